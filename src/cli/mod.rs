@@ -1,0 +1,46 @@
+//! The command line (DESIGN §6). Each subcommand lives in its own file and returns the
+//! process exit code: 0 ok, 1 run failed / refused, 2 invalid input or usage, 3 storage.
+use clap::{Parser, Subcommand};
+
+/// Exit codes (DESIGN §3).
+pub mod exit {
+    pub const OK: i32 = 0;
+    pub const FAILED: i32 = 1;
+    pub const USAGE: i32 = 2;
+    pub const STORAGE: i32 = 3;
+    pub const INTERRUPTED: i32 = 130;
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "baton",
+    version,
+    about = "A terminal control console for workflows",
+    long_about = "baton runs a workflow (a DAG of steps) with a durable orchestrator, keeps every \
+                  transition and decision in SQLite, and shows it live in a terminal console \
+                  where operators approve gated steps."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {}
+
+/// Parse arguments and run; returns the exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            };
+            let _ = e.print();
+            return code;
+        }
+    };
+    match cli.command {}
+}

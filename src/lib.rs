@@ -1,0 +1,8 @@
+//! baton: a terminal control console for workflows.
+//!
+//! Functional core, imperative shell (DESIGN §1): `workflow` loads and validates a
+//! workflow into a `Plan`; `engine::core` decides; `engine::driver`, `exec` and `store`
+//! do the I/O; `tui` and the headless printer show a `RunView`.
+pub mod cli;
+pub mod model;
+pub mod workflow;

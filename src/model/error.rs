@@ -1,0 +1,282 @@
+//! Error records (DESIGN §4): every failure becomes one, built with a fluent builder.
+use super::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    SpawnFailed,
+    ExitNonzero,
+    KilledBySignal,
+    Timeout,
+    OutputInvalid,
+    TemplateError,
+    DependencyFailed,
+    GateRejected,
+    GateTimeout,
+    BudgetExceeded,
+    RateLimited,
+    Cancelled,
+    CompensationFailed,
+    Interrupted,
+    Storage,
+}
+
+impl ErrorKind {
+    pub const ALL: [ErrorKind; 15] = [
+        ErrorKind::SpawnFailed,
+        ErrorKind::ExitNonzero,
+        ErrorKind::KilledBySignal,
+        ErrorKind::Timeout,
+        ErrorKind::OutputInvalid,
+        ErrorKind::TemplateError,
+        ErrorKind::DependencyFailed,
+        ErrorKind::GateRejected,
+        ErrorKind::GateTimeout,
+        ErrorKind::BudgetExceeded,
+        ErrorKind::RateLimited,
+        ErrorKind::Cancelled,
+        ErrorKind::CompensationFailed,
+        ErrorKind::Interrupted,
+        ErrorKind::Storage,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::SpawnFailed => "spawn_failed",
+            ErrorKind::ExitNonzero => "exit_nonzero",
+            ErrorKind::KilledBySignal => "killed_by_signal",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::OutputInvalid => "output_invalid",
+            ErrorKind::TemplateError => "template_error",
+            ErrorKind::DependencyFailed => "dependency_failed",
+            ErrorKind::GateRejected => "gate_rejected",
+            ErrorKind::GateTimeout => "gate_timeout",
+            ErrorKind::BudgetExceeded => "budget_exceeded",
+            ErrorKind::RateLimited => "rate_limited",
+            ErrorKind::Cancelled => "cancelled",
+            ErrorKind::CompensationFailed => "compensation_failed",
+            ErrorKind::Interrupted => "interrupted",
+            ErrorKind::Storage => "storage",
+        }
+    }
+
+    /// The severity a record of this kind gets unless the builder says otherwise.
+    pub fn default_severity(self) -> Severity {
+        match self {
+            ErrorKind::CompensationFailed | ErrorKind::Storage => Severity::Critical,
+            ErrorKind::SpawnFailed
+            | ErrorKind::ExitNonzero
+            | ErrorKind::KilledBySignal
+            | ErrorKind::Timeout
+            | ErrorKind::OutputInvalid
+            | ErrorKind::TemplateError
+            | ErrorKind::BudgetExceeded => Severity::High,
+            ErrorKind::GateRejected
+            | ErrorKind::GateTimeout
+            | ErrorKind::Interrupted
+            | ErrorKind::RateLimited => Severity::Medium,
+            ErrorKind::DependencyFailed | ErrorKind::Cancelled => Severity::Low,
+        }
+    }
+
+    /// Whether running the step again may help, by default.
+    pub fn default_retryable(self) -> bool {
+        matches!(
+            self,
+            ErrorKind::ExitNonzero
+                | ErrorKind::KilledBySignal
+                | ErrorKind::Timeout
+                | ErrorKind::RateLimited
+                | ErrorKind::Interrupted
+                | ErrorKind::Storage
+        )
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+
+    /// Health penalty of one open record of this severity (DESIGN §4).
+    pub fn penalty(self) -> f64 {
+        match self {
+            Severity::Critical => 20.0,
+            Severity::High => 10.0,
+            Severity::Medium => 3.0,
+            Severity::Low => 0.0,
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorRecord {
+    /// Unique within the run: `<step>#<attempt>:<kind>` or a sequence assigned by the core.
+    pub id: String,
+    pub run: String,
+    pub step: Option<String>,
+    pub attempt: u32,
+    pub kind: ErrorKind,
+    pub severity: Severity,
+    pub message: String,
+    /// Facts about the failure: exit_code, signal, duration_ms, stderr_tail, …
+    pub context: BTreeMap<String, String>,
+    pub retryable: bool,
+    pub suggestion: String,
+    pub at: Timestamp,
+    /// An open record counts against health; a later success of the step closes it.
+    #[serde(default = "yes")]
+    pub open: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl ErrorRecord {
+    pub fn builder(kind: ErrorKind, message: impl Into<String>) -> ErrorRecordBuilder {
+        ErrorRecordBuilder {
+            rec: ErrorRecord {
+                id: String::new(),
+                run: String::new(),
+                step: None,
+                attempt: 0,
+                kind,
+                severity: kind.default_severity(),
+                message: message.into(),
+                context: BTreeMap::new(),
+                retryable: kind.default_retryable(),
+                suggestion: String::new(),
+                at: Timestamp(0),
+                open: true,
+            },
+        }
+    }
+}
+
+/// Fluent builder: `ErrorRecord::builder(kind, msg).run(id).step("x", 2).context("exit_code", 1).build(now)`.
+#[derive(Debug, Clone)]
+pub struct ErrorRecordBuilder {
+    rec: ErrorRecord,
+}
+
+impl ErrorRecordBuilder {
+    pub fn run(mut self, run: impl Into<String>) -> Self {
+        self.rec.run = run.into();
+        self
+    }
+    pub fn step(mut self, step: impl Into<String>, attempt: u32) -> Self {
+        self.rec.step = Some(step.into());
+        self.rec.attempt = attempt;
+        self
+    }
+    pub fn severity(mut self, s: Severity) -> Self {
+        self.rec.severity = s;
+        self
+    }
+    pub fn retryable(mut self, r: bool) -> Self {
+        self.rec.retryable = r;
+        self
+    }
+    pub fn suggestion(mut self, s: impl Into<String>) -> Self {
+        self.rec.suggestion = s.into();
+        self
+    }
+    pub fn context(mut self, key: impl Into<String>, value: impl ToString) -> Self {
+        self.rec.context.insert(key.into(), value.to_string());
+        self
+    }
+    pub fn id(mut self, id: impl Into<String>) -> Self {
+        self.rec.id = id.into();
+        self
+    }
+    pub fn build(mut self, at: Timestamp) -> ErrorRecord {
+        self.rec.at = at;
+        if self.rec.id.is_empty() {
+            self.rec.id = match &self.rec.step {
+                Some(s) => format!("{s}#{}:{}", self.rec.attempt, self.rec.kind),
+                None => format!("run:{}:{}", self.rec.kind, at.0),
+            };
+        }
+        if self.rec.suggestion.is_empty() {
+            self.rec.suggestion = default_suggestion(self.rec.kind).to_string();
+        }
+        self.rec
+    }
+}
+
+/// A concrete recovery for each kind, used when the caller has nothing more specific.
+pub fn default_suggestion(kind: ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::SpawnFailed => {
+            "check that the command exists and the step's `dir` is right, then retry the step"
+        }
+        ErrorKind::ExitNonzero => {
+            "read the log tail (`baton logs RUN STEP`), fix the command, then `baton retry RUN STEP`"
+        }
+        ErrorKind::KilledBySignal => {
+            "find what killed the process (OOM killer, operator), then retry the step"
+        }
+        ErrorKind::Timeout => {
+            "raise the step's `timeout` or make the command faster, then retry the step"
+        }
+        ErrorKind::OutputInvalid => {
+            "make the step write the declared outputs to $BATON_OUTPUT as key=value lines"
+        }
+        ErrorKind::TemplateError => {
+            "check the `${{ … }}` references: the step or output they name must exist"
+        }
+        ErrorKind::DependencyFailed => {
+            "fix the failed dependency and retry it; this step re-arms with it"
+        }
+        ErrorKind::GateRejected => {
+            "address the rejection reason, then `baton retry RUN STEP` to ask again"
+        }
+        ErrorKind::GateTimeout => {
+            "approve sooner or raise the gate's `timeout`, then retry the step"
+        }
+        ErrorKind::BudgetExceeded => {
+            "raise the budget (`baton approve RUN budget --raise cost=N --reason …`) or cancel"
+        }
+        ErrorKind::RateLimited => {
+            "lower the pool's rate or wait; the step retries when a token is free"
+        }
+        ErrorKind::Cancelled => "retry the step or start the run again when ready",
+        ErrorKind::CompensationFailed => {
+            "undo this step by hand, then `baton mark RUN STEP` with what you did"
+        }
+        ErrorKind::Interrupted => "`baton resume RUN` continues the run",
+        ErrorKind::Storage => {
+            "check disk space and permissions of the database, then `baton resume RUN`"
+        }
+    }
+}

@@ -1,0 +1,304 @@
+//! The run's history. Events are the source of truth: the store appends them, the
+//! core's state is a fold over them (replay = recovery), and the headless printer and
+//! the console describe them. Decisions among them also go to the audit chain.
+//!
+//! Owned by the engine core; other modules read these types.
+use super::error::ErrorRecord;
+use super::state::{RunState, StepState};
+use super::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// One entry of a run's event log. `seq` is 1-based and contiguous per run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub seq: u64,
+    pub at: Timestamp,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+/// Who decided: an operator's name, `engine` (timeouts, policies) or `auto` (`--auto-approve`).
+pub type Actor = String;
+
+/// Resource use reported by a step (declared `cost` plus `$BATON_USAGE` lines).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct Usage {
+    pub cost: f64,
+    pub tokens: u64,
+    pub calls: u64,
+}
+
+/// How an attempt ended, as the executor saw it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "outcome")]
+pub enum StepOutcome {
+    /// The process (or builtin) finished; `exit_code` 0 is success.
+    Exited { exit_code: i32 },
+    /// Killed by a signal (not one baton sent).
+    Signalled { signal: i32 },
+    /// baton killed it because the step's timeout passed.
+    TimedOut,
+    /// baton killed it because the run was cancelled or the engine is stopping.
+    Killed,
+    /// The process could not be started at all.
+    SpawnFailed { message: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventKind {
+    RunStarted {
+        workflow: String,
+        operator: Actor,
+        /// Param values, secrets already masked as `***`.
+        params: BTreeMap<String, String>,
+        /// Seed of the jitter generator, so replay gives the same delays.
+        seed: u64,
+    },
+    RunResumed {
+        operator: Actor,
+    },
+    RunStateChanged {
+        state: RunState,
+        reason: Option<String>,
+    },
+    /// Every step transition; the headless printer prints one line per such event.
+    StepStateChanged {
+        step: String,
+        state: StepState,
+        attempt: u32,
+        reason: Option<String>,
+    },
+    /// The process group of a running attempt (killed on resume if it outlived the engine).
+    StepProcess {
+        step: String,
+        attempt: u32,
+        pgid: i32,
+    },
+    StepFinished {
+        step: String,
+        attempt: u32,
+        outcome: StepOutcome,
+        duration_ms: u64,
+        /// Parsed `$BATON_OUTPUT` (secrets masked).
+        outputs: BTreeMap<String, String>,
+        usage: Usage,
+    },
+    RetryScheduled {
+        step: String,
+        next_attempt: u32,
+        at: Timestamp,
+    },
+    ErrorRecorded {
+        error: ErrorRecord,
+    },
+    GateOpened {
+        step: String,
+        prompt: String,
+        deadline: Option<Timestamp>,
+        /// SHA-256 of the resolved command, environment and params the approval binds to.
+        digest: String,
+        approvers: Vec<String>,
+        quorum: u32,
+    },
+    /// 80% of the gate's time has passed.
+    GateWarning {
+        step: String,
+        deadline: Timestamp,
+    },
+    /// One approver's vote; the gate opens when `quorum` distinct votes are in.
+    ApprovalGiven {
+        step: String,
+        actor: Actor,
+        reason: Option<String>,
+        digest: String,
+    },
+    GateApproved {
+        step: String,
+        actor: Actor,
+        approvers: Vec<String>,
+    },
+    GateRejected {
+        step: String,
+        actor: Actor,
+        reason: String,
+        timed_out: bool,
+    },
+    /// The approval no longer matches what would run (the workflow changed): the gate opens again.
+    GateVoided {
+        step: String,
+        reason: String,
+    },
+    /// A command that was not applied, and why (recorded for the audit).
+    CommandRefused {
+        command: Command,
+        reason: String,
+    },
+    StepRetried {
+        step: String,
+        actor: Actor,
+        /// Downstream steps re-armed with it.
+        rearmed: Vec<String>,
+    },
+    StepMarked {
+        step: String,
+        state: StepState,
+        actor: Actor,
+        reason: String,
+    },
+    BudgetExceeded {
+        /// `cost`, `calls` or `tokens`.
+        dimension: String,
+        used: f64,
+        limit: f64,
+        /// The step that would have started.
+        step: Option<String>,
+    },
+    BudgetRaised {
+        actor: Actor,
+        reason: String,
+        cost: Option<f64>,
+        calls: Option<u64>,
+        tokens: Option<u64>,
+    },
+    CancelRequested {
+        actor: Actor,
+        reason: Option<String>,
+    },
+    CompensationStarted {
+        step: String,
+    },
+    CompensationFinished {
+        step: String,
+        ok: bool,
+        exit_code: Option<i32>,
+    },
+    RunFinished {
+        state: RunState,
+        /// One line: what ran, what failed, what was undone and what was not.
+        summary: String,
+    },
+}
+
+impl EventKind {
+    /// The step this event concerns, if any.
+    pub fn step(&self) -> Option<&str> {
+        use EventKind::*;
+        match self {
+            StepStateChanged { step, .. }
+            | StepProcess { step, .. }
+            | StepFinished { step, .. }
+            | RetryScheduled { step, .. }
+            | GateOpened { step, .. }
+            | GateWarning { step, .. }
+            | ApprovalGiven { step, .. }
+            | GateApproved { step, .. }
+            | GateRejected { step, .. }
+            | GateVoided { step, .. }
+            | StepRetried { step, .. }
+            | StepMarked { step, .. }
+            | CompensationStarted { step }
+            | CompensationFinished { step, .. } => Some(step),
+            ErrorRecorded { error } => error.step.as_deref(),
+            BudgetExceeded { step, .. } => step.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The snake_case name of the variant (the `type` field in JSON).
+    pub fn name(&self) -> &'static str {
+        use EventKind::*;
+        match self {
+            RunStarted { .. } => "run_started",
+            RunResumed { .. } => "run_resumed",
+            RunStateChanged { .. } => "run_state_changed",
+            StepStateChanged { .. } => "step_state_changed",
+            StepProcess { .. } => "step_process",
+            StepFinished { .. } => "step_finished",
+            RetryScheduled { .. } => "retry_scheduled",
+            ErrorRecorded { .. } => "error_recorded",
+            GateOpened { .. } => "gate_opened",
+            GateWarning { .. } => "gate_warning",
+            ApprovalGiven { .. } => "approval_given",
+            GateApproved { .. } => "gate_approved",
+            GateRejected { .. } => "gate_rejected",
+            GateVoided { .. } => "gate_voided",
+            CommandRefused { .. } => "command_refused",
+            StepRetried { .. } => "step_retried",
+            StepMarked { .. } => "step_marked",
+            BudgetExceeded { .. } => "budget_exceeded",
+            BudgetRaised { .. } => "budget_raised",
+            CancelRequested { .. } => "cancel_requested",
+            CompensationStarted { .. } => "compensation_started",
+            CompensationFinished { .. } => "compensation_finished",
+            RunFinished { .. } => "run_finished",
+        }
+    }
+}
+
+/// A request from an operator: from the console, or from another process through the
+/// store's `commands` table. The same type serves both.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "cmd", rename_all = "snake_case")]
+pub enum Command {
+    Approve {
+        step: String,
+        operator: Actor,
+        reason: Option<String>,
+    },
+    Reject {
+        step: String,
+        operator: Actor,
+        reason: String,
+    },
+    Retry {
+        step: String,
+        operator: Actor,
+    },
+    Cancel {
+        operator: Actor,
+        reason: Option<String>,
+    },
+    Mark {
+        step: String,
+        state: StepState,
+        operator: Actor,
+        reason: String,
+    },
+    /// Raise the run's budget ceilings by the amounts given (`baton approve RUN budget --raise cost=5`).
+    RaiseBudget {
+        operator: Actor,
+        reason: String,
+        cost: Option<f64>,
+        calls: Option<u64>,
+        tokens: Option<u64>,
+    },
+}
+
+impl Command {
+    pub fn operator(&self) -> &str {
+        match self {
+            Command::Approve { operator, .. }
+            | Command::Reject { operator, .. }
+            | Command::Retry { operator, .. }
+            | Command::Cancel { operator, .. }
+            | Command::Mark { operator, .. }
+            | Command::RaiseBudget { operator, .. } => operator,
+        }
+    }
+}
+
+/// What became of a command.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum CommandOutcome {
+    Accepted { message: String },
+    Refused { reason: String },
+}
+
+impl CommandOutcome {
+    pub fn is_accepted(&self) -> bool {
+        matches!(self, CommandOutcome::Accepted { .. })
+    }
+}

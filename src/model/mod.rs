@@ -1,0 +1,19 @@
+//! Shared vocabulary: ids, states, error records, health, events and the `RunView`
+//! snapshot that the console and the headless printer both read.
+pub mod error;
+pub mod event;
+pub mod health;
+pub mod mask;
+pub mod state;
+pub mod time;
+pub mod view;
+
+pub use error::{ErrorKind, ErrorRecord, Severity};
+pub use event::{Actor, Command, CommandOutcome, Event, EventKind, StepOutcome, Usage};
+pub use health::{Health, HealthLabel, HealthTerm};
+pub use state::{RunState, StepState};
+pub use time::Timestamp;
+pub use view::{GateView, RunView, StepView};
+
+/// Index of a step in `Plan::steps` (stable for the life of a plan).
+pub type StepIdx = usize;

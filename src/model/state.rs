@@ -1,0 +1,184 @@
+//! Step and run states (DESIGN §3).
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepState {
+    Pending,
+    WaitingApproval,
+    Queued,
+    Running,
+    RetryWait,
+    Succeeded,
+    Failed,
+    Skipped,
+    Rejected,
+    Cancelled,
+    Interrupted,
+    Compensating,
+    Compensated,
+    CompensationFailed,
+}
+
+impl StepState {
+    pub const ALL: [StepState; 14] = [
+        StepState::Pending,
+        StepState::WaitingApproval,
+        StepState::Queued,
+        StepState::Running,
+        StepState::RetryWait,
+        StepState::Succeeded,
+        StepState::Failed,
+        StepState::Skipped,
+        StepState::Rejected,
+        StepState::Cancelled,
+        StepState::Interrupted,
+        StepState::Compensating,
+        StepState::Compensated,
+        StepState::CompensationFailed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepState::Pending => "pending",
+            StepState::WaitingApproval => "waiting_approval",
+            StepState::Queued => "queued",
+            StepState::Running => "running",
+            StepState::RetryWait => "retry_wait",
+            StepState::Succeeded => "succeeded",
+            StepState::Failed => "failed",
+            StepState::Skipped => "skipped",
+            StepState::Rejected => "rejected",
+            StepState::Cancelled => "cancelled",
+            StepState::Interrupted => "interrupted",
+            StepState::Compensating => "compensating",
+            StepState::Compensated => "compensated",
+            StepState::CompensationFailed => "compensation_failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<StepState> {
+        StepState::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// A state the step will not leave without an operator (retry, mark) or a saga.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            StepState::Succeeded
+                | StepState::Failed
+                | StepState::Skipped
+                | StepState::Rejected
+                | StepState::Cancelled
+                | StepState::Compensated
+                | StepState::CompensationFailed
+        )
+    }
+
+    /// Counts as "succeeded" for trigger rules (a compensated step did succeed first).
+    pub fn is_success(self) -> bool {
+        matches!(
+            self,
+            StepState::Succeeded
+                | StepState::Compensating
+                | StepState::Compensated
+                | StepState::CompensationFailed
+        )
+    }
+
+    /// Counts as "failed" for trigger rules (`any_failed`) and for the run's outcome.
+    pub fn is_failure(self) -> bool {
+        matches!(self, StepState::Failed | StepState::Rejected)
+    }
+
+    /// A glyph that tells the state without colour.
+    pub fn glyph(self) -> &'static str {
+        match self {
+            StepState::Pending => "·",
+            StepState::WaitingApproval => "⏸",
+            StepState::Queued => "○",
+            StepState::Running => "▶",
+            StepState::RetryWait => "↻",
+            StepState::Succeeded => "✔",
+            StepState::Failed => "✘",
+            StepState::Skipped => "⤼",
+            StepState::Rejected => "⊘",
+            StepState::Cancelled => "■",
+            StepState::Interrupted => "⚡",
+            StepState::Compensating => "↶",
+            StepState::Compensated => "↺",
+            StepState::CompensationFailed => "‼",
+        }
+    }
+}
+
+impl fmt::Display for StepState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunState {
+    Pending,
+    Running,
+    /// Only gates (or the budget gate) are open: the run waits for a person.
+    Waiting,
+    Succeeded,
+    Failed,
+    Cancelled,
+    /// The engine went away; `baton resume` continues the run.
+    Interrupted,
+}
+
+impl RunState {
+    pub const ALL: [RunState; 7] = [
+        RunState::Pending,
+        RunState::Running,
+        RunState::Waiting,
+        RunState::Succeeded,
+        RunState::Failed,
+        RunState::Cancelled,
+        RunState::Interrupted,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunState::Pending => "pending",
+            RunState::Running => "running",
+            RunState::Waiting => "waiting",
+            RunState::Succeeded => "succeeded",
+            RunState::Failed => "failed",
+            RunState::Cancelled => "cancelled",
+            RunState::Interrupted => "interrupted",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<RunState> {
+        RunState::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            RunState::Succeeded | RunState::Failed | RunState::Cancelled
+        )
+    }
+
+    /// Process exit code for a finished run (DESIGN §3).
+    pub fn exit_code(self) -> i32 {
+        match self {
+            RunState::Succeeded => 0,
+            RunState::Interrupted => 130,
+            _ => 1,
+        }
+    }
+}
+
+impl fmt::Display for RunState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

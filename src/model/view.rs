@@ -1,0 +1,129 @@
+//! `RunView`: a plain-data snapshot of one run, produced by the engine (or by replaying
+//! a run's events from the store) and read by the console and the headless printer.
+//! Rendering is a pure function of this and the console's own UI state.
+use super::StepIdx;
+use super::error::ErrorRecord;
+use super::health::Health;
+use super::state::{RunState, StepState};
+use super::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunView {
+    pub run_id: String,
+    pub workflow: String,
+    pub description: Option<String>,
+    pub state: RunState,
+    pub operator: String,
+    pub started_at: Option<Timestamp>,
+    pub finished_at: Option<Timestamp>,
+    /// The clock the view was taken at (elapsed times and countdowns use it).
+    pub now: Timestamp,
+    pub health: Health,
+    pub budget: Option<BudgetView>,
+    /// Steps in plan order; `needs` index into this vector.
+    pub steps: Vec<StepView>,
+    /// Open gates (the budget gate too), oldest first.
+    pub gates: Vec<GateView>,
+    /// Every error record of the run, oldest first.
+    pub errors: Vec<ErrorRecord>,
+    /// The run's decisions, oldest first.
+    pub audit: Vec<AuditView>,
+    pub signals: GoldenSignals,
+    /// Bumped on every change; the console redraws only when it moves.
+    pub version: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepView {
+    pub id: String,
+    pub needs: Vec<StepIdx>,
+    pub state: StepState,
+    /// Attempts started so far.
+    pub attempts: u32,
+    pub max_attempts: u32,
+    /// What the step does, for display: the command (secrets masked), `builtin.sleep 2s`, or `gate`.
+    pub action: String,
+    pub pool: Option<String>,
+    pub has_gate: bool,
+    pub queued_at: Option<Timestamp>,
+    pub started_at: Option<Timestamp>,
+    pub finished_at: Option<Timestamp>,
+    pub retry_at: Option<Timestamp>,
+    pub exit_code: Option<i32>,
+    pub signal: Option<i32>,
+    pub outputs: BTreeMap<String, String>,
+    /// The latest error record of this step, if any.
+    pub error: Option<ErrorRecord>,
+    /// Path of the current attempt's log file, if it ran.
+    pub log_path: Option<PathBuf>,
+    /// Last lines of output, raw (the console sanitises before drawing).
+    pub log_tail: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GateView {
+    /// `None` for the budget gate.
+    pub step: Option<StepIdx>,
+    pub step_id: String,
+    /// The templated prompt, resolved.
+    pub prompt: String,
+    pub opened_at: Timestamp,
+    pub deadline: Option<Timestamp>,
+    /// 80% of the time has passed.
+    pub warned: bool,
+    pub on_timeout: String,
+    pub approvers: Vec<String>,
+    pub quorum: u32,
+    /// Votes so far: (operator, reason).
+    pub approvals: Vec<(String, Option<String>)>,
+    pub allow_self_approval: bool,
+    /// The resolved command the approval binds to (secrets masked).
+    pub command: String,
+    /// Outputs of the step's needs: (step, key, value).
+    pub needs_outputs: Vec<(String, String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BudgetView {
+    pub cost: Option<(f64, f64)>,
+    pub calls: Option<(u64, u64)>,
+    pub tokens: Option<(u64, u64)>,
+    /// Used so far even where no ceiling is set.
+    pub used_cost: f64,
+    pub used_calls: u64,
+    pub used_tokens: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditView {
+    pub at: Timestamp,
+    pub actor: String,
+    pub action: String,
+    pub step: Option<String>,
+    pub reason: Option<String>,
+    pub details: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct GoldenSignals {
+    pub finished_per_sec: f64,
+    /// Failed attempts / finished attempts, 0..1.
+    pub error_rate: f64,
+    pub p50_ms: Option<u64>,
+    pub p95_ms: Option<u64>,
+    /// Steps queued, waiting for a slot, a pool or a rate token.
+    pub queue_depth: usize,
+    pub running: usize,
+}
+
+impl RunView {
+    pub fn step_index(&self, id: &str) -> Option<StepIdx> {
+        self.steps.iter().position(|s| s.id == id)
+    }
+    pub fn open_errors(&self) -> usize {
+        self.errors.iter().filter(|e| e.open).count()
+    }
+}

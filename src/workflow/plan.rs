@@ -1,0 +1,259 @@
+//! The validated, immutable plan the engine runs: ids resolved to indices, durations
+//! parsed, templates parsed, tools resolved. Produced only by the loader
+//! (`workflow::load`); everything here has already been checked.
+use super::template::Template;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub name: String,
+    pub description: Option<String>,
+    /// The workflow file, and the directory steps run in unless they set `dir`.
+    pub source: PathBuf,
+    pub base_dir: PathBuf,
+    pub max_parallel: usize,
+    pub timeout: Option<Duration>,
+    pub budget: Option<Budget>,
+    pub params: Vec<ParamSpec>,
+    /// Run-wide environment (values may reference params, env and run.id).
+    pub env: BTreeMap<String, Template>,
+    /// Names read from baton's environment whose values are masked everywhere.
+    pub secrets: Vec<String>,
+    pub pools: Vec<Pool>,
+    /// Tools the workflow declares (`[tools.x]`); built-ins are not listed here.
+    pub tools: BTreeMap<String, Tool>,
+    /// Steps in file order; `needs` and template step references index into this.
+    pub steps: Vec<Step>,
+    /// Longest-path layers: `layers[0]` has the steps with no needs.
+    pub layers: Vec<Vec<usize>>,
+    /// `dependants[i]`: the steps that need step `i`.
+    pub dependants: Vec<Vec<usize>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Budget {
+    pub cost: Option<f64>,
+    pub calls: Option<u64>,
+    pub tokens: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ParamType {
+    String,
+    Int,
+    Bool,
+    Enum(Vec<String>),
+}
+
+#[derive(Debug, Clone)]
+pub struct ParamSpec {
+    pub name: String,
+    pub ty: ParamType,
+    pub required: bool,
+    pub default: Option<String>,
+    pub pattern: Option<regex::Regex>,
+    pub secret: bool,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Pool {
+    pub name: String,
+    pub capacity: usize,
+    pub rate: Option<Rate>,
+    /// Token bucket size; defaults to `capacity`.
+    pub burst: u32,
+}
+
+/// `N/s`, `N/min`, `N/h`: `count` tokens per `per`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rate {
+    pub count: u32,
+    pub per: Duration,
+}
+
+/// A reusable tool: a command with typed parameters, passed to it as environment variables.
+#[derive(Debug, Clone)]
+pub struct Tool {
+    pub name: String,
+    pub description: Option<String>,
+    /// `None` for built-ins, which run inside the engine.
+    pub run: Option<String>,
+    pub params: Vec<ToolParam>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ToolParam {
+    pub name: String,
+    pub ty: ParamType,
+    pub required: bool,
+    pub default: Option<String>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Builtin {
+    Noop,
+    /// `with = { DURATION = "2s" }`
+    Sleep,
+    /// `with = { MESSAGE = "…" }`
+    Fail,
+}
+
+impl Builtin {
+    pub fn name(self) -> &'static str {
+        match self {
+            Builtin::Noop => "builtin.noop",
+            Builtin::Sleep => "builtin.sleep",
+            Builtin::Fail => "builtin.fail",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// `run = "…"`: a shell command (no templates inside; values come through env).
+    Shell {
+        run: String,
+    },
+    /// `uses = "<tool>"`: the tool's command, its parameters in the environment.
+    Tool {
+        tool: String,
+        run: String,
+    },
+    Builtin(Builtin),
+    /// Neither: a pure approval step (it has a gate).
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Trigger {
+    #[default]
+    AllSuccess,
+    AllDone,
+    AnyFailed,
+}
+
+impl Trigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::AllSuccess => "all_success",
+            Trigger::AllDone => "all_done",
+            Trigger::AnyFailed => "any_failed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Backoff {
+    Fixed,
+    Linear,
+    #[default]
+    Exponential,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RetryPolicy {
+    /// Total attempts, at least 1 (1 = no retry).
+    pub attempts: u32,
+    pub backoff: Backoff,
+    pub delay: Duration,
+    pub max_delay: Duration,
+    pub jitter: bool,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            attempts: 1,
+            backoff: Backoff::Exponential,
+            delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(60),
+            jitter: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnTimeout {
+    Approve,
+    #[default]
+    Reject,
+    Fail,
+}
+
+impl OnTimeout {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnTimeout::Approve => "approve",
+            OnTimeout::Reject => "reject",
+            OnTimeout::Fail => "fail",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Gate {
+    pub prompt: Template,
+    /// Empty: anyone may approve.
+    pub approvers: Vec<String>,
+    pub quorum: u32,
+    pub timeout: Option<Duration>,
+    pub on_timeout: OnTimeout,
+    pub allow_self_approval: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct OutputSpec {
+    pub pattern: Option<regex::Regex>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub id: String,
+    pub index: usize,
+    pub needs: Vec<usize>,
+    pub action: Action,
+    /// Tool parameters (for `uses`), defaults already filled in; values may be templates.
+    pub with: BTreeMap<String, Template>,
+    pub env: BTreeMap<String, Template>,
+    pub when: Trigger,
+    pub timeout: Option<Duration>,
+    pub retry: RetryPolicy,
+    pub pool: Option<usize>,
+    pub dir: Option<PathBuf>,
+    pub cost: f64,
+    pub outputs: BTreeMap<String, OutputSpec>,
+    pub compensate: Option<String>,
+    pub gate: Option<Gate>,
+    pub idempotent: bool,
+    /// 1-based line of the step's `[[step]]` header in the source, for messages.
+    pub line: usize,
+}
+
+impl Plan {
+    pub fn step_index(&self, id: &str) -> Option<usize> {
+        self.steps.iter().position(|s| s.id == id)
+    }
+
+    pub fn gate_count(&self) -> usize {
+        self.steps.iter().filter(|s| s.gate.is_some()).count()
+    }
+
+    /// Whether a step (transitively) needs `ancestor`.
+    pub fn is_ancestor(&self, ancestor: usize, step: usize) -> bool {
+        let mut stack = self.steps[step].needs.clone();
+        let mut seen = vec![false; self.steps.len()];
+        while let Some(s) = stack.pop() {
+            if s == ancestor {
+                return true;
+            }
+            if !std::mem::replace(&mut seen[s], true) {
+                stack.extend(self.steps[s].needs.iter().copied());
+            }
+        }
+        false
+    }
+}
