@@ -127,3 +127,17 @@ impl RunView {
         self.errors.iter().filter(|e| e.open).count()
     }
 }
+
+/// One line of the store's run list (`baton runs`, the console's Runs tab).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSummary {
+    pub id: String,
+    pub workflow: String,
+    pub state: RunState,
+    pub operator: String,
+    pub started_at: Timestamp,
+    pub finished_at: Option<Timestamp>,
+    pub steps_total: usize,
+    pub steps_done: usize,
+    pub health: Option<f64>,
+}
