@@ -15,4 +15,4 @@ pub use load::{load_file, load_str};
 pub use params::resolve_params;
 pub use plan::*;
 pub use template::{Template, TemplateRef, TemplateSegment, UNRESOLVED_STEP, parse_template};
-pub use units::{parse_duration, parse_rate};
+pub use units::{format_duration, format_rate, parse_duration, parse_rate};
