@@ -158,6 +158,8 @@ struct RawStep<'n> {
     compensate: Option<(&'n str, Span)>,
     gate: Option<RawGate<'n>>,
     idempotent: bool,
+    /// `run`, `uses` or `gate` is present (even if malformed).
+    has_action_key: bool,
 }
 
 /// `KEY = "value"` where the value may be a template.
@@ -433,7 +435,11 @@ impl<'r, 's> Loader<'r, 's> {
             }
             Ok(d) => Some(d),
             Err(e) => {
-                self.err(&n.span, format!("{what}: {e}"), Some(duration_hint(what)));
+                self.err(
+                    &n.span,
+                    format!("{what}: {}", short(&e)),
+                    Some(duration_hint(what)),
+                );
                 None
             }
         }
@@ -575,10 +581,13 @@ impl<'r, 's> Loader<'r, 's> {
         self.unknown_fields(entries, RETRY_FIELDS, &format!("in {what}"));
         let mut p = base;
         if let Some(a) = get(entries, "attempts") {
-            match self.int_at_least(a, &format!("{what}.attempts"), 1) {
+            match self.int_at_least(a, &sub(what, "attempts"), 1) {
                 Some(v) if v > MAX_ATTEMPTS => self.err(
                     &a.span,
-                    format!("{what}.attempts is {v}, more than the limit of {MAX_ATTEMPTS}"),
+                    format!(
+                        "{} is {v}, more than the limit of {MAX_ATTEMPTS}",
+                        sub(what, "attempts")
+                    ),
                     format!("use at most {MAX_ATTEMPTS} attempts (1 means no retry)"),
                 ),
                 Some(v) => p.attempts = v as u32,
@@ -586,7 +595,7 @@ impl<'r, 's> Loader<'r, 's> {
             }
         }
         if let Some(b) = get(entries, "backoff") {
-            if let Some(s) = self.string(b, &format!("{what}.backoff")) {
+            if let Some(s) = self.string(b, &sub(what, "backoff")) {
                 match s {
                     "fixed" => p.backoff = Backoff::Fixed,
                     "linear" => p.backoff = Backoff::Linear,
@@ -607,11 +616,11 @@ impl<'r, 's> Loader<'r, 's> {
             }
         }
         let delay = get(entries, "delay");
-        if let Some(d) = delay.and_then(|d| self.duration(d, &format!("{what}.delay"))) {
+        if let Some(d) = delay.and_then(|d| self.duration(d, &sub(what, "delay"))) {
             p.delay = d;
         }
         let max_delay = get(entries, "max_delay");
-        if let Some(d) = max_delay.and_then(|d| self.duration(d, &format!("{what}.max_delay"))) {
+        if let Some(d) = max_delay.and_then(|d| self.duration(d, &sub(what, "max_delay"))) {
             p.max_delay = d;
         }
         if p.max_delay < p.delay {
@@ -628,7 +637,7 @@ impl<'r, 's> Loader<'r, 's> {
             );
         }
         if let Some(j) = get(entries, "jitter") {
-            if let Some(b) = self.boolean(j, &format!("{what}.jitter")) {
+            if let Some(b) = self.boolean(j, &sub(what, "jitter")) {
                 p.jitter = b;
             }
         }
@@ -663,8 +672,8 @@ impl<'r, 's> Loader<'r, 's> {
                     .map_err(|e| {
                         self.err(
                             &r.span,
-                            format!("`rate` of {what}: {e}"),
-                            "e.g. rate = \"10/min\"",
+                            format!("`rate` of {what}: {}", short(&e)),
+                            "write N/s, N/min or N/h with N of at least 1, e.g. rate = \"10/min\"",
                         )
                     })
                     .ok()
@@ -775,7 +784,7 @@ impl<'r, 's> Loader<'r, 's> {
             let s = self.string(p, &format!("`pattern` of {what}"))?;
             regex::Regex::new(s)
                 .map_err(|e| {
-                    let first = e.to_string().lines().last().unwrap_or("").trim().to_string();
+                    let first = regex_error(&e);
                     self.err(
                         &p.span,
                         format!("`pattern` of {what} is not a valid regular expression: {first}"),
@@ -1089,6 +1098,7 @@ impl<'r, 's> Loader<'r, 's> {
             compensate,
             gate,
             idempotent,
+            has_action_key: ["run", "uses", "gate"].iter().any(|k| get(f, k).is_some()),
         }
     }
 
@@ -1360,7 +1370,7 @@ impl<'r, 's> Loader<'r, 's> {
                     allow_self_approval: g.allow_self_approval,
                 }
             });
-            if matches!(action, Action::None) && gate.is_none() && s.uses.is_none() {
+            if !s.has_action_key {
                 self.err(
                     &s.span,
                     format!("{label} has nothing to do"),
@@ -1490,8 +1500,8 @@ impl<'r, 's> Loader<'r, 's> {
                     if let Err(msg) = parse_duration(&e.value) {
                         self.err(
                             &e.span,
-                            format!("`DURATION` of builtin.sleep: {msg}"),
-                            "e.g. with = { DURATION = \"2s\" }",
+                            format!("`DURATION` of builtin.sleep: {}", short(&msg)),
+                            "write a duration such as with = { DURATION = \"2s\" } (units: ms, s, m, h, d)",
                         );
                     }
                 }
@@ -1699,4 +1709,24 @@ fn suggest_id(id: &str) -> Option<String> {
         .take(64)
         .collect();
     is_step_id(&s).then_some(s).filter(|s| s != id)
+}
+
+/// The last line of a regex error ("unclosed group"), without its "error: " prefix.
+fn regex_error(e: &regex::Error) -> String {
+    let text = e.to_string();
+    let last = text.lines().last().unwrap_or("").trim();
+    last.strip_prefix("error: ").unwrap_or(last).to_string()
+}
+
+/// A units error without its generic "write …" tail (the hint says that).
+fn short(e: &str) -> &str {
+    e.split("; write").next().unwrap_or(e)
+}
+
+/// "`retry` of step `a`" + "delay" → "`retry.delay` of step `a`".
+fn sub(what: &str, field: &str) -> String {
+    match what.strip_prefix('`').and_then(|w| w.split_once('`')) {
+        Some((key, rest)) => format!("`{key}.{field}`{rest}"),
+        None => format!("{what}.{field}"),
+    }
 }
