@@ -157,11 +157,11 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if let Some(path) = &o.makefile {
-        if let Err(e) = std::fs::write(path, makefile(&o)) {
-            eprintln!("cannot write {path}: {e}");
-            return ExitCode::from(2);
-        }
+    if let Some(path) = &o.makefile
+        && let Err(e) = std::fs::write(path, makefile(&o))
+    {
+        eprintln!("cannot write {path}: {e}");
+        return ExitCode::from(2);
     }
     print!("{}", workflow(&o));
     ExitCode::SUCCESS

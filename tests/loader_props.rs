@@ -60,12 +60,11 @@ proptest! {
         let mut bytes = src.into_bytes();
         let i = pos.index(bytes.len());
         bytes[i] = byte;
-        if let Ok(text) = String::from_utf8(bytes) {
-            if let Err(d) = load_str(&text, Path::new("m.toml")) {
+        if let Ok(text) = String::from_utf8(bytes)
+            && let Err(d) = load_str(&text, Path::new("m.toml")) {
                 prop_assert!(!d.is_empty());
                 let _ = d.to_string();
             }
-        }
     }
 
     #[test]

@@ -169,7 +169,7 @@ pub fn suggest<'c>(word: &str, candidates: impl IntoIterator<Item = &'c str>) ->
 }
 
 /// `did you mean `x`?` or a list of what is allowed.
-pub(crate) fn did_you_mean<'c>(word: &str, candidates: &[&'c str], what: &str) -> String {
+pub(crate) fn did_you_mean(word: &str, candidates: &[&str], what: &str) -> String {
     match suggest(word, candidates.iter().copied()) {
         Some(c) => format!("did you mean `{c}`?"),
         None if candidates.is_empty() => format!("this workflow declares no {what}"),

@@ -594,24 +594,21 @@ impl<'r, 's> Loader<'r, 's> {
                 None => {}
             }
         }
-        if let Some(b) = get(entries, "backoff") {
-            if let Some(s) = self.string(b, &sub(what, "backoff")) {
-                match s {
-                    "fixed" => p.backoff = Backoff::Fixed,
-                    "linear" => p.backoff = Backoff::Linear,
-                    "exponential" => p.backoff = Backoff::Exponential,
-                    other => {
-                        let hint = did_you_mean(
-                            other,
-                            &["fixed", "linear", "exponential"],
-                            "backoff kinds",
-                        );
-                        self.err(
-                            &b.span,
-                            format!("unknown backoff \"{other}\" in {what}"),
-                            format!("{hint} (backoff is \"fixed\", \"linear\" or \"exponential\")"),
-                        );
-                    }
+        if let Some(b) = get(entries, "backoff")
+            && let Some(s) = self.string(b, &sub(what, "backoff"))
+        {
+            match s {
+                "fixed" => p.backoff = Backoff::Fixed,
+                "linear" => p.backoff = Backoff::Linear,
+                "exponential" => p.backoff = Backoff::Exponential,
+                other => {
+                    let hint =
+                        did_you_mean(other, &["fixed", "linear", "exponential"], "backoff kinds");
+                    self.err(
+                        &b.span,
+                        format!("unknown backoff \"{other}\" in {what}"),
+                        format!("{hint} (backoff is \"fixed\", \"linear\" or \"exponential\")"),
+                    );
                 }
             }
         }
@@ -636,10 +633,10 @@ impl<'r, 's> Loader<'r, 's> {
                 "make max_delay at least as long as delay",
             );
         }
-        if let Some(j) = get(entries, "jitter") {
-            if let Some(b) = self.boolean(j, &sub(what, "jitter")) {
-                p.jitter = b;
-            }
+        if let Some(j) = get(entries, "jitter")
+            && let Some(b) = self.boolean(j, &sub(what, "jitter"))
+        {
+            p.jitter = b;
         }
         p
     }
@@ -762,14 +759,14 @@ impl<'r, 's> Loader<'r, 's> {
                 None => {}
             }
         }
-        if let Some(v) = values {
-            if !matches!(ty, ParamType::Enum(_)) {
-                self.err(
-                    &v.span,
-                    format!("{what} has `values` but is not an enum"),
-                    "add type = \"enum\", or remove `values`",
-                );
-            }
+        if let Some(v) = values
+            && !matches!(ty, ParamType::Enum(_))
+        {
+            self.err(
+                &v.span,
+                format!("{what} has `values` but is not an enum"),
+                "add type = \"enum\", or remove `values`",
+            );
         }
         let required = get(entries, "required")
             .and_then(|r| self.boolean(r, &format!("`required` of {what}")))
@@ -814,28 +811,26 @@ impl<'r, 's> Loader<'r, 's> {
                     format!("`default` of {what}: {e}"),
                     format!("give a default of type {}", ty.describe()),
                 );
-            } else if let Some(re) = &pattern {
-                if !re.is_match(&text) {
-                    self.err(
-                        &d.span,
-                        format!(
-                            "`default` of {what} (\"{text}\") does not match its pattern {}",
-                            re.as_str()
-                        ),
-                        "change the default so that it matches the pattern",
-                    );
-                }
+            } else if let Some(re) = &pattern
+                && !re.is_match(&text)
+            {
+                self.err(
+                    &d.span,
+                    format!(
+                        "`default` of {what} (\"{text}\") does not match its pattern {}",
+                        re.as_str()
+                    ),
+                    "change the default so that it matches the pattern",
+                );
             }
             Some((text, d.span.clone()))
         });
-        if required {
-            if let Some((_, span)) = &default {
-                self.err(
-                    span,
-                    format!("{what} is required and also has a default"),
-                    "a default makes a parameter optional: remove `required = true` or the default",
-                );
-            }
+        if required && let Some((_, span)) = &default {
+            self.err(
+                span,
+                format!("{what} is required and also has a default"),
+                "a default makes a parameter optional: remove `required = true` or the default",
+            );
         }
         Some(RawParam {
             ty,
@@ -884,30 +879,30 @@ impl<'r, 's> Loader<'r, 's> {
                 .and_then(|d| self.string(d, &format!("`description` of {what}")))
                 .map(str::to_string);
             let mut params = Vec::new();
-            if let Some(p) = get(fields, "params") {
-                if let Some(list) = self.table(
+            if let Some(p) = get(fields, "params")
+                && let Some(list) = self.table(
                     p,
                     &format!("`params` of {what}"),
                     "params = { MESSAGE = { type = \"string\", required = true } }",
-                ) {
-                    for pe in list {
-                        if !is_name(&pe.key, false) {
-                            self.err(
+                )
+            {
+                for pe in list {
+                    if !is_name(&pe.key, false) {
+                        self.err(
                                 &pe.key_span,
                                 format!("parameter `{}` of {what} is not a valid environment variable name", pe.key),
                                 "tool parameters reach the command as environment variables: use letters, digits and '_' (e.g. MESSAGE)",
                             );
-                        }
-                        let pwhat = format!("parameter `{}` of {what}", pe.key);
-                        if let Some(rp) = self.param_spec(&pe.node, &pwhat, TOOL_PARAM_FIELDS) {
-                            params.push(ToolParam {
-                                name: pe.key.clone(),
-                                ty: rp.ty,
-                                required: rp.required,
-                                default: rp.default,
-                                description: rp.description,
-                            });
-                        }
+                    }
+                    let pwhat = format!("parameter `{}` of {what}", pe.key);
+                    if let Some(rp) = self.param_spec(&pe.node, &pwhat, TOOL_PARAM_FIELDS) {
+                        params.push(ToolParam {
+                            name: pe.key.clone(),
+                            ty: rp.ty,
+                            required: rp.required,
+                            default: rp.default,
+                            description: rp.description,
+                        });
                     }
                 }
             }
@@ -1015,14 +1010,14 @@ impl<'r, 's> Loader<'r, 's> {
         if let Some((s, sp)) = &compensate {
             self.no_template_in_shell(s, sp, &format!("`compensate` of {label}"), false);
         }
-        if let Some((s, sp)) = &dir {
-            if s.contains("${{") {
-                self.err(
-                    sp,
-                    format!("`dir` of {label} contains a template"),
-                    "write a fixed directory, relative to the workflow file",
-                );
-            }
+        if let Some((s, sp)) = &dir
+            && s.contains("${{")
+        {
+            self.err(
+                sp,
+                format!("`dir` of {label} contains a template"),
+                "write a fixed directory, relative to the workflow file",
+            );
         }
         let needs = get(f, "needs")
             .map(|n| {
@@ -1199,20 +1194,21 @@ impl<'r, 's> Loader<'r, 's> {
         let allow_self_approval = get(entries, "allow_self_approval")
             .and_then(|b| self.boolean(b, &format!("`allow_self_approval` of {what}")))
             .unwrap_or(true);
-        if let Some((q, span)) = &quorum {
-            if !approvers.is_empty() && *q as usize > approvers.len() {
-                self.err(
-                    span,
-                    format!(
-                        "the gate of {label} needs a quorum of {q} but lists only {} approver(s)",
-                        approvers.len()
-                    ),
-                    format!(
-                        "lower `quorum` to at most {} or add approvers",
-                        approvers.len()
-                    ),
-                );
-            }
+        if let Some((q, span)) = &quorum
+            && !approvers.is_empty()
+            && *q as usize > approvers.len()
+        {
+            self.err(
+                span,
+                format!(
+                    "the gate of {label} needs a quorum of {q} but lists only {} approver(s)",
+                    approvers.len()
+                ),
+                format!(
+                    "lower `quorum` to at most {} or add approvers",
+                    approvers.len()
+                ),
+            );
         }
         Some(RawGate {
             prompt,
@@ -1320,10 +1316,10 @@ impl<'r, 's> Loader<'r, 's> {
             let mut with = BTreeMap::new();
             if let Some(tool) = &tool {
                 with = self.with_values(s, &label, tool, param_names, i, &index, raw, &mut refs);
-            } else if let Some((_, span)) = &s.with {
-                if s.uses.is_none() {
-                    self.err(span, format!("{label} has `with` but does not `uses` a tool"), "`with` sets a tool's parameters: add uses = \"<tool>\", or use `env` for a `run` step");
-                }
+            } else if let Some((_, span)) = &s.with
+                && s.uses.is_none()
+            {
+                self.err(span, format!("{label} has `with` but does not `uses` a tool"), "`with` sets a tool's parameters: add uses = \"<tool>\", or use `env` for a `run` step");
             }
             let mut env = BTreeMap::new();
             for e in &s.env {
@@ -1496,14 +1492,15 @@ impl<'r, 's> Loader<'r, 's> {
                         format!("parameter `{}` of tool `{}`: {msg}", p.name, tool.name),
                         format!("`{}` is of type {}", p.name, p.ty.describe()),
                     );
-                } else if tool.name == Builtin::Sleep.name() && p.name == "DURATION" {
-                    if let Err(msg) = parse_duration(&e.value) {
-                        self.err(
+                } else if tool.name == Builtin::Sleep.name()
+                    && p.name == "DURATION"
+                    && let Err(msg) = parse_duration(&e.value)
+                {
+                    self.err(
                             &e.span,
                             format!("`DURATION` of builtin.sleep: {}", short(&msg)),
                             "write a duration such as with = { DURATION = \"2s\" } (units: ms, s, m, h, d)",
                         );
-                    }
                 }
             }
             out.insert(p.name.clone(), t);
@@ -1572,19 +1569,19 @@ impl<'r, 's> Loader<'r, 's> {
         };
         let mut ok = true;
         for r in t.refs() {
-            if let TemplateRef::Param(p) = r {
-                if !param_names.contains(&p.as_str()) {
-                    let hint = match did_you_mean(p, param_names, "parameters") {
-                        h if h.starts_with("did you mean") => h,
-                        h => format!("{h}; declare it with [params.{p}]"),
-                    };
-                    self.err(
-                        &e.span,
-                        format!("template refers to unknown parameter `{p}`"),
-                        hint,
-                    );
-                    ok = false;
-                }
+            if let TemplateRef::Param(p) = r
+                && !param_names.contains(&p.as_str())
+            {
+                let hint = match did_you_mean(p, param_names, "parameters") {
+                    h if h.starts_with("did you mean") => h,
+                    h => format!("{h}; declare it with [params.{p}]"),
+                };
+                self.err(
+                    &e.span,
+                    format!("template refers to unknown parameter `{p}`"),
+                    hint,
+                );
+                ok = false;
             }
         }
         ok.then_some(t)

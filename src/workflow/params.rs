@@ -37,14 +37,14 @@ pub fn resolve_params(
             ));
             continue;
         }
-        if let Some(re) = &spec.pattern {
-            if !re.is_match(value) {
-                errors.push(format!(
+        if let Some(re) = &spec.pattern
+            && !re.is_match(value)
+        {
+            errors.push(format!(
                     "Parameter `{name}` is \"{value}\", which does not match the pattern {}; pass a value that matches it.",
                     re.as_str()
                 ));
-                continue;
-            }
+            continue;
         }
         values.insert(name.clone(), value.clone());
     }
