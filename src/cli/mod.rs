@@ -2,6 +2,10 @@
 //! process exit code: 0 ok, 1 run failed / refused, 2 invalid input or usage, 3 storage.
 use clap::{Parser, Subcommand};
 
+pub mod plan;
+pub mod tools;
+pub mod validate;
+
 /// Exit codes (DESIGN §3).
 pub mod exit {
     pub const OK: i32 = 0;
@@ -26,7 +30,11 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Cmd {}
+pub enum Cmd {
+    Validate(validate::Args),
+    Plan(plan::Args),
+    Tools(tools::Args),
+}
 
 /// Parse arguments and run; returns the exit code.
 pub fn main() -> i32 {
@@ -42,5 +50,9 @@ pub fn main() -> i32 {
             return code;
         }
     };
-    match cli.command {}
+    match cli.command {
+        Cmd::Validate(a) => validate::run(&a),
+        Cmd::Plan(a) => plan::run(&a),
+        Cmd::Tools(a) => tools::run(&a),
+    }
 }

@@ -1,6 +1,18 @@
 //! The workflow format: TOML with source spans → typed spec → validated, immutable `Plan`.
+mod builtins;
+pub mod diag;
+mod graph;
+mod load;
+pub mod params;
 pub mod plan;
 pub mod template;
+mod tree;
+pub mod units;
 
+pub use builtins::builtin_tools;
+pub use diag::{Diagnostic, Diagnostics, suggest};
+pub use load::{load_file, load_str};
+pub use params::resolve_params;
 pub use plan::*;
-pub use template::{Template, TemplateRef, TemplateSegment};
+pub use template::{Template, TemplateRef, TemplateSegment, UNRESOLVED_STEP, parse_template};
+pub use units::{format_duration, format_rate, parse_duration, parse_rate};

@@ -85,3 +85,163 @@ impl std::fmt::Display for Template {
         Ok(())
     }
 }
+
+/// Step index of a `StepOutput` reference that `parse_template` has not resolved yet; the
+/// loader replaces it with the step's index during validation.
+pub const UNRESOLVED_STEP: usize = usize::MAX;
+
+const REF_FORMS: &str = "steps.<id>.outputs.<key>, params.<name>, env.<NAME> or run.id";
+
+/// Parse `text` into literal and reference segments. Step references are left with
+/// `step = UNRESOLVED_STEP`; the loader resolves them.
+pub fn parse_template(text: &str) -> Result<Template, String> {
+    let mut segments = Vec::new();
+    let mut literal = String::new();
+    let mut rest = text;
+    while let Some(open) = rest.find("${{") {
+        literal.push_str(&rest[..open]);
+        let after = &rest[open + 3..];
+        let Some(close) = after.find("}}") else {
+            return Err(format!(
+                "unclosed template: \"${{{{\" at \"{}\" has no matching \"}}}}\"",
+                shorten(&rest[open..])
+            ));
+        };
+        let expr = after[..close].trim();
+        let r = parse_ref(expr)?;
+        if !literal.is_empty() {
+            segments.push(TemplateSegment::Literal(std::mem::take(&mut literal)));
+        }
+        segments.push(TemplateSegment::Ref(r));
+        rest = &after[close + 2..];
+    }
+    literal.push_str(rest);
+    if !literal.is_empty() {
+        segments.push(TemplateSegment::Literal(literal));
+    }
+    Ok(Template { segments })
+}
+
+fn shorten(s: &str) -> String {
+    let mut out: String = s.chars().take(40).collect();
+    if out.len() < s.len() {
+        out.push('…');
+    }
+    out
+}
+
+fn parse_ref(expr: &str) -> Result<TemplateRef, String> {
+    if expr.is_empty() {
+        return Err(format!(
+            "empty template \"${{{{ }}}}\": write one of {REF_FORMS}"
+        ));
+    }
+    let parts: Vec<&str> = expr.split('.').collect();
+    let bad = || {
+        format!(
+            "invalid template reference \"{}\": expected {REF_FORMS}",
+            shorten(expr)
+        )
+    };
+    match parts.as_slice() {
+        ["run", "id"] => Ok(TemplateRef::RunId),
+        ["params", name] if is_name(name, true) => Ok(TemplateRef::Param(name.to_string())),
+        ["env", name] if is_name(name, false) => Ok(TemplateRef::Env(name.to_string())),
+        ["steps", id, "outputs", key] if is_step_id(id) && is_name(key, true) => {
+            Ok(TemplateRef::StepOutput {
+                step: UNRESOLVED_STEP,
+                step_id: id.to_string(),
+                key: key.to_string(),
+            })
+        }
+        _ => Err(bad()),
+    }
+}
+
+/// `[A-Za-z_][A-Za-z0-9_]*`, plus `-` when `dash` is allowed.
+pub(crate) fn is_name(s: &str, dash: bool) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || (dash && c == '-'))
+}
+
+/// Step ids: `[a-z0-9_-]{1,64}`.
+pub(crate) fn is_step_id(s: &str) -> bool {
+    (1..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literal_only() {
+        assert_eq!(
+            parse_template("plain $HOME {{x}}").unwrap(),
+            Template::literal("plain $HOME {{x}}")
+        );
+        assert_eq!(parse_template("").unwrap(), Template::default());
+    }
+
+    #[test]
+    fn references_in_text() {
+        let t = parse_template(
+            "v${{ steps.build.outputs.version }}-${{params.env}} ${{ env.HOME }}${{ run.id }}",
+        )
+        .unwrap();
+        assert_eq!(
+            t.segments,
+            vec![
+                TemplateSegment::Literal("v".into()),
+                TemplateSegment::Ref(TemplateRef::StepOutput {
+                    step: UNRESOLVED_STEP,
+                    step_id: "build".into(),
+                    key: "version".into()
+                }),
+                TemplateSegment::Literal("-".into()),
+                TemplateSegment::Ref(TemplateRef::Param("env".into())),
+                TemplateSegment::Literal(" ".into()),
+                TemplateSegment::Ref(TemplateRef::Env("HOME".into())),
+                TemplateSegment::Ref(TemplateRef::RunId),
+            ]
+        );
+        // Display round-trips to the canonical form.
+        assert_eq!(
+            t.to_string(),
+            "v${{ steps.build.outputs.version }}-${{ params.env }} ${{ env.HOME }}${{ run.id }}"
+        );
+    }
+
+    #[test]
+    fn malformed_templates_explain() {
+        assert!(
+            parse_template("a ${{ params.x")
+                .unwrap_err()
+                .contains("unclosed")
+        );
+        assert!(
+            parse_template("${{ }}")
+                .unwrap_err()
+                .contains("empty template")
+        );
+        assert!(
+            parse_template("${{ steps.build.version }}")
+                .unwrap_err()
+                .contains("expected steps.<id>.outputs.<key>")
+        );
+        assert!(parse_template("${{ params.a b }}").is_err());
+        assert!(parse_template("${{ steps.Build.outputs.v }}").is_err());
+        assert!(parse_template("${{ secrets.X }}").is_err());
+    }
+
+    #[test]
+    fn render_resolves_or_names_the_missing_reference() {
+        let t = parse_template("hi ${{ params.who }}").unwrap();
+        assert_eq!(t.render(|_| Some("bob".into())), Ok("hi bob".into()));
+        assert_eq!(t.render(|_| None), Err("params.who".into()));
+    }
+}

@@ -1,0 +1,172 @@
+//! `baton plan FILE`: what would run, in what order.
+use super::exit;
+use crate::workflow::{Action, Plan, format_duration, format_rate, load_file};
+use std::fmt::Write;
+use std::path::PathBuf;
+
+/// Show the execution plan: layers in order, the critical path, gates and pools.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Steps in one layer may run in parallel (up to max_parallel); a layer starts once the
+steps it needs are done. The critical path is the longest chain of steps, counted in
+steps (each step weighs 1, whatever its duration).
+
+Example:
+  baton plan examples/release.toml")]
+pub struct Args {
+    /// The workflow file.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+}
+
+pub fn run(args: &Args) -> i32 {
+    match load_file(&args.file) {
+        Ok(plan) => {
+            print!("{}", render(&plan));
+            exit::OK
+        }
+        Err(d) => {
+            eprintln!("{d}");
+            exit::USAGE
+        }
+    }
+}
+
+/// The longest chain of steps (by count), first to last.
+pub fn critical_path(plan: &Plan) -> Vec<usize> {
+    let n = plan.steps.len();
+    // Longest chain ending at each step, walking layers in order.
+    let mut len = vec![1usize; n];
+    let mut prev = vec![usize::MAX; n];
+    for &s in plan.layers.iter().flatten() {
+        for &d in &plan.steps[s].needs {
+            if len[d] + 1 > len[s] {
+                len[s] = len[d] + 1;
+                prev[s] = d;
+            }
+        }
+    }
+    let Some(mut cur) = (0..n).max_by_key(|&i| (len[i], std::cmp::Reverse(i))) else {
+        return Vec::new();
+    };
+    let mut path = vec![cur];
+    while prev[cur] != usize::MAX {
+        cur = prev[cur];
+        path.push(cur);
+    }
+    path.reverse();
+    path
+}
+
+fn action(plan: &Plan, i: usize) -> String {
+    let s = &plan.steps[i];
+    match &s.action {
+        Action::Shell { .. } => "run".into(),
+        Action::Tool { tool, .. } => format!("uses {tool}"),
+        Action::Builtin(b) => format!("uses {}", b.name()),
+        Action::None => "approval only".into(),
+    }
+}
+
+/// The plan, as printed.
+pub fn render(plan: &Plan) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "workflow {}: {} steps in {} layers, {} gates, max_parallel {}",
+        plan.name,
+        plan.steps.len(),
+        plan.layers.len(),
+        plan.gate_count(),
+        plan.max_parallel
+    );
+    out.push_str("\nlayers (execution order):\n");
+    for (k, layer) in plan.layers.iter().enumerate() {
+        let _ = writeln!(out, "  {}. ({} steps)", k + 1, layer.len());
+        const SHOWN: usize = 20;
+        for &i in layer.iter().take(SHOWN) {
+            let s = &plan.steps[i];
+            let mut notes = vec![action(plan, i)];
+            if s.when != Default::default() {
+                notes.push(format!("when {}", s.when.as_str()));
+            }
+            if s.gate.is_some() {
+                notes.push("gate".into());
+            }
+            if let Some(p) = s.pool {
+                notes.push(format!("pool {}", plan.pools[p].name));
+            }
+            if s.retry.attempts > 1 {
+                notes.push(format!("{} attempts", s.retry.attempts));
+            }
+            if s.compensate.is_some() {
+                notes.push("compensate".into());
+            }
+            let _ = writeln!(out, "     {}  [{}]", s.id, notes.join(", "));
+        }
+        if layer.len() > SHOWN {
+            let _ = writeln!(out, "     … and {} more", layer.len() - SHOWN);
+        }
+    }
+    let path = critical_path(plan);
+    let names: Vec<&str> = path.iter().map(|&i| plan.steps[i].id.as_str()).collect();
+    let _ = writeln!(
+        out,
+        "\ncritical path ({} steps, each step weighs 1):\n  {}",
+        path.len(),
+        names.join(" -> ")
+    );
+    out.push_str("\ngates:\n");
+    let gated: Vec<_> = plan.steps.iter().filter(|s| s.gate.is_some()).collect();
+    if gated.is_empty() {
+        out.push_str("  none\n");
+    }
+    for s in gated {
+        if let Some(g) = &s.gate {
+            let who = if g.approvers.is_empty() {
+                "anyone".to_string()
+            } else {
+                g.approvers.join(", ")
+            };
+            let timeout = g
+                .timeout
+                .map(|t| {
+                    format!(
+                        ", timeout {} then {}",
+                        format_duration(t),
+                        g.on_timeout.as_str()
+                    )
+                })
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "  {}: \"{}\" approvers {who}, quorum {}{timeout}{}",
+                s.id,
+                g.prompt,
+                g.quorum,
+                if g.allow_self_approval {
+                    ""
+                } else {
+                    ", no self-approval"
+                }
+            );
+        }
+    }
+    out.push_str("\npools:\n");
+    if plan.pools.is_empty() {
+        out.push_str("  none\n");
+    }
+    for (k, p) in plan.pools.iter().enumerate() {
+        let users = plan.steps.iter().filter(|s| s.pool == Some(k)).count();
+        let rate = p
+            .rate
+            .map(|r| format!(", rate {}, burst {}", format_rate(&r), p.burst))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  {}: capacity {}{rate}, used by {users} steps",
+            p.name, p.capacity
+        );
+    }
+    out
+}

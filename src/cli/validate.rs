@@ -1,0 +1,90 @@
+//! `baton validate FILE… [--json]`
+use super::exit;
+use crate::workflow::{Diagnostic, load_file};
+use serde::Serialize;
+use std::path::PathBuf;
+
+/// Check workflow files without running them.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Every problem in a file is reported, each as FILE:LINE:COL: error: … with a hint.
+Exit code 0 when every file is valid, 2 otherwise.
+
+Examples:
+  baton validate examples/release.toml
+  baton validate examples/*.toml --json")]
+pub struct Args {
+    /// Workflow files to check.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Print a JSON array with one object per file: file, ok, steps, gates, diagnostics.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Serialize)]
+struct FileReport {
+    file: PathBuf,
+    ok: bool,
+    steps: usize,
+    gates: usize,
+    diagnostics: Vec<Diagnostic>,
+}
+
+pub fn run(args: &Args) -> i32 {
+    let reports: Vec<FileReport> = args
+        .files
+        .iter()
+        .map(|f| match load_file(f) {
+            Ok(plan) => FileReport {
+                file: f.clone(),
+                ok: true,
+                steps: plan.steps.len(),
+                gates: plan.gate_count(),
+                diagnostics: Vec::new(),
+            },
+            Err(d) => FileReport {
+                file: f.clone(),
+                ok: false,
+                steps: 0,
+                gates: 0,
+                diagnostics: d.0,
+            },
+        })
+        .collect();
+    if args.json {
+        match serde_json::to_string_pretty(&reports) {
+            Ok(s) => println!("{s}"),
+            Err(e) => {
+                eprintln!("error: cannot encode the report as JSON: {e}");
+                return exit::USAGE;
+            }
+        }
+    } else {
+        for r in &reports {
+            if r.ok {
+                println!(
+                    "ok: {} ({} steps, {} gates)",
+                    r.file.display(),
+                    r.steps,
+                    r.gates
+                );
+            } else {
+                for d in &r.diagnostics {
+                    eprintln!("{d}");
+                }
+                let n = r.diagnostics.len();
+                eprintln!(
+                    "{}: {n} error{}",
+                    r.file.display(),
+                    if n == 1 { "" } else { "s" }
+                );
+            }
+        }
+    }
+    if reports.iter().all(|r| r.ok) {
+        exit::OK
+    } else {
+        exit::USAGE
+    }
+}

@@ -1,0 +1,91 @@
+//! Built-in tools: run inside the engine, no process.
+use super::plan::{Builtin, ParamType, Tool, ToolParam};
+
+impl Builtin {
+    pub const ALL: [Builtin; 3] = [Builtin::Noop, Builtin::Sleep, Builtin::Fail];
+
+    pub fn from_name(name: &str) -> Option<Builtin> {
+        Builtin::ALL.into_iter().find(|b| b.name() == name)
+    }
+
+    /// The built-in as a `Tool` (no `run`), with its typed parameters.
+    pub fn tool(self) -> Tool {
+        let (description, params) = match self {
+            Builtin::Noop => ("Does nothing and succeeds.", vec![]),
+            Builtin::Sleep => (
+                "Waits for DURATION, then succeeds.",
+                vec![ToolParam {
+                    name: "DURATION".into(),
+                    ty: ParamType::String,
+                    required: true,
+                    default: None,
+                    description: Some("how long to wait, e.g. \"2s\" or \"500ms\"".into()),
+                }],
+            ),
+            Builtin::Fail => (
+                "Fails with MESSAGE (useful to test failure paths).",
+                vec![ToolParam {
+                    name: "MESSAGE".into(),
+                    ty: ParamType::String,
+                    required: false,
+                    default: Some("failed by builtin.fail".into()),
+                    description: Some("the error message".into()),
+                }],
+            ),
+        };
+        Tool {
+            name: self.name().into(),
+            description: Some(description.into()),
+            run: None,
+            params,
+        }
+    }
+}
+
+/// Every built-in tool, in a fixed order.
+pub fn builtin_tools() -> Vec<Tool> {
+    Builtin::ALL.into_iter().map(Builtin::tool).collect()
+}
+
+impl ParamType {
+    /// `string`, `int`, `bool`, `enum(a|b)` for listings and messages.
+    pub fn describe(&self) -> String {
+        match self {
+            ParamType::String => "string".into(),
+            ParamType::Int => "int".into(),
+            ParamType::Bool => "bool".into(),
+            ParamType::Enum(values) => format!("enum({})", values.join("|")),
+        }
+    }
+
+    /// Whether `value` is of this type; the error says what would be right.
+    pub fn check(&self, value: &str) -> Result<(), String> {
+        match self {
+            ParamType::String => Ok(()),
+            ParamType::Int => {
+                value.trim().parse::<i64>().map(|_| ()).map_err(|_| {
+                    format!("\"{value}\" is not an int; write a whole number such as 42")
+                })
+            }
+            ParamType::Bool => match value {
+                "true" | "false" => Ok(()),
+                _ => Err(format!("\"{value}\" is not a bool; write true or false")),
+            },
+            ParamType::Enum(values) => {
+                if values.iter().any(|v| v == value) {
+                    Ok(())
+                } else {
+                    Err(format!("\"{value}\" is not one of {}", quote_list(values)))
+                }
+            }
+        }
+    }
+}
+
+pub(crate) fn quote_list(values: &[String]) -> String {
+    values
+        .iter()
+        .map(|v| format!("\"{v}\""))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

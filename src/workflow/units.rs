@@ -1,0 +1,211 @@
+//! Durations (`500ms`, `30s`, `10m`, `2h`, `1d`, or sums such as `1h30m`) and rates
+//! (`N/s`, `N/min`, `N/h`).
+use super::plan::Rate;
+use std::time::Duration;
+
+const DURATION_HINT: &str = "write a whole number followed by a unit: ms, s, m, h or d (e.g. \"500ms\", \"30s\", \"10m\", \"2h\", \"1d\")";
+
+/// Parse a duration such as `30s` or `1h30m`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let text = s.trim();
+    if text.is_empty() {
+        return Err(format!("empty duration; {DURATION_HINT}"));
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return Err(format!(
+                "invalid duration \"{s}\": expected a number at \"{rest}\"; {DURATION_HINT}"
+            ));
+        }
+        let n: u64 = rest[..digits]
+            .parse()
+            .map_err(|_| format!("invalid duration \"{s}\": the number is too large"))?;
+        rest = &rest[digits..];
+        let unit_len = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
+        let unit = &rest[..unit_len];
+        rest = &rest[unit_len..];
+        let millis_per: u64 = match unit {
+            "ms" => 1,
+            "s" => 1_000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            "d" => 86_400_000,
+            "" => {
+                return Err(format!(
+                    "invalid duration \"{s}\": the number {n} has no unit; {DURATION_HINT}"
+                ));
+            }
+            other => {
+                return Err(format!(
+                    "invalid duration \"{s}\": unknown unit \"{other}\"; {DURATION_HINT}"
+                ));
+            }
+        };
+        let ms = n
+            .checked_mul(millis_per)
+            .ok_or_else(|| format!("invalid duration \"{s}\": too large"))?;
+        total = total
+            .checked_add(Duration::from_millis(ms))
+            .ok_or_else(|| format!("invalid duration \"{s}\": too large"))?;
+    }
+    Ok(total)
+}
+
+/// Parse a rate such as `10/min`: at most `N` starts per second, minute or hour.
+pub fn parse_rate(s: &str) -> Result<Rate, String> {
+    const HINT: &str =
+        "write N/s, N/min or N/h with N a whole number of at least 1 (e.g. \"10/min\")";
+    let Some((n, unit)) = s.trim().split_once('/') else {
+        return Err(format!("invalid rate \"{s}\": {HINT}"));
+    };
+    let count: u32 = n.trim().parse().map_err(|_| {
+        format!(
+            "invalid rate \"{s}\": \"{}\" is not a whole number; {HINT}",
+            n.trim()
+        )
+    })?;
+    if count == 0 {
+        return Err(format!(
+            "invalid rate \"{s}\": the count must be at least 1; {HINT}"
+        ));
+    }
+    let per = match unit.trim() {
+        "s" | "sec" => Duration::from_secs(1),
+        "min" => Duration::from_secs(60),
+        "h" => Duration::from_secs(3600),
+        other => {
+            return Err(format!(
+                "invalid rate \"{s}\": unknown unit \"{other}\"; {HINT}"
+            ));
+        }
+    };
+    Ok(Rate { count, per })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("10m"), Ok(Duration::from_secs(600)));
+        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
+        assert_eq!(parse_duration("1d"), Ok(Duration::from_secs(86_400)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration(" 0s "), Ok(Duration::ZERO));
+    }
+
+    #[test]
+    fn bad_durations_say_why() {
+        assert!(parse_duration("").unwrap_err().contains("empty"));
+        assert!(parse_duration("10").unwrap_err().contains("no unit"));
+        assert!(parse_duration("10 min").unwrap_err().contains("no unit"));
+        assert!(
+            parse_duration("10y")
+                .unwrap_err()
+                .contains("unknown unit \"y\"")
+        );
+        assert!(
+            parse_duration("s")
+                .unwrap_err()
+                .contains("expected a number")
+        );
+        assert!(parse_duration("-1s").is_err());
+        assert!(parse_duration("1.5s").is_err());
+        assert!(
+            parse_duration("99999999999999999999s")
+                .unwrap_err()
+                .contains("too large")
+        );
+        assert!(
+            parse_duration("999999999999999d")
+                .unwrap_err()
+                .contains("too large")
+        );
+    }
+
+    #[test]
+    fn rates() {
+        assert_eq!(
+            parse_rate("5/s"),
+            Ok(Rate {
+                count: 5,
+                per: Duration::from_secs(1)
+            })
+        );
+        assert_eq!(
+            parse_rate("10/min"),
+            Ok(Rate {
+                count: 10,
+                per: Duration::from_secs(60)
+            })
+        );
+        assert_eq!(
+            parse_rate("100/h"),
+            Ok(Rate {
+                count: 100,
+                per: Duration::from_secs(3600)
+            })
+        );
+        assert!(parse_rate("0/s").unwrap_err().contains("at least 1"));
+        assert!(parse_rate("10").is_err());
+        assert!(
+            parse_rate("x/s")
+                .unwrap_err()
+                .contains("not a whole number")
+        );
+        assert!(parse_rate("10/day").unwrap_err().contains("unknown unit"));
+    }
+}
+
+/// The shortest exact form in the input syntax: `1h30m`, `500ms`, `0s`.
+pub fn format_duration(d: Duration) -> String {
+    let mut ms = d.as_millis();
+    if ms == 0 {
+        return "0s".into();
+    }
+    let mut out = String::new();
+    for (unit, size) in [
+        ("d", 86_400_000u128),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1_000),
+        ("ms", 1),
+    ] {
+        if ms >= size {
+            out.push_str(&format!("{}{unit}", ms / size));
+            ms %= size;
+        }
+    }
+    out
+}
+
+/// `10/min` and friends.
+pub fn format_rate(r: &Rate) -> String {
+    match r.per.as_secs() {
+        1 => format!("{}/s", r.count),
+        60 => format!("{}/min", r.count),
+        3600 => format!("{}/h", r.count),
+        _ => format!("{}/{}", r.count, format_duration(r.per)),
+    }
+}
+
+#[cfg(test)]
+mod format_tests {
+    use super::*;
+
+    #[test]
+    fn formats_round_trip() {
+        for s in ["500ms", "30s", "10m", "2h", "1d", "1h30m", "1d2h3m4s5ms"] {
+            assert_eq!(format_duration(parse_duration(s).unwrap()), s);
+        }
+        for s in ["5/s", "10/min", "100/h"] {
+            assert_eq!(format_rate(&parse_rate(s).unwrap()), s);
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! `baton validate|plan|tools` through the real binary.
+use std::process::Command;
+
+fn baton(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_baton"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn validate_ok_and_invalid() {
+    let (code, out, _) = baton(&["validate", "examples/hello.toml", "examples/release.toml"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        out,
+        "ok: examples/hello.toml (3 steps, 1 gates)\nok: examples/release.toml (5 steps, 1 gates)\n"
+    );
+    let (code, out, err) = baton(&[
+        "validate",
+        "examples/hello.toml",
+        "tests/fixtures/invalid/cycle.toml",
+    ]);
+    assert_eq!(code, 2);
+    assert!(out.starts_with("ok: examples/hello.toml"));
+    assert!(
+        err.contains(
+            "tests/fixtures/invalid/cycle.toml:4:10: error: dependency cycle: a -> c -> b -> a"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn validate_json_is_machine_readable() {
+    let (code, out, _) = baton(&[
+        "validate",
+        "--json",
+        "tests/fixtures/invalid/unknown_field_step.toml",
+        "examples/hello.toml",
+    ]);
+    assert_eq!(code, 2);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v[0]["ok"], false);
+    assert_eq!(v[0]["diagnostics"][0]["line"], 7);
+    assert_eq!(v[0]["diagnostics"][0]["hint"], "did you mean `needs`?");
+    assert_eq!(v[1]["ok"], true);
+    assert_eq!(v[1]["steps"], 3);
+}
+
+#[test]
+fn plan_shows_layers_critical_path_gates_pools() {
+    let (code, out, _) = baton(&["plan", "examples/release.toml"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains(
+            "critical path (4 steps, each step weighs 1):\n  build -> test -> deploy -> announce"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("  4. (2 steps)\n     announce  [uses notify]\n     page-oncall  [uses notify, when any_failed]"), "{out}");
+    assert!(
+        out.contains("deploy: capacity 1, rate 10/min, burst 1, used by 1 steps"),
+        "{out}"
+    );
+    assert!(out.contains("quorum 1, timeout 30m then reject"), "{out}");
+}
+
+#[test]
+fn tools_lists_builtins_and_declared() {
+    let (code, out, _) = baton(&["tools", "examples/release.toml"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("DURATION: string, required"));
+    assert!(out.contains("  notify  Append a message"));
+    assert!(out.contains("CHANNEL: string, default \"#releases\""));
+}
+
+#[test]
+fn commands_on_missing_files_exit_2() {
+    for cmd in ["validate", "plan", "tools"] {
+        let (code, _, err) = baton(&[cmd, "nope.toml"]);
+        assert_eq!(code, 2, "{cmd}");
+        assert!(err.contains("nope.toml: error: no such file"), "{err}");
+    }
+}
+
+#[test]
+fn help_has_examples() {
+    for cmd in ["validate", "plan", "tools"] {
+        let (code, out, _) = baton(&[cmd, "--help"]);
+        assert_eq!(code, 0);
+        assert!(out.contains("Example"), "{cmd} --help: {out}");
+    }
+}
