@@ -703,7 +703,12 @@ impl Core {
         let prompt = match self.render(&g.prompt) {
             Ok(p) => p,
             Err(r) => {
-                return self.fail_template(i, format!("gate prompt: cannot resolve `{r}`"), now, fx);
+                return self.fail_template(
+                    i,
+                    format!("gate prompt: cannot resolve `{r}`"),
+                    now,
+                    fx,
+                );
             }
         };
         let resolved = match self.resolve(i) {

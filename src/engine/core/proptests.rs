@@ -18,11 +18,21 @@ fn random_plan(rng: &mut SmallRng) -> Arc<Plan> {
     let mut b = plan().max_parallel(rng.random_range(1..=5));
     let pools = rng.random_range(0..=2);
     for p in 0..pools {
-        let rate = rng.random_bool(0.5).then(|| (rng.random_range(1..=3), rng.random_range(100..=1000)));
-        b = b.pool(&format!("p{p}"), rng.random_range(1..=3), rate, rng.random_range(1..=2));
+        let rate = rng
+            .random_bool(0.5)
+            .then(|| (rng.random_range(1..=3), rng.random_range(100..=1000)));
+        b = b.pool(
+            &format!("p{p}"),
+            rng.random_range(1..=3),
+            rate,
+            rng.random_range(1..=2),
+        );
     }
     for i in 0..n {
-        let needs: Vec<String> = (0..i).filter(|_| rng.random_bool(0.25)).map(|j| format!("s{j}")).collect();
+        let needs: Vec<String> = (0..i)
+            .filter(|_| rng.random_bool(0.25))
+            .map(|j| format!("s{j}"))
+            .collect();
         let needs: Vec<&str> = needs.iter().map(String::as_str).collect();
         b = b.step_needs(&format!("s{i}"), &needs);
         b = b.when(match rng.random_range(0..6) {
@@ -62,7 +72,12 @@ fn drive(plan: Arc<Plan>, seed: u64) -> Result<Outcome, TestCaseError> {
             match e {
                 Effect::Spawn(s) => {
                     for &d in &plan.steps[s.step].needs {
-                        prop_assert!(settled(core.steps[d].state), "{} started before need {} was final", s.step_id, d);
+                        prop_assert!(
+                            settled(core.steps[d].state),
+                            "{} started before need {} was final",
+                            s.step_id,
+                            d
+                        );
                     }
                     running.push((s.step, s.attempt));
                 }
@@ -73,9 +88,15 @@ fn drive(plan: Arc<Plan>, seed: u64) -> Result<Outcome, TestCaseError> {
                 _ => {}
             }
         }
-        prop_assert!(running.len() <= core.max_parallel, "more than max_parallel running");
+        prop_assert!(
+            running.len() <= core.max_parallel,
+            "more than max_parallel running"
+        );
         for (p, pool) in plan.pools.iter().enumerate() {
-            let in_pool = running.iter().filter(|(s, _)| plan.steps[*s].pool == Some(p)).count();
+            let in_pool = running
+                .iter()
+                .filter(|(s, _)| plan.steps[*s].pool == Some(p))
+                .count();
             prop_assert!(in_pool <= pool.capacity, "pool {} over capacity", pool.name);
         }
         if core.is_finished() {
@@ -86,7 +107,12 @@ fn drive(plan: Arc<Plan>, seed: u64) -> Result<Outcome, TestCaseError> {
             let step = compensating.remove(0);
             let code = if rng.random_bool(0.8) { 0 } else { 1 };
             core.handle(
-                Input::CompensationExited { step, outcome: StepOutcome::Exited { exit_code: code }, duration_ms: 1, stderr_tail: String::new() },
+                Input::CompensationExited {
+                    step,
+                    outcome: StepOutcome::Exited { exit_code: code },
+                    duration_ms: 1,
+                    stderr_tail: String::new(),
+                },
                 now,
             )
         } else if !running.is_empty() {
@@ -106,7 +132,10 @@ fn drive(plan: Arc<Plan>, seed: u64) -> Result<Outcome, TestCaseError> {
             )
         } else {
             let Some(t) = core.next_wakeup() else {
-                return Err(TestCaseError::fail(format!("stuck in {:?} with nothing to wait for", core.run_state())));
+                return Err(TestCaseError::fail(format!(
+                    "stuck in {:?} with nothing to wait for",
+                    core.run_state()
+                )));
             };
             now = now.max(t);
             core.handle(Input::Tick, now)
@@ -116,7 +145,11 @@ fn drive(plan: Arc<Plan>, seed: u64) -> Result<Outcome, TestCaseError> {
     for (i, s) in core.steps.iter().enumerate() {
         prop_assert!(s.state.is_final(), "step {i} ended {}", s.state);
     }
-    Ok(Outcome { events: core.events().to_vec(), view: core.view(now), now })
+    Ok(Outcome {
+        events: core.events().to_vec(),
+        view: core.view(now),
+        now,
+    })
 }
 
 proptest! {

@@ -120,12 +120,23 @@ impl PlanBuilder {
     }
 
     pub fn in_pool(mut self, pool: &str) -> Self {
-        let p = self.plan.pools.iter().position(|p| p.name == pool).expect("pool");
+        let p = self
+            .plan
+            .pools
+            .iter()
+            .position(|p| p.name == pool)
+            .expect("pool");
         self.plan.steps.last_mut().expect("step").pool = Some(p);
         self
     }
 
-    pub fn pool(mut self, name: &str, capacity: usize, rate: Option<(u32, u64)>, burst: u32) -> Self {
+    pub fn pool(
+        mut self,
+        name: &str,
+        capacity: usize,
+        rate: Option<(u32, u64)>,
+        burst: u32,
+    ) -> Self {
         self.plan.pools.push(Pool {
             name: name.into(),
             capacity,
@@ -194,7 +205,11 @@ impl Sim {
     pub fn new(plan: Arc<Plan>, cfg: RunConfig) -> Sim {
         let mut core = Core::new(plan, cfg);
         let last = core.start(Timestamp(T0));
-        Sim { core, now: T0, last }
+        Sim {
+            core,
+            now: T0,
+            last,
+        }
     }
 
     pub fn at(&mut self, ms: i64) -> &mut Self {
@@ -228,7 +243,12 @@ impl Sim {
         self.finish(id, StepOutcome::Exited { exit_code: code }, vec![])
     }
 
-    pub fn finish(&mut self, id: &str, outcome: StepOutcome, outputs: Vec<(&str, &str)>) -> Vec<Effect> {
+    pub fn finish(
+        &mut self,
+        id: &str,
+        outcome: StepOutcome,
+        outputs: Vec<(&str, &str)>,
+    ) -> Vec<Effect> {
         let step = self.idx(id);
         let attempt = self.attempt(id);
         self.input(Input::StepExited {
@@ -236,14 +256,20 @@ impl Sim {
             attempt,
             outcome,
             duration_ms: 10,
-            outputs: outputs.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
+            outputs: outputs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
             usage: Usage::default(),
             stderr_tail: "boom".into(),
         })
     }
 
     pub fn cmd(&mut self, command: Command) -> CommandOutcome {
-        let fx = self.input(Input::Command { id: Some(7), command });
+        let fx = self.input(Input::Command {
+            id: Some(7),
+            command,
+        });
         let done: Vec<&CommandOutcome> = fx
             .iter()
             .filter_map(|e| match e {
@@ -267,7 +293,11 @@ impl Sim {
     }
 
     pub fn events_named(&self, name: &str) -> Vec<&Event> {
-        self.core.events.iter().filter(|e| e.kind.name() == name).collect()
+        self.core
+            .events
+            .iter()
+            .filter(|e| e.kind.name() == name)
+            .collect()
     }
 
     pub fn open_errors(&self, id: &str) -> Vec<ErrorRecord> {

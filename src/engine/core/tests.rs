@@ -2,7 +2,9 @@
 use super::testkit::*;
 use super::*;
 use crate::model::{ErrorKind, EventKind, Severity};
-use crate::workflow::{Action, Builtin, OnTimeout, Template, TemplateRef, TemplateSegment, Trigger};
+use crate::workflow::{
+    Action, Builtin, OnTimeout, Template, TemplateRef, TemplateSegment, Trigger,
+};
 
 fn out_ref(step: usize, id: &str, key: &str) -> Template {
     Template {
@@ -21,7 +23,14 @@ fn out_ref(step: usize, id: &str, key: &str) -> Template {
 
 #[test]
 fn dependency_order_and_run_success() {
-    let mut sim = Sim::new(plan().step("a").step_needs("b", &["a"]).step_needs("c", &["a", "b"]).build(), cfg());
+    let mut sim = Sim::new(
+        plan()
+            .step("a")
+            .step_needs("b", &["a"])
+            .step_needs("c", &["a", "b"])
+            .build(),
+        cfg(),
+    );
     assert_eq!(spawned(&sim.last), ["a"]);
     assert_eq!(spawned(&sim.exit("a", 0)), ["b"]);
     assert_eq!(sim.state("c"), StepState::Pending);
@@ -39,7 +48,9 @@ fn dependency_order_and_run_success() {
 fn max_parallel_counts_builtins_and_cli_override() {
     let mut b = plan().max_parallel(2);
     for i in 0..5 {
-        b = b.step(&format!("s{i}")).with(|s| s.action = Action::Builtin(Builtin::Noop));
+        b = b
+            .step(&format!("s{i}"))
+            .with(|s| s.action = Action::Builtin(Builtin::Noop));
     }
     let p = b.build();
     let sim = Sim::new(p.clone(), cfg());
@@ -76,7 +87,11 @@ fn rate_token_bucket_burst_then_refill_wakeup() {
     }
     let mut sim = Sim::new(b.build(), cfg());
     assert_eq!(spawned(&sim.last), ["s0", "s1"], "burst of 2");
-    assert_eq!(sim.core.next_wakeup(), Some(Timestamp(T0 + 1000)), "refill time");
+    assert_eq!(
+        sim.core.next_wakeup(),
+        Some(Timestamp(T0 + 1000)),
+        "refill time"
+    );
     assert!(spawned(&sim.tick_at(999)).is_empty());
     assert_eq!(spawned(&sim.tick_at(1000)), ["s2"]);
     assert_eq!(sim.core.next_wakeup(), Some(Timestamp(T0 + 2000)));
@@ -100,7 +115,11 @@ fn trigger_rules_and_skip_propagation() {
         .build();
     let mut sim = Sim::new(p, cfg());
     sim.exit("f", 0);
-    assert_eq!(sim.state("g"), StepState::Skipped, "any_failed with no failed need");
+    assert_eq!(
+        sim.state("g"),
+        StepState::Skipped,
+        "any_failed with no failed need"
+    );
     let fx = sim.exit("a", 1);
     assert_eq!(sim.state("b"), StepState::Skipped);
     assert_eq!(sim.state("c"), StepState::Skipped);
@@ -108,7 +127,10 @@ fn trigger_rules_and_skip_propagation() {
     let dep = sim.open_errors("b");
     assert_eq!(dep.len(), 1);
     assert_eq!(dep[0].kind, ErrorKind::DependencyFailed);
-    assert!(sim.open_errors("c").is_empty(), "transitive skips are not errors");
+    assert!(
+        sim.open_errors("c").is_empty(),
+        "transitive skips are not errors"
+    );
     sim.exit("d", 0);
     sim.exit("e", 0);
     assert_eq!(sim.core.run_state(), RunState::Failed);
@@ -131,7 +153,11 @@ fn retry_with_backoff_then_success_closes_errors() {
     let fx = sim.tick_at(2000);
     assert_eq!(spawn_of(&fx, "a").map(|s| s.attempt), Some(2));
     sim.exit("a", 1);
-    assert_eq!(sim.core.next_wakeup(), Some(Timestamp(T0 + 2000 + 4000)), "exponential");
+    assert_eq!(
+        sim.core.next_wakeup(),
+        Some(Timestamp(T0 + 2000 + 4000)),
+        "exponential"
+    );
     sim.tick_at(6000);
     sim.exit("a", 0);
     assert_eq!(sim.state("a"), StepState::Succeeded);
@@ -157,7 +183,13 @@ fn retries_exhausted_and_non_retryable_kinds() {
     sim.tick_at(1000);
     sim.exit("a", 1);
     assert_eq!(sim.state("a"), StepState::Failed);
-    sim.finish("b", StepOutcome::SpawnFailed { message: "no such file".into() }, vec![]);
+    sim.finish(
+        "b",
+        StepOutcome::SpawnFailed {
+            message: "no such file".into(),
+        },
+        vec![],
+    );
     assert_eq!(sim.state("b"), StepState::Failed);
     assert!(!sim.open_errors("b")[0].retryable);
     sim.exit("c", 0);
@@ -196,7 +228,14 @@ fn step_timeout_kills_and_records_timeout() {
     sim.finish("a", StepOutcome::Killed, vec![]);
     assert_eq!(sim.state("a"), StepState::Failed);
     assert_eq!(sim.open_errors("a")[0].kind, ErrorKind::Timeout);
-    assert!(sim.core.view(Timestamp(sim.now)).health.terms.iter().any(|t| t.label.contains("timed out") && t.count == 1));
+    assert!(
+        sim.core
+            .view(Timestamp(sim.now))
+            .health
+            .terms
+            .iter()
+            .any(|t| t.label.contains("timed out") && t.count == 1)
+    );
 }
 
 #[test]
@@ -215,7 +254,12 @@ fn run_timeout_stops_everything_and_fails() {
     sim.finish("a", StepOutcome::Killed, vec![]);
     assert_eq!(sim.state("a"), StepState::Failed);
     assert!(sim.core.is_finished());
-    assert!(sim.core.errors.iter().any(|e| e.step.is_none() && e.kind == ErrorKind::Timeout));
+    assert!(
+        sim.core
+            .errors
+            .iter()
+            .any(|e| e.step.is_none() && e.kind == ErrorKind::Timeout)
+    );
 }
 
 #[test]
@@ -281,9 +325,17 @@ fn mismatching_output_fails_and_unresolvable_template_is_template_error() {
         .env("X", out_ref(3, "a", "missing"))
         .build();
     let mut sim = Sim::new(p, cfg());
-    sim.finish("build", StepOutcome::Exited { exit_code: 0 }, vec![("version", "abc")]);
+    sim.finish(
+        "build",
+        StepOutcome::Exited { exit_code: 0 },
+        vec![("version", "abc")],
+    );
     assert_eq!(sim.state("build"), StepState::Failed);
-    assert!(sim.open_errors("build")[0].message.contains("does not match"));
+    assert!(
+        sim.open_errors("build")[0]
+            .message
+            .contains("does not match")
+    );
     sim.exit("a", 0);
     assert_eq!(sim.state("b"), StepState::Failed);
     let e = &sim.open_errors("b")[0];
@@ -294,7 +346,13 @@ fn mismatching_output_fails_and_unresolvable_template_is_template_error() {
 #[test]
 fn budget_usage_is_counted() {
     let p = plan()
-        .plan_mut(|p| p.budget = Some(crate::workflow::Budget { cost: Some(100.0), calls: None, tokens: None }))
+        .plan_mut(|p| {
+            p.budget = Some(crate::workflow::Budget {
+                cost: Some(100.0),
+                calls: None,
+                tokens: None,
+            })
+        })
         .step("a")
         .with(|s| s.cost = 1.5)
         .build();
@@ -306,7 +364,11 @@ fn budget_usage_is_counted() {
         outcome: StepOutcome::Exited { exit_code: 0 },
         duration_ms: 5,
         outputs: vec![],
-        usage: Usage { cost: 2.0, tokens: 300, calls: 0 },
+        usage: Usage {
+            cost: 2.0,
+            tokens: 300,
+            calls: 0,
+        },
         stderr_tail: String::new(),
     });
     let b = sim.core.view(Timestamp(sim.now)).budget.expect("budget");
@@ -316,14 +378,22 @@ fn budget_usage_is_counted() {
 
 #[test]
 fn waiting_when_only_gates_are_open_and_view_lists_gate() {
-    let p = plan().step("a").output("v", None).step_needs("ship", &["a"]).gate(gate()).build();
+    let p = plan()
+        .step("a")
+        .output("v", None)
+        .step_needs("ship", &["a"])
+        .gate(gate())
+        .build();
     let mut sim = Sim::new(p, cfg());
     sim.finish("a", StepOutcome::Exited { exit_code: 0 }, vec![("v", "7")]);
     assert_eq!(sim.state("ship"), StepState::WaitingApproval);
     assert_eq!(sim.core.run_state(), RunState::Waiting);
     let v = sim.core.view(Timestamp(sim.now));
     assert_eq!(v.gates.len(), 1);
-    assert_eq!(v.gates[0].needs_outputs, [("a".into(), "v".into(), "7".into())]);
+    assert_eq!(
+        v.gates[0].needs_outputs,
+        [("a".into(), "v".into(), "7".into())]
+    );
     assert_eq!(v.gates[0].command, "echo ship");
     assert!(sim.approve("ship", "bob").is_accepted());
     assert_eq!(sim.core.run_state(), RunState::Running);
@@ -340,7 +410,9 @@ fn gated(g: crate::workflow::Gate) -> Arc<Plan> {
 fn gate_opens_with_digest_and_auto_approve() {
     let mut sim = Sim::new(gated(gate()), cfg());
     let opened = sim.events_named("gate_opened");
-    let EventKind::GateOpened { digest, prompt, .. } = &opened[0].kind else { panic!() };
+    let EventKind::GateOpened { digest, prompt, .. } = &opened[0].kind else {
+        panic!()
+    };
     assert_eq!(digest.len(), 64);
     assert_eq!(prompt, "ship it?");
     let mut c = cfg();
@@ -348,7 +420,11 @@ fn gate_opens_with_digest_and_auto_approve() {
     let sim2 = Sim::new(gated(gate()), c);
     assert_eq!(spawned(&sim2.last), ["ship"]);
     let v = sim2.core.view(Timestamp(T0));
-    assert!(v.audit.iter().any(|a| a.action == "gate_approved" && a.actor == "auto"));
+    assert!(
+        v.audit
+            .iter()
+            .any(|a| a.action == "gate_approved" && a.actor == "auto")
+    );
     drop(sim.approve("ship", "x"));
 }
 
@@ -371,8 +447,17 @@ fn approve_refusals_are_recorded_with_reasons() {
     assert!(refused(&sim.approve("ship", "olivia")).contains("already decided"));
     assert_eq!(sim.events_named("command_refused").len(), 6);
     let audit = sim.core.view(Timestamp(sim.now)).audit;
-    assert_eq!(audit.iter().filter(|a| a.action == "command_refused").count(), 6);
-    assert_eq!(audit.iter().filter(|a| a.action == "approval_vote").count(), 2);
+    assert_eq!(
+        audit
+            .iter()
+            .filter(|a| a.action == "command_refused")
+            .count(),
+        6
+    );
+    assert_eq!(
+        audit.iter().filter(|a| a.action == "approval_vote").count(),
+        2
+    );
 }
 
 #[test]
@@ -385,9 +470,17 @@ fn reject_needs_reason_and_dependants_follow_triggers() {
         .when(Trigger::AnyFailed)
         .build();
     let mut sim = Sim::new(p, cfg());
-    let o = sim.cmd(Command::Reject { step: "ship".into(), operator: "bob".into(), reason: "  ".into() });
+    let o = sim.cmd(Command::Reject {
+        step: "ship".into(),
+        operator: "bob".into(),
+        reason: "  ".into(),
+    });
     assert!(refused(&o).contains("reason is required"));
-    let o = sim.cmd(Command::Reject { step: "ship".into(), operator: "bob".into(), reason: "not today".into() });
+    let o = sim.cmd(Command::Reject {
+        step: "ship".into(),
+        operator: "bob".into(),
+        reason: "not today".into(),
+    });
     assert!(o.is_accepted());
     assert_eq!(sim.state("ship"), StepState::Rejected);
     assert_eq!(sim.open_errors("ship")[0].kind, ErrorKind::GateRejected);
@@ -418,7 +511,11 @@ fn gate_timeout_policies_and_warning() {
             assert_eq!(sim.open_errors("ship")[0].kind, ErrorKind::GateTimeout);
         }
         let audit = sim.core.view(Timestamp(sim.now)).audit;
-        assert!(audit.iter().any(|a| a.actor == "engine" && a.step.as_deref() == Some("ship")));
+        assert!(
+            audit
+                .iter()
+                .any(|a| a.actor == "engine" && a.step.as_deref() == Some("ship"))
+        );
     }
 }
 
@@ -427,7 +524,10 @@ fn digest_change_voids_approval_on_resume() {
     let p = plan().step("ship").gate(gate()).build();
     let mut c = cfg();
     c.max_parallel = Some(1);
-    let mut sim = Sim::new(plan().step("first").step("ship").gate(gate()).build(), c.clone());
+    let mut sim = Sim::new(
+        plan().step("first").step("ship").gate(gate()).build(),
+        c.clone(),
+    );
     assert!(sim.approve("ship", "bob").is_accepted());
     // ship is queued behind `first`; the engine dies; the workflow changes.
     assert_eq!(sim.state("ship"), StepState::Queued);
@@ -436,15 +536,29 @@ fn digest_change_voids_approval_on_resume() {
         .step("first")
         .step("ship")
         .gate(gate())
-        .with(|s| s.action = Action::Shell { run: "rm -rf /".into() })
+        .with(|s| {
+            s.action = Action::Shell {
+                run: "rm -rf /".into(),
+            }
+        })
         .build();
     let mut core = Core::replay(changed, c, sim.core.events()).expect("replay");
     let fx = core.resume("olivia", Timestamp(T0 + 10));
     // ship was queued first: about to start, its digest no longer matches.
     assert_eq!(spawned(&fx), ["first"]);
     let kinds = persisted(&fx);
-    assert!(kinds.iter().any(|k| matches!(k, EventKind::GateVoided { .. })));
-    assert_eq!(kinds.iter().filter(|k| matches!(k, EventKind::GateOpened { .. })).count(), 1);
+    assert!(
+        kinds
+            .iter()
+            .any(|k| matches!(k, EventKind::GateVoided { .. }))
+    );
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| matches!(k, EventKind::GateOpened { .. }))
+            .count(),
+        1
+    );
     assert_eq!(core.steps[1].state, StepState::WaitingApproval);
 }
 
@@ -461,9 +575,15 @@ fn retry_rearms_skipped_downstream_and_reopens_failed_run() {
     sim.exit("a", 1);
     assert_eq!(sim.core.run_state(), RunState::Failed);
     assert!(sim.core.is_finished());
-    let o = sim.cmd(Command::Retry { step: "d".into(), operator: "bob".into() });
+    let o = sim.cmd(Command::Retry {
+        step: "d".into(),
+        operator: "bob".into(),
+    });
     assert!(refused(&o).contains("only failed"));
-    let o = sim.cmd(Command::Retry { step: "a".into(), operator: "bob".into() });
+    let o = sim.cmd(Command::Retry {
+        step: "a".into(),
+        operator: "bob".into(),
+    });
     assert!(o.is_accepted());
     assert_eq!(sim.core.run_state(), RunState::Running);
     assert_eq!(spawn_of(&sim.last, "a").map(|s| s.attempt), Some(2));
@@ -482,12 +602,20 @@ fn retry_rearms_skipped_downstream_and_reopens_failed_run() {
 fn mark_sets_outcome_with_reason() {
     let p = plan().step("a").step_needs("b", &["a"]).build();
     let mut sim = Sim::new(p, cfg());
-    let mark = |state, reason: &str| Command::Mark { step: "a".into(), state, operator: "bob".into(), reason: reason.into() };
+    let mark = |state, reason: &str| Command::Mark {
+        step: "a".into(),
+        state,
+        operator: "bob".into(),
+        reason: reason.into(),
+    };
     assert!(refused(&sim.cmd(mark(StepState::Succeeded, "done by hand"))).contains("running"));
     sim.exit("a", 3);
     assert!(refused(&sim.cmd(mark(StepState::Succeeded, ""))).contains("reason"));
     assert!(refused(&sim.cmd(mark(StepState::Skipped, "x"))).contains("succeeded or failed"));
-    assert!(sim.cmd(mark(StepState::Succeeded, "fixed by hand")).is_accepted());
+    assert!(
+        sim.cmd(mark(StepState::Succeeded, "fixed by hand"))
+            .is_accepted()
+    );
     assert_eq!(sim.state("a"), StepState::Succeeded);
     assert_eq!(spawned(&sim.last), ["b"]);
     assert_eq!(sim.events_named("step_marked").len(), 1);
@@ -496,7 +624,13 @@ fn mark_sets_outcome_with_reason() {
 #[test]
 fn budget_gate_blocks_then_raise_continues() {
     let p = plan()
-        .plan_mut(|p| p.budget = Some(crate::workflow::Budget { cost: None, calls: Some(1), tokens: None }))
+        .plan_mut(|p| {
+            p.budget = Some(crate::workflow::Budget {
+                cost: None,
+                calls: Some(1),
+                tokens: None,
+            })
+        })
         .step("a")
         .step_needs("b", &["a"])
         .build();
@@ -506,8 +640,17 @@ fn budget_gate_blocks_then_raise_continues() {
     assert_eq!(sim.events_named("budget_exceeded").len(), 1);
     assert_eq!(sim.core.run_state(), RunState::Waiting);
     let v = sim.core.view(Timestamp(sim.now));
-    assert_eq!((v.gates[0].step, v.gates[0].step_id.as_str()), (None, "budget"));
-    let o = sim.cmd(Command::RaiseBudget { operator: "bob".into(), reason: "worth it".into(), cost: None, calls: Some(5), tokens: None });
+    assert_eq!(
+        (v.gates[0].step, v.gates[0].step_id.as_str()),
+        (None, "budget")
+    );
+    let o = sim.cmd(Command::RaiseBudget {
+        operator: "bob".into(),
+        reason: "worth it".into(),
+        cost: None,
+        calls: Some(5),
+        tokens: None,
+    });
     assert!(o.is_accepted());
     assert_eq!(spawned(&sim.last), ["b"]);
     sim.exit("b", 0);
@@ -518,7 +661,11 @@ fn budget_gate_blocks_then_raise_continues() {
 fn budget_cost_ceiling_and_timeout_at_budget_gate_fails_run() {
     let p = plan()
         .plan_mut(|p| {
-            p.budget = Some(crate::workflow::Budget { cost: Some(1.0), calls: None, tokens: None });
+            p.budget = Some(crate::workflow::Budget {
+                cost: Some(1.0),
+                calls: None,
+                tokens: None,
+            });
             p.timeout = Some(secs(100));
         })
         .step("a")
@@ -532,7 +679,12 @@ fn budget_cost_ceiling_and_timeout_at_budget_gate_fails_run() {
     sim.tick_at(100_000);
     assert_eq!(sim.core.run_state(), RunState::Failed);
     assert!(sim.core.is_finished());
-    assert!(sim.core.errors.iter().any(|e| e.kind == ErrorKind::BudgetExceeded));
+    assert!(
+        sim.core
+            .errors
+            .iter()
+            .any(|e| e.kind == ErrorKind::BudgetExceeded)
+    );
     assert!(sim.core.view(Timestamp(sim.now)).gates.is_empty());
 }
 
@@ -551,26 +703,63 @@ fn saga_compensates_in_reverse_completion_order() {
     sim.exit("a", 0);
     sim.exit("plain", 0);
     let fx = sim.exit("c", 1);
-    let comp: Vec<&SpawnSpec> = fx.iter().filter_map(|e| if let Effect::Compensate(s) = e { Some(s) } else { None }).collect();
+    let comp: Vec<&SpawnSpec> = fx
+        .iter()
+        .filter_map(|e| {
+            if let Effect::Compensate(s) = e {
+                Some(s)
+            } else {
+                None
+            }
+        })
+        .collect();
     assert_eq!(comp.len(), 1, "one at a time");
     assert_eq!(comp[0].step_id, "a", "reverse order of completion");
-    assert_eq!(comp[0].action, SpawnAction::Shell { command: "undo a".into() });
+    assert_eq!(
+        comp[0].action,
+        SpawnAction::Shell {
+            command: "undo a".into()
+        }
+    );
     assert_eq!(sim.state("a"), StepState::Compensating);
     assert!(!sim.core.is_finished());
-    let fx = sim.input(Input::CompensationExited { step: 0, outcome: StepOutcome::Exited { exit_code: 1 }, duration_ms: 3, stderr_tail: "nope".into() });
+    let fx = sim.input(Input::CompensationExited {
+        step: 0,
+        outcome: StepOutcome::Exited { exit_code: 1 },
+        duration_ms: 3,
+        stderr_tail: "nope".into(),
+    });
     assert_eq!(sim.state("a"), StepState::CompensationFailed);
     let e = &sim.open_errors("a")[0];
-    assert_eq!((e.kind, e.severity), (ErrorKind::CompensationFailed, Severity::Critical));
-    assert!(fx.iter().any(|e| matches!(e, Effect::Compensate(s) if s.step_id == "b")), "one failure does not stop the others");
-    sim.input(Input::CompensationExited { step: 1, outcome: StepOutcome::Exited { exit_code: 0 }, duration_ms: 3, stderr_tail: String::new() });
+    assert_eq!(
+        (e.kind, e.severity),
+        (ErrorKind::CompensationFailed, Severity::Critical)
+    );
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::Compensate(s) if s.step_id == "b")),
+        "one failure does not stop the others"
+    );
+    sim.input(Input::CompensationExited {
+        step: 1,
+        outcome: StepOutcome::Exited { exit_code: 0 },
+        duration_ms: 3,
+        stderr_tail: String::new(),
+    });
     assert_eq!(sim.state("b"), StepState::Compensated);
     assert!(sim.core.is_finished());
-    let EventKind::RunFinished { summary, state } = &sim.events_named("run_finished")[0].kind else { panic!() };
+    let EventKind::RunFinished { summary, state } = &sim.events_named("run_finished")[0].kind
+    else {
+        panic!()
+    };
     assert_eq!(*state, RunState::Failed);
     assert!(summary.contains("undone: b"), "{summary}");
     assert!(summary.contains("compensation failed): a"), "{summary}");
     assert!(summary.contains("no compensate): plain"), "{summary}");
-    let o = sim.cmd(Command::Retry { step: "c".into(), operator: "bob".into() });
+    let o = sim.cmd(Command::Retry {
+        step: "c".into(),
+        operator: "bob".into(),
+    });
     assert!(refused(&o).contains("compensations already ran"));
 }
 
@@ -586,27 +775,61 @@ fn shutdown_interrupts_and_resume_reruns_idempotent_only() {
         .build();
     let mut sim = Sim::new(p.clone(), cfg());
     sim.exit("done", 0);
-    sim.input(Input::ProcessStarted { step: 1, attempt: 1, pgid: 4242 });
-    let fx = sim.input(Input::Shutdown { reason: "SIGTERM".into() });
+    sim.input(Input::ProcessStarted {
+        step: 1,
+        attempt: 1,
+        pgid: 4242,
+    });
+    let fx = sim.input(Input::Shutdown {
+        reason: "SIGTERM".into(),
+    });
     assert_eq!(kills(&fx).len(), 2);
     assert_eq!(sim.core.run_state(), RunState::Interrupted);
     assert!(sim.core.is_finished());
     assert_eq!(sim.state("idem"), StepState::Interrupted);
 
     let mut core = Core::replay(p, cfg(), sim.core.events()).expect("replay");
-    assert_eq!(core.view(Timestamp(sim.now)), sim.core.view(Timestamp(sim.now)));
+    assert_eq!(
+        core.view(Timestamp(sim.now)),
+        sim.core.view(Timestamp(sim.now))
+    );
     let fx = core.resume("olivia", Timestamp(T0 + 100));
     assert!(fx.contains(&Effect::KillStale { pgid: 4242 }));
-    assert_eq!(spawned(&fx), ["idem"], "succeeded never again, non-idempotent waits");
+    assert_eq!(
+        spawned(&fx),
+        ["idem"],
+        "succeeded never again, non-idempotent waits"
+    );
     assert_eq!(spawn_of(&fx, "idem").map(|s| s.attempt), Some(2));
     assert_eq!(core.steps[2].state, StepState::Interrupted);
     let fx = core.handle(
-        Input::StepExited { step: 1, attempt: 2, outcome: StepOutcome::Exited { exit_code: 0 }, duration_ms: 1, outputs: vec![], usage: Usage::default(), stderr_tail: String::new() },
+        Input::StepExited {
+            step: 1,
+            attempt: 2,
+            outcome: StepOutcome::Exited { exit_code: 0 },
+            duration_ms: 1,
+            outputs: vec![],
+            usage: Usage::default(),
+            stderr_tail: String::new(),
+        },
         Timestamp(T0 + 200),
     );
     assert!(spawned(&fx).is_empty());
-    assert_eq!(core.run_state(), RunState::Waiting, "waits for the operator");
-    let fx = core.handle(Input::Command { id: None, command: Command::Retry { step: "once".into(), operator: "bob".into() } }, Timestamp(T0 + 300));
+    assert_eq!(
+        core.run_state(),
+        RunState::Waiting,
+        "waits for the operator"
+    );
+    let fx = core.handle(
+        Input::Command {
+            id: None,
+            command: Command::Retry {
+                step: "once".into(),
+                operator: "bob".into(),
+            },
+        },
+        Timestamp(T0 + 300),
+    );
     assert_eq!(spawned(&fx), ["once"]);
 }
 
@@ -614,18 +837,33 @@ fn shutdown_interrupts_and_resume_reruns_idempotent_only() {
 fn crash_without_shutdown_marks_running_interrupted_on_resume() {
     let p = plan().step("a").step_needs("b", &["a"]).build();
     let mut sim = Sim::new(p.clone(), cfg());
-    sim.input(Input::ProcessStarted { step: 0, attempt: 1, pgid: 99 });
+    sim.input(Input::ProcessStarted {
+        step: 0,
+        attempt: 1,
+        pgid: 99,
+    });
     let mut core = Core::replay(p, cfg(), sim.core.events()).expect("replay");
     let fx = core.resume("olivia", Timestamp(T0 + 5));
     assert!(fx.contains(&Effect::KillStale { pgid: 99 }));
     assert!(core.errors.iter().any(|e| e.kind == ErrorKind::Interrupted));
     assert_eq!(spawn_of(&fx, "a").map(|s| s.attempt), Some(2));
-    assert_eq!(core.events().iter().filter(|e| e.kind.name() == "run_resumed").count(), 1);
+    assert_eq!(
+        core.events()
+            .iter()
+            .filter(|e| e.kind.name() == "run_resumed")
+            .count(),
+        1
+    );
 }
 
 #[test]
 fn approvals_hold_across_replay() {
-    let p = plan().step("first").step_needs("ship", &["first"]).gate(gate()).step("other").build();
+    let p = plan()
+        .step("first")
+        .step_needs("ship", &["first"])
+        .gate(gate())
+        .step("other")
+        .build();
     let mut c = cfg();
     c.max_parallel = Some(1);
     let mut sim = Sim::new(p.clone(), c.clone());
@@ -634,19 +872,32 @@ fn approvals_hold_across_replay() {
     let mut core = Core::replay(p, c, sim.core.events()).expect("replay");
     let fx = core.resume("olivia", Timestamp(T0 + 1));
     // `other` was running (interrupted → re-run); ship stays approved, no gate reopens.
-    assert!(persisted(&fx).iter().all(|k| !matches!(k, EventKind::GateOpened { .. })));
+    assert!(
+        persisted(&fx)
+            .iter()
+            .all(|k| !matches!(k, EventKind::GateOpened { .. }))
+    );
 }
 
 #[test]
 fn replay_rejects_broken_logs() {
     let p = plan().step("a").build();
     let sim = Sim::new(p.clone(), cfg());
-    assert_eq!(Core::replay(p.clone(), cfg(), &[]).err(), Some(ReplayError::Empty));
+    assert_eq!(
+        Core::replay(p.clone(), cfg(), &[]).err(),
+        Some(ReplayError::Empty)
+    );
     let mut evs = sim.core.events().to_vec();
     evs.remove(1);
-    assert!(matches!(Core::replay(p.clone(), cfg(), &evs), Err(ReplayError::SeqGap { .. })));
+    assert!(matches!(
+        Core::replay(p.clone(), cfg(), &evs),
+        Err(ReplayError::SeqGap { .. })
+    ));
     let other = plan().step("zzz").build();
-    assert!(matches!(Core::replay(other, cfg(), sim.core.events()), Err(ReplayError::UnknownStep { .. })));
+    assert!(matches!(
+        Core::replay(other, cfg(), sim.core.events()),
+        Err(ReplayError::UnknownStep { .. })
+    ));
 }
 
 #[test]
@@ -655,7 +906,10 @@ fn secrets_are_masked_in_params_prompts_and_errors() {
         .step("a")
         .gate(crate::workflow::Gate {
             prompt: Template {
-                segments: vec![TemplateSegment::Literal("token ".into()), TemplateSegment::Ref(TemplateRef::Param("token".into()))],
+                segments: vec![
+                    TemplateSegment::Literal("token ".into()),
+                    TemplateSegment::Ref(TemplateRef::Param("token".into())),
+                ],
             },
             ..gate()
         })
@@ -666,8 +920,20 @@ fn secrets_are_masked_in_params_prompts_and_errors() {
     let mut sim = Sim::new(p, c);
     sim.approve("a", "bob");
     let spec = spawn_of(&sim.last, "a").expect("spawn");
-    assert!(spec.env.contains(&("BATON_PARAM_TOKEN".into(), "s3cr3t".into())), "the step gets the real value");
-    sim.input(Input::StepExited { step: 0, attempt: 1, outcome: StepOutcome::Exited { exit_code: 1 }, duration_ms: 1, outputs: vec![], usage: Usage::default(), stderr_tail: "leaked s3cr3t".into() });
+    assert!(
+        spec.env
+            .contains(&("BATON_PARAM_TOKEN".into(), "s3cr3t".into())),
+        "the step gets the real value"
+    );
+    sim.input(Input::StepExited {
+        step: 0,
+        attempt: 1,
+        outcome: StepOutcome::Exited { exit_code: 1 },
+        duration_ms: 1,
+        outputs: vec![],
+        usage: Usage::default(),
+        stderr_tail: "leaked s3cr3t".into(),
+    });
     let json = serde_json::to_string(sim.core.events()).unwrap();
     assert!(!json.contains("s3cr3t"), "{json}");
     assert!(json.contains("token ***"));
