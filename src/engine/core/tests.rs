@@ -957,3 +957,60 @@ fn view_signals_and_version() {
     assert_eq!(v.signals.finished_per_sec, 2.0);
     assert_eq!(v.steps[0].action, "echo a");
 }
+
+#[test]
+fn cancel_compensates_succeeded_steps_and_interrupted_run_refuses_commands() {
+    let p = plan()
+        .step("a")
+        .with(|s| s.compensate = Some("undo a".into()))
+        .step_needs("b", &["a"])
+        .build();
+    let mut sim = Sim::new(p.clone(), cfg());
+    sim.exit("a", 0);
+    sim.cmd(Command::Cancel {
+        operator: "bob".into(),
+        reason: None,
+    });
+    let fx = sim.finish("b", StepOutcome::Killed, vec![]);
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::Compensate(s) if s.step_id == "a"))
+    );
+    assert_eq!(sim.core.run_state(), RunState::Cancelled);
+    sim.input(Input::CompensationExited {
+        step: 0,
+        outcome: StepOutcome::Exited { exit_code: 0 },
+        duration_ms: 1,
+        stderr_tail: String::new(),
+    });
+    assert!(sim.core.is_finished());
+
+    let mut sim = Sim::new(p, cfg());
+    sim.input(Input::Shutdown {
+        reason: "SIGINT".into(),
+    });
+    let o = sim.cmd(Command::Cancel {
+        operator: "bob".into(),
+        reason: None,
+    });
+    assert!(refused(&o).contains("resume"));
+    assert_eq!(sim.core.next_wakeup(), None);
+}
+
+#[test]
+fn budget_is_not_a_step_and_marking_a_waiting_gate_closes_it() {
+    let mut g = gate();
+    g.timeout = Some(secs(10));
+    let mut sim = Sim::new(plan().step("ship").gate(g).build(), cfg());
+    assert!(refused(&sim.approve("budget", "bob")).contains("--raise"));
+    let o = sim.cmd(Command::Mark {
+        step: "ship".into(),
+        state: StepState::Succeeded,
+        operator: "bob".into(),
+        reason: "shipped by hand".into(),
+    });
+    assert!(o.is_accepted());
+    assert!(sim.core.view(Timestamp(sim.now)).gates.is_empty());
+    assert_eq!(sim.core.run_state(), RunState::Succeeded);
+    assert_eq!(sim.core.next_wakeup(), None, "gate timers removed");
+}
