@@ -93,6 +93,12 @@ pub enum EventKind {
     ErrorRecorded {
         error: ErrorRecord,
     },
+    /// The step succeeded (or was marked succeeded): its open error records close
+    /// (`open = false`) and stop counting against health.
+    ErrorsClosed {
+        step: String,
+        ids: Vec<String>,
+    },
     GateOpened {
         step: String,
         prompt: String,
@@ -199,7 +205,8 @@ impl EventKind {
             | StepRetried { step, .. }
             | StepMarked { step, .. }
             | CompensationStarted { step }
-            | CompensationFinished { step, .. } => Some(step),
+            | CompensationFinished { step, .. }
+            | ErrorsClosed { step, .. } => Some(step),
             ErrorRecorded { error } => error.step.as_deref(),
             BudgetExceeded { step, .. } => step.as_deref(),
             _ => None,
@@ -218,6 +225,7 @@ impl EventKind {
             StepFinished { .. } => "step_finished",
             RetryScheduled { .. } => "retry_scheduled",
             ErrorRecorded { .. } => "error_recorded",
+            ErrorsClosed { .. } => "errors_closed",
             GateOpened { .. } => "gate_opened",
             GateWarning { .. } => "gate_warning",
             ApprovalGiven { .. } => "approval_given",

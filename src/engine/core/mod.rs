@@ -1,0 +1,477 @@
+//! The run's state machine: pure, synchronous, deterministic. Inputs and a clock come
+//! in, effects go out. Every decision is first written as events (`Effect::Persist`),
+//! folded into the state by `apply`, and only then turned into side effects, so a
+//! replay of the stored events rebuilds exactly the same state (recovery = replay).
+//!
+//! Bookkeeping is O(1) amortised per transition: counters of unsettled needs, per-lane
+//! ready queues (one lane per pool, lane 0 = no pool) and a timer set.
+mod apply;
+mod decide;
+mod view;
+
+#[cfg(test)]
+mod proptests;
+#[cfg(test)]
+mod testkit;
+#[cfg(test)]
+mod tests;
+
+use super::bucket::Bucket;
+use crate::model::mask::Masker;
+use crate::model::view::AuditView;
+use crate::model::{
+    Command, CommandOutcome, ErrorRecord, Event, RunState, StepOutcome, StepState, Timestamp, Usage,
+};
+use crate::workflow::{Budget, Builtin, Plan};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What a run is started (or resumed) with.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunConfig {
+    pub run_id: String,
+    pub operator: String,
+    /// Resolved and validated params, unmasked.
+    pub params: BTreeMap<String, String>,
+    /// Values masked as `***` in everything the core writes.
+    pub secret_values: Vec<String>,
+    /// Seed of the jitter generator (a replay uses the seed stored in `RunStarted`).
+    pub seed: u64,
+    pub auto_approve: bool,
+    /// `--max-parallel` override of the plan's `max_parallel`.
+    pub max_parallel: Option<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input {
+    /// The driver calls this at `next_wakeup()` (any input also fires due timers).
+    Tick,
+    ProcessStarted {
+        step: usize,
+        attempt: u32,
+        pgid: i32,
+    },
+    StepExited {
+        step: usize,
+        attempt: u32,
+        outcome: StepOutcome,
+        duration_ms: u64,
+        /// Raw `key=value` pairs from `$BATON_OUTPUT`.
+        outputs: Vec<(String, String)>,
+        /// From `$BATON_USAGE` (`calls` is ignored: every attempt counts as one call).
+        usage: Usage,
+        stderr_tail: String,
+    },
+    CompensationExited {
+        step: usize,
+        outcome: StepOutcome,
+        duration_ms: u64,
+        stderr_tail: String,
+    },
+    Command {
+        id: Option<i64>,
+        command: Command,
+    },
+    /// SIGINT/SIGTERM/quit: kill running groups; the run becomes interrupted (resumable).
+    Shutdown {
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Commit all `Persist` of one wake-up in one transaction before the other effects.
+    Persist(Event),
+    Spawn(SpawnSpec),
+    /// SIGTERM the attempt's process group, SIGKILL after a grace period.
+    Kill {
+        step: usize,
+        attempt: u32,
+    },
+    /// On resume: a process group the dead engine left behind.
+    KillStale {
+        pgid: i32,
+    },
+    /// Run the step's `compensate` command (action is `Shell`).
+    Compensate(SpawnSpec),
+    CommandDone {
+        id: Option<i64>,
+        outcome: CommandOutcome,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpawnSpec {
+    pub step: usize,
+    pub step_id: String,
+    pub attempt: u32,
+    pub action: SpawnAction,
+    pub dir: PathBuf,
+    /// Fully resolved and unmasked, sorted by name: `BATON_PARAM_<NAME>` for each param,
+    /// the run `env`, the step `env`, the tool's `with` values, then `BATON_RUN_ID`,
+    /// `BATON_STEP_ID`, `BATON_ATTEMPT` (later entries win; the driver adds
+    /// `BATON_OUTPUT`/`BATON_USAGE`).
+    pub env: Vec<(String, String)>,
+    pub timeout: Option<Duration>,
+    pub secret_values: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SpawnAction {
+    Shell {
+        command: String,
+    },
+    Builtin {
+        builtin: Builtin,
+        with: BTreeMap<String, String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ReplayError {
+    #[error("the run has no events")]
+    Empty,
+    #[error("the first event is `{0}`, expected `run_started`")]
+    NotStarted(String),
+    #[error("event sequence broken: expected seq {expected}, found {found}")]
+    SeqGap { expected: u64, found: u64 },
+    #[error("event {seq} names step `{step}`, which the workflow no longer has")]
+    UnknownStep { seq: u64, step: String },
+}
+
+/// Timers, each valid only while its step is in the matching state (checked on fire).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+enum Timer {
+    RunDeadline,
+    Retry(usize),
+    StepTimeout(usize),
+    GateWarn(usize),
+    GateDeadline(usize),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Decision {
+    Approved,
+    Rejected,
+}
+
+#[derive(Debug, Clone, Default)]
+struct GateRt {
+    /// Seq of the `GateOpened` event of the current opening.
+    opened_seq: u64,
+    opened_at: Timestamp,
+    deadline: Option<Timestamp>,
+    warn_at: Option<Timestamp>,
+    warned: bool,
+    prompt: String,
+    digest: String,
+    votes: Vec<(String, Option<String>)>,
+    /// The digest the gate was approved with; the approval holds while it matches.
+    approved: Option<String>,
+    decided: Option<Decision>,
+}
+
+#[derive(Debug, Clone)]
+struct StepRt {
+    state: StepState,
+    attempts: u32,
+    /// Attempts before the last operator retry: automatic retries count from here.
+    attempt_base: u32,
+    unsettled_needs: usize,
+    queue_ticket: u64,
+    queued_at: Option<Timestamp>,
+    started_at: Option<Timestamp>,
+    finished_at: Option<Timestamp>,
+    retry_at: Option<Timestamp>,
+    timeout_at: Option<Timestamp>,
+    exit_code: Option<i32>,
+    signal: Option<i32>,
+    timed_out: bool,
+    outputs: BTreeMap<String, String>,
+    pgid: Option<i32>,
+    /// Decision-side only (not in events): a Kill was sent, and why.
+    kill_sent: bool,
+    timeout_kill: bool,
+    gate: GateRt,
+    open_errors: Vec<usize>,
+    last_error: Option<usize>,
+}
+
+#[derive(Debug, Clone)]
+struct Lane {
+    queue: VecDeque<(u64, usize)>,
+    running: usize,
+    capacity: usize,
+    bucket: Option<Bucket>,
+}
+
+#[derive(Debug, Clone)]
+struct BudgetGate {
+    opened_at: Timestamp,
+    dimension: String,
+    used: f64,
+    limit: f64,
+    step: Option<String>,
+}
+
+pub struct Core {
+    plan: Arc<Plan>,
+    cfg: RunConfig,
+    masker: Masker,
+    ids: HashMap<String, usize>,
+    dependants: Vec<Vec<usize>>,
+    max_parallel: usize,
+    /// `env.X` references resolve against this: the workflow's own `env` table.
+    run_env: BTreeMap<String, Result<String, String>>,
+
+    steps: Vec<StepRt>,
+    events: Vec<Event>,
+    counts: [usize; 14],
+    unsettled: usize,
+    lanes: Vec<Lane>,
+    next_ticket: u64,
+    to_eval: VecDeque<usize>,
+    timers: BTreeSet<(Timestamp, Timer)>,
+
+    run_state: RunState,
+    /// The outcome once decided (failed/cancelled/succeeded), kept across an interrupt.
+    decided: Option<RunState>,
+    operator: String,
+    seed: u64,
+    started_at: Option<Timestamp>,
+    finished_at: Option<Timestamp>,
+    deadline: Option<Timestamp>,
+    finished: bool,
+    cancel_requested: bool,
+    compensation_ran: bool,
+
+    ceilings: Budget,
+    used_cost: f64,
+    used_calls: u64,
+    used_tokens: u64,
+    budget_gate: Option<BudgetGate>,
+
+    errors: Vec<ErrorRecord>,
+    error_ids: HashMap<String, usize>,
+    audit: Vec<AuditView>,
+    /// Steps in the order they succeeded (compensation runs in reverse).
+    completion: Vec<usize>,
+    durations: Vec<u64>,
+    attempts_finished: u64,
+    attempts_failed: u64,
+}
+
+fn si(s: StepState) -> usize {
+    s as usize
+}
+
+/// Settled for dependency purposes: the step will not run again by itself.
+fn settled(s: StepState) -> bool {
+    s.is_final() || s == StepState::Compensating
+}
+
+impl Core {
+    pub fn new(plan: Arc<Plan>, cfg: RunConfig) -> Core {
+        let n = plan.steps.len();
+        let mut dependants = vec![Vec::new(); n];
+        for (i, s) in plan.steps.iter().enumerate() {
+            for &d in &s.needs {
+                if d < n {
+                    dependants[d].push(i);
+                }
+            }
+        }
+        let steps = plan
+            .steps
+            .iter()
+            .map(|s| StepRt {
+                state: StepState::Pending,
+                attempts: 0,
+                attempt_base: 0,
+                unsettled_needs: s.needs.iter().filter(|&&d| d < n).count(),
+                queue_ticket: 0,
+                queued_at: None,
+                started_at: None,
+                finished_at: None,
+                retry_at: None,
+                timeout_at: None,
+                exit_code: None,
+                signal: None,
+                timed_out: false,
+                outputs: BTreeMap::new(),
+                pgid: None,
+                kill_sent: false,
+                timeout_kill: false,
+                gate: GateRt::default(),
+                open_errors: Vec::new(),
+                last_error: None,
+            })
+            .collect();
+        let mut lanes = vec![Lane {
+            queue: VecDeque::new(),
+            running: 0,
+            capacity: usize::MAX,
+            bucket: None,
+        }];
+        for p in &plan.pools {
+            lanes.push(Lane {
+                queue: VecDeque::new(),
+                running: 0,
+                capacity: p.capacity.max(1),
+                bucket: p.rate.map(|r| Bucket::new(r, p.burst)),
+            });
+        }
+        let mut counts = [0; 14];
+        counts[si(StepState::Pending)] = n;
+        let masker = Masker::new(cfg.secret_values.iter().cloned());
+        let run_env = resolve_run_env(&plan, &cfg);
+        Core {
+            ids: plan
+                .steps
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (s.id.clone(), i))
+                .collect(),
+            dependants,
+            max_parallel: cfg.max_parallel.unwrap_or(plan.max_parallel).max(1),
+            run_env,
+            steps,
+            events: Vec::new(),
+            counts,
+            unsettled: n,
+            lanes,
+            next_ticket: 0,
+            to_eval: VecDeque::new(),
+            timers: BTreeSet::new(),
+            run_state: RunState::Pending,
+            decided: None,
+            operator: cfg.operator.clone(),
+            seed: cfg.seed,
+            started_at: None,
+            finished_at: None,
+            deadline: None,
+            finished: false,
+            cancel_requested: false,
+            compensation_ran: false,
+            ceilings: plan.budget.unwrap_or_default(),
+            used_cost: 0.0,
+            used_calls: 0,
+            used_tokens: 0,
+            budget_gate: None,
+            errors: Vec::new(),
+            error_ids: HashMap::new(),
+            audit: Vec::new(),
+            completion: Vec::new(),
+            durations: Vec::new(),
+            attempts_finished: 0,
+            attempts_failed: 0,
+            masker,
+            plan,
+            cfg,
+        }
+    }
+
+    /// Fold stored events into a fresh core; emits nothing. Call `resume` to continue.
+    pub fn replay(plan: Arc<Plan>, cfg: RunConfig, events: &[Event]) -> Result<Core, ReplayError> {
+        let mut core = Core::new(plan, cfg);
+        let first = events.first().ok_or(ReplayError::Empty)?;
+        if !matches!(first.kind, crate::model::EventKind::RunStarted { .. }) {
+            return Err(ReplayError::NotStarted(first.kind.name().to_string()));
+        }
+        for ev in events {
+            let expected = core.events.len() as u64 + 1;
+            if ev.seq != expected {
+                return Err(ReplayError::SeqGap {
+                    expected,
+                    found: ev.seq,
+                });
+            }
+            if let Some(step) = ev.kind.step()
+                && !core.ids.contains_key(step)
+            {
+                return Err(ReplayError::UnknownStep {
+                    seq: ev.seq,
+                    step: step.to_string(),
+                });
+            }
+            core.apply(ev);
+            core.events.push(ev.clone());
+        }
+        Ok(core)
+    }
+
+    pub fn run_state(&self) -> RunState {
+        self.run_state
+    }
+
+    /// The run is final and nothing is left to do (compensations done), or it was
+    /// interrupted (the driver waits for its kills, then exits; `resume` continues).
+    pub fn is_finished(&self) -> bool {
+        self.finished || self.run_state == RunState::Interrupted
+    }
+
+    pub fn events(&self) -> &[Event] {
+        &self.events
+    }
+
+    pub fn plan(&self) -> &Arc<Plan> {
+        &self.plan
+    }
+
+    /// Earliest instant at which something becomes due: a retry, a step, gate or run
+    /// timeout, a gate's 80% warning, or a rate token a queued step waits for.
+    pub fn next_wakeup(&self) -> Option<Timestamp> {
+        if self.finished || self.run_state == RunState::Interrupted {
+            return None;
+        }
+        let mut best = self.timers.first().map(|(t, _)| *t);
+        if self.budget_gate.is_none() && !self.stopping() {
+            let global_free = self.counts[si(StepState::Running)] < self.max_parallel;
+            for lane in &self.lanes {
+                let (Some(b), Some(last)) = (&lane.bucket, self.last_touch()) else {
+                    continue;
+                };
+                let waiting = lane.queue.iter().any(|&(t, s)| {
+                    self.steps[s].state == StepState::Queued && self.steps[s].queue_ticket == t
+                });
+                if waiting && global_free && lane.running < lane.capacity && !b.available(last) {
+                    let t = b.next_token(last);
+                    best = Some(best.map_or(t, |b| b.min(t)));
+                }
+            }
+        }
+        best
+    }
+
+    /// The time of the latest event (the core's notion of "now" between inputs).
+    fn last_touch(&self) -> Option<Timestamp> {
+        self.events.last().map(|e| e.at)
+    }
+
+    fn stopping(&self) -> bool {
+        self.cancel_requested || self.decided.is_some()
+    }
+
+    fn lane_of(&self, i: usize) -> usize {
+        self.plan.steps[i].pool.map_or(0, |p| p + 1)
+    }
+}
+
+/// The run `env` table, each value rendered against params, run id and the entries
+/// before it (in name order).
+fn resolve_run_env(plan: &Plan, cfg: &RunConfig) -> BTreeMap<String, Result<String, String>> {
+    use crate::workflow::TemplateRef;
+    let mut out: BTreeMap<String, Result<String, String>> = BTreeMap::new();
+    for (k, t) in &plan.env {
+        let v = t.render(|r| match r {
+            TemplateRef::Param(p) => cfg.params.get(p).cloned(),
+            TemplateRef::RunId => Some(cfg.run_id.clone()),
+            TemplateRef::Env(e) => out.get(e).and_then(|v| v.as_ref().ok().cloned()),
+            TemplateRef::StepOutput { .. } => None,
+        });
+        out.insert(k.clone(), v);
+    }
+    out
+}

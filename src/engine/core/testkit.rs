@@ -1,0 +1,353 @@
+//! Test helpers: build `Plan` values directly (the loader is not needed) and drive a
+//! core on a fake clock.
+use super::*;
+use crate::model::EventKind;
+use crate::workflow::{
+    Action, Gate, OnTimeout, OutputSpec, Pool, Rate, RetryPolicy, Step, Template, Trigger,
+};
+
+pub struct PlanBuilder {
+    plan: Plan,
+}
+
+pub fn plan() -> PlanBuilder {
+    PlanBuilder {
+        plan: Plan {
+            name: "test".into(),
+            description: None,
+            source: PathBuf::from("/w/workflow.toml"),
+            base_dir: PathBuf::from("/w"),
+            max_parallel: 4,
+            timeout: None,
+            budget: None,
+            params: Vec::new(),
+            env: BTreeMap::new(),
+            secrets: Vec::new(),
+            pools: Vec::new(),
+            tools: BTreeMap::new(),
+            steps: Vec::new(),
+            layers: Vec::new(),
+            dependants: Vec::new(),
+        },
+    }
+}
+
+pub fn gate() -> Gate {
+    Gate {
+        prompt: Template::literal("ship it?"),
+        approvers: Vec::new(),
+        quorum: 1,
+        timeout: None,
+        on_timeout: OnTimeout::Reject,
+        allow_self_approval: true,
+    }
+}
+
+pub fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
+impl PlanBuilder {
+    pub fn step(self, id: &str) -> Self {
+        self.step_needs(id, &[])
+    }
+
+    pub fn step_needs(mut self, id: &str, needs: &[&str]) -> Self {
+        let needs = needs
+            .iter()
+            .map(|n| self.plan.step_index(n).expect("need declared earlier"))
+            .collect();
+        let index = self.plan.steps.len();
+        self.plan.steps.push(Step {
+            id: id.into(),
+            index,
+            needs,
+            action: Action::Shell {
+                run: format!("echo {id}"),
+            },
+            with: BTreeMap::new(),
+            env: BTreeMap::new(),
+            when: Trigger::AllSuccess,
+            timeout: None,
+            retry: RetryPolicy::default(),
+            pool: None,
+            dir: None,
+            cost: 0.0,
+            outputs: BTreeMap::new(),
+            compensate: None,
+            gate: None,
+            idempotent: true,
+            line: index + 1,
+        });
+        self
+    }
+
+    /// Change the last step.
+    pub fn with(mut self, f: impl FnOnce(&mut Step)) -> Self {
+        f(self.plan.steps.last_mut().expect("a step first"));
+        self
+    }
+
+    pub fn gate(self, g: Gate) -> Self {
+        self.with(|s| s.gate = Some(g))
+    }
+
+    pub fn when(self, t: Trigger) -> Self {
+        self.with(|s| s.when = t)
+    }
+
+    pub fn retry(self, attempts: u32, delay_s: u64) -> Self {
+        self.with(|s| {
+            s.retry = RetryPolicy {
+                attempts,
+                delay: secs(delay_s),
+                ..RetryPolicy::default()
+            }
+        })
+    }
+
+    pub fn output(self, key: &str, pattern: Option<&str>) -> Self {
+        let pattern = pattern.map(|p| regex::Regex::new(p).expect("regex"));
+        self.with(|s| {
+            s.outputs.insert(key.into(), OutputSpec { pattern });
+        })
+    }
+
+    pub fn env(self, key: &str, t: Template) -> Self {
+        self.with(|s| {
+            s.env.insert(key.into(), t);
+        })
+    }
+
+    pub fn in_pool(mut self, pool: &str) -> Self {
+        let p = self
+            .plan
+            .pools
+            .iter()
+            .position(|p| p.name == pool)
+            .expect("pool");
+        self.plan.steps.last_mut().expect("step").pool = Some(p);
+        self
+    }
+
+    pub fn pool(
+        mut self,
+        name: &str,
+        capacity: usize,
+        rate: Option<(u32, u64)>,
+        burst: u32,
+    ) -> Self {
+        self.plan.pools.push(Pool {
+            name: name.into(),
+            capacity,
+            rate: rate.map(|(count, per_ms)| Rate {
+                count,
+                per: Duration::from_millis(per_ms),
+            }),
+            burst,
+        });
+        self
+    }
+
+    pub fn max_parallel(mut self, n: usize) -> Self {
+        self.plan.max_parallel = n;
+        self
+    }
+
+    pub fn plan_mut(mut self, f: impl FnOnce(&mut Plan)) -> Self {
+        f(&mut self.plan);
+        self
+    }
+
+    pub fn build(mut self) -> Arc<Plan> {
+        let n = self.plan.steps.len();
+        let mut dependants = vec![Vec::new(); n];
+        let mut layer = vec![0usize; n];
+        for i in 0..n {
+            for &d in &self.plan.steps[i].needs {
+                dependants[d].push(i);
+                layer[i] = layer[i].max(layer[d] + 1);
+            }
+        }
+        let depth = layer.iter().copied().max().map_or(0, |m| m + 1);
+        let mut layers = vec![Vec::new(); depth];
+        for (i, &l) in layer.iter().enumerate() {
+            layers[l].push(i);
+        }
+        self.plan.layers = layers;
+        self.plan.dependants = dependants;
+        Arc::new(self.plan)
+    }
+}
+
+pub fn cfg() -> RunConfig {
+    RunConfig {
+        run_id: "r1".into(),
+        operator: "olivia".into(),
+        params: BTreeMap::new(),
+        secret_values: Vec::new(),
+        seed: 42,
+        auto_approve: false,
+        max_parallel: None,
+    }
+}
+
+pub const T0: i64 = 1_000_000;
+
+/// A core on a fake clock, remembering every effect.
+pub struct Sim {
+    pub core: Core,
+    pub now: i64,
+    pub last: Vec<Effect>,
+}
+
+impl Sim {
+    pub fn new(plan: Arc<Plan>, cfg: RunConfig) -> Sim {
+        let mut core = Core::new(plan, cfg);
+        let last = core.start(Timestamp(T0));
+        Sim {
+            core,
+            now: T0,
+            last,
+        }
+    }
+
+    pub fn at(&mut self, ms: i64) -> &mut Self {
+        self.now = T0 + ms;
+        self
+    }
+
+    pub fn input(&mut self, input: Input) -> Vec<Effect> {
+        self.last = self.core.handle(input, Timestamp(self.now));
+        self.last.clone()
+    }
+
+    pub fn tick_at(&mut self, ms: i64) -> Vec<Effect> {
+        self.at(ms);
+        self.input(Input::Tick)
+    }
+
+    pub fn idx(&self, id: &str) -> usize {
+        self.core.plan.step_index(id).expect("step")
+    }
+
+    pub fn state(&self, id: &str) -> StepState {
+        self.core.steps[self.idx(id)].state
+    }
+
+    pub fn attempt(&self, id: &str) -> u32 {
+        self.core.steps[self.idx(id)].attempts
+    }
+
+    pub fn exit(&mut self, id: &str, code: i32) -> Vec<Effect> {
+        self.finish(id, StepOutcome::Exited { exit_code: code }, vec![])
+    }
+
+    pub fn finish(
+        &mut self,
+        id: &str,
+        outcome: StepOutcome,
+        outputs: Vec<(&str, &str)>,
+    ) -> Vec<Effect> {
+        let step = self.idx(id);
+        let attempt = self.attempt(id);
+        self.input(Input::StepExited {
+            step,
+            attempt,
+            outcome,
+            duration_ms: 10,
+            outputs: outputs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+            usage: Usage::default(),
+            stderr_tail: "boom".into(),
+        })
+    }
+
+    pub fn cmd(&mut self, command: Command) -> CommandOutcome {
+        let fx = self.input(Input::Command {
+            id: Some(7),
+            command,
+        });
+        let done: Vec<&CommandOutcome> = fx
+            .iter()
+            .filter_map(|e| match e {
+                Effect::CommandDone { id, outcome } => {
+                    assert_eq!(*id, Some(7));
+                    Some(outcome)
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(done.len(), 1, "exactly one CommandDone");
+        done[0].clone()
+    }
+
+    pub fn approve(&mut self, step: &str, who: &str) -> CommandOutcome {
+        self.cmd(Command::Approve {
+            step: step.into(),
+            operator: who.into(),
+            reason: None,
+        })
+    }
+
+    pub fn events_named(&self, name: &str) -> Vec<&Event> {
+        self.core
+            .events
+            .iter()
+            .filter(|e| e.kind.name() == name)
+            .collect()
+    }
+
+    pub fn open_errors(&self, id: &str) -> Vec<ErrorRecord> {
+        self.core
+            .errors
+            .iter()
+            .filter(|e| e.step.as_deref() == Some(id) && e.open)
+            .cloned()
+            .collect()
+    }
+}
+
+/// Step ids spawned by a batch of effects.
+pub fn spawned(fx: &[Effect]) -> Vec<String> {
+    fx.iter()
+        .filter_map(|e| match e {
+            Effect::Spawn(s) => Some(s.step_id.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+pub fn spawn_of<'a>(fx: &'a [Effect], id: &str) -> Option<&'a SpawnSpec> {
+    fx.iter().find_map(|e| match e {
+        Effect::Spawn(s) if s.step_id == id => Some(s),
+        _ => None,
+    })
+}
+
+pub fn kills(fx: &[Effect]) -> Vec<usize> {
+    fx.iter()
+        .filter_map(|e| match e {
+            Effect::Kill { step, .. } => Some(*step),
+            _ => None,
+        })
+        .collect()
+}
+
+pub fn persisted(fx: &[Effect]) -> Vec<EventKind> {
+    fx.iter()
+        .filter_map(|e| match e {
+            Effect::Persist(ev) => Some(ev.kind.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+pub fn refused(o: &CommandOutcome) -> String {
+    match o {
+        CommandOutcome::Refused { reason } => reason.clone(),
+        CommandOutcome::Accepted { message } => panic!("expected refusal, got accepted: {message}"),
+    }
+}

@@ -1,0 +1,236 @@
+//! `RunView`: the plain-data snapshot the console and the headless printer read. O(n).
+use super::*;
+use crate::model::health::{self, StepScore};
+use crate::model::view::{BudgetView, GateView, GoldenSignals, RunView, StepView};
+use crate::workflow::Action;
+
+impl Core {
+    pub fn view(&self, now: Timestamp) -> RunView {
+        let steps: Vec<StepView> = (0..self.steps.len()).map(|i| self.step_view(i)).collect();
+        let health = health::compute(
+            self.steps.iter().map(|s| StepScore {
+                state: s.state,
+                attempts: s.attempts,
+                timed_out: s.timed_out,
+            }),
+            &self.errors,
+        );
+        RunView {
+            run_id: self.cfg.run_id.clone(),
+            workflow: self.plan.name.clone(),
+            description: self.plan.description.clone(),
+            state: self.run_state,
+            operator: self.operator.clone(),
+            started_at: self.started_at,
+            finished_at: self.finished_at,
+            now,
+            health,
+            budget: self.plan.budget.map(|_| BudgetView {
+                cost: self.ceilings.cost.map(|c| (self.used_cost, c)),
+                calls: self.ceilings.calls.map(|c| (self.used_calls, c)),
+                tokens: self.ceilings.tokens.map(|c| (self.used_tokens, c)),
+                used_cost: self.used_cost,
+                used_calls: self.used_calls,
+                used_tokens: self.used_tokens,
+            }),
+            steps,
+            gates: self.gate_views(),
+            errors: self.errors.clone(),
+            audit: self.audit.clone(),
+            signals: self.signals(now),
+            version: self.events.len() as u64,
+        }
+    }
+
+    /// What the step does, for display.
+    fn action_text(&self, i: usize) -> String {
+        let step = &self.plan.steps[i];
+        match &step.action {
+            Action::Shell { run } => self.mask(run),
+            Action::Tool { tool, run } => format!("{tool}: {}", self.mask(run)),
+            Action::Builtin(b) => {
+                let args: Vec<String> = step.with.values().map(|t| t.to_string()).collect();
+                if args.is_empty() {
+                    b.name().to_string()
+                } else {
+                    format!("{} {}", b.name(), args.join(" "))
+                }
+            }
+            Action::None => "gate".to_string(),
+        }
+    }
+
+    fn step_view(&self, i: usize) -> StepView {
+        let step = &self.plan.steps[i];
+        let s = &self.steps[i];
+        StepView {
+            id: step.id.clone(),
+            needs: step.needs.clone(),
+            state: s.state,
+            attempts: s.attempts,
+            max_attempts: s.attempt_base + step.retry.attempts.max(1),
+            action: self.action_text(i),
+            pool: step
+                .pool
+                .and_then(|p| self.plan.pools.get(p))
+                .map(|p| p.name.clone()),
+            has_gate: step.gate.is_some(),
+            queued_at: s.queued_at,
+            started_at: s.started_at,
+            finished_at: s.finished_at,
+            retry_at: s.retry_at,
+            exit_code: s.exit_code,
+            signal: s.signal,
+            outputs: s.outputs.clone(),
+            error: s.last_error.map(|n| self.errors[n].clone()),
+            log_path: None,
+            log_tail: Vec::new(),
+        }
+    }
+
+    fn gate_views(&self) -> Vec<GateView> {
+        let mut open: Vec<(Timestamp, u64, GateView)> = Vec::new();
+        for (i, s) in self.steps.iter().enumerate() {
+            if s.state != StepState::WaitingApproval {
+                continue;
+            }
+            let step = &self.plan.steps[i];
+            let Some(g) = step.gate.as_ref() else {
+                continue;
+            };
+            let needs_outputs = step
+                .needs
+                .iter()
+                .flat_map(|&d| {
+                    let id = &self.plan.steps[d].id;
+                    self.steps[d]
+                        .outputs
+                        .iter()
+                        .map(move |(k, v)| (id.clone(), k.clone(), v.clone()))
+                })
+                .collect();
+            let command = match &step.action {
+                Action::None => "gate".to_string(),
+                Action::Builtin(b) => match self.resolve_display(i) {
+                    Some(d) => d,
+                    None => b.name().to_string(),
+                },
+                _ => self.action_text(i),
+            };
+            open.push((
+                s.gate.opened_at,
+                s.gate.opened_seq,
+                GateView {
+                    step: Some(i),
+                    step_id: step.id.clone(),
+                    prompt: s.gate.prompt.clone(),
+                    opened_at: s.gate.opened_at,
+                    deadline: s.gate.deadline,
+                    warned: s.gate.warned,
+                    on_timeout: g.on_timeout.as_str().to_string(),
+                    approvers: g.approvers.clone(),
+                    quorum: g.quorum.max(1),
+                    approvals: s.gate.votes.clone(),
+                    allow_self_approval: g.allow_self_approval,
+                    command,
+                    needs_outputs,
+                },
+            ));
+        }
+        if let Some(bg) = &self.budget_gate {
+            let prompt = format!(
+                "Budget exceeded: {} {} used of {}{}. Raise the budget or cancel the run.",
+                bg.dimension,
+                bg.used,
+                bg.limit,
+                bg.step
+                    .as_ref()
+                    .map(|s| format!(" (next step: {s})"))
+                    .unwrap_or_default()
+            );
+            open.push((
+                bg.opened_at,
+                u64::MAX,
+                GateView {
+                    step: None,
+                    step_id: "budget".into(),
+                    prompt,
+                    opened_at: bg.opened_at,
+                    deadline: self.deadline,
+                    warned: false,
+                    on_timeout: "fail".into(),
+                    approvers: Vec::new(),
+                    quorum: 1,
+                    approvals: Vec::new(),
+                    allow_self_approval: true,
+                    command: String::new(),
+                    needs_outputs: Vec::new(),
+                },
+            ));
+        }
+        open.sort_by_key(|(at, seq, _)| (*at, *seq));
+        open.into_iter().map(|(_, _, g)| g).collect()
+    }
+
+    /// A builtin's resolved `with` values, masked, for the approval dialog.
+    fn resolve_display(&self, i: usize) -> Option<String> {
+        let step = &self.plan.steps[i];
+        let Action::Builtin(b) = &step.action else {
+            return None;
+        };
+        let mut args = Vec::new();
+        for t in step.with.values() {
+            args.push(self.mask(&self.render_view(t)?));
+        }
+        Some(
+            format!("{} {}", b.name(), args.join(" "))
+                .trim_end()
+                .to_string(),
+        )
+    }
+
+    fn render_view(&self, t: &crate::workflow::Template) -> Option<String> {
+        use crate::workflow::TemplateRef;
+        t.render(|r| match r {
+            TemplateRef::StepOutput { step, key, .. } => {
+                self.steps.get(*step)?.outputs.get(key).cloned()
+            }
+            TemplateRef::Param(p) => self.cfg.params.get(p).cloned(),
+            TemplateRef::Env(e) => self.run_env.get(e)?.as_ref().ok().cloned(),
+            TemplateRef::RunId => Some(self.cfg.run_id.clone()),
+        })
+        .ok()
+    }
+
+    fn signals(&self, now: Timestamp) -> GoldenSignals {
+        let elapsed = self
+            .started_at
+            .map(|s| self.finished_at.unwrap_or(now).since(s).as_secs_f64())
+            .unwrap_or(0.0);
+        let mut d = self.durations.clone();
+        d.sort_unstable();
+        let pct = |p: f64| -> Option<u64> {
+            if d.is_empty() {
+                return None;
+            }
+            let idx = ((d.len() as f64 * p).ceil() as usize).clamp(1, d.len()) - 1;
+            Some(d[idx])
+        };
+        GoldenSignals {
+            finished_per_sec: if elapsed > 0.0 {
+                self.attempts_finished as f64 / elapsed
+            } else {
+                0.0
+            },
+            error_rate: if self.attempts_finished > 0 {
+                self.attempts_failed as f64 / self.attempts_finished as f64
+            } else {
+                0.0
+            },
+            p50_ms: pct(0.5),
+            p95_ms: pct(0.95),
+            queue_depth: self.counts[si(StepState::Queued)],
+            running: self.counts[si(StepState::Running)],
+        }
+    }
+}

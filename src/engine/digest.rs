@@ -1,0 +1,93 @@
+//! The digest an approval binds to: SHA-256 over the resolved action, environment and
+//! params. Secret values enter only as their own SHA-256, so the digest input never
+//! holds them, and the attempt number is left out (it changes between attempts).
+use crate::model::mask::Masker;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+pub fn approval_digest(
+    action: &str,
+    env: &[(String, String)],
+    params: &BTreeMap<String, String>,
+    masker: &Masker,
+) -> String {
+    let mut h = Sha256::new();
+    let mut field = |tag: &str, k: &str, v: &str| {
+        let is_secret = masker.mask(v) != v;
+        h.update(tag.as_bytes());
+        h.update([0]);
+        h.update(k.as_bytes());
+        h.update([0]);
+        if is_secret {
+            h.update(b"sha256:");
+            h.update(hex::encode(Sha256::digest(v.as_bytes())).as_bytes());
+        } else {
+            h.update(v.as_bytes());
+        }
+        h.update([0xff]);
+    };
+    field("action", "", action);
+    let mut env: Vec<&(String, String)> =
+        env.iter().filter(|(k, _)| k != "BATON_ATTEMPT").collect();
+    env.sort();
+    for (k, v) in env {
+        field("env", k, v);
+    }
+    for (k, v) in params {
+        field("param", k, v);
+    }
+    hex::encode(h.finalize())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn changes_with_command_env_and_params_but_not_attempt() {
+        let m = Masker::default();
+        let p = BTreeMap::from([("v".to_string(), "1".to_string())]);
+        let base = approval_digest(
+            "deploy",
+            &env(&[("A", "1"), ("BATON_ATTEMPT", "1")]),
+            &p,
+            &m,
+        );
+        assert_eq!(base.len(), 64);
+        assert_eq!(
+            base,
+            approval_digest(
+                "deploy",
+                &env(&[("BATON_ATTEMPT", "2"), ("A", "1")]),
+                &p,
+                &m
+            )
+        );
+        assert_ne!(
+            base,
+            approval_digest("deploy2", &env(&[("A", "1")]), &p, &m)
+        );
+        assert_ne!(base, approval_digest("deploy", &env(&[("A", "2")]), &p, &m));
+        let p2 = BTreeMap::from([("v".to_string(), "2".to_string())]);
+        assert_ne!(
+            base,
+            approval_digest("deploy", &env(&[("A", "1")]), &p2, &m)
+        );
+    }
+
+    #[test]
+    fn secret_values_still_bind() {
+        let m = Masker::new(["s3cret".to_string(), "other".to_string()]);
+        let p = BTreeMap::new();
+        let a = approval_digest("x", &env(&[("TOKEN", "s3cret")]), &p, &m);
+        let b = approval_digest("x", &env(&[("TOKEN", "other")]), &p, &m);
+        assert_ne!(a, b);
+    }
+}

@@ -1,0 +1,8 @@
+//! The engine: `core` decides (pure, deterministic, replayable); the driver (tokio) does
+//! the I/O. Helpers here are small pure functions the core uses.
+pub mod bucket;
+pub mod core;
+pub mod digest;
+pub mod retry;
+
+pub use self::core::{Core, Effect, Input, ReplayError, RunConfig, SpawnAction, SpawnSpec};
