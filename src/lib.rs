@@ -4,5 +4,7 @@
 //! workflow into a `Plan`; `engine::core` decides; `engine::driver`, `exec` and `store`
 //! do the I/O; `tui` and the headless printer show a `RunView`.
 pub mod cli;
+pub mod exec;
 pub mod model;
+pub mod sanitize;
 pub mod workflow;
