@@ -5,5 +5,7 @@
 //! do the I/O; `tui` and the headless printer show a `RunView`.
 pub mod cli;
 pub mod engine;
+pub mod exec;
 pub mod model;
+pub mod sanitize;
 pub mod workflow;

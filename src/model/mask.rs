@@ -27,6 +27,12 @@ impl Masker {
         self.secrets.first().map_or(0, |s| s.len())
     }
 
+    /// The secret values, longest first (a streaming writer needs them to avoid cutting
+    /// its output inside one).
+    pub fn secrets(&self) -> &[String] {
+        &self.secrets
+    }
+
     pub fn mask<'a>(&self, text: &'a str) -> Cow<'a, str> {
         if !self.secrets.iter().any(|s| text.contains(s.as_str())) {
             return Cow::Borrowed(text);

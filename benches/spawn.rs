@@ -1,0 +1,40 @@
+//! Spawn + wait of `true` through baton's shell executor (own process group, piped and
+//! masked output, private BATON_OUTPUT/BATON_USAGE files, per-attempt log) against a
+//! bare `std::process::Command::new("true")`.
+use baton::exec::{ShellJob, spawn};
+use baton::model::mask::Masker;
+use criterion::{Criterion, criterion_group, criterion_main};
+
+fn bench_spawn(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let logs = tempfile::tempdir().expect("temp dir");
+    let mut attempt = 0u32;
+    let mut group = c.benchmark_group("spawn_true");
+    group.bench_function("baton_exec", |b| {
+        b.iter(|| {
+            attempt += 1;
+            let job = ShellJob {
+                run_id: "bench".into(),
+                step_id: "true".into(),
+                attempt,
+                command: "true".into(),
+                dir: std::env::temp_dir(),
+                env: vec![("BATON_STEP_ID".into(), "true".into())],
+                log_dir: logs.path().to_path_buf(),
+                masker: Masker::default(),
+            };
+            rt.block_on(async { spawn(job).expect("spawn").wait().await })
+        })
+    });
+    group.bench_function("std_command", |b| {
+        b.iter(|| std::process::Command::new("true").status().expect("true"))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_spawn);
+criterion_main!(benches);

@@ -1,0 +1,111 @@
+//! Process groups: every attempt runs in its own group, so a timeout, a cancel or a
+//! resume can stop the step together with everything it started.
+use super::ExecError;
+use nix::errno::Errno;
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::{Pid, getpgrp};
+use std::time::{Duration, Instant};
+
+/// How often a group is checked while baton waits for it to go.
+pub const POLL: Duration = Duration::from_millis(10);
+/// After SIGKILL, how long to wait for the kernel to remove the group.
+pub const KILL_SETTLE: Duration = Duration::from_secs(2);
+
+/// Sends `sig` to the group; `Ok(false)` when the group no longer exists.
+pub fn signal_group(pgid: i32, sig: Signal) -> Result<bool, ExecError> {
+    if pgid <= 1 || pgid == getpgrp().as_raw() {
+        return Err(ExecError::RefusedPgid(pgid));
+    }
+    match killpg(Pid::from_raw(pgid), sig) {
+        Ok(()) => Ok(true),
+        Err(Errno::ESRCH) => Ok(false),
+        Err(source) => Err(ExecError::Signal { pgid, source }),
+    }
+}
+
+/// The processes of a group that are still running (zombies waiting for their parent
+/// to reap them are not: they cannot run or hold anything but a pid).
+pub fn group_members(pgid: i32) -> Vec<i32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|stat| parse_stat(&stat))
+                .is_some_and(|(state, pgrp)| pgrp == pgid && state != 'Z' && state != 'X')
+        })
+        .collect()
+}
+
+/// `(state, pgrp)` from `/proc/<pid>/stat` (the command name may hold spaces and parens).
+fn parse_stat(stat: &str) -> Option<(char, i32)> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace();
+    let state = fields.next()?.chars().next()?;
+    let _ppid = fields.next()?;
+    Some((state, fields.next()?.parse().ok()?))
+}
+
+/// Whether anything of the group still runs. Cheap when it is gone (one `kill(2)`).
+pub fn group_alive(pgid: i32) -> bool {
+    match killpg(Pid::from_raw(pgid), None) {
+        Err(Errno::ESRCH) => false,
+        _ if std::path::Path::new("/proc/self/stat").exists() => !group_members(pgid).is_empty(),
+        _ => true,
+    }
+}
+
+/// Resume: kills a group that a dead engine left behind. SIGTERM, then SIGKILL after
+/// `grace`. Returns whether anything was there. Blocks for up to `grace` + 2 s: call it
+/// before the runtime starts or through `spawn_blocking`. Refuses pgid <= 1 and our own.
+///
+/// The pgid comes from the store; the kernel does not reuse a pid while its group
+/// exists, but once the group is gone an unrelated group could take the id.
+pub fn kill_stale_group(pgid: i32, grace: Duration) -> Result<bool, ExecError> {
+    if pgid <= 1 || pgid == getpgrp().as_raw() {
+        return Err(ExecError::RefusedPgid(pgid));
+    }
+    if !group_alive(pgid) || !signal_group(pgid, Signal::SIGTERM)? {
+        return Ok(false);
+    }
+    let deadline = Instant::now() + grace;
+    while group_alive(pgid) && Instant::now() < deadline {
+        std::thread::sleep(POLL);
+    }
+    if group_alive(pgid) {
+        signal_group(pgid, Signal::SIGKILL)?;
+        let settle = Instant::now() + KILL_SETTLE;
+        while group_alive(pgid) && Instant::now() < settle {
+            std::thread::sleep(POLL);
+        }
+    }
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_lines_with_odd_names_parse() {
+        assert_eq!(
+            parse_stat("123 (a) b (c)) S 1 456 456 0 -1"),
+            Some(('S', 456))
+        );
+        assert_eq!(parse_stat("garbage"), None);
+    }
+
+    #[test]
+    fn refuses_init_and_its_own_group() {
+        let own = getpgrp().as_raw();
+        for pgid in [0, 1, -5, own] {
+            assert!(matches!(
+                kill_stale_group(pgid, Duration::ZERO),
+                Err(ExecError::RefusedPgid(_))
+            ));
+            assert!(signal_group(pgid, Signal::SIGTERM).is_err());
+        }
+    }
+}

@@ -1,0 +1,485 @@
+//! The shell executor: one attempt of a `run` step as a process in its own group, its
+//! output masked into a per-attempt log file and a bounded tail, its `$BATON_OUTPUT`
+//! and `$BATON_USAGE` files read and removed at the end.
+use super::command::Invocation;
+use super::group::{KILL_SETTLE, POLL, group_alive, signal_group};
+use super::outputs::{MAX_FILE_BYTES, parse_outputs, parse_usage};
+use super::stream::{MaskingSplitter, Stream, TailHandle};
+use super::{ExecError, Finished, KillReason};
+use crate::model::mask::Masker;
+use crate::model::{StepOutcome, Usage};
+use nix::sys::signal::Signal;
+use std::fs::{DirBuilder, File, OpenOptions};
+use std::io::{Read, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::process::{Child, Command};
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+/// After the step's main process exits, what is left of its group gets SIGTERM and this
+/// long before SIGKILL: a step's processes do not outlive it.
+pub const ORPHAN_GRACE: Duration = Duration::from_secs(2);
+/// After the group is gone, how long to keep reading pipes that an escaped process
+/// (one that left the group) may hold open.
+pub const DRAIN: Duration = Duration::from_millis(250);
+const READ_CHUNK: usize = 64 * 1024;
+const STDERR_TAIL_LINES: usize = 20;
+const STDERR_TAIL_LINE_BYTES: usize = 512;
+
+/// One attempt of a shell step, fully resolved by the driver.
+#[derive(Debug, Clone)]
+pub struct ShellJob {
+    pub run_id: String,
+    pub step_id: String,
+    pub attempt: u32,
+    /// The workflow's `run` string: fixed by the workflow, never built from values.
+    pub command: String,
+    pub dir: PathBuf,
+    /// Added to baton's own environment (the caller includes `BATON_RUN_ID`,
+    /// `BATON_STEP_ID`, `BATON_ATTEMPT`); `BATON_OUTPUT` and `BATON_USAGE` are set here.
+    pub env: Vec<(String, String)>,
+    /// `<log_dir>/<step_id>.<attempt>.log` receives stdout and stderr.
+    pub log_dir: PathBuf,
+    pub masker: Masker,
+}
+
+/// `$BATON_OUTPUT` and `$BATON_USAGE` in a private directory; removed on drop.
+#[derive(Debug)]
+struct AttemptFiles {
+    dir: PathBuf,
+    output: PathBuf,
+    usage: PathBuf,
+}
+
+impl AttemptFiles {
+    fn create() -> std::io::Result<AttemptFiles> {
+        let base = std::env::temp_dir();
+        let mut tries = 0;
+        let dir = loop {
+            let dir = base.join(format!("baton-{:016x}", rand::random::<u64>()));
+            match DirBuilder::new().mode(0o700).create(&dir) {
+                Ok(()) => break dir,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && tries < 8 => tries += 1,
+                Err(e) => return Err(e),
+            }
+        };
+        let files = AttemptFiles {
+            output: dir.join("output"),
+            usage: dir.join("usage"),
+            dir,
+        };
+        for path in [&files.output, &files.usage] {
+            OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)?;
+        }
+        Ok(files)
+    }
+
+    /// Reads both files (bounded) and removes them.
+    fn take(self, masker: &Masker) -> (Vec<(String, String)>, Usage, Vec<String>) {
+        let mut errors = Vec::new();
+        let output = read_bounded(&self.output, "$BATON_OUTPUT", &mut errors);
+        let usage = read_bounded(&self.usage, "$BATON_USAGE", &mut errors);
+        drop(self);
+        let (outputs, mut e1) = parse_outputs(&output, masker);
+        let (usage, mut e2) = parse_usage(&usage, masker);
+        errors.append(&mut e1);
+        errors.append(&mut e2);
+        (outputs, usage, errors)
+    }
+}
+
+impl Drop for AttemptFiles {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn read_bounded(path: &Path, name: &str, errors: &mut Vec<String>) -> String {
+    let mut bytes = Vec::new();
+    match File::open(path) {
+        Ok(f) => {
+            if let Err(e) = f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes) {
+                errors.push(format!("{name}: cannot read: {e}"));
+            }
+        }
+        // The step removed or replaced it: nothing to read, nothing wrong.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => errors.push(format!("{name}: cannot read: {e}")),
+    }
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        bytes.truncate(MAX_FILE_BYTES as usize);
+        errors.push(format!(
+            "{name}: larger than {MAX_FILE_BYTES} bytes; the rest was ignored"
+        ));
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+#[derive(Debug, Default)]
+struct KillState {
+    requested: Option<(KillReason, Duration)>,
+    /// The main process was reaped: its pid may be reused once the group is empty.
+    reaped: bool,
+}
+
+#[derive(Debug)]
+struct KillShared {
+    pgid: i32,
+    state: Mutex<KillState>,
+    notify: Notify,
+}
+
+impl KillShared {
+    fn lock(&self) -> MutexGuard<'_, KillState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Stops a running attempt; cheap to clone and usable from any task.
+#[derive(Debug, Clone)]
+pub struct KillHandle {
+    shared: Arc<KillShared>,
+}
+
+impl KillHandle {
+    /// SIGTERM to the whole group now, SIGKILL to whatever is left after `grace`. The
+    /// first request wins; `reason` decides the outcome (`Timeout` → `TimedOut`,
+    /// otherwise `Killed`). The escalation happens inside [`Running::wait`].
+    pub fn terminate(&self, grace: Duration, reason: KillReason) {
+        let mut state = self.shared.lock();
+        if state.requested.is_some() || state.reaped {
+            return;
+        }
+        state.requested = Some((reason, grace));
+        // Under the lock, so the group is still the step's (the leader is not reaped).
+        let _ = signal_group(self.shared.pgid, Signal::SIGTERM);
+        drop(state);
+        self.shared.notify.notify_one();
+    }
+}
+
+/// A started attempt. Call [`Running::wait`]; dropping it unwaited kills the group.
+#[derive(Debug)]
+pub struct Running {
+    pgid: i32,
+    child: Child,
+    started: Instant,
+    kill: KillHandle,
+    tail: TailHandle,
+    stderr_tail: TailHandle,
+    pumps: Vec<JoinHandle<Option<String>>>,
+    stop: watch::Sender<bool>,
+    files: Option<AttemptFiles>,
+    masker: Masker,
+    log_path: PathBuf,
+}
+
+/// Starts one attempt. Must be called within a tokio runtime; does not block beyond
+/// creating the log file and forking.
+pub fn spawn(job: ShellJob) -> Result<Running, ExecError> {
+    let setup = |what: String| move |source| ExecError::Setup { what, source };
+    DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&job.log_dir)
+        .map_err(setup(format!("log directory {}", job.log_dir.display())))?;
+    let log_path = job
+        .log_dir
+        .join(format!("{}.{}.log", job.step_id, job.attempt));
+    let mut log = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(&log_path)
+        .map_err(setup(format!("log file {}", log_path.display())))?;
+    let files = AttemptFiles::create().map_err(setup("$BATON_OUTPUT/$BATON_USAGE files".into()))?;
+    let mut fail = |message: String| {
+        let _ = writeln!(log, "baton: {message}");
+        ExecError::Spawn {
+            message,
+            log_path: Some(log_path.clone()),
+        }
+    };
+    if !job.dir.is_dir() {
+        return Err(fail(format!(
+            "working directory {} does not exist or is not a directory",
+            job.dir.display()
+        )));
+    }
+    let invocation = Invocation::of(&job.command);
+    let mut cmd = match &invocation {
+        Invocation::Direct { program, args } => {
+            let mut c = Command::new(program);
+            c.args(args);
+            c
+        }
+        Invocation::Shell { script } => {
+            let mut c = Command::new("sh");
+            c.arg("-c").arg(script);
+            c
+        }
+    };
+    cmd.current_dir(&job.dir)
+        .envs(job.env.iter().map(|(k, v)| (k, v)))
+        .env("BATON_OUTPUT", &files.output)
+        .env("BATON_USAGE", &files.usage)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    let mut child = match cmd.spawn() {
+        Ok(child) => child,
+        Err(e) => {
+            return Err(fail(format!(
+                "cannot start `{}`: {e}",
+                invocation.program()
+            )));
+        }
+    };
+    let Some(pgid) = child.id().and_then(|id| i32::try_from(id).ok()) else {
+        return Err(fail("the process exited before baton saw its id".into()));
+    };
+    let started = Instant::now();
+    let log = Arc::new(log);
+    let tail = TailHandle::default();
+    let stderr_tail = TailHandle::new(STDERR_TAIL_LINES, STDERR_TAIL_LINE_BYTES);
+    let (stop, stop_rx) = watch::channel(false);
+    let mut pumps = Vec::new();
+    let sink = |stream, errs: Option<&TailHandle>| Sink {
+        stream,
+        log: log.clone(),
+        tail: tail.clone(),
+        stderr_tail: errs.cloned(),
+        error: None,
+    };
+    if let Some(out) = child.stdout.take() {
+        let s = sink(Stream::Stdout, None);
+        pumps.push(tokio::spawn(pump(
+            out,
+            s,
+            job.masker.clone(),
+            stop_rx.clone(),
+        )));
+    }
+    if let Some(err) = child.stderr.take() {
+        let s = sink(Stream::Stderr, Some(&stderr_tail));
+        pumps.push(tokio::spawn(pump(err, s, job.masker.clone(), stop_rx)));
+    }
+    Ok(Running {
+        pgid,
+        child,
+        started,
+        kill: KillHandle {
+            shared: Arc::new(KillShared {
+                pgid,
+                state: Mutex::default(),
+                notify: Notify::new(),
+            }),
+        },
+        tail,
+        stderr_tail,
+        pumps,
+        stop,
+        files: Some(files),
+        masker: job.masker,
+        log_path,
+    })
+}
+
+/// Where one stream's masked bytes go.
+struct Sink {
+    stream: Stream,
+    log: Arc<File>,
+    tail: TailHandle,
+    stderr_tail: Option<TailHandle>,
+    /// The first log write failure; output keeps being read so the step never blocks.
+    error: Option<String>,
+}
+
+impl Sink {
+    fn emit(&mut self, bytes: &[u8]) {
+        if self.error.is_none()
+            && let Err(e) = (&*self.log).write_all(bytes)
+        {
+            self.error = Some(e.to_string());
+        }
+        self.tail.feed(self.stream, bytes);
+        if let Some(t) = &self.stderr_tail {
+            t.feed(self.stream, bytes);
+        }
+    }
+}
+
+/// Reads one pipe to its end (or until told to stop) in fixed chunks: memory stays
+/// bounded whatever the step prints.
+async fn pump(
+    mut reader: impl AsyncRead + Unpin,
+    mut sink: Sink,
+    masker: Masker,
+    mut stop: watch::Receiver<bool>,
+) -> Option<String> {
+    let mut splitter = MaskingSplitter::new(masker);
+    let mut buf = vec![0u8; READ_CHUNK];
+    loop {
+        let n = tokio::select! {
+            biased;
+            read = reader.read(&mut buf) => match read {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            },
+            _ = stop.changed() => break,
+        };
+        if let Some(out) = splitter.push(&buf[..n]) {
+            sink.emit(&out);
+        }
+    }
+    if let Some(out) = splitter.finish() {
+        sink.emit(&out);
+    }
+    sink.error
+}
+
+impl Running {
+    pub fn pgid(&self) -> i32 {
+        self.pgid
+    }
+
+    pub fn kill_handle(&self) -> KillHandle {
+        self.kill.clone()
+    }
+
+    pub fn tail(&self) -> TailHandle {
+        self.tail.clone()
+    }
+
+    pub fn log_path(&self) -> &Path {
+        &self.log_path
+    }
+
+    /// Waits for the attempt to end: the main process exits, what is left of the group
+    /// is stopped, the output is drained, `$BATON_OUTPUT`/`$BATON_USAGE` are read and
+    /// removed.
+    pub async fn wait(mut self) -> Finished {
+        let (status, kill_at) = self.wait_leader().await;
+        let duration_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let requested = {
+            let mut state = self.kill.shared.lock();
+            state.reaped = true;
+            state.requested
+        };
+        clear_group(self.pgid, kill_at).await;
+        let mut output_errors = Vec::new();
+        let mut pumps = futures::future::join_all(std::mem::take(&mut self.pumps));
+        let results = match tokio::time::timeout(DRAIN, &mut pumps).await {
+            Ok(results) => results,
+            Err(_) => {
+                self.stop.send_replace(true);
+                pumps.await
+            }
+        };
+        for e in results.into_iter().filter_map(|r| r.ok().flatten()) {
+            output_errors.push(format!(
+                "cannot write the log {}: {e}",
+                self.log_path.display()
+            ));
+        }
+        let outcome = match (requested, status) {
+            (Some((reason, _)), _) => reason.outcome(),
+            (None, Ok(status)) => outcome_of(status),
+            (None, Err(e)) => StepOutcome::SpawnFailed {
+                message: format!("waiting for the process failed: {e}"),
+            },
+        };
+        let (outputs, usage, mut errors) = match self.files.take() {
+            Some(files) => files.take(&self.masker),
+            None => Default::default(),
+        };
+        output_errors.append(&mut errors);
+        Finished {
+            outcome,
+            duration_ms,
+            outputs,
+            usage,
+            stderr_tail: self.stderr_tail.lines().join("\n"),
+            log_path: Some(self.log_path.clone()),
+            output_errors,
+        }
+    }
+
+    /// Waits for the main process, escalating a kill request to SIGKILL after its
+    /// grace. Returns the status and when SIGKILL is (or was) due, if a kill was asked.
+    async fn wait_leader(&mut self) -> (std::io::Result<ExitStatus>, Option<Instant>) {
+        let mut kill_at: Option<Instant> = None;
+        let mut killed = false;
+        loop {
+            tokio::select! {
+                status = self.child.wait() => return (status, kill_at),
+                _ = self.kill.shared.notify.notified(), if kill_at.is_none() => {
+                    if let Some((_, grace)) = self.kill.shared.lock().requested {
+                        kill_at = Some(Instant::now() + grace);
+                    }
+                }
+                _ = tokio::time::sleep_until(kill_at.unwrap_or_else(Instant::now)),
+                    if kill_at.is_some() && !killed => {
+                    let _ = signal_group(self.pgid, Signal::SIGKILL);
+                    killed = true;
+                }
+            }
+        }
+    }
+}
+
+/// After the main process exits: SIGTERM what is left of the group (unless a kill is
+/// already under way), SIGKILL it when its time is up, and wait until it is gone.
+async fn clear_group(pgid: i32, kill_at: Option<Instant>) {
+    if !group_alive(pgid) {
+        return;
+    }
+    let deadline = match kill_at {
+        Some(at) => at,
+        None => {
+            let _ = signal_group(pgid, Signal::SIGTERM);
+            Instant::now() + ORPHAN_GRACE
+        }
+    };
+    while group_alive(pgid) && Instant::now() < deadline {
+        tokio::time::sleep(POLL).await;
+    }
+    if group_alive(pgid) {
+        let _ = signal_group(pgid, Signal::SIGKILL);
+        let settle = Instant::now() + KILL_SETTLE;
+        while group_alive(pgid) && Instant::now() < settle {
+            tokio::time::sleep(POLL).await;
+        }
+    }
+}
+
+fn outcome_of(status: ExitStatus) -> StepOutcome {
+    match (status.code(), status.signal()) {
+        (Some(exit_code), _) => StepOutcome::Exited { exit_code },
+        (None, Some(signal)) => StepOutcome::Signalled { signal },
+        // Neither an exit code nor a signal: not reachable on Unix for a reaped child.
+        (None, None) => StepOutcome::Exited { exit_code: -1 },
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let state = self.kill.shared.lock();
+        if !state.reaped {
+            // Dropped unwaited (an aborted task): its processes must not outlive it.
+            let _ = signal_group(self.pgid, Signal::SIGKILL);
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! Shutdown signals for the driver: SIGINT, SIGTERM and SIGHUP stop the run, which
+//! exits with 128 + the signal's number (DESIGN §3, issue 6).
+use tokio::signal::unix::{Signal, SignalKind, signal};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShutdownSignal {
+    Interrupt,
+    Terminate,
+    Hangup,
+}
+
+impl ShutdownSignal {
+    pub fn number(self) -> i32 {
+        match self {
+            ShutdownSignal::Interrupt => libc::SIGINT,
+            ShutdownSignal::Terminate => libc::SIGTERM,
+            ShutdownSignal::Hangup => libc::SIGHUP,
+        }
+    }
+
+    /// 130, 143 or 129.
+    pub fn exit_code(self) -> i32 {
+        128 + self.number()
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ShutdownSignal::Interrupt => "SIGINT",
+            ShutdownSignal::Terminate => "SIGTERM",
+            ShutdownSignal::Hangup => "SIGHUP",
+        }
+    }
+}
+
+/// The three handlers, installed at once: from `install` on, these signals no longer
+/// kill baton but are delivered to `recv`.
+#[derive(Debug)]
+pub struct ShutdownSignals {
+    int: Signal,
+    term: Signal,
+    hup: Signal,
+}
+
+impl ShutdownSignals {
+    pub fn install() -> std::io::Result<ShutdownSignals> {
+        Ok(ShutdownSignals {
+            int: signal(SignalKind::interrupt())?,
+            term: signal(SignalKind::terminate())?,
+            hup: signal(SignalKind::hangup())?,
+        })
+    }
+
+    /// The next shutdown signal (call again for a second one, e.g. to force quit).
+    pub async fn recv(&mut self) -> ShutdownSignal {
+        tokio::select! {
+            Some(()) = self.int.recv() => ShutdownSignal::Interrupt,
+            Some(()) = self.term.recv() => ShutdownSignal::Terminate,
+            Some(()) = self.hup.recv() => ShutdownSignal::Hangup,
+            else => std::future::pending().await,
+        }
+    }
+}
+
+/// Resolves on the first SIGINT, SIGTERM or SIGHUP. Handlers are installed when the
+/// future is first polled; use [`ShutdownSignals::install`] to install them earlier.
+pub async fn shutdown_signal() -> std::io::Result<ShutdownSignal> {
+    Ok(ShutdownSignals::install()?.recv().await)
+}

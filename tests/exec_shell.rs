@@ -1,0 +1,186 @@
+//! The shell executor against real processes: modes, environment, logs, exit codes,
+//! outputs, masking and injection safety.
+mod exec_support;
+
+use baton::exec::{ExecError, spawn};
+use baton::model::mask::Masker;
+use baton::model::{StepOutcome, Usage};
+use exec_support::{job, log_text};
+use std::os::unix::fs::PermissionsExt;
+
+fn mode(path: &std::path::Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[tokio::test]
+async fn shell_step_gets_dir_environment_and_private_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut j = job(tmp.path(), "envcheck", "");
+    j.command = r#"pwd; echo "foo=$FOO step=$BATON_STEP_ID"; echo "path=$PATH"; stat -c %a "$BATON_OUTPUT" "$BATON_USAGE" "$(dirname "$BATON_OUTPUT")"; echo to-stderr >&2"#.into();
+    j.env.push(("FOO".into(), "bar baz".into()));
+    let f = spawn(j).unwrap().wait().await;
+    assert_eq!(f.outcome, StepOutcome::Exited { exit_code: 0 });
+    let log_path = f.log_path.clone().unwrap();
+    assert_eq!(log_path, tmp.path().join("logs/envcheck.1.log"));
+    assert_eq!(mode(&log_path), 0o600);
+    assert_eq!(mode(&tmp.path().join("logs")), 0o700);
+    let log = log_text(&log_path);
+    let dir = tmp.path().canonicalize().unwrap();
+    assert!(log.contains(&format!("{}\n", dir.display())), "{log}");
+    assert!(log.contains("foo=bar baz step=envcheck\n"), "{log}");
+    assert!(log.contains(&format!("path={}\n", std::env::var("PATH").unwrap())));
+    assert!(log.contains("600\n600\n700\n"), "{log}");
+    assert!(
+        log.contains("to-stderr\n"),
+        "stderr goes to the same log: {log}"
+    );
+    assert_eq!(
+        f.stderr_tail, "to-stderr",
+        "the stderr tail has stderr only"
+    );
+}
+
+#[tokio::test]
+async fn plain_word_lists_are_execed_directly_others_through_sh() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Direct exec: a missing program cannot start at all.
+    let err = spawn(job(tmp.path(), "direct", "no-such-program-baton arg")).unwrap_err();
+    assert!(err.to_string().contains("no-such-program-baton"), "{err}");
+    let f = err.into_finished();
+    assert!(
+        matches!(&f.outcome, StepOutcome::SpawnFailed { message } if message.contains("cannot start"))
+    );
+    assert!(log_text(f.log_path.as_ref().unwrap()).contains("baton: cannot start"));
+    // The same through sh (quotes are shell syntax): sh starts and reports 127.
+    let f = spawn(job(tmp.path(), "viash", "no-such-program-baton \"arg\""))
+        .unwrap()
+        .wait()
+        .await;
+    assert_eq!(f.outcome, StepOutcome::Exited { exit_code: 127 });
+    // Direct exec passes the words as arguments.
+    let f = spawn(job(tmp.path(), "args", "printf %s-%s: a b"))
+        .unwrap()
+        .wait()
+        .await;
+    assert_eq!(f.outcome, StepOutcome::Exited { exit_code: 0 });
+    assert_eq!(log_text(f.log_path.as_ref().unwrap()), "a-b:");
+}
+
+#[tokio::test]
+async fn exit_codes_signals_and_spawn_failures_are_recorded() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = spawn(job(tmp.path(), "three", "exit 3"))
+        .unwrap()
+        .wait()
+        .await;
+    assert_eq!(f.outcome, StepOutcome::Exited { exit_code: 3 });
+    let f = spawn(job(tmp.path(), "sig", "kill -9 $$"))
+        .unwrap()
+        .wait()
+        .await;
+    assert_eq!(f.outcome, StepOutcome::Signalled { signal: 9 });
+    let mut bad_dir = job(tmp.path(), "baddir", "true");
+    bad_dir.dir = tmp.path().join("missing");
+    match spawn(bad_dir) {
+        Err(e @ ExecError::Spawn { .. }) => {
+            assert!(e.to_string().contains("missing"), "{e}");
+            assert!(matches!(
+                e.into_finished().outcome,
+                StepOutcome::SpawnFailed { .. }
+            ));
+        }
+        other => panic!("expected a spawn error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn outputs_and_usage_are_parsed_masked_and_the_files_removed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut j = job(tmp.path(), "outs", "");
+    j.command = r#"
+        echo version=1.2 >> "$BATON_OUTPUT"
+        echo "bad line" >> "$BATON_OUTPUT"
+        echo version=1.3 >> "$BATON_OUTPUT"
+        echo "token=$TOKEN" >> "$BATON_OUTPUT"
+        printf 'cost=0.5\ntokens=10\ncost=0.25\n' >> "$BATON_USAGE"
+        echo "files $BATON_OUTPUT $BATON_USAGE"
+    "#
+    .into();
+    j.env.push(("TOKEN".into(), "s3cr3t-t0ken".into()));
+    j.masker = Masker::new(["s3cr3t-t0ken".to_string()]);
+    let f = spawn(j).unwrap().wait().await;
+    assert_eq!(f.outcome, StepOutcome::Exited { exit_code: 0 });
+    assert_eq!(
+        f.outputs,
+        vec![
+            ("version".to_string(), "1.3".to_string()),
+            ("token".to_string(), "***".to_string())
+        ]
+    );
+    assert_eq!(
+        f.usage,
+        Usage {
+            cost: 0.75,
+            tokens: 10,
+            calls: 0
+        }
+    );
+    assert_eq!(f.output_errors.len(), 1, "{:?}", f.output_errors);
+    assert!(f.output_errors[0].contains("line 2"));
+    let log = log_text(f.log_path.as_ref().unwrap());
+    let mut paths = log.trim().strip_prefix("files ").unwrap().split(' ');
+    let (out, usage) = (paths.next().unwrap(), paths.next().unwrap());
+    assert!(!std::path::Path::new(out).exists(), "$BATON_OUTPUT removed");
+    assert!(
+        !std::path::Path::new(usage).exists(),
+        "$BATON_USAGE removed"
+    );
+    assert!(
+        !std::path::Path::new(out).parent().unwrap().exists(),
+        "private dir removed"
+    );
+}
+
+#[tokio::test]
+async fn secrets_are_masked_in_log_tail_and_stderr_tail() {
+    let tmp = tempfile::tempdir().unwrap();
+    let secret = "hunter2-very-secret";
+    let mut j = job(tmp.path(), "mask", "");
+    // The secret on stdout, on stderr, and inside a 200 KB line where 64 KiB reads are
+    // sure to cut some occurrences.
+    j.command = r#"echo "pw=$PW"; echo "err $PW" >&2
+        i=0; while [ $i -lt 9000 ]; do printf 'ab%s' "$PW"; i=$((i+1)); done; echo"#
+        .into();
+    j.env.push(("PW".into(), secret.into()));
+    j.masker = Masker::new([secret.to_string()]);
+    let running = spawn(j).unwrap();
+    let tail = running.tail();
+    let f = running.wait().await;
+    assert_eq!(f.outcome, StepOutcome::Exited { exit_code: 0 });
+    let log = log_text(f.log_path.as_ref().unwrap());
+    assert!(
+        !log.contains(secret) && !log.contains("hunter2"),
+        "secret leaked into the log"
+    );
+    assert!(log.contains("pw=***\n") && log.contains("err ***\n"));
+    assert_eq!(log.matches("ab***").count(), 9000);
+    assert_eq!(f.stderr_tail, "err ***");
+    assert!(tail.lines().iter().all(|l| !l.contains("hunter2")));
+    assert!(tail.lines().contains(&"pw=***".to_string()));
+}
+
+#[tokio::test]
+async fn values_in_the_environment_never_become_shell_code() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (n, value) in ["$(touch pwned)", "`touch pwned`", "'; touch pwned; '"]
+        .into_iter()
+        .enumerate()
+    {
+        let mut j = job(tmp.path(), &format!("inject{n}"), "echo \"$X\"");
+        j.env.push(("X".into(), value.into()));
+        let f = spawn(j).unwrap().wait().await;
+        assert_eq!(f.outcome, StepOutcome::Exited { exit_code: 0 });
+        assert_eq!(log_text(f.log_path.as_ref().unwrap()), format!("{value}\n"));
+        assert!(!tmp.path().join("pwned").exists(), "{value} ran");
+    }
+}
