@@ -157,6 +157,30 @@ impl Store {
         self.keys = keys;
     }
 
+    /// How long a write waits for another writer before failing with `Busy`
+    /// (default `BUSY_TIMEOUT`).
+    pub fn set_busy_timeout(&self, d: Duration) -> Result<(), StoreError> {
+        let r = self.conn.busy_timeout(d).map_err(StoreError::from);
+        self.ctx(r)
+    }
+
+    /// Cap the database at about `max_bytes` (a quota, via `PRAGMA max_page_count`):
+    /// beyond it writes fail with `DiskFull` exactly as on a full disk. Returns the
+    /// effective page limit (never below the pages already in use).
+    pub fn set_size_limit(&self, max_bytes: u64) -> Result<u64, StoreError> {
+        let r = (|| {
+            let page: i64 = self.conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+            let pages = (max_bytes / page.max(1) as u64).max(1);
+            let n: i64 =
+                self.conn
+                    .query_row(&format!("PRAGMA max_page_count = {pages}"), [], |r| {
+                        r.get(0)
+                    })?;
+            Ok(n as u64)
+        })();
+        self.ctx(r)
+    }
+
     /// `<db dir>/logs/<run_id>/`, created 0700 on demand (best effort: a failure shows
     /// when the log file is opened). Characters outside `[A-Za-z0-9_-]` become `_`.
     pub fn log_dir(&self, run_id: &str) -> PathBuf {
