@@ -2,6 +2,13 @@
 //! process exit code: 0 ok, 1 run failed / refused, 2 invalid input or usage, 3 storage.
 use clap::{Parser, Subcommand};
 
+pub mod audit;
+pub mod db;
+pub mod logs;
+pub mod runs;
+pub mod show;
+pub mod table;
+
 /// Exit codes (DESIGN §3).
 pub mod exit {
     pub const OK: i32 = 0;
@@ -26,7 +33,16 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Cmd {}
+pub enum Cmd {
+    /// List the runs in the store, newest first
+    Runs(runs::RunsArgs),
+    /// Show a run: steps, errors, health and quality
+    Show(show::ShowArgs),
+    /// Print a step's log output
+    Logs(logs::LogsArgs),
+    /// Print a run's audit trail, or verify the audit chain
+    Audit(audit::AuditArgs),
+}
 
 /// Parse arguments and run; returns the exit code.
 pub fn main() -> i32 {
@@ -42,5 +58,10 @@ pub fn main() -> i32 {
             return code;
         }
     };
-    match cli.command {}
+    match cli.command {
+        Cmd::Runs(a) => runs::run(a),
+        Cmd::Show(a) => show::run(a),
+        Cmd::Logs(a) => logs::run(a),
+        Cmd::Audit(a) => audit::run(a),
+    }
 }
