@@ -8,4 +8,5 @@ pub mod engine;
 pub mod exec;
 pub mod model;
 pub mod sanitize;
+pub mod store;
 pub mod workflow;

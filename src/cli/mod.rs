@@ -5,6 +5,12 @@ use clap::{Parser, Subcommand};
 pub mod plan;
 pub mod tools;
 pub mod validate;
+pub mod audit;
+pub mod db;
+pub mod logs;
+pub mod runs;
+pub mod show;
+pub mod table;
 
 /// Exit codes (DESIGN §3).
 pub mod exit {
@@ -34,6 +40,14 @@ pub enum Cmd {
     Validate(validate::Args),
     Plan(plan::Args),
     Tools(tools::Args),
+    /// List the runs in the store, newest first
+    Runs(runs::RunsArgs),
+    /// Show a run: steps, errors, health and quality
+    Show(show::ShowArgs),
+    /// Print a step's log output
+    Logs(logs::LogsArgs),
+    /// Print a run's audit trail, or verify the audit chain
+    Audit(audit::AuditArgs),
 }
 
 /// Parse arguments and run; returns the exit code.
@@ -54,5 +68,9 @@ pub fn main() -> i32 {
         Cmd::Validate(a) => validate::run(&a),
         Cmd::Plan(a) => plan::run(&a),
         Cmd::Tools(a) => tools::run(&a),
+        Cmd::Runs(a) => runs::run(a),
+        Cmd::Show(a) => show::run(a),
+        Cmd::Logs(a) => logs::run(a),
+        Cmd::Audit(a) => audit::run(a),
     }
 }

@@ -1,0 +1,145 @@
+//! `baton audit RUN [--json]` and `baton audit verify [RUN]`.
+use super::db::{DbOpt, fail};
+use super::exit;
+use crate::model::Timestamp;
+use crate::store::{AuditRow, AuditVerdict};
+use clap::{Args, Subcommand};
+
+#[derive(Debug, Args)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    after_help = "Examples:\n  baton audit 01J9Z3\n  baton audit 01J9Z3 --json\n  baton audit verify            # the whole chain\n  baton audit verify 01J9Z3\n\nWith BATON_AUDIT_KEY (and BATON_AUDIT_KEY_ID) set, new rows are HMAC-SHA-256 signed;\nBATON_AUDIT_KEYS=\"old=secret,…\" lets rows signed with rotated keys verify."
+)]
+pub struct AuditArgs {
+    #[command(subcommand)]
+    pub verify: Option<AuditCmd>,
+    /// The run id, or a unique prefix of it
+    pub run: Option<String>,
+    /// Print a JSON array of audit rows
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub db: DbOpt,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCmd {
+    /// Check the hash chain; exit 0 when intact, 1 naming the first altered or missing row
+    Verify {
+        /// Count only this run's rows (the chain is global and is checked whole)
+        run: Option<String>,
+        #[command(flatten)]
+        db: DbOpt,
+    },
+}
+
+pub fn run(args: AuditArgs) -> i32 {
+    match args.verify {
+        Some(AuditCmd::Verify { run, db }) => {
+            let db = if db.db.is_some() { db } else { args.db };
+            verify(&db, run.as_deref())
+        }
+        None => match args.run {
+            Some(run) => show(&args.db, &run, args.json),
+            None => {
+                eprintln!(
+                    "error: give a RUN to show its audit trail, or `verify`; see `baton audit --help`"
+                );
+                exit::USAGE
+            }
+        },
+    }
+}
+
+fn show(db: &DbOpt, run: &str, json: bool) -> i32 {
+    let rows = db
+        .open()
+        .and_then(|s| s.resolve_run(run).and_then(|id| s.audit(&id)));
+    let rows = match rows {
+        Ok(r) => r,
+        Err(e) => return fail(&e),
+    };
+    if json {
+        let v: Vec<_> = rows.iter().map(row_json).collect();
+        println!("{}", serde_json::Value::Array(v));
+    } else {
+        print!("{}", table(&rows));
+    }
+    exit::OK
+}
+
+fn row_json(r: &AuditRow) -> serde_json::Value {
+    serde_json::json!({
+        "id": r.id,
+        "run_id": r.run_id,
+        "seq": r.seq,
+        "at": r.at.to_rfc3339(),
+        "actor": r.actor,
+        "action": r.action,
+        "step": r.step,
+        "reason": r.reason,
+        "details": serde_json::from_str::<serde_json::Value>(&r.details).unwrap_or(serde_json::Value::String(r.details.clone())),
+        "key_id": r.key_id,
+        "prev_hash": r.prev_hash,
+        "hash": r.hash,
+    })
+}
+
+pub fn table(rows: &[AuditRow]) -> String {
+    if rows.is_empty() {
+        return "no decisions recorded for this run\n".into();
+    }
+    let cells: Vec<[String; 6]> = rows
+        .iter()
+        .map(|r| {
+            [
+                r.id.to_string(),
+                clock(r.at),
+                r.actor.clone(),
+                r.action.clone(),
+                r.step.clone().unwrap_or_else(|| "-".into()),
+                r.reason.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    super::table::render(&["ID", "AT", "ACTOR", "ACTION", "STEP", "REASON"], &cells)
+}
+
+fn clock(t: Timestamp) -> String {
+    t.to_rfc3339()
+}
+
+fn verify(db: &DbOpt, run: Option<&str>) -> i32 {
+    let verdict = db.open().and_then(|s| {
+        let id = run.map(|r| s.resolve_run(r)).transpose()?;
+        s.verify_audit(id.as_deref())
+    });
+    match verdict {
+        Err(e) => fail(&e),
+        Ok(AuditVerdict::Intact { rows }) => {
+            println!("audit chain intact: {rows} rows verified");
+            exit::OK
+        }
+        Ok(AuditVerdict::Broken {
+            row_id,
+            run_id,
+            reason,
+        }) => {
+            println!(
+                "audit chain BROKEN at row {row_id}{}: {reason}",
+                run_id.map(|r| format!(" (run {r})")).unwrap_or_default()
+            );
+            exit::FAILED
+        }
+        Ok(AuditVerdict::KeyMissing {
+            row_id,
+            run_id,
+            key_id,
+        }) => {
+            println!(
+                "audit chain unverifiable at row {row_id} (run {run_id}): it is signed with key `{key_id}`, which is not available; set BATON_AUDIT_KEYS=\"{key_id}=…\""
+            );
+            exit::FAILED
+        }
+    }
+}

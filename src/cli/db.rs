@@ -1,0 +1,41 @@
+//! The `--db PATH` option shared by every command that touches the store, and the
+//! mapping of store errors to exit codes (usage 2, storage 3).
+use super::exit;
+use crate::store::{Store, StoreError};
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Args)]
+pub struct DbOpt {
+    /// The database file [default: $XDG_STATE_HOME/baton/baton.db or ~/.local/state/baton/baton.db]
+    #[arg(long, value_name = "PATH", env = "BATON_DB")]
+    pub db: Option<PathBuf>,
+}
+
+impl DbOpt {
+    pub fn path(&self) -> PathBuf {
+        self.db.clone().unwrap_or_else(Store::default_path)
+    }
+
+    pub fn open(&self) -> Result<Store, StoreError> {
+        Store::open(&self.path())
+    }
+}
+
+/// Print a store error and return the exit code it stands for.
+pub fn fail(e: &StoreError) -> i32 {
+    eprintln!("error: {e}");
+    if e.is_usage() {
+        exit::USAGE
+    } else {
+        exit::STORAGE
+    }
+}
+
+/// The operator name: `$USER`, else `unknown`.
+pub fn default_operator() -> String {
+    std::env::var("USER")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "unknown".into())
+}

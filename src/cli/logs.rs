@@ -1,0 +1,126 @@
+//! `baton logs RUN STEP [-f] [--attempt N]`: the raw bytes of a step's log files.
+use super::db::{DbOpt, fail};
+use super::exit;
+use crate::store::{Store, StoreError};
+use clap::Args;
+use std::io::{Seek, SeekFrom, Write};
+use std::path::Path;
+use std::time::Duration;
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  baton logs 01J9Z3 build\n  baton logs 01J9Z3 test --attempt 2\n  baton logs 01J9Z3 deploy -f"
+)]
+pub struct LogsArgs {
+    /// The run id, or a unique prefix of it
+    pub run: String,
+    /// The step id
+    pub step: String,
+    /// Keep printing new output until the step reaches a final state
+    #[arg(short = 'f', long)]
+    pub follow: bool,
+    /// Only this attempt (default: every attempt, in order)
+    #[arg(long, value_name = "N")]
+    pub attempt: Option<u32>,
+    #[command(flatten)]
+    pub db: DbOpt,
+}
+
+pub fn run(args: LogsArgs) -> i32 {
+    let store = match args.db.open() {
+        Ok(s) => s,
+        Err(e) => return fail(&e),
+    };
+    match print_logs(&store, &args) {
+        Ok(code) => code,
+        Err(LogError::Store(e)) => fail(&e),
+        Err(LogError::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => exit::OK,
+        Err(LogError::Io(e)) => {
+            eprintln!("error: {e}");
+            exit::FAILED
+        }
+    }
+}
+
+enum LogError {
+    Store(StoreError),
+    Io(std::io::Error),
+}
+impl From<StoreError> for LogError {
+    fn from(e: StoreError) -> Self {
+        LogError::Store(e)
+    }
+}
+impl From<std::io::Error> for LogError {
+    fn from(e: std::io::Error) -> Self {
+        LogError::Io(e)
+    }
+}
+
+fn print_logs(store: &Store, args: &LogsArgs) -> Result<i32, LogError> {
+    let run_id = store.resolve_run(&args.run)?;
+    let Some(_) = store.step_state(&run_id, &args.step)? else {
+        return Err(StoreError::NotFound(format!("step `{}` in run {run_id}", args.step)).into());
+    };
+    let wanted = |n: u32| args.attempt.is_none_or(|a| a == n);
+    let mut out = std::io::stdout().lock();
+    // (attempt, bytes already printed) of the file being followed.
+    let mut printed: Vec<(u32, u64)> = Vec::new();
+    loop {
+        let logs = store.attempt_logs(&run_id, &args.step)?;
+        let many = logs.iter().filter(|(n, _)| wanted(*n)).count() > 1;
+        for (n, path) in logs.iter().filter(|(n, _)| wanted(*n)) {
+            let pos = printed.iter().position(|(a, _)| a == n);
+            let from = pos.map_or(0, |i| printed[i].1);
+            if pos.is_none() && many {
+                out.flush()?;
+                eprintln!("== {} attempt {n} ({}) ==", args.step, path.display());
+            }
+            let copied = copy_from(path, from, &mut out)?;
+            match pos {
+                Some(i) => printed[i].1 += copied,
+                None => printed.push((*n, copied)),
+            }
+        }
+        out.flush()?;
+        if !args.follow {
+            break;
+        }
+        let step_final = store
+            .step_state(&run_id, &args.step)?
+            .is_some_and(|s| s.is_final());
+        let run_final = store.run(&run_id)?.state.is_final();
+        if step_final || run_final {
+            // One last pass picks up bytes written just before the final transition.
+            for (n, path) in store.attempt_logs(&run_id, &args.step)? {
+                if let Some(i) = printed.iter().position(|(a, _)| *a == n) {
+                    printed[i].1 += copy_from(&path, printed[i].1, &mut out)?;
+                }
+            }
+            out.flush()?;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    if printed.is_empty() && !args.follow {
+        eprintln!(
+            "no output recorded for step `{}`{}",
+            args.step,
+            args.attempt
+                .map(|a| format!(" attempt {a}"))
+                .unwrap_or_default()
+        );
+    }
+    Ok(exit::OK)
+}
+
+/// Copy the file's bytes from `from` to the end; a missing file copies nothing (yet).
+fn copy_from(path: &Path, from: u64, out: &mut impl Write) -> std::io::Result<u64> {
+    let mut f = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    f.seek(SeekFrom::Start(from))?;
+    std::io::copy(&mut f, out)
+}

@@ -1,0 +1,153 @@
+//! `baton show RUN`: a run's steps, errors, health and quality.
+use super::db::{DbOpt, fail};
+use super::exit;
+use crate::model::time::human_duration;
+use crate::store::RunDetail;
+use clap::Args;
+use std::time::Duration;
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  baton show 01J9Z3\n  baton show 01J9Z3 --json | jq '.steps[] | select(.state == \"failed\")'"
+)]
+pub struct ShowArgs {
+    /// The run id, or a unique prefix of it
+    pub run: String,
+    /// Print one JSON object (id, workflow, state, health, quality, steps, errors)
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub db: DbOpt,
+}
+
+pub fn run(args: ShowArgs) -> i32 {
+    let detail = args
+        .db
+        .open()
+        .and_then(|s| s.resolve_run(&args.run).and_then(|id| s.run_detail(&id)));
+    let detail = match detail {
+        Ok(d) => d,
+        Err(e) => return fail(&e),
+    };
+    if args.json {
+        println!("{}", json(&detail));
+    } else {
+        print!("{}", text(&detail));
+    }
+    exit::OK
+}
+
+pub fn json(d: &RunDetail) -> serde_json::Value {
+    let r = &d.run;
+    serde_json::json!({
+        "id": r.id,
+        "workflow": r.workflow,
+        "state": r.state,
+        "operator": r.operator,
+        "source_path": r.source_path,
+        "started_at": r.started_at.to_rfc3339(),
+        "finished_at": r.finished_at.map(|t| t.to_rfc3339()),
+        "summary": r.summary,
+        "health": d.health.score,
+        "health_label": d.health.label,
+        "quality": d.health.quality,
+        "health_terms": d.health.terms,
+        "steps": d.steps.iter().map(|s| serde_json::json!({
+            "id": s.id,
+            "state": s.state,
+            "attempts": s.attempts,
+            "exit_code": s.exit_code,
+            "signal": s.signal,
+            "timed_out": s.timed_out,
+            "started_at": s.started_at.map(|t| t.to_rfc3339()),
+            "finished_at": s.finished_at.map(|t| t.to_rfc3339()),
+            "duration_ms": s.duration_ms,
+            "outputs": s.outputs,
+            "log_path": s.log_path,
+        })).collect::<Vec<_>>(),
+        "errors": d.errors.iter().map(|e| serde_json::json!({
+            "id": e.id,
+            "kind": e.kind,
+            "severity": e.severity,
+            "step": e.step,
+            "attempt": e.attempt,
+            "message": e.message,
+            "suggestion": e.suggestion,
+            "retryable": e.retryable,
+            "open": e.open,
+            "context": e.context,
+            "at": e.at.to_rfc3339(),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// The human report (pure).
+pub fn text(d: &RunDetail) -> String {
+    let r = &d.run;
+    let mut out = format!(
+        "run {}  {}  {}\noperator {}  started {}",
+        r.id,
+        r.workflow,
+        r.state,
+        r.operator,
+        r.started_at.to_rfc3339()
+    );
+    if let Some(f) = r.finished_at {
+        out.push_str(&format!(
+            "  finished {} ({})",
+            f.to_rfc3339(),
+            human_duration(f.since(r.started_at))
+        ));
+    }
+    out.push('\n');
+    out.push_str(&format!(
+        "health {:.0} {}  quality {}\n",
+        d.health.score,
+        d.health.label.as_str(),
+        d.health
+            .quality
+            .map_or("-".to_string(), |q| format!("{q:.2}"))
+    ));
+    if let Some(s) = &r.summary {
+        out.push_str(&format!("summary {s}\n"));
+    }
+    out.push('\n');
+    let rows: Vec<[String; 5]> = d
+        .steps
+        .iter()
+        .map(|s| {
+            [
+                s.id.clone(),
+                s.state.to_string(),
+                s.attempts.to_string(),
+                s.duration_ms
+                    .map_or("-".into(), |ms| human_duration(Duration::from_millis(ms))),
+                match (s.exit_code, s.signal, s.timed_out) {
+                    (_, _, true) => "timeout".into(),
+                    (Some(c), _, _) => c.to_string(),
+                    (None, Some(sig), _) => format!("signal {sig}"),
+                    _ => "-".into(),
+                },
+            ]
+        })
+        .collect();
+    out.push_str(&super::table::render(
+        &["STEP", "STATE", "ATTEMPTS", "DURATION", "EXIT"],
+        &rows,
+    ));
+    if !d.errors.is_empty() {
+        out.push_str("\nerrors:\n");
+        for e in &d.errors {
+            out.push_str(&format!(
+                "  {} {} {}{}: {}\n    suggestion: {}\n",
+                e.severity,
+                e.kind,
+                e.step.as_deref().unwrap_or("run"),
+                if e.open { "" } else { " (resolved)" },
+                e.message,
+                e.suggestion
+            ));
+        }
+    }
+    out
+}

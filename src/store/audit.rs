@@ -1,0 +1,662 @@
+//! The audit chain (DESIGN §5): one row per decision, in one global hash chain.
+//!
+//! # Canonical row and hash
+//! A row's canonical form is the compact JSON array
+//! `[id, run_id, seq, at, actor, action, step, reason, details, key_id]`
+//! (`seq`, `step`, `reason`, `key_id` may be `null`; `details` is the stored JSON text as
+//! a string; `at` is milliseconds since the epoch). The hash is the lowercase hex of
+//! `SHA-256(prev_hash ‖ canonical)`, or `HMAC-SHA-256(key, prev_hash ‖ canonical)` when
+//! the row has a `key_id`. `prev_hash` is the previous row's hash (by id), 64 zeros for
+//! row 1. Ids are contiguous from 1, so a deleted row shows as a gap and as a broken
+//! link in its successor; `meta('audit_head')` holds the last id and hash, so a cut tail
+//! shows too.
+//!
+//! # Keys
+//! - `BATON_AUDIT_KEY` (with `BATON_AUDIT_KEY_ID`, default `default`): new rows are
+//!   signed with HMAC-SHA-256 under that key and carry its id. Without it rows are plain
+//!   SHA-256 (tamper-evident against edits, not against someone who re-hashes the chain).
+//! - `BATON_AUDIT_KEYS="old=secret1,older=secret2"`: further keys for verification only,
+//!   so rows signed before a rotation still verify. To rotate: move the current key into
+//!   `BATON_AUDIT_KEYS` under its id, set a new `BATON_AUDIT_KEY` and `BATON_AUDIT_KEY_ID`.
+//! - A row whose key id has no key available is reported (`AuditVerdict::KeyMissing`),
+//!   never passed silently.
+use crate::model::{EventKind, Timestamp};
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Signing and verification keys for the audit chain.
+#[derive(Clone, Default)]
+pub struct AuditKeys {
+    /// (key id, key) used to sign new rows.
+    pub signing: Option<(String, Vec<u8>)>,
+    /// Every key available for verification by id (the signing key included).
+    pub verify: BTreeMap<String, Vec<u8>>,
+}
+
+impl std::fmt::Debug for AuditKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print key material.
+        f.debug_struct("AuditKeys")
+            .field("signing", &self.signing.as_ref().map(|(id, _)| id))
+            .field("verify", &self.verify.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl AuditKeys {
+    /// Keys from `BATON_AUDIT_KEY`, `BATON_AUDIT_KEY_ID` and `BATON_AUDIT_KEYS`.
+    pub fn from_env() -> Self {
+        Self::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// The same from any variable lookup (tests pass a map).
+    pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> Self {
+        let mut keys = AuditKeys::default();
+        if let Some(list) = get("BATON_AUDIT_KEYS") {
+            for pair in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                if let Some((id, key)) = pair.split_once('=')
+                    && !id.trim().is_empty()
+                    && !key.is_empty()
+                {
+                    keys.verify
+                        .insert(id.trim().to_string(), key.as_bytes().to_vec());
+                }
+            }
+        }
+        if let Some(key) = get("BATON_AUDIT_KEY").filter(|k| !k.is_empty()) {
+            let id = get("BATON_AUDIT_KEY_ID")
+                .filter(|i| !i.trim().is_empty())
+                .unwrap_or_else(|| "default".to_string());
+            keys.verify.insert(id.clone(), key.as_bytes().to_vec());
+            keys.signing = Some((id, key.into_bytes()));
+        }
+        keys
+    }
+}
+
+/// One row of the audit table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditRow {
+    pub id: i64,
+    pub run_id: String,
+    /// The event this decision was recorded with.
+    pub seq: Option<u64>,
+    pub at: Timestamp,
+    pub actor: String,
+    pub action: String,
+    pub step: Option<String>,
+    pub reason: Option<String>,
+    /// JSON text.
+    pub details: String,
+    pub key_id: Option<String>,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl AuditRow {
+    /// The canonical serialisation that is hashed (see the module docs).
+    pub fn canonical(&self) -> String {
+        serde_json::json!([
+            self.id,
+            self.run_id,
+            self.seq,
+            self.at.0,
+            self.actor,
+            self.action,
+            self.step,
+            self.reason,
+            self.details,
+            self.key_id
+        ])
+        .to_string()
+    }
+
+    /// The hash this row should carry given its `prev_hash` and key; `None` when the
+    /// row names a key that is not available.
+    pub fn expected_hash(&self, keys: &AuditKeys) -> Option<String> {
+        let canonical = self.canonical();
+        match &self.key_id {
+            None => {
+                let mut h = Sha256::new();
+                h.update(self.prev_hash.as_bytes());
+                h.update(canonical.as_bytes());
+                Some(hex::encode(h.finalize()))
+            }
+            Some(id) => {
+                let key = keys.verify.get(id)?;
+                Some(hmac_hex(key, &self.prev_hash, &canonical))
+            }
+        }
+    }
+}
+
+fn hmac_hex(key: &[u8], prev: &str, canonical: &str) -> String {
+    // HMAC accepts keys of any length; the error branch cannot happen but is not unwrapped.
+    match Hmac::<Sha256>::new_from_slice(key) {
+        Ok(mut mac) => {
+            mac.update(prev.as_bytes());
+            mac.update(canonical.as_bytes());
+            hex::encode(mac.finalize().into_bytes())
+        }
+        Err(_) => String::new(),
+    }
+}
+
+/// The outcome of `verify_audit`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "verdict", rename_all = "snake_case")]
+pub enum AuditVerdict {
+    /// Every row checked out; `rows` counts those of the run asked about (or all).
+    Intact { rows: usize },
+    /// The first altered or missing row. `run_id` is `None` when the row is gone.
+    Broken {
+        row_id: i64,
+        run_id: Option<String>,
+        reason: String,
+    },
+    /// The chain's links hold, but this row (the first such) is signed with a key that
+    /// is not available, so its content could not be checked.
+    KeyMissing {
+        row_id: i64,
+        run_id: String,
+        key_id: String,
+    },
+}
+
+impl AuditVerdict {
+    pub fn is_intact(&self) -> bool {
+        matches!(self, AuditVerdict::Intact { .. })
+    }
+}
+
+/// Walk rows in id order and find the first problem. `head` is the stored chain head
+/// (last id, last hash), if any. Pure, so it is tested without a database.
+pub fn verify_rows(
+    rows: impl IntoIterator<Item = AuditRow>,
+    head: Option<(i64, String)>,
+    keys: &AuditKeys,
+    count_run: Option<&str>,
+) -> AuditVerdict {
+    let mut prev: Option<AuditRow> = None;
+    let mut counted = 0usize;
+    let mut key_missing: Option<AuditVerdict> = None;
+    for row in rows {
+        let expected_id = prev.as_ref().map_or(1, |p| p.id + 1);
+        if row.id != expected_id {
+            return AuditVerdict::Broken {
+                row_id: expected_id,
+                run_id: None,
+                reason: format!(
+                    "row {expected_id} is missing (the chain jumps from row {} to row {})",
+                    expected_id - 1,
+                    row.id
+                ),
+            };
+        }
+        match row.expected_hash(keys) {
+            Some(h) if h == row.hash => {}
+            Some(_) => {
+                return AuditVerdict::Broken {
+                    row_id: row.id,
+                    run_id: Some(row.run_id.clone()),
+                    reason: format!(
+                        "row {} was altered: its hash does not match its content",
+                        row.id
+                    ),
+                };
+            }
+            None => {
+                if key_missing.is_none() {
+                    key_missing = Some(AuditVerdict::KeyMissing {
+                        row_id: row.id,
+                        run_id: row.run_id.clone(),
+                        key_id: row.key_id.clone().unwrap_or_default(),
+                    });
+                }
+            }
+        }
+        let prev_hash = prev.as_ref().map_or(GENESIS, |p| p.hash.as_str());
+        if row.prev_hash != prev_hash {
+            return match &prev {
+                Some(p) => AuditVerdict::Broken {
+                    row_id: p.id,
+                    run_id: Some(p.run_id.clone()),
+                    reason: format!(
+                        "row {} was altered and re-hashed: row {} links to a different hash",
+                        p.id, row.id
+                    ),
+                },
+                None => AuditVerdict::Broken {
+                    row_id: row.id,
+                    run_id: Some(row.run_id.clone()),
+                    reason: format!("row {} does not start the chain", row.id),
+                },
+            };
+        }
+        if count_run.is_none_or(|r| r == row.run_id) {
+            counted += 1;
+        }
+        prev = Some(row);
+    }
+    match (&prev, head) {
+        (None, None) => {}
+        (Some(p), Some((head_id, head_hash))) => {
+            if head_id > p.id {
+                return AuditVerdict::Broken {
+                    row_id: p.id + 1,
+                    run_id: None,
+                    reason: format!(
+                        "rows {}..={head_id} are missing (the chain head says {head_id})",
+                        p.id + 1
+                    ),
+                };
+            }
+            if head_id != p.id || head_hash != p.hash {
+                return AuditVerdict::Broken {
+                    row_id: p.id,
+                    run_id: Some(p.run_id.clone()),
+                    reason: format!(
+                        "row {} does not match the recorded chain head (row {head_id})",
+                        p.id
+                    ),
+                };
+            }
+        }
+        (Some(p), None) => {
+            return AuditVerdict::Broken {
+                row_id: p.id,
+                run_id: Some(p.run_id.clone()),
+                reason: "the recorded chain head is missing".into(),
+            };
+        }
+        (None, Some((head_id, _))) => {
+            return AuditVerdict::Broken {
+                row_id: 1,
+                run_id: None,
+                reason: format!("rows 1..={head_id} are missing (the chain is empty)"),
+            };
+        }
+    }
+    key_missing.unwrap_or(AuditVerdict::Intact { rows: counted })
+}
+
+/// What an event contributes to the audit trail, if it is a decision.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    pub actor: String,
+    pub action: &'static str,
+    pub step: Option<String>,
+    pub reason: Option<String>,
+    pub details: serde_json::Value,
+}
+
+pub const ENGINE: &str = "engine";
+
+/// The audit row content of a decision event (DESIGN §5, issue 4 point 5); `None` for
+/// plain transitions.
+pub fn decision(kind: &EventKind) -> Option<Decision> {
+    use serde_json::json;
+    let d = |actor: &str,
+             action: &'static str,
+             step: Option<&String>,
+             reason: Option<&String>,
+             details| Decision {
+        actor: actor.to_string(),
+        action,
+        step: step.cloned(),
+        reason: reason.cloned(),
+        details,
+    };
+    Some(match kind {
+        EventKind::RunStarted {
+            workflow,
+            operator,
+            params,
+            ..
+        } => d(
+            operator,
+            "run_started",
+            None,
+            None,
+            json!({ "workflow": workflow, "params": params }),
+        ),
+        EventKind::RunResumed { operator } => d(operator, "run_resumed", None, None, json!({})),
+        EventKind::RunFinished { state, summary } => d(
+            ENGINE,
+            "run_finished",
+            None,
+            Some(summary),
+            json!({ "state": state }),
+        ),
+        EventKind::GateOpened {
+            step,
+            prompt,
+            deadline,
+            digest,
+            approvers,
+            quorum,
+        } => d(
+            ENGINE,
+            "gate_opened",
+            Some(step),
+            None,
+            json!({ "prompt": prompt, "deadline": deadline, "digest": digest,
+                    "approvers": approvers, "quorum": quorum }),
+        ),
+        EventKind::ApprovalGiven {
+            step,
+            actor,
+            reason,
+            digest,
+        } => d(
+            actor,
+            "approval_vote",
+            Some(step),
+            reason.as_ref(),
+            json!({ "digest": digest }),
+        ),
+        EventKind::GateApproved {
+            step,
+            actor,
+            approvers,
+        } => d(
+            actor,
+            "approved",
+            Some(step),
+            None,
+            json!({ "approvers": approvers }),
+        ),
+        EventKind::GateRejected {
+            step,
+            actor,
+            reason,
+            timed_out,
+        } => d(
+            actor,
+            if *timed_out { "timed_out" } else { "rejected" },
+            Some(step),
+            Some(reason),
+            json!({}),
+        ),
+        EventKind::GateVoided { step, reason } => {
+            d(ENGINE, "voided", Some(step), Some(reason), json!({}))
+        }
+        EventKind::CommandRefused { command, reason } => d(
+            command.operator(),
+            "command_refused",
+            command_step(command).as_ref(),
+            Some(reason),
+            json!({ "command": command }),
+        ),
+        EventKind::StepRetried {
+            step,
+            actor,
+            rearmed,
+        } => d(
+            actor,
+            "retry",
+            Some(step),
+            None,
+            json!({ "rearmed": rearmed }),
+        ),
+        EventKind::StepMarked {
+            step,
+            state,
+            actor,
+            reason,
+        } => d(
+            actor,
+            "mark",
+            Some(step),
+            Some(reason),
+            json!({ "state": state }),
+        ),
+        EventKind::BudgetExceeded {
+            dimension,
+            used,
+            limit,
+            step,
+        } => d(
+            ENGINE,
+            "budget_exceeded",
+            step.as_ref(),
+            None,
+            json!({ "dimension": dimension, "used": used, "limit": limit }),
+        ),
+        EventKind::BudgetRaised {
+            actor,
+            reason,
+            cost,
+            calls,
+            tokens,
+        } => d(
+            actor,
+            "budget_raised",
+            None,
+            Some(reason),
+            json!({ "cost": cost, "calls": calls, "tokens": tokens }),
+        ),
+        EventKind::CancelRequested { actor, reason } => {
+            d(actor, "cancel", None, reason.as_ref(), json!({}))
+        }
+        EventKind::CompensationStarted { step } => {
+            d(ENGINE, "compensation_started", Some(step), None, json!({}))
+        }
+        EventKind::CompensationFinished {
+            step,
+            ok,
+            exit_code,
+        } => d(
+            ENGINE,
+            "compensation_finished",
+            Some(step),
+            None,
+            json!({ "ok": ok, "exit_code": exit_code }),
+        ),
+        EventKind::RunStateChanged { .. }
+        | EventKind::StepStateChanged { .. }
+        | EventKind::StepProcess { .. }
+        | EventKind::StepFinished { .. }
+        | EventKind::RetryScheduled { .. }
+        | EventKind::ErrorRecorded { .. }
+        | EventKind::GateWarning { .. } => return None,
+    })
+}
+
+/// The step a command concerns (`budget` for a budget raise).
+pub fn command_step(cmd: &crate::model::Command) -> Option<String> {
+    use crate::model::Command::*;
+    match cmd {
+        Approve { step, .. } | Reject { step, .. } | Retry { step, .. } | Mark { step, .. } => {
+            Some(step.clone())
+        }
+        RaiseBudget { .. } => Some("budget".into()),
+        Cancel { .. } => None,
+    }
+}
+
+/// Build the next row of the chain: hash it with the signing key if there is one.
+#[allow(clippy::too_many_arguments)]
+pub fn seal(
+    id: i64,
+    run_id: &str,
+    seq: Option<u64>,
+    at: Timestamp,
+    d: &Decision,
+    prev_hash: String,
+    keys: &AuditKeys,
+) -> AuditRow {
+    let mut row = AuditRow {
+        id,
+        run_id: run_id.to_string(),
+        seq,
+        at,
+        actor: d.actor.clone(),
+        action: d.action.to_string(),
+        step: d.step.clone(),
+        reason: d.reason.clone(),
+        details: d.details.to_string(),
+        key_id: keys.signing.as_ref().map(|(id, _)| id.clone()),
+        prev_hash,
+        hash: String::new(),
+    };
+    row.hash = match &keys.signing {
+        Some((_, key)) => hmac_hex(key, &row.prev_hash, &row.canonical()),
+        None => row.expected_hash(keys).unwrap_or_default(),
+    };
+    row
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chain(n: i64, keys: &AuditKeys) -> Vec<AuditRow> {
+        let mut rows: Vec<AuditRow> = Vec::new();
+        for i in 1..=n {
+            let d = Decision {
+                actor: "alice".into(),
+                action: "approved",
+                step: Some("deploy".into()),
+                reason: Some(format!("r{i}")),
+                details: serde_json::json!({"n": i}),
+            };
+            let prev = rows.last().map_or(GENESIS.to_string(), |r| r.hash.clone());
+            rows.push(seal(
+                i,
+                "run1",
+                Some(i as u64),
+                Timestamp(i),
+                &d,
+                prev,
+                keys,
+            ));
+        }
+        rows
+    }
+
+    fn head(rows: &[AuditRow]) -> Option<(i64, String)> {
+        rows.last().map(|r| (r.id, r.hash.clone()))
+    }
+
+    #[test]
+    fn intact_chain_verifies_and_counts() {
+        let k = AuditKeys::default();
+        let rows = chain(5, &k);
+        let h = head(&rows);
+        assert_eq!(
+            verify_rows(rows, h, &k, None),
+            AuditVerdict::Intact { rows: 5 }
+        );
+    }
+
+    #[test]
+    fn altered_row_is_named() {
+        let k = AuditKeys::default();
+        let mut rows = chain(5, &k);
+        let h = head(&rows);
+        rows[2].reason = Some("forged".into());
+        let v = verify_rows(rows, h, &k, None);
+        assert!(matches!(v, AuditVerdict::Broken { row_id: 3, .. }), "{v:?}");
+    }
+
+    #[test]
+    fn rehashed_row_is_named_by_its_successor_link() {
+        let k = AuditKeys::default();
+        let mut rows = chain(5, &k);
+        let h = head(&rows);
+        rows[1].actor = "mallory".into();
+        rows[1].hash = rows[1].expected_hash(&k).unwrap();
+        let v = verify_rows(rows, h, &k, None);
+        assert!(matches!(v, AuditVerdict::Broken { row_id: 2, .. }), "{v:?}");
+    }
+
+    #[test]
+    fn deleted_rows_are_named_in_the_middle_and_at_the_tail() {
+        let k = AuditKeys::default();
+        let mut rows = chain(5, &k);
+        let h = head(&rows);
+        rows.remove(1);
+        let v = verify_rows(rows.clone(), h.clone(), &k, None);
+        assert!(
+            matches!(
+                v,
+                AuditVerdict::Broken {
+                    row_id: 2,
+                    run_id: None,
+                    ..
+                }
+            ),
+            "{v:?}"
+        );
+        let mut rows = chain(5, &k);
+        rows.pop();
+        let v = verify_rows(rows, h, &k, None);
+        assert!(matches!(v, AuditVerdict::Broken { row_id: 5, .. }), "{v:?}");
+    }
+
+    #[test]
+    fn hmac_rows_need_their_key_and_verify_after_rotation() {
+        let get = |m: &'static [(&'static str, &'static str)]| {
+            move |n: &str| m.iter().find(|(k, _)| *k == n).map(|(_, v)| v.to_string())
+        };
+        let old = AuditKeys::from_vars(get(&[
+            ("BATON_AUDIT_KEY", "s3cret"),
+            ("BATON_AUDIT_KEY_ID", "k1"),
+        ]));
+        let rows = chain(3, &old);
+        assert_eq!(rows[0].key_id.as_deref(), Some("k1"));
+        // Plain SHA-256 would give a different hash: the key matters.
+        assert_ne!(rows[0].hash, {
+            let mut r = rows[0].clone();
+            r.key_id = None;
+            r.expected_hash(&AuditKeys::default()).unwrap()
+        });
+        let h = head(&rows);
+        let rotated = AuditKeys::from_vars(get(&[
+            ("BATON_AUDIT_KEY", "new"),
+            ("BATON_AUDIT_KEY_ID", "k2"),
+            ("BATON_AUDIT_KEYS", "k1=s3cret"),
+        ]));
+        assert_eq!(
+            verify_rows(rows.clone(), h.clone(), &rotated, None),
+            AuditVerdict::Intact { rows: 3 }
+        );
+        let wrong = AuditKeys::from_vars(get(&[("BATON_AUDIT_KEYS", "k1=guess")]));
+        assert!(matches!(
+            verify_rows(rows.clone(), h.clone(), &wrong, None),
+            AuditVerdict::Broken { row_id: 1, .. }
+        ));
+        let none = AuditKeys::default();
+        assert_eq!(
+            verify_rows(rows, h, &none, None),
+            AuditVerdict::KeyMissing {
+                row_id: 1,
+                run_id: "run1".into(),
+                key_id: "k1".into()
+            }
+        );
+    }
+
+    #[test]
+    fn plain_transitions_are_not_decisions() {
+        let k = EventKind::StepStateChanged {
+            step: "a".into(),
+            state: crate::model::StepState::Running,
+            attempt: 1,
+            reason: None,
+        };
+        assert_eq!(decision(&k), None);
+        let k = EventKind::GateRejected {
+            step: "a".into(),
+            actor: "engine".into(),
+            reason: "timeout".into(),
+            timed_out: true,
+        };
+        assert_eq!(decision(&k).unwrap().action, "timed_out");
+    }
+}

@@ -1,0 +1,241 @@
+//! Cross-process operator commands and the one-engine-per-run lease.
+use super::{Store, StoreError};
+use crate::model::{Command, CommandOutcome, Timestamp};
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use std::time::Duration;
+
+/// The result of asking for a run's lease.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LeaseOutcome {
+    Acquired,
+    /// Another live engine holds it.
+    HeldBy {
+        holder: String,
+        heartbeat_at: Timestamp,
+    },
+}
+
+impl Store {
+    /// Queue a command for the engine driving `run_id`; returns its id.
+    pub fn submit_command(&mut self, run_id: &str, cmd: &Command) -> Result<i64, StoreError> {
+        let r = (|| {
+            if !self.run_exists(run_id)? {
+                return Err(StoreError::NotFound(format!("run {run_id}")));
+            }
+            self.conn.execute(
+                "INSERT INTO commands (run_id, json, submitted_at) VALUES (?1, ?2, ?3)",
+                params![run_id, serde_json::to_string(cmd)?, Timestamp::now().0],
+            )?;
+            Ok(self.conn.last_insert_rowid())
+        })();
+        self.ctx_run(run_id, r)
+    }
+
+    /// Commands not yet taken, oldest first.
+    pub fn pending_commands(&self, run_id: &str) -> Result<Vec<(i64, Command)>, StoreError> {
+        let r = (|| {
+            let mut st = self.conn.prepare_cached(
+                "SELECT id, json FROM commands WHERE run_id = ?1 AND status = 'pending' ORDER BY id",
+            )?;
+            let rows: Vec<(i64, String)> = st
+                .query_map([run_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            rows.into_iter()
+                .map(|(id, json)| Ok((id, serde_json::from_str(&json)?)))
+                .collect()
+        })();
+        self.ctx(r)
+    }
+
+    /// Record what became of a pending command. A command already completed (or
+    /// unknown) is `NotFound`.
+    pub fn complete_command(
+        &mut self,
+        id: i64,
+        outcome: &CommandOutcome,
+    ) -> Result<(), StoreError> {
+        let status = if outcome.is_accepted() {
+            "accepted"
+        } else {
+            "refused"
+        };
+        let r = (|| {
+            let n = self.conn.execute(
+                "UPDATE commands SET status = ?2, outcome = ?3, done_at = ?4
+                 WHERE id = ?1 AND status = 'pending'",
+                params![
+                    id,
+                    status,
+                    serde_json::to_string(outcome)?,
+                    Timestamp::now().0
+                ],
+            )?;
+            if n == 0 {
+                return Err(StoreError::NotFound(format!("pending command {id}")));
+            }
+            Ok(())
+        })();
+        self.ctx(r)
+    }
+
+    /// `None` while the command is pending; `NotFound` for an unknown id.
+    pub fn command_outcome(&self, id: i64) -> Result<Option<CommandOutcome>, StoreError> {
+        let r = (|| {
+            let row: Option<Option<String>> = self
+                .conn
+                .query_row("SELECT outcome FROM commands WHERE id = ?1", [id], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            match row {
+                None => Err(StoreError::NotFound(format!("command {id}"))),
+                Some(None) => Ok(None),
+                Some(Some(json)) => Ok(Some(serde_json::from_str(&json)?)),
+            }
+        })();
+        self.ctx(r)
+    }
+
+    fn run_exists(&self, run_id: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT 1 FROM runs WHERE id = ?1", [run_id], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
+    /// Take the run's lease for `holder` (see [`lease_holder_name`]). A lease held by
+    /// the same holder is renewed; one whose heartbeat is older than `stale_after`, or
+    /// whose holder is a dead process on this host, is taken over.
+    pub fn acquire_lease(
+        &mut self,
+        run_id: &str,
+        holder: &str,
+        now: Timestamp,
+        stale_after: Duration,
+    ) -> Result<LeaseOutcome, StoreError> {
+        let r = (|| {
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let current: Option<(String, i64)> = tx
+                .query_row(
+                    "SELECT holder, heartbeat_at FROM leases WHERE run_id = ?1",
+                    [run_id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            if let Some((other, beat)) = current {
+                let beat = Timestamp(beat);
+                let stale = now.since(beat) > stale_after;
+                if other != holder && !stale && !holder_is_dead(&other) {
+                    return Ok(LeaseOutcome::HeldBy {
+                        holder: other,
+                        heartbeat_at: beat,
+                    });
+                }
+            }
+            tx.execute(
+                "INSERT INTO leases (run_id, holder, acquired_at, heartbeat_at) VALUES (?1, ?2, ?3, ?3)
+                 ON CONFLICT (run_id) DO UPDATE SET holder = excluded.holder,
+                    acquired_at = excluded.acquired_at, heartbeat_at = excluded.heartbeat_at",
+                params![run_id, holder, now.0],
+            )?;
+            tx.commit()?;
+            Ok(LeaseOutcome::Acquired)
+        })();
+        self.ctx(r)
+    }
+
+    /// Renew the lease; `LeaseLost` if another engine took it over meanwhile.
+    pub fn heartbeat(
+        &mut self,
+        run_id: &str,
+        holder: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let r = (|| {
+            let n = self.conn.execute(
+                "UPDATE leases SET heartbeat_at = ?3 WHERE run_id = ?1 AND holder = ?2",
+                params![run_id, holder, now.0],
+            )?;
+            if n == 0 {
+                return Err(StoreError::LeaseLost {
+                    run_id: run_id.to_string(),
+                    holder: self.lease_holder(run_id),
+                });
+            }
+            Ok(())
+        })();
+        self.ctx(r)
+    }
+
+    /// Give the lease up (no error if it is not held by `holder`).
+    pub fn release_lease(&mut self, run_id: &str, holder: &str) -> Result<(), StoreError> {
+        let r = self
+            .conn
+            .execute(
+                "DELETE FROM leases WHERE run_id = ?1 AND holder = ?2",
+                params![run_id, holder],
+            )
+            .map(|_| ())
+            .map_err(StoreError::from);
+        self.ctx(r)
+    }
+}
+
+/// `pid <pid> on <host>` for this process: the lease holder format, which lets another
+/// process on the same host tell that the holder died.
+pub fn lease_holder_name() -> String {
+    format!("pid {} on {}", std::process::id(), hostname())
+}
+
+fn hostname() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname NUL-terminates within it
+    // on success (we also stop at the buffer's end).
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return "localhost".into();
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).into_owned()
+}
+
+/// Parse `pid N on HOST`.
+fn parse_holder(holder: &str) -> Option<(i32, &str)> {
+    let rest = holder.strip_prefix("pid ")?;
+    let (pid, host) = rest.split_once(" on ")?;
+    Some((pid.trim().parse().ok()?, host.trim()))
+}
+
+/// True only when the holder names a process on this host that no longer exists.
+fn holder_is_dead(holder: &str) -> bool {
+    let Some((pid, host)) = parse_holder(holder) else {
+        return false;
+    };
+    if host != hostname() || pid <= 0 {
+        return false;
+    }
+    matches!(
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None),
+        Err(nix::errno::Errno::ESRCH)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn holder_names_parse_and_liveness_is_checked_on_this_host_only() {
+        let me = lease_holder_name();
+        assert_eq!(
+            parse_holder(&me).map(|(p, _)| p),
+            Some(std::process::id() as i32)
+        );
+        assert!(!holder_is_dead(&me));
+        assert!(!holder_is_dead("pid 999999999 on some-other-host"));
+        assert!(!holder_is_dead("an engine somewhere"));
+    }
+}

@@ -1,0 +1,140 @@
+//! What can go wrong with the store, each case saying what happened and what to do.
+use rusqlite::ErrorCode;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "the database is locked by another writer{}; wait for it to finish, or stop it and retry",
+        holder.as_deref().map(|h| format!(" ({h})")).unwrap_or_default()
+    )]
+    Busy { holder: Option<String> },
+
+    #[error(
+        "the database {} is read-only; check the permissions of the file and its directory (and that the filesystem is mounted read-write)",
+        path.display()
+    )]
+    ReadOnly { path: PathBuf },
+
+    #[error(
+        "the disk holding {} is full; nothing after the last committed transition was lost. Free space, then `baton resume RUN`",
+        path.display()
+    )]
+    DiskFull { path: PathBuf },
+
+    #[error(
+        "{} is not a baton database (not SQLite); point --db or BATON_DB at the right file",
+        path.display()
+    )]
+    NotADatabase { path: PathBuf },
+
+    #[error(
+        "the database {} is corrupt ({detail}); restore it from a backup or inspect it with `sqlite3 … 'PRAGMA integrity_check'`",
+        path.display()
+    )]
+    Corrupt { path: PathBuf, detail: String },
+
+    #[error(
+        "the database {} has schema version {found}, but this baton supports up to {supported}; use a newer baton",
+        path.display()
+    )]
+    NewerVersion {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+
+    #[error(
+        "{} has mode {mode:04o}: group or others can write it, so anyone could forge runs or approvals. Run `chmod go-w {}` (baton creates it 0700/0600)",
+        path.display(), path.display()
+    )]
+    InsecurePermissions { path: PathBuf, mode: u32 },
+
+    #[error("{0} not found; `baton runs` lists the runs in this database")]
+    NotFound(String),
+
+    #[error("run prefix `{prefix}` is ambiguous; it matches {}; give more characters", matches.join(", "))]
+    Ambiguous {
+        prefix: String,
+        matches: Vec<String>,
+    },
+
+    #[error(
+        "the lease on run {run_id} is no longer held by this engine{}; stop driving this run",
+        holder.as_deref().map(|h| format!(" (now held by {h})")).unwrap_or_default()
+    )]
+    LeaseLost {
+        run_id: String,
+        holder: Option<String>,
+    },
+
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+
+    #[error("I/O error on {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("stored JSON could not be read: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+impl StoreError {
+    pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
+        StoreError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    /// Usage errors (a run that does not exist, an ambiguous prefix) as opposed to
+    /// storage faults: the CLI exits 2 for these and 3 for the rest.
+    pub fn is_usage(&self) -> bool {
+        matches!(self, StoreError::NotFound(_) | StoreError::Ambiguous { .. })
+    }
+
+    /// Turn a raw SQLite failure into the case it stands for, naming the database file.
+    pub(crate) fn classify(self, path: &Path) -> Self {
+        let StoreError::Sqlite(e) = self else {
+            return self;
+        };
+        let Some(code) = e.sqlite_error_code() else {
+            return StoreError::Sqlite(e);
+        };
+        let path = path.to_path_buf();
+        match code {
+            ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => {
+                StoreError::Busy { holder: None }
+            }
+            ErrorCode::ReadOnly => StoreError::ReadOnly { path },
+            ErrorCode::DiskFull => StoreError::DiskFull { path },
+            ErrorCode::NotADatabase => StoreError::NotADatabase { path },
+            ErrorCode::DatabaseCorrupt => StoreError::Corrupt {
+                path,
+                detail: e.to_string(),
+            },
+            ErrorCode::CannotOpen | ErrorCode::PermissionDenied if !writable(&path) => {
+                StoreError::ReadOnly { path }
+            }
+            _ => StoreError::Sqlite(e),
+        }
+    }
+}
+
+/// Whether this process may write the file (or, if it does not exist, its directory).
+fn writable(path: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let target = if path.exists() {
+        path
+    } else {
+        path.parent().unwrap_or(Path::new("."))
+    };
+    let Ok(c) = std::ffi::CString::new(target.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: `c` is a valid NUL-terminated string for the duration of the call.
+    unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
+}

@@ -1,0 +1,466 @@
+//! The durable store (DESIGN §5): SQLite in WAL mode, one connection per `Store`.
+//!
+//! Every transition reaches the store through [`Store::commit`]: one `BEGIN IMMEDIATE`
+//! transaction per driver wake-up that appends the events, projects them into the
+//! query tables and extends the audit chain, committed before the driver runs the
+//! effects those events decided. Other processes talk to a running engine through the
+//! `commands` table; one engine per run is ensured by a lease with a heartbeat.
+pub mod audit;
+mod commands;
+mod error;
+mod project;
+mod query;
+pub mod schema;
+
+pub use audit::{AuditKeys, AuditRow, AuditVerdict};
+pub use commands::{LeaseOutcome, lease_holder_name};
+pub use error::StoreError;
+pub use query::{RunDetail, RunRecord, StepDetail};
+
+use crate::model::{Event, Timestamp};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How long a writer waits for another writer's transaction before giving up (Busy).
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Bytes of an attempt's output tail kept in the database.
+pub const LOG_TAIL_MAX: usize = 8 * 1024;
+
+/// What `create_run` records about a new run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewRun {
+    pub id: String,
+    pub workflow: String,
+    pub source_path: PathBuf,
+    /// The workflow file as it was when the run started (resume re-plans from it).
+    pub source_text: String,
+    /// Param values as JSON, secrets already masked.
+    pub params_json: String,
+    pub operator: String,
+    pub started_at: Timestamp,
+}
+
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+    keys: AuditKeys,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+impl Store {
+    /// `$BATON_DB`, else `$XDG_STATE_HOME/baton/baton.db`, else `~/.local/state/baton/baton.db`.
+    pub fn default_path() -> PathBuf {
+        default_path_from(|k| std::env::var_os(k))
+    }
+
+    /// Open (creating if needed) the database at `path`. Creates the directory 0700
+    /// and the file 0600; refuses a file or directory that group or others can write,
+    /// a non-SQLite file and a database from a newer baton. Audit keys come from the
+    /// environment (see [`audit`]).
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let dir = parent_dir(path);
+        if !dir.exists() {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&dir)
+                .map_err(|e| StoreError::io(&dir, e))?;
+        }
+        check_mode(&dir)?;
+        if !path.exists() {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+                .or_else(|e| match e.kind() {
+                    std::io::ErrorKind::AlreadyExists => std::fs::File::open(path),
+                    _ => Err(e),
+                })
+                .map_err(|e| match e.kind() {
+                    std::io::ErrorKind::PermissionDenied => StoreError::ReadOnly {
+                        path: path.to_path_buf(),
+                    },
+                    _ => StoreError::io(path, e),
+                })?;
+        }
+        check_mode(path)?;
+        let conn = Connection::open(path).map_err(|e| StoreError::from(e).classify(path))?;
+        Self::setup(conn, path, true)
+    }
+
+    /// Open an existing database without the right to write (SQLite's read-only flag):
+    /// any write fails with `ReadOnly`.
+    pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
+        if !path.exists() {
+            return Err(StoreError::NotFound(format!("database {}", path.display())));
+        }
+        check_mode(path)?;
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags)
+            .map_err(|e| StoreError::from(e).classify(path))?;
+        Self::setup(conn, path, false)
+    }
+
+    fn setup(mut conn: Connection, path: &Path, write: bool) -> Result<Store, StoreError> {
+        let r = (|| {
+            conn.busy_timeout(BUSY_TIMEOUT)?;
+            // First read of the file: a non-SQLite file fails here, untouched.
+            let found = schema::version(&conn)?;
+            if found > schema::SCHEMA_VERSION {
+                return Err(StoreError::NewerVersion {
+                    path: path.to_path_buf(),
+                    found,
+                    supported: schema::SCHEMA_VERSION,
+                });
+            }
+            conn.pragma_update(None, "foreign_keys", true)?;
+            if write {
+                let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+                if !mode.eq_ignore_ascii_case("wal") {
+                    return Err(StoreError::ReadOnly {
+                        path: path.to_path_buf(),
+                    });
+                }
+                // FULL: every commit (decisions and approvals included) is on disk
+                // before the driver acts on it; cheap with group commit.
+                conn.pragma_update(None, "synchronous", "FULL")?;
+                schema::migrate(&mut conn)?;
+            } else if found < schema::SCHEMA_VERSION {
+                return Err(StoreError::ReadOnly {
+                    path: path.to_path_buf(),
+                });
+            }
+            Ok(())
+        })();
+        r.map_err(|e| e.classify(path))?;
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+            keys: AuditKeys::from_env(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Replace the audit keys read from the environment at open.
+    pub fn set_audit_keys(&mut self, keys: AuditKeys) {
+        self.keys = keys;
+    }
+
+    /// How long a write waits for another writer before failing with `Busy`
+    /// (default `BUSY_TIMEOUT`).
+    pub fn set_busy_timeout(&self, d: Duration) -> Result<(), StoreError> {
+        let r = self.conn.busy_timeout(d).map_err(StoreError::from);
+        self.ctx(r)
+    }
+
+    /// Cap the database at about `max_bytes` (a quota, via `PRAGMA max_page_count`):
+    /// beyond it writes fail with `DiskFull` exactly as on a full disk. Returns the
+    /// effective page limit (never below the pages already in use).
+    pub fn set_size_limit(&self, max_bytes: u64) -> Result<u64, StoreError> {
+        let r = (|| {
+            let page: i64 = self.conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+            let pages = (max_bytes / page.max(1) as u64).max(1);
+            let n: i64 =
+                self.conn
+                    .query_row(&format!("PRAGMA max_page_count = {pages}"), [], |r| {
+                        r.get(0)
+                    })?;
+            Ok(n as u64)
+        })();
+        self.ctx(r)
+    }
+
+    /// `<db dir>/logs/<run_id>/`, created 0700 on demand (best effort: a failure shows
+    /// when the log file is opened). Characters outside `[A-Za-z0-9_-]` become `_`.
+    pub fn log_dir(&self, run_id: &str) -> PathBuf {
+        let safe: String = run_id
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let dir = parent_dir(&self.path).join("logs").join(safe);
+        let _ = std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&dir);
+        dir
+    }
+
+    /// The conventional log file of one attempt: `<log_dir>/<step>.<attempt>.log`.
+    pub fn log_path(&self, run_id: &str, step: &str, attempt: u32) -> PathBuf {
+        self.log_dir(run_id).join(format!("{step}.{attempt}.log"))
+    }
+
+    pub(crate) fn ctx<T>(&self, r: Result<T, StoreError>) -> Result<T, StoreError> {
+        r.map_err(|e| e.classify(&self.path))
+    }
+
+    /// A `Busy` error names the run's lease holder when there is one.
+    fn ctx_run<T>(&self, run_id: &str, r: Result<T, StoreError>) -> Result<T, StoreError> {
+        match self.ctx(r) {
+            Err(StoreError::Busy { holder: None }) => Err(StoreError::Busy {
+                holder: self.lease_holder(run_id),
+            }),
+            other => other,
+        }
+    }
+
+    fn lease_holder(&self, run_id: &str) -> Option<String> {
+        self.conn
+            .query_row(
+                "SELECT holder FROM leases WHERE run_id = ?1",
+                [run_id],
+                |r| r.get(0),
+            )
+            .optional()
+            .ok()
+            .flatten()
+    }
+
+    pub fn create_run(&mut self, run: &NewRun) -> Result<(), StoreError> {
+        let r = self
+            .conn
+            .execute(
+                "INSERT INTO runs (id, workflow, source_path, source_text, params_json, operator, state, started_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7)",
+                params![
+                    run.id,
+                    run.workflow,
+                    run.source_path.to_string_lossy(),
+                    run.source_text,
+                    run.params_json,
+                    run.operator,
+                    run.started_at.0
+                ],
+            )
+            .map(|_| ())
+            .map_err(StoreError::from);
+        self.ctx_run(&run.id, r)
+    }
+
+    /// Append `events` to the run's log, project them and audit the decisions among
+    /// them, in one `BEGIN IMMEDIATE` transaction (all or nothing).
+    pub fn commit(&mut self, run_id: &str, events: &[Event]) -> Result<(), StoreError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let r = commit_tx(&mut self.conn, &self.keys, run_id, events);
+        self.ctx_run(run_id, r)
+    }
+
+    /// Record where an attempt's output went and its last bytes (bounded to `LOG_TAIL_MAX`).
+    pub fn set_attempt_log(
+        &mut self,
+        run_id: &str,
+        step: &str,
+        attempt: u32,
+        log_path: &Path,
+        tail: &str,
+    ) -> Result<(), StoreError> {
+        let tail = bounded_tail(tail, LOG_TAIL_MAX);
+        let r = self
+            .conn
+            .execute(
+                "INSERT INTO attempts (run_id, step_id, attempt, log_path, log_tail) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (run_id, step_id, attempt) DO UPDATE SET log_path = excluded.log_path, log_tail = excluded.log_tail",
+                params![run_id, step, attempt, log_path.to_string_lossy(), tail],
+            )
+            .map(|_| ())
+            .map_err(StoreError::from);
+        self.ctx_run(run_id, r)
+    }
+
+    /// `PRAGMA data_version`: changes whenever another connection commits. Cheap enough
+    /// to poll every 100 ms.
+    pub fn data_version(&self) -> Result<i64, StoreError> {
+        let r = self
+            .conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))
+            .map_err(StoreError::from);
+        self.ctx(r)
+    }
+}
+
+fn commit_tx(
+    conn: &mut Connection,
+    keys: &AuditKeys,
+    run_id: &str,
+    events: &[Event],
+) -> Result<(), StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let last_seq: i64 = tx
+        .prepare_cached("SELECT last_seq FROM runs WHERE id = ?1")?
+        .query_row([run_id], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound(format!("run {run_id}")))?;
+    let mut head: Option<(i64, String)> = None;
+    {
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO events (run_id, seq, at, type, step, json) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        for ev in events {
+            insert.execute(params![
+                run_id,
+                ev.seq as i64,
+                ev.at.0,
+                ev.kind.name(),
+                ev.kind.step(),
+                serde_json::to_string(ev)?
+            ])?;
+            project::apply(&tx, run_id, ev)?;
+            if let Some(d) = audit::decision(&ev.kind) {
+                let (prev_id, prev_hash) = match head.take() {
+                    Some(h) => h,
+                    None => chain_head(&tx)?,
+                };
+                let row = audit::seal(
+                    prev_id + 1,
+                    run_id,
+                    Some(ev.seq),
+                    ev.at,
+                    &d,
+                    prev_hash,
+                    keys,
+                );
+                tx.prepare_cached(
+                    "INSERT INTO audit (id, run_id, seq, at, actor, action, step, reason, details, key_id, prev_hash, hash)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                )?
+                .execute(params![
+                    row.id,
+                    row.run_id,
+                    row.seq.map(|s| s as i64),
+                    row.at.0,
+                    row.actor,
+                    row.action,
+                    row.step,
+                    row.reason,
+                    row.details,
+                    row.key_id,
+                    row.prev_hash,
+                    row.hash
+                ])?;
+                head = Some((row.id, row.hash));
+            }
+        }
+    }
+    let max_seq = events.iter().map(|e| e.seq as i64).max().unwrap_or(0);
+    tx.prepare_cached("UPDATE runs SET last_seq = max(last_seq, ?2) WHERE id = ?1")?
+        .execute(params![run_id, max_seq.max(last_seq)])?;
+    if let Some((id, hash)) = head {
+        tx.prepare_cached(
+            "INSERT INTO meta (key, value) VALUES ('audit_head', ?1)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )?
+        .execute([format!("{id}:{hash}")])?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// The last audit row's (id, hash), or (0, genesis) for an empty chain.
+fn chain_head(conn: &Connection) -> Result<(i64, String), StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?
+        .unwrap_or((0, audit::GENESIS.to_string())))
+}
+
+pub(crate) fn default_path_from(get: impl Fn(&str) -> Option<std::ffi::OsString>) -> PathBuf {
+    if let Some(p) = get("BATON_DB").filter(|p| !p.is_empty()) {
+        return PathBuf::from(p);
+    }
+    let state = get("XDG_STATE_HOME")
+        .filter(|p| !p.is_empty() && Path::new(p).is_absolute())
+        .map(PathBuf::from)
+        .or_else(|| get("HOME").map(|h| PathBuf::from(h).join(".local/state")))
+        .unwrap_or_else(|| PathBuf::from(".local/state"));
+    state.join("baton").join("baton.db")
+}
+
+fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Refuse a file or directory that group or others can write.
+fn check_mode(path: &Path) -> Result<(), StoreError> {
+    let meta = std::fs::metadata(path).map_err(|e| StoreError::io(path, e))?;
+    let mode = meta.permissions().mode() & 0o7777;
+    if mode & 0o022 != 0 {
+        return Err(StoreError::InsecurePermissions {
+            path: path.to_path_buf(),
+            mode,
+        });
+    }
+    Ok(())
+}
+
+/// The last `max` bytes of `s`, cut at a character boundary.
+fn bounded_tail(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut start = s.len() - max;
+    while !s.is_char_boundary(start) {
+        start += 1;
+    }
+    &s[start..]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsString;
+
+    #[test]
+    fn default_path_prefers_baton_db_then_xdg_then_home() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| OsString::from(v))
+            }
+        };
+        assert_eq!(
+            default_path_from(env(&[("BATON_DB", "/x/y.db"), ("HOME", "/h")])),
+            PathBuf::from("/x/y.db")
+        );
+        assert_eq!(
+            default_path_from(env(&[("XDG_STATE_HOME", "/s"), ("HOME", "/h")])),
+            PathBuf::from("/s/baton/baton.db")
+        );
+        assert_eq!(
+            default_path_from(env(&[("XDG_STATE_HOME", "rel"), ("HOME", "/h")])),
+            PathBuf::from("/h/.local/state/baton/baton.db")
+        );
+    }
+
+    #[test]
+    fn tail_is_bounded_at_a_char_boundary() {
+        assert_eq!(bounded_tail("abc", 10), "abc");
+        assert_eq!(bounded_tail("abcdef", 3), "def");
+        assert_eq!(bounded_tail("aé", 1), "");
+        assert_eq!(bounded_tail("aéb", 2), "b");
+    }
+}

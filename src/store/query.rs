@@ -1,0 +1,448 @@
+//! Read queries: replay, run records, the run list, `show` details, logs and audit.
+use super::audit::{self, AuditRow, AuditVerdict};
+use super::{Store, StoreError};
+use crate::model::health::{self, StepScore};
+use crate::model::{
+    ErrorKind, ErrorRecord, Event, Health, RunState, RunSummary, Severity, StepState, Timestamp,
+};
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// A run as recorded, with what resume needs to re-plan it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunRecord {
+    pub id: String,
+    pub workflow: String,
+    pub source_path: PathBuf,
+    pub source_text: String,
+    pub params_json: String,
+    pub operator: String,
+    pub state: RunState,
+    pub started_at: Timestamp,
+    pub finished_at: Option<Timestamp>,
+    pub summary: Option<String>,
+    /// The last event's sequence number (the next event is `last_seq + 1`).
+    pub last_seq: u64,
+}
+
+/// One step as `show` prints it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepDetail {
+    pub id: String,
+    pub state: StepState,
+    pub attempts: u32,
+    pub exit_code: Option<i32>,
+    pub signal: Option<i32>,
+    pub timed_out: bool,
+    pub started_at: Option<Timestamp>,
+    pub finished_at: Option<Timestamp>,
+    pub duration_ms: Option<u64>,
+    pub outputs: BTreeMap<String, String>,
+    pub reason: Option<String>,
+    /// Log file and bounded output tail of the latest attempt, if recorded.
+    pub log_path: Option<PathBuf>,
+    pub log_tail: Option<String>,
+}
+
+/// Everything `baton show` prints.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunDetail {
+    pub run: RunRecord,
+    pub steps: Vec<StepDetail>,
+    /// Every error record, oldest first.
+    pub errors: Vec<ErrorRecord>,
+    pub health: Health,
+}
+
+fn parse_run_state(s: &str) -> RunState {
+    RunState::parse(s).unwrap_or(RunState::Interrupted)
+}
+
+fn parse_step_state(s: &str) -> StepState {
+    StepState::parse(s).unwrap_or(StepState::Interrupted)
+}
+
+fn opt_ts(v: Option<i64>) -> Option<Timestamp> {
+    v.map(Timestamp)
+}
+
+impl Store {
+    /// The run's events in `seq` order (replay).
+    pub fn events(&self, run_id: &str) -> Result<Vec<Event>, StoreError> {
+        let r = (|| {
+            let mut st = self
+                .conn
+                .prepare_cached("SELECT json FROM events WHERE run_id = ?1 ORDER BY seq")?;
+            let rows = st.query_map([run_id], |r| r.get::<_, String>(0))?;
+            let mut out = Vec::new();
+            for json in rows {
+                out.push(serde_json::from_str(&json?)?);
+            }
+            Ok(out)
+        })();
+        self.ctx(r)
+    }
+
+    pub fn run(&self, run_id: &str) -> Result<RunRecord, StoreError> {
+        let r = self
+            .conn
+            .query_row(
+                "SELECT id, workflow, source_path, source_text, params_json, operator, state,
+                        started_at, finished_at, summary, last_seq
+                 FROM runs WHERE id = ?1",
+                [run_id],
+                |r| {
+                    Ok(RunRecord {
+                        id: r.get(0)?,
+                        workflow: r.get(1)?,
+                        source_path: PathBuf::from(r.get::<_, String>(2)?),
+                        source_text: r.get(3)?,
+                        params_json: r.get(4)?,
+                        operator: r.get(5)?,
+                        state: parse_run_state(&r.get::<_, String>(6)?),
+                        started_at: Timestamp(r.get(7)?),
+                        finished_at: opt_ts(r.get(8)?),
+                        summary: r.get(9)?,
+                        last_seq: r.get::<_, i64>(10)? as u64,
+                    })
+                },
+            )
+            .optional()
+            .map_err(StoreError::from)
+            .and_then(|o| o.ok_or_else(|| StoreError::NotFound(format!("run {run_id}"))));
+        self.ctx(r)
+    }
+
+    /// A unique prefix of a run id → the full id. An exact match wins.
+    pub fn resolve_run(&self, prefix: &str) -> Result<String, StoreError> {
+        if prefix.is_empty() {
+            return Err(StoreError::NotFound("run ``".into()));
+        }
+        let r = (|| {
+            // Range scan on the primary key; LIKE would treat `_` and `%` as wildcards.
+            let mut upper = prefix.to_string();
+            upper.push(char::MAX);
+            let mut st = self.conn.prepare_cached(
+                "SELECT id FROM runs WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT 11",
+            )?;
+            let ids: Vec<String> = st
+                .query_map(params![prefix, upper], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            let ids: Vec<String> = ids.into_iter().filter(|i| i.starts_with(prefix)).collect();
+            if ids.iter().any(|i| i == prefix) {
+                return Ok(prefix.to_string());
+            }
+            match ids.len() {
+                0 => Err(StoreError::NotFound(format!("run `{prefix}`"))),
+                1 => Ok(ids.into_iter().next().unwrap_or_default()),
+                _ => Err(StoreError::Ambiguous {
+                    prefix: prefix.to_string(),
+                    matches: ids,
+                }),
+            }
+        })();
+        self.ctx(r)
+    }
+
+    /// Every run, newest first, with step counts and health.
+    pub fn list_runs(&self) -> Result<Vec<RunSummary>, StoreError> {
+        let r = (|| {
+            let mut counts: BTreeMap<String, (usize, usize, usize, usize, usize)> = BTreeMap::new();
+            let mut st = self.conn.prepare_cached(
+                "SELECT run_id, state, attempts > 1, timed_out, count(*) FROM steps
+                 GROUP BY run_id, state, attempts > 1, timed_out",
+            )?;
+            let mut rows = st.query([])?;
+            // (total, done, first_try, retried, bad)
+            while let Some(r) = rows.next()? {
+                let run: String = r.get(0)?;
+                let state = parse_step_state(&r.get::<_, String>(1)?);
+                let retried: bool = r.get(2)?;
+                let timed_out: bool = r.get(3)?;
+                let n = r.get::<_, i64>(4)? as usize;
+                let c = counts.entry(run).or_default();
+                c.0 += n;
+                if state.is_final() {
+                    c.1 += n;
+                }
+                let score = score_of(state, if retried { 2 } else { 1 }, timed_out);
+                match score {
+                    Scored::First => c.2 += n,
+                    Scored::Retried => c.3 += n,
+                    Scored::Bad => c.4 += n,
+                    Scored::None => {}
+                }
+            }
+            let mut open: BTreeMap<String, Vec<ErrorRecord>> = BTreeMap::new();
+            let mut st = self.conn.prepare_cached(
+                "SELECT run_id, severity, count(*) FROM errors WHERE open = 1 GROUP BY run_id, severity",
+            )?;
+            let mut rows = st.query([])?;
+            while let Some(r) = rows.next()? {
+                let run: String = r.get(0)?;
+                let sev: Severity = serde_json::from_value(serde_json::Value::String(r.get(1)?))?;
+                let n = r.get::<_, i64>(2)? as usize;
+                let rec = ErrorRecord::builder(ErrorKind::Storage, "")
+                    .severity(sev)
+                    .build(Timestamp(0));
+                open.entry(run)
+                    .or_default()
+                    .extend(std::iter::repeat_n(rec, n));
+            }
+            let mut st = self.conn.prepare_cached(
+                "SELECT id, workflow, state, operator, started_at, finished_at FROM runs
+                 ORDER BY started_at DESC, id DESC",
+            )?;
+            let mut rows = st.query([])?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                let id: String = r.get(0)?;
+                let (total, done, first, retried, bad) =
+                    counts.get(&id).copied().unwrap_or_default();
+                let errs = open.get(&id).map(Vec::as_slice).unwrap_or(&[]);
+                let scores = std::iter::repeat_n(score(StepState::Succeeded, 1), first)
+                    .chain(std::iter::repeat_n(score(StepState::Succeeded, 2), retried))
+                    .chain(std::iter::repeat_n(score(StepState::Failed, 1), bad));
+                let h = health::compute(scores, errs);
+                out.push(RunSummary {
+                    id,
+                    workflow: r.get(1)?,
+                    state: parse_run_state(&r.get::<_, String>(2)?),
+                    operator: r.get(3)?,
+                    started_at: Timestamp(r.get(4)?),
+                    finished_at: opt_ts(r.get(5)?),
+                    steps_total: total,
+                    steps_done: done,
+                    health: Some(h.score),
+                });
+            }
+            Ok(out)
+        })();
+        self.ctx(r)
+    }
+
+    /// Steps (in the order the run first mentioned them), errors and health of a run.
+    pub fn run_detail(&self, run_id: &str) -> Result<RunDetail, StoreError> {
+        let run = self.run(run_id)?;
+        let r = (|| {
+            let mut outputs: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+            let mut st = self.conn.prepare_cached(
+                "SELECT step_id, key, value FROM outputs WHERE run_id = ?1 ORDER BY step_id, key",
+            )?;
+            let mut rows = st.query([run_id])?;
+            while let Some(r) = rows.next()? {
+                outputs
+                    .entry(r.get(0)?)
+                    .or_default()
+                    .insert(r.get(1)?, r.get(2)?);
+            }
+            let mut st = self.conn.prepare_cached(
+                "SELECT s.step_id, s.state, s.attempts, s.exit_code, s.signal, s.timed_out,
+                        s.started_at, s.finished_at, s.duration_ms, s.reason,
+                        (SELECT a.log_path FROM attempts a WHERE a.run_id = s.run_id AND a.step_id = s.step_id
+                            AND a.log_path IS NOT NULL ORDER BY a.attempt DESC LIMIT 1),
+                        (SELECT a.log_tail FROM attempts a WHERE a.run_id = s.run_id AND a.step_id = s.step_id
+                            AND a.log_path IS NOT NULL ORDER BY a.attempt DESC LIMIT 1)
+                 FROM steps s WHERE s.run_id = ?1 ORDER BY s.ord",
+            )?;
+            let mut rows = st.query([run_id])?;
+            let mut steps = Vec::new();
+            while let Some(r) = rows.next()? {
+                let id: String = r.get(0)?;
+                steps.push(StepDetail {
+                    outputs: outputs.remove(&id).unwrap_or_default(),
+                    id,
+                    state: parse_step_state(&r.get::<_, String>(1)?),
+                    attempts: r.get(2)?,
+                    exit_code: r.get(3)?,
+                    signal: r.get(4)?,
+                    timed_out: r.get(5)?,
+                    started_at: opt_ts(r.get(6)?),
+                    finished_at: opt_ts(r.get(7)?),
+                    duration_ms: r.get::<_, Option<i64>>(8)?.map(|d| d.max(0) as u64),
+                    reason: r.get(9)?,
+                    log_path: r.get::<_, Option<String>>(10)?.map(PathBuf::from),
+                    log_tail: r.get(11)?,
+                });
+            }
+            let errors = self.errors(run_id)?;
+            let health = health::compute(
+                steps.iter().map(|s| StepScore {
+                    state: s.state,
+                    attempts: s.attempts,
+                    timed_out: s.timed_out,
+                }),
+                &errors,
+            );
+            Ok(RunDetail {
+                run,
+                steps,
+                errors,
+                health,
+            })
+        })();
+        self.ctx(r)
+    }
+
+    /// Every error record of a run, oldest first (open flags as projected).
+    pub fn errors(&self, run_id: &str) -> Result<Vec<ErrorRecord>, StoreError> {
+        let r = (|| {
+            let mut st = self
+                .conn
+                .prepare_cached("SELECT json FROM errors WHERE run_id = ?1 ORDER BY seq, id")?;
+            let rows = st.query_map([run_id], |r| r.get::<_, String>(0))?;
+            let mut out = Vec::new();
+            for json in rows {
+                out.push(serde_json::from_str(&json?)?);
+            }
+            Ok(out)
+        })();
+        self.ctx(r)
+    }
+
+    /// The current state of one step, `None` if the run never mentioned it.
+    pub fn step_state(&self, run_id: &str, step: &str) -> Result<Option<StepState>, StoreError> {
+        let r = self
+            .conn
+            .prepare_cached("SELECT state FROM steps WHERE run_id = ?1 AND step_id = ?2")
+            .and_then(|mut st| {
+                st.query_row(params![run_id, step], |r| r.get::<_, String>(0))
+                    .optional()
+            })
+            .map(|o| o.map(|s| parse_step_state(&s)))
+            .map_err(StoreError::from);
+        self.ctx(r)
+    }
+
+    /// Log files of a step's attempts, by attempt. Attempts with no recorded path fall
+    /// back to the conventional `<log_dir>/<step>.<attempt>.log` when that file exists.
+    pub fn attempt_logs(
+        &self,
+        run_id: &str,
+        step: &str,
+    ) -> Result<Vec<(u32, PathBuf)>, StoreError> {
+        let r = (|| {
+            let mut st = self.conn.prepare_cached(
+                "SELECT attempt, log_path FROM attempts WHERE run_id = ?1 AND step_id = ?2 ORDER BY attempt",
+            )?;
+            let rows: Vec<(u32, Option<String>)> = st
+                .query_map(params![run_id, step], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            Ok(rows)
+        })();
+        let rows = self.ctx(r)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(n, p)| match p {
+                Some(p) => Some((n, PathBuf::from(p))),
+                None => {
+                    let p = self.log_path(run_id, step, n);
+                    p.exists().then_some((n, p))
+                }
+            })
+            .collect())
+    }
+
+    /// The run's audit rows, oldest first.
+    pub fn audit(&self, run_id: &str) -> Result<Vec<AuditRow>, StoreError> {
+        let r = (|| {
+            let mut st = self
+                .conn
+                .prepare_cached(&format!("{AUDIT_SELECT} WHERE run_id = ?1 ORDER BY id"))?;
+            let rows = st.query_map([run_id], audit_row)?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })();
+        self.ctx(r)
+    }
+
+    /// Verify the whole chain (it is global: a break anywhere is reported) and count
+    /// the rows of `run_id` (or all). See [`super::audit`] for the format and keys.
+    pub fn verify_audit(&self, run_id: Option<&str>) -> Result<AuditVerdict, StoreError> {
+        if let Some(run) = run_id {
+            self.run(run)?;
+        }
+        let r = (|| {
+            let head: Option<String> = self
+                .conn
+                .query_row("SELECT value FROM meta WHERE key = 'audit_head'", [], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            let head = head.and_then(|h| {
+                let (id, hash) = h.split_once(':')?;
+                Some((id.parse::<i64>().ok()?, hash.to_string()))
+            });
+            let mut st = self.conn.prepare(&format!("{AUDIT_SELECT} ORDER BY id"))?;
+            let rows = st.query_map([], audit_row)?;
+            let mut first_err = None;
+            let verdict = audit::verify_rows(
+                rows.map_while(|r| match r {
+                    Ok(row) => Some(row),
+                    Err(e) => {
+                        first_err = Some(e);
+                        None
+                    }
+                }),
+                head,
+                &self.keys,
+                run_id,
+            );
+            match first_err {
+                Some(e) => Err(StoreError::from(e)),
+                None => Ok(verdict),
+            }
+        })();
+        self.ctx(r)
+    }
+}
+
+const AUDIT_SELECT: &str = "SELECT id, run_id, seq, at, actor, action, step, reason, details, key_id, prev_hash, hash FROM audit";
+
+fn audit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRow> {
+    Ok(AuditRow {
+        id: r.get(0)?,
+        run_id: r.get(1)?,
+        seq: r.get::<_, Option<i64>>(2)?.map(|s| s as u64),
+        at: Timestamp(r.get(3)?),
+        actor: r.get(4)?,
+        action: r.get(5)?,
+        step: r.get(6)?,
+        reason: r.get(7)?,
+        details: r.get(8)?,
+        key_id: r.get(9)?,
+        prev_hash: r.get(10)?,
+        hash: r.get(11)?,
+    })
+}
+
+enum Scored {
+    First,
+    Retried,
+    Bad,
+    None,
+}
+
+fn score(state: StepState, attempts: u32) -> StepScore {
+    StepScore {
+        state,
+        attempts,
+        timed_out: false,
+    }
+}
+
+/// The quality bucket of a step, as `health::compute` counts it.
+fn score_of(state: StepState, attempts: u32, timed_out: bool) -> Scored {
+    if state.is_success() {
+        if attempts > 1 {
+            Scored::Retried
+        } else {
+            Scored::First
+        }
+    } else if state.is_failure() || timed_out || state == StepState::CompensationFailed {
+        Scored::Bad
+    } else {
+        Scored::None
+    }
+}

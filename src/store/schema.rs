@@ -1,0 +1,196 @@
+//! Versioned migrations. `PRAGMA user_version` holds the schema version; the
+//! `migrations` table records when each step was applied. A database whose version is
+//! newer than `SCHEMA_VERSION` was written by a newer baton and is refused untouched.
+use super::error::StoreError;
+use crate::model::Timestamp;
+use rusqlite::{Connection, TransactionBehavior};
+
+/// (version, description, SQL). Append only: never edit a released migration.
+const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "initial schema", V1)];
+
+pub const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
+
+const V1: &str = r#"
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE migrations (
+    version     INTEGER PRIMARY KEY,
+    description TEXT NOT NULL,
+    applied_at  INTEGER NOT NULL
+);
+CREATE TABLE runs (
+    id          TEXT PRIMARY KEY,
+    workflow    TEXT NOT NULL,
+    source_path TEXT NOT NULL,
+    source_text TEXT NOT NULL,
+    params_json TEXT NOT NULL,
+    operator    TEXT NOT NULL,
+    state       TEXT NOT NULL,
+    started_at  INTEGER NOT NULL,
+    finished_at INTEGER,
+    summary     TEXT,
+    last_seq    INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX runs_by_start ON runs(started_at DESC, id DESC);
+
+-- Append-only: the triggers refuse UPDATE and DELETE.
+CREATE TABLE events (
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    seq    INTEGER NOT NULL,
+    at     INTEGER NOT NULL,
+    type   TEXT NOT NULL,
+    step   TEXT,
+    json   TEXT NOT NULL,
+    PRIMARY KEY (run_id, seq)
+) WITHOUT ROWID;
+CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+    BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+    BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+
+CREATE TABLE steps (
+    run_id      TEXT NOT NULL REFERENCES runs(id),
+    step_id     TEXT NOT NULL,
+    ord         INTEGER NOT NULL,
+    state       TEXT NOT NULL,
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    exit_code   INTEGER,
+    signal      INTEGER,
+    timed_out   INTEGER NOT NULL DEFAULT 0,
+    queued_at   INTEGER,
+    started_at  INTEGER,
+    finished_at INTEGER,
+    duration_ms INTEGER,
+    pgid        INTEGER,
+    reason      TEXT,
+    PRIMARY KEY (run_id, step_id)
+) WITHOUT ROWID;
+CREATE INDEX steps_by_order ON steps(run_id, ord);
+
+CREATE TABLE attempts (
+    run_id       TEXT NOT NULL REFERENCES runs(id),
+    step_id      TEXT NOT NULL,
+    attempt      INTEGER NOT NULL,
+    state        TEXT,
+    started_at   INTEGER,
+    finished_at  INTEGER,
+    duration_ms  INTEGER,
+    outcome_json TEXT,
+    exit_code    INTEGER,
+    signal       INTEGER,
+    pgid         INTEGER,
+    cost         REAL,
+    tokens       INTEGER,
+    log_path     TEXT,
+    log_tail     TEXT,
+    PRIMARY KEY (run_id, step_id, attempt)
+) WITHOUT ROWID;
+
+CREATE TABLE outputs (
+    run_id  TEXT NOT NULL REFERENCES runs(id),
+    step_id TEXT NOT NULL,
+    key     TEXT NOT NULL,
+    value   TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    PRIMARY KEY (run_id, step_id, key)
+) WITHOUT ROWID;
+
+CREATE TABLE errors (
+    run_id   TEXT NOT NULL REFERENCES runs(id),
+    id       TEXT NOT NULL,
+    seq      INTEGER NOT NULL,
+    step     TEXT,
+    attempt  INTEGER NOT NULL,
+    kind     TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    message  TEXT NOT NULL,
+    open     INTEGER NOT NULL,
+    at       INTEGER NOT NULL,
+    json     TEXT NOT NULL,
+    PRIMARY KEY (run_id, id)
+) WITHOUT ROWID;
+CREATE INDEX errors_by_step ON errors(run_id, step);
+
+-- Every vote and decision on a gate, refused attempts included.
+CREATE TABLE approvals (
+    id      INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id  TEXT NOT NULL REFERENCES runs(id),
+    seq     INTEGER NOT NULL,
+    step    TEXT NOT NULL,
+    kind    TEXT NOT NULL, -- opened | vote | approved | rejected | timed_out | voided | refused
+    actor   TEXT NOT NULL,
+    reason  TEXT,
+    digest  TEXT,
+    at      INTEGER NOT NULL,
+    details TEXT NOT NULL
+);
+CREATE INDEX approvals_by_run ON approvals(run_id, step);
+
+CREATE TABLE commands (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id       TEXT NOT NULL REFERENCES runs(id),
+    json         TEXT NOT NULL,
+    submitted_at INTEGER NOT NULL,
+    status       TEXT NOT NULL DEFAULT 'pending', -- pending | accepted | refused
+    outcome      TEXT,
+    done_at      INTEGER
+);
+CREATE INDEX commands_pending ON commands(run_id, status, id);
+
+-- One global hash chain; ids are assigned by the writer (last id + 1) so a gap is a
+-- deleted row. meta('audit_head') holds the last id and hash to detect a cut tail.
+CREATE TABLE audit (
+    id        INTEGER PRIMARY KEY,
+    run_id    TEXT NOT NULL,
+    seq       INTEGER,
+    at        INTEGER NOT NULL,
+    actor     TEXT NOT NULL,
+    action    TEXT NOT NULL,
+    step      TEXT,
+    reason    TEXT,
+    details   TEXT NOT NULL,
+    key_id    TEXT,
+    prev_hash TEXT NOT NULL,
+    hash      TEXT NOT NULL
+);
+CREATE INDEX audit_by_run ON audit(run_id, id);
+
+CREATE TABLE leases (
+    run_id       TEXT PRIMARY KEY,
+    holder       TEXT NOT NULL,
+    acquired_at  INTEGER NOT NULL,
+    heartbeat_at INTEGER NOT NULL
+);
+"#;
+
+/// Read the schema version (this is also the first read of the file, so a non-SQLite
+/// file fails here, before anything is written).
+pub fn version(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+}
+
+/// Bring the schema up to `SCHEMA_VERSION`. Each migration runs in its own
+/// `BEGIN IMMEDIATE` transaction and re-checks the version inside it, so two processes
+/// opening a fresh database at once do not both apply it.
+pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    for &(v, description, sql) in MIGRATIONS {
+        if version(conn)? >= v {
+            continue;
+        }
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if current >= v {
+            continue;
+        }
+        tx.execute_batch(sql)?;
+        tx.execute(
+            "INSERT INTO migrations (version, description, applied_at) VALUES (?1, ?2, ?3)",
+            rusqlite::params![v, description, Timestamp::now().0],
+        )?;
+        tx.pragma_update(None, "user_version", v)?;
+        tx.commit()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,135 @@
+//! Shared helpers for the store tests: a temp database and hand-built events.
+#![allow(dead_code)]
+use baton::model::{
+    ErrorKind, ErrorRecord, Event, EventKind, RunState, StepOutcome, StepState, Timestamp, Usage,
+};
+use baton::store::{NewRun, Store};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+pub struct Db {
+    pub dir: tempfile::TempDir,
+    pub path: PathBuf,
+}
+
+pub fn db() -> Db {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state").join("baton.db");
+    Db { dir, path }
+}
+
+pub fn new_run(id: &str, started: i64) -> NewRun {
+    NewRun {
+        id: id.into(),
+        workflow: "release".into(),
+        source_path: PathBuf::from("/w/release.toml"),
+        source_text: "name = \"release\"\n".into(),
+        params_json: r#"{"version":"1.2.3","token":"***"}"#.into(),
+        operator: "alice".into(),
+        started_at: Timestamp(started),
+    }
+}
+
+/// Builds a run's events with contiguous seqs and a clock that ticks 10 ms per event.
+pub struct Script {
+    pub run: String,
+    pub seq: u64,
+    pub now: i64,
+    pub events: Vec<Event>,
+}
+
+impl Script {
+    pub fn new(run: &str) -> Self {
+        Script {
+            run: run.into(),
+            seq: 0,
+            now: 1_700_000_000_000,
+            events: Vec::new(),
+        }
+    }
+    pub fn push(&mut self, kind: EventKind) -> &mut Self {
+        self.seq += 1;
+        self.now += 10;
+        self.events.push(Event {
+            seq: self.seq,
+            at: Timestamp(self.now),
+            kind,
+        });
+        self
+    }
+    /// Take the events pushed since the last take.
+    pub fn take(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.events)
+    }
+    pub fn started(&mut self) -> &mut Self {
+        self.push(EventKind::RunStarted {
+            workflow: "release".into(),
+            operator: "alice".into(),
+            params: BTreeMap::from([("version".to_string(), "1.2.3".to_string())]),
+            seed: 7,
+        })
+    }
+    pub fn state(&mut self, step: &str, state: StepState, attempt: u32) -> &mut Self {
+        self.push(EventKind::StepStateChanged {
+            step: step.into(),
+            state,
+            attempt,
+            reason: None,
+        })
+    }
+    pub fn finished(
+        &mut self,
+        step: &str,
+        attempt: u32,
+        exit_code: i32,
+        outputs: &[(&str, &str)],
+    ) -> &mut Self {
+        self.push(EventKind::StepFinished {
+            step: step.into(),
+            attempt,
+            outcome: StepOutcome::Exited { exit_code },
+            duration_ms: 1200,
+            outputs: outputs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            usage: Usage::default(),
+        })
+    }
+    /// A step that runs once and succeeds: queued, running, finished, succeeded.
+    pub fn ok_step(&mut self, step: &str) -> &mut Self {
+        self.state(step, StepState::Queued, 1)
+            .state(step, StepState::Running, 1)
+            .finished(step, 1, 0, &[])
+            .state(step, StepState::Succeeded, 1)
+    }
+    pub fn error(&mut self, step: &str, attempt: u32, kind: ErrorKind, msg: &str) -> &mut Self {
+        let now = Timestamp(self.now);
+        let run = self.run.clone();
+        self.push(EventKind::ErrorRecorded {
+            error: ErrorRecord::builder(kind, msg)
+                .run(run)
+                .step(step, attempt)
+                .context("exit_code", 2)
+                .build(now),
+        })
+    }
+    pub fn run_finished(&mut self, state: RunState) -> &mut Self {
+        self.push(EventKind::RunFinished {
+            state,
+            summary: format!("run {state}"),
+        })
+    }
+}
+
+/// A store with one run created.
+pub fn store_with_run(db: &Db, run: &str) -> Store {
+    let mut s = Store::open(&db.path).unwrap();
+    s.create_run(&new_run(run, 1_700_000_000_000)).unwrap();
+    s
+}
+
+/// A raw connection to the same file, for tampering and for holding locks.
+pub fn raw(db: &Db) -> rusqlite::Connection {
+    rusqlite::Connection::open(&db.path).unwrap()
+}
