@@ -460,6 +460,7 @@ pub fn decision(kind: &EventKind) -> Option<Decision> {
         EventKind::RunStateChanged { .. }
         | EventKind::StepStateChanged { .. }
         | EventKind::StepProcess { .. }
+        | EventKind::ErrorsClosed { .. }
         | EventKind::StepFinished { .. }
         | EventKind::RetryScheduled { .. }
         | EventKind::ErrorRecorded { .. }

@@ -117,6 +117,15 @@ pub fn apply(conn: &Connection, run_id: &str, ev: &Event) -> Result<(), StoreErr
                 serde_json::to_string(error)?,
             ])?;
         }
+        EventKind::ErrorsClosed { ids, .. } => {
+            let mut stmt = conn.prepare_cached(
+                "UPDATE errors SET open = 0, json = json_set(json, '$.open', json('false'))
+                 WHERE run_id = ?1 AND id = ?2",
+            )?;
+            for id in ids {
+                stmt.execute(params![run_id, id])?;
+            }
+        }
         EventKind::GateOpened {
             step,
             digest,
