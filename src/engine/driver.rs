@@ -1,0 +1,449 @@
+//! The imperative shell around `engine::core`: executes the core's effects with tokio,
+//! commits every wake-up's events in ONE store transaction before any effect they
+//! decide runs (write-ahead), feeds completions, timers, commands from the store and
+//! from the console back in as inputs, and publishes `RunView` snapshots.
+use super::core::{Core, Effect, Input, SpawnAction, SpawnSpec};
+use super::printer;
+use crate::exec::{self, KillReason, ShellJob};
+use crate::model::mask::Masker;
+use crate::model::{CommandOutcome, Event, RunState, RunView, StepOutcome, Timestamp, Usage};
+use crate::store::{Store, StoreError};
+use crate::tui::ConsoleRequest;
+use crate::workflow::Builtin;
+use std::collections::{HashMap, HashSet};
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot, watch};
+
+/// How often the store is polled for commands from other processes (PRAGMA data_version).
+const COMMAND_POLL: Duration = Duration::from_millis(100);
+/// How often the lease heartbeat is written.
+const HEARTBEAT: Duration = Duration::from_secs(2);
+/// Minimum gap between two published views (a 10,000-step view is not free).
+const VIEW_EVERY: Duration = Duration::from_millis(40);
+/// SIGTERM → SIGKILL grace for killed process groups.
+pub const KILL_GRACE: Duration = Duration::from_secs(3);
+
+#[derive(Debug, thiserror::Error)]
+pub enum DriverError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Where a driver sends what it sees, besides the store.
+#[derive(Default)]
+pub struct Sinks {
+    /// Human lines (headless).
+    pub lines: Option<Box<dyn Write + Send>>,
+    /// JSON lines (`--events`).
+    pub events: Option<Box<dyn Write + Send>>,
+}
+
+/// How the drive ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DriveOutcome {
+    pub state: RunState,
+    /// The signal that stopped the engine, if any (exit code 128 + n).
+    pub signal_exit: Option<i32>,
+}
+
+/// What arrives in the driver's inbox from the tasks it started.
+enum Msg {
+    Core(Input),
+    /// An attempt (or compensation) ended; its log goes to the store and the view.
+    Exited { key: (usize, u32), log: Option<(String, PathBuf, Vec<String>)>, input: Input },
+}
+
+struct Live {
+    kill: Option<exec::KillHandle>,
+    tail: Option<exec::TailHandle>,
+    cancel: Option<oneshot::Sender<()>>,
+}
+
+pub struct Driver {
+    core: Core,
+    store: Store,
+    run_id: String,
+    lease_holder: String,
+    inbox_tx: mpsc::UnboundedSender<Msg>,
+    inbox_rx: mpsc::UnboundedReceiver<Msg>,
+    live: HashMap<(usize, u32), Live>,
+    /// Last tail and log path of each step, for the view.
+    logs: HashMap<usize, (PathBuf, Vec<String>)>,
+    sinks: Sinks,
+    view_tx: Option<watch::Sender<Arc<RunView>>>,
+    console_rx: Option<mpsc::Receiver<ConsoleRequest>>,
+    console_replies: HashMap<i64, oneshot::Sender<CommandOutcome>>,
+    next_console_id: i64,
+    seen_commands: HashSet<i64>,
+    data_version: i64,
+    view_dirty: bool,
+    last_view: Instant,
+}
+
+impl Driver {
+    pub fn new(core: Core, store: Store, run_id: String, lease_holder: String, sinks: Sinks) -> Self {
+        let (inbox_tx, inbox_rx) = mpsc::unbounded_channel();
+        Driver {
+            core,
+            store,
+            run_id,
+            lease_holder,
+            inbox_tx,
+            inbox_rx,
+            live: HashMap::new(),
+            logs: HashMap::new(),
+            sinks,
+            view_tx: None,
+            console_rx: None,
+            console_replies: HashMap::new(),
+            next_console_id: -1,
+            seen_commands: HashSet::new(),
+            data_version: 0,
+            view_dirty: true,
+            last_view: Instant::now() - VIEW_EVERY,
+        }
+    }
+
+    /// Attach a console: views go out on `view`, its commands come in on `requests`.
+    /// While a console is attached the driver keeps serving after the run ends (the
+    /// operator may still retry), until the console hangs up.
+    pub fn attach_console(&mut self, view: watch::Sender<Arc<RunView>>, requests: mpsc::Receiver<ConsoleRequest>) {
+        self.view_tx = Some(view);
+        self.console_rx = Some(requests);
+        self.view_dirty = true;
+    }
+
+    pub fn view(&self) -> RunView {
+        self.decorate(self.core.view(Timestamp::now()))
+    }
+
+    /// Drive the run until it finishes (or, with a console, until the console hangs up),
+    /// or until `shutdown` resolves: then running groups are killed and the run is
+    /// recorded as interrupted.
+    pub async fn run<F>(mut self, initial: Vec<Effect>, shutdown: F) -> Result<DriveOutcome, DriverError>
+    where
+        F: std::future::Future<Output = Option<i32>>,
+    {
+        self.data_version = self.store.data_version()?;
+        self.execute(initial)?;
+        self.publish(true);
+        tokio::pin!(shutdown);
+        let mut poll = tokio::time::interval(COMMAND_POLL);
+        poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut last_heartbeat = Instant::now();
+        let mut signal_exit: Option<i32> = None;
+        let mut stopping = false;
+        loop {
+            let finished = self.core.is_finished() || (stopping && self.live.is_empty());
+            if finished && (self.console_rx.is_none() || stopping) {
+                break;
+            }
+            let wake = self.core.next_wakeup().map(instant_at);
+            let view_due = (self.view_dirty && self.view_tx.is_some()).then(|| self.last_view + VIEW_EVERY);
+            let mut inputs = Vec::new();
+            tokio::select! {
+                Some(msg) = self.inbox_rx.recv() => self.receive(msg, &mut inputs)?,
+                _ = sleep_until(wake), if wake.is_some() => inputs.push(Input::Tick),
+                _ = sleep_until(view_due), if view_due.is_some() => {}
+                _ = poll.tick() => {
+                    self.poll_commands(&mut inputs)?;
+                    if last_heartbeat.elapsed() >= HEARTBEAT {
+                        self.store.heartbeat(&self.run_id, &self.lease_holder, Timestamp::now())?;
+                        last_heartbeat = Instant::now();
+                    }
+                }
+                req = recv_console(&mut self.console_rx) => match req {
+                    Some(req) => self.console_request(req, &mut inputs),
+                    // The console hung up: stop serving; an unfinished run is interrupted.
+                    None => {
+                        self.console_rx = None;
+                        if !self.core.is_finished() && !stopping {
+                            stopping = true;
+                            inputs.push(Input::Shutdown { reason: "console closed".into() });
+                        }
+                    }
+                },
+                sig = &mut shutdown, if !stopping => {
+                    stopping = true;
+                    signal_exit = sig;
+                    let reason = match sig { Some(code) => format!("signal (exit {code})"), None => "operator quit".into() };
+                    inputs.push(Input::Shutdown { reason });
+                }
+            }
+            // Group commit: everything that is already waiting goes into the same wake-up.
+            while let Ok(msg) = self.inbox_rx.try_recv() {
+                self.receive(msg, &mut inputs)?;
+            }
+            if !inputs.is_empty() {
+                let now = Timestamp::now();
+                let effects = inputs.into_iter().flat_map(|i| self.core.handle(i, now)).collect();
+                self.execute(effects)?;
+            }
+            self.publish(false);
+        }
+        self.publish(true);
+        Ok(DriveOutcome { state: self.core.run_state(), signal_exit })
+    }
+
+    /// Commit the events, then run the effects they decided. Built-in no-ops have no
+    /// side effect, so they complete inline and their events join the same commit.
+    fn execute(&mut self, mut effects: Vec<Effect>) -> Result<(), DriverError> {
+        let mut events: Vec<Event> = Vec::new();
+        let mut actions: Vec<Effect> = Vec::new();
+        loop {
+            let mut inline = Vec::new();
+            for effect in effects {
+                match effect {
+                    Effect::Persist(e) => events.push(e),
+                    Effect::Spawn(spec) if matches!(&spec.action, SpawnAction::Builtin { builtin: Builtin::Noop, .. }) => {
+                        inline.push(Input::StepExited {
+                            step: spec.step,
+                            attempt: spec.attempt,
+                            outcome: StepOutcome::Exited { exit_code: 0 },
+                            duration_ms: 0,
+                            outputs: Vec::new(),
+                            usage: Usage::default(),
+                            stderr_tail: String::new(),
+                        })
+                    }
+                    other => actions.push(other),
+                }
+            }
+            if inline.is_empty() {
+                break;
+            }
+            let now = Timestamp::now();
+            effects = inline.into_iter().flat_map(|i| self.core.handle(i, now)).collect();
+        }
+        if !events.is_empty() {
+            self.store.commit(&self.run_id, &events)?;
+            self.emit(&events);
+            self.view_dirty = true;
+        }
+        for action in actions {
+            self.act(action)?;
+        }
+        Ok(())
+    }
+
+    fn emit(&mut self, events: &[Event]) {
+        if let Some(out) = self.sinks.lines.as_mut() {
+            for e in events {
+                if let Some(line) = printer::describe(e) {
+                    let _ = writeln!(out, "{line}");
+                }
+            }
+            let _ = out.flush();
+        }
+        if let Some(out) = self.sinks.events.as_mut() {
+            for e in events {
+                let _ = writeln!(out, "{}", printer::json_line(&self.run_id, e));
+            }
+            let _ = out.flush();
+        }
+    }
+
+    fn act(&mut self, effect: Effect) -> Result<(), DriverError> {
+        match effect {
+            Effect::Persist(_) => {}
+            Effect::Spawn(spec) => self.spawn(spec, false),
+            Effect::Compensate(spec) => self.spawn(spec, true),
+            Effect::Kill { step, attempt } => {
+                if let Some(live) = self.live.get_mut(&(step, attempt)) {
+                    if let Some(k) = &live.kill {
+                        k.terminate(KILL_GRACE, KillReason::Cancel);
+                    }
+                    if let Some(c) = live.cancel.take() {
+                        let _ = c.send(());
+                    }
+                }
+            }
+            Effect::KillStale { pgid } => {
+                // Best effort: the group may be long gone.
+                let _ = exec::kill_stale_group(pgid, KILL_GRACE);
+            }
+            Effect::CommandDone { id, outcome } => match id {
+                Some(id) if id < 0 => {
+                    if let Some(reply) = self.console_replies.remove(&id) {
+                        let _ = reply.send(outcome);
+                    }
+                }
+                Some(id) => self.store.complete_command(id, &outcome)?,
+                None => {}
+            },
+        }
+        Ok(())
+    }
+
+    fn spawn(&mut self, spec: SpawnSpec, compensation: bool) {
+        let tx = self.inbox_tx.clone();
+        let key = (spec.step, spec.attempt);
+        let (step, attempt) = key;
+        match spec.action {
+            SpawnAction::Builtin { builtin, with } => {
+                let (cancel_tx, cancel_rx) = oneshot::channel();
+                self.live.insert(key, Live { kill: None, tail: None, cancel: Some(cancel_tx) });
+                tokio::spawn(async move {
+                    let f = exec::run_builtin(builtin, &with, cancel_rx).await;
+                    let input = exit_input(step, attempt, compensation, f.outcome, f.duration_ms, Vec::new(), Usage::default(), f.stderr_tail);
+                    let _ = tx.send(Msg::Exited { key, log: None, input });
+                });
+            }
+            SpawnAction::Shell { command } => {
+                let job = ShellJob {
+                    run_id: self.run_id.clone(),
+                    step_id: if compensation { format!("{}.compensate", spec.step_id) } else { spec.step_id.clone() },
+                    attempt,
+                    command,
+                    dir: spec.dir,
+                    env: spec.env,
+                    log_dir: self.store.log_dir(&self.run_id),
+                    masker: Masker::new(spec.secret_values),
+                };
+                match exec::spawn(job) {
+                    Ok(running) => {
+                        let pgid = running.pgid();
+                        self.live.insert(key, Live { kill: Some(running.kill_handle()), tail: Some(running.tail()), cancel: None });
+                        if !compensation {
+                            let _ = tx.send(Msg::Core(Input::ProcessStarted { step, attempt, pgid }));
+                        }
+                        let step_id = spec.step_id;
+                        tokio::spawn(async move {
+                            let tail = running.tail();
+                            let f = running.wait().await;
+                            let log = (!compensation).then(|| (step_id, f.log_path, tail.lines()));
+                            let input = exit_input(step, attempt, compensation, f.outcome, f.duration_ms, f.outputs, f.usage, f.stderr_tail);
+                            let _ = tx.send(Msg::Exited { key, log, input });
+                        });
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Msg::Exited { key, log: None, input: exit_input(
+                            step,
+                            attempt,
+                            compensation,
+                            StepOutcome::SpawnFailed { message: e.to_string() },
+                            0,
+                            Vec::new(),
+                            Usage::default(),
+                            String::new(),
+                        ) });
+                    }
+                }
+            }
+        }
+    }
+
+    fn receive(&mut self, msg: Msg, inputs: &mut Vec<Input>) -> Result<(), DriverError> {
+        match msg {
+            Msg::Core(input) => inputs.push(input),
+            Msg::Exited { key, log, input } => {
+                self.live.remove(&key);
+                if let Some((step_id, path, tail)) = log {
+                    self.store.set_attempt_log(&self.run_id, &step_id, key.1, &path, &tail.join("\n"))?;
+                    self.logs.insert(key.0, (path, tail));
+                }
+                inputs.push(input);
+            }
+        }
+        Ok(())
+    }
+
+    fn poll_commands(&mut self, inputs: &mut Vec<Input>) -> Result<(), DriverError> {
+        let v = self.store.data_version()?;
+        if v == self.data_version {
+            return Ok(());
+        }
+        self.data_version = v;
+        for (id, command) in self.store.pending_commands(&self.run_id)? {
+            if self.seen_commands.insert(id) {
+                inputs.push(Input::Command { id: Some(id), command });
+            }
+        }
+        Ok(())
+    }
+
+    fn console_request(&mut self, req: ConsoleRequest, inputs: &mut Vec<Input>) {
+        match req {
+            ConsoleRequest::Command { command, reply } => {
+                let id = self.next_console_id;
+                self.next_console_id -= 1;
+                self.console_replies.insert(id, reply);
+                inputs.push(Input::Command { id: Some(id), command });
+            }
+            // Other runs are opened by the caller that owns the console, not by this driver.
+            ConsoleRequest::OpenRun(_) => {}
+            ConsoleRequest::Resume { reply, .. } => {
+                let _ = reply.send(Err("this run is already being driven here".into()));
+            }
+        }
+    }
+
+    fn decorate(&self, mut view: RunView) -> RunView {
+        for ((step, _), live) in &self.live {
+            if let (Some(tail), Some(sv)) = (&live.tail, view.steps.get_mut(*step)) {
+                sv.log_tail = tail.lines();
+            }
+        }
+        for (step, (path, tail)) in &self.logs {
+            if let Some(sv) = view.steps.get_mut(*step) {
+                sv.log_path.get_or_insert_with(|| path.clone());
+                if sv.log_tail.is_empty() {
+                    sv.log_tail = tail.clone();
+                }
+            }
+        }
+        view
+    }
+
+    fn publish(&mut self, force: bool) {
+        let Some(tx) = &self.view_tx else { return };
+        if !(self.view_dirty || force) || (!force && self.last_view.elapsed() < VIEW_EVERY) {
+            return;
+        }
+        let view = self.view();
+        let _ = tx.send(Arc::new(view));
+        self.view_dirty = false;
+        self.last_view = Instant::now();
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn exit_input(
+    step: usize,
+    attempt: u32,
+    compensation: bool,
+    outcome: StepOutcome,
+    duration_ms: u64,
+    outputs: Vec<(String, String)>,
+    usage: Usage,
+    stderr_tail: String,
+) -> Input {
+    if compensation {
+        Input::CompensationExited { step, outcome, duration_ms, stderr_tail }
+    } else {
+        Input::StepExited { step, attempt, outcome, duration_ms, outputs, usage, stderr_tail }
+    }
+}
+
+async fn recv_console(rx: &mut Option<mpsc::Receiver<ConsoleRequest>>) -> Option<ConsoleRequest> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The monotonic instant at which wall-clock `t` arrives.
+fn instant_at(t: Timestamp) -> Instant {
+    let wait = t.since(Timestamp::now());
+    Instant::now() + wait
+}

@@ -1,0 +1,82 @@
+//! Headless output: one human line per transition, and JSON lines for `--events`.
+use crate::model::{Event, EventKind};
+
+/// The human line for an event, or `None` for events that are not worth a line
+/// (process ids, output records).
+pub fn describe(event: &Event) -> Option<String> {
+    let t = event.at.clock();
+    let line = match &event.kind {
+        EventKind::RunStarted { workflow, operator, .. } => format!("{t} run started: {workflow} by {operator}"),
+        EventKind::RunResumed { operator } => format!("{t} run resumed by {operator}"),
+        EventKind::RunStateChanged { state, reason } => format!("{t} run {state}{}", suffix(reason.as_deref())),
+        EventKind::StepStateChanged { step, state, attempt, reason } => {
+            let att = if *attempt > 1 { format!(" (attempt {attempt})") } else { String::new() };
+            format!("{t} {step} {state}{att}{}", suffix(reason.as_deref()))
+        }
+        EventKind::GateOpened { step, prompt, approvers, quorum, .. } => {
+            let who = if approvers.is_empty() { "anyone".to_string() } else { approvers.join(", ") };
+            format!("{t} {step} gate: {prompt} (approvers: {who}; quorum {quorum})")
+        }
+        EventKind::GateWarning { step, .. } => format!("{t} {step} gate: 80% of the approval time has passed"),
+        EventKind::ApprovalGiven { step, actor, reason, .. } => {
+            format!("{t} {step} approved by {actor}{}", suffix(reason.as_deref()))
+        }
+        EventKind::GateRejected { step, actor, reason, timed_out } => {
+            let how = if *timed_out { "timed out" } else { "rejected" };
+            format!("{t} {step} {how} by {actor}: {reason}")
+        }
+        EventKind::GateVoided { step, reason } => format!("{t} {step} approval void: {reason}"),
+        EventKind::CommandRefused { command, reason } => {
+            format!("{t} refused {} from {}: {reason}", command_name(command), command.operator())
+        }
+        EventKind::ErrorRecorded { error } => format!(
+            "{t} {} error {} [{}]: {}",
+            error.step.as_deref().unwrap_or("run"),
+            error.kind,
+            error.severity,
+            error.message
+        ),
+        EventKind::StepRetried { step, actor, rearmed } if rearmed.is_empty() => format!("{t} {step} retry by {actor}"),
+        EventKind::StepRetried { step, actor, rearmed } => {
+            format!("{t} {step} retry by {actor} (re-armed: {})", rearmed.join(", "))
+        }
+        EventKind::StepMarked { step, state, actor, reason } => format!("{t} {step} marked {state} by {actor}: {reason}"),
+        EventKind::BudgetExceeded { dimension, used, limit, step } => format!(
+            "{t} budget exceeded: {dimension} {used} of {limit}{}; waiting for an operator (raise or cancel)",
+            step.as_deref().map(|s| format!(" before {s}")).unwrap_or_default()
+        ),
+        EventKind::BudgetRaised { actor, reason, .. } => format!("{t} budget raised by {actor}: {reason}"),
+        EventKind::CancelRequested { actor, reason } => format!("{t} cancel requested by {actor}{}", suffix(reason.as_deref())),
+        EventKind::RunFinished { state, summary } => format!("{t} run finished: {state} — {summary}"),
+        _ => return None,
+    };
+    Some(line)
+}
+
+fn suffix(reason: Option<&str>) -> String {
+    match reason {
+        Some(r) if !r.is_empty() => format!(": {r}"),
+        _ => String::new(),
+    }
+}
+
+fn command_name(c: &crate::model::Command) -> &'static str {
+    use crate::model::Command::*;
+    match c {
+        Approve { .. } => "approve",
+        Reject { .. } => "reject",
+        Retry { .. } => "retry",
+        Cancel { .. } => "cancel",
+        Mark { .. } => "mark",
+        RaiseBudget { .. } => "budget raise",
+    }
+}
+
+/// One JSON line per event (`--events`), with the run id added.
+pub fn json_line(run_id: &str, event: &Event) -> String {
+    let mut v = serde_json::to_value(event).unwrap_or(serde_json::Value::Null);
+    if let serde_json::Value::Object(m) = &mut v {
+        m.insert("run".into(), serde_json::Value::String(run_id.to_string()));
+    }
+    v.to_string()
+}

@@ -1,0 +1,116 @@
+//! Helpers for tests that drive the real `baton` binary in temp dirs.
+#![allow(dead_code)]
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct Env {
+    pub dir: tempfile::TempDir,
+}
+
+impl Env {
+    pub fn new() -> Env {
+        Env { dir: tempfile::tempdir().expect("tempdir") }
+    }
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+    pub fn db(&self) -> PathBuf {
+        self.path().join("state").join("baton.db")
+    }
+    /// Write a workflow file into the temp dir and return its path.
+    pub fn workflow(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.path().join(name);
+        std::fs::write(&p, text).expect("write workflow");
+        p
+    }
+    /// A `baton` command with this env's database, operator `tester`, no colour.
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_baton"));
+        c.env("BATON_DB", self.db()).env("USER", "tester").env("NO_COLOR", "1").current_dir(self.path());
+        c.env_remove("BATON_AUDIT_KEY").env_remove("BATON_AUDIT_KEY_ID");
+        c
+    }
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd().args(args).stdin(Stdio::null()).output().expect("run baton")
+    }
+    /// Start `baton run … --headless` in the background.
+    pub fn spawn(&self, args: &[&str]) -> Child {
+        self.cmd().args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn baton")
+    }
+    pub fn show(&self, run: &str) -> Value {
+        let out = self.run(&["show", run, "--json"]);
+        assert!(out.status.success(), "show failed: {}", text(&out.stderr));
+        serde_json::from_slice(&out.stdout).expect("show --json is JSON")
+    }
+    pub fn runs(&self) -> Value {
+        let out = self.run(&["runs", "--json"]);
+        assert!(out.status.success(), "runs failed: {}", text(&out.stderr));
+        serde_json::from_slice(&out.stdout).expect("runs --json is JSON")
+    }
+    /// The id of the newest run, waiting up to 10 s for one to appear.
+    pub fn wait_run_id(&self) -> String {
+        let start = Instant::now();
+        loop {
+            if self.db().exists() {
+                let out = self.run(&["runs", "--json"]);
+                if let Ok(Value::Array(a)) = serde_json::from_slice::<Value>(&out.stdout) {
+                    if let Some(id) = a.first().and_then(|r| r["id"].as_str()) {
+                        return id.to_string();
+                    }
+                }
+            }
+            assert!(start.elapsed() < Duration::from_secs(10), "no run appeared");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    /// Wait until `step` of `run` is in `state` (per `show --json`), up to `secs`.
+    pub fn wait_step(&self, run: &str, step: &str, state: &str, secs: u64) {
+        let start = Instant::now();
+        loop {
+            let v = self.show(run);
+            if step_field(&v, step, "state").as_str() == Some(state) {
+                return;
+            }
+            assert!(start.elapsed() < Duration::from_secs(secs), "{step} never reached {state}: {v:#}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+pub fn step<'a>(show: &'a Value, id: &str) -> &'a Value {
+    show["steps"].as_array().and_then(|a| a.iter().find(|s| s["id"] == id)).unwrap_or_else(|| panic!("no step {id} in {show:#}"))
+}
+
+pub fn step_field(show: &Value, id: &str, field: &str) -> Value {
+    step(show, id)[field].clone()
+}
+
+/// The run id from the first line of headless output (`run <ID> <name>`).
+pub fn run_id_of(stdout: &str) -> String {
+    let first = stdout.lines().next().unwrap_or_default();
+    let mut parts = first.split_whitespace();
+    assert_eq!(parts.next(), Some("run"), "first line must be `run <ID> <name>`: {first:?}");
+    parts.next().expect("run id").to_string()
+}
+
+/// Wait for a child with a deadline; kill it and fail the test if it overruns.
+pub fn wait_child(mut child: Child, secs: u64) -> Output {
+    let start = Instant::now();
+    loop {
+        if let Ok(Some(_)) = child.try_wait() {
+            return child.wait_with_output().expect("output");
+        }
+        if start.elapsed() > Duration::from_secs(secs) {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("output");
+            panic!("baton did not finish in {secs}s\nstdout:\n{}\nstderr:\n{}", text(&out.stdout), text(&out.stderr));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
