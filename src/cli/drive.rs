@@ -102,7 +102,13 @@ pub fn drive(store: Store, core: Core, initial: Vec<Effect>, run_id: &str, workf
     let result = rt.block_on(async move {
         match theme {
             None => {
-                let shutdown = async { Some(shutdown_signal().await.exit_code()) };
+                let shutdown = async {
+                    match shutdown_signal().await {
+                        Ok(sig) => Some(sig.exit_code()),
+                        // Without signal handlers the run can still end normally.
+                        Err(_) => std::future::pending().await,
+                    }
+                };
                 driver.run(initial, shutdown).await.map_err(|e| e.to_string())
             }
             Some(theme) => run_with_console(driver, initial, theme, &opts).await,

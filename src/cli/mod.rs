@@ -2,15 +2,20 @@
 //! process exit code: 0 ok, 1 run failed / refused, 2 invalid input or usage, 3 storage.
 use clap::{Parser, Subcommand};
 
-pub mod plan;
-pub mod tools;
-pub mod validate;
 pub mod audit;
+pub mod console;
+pub mod control;
 pub mod db;
+pub mod drive;
 pub mod logs;
+pub mod plan;
+pub mod resume;
+pub mod run;
 pub mod runs;
 pub mod show;
 pub mod table;
+pub mod tools;
+pub mod validate;
 
 /// Exit codes (DESIGN §3).
 pub mod exit {
@@ -37,6 +42,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
+    /// Run a workflow: the console on a terminal, or headless (--headless, or no terminal)
+    Run(run::RunArgs),
     Validate(validate::Args),
     Plan(plan::Args),
     Tools(tools::Args),
@@ -48,6 +55,20 @@ pub enum Cmd {
     Logs(logs::LogsArgs),
     /// Print a run's audit trail, or verify the audit chain
     Audit(audit::AuditArgs),
+    /// Approve a gated step (or raise an exhausted budget: STEP `budget` with --raise)
+    Approve(control::ApproveArgs),
+    /// Reject a gated step, with a reason
+    Reject(control::RejectArgs),
+    /// Re-arm a failed, rejected or interrupted step and the steps skipped because of it
+    Retry(control::RetryArgs),
+    /// Cancel a run: running steps are killed, compensations run
+    Cancel(control::CancelArgs),
+    /// Set a step's outcome by hand (audited, reason required)
+    Mark(control::MarkArgs),
+    /// Continue an interrupted run from its event log
+    Resume(resume::ResumeArgs),
+    /// Open the console over every run in the store, live and past
+    Tui(console::TuiArgs),
 }
 
 /// Parse arguments and run; returns the exit code.
@@ -65,6 +86,7 @@ pub fn main() -> i32 {
         }
     };
     match cli.command {
+        Cmd::Run(a) => run::exec(a),
         Cmd::Validate(a) => validate::run(&a),
         Cmd::Plan(a) => plan::run(&a),
         Cmd::Tools(a) => tools::run(&a),
@@ -72,5 +94,12 @@ pub fn main() -> i32 {
         Cmd::Show(a) => show::run(a),
         Cmd::Logs(a) => logs::run(a),
         Cmd::Audit(a) => audit::run(a),
+        Cmd::Approve(a) => control::approve(a),
+        Cmd::Reject(a) => control::reject(a),
+        Cmd::Retry(a) => control::retry(a),
+        Cmd::Cancel(a) => control::cancel(a),
+        Cmd::Mark(a) => control::mark(a),
+        Cmd::Resume(a) => resume::exec(a),
+        Cmd::Tui(a) => console::exec(a),
     }
 }

@@ -59,7 +59,7 @@ enum Msg {
 struct Live {
     kill: Option<exec::KillHandle>,
     tail: Option<exec::TailHandle>,
-    cancel: Option<oneshot::Sender<()>>,
+    cancel: Option<oneshot::Sender<KillReason>>,
 }
 
 pub struct Driver {
@@ -257,7 +257,7 @@ impl Driver {
                         k.terminate(KILL_GRACE, KillReason::Cancel);
                     }
                     if let Some(c) = live.cancel.take() {
-                        let _ = c.send(());
+                        let _ = c.send(KillReason::Cancel);
                     }
                 }
             }
@@ -284,10 +284,17 @@ impl Driver {
         let (step, attempt) = key;
         match spec.action {
             SpawnAction::Builtin { builtin, with } => {
-                let (cancel_tx, cancel_rx) = oneshot::channel();
+                let (cancel_tx, cancel_rx) = oneshot::channel::<KillReason>();
                 self.live.insert(key, Live { kill: None, tail: None, cancel: Some(cancel_tx) });
+                let masker = Masker::new(spec.secret_values);
                 tokio::spawn(async move {
-                    let f = exec::run_builtin(builtin, &with, cancel_rx).await;
+                    let cancel = async move {
+                        match cancel_rx.await {
+                            Ok(reason) => reason,
+                            Err(_) => std::future::pending().await,
+                        }
+                    };
+                    let f = exec::run_builtin(builtin, &with, &masker, cancel).await;
                     let input = exit_input(step, attempt, compensation, f.outcome, f.duration_ms, Vec::new(), Usage::default(), f.stderr_tail);
                     let _ = tx.send(Msg::Exited { key, log: None, input });
                 });
@@ -314,22 +321,15 @@ impl Driver {
                         tokio::spawn(async move {
                             let tail = running.tail();
                             let f = running.wait().await;
-                            let log = (!compensation).then(|| (step_id, f.log_path, tail.lines()));
+                            let log = f.log_path.filter(|_| !compensation).map(|p| (step_id, p, tail.lines()));
                             let input = exit_input(step, attempt, compensation, f.outcome, f.duration_ms, f.outputs, f.usage, f.stderr_tail);
                             let _ = tx.send(Msg::Exited { key, log, input });
                         });
                     }
                     Err(e) => {
-                        let _ = tx.send(Msg::Exited { key, log: None, input: exit_input(
-                            step,
-                            attempt,
-                            compensation,
-                            StepOutcome::SpawnFailed { message: e.to_string() },
-                            0,
-                            Vec::new(),
-                            Usage::default(),
-                            String::new(),
-                        ) });
+                        let f = e.into_finished();
+                        let input = exit_input(step, attempt, compensation, f.outcome, 0, Vec::new(), Usage::default(), f.stderr_tail);
+                        let _ = tx.send(Msg::Exited { key, log: None, input });
                     }
                 }
             }

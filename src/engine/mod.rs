@@ -3,6 +3,8 @@
 pub mod bucket;
 pub mod core;
 pub mod digest;
+pub mod driver;
+pub mod printer;
 pub mod retry;
 
 pub use self::core::{Core, Effect, Input, ReplayError, RunConfig, SpawnAction, SpawnSpec};
