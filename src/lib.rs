@@ -5,4 +5,5 @@
 //! do the I/O; `tui` and the headless printer show a `RunView`.
 pub mod cli;
 pub mod model;
+pub mod tui;
 pub mod workflow;
