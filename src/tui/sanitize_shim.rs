@@ -123,12 +123,19 @@ fn apply_sgr(mut style: Style, params: &str) -> Style {
     style
 }
 
-/// One raw log line as a ratatui line, with `base` under the step's own SGR styles.
-pub fn log_line(raw: &str, base: Style) -> Line<'static> {
+/// One raw log line as a ratatui line: the step's own SGR styles over the theme's base
+/// (colours dropped in monochrome, so `NO_COLOR` holds for step output too).
+pub fn log_line(raw: &str, theme: &crate::tui::theme::Theme) -> Line<'static> {
     Line::from(
         sanitize_line(raw.as_bytes())
             .into_iter()
-            .map(|(st, s)| Span::styled(s, base.patch(st)))
+            .map(|(mut st, s)| {
+                if theme.monochrome {
+                    st.fg = None;
+                    st.bg = None;
+                }
+                Span::styled(s, theme.base.patch(st))
+            })
             .collect::<Vec<_>>(),
     )
 }

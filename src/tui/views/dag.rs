@@ -192,19 +192,24 @@ fn render_graph(
     }
     let canvas_w = x.saturating_sub(u32::from(GAP));
     let canvas_h = layout.height() as u32;
-    let (fx, fy) = focus
+    // Scroll only as far as needed to show the focused step (columns stay put otherwise).
+    let (fx0, fx1, fy) = focus
         .and_then(|f| layout.place.get(f))
-        .map_or((0, 0), |&(l, r)| (xs[l] + u32::from(widths[l]) / 2, r as u32));
-    let scroll = |focus: u32, canvas: u32, view: u16| -> u32 {
-        let view = u32::from(view);
-        if canvas <= view {
-            0
-        } else {
-            focus.saturating_sub(view / 2).min(canvas - view)
-        }
+        .map_or((0, 0, 0), |&(l, r)| (xs[l], xs[l] + u32::from(widths[l]), r as u32));
+    let (aw, ah) = (u32::from(area.width), u32::from(area.height));
+    let ox = if canvas_w <= aw || fx1 <= aw {
+        0
+    } else {
+        (fx1 + u32::from(GAP) + 2)
+            .saturating_sub(aw)
+            .min(fx0)
+            .min(canvas_w - aw)
     };
-    let ox = scroll(fx, canvas_w, area.width);
-    let oy = scroll(fy, canvas_h, area.height);
+    let oy = if canvas_h <= ah || fy < ah {
+        0
+    } else {
+        fy.saturating_sub(ah / 2).min(canvas_h - ah)
+    };
     let (vw, vh) = (u32::from(area.width), u32::from(area.height));
     let mut bits = vec![0u8; (vw * vh) as usize];
     let mut set = |cx: u32, cy: u32, b: u8| {

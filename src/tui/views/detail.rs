@@ -47,7 +47,7 @@ pub fn render(
         let n = room - 1;
         let start = s.log_tail.len().saturating_sub(n);
         for l in &s.log_tail[start..] {
-            lines.push(log_line(l, theme.base));
+            lines.push(log_line(l, theme));
         }
     }
     frame.render_widget(Paragraph::new(lines).style(theme.base), inner);

@@ -60,7 +60,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, log: &LogState, the
                 styled(format!("{:>gutter$} ", i + 1), if hit { theme.search_match } else { theme.dim }),
                 styled(if hit { "▸ " } else { "│ " }, if hit { theme.search_match } else { theme.border }),
             ];
-            spans.extend(log_line(&s.log_tail[i], theme.base).spans);
+            spans.extend(log_line(&s.log_tail[i], theme).spans);
             Line::from(spans)
         })
         .collect();

@@ -113,7 +113,7 @@ pub fn error_detail(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState,
     if let Some(s) = e.step.as_deref().and_then(|s| view.step_index(s)).map(|i| &view.steps[i]) {
         lines.push(Line::from(styled(format!("log tail ({} lines)", s.log_tail.len()), theme.title)));
         for l in &s.log_tail {
-            lines.push(log_line(l, theme.base));
+            lines.push(log_line(l, theme));
         }
     }
     let h = area.height.saturating_sub(2);
