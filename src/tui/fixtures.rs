@@ -281,7 +281,9 @@ pub fn big(n: usize) -> RunView {
             };
             let mut s = step(&format!("step-{i:05}"), &needs, state, "builtin.noop");
             s.attempts = u32::from(state != StepState::Pending);
-            s.started_at = Some(at(i as i64 / 20));
+            if !matches!(state, StepState::Pending | StepState::Queued) {
+                s.started_at = Some(at(i as i64 / 20));
+            }
             s
         })
         .collect();

@@ -8,10 +8,23 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders};
 use unicode_width_shim::width;
 
-/// Display width of text (one column per char; wide chars are rare in ids and hints).
+/// Display width of text in terminal columns.
 mod unicode_width_shim {
     pub fn width(s: &str) -> usize {
-        s.chars().count()
+        if s.is_ascii() {
+            s.len()
+        } else {
+            ratatui::text::Span::raw(s).width()
+        }
+    }
+}
+
+/// The state's glyph, always one column wide: `⚡` (interrupted) is two columns in most
+/// terminals and would shift a row, so the console draws `↯` instead.
+pub fn glyph(s: crate::model::StepState) -> &'static str {
+    match s.glyph() {
+        "⚡" => "↯",
+        g => g,
     }
 }
 
@@ -27,7 +40,16 @@ pub fn fit(s: &str, max: usize) -> String {
     if max == 0 {
         return String::new();
     }
-    let mut out: String = s.chars().take(max - 1).collect();
+    let mut out = String::new();
+    let mut w = 0;
+    for c in s.chars() {
+        let cw = width(c.encode_utf8(&mut [0; 4]));
+        if w + cw > max - 1 {
+            break;
+        }
+        w += cw;
+        out.push(c);
+    }
     out.push('…');
     out
 }

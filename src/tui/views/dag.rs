@@ -115,7 +115,7 @@ fn render_list(
         let selected = Some(i) == focus;
         let line = format!(
             "{} {} {} {:>5} {:>8}  {}",
-            s.state.glyph(),
+            crate::tui::views::common::glyph(s.state),
             pad(s.state.as_str(), 17),
             pad(&s.id, id_w),
             format!("{}/{}", s.attempts, s.max_attempts),
@@ -126,7 +126,7 @@ fn render_list(
         buf.set_stringn(area.x, y, &line, area.width as usize, style);
         if !selected {
             // Glyph and state name carry the state colour.
-            buf.set_stringn(area.x, y, s.state.glyph(), 1, st);
+            buf.set_stringn(area.x, y, crate::tui::views::common::glyph(s.state), 1, st);
             buf.set_stringn(area.x + 2, y, s.state.as_str(), (area.width as usize).saturating_sub(2), st);
         }
     }
@@ -281,14 +281,14 @@ fn render_graph(
             if filtering && !matches_filter(s, &ui.filter) {
                 style = theme.dim;
             }
-            let label = format!("{} {}", s.state.glyph(), fit(&s.id, MAX_LABEL));
+            let label = format!("{} {}", crate::tui::views::common::glyph(s.state), fit(&s.id, MAX_LABEL));
             if Some(i) == focus {
                 style = theme.selection;
             }
             put(buf, area, x0, r as u32, ox, oy, &label, style);
             if s.has_gate && view.gates.iter().any(|g| g.step == Some(i)) && Some(i) != focus {
                 // The state glyph already says waiting; the warning colour draws the eye.
-                put(buf, area, x0, r as u32, ox, oy, s.state.glyph(), theme.warning);
+                put(buf, area, x0, r as u32, ox, oy, crate::tui::views::common::glyph(s.state), theme.warning);
             }
         }
     }

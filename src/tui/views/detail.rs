@@ -28,7 +28,7 @@ pub fn render(
     let block = panel(
         Line::from(vec![
             styled(" ", theme.title),
-            styled(s.state.glyph(), theme.state(s.state)),
+            styled(crate::tui::views::common::glyph(s.state), theme.state(s.state)),
             styled(format!(" {} ", s.id), theme.title),
         ]),
         theme,
@@ -64,7 +64,7 @@ pub fn step_lines<'a>(
     let now = ui.clock(view);
     let mut lines = Vec::new();
     let mut state = vec![styled(
-        format!("{} {}", s.state.glyph(), s.state),
+        format!("{} {}", crate::tui::views::common::glyph(s.state), s.state),
         theme.state(s.state),
     )];
     state.push(styled(
@@ -109,7 +109,7 @@ pub fn step_lines<'a>(
             .needs
             .iter()
             .filter_map(|&i| view.steps.get(i))
-            .map(|n| format!("{} {}", n.state.glyph(), n.id))
+            .map(|n| format!("{} {}", crate::tui::views::common::glyph(n.state), n.id))
             .collect();
         lines.push(kv("needs", LW, styled(needs.join("  "), theme.base), theme));
     }

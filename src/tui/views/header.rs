@@ -20,7 +20,7 @@ pub fn run_state_glyph(s: RunState) -> &'static str {
         RunState::Succeeded => "✔",
         RunState::Failed => "✘",
         RunState::Cancelled => "■",
-        RunState::Interrupted => "⚡",
+        RunState::Interrupted => "↯",
     }
 }
 

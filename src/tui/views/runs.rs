@@ -28,7 +28,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme
     for (i, r) in ui.runs.iter().enumerate().skip(first).take(rows) {
         let cur = if r.id == view.run_id { "●" } else { " " };
         let took = dur(r.started_at, r.finished_at.unwrap_or(now));
-        let state = format!("{} {}", run_state_glyph(r.state), r.state);
+        let state = super::common::pad(&format!("{} {}", run_state_glyph(r.state), r.state), 13);
         let rest = format!(
             " {:>14} {:>9} {:>9} {:>6}",
             ago(r.started_at, now),
@@ -38,11 +38,11 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme
         );
         let head = format!("{cur} {:8}  {:16} ", short_id(&r.id), fit(&r.workflow, 16));
         let line = if i == sel {
-            Line::from(styled(format!("{head}{state:13}{rest}"), theme.selection))
+            Line::from(styled(format!("{head}{state}{rest}"), theme.selection))
         } else {
             Line::from(vec![
                 styled(head, theme.base),
-                styled(format!("{state:13}"), run_state_style(r.state, theme)),
+                styled(format!("{state}"), run_state_style(r.state, theme)),
                 styled(rest, theme.base),
             ])
         };
