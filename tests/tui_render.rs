@@ -27,7 +27,11 @@ fn act(v: &RunView, ui: &mut UiState, actions: &[Action]) {
 
 fn typed(v: &RunView, ui: &mut UiState, s: &str) {
     for c in s.chars() {
-        update(ui, v, Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)));
+        update(
+            ui,
+            v,
+            Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
+        );
     }
 }
 
@@ -87,7 +91,11 @@ fn scenarios() -> Vec<(&'static str, Setup)> {
         ("approve_dialog", || {
             let v = fixtures::release();
             let mut u = ui();
-            act(&v, &mut u, &[Action::GoTab(Tab::Approvals), Action::Approve]);
+            act(
+                &v,
+                &mut u,
+                &[Action::GoTab(Tab::Approvals), Action::Approve],
+            );
             typed(&v, &mut u, "staging is green");
             act(&v, &mut u, &[Action::NewLine]);
             typed(&v, &mut u, "ship it");
@@ -96,13 +104,29 @@ fn scenarios() -> Vec<(&'static str, Setup)> {
         ("reject_dialog_empty_reason", || {
             let v = fixtures::release();
             let mut u = ui();
-            act(&v, &mut u, &[Action::GoTab(Tab::Approvals), Action::Reject, Action::Confirm]);
+            act(
+                &v,
+                &mut u,
+                &[
+                    Action::GoTab(Tab::Approvals),
+                    Action::Reject,
+                    Action::Confirm,
+                ],
+            );
             (v, u)
         }),
         ("outcome_refused", || {
             let v = fixtures::release();
             let mut u = ui();
-            act(&v, &mut u, &[Action::GoTab(Tab::Approvals), Action::Approve, Action::Confirm]);
+            act(
+                &v,
+                &mut u,
+                &[
+                    Action::GoTab(Tab::Approvals),
+                    Action::Approve,
+                    Action::Confirm,
+                ],
+            );
             act(
                 &v,
                 &mut u,
@@ -201,7 +225,10 @@ fn too_small_says_what_it_needs() {
     let (v, u) = (fixtures::release(), ui());
     let b = draw(&v, &u, &theme, 50, 12);
     let t = text(&b);
-    assert!(t.contains("terminal too small: need 60×15, have 50×12"), "{t}");
+    assert!(
+        t.contains("terminal too small: need 60×15, have 50×12"),
+        "{t}"
+    );
     insta::assert_snapshot!("too_small_50x12", t);
 }
 
@@ -258,7 +285,10 @@ fn monochrome_states_are_readable_by_glyph() {
     let b = draw(&v, &u, &theme, 120, 40);
     for y in 0..b.area.height {
         for x in 0..b.area.width {
-            assert!(matches!(b[(x, y)].fg, ratatui::style::Color::Reset), "colour at {x},{y}");
+            assert!(
+                matches!(b[(x, y)].fg, ratatui::style::Color::Reset),
+                "colour at {x},{y}"
+            );
         }
     }
     let t = text(&b);

@@ -231,8 +231,7 @@ impl UiState {
     }
 
     pub fn is_list_mode(&self, view: &RunView) -> bool {
-        self.list_mode
-            .unwrap_or(view.steps.len() > LIST_MODE_ABOVE)
+        self.list_mode.unwrap_or(view.steps.len() > LIST_MODE_ABOVE)
     }
 
     /// The DAG layout of the view, computed once per run (the graph does not change).
@@ -275,7 +274,10 @@ impl UiState {
         if matches_filter(&view.steps[sel], &self.filter) {
             Some(sel)
         } else {
-            visible_steps(view, &self.filter).first().copied().or(Some(sel))
+            visible_steps(view, &self.filter)
+                .first()
+                .copied()
+                .or(Some(sel))
         }
     }
 }
@@ -283,10 +285,12 @@ impl UiState {
 /// Filter terms separated by spaces, all must match: `state:NAME` (prefix of the state)
 /// or a case-insensitive substring of the step id.
 pub fn matches_filter(step: &crate::model::StepView, filter: &str) -> bool {
-    filter.split_whitespace().all(|term| match term.strip_prefix("state:") {
-        Some(st) => step.state.as_str().starts_with(&st.to_ascii_lowercase()),
-        None => step.id.to_lowercase().contains(&term.to_lowercase()),
-    })
+    filter
+        .split_whitespace()
+        .all(|term| match term.strip_prefix("state:") {
+            Some(st) => step.state.as_str().starts_with(&st.to_ascii_lowercase()),
+            None => step.id.to_lowercase().contains(&term.to_lowercase()),
+        })
 }
 
 /// Indices of the steps the filter lets through, in plan order.
@@ -331,7 +335,9 @@ pub fn update(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> 
             ui.pending = ui.pending.saturating_sub(1);
             match outcome {
                 CommandOutcome::Accepted { message } => toast(ui, format!("✔ {message}"), true),
-                CommandOutcome::Refused { reason } => toast(ui, format!("✘ refused: {reason}"), false),
+                CommandOutcome::Refused { reason } => {
+                    toast(ui, format!("✘ refused: {reason}"), false)
+                }
             }
             return Vec::new();
         }
@@ -397,7 +403,11 @@ fn gate_dialog(ui: &mut UiState, action: Action) -> Vec<Request> {
             };
             ui.dialog = None;
             ui.pending += 1;
-            toast(ui, format!("… {verb} {step}: sent, waiting for the engine"), true);
+            toast(
+                ui,
+                format!("… {verb} {step}: sent, waiting for the engine"),
+                true,
+            );
             return vec![Request::Command(command)];
         }
         _ => {}
@@ -525,8 +535,15 @@ fn find_match(log: &mut LogState, lines: &[String], forward: bool) {
     let n = lines.len();
     let start = log.matched.unwrap_or(if forward { n - 1 } else { 0 });
     for k in 1..=n {
-        let i = if forward { (start + k) % n } else { (start + n - k) % n };
-        if super::sanitize_shim::plain(&lines[i]).to_lowercase().contains(&needle) {
+        let i = if forward {
+            (start + k) % n
+        } else {
+            (start + n - k) % n
+        };
+        if super::sanitize_shim::plain(&lines[i])
+            .to_lowercase()
+            .contains(&needle)
+        {
             log.matched = Some(i);
             log.back = n - 1 - i;
             log.follow = false;
@@ -597,9 +614,7 @@ fn open_log(ui: &mut UiState, step: usize) {
 }
 
 fn retry(ui: &mut UiState, view: &RunView, step: &str) -> Vec<Request> {
-    let state = view
-        .step_index(step)
-        .map(|i| view.steps[i].state);
+    let state = view.step_index(step).map(|i| view.steps[i].state);
     match state {
         Some(
             StepState::Failed
@@ -610,7 +625,11 @@ fn retry(ui: &mut UiState, view: &RunView, step: &str) -> Vec<Request> {
             | StepState::Skipped,
         ) => {
             ui.pending += 1;
-            toast(ui, format!("… retry {step}: sent, waiting for the engine"), true);
+            toast(
+                ui,
+                format!("… retry {step}: sent, waiting for the engine"),
+                true,
+            );
             vec![Request::Command(Command::Retry {
                 step: step.to_string(),
                 operator: ui.operator.clone(),
@@ -619,7 +638,9 @@ fn retry(ui: &mut UiState, view: &RunView, step: &str) -> Vec<Request> {
         Some(st) => {
             toast(
                 ui,
-                format!("✘ {step} is {st}: only a failed, rejected, cancelled, skipped or interrupted step can be retried"),
+                format!(
+                    "✘ {step} is {st}: only a failed, rejected, cancelled, skipped or interrupted step can be retried"
+                ),
                 false,
             );
             Vec::new()
@@ -633,7 +654,9 @@ fn retry(ui: &mut UiState, view: &RunView, step: &str) -> Vec<Request> {
 
 fn open_gate_dialog(ui: &mut UiState, view: &RunView, decision: Decision) {
     let gate = match ui.tab {
-        Tab::Approvals => view.gates.get(ui.gate_sel.min(view.gates.len().saturating_sub(1))),
+        Tab::Approvals => view
+            .gates
+            .get(ui.gate_sel.min(view.gates.len().saturating_sub(1))),
         _ => ui
             .focus(view)
             .and_then(|i| view.gates.iter().find(|g| g.step == Some(i))),
@@ -682,7 +705,11 @@ fn main_view(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
                     yes: false,
                 }));
             } else {
-                toast(ui, format!("✘ the run is {}: nothing to cancel", view.state), false);
+                toast(
+                    ui,
+                    format!("✘ the run is {}: nothing to cancel", view.state),
+                    false,
+                );
             }
         }
         Action::Approve => open_gate_dialog(ui, view, Decision::Approve),
@@ -700,13 +727,12 @@ fn main_view(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
             }
             Tab::Errors => {
                 move_sel(&mut ui.error_sel, view.errors.len(), &other);
-                let step = view
-                    .errors
-                    .get(ui.error_sel)
-                    .and_then(|e| e.step.clone());
+                let step = view.errors.get(ui.error_sel).and_then(|e| e.step.clone());
                 match other {
                     Action::Enter if !view.errors.is_empty() => {
-                        ui.overlay = Some(Overlay::ErrorDetail(ui.error_sel.min(view.errors.len() - 1)));
+                        ui.overlay = Some(Overlay::ErrorDetail(
+                            ui.error_sel.min(view.errors.len() - 1),
+                        ));
                         ui.overlay_scroll = 0;
                     }
                     Action::Retry => match step {
@@ -733,7 +759,11 @@ fn main_view(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
                     }
                     (Action::Resume, Some(r)) => toast(
                         ui,
-                        format!("✘ run {} is {}: only an interrupted run can be resumed", short_id(&r.id), r.state),
+                        format!(
+                            "✘ run {} is {}: only an interrupted run can be resumed",
+                            short_id(&r.id),
+                            r.state
+                        ),
                         false,
                     ),
                     _ => {}
@@ -777,7 +807,12 @@ fn dag(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
             let id = view.steps[focus].id.clone();
             return retry(ui, view, &id);
         }
-        Action::Up | Action::Down | Action::Left | Action::Right | Action::PageUp | Action::PageDown => {
+        Action::Up
+        | Action::Down
+        | Action::Left
+        | Action::Right
+        | Action::PageUp
+        | Action::PageDown => {
             ui.follow = false;
             ui.selected = if ui.is_list_mode(view) || !ui.filter.trim().is_empty() {
                 let vis = visible_steps(view, &ui.filter);
@@ -843,7 +878,11 @@ mod tests {
 
     fn typed(ui: &mut UiState, v: &RunView, s: &str) {
         for c in s.chars() {
-            update(ui, v, Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)));
+            update(
+                ui,
+                v,
+                Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
+            );
         }
     }
 
@@ -868,7 +907,13 @@ mod tests {
         );
         assert!(ui.dialog.is_none());
         assert_eq!(ui.pending, 1);
-        update(&mut ui, &v, Action::Outcome(CommandOutcome::Refused { reason: "self-approval is not allowed".into() }));
+        update(
+            &mut ui,
+            &v,
+            Action::Outcome(CommandOutcome::Refused {
+                reason: "self-approval is not allowed".into(),
+            }),
+        );
         let t = ui.toast.clone().unwrap();
         assert!(!t.ok && t.text.contains("self-approval"));
         assert_eq!(ui.pending, 0);
@@ -882,11 +927,16 @@ mod tests {
         update(&mut ui, &v, Action::Reject);
         assert!(update(&mut ui, &v, Action::Confirm).is_empty());
         match &ui.dialog {
-            Some(Dialog::Gate(d)) => assert_eq!(d.error.as_deref(), Some("a reason is required to reject")),
+            Some(Dialog::Gate(d)) => {
+                assert_eq!(d.error.as_deref(), Some("a reason is required to reject"))
+            }
             other => panic!("dialog closed: {other:?}"),
         }
         typed(&mut ui, &v, "  ");
-        assert!(update(&mut ui, &v, Action::Confirm).is_empty(), "blank is empty");
+        assert!(
+            update(&mut ui, &v, Action::Confirm).is_empty(),
+            "blank is empty"
+        );
         typed(&mut ui, &v, "CVE open");
         let reqs = update(&mut ui, &v, Action::Confirm);
         assert_eq!(
@@ -915,24 +965,47 @@ mod tests {
         let v = fixtures::release();
         let mut ui = UiState::new("alice");
         update(&mut ui, &v, Action::Quit);
-        assert!(matches!(ui.dialog, Some(Dialog::Confirm(ConfirmDialog { yes: false, what: ConfirmWhat::Quit }))));
-        assert!(update(&mut ui, &v, Action::Confirm).is_empty(), "Enter on the default does nothing");
+        assert!(matches!(
+            ui.dialog,
+            Some(Dialog::Confirm(ConfirmDialog {
+                yes: false,
+                what: ConfirmWhat::Quit
+            }))
+        ));
+        assert!(
+            update(&mut ui, &v, Action::Confirm).is_empty(),
+            "Enter on the default does nothing"
+        );
         assert!(ui.dialog.is_none());
         update(&mut ui, &v, Action::Quit);
         update(&mut ui, &v, Action::SwitchButton);
-        assert_eq!(update(&mut ui, &v, Action::Confirm), vec![Request::Exit(ConsoleExit::Interrupt)]);
+        assert_eq!(
+            update(&mut ui, &v, Action::Confirm),
+            vec![Request::Exit(ConsoleExit::Interrupt)]
+        );
 
         update(&mut ui, &v, Action::CancelRun);
-        assert!(matches!(ui.dialog, Some(Dialog::Confirm(ConfirmDialog { yes: false, what: ConfirmWhat::CancelRun }))));
+        assert!(matches!(
+            ui.dialog,
+            Some(Dialog::Confirm(ConfirmDialog {
+                yes: false,
+                what: ConfirmWhat::CancelRun
+            }))
+        ));
         let r = update(&mut ui, &v, Action::Yes);
-        assert!(matches!(&r[..], [Request::Command(Command::Cancel { operator, .. })] if operator == "alice"));
+        assert!(
+            matches!(&r[..], [Request::Command(Command::Cancel { operator, .. })] if operator == "alice")
+        );
     }
 
     #[test]
     fn quit_on_a_finished_run_needs_no_confirmation() {
         let v = fixtures::finished_failed();
         let mut ui = UiState::new("alice");
-        assert_eq!(update(&mut ui, &v, Action::Quit), vec![Request::Exit(ConsoleExit::Quit)]);
+        assert_eq!(
+            update(&mut ui, &v, Action::Quit),
+            vec![Request::Exit(ConsoleExit::Quit)]
+        );
         assert!(update(&mut ui, &v, Action::CancelRun).is_empty());
         assert!(ui.toast.as_ref().is_some_and(|t| !t.ok));
     }
@@ -943,10 +1016,20 @@ mod tests {
         let mut ui = UiState::new("alice");
         ui.tab = Tab::Errors;
         let r = update(&mut ui, &v, Action::Retry);
-        assert_eq!(r, vec![Request::Command(Command::Retry { step: "docs".into(), operator: "alice".into() })]);
+        assert_eq!(
+            r,
+            vec![Request::Command(Command::Retry {
+                step: "docs".into(),
+                operator: "alice".into()
+            })]
+        );
         update(&mut ui, &v, Action::Down); // unit-tests, which succeeded since
         assert!(update(&mut ui, &v, Action::Retry).is_empty());
-        assert!(ui.toast.as_ref().is_some_and(|t| t.text.contains("succeeded")));
+        assert!(
+            ui.toast
+                .as_ref()
+                .is_some_and(|t| t.text.contains("succeeded"))
+        );
         update(&mut ui, &v, Action::Enter);
         assert_eq!(ui.overlay, Some(Overlay::ErrorDetail(1)));
     }
@@ -957,11 +1040,20 @@ mod tests {
         let mut ui = UiState::new("alice");
         ui.runs = Arc::new(fixtures::runs());
         ui.tab = Tab::Runs;
-        assert!(update(&mut ui, &v, Action::Resume).is_empty(), "running run");
+        assert!(
+            update(&mut ui, &v, Action::Resume).is_empty(),
+            "running run"
+        );
         update(&mut ui, &v, Action::Down);
         let id = ui.runs[1].id.clone();
-        assert_eq!(update(&mut ui, &v, Action::Resume), vec![Request::Resume(id.clone())]);
-        assert_eq!(update(&mut ui, &v, Action::Enter), vec![Request::OpenRun(id)]);
+        assert_eq!(
+            update(&mut ui, &v, Action::Resume),
+            vec![Request::Resume(id.clone())]
+        );
+        assert_eq!(
+            update(&mut ui, &v, Action::Enter),
+            vec![Request::OpenRun(id)]
+        );
     }
 
     #[test]
@@ -976,7 +1068,10 @@ mod tests {
         update(&mut ui, &v, Action::Filter);
         typed(&mut ui, &v, "state:fail");
         update(&mut ui, &v, Action::Confirm);
-        assert_eq!(visible_steps(&v, &ui.filter), vec![v.step_index("docs").unwrap()]);
+        assert_eq!(
+            visible_steps(&v, &ui.filter),
+            vec![v.step_index("docs").unwrap()]
+        );
         assert_eq!(ui.focus(&v), v.step_index("docs"));
         update(&mut ui, &v, Action::Back);
         update(&mut ui, &v, Action::Back);
@@ -1024,6 +1119,12 @@ mod tests {
         let mut ui = UiState::new("alice");
         update(&mut ui, &v, Action::Approve); // focus: package (running)
         assert!(ui.dialog.is_none());
-        assert!(ui.toast.as_ref().unwrap().text.contains("package has no open gate"));
+        assert!(
+            ui.toast
+                .as_ref()
+                .unwrap()
+                .text
+                .contains("package has no open gate")
+        );
     }
 }

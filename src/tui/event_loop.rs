@@ -8,8 +8,8 @@ use super::theme::Theme;
 use super::views::render;
 use crate::model::{Command, CommandOutcome, RunSummary, RunView, Timestamp};
 use crossterm::event::{Event, EventStream};
-use futures::stream::{FuturesUnordered, Stream, StreamExt};
 use futures::future::BoxFuture;
+use futures::stream::{FuturesUnordered, Stream, StreamExt};
 use ratatui::Terminal;
 use ratatui::backend::Backend;
 use std::sync::Arc;
@@ -240,21 +240,42 @@ mod tests {
         let (qtx, mut qrx) = mpsc::channel(8);
         let (ktx, krx) = futures::channel::mpsc::unbounded();
         let mut terminal = Terminal::new(TestBackend::new(100, 30)).unwrap();
-        let link = ConsoleLink { view: vrx, runs: rrx, requests: qtx };
+        let link = ConsoleLink {
+            view: vrx,
+            runs: rrx,
+            requests: qtx,
+        };
         // A fake engine: accept the approval, then let the operator quit.
         let engine = tokio::spawn(async move {
             let req = qrx.recv().await.unwrap();
-            let ConsoleRequest::Command { command, reply } = req else { panic!("{req:?}") };
+            let ConsoleRequest::Command { command, reply } = req else {
+                panic!("{req:?}")
+            };
             reply
-                .send(CommandOutcome::Accepted { message: "approved deploy-prod (2 of 2 votes)".into() })
+                .send(CommandOutcome::Accepted {
+                    message: "approved deploy-prod (2 of 2 votes)".into(),
+                })
                 .unwrap();
             command
         });
         let feeder = ktx.clone();
-        for k in [KeyCode::Char('2'), KeyCode::Char('a'), KeyCode::Char('o'), KeyCode::Char('k'), KeyCode::Enter] {
+        for k in [
+            KeyCode::Char('2'),
+            KeyCode::Char('a'),
+            KeyCode::Char('o'),
+            KeyCode::Char('k'),
+            KeyCode::Enter,
+        ] {
             feeder.unbounded_send(key(k)).unwrap();
         }
-        let drive_fut = drive(&mut terminal, krx, link, Theme::monochrome(), UiState::new("carol"), Signals::new().unwrap());
+        let drive_fut = drive(
+            &mut terminal,
+            krx,
+            link,
+            Theme::monochrome(),
+            UiState::new("carol"),
+            Signals::new().unwrap(),
+        );
         let mut drive_fut = Box::pin(drive_fut);
         let command = tokio::select! {
             c = engine => c.unwrap(),
@@ -262,13 +283,21 @@ mod tests {
         };
         assert_eq!(
             command,
-            Command::Approve { step: "deploy-prod".into(), operator: "carol".into(), reason: Some("ok".into()) }
+            Command::Approve {
+                step: "deploy-prod".into(),
+                operator: "carol".into(),
+                reason: Some("ok".into())
+            }
         );
         // The reply is ready before the key stream ends; replies are served first.
         drop(feeder);
         drop(ktx);
         let exit = drive_fut.await.unwrap();
         assert_eq!(exit, ConsoleExit::Quit);
-        assert!(screen(&terminal).contains("approved deploy-prod (2 of 2 votes)"), "{}", screen(&terminal));
+        assert!(
+            screen(&terminal).contains("approved deploy-prod (2 of 2 votes)"),
+            "{}",
+            screen(&terminal)
+        );
     }
 }

@@ -4,8 +4,8 @@
 use crate::model::health::{StepScore, compute};
 use crate::model::view::{AuditView, BudgetView, GoldenSignals};
 use crate::model::{
-    ErrorKind, ErrorRecord, GateView, RunState, RunSummary, RunView, Severity, StepState,
-    StepView, Timestamp,
+    ErrorKind, ErrorRecord, GateView, RunState, RunSummary, RunView, Severity, StepState, StepView,
+    Timestamp,
 };
 use std::collections::BTreeMap;
 
@@ -64,20 +64,80 @@ fn err(kind: ErrorKind, step: &str, attempt: u32, msg: &str, t: i64) -> ErrorRec
 pub fn release() -> RunView {
     use StepState::*;
     let mut steps = vec![
-        ran(step("checkout", &[], Succeeded, "git clone --depth 1 $REPO ."), 0, Some(4), 1),
-        ran(step("build", &[0], Succeeded, "make build && echo version=$(cat VERSION) >> \"$BATON_OUTPUT\""), 5, Some(62), 1),
+        ran(
+            step("checkout", &[], Succeeded, "git clone --depth 1 $REPO ."),
+            0,
+            Some(4),
+            1,
+        ),
+        ran(
+            step(
+                "build",
+                &[0],
+                Succeeded,
+                "make build && echo version=$(cat VERSION) >> \"$BATON_OUTPUT\"",
+            ),
+            5,
+            Some(62),
+            1,
+        ),
         ran(step("lint", &[0], Succeeded, "make lint"), 5, Some(21), 1),
-        ran(step("unit-tests", &[1], Succeeded, "make test"), 63, Some(190), 2),
-        ran(step("integration-tests", &[1], RetryWait, "./ci/integration.sh"), 63, None, 1),
-        ran(step("docs", &[1], Failed, "mdbook build docs"), 63, Some(71), 1),
-        ran(step("package", &[3, 2], Running, "./ci/package.sh --sign"), 191, None, 1),
-        ran(step("sbom", &[1], Running, "syft . -o spdx-json > sbom.json"), 380, None, 1),
-        ran(step("deploy-staging", &[3], Succeeded, "./deploy.sh staging"), 191, Some(300), 1),
-        step("deploy-prod", &[8, 5], WaitingApproval, "./deploy.sh production"),
-        step("smoke-prod", &[9], Pending, "./ci/smoke.sh https://example.com"),
+        ran(
+            step("unit-tests", &[1], Succeeded, "make test"),
+            63,
+            Some(190),
+            2,
+        ),
+        ran(
+            step("integration-tests", &[1], RetryWait, "./ci/integration.sh"),
+            63,
+            None,
+            1,
+        ),
+        ran(
+            step("docs", &[1], Failed, "mdbook build docs"),
+            63,
+            Some(71),
+            1,
+        ),
+        ran(
+            step("package", &[3, 2], Running, "./ci/package.sh --sign"),
+            191,
+            None,
+            1,
+        ),
+        ran(
+            step("sbom", &[1], Running, "syft . -o spdx-json > sbom.json"),
+            380,
+            None,
+            1,
+        ),
+        ran(
+            step("deploy-staging", &[3], Succeeded, "./deploy.sh staging"),
+            191,
+            Some(300),
+            1,
+        ),
+        step(
+            "deploy-prod",
+            &[8, 5],
+            WaitingApproval,
+            "./deploy.sh production",
+        ),
+        step(
+            "smoke-prod",
+            &[9],
+            Pending,
+            "./ci/smoke.sh https://example.com",
+        ),
         step("announce", &[10], Pending, "builtin.notify"),
         step("page-oncall", &[9], Pending, "echo deploy failed"),
-        ran(step("publish-crate", &[6, 0], Queued, "cargo publish"), 400, None, 0),
+        ran(
+            step("publish-crate", &[6, 0], Queued, "cargo publish"),
+            400,
+            None,
+            0,
+        ),
     ];
     steps[1].outputs.insert("version".into(), "1.4.2".into());
     steps[1].outputs.insert("commit".into(), "9f3c2e1".into());
@@ -119,16 +179,29 @@ pub fn release() -> RunView {
     ];
     steps[6].pool = Some("sign".into());
     steps[6].log_tail = (1..=30)
-        .map(|i| format!("[{:>2}/30] packing \u{1b}[36mtarget/dist/part-{i:02}.tar\u{1b}[0m", i))
+        .map(|i| {
+            format!(
+                "[{:>2}/30] packing \u{1b}[36mtarget/dist/part-{i:02}.tar\u{1b}[0m",
+                i
+            )
+        })
         .collect();
     steps[7].log_tail = vec!["syft: cataloging packages…".into()];
-    steps[8].outputs.insert("url".into(), "https://staging.example.com".into());
+    steps[8]
+        .outputs
+        .insert("url".into(), "https://staging.example.com".into());
     steps[9].has_gate = true;
     steps[9].pool = Some("deploy".into());
     steps[13].pool = Some("registry".into());
 
     let unit_err = {
-        let mut e = err(ErrorKind::ExitNonzero, "unit-tests", 1, "make test exited with code 2", 120);
+        let mut e = err(
+            ErrorKind::ExitNonzero,
+            "unit-tests",
+            1,
+            "make test exited with code 2",
+            120,
+        );
         e.open = false;
         e.context.insert("exit_code".into(), "2".into());
         e
@@ -136,12 +209,18 @@ pub fn release() -> RunView {
     let errors = vec![
         docs_err,
         unit_err,
-        steps[4].error.clone().unwrap_or_else(|| err(ErrorKind::Timeout, "integration-tests", 1, "timeout", 363)),
-        ErrorRecord::builder(ErrorKind::RateLimited, "registry pool rate 10/min reached; publish-crate waits for a token")
-            .run(RUN)
-            .step("publish-crate", 0)
-            .severity(Severity::Low)
-            .build(at(401)),
+        steps[4]
+            .error
+            .clone()
+            .unwrap_or_else(|| err(ErrorKind::Timeout, "integration-tests", 1, "timeout", 363)),
+        ErrorRecord::builder(
+            ErrorKind::RateLimited,
+            "registry pool rate 10/min reached; publish-crate waits for a token",
+        )
+        .run(RUN)
+        .step("publish-crate", 0)
+        .severity(Severity::Low)
+        .build(at(401)),
     ];
     let gates = vec![GateView {
         step: Some(9),
@@ -159,7 +238,11 @@ pub fn release() -> RunView {
         needs_outputs: vec![
             ("build".into(), "version".into(), "1.4.2".into()),
             ("build".into(), "commit".into(), "9f3c2e1".into()),
-            ("deploy-staging".into(), "url".into(), "https://staging.example.com".into()),
+            (
+                "deploy-staging".into(),
+                "url".into(),
+                "https://staging.example.com".into(),
+            ),
         ],
     }];
     let audit = vec![
@@ -321,9 +404,45 @@ pub fn runs() -> Vec<RunSummary> {
         health: h,
     };
     vec![
-        r(RUN, "release", RunState::Running, 0, None, 14, 6, Some(62.0)),
-        r("01JXQZ0M3D5E7F9G1H2J3K4L5M", "nightly-etl", RunState::Interrupted, -3600, None, 120, 87, Some(91.5)),
-        r("01JXQY8A1B2C3D4E5F6G7H8J9K", "release", RunState::Failed, -7200, Some(-6900), 14, 9, Some(35.0)),
-        r("01JXQX7Z9Y8X7W6V5U4T3S2R1Q", "docs-site", RunState::Succeeded, -86400, Some(-86280), 5, 5, Some(100.0)),
+        r(
+            RUN,
+            "release",
+            RunState::Running,
+            0,
+            None,
+            14,
+            6,
+            Some(62.0),
+        ),
+        r(
+            "01JXQZ0M3D5E7F9G1H2J3K4L5M",
+            "nightly-etl",
+            RunState::Interrupted,
+            -3600,
+            None,
+            120,
+            87,
+            Some(91.5),
+        ),
+        r(
+            "01JXQY8A1B2C3D4E5F6G7H8J9K",
+            "release",
+            RunState::Failed,
+            -7200,
+            Some(-6900),
+            14,
+            9,
+            Some(35.0),
+        ),
+        r(
+            "01JXQX7Z9Y8X7W6V5U4T3S2R1Q",
+            "docs-site",
+            RunState::Succeeded,
+            -86400,
+            Some(-86280),
+            5,
+            5,
+            Some(100.0),
+        ),
     ]
 }

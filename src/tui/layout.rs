@@ -242,7 +242,16 @@ mod tests {
     fn crossing_reduction_beats_plan_order() {
         // Two chains declared interleaved so plan order crosses: a1 a2 | b2 b1 etc.
         // layer 0: p, q, r ; layer 1: x<-r, y<-q, z<-p  (a full reversal: 3 crossings)
-        let needs = vec![vec![], vec![], vec![], vec![2], vec![1], vec![0], vec![3], vec![5]];
+        let needs = vec![
+            vec![],
+            vec![],
+            vec![],
+            vec![2],
+            vec![1],
+            vec![0],
+            vec![3],
+            vec![5],
+        ];
         let before = naive(&needs).crossings();
         let after = layout(&needs).crossings();
         assert!(before >= 3, "fixture should cross in plan order: {before}");

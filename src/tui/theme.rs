@@ -13,7 +13,10 @@ use std::str::FromStr;
 const BUILTIN: [(&str, &str); 3] = [
     ("default", include_str!("../../themes/default.toml")),
     ("light", include_str!("../../themes/light.toml")),
-    ("high-contrast", include_str!("../../themes/high-contrast.toml")),
+    (
+        "high-contrast",
+        include_str!("../../themes/high-contrast.toml"),
+    ),
 ];
 
 const CHROME_KEYS: [&str; 16] = [
@@ -41,7 +44,9 @@ const COLOUR_HELP: &str =
 
 #[derive(Debug, thiserror::Error)]
 pub enum ThemeError {
-    #[error("unknown theme `{name}` (built in: default, light, high-contrast; user themes: {dir}/NAME.toml)")]
+    #[error(
+        "unknown theme `{name}` (built in: default, light, high-contrast; user themes: {dir}/NAME.toml)"
+    )]
     NotFound { name: String, dir: String },
     #[error("cannot read theme file {path}: {source}")]
     Read {
@@ -254,7 +259,9 @@ fn parse_colours(file: &str, text: &str) -> Result<BTreeMap<String, Color>, Them
             }
         };
         let Some(entries) = value.as_table() else {
-            return Err(invalid(format!("`{section}` must be a table `[{section}]`")));
+            return Err(invalid(format!(
+                "`{section}` must be a table `[{section}]`"
+            )));
         };
         for (key, v) in entries {
             if !allowed.contains(&key.as_str()) {
@@ -313,18 +320,32 @@ mod tests {
         )
         .unwrap();
         let t = Theme::load_from("mine", dir.path()).unwrap();
-        assert_eq!(t.state(StepState::Running).fg, Some(Color::Rgb(0x11, 0x22, 0x33)));
+        assert_eq!(
+            t.state(StepState::Running).fg,
+            Some(Color::Rgb(0x11, 0x22, 0x33))
+        );
         assert_eq!(t.state(StepState::Succeeded).fg, Some(Color::Green));
 
         std::fs::write(dir.path().join("bad.toml"), "[state]\nrunnin = \"red\"\n").unwrap();
         let e = Theme::load_from("bad", dir.path()).unwrap_err().to_string();
-        assert!(e.contains("bad.toml") && e.contains("state.runnin") && e.contains("running"), "{e}");
+        assert!(
+            e.contains("bad.toml") && e.contains("state.runnin") && e.contains("running"),
+            "{e}"
+        );
 
-        std::fs::write(dir.path().join("bad2.toml"), "[gauge]\nhealthy = \"blurple\"\n").unwrap();
-        let e = Theme::load_from("bad2", dir.path()).unwrap_err().to_string();
+        std::fs::write(
+            dir.path().join("bad2.toml"),
+            "[gauge]\nhealthy = \"blurple\"\n",
+        )
+        .unwrap();
+        let e = Theme::load_from("bad2", dir.path())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("gauge.healthy") && e.contains("#rrggbb"), "{e}");
 
-        let e = Theme::load_from("nope", dir.path()).unwrap_err().to_string();
+        let e = Theme::load_from("nope", dir.path())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("unknown theme `nope`"), "{e}");
         assert!(Theme::load_from("../etc/passwd", dir.path()).is_err());
     }

@@ -9,7 +9,11 @@ use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
 
 pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme: &Theme) {
-    let block = panel(format!(" Audit · {} decisions ", view.audit.len()), theme, true);
+    let block = panel(
+        format!(" Audit · {} decisions ", view.audit.len()),
+        theme,
+        true,
+    );
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if view.audit.is_empty() {
@@ -20,7 +24,10 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme
     let rows = (inner.height as usize).saturating_sub(1);
     let first = window(sel, view.audit.len(), rows);
     let mut lines = vec![Line::from(styled(
-        format!("{:>8}  {:10} {:18} {:18} reason · details", "at", "actor", "action", "step"),
+        format!(
+            "{:>8}  {:10} {:18} {:18} reason · details",
+            "at", "actor", "action", "step"
+        ),
         theme.dim,
     ))];
     for (i, a) in view.audit.iter().enumerate().skip(first).take(rows) {
@@ -30,10 +37,20 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme
             a.actor,
             a.action,
             a.step.as_deref().unwrap_or("–"),
-            a.reason.as_deref().map(|r| format!("“{r}” · ")).unwrap_or_default(),
+            a.reason
+                .as_deref()
+                .map(|r| format!("“{r}” · "))
+                .unwrap_or_default(),
             a.details
         );
-        lines.push(Line::from(styled(text, if i == sel { theme.selection } else { theme.base })));
+        lines.push(Line::from(styled(
+            text,
+            if i == sel {
+                theme.selection
+            } else {
+                theme.base
+            },
+        )));
     }
     frame.render_widget(Paragraph::new(lines).style(theme.base), inner);
 }

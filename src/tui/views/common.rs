@@ -129,14 +129,20 @@ pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
 
 /// `label value` with the label dimmed and padded to `lw`.
 pub fn kv<'a>(label: &str, lw: usize, value: impl Into<Span<'a>>, theme: &Theme) -> Line<'a> {
-    Line::from(vec![
-        Span::styled(pad(label, lw), theme.dim),
-        value.into(),
-    ])
+    Line::from(vec![Span::styled(pad(label, lw), theme.dim), value.into()])
 }
 
 pub fn styled<'a>(s: impl Into<String>, st: Style) -> Span<'a> {
     Span::styled(s.into(), st)
+}
+
+/// First row to show so that `sel` stays visible in `rows` rows.
+pub fn window(sel: usize, len: usize, rows: usize) -> usize {
+    if len <= rows || rows == 0 {
+        0
+    } else {
+        sel.saturating_sub(rows / 2).min(len - rows)
+    }
 }
 
 #[cfg(test)]
@@ -150,14 +156,5 @@ mod tests {
         assert_eq!(wrap_text("one two three", 7), vec!["one two", "three"]);
         assert_eq!(wrap_text("abcdefghij", 4), vec!["abcd", "efgh", "ij"]);
         assert_eq!(fit("x", 0), "");
-    }
-}
-
-/// First row to show so that `sel` stays visible in `rows` rows.
-pub fn window(sel: usize, len: usize, rows: usize) -> usize {
-    if len <= rows || rows == 0 {
-        0
-    } else {
-        sel.saturating_sub(rows / 2).min(len - rows)
     }
 }

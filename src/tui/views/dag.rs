@@ -20,14 +20,28 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme
     let (main, side) = if area.width >= 110 {
         let w = (area.width / 3).clamp(44, 60);
         (
-            Rect { width: area.width - w, ..area },
-            Rect { x: area.x + area.width - w, width: w, ..area },
+            Rect {
+                width: area.width - w,
+                ..area
+            },
+            Rect {
+                x: area.x + area.width - w,
+                width: w,
+                ..area
+            },
         )
     } else {
         let h = (area.height / 2).min(11);
         (
-            Rect { height: area.height - h, ..area },
-            Rect { y: area.y + area.height - h, height: h, ..area },
+            Rect {
+                height: area.height - h,
+                ..area
+            },
+            Rect {
+                y: area.y + area.height - h,
+                height: h,
+                ..area
+            },
         )
     };
     let list = ui.is_list_mode(view);
@@ -38,11 +52,18 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme
         visible_steps(view, &ui.filter).len()
     };
     let mut title = vec![styled(
-        format!(" {} · {} steps", if list { "List" } else { "Graph" }, view.steps.len()),
+        format!(
+            " {} · {} steps",
+            if list { "List" } else { "Graph" },
+            view.steps.len()
+        ),
         theme.title,
     )];
     if !ui.filter.is_empty() {
-        title.push(styled(format!(" · filter /{} ({shown} match)", ui.filter), theme.warning));
+        title.push(styled(
+            format!(" · filter /{} ({shown} match)", ui.filter),
+            theme.warning,
+        ));
     }
     if ui.follow {
         title.push(styled(" · follow", theme.dim));
@@ -122,16 +143,32 @@ fn render_list(
             step_duration(s, view, ui),
             s.action
         );
-        let style = if selected { theme.selection } else { theme.base };
+        let style = if selected {
+            theme.selection
+        } else {
+            theme.base
+        };
         buf.set_stringn(area.x, y, &line, area.width as usize, style);
         if !selected {
             // Glyph and state name carry the state colour.
             buf.set_stringn(area.x, y, crate::tui::views::common::glyph(s.state), 1, st);
-            buf.set_stringn(area.x + 2, y, s.state.as_str(), (area.width as usize).saturating_sub(2), st);
+            buf.set_stringn(
+                area.x + 2,
+                y,
+                s.state.as_str(),
+                (area.width as usize).saturating_sub(2),
+                st,
+            );
         }
     }
     if vis.is_empty() {
-        buf.set_stringn(area.x, area.y + 1, "no step matches the filter (Esc clears it)", area.width as usize, theme.dim);
+        buf.set_stringn(
+            area.x,
+            area.y + 1,
+            "no step matches the filter (Esc clears it)",
+            area.width as usize,
+            theme.dim,
+        );
     }
 }
 
@@ -195,7 +232,9 @@ fn render_graph(
     // Scroll only as far as needed to show the focused step (columns stay put otherwise).
     let (fx0, fx1, fy) = focus
         .and_then(|f| layout.place.get(f))
-        .map_or((0, 0, 0), |&(l, r)| (xs[l], xs[l] + u32::from(widths[l]), r as u32));
+        .map_or((0, 0, 0), |&(l, r)| {
+            (xs[l], xs[l] + u32::from(widths[l]), r as u32)
+        });
     let (aw, ah) = (u32::from(area.width), u32::from(area.height));
     let ox = if canvas_w <= aw || fx1 <= aw {
         0
@@ -234,7 +273,8 @@ fn render_graph(
                 let label = slot
                     .step
                     .and_then(|i| view.steps.get(i))
-                    .map_or(0, |s| s.id.chars().count().min(MAX_LABEL) + 2) as u32;
+                    .map_or(0, |s| s.id.chars().count().min(MAX_LABEL) + 2)
+                    as u32;
                 for cx in xs[li] + label + 1..x0 {
                     set(cx, r, E | W);
                 }
@@ -281,14 +321,27 @@ fn render_graph(
             if filtering && !matches_filter(s, &ui.filter) {
                 style = theme.dim;
             }
-            let label = format!("{} {}", crate::tui::views::common::glyph(s.state), fit(&s.id, MAX_LABEL));
+            let label = format!(
+                "{} {}",
+                crate::tui::views::common::glyph(s.state),
+                fit(&s.id, MAX_LABEL)
+            );
             if Some(i) == focus {
                 style = theme.selection;
             }
             put(buf, area, x0, r as u32, ox, oy, &label, style);
             if s.has_gate && view.gates.iter().any(|g| g.step == Some(i)) && Some(i) != focus {
                 // The state glyph already says waiting; the warning colour draws the eye.
-                put(buf, area, x0, r as u32, ox, oy, crate::tui::views::common::glyph(s.state), theme.warning);
+                put(
+                    buf,
+                    area,
+                    x0,
+                    r as u32,
+                    ox,
+                    oy,
+                    crate::tui::views::common::glyph(s.state),
+                    theme.warning,
+                );
             }
         }
     }

@@ -28,7 +28,10 @@ pub fn render(
     let block = panel(
         Line::from(vec![
             styled(" ", theme.title),
-            styled(crate::tui::views::common::glyph(s.state), theme.state(s.state)),
+            styled(
+                crate::tui::views::common::glyph(s.state),
+                theme.state(s.state),
+            ),
             styled(format!(" {} ", s.id), theme.title),
         ]),
         theme,
@@ -41,7 +44,11 @@ pub fn render(
     let room = (inner.height as usize).saturating_sub(lines.len());
     if !s.log_tail.is_empty() && room >= 2 {
         lines.push(Line::from(styled(
-            format!("── log, last {} of {} lines ", room.saturating_sub(1).min(s.log_tail.len()), s.log_tail.len()),
+            format!(
+                "── log, last {} of {} lines ",
+                room.saturating_sub(1).min(s.log_tail.len()),
+                s.log_tail.len()
+            ),
             theme.dim,
         )));
         let n = room - 1;
@@ -72,7 +79,10 @@ pub fn step_lines<'a>(
         theme.base,
     ));
     if let Some(c) = s.exit_code {
-        state.push(styled(format!("   exit {c}"), if c == 0 { theme.base } else { theme.error }));
+        state.push(styled(
+            format!("   exit {c}"),
+            if c == 0 { theme.base } else { theme.error },
+        ));
     }
     if let Some(sig) = s.signal {
         state.push(styled(format!("   signal {sig}"), theme.error));
@@ -83,7 +93,12 @@ pub fn step_lines<'a>(
             .collect::<Vec<_>>(),
     ));
     let timing = match (s.started_at, s.finished_at) {
-        (Some(a), Some(b)) => format!("{} → {}  took {}", rel(view.started_at, a), rel(view.started_at, b), dur(a, b)),
+        (Some(a), Some(b)) => format!(
+            "{} → {}  took {}",
+            rel(view.started_at, a),
+            rel(view.started_at, b),
+            dur(a, b)
+        ),
         (Some(a), None) if s.state == StepState::Running => {
             format!("{}  running for {}", rel(view.started_at, a), dur(a, now))
         }
@@ -95,14 +110,31 @@ pub fn step_lines<'a>(
     };
     lines.push(kv("time", LW, styled(timing, theme.base), theme));
     if let Some(r) = s.retry_at.filter(|_| s.state == StepState::RetryWait) {
-        let left = if r > now { format!("in {}", dur(now, r)) } else { "now".into() };
-        lines.push(kv("retry", LW, styled(format!("attempt {} {left}", s.attempts + 1), theme.warning), theme));
+        let left = if r > now {
+            format!("in {}", dur(now, r))
+        } else {
+            "now".into()
+        };
+        lines.push(kv(
+            "retry",
+            LW,
+            styled(format!("attempt {} {left}", s.attempts + 1), theme.warning),
+            theme,
+        ));
     }
     if let Some(p) = &s.pool {
         lines.push(kv("pool", LW, styled(p.clone(), theme.base), theme));
     }
-    for (k, a) in wrap_text(&s.action, w.saturating_sub(LW).max(8)).into_iter().enumerate() {
-        lines.push(kv(if k == 0 { "action" } else { "" }, LW, styled(a, theme.base), theme));
+    for (k, a) in wrap_text(&s.action, w.saturating_sub(LW).max(8))
+        .into_iter()
+        .enumerate()
+    {
+        lines.push(kv(
+            if k == 0 { "action" } else { "" },
+            LW,
+            styled(a, theme.base),
+            theme,
+        ));
     }
     if !s.needs.is_empty() {
         let needs: Vec<String> = s
@@ -137,9 +169,15 @@ pub fn error_lines<'a>(e: &ErrorRecord, w: usize, theme: &Theme) -> Vec<Line<'a>
     ])];
     let body = w.saturating_sub(LW).max(8);
     for l in wrap_text(&e.message, body) {
-        lines.push(Line::from(vec![Span::raw(" ".repeat(LW)), styled(l, theme.base)]));
+        lines.push(Line::from(vec![
+            Span::raw(" ".repeat(LW)),
+            styled(l, theme.base),
+        ]));
     }
-    for (k, l) in wrap_text(&e.suggestion, body.saturating_sub(2).max(6)).into_iter().enumerate() {
+    for (k, l) in wrap_text(&e.suggestion, body.saturating_sub(2).max(6))
+        .into_iter()
+        .enumerate()
+    {
         lines.push(Line::from(vec![
             Span::raw(" ".repeat(LW)),
             styled(if k == 0 { "→ " } else { "  " }, theme.accent),

@@ -10,18 +10,34 @@ use ratatui::style::Modifier;
 use ratatui::text::Line;
 use ratatui::widgets::{Clear, Paragraph};
 
-pub fn gate(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, d: &GateDialog, theme: &Theme) {
+pub fn gate(
+    frame: &mut Frame,
+    area: Rect,
+    view: &RunView,
+    ui: &UiState,
+    d: &GateDialog,
+    theme: &Theme,
+) {
     let w = area.width.saturating_sub(4).min(80);
     let body_w = w.saturating_sub(2) as usize;
     let g = view.gates.iter().find(|g| g.step_id == d.step_id);
     let mut info: Vec<Line> = match g {
         Some(g) => gate_lines(g, view, ui, body_w, theme),
-        None => vec![Line::from(styled("this gate is no longer open", theme.warning))],
+        None => vec![Line::from(styled(
+            "this gate is no longer open",
+            theme.warning,
+        ))],
     };
     if d.decision == Decision::Approve {
-        info.push(Line::from(styled(format!("you approve as {}", ui.operator), theme.dim)));
+        info.push(Line::from(styled(
+            format!("you approve as {}", ui.operator),
+            theme.dim,
+        )));
     } else {
-        info.push(Line::from(styled(format!("you reject as {}; the step will not run", ui.operator), theme.dim)));
+        info.push(Line::from(styled(
+            format!("you reject as {}; the step will not run", ui.operator),
+            theme.dim,
+        )));
     }
     let reason_h = 5u16;
     let want = info.len() as u16 + reason_h + 4;
@@ -31,7 +47,8 @@ pub fn gate(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, d: &Gat
         Decision::Approve => (format!(" Approve {} ", d.step_id), theme.ok),
         Decision::Reject => (format!(" Reject {} ", d.step_id), theme.error),
     };
-    let block = panel(styled(title, st.add_modifier(Modifier::BOLD)), theme, true).style(theme.base);
+    let block =
+        panel(styled(title, st.add_modifier(Modifier::BOLD)), theme, true).style(theme.base);
     let inner = block.inner(r);
     frame.render_widget(block, r);
     if inner.height == 0 {
@@ -41,8 +58,15 @@ pub fn gate(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, d: &Gat
     let hint_y = inner.y + inner.height - 1;
     let err_h = u16::from(inner.height >= 3);
     let box_h = reason_h.min(inner.height.saturating_sub(1 + err_h));
-    let box_r = Rect { y: hint_y.saturating_sub(err_h + box_h), height: box_h, ..inner };
-    let info_r = Rect { height: box_r.y - inner.y, ..inner };
+    let box_r = Rect {
+        y: hint_y.saturating_sub(err_h + box_h),
+        height: box_h,
+        ..inner
+    };
+    let info_r = Rect {
+        height: box_r.y - inner.y,
+        ..inner
+    };
     frame.render_widget(Paragraph::new(info).style(theme.base), info_r);
     let mut ta = d.reason.clone();
     let label = match d.decision {
@@ -54,23 +78,42 @@ pub fn gate(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, d: &Gat
     ta.set_cursor_line_style(theme.base);
     ta.set_placeholder_style(theme.dim);
     frame.render_widget(&ta, box_r);
-    if err_h == 1 {
-        if let Some(e) = &d.error {
+    if err_h == 1
+        && let Some(e) = &d.error
+    {
+        {
             frame.render_widget(
                 Paragraph::new(styled(format!("✘ {e}"), theme.error)),
-                Rect { y: hint_y - 1, height: 1, ..inner },
+                Rect {
+                    y: hint_y - 1,
+                    height: 1,
+                    ..inner
+                },
             );
         }
     }
     let hints = Line::from(vec![
         styled("Enter", theme.key),
-        styled(match d.decision { Decision::Approve => " approve  ", Decision::Reject => " reject  " }, theme.dim),
+        styled(
+            match d.decision {
+                Decision::Approve => " approve  ",
+                Decision::Reject => " reject  ",
+            },
+            theme.dim,
+        ),
         styled("Alt-Enter", theme.key),
         styled(" new line  ", theme.dim),
         styled("Esc", theme.key),
         styled(" cancel", theme.dim),
     ]);
-    frame.render_widget(Paragraph::new(hints), Rect { y: hint_y, height: 1, ..inner });
+    frame.render_widget(
+        Paragraph::new(hints),
+        Rect {
+            y: hint_y,
+            height: 1,
+            ..inner
+        },
+    );
 }
 
 pub fn confirm(frame: &mut Frame, area: Rect, view: &RunView, d: &ConfirmDialog, theme: &Theme) {
@@ -95,10 +138,20 @@ pub fn confirm(frame: &mut Frame, area: Rect, view: &RunView, d: &ConfirmDialog,
     let block = panel(styled(title, theme.warning), theme, true).style(theme.base);
     let inner = block.inner(r);
     frame.render_widget(block, r);
-    let mut lines: Vec<Line> = lines_txt.into_iter().map(|l| Line::from(styled(format!(" {l}"), theme.base))).collect();
+    let mut lines: Vec<Line> = lines_txt
+        .into_iter()
+        .map(|l| Line::from(styled(format!(" {l}"), theme.base)))
+        .collect();
     lines.push(Line::from(""));
     let btn = |label: &str, on: bool| {
-        styled(format!("[ {label} ]"), if on { theme.selection.add_modifier(Modifier::BOLD) } else { theme.base })
+        styled(
+            format!("[ {label} ]"),
+            if on {
+                theme.selection.add_modifier(Modifier::BOLD)
+            } else {
+                theme.base
+            },
+        )
     };
     lines.push(Line::from(vec![
         styled(" ", theme.base),

@@ -10,9 +10,16 @@ use ratatui::widgets::Paragraph;
 
 pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme: &Theme) {
     let detail_h = if area.height >= 14 { 6 } else { 0 };
-    let top = Rect { height: area.height - detail_h, ..area };
+    let top = Rect {
+        height: area.height - detail_h,
+        ..area
+    };
     let block = panel(
-        format!(" Errors · {} open of {} ", view.open_errors(), view.errors.len()),
+        format!(
+            " Errors · {} open of {} ",
+            view.open_errors(),
+            view.errors.len()
+        ),
         theme,
         true,
     );
@@ -33,11 +40,20 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme
         .unwrap_or(8)
         .min(28);
     let mut lines = vec![Line::from(styled(
-        format!("{:9} {:>8}  {:18} {}  message", "severity", "at", "kind", pad("step#try", sw)),
+        format!(
+            "{:9} {:>8}  {:18} {}  message",
+            "severity",
+            "at",
+            "kind",
+            pad("step#try", sw)
+        ),
         theme.dim,
     ))];
     for (i, e) in view.errors.iter().enumerate().skip(first).take(rows) {
-        let step = e.step.as_deref().map_or("run".to_string(), |s| format!("{s}#{}", e.attempt));
+        let step = e
+            .step
+            .as_deref()
+            .map_or("run".to_string(), |s| format!("{s}#{}", e.attempt));
         let sev = format!("{:9}", e.severity.as_str().to_uppercase());
         let rest = format!(
             " {:>8}  {:18} {}  {}{}",
@@ -49,17 +65,31 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme
         );
         let base = if !e.open { theme.dim } else { theme.base };
         let line = if i == sel {
-            Line::from(vec![styled(sev, theme.selection), styled(rest, theme.selection)])
+            Line::from(vec![
+                styled(sev, theme.selection),
+                styled(rest, theme.selection),
+            ])
         } else {
-            Line::from(vec![styled(sev, theme.severity(e.severity)), styled(rest, base)])
+            Line::from(vec![
+                styled(sev, theme.severity(e.severity)),
+                styled(rest, base),
+            ])
         };
         lines.push(line);
     }
     frame.render_widget(Paragraph::new(lines).style(theme.base), inner);
     if detail_h > 0 {
         let e = &view.errors[sel];
-        let bottom = Rect { y: area.y + area.height - detail_h, height: detail_h, ..area };
-        let block = panel(" Suggestion · Enter: context and log · r: retry ", theme, false);
+        let bottom = Rect {
+            y: area.y + area.height - detail_h,
+            height: detail_h,
+            ..area
+        };
+        let block = panel(
+            " Suggestion · Enter: context and log · r: retry ",
+            theme,
+            false,
+        );
         let inner = block.inner(bottom);
         frame.render_widget(block, bottom);
         let mut l: Vec<Line> = wrap_text(&e.suggestion, inner.width as usize)
@@ -67,7 +97,11 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme
             .map(|s| Line::from(styled(s, theme.accent)))
             .collect();
         l.push(Line::from(styled(
-            if e.retryable { "retrying may help" } else { "retrying alone will not help" },
+            if e.retryable {
+                "retrying may help"
+            } else {
+                "retrying alone will not help"
+            },
             theme.dim,
         )));
         frame.render_widget(Paragraph::new(l).style(theme.base), inner);

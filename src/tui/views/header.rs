@@ -67,7 +67,11 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme
         styled("  errors ", theme.dim),
         styled(
             open_errors.to_string(),
-            if open_errors > 0 { theme.error } else { theme.base },
+            if open_errors > 0 {
+                theme.error
+            } else {
+                theme.base
+            },
         ),
     ];
     if let Some(b) = &view.budget {
@@ -102,14 +106,23 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme
 
     let h = &view.health;
     let cells = 10usize;
-    let filled = ((h.score / 100.0) * cells as f64).round().clamp(0.0, cells as f64) as usize;
+    let filled = ((h.score / 100.0) * cells as f64)
+        .round()
+        .clamp(0.0, cells as f64) as usize;
     let s = &view.signals;
-    let ms = |v: Option<u64>| v.map_or("–".to_string(), |m| human_duration(Duration::from_millis(m)));
+    let ms = |v: Option<u64>| {
+        v.map_or("–".to_string(), |m| {
+            human_duration(Duration::from_millis(m))
+        })
+    };
     let l2 = vec![
         styled(" health ", theme.dim),
         styled("█".repeat(filled), theme.gauge(h.label)),
         styled("░".repeat(cells - filled), theme.gauge_empty()),
-        styled(format!(" {:.0} ", h.score), theme.gauge(h.label).add_modifier(Modifier::BOLD)),
+        styled(
+            format!(" {:.0} ", h.score),
+            theme.gauge(h.label).add_modifier(Modifier::BOLD),
+        ),
         styled(h.label.as_str().to_string(), theme.gauge(h.label)),
         styled("  quality ", theme.dim),
         styled(
@@ -121,7 +134,11 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme
         styled(" fin/s  err ", theme.dim),
         styled(
             format!("{:.0}%", s.error_rate * 100.0),
-            if s.error_rate > 0.0 { theme.warning } else { theme.base },
+            if s.error_rate > 0.0 {
+                theme.warning
+            } else {
+                theme.base
+            },
         ),
         styled("  p50 ", theme.dim),
         styled(ms(s.p50_ms), theme.base),

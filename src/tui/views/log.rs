@@ -10,17 +10,34 @@ use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Wrap};
 
 pub fn render(frame: &mut Frame, area: Rect, view: &RunView, log: &LogState, theme: &Theme) {
-    let Some(s) = view.steps.get(log.step) else { return };
+    let Some(s) = view.steps.get(log.step) else {
+        return;
+    };
     let n = s.log_tail.len();
     let mut title = vec![
         styled(format!(" Log · {} ", s.id), theme.title),
         styled(format!("attempt {} · {} lines ", s.attempts, n), theme.dim),
-        styled(if log.follow { "· follow " } else { "· paused " }, if log.follow { theme.ok } else { theme.warning }),
+        styled(
+            if log.follow {
+                "· follow "
+            } else {
+                "· paused "
+            },
+            if log.follow { theme.ok } else { theme.warning },
+        ),
         styled(if log.wrap { "· wrap " } else { "" }, theme.dim),
     ];
     if !log.search.is_empty() {
         title.push(styled(
-            format!("· /{} {} ", log.search, if log.matched.is_some() { "" } else { "(no match)" }),
+            format!(
+                "· /{} {} ",
+                log.search,
+                if log.matched.is_some() {
+                    ""
+                } else {
+                    "(no match)"
+                }
+            ),
             theme.search_match,
         ));
     }
@@ -43,7 +60,11 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, log: &LogState, the
     let mut start = end;
     while start > 0 {
         let h = if log.wrap {
-            plain(&s.log_tail[start - 1]).chars().count().div_ceil(text_w).max(1)
+            plain(&s.log_tail[start - 1])
+                .chars()
+                .count()
+                .div_ceil(text_w)
+                .max(1)
         } else {
             1
         };
@@ -57,8 +78,18 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, log: &LogState, the
         .map(|i| {
             let hit = log.matched == Some(i);
             let mut spans = vec![
-                styled(format!("{:>gutter$} ", i + 1), if hit { theme.search_match } else { theme.dim }),
-                styled(if hit { "▸ " } else { "│ " }, if hit { theme.search_match } else { theme.border }),
+                styled(
+                    format!("{:>gutter$} ", i + 1),
+                    if hit { theme.search_match } else { theme.dim },
+                ),
+                styled(
+                    if hit { "▸ " } else { "│ " },
+                    if hit {
+                        theme.search_match
+                    } else {
+                        theme.border
+                    },
+                ),
             ];
             spans.extend(log_line(&s.log_tail[i], theme).spans);
             Line::from(spans)

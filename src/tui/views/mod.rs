@@ -33,11 +33,22 @@ pub fn render(frame: &mut Frame, view: &RunView, ui: &UiState, theme: &Theme) {
         return;
     }
     let header = Rect { height: 3, ..area };
-    let footer = Rect { y: area.y + area.height - 2, height: 2, ..area };
-    let body = Rect { y: area.y + 3, height: area.height - 5, ..area };
+    let footer = Rect {
+        y: area.y + area.height - 2,
+        height: 2,
+        ..area
+    };
+    let body = Rect {
+        y: area.y + 3,
+        height: area.height - 5,
+        ..area
+    };
     if let Some(log) = &ui.log {
         // Full screen: the log takes the header's room too.
-        let full = Rect { height: area.height - 2, ..area };
+        let full = Rect {
+            height: area.height - 2,
+            ..area
+        };
         log::render(frame, full, view, log, theme);
     } else {
         header::render(frame, header, view, ui, theme);

@@ -11,18 +11,28 @@ use ratatui::widgets::Paragraph;
 
 pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme: &Theme) {
     let now = ui.clock(view);
-    let block = panel(format!(" Runs · {} in the store ", ui.runs.len()), theme, true);
+    let block = panel(
+        format!(" Runs · {} in the store ", ui.runs.len()),
+        theme,
+        true,
+    );
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if ui.runs.is_empty() {
-        frame.render_widget(Paragraph::new(styled("no runs in the store", theme.dim)), inner);
+        frame.render_widget(
+            Paragraph::new(styled("no runs in the store", theme.dim)),
+            inner,
+        );
         return;
     }
     let sel = ui.run_sel.min(ui.runs.len() - 1);
     let rows = (inner.height as usize).saturating_sub(2);
     let first = window(sel, ui.runs.len(), rows);
     let mut lines = vec![Line::from(styled(
-        format!("  {:8}  {:16} {:13} {:>14} {:>9} {:>9} {:>6}", "run", "workflow", "state", "started", "took", "steps", "health"),
+        format!(
+            "  {:8}  {:16} {:13} {:>14} {:>9} {:>9} {:>6}",
+            "run", "workflow", "state", "started", "took", "steps", "health"
+        ),
         theme.dim,
     ))];
     for (i, r) in ui.runs.iter().enumerate().skip(first).take(rows) {
@@ -42,7 +52,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme
         } else {
             Line::from(vec![
                 styled(head, theme.base),
-                styled(format!("{state}"), run_state_style(r.state, theme)),
+                styled(state.clone(), run_state_style(r.state, theme)),
                 styled(rest, theme.base),
             ])
         };
