@@ -9,4 +9,5 @@ pub mod exec;
 pub mod model;
 pub mod sanitize;
 pub mod store;
+pub mod tui;
 pub mod workflow;

@@ -1,0 +1,34 @@
+//! Console frame time for a 10,000-step run at 200×60 (DESIGN §8: under 2 ms), in list
+//! mode and in graph mode, rendered through the real `render` into a `TestBackend`.
+use baton::tui::app::UiState;
+use baton::tui::{Theme, fixtures, render};
+use criterion::{Criterion, criterion_group, criterion_main};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use std::hint::black_box;
+
+fn frames(c: &mut Criterion) {
+    let view = fixtures::big(10_000);
+    let theme = Theme::load("default").expect("built-in theme");
+    let mut term = Terminal::new(TestBackend::new(200, 60)).expect("test backend");
+    let mut g = c.benchmark_group("frame_10k_steps_200x60");
+    for (name, list) in [("list", true), ("graph", false)] {
+        let mut ui = UiState::new("bench");
+        ui.list_mode = Some(list);
+        // The first frame computes the graph layout (cached per run); measure steady state.
+        term.draw(|f| render(f, &view, &ui, &theme)).expect("draw");
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                term.draw(|f| render(f, black_box(&view), &ui, &theme)).expect("draw");
+            })
+        });
+    }
+    g.bench_function("graph_layout_uncached", |b| {
+        let needs: Vec<Vec<usize>> = view.steps.iter().map(|s| s.needs.clone()).collect();
+        b.iter(|| baton::tui::layout::layout(black_box(&needs)))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, frames);
+criterion_main!(benches);

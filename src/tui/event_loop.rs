@@ -1,0 +1,303 @@
+//! The imperative shell of the console: terminal setup/teardown, one `tokio::select!`
+//! over key events, view changes, command replies, signals and a slow tick (only while
+//! the run is live, for elapsed times and countdowns). It redraws only when the view's
+//! version moved or the UI changed, so an idle console sleeps.
+use super::app::{Action, ConsoleExit, Request, UiState, run_is_live, update};
+use super::keymap;
+use super::theme::Theme;
+use super::views::render;
+use crate::model::{Command, CommandOutcome, RunSummary, RunView, Timestamp};
+use crossterm::event::{Event, EventStream};
+use futures::future::BoxFuture;
+use futures::stream::{FuturesUnordered, Stream, StreamExt};
+use ratatui::Terminal;
+use ratatui::backend::Backend;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot, watch};
+
+/// What the console is connected to: the engine's (or the store follower's) live view,
+/// the store's run list, and where its requests go.
+pub struct ConsoleLink {
+    pub view: watch::Receiver<Arc<RunView>>,
+    pub runs: watch::Receiver<Arc<Vec<RunSummary>>>,
+    pub requests: mpsc::Sender<ConsoleRequest>,
+}
+
+#[derive(Debug)]
+pub enum ConsoleRequest {
+    Command {
+        command: Command,
+        reply: oneshot::Sender<CommandOutcome>,
+    },
+    /// Show another run: the receiver of `ConsoleLink::view` should switch to it.
+    OpenRun(String),
+    Resume {
+        run_id: String,
+        reply: oneshot::Sender<Result<(), String>>,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TuiError {
+    #[error("terminal error: {0}")]
+    Terminal(#[from] std::io::Error),
+    #[error("drawing failed: {0}")]
+    Draw(String),
+}
+
+/// Restores the terminal when dropped (also on early return and unwinding); ratatui's
+/// `try_init` installs a panic hook that restores it before the panic message prints.
+struct TerminalGuard;
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        ratatui::restore();
+    }
+}
+
+/// Run the console on the real terminal until the operator quits, as `$USER`.
+pub async fn run_console(link: ConsoleLink, theme: Theme) -> Result<ConsoleExit, TuiError> {
+    let user = std::env::var("USER").unwrap_or_else(|_| "operator".into());
+    run_console_with(link, theme, UiState::new(user)).await
+}
+
+/// Like `run_console`, with the caller's UI state (operator name, first tab, …).
+pub async fn run_console_with(
+    link: ConsoleLink,
+    theme: Theme,
+    ui: UiState,
+) -> Result<ConsoleExit, TuiError> {
+    let mut terminal = ratatui::try_init()?;
+    let _guard = TerminalGuard;
+    let signals = Signals::new()?;
+    drive(&mut terminal, EventStream::new(), link, theme, ui, signals).await
+}
+
+/// SIGTERM, SIGHUP and SIGINT (from `kill`; Ctrl-C in raw mode is a key) end the console.
+pub struct Signals {
+    term: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    pub fn new() -> std::io::Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            term: signal(SignalKind::terminate())?,
+            hup: signal(SignalKind::hangup())?,
+            int: signal(SignalKind::interrupt())?,
+        })
+    }
+    async fn any(&mut self) {
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.hup.recv() => {}
+            _ = self.int.recv() => {}
+        }
+    }
+}
+
+/// The loop itself, over any backend and event stream (tests drive it with
+/// `TestBackend` and a channel of key events).
+pub async fn drive<B, S>(
+    terminal: &mut Terminal<B>,
+    mut events: S,
+    mut link: ConsoleLink,
+    theme: Theme,
+    mut ui: UiState,
+    mut signals: Signals,
+) -> Result<ConsoleExit, TuiError>
+where
+    B: Backend,
+    S: Stream<Item = std::io::Result<Event>> + Unpin,
+{
+    let mut view: Arc<RunView> = link.view.borrow_and_update().clone();
+    ui.runs = link.runs.borrow_and_update().clone();
+    let mut replies: FuturesUnordered<BoxFuture<'static, Action>> = FuturesUnordered::new();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let (mut view_open, mut runs_open) = (true, true);
+    let mut dirty = true;
+    let mut drawn: Option<u64> = None;
+    loop {
+        if dirty || drawn != Some(view.version) {
+            ui.now = Some(Timestamp::now());
+            terminal
+                .draw(|f| render(f, &view, &ui, &theme))
+                .map_err(|e| TuiError::Draw(e.to_string()))?;
+            dirty = false;
+            drawn = Some(view.version);
+        }
+        let ticking = run_is_live(&view) || view.gates.iter().any(|g| g.deadline.is_some());
+        let mut requests = Vec::new();
+        // Biased: signals, then answers to commands, then keys, then view updates, so a
+        // busy engine cannot starve the operator's keys.
+        tokio::select! {
+            biased;
+            _ = signals.any() => return Ok(ConsoleExit::Interrupt),
+            Some(a) = replies.next(), if !replies.is_empty() => {
+                requests = update(&mut ui, &view, a);
+                dirty = true;
+            }
+            ev = events.next() => match ev {
+                Some(Ok(Event::Key(k))) => {
+                    if let Some(a) = keymap::action_for(ui.context(), &k) {
+                        requests = update(&mut ui, &view, a);
+                    }
+                    dirty = true;
+                }
+                Some(Ok(Event::Resize(..))) => dirty = true,
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(e.into()),
+                None => return Ok(ConsoleExit::Quit),
+            },
+            r = link.view.changed(), if view_open => match r {
+                Ok(()) => view = link.view.borrow_and_update().clone(),
+                // The engine is gone: keep showing its last view.
+                Err(_) => view_open = false,
+            },
+            r = link.runs.changed(), if runs_open => match r {
+                Ok(()) => {
+                    ui.runs = link.runs.borrow_and_update().clone();
+                    dirty = true;
+                }
+                Err(_) => runs_open = false,
+            },
+            _ = tick.tick(), if ticking => dirty = true,
+        }
+        for req in requests {
+            match req {
+                Request::Exit(e) => return Ok(e),
+                Request::Command(command) => {
+                    let (tx, rx) = oneshot::channel();
+                    let sent = link
+                        .requests
+                        .try_send(ConsoleRequest::Command { command, reply: tx });
+                    replies.push(Box::pin(async move {
+                        let outcome = match sent {
+                            Ok(()) => rx.await.unwrap_or_else(|_| CommandOutcome::Refused {
+                                reason: "the engine stopped before answering".into(),
+                            }),
+                            Err(e) => CommandOutcome::Refused {
+                                reason: format!("the engine is not taking commands ({e})"),
+                            },
+                        };
+                        Action::Outcome(outcome)
+                    }));
+                }
+                Request::Resume(run_id) => {
+                    let (tx, rx) = oneshot::channel();
+                    let sent = link.requests.try_send(ConsoleRequest::Resume {
+                        run_id: run_id.clone(),
+                        reply: tx,
+                    });
+                    replies.push(Box::pin(async move {
+                        let result = match sent {
+                            Ok(()) => rx.await.unwrap_or_else(|_| Err("no answer".into())),
+                            Err(e) => Err(format!("cannot ask to resume ({e})")),
+                        };
+                        Action::Resumed { run_id, result }
+                    }));
+                }
+                Request::OpenRun(id) => {
+                    // Fire and forget: the new run arrives through `link.view`.
+                    let _ = link.requests.try_send(ConsoleRequest::OpenRun(id));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::fixtures;
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use ratatui::backend::TestBackend;
+
+    fn key(c: KeyCode) -> std::io::Result<Event> {
+        Ok(Event::Key(KeyEvent::new(c, KeyModifiers::NONE)))
+    }
+
+    fn screen(t: &Terminal<TestBackend>) -> String {
+        let b = t.backend().buffer();
+        let mut s = String::new();
+        for y in 0..b.area.height {
+            for x in 0..b.area.width {
+                s.push_str(b[(x, y)].symbol());
+            }
+            s.push('\n');
+        }
+        s
+    }
+
+    #[tokio::test]
+    async fn approve_with_keys_reaches_the_engine_and_the_outcome_shows() {
+        let (_vtx, vrx) = watch::channel(Arc::new(fixtures::release()));
+        let (_rtx, rrx) = watch::channel(Arc::new(fixtures::runs()));
+        let (qtx, mut qrx) = mpsc::channel(8);
+        let (ktx, krx) = futures::channel::mpsc::unbounded();
+        let mut terminal = Terminal::new(TestBackend::new(100, 30)).unwrap();
+        let link = ConsoleLink {
+            view: vrx,
+            runs: rrx,
+            requests: qtx,
+        };
+        // A fake engine: accept the approval, then let the operator quit.
+        let engine = tokio::spawn(async move {
+            let req = qrx.recv().await.unwrap();
+            let ConsoleRequest::Command { command, reply } = req else {
+                panic!("{req:?}")
+            };
+            reply
+                .send(CommandOutcome::Accepted {
+                    message: "approved deploy-prod (2 of 2 votes)".into(),
+                })
+                .unwrap();
+            command
+        });
+        let feeder = ktx.clone();
+        for k in [
+            KeyCode::Char('2'),
+            KeyCode::Char('a'),
+            KeyCode::Char('o'),
+            KeyCode::Char('k'),
+            KeyCode::Enter,
+        ] {
+            feeder.unbounded_send(key(k)).unwrap();
+        }
+        let drive_fut = drive(
+            &mut terminal,
+            krx,
+            link,
+            Theme::monochrome(),
+            UiState::new("carol"),
+            Signals::new().unwrap(),
+        );
+        let mut drive_fut = Box::pin(drive_fut);
+        let command = tokio::select! {
+            c = engine => c.unwrap(),
+            r = &mut drive_fut => panic!("console ended early: {r:?}"),
+        };
+        assert_eq!(
+            command,
+            Command::Approve {
+                step: "deploy-prod".into(),
+                operator: "carol".into(),
+                reason: Some("ok".into())
+            }
+        );
+        // The reply is ready before the key stream ends; replies are served first.
+        drop(feeder);
+        drop(ktx);
+        let exit = drive_fut.await.unwrap();
+        assert_eq!(exit, ConsoleExit::Quit);
+        assert!(
+            screen(&terminal).contains("approved deploy-prod (2 of 2 votes)"),
+            "{}",
+            screen(&terminal)
+        );
+    }
+}

@@ -1,0 +1,448 @@
+//! Fixed `RunView`s with a fixed clock, for snapshot tests, benchmarks and screenshots.
+//! `release()` is a release workflow mid-run: one gate open, one failed step with its
+//! error, one step waiting to retry, two running, and hostile bytes in a log.
+use crate::model::health::{StepScore, compute};
+use crate::model::view::{AuditView, BudgetView, GoldenSignals};
+use crate::model::{
+    ErrorKind, ErrorRecord, GateView, RunState, RunSummary, RunView, Severity, StepState, StepView,
+    Timestamp,
+};
+use std::collections::BTreeMap;
+
+/// 2025-06-15 15:06:40 UTC: every fixture time is an offset from here.
+pub const T0: i64 = 1_750_000_000_000;
+const S: i64 = 1000;
+const RUN: &str = "01JXR3T5K9QZ8W2M4N6P7A1B3C";
+
+fn at(secs: i64) -> Timestamp {
+    Timestamp(T0 + secs * S)
+}
+
+fn step(id: &str, needs: &[usize], state: StepState, action: &str) -> StepView {
+    StepView {
+        id: id.into(),
+        needs: needs.to_vec(),
+        state,
+        attempts: 0,
+        max_attempts: 3,
+        action: action.into(),
+        pool: None,
+        has_gate: false,
+        queued_at: None,
+        started_at: None,
+        finished_at: None,
+        retry_at: None,
+        exit_code: None,
+        signal: None,
+        outputs: BTreeMap::new(),
+        error: None,
+        log_path: None,
+        log_tail: Vec::new(),
+    }
+}
+
+fn ran(mut s: StepView, start: i64, end: Option<i64>, attempts: u32) -> StepView {
+    s.queued_at = Some(at(start - 1));
+    s.started_at = Some(at(start));
+    s.finished_at = end.map(at);
+    s.attempts = attempts;
+    if end.is_some() && s.state == StepState::Succeeded {
+        s.exit_code = Some(0);
+    }
+    s.log_path = Some(format!("/var/lib/baton/logs/{RUN}/{}.{attempts}.log", s.id).into());
+    s
+}
+
+fn err(kind: ErrorKind, step: &str, attempt: u32, msg: &str, t: i64) -> ErrorRecord {
+    ErrorRecord::builder(kind, msg)
+        .run(RUN)
+        .step(step, attempt)
+        .build(at(t))
+}
+
+/// The release workflow, 7 minutes in.
+pub fn release() -> RunView {
+    use StepState::*;
+    let mut steps = vec![
+        ran(
+            step("checkout", &[], Succeeded, "git clone --depth 1 $REPO ."),
+            0,
+            Some(4),
+            1,
+        ),
+        ran(
+            step(
+                "build",
+                &[0],
+                Succeeded,
+                "make build && echo version=$(cat VERSION) >> \"$BATON_OUTPUT\"",
+            ),
+            5,
+            Some(62),
+            1,
+        ),
+        ran(step("lint", &[0], Succeeded, "make lint"), 5, Some(21), 1),
+        ran(
+            step("unit-tests", &[1], Succeeded, "make test"),
+            63,
+            Some(190),
+            2,
+        ),
+        ran(
+            step("integration-tests", &[1], RetryWait, "./ci/integration.sh"),
+            63,
+            None,
+            1,
+        ),
+        ran(
+            step("docs", &[1], Failed, "mdbook build docs"),
+            63,
+            Some(71),
+            1,
+        ),
+        ran(
+            step("package", &[3, 2], Running, "./ci/package.sh --sign"),
+            191,
+            None,
+            1,
+        ),
+        ran(
+            step("sbom", &[1], Running, "syft . -o spdx-json > sbom.json"),
+            380,
+            None,
+            1,
+        ),
+        ran(
+            step("deploy-staging", &[3], Succeeded, "./deploy.sh staging"),
+            191,
+            Some(300),
+            1,
+        ),
+        step(
+            "deploy-prod",
+            &[8, 5],
+            WaitingApproval,
+            "./deploy.sh production",
+        ),
+        step(
+            "smoke-prod",
+            &[9],
+            Pending,
+            "./ci/smoke.sh https://example.com",
+        ),
+        step("announce", &[10], Pending, "builtin.notify"),
+        step("page-oncall", &[9], Pending, "echo deploy failed"),
+        ran(
+            step("publish-crate", &[6, 0], Queued, "cargo publish"),
+            400,
+            None,
+            0,
+        ),
+    ];
+    steps[1].outputs.insert("version".into(), "1.4.2".into());
+    steps[1].outputs.insert("commit".into(), "9f3c2e1".into());
+    steps[1].log_tail = vec![
+        "   Compiling baton v1.4.2".into(),
+        "\u{1b}[1;32m    Finished\u{1b}[0m release [optimized] target(s) in 55.21s".into(),
+    ];
+    steps[3].max_attempts = 2;
+    steps[4].retry_at = Some(at(440));
+    steps[4].error = Some(
+        ErrorRecord::builder(ErrorKind::Timeout, "timed out after 5m00s")
+            .run(RUN)
+            .step("integration-tests", 1)
+            .context("duration_ms", 300_000)
+            .build(at(363)),
+    );
+    steps[4].log_tail = vec![
+        "running 48 tests".into(),
+        "test api::login ... \u{1b}[32mok\u{1b}[0m".into(),
+        "test api::upload_large ... (waiting on localstack)".into(),
+    ];
+    steps[5].exit_code = Some(1);
+    let docs_err = ErrorRecord::builder(
+        ErrorKind::ExitNonzero,
+        "mdbook build docs exited with code 1",
+    )
+    .run(RUN)
+    .step("docs", 1)
+    .context("exit_code", 1)
+    .context("duration_ms", 8012)
+    .context("stderr_tail", "ERROR: broken link ./cli.md#run")
+    .build(at(71));
+    steps[5].error = Some(docs_err.clone());
+    steps[5].log_tail = vec![
+        "\u{1b}]0;owned title\u{7}\u{1b}[2J2025-06-15 INFO Book building has started".into(),
+        "2025-06-15 INFO Running the html backend".into(),
+        "\u{1b}[31mERROR\u{1b}[0m broken link ./cli.md#run in chapter \"Usage\"".into(),
+        "\u{1b}[1;31merror:\u{1b}[0m Rendering failed".into(),
+    ];
+    steps[6].pool = Some("sign".into());
+    steps[6].log_tail = (1..=30)
+        .map(|i| {
+            format!(
+                "[{:>2}/30] packing \u{1b}[36mtarget/dist/part-{i:02}.tar\u{1b}[0m",
+                i
+            )
+        })
+        .collect();
+    steps[7].log_tail = vec!["syft: cataloging packages…".into()];
+    steps[8]
+        .outputs
+        .insert("url".into(), "https://staging.example.com".into());
+    steps[9].has_gate = true;
+    steps[9].pool = Some("deploy".into());
+    steps[13].pool = Some("registry".into());
+
+    let unit_err = {
+        let mut e = err(
+            ErrorKind::ExitNonzero,
+            "unit-tests",
+            1,
+            "make test exited with code 2",
+            120,
+        );
+        e.open = false;
+        e.context.insert("exit_code".into(), "2".into());
+        e
+    };
+    let errors = vec![
+        docs_err,
+        unit_err,
+        steps[4]
+            .error
+            .clone()
+            .unwrap_or_else(|| err(ErrorKind::Timeout, "integration-tests", 1, "timeout", 363)),
+        ErrorRecord::builder(
+            ErrorKind::RateLimited,
+            "registry pool rate 10/min reached; publish-crate waits for a token",
+        )
+        .run(RUN)
+        .step("publish-crate", 0)
+        .severity(Severity::Low)
+        .build(at(401)),
+    ];
+    let gates = vec![GateView {
+        step: Some(9),
+        step_id: "deploy-prod".into(),
+        prompt: "Ship 1.4.2 to production?".into(),
+        opened_at: at(300),
+        deadline: Some(at(300 + 1800)),
+        warned: false,
+        on_timeout: "reject".into(),
+        approvers: vec!["alice".into(), "bob".into(), "carol".into()],
+        quorum: 2,
+        approvals: vec![("bob".into(), Some("staging smoke tests green".into()))],
+        allow_self_approval: false,
+        command: "./deploy.sh production".into(),
+        needs_outputs: vec![
+            ("build".into(), "version".into(), "1.4.2".into()),
+            ("build".into(), "commit".into(), "9f3c2e1".into()),
+            (
+                "deploy-staging".into(),
+                "url".into(),
+                "https://staging.example.com".into(),
+            ),
+        ],
+    }];
+    let audit = vec![
+        AuditView {
+            at: at(0),
+            actor: "alice".into(),
+            action: "run_started".into(),
+            step: None,
+            reason: None,
+            details: "params: version=1.4.2".into(),
+        },
+        AuditView {
+            at: at(190),
+            actor: "engine".into(),
+            action: "step_retried".into(),
+            step: Some("unit-tests".into()),
+            reason: Some("attempt 1 failed: exit 2".into()),
+            details: "attempt 2 of 2".into(),
+        },
+        AuditView {
+            at: at(340),
+            actor: "bob".into(),
+            action: "approval_given".into(),
+            step: Some("deploy-prod".into()),
+            reason: Some("staging smoke tests green".into()),
+            details: "1 of 2 votes; digest 5be1…c09a".into(),
+        },
+    ];
+    finish(RunView {
+        run_id: RUN.into(),
+        workflow: "release".into(),
+        description: Some("Build, test, ship".into()),
+        state: RunState::Running,
+        operator: "alice".into(),
+        started_at: Some(at(0)),
+        finished_at: None,
+        now: at(420),
+        health: compute([], &[]),
+        budget: Some(BudgetView {
+            cost: Some((3.2, 25.0)),
+            calls: Some((41, 500)),
+            tokens: None,
+            used_cost: 3.2,
+            used_calls: 41,
+            used_tokens: 18_250,
+        }),
+        steps,
+        gates,
+        errors,
+        audit,
+        signals: GoldenSignals {
+            finished_per_sec: 0.014,
+            error_rate: 0.25,
+            p50_ms: Some(57_000),
+            p95_ms: Some(127_000),
+            queue_depth: 1,
+            running: 2,
+        },
+        version: 42,
+    })
+}
+
+/// Health from the steps and errors, as the engine computes it.
+fn finish(mut v: RunView) -> RunView {
+    v.health = compute(
+        v.steps.iter().map(|s| StepScore {
+            state: s.state,
+            attempts: s.attempts,
+            timed_out: false,
+        }),
+        &v.errors,
+    );
+    v
+}
+
+/// `release()` with a second gate whose deadline is near (warned).
+pub fn release_two_gates() -> RunView {
+    let mut v = release();
+    let mut g = v.gates[0].clone();
+    g.step = v.step_index("page-oncall");
+    g.step_id = "page-oncall".into();
+    g.prompt = "Page the on-call engineer?".into();
+    g.opened_at = at(410);
+    g.deadline = Some(at(480));
+    g.warned = true;
+    g.approvals.clear();
+    g.quorum = 1;
+    g.command = "echo deploy failed".into();
+    v.gates.push(g);
+    v
+}
+
+/// A large layered DAG: `n` steps in layers of 100, each needing two of the layer before.
+pub fn big(n: usize) -> RunView {
+    let mut v = release();
+    let width = 100usize;
+    let states = [
+        StepState::Succeeded,
+        StepState::Succeeded,
+        StepState::Running,
+        StepState::Queued,
+        StepState::Pending,
+        StepState::Failed,
+        StepState::Skipped,
+    ];
+    v.steps = (0..n)
+        .map(|i| {
+            let layer = i / width;
+            let needs: Vec<usize> = if layer == 0 {
+                Vec::new()
+            } else {
+                let base = (layer - 1) * width;
+                vec![base + (i * 7) % width, base + (i * 13 + 5) % width]
+            };
+            let state = if layer < n / width / 2 {
+                StepState::Succeeded
+            } else {
+                states[i % states.len()]
+            };
+            let mut s = step(&format!("step-{i:05}"), &needs, state, "builtin.noop");
+            s.attempts = u32::from(state != StepState::Pending);
+            if !matches!(state, StepState::Pending | StepState::Queued) {
+                s.started_at = Some(at(i as i64 / 20));
+            }
+            s
+        })
+        .collect();
+    v.gates.clear();
+    v.errors.truncate(1);
+    v.workflow = format!("big-{n}");
+    finish(v)
+}
+
+/// A finished, failed run (final state).
+pub fn finished_failed() -> RunView {
+    let mut v = release();
+    v.state = RunState::Failed;
+    v.finished_at = Some(at(420));
+    v.gates.clear();
+    for s in &mut v.steps {
+        if !s.state.is_final() {
+            s.state = StepState::Skipped;
+        }
+    }
+    finish(v)
+}
+
+/// The store's run list: live, finished and interrupted runs, newest first.
+pub fn runs() -> Vec<RunSummary> {
+    let r = |id: &str, wf: &str, state, start: i64, end: Option<i64>, total, done, h| RunSummary {
+        id: id.into(),
+        workflow: wf.into(),
+        state,
+        operator: "alice".into(),
+        started_at: at(start),
+        finished_at: end.map(at),
+        steps_total: total,
+        steps_done: done,
+        health: h,
+    };
+    vec![
+        r(
+            RUN,
+            "release",
+            RunState::Running,
+            0,
+            None,
+            14,
+            6,
+            Some(62.0),
+        ),
+        r(
+            "01JXQZ0M3D5E7F9G1H2J3K4L5M",
+            "nightly-etl",
+            RunState::Interrupted,
+            -3600,
+            None,
+            120,
+            87,
+            Some(91.5),
+        ),
+        r(
+            "01JXQY8A1B2C3D4E5F6G7H8J9K",
+            "release",
+            RunState::Failed,
+            -7200,
+            Some(-6900),
+            14,
+            9,
+            Some(35.0),
+        ),
+        r(
+            "01JXQX7Z9Y8X7W6V5U4T3S2R1Q",
+            "docs-site",
+            RunState::Succeeded,
+            -86400,
+            Some(-86280),
+            5,
+            5,
+            Some(100.0),
+        ),
+    ]
+}

@@ -1,0 +1,16 @@
+//! The console (DESIGN §7): pure rendering of a `RunView` (`views`), the UI state and
+//! its pure `update` (`app`), one keymap for keys, footer and help (`keymap`), themes,
+//! the DAG layout, and the tokio event loop that ties them to a terminal (`event_loop`).
+pub mod app;
+pub mod event_loop;
+pub mod fixtures;
+pub mod keymap;
+pub mod layout;
+pub mod sanitize_shim;
+pub mod theme;
+pub mod views;
+
+pub use app::{Action, ConsoleExit, Request, Tab, UiState, update};
+pub use event_loop::{ConsoleLink, ConsoleRequest, TuiError, run_console};
+pub use theme::{Theme, ThemeError};
+pub use views::render;

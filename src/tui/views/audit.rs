@@ -1,0 +1,56 @@
+//! Audit tab: the run's decisions, oldest first.
+use super::common::{panel, rel, styled, window};
+use crate::model::RunView;
+use crate::tui::app::UiState;
+use crate::tui::theme::Theme;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::Line;
+use ratatui::widgets::Paragraph;
+
+pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme: &Theme) {
+    let block = panel(
+        format!(" Audit · {} decisions ", view.audit.len()),
+        theme,
+        true,
+    );
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if view.audit.is_empty() {
+        frame.render_widget(Paragraph::new(styled("no decisions yet", theme.dim)), inner);
+        return;
+    }
+    let sel = ui.audit_sel.min(view.audit.len() - 1);
+    let rows = (inner.height as usize).saturating_sub(1);
+    let first = window(sel, view.audit.len(), rows);
+    let mut lines = vec![Line::from(styled(
+        format!(
+            "{:>8}  {:10} {:18} {:18} reason · details",
+            "at", "actor", "action", "step"
+        ),
+        theme.dim,
+    ))];
+    for (i, a) in view.audit.iter().enumerate().skip(first).take(rows) {
+        let text = format!(
+            "{:>8}  {:10} {:18} {:18} {}{}",
+            rel(view.started_at, a.at),
+            a.actor,
+            a.action,
+            a.step.as_deref().unwrap_or("–"),
+            a.reason
+                .as_deref()
+                .map(|r| format!("“{r}” · "))
+                .unwrap_or_default(),
+            a.details
+        );
+        lines.push(Line::from(styled(
+            text,
+            if i == sel {
+                theme.selection
+            } else {
+                theme.base
+            },
+        )));
+    }
+    frame.render_widget(Paragraph::new(lines).style(theme.base), inner);
+}

@@ -1,0 +1,160 @@
+//! Small helpers shared by the views: text fitting, durations, boxes, rectangles.
+use crate::model::Timestamp;
+use crate::model::time::human_duration;
+use crate::tui::theme::Theme;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Borders};
+use unicode_width_shim::width;
+
+/// Display width of text in terminal columns.
+mod unicode_width_shim {
+    pub fn width(s: &str) -> usize {
+        if s.is_ascii() {
+            s.len()
+        } else {
+            ratatui::text::Span::raw(s).width()
+        }
+    }
+}
+
+/// The state's glyph, always one column wide: `⚡` (interrupted) is two columns in most
+/// terminals and would shift a row, so the console draws `↯` instead.
+pub fn glyph(s: crate::model::StepState) -> &'static str {
+    match s.glyph() {
+        "⚡" => "↯",
+        g => g,
+    }
+}
+
+pub fn text_width(s: &str) -> usize {
+    width(s)
+}
+
+/// At most `max` columns of `s`, with `…` when cut.
+pub fn fit(s: &str, max: usize) -> String {
+    if width(s) <= max {
+        return s.to_string();
+    }
+    if max == 0 {
+        return String::new();
+    }
+    let mut out = String::new();
+    let mut w = 0;
+    for c in s.chars() {
+        let cw = width(c.encode_utf8(&mut [0; 4]));
+        if w + cw > max - 1 {
+            break;
+        }
+        w += cw;
+        out.push(c);
+    }
+    out.push('…');
+    out
+}
+
+/// `s` cut or padded to exactly `w` columns.
+pub fn pad(s: &str, w: usize) -> String {
+    let f = fit(s, w);
+    let n = width(&f);
+    format!("{f}{}", " ".repeat(w.saturating_sub(n)))
+}
+
+/// Greedy word wrap to `w` columns (long words are cut).
+pub fn wrap_text(s: &str, w: usize) -> Vec<String> {
+    let w = w.max(1);
+    let mut out = Vec::new();
+    for para in s.split('\n') {
+        let mut line = String::new();
+        for word in para.split_whitespace() {
+            let need = if line.is_empty() { 0 } else { 1 } + width(word);
+            if !line.is_empty() && width(&line) + need > w {
+                out.push(std::mem::take(&mut line));
+            }
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+            while width(&line) > w {
+                let head: String = line.chars().take(w).collect();
+                let tail: String = line.chars().skip(w).collect();
+                out.push(head);
+                line = tail;
+            }
+        }
+        out.push(line);
+    }
+    out
+}
+
+pub fn dur(from: Timestamp, to: Timestamp) -> String {
+    human_duration(to.since(from))
+}
+
+/// `+4m12s` from the run's start (deterministic; no time zone).
+pub fn rel(start: Option<Timestamp>, t: Timestamp) -> String {
+    match start {
+        Some(s) if t >= s => format!("+{}", human_duration(t.since(s))),
+        Some(s) => format!("-{}", human_duration(s.since(t))),
+        None => t.to_rfc3339(),
+    }
+}
+
+/// `3m ago` style age of `t` at `now`.
+pub fn ago(t: Timestamp, now: Timestamp) -> String {
+    format!("{} ago", human_duration(now.since(t)))
+}
+
+pub fn panel<'a>(title: impl Into<Line<'a>>, theme: &Theme, focused: bool) -> Block<'a> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_type(BorderType::Rounded)
+        .border_style(theme.border_for(focused))
+        .title(title)
+        .title_style(theme.title)
+}
+
+/// A rectangle of at most `w`×`h` centred in `area`.
+pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}
+
+/// `label value` with the label dimmed and padded to `lw`.
+pub fn kv<'a>(label: &str, lw: usize, value: impl Into<Span<'a>>, theme: &Theme) -> Line<'a> {
+    Line::from(vec![Span::styled(pad(label, lw), theme.dim), value.into()])
+}
+
+pub fn styled<'a>(s: impl Into<String>, st: Style) -> Span<'a> {
+    Span::styled(s.into(), st)
+}
+
+/// First row to show so that `sel` stays visible in `rows` rows.
+pub fn window(sel: usize, len: usize, rows: usize) -> usize {
+    if len <= rows || rows == 0 {
+        0
+    } else {
+        sel.saturating_sub(rows / 2).min(len - rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fit_pad_and_wrap() {
+        assert_eq!(fit("deploy-prod", 6), "deplo…");
+        assert_eq!(pad("ab", 4), "ab  ");
+        assert_eq!(wrap_text("one two three", 7), vec!["one two", "three"]);
+        assert_eq!(wrap_text("abcdefghij", 4), vec!["abcd", "efgh", "ij"]);
+        assert_eq!(fit("x", 0), "");
+    }
+}

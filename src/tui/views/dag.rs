@@ -1,0 +1,366 @@
+//! DAG tab: the layered graph (drawn straight into buffer cells) or the step list, and
+//! the detail pane of the focused step.
+use super::common::{fit, pad, panel, styled};
+use super::detail;
+use crate::model::{RunView, StepView};
+use crate::tui::app::{UiState, matches_filter, visible_steps};
+use crate::tui::layout::DagLayout;
+use crate::tui::theme::Theme;
+use ratatui::Frame;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+const GAP: u16 = 3;
+const MAX_LABEL: usize = 24;
+
+pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme: &Theme) {
+    let (main, side) = if area.width >= 110 {
+        let w = (area.width / 3).clamp(44, 60);
+        (
+            Rect {
+                width: area.width - w,
+                ..area
+            },
+            Rect {
+                x: area.x + area.width - w,
+                width: w,
+                ..area
+            },
+        )
+    } else {
+        let h = (area.height / 2).min(11);
+        (
+            Rect {
+                height: area.height - h,
+                ..area
+            },
+            Rect {
+                y: area.y + area.height - h,
+                height: h,
+                ..area
+            },
+        )
+    };
+    let list = ui.is_list_mode(view);
+    let focus = ui.focus(view);
+    let shown = if ui.filter.trim().is_empty() {
+        view.steps.len()
+    } else {
+        visible_steps(view, &ui.filter).len()
+    };
+    let mut title = vec![styled(
+        format!(
+            " {} · {} steps",
+            if list { "List" } else { "Graph" },
+            view.steps.len()
+        ),
+        theme.title,
+    )];
+    if !ui.filter.is_empty() {
+        title.push(styled(
+            format!(" · filter /{} ({shown} match)", ui.filter),
+            theme.warning,
+        ));
+    }
+    if ui.follow {
+        title.push(styled(" · follow", theme.dim));
+    }
+    title.push(Span::raw(" "));
+    let block = panel(Line::from(title), theme, true);
+    let inner = block.inner(main);
+    frame.render_widget(block, main);
+    if view.steps.is_empty() {
+        frame.render_widget(Paragraph::new(styled("no steps", theme.dim)), inner);
+    } else if list {
+        render_list(frame.buffer_mut(), inner, view, ui, focus, theme);
+    } else {
+        let layout = ui.layout(view);
+        render_graph(frame.buffer_mut(), inner, view, ui, &layout, focus, theme);
+    }
+    detail::render(frame, side, view, ui, focus, theme);
+}
+
+fn step_duration(s: &StepView, view: &RunView, ui: &UiState) -> String {
+    match (s.started_at, s.finished_at) {
+        (Some(a), Some(b)) => super::common::dur(a, b),
+        (Some(a), None) if !s.state.is_final() => super::common::dur(a, ui.clock(view)),
+        _ => String::new(),
+    }
+}
+
+/// Rows of the list: only the visible slice is built, so 10,000 steps cost no more than 50.
+fn render_list(
+    buf: &mut Buffer,
+    area: Rect,
+    view: &RunView,
+    ui: &UiState,
+    focus: Option<usize>,
+    theme: &Theme,
+) {
+    if area.height < 2 || area.width < 4 {
+        return;
+    }
+    let vis = visible_steps(view, &ui.filter);
+    let id_w = view
+        .steps
+        .iter()
+        .take(2000)
+        .map(|s| s.id.chars().count())
+        .max()
+        .unwrap_or(4)
+        .clamp(4, 28);
+    let header = format!(
+        "  {} {} {:>5} {:>8}  action",
+        pad("state", 17),
+        pad("step", id_w),
+        "tries",
+        "time"
+    );
+    buf.set_stringn(area.x, area.y, &header, area.width as usize, theme.dim);
+    let rows = (area.height - 1) as usize;
+    let at = focus
+        .and_then(|f| vis.iter().position(|&i| i == f))
+        .unwrap_or(0);
+    let top = if vis.len() <= rows {
+        0
+    } else {
+        at.saturating_sub(rows / 2).min(vis.len() - rows)
+    };
+    for (r, &i) in vis.iter().skip(top).take(rows).enumerate() {
+        let s = &view.steps[i];
+        let y = area.y + 1 + r as u16;
+        let st = theme.state(s.state);
+        let selected = Some(i) == focus;
+        let line = format!(
+            "{} {} {} {:>5} {:>8}  {}",
+            crate::tui::views::common::glyph(s.state),
+            pad(s.state.as_str(), 17),
+            pad(&s.id, id_w),
+            format!("{}/{}", s.attempts, s.max_attempts),
+            step_duration(s, view, ui),
+            s.action
+        );
+        let style = if selected {
+            theme.selection
+        } else {
+            theme.base
+        };
+        buf.set_stringn(area.x, y, &line, area.width as usize, style);
+        if !selected {
+            // Glyph and state name carry the state colour.
+            buf.set_stringn(area.x, y, crate::tui::views::common::glyph(s.state), 1, st);
+            buf.set_stringn(
+                area.x + 2,
+                y,
+                s.state.as_str(),
+                (area.width as usize).saturating_sub(2),
+                st,
+            );
+        }
+    }
+    if vis.is_empty() {
+        buf.set_stringn(
+            area.x,
+            area.y + 1,
+            "no step matches the filter (Esc clears it)",
+            area.width as usize,
+            theme.dim,
+        );
+    }
+}
+
+const N: u8 = 1;
+const S: u8 = 2;
+const E: u8 = 4;
+const W: u8 = 8;
+
+fn box_char(bits: u8) -> char {
+    match bits {
+        b if b == N | S | E | W => '┼',
+        b if b == N | S | E => '├',
+        b if b == N | S | W => '┤',
+        b if b == E | W | S => '┬',
+        b if b == E | W | N => '┴',
+        b if b == S | E => '╭',
+        b if b == S | W => '╮',
+        b if b == N | E => '╰',
+        b if b == N | W => '╯',
+        b if b & (N | S) != 0 && b & (E | W) == 0 => '│',
+        _ => '─',
+    }
+}
+
+/// Layers as columns, one line per step (`glyph id`), edges in the gaps between columns.
+/// Only slots in the viewport are drawn; the viewport is centred on the focused step.
+fn render_graph(
+    buf: &mut Buffer,
+    area: Rect,
+    view: &RunView,
+    ui: &UiState,
+    layout: &DagLayout,
+    focus: Option<usize>,
+    theme: &Theme,
+) {
+    if area.width == 0 || area.height == 0 {
+        return;
+    }
+    let widths: Vec<u16> = layout
+        .layers
+        .iter()
+        .map(|l| {
+            let w = l
+                .iter()
+                .filter_map(|s| s.step)
+                .map(|i| view.steps.get(i).map_or(0, |s| s.id.chars().count()))
+                .max()
+                .unwrap_or(1)
+                .min(MAX_LABEL);
+            (w + 2) as u16
+        })
+        .collect();
+    let mut xs = Vec::with_capacity(widths.len());
+    let mut x = 0u32;
+    for w in &widths {
+        xs.push(x);
+        x += u32::from(*w) + u32::from(GAP);
+    }
+    let canvas_w = x.saturating_sub(u32::from(GAP));
+    let canvas_h = layout.height() as u32;
+    // Scroll only as far as needed to show the focused step (columns stay put otherwise).
+    let (fx0, fx1, fy) = focus
+        .and_then(|f| layout.place.get(f))
+        .map_or((0, 0, 0), |&(l, r)| {
+            (xs[l], xs[l] + u32::from(widths[l]), r as u32)
+        });
+    let (aw, ah) = (u32::from(area.width), u32::from(area.height));
+    let ox = if canvas_w <= aw || fx1 <= aw {
+        0
+    } else {
+        (fx1 + u32::from(GAP) + 2)
+            .saturating_sub(aw)
+            .min(fx0)
+            .min(canvas_w - aw)
+    };
+    let oy = if canvas_h <= ah || fy < ah {
+        0
+    } else {
+        fy.saturating_sub(ah / 2).min(canvas_h - ah)
+    };
+    let (vw, vh) = (u32::from(area.width), u32::from(area.height));
+    let mut bits = vec![0u8; (vw * vh) as usize];
+    let mut set = |cx: u32, cy: u32, b: u8| {
+        if cx >= ox && cy >= oy && cx < ox + vw && cy < oy + vh {
+            bits[((cy - oy) * vw + (cx - ox)) as usize] |= b;
+        }
+    };
+    let filtering = !ui.filter.trim().is_empty();
+    // Edges first (every slot of a visible column, since edges cross rows off screen).
+    for (li, layer) in layout.layers.iter().enumerate() {
+        let x0 = xs[li] + u32::from(widths[li]);
+        if xs[li] > ox + vw || x0 + u32::from(GAP) < ox {
+            continue;
+        }
+        for (r, slot) in layer.iter().enumerate() {
+            let r = r as u32;
+            if slot.step.is_none() {
+                for cx in xs[li]..x0 {
+                    set(cx, r, E | W);
+                }
+            } else if !slot.next.is_empty() {
+                let label = slot
+                    .step
+                    .and_then(|i| view.steps.get(i))
+                    .map_or(0, |s| s.id.chars().count().min(MAX_LABEL) + 2)
+                    as u32;
+                for cx in xs[li] + label + 1..x0 {
+                    set(cx, r, E | W);
+                }
+            }
+            for &t in &slot.next {
+                let t = t as u32;
+                let xm = x0 + 1;
+                set(x0, r, E | W);
+                if t == r {
+                    set(xm, r, E | W);
+                } else {
+                    let (down, up) = if t > r { (S, N) } else { (N, S) };
+                    set(xm, r, W | down);
+                    for y in r.min(t) + 1..r.max(t) {
+                        set(xm, y, N | S);
+                    }
+                    set(xm, t, up | E);
+                }
+                set(x0 + 2, t, E | W);
+            }
+        }
+    }
+    for (i, b) in bits.iter().enumerate() {
+        if *b != 0 {
+            let (cx, cy) = (i as u32 % vw, i as u32 / vw);
+            if let Some(cell) = buf.cell_mut((area.x + cx as u16, area.y + cy as u16)) {
+                cell.set_char(box_char(*b)).set_style(theme.border);
+            }
+        }
+    }
+    // Nodes on top.
+    for (li, layer) in layout.layers.iter().enumerate() {
+        let (x0, w) = (xs[li], u32::from(widths[li]));
+        if x0 >= ox + vw || x0 + w <= ox {
+            continue;
+        }
+        let first = oy as usize;
+        for (r, slot) in layer.iter().enumerate().skip(first).take(vh as usize) {
+            let Some(step) = slot.step.and_then(|i| view.steps.get(i).map(|s| (i, s))) else {
+                continue;
+            };
+            let (i, s) = step;
+            let mut style = theme.state(s.state);
+            if filtering && !matches_filter(s, &ui.filter) {
+                style = theme.dim;
+            }
+            let label = format!(
+                "{} {}",
+                crate::tui::views::common::glyph(s.state),
+                fit(&s.id, MAX_LABEL)
+            );
+            if Some(i) == focus {
+                style = theme.selection;
+            }
+            put(buf, area, x0, r as u32, ox, oy, &label, style);
+            if s.has_gate && view.gates.iter().any(|g| g.step == Some(i)) && Some(i) != focus {
+                // The state glyph already says waiting; the warning colour draws the eye.
+                put(
+                    buf,
+                    area,
+                    x0,
+                    r as u32,
+                    ox,
+                    oy,
+                    crate::tui::views::common::glyph(s.state),
+                    theme.warning,
+                );
+            }
+        }
+    }
+}
+
+/// Write `text` at canvas (cx, cy), clipped to the viewport.
+#[allow(clippy::too_many_arguments)]
+fn put(buf: &mut Buffer, area: Rect, cx: u32, cy: u32, ox: u32, oy: u32, text: &str, style: Style) {
+    if cy < oy || cy >= oy + u32::from(area.height) {
+        return;
+    }
+    let y = area.y + (cy - oy) as u16;
+    for (k, ch) in text.chars().enumerate() {
+        let x = cx + k as u32;
+        if x < ox || x >= ox + u32::from(area.width) {
+            continue;
+        }
+        if let Some(cell) = buf.cell_mut((area.x + (x - ox) as u16, y)) {
+            cell.set_char(ch).set_style(style);
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! Detail pane of the focused step: state, attempts, timings, outputs, error with its
+//! suggestion, and the live log tail (sanitised).
+use super::common::{dur, kv, panel, rel, styled, wrap_text};
+use crate::model::{ErrorRecord, RunView, StepState, StepView};
+use crate::tui::app::UiState;
+use crate::tui::sanitize_shim::log_line;
+use crate::tui::theme::Theme;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+const LW: usize = 9;
+
+pub fn render(
+    frame: &mut Frame,
+    area: Rect,
+    view: &RunView,
+    ui: &UiState,
+    focus: Option<usize>,
+    theme: &Theme,
+) {
+    let Some(s) = focus.and_then(|i| view.steps.get(i)) else {
+        let block = panel(" Step ", theme, false);
+        frame.render_widget(Paragraph::new("no step selected").block(block), area);
+        return;
+    };
+    let block = panel(
+        Line::from(vec![
+            styled(" ", theme.title),
+            styled(
+                crate::tui::views::common::glyph(s.state),
+                theme.state(s.state),
+            ),
+            styled(format!(" {} ", s.id), theme.title),
+        ]),
+        theme,
+        false,
+    );
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let w = inner.width as usize;
+    let mut lines = step_lines(view, ui, s, w, theme);
+    let room = (inner.height as usize).saturating_sub(lines.len());
+    if !s.log_tail.is_empty() && room >= 2 {
+        lines.push(Line::from(styled(
+            format!(
+                "── log, last {} of {} lines ",
+                room.saturating_sub(1).min(s.log_tail.len()),
+                s.log_tail.len()
+            ),
+            theme.dim,
+        )));
+        let n = room - 1;
+        let start = s.log_tail.len().saturating_sub(n);
+        for l in &s.log_tail[start..] {
+            lines.push(log_line(l, theme));
+        }
+    }
+    frame.render_widget(Paragraph::new(lines).style(theme.base), inner);
+}
+
+/// The facts about one step, wrapped to `w` columns.
+pub fn step_lines<'a>(
+    view: &RunView,
+    ui: &UiState,
+    s: &StepView,
+    w: usize,
+    theme: &Theme,
+) -> Vec<Line<'a>> {
+    let now = ui.clock(view);
+    let mut lines = Vec::new();
+    let mut state = vec![styled(
+        format!("{} {}", crate::tui::views::common::glyph(s.state), s.state),
+        theme.state(s.state),
+    )];
+    state.push(styled(
+        format!("   attempt {}/{}", s.attempts, s.max_attempts),
+        theme.base,
+    ));
+    if let Some(c) = s.exit_code {
+        state.push(styled(
+            format!("   exit {c}"),
+            if c == 0 { theme.base } else { theme.error },
+        ));
+    }
+    if let Some(sig) = s.signal {
+        state.push(styled(format!("   signal {sig}"), theme.error));
+    }
+    lines.push(Line::from(
+        std::iter::once(styled(format!("{:LW$}", "state"), theme.dim))
+            .chain(state)
+            .collect::<Vec<_>>(),
+    ));
+    let timing = match (s.started_at, s.finished_at) {
+        (Some(a), Some(b)) => format!(
+            "{} → {}  took {}",
+            rel(view.started_at, a),
+            rel(view.started_at, b),
+            dur(a, b)
+        ),
+        (Some(a), None) if s.state == StepState::Running => {
+            format!("{}  running for {}", rel(view.started_at, a), dur(a, now))
+        }
+        (Some(a), None) => rel(view.started_at, a),
+        (None, _) => match s.queued_at {
+            Some(q) => format!("queued {}", rel(view.started_at, q)),
+            None => "not started".into(),
+        },
+    };
+    lines.push(kv("time", LW, styled(timing, theme.base), theme));
+    if let Some(r) = s.retry_at.filter(|_| s.state == StepState::RetryWait) {
+        let left = if r > now {
+            format!("in {}", dur(now, r))
+        } else {
+            "now".into()
+        };
+        lines.push(kv(
+            "retry",
+            LW,
+            styled(format!("attempt {} {left}", s.attempts + 1), theme.warning),
+            theme,
+        ));
+    }
+    if let Some(p) = &s.pool {
+        lines.push(kv("pool", LW, styled(p.clone(), theme.base), theme));
+    }
+    for (k, a) in wrap_text(&s.action, w.saturating_sub(LW).max(8))
+        .into_iter()
+        .enumerate()
+    {
+        lines.push(kv(
+            if k == 0 { "action" } else { "" },
+            LW,
+            styled(a, theme.base),
+            theme,
+        ));
+    }
+    if !s.needs.is_empty() {
+        let needs: Vec<String> = s
+            .needs
+            .iter()
+            .filter_map(|&i| view.steps.get(i))
+            .map(|n| format!("{} {}", crate::tui::views::common::glyph(n.state), n.id))
+            .collect();
+        lines.push(kv("needs", LW, styled(needs.join("  "), theme.base), theme));
+    }
+    for (k, (key, v)) in s.outputs.iter().enumerate() {
+        lines.push(kv(
+            if k == 0 { "outputs" } else { "" },
+            LW,
+            styled(format!("{key} = {v}"), theme.base),
+            theme,
+        ));
+    }
+    if let Some(e) = &s.error {
+        lines.extend(error_lines(e, w, theme));
+    }
+    lines
+}
+
+/// Kind, severity, message and suggestion of an error, wrapped.
+pub fn error_lines<'a>(e: &ErrorRecord, w: usize, theme: &Theme) -> Vec<Line<'a>> {
+    let mut lines = vec![Line::from(vec![
+        styled(format!("{:LW$}", "error"), theme.dim),
+        styled(format!("{} ", e.kind), theme.severity(e.severity)),
+        styled(format!("({})", e.severity), theme.severity(e.severity)),
+        styled(if e.open { "" } else { "  closed" }, theme.dim),
+    ])];
+    let body = w.saturating_sub(LW).max(8);
+    for l in wrap_text(&e.message, body) {
+        lines.push(Line::from(vec![
+            Span::raw(" ".repeat(LW)),
+            styled(l, theme.base),
+        ]));
+    }
+    for (k, l) in wrap_text(&e.suggestion, body.saturating_sub(2).max(6))
+        .into_iter()
+        .enumerate()
+    {
+        lines.push(Line::from(vec![
+            Span::raw(" ".repeat(LW)),
+            styled(if k == 0 { "→ " } else { "  " }, theme.accent),
+            styled(l, theme.accent),
+        ]));
+    }
+    lines
+}

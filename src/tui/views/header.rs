@@ -1,0 +1,230 @@
+//! Header (run, health, budget, golden signals), tab bar, status line and footer hints.
+use super::common::{dur, fit, styled};
+use crate::model::time::human_duration;
+use crate::model::{RunState, RunView};
+use crate::tui::app::{Tab, UiState, short_id};
+use crate::tui::keymap;
+use crate::tui::theme::Theme;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use std::time::Duration;
+
+pub fn run_state_glyph(s: RunState) -> &'static str {
+    match s {
+        RunState::Pending => "·",
+        RunState::Running => "▶",
+        RunState::Waiting => "⏸",
+        RunState::Succeeded => "✔",
+        RunState::Failed => "✘",
+        RunState::Cancelled => "■",
+        RunState::Interrupted => "↯",
+    }
+}
+
+pub fn run_state_style(s: RunState, theme: &Theme) -> ratatui::style::Style {
+    use crate::model::StepState as S;
+    theme.state(match s {
+        RunState::Pending => S::Pending,
+        RunState::Running => S::Running,
+        RunState::Waiting => S::WaitingApproval,
+        RunState::Succeeded => S::Succeeded,
+        RunState::Failed => S::Failed,
+        RunState::Cancelled => S::Cancelled,
+        RunState::Interrupted => S::Interrupted,
+    })
+}
+
+/// Three lines: identity and counts; health and signals; tabs.
+pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme: &Theme) {
+    let now = ui.clock(view);
+    let elapsed = match (view.started_at, view.finished_at) {
+        (Some(s), Some(f)) => dur(s, f),
+        (Some(s), None) => dur(s, now),
+        _ => "–".into(),
+    };
+    let gates = view.gates.len();
+    let open_errors = view.open_errors();
+    let mut l1 = vec![
+        styled(" ◆ ", theme.accent),
+        styled(view.workflow.clone(), theme.title),
+        styled("  run ", theme.dim),
+        styled(short_id(&view.run_id).to_string(), theme.base),
+        Span::raw("  "),
+        styled(
+            format!("{} {}", run_state_glyph(view.state), view.state),
+            run_state_style(view.state, theme),
+        ),
+        styled("  elapsed ", theme.dim),
+        styled(elapsed, theme.base),
+        styled("  gates ", theme.dim),
+        styled(
+            gates.to_string(),
+            if gates > 0 { theme.warning } else { theme.base },
+        ),
+        styled("  errors ", theme.dim),
+        styled(
+            open_errors.to_string(),
+            if open_errors > 0 {
+                theme.error
+            } else {
+                theme.base
+            },
+        ),
+    ];
+    if let Some(b) = &view.budget {
+        l1.push(styled("  budget ", theme.dim));
+        let mut parts = Vec::new();
+        match b.cost {
+            Some((used, max)) => parts.push(format!("${used:.2}/${max:.2}")),
+            None if b.used_cost > 0.0 => parts.push(format!("${:.2}", b.used_cost)),
+            None => {}
+        }
+        if let Some((used, max)) = b.calls {
+            parts.push(format!("{used}/{max} calls"));
+        }
+        match b.tokens {
+            Some((used, max)) => parts.push(format!("{used}/{max} tok")),
+            None if b.used_tokens > 0 => parts.push(format!("{} tok", b.used_tokens)),
+            None => {}
+        }
+        let near = [
+            b.cost.map(|(u, m)| u / m.max(f64::EPSILON)),
+            b.calls.map(|(u, m)| u as f64 / m.max(1) as f64),
+            b.tokens.map(|(u, m)| u as f64 / m.max(1) as f64),
+        ]
+        .into_iter()
+        .flatten()
+        .any(|f| f >= 0.8);
+        l1.push(styled(
+            parts.join(" · "),
+            if near { theme.warning } else { theme.base },
+        ));
+    }
+
+    let h = &view.health;
+    let cells = 10usize;
+    let filled = ((h.score / 100.0) * cells as f64)
+        .round()
+        .clamp(0.0, cells as f64) as usize;
+    let s = &view.signals;
+    let ms = |v: Option<u64>| {
+        v.map_or("–".to_string(), |m| {
+            human_duration(Duration::from_millis(m))
+        })
+    };
+    let l2 = vec![
+        styled(" health ", theme.dim),
+        styled("█".repeat(filled), theme.gauge(h.label)),
+        styled("░".repeat(cells - filled), theme.gauge_empty()),
+        styled(
+            format!(" {:.0} ", h.score),
+            theme.gauge(h.label).add_modifier(Modifier::BOLD),
+        ),
+        styled(h.label.as_str().to_string(), theme.gauge(h.label)),
+        styled("  quality ", theme.dim),
+        styled(
+            h.quality.map_or("–".into(), |q| format!("{q:.2}")),
+            theme.base,
+        ),
+        styled("  │ ", theme.border),
+        styled(format!("{:.2}", s.finished_per_sec), theme.base),
+        styled(" fin/s  err ", theme.dim),
+        styled(
+            format!("{:.0}%", s.error_rate * 100.0),
+            if s.error_rate > 0.0 {
+                theme.warning
+            } else {
+                theme.base
+            },
+        ),
+        styled("  p50 ", theme.dim),
+        styled(ms(s.p50_ms), theme.base),
+        styled(" p95 ", theme.dim),
+        styled(ms(s.p95_ms), theme.base),
+        styled("  queue ", theme.dim),
+        styled(s.queue_depth.to_string(), theme.base),
+        styled("  running ", theme.dim),
+        styled(s.running.to_string(), theme.base),
+    ];
+
+    let mut l3 = vec![Span::raw(" ")];
+    for (i, t) in Tab::ALL.iter().enumerate() {
+        let count = match t {
+            Tab::Approvals if gates > 0 => format!(" ({gates})"),
+            Tab::Errors if open_errors > 0 => format!(" ({open_errors})"),
+            _ => String::new(),
+        };
+        let st = if *t == ui.tab {
+            theme.tab_active
+        } else {
+            theme.tab_inactive
+        };
+        l3.push(styled(format!("{}", i + 1), theme.key));
+        l3.push(styled(format!(" {}{}", t.title(), count), st));
+        l3.push(styled("  ", theme.base));
+    }
+    frame.render_widget(
+        Paragraph::new(vec![Line::from(l1), Line::from(l2), Line::from(l3)]).style(theme.base),
+        area,
+    );
+}
+
+/// Status line (toast, input being typed, pending commands) and the key hints.
+pub fn footer(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme: &Theme) {
+    if area.height == 0 {
+        return;
+    }
+    let mut lines = Vec::new();
+    if area.height >= 2 {
+        let status = if ui.filter_editing {
+            Line::from(vec![
+                styled(" filter ", theme.key),
+                styled(format!("/{}▏", ui.filter), theme.base),
+                styled("  id text, or state:NAME (e.g. state:failed)", theme.dim),
+            ])
+        } else if let Some(l) = ui.log.as_ref().filter(|l| l.searching) {
+            Line::from(vec![
+                styled(" search ", theme.key),
+                styled(format!("/{}▏", l.search), theme.base),
+            ])
+        } else if let Some(t) = &ui.toast {
+            Line::from(styled(
+                format!(" {}", t.text),
+                if t.ok { theme.ok } else { theme.error },
+            ))
+        } else {
+            let mut s = Vec::new();
+            if ui.pending > 0 {
+                s.push(format!("{} command(s) waiting for the engine", ui.pending));
+            }
+            if !ui.filter.is_empty() {
+                s.push(format!("filter: {}", ui.filter));
+            }
+            if ui.tab == Tab::Dag && ui.follow && ui.log.is_none() {
+                s.push("following running steps".into());
+            }
+            if view.state == RunState::Interrupted {
+                s.push("run interrupted: `baton resume` continues it".into());
+            }
+            Line::from(styled(format!(" {}", s.join(" · ")), theme.dim))
+        };
+        lines.push(status);
+    }
+    let mut hints = vec![Span::raw(" ")];
+    let width = area.width as usize;
+    let mut used = 1;
+    for (label, desc) in keymap::hints(ui.context()) {
+        let n = label.chars().count() + desc.chars().count() + 3;
+        if used + n > width {
+            break;
+        }
+        used += n;
+        hints.push(styled(label.to_string(), theme.key));
+        hints.push(styled(format!(" {}  ", fit(desc, 20)), theme.dim));
+    }
+    lines.push(Line::from(hints));
+    frame.render_widget(Paragraph::new(lines).style(theme.base), area);
+}

@@ -1,0 +1,89 @@
+//! Pure rendering: `render(frame, view, ui, theme)` draws the whole console from a
+//! `RunView` snapshot and the UI state. No I/O, no clock (`view.now` / `ui.now`).
+pub mod approvals;
+pub mod audit;
+pub mod common;
+pub mod dag;
+pub mod detail;
+pub mod dialogs;
+pub mod errors;
+pub mod header;
+pub mod log;
+pub mod overlays;
+pub mod runs;
+
+use super::app::{Dialog, Overlay, Tab, UiState};
+use super::theme::Theme;
+use crate::model::RunView;
+use common::{centered, styled, wrap_text};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Paragraph};
+
+/// Below this the console shows only a message saying how much room it needs.
+pub const MIN_WIDTH: u16 = 60;
+pub const MIN_HEIGHT: u16 = 15;
+
+pub fn render(frame: &mut Frame, view: &RunView, ui: &UiState, theme: &Theme) {
+    let area = frame.area();
+    frame.render_widget(Block::default().style(theme.base), area);
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        too_small(frame, area, theme);
+        return;
+    }
+    let header = Rect { height: 3, ..area };
+    let footer = Rect {
+        y: area.y + area.height - 2,
+        height: 2,
+        ..area
+    };
+    let body = Rect {
+        y: area.y + 3,
+        height: area.height - 5,
+        ..area
+    };
+    if let Some(log) = &ui.log {
+        // Full screen: the log takes the header's room too.
+        let full = Rect {
+            height: area.height - 2,
+            ..area
+        };
+        log::render(frame, full, view, log, theme);
+    } else {
+        header::render(frame, header, view, ui, theme);
+        match ui.tab {
+            Tab::Dag => dag::render(frame, body, view, ui, theme),
+            Tab::Approvals => approvals::render(frame, body, view, ui, theme),
+            Tab::Errors => errors::render(frame, body, view, ui, theme),
+            Tab::Audit => audit::render(frame, body, view, ui, theme),
+            Tab::Runs => runs::render(frame, body, view, ui, theme),
+        }
+    }
+    header::footer(frame, footer, view, ui, theme);
+    match ui.overlay {
+        Some(Overlay::Help) => overlays::help(frame, area, ui, theme),
+        Some(Overlay::Health) => overlays::health(frame, area, view, theme),
+        Some(Overlay::ErrorDetail(i)) => overlays::error_detail(frame, area, view, ui, i, theme),
+        None => {}
+    }
+    match &ui.dialog {
+        Some(Dialog::Gate(d)) => dialogs::gate(frame, area, view, ui, d, theme),
+        Some(Dialog::Confirm(d)) => dialogs::confirm(frame, area, view, d, theme),
+        None => {}
+    }
+}
+
+fn too_small(frame: &mut Frame, area: Rect, theme: &Theme) {
+    let msg = format!(
+        "terminal too small: need {MIN_WIDTH}×{MIN_HEIGHT}, have {}×{}",
+        area.width, area.height
+    );
+    let lines: Vec<Line> = wrap_text(&msg, area.width.max(1) as usize)
+        .into_iter()
+        .map(|l| Line::from(styled(l, theme.warning)))
+        .collect();
+    let h = (lines.len() as u16).min(area.height);
+    let r = centered(area, area.width, h);
+    frame.render_widget(Paragraph::new(lines).centered(), r);
+}

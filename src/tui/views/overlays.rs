@@ -1,0 +1,204 @@
+//! Overlays drawn over the current tab: help (from the keymap), health terms, error detail.
+use super::common::{centered, kv, pad, panel, rel, styled, wrap_text};
+use super::detail::error_lines;
+use crate::model::RunView;
+use crate::tui::app::UiState;
+use crate::tui::keymap;
+use crate::tui::sanitize_shim::log_line;
+use crate::tui::theme::Theme;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::Line;
+use ratatui::widgets::{Clear, Paragraph};
+
+#[allow(clippy::too_many_arguments)]
+fn popup<'a>(
+    frame: &mut Frame,
+    area: Rect,
+    w: u16,
+    h: u16,
+    title: &'a str,
+    lines: Vec<Line<'a>>,
+    scroll: usize,
+    theme: &Theme,
+) {
+    let r = centered(area, w, h);
+    frame.render_widget(Clear, r);
+    let block = panel(title, theme, true).style(theme.base);
+    let inner = block.inner(r);
+    frame.render_widget(block, r);
+    let max = lines.len().saturating_sub(inner.height as usize);
+    let skip = scroll.min(max);
+    let lines: Vec<Line> = lines.into_iter().skip(skip).collect();
+    frame.render_widget(Paragraph::new(lines).style(theme.base), inner);
+}
+
+pub fn help(frame: &mut Frame, area: Rect, ui: &UiState, theme: &Theme) {
+    let mut lines = Vec::new();
+    for (title, rows) in keymap::help_sections() {
+        lines.push(Line::from(styled(title, theme.title)));
+        for (keys, desc) in rows {
+            lines.push(Line::from(vec![
+                styled(format!("  {}", pad(&keys, 16)), theme.key),
+                styled(desc, theme.base),
+            ]));
+        }
+    }
+    lines.push(Line::from(styled(
+        "h and l mean health and log, so the graph moves across layers with ←→ or H L.",
+        theme.dim,
+    )));
+    popup(
+        frame,
+        area,
+        72,
+        area.height.saturating_sub(2),
+        " Help · ↑↓ scroll · Esc close ",
+        lines,
+        ui.overlay_scroll,
+        theme,
+    );
+}
+
+pub fn health(frame: &mut Frame, area: Rect, view: &RunView, theme: &Theme) {
+    let h = &view.health;
+    let mut lines = vec![Line::from(vec![
+        styled(format!("score {:.0}", h.score), theme.gauge(h.label)),
+        styled(format!("  {}", h.label.as_str()), theme.gauge(h.label)),
+        styled(
+            format!(
+                "   quality {}",
+                h.quality
+                    .map_or("– (nothing finished yet)".into(), |q| format!("{q:.2}"))
+            ),
+            theme.base,
+        ),
+    ])];
+    lines.push(Line::from(""));
+    lines.push(Line::from(styled(
+        "quality: finished steps, weighted",
+        theme.title,
+    )));
+    let mut penalty = 0.0;
+    for t in &h.terms {
+        let is_penalty = t.value < 0.0;
+        if is_penalty && !lines.iter().any(|l| l.to_string().starts_with("penalties")) {
+            lines.push(Line::from(styled("penalties: open errors", theme.title)));
+        }
+        if is_penalty {
+            penalty += t.value * t.count as f64;
+        }
+        let val = if is_penalty {
+            format!(
+                "{:>4} × {:>5.0} = {:>6.0}",
+                t.count,
+                t.value,
+                t.value * t.count as f64
+            )
+        } else {
+            format!("{:>4} × {:>5.1}", t.count, t.value)
+        };
+        let st = if t.count == 0 { theme.dim } else { theme.base };
+        lines.push(Line::from(vec![
+            styled(format!("  {}", pad(&t.label, 32)), st),
+            styled(val, st),
+        ]));
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(styled(
+        format!(
+            "score = 100 × {:.2} {} {:.0} = {:.0} (floored at 0)",
+            h.quality.unwrap_or(1.0),
+            if penalty < 0.0 { "−" } else { "+" },
+            penalty.abs(),
+            h.score
+        ),
+        theme.accent,
+    )));
+    lines.push(Line::from(styled(
+        "healthy ≥ 80 · degraded ≥ 50 · critical < 50",
+        theme.dim,
+    )));
+    popup(
+        frame,
+        area,
+        60,
+        17,
+        " Health · why the score is what it is ",
+        lines,
+        0,
+        theme,
+    );
+}
+
+pub fn error_detail(
+    frame: &mut Frame,
+    area: Rect,
+    view: &RunView,
+    ui: &UiState,
+    idx: usize,
+    theme: &Theme,
+) {
+    let Some(e) = view.errors.get(idx) else {
+        return;
+    };
+    let w = area.width.saturating_sub(6).min(100);
+    let body = w.saturating_sub(2) as usize;
+    let mut lines = vec![kv(
+        "step",
+        9,
+        styled(
+            format!(
+                "{} attempt {} · {}",
+                e.step.as_deref().unwrap_or("(run)"),
+                e.attempt,
+                rel(view.started_at, e.at)
+            ),
+            theme.base,
+        ),
+        theme,
+    )];
+    lines.extend(error_lines(e, body, theme));
+    if !e.context.is_empty() {
+        lines.push(Line::from(styled("context", theme.title)));
+        for (k, v) in &e.context {
+            for (i, l) in wrap_text(v, body.saturating_sub(22).max(8))
+                .into_iter()
+                .enumerate()
+            {
+                lines.push(Line::from(vec![
+                    styled(
+                        format!("  {}", pad(if i == 0 { k } else { "" }, 20)),
+                        theme.dim,
+                    ),
+                    styled(l, theme.base),
+                ]));
+            }
+        }
+    }
+    if let Some(s) = e
+        .step
+        .as_deref()
+        .and_then(|s| view.step_index(s))
+        .map(|i| &view.steps[i])
+    {
+        lines.push(Line::from(styled(
+            format!("log tail ({} lines)", s.log_tail.len()),
+            theme.title,
+        )));
+        for l in &s.log_tail {
+            lines.push(log_line(l, theme));
+        }
+    }
+    let h = area.height.saturating_sub(2);
+    popup(
+        frame,
+        area,
+        w,
+        h,
+        " Error · r retry · l log · Esc close ",
+        lines,
+        ui.overlay_scroll,
+        theme,
+    );
+}

@@ -1,0 +1,70 @@
+//! Runs tab: the store's runs, newest first; the open run is marked.
+use super::common::{ago, dur, fit, panel, styled, window};
+use super::header::{run_state_glyph, run_state_style};
+use crate::model::{RunState, RunView};
+use crate::tui::app::{UiState, short_id};
+use crate::tui::theme::Theme;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::Line;
+use ratatui::widgets::Paragraph;
+
+pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme: &Theme) {
+    let now = ui.clock(view);
+    let block = panel(
+        format!(" Runs · {} in the store ", ui.runs.len()),
+        theme,
+        true,
+    );
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if ui.runs.is_empty() {
+        frame.render_widget(
+            Paragraph::new(styled("no runs in the store", theme.dim)),
+            inner,
+        );
+        return;
+    }
+    let sel = ui.run_sel.min(ui.runs.len() - 1);
+    let rows = (inner.height as usize).saturating_sub(2);
+    let first = window(sel, ui.runs.len(), rows);
+    let mut lines = vec![Line::from(styled(
+        format!(
+            "  {:8}  {:16} {:13} {:>14} {:>9} {:>9} {:>6}",
+            "run", "workflow", "state", "started", "took", "steps", "health"
+        ),
+        theme.dim,
+    ))];
+    for (i, r) in ui.runs.iter().enumerate().skip(first).take(rows) {
+        let cur = if r.id == view.run_id { "●" } else { " " };
+        let took = dur(r.started_at, r.finished_at.unwrap_or(now));
+        let state = super::common::pad(&format!("{} {}", run_state_glyph(r.state), r.state), 13);
+        let rest = format!(
+            " {:>14} {:>9} {:>9} {:>6}",
+            ago(r.started_at, now),
+            took,
+            format!("{}/{}", r.steps_done, r.steps_total),
+            r.health.map_or("–".into(), |h| format!("{h:.0}"))
+        );
+        let head = format!("{cur} {:8}  {:16} ", short_id(&r.id), fit(&r.workflow, 16));
+        let line = if i == sel {
+            Line::from(styled(format!("{head}{state}{rest}"), theme.selection))
+        } else {
+            Line::from(vec![
+                styled(head, theme.base),
+                styled(state.clone(), run_state_style(r.state, theme)),
+                styled(rest, theme.base),
+            ])
+        };
+        lines.push(line);
+    }
+    if let Some(r) = ui.runs.get(sel) {
+        let hint = if r.state == RunState::Interrupted {
+            "Enter: open · R: resume this interrupted run"
+        } else {
+            "Enter: open"
+        };
+        lines.push(Line::from(styled(hint, theme.dim)));
+    }
+    frame.render_widget(Paragraph::new(lines).style(theme.base), inner);
+}

@@ -1,0 +1,316 @@
+//! Snapshot tests of every console view and dialog at 80×24 and 120×40 from fixed views
+//! with a fixed clock, a style-aware snapshot, and a property test that rendering never
+//! panics at any size from 1×1 to 300×100.
+use baton::model::{CommandOutcome, RunView};
+use baton::tui::app::{Action, Tab, UiState, update};
+use baton::tui::{Theme, fixtures, render};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use proptest::prelude::*;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use std::sync::Arc;
+
+type Setup = fn() -> (RunView, UiState);
+
+fn ui() -> UiState {
+    let mut ui = UiState::new("carol");
+    ui.runs = Arc::new(fixtures::runs());
+    ui
+}
+
+fn act(v: &RunView, ui: &mut UiState, actions: &[Action]) {
+    for a in actions {
+        update(ui, v, a.clone());
+    }
+}
+
+fn typed(v: &RunView, ui: &mut UiState, s: &str) {
+    for c in s.chars() {
+        update(
+            ui,
+            v,
+            Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
+        );
+    }
+}
+
+fn scenarios() -> Vec<(&'static str, Setup)> {
+    vec![
+        ("dag_graph", || (fixtures::release(), ui())),
+        ("dag_list", || {
+            let v = fixtures::release();
+            let mut u = ui();
+            act(&v, &mut u, &[Action::ToggleGraph]);
+            (v, u)
+        }),
+        ("dag_filter", || {
+            let v = fixtures::release();
+            let mut u = ui();
+            act(&v, &mut u, &[Action::ToggleGraph, Action::Filter]);
+            typed(&v, &mut u, "test");
+            act(&v, &mut u, &[Action::Confirm]);
+            (v, u)
+        }),
+        ("dag_filter_typing", || {
+            let v = fixtures::release();
+            let mut u = ui();
+            act(&v, &mut u, &[Action::Filter]);
+            typed(&v, &mut u, "state:fail");
+            (v, u)
+        }),
+        ("dag_detail_failed", || {
+            let v = fixtures::release();
+            let mut u = ui();
+            act(&v, &mut u, &[Action::Filter]);
+            typed(&v, &mut u, "docs");
+            act(&v, &mut u, &[Action::Confirm]);
+            (v, u)
+        }),
+        ("dag_big_list", || (fixtures::big(10_000), ui())),
+        ("log_full", || {
+            let v = fixtures::release();
+            let mut u = ui();
+            act(&v, &mut u, &[Action::Log]);
+            (v, u)
+        }),
+        ("log_search", || {
+            let v = fixtures::release();
+            let mut u = ui();
+            act(&v, &mut u, &[Action::Log, Action::Wrap, Action::Search]);
+            typed(&v, &mut u, "part-12");
+            act(&v, &mut u, &[Action::Confirm]);
+            (v, u)
+        }),
+        ("approvals", || {
+            let v = fixtures::release_two_gates();
+            let mut u = ui();
+            act(&v, &mut u, &[Action::GoTab(Tab::Approvals)]);
+            (v, u)
+        }),
+        ("approve_dialog", || {
+            let v = fixtures::release();
+            let mut u = ui();
+            act(
+                &v,
+                &mut u,
+                &[Action::GoTab(Tab::Approvals), Action::Approve],
+            );
+            typed(&v, &mut u, "staging is green");
+            act(&v, &mut u, &[Action::NewLine]);
+            typed(&v, &mut u, "ship it");
+            (v, u)
+        }),
+        ("reject_dialog_empty_reason", || {
+            let v = fixtures::release();
+            let mut u = ui();
+            act(
+                &v,
+                &mut u,
+                &[
+                    Action::GoTab(Tab::Approvals),
+                    Action::Reject,
+                    Action::Confirm,
+                ],
+            );
+            (v, u)
+        }),
+        ("outcome_refused", || {
+            let v = fixtures::release();
+            let mut u = ui();
+            act(
+                &v,
+                &mut u,
+                &[
+                    Action::GoTab(Tab::Approvals),
+                    Action::Approve,
+                    Action::Confirm,
+                ],
+            );
+            act(
+                &v,
+                &mut u,
+                &[Action::Outcome(CommandOutcome::Refused {
+                    reason: "carol already voted on deploy-prod".into(),
+                })],
+            );
+            (v, u)
+        }),
+        ("errors", || {
+            let v = fixtures::release();
+            let mut u = ui();
+            act(&v, &mut u, &[Action::GoTab(Tab::Errors)]);
+            (v, u)
+        }),
+        ("error_detail", || {
+            let v = fixtures::release();
+            let mut u = ui();
+            act(&v, &mut u, &[Action::GoTab(Tab::Errors), Action::Enter]);
+            (v, u)
+        }),
+        ("audit", || {
+            let v = fixtures::release();
+            let mut u = ui();
+            act(&v, &mut u, &[Action::GoTab(Tab::Audit)]);
+            (v, u)
+        }),
+        ("runs", || {
+            let v = fixtures::release();
+            let mut u = ui();
+            act(&v, &mut u, &[Action::GoTab(Tab::Runs), Action::Down]);
+            (v, u)
+        }),
+        ("health", || {
+            let v = fixtures::release();
+            let mut u = ui();
+            act(&v, &mut u, &[Action::ToggleHealth]);
+            (v, u)
+        }),
+        ("help", || {
+            let v = fixtures::release();
+            let mut u = ui();
+            act(&v, &mut u, &[Action::Help]);
+            (v, u)
+        }),
+        ("confirm_quit", || {
+            let v = fixtures::release();
+            let mut u = ui();
+            act(&v, &mut u, &[Action::Quit]);
+            (v, u)
+        }),
+        ("confirm_cancel", || {
+            let v = fixtures::release();
+            let mut u = ui();
+            act(&v, &mut u, &[Action::CancelRun]);
+            (v, u)
+        }),
+        ("finished_run", || (fixtures::finished_failed(), ui())),
+    ]
+}
+
+fn draw(v: &RunView, u: &UiState, theme: &Theme, w: u16, h: u16) -> Buffer {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| render(f, v, u, theme)).unwrap();
+    t.backend().buffer().clone()
+}
+
+fn text(b: &Buffer) -> String {
+    let mut s = String::new();
+    for y in 0..b.area.height {
+        let mut line = String::new();
+        for x in 0..b.area.width {
+            line.push_str(b[(x, y)].symbol());
+        }
+        s.push_str(line.trim_end());
+        s.push('\n');
+    }
+    s
+}
+
+#[test]
+fn snapshots_of_every_view_at_two_sizes() {
+    let theme = Theme::load("default").unwrap();
+    for (name, setup) in scenarios() {
+        for (w, h) in [(80u16, 24u16), (120, 40)] {
+            let (v, u) = setup();
+            let b = draw(&v, &u, &theme, w, h);
+            insta::assert_snapshot!(format!("{name}_{w}x{h}"), text(&b));
+        }
+    }
+}
+
+#[test]
+fn too_small_says_what_it_needs() {
+    let theme = Theme::monochrome();
+    let (v, u) = (fixtures::release(), ui());
+    let b = draw(&v, &u, &theme, 50, 12);
+    let t = text(&b);
+    assert!(
+        t.contains("terminal too small: need 60×15, have 50×12"),
+        "{t}"
+    );
+    insta::assert_snapshot!("too_small_50x12", t);
+}
+
+/// Runs of equal style per row: `fg/bg/modifiers "text"`.
+fn styles(b: &Buffer) -> String {
+    let mut out = String::new();
+    for y in 0..b.area.height {
+        let mut runs: Vec<(String, String)> = Vec::new();
+        for x in 0..b.area.width {
+            let c = &b[(x, y)];
+            let key = format!("{:?}/{:?}/{:?}", c.fg, c.bg, c.modifier);
+            match runs.last_mut() {
+                Some((k, s)) if *k == key => s.push_str(c.symbol()),
+                _ => runs.push((key, c.symbol().to_string())),
+            }
+        }
+        let row: Vec<String> = runs
+            .into_iter()
+            .filter(|(_, s)| !s.trim().is_empty())
+            .map(|(k, s)| format!("{k} {:?}", s.trim_end()))
+            .collect();
+        out.push_str(&format!("{y:2}: {}\n", row.join(" | ")));
+    }
+    out
+}
+
+#[test]
+fn style_aware_snapshot_of_the_dag_and_errors() {
+    let theme = Theme::load("default").unwrap();
+    let (v, u) = (fixtures::release(), ui());
+    insta::assert_snapshot!("styles_dag_80x24", styles(&draw(&v, &u, &theme, 80, 24)));
+    let mut u = ui();
+    act(&v, &mut u, &[Action::GoTab(Tab::Errors)]);
+    insta::assert_snapshot!("styles_errors_80x24", styles(&draw(&v, &u, &theme, 80, 24)));
+}
+
+#[test]
+fn hostile_log_bytes_change_nothing_but_their_own_text() {
+    let theme = Theme::monochrome();
+    let (v, mut u) = (fixtures::release(), ui());
+    let docs = v.step_index("docs").unwrap();
+    u.follow = false;
+    u.selected = docs;
+    act(&v, &mut u, &[Action::Log]);
+    let t = text(&draw(&v, &u, &theme, 100, 20));
+    assert!(t.contains("Book building has started"), "{t}");
+    assert!(!t.contains('\u{1b}') && !t.contains("owned title"), "{t}");
+}
+
+#[test]
+fn monochrome_states_are_readable_by_glyph() {
+    let theme = Theme::monochrome();
+    let (v, u) = (fixtures::release(), ui());
+    let b = draw(&v, &u, &theme, 120, 40);
+    for y in 0..b.area.height {
+        for x in 0..b.area.width {
+            assert!(
+                matches!(b[(x, y)].fg, ratatui::style::Color::Reset),
+                "colour at {x},{y}"
+            );
+        }
+    }
+    let t = text(&b);
+    for g in ["✔", "✘", "▶", "↻", "⏸", "○", "·"] {
+        assert!(t.contains(g), "{g} missing:\n{t}");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+    #[test]
+    fn never_panics_at_any_size(w in 1u16..=300, h in 1u16..=100, which in 0usize..64, theme in 0usize..4) {
+        let all = scenarios();
+        let (_, setup) = all[which % all.len()];
+        let (v, u) = setup();
+        let theme = match theme {
+            0 => Theme::monochrome(),
+            1 => Theme::load("light").unwrap(),
+            2 => Theme::load("high-contrast").unwrap(),
+            _ => Theme::load("default").unwrap(),
+        };
+        let b = draw(&v, &u, &theme, w, h);
+        prop_assert_eq!(b.area.width, w);
+    }
+}
