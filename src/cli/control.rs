@@ -4,13 +4,13 @@ use super::drive;
 use super::exit;
 use super::run::operator_name;
 use crate::model::{Command, CommandOutcome, StepState};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// How long a command waits for an engine to take it.
-const WAIT: Duration = Duration::from_secs(10);
+pub const WAIT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Args)]
 pub struct Target {
@@ -168,40 +168,38 @@ fn send(target: &Target, command: Command) -> i32 {
             return exit::USAGE;
         }
     };
-    let id = match store.submit_command(&run_id, &command) {
-        Ok(id) => id,
+    match submit_and_wait(&mut store, &run_id, &command, WAIT) {
+        Ok(outcome) => report(&run_id, outcome),
         Err(e) => {
             eprintln!("error: {e}");
-            return exit::STORAGE;
+            exit::STORAGE
         }
-    };
+    }
+}
+
+/// Put the command in the store's `commands` table and wait for the engine driving the
+/// run to take it. A command no engine takes within `wait` is withdrawn (refused), so it
+/// cannot apply by surprise when an engine comes back later.
+pub fn submit_and_wait(store: &mut Store, run_id: &str, command: &Command, wait: Duration) -> Result<CommandOutcome, StoreError> {
+    let id = store.submit_command(run_id, command)?;
     let start = Instant::now();
     loop {
-        match store.command_outcome(id) {
-            Ok(Some(outcome)) => return report(&run_id, outcome),
-            Ok(None) if start.elapsed() < WAIT => std::thread::sleep(Duration::from_millis(20)),
-            Ok(None) => {
-                // Withdraw it, so it does not apply by surprise when an engine comes back.
-                let reason = format!(
-                    "no engine took the command within {}s: is run {run_id} being driven? (`baton resume {run_id}` continues it)",
-                    WAIT.as_secs()
-                );
-                let outcome = CommandOutcome::Refused { reason };
-                if let Err(e) = store.complete_command(id, &outcome) {
-                    eprintln!("error: {e}");
-                    return exit::STORAGE;
-                }
-                // An engine may have answered in the meantime: its verdict wins.
-                return match store.command_outcome(id) {
-                    Ok(Some(o)) => report(&run_id, o),
-                    _ => report(&run_id, outcome),
-                };
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                return exit::STORAGE;
-            }
+        if let Some(outcome) = store.command_outcome(id)? {
+            return Ok(outcome);
         }
+        if start.elapsed() >= wait {
+            let reason = format!(
+                "no engine took the command within {}s: is run {run_id} being driven? (`baton resume {run_id}` continues it)",
+                wait.as_secs()
+            );
+            match store.complete_command(id, &CommandOutcome::Refused { reason: reason.clone() }) {
+                Ok(()) | Err(StoreError::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+            // An engine may have answered in the meantime: its verdict wins.
+            return Ok(store.command_outcome(id)?.unwrap_or(CommandOutcome::Refused { reason }));
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

@@ -2,10 +2,10 @@
 use super::exit;
 use crate::engine::core::{Core, Effect};
 use crate::engine::driver::{DriveOutcome, Driver, Sinks};
-use crate::exec::signals::shutdown_signal;
+use crate::exec::signals::{ShutdownSignals, shutdown_signal};
 use crate::model::{RunState, RunSummary};
 use crate::store::Store;
-use crate::tui::{self, ConsoleExit, ConsoleLink, Theme};
+use crate::tui::{self, ConsoleExit, ConsoleLink, Theme, UiState};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -140,6 +140,8 @@ pub fn load_theme(name: Option<&str>) -> Result<Theme, String> {
 }
 
 async fn run_with_console(mut driver: Driver, initial: Vec<Effect>, theme: Theme, opts: &DriveOptions) -> Result<DriveOutcome, String> {
+    // Installed before the console so a signal is seen here too and decides the exit code.
+    let mut signals = ShutdownSignals::install().map_err(|e| format!("cannot install signal handlers: {e}"))?;
     let (view_tx, view_rx) = watch::channel(Arc::new(driver.view()));
     let (req_tx, req_rx) = mpsc::channel(32);
     driver.attach_console(view_tx, req_rx);
@@ -148,16 +150,17 @@ async fn run_with_console(mut driver: Driver, initial: Vec<Effect>, theme: Theme
     let (quit_tx, quit_rx) = oneshot::channel::<Option<i32>>();
     let shutdown = async move { quit_rx.await.unwrap_or(None) };
     let drive = tokio::spawn(driver.run(initial, shutdown));
-    let link = ConsoleLink { view: view_rx, runs: runs_rx, requests: req_tx, operator: opts.operator.clone() };
-    let console = tui::run_console(link, theme);
+    let link = ConsoleLink { view: view_rx, runs: runs_rx, requests: req_tx };
+    let console = tui::event_loop::run_console_with(link, theme, UiState::new(opts.operator.clone()));
     let outcome = tokio::select! {
+        biased;
+        // The console future is dropped here, which restores the terminal.
+        sig = signals.recv() => { let _ = quit_tx.send(Some(sig.exit_code())); Ok(()) }
         r = console => match r {
             Ok(ConsoleExit::Interrupt) => { let _ = quit_tx.send(None); Ok(()) }
             Ok(ConsoleExit::Quit) => Ok(()),
             Err(e) => { let _ = quit_tx.send(None); Err(e.to_string()) }
         },
-        // The console future is dropped here, which restores the terminal.
-        sig = shutdown_signal() => { let _ = quit_tx.send(Some(sig.exit_code())); Ok(()) }
     };
     runs_task.abort();
     let driven = drive.await.map_err(|e| format!("engine task failed: {e}"))?.map_err(|e| e.to_string())?;

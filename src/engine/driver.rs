@@ -136,10 +136,16 @@ impl Driver {
         let mut last_heartbeat = Instant::now();
         let mut signal_exit: Option<i32> = None;
         let mut stopping = false;
+        // Once stopping, wait for the killed groups to exit, but not forever.
+        let mut stop_deadline: Option<Instant> = None;
         loop {
-            let finished = self.core.is_finished() || (stopping && self.live.is_empty());
-            if finished && (self.console_rx.is_none() || stopping) {
+            let finished = self.core.is_finished() && self.live.is_empty();
+            let overdue = stop_deadline.is_some_and(|d| Instant::now() >= d);
+            if (finished && (self.console_rx.is_none() || stopping)) || overdue {
                 break;
+            }
+            if stopping && stop_deadline.is_none() {
+                stop_deadline = Some(Instant::now() + KILL_GRACE + Duration::from_secs(2));
             }
             let wake = self.core.next_wakeup().map(instant_at);
             let view_due = (self.view_dirty && self.view_tx.is_some()).then(|| self.last_view + VIEW_EVERY);
@@ -148,6 +154,7 @@ impl Driver {
                 Some(msg) = self.inbox_rx.recv() => self.receive(msg, &mut inputs)?,
                 _ = sleep_until(wake), if wake.is_some() => inputs.push(Input::Tick),
                 _ = sleep_until(view_due), if view_due.is_some() => {}
+                _ = sleep_until(stop_deadline), if stop_deadline.is_some() => {}
                 _ = poll.tick() => {
                     self.poll_commands(&mut inputs)?;
                     if last_heartbeat.elapsed() >= HEARTBEAT {
@@ -185,6 +192,8 @@ impl Driver {
             self.publish(false);
         }
         self.publish(true);
+        // Best effort: a lease left behind goes stale and can be taken over anyway.
+        let _ = self.store.release_lease(&self.run_id, &self.lease_holder);
         Ok(DriveOutcome { state: self.core.run_state(), signal_exit })
     }
 
@@ -271,7 +280,12 @@ impl Driver {
                         let _ = reply.send(outcome);
                     }
                 }
-                Some(id) => self.store.complete_command(id, &outcome)?,
+                // NotFound: the sender gave up waiting and withdrew it; the core's
+                // decision is in the event log either way.
+                Some(id) => match self.store.complete_command(id, &outcome) {
+                    Ok(()) | Err(StoreError::NotFound(_)) => {}
+                    Err(e) => return Err(e.into()),
+                },
                 None => {}
             },
         }

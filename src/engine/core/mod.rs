@@ -381,25 +381,31 @@ impl Core {
             return Err(ReplayError::NotStarted(first.kind.name().to_string()));
         }
         for ev in events {
-            let expected = core.events.len() as u64 + 1;
-            if ev.seq != expected {
-                return Err(ReplayError::SeqGap {
-                    expected,
-                    found: ev.seq,
-                });
-            }
-            if let Some(step) = ev.kind.step()
-                && !core.ids.contains_key(step)
-            {
-                return Err(ReplayError::UnknownStep {
-                    seq: ev.seq,
-                    step: step.to_string(),
-                });
-            }
-            core.apply(ev);
-            core.events.push(ev.clone());
+            core.follow(ev)?;
         }
         Ok(core)
+    }
+
+    /// Apply one more stored event (a console following a run another engine drives).
+    pub fn follow(&mut self, ev: &Event) -> Result<(), ReplayError> {
+        let expected = self.events.len() as u64 + 1;
+        if ev.seq != expected {
+            return Err(ReplayError::SeqGap {
+                expected,
+                found: ev.seq,
+            });
+        }
+        if let Some(step) = ev.kind.step()
+            && !self.ids.contains_key(step)
+        {
+            return Err(ReplayError::UnknownStep {
+                seq: ev.seq,
+                step: step.to_string(),
+            });
+        }
+        self.apply(ev);
+        self.events.push(ev.clone());
+        Ok(())
     }
 
     pub fn run_state(&self) -> RunState {
