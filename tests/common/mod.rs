@@ -70,7 +70,9 @@ impl Env {
         let start = Instant::now();
         loop {
             let v = self.show(run);
-            if step_field(&v, step, "state").as_str() == Some(state) {
+            // The step may not be in the store yet, right after the run was created.
+            let now = v["steps"].as_array().and_then(|a| a.iter().find(|s| s["id"] == step)).map(|s| s["state"].clone());
+            if now.as_ref().and_then(|s| s.as_str()) == Some(state) {
                 return;
             }
             assert!(start.elapsed() < Duration::from_secs(secs), "{step} never reached {state}: {v:#}");
