@@ -11,8 +11,8 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 fn workflow() -> String {
-    let mut w = String::from("name = \"crashy\"\nmax_parallel = 3\n");
-    let cmd = r#"echo "$BATON_STEP_ID start" >> ledger; sleep 0.1; echo "$BATON_STEP_ID end" >> ledger"#;
+    let mut w = String::from("name = \"crashy\"\nmax_parallel = 2\n");
+    let cmd = r#"echo "$BATON_STEP_ID start" >> ledger; sleep 0.5; echo "$BATON_STEP_ID end" >> ledger"#;
     for layer in 0..6 {
         for i in 0..10 {
             let id = format!("s{layer}_{i}");
@@ -48,6 +48,7 @@ fn kill_dash_nine_and_resume_never_reruns_succeeded_steps_or_unapproved_gates() 
     let mut run_id: Option<String> = None;
     let mut frozen: BTreeMap<String, usize> = BTreeMap::new(); // succeeded steps → their start count
     let mut approved = false;
+    let mut crashes = 0;
     for i in 0..iterations {
         let child = match &run_id {
             None => env.spawn(&["run", wf.to_str().unwrap(), "--headless"]),
@@ -57,7 +58,7 @@ fn kill_dash_nine_and_resume_never_reruns_succeeded_steps_or_unapproved_gates() 
         std::thread::sleep(Duration::from_millis(rng.random_range(100..600)));
         if !approved && i >= iterations / 3 {
             let show = env.show(&id);
-            if step_field(&show, "deploy", "state") == "waiting_approval" {
+            if step_state(&show, "deploy").as_deref() == Some("waiting_approval") {
                 let out = env.run(&["approve", &id, "deploy", "--operator", "alice", "--reason", "crash test"]);
                 approved = out.status.code() == Some(0);
                 assert!(
@@ -70,10 +71,9 @@ fn kill_dash_nine_and_resume_never_reruns_succeeded_steps_or_unapproved_gates() 
         let mut child = child;
         let _ = child.kill(); // SIGKILL
         let _ = child.wait();
+        crashes += 1;
         let show = env.show(&id);
-        if show["state"] == "succeeded" {
-            break;
-        }
+        assert_ne!(show["state"], "succeeded", "the run finished before crash {i}: make the workflow longer");
         let now = starts(&env);
         for (step, count) in &frozen {
             assert_eq!(now.get(step), Some(count), "{step} succeeded earlier but started again (iteration {i})");
@@ -88,6 +88,7 @@ fn kill_dash_nine_and_resume_never_reruns_succeeded_steps_or_unapproved_gates() 
             }
         }
     }
+    assert_eq!(crashes, iterations, "the workflow must outlast the crashes");
     let id = run_id.expect("a run");
     // Approve now if the crashes never gave the chance, then let the run finish.
     let mut child = env.spawn(&["resume", &id, "--headless"]);

@@ -71,8 +71,7 @@ impl Env {
         loop {
             let v = self.show(run);
             // The step may not be in the store yet, right after the run was created.
-            let now = v["steps"].as_array().and_then(|a| a.iter().find(|s| s["id"] == step)).map(|s| s["state"].clone());
-            if now.as_ref().and_then(|s| s.as_str()) == Some(state) {
+            if step_state(&v, step).as_deref() == Some(state) {
                 return;
             }
             assert!(start.elapsed() < Duration::from_secs(secs), "{step} never reached {state}: {v:#}");
@@ -87,6 +86,11 @@ pub fn text(b: &[u8]) -> String {
 
 pub fn step<'a>(show: &'a Value, id: &str) -> &'a Value {
     show["steps"].as_array().and_then(|a| a.iter().find(|s| s["id"] == id)).unwrap_or_else(|| panic!("no step {id} in {show:#}"))
+}
+
+/// A step's state, or `None` while the store has no row for it yet.
+pub fn step_state(show: &Value, id: &str) -> Option<String> {
+    show["steps"].as_array()?.iter().find(|s| s["id"] == id).and_then(|s| s["state"].as_str()).map(str::to_string)
 }
 
 pub fn step_field(show: &Value, id: &str, field: &str) -> Value {
