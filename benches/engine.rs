@@ -12,7 +12,12 @@ use std::time::{Duration, Instant};
 
 /// One generator for both formats, so baton and make run the same DAG: `layers` layers of
 /// `width` nodes; each node of layer k needs nodes (i, i+1 mod width) of layer k-1.
-fn layered(layers: usize, width: usize, cmd: Option<&str>, max_parallel: usize) -> (String, String) {
+fn layered(
+    layers: usize,
+    width: usize,
+    cmd: Option<&str>,
+    max_parallel: usize,
+) -> (String, String) {
     let mut toml = format!("name = \"layered-{layers}x{width}\"\nmax_parallel = {max_parallel}\n");
     let mut make = String::from(".PHONY: all\n");
     let id = |l: usize, i: usize| format!("s{l}_{i}");
@@ -20,7 +25,11 @@ fn layered(layers: usize, width: usize, cmd: Option<&str>, max_parallel: usize) 
     let _ = writeln!(make, "all: {}", last.join(" "));
     for l in 0..layers {
         for i in 0..width {
-            let needs: Vec<String> = if l == 0 { vec![] } else { vec![id(l - 1, i), id(l - 1, (i + 1) % width)] };
+            let needs: Vec<String> = if l == 0 {
+                vec![]
+            } else {
+                vec![id(l - 1, i), id(l - 1, (i + 1) % width)]
+            };
             let _ = write!(toml, "\n[[step]]\nid = \"{}\"\n", id(l, i));
             match cmd {
                 Some(c) => {
@@ -34,7 +43,13 @@ fn layered(layers: usize, width: usize, cmd: Option<&str>, max_parallel: usize) 
                 let quoted: Vec<String> = needs.iter().map(|n| format!("\"{n}\"")).collect();
                 let _ = writeln!(toml, "needs = [{}]", quoted.join(", "));
             }
-            let _ = write!(make, ".PHONY: {0}\n{0}: {1}\n\t@{2}\n", id(l, i), needs.join(" "), cmd.unwrap_or("true"));
+            let _ = write!(
+                make,
+                ".PHONY: {0}\n{0}: {1}\n\t@{2}\n",
+                id(l, i),
+                needs.join(" "),
+                cmd.unwrap_or("true")
+            );
         }
     }
     (toml, make)
@@ -63,19 +78,36 @@ fn baton_rss(dir: &Path, workflow: &str) -> (Duration, i64) {
         u.ru_maxrss
     };
     let took = start.elapsed();
-    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "baton failed on {workflow}: status {status}");
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "baton failed on {workflow}: status {status}"
+    );
     (took, rss)
 }
 
 fn ulid_like() -> String {
-    format!("{}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos())
+    format!(
+        "{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos()
+    )
 }
 
 fn make_j2(dir: &Path) -> Duration {
     let start = Instant::now();
-    let out = Command::new("make").args(["-s", "-j2", "-f", "Makefile"]).current_dir(dir).output().expect("run make");
+    let out = Command::new("make")
+        .args(["-s", "-j2", "-f", "Makefile"])
+        .current_dir(dir)
+        .output()
+        .expect("run make");
     let took = start.elapsed();
-    assert!(out.status.success(), "make failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "make failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     took
 }
 
@@ -112,10 +144,16 @@ fn bench(c: &mut Criterion) {
     let (_, rss) = baton_rss(d, "noop.toml");
     let sleep_t = baton(d, "sleep.toml");
     println!("\nsummary (median of 5):");
-    println!("  (a) 1,000 x true, max_parallel 2: baton {baton_t:?} vs make -j2 {make_t:?}: ratio {:.2}", baton_t.as_secs_f64() / make_t.as_secs_f64());
+    println!(
+        "  (a) 1,000 x true, max_parallel 2: baton {baton_t:?} vs make -j2 {make_t:?}: ratio {:.2}",
+        baton_t.as_secs_f64() / make_t.as_secs_f64()
+    );
     println!("  (b) 10,000 builtin.noop: {noop_t:?} (target < 0.5 s)");
     println!("  (c) 200 x sleep 1, max_parallel 200: {sleep_t:?} (ideal ~1 s)");
-    println!("  (d) peak RSS of (b): {:.1} MiB (target < 64 MiB)", rss as f64 / 1024.0);
+    println!(
+        "  (d) peak RSS of (b): {:.1} MiB (target < 64 MiB)",
+        rss as f64 / 1024.0
+    );
 }
 
 criterion_group!(benches, bench);

@@ -28,7 +28,15 @@ fn a_changed_command_voids_the_approval_and_reopens_the_gate() {
     let id = env.wait_run_id();
     env.wait_step(&id, "blocker", "running", 15);
     env.wait_step(&id, "deploy", "waiting_approval", 15);
-    let out = env.run(&["approve", &id, "deploy", "--operator", "alice", "--reason", "v1 is fine"]);
+    let out = env.run(&[
+        "approve",
+        &id,
+        "deploy",
+        "--operator",
+        "alice",
+        "--reason",
+        "v1 is fine",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     env.wait_step(&id, "deploy", "queued", 10);
     let mut child = child;
@@ -39,14 +47,30 @@ fn a_changed_command_voids_the_approval_and_reopens_the_gate() {
     std::fs::write(env.path().join("unblock"), "").unwrap();
     let resumed = env.spawn(&["resume", &id, "--headless"]);
     env.wait_step(&id, "deploy", "waiting_approval", 20);
-    assert!(!env.path().join("deployed").exists(), "the voided approval let the changed step run");
+    assert!(
+        !env.path().join("deployed").exists(),
+        "the voided approval let the changed step run"
+    );
     let audit = text(&env.run(&["audit", &id]).stdout);
     assert!(audit.to_lowercase().contains("void"), "{audit}");
-    let out = env.run(&["approve", &id, "deploy", "--operator", "alice", "--reason", "v2 reviewed"]);
+    let out = env.run(&[
+        "approve",
+        &id,
+        "deploy",
+        "--operator",
+        "alice",
+        "--reason",
+        "v2 reviewed",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     let out = wait_child(resumed, 30);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
-    assert_eq!(std::fs::read_to_string(env.path().join("deployed")).unwrap().trim(), "v2-with-a-different-command");
+    assert_eq!(
+        std::fs::read_to_string(env.path().join("deployed"))
+            .unwrap()
+            .trim(),
+        "v2-with-a-different-command"
+    );
 }
 
 #[test]
@@ -64,5 +88,10 @@ fn an_unchanged_workflow_keeps_its_approval_across_a_crash() {
     std::fs::write(env.path().join("unblock"), "").unwrap();
     let out = env.run(&["resume", &id, "--headless"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
-    assert_eq!(std::fs::read_to_string(env.path().join("deployed")).unwrap().trim(), "v1");
+    assert_eq!(
+        std::fs::read_to_string(env.path().join("deployed"))
+            .unwrap()
+            .trim(),
+        "v1"
+    );
 }

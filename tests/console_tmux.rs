@@ -12,10 +12,27 @@ struct Tmux {
 
 impl Tmux {
     fn new(env: &Env, cols: u16, rows: u16, command: &str) -> Tmux {
-        let socket = format!("baton-test-{}-{}", std::process::id(), env.path().file_name().unwrap().to_string_lossy());
+        let socket = format!(
+            "baton-test-{}-{}",
+            std::process::id(),
+            env.path().file_name().unwrap().to_string_lossy()
+        );
         let t = Tmux { socket };
         let status = Command::new("tmux")
-            .args(["-L", &t.socket, "-f", "/dev/null", "new-session", "-d", "-s", "main", "-x", &cols.to_string(), "-y", &rows.to_string()])
+            .args([
+                "-L",
+                &t.socket,
+                "-f",
+                "/dev/null",
+                "new-session",
+                "-d",
+                "-s",
+                "main",
+                "-x",
+                &cols.to_string(),
+                "-y",
+                &rows.to_string(),
+            ])
             .arg(command)
             .status()
             .expect("tmux must be installed (apt-get install tmux)");
@@ -23,19 +40,33 @@ impl Tmux {
         t
     }
     fn keys(&self, keys: &[&str]) {
-        let st = Command::new("tmux").args(["-L", &self.socket, "send-keys", "-t", "main"]).args(keys).status().expect("send-keys");
+        let st = Command::new("tmux")
+            .args(["-L", &self.socket, "send-keys", "-t", "main"])
+            .args(keys)
+            .status()
+            .expect("send-keys");
         assert!(st.success());
     }
     fn literal(&self, text: &str) {
-        let st = Command::new("tmux").args(["-L", &self.socket, "send-keys", "-t", "main", "-l", text]).status().expect("send-keys");
+        let st = Command::new("tmux")
+            .args(["-L", &self.socket, "send-keys", "-t", "main", "-l", text])
+            .status()
+            .expect("send-keys");
         assert!(st.success());
     }
     fn screen(&self) -> String {
-        let out = Command::new("tmux").args(["-L", &self.socket, "capture-pane", "-p", "-t", "main"]).output().expect("capture-pane");
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket, "capture-pane", "-p", "-t", "main"])
+            .output()
+            .expect("capture-pane");
         text(&out.stdout)
     }
     fn alive(&self) -> bool {
-        Command::new("tmux").args(["-L", &self.socket, "has-session", "-t", "main"]).status().map(|s| s.success()).unwrap_or(false)
+        Command::new("tmux")
+            .args(["-L", &self.socket, "has-session", "-t", "main"])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
     }
     fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool, secs: u64) -> String {
         let start = Instant::now();
@@ -44,7 +75,10 @@ impl Tmux {
             if pred(&s) {
                 return s;
             }
-            assert!(start.elapsed() < Duration::from_secs(secs), "timed out waiting for {what}; screen:\n{s}");
+            assert!(
+                start.elapsed() < Duration::from_secs(secs),
+                "timed out waiting for {what}; screen:\n{s}"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -52,7 +86,9 @@ impl Tmux {
 
 impl Drop for Tmux {
     fn drop(&mut self) {
-        let _ = Command::new("tmux").args(["-L", &self.socket, "kill-server"]).status();
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .status();
     }
 }
 
@@ -73,17 +109,32 @@ fn approve_a_gate_with_keystrokes_and_a_typed_reason() {
     );
     let tmux = Tmux::new(&env, 120, 40, &command);
     // The console opens and the run reaches its gate.
-    tmux.wait_for("an open gate", |s| s.contains("waiting_approval") || s.contains("⏸"), 30);
+    tmux.wait_for(
+        "an open gate",
+        |s| s.contains("waiting_approval") || s.contains("⏸"),
+        30,
+    );
     tmux.keys(&["2"]);
     tmux.wait_for("the approvals tab", |s| s.contains("Approvals"), 10);
     tmux.keys(&["a"]);
-    tmux.wait_for("the approve dialog", |s| s.to_lowercase().contains("reason"), 10);
+    tmux.wait_for(
+        "the approve dialog",
+        |s| s.to_lowercase().contains("reason"),
+        10,
+    );
     tmux.literal("ship it from tmux");
     tmux.keys(&["Enter"]);
-    tmux.wait_for("the run to succeed", |s| s.contains("succeeded") && !s.contains("waiting_approval"), 30);
+    tmux.wait_for(
+        "the run to succeed",
+        |s| s.contains("succeeded") && !s.contains("waiting_approval"),
+        30,
+    );
     tmux.keys(&["q"]);
     let screen = tmux.wait_for("baton to exit", |s| s.contains("BATON-EXIT="), 15);
-    assert!(screen.contains("BATON-EXIT=0"), "exit code 0 expected:\n{screen}");
+    assert!(
+        screen.contains("BATON-EXIT=0"),
+        "exit code 0 expected:\n{screen}"
+    );
     assert!(tmux.alive());
 
     let runs = env.runs();
@@ -95,6 +146,9 @@ fn approve_a_gate_with_keystrokes_and_a_typed_reason() {
     }
     let audit = env.run(&["audit", &id]);
     let audit = text(&audit.stdout);
-    assert!(audit.contains("ship it from tmux"), "the typed reason is on record:\n{audit}");
+    assert!(
+        audit.contains("ship it from tmux"),
+        "the typed reason is on record:\n{audit}"
+    );
     assert!(audit.contains("tester"), "with the operator:\n{audit}");
 }

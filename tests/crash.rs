@@ -12,17 +12,28 @@ use std::time::Duration;
 
 fn workflow() -> String {
     let mut w = String::from("name = \"crashy\"\nmax_parallel = 2\n");
-    let cmd = r#"echo "$BATON_STEP_ID start" >> ledger; sleep 0.5; echo "$BATON_STEP_ID end" >> ledger"#;
+    let cmd =
+        r#"echo "$BATON_STEP_ID start" >> ledger; sleep 0.5; echo "$BATON_STEP_ID end" >> ledger"#;
     for layer in 0..6 {
         for i in 0..10 {
             let id = format!("s{layer}_{i}");
             let _ = write!(w, "\n[[step]]\nid = \"{id}\"\nrun = '{cmd}'\n");
             if layer > 0 {
-                let _ = writeln!(w, "needs = [\"s{}_{}\", \"s{}_{}\"]", layer - 1, i, layer - 1, (i + 1) % 10);
+                let _ = writeln!(
+                    w,
+                    "needs = [\"s{}_{}\", \"s{}_{}\"]",
+                    layer - 1,
+                    i,
+                    layer - 1,
+                    (i + 1) % 10
+                );
             }
         }
         if layer == 2 {
-            let _ = write!(w, "\n[[step]]\nid = \"deploy\"\nneeds = [\"s2_0\"]\nrun = '{cmd}'\ngate = {{ prompt = \"deploy?\" }}\n");
+            let _ = write!(
+                w,
+                "\n[[step]]\nid = \"deploy\"\nneeds = [\"s2_0\"]\nrun = '{cmd}'\ngate = {{ prompt = \"deploy?\" }}\n"
+            );
         }
     }
     w
@@ -30,7 +41,10 @@ fn workflow() -> String {
 
 fn starts(env: &Env) -> BTreeMap<String, usize> {
     let mut m = BTreeMap::new();
-    for line in std::fs::read_to_string(env.path().join("ledger")).unwrap_or_default().lines() {
+    for line in std::fs::read_to_string(env.path().join("ledger"))
+        .unwrap_or_default()
+        .lines()
+    {
         if let Some(step) = line.strip_suffix(" start") {
             *m.entry(step.to_string()).or_insert(0) += 1;
         }
@@ -40,8 +54,14 @@ fn starts(env: &Env) -> BTreeMap<String, usize> {
 
 #[test]
 fn kill_dash_nine_and_resume_never_reruns_succeeded_steps_or_unapproved_gates() {
-    let iterations: usize = std::env::var("BATON_CRASH_ITERATIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(20);
-    let seed: u64 = std::env::var("BATON_CRASH_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(7);
+    let iterations: usize = std::env::var("BATON_CRASH_ITERATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
+    let seed: u64 = std::env::var("BATON_CRASH_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(7);
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let env = Env::new();
     let wf = env.workflow("crashy.toml", &workflow());
@@ -59,7 +79,15 @@ fn kill_dash_nine_and_resume_never_reruns_succeeded_steps_or_unapproved_gates() 
         if !approved && i >= iterations / 3 {
             let show = env.show(&id);
             if step_state(&show, "deploy").as_deref() == Some("waiting_approval") {
-                let out = env.run(&["approve", &id, "deploy", "--operator", "alice", "--reason", "crash test"]);
+                let out = env.run(&[
+                    "approve",
+                    &id,
+                    "deploy",
+                    "--operator",
+                    "alice",
+                    "--reason",
+                    "crash test",
+                ]);
                 approved = out.status.code() == Some(0);
                 assert!(
                     !starts(&env).contains_key("deploy"),
@@ -73,18 +101,30 @@ fn kill_dash_nine_and_resume_never_reruns_succeeded_steps_or_unapproved_gates() 
         let _ = child.wait();
         crashes += 1;
         let show = env.show(&id);
-        assert_ne!(show["state"], "succeeded", "the run finished before crash {i}: make the workflow longer");
+        assert_ne!(
+            show["state"], "succeeded",
+            "the run finished before crash {i}: make the workflow longer"
+        );
         let now = starts(&env);
         for (step, count) in &frozen {
-            assert_eq!(now.get(step), Some(count), "{step} succeeded earlier but started again (iteration {i})");
+            assert_eq!(
+                now.get(step),
+                Some(count),
+                "{step} succeeded earlier but started again (iteration {i})"
+            );
         }
         if !approved {
-            assert!(!now.contains_key("deploy"), "deploy ran without approval (iteration {i})");
+            assert!(
+                !now.contains_key("deploy"),
+                "deploy ran without approval (iteration {i})"
+            );
         }
         for s in show["steps"].as_array().unwrap() {
             let sid = s["id"].as_str().unwrap().to_string();
             if s["state"] == "succeeded" {
-                frozen.entry(sid.clone()).or_insert_with(|| now.get(&sid).copied().unwrap_or(0));
+                frozen
+                    .entry(sid.clone())
+                    .or_insert_with(|| now.get(&sid).copied().unwrap_or(0));
             }
         }
     }
@@ -95,23 +135,40 @@ fn kill_dash_nine_and_resume_never_reruns_succeeded_steps_or_unapproved_gates() 
     if !approved {
         env.wait_step(&id, "deploy", "waiting_approval", 60);
         assert!(!starts(&env).contains_key("deploy"));
-        let out = env.run(&["approve", &id, "deploy", "--operator", "alice", "--reason", "finally"]);
+        let out = env.run(&[
+            "approve",
+            &id,
+            "deploy",
+            "--operator",
+            "alice",
+            "--reason",
+            "finally",
+        ]);
         assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     }
     let start = std::time::Instant::now();
     while child.try_wait().ok().flatten().is_none() {
-        assert!(start.elapsed() < Duration::from_secs(120), "final resume did not finish");
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "final resume did not finish"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     let show = env.show(&id);
     assert_eq!(show["state"], "succeeded", "{show:#}");
     let now = starts(&env);
     for (step, count) in &frozen {
-        assert_eq!(now.get(step), Some(count), "{step} succeeded earlier but started again");
+        assert_eq!(
+            now.get(step),
+            Some(count),
+            "{step} succeeded earlier but started again"
+        );
     }
     assert_eq!(now.get("deploy").copied().unwrap_or(0) >= 1, true);
     let conn = rusqlite::Connection::open(env.db()).unwrap();
-    let ok: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    let ok: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(ok, "ok");
     let verify = env.run(&["audit", "verify", &id]);
     assert_eq!(verify.status.code(), Some(0), "{}", text(&verify.stdout));

@@ -34,7 +34,10 @@ fn start(env: &Env, wf: &str, extra: &[&str]) -> (Child, String) {
 
 fn cmd(env: &Env, args: &[&str]) -> (i32, String) {
     let out = env.run(args);
-    (out.status.code().unwrap_or(-1), format!("{}{}", text(&out.stdout), text(&out.stderr)))
+    (
+        out.status.code().unwrap_or(-1),
+        format!("{}{}", text(&out.stdout), text(&out.stderr)),
+    )
 }
 
 #[test]
@@ -45,26 +48,62 @@ fn approvers_quorum_self_approval_and_refusals_are_enforced_and_audited() {
     // The run was started by `tester`, who may not approve their own run.
     let (code, out) = cmd(&env, &["approve", &id, "deploy", "--operator", "tester"]);
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("refused") && out.to_lowercase().contains("self"), "{out}");
+    assert!(
+        out.contains("refused") && out.to_lowercase().contains("self"),
+        "{out}"
+    );
     let (code, out) = cmd(&env, &["approve", &id, "deploy", "--operator", "mallory"]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("refused") && out.contains("approver"), "{out}");
-    let (code, out) = cmd(&env, &["approve", &id, "deploy", "--operator", "alice", "--reason", "looks good"]);
+    let (code, out) = cmd(
+        &env,
+        &[
+            "approve",
+            &id,
+            "deploy",
+            "--operator",
+            "alice",
+            "--reason",
+            "looks good",
+        ],
+    );
     assert_eq!(code, 0, "{out}");
     // Same person twice does not make a quorum.
     let (code, out) = cmd(&env, &["approve", &id, "deploy", "--operator", "alice"]);
     assert_eq!(code, 1, "{out}");
-    assert!(!env.path().join("deployed").exists(), "deploy ran before quorum");
-    let (code, out) = cmd(&env, &["approve", &id, "deploy", "--operator", "bob", "--reason", "ok"]);
+    assert!(
+        !env.path().join("deployed").exists(),
+        "deploy ran before quorum"
+    );
+    let (code, out) = cmd(
+        &env,
+        &[
+            "approve",
+            &id,
+            "deploy",
+            "--operator",
+            "bob",
+            "--reason",
+            "ok",
+        ],
+    );
     assert_eq!(code, 0, "{out}");
     let out = wait_child(child, 30);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
-    assert_eq!(std::fs::read_to_string(env.path().join("deployed")).unwrap().trim(), "deploying 2.0.1");
+    assert_eq!(
+        std::fs::read_to_string(env.path().join("deployed"))
+            .unwrap()
+            .trim(),
+        "deploying 2.0.1"
+    );
     // Refused attempts are recorded, with their reasons.
     let audit = env.run(&["audit", &id, "--json"]);
     let rows: serde_json::Value = serde_json::from_slice(&audit.stdout).expect("audit json");
     let s = rows.to_string();
-    assert!(s.contains("mallory") && s.contains("looks good") && s.contains("bob"), "{s}");
+    assert!(
+        s.contains("mallory") && s.contains("looks good") && s.contains("bob"),
+        "{s}"
+    );
     // Gate decided: further approvals are refused as already decided / not open.
     let verify = env.run(&["audit", "verify", &id]);
     assert_eq!(verify.status.code(), Some(0), "{}", text(&verify.stdout));
@@ -92,7 +131,18 @@ run = "touch on-fail-ran"
     env.wait_step(&id, "gate", "waiting_approval", 15);
     let (code, _) = cmd(&env, &["reject", &id, "gate", "--reason", ""]);
     assert_eq!(code, 2, "an empty reason is a usage error");
-    let (code, out) = cmd(&env, &["reject", &id, "gate", "--reason", "not today", "--operator", "carol"]);
+    let (code, out) = cmd(
+        &env,
+        &[
+            "reject",
+            &id,
+            "gate",
+            "--reason",
+            "not today",
+            "--operator",
+            "carol",
+        ],
+    );
     assert_eq!(code, 0, "{out}");
     let out = wait_child(child, 30);
     assert_eq!(out.status.code(), Some(1));
@@ -102,7 +152,10 @@ run = "touch on-fail-ran"
     assert_eq!(step_field(&show, "on-fail", "state"), "succeeded");
     assert!(!env.path().join("after-ran").exists());
     let audit = text(&env.run(&["audit", &id]).stdout);
-    assert!(audit.contains("carol") && audit.contains("not today"), "{audit}");
+    assert!(
+        audit.contains("carol") && audit.contains("not today"),
+        "{audit}"
+    );
 }
 
 #[test]
@@ -126,10 +179,18 @@ run = "touch no-ran"
     assert_eq!(step_field(&show, "auto-yes", "state"), "succeeded");
     assert_eq!(step_field(&show, "auto-no", "state"), "rejected");
     assert!(env.path().join("yes-ran").exists() && !env.path().join("no-ran").exists());
-    let kinds: Vec<String> = show["errors"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap().to_string()).collect();
+    let kinds: Vec<String> = show["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_string())
+        .collect();
     assert!(kinds.contains(&"gate_timeout".to_string()), "{kinds:?}");
     let audit = text(&env.run(&["audit", &id]).stdout);
-    assert!(audit.contains("engine"), "the decision is the engine's: {audit}");
+    assert!(
+        audit.contains("engine"),
+        "the decision is the engine's: {audit}"
+    );
 }
 
 #[test]
@@ -149,13 +210,23 @@ fn audit_verify_names_a_row_altered_with_plain_sql() {
     assert_eq!(wait_child(child, 30).status.code(), Some(0));
     assert_eq!(env.run(&["audit", "verify"]).status.code(), Some(0));
     let conn = rusqlite::Connection::open(env.db()).unwrap();
-    let victim: i64 = conn.query_row("SELECT id FROM audit WHERE run_id = ?1 ORDER BY id LIMIT 1 OFFSET 2", [&id], |r| r.get(0)).unwrap();
-    conn.execute("UPDATE audit SET reason = 'forged' WHERE id = ?1", [victim]).unwrap();
+    let victim: i64 = conn
+        .query_row(
+            "SELECT id FROM audit WHERE run_id = ?1 ORDER BY id LIMIT 1 OFFSET 2",
+            [&id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    conn.execute("UPDATE audit SET reason = 'forged' WHERE id = ?1", [victim])
+        .unwrap();
     drop(conn);
     let out = env.run(&["audit", "verify", &id]);
     assert_eq!(out.status.code(), Some(1));
     let s = format!("{}{}", text(&out.stdout), text(&out.stderr));
-    assert!(s.contains(&victim.to_string()), "verify must name row {victim}: {s}");
+    assert!(
+        s.contains(&victim.to_string()),
+        "verify must name row {victim}: {s}"
+    );
 }
 
 #[test]
@@ -190,7 +261,13 @@ gate = { prompt = "keep the engine alive" }
     let (code, out) = cmd(&env, &["approve", &id, "hold", "--operator", "alice"]);
     assert_eq!(code, 0, "{out}");
     assert_eq!(wait_child(child, 30).status.code(), Some(0));
-    assert_eq!(std::fs::read_to_string(env.path().join("ok-count")).unwrap().lines().count(), 1);
+    assert_eq!(
+        std::fs::read_to_string(env.path().join("ok-count"))
+            .unwrap()
+            .lines()
+            .count(),
+        1
+    );
     let show = env.show(&id);
     assert_eq!(step_field(&show, "flaky", "attempts"), 2);
 }
@@ -213,7 +290,18 @@ gate = { prompt = "keep the engine alive" }
 "#;
     let (child, id) = start(&env, wf, &[]);
     env.wait_step(&id, "broken", "failed", 15);
-    let (code, out) = cmd(&env, &["mark", &id, "broken", "--state", "succeeded", "--reason", "fixed by hand"]);
+    let (code, out) = cmd(
+        &env,
+        &[
+            "mark",
+            &id,
+            "broken",
+            "--state",
+            "succeeded",
+            "--reason",
+            "fixed by hand",
+        ],
+    );
     assert_eq!(code, 0, "{out}");
     let (code, out) = cmd(&env, &["retry", &id, "after"]);
     assert!(code == 0 || code == 1, "{out}");
@@ -245,8 +333,24 @@ run = "touch two-ran"
     let (child, id) = start(&env, wf, &[]);
     env.wait_step(&id, "one", "succeeded", 15);
     std::thread::sleep(std::time::Duration::from_millis(500));
-    assert!(!env.path().join("two-ran").exists(), "two started beyond the budget");
-    let (code, out) = cmd(&env, &["approve", &id, "budget", "--raise", "cost=5", "--reason", "worth it", "--operator", "alice"]);
+    assert!(
+        !env.path().join("two-ran").exists(),
+        "two started beyond the budget"
+    );
+    let (code, out) = cmd(
+        &env,
+        &[
+            "approve",
+            &id,
+            "budget",
+            "--raise",
+            "cost=5",
+            "--reason",
+            "worth it",
+            "--operator",
+            "alice",
+        ],
+    );
     assert_eq!(code, 0, "{out}");
     assert_eq!(wait_child(child, 30).status.code(), Some(0));
     assert!(env.path().join("two-ran").exists());
@@ -283,13 +387,25 @@ run = "exit 1"
     let out = wait_child(child, 30);
     assert_eq!(out.status.code(), Some(1));
     let undo = std::fs::read_to_string(env.path().join("undo.log")).unwrap();
-    assert_eq!(undo.lines().collect::<Vec<_>>(), ["undo-c", "undo-b", "undo-a"]);
+    assert_eq!(
+        undo.lines().collect::<Vec<_>>(),
+        ["undo-c", "undo-b", "undo-a"]
+    );
     let show = env.show(&id);
     assert_eq!(step_field(&show, "a", "state"), "compensated");
     assert_eq!(step_field(&show, "b", "state"), "compensation_failed");
     assert_eq!(step_field(&show, "c", "state"), "compensated");
-    let e = show["errors"].as_array().unwrap().iter().find(|e| e["kind"] == "compensation_failed").expect("record").clone();
+    let e = show["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "compensation_failed")
+        .expect("record")
+        .clone();
     assert_eq!(e["severity"], "critical");
     let stdout = text(&out.stdout);
-    assert!(stdout.contains("undone") || stdout.contains("compensated"), "summary says what was undone: {stdout}");
+    assert!(
+        stdout.contains("undone") || stdout.contains("compensated"),
+        "summary says what was undone: {stdout}"
+    );
 }

@@ -29,15 +29,32 @@ run = 'test "$ART" = "app-1.2.3.tar" && test "$REGION" = eu-west-1 && test -n "$
 env = { ART = "${{ steps.build.outputs.artifact }}" }
 "#,
     );
-    let out = env.run(&["run", wf.to_str().unwrap(), "--headless", "--param", "version=1.2.3"]);
+    let out = env.run(&[
+        "run",
+        wf.to_str().unwrap(),
+        "--headless",
+        "--param",
+        "version=1.2.3",
+    ]);
     let stdout = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "stdout:\n{stdout}\nstderr:\n{}", text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stdout:\n{stdout}\nstderr:\n{}",
+        text(&out.stderr)
+    );
     let id = run_id_of(&stdout);
     assert!(stdout.lines().next().unwrap().ends_with(" pass-along"));
-    assert!(stdout.contains(" ship succeeded"), "one line per transition:\n{stdout}");
+    assert!(
+        stdout.contains(" ship succeeded"),
+        "one line per transition:\n{stdout}"
+    );
     let show = env.show(&id[..8]);
     assert_eq!(show["state"], "succeeded");
-    assert_eq!(step_field(&show, "ship", "outputs")["seen"], "app-1.2.3.tar");
+    assert_eq!(
+        step_field(&show, "ship", "outputs")["seen"],
+        "app-1.2.3.tar"
+    );
 }
 
 #[test]
@@ -47,16 +64,29 @@ fn a_bad_param_is_refused_before_anything_runs() {
         "w.toml",
         "name = \"p\"\n[params.version]\ntype = \"string\"\npattern = '^\\d+$'\n[[step]]\nid = \"a\"\nrun = \"touch ran\"\n",
     );
-    let out = env.run(&["run", wf.to_str().unwrap(), "--headless", "--param", "version=abc"]);
+    let out = env.run(&[
+        "run",
+        wf.to_str().unwrap(),
+        "--headless",
+        "--param",
+        "version=abc",
+    ]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("version"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("version"),
+        "{}",
+        text(&out.stderr)
+    );
     assert!(!env.path().join("ran").exists());
 }
 
 #[test]
 fn an_invalid_workflow_exits_2_with_file_line_col() {
     let env = Env::new();
-    let wf = env.workflow("bad.toml", "name = \"x\"\n[[step]]\nid = \"a\"\nneeds = [\"nope\"]\nrun = \"true\"\n");
+    let wf = env.workflow(
+        "bad.toml",
+        "name = \"x\"\n[[step]]\nid = \"a\"\nneeds = [\"nope\"]\nrun = \"true\"\n",
+    );
     let out = env.run(&["run", wf.to_str().unwrap(), "--headless"]);
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
@@ -91,7 +121,10 @@ retry = { attempts = 2, delay = "10ms" }
     assert_eq!(step_field(&show, "broken", "attempts"), 2);
     assert_eq!(step_field(&show, "broken", "exit_code"), 7);
     let errors = show["errors"].as_array().unwrap();
-    let e = errors.iter().find(|e| e["step"] == "broken").expect("error record for broken");
+    let e = errors
+        .iter()
+        .find(|e| e["step"] == "broken")
+        .expect("error record for broken");
     assert_eq!(e["kind"], "exit_nonzero");
     assert!(show["quality"].as_f64().unwrap() < 1.0);
     assert!(show["health"].is_object() || show["health"].is_number());
@@ -115,15 +148,29 @@ timeout = "1s"
     let id = run_id_of(&text(&out.stdout));
     let show = env.show(&id);
     assert_eq!(step_field(&show, "hang", "state"), "failed");
-    let e = show["errors"].as_array().unwrap().iter().find(|e| e["step"] == "hang").unwrap().clone();
+    let e = show["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["step"] == "hang")
+        .unwrap()
+        .clone();
     assert_eq!(e["kind"], "timeout");
-    let pid: i32 = std::fs::read_to_string(env.path().join("grandchild.pid")).unwrap().trim().parse().unwrap();
+    let pid: i32 = std::fs::read_to_string(env.path().join("grandchild.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
     // The grandchild must be gone (allow the SIGKILL grace to pass).
     let start = std::time::Instant::now();
-    while std::path::Path::new(&format!("/proc/{pid}")).exists() && start.elapsed() < Duration::from_secs(10) {
+    while std::path::Path::new(&format!("/proc/{pid}")).exists()
+        && start.elapsed() < Duration::from_secs(10)
+    {
         std::thread::sleep(Duration::from_millis(50));
     }
-    let alive = std::fs::read_to_string(format!("/proc/{pid}/stat")).map(|s| !s.contains(") Z ")).unwrap_or(false);
+    let alive = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| !s.contains(") Z "))
+        .unwrap_or(false);
     assert!(!alive, "grandchild {pid} survived the timeout");
 }
 
@@ -201,8 +248,18 @@ run = "touch after-ran"
     let id = env.wait_run_id();
     env.wait_step(&id, "slow", "running", 10);
     let out = env.run(&["cancel", &id[..10], "--reason", "test"]);
-    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
-    assert!(text(&out.stdout).starts_with("accepted"), "{}", text(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stdout).starts_with("accepted"),
+        "{}",
+        text(&out.stdout)
+    );
     let out = wait_child(child, 20);
     assert_eq!(out.status.code(), Some(1));
     let show = env.show(&id);
@@ -210,22 +267,42 @@ run = "touch after-ran"
     assert_eq!(step_field(&show, "slow", "state"), "cancelled");
     assert_eq!(step_field(&show, "after", "state"), "cancelled");
     assert!(!env.path().join("after-ran").exists());
-    let pid: i32 = std::fs::read_to_string(env.path().join("child.pid")).unwrap().trim().parse().unwrap();
-    let alive = std::fs::read_to_string(format!("/proc/{pid}/stat")).map(|s| !s.contains(") Z ")).unwrap_or(false);
+    let pid: i32 = std::fs::read_to_string(env.path().join("child.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let alive = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| !s.contains(") Z "))
+        .unwrap_or(false);
     assert!(!alive, "a grandchild survived the cancel");
 }
 
 #[test]
 fn events_jsonl_and_logs_and_prefix_lookup() {
     let env = Env::new();
-    let wf = env.workflow("w.toml", "name = \"logs\"\n[[step]]\nid = \"hello\"\nrun = \"echo hello-out; echo hello-err >&2\"\n");
-    let out = env.run(&["run", wf.to_str().unwrap(), "--headless", "--events", "events.jsonl"]);
+    let wf = env.workflow(
+        "w.toml",
+        "name = \"logs\"\n[[step]]\nid = \"hello\"\nrun = \"echo hello-out; echo hello-err >&2\"\n",
+    );
+    let out = env.run(&[
+        "run",
+        wf.to_str().unwrap(),
+        "--headless",
+        "--events",
+        "events.jsonl",
+    ]);
     assert_eq!(out.status.code(), Some(0));
     let id = run_id_of(&text(&out.stdout));
     let lines = std::fs::read_to_string(env.path().join("events.jsonl")).unwrap();
     let types: Vec<String> = lines
         .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("json line")["type"].as_str().unwrap().to_string())
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).expect("json line")["type"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .collect();
     assert_eq!(types.first().map(String::as_str), Some("run_started"));
     assert_eq!(types.last().map(String::as_str), Some("run_finished"));
@@ -243,9 +320,16 @@ fn events_jsonl_and_logs_and_prefix_lookup() {
 #[test]
 fn storage_error_exits_3() {
     let env = Env::new();
-    let wf = env.workflow("w.toml", "name = \"s\"\n[[step]]\nid = \"a\"\nrun = \"true\"\n");
+    let wf = env.workflow(
+        "w.toml",
+        "name = \"s\"\n[[step]]\nid = \"a\"\nrun = \"true\"\n",
+    );
     std::fs::create_dir_all(env.db().parent().unwrap()).unwrap();
-    std::fs::write(env.db(), b"this is not a database, just text that is long enough to not be empty").unwrap();
+    std::fs::write(
+        env.db(),
+        b"this is not a database, just text that is long enough to not be empty",
+    )
+    .unwrap();
     let out = env.run(&["run", wf.to_str().unwrap(), "--headless"]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
 }

@@ -19,13 +19,32 @@ run = 'printf "%s\n" "$MSG" > got'
 env = { MSG = "${{ params.msg }}" }
 "#,
     );
-    for payload in ["$(touch pwned1)", "`touch pwned2`", "x; touch pwned3", "'\"; touch pwned4; \""] {
-        let out = env.run(&["run", wf.to_str().unwrap(), "--headless", "--param", &format!("msg={payload}")]);
+    for payload in [
+        "$(touch pwned1)",
+        "`touch pwned2`",
+        "x; touch pwned3",
+        "'\"; touch pwned4; \"",
+    ] {
+        let out = env.run(&[
+            "run",
+            wf.to_str().unwrap(),
+            "--headless",
+            "--param",
+            &format!("msg={payload}"),
+        ]);
         assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-        assert_eq!(std::fs::read_to_string(env.path().join("got")).unwrap().trim_end_matches('\n'), payload);
+        assert_eq!(
+            std::fs::read_to_string(env.path().join("got"))
+                .unwrap()
+                .trim_end_matches('\n'),
+            payload
+        );
     }
     for n in 1..=4 {
-        assert!(!env.path().join(format!("pwned{n}")).exists(), "payload {n} ran as code");
+        assert!(
+            !env.path().join(format!("pwned{n}")).exists(),
+            "payload {n} ran as code"
+        );
     }
 }
 
@@ -55,7 +74,15 @@ env = { PW = "${{ params.password }}" }
     );
     let out = env
         .cmd()
-        .args(["run", wf.to_str().unwrap(), "--headless", "--events", "events.jsonl", "--param", &format!("password={secret}")])
+        .args([
+            "run",
+            wf.to_str().unwrap(),
+            "--headless",
+            "--events",
+            "events.jsonl",
+            "--param",
+            &format!("password={secret}"),
+        ])
         .env("API_TOKEN", env_secret)
         .output()
         .unwrap();
@@ -64,7 +91,10 @@ env = { PW = "${{ params.password }}" }
     let mut haystacks = vec![
         ("stdout", text(&out.stdout)),
         ("stderr", text(&out.stderr)),
-        ("events", std::fs::read_to_string(env.path().join("events.jsonl")).unwrap()),
+        (
+            "events",
+            std::fs::read_to_string(env.path().join("events.jsonl")).unwrap(),
+        ),
         ("show", env.show(&id).to_string()),
         ("logs leak", text(&env.run(&["logs", &id, "leak"]).stdout)),
         ("logs fail", text(&env.run(&["logs", &id, "fail"]).stdout)),
@@ -83,10 +113,16 @@ env = { PW = "${{ params.password }}" }
         }
     }
     for f in files {
-        haystacks.push((Box::leak(f.display().to_string().into_boxed_str()), String::from_utf8_lossy(&std::fs::read(&f).unwrap()).into_owned()));
+        haystacks.push((
+            Box::leak(f.display().to_string().into_boxed_str()),
+            String::from_utf8_lossy(&std::fs::read(&f).unwrap()).into_owned(),
+        ));
     }
     let logs = &haystacks[4].1;
-    assert!(logs.contains("pw=***"), "the log shows the masked value: {logs}");
+    assert!(
+        logs.contains("pw=***"),
+        "the log shows the masked value: {logs}"
+    );
     for (name, hay) in &haystacks {
         assert!(!hay.contains(secret), "secret param leaked into {name}");
         assert!(!hay.contains(env_secret), "secret env leaked into {name}");
@@ -103,9 +139,21 @@ env = { PW = "${{ params.password }}" }
 #[test]
 fn the_database_is_private_and_a_shared_one_is_refused() {
     let env = Env::new();
-    let wf = env.workflow("w.toml", "name = \"p\"\n[[step]]\nid = \"a\"\nrun = \"true\"\n");
-    assert_eq!(env.run(&["run", wf.to_str().unwrap(), "--headless"]).status.code(), Some(0));
-    let dir_mode = std::fs::metadata(env.db().parent().unwrap()).unwrap().permissions().mode() & 0o777;
+    let wf = env.workflow(
+        "w.toml",
+        "name = \"p\"\n[[step]]\nid = \"a\"\nrun = \"true\"\n",
+    );
+    assert_eq!(
+        env.run(&["run", wf.to_str().unwrap(), "--headless"])
+            .status
+            .code(),
+        Some(0)
+    );
+    let dir_mode = std::fs::metadata(env.db().parent().unwrap())
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
     let file_mode = std::fs::metadata(env.db()).unwrap().permissions().mode() & 0o777;
     assert_eq!(dir_mode, 0o700);
     assert_eq!(file_mode, 0o600);
@@ -113,5 +161,8 @@ fn the_database_is_private_and_a_shared_one_is_refused() {
     let out = env.run(&["runs"]);
     assert_eq!(out.status.code(), Some(3));
     let err = text(&out.stderr);
-    assert!(err.contains("chmod") || err.contains("permission") || err.contains("writable"), "{err}");
+    assert!(
+        err.contains("chmod") || err.contains("permission") || err.contains("writable"),
+        "{err}"
+    );
 }

@@ -29,12 +29,23 @@ run = "true"
     }
     kill(Pid::from_raw(child.id() as i32), sig).unwrap();
     let out = wait_child(child, 20);
-    assert_eq!(out.status.code(), Some(code), "{sig}: {}", text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{sig}: {}",
+        text(&out.stderr)
+    );
     let show = env.show(&id);
     assert_eq!(show["state"], "interrupted", "{sig}");
     assert_eq!(step_field(&show, "slow", "state"), "interrupted");
-    let pid: i32 = std::fs::read_to_string(env.path().join("child.pid")).unwrap().trim().parse().unwrap();
-    let alive = std::fs::read_to_string(format!("/proc/{pid}/stat")).map(|s| !s.contains(") Z ")).unwrap_or(false);
+    let pid: i32 = std::fs::read_to_string(env.path().join("child.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let alive = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| !s.contains(") Z "))
+        .unwrap_or(false);
     assert!(!alive, "{sig}: the step's process group survived");
     std::fs::write(env.path().join("second-time"), "").unwrap();
     let out = env.run(&["resume", &id, "--headless"]);

@@ -22,7 +22,9 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
 #[derive(Debug, Args)]
-#[command(after_help = "Example:\n  baton tui            # pick a run with 5, open it with Enter; R resumes an interrupted run")]
+#[command(
+    after_help = "Example:\n  baton tui            # pick a run with 5, open it with Enter; R resumes an interrupted run"
+)]
 pub struct TuiArgs {
     #[command(flatten)]
     pub db: DbOpt,
@@ -52,7 +54,11 @@ pub fn exec(a: TuiArgs) -> i32 {
         Ok(s) => s,
         Err(e) => return fail(&e),
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
@@ -69,7 +75,12 @@ pub fn exec(a: TuiArgs) -> i32 {
     }
 }
 
-async fn console(store: Store, theme: Theme, operator: String, db_path: PathBuf) -> Result<(), String> {
+async fn console(
+    store: Store,
+    theme: Theme,
+    operator: String,
+    db_path: PathBuf,
+) -> Result<(), String> {
     let runs = store.list_runs().map_err(|e| e.to_string())?;
     let mut follow = Follow::default();
     if let Some(newest) = runs.first() {
@@ -78,8 +89,20 @@ async fn console(store: Store, theme: Theme, operator: String, db_path: PathBuf)
     let (view_tx, view_rx) = watch::channel(Arc::new(follow.view().unwrap_or_else(empty_view)));
     let (runs_tx, runs_rx) = watch::channel(Arc::new(runs));
     let (req_tx, req_rx) = mpsc::channel(32);
-    let follower = tokio::spawn(follow_store(store, follow, view_tx, runs_tx, req_rx, db_path, operator.clone()));
-    let link = ConsoleLink { view: view_rx, runs: runs_rx, requests: req_tx };
+    let follower = tokio::spawn(follow_store(
+        store,
+        follow,
+        view_tx,
+        runs_tx,
+        req_rx,
+        db_path,
+        operator.clone(),
+    ));
+    let link = ConsoleLink {
+        view: view_rx,
+        runs: runs_rx,
+        requests: req_tx,
+    };
     let mut ui = UiState::new(operator);
     ui.tab = Tab::Runs;
     let result = run_console_with(link, theme, ui).await;
@@ -112,7 +135,9 @@ impl Follow {
             return false;
         };
         let seen = core.events().len();
-        let Ok(events) = store.events(&run_id) else { return false };
+        let Ok(events) = store.events(&run_id) else {
+            return false;
+        };
         if events.len() <= seen {
             return false;
         }
@@ -133,7 +158,8 @@ impl Follow {
 
 fn rebuild(store: &Store, run_id: &str) -> Result<Core, String> {
     let record = store.run(run_id).map_err(|e| e.to_string())?;
-    let plan = workflow::load_str(&record.source_text, &record.source_path).map_err(|d| d.to_string())?;
+    let plan =
+        workflow::load_str(&record.source_text, &record.source_path).map_err(|d| d.to_string())?;
     let params = serde_json::from_str(&record.params_json).unwrap_or_default();
     let cfg = RunConfig {
         run_id: run_id.to_string(),
@@ -191,10 +217,10 @@ async fn follow_store(
                     if let Ok(runs) = store.list_runs() {
                         let _ = runs_tx.send(Arc::new(runs));
                     }
-                    if follow.update(&store) {
-                        if let Some(view) = follow.view() {
-                            let _ = view_tx.send(Arc::new(view));
-                        }
+                    if follow.update(&store)
+                        && let Some(view) = follow.view()
+                    {
+                        let _ = view_tx.send(Arc::new(view));
                     }
                 } else if follow.core.as_ref().is_some_and(|c| !c.run_state().is_final()) {
                     // Countdowns and elapsed times move even without new events.
@@ -213,7 +239,14 @@ fn spawn_resume(db: &std::path::Path, run_id: &str, operator: &str) -> Result<()
     use std::os::unix::process::CommandExt;
     let exe = std::env::current_exe().map_err(|e| format!("cannot find the baton binary: {e}"))?;
     let mut child = std::process::Command::new(exe)
-        .args(["resume", run_id, "--headless", "--operator", operator, "--db"])
+        .args([
+            "resume",
+            run_id,
+            "--headless",
+            "--operator",
+            operator,
+            "--db",
+        ])
         .arg(db)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())

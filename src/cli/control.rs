@@ -24,7 +24,9 @@ pub struct Target {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  baton approve 01jd4 deploy --reason \"canary is green\"\n  baton approve 01jd4 budget --raise cost=10 --reason \"one more batch\"")]
+#[command(
+    after_help = "Examples:\n  baton approve 01jd4 deploy --reason \"canary is green\"\n  baton approve 01jd4 budget --raise cost=10 --reason \"one more batch\""
+)]
 pub struct ApproveArgs {
     #[command(flatten)]
     pub target: Target,
@@ -38,7 +40,9 @@ pub struct ApproveArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "Example:\n  baton reject 01jd4 deploy --reason \"error rate is up in eu-west-1\"")]
+#[command(
+    after_help = "Example:\n  baton reject 01jd4 deploy --reason \"error rate is up in eu-west-1\""
+)]
 pub struct RejectArgs {
     #[command(flatten)]
     pub target: Target,
@@ -49,7 +53,9 @@ pub struct RejectArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "Example:\n  baton retry 01jd4 test   # re-arms `test` and the steps skipped because of it")]
+#[command(
+    after_help = "Example:\n  baton retry 01jd4 test   # re-arms `test` and the steps skipped because of it"
+)]
 pub struct RetryArgs {
     #[command(flatten)]
     pub target: Target,
@@ -72,7 +78,9 @@ pub enum MarkState {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "Example:\n  baton mark 01jd4 migrate --state succeeded --reason \"ran it by hand, see ticket OPS-12\"")]
+#[command(
+    after_help = "Example:\n  baton mark 01jd4 migrate --state succeeded --reason \"ran it by hand, see ticket OPS-12\""
+)]
 pub struct MarkArgs {
     #[command(flatten)]
     pub target: Target,
@@ -88,7 +96,9 @@ pub fn approve(a: ApproveArgs) -> i32 {
     let operator = operator_name(a.target.operator.as_deref());
     let command = if a.step == "budget" {
         if a.raise.is_empty() {
-            eprintln!("error: approving the budget needs --raise DIM=N (cost=…, calls=…, tokens=…)");
+            eprintln!(
+                "error: approving the budget needs --raise DIM=N (cost=…, calls=…, tokens=…)"
+            );
             return exit::USAGE;
         }
         let Some(reason) = a.reason.clone().filter(|r| !r.trim().is_empty()) else {
@@ -98,23 +108,39 @@ pub fn approve(a: ApproveArgs) -> i32 {
         let (mut cost, mut calls, mut tokens) = (None, None, None);
         for r in &a.raise {
             let parsed = r.split_once('=').and_then(|(k, v)| match k {
-                "cost" => v.parse::<f64>().ok().filter(|x| x.is_finite() && *x > 0.0).map(|x| cost = Some(x)),
+                "cost" => v
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|x| x.is_finite() && *x > 0.0)
+                    .map(|x| cost = Some(x)),
                 "calls" => v.parse::<u64>().ok().map(|x| calls = Some(x)),
                 "tokens" => v.parse::<u64>().ok().map(|x| tokens = Some(x)),
                 _ => None,
             });
             if parsed.is_none() {
-                eprintln!("error: --raise {r}: expected cost=<positive number>, calls=<integer> or tokens=<integer>");
+                eprintln!(
+                    "error: --raise {r}: expected cost=<positive number>, calls=<integer> or tokens=<integer>"
+                );
                 return exit::USAGE;
             }
         }
-        Command::RaiseBudget { operator, reason, cost, calls, tokens }
+        Command::RaiseBudget {
+            operator,
+            reason,
+            cost,
+            calls,
+            tokens,
+        }
     } else {
         if !a.raise.is_empty() {
             eprintln!("error: --raise goes with step `budget`");
             return exit::USAGE;
         }
-        Command::Approve { step: a.step, operator, reason: a.reason.filter(|r| !r.trim().is_empty()) }
+        Command::Approve {
+            step: a.step,
+            operator,
+            reason: a.reason.filter(|r| !r.trim().is_empty()),
+        }
     };
     send(&a.target, command)
 }
@@ -125,17 +151,36 @@ pub fn reject(a: RejectArgs) -> i32 {
         return exit::USAGE;
     }
     let operator = operator_name(a.target.operator.as_deref());
-    send(&a.target, Command::Reject { step: a.step, operator, reason: a.reason })
+    send(
+        &a.target,
+        Command::Reject {
+            step: a.step,
+            operator,
+            reason: a.reason,
+        },
+    )
 }
 
 pub fn retry(a: RetryArgs) -> i32 {
     let operator = operator_name(a.target.operator.as_deref());
-    send(&a.target, Command::Retry { step: a.step, operator })
+    send(
+        &a.target,
+        Command::Retry {
+            step: a.step,
+            operator,
+        },
+    )
 }
 
 pub fn cancel(a: CancelArgs) -> i32 {
     let operator = operator_name(a.target.operator.as_deref());
-    send(&a.target, Command::Cancel { operator, reason: a.reason })
+    send(
+        &a.target,
+        Command::Cancel {
+            operator,
+            reason: a.reason,
+        },
+    )
 }
 
 pub fn mark(a: MarkArgs) -> i32 {
@@ -148,7 +193,15 @@ pub fn mark(a: MarkArgs) -> i32 {
         MarkState::Succeeded => StepState::Succeeded,
         MarkState::Failed => StepState::Failed,
     };
-    send(&a.target, Command::Mark { step: a.step, state, operator, reason: a.reason })
+    send(
+        &a.target,
+        Command::Mark {
+            step: a.step,
+            state,
+            operator,
+            reason: a.reason,
+        },
+    )
 }
 
 /// Submit the command, wait for the engine's verdict, print it.
@@ -180,7 +233,12 @@ fn send(target: &Target, command: Command) -> i32 {
 /// Put the command in the store's `commands` table and wait for the engine driving the
 /// run to take it. A command no engine takes within `wait` is withdrawn (refused), so it
 /// cannot apply by surprise when an engine comes back later.
-pub fn submit_and_wait(store: &mut Store, run_id: &str, command: &Command, wait: Duration) -> Result<CommandOutcome, StoreError> {
+pub fn submit_and_wait(
+    store: &mut Store,
+    run_id: &str,
+    command: &Command,
+    wait: Duration,
+) -> Result<CommandOutcome, StoreError> {
     let id = store.submit_command(run_id, command)?;
     let start = Instant::now();
     loop {
@@ -192,12 +250,19 @@ pub fn submit_and_wait(store: &mut Store, run_id: &str, command: &Command, wait:
                 "no engine took the command within {}s: is run {run_id} being driven? (`baton resume {run_id}` continues it)",
                 wait.as_secs()
             );
-            match store.complete_command(id, &CommandOutcome::Refused { reason: reason.clone() }) {
+            match store.complete_command(
+                id,
+                &CommandOutcome::Refused {
+                    reason: reason.clone(),
+                },
+            ) {
                 Ok(()) | Err(StoreError::NotFound(_)) => {}
                 Err(e) => return Err(e),
             }
             // An engine may have answered in the meantime: its verdict wins.
-            return Ok(store.command_outcome(id)?.unwrap_or(CommandOutcome::Refused { reason }));
+            return Ok(store
+                .command_outcome(id)?
+                .unwrap_or(CommandOutcome::Refused { reason }));
         }
         std::thread::sleep(Duration::from_millis(20));
     }

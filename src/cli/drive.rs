@@ -14,7 +14,10 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 /// Who holds a run's lease: this process.
 pub fn lease_holder() -> String {
-    let host = nix::unistd::gethostname().ok().and_then(|h| h.into_string().ok()).unwrap_or_else(|| "localhost".into());
+    let host = nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .unwrap_or_else(|| "localhost".into());
     format!("pid {} on {host}", std::process::id())
 }
 
@@ -39,7 +42,10 @@ fn open_events(spec: &str) -> std::io::Result<Box<dyn Write + Send>> {
     if spec == "-" {
         Ok(Box::new(std::io::stdout()))
     } else {
-        let f = std::fs::OpenOptions::new().create(true).append(true).open(spec)?;
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(spec)?;
         Ok(Box::new(std::io::BufWriter::new(f)))
     }
 }
@@ -48,7 +54,9 @@ fn open_events(spec: &str) -> std::io::Result<Box<dyn Write + Send>> {
 /// the human lines go to stderr.
 fn sinks(opts: &DriveOptions, console: bool) -> Result<Sinks, String> {
     let events = match &opts.events {
-        Some(spec) => Some(open_events(spec).map_err(|e| format!("cannot open --events {spec}: {e}"))?),
+        Some(spec) => {
+            Some(open_events(spec).map_err(|e| format!("cannot open --events {spec}: {e}"))?)
+        }
         None => None,
     };
     let lines: Option<Box<dyn Write + Send>> = if console {
@@ -62,7 +70,14 @@ fn sinks(opts: &DriveOptions, console: bool) -> Result<Sinks, String> {
 }
 
 /// Run the driver to the end. Returns the process exit code.
-pub fn drive(store: Store, core: Core, initial: Vec<Effect>, run_id: &str, workflow: &str, opts: DriveOptions) -> i32 {
+pub fn drive(
+    store: Store,
+    core: Core,
+    initial: Vec<Effect>,
+    run_id: &str,
+    workflow: &str,
+    opts: DriveOptions,
+) -> i32 {
     let console = wants_console(opts.headless);
     let theme = if console {
         match load_theme(opts.theme.as_deref()) {
@@ -90,7 +105,11 @@ pub fn drive(store: Store, core: Core, initial: Vec<Effect>, run_id: &str, workf
             println!("{first_line}");
         }
     }
-    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
@@ -109,7 +128,10 @@ pub fn drive(store: Store, core: Core, initial: Vec<Effect>, run_id: &str, workf
                         Err(_) => std::future::pending().await,
                     }
                 };
-                driver.run(initial, shutdown).await.map_err(|e| e.to_string())
+                driver
+                    .run(initial, shutdown)
+                    .await
+                    .map_err(|e| e.to_string())
             }
             Some(theme) => run_with_console(driver, initial, theme, &opts).await,
         }
@@ -139,9 +161,15 @@ pub fn load_theme(name: Option<&str>) -> Result<Theme, String> {
     Theme::load(name.unwrap_or("default")).map_err(|e| e.to_string())
 }
 
-async fn run_with_console(mut driver: Driver, initial: Vec<Effect>, theme: Theme, opts: &DriveOptions) -> Result<DriveOutcome, String> {
+async fn run_with_console(
+    mut driver: Driver,
+    initial: Vec<Effect>,
+    theme: Theme,
+    opts: &DriveOptions,
+) -> Result<DriveOutcome, String> {
     // Installed before the console so a signal is seen here too and decides the exit code.
-    let mut signals = ShutdownSignals::install().map_err(|e| format!("cannot install signal handlers: {e}"))?;
+    let mut signals =
+        ShutdownSignals::install().map_err(|e| format!("cannot install signal handlers: {e}"))?;
     let (view_tx, view_rx) = watch::channel(Arc::new(driver.view()));
     let (req_tx, req_rx) = mpsc::channel(32);
     driver.attach_console(view_tx, req_rx);
@@ -150,8 +178,13 @@ async fn run_with_console(mut driver: Driver, initial: Vec<Effect>, theme: Theme
     let (quit_tx, quit_rx) = oneshot::channel::<Option<i32>>();
     let shutdown = async move { quit_rx.await.unwrap_or(None) };
     let drive = tokio::spawn(driver.run(initial, shutdown));
-    let link = ConsoleLink { view: view_rx, runs: runs_rx, requests: req_tx };
-    let console = tui::event_loop::run_console_with(link, theme, UiState::new(opts.operator.clone()));
+    let link = ConsoleLink {
+        view: view_rx,
+        runs: runs_rx,
+        requests: req_tx,
+    };
+    let console =
+        tui::event_loop::run_console_with(link, theme, UiState::new(opts.operator.clone()));
     let outcome = tokio::select! {
         biased;
         // The console future is dropped here, which restores the terminal.
@@ -163,7 +196,10 @@ async fn run_with_console(mut driver: Driver, initial: Vec<Effect>, theme: Theme
         },
     };
     runs_task.abort();
-    let driven = drive.await.map_err(|e| format!("engine task failed: {e}"))?.map_err(|e| e.to_string())?;
+    let driven = drive
+        .await
+        .map_err(|e| format!("engine task failed: {e}"))?
+        .map_err(|e| e.to_string())?;
     outcome.map(|_| driven)
 }
 
@@ -171,10 +207,10 @@ async fn run_with_console(mut driver: Driver, initial: Vec<Effect>, theme: Theme
 async fn refresh_runs(db: PathBuf, tx: watch::Sender<Arc<Vec<RunSummary>>>) {
     let Ok(store) = Store::open(&db) else { return };
     loop {
-        if let Ok(runs) = store.list_runs() {
-            if tx.send(Arc::new(runs)).is_err() {
-                return;
-            }
+        if let Ok(runs) = store.list_runs()
+            && tx.send(Arc::new(runs)).is_err()
+        {
+            return;
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
@@ -182,5 +218,6 @@ async fn refresh_runs(db: PathBuf, tx: watch::Sender<Arc<Vec<RunSummary>>>) {
 
 /// `--db`, else `$BATON_DB`, else the XDG default.
 pub fn db_path(db: Option<&Path>) -> PathBuf {
-    db.map(Path::to_path_buf).unwrap_or_else(Store::default_path)
+    db.map(Path::to_path_buf)
+        .unwrap_or_else(Store::default_path)
 }

@@ -12,7 +12,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  baton resume 01jd4                     # continue in the console\n  baton resume 01jd4 --headless --param token=…   # secret params are never stored: give them again")]
+#[command(
+    after_help = "Examples:\n  baton resume 01jd4                     # continue in the console\n  baton resume 01jd4 --headless --param token=…   # secret params are never stored: give them again"
+)]
 pub struct ResumeArgs {
     /// The run id (a unique prefix is enough).
     pub run: String,
@@ -55,7 +57,10 @@ pub fn exec(args: ResumeArgs) -> i32 {
         }
     };
     if record.state.is_final() {
-        eprintln!("run {run_id} already finished ({}); `baton retry {run_id} STEP` re-arms a step of a running engine", record.state);
+        eprintln!(
+            "run {run_id} already finished ({}); `baton retry {run_id} STEP` re-arms a step of a running engine",
+            record.state
+        );
         return exit::FAILED;
     }
     // The workflow as it is now: if it changed, approvals bound to the old one are void.
@@ -71,20 +76,30 @@ pub fn exec(args: ResumeArgs) -> i32 {
             return exit::USAGE;
         }
     };
-    let mut given: BTreeMap<String, String> = serde_json::from_str(&record.params_json).unwrap_or_default();
+    let mut given: BTreeMap<String, String> =
+        serde_json::from_str(&record.params_json).unwrap_or_default();
     for (k, v) in args.params {
         given.insert(k, v);
     }
     let missing: Vec<&str> = plan
         .params
         .iter()
-        .filter(|p| p.secret && given.get(&p.name).is_some_and(|v| v == crate::model::mask::MASK))
+        .filter(|p| {
+            p.secret
+                && given
+                    .get(&p.name)
+                    .is_some_and(|v| v == crate::model::mask::MASK)
+        })
         .map(|p| p.name.as_str())
         .collect();
     if !missing.is_empty() {
         eprintln!(
             "error: secret params are not stored; give them again: {}",
-            missing.iter().map(|m| format!("--param {m}=…")).collect::<Vec<_>>().join(" ")
+            missing
+                .iter()
+                .map(|m| format!("--param {m}=…"))
+                .collect::<Vec<_>>()
+                .join(" ")
         );
         return exit::USAGE;
     }
@@ -98,10 +113,17 @@ pub fn exec(args: ResumeArgs) -> i32 {
             return exit::USAGE;
         }
     };
-    match store.acquire_lease(&run_id, &drive::lease_holder(), Timestamp::now(), LEASE_STALE) {
+    match store.acquire_lease(
+        &run_id,
+        &drive::lease_holder(),
+        Timestamp::now(),
+        LEASE_STALE,
+    ) {
         Ok(LeaseOutcome::Acquired) => {}
         Ok(LeaseOutcome::HeldBy { holder, .. }) => {
-            eprintln!("error: run {run_id} is being driven by {holder}; only one engine may drive a run");
+            eprintln!(
+                "error: run {run_id} is being driven by {holder}; only one engine may drive a run"
+            );
             return exit::FAILED;
         }
         Err(e) => {
@@ -134,6 +156,12 @@ pub fn exec(args: ResumeArgs) -> i32 {
         }
     };
     let initial = core.resume(&operator, Timestamp::now());
-    let opts = DriveOptions { headless: args.headless, events: args.events, theme: args.theme, operator, db_path };
+    let opts = DriveOptions {
+        headless: args.headless,
+        events: args.events,
+        theme: args.theme,
+        operator,
+        db_path,
+    };
     drive::drive(store, core, initial, &run_id, &plan.name, opts)
 }

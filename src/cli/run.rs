@@ -11,7 +11,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  baton run examples/hello.toml                  # console\n  baton run examples/release.toml --headless --param version=1.4.2 --auto-approve\n  baton run dag.toml --headless --events run.jsonl")]
+#[command(
+    after_help = "Examples:\n  baton run examples/hello.toml                  # console\n  baton run examples/release.toml --headless --param version=1.4.2 --auto-approve\n  baton run dag.toml --headless --events run.jsonl"
+)]
 pub struct RunArgs {
     /// The workflow file (TOML).
     pub workflow: PathBuf,
@@ -57,8 +59,17 @@ pub fn operator_name(given: Option<&str>) -> String {
 
 /// The values to mask: secret params and the `secrets = [...]` read from the environment.
 pub fn secret_values(plan: &Plan, params: &BTreeMap<String, String>) -> Vec<String> {
-    let mut out: Vec<String> = plan.params.iter().filter(|p| p.secret).filter_map(|p| params.get(&p.name).cloned()).collect();
-    out.extend(plan.secrets.iter().filter_map(|name| std::env::var(name).ok()));
+    let mut out: Vec<String> = plan
+        .params
+        .iter()
+        .filter(|p| p.secret)
+        .filter_map(|p| params.get(&p.name).cloned())
+        .collect();
+    out.extend(
+        plan.secrets
+            .iter()
+            .filter_map(|name| std::env::var(name).ok()),
+    );
     out.retain(|v| !v.is_empty());
     out
 }
@@ -96,12 +107,16 @@ pub fn exec(args: RunArgs) -> i32 {
     let run_id = new_run_id();
     let secrets = secret_values(&plan, &params);
     let masker = crate::model::mask::Masker::new(secrets.clone());
-    let masked: BTreeMap<String, String> = params.iter().map(|(k, v)| (k.clone(), masker.mask(v).into_owned())).collect();
+    let masked: BTreeMap<String, String> = params
+        .iter()
+        .map(|(k, v)| (k.clone(), masker.mask(v).into_owned()))
+        .collect();
     let source_text = std::fs::read_to_string(&args.workflow).unwrap_or_default();
     let new_run = NewRun {
         id: run_id.clone(),
         workflow: plan.name.clone(),
-        source_path: std::fs::canonicalize(&args.workflow).unwrap_or_else(|_| args.workflow.clone()),
+        source_path: std::fs::canonicalize(&args.workflow)
+            .unwrap_or_else(|_| args.workflow.clone()),
         source_text: masker.mask(&source_text).into_owned(),
         params_json: serde_json::to_string(&masked).unwrap_or_default(),
         operator: operator.clone(),
@@ -111,7 +126,12 @@ pub fn exec(args: RunArgs) -> i32 {
         eprintln!("error: {e}");
         return exit::STORAGE;
     }
-    match store.acquire_lease(&run_id, &drive::lease_holder(), Timestamp::now(), LEASE_STALE) {
+    match store.acquire_lease(
+        &run_id,
+        &drive::lease_holder(),
+        Timestamp::now(),
+        LEASE_STALE,
+    ) {
         Ok(LeaseOutcome::Acquired) => {}
         Ok(LeaseOutcome::HeldBy { holder, .. }) => {
             eprintln!("error: run {run_id} is already driven by {holder}");
@@ -133,6 +153,12 @@ pub fn exec(args: RunArgs) -> i32 {
     };
     let mut core = Core::new(plan.clone(), cfg);
     let initial = core.start(Timestamp::now());
-    let opts = DriveOptions { headless: args.headless, events: args.events, theme: args.theme, operator, db_path };
+    let opts = DriveOptions {
+        headless: args.headless,
+        events: args.events,
+        theme: args.theme,
+        operator,
+        db_path,
+    };
     drive::drive(store, core, initial, &run_id, &plan.name, opts)
 }

@@ -53,7 +53,11 @@ pub struct DriveOutcome {
 enum Msg {
     Core(Input),
     /// An attempt (or compensation) ended; its log goes to the store and the view.
-    Exited { key: (usize, u32), log: Option<(String, PathBuf, Vec<String>)>, input: Input },
+    Exited {
+        key: (usize, u32),
+        log: Option<(String, PathBuf, Vec<String>)>,
+        input: Input,
+    },
 }
 
 struct Live {
@@ -84,7 +88,13 @@ pub struct Driver {
 }
 
 impl Driver {
-    pub fn new(core: Core, store: Store, run_id: String, lease_holder: String, sinks: Sinks) -> Self {
+    pub fn new(
+        core: Core,
+        store: Store,
+        run_id: String,
+        lease_holder: String,
+        sinks: Sinks,
+    ) -> Self {
         let (inbox_tx, inbox_rx) = mpsc::unbounded_channel();
         Driver {
             core,
@@ -110,7 +120,11 @@ impl Driver {
     /// Attach a console: views go out on `view`, its commands come in on `requests`.
     /// While a console is attached the driver keeps serving after the run ends (the
     /// operator may still retry), until the console hangs up.
-    pub fn attach_console(&mut self, view: watch::Sender<Arc<RunView>>, requests: mpsc::Receiver<ConsoleRequest>) {
+    pub fn attach_console(
+        &mut self,
+        view: watch::Sender<Arc<RunView>>,
+        requests: mpsc::Receiver<ConsoleRequest>,
+    ) {
         self.view_tx = Some(view);
         self.console_rx = Some(requests);
         self.view_dirty = true;
@@ -123,7 +137,11 @@ impl Driver {
     /// Drive the run until it finishes (or, with a console, until the console hangs up),
     /// or until `shutdown` resolves: then running groups are killed and the run is
     /// recorded as interrupted.
-    pub async fn run<F>(mut self, initial: Vec<Effect>, shutdown: F) -> Result<DriveOutcome, DriverError>
+    pub async fn run<F>(
+        mut self,
+        initial: Vec<Effect>,
+        shutdown: F,
+    ) -> Result<DriveOutcome, DriverError>
     where
         F: std::future::Future<Output = Option<i32>>,
     {
@@ -148,7 +166,8 @@ impl Driver {
                 stop_deadline = Some(Instant::now() + KILL_GRACE + Duration::from_secs(2));
             }
             let wake = self.core.next_wakeup().map(instant_at);
-            let view_due = (self.view_dirty && self.view_tx.is_some()).then(|| self.last_view + VIEW_EVERY);
+            let view_due =
+                (self.view_dirty && self.view_tx.is_some()).then(|| self.last_view + VIEW_EVERY);
             let mut inputs = Vec::new();
             tokio::select! {
                 Some(msg) = self.inbox_rx.recv() => self.receive(msg, &mut inputs)?,
@@ -186,7 +205,10 @@ impl Driver {
             }
             if !inputs.is_empty() {
                 let now = Timestamp::now();
-                let effects = inputs.into_iter().flat_map(|i| self.core.handle(i, now)).collect();
+                let effects = inputs
+                    .into_iter()
+                    .flat_map(|i| self.core.handle(i, now))
+                    .collect();
                 self.execute(effects)?;
             }
             self.publish(false);
@@ -194,7 +216,10 @@ impl Driver {
         self.publish(true);
         // Best effort: a lease left behind goes stale and can be taken over anyway.
         let _ = self.store.release_lease(&self.run_id, &self.lease_holder);
-        Ok(DriveOutcome { state: self.core.run_state(), signal_exit })
+        Ok(DriveOutcome {
+            state: self.core.run_state(),
+            signal_exit,
+        })
     }
 
     /// Commit the events, then run the effects they decided. Built-in no-ops have no
@@ -207,7 +232,15 @@ impl Driver {
             for effect in effects {
                 match effect {
                     Effect::Persist(e) => events.push(e),
-                    Effect::Spawn(spec) if matches!(&spec.action, SpawnAction::Builtin { builtin: Builtin::Noop, .. }) => {
+                    Effect::Spawn(spec)
+                        if matches!(
+                            &spec.action,
+                            SpawnAction::Builtin {
+                                builtin: Builtin::Noop,
+                                ..
+                            }
+                        ) =>
+                    {
                         inline.push(Input::StepExited {
                             step: spec.step,
                             attempt: spec.attempt,
@@ -225,7 +258,10 @@ impl Driver {
                 break;
             }
             let now = Timestamp::now();
-            effects = inline.into_iter().flat_map(|i| self.core.handle(i, now)).collect();
+            effects = inline
+                .into_iter()
+                .flat_map(|i| self.core.handle(i, now))
+                .collect();
         }
         if !events.is_empty() {
             self.store.commit(&self.run_id, &events)?;
@@ -299,7 +335,14 @@ impl Driver {
         match spec.action {
             SpawnAction::Builtin { builtin, with } => {
                 let (cancel_tx, cancel_rx) = oneshot::channel::<KillReason>();
-                self.live.insert(key, Live { kill: None, tail: None, cancel: Some(cancel_tx) });
+                self.live.insert(
+                    key,
+                    Live {
+                        kill: None,
+                        tail: None,
+                        cancel: Some(cancel_tx),
+                    },
+                );
                 let masker = Masker::new(spec.secret_values);
                 tokio::spawn(async move {
                     let cancel = async move {
@@ -309,14 +352,31 @@ impl Driver {
                         }
                     };
                     let f = exec::run_builtin(builtin, &with, &masker, cancel).await;
-                    let input = exit_input(step, attempt, compensation, f.outcome, f.duration_ms, Vec::new(), Usage::default(), f.stderr_tail);
-                    let _ = tx.send(Msg::Exited { key, log: None, input });
+                    let input = exit_input(
+                        step,
+                        attempt,
+                        compensation,
+                        f.outcome,
+                        f.duration_ms,
+                        Vec::new(),
+                        Usage::default(),
+                        f.stderr_tail,
+                    );
+                    let _ = tx.send(Msg::Exited {
+                        key,
+                        log: None,
+                        input,
+                    });
                 });
             }
             SpawnAction::Shell { command } => {
                 let job = ShellJob {
                     run_id: self.run_id.clone(),
-                    step_id: if compensation { format!("{}.compensate", spec.step_id) } else { spec.step_id.clone() },
+                    step_id: if compensation {
+                        format!("{}.compensate", spec.step_id)
+                    } else {
+                        spec.step_id.clone()
+                    },
                     attempt,
                     command,
                     dir: spec.dir,
@@ -327,23 +387,59 @@ impl Driver {
                 match exec::spawn(job) {
                     Ok(running) => {
                         let pgid = running.pgid();
-                        self.live.insert(key, Live { kill: Some(running.kill_handle()), tail: Some(running.tail()), cancel: None });
+                        self.live.insert(
+                            key,
+                            Live {
+                                kill: Some(running.kill_handle()),
+                                tail: Some(running.tail()),
+                                cancel: None,
+                            },
+                        );
                         if !compensation {
-                            let _ = tx.send(Msg::Core(Input::ProcessStarted { step, attempt, pgid }));
+                            let _ = tx.send(Msg::Core(Input::ProcessStarted {
+                                step,
+                                attempt,
+                                pgid,
+                            }));
                         }
                         let step_id = spec.step_id;
                         tokio::spawn(async move {
                             let tail = running.tail();
                             let f = running.wait().await;
-                            let log = f.log_path.filter(|_| !compensation).map(|p| (step_id, p, tail.lines()));
-                            let input = exit_input(step, attempt, compensation, f.outcome, f.duration_ms, f.outputs, f.usage, f.stderr_tail);
+                            let log = f
+                                .log_path
+                                .filter(|_| !compensation)
+                                .map(|p| (step_id, p, tail.lines()));
+                            let input = exit_input(
+                                step,
+                                attempt,
+                                compensation,
+                                f.outcome,
+                                f.duration_ms,
+                                f.outputs,
+                                f.usage,
+                                f.stderr_tail,
+                            );
                             let _ = tx.send(Msg::Exited { key, log, input });
                         });
                     }
                     Err(e) => {
                         let f = e.into_finished();
-                        let input = exit_input(step, attempt, compensation, f.outcome, 0, Vec::new(), Usage::default(), f.stderr_tail);
-                        let _ = tx.send(Msg::Exited { key, log: None, input });
+                        let input = exit_input(
+                            step,
+                            attempt,
+                            compensation,
+                            f.outcome,
+                            0,
+                            Vec::new(),
+                            Usage::default(),
+                            f.stderr_tail,
+                        );
+                        let _ = tx.send(Msg::Exited {
+                            key,
+                            log: None,
+                            input,
+                        });
                     }
                 }
             }
@@ -356,7 +452,13 @@ impl Driver {
             Msg::Exited { key, log, input } => {
                 self.live.remove(&key);
                 if let Some((step_id, path, tail)) = log {
-                    self.store.set_attempt_log(&self.run_id, &step_id, key.1, &path, &tail.join("\n"))?;
+                    self.store.set_attempt_log(
+                        &self.run_id,
+                        &step_id,
+                        key.1,
+                        &path,
+                        &tail.join("\n"),
+                    )?;
                     self.logs.insert(key.0, (path, tail));
                 }
                 inputs.push(input);
@@ -373,7 +475,10 @@ impl Driver {
         self.data_version = v;
         for (id, command) in self.store.pending_commands(&self.run_id)? {
             if self.seen_commands.insert(id) {
-                inputs.push(Input::Command { id: Some(id), command });
+                inputs.push(Input::Command {
+                    id: Some(id),
+                    command,
+                });
             }
         }
         Ok(())
@@ -385,7 +490,10 @@ impl Driver {
                 let id = self.next_console_id;
                 self.next_console_id -= 1;
                 self.console_replies.insert(id, reply);
-                inputs.push(Input::Command { id: Some(id), command });
+                inputs.push(Input::Command {
+                    id: Some(id),
+                    command,
+                });
             }
             // Other runs are opened by the caller that owns the console, not by this driver.
             ConsoleRequest::OpenRun(_) => {}
@@ -414,7 +522,7 @@ impl Driver {
 
     fn publish(&mut self, force: bool) {
         let Some(tx) = &self.view_tx else { return };
-        if !(self.view_dirty || force) || (!force && self.last_view.elapsed() < VIEW_EVERY) {
+        if !force && (!self.view_dirty || self.last_view.elapsed() < VIEW_EVERY) {
             return;
         }
         let view = self.view();
@@ -436,9 +544,22 @@ fn exit_input(
     stderr_tail: String,
 ) -> Input {
     if compensation {
-        Input::CompensationExited { step, outcome, duration_ms, stderr_tail }
+        Input::CompensationExited {
+            step,
+            outcome,
+            duration_ms,
+            stderr_tail,
+        }
     } else {
-        Input::StepExited { step, attempt, outcome, duration_ms, outputs, usage, stderr_tail }
+        Input::StepExited {
+            step,
+            attempt,
+            outcome,
+            duration_ms,
+            outputs,
+            usage,
+            stderr_tail,
+        }
     }
 }
 

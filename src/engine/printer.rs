@@ -6,28 +6,70 @@ use crate::model::{Event, EventKind};
 pub fn describe(event: &Event) -> Option<String> {
     let t = event.at.clock();
     let line = match &event.kind {
-        EventKind::RunStarted { workflow, operator, .. } => format!("{t} run started: {workflow} by {operator}"),
+        EventKind::RunStarted {
+            workflow, operator, ..
+        } => format!("{t} run started: {workflow} by {operator}"),
         EventKind::RunResumed { operator } => format!("{t} run resumed by {operator}"),
-        EventKind::RunStateChanged { state, reason } => format!("{t} run {state}{}", suffix(reason.as_deref())),
-        EventKind::StepStateChanged { step, state, attempt, reason } => {
-            let att = if *attempt > 1 { format!(" (attempt {attempt})") } else { String::new() };
+        EventKind::RunStateChanged { state, reason } => {
+            format!("{t} run {state}{}", suffix(reason.as_deref()))
+        }
+        EventKind::StepStateChanged {
+            step,
+            state,
+            attempt,
+            reason,
+        } => {
+            let att = if *attempt > 1 {
+                format!(" (attempt {attempt})")
+            } else {
+                String::new()
+            };
             format!("{t} {step} {state}{att}{}", suffix(reason.as_deref()))
         }
-        EventKind::GateOpened { step, prompt, approvers, quorum, .. } => {
-            let who = if approvers.is_empty() { "anyone".to_string() } else { approvers.join(", ") };
+        EventKind::GateOpened {
+            step,
+            prompt,
+            approvers,
+            quorum,
+            ..
+        } => {
+            let who = if approvers.is_empty() {
+                "anyone".to_string()
+            } else {
+                approvers.join(", ")
+            };
             format!("{t} {step} gate: {prompt} (approvers: {who}; quorum {quorum})")
         }
-        EventKind::GateWarning { step, .. } => format!("{t} {step} gate: 80% of the approval time has passed"),
-        EventKind::ApprovalGiven { step, actor, reason, .. } => {
-            format!("{t} {step} approved by {actor}{}", suffix(reason.as_deref()))
+        EventKind::GateWarning { step, .. } => {
+            format!("{t} {step} gate: 80% of the approval time has passed")
         }
-        EventKind::GateRejected { step, actor, reason, timed_out } => {
+        EventKind::ApprovalGiven {
+            step,
+            actor,
+            reason,
+            ..
+        } => {
+            format!(
+                "{t} {step} approved by {actor}{}",
+                suffix(reason.as_deref())
+            )
+        }
+        EventKind::GateRejected {
+            step,
+            actor,
+            reason,
+            timed_out,
+        } => {
             let how = if *timed_out { "timed out" } else { "rejected" };
             format!("{t} {step} {how} by {actor}: {reason}")
         }
         EventKind::GateVoided { step, reason } => format!("{t} {step} approval void: {reason}"),
         EventKind::CommandRefused { command, reason } => {
-            format!("{t} refused {} from {}: {reason}", command_name(command), command.operator())
+            format!(
+                "{t} refused {} from {}: {reason}",
+                command_name(command),
+                command.operator()
+            )
         }
         EventKind::ErrorRecorded { error } => format!(
             "{t} {} error {} [{}]: {}",
@@ -36,18 +78,48 @@ pub fn describe(event: &Event) -> Option<String> {
             error.severity,
             error.message
         ),
-        EventKind::StepRetried { step, actor, rearmed } if rearmed.is_empty() => format!("{t} {step} retry by {actor}"),
-        EventKind::StepRetried { step, actor, rearmed } => {
-            format!("{t} {step} retry by {actor} (re-armed: {})", rearmed.join(", "))
+        EventKind::StepRetried {
+            step,
+            actor,
+            rearmed,
+        } if rearmed.is_empty() => format!("{t} {step} retry by {actor}"),
+        EventKind::StepRetried {
+            step,
+            actor,
+            rearmed,
+        } => {
+            format!(
+                "{t} {step} retry by {actor} (re-armed: {})",
+                rearmed.join(", ")
+            )
         }
-        EventKind::StepMarked { step, state, actor, reason } => format!("{t} {step} marked {state} by {actor}: {reason}"),
-        EventKind::BudgetExceeded { dimension, used, limit, step } => format!(
+        EventKind::StepMarked {
+            step,
+            state,
+            actor,
+            reason,
+        } => format!("{t} {step} marked {state} by {actor}: {reason}"),
+        EventKind::BudgetExceeded {
+            dimension,
+            used,
+            limit,
+            step,
+        } => format!(
             "{t} budget exceeded: {dimension} {used} of {limit}{}; waiting for an operator (raise or cancel)",
-            step.as_deref().map(|s| format!(" before {s}")).unwrap_or_default()
+            step.as_deref()
+                .map(|s| format!(" before {s}"))
+                .unwrap_or_default()
         ),
-        EventKind::BudgetRaised { actor, reason, .. } => format!("{t} budget raised by {actor}: {reason}"),
-        EventKind::CancelRequested { actor, reason } => format!("{t} cancel requested by {actor}{}", suffix(reason.as_deref())),
-        EventKind::RunFinished { state, summary } => format!("{t} run finished: {state} — {summary}"),
+        EventKind::BudgetRaised { actor, reason, .. } => {
+            format!("{t} budget raised by {actor}: {reason}")
+        }
+        EventKind::CancelRequested { actor, reason } => format!(
+            "{t} cancel requested by {actor}{}",
+            suffix(reason.as_deref())
+        ),
+        EventKind::RunFinished { state, summary } => {
+            format!("{t} run finished: {state} — {summary}")
+        }
         _ => return None,
     };
     Some(line)

@@ -19,6 +19,8 @@ impl Timestamp {
     pub fn millis(self) -> i64 {
         self.0
     }
+    /// Saturating: a huge timeout is "never", not an overflow.
+    #[allow(clippy::should_implement_trait)]
     pub fn add(self, d: Duration) -> Self {
         Timestamp(
             self.0

@@ -11,7 +11,9 @@ pub struct Env {
 
 impl Env {
     pub fn new() -> Env {
-        Env { dir: tempfile::tempdir().expect("tempdir") }
+        Env {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
     }
     pub fn path(&self) -> &Path {
         self.dir.path()
@@ -28,16 +30,30 @@ impl Env {
     /// A `baton` command with this env's database, operator `tester`, no colour.
     pub fn cmd(&self) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_baton"));
-        c.env("BATON_DB", self.db()).env("USER", "tester").env("NO_COLOR", "1").current_dir(self.path());
-        c.env_remove("BATON_AUDIT_KEY").env_remove("BATON_AUDIT_KEY_ID");
+        c.env("BATON_DB", self.db())
+            .env("USER", "tester")
+            .env("NO_COLOR", "1")
+            .current_dir(self.path());
+        c.env_remove("BATON_AUDIT_KEY")
+            .env_remove("BATON_AUDIT_KEY_ID");
         c
     }
     pub fn run(&self, args: &[&str]) -> Output {
-        self.cmd().args(args).stdin(Stdio::null()).output().expect("run baton")
+        self.cmd()
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run baton")
     }
     /// Start `baton run … --headless` in the background.
     pub fn spawn(&self, args: &[&str]) -> Child {
-        self.cmd().args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn baton")
+        self.cmd()
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn baton")
     }
     pub fn show(&self, run: &str) -> Value {
         let out = self.run(&["show", run, "--json"]);
@@ -55,10 +71,10 @@ impl Env {
         loop {
             if self.db().exists() {
                 let out = self.run(&["runs", "--json"]);
-                if let Ok(Value::Array(a)) = serde_json::from_slice::<Value>(&out.stdout) {
-                    if let Some(id) = a.first().and_then(|r| r["id"].as_str()) {
-                        return id.to_string();
-                    }
+                if let Ok(Value::Array(a)) = serde_json::from_slice::<Value>(&out.stdout)
+                    && let Some(id) = a.first().and_then(|r| r["id"].as_str())
+                {
+                    return id.to_string();
                 }
             }
             assert!(start.elapsed() < Duration::from_secs(10), "no run appeared");
@@ -74,7 +90,10 @@ impl Env {
             if step_state(&v, step).as_deref() == Some(state) {
                 return;
             }
-            assert!(start.elapsed() < Duration::from_secs(secs), "{step} never reached {state}: {v:#}");
+            assert!(
+                start.elapsed() < Duration::from_secs(secs),
+                "{step} never reached {state}: {v:#}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -85,12 +104,20 @@ pub fn text(b: &[u8]) -> String {
 }
 
 pub fn step<'a>(show: &'a Value, id: &str) -> &'a Value {
-    show["steps"].as_array().and_then(|a| a.iter().find(|s| s["id"] == id)).unwrap_or_else(|| panic!("no step {id} in {show:#}"))
+    show["steps"]
+        .as_array()
+        .and_then(|a| a.iter().find(|s| s["id"] == id))
+        .unwrap_or_else(|| panic!("no step {id} in {show:#}"))
 }
 
 /// A step's state, or `None` while the store has no row for it yet.
 pub fn step_state(show: &Value, id: &str) -> Option<String> {
-    show["steps"].as_array()?.iter().find(|s| s["id"] == id).and_then(|s| s["state"].as_str()).map(str::to_string)
+    show["steps"]
+        .as_array()?
+        .iter()
+        .find(|s| s["id"] == id)
+        .and_then(|s| s["state"].as_str())
+        .map(str::to_string)
 }
 
 pub fn step_field(show: &Value, id: &str, field: &str) -> Value {
@@ -101,7 +128,11 @@ pub fn step_field(show: &Value, id: &str, field: &str) -> Value {
 pub fn run_id_of(stdout: &str) -> String {
     let first = stdout.lines().next().unwrap_or_default();
     let mut parts = first.split_whitespace();
-    assert_eq!(parts.next(), Some("run"), "first line must be `run <ID> <name>`: {first:?}");
+    assert_eq!(
+        parts.next(),
+        Some("run"),
+        "first line must be `run <ID> <name>`: {first:?}"
+    );
     parts.next().expect("run id").to_string()
 }
 
@@ -115,7 +146,11 @@ pub fn wait_child(mut child: Child, secs: u64) -> Output {
         if start.elapsed() > Duration::from_secs(secs) {
             let _ = child.kill();
             let out = child.wait_with_output().expect("output");
-            panic!("baton did not finish in {secs}s\nstdout:\n{}\nstderr:\n{}", text(&out.stdout), text(&out.stderr));
+            panic!(
+                "baton did not finish in {secs}s\nstdout:\n{}\nstderr:\n{}",
+                text(&out.stdout),
+                text(&out.stderr)
+            );
         }
         std::thread::sleep(Duration::from_millis(20));
     }
