@@ -217,28 +217,16 @@ pub fn spawn(job: ShellJob) -> Result<Running, ExecError> {
             job.dir.display()
         )));
     }
-    let invocation = Invocation::of(&job.command);
-    let mut cmd = match &invocation {
-        Invocation::Direct { program, args } => {
-            let mut c = Command::new(program);
-            c.args(args);
-            c
-        }
-        Invocation::Shell { script } => {
-            let mut c = Command::new("sh");
-            c.arg("-c").arg(script);
-            c
-        }
-    };
-    cmd.current_dir(&job.dir)
-        .envs(job.env.iter().map(|(k, v)| (k, v)))
-        .env("BATON_OUTPUT", &files.output)
-        .env("BATON_USAGE", &files.usage)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
-    let mut child = match cmd.spawn() {
+    let mut invocation = Invocation::of(&job.command);
+    let mut spawned = command_for(&invocation, &job, &files).spawn();
+    if matches!(&spawned, Err(e) if e.raw_os_error() == Some(libc::ENOEXEC)) {
+        // A script without a `#!` line: `sh` runs it, so direct exec must too.
+        invocation = Invocation::Shell {
+            script: job.command.clone(),
+        };
+        spawned = command_for(&invocation, &job, &files).spawn();
+    }
+    let mut child = match spawned {
         Ok(child) => child,
         Err(e) => {
             return Err(fail(format!(
@@ -295,6 +283,30 @@ pub fn spawn(job: ShellJob) -> Result<Running, ExecError> {
         masker: job.masker,
         log_path,
     })
+}
+
+fn command_for(invocation: &Invocation, job: &ShellJob, files: &AttemptFiles) -> Command {
+    let mut cmd = match invocation {
+        Invocation::Direct { program, args } => {
+            let mut c = Command::new(program);
+            c.args(args);
+            c
+        }
+        Invocation::Shell { script } => {
+            let mut c = Command::new("sh");
+            c.arg("-c").arg(script);
+            c
+        }
+    };
+    cmd.current_dir(&job.dir)
+        .envs(job.env.iter().map(|(k, v)| (k, v)))
+        .env("BATON_OUTPUT", &files.output)
+        .env("BATON_USAGE", &files.usage)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    cmd
 }
 
 /// Where one stream's masked bytes go.
