@@ -110,6 +110,9 @@ async fn exit_codes_signals_and_spawn_failures_are_recorded() {
         }
         other => panic!("expected a spawn error, got {other:?}"),
     }
+    let escape = job(tmp.path(), "../escape", "true");
+    assert!(matches!(spawn(escape), Err(ExecError::Setup { .. })));
+    assert!(!tmp.path().join("escape.1.log").exists());
 }
 
 #[tokio::test]
