@@ -64,6 +64,25 @@ async fn plain_word_lists_are_execed_directly_others_through_sh() {
         .await;
     assert_eq!(f.outcome, StepOutcome::Exited { exit_code: 0 });
     assert_eq!(log_text(f.log_path.as_ref().unwrap()), "a-b:");
+    // Relative programs resolve in the step's directory; a script without `#!` still
+    // runs (through sh, as `sh -c` would run it).
+    for (name, body) in [
+        ("with.sh", "#!/bin/sh\necho with $1\n"),
+        ("without.sh", "echo without $1\n"),
+    ] {
+        let path = tmp.path().join(name);
+        std::fs::write(&path, body).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let f = spawn(job(tmp.path(), name, &format!("./{name} x")))
+            .unwrap()
+            .wait()
+            .await;
+        assert_eq!(f.outcome, StepOutcome::Exited { exit_code: 0 }, "{name}");
+        assert_eq!(
+            log_text(f.log_path.as_ref().unwrap()),
+            format!("{} x\n", &name[..name.len() - 3])
+        );
+    }
 }
 
 #[tokio::test]
@@ -91,6 +110,9 @@ async fn exit_codes_signals_and_spawn_failures_are_recorded() {
         }
         other => panic!("expected a spawn error, got {other:?}"),
     }
+    let escape = job(tmp.path(), "../escape", "true");
+    assert!(matches!(spawn(escape), Err(ExecError::Setup { .. })));
+    assert!(!tmp.path().join("escape.1.log").exists());
 }
 
 #[tokio::test]

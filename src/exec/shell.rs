@@ -59,11 +59,23 @@ struct AttemptFiles {
 }
 
 impl AttemptFiles {
-    fn create() -> std::io::Result<AttemptFiles> {
+    fn create(job: &ShellJob) -> std::io::Result<AttemptFiles> {
         let base = std::env::temp_dir();
+        let clean = |s: &str| -> String {
+            s.chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+                .take(40)
+                .collect()
+        };
         let mut tries = 0;
         let dir = loop {
-            let dir = base.join(format!("baton-{:016x}", rand::random::<u64>()));
+            let dir = base.join(format!(
+                "baton-{}-{}-{}-{:08x}",
+                clean(&job.run_id),
+                clean(&job.step_id),
+                job.attempt,
+                rand::random::<u32>()
+            ));
             match DirBuilder::new().mode(0o700).create(&dir) {
                 Ok(()) => break dir,
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && tries < 8 => tries += 1,
@@ -189,6 +201,18 @@ pub struct Running {
 /// creating the log file and forking.
 pub fn spawn(job: ShellJob) -> Result<Running, ExecError> {
     let setup = |what: String| move |source| ExecError::Setup { what, source };
+    // The step id names the log file: it must not reach outside the log directory.
+    let id_ok = !job.step_id.is_empty()
+        && !job.step_id.starts_with('.')
+        && job
+            .step_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+    if !id_ok {
+        return Err(setup(format!("step id {:?}", job.step_id))(
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a valid step id"),
+        ));
+    }
     DirBuilder::new()
         .recursive(true)
         .mode(0o700)
@@ -203,7 +227,8 @@ pub fn spawn(job: ShellJob) -> Result<Running, ExecError> {
         .mode(0o600)
         .open(&log_path)
         .map_err(setup(format!("log file {}", log_path.display())))?;
-    let files = AttemptFiles::create().map_err(setup("$BATON_OUTPUT/$BATON_USAGE files".into()))?;
+    let files =
+        AttemptFiles::create(&job).map_err(setup("$BATON_OUTPUT/$BATON_USAGE files".into()))?;
     let mut fail = |message: String| {
         let _ = writeln!(log, "baton: {message}");
         ExecError::Spawn {
@@ -217,28 +242,16 @@ pub fn spawn(job: ShellJob) -> Result<Running, ExecError> {
             job.dir.display()
         )));
     }
-    let invocation = Invocation::of(&job.command);
-    let mut cmd = match &invocation {
-        Invocation::Direct { program, args } => {
-            let mut c = Command::new(program);
-            c.args(args);
-            c
-        }
-        Invocation::Shell { script } => {
-            let mut c = Command::new("sh");
-            c.arg("-c").arg(script);
-            c
-        }
-    };
-    cmd.current_dir(&job.dir)
-        .envs(job.env.iter().map(|(k, v)| (k, v)))
-        .env("BATON_OUTPUT", &files.output)
-        .env("BATON_USAGE", &files.usage)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
-    let mut child = match cmd.spawn() {
+    let mut invocation = Invocation::of(&job.command);
+    let mut spawned = command_for(&invocation, &job, &files).spawn();
+    if matches!(&spawned, Err(e) if e.raw_os_error() == Some(libc::ENOEXEC)) {
+        // A script without a `#!` line: `sh` runs it, so direct exec must too.
+        invocation = Invocation::Shell {
+            script: job.command.clone(),
+        };
+        spawned = command_for(&invocation, &job, &files).spawn();
+    }
+    let mut child = match spawned {
         Ok(child) => child,
         Err(e) => {
             return Err(fail(format!(
@@ -295,6 +308,30 @@ pub fn spawn(job: ShellJob) -> Result<Running, ExecError> {
         masker: job.masker,
         log_path,
     })
+}
+
+fn command_for(invocation: &Invocation, job: &ShellJob, files: &AttemptFiles) -> Command {
+    let mut cmd = match invocation {
+        Invocation::Direct { program, args } => {
+            let mut c = Command::new(program);
+            c.args(args);
+            c
+        }
+        Invocation::Shell { script } => {
+            let mut c = Command::new("sh");
+            c.arg("-c").arg(script);
+            c
+        }
+    };
+    cmd.current_dir(&job.dir)
+        .envs(job.env.iter().map(|(k, v)| (k, v)))
+        .env("BATON_OUTPUT", &files.output)
+        .env("BATON_USAGE", &files.usage)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    cmd
 }
 
 /// Where one stream's masked bytes go.
