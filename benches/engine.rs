@@ -60,6 +60,8 @@ fn baton(dir: &Path, workflow: &str) -> Duration {
 }
 
 /// Run baton headless to the end; its wall time and its own max RSS in KiB (wait4).
+// The child is reaped by wait4, which also gives its rusage; `Child::wait` cannot.
+#[allow(clippy::zombie_processes)]
 fn baton_rss(dir: &Path, workflow: &str) -> (Duration, i64) {
     let db = dir.join(format!("{}.db", ulid_like()));
     let start = Instant::now();

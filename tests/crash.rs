@@ -164,7 +164,10 @@ fn kill_dash_nine_and_resume_never_reruns_succeeded_steps_or_unapproved_gates() 
             "{step} succeeded earlier but started again"
         );
     }
-    assert_eq!(now.get("deploy").copied().unwrap_or(0) >= 1, true);
+    assert!(
+        now.get("deploy").copied().unwrap_or(0) >= 1,
+        "deploy ran after its approval"
+    );
     let conn = rusqlite::Connection::open(env.db()).unwrap();
     let ok: String = conn
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))

@@ -268,6 +268,20 @@ impl Driver {
             self.emit(&events);
             self.view_dirty = true;
         }
+        // Groups a dead engine left behind die before anything runs again (resume).
+        let stale: Vec<i32> = actions
+            .iter()
+            .filter_map(|a| {
+                if let Effect::KillStale { pgid } = a {
+                    Some(*pgid)
+                } else {
+                    None
+                }
+            })
+            .collect();
+        if !stale.is_empty() {
+            kill_stale(&stale);
+        }
         for action in actions {
             self.act(action)?;
         }
@@ -306,10 +320,8 @@ impl Driver {
                     }
                 }
             }
-            Effect::KillStale { pgid } => {
-                // Best effort: the group may be long gone.
-                let _ = exec::kill_stale_group(pgid, KILL_GRACE);
-            }
+            // Handled as a batch in `execute`, before anything is spawned.
+            Effect::KillStale { .. } => {}
             Effect::CommandDone { id, outcome } => match id {
                 Some(id) if id < 0 => {
                     if let Some(reply) = self.console_replies.remove(&id) {
@@ -529,6 +541,22 @@ impl Driver {
         let _ = tx.send(Arc::new(view));
         self.view_dirty = false;
         self.last_view = Instant::now();
+    }
+}
+
+/// Kill every stale group at once (each may take the grace period), best effort: a
+/// group may be long gone.
+fn kill_stale(pgids: &[i32]) {
+    let kill_all = || {
+        std::thread::scope(|scope| {
+            for &pgid in pgids {
+                scope.spawn(move || exec::kill_stale_group(pgid, KILL_GRACE));
+            }
+        })
+    };
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(kill_all),
+        _ => kill_all(),
     }
 }
 
