@@ -152,3 +152,74 @@ fn approve_a_gate_with_keystrokes_and_a_typed_reason() {
     );
     assert!(audit.contains("tester"), "with the operator:\n{audit}");
 }
+
+/// The pid of the process whose command line contains `needle` (and is not tmux/sh).
+fn pid_of(needle: &str) -> Option<i32> {
+    for e in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(cmd) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+            continue;
+        };
+        let args: Vec<String> = cmd
+            .split(|b| *b == 0)
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        if args.first().is_some_and(|a| a.ends_with("/baton"))
+            && args.iter().any(|a| a.contains(needle))
+        {
+            return Some(pid);
+        }
+    }
+    None
+}
+
+#[test]
+fn sigterm_to_the_console_interrupts_the_run_and_restores_the_terminal() {
+    let env = Env::new();
+    let wf = env.workflow(
+        "sigterm-console.toml",
+        "name = \"long\"\n[[step]]\nid = \"slow\"\nrun = 'sleep 1000 & echo $! > child.pid; wait'\n",
+    );
+    let command = format!(
+        "cd {} && echo BEFORE-CONSOLE && BATON_DB={} USER=tester {} run {} ; echo BATON-EXIT=$? ; sleep 30",
+        shell_quote(&env.path().to_string_lossy()),
+        shell_quote(&env.db().to_string_lossy()),
+        shell_quote(env!("CARGO_BIN_EXE_baton")),
+        shell_quote(&wf.to_string_lossy())
+    );
+    let tmux = Tmux::new(&env, 100, 30, &command);
+    tmux.wait_for(
+        "the step to run",
+        |s| s.contains("running") || s.contains("▶"),
+        30,
+    );
+    let pid = pid_of("sigterm-console.toml").expect("baton's pid");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let screen = tmux.wait_for("baton to exit", |s| s.contains("BATON-EXIT="), 20);
+    assert!(
+        screen.contains("BATON-EXIT=143"),
+        "exit 143 on SIGTERM:\n{screen}"
+    );
+    // The console left the alternate screen: what was printed before it is visible again.
+    assert!(
+        screen.contains("BEFORE-CONSOLE"),
+        "terminal restored:\n{screen}"
+    );
+    let id = env.runs()[0]["id"].as_str().unwrap().to_string();
+    assert_eq!(env.show(&id)["state"], "interrupted");
+    let child: i32 = std::fs::read_to_string(env.path().join("child.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let alive = std::fs::read_to_string(format!("/proc/{child}/stat"))
+        .map(|s| !s.contains(") Z "))
+        .unwrap_or(false);
+    assert!(!alive, "the step's process group survived");
+}

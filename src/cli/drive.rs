@@ -188,18 +188,38 @@ async fn run_with_console(
     let outcome = tokio::select! {
         biased;
         // The console future is dropped here, which restores the terminal.
-        sig = signals.recv() => { let _ = quit_tx.send(Some(sig.exit_code())); Ok(()) }
+        sig = signals.recv() => {
+            let _ = quit_tx.send(Some(sig.exit_code()));
+            Ok(Some(sig.exit_code()))
+        }
         r = console => match r {
-            Ok(ConsoleExit::Interrupt) => { let _ = quit_tx.send(None); Ok(()) }
-            Ok(ConsoleExit::Quit) => Ok(()),
-            Err(e) => { let _ = quit_tx.send(None); Err(e.to_string()) }
+            Ok(exit) => {
+                // The console listens for signals too (and its input ends with the
+                // terminal), so it may have stopped first: the signal still decides.
+                let sig = tokio::time::timeout(Duration::from_millis(100), signals.recv())
+                    .await
+                    .ok()
+                    .map(|s| s.exit_code());
+                if sig.is_some() || exit == ConsoleExit::Interrupt {
+                    let _ = quit_tx.send(sig);
+                }
+                Ok(sig)
+            }
+            Err(e) => {
+                let _ = quit_tx.send(None);
+                Err(e.to_string())
+            }
         },
     };
     runs_task.abort();
-    let driven = drive
+    let mut driven = drive
         .await
         .map_err(|e| format!("engine task failed: {e}"))?
         .map_err(|e| e.to_string())?;
+    // The driver may have seen the console hang up before the quit: the signal decides.
+    if let Ok(Some(code)) = outcome {
+        driven.signal_exit = Some(code);
+    }
     outcome.map(|_| driven)
 }
 
