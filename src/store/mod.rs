@@ -116,6 +116,8 @@ impl Store {
             conn.busy_timeout(BUSY_TIMEOUT)?;
             // The commit path alone uses ~25 distinct statements; the default cache is 16.
             conn.set_prepared_statement_cache_capacity(128);
+            // 16 MiB page cache: a 10,000-step run's working set stays in memory.
+            conn.pragma_update(None, "cache_size", -16384)?;
             // First read of the file: a non-SQLite file fails here, untouched.
             let found = schema::version(&conn)?;
             if found > schema::SCHEMA_VERSION {

@@ -3,7 +3,7 @@
 //! disagree with the event log.
 use super::error::StoreError;
 use crate::model::{Event, EventKind, StepOutcome, StepState};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 
 pub fn apply(conn: &Connection, run_id: &str, ev: &Event) -> Result<(), StoreError> {
     let at = ev.at.0;
@@ -28,7 +28,16 @@ pub fn apply(conn: &Connection, run_id: &str, ev: &Event) -> Result<(), StoreErr
             state,
             attempt,
             reason,
-        } => step_state(conn, run_id, step, *state, *attempt, reason.as_deref(), at)?,
+        } => step_state(
+            conn,
+            run_id,
+            seq,
+            step,
+            *state,
+            *attempt,
+            reason.as_deref(),
+            at,
+        )?,
         EventKind::StepProcess {
             step,
             attempt,
@@ -50,7 +59,6 @@ pub fn apply(conn: &Connection, run_id: &str, ev: &Event) -> Result<(), StoreErr
             outputs,
             usage,
         } => {
-            ensure_step(conn, run_id, step)?;
             let (exit_code, signal) = match outcome {
                 StepOutcome::Exited { exit_code } => (Some(*exit_code), None),
                 StepOutcome::Signalled { signal } => (None, Some(*signal)),
@@ -78,12 +86,12 @@ pub fn apply(conn: &Connection, run_id: &str, ev: &Event) -> Result<(), StoreErr
                 usage.cost,
                 usage.tokens as i64,
             ])?;
-            conn.prepare_cached(
+            let mut update = conn.prepare_cached(
                 "UPDATE steps SET exit_code = ?3, signal = ?4, duration_ms = ?5, timed_out = ?6,
                     attempts = max(attempts, ?7)
                  WHERE run_id = ?1 AND step_id = ?2",
-            )?
-            .execute(params![
+            )?;
+            let p = params![
                 run_id,
                 step,
                 exit_code,
@@ -91,7 +99,12 @@ pub fn apply(conn: &Connection, run_id: &str, ev: &Event) -> Result<(), StoreErr
                 *duration_ms as i64,
                 timed_out,
                 attempt
-            ])?;
+            ];
+            // The step exists unless the run never reported it running.
+            if update.execute(p)? == 0 {
+                ensure_step(conn, run_id, seq, step)?;
+                update.execute(p)?;
+            }
             let mut put = conn.prepare_cached(
                 "INSERT INTO outputs (run_id, step_id, key, value, attempt) VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (run_id, step_id, key) DO UPDATE SET value = excluded.value, attempt = excluded.attempt",
@@ -228,7 +241,7 @@ pub fn apply(conn: &Connection, run_id: &str, ev: &Event) -> Result<(), StoreErr
             close_errors(conn, run_id, step)?;
         }
         EventKind::StepMarked { step, state, .. } => {
-            ensure_step(conn, run_id, step)?;
+            ensure_step(conn, run_id, seq, step)?;
             conn.prepare_cached(
                 "UPDATE steps SET state = ?3, finished_at = ?4 WHERE run_id = ?1 AND step_id = ?2",
             )?
@@ -248,9 +261,11 @@ pub fn apply(conn: &Connection, run_id: &str, ev: &Event) -> Result<(), StoreErr
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
 fn step_state(
     conn: &Connection,
     run_id: &str,
+    seq: i64,
     step: &str,
     state: StepState,
     attempt: u32,
@@ -260,7 +275,7 @@ fn step_state(
     // One upsert per table: this is the hottest path of a run (every transition).
     conn.prepare_cached(
         "INSERT INTO steps (run_id, step_id, ord, state, attempts, reason, queued_at, started_at, finished_at)
-         VALUES (?1, ?2, (SELECT coalesce(max(ord), -1) + 1 FROM steps WHERE run_id = ?1), ?3, ?4, ?5,
+         VALUES (?1, ?2, ?8, ?3, ?4, ?5,
                  CASE WHEN ?3 = 'queued' THEN ?6 END,
                  CASE WHEN ?3 = 'running' THEN ?6 END,
                  CASE WHEN ?7 THEN ?6 END)
@@ -281,9 +296,16 @@ fn step_state(
         attempt,
         reason,
         at,
-        state.is_final()
+        state.is_final(),
+        seq
     ])?;
-    if attempt > 0 {
+    // An attempt exists once it runs (queued and gate states precede it).
+    if attempt > 0
+        && !matches!(
+            state,
+            StepState::Pending | StepState::Queued | StepState::WaitingApproval
+        )
+    {
         conn.prepare_cached(
             "INSERT INTO attempts (run_id, step_id, attempt, state, started_at)
              VALUES (?1, ?2, ?3, ?4, CASE WHEN ?4 = 'running' THEN ?5 END)
@@ -299,14 +321,14 @@ fn step_state(
     Ok(())
 }
 
-/// Steps are listed in the order the run first mentioned them.
-fn ensure_step(conn: &Connection, run_id: &str, step: &str) -> Result<(), StoreError> {
+/// Steps are listed in the order the run first mentioned them: `ord` is the `seq` of
+/// the first event about the step.
+fn ensure_step(conn: &Connection, run_id: &str, seq: i64, step: &str) -> Result<(), StoreError> {
     conn.prepare_cached(
-        "INSERT INTO steps (run_id, step_id, ord, state)
-         VALUES (?1, ?2, (SELECT coalesce(max(ord), -1) + 1 FROM steps WHERE run_id = ?1), 'pending')
+        "INSERT INTO steps (run_id, step_id, ord, state) VALUES (?1, ?2, ?3, 'pending')
          ON CONFLICT (run_id, step_id) DO NOTHING",
     )?
-    .execute(params![run_id, step])?;
+    .execute(params![run_id, step, seq])?;
     Ok(())
 }
 
