@@ -484,6 +484,12 @@ mod tests {
     }
 
     #[test]
+    fn store_can_move_to_another_thread() {
+        fn send<T: Send>() {}
+        send::<Store>();
+    }
+
+    #[test]
     fn tail_is_bounded_at_a_char_boundary() {
         assert_eq!(bounded_tail("abc", 10), "abc");
         assert_eq!(bounded_tail("abcdef", 3), "def");
