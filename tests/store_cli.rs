@@ -221,3 +221,35 @@ fn logs_prints_the_bytes_of_each_attempt_or_one() {
     let (code, _, err) = baton(&db, &["logs", "01JNEW", "nosuchstep"]);
     assert_eq!(code, 2, "{err}");
 }
+
+#[test]
+fn logs_follow_prints_new_output_until_the_step_is_final() {
+    use std::io::Write;
+    let db = db();
+    let mut s = Store::open(&db.path).unwrap();
+    s.create_run(&new_run("01JLIVE", 1)).unwrap();
+    let mut sc = Script::new("01JLIVE");
+    sc.started().state("deploy", StepState::Running, 1);
+    s.commit("01JLIVE", &sc.take()).unwrap();
+    let path = s.log_path("01JLIVE", "deploy", 1);
+    let mut log = std::fs::File::create(&path).unwrap();
+    log.write_all(b"line 1\n").unwrap();
+    s.set_attempt_log("01JLIVE", "deploy", 1, &path, "line 1")
+        .unwrap();
+
+    let child = Command::new(env!("CARGO_BIN_EXE_baton"))
+        .args(["logs", "01JLIVE", "deploy", "-f"])
+        .env("BATON_DB", &db.path)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    log.write_all(b"line 2\n").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    log.write_all(b"line 3\n").unwrap();
+    sc.state("deploy", StepState::Succeeded, 1);
+    s.commit("01JLIVE", &sc.take()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(out.stdout, b"line 1\nline 2\nline 3\n");
+}

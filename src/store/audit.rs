@@ -468,6 +468,20 @@ pub fn decision(kind: &EventKind) -> Option<Decision> {
     })
 }
 
+/// Whether an event is a decision (goes to the audit chain), without building the row.
+pub fn is_decision(kind: &EventKind) -> bool {
+    !matches!(
+        kind,
+        EventKind::RunStateChanged { .. }
+            | EventKind::StepStateChanged { .. }
+            | EventKind::StepProcess { .. }
+            | EventKind::StepFinished { .. }
+            | EventKind::RetryScheduled { .. }
+            | EventKind::ErrorRecorded { .. }
+            | EventKind::GateWarning { .. }
+    )
+}
+
 /// The step a command concerns (`budget` for a budget raise).
 pub fn command_step(cmd: &crate::model::Command) -> Option<String> {
     use crate::model::Command::*;
@@ -652,6 +666,7 @@ mod tests {
             reason: None,
         };
         assert_eq!(decision(&k), None);
+        assert!(!is_decision(&k));
         let k = EventKind::GateRejected {
             step: "a".into(),
             actor: "engine".into(),
@@ -659,5 +674,6 @@ mod tests {
             timed_out: true,
         };
         assert_eq!(decision(&k).unwrap().action, "timed_out");
+        assert!(is_decision(&k));
     }
 }

@@ -3,7 +3,7 @@
 //! disagree with the event log.
 use super::error::StoreError;
 use crate::model::{Event, EventKind, StepOutcome, StepState};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 
 pub fn apply(conn: &Connection, run_id: &str, ev: &Event) -> Result<(), StoreError> {
     let at = ev.at.0;
@@ -28,7 +28,16 @@ pub fn apply(conn: &Connection, run_id: &str, ev: &Event) -> Result<(), StoreErr
             state,
             attempt,
             reason,
-        } => step_state(conn, run_id, step, *state, *attempt, reason.as_deref(), at)?,
+        } => step_state(
+            conn,
+            run_id,
+            seq,
+            step,
+            *state,
+            *attempt,
+            reason.as_deref(),
+            at,
+        )?,
         EventKind::StepProcess {
             step,
             attempt,
@@ -50,8 +59,6 @@ pub fn apply(conn: &Connection, run_id: &str, ev: &Event) -> Result<(), StoreErr
             outputs,
             usage,
         } => {
-            ensure_step(conn, run_id, step, at)?;
-            ensure_attempt(conn, run_id, step, *attempt)?;
             let (exit_code, signal) = match outcome {
                 StepOutcome::Exited { exit_code } => (Some(*exit_code), None),
                 StepOutcome::Signalled { signal } => (None, Some(*signal)),
@@ -59,9 +66,13 @@ pub fn apply(conn: &Connection, run_id: &str, ev: &Event) -> Result<(), StoreErr
             };
             let timed_out = matches!(outcome, StepOutcome::TimedOut);
             conn.prepare_cached(
-                "UPDATE attempts SET finished_at = ?4, duration_ms = ?5, outcome_json = ?6,
-                    exit_code = ?7, signal = ?8, cost = ?9, tokens = ?10
-                 WHERE run_id = ?1 AND step_id = ?2 AND attempt = ?3",
+                "INSERT INTO attempts (run_id, step_id, attempt, finished_at, duration_ms, outcome_json,
+                    exit_code, signal, cost, tokens)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                 ON CONFLICT (run_id, step_id, attempt) DO UPDATE SET
+                    finished_at = excluded.finished_at, duration_ms = excluded.duration_ms,
+                    outcome_json = excluded.outcome_json, exit_code = excluded.exit_code,
+                    signal = excluded.signal, cost = excluded.cost, tokens = excluded.tokens",
             )?
             .execute(params![
                 run_id,
@@ -75,12 +86,12 @@ pub fn apply(conn: &Connection, run_id: &str, ev: &Event) -> Result<(), StoreErr
                 usage.cost,
                 usage.tokens as i64,
             ])?;
-            conn.prepare_cached(
+            let mut update = conn.prepare_cached(
                 "UPDATE steps SET exit_code = ?3, signal = ?4, duration_ms = ?5, timed_out = ?6,
                     attempts = max(attempts, ?7)
                  WHERE run_id = ?1 AND step_id = ?2",
-            )?
-            .execute(params![
+            )?;
+            let p = params![
                 run_id,
                 step,
                 exit_code,
@@ -88,7 +99,12 @@ pub fn apply(conn: &Connection, run_id: &str, ev: &Event) -> Result<(), StoreErr
                 *duration_ms as i64,
                 timed_out,
                 attempt
-            ])?;
+            ];
+            // The step exists unless the run never reported it running.
+            if update.execute(p)? == 0 {
+                ensure_step(conn, run_id, seq, step)?;
+                update.execute(p)?;
+            }
             let mut put = conn.prepare_cached(
                 "INSERT INTO outputs (run_id, step_id, key, value, attempt) VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (run_id, step_id, key) DO UPDATE SET value = excluded.value, attempt = excluded.attempt",
@@ -234,7 +250,7 @@ pub fn apply(conn: &Connection, run_id: &str, ev: &Event) -> Result<(), StoreErr
             close_errors(conn, run_id, step)?;
         }
         EventKind::StepMarked { step, state, .. } => {
-            ensure_step(conn, run_id, step, at)?;
+            ensure_step(conn, run_id, seq, step)?;
             conn.prepare_cached(
                 "UPDATE steps SET state = ?3, finished_at = ?4 WHERE run_id = ?1 AND step_id = ?2",
             )?
@@ -254,22 +270,33 @@ pub fn apply(conn: &Connection, run_id: &str, ev: &Event) -> Result<(), StoreErr
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
 fn step_state(
     conn: &Connection,
     run_id: &str,
+    seq: i64,
     step: &str,
     state: StepState,
     attempt: u32,
     reason: Option<&str>,
     at: i64,
 ) -> Result<(), StoreError> {
-    ensure_step(conn, run_id, step, at)?;
+    // One upsert per table: this is the hottest path of a run (every transition).
     conn.prepare_cached(
-        "UPDATE steps SET state = ?3, attempts = max(attempts, ?4), reason = ?5,
-            queued_at   = CASE WHEN ?3 = 'queued' THEN ?6 ELSE queued_at END,
-            started_at  = CASE WHEN ?3 = 'running' THEN ?6 ELSE started_at END,
-            finished_at = CASE WHEN ?7 THEN ?6 WHEN ?3 IN ('running', 'queued', 'retry_wait', 'pending', 'waiting_approval') THEN NULL ELSE finished_at END
-         WHERE run_id = ?1 AND step_id = ?2",
+        "INSERT INTO steps (run_id, step_id, ord, state, attempts, reason, queued_at, started_at, finished_at)
+         VALUES (?1, ?2, ?8, ?3, ?4, ?5,
+                 CASE WHEN ?3 = 'queued' THEN ?6 END,
+                 CASE WHEN ?3 = 'running' THEN ?6 END,
+                 CASE WHEN ?7 THEN ?6 END)
+         ON CONFLICT (run_id, step_id) DO UPDATE SET
+            state = excluded.state,
+            attempts = max(attempts, excluded.attempts),
+            reason = excluded.reason,
+            queued_at   = coalesce(excluded.queued_at, queued_at),
+            started_at  = coalesce(excluded.started_at, started_at),
+            finished_at = CASE WHEN ?7 THEN ?6
+                               WHEN ?3 IN ('running', 'queued', 'retry_wait', 'pending', 'waiting_approval') THEN NULL
+                               ELSE finished_at END",
     )?
     .execute(params![
         run_id,
@@ -278,14 +305,22 @@ fn step_state(
         attempt,
         reason,
         at,
-        state.is_final()
+        state.is_final(),
+        seq
     ])?;
-    if attempt > 0 {
-        ensure_attempt(conn, run_id, step, attempt)?;
+    // An attempt exists once it runs (queued and gate states precede it).
+    if attempt > 0
+        && !matches!(
+            state,
+            StepState::Pending | StepState::Queued | StepState::WaitingApproval
+        )
+    {
         conn.prepare_cached(
-            "UPDATE attempts SET state = ?4,
-                started_at = CASE WHEN ?4 = 'running' AND started_at IS NULL THEN ?5 ELSE started_at END
-             WHERE run_id = ?1 AND step_id = ?2 AND attempt = ?3",
+            "INSERT INTO attempts (run_id, step_id, attempt, state, started_at)
+             VALUES (?1, ?2, ?3, ?4, CASE WHEN ?4 = 'running' THEN ?5 END)
+             ON CONFLICT (run_id, step_id, attempt) DO UPDATE SET
+                state = excluded.state,
+                started_at = coalesce(started_at, excluded.started_at)",
         )?
         .execute(params![run_id, step, attempt, state.as_str(), at])?;
     }
@@ -295,20 +330,14 @@ fn step_state(
     Ok(())
 }
 
-/// Steps are listed in the order the run first mentioned them.
-fn ensure_step(conn: &Connection, run_id: &str, step: &str, _at: i64) -> Result<(), StoreError> {
-    let exists = conn
-        .prepare_cached("SELECT 1 FROM steps WHERE run_id = ?1 AND step_id = ?2")?
-        .query_row(params![run_id, step], |_| Ok(()))
-        .optional()?
-        .is_some();
-    if !exists {
-        conn.prepare_cached(
-            "INSERT INTO steps (run_id, step_id, ord, state)
-             VALUES (?1, ?2, (SELECT count(*) FROM steps WHERE run_id = ?1), 'pending')",
-        )?
-        .execute(params![run_id, step])?;
-    }
+/// Steps are listed in the order the run first mentioned them: `ord` is the `seq` of
+/// the first event about the step.
+fn ensure_step(conn: &Connection, run_id: &str, seq: i64, step: &str) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO steps (run_id, step_id, ord, state) VALUES (?1, ?2, ?3, 'pending')
+         ON CONFLICT (run_id, step_id) DO NOTHING",
+    )?
+    .execute(params![run_id, step, seq])?;
     Ok(())
 }
 
