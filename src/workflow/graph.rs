@@ -112,8 +112,17 @@ pub(crate) fn ancestors_hold(
     layers: &[Vec<usize>],
     pairs: &[(usize, usize)],
 ) -> Vec<bool> {
-    let mut result = vec![false; pairs.len()];
-    let mut targets: Vec<usize> = pairs.iter().map(|&(_, t)| t).collect();
+    // Most references name a direct need: no graph walk for those.
+    let mut result: Vec<bool> = pairs
+        .iter()
+        .map(|&(from, target)| steps[from].needs.contains(&target))
+        .collect();
+    let mut targets: Vec<usize> = pairs
+        .iter()
+        .zip(&result)
+        .filter(|(_, direct)| !**direct)
+        .map(|(&(_, t), _)| t)
+        .collect();
     targets.sort_unstable();
     targets.dedup();
     let mut bit_of = vec![usize::MAX; steps.len()];
@@ -137,7 +146,7 @@ pub(crate) fn ancestors_hold(
         }
         for (k, &(from, target)) in pairs.iter().enumerate() {
             let b = bit_of[target];
-            if b >= base && b < base + 64 {
+            if !result[k] && b >= base && b < base + 64 {
                 result[k] = mask[from] & (1 << (b - base)) != 0;
             }
         }
@@ -165,6 +174,18 @@ mod tests {
         let a = analyse(&needs);
         assert!(a.layers.is_empty());
         assert_eq!(a.cycles, vec![vec![0, 2, 1], vec![3]]);
+    }
+
+    #[test]
+    fn ancestor_check_matches_plan_semantics() {
+        use crate::workflow::load_str;
+        let src = "name = \"x\"\n[[step]]\nid = \"a\"\nrun = \"true\"\n[[step]]\nid = \"b\"\nneeds = [\"a\"]\nrun = \"true\"\n[[step]]\nid = \"c\"\nneeds = [\"b\"]\nrun = \"true\"\n[[step]]\nid = \"d\"\nrun = \"true\"\n";
+        let plan = load_str(src, std::path::Path::new("x.toml")).unwrap();
+        let pairs: Vec<(usize, usize)> = (0..4).flat_map(|f| (0..4).map(move |t| (f, t))).collect();
+        let got = ancestors_hold(&plan.steps, &plan.layers, &pairs);
+        for (k, &(f, t)) in pairs.iter().enumerate() {
+            assert_eq!(got[k], plan.is_ancestor(t, f), "{t} ancestor of {f}");
+        }
     }
 
     #[test]
