@@ -41,6 +41,7 @@ async fn once() -> Duration {
             params_json: "{}".into(),
             operator: "bench".into(),
             started_at: Timestamp::now(),
+            steps: vec!["prepare".into(), "deploy".into()],
         })
         .expect("run");
     let cfg = RunConfig {
@@ -65,8 +66,15 @@ async fn once() -> Duration {
     let started = dir.path().join("started");
     let (reply, answer) = oneshot::channel();
     let t0 = Instant::now();
-    let command = Command::Approve { step: "deploy".into(), operator: "alice".into(), reason: None };
-    req_tx.send(ConsoleRequest::Command { command, reply }).await.expect("send");
+    let command = Command::Approve {
+        step: "deploy".into(),
+        operator: "alice".into(),
+        reason: None,
+    };
+    req_tx
+        .send(ConsoleRequest::Command { command, reply })
+        .await
+        .expect("send");
     while !started.exists() {
         tokio::time::sleep(Duration::from_micros(200)).await;
     }
@@ -78,7 +86,11 @@ async fn once() -> Duration {
 }
 
 fn bench(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
     let mut g = c.benchmark_group("approval");
     g.sample_size(30);
     g.bench_function("approve_to_process_start", |b| {

@@ -68,6 +68,7 @@ fn setup() -> (tempfile::TempDir, Store) {
             params_json: "{}".into(),
             operator: "bench".into(),
             started_at: Timestamp(0),
+            steps: Vec::new(),
         })
         .expect("create run");
     (dir, store)

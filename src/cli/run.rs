@@ -121,6 +121,7 @@ pub fn exec(args: RunArgs) -> i32 {
         params_json: serde_json::to_string(&masked).unwrap_or_default(),
         operator: operator.clone(),
         started_at: Timestamp::now(),
+        steps: plan.steps.iter().map(|s| s.id.clone()).collect(),
     };
     if let Err(e) = store.create_run(&new_run) {
         eprintln!("error: {e}");

@@ -40,6 +40,9 @@ pub struct NewRun {
     pub params_json: String,
     pub operator: String,
     pub started_at: Timestamp,
+    /// Every step id in plan order: they are listed (pending) from the start, so
+    /// `show` and `runs` count the whole run, not just the steps that moved.
+    pub steps: Vec<String>,
 }
 
 pub struct Store {
@@ -242,9 +245,9 @@ impl Store {
     }
 
     pub fn create_run(&mut self, run: &NewRun) -> Result<(), StoreError> {
-        let r = self
-            .conn
-            .execute(
+        let r = (|| {
+            let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            tx.execute(
                 "INSERT INTO runs (id, workflow, source_path, source_text, params_json, operator, state, started_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7)",
                 params![
@@ -256,9 +259,16 @@ impl Store {
                     run.operator,
                     run.started_at.0
                 ],
-            )
-            .map(|_| ())
-            .map_err(StoreError::from);
+            )?;
+            {
+                let mut stmt = tx.prepare("INSERT INTO steps (run_id, step_id, ord, state) VALUES (?1, ?2, ?3, 'pending')")?;
+                for (i, step) in run.steps.iter().enumerate() {
+                    stmt.execute(params![run.id, step, i as i64])?;
+                }
+            }
+            tx.commit()
+        })()
+        .map_err(StoreError::from);
         self.ctx_run(&run.id, r)
     }
 
