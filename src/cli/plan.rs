@@ -73,16 +73,16 @@ pub fn render(plan: &Plan) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "workflow {}: {} steps in {} layers, {} gates, max_parallel {}",
+        "workflow {}: {} in {}, {}, max_parallel {}",
         plan.name,
-        plan.steps.len(),
-        plan.layers.len(),
-        plan.gate_count(),
+        count(plan.steps.len(), "step"),
+        count(plan.layers.len(), "layer"),
+        count(plan.gate_count(), "gate"),
         plan.max_parallel
     );
     out.push_str("\nlayers (execution order):\n");
     for (k, layer) in plan.layers.iter().enumerate() {
-        let _ = writeln!(out, "  {}. ({} steps)", k + 1, layer.len());
+        let _ = writeln!(out, "  {}. ({})", k + 1, count(layer.len(), "step"));
         const SHOWN: usize = 20;
         for &i in layer.iter().take(SHOWN) {
             let s = &plan.steps[i];
@@ -112,8 +112,8 @@ pub fn render(plan: &Plan) -> String {
     let names: Vec<&str> = path.iter().map(|&i| plan.steps[i].id.as_str()).collect();
     let _ = writeln!(
         out,
-        "\ncritical path ({} steps, each step weighs 1):\n  {}",
-        path.len(),
+        "\ncritical path ({}, each step weighs 1):\n  {}",
+        count(path.len(), "step"),
         names.join(" -> ")
     );
     out.push_str("\ngates:\n");
@@ -164,9 +164,20 @@ pub fn render(plan: &Plan) -> String {
             .unwrap_or_default();
         let _ = writeln!(
             out,
-            "  {}: capacity {}{rate}, used by {users} steps",
-            p.name, p.capacity
+            "  {}: capacity {}{rate}, used by {}",
+            p.name,
+            p.capacity,
+            count(users, "step")
         );
     }
     out
+}
+
+/// `1 step`, `2 steps`.
+fn count(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
 }
