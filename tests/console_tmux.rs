@@ -242,20 +242,35 @@ fn baton_tui_follows_a_headless_run_and_approves_it_through_the_store() {
     );
     let tmux = Tmux::new(&env, 120, 40, &command);
     // The Runs tab lists the live run; Enter opens it.
-    tmux.wait_for("the run list", |s| s.contains(&id[..12]) || s.contains("remote"), 20);
+    tmux.wait_for(
+        "the run list",
+        |s| s.contains(&id[..12]) || s.contains("remote"),
+        20,
+    );
     tmux.keys(&["Enter"]);
     tmux.keys(&["2"]);
     tmux.wait_for("the open gate", |s| s.contains("Ship it?"), 20);
     tmux.keys(&["a"]);
-    tmux.wait_for("the approve dialog", |s| s.to_lowercase().contains("reason"), 10);
+    tmux.wait_for(
+        "the approve dialog",
+        |s| s.to_lowercase().contains("reason"),
+        10,
+    );
     tmux.literal("approved from another process");
     tmux.keys(&["Enter"]);
     let out = wait_child(engine, 30);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     assert!(env.path().join("shipped").exists());
-    tmux.wait_for("the followed run to finish", |s| s.contains("succeeded"), 20);
+    tmux.wait_for(
+        "the followed run to finish",
+        |s| s.contains("succeeded"),
+        20,
+    );
     tmux.keys(&["q"]);
     tmux.wait_for("the console to exit", |s| s.contains("TUI-EXIT=0"), 10);
     let audit = text(&env.run(&["audit", &id]).stdout);
-    assert!(audit.contains("carol") && audit.contains("approved from another process"), "{audit}");
+    assert!(
+        audit.contains("carol") && audit.contains("approved from another process"),
+        "{audit}"
+    );
 }

@@ -127,7 +127,13 @@ pub fn load_str(source: &str, path: &Path) -> Result<Plan, Diagnostics> {
             return Err(r.finish());
         }
     };
-    let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    // Absolute, so steps run in the file's directory whatever the engine's cwd
+    // (`dag.toml` has an empty parent, which is the current directory).
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let base_dir = std::path::absolute(parent).unwrap_or_else(|_| parent.to_path_buf());
     let plan = Loader { r: &mut r }.load(&root, path, base_dir);
     match plan {
         Some(plan) if r.diags.is_empty() => Ok(plan),
