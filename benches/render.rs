@@ -19,7 +19,8 @@ fn frames(c: &mut Criterion) {
         term.draw(|f| render(f, &view, &ui, &theme)).expect("draw");
         g.bench_function(name, |b| {
             b.iter(|| {
-                term.draw(|f| render(f, black_box(&view), &ui, &theme)).expect("draw");
+                term.draw(|f| render(f, black_box(&view), &ui, &theme))
+                    .expect("draw");
             })
         });
     }

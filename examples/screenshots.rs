@@ -49,7 +49,9 @@ fn hex(c: Color, default: &str) -> String {
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 fn svg(b: &Buffer) -> String {
@@ -81,8 +83,16 @@ fn svg(b: &Buffer) -> String {
             if sym.trim().is_empty() {
                 continue;
             }
-            let weight = if c.modifier.contains(Modifier::BOLD) { " font-weight=\"bold\"" } else { "" };
-            let deco = if c.modifier.contains(Modifier::UNDERLINED) { " text-decoration=\"underline\"" } else { "" };
+            let weight = if c.modifier.contains(Modifier::BOLD) {
+                " font-weight=\"bold\""
+            } else {
+                ""
+            };
+            let deco = if c.modifier.contains(Modifier::UNDERLINED) {
+                " text-decoration=\"underline\""
+            } else {
+                ""
+            };
             let _ = writeln!(
                 out,
                 "<text x=\"{:.1}\" y=\"{:.1}\" fill=\"{fg}\"{weight}{deco}>{}</text>",
@@ -99,7 +109,8 @@ fn svg(b: &Buffer) -> String {
 fn shot(name: &str, view: &RunView, ui: &UiState) -> std::io::Result<()> {
     let theme = Theme::load("default").map_err(std::io::Error::other)?;
     let mut t = Terminal::new(TestBackend::new(120, 36)).map_err(std::io::Error::other)?;
-    t.draw(|f| render(f, view, ui, &theme)).map_err(std::io::Error::other)?;
+    t.draw(|f| render(f, view, ui, &theme))
+        .map_err(std::io::Error::other)?;
     let path = format!("screenshots/{name}.svg");
     std::fs::write(&path, svg(t.backend().buffer()))?;
     println!("wrote {path}");
@@ -121,7 +132,11 @@ fn main() -> std::io::Result<()> {
         update(&mut u, &v, a);
     }
     for c in "staging smoke tests are green".chars() {
-        update(&mut u, &v, Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)));
+        update(
+            &mut u,
+            &v,
+            Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
+        );
     }
     shot("approve-dialog", &v, &u)?;
 
