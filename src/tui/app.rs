@@ -247,7 +247,20 @@ impl UiState {
             return l.clone();
         }
         let needs: Vec<Vec<usize>> = view.steps.iter().map(|s| s.needs.clone()).collect();
-        let l = Arc::new(layout::layout(&needs));
+        let mut l = layout::layout(&needs);
+        l.label_width = l
+            .layers
+            .iter()
+            .map(|layer| {
+                layer
+                    .iter()
+                    .filter_map(|s| s.step)
+                    .map(|i| view.steps[i].id.chars().count())
+                    .max()
+                    .unwrap_or(1)
+            })
+            .collect();
+        let l = Arc::new(l);
         *cache = Some((view.run_id.clone(), view.steps.len(), l.clone()));
         l
     }
@@ -752,7 +765,14 @@ fn main_view(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
                 move_sel(&mut ui.run_sel, ui.runs.len(), &other);
                 let run = ui.runs.get(ui.run_sel).cloned();
                 match (other, run) {
-                    (Action::Enter, Some(r)) => return vec![Request::OpenRun(r.id)],
+                    (Action::Enter, Some(r)) => {
+                        // The opened run arrives as a new view: start on its DAG, following.
+                        ui.tab = Tab::Dag;
+                        ui.follow = true;
+                        ui.filter.clear();
+                        (ui.gate_sel, ui.error_sel, ui.audit_sel) = (0, 0, 0);
+                        return vec![Request::OpenRun(r.id)];
+                    }
                     (Action::Resume, Some(r)) if r.state == RunState::Interrupted => {
                         toast(ui, format!("… resuming run {}", short_id(&r.id)), true);
                         return vec![Request::Resume(r.id)];

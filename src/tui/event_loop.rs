@@ -68,8 +68,9 @@ pub async fn run_console_with(
     theme: Theme,
     ui: UiState,
 ) -> Result<ConsoleExit, TuiError> {
-    let mut terminal = ratatui::try_init()?;
+    // The guard first, so a half-done setup (raw mode on, no alternate screen) is undone too.
     let _guard = TerminalGuard;
+    let mut terminal = ratatui::try_init()?;
     let signals = Signals::new()?;
     drive(&mut terminal, EventStream::new(), link, theme, ui, signals).await
 }

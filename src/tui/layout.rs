@@ -15,6 +15,8 @@ pub struct DagLayout {
     pub layers: Vec<Vec<Slot>>,
     /// For each step: (layer, row).
     pub place: Vec<(usize, usize)>,
+    /// Widest label per layer, filled in by whoever knows the labels (the console caches it).
+    pub label_width: Vec<usize>,
 }
 
 impl DagLayout {
@@ -182,7 +184,11 @@ fn build(needs: &[Vec<usize>], sweeps: usize) -> DagLayout {
         })
         .collect();
     let place = (0..n).map(|v| (layer[v], pos[v])).collect();
-    DagLayout { layers, place }
+    DagLayout {
+        layers,
+        place,
+        label_width: Vec::new(),
+    }
 }
 
 fn layer_crossings(layer: &[Slot]) -> usize {

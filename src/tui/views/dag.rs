@@ -207,18 +207,16 @@ fn render_graph(
     if area.width == 0 || area.height == 0 {
         return;
     }
-    let widths: Vec<u16> = layout
-        .layers
-        .iter()
+    // Label widths per layer are cached with the layout (ids do not change in a run).
+    let widths: Vec<u16> = (0..layout.layers.len())
         .map(|l| {
-            let w = l
-                .iter()
-                .filter_map(|s| s.step)
-                .map(|i| view.steps.get(i).map_or(0, |s| s.id.chars().count()))
-                .max()
-                .unwrap_or(1)
-                .min(MAX_LABEL);
-            (w + 2) as u16
+            (layout
+                .label_width
+                .get(l)
+                .copied()
+                .unwrap_or(MAX_LABEL)
+                .min(MAX_LABEL)
+                + 2) as u16
         })
         .collect();
     let mut xs = Vec::with_capacity(widths.len());

@@ -47,17 +47,19 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme
     };
     let gates = view.gates.len();
     let open_errors = view.open_errors();
+    // Below 110 columns the labels shrink so the numbers still fit in 80.
+    let narrow = area.width < 110;
     let mut l1 = vec![
         styled(" ◆ ", theme.accent),
         styled(view.workflow.clone(), theme.title),
-        styled("  run ", theme.dim),
+        styled(if narrow { "  " } else { "  run " }, theme.dim),
         styled(short_id(&view.run_id).to_string(), theme.base),
         Span::raw("  "),
         styled(
             format!("{} {}", run_state_glyph(view.state), view.state),
             run_state_style(view.state, theme),
         ),
-        styled("  elapsed ", theme.dim),
+        styled(if narrow { "  ⏱ " } else { "  elapsed " }, theme.dim),
         styled(elapsed, theme.base),
         styled("  gates ", theme.dim),
         styled(
@@ -90,6 +92,9 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme
             None if b.used_tokens > 0 => parts.push(format!("{} tok", b.used_tokens)),
             None => {}
         }
+        if narrow {
+            parts.truncate(1);
+        }
         let near = [
             b.cost.map(|(u, m)| u / m.max(f64::EPSILON)),
             b.calls.map(|(u, m)| u as f64 / m.max(1) as f64),
@@ -105,7 +110,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme
     }
 
     let h = &view.health;
-    let cells = 10usize;
+    let cells = if narrow { 8 } else { 10 };
     let filled = ((h.score / 100.0) * cells as f64)
         .round()
         .clamp(0.0, cells as f64) as usize;
@@ -124,14 +129,14 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme
             theme.gauge(h.label).add_modifier(Modifier::BOLD),
         ),
         styled(h.label.as_str().to_string(), theme.gauge(h.label)),
-        styled("  quality ", theme.dim),
+        styled(if narrow { "  q " } else { "  quality " }, theme.dim),
         styled(
             h.quality.map_or("–".into(), |q| format!("{q:.2}")),
             theme.base,
         ),
-        styled("  │ ", theme.border),
+        styled(if narrow { " │ " } else { "  │ " }, theme.border),
         styled(format!("{:.2}", s.finished_per_sec), theme.base),
-        styled(" fin/s  err ", theme.dim),
+        styled(if narrow { "/s err " } else { " fin/s  err " }, theme.dim),
         styled(
             format!("{:.0}%", s.error_rate * 100.0),
             if s.error_rate > 0.0 {
@@ -140,13 +145,13 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme
                 theme.base
             },
         ),
-        styled("  p50 ", theme.dim),
+        styled(if narrow { " p50 " } else { "  p50 " }, theme.dim),
         styled(ms(s.p50_ms), theme.base),
         styled(" p95 ", theme.dim),
         styled(ms(s.p95_ms), theme.base),
-        styled("  queue ", theme.dim),
+        styled(if narrow { " queue " } else { "  queue " }, theme.dim),
         styled(s.queue_depth.to_string(), theme.base),
-        styled("  running ", theme.dim),
+        styled(if narrow { " run " } else { "  running " }, theme.dim),
         styled(s.running.to_string(), theme.base),
     ];
 
