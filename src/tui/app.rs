@@ -553,7 +553,7 @@ fn find_match(log: &mut LogState, lines: &[String], forward: bool) {
         } else {
             (start + n - k) % n
         };
-        if super::sanitize_shim::plain(&lines[i])
+        if super::output::plain(&lines[i])
             .to_lowercase()
             .contains(&needle)
         {

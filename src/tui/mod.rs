@@ -6,7 +6,7 @@ pub mod event_loop;
 pub mod fixtures;
 pub mod keymap;
 pub mod layout;
-pub mod sanitize_shim;
+pub mod output;
 pub mod theme;
 pub mod views;
 

@@ -3,7 +3,7 @@
 use super::common::{dur, kv, panel, rel, styled, wrap_text};
 use crate::model::{ErrorRecord, RunView, StepState, StepView};
 use crate::tui::app::UiState;
-use crate::tui::sanitize_shim::log_line;
+use crate::tui::output::log_line;
 use crate::tui::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::Rect;

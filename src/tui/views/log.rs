@@ -2,7 +2,7 @@
 use super::common::{panel, styled};
 use crate::model::RunView;
 use crate::tui::app::LogState;
-use crate::tui::sanitize_shim::{log_line, plain};
+use crate::tui::output::{log_line, plain};
 use crate::tui::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::Rect;

@@ -4,7 +4,7 @@ use super::detail::error_lines;
 use crate::model::RunView;
 use crate::tui::app::UiState;
 use crate::tui::keymap;
-use crate::tui::sanitize_shim::log_line;
+use crate::tui::output::log_line;
 use crate::tui::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::Rect;
