@@ -105,7 +105,7 @@ impl StepState {
             StepState::Skipped => "⤼",
             StepState::Rejected => "⊘",
             StepState::Cancelled => "■",
-            StepState::Interrupted => "⚡",
+            StepState::Interrupted => "↯",
             StepState::Compensating => "↶",
             StepState::Compensated => "↺",
             StepState::CompensationFailed => "‼",

@@ -19,13 +19,9 @@ mod unicode_width_shim {
     }
 }
 
-/// The state's glyph, always one column wide: `⚡` (interrupted) is two columns in most
-/// terminals and would shift a row, so the console draws `↯` instead.
+/// The state's glyph (every one is a single column wide).
 pub fn glyph(s: crate::model::StepState) -> &'static str {
-    match s.glyph() {
-        "⚡" => "↯",
-        g => g,
-    }
+    s.glyph()
 }
 
 pub fn text_width(s: &str) -> usize {
