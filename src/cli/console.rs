@@ -7,6 +7,7 @@ use super::drive::load_theme;
 use super::exit;
 use super::run::operator_name;
 use crate::engine::core::{Core, RunConfig};
+use crate::engine::driver::set_log_paths;
 use crate::model::health;
 use crate::model::view::GoldenSignals;
 use crate::model::{CommandOutcome, RunState, RunSummary, RunView, Timestamp};
@@ -86,7 +87,8 @@ async fn console(
     if let Some(newest) = runs.first() {
         follow.open(&store, &newest.id);
     }
-    let (view_tx, view_rx) = watch::channel(Arc::new(follow.view().unwrap_or_else(empty_view)));
+    let (view_tx, view_rx) =
+        watch::channel(Arc::new(follow.view(&store).unwrap_or_else(empty_view)));
     let (runs_tx, runs_rx) = watch::channel(Arc::new(runs));
     let (req_tx, req_rx) = mpsc::channel(32);
     let follower = tokio::spawn(follow_store(
@@ -151,8 +153,10 @@ impl Follow {
         true
     }
 
-    fn view(&self) -> Option<RunView> {
-        self.core.as_ref().map(|c| c.view(Timestamp::now()))
+    fn view(&self, store: &Store) -> Option<RunView> {
+        let mut view = self.core.as_ref()?.view(Timestamp::now());
+        set_log_paths(store, &view.run_id.clone(), &mut view);
+        Some(view)
     }
 }
 
@@ -191,7 +195,7 @@ async fn follow_store(
                 None => return,
                 Some(ConsoleRequest::OpenRun(id)) => {
                     follow.open(&store, &id);
-                    let _ = view_tx.send(Arc::new(follow.view().unwrap_or_else(empty_view)));
+                    let _ = view_tx.send(Arc::new(follow.view(&store).unwrap_or_else(empty_view)));
                 }
                 Some(ConsoleRequest::Command { command, reply }) => {
                     let Some(run_id) = follow.run_id.clone() else {
@@ -218,13 +222,13 @@ async fn follow_store(
                         let _ = runs_tx.send(Arc::new(runs));
                     }
                     if follow.update(&store)
-                        && let Some(view) = follow.view()
+                        && let Some(view) = follow.view(&store)
                     {
                         let _ = view_tx.send(Arc::new(view));
                     }
                 } else if follow.core.as_ref().is_some_and(|c| !c.run_state().is_final()) {
                     // Countdowns and elapsed times move even without new events.
-                    if let Some(view) = follow.view() {
+                    if let Some(view) = follow.view(&store) {
                         let _ = view_tx.send(Arc::new(view));
                     }
                 }

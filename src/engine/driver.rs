@@ -521,14 +521,14 @@ impl Driver {
                 sv.log_tail = tail.lines();
             }
         }
-        for (step, (path, tail)) in &self.logs {
-            if let Some(sv) = view.steps.get_mut(*step) {
-                sv.log_path.get_or_insert_with(|| path.clone());
-                if sv.log_tail.is_empty() {
-                    sv.log_tail = tail.clone();
-                }
+        for (step, (_, tail)) in &self.logs {
+            if let Some(sv) = view.steps.get_mut(*step)
+                && sv.log_tail.is_empty()
+            {
+                sv.log_tail = tail.clone();
             }
         }
+        set_log_paths(&self.store, &self.run_id, &mut view);
         view
     }
 
@@ -541,6 +541,14 @@ impl Driver {
         let _ = tx.send(Arc::new(view));
         self.view_dirty = false;
         self.last_view = Instant::now();
+    }
+}
+
+/// Each step's current attempt writes `<log dir>/<step>.<attempt>.log`: the console's
+/// full-screen log reads it from there (steps without a process have no file).
+pub fn set_log_paths(store: &Store, run_id: &str, view: &mut RunView) {
+    for sv in view.steps.iter_mut().filter(|s| s.attempts > 0) {
+        sv.log_path = Some(store.log_path(run_id, &sv.id, sv.attempts));
     }
 }
 

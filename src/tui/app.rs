@@ -157,6 +157,24 @@ pub struct LogState {
     pub searching: bool,
     /// The line of the current match.
     pub matched: Option<usize>,
+    /// The log file's last lines, loaded by the event loop (I/O stays out of `update`
+    /// and `render`); until then, and for steps without a file, the view's tail.
+    pub file: Option<std::sync::Arc<Vec<String>>>,
+    /// The view version the file was last read at (a following log re-reads on change).
+    pub loaded_at: Option<u64>,
+}
+
+impl LogState {
+    /// The lines the log view shows and searches.
+    pub fn lines<'a>(&'a self, view: &'a RunView) -> &'a [String] {
+        match &self.file {
+            Some(f) => f.as_slice(),
+            None => view
+                .steps
+                .get(self.step)
+                .map_or(&[], |s| s.log_tail.as_slice()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -513,10 +531,6 @@ fn edit_line(s: &mut String, k: KeyEvent) {
     }
 }
 
-fn log_lines(view: &RunView, step: usize) -> &[String] {
-    view.steps.get(step).map_or(&[], |s| s.log_tail.as_slice())
-}
-
 fn search_input(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
     let Some(log) = ui.log.as_mut() else {
         return Vec::new();
@@ -530,7 +544,8 @@ fn search_input(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request
         Action::Confirm => {
             log.searching = false;
             log.matched = None;
-            find_match(log, log_lines(view, log.step), true);
+            let lines = log.clone();
+            find_match(log, lines.lines(view), true);
         }
         Action::Key(k) => edit_line(&mut log.search, k),
         _ => {}
@@ -570,7 +585,7 @@ fn log_view(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
     let Some(log) = ui.log.as_mut() else {
         return Vec::new();
     };
-    let n = log_lines(view, log.step).len();
+    let n = log.lines(view).len();
     let max_back = n.saturating_sub(1);
     match action {
         Action::Back => ui.log = None,
@@ -607,7 +622,8 @@ fn log_view(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
             log.search.clear();
         }
         Action::SearchNext | Action::SearchPrev => {
-            find_match(log, log_lines(view, log.step), action == Action::SearchNext)
+            let lines = log.clone();
+            find_match(log, lines.lines(view), action == Action::SearchNext)
         }
         _ => {}
     }
@@ -623,6 +639,8 @@ fn open_log(ui: &mut UiState, step: usize) {
         search: String::new(),
         searching: false,
         matched: None,
+        file: None,
+        loaded_at: None,
     });
 }
 

@@ -123,6 +123,9 @@ where
     let mut dirty = true;
     let mut drawn: Option<u64> = None;
     loop {
+        if refresh_log(&mut ui, &view) {
+            dirty = true;
+        }
         if dirty || drawn != Some(view.version) {
             ui.now = Some(Timestamp::now());
             terminal
@@ -300,5 +303,73 @@ mod tests {
             "{}",
             screen(&terminal)
         );
+    }
+}
+
+/// How much of a log file the full-screen view reads: its last 4 MiB (a step that
+/// printed a gigabyte costs no more than that).
+const LOG_VIEW_BYTES: u64 = 4 << 20;
+
+/// With the full-screen log open, (re)read the step's log file: when it opens, and on
+/// every view change while it follows. True when the lines changed.
+fn refresh_log(ui: &mut crate::tui::UiState, view: &RunView) -> bool {
+    let Some(log) = ui.log.as_mut() else {
+        return false;
+    };
+    let stale = log.loaded_at.is_none() || (log.follow && log.loaded_at != Some(view.version));
+    if !stale {
+        return false;
+    }
+    log.loaded_at = Some(view.version);
+    let Some(path) = view.steps.get(log.step).and_then(|s| s.log_path.as_ref()) else {
+        return false;
+    };
+    match read_tail(path, LOG_VIEW_BYTES) {
+        Ok(lines) => {
+            log.file = Some(Arc::new(lines));
+            true
+        }
+        // Not there yet, or unreadable: the view's own tail stays on screen.
+        Err(_) => false,
+    }
+}
+
+/// The last `max` bytes of a file as lines (the first, partial line dropped when cut).
+pub fn read_tail(path: &std::path::Path, max: u64) -> std::io::Result<Vec<String>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::File::open(path)?;
+    let len = f.metadata()?.len();
+    let from = len.saturating_sub(max);
+    f.seek(SeekFrom::Start(from))?;
+    let mut buf = Vec::with_capacity((len - from) as usize);
+    f.take(max).read_to_end(&mut buf)?;
+    let mut lines: Vec<String> = buf
+        .split(|b| *b == b'\n')
+        .map(|l| String::from_utf8_lossy(l).into_owned())
+        .collect();
+    if from > 0 && !lines.is_empty() {
+        lines.remove(0);
+    }
+    if lines.last().is_some_and(|l| l.is_empty()) {
+        lines.pop();
+    }
+    Ok(lines)
+}
+
+#[cfg(test)]
+mod log_file_tests {
+    use super::read_tail;
+
+    #[test]
+    fn reads_only_the_tail_and_drops_the_cut_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.log");
+        std::fs::write(&p, "first\nsecond\nthird\n").unwrap();
+        assert_eq!(
+            read_tail(&p, 1 << 20).unwrap(),
+            ["first", "second", "third"]
+        );
+        assert_eq!(read_tail(&p, 10).unwrap(), ["third"]);
+        assert!(read_tail(&dir.path().join("missing"), 10).is_err());
     }
 }

@@ -13,7 +13,8 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, log: &LogState, the
     let Some(s) = view.steps.get(log.step) else {
         return;
     };
-    let n = s.log_tail.len();
+    let source = log.lines(view);
+    let n = source.len();
     let mut title = vec![
         styled(format!(" Log · {} ", s.id), theme.title),
         styled(format!("attempt {} · {} lines ", s.attempts, n), theme.dim),
@@ -60,7 +61,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, log: &LogState, the
     let mut start = end;
     while start > 0 {
         let h = if log.wrap {
-            plain(&s.log_tail[start - 1])
+            plain(&source[start - 1])
                 .chars()
                 .count()
                 .div_ceil(text_w)
@@ -91,7 +92,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, log: &LogState, the
                     },
                 ),
             ];
-            spans.extend(log_line(&s.log_tail[i], theme).spans);
+            spans.extend(log_line(&source[i], theme).spans);
             Line::from(spans)
         })
         .collect();
