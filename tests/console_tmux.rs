@@ -274,3 +274,76 @@ fn baton_tui_follows_a_headless_run_and_approves_it_through_the_store() {
         "{audit}"
     );
 }
+
+#[test]
+fn hostile_step_output_changes_nothing_but_its_own_text() {
+    let env = Env::new();
+    // An OSC title, a screen clear, a cursor jump, invalid UTF-8 and a colour.
+    let wf = env.workflow(
+        "hostile.toml",
+        r#"
+name = "hostile"
+[[step]]
+id = "noisy"
+run = 'printf "\033]0;PWNED-TITLE\007\033[2J\033[H\377\376 \033[31mred-text\033[0m visible-marker\n"'
+[[step]]
+id = "hold"
+needs = ["noisy"]
+gate = { prompt = "hold the run open" }
+"#,
+    );
+    let command = format!(
+        "cd {} && BATON_DB={} USER=tester {} run {} ; sleep 30",
+        shell_quote(&env.path().to_string_lossy()),
+        shell_quote(&env.db().to_string_lossy()),
+        shell_quote(env!("CARGO_BIN_EXE_baton")),
+        shell_quote(&wf.to_string_lossy())
+    );
+    let tmux = Tmux::new(&env, 120, 40, &command);
+    tmux.wait_for(
+        "the gate",
+        |s| s.contains("waiting_approval") || s.contains("⏸"),
+        30,
+    );
+    // Open the noisy step's full log: its text is there, its escapes did nothing.
+    tmux.keys(&["Left"]);
+    tmux.keys(&["l"]);
+    let screen = tmux.wait_for("the log", |s| s.contains("visible-marker"), 10);
+    assert!(screen.contains("red-text"), "{screen}");
+    assert!(
+        !screen.contains("PWNED"),
+        "the OSC payload must not show as text either:\n{screen}"
+    );
+    let title = Command::new("tmux")
+        .args([
+            "-L",
+            &tmux.socket,
+            "display-message",
+            "-p",
+            "-t",
+            "main",
+            "#{pane_title}",
+        ])
+        .output()
+        .expect("pane title");
+    assert!(
+        !text(&title.stdout).contains("PWNED"),
+        "the step changed the terminal title"
+    );
+    // The screen was not cleared: the console's own chrome is intact.
+    tmux.keys(&["Escape"]);
+    let screen = tmux.wait_for(
+        "the dashboard",
+        |s| s.contains("hostile") && s.contains("Approvals"),
+        10,
+    );
+    assert!(screen.contains("DAG"), "{screen}");
+    let coloured = Command::new("tmux")
+        .args(["-L", &tmux.socket, "capture-pane", "-p", "-e", "-t", "main"])
+        .output()
+        .expect("capture");
+    assert!(
+        !text(&coloured.stdout).contains("\u{1b}]"),
+        "no OSC reached the terminal"
+    );
+}
