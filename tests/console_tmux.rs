@@ -218,9 +218,7 @@ fn sigterm_to_the_console_interrupts_the_run_and_restores_the_terminal() {
         .trim()
         .parse()
         .unwrap();
-    let alive = std::fs::read_to_string(format!("/proc/{child}/stat"))
-        .map(|s| !s.contains(") Z "))
-        .unwrap_or(false);
+    let alive = process_alive(child);
     assert!(!alive, "the step's process group survived");
 }
 

@@ -168,9 +168,7 @@ timeout = "1s"
     {
         std::thread::sleep(Duration::from_millis(50));
     }
-    let alive = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| !s.contains(") Z "))
-        .unwrap_or(false);
+    let alive = process_alive(pid);
     assert!(!alive, "grandchild {pid} survived the timeout");
 }
 
@@ -272,9 +270,7 @@ run = "touch after-ran"
         .trim()
         .parse()
         .unwrap();
-    let alive = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| !s.contains(") Z "))
-        .unwrap_or(false);
+    let alive = process_alive(pid);
     assert!(!alive, "a grandchild survived the cancel");
 }
 

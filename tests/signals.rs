@@ -43,9 +43,7 @@ run = "true"
         .trim()
         .parse()
         .unwrap();
-    let alive = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| !s.contains(") Z "))
-        .unwrap_or(false);
+    let alive = process_alive(pid);
     assert!(!alive, "{sig}: the step's process group survived");
     std::fs::write(env.path().join("second-time"), "").unwrap();
     let out = env.run(&["resume", &id, "--headless"]);

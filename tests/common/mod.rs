@@ -155,3 +155,10 @@ pub fn wait_child(mut child: Child, secs: u64) -> Output {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// Whether a process still runs (a zombie waiting to be reaped does not).
+pub fn process_alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| !s.contains(") Z "))
+        .unwrap_or(false)
+}
