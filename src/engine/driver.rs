@@ -7,7 +7,7 @@ use super::printer;
 use crate::exec::{self, KillReason, ShellJob};
 use crate::model::mask::Masker;
 use crate::model::{CommandOutcome, Event, RunState, RunView, StepOutcome, Timestamp, Usage};
-use crate::store::{Store, StoreError};
+use crate::store::{AttemptLog, Store, StoreError};
 use crate::tui::ConsoleRequest;
 use crate::workflow::Builtin;
 use std::collections::{HashMap, HashSet};
@@ -76,6 +76,9 @@ pub struct Driver {
     live: HashMap<(usize, u32), Live>,
     /// Last tail and log path of each step, for the view.
     logs: HashMap<usize, (PathBuf, Vec<String>)>,
+    /// Logs of attempts that ended, recorded with the next commit (the one that
+    /// carries their exit events).
+    pending_logs: Vec<AttemptLog>,
     sinks: Sinks,
     view_tx: Option<watch::Sender<Arc<RunView>>>,
     console_rx: Option<mpsc::Receiver<ConsoleRequest>>,
@@ -105,6 +108,7 @@ impl Driver {
             inbox_rx,
             live: HashMap::new(),
             logs: HashMap::new(),
+            pending_logs: Vec::new(),
             sinks,
             view_tx: None,
             console_rx: None,
@@ -263,8 +267,9 @@ impl Driver {
                 .flat_map(|i| self.core.handle(i, now))
                 .collect();
         }
-        if !events.is_empty() {
-            self.store.commit(&self.run_id, &events)?;
+        if !events.is_empty() || !self.pending_logs.is_empty() {
+            let logs = std::mem::take(&mut self.pending_logs);
+            self.store.commit_with_logs(&self.run_id, &events, &logs)?;
             self.emit(&events);
             self.view_dirty = true;
         }
@@ -464,13 +469,12 @@ impl Driver {
             Msg::Exited { key, log, input } => {
                 self.live.remove(&key);
                 if let Some((step_id, path, tail)) = log {
-                    self.store.set_attempt_log(
-                        &self.run_id,
-                        &step_id,
-                        key.1,
-                        &path,
-                        &tail.join("\n"),
-                    )?;
+                    self.pending_logs.push(AttemptLog {
+                        step_id,
+                        attempt: key.1,
+                        path: path.clone(),
+                        tail: tail.join("\n"),
+                    });
                     self.logs.insert(key.0, (path, tail));
                 }
                 inputs.push(input);

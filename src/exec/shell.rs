@@ -113,7 +113,13 @@ impl AttemptFiles {
 
 impl Drop for AttemptFiles {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
+        // The usual case in three syscalls; `remove_dir_all` (open, scan, unlink each)
+        // only when the step left something else behind.
+        let _ = std::fs::remove_file(&self.output);
+        let _ = std::fs::remove_file(&self.usage);
+        if std::fs::remove_dir(&self.dir).is_err() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 
@@ -213,20 +219,30 @@ pub fn spawn(job: ShellJob) -> Result<Running, ExecError> {
             std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a valid step id"),
         ));
     }
-    DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(&job.log_dir)
-        .map_err(setup(format!("log directory {}", job.log_dir.display())))?;
     let log_path = job
         .log_dir
         .join(format!("{}.{}.log", job.step_id, job.attempt));
-    let mut log = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(&log_path)
-        .map_err(setup(format!("log file {}", log_path.display())))?;
+    let open_log = || {
+        OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(&log_path)
+    };
+    // The log directory exists after a run's first attempt: create it only when the
+    // open says it is missing (a recursive mkdir per attempt is measurable).
+    let mut log = match open_log() {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&job.log_dir)
+                .map_err(setup(format!("log directory {}", job.log_dir.display())))?;
+            open_log()
+        }
+        other => other,
+    }
+    .map_err(setup(format!("log file {}", log_path.display())))?;
     let files =
         AttemptFiles::create(&job).map_err(setup("$BATON_OUTPUT/$BATON_USAGE files".into()))?;
     let mut fail = |message: String| {
