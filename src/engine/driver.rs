@@ -51,7 +51,14 @@ pub struct DriveOutcome {
 
 /// What arrives in the driver's inbox from the tasks it started.
 enum Msg {
-    Core(Input),
+    /// A shell attempt's process is running (started off the driver's thread).
+    Started {
+        key: (usize, u32),
+        compensation: bool,
+        pgid: i32,
+        kill: exec::KillHandle,
+        tail: exec::TailHandle,
+    },
     /// An attempt (or compensation) ended; its log goes to the store and the view.
     Exited {
         key: (usize, u32),
@@ -401,71 +408,109 @@ impl Driver {
                     log_dir: self.store.log_dir(&self.run_id),
                     masker: Masker::new(spec.secret_values),
                 };
-                match exec::spawn(job) {
-                    Ok(running) => {
-                        let pgid = running.pgid();
-                        self.live.insert(
-                            key,
-                            Live {
-                                kill: Some(running.kill_handle()),
-                                tail: Some(running.tail()),
-                                cancel: None,
-                            },
-                        );
-                        if !compensation {
-                            let _ = tx.send(Msg::Core(Input::ProcessStarted {
-                                step,
-                                attempt,
-                                pgid,
-                            }));
-                        }
-                        let step_id = spec.step_id;
-                        tokio::spawn(async move {
-                            let tail = running.tail();
-                            let f = running.wait().await;
-                            let log = f
-                                .log_path
-                                .filter(|_| !compensation)
-                                .map(|p| (step_id, p, tail.lines()));
+                // Forking waits for the child's exec (vfork): done off the driver's
+                // thread, so the driver keeps committing while steps start. Write-ahead
+                // holds: the events deciding this spawn are already committed.
+                let (cancel_tx, cancel_rx) = oneshot::channel::<KillReason>();
+                self.live.insert(
+                    key,
+                    Live {
+                        kill: None,
+                        tail: None,
+                        cancel: Some(cancel_tx),
+                    },
+                );
+                let step_id = spec.step_id;
+                tokio::spawn(async move {
+                    let spawned = tokio::task::spawn_blocking(move || exec::spawn(job)).await;
+                    let running = match spawned {
+                        Ok(Ok(running)) => running,
+                        failed => {
+                            let f = match failed {
+                                Ok(Err(e)) => e.into_finished(),
+                                _ => exec::Finished::spawn_failed(
+                                    "the task starting the process failed",
+                                    None,
+                                ),
+                            };
                             let input = exit_input(
                                 step,
                                 attempt,
                                 compensation,
                                 f.outcome,
-                                f.duration_ms,
-                                f.outputs,
-                                f.usage,
+                                0,
+                                Vec::new(),
+                                Usage::default(),
                                 f.stderr_tail,
                             );
-                            let _ = tx.send(Msg::Exited { key, log, input });
-                        });
-                    }
-                    Err(e) => {
-                        let f = e.into_finished();
-                        let input = exit_input(
-                            step,
-                            attempt,
-                            compensation,
-                            f.outcome,
-                            0,
-                            Vec::new(),
-                            Usage::default(),
-                            f.stderr_tail,
-                        );
-                        let _ = tx.send(Msg::Exited {
-                            key,
-                            log: None,
-                            input,
-                        });
-                    }
-                }
+                            let _ = tx.send(Msg::Exited {
+                                key,
+                                log: None,
+                                input,
+                            });
+                            return;
+                        }
+                    };
+                    let kill = running.kill_handle();
+                    let tail = running.tail();
+                    let _ = tx.send(Msg::Started {
+                        key,
+                        compensation,
+                        pgid: running.pgid(),
+                        kill: kill.clone(),
+                        tail: tail.clone(),
+                    });
+                    let wait = running.wait();
+                    tokio::pin!(wait);
+                    // A kill decided before the driver saw the handle arrives here.
+                    let f = tokio::select! {
+                        f = &mut wait => f,
+                        Ok(reason) = cancel_rx => {
+                            kill.terminate(KILL_GRACE, reason);
+                            wait.await
+                        }
+                    };
+                    let log = f
+                        .log_path
+                        .filter(|_| !compensation)
+                        .map(|p| (step_id, p, tail.lines()));
+                    let input = exit_input(
+                        step,
+                        attempt,
+                        compensation,
+                        f.outcome,
+                        f.duration_ms,
+                        f.outputs,
+                        f.usage,
+                        f.stderr_tail,
+                    );
+                    let _ = tx.send(Msg::Exited { key, log, input });
+                });
             }
         }
     }
 
     fn receive(&mut self, msg: Msg, inputs: &mut Vec<Input>) -> Result<(), DriverError> {
         match msg {
-            Msg::Core(input) => inputs.push(input),
+            Msg::Started {
+                key,
+                compensation,
+                pgid,
+                kill,
+                tail,
+            } => {
+                if let Some(live) = self.live.get_mut(&key) {
+                    live.kill = Some(kill);
+                    live.tail = Some(tail);
+                }
+                if !compensation {
+                    inputs.push(Input::ProcessStarted {
+                        step: key.0,
+                        attempt: key.1,
+                        pgid,
+                    });
+                }
+            }
             Msg::Exited { key, log, input } => {
                 self.live.remove(&key);
                 if let Some((step_id, path, tail)) = log {
