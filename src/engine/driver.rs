@@ -12,7 +12,7 @@ use crate::tui::ConsoleRequest;
 use crate::workflow::Builtin;
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -86,6 +86,9 @@ pub struct Driver {
     /// Logs of attempts that ended, recorded with the next commit (the one that
     /// carries their exit events).
     pending_logs: Vec<AttemptLog>,
+    /// Shared private directory for the attempts' output/usage files; made on the
+    /// first shell attempt, removed when the driver goes.
+    files_dir: Option<exec::FilesDir>,
     sinks: Sinks,
     view_tx: Option<watch::Sender<Arc<RunView>>>,
     console_rx: Option<mpsc::Receiver<ConsoleRequest>>,
@@ -116,6 +119,7 @@ impl Driver {
             live: HashMap::new(),
             logs: HashMap::new(),
             pending_logs: Vec::new(),
+            files_dir: None,
             sinks,
             view_tx: None,
             console_rx: None,
@@ -407,6 +411,7 @@ impl Driver {
                     env: spec.env,
                     log_dir: self.store.log_dir(&self.run_id),
                     masker: Masker::new(spec.secret_values),
+                    files_dir: self.files_dir().map(Path::to_path_buf),
                 };
                 // Forking waits for the child's exec (vfork): done off the driver's
                 // thread, so the driver keeps committing while steps start. Write-ahead
@@ -488,6 +493,15 @@ impl Driver {
                 });
             }
         }
+    }
+
+    /// The shared files directory; `None` if it cannot be made (each attempt then
+    /// makes its own, and reports the failure if that fails too).
+    fn files_dir(&mut self) -> Option<&Path> {
+        if self.files_dir.is_none() {
+            self.files_dir = exec::FilesDir::create(&self.run_id).ok();
+        }
+        self.files_dir.as_ref().map(exec::FilesDir::path)
     }
 
     fn receive(&mut self, msg: Msg, inputs: &mut Vec<Input>) -> Result<(), DriverError> {
