@@ -206,3 +206,38 @@ async fn values_in_the_environment_never_become_shell_code() {
         assert!(!tmp.path().join("pwned").exists(), "{value} ran");
     }
 }
+
+#[tokio::test]
+async fn a_shared_files_dir_holds_private_files_per_attempt_removed_once_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let shared = baton::exec::FilesDir::create("run1").unwrap();
+    let dir = shared.path().to_path_buf();
+    assert_eq!(mode(&dir), 0o700);
+    let mut seen = Vec::new();
+    for attempt in 1..=2 {
+        let mut j = job(tmp.path(), "outs", "");
+        j.attempt = attempt;
+        j.files_dir = Some(dir.clone());
+        j.command = format!(
+            r#"stat -c %a "$BATON_OUTPUT" "$BATON_USAGE"; echo "files $BATON_OUTPUT $BATON_USAGE"; echo n={attempt} >> "$BATON_OUTPUT"; echo cost=1 >> "$BATON_USAGE""#
+        );
+        let f = spawn(j).unwrap().wait().await;
+        assert_eq!(f.outcome, StepOutcome::Exited { exit_code: 0 });
+        assert_eq!(f.outputs, vec![("n".to_string(), attempt.to_string())]);
+        assert_eq!(f.usage.cost, 1.0);
+        let log = log_text(f.log_path.as_ref().unwrap());
+        assert!(log.starts_with("600\n600\n"), "{log}");
+        let files = log.lines().nth(2).unwrap().strip_prefix("files ").unwrap();
+        for p in files.split(' ') {
+            let p = std::path::Path::new(p);
+            assert_eq!(p.parent().unwrap(), dir, "inside the shared dir");
+            assert!(!p.exists(), "{} removed once read", p.display());
+        }
+        seen.push(files.to_string());
+    }
+    assert_ne!(seen[0], seen[1], "each attempt has its own files");
+    assert!(dir.exists(), "the shared dir outlives its attempts");
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+    drop(shared);
+    assert!(!dir.exists(), "removed with its owner");
+}

@@ -7,12 +7,12 @@ use super::printer;
 use crate::exec::{self, KillReason, ShellJob};
 use crate::model::mask::Masker;
 use crate::model::{CommandOutcome, Event, RunState, RunView, StepOutcome, Timestamp, Usage};
-use crate::store::{Store, StoreError};
+use crate::store::{AttemptLog, Store, StoreError};
 use crate::tui::ConsoleRequest;
 use crate::workflow::Builtin;
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -51,7 +51,14 @@ pub struct DriveOutcome {
 
 /// What arrives in the driver's inbox from the tasks it started.
 enum Msg {
-    Core(Input),
+    /// A shell attempt's process is running (started off the driver's thread).
+    Started {
+        key: (usize, u32),
+        compensation: bool,
+        pgid: i32,
+        kill: exec::KillHandle,
+        tail: exec::TailHandle,
+    },
     /// An attempt (or compensation) ended; its log goes to the store and the view.
     Exited {
         key: (usize, u32),
@@ -76,6 +83,12 @@ pub struct Driver {
     live: HashMap<(usize, u32), Live>,
     /// Last tail and log path of each step, for the view.
     logs: HashMap<usize, (PathBuf, Vec<String>)>,
+    /// Logs of attempts that ended, recorded with the next commit (the one that
+    /// carries their exit events).
+    pending_logs: Vec<AttemptLog>,
+    /// Shared private directory for the attempts' output/usage files; made on the
+    /// first shell attempt, removed when the driver goes.
+    files_dir: Option<exec::FilesDir>,
     sinks: Sinks,
     view_tx: Option<watch::Sender<Arc<RunView>>>,
     console_rx: Option<mpsc::Receiver<ConsoleRequest>>,
@@ -105,6 +118,8 @@ impl Driver {
             inbox_rx,
             live: HashMap::new(),
             logs: HashMap::new(),
+            pending_logs: Vec::new(),
+            files_dir: None,
             sinks,
             view_tx: None,
             console_rx: None,
@@ -263,8 +278,9 @@ impl Driver {
                 .flat_map(|i| self.core.handle(i, now))
                 .collect();
         }
-        if !events.is_empty() {
-            self.store.commit(&self.run_id, &events)?;
+        if !events.is_empty() || !self.pending_logs.is_empty() {
+            let logs = std::mem::take(&mut self.pending_logs);
+            self.store.commit_with_logs(&self.run_id, &events, &logs)?;
             self.emit(&events);
             self.view_dirty = true;
         }
@@ -395,82 +411,129 @@ impl Driver {
                     env: spec.env,
                     log_dir: self.store.log_dir(&self.run_id),
                     masker: Masker::new(spec.secret_values),
+                    files_dir: self.files_dir().map(Path::to_path_buf),
                 };
-                match exec::spawn(job) {
-                    Ok(running) => {
-                        let pgid = running.pgid();
-                        self.live.insert(
-                            key,
-                            Live {
-                                kill: Some(running.kill_handle()),
-                                tail: Some(running.tail()),
-                                cancel: None,
-                            },
-                        );
-                        if !compensation {
-                            let _ = tx.send(Msg::Core(Input::ProcessStarted {
-                                step,
-                                attempt,
-                                pgid,
-                            }));
-                        }
-                        let step_id = spec.step_id;
-                        tokio::spawn(async move {
-                            let tail = running.tail();
-                            let f = running.wait().await;
-                            let log = f
-                                .log_path
-                                .filter(|_| !compensation)
-                                .map(|p| (step_id, p, tail.lines()));
+                // Forking waits for the child's exec (vfork): done off the driver's
+                // thread, so the driver keeps committing while steps start. Write-ahead
+                // holds: the events deciding this spawn are already committed.
+                let (cancel_tx, cancel_rx) = oneshot::channel::<KillReason>();
+                self.live.insert(
+                    key,
+                    Live {
+                        kill: None,
+                        tail: None,
+                        cancel: Some(cancel_tx),
+                    },
+                );
+                let step_id = spec.step_id;
+                tokio::spawn(async move {
+                    let spawned = tokio::task::spawn_blocking(move || exec::spawn(job)).await;
+                    let running = match spawned {
+                        Ok(Ok(running)) => running,
+                        failed => {
+                            let f = match failed {
+                                Ok(Err(e)) => e.into_finished(),
+                                _ => exec::Finished::spawn_failed(
+                                    "the task starting the process failed",
+                                    None,
+                                ),
+                            };
                             let input = exit_input(
                                 step,
                                 attempt,
                                 compensation,
                                 f.outcome,
-                                f.duration_ms,
-                                f.outputs,
-                                f.usage,
+                                0,
+                                Vec::new(),
+                                Usage::default(),
                                 f.stderr_tail,
                             );
-                            let _ = tx.send(Msg::Exited { key, log, input });
-                        });
-                    }
-                    Err(e) => {
-                        let f = e.into_finished();
-                        let input = exit_input(
-                            step,
-                            attempt,
-                            compensation,
-                            f.outcome,
-                            0,
-                            Vec::new(),
-                            Usage::default(),
-                            f.stderr_tail,
-                        );
-                        let _ = tx.send(Msg::Exited {
-                            key,
-                            log: None,
-                            input,
-                        });
-                    }
-                }
+                            let _ = tx.send(Msg::Exited {
+                                key,
+                                log: None,
+                                input,
+                            });
+                            return;
+                        }
+                    };
+                    let kill = running.kill_handle();
+                    let tail = running.tail();
+                    let _ = tx.send(Msg::Started {
+                        key,
+                        compensation,
+                        pgid: running.pgid(),
+                        kill: kill.clone(),
+                        tail: tail.clone(),
+                    });
+                    let wait = running.wait();
+                    tokio::pin!(wait);
+                    // A kill decided before the driver saw the handle arrives here.
+                    let f = tokio::select! {
+                        f = &mut wait => f,
+                        Ok(reason) = cancel_rx => {
+                            kill.terminate(KILL_GRACE, reason);
+                            wait.await
+                        }
+                    };
+                    let log = f
+                        .log_path
+                        .filter(|_| !compensation)
+                        .map(|p| (step_id, p, tail.lines()));
+                    let input = exit_input(
+                        step,
+                        attempt,
+                        compensation,
+                        f.outcome,
+                        f.duration_ms,
+                        f.outputs,
+                        f.usage,
+                        f.stderr_tail,
+                    );
+                    let _ = tx.send(Msg::Exited { key, log, input });
+                });
             }
         }
     }
 
+    /// The shared files directory; `None` if it cannot be made (each attempt then
+    /// makes its own, and reports the failure if that fails too).
+    fn files_dir(&mut self) -> Option<&Path> {
+        if self.files_dir.is_none() {
+            self.files_dir = exec::FilesDir::create(&self.run_id).ok();
+        }
+        self.files_dir.as_ref().map(exec::FilesDir::path)
+    }
+
     fn receive(&mut self, msg: Msg, inputs: &mut Vec<Input>) -> Result<(), DriverError> {
         match msg {
-            Msg::Core(input) => inputs.push(input),
+            Msg::Started {
+                key,
+                compensation,
+                pgid,
+                kill,
+                tail,
+            } => {
+                if let Some(live) = self.live.get_mut(&key) {
+                    live.kill = Some(kill);
+                    live.tail = Some(tail);
+                }
+                if !compensation {
+                    inputs.push(Input::ProcessStarted {
+                        step: key.0,
+                        attempt: key.1,
+                        pgid,
+                    });
+                }
+            }
             Msg::Exited { key, log, input } => {
                 self.live.remove(&key);
                 if let Some((step_id, path, tail)) = log {
-                    self.store.set_attempt_log(
-                        &self.run_id,
-                        &step_id,
-                        key.1,
-                        &path,
-                        &tail.join("\n"),
-                    )?;
+                    self.pending_logs.push(AttemptLog {
+                        step_id,
+                        attempt: key.1,
+                        path: path.clone(),
+                        tail: tail.join("\n"),
+                    });
                     self.logs.insert(key.0, (path, tail));
                 }
                 inputs.push(input);

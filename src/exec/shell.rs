@@ -48,53 +48,115 @@ pub struct ShellJob {
     /// `<log_dir>/<step_id>.<attempt>.log` receives stdout and stderr.
     pub log_dir: PathBuf,
     pub masker: Masker,
+    /// A private directory (see [`FilesDir`]) to hold this attempt's `$BATON_OUTPUT`
+    /// and `$BATON_USAGE`; `None`: a fresh private directory for this attempt alone.
+    pub files_dir: Option<PathBuf>,
+}
+
+fn clean(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .take(40)
+        .collect()
+}
+
+/// A fresh private (0700) directory under the temp dir, named from `label`.
+fn private_dir(label: &str) -> std::io::Result<PathBuf> {
+    let base = std::env::temp_dir();
+    let mut tries = 0;
+    loop {
+        let dir = base.join(format!("baton-{label}-{:08x}", rand::random::<u32>()));
+        match DirBuilder::new().mode(0o700).create(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && tries < 8 => tries += 1,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// A private directory shared by a run's attempts for their `$BATON_OUTPUT` and
+/// `$BATON_USAGE` files (each attempt still gets its own files, removed once read):
+/// one `mkdir`/`rmdir` per run instead of per attempt. Removed on drop.
+#[derive(Debug)]
+pub struct FilesDir {
+    path: PathBuf,
+}
+
+impl FilesDir {
+    pub fn create(run_id: &str) -> std::io::Result<FilesDir> {
+        Ok(FilesDir {
+            path: private_dir(&clean(run_id))?,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for FilesDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
 }
 
 /// `$BATON_OUTPUT` and `$BATON_USAGE` in a private directory; removed on drop.
 #[derive(Debug)]
 struct AttemptFiles {
-    dir: PathBuf,
+    /// The directory, when it is this attempt's own (removed with the files).
+    own_dir: Option<PathBuf>,
     output: PathBuf,
     usage: PathBuf,
 }
 
 impl AttemptFiles {
     fn create(job: &ShellJob) -> std::io::Result<AttemptFiles> {
-        let base = std::env::temp_dir();
-        let clean = |s: &str| -> String {
-            s.chars()
-                .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-                .take(40)
-                .collect()
+        let label = format!(
+            "{}-{}-{}",
+            clean(&job.run_id),
+            clean(&job.step_id),
+            job.attempt
+        );
+        let Some(shared) = &job.files_dir else {
+            let dir = private_dir(&label)?;
+            let files = AttemptFiles {
+                output: dir.join("output"),
+                usage: dir.join("usage"),
+                own_dir: Some(dir),
+            };
+            files.create_files()?;
+            return Ok(files);
         };
         let mut tries = 0;
-        let dir = loop {
-            let dir = base.join(format!(
-                "baton-{}-{}-{}-{:08x}",
-                clean(&job.run_id),
+        loop {
+            let stem = format!(
+                "{}-{}-{:08x}",
                 clean(&job.step_id),
                 job.attempt,
                 rand::random::<u32>()
-            ));
-            match DirBuilder::new().mode(0o700).create(&dir) {
-                Ok(()) => break dir,
+            );
+            let files = AttemptFiles {
+                own_dir: None,
+                output: shared.join(format!("{stem}.output")),
+                usage: shared.join(format!("{stem}.usage")),
+            };
+            match files.create_files() {
+                Ok(()) => return Ok(files),
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && tries < 8 => tries += 1,
                 Err(e) => return Err(e),
             }
-        };
-        let files = AttemptFiles {
-            output: dir.join("output"),
-            usage: dir.join("usage"),
-            dir,
-        };
-        for path in [&files.output, &files.usage] {
+        }
+    }
+
+    fn create_files(&self) -> std::io::Result<()> {
+        for path in [&self.output, &self.usage] {
             OpenOptions::new()
                 .write(true)
                 .create_new(true)
                 .mode(0o600)
                 .open(path)?;
         }
-        Ok(files)
+        Ok(())
     }
 
     /// Reads both files (bounded) and removes them.
@@ -113,7 +175,15 @@ impl AttemptFiles {
 
 impl Drop for AttemptFiles {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
+        // The usual case in three syscalls; `remove_dir_all` (open, scan, unlink each)
+        // only when the step left something else behind.
+        let _ = std::fs::remove_file(&self.output);
+        let _ = std::fs::remove_file(&self.usage);
+        if let Some(dir) = &self.own_dir
+            && std::fs::remove_dir(dir).is_err()
+        {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
 
@@ -213,20 +283,30 @@ pub fn spawn(job: ShellJob) -> Result<Running, ExecError> {
             std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a valid step id"),
         ));
     }
-    DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(&job.log_dir)
-        .map_err(setup(format!("log directory {}", job.log_dir.display())))?;
     let log_path = job
         .log_dir
         .join(format!("{}.{}.log", job.step_id, job.attempt));
-    let mut log = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(&log_path)
-        .map_err(setup(format!("log file {}", log_path.display())))?;
+    let open_log = || {
+        OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(&log_path)
+    };
+    // The log directory exists after a run's first attempt: create it only when the
+    // open says it is missing (a recursive mkdir per attempt is measurable).
+    let mut log = match open_log() {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&job.log_dir)
+                .map_err(setup(format!("log directory {}", job.log_dir.display())))?;
+            open_log()
+        }
+        other => other,
+    }
+    .map_err(setup(format!("log file {}", log_path.display())))?;
     let files =
         AttemptFiles::create(&job).map_err(setup("$BATON_OUTPUT/$BATON_USAGE files".into()))?;
     let mut fail = |message: String| {

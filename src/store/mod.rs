@@ -282,13 +282,25 @@ impl Store {
     /// which halves the cost of a 10,000-step run. A FULL commit also syncs every
     /// earlier commit in the WAL.
     pub fn commit(&mut self, run_id: &str, events: &[Event]) -> Result<(), StoreError> {
-        if events.is_empty() {
+        self.commit_with_logs(run_id, events, &[])
+    }
+
+    /// [`Store::commit`], recording attempts' logs (as [`Store::set_attempt_log`] does)
+    /// in the same transaction, before the events: one commit per wake-up instead of
+    /// one more per finished attempt.
+    pub fn commit_with_logs(
+        &mut self,
+        run_id: &str,
+        events: &[Event],
+        logs: &[AttemptLog],
+    ) -> Result<(), StoreError> {
+        if events.is_empty() && logs.is_empty() {
             return Ok(());
         }
         let full = events.iter().any(|e| audit::is_decision(&e.kind));
         let r = self.set_sync_full(full);
         self.ctx(r)?;
-        let r = commit_tx(&mut self.conn, &self.keys, run_id, events);
+        let r = commit_tx(&mut self.conn, &self.keys, run_id, events, logs);
         self.ctx_run(run_id, r)
     }
 
@@ -310,16 +322,13 @@ impl Store {
         log_path: &Path,
         tail: &str,
     ) -> Result<(), StoreError> {
-        let tail = bounded_tail(tail, LOG_TAIL_MAX);
-        let r = self
-            .conn
-            .execute(
-                "INSERT INTO attempts (run_id, step_id, attempt, log_path, log_tail) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (run_id, step_id, attempt) DO UPDATE SET log_path = excluded.log_path, log_tail = excluded.log_tail",
-                params![run_id, step, attempt, log_path.to_string_lossy(), tail],
-            )
-            .map(|_| ())
-            .map_err(StoreError::from);
+        let log = AttemptLog {
+            step_id: step.to_string(),
+            attempt,
+            path: log_path.to_path_buf(),
+            tail: tail.to_string(),
+        };
+        let r = put_attempt_log(&self.conn, run_id, &log);
         self.ctx_run(run_id, r)
     }
 
@@ -334,13 +343,41 @@ impl Store {
     }
 }
 
+/// Where an attempt's output went and its last lines, for [`Store::commit_with_logs`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttemptLog {
+    pub step_id: String,
+    pub attempt: u32,
+    pub path: PathBuf,
+    pub tail: String,
+}
+
+fn put_attempt_log(conn: &Connection, run_id: &str, log: &AttemptLog) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO attempts (run_id, step_id, attempt, log_path, log_tail) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (run_id, step_id, attempt) DO UPDATE SET log_path = excluded.log_path, log_tail = excluded.log_tail",
+    )?
+    .execute(params![
+        run_id,
+        log.step_id,
+        log.attempt,
+        log.path.to_string_lossy(),
+        bounded_tail(&log.tail, LOG_TAIL_MAX)
+    ])?;
+    Ok(())
+}
+
 fn commit_tx(
     conn: &mut Connection,
     keys: &AuditKeys,
     run_id: &str,
     events: &[Event],
+    logs: &[AttemptLog],
 ) -> Result<(), StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    for log in logs {
+        put_attempt_log(&tx, run_id, log)?;
+    }
     let last_seq: i64 = tx
         .prepare_cached("SELECT last_seq FROM runs WHERE id = ?1")?
         .query_row([run_id], |r| r.get(0))
