@@ -1,0 +1,93 @@
+//! Issue 3 point 7(b): 10,000 `builtin.noop` steps through the engine and the store, in
+//! process: the plan is loaded outside the timing; core, driver and every SQLite commit
+//! are inside it. (`benches/engine.rs` times the whole binary, parsing included.)
+use baton::engine::driver::{Driver, Sinks};
+use baton::engine::{Core, RunConfig};
+use baton::model::{RunState, Timestamp};
+use baton::store::{NewRun, Store};
+use criterion::{Criterion, criterion_group, criterion_main};
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn workflow(layers: usize, width: usize) -> String {
+    let mut t = String::from("name = \"noop\"\nmax_parallel = 2\n");
+    for l in 0..layers {
+        for i in 0..width {
+            let _ = write!(
+                t,
+                "\n[[step]]\nid = \"s{l}_{i}\"\nuses = \"builtin.noop\"\n"
+            );
+            if l > 0 {
+                let _ = writeln!(
+                    t,
+                    "needs = [\"s{}_{}\", \"s{}_{}\"]",
+                    l - 1,
+                    i,
+                    l - 1,
+                    (i + 1) % width
+                );
+            }
+        }
+    }
+    t
+}
+
+fn bench(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("noop.toml");
+    std::fs::write(&path, workflow(100, 100)).expect("write");
+    let plan = Arc::new(baton::workflow::load_file(&path).expect("valid"));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let mut g = c.benchmark_group("noop");
+    g.sample_size(10).measurement_time(Duration::from_secs(15));
+    g.bench_function("engine_and_store_10k_noop", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let db = tempfile::tempdir().expect("tempdir");
+                let mut store = Store::open(&db.path().join("b.db")).expect("store");
+                let run_id = ulid::Ulid::new().to_string().to_lowercase();
+                let start = Instant::now();
+                store
+                    .create_run(&NewRun {
+                        id: run_id.clone(),
+                        workflow: plan.name.clone(),
+                        source_path: path.clone(),
+                        source_text: String::new(),
+                        params_json: "{}".into(),
+                        operator: "bench".into(),
+                        started_at: Timestamp::now(),
+                        steps: plan.steps.iter().map(|s| s.id.clone()).collect(),
+                    })
+                    .expect("run");
+                let cfg = RunConfig {
+                    run_id: run_id.clone(),
+                    operator: "bench".into(),
+                    params: Default::default(),
+                    secret_values: vec![],
+                    seed: 1,
+                    auto_approve: false,
+                    max_parallel: None,
+                };
+                let mut core = Core::new(plan.clone(), cfg);
+                let initial = core.start(Timestamp::now());
+                let driver = Driver::new(core, store, run_id, "bench".into(), Sinks::default());
+                let out = rt
+                    .block_on(driver.run(initial, std::future::pending()))
+                    .expect("drive");
+                total += start.elapsed();
+                assert_eq!(out.state, RunState::Succeeded);
+            }
+            total
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
