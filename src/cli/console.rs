@@ -55,16 +55,9 @@ pub fn exec(a: TuiArgs) -> i32 {
         Ok(s) => s,
         Err(e) => return fail(&e),
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let rt = match super::drive::runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return exit::FAILED;
-        }
+        Err(code) => return code,
     };
     let operator = operator_name(a.operator.as_deref());
     match rt.block_on(console(store, theme, operator, a.db.path())) {

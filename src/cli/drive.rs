@@ -105,16 +105,9 @@ pub fn drive(
             println!("{first_line}");
         }
     }
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let rt = match runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return exit::FAILED;
-        }
+        Err(code) => return code,
     };
     let holder = lease_holder();
     let driver = Driver::new(core, store, run_id.to_string(), holder, sinks);
@@ -152,6 +145,19 @@ pub fn drive(
             exit::STORAGE
         }
     }
+}
+
+/// The engine's runtime: two workers (the machine budget of DESIGN §8); on failure the
+/// error is printed and the exit code returned.
+pub fn runtime() -> Result<tokio::runtime::Runtime, i32> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("error: cannot start the runtime: {e}");
+            exit::FAILED
+        })
 }
 
 pub fn load_theme(name: Option<&str>) -> Result<Theme, String> {
