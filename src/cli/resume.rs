@@ -1,14 +1,13 @@
 //! `baton resume RUN`: rebuild a run from its events and continue it.
 use super::drive::{self, DriveOptions, LEASE_STALE};
 use super::exit;
-use super::run::{operator_name, parse_kv, secret_values};
+use super::run::{EngineArgs, operator_name, secret_values};
 use crate::engine::core::{Core, RunConfig};
 use crate::model::Timestamp;
 use crate::store::{LeaseOutcome, Store};
 use crate::workflow;
 use clap::Args;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 #[derive(Debug, Args)]
@@ -18,23 +17,12 @@ use std::sync::Arc;
 pub struct ResumeArgs {
     /// The run id (a unique prefix is enough).
     pub run: String,
-    #[arg(long, env = "BATON_DB")]
-    pub db: Option<PathBuf>,
-    #[arg(long)]
-    pub headless: bool,
-    /// Give a param again (secret params are masked in the store, so they must be).
-    #[arg(long = "param", value_name = "K=V", value_parser = parse_kv)]
-    pub params: Vec<(String, String)>,
-    #[arg(long)]
-    pub operator: Option<String>,
-    #[arg(long, value_name = "FILE|-")]
-    pub events: Option<String>,
-    #[arg(long)]
-    pub theme: Option<String>,
+    #[command(flatten)]
+    pub engine: EngineArgs,
 }
 
 pub fn exec(args: ResumeArgs) -> i32 {
-    let db_path = drive::db_path(args.db.as_deref());
+    let db_path = drive::db_path(args.engine.db.as_deref());
     let mut store = match Store::open(&db_path) {
         Ok(s) => s,
         Err(e) => {
@@ -78,7 +66,7 @@ pub fn exec(args: ResumeArgs) -> i32 {
     };
     let mut given: BTreeMap<String, String> =
         serde_json::from_str(&record.params_json).unwrap_or_default();
-    for (k, v) in args.params {
+    for (k, v) in args.engine.params {
         given.insert(k, v);
     }
     let missing: Vec<&str> = plan
@@ -138,7 +126,7 @@ pub fn exec(args: ResumeArgs) -> i32 {
             return exit::STORAGE;
         }
     };
-    let operator = operator_name(args.operator.as_deref());
+    let operator = operator_name(args.engine.operator.as_deref());
     let cfg = RunConfig {
         run_id: run_id.clone(),
         operator: record.operator.clone(),
@@ -157,9 +145,9 @@ pub fn exec(args: ResumeArgs) -> i32 {
     };
     let initial = core.resume(&operator, Timestamp::now());
     let opts = DriveOptions {
-        headless: args.headless,
-        events: args.events,
-        theme: args.theme,
+        headless: args.engine.headless,
+        events: args.engine.events,
+        theme: args.engine.theme,
         operator,
         db_path,
     };

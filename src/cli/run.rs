@@ -17,22 +17,30 @@ use std::sync::Arc;
 pub struct RunArgs {
     /// The workflow file (TOML).
     pub workflow: PathBuf,
-    /// The database (default: $BATON_DB, else $XDG_STATE_HOME/baton/baton.db).
-    #[arg(long, env = "BATON_DB")]
-    pub db: Option<PathBuf>,
-    /// Print transitions instead of opening the console (also when stdout is not a terminal).
-    #[arg(long)]
-    pub headless: bool,
-    /// A run parameter, `--param name=value` (repeatable).
-    #[arg(long = "param", value_name = "K=V", value_parser = parse_kv)]
-    pub params: Vec<(String, String)>,
+    #[command(flatten)]
+    pub engine: EngineArgs,
     /// Run at most N steps at once (overrides the workflow's `max_parallel`).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_parallel: Option<u32>,
     /// Approve every gate as operator `auto` (development and tests; recorded as such).
     #[arg(long)]
     pub auto_approve: bool,
-    /// Who starts the run (default: $USER).
+}
+
+/// What `run` and `resume` share: where the run is kept, how it is shown, who drives it.
+#[derive(Debug, Args)]
+pub struct EngineArgs {
+    /// The database (default: $BATON_DB, else $XDG_STATE_HOME/baton/baton.db).
+    #[arg(long, env = "BATON_DB")]
+    pub db: Option<PathBuf>,
+    /// Print transitions instead of opening the console (also when stdout is not a terminal).
+    #[arg(long)]
+    pub headless: bool,
+    /// A run parameter, `--param name=value` (repeatable). Secret params are never
+    /// stored, so `resume` needs them again.
+    #[arg(long = "param", value_name = "K=V", value_parser = parse_kv)]
+    pub params: Vec<(String, String)>,
+    /// Who drives the run (default: $USER).
     #[arg(long)]
     pub operator: Option<String>,
     /// Also write every event as a JSON line to FILE (`-` for stdout).
@@ -86,7 +94,7 @@ pub fn exec(args: RunArgs) -> i32 {
             return exit::USAGE;
         }
     };
-    let params = match workflow::resolve_params(&plan, &args.params) {
+    let params = match workflow::resolve_params(&plan, &args.engine.params) {
         Ok(p) => p,
         Err(errors) => {
             for e in errors {
@@ -95,7 +103,7 @@ pub fn exec(args: RunArgs) -> i32 {
             return exit::USAGE;
         }
     };
-    let db_path = drive::db_path(args.db.as_deref());
+    let db_path = drive::db_path(args.engine.db.as_deref());
     let mut store = match Store::open(&db_path) {
         Ok(s) => s,
         Err(e) => {
@@ -103,7 +111,7 @@ pub fn exec(args: RunArgs) -> i32 {
             return exit::STORAGE;
         }
     };
-    let operator = operator_name(args.operator.as_deref());
+    let operator = operator_name(args.engine.operator.as_deref());
     let run_id = new_run_id();
     let secrets = secret_values(&plan, &params);
     let masker = crate::model::mask::Masker::new(secrets.clone());
@@ -155,9 +163,9 @@ pub fn exec(args: RunArgs) -> i32 {
     let mut core = Core::new(plan.clone(), cfg);
     let initial = core.start(Timestamp::now());
     let opts = DriveOptions {
-        headless: args.headless,
-        events: args.events,
-        theme: args.theme,
+        headless: args.engine.headless,
+        events: args.engine.events,
+        theme: args.engine.theme,
         operator,
         db_path,
     };
