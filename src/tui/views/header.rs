@@ -110,7 +110,8 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme
     }
 
     let h = &view.health;
-    let cells = if narrow { 8 } else { 10 };
+    // Under 110 columns every signal still fits on the line: a shorter gauge and label.
+    let cells = if narrow { 5 } else { 10 };
     let filled = ((h.score / 100.0) * cells as f64)
         .round()
         .clamp(0.0, cells as f64) as usize;
@@ -128,13 +129,20 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme
             format!(" {:.0} ", h.score),
             theme.gauge(h.label).add_modifier(Modifier::BOLD),
         ),
-        styled(h.label.as_str().to_string(), theme.gauge(h.label)),
-        styled(if narrow { "  q " } else { "  quality " }, theme.dim),
+        styled(
+            if narrow {
+                short_label(h.label)
+            } else {
+                h.label.as_str()
+            },
+            theme.gauge(h.label),
+        ),
+        styled(if narrow { " q " } else { "  quality " }, theme.dim),
         styled(
             h.quality.map_or("–".into(), |q| format!("{q:.2}")),
             theme.base,
         ),
-        styled(if narrow { " │ " } else { "  │ " }, theme.border),
+        styled(if narrow { " " } else { "  │ " }, theme.border),
         styled(format!("{:.2}", s.finished_per_sec), theme.base),
         styled(if narrow { "/s err " } else { " fin/s  err " }, theme.dim),
         styled(
@@ -232,4 +240,13 @@ pub fn footer(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme
     }
     lines.push(Line::from(hints));
     frame.render_widget(Paragraph::new(lines).style(theme.base), area);
+}
+
+/// The health label in a narrow header (still readable without colour).
+fn short_label(l: crate::model::HealthLabel) -> &'static str {
+    match l {
+        crate::model::HealthLabel::Healthy => "ok",
+        crate::model::HealthLabel::Degraded => "degr",
+        crate::model::HealthLabel::Critical => "crit",
+    }
 }
