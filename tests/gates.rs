@@ -303,13 +303,20 @@ gate = { prompt = "keep the engine alive" }
         ],
     );
     assert_eq!(code, 0, "{out}");
-    let (code, out) = cmd(&env, &["retry", &id, "after"]);
-    assert!(code == 0 || code == 1, "{out}");
+    // Marked succeeded, the step's skipped dependants re-arm and run.
+    env.wait_step(&id, "after", "succeeded", 15);
+    assert!(env.path().join("after-ran").exists());
     let (code, out) = cmd(&env, &["approve", &id, "hold", "--operator", "alice"]);
     assert_eq!(code, 0, "{out}");
-    let _ = wait_child(child, 30);
+    assert_eq!(wait_child(child, 30).status.code(), Some(0));
     let show = env.show(&id);
     assert_eq!(step_field(&show, "broken", "state"), "succeeded");
+    // Marking needs a real reason: a blank one is a usage error.
+    let (code, _) = cmd(
+        &env,
+        &["mark", &id, "broken", "--state", "failed", "--reason", " "],
+    );
+    assert_eq!(code, 2);
     let audit = text(&env.run(&["audit", &id]).stdout);
     assert!(audit.contains("fixed by hand"), "{audit}");
 }
@@ -405,7 +412,7 @@ run = "exit 1"
     assert_eq!(e["severity"], "critical");
     let stdout = text(&out.stdout);
     assert!(
-        stdout.contains("undone") || stdout.contains("compensated"),
-        "summary says what was undone: {stdout}"
+        stdout.contains("undone: a, c") && stdout.contains("not undone (compensation failed): b"),
+        "summary says what was undone and what was not: {stdout}"
     );
 }
