@@ -16,7 +16,7 @@ fn mode(path: &std::path::Path) -> u32 {
 async fn shell_step_gets_dir_environment_and_private_files() {
     let tmp = tempfile::tempdir().unwrap();
     let mut j = job(tmp.path(), "envcheck", "");
-    j.command = r#"pwd; echo "foo=$FOO step=$BATON_STEP_ID"; echo "path=$PATH"; stat -c %a "$BATON_OUTPUT" "$BATON_USAGE" "$(dirname "$BATON_OUTPUT")"; echo to-stderr >&2"#.into();
+    j.command = r#"pwd; echo "foo=$FOO step=$BATON_STEP_ID"; echo "path=$PATH"; stat -c %a "$(dirname "$BATON_OUTPUT")" "$(dirname "$BATON_USAGE")"; test -e "$BATON_OUTPUT" || echo no-output-file; test -e "$BATON_USAGE" || echo no-usage-file; echo to-stderr >&2"#.into();
     j.env.push(("FOO".into(), "bar baz".into()));
     let f = spawn(j).unwrap().wait().await;
     assert_eq!(f.outcome, StepOutcome::Exited { exit_code: 0 });
@@ -29,7 +29,11 @@ async fn shell_step_gets_dir_environment_and_private_files() {
     assert!(log.contains(&format!("{}\n", dir.display())), "{log}");
     assert!(log.contains("foo=bar baz step=envcheck\n"), "{log}");
     assert!(log.contains(&format!("path={}\n", std::env::var("PATH").unwrap())));
-    assert!(log.contains("600\n600\n700\n"), "{log}");
+    // The files live in a private directory and exist only once the step writes them.
+    assert!(
+        log.contains("700\n700\nno-output-file\nno-usage-file\n"),
+        "{log}"
+    );
     assert!(
         log.contains("to-stderr\n"),
         "stderr goes to the same log: {log}"
@@ -219,15 +223,15 @@ async fn a_shared_files_dir_holds_private_files_per_attempt_removed_once_read() 
         j.attempt = attempt;
         j.files_dir = Some(dir.clone());
         j.command = format!(
-            r#"stat -c %a "$BATON_OUTPUT" "$BATON_USAGE"; echo "files $BATON_OUTPUT $BATON_USAGE"; echo n={attempt} >> "$BATON_OUTPUT"; echo cost=1 >> "$BATON_USAGE""#
+            r#"test -e "$BATON_OUTPUT" || echo absent; echo "files $BATON_OUTPUT $BATON_USAGE"; echo n={attempt} >> "$BATON_OUTPUT"; echo cost=1 >> "$BATON_USAGE""#
         );
         let f = spawn(j).unwrap().wait().await;
         assert_eq!(f.outcome, StepOutcome::Exited { exit_code: 0 });
         assert_eq!(f.outputs, vec![("n".to_string(), attempt.to_string())]);
         assert_eq!(f.usage.cost, 1.0);
         let log = log_text(f.log_path.as_ref().unwrap());
-        assert!(log.starts_with("600\n600\n"), "{log}");
-        let files = log.lines().nth(2).unwrap().strip_prefix("files ").unwrap();
+        assert!(log.starts_with("absent\n"), "created by the step: {log}");
+        let files = log.lines().nth(1).unwrap().strip_prefix("files ").unwrap();
         for p in files.split(' ') {
             let p = std::path::Path::new(p);
             assert_eq!(p.parent().unwrap(), dir, "inside the shared dir");

@@ -148,7 +148,7 @@ impl Follow {
 
     fn view(&self, store: &Store) -> Option<RunView> {
         let mut view = self.core.as_ref()?.view(Timestamp::now());
-        set_log_paths(store, &view.run_id.clone(), &mut view);
+        set_log_paths(&store.log_dir(&view.run_id), &mut view);
         Some(view)
     }
 }

@@ -150,8 +150,7 @@ pub fn drive(
 /// The engine's runtime: two workers (the machine budget of DESIGN §8); on failure the
 /// error is printed and the exit code returned.
 pub fn runtime() -> Result<tokio::runtime::Runtime, i32> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| {

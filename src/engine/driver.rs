@@ -25,6 +25,10 @@ const HEARTBEAT: Duration = Duration::from_secs(2);
 const VIEW_EVERY: Duration = Duration::from_millis(40);
 /// SIGTERM → SIGKILL grace for killed process groups.
 pub const KILL_GRACE: Duration = Duration::from_secs(3);
+/// Longest a process id waits for a commit. It usually rides along with the next
+/// wake-up's commit (another step's exit); this bounds the window in which a crash
+/// leaves a group that resume cannot find by its recorded id.
+const PROCESS_FLUSH: Duration = Duration::from_millis(2);
 
 #[derive(Debug, thiserror::Error)]
 pub enum DriverError {
@@ -51,14 +55,6 @@ pub struct DriveOutcome {
 
 /// What arrives in the driver's inbox from the tasks it started.
 enum Msg {
-    /// A shell attempt's process is running (started off the driver's thread).
-    Started {
-        key: (usize, u32),
-        compensation: bool,
-        pgid: i32,
-        kill: exec::KillHandle,
-        tail: exec::TailHandle,
-    },
     /// An attempt (or compensation) ended; its log goes to the store and the view.
     Exited {
         key: (usize, u32),
@@ -86,6 +82,14 @@ pub struct Driver {
     /// Logs of attempts that ended, recorded with the next commit (the one that
     /// carries their exit events).
     pending_logs: Vec<AttemptLog>,
+    /// The run's log directory (`Store::log_dir`), looked up once.
+    log_dir: PathBuf,
+    /// Events recording facts, not decisions (a started process's id), that wait for
+    /// the next commit instead of paying for one of their own; and since when.
+    unsaved: Vec<Event>,
+    unsaved_since: Option<Instant>,
+    /// Processes started by this wake-up's effects, reported to the core after them.
+    started: Vec<Input>,
     /// Shared private directory for the attempts' output/usage files; made on the
     /// first shell attempt, removed when the driver goes.
     files_dir: Option<exec::FilesDir>,
@@ -109,7 +113,9 @@ impl Driver {
         sinks: Sinks,
     ) -> Self {
         let (inbox_tx, inbox_rx) = mpsc::unbounded_channel();
+        let log_dir = store.log_dir(&run_id);
         Driver {
+            log_dir,
             core,
             store,
             run_id,
@@ -119,6 +125,9 @@ impl Driver {
             live: HashMap::new(),
             logs: HashMap::new(),
             pending_logs: Vec::new(),
+            unsaved: Vec::new(),
+            unsaved_since: None,
+            started: Vec::new(),
             files_dir: None,
             sinks,
             view_tx: None,
@@ -183,11 +192,14 @@ impl Driver {
             let wake = self.core.next_wakeup().map(instant_at);
             let view_due =
                 (self.view_dirty && self.view_tx.is_some()).then(|| self.last_view + VIEW_EVERY);
+            let flush_due = self.unsaved_since.map(|t| t + PROCESS_FLUSH);
             let mut inputs = Vec::new();
+            let mut flush = false;
             tokio::select! {
                 Some(msg) = self.inbox_rx.recv() => self.receive(msg, &mut inputs)?,
                 _ = sleep_until(wake), if wake.is_some() => inputs.push(Input::Tick),
                 _ = sleep_until(view_due), if view_due.is_some() => {}
+                _ = sleep_until(flush_due), if flush_due.is_some() => flush = true,
                 _ = sleep_until(stop_deadline), if stop_deadline.is_some() => {}
                 _ = poll.tick() => {
                     self.poll_commands(&mut inputs)?;
@@ -218,7 +230,7 @@ impl Driver {
             while let Ok(msg) = self.inbox_rx.try_recv() {
                 self.receive(msg, &mut inputs)?;
             }
-            if !inputs.is_empty() {
+            if !inputs.is_empty() || flush {
                 let now = Timestamp::now();
                 let effects = inputs
                     .into_iter()
@@ -228,6 +240,8 @@ impl Driver {
             }
             self.publish(false);
         }
+        // Nothing recorded stays behind when the driver goes.
+        self.execute(Vec::new())?;
         self.publish(true);
         // Best effort: a lease left behind goes stale and can be taken over anyway.
         let _ = self.store.release_lease(&self.run_id, &self.lease_holder);
@@ -278,7 +292,13 @@ impl Driver {
                 .flat_map(|i| self.core.handle(i, now))
                 .collect();
         }
-        if !events.is_empty() || !self.pending_logs.is_empty() {
+        if !events.is_empty() || !self.pending_logs.is_empty() || !self.unsaved.is_empty() {
+            if !self.unsaved.is_empty() {
+                // Earlier sequence numbers than this wake-up's events: they go first.
+                self.unsaved.append(&mut events);
+                events = std::mem::take(&mut self.unsaved);
+                self.unsaved_since = None;
+            }
             let logs = std::mem::take(&mut self.pending_logs);
             self.store.commit_with_logs(&self.run_id, &events, &logs)?;
             self.emit(&events);
@@ -300,6 +320,30 @@ impl Driver {
         }
         for action in actions {
             self.act(action)?;
+        }
+        // The processes just started: the core records their ids; the events wait for
+        // the next commit (see `PROCESS_FLUSH`).
+        if !self.started.is_empty() {
+            let now = Timestamp::now();
+            let started = std::mem::take(&mut self.started);
+            let mut follow_up = Vec::new();
+            for effect in started.into_iter().flat_map(|i| self.core.handle(i, now)) {
+                match effect {
+                    Effect::Persist(e) => self.unsaved.push(e),
+                    other => follow_up.push(other),
+                }
+            }
+            if !self.unsaved.is_empty() && self.unsaved_since.is_none() {
+                self.unsaved_since = Some(Instant::now());
+            }
+            self.view_dirty = true;
+            for effect in follow_up {
+                if let Effect::KillStale { pgid } = effect {
+                    kill_stale(&[pgid]);
+                } else {
+                    self.act(effect)?;
+                }
+            }
         }
         Ok(())
     }
@@ -409,65 +453,57 @@ impl Driver {
                     command,
                     dir: spec.dir,
                     env: spec.env,
-                    log_dir: self.store.log_dir(&self.run_id),
+                    log_dir: self.log_dir.clone(),
                     masker: Masker::new(spec.secret_values),
                     files_dir: self.files_dir().map(Path::to_path_buf),
                 };
-                // Forking waits for the child's exec (vfork): done off the driver's
-                // thread, so the driver keeps committing while steps start. Write-ahead
-                // holds: the events deciding this spawn are already committed.
+                // Started here, on the driver's thread: a vfork-style spawn costs less
+                // than handing it to another thread. Write-ahead holds: the events
+                // deciding this spawn are already committed.
+                let running = match exec::spawn(job) {
+                    Ok(running) => running,
+                    Err(e) => {
+                        let f = e.into_finished();
+                        let input = exit_input(
+                            step,
+                            attempt,
+                            compensation,
+                            f.outcome,
+                            0,
+                            Vec::new(),
+                            Usage::default(),
+                            f.stderr_tail,
+                        );
+                        let _ = tx.send(Msg::Exited {
+                            key,
+                            log: None,
+                            input,
+                        });
+                        return;
+                    }
+                };
                 let (cancel_tx, cancel_rx) = oneshot::channel::<KillReason>();
+                let kill = running.kill_handle();
+                let tail = running.tail();
                 self.live.insert(
                     key,
                     Live {
-                        kill: None,
-                        tail: None,
+                        kill: Some(kill.clone()),
+                        tail: Some(tail.clone()),
                         cancel: Some(cancel_tx),
                     },
                 );
+                if !compensation {
+                    self.started.push(Input::ProcessStarted {
+                        step,
+                        attempt,
+                        pgid: running.pgid(),
+                    });
+                }
                 let step_id = spec.step_id;
                 tokio::spawn(async move {
-                    let spawned = tokio::task::spawn_blocking(move || exec::spawn(job)).await;
-                    let running = match spawned {
-                        Ok(Ok(running)) => running,
-                        failed => {
-                            let f = match failed {
-                                Ok(Err(e)) => e.into_finished(),
-                                _ => exec::Finished::spawn_failed(
-                                    "the task starting the process failed",
-                                    None,
-                                ),
-                            };
-                            let input = exit_input(
-                                step,
-                                attempt,
-                                compensation,
-                                f.outcome,
-                                0,
-                                Vec::new(),
-                                Usage::default(),
-                                f.stderr_tail,
-                            );
-                            let _ = tx.send(Msg::Exited {
-                                key,
-                                log: None,
-                                input,
-                            });
-                            return;
-                        }
-                    };
-                    let kill = running.kill_handle();
-                    let tail = running.tail();
-                    let _ = tx.send(Msg::Started {
-                        key,
-                        compensation,
-                        pgid: running.pgid(),
-                        kill: kill.clone(),
-                        tail: tail.clone(),
-                    });
                     let wait = running.wait();
                     tokio::pin!(wait);
-                    // A kill decided before the driver saw the handle arrives here.
                     let f = tokio::select! {
                         f = &mut wait => f,
                         Ok(reason) = cancel_rx => {
@@ -506,25 +542,6 @@ impl Driver {
 
     fn receive(&mut self, msg: Msg, inputs: &mut Vec<Input>) -> Result<(), DriverError> {
         match msg {
-            Msg::Started {
-                key,
-                compensation,
-                pgid,
-                kill,
-                tail,
-            } => {
-                if let Some(live) = self.live.get_mut(&key) {
-                    live.kill = Some(kill);
-                    live.tail = Some(tail);
-                }
-                if !compensation {
-                    inputs.push(Input::ProcessStarted {
-                        step: key.0,
-                        attempt: key.1,
-                        pgid,
-                    });
-                }
-            }
             Msg::Exited { key, log, input } => {
                 self.live.remove(&key);
                 if let Some((step_id, path, tail)) = log {
@@ -591,7 +608,7 @@ impl Driver {
                 sv.log_tail = tail.clone();
             }
         }
-        set_log_paths(&self.store, &self.run_id, &mut view);
+        set_log_paths(&self.log_dir, &mut view);
         view
     }
 
@@ -609,9 +626,9 @@ impl Driver {
 
 /// Each step's current attempt writes `<log dir>/<step>.<attempt>.log`: the console's
 /// full-screen log reads it from there (steps without a process have no file).
-pub fn set_log_paths(store: &Store, run_id: &str, view: &mut RunView) {
+pub fn set_log_paths(log_dir: &Path, view: &mut RunView) {
     for sv in view.steps.iter_mut().filter(|s| s.attempts > 0) {
-        sv.log_path = Some(store.log_path(run_id, &sv.id, sv.attempts));
+        sv.log_path = Some(log_dir.join(format!("{}.{}.log", sv.id, sv.attempts)));
     }
 }
 

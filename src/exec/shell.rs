@@ -100,13 +100,18 @@ impl Drop for FilesDir {
     }
 }
 
-/// `$BATON_OUTPUT` and `$BATON_USAGE` in a private directory; removed on drop.
+/// Where `$BATON_OUTPUT` and `$BATON_USAGE` go, in a private (0700) directory. The
+/// files are not created: a step that writes one creates it (`>>` does), which spares
+/// two creates and two unlinks per attempt for the many steps that write neither.
+/// Nobody else can create them first, the directory being private. Removed on drop.
 #[derive(Debug)]
 struct AttemptFiles {
     /// The directory, when it is this attempt's own (removed with the files).
     own_dir: Option<PathBuf>,
     output: PathBuf,
     usage: PathBuf,
+    /// Cleared for a file known to be absent (read found nothing): no unlink then.
+    exists: [bool; 2],
 }
 
 impl AttemptFiles {
@@ -119,51 +124,36 @@ impl AttemptFiles {
         );
         let Some(shared) = &job.files_dir else {
             let dir = private_dir(&label)?;
-            let files = AttemptFiles {
+            return Ok(AttemptFiles {
                 output: dir.join("output"),
                 usage: dir.join("usage"),
                 own_dir: Some(dir),
-            };
-            files.create_files()?;
-            return Ok(files);
+                exists: [true; 2],
+            });
         };
-        let mut tries = 0;
-        loop {
-            let stem = format!(
-                "{}-{}-{:08x}",
-                clean(&job.step_id),
-                job.attempt,
-                rand::random::<u32>()
-            );
-            let files = AttemptFiles {
-                own_dir: None,
-                output: shared.join(format!("{stem}.output")),
-                usage: shared.join(format!("{stem}.usage")),
-            };
-            match files.create_files() {
-                Ok(()) => return Ok(files),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && tries < 8 => tries += 1,
-                Err(e) => return Err(e),
-            }
-        }
-    }
-
-    fn create_files(&self) -> std::io::Result<()> {
-        for path in [&self.output, &self.usage] {
-            OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(path)?;
-        }
-        Ok(())
+        // Unique per attempt: a compensation shares the step id and attempt, and a
+        // resumed run may meet files an earlier engine left behind.
+        let stem = format!(
+            "{}-{}-{:016x}",
+            clean(&job.step_id),
+            job.attempt,
+            rand::random::<u64>()
+        );
+        Ok(AttemptFiles {
+            own_dir: None,
+            exists: [true; 2],
+            output: shared.join(format!("{stem}.output")),
+            usage: shared.join(format!("{stem}.usage")),
+        })
     }
 
     /// Reads both files (bounded) and removes them.
-    fn take(self, masker: &Masker) -> (Vec<(String, String)>, Usage, Vec<String>) {
+    fn take(mut self, masker: &Masker) -> (Vec<(String, String)>, Usage, Vec<String>) {
         let mut errors = Vec::new();
         let output = read_bounded(&self.output, "$BATON_OUTPUT", &mut errors);
         let usage = read_bounded(&self.usage, "$BATON_USAGE", &mut errors);
+        self.exists = [output.is_some(), usage.is_some()];
+        let (output, usage) = (output.unwrap_or_default(), usage.unwrap_or_default());
         drop(self);
         let (outputs, mut e1) = parse_outputs(&output, masker);
         let (usage, mut e2) = parse_usage(&usage, masker);
@@ -177,8 +167,11 @@ impl Drop for AttemptFiles {
     fn drop(&mut self) {
         // The usual case in three syscalls; `remove_dir_all` (open, scan, unlink each)
         // only when the step left something else behind.
-        let _ = std::fs::remove_file(&self.output);
-        let _ = std::fs::remove_file(&self.usage);
+        for (path, exists) in [&self.output, &self.usage].into_iter().zip(self.exists) {
+            if exists {
+                let _ = std::fs::remove_file(path);
+            }
+        }
         if let Some(dir) = &self.own_dir
             && std::fs::remove_dir(dir).is_err()
         {
@@ -187,16 +180,22 @@ impl Drop for AttemptFiles {
     }
 }
 
-fn read_bounded(path: &Path, name: &str, errors: &mut Vec<String>) -> String {
+/// The file's text (bounded), or `None` when there is no such file.
+fn read_bounded(path: &Path, name: &str, errors: &mut Vec<String>) -> Option<String> {
     let mut bytes = Vec::new();
-    match File::open(path) {
+    // Non-blocking: a FIFO a step put there must not hang the engine.
+    match OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+    {
         Ok(f) => {
             if let Err(e) = f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes) {
                 errors.push(format!("{name}: cannot read: {e}"));
             }
         }
-        // The step removed or replaced it: nothing to read, nothing wrong.
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        // The step wrote nothing (or removed the file): nothing to read, nothing wrong.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
         Err(e) => errors.push(format!("{name}: cannot read: {e}")),
     }
     if bytes.len() as u64 > MAX_FILE_BYTES {
@@ -205,7 +204,7 @@ fn read_bounded(path: &Path, name: &str, errors: &mut Vec<String>) -> String {
             "{name}: larger than {MAX_FILE_BYTES} bytes; the rest was ignored"
         ));
     }
-    String::from_utf8_lossy(&bytes).into_owned()
+    Some(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 #[derive(Debug, Default)]
@@ -286,31 +285,11 @@ pub fn spawn(job: ShellJob) -> Result<Running, ExecError> {
     let log_path = job
         .log_dir
         .join(format!("{}.{}.log", job.step_id, job.attempt));
-    let open_log = || {
-        OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(0o600)
-            .open(&log_path)
-    };
-    // The log directory exists after a run's first attempt: create it only when the
-    // open says it is missing (a recursive mkdir per attempt is measurable).
-    let mut log = match open_log() {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(&job.log_dir)
-                .map_err(setup(format!("log directory {}", job.log_dir.display())))?;
-            open_log()
-        }
-        other => other,
-    }
-    .map_err(setup(format!("log file {}", log_path.display())))?;
+    let log = Arc::new(LazyLog::new(&job.log_dir, &log_path));
     let files =
         AttemptFiles::create(&job).map_err(setup("$BATON_OUTPUT/$BATON_USAGE files".into()))?;
-    let mut fail = |message: String| {
-        let _ = writeln!(log, "baton: {message}");
+    let fail = |message: String| {
+        let _ = log.write_all(format!("baton: {message}\n").as_bytes());
         ExecError::Spawn {
             message,
             log_path: Some(log_path.clone()),
@@ -344,7 +323,6 @@ pub fn spawn(job: ShellJob) -> Result<Running, ExecError> {
         return Err(fail("the process exited before baton saw its id".into()));
     };
     let started = Instant::now();
-    let log = Arc::new(log);
     let tail = TailHandle::default();
     let stderr_tail = TailHandle::new(STDERR_TAIL_LINES, STDERR_TAIL_LINE_BYTES);
     let (stop, stop_rx) = watch::channel(false);
@@ -414,10 +392,63 @@ fn command_for(invocation: &Invocation, job: &ShellJob, files: &AttemptFiles) ->
     cmd
 }
 
+/// An attempt's log file, created on the first byte written: most steps of a large
+/// DAG print nothing, and a create per attempt is measurable. Readers treat a missing
+/// file as an empty log.
+#[derive(Debug)]
+struct LazyLog {
+    dir: PathBuf,
+    path: PathBuf,
+    file: std::sync::OnceLock<Result<File, String>>,
+}
+
+impl LazyLog {
+    fn new(dir: &Path, path: &Path) -> LazyLog {
+        LazyLog {
+            dir: dir.to_path_buf(),
+            path: path.to_path_buf(),
+            file: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn open(&self) -> Result<File, String> {
+        let open = || {
+            OpenOptions::new()
+                .create(true)
+                .append(true)
+                .mode(0o600)
+                .open(&self.path)
+        };
+        // The directory exists after a run's first log: make it only when missing.
+        match open() {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(&self.dir)
+                    .map_err(|e| format!("cannot create its directory: {e}"))?;
+                open()
+            }
+            other => other,
+        }
+        .map_err(|e| e.to_string())
+    }
+
+    fn write_all(&self, bytes: &[u8]) -> Result<(), String> {
+        match self.file.get_or_init(|| self.open()) {
+            Ok(f) => {
+                let mut f: &File = f;
+                f.write_all(bytes).map_err(|e| e.to_string())
+            }
+            Err(e) => Err(e.clone()),
+        }
+    }
+}
+
 /// Where one stream's masked bytes go.
 struct Sink {
     stream: Stream,
-    log: Arc<File>,
+    log: Arc<LazyLog>,
     tail: TailHandle,
     stderr_tail: Option<TailHandle>,
     /// The first log write failure; output keeps being read so the step never blocks.
@@ -427,9 +458,9 @@ struct Sink {
 impl Sink {
     fn emit(&mut self, bytes: &[u8]) {
         if self.error.is_none()
-            && let Err(e) = (&*self.log).write_all(bytes)
+            && let Err(e) = self.log.write_all(bytes)
         {
-            self.error = Some(e.to_string());
+            self.error = Some(e);
         }
         self.tail.feed(self.stream, bytes);
         if let Some(t) = &self.stderr_tail {
