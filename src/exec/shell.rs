@@ -302,13 +302,28 @@ pub fn spawn(job: ShellJob) -> Result<Running, ExecError> {
         )));
     }
     let mut invocation = Invocation::of(&job.command);
-    let mut spawned = command_for(&invocation, &job, &files).spawn();
+    let path_var = job
+        .env
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| std::ffi::OsString::from(v))
+        .or_else(|| std::env::var_os("PATH"));
+    let resolved = super::lookup::resolve(invocation.program(), path_var.as_deref());
+    let mut spawned = command_for(&invocation, resolved.as_deref(), &job, &files).spawn();
+    if resolved.is_some() && matches!(&spawned, Err(e) if e.kind() == std::io::ErrorKind::NotFound)
+    {
+        // Gone since it was looked up: search again.
+        super::lookup::forget(invocation.program(), path_var.as_deref());
+        spawned = command_for(&invocation, None, &job, &files).spawn();
+    }
     if matches!(&spawned, Err(e) if e.raw_os_error() == Some(libc::ENOEXEC)) {
         // A script without a `#!` line: `sh` runs it, so direct exec must too.
         invocation = Invocation::Shell {
             script: job.command.clone(),
         };
-        spawned = command_for(&invocation, &job, &files).spawn();
+        let sh = super::lookup::resolve("sh", path_var.as_deref());
+        spawned = command_for(&invocation, sh.as_deref(), &job, &files).spawn();
     }
     let mut child = match spawned {
         Ok(child) => child,
@@ -368,19 +383,27 @@ pub fn spawn(job: ShellJob) -> Result<Running, ExecError> {
     })
 }
 
-fn command_for(invocation: &Invocation, job: &ShellJob, files: &AttemptFiles) -> Command {
-    let mut cmd = match invocation {
-        Invocation::Direct { program, args } => {
-            let mut c = Command::new(program);
-            c.args(args);
-            c
+/// `resolved`: where the program was found in `PATH` (see `lookup`); argv[0] stays
+/// the name the workflow wrote.
+fn command_for(
+    invocation: &Invocation,
+    resolved: Option<&Path>,
+    job: &ShellJob,
+    files: &AttemptFiles,
+) -> Command {
+    let mut cmd = Command::new(resolved.map_or_else(
+        || std::ffi::OsStr::new(invocation.program()),
+        Path::as_os_str,
+    ));
+    cmd.arg0(invocation.program());
+    match invocation {
+        Invocation::Direct { args, .. } => {
+            cmd.args(args);
         }
         Invocation::Shell { script } => {
-            let mut c = Command::new("sh");
-            c.arg("-c").arg(script);
-            c
+            cmd.arg("-c").arg(script);
         }
-    };
+    }
     cmd.current_dir(&job.dir)
         .envs(job.env.iter().map(|(k, v)| (k, v)))
         .env("BATON_OUTPUT", &files.output)
