@@ -53,6 +53,18 @@ fn search(program: &str, path_var: &OsStr) -> Option<PathBuf> {
         .find(|candidate| is_executable(candidate))
 }
 
+/// The same search, uncached, for a `PATH` with relative entries: they (and an empty
+/// entry, the current directory) are taken from `dir`, the step's directory, where the
+/// process starts.
+pub fn search_from(program: &str, path_var: &OsStr, dir: &Path) -> Option<PathBuf> {
+    if program.is_empty() || program.contains('/') {
+        return None;
+    }
+    std::env::split_paths(path_var)
+        .map(|d| dir.join(d).join(program))
+        .find(|candidate| is_executable(candidate))
+}
+
 fn is_executable(path: &Path) -> bool {
     std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }

@@ -8,6 +8,7 @@ pub mod lookup;
 pub mod outputs;
 pub mod shell;
 pub mod signals;
+pub mod spawn;
 pub mod stream;
 
 use crate::model::{StepOutcome, Usage};

@@ -4,21 +4,22 @@
 use super::command::Invocation;
 use super::group::{KILL_SETTLE, POLL, group_alive, signal_group};
 use super::outputs::{MAX_FILE_BYTES, parse_outputs, parse_usage};
+use super::spawn::{ChildProcess, SpawnRequest, Spawned};
 use super::stream::{MaskingSplitter, Stream, TailHandle};
 use super::{ExecError, Finished, KillReason};
 use crate::model::mask::Masker;
 use crate::model::{StepOutcome, Usage};
 use nix::sys::signal::Signal;
+use std::ffi::OsString;
 use std::fs::{DirBuilder, File, OpenOptions};
 use std::io::{Read, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::process::{Child, Command};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -254,7 +255,7 @@ impl KillHandle {
 #[derive(Debug)]
 pub struct Running {
     pgid: i32,
-    child: Child,
+    child: ChildProcess,
     started: Instant,
     kill: KillHandle,
     tail: TailHandle,
@@ -309,24 +310,34 @@ pub fn spawn(job: ShellJob) -> Result<Running, ExecError> {
         .find(|(k, _)| k == "PATH")
         .map(|(_, v)| std::ffi::OsString::from(v))
         .or_else(|| std::env::var_os("PATH"));
-    let resolved = super::lookup::resolve(invocation.program(), path_var.as_deref());
-    let mut spawned = command_for(&invocation, resolved.as_deref(), &job, &files).spawn();
+    let find = |program: &str| {
+        let path_var = path_var.as_deref()?;
+        super::lookup::resolve(program, Some(path_var))
+            .or_else(|| super::lookup::search_from(program, path_var, &job.dir))
+    };
+    let resolved = find(invocation.program());
+    let mut spawned = start(&invocation, resolved.as_deref(), &job, &files);
     if resolved.is_some() && matches!(&spawned, Err(e) if e.kind() == std::io::ErrorKind::NotFound)
     {
         // Gone since it was looked up: search again.
         super::lookup::forget(invocation.program(), path_var.as_deref());
-        spawned = command_for(&invocation, None, &job, &files).spawn();
+        let again = find(invocation.program());
+        spawned = start(&invocation, again.as_deref(), &job, &files);
     }
     if matches!(&spawned, Err(e) if e.raw_os_error() == Some(libc::ENOEXEC)) {
         // A script without a `#!` line: `sh` runs it, so direct exec must too.
         invocation = Invocation::Shell {
             script: job.command.clone(),
         };
-        let sh = super::lookup::resolve("sh", path_var.as_deref());
-        spawned = command_for(&invocation, sh.as_deref(), &job, &files).spawn();
+        let sh = find("sh");
+        spawned = start(&invocation, sh.as_deref(), &job, &files);
     }
-    let mut child = match spawned {
-        Ok(child) => child,
+    let Spawned {
+        child,
+        stdout,
+        stderr,
+    } = match spawned {
+        Ok(spawned) => spawned,
         Err(e) => {
             return Err(fail(format!(
                 "cannot start `{}`: {e}",
@@ -334,9 +345,7 @@ pub fn spawn(job: ShellJob) -> Result<Running, ExecError> {
             )));
         }
     };
-    let Some(pgid) = child.id().and_then(|id| i32::try_from(id).ok()) else {
-        return Err(fail("the process exited before baton saw its id".into()));
-    };
+    let pgid = child.id();
     let started = Instant::now();
     let tail = TailHandle::default();
     let stderr_tail = TailHandle::new(STDERR_TAIL_LINES, STDERR_TAIL_LINE_BYTES);
@@ -349,19 +358,15 @@ pub fn spawn(job: ShellJob) -> Result<Running, ExecError> {
         stderr_tail: errs.cloned(),
         error: None,
     };
-    if let Some(out) = child.stdout.take() {
-        let s = sink(Stream::Stdout, None);
-        pumps.push(tokio::spawn(pump(
-            out,
-            s,
-            job.masker.clone(),
-            stop_rx.clone(),
-        )));
-    }
-    if let Some(err) = child.stderr.take() {
-        let s = sink(Stream::Stderr, Some(&stderr_tail));
-        pumps.push(tokio::spawn(pump(err, s, job.masker.clone(), stop_rx)));
-    }
+    let s = sink(Stream::Stdout, None);
+    pumps.push(tokio::spawn(pump(
+        stdout,
+        s,
+        job.masker.clone(),
+        stop_rx.clone(),
+    )));
+    let s = sink(Stream::Stderr, Some(&stderr_tail));
+    pumps.push(tokio::spawn(pump(stderr, s, job.masker.clone(), stop_rx)));
     Ok(Running {
         pgid,
         child,
@@ -383,36 +388,33 @@ pub fn spawn(job: ShellJob) -> Result<Running, ExecError> {
     })
 }
 
-/// `resolved`: where the program was found in `PATH` (see `lookup`); argv[0] stays
-/// the name the workflow wrote.
-fn command_for(
+/// Start one invocation. `resolved`: where the program was found in `PATH` (see
+/// `lookup`); argv[0] stays the name the workflow wrote.
+fn start(
     invocation: &Invocation,
     resolved: Option<&Path>,
     job: &ShellJob,
     files: &AttemptFiles,
-) -> Command {
-    let mut cmd = Command::new(resolved.map_or_else(
-        || std::ffi::OsStr::new(invocation.program()),
-        Path::as_os_str,
-    ));
-    cmd.arg0(invocation.program());
+) -> std::io::Result<Spawned> {
+    let name = invocation.program();
+    let mut argv: Vec<OsString> = vec![name.into()];
     match invocation {
-        Invocation::Direct { args, .. } => {
-            cmd.args(args);
-        }
+        Invocation::Direct { args, .. } => argv.extend(args.iter().map(OsString::from)),
         Invocation::Shell { script } => {
-            cmd.arg("-c").arg(script);
+            argv.push("-c".into());
+            argv.push(script.into());
         }
     }
-    cmd.current_dir(&job.dir)
-        .envs(job.env.iter().map(|(k, v)| (k, v)))
-        .env("BATON_OUTPUT", &files.output)
-        .env("BATON_USAGE", &files.usage)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
-    cmd
+    let mut env: Vec<(OsString, OsString)> =
+        job.env.iter().map(|(k, v)| (k.into(), v.into())).collect();
+    env.push(("BATON_OUTPUT".into(), files.output.clone().into()));
+    env.push(("BATON_USAGE".into(), files.usage.clone().into()));
+    super::spawn::spawn(&SpawnRequest {
+        program: resolved.map_or_else(|| std::ffi::OsStr::new(name), Path::as_os_str),
+        argv,
+        env,
+        dir: &job.dir,
+    })
 }
 
 /// An attempt's log file, created on the first byte written: most steps of a large

@@ -40,13 +40,26 @@ impl Timestamp {
     }
     /// `HH:MM:SS` in local time, for the headless printer and the console.
     pub fn clock(self) -> String {
-        match chrono::DateTime::from_timestamp_millis(self.0) {
-            Some(t) => t
-                .with_timezone(&chrono::Local)
-                .format("%H:%M:%S")
-                .to_string(),
-            None => "--:--:--".into(),
+        // Many events share a second, and the local-time conversion looks at the
+        // time zone file each call: remember the last second's text.
+        thread_local! {
+            static LAST: std::cell::RefCell<(i64, String)> =
+                const { std::cell::RefCell::new((i64::MIN, String::new())) };
         }
+        let second = self.0.div_euclid(1000);
+        LAST.with_borrow_mut(|(last, text)| {
+            if *last != second {
+                *text = match chrono::DateTime::from_timestamp_millis(self.0) {
+                    Some(t) => t
+                        .with_timezone(&chrono::Local)
+                        .format("%H:%M:%S")
+                        .to_string(),
+                    None => "--:--:--".into(),
+                };
+                *last = second;
+            }
+            text.clone()
+        })
     }
 }
 
