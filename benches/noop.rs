@@ -38,8 +38,8 @@ fn bench(c: &mut Criterion) {
     let path = dir.path().join("noop.toml");
     std::fs::write(&path, workflow(100, 100)).expect("write");
     let plan = Arc::new(baton::workflow::load_file(&path).expect("valid"));
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // The runtime the binary uses (`cli::drive::runtime`).
+    let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime");
