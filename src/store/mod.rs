@@ -9,6 +9,8 @@ pub mod audit;
 mod commands;
 mod error;
 mod project;
+#[cfg(test)]
+mod project_reference;
 mod query;
 pub mod schema;
 
@@ -19,6 +21,7 @@ pub use query::{RunDetail, RunRecord, StepDetail};
 
 use crate::model::{Event, Timestamp};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use std::collections::HashSet;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -51,6 +54,9 @@ pub struct Store {
     keys: AuditKeys,
     /// Whether the connection is at `synchronous = FULL` now.
     sync_full: bool,
+    /// Runs this connection has seen exist (runs are never deleted): `commit` checks a
+    /// run once, not on every batch.
+    known_runs: HashSet<String>,
 }
 
 impl std::fmt::Debug for Store {
@@ -156,6 +162,7 @@ impl Store {
             path: path.to_path_buf(),
             keys: AuditKeys::from_env(),
             sync_full: false,
+            known_runs: HashSet::new(),
         })
     }
 
@@ -300,8 +307,13 @@ impl Store {
         let full = events.iter().any(|e| audit::is_decision(&e.kind));
         let r = self.set_sync_full(full);
         self.ctx(r)?;
-        let r = commit_tx(&mut self.conn, &self.keys, run_id, events, logs);
-        self.ctx_run(run_id, r)
+        let known = self.known_runs.contains(run_id);
+        let r = commit_tx(&mut self.conn, &self.keys, run_id, known, events, logs);
+        self.ctx_run(run_id, r)?;
+        if !known {
+            self.known_runs.insert(run_id.to_string());
+        }
+        Ok(())
     }
 
     fn set_sync_full(&mut self, full: bool) -> Result<(), StoreError> {
@@ -367,22 +379,24 @@ fn put_attempt_log(conn: &Connection, run_id: &str, log: &AttemptLog) -> Result<
     Ok(())
 }
 
+/// One batch: its attempts' logs and events, projected (one statement per touched
+/// row, see [`project`]) and audited, in one `BEGIN IMMEDIATE` transaction. A run
+/// already `known` to exist is not looked up again.
 fn commit_tx(
     conn: &mut Connection,
     keys: &AuditKeys,
     run_id: &str,
+    known: bool,
     events: &[Event],
     logs: &[AttemptLog],
 ) -> Result<(), StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    for log in logs {
-        put_attempt_log(&tx, run_id, log)?;
+    if !known {
+        tx.prepare_cached("SELECT 1 FROM runs WHERE id = ?1")?
+            .query_row([run_id], |_| Ok(()))
+            .optional()?
+            .ok_or_else(|| StoreError::NotFound(format!("run {run_id}")))?;
     }
-    let last_seq: i64 = tx
-        .prepare_cached("SELECT last_seq FROM runs WHERE id = ?1")?
-        .query_row([run_id], |r| r.get(0))
-        .optional()?
-        .ok_or_else(|| StoreError::NotFound(format!("run {run_id}")))?;
     let mut head: Option<(i64, String)> = None;
     {
         let mut insert = tx.prepare_cached(
@@ -397,7 +411,6 @@ fn commit_tx(
                 ev.kind.step(),
                 serde_json::to_string(ev)?
             ])?;
-            project::apply(&tx, run_id, ev)?;
             if let Some(d) = audit::decision(&ev.kind) {
                 let (prev_id, prev_hash) = match head.take() {
                     Some(h) => h,
@@ -434,9 +447,7 @@ fn commit_tx(
             }
         }
     }
-    let max_seq = events.iter().map(|e| e.seq as i64).max().unwrap_or(0);
-    tx.prepare_cached("UPDATE runs SET last_seq = max(last_seq, ?2) WHERE id = ?1")?
-        .execute(params![run_id, max_seq.max(last_seq)])?;
+    project::write(&tx, run_id, &project::fold(logs, events))?;
     if let Some((id, hash)) = head {
         tx.prepare_cached(
             "INSERT INTO meta (key, value) VALUES ('audit_head', ?1)

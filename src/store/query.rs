@@ -90,7 +90,8 @@ impl Store {
             .conn
             .query_row(
                 "SELECT id, workflow, source_path, source_text, params_json, operator, state,
-                        started_at, finished_at, summary, last_seq
+                        started_at, finished_at, summary,
+                        (SELECT coalesce(max(seq), 0) FROM events WHERE run_id = runs.id)
                  FROM runs WHERE id = ?1",
                 [run_id],
                 |r| {
