@@ -1,18 +1,32 @@
-//! Group commit: 10,000 steps' worth of events (queued, running, finished, succeeded:
-//! 4 per step) committed in groups of 64, as the driver does once per wake-up, with
-//! `synchronous = FULL`. Reports the time for the whole run.
+//! The store's write path as the driver uses it: 10,000 steps, 5 events per step
+//! (queued, running, the process group, finished, succeeded), `synchronous = NORMAL`
+//! (the store's level for batches without decisions), a 26-character run id, the
+//! workflow's text and the steps listed at `create_run`, as `baton run` does.
+//!
+//! Two shapes:
+//! - `one_step_per_commit`: one step's events per commit, as a `max_parallel = 2` DAG
+//!   of shell steps commits on most wake-ups (the per-commit fixed cost matters);
+//! - `64_steps_per_commit`: 64 steps per commit, as a wide run of fast steps does.
+//!
+//! Throughput is in steps: criterion's time / 10,000 is the cost of one step.
 use baton::model::{Event, EventKind, StepOutcome, StepState, Timestamp, Usage};
 use baton::store::{NewRun, Store};
-use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
 const STEPS: usize = 10_000;
-const GROUP: usize = 64;
+const PER_STEP: usize = 5;
+const RUN: &str = "01jzq8k3m5n7p9r1s3t5v7x9z1";
 
-fn events() -> Vec<Event> {
-    let mut out = Vec::with_capacity(STEPS * 4 + 2);
+fn step_id(i: usize) -> String {
+    format!("s{i:05}")
+}
+
+/// `RunStarted`, then 5 events for each step.
+fn events() -> (Event, Vec<Event>) {
+    let mut out = Vec::with_capacity(STEPS * PER_STEP + 1);
     let mut seq = 0u64;
     let mut push = |kind| {
         seq += 1;
@@ -29,7 +43,7 @@ fn events() -> Vec<Event> {
         seed: 1,
     });
     for i in 0..STEPS {
-        let step = format!("s{i:05}");
+        let step = step_id(i);
         for state in [StepState::Queued, StepState::Running] {
             push(EventKind::StepStateChanged {
                 step: step.clone(),
@@ -38,11 +52,16 @@ fn events() -> Vec<Event> {
                 reason: None,
             });
         }
+        push(EventKind::StepProcess {
+            step: step.clone(),
+            attempt: 1,
+            pgid: 10_000 + i as i32,
+        });
         push(EventKind::StepFinished {
             step: step.clone(),
             attempt: 1,
             outcome: StepOutcome::Exited { exit_code: 0 },
-            duration_ms: 0,
+            duration_ms: 3,
             outputs: BTreeMap::new(),
             usage: Usage::default(),
         });
@@ -53,46 +72,68 @@ fn events() -> Vec<Event> {
             reason: None,
         });
     }
-    out
+    let first = out.remove(0);
+    (first, out)
 }
 
-fn setup() -> (tempfile::TempDir, Store) {
+/// The workflow file, as `baton run` records it in the run (resume re-plans from it).
+fn source_text() -> String {
+    let mut t = String::from("name = \"bench\"\nmax_parallel = 2\n");
+    for i in 0..STEPS {
+        t.push_str(&format!(
+            "\n[[step]]\nid = \"{}\"\nrun = \"true\"\n",
+            step_id(i)
+        ));
+        if i > 0 {
+            t.push_str(&format!("needs = [\"{}\"]\n", step_id(i - 1)));
+        }
+    }
+    t
+}
+
+fn setup(started: &Event) -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut store = Store::open(&dir.path().join("bench.db")).expect("open");
     store
         .create_run(&NewRun {
-            id: "BENCH".into(),
+            id: RUN.into(),
             workflow: "bench".into(),
             source_path: PathBuf::from("bench.toml"),
-            source_text: String::new(),
+            source_text: source_text(),
             params_json: "{}".into(),
             operator: "bench".into(),
             started_at: Timestamp(0),
-            steps: Vec::new(),
+            steps: (0..STEPS).map(step_id).collect(),
         })
         .expect("create run");
+    store
+        .commit(RUN, std::slice::from_ref(started))
+        .expect("start");
     (dir, store)
 }
 
-fn group_commit(c: &mut Criterion) {
-    let evs = events();
+fn commits(c: &mut Criterion) {
+    let (started, evs) = events();
     let mut g = c.benchmark_group("store");
     g.sample_size(10);
     g.measurement_time(Duration::from_secs(20));
-    g.bench_function("commit_10k_steps_groups_of_64", |b| {
-        b.iter_batched(
-            setup,
-            |(dir, mut store)| {
-                for chunk in evs.chunks(GROUP) {
-                    store.commit("BENCH", chunk).expect("commit");
-                }
-                (dir, store)
-            },
-            BatchSize::PerIteration,
-        )
-    });
+    g.throughput(Throughput::Elements(STEPS as u64));
+    for (name, steps_per_commit) in [("one_step_per_commit", 1), ("64_steps_per_commit", 64)] {
+        g.bench_function(name, |b| {
+            b.iter_batched(
+                || setup(&started),
+                |(dir, mut store)| {
+                    for chunk in evs.chunks(steps_per_commit * PER_STEP) {
+                        store.commit(RUN, chunk).expect("commit");
+                    }
+                    (dir, store)
+                },
+                BatchSize::PerIteration,
+            )
+        });
+    }
     g.finish();
 }
 
-criterion_group!(benches, group_commit);
+criterion_group!(benches, commits);
 criterion_main!(benches);

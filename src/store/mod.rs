@@ -9,6 +9,8 @@ pub mod audit;
 mod commands;
 mod error;
 mod project;
+#[cfg(test)]
+mod project_reference;
 mod query;
 pub mod schema;
 
@@ -19,6 +21,7 @@ pub use query::{RunDetail, RunRecord, StepDetail};
 
 use crate::model::{Event, Timestamp};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use std::collections::HashMap;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -51,6 +54,9 @@ pub struct Store {
     keys: AuditKeys,
     /// Whether the connection is at `synchronous = FULL` now.
     sync_full: bool,
+    /// The key (`runs.key`) of each run this connection committed to: runs are never
+    /// deleted nor re-keyed, so `commit` looks a run up once, not on every batch.
+    run_keys: HashMap<String, i64>,
 }
 
 impl std::fmt::Debug for Store {
@@ -156,6 +162,7 @@ impl Store {
             path: path.to_path_buf(),
             keys: AuditKeys::from_env(),
             sync_full: false,
+            run_keys: HashMap::new(),
         })
     }
 
@@ -248,8 +255,8 @@ impl Store {
         let r = (|| {
             let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             tx.execute(
-                "INSERT INTO runs (id, workflow, source_path, source_text, params_json, operator, state, started_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7)",
+                "INSERT INTO runs (id, workflow, source_path, source_text, params_json, operator, state, started_at, key)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, (SELECT coalesce(max(key), 0) + 1 FROM runs))",
                 params![
                     run.id,
                     run.workflow,
@@ -300,8 +307,13 @@ impl Store {
         let full = events.iter().any(|e| audit::is_decision(&e.kind));
         let r = self.set_sync_full(full);
         self.ctx(r)?;
-        let r = commit_tx(&mut self.conn, &self.keys, run_id, events, logs);
-        self.ctx_run(run_id, r)
+        let known = self.run_keys.get(run_id).copied();
+        let r = commit_tx(&mut self.conn, &self.keys, run_id, known, events, logs);
+        let key = self.ctx_run(run_id, r)?;
+        if known.is_none() {
+            self.run_keys.insert(run_id.to_string(), key);
+        }
+        Ok(())
     }
 
     fn set_sync_full(&mut self, full: bool) -> Result<(), StoreError> {
@@ -367,26 +379,32 @@ fn put_attempt_log(conn: &Connection, run_id: &str, log: &AttemptLog) -> Result<
     Ok(())
 }
 
+/// One batch: its attempts' logs and events, projected (one statement per touched
+/// row, see [`project`]) and audited, in one `BEGIN IMMEDIATE` transaction. The run's
+/// key is looked up unless `known`; returns it.
 fn commit_tx(
     conn: &mut Connection,
     keys: &AuditKeys,
     run_id: &str,
+    known: Option<i64>,
     events: &[Event],
     logs: &[AttemptLog],
-) -> Result<(), StoreError> {
+) -> Result<i64, StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    for log in logs {
-        put_attempt_log(&tx, run_id, log)?;
-    }
-    let last_seq: i64 = tx
-        .prepare_cached("SELECT last_seq FROM runs WHERE id = ?1")?
-        .query_row([run_id], |r| r.get(0))
-        .optional()?
-        .ok_or_else(|| StoreError::NotFound(format!("run {run_id}")))?;
+    let run_key = match known {
+        Some(k) => k,
+        None => tx
+            .prepare_cached("SELECT key FROM runs WHERE id = ?1")?
+            .query_row([run_id], |r| r.get::<_, i64>(0))
+            .optional()?
+            .ok_or_else(|| StoreError::NotFound(format!("run {run_id}")))?,
+    };
     let mut head: Option<(i64, String)> = None;
     {
+        // A seq beyond 32 bits fails the table's CHECK (the id would overlap the next run's).
         let mut insert = tx.prepare_cached(
-            "INSERT INTO events (run_id, seq, at, type, step, json) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO events (id, run_id, seq, at, type, step, json)
+             VALUES ((?7 << 32) + ?2, ?1, ?2, ?3, ?4, ?5, ?6)",
         )?;
         for ev in events {
             insert.execute(params![
@@ -395,9 +413,9 @@ fn commit_tx(
                 ev.at.0,
                 ev.kind.name(),
                 ev.kind.step(),
-                serde_json::to_string(ev)?
+                serde_json::to_string(ev)?,
+                run_key
             ])?;
-            project::apply(&tx, run_id, ev)?;
             if let Some(d) = audit::decision(&ev.kind) {
                 let (prev_id, prev_hash) = match head.take() {
                     Some(h) => h,
@@ -434,9 +452,7 @@ fn commit_tx(
             }
         }
     }
-    let max_seq = events.iter().map(|e| e.seq as i64).max().unwrap_or(0);
-    tx.prepare_cached("UPDATE runs SET last_seq = max(last_seq, ?2) WHERE id = ?1")?
-        .execute(params![run_id, max_seq.max(last_seq)])?;
+    project::write(&tx, run_id, &project::fold(logs, events))?;
     if let Some((id, hash)) = head {
         tx.prepare_cached(
             "INSERT INTO meta (key, value) VALUES ('audit_head', ?1)
@@ -445,7 +461,7 @@ fn commit_tx(
         .execute([format!("{id}:{hash}")])?;
     }
     tx.commit()?;
-    Ok(())
+    Ok(run_key)
 }
 
 /// The last audit row's (id, hash), or (0, genesis) for an empty chain.

@@ -74,7 +74,7 @@ impl Store {
         let r = (|| {
             let mut st = self
                 .conn
-                .prepare_cached("SELECT json FROM events WHERE run_id = ?1 ORDER BY seq")?;
+                .prepare_cached(&format!("SELECT e.json FROM {RUN_EVENTS} ORDER BY e.id"))?;
             let rows = st.query_map([run_id], |r| r.get::<_, String>(0))?;
             let mut out = Vec::new();
             for json in rows {
@@ -90,7 +90,10 @@ impl Store {
             .conn
             .query_row(
                 "SELECT id, workflow, source_path, source_text, params_json, operator, state,
-                        started_at, finished_at, summary, last_seq
+                        started_at, finished_at, summary,
+                        coalesce((SELECT e.seq FROM events e
+                                  WHERE e.id BETWEEN runs.key << 32 AND (runs.key << 32) + 4294967295
+                                  ORDER BY e.id DESC LIMIT 1), 0)
                  FROM runs WHERE id = ?1",
                 [run_id],
                 |r| {
@@ -397,6 +400,10 @@ impl Store {
         self.ctx(r)
     }
 }
+
+/// A run's events (`e`), `?1` its id: a rowid range scan (see `schema` V2).
+const RUN_EVENTS: &str = "runs r JOIN events e
+    ON e.id BETWEEN r.key << 32 AND (r.key << 32) + 4294967295 WHERE r.id = ?1";
 
 const AUDIT_SELECT: &str = "SELECT id, run_id, seq, at, actor, action, step, reason, details, key_id, prev_hash, hash FROM audit";
 
