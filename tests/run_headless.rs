@@ -131,6 +131,14 @@ retry = { attempts = 2, delay = "10ms" }
     // flaky's record closed when it succeeded.
     assert_eq!(show["quality"].as_f64(), Some(0.25), "{show:#}");
     assert_eq!(show["health"].as_f64(), Some(5.0), "{show:#}");
+    // The history reads back (resume and the console replay it), retries included.
+    let store = baton::store::Store::open(&env.db()).unwrap();
+    let events = store.events(&id).unwrap();
+    let retries = events
+        .iter()
+        .filter(|e| matches!(e.kind, baton::model::EventKind::RetryScheduled { .. }))
+        .count();
+    assert_eq!(retries, 3, "flaky twice, broken once");
 }
 
 #[test]

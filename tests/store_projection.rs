@@ -87,7 +87,7 @@ fn script(pieces: &[Piece]) -> Script {
                     .push(EventKind::RetryScheduled {
                         step: step.into(),
                         next_attempt: 2,
-                        at: due,
+                        due,
                     });
                 succeed(&mut sc, step, 2);
                 let id = format!("{step}#1:exit_nonzero");

@@ -88,7 +88,9 @@ pub enum EventKind {
     RetryScheduled {
         step: String,
         next_attempt: u32,
-        at: Timestamp,
+        /// When the next attempt is due (not `at`: that is the event's own time, and
+        /// the two share one JSON object).
+        due: Timestamp,
     },
     ErrorRecorded {
         error: ErrorRecord,
@@ -308,5 +310,36 @@ pub enum CommandOutcome {
 impl CommandOutcome {
     pub fn is_accepted(&self) -> bool {
         matches!(self, CommandOutcome::Accepted { .. })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An event is one flat JSON object (`seq`, `at`, `type` and the kind's fields):
+    /// a kind's field must not shadow the event's own, or it does not read back.
+    #[test]
+    fn a_scheduled_retry_reads_back_with_both_times() {
+        let e = Event {
+            seq: 7,
+            at: Timestamp(1_000),
+            kind: EventKind::RetryScheduled {
+                step: "build".into(),
+                next_attempt: 2,
+                due: Timestamp(5_000),
+            },
+        };
+        let json = serde_json::to_string(&e).unwrap();
+        let back: Event = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.at, Timestamp(1_000));
+        assert!(matches!(
+            back.kind,
+            EventKind::RetryScheduled {
+                due: Timestamp(5_000),
+                next_attempt: 2,
+                ..
+            }
+        ));
     }
 }

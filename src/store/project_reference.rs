@@ -577,9 +577,12 @@ mod tests {
                 command,
                 reason: "not an approver".into()
             }),
-            // No `RetryScheduled`: its `at` field collides with the event's own `at` in
-            // JSON, so such an event does not read back (a model issue; the projection
-            // ignores the event anyway). Nor a NaN cost (serialized as null).
+            1 => (step(), 2..5u32).prop_map(|(step, next_attempt)| EventKind::RetryScheduled {
+                step,
+                next_attempt,
+                due: Timestamp(1_700_000_000_000)
+            }),
+            // No NaN cost: JSON has no NaN (it is written as null).
             1 => (step(), any::<bool>()).prop_map(|(step, ok)| EventKind::CompensationFinished {
                 step,
                 ok,

@@ -96,7 +96,7 @@ impl Core {
                     self.used_tokens = self.used_tokens.saturating_add(usage.tokens);
                 }
             }
-            EventKind::RetryScheduled { step, at: due, .. } => {
+            EventKind::RetryScheduled { step, due, .. } => {
                 if let Some(i) = idx(self, step) {
                     if let Some(old) = self.steps[i].retry_at.take() {
                         self.timers.remove(&(old, Timer::Retry(i)));

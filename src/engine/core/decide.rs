@@ -1214,7 +1214,7 @@ impl Core {
             let kind = EventKind::RetryScheduled {
                 step: step.id.clone(),
                 next_attempt: attempt + 1,
-                at: due,
+                due,
             };
             self.emit(kind, now, fx);
             let reason = format!(
