@@ -55,6 +55,14 @@ pub struct DriveOutcome {
 
 /// What arrives in the driver's inbox from the tasks it started.
 enum Msg {
+    /// A shell attempt's process is running (started off the driver's thread).
+    Started {
+        key: (usize, u32),
+        compensation: bool,
+        pgid: i32,
+        kill: exec::KillHandle,
+        tail: exec::TailHandle,
+    },
     /// An attempt (or compensation) ended; its log goes to the store and the view.
     Exited {
         key: (usize, u32),
@@ -88,7 +96,7 @@ pub struct Driver {
     /// the next commit instead of paying for one of their own; and since when.
     unsaved: Vec<Event>,
     unsaved_since: Option<Instant>,
-    /// Processes started by this wake-up's effects, reported to the core after them.
+    /// Processes reported started since the last wake-up, for the core.
     started: Vec<Input>,
     /// Shared private directory for the attempts' output/usage files; made on the
     /// first shell attempt, removed when the driver goes.
@@ -230,6 +238,9 @@ impl Driver {
             while let Ok(msg) = self.inbox_rx.try_recv() {
                 self.receive(msg, &mut inputs)?;
             }
+            // Before the inputs: an exit in this same wake-up must find its process
+            // recorded as started, not stale.
+            self.absorb_started()?;
             if !inputs.is_empty() || flush {
                 let now = Timestamp::now();
                 let effects = inputs
@@ -321,8 +332,12 @@ impl Driver {
         for action in actions {
             self.act(action)?;
         }
-        // The processes just started: the core records their ids; the events wait for
-        // the next commit (see `PROCESS_FLUSH`).
+        Ok(())
+    }
+
+    /// The processes started since the last wake-up: the core records their ids; the
+    /// events wait for the next commit (see `PROCESS_FLUSH`).
+    fn absorb_started(&mut self) -> Result<(), DriverError> {
         if !self.started.is_empty() {
             let now = Timestamp::now();
             let started = std::mem::take(&mut self.started);
@@ -457,51 +472,59 @@ impl Driver {
                     masker: Masker::new(spec.secret_values),
                     files_dir: self.files_dir().map(Path::to_path_buf),
                 };
-                // Started here, on the driver's thread: a vfork-style spawn costs less
-                // than handing it to another thread. Write-ahead holds: the events
+                // Started on a blocking thread: a vfork-style spawn holds its caller
+                // until the child has exec'd, and the driver keeps committing (and two
+                // steps keep starting at once) meanwhile. Write-ahead holds: the events
                 // deciding this spawn are already committed.
-                let running = match exec::spawn(job) {
-                    Ok(running) => running,
-                    Err(e) => {
-                        let f = e.into_finished();
-                        let input = exit_input(
-                            step,
-                            attempt,
-                            compensation,
-                            f.outcome,
-                            0,
-                            Vec::new(),
-                            Usage::default(),
-                            f.stderr_tail,
-                        );
-                        let _ = tx.send(Msg::Exited {
-                            key,
-                            log: None,
-                            input,
-                        });
-                        return;
-                    }
-                };
                 let (cancel_tx, cancel_rx) = oneshot::channel::<KillReason>();
-                let kill = running.kill_handle();
-                let tail = running.tail();
                 self.live.insert(
                     key,
                     Live {
-                        kill: Some(kill.clone()),
-                        tail: Some(tail.clone()),
+                        kill: None,
+                        tail: None,
                         cancel: Some(cancel_tx),
                     },
                 );
-                if !compensation {
-                    self.started.push(Input::ProcessStarted {
-                        step,
-                        attempt,
-                        pgid: running.pgid(),
-                    });
-                }
                 let step_id = spec.step_id;
                 tokio::spawn(async move {
+                    let spawned = tokio::task::spawn_blocking(move || exec::spawn(job)).await;
+                    let running = match spawned {
+                        Ok(Ok(running)) => running,
+                        failed => {
+                            let f = match failed {
+                                Ok(Err(e)) => e.into_finished(),
+                                _ => exec::Finished::spawn_failed(
+                                    "the task starting the process failed",
+                                    None,
+                                ),
+                            };
+                            let input = exit_input(
+                                step,
+                                attempt,
+                                compensation,
+                                f.outcome,
+                                0,
+                                Vec::new(),
+                                Usage::default(),
+                                f.stderr_tail,
+                            );
+                            let _ = tx.send(Msg::Exited {
+                                key,
+                                log: None,
+                                input,
+                            });
+                            return;
+                        }
+                    };
+                    let kill = running.kill_handle();
+                    let tail = running.tail();
+                    let _ = tx.send(Msg::Started {
+                        key,
+                        compensation,
+                        pgid: running.pgid(),
+                        kill: kill.clone(),
+                        tail: tail.clone(),
+                    });
                     let wait = running.wait();
                     tokio::pin!(wait);
                     let f = tokio::select! {
@@ -542,6 +565,25 @@ impl Driver {
 
     fn receive(&mut self, msg: Msg, inputs: &mut Vec<Input>) -> Result<(), DriverError> {
         match msg {
+            Msg::Started {
+                key,
+                compensation,
+                pgid,
+                kill,
+                tail,
+            } => {
+                if let Some(live) = self.live.get_mut(&key) {
+                    live.kill = Some(kill);
+                    live.tail = Some(tail);
+                }
+                if !compensation {
+                    self.started.push(Input::ProcessStarted {
+                        step: key.0,
+                        attempt: key.1,
+                        pgid,
+                    });
+                }
+            }
             Msg::Exited { key, log, input } => {
                 self.live.remove(&key);
                 if let Some((step_id, path, tail)) = log {

@@ -20,7 +20,7 @@ pub use error::StoreError;
 pub use query::{RunDetail, RunRecord, StepDetail};
 
 use crate::model::{Event, Timestamp};
-use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use std::collections::HashMap;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -308,7 +308,7 @@ impl Store {
         let r = self.set_sync_full(full);
         self.ctx(r)?;
         let known = self.run_keys.get(run_id).copied();
-        let r = commit_tx(&mut self.conn, &self.keys, run_id, known, events, logs);
+        let r = commit_tx(&self.conn, &self.keys, run_id, known, events, logs);
         let key = self.ctx_run(run_id, r)?;
         if known.is_none() {
             self.run_keys.insert(run_id.to_string(), key);
@@ -383,14 +383,43 @@ fn put_attempt_log(conn: &Connection, run_id: &str, log: &AttemptLog) -> Result<
 /// row, see [`project`]) and audited, in one `BEGIN IMMEDIATE` transaction. The run's
 /// key is looked up unless `known`; returns it.
 fn commit_tx(
-    conn: &mut Connection,
+    conn: &Connection,
     keys: &AuditKeys,
     run_id: &str,
     known: Option<i64>,
     events: &[Event],
     logs: &[AttemptLog],
 ) -> Result<i64, StoreError> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    in_transaction(conn, |tx| {
+        commit_body(tx, keys, run_id, known, events, logs)
+    })
+}
+
+/// `BEGIN IMMEDIATE` … `COMMIT` through cached statements: a `Transaction` parses
+/// both on every commit, which shows at one commit per step. Rolled back on error.
+fn in_transaction<T>(
+    conn: &Connection,
+    body: impl FnOnce(&Connection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
+    let r = body(conn).and_then(|v| {
+        conn.prepare_cached("COMMIT")?.execute([])?;
+        Ok(v)
+    });
+    if r.is_err() && !conn.is_autocommit() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    r
+}
+
+fn commit_body(
+    tx: &Connection,
+    keys: &AuditKeys,
+    run_id: &str,
+    known: Option<i64>,
+    events: &[Event],
+    logs: &[AttemptLog],
+) -> Result<i64, StoreError> {
     let run_key = match known {
         Some(k) => k,
         None => tx
@@ -419,7 +448,7 @@ fn commit_tx(
             if let Some(d) = audit::decision(&ev.kind) {
                 let (prev_id, prev_hash) = match head.take() {
                     Some(h) => h,
-                    None => chain_head(&tx)?,
+                    None => chain_head(tx)?,
                 };
                 let row = audit::seal(
                     prev_id + 1,
@@ -452,7 +481,7 @@ fn commit_tx(
             }
         }
     }
-    project::write(&tx, run_id, &project::fold(logs, events))?;
+    project::write(tx, run_id, &project::fold(logs, events))?;
     if let Some((id, hash)) = head {
         tx.prepare_cached(
             "INSERT INTO meta (key, value) VALUES ('audit_head', ?1)
@@ -460,7 +489,6 @@ fn commit_tx(
         )?
         .execute([format!("{id}:{hash}")])?;
     }
-    tx.commit()?;
     Ok(run_key)
 }
 
