@@ -177,3 +177,64 @@ fn kill_dash_nine_and_resume_never_reruns_succeeded_steps_or_unapproved_gates() 
     assert_eq!(verify.status.code(), Some(0), "{}", text(&verify.stdout));
     let _ = child.wait();
 }
+
+/// A process that left its step's group (`setsid`) survives the engine's kill -9 and is
+/// not in any recorded group; resume still finds it by the run id in its environment
+/// and stops it before the step runs again.
+#[test]
+fn resume_stops_what_the_dead_engine_left_running_even_outside_its_groups() {
+    let env = Env::new();
+    let wf = env.workflow(
+        "escape.toml",
+        r#"
+name = "escape"
+[[step]]
+id = "a"
+run = 'setsid sleep 1000 & echo $! >> escaped.pids; sleep 1000'
+"#,
+    );
+    let pids = |env: &Env| -> Vec<i32> {
+        std::fs::read_to_string(env.path().join("escaped.pids"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect()
+    };
+    let wait_for = |what: &str, ok: &dyn Fn() -> bool| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while !ok() {
+            assert!(std::time::Instant::now() < deadline, "timed out: {what}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let mut engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
+    let id = env.wait_run_id();
+    wait_for("the step's escaped process", &|| pids(&env).len() == 1);
+    let escaped = pids(&env)[0];
+    let _ = engine.kill(); // SIGKILL: nothing of the engine's clean-up runs
+    let _ = engine.wait();
+    assert!(
+        process_alive(escaped),
+        "setsid took it out of the step's group"
+    );
+
+    let resumed = env.spawn(&["resume", &id, "--headless"]);
+    wait_for("the escaped process to be stopped", &|| {
+        !process_alive(escaped)
+    });
+    // The step runs again (it is idempotent by default) and escapes again: stop it all.
+    wait_for("the step's second run", &|| pids(&env).len() == 2);
+    let out = env.run(&["cancel", &id]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = wait_child(resumed, 30);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("left running by the previous engine"),
+        "{}",
+        text(&out.stderr)
+    );
+    for pid in pids(&env) {
+        // SAFETY: a plain kill(2) of the test's own leftover.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+}

@@ -119,6 +119,18 @@ pub fn exec(args: ResumeArgs) -> i32 {
             return exit::STORAGE;
         }
     }
+    // Whatever the dead engine's steps left running goes first, found by the run id in
+    // its environment: this also catches a process that left its step's group, and a
+    // group whose id the engine died before recording. (Recorded groups are killed
+    // again by the core's own stale-group effects; a gone group costs one kill(2).)
+    let leftovers = crate::exec::run_process_groups(&run_id);
+    if !leftovers.is_empty() {
+        eprintln!(
+            "resume: stopping {} process group(s) left running by the previous engine",
+            leftovers.len()
+        );
+        crate::engine::driver::kill_stale(&leftovers);
+    }
     let events = match store.events(&run_id) {
         Ok(e) => e,
         Err(e) => {

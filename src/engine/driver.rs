@@ -676,7 +676,7 @@ pub fn set_log_paths(log_dir: &Path, view: &mut RunView) {
 
 /// Kill every stale group at once (each may take the grace period), best effort: a
 /// group may be long gone.
-fn kill_stale(pgids: &[i32]) {
+pub fn kill_stale(pgids: &[i32]) {
     let kill_all = || {
         std::thread::scope(|scope| {
             for &pgid in pgids {

@@ -41,11 +41,66 @@ pub fn group_members(pgid: i32) -> Vec<i32> {
 
 /// `(state, pgrp)` from `/proc/<pid>/stat` (the command name may hold spaces and parens).
 fn parse_stat(stat: &str) -> Option<(char, i32)> {
+    stat_fields(stat).map(|(state, _, pgrp)| (state, pgrp))
+}
+
+/// `(state, ppid, pgrp)` from `/proc/<pid>/stat`.
+fn stat_fields(stat: &str) -> Option<(char, i32, i32)> {
     let rest = &stat[stat.rfind(')')? + 1..];
     let mut fields = rest.split_whitespace();
     let state = fields.next()?.chars().next()?;
-    let _ppid = fields.next()?;
-    Some((state, fields.next()?.parse().ok()?))
+    let ppid = fields.next()?.parse().ok()?;
+    Some((state, ppid, fields.next()?.parse().ok()?))
+}
+
+fn read_stat(pid: i32) -> Option<(char, i32, i32)> {
+    stat_fields(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
+/// Resume's backstop: the process groups of every live process (of this user: others'
+/// environments are unreadable) whose environment says a step of `run_id` started it,
+/// that is a step's process or anything it started, even one that left the step's
+/// group (`setsid`) or whose group id the dead engine never got to record. Skips
+/// baton itself, its ancestors and its own group. Empty where there is no `/proc`.
+pub fn run_process_groups(run_id: &str) -> Vec<i32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let me = std::process::id() as i32;
+    let own_group = getpgrp().as_raw();
+    let mut ancestors = vec![me];
+    let mut pid = me;
+    while let Some((_, ppid, _)) = read_stat(pid) {
+        if ppid <= 1 || ancestors.contains(&ppid) {
+            break;
+        }
+        ancestors.push(ppid);
+        pid = ppid;
+    }
+    let run_var = format!("BATON_RUN_ID={run_id}");
+    let mut groups: Vec<i32> = dir
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| !ancestors.contains(pid))
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ")).is_ok_and(|env| {
+                let mut vars = env.split(|b| *b == 0);
+                let mut run = false;
+                let mut step = false;
+                for v in &mut vars {
+                    run |= v == run_var.as_bytes();
+                    step |= v.starts_with(b"BATON_STEP_ID=");
+                }
+                run && step
+            })
+        })
+        .filter_map(|pid| {
+            let (state, _, pgrp) = read_stat(pid)?;
+            (state != 'Z' && state != 'X' && pgrp > 1 && pgrp != own_group).then_some(pgrp)
+        })
+        .collect();
+    groups.sort_unstable();
+    groups.dedup();
+    groups
 }
 
 /// Whether anything of the group still runs. Cheap when it is gone (one `kill(2)`).
