@@ -312,12 +312,19 @@ fn commands_cross_between_two_stores_on_one_file() {
         "another connection wrote"
     );
     assert_eq!(cli.command_outcome(id).unwrap(), None);
-    assert_eq!(engine.pending_commands("R1").unwrap(), vec![(id, cmd)]);
+    assert_eq!(engine.claim_commands("R1").unwrap(), vec![(id, cmd)]);
+    assert!(
+        engine.claim_commands("R1").unwrap().is_empty(),
+        "taken once"
+    );
+    // Claimed: the submitter can no longer withdraw it; the engine's verdict stands.
+    assert!(!cli.withdraw_command(id, "gave up").unwrap());
+    assert_eq!(cli.command_outcome(id).unwrap(), None);
     let outcome = CommandOutcome::Refused {
         reason: "bob is not an approver".into(),
     };
     engine.complete_command(id, &outcome).unwrap();
-    assert!(engine.pending_commands("R1").unwrap().is_empty());
+    assert!(engine.claim_commands("R1").unwrap().is_empty());
     assert_eq!(cli.command_outcome(id).unwrap(), Some(outcome.clone()));
     assert!(matches!(
         engine.complete_command(id, &outcome),
@@ -327,6 +334,28 @@ fn commands_cross_between_two_stores_on_one_file() {
         cli.command_outcome(9999),
         Err(StoreError::NotFound(_))
     ));
+    // Withdrawn before any engine took it: refused, and no engine will see it.
+    let late = cli
+        .submit_command(
+            "R1",
+            &Command::Cancel {
+                operator: "bob".into(),
+                reason: None,
+            },
+        )
+        .unwrap();
+    assert!(cli.withdraw_command(late, "no engine").unwrap());
+    assert!(engine.claim_commands("R1").unwrap().is_empty());
+    assert!(matches!(
+        engine.complete_command(late, &outcome),
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(
+        cli.command_outcome(late).unwrap(),
+        Some(CommandOutcome::Refused {
+            reason: "no engine".into()
+        })
+    );
     assert!(matches!(
         cli.submit_command(
             "nope",

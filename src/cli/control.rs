@@ -250,19 +250,35 @@ pub fn submit_and_wait(
                 "no engine took the command within {}s: is run {run_id} being driven? (`baton resume {run_id}` continues it)",
                 wait.as_secs()
             );
-            match store.complete_command(
-                id,
-                &CommandOutcome::Refused {
-                    reason: reason.clone(),
-                },
-            ) {
-                Ok(()) | Err(StoreError::NotFound(_)) => {}
-                Err(e) => return Err(e),
+            if store.withdraw_command(id, &reason)? {
+                return Ok(CommandOutcome::Refused { reason });
             }
-            // An engine may have answered in the meantime: its verdict wins.
-            return Ok(store
-                .command_outcome(id)?
-                .unwrap_or(CommandOutcome::Refused { reason }));
+            // An engine took it: its verdict is the one on record, so wait for it (an
+            // engine that died holding it never answers: say so, and where to look).
+            return wait_for_verdict(store, run_id, id, wait);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn wait_for_verdict(
+    store: &Store,
+    run_id: &str,
+    id: i64,
+    wait: Duration,
+) -> Result<CommandOutcome, StoreError> {
+    let start = Instant::now();
+    loop {
+        if let Some(outcome) = store.command_outcome(id)? {
+            return Ok(outcome);
+        }
+        if start.elapsed() >= wait {
+            return Ok(CommandOutcome::Refused {
+                reason: format!(
+                    "the engine took the command but gave no answer within {}s; whether it was applied shows in `baton show {run_id}`",
+                    wait.as_secs()
+                ),
+            });
         }
         std::thread::sleep(Duration::from_millis(20));
     }

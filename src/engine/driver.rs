@@ -607,7 +607,7 @@ impl Driver {
             return Ok(());
         }
         self.data_version = v;
-        for (id, command) in self.store.pending_commands(&self.run_id)? {
+        for (id, command) in self.store.claim_commands(&self.run_id)? {
             if self.seen_commands.insert(id) {
                 inputs.push(Input::Command {
                     id: Some(id),

@@ -31,15 +31,19 @@ impl Store {
         self.ctx_run(run_id, r)
     }
 
-    /// Commands not yet taken, oldest first.
-    pub fn pending_commands(&self, run_id: &str) -> Result<Vec<(i64, Command)>, StoreError> {
+    /// The engine takes the commands not yet taken, oldest first: they become
+    /// `claimed` in the same statement, so a submitter can no longer withdraw them
+    /// (see [`Store::withdraw_command`]) and the engine's verdict is the one on record.
+    pub fn claim_commands(&mut self, run_id: &str) -> Result<Vec<(i64, Command)>, StoreError> {
         let r = (|| {
             let mut st = self.conn.prepare_cached(
-                "SELECT id, json FROM commands WHERE run_id = ?1 AND status = 'pending' ORDER BY id",
+                "UPDATE commands SET status = 'claimed' WHERE run_id = ?1 AND status = 'pending'
+                 RETURNING id, json",
             )?;
-            let rows: Vec<(i64, String)> = st
+            let mut rows: Vec<(i64, String)> = st
                 .query_map([run_id], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<Result<_, _>>()?;
+            rows.sort_by_key(|(id, _)| *id);
             rows.into_iter()
                 .map(|(id, json)| Ok((id, serde_json::from_str(&json)?)))
                 .collect()
@@ -47,8 +51,8 @@ impl Store {
         self.ctx(r)
     }
 
-    /// Record what became of a pending command. A command already completed (or
-    /// unknown) is `NotFound`.
+    /// Record what became of a claimed (or pending) command. A command already
+    /// completed or withdrawn (or unknown) is `NotFound`.
     pub fn complete_command(
         &mut self,
         id: i64,
@@ -62,7 +66,7 @@ impl Store {
         let r = (|| {
             let n = self.conn.execute(
                 "UPDATE commands SET status = ?2, outcome = ?3, done_at = ?4
-                 WHERE id = ?1 AND status = 'pending'",
+                 WHERE id = ?1 AND status IN ('pending', 'claimed')",
                 params![
                     id,
                     status,
@@ -78,7 +82,25 @@ impl Store {
         self.ctx(r)
     }
 
-    /// `None` while the command is pending; `NotFound` for an unknown id.
+    /// The submitter gives up on a command no engine has taken: it is refused with
+    /// `reason`. `false` when an engine already claimed (or answered) it: then its
+    /// verdict is coming, or is there, and must be waited for.
+    pub fn withdraw_command(&mut self, id: i64, reason: &str) -> Result<bool, StoreError> {
+        let outcome = CommandOutcome::Refused {
+            reason: reason.to_string(),
+        };
+        let r = (|| {
+            let n = self.conn.execute(
+                "UPDATE commands SET status = 'refused', outcome = ?2, done_at = ?3
+                 WHERE id = ?1 AND status = 'pending'",
+                params![id, serde_json::to_string(&outcome)?, Timestamp::now().0],
+            )?;
+            Ok(n == 1)
+        })();
+        self.ctx(r)
+    }
+
+    /// `None` while the command is pending or claimed; `NotFound` for an unknown id.
     pub fn command_outcome(&self, id: i64) -> Result<Option<CommandOutcome>, StoreError> {
         let r = (|| {
             let row: Option<Option<String>> = self
