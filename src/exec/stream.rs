@@ -14,6 +14,8 @@ pub const MAX_PENDING: usize = 64 * 1024;
 pub struct MaskingSplitter {
     masker: Masker,
     pending: Vec<u8>,
+    /// Set by `finish`: nothing more comes, so a secret's beginning is just text.
+    ending: bool,
 }
 
 impl MaskingSplitter {
@@ -21,6 +23,7 @@ impl MaskingSplitter {
         MaskingSplitter {
             masker,
             pending: Vec::new(),
+            ending: false,
         }
     }
 
@@ -42,6 +45,7 @@ impl MaskingSplitter {
 
     /// The end of the stream: everything still pending, masked.
     pub fn finish(&mut self) -> Option<Vec<u8>> {
+        self.ending = true;
         let n = self.pending.len();
         self.release(n)
     }
@@ -56,25 +60,67 @@ impl MaskingSplitter {
         Some(out)
     }
 
-    /// Moves `cut` past any complete secret occurrence that straddles it.
-    fn safe_cut(&self, mut cut: usize) -> usize {
-        let buf = &self.pending;
+    /// Moves `cut` past any complete secret occurrence that straddles it; then, unless
+    /// the stream is ending, back before the start of a secret that may go on past it
+    /// (a secret with a newline in it begins before a line end).
+    fn safe_cut(&self, cut: usize) -> usize {
+        let mut cut = self.forward(cut);
+        if cut == self.pending.len() && self.ending {
+            return cut;
+        }
         loop {
-            let moved = self.masker.secrets().iter().find_map(|s| {
-                let s = s.as_bytes();
-                let from = cut.saturating_sub(s.len() - 1);
-                let to = (cut + s.len() - 1).min(buf.len());
-                buf[from..to]
-                    .windows(s.len())
-                    .position(|w| w == s)
-                    .map(|i| from + i + s.len())
-                    .filter(|&end| end > cut)
-            });
-            match moved {
-                Some(end) => cut = end,
-                None => return cut,
+            let back = self
+                .straddling(cut)
+                .map(|(start, _)| start)
+                .or_else(|| self.partial_before(cut));
+            match back {
+                Some(start) if start < cut => cut = start,
+                _ => return cut,
             }
         }
+    }
+
+    fn forward(&self, mut cut: usize) -> usize {
+        while let Some((_, end)) = self.straddling(cut) {
+            cut = end;
+        }
+        cut
+    }
+
+    /// A complete secret occurrence that starts before `cut` and ends after it.
+    fn straddling(&self, cut: usize) -> Option<(usize, usize)> {
+        let buf = &self.pending;
+        self.masker.secrets().iter().find_map(|s| {
+            let s = s.as_bytes();
+            let from = cut.saturating_sub(s.len() - 1);
+            let to = (cut + s.len() - 1).min(buf.len());
+            buf.get(from..to)?
+                .windows(s.len())
+                .position(|w| w == s)
+                .map(|i| (from + i, from + i + s.len()))
+                .filter(|&(_, end)| end > cut)
+        })
+    }
+
+    /// Where the longest beginning of a secret that ends exactly at `cut` starts (the
+    /// rest of that secret may still arrive).
+    fn partial_before(&self, cut: usize) -> Option<usize> {
+        let released = &self.pending[..cut];
+        let &last = released.last()?;
+        self.masker
+            .secrets()
+            .iter()
+            .filter_map(|s| {
+                let s = s.as_bytes();
+                // Only a beginning that ends in the released last byte can match (at
+                // a line end, only up to a newline inside the secret): cheap to test.
+                (1..s.len())
+                    .rev()
+                    .filter(|&k| s[k - 1] == last)
+                    .find(|&k| released.ends_with(&s[..k]))
+                    .map(|k| cut - k)
+            })
+            .min()
     }
 }
 
@@ -209,6 +255,22 @@ mod tests {
         let want = m.mask_bytes(&input).into_owned();
         for chunk in 1..=input.len() {
             assert_eq!(run(&m, &input, chunk), want, "chunk {chunk}");
+        }
+    }
+
+    #[test]
+    fn a_secret_spanning_lines_is_masked_whatever_the_chunks() {
+        let pem = "-----BEGIN KEY-----\nMIIEvQIBADANBg\n-----END KEY-----".to_string();
+        let m = Masker::new([pem.clone(), "a\nb".to_string()]);
+        let input = format!("key: {pem}\nthen a\nb and a\nc\n{pem}").into_bytes();
+        let want = m.mask_bytes(&input).into_owned();
+        assert!(!String::from_utf8_lossy(&want).contains("MIIEvQ"));
+        for chunk in 1..=input.len() {
+            assert_eq!(
+                String::from_utf8_lossy(&run(&m, &input, chunk)),
+                String::from_utf8_lossy(&want),
+                "chunk {chunk}"
+            );
         }
     }
 
