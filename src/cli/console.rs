@@ -12,6 +12,7 @@ use crate::model::health;
 use crate::model::view::GoldenSignals;
 use crate::model::{CommandOutcome, RunState, RunSummary, RunView, Timestamp};
 use crate::store::Store;
+use crate::tui::event_loop::read_tail;
 use crate::tui::event_loop::run_console_with;
 use crate::tui::{ConsoleLink, ConsoleRequest, Tab, Theme, UiState};
 use crate::workflow;
@@ -38,6 +39,9 @@ pub struct TuiArgs {
 
 /// How often the store is checked for new events and runs.
 const FOLLOW_EVERY: Duration = Duration::from_millis(150);
+/// A running step's tail in a followed run: the end of its log file.
+const FOLLOW_TAIL_BYTES: u64 = 16 * 1024;
+const FOLLOW_TAIL_LINES: usize = 200;
 
 pub fn exec(a: TuiArgs) -> i32 {
     if !std::io::stdout().is_terminal() {
@@ -129,14 +133,14 @@ impl Follow {
         let (Some(run_id), Some(core)) = (self.run_id.clone(), self.core.as_mut()) else {
             return false;
         };
-        let seen = core.events().len();
-        let Ok(events) = store.events(&run_id) else {
+        let seen = core.events().last().map_or(0, |e| e.seq);
+        let Ok(events) = store.events_after(&run_id, seen) else {
             return false;
         };
-        if events.len() <= seen {
+        if events.is_empty() {
             return false;
         }
-        for ev in &events[seen..] {
+        for ev in &events {
             if core.follow(ev).is_err() {
                 // Out of step (should not happen): rebuild from scratch.
                 self.open(store, &run_id);
@@ -149,7 +153,29 @@ impl Follow {
     fn view(&self, store: &Store) -> Option<RunView> {
         let mut view = self.core.as_ref()?.view(Timestamp::now());
         set_log_paths(&store.log_dir(&view.run_id), &mut view);
+        fill_tails(store, &mut view);
         Some(view)
+    }
+}
+
+/// The detail pane's output tail for a run driven by another process: a running step's
+/// from its log file (the engine writes it as output arrives), a finished one's as the
+/// engine recorded it.
+fn fill_tails(store: &Store, view: &mut RunView) {
+    let recorded = store.attempt_tails(&view.run_id).unwrap_or_default();
+    for sv in &mut view.steps {
+        if sv.state == crate::model::StepState::Running {
+            if let Some(lines) = sv
+                .log_path
+                .as_deref()
+                .and_then(|p| read_tail(p, FOLLOW_TAIL_BYTES).ok())
+            {
+                let skip = lines.len().saturating_sub(FOLLOW_TAIL_LINES);
+                sv.log_tail = lines.into_iter().skip(skip).collect();
+            }
+        } else if let Some(tail) = recorded.get(&sv.id).filter(|t| !t.is_empty()) {
+            sv.log_tail = tail.lines().map(str::to_string).collect();
+        }
     }
 }
 
@@ -277,5 +303,66 @@ fn empty_view() -> RunView {
         audit: Vec::new(),
         signals: GoldenSignals::default(),
         version: 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::driver::{Driver, Sinks};
+    use crate::store::NewRun;
+
+    /// A run driven elsewhere (here: a driver that has finished) shows each step's
+    /// recorded output in the follower's view, not an empty tail.
+    #[test]
+    fn a_followed_run_shows_the_steps_recorded_output() {
+        let tmp = tempfile::tempdir().unwrap();
+        let wf = tmp.path().join("w.toml");
+        let text = "name = \"w\"\n[[step]]\nid = \"a\"\nrun = 'echo first; echo tail-of-a'\n[[step]]\nid = \"b\"\nneeds = [\"a\"]\nrun = \"true\"\n";
+        std::fs::write(&wf, text).unwrap();
+        let plan = Arc::new(workflow::load_file(&wf).unwrap());
+        let db = tmp.path().join("b.db");
+        let mut store = Store::open(&db).unwrap();
+        let run_id = "01followtest".to_string();
+        store
+            .create_run(&NewRun {
+                id: run_id.clone(),
+                workflow: "w".into(),
+                source_path: wf.clone(),
+                source_text: text.into(),
+                params_json: "{}".into(),
+                operator: "t".into(),
+                started_at: Timestamp::now(),
+                steps: vec!["a".into(), "b".into()],
+            })
+            .unwrap();
+        let cfg = RunConfig {
+            run_id: run_id.clone(),
+            operator: "t".into(),
+            params: Default::default(),
+            secret_values: vec![],
+            seed: 1,
+            auto_approve: false,
+            max_parallel: None,
+        };
+        let mut core = Core::new(plan, cfg);
+        let initial = core.start(Timestamp::now());
+        let driver = Driver::new(core, store, run_id.clone(), "t".into(), Sinks::default());
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let out = rt
+            .block_on(driver.run(initial, std::future::pending()))
+            .unwrap();
+        assert_eq!(out.state, RunState::Succeeded);
+
+        let reader = Store::open(&db).unwrap();
+        let mut follow = Follow::default();
+        follow.open(&reader, &run_id);
+        let view = follow.view(&reader).unwrap();
+        assert_eq!(view.steps[0].log_tail, vec!["first", "tail-of-a"]);
+        assert!(view.steps[1].log_tail.is_empty(), "b printed nothing");
+        assert!(!follow.update(&reader), "nothing new since the replay");
     }
 }

@@ -71,16 +71,39 @@ fn opt_ts(v: Option<i64>) -> Option<Timestamp> {
 impl Store {
     /// The run's events in `seq` order (replay).
     pub fn events(&self, run_id: &str) -> Result<Vec<Event>, StoreError> {
+        self.events_after(run_id, 0)
+    }
+
+    /// The run's events with a `seq` above `after`, in order: what a follower has not
+    /// seen yet (one index range, not the whole history).
+    pub fn events_after(&self, run_id: &str, after: u64) -> Result<Vec<Event>, StoreError> {
         let r = (|| {
-            let mut st = self
-                .conn
-                .prepare_cached(&format!("SELECT e.json FROM {RUN_EVENTS} ORDER BY e.id"))?;
-            let rows = st.query_map([run_id], |r| r.get::<_, String>(0))?;
+            let mut st = self.conn.prepare_cached(&format!(
+                "SELECT e.json FROM {RUN_EVENTS} AND e.id > (r.key << 32) + ?2 ORDER BY e.id"
+            ))?;
+            let rows = st.query_map(params![run_id, after as i64], |r| r.get::<_, String>(0))?;
             let mut out = Vec::new();
             for json in rows {
                 out.push(serde_json::from_str(&json?)?);
             }
             Ok(out)
+        })();
+        self.ctx(r)
+    }
+
+    /// Each step's last recorded output tail (of its latest attempt that has one).
+    pub fn attempt_tails(
+        &self,
+        run_id: &str,
+    ) -> Result<std::collections::HashMap<String, String>, StoreError> {
+        let r = (|| {
+            let mut st = self.conn.prepare_cached(
+                "SELECT step_id, log_tail FROM attempts
+                 WHERE run_id = ?1 AND log_tail IS NOT NULL ORDER BY step_id, attempt",
+            )?;
+            let rows = st.query_map([run_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            // Later attempts come later and replace earlier ones.
+            Ok(rows.collect::<Result<_, _>>()?)
         })();
         self.ctx(r)
     }
