@@ -92,15 +92,19 @@ struct Attrs {
 
 impl Attrs {
     fn new() -> io::Result<Box<Attrs>> {
-        // SAFETY: zeroed storage initialised by the *_init calls before any use; boxed
-        // so the initialised objects never move.
-        let mut a: Box<Attrs> = Box::new(unsafe { std::mem::zeroed() });
-        check(unsafe { libc::posix_spawnattr_init(&mut a.attr) })?;
-        if let Err(e) = check(unsafe { libc::posix_spawn_file_actions_init(&mut a.actions) }) {
-            unsafe { libc::posix_spawnattr_destroy(&mut a.attr) };
-            return Err(e);
+        // SAFETY: plain C structs, zeroed and then initialised by the *_init calls
+        // before any other use; neither refers to its own address, so they may move.
+        // Only when both are initialised does `Attrs` (and its Drop) own them.
+        unsafe {
+            let mut attr: libc::posix_spawnattr_t = std::mem::zeroed();
+            let mut actions: libc::posix_spawn_file_actions_t = std::mem::zeroed();
+            check(libc::posix_spawnattr_init(&mut attr))?;
+            if let Err(e) = check(libc::posix_spawn_file_actions_init(&mut actions)) {
+                libc::posix_spawnattr_destroy(&mut attr);
+                return Err(e);
+            }
+            Ok(Box::new(Attrs { attr, actions }))
         }
-        Ok(a)
     }
 }
 
