@@ -354,7 +354,9 @@ impl Driver {
             self.view_dirty = true;
             for effect in follow_up {
                 if let Effect::KillStale { pgid } = effect {
-                    kill_stale(&[pgid]);
+                    // A process that came up for a step no longer running: stopping it
+                    // may take the grace period, which the driver does not wait out.
+                    tokio::task::spawn_blocking(move || kill_stale(&[pgid]));
                 } else {
                     self.act(effect)?;
                 }
@@ -527,6 +529,7 @@ impl Driver {
                     });
                     let wait = running.wait();
                     tokio::pin!(wait);
+                    // A kill decided before the driver saw the handle arrives here.
                     let f = tokio::select! {
                         f = &mut wait => f,
                         Ok(reason) = cancel_rx => {
