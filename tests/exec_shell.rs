@@ -245,3 +245,34 @@ async fn a_shared_files_dir_holds_private_files_per_attempt_removed_once_read() 
     drop(shared);
     assert!(!dir.exists(), "removed with its owner");
 }
+
+#[tokio::test]
+async fn a_step_that_sets_path_finds_programs_on_its_own_path_only() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = tmp.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let tool = bin.join("steptool");
+    std::fs::write(&tool, "#!/bin/sh\necho steptool ran \"$1\"\n").unwrap();
+    std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // A relative entry is taken from the step's directory, as the shell would.
+    for (n, path) in [bin.to_string_lossy().into_owned(), "bin".to_string()]
+        .into_iter()
+        .enumerate()
+    {
+        let mut j = job(tmp.path(), &format!("tool{n}"), "steptool x");
+        j.env.push(("PATH".into(), path.clone()));
+        let f = spawn(j).unwrap().wait().await;
+        assert_eq!(f.outcome, StepOutcome::Exited { exit_code: 0 }, "{path}");
+        assert_eq!(log_text(f.log_path.as_ref().unwrap()), "steptool ran x\n");
+    }
+    // `true` is on baton's PATH but not on the step's: it does not start.
+    let mut j = job(tmp.path(), "nopath", "true");
+    j.env
+        .push(("PATH".into(), bin.to_string_lossy().into_owned()));
+    let err = spawn(j).unwrap_err();
+    assert!(
+        err.to_string().contains("not found in the step's PATH"),
+        "{err}"
+    );
+}

@@ -316,13 +316,24 @@ pub fn spawn(job: ShellJob) -> Result<Running, ExecError> {
             .or_else(|| super::lookup::search_from(program, path_var, &job.dir))
     };
     let resolved = find(invocation.program());
+    let step_sets_path = job.env.iter().any(|(k, _)| k == "PATH");
+    if resolved.is_none() && step_sets_path && !invocation.program().contains('/') {
+        // `posix_spawnp` would search baton's own PATH, not the step's.
+        return Err(fail(format!(
+            "cannot start `{}`: not found in the step's PATH",
+            invocation.program()
+        )));
+    }
     let mut spawned = start(&invocation, resolved.as_deref(), &job, &files);
     if resolved.is_some() && matches!(&spawned, Err(e) if e.kind() == std::io::ErrorKind::NotFound)
     {
         // Gone since it was looked up: search again.
         super::lookup::forget(invocation.program(), path_var.as_deref());
-        let again = find(invocation.program());
-        spawned = start(&invocation, again.as_deref(), &job, &files);
+        spawned = match find(invocation.program()) {
+            Some(again) => start(&invocation, Some(&again), &job, &files),
+            None if step_sets_path => Err(std::io::ErrorKind::NotFound.into()),
+            None => start(&invocation, None, &job, &files),
+        };
     }
     if matches!(&spawned, Err(e) if e.raw_os_error() == Some(libc::ENOEXEC)) {
         // A script without a `#!` line: `sh` runs it, so direct exec must too.
