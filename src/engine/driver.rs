@@ -10,7 +10,7 @@ use crate::model::{CommandOutcome, Event, RunState, RunView, StepOutcome, Timest
 use crate::store::{AttemptLog, Store, StoreError};
 use crate::tui::ConsoleRequest;
 use crate::workflow::Builtin;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -106,7 +106,6 @@ pub struct Driver {
     console_rx: Option<mpsc::Receiver<ConsoleRequest>>,
     console_replies: HashMap<i64, oneshot::Sender<CommandOutcome>>,
     next_console_id: i64,
-    seen_commands: HashSet<i64>,
     data_version: i64,
     view_dirty: bool,
     last_view: Instant,
@@ -142,7 +141,6 @@ impl Driver {
             console_rx: None,
             console_replies: HashMap::new(),
             next_console_id: -1,
-            seen_commands: HashSet::new(),
             data_version: 0,
             view_dirty: true,
             last_view: Instant::now() - VIEW_EVERY,
@@ -610,13 +608,12 @@ impl Driver {
             return Ok(());
         }
         self.data_version = v;
+        // Claiming hands each command to one engine, once.
         for (id, command) in self.store.claim_commands(&self.run_id)? {
-            if self.seen_commands.insert(id) {
-                inputs.push(Input::Command {
-                    id: Some(id),
-                    command,
-                });
-            }
+            inputs.push(Input::Command {
+                id: Some(id),
+                command,
+            });
         }
         Ok(())
     }
