@@ -2,12 +2,11 @@
 //! the gated step's process start, through the real driver, core, store and executor.
 //! The step's command creates a file as the first thing it does; the time until that
 //! file exists is the latency.
-use baton::cli::drive::lease_holder;
-use baton::engine::driver::{Driver, Sinks};
+use baton::engine::driver::{CommandRequest, Driver, Sinks};
 use baton::engine::{Core, RunConfig};
 use baton::model::{Command, Timestamp};
+use baton::session::host::lease_holder;
 use baton::store::{NewRun, Store};
-use baton::tui::ConsoleRequest;
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -72,7 +71,7 @@ async fn once() -> Duration {
         reason: None,
     };
     req_tx
-        .send(ConsoleRequest::Command { command, reply })
+        .send(CommandRequest { command, reply })
         .await
         .expect("send");
     while !started.exists() {

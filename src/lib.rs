@@ -8,6 +8,7 @@ pub mod engine;
 pub mod exec;
 pub mod model;
 pub mod sanitize;
+pub mod session;
 pub mod store;
 pub mod tui;
 pub mod workflow;

@@ -175,6 +175,8 @@ fn scenarios() -> Vec<(&'static str, Setup)> {
         ("confirm_quit", || {
             let v = fixtures::release();
             let mut u = ui();
+            // This console drives the run on screen and one more.
+            u.driven = std::sync::Arc::new(vec![v.run_id.clone(), "01jd9zz2other0run".into()]);
             act(&v, &mut u, &[Action::Quit]);
             (v, u)
         }),

@@ -1,26 +1,37 @@
-//! `baton approve|reject|retry|cancel|mark`: operator commands that reach the engine
-//! driving a run (in this or another process) through the store's `commands` table.
-use super::drive;
+//! `baton approve|reject|retry|cancel|mark`: operator commands on any run, through the
+//! session layer: a live engine gets them through the store; a run no engine drives is
+//! taken over by this process (or a background engine with `--detach`).
+use super::drive::{self, Display};
 use super::exit;
-use super::run::operator_name;
+use super::run::{operator_name, parse_kv};
 use crate::model::{Command, CommandOutcome, StepState};
-use crate::store::{Store, StoreError};
+use crate::session::command::{self, Applied, Delivery};
+use crate::session::{self};
+use crate::store::Store;
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
-
-/// How long a command waits for an engine to take it.
-pub const WAIT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Args)]
 pub struct Target {
     /// The run id (a unique prefix is enough).
     pub run: String,
-    #[arg(long, env = "BATON_DB")]
+    /// The database (default: $BATON_DB, else $XDG_STATE_HOME/baton/baton.db).
+    #[arg(long, env = "BATON_DB", value_name = "PATH")]
     pub db: Option<PathBuf>,
     /// Who decides (default: $USER).
     #[arg(long)]
     pub operator: Option<String>,
+    /// When no engine drives the run: drive it in the background (its output goes to
+    /// a file beside the run's logs) instead of in this terminal.
+    #[arg(long, conflicts_with = "no_drive")]
+    pub detach: bool,
+    /// When no engine drives the run: only record the command; the next engine to
+    /// drive the run (`baton resume`) applies it.
+    #[arg(long)]
+    pub no_drive: bool,
+    /// A run parameter for driving the run (secret params are never stored).
+    #[arg(long = "param", value_name = "K=V", value_parser = parse_kv)]
+    pub params: Vec<(String, String)>,
 }
 
 #[derive(Debug, Args)]
@@ -204,83 +215,52 @@ pub fn mark(a: MarkArgs) -> i32 {
     )
 }
 
-/// Submit the command, wait for the engine's verdict, print it.
+/// Apply the command through the session and print what became of it.
 fn send(target: &Target, command: Command) -> i32 {
     let db = drive::db_path(target.db.as_deref());
     let mut store = match Store::open(&db) {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::STORAGE;
-        }
+        Err(e) => return session::report(&e.into()),
     };
-    let run_id = match store.resolve_run(&target.run) {
-        Ok(id) => id,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::USAGE;
-        }
+    let delivery = if target.detach {
+        Delivery::Detach
+    } else if target.no_drive {
+        Delivery::NoDrive
+    } else {
+        Delivery::Foreground
     };
-    match submit_and_wait(&mut store, &run_id, &command, WAIT) {
-        Ok(outcome) => report(&run_id, outcome),
-        Err(e) => {
-            eprintln!("error: {e}");
-            exit::STORAGE
+    let operator = operator_name(target.operator.as_deref());
+    match command::apply(&mut store, &target.run, command, &delivery, &target.params) {
+        Ok(Applied::ByEngine { outcome, .. }) => {
+            let run_id = store.resolve_run(&target.run).unwrap_or_default();
+            report(&run_id, outcome)
         }
-    }
-}
-
-/// Put the command in the store's `commands` table and wait for the engine driving the
-/// run to take it. A command no engine takes within `wait` is withdrawn (refused), so it
-/// cannot apply by surprise when an engine comes back later.
-pub fn submit_and_wait(
-    store: &mut Store,
-    run_id: &str,
-    command: &Command,
-    wait: Duration,
-) -> Result<CommandOutcome, StoreError> {
-    let id = store.submit_command(run_id, command)?;
-    let start = Instant::now();
-    loop {
-        if let Some(outcome) = store.command_outcome(id)? {
-            return Ok(outcome);
-        }
-        if start.elapsed() >= wait {
-            let reason = format!(
-                "no engine took the command within {}s: is run {run_id} being driven? (`baton resume {run_id}` continues it)",
-                wait.as_secs()
+        Ok(Applied::TakenOver { ready, message }) => {
+            println!(
+                "accepted: {message} (run {}); no engine was driving it: continuing it here (`--detach` drives it in the background)",
+                ready.run_id
             );
-            if store.withdraw_command(id, &reason)? {
-                return Ok(CommandOutcome::Refused { reason });
+            drive::drive(store, ready, Display::headless(operator, db))
+        }
+        Ok(Applied::Detached { pid, log, outcome }) => {
+            let run_id = store.resolve_run(&target.run).unwrap_or_default();
+            let code = report(&run_id, outcome);
+            if code == exit::OK {
+                println!(
+                    "driven in the background by pid {pid}; its output: {}",
+                    log.display()
+                );
             }
-            // An engine took it: its verdict is the one on record, so wait for it (an
-            // engine that died holding it never answers: say so, and where to look).
-            return wait_for_verdict(store, run_id, id, wait);
+            code
         }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn wait_for_verdict(
-    store: &Store,
-    run_id: &str,
-    id: i64,
-    wait: Duration,
-) -> Result<CommandOutcome, StoreError> {
-    let start = Instant::now();
-    loop {
-        if let Some(outcome) = store.command_outcome(id)? {
-            return Ok(outcome);
+        Ok(Applied::Recorded { id }) => {
+            let run_id = store.resolve_run(&target.run).unwrap_or_default();
+            println!(
+                "recorded: command {id} waits for the next engine to drive run {run_id} (`baton resume {run_id}`)"
+            );
+            exit::OK
         }
-        if start.elapsed() >= wait {
-            return Ok(CommandOutcome::Refused {
-                reason: format!(
-                    "the engine took the command but gave no answer within {}s; whether it was applied shows in `baton show {run_id}`",
-                    wait.as_secs()
-                ),
-            });
-        }
-        std::thread::sleep(Duration::from_millis(20));
+        Err(e) => session::report(&e),
     }
 }
 

@@ -17,14 +17,8 @@ pub mod table;
 pub mod tools;
 pub mod validate;
 
-/// Exit codes (DESIGN §3).
-pub mod exit {
-    pub const OK: i32 = 0;
-    pub const FAILED: i32 = 1;
-    pub const USAGE: i32 = 2;
-    pub const STORAGE: i32 = 3;
-    pub const INTERRUPTED: i32 = 130;
-}
+/// Exit codes (README): decided by the session layer.
+pub use crate::session::exit;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -69,6 +63,21 @@ pub enum Cmd {
     Resume(resume::ResumeArgs),
     /// Open the console over every run in the store, live and past
     Tui(console::TuiArgs),
+    /// The background engine of `--detach` (internal)
+    #[command(hide = true)]
+    Engine(EngineArgs),
+}
+
+/// `baton engine RUN`: take an undriven run over and drive it headless, applying the
+/// commands waiting for it in the store (started by a command's `--detach`; its
+/// `--param`s arrive through the environment, never on the command line).
+#[derive(Debug, clap::Args)]
+pub struct EngineArgs {
+    pub run: String,
+    #[command(flatten)]
+    pub db: db::DbOpt,
+    #[arg(long)]
+    pub operator: Option<String>,
 }
 
 /// Parse arguments and run; returns the exit code.
@@ -101,5 +110,11 @@ pub fn main() -> i32 {
         Cmd::Mark(a) => control::mark(a),
         Cmd::Resume(a) => resume::exec(a),
         Cmd::Tui(a) => console::exec(a),
+        Cmd::Engine(a) => {
+            let mut display =
+                drive::Display::headless(run::operator_name(a.operator.as_deref()), a.db.path());
+            display.params = crate::session::command::detached_params();
+            resume::resume(&a.run, display, true)
+        }
     }
 }

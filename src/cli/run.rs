@@ -1,14 +1,9 @@
 //! `baton run WORKFLOW`: start a new run, headless or in the console.
-use super::drive::{self, DriveOptions, LEASE_STALE};
-use super::exit;
-use crate::engine::core::{Core, RunConfig};
-use crate::model::Timestamp;
-use crate::store::{LeaseOutcome, NewRun, Store};
-use crate::workflow::{self, Plan};
+use super::drive::{self, Display};
+use crate::session::{self, host, prepare};
+use crate::store::Store;
 use clap::Args;
-use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 #[derive(Debug, Args)]
 #[command(
@@ -31,7 +26,7 @@ pub struct RunArgs {
 #[derive(Debug, Args)]
 pub struct EngineArgs {
     /// The database (default: $BATON_DB, else $XDG_STATE_HOME/baton/baton.db).
-    #[arg(long, env = "BATON_DB")]
+    #[arg(long, env = "BATON_DB", value_name = "PATH")]
     pub db: Option<PathBuf>,
     /// Print transitions instead of opening the console (also when stdout is not a terminal).
     #[arg(long)]
@@ -46,9 +41,24 @@ pub struct EngineArgs {
     /// Also write every event as a JSON line to FILE (`-` for stdout).
     #[arg(long, value_name = "FILE|-")]
     pub events: Option<String>,
-    /// Console colour theme: default, light, high-contrast, or a user theme.
-    #[arg(long)]
+    /// Console colour theme: default, light, high-contrast, or a user theme in
+    /// $XDG_CONFIG_HOME/baton/themes/NAME.toml.
+    #[arg(long, value_name = "NAME")]
     pub theme: Option<String>,
+}
+
+impl EngineArgs {
+    /// Everything about showing the run, checked before anything is written.
+    pub fn display(&self) -> Result<Display, session::SessionError> {
+        Display::new(
+            self.headless,
+            self.theme.as_deref(),
+            self.events.as_deref(),
+            operator_name(self.operator.as_deref()),
+            drive::db_path(self.db.as_deref()),
+            self.params.clone(),
+        )
+    }
 }
 
 pub fn parse_kv(s: &str) -> Result<(String, String), String> {
@@ -65,109 +75,30 @@ pub fn operator_name(given: Option<&str>) -> String {
         .unwrap_or_else(|| "operator".into())
 }
 
-/// The values to mask: secret params and the `secrets = [...]` read from the environment.
-pub fn secret_values(plan: &Plan, params: &BTreeMap<String, String>) -> Vec<String> {
-    let mut out: Vec<String> = plan
-        .params
-        .iter()
-        .filter(|p| p.secret)
-        .filter_map(|p| params.get(&p.name).cloned())
-        .collect();
-    out.extend(
-        plan.secrets
-            .iter()
-            .filter_map(|name| std::env::var(name).ok()),
-    );
-    out.retain(|v| !v.is_empty());
-    out
-}
-
-pub fn new_run_id() -> String {
-    ulid::Ulid::new().to_string().to_lowercase()
-}
-
 pub fn exec(args: RunArgs) -> i32 {
-    let plan = match workflow::load_file(&args.workflow) {
-        Ok(p) => Arc::new(p),
-        Err(diags) => {
-            eprint!("{diags}");
-            return exit::USAGE;
-        }
-    };
-    let params = match workflow::resolve_params(&plan, &args.engine.params) {
-        Ok(p) => p,
-        Err(errors) => {
-            for e in errors {
-                eprintln!("error: {e}");
-            }
-            return exit::USAGE;
-        }
-    };
-    let db_path = drive::db_path(args.engine.db.as_deref());
-    let mut store = match Store::open(&db_path) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::STORAGE;
-        }
-    };
-    let operator = operator_name(args.engine.operator.as_deref());
-    let run_id = new_run_id();
-    let secrets = secret_values(&plan, &params);
-    let masker = crate::model::mask::Masker::new(secrets.clone());
-    let masked: BTreeMap<String, String> = params
-        .iter()
-        .map(|(k, v)| (k.clone(), masker.mask(v).into_owned()))
-        .collect();
-    let source_text = std::fs::read_to_string(&args.workflow).unwrap_or_default();
-    let new_run = NewRun {
-        id: run_id.clone(),
-        workflow: plan.name.clone(),
-        source_path: std::fs::canonicalize(&args.workflow)
-            .unwrap_or_else(|_| args.workflow.clone()),
-        source_text: masker.mask(&source_text).into_owned(),
-        params_json: serde_json::to_string(&masked).unwrap_or_default(),
-        operator: operator.clone(),
-        started_at: Timestamp::now(),
-        steps: plan.steps.iter().map(|s| s.id.clone()).collect(),
-    };
-    if let Err(e) = store.create_run(&new_run) {
-        eprintln!("error: {e}");
-        return exit::STORAGE;
-    }
-    match store.acquire_lease(
-        &run_id,
-        &drive::lease_holder(),
-        Timestamp::now(),
-        LEASE_STALE,
-    ) {
-        Ok(LeaseOutcome::Acquired) => {}
-        Ok(LeaseOutcome::HeldBy { holder, .. }) => {
-            eprintln!("error: run {run_id} is already driven by {holder}");
-            return exit::FAILED;
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::STORAGE;
-        }
-    }
-    let cfg = RunConfig {
-        run_id: run_id.clone(),
-        operator: operator.clone(),
-        params,
-        secret_values: secrets,
-        seed: rand::random(),
+    // Every input is checked before the run is created: a bad workflow, `--param`,
+    // `--theme` or `--events` leaves nothing in the store.
+    let loaded = match prepare::load_new(prepare::NewRunSpec {
+        workflow: args.workflow.clone(),
+        params: args.engine.params.clone(),
+        max_parallel: args.max_parallel,
         auto_approve: args.auto_approve,
-        max_parallel: args.max_parallel.map(|n| n as usize),
+        operator: operator_name(args.engine.operator.as_deref()),
+    }) {
+        Ok(l) => l,
+        Err(e) => return session::report(&e),
     };
-    let mut core = Core::new(plan.clone(), cfg);
-    let initial = core.start(Timestamp::now());
-    let opts = DriveOptions {
-        headless: args.engine.headless,
-        events: args.engine.events,
-        theme: args.engine.theme,
-        operator,
-        db_path,
+    let display = match args.engine.display() {
+        Ok(d) => d,
+        Err(e) => return session::report(&e),
     };
-    drive::drive(store, core, initial, &run_id, &plan.name, opts)
+    let mut store = match Store::open(&display.db_path) {
+        Ok(s) => s,
+        Err(e) => return session::report(&e.into()),
+    };
+    let ready = match prepare::create(&mut store, loaded, &host::lease_holder()) {
+        Ok(r) => r,
+        Err(e) => return session::report(&e),
+    };
+    drive::drive(store, ready, display)
 }

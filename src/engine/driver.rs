@@ -8,7 +8,6 @@ use crate::exec::{self, KillReason, ShellJob};
 use crate::model::mask::Masker;
 use crate::model::{CommandOutcome, Event, RunState, RunView, StepOutcome, Timestamp, Usage};
 use crate::store::{AttemptLog, Store, StoreError};
-use crate::tui::ConsoleRequest;
 use crate::workflow::Builtin;
 use std::collections::HashMap;
 use std::io::Write;
@@ -43,6 +42,14 @@ pub struct Sinks {
     pub lines: Option<Box<dyn Write + Send>>,
     /// JSON lines (`--events`).
     pub events: Option<Box<dyn Write + Send>>,
+}
+
+/// A command handed to this engine in-process (the console, or a session that took the
+/// run over), answered on `reply` once the core has decided.
+#[derive(Debug)]
+pub struct CommandRequest {
+    pub command: crate::model::Command,
+    pub reply: oneshot::Sender<CommandOutcome>,
 }
 
 /// How the drive ended.
@@ -103,7 +110,7 @@ pub struct Driver {
     files_dir: Option<exec::FilesDir>,
     sinks: Sinks,
     view_tx: Option<watch::Sender<Arc<RunView>>>,
-    console_rx: Option<mpsc::Receiver<ConsoleRequest>>,
+    commands_rx: Option<mpsc::Receiver<CommandRequest>>,
     console_replies: HashMap<i64, oneshot::Sender<CommandOutcome>>,
     next_console_id: i64,
     data_version: i64,
@@ -138,7 +145,7 @@ impl Driver {
             files_dir: None,
             sinks,
             view_tx: None,
-            console_rx: None,
+            commands_rx: None,
             console_replies: HashMap::new(),
             next_console_id: -1,
             data_version: 0,
@@ -147,16 +154,17 @@ impl Driver {
         }
     }
 
-    /// Attach a console: views go out on `view`, its commands come in on `requests`.
-    /// While a console is attached the driver keeps serving after the run ends (the
-    /// operator may still retry), until the console hangs up.
+    /// Attach an in-process client (the session serving a console): views go out on
+    /// `view`, commands come in on `requests`. When the client hangs up (the sender is
+    /// dropped) an unfinished run is interrupted, as on a signal. The driver still ends
+    /// when the run does: a later command reopens the run through the session.
     pub fn attach_console(
         &mut self,
         view: watch::Sender<Arc<RunView>>,
-        requests: mpsc::Receiver<ConsoleRequest>,
+        requests: mpsc::Receiver<CommandRequest>,
     ) {
         self.view_tx = Some(view);
-        self.console_rx = Some(requests);
+        self.commands_rx = Some(requests);
         self.view_dirty = true;
     }
 
@@ -164,8 +172,8 @@ impl Driver {
         self.decorate(self.core.view(Timestamp::now()))
     }
 
-    /// Drive the run until it finishes (or, with a console, until the console hangs up),
-    /// or until `shutdown` resolves: then running groups are killed and the run is
+    /// Drive the run until it finishes (or its in-process client hangs up), or until
+    /// `shutdown` resolves: then running groups are killed and the run is
     /// recorded as interrupted.
     pub async fn run<F>(
         mut self,
@@ -177,6 +185,18 @@ impl Driver {
     {
         self.data_version = self.store.data_version()?;
         self.execute(initial)?;
+        // Commands submitted before this engine started (or for it: a background
+        // engine started to serve them) are taken at once, not on the next write.
+        let mut waiting = Vec::new();
+        self.claim_commands(&mut waiting)?;
+        if !waiting.is_empty() {
+            let now = Timestamp::now();
+            let effects = waiting
+                .into_iter()
+                .flat_map(|i| self.core.handle(i, now))
+                .collect();
+            self.execute(effects)?;
+        }
         self.publish(true);
         tokio::pin!(shutdown);
         let mut poll = tokio::time::interval(COMMAND_POLL);
@@ -189,7 +209,7 @@ impl Driver {
         loop {
             let finished = self.core.is_finished() && self.live.is_empty();
             let overdue = stop_deadline.is_some_and(|d| Instant::now() >= d);
-            if (finished && (self.console_rx.is_none() || stopping)) || overdue {
+            if finished || overdue {
                 break;
             }
             if stopping && stop_deadline.is_none() {
@@ -214,11 +234,11 @@ impl Driver {
                         last_heartbeat = Instant::now();
                     }
                 }
-                req = recv_console(&mut self.console_rx) => match req {
-                    Some(req) => self.console_request(req, &mut inputs),
-                    // The console hung up: stop serving; an unfinished run is interrupted.
+                req = recv_command(&mut self.commands_rx) => match req {
+                    Some(req) => self.command_request(req, &mut inputs),
+                    // The client hung up: stop serving; an unfinished run is interrupted.
                     None => {
-                        self.console_rx = None;
+                        self.commands_rx = None;
                         if !self.core.is_finished() && !stopping {
                             stopping = true;
                             inputs.push(Input::Shutdown { reason: "console closed".into() });
@@ -608,7 +628,11 @@ impl Driver {
             return Ok(());
         }
         self.data_version = v;
-        // Claiming hands each command to one engine, once.
+        self.claim_commands(inputs)
+    }
+
+    /// Claiming hands each command to one engine, once.
+    fn claim_commands(&mut self, inputs: &mut Vec<Input>) -> Result<(), DriverError> {
         for (id, command) in self.store.claim_commands(&self.run_id)? {
             inputs.push(Input::Command {
                 id: Some(id),
@@ -618,23 +642,15 @@ impl Driver {
         Ok(())
     }
 
-    fn console_request(&mut self, req: ConsoleRequest, inputs: &mut Vec<Input>) {
-        match req {
-            ConsoleRequest::Command { command, reply } => {
-                let id = self.next_console_id;
-                self.next_console_id -= 1;
-                self.console_replies.insert(id, reply);
-                inputs.push(Input::Command {
-                    id: Some(id),
-                    command,
-                });
-            }
-            // Other runs are opened by the caller that owns the console, not by this driver.
-            ConsoleRequest::OpenRun(_) => {}
-            ConsoleRequest::Resume { reply, .. } => {
-                let _ = reply.send(Err("this run is already being driven here".into()));
-            }
-        }
+    fn command_request(&mut self, req: CommandRequest, inputs: &mut Vec<Input>) {
+        // In-process commands get negative ids: they never collide with the store's.
+        let id = self.next_console_id;
+        self.next_console_id -= 1;
+        self.console_replies.insert(id, req.reply);
+        inputs.push(Input::Command {
+            id: Some(id),
+            command: req.command,
+        });
     }
 
     fn decorate(&self, mut view: RunView) -> RunView {
@@ -721,7 +737,7 @@ fn exit_input(
     }
 }
 
-async fn recv_console(rx: &mut Option<mpsc::Receiver<ConsoleRequest>>) -> Option<ConsoleRequest> {
+async fn recv_command(rx: &mut Option<mpsc::Receiver<CommandRequest>>) -> Option<CommandRequest> {
     match rx {
         Some(rx) => rx.recv().await,
         None => std::future::pending().await,

@@ -192,6 +192,20 @@ impl Store {
         self.ctx(r)
     }
 
+    /// The run's lease: its holder and last heartbeat, if any engine holds it.
+    pub fn lease(&self, run_id: &str) -> Result<Option<(String, Timestamp)>, StoreError> {
+        let r = self
+            .conn
+            .query_row(
+                "SELECT holder, heartbeat_at FROM leases WHERE run_id = ?1",
+                [run_id],
+                |r| Ok((r.get(0)?, Timestamp(r.get(1)?))),
+            )
+            .optional()
+            .map_err(StoreError::from);
+        self.ctx(r)
+    }
+
     /// Give the lease up (no error if it is not held by `holder`).
     pub fn release_lease(&mut self, run_id: &str, holder: &str) -> Result<(), StoreError> {
         let r = self
@@ -232,7 +246,7 @@ fn parse_holder(holder: &str) -> Option<(i32, &str)> {
 }
 
 /// True only when the holder names a process on this host that no longer exists.
-fn holder_is_dead(holder: &str) -> bool {
+pub fn holder_is_dead(holder: &str) -> bool {
     let Some((pid, host)) = parse_holder(holder) else {
         return false;
     };

@@ -8,6 +8,7 @@
 pub mod audit;
 mod commands;
 mod error;
+mod logtail;
 mod project;
 #[cfg(test)]
 mod project_reference;
@@ -15,8 +16,9 @@ mod query;
 pub mod schema;
 
 pub use audit::{AuditKeys, AuditRow, AuditVerdict};
-pub use commands::{LeaseOutcome, lease_holder_name};
+pub use commands::{LeaseOutcome, holder_is_dead, lease_holder_name};
 pub use error::StoreError;
+pub use logtail::read_tail;
 pub use query::{RunDetail, RunRecord, StepDetail};
 
 use crate::model::{Event, Timestamp};

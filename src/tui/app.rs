@@ -125,11 +125,13 @@ pub enum ConfirmWhat {
     Quit,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfirmDialog {
     pub what: ConfirmWhat,
     /// The selected button; destructive confirmations start on No.
     pub yes: bool,
+    /// For a quit: the runs this console drives, which quitting interrupts.
+    pub runs: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -213,6 +215,8 @@ pub struct UiState {
     pub toast: Option<Toast>,
     /// Commands sent and not answered yet.
     pub pending: usize,
+    /// The runs this console's process drives: quitting interrupts exactly these.
+    pub driven: Arc<Vec<String>>,
     layout: LayoutCache,
 }
 
@@ -388,7 +392,7 @@ pub fn update(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> 
     }
     match ui.context() {
         Context::GateDialog => gate_dialog(ui, action),
-        Context::Confirm => confirm_dialog(ui, view, action),
+        Context::Confirm => confirm_dialog(ui, action),
         Context::Overlay => overlay(ui, view, action),
         Context::SearchInput => search_input(ui, view, action),
         Context::Log => log_view(ui, view, action),
@@ -446,7 +450,7 @@ fn gate_dialog(ui: &mut UiState, action: Action) -> Vec<Request> {
     Vec::new()
 }
 
-fn confirm_dialog(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
+fn confirm_dialog(ui: &mut UiState, action: Action) -> Vec<Request> {
     let Some(Dialog::Confirm(d)) = ui.dialog.as_mut() else {
         return Vec::new();
     };
@@ -466,10 +470,10 @@ fn confirm_dialog(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Reque
         return Vec::new();
     }
     match what {
-        ConfirmWhat::Quit => vec![Request::Exit(if run_is_live(view) {
-            ConsoleExit::Interrupt
-        } else {
+        ConfirmWhat::Quit => vec![Request::Exit(if ui.driven.is_empty() {
             ConsoleExit::Quit
+        } else {
+            ConsoleExit::Interrupt
         })],
         ConfirmWhat::CancelRun => {
             ui.pending += 1;
@@ -720,10 +724,13 @@ fn main_view(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
         Action::ToggleHealth => ui.overlay = Some(Overlay::Health),
         Action::Help => ui.overlay = Some(Overlay::Help),
         Action::Quit => {
-            if run_is_live(view) {
+            // Only runs this console drives stop with it; a run followed from another
+            // engine goes on.
+            if !ui.driven.is_empty() {
                 ui.dialog = Some(Dialog::Confirm(ConfirmDialog {
                     what: ConfirmWhat::Quit,
                     yes: false,
+                    runs: ui.driven.to_vec(),
                 }));
             } else {
                 return vec![Request::Exit(ConsoleExit::Quit)];
@@ -734,6 +741,7 @@ fn main_view(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
                 ui.dialog = Some(Dialog::Confirm(ConfirmDialog {
                     what: ConfirmWhat::CancelRun,
                     yes: false,
+                    runs: Vec::new(),
                 }));
             } else {
                 toast(
@@ -1002,13 +1010,15 @@ mod tests {
     fn confirm_dialogs_default_to_no() {
         let v = fixtures::release();
         let mut ui = UiState::new("alice");
+        ui.driven = Arc::new(vec![v.run_id.clone()]);
         update(&mut ui, &v, Action::Quit);
         assert!(matches!(
-            ui.dialog,
+            &ui.dialog,
             Some(Dialog::Confirm(ConfirmDialog {
                 yes: false,
-                what: ConfirmWhat::Quit
-            }))
+                what: ConfirmWhat::Quit,
+                runs,
+            })) if runs == &vec![v.run_id.clone()]
         ));
         assert!(
             update(&mut ui, &v, Action::Confirm).is_empty(),
@@ -1027,13 +1037,27 @@ mod tests {
             ui.dialog,
             Some(Dialog::Confirm(ConfirmDialog {
                 yes: false,
-                what: ConfirmWhat::CancelRun
+                what: ConfirmWhat::CancelRun,
+                ..
             }))
         ));
         let r = update(&mut ui, &v, Action::Yes);
         assert!(
             matches!(&r[..], [Request::Command(Command::Cancel { operator, .. })] if operator == "alice")
         );
+    }
+
+    #[test]
+    fn quitting_a_followed_live_run_neither_asks_nor_interrupts() {
+        // A live run another engine drives: this console drives nothing.
+        let v = fixtures::release();
+        assert!(run_is_live(&v));
+        let mut ui = UiState::new("alice");
+        assert_eq!(
+            update(&mut ui, &v, Action::Quit),
+            vec![Request::Exit(ConsoleExit::Quit)]
+        );
+        assert!(ui.dialog.is_none());
     }
 
     #[test]

@@ -6,7 +6,7 @@ use super::app::{Action, ConsoleExit, Request, UiState, run_is_live, update};
 use super::keymap;
 use super::theme::Theme;
 use super::views::render;
-use crate::model::{Command, CommandOutcome, RunSummary, RunView, Timestamp};
+use crate::model::{CommandOutcome, RunView, Timestamp};
 use crossterm::event::{Event, EventStream};
 use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, Stream, StreamExt};
@@ -14,29 +14,9 @@ use ratatui::Terminal;
 use ratatui::backend::Backend;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::oneshot;
 
-/// What the console is connected to: the engine's (or the store follower's) live view,
-/// the store's run list, and where its requests go.
-pub struct ConsoleLink {
-    pub view: watch::Receiver<Arc<RunView>>,
-    pub runs: watch::Receiver<Arc<Vec<RunSummary>>>,
-    pub requests: mpsc::Sender<ConsoleRequest>,
-}
-
-#[derive(Debug)]
-pub enum ConsoleRequest {
-    Command {
-        command: Command,
-        reply: oneshot::Sender<CommandOutcome>,
-    },
-    /// Show another run: the receiver of `ConsoleLink::view` should switch to it.
-    OpenRun(String),
-    Resume {
-        run_id: String,
-        reply: oneshot::Sender<Result<(), String>>,
-    },
-}
+pub use crate::session::console::{ConsoleLink, ConsoleRequest};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TuiError {
@@ -116,10 +96,11 @@ where
 {
     let mut view: Arc<RunView> = link.view.borrow_and_update().clone();
     ui.runs = link.runs.borrow_and_update().clone();
+    ui.driven = link.driven.borrow_and_update().clone();
     let mut replies: FuturesUnordered<BoxFuture<'static, Action>> = FuturesUnordered::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let (mut view_open, mut runs_open) = (true, true);
+    let (mut view_open, mut runs_open, mut driven_open) = (true, true, true);
     let mut dirty = true;
     let mut drawn: Option<u64> = None;
     loop {
@@ -139,38 +120,46 @@ where
         // Biased: signals, then answers to commands, then keys, then view updates, so a
         // busy engine cannot starve the operator's keys.
         tokio::select! {
-            biased;
-            _ = signals.any() => return Ok(ConsoleExit::Interrupt),
-            Some(a) = replies.next(), if !replies.is_empty() => {
-                requests = update(&mut ui, &view, a);
-                dirty = true;
-            }
-            ev = events.next() => match ev {
-                Some(Ok(Event::Key(k))) => {
-                    if let Some(a) = keymap::action_for(ui.context(), &k) {
-                        requests = update(&mut ui, &view, a);
+                biased;
+                _ = signals.any() => return Ok(ConsoleExit::Interrupt),
+                Some(a) = replies.next(), if !replies.is_empty() => {
+                    requests = update(&mut ui, &view, a);
+                    dirty = true;
+                }
+                ev = events.next() => match ev {
+                    Some(Ok(Event::Key(k))) => {
+                        if let Some(a) = keymap::action_for(ui.context(), &k) {
+                            requests = update(&mut ui, &view, a);
+                        }
+                        dirty = true;
                     }
-                    dirty = true;
-                }
-                Some(Ok(Event::Resize(..))) => dirty = true,
-                Some(Ok(_)) => {}
-                Some(Err(e)) => return Err(e.into()),
-                None => return Ok(ConsoleExit::Quit),
-            },
-            r = link.view.changed(), if view_open => match r {
-                Ok(()) => view = link.view.borrow_and_update().clone(),
-                // The engine is gone: keep showing its last view.
-                Err(_) => view_open = false,
-            },
-            r = link.runs.changed(), if runs_open => match r {
-                Ok(()) => {
-                    ui.runs = link.runs.borrow_and_update().clone();
-                    dirty = true;
-                }
-                Err(_) => runs_open = false,
-            },
-            _ = tick.tick(), if ticking => dirty = true,
-        }
+                    Some(Ok(Event::Resize(..))) => dirty = true,
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => return Err(e.into()),
+                    None => return Ok(ConsoleExit::Quit),
+                },
+                r = link.view.changed(), if view_open => match r {
+                    Ok(()) => view = link.view.borrow_and_update().clone(),
+                    // The engine is gone: keep showing its last view.
+                    Err(_) => view_open = false,
+                },
+                r = link.runs.changed(), if runs_open => match r {
+                    Ok(()) => {
+                        ui.runs = link.runs.borrow_and_update().clone();
+        ui.driven = link.driven.borrow_and_update().clone();
+                        dirty = true;
+                    }
+                    Err(_) => runs_open = false,
+                },
+                r = link.driven.changed(), if driven_open => match r {
+                    Ok(()) => {
+                        ui.driven = link.driven.borrow_and_update().clone();
+                        dirty = true;
+                    }
+                    Err(_) => driven_open = false,
+                },
+                _ = tick.tick(), if ticking => dirty = true,
+            }
         for req in requests {
             match req {
                 Request::Exit(e) => return Ok(e),
@@ -217,9 +206,11 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Command;
     use crate::tui::fixtures;
     use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
     use ratatui::backend::TestBackend;
+    use tokio::sync::{mpsc, watch};
 
     fn key(c: KeyCode) -> std::io::Result<Event> {
         Ok(Event::Key(KeyEvent::new(c, KeyModifiers::NONE)))
@@ -241,12 +232,14 @@ mod tests {
     async fn approve_with_keys_reaches_the_engine_and_the_outcome_shows() {
         let (_vtx, vrx) = watch::channel(Arc::new(fixtures::release()));
         let (_rtx, rrx) = watch::channel(Arc::new(fixtures::runs()));
+        let (_dtx, drx) = watch::channel(Arc::new(Vec::new()));
         let (qtx, mut qrx) = mpsc::channel(8);
         let (ktx, krx) = futures::channel::mpsc::unbounded();
         let mut terminal = Terminal::new(TestBackend::new(100, 30)).unwrap();
         let link = ConsoleLink {
             view: vrx,
             runs: rrx,
+            driven: drx,
             requests: qtx,
         };
         // A fake engine: accept the approval, then let the operator quit.
@@ -324,52 +317,12 @@ fn refresh_log(ui: &mut crate::tui::UiState, view: &RunView) -> bool {
     let Some(path) = view.steps.get(log.step).and_then(|s| s.log_path.as_ref()) else {
         return false;
     };
-    match read_tail(path, LOG_VIEW_BYTES) {
+    match crate::store::read_tail(path, LOG_VIEW_BYTES) {
         Ok(lines) => {
             log.file = Some(Arc::new(lines));
             true
         }
         // Not there yet, or unreadable: the view's own tail stays on screen.
         Err(_) => false,
-    }
-}
-
-/// The last `max` bytes of a file as lines (the first, partial line dropped when cut).
-pub fn read_tail(path: &std::path::Path, max: u64) -> std::io::Result<Vec<String>> {
-    use std::io::{Read, Seek, SeekFrom};
-    let mut f = std::fs::File::open(path)?;
-    let len = f.metadata()?.len();
-    let from = len.saturating_sub(max);
-    f.seek(SeekFrom::Start(from))?;
-    let mut buf = Vec::with_capacity((len - from) as usize);
-    f.take(max).read_to_end(&mut buf)?;
-    let mut lines: Vec<String> = buf
-        .split(|b| *b == b'\n')
-        .map(|l| String::from_utf8_lossy(l).into_owned())
-        .collect();
-    if from > 0 && !lines.is_empty() {
-        lines.remove(0);
-    }
-    if lines.last().is_some_and(|l| l.is_empty()) {
-        lines.pop();
-    }
-    Ok(lines)
-}
-
-#[cfg(test)]
-mod log_file_tests {
-    use super::read_tail;
-
-    #[test]
-    fn reads_only_the_tail_and_drops_the_cut_line() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("x.log");
-        std::fs::write(&p, "first\nsecond\nthird\n").unwrap();
-        assert_eq!(
-            read_tail(&p, 1 << 20).unwrap(),
-            ["first", "second", "third"]
-        );
-        assert_eq!(read_tail(&p, 10).unwrap(), ["third"]);
-        assert!(read_tail(&dir.path().join("missing"), 10).is_err());
     }
 }

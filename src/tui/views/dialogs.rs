@@ -116,15 +116,23 @@ pub fn gate(
     );
 }
 
-pub fn confirm(frame: &mut Frame, area: Rect, view: &RunView, d: &ConfirmDialog, theme: &Theme) {
+pub fn confirm(frame: &mut Frame, area: Rect, d: &ConfirmDialog, theme: &Theme) {
     let (title, text) = match d.what {
-        ConfirmWhat::Quit => (
-            " Quit while the run is live? ",
-            format!(
-                "Steps are still running or waiting. Quitting interrupts run {}; `baton resume` continues it later.",
-                crate::tui::app::short_id(&view.run_id)
-            ),
-        ),
+        ConfirmWhat::Quit => {
+            let ids: Vec<&str> = d.runs.iter().map(|r| crate::tui::app::short_id(r)).collect();
+            let (title, them) = if ids.len() == 1 {
+                (" Quit while this console drives a run? ", "it")
+            } else {
+                (" Quit while this console drives runs? ", "them")
+            };
+            (
+                title,
+                format!(
+                    "This console drives run {}. Quitting interrupts {them}; `baton resume RUN` continues later. Runs driven elsewhere go on.",
+                    ids.join(", ")
+                ),
+            )
+        }
         ConfirmWhat::CancelRun => (
             " Cancel the run? ",
             "Running steps are killed, pending ones skipped, and completed steps with `compensate` are undone. This cannot be reversed.".to_string(),

@@ -69,7 +69,7 @@ pub fn render(frame: &mut Frame, view: &RunView, ui: &UiState, theme: &Theme) {
     }
     match &ui.dialog {
         Some(Dialog::Gate(d)) => dialogs::gate(frame, area, view, ui, d, theme),
-        Some(Dialog::Confirm(d)) => dialogs::confirm(frame, area, view, d, theme),
+        Some(Dialog::Confirm(d)) => dialogs::confirm(frame, area, d, theme),
         None => {}
     }
 }

@@ -1,0 +1,356 @@
+//! Commands on any run. A run a live engine drives gets the command through the store's
+//! `commands` table and that engine's verdict; a run no engine drives (interrupted,
+//! waiting at a gate with its engine gone, or finished) is taken over: this process
+//! takes its lease, rebuilds it from its events, applies the command and, when the
+//! core accepts it, continues the run like `baton resume`. A command that cannot apply
+//! is refused at once with the reason and the run's state.
+use super::SessionError;
+use super::host::{LEASE_STALE, lease_holder};
+use super::prepare::{PlanSource, Ready, rebuild, take_lease};
+use crate::engine::core::{Effect, Input};
+use crate::model::{Command, CommandOutcome, RunState, Timestamp};
+use crate::store::{Store, StoreError};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// How long a submitter waits for a live engine to take a command.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// The live engine that drives `run_id`, if any: a lease whose heartbeat is fresh and
+/// whose holder, when on this host, still exists.
+pub fn live_holder(store: &Store, run_id: &str) -> Result<Option<String>, SessionError> {
+    Ok(store
+        .lease(run_id)?
+        .filter(|(holder, beat)| {
+            Timestamp::now().since(*beat) <= LEASE_STALE && !crate::store::holder_is_dead(holder)
+        })
+        .map(|(holder, _)| holder))
+}
+
+/// Take an undriven run over: its lease for this process, its core rebuilt from the
+/// current workflow, resumed if its engine died, and `command` applied. Nothing is
+/// written here: the returned effects are committed by the driver before they act.
+/// On refusal the lease is given back and nothing happened.
+///
+/// Without a command a finished run is refused unless `allow_finished` (an engine
+/// started to serve the commands waiting in the store).
+pub fn take_over(
+    store: &mut Store,
+    run_id: &str,
+    given: &[(String, String)],
+    operator: &str,
+    command: Option<Command>,
+    allow_finished: bool,
+) -> Result<(Ready, Option<String>), SessionError> {
+    let holder = lease_holder();
+    take_lease(store, run_id, &holder)?;
+    let result = apply_in_memory(store, run_id, given, operator, command, allow_finished);
+    if result.is_err() {
+        let _ = store.release_lease(run_id, &holder);
+    }
+    result
+}
+
+fn apply_in_memory(
+    store: &Store,
+    run_id: &str,
+    given: &[(String, String)],
+    operator: &str,
+    command: Option<Command>,
+    allow_finished: bool,
+) -> Result<(Ready, Option<String>), SessionError> {
+    let mut core = rebuild(store, run_id, PlanSource::Current, given, true)?;
+    let recorded = core.run_state();
+    // No engine holds it: whatever it says, an unfinished run is interrupted.
+    let state = if recorded.is_final() {
+        recorded
+    } else {
+        RunState::Interrupted
+    };
+    if command.is_none() && state.is_final() && !allow_finished {
+        return Err(SessionError::Refused {
+            run_id: run_id.to_string(),
+            state,
+            reason: format!(
+                "the run already finished; `baton retry {run_id} STEP` or `baton mark {run_id} STEP …` reopens it"
+            ),
+        });
+    }
+    let now = Timestamp::now();
+    let mut initial = core.resume(operator, now);
+    let mut message = None;
+    if let Some(command) = command {
+        let fx = core.handle(Input::Command { id: None, command }, now);
+        match verdict(&fx) {
+            Some(CommandOutcome::Accepted { message: m }) => message = Some(m),
+            Some(CommandOutcome::Refused { reason }) => {
+                return Err(SessionError::Refused {
+                    run_id: run_id.to_string(),
+                    state,
+                    reason,
+                });
+            }
+            None => {
+                return Err(SessionError::System(
+                    "the engine gave no verdict on the command".into(),
+                ));
+            }
+        }
+        initial.extend(fx);
+    }
+    let workflow = core.plan().name.clone();
+    Ok((
+        Ready {
+            run_id: run_id.to_string(),
+            workflow,
+            core,
+            initial,
+            stale: !recorded.is_final(),
+        },
+        message,
+    ))
+}
+
+fn verdict(fx: &[Effect]) -> Option<CommandOutcome> {
+    fx.iter().find_map(|e| match e {
+        Effect::CommandDone { id: None, outcome } => Some(outcome.clone()),
+        _ => None,
+    })
+}
+
+/// How an undriven run continues once a command applies.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Delivery {
+    /// This process drives the run to its end (headless lines, the run's exit code).
+    Foreground,
+    /// A background engine drives it; its output goes to a file beside the logs.
+    Detach,
+    /// Only record the command; the next engine to drive the run applies it.
+    NoDrive,
+}
+
+/// What became of a command.
+pub enum Applied {
+    /// A live engine (in another process) gave its verdict.
+    ByEngine {
+        holder: String,
+        outcome: CommandOutcome,
+    },
+    /// No engine held the run: this process took it over; drive `ready` now.
+    TakenOver { ready: Ready, message: String },
+    /// A background engine took the run over and gave its verdict.
+    Detached {
+        pid: u32,
+        log: PathBuf,
+        outcome: CommandOutcome,
+    },
+    /// Recorded for the next engine (`--no-drive`).
+    Recorded { id: i64 },
+}
+
+/// Apply `command` to the run `run_ref` (a unique id prefix) however it is driven.
+pub fn apply(
+    store: &mut Store,
+    run_ref: &str,
+    command: Command,
+    delivery: &Delivery,
+    given: &[(String, String)],
+) -> Result<Applied, SessionError> {
+    let run_id = store.resolve_run(run_ref)?;
+    let operator = command_operator(&command).to_string();
+    // Twice at most: an engine that ends between the look and the hand-over leaves the
+    // run undriven, and the second look finds that.
+    for _ in 0..2 {
+        if let Some(holder) = live_holder(store, &run_id)? {
+            match submit_and_wait(store, &run_id, &command, WAIT)? {
+                Waited::Verdict(outcome) => return Ok(Applied::ByEngine { holder, outcome }),
+                Waited::NotTaken => continue,
+            }
+        }
+        match delivery {
+            Delivery::NoDrive => {
+                let id = store.submit_command(&run_id, &command)?;
+                return Ok(Applied::Recorded { id });
+            }
+            Delivery::Foreground => {
+                match take_over(
+                    store,
+                    &run_id,
+                    given,
+                    &operator,
+                    Some(command.clone()),
+                    false,
+                ) {
+                    Ok((ready, message)) => {
+                        return Ok(Applied::TakenOver {
+                            ready,
+                            message: message.unwrap_or_default(),
+                        });
+                    }
+                    Err(SessionError::Driven { .. }) => continue,
+                    Err(e) => return Err(e),
+                }
+            }
+            Delivery::Detach => {
+                // Decide here, at once; the background engine then applies it for real.
+                match take_over(
+                    store,
+                    &run_id,
+                    given,
+                    &operator,
+                    Some(command.clone()),
+                    false,
+                ) {
+                    Ok((ready, _)) => drop(ready),
+                    Err(SessionError::Driven { .. }) => continue,
+                    Err(e) => return Err(e),
+                }
+                store.release_lease(&run_id, &lease_holder())?;
+                let id = store.submit_command(&run_id, &command)?;
+                let (pid, log) = spawn_detached(store, &run_id, given)?;
+                let outcome = match wait_for_verdict(store, id, WAIT)? {
+                    Some(outcome) => outcome,
+                    None => {
+                        let reason = format!(
+                            "the background engine (pid {pid}) did not take the command within {}s; see {}",
+                            WAIT.as_secs(),
+                            log.display()
+                        );
+                        if store.withdraw_command(id, &reason)? {
+                            CommandOutcome::Refused { reason }
+                        } else {
+                            wait_for_verdict(store, id, WAIT)?.unwrap_or(CommandOutcome::Refused {
+                                reason: format!(
+                                    "the background engine took the command but gave no answer; `baton show {run_id}` says whether it applied"
+                                ),
+                            })
+                        }
+                    }
+                };
+                return Ok(Applied::Detached { pid, log, outcome });
+            }
+        }
+    }
+    Err(SessionError::System(format!(
+        "run {run_id} changed hands while the command was being delivered; try again"
+    )))
+}
+
+fn command_operator(c: &Command) -> &str {
+    match c {
+        Command::Approve { operator, .. }
+        | Command::Reject { operator, .. }
+        | Command::Retry { operator, .. }
+        | Command::Cancel { operator, .. }
+        | Command::Mark { operator, .. }
+        | Command::RaiseBudget { operator, .. } => operator,
+    }
+}
+
+/// Start `baton engine RUN` in the background, in its own session, its output in a
+/// file beside the run's logs.
+fn spawn_detached(
+    store: &Store,
+    run_id: &str,
+    given: &[(String, String)],
+) -> Result<(u32, PathBuf), SessionError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::os::unix::process::CommandExt;
+    let exe = std::env::current_exe()
+        .map_err(|e| SessionError::System(format!("cannot find the baton binary: {e}")))?;
+    let dir = store.log_dir(run_id);
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| SessionError::System(format!("cannot create {}: {e}", dir.display())))?;
+    let log = dir.join(format!("engine.{}.log", Timestamp::now().0));
+    let out = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(&log)
+        .map_err(|e| SessionError::System(format!("cannot open {}: {e}", log.display())))?;
+    let err = out
+        .try_clone()
+        .map_err(|e| SessionError::System(format!("cannot open {}: {e}", log.display())))?;
+    let mut cmd = std::process::Command::new(exe);
+    cmd.arg("engine").arg(run_id).arg("--db").arg(store.path());
+    for (k, v) in given {
+        // Through the environment, not argv: a secret param must not show in `ps`.
+        cmd.env(format!("BATON_ENGINE_PARAM_{k}"), v);
+    }
+    let child = cmd
+        .stdin(std::process::Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .process_group(0)
+        .spawn()
+        .map_err(|e| SessionError::System(format!("cannot start the background engine: {e}")))?;
+    let pid = child.id();
+    // Not waited for: it outlives this process (init reaps it).
+    drop(child);
+    Ok((pid, log))
+}
+
+/// The params a detached engine was handed through its environment.
+pub fn detached_params() -> Vec<(String, String)> {
+    std::env::vars()
+        .filter_map(|(k, v)| {
+            k.strip_prefix("BATON_ENGINE_PARAM_")
+                .map(|name| (name.to_string(), v))
+        })
+        .collect()
+}
+
+/// What a submitter's wait came to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Waited {
+    Verdict(CommandOutcome),
+    /// No engine took it in time; it was withdrawn and will never apply.
+    NotTaken,
+}
+
+/// Put the command in the store's `commands` table and wait for the engine driving the
+/// run to take it. A command no engine takes within `wait` is withdrawn, so it cannot
+/// apply by surprise when an engine comes back later.
+pub fn submit_and_wait(
+    store: &mut Store,
+    run_id: &str,
+    command: &Command,
+    wait: Duration,
+) -> Result<Waited, SessionError> {
+    let id = store.submit_command(run_id, command)?;
+    if let Some(outcome) = wait_for_verdict(store, id, wait)? {
+        return Ok(Waited::Verdict(outcome));
+    }
+    let reason = format!("no engine took the command within {}s", wait.as_secs());
+    if store.withdraw_command(id, &reason)? {
+        return Ok(Waited::NotTaken);
+    }
+    // An engine took it: its verdict is the one on record, so wait for it (an engine
+    // that died holding it never answers: say so, and where to look).
+    Ok(Waited::Verdict(wait_for_verdict(store, id, wait)?.unwrap_or(
+        CommandOutcome::Refused {
+            reason: format!(
+                "the engine took the command but gave no answer within {}s; whether it was applied shows in `baton show {run_id}`",
+                wait.as_secs()
+            ),
+        },
+    )))
+}
+
+/// The command's outcome, or `None` when none came within `wait`.
+fn wait_for_verdict(
+    store: &Store,
+    id: i64,
+    wait: Duration,
+) -> Result<Option<CommandOutcome>, StoreError> {
+    let start = Instant::now();
+    loop {
+        if let Some(outcome) = store.command_outcome(id)? {
+            return Ok(Some(outcome));
+        }
+        if start.elapsed() >= wait {
+            return Ok(None);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}

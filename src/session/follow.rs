@@ -1,0 +1,125 @@
+//! A run another engine drives (or none), rebuilt from its events and kept current as
+//! new ones arrive: what the console shows of a run it does not drive.
+use super::prepare::{PlanSource, rebuild};
+use crate::engine::core::Core;
+use crate::engine::driver::set_log_paths;
+use crate::model::health;
+use crate::model::view::GoldenSignals;
+use crate::model::{RunState, RunView, StepState, Timestamp};
+use crate::store::Store;
+
+/// A running step's tail in a followed run: the end of its log file.
+const FOLLOW_TAIL_BYTES: u64 = 16 * 1024;
+const FOLLOW_TAIL_LINES: usize = 200;
+
+/// The run on screen, rebuilt from its events.
+#[derive(Default)]
+pub struct Follow {
+    run_id: Option<String>,
+    core: Option<Core>,
+    error: Option<String>,
+}
+
+impl Follow {
+    pub fn run_id(&self) -> Option<&str> {
+        self.run_id.as_deref()
+    }
+
+    /// Why the run could not be rebuilt, if it could not.
+    pub fn error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+
+    pub fn open(&mut self, store: &Store, run_id: &str) {
+        self.run_id = Some(run_id.to_string());
+        self.core = None;
+        self.error = None;
+        match rebuild(store, run_id, PlanSource::Recorded, &[], false) {
+            Ok(core) => self.core = Some(core),
+            Err(e) => self.error = Some(e.to_string()),
+        }
+    }
+
+    pub fn close(&mut self) {
+        *self = Follow::default();
+    }
+
+    /// Whether the followed run can still change by itself.
+    pub fn is_live(&self) -> bool {
+        self.core
+            .as_ref()
+            .is_some_and(|c| !c.run_state().is_final())
+    }
+
+    /// Apply events that arrived since the last look; true when something changed.
+    pub fn update(&mut self, store: &Store) -> bool {
+        let (Some(run_id), Some(core)) = (self.run_id.clone(), self.core.as_mut()) else {
+            return false;
+        };
+        let seen = core.events().last().map_or(0, |e| e.seq);
+        let Ok(events) = store.events_after(&run_id, seen) else {
+            return false;
+        };
+        if events.is_empty() {
+            return false;
+        }
+        for ev in &events {
+            if core.follow(ev).is_err() {
+                // Out of step (should not happen): rebuild from scratch.
+                self.open(store, &run_id);
+                return true;
+            }
+        }
+        true
+    }
+
+    pub fn view(&self, store: &Store) -> Option<RunView> {
+        let mut view = self.core.as_ref()?.view(Timestamp::now());
+        set_log_paths(&store.log_dir(&view.run_id), &mut view);
+        fill_tails(store, &mut view);
+        Some(view)
+    }
+}
+
+/// The detail pane's output tail for a run driven by another process: a running step's
+/// from its log file (the engine writes it as output arrives), a finished one's as the
+/// engine recorded it.
+fn fill_tails(store: &Store, view: &mut RunView) {
+    let recorded = store.attempt_tails(&view.run_id).unwrap_or_default();
+    for sv in &mut view.steps {
+        if sv.state == StepState::Running {
+            if let Some(lines) = sv
+                .log_path
+                .as_deref()
+                .and_then(|p| crate::store::read_tail(p, FOLLOW_TAIL_BYTES).ok())
+            {
+                let skip = lines.len().saturating_sub(FOLLOW_TAIL_LINES);
+                sv.log_tail = lines.into_iter().skip(skip).collect();
+            }
+        } else if let Some(tail) = recorded.get(&sv.id).filter(|t| !t.is_empty()) {
+            sv.log_tail = tail.lines().map(str::to_string).collect();
+        }
+    }
+}
+
+/// What the console shows before any run exists, or when a run cannot be rebuilt.
+pub fn empty_view(title: &str) -> RunView {
+    RunView {
+        run_id: String::new(),
+        workflow: title.to_string(),
+        description: None,
+        state: RunState::Pending,
+        operator: String::new(),
+        started_at: None,
+        finished_at: None,
+        now: Timestamp::now(),
+        health: health::compute([], &[]),
+        budget: None,
+        steps: Vec::new(),
+        gates: Vec::new(),
+        errors: Vec::new(),
+        audit: Vec::new(),
+        signals: GoldenSignals::default(),
+        version: 0,
+    }
+}

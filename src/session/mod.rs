@@ -1,0 +1,90 @@
+//! The session layer: between the front ends (`cli`, `tui`) and the machinery
+//! (`engine`, `store`). One place owns starting, resuming and following a run,
+//! submitting commands on any run (driven here, by another live engine, or by none),
+//! and serving the console's requests, so that `baton run`, `baton tui` and the
+//! operator commands all behave the same way.
+//!
+//! - [`prepare`]: a new run from a workflow file, or a recorded run rebuilt from its
+//!   events; the one place a `RunConfig` is built.
+//! - [`host`]: an engine hosted in this process (lease, leftovers, driver).
+//! - [`command`]: a command on any run, routed to its live engine or applied by taking
+//!   the run over.
+//! - [`follow`]: a run another engine drives, rebuilt from its events as they arrive.
+//! - [`console`]: the service behind the console, the same for `run` and `tui`.
+pub mod command;
+pub mod console;
+pub mod follow;
+pub mod host;
+pub mod prepare;
+
+use crate::model::RunState;
+use crate::store::StoreError;
+
+/// Exit codes (README): the session decides them, the front ends return them.
+pub mod exit {
+    pub const OK: i32 = 0;
+    pub const FAILED: i32 = 1;
+    pub const USAGE: i32 = 2;
+    pub const STORAGE: i32 = 3;
+    pub const INTERRUPTED: i32 = 130;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// Bad input: a workflow, a parameter, an unknown run (exit 2).
+    #[error("{0}")]
+    Usage(String),
+    /// A workflow's diagnostics, already formatted (`FILE:LINE:COL: error: …`; exit 2).
+    #[error("{0}")]
+    Diagnostics(String),
+    /// The command cannot apply; `state` is the run's state now (exit 1).
+    #[error("refused: {reason} (run {run_id} is {state})")]
+    Refused {
+        run_id: String,
+        state: RunState,
+        reason: String,
+    },
+    /// Another live engine drives the run (exit 1 where that is a refusal).
+    #[error("run {run_id} is driven by {holder}; only one engine may drive a run")]
+    Driven { run_id: String, holder: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The stored history cannot be replayed into the current workflow (exit 3).
+    #[error("cannot replay run {run_id}: {why}")]
+    Replay { run_id: String, why: String },
+    /// The process could not do its part (a runtime, a signal handler, a child).
+    #[error("{0}")]
+    System(String),
+}
+
+impl SessionError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            SessionError::Usage(_) | SessionError::Diagnostics(_) => exit::USAGE,
+            SessionError::Refused { .. } | SessionError::Driven { .. } => exit::FAILED,
+            SessionError::Store(e) if e.is_usage() => exit::USAGE,
+            SessionError::Store(_) | SessionError::Replay { .. } => exit::STORAGE,
+            SessionError::System(_) => exit::FAILED,
+        }
+    }
+}
+
+/// Print an error for a terminal or a log: diagnostics as they are, the rest after
+/// `error: `. Returns the exit code it stands for.
+pub fn report(e: &SessionError) -> i32 {
+    match e {
+        SessionError::Diagnostics(d) => eprint!("{d}"),
+        SessionError::Refused { .. } => println!("{e}"),
+        other => eprintln!("error: {other}"),
+    }
+    e.exit_code()
+}
+
+/// The exit code of a run that ended in `state` (a signal's code wins).
+pub fn run_exit_code(state: RunState, signal_exit: Option<i32>) -> i32 {
+    match (signal_exit, state) {
+        (Some(code), _) => code,
+        (None, RunState::Interrupted) => exit::INTERRUPTED,
+        (None, s) => s.exit_code(),
+    }
+}

@@ -1,0 +1,258 @@
+//! Runs made ready to drive: a new run from a workflow file (every input validated
+//! before anything is written), or a recorded run rebuilt from its events. The one
+//! place a `RunConfig` is built.
+use super::SessionError;
+use crate::engine::core::{Core, Effect, RunConfig};
+use crate::model::Timestamp;
+use crate::model::mask::{MASK, Masker};
+use crate::store::{LeaseOutcome, NewRun, RunRecord, Store};
+use crate::workflow::{self, Plan};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// What a new run is asked for.
+#[derive(Debug, Clone, Default)]
+pub struct NewRunSpec {
+    pub workflow: PathBuf,
+    pub params: Vec<(String, String)>,
+    pub max_parallel: Option<u32>,
+    pub auto_approve: bool,
+    pub operator: String,
+}
+
+/// A workflow loaded and its params resolved: nothing is written yet.
+pub struct Loaded {
+    pub spec: NewRunSpec,
+    pub plan: Arc<Plan>,
+    pub params: BTreeMap<String, String>,
+    source_text: String,
+}
+
+/// A run with its lease held by this process, ready for a driver.
+pub struct Ready {
+    pub run_id: String,
+    pub workflow: String,
+    pub core: Core,
+    pub initial: Vec<Effect>,
+    /// A dead engine drove it last: its leftover processes are stopped before driving.
+    pub stale: bool,
+}
+
+/// Load and check everything a new run needs, before the store is touched: a bad
+/// workflow or `--param` leaves nothing behind.
+pub fn load_new(spec: NewRunSpec) -> Result<Loaded, SessionError> {
+    let plan = workflow::load_file(&spec.workflow)
+        .map(Arc::new)
+        .map_err(|d| SessionError::Diagnostics(d.to_string()))?;
+    let params = workflow::resolve_params(&plan, &spec.params).map_err(|errors| {
+        SessionError::Usage(
+            errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\nerror: "),
+        )
+    })?;
+    let source_text = std::fs::read_to_string(&spec.workflow).map_err(|e| {
+        SessionError::Usage(format!("cannot read {}: {e}", spec.workflow.display()))
+    })?;
+    Ok(Loaded {
+        spec,
+        plan,
+        params,
+        source_text,
+    })
+}
+
+/// Record the new run, take its lease for `holder` and start its core.
+pub fn create(store: &mut Store, loaded: Loaded, holder: &str) -> Result<Ready, SessionError> {
+    let Loaded {
+        spec,
+        plan,
+        params,
+        source_text,
+    } = loaded;
+    let run_id = new_run_id();
+    let secrets = secret_values(&plan, &params);
+    let masker = Masker::new(secrets.clone());
+    let masked: BTreeMap<String, String> = params
+        .iter()
+        .map(|(k, v)| (k.clone(), masker.mask(v).into_owned()))
+        .collect();
+    let new_run = NewRun {
+        id: run_id.clone(),
+        workflow: plan.name.clone(),
+        source_path: std::fs::canonicalize(&spec.workflow)
+            .unwrap_or_else(|_| spec.workflow.clone()),
+        source_text: masker.mask(&source_text).into_owned(),
+        params_json: serde_json::to_string(&masked).unwrap_or_default(),
+        operator: spec.operator.clone(),
+        started_at: Timestamp::now(),
+        steps: plan.steps.iter().map(|s| s.id.clone()).collect(),
+    };
+    store.create_run(&new_run)?;
+    take_lease(store, &run_id, holder)?;
+    let cfg = run_config(
+        &run_id,
+        &spec.operator,
+        params,
+        secrets,
+        rand::random(),
+        spec.auto_approve,
+        spec.max_parallel.map(|n| n as usize),
+    );
+    let mut core = Core::new(plan.clone(), cfg);
+    let initial = core.start(Timestamp::now());
+    Ok(Ready {
+        run_id,
+        workflow: plan.name.clone(),
+        core,
+        initial,
+        stale: false,
+    })
+}
+
+/// Take the run's lease for `holder`, or say who drives it.
+pub fn take_lease(store: &mut Store, run_id: &str, holder: &str) -> Result<(), SessionError> {
+    match store.acquire_lease(run_id, holder, Timestamp::now(), super::host::LEASE_STALE)? {
+        LeaseOutcome::Acquired => Ok(()),
+        LeaseOutcome::HeldBy { holder, .. } => Err(SessionError::Driven {
+            run_id: run_id.to_string(),
+            holder,
+        }),
+    }
+}
+
+/// The one constructor of a run's configuration.
+pub fn run_config(
+    run_id: &str,
+    operator: &str,
+    params: BTreeMap<String, String>,
+    secret_values: Vec<String>,
+    seed: u64,
+    auto_approve: bool,
+    max_parallel: Option<usize>,
+) -> RunConfig {
+    RunConfig {
+        run_id: run_id.to_string(),
+        operator: operator.to_string(),
+        params,
+        secret_values,
+        seed,
+        auto_approve,
+        max_parallel,
+    }
+}
+
+/// Which workflow a recorded run is rebuilt with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanSource {
+    /// The file as it is now (driving: approvals bound to a changed step are void);
+    /// the recorded text if the file is gone.
+    Current,
+    /// The text recorded when the run started (reading: the run as it was).
+    Recorded,
+}
+
+/// Rebuild a recorded run's core from its events. To drive it (`for_driving`), secret
+/// params, which are never stored, must be given again in `given`.
+pub fn rebuild(
+    store: &Store,
+    run_id: &str,
+    source: PlanSource,
+    given: &[(String, String)],
+    for_driving: bool,
+) -> Result<Core, SessionError> {
+    let record = store.run(run_id)?;
+    let plan = load_recorded(&record, source)?;
+    let (params, secrets) = if for_driving {
+        driving_params(&plan, &record, given)?
+    } else {
+        let params = serde_json::from_str(&record.params_json).unwrap_or_default();
+        (params, Vec::new())
+    };
+    // Replay takes the seed from `RunStarted`; the operator who started it stays the
+    // run's operator (self-approval rules depend on it).
+    let cfg = run_config(run_id, &record.operator, params, secrets, 0, false, None);
+    let events = store.events(run_id)?;
+    Core::replay(plan, cfg, &events).map_err(|e| SessionError::Replay {
+        run_id: run_id.to_string(),
+        why: e.to_string(),
+    })
+}
+
+fn load_recorded(record: &RunRecord, source: PlanSource) -> Result<Arc<Plan>, SessionError> {
+    let loaded = if source == PlanSource::Current && record.source_path.exists() {
+        workflow::load_file(&record.source_path)
+    } else {
+        workflow::load_str(&record.source_text, &record.source_path)
+    };
+    loaded
+        .map(Arc::new)
+        .map_err(|d| SessionError::Diagnostics(d.to_string()))
+}
+
+/// The recorded params with `given` on top; refused when a secret param is missing.
+fn driving_params(
+    plan: &Plan,
+    record: &RunRecord,
+    given: &[(String, String)],
+) -> Result<(BTreeMap<String, String>, Vec<String>), SessionError> {
+    let mut all: BTreeMap<String, String> =
+        serde_json::from_str(&record.params_json).unwrap_or_default();
+    for (k, v) in given {
+        all.insert(k.clone(), v.clone());
+    }
+    let missing: Vec<String> = plan
+        .params
+        .iter()
+        .filter(|p| p.secret && all.get(&p.name).is_some_and(|v| v == MASK))
+        .map(|p| format!("--param {}=…", p.name))
+        .collect();
+    if !missing.is_empty() {
+        return Err(SessionError::Usage(format!(
+            "secret params are not stored; give them again: {}",
+            missing.join(" ")
+        )));
+    }
+    let pairs: Vec<(String, String)> = all.into_iter().collect();
+    let params = workflow::resolve_params(plan, &pairs).map_err(|errors| {
+        SessionError::Usage(
+            errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\nerror: "),
+        )
+    })?;
+    let secrets = secret_values(plan, &params);
+    Ok((params, secrets))
+}
+
+/// The values to mask: secret params and the `secrets = [...]` read from the environment.
+pub fn secret_values(plan: &Plan, params: &BTreeMap<String, String>) -> Vec<String> {
+    let mut out: Vec<String> = plan
+        .params
+        .iter()
+        .filter(|p| p.secret)
+        .filter_map(|p| params.get(&p.name).cloned())
+        .collect();
+    out.extend(
+        plan.secrets
+            .iter()
+            .filter_map(|name| std::env::var(name).ok()),
+    );
+    out.retain(|v| !v.is_empty());
+    out
+}
+
+pub fn new_run_id() -> String {
+    ulid::Ulid::new().to_string().to_lowercase()
+}
+
+/// `--db`, else `$BATON_DB`, else the XDG default.
+pub fn db_path(db: Option<&Path>) -> PathBuf {
+    db.map(Path::to_path_buf)
+        .unwrap_or_else(Store::default_path)
+}
