@@ -345,3 +345,108 @@ gate = { prompt = "hold the run open" }
         "no OSC reached the terminal"
     );
 }
+
+/// Issue 10 point 3: acting on a run no engine drives makes `baton tui` its engine,
+/// in-process; the quit prompt then names exactly that run, and quitting interrupts it.
+#[test]
+fn baton_tui_drives_a_run_whose_engine_died_and_its_quit_prompt_names_it() {
+    let env = Env::new();
+    let wf = env.workflow(
+        "orphan.toml",
+        "name = \"orphan\"\n[[step]]\nid = \"prepare\"\nrun = \"true\"\n[[step]]\nid = \"ship\"\nneeds = [\"prepare\"]\nrun = \"touch shipped\"\ngate = { prompt = \"Ship it?\" }\n[[step]]\nid = \"soak\"\nneeds = [\"ship\"]\nrun = \"sleep 60\"\n",
+    );
+    let mut engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
+    let id = env.wait_run_id();
+    env.wait_step(&id, "ship", "waiting_approval", 20);
+    engine.kill().expect("kill -9 the engine");
+    let _ = engine.wait();
+    let command = format!(
+        "cd {} && BATON_DB={} USER=carol {} tui ; echo TUI-EXIT=$? ; sleep 30",
+        shell_quote(&env.path().to_string_lossy()),
+        shell_quote(&env.db().to_string_lossy()),
+        shell_quote(env!("CARGO_BIN_EXE_baton")),
+    );
+    let tmux = Tmux::new(&env, 120, 40, &command);
+    tmux.wait_for("the run list", |s| s.contains("orphan"), 20);
+    tmux.keys(&["Enter"]);
+    tmux.keys(&["2"]);
+    tmux.wait_for("the open gate", |s| s.contains("Ship it?"), 20);
+    tmux.keys(&["a"]);
+    tmux.wait_for(
+        "the approve dialog",
+        |s| s.to_lowercase().contains("reason"),
+        10,
+    );
+    tmux.literal("engine is gone, approving here");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for(
+        "the console to take the run over",
+        |s| s.contains("this console now drives the run"),
+        20,
+    );
+    env.wait_step(&id, "soak", "running", 20);
+    assert!(env.path().join("shipped").exists());
+    tmux.keys(&["q"]);
+    let short = &id[..8];
+    tmux.wait_for(
+        "a quit prompt naming the driven run",
+        |s| s.contains("This console drives run") && s.contains(short),
+        10,
+    );
+    tmux.keys(&["y"]);
+    tmux.wait_for("the console to exit", |s| s.contains("TUI-EXIT="), 20);
+    let v = env.show(&id);
+    assert_eq!(v["state"], "interrupted", "{v:#}");
+    assert_eq!(step_field(&v, "soak", "state"), "interrupted");
+    let audit = text(&env.run(&["audit", &id]).stdout);
+    assert!(audit.contains("engine is gone, approving here"), "{audit}");
+}
+
+/// Runs → Enter opens another run in `baton run`'s console too.
+#[test]
+fn baton_run_console_opens_another_run_from_the_runs_tab() {
+    let env = Env::new();
+    let other = env.workflow(
+        "earlier.toml",
+        "name = \"earlier-run\"\n[[step]]\nid = \"only\"\nrun = \"true\"\n",
+    );
+    let o = env.run(&["run", other.to_str().unwrap(), "--headless"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let wf = env.workflow(
+        "current.toml",
+        "name = \"current-run\"\n[[step]]\nid = \"wait\"\nrun = \"sleep 60\"\n",
+    );
+    let command = format!(
+        "cd {} && BATON_DB={} USER=carol {} run {} ; echo RUN-EXIT=$? ; sleep 30",
+        shell_quote(&env.path().to_string_lossy()),
+        shell_quote(&env.db().to_string_lossy()),
+        shell_quote(env!("CARGO_BIN_EXE_baton")),
+        shell_quote(&wf.to_string_lossy()),
+    );
+    let tmux = Tmux::new(&env, 120, 40, &command);
+    tmux.wait_for(
+        "the console on the new run",
+        |s| s.contains("current-run"),
+        20,
+    );
+    tmux.keys(&["5"]);
+    tmux.wait_for("the runs tab", |s| s.contains("earlier-run"), 10);
+    // Newest first: the earlier run is the second row.
+    tmux.keys(&["Down"]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for(
+        "the earlier run opened",
+        |s| s.contains("earlier-run") && s.contains("only"),
+        10,
+    );
+    // Quitting still names the run this console drives, not the one on screen.
+    tmux.keys(&["q"]);
+    tmux.wait_for(
+        "the quit prompt",
+        |s| s.contains("This console drives run"),
+        10,
+    );
+    tmux.keys(&["y"]);
+    let screen = tmux.wait_for("baton to exit", |s| s.contains("RUN-EXIT="), 20);
+    assert!(screen.contains("RUN-EXIT=130"), "{screen}");
+}
