@@ -219,3 +219,23 @@ fn cancel_of_an_interrupted_run_applies_without_its_engine() {
     let v = env.show(&run);
     assert_eq!(v["state"], "cancelled", "{v:#}");
 }
+
+#[test]
+fn inputs_are_checked_before_a_run_is_created() {
+    let env = Env::new();
+    let wf = env.workflow(
+        "typed.toml",
+        "name = \"typed\"\n[params.n]\ntype = \"int\"\ndefault = 1\n[[step]]\nid = \"a\"\nrun = \"true\"\n",
+    );
+    let wf = wf.to_str().unwrap();
+    for args in [
+        vec!["run", wf, "--headless", "--theme", "no-such-theme"],
+        vec!["run", wf, "--headless", "--param", "n=abc"],
+        vec!["run", wf, "--headless", "--param", "nope=1"],
+        vec!["run", wf, "--headless", "--events", "/nonexistent-dir/x.jsonl"],
+    ] {
+        let o = env.run(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", out(&o));
+        assert_eq!(env.runs(), serde_json::json!([]), "{args:?} left a run behind");
+    }
+}

@@ -240,7 +240,7 @@ fn send(target: &Target, command: Command) -> i32 {
                 "accepted: {message} (run {}); no engine was driving it: continuing it here (`--detach` drives it in the background)",
                 ready.run_id
             );
-            drive::drive(store, ready, Display::headless(operator, db))
+            drive::drive(store, *ready, Display::headless(operator, db))
         }
         Ok(Applied::Detached { pid, log, outcome }) => {
             let run_id = store.resolve_run(&target.run).unwrap_or_default();

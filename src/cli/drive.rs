@@ -46,11 +46,9 @@ impl Display {
         db_path: PathBuf,
         params: Vec<(String, String)>,
     ) -> Result<Display, SessionError> {
-        let theme = if wants_console(headless) {
-            Some(load_theme(theme).map_err(SessionError::Usage)?)
-        } else {
-            None
-        };
+        // Checked even when headless: a bad `--theme` is a usage error wherever it goes.
+        let theme = load_theme(theme).map_err(SessionError::Usage)?;
+        let theme = wants_console(headless).then_some(theme);
         let events_out =
             match events {
                 Some(spec) => Some(open_events(spec).map_err(|e| {
@@ -94,11 +92,14 @@ fn open_events(spec: &str) -> std::io::Result<Box<dyn Write + Send>> {
     }
 }
 
+/// The named theme (an unknown name is an error even under `NO_COLOR`), or the
+/// monochrome one when `NO_COLOR` is set.
 pub fn load_theme(name: Option<&str>) -> Result<Theme, String> {
+    let theme = Theme::load(name.unwrap_or("default")).map_err(|e| e.to_string())?;
     if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
         return Ok(Theme::monochrome());
     }
-    Theme::load(name.unwrap_or("default")).map_err(|e| e.to_string())
+    Ok(theme)
 }
 
 /// Drive `ready` (its lease held by this process) to the end, in the console or

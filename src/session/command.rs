@@ -137,7 +137,7 @@ pub enum Applied {
         outcome: CommandOutcome,
     },
     /// No engine held the run: this process took it over; drive `ready` now.
-    TakenOver { ready: Ready, message: String },
+    TakenOver { ready: Box<Ready>, message: String },
     /// A background engine took the run over and gave its verdict.
     Detached {
         pid: u32,
@@ -183,7 +183,7 @@ pub fn apply(
                 ) {
                     Ok((ready, message)) => {
                         return Ok(Applied::TakenOver {
-                            ready,
+                            ready: Box::new(ready),
                             message: message.unwrap_or_default(),
                         });
                     }

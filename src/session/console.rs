@@ -49,7 +49,7 @@ const FOLLOW_EVERY: Duration = Duration::from_millis(150);
 enum Back {
     /// A run this console now drives; `reply` gets the command's verdict.
     TakenOver {
-        ready: Ready,
+        ready: Box<Ready>,
         message: Option<String>,
         reply: Reply,
     },
@@ -236,7 +236,7 @@ impl Service {
                     None => {
                         command::take_over(&mut store, &run_id, &params, &operator, None, false)
                             .map(|(ready, _)| Applied::TakenOver {
-                                ready,
+                                ready: Box::new(ready),
                                 message: String::new(),
                             })
                     }
@@ -281,7 +281,7 @@ impl Service {
             reply,
         } = back;
         let run_id = ready.run_id.clone();
-        let hosted = Store::open(&self.db).map(|store| Hosted::spawn(store, ready));
+        let hosted = Store::open(&self.db).map(|store| Hosted::spawn(store, *ready));
         match (hosted, reply) {
             (Ok(hosted), reply) => {
                 self.driven.insert(run_id.clone(), hosted);

@@ -97,13 +97,8 @@ impl Hosted {
         let (commands, commands_rx) = mpsc::channel(32);
         driver.attach_console(view_tx, commands_rx);
         let (stop, stop_rx) = oneshot::channel::<Option<i32>>();
-        let shutdown = async move {
-            match stop_rx.await {
-                Ok(code) => code,
-                // The host went away without a word: treat as a quit.
-                Err(_) => None,
-            }
-        };
+        // The host going away without a word is a quit.
+        let shutdown = async move { stop_rx.await.unwrap_or_default() };
         let done = tokio::spawn(driver.run(initial, shutdown));
         Hosted {
             run_id,

@@ -203,6 +203,34 @@ where
     }
 }
 
+/// How much of a log file the full-screen view reads: its last 4 MiB (a step that
+/// printed a gigabyte costs no more than that).
+const LOG_VIEW_BYTES: u64 = 4 << 20;
+
+/// With the full-screen log open, (re)read the step's log file: when it opens, and on
+/// every view change while it follows. True when the lines changed.
+fn refresh_log(ui: &mut crate::tui::UiState, view: &RunView) -> bool {
+    let Some(log) = ui.log.as_mut() else {
+        return false;
+    };
+    let stale = log.loaded_at.is_none() || (log.follow && log.loaded_at != Some(view.version));
+    if !stale {
+        return false;
+    }
+    log.loaded_at = Some(view.version);
+    let Some(path) = view.steps.get(log.step).and_then(|s| s.log_path.as_ref()) else {
+        return false;
+    };
+    match crate::store::read_tail(path, LOG_VIEW_BYTES) {
+        Ok(lines) => {
+            log.file = Some(Arc::new(lines));
+            true
+        }
+        // Not there yet, or unreadable: the view's own tail stays on screen.
+        Err(_) => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -296,33 +324,5 @@ mod tests {
             "{}",
             screen(&terminal)
         );
-    }
-}
-
-/// How much of a log file the full-screen view reads: its last 4 MiB (a step that
-/// printed a gigabyte costs no more than that).
-const LOG_VIEW_BYTES: u64 = 4 << 20;
-
-/// With the full-screen log open, (re)read the step's log file: when it opens, and on
-/// every view change while it follows. True when the lines changed.
-fn refresh_log(ui: &mut crate::tui::UiState, view: &RunView) -> bool {
-    let Some(log) = ui.log.as_mut() else {
-        return false;
-    };
-    let stale = log.loaded_at.is_none() || (log.follow && log.loaded_at != Some(view.version));
-    if !stale {
-        return false;
-    }
-    log.loaded_at = Some(view.version);
-    let Some(path) = view.steps.get(log.step).and_then(|s| s.log_path.as_ref()) else {
-        return false;
-    };
-    match crate::store::read_tail(path, LOG_VIEW_BYTES) {
-        Ok(lines) => {
-            log.file = Some(Arc::new(lines));
-            true
-        }
-        // Not there yet, or unreadable: the view's own tail stays on screen.
-        Err(_) => false,
     }
 }
