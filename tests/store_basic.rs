@@ -305,7 +305,7 @@ fn commands_cross_between_two_stores_on_one_file() {
         operator: "bob".into(),
         reason: Some("ok".into()),
     };
-    let id = cli.submit_command("R1", &cmd).unwrap();
+    let id = cli.submit_command("R1", &cmd, None).unwrap();
     assert_ne!(
         engine.data_version().unwrap(),
         v0,
@@ -342,6 +342,7 @@ fn commands_cross_between_two_stores_on_one_file() {
                 operator: "bob".into(),
                 reason: None,
             },
+            None,
         )
         .unwrap();
     assert!(cli.withdraw_command(late, "no engine").unwrap());
@@ -362,9 +363,28 @@ fn commands_cross_between_two_stores_on_one_file() {
             &Command::Cancel {
                 operator: "x".into(),
                 reason: None
-            }
+            },
+            None
         ),
         Err(StoreError::NotFound(_))
+    ));
+    // A command whose submitter stopped waiting (here: died) before any engine took it
+    // is refused as expired by the next engine, never applied.
+    let past = Timestamp(Timestamp::now().0 - 1);
+    let stale = cli
+        .submit_command(
+            "R1",
+            &Command::Cancel {
+                operator: "bob".into(),
+                reason: None,
+            },
+            Some(past),
+        )
+        .unwrap();
+    assert!(engine.claim_commands("R1").unwrap().is_empty());
+    assert!(matches!(
+        cli.command_outcome(stale).unwrap(),
+        Some(CommandOutcome::Refused { reason }) if reason.starts_with("expired")
     ));
 }
 

@@ -32,6 +32,20 @@ pub struct Target {
     /// A run parameter for driving the run (secret params are never stored).
     #[arg(long = "param", value_name = "K=V", value_parser = parse_kv)]
     pub params: Vec<(String, String)>,
+    /// How long to wait for a live engine to take the command; after that it is
+    /// withdrawn and never applies (e.g. `500ms`, `30s`).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_wait)]
+    pub wait: std::time::Duration,
+}
+
+fn parse_wait(s: &str) -> Result<std::time::Duration, String> {
+    crate::workflow::parse_duration(s).and_then(|d| {
+        if d.is_zero() {
+            Err("the wait must be longer than 0".into())
+        } else {
+            Ok(d)
+        }
+    })
 }
 
 #[derive(Debug, Args)]
@@ -230,7 +244,14 @@ fn send(target: &Target, command: Command) -> i32 {
         Delivery::Foreground
     };
     let operator = operator_name(target.operator.as_deref());
-    match command::apply(&mut store, &target.run, command, &delivery, &target.params) {
+    match command::apply(
+        &mut store,
+        &target.run,
+        command,
+        &delivery,
+        &target.params,
+        target.wait,
+    ) {
         Ok(Applied::ByEngine { outcome, .. }) => {
             let run_id = store.resolve_run(&target.run).unwrap_or_default();
             report(&run_id, outcome)

@@ -13,7 +13,7 @@ use crate::store::{Store, StoreError};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-/// How long a submitter waits for a live engine to take a command.
+/// How long a submitter waits for a live engine to take a command, by default.
 pub const WAIT: Duration = Duration::from_secs(10);
 
 /// The live engine that drives `run_id`, if any: a lease whose heartbeat is fresh and
@@ -155,6 +155,7 @@ pub fn apply(
     command: Command,
     delivery: &Delivery,
     given: &[(String, String)],
+    wait: Duration,
 ) -> Result<Applied, SessionError> {
     let run_id = store.resolve_run(run_ref)?;
     let operator = command_operator(&command).to_string();
@@ -162,14 +163,25 @@ pub fn apply(
     // run undriven, and the second look finds that.
     for _ in 0..2 {
         if let Some(holder) = live_holder(store, &run_id)? {
-            match submit_and_wait(store, &run_id, &command, WAIT)? {
+            match submit_and_wait(store, &run_id, &command, wait)? {
                 Waited::Verdict(outcome) => return Ok(Applied::ByEngine { holder, outcome }),
-                Waited::NotTaken => continue,
+                // The engine is gone now: the run is undriven; look again.
+                Waited::NotTaken if live_holder(store, &run_id)?.is_none() => continue,
+                Waited::NotTaken => {
+                    let reason = format!(
+                        "the engine driving the run ({holder}) did not take the command within {}; it was withdrawn and will never apply",
+                        crate::model::time::human_duration(wait)
+                    );
+                    return Ok(Applied::ByEngine {
+                        holder,
+                        outcome: CommandOutcome::Refused { reason },
+                    });
+                }
             }
         }
         match delivery {
             Delivery::NoDrive => {
-                let id = store.submit_command(&run_id, &command)?;
+                let id = store.submit_command(&run_id, &command, None)?;
                 return Ok(Applied::Recorded { id });
             }
             Delivery::Foreground => {
@@ -206,20 +218,20 @@ pub fn apply(
                     Err(e) => return Err(e),
                 }
                 store.release_lease(&run_id, &lease_holder())?;
-                let id = store.submit_command(&run_id, &command)?;
+                let id = store.submit_command(&run_id, &command, Some(deadline(wait)))?;
                 let (pid, log) = spawn_detached(store, &run_id, given)?;
-                let outcome = match wait_for_verdict(store, id, WAIT)? {
+                let outcome = match wait_for_verdict(store, id, wait)? {
                     Some(outcome) => outcome,
                     None => {
                         let reason = format!(
-                            "the background engine (pid {pid}) did not take the command within {}s; see {}",
-                            WAIT.as_secs(),
+                            "the background engine (pid {pid}) did not take the command within {}; see {}",
+                            crate::model::time::human_duration(wait),
                             log.display()
                         );
                         if store.withdraw_command(id, &reason)? {
                             CommandOutcome::Refused { reason }
                         } else {
-                            wait_for_verdict(store, id, WAIT)?.unwrap_or(CommandOutcome::Refused {
+                            wait_for_verdict(store, id, wait)?.unwrap_or(CommandOutcome::Refused {
                                 reason: format!(
                                     "the background engine took the command but gave no answer; `baton show {run_id}` says whether it applied"
                                 ),
@@ -317,7 +329,7 @@ pub fn submit_and_wait(
     command: &Command,
     wait: Duration,
 ) -> Result<Waited, SessionError> {
-    let id = store.submit_command(run_id, command)?;
+    let id = store.submit_command(run_id, command, Some(deadline(wait)))?;
     if let Some(outcome) = wait_for_verdict(store, id, wait)? {
         return Ok(Waited::Verdict(outcome));
     }
@@ -335,6 +347,12 @@ pub fn submit_and_wait(
             ),
         },
     )))
+}
+
+/// A command's deadline: its submitter waits this long, then withdraws it; should the
+/// submitter die first, the deadline still stops a later engine from applying it.
+fn deadline(wait: Duration) -> Timestamp {
+    Timestamp(Timestamp::now().0 + wait.as_millis() as i64)
 }
 
 /// The command's outcome, or `None` when none came within `wait`.

@@ -230,9 +230,14 @@ impl Service {
             let result = Store::open(&db)
                 .map_err(SessionError::from)
                 .and_then(|mut store| match command {
-                    Some(command) => {
-                        command::apply(&mut store, &run_id, command, &Delivery::Foreground, &params)
-                    }
+                    Some(command) => command::apply(
+                        &mut store,
+                        &run_id,
+                        command,
+                        &Delivery::Foreground,
+                        &params,
+                        command::WAIT,
+                    ),
                     None => {
                         command::take_over(&mut store, &run_id, &params, &operator, None, false)
                             .map(|(ready, _)| Applied::TakenOver {

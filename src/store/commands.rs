@@ -16,15 +16,27 @@ pub enum LeaseOutcome {
 }
 
 impl Store {
-    /// Queue a command for the engine driving `run_id`; returns its id.
-    pub fn submit_command(&mut self, run_id: &str, cmd: &Command) -> Result<i64, StoreError> {
+    /// Queue a command for the engine driving `run_id`; returns its id. With a
+    /// `deadline`, an engine that has not taken it by then never will (it is refused
+    /// as expired); without, it waits for the next engine (`--no-drive`).
+    pub fn submit_command(
+        &mut self,
+        run_id: &str,
+        cmd: &Command,
+        deadline: Option<Timestamp>,
+    ) -> Result<i64, StoreError> {
         let r = (|| {
             if !self.run_exists(run_id)? {
                 return Err(StoreError::NotFound(format!("run {run_id}")));
             }
             self.conn.execute(
-                "INSERT INTO commands (run_id, json, submitted_at) VALUES (?1, ?2, ?3)",
-                params![run_id, serde_json::to_string(cmd)?, Timestamp::now().0],
+                "INSERT INTO commands (run_id, json, submitted_at, deadline) VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    run_id,
+                    serde_json::to_string(cmd)?,
+                    Timestamp::now().0,
+                    deadline.map(|d| d.0)
+                ],
             )?;
             Ok(self.conn.last_insert_rowid())
         })();
@@ -34,8 +46,21 @@ impl Store {
     /// The engine takes the commands not yet taken, oldest first: they become
     /// `claimed` in the same statement, so a submitter can no longer withdraw them
     /// (see [`Store::withdraw_command`]) and the engine's verdict is the one on record.
+    /// Commands past their deadline are refused as expired instead: their submitter
+    /// has stopped waiting (or died), so applying them now would surprise everyone.
     pub fn claim_commands(&mut self, run_id: &str) -> Result<Vec<(i64, Command)>, StoreError> {
+        let now = Timestamp::now();
         let r = (|| {
+            let expired = serde_json::to_string(&CommandOutcome::Refused {
+                reason: "expired: no engine took the command before its submitter stopped waiting"
+                    .into(),
+            })?;
+            self.conn
+                .prepare_cached(
+                    "UPDATE commands SET status = 'refused', outcome = ?3, done_at = ?2
+                     WHERE run_id = ?1 AND status = 'pending' AND deadline IS NOT NULL AND deadline <= ?2",
+                )?
+                .execute(params![run_id, now.0, expired])?;
             let mut st = self.conn.prepare_cached(
                 "UPDATE commands SET status = 'claimed' WHERE run_id = ?1 AND status = 'pending'
                  RETURNING id, json",

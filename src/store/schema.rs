@@ -9,6 +9,7 @@ use rusqlite::{Connection, TransactionBehavior};
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "initial schema", V1),
     (2, "a run's last seq is its events' max seq", V2),
+    (3, "commands have a deadline", V3),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
@@ -203,6 +204,12 @@ CREATE TRIGGER events_no_update BEFORE UPDATE ON events
     BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
 CREATE TRIGGER events_no_delete BEFORE DELETE ON events
     BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+"#;
+
+/// A command no engine took by its deadline (its submitter's wait) is refused, never
+/// applied later; NULL: no deadline (`--no-drive`, recorded for the next engine).
+const V3: &str = r#"
+ALTER TABLE commands ADD COLUMN deadline INTEGER;
 "#;
 
 /// Read the schema version (this is also the first read of the file, so a non-SQLite

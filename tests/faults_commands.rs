@@ -1,0 +1,115 @@
+//! Commands that mean what they say (issue 16, point 5): a command has a deadline, its
+//! submitter's wait; one no engine took by then is never applied later, even when the
+//! submitter was killed while it waited. An engine sees commands submitted just before
+//! it starts.
+mod common;
+use common::*;
+use std::time::{Duration, Instant};
+
+const GATED: &str = r#"
+name = "gated"
+[[step]]
+id = "prep"
+run = "true"
+[[step]]
+id = "deploy"
+needs = ["prep"]
+run = "echo deployed > deployed.txt"
+gate = { prompt = "go?" }
+"#;
+
+fn signal(pid: u32, sig: nix::sys::signal::Signal) {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), sig).expect("signal");
+}
+
+/// (status, outcome json) of the newest command of the store.
+fn last_command(env: &Env) -> Option<(String, Option<String>)> {
+    let conn = rusqlite::Connection::open(env.db()).ok()?;
+    conn.query_row(
+        "SELECT status, outcome FROM commands ORDER BY id DESC LIMIT 1",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .ok()
+}
+
+fn wait_until(what: &str, secs: u64, mut pred: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !pred() {
+        assert!(
+            start.elapsed() < Duration::from_secs(secs),
+            "timed out: {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_command_whose_submitter_was_killed_never_applies_later() {
+    let env = Env::new();
+    let wf = env.workflow("gated.toml", GATED);
+    let mut engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
+    let run = env.wait_run_id();
+    env.wait_step(&run, "deploy", "waiting_approval", 20);
+    // The engine is alive (its lease is fresh) but takes nothing while stopped.
+    signal(engine.id(), nix::sys::signal::Signal::SIGSTOP);
+    let mut approve = env.spawn(&["approve", &run, "deploy", "--reason", "go", "--wait", "2s"]);
+    wait_until("the command to be submitted", 10, || {
+        last_command(&env).is_some_and(|(status, _)| status == "pending")
+    });
+    approve.kill().expect("kill -9 the submitter");
+    let _ = approve.wait();
+    // Past the submitter's deadline, the engine comes back.
+    let killed_at = Instant::now();
+    wait_until("the deadline to pass", 10, || {
+        killed_at.elapsed() > Duration::from_millis(2200)
+    });
+    signal(engine.id(), nix::sys::signal::Signal::SIGCONT);
+    wait_until("the engine to refuse the expired command", 20, || {
+        last_command(&env).is_some_and(|(status, _)| status == "refused")
+    });
+    let (_, outcome) = last_command(&env).expect("the command");
+    assert!(outcome.unwrap_or_default().contains("expired"));
+    assert_eq!(
+        step_field(&env.show(&run), "deploy", "state"),
+        "waiting_approval",
+        "the expired approval did not apply"
+    );
+    assert!(!env.path().join("deployed.txt").exists());
+    let _ = engine.kill();
+    let _ = engine.wait();
+}
+
+#[test]
+fn a_command_the_live_engine_does_not_take_in_time_is_refused_and_withdrawn() {
+    let env = Env::new();
+    let wf = env.workflow("gated.toml", GATED);
+    let mut engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
+    let run = env.wait_run_id();
+    env.wait_step(&run, "deploy", "waiting_approval", 20);
+    signal(engine.id(), nix::sys::signal::Signal::SIGSTOP);
+    let o = env.run(&["approve", &run, "deploy", "--wait", "300ms"]);
+    let all = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{all}");
+    assert!(
+        all.contains("did not take the command within 300ms") && all.contains("will never apply"),
+        "{all}"
+    );
+    signal(engine.id(), nix::sys::signal::Signal::SIGCONT);
+    // The engine goes on and never applies it: approve now, for real, and it is the
+    // only approval on record.
+    let o = env.run(&["approve", &run, "deploy", "--reason", "now"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
+    let out = wait_child(engine, 30);
+    assert_eq!(out.status.code(), Some(0));
+    let audit = text(&env.run(&["audit", &run, "--json"]).stdout);
+    let audit: serde_json::Value = serde_json::from_str(&audit).expect("audit --json");
+    let votes: Vec<&serde_json::Value> = audit
+        .as_array()
+        .expect("rows")
+        .iter()
+        .filter(|r| r["action"] == "approval_vote")
+        .collect();
+    assert_eq!(votes.len(), 1, "{audit:#}");
+    assert_eq!(votes[0]["reason"], "now");
+}
