@@ -113,3 +113,31 @@ fn a_command_the_live_engine_does_not_take_in_time_is_refused_and_withdrawn() {
     assert_eq!(votes.len(), 1, "{audit:#}");
     assert_eq!(votes[0]["reason"], "now");
 }
+
+/// A gate whose step was removed from the workflow while its run waited can still be
+/// rejected (and such a run cancelled): those commands run on the recorded workflow.
+#[test]
+fn a_gate_whose_step_vanished_from_the_workflow_can_still_be_rejected() {
+    let env = Env::new();
+    let wf = env.workflow("gated.toml", GATED);
+    let mut engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
+    let run = env.wait_run_id();
+    env.wait_step(&run, "deploy", "waiting_approval", 20);
+    engine.kill().expect("kill -9 the engine");
+    let _ = engine.wait();
+    std::fs::write(
+        &wf,
+        "name = \"gated\"\n[[step]]\nid = \"prep\"\nrun = \"true\"\n",
+    )
+    .expect("rewrite the workflow");
+    // Approving it cannot work: the step is gone from the file.
+    let o = env.run(&["approve", &run, "deploy"]);
+    assert_ne!(o.status.code(), Some(0), "{}", text(&o.stdout));
+    let o = env.run(&["reject", &run, "deploy", "--reason", "step was removed"]);
+    let all = format!("{}{}", text(&o.stdout), text(&o.stderr));
+    assert_eq!(o.status.code(), Some(1), "the run ends failed: {all}");
+    assert!(all.contains("accepted: rejected `deploy`"), "{all}");
+    let v = env.show(&run);
+    assert_eq!(v["state"], "failed", "{v:#}");
+    assert_eq!(step_field(&v, "deploy", "state"), "rejected");
+}

@@ -349,7 +349,6 @@ run = "touch two-ran"
         &[
             "approve",
             &id,
-            "budget",
             "--raise",
             "cost=5",
             "--reason",
@@ -363,6 +362,29 @@ run = "touch two-ran"
     assert!(env.path().join("two-ran").exists());
     let audit = text(&env.run(&["audit", &id]).stdout);
     assert!(audit.contains("worth it"), "{audit}");
+}
+
+/// A step named `budget` is a step like any other: approving it does not reach the
+/// budget gate, which has its own flag (`--raise`).
+#[test]
+fn a_gated_step_named_budget_is_approved_by_name() {
+    let env = Env::new();
+    let wf = r#"
+name = "named-budget"
+[[step]]
+id = "budget"
+run = "touch budget-ran"
+gate = { prompt = "spend it?" }
+"#;
+    let (child, id) = start(&env, wf, &[]);
+    env.wait_step(&id, "budget", "waiting_approval", 15);
+    let (code, out) = cmd(&env, &["approve", &id, "budget", "--reason", "yes"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(wait_child(child, 30).status.code(), Some(0));
+    assert!(env.path().join("budget-ran").exists());
+    // And the budget flag needs no step.
+    let (code, out) = cmd(&env, &["approve", &id, "budget", "--raise", "cost=1"]);
+    assert_eq!(code, 2, "--raise takes no STEP: {out}");
 }
 
 #[test]

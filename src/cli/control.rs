@@ -50,17 +50,20 @@ fn parse_wait(s: &str) -> Result<std::time::Duration, String> {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  baton approve 01jd4 deploy --reason \"canary is green\"\n  baton approve 01jd4 budget --raise cost=10 --reason \"one more batch\""
+    after_help = "Examples:\n  baton approve 01jd4 deploy --reason \"canary is green\"\n  baton approve 01jd4 --raise cost=10 --reason \"one more batch\"   # the budget gate"
 )]
 pub struct ApproveArgs {
     #[command(flatten)]
     pub target: Target,
-    /// The gated step, or `budget` to raise the run's budget (with --raise).
-    pub step: String,
+    /// The gated step (none with --raise).
+    #[arg(required_unless_present = "raise")]
+    pub step: Option<String>,
+    /// Why (recorded with the decision; required with --raise).
     #[arg(long)]
     pub reason: Option<String>,
-    /// With step `budget`: raise ceilings by these amounts, e.g. `cost=10`, `calls=50`, `tokens=1000`.
-    #[arg(long, value_name = "DIM=N")]
+    /// Approve the run's exhausted budget by raising its ceilings, e.g. `cost=10`,
+    /// `calls=50`, `tokens=1000` (repeatable; no STEP).
+    #[arg(long, value_name = "DIM=N", conflicts_with = "step")]
     pub raise: Vec<String>,
 }
 
@@ -119,13 +122,7 @@ pub struct MarkArgs {
 
 pub fn approve(a: ApproveArgs) -> i32 {
     let operator = operator_name(a.target.operator.as_deref());
-    let command = if a.step == "budget" {
-        if a.raise.is_empty() {
-            eprintln!(
-                "error: approving the budget needs --raise DIM=N (cost=…, calls=…, tokens=…)"
-            );
-            return exit::USAGE;
-        }
+    let command = if !a.raise.is_empty() {
         let Some(reason) = a.reason.clone().filter(|r| !r.trim().is_empty()) else {
             eprintln!("error: raising the budget needs --reason");
             return exit::USAGE;
@@ -157,12 +154,12 @@ pub fn approve(a: ApproveArgs) -> i32 {
             tokens,
         }
     } else {
-        if !a.raise.is_empty() {
-            eprintln!("error: --raise goes with step `budget`");
+        let Some(step) = a.step else {
+            eprintln!("error: approve needs a STEP (or --raise DIM=N for the budget gate)");
             return exit::USAGE;
-        }
+        };
         Command::Approve {
-            step: a.step,
+            step,
             operator,
             reason: a.reason.filter(|r| !r.trim().is_empty()),
         }

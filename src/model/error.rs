@@ -265,7 +265,7 @@ pub fn default_suggestion(kind: ErrorKind) -> &'static str {
             "approve sooner or raise the gate's `timeout`, then retry the step"
         }
         ErrorKind::BudgetExceeded => {
-            "raise the budget (`baton approve RUN budget --raise cost=N --reason …`) or cancel"
+            "raise the budget (`baton approve RUN --raise cost=N --reason …`) or cancel"
         }
         ErrorKind::RateLimited => {
             "lower the pool's rate or wait; the step retries when a token is free"

@@ -276,7 +276,7 @@ pub enum Command {
         operator: Actor,
         reason: String,
     },
-    /// Raise the run's budget ceilings by the amounts given (`baton approve RUN budget --raise cost=5`).
+    /// Raise the run's budget ceilings by the amounts given (`baton approve RUN --raise cost=5`).
     RaiseBudget {
         operator: Actor,
         reason: String,

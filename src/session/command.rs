@@ -59,7 +59,23 @@ fn apply_in_memory(
     command: Option<Command>,
     allow_finished: bool,
 ) -> Result<(Ready, Option<String>), SessionError> {
-    let mut core = rebuild(store, run_id, PlanSource::Current, given, true)?;
+    // Driving uses the workflow as it is now (approvals bound to a changed step are
+    // void). When the file no longer fits the history (a gated step was removed, the
+    // file broke), the commands that only stop things still apply, on the workflow
+    // the run was started with: a gate that vanished can always be rejected, a run
+    // always cancelled.
+    let mut core = match rebuild(store, run_id, PlanSource::Current, given, true) {
+        Ok(core) => core,
+        Err(SessionError::Replay { .. } | SessionError::Diagnostics(_))
+            if matches!(
+                command,
+                Some(Command::Reject { .. } | Command::Cancel { .. })
+            ) =>
+        {
+            rebuild(store, run_id, PlanSource::Recorded, given, true)?
+        }
+        Err(e) => return Err(e),
+    };
     let recorded = core.run_state();
     // No engine holds it: whatever it says, an unfinished run is interrupted.
     let state = if recorded.is_final() {
