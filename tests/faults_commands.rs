@@ -84,7 +84,7 @@ fn a_command_whose_submitter_was_killed_never_applies_later() {
 fn a_command_the_live_engine_does_not_take_in_time_is_refused_and_withdrawn() {
     let env = Env::new();
     let wf = env.workflow("gated.toml", GATED);
-    let mut engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
+    let engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
     let run = env.wait_run_id();
     env.wait_step(&run, "deploy", "waiting_approval", 20);
     signal(engine.id(), nix::sys::signal::Signal::SIGSTOP);
