@@ -22,6 +22,8 @@ const COMMAND_POLL: Duration = Duration::from_millis(100);
 const HEARTBEAT: Duration = Duration::from_secs(2);
 /// Minimum gap between two published views (a 10,000-step view is not free).
 const VIEW_EVERY: Duration = Duration::from_millis(40);
+/// Most events in one store transaction (a wave of no-op steps decides many at once).
+const COMMIT_MAX_EVENTS: usize = 4096;
 /// SIGTERM → SIGKILL grace for killed process groups.
 pub const KILL_GRACE: Duration = Duration::from_secs(3);
 /// Longest a process id waits for a commit. It usually rides along with the next
@@ -165,6 +167,12 @@ impl Driver {
     ) {
         self.view_tx = Some(view);
         self.commands_rx = Some(requests);
+        self.view_dirty = true;
+    }
+
+    /// Show events committed before this driver took over (with the run's creation).
+    pub fn announce(&mut self, events: &[Event]) {
+        self.emit(events);
         self.view_dirty = true;
     }
 
@@ -315,24 +323,19 @@ impl Driver {
             if inline.is_empty() {
                 break;
             }
+            // A wave of no-ops can decide tens of thousands of events at once: they are
+            // committed in bounded transactions, so other writers on the store (other
+            // runs, the console, `approve`) never wait long for the write lock.
+            if events.len() >= COMMIT_MAX_EVENTS {
+                self.commit(&mut events)?;
+            }
             let now = Timestamp::now();
             effects = inline
                 .into_iter()
                 .flat_map(|i| self.core.handle(i, now))
                 .collect();
         }
-        if !events.is_empty() || !self.pending_logs.is_empty() || !self.unsaved.is_empty() {
-            if !self.unsaved.is_empty() {
-                // Earlier sequence numbers than this wake-up's events: they go first.
-                self.unsaved.append(&mut events);
-                events = std::mem::take(&mut self.unsaved);
-                self.unsaved_since = None;
-            }
-            let logs = std::mem::take(&mut self.pending_logs);
-            self.store.commit_with_logs(&self.run_id, &events, &logs)?;
-            self.emit(&events);
-            self.view_dirty = true;
-        }
+        self.commit(&mut events)?;
         // Groups a dead engine left behind die before anything runs again (resume).
         let stale: Vec<i32> = actions
             .iter()
@@ -350,6 +353,23 @@ impl Driver {
         for action in actions {
             self.act(action)?;
         }
+        Ok(())
+    }
+
+    /// Commit `events` (after the process ids waiting for a commit) with the logs of
+    /// the attempts that ended, then show them. Nothing acts before this returns.
+    fn commit(&mut self, events: &mut Vec<Event>) -> Result<(), DriverError> {
+        if events.is_empty() && self.pending_logs.is_empty() && self.unsaved.is_empty() {
+            return Ok(());
+        }
+        let mut batch = std::mem::take(&mut self.unsaved);
+        // Earlier sequence numbers than this wake-up's events: they go first.
+        batch.append(events);
+        self.unsaved_since = None;
+        let logs = std::mem::take(&mut self.pending_logs);
+        self.store.commit_with_logs(&self.run_id, &batch, &logs)?;
+        self.emit(&batch);
+        self.view_dirty = true;
         Ok(())
     }
 

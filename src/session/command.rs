@@ -121,6 +121,7 @@ fn apply_in_memory(
             workflow,
             core,
             initial,
+            committed: Vec::new(),
             stale: !recorded.is_final(),
         },
         message,

@@ -47,13 +47,8 @@ fn driver(store: Store, ready: Ready, sinks: Sinks) -> (Driver, Vec<crate::engin
             eprintln!("stopped {n} process group(s) left running by the previous engine");
         }
     }
-    let driver = Driver::new(
-        ready.core,
-        store,
-        ready.run_id,
-        super::host::lease_holder(),
-        sinks,
-    );
+    let mut driver = Driver::new(ready.core, store, ready.run_id, lease_holder(), sinks);
+    driver.announce(&ready.committed);
     (driver, ready.initial)
 }
 

@@ -3,8 +3,8 @@
 //! place a `RunConfig` is built.
 use super::SessionError;
 use crate::engine::core::{Core, Effect, RunConfig};
-use crate::model::Timestamp;
 use crate::model::mask::{MASK, Masker};
+use crate::model::{Event, Timestamp};
 use crate::store::{LeaseOutcome, NewRun, RunRecord, Store};
 use crate::workflow::{self, Plan};
 use std::collections::BTreeMap;
@@ -35,6 +35,8 @@ pub struct Ready {
     pub workflow: String,
     pub core: Core,
     pub initial: Vec<Effect>,
+    /// Events already committed (with the run's creation), for the headless lines.
+    pub committed: Vec<Event>,
     /// A dead engine drove it last: its leftover processes are stopped before driving.
     pub stale: bool,
 }
@@ -91,8 +93,6 @@ pub fn create(store: &mut Store, loaded: Loaded, holder: &str) -> Result<Ready, 
         started_at: Timestamp::now(),
         steps: plan.steps.iter().map(|s| s.id.clone()).collect(),
     };
-    store.create_run(&new_run)?;
-    take_lease(store, &run_id, holder)?;
     let cfg = run_config(
         &run_id,
         &spec.operator,
@@ -103,12 +103,26 @@ pub fn create(store: &mut Store, loaded: Loaded, holder: &str) -> Result<Ready, 
         spec.max_parallel.map(|n| n as usize),
     );
     let mut core = Core::new(plan.clone(), cfg);
-    let initial = core.start(Timestamp::now());
+    // The run, its lease and its first events go in one transaction; the driver acts
+    // on the rest (write-ahead holds: what it acts on is committed).
+    let (committed, initial): (Vec<Effect>, Vec<Effect>) = core
+        .start(Timestamp::now())
+        .into_iter()
+        .partition(|e| matches!(e, Effect::Persist(_)));
+    let committed: Vec<Event> = committed
+        .into_iter()
+        .filter_map(|e| match e {
+            Effect::Persist(ev) => Some(ev),
+            _ => None,
+        })
+        .collect();
+    store.create_started_run(&new_run, holder, &committed)?;
     Ok(Ready {
         run_id,
         workflow: plan.name.clone(),
         core,
         initial,
+        committed,
         stale: false,
     })
 }

@@ -29,7 +29,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// How long a writer waits for another writer's transaction before giving up (Busy).
-pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Write transactions are short (bounded batches), so a long wait means many writers
+/// queued, not a stuck one: 20 engines on one store must all get their turn.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 /// Bytes of an attempt's output tail kept in the database.
 pub const LOG_TAIL_MAX: usize = 8 * 1024;
 
@@ -231,11 +233,15 @@ impl Store {
         r.map_err(|e| e.classify(&self.path))
     }
 
-    /// A `Busy` error names the run's lease holder when there is one.
+    /// A `Busy` error names the engine driving the run, when that is another process
+    /// (never this one: it is not the writer it waited for).
     fn ctx_run<T>(&self, run_id: &str, r: Result<T, StoreError>) -> Result<T, StoreError> {
         match self.ctx(r) {
             Err(StoreError::Busy { holder: None }) => Err(StoreError::Busy {
-                holder: self.lease_holder(run_id),
+                holder: self
+                    .lease_holder(run_id)
+                    .filter(|h| *h != lease_holder_name())
+                    .map(|h| format!("run {run_id} is driven by {h}")),
             }),
             other => other,
         }
@@ -253,32 +259,36 @@ impl Store {
             .flatten()
     }
 
+    /// Record a new run (state `pending`, no events yet). Engines use
+    /// [`Store::create_started_run`], which cannot leave a run behind without events.
     pub fn create_run(&mut self, run: &NewRun) -> Result<(), StoreError> {
-        let r = (|| {
-            let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            tx.execute(
-                "INSERT INTO runs (id, workflow, source_path, source_text, params_json, operator, state, started_at, key)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, (SELECT coalesce(max(key), 0) + 1 FROM runs))",
-                params![
-                    run.id,
-                    run.workflow,
-                    run.source_path.to_string_lossy(),
-                    run.source_text,
-                    run.params_json,
-                    run.operator,
-                    run.started_at.0
-                ],
-            )?;
-            {
-                let mut stmt = tx.prepare("INSERT INTO steps (run_id, step_id, ord, state) VALUES (?1, ?2, ?3, 'pending')")?;
-                for (i, step) in run.steps.iter().enumerate() {
-                    stmt.execute(params![run.id, step, i as i64])?;
-                }
-            }
-            tx.commit()
-        })()
-        .map_err(StoreError::from);
+        let r = in_transaction(&self.conn, |tx| insert_run(tx, run));
         self.ctx_run(&run.id, r)
+    }
+
+    /// Record a new run, its lease for `holder` and its first events in ONE
+    /// transaction: a crash or a lock failure leaves either nothing or a run that
+    /// replays (never one stuck in `pending` with no events).
+    pub fn create_started_run(
+        &mut self,
+        run: &NewRun,
+        holder: &str,
+        events: &[Event],
+    ) -> Result<(), StoreError> {
+        let full = events.iter().any(|e| audit::is_decision(&e.kind));
+        let r = self.set_sync_full(full);
+        self.ctx(r)?;
+        let r = in_transaction(&self.conn, |tx| {
+            insert_run(tx, run)?;
+            tx.prepare_cached(
+                "INSERT INTO leases (run_id, holder, acquired_at, heartbeat_at) VALUES (?1, ?2, ?3, ?3)",
+            )?
+            .execute(params![run.id, holder, Timestamp::now().0])?;
+            commit_body(tx, &self.keys, &run.id, None, events, &[])
+        });
+        let key = self.ctx_run(&run.id, r)?;
+        self.run_keys.insert(run.id.clone(), key);
+        Ok(())
     }
 
     /// Append `events` to the run's log, project them and audit the decisions among
@@ -384,6 +394,29 @@ fn put_attempt_log(conn: &Connection, run_id: &str, log: &AttemptLog) -> Result<
 /// One batch: its attempts' logs and events, projected (one statement per touched
 /// row, see [`project`]) and audited, in one `BEGIN IMMEDIATE` transaction. The run's
 /// key is looked up unless `known`; returns it.
+fn insert_run(tx: &Connection, run: &NewRun) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO runs (id, workflow, source_path, source_text, params_json, operator, state, started_at, key)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, (SELECT coalesce(max(key), 0) + 1 FROM runs))",
+    )?
+    .execute(params![
+        run.id,
+        run.workflow,
+        run.source_path.to_string_lossy(),
+        run.source_text,
+        run.params_json,
+        run.operator,
+        run.started_at.0
+    ])?;
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO steps (run_id, step_id, ord, state) VALUES (?1, ?2, ?3, 'pending')",
+    )?;
+    for (i, step) in run.steps.iter().enumerate() {
+        stmt.execute(params![run.id, step, i as i64])?;
+    }
+    Ok(())
+}
+
 fn commit_tx(
     conn: &Connection,
     keys: &AuditKeys,
