@@ -26,9 +26,6 @@ fn twenty_concurrent_large_runs_and_readers_share_one_store() {
     let env = Env::new();
     let wf = env.workflow("load.toml", &dag(100, 100));
     let wf = wf.to_str().unwrap();
-    // Create the store first, as an operator's machine would have it.
-    let o = env.run(&["runs", "--json"]);
-    assert!(o.status.success(), "{}", text(&o.stderr));
     let engines: Vec<_> = (0..20)
         .map(|_| {
             env.cmd()
@@ -40,6 +37,8 @@ fn twenty_concurrent_large_runs_and_readers_share_one_store() {
                 .expect("spawn baton run")
         })
         .collect();
+    // Readers start once the store exists (they never create one).
+    let _ = env.wait_run_id();
     let readers: Vec<_> = (0..3)
         .map(|_| {
             let (db, dir) = (env.db(), env.path().to_path_buf());

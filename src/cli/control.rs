@@ -229,7 +229,7 @@ pub fn mark(a: MarkArgs) -> i32 {
 /// Apply the command through the session and print what became of it.
 fn send(target: &Target, command: Command) -> i32 {
     let db = drive::db_path(target.db.as_deref());
-    let mut store = match Store::open(&db) {
+    let mut store = match Store::open_existing(&db) {
         Ok(s) => s,
         Err(e) => return session::report(&e.into()),
     };

@@ -17,8 +17,9 @@ impl DbOpt {
         self.db.clone().unwrap_or_else(Store::default_path)
     }
 
+    /// The store, which must exist: reading commands never create one.
     pub fn open(&self) -> Result<Store, StoreError> {
-        Store::open(&self.path())
+        Store::open_existing(&self.path())
     }
 }
 

@@ -27,7 +27,7 @@ pub fn exec(args: ResumeArgs) -> i32 {
 /// Take an undriven run over and drive it here. `serve_commands`: the background engine
 /// of `--detach`, which also takes a finished run to apply the commands waiting for it.
 pub fn resume(run: &str, display: Display, serve_commands: bool) -> i32 {
-    let mut store = match Store::open(&display.db_path) {
+    let mut store = match Store::open_existing(&display.db_path) {
         Ok(s) => s,
         Err(e) => return session::report(&e.into()),
     };

@@ -191,6 +191,50 @@ impl Driver {
     where
         F: std::future::Future<Output = Option<i32>>,
     {
+        match self.drive(initial, shutdown).await {
+            Ok(outcome) => Ok(outcome),
+            Err(e) => {
+                self.abandon().await;
+                Err(e)
+            }
+        }
+    }
+
+    /// The store failed (gone, replaced, full…): nothing more can be recorded, so
+    /// nothing more may run. Stop what runs (TERM, then KILL after the grace) and wait
+    /// for it, bounded, without writing anything.
+    async fn abandon(&mut self) {
+        for live in self.live.values_mut() {
+            if let Some(k) = &live.kill {
+                k.terminate(KILL_GRACE, KillReason::Cancel);
+            }
+            if let Some(c) = live.cancel.take() {
+                let _ = c.send(KillReason::Cancel);
+            }
+        }
+        let deadline = tokio::time::Instant::now() + KILL_GRACE + Duration::from_secs(2);
+        while !self.live.is_empty() {
+            match tokio::time::timeout_at(deadline, self.inbox_rx.recv()).await {
+                Ok(Some(Msg::Exited { key, .. })) => {
+                    self.live.remove(&key);
+                }
+                // Started after the failure: stop it too.
+                Ok(Some(Msg::Started { kill, .. })) => {
+                    kill.terminate(KILL_GRACE, KillReason::Cancel)
+                }
+                Ok(None) | Err(_) => break,
+            }
+        }
+    }
+
+    async fn drive<F>(
+        &mut self,
+        initial: Vec<Effect>,
+        shutdown: F,
+    ) -> Result<DriveOutcome, DriverError>
+    where
+        F: std::future::Future<Output = Option<i32>>,
+    {
         self.data_version = self.store.data_version()?;
         self.execute(initial)?;
         // Commands submitted before this engine started (or for it: a background
@@ -238,6 +282,8 @@ impl Driver {
                 _ = poll.tick() => {
                     self.poll_commands(&mut inputs)?;
                     if last_heartbeat.elapsed() >= HEARTBEAT {
+                        // An idle engine (a gate open for hours) notices a vanished store too.
+                        self.store.check_identity()?;
                         self.store.heartbeat(&self.run_id, &self.lease_holder, Timestamp::now())?;
                         last_heartbeat = Instant::now();
                     }

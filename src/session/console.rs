@@ -86,7 +86,7 @@ impl Service {
         operator: &str,
         params: Vec<(String, String)>,
     ) -> Result<(Service, ConsoleLink), SessionError> {
-        let store = Store::open(db)?;
+        let store = Store::open_existing(db)?;
         let runs = store.list_runs()?;
         let (view_tx, view) = watch::channel(Arc::new(empty_view(
             "no runs yet: `baton run WORKFLOW` starts one",

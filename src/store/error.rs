@@ -53,6 +53,34 @@ pub enum StoreError {
     #[error("{0} not found; `baton runs` lists the runs in this database")]
     NotFound(String),
 
+    #[error(
+        "no baton database at {}; check --db or BATON_DB (`baton run WORKFLOW` creates one)",
+        path.display()
+    )]
+    NoDatabase { path: PathBuf },
+
+    #[error(
+        "{} is empty (0 bytes): it is not a baton database, or it was truncated; restore it from a backup, or remove it and let `baton run` create a new one",
+        path.display()
+    )]
+    EmptyDatabase { path: PathBuf },
+
+    #[error(
+        "{} belongs to {owner}, not to {me}: a store is used by its owner only (a shared store is one directory per user, or a group store)",
+        path.display()
+    )]
+    NotOwner {
+        path: PathBuf,
+        owner: String,
+        me: String,
+    },
+
+    #[error(
+        "the database {} was deleted or replaced while this engine used it; stopped without starting anything further (nothing more can be recorded). Restore the database, then `baton resume RUN`",
+        path.display()
+    )]
+    Vanished { path: PathBuf },
+
     #[error("run prefix `{prefix}` is ambiguous; it matches {}; give more characters", matches.join(", "))]
     Ambiguous {
         prefix: String,
@@ -93,7 +121,10 @@ impl StoreError {
     /// Usage errors (a run that does not exist, an ambiguous prefix) as opposed to
     /// storage faults: the CLI exits 2 for these and 3 for the rest.
     pub fn is_usage(&self) -> bool {
-        matches!(self, StoreError::NotFound(_) | StoreError::Ambiguous { .. })
+        matches!(
+            self,
+            StoreError::NotFound(_) | StoreError::Ambiguous { .. } | StoreError::NoDatabase { .. }
+        )
     }
 
     /// Turn a raw SQLite failure into the case it stands for, naming the database file.

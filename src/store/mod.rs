@@ -55,6 +55,8 @@ pub struct NewRun {
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// (device, inode) of the database file when opened (see `check_identity`).
+    identity: (u64, u64),
     keys: AuditKeys,
     /// Whether the connection is at `synchronous = FULL` now.
     sync_full: bool,
@@ -111,6 +113,35 @@ impl Store {
         Self::setup(conn, path, true)
     }
 
+    /// Open a database that must already exist and hold something: what every command
+    /// but `run` uses, so that a mistyped `--db` never creates an empty store, and a
+    /// file truncated to 0 bytes is never taken for a new one.
+    pub fn open_existing(path: &Path) -> Result<Store, StoreError> {
+        match std::fs::metadata(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(StoreError::NoDatabase {
+                path: path.to_path_buf(),
+            }),
+            Err(e) => Err(StoreError::io(path, e)),
+            Ok(m) if m.len() == 0 => Err(StoreError::EmptyDatabase {
+                path: path.to_path_buf(),
+            }),
+            Ok(_) => Store::open(path),
+        }
+    }
+
+    /// Fails with `Vanished` when the database file at the store's path is gone or is
+    /// another file than the one opened (deleted, replaced, moved): whatever would be
+    /// written now would be lost with the unlinked file.
+    pub fn check_identity(&self) -> Result<(), StoreError> {
+        use std::os::unix::fs::MetadataExt;
+        match std::fs::metadata(&self.path) {
+            Ok(m) if (m.dev(), m.ino()) == self.identity => Ok(()),
+            _ => Err(StoreError::Vanished {
+                path: self.path.clone(),
+            }),
+        }
+    }
+
     /// Open an existing database without the right to write (SQLite's read-only flag):
     /// any write fails with `ReadOnly`.
     pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
@@ -161,8 +192,14 @@ impl Store {
             Ok(())
         })();
         r.map_err(|e| e.classify(path))?;
+        let identity = {
+            use std::os::unix::fs::MetadataExt;
+            let m = std::fs::metadata(path).map_err(|e| StoreError::io(path, e))?;
+            (m.dev(), m.ino())
+        };
         Ok(Store {
             conn,
+            identity,
             path: path.to_path_buf(),
             keys: AuditKeys::from_env(),
             sync_full: false,
@@ -316,6 +353,9 @@ impl Store {
         if events.is_empty() && logs.is_empty() {
             return Ok(());
         }
+        // One stat per commit: nothing is written to (or acted on after writing to) a
+        // database file that is no longer the store.
+        self.check_identity()?;
         let full = events.iter().any(|e| audit::is_decision(&e.kind));
         let r = self.set_sync_full(full);
         self.ctx(r)?;
@@ -557,7 +597,24 @@ fn parent_dir(path: &Path) -> PathBuf {
 
 /// Refuse a file or directory that group or others can write.
 fn check_mode(path: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::MetadataExt;
     let meta = std::fs::metadata(path).map_err(|e| StoreError::io(path, e))?;
+    // Root included: a store is its owner's record; writing another user's would make
+    // their files root's, and let whoever runs baton decide for them.
+    let me = nix::unistd::geteuid();
+    if meta.uid() != me.as_raw() {
+        let name = |uid: nix::unistd::Uid| {
+            nix::unistd::User::from_uid(uid)
+                .ok()
+                .flatten()
+                .map_or_else(|| format!("uid {uid}"), |u| u.name)
+        };
+        return Err(StoreError::NotOwner {
+            path: path.to_path_buf(),
+            owner: name(nix::unistd::Uid::from_raw(meta.uid())),
+            me: name(me),
+        });
+    }
     let mode = meta.permissions().mode() & 0o7777;
     if mode & 0o022 != 0 {
         return Err(StoreError::InsecurePermissions {

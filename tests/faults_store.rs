@@ -1,0 +1,146 @@
+//! Nothing lost silently (issue 16, points 1 and 4): reading commands never create a
+//! store; an empty or truncated database is refused; a store owned by another user is
+//! refused (root included); an engine whose database is deleted or replaced stops with
+//! exit 3 and starts nothing further.
+mod common;
+use common::*;
+use std::time::{Duration, Instant};
+
+fn all(o: &std::process::Output) -> String {
+    format!("{}{}", text(&o.stdout), text(&o.stderr))
+}
+
+#[test]
+fn reading_commands_never_create_a_store() {
+    let env = Env::new();
+    let db = env.path().join("typo").join("baton.db");
+    for args in [
+        vec!["runs", "--json"],
+        vec!["show", "01abc", "--json"],
+        vec!["audit", "verify"],
+        vec!["logs", "01abc", "build"],
+        vec!["approve", "01abc", "deploy"],
+        vec!["resume", "01abc", "--headless"],
+    ] {
+        let o = env.cmd().args(&args).env("BATON_DB", &db).output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", all(&o));
+        assert!(
+            all(&o).contains("no baton database at"),
+            "{args:?}: {}",
+            all(&o)
+        );
+        assert!(
+            !db.exists() && !db.parent().unwrap().exists(),
+            "{args:?} created a store"
+        );
+    }
+}
+
+#[test]
+fn a_database_truncated_to_zero_bytes_is_refused_except_by_run() {
+    let env = Env::new();
+    let wf = env.workflow(
+        "w.toml",
+        "name = \"w\"\n[[step]]\nid = \"a\"\nrun = \"true\"\n",
+    );
+    let o = env.run(&["run", wf.to_str().unwrap(), "--headless"]);
+    assert!(o.status.success(), "{}", all(&o));
+    std::fs::write(env.db(), b"").unwrap();
+    for args in [vec!["runs"], vec!["audit", "verify"]] {
+        let o = env.run(&args);
+        assert_eq!(o.status.code(), Some(3), "{args:?}: {}", all(&o));
+        assert!(
+            all(&o).contains("is empty (0 bytes)"),
+            "{args:?}: {}",
+            all(&o)
+        );
+    }
+    // `run` creates runs: it may start a new store in the empty file.
+    let o = env.run(&["run", wf.to_str().unwrap(), "--headless"]);
+    assert!(o.status.success(), "{}", all(&o));
+}
+
+#[test]
+fn a_store_owned_by_another_user_is_refused() {
+    let env = Env::new();
+    let wf = env.workflow(
+        "w.toml",
+        "name = \"w\"\n[[step]]\nid = \"a\"\nrun = \"true\"\n",
+    );
+    let o = env.run(&["run", wf.to_str().unwrap(), "--headless"]);
+    assert!(o.status.success(), "{}", all(&o));
+    let other = if nix::unistd::geteuid().is_root() {
+        // Root too is refused: hand the store to `nobody`.
+        let nobody = nix::unistd::Uid::from_raw(65534);
+        for f in ["baton.db", "baton.db-wal", "baton.db-shm"] {
+            let p = env.db().with_file_name(f);
+            if p.exists() {
+                nix::unistd::chown(&p, Some(nobody), None).unwrap();
+            }
+        }
+        env.db()
+    } else {
+        // Not root: a file root owns, in a directory no one else can write.
+        std::path::PathBuf::from("/etc/hostname")
+    };
+    let o = env
+        .cmd()
+        .args(["runs"])
+        .env("BATON_DB", &other)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3), "{}", all(&o));
+    assert!(all(&o).contains("belongs to"), "{}", all(&o));
+}
+
+#[test]
+fn an_engine_whose_database_is_deleted_stops_with_exit_3_and_starts_nothing() {
+    let env = Env::new();
+    let wf = env.workflow(
+        "w.toml",
+        "name = \"w\"\n[[step]]\nid = \"slow\"\nrun = \"sleep 60\"\n[[step]]\nid = \"after\"\nneeds = [\"slow\"]\nrun = \"touch after-ran\"\n[[step]]\nid = \"gated\"\nrun = \"touch gated-ran\"\ngate = { prompt = \"go?\" }\n",
+    );
+    let engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
+    let run = env.wait_run_id();
+    env.wait_step(&run, "slow", "running", 20);
+    env.wait_step(&run, "gated", "waiting_approval", 20);
+    for f in ["baton.db", "baton.db-wal", "baton.db-shm"] {
+        let _ = std::fs::remove_file(env.db().with_file_name(f));
+    }
+    let out = wait_child(engine, 30);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("was deleted or replaced"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!env.path().join("after-ran").exists());
+    assert!(!env.path().join("gated-ran").exists());
+    // The step that was running is stopped too: nothing could record its end.
+    let start = Instant::now();
+    while !processes_of(&run).is_empty() {
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "the step's processes survived: {:?}",
+            processes_of(&run)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Pids of live processes whose environment carries this run's id.
+fn processes_of(run: &str) -> Vec<i32> {
+    let needle = format!("BATON_RUN_ID={run}");
+    std::fs::read_dir("/proc")
+        .map(|d| {
+            d.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+                .filter(|pid| process_alive(*pid))
+                .filter(|pid| {
+                    std::fs::read(format!("/proc/{pid}/environ"))
+                        .map(|env| env.split(|b| *b == 0).any(|kv| kv == needle.as_bytes()))
+                        .unwrap_or(false)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
