@@ -394,7 +394,7 @@ impl Driver {
             })
             .collect();
         if !stale.is_empty() {
-            kill_stale(&stale);
+            kill_stale(&self.run_id, &stale);
         }
         for action in actions {
             self.act(action)?;
@@ -440,7 +440,8 @@ impl Driver {
                 if let Effect::KillStale { pgid } = effect {
                     // A process that came up for a step no longer running: stopping it
                     // may take the grace period, which the driver does not wait out.
-                    tokio::task::spawn_blocking(move || kill_stale(&[pgid]));
+                    let run_id = self.run_id.clone();
+                    tokio::task::spawn_blocking(move || kill_stale(&run_id, &[pgid]));
                 } else {
                     self.act(effect)?;
                 }
@@ -756,9 +757,16 @@ pub fn set_log_paths(log_dir: &Path, view: &mut RunView) {
     }
 }
 
-/// Kill every stale group at once (each may take the grace period), best effort: a
-/// group may be long gone.
-pub fn kill_stale(pgids: &[i32]) {
+/// Kill every stale group of `run_id` at once (each may take the grace period), best
+/// effort: a group may be long gone. A recorded group id that now belongs to something
+/// else (its members do not carry the run's id) is left alone.
+pub fn kill_stale(run_id: &str, pgids: &[i32]) {
+    let ours: Vec<i32> = pgids
+        .iter()
+        .copied()
+        .filter(|&pgid| exec::group_belongs_to(pgid, run_id))
+        .collect();
+    let pgids = ours.as_slice();
     let kill_all = || {
         std::thread::scope(|scope| {
             for &pgid in pgids {

@@ -103,6 +103,20 @@ pub fn run_process_groups(run_id: &str) -> Vec<i32> {
     groups
 }
 
+/// Whether the group is one of `run_id`'s: one of its live members carries the run's
+/// id in its environment (every step's process does, and what it starts inherits it).
+/// A recorded group id may have been reused by an unrelated group once the step's
+/// group was gone (a reboot, a PID namespace): that one has no such member and is left
+/// alone. Another user's process (environment unreadable) is never ours.
+pub fn group_belongs_to(pgid: i32, run_id: &str) -> bool {
+    let needle = format!("BATON_RUN_ID={run_id}");
+    group_members(pgid).into_iter().any(|pid| {
+        std::fs::read(format!("/proc/{pid}/environ"))
+            .map(|env| env.split(|b| *b == 0).any(|kv| kv == needle.as_bytes()))
+            .unwrap_or(false)
+    })
+}
+
 /// Whether anything of the group still runs. Cheap when it is gone (one `kill(2)`).
 pub fn group_alive(pgid: i32) -> bool {
     match killpg(Pid::from_raw(pgid), None) {

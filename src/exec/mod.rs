@@ -16,7 +16,7 @@ use std::path::PathBuf;
 
 pub use builtin::{parse_duration, run_builtin};
 pub use command::Invocation;
-pub use group::{kill_stale_group, run_process_groups};
+pub use group::{group_belongs_to, kill_stale_group, run_process_groups};
 pub use shell::{FilesDir, KillHandle, Running, ShellJob, spawn};
 pub use signals::{ShutdownSignal, ShutdownSignals, shutdown_signal};
 pub use stream::TailHandle;

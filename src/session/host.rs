@@ -35,7 +35,7 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, SessionError> {
 pub fn stop_leftovers(run_id: &str) -> usize {
     let leftovers = crate::exec::run_process_groups(run_id);
     if !leftovers.is_empty() {
-        crate::engine::driver::kill_stale(&leftovers);
+        crate::engine::driver::kill_stale(run_id, &leftovers);
     }
     leftovers.len()
 }

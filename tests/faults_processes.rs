@@ -1,0 +1,89 @@
+//! Processes that are ours (issue 16, point 4): resume stops a recorded process group
+//! only when it still belongs to the run. A group id recorded by a dead engine may have
+//! been taken by an unrelated group since (pid reuse after a reboot, in a PID
+//! namespace): that group is left alone.
+mod common;
+use common::*;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[test]
+fn resume_leaves_alone_a_recorded_group_that_is_no_longer_the_runs() {
+    let env = Env::new();
+    let wf = env.workflow(
+        "w.toml",
+        "name = \"w\"\n[[step]]\nid = \"slow\"\nrun = 'if [ -f once ]; then true; else touch once; sleep 60; fi'\n",
+    );
+    let mut engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
+    let run = env.wait_run_id();
+    env.wait_step(&run, "slow", "running", 20);
+    engine.kill().expect("kill -9 the engine");
+    let _ = engine.wait();
+    // An unrelated process group (no BATON_RUN_ID), as pid reuse would give.
+    let mut stranger = Command::new("setsid")
+        .args(["sleep", "60"])
+        .env_remove("BATON_RUN_ID")
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("setsid sleep");
+    let pgid = stranger.id() as i32;
+    // The dead engine's record says the step's group is that id.
+    let conn = rusqlite::Connection::open(env.db()).unwrap();
+    let (key, seq): (i64, i64) = conn
+        .query_row(
+            "SELECT r.key, max(e.seq) FROM runs r JOIN events e ON e.run_id = r.id WHERE r.id = ?1",
+            [&run],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let at = chrono::Utc::now().timestamp_millis();
+    let event = serde_json::json!({
+        "seq": seq + 1, "at": at, "type": "step_process", "step": "slow", "attempt": 1, "pgid": pgid,
+    });
+    conn.execute(
+        "INSERT INTO events (id, run_id, seq, at, type, step, json) VALUES ((?1 << 32) + ?2, ?3, ?2, ?4, 'step_process', 'slow', ?5)",
+        rusqlite::params![key, seq + 1, run, at, event.to_string()],
+    )
+    .unwrap();
+    drop(conn);
+    let o = env.run(&["resume", &run, "--headless"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}{}",
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+    assert_eq!(step_field(&env.show(&run), "slow", "state"), "succeeded");
+    assert!(
+        matches!(stranger.try_wait(), Ok(None)),
+        "resume killed an unrelated process group"
+    );
+    let _ = stranger.kill();
+    let _ = stranger.wait();
+    // The run's own leftover (the first attempt's `sleep 60`) was stopped.
+    let start = Instant::now();
+    loop {
+        let left = Command::new("pgrep")
+            .args(["-f", "^sleep 60$"])
+            .output()
+            .map(|o| text(&o.stdout))
+            .unwrap_or_default();
+        let ours: Vec<&str> = left
+            .lines()
+            .filter(|pid| {
+                std::fs::read(format!("/proc/{pid}/environ"))
+                    .map(|e| String::from_utf8_lossy(&e).contains(&run))
+                    .unwrap_or(false)
+            })
+            .collect();
+        if ours.is_empty() {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "leftover survived: {ours:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
