@@ -465,12 +465,12 @@ impl Core {
     }
 }
 
-/// The run `env` table, each value rendered against params, run id and the entries
-/// before it (in name order).
+/// The run `env` table, each value rendered against params, run id and the entries it
+/// reads (rendered first: `env_order`).
 fn resolve_run_env(plan: &Plan, cfg: &RunConfig) -> BTreeMap<String, Result<String, String>> {
     use crate::workflow::TemplateRef;
     let mut out: BTreeMap<String, Result<String, String>> = BTreeMap::new();
-    for (k, t) in &plan.env {
+    for (k, t) in crate::workflow::env_order(&plan.env) {
         let v = t.render(|r| match r {
             TemplateRef::Param(p) => cfg.params.get(p).cloned(),
             TemplateRef::RunId => Some(cfg.run_id.clone()),
