@@ -28,6 +28,8 @@ pub const KILL_GRACE: Duration = Duration::from_secs(3);
 /// wake-up's commit (another step's exit); this bounds the window in which a crash
 /// leaves a group that resume cannot find by its recorded id.
 const PROCESS_FLUSH: Duration = Duration::from_millis(2);
+/// At most this many events of inline no-ops wait for one commit (see `execute`).
+const INLINE_BATCH: usize = 4096;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DriverError {
@@ -280,6 +282,25 @@ impl Driver {
         })
     }
 
+    /// Commit `events` with the process-id events still unsaved and the pending logs (if
+    /// there is anything at all), then show them.
+    fn commit(&mut self, mut events: Vec<Event>) -> Result<(), DriverError> {
+        if events.is_empty() && self.pending_logs.is_empty() && self.unsaved.is_empty() {
+            return Ok(());
+        }
+        if !self.unsaved.is_empty() {
+            // Earlier sequence numbers than this wake-up's events: they go first.
+            self.unsaved.append(&mut events);
+            events = std::mem::take(&mut self.unsaved);
+            self.unsaved_since = None;
+        }
+        let logs = std::mem::take(&mut self.pending_logs);
+        self.store.commit_with_logs(&self.run_id, &events, &logs)?;
+        self.emit(&events);
+        self.view_dirty = true;
+        Ok(())
+    }
+
     /// Commit the events, then run the effects they decided. Built-in no-ops have no
     /// side effect, so they complete inline and their events join the same commit.
     fn execute(&mut self, mut effects: Vec<Effect>) -> Result<(), DriverError> {
@@ -315,24 +336,19 @@ impl Driver {
             if inline.is_empty() {
                 break;
             }
+            // A chain of no-ops can run a whole workflow in one wake-up: committing every
+            // INLINE_BATCH events keeps this batch (and the store's projection of it) from
+            // growing with the run. No-ops have no effect to write ahead of.
+            if events.len() >= INLINE_BATCH {
+                self.commit(std::mem::take(&mut events))?;
+            }
             let now = Timestamp::now();
             effects = inline
                 .into_iter()
                 .flat_map(|i| self.core.handle(i, now))
                 .collect();
         }
-        if !events.is_empty() || !self.pending_logs.is_empty() || !self.unsaved.is_empty() {
-            if !self.unsaved.is_empty() {
-                // Earlier sequence numbers than this wake-up's events: they go first.
-                self.unsaved.append(&mut events);
-                events = std::mem::take(&mut self.unsaved);
-                self.unsaved_since = None;
-            }
-            let logs = std::mem::take(&mut self.pending_logs);
-            self.store.commit_with_logs(&self.run_id, &events, &logs)?;
-            self.emit(&events);
-            self.view_dirty = true;
-        }
+        self.commit(events)?;
         // Groups a dead engine left behind die before anything runs again (resume).
         let stale: Vec<i32> = actions
             .iter()
