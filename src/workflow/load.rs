@@ -975,7 +975,8 @@ impl<'r, 's> Loader<'r, 's> {
                 "add at least one [[step]] block",
             );
         }
-        let mut out = Vec::new();
+        // Sized once: a RawStep is large and 100,000 of them doubling cost tens of MB.
+        let mut out = Vec::with_capacity(items.len());
         for item in items {
             let Some(fields) = self.table(item, "each `step`", "a [[step]] block with id = \"…\"")
             else {
