@@ -89,7 +89,7 @@ fn a_file_over_the_limit_is_refused_naming_the_limit_and_its_override() {
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
         assert!(
             err.contains(&format!(
-                "w.toml: error: the file is larger than the limit of {limit} bytes ({limit} bytes)"
+                "w.toml: error: the file is larger than the limit of {limit} bytes"
             )),
             "{args:?}: {err}"
         );

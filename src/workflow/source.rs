@@ -67,10 +67,7 @@ pub fn read_source(path: &Path) -> Result<String, Diagnostics> {
                 .into(),
         ),
         ReadError::TooLarge => whole_file(
-            format!(
-                "the file is larger than the limit of {} ({limit} bytes)",
-                human_bytes(limit)
-            ),
+            format!("the file is larger than the limit of {}", human_bytes(limit)),
             format!(
                 "a workflow file is at most {limit} bytes; set {MAX_WORKFLOW_BYTES_ENV} to a larger byte count to raise the limit"
             ),
@@ -144,11 +141,11 @@ fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
     Ok(bytes)
 }
 
-/// `16 MiB`, `512 KiB`, `100 bytes`: the limit as people say it.
+/// `16 MiB (16777216 bytes)`, `100 bytes`: the limit as people say it, and exactly.
 fn human_bytes(n: u64) -> String {
     match n {
-        n if n >= 1 << 20 && n % (1 << 20) == 0 => format!("{} MiB", n >> 20),
-        n if n >= 1 << 10 && n % (1 << 10) == 0 => format!("{} KiB", n >> 10),
+        n if n >= 1 << 20 && n % (1 << 20) == 0 => format!("{} MiB ({n} bytes)", n >> 20),
+        n if n >= 1 << 10 && n % (1 << 10) == 0 => format!("{} KiB ({n} bytes)", n >> 10),
         n => format!("{n} bytes"),
     }
 }
@@ -187,8 +184,11 @@ mod tests {
 
     #[test]
     fn sizes_read_as_people_say_them() {
-        assert_eq!(human_bytes(DEFAULT_MAX_WORKFLOW_BYTES), "16 MiB");
-        assert_eq!(human_bytes(2048), "2 KiB");
+        assert_eq!(
+            human_bytes(DEFAULT_MAX_WORKFLOW_BYTES),
+            "16 MiB (16777216 bytes)"
+        );
+        assert_eq!(human_bytes(2048), "2 KiB (2048 bytes)");
         assert_eq!(human_bytes(100), "100 bytes");
     }
 }
