@@ -109,6 +109,29 @@ fn a_file_over_the_limit_is_refused_naming_the_limit_and_its_override() {
 }
 
 #[test]
+fn a_200_mb_workflow_is_refused_at_the_default_limit_without_being_read() {
+    let env = Env::new();
+    // Sparse: 200 MB long, no disk used. Under the 1 GiB cap a reader of it all (it took
+    // 807 MB before) would fail on allocation rather than report the limit.
+    let f = std::fs::File::create(env.path().join("big.toml")).unwrap();
+    f.set_len(200_000_000).unwrap();
+    let out = capped(&env)
+        .env_remove(LIMIT_ENV)
+        .args(["validate", "big.toml"])
+        .spawn()
+        .map(|c| wait_child(c, 20))
+        .unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(
+            "big.toml: error: the file is larger than the limit of 16 MiB (16777216 bytes)"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
 fn a_malformed_limit_is_a_usage_error() {
     let env = Env::new();
     env.workflow("w.toml", SMALL);
