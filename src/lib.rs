@@ -9,6 +9,7 @@ pub mod exec;
 pub mod model;
 pub mod sanitize;
 pub mod session;
+pub mod stdio;
 pub mod store;
 pub mod tui;
 pub mod workflow;

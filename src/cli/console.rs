@@ -29,13 +29,15 @@ pub struct TuiArgs {
 
 pub fn exec(a: TuiArgs) -> i32 {
     if !std::io::stdout().is_terminal() {
-        eprintln!("error: baton tui needs a terminal (use `baton runs` / `baton show` in scripts)");
+        crate::stdio::errln!(
+            "error: baton tui needs a terminal (use `baton runs` / `baton show` in scripts)"
+        );
         return exit::USAGE;
     }
     let theme = match load_theme(a.theme.as_deref()) {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::stdio::errln!("error: {e}");
             return exit::USAGE;
         }
     };
@@ -55,14 +57,14 @@ pub fn exec(a: TuiArgs) -> i32 {
         Ok(Ok((signal, outcomes))) => {
             for (id, out) in outcomes {
                 match out {
-                    Ok(o) => println!("run {id}: {}", o.state),
-                    Err(e) => eprintln!("error: run {id}: {e}"),
+                    Ok(o) => crate::stdio::outln!("run {id}: {}", o.state),
+                    Err(e) => crate::stdio::errln!("error: run {id}: {e}"),
                 }
             }
             signal.unwrap_or(exit::OK)
         }
         Ok(Err(e)) => {
-            eprintln!("error: {e}");
+            crate::stdio::errln!("error: {e}");
             exit::FAILED
         }
         Err(e) => session::report(&e),

@@ -124,7 +124,7 @@ pub fn approve(a: ApproveArgs) -> i32 {
     let operator = operator_name(a.target.operator.as_deref());
     let command = if !a.raise.is_empty() {
         let Some(reason) = a.reason.clone().filter(|r| !r.trim().is_empty()) else {
-            eprintln!("error: raising the budget needs --reason");
+            crate::stdio::errln!("error: raising the budget needs --reason");
             return exit::USAGE;
         };
         let (mut cost, mut calls, mut tokens) = (None, None, None);
@@ -140,7 +140,7 @@ pub fn approve(a: ApproveArgs) -> i32 {
                 _ => None,
             });
             if parsed.is_none() {
-                eprintln!(
+                crate::stdio::errln!(
                     "error: --raise {r}: expected cost=<positive number>, calls=<integer> or tokens=<integer>"
                 );
                 return exit::USAGE;
@@ -155,7 +155,9 @@ pub fn approve(a: ApproveArgs) -> i32 {
         }
     } else {
         let Some(step) = a.step else {
-            eprintln!("error: approve needs a STEP (or --raise DIM=N for the budget gate)");
+            crate::stdio::errln!(
+                "error: approve needs a STEP (or --raise DIM=N for the budget gate)"
+            );
             return exit::USAGE;
         };
         Command::Approve {
@@ -169,7 +171,7 @@ pub fn approve(a: ApproveArgs) -> i32 {
 
 pub fn reject(a: RejectArgs) -> i32 {
     if a.reason.trim().is_empty() {
-        eprintln!("error: a rejection needs a reason (--reason \"…\")");
+        crate::stdio::errln!("error: a rejection needs a reason (--reason \"…\")");
         return exit::USAGE;
     }
     let operator = operator_name(a.target.operator.as_deref());
@@ -207,7 +209,7 @@ pub fn cancel(a: CancelArgs) -> i32 {
 
 pub fn mark(a: MarkArgs) -> i32 {
     if a.reason.trim().is_empty() {
-        eprintln!("error: marking a step needs a reason (--reason \"…\")");
+        crate::stdio::errln!("error: marking a step needs a reason (--reason \"…\")");
         return exit::USAGE;
     }
     let operator = operator_name(a.target.operator.as_deref());
@@ -254,7 +256,7 @@ fn send(target: &Target, command: Command) -> i32 {
             report(&run_id, outcome)
         }
         Ok(Applied::TakenOver { ready, message }) => {
-            println!(
+            crate::stdio::outln!(
                 "accepted: {message} (run {}); no engine was driving it: continuing it here (`--detach` drives it in the background)",
                 ready.run_id
             );
@@ -264,7 +266,7 @@ fn send(target: &Target, command: Command) -> i32 {
             let run_id = store.resolve_run(&target.run).unwrap_or_default();
             let code = report(&run_id, outcome);
             if code == exit::OK {
-                println!(
+                crate::stdio::outln!(
                     "driven in the background by pid {pid}; its output: {}",
                     log.display()
                 );
@@ -273,7 +275,7 @@ fn send(target: &Target, command: Command) -> i32 {
         }
         Ok(Applied::Recorded { id }) => {
             let run_id = store.resolve_run(&target.run).unwrap_or_default();
-            println!(
+            crate::stdio::outln!(
                 "recorded: command {id} waits for the next engine to drive run {run_id} (`baton resume {run_id}`)"
             );
             exit::OK
@@ -285,11 +287,11 @@ fn send(target: &Target, command: Command) -> i32 {
 fn report(run_id: &str, outcome: CommandOutcome) -> i32 {
     match outcome {
         CommandOutcome::Accepted { message } => {
-            println!("accepted: {message} (run {run_id})");
+            crate::stdio::outln!("accepted: {message} (run {run_id})");
             exit::OK
         }
         CommandOutcome::Refused { reason } => {
-            println!("refused: {reason} (run {run_id})");
+            crate::stdio::outln!("refused: {reason} (run {run_id})");
             exit::FAILED
         }
     }

@@ -116,10 +116,10 @@ pub fn drive(store: Store, ready: Ready, display: Display) -> i32 {
             let first_line = format!("run {run_id} {workflow}");
             // With `--events -` the JSON lines own stdout and the human lines go to stderr.
             let lines: Box<dyn Write + Send> = if display.events_to_stdout {
-                eprintln!("{first_line}");
+                crate::stdio::errln!("{first_line}");
                 Box::new(std::io::stderr())
             } else {
-                println!("{first_line}");
+                crate::stdio::outln!("{first_line}");
                 Box::new(std::io::stdout())
             };
             let sinks = Sinks {
@@ -129,7 +129,7 @@ pub fn drive(store: Store, ready: Ready, display: Display) -> i32 {
             match rt.block_on(drive_headless(store, ready, sinks)) {
                 Ok(out) => run_exit_code(out.state, out.signal_exit),
                 Err(e) => {
-                    eprintln!("error: {e}");
+                    crate::stdio::errln!("error: {e}");
                     exit::STORAGE
                 }
             }
@@ -149,7 +149,7 @@ pub fn drive(store: Store, ready: Ready, display: Display) -> i32 {
                     let state = match outcomes.remove(&run_id) {
                         Some(Ok(out)) => out.state,
                         Some(Err(e)) => {
-                            eprintln!("error: {e}");
+                            crate::stdio::errln!("error: {e}");
                             return exit::STORAGE;
                         }
                         None => Store::open(&display.db_path)
@@ -157,11 +157,11 @@ pub fn drive(store: Store, ready: Ready, display: Display) -> i32 {
                             .map(|r| r.state)
                             .unwrap_or(crate::model::RunState::Interrupted),
                     };
-                    println!("run {run_id} {workflow}: {state}");
+                    crate::stdio::outln!("run {run_id} {workflow}: {state}");
                     run_exit_code(state, signal)
                 }
                 Ok(Err(e)) => {
-                    eprintln!("error: {e}");
+                    crate::stdio::errln!("error: {e}");
                     exit::FAILED
                 }
                 Err(e) => session::report(&e),

@@ -80,6 +80,22 @@ pub struct EngineArgs {
     pub operator: Option<String>,
 }
 
+impl Cmd {
+    /// A command that prints and drives nothing: a closed stdout may stop it (`stdio`).
+    fn only_prints(&self) -> bool {
+        matches!(
+            self,
+            Cmd::Validate(_)
+                | Cmd::Plan(_)
+                | Cmd::Tools(_)
+                | Cmd::Runs(_)
+                | Cmd::Show(_)
+                | Cmd::Logs(_)
+                | Cmd::Audit(_)
+        )
+    }
+}
+
 /// Parse arguments and run; returns the exit code.
 pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
@@ -94,6 +110,9 @@ pub fn main() -> i32 {
             return code;
         }
     };
+    if cli.command.only_prints() {
+        crate::stdio::default_sigpipe();
+    }
     match cli.command {
         Cmd::Run(a) => run::exec(a),
         Cmd::Validate(a) => validate::run(&a),

@@ -9,21 +9,10 @@ use std::future::Future;
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// `500ms`, `30s`, `10m`, `2h`, `1d` (a non-negative integer and a unit).
+/// `500ms`, `30s`, `10m`, `2h`, `1d` or sums such as `1h30m`, at most 30 days: the
+/// workflow's duration syntax (`workflow::parse_duration`), for a value rendered at run time.
 pub fn parse_duration(text: &str) -> Option<Duration> {
-    let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit())?;
-    let (number, unit) = text.split_at(split);
-    let n: u64 = number.parse().ok()?;
-    let unit_secs = match unit {
-        "ms" => return Some(Duration::from_millis(n)),
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => return None,
-    };
-    n.checked_mul(unit_secs).map(Duration::from_secs)
+    crate::workflow::parse_duration(text).ok()
 }
 
 /// Runs a builtin. `cancel` resolves when baton stops the step (its reason decides the
@@ -91,7 +80,16 @@ mod tests {
         assert_eq!(parse_duration("10m"), Some(Duration::from_secs(600)));
         assert_eq!(parse_duration("2h"), Some(Duration::from_secs(7200)));
         assert_eq!(parse_duration("1d"), Some(Duration::from_secs(86_400)));
-        for bad in ["", "s", "5", "1.5s", "-1s", "5x", "99999999999999999999d"] {
+        for bad in [
+            "",
+            "s",
+            "5",
+            "1.5s",
+            "-1s",
+            "5x",
+            "99999999999999999999d",
+            "31d",
+        ] {
             assert_eq!(parse_duration(bad), None, "{bad}");
         }
     }

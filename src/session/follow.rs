@@ -56,7 +56,7 @@ impl Follow {
         let (Some(run_id), Some(core)) = (self.run_id.clone(), self.core.as_mut()) else {
             return false;
         };
-        let seen = core.events().last().map_or(0, |e| e.seq);
+        let seen = core.last_seq();
         let Ok(events) = store.events_after(&run_id, seen) else {
             return false;
         };

@@ -44,7 +44,9 @@ fn driver(store: Store, ready: Ready, sinks: Sinks) -> (Driver, Vec<crate::engin
     if ready.stale {
         let n = stop_leftovers(&ready.run_id);
         if n > 0 {
-            eprintln!("stopped {n} process group(s) left running by the previous engine");
+            crate::stdio::errln!(
+                "stopped {n} process group(s) left running by the previous engine"
+            );
         }
     }
     let mut driver = Driver::new(ready.core, store, ready.run_id, lease_holder(), sinks);

@@ -73,9 +73,9 @@ impl SessionError {
 /// `error: `. Returns the exit code it stands for.
 pub fn report(e: &SessionError) -> i32 {
     match e {
-        SessionError::Diagnostics(d) => eprint!("{d}"),
-        SessionError::Refused { .. } => println!("{e}"),
-        other => eprintln!("error: {other}"),
+        SessionError::Diagnostics(d) => crate::stdio::err_text(format_args!("{d}")),
+        SessionError::Refused { .. } => crate::stdio::outln!("{e}"),
+        other => crate::stdio::errln!("error: {other}"),
     }
     e.exit_code()
 }

@@ -44,7 +44,10 @@ pub struct Ready {
 /// Load and check everything a new run needs, before the store is touched: a bad
 /// workflow or `--param` leaves nothing behind.
 pub fn load_new(spec: NewRunSpec) -> Result<Loaded, SessionError> {
-    let plan = workflow::load_file(&spec.workflow)
+    // Read once, bounded: the text checked is the text recorded.
+    let source_text = workflow::read_source(&spec.workflow)
+        .map_err(|d| SessionError::Diagnostics(d.to_string()))?;
+    let plan = workflow::load_str(&source_text, &spec.workflow)
         .map(Arc::new)
         .map_err(|d| SessionError::Diagnostics(d.to_string()))?;
     let params = workflow::resolve_params(&plan, &spec.params).map_err(|errors| {
@@ -55,9 +58,6 @@ pub fn load_new(spec: NewRunSpec) -> Result<Loaded, SessionError> {
                 .collect::<Vec<_>>()
                 .join("\nerror: "),
         )
-    })?;
-    let source_text = std::fs::read_to_string(&spec.workflow).map_err(|e| {
-        SessionError::Usage(format!("cannot read {}: {e}", spec.workflow.display()))
     })?;
     Ok(Loaded {
         spec,

@@ -18,7 +18,7 @@ pub mod schema;
 pub use audit::{AuditKeys, AuditRow, AuditVerdict};
 pub use commands::{LeaseOutcome, holder_is_dead, lease_holder_name};
 pub use error::StoreError;
-pub use logtail::read_tail;
+pub use logtail::{CUT_LINE_MARKER, read_tail};
 pub use query::{RunDetail, RunRecord, StepDetail};
 
 use crate::model::{Event, Timestamp};

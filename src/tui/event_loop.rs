@@ -256,6 +256,36 @@ mod tests {
         s
     }
 
+    #[test]
+    fn a_log_line_longer_than_the_window_is_shown_cut_not_as_no_output() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("huge.log");
+        let len = LOG_VIEW_BYTES as usize + 1000;
+        std::fs::write(&path, format!("{}\n", "x".repeat(len))).unwrap();
+        let mut view = fixtures::release();
+        view.steps[0].log_path = Some(path);
+        let mut ui = UiState::new("carol");
+        ui.log = Some(crate::tui::app::LogState {
+            step: 0,
+            back: 0,
+            follow: true,
+            wrap: false,
+            search: String::new(),
+            searching: false,
+            matched: None,
+            file: None,
+            loaded_at: None,
+        });
+        assert!(refresh_log(&mut ui, &view));
+        let lines = ui.log.and_then(|l| l.file).unwrap();
+        assert_eq!(lines.len(), 1);
+        let shown = lines[0]
+            .strip_prefix(crate::store::CUT_LINE_MARKER)
+            .expect("the cut line starts with the marker");
+        assert_eq!(shown.len(), LOG_VIEW_BYTES as usize - 1);
+        assert!(shown.bytes().all(|b| b == b'x'));
+    }
+
     #[tokio::test]
     async fn approve_with_keys_reaches_the_engine_and_the_outcome_shows() {
         let (_vtx, vrx) = watch::channel(Arc::new(fixtures::release()));

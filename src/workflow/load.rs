@@ -71,45 +71,10 @@ const DEFAULTS_FIELDS: &[&str] = &["timeout", "retry"];
 const OUTPUT_FIELDS: &[&str] = &["pattern"];
 const MAX_ATTEMPTS: i64 = 100;
 
-/// Load and validate the workflow at `path`. A missing, unreadable or non-UTF-8 file is
-/// a diagnostic too.
+/// Load and validate the workflow at `path`. A missing, unreadable, non-regular,
+/// too large or non-UTF-8 file is a diagnostic too (see `source::read_source`).
 pub fn load_file(path: &Path) -> Result<Plan, Diagnostics> {
-    let whole_file = |message: String, hint: &str| {
-        Diagnostics(vec![super::Diagnostic {
-            file: path.to_path_buf(),
-            line: 0,
-            col: 0,
-            message,
-            hint: Some(hint.to_string()),
-        }])
-    };
-    let bytes = std::fs::read(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => whole_file(
-            "no such file".into(),
-            "check the path; a workflow is a TOML file such as examples/hello.toml",
-        ),
-        std::io::ErrorKind::IsADirectory => whole_file(
-            "is a directory, not a workflow file".into(),
-            "pass the workflow's .toml file, not its directory",
-        ),
-        _ => whole_file(
-            format!("cannot read the file: {e}"),
-            "check that the file exists and that you may read it",
-        ),
-    })?;
-    let source = String::from_utf8(bytes).map_err(|e| {
-        let offset = e.utf8_error().valid_up_to();
-        let src = String::from_utf8_lossy(e.as_bytes());
-        let (line, col) = super::diag::SourceMap::new(&src).line_col(offset);
-        Diagnostics(vec![super::Diagnostic {
-            file: path.to_path_buf(),
-            line,
-            col,
-            message: format!("the file is not valid UTF-8 (invalid byte at offset {offset})"),
-            hint: Some("save the workflow as UTF-8 text".into()),
-        }])
-    })?;
-    load_str(&source, path)
+    load_str(&super::source::read_source(path)?, path)
 }
 
 /// Load and validate `source`; `path` names it in diagnostics and its parent directory
@@ -134,7 +99,11 @@ pub fn load_str(source: &str, path: &Path) -> Result<Plan, Diagnostics> {
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let base_dir = std::path::absolute(parent).unwrap_or_else(|_| parent.to_path_buf());
-    let plan = Loader { r: &mut r }.load(&root, path, base_dir);
+    let plan = Loader {
+        r: &mut r,
+        env_names: Vec::new(),
+    }
+    .load(&root, path, base_dir);
     match plan {
         Some(plan) if r.diags.is_empty() => Ok(plan),
         _ => Err(r.finish()),
@@ -143,6 +112,8 @@ pub fn load_str(source: &str, path: &Path) -> Result<Plan, Diagnostics> {
 
 struct Loader<'r, 's> {
     r: &'r mut Reporter<'s>,
+    /// The run-wide `env` names, which `${{ env.NAME }}` may read.
+    env_names: Vec<String>,
 }
 
 /// A step as written, before names are resolved.
@@ -237,6 +208,7 @@ impl<'r, 's> Loader<'r, 's> {
         let env = get(top, "env")
             .map(|n| self.text_table(n, "`env`", true))
             .unwrap_or_default();
+        self.env_names = env.iter().map(|e| e.key.to_string()).collect();
         let secrets = get(top, "secrets")
             .map(|n| self.secrets(n))
             .unwrap_or_default();
@@ -265,6 +237,20 @@ impl<'r, 's> Loader<'r, 's> {
             if let Some(t) = self.template(e, TemplateSite::RunEnv, &param_names) {
                 plan_env.insert(e.key.to_string(), t);
             }
+        }
+        for cycle in super::envrefs::env_cycles(&plan_env) {
+            let span = env
+                .iter()
+                .find(|e| e.key == cycle[0])
+                .map_or(0..0, |e| e.span.clone());
+            self.err(
+                &span,
+                format!("the run-wide `env` entries read each other in a cycle: {}", cycle.join(" -> ")),
+                format!(
+                    "`{0} -> {1}` means the value of {0} reads ${{{{ env.{1} }}}}; give one of these entries a value that does not read the others",
+                    cycle[0], cycle[1]
+                ),
+            );
         }
 
         let steps =
@@ -440,6 +426,14 @@ impl<'r, 's> Loader<'r, 's> {
                 None
             }
             Ok(d) => Some(d),
+            Err(e) if d_too_long(&e) => {
+                self.err(
+                    &n.span,
+                    format!("{what}: {}", short(&e)),
+                    "durations are at most 30 days (\"30d\"); for a longer wait, use a gate without a timeout",
+                );
+                None
+            }
             Err(e) => {
                 self.err(
                     &n.span,
@@ -514,6 +508,7 @@ impl<'r, 's> Loader<'r, 's> {
                     continue;
                 }
             };
+            self.no_nul(&value, &e.node.span, &format!("`{}` in {what}", e.key));
             out.push(TextEntry {
                 key: &e.key,
                 key_span: e.key_span.clone(),
@@ -811,6 +806,7 @@ impl<'r, 's> Loader<'r, 's> {
                     return None;
                 }
             };
+            self.no_nul(&text, &d.span, &format!("`default` of {what}"));
             if let Err(e) = ty.check(&text) {
                 self.err(
                     &d.span,
@@ -870,6 +866,7 @@ impl<'r, 's> Loader<'r, 's> {
             let run = match get(fields, "run") {
                 Some(r) => self.string(r, &format!("`run` of {what}")).map(|s| {
                     self.no_template_in_shell(s, &r.span, &format!("`run` of {what}"), true);
+                    self.no_nul(s, &r.span, &format!("`run` of {what}"));
                     s.to_string()
                 }),
                 None => {
@@ -940,6 +937,18 @@ impl<'r, 's> Loader<'r, 's> {
         }
     }
 
+    /// A NUL byte cannot pass through `execve` (arguments and environment are C strings):
+    /// refused here rather than when the step starts.
+    fn no_nul(&mut self, s: &str, span: &Span, what: &str) {
+        if let Some(at) = s.find('\0') {
+            self.err(
+                span,
+                format!("{what} contains a NUL byte (\\u0000) at character {}", s[..at].chars().count() + 1),
+                "remove the \\u0000 escape: commands, directories and environment values cannot hold NUL bytes",
+            );
+        }
+    }
+
     // ---- steps -----------------------------------------------------------------------
 
     fn steps<'n>(
@@ -966,7 +975,8 @@ impl<'r, 's> Loader<'r, 's> {
                 "add at least one [[step]] block",
             );
         }
-        let mut out = Vec::new();
+        // Sized once: a RawStep is large and 100,000 of them doubling cost tens of MB.
+        let mut out = Vec::with_capacity(items.len());
         for item in items {
             let Some(fields) = self.table(item, "each `step`", "a [[step]] block with id = \"…\"")
             else {
@@ -1012,9 +1022,14 @@ impl<'r, 's> Loader<'r, 's> {
         let dir = text(self, "dir");
         if let Some((s, sp)) = &run {
             self.no_template_in_shell(s, sp, &format!("`run` of {label}"), true);
+            self.no_nul(s, sp, &format!("`run` of {label}"));
         }
         if let Some((s, sp)) = &compensate {
             self.no_template_in_shell(s, sp, &format!("`compensate` of {label}"), false);
+            self.no_nul(s, sp, &format!("`compensate` of {label}"));
+        }
+        if let Some((s, sp)) = &dir {
+            self.no_nul(s, sp, &format!("`dir` of {label}"));
         }
         if let Some((s, sp)) = &dir
             && s.contains("${{")
@@ -1502,11 +1517,16 @@ impl<'r, 's> Loader<'r, 's> {
                     && p.name == "DURATION"
                     && let Err(msg) = parse_duration(&e.value)
                 {
+                    let hint = if d_too_long(&msg) {
+                        "durations are at most 30 days (\"30d\")"
+                    } else {
+                        "write a duration such as with = { DURATION = \"2s\" } (units: ms, s, m, h, d)"
+                    };
                     self.err(
-                            &e.span,
-                            format!("`DURATION` of builtin.sleep: {}", short(&msg)),
-                            "write a duration such as with = { DURATION = \"2s\" } (units: ms, s, m, h, d)",
-                        );
+                        &e.span,
+                        format!("`DURATION` of builtin.sleep: {}", short(&msg)),
+                        hint,
+                    );
                 }
             }
             out.insert(p.name.clone(), t);
@@ -1575,6 +1595,25 @@ impl<'r, 's> Loader<'r, 's> {
         };
         let mut ok = true;
         for r in t.refs() {
+            if let TemplateRef::Env(name) = r
+                && !self.env_names.contains(name)
+            {
+                let names: Vec<&str> = self.env_names.iter().map(String::as_str).collect();
+                let hint = match did_you_mean(name, &names, "run-wide `env` entries") {
+                    h if h.starts_with("did you mean") => h,
+                    h => format!(
+                        "{h}; `env.{name}` reads the run-wide [env] table (not baton's own environment): add {name} = \"…\" there"
+                    ),
+                };
+                self.err(
+                    &e.span,
+                    format!(
+                        "template refers to `env.{name}`, which the run-wide `env` does not set"
+                    ),
+                    hint,
+                );
+                ok = false;
+            }
             if let TemplateRef::Param(p) = r
                 && !param_names.contains(&p.as_str())
             {
@@ -1682,6 +1721,11 @@ fn get<'n>(entries: &'n [Entry], key: &str) -> Option<&'n Node> {
 
 fn get_entry<'n>(entries: &'n [Entry], key: &str) -> Option<&'n Entry> {
     entries.iter().find(|e| e.key == key)
+}
+
+/// A units error saying the duration is over the ceiling.
+fn d_too_long(e: &str) -> bool {
+    e.contains("longer than the limit")
 }
 
 fn duration_hint(what: &str) -> String {

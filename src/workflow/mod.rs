@@ -1,18 +1,22 @@
 //! The workflow format: TOML with source spans → typed spec → validated, immutable `Plan`.
 mod builtins;
 pub mod diag;
+mod envrefs;
 mod graph;
 mod load;
 pub mod params;
 pub mod plan;
+pub mod source;
 pub mod template;
 mod tree;
 pub mod units;
 
 pub use builtins::builtin_tools;
 pub use diag::{Diagnostic, Diagnostics, suggest};
+pub use envrefs::{env_cycles, env_order};
 pub use load::{load_file, load_str};
 pub use params::resolve_params;
 pub use plan::*;
+pub use source::{DEFAULT_MAX_WORKFLOW_BYTES, MAX_WORKFLOW_BYTES_ENV, read_source};
 pub use template::{Template, TemplateRef, TemplateSegment, UNRESOLVED_STEP, parse_template};
 pub use units::{format_duration, format_rate, parse_duration, parse_rate};

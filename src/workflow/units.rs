@@ -5,8 +5,14 @@ use std::time::Duration;
 
 const DURATION_HINT: &str = "write a whole number followed by a unit: ms, s, m, h or d (e.g. \"500ms\", \"30s\", \"10m\", \"2h\", \"1d\")";
 
-/// Parse a duration such as `30s` or `1h30m`.
+/// The longest duration accepted anywhere (timeouts, retry delays, gate timeouts,
+/// `builtin.sleep`): 30 days. Longer is a typo, and would overflow timestamps anyway.
+pub const MAX_DURATION: Duration = Duration::from_secs(30 * 86_400);
+
+/// Parse a duration such as `30s` or `1h30m`, at most [`MAX_DURATION`].
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let too_long =
+        || format!("invalid duration \"{s}\": too large, longer than the limit of 30d (30 days)");
     let text = s.trim();
     if text.is_empty() {
         return Err(format!("empty duration; {DURATION_HINT}"));
@@ -20,9 +26,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
                 "invalid duration \"{s}\": expected a number at \"{rest}\"; {DURATION_HINT}"
             ));
         }
-        let n: u64 = rest[..digits]
-            .parse()
-            .map_err(|_| format!("invalid duration \"{s}\": the number is too large"))?;
+        let n: u64 = rest[..digits].parse().map_err(|_| too_long())?;
         rest = &rest[digits..];
         let unit_len = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
         let unit = &rest[..unit_len];
@@ -44,12 +48,11 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
                 ));
             }
         };
-        let ms = n
-            .checked_mul(millis_per)
-            .ok_or_else(|| format!("invalid duration \"{s}\": too large"))?;
+        let ms = n.checked_mul(millis_per).ok_or_else(too_long)?;
         total = total
             .checked_add(Duration::from_millis(ms))
-            .ok_or_else(|| format!("invalid duration \"{s}\": too large"))?;
+            .filter(|t| *t <= MAX_DURATION)
+            .ok_or_else(too_long)?;
     }
     Ok(total)
 }
@@ -98,6 +101,19 @@ mod tests {
         assert_eq!(parse_duration("1d"), Ok(Duration::from_secs(86_400)));
         assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
         assert_eq!(parse_duration(" 0s "), Ok(Duration::ZERO));
+        assert_eq!(parse_duration("30d"), Ok(MAX_DURATION));
+        assert_eq!(
+            parse_duration("29d23h59m59s999ms"),
+            Ok(MAX_DURATION - Duration::from_millis(1))
+        );
+    }
+
+    #[test]
+    fn durations_have_a_ceiling_of_30_days() {
+        for s in ["31d", "30d1ms", "721h", "99999999999d", "2592000001ms"] {
+            let e = parse_duration(s).unwrap_err();
+            assert!(e.contains("longer than the limit of 30d"), "{s}: {e}");
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! ready queues (one lane per pool, lane 0 = no pool) and a timer set.
 mod apply;
 mod decide;
+mod eventlog;
 mod view;
 
 #[cfg(test)]
@@ -227,7 +228,7 @@ pub struct Core {
     run_env: BTreeMap<String, Result<String, String>>,
 
     steps: Vec<StepRt>,
-    events: Vec<Event>,
+    events: eventlog::EventLog,
     counts: [usize; 14],
     unsettled: usize,
     lanes: Vec<Lane>,
@@ -338,7 +339,7 @@ impl Core {
             max_parallel: cfg.max_parallel.unwrap_or(plan.max_parallel).max(1),
             run_env,
             steps,
-            events: Vec::new(),
+            events: eventlog::EventLog::default(),
             counts,
             unsettled: n,
             lanes,
@@ -418,8 +419,15 @@ impl Core {
         self.finished || self.run_state == RunState::Interrupted
     }
 
-    pub fn events(&self) -> &[Event] {
-        &self.events
+    /// The sequence number of the latest event applied (0 before the first).
+    pub fn last_seq(&self) -> u64 {
+        self.events.last().map_or(0, |e| e.seq)
+    }
+
+    /// Every event so far (unit tests only: elsewhere the store holds the history).
+    #[cfg(test)]
+    pub(crate) fn events(&self) -> &[Event] {
+        self.events.history()
     }
 
     pub fn plan(&self) -> &Arc<Plan> {
@@ -465,12 +473,12 @@ impl Core {
     }
 }
 
-/// The run `env` table, each value rendered against params, run id and the entries
-/// before it (in name order).
+/// The run `env` table, each value rendered against params, run id and the entries it
+/// reads (rendered first: `env_order`).
 fn resolve_run_env(plan: &Plan, cfg: &RunConfig) -> BTreeMap<String, Result<String, String>> {
     use crate::workflow::TemplateRef;
     let mut out: BTreeMap<String, Result<String, String>> = BTreeMap::new();
-    for (k, t) in &plan.env {
+    for (k, t) in crate::workflow::env_order(&plan.env) {
         let v = t.render(|r| match r {
             TemplateRef::Param(p) => cfg.params.get(p).cloned(),
             TemplateRef::RunId => Some(cfg.run_id.clone()),

@@ -294,7 +294,7 @@ impl Sim {
 
     pub fn events_named(&self, name: &str) -> Vec<&Event> {
         self.core
-            .events
+            .events()
             .iter()
             .filter(|e| e.kind.name() == name)
             .collect()
