@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 
 pub mod audit;
+pub mod completions;
 pub mod console;
 pub mod control;
 pub mod db;
@@ -63,21 +64,10 @@ pub enum Cmd {
     Resume(resume::ResumeArgs),
     /// Open the console over every run in the store, live and past
     Tui(console::TuiArgs),
-    /// The background engine of `--detach` (internal)
-    #[command(hide = true)]
-    Engine(EngineArgs),
-}
-
-/// `baton engine RUN`: take an undriven run over and drive it headless, applying the
-/// commands waiting for it in the store (started by a command's `--detach`; its
-/// `--param`s arrive through the environment, never on the command line).
-#[derive(Debug, clap::Args)]
-pub struct EngineArgs {
-    pub run: String,
-    #[command(flatten)]
-    pub db: db::DbOpt,
-    #[arg(long)]
-    pub operator: Option<String>,
+    /// Print a shell completion script (bash, zsh, fish, …)
+    Completions(completions::CompletionsArgs),
+    /// Print the man page (or write one per subcommand with --out)
+    Man(completions::ManArgs),
 }
 
 impl Cmd {
@@ -92,6 +82,8 @@ impl Cmd {
                 | Cmd::Show(_)
                 | Cmd::Logs(_)
                 | Cmd::Audit(_)
+                | Cmd::Completions(_)
+                | Cmd::Man(_)
         )
     }
 }
@@ -129,11 +121,7 @@ pub fn main() -> i32 {
         Cmd::Mark(a) => control::mark(a),
         Cmd::Resume(a) => resume::exec(a),
         Cmd::Tui(a) => console::exec(a),
-        Cmd::Engine(a) => {
-            let mut display =
-                drive::Display::headless(run::operator_name(a.operator.as_deref()), a.db.path());
-            display.params = crate::session::command::detached_params();
-            resume::resume(&a.run, display, true)
-        }
+        Cmd::Completions(a) => completions::completions(&a),
+        Cmd::Man(a) => completions::man(&a),
     }
 }

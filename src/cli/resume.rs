@@ -17,11 +17,18 @@ pub struct ResumeArgs {
 }
 
 pub fn exec(args: ResumeArgs) -> i32 {
-    let display = match args.engine.display() {
+    let mut display = match args.engine.display() {
         Ok(d) => d,
         Err(e) => return session::report(&e),
     };
-    resume(&args.run, display, false)
+    // The background engine of a command's `--detach` (see `session::command`): it
+    // also takes a finished run, to apply the commands waiting for it, and gets its
+    // params through the environment (never on a command line, where `ps` shows them).
+    let serve = std::env::var_os(command::SERVE_ENV).is_some();
+    if serve {
+        display.params.extend(command::detached_params());
+    }
+    resume(&args.run, display, serve)
 }
 
 /// Take an undriven run over and drive it here. `serve_commands`: the background engine

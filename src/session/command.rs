@@ -276,8 +276,11 @@ fn command_operator(c: &Command) -> &str {
     }
 }
 
-/// Start `baton engine RUN` in the background, in its own session, its output in a
-/// file beside the run's logs.
+/// Set in the environment of the background engine a command's `--detach` starts.
+pub const SERVE_ENV: &str = "BATON_ENGINE_SERVE";
+
+/// Start `baton resume RUN --headless` in the background as the engine that serves the
+/// waiting commands, in its own session, its output in a file beside the run's logs.
 fn spawn_detached(
     store: &Store,
     run_id: &str,
@@ -301,7 +304,9 @@ fn spawn_detached(
         .try_clone()
         .map_err(|e| SessionError::System(format!("cannot open {}: {e}", log.display())))?;
     let mut cmd = std::process::Command::new(exe);
-    cmd.arg("engine").arg(run_id).arg("--db").arg(store.path());
+    cmd.args(["resume", run_id, "--headless", "--db"])
+        .arg(store.path())
+        .env(SERVE_ENV, "1");
     for (k, v) in given {
         // Through the environment, not argv: a secret param must not show in `ps`.
         cmd.env(format!("BATON_ENGINE_PARAM_{k}"), v);
