@@ -294,8 +294,11 @@ mod tests {
         let l = Theme::load("light").unwrap();
         let h = Theme::load("high-contrast").unwrap();
         assert_ne!(d.state(StepState::Running), l.state(StepState::Running));
-        assert_eq!(h.base.bg, Some(Color::Black));
-        assert_eq!(d.state(StepState::Succeeded).fg, Some(Color::Green));
+        assert_eq!(h.base.bg, Some(Color::Rgb(0, 0, 0)));
+        assert_eq!(
+            d.state(StepState::Succeeded).fg,
+            Some(Color::Rgb(0x3c, 0xc8, 0x3c))
+        );
     }
 
     #[test]
@@ -324,7 +327,10 @@ mod tests {
             t.state(StepState::Running).fg,
             Some(Color::Rgb(0x11, 0x22, 0x33))
         );
-        assert_eq!(t.state(StepState::Succeeded).fg, Some(Color::Green));
+        assert_eq!(
+            t.state(StepState::Succeeded).fg,
+            Some(Color::Rgb(0x3c, 0xc8, 0x3c))
+        );
 
         std::fs::write(dir.path().join("bad.toml"), "[state]\nrunnin = \"red\"\n").unwrap();
         let e = Theme::load_from("bad", dir.path()).unwrap_err().to_string();
@@ -358,5 +364,90 @@ mod tests {
             assert_eq!(m.state(s).fg, None);
         }
         assert_ne!(m.state(StepState::Failed), m.state(StepState::Succeeded));
+    }
+
+    /// WCAG 2 relative luminance of an sRGB colour.
+    fn luminance(c: Color) -> Option<f64> {
+        let Color::Rgb(r, g, b) = c else { return None };
+        let lin = |v: u8| {
+            let v = f64::from(v) / 255.0;
+            if v <= 0.04045 {
+                v / 12.92
+            } else {
+                ((v + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        Some(0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b))
+    }
+
+    fn contrast(a: Color, b: Color) -> Option<f64> {
+        let (la, lb) = (luminance(a)?, luminance(b)?);
+        Some((la.max(lb) + 0.05) / (la.min(lb) + 0.05))
+    }
+
+    #[test]
+    fn contrast_of_black_on_white_is_21() {
+        let r = contrast(Color::Rgb(0, 0, 0), Color::Rgb(255, 255, 255)).unwrap();
+        assert!((r - 21.0).abs() < 1e-9, "{r}");
+        assert!(
+            contrast(Color::Green, Color::Black).is_none(),
+            "named colours have no fixed value"
+        );
+    }
+
+    /// Every text role of every built-in theme is RGB and reads at WCAG AA (4.5:1)
+    /// against the theme's background (the selection against its own background); the
+    /// health gauge, a graphic, at 3:1.
+    #[test]
+    fn every_builtin_theme_has_rgb_text_with_wcag_aa_contrast() {
+        let text_roles = [
+            "chrome.fg",
+            "chrome.dim",
+            "chrome.title",
+            "chrome.accent",
+            "chrome.tab_active",
+            "chrome.tab_inactive",
+            "chrome.key",
+            "chrome.ok",
+            "chrome.error",
+            "chrome.warning",
+            "chrome.match",
+        ];
+        for (name, text) in BUILTIN {
+            let c = parse_colours(name, text).unwrap();
+            let bg = c["chrome.bg"];
+            let mut failures = Vec::new();
+            let mut check = |role: String, fg: Color, bg: Color, min: f64| match contrast(fg, bg) {
+                Some(r) if r >= min => {}
+                Some(r) => failures.push(format!("{role}: {r:.2}:1 < {min}:1")),
+                None => failures.push(format!("{role}: not RGB ({fg:?} on {bg:?})")),
+            };
+            let roles = text_roles
+                .iter()
+                .map(|r| r.to_string())
+                .chain(
+                    StepState::ALL
+                        .iter()
+                        .map(|s| format!("state.{}", s.as_str())),
+                )
+                .chain(SEVERITY_KEYS.iter().map(|k| format!("severity.{k}")));
+            for role in roles {
+                check(role.clone(), c[&role], bg, 4.5);
+            }
+            check(
+                "chrome.selection_fg".into(),
+                c["chrome.selection_fg"],
+                c["chrome.selection_bg"],
+                4.5,
+            );
+            for k in ["healthy", "degraded", "critical"] {
+                check(format!("gauge.{k}"), c[&format!("gauge.{k}")], bg, 3.0);
+            }
+            assert!(
+                failures.is_empty(),
+                "theme {name}:\n{}",
+                failures.join("\n")
+            );
+        }
     }
 }
