@@ -87,3 +87,44 @@ fn resume_leaves_alone_a_recorded_group_that_is_no_longer_the_runs() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// Temporary directories are removed on every path: what a killed engine left behind
+/// (its attempts' `$BATON_OUTPUT` files) goes when the run is resumed.
+#[test]
+fn resume_removes_the_temporary_files_a_killed_engine_left() {
+    let env = Env::new();
+    let wf = env.workflow(
+        "w.toml",
+        "name = \"w\"\n[[step]]\nid = \"slow\"\nrun = 'echo token=abc >> \"$BATON_OUTPUT\"; if [ -f once ]; then true; else touch once; sleep 60; fi'\n",
+    );
+    let mut engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
+    let run = env.wait_run_id();
+    env.wait_step(&run, "slow", "running", 20);
+    let leftovers = || -> Vec<String> {
+        std::fs::read_dir(std::env::temp_dir())
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| n.starts_with(&format!("baton-{run}-")))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let start = Instant::now();
+    while leftovers().is_empty() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "no files directory appeared"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    engine.kill().expect("kill -9 the engine");
+    let _ = engine.wait();
+    assert!(
+        !leftovers().is_empty(),
+        "the killed engine left its directory"
+    );
+    let o = env.run(&["resume", &run, "--headless"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(leftovers(), Vec::<String>::new());
+}

@@ -144,3 +144,21 @@ fn processes_of(run: &str) -> Vec<i32> {
         })
         .unwrap_or_default()
 }
+
+#[test]
+fn an_events_file_is_created_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new();
+    let wf = env.workflow("w.toml", "name = \"w\"\n[[step]]\nid = \"a\"\nrun = \"true\"\n");
+    let events = env.path().join("events.jsonl");
+    let o = env.run(&[
+        "run",
+        wf.to_str().unwrap(),
+        "--headless",
+        "--events",
+        events.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", all(&o));
+    let mode = std::fs::metadata(&events).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "events carry outputs and reasons: {mode:o}");
+}

@@ -4,6 +4,7 @@
 pub mod builtin;
 pub mod command;
 pub mod group;
+pub mod leftovers;
 pub mod lookup;
 pub mod outputs;
 pub mod shell;

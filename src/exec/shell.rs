@@ -54,7 +54,7 @@ pub struct ShellJob {
     pub files_dir: Option<PathBuf>,
 }
 
-fn clean(s: &str) -> String {
+pub(crate) fn clean(s: &str) -> String {
     s.chars()
         .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
         .take(40)

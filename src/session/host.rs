@@ -48,6 +48,8 @@ fn driver(store: Store, ready: Ready, sinks: Sinks) -> (Driver, Vec<crate::engin
                 "stopped {n} process group(s) left running by the previous engine"
             );
         }
+        // Its temporary files too (outputs not read yet may hold secrets in clear).
+        crate::exec::leftovers::remove_run_temp_dirs(&ready.run_id);
     }
     let mut driver = Driver::new(ready.core, store, ready.run_id, lease_holder(), sinks);
     driver.announce(&ready.committed);
