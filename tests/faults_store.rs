@@ -149,7 +149,10 @@ fn processes_of(run: &str) -> Vec<i32> {
 fn an_events_file_is_created_private() {
     use std::os::unix::fs::PermissionsExt;
     let env = Env::new();
-    let wf = env.workflow("w.toml", "name = \"w\"\n[[step]]\nid = \"a\"\nrun = \"true\"\n");
+    let wf = env.workflow(
+        "w.toml",
+        "name = \"w\"\n[[step]]\nid = \"a\"\nrun = \"true\"\n",
+    );
     let events = env.path().join("events.jsonl");
     let o = env.run(&[
         "run",
