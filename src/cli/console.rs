@@ -152,6 +152,12 @@ impl Follow {
 
     fn view(&self, store: &Store) -> Option<RunView> {
         let mut view = self.core.as_ref()?.view(Timestamp::now());
+        // The events say what the engine did; whether it still lives is the lease's to say.
+        if let Ok(l) = store.run_liveness(&view.run_id)
+            && l.state == RunState::Interrupted
+        {
+            view.state = l.state;
+        }
         set_log_paths(&store.log_dir(&view.run_id), &mut view);
         fill_tails(store, &mut view);
         Some(view)
