@@ -21,8 +21,7 @@ pub fn lease_holder() -> String {
     format!("pid {} on {host}", std::process::id())
 }
 
-/// How long a lease lives without a heartbeat before another engine may take it over.
-pub const LEASE_STALE: Duration = Duration::from_secs(15);
+pub use crate::model::LEASE_STALE;
 
 pub struct DriveOptions {
     pub headless: bool,
