@@ -40,3 +40,15 @@ pub fn default_operator() -> String {
         .filter(|u| !u.is_empty())
         .unwrap_or_else(|| "unknown".into())
 }
+
+/// Who this process runs as, for records that must not take a typed name (a run's
+/// deletion): the name of the real uid, else `$USER`, else `uid N`.
+pub fn os_user() -> String {
+    let uid = nix::unistd::getuid();
+    nix::unistd::User::from_uid(uid)
+        .ok()
+        .flatten()
+        .map(|u| u.name)
+        .or_else(|| std::env::var("USER").ok().filter(|u| !u.is_empty()))
+        .unwrap_or_else(|| format!("uid {uid}"))
+}

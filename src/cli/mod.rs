@@ -7,6 +7,7 @@ pub mod completions;
 pub mod console;
 pub mod control;
 pub mod db;
+pub mod delete;
 pub mod drive;
 pub mod logs;
 pub mod plan;
@@ -42,8 +43,10 @@ pub enum Cmd {
     Validate(validate::Args),
     Plan(plan::Args),
     Tools(tools::Args),
-    /// List the runs in the store, newest first
+    /// List the runs in the store, newest first; `runs rm RUN…` deletes runs
     Runs(runs::RunsArgs),
+    /// Delete runs that ended longer ago than --older-than, and their logs
+    Gc(delete::GcArgs),
     /// Show a run: steps, errors, health and quality
     Show(show::ShowArgs),
     /// Print a step's log output
@@ -111,6 +114,7 @@ pub fn main() -> i32 {
         Cmd::Plan(a) => plan::run(&a),
         Cmd::Tools(a) => tools::run(&a),
         Cmd::Runs(a) => runs::run(a),
+        Cmd::Gc(a) => delete::gc(a),
         Cmd::Show(a) => show::run(a),
         Cmd::Logs(a) => logs::run(a),
         Cmd::Audit(a) => audit::run(a),

@@ -1,22 +1,49 @@
-//! `baton runs`: every run in the store, newest first.
+//! `baton runs`: every run in the store, newest first; `baton runs rm RUN…` deletes runs.
 use super::db::{DbOpt, fail};
+use super::delete::{self, DeleteOpts};
 use super::exit;
 use crate::model::RunSummary;
-use clap::Args;
+use clap::{Args, Subcommand};
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  baton runs\n  baton runs --json | jq '.[0].id'\n  baton runs --db ./ci.db"
+    args_conflicts_with_subcommands = true,
+    after_help = "Examples:\n  baton runs\n  baton runs --json | jq '.[0].id'\n  baton runs --db ./ci.db\n  baton runs rm 01J9Z3 01J9Z4"
 )]
 pub struct RunsArgs {
-    /// Print a JSON array of runs (id, workflow, state, operator, started_at, …)
+    #[command(subcommand)]
+    pub cmd: Option<RunsCmd>,
+    /// Print a JSON array of runs (id, workflow, state, driven_by, operator, started_at, …)
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
     pub db: DbOpt,
 }
 
+#[derive(Debug, Subcommand)]
+pub enum RunsCmd {
+    /// Delete finished or interrupted runs: every row and their logs (the deletion is audited)
+    #[command(
+        after_help = "Asks first when stdin is a terminal (--yes skips it). A run a live engine \
+                      drives is refused (exit 1); cancel it or let it finish first.\n\n\
+                      Examples:\n  baton runs rm 01J9Z3\n  baton runs rm 01J9Z3 01J9Z4 --yes"
+    )]
+    Rm {
+        /// Run ids, or unique prefixes of them
+        #[arg(required = true, value_name = "RUN")]
+        runs: Vec<String>,
+        #[command(flatten)]
+        opts: DeleteOpts,
+        #[command(flatten)]
+        db: DbOpt,
+    },
+}
+
 pub fn run(args: RunsArgs) -> i32 {
+    if let Some(RunsCmd::Rm { runs, opts, db }) = args.cmd {
+        let db = if db.db.is_some() { db } else { args.db };
+        return delete::rm(&db, &runs, &opts);
+    }
     let store = match args.db.open() {
         Ok(s) => s,
         Err(e) => return fail(&e),
@@ -39,6 +66,7 @@ fn json(r: &RunSummary) -> serde_json::Value {
         "id": r.id,
         "workflow": r.workflow,
         "state": r.state,
+        "driven_by": r.driven_by,
         "operator": r.operator,
         "started_at": r.started_at.to_rfc3339(),
         "started_at_ms": r.started_at.0,

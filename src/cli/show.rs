@@ -43,6 +43,7 @@ pub fn json(d: &RunDetail) -> serde_json::Value {
         "id": r.id,
         "workflow": r.workflow,
         "state": r.state,
+        "driven_by": r.driven_by,
         "operator": r.operator,
         "source_path": r.source_path,
         "started_at": r.started_at.to_rfc3339(),
@@ -100,6 +101,9 @@ pub fn text(d: &RunDetail) -> String {
         ));
     }
     out.push('\n');
+    if let Some(h) = &r.driven_by {
+        out.push_str(&format!("driven by {h}\n"));
+    }
     out.push_str(&format!(
         "health {:.0} {}  quality {}\n",
         d.health.score,

@@ -3,7 +3,9 @@
 pub mod error;
 pub mod event;
 pub mod health;
+pub mod liveness;
 pub mod mask;
+pub mod retention;
 pub mod state;
 pub mod time;
 pub mod view;
@@ -11,6 +13,7 @@ pub mod view;
 pub use error::{ErrorKind, ErrorRecord, Severity};
 pub use event::{Actor, Command, CommandOutcome, Event, EventKind, StepOutcome, Usage};
 pub use health::{Health, HealthLabel, HealthTerm};
+pub use liveness::{LEASE_STALE, Lease, Liveness};
 pub use state::{RunState, StepState};
 pub use time::Timestamp;
 pub use view::{GateView, RunSummary, RunView, StepView};

@@ -133,7 +133,11 @@ impl RunView {
 pub struct RunSummary {
     pub id: String,
     pub workflow: String,
+    /// Recorded, or `Interrupted` when the engine is gone (`model::liveness`).
     pub state: RunState,
+    /// The live engine driving the run (its lease holder), if any.
+    #[serde(default)]
+    pub driven_by: Option<String>,
     pub operator: String,
     pub started_at: Timestamp,
     pub finished_at: Option<Timestamp>,

@@ -5,7 +5,7 @@
 //! core accepts it, continues the run like `baton resume`. A command that cannot apply
 //! is refused at once with the reason and the run's state.
 use super::SessionError;
-use super::host::{LEASE_STALE, lease_holder};
+use super::host::lease_holder;
 use super::prepare::{PlanSource, Ready, rebuild, take_lease};
 use crate::engine::core::{Effect, Input};
 use crate::model::{Command, CommandOutcome, RunState, Timestamp};
@@ -16,15 +16,9 @@ use std::time::{Duration, Instant};
 /// How long a submitter waits for a live engine to take a command, by default.
 pub const WAIT: Duration = Duration::from_secs(10);
 
-/// The live engine that drives `run_id`, if any: a lease whose heartbeat is fresh and
-/// whose holder, when on this host, still exists.
+/// The live engine that drives `run_id`, if any (see [`crate::model::liveness`]).
 pub fn live_holder(store: &Store, run_id: &str) -> Result<Option<String>, SessionError> {
-    Ok(store
-        .lease(run_id)?
-        .filter(|(holder, beat)| {
-            Timestamp::now().since(*beat) <= LEASE_STALE && !crate::store::holder_is_dead(holder)
-        })
-        .map(|(holder, _)| holder))
+    Ok(store.run_liveness(run_id)?.driven_by)
 }
 
 /// Take an undriven run over: its lease for this process, its core rebuilt from the

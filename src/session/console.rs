@@ -44,6 +44,8 @@ pub enum ConsoleRequest {
 
 /// How often the store is checked for new events and runs.
 const FOLLOW_EVERY: Duration = Duration::from_millis(150);
+/// How often the run list is read even when nothing was written.
+const RUNS_EVERY: Duration = Duration::from_secs(1);
 
 /// Work finished off the service's thread, coming back to it.
 enum Back {
@@ -77,6 +79,7 @@ pub struct Service {
     back_tx: mpsc::UnboundedSender<Back>,
     back_rx: mpsc::UnboundedReceiver<Back>,
     data_version: i64,
+    runs_read_at: std::time::Instant,
 }
 
 impl Service {
@@ -112,6 +115,7 @@ impl Service {
             back_tx,
             back_rx,
             data_version,
+            runs_read_at: std::time::Instant::now(),
         };
         let link = ConsoleLink {
             view,
@@ -355,8 +359,15 @@ impl Service {
         let v = self.store.data_version().unwrap_or(self.data_version);
         let changed = v != self.data_version;
         self.data_version = v;
-        if changed && let Ok(runs) = self.store.list_runs() {
-            let _ = self.runs_tx.send(Arc::new(runs));
+        // Also every second without a write: an engine that dies writes nothing, and
+        // its runs must still turn `interrupted` on screen.
+        if (changed || self.runs_read_at.elapsed() >= RUNS_EVERY)
+            && let Ok(runs) = self.store.list_runs()
+        {
+            self.runs_read_at = std::time::Instant::now();
+            if **self.runs_tx.borrow() != runs {
+                let _ = self.runs_tx.send(Arc::new(runs));
+            }
         }
         let following = self
             .current
@@ -392,15 +403,11 @@ impl Service {
         let _ = self.view_tx.send(view);
     }
 
-    /// A followed run that no live engine drives is interrupted, whatever it recorded.
+    /// A followed run reads as readers see it (`interrupted` once its engine is gone).
     fn followed_state(&self, run_id: &str, recorded: RunState) -> RunState {
-        if recorded.is_final() {
-            return recorded;
-        }
-        match command::live_holder(&self.store, run_id) {
-            Ok(None) => RunState::Interrupted,
-            _ => recorded,
-        }
+        self.store
+            .run_liveness(run_id)
+            .map_or(recorded, |l| l.state)
     }
 
     fn publish_driven(&self) {

@@ -8,12 +8,10 @@ use crate::exec::signals::shutdown_signal;
 use crate::model::{Command, CommandOutcome, RunView};
 use crate::store::Store;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
-/// How long a lease lives without a heartbeat before another engine may take it over.
-pub const LEASE_STALE: Duration = Duration::from_secs(15);
+pub use crate::model::LEASE_STALE;
 
 /// Who holds a run's lease: this process (`pid N on HOST`, so that another process on
 /// the same host can tell when it died).

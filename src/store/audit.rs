@@ -11,6 +11,16 @@
 //! link in its successor; `meta('audit_head')` holds the last id and hash, so a cut tail
 //! shows too.
 //!
+//! # Deleted runs
+//! `baton runs rm` and `baton gc` delete a run, its audit rows included, without
+//! breaking the chain: each of the run's rows is *redacted* in place (action
+//! [`REDACTED`], content blanked; id, run id, time, key id, `prev_hash` and `hash` kept,
+//! so the links around it still hold), and a [`RUN_DELETED`] row is appended that names
+//! the deleted run, who deleted it, when, and the ids of the rows it redacted. A
+//! redacted row's content cannot be checked any more; verification checks its links
+//! instead and requires a later, intact `run_deleted` row of the same run to list it,
+//! so blanking any other row (or a row of another run) still shows as a break.
+//!
 //! # Keys
 //! - `BATON_AUDIT_KEY` (with `BATON_AUDIT_KEY_ID`, default `default`): new rows are
 //!   signed with HMAC-SHA-256 under that key and carry its id. Without it rows are plain
@@ -27,6 +37,11 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// The action of a row whose run was deleted (see the module docs).
+pub const REDACTED: &str = "redacted";
+/// The action of the row that records a run's deletion.
+pub const RUN_DELETED: &str = "run_deleted";
 
 /// Signing and verification keys for the audit chain.
 #[derive(Clone, Default)]
@@ -184,6 +199,8 @@ pub fn verify_rows(
     let mut prev: Option<AuditRow> = None;
     let mut counted = 0usize;
     let mut key_missing: Option<AuditVerdict> = None;
+    // Redacted rows not yet accounted for by a `run_deleted` row: id → run id.
+    let mut redacted: BTreeMap<i64, String> = BTreeMap::new();
     for row in rows {
         let expected_id = prev.as_ref().map_or(1, |p| p.id + 1);
         if row.id != expected_id {
@@ -197,25 +214,40 @@ pub fn verify_rows(
                 ),
             };
         }
-        match row.expected_hash(keys) {
-            Some(h) if h == row.hash => {}
-            Some(_) => {
-                return AuditVerdict::Broken {
-                    row_id: row.id,
-                    run_id: Some(row.run_id.clone()),
-                    reason: format!(
-                        "row {} was altered: its hash does not match its content",
-                        row.id
-                    ),
-                };
-            }
-            None => {
-                if key_missing.is_none() {
-                    key_missing = Some(AuditVerdict::KeyMissing {
+        if row.action == REDACTED {
+            // Its content is gone by design: its links are checked below, and a later
+            // `run_deleted` row must account for it.
+            redacted.insert(row.id, row.run_id.clone());
+        } else {
+            match row.expected_hash(keys) {
+                Some(h) if h == row.hash => {}
+                Some(_) => {
+                    return AuditVerdict::Broken {
                         row_id: row.id,
-                        run_id: row.run_id.clone(),
-                        key_id: row.key_id.clone().unwrap_or_default(),
-                    });
+                        run_id: Some(row.run_id.clone()),
+                        reason: format!(
+                            "row {} was altered: its hash does not match its content",
+                            row.id
+                        ),
+                    };
+                }
+                None => {
+                    if key_missing.is_none() {
+                        key_missing = Some(AuditVerdict::KeyMissing {
+                            row_id: row.id,
+                            run_id: row.run_id.clone(),
+                            key_id: row.key_id.clone().unwrap_or_default(),
+                        });
+                    }
+                }
+            }
+            // A row that could not be checked for want of its key still counts here:
+            // the verdict is then `KeyMissing`, never intact.
+            if row.action == RUN_DELETED {
+                for id in deleted_row_ids(&row.details) {
+                    if redacted.get(&id) == Some(&row.run_id) {
+                        redacted.remove(&id);
+                    }
                 }
             }
         }
@@ -281,7 +313,53 @@ pub fn verify_rows(
             };
         }
     }
+    if let Some((&row_id, run_id)) = redacted.iter().next() {
+        return AuditVerdict::Broken {
+            row_id,
+            run_id: Some(run_id.clone()),
+            reason: format!(
+                "row {row_id} was blanked, but no `{RUN_DELETED}` row of run {run_id} accounts for it"
+            ),
+        };
+    }
     key_missing.unwrap_or(AuditVerdict::Intact { rows: counted })
+}
+
+/// The ids a `run_deleted` row's details list as redacted (`{"redacted_rows": [..]}`).
+fn deleted_row_ids(details: &str) -> Vec<i64> {
+    serde_json::from_str::<serde_json::Value>(details)
+        .ok()
+        .and_then(|v| {
+            v.get("redacted_rows")?
+                .as_array()
+                .map(|a| a.iter().filter_map(serde_json::Value::as_i64).collect())
+        })
+        .unwrap_or_default()
+}
+
+/// The audit row content of a run's deletion by `actor`: `details` must carry
+/// `redacted_rows`, the ids of the run's rows that the deletion blanks.
+pub fn deletion(actor: &str, reason: &str, details: serde_json::Value) -> Decision {
+    Decision {
+        actor: actor.to_string(),
+        action: RUN_DELETED,
+        step: None,
+        reason: Some(reason.to_string()),
+        details,
+    }
+}
+
+/// A row as it stays once its run is deleted: links and time kept, content blanked.
+pub fn redact(row: &AuditRow) -> AuditRow {
+    AuditRow {
+        seq: None,
+        actor: String::new(),
+        action: REDACTED.to_string(),
+        step: None,
+        reason: None,
+        details: "{}".to_string(),
+        ..row.clone()
+    }
 }
 
 /// What an event contributes to the audit trail, if it is a decision.
@@ -655,6 +733,123 @@ mod tests {
                 key_id: "k1".into()
             }
         );
+    }
+
+    /// `rows` with the rows of `run` redacted and a `run_deleted` row appended.
+    fn delete_run(mut rows: Vec<AuditRow>, run: &str, keys: &AuditKeys) -> Vec<AuditRow> {
+        let mut ids = Vec::new();
+        for r in rows.iter_mut().filter(|r| r.run_id == run) {
+            *r = redact(r);
+            ids.push(r.id);
+        }
+        let last = rows.last().unwrap();
+        let d = deletion(
+            "root",
+            "baton runs rm",
+            serde_json::json!({ "redacted_rows": ids }),
+        );
+        let row = seal(
+            last.id + 1,
+            run,
+            None,
+            Timestamp(99),
+            &d,
+            last.hash.clone(),
+            keys,
+        );
+        rows.push(row);
+        rows
+    }
+
+    fn two_runs(keys: &AuditKeys) -> Vec<AuditRow> {
+        let mut rows = chain(6, keys);
+        for r in rows.iter_mut().filter(|r| r.id % 2 == 0) {
+            r.run_id = "run2".into();
+        }
+        // Re-seal so the run ids are part of the hashes.
+        let mut prev = GENESIS.to_string();
+        for r in rows.iter_mut() {
+            r.prev_hash = prev;
+            r.hash = String::new();
+            let d = Decision {
+                actor: r.actor.clone(),
+                action: "approved",
+                step: r.step.clone(),
+                reason: r.reason.clone(),
+                details: serde_json::from_str(&r.details).unwrap(),
+            };
+            *r = seal(
+                r.id,
+                &r.run_id.clone(),
+                r.seq,
+                r.at,
+                &d,
+                r.prev_hash.clone(),
+                keys,
+            );
+            prev = r.hash.clone();
+        }
+        rows
+    }
+
+    #[test]
+    fn a_deleted_runs_rows_verify_once_its_deletion_is_on_record() {
+        let k = AuditKeys::default();
+        let rows = delete_run(two_runs(&k), "run2", &k);
+        assert_eq!(rows.iter().filter(|r| r.action == REDACTED).count(), 3);
+        assert!(rows[1].reason.is_none() && rows[1].details == "{}");
+        let h = head(&rows);
+        assert_eq!(
+            verify_rows(rows.clone(), h.clone(), &k, None),
+            AuditVerdict::Intact { rows: 7 }
+        );
+        // Tampering elsewhere still shows.
+        let mut forged = rows.clone();
+        forged[2].reason = Some("forged".into());
+        assert!(matches!(
+            verify_rows(forged, h.clone(), &k, None),
+            AuditVerdict::Broken { row_id: 3, .. }
+        ));
+    }
+
+    #[test]
+    fn blanking_a_row_no_deletion_accounts_for_is_a_break() {
+        let k = AuditKeys::default();
+        let rows = delete_run(two_runs(&k), "run2", &k);
+        let h = head(&rows);
+        // A row of the run that was not deleted, blanked to hide a decision.
+        let mut hidden = rows.clone();
+        hidden[0] = redact(&hidden[0]);
+        let v = verify_rows(hidden, h.clone(), &k, None);
+        assert!(
+            matches!(&v, AuditVerdict::Broken { row_id: 1, run_id: Some(r), .. } if r == "run1"),
+            "{v:?}"
+        );
+        // Without the deletion row (the tail cut back to it), the redactions are unaccounted.
+        let mut cut = rows.clone();
+        cut.pop();
+        let h2 = head(&cut);
+        let v = verify_rows(cut, h2, &k, None);
+        assert!(matches!(v, AuditVerdict::Broken { row_id: 2, .. }), "{v:?}");
+        // A deletion row that lists rows of another run does not cover them.
+        let mut rows = two_runs(&k);
+        rows[0] = redact(&rows[0]);
+        let last = rows.last().unwrap().clone();
+        let d = deletion("root", "rm", serde_json::json!({ "redacted_rows": [1] }));
+        rows.push(seal(
+            last.id + 1,
+            "run2",
+            None,
+            Timestamp(99),
+            &d,
+            last.hash,
+            &k,
+        ));
+        let h = head(&rows);
+        assert!(matches!(
+            verify_rows(rows, h, &k, None),
+            AuditVerdict::Broken { row_id: 1, .. }
+        ));
     }
 
     #[test]

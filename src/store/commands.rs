@@ -1,5 +1,6 @@
 //! Cross-process operator commands and the one-engine-per-run lease.
 use super::{Store, StoreError};
+use crate::model::liveness::{self, Lease, Liveness, parse_holder};
 use crate::model::{Command, CommandOutcome, Timestamp};
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use std::time::Duration;
@@ -173,12 +174,16 @@ impl Store {
                 )
                 .optional()?;
             if let Some((other, beat)) = current {
-                let beat = Timestamp(beat);
-                let stale = now.since(beat) > stale_after;
-                if other != holder && !stale && !holder_is_dead(&other) {
+                let lease = Lease {
+                    holder: other,
+                    heartbeat_at: Timestamp(beat),
+                };
+                if lease.holder != holder
+                    && liveness::lease_is_live(&lease, now, stale_after, holder_alive)
+                {
                     return Ok(LeaseOutcome::HeldBy {
-                        holder: other,
-                        heartbeat_at: beat,
+                        holder: lease.holder,
+                        heartbeat_at: lease.heartbeat_at,
                     });
                 }
             }
@@ -217,20 +222,6 @@ impl Store {
         self.ctx(r)
     }
 
-    /// The run's lease: its holder and last heartbeat, if any engine holds it.
-    pub fn lease(&self, run_id: &str) -> Result<Option<(String, Timestamp)>, StoreError> {
-        let r = self
-            .conn
-            .query_row(
-                "SELECT holder, heartbeat_at FROM leases WHERE run_id = ?1",
-                [run_id],
-                |r| Ok((r.get(0)?, Timestamp(r.get(1)?))),
-            )
-            .optional()
-            .map_err(StoreError::from);
-        self.ctx(r)
-    }
-
     /// Give the lease up (no error if it is not held by `holder`).
     pub fn release_lease(&mut self, run_id: &str, holder: &str) -> Result<(), StoreError> {
         let r = self
@@ -263,25 +254,59 @@ fn hostname() -> String {
     String::from_utf8_lossy(&buf[..end]).into_owned()
 }
 
-/// Parse `pid N on HOST`.
-fn parse_holder(holder: &str) -> Option<(i32, &str)> {
-    let rest = holder.strip_prefix("pid ")?;
-    let (pid, host) = rest.split_once(" on ")?;
-    Some((pid.trim().parse().ok()?, host.trim()))
+/// Whether the holder's process is alive: `Some(false)` only for a process of this host
+/// that is gone (or a zombie no one reaped), `None` for a holder on another host or in
+/// another form (only its heartbeat can tell). The one place that looks at processes
+/// for [`liveness`].
+pub fn holder_alive(holder: &str) -> Option<bool> {
+    let (pid, host) = parse_holder(holder)?;
+    if host != hostname() || pid <= 0 {
+        return None;
+    }
+    match nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None) {
+        Err(nix::errno::Errno::ESRCH) => Some(false),
+        // EPERM: it exists, owned by someone else.
+        _ => Some(!is_zombie(pid)),
+    }
 }
 
-/// True only when the holder names a process on this host that no longer exists.
-pub fn holder_is_dead(holder: &str) -> bool {
-    let Some((pid, host)) = parse_holder(holder) else {
-        return false;
-    };
-    if host != hostname() || pid <= 0 {
-        return false;
+/// A killed child whose parent has not reaped it yet still answers `kill(pid, 0)`.
+fn is_zombie(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            // The state follows the command name, which is in parentheses.
+            let after = s.rsplit_once(')')?.1;
+            after.split_whitespace().next().map(|st| st == "Z")
+        })
+        .unwrap_or(false)
+}
+
+impl Store {
+    /// The run's lease row, if any (live or not: see [`liveness::liveness`]).
+    pub fn lease(&self, run_id: &str) -> Result<Option<Lease>, StoreError> {
+        let r = self
+            .conn
+            .prepare_cached("SELECT holder, heartbeat_at FROM leases WHERE run_id = ?1")
+            .and_then(|mut st| {
+                st.query_row([run_id], |r| {
+                    Ok(Lease {
+                        holder: r.get(0)?,
+                        heartbeat_at: Timestamp(r.get(1)?),
+                    })
+                })
+                .optional()
+            })
+            .map_err(StoreError::from);
+        self.ctx(r)
     }
-    matches!(
-        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None),
-        Err(nix::errno::Errno::ESRCH)
-    )
+
+    /// The run's state as readers show it (recorded, or `interrupted` when its engine
+    /// is gone) and the live engine driving it, now. What the console's followed view
+    /// shows as the run's state.
+    pub fn run_liveness(&self, run_id: &str) -> Result<Liveness, StoreError> {
+        Ok(self.run(run_id)?.liveness())
+    }
 }
 
 #[cfg(test)]
@@ -295,8 +320,25 @@ mod tests {
             parse_holder(&me).map(|(p, _)| p),
             Some(std::process::id() as i32)
         );
-        assert!(!holder_is_dead(&me));
-        assert!(!holder_is_dead("pid 999999999 on some-other-host"));
-        assert!(!holder_is_dead("an engine somewhere"));
+        assert_eq!(holder_alive(&me), Some(true));
+        assert_eq!(holder_alive("pid 999999999 on some-other-host"), None);
+        assert_eq!(holder_alive("an engine somewhere"), None);
+    }
+
+    #[test]
+    fn a_reaped_or_unreaped_dead_child_on_this_host_is_dead() {
+        let host = hostname();
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        let holder = format!("pid {pid} on {host}");
+        // Exited but not reaped: a zombie (wait for it to exit, bounded).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !is_zombie(pid as i32) {
+            assert!(std::time::Instant::now() < deadline, "child never exited");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert_eq!(holder_alive(&holder), Some(false));
+        child.wait().unwrap();
+        assert_eq!(holder_alive(&holder), Some(false));
     }
 }

@@ -96,6 +96,10 @@ pub enum StoreError {
         holder: Option<String>,
     },
 
+    /// The store will not do this now (a run a live engine drives cannot be deleted).
+    #[error("refused: {0}")]
+    Refused(String),
+
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
 

@@ -7,6 +7,7 @@
 //! `commands` table; one engine per run is ensured by a lease with a heartbeat.
 pub mod audit;
 mod commands;
+mod delete;
 mod error;
 mod logtail;
 mod project;
@@ -16,7 +17,8 @@ mod query;
 pub mod schema;
 
 pub use audit::{AuditKeys, AuditRow, AuditVerdict};
-pub use commands::{LeaseOutcome, holder_is_dead, lease_holder_name};
+pub use commands::{LeaseOutcome, holder_alive, lease_holder_name};
+pub use delete::DeletedRun;
 pub use error::StoreError;
 pub use logtail::{CUT_LINE_MARKER, read_tail};
 pub use query::{RunDetail, RunRecord, StepDetail};
@@ -61,7 +63,8 @@ pub struct Store {
     /// Whether the connection is at `synchronous = FULL` now.
     sync_full: bool,
     /// The key (`runs.key`) of each run this connection committed to: runs are never
-    /// deleted nor re-keyed, so `commit` looks a run up once, not on every batch.
+    /// re-keyed, so `commit` looks a run up once, not on every batch (a deleted run
+    /// is dropped from it; an engine that still commits to one fails on its foreign key).
     run_keys: HashMap<String, i64>,
 }
 
@@ -243,6 +246,16 @@ impl Store {
     /// `<db dir>/logs/<run_id>/`, created 0700 on demand (best effort: a failure shows
     /// when the log file is opened). Characters outside `[A-Za-z0-9_-]` become `_`.
     pub fn log_dir(&self, run_id: &str) -> PathBuf {
+        let dir = self.log_dir_path(run_id);
+        let _ = std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&dir);
+        dir
+    }
+
+    /// Where [`Store::log_dir`] is, without creating it.
+    fn log_dir_path(&self, run_id: &str) -> PathBuf {
         let safe: String = run_id
             .chars()
             .map(|c| {
@@ -253,12 +266,7 @@ impl Store {
                 }
             })
             .collect();
-        let dir = parent_dir(&self.path).join("logs").join(safe);
-        let _ = std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&dir);
-        dir
+        parent_dir(&self.path).join("logs").join(safe)
     }
 
     /// The conventional log file of one attempt: `<log_dir>/<step>.<attempt>.log`.
@@ -534,37 +542,48 @@ fn commit_body(
                     prev_hash,
                     keys,
                 );
-                tx.prepare_cached(
-                    "INSERT INTO audit (id, run_id, seq, at, actor, action, step, reason, details, key_id, prev_hash, hash)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-                )?
-                .execute(params![
-                    row.id,
-                    row.run_id,
-                    row.seq.map(|s| s as i64),
-                    row.at.0,
-                    row.actor,
-                    row.action,
-                    row.step,
-                    row.reason,
-                    row.details,
-                    row.key_id,
-                    row.prev_hash,
-                    row.hash
-                ])?;
+                insert_audit_row(tx, &row)?;
                 head = Some((row.id, row.hash));
             }
         }
     }
     project::write(tx, run_id, &project::fold(logs, events))?;
     if let Some((id, hash)) = head {
-        tx.prepare_cached(
-            "INSERT INTO meta (key, value) VALUES ('audit_head', ?1)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        )?
-        .execute([format!("{id}:{hash}")])?;
+        set_chain_head(tx, id, &hash)?;
     }
     Ok(run_key)
+}
+
+fn insert_audit_row(tx: &Connection, row: &AuditRow) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO audit (id, run_id, seq, at, actor, action, step, reason, details, key_id, prev_hash, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    )?
+    .execute(params![
+        row.id,
+        row.run_id,
+        row.seq.map(|s| s as i64),
+        row.at.0,
+        row.actor,
+        row.action,
+        row.step,
+        row.reason,
+        row.details,
+        row.key_id,
+        row.prev_hash,
+        row.hash
+    ])?;
+    Ok(())
+}
+
+/// Record the chain's last row in `meta('audit_head')` (see [`audit`]).
+fn set_chain_head(tx: &Connection, id: i64, hash: &str) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO meta (key, value) VALUES ('audit_head', ?1)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )?
+    .execute([format!("{id}:{hash}")])?;
+    Ok(())
 }
 
 /// The last audit row's (id, hash), or (0, genesis) for an empty chain.

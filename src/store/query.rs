@@ -1,7 +1,9 @@
 //! Read queries: replay, run records, the run list, `show` details, logs and audit.
 use super::audit::{self, AuditRow, AuditVerdict};
+use super::commands::holder_alive;
 use super::{Store, StoreError};
 use crate::model::health::{self, StepScore};
+use crate::model::liveness::{self, Lease, Liveness};
 use crate::model::{
     ErrorKind, ErrorRecord, Event, Health, RunState, RunSummary, Severity, StepState, Timestamp,
 };
@@ -19,12 +21,25 @@ pub struct RunRecord {
     pub source_text: String,
     pub params_json: String,
     pub operator: String,
+    /// As readers show it: the recorded state, or `Interrupted` when the run's engine
+    /// is gone (see [`liveness::liveness`]).
     pub state: RunState,
+    /// The live engine driving the run (its lease holder), if any.
+    pub driven_by: Option<String>,
     pub started_at: Timestamp,
     pub finished_at: Option<Timestamp>,
     pub summary: Option<String>,
     /// The last event's sequence number (the next event is `last_seq + 1`).
     pub last_seq: u64,
+}
+
+impl RunRecord {
+    pub fn liveness(&self) -> Liveness {
+        Liveness {
+            state: self.state,
+            driven_by: self.driven_by.clone(),
+        }
+    }
 }
 
 /// One step as `show` prints it.
@@ -68,6 +83,21 @@ fn opt_ts(v: Option<i64>) -> Option<Timestamp> {
     v.map(Timestamp)
 }
 
+/// A run's liveness now from its recorded state and its lease columns (`holder`,
+/// `heartbeat_at` of a `LEFT JOIN leases`).
+fn live(
+    recorded: &str,
+    holder: Option<String>,
+    heartbeat_at: Option<i64>,
+    now: Timestamp,
+) -> Liveness {
+    let lease = holder.zip(heartbeat_at).map(|(holder, beat)| Lease {
+        holder,
+        heartbeat_at: Timestamp(beat),
+    });
+    liveness::liveness(parse_run_state(recorded), lease.as_ref(), now, holder_alive)
+}
+
 impl Store {
     /// The run's events in `seq` order (replay).
     pub fn events(&self, run_id: &str) -> Result<Vec<Event>, StoreError> {
@@ -108,7 +138,9 @@ impl Store {
         self.ctx(r)
     }
 
+    /// The run as recorded, its state as readers show it now (see [`RunRecord::state`]).
     pub fn run(&self, run_id: &str) -> Result<RunRecord, StoreError> {
+        let now = Timestamp::now();
         let r = self
             .conn
             .query_row(
@@ -116,10 +148,13 @@ impl Store {
                         started_at, finished_at, summary,
                         coalesce((SELECT e.seq FROM events e
                                   WHERE e.id BETWEEN runs.key << 32 AND (runs.key << 32) + 4294967295
-                                  ORDER BY e.id DESC LIMIT 1), 0)
-                 FROM runs WHERE id = ?1",
+                                  ORDER BY e.id DESC LIMIT 1), 0),
+                        l.holder, l.heartbeat_at
+                 FROM runs LEFT JOIN leases l ON l.run_id = runs.id WHERE id = ?1",
                 [run_id],
                 |r| {
+                    let started_at = Timestamp(r.get(7)?);
+                    let l = live(&r.get::<_, String>(6)?, r.get(11)?, r.get(12)?, now);
                     Ok(RunRecord {
                         id: r.get(0)?,
                         workflow: r.get(1)?,
@@ -127,8 +162,9 @@ impl Store {
                         source_text: r.get(3)?,
                         params_json: r.get(4)?,
                         operator: r.get(5)?,
-                        state: parse_run_state(&r.get::<_, String>(6)?),
-                        started_at: Timestamp(r.get(7)?),
+                        state: l.state,
+                        driven_by: l.driven_by,
+                        started_at,
                         finished_at: opt_ts(r.get(8)?),
                         summary: r.get(9)?,
                         last_seq: r.get::<_, i64>(10)? as u64,
@@ -172,7 +208,8 @@ impl Store {
         self.ctx(r)
     }
 
-    /// Every run, newest first, with step counts and health.
+    /// Every run, newest first, with step counts and health; states as readers show
+    /// them now (see [`liveness::liveness`]).
     pub fn list_runs(&self) -> Result<Vec<RunSummary>, StoreError> {
         let r = (|| {
             let mut counts: BTreeMap<String, (usize, usize, usize, usize, usize)> = BTreeMap::new();
@@ -217,8 +254,10 @@ impl Store {
                     .or_default()
                     .extend(std::iter::repeat_n(rec, n));
             }
+            let now = Timestamp::now();
             let mut st = self.conn.prepare_cached(
-                "SELECT id, workflow, state, operator, started_at, finished_at FROM runs
+                "SELECT id, workflow, state, operator, started_at, finished_at, l.holder, l.heartbeat_at
+                 FROM runs LEFT JOIN leases l ON l.run_id = runs.id
                  ORDER BY started_at DESC, id DESC",
             )?;
             let mut rows = st.query([])?;
@@ -232,12 +271,15 @@ impl Store {
                     .chain(std::iter::repeat_n(score(StepState::Succeeded, 2), retried))
                     .chain(std::iter::repeat_n(score(StepState::Failed, 1), bad));
                 let h = health::compute(scores, errs);
+                let started_at = Timestamp(r.get(4)?);
+                let l = live(&r.get::<_, String>(2)?, r.get(6)?, r.get(7)?, now);
                 out.push(RunSummary {
                     id,
                     workflow: r.get(1)?,
-                    state: parse_run_state(&r.get::<_, String>(2)?),
+                    state: l.state,
+                    driven_by: l.driven_by,
                     operator: r.get(3)?,
-                    started_at: Timestamp(r.get(4)?),
+                    started_at,
                     finished_at: opt_ts(r.get(5)?),
                     steps_total: total,
                     steps_done: done,

@@ -212,6 +212,13 @@ const V3: &str = r#"
 ALTER TABLE commands ADD COLUMN deadline INTEGER;
 "#;
 
+/// The trigger that keeps `events` append-only, as V2 creates it. A run's deletion
+/// (`Store::delete_run`) is the one sanctioned exception: it drops the trigger, deletes
+/// that run's events and creates it again from this text, all inside its own
+/// `BEGIN IMMEDIATE` transaction, so no other writer ever sees the table unguarded.
+pub(crate) const EVENTS_NO_DELETE: &str = "CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+    BEGIN SELECT RAISE(ABORT, 'events are append-only'); END";
+
 /// Read the schema version (this is also the first read of the file, so a non-SQLite
 /// file fails here, before anything is written).
 pub fn version(conn: &Connection) -> Result<i64, StoreError> {

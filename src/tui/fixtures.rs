@@ -396,6 +396,7 @@ pub fn runs() -> Vec<RunSummary> {
         id: id.into(),
         workflow: wf.into(),
         state,
+        driven_by: None,
         operator: "alice".into(),
         started_at: at(start),
         finished_at: end.map(at),

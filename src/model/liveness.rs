@@ -1,0 +1,182 @@
+//! Whether a run's engine is alive: the one reading of a run's lease (issue 10 point 4).
+//!
+//! The store records the state the engine last committed; an engine killed with
+//! `kill -9` leaves `running` (or `waiting`) behind. Every reader (`runs`, `show`, the
+//! console, `runs rm`, `gc`, the taking of a lease) asks [`liveness`] instead: a run that
+//! is not finished and whose lease is missing, held by a dead process on this host, or
+//! not renewed for [`LEASE_STALE`] reads `interrupted`. Pure: the clock and the process
+//! check are passed in, so it is tested on a fake clock.
+use super::state::RunState;
+use super::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// How long a lease lives without a heartbeat (the driver beats every 2 s) before its
+/// engine counts as gone: the run reads `interrupted` and another engine may take it.
+pub const LEASE_STALE: Duration = Duration::from_secs(15);
+
+/// A run's lease as stored (table `leases`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// `pid N on HOST` (see [`parse_holder`]).
+    pub holder: String,
+    pub heartbeat_at: Timestamp,
+}
+
+/// What a reader should say about a run now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Liveness {
+    /// The recorded state, or `Interrupted` when its engine is gone.
+    pub state: RunState,
+    /// The live engine driving the run (its lease holder), if any.
+    pub driven_by: Option<String>,
+}
+
+/// Whether `lease` still stands at `now`: renewed within `stale_after` and not held by a
+/// process known to be dead. `holder_alive` answers `Some(false)` only for a holder
+/// known dead (a process of this host that is gone), `None` when it cannot tell
+/// (another host).
+pub fn lease_is_live(
+    lease: &Lease,
+    now: Timestamp,
+    stale_after: Duration,
+    holder_alive: impl Fn(&str) -> Option<bool>,
+) -> bool {
+    now.since(lease.heartbeat_at) <= stale_after && holder_alive(&lease.holder) != Some(false)
+}
+
+/// What a reader shows for a run recorded in `recorded`, with `lease` (if any) at `now`.
+///
+/// `driven_by` names the holder of a live lease whatever the state (a console left open
+/// on a finished run still drives it: it may retry a step). A finished run reads as
+/// recorded; an unfinished one reads as recorded while a live lease holds it, and
+/// `interrupted` otherwise (a new run is created with its lease in one transaction, so
+/// no run is ever unfinished without a lease while its engine lives).
+pub fn liveness(
+    recorded: RunState,
+    lease: Option<&Lease>,
+    now: Timestamp,
+    holder_alive: impl Fn(&str) -> Option<bool>,
+) -> Liveness {
+    let driven_by = lease
+        .filter(|l| lease_is_live(l, now, LEASE_STALE, holder_alive))
+        .map(|l| l.holder.clone());
+    let state = match recorded {
+        RunState::Succeeded | RunState::Failed | RunState::Cancelled | RunState::Interrupted => {
+            recorded
+        }
+        RunState::Pending | RunState::Running | RunState::Waiting => {
+            if driven_by.is_some() {
+                recorded
+            } else {
+                RunState::Interrupted
+            }
+        }
+    };
+    Liveness { state, driven_by }
+}
+
+/// Parse a holder `pid N on HOST` into (pid, host); `None` for any other form.
+pub fn parse_holder(holder: &str) -> Option<(i32, &str)> {
+    let rest = holder.strip_prefix("pid ")?;
+    let (pid, host) = rest.split_once(" on ")?;
+    Some((pid.trim().parse().ok()?, host.trim()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: Timestamp = Timestamp(1_700_000_000_000);
+    const HOLDER: &str = "pid 42 on elsewhere";
+
+    fn lease(beat: Timestamp) -> Lease {
+        Lease {
+            holder: HOLDER.into(),
+            heartbeat_at: beat,
+        }
+    }
+
+    fn at(secs: u64) -> Timestamp {
+        T0.add(Duration::from_secs(secs))
+    }
+
+    fn unknown(_: &str) -> Option<bool> {
+        None
+    }
+
+    #[test]
+    fn a_live_lease_keeps_the_recorded_state_and_names_its_holder() {
+        for recorded in [RunState::Pending, RunState::Running, RunState::Waiting] {
+            let l = liveness(recorded, Some(&lease(at(10))), at(12), unknown);
+            assert_eq!(l.state, recorded);
+            assert_eq!(l.driven_by.as_deref(), Some(HOLDER));
+        }
+    }
+
+    #[test]
+    fn a_lease_on_another_host_lapses_after_the_stale_limit_exactly() {
+        let l = lease(at(100));
+        let state = |now| liveness(RunState::Running, Some(&l), now, unknown).state;
+        assert_eq!(state(at(100)), RunState::Running);
+        assert_eq!(state(at(115)), RunState::Running);
+        assert_eq!(
+            state(at(115).add(Duration::from_millis(1))),
+            RunState::Interrupted
+        );
+        assert_eq!(
+            liveness(RunState::Waiting, Some(&l), at(200), unknown).driven_by,
+            None
+        );
+    }
+
+    #[test]
+    fn a_dead_holder_on_this_host_is_interrupted_at_once() {
+        let dead = |h: &str| (h == HOLDER).then_some(false);
+        let l = liveness(RunState::Waiting, Some(&lease(at(1))), at(1), dead);
+        assert_eq!(
+            l,
+            Liveness {
+                state: RunState::Interrupted,
+                driven_by: None
+            }
+        );
+        let alive = |_: &str| Some(true);
+        let l = liveness(RunState::Running, Some(&lease(at(1))), at(1), alive);
+        assert_eq!(l.state, RunState::Running);
+    }
+
+    #[test]
+    fn an_unfinished_run_without_a_lease_is_interrupted() {
+        for recorded in [RunState::Pending, RunState::Running, RunState::Waiting] {
+            assert_eq!(
+                liveness(recorded, None, at(1), unknown).state,
+                RunState::Interrupted
+            );
+        }
+    }
+
+    #[test]
+    fn finished_and_interrupted_runs_keep_their_state_and_may_still_be_driven() {
+        let alive = |_: &str| Some(true);
+        for recorded in [
+            RunState::Succeeded,
+            RunState::Failed,
+            RunState::Cancelled,
+            RunState::Interrupted,
+        ] {
+            let l = liveness(recorded, Some(&lease(at(5))), at(5), alive);
+            assert_eq!((l.state, l.driven_by.as_deref()), (recorded, Some(HOLDER)));
+            let l = liveness(recorded, Some(&lease(at(5))), at(50), unknown);
+            assert_eq!((l.state, l.driven_by), (recorded, None));
+            assert_eq!(liveness(recorded, None, at(99), unknown).state, recorded);
+        }
+    }
+
+    #[test]
+    fn holders_parse() {
+        assert_eq!(parse_holder("pid 12 on box"), Some((12, "box")));
+        assert_eq!(parse_holder("pid x on box"), None);
+        assert_eq!(parse_holder("an engine somewhere"), None);
+    }
+}
