@@ -232,10 +232,20 @@ fn inputs_are_checked_before_a_run_is_created() {
         vec!["run", wf, "--headless", "--theme", "no-such-theme"],
         vec!["run", wf, "--headless", "--param", "n=abc"],
         vec!["run", wf, "--headless", "--param", "nope=1"],
-        vec!["run", wf, "--headless", "--events", "/nonexistent-dir/x.jsonl"],
+        vec![
+            "run",
+            wf,
+            "--headless",
+            "--events",
+            "/nonexistent-dir/x.jsonl",
+        ],
     ] {
         let o = env.run(&args);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", out(&o));
-        assert_eq!(env.runs(), serde_json::json!([]), "{args:?} left a run behind");
+        assert_eq!(
+            env.runs(),
+            serde_json::json!([]),
+            "{args:?} left a run behind"
+        );
     }
 }

@@ -3,11 +3,13 @@
 //! driver turns into `Input::StepExited`.
 pub mod builtin;
 pub mod command;
+pub mod executor;
 pub mod group;
 pub mod lookup;
 pub mod outputs;
 pub mod shell;
 pub mod signals;
+pub mod slurm;
 pub mod spawn;
 pub mod stream;
 
@@ -16,8 +18,9 @@ use std::path::PathBuf;
 
 pub use builtin::{parse_duration, run_builtin};
 pub use command::Invocation;
+pub use executor::{Attempt, Executor, KillHandle, Placement};
 pub use group::{kill_stale_group, run_process_groups};
-pub use shell::{FilesDir, KillHandle, Running, ShellJob, spawn};
+pub use shell::{FilesDir, Running, ShellJob, spawn};
 pub use signals::{ShutdownSignal, ShutdownSignals, shutdown_signal};
 pub use stream::TailHandle;
 

@@ -1,4 +1,6 @@
 //! Decisions: inputs and timers in, events (applied at once) and effects out.
+mod jobs;
+
 use super::*;
 use crate::engine::{digest, retry};
 use crate::model::error::ErrorRecordBuilder;
@@ -87,6 +89,12 @@ impl Core {
                     }
                 }
             }
+            Input::JobStarted {
+                step,
+                attempt,
+                executor,
+                job_id,
+            } => self.on_job_started(step, attempt, executor, job_id, now, &mut fx),
             Input::StepExited {
                 step,
                 attempt,
@@ -157,6 +165,9 @@ impl Core {
             &mut fx,
         );
         for i in 0..self.steps.len() {
+            if self.reattach(i, now, &mut fx) {
+                continue;
+            }
             let st = self.steps[i].state;
             if let Some(pgid) = self.steps[i].pgid
                 && matches!(st, StepState::Running | StepState::Interrupted)
@@ -1197,11 +1208,12 @@ impl Core {
                 ErrorKind::SpawnFailed,
                 format!("could not start: {message}"),
             ),
+            StepOutcome::Lost { reason } => (ErrorKind::Interrupted, reason.clone()),
         };
         let retryable = matches!(
             kind,
             ErrorKind::ExitNonzero | ErrorKind::KilledBySignal | ErrorKind::Timeout
-        );
+        ) || matches!(outcome, StepOutcome::Lost { .. });
         let used = attempt.saturating_sub(self.steps[i].attempt_base);
         let will_retry = retryable && used < step.retry.attempts;
         let sug = self.suggestion(i, kind, will_retry);
@@ -1270,6 +1282,7 @@ impl Core {
                 StepOutcome::SpawnFailed { message } => {
                     format!("compensation could not start: {message}")
                 }
+                StepOutcome::Lost { reason } => format!("compensation lost: {reason}"),
             };
             let mut b = self
                 .step_error(i, ErrorKind::CompensationFailed, msg.clone())
