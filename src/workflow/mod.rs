@@ -1,6 +1,7 @@
 //! The workflow format: TOML with source spans → typed spec → validated, immutable `Plan`.
 mod builtins;
 pub mod diag;
+mod executors;
 mod graph;
 mod load;
 pub mod params;
