@@ -7,6 +7,7 @@ pub mod console;
 pub mod control;
 pub mod db;
 pub mod drive;
+pub mod executors;
 pub mod logs;
 pub mod plan;
 pub mod resume;
@@ -41,6 +42,8 @@ pub enum Cmd {
     Validate(validate::Args),
     Plan(plan::Args),
     Tools(tools::Args),
+    /// List a workflow's executors, their labels and whether each cluster answers
+    Executors(executors::Args),
     /// List the runs in the store, newest first
     Runs(runs::RunsArgs),
     /// Show a run: steps, errors, health and quality
@@ -99,6 +102,7 @@ pub fn main() -> i32 {
         Cmd::Validate(a) => validate::run(&a),
         Cmd::Plan(a) => plan::run(&a),
         Cmd::Tools(a) => tools::run(&a),
+        Cmd::Executors(a) => executors::run(&a),
         Cmd::Runs(a) => runs::run(a),
         Cmd::Show(a) => show::run(a),
         Cmd::Logs(a) => logs::run(a),

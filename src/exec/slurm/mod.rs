@@ -438,7 +438,8 @@ impl JobAttempt {
         let mut output_errors = Vec::new();
         let outcome = match end {
             Some(end) => {
-                let wait = matches!(end, End::Completed | End::Failed);
+                // A job baton stopped may never have written its exit code.
+                let wait = killed.is_none() && matches!(end, End::Completed | End::Failed);
                 let code = read_exit_code(&self.files.exit_code(), wait).await;
                 state::outcome(&end, code, killed)
             }
