@@ -12,6 +12,7 @@ CONF=$DIR/slurm.conf
 running() { scontrol ping >/dev/null 2>&1 && sinfo -h -o %T 2>/dev/null | grep -qv -e down -e drain; }
 
 start() {
+    if [ -f "$CONF" ] && running; then echo "$CONF"; return; fi
     command -v slurmctld >/dev/null && command -v slurmd >/dev/null && command -v munged >/dev/null || {
         echo "cluster.sh: slurmctld, slurmd or munged is not installed" >&2; exit 2; }
     [ "$(id -u)" = 0 ] || { echo "cluster.sh: must run as root" >&2; exit 2; }
