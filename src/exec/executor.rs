@@ -50,9 +50,11 @@ pub fn for_plan(plan: &crate::workflow::Plan, run_id: &str) -> Vec<Executor> {
         .iter()
         .map(|e| match &e.kind {
             ExecutorKind::Local => Executor::Local,
-            ExecutorKind::Slurm(opts) => {
-                Executor::Slurm(Arc::new(SlurmExecutor::new(&e.name, opts.clone(), run_id)))
-            }
+            ExecutorKind::Slurm(opts) => Executor::Slurm(Arc::new(SlurmExecutor::new(
+                &e.name,
+                (**opts).clone(),
+                run_id,
+            ))),
         })
         .collect()
 }

@@ -16,7 +16,8 @@ pub fn adopt(core: &mut Core, run_id: &str, now: Timestamp) -> Vec<Effect> {
         let ExecutorKind::Slurm(opts) = &e.kind else {
             continue;
         };
-        let Ok(jobs) = SlurmExecutor::new(&e.name, opts.clone(), run_id).run_jobs_blocking() else {
+        let Ok(jobs) = SlurmExecutor::new(&e.name, (**opts).clone(), run_id).run_jobs_blocking()
+        else {
             continue;
         };
         for job in jobs {

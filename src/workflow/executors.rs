@@ -179,7 +179,7 @@ impl ExecutorReader<'_, '_> {
                     }
                     ExecutorKind::Local
                 }
-                "slurm" => ExecutorKind::Slurm(self.slurm(fields, &what, base_dir)),
+                "slurm" => ExecutorKind::Slurm(Box::new(self.slurm(fields, &what, base_dir))),
                 other => {
                     let span = get(fields, "type").map_or(e.key_span.clone(), |t| t.span.clone());
                     let hint = did_you_mean(other, &["local", "slurm"], "executor types");
@@ -313,7 +313,7 @@ impl ExecutorReader<'_, '_> {
         };
         let span = step.requires[0].1.clone();
         if let Some((name, espan)) = &step.executor {
-            let Some(i) = explicit else { return None };
+            let i = explicit?;
             let lacking = missing(&executors[i]);
             if !lacking.is_empty() {
                 let hint = offers_most(&required, executors, &missing);

@@ -85,7 +85,7 @@ pub struct ExecutorSpec {
 pub enum ExecutorKind {
     /// A process on this machine (the default).
     Local,
-    Slurm(SlurmOptions),
+    Slurm(Box<SlurmOptions>),
 }
 
 impl ExecutorKind {
