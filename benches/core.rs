@@ -22,6 +22,8 @@ fn noop_plan(n: usize) -> Arc<Plan> {
             timeout: None,
             retry: RetryPolicy::default(),
             pool: None,
+            executor: None,
+            requires: Vec::new(),
             dir: None,
             cost: 0.0,
             outputs: BTreeMap::new(),
@@ -49,6 +51,7 @@ fn noop_plan(n: usize) -> Arc<Plan> {
         env: BTreeMap::new(),
         secrets: vec![],
         pools: vec![],
+        executors: vec![],
         tools: BTreeMap::new(),
         layers: (0..n.div_ceil(100))
             .map(|l| (l * 100..((l + 1) * 100).min(n)).collect())

@@ -9,6 +9,7 @@ pub mod control;
 pub mod db;
 pub mod delete;
 pub mod drive;
+pub mod executors;
 pub mod logs;
 pub mod plan;
 pub mod resume;
@@ -43,6 +44,8 @@ pub enum Cmd {
     Validate(validate::Args),
     Plan(plan::Args),
     Tools(tools::Args),
+    /// List a workflow's executors, their labels and whether each cluster answers
+    Executors(executors::Args),
     /// List the runs in the store, newest first; `runs rm RUN…` deletes runs
     Runs(runs::RunsArgs),
     /// Delete runs that ended longer ago than --older-than, and their logs
@@ -113,6 +116,7 @@ pub fn main() -> i32 {
         Cmd::Validate(a) => validate::run(&a),
         Cmd::Plan(a) => plan::run(&a),
         Cmd::Tools(a) => tools::run(&a),
+        Cmd::Executors(a) => executors::run(&a),
         Cmd::Runs(a) => runs::run(a),
         Cmd::Gc(a) => delete::gc(a),
         Cmd::Show(a) => show::run(a),

@@ -96,6 +96,9 @@ pub fn render(plan: &Plan) -> String {
             if let Some(p) = s.pool {
                 notes.push(format!("pool {}", plan.pools[p].name));
             }
+            if let Some(e) = plan.executor_of(i) {
+                notes.push(format!("on {}", e.name));
+            }
             if s.retry.attempts > 1 {
                 notes.push(format!("{} attempts", s.retry.attempts));
             }
@@ -167,6 +170,25 @@ pub fn render(plan: &Plan) -> String {
             "  {}: capacity {}{rate}, used by {}",
             p.name,
             p.capacity,
+            count(users, "step")
+        );
+    }
+    out.push_str("\nexecutors:\n");
+    if plan.executors.is_empty() {
+        out.push_str("  none (every step runs here)\n");
+    }
+    for (k, e) in plan.executors.iter().enumerate() {
+        let users = plan.steps.iter().filter(|s| s.executor == Some(k)).count();
+        let labels = if e.labels.is_empty() {
+            String::new()
+        } else {
+            format!(", labels {}", e.labels.join(", "))
+        };
+        let _ = writeln!(
+            out,
+            "  {}: {}{labels}, used by {}",
+            e.name,
+            e.kind.as_str(),
             count(users, "step")
         );
     }

@@ -21,20 +21,58 @@ pub struct ShowArgs {
 }
 
 pub fn run(args: ShowArgs) -> i32 {
-    let detail = args
-        .db
-        .open()
-        .and_then(|s| s.resolve_run(&args.run).and_then(|id| s.run_detail(&id)));
-    let detail = match detail {
+    let detail = args.db.open().and_then(|s| {
+        let id = s.resolve_run(&args.run)?;
+        Ok((s.run_detail(&id)?, s.events(&id)?))
+    });
+    let (detail, events) = match detail {
         Ok(d) => d,
         Err(e) => return fail(&e),
     };
     if args.json {
-        println!("{}", json(&detail));
+        let mut v = json(&detail);
+        add_jobs(&mut v, &events);
+        println!("{v}");
     } else {
         print!("{}", text(&detail));
     }
     exit::OK
+}
+
+/// Each step's attempts that ran as batch jobs (`jobs`: attempt, executor, job id), and
+/// the executor and job id of its latest attempt (`executor` is `local` without one).
+pub fn add_jobs(v: &mut serde_json::Value, events: &[crate::model::Event]) {
+    let Some(steps) = v["steps"].as_array_mut() else {
+        return;
+    };
+    for s in steps {
+        let id = s["id"].as_str().unwrap_or_default().to_string();
+        let attempts = s["attempts"].as_u64().unwrap_or(0);
+        let jobs: Vec<serde_json::Value> = events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                crate::model::EventKind::StepJob {
+                    step,
+                    attempt,
+                    executor,
+                    job_id,
+                } if *step == id => Some(serde_json::json!({
+                    "attempt": attempt, "executor": executor, "job_id": job_id,
+                })),
+                _ => None,
+            })
+            .collect();
+        let latest = jobs
+            .iter()
+            .rev()
+            .find(|j| j["attempt"] == attempts)
+            .cloned();
+        s["executor"] = latest
+            .as_ref()
+            .map_or("local".into(), |j| j["executor"].clone());
+        s["job_id"] = latest.map_or(serde_json::Value::Null, |j| j["job_id"].clone());
+        s["jobs"] = jobs.into();
+    }
 }
 
 pub fn json(d: &RunDetail) -> serde_json::Value {

@@ -68,7 +68,7 @@ enum Msg {
     Started {
         key: (usize, u32),
         compensation: bool,
-        pgid: i32,
+        placement: exec::Placement,
         kill: exec::KillHandle,
         tail: exec::TailHandle,
     },
@@ -107,6 +107,8 @@ pub struct Driver {
     unsaved_since: Option<Instant>,
     /// Processes reported started since the last wake-up, for the core.
     started: Vec<Input>,
+    /// The plan's executors, by index (`Plan::executors`); empty: all local.
+    executors: Vec<exec::Executor>,
     /// Shared private directory for the attempts' output/usage files; made on the
     /// first shell attempt, removed when the driver goes.
     files_dir: Option<exec::FilesDir>,
@@ -130,7 +132,9 @@ impl Driver {
     ) -> Self {
         let (inbox_tx, inbox_rx) = mpsc::unbounded_channel();
         let log_dir = store.log_dir(&run_id);
+        let executors = exec::executor::for_plan(core.plan(), &run_id);
         Driver {
+            executors,
             log_dir,
             core,
             store,
@@ -470,8 +474,15 @@ impl Driver {
     fn act(&mut self, effect: Effect) -> Result<(), DriverError> {
         match effect {
             Effect::Persist(_) => {}
-            Effect::Spawn(spec) => self.spawn(spec, false),
-            Effect::Compensate(spec) => self.spawn(spec, true),
+            Effect::Spawn(spec) => self.spawn(spec, false, None),
+            Effect::Compensate(spec) => self.spawn(spec, true, None),
+            Effect::Reattach { spec, job_id, .. } => self.spawn(spec, false, Some(job_id)),
+            Effect::CancelJob { executor, job_id } => {
+                if let Some(e) = self.executors.iter().find(|e| e.name() == executor) {
+                    let e = e.clone();
+                    tokio::spawn(async move { e.cancel_job(&job_id).await });
+                }
+            }
             Effect::Kill { step, attempt } => {
                 if let Some(live) = self.live.get_mut(&(step, attempt)) {
                     if let Some(k) = &live.kill {
@@ -502,7 +513,8 @@ impl Driver {
         Ok(())
     }
 
-    fn spawn(&mut self, spec: SpawnSpec, compensation: bool) {
+    /// Start an attempt (or follow the job of one a previous engine started: `job`).
+    fn spawn(&mut self, spec: SpawnSpec, compensation: bool, job: Option<String>) {
         let tx = self.inbox_tx.clone();
         let key = (spec.step, spec.attempt);
         let (step, attempt) = key;
@@ -544,6 +556,7 @@ impl Driver {
                 });
             }
             SpawnAction::Shell { command } => {
+                let reattach = job;
                 let job = ShellJob {
                     run_id: self.run_id.clone(),
                     step_id: if compensation {
@@ -573,18 +586,17 @@ impl Driver {
                     },
                 );
                 let step_id = spec.step_id;
+                let executor = self.executor(step);
+                let timeout = spec.timeout;
                 tokio::spawn(async move {
-                    let spawned = tokio::task::spawn_blocking(move || exec::spawn(job)).await;
-                    let running = match spawned {
-                        Ok(Ok(running)) => running,
-                        failed => {
-                            let f = match failed {
-                                Ok(Err(e)) => e.into_finished(),
-                                _ => exec::Finished::spawn_failed(
-                                    "the task starting the process failed",
-                                    None,
-                                ),
-                            };
+                    let started = match reattach {
+                        Some(id) => executor.reattach(job, &id),
+                        None => executor.start(job, timeout).await,
+                    };
+                    let running = match started {
+                        Ok(running) => running,
+                        Err(e) => {
+                            let f = e.into_finished();
                             let input = exit_input(
                                 step,
                                 attempt,
@@ -608,7 +620,7 @@ impl Driver {
                     let _ = tx.send(Msg::Started {
                         key,
                         compensation,
-                        pgid: running.pgid(),
+                        placement: running.placement(),
                         kill: kill.clone(),
                         tail: tail.clone(),
                     });
@@ -642,6 +654,22 @@ impl Driver {
         }
     }
 
+    /// The executor of a step's attempts (local unless the plan says otherwise).
+    fn executor(&mut self, step: usize) -> exec::Executor {
+        if self.executors.is_empty() {
+            return exec::Executor::Local;
+        }
+        let plan = self.core.plan();
+        match plan.steps.get(step).and_then(|s| s.executor) {
+            Some(i) => self
+                .executors
+                .get(i)
+                .cloned()
+                .unwrap_or(exec::Executor::Local),
+            None => exec::Executor::Local,
+        }
+    }
+
     /// The shared files directory; `None` if it cannot be made (each attempt then
     /// makes its own, and reports the failure if that fails too).
     fn files_dir(&mut self) -> Option<&Path> {
@@ -656,7 +684,7 @@ impl Driver {
             Msg::Started {
                 key,
                 compensation,
-                pgid,
+                placement,
                 kill,
                 tail,
             } => {
@@ -665,11 +693,7 @@ impl Driver {
                     live.tail = Some(tail);
                 }
                 if !compensation {
-                    self.started.push(Input::ProcessStarted {
-                        step: key.0,
-                        attempt: key.1,
-                        pgid,
-                    });
+                    self.started.push(started_input(key, placement));
                 }
             }
             Msg::Exited { key, log, input } => {
@@ -777,6 +801,23 @@ pub fn kill_stale(run_id: &str, pgids: &[i32]) {
     match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
         Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(kill_all),
         _ => kill_all(),
+    }
+}
+
+/// What the core hears of a started attempt: its process group, or its job.
+fn started_input((step, attempt): (usize, u32), placement: exec::Placement) -> Input {
+    match placement {
+        exec::Placement::Process { pgid } => Input::ProcessStarted {
+            step,
+            attempt,
+            pgid,
+        },
+        exec::Placement::Job { executor, job_id } => Input::JobStarted {
+            step,
+            attempt,
+            executor,
+            job_id,
+        },
     }
 }
 

@@ -61,7 +61,8 @@ fn read_stat(pid: i32) -> Option<(char, i32, i32)> {
 /// environments are unreadable) whose environment says a step of `run_id` started it,
 /// that is a step's process or anything it started, even one that left the step's
 /// group (`setsid`) or whose group id the dead engine never got to record. Skips
-/// baton itself, its ancestors and its own group. Empty where there is no `/proc`.
+/// baton itself, its ancestors and its own group, and the processes of Slurm jobs
+/// (marked `BATON_SLURM_JOB`). Empty where there is no `/proc`.
 pub fn run_process_groups(run_id: &str) -> Vec<i32> {
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return Vec::new();
@@ -86,11 +87,15 @@ pub fn run_process_groups(run_id: &str) -> Vec<i32> {
                 let mut vars = env.split(|b| *b == 0);
                 let mut run = false;
                 let mut step = false;
+                let mut job = false;
                 for v in &mut vars {
                     run |= v == run_var.as_bytes();
                     step |= v.starts_with(b"BATON_STEP_ID=");
+                    job |= v.starts_with(b"BATON_SLURM_JOB=");
                 }
-                run && step
+                // A Slurm job's processes (on a single-node cluster, on this very
+                // machine) belong to Slurm: resume re-attaches to the job instead.
+                run && step && !job
             })
         })
         .filter_map(|pid| {

@@ -3,12 +3,14 @@
 //! driver turns into `Input::StepExited`.
 pub mod builtin;
 pub mod command;
+pub mod executor;
 pub mod group;
 pub mod leftovers;
 pub mod lookup;
 pub mod outputs;
 pub mod shell;
 pub mod signals;
+pub mod slurm;
 pub mod spawn;
 pub mod stream;
 
@@ -17,8 +19,9 @@ use std::path::PathBuf;
 
 pub use builtin::{parse_duration, run_builtin};
 pub use command::Invocation;
+pub use executor::{Attempt, Executor, KillHandle, Placement};
 pub use group::{group_belongs_to, kill_stale_group, run_process_groups};
-pub use shell::{FilesDir, KillHandle, Running, ShellJob, spawn};
+pub use shell::{FilesDir, Running, ShellJob, spawn};
 pub use signals::{ShutdownSignal, ShutdownSignals, shutdown_signal};
 pub use stream::TailHandle;
 

@@ -43,6 +43,9 @@ pub enum StepOutcome {
     Killed,
     /// The process could not be started at all.
     SpawnFailed { message: String },
+    /// The attempt's infrastructure failed (a Slurm job's node failed, it was
+    /// preempted, …): not the step's fault, retryable by its policy.
+    Lost { reason: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -75,6 +78,13 @@ pub enum EventKind {
         step: String,
         attempt: u32,
         pgid: i32,
+    },
+    /// The batch job of a running attempt (re-attached on resume, not killed).
+    StepJob {
+        step: String,
+        attempt: u32,
+        executor: String,
+        job_id: String,
     },
     StepFinished {
         step: String,
@@ -196,6 +206,7 @@ impl EventKind {
         match self {
             StepStateChanged { step, .. }
             | StepProcess { step, .. }
+            | StepJob { step, .. }
             | StepFinished { step, .. }
             | RetryScheduled { step, .. }
             | GateOpened { step, .. }
@@ -224,6 +235,7 @@ impl EventKind {
             RunStateChanged { .. } => "run_state_changed",
             StepStateChanged { .. } => "step_state_changed",
             StepProcess { .. } => "step_process",
+            StepJob { .. } => "step_job",
             StepFinished { .. } => "step_finished",
             RetryScheduled { .. } => "retry_scheduled",
             ErrorRecorded { .. } => "error_recorded",

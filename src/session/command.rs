@@ -87,7 +87,8 @@ fn apply_in_memory(
         });
     }
     let now = Timestamp::now();
-    let mut initial = core.resume(operator, now);
+    let mut initial = super::jobs::adopt(&mut core, run_id, now);
+    initial.extend(core.resume(operator, now));
     let mut message = None;
     if let Some(command) = command {
         let fx = core.handle(Input::Command { id: None, command }, now);

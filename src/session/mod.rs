@@ -15,6 +15,7 @@ pub mod command;
 pub mod console;
 pub mod follow;
 pub mod host;
+mod jobs;
 pub mod prepare;
 
 use crate::model::RunState;

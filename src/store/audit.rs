@@ -538,6 +538,7 @@ pub fn decision(kind: &EventKind) -> Option<Decision> {
         EventKind::RunStateChanged { .. }
         | EventKind::StepStateChanged { .. }
         | EventKind::StepProcess { .. }
+        | EventKind::StepJob { .. }
         | EventKind::ErrorsClosed { .. }
         | EventKind::StepFinished { .. }
         | EventKind::RetryScheduled { .. }
@@ -553,6 +554,7 @@ pub fn is_decision(kind: &EventKind) -> bool {
         EventKind::RunStateChanged { .. }
             | EventKind::StepStateChanged { .. }
             | EventKind::StepProcess { .. }
+            | EventKind::StepJob { .. }
             | EventKind::StepFinished { .. }
             | EventKind::RetryScheduled { .. }
             | EventKind::ErrorRecorded { .. }

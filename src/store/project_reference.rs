@@ -261,6 +261,7 @@ pub fn apply(conn: &Connection, run_id: &str, ev: &Event) -> Result<(), StoreErr
             }
         }
         EventKind::RetryScheduled { .. }
+        | EventKind::StepJob { .. }
         | EventKind::GateWarning { .. }
         | EventKind::BudgetExceeded { .. }
         | EventKind::BudgetRaised { .. }

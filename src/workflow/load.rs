@@ -24,6 +24,7 @@ const TOP_FIELDS: &[&str] = &[
     "secrets",
     "defaults",
     "pools",
+    "executors",
     "tools",
     "step",
 ];
@@ -55,6 +56,8 @@ const STEP_FIELDS: &[&str] = &[
     "compensate",
     "gate",
     "idempotent",
+    "executor",
+    "requires",
 ];
 const RETRY_FIELDS: &[&str] = &["attempts", "backoff", "delay", "max_delay", "jitter"];
 const GATE_FIELDS: &[&str] = &[
@@ -65,9 +68,9 @@ const GATE_FIELDS: &[&str] = &[
     "on_timeout",
     "allow_self_approval",
 ];
-const POOL_FIELDS: &[&str] = &["capacity", "rate", "burst"];
+const POOL_FIELDS: &[&str] = &["capacity", "rate", "burst", "executor"];
 const BUDGET_FIELDS: &[&str] = &["cost", "calls", "tokens"];
-const DEFAULTS_FIELDS: &[&str] = &["timeout", "retry"];
+const DEFAULTS_FIELDS: &[&str] = &["timeout", "retry", "executor"];
 const OUTPUT_FIELDS: &[&str] = &["pattern"];
 const MAX_ATTEMPTS: i64 = 100;
 
@@ -129,6 +132,8 @@ struct RawStep<'n> {
     timeout: Option<Duration>,
     retry: RetryPolicy,
     pool: Option<(&'n str, Span)>,
+    executor: Option<(&'n str, Span)>,
+    requires: Vec<(&'n str, Span)>,
     dir: Option<&'n str>,
     cost: f64,
     outputs: BTreeMap<String, OutputSpec>,
@@ -295,7 +300,14 @@ impl<'r, 's> Loader<'r, 's> {
             (steps, g)
         });
 
-        let (steps, g) = graph?;
+        let executors = get(top, "executors")
+            .map(|n| self.executors().executors(n, &base_dir))
+            .unwrap_or_default();
+        let steps = graph.map(|(mut steps, g)| {
+            self.route(top, &raw_steps, &mut steps, &executors);
+            (steps, g)
+        });
+        let (steps, g) = steps?;
         if !self.r.diags.is_empty() {
             return None;
         }
@@ -312,11 +324,58 @@ impl<'r, 's> Loader<'r, 's> {
             env: plan_env,
             secrets,
             pools,
+            executors,
             tools,
             steps,
             layers: g.layers,
             dependants,
         })
+    }
+
+    fn executors(&mut self) -> super::executors::ExecutorReader<'_, 's> {
+        super::executors::ExecutorReader { r: self.r }
+    }
+
+    /// Each step's executor (`Step::executor`): capability routing, then its own
+    /// `executor`, its pool's, the `[defaults]` one.
+    fn route(
+        &mut self,
+        top: &[Entry],
+        raw: &[RawStep<'_>],
+        steps: &mut [Step],
+        executors: &[ExecutorSpec],
+    ) {
+        let named = |l: &mut Self, n: Option<&Node>, who: &str| {
+            let n = n?;
+            let name = l.string(n, &format!("`executor` of {who}"))?;
+            l.executors().find(name, &n.span, who, executors)
+        };
+        let defaults = get(top, "defaults").and_then(Node::entries);
+        let default = named(
+            self,
+            defaults.and_then(|d| get(d, "executor")),
+            "`defaults`",
+        );
+        let pools = get(top, "pools").and_then(Node::entries).unwrap_or(&[]);
+        let pool_executors: Vec<Option<usize>> = pools
+            .iter()
+            .map(|p| {
+                let fields = p.node.entries()?;
+                named(self, get(fields, "executor"), &format!("pool `{}`", p.key))
+            })
+            .collect();
+        for (s, step) in raw.iter().zip(steps.iter_mut()) {
+            let placement = super::executors::StepPlacement {
+                label: format!("step `{}`", step.id),
+                executor: s.executor.clone(),
+                requires: s.requires.clone(),
+                pool: step.pool,
+            };
+            step.executor = self
+                .executors()
+                .route(&placement, executors, &pool_executors, default);
+            step.requires = s.requires.iter().map(|(l, _)| l.to_string()).collect();
+        }
     }
 
     // ---- generic value readers -------------------------------------------------------
@@ -1019,6 +1078,10 @@ impl<'r, 's> Loader<'r, 's> {
         let uses = text(self, "uses");
         let compensate = text(self, "compensate");
         let pool = text(self, "pool");
+        let executor = text(self, "executor");
+        let requires = get(f, "requires")
+            .map(|n| self.string_list(n, &format!("`requires` of {label}"), "requires = [\"gpu\"]"))
+            .unwrap_or_default();
         let dir = text(self, "dir");
         if let Some((s, sp)) = &run {
             self.no_template_in_shell(s, sp, &format!("`run` of {label}"), true);
@@ -1108,6 +1171,8 @@ impl<'r, 's> Loader<'r, 's> {
             timeout,
             retry,
             pool,
+            executor,
+            requires,
             dir: dir.map(|(d, _)| d),
             cost,
             outputs,
@@ -1405,6 +1470,8 @@ impl<'r, 's> Loader<'r, 's> {
                 timeout: s.timeout,
                 retry: s.retry,
                 pool,
+                executor: None,
+                requires: Vec::new(),
                 dir: s.dir.map(|d| base_dir.join(d)),
                 cost: s.cost,
                 outputs: s.outputs.clone(),

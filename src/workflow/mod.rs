@@ -2,6 +2,7 @@
 mod builtins;
 pub mod diag;
 mod envrefs;
+mod executors;
 mod graph;
 mod load;
 pub mod params;

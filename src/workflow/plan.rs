@@ -22,6 +22,8 @@ pub struct Plan {
     /// Names read from baton's environment whose values are masked everywhere.
     pub secrets: Vec<String>,
     pub pools: Vec<Pool>,
+    /// `[executors.NAME]` in file order (capability routing takes the first match).
+    pub executors: Vec<ExecutorSpec>,
     /// Tools the workflow declares (`[tools.x]`); built-ins are not listed here.
     pub tools: BTreeMap<String, Tool>,
     /// Steps in file order; `needs` and template step references index into this.
@@ -68,6 +70,60 @@ pub struct Pool {
 }
 
 /// `N/s`, `N/min`, `N/h`: `count` tokens per `per`.
+/// `[executors.NAME]`: where a step's command runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExecutorSpec {
+    pub name: String,
+    pub kind: ExecutorKind,
+    /// Capabilities offered, matched against a step's `requires`.
+    pub labels: Vec<String>,
+    /// 1-based line of its table header.
+    pub line: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExecutorKind {
+    /// A process on this machine (the default).
+    Local,
+    Slurm(Box<SlurmOptions>),
+}
+
+impl ExecutorKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ExecutorKind::Local => "local",
+            ExecutorKind::Slurm(_) => "slurm",
+        }
+    }
+}
+
+/// The options of a `type = "slurm"` executor, passed to `sbatch`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlurmOptions {
+    pub partition: Option<String>,
+    pub account: Option<String>,
+    pub qos: Option<String>,
+    pub cpus: Option<u32>,
+    /// Slurm's `--mem` syntax (`4G`, `500M`).
+    pub mem: Option<String>,
+    pub gres: Option<String>,
+    /// Upper bound of a job's `--time`; a step's `timeout` sets it when shorter.
+    pub time_limit: Option<Duration>,
+    /// Further `sbatch` arguments, each one argument (never split by a shell).
+    pub extra_args: Vec<String>,
+    /// A directory on a filesystem the nodes share (job scripts, outputs, exit codes).
+    pub workdir: PathBuf,
+    /// Slowest `squeue` interval (it starts at 0.5 s and backs off to this).
+    pub poll: Duration,
+}
+
+impl Plan {
+    /// The executor a step runs on (`None`: local).
+    pub fn executor_of(&self, step: usize) -> Option<&ExecutorSpec> {
+        self.executors.get(self.steps.get(step)?.executor?)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Rate {
     pub count: u32,
@@ -223,6 +279,10 @@ pub struct Step {
     pub timeout: Option<Duration>,
     pub retry: RetryPolicy,
     pub pool: Option<usize>,
+    /// Index into `Plan::executors`; `None`: a local process.
+    pub executor: Option<usize>,
+    /// Labels the step's executor must offer (`requires`).
+    pub requires: Vec<String>,
     pub dir: Option<PathBuf>,
     pub cost: f64,
     pub outputs: BTreeMap<String, OutputSpec>,

@@ -70,6 +70,16 @@ impl Core {
                     self.steps[i].pgid = Some(*pgid);
                 }
             }
+            EventKind::StepJob {
+                step,
+                executor,
+                job_id,
+                ..
+            } => {
+                if let Some(i) = idx(self, step) {
+                    self.steps[i].job = Some((executor.clone(), job_id.clone()));
+                }
+            }
             EventKind::StepFinished {
                 step,
                 outcome,
@@ -87,10 +97,13 @@ impl Core {
                         StepOutcome::Exited { exit_code } => s.exit_code = Some(*exit_code),
                         StepOutcome::Signalled { signal } => s.signal = Some(*signal),
                         StepOutcome::TimedOut => s.timed_out = true,
-                        StepOutcome::Killed | StepOutcome::SpawnFailed { .. } => {}
+                        StepOutcome::Killed
+                        | StepOutcome::SpawnFailed { .. }
+                        | StepOutcome::Lost { .. } => {}
                     }
                     s.outputs = outputs.clone();
                     s.pgid = None;
+                    s.job = None;
                     self.durations.push(*duration_ms);
                     self.used_cost += usage.cost;
                     self.used_tokens = self.used_tokens.saturating_add(usage.tokens);
@@ -494,6 +507,7 @@ impl Core {
                 s.kill_sent = false;
                 s.timeout_kill = false;
                 s.pgid = None;
+                s.job = None;
                 if let Some(t) = step.timeout {
                     let d = at.add(t);
                     s.timeout_at = Some(d);

@@ -54,6 +54,13 @@ pub enum Input {
         attempt: u32,
         pgid: i32,
     },
+    /// A batch job was submitted for the attempt (its job id, on `executor`).
+    JobStarted {
+        step: usize,
+        attempt: u32,
+        executor: String,
+        job_id: String,
+    },
     StepExited {
         step: usize,
         attempt: u32,
@@ -94,6 +101,17 @@ pub enum Effect {
     /// On resume: a process group the dead engine left behind.
     KillStale {
         pgid: i32,
+    },
+    /// A batch job for an attempt no longer running: cancel it.
+    CancelJob {
+        executor: String,
+        job_id: String,
+    },
+    /// On resume: follow the attempt's job, which outlived the engine that submitted it.
+    Reattach {
+        spec: SpawnSpec,
+        executor: String,
+        job_id: String,
     },
     /// Run the step's `compensate` command (action is `Shell`).
     Compensate(SpawnSpec),
@@ -192,6 +210,8 @@ struct StepRt {
     timed_out: bool,
     outputs: BTreeMap<String, String>,
     pgid: Option<i32>,
+    /// The attempt's batch job (executor, job id), if it runs on one.
+    job: Option<(String, String)>,
     /// Decision-side only (not in events): a Kill was sent, and why.
     kill_sent: bool,
     timeout_kill: bool,
@@ -303,6 +323,7 @@ impl Core {
                 timed_out: false,
                 outputs: BTreeMap::new(),
                 pgid: None,
+                job: None,
                 kill_sent: false,
                 timeout_kill: false,
                 gate: GateRt::default(),

@@ -144,11 +144,12 @@ impl Core {
                 ErrorKind::SpawnFailed,
                 format!("could not start: {message}"),
             ),
+            StepOutcome::Lost { reason } => (ErrorKind::Interrupted, reason.clone()),
         };
         let retryable = matches!(
             kind,
             ErrorKind::ExitNonzero | ErrorKind::KilledBySignal | ErrorKind::Timeout
-        );
+        ) || matches!(outcome, StepOutcome::Lost { .. });
         let used = attempt.saturating_sub(self.steps[i].attempt_base);
         let will_retry = retryable && used < step.retry.attempts;
         let sug = self.suggestion(i, kind, will_retry);

@@ -12,6 +12,7 @@ mod budget;
 mod commands;
 mod exits;
 mod gates;
+mod jobs;
 mod resolve;
 mod saga;
 mod scheduling;
@@ -89,6 +90,12 @@ impl Core {
                     }
                 }
             }
+            Input::JobStarted {
+                step,
+                attempt,
+                executor,
+                job_id,
+            } => self.on_job_started(step, attempt, executor, job_id, now, &mut fx),
             Input::StepExited {
                 step,
                 attempt,
@@ -159,6 +166,9 @@ impl Core {
             &mut fx,
         );
         for i in 0..self.steps.len() {
+            if self.reattach(i, now, &mut fx) {
+                continue;
+            }
             let st = self.steps[i].state;
             if let Some(pgid) = self.steps[i].pgid
                 && matches!(st, StepState::Running | StepState::Interrupted)

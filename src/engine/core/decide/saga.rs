@@ -207,6 +207,7 @@ impl Core {
                 StepOutcome::SpawnFailed { message } => {
                     format!("compensation could not start: {message}")
                 }
+                StepOutcome::Lost { reason } => format!("compensation lost: {reason}"),
             };
             let mut b = self
                 .step_error(i, ErrorKind::CompensationFailed, msg.clone())

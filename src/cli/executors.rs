@@ -1,0 +1,178 @@
+//! `baton executors FILE`: where a workflow's steps run, and whether each cluster
+//! answers.
+use super::exit;
+use crate::workflow::{ExecutorKind, Plan, format_duration, load_file};
+use std::fmt::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// List a workflow's executors: type, labels, options, steps; for Slurm, whether `sinfo`
+/// answers and how many jobs are queued.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Steps without an executor run as local processes. A Slurm executor is checked with
+`sinfo` (does the cluster answer?) and `squeue` (jobs waiting in its partition).
+
+Example:
+  baton executors examples/slurm.toml")]
+pub struct Args {
+    /// The workflow file.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+}
+
+pub fn run(args: &Args) -> i32 {
+    match load_file(&args.file) {
+        Ok(plan) => {
+            print!("{}", render(&plan, &probe));
+            exit::OK
+        }
+        Err(d) => {
+            eprintln!("{d}");
+            exit::USAGE
+        }
+    }
+}
+
+/// What the cluster says: `Ok((partitions line, queued jobs))` or why it does not answer.
+pub type Probe = Result<(String, usize), String>;
+
+/// Render the list; `probe` asks a Slurm executor's cluster (a fake one in tests).
+pub fn render(plan: &Plan, probe: &dyn Fn(Option<&str>) -> Probe) -> String {
+    let mut out = String::new();
+    let local = plan.steps.iter().filter(|s| s.executor.is_none()).count();
+    if plan.executors.is_empty() || local > 0 {
+        let _ = writeln!(out, "local (implicit): {local} step(s)");
+    }
+    for (k, e) in plan.executors.iter().enumerate() {
+        let steps: Vec<&str> = plan
+            .steps
+            .iter()
+            .filter(|s| s.executor == Some(k))
+            .map(|s| s.id.as_str())
+            .collect();
+        let _ = writeln!(out, "{} ({}, line {})", e.name, e.kind.as_str(), e.line);
+        if !e.labels.is_empty() {
+            let _ = writeln!(out, "  labels: {}", e.labels.join(", "));
+        }
+        let _ = writeln!(
+            out,
+            "  steps: {}",
+            if steps.is_empty() {
+                "none".to_string()
+            } else {
+                steps.join(", ")
+            }
+        );
+        if let ExecutorKind::Slurm(o) = &e.kind {
+            let mut opts = Vec::new();
+            for (k, v) in [
+                ("partition", &o.partition),
+                ("account", &o.account),
+                ("qos", &o.qos),
+                ("mem", &o.mem),
+                ("gres", &o.gres),
+            ] {
+                if let Some(v) = v {
+                    opts.push(format!("{k} {v}"));
+                }
+            }
+            if let Some(c) = o.cpus {
+                opts.push(format!("cpus {c}"));
+            }
+            if let Some(t) = o.time_limit {
+                opts.push(format!("time_limit {}", format_duration(t)));
+            }
+            if !o.extra_args.is_empty() {
+                opts.push(format!("extra_args {}", o.extra_args.join(" ")));
+            }
+            opts.push(format!("poll {}", format_duration(o.poll)));
+            let _ = writeln!(out, "  options: {}", opts.join(", "));
+            let _ = writeln!(out, "  workdir: {}", o.workdir.display());
+            match probe(o.partition.as_deref()) {
+                Ok((parts, queued)) => {
+                    let _ = writeln!(out, "  cluster: answers ({parts}); {queued} job(s) queued");
+                }
+                Err(why) => {
+                    let _ = writeln!(out, "  cluster: does not answer: {why}");
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Ask the cluster with `sinfo` and `squeue` (bounded: a hung controller is an answer).
+fn probe(partition: Option<&str>) -> Probe {
+    let mut sinfo = vec!["--noheader".to_string(), "--format=%P %a %D".to_string()];
+    let mut squeue = vec![
+        "--noheader".to_string(),
+        "--states=PENDING".to_string(),
+        "--format=%i".to_string(),
+    ];
+    if let Some(p) = partition {
+        sinfo.push(format!("--partition={p}"));
+        squeue.push(format!("--partition={p}"));
+    }
+    let parts = cli("sinfo", &sinfo)?;
+    let parts: Vec<String> = parts.lines().map(|l| l.trim().to_string()).collect();
+    if parts.is_empty() {
+        return Err("sinfo lists no partition".into());
+    }
+    let queued = cli("squeue", &squeue)?.lines().count();
+    Ok((parts.join("; "), queued))
+}
+
+fn cli(program: &str, args: &[String]) -> Result<String, String> {
+    let mut child = std::process::Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run {program}: {e}"))?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20))
+            }
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("{program} did not answer within 10s"));
+            }
+        }
+    }
+    let out = child
+        .wait_with_output()
+        .map_err(|e| format!("{program}: {e}"))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(crate::sanitize::strip_to_plain(out.stderr.trim_ascii()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn lists_executors_labels_steps_and_the_cluster() {
+        let wf = "name = \"x\"\n[executors.hpc]\ntype = \"slurm\"\npartition = \"debug\"\nlabels = [\"gpu\"]\n\n[[step]]\nid = \"a\"\nrun = \"true\"\nrequires = [\"gpu\"]\n\n[[step]]\nid = \"b\"\nrun = \"true\"\n";
+        let plan = crate::workflow::load_str(wf, Path::new("/w/x.toml")).unwrap();
+        let up = render(&plan, &|p| {
+            assert_eq!(p, Some("debug"));
+            Ok(("debug up 1".into(), 3))
+        });
+        assert_eq!(
+            up,
+            "local (implicit): 1 step(s)\nhpc (slurm, line 2)\n  labels: gpu\n  steps: a\n  options: partition debug, poll 5s\n  workdir: /w/.baton/slurm\n  cluster: answers (debug up 1); 3 job(s) queued\n"
+        );
+        let down = render(&plan, &|_| Err("cannot run sinfo: not found".into()));
+        assert!(down.contains("cluster: does not answer: cannot run sinfo: not found"));
+    }
+}
