@@ -141,3 +141,34 @@ fn a_gate_whose_step_vanished_from_the_workflow_can_still_be_rejected() {
     assert_eq!(v["state"], "failed", "{v:#}");
     assert_eq!(step_field(&v, "deploy", "state"), "rejected");
 }
+
+/// Commands arrive without polling delays (issue 10, point 5): with the engine's store
+/// poll set to ten minutes, an approval from another process still applies at once,
+/// through the wake socket beside the database.
+#[test]
+fn an_approval_wakes_the_engine_without_waiting_for_its_poll() {
+    let env = Env::new();
+    let wf = env.workflow("gated.toml", GATED);
+    let engine = env
+        .cmd()
+        .args(["run", wf.to_str().unwrap(), "--headless"])
+        .env("BATON_COMMAND_POLL_MS", "600000")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let run = env.wait_run_id();
+    env.wait_step(&run, "deploy", "waiting_approval", 20);
+    let o = env.run(&["approve", &run, "deploy", "--reason", "go", "--wait", "5s"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
+    let out = wait_child(engine, 30);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(env.path().join("deployed.txt").exists());
+    // The socket goes with its engine.
+    let sock = env
+        .db()
+        .with_file_name("baton.db.wake")
+        .join(format!("{run}.sock"));
+    assert!(!sock.exists(), "{}", sock.display());
+}

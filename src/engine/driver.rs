@@ -16,8 +16,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, watch};
 
-/// How often the store is polled for commands from other processes (PRAGMA data_version).
+/// How often the store is polled for commands from other processes (PRAGMA
+/// data_version): the fallback when no wake-up arrives (see `store::wake`).
 const COMMAND_POLL: Duration = Duration::from_millis(100);
+/// Tests and benchmarks set a longer poll (milliseconds) to show the wake path alone.
+const COMMAND_POLL_ENV: &str = "BATON_COMMAND_POLL_MS";
 /// How often the lease heartbeat is written.
 const HEARTBEAT: Duration = Duration::from_secs(2);
 /// Minimum gap between two published views (a 10,000-step view is not free).
@@ -255,7 +258,12 @@ impl Driver {
         }
         self.publish(true);
         tokio::pin!(shutdown);
-        let mut poll = tokio::time::interval(COMMAND_POLL);
+        let every = std::env::var(COMMAND_POLL_ENV)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .map_or(COMMAND_POLL, Duration::from_millis);
+        let mut poll = tokio::time::interval(every);
+        let waker = crate::store::wake::WakeListener::bind(self.store.path(), &self.run_id);
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let mut last_heartbeat = Instant::now();
         let mut signal_exit: Option<i32> = None;
@@ -283,6 +291,7 @@ impl Driver {
                 _ = sleep_until(view_due), if view_due.is_some() => {}
                 _ = sleep_until(flush_due), if flush_due.is_some() => flush = true,
                 _ = sleep_until(stop_deadline), if stop_deadline.is_some() => {}
+                _ = woken(&waker) => self.poll_commands(&mut inputs)?,
                 _ = poll.tick() => {
                     self.poll_commands(&mut inputs)?;
                     if last_heartbeat.elapsed() >= HEARTBEAT {
@@ -855,6 +864,13 @@ fn exit_input(
 async fn recv_command(rx: &mut Option<mpsc::Receiver<CommandRequest>>) -> Option<CommandRequest> {
     match rx {
         Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn woken(wake: &Option<crate::store::wake::WakeListener>) {
+    match wake {
+        Some(w) => w.woken().await,
         None => std::future::pending().await,
     }
 }

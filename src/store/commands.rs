@@ -41,7 +41,10 @@ impl Store {
             )?;
             Ok(self.conn.last_insert_rowid())
         })();
-        self.ctx_run(run_id, r)
+        let id = self.ctx_run(run_id, r)?;
+        // Committed: the engine may look now.
+        super::wake::notify(&self.path, run_id);
+        Ok(id)
     }
 
     /// The engine takes the commands not yet taken, oldest first: they become

@@ -15,6 +15,7 @@ mod project;
 mod project_reference;
 mod query;
 pub mod schema;
+pub mod wake;
 
 pub use audit::{AuditKeys, AuditRow, AuditVerdict};
 pub use commands::{LeaseOutcome, holder_alive, lease_holder_name};
