@@ -120,7 +120,15 @@ pub fn describe(event: &Event) -> Option<String> {
         EventKind::RunFinished { state, summary } => {
             format!("{t} run finished: {state} — {summary}")
         }
-        _ => return None,
+        // Not worth a line: process ids, measurements, timers, bookkeeping; a gate's
+        // approval is told by its votes' lines, and a saga by its steps' transitions.
+        EventKind::StepProcess { .. }
+        | EventKind::StepFinished { .. }
+        | EventKind::RetryScheduled { .. }
+        | EventKind::ErrorsClosed { .. }
+        | EventKind::GateApproved { .. }
+        | EventKind::CompensationStarted { .. }
+        | EventKind::CompensationFinished { .. } => return None,
     };
     Some(line)
 }

@@ -3,6 +3,7 @@
 pub mod error;
 pub mod event;
 pub mod health;
+pub mod history;
 pub mod mask;
 pub mod state;
 pub mod time;
@@ -11,6 +12,7 @@ pub mod view;
 pub use error::{ErrorKind, ErrorRecord, Severity};
 pub use event::{Actor, Command, CommandOutcome, Event, EventKind, StepOutcome, Usage};
 pub use health::{Health, HealthLabel, HealthTerm};
+pub use history::{AuditAction, Decision};
 pub use state::{RunState, StepState};
 pub use time::Timestamp;
 pub use view::{GateView, RunSummary, RunView, StepView};

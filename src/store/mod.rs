@@ -304,7 +304,7 @@ impl Store {
         if events.is_empty() && logs.is_empty() {
             return Ok(());
         }
-        let full = events.iter().any(|e| audit::is_decision(&e.kind));
+        let full = events.iter().any(|e| crate::model::history::audit_action(&e.kind).is_some());
         let r = self.set_sync_full(full);
         self.ctx(r)?;
         let known = self.run_keys.get(run_id).copied();
@@ -445,7 +445,7 @@ fn commit_body(
                 serde_json::to_string(ev)?,
                 run_key
             ])?;
-            if let Some(d) = audit::decision(&ev.kind) {
+            if let Some(d) = crate::model::history::decision(&ev.kind) {
                 let (prev_id, prev_hash) = match head.take() {
                     Some(h) => h,
                     None => chain_head(tx)?,

@@ -189,6 +189,8 @@ struct StepRt {
     exit_code: Option<i32>,
     signal: Option<i32>,
     timed_out: bool,
+    /// The latest attempt's run time, once it finished.
+    duration_ms: Option<u64>,
     outputs: BTreeMap<String, String>,
     pgid: Option<i32>,
     /// Decision-side only (not in events): a Kill was sent, and why.
@@ -300,6 +302,7 @@ impl Core {
                 exit_code: None,
                 signal: None,
                 timed_out: false,
+                duration_ms: None,
                 outputs: BTreeMap::new(),
                 pgid: None,
                 kill_sent: false,
