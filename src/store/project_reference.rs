@@ -297,11 +297,11 @@ fn step_state(
             started_at  = coalesce(excluded.started_at, started_at),
             finished_at = CASE WHEN ?7 THEN ?6
                                WHEN ?3 IN ('running', 'queued', 'retry_wait', 'pending', 'waiting_approval') THEN NULL
-                               ELSE finished_at END",,
+                               ELSE finished_at END,
             exit_code   = CASE WHEN ?3 = 'running' THEN NULL ELSE exit_code END,
             signal      = CASE WHEN ?3 = 'running' THEN NULL ELSE signal END,
             duration_ms = CASE WHEN ?3 = 'running' THEN NULL ELSE duration_ms END,
-            timed_out   = CASE WHEN ?3 = 'running' THEN 0 ELSE timed_out END
+            timed_out   = CASE WHEN ?3 = 'running' THEN 0 ELSE timed_out END",
     )?
     .execute(params![
         run_id,
