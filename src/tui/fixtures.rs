@@ -150,6 +150,8 @@ pub fn release() -> RunView {
     ];
     steps[3].max_attempts = 2;
     steps[4].retry_at = Some(at(440));
+    // Attempt 1 ran its 5m timeout out (the error below).
+    steps[4].duration_ms = Some(300_000);
     steps[4].error = Some(
         ErrorRecord::builder(ErrorKind::Timeout, "timed out after 5m00s")
             .run(RUN)
