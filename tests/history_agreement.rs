@@ -61,7 +61,9 @@ fn console_view(store: &Store, id: &str, now: Timestamp) -> RunView {
         max_parallel: None,
     };
     let events = store.events(id).unwrap();
-    Core::replay(Arc::new(plan), cfg, &events).unwrap().view(now)
+    Core::replay(Arc::new(plan), cfg, &events)
+        .unwrap()
+        .view(now)
 }
 
 /// Every reader tells the same history of run `id`.
@@ -83,9 +85,16 @@ fn assert_readers_agree(env: &Env, id: &str) {
         assert_eq!(row["attempts"], s.attempts, "attempts of {ctx}");
         let d = s.duration(now).map(|d| d.as_millis() as u64);
         assert_eq!(row["duration_ms"].as_u64(), d, "duration of {ctx}");
-        assert_eq!(row["exit_code"].as_i64(), s.exit_code.map(i64::from), "{ctx}");
+        assert_eq!(
+            row["exit_code"].as_i64(),
+            s.exit_code.map(i64::from),
+            "{ctx}"
+        );
     }
-    assert_eq!(shown.len(), view.steps.len() - pending_unmentioned(&view, shown));
+    assert_eq!(
+        shown.len(),
+        view.steps.len() - pending_unmentioned(&view, shown)
+    );
     assert_eq!(show["health"].as_f64(), Some(view.health.score), "health");
     assert_eq!(show["quality"].as_f64(), view.health.quality, "quality");
     assert_eq!(show["health_label"], view.health.label.as_str(), "label");
@@ -217,7 +226,15 @@ gate = { prompt = "Tell?", timeout = "1s", on_timeout = "reject" }
     ok(&env, &["approve", &id, "deploy", "--operator", "bob"]);
     ok(
         &env,
-        &["reject", &id, "migrate", "--reason", "not today", "--operator", "carol"],
+        &[
+            "reject",
+            &id,
+            "migrate",
+            "--reason",
+            "not today",
+            "--operator",
+            "carol",
+        ],
     );
     env.wait_step(&id, "notify", "rejected", 20);
     assert_eq!(wait_child(child, 30).status.code(), Some(1));
@@ -248,12 +265,21 @@ run = "exit 1"
 "#;
     let (child, id) = start(&env, wf);
     env.wait_step(&id, "one", "succeeded", 20);
-    wait_show(&env, &id, "waiting at the budget", |v| v["state"] == "waiting");
+    wait_show(&env, &id, "waiting at the budget", |v| {
+        v["state"] == "waiting"
+    });
     assert_readers_agree(&env, &id);
     ok(
         &env,
         &[
-            "approve", &id, "budget", "--raise", "cost=5", "--reason", "worth it", "--operator",
+            "approve",
+            &id,
+            "budget",
+            "--raise",
+            "cost=5",
+            "--reason",
+            "worth it",
+            "--operator",
             "alice",
         ],
     );

@@ -471,7 +471,10 @@ mod tests {
             step_duration(StepState::Compensated, Some(t), Some(900), now),
             Some(Duration::from_millis(900))
         );
-        assert_eq!(step_duration(StepState::Interrupted, Some(t), None, now), None);
+        assert_eq!(
+            step_duration(StepState::Interrupted, Some(t), None, now),
+            None
+        );
         assert_eq!(step_duration(StepState::Skipped, None, None, now), None);
     }
 

@@ -304,7 +304,9 @@ impl Store {
         if events.is_empty() && logs.is_empty() {
             return Ok(());
         }
-        let full = events.iter().any(|e| crate::model::history::audit_action(&e.kind).is_some());
+        let full = events
+            .iter()
+            .any(|e| crate::model::history::audit_action(&e.kind).is_some());
         let r = self.set_sync_full(full);
         self.ctx(r)?;
         let known = self.run_keys.get(run_id).copied();

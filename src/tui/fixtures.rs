@@ -4,9 +4,8 @@
 use crate::model::health::{StepScore, compute};
 use crate::model::view::{AuditView, BudgetView, GoldenSignals};
 use crate::model::{
-    AuditAction,
-    ErrorKind, ErrorRecord, GateView, RunState, RunSummary, RunView, Severity, StepState, StepView,
-    Timestamp,
+    AuditAction, ErrorKind, ErrorRecord, GateView, RunState, RunSummary, RunView, Severity,
+    StepState, StepView, Timestamp,
 };
 use std::collections::BTreeMap;
 

@@ -455,7 +455,10 @@ fn approve_refusals_are_recorded_with_reasons() {
         6
     );
     assert_eq!(
-        audit.iter().filter(|a| a.action == AuditAction::ApprovalVote).count(),
+        audit
+            .iter()
+            .filter(|a| a.action == AuditAction::ApprovalVote)
+            .count(),
         2
     );
 }
