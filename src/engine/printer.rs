@@ -10,6 +10,13 @@ pub fn describe(event: &Event) -> Option<String> {
             workflow, operator, ..
         } => format!("{t} run started: {workflow} by {operator}"),
         EventKind::RunResumed { operator } => format!("{t} run resumed by {operator}"),
+        // A cluster job's id is what an operator looks up in `squeue`.
+        EventKind::StepJob {
+            step,
+            executor,
+            job_id,
+            ..
+        } => format!("{t} {step} job {job_id} on {executor}"),
         EventKind::RunStateChanged { state, reason } => {
             format!("{t} run {state}{}", suffix(reason.as_deref()))
         }
@@ -120,7 +127,15 @@ pub fn describe(event: &Event) -> Option<String> {
         EventKind::RunFinished { state, summary } => {
             format!("{t} run finished: {state} — {summary}")
         }
-        _ => return None,
+        // Not worth a line: process ids, measurements, timers, bookkeeping; a gate's
+        // approval is told by its votes' lines, and a saga by its steps' transitions.
+        EventKind::StepProcess { .. }
+        | EventKind::StepFinished { .. }
+        | EventKind::RetryScheduled { .. }
+        | EventKind::ErrorsClosed { .. }
+        | EventKind::GateApproved { .. }
+        | EventKind::CompensationStarted { .. }
+        | EventKind::CompensationFinished { .. } => return None,
     };
     Some(line)
 }

@@ -222,7 +222,13 @@ impl EventKind {
             | ErrorsClosed { step, .. } => Some(step),
             ErrorRecorded { error } => error.step.as_deref(),
             BudgetExceeded { step, .. } => step.as_deref(),
-            _ => None,
+            RunStarted { .. }
+            | RunResumed { .. }
+            | RunStateChanged { .. }
+            | CommandRefused { .. }
+            | BudgetRaised { .. }
+            | CancelRequested { .. }
+            | RunFinished { .. } => None,
         }
     }
 

@@ -48,17 +48,43 @@ pub struct StepScore {
     pub timed_out: bool,
 }
 
+/// How a step counts towards quality.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tally {
+    /// Weight 1.
+    FirstTry,
+    /// Weight 0.5.
+    AfterRetry,
+    /// Failed, rejected or timed out: weight 0.
+    Bad,
+}
+
+/// A step's place in the quality score; `None` while it does not count (not finished,
+/// skipped, cancelled).
+pub fn tally(s: StepScore) -> Option<Tally> {
+    if s.state.is_success() {
+        Some(if s.attempts > 1 {
+            Tally::AfterRetry
+        } else {
+            Tally::FirstTry
+        })
+    } else if s.state.is_failure() || s.timed_out || s.state == StepState::CompensationFailed {
+        Some(Tally::Bad)
+    } else {
+        None
+    }
+}
+
+/// Quality and health of a run from its steps and error records (every reader's figure:
+/// the console, `show`, `runs`).
 pub fn compute(steps: impl IntoIterator<Item = StepScore>, errors: &[ErrorRecord]) -> Health {
     let (mut first_try, mut retried, mut bad) = (0usize, 0usize, 0usize);
     for s in steps {
-        if s.state.is_success() {
-            if s.attempts > 1 {
-                retried += 1
-            } else {
-                first_try += 1
-            }
-        } else if s.state.is_failure() || s.timed_out || s.state == StepState::CompensationFailed {
-            bad += 1
+        match tally(s) {
+            Some(Tally::FirstTry) => first_try += 1,
+            Some(Tally::AfterRetry) => retried += 1,
+            Some(Tally::Bad) => bad += 1,
+            None => {}
         }
     }
     let counted = first_try + retried + bad;

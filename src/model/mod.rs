@@ -3,6 +3,7 @@
 pub mod error;
 pub mod event;
 pub mod health;
+pub mod history;
 pub mod liveness;
 pub mod mask;
 pub mod retention;
@@ -13,6 +14,7 @@ pub mod view;
 pub use error::{ErrorKind, ErrorRecord, Severity};
 pub use event::{Actor, Command, CommandOutcome, Event, EventKind, StepOutcome, Usage};
 pub use health::{Health, HealthLabel, HealthTerm};
+pub use history::{AuditAction, Decision};
 pub use liveness::{LEASE_STALE, Lease, Liveness};
 pub use state::{RunState, StepState};
 pub use time::Timestamp;

@@ -4,11 +4,13 @@
 use super::StepIdx;
 use super::error::ErrorRecord;
 use super::health::Health;
+use super::history::{self, AuditAction};
 use super::state::{RunState, StepState};
 use super::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunView {
@@ -51,6 +53,8 @@ pub struct StepView {
     pub queued_at: Option<Timestamp>,
     pub started_at: Option<Timestamp>,
     pub finished_at: Option<Timestamp>,
+    /// The latest attempt's run time, once it finished (see [`StepView::duration`]).
+    pub duration_ms: Option<u64>,
     pub retry_at: Option<Timestamp>,
     pub exit_code: Option<i32>,
     pub signal: Option<i32>,
@@ -101,7 +105,7 @@ pub struct BudgetView {
 pub struct AuditView {
     pub at: Timestamp,
     pub actor: String,
-    pub action: String,
+    pub action: AuditAction,
     pub step: Option<String>,
     pub reason: Option<String>,
     pub details: String,
@@ -117,6 +121,13 @@ pub struct GoldenSignals {
     /// Steps queued, waiting for a slot, a pool or a rate token.
     pub queue_depth: usize,
     pub running: usize,
+}
+
+impl StepView {
+    /// How long the step ran ([`history::step_duration`], as `show` says it).
+    pub fn duration(&self, now: Timestamp) -> Option<Duration> {
+        history::step_duration(self.state, self.started_at, self.duration_ms, now)
+    }
 }
 
 impl RunView {

@@ -8,7 +8,7 @@ use super::follow::{Follow, empty_view};
 use super::host::Hosted;
 use super::prepare::Ready;
 use crate::engine::driver::{CommandRequest, DriveOutcome};
-use crate::model::{Command, CommandOutcome, RunState, RunSummary, RunView};
+use crate::model::{Command, CommandOutcome, RunSummary, RunView};
 use crate::store::Store;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -390,10 +390,7 @@ impl Service {
             // Marked seen, so that the next wait is for a newer view.
             Some(hosted) => hosted.view.borrow_and_update().clone(),
             None => match self.follow.view(&self.store) {
-                Some(mut view) => {
-                    view.state = self.followed_state(&id, view.state);
-                    Arc::new(view)
-                }
+                Some(view) => Arc::new(view),
                 None => Arc::new(empty_view(&format!(
                     "run {id} cannot be shown: {}",
                     self.follow.error().unwrap_or("unknown error")
@@ -401,13 +398,6 @@ impl Service {
             },
         };
         let _ = self.view_tx.send(view);
-    }
-
-    /// A followed run reads as readers see it (`interrupted` once its engine is gone).
-    fn followed_state(&self, run_id: &str, recorded: RunState) -> RunState {
-        self.store
-            .run_liveness(run_id)
-            .map_or(recorded, |l| l.state)
     }
 
     fn publish_driven(&self) {

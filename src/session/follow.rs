@@ -74,7 +74,17 @@ impl Follow {
     }
 
     pub fn view(&self, store: &Store) -> Option<RunView> {
-        let mut view = self.core.as_ref()?.view(Timestamp::now());
+        self.view_at(store, Timestamp::now())
+    }
+
+    /// What the console shows of the followed run at `now`: the replayed core's view,
+    /// its state as every reader says it (`interrupted` once its engine is gone, see
+    /// `model::liveness`), log paths and output tails.
+    pub fn view_at(&self, store: &Store, now: Timestamp) -> Option<RunView> {
+        let mut view = self.core.as_ref()?.view(now);
+        if let Ok(l) = store.run_liveness(&view.run_id) {
+            view.state = l.state;
+        }
         set_log_paths(&store.log_dir(&view.run_id), &mut view);
         fill_tails(store, &mut view);
         Some(view)

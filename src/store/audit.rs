@@ -30,7 +30,8 @@
 //!   `BATON_AUDIT_KEYS` under its id, set a new `BATON_AUDIT_KEY` and `BATON_AUDIT_KEY_ID`.
 //! - A row whose key id has no key available is reported (`AuditVerdict::KeyMissing`),
 //!   never passed silently.
-use crate::model::{EventKind, Timestamp};
+use crate::model::Timestamp;
+use crate::model::history::{AuditAction, Decision};
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -39,9 +40,9 @@ use std::collections::BTreeMap;
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// The action of a row whose run was deleted (see the module docs).
-pub const REDACTED: &str = "redacted";
+pub const REDACTED: &str = AuditAction::Redacted.as_str();
 /// The action of the row that records a run's deletion.
-pub const RUN_DELETED: &str = "run_deleted";
+pub const RUN_DELETED: &str = AuditAction::RunDeleted.as_str();
 
 /// Signing and verification keys for the audit chain.
 #[derive(Clone, Default)]
@@ -340,11 +341,13 @@ fn deleted_row_ids(details: &str) -> Vec<i64> {
 /// The audit row content of a run's deletion by `actor`: `details` must carry
 /// `redacted_rows`, the ids of the run's rows that the deletion blanks.
 pub fn deletion(actor: &str, reason: &str, details: serde_json::Value) -> Decision {
+    let n = deleted_row_ids(&details.to_string()).len();
     Decision {
         actor: actor.to_string(),
-        action: RUN_DELETED,
+        action: AuditAction::RunDeleted,
         step: None,
         reason: Some(reason.to_string()),
+        summary: format!("run deleted; {n} audit row(s) blanked"),
         details,
     }
 }
@@ -359,218 +362,6 @@ pub fn redact(row: &AuditRow) -> AuditRow {
         reason: None,
         details: "{}".to_string(),
         ..row.clone()
-    }
-}
-
-/// What an event contributes to the audit trail, if it is a decision.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Decision {
-    pub actor: String,
-    pub action: &'static str,
-    pub step: Option<String>,
-    pub reason: Option<String>,
-    pub details: serde_json::Value,
-}
-
-pub const ENGINE: &str = "engine";
-
-/// The audit row content of a decision event (DESIGN §5, issue 4 point 5); `None` for
-/// plain transitions.
-pub fn decision(kind: &EventKind) -> Option<Decision> {
-    use serde_json::json;
-    let d = |actor: &str,
-             action: &'static str,
-             step: Option<&String>,
-             reason: Option<&String>,
-             details| Decision {
-        actor: actor.to_string(),
-        action,
-        step: step.cloned(),
-        reason: reason.cloned(),
-        details,
-    };
-    Some(match kind {
-        EventKind::RunStarted {
-            workflow,
-            operator,
-            params,
-            ..
-        } => d(
-            operator,
-            "run_started",
-            None,
-            None,
-            json!({ "workflow": workflow, "params": params }),
-        ),
-        EventKind::RunResumed { operator } => d(operator, "run_resumed", None, None, json!({})),
-        EventKind::RunFinished { state, summary } => d(
-            ENGINE,
-            "run_finished",
-            None,
-            Some(summary),
-            json!({ "state": state }),
-        ),
-        EventKind::GateOpened {
-            step,
-            prompt,
-            deadline,
-            digest,
-            approvers,
-            quorum,
-        } => d(
-            ENGINE,
-            "gate_opened",
-            Some(step),
-            None,
-            json!({ "prompt": prompt, "deadline": deadline, "digest": digest,
-                    "approvers": approvers, "quorum": quorum }),
-        ),
-        EventKind::ApprovalGiven {
-            step,
-            actor,
-            reason,
-            digest,
-        } => d(
-            actor,
-            "approval_vote",
-            Some(step),
-            reason.as_ref(),
-            json!({ "digest": digest }),
-        ),
-        EventKind::GateApproved {
-            step,
-            actor,
-            approvers,
-        } => d(
-            actor,
-            "approved",
-            Some(step),
-            None,
-            json!({ "approvers": approvers }),
-        ),
-        EventKind::GateRejected {
-            step,
-            actor,
-            reason,
-            timed_out,
-        } => d(
-            actor,
-            if *timed_out { "timed_out" } else { "rejected" },
-            Some(step),
-            Some(reason),
-            json!({}),
-        ),
-        EventKind::GateVoided { step, reason } => {
-            d(ENGINE, "voided", Some(step), Some(reason), json!({}))
-        }
-        EventKind::CommandRefused { command, reason } => d(
-            command.operator(),
-            "command_refused",
-            command_step(command).as_ref(),
-            Some(reason),
-            json!({ "command": command }),
-        ),
-        EventKind::StepRetried {
-            step,
-            actor,
-            rearmed,
-        } => d(
-            actor,
-            "retry",
-            Some(step),
-            None,
-            json!({ "rearmed": rearmed }),
-        ),
-        EventKind::StepMarked {
-            step,
-            state,
-            actor,
-            reason,
-        } => d(
-            actor,
-            "mark",
-            Some(step),
-            Some(reason),
-            json!({ "state": state }),
-        ),
-        EventKind::BudgetExceeded {
-            dimension,
-            used,
-            limit,
-            step,
-        } => d(
-            ENGINE,
-            "budget_exceeded",
-            step.as_ref(),
-            None,
-            json!({ "dimension": dimension, "used": used, "limit": limit }),
-        ),
-        EventKind::BudgetRaised {
-            actor,
-            reason,
-            cost,
-            calls,
-            tokens,
-        } => d(
-            actor,
-            "budget_raised",
-            None,
-            Some(reason),
-            json!({ "cost": cost, "calls": calls, "tokens": tokens }),
-        ),
-        EventKind::CancelRequested { actor, reason } => {
-            d(actor, "cancel", None, reason.as_ref(), json!({}))
-        }
-        EventKind::CompensationStarted { step } => {
-            d(ENGINE, "compensation_started", Some(step), None, json!({}))
-        }
-        EventKind::CompensationFinished {
-            step,
-            ok,
-            exit_code,
-        } => d(
-            ENGINE,
-            "compensation_finished",
-            Some(step),
-            None,
-            json!({ "ok": ok, "exit_code": exit_code }),
-        ),
-        EventKind::RunStateChanged { .. }
-        | EventKind::StepStateChanged { .. }
-        | EventKind::StepProcess { .. }
-        | EventKind::StepJob { .. }
-        | EventKind::ErrorsClosed { .. }
-        | EventKind::StepFinished { .. }
-        | EventKind::RetryScheduled { .. }
-        | EventKind::ErrorRecorded { .. }
-        | EventKind::GateWarning { .. } => return None,
-    })
-}
-
-/// Whether an event is a decision (goes to the audit chain), without building the row.
-pub fn is_decision(kind: &EventKind) -> bool {
-    !matches!(
-        kind,
-        EventKind::RunStateChanged { .. }
-            | EventKind::StepStateChanged { .. }
-            | EventKind::StepProcess { .. }
-            | EventKind::StepJob { .. }
-            | EventKind::StepFinished { .. }
-            | EventKind::RetryScheduled { .. }
-            | EventKind::ErrorRecorded { .. }
-            | EventKind::GateWarning { .. }
-    )
-}
-
-/// The step a command concerns (`budget` for a budget raise).
-pub fn command_step(cmd: &crate::model::Command) -> Option<String> {
-    use crate::model::Command::*;
-    match cmd {
-        Approve { step, .. } | Reject { step, .. } | Retry { step, .. } | Mark { step, .. } => {
-            Some(step.clone())
-        }
-        RaiseBudget { .. } => Some("budget".into()),
-        Cancel { .. } => None,
     }
 }
 
@@ -591,7 +382,7 @@ pub fn seal(
         seq,
         at,
         actor: d.actor.clone(),
-        action: d.action.to_string(),
+        action: d.action.as_str().to_string(),
         step: d.step.clone(),
         reason: d.reason.clone(),
         details: d.details.to_string(),
@@ -615,10 +406,11 @@ mod tests {
         for i in 1..=n {
             let d = Decision {
                 actor: "alice".into(),
-                action: "approved",
+                action: crate::model::AuditAction::Approved,
                 step: Some("deploy".into()),
                 reason: Some(format!("r{i}")),
                 details: serde_json::json!({"n": i}),
+                summary: String::new(),
             };
             let prev = rows.last().map_or(GENESIS.to_string(), |r| r.hash.clone());
             rows.push(seal(
@@ -775,10 +567,11 @@ mod tests {
             r.hash = String::new();
             let d = Decision {
                 actor: r.actor.clone(),
-                action: "approved",
+                action: AuditAction::Approved,
                 step: r.step.clone(),
                 reason: r.reason.clone(),
                 details: serde_json::from_str(&r.details).unwrap(),
+                summary: String::new(),
             };
             *r = seal(
                 r.id,
@@ -852,25 +645,5 @@ mod tests {
             verify_rows(rows, h, &k, None),
             AuditVerdict::Broken { row_id: 1, .. }
         ));
-    }
-
-    #[test]
-    fn plain_transitions_are_not_decisions() {
-        let k = EventKind::StepStateChanged {
-            step: "a".into(),
-            state: crate::model::StepState::Running,
-            attempt: 1,
-            reason: None,
-        };
-        assert_eq!(decision(&k), None);
-        assert!(!is_decision(&k));
-        let k = EventKind::GateRejected {
-            step: "a".into(),
-            actor: "engine".into(),
-            reason: "timeout".into(),
-            timed_out: true,
-        };
-        assert_eq!(decision(&k).unwrap().action, "timed_out");
-        assert!(is_decision(&k));
     }
 }

@@ -321,7 +321,9 @@ impl Store {
         holder: &str,
         events: &[Event],
     ) -> Result<(), StoreError> {
-        let full = events.iter().any(|e| audit::is_decision(&e.kind));
+        let full = events
+            .iter()
+            .any(|e| crate::model::history::audit_action(&e.kind).is_some());
         let r = self.set_sync_full(full);
         self.ctx(r)?;
         let r = in_transaction(&self.conn, |tx| {
@@ -365,7 +367,9 @@ impl Store {
         // One stat per commit: nothing is written to (or acted on after writing to) a
         // database file that is no longer the store.
         self.check_identity()?;
-        let full = events.iter().any(|e| audit::is_decision(&e.kind));
+        let full = events
+            .iter()
+            .any(|e| crate::model::history::audit_action(&e.kind).is_some());
         let r = self.set_sync_full(full);
         self.ctx(r)?;
         let known = self.run_keys.get(run_id).copied();
@@ -529,7 +533,7 @@ fn commit_body(
                 serde_json::to_string(ev)?,
                 run_key
             ])?;
-            if let Some(d) = audit::decision(&ev.kind) {
+            if let Some(d) = crate::model::history::decision(&ev.kind) {
                 let (prev_id, prev_hash) = match head.take() {
                     Some(h) => h,
                     None => chain_head(tx)?,

@@ -13,6 +13,7 @@
 //! random event sequences and random chunkings.
 use super::AttemptLog;
 use super::error::StoreError;
+use crate::model::history::{self, Closes};
 use crate::model::{Command, ErrorRecord, Event, EventKind, StepOutcome, StepState, Usage};
 use rusqlite::{Connection, params};
 use std::borrow::Cow;
@@ -62,13 +63,24 @@ pub struct StepOps<'a> {
     pub pgid: Option<i32>,
 }
 
-/// The columns `StepFinished` sets on the step.
+/// The columns `StepFinished` sets on the step (and a new attempt clears: they are the
+/// latest attempt's, as in the core's view).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct StepFinish {
     pub exit_code: Option<i32>,
     pub signal: Option<i32>,
-    pub duration_ms: i64,
+    pub duration_ms: Option<i64>,
     pub timed_out: bool,
+}
+
+impl StepFinish {
+    /// An attempt that has not finished yet.
+    const RUNNING: StepFinish = StepFinish {
+        exit_code: None,
+        signal: None,
+        duration_ms: None,
+        timed_out: false,
+    };
 }
 
 /// A step's row after a batch. Whether the row existed before the batch is not known
@@ -205,6 +217,7 @@ fn step_ops(ev: &Event) -> Option<(&str, bool, StepOps<'_>)> {
                 queued_at: (*state == StepState::Queued).then_some(at),
                 started_at: (*state == StepState::Running).then_some(at),
                 finished_at,
+                finish: (*state == StepState::Running).then_some(StepFinish::RUNNING),
                 ..StepOps::default()
             };
             Some((step, true, ops))
@@ -230,7 +243,7 @@ fn step_ops(ev: &Event) -> Option<(&str, bool, StepOps<'_>)> {
                 finish: Some(StepFinish {
                     exit_code,
                     signal,
-                    duration_ms: *duration_ms as i64,
+                    duration_ms: Some(*duration_ms as i64),
                     timed_out: matches!(outcome, StepOutcome::TimedOut),
                 }),
                 ..StepOps::default()
@@ -343,19 +356,15 @@ fn records<'a>(ev: &'a Event, errors: &mut Vec<ErrorOp<'a>>, approvals: &mut Vec
             details,
         })
     };
+    if let EventKind::ErrorRecorded { error } = &ev.kind {
+        errors.push(ErrorOp::Record { seq, error });
+    }
+    match history::errors_closed(&ev.kind) {
+        Some(Closes::Ids { ids, .. }) => errors.push(ErrorOp::CloseIds(ids)),
+        Some(Closes::Step(step)) => errors.push(ErrorOp::CloseStep(step)),
+        None => {}
+    }
     match &ev.kind {
-        EventKind::StepStateChanged {
-            step,
-            state: StepState::Succeeded,
-            ..
-        } => errors.push(ErrorOp::CloseStep(step)),
-        EventKind::ErrorRecorded { error } => errors.push(ErrorOp::Record { seq, error }),
-        EventKind::ErrorsClosed { ids, .. } => errors.push(ErrorOp::CloseIds(ids)),
-        // A retried step's errors stay on record but no longer count as open.
-        EventKind::StepRetried { step, .. } => errors.push(ErrorOp::CloseStep(step)),
-        EventKind::StepMarked { step, state, .. } if state.is_success() => {
-            errors.push(ErrorOp::CloseStep(step))
-        }
         EventKind::GateOpened {
             step,
             digest,
@@ -422,7 +431,7 @@ fn records<'a>(ev: &'a Event, errors: &mut Vec<ErrorOp<'a>>, approvals: &mut Vec
             if matches!(
                 command,
                 Command::Approve { .. } | Command::Reject { .. } | Command::RaiseBudget { .. }
-            ) && let Some(step) = super::audit::command_step(command)
+            ) && let Some(step) = crate::model::history::command_step(command)
             {
                 approval(
                     Cow::Owned(step),
@@ -609,7 +618,7 @@ pub fn write(conn: &Connection, run_id: &str, p: &Projection<'_>) -> Result<(), 
             ops.and_then(|o| o.queued_at),
             ops.and_then(|o| o.started_at),
             ops.and_then(|o| o.finished_at.flatten()),
-            f.map(|f| f.duration_ms),
+            f.and_then(|f| f.duration_ms),
             ops.and_then(|o| o.pgid),
             ops.and_then(|o| o.reason.flatten()),
             u.state,
@@ -623,7 +632,7 @@ pub fn write(conn: &Connection, run_id: &str, p: &Projection<'_>) -> Result<(), 
             u.finish.is_some(),
             u.finish.and_then(|f| f.exit_code),
             u.finish.and_then(|f| f.signal),
-            u.finish.map(|f| f.duration_ms),
+            u.finish.and_then(|f| f.duration_ms),
             u.finish.map(|f| f.timed_out),
             u.pgid,
         ])?;

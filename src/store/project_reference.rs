@@ -230,7 +230,7 @@ pub fn apply(conn: &Connection, run_id: &str, ev: &Event) -> Result<(), StoreErr
             if matches!(
                 command,
                 Command::Approve { .. } | Command::Reject { .. } | Command::RaiseBudget { .. }
-            ) && let Some(step) = super::audit::command_step(command)
+            ) && let Some(step) = crate::model::history::command_step(command)
             {
                 approval(
                     conn,
@@ -298,7 +298,11 @@ fn step_state(
             started_at  = coalesce(excluded.started_at, started_at),
             finished_at = CASE WHEN ?7 THEN ?6
                                WHEN ?3 IN ('running', 'queued', 'retry_wait', 'pending', 'waiting_approval') THEN NULL
-                               ELSE finished_at END",
+                               ELSE finished_at END,
+            exit_code   = CASE WHEN ?3 = 'running' THEN NULL ELSE exit_code END,
+            signal      = CASE WHEN ?3 = 'running' THEN NULL ELSE signal END,
+            duration_ms = CASE WHEN ?3 = 'running' THEN NULL ELSE duration_ms END,
+            timed_out   = CASE WHEN ?3 = 'running' THEN 0 ELSE timed_out END",
     )?
     .execute(params![
         run_id,

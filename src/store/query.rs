@@ -3,6 +3,7 @@ use super::audit::{self, AuditRow, AuditVerdict};
 use super::commands::holder_alive;
 use super::{Store, StoreError};
 use crate::model::health::{self, StepScore};
+use crate::model::history;
 use crate::model::liveness::{self, Lease, Liveness};
 use crate::model::{
     ErrorKind, ErrorRecord, Event, Health, RunState, RunSummary, Severity, StepState, Timestamp,
@@ -53,6 +54,7 @@ pub struct StepDetail {
     pub timed_out: bool,
     pub started_at: Option<Timestamp>,
     pub finished_at: Option<Timestamp>,
+    /// [`history::step_duration`]: the latest attempt's run time, or its time so far.
     pub duration_ms: Option<u64>,
     pub outputs: BTreeMap<String, String>,
     pub reason: Option<String>,
@@ -212,31 +214,31 @@ impl Store {
     /// them now (see [`liveness::liveness`]).
     pub fn list_runs(&self) -> Result<Vec<RunSummary>, StoreError> {
         let r = (|| {
-            let mut counts: BTreeMap<String, (usize, usize, usize, usize, usize)> = BTreeMap::new();
+            // Per run: (steps, steps done, (score, how many steps) per group).
+            type Counts = (usize, usize, Vec<(StepScore, usize)>);
+            let mut counts: BTreeMap<String, Counts> = BTreeMap::new();
             let mut st = self.conn.prepare_cached(
                 "SELECT run_id, state, attempts > 1, timed_out, count(*) FROM steps
                  GROUP BY run_id, state, attempts > 1, timed_out",
             )?;
             let mut rows = st.query([])?;
-            // (total, done, first_try, retried, bad)
             while let Some(r) = rows.next()? {
                 let run: String = r.get(0)?;
                 let state = parse_step_state(&r.get::<_, String>(1)?);
                 let retried: bool = r.get(2)?;
-                let timed_out: bool = r.get(3)?;
                 let n = r.get::<_, i64>(4)? as usize;
                 let c = counts.entry(run).or_default();
                 c.0 += n;
                 if state.is_final() {
                     c.1 += n;
                 }
-                let score = score_of(state, if retried { 2 } else { 1 }, timed_out);
-                match score {
-                    Scored::First => c.2 += n,
-                    Scored::Retried => c.3 += n,
-                    Scored::Bad => c.4 += n,
-                    Scored::None => {}
-                }
+                // Only "more than one" matters to the score, so 2 stands for any retry.
+                let score = StepScore {
+                    state,
+                    attempts: if retried { 2 } else { 1 },
+                    timed_out: r.get(3)?,
+                };
+                c.2.push((score, n));
             }
             let mut open: BTreeMap<String, Vec<ErrorRecord>> = BTreeMap::new();
             let mut st = self.conn.prepare_cached(
@@ -264,12 +266,11 @@ impl Store {
             let mut out = Vec::new();
             while let Some(r) = rows.next()? {
                 let id: String = r.get(0)?;
-                let (total, done, first, retried, bad) =
-                    counts.get(&id).copied().unwrap_or_default();
+                let (total, done, scores) = counts.remove(&id).unwrap_or_default();
                 let errs = open.get(&id).map(Vec::as_slice).unwrap_or(&[]);
-                let scores = std::iter::repeat_n(score(StepState::Succeeded, 1), first)
-                    .chain(std::iter::repeat_n(score(StepState::Succeeded, 2), retried))
-                    .chain(std::iter::repeat_n(score(StepState::Failed, 1), bad));
+                let scores = scores
+                    .into_iter()
+                    .flat_map(|(score, n)| std::iter::repeat_n(score, n));
                 let h = health::compute(scores, errs);
                 let started_at = Timestamp(r.get(4)?);
                 let l = live(&r.get::<_, String>(2)?, r.get(6)?, r.get(7)?, now);
@@ -293,6 +294,11 @@ impl Store {
 
     /// Steps (in the order the run first mentioned them), errors and health of a run.
     pub fn run_detail(&self, run_id: &str) -> Result<RunDetail, StoreError> {
+        self.run_detail_at(run_id, Timestamp::now())
+    }
+
+    /// [`Store::run_detail`] with the clock given (a running step's duration runs to `now`).
+    pub fn run_detail_at(&self, run_id: &str, now: Timestamp) -> Result<RunDetail, StoreError> {
         let run = self.run(run_id)?;
         let r = (|| {
             let mut outputs: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
@@ -319,17 +325,21 @@ impl Store {
             let mut steps = Vec::new();
             while let Some(r) = rows.next()? {
                 let id: String = r.get(0)?;
+                let state = parse_step_state(&r.get::<_, String>(1)?);
+                let started_at = opt_ts(r.get(6)?);
+                let last_attempt_ms = r.get::<_, Option<i64>>(8)?.map(|d| d.max(0) as u64);
                 steps.push(StepDetail {
                     outputs: outputs.remove(&id).unwrap_or_default(),
                     id,
-                    state: parse_step_state(&r.get::<_, String>(1)?),
+                    state,
                     attempts: r.get(2)?,
                     exit_code: r.get(3)?,
                     signal: r.get(4)?,
                     timed_out: r.get(5)?,
-                    started_at: opt_ts(r.get(6)?),
+                    started_at,
                     finished_at: opt_ts(r.get(7)?),
-                    duration_ms: r.get::<_, Option<i64>>(8)?.map(|d| d.max(0) as u64),
+                    duration_ms: history::step_duration(state, started_at, last_attempt_ms, now)
+                        .map(|d| d.as_millis() as u64),
                     reason: r.get(9)?,
                     log_path: r.get::<_, Option<String>>(10)?.map(PathBuf::from),
                     log_tail: r.get(11)?,
@@ -487,34 +497,4 @@ fn audit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRow> {
         prev_hash: r.get(10)?,
         hash: r.get(11)?,
     })
-}
-
-enum Scored {
-    First,
-    Retried,
-    Bad,
-    None,
-}
-
-fn score(state: StepState, attempts: u32) -> StepScore {
-    StepScore {
-        state,
-        attempts,
-        timed_out: false,
-    }
-}
-
-/// The quality bucket of a step, as `health::compute` counts it.
-fn score_of(state: StepState, attempts: u32, timed_out: bool) -> Scored {
-    if state.is_success() {
-        if attempts > 1 {
-            Scored::Retried
-        } else {
-            Scored::First
-        }
-    } else if state.is_failure() || timed_out || state == StepState::CompensationFailed {
-        Scored::Bad
-    } else {
-        Scored::None
-    }
 }

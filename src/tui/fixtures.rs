@@ -4,8 +4,8 @@
 use crate::model::health::{StepScore, compute};
 use crate::model::view::{AuditView, BudgetView, GoldenSignals};
 use crate::model::{
-    ErrorKind, ErrorRecord, GateView, RunState, RunSummary, RunView, Severity, StepState, StepView,
-    Timestamp,
+    AuditAction, ErrorKind, ErrorRecord, GateView, RunState, RunSummary, RunView, Severity,
+    StepState, StepView, Timestamp,
 };
 use std::collections::BTreeMap;
 
@@ -31,6 +31,7 @@ fn step(id: &str, needs: &[usize], state: StepState, action: &str) -> StepView {
         queued_at: None,
         started_at: None,
         finished_at: None,
+        duration_ms: None,
         retry_at: None,
         exit_code: None,
         signal: None,
@@ -45,6 +46,7 @@ fn ran(mut s: StepView, start: i64, end: Option<i64>, attempts: u32) -> StepView
     s.queued_at = Some(at(start - 1));
     s.started_at = Some(at(start));
     s.finished_at = end.map(at);
+    s.duration_ms = end.map(|e| ((e - start) * S) as u64);
     s.attempts = attempts;
     if end.is_some() && s.state == StepState::Succeeded {
         s.exit_code = Some(0);
@@ -147,6 +149,8 @@ pub fn release() -> RunView {
     ];
     steps[3].max_attempts = 2;
     steps[4].retry_at = Some(at(440));
+    // Attempt 1 ran its 5m timeout out (the error below).
+    steps[4].duration_ms = Some(300_000);
     steps[4].error = Some(
         ErrorRecord::builder(ErrorKind::Timeout, "timed out after 5m00s")
             .run(RUN)
@@ -249,23 +253,23 @@ pub fn release() -> RunView {
         AuditView {
             at: at(0),
             actor: "alice".into(),
-            action: "run_started".into(),
+            action: AuditAction::RunStarted,
             step: None,
             reason: None,
             details: "params: version=1.4.2".into(),
         },
         AuditView {
             at: at(190),
-            actor: "engine".into(),
-            action: "step_retried".into(),
+            actor: "carol".into(),
+            action: AuditAction::Retry,
             step: Some("unit-tests".into()),
-            reason: Some("attempt 1 failed: exit 2".into()),
-            details: "attempt 2 of 2".into(),
+            reason: None,
+            details: "re-armed: integration-tests".into(),
         },
         AuditView {
             at: at(340),
             actor: "bob".into(),
-            action: "approval_given".into(),
+            action: AuditAction::ApprovalVote,
             step: Some("deploy-prod".into()),
             reason: Some("staging smoke tests green".into()),
             details: "1 of 2 votes; digest 5be1…c09a".into(),

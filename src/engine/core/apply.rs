@@ -2,18 +2,45 @@
 //! events and calls `apply` for each, and `replay` calls it for stored events.
 use super::*;
 use crate::model::EventKind;
+use crate::model::history::{self, Closes};
 
 impl Core {
     pub(super) fn apply(&mut self, ev: &Event) {
         let at = ev.at;
         let idx = |core: &Core, s: &str| core.ids.get(s).copied();
+        if let Some(d) = history::decision(&ev.kind) {
+            self.audit.push(AuditView {
+                at,
+                actor: d.actor,
+                action: d.action,
+                step: d.step,
+                reason: d.reason,
+                details: d.summary,
+            });
+        }
+        match history::errors_closed(&ev.kind) {
+            Some(Closes::Ids { step, ids }) => {
+                for id in ids {
+                    if let Some(&n) = self.error_ids.get(id) {
+                        self.errors[n].open = false;
+                    }
+                }
+                if let Some(i) = idx(self, step) {
+                    let errors = &self.errors;
+                    self.steps[i].open_errors.retain(|&n| errors[n].open);
+                }
+            }
+            Some(Closes::Step(step)) => {
+                if let Some(i) = idx(self, step) {
+                    for n in std::mem::take(&mut self.steps[i].open_errors) {
+                        self.errors[n].open = false;
+                    }
+                }
+            }
+            None => {}
+        }
         match &ev.kind {
-            EventKind::RunStarted {
-                operator,
-                seed,
-                params,
-                workflow,
-            } => {
+            EventKind::RunStarted { operator, seed, .. } => {
                 self.operator = operator.clone();
                 self.seed = *seed;
                 self.started_at = Some(at);
@@ -26,19 +53,8 @@ impl Core {
                         self.to_eval.push_back(i);
                     }
                 }
-                let params: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                self.audit(
-                    at,
-                    operator,
-                    "run_started",
-                    None,
-                    None,
-                    format!("workflow {workflow}; params: {}", params.join(", ")),
-                );
             }
-            EventKind::RunResumed { operator } => {
-                self.audit(at, operator, "run_resumed", None, None, String::new());
-            }
+            EventKind::RunResumed { .. } => {}
             EventKind::RunStateChanged { state, .. } => {
                 if state.is_final() {
                     self.decided = Some(*state);
@@ -101,6 +117,7 @@ impl Core {
                         | StepOutcome::SpawnFailed { .. }
                         | StepOutcome::Lost { .. } => {}
                     }
+                    s.duration_ms = Some(*duration_ms);
                     s.outputs = outputs.clone();
                     s.pgid = None;
                     s.job = None;
@@ -129,24 +146,14 @@ impl Core {
                 }
                 self.errors.push(error.clone());
             }
-            EventKind::ErrorsClosed { step, ids } => {
-                for id in ids {
-                    if let Some(&n) = self.error_ids.get(id) {
-                        self.errors[n].open = false;
-                    }
-                }
-                if let Some(i) = idx(self, step) {
-                    let errors = &self.errors;
-                    self.steps[i].open_errors.retain(|&n| errors[n].open);
-                }
-            }
+            // Closed above, with every other event that closes records.
+            EventKind::ErrorsClosed { .. } => {}
             EventKind::GateOpened {
                 step,
                 prompt,
                 deadline,
                 digest,
-                approvers,
-                quorum,
+                ..
             } => {
                 if let Some(i) = idx(self, step) {
                     self.remove_gate_timers(i);
@@ -170,15 +177,6 @@ impl Core {
                         self.timers.insert((warn, Timer::GateWarn(i)));
                         self.timers.insert((d, Timer::GateDeadline(i)));
                     }
-                    let details = format!(
-                        "prompt: {prompt}; approvers: {}; quorum {quorum}; digest {digest}",
-                        if approvers.is_empty() {
-                            "anyone".to_string()
-                        } else {
-                            approvers.join(", ")
-                        }
-                    );
-                    self.audit(at, "engine", "gate_opened", Some(step), None, details);
                 }
             }
             EventKind::GateWarning { step, .. } => {
@@ -201,97 +199,30 @@ impl Core {
                         .votes
                         .push((actor.clone(), reason.clone()));
                 }
-                self.audit(
-                    at,
-                    actor,
-                    "approval_vote",
-                    Some(step),
-                    reason.clone(),
-                    String::new(),
-                );
             }
-            EventKind::GateApproved {
-                step,
-                actor,
-                approvers,
-            } => {
+            EventKind::GateApproved { step, .. } => {
                 if let Some(i) = idx(self, step) {
                     let g = &mut self.steps[i].gate;
                     g.approved = Some(g.digest.clone());
                     g.decided = Some(Decision::Approved);
                 }
-                self.audit(
-                    at,
-                    actor,
-                    "gate_approved",
-                    Some(step),
-                    None,
-                    format!("approved by {}", approvers.join(", ")),
-                );
             }
-            EventKind::GateRejected {
-                step,
-                actor,
-                reason,
-                timed_out,
-            } => {
+            EventKind::GateRejected { step, .. } => {
                 if let Some(i) = idx(self, step) {
                     let g = &mut self.steps[i].gate;
                     g.approved = None;
                     g.decided = Some(Decision::Rejected);
                 }
-                let action = if *timed_out {
-                    "gate_timed_out"
-                } else {
-                    "gate_rejected"
-                };
-                self.audit(
-                    at,
-                    actor,
-                    action,
-                    Some(step),
-                    Some(reason.clone()),
-                    String::new(),
-                );
             }
-            EventKind::GateVoided { step, reason } => {
+            EventKind::GateVoided { step, .. } => {
                 if let Some(i) = idx(self, step) {
                     let g = &mut self.steps[i].gate;
                     g.approved = None;
                     g.decided = None;
                 }
-                self.audit(
-                    at,
-                    "engine",
-                    "gate_voided",
-                    Some(step),
-                    Some(reason.clone()),
-                    String::new(),
-                );
             }
-            EventKind::CommandRefused { command, reason } => {
-                let step = match command {
-                    Command::Approve { step, .. }
-                    | Command::Reject { step, .. }
-                    | Command::Retry { step, .. }
-                    | Command::Mark { step, .. } => Some(step.as_str()),
-                    _ => None,
-                };
-                let details = serde_json::to_string(command).unwrap_or_default();
-                self.audit(
-                    at,
-                    command.operator(),
-                    "command_refused",
-                    step,
-                    Some(reason.clone()),
-                    details,
-                );
-            }
-            EventKind::StepRetried {
-                step,
-                actor,
-                rearmed,
-            } => {
+            EventKind::CommandRefused { .. } => {}
+            EventKind::StepRetried { step, .. } => {
                 if let Some(i) = idx(self, step) {
                     let s = &mut self.steps[i];
                     s.attempt_base = s.attempts;
@@ -299,28 +230,8 @@ impl Core {
                         s.gate.decided = None;
                     }
                 }
-                let details = if rearmed.is_empty() {
-                    String::new()
-                } else {
-                    format!("re-armed: {}", rearmed.join(", "))
-                };
-                self.audit(at, actor, "retry", Some(step), None, details);
             }
-            EventKind::StepMarked {
-                step,
-                state,
-                actor,
-                reason,
-            } => {
-                self.audit(
-                    at,
-                    actor,
-                    "mark",
-                    Some(step),
-                    Some(reason.clone()),
-                    format!("marked {state}"),
-                );
-            }
+            EventKind::StepMarked { .. } => {}
             EventKind::BudgetExceeded {
                 dimension,
                 used,
@@ -334,21 +245,12 @@ impl Core {
                     limit: *limit,
                     step: step.clone(),
                 });
-                self.audit(
-                    at,
-                    "engine",
-                    "budget_exceeded",
-                    step.as_deref(),
-                    None,
-                    format!("{dimension}: {used} used of {limit}"),
-                );
             }
             EventKind::BudgetRaised {
-                actor,
-                reason,
                 cost,
                 calls,
                 tokens,
+                ..
             } => {
                 let b = &mut self.ceilings;
                 if let (Some(c), Some(d)) = (b.cost.as_mut(), cost) {
@@ -361,91 +263,22 @@ impl Core {
                     *c = c.saturating_add(*d);
                 }
                 self.budget_gate = None;
-                let mut parts = Vec::new();
-                if let Some(c) = cost {
-                    parts.push(format!("cost +{c}"));
-                }
-                if let Some(c) = calls {
-                    parts.push(format!("calls +{c}"));
-                }
-                if let Some(c) = tokens {
-                    parts.push(format!("tokens +{c}"));
-                }
-                self.audit(
-                    at,
-                    actor,
-                    "budget_raised",
-                    None,
-                    Some(reason.clone()),
-                    parts.join(", "),
-                );
             }
-            EventKind::CancelRequested { actor, reason } => {
+            EventKind::CancelRequested { .. } => {
                 self.cancel_requested = true;
                 self.budget_gate = None;
-                self.audit(at, actor, "cancel", None, reason.clone(), String::new());
             }
-            EventKind::CompensationStarted { step } => {
+            EventKind::CompensationStarted { .. } => {
                 self.compensation_ran = true;
-                self.audit(
-                    at,
-                    "engine",
-                    "compensation_started",
-                    Some(step),
-                    None,
-                    String::new(),
-                );
             }
-            EventKind::CompensationFinished {
-                step,
-                ok,
-                exit_code,
-            } => {
-                let details = match exit_code {
-                    Some(c) => format!("exit code {c}"),
-                    None => String::new(),
-                };
-                let action = if *ok {
-                    "compensated"
-                } else {
-                    "compensation_failed"
-                };
-                self.audit(at, "engine", action, Some(step), None, details);
-            }
-            EventKind::RunFinished { state, summary } => {
+            EventKind::CompensationFinished { .. } => {}
+            EventKind::RunFinished { state, .. } => {
                 self.finished = true;
                 self.finished_at = Some(at);
                 self.run_state = *state;
                 self.decided = Some(*state);
-                self.audit(
-                    at,
-                    "engine",
-                    "run_finished",
-                    None,
-                    Some(state.to_string()),
-                    summary.clone(),
-                );
             }
         }
-    }
-
-    fn audit(
-        &mut self,
-        at: Timestamp,
-        actor: &str,
-        action: &str,
-        step: Option<&str>,
-        reason: Option<String>,
-        details: String,
-    ) {
-        self.audit.push(AuditView {
-            at,
-            actor: actor.to_string(),
-            action: action.to_string(),
-            step: step.map(str::to_string),
-            reason,
-            details,
-        });
     }
 
     fn remove_gate_timers(&mut self, i: usize) {
@@ -504,6 +337,7 @@ impl Core {
                 s.exit_code = None;
                 s.signal = None;
                 s.timed_out = false;
+                s.duration_ms = None;
                 s.kill_sent = false;
                 s.timeout_kill = false;
                 s.pgid = None;

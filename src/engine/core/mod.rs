@@ -208,6 +208,8 @@ struct StepRt {
     exit_code: Option<i32>,
     signal: Option<i32>,
     timed_out: bool,
+    /// The latest attempt's run time, once it finished.
+    duration_ms: Option<u64>,
     outputs: BTreeMap<String, String>,
     pgid: Option<i32>,
     /// The attempt's batch job (executor, job id), if it runs on one.
@@ -321,6 +323,7 @@ impl Core {
                 exit_code: None,
                 signal: None,
                 timed_out: false,
+                duration_ms: None,
                 outputs: BTreeMap::new(),
                 pgid: None,
                 job: None,

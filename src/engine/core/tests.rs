@@ -1,7 +1,7 @@
 //! One test per rule, on a fake clock.
 use super::testkit::*;
 use super::*;
-use crate::model::{ErrorKind, EventKind, Severity};
+use crate::model::{AuditAction, ErrorKind, EventKind, Severity};
 use crate::workflow::{
     Action, Builtin, OnTimeout, Template, TemplateRef, TemplateSegment, Trigger,
 };
@@ -423,7 +423,7 @@ fn gate_opens_with_digest_and_auto_approve() {
     assert!(
         v.audit
             .iter()
-            .any(|a| a.action == "gate_approved" && a.actor == "auto")
+            .any(|a| a.action == AuditAction::Approved && a.actor == "auto")
     );
     drop(sim.approve("ship", "x"));
 }
@@ -450,12 +450,15 @@ fn approve_refusals_are_recorded_with_reasons() {
     assert_eq!(
         audit
             .iter()
-            .filter(|a| a.action == "command_refused")
+            .filter(|a| a.action == AuditAction::CommandRefused)
             .count(),
         6
     );
     assert_eq!(
-        audit.iter().filter(|a| a.action == "approval_vote").count(),
+        audit
+            .iter()
+            .filter(|a| a.action == AuditAction::ApprovalVote)
+            .count(),
         2
     );
 }

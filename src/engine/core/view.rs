@@ -78,6 +78,7 @@ impl Core {
             queued_at: s.queued_at,
             started_at: s.started_at,
             finished_at: s.finished_at,
+            duration_ms: s.duration_ms,
             retry_at: s.retry_at,
             exit_code: s.exit_code,
             signal: s.signal,

@@ -84,11 +84,9 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme
 }
 
 fn step_duration(s: &StepView, view: &RunView, ui: &UiState) -> String {
-    match (s.started_at, s.finished_at) {
-        (Some(a), Some(b)) => super::common::dur(a, b),
-        (Some(a), None) if !s.state.is_final() => super::common::dur(a, ui.clock(view)),
-        _ => String::new(),
-    }
+    s.duration(ui.clock(view))
+        .map(crate::model::time::human_duration)
+        .unwrap_or_default()
 }
 
 /// Rows of the list: only the visible slice is built, so 10,000 steps cost no more than 50.

@@ -1,6 +1,7 @@
 //! Detail pane of the focused step: state, attempts, timings, outputs, error with its
 //! suggestion, and the live log tail (sanitised).
 use super::common::{dur, kv, panel, rel, styled, wrap_text};
+use crate::model::time::human_duration;
 use crate::model::{ErrorRecord, RunView, StepState, StepView};
 use crate::tui::app::UiState;
 use crate::tui::output::log_line;
@@ -92,16 +93,20 @@ pub fn step_lines<'a>(
             .chain(state)
             .collect::<Vec<_>>(),
     ));
+    // The step's duration is `show`'s: its latest attempt's run time.
+    let took = s.duration(now).map(human_duration);
     let timing = match (s.started_at, s.finished_at) {
         (Some(a), Some(b)) => format!(
-            "{} → {}  took {}",
+            "{} → {}{}",
             rel(view.started_at, a),
             rel(view.started_at, b),
-            dur(a, b)
+            took.map(|d| format!("  took {d}")).unwrap_or_default()
         ),
-        (Some(a), None) if s.state == StepState::Running => {
-            format!("{}  running for {}", rel(view.started_at, a), dur(a, now))
-        }
+        (Some(a), None) if s.state == StepState::Running => format!(
+            "{}  running for {}",
+            rel(view.started_at, a),
+            took.unwrap_or_default()
+        ),
         (Some(a), None) => rel(view.started_at, a),
         (None, _) => match s.queued_at {
             Some(q) => format!("queued {}", rel(view.started_at, q)),
