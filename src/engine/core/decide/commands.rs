@@ -1,0 +1,309 @@
+//! Operator commands: lookup, the checks that refuse them, and what each one does.
+use super::*;
+
+impl Core {
+    pub(super) fn lookup(&self, step: &str) -> Result<usize, String> {
+        match self.ids.get(step) {
+            Some(&i) => Ok(i),
+            None if step == "budget" => Err(
+                "the budget gate is raised with `baton approve RUN budget --raise cost=N --reason …` (RaiseBudget)".into(),
+            ),
+            None => Err(format!("no step named `{step}` in this run")),
+        }
+    }
+
+    /// Skipped steps downstream of `i`, reached through skipped steps only.
+    pub(super) fn downstream_skipped(&self, i: usize) -> Vec<usize> {
+        let mut out = Vec::new();
+        let mut seen = BTreeSet::new();
+        let mut queue: VecDeque<usize> = self.dependants[i].iter().copied().collect();
+        while let Some(d) = queue.pop_front() {
+            if self.steps[d].state == StepState::Skipped && seen.insert(d) {
+                out.push(d);
+                queue.extend(self.dependants[d].iter().copied());
+            }
+        }
+        out
+    }
+
+    /// Retry and mark may reopen a finished run, unless work was already undone.
+    pub(super) fn check_reopen(&self, now: Timestamp) -> Result<(), String> {
+        if self.cancel_requested {
+            return Err("the run was cancelled".into());
+        }
+        if self.compensation_ran {
+            return Err(
+                "the run's compensations already ran (its work was undone); start a new run".into(),
+            );
+        }
+        if self.decided.is_some()
+            && let Some(d) = self.deadline
+            && now >= d
+        {
+            return Err("the run's timeout has passed".into());
+        }
+        Ok(())
+    }
+
+    pub(super) fn reopen(&mut self, why: String, now: Timestamp, fx: &mut Fx) {
+        if self.decided.is_some() {
+            let kind = EventKind::RunStateChanged {
+                state: RunState::Running,
+                reason: Some(why),
+            };
+            self.emit(kind, now, fx);
+        }
+    }
+
+    pub(super) fn on_command(
+        &mut self,
+        cmd: &Command,
+        now: Timestamp,
+        fx: &mut Fx,
+    ) -> Result<String, String> {
+        match cmd {
+            Command::Approve {
+                step,
+                operator,
+                reason,
+            } => {
+                let i = self.lookup(step)?;
+                self.check_gate(i)?;
+                self.check_approver(i, operator)?;
+                let plan = Arc::clone(&self.plan);
+                let g = plan.steps[i].gate.as_ref().ok_or("no gate")?;
+                if operator == &self.operator && !g.allow_self_approval {
+                    return Err(format!(
+                        "self-approval: `{operator}` started this run (allow_self_approval = false)"
+                    ));
+                }
+                if self.steps[i].gate.votes.iter().any(|(a, _)| a == operator) {
+                    return Err(format!("`{operator}` already approved this gate"));
+                }
+                let kind = EventKind::ApprovalGiven {
+                    step: step.clone(),
+                    actor: operator.clone(),
+                    reason: reason.as_ref().map(|r| self.mask(r)),
+                    digest: self.steps[i].gate.digest.clone(),
+                };
+                self.emit(kind, now, fx);
+                let votes = self.steps[i].gate.votes.len() as u32;
+                let quorum = g.quorum.max(1);
+                if votes >= quorum {
+                    let approvers = self.steps[i]
+                        .gate
+                        .votes
+                        .iter()
+                        .map(|v| v.0.clone())
+                        .collect();
+                    let kind = EventKind::GateApproved {
+                        step: step.clone(),
+                        actor: operator.clone(),
+                        approvers,
+                    };
+                    self.emit(kind, now, fx);
+                    self.after_approval(i, now, fx);
+                    Ok(format!("approved `{step}` ({votes}/{quorum})"))
+                } else {
+                    Ok(format!(
+                        "vote recorded for `{step}` ({votes}/{quorum}); waiting for more approvers"
+                    ))
+                }
+            }
+            Command::Reject {
+                step,
+                operator,
+                reason,
+            } => {
+                let i = self.lookup(step)?;
+                self.check_gate(i)?;
+                if reason.trim().is_empty() {
+                    return Err("a reason is required to reject".into());
+                }
+                self.check_approver(i, operator)?;
+                let reason = self.mask(reason);
+                let kind = EventKind::GateRejected {
+                    step: step.clone(),
+                    actor: operator.clone(),
+                    reason: reason.clone(),
+                    timed_out: false,
+                };
+                self.emit(kind, now, fx);
+                let b = self
+                    .step_error(
+                        i,
+                        ErrorKind::GateRejected,
+                        format!("rejected by {operator}: {reason}"),
+                    )
+                    .context("actor", operator)
+                    .suggestion(format!(
+                        "address the rejection, then `baton retry {} {step}` to ask again",
+                        self.cfg.run_id
+                    ));
+                self.record(b, now, fx);
+                self.set(
+                    i,
+                    StepState::Rejected,
+                    Some(format!("rejected by {operator}: {reason}")),
+                    now,
+                    fx,
+                );
+                Ok(format!("rejected `{step}`"))
+            }
+            Command::Retry { step, operator } => {
+                let i = self.lookup(step)?;
+                let st = self.steps[i].state;
+                if !matches!(
+                    st,
+                    StepState::Failed | StepState::Rejected | StepState::Interrupted
+                ) {
+                    return Err(format!(
+                        "`{step}` is {st}; only failed, rejected or interrupted steps can be retried"
+                    ));
+                }
+                self.check_reopen(now)?;
+                let rearmed = self.downstream_skipped(i);
+                self.reopen(format!("{operator} retried `{step}`"), now, fx);
+                let kind = EventKind::StepRetried {
+                    step: step.clone(),
+                    actor: operator.clone(),
+                    rearmed: rearmed.iter().map(|&d| self.id(d)).collect(),
+                };
+                self.emit(kind, now, fx);
+                self.set(
+                    i,
+                    StepState::Pending,
+                    Some(format!("retry by {operator}")),
+                    now,
+                    fx,
+                );
+                for &d in &rearmed {
+                    self.set(
+                        d,
+                        StepState::Pending,
+                        Some(format!("re-armed with `{step}`")),
+                        now,
+                        fx,
+                    );
+                }
+                Ok(format!(
+                    "retrying `{step}`; {} downstream step(s) re-armed",
+                    rearmed.len()
+                ))
+            }
+            Command::Mark {
+                step,
+                state,
+                operator,
+                reason,
+            } => {
+                let i = self.lookup(step)?;
+                if !matches!(state, StepState::Succeeded | StepState::Failed) {
+                    return Err(format!(
+                        "a step can be marked succeeded or failed, not {state}"
+                    ));
+                }
+                if reason.trim().is_empty() {
+                    return Err("a reason is required to mark a step".into());
+                }
+                let st = self.steps[i].state;
+                if matches!(
+                    st,
+                    StepState::Running
+                        | StepState::Compensating
+                        | StepState::Compensated
+                        | StepState::CompensationFailed
+                ) {
+                    return Err(format!("`{step}` is {st} and cannot be marked now"));
+                }
+                if st == *state {
+                    return Err(format!("`{step}` is already {st}"));
+                }
+                self.check_reopen(now)?;
+                let rearmed = if *state == StepState::Succeeded {
+                    self.downstream_skipped(i)
+                } else {
+                    Vec::new()
+                };
+                self.reopen(format!("{operator} marked `{step}` {state}"), now, fx);
+                let reason = self.mask(reason);
+                let kind = EventKind::StepMarked {
+                    step: step.clone(),
+                    state: *state,
+                    actor: operator.clone(),
+                    reason: reason.clone(),
+                };
+                self.emit(kind, now, fx);
+                let why = Some(format!("marked by {operator}: {reason}"));
+                if *state == StepState::Succeeded {
+                    self.succeed(i, why, now, fx);
+                    for &d in &rearmed {
+                        self.set(
+                            d,
+                            StepState::Pending,
+                            Some(format!("re-armed: `{step}` marked succeeded")),
+                            now,
+                            fx,
+                        );
+                    }
+                } else {
+                    self.set(i, StepState::Failed, why, now, fx);
+                }
+                Ok(format!("marked `{step}` {state}"))
+            }
+            Command::Cancel { operator, reason } => {
+                if self.finished || self.decided.is_some() {
+                    return Err(format!("the run already finished ({})", self.run_state));
+                }
+                if self.cancel_requested {
+                    return Err("cancel was already requested".into());
+                }
+                let kind = EventKind::CancelRequested {
+                    actor: operator.clone(),
+                    reason: reason.as_ref().map(|r| self.mask(r)),
+                };
+                self.emit(kind, now, fx);
+                let running = self.counts[si(StepState::Running)];
+                self.stop_all(
+                    StepState::Cancelled,
+                    &format!("run cancelled by {operator}"),
+                    now,
+                    fx,
+                );
+                Ok(format!("cancelling: {running} running attempt(s) killed"))
+            }
+            Command::RaiseBudget {
+                operator,
+                reason,
+                cost,
+                calls,
+                tokens,
+            } => {
+                if self.plan.budget.is_none() {
+                    return Err("the workflow sets no budget".into());
+                }
+                if cost.is_none() && calls.is_none() && tokens.is_none() {
+                    return Err("nothing to raise: give cost, calls or tokens".into());
+                }
+                if cost.is_some_and(|c| !c.is_finite() || c < 0.0) {
+                    return Err("the cost raise must be a non-negative number".into());
+                }
+                if self.finished || self.stopping() {
+                    return Err(format!(
+                        "the run is {} and no longer scheduling",
+                        self.run_state
+                    ));
+                }
+                let kind = EventKind::BudgetRaised {
+                    actor: operator.clone(),
+                    reason: self.mask(reason),
+                    cost: *cost,
+                    calls: *calls,
+                    tokens: *tokens,
+                };
+                self.emit(kind, now, fx);
+                Ok("budget raised".into())
+            }
+        }
+    }
+}

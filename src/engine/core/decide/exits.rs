@@ -1,0 +1,173 @@
+//! A step's process exit: usage, outputs, success, retries and failure.
+use super::*;
+
+impl Core {
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn on_exit(
+        &mut self,
+        i: usize,
+        attempt: u32,
+        outcome: StepOutcome,
+        duration_ms: u64,
+        outputs: Vec<(String, String)>,
+        usage: Usage,
+        stderr_tail: &str,
+        now: Timestamp,
+        fx: &mut Fx,
+    ) {
+        let Some(s) = self.steps.get(i) else {
+            return;
+        };
+        if s.state != StepState::Running || s.attempts != attempt {
+            return;
+        }
+        let outcome = match outcome {
+            StepOutcome::Killed | StepOutcome::Signalled { .. } if s.timeout_kill => {
+                StepOutcome::TimedOut
+            }
+            StepOutcome::SpawnFailed { message } => StepOutcome::SpawnFailed {
+                message: self.mask(&message),
+            },
+            o => o,
+        };
+        let plan = Arc::clone(&self.plan);
+        let step = &plan.steps[i];
+        let raw: BTreeMap<&str, &str> = outputs
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let mut invalid = None;
+        for (k, spec) in &step.outputs {
+            match raw.get(k.as_str()) {
+                None => {
+                    invalid.get_or_insert_with(|| format!("declared output `{k}` is missing"));
+                }
+                Some(v) => {
+                    if let Some(p) = &spec.pattern
+                        && !p.is_match(v)
+                    {
+                        invalid.get_or_insert_with(|| {
+                            format!(
+                                "output `{k}` = `{}` does not match `{}`",
+                                self.mask(v),
+                                p.as_str()
+                            )
+                        });
+                    }
+                }
+            }
+        }
+        let masked = raw
+            .iter()
+            .map(|(k, v)| (k.to_string(), self.mask(v)))
+            .collect();
+        let kind = EventKind::StepFinished {
+            step: step.id.clone(),
+            attempt,
+            outcome: outcome.clone(),
+            duration_ms,
+            outputs: masked,
+            usage,
+        };
+        self.emit(kind, now, fx);
+
+        let tail = self.mask(stderr_tail);
+        let with_context = |b: ErrorRecordBuilder| {
+            let mut b = b
+                .context("attempt", attempt)
+                .context("duration_ms", duration_ms)
+                .context("stderr_tail", &tail);
+            match &outcome {
+                StepOutcome::Exited { exit_code } => b = b.context("exit_code", exit_code),
+                StepOutcome::Signalled { signal } => b = b.context("signal", signal),
+                _ => {}
+            }
+            b
+        };
+        if self.cancel_requested {
+            let b = with_context(self.step_error(
+                i,
+                ErrorKind::Cancelled,
+                "killed: the run was cancelled",
+            ));
+            self.record(b, now, fx);
+            self.set(
+                i,
+                StepState::Cancelled,
+                Some("the run was cancelled".into()),
+                now,
+                fx,
+            );
+            return;
+        }
+        if self.decided.is_some() {
+            let b =
+                with_context(self.step_error(i, ErrorKind::Timeout, "killed: the run timed out"))
+                    .retryable(false);
+            self.record(b, now, fx);
+            self.set(
+                i,
+                StepState::Failed,
+                Some("the run timed out".into()),
+                now,
+                fx,
+            );
+            return;
+        }
+        let (kind, msg) = match &outcome {
+            StepOutcome::Exited { exit_code: 0 } => match invalid {
+                None => return self.succeed(i, None, now, fx),
+                Some(m) => (ErrorKind::OutputInvalid, m),
+            },
+            StepOutcome::Exited { exit_code } => (
+                ErrorKind::ExitNonzero,
+                format!("exited with code {exit_code}"),
+            ),
+            StepOutcome::Signalled { signal } => (
+                ErrorKind::KilledBySignal,
+                format!("killed by signal {signal}"),
+            ),
+            StepOutcome::Killed => (ErrorKind::KilledBySignal, "killed".to_string()),
+            StepOutcome::TimedOut => (
+                ErrorKind::Timeout,
+                format!(
+                    "timed out after {}",
+                    step.timeout.map(human_duration).unwrap_or_default()
+                ),
+            ),
+            StepOutcome::SpawnFailed { message } => (
+                ErrorKind::SpawnFailed,
+                format!("could not start: {message}"),
+            ),
+        };
+        let retryable = matches!(
+            kind,
+            ErrorKind::ExitNonzero | ErrorKind::KilledBySignal | ErrorKind::Timeout
+        );
+        let used = attempt.saturating_sub(self.steps[i].attempt_base);
+        let will_retry = retryable && used < step.retry.attempts;
+        let sug = self.suggestion(i, kind, will_retry);
+        let b = with_context(self.step_error(i, kind, msg.clone()))
+            .retryable(retryable)
+            .suggestion(sug);
+        self.record(b, now, fx);
+        if will_retry {
+            let due = now.add(retry::delay(&step.retry, used, self.seed, i));
+            let kind = EventKind::RetryScheduled {
+                step: step.id.clone(),
+                next_attempt: attempt + 1,
+                due,
+            };
+            self.emit(kind, now, fx);
+            let reason = format!(
+                "{msg}; attempt {} of {} at {}",
+                used + 1,
+                step.retry.attempts,
+                due.to_rfc3339()
+            );
+            self.set(i, StepState::RetryWait, Some(reason), now, fx);
+        } else {
+            self.set(i, StepState::Failed, Some(msg), now, fx);
+        }
+    }
+}

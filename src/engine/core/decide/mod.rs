@@ -1,0 +1,405 @@
+//! Decisions (inputs and timers in, events applied at once and effects out): entry points and plumbing.
+use super::*;
+use crate::engine::{digest, retry};
+use crate::model::error::ErrorRecordBuilder;
+use crate::model::time::human_duration;
+use crate::model::{ErrorKind, EventKind, Severity};
+use crate::workflow::{Action, OnTimeout, Template, TemplateRef, Trigger};
+
+mod budget;
+mod commands;
+mod exits;
+mod gates;
+mod resolve;
+mod run;
+mod saga;
+mod scheduling;
+
+type Fx = Vec<Effect>;
+
+/// A step's command and environment with every template rendered (unmasked).
+struct Resolved {
+    action: Option<SpawnAction>,
+    /// What the approval digest binds to.
+    digest_action: String,
+    env: BTreeMap<String, String>,
+}
+
+impl Core {
+    /// Start a new run: `RunStarted`, the run running, and the first spawns.
+    pub fn start(&mut self, now: Timestamp) -> Vec<Effect> {
+        let mut fx = Vec::new();
+        if !self.events.is_empty() {
+            return fx;
+        }
+        let params = self
+            .cfg
+            .params
+            .iter()
+            .map(|(k, v)| (k.clone(), self.mask(v)))
+            .collect();
+        let kind = EventKind::RunStarted {
+            workflow: self.plan.name.clone(),
+            operator: self.cfg.operator.clone(),
+            params,
+            seed: self.cfg.seed,
+        };
+        self.emit(kind, now, &mut fx);
+        self.emit(
+            EventKind::RunStateChanged {
+                state: RunState::Running,
+                reason: None,
+            },
+            now,
+            &mut fx,
+        );
+        self.settle(now, &mut fx);
+        fx
+    }
+
+    pub fn handle(&mut self, input: Input, now: Timestamp) -> Vec<Effect> {
+        let mut fx = Vec::new();
+        if self.events.is_empty() {
+            if let Input::Command { id, .. } = input {
+                fx.push(Effect::CommandDone {
+                    id,
+                    outcome: CommandOutcome::Refused {
+                        reason: "the run has not started".into(),
+                    },
+                });
+            }
+            return fx;
+        }
+        match input {
+            Input::Tick => {}
+            Input::ProcessStarted {
+                step,
+                attempt,
+                pgid,
+            } => {
+                if let Some(s) = self.steps.get(step)
+                    && s.attempts == attempt
+                {
+                    if s.state == StepState::Running {
+                        let id = self.plan.steps[step].id.clone();
+                        self.emit(
+                            EventKind::StepProcess {
+                                step: id,
+                                attempt,
+                                pgid,
+                            },
+                            now,
+                            &mut fx,
+                        );
+                    } else {
+                        fx.push(Effect::KillStale { pgid });
+                    }
+                }
+            }
+            Input::StepExited {
+                step,
+                attempt,
+                outcome,
+                duration_ms,
+                outputs,
+                usage,
+                stderr_tail,
+            } => self.on_exit(
+                step,
+                attempt,
+                outcome,
+                duration_ms,
+                outputs,
+                usage,
+                &stderr_tail,
+                now,
+                &mut fx,
+            ),
+            Input::CompensationExited {
+                step,
+                outcome,
+                duration_ms,
+                stderr_tail,
+            } => self.on_compensation_exit(step, outcome, duration_ms, &stderr_tail, now, &mut fx),
+            Input::Command { id, command } => {
+                let result = if self.run_state == RunState::Interrupted {
+                    Err("the run is interrupted; `baton resume RUN` continues it".to_string())
+                } else {
+                    self.on_command(&command, now, &mut fx)
+                };
+                let outcome = match result {
+                    Ok(message) => CommandOutcome::Accepted { message },
+                    Err(reason) => {
+                        let reason = self.mask(&reason);
+                        let command = self.mask_command(&command);
+                        self.emit(
+                            EventKind::CommandRefused {
+                                command,
+                                reason: reason.clone(),
+                            },
+                            now,
+                            &mut fx,
+                        );
+                        CommandOutcome::Refused { reason }
+                    }
+                };
+                fx.push(Effect::CommandDone { id, outcome });
+            }
+            Input::Shutdown { reason } => self.shutdown(&reason, now, &mut fx),
+        }
+        self.settle(now, &mut fx);
+        fx
+    }
+
+    /// After `replay`: kill what the dead engine left, mark its running steps
+    /// interrupted, re-queue the idempotent ones and continue.
+    pub fn resume(&mut self, operator: &str, now: Timestamp) -> Vec<Effect> {
+        let mut fx = Vec::new();
+        if self.events.is_empty() || self.finished {
+            return fx;
+        }
+        self.emit(
+            EventKind::RunResumed {
+                operator: operator.to_string(),
+            },
+            now,
+            &mut fx,
+        );
+        for i in 0..self.steps.len() {
+            let st = self.steps[i].state;
+            if let Some(pgid) = self.steps[i].pgid
+                && matches!(st, StepState::Running | StepState::Interrupted)
+            {
+                fx.push(Effect::KillStale { pgid });
+            }
+            if st == StepState::Running {
+                self.interrupt(
+                    i,
+                    "the engine stopped while this step was running",
+                    now,
+                    &mut fx,
+                );
+            }
+        }
+        let restore = self.decided.unwrap_or(RunState::Running);
+        self.emit(
+            EventKind::RunStateChanged {
+                state: restore,
+                reason: Some(format!("resumed by {operator}")),
+            },
+            now,
+            &mut fx,
+        );
+        if self.stopping() {
+            let target = if self.cancel_requested {
+                StepState::Cancelled
+            } else {
+                StepState::Skipped
+            };
+            self.stop_all(target, "the run is stopping", now, &mut fx);
+        } else {
+            for i in 0..self.steps.len() {
+                if self.steps[i].state == StepState::Interrupted && self.plan.steps[i].idempotent {
+                    self.set(
+                        i,
+                        StepState::Queued,
+                        Some("resumed: runs again (idempotent)".into()),
+                        now,
+                        &mut fx,
+                    );
+                }
+            }
+        }
+        for i in 0..self.steps.len() {
+            if self.steps[i].state == StepState::Compensating {
+                let spec = self.compensation_spec(i);
+                fx.extend(spec.map(Effect::Compensate));
+            }
+        }
+        self.settle(now, &mut fx);
+        fx
+    }
+
+    // ---- plumbing -------------------------------------------------------------------
+
+    fn emit(&mut self, kind: EventKind, now: Timestamp, fx: &mut Fx) {
+        let ev = Event {
+            seq: self.events.len() as u64 + 1,
+            at: now,
+            kind,
+        };
+        self.apply(&ev);
+        fx.push(Effect::Persist(ev.clone()));
+        self.events.push(ev);
+    }
+
+    pub(super) fn mask(&self, s: &str) -> String {
+        self.masker.mask(s).into_owned()
+    }
+
+    fn mask_command(&self, c: &Command) -> Command {
+        let mut c = c.clone();
+        match &mut c {
+            Command::Approve { reason, .. } | Command::Cancel { reason, .. } => {
+                if let Some(r) = reason {
+                    *r = self.mask(r);
+                }
+            }
+            Command::Reject { reason, .. }
+            | Command::Mark { reason, .. }
+            | Command::RaiseBudget { reason, .. } => *reason = self.mask(reason),
+            Command::Retry { .. } => {}
+        }
+        c
+    }
+
+    fn id(&self, i: usize) -> String {
+        self.plan.steps[i].id.clone()
+    }
+
+    fn set(
+        &mut self,
+        i: usize,
+        state: StepState,
+        reason: Option<String>,
+        now: Timestamp,
+        fx: &mut Fx,
+    ) {
+        let attempt = if state == StepState::Running {
+            self.steps[i].attempts + 1
+        } else {
+            self.steps[i].attempts
+        };
+        let kind = EventKind::StepStateChanged {
+            step: self.id(i),
+            state,
+            attempt,
+            reason: reason.map(|r| self.mask(&r)),
+        };
+        self.emit(kind, now, fx);
+    }
+
+    fn record(&mut self, b: ErrorRecordBuilder, now: Timestamp, fx: &mut Fx) {
+        let mut rec = b.run(self.cfg.run_id.clone()).build(now);
+        if self.error_ids.contains_key(&rec.id) {
+            let base = rec.id.clone();
+            let mut n = 2;
+            while self.error_ids.contains_key(&format!("{base}.{n}")) {
+                n += 1;
+            }
+            rec.id = format!("{base}.{n}");
+        }
+        rec.message = self.mask(&rec.message);
+        for v in rec.context.values_mut() {
+            *v = self.masker.mask(v).into_owned();
+        }
+        self.emit(EventKind::ErrorRecorded { error: rec }, now, fx);
+    }
+
+    fn step_error(&self, i: usize, kind: ErrorKind, msg: impl Into<String>) -> ErrorRecordBuilder {
+        ErrorRecord::builder(kind, msg).step(self.id(i), self.steps[i].attempts)
+    }
+
+    fn succeed(&mut self, i: usize, reason: Option<String>, now: Timestamp, fx: &mut Fx) {
+        if !self.steps[i].open_errors.is_empty() {
+            let ids = self.steps[i]
+                .open_errors
+                .iter()
+                .map(|&n| self.errors[n].id.clone())
+                .collect();
+            self.emit(
+                EventKind::ErrorsClosed {
+                    step: self.id(i),
+                    ids,
+                },
+                now,
+                fx,
+            );
+        }
+        self.set(i, StepState::Succeeded, reason, now, fx);
+    }
+
+    fn interrupt(&mut self, i: usize, why: &str, now: Timestamp, fx: &mut Fx) {
+        let b = self
+            .step_error(i, ErrorKind::Interrupted, format!("interrupted: {why}"))
+            .context("attempt", self.steps[i].attempts)
+            .retryable(true)
+            .suggestion(if self.plan.steps[i].idempotent {
+                format!("`baton resume {}` runs the step again", self.cfg.run_id)
+            } else {
+                format!(
+                    "the step is not idempotent: check what it did, then `baton retry {r} {s}` or `baton mark {r} {s} --state succeeded --reason …`",
+                    r = self.cfg.run_id,
+                    s = self.id(i)
+                )
+            });
+        self.record(b, now, fx);
+        self.set(i, StepState::Interrupted, Some(why.to_string()), now, fx);
+    }
+
+    fn suggestion(&self, i: usize, kind: ErrorKind, will_retry: bool) -> String {
+        let (r, s) = (&self.cfg.run_id, self.id(i));
+        let fix = match kind {
+            ErrorKind::ExitNonzero => format!(
+                "read the log (`baton logs {r} {s}`), fix the command, then `baton retry {r} {s}`"
+            ),
+            ErrorKind::KilledBySignal => format!(
+                "find what killed the process (OOM killer, an operator), then `baton retry {r} {s}`"
+            ),
+            ErrorKind::Timeout => {
+                let t = self.plan.steps[i]
+                    .timeout
+                    .map(human_duration)
+                    .unwrap_or_else(|| "none".into());
+                format!(
+                    "raise the step's `timeout` (now {t}) or make the command faster, then `baton retry {r} {s}`"
+                )
+            }
+            ErrorKind::SpawnFailed => format!(
+                "check that the command exists and the step's `dir` is right, then `baton retry {r} {s}`"
+            ),
+            ErrorKind::OutputInvalid => format!(
+                "make the step append the declared outputs as key=value lines to $BATON_OUTPUT, then `baton retry {r} {s}`"
+            ),
+            ErrorKind::TemplateError => format!(
+                "fix the `${{{{ … }}}}` reference in the workflow (the output must exist), then `baton retry {r} {s}`"
+            ),
+            other => crate::model::error::default_suggestion(other).to_string(),
+        };
+        if will_retry {
+            format!("baton retries it automatically; if it keeps failing: {fix}")
+        } else {
+            fix
+        }
+    }
+
+    fn fail_template(&mut self, i: usize, msg: String, now: Timestamp, fx: &mut Fx) {
+        let sug = self.suggestion(i, ErrorKind::TemplateError, false);
+        let b = self
+            .step_error(i, ErrorKind::TemplateError, msg.clone())
+            .retryable(false)
+            .suggestion(sug);
+        self.record(b, now, fx);
+        self.set(i, StepState::Failed, Some(msg), now, fx);
+    }
+
+    fn shutdown(&mut self, reason: &str, now: Timestamp, fx: &mut Fx) {
+        if self.finished || self.run_state == RunState::Interrupted {
+            return;
+        }
+        for i in 0..self.steps.len() {
+            if self.steps[i].state == StepState::Running {
+                fx.push(Effect::Kill {
+                    step: i,
+                    attempt: self.steps[i].attempts,
+                });
+                self.interrupt(i, &format!("the engine stopped ({reason})"), now, fx);
+            }
+        }
+        let kind = EventKind::RunStateChanged {
+            state: RunState::Interrupted,
+            reason: Some(reason.to_string()),
+        };
+        self.emit(kind, now, fx);
+    }
+}

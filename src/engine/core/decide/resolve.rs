@@ -1,0 +1,113 @@
+//! Templates rendered into what a step runs: the resolved command, its approval digest and spawn spec.
+use super::*;
+
+impl Core {
+    pub(super) fn render(&self, t: &Template) -> Result<String, String> {
+        t.render(|r| match r {
+            TemplateRef::StepOutput { step, key, .. } => {
+                self.steps.get(*step)?.outputs.get(key).cloned()
+            }
+            TemplateRef::Param(p) => self.cfg.params.get(p).cloned(),
+            TemplateRef::Env(e) => self.run_env.get(e)?.as_ref().ok().cloned(),
+            TemplateRef::RunId => Some(self.cfg.run_id.clone()),
+        })
+    }
+
+    pub(super) fn resolve(&self, i: usize) -> Result<Resolved, String> {
+        let step = &self.plan.steps[i];
+        let mut env = BTreeMap::new();
+        for (k, v) in &self.cfg.params {
+            env.insert(
+                format!("BATON_PARAM_{}", k.to_uppercase().replace('-', "_")),
+                v.clone(),
+            );
+        }
+        for (k, v) in &self.run_env {
+            match v {
+                Ok(v) => env.insert(k.clone(), v.clone()),
+                Err(r) => return Err(format!("run env {k}: cannot resolve `{r}`")),
+            };
+        }
+        for (k, t) in &step.env {
+            let v = self
+                .render(t)
+                .map_err(|r| format!("env {k}: cannot resolve `{r}`"))?;
+            env.insert(k.clone(), v);
+        }
+        let mut with = BTreeMap::new();
+        for (k, t) in &step.with {
+            let v = self
+                .render(t)
+                .map_err(|r| format!("with {k}: cannot resolve `{r}`"))?;
+            with.insert(k.clone(), v);
+        }
+        let (action, digest_action) = match &step.action {
+            Action::Shell { run } => (
+                Some(SpawnAction::Shell {
+                    command: run.clone(),
+                }),
+                run.clone(),
+            ),
+            Action::Tool { run, .. } => {
+                env.extend(with);
+                (
+                    Some(SpawnAction::Shell {
+                        command: run.clone(),
+                    }),
+                    run.clone(),
+                )
+            }
+            Action::Builtin(b) => {
+                let d = format!(
+                    "{} {}",
+                    b.name(),
+                    with.iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                );
+                (Some(SpawnAction::Builtin { builtin: *b, with }), d)
+            }
+            Action::None => (None, "gate".to_string()),
+        };
+        env.insert("BATON_RUN_ID".into(), self.cfg.run_id.clone());
+        env.insert("BATON_STEP_ID".into(), step.id.clone());
+        Ok(Resolved {
+            action,
+            digest_action,
+            env,
+        })
+    }
+
+    pub(super) fn digest_of(&self, r: &Resolved) -> String {
+        let env: Vec<(String, String)> =
+            r.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        digest::approval_digest(&r.digest_action, &env, &self.cfg.params, &self.masker)
+    }
+
+    pub(super) fn spec(
+        &self,
+        i: usize,
+        attempt: u32,
+        action: SpawnAction,
+        mut env: BTreeMap<String, String>,
+    ) -> SpawnSpec {
+        let step = &self.plan.steps[i];
+        env.insert("BATON_ATTEMPT".into(), attempt.to_string());
+        let dir = match &step.dir {
+            Some(d) if d.is_absolute() => d.clone(),
+            Some(d) => self.plan.base_dir.join(d),
+            None => self.plan.base_dir.clone(),
+        };
+        SpawnSpec {
+            step: i,
+            step_id: step.id.clone(),
+            attempt,
+            action,
+            dir,
+            env: env.into_iter().collect(),
+            timeout: step.timeout,
+            secret_values: self.cfg.secret_values.clone(),
+        }
+    }
+}
