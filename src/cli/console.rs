@@ -302,6 +302,7 @@ fn empty_view() -> RunView {
         errors: Vec::new(),
         audit: Vec::new(),
         signals: GoldenSignals::default(),
+        actions: Default::default(),
         version: 0,
     }
 }

@@ -13,7 +13,7 @@ pub use event::{Actor, Command, CommandOutcome, Event, EventKind, StepOutcome, U
 pub use health::{Health, HealthLabel, HealthTerm};
 pub use state::{RunState, StepState};
 pub use time::Timestamp;
-pub use view::{GateView, RunSummary, RunView, StepView};
+pub use view::{Actions, GateView, RunSummary, RunView, StepView};
 
 /// Index of a step in `Plan::steps` (stable for the life of a plan).
 pub type StepIdx = usize;

@@ -10,6 +10,8 @@ mod decide;
 mod view;
 
 #[cfg(test)]
+mod allowed_tests;
+#[cfg(test)]
 mod proptests;
 #[cfg(test)]
 mod testkit;

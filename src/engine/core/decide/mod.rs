@@ -6,6 +6,7 @@ use crate::model::time::human_duration;
 use crate::model::{ErrorKind, EventKind, Severity};
 use crate::workflow::{Action, OnTimeout, Template, TemplateRef, Trigger};
 
+mod allowed;
 mod budget;
 mod commands;
 mod exits;
@@ -122,11 +123,9 @@ impl Core {
                 stderr_tail,
             } => self.on_compensation_exit(step, outcome, duration_ms, &stderr_tail, now, &mut fx),
             Input::Command { id, command } => {
-                let result = if self.run_state == RunState::Interrupted {
-                    Err("the run is interrupted; `baton resume RUN` continues it".to_string())
-                } else {
-                    self.on_command(&command, now, &mut fx)
-                };
+                let result = self
+                    .can_command()
+                    .and_then(|()| self.on_command(&command, now, &mut fx));
                 let outcome = match result {
                     Ok(message) => CommandOutcome::Accepted { message },
                     Err(reason) => {
