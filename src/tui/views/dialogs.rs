@@ -212,7 +212,7 @@ pub fn budget(frame: &mut Frame, area: Rect, ui: &UiState, d: &BudgetDialog, the
         ]));
     }
     lines.push(Line::from(""));
-    let reason_w = body_w.saturating_sub(10).max(8);
+    let reason_w = body_w.saturating_sub(12).max(8);
     lines.push(Line::from(vec![
         styled(" reason   ", theme.base),
         field(&d.reason, d.focus == d.fields.len(), reason_w),
