@@ -5,9 +5,10 @@ impl Core {
     pub(super) fn lookup(&self, step: &str) -> Result<usize, String> {
         match self.ids.get(step) {
             Some(&i) => Ok(i),
-            None if step == "budget" => Err(
-                "the budget gate is raised with `baton approve RUN budget --raise cost=N --reason …` (RaiseBudget)".into(),
-            ),
+            None if step == "budget" => Err(format!(
+                "the budget gate is raised, not approved: `baton approve {} budget --raise cost=N --reason …`",
+                self.cfg.run_id
+            )),
             None => Err(format!("no step named `{step}` in this run")),
         }
     }
