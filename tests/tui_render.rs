@@ -187,6 +187,21 @@ fn scenarios() -> Vec<(&'static str, Setup)> {
             (v, u)
         }),
         ("finished_run", || (fixtures::finished_failed(), ui())),
+        ("budget_dialog", || {
+            let v = fixtures::budget_exhausted();
+            let mut u = ui();
+            act(
+                &v,
+                &mut u,
+                &[Action::GoTab(Tab::Approvals), Action::Down, Action::Approve],
+            );
+            typed(&v, &mut u, "5");
+            act(&v, &mut u, &[Action::Down]);
+            typed(&v, &mut u, "200");
+            act(&v, &mut u, &[Action::Down]);
+            typed(&v, &mut u, "release day, approved by finance");
+            (v, u)
+        }),
     ]
 }
 

@@ -34,6 +34,9 @@ pub struct RunView {
     /// The run's decisions, oldest first.
     pub audit: Vec<AuditView>,
     pub signals: GoldenSignals,
+    /// What the engine would accept for the run as a whole (cancel, raise the budget).
+    #[serde(default)]
+    pub actions: Actions,
     /// Bumped on every change; the console redraws only when it moves.
     pub version: u64,
 }
@@ -65,6 +68,9 @@ pub struct StepView {
     pub log_path: Option<PathBuf>,
     /// Last lines of output, raw (the console sanitises before drawing).
     pub log_tail: Vec<String>,
+    /// What the engine would accept for this step now (approve, reject, retry, mark).
+    #[serde(default)]
+    pub actions: Actions,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -88,6 +94,24 @@ pub struct GateView {
     pub command: String,
     /// Outputs of the step's needs: (step, key, value).
     pub needs_outputs: Vec<(String, String, String)>,
+    /// What the engine would accept at this gate now (approve and reject, or raise the budget).
+    #[serde(default)]
+    pub actions: Actions,
+}
+
+/// The commands the engine would accept now, from the same checks it refuses them by.
+/// Who may decide a gate (approver lists, self-approval, one vote each) is not here:
+/// that depends on the operator and is checked when the command arrives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Actions {
+    pub approve: bool,
+    pub reject: bool,
+    pub retry: bool,
+    pub mark_succeeded: bool,
+    pub mark_failed: bool,
+    pub cancel: bool,
+    pub raise_budget: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -99,6 +123,9 @@ pub struct BudgetView {
     pub used_cost: f64,
     pub used_calls: u64,
     pub used_tokens: u64,
+    /// The ceilings that stop the next step (`cost`, `calls`, `tokens`), in that order.
+    #[serde(default)]
+    pub exhausted: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -131,5 +131,6 @@ pub fn empty_view(title: &str) -> RunView {
         audit: Vec::new(),
         signals: GoldenSignals::default(),
         version: 0,
+        actions: Default::default(),
     }
 }

@@ -3,7 +3,9 @@
 //! shell (commands to the engine, open a run, resume, exit).
 use super::keymap::Context;
 use super::layout::{self, DagLayout};
-use crate::model::{Command, CommandOutcome, RunState, RunSummary, RunView, StepState, Timestamp};
+use crate::model::{
+    Command, CommandOutcome, GateView, RunState, RunSummary, RunView, StepState, Timestamp,
+};
 use crossterm::event::KeyEvent;
 use ratatui_textarea::TextArea;
 use std::sync::{Arc, Mutex};
@@ -119,6 +121,27 @@ pub struct GateDialog {
     pub error: Option<String>,
 }
 
+/// One exhausted limit in the budget dialog: what is used of what, and the raise typed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BudgetField {
+    /// `cost`, `calls` or `tokens` (the names `baton approve RUN budget --raise` takes).
+    pub limit: &'static str,
+    pub used: f64,
+    pub ceiling: f64,
+    /// The amount to raise it by, as typed.
+    pub raise: String,
+}
+
+/// Raise the budget: every exhausted limit with an amount each, and one reason.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BudgetDialog {
+    pub fields: Vec<BudgetField>,
+    pub reason: String,
+    /// The field being typed in: `fields.len()` is the reason.
+    pub focus: usize,
+    pub error: Option<String>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConfirmWhat {
     CancelRun,
@@ -137,6 +160,7 @@ pub struct ConfirmDialog {
 #[derive(Debug, Clone)]
 pub enum Dialog {
     Gate(Box<GateDialog>),
+    Budget(Box<BudgetDialog>),
     Confirm(ConfirmDialog),
 }
 
@@ -233,6 +257,7 @@ impl UiState {
     pub fn context(&self) -> Context {
         match (&self.dialog, &self.overlay, &self.log) {
             (Some(Dialog::Gate(_)), _, _) => Context::GateDialog,
+            (Some(Dialog::Budget(_)), _, _) => Context::BudgetDialog,
             (Some(Dialog::Confirm(_)), _, _) => Context::Confirm,
             (None, Some(_), _) => Context::Overlay,
             (None, None, Some(l)) if l.searching => Context::SearchInput,
@@ -392,6 +417,7 @@ pub fn update(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> 
     }
     match ui.context() {
         Context::GateDialog => gate_dialog(ui, action),
+        Context::BudgetDialog => budget_dialog(ui, action),
         Context::Confirm => confirm_dialog(ui, action),
         Context::Overlay => overlay(ui, view, action),
         Context::SearchInput => search_input(ui, view, action),
@@ -649,16 +675,8 @@ fn open_log(ui: &mut UiState, step: usize) {
 }
 
 fn retry(ui: &mut UiState, view: &RunView, step: &str) -> Vec<Request> {
-    let state = view.step_index(step).map(|i| view.steps[i].state);
-    match state {
-        Some(
-            StepState::Failed
-            | StepState::Rejected
-            | StepState::Cancelled
-            | StepState::Interrupted
-            | StepState::RetryWait
-            | StepState::Skipped,
-        ) => {
+    match view.step_index(step).map(|i| &view.steps[i]) {
+        Some(s) if s.actions.retry => {
             ui.pending += 1;
             toast(
                 ui,
@@ -670,14 +688,14 @@ fn retry(ui: &mut UiState, view: &RunView, step: &str) -> Vec<Request> {
                 operator: ui.operator.clone(),
             })]
         }
-        Some(st) => {
-            toast(
-                ui,
-                format!(
-                    "✘ {step} is {st}: only a failed, rejected, cancelled, skipped or interrupted step can be retried"
-                ),
-                false,
-            );
+        // The engine would refuse: say why here instead of sending it.
+        Some(s) => {
+            let why = if run_accepts_commands(view) {
+                format!("{step} is {}: it cannot be retried now", s.state)
+            } else {
+                format!("the run is {}: `baton resume` first", view.state)
+            };
+            toast(ui, format!("✘ {why}"), false);
             Vec::new()
         }
         None => {
@@ -687,33 +705,225 @@ fn retry(ui: &mut UiState, view: &RunView, step: &str) -> Vec<Request> {
     }
 }
 
-fn open_gate_dialog(ui: &mut UiState, view: &RunView, decision: Decision) {
-    let gate = match ui.tab {
-        Tab::Approvals => view
+/// An interrupted run takes no command until an engine resumes it.
+fn run_accepts_commands(view: &RunView) -> bool {
+    view.state != RunState::Interrupted
+}
+
+/// The step an action in `ctx` is about: the focused step, the selected error's or
+/// gate's step, or the step of the error shown in detail.
+fn target_step(ui: &UiState, view: &RunView, ctx: Context) -> Option<usize> {
+    let of_error = |e: usize| {
+        view.errors
+            .get(e)
+            .and_then(|e| e.step.as_deref())
+            .and_then(|s| view.step_index(s))
+    };
+    match ctx {
+        Context::Dag => ui.focus(view),
+        Context::Errors => of_error(ui.error_sel),
+        Context::Overlay => match ui.overlay {
+            Some(Overlay::ErrorDetail(e)) => of_error(e),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The gate an approve or reject in `ctx` is about.
+fn target_gate<'a>(ui: &UiState, view: &'a RunView, ctx: Context) -> Option<&'a GateView> {
+    match ctx {
+        Context::Approvals => view
             .gates
             .get(ui.gate_sel.min(view.gates.len().saturating_sub(1))),
-        _ => ui
+        Context::Dag => ui
             .focus(view)
             .and_then(|i| view.gates.iter().find(|g| g.step == Some(i))),
-    };
-    match gate {
-        Some(g) => {
-            ui.dialog = Some(Dialog::Gate(Box::new(GateDialog {
-                decision,
-                step_id: g.step_id.clone(),
-                reason: new_reason_box(decision),
-                error: None,
-            })))
+        _ => None,
+    }
+}
+
+/// Whether `action` in `ctx` would do something now: commands only where the view says
+/// the engine accepts them. The footer and the help offer only these keys.
+pub fn offered(ui: &UiState, view: &RunView, ctx: Context, action: &Action) -> bool {
+    match action {
+        Action::Approve => {
+            target_gate(ui, view, ctx).is_some_and(|g| g.actions.approve || g.actions.raise_budget)
         }
-        None => {
-            let which = ui
-                .focus(view)
-                .filter(|_| ui.tab == Tab::Dag)
-                .map(|i| format!("{} has no open gate", view.steps[i].id))
-                .unwrap_or_else(|| "no open gate".into());
-            toast(ui, format!("✘ {which}"), false)
+        Action::Reject => target_gate(ui, view, ctx).is_some_and(|g| g.actions.reject),
+        Action::Retry => target_step(ui, view, ctx).is_some_and(|i| view.steps[i].actions.retry),
+        Action::CancelRun => view.actions.cancel,
+        Action::Resume => ui
+            .runs
+            .get(ui.run_sel)
+            .is_some_and(|r| r.state == RunState::Interrupted),
+        _ => true,
+    }
+}
+
+fn open_gate_dialog(ui: &mut UiState, view: &RunView, decision: Decision) {
+    let ctx = ui.context();
+    let Some(g) = target_gate(ui, view, ctx) else {
+        let which = ui
+            .focus(view)
+            .filter(|_| ui.tab == Tab::Dag)
+            .map(|i| format!("{} has no open gate", view.steps[i].id))
+            .unwrap_or_else(|| "no open gate".into());
+        return toast(ui, format!("✘ {which}"), false);
+    };
+    if g.step.is_none() {
+        return match decision {
+            Decision::Approve if g.actions.raise_budget => open_budget_dialog(ui, view),
+            Decision::Approve => toast(
+                ui,
+                format!(
+                    "✘ the run is {}: the budget cannot be raised now",
+                    view.state
+                ),
+                false,
+            ),
+            Decision::Reject => toast(
+                ui,
+                "✘ the budget gate is not rejected: raise the budget (a) or cancel the run (c)",
+                false,
+            ),
+        };
+    }
+    let allowed = match decision {
+        Decision::Approve => g.actions.approve,
+        Decision::Reject => g.actions.reject,
+    };
+    if !allowed {
+        return toast(
+            ui,
+            format!(
+                "✘ the gate of {} cannot be decided now (the run is {})",
+                g.step_id, view.state
+            ),
+            false,
+        );
+    }
+    ui.dialog = Some(Dialog::Gate(Box::new(GateDialog {
+        decision,
+        step_id: g.step_id.clone(),
+        reason: new_reason_box(decision),
+        error: None,
+    })));
+}
+
+/// One field per exhausted limit (every limit set, if none is exhausted yet).
+fn open_budget_dialog(ui: &mut UiState, view: &RunView) {
+    let Some(b) = &view.budget else {
+        return toast(ui, "✘ the workflow sets no budget", false);
+    };
+    let limits = [
+        ("cost", b.cost),
+        ("calls", b.calls.map(|(u, c)| (u as f64, c as f64))),
+        ("tokens", b.tokens.map(|(u, c)| (u as f64, c as f64))),
+    ];
+    let set = limits
+        .iter()
+        .filter_map(|&(limit, v)| v.map(|(used, ceiling)| (limit, used, ceiling)));
+    let exhausted: Vec<_> = set
+        .clone()
+        .filter(|(l, _, _)| b.exhausted.iter().any(|e| e == l))
+        .collect();
+    let chosen = if exhausted.is_empty() {
+        set.collect()
+    } else {
+        exhausted
+    };
+    let fields = chosen
+        .into_iter()
+        .map(|(limit, used, ceiling)| BudgetField {
+            limit,
+            used,
+            ceiling,
+            raise: String::new(),
+        })
+        .collect();
+    ui.dialog = Some(Dialog::Budget(Box::new(BudgetDialog {
+        fields,
+        reason: String::new(),
+        focus: 0,
+        error: None,
+    })));
+}
+
+/// The raise typed in the budget dialog as one command, or what is wrong with it.
+fn budget_command(d: &BudgetDialog, operator: &str) -> Result<Command, String> {
+    let (mut cost, mut calls, mut tokens) = (None, None, None);
+    for f in &d.fields {
+        let t = f.raise.trim();
+        if t.is_empty() {
+            continue;
+        }
+        let bad = || format!("{}: `{t}` is not an amount", f.limit);
+        match f.limit {
+            "cost" => {
+                let v: f64 = t.parse().map_err(|_| bad())?;
+                if !v.is_finite() || v <= 0.0 {
+                    return Err(bad());
+                }
+                cost = Some(v);
+            }
+            _ => {
+                let v: u64 = t.parse().map_err(|_| bad())?;
+                if v == 0 {
+                    return Err(bad());
+                }
+                if f.limit == "calls" {
+                    calls = Some(v);
+                } else {
+                    tokens = Some(v);
+                }
+            }
         }
     }
+    if cost.is_none() && calls.is_none() && tokens.is_none() {
+        return Err("type an amount to raise at least one limit by".into());
+    }
+    let reason = d.reason.trim();
+    if reason.is_empty() {
+        return Err("a reason is required to raise the budget".into());
+    }
+    Ok(Command::RaiseBudget {
+        operator: operator.to_string(),
+        reason: reason.to_string(),
+        cost,
+        calls,
+        tokens,
+    })
+}
+
+fn budget_dialog(ui: &mut UiState, action: Action) -> Vec<Request> {
+    let Some(Dialog::Budget(d)) = ui.dialog.as_mut() else {
+        return Vec::new();
+    };
+    let n = d.fields.len() + 1;
+    match action {
+        Action::Back => ui.dialog = None,
+        Action::Down => d.focus = (d.focus + 1) % n,
+        Action::Up => d.focus = (d.focus + n - 1) % n,
+        Action::Key(k) => {
+            match d.fields.get_mut(d.focus) {
+                Some(f) => edit_line(&mut f.raise, k),
+                None => edit_line(&mut d.reason, k),
+            }
+            d.error = None;
+        }
+        Action::Confirm => match budget_command(d, &ui.operator) {
+            Ok(command) => {
+                ui.dialog = None;
+                ui.pending += 1;
+                toast(ui, "… raise the budget: sent, waiting for the engine", true);
+                return vec![Request::Command(command)];
+            }
+            Err(e) => d.error = Some(e),
+        },
+        _ => {}
+    }
+    Vec::new()
 }
 
 fn main_view(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
@@ -737,7 +947,7 @@ fn main_view(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
             }
         }
         Action::CancelRun => {
-            if run_is_live(view) {
+            if view.actions.cancel {
                 ui.dialog = Some(Dialog::Confirm(ConfirmDialog {
                     what: ConfirmWhat::CancelRun,
                     yes: false,
@@ -1188,5 +1398,127 @@ mod tests {
                 .text
                 .contains("package has no open gate")
         );
+    }
+
+    fn offers(ui: &UiState, v: &RunView, label: &str) -> bool {
+        crate::tui::keymap::hints(ui.context(), |c, a| offered(ui, v, c, a))
+            .iter()
+            .any(|(l, _)| *l == label)
+    }
+
+    #[test]
+    fn retry_is_neither_offered_nor_sent_for_cancelled_or_skipped_steps() {
+        let mut v = fixtures::finished_failed();
+        let docs = v.step_index("docs").unwrap();
+        assert!(v.steps[docs].actions.retry);
+        let skipped = v
+            .steps
+            .iter()
+            .position(|s| s.state == StepState::Skipped)
+            .unwrap();
+        let cancelled = v.step_index("deploy-prod").unwrap();
+        v.steps[cancelled].state = StepState::Cancelled;
+        v.steps[cancelled].actions = crate::model::Actions::default();
+        let mut ui = UiState::new("alice");
+        ui.follow = false;
+        ui.selected = docs;
+        assert!(offers(&ui, &v, "r"), "a failed step offers retry");
+        for i in [skipped, cancelled] {
+            ui.selected = i;
+            ui.toast = None;
+            assert!(!offers(&ui, &v, "r"), "{} offers retry", v.steps[i].state);
+            assert!(update(&mut ui, &v, Action::Retry).is_empty(), "retry sent");
+            let t = ui.toast.clone().unwrap();
+            assert!(!t.ok && t.text.contains("cannot be retried"), "{}", t.text);
+            assert_eq!(ui.pending, 0);
+        }
+    }
+
+    #[test]
+    fn gate_keys_follow_the_view_and_cancel_is_not_offered_on_a_finished_run() {
+        let v = fixtures::release();
+        let mut ui = UiState::new("alice");
+        assert!(!offers(&ui, &v, "a"), "the focused step has no gate");
+        assert!(offers(&ui, &v, "c"));
+        ui.tab = Tab::Approvals;
+        assert!(offers(&ui, &v, "a") && offers(&ui, &v, "x"));
+        let done = fixtures::finished_failed();
+        let mut ui = UiState::new("alice");
+        assert!(!offers(&ui, &done, "c"));
+        assert!(update(&mut ui, &done, Action::CancelRun).is_empty());
+    }
+
+    fn budget_ui(v: &RunView) -> UiState {
+        let mut ui = UiState::new("carol");
+        ui.tab = Tab::Approvals;
+        ui.gate_sel = v.gates.iter().position(|g| g.step.is_none()).unwrap();
+        ui
+    }
+
+    #[test]
+    fn the_budget_gate_is_raised_in_one_dialog_with_every_exhausted_limit_and_the_reason() {
+        let v = fixtures::budget_exhausted();
+        let mut ui = budget_ui(&v);
+        assert!(offers(&ui, &v, "a"), "approve raises the budget");
+        assert!(!offers(&ui, &v, "x"), "the budget gate is not rejected");
+        assert!(update(&mut ui, &v, Action::Reject).is_empty());
+        assert!(update(&mut ui, &v, Action::Approve).is_empty());
+        assert_eq!(ui.context(), Context::BudgetDialog);
+        let Some(Dialog::Budget(d)) = &ui.dialog else {
+            panic!("no budget dialog")
+        };
+        let limits: Vec<_> = d.fields.iter().map(|f| f.limit).collect();
+        assert_eq!(limits, ["cost", "calls"], "exhausted limits only");
+        typed(&mut ui, &v, "5");
+        update(&mut ui, &v, Action::Down);
+        typed(&mut ui, &v, "x");
+        update(&mut ui, &v, Action::Down);
+        typed(&mut ui, &v, "release day");
+        assert!(update(&mut ui, &v, Action::Confirm).is_empty());
+        match &ui.dialog {
+            Some(Dialog::Budget(d)) => {
+                assert_eq!(d.error.as_deref(), Some("calls: `x` is not an amount"));
+                assert_eq!(d.reason, "release day", "the reason is kept");
+            }
+            other => panic!("dialog closed: {other:?}"),
+        }
+        update(&mut ui, &v, Action::Up);
+        update(
+            &mut ui,
+            &v,
+            Action::Key(KeyEvent::new(KeyCode::Backspace, KeyModifiers::NONE)),
+        );
+        typed(&mut ui, &v, "200");
+        let reqs = update(&mut ui, &v, Action::Confirm);
+        assert_eq!(
+            reqs,
+            vec![Request::Command(Command::RaiseBudget {
+                operator: "carol".into(),
+                reason: "release day".into(),
+                cost: Some(5.0),
+                calls: Some(200),
+                tokens: None,
+            })]
+        );
+        assert!(ui.dialog.is_none());
+    }
+
+    #[test]
+    fn the_budget_dialog_needs_an_amount_and_a_reason() {
+        let v = fixtures::budget_exhausted();
+        let mut ui = budget_ui(&v);
+        update(&mut ui, &v, Action::Approve);
+        assert!(update(&mut ui, &v, Action::Confirm).is_empty());
+        typed(&mut ui, &v, "2.5");
+        assert!(update(&mut ui, &v, Action::Confirm).is_empty());
+        match &ui.dialog {
+            Some(Dialog::Budget(d)) => assert_eq!(
+                d.error.as_deref(),
+                Some("a reason is required to raise the budget")
+            ),
+            other => panic!("dialog closed: {other:?}"),
+        }
+        assert!(update(&mut ui, &v, Action::Back).is_empty());
+        assert!(ui.dialog.is_none());
     }
 }

@@ -2,7 +2,7 @@
 //! `release()` is a release workflow mid-run: one gate open, one failed step with its
 //! error, one step waiting to retry, two running, and hostile bytes in a log.
 use crate::model::health::{StepScore, compute};
-use crate::model::view::{AuditView, BudgetView, GoldenSignals};
+use crate::model::view::{Actions, AuditView, BudgetView, GoldenSignals};
 use crate::model::{
     AuditAction, ErrorKind, ErrorRecord, GateView, RunState, RunSummary, RunView, Severity,
     StepState, StepView, Timestamp,
@@ -39,6 +39,7 @@ fn step(id: &str, needs: &[usize], state: StepState, action: &str) -> StepView {
         error: None,
         log_path: None,
         log_tail: Vec::new(),
+        actions: Actions::default(),
     }
 }
 
@@ -248,6 +249,7 @@ pub fn release() -> RunView {
                 "https://staging.example.com".into(),
             ),
         ],
+        actions: Actions::default(),
     }];
     let audit = vec![
         AuditView {
@@ -292,6 +294,7 @@ pub fn release() -> RunView {
             used_cost: 3.2,
             used_calls: 41,
             used_tokens: 18_250,
+            exhausted: Vec::new(),
         }),
         steps,
         gates,
@@ -305,11 +308,13 @@ pub fn release() -> RunView {
             queue_depth: 1,
             running: 2,
         },
+        actions: Actions::default(),
         version: 42,
     })
 }
 
-/// Health from the steps and errors, as the engine computes it.
+/// Health from the steps and errors, as the engine computes it, and the actions the
+/// engine would offer in these states (the rules of `engine::core`'s `allowed.rs`).
 fn finish(mut v: RunView) -> RunView {
     v.health = compute(
         v.steps.iter().map(|s| StepScore {
@@ -319,6 +324,51 @@ fn finish(mut v: RunView) -> RunView {
         }),
         &v.errors,
     );
+    let live = matches!(
+        v.state,
+        RunState::Pending | RunState::Running | RunState::Waiting
+    );
+    let commands = v.state != RunState::Interrupted;
+    for s in &mut v.steps {
+        let open = s.has_gate && s.state == StepState::WaitingApproval;
+        let markable = !matches!(
+            s.state,
+            StepState::Running
+                | StepState::Compensating
+                | StepState::Compensated
+                | StepState::CompensationFailed
+        );
+        s.actions = Actions {
+            approve: commands && open,
+            reject: commands && open,
+            retry: commands
+                && matches!(
+                    s.state,
+                    StepState::Failed | StepState::Rejected | StepState::Interrupted
+                ),
+            mark_succeeded: commands && markable && s.state != StepState::Succeeded,
+            mark_failed: commands && markable && s.state != StepState::Failed,
+            ..Actions::default()
+        };
+    }
+    v.actions = Actions {
+        cancel: commands && live,
+        raise_budget: commands && live && v.budget.is_some(),
+        ..Actions::default()
+    };
+    for g in &mut v.gates {
+        g.actions = match g.step {
+            Some(i) => Actions {
+                approve: v.steps[i].actions.approve,
+                reject: v.steps[i].actions.reject,
+                ..Actions::default()
+            },
+            None => Actions {
+                raise_budget: v.actions.raise_budget,
+                ..Actions::default()
+            },
+        };
+    }
     v
 }
 
@@ -336,7 +386,37 @@ pub fn release_two_gates() -> RunView {
     g.quorum = 1;
     g.command = "echo deploy failed".into();
     v.gates.push(g);
-    v
+    finish(v)
+}
+
+/// `release()` stopped by its budget: cost and calls used up, the budget gate open.
+pub fn budget_exhausted() -> RunView {
+    let mut v = release();
+    v.state = RunState::Waiting;
+    v.budget = Some(BudgetView {
+        cost: Some((24.6, 25.0)),
+        calls: Some((500, 500)),
+        tokens: Some((18_250, 100_000)),
+        used_cost: 24.6,
+        used_calls: 500,
+        used_tokens: 18_250,
+        exhausted: vec!["cost".into(), "calls".into()],
+    });
+    let mut g = v.gates[0].clone();
+    g.step = None;
+    g.step_id = "budget".into();
+    g.prompt = "Budget exceeded: calls 500 used of 500 (next step: publish-crate). Raise the budget or cancel the run.".into();
+    g.opened_at = at(415);
+    g.deadline = None;
+    g.on_timeout = "fail".into();
+    g.approvers.clear();
+    g.quorum = 1;
+    g.approvals.clear();
+    g.allow_self_approval = true;
+    g.command = String::new();
+    g.needs_outputs.clear();
+    v.gates.push(g);
+    finish(v)
 }
 
 /// A large layered DAG: `n` steps in layers of 100, each needing two of the layer before.

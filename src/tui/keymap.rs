@@ -23,6 +23,8 @@ pub enum Context {
     SearchInput,
     /// The approve/reject dialog with its reason box.
     GateDialog,
+    /// The raise-the-budget dialog: an amount per exhausted limit and a reason.
+    BudgetDialog,
     /// A yes/no confirmation.
     Confirm,
     /// Help, health or error-detail overlay.
@@ -38,6 +40,7 @@ impl Context {
                 | Context::FilterInput
                 | Context::SearchInput
                 | Context::GateDialog
+                | Context::BudgetDialog
                 | Context::Confirm
                 | Context::Overlay
         )
@@ -47,7 +50,10 @@ impl Context {
     pub fn takes_text(self) -> bool {
         matches!(
             self,
-            Context::FilterInput | Context::SearchInput | Context::GateDialog
+            Context::FilterInput
+                | Context::SearchInput
+                | Context::GateDialog
+                | Context::BudgetDialog
         )
     }
 
@@ -63,6 +69,7 @@ impl Context {
             Context::FilterInput => "Filter input",
             Context::SearchInput => "Log search input",
             Context::GateDialog => "Approve / reject dialog",
+            Context::BudgetDialog => "Raise the budget dialog",
             Context::Confirm => "Confirmation",
             Context::Overlay => "Overlays",
         }
@@ -322,7 +329,7 @@ pub static BINDINGS: &[Binding] = &[
         [k('a'), code(Enter)],
         "a",
         Action::Approve,
-        "approve the gate",
+        "approve the gate (the budget gate: raise the budget)",
         true
     ),
     b!(
@@ -554,6 +561,38 @@ pub static BINDINGS: &[Binding] = &[
     ),
     b!(GateDialog, [code(Esc)], "Esc", Action::Back, "cancel", true),
     b!(
+        BudgetDialog,
+        [code(Enter)],
+        "Enter",
+        Action::Confirm,
+        "raise the budget",
+        true
+    ),
+    b!(
+        BudgetDialog,
+        [code(KeyCode::Tab), code(Down)],
+        "Tab/↓",
+        Action::Down,
+        "next field",
+        true
+    ),
+    b!(
+        BudgetDialog,
+        [code(BackTab), code(Up)],
+        "S-Tab/↑",
+        Action::Up,
+        "previous field",
+        false
+    ),
+    b!(
+        BudgetDialog,
+        [code(Esc)],
+        "Esc",
+        Action::Back,
+        "cancel",
+        true
+    ),
+    b!(
         Confirm,
         [code(Left), code(Right), code(KeyCode::Tab)],
         "←→/Tab",
@@ -637,11 +676,18 @@ pub fn action_for(ctx: Context, ev: &KeyEvent) -> Option<Action> {
         .or_else(|| ctx.takes_text().then_some(Action::Key(*ev)))
 }
 
-/// Footer hints for `ctx`: (keys, description), one per label, context first.
-pub fn hints(ctx: Context) -> Vec<(&'static str, &'static str)> {
+/// Footer hints for `ctx`: (keys, description), one per label, context first; only
+/// bindings whose action `offered` allows now (a key that would do nothing is not shown).
+pub fn hints(
+    ctx: Context,
+    offered: impl Fn(Context, &Action) -> bool,
+) -> Vec<(&'static str, &'static str)> {
     let mut out: Vec<(&str, &str)> = Vec::new();
     let mut push = |c: Context| {
-        for b in BINDINGS.iter().filter(|b| b.context == c && b.hint) {
+        for b in BINDINGS
+            .iter()
+            .filter(|b| b.context == c && b.hint && offered(c, &b.action))
+        {
             if !out.iter().any(|(l, _)| *l == b.label) {
                 out.push((b.label, short(b.description)));
             }
@@ -664,8 +710,14 @@ fn short(d: &str) -> &str {
     }
 }
 
-/// The help overlay's sections: context title and (keys, description) rows.
-pub fn help_sections() -> Vec<(&'static str, Vec<(String, &'static str)>)> {
+/// One row of the help: keys, description, and whether the action may be done now.
+pub type HelpRow = (String, &'static str, bool);
+
+/// The help overlay's sections: context title and rows; `offered` says which actions
+/// may be done now (the others are shown as unavailable).
+pub fn help_sections(
+    offered: impl Fn(Context, &Action) -> bool,
+) -> Vec<(&'static str, Vec<HelpRow>)> {
     let order = [
         Context::Global,
         Context::Dag,
@@ -675,6 +727,7 @@ pub fn help_sections() -> Vec<(&'static str, Vec<(String, &'static str)>)> {
         Context::Runs,
         Context::Log,
         Context::GateDialog,
+        Context::BudgetDialog,
         Context::Confirm,
         Context::FilterInput,
         Context::SearchInput,
@@ -686,7 +739,7 @@ pub fn help_sections() -> Vec<(&'static str, Vec<(String, &'static str)>)> {
             let rows = BINDINGS
                 .iter()
                 .filter(|b| b.context == c)
-                .map(|b| (keys_text(b.keys), b.description))
+                .map(|b| (keys_text(b.keys), b.description, offered(c, &b.action)))
                 .collect();
             (c.title(), rows)
         })
@@ -736,11 +789,11 @@ mod tests {
 
     #[test]
     fn every_binding_is_in_the_help_and_every_key_resolves_to_it() {
-        let help = help_sections();
+        let help = help_sections(|_, _| true);
         for b in BINDINGS {
             let section = help.iter().find(|(t, _)| *t == b.context.title()).unwrap();
             assert!(
-                section.1.iter().any(|(_, d)| *d == b.description),
+                section.1.iter().any(|(_, d, _)| *d == b.description),
                 "{} missing from help",
                 b.description
             );
@@ -780,15 +833,20 @@ mod tests {
 
     #[test]
     fn footer_hints_come_from_the_table() {
-        let h = hints(Context::Approvals);
+        let h = hints(Context::Approvals, |_, _| true);
         assert!(h.iter().any(|(l, _)| *l == "a"));
         assert!(h.iter().any(|(l, _)| *l == "q"), "globals follow");
-        let d = hints(Context::GateDialog);
+        let d = hints(Context::GateDialog, |_, _| true);
         assert!(d.iter().any(|(l, _)| *l == "Alt-Enter"));
         assert!(!d.iter().any(|(l, _)| *l == "q"), "no globals in a modal");
         for (label, _) in h {
             assert!(BINDINGS.iter().any(|b| b.label == label));
         }
+        let none = hints(Context::Approvals, |_, a| *a != Action::Approve);
+        assert!(
+            !none.iter().any(|(l, _)| *l == "a"),
+            "not offered, not shown"
+        );
     }
 
     #[test]

@@ -11,6 +11,8 @@ mod eventlog;
 mod view;
 
 #[cfg(test)]
+mod allowed_tests;
+#[cfg(test)]
 mod proptests;
 #[cfg(test)]
 mod testkit;

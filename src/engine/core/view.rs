@@ -6,7 +6,9 @@ use crate::workflow::Action;
 
 impl Core {
     pub fn view(&self, now: Timestamp) -> RunView {
-        let steps: Vec<StepView> = (0..self.steps.len()).map(|i| self.step_view(i)).collect();
+        let steps: Vec<StepView> = (0..self.steps.len())
+            .map(|i| self.step_view(i, now))
+            .collect();
         let health = health::compute(
             self.steps.iter().map(|s| StepScore {
                 state: s.state,
@@ -32,12 +34,14 @@ impl Core {
                 used_cost: self.used_cost,
                 used_calls: self.used_calls,
                 used_tokens: self.used_tokens,
+                exhausted: self.exhausted(),
             }),
             steps,
-            gates: self.gate_views(),
+            gates: self.gate_views(now),
             errors: self.errors.clone(),
             audit: self.audit.clone(),
             signals: self.signals(now),
+            actions: self.run_actions(),
             version: self.events.len() as u64,
         }
     }
@@ -60,7 +64,28 @@ impl Core {
         }
     }
 
-    fn step_view(&self, i: usize) -> StepView {
+    /// The ceilings that stop the next step: the one the budget gate names and any used up.
+    fn exhausted(&self) -> Vec<String> {
+        let b = &self.ceilings;
+        let named = |d: &str| self.budget_gate.as_ref().is_some_and(|g| g.dimension == d);
+        let mut out = Vec::new();
+        if b.cost.is_some_and(|c| named("cost") || self.used_cost >= c) {
+            out.push("cost".to_string());
+        }
+        if b.calls
+            .is_some_and(|c| named("calls") || self.used_calls >= c)
+        {
+            out.push("calls".to_string());
+        }
+        if b.tokens
+            .is_some_and(|c| named("tokens") || self.used_tokens >= c)
+        {
+            out.push("tokens".to_string());
+        }
+        out
+    }
+
+    fn step_view(&self, i: usize, now: Timestamp) -> StepView {
         let step = &self.plan.steps[i];
         let s = &self.steps[i];
         StepView {
@@ -86,10 +111,11 @@ impl Core {
             error: s.last_error.map(|n| self.errors[n].clone()),
             log_path: None,
             log_tail: Vec::new(),
+            actions: self.step_actions(i, now),
         }
     }
 
-    fn gate_views(&self) -> Vec<GateView> {
+    fn gate_views(&self, now: Timestamp) -> Vec<GateView> {
         let mut open: Vec<(Timestamp, u64, GateView)> = Vec::new();
         for (i, s) in self.steps.iter().enumerate() {
             if s.state != StepState::WaitingApproval {
@@ -135,6 +161,7 @@ impl Core {
                     allow_self_approval: g.allow_self_approval,
                     command,
                     needs_outputs,
+                    actions: self.gate_actions(Some(i), now),
                 },
             ));
         }
@@ -166,6 +193,7 @@ impl Core {
                     allow_self_approval: true,
                     command: String::new(),
                     needs_outputs: Vec::new(),
+                    actions: self.gate_actions(None, now),
                 },
             ));
         }

@@ -1,8 +1,10 @@
-//! Approve/reject dialog (gate context + reason box) and yes/no confirmations.
+//! Approve/reject dialog (gate context + reason box), the raise-the-budget dialog, and yes/no confirmations.
 use super::approvals::gate_lines;
-use super::common::{centered, panel, styled};
+use super::common::{centered, fit, pad, panel, styled, wrap_text};
 use crate::model::RunView;
-use crate::tui::app::{ConfirmDialog, ConfirmWhat, Decision, GateDialog, UiState};
+use crate::tui::app::{
+    BudgetDialog, BudgetField, ConfirmDialog, ConfirmWhat, Decision, GateDialog, UiState,
+};
 use crate::tui::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -168,5 +170,93 @@ pub fn confirm(frame: &mut Frame, area: Rect, d: &ConfirmDialog, theme: &Theme) 
         btn("Yes", d.yes),
         styled("   y/n · ←→ · Enter", theme.dim),
     ]));
+    frame.render_widget(Paragraph::new(lines).style(theme.base), inner);
+}
+
+/// `24.60` for cost, `500` for calls and tokens.
+fn amount(f: &BudgetField, v: f64) -> String {
+    if f.limit == "cost" {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.0}")
+    }
+}
+
+/// Every exhausted limit with used/limit and an amount to raise it by, then one reason.
+pub fn budget(frame: &mut Frame, area: Rect, ui: &UiState, d: &BudgetDialog, theme: &Theme) {
+    let w = area.width.saturating_sub(4).min(72);
+    let body_w = w.saturating_sub(4) as usize;
+    let mut lines: Vec<Line> = wrap_text(
+        "The run stopped at its budget. Raise the limits below by the amounts typed, or Esc and cancel the run (c).",
+        body_w,
+    )
+    .into_iter()
+    .map(|l| Line::from(styled(format!(" {l}"), theme.base)))
+    .collect();
+    lines.push(Line::from(""));
+    lines.push(Line::from(styled(
+        format!(
+            " {}{}{}raise by",
+            pad("limit", 9),
+            pad("used", 12),
+            pad("of", 12)
+        ),
+        theme.dim,
+    )));
+    let field = |text: &str, on: bool, width: usize| {
+        let shown = fit(text, width.saturating_sub(1));
+        let cursor = if on { "▏" } else { " " };
+        styled(
+            format!("[{}]", pad(&format!("{shown}{cursor}"), width)),
+            if on { theme.selection } else { theme.base },
+        )
+    };
+    for (i, f) in d.fields.iter().enumerate() {
+        lines.push(Line::from(vec![
+            styled(format!(" {}", pad(f.limit, 9)), theme.warning),
+            styled(pad(&amount(f, f.used), 12), theme.base),
+            styled(pad(&amount(f, f.ceiling), 12), theme.base),
+            field(&f.raise, d.focus == i, 12),
+        ]));
+    }
+    lines.push(Line::from(""));
+    let reason_w = body_w.saturating_sub(12).max(8);
+    lines.push(Line::from(vec![
+        styled(" reason   ", theme.base),
+        field(&d.reason, d.focus == d.fields.len(), reason_w),
+    ]));
+    lines.push(Line::from(styled(
+        format!(
+            " you raise as {}; the reason goes to the audit",
+            ui.operator
+        ),
+        theme.dim,
+    )));
+    lines.push(match &d.error {
+        Some(e) => Line::from(styled(format!(" ✘ {e}"), theme.error)),
+        None => Line::from(""),
+    });
+    lines.push(Line::from(vec![
+        styled(" Enter", theme.key),
+        styled(" raise  ", theme.dim),
+        styled("Tab/↓", theme.key),
+        styled(" next field  ", theme.dim),
+        styled("Esc", theme.key),
+        styled(" cancel", theme.dim),
+    ]));
+    let h = (lines.len() as u16 + 2).min(area.height);
+    let r = centered(area, w, h);
+    frame.render_widget(Clear, r);
+    let block = panel(
+        styled(
+            " Raise the budget ",
+            theme.warning.add_modifier(Modifier::BOLD),
+        ),
+        theme,
+        true,
+    )
+    .style(theme.base);
+    let inner = block.inner(r);
+    frame.render_widget(block, r);
     frame.render_widget(Paragraph::new(lines).style(theme.base), inner);
 }

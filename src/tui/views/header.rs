@@ -229,7 +229,8 @@ pub fn footer(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme
     let mut hints = vec![Span::raw(" ")];
     let width = area.width as usize;
     let mut used = 1;
-    for (label, desc) in keymap::hints(ui.context()) {
+    let offered = |c, a: &_| crate::tui::app::offered(ui, view, c, a);
+    for (label, desc) in keymap::hints(ui.context(), offered) {
         let n = label.chars().count() + desc.chars().count() + 3;
         if used + n > width {
             break;

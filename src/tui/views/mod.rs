@@ -62,13 +62,14 @@ pub fn render(frame: &mut Frame, view: &RunView, ui: &UiState, theme: &Theme) {
     }
     header::footer(frame, footer, view, ui, theme);
     match ui.overlay {
-        Some(Overlay::Help) => overlays::help(frame, area, ui, theme),
+        Some(Overlay::Help) => overlays::help(frame, area, view, ui, theme),
         Some(Overlay::Health) => overlays::health(frame, area, view, theme),
         Some(Overlay::ErrorDetail(i)) => overlays::error_detail(frame, area, view, ui, i, theme),
         None => {}
     }
     match &ui.dialog {
         Some(Dialog::Gate(d)) => dialogs::gate(frame, area, view, ui, d, theme),
+        Some(Dialog::Budget(d)) => dialogs::budget(frame, area, ui, d, theme),
         Some(Dialog::Confirm(d)) => dialogs::confirm(frame, area, d, theme),
         None => {}
     }

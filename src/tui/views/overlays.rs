@@ -33,15 +33,24 @@ fn popup<'a>(
     frame.render_widget(Paragraph::new(lines).style(theme.base), inner);
 }
 
-pub fn help(frame: &mut Frame, area: Rect, ui: &UiState, theme: &Theme) {
+pub fn help(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme: &Theme) {
     let mut lines = Vec::new();
-    for (title, rows) in keymap::help_sections() {
+    let sections = keymap::help_sections(|c, a| crate::tui::app::offered(ui, view, c, a));
+    for (title, rows) in sections {
         lines.push(Line::from(styled(title, theme.title)));
-        for (keys, desc) in rows {
-            lines.push(Line::from(vec![
-                styled(format!("  {}", pad(&keys, 16)), theme.key),
-                styled(desc, theme.base),
-            ]));
+        for (keys, desc, now) in rows {
+            // What the engine would refuse for the current selection is shown, not offered.
+            lines.push(Line::from(if now {
+                vec![
+                    styled(format!("  {}", pad(&keys, 16)), theme.key),
+                    styled(desc, theme.base),
+                ]
+            } else {
+                vec![
+                    styled(format!("  {}", pad(&keys, 16)), theme.dim),
+                    styled(format!("{desc} (not now)"), theme.dim),
+                ]
+            }));
         }
     }
     lines.push(Line::from(styled(

@@ -1,11 +1,8 @@
-//! The run's budget: whether a step may start within the ceilings.
+//! The run budget: which ceiling, if any, blocks the next spawn.
 use super::*;
 
 impl Core {
-    pub(in crate::engine::core) fn budget_block(
-        &self,
-        i: usize,
-    ) -> Option<(&'static str, f64, f64)> {
+    pub(super) fn budget_block(&self, i: usize) -> Option<(&'static str, f64, f64)> {
         let b = &self.ceilings;
         if let Some(c) = b.calls
             && self.used_calls + 1 > c

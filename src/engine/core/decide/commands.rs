@@ -1,10 +1,43 @@
-//! Operator commands (approve, reject, retry, mark, cancel, raise the budget): each is
-//! checked against the run's state, then recorded as events, or refused with a reason.
+//! Operator commands: lookup, the checks that refuse them, and what each one does.
 use super::*;
-use crate::model::{ErrorKind, EventKind};
 
 impl Core {
-    pub(in crate::engine::core) fn on_command(
+    pub(super) fn lookup(&self, step: &str) -> Result<usize, String> {
+        match self.ids.get(step) {
+            Some(&i) => Ok(i),
+            None if step == "budget" => Err(format!(
+                "the budget gate is raised, not approved: `baton approve {} budget --raise cost=N --reason …`",
+                self.cfg.run_id
+            )),
+            None => Err(format!("no step named `{step}` in this run")),
+        }
+    }
+
+    /// Skipped steps downstream of `i`, reached through skipped steps only.
+    pub(super) fn downstream_skipped(&self, i: usize) -> Vec<usize> {
+        let mut out = Vec::new();
+        let mut seen = BTreeSet::new();
+        let mut queue: VecDeque<usize> = self.dependants[i].iter().copied().collect();
+        while let Some(d) = queue.pop_front() {
+            if self.steps[d].state == StepState::Skipped && seen.insert(d) {
+                out.push(d);
+                queue.extend(self.dependants[d].iter().copied());
+            }
+        }
+        out
+    }
+
+    pub(super) fn reopen(&mut self, why: String, now: Timestamp, fx: &mut Fx) {
+        if self.decided.is_some() {
+            let kind = EventKind::RunStateChanged {
+                state: RunState::Running,
+                reason: Some(why),
+            };
+            self.emit(kind, now, fx);
+        }
+    }
+
+    pub(super) fn on_command(
         &mut self,
         cmd: &Command,
         now: Timestamp,
@@ -101,16 +134,7 @@ impl Core {
             }
             Command::Retry { step, operator } => {
                 let i = self.lookup(step)?;
-                let st = self.steps[i].state;
-                if !matches!(
-                    st,
-                    StepState::Failed | StepState::Rejected | StepState::Interrupted
-                ) {
-                    return Err(format!(
-                        "`{step}` is {st}; only failed, rejected or interrupted steps can be retried"
-                    ));
-                }
-                self.check_reopen(now)?;
+                self.can_retry(i, now)?;
                 let rearmed = self.downstream_skipped(i);
                 self.reopen(format!("{operator} retried `{step}`"), now, fx);
                 let kind = EventKind::StepRetried {
@@ -155,20 +179,7 @@ impl Core {
                 if reason.trim().is_empty() {
                     return Err("a reason is required to mark a step".into());
                 }
-                let st = self.steps[i].state;
-                if matches!(
-                    st,
-                    StepState::Running
-                        | StepState::Compensating
-                        | StepState::Compensated
-                        | StepState::CompensationFailed
-                ) {
-                    return Err(format!("`{step}` is {st} and cannot be marked now"));
-                }
-                if st == *state {
-                    return Err(format!("`{step}` is already {st}"));
-                }
-                self.check_reopen(now)?;
+                self.can_mark(i, *state, now)?;
                 let rearmed = if *state == StepState::Succeeded {
                     self.downstream_skipped(i)
                 } else {
@@ -201,12 +212,7 @@ impl Core {
                 Ok(format!("marked `{step}` {state}"))
             }
             Command::Cancel { operator, reason } => {
-                if self.finished || self.decided.is_some() {
-                    return Err(format!("the run already finished ({})", self.run_state));
-                }
-                if self.cancel_requested {
-                    return Err("cancel was already requested".into());
-                }
+                self.can_cancel()?;
                 let kind = EventKind::CancelRequested {
                     actor: operator.clone(),
                     reason: reason.as_ref().map(|r| self.mask(r)),
@@ -228,20 +234,12 @@ impl Core {
                 calls,
                 tokens,
             } => {
-                if self.plan.budget.is_none() {
-                    return Err("the workflow sets no budget".into());
-                }
+                self.can_raise_budget()?;
                 if cost.is_none() && calls.is_none() && tokens.is_none() {
                     return Err("nothing to raise: give cost, calls or tokens".into());
                 }
                 if cost.is_some_and(|c| !c.is_finite() || c < 0.0) {
                     return Err("the cost raise must be a non-negative number".into());
-                }
-                if self.finished || self.stopping() {
-                    return Err(format!(
-                        "the run is {} and no longer scheduling",
-                        self.run_state
-                    ));
                 }
                 let kind = EventKind::BudgetRaised {
                     actor: operator.clone(),
@@ -253,59 +251,6 @@ impl Core {
                 self.emit(kind, now, fx);
                 Ok("budget raised".into())
             }
-        }
-    }
-
-    pub(in crate::engine::core) fn lookup(&self, step: &str) -> Result<usize, String> {
-        match self.ids.get(step) {
-            Some(&i) => Ok(i),
-            None if step == "budget" => Err(
-                "the budget gate is raised with `baton approve RUN budget --raise cost=N --reason …` (RaiseBudget)".into(),
-            ),
-            None => Err(format!("no step named `{step}` in this run")),
-        }
-    }
-
-    /// Skipped steps downstream of `i`, reached through skipped steps only.
-    pub(in crate::engine::core) fn downstream_skipped(&self, i: usize) -> Vec<usize> {
-        let mut out = Vec::new();
-        let mut seen = BTreeSet::new();
-        let mut queue: VecDeque<usize> = self.dependants[i].iter().copied().collect();
-        while let Some(d) = queue.pop_front() {
-            if self.steps[d].state == StepState::Skipped && seen.insert(d) {
-                out.push(d);
-                queue.extend(self.dependants[d].iter().copied());
-            }
-        }
-        out
-    }
-
-    /// Retry and mark may reopen a finished run, unless work was already undone.
-    pub(in crate::engine::core) fn check_reopen(&self, now: Timestamp) -> Result<(), String> {
-        if self.cancel_requested {
-            return Err("the run was cancelled".into());
-        }
-        if self.compensation_ran {
-            return Err(
-                "the run's compensations already ran (its work was undone); start a new run".into(),
-            );
-        }
-        if self.decided.is_some()
-            && let Some(d) = self.deadline
-            && now >= d
-        {
-            return Err("the run's timeout has passed".into());
-        }
-        Ok(())
-    }
-
-    pub(in crate::engine::core) fn reopen(&mut self, why: String, now: Timestamp, fx: &mut Fx) {
-        if self.decided.is_some() {
-            let kind = EventKind::RunStateChanged {
-                state: RunState::Running,
-                reason: Some(why),
-            };
-            self.emit(kind, now, fx);
         }
     }
 }

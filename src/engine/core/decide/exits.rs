@@ -1,14 +1,9 @@
-//! A step's process ended: success, retry, failure, outputs and usage, and the
-//! suggestion each error record carries.
+//! A step's process exit: usage, outputs, success, retries and failure.
 use super::*;
-use crate::engine::retry;
-use crate::model::error::ErrorRecordBuilder;
-use crate::model::time::human_duration;
-use crate::model::{ErrorKind, EventKind};
 
 impl Core {
     #[allow(clippy::too_many_arguments)]
-    pub(in crate::engine::core) fn on_exit(
+    pub(super) fn on_exit(
         &mut self,
         i: usize,
         attempt: u32,
@@ -174,47 +169,6 @@ impl Core {
             self.set(i, StepState::RetryWait, Some(reason), now, fx);
         } else {
             self.set(i, StepState::Failed, Some(msg), now, fx);
-        }
-    }
-
-    pub(in crate::engine::core) fn suggestion(
-        &self,
-        i: usize,
-        kind: ErrorKind,
-        will_retry: bool,
-    ) -> String {
-        let (r, s) = (&self.cfg.run_id, self.id(i));
-        let fix = match kind {
-            ErrorKind::ExitNonzero => format!(
-                "read the log (`baton logs {r} {s}`), fix the command, then `baton retry {r} {s}`"
-            ),
-            ErrorKind::KilledBySignal => format!(
-                "find what killed the process (OOM killer, an operator), then `baton retry {r} {s}`"
-            ),
-            ErrorKind::Timeout => {
-                let t = self.plan.steps[i]
-                    .timeout
-                    .map(human_duration)
-                    .unwrap_or_else(|| "none".into());
-                format!(
-                    "raise the step's `timeout` (now {t}) or make the command faster, then `baton retry {r} {s}`"
-                )
-            }
-            ErrorKind::SpawnFailed => format!(
-                "check that the command exists and the step's `dir` is right, then `baton retry {r} {s}`"
-            ),
-            ErrorKind::OutputInvalid => format!(
-                "make the step append the declared outputs as key=value lines to $BATON_OUTPUT, then `baton retry {r} {s}`"
-            ),
-            ErrorKind::TemplateError => format!(
-                "fix the `${{{{ … }}}}` reference in the workflow (the output must exist), then `baton retry {r} {s}`"
-            ),
-            other => crate::model::error::default_suggestion(other).to_string(),
-        };
-        if will_retry {
-            format!("baton retries it automatically; if it keeps failing: {fix}")
-        } else {
-            fix
         }
     }
 }

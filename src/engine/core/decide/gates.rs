@@ -1,11 +1,8 @@
-//! Approval gates: opening one, its warning and deadline, and who may decide it.
+//! Approval gates: opening one (digest, timeout), approval, gate timeouts, and the checks on deciding one.
 use super::*;
-use crate::model::time::human_duration;
-use crate::model::{ErrorKind, EventKind};
-use crate::workflow::{Action, OnTimeout};
 
 impl Core {
-    pub(in crate::engine::core) fn open_gate(&mut self, i: usize, now: Timestamp, fx: &mut Fx) {
+    pub(super) fn open_gate(&mut self, i: usize, now: Timestamp, fx: &mut Fx) {
         let plan = Arc::clone(&self.plan);
         let Some(g) = plan.steps[i].gate.as_ref() else {
             return;
@@ -61,12 +58,7 @@ impl Core {
         }
     }
 
-    pub(in crate::engine::core) fn after_approval(
-        &mut self,
-        i: usize,
-        now: Timestamp,
-        fx: &mut Fx,
-    ) {
+    pub(super) fn after_approval(&mut self, i: usize, now: Timestamp, fx: &mut Fx) {
         if self.plan.steps[i].action == Action::None {
             self.succeed(i, Some("approved".into()), now, fx);
         } else {
@@ -74,7 +66,7 @@ impl Core {
         }
     }
 
-    pub(in crate::engine::core) fn gate_timeout(&mut self, i: usize, now: Timestamp, fx: &mut Fx) {
+    pub(super) fn gate_timeout(&mut self, i: usize, now: Timestamp, fx: &mut Fx) {
         let plan = Arc::clone(&self.plan);
         let Some(g) = plan.steps[i].gate.as_ref() else {
             return;
@@ -132,7 +124,7 @@ impl Core {
         }
     }
 
-    pub(in crate::engine::core) fn check_gate(&self, i: usize) -> Result<(), String> {
+    pub(super) fn check_gate(&self, i: usize) -> Result<(), String> {
         let st = self.steps[i].state;
         if self.plan.steps[i].gate.is_none() {
             return Err(format!("step `{}` has no gate", self.id(i)));
@@ -156,11 +148,7 @@ impl Core {
         Ok(())
     }
 
-    pub(in crate::engine::core) fn check_approver(
-        &self,
-        i: usize,
-        operator: &str,
-    ) -> Result<(), String> {
+    pub(super) fn check_approver(&self, i: usize, operator: &str) -> Result<(), String> {
         let approvers = self.plan.steps[i]
             .gate
             .as_ref()

@@ -1,23 +1,31 @@
-//! Decisions: inputs and timers in, events (applied at once) and effects out. This
-//! file holds the entry points (`start`, `handle`, `resume`) and the plumbing every
-//! decision uses; each concern has its own file beside it: `scheduling` (what runs
-//! next, timers), `gates` (approval gates), `budget`, `saga` (how a run ends, its
-//! compensations), `exits` (a step's process ended), `commands` (operator commands)
-//! and `resolve` (templates into what a step runs).
+//! Decisions (inputs and timers in, events applied at once and effects out): entry points and plumbing.
 use super::*;
+use crate::engine::{digest, retry};
 use crate::model::error::ErrorRecordBuilder;
-use crate::model::{ErrorKind, EventKind};
+use crate::model::time::human_duration;
+use crate::model::{ErrorKind, EventKind, Severity};
+use crate::workflow::{Action, OnTimeout, Template, TemplateRef, Trigger};
 
+mod allowed;
 mod budget;
 mod commands;
 mod exits;
 mod gates;
 mod jobs;
 mod resolve;
+mod run;
 mod saga;
 mod scheduling;
 
 type Fx = Vec<Effect>;
+
+/// A step's command and environment with every template rendered (unmasked).
+struct Resolved {
+    action: Option<SpawnAction>,
+    /// What the approval digest binds to.
+    digest_action: String,
+    env: BTreeMap<String, String>,
+}
 
 impl Core {
     /// Start a new run: `RunStarted`, the run running, and the first spawns.
@@ -122,11 +130,9 @@ impl Core {
                 stderr_tail,
             } => self.on_compensation_exit(step, outcome, duration_ms, &stderr_tail, now, &mut fx),
             Input::Command { id, command } => {
-                let result = if self.run_state == RunState::Interrupted {
-                    Err("the run is interrupted; `baton resume RUN` continues it".to_string())
-                } else {
-                    self.on_command(&command, now, &mut fx)
-                };
+                let result = self
+                    .can_command()
+                    .and_then(|()| self.on_command(&command, now, &mut fx));
                 let outcome = match result {
                     Ok(message) => CommandOutcome::Accepted { message },
                     Err(reason) => {
@@ -223,7 +229,9 @@ impl Core {
         fx
     }
 
-    pub(in crate::engine::core) fn emit(&mut self, kind: EventKind, now: Timestamp, fx: &mut Fx) {
+    // ---- plumbing -------------------------------------------------------------------
+
+    fn emit(&mut self, kind: EventKind, now: Timestamp, fx: &mut Fx) {
         let ev = Event {
             seq: self.events.len() as u64 + 1,
             at: now,
@@ -238,7 +246,7 @@ impl Core {
         self.masker.mask(s).into_owned()
     }
 
-    pub(in crate::engine::core) fn mask_command(&self, c: &Command) -> Command {
+    fn mask_command(&self, c: &Command) -> Command {
         let mut c = c.clone();
         match &mut c {
             Command::Approve { reason, .. } | Command::Cancel { reason, .. } => {
@@ -254,11 +262,11 @@ impl Core {
         c
     }
 
-    pub(in crate::engine::core) fn id(&self, i: usize) -> String {
+    fn id(&self, i: usize) -> String {
         self.plan.steps[i].id.clone()
     }
 
-    pub(in crate::engine::core) fn set(
+    fn set(
         &mut self,
         i: usize,
         state: StepState,
@@ -280,12 +288,7 @@ impl Core {
         self.emit(kind, now, fx);
     }
 
-    pub(in crate::engine::core) fn record(
-        &mut self,
-        b: ErrorRecordBuilder,
-        now: Timestamp,
-        fx: &mut Fx,
-    ) {
+    fn record(&mut self, b: ErrorRecordBuilder, now: Timestamp, fx: &mut Fx) {
         let mut rec = b.run(self.cfg.run_id.clone()).build(now);
         if self.error_ids.contains_key(&rec.id) {
             let base = rec.id.clone();
@@ -302,22 +305,11 @@ impl Core {
         self.emit(EventKind::ErrorRecorded { error: rec }, now, fx);
     }
 
-    pub(in crate::engine::core) fn step_error(
-        &self,
-        i: usize,
-        kind: ErrorKind,
-        msg: impl Into<String>,
-    ) -> ErrorRecordBuilder {
+    fn step_error(&self, i: usize, kind: ErrorKind, msg: impl Into<String>) -> ErrorRecordBuilder {
         ErrorRecord::builder(kind, msg).step(self.id(i), self.steps[i].attempts)
     }
 
-    pub(in crate::engine::core) fn succeed(
-        &mut self,
-        i: usize,
-        reason: Option<String>,
-        now: Timestamp,
-        fx: &mut Fx,
-    ) {
+    fn succeed(&mut self, i: usize, reason: Option<String>, now: Timestamp, fx: &mut Fx) {
         if !self.steps[i].open_errors.is_empty() {
             let ids = self.steps[i]
                 .open_errors
@@ -336,13 +328,7 @@ impl Core {
         self.set(i, StepState::Succeeded, reason, now, fx);
     }
 
-    pub(in crate::engine::core) fn interrupt(
-        &mut self,
-        i: usize,
-        why: &str,
-        now: Timestamp,
-        fx: &mut Fx,
-    ) {
+    fn interrupt(&mut self, i: usize, why: &str, now: Timestamp, fx: &mut Fx) {
         let b = self
             .step_error(i, ErrorKind::Interrupted, format!("interrupted: {why}"))
             .context("attempt", self.steps[i].attempts)
@@ -360,27 +346,53 @@ impl Core {
         self.set(i, StepState::Interrupted, Some(why.to_string()), now, fx);
     }
 
-    pub(in crate::engine::core) fn settle(&mut self, now: Timestamp, fx: &mut Fx) {
-        if self.finished || matches!(self.run_state, RunState::Interrupted | RunState::Pending) {
-            return;
-        }
-        loop {
-            let before = self.events.len();
-            self.fire_timers(now, fx);
-            if self.stopping() {
-                self.to_eval.clear();
-            } else {
-                self.eval_ready(now, fx);
-                self.schedule(now, fx);
+    fn suggestion(&self, i: usize, kind: ErrorKind, will_retry: bool) -> String {
+        let (r, s) = (&self.cfg.run_id, self.id(i));
+        let fix = match kind {
+            ErrorKind::ExitNonzero => format!(
+                "read the log (`baton logs {r} {s}`), fix the command, then `baton retry {r} {s}`"
+            ),
+            ErrorKind::KilledBySignal => format!(
+                "find what killed the process (OOM killer, an operator), then `baton retry {r} {s}`"
+            ),
+            ErrorKind::Timeout => {
+                let t = self.plan.steps[i]
+                    .timeout
+                    .map(human_duration)
+                    .unwrap_or_else(|| "none".into());
+                format!(
+                    "raise the step's `timeout` (now {t}) or make the command faster, then `baton retry {r} {s}`"
+                )
             }
-            self.advance_run(now, fx);
-            if self.events.len() == before || self.finished {
-                break;
-            }
+            ErrorKind::SpawnFailed => format!(
+                "check that the command exists and the step's `dir` is right, then `baton retry {r} {s}`"
+            ),
+            ErrorKind::OutputInvalid => format!(
+                "make the step append the declared outputs as key=value lines to $BATON_OUTPUT, then `baton retry {r} {s}`"
+            ),
+            ErrorKind::TemplateError => format!(
+                "fix the `${{{{ … }}}}` reference in the workflow (the output must exist), then `baton retry {r} {s}`"
+            ),
+            other => crate::model::error::default_suggestion(other).to_string(),
+        };
+        if will_retry {
+            format!("baton retries it automatically; if it keeps failing: {fix}")
+        } else {
+            fix
         }
     }
 
-    pub(in crate::engine::core) fn shutdown(&mut self, reason: &str, now: Timestamp, fx: &mut Fx) {
+    fn fail_template(&mut self, i: usize, msg: String, now: Timestamp, fx: &mut Fx) {
+        let sug = self.suggestion(i, ErrorKind::TemplateError, false);
+        let b = self
+            .step_error(i, ErrorKind::TemplateError, msg.clone())
+            .retryable(false)
+            .suggestion(sug);
+        self.record(b, now, fx);
+        self.set(i, StepState::Failed, Some(msg), now, fx);
+    }
+
+    fn shutdown(&mut self, reason: &str, now: Timestamp, fx: &mut Fx) {
         if self.finished || self.run_state == RunState::Interrupted {
             return;
         }

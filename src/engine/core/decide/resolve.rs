@@ -1,20 +1,8 @@
-//! A step's templates rendered into what it runs (its command or tool, environment
-//! and working directory), and the digest an approval binds to.
+//! Templates rendered into what a step runs: the resolved command, its approval digest and spawn spec.
 use super::*;
-use crate::engine::digest;
-use crate::model::ErrorKind;
-use crate::workflow::{Action, Template, TemplateRef};
-
-/// A step's command and environment with every template rendered (unmasked).
-pub(in crate::engine::core) struct Resolved {
-    pub(in crate::engine::core) action: Option<SpawnAction>,
-    /// What the approval digest binds to.
-    pub(in crate::engine::core) digest_action: String,
-    pub(in crate::engine::core) env: BTreeMap<String, String>,
-}
 
 impl Core {
-    pub(in crate::engine::core) fn render(&self, t: &Template) -> Result<String, String> {
+    pub(super) fn render(&self, t: &Template) -> Result<String, String> {
         t.render(|r| match r {
             TemplateRef::StepOutput { step, key, .. } => {
                 self.steps.get(*step)?.outputs.get(key).cloned()
@@ -25,7 +13,7 @@ impl Core {
         })
     }
 
-    pub(in crate::engine::core) fn resolve(&self, i: usize) -> Result<Resolved, String> {
+    pub(super) fn resolve(&self, i: usize) -> Result<Resolved, String> {
         let step = &self.plan.steps[i];
         let mut env = BTreeMap::new();
         for (k, v) in &self.cfg.params {
@@ -91,13 +79,13 @@ impl Core {
         })
     }
 
-    pub(in crate::engine::core) fn digest_of(&self, r: &Resolved) -> String {
+    pub(super) fn digest_of(&self, r: &Resolved) -> String {
         let env: Vec<(String, String)> =
             r.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         digest::approval_digest(&r.digest_action, &env, &self.cfg.params, &self.masker)
     }
 
-    pub(in crate::engine::core) fn spec(
+    pub(super) fn spec(
         &self,
         i: usize,
         attempt: u32,
@@ -121,21 +109,5 @@ impl Core {
             timeout: step.timeout,
             secret_values: self.cfg.secret_values.clone(),
         }
-    }
-
-    pub(in crate::engine::core) fn fail_template(
-        &mut self,
-        i: usize,
-        msg: String,
-        now: Timestamp,
-        fx: &mut Fx,
-    ) {
-        let sug = self.suggestion(i, ErrorKind::TemplateError, false);
-        let b = self
-            .step_error(i, ErrorKind::TemplateError, msg.clone())
-            .retryable(false)
-            .suggestion(sug);
-        self.record(b, now, fx);
-        self.set(i, StepState::Failed, Some(msg), now, fx);
     }
 }

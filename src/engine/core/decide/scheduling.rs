@@ -1,12 +1,28 @@
-//! What runs next: trigger rules, the ready queues, `max_parallel`, pools and their
-//! rates, and the timers (retries, step and run timeouts).
+//! The decision loop: timers, readiness, and picking queued steps to spawn (pools, rates, gates, budget).
 use super::*;
-use crate::model::time::human_duration;
-use crate::model::{ErrorKind, EventKind};
-use crate::workflow::{Action, Trigger};
 
 impl Core {
-    pub(in crate::engine::core) fn fire_timers(&mut self, now: Timestamp, fx: &mut Fx) {
+    pub(super) fn settle(&mut self, now: Timestamp, fx: &mut Fx) {
+        if self.finished || matches!(self.run_state, RunState::Interrupted | RunState::Pending) {
+            return;
+        }
+        loop {
+            let before = self.events.len();
+            self.fire_timers(now, fx);
+            if self.stopping() {
+                self.to_eval.clear();
+            } else {
+                self.eval_ready(now, fx);
+                self.schedule(now, fx);
+            }
+            self.advance_run(now, fx);
+            if self.events.len() == before || self.finished {
+                break;
+            }
+        }
+    }
+
+    pub(super) fn fire_timers(&mut self, now: Timestamp, fx: &mut Fx) {
         while let Some(&(t, timer)) = self.timers.first() {
             if t > now {
                 break;
@@ -69,67 +85,7 @@ impl Core {
         }
     }
 
-    pub(in crate::engine::core) fn run_timeout(&mut self, now: Timestamp, fx: &mut Fx) {
-        let t = self.plan.timeout.map(human_duration).unwrap_or_default();
-        let reason = if let Some(bg) = &self.budget_gate {
-            let msg = format!(
-                "the run timed out after {t} waiting at the budget gate ({}: {} used of {})",
-                bg.dimension, bg.used, bg.limit
-            );
-            let b = ErrorRecord::builder(ErrorKind::BudgetExceeded, msg.clone())
-                .context("dimension", &bg.dimension)
-                .context("used", bg.used)
-                .context("limit", bg.limit)
-                .retryable(false)
-                .suggestion("raise the budget sooner (`baton approve RUN budget --raise …`) or give the run more time");
-            self.record(b, now, fx);
-            msg
-        } else {
-            let msg = format!("the run exceeded its timeout of {t}");
-            let b = ErrorRecord::builder(ErrorKind::Timeout, msg.clone())
-                .retryable(false)
-                .suggestion(
-                    "raise the workflow's `timeout` or make the slow steps faster, then run again",
-                );
-            self.record(b, now, fx);
-            msg
-        };
-        self.emit(
-            EventKind::RunStateChanged {
-                state: RunState::Failed,
-                reason: Some(reason.clone()),
-            },
-            now,
-            fx,
-        );
-        self.stop_all(StepState::Skipped, &reason, now, fx);
-    }
-
-    /// Kill every running attempt; every step not settled goes to `target`.
-    pub(in crate::engine::core) fn stop_all(
-        &mut self,
-        target: StepState,
-        reason: &str,
-        now: Timestamp,
-        fx: &mut Fx,
-    ) {
-        for i in 0..self.steps.len() {
-            let st = self.steps[i].state;
-            if st == StepState::Running {
-                if !self.steps[i].kill_sent {
-                    self.steps[i].kill_sent = true;
-                    fx.push(Effect::Kill {
-                        step: i,
-                        attempt: self.steps[i].attempts,
-                    });
-                }
-            } else if !settled(st) {
-                self.set(i, target, Some(reason.to_string()), now, fx);
-            }
-        }
-    }
-
-    pub(in crate::engine::core) fn eval_ready(&mut self, now: Timestamp, fx: &mut Fx) {
+    pub(super) fn eval_ready(&mut self, now: Timestamp, fx: &mut Fx) {
         while let Some(i) = self.to_eval.pop_front() {
             if self.steps[i].state != StepState::Pending || self.steps[i].unsettled_needs != 0 {
                 continue;
@@ -184,7 +140,7 @@ impl Core {
     }
 
     /// The oldest queued step that may start now: its pool has room and a rate token.
-    pub(in crate::engine::core) fn pick(&mut self, now: Timestamp) -> Option<usize> {
+    pub(super) fn pick(&mut self, now: Timestamp) -> Option<usize> {
         let mut best: Option<(u64, usize)> = None;
         for l in 0..self.lanes.len() {
             while let Some(&(t, s)) = self.lanes[l].queue.front() {
@@ -209,7 +165,7 @@ impl Core {
         best.and_then(|(_, l)| self.lanes[l].queue.front().map(|&(_, s)| s))
     }
 
-    pub(in crate::engine::core) fn schedule(&mut self, now: Timestamp, fx: &mut Fx) {
+    pub(super) fn schedule(&mut self, now: Timestamp, fx: &mut Fx) {
         if self.budget_gate.is_some() || self.stopping() {
             return;
         }

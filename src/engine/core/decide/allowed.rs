@@ -1,0 +1,146 @@
+//! What the core would accept now: the state checks commands are refused by, shared by `on_command` and the view.
+use super::*;
+use crate::model::view::Actions;
+
+impl Core {
+    /// Any command at all: the run has started and is not interrupted.
+    pub(super) fn can_command(&self) -> Result<(), String> {
+        if self.events.is_empty() {
+            return Err("the run has not started".into());
+        }
+        if self.run_state == RunState::Interrupted {
+            return Err("the run is interrupted; `baton resume RUN` continues it".into());
+        }
+        Ok(())
+    }
+
+    /// Retry and mark may reopen a finished run, unless work was already undone.
+    fn check_reopen(&self, now: Timestamp) -> Result<(), String> {
+        if self.cancel_requested {
+            return Err("the run was cancelled".into());
+        }
+        if self.compensation_ran {
+            return Err(
+                "the run's compensations already ran (its work was undone); start a new run".into(),
+            );
+        }
+        if self.decided.is_some()
+            && let Some(d) = self.deadline
+            && now >= d
+        {
+            return Err("the run's timeout has passed".into());
+        }
+        Ok(())
+    }
+
+    pub(super) fn can_retry(&self, i: usize, now: Timestamp) -> Result<(), String> {
+        let st = self.steps[i].state;
+        if !matches!(
+            st,
+            StepState::Failed | StepState::Rejected | StepState::Interrupted
+        ) {
+            return Err(format!(
+                "`{}` is {st}; only failed, rejected or interrupted steps can be retried",
+                self.id(i)
+            ));
+        }
+        self.check_reopen(now)
+    }
+
+    /// Marking step `i` as `target` (already known to be succeeded or failed).
+    pub(super) fn can_mark(
+        &self,
+        i: usize,
+        target: StepState,
+        now: Timestamp,
+    ) -> Result<(), String> {
+        let st = self.steps[i].state;
+        if matches!(
+            st,
+            StepState::Running
+                | StepState::Compensating
+                | StepState::Compensated
+                | StepState::CompensationFailed
+        ) {
+            return Err(format!("`{}` is {st} and cannot be marked now", self.id(i)));
+        }
+        if st == target {
+            return Err(format!("`{}` is already {st}", self.id(i)));
+        }
+        self.check_reopen(now)
+    }
+
+    pub(super) fn can_cancel(&self) -> Result<(), String> {
+        if self.finished || self.decided.is_some() {
+            return Err(format!("the run already finished ({})", self.run_state));
+        }
+        if self.cancel_requested {
+            return Err("cancel was already requested".into());
+        }
+        Ok(())
+    }
+
+    pub(super) fn can_raise_budget(&self) -> Result<(), String> {
+        if self.plan.budget.is_none() {
+            return Err("the workflow sets no budget".into());
+        }
+        if self.finished || self.stopping() {
+            return Err(format!(
+                "the run is {} and no longer scheduling",
+                self.run_state
+            ));
+        }
+        Ok(())
+    }
+
+    /// What may be done to step `i` now. Who may decide a gate (approver lists,
+    /// self-approval, one vote each) is only checked when the command arrives.
+    pub(in crate::engine::core) fn step_actions(&self, i: usize, now: Timestamp) -> Actions {
+        if self.can_command().is_err() {
+            return Actions::default();
+        }
+        let gate_open = self.check_gate(i).is_ok();
+        Actions {
+            approve: gate_open,
+            reject: gate_open,
+            retry: self.can_retry(i, now).is_ok(),
+            mark_succeeded: self.can_mark(i, StepState::Succeeded, now).is_ok(),
+            mark_failed: self.can_mark(i, StepState::Failed, now).is_ok(),
+            ..Actions::default()
+        }
+    }
+
+    /// What may be done at an open gate: a step's gate is decided, the budget gate raised.
+    pub(in crate::engine::core) fn gate_actions(
+        &self,
+        step: Option<usize>,
+        now: Timestamp,
+    ) -> Actions {
+        match step {
+            Some(i) => {
+                let a = self.step_actions(i, now);
+                Actions {
+                    approve: a.approve,
+                    reject: a.reject,
+                    ..Actions::default()
+                }
+            }
+            None => Actions {
+                raise_budget: self.run_actions().raise_budget,
+                ..Actions::default()
+            },
+        }
+    }
+
+    /// What may be done to the run as a whole.
+    pub(in crate::engine::core) fn run_actions(&self) -> Actions {
+        if self.can_command().is_err() {
+            return Actions::default();
+        }
+        Actions {
+            cancel: self.can_cancel().is_ok(),
+            raise_budget: self.can_raise_budget().is_ok(),
+            ..Actions::default()
+        }
+    }
+}

@@ -1,0 +1,201 @@
+//! The run's own state: its timeout, stopping every step, waiting/running, the outcome and its summary.
+use super::*;
+
+impl Core {
+    pub(super) fn run_timeout(&mut self, now: Timestamp, fx: &mut Fx) {
+        let t = self.plan.timeout.map(human_duration).unwrap_or_default();
+        let reason = if let Some(bg) = &self.budget_gate {
+            let msg = format!(
+                "the run timed out after {t} waiting at the budget gate ({}: {} used of {})",
+                bg.dimension, bg.used, bg.limit
+            );
+            let b = ErrorRecord::builder(ErrorKind::BudgetExceeded, msg.clone())
+                .context("dimension", &bg.dimension)
+                .context("used", bg.used)
+                .context("limit", bg.limit)
+                .retryable(false)
+                .suggestion("raise the budget sooner (`baton approve RUN budget --raise …`) or give the run more time");
+            self.record(b, now, fx);
+            msg
+        } else {
+            let msg = format!("the run exceeded its timeout of {t}");
+            let b = ErrorRecord::builder(ErrorKind::Timeout, msg.clone())
+                .retryable(false)
+                .suggestion(
+                    "raise the workflow's `timeout` or make the slow steps faster, then run again",
+                );
+            self.record(b, now, fx);
+            msg
+        };
+        self.emit(
+            EventKind::RunStateChanged {
+                state: RunState::Failed,
+                reason: Some(reason.clone()),
+            },
+            now,
+            fx,
+        );
+        self.stop_all(StepState::Skipped, &reason, now, fx);
+    }
+
+    /// Kill every running attempt; every step not settled goes to `target`.
+    pub(super) fn stop_all(
+        &mut self,
+        target: StepState,
+        reason: &str,
+        now: Timestamp,
+        fx: &mut Fx,
+    ) {
+        for i in 0..self.steps.len() {
+            let st = self.steps[i].state;
+            if st == StepState::Running {
+                if !self.steps[i].kill_sent {
+                    self.steps[i].kill_sent = true;
+                    fx.push(Effect::Kill {
+                        step: i,
+                        attempt: self.steps[i].attempts,
+                    });
+                }
+            } else if !settled(st) {
+                self.set(i, target, Some(reason.to_string()), now, fx);
+            }
+        }
+    }
+
+    pub(super) fn advance_run(&mut self, now: Timestamp, fx: &mut Fx) {
+        if self.finished {
+            return;
+        }
+        let running = self.counts[si(StepState::Running)];
+        if self.cancel_requested && self.decided.is_none() {
+            if running == 0 {
+                let kind = EventKind::RunStateChanged {
+                    state: RunState::Cancelled,
+                    reason: Some("cancelled".into()),
+                };
+                self.emit(kind, now, fx);
+            }
+            return;
+        }
+        if let Some(outcome) = self.decided {
+            if running > 0 || self.counts[si(StepState::Compensating)] > 0 {
+                return;
+            }
+            if outcome != RunState::Succeeded
+                && let Some(i) = self.next_compensation()
+            {
+                self.emit(EventKind::CompensationStarted { step: self.id(i) }, now, fx);
+                self.set(
+                    i,
+                    StepState::Compensating,
+                    Some("undoing (saga)".into()),
+                    now,
+                    fx,
+                );
+                fx.extend(self.compensation_spec(i).map(Effect::Compensate));
+                return;
+            }
+            let summary = self.summary(outcome);
+            self.emit(
+                EventKind::RunFinished {
+                    state: outcome,
+                    summary,
+                },
+                now,
+                fx,
+            );
+            return;
+        }
+        if self.unsettled == 0 {
+            let failed = self.counts[si(StepState::Failed)] + self.counts[si(StepState::Rejected)];
+            let (state, reason) = if failed > 0 {
+                (
+                    RunState::Failed,
+                    Some(format!("{failed} step(s) failed or were rejected")),
+                )
+            } else {
+                (RunState::Succeeded, None)
+            };
+            self.emit(EventKind::RunStateChanged { state, reason }, now, fx);
+            return;
+        }
+        let c = |s| self.counts[si(s)];
+        let budget = self.budget_gate.is_some();
+        let waiting = running == 0
+            && c(StepState::RetryWait) == 0
+            && (c(StepState::Queued) == 0 || budget)
+            && (c(StepState::WaitingApproval) > 0 || budget || c(StepState::Interrupted) > 0);
+        let want = if waiting {
+            RunState::Waiting
+        } else {
+            RunState::Running
+        };
+        if want != self.run_state {
+            self.emit(
+                EventKind::RunStateChanged {
+                    state: want,
+                    reason: None,
+                },
+                now,
+                fx,
+            );
+        }
+    }
+
+    pub(super) fn summary(&self, outcome: RunState) -> String {
+        let c = |s| self.counts[si(s)];
+        let mut parts = Vec::new();
+        for s in [
+            StepState::Succeeded,
+            StepState::Failed,
+            StepState::Rejected,
+            StepState::Skipped,
+            StepState::Cancelled,
+        ] {
+            if c(s) > 0 {
+                parts.push(format!("{} {s}", c(s)));
+            }
+        }
+        let mut line = format!(
+            "{outcome}: {}",
+            if parts.is_empty() {
+                "no steps".into()
+            } else {
+                parts.join(", ")
+            }
+        );
+        let names = |pred: &dyn Fn(usize) -> bool| -> Vec<String> {
+            let mut v: Vec<String> = (0..self.steps.len())
+                .filter(|&i| pred(i))
+                .map(|i| self.id(i))
+                .collect();
+            if v.len() > 10 {
+                let more = v.len() - 10;
+                v.truncate(10);
+                v.push(format!("and {more} more"));
+            }
+            v
+        };
+        let undone = names(&|i| self.steps[i].state == StepState::Compensated);
+        let failed = names(&|i| self.steps[i].state == StepState::CompensationFailed);
+        if !undone.is_empty() {
+            line.push_str(&format!("; undone: {}", undone.join(", ")));
+        }
+        if !failed.is_empty() {
+            line.push_str(&format!(
+                "; not undone (compensation failed): {}",
+                failed.join(", ")
+            ));
+        }
+        if outcome != RunState::Succeeded {
+            let kept = names(&|i| self.steps[i].state == StepState::Succeeded);
+            if !kept.is_empty() {
+                line.push_str(&format!(
+                    "; not undone (no compensate): {}",
+                    kept.join(", ")
+                ));
+            }
+        }
+        line
+    }
+}
