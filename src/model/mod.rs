@@ -5,6 +5,7 @@ pub mod event;
 pub mod health;
 pub mod liveness;
 pub mod mask;
+pub mod metrics;
 pub mod retention;
 pub mod state;
 pub mod time;

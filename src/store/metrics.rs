@@ -1,0 +1,171 @@
+//! The store's metrics (`crate::model::metrics::Metrics`), read from the projected
+//! tables: a few grouped scans, no replay.
+use super::{Store, StoreError};
+use crate::model::metrics::{
+    AttemptOutcome, ErrorCounts, GATE_WAIT_BOUNDS_MS, Histogram, Metrics, RunGauges,
+    STEP_DURATION_BOUNDS_MS,
+};
+use crate::model::{RunState, StepState};
+
+/// `?1` is the run id or NULL for every run.
+const ONE_OR_ALL: &str = "(?1 IS NULL OR r.id = ?1)";
+
+impl Store {
+    /// The metrics of every run in the store, or of `run` (a full id) alone.
+    pub fn metrics(&self, run: Option<&str>) -> Result<Metrics, StoreError> {
+        let r = (|| {
+            let mut m = Metrics::default();
+            self.metric_counts(run, &mut m)?;
+            self.metric_histograms(run, &mut m)?;
+            Ok(m)
+        })();
+        let mut m = self.ctx(r)?;
+        m.run_gauges = self.run_gauges(run)?;
+        Ok(m)
+    }
+
+    fn metric_counts(&self, run: Option<&str>, m: &mut Metrics) -> Result<(), StoreError> {
+        let mut st = self.conn.prepare_cached(&format!(
+            "SELECT r.workflow, r.state, count(*) FROM runs r WHERE {ONE_OR_ALL}
+             GROUP BY r.workflow, r.state"
+        ))?;
+        let mut rows = st.query([run])?;
+        while let Some(row) = rows.next()? {
+            let wf: String = row.get(0)?;
+            for s in RunState::ALL {
+                m.runs.entry((wf.clone(), s.as_str())).or_default();
+            }
+            if let Some(s) = RunState::parse(&row.get::<_, String>(1)?) {
+                *m.runs.entry((wf, s.as_str())).or_default() += row.get::<_, i64>(2)? as u64;
+            }
+        }
+
+        let mut st = self.conn.prepare_cached(&format!(
+            "SELECT r.workflow, s.state, count(*) FROM steps s JOIN runs r ON r.id = s.run_id
+             WHERE {ONE_OR_ALL} GROUP BY r.workflow, s.state"
+        ))?;
+        let mut rows = st.query([run])?;
+        while let Some(row) = rows.next()? {
+            let wf: String = row.get(0)?;
+            for s in StepState::ALL {
+                m.steps.entry((wf.clone(), s.as_str())).or_default();
+            }
+            if let Some(s) = StepState::parse(&row.get::<_, String>(1)?) {
+                *m.steps.entry((wf, s.as_str())).or_default() += row.get::<_, i64>(2)? as u64;
+            }
+        }
+
+        let mut st = self.conn.prepare_cached(&format!(
+            "SELECT r.workflow, a.state, count(*) FROM attempts a JOIN runs r ON r.id = a.run_id
+             WHERE {ONE_OR_ALL} GROUP BY r.workflow, a.state"
+        ))?;
+        let mut rows = st.query([run])?;
+        while let Some(row) = rows.next()? {
+            let wf: String = row.get(0)?;
+            let n = row.get::<_, i64>(2)? as u64;
+            *m.attempts_started.entry(wf.clone()).or_default() += n;
+            let outcome = row
+                .get::<_, Option<String>>(1)?
+                .and_then(|s| StepState::parse(&s))
+                .and_then(AttemptOutcome::of_attempt_state);
+            if let Some(o) = outcome {
+                *m.attempts_finished.entry((wf, o)).or_default() += n;
+            }
+        }
+
+        let mut st = self.conn.prepare_cached(&format!(
+            "SELECT r.workflow, e.kind, e.severity, count(*), coalesce(sum(e.open != 0), 0)
+             FROM errors e JOIN runs r ON r.id = e.run_id
+             WHERE {ONE_OR_ALL} GROUP BY r.workflow, e.kind, e.severity"
+        ))?;
+        let mut rows = st.query([run])?;
+        while let Some(row) = rows.next()? {
+            m.errors.insert(
+                (row.get(0)?, row.get(1)?, row.get(2)?),
+                ErrorCounts {
+                    total: row.get::<_, i64>(3)? as u64,
+                    open: row.get::<_, i64>(4)? as u64,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    fn metric_histograms(&self, run: Option<&str>, m: &mut Metrics) -> Result<(), StoreError> {
+        let mut st = self.conn.prepare_cached(&format!(
+            "SELECT r.workflow, a.duration_ms FROM attempts a JOIN runs r ON r.id = a.run_id
+             WHERE {ONE_OR_ALL} AND a.duration_ms IS NOT NULL"
+        ))?;
+        let mut rows = st.query([run])?;
+        while let Some(row) = rows.next()? {
+            let ms = row.get::<_, i64>(1)?.max(0) as u64;
+            m.step_durations
+                .entry(row.get(0)?)
+                .or_insert_with(|| Histogram::new(STEP_DURATION_BOUNDS_MS))
+                .observe(ms);
+        }
+
+        // Each opening of a gate, paired with what next ended it on the same step. A
+        // gate voided (the run was cancelled) or opened again was not decided.
+        let mut st = self.conn.prepare_cached(&format!(
+            "SELECT r.workflow, d.kind, d.at - o.at
+             FROM approvals o JOIN runs r ON r.id = o.run_id
+             JOIN approvals d ON d.id = (
+                 SELECT min(x.id) FROM approvals x
+                 WHERE x.run_id = o.run_id AND x.step = o.step AND x.id > o.id
+                   AND x.kind IN ('approved', 'rejected', 'timed_out', 'voided', 'opened'))
+             WHERE {ONE_OR_ALL} AND o.kind = 'opened'
+               AND d.kind IN ('approved', 'rejected', 'timed_out')"
+        ))?;
+        let mut rows = st.query([run])?;
+        while let Some(row) = rows.next()? {
+            let ms = row.get::<_, i64>(2)?.max(0) as u64;
+            m.gate_waits
+                .entry((row.get(0)?, row.get(1)?))
+                .or_insert_with(|| Histogram::new(GATE_WAIT_BOUNDS_MS))
+                .observe(ms);
+        }
+        Ok(())
+    }
+
+    /// Gauges of `run`, or of every live run and each workflow's latest run (a bounded
+    /// set of series, however many runs the store keeps). Health and quality are
+    /// `show`'s; queue depth and running are the steps queued and running now.
+    fn run_gauges(&self, run: Option<&str>) -> Result<Vec<RunGauges>, StoreError> {
+        let r = (|| {
+            let mut st = self.conn.prepare_cached(
+                "SELECT r.id FROM runs r WHERE ?1 IS NOT NULL AND r.id = ?1
+                 UNION
+                 SELECT r.id FROM runs r WHERE ?1 IS NULL AND r.state IN ('pending', 'running', 'waiting')
+                 UNION
+                 SELECT id FROM (SELECT r.id, row_number() OVER (
+                                     PARTITION BY r.workflow ORDER BY r.started_at DESC, r.id DESC) AS n
+                                 FROM runs r WHERE ?1 IS NULL)
+                 WHERE n = 1
+                 ORDER BY 1",
+            )?;
+            let ids: Vec<String> = st
+                .query_map([run], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            Ok(ids)
+        })();
+        let ids = self.ctx(r)?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let d = self.run_detail(&id)?;
+            let live = !d.run.state.is_final() && d.run.state != RunState::Interrupted;
+            let count = |state: StepState| {
+                live.then(|| d.steps.iter().filter(|s| s.state == state).count() as u64)
+            };
+            out.push(RunGauges {
+                queue_depth: count(StepState::Queued),
+                running: count(StepState::Running),
+                run: d.run.id,
+                workflow: d.run.workflow,
+                health: d.health.score,
+                quality: d.health.quality,
+            });
+        }
+        Ok(out)
+    }
+}
