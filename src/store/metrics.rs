@@ -169,3 +169,141 @@ impl Store {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Event, EventKind, StepOutcome, Timestamp, Usage};
+    use crate::store::NewRun;
+    use std::path::PathBuf;
+
+    const RUN: &str = "01run";
+
+    fn store(dir: &tempfile::TempDir) -> Store {
+        let mut s = Store::open(&dir.path().join("m.db")).unwrap();
+        s.create_run(&NewRun {
+            id: RUN.into(),
+            workflow: "w".into(),
+            source_path: PathBuf::from("w.toml"),
+            source_text: "name = \"w\"\n".into(),
+            params_json: "{}".into(),
+            operator: "alice".into(),
+            started_at: Timestamp(0),
+            steps: vec!["a".into(), "g".into(), "h".into()],
+        })
+        .unwrap();
+        s
+    }
+
+    /// Events at the given seconds, in order.
+    fn commit(s: &mut Store, from_seq: u64, evs: Vec<(i64, EventKind)>) {
+        let evs: Vec<Event> = evs
+            .into_iter()
+            .enumerate()
+            .map(|(i, (secs, kind))| Event {
+                seq: from_seq + i as u64,
+                at: Timestamp(secs * 1000),
+                kind,
+            })
+            .collect();
+        s.commit(RUN, &evs).unwrap();
+    }
+
+    fn state(step: &str, state: StepState, attempt: u32) -> EventKind {
+        EventKind::StepStateChanged {
+            step: step.into(),
+            state,
+            attempt,
+            reason: None,
+        }
+    }
+
+    fn opened(step: &str) -> EventKind {
+        EventKind::GateOpened {
+            step: step.into(),
+            prompt: "ok?".into(),
+            deadline: None,
+            digest: "d".into(),
+            approvers: vec![],
+            quorum: 1,
+        }
+    }
+
+    #[test]
+    fn gate_waits_pair_each_opening_with_its_decision_and_attempts_keep_their_outcome() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = store(&dir);
+        let finished = |step: &str, attempt, ms| EventKind::StepFinished {
+            step: step.into(),
+            attempt,
+            outcome: StepOutcome::Exited { exit_code: 0 },
+            duration_ms: ms,
+            outputs: Default::default(),
+            usage: Usage::default(),
+        };
+        commit(
+            &mut s,
+            1,
+            vec![
+                (0, state("a", StepState::Running, 1)),
+                (1, finished("a", 1, 1_000)),
+                (1, state("a", StepState::Succeeded, 1)),
+                // Undone by the saga later: the attempt still succeeded.
+                (2, state("a", StepState::Compensating, 1)),
+                (3, state("a", StepState::Compensated, 1)),
+                // `g`: opened, voided (opens again), opened, rejected by its timeout.
+                (0, opened("g")),
+                (
+                    5,
+                    EventKind::GateVoided {
+                        step: "g".into(),
+                        reason: "changed".into(),
+                    },
+                ),
+                (10, opened("g")),
+                (
+                    70,
+                    EventKind::GateRejected {
+                        step: "g".into(),
+                        actor: "engine".into(),
+                        reason: "timed out".into(),
+                        timed_out: true,
+                    },
+                ),
+                // `h`: approved after 2 s, then a gate still open counts nothing.
+                (0, opened("h")),
+                (
+                    2,
+                    EventKind::GateApproved {
+                        step: "h".into(),
+                        actor: "bob".into(),
+                        approvers: vec!["bob".into()],
+                    },
+                ),
+                (3, opened("h")),
+            ],
+        );
+        let m = s.metrics(None).unwrap();
+        let w = |d: &str| m.gate_waits.get(&("w".to_string(), d.to_string()));
+        let timed_out = w("timed_out").expect("a timed-out wait");
+        assert_eq!((timed_out.count(), timed_out.sum_ms), (1, 60_000));
+        let approved = w("approved").expect("an approved wait");
+        assert_eq!((approved.count(), approved.sum_ms), (1, 2_000));
+        assert_eq!(m.gate_waits.len(), 2);
+        assert_eq!(
+            m.attempts_finished
+                .get(&("w".to_string(), AttemptOutcome::Succeeded)),
+            Some(&1)
+        );
+        assert_eq!(m.attempts_started.get("w"), Some(&1));
+        assert_eq!(m.step_durations["w"].sum_ms, 1_000);
+        assert_eq!(m.steps[&("w".to_string(), "compensated")], 1);
+        assert_eq!(m.steps[&("w".to_string(), "queued")], 0);
+
+        // A live run is the one whose queue and running steps are gauged.
+        assert_eq!(m.run_gauges.len(), 1);
+        assert_eq!(m.run_gauges[0].queue_depth, Some(0));
+        let other = s.metrics(Some("no-such-run")).unwrap();
+        assert!(other.runs.is_empty() && other.run_gauges.is_empty());
+    }
+}
