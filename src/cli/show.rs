@@ -27,9 +27,9 @@ pub fn run(args: ShowArgs) -> i32 {
         Ok(s) => s,
         Err(e) => return fail(&e),
     };
-    let detail = store.resolve_run(&args.run).and_then(|id| {
-        Ok((store.run_detail(&id)?, store.events(&id)?))
-    });
+    let detail = store
+        .resolve_run(&args.run)
+        .and_then(|id| Ok((store.run_detail(&id)?, store.events(&id)?)));
     let (detail, events) = match detail {
         Ok(d) => d,
         Err(e) => return fail(&e),

@@ -5,7 +5,8 @@ use crate::model::metrics::{
     AttemptOutcome, ErrorCounts, GATE_WAIT_BOUNDS_MS, Histogram, Metrics, RunGauges,
     STEP_DURATION_BOUNDS_MS,
 };
-use crate::model::{RunState, StepState};
+use crate::model::{RunState, RunSummary, StepState};
+use std::collections::HashSet;
 
 /// `?1` is the run id or NULL for every run.
 const ONE_OR_ALL: &str = "(?1 IS NULL OR r.id = ?1)";
@@ -20,26 +21,25 @@ impl Store {
             Ok(m)
         })();
         let mut m = self.ctx(r)?;
-        m.run_gauges = self.run_gauges(run)?;
+        // Runs as `baton runs` reads them: a run whose engine is gone is `interrupted`.
+        let runs: Vec<RunSummary> = self
+            .list_runs()?
+            .into_iter()
+            .filter(|r| run.is_none_or(|id| r.id == id))
+            .collect();
+        for r in &runs {
+            for s in RunState::ALL {
+                m.runs.entry((r.workflow.clone(), s.as_str())).or_default();
+            }
+            *m.runs
+                .entry((r.workflow.clone(), r.state.as_str()))
+                .or_default() += 1;
+        }
+        m.run_gauges = self.run_gauges(&runs, run.is_some())?;
         Ok(m)
     }
 
     fn metric_counts(&self, run: Option<&str>, m: &mut Metrics) -> Result<(), StoreError> {
-        let mut st = self.conn.prepare_cached(&format!(
-            "SELECT r.workflow, r.state, count(*) FROM runs r WHERE {ONE_OR_ALL}
-             GROUP BY r.workflow, r.state"
-        ))?;
-        let mut rows = st.query([run])?;
-        while let Some(row) = rows.next()? {
-            let wf: String = row.get(0)?;
-            for s in RunState::ALL {
-                m.runs.entry((wf.clone(), s.as_str())).or_default();
-            }
-            if let Some(s) = RunState::parse(&row.get::<_, String>(1)?) {
-                *m.runs.entry((wf, s.as_str())).or_default() += row.get::<_, i64>(2)? as u64;
-            }
-        }
-
         let mut st = self.conn.prepare_cached(&format!(
             "SELECT r.workflow, s.state, count(*) FROM steps s JOIN runs r ON r.id = s.run_id
              WHERE {ONE_OR_ALL} GROUP BY r.workflow, s.state"
@@ -128,44 +128,33 @@ impl Store {
         Ok(())
     }
 
-    /// Gauges of `run`, or of every live run and each workflow's latest run (a bounded
-    /// set of series, however many runs the store keeps). Health and quality are
-    /// `show`'s; queue depth and running are the steps queued and running now.
-    fn run_gauges(&self, run: Option<&str>) -> Result<Vec<RunGauges>, StoreError> {
-        let r = (|| {
-            let mut st = self.conn.prepare_cached(
-                "SELECT r.id FROM runs r WHERE ?1 IS NOT NULL AND r.id = ?1
-                 UNION
-                 SELECT r.id FROM runs r WHERE ?1 IS NULL AND r.state IN ('pending', 'running', 'waiting')
-                 UNION
-                 SELECT id FROM (SELECT r.id, row_number() OVER (
-                                     PARTITION BY r.workflow ORDER BY r.started_at DESC, r.id DESC) AS n
-                                 FROM runs r WHERE ?1 IS NULL)
-                 WHERE n = 1
-                 ORDER BY 1",
-            )?;
-            let ids: Vec<String> = st
-                .query_map([run], |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
-            Ok(ids)
-        })();
-        let ids = self.ctx(r)?;
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            let d = self.run_detail(&id)?;
-            let live = !d.run.state.is_final() && d.run.state != RunState::Interrupted;
+    /// Gauges of every run in `runs` (newest first) when `all`, else of the live runs
+    /// and each workflow's latest (a bounded set of series, however many runs the
+    /// store keeps). Health and quality are `show`'s; queue depth and running, the
+    /// steps queued and running now, only for a run a live engine drives.
+    fn run_gauges(&self, runs: &[RunSummary], all: bool) -> Result<Vec<RunGauges>, StoreError> {
+        let mut latest = HashSet::new();
+        let mut out = Vec::new();
+        for r in runs {
+            let live = !r.state.is_final() && r.state != RunState::Interrupted;
+            let newest = latest.insert(r.workflow.as_str());
+            if !(all || live || newest) {
+                continue;
+            }
+            let d = self.run_detail(&r.id)?;
             let count = |state: StepState| {
                 live.then(|| d.steps.iter().filter(|s| s.state == state).count() as u64)
             };
             out.push(RunGauges {
                 queue_depth: count(StepState::Queued),
                 running: count(StepState::Running),
-                run: d.run.id,
-                workflow: d.run.workflow,
+                run: r.id.clone(),
+                workflow: r.workflow.clone(),
                 health: d.health.score,
                 quality: d.health.quality,
             });
         }
+        out.sort_by(|a, b| a.run.cmp(&b.run));
         Ok(out)
     }
 }
@@ -300,9 +289,11 @@ mod tests {
         assert_eq!(m.steps[&("w".to_string(), "compensated")], 1);
         assert_eq!(m.steps[&("w".to_string(), "queued")], 0);
 
-        // A live run is the one whose queue and running steps are gauged.
+        // No engine holds the run: it reads interrupted, and has no queue to gauge.
+        assert_eq!(m.runs[&("w".to_string(), "interrupted")], 1);
+        assert_eq!(m.runs[&("w".to_string(), "pending")], 0);
         assert_eq!(m.run_gauges.len(), 1);
-        assert_eq!(m.run_gauges[0].queue_depth, Some(0));
+        assert_eq!(m.run_gauges[0].queue_depth, None);
         let other = s.metrics(Some("no-such-run")).unwrap();
         assert!(other.runs.is_empty() && other.run_gauges.is_empty());
     }
