@@ -91,6 +91,7 @@ impl Cmd {
                 | Cmd::Show(_)
                 | Cmd::Logs(_)
                 | Cmd::Audit(_)
+                | Cmd::Metrics(_)
                 | Cmd::Completions(_)
                 | Cmd::Man(_)
         )

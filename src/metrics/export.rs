@@ -56,12 +56,12 @@ impl Exports {
                 l.set_nonblocking(true).map_err(|e| fail(e.to_string()))?;
                 let bound = l.local_addr().map_err(|e| fail(e.to_string()))?;
                 if !bound.ip().is_loopback() {
-                    eprintln!(
+                    crate::stdio::errln!(
                         "warning: --metrics-listen {bound} is not a loopback address: anyone \
                          who can reach it can read the metrics (workflow names, run ids, errors)"
                     );
                 }
-                eprintln!("metrics: serving http://{bound}/metrics");
+                crate::stdio::errln!("metrics: serving http://{bound}/metrics");
                 Some(l)
             }
         };
@@ -88,7 +88,7 @@ impl Exports {
             match tokio::net::TcpListener::from_std(l) {
                 Ok(l) => Some(rt.spawn(serve(l, db.to_path_buf()))),
                 Err(e) => {
-                    eprintln!("warning: --metrics-listen: {e}; not serving metrics");
+                    crate::stdio::errln!("warning: --metrics-listen: {e}; not serving metrics");
                     None
                 }
             }
@@ -172,7 +172,7 @@ fn keep_file(db: &Path, path: &Path, stop: &mpsc::Receiver<()>) {
             Ok(()) => last_error = None,
             Err(e) => {
                 if last_error.as_ref() != Some(&e) {
-                    eprintln!("warning: --metrics-file {}: {e}", path.display());
+                    crate::stdio::errln!("warning: --metrics-file {}: {e}", path.display());
                 }
                 last_error = Some(e);
                 store = None;
