@@ -4,6 +4,7 @@
 use super::exit;
 use crate::engine::driver::Sinks;
 use crate::exec::signals::ShutdownSignals;
+use crate::metrics::export::Exports;
 use crate::session::console::{ConsoleLink, Service};
 use crate::session::host::{self, drive_headless};
 use crate::session::prepare::Ready;
@@ -30,6 +31,8 @@ pub struct Display {
     pub db_path: PathBuf,
     /// `--param`s, for runs the console takes over.
     pub params: Vec<(String, String)>,
+    /// `--metrics-file` and `--metrics-listen`, checked and bound.
+    pub metrics: Exports,
 }
 
 /// Whether the console should open: stdout is a terminal and `--headless` is absent.
@@ -63,6 +66,7 @@ impl Display {
             operator,
             db_path,
             params,
+            metrics: Exports::default(),
         })
     }
 
@@ -75,6 +79,7 @@ impl Display {
             operator,
             db_path,
             params: Vec::new(),
+            metrics: Exports::default(),
         }
     }
 }
@@ -104,11 +109,18 @@ pub fn load_theme(name: Option<&str>) -> Result<Theme, String> {
 
 /// Drive `ready` (its lease held by this process) to the end, in the console or
 /// headless. Returns the process exit code.
-pub fn drive(store: Store, ready: Ready, display: Display) -> i32 {
+pub fn drive(store: Store, ready: Ready, mut display: Display) -> i32 {
     let rt = match host::runtime() {
         Ok(rt) => rt,
         Err(e) => return session::report(&e),
     };
+    let exports = std::mem::take(&mut display.metrics).start(&rt, &display.db_path);
+    let code = drive_on(&rt, store, ready, display);
+    exports.finish();
+    code
+}
+
+fn drive_on(rt: &tokio::runtime::Runtime, store: Store, ready: Ready, display: Display) -> i32 {
     let run_id = ready.run_id.clone();
     let workflow = ready.workflow.clone();
     match display.theme {

@@ -11,6 +11,7 @@ pub mod delete;
 pub mod drive;
 pub mod executors;
 pub mod logs;
+pub mod metrics;
 pub mod plan;
 pub mod resume;
 pub mod run;
@@ -56,6 +57,8 @@ pub enum Cmd {
     Logs(logs::LogsArgs),
     /// Print a run's audit trail, or verify the audit chain
     Audit(audit::AuditArgs),
+    /// Print the store's metrics for Prometheus (text format, or OpenMetrics)
+    Metrics(metrics::MetricsArgs),
     /// Approve a gated step (or raise an exhausted budget: STEP `budget` with --raise)
     Approve(control::ApproveArgs),
     /// Reject a gated step, with a reason
@@ -88,6 +91,7 @@ impl Cmd {
                 | Cmd::Show(_)
                 | Cmd::Logs(_)
                 | Cmd::Audit(_)
+                | Cmd::Metrics(_)
                 | Cmd::Completions(_)
                 | Cmd::Man(_)
         )
@@ -122,6 +126,7 @@ pub fn main() -> i32 {
         Cmd::Show(a) => show::run(a),
         Cmd::Logs(a) => logs::run(a),
         Cmd::Audit(a) => audit::run(a),
+        Cmd::Metrics(a) => metrics::run(a),
         Cmd::Approve(a) => control::approve(a),
         Cmd::Reject(a) => control::reject(a),
         Cmd::Retry(a) => control::retry(a),

@@ -1,5 +1,6 @@
 //! `baton run WORKFLOW`: start a new run, headless or in the console.
 use super::drive::{self, Display};
+use crate::metrics::export::Exports;
 use crate::session::{self, host, prepare};
 use crate::store::Store;
 use clap::Args;
@@ -45,19 +46,31 @@ pub struct EngineArgs {
     /// $XDG_CONFIG_HOME/baton/themes/NAME.toml.
     #[arg(long, value_name = "NAME")]
     pub theme: Option<String>,
+    /// Keep the store's metrics in PATH (Prometheus text format, replaced atomically
+    /// when the store changes) for node_exporter's textfile collector.
+    #[arg(long, value_name = "PATH")]
+    pub metrics_file: Option<PathBuf>,
+    /// Serve the store's metrics at http://ADDR/metrics while the run is driven.
+    /// `PORT` alone is 127.0.0.1:PORT; port 0 picks a free one (printed on stderr).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<String>,
 }
 
 impl EngineArgs {
     /// Everything about showing the run, checked before anything is written.
     pub fn display(&self) -> Result<Display, session::SessionError> {
-        Display::new(
+        let mut display = Display::new(
             self.headless,
             self.theme.as_deref(),
             self.events.as_deref(),
             operator_name(self.operator.as_deref()),
             drive::db_path(self.db.as_deref()),
             self.params.clone(),
-        )
+        )?;
+        display.metrics =
+            Exports::open(self.metrics_file.as_deref(), self.metrics_listen.as_deref())
+                .map_err(|e| session::SessionError::Usage(e.to_string()))?;
+        Ok(display)
     }
 }
 

@@ -2,20 +2,23 @@
 use super::db::{DbOpt, fail};
 use super::delete::{self, DeleteOpts};
 use super::exit;
-use crate::model::RunSummary;
+use crate::model::{RunSummary, Timestamp};
 use clap::{Args, Subcommand};
 
 #[derive(Debug, Args)]
 #[command(
     args_conflicts_with_subcommands = true,
-    after_help = "Examples:\n  baton runs\n  baton runs --json | jq '.[0].id'\n  baton runs --db ./ci.db\n  baton runs rm 01J9Z3 01J9Z4"
+    after_help = "Examples:\n  baton runs\n  baton runs --workflow release\n  baton runs --json | jq '.[0].id'\n  baton runs --db ./ci.db\n  baton runs rm 01J9Z3 01J9Z4"
 )]
 pub struct RunsArgs {
     #[command(subcommand)]
     pub cmd: Option<RunsCmd>,
-    /// Print a JSON array of runs (id, workflow, state, driven_by, operator, started_at, …)
+    /// Print a JSON array of runs (id, workflow, state, driven_by, operator, started_at, signals, …)
     #[arg(long)]
     pub json: bool,
+    /// Only the runs of the workflow with this name
+    #[arg(long, value_name = "NAME")]
+    pub workflow: Option<String>,
     #[command(flatten)]
     pub db: DbOpt,
 }
@@ -48,13 +51,26 @@ pub fn run(args: RunsArgs) -> i32 {
         Ok(s) => s,
         Err(e) => return fail(&e),
     };
-    let runs = match store.list_runs() {
+    let mut runs = match store.list_runs() {
         Ok(r) => r,
         Err(e) => return fail(&e),
     };
+    if let Some(name) = &args.workflow {
+        runs.retain(|r| &r.workflow == name);
+    }
     if args.json {
-        let v: Vec<_> = runs.iter().map(json).collect();
+        let now = Timestamp::now();
+        let v: Vec<_> = runs
+            .iter()
+            .map(|r| {
+                let mut v = json(r);
+                v["signals"] = super::show::signals_json(&store, &r.id, now);
+                v
+            })
+            .collect();
         println!("{}", serde_json::Value::Array(v));
+    } else if let (Some(name), true) = (&args.workflow, runs.is_empty()) {
+        println!("no runs of workflow `{name}`");
     } else {
         print!("{}", table(&runs));
     }

@@ -1,8 +1,10 @@
 //! `baton show RUN`: a run's steps, errors, health and quality.
 use super::db::{DbOpt, fail};
 use super::exit;
+use crate::model::Timestamp;
 use crate::model::time::human_duration;
-use crate::store::RunDetail;
+use crate::session::signals;
+use crate::store::{RunDetail, Store};
 use clap::Args;
 use std::time::Duration;
 
@@ -13,7 +15,7 @@ use std::time::Duration;
 pub struct ShowArgs {
     /// The run id, or a unique prefix of it
     pub run: String,
-    /// Print one JSON object (id, workflow, state, health, quality, steps, errors)
+    /// Print one JSON object (id, workflow, state, health, quality, signals, steps, errors)
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
@@ -21,10 +23,13 @@ pub struct ShowArgs {
 }
 
 pub fn run(args: ShowArgs) -> i32 {
-    let detail = args.db.open().and_then(|s| {
-        let id = s.resolve_run(&args.run)?;
-        Ok((s.run_detail(&id)?, s.events(&id)?))
-    });
+    let store = match args.db.open() {
+        Ok(s) => s,
+        Err(e) => return fail(&e),
+    };
+    let detail = store
+        .resolve_run(&args.run)
+        .and_then(|id| Ok((store.run_detail(&id)?, store.events(&id)?)));
     let (detail, events) = match detail {
         Ok(d) => d,
         Err(e) => return fail(&e),
@@ -32,6 +37,7 @@ pub fn run(args: ShowArgs) -> i32 {
     if args.json {
         let mut v = json(&detail);
         add_jobs(&mut v, &events);
+        v["signals"] = signals_json(&store, &detail.run.id, Timestamp::now());
         println!("{v}");
     } else {
         print!("{}", text(&detail));
@@ -72,6 +78,18 @@ pub fn add_jobs(v: &mut serde_json::Value, events: &[crate::model::Event]) {
             .map_or("local".into(), |j| j["executor"].clone());
         s["job_id"] = latest.map_or(serde_json::Value::Null, |j| j["job_id"].clone());
         s["jobs"] = jobs.into();
+    }
+}
+
+/// The golden signals the console shows (`null`, with a warning, if the run's history
+/// cannot be replayed).
+pub fn signals_json(store: &Store, run_id: &str, now: Timestamp) -> serde_json::Value {
+    match signals::golden(store, run_id, now) {
+        Ok(s) => serde_json::to_value(s).unwrap_or_default(),
+        Err(e) => {
+            eprintln!("warning: no golden signals for run {run_id}: {e}");
+            serde_json::Value::Null
+        }
     }
 }
 

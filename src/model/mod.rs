@@ -6,6 +6,7 @@ pub mod health;
 pub mod history;
 pub mod liveness;
 pub mod mask;
+pub mod metrics;
 pub mod retention;
 pub mod state;
 pub mod time;

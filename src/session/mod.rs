@@ -17,6 +17,7 @@ pub mod follow;
 pub mod host;
 mod jobs;
 pub mod prepare;
+pub mod signals;
 
 use crate::model::RunState;
 use crate::store::StoreError;

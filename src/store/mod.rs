@@ -10,6 +10,7 @@ mod commands;
 mod delete;
 mod error;
 mod logtail;
+mod metrics;
 mod project;
 #[cfg(test)]
 mod project_reference;

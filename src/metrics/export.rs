@@ -1,0 +1,435 @@
+//! While a run is driven, the store's metrics are kept in a file for node_exporter's
+//! textfile collector (`--metrics-file`) and served at `/metrics` for a Prometheus
+//! scrape (`--metrics-listen`). Both read the store through their own connection.
+use super::exposition::{Format, render};
+use crate::store::Store;
+use std::io::Write;
+use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// How often the file is looked at; it is rewritten only when the store changed.
+const FILE_REFRESH: Duration = Duration::from_secs(1);
+/// A request head larger than this is refused (a scrape's is a few hundred bytes).
+const MAX_HEAD: usize = 8 * 1024;
+/// A connection gets this long to send its request and read the answer.
+const CONNECTION_DEADLINE: Duration = Duration::from_secs(10);
+/// Connections answered at once; more wait to be accepted.
+const MAX_CONNECTIONS: usize = 4;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("--metrics-listen {addr}: {why}")]
+    Listen { addr: String, why: String },
+    #[error("--metrics-file {}: {why}", path.display())]
+    File { path: PathBuf, why: String },
+}
+
+/// The exporters asked for, checked and bound before the run is created (a port in
+/// use leaves nothing behind).
+#[derive(Debug, Default)]
+pub struct Exports {
+    pub file: Option<PathBuf>,
+    pub listener: Option<TcpListener>,
+}
+
+impl Exports {
+    /// Check `--metrics-file` and bind `--metrics-listen`. The bound address is printed
+    /// on stderr (`metrics: serving http://127.0.0.1:PORT/metrics`), so a port of 0
+    /// can be found; a non-loopback address gets a warning.
+    pub fn open(file: Option<&Path>, listen: Option<&str>) -> Result<Exports, ExportError> {
+        if let Some(path) = file {
+            check_file(path)?;
+        }
+        let listener = match listen {
+            None => None,
+            Some(spec) => {
+                let fail = |why: String| ExportError::Listen {
+                    addr: spec.to_string(),
+                    why,
+                };
+                let addrs = listen_addrs(spec).map_err(fail)?;
+                let l = TcpListener::bind(&addrs[..]).map_err(|e| fail(e.to_string()))?;
+                l.set_nonblocking(true).map_err(|e| fail(e.to_string()))?;
+                let bound = l.local_addr().map_err(|e| fail(e.to_string()))?;
+                if !bound.ip().is_loopback() {
+                    crate::stdio::errln!(
+                        "warning: --metrics-listen {bound} is not a loopback address: anyone \
+                         who can reach it can read the metrics (workflow names, run ids, errors)"
+                    );
+                }
+                crate::stdio::errln!("metrics: serving http://{bound}/metrics");
+                Some(l)
+            }
+        };
+        Ok(Exports {
+            file: file.map(Path::to_path_buf),
+            listener,
+        })
+    }
+
+    /// Start the exporters on `rt` (the runtime that drives the run). `finish` writes
+    /// the file a last time and stops them.
+    pub fn start(self, rt: &tokio::runtime::Runtime, db: &Path) -> Running {
+        let file = self.file.map(|path| {
+            let (tx, rx) = mpsc::channel();
+            let db = db.to_path_buf();
+            let thread = std::thread::Builder::new()
+                .name("metrics-file".into())
+                .spawn(move || keep_file(&db, &path, &rx))
+                .ok();
+            (tx, thread)
+        });
+        let server = self.listener.and_then(|l| {
+            let _guard = rt.enter();
+            match tokio::net::TcpListener::from_std(l) {
+                Ok(l) => Some(rt.spawn(serve(l, db.to_path_buf()))),
+                Err(e) => {
+                    crate::stdio::errln!("warning: --metrics-listen: {e}; not serving metrics");
+                    None
+                }
+            }
+        });
+        Running { file, server }
+    }
+}
+
+/// Exporters at work.
+pub struct Running {
+    file: Option<(mpsc::Sender<()>, Option<std::thread::JoinHandle<()>>)>,
+    server: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Running {
+    /// Write the file a last time (the run's final figures) and stop serving.
+    pub fn finish(self) {
+        if let Some((tx, thread)) = self.file {
+            let _ = tx.send(());
+            if let Some(t) = thread {
+                let _ = t.join();
+            }
+        }
+        if let Some(s) = self.server {
+            s.abort();
+        }
+    }
+}
+
+/// `PORT` alone is loopback; otherwise `HOST:PORT` (an IPv6 host in brackets).
+pub fn listen_addrs(spec: &str) -> Result<Vec<SocketAddr>, String> {
+    let spec = spec.trim();
+    if let Ok(port) = spec.trim_start_matches(':').parse::<u16>() {
+        return Ok(vec![SocketAddr::from(([127, 0, 0, 1], port))]);
+    }
+    let addrs: Vec<SocketAddr> = spec
+        .to_socket_addrs()
+        .map_err(|e| format!("{e}; expected HOST:PORT, e.g. 127.0.0.1:9464"))?
+        .collect();
+    if addrs.is_empty() {
+        return Err("no address to listen on; expected HOST:PORT, e.g. 127.0.0.1:9464".into());
+    }
+    Ok(addrs)
+}
+
+fn check_file(path: &Path) -> Result<(), ExportError> {
+    let fail = |why: &str| ExportError::File {
+        path: path.to_path_buf(),
+        why: why.to_string(),
+    };
+    if path.file_name().is_none() || path.is_dir() {
+        return Err(fail(
+            "is a directory; give a file path, e.g. /var/lib/node_exporter/baton.prom",
+        ));
+    }
+    let dir = parent_dir(path);
+    if !dir.is_dir() {
+        return Err(fail("its directory does not exist"));
+    }
+    Ok(())
+}
+
+fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// The file's loop: rewrite it whenever the store changed, until told to stop (then
+/// once more). A failure is reported once per distinct message, not every second.
+fn keep_file(db: &Path, path: &Path, stop: &mpsc::Receiver<()>) {
+    let mut store: Option<Store> = None;
+    let mut seen: Option<i64> = None;
+    let mut last_error: Option<String> = None;
+    // A stop request (or the run's side gone) ends the wait: one last, forced write
+    // with the final figures.
+    let mut stopping = false;
+    loop {
+        match refresh(db, path, &mut store, &mut seen, stopping) {
+            Ok(()) => last_error = None,
+            Err(e) => {
+                if last_error.as_ref() != Some(&e) {
+                    crate::stdio::errln!("warning: --metrics-file {}: {e}", path.display());
+                }
+                last_error = Some(e);
+                store = None;
+            }
+        }
+        if stopping {
+            return;
+        }
+        stopping = !matches!(
+            stop.recv_timeout(FILE_REFRESH),
+            Err(mpsc::RecvTimeoutError::Timeout)
+        );
+    }
+}
+
+fn refresh(
+    db: &Path,
+    path: &Path,
+    store: &mut Option<Store>,
+    seen: &mut Option<i64>,
+    force: bool,
+) -> Result<(), String> {
+    let s = match store {
+        Some(s) => s,
+        None => store.insert(Store::open(db).map_err(|e| e.to_string())?),
+    };
+    let version = s.data_version().map_err(|e| e.to_string())?;
+    if !force && *seen == Some(version) {
+        return Ok(());
+    }
+    let text = render(
+        &s.metrics(None).map_err(|e| e.to_string())?,
+        Format::Prometheus,
+    );
+    write_atomic(path, text.as_bytes()).map_err(|e| e.to_string())?;
+    *seen = Some(version);
+    Ok(())
+}
+
+/// Write a temporary file beside `path` and rename it over `path`: a reader sees the
+/// old text or the new, never half. The temporary name does not end in `.prom`, so
+/// the textfile collector never reads it.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = parent_dir(path).join(format!(".{name}.{}.tmp", std::process::id()));
+    let written = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_data()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
+/// What a request asks for.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Route {
+    /// `GET /metrics` (or `HEAD`, without the body), in this format.
+    Metrics {
+        format: Format,
+        head: bool,
+    },
+    NotFound,
+    MethodNotAllowed,
+    BadRequest,
+}
+
+/// Route a request head (pure). Only the request line and `Accept` matter.
+pub fn route(head: &str) -> Route {
+    let mut lines = head.split("\r\n");
+    let mut parts = lines.next().unwrap_or_default().split(' ');
+    let (Some(method), Some(target), Some(version)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return Route::BadRequest;
+    };
+    if !version.starts_with("HTTP/1.") {
+        return Route::BadRequest;
+    }
+    let path = target.split(['?', '#']).next().unwrap_or_default();
+    if path != "/metrics" {
+        return Route::NotFound;
+    }
+    let head_only = match method {
+        "GET" => false,
+        "HEAD" => true,
+        _ => return Route::MethodNotAllowed,
+    };
+    let accept = lines.find_map(|l| {
+        let (name, value) = l.split_once(':')?;
+        name.trim()
+            .eq_ignore_ascii_case("accept")
+            .then(|| value.trim())
+    });
+    Route::Metrics {
+        format: Format::from_accept(accept),
+        head: head_only,
+    }
+}
+
+/// The accept loop. Hand-written HTTP/1.1 for one GET route: a framework would be the
+/// largest dependency of the binary for ~50 lines; every read is bounded in size and
+/// time, and each connection is answered once and closed.
+async fn serve(listener: tokio::net::TcpListener, db: PathBuf) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let db = Arc::new(db);
+    loop {
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return;
+        };
+        let sock = match listener.accept().await {
+            Ok((sock, _)) => sock,
+            Err(_) => {
+                // Out of descriptors, say: try again shortly rather than spin.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let db = db.clone();
+        tokio::spawn(async move {
+            let _ = tokio::time::timeout(CONNECTION_DEADLINE, answer(sock, &db)).await;
+            drop(slot);
+        });
+    }
+}
+
+async fn answer(mut sock: tokio::net::TcpStream, db: &Arc<PathBuf>) -> std::io::Result<()> {
+    let mut buf = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 1024];
+    let head = loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break Some(String::from_utf8_lossy(&buf[..end]).into_owned());
+        }
+        if buf.len() > MAX_HEAD {
+            break None;
+        }
+        let n = sock.read(&mut chunk).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let (status, content_type, body, head_only) = match head.as_deref().map(route) {
+        None => (
+            "431 Request Header Fields Too Large",
+            "text/plain",
+            String::new(),
+            false,
+        ),
+        Some(Route::BadRequest) => ("400 Bad Request", "text/plain", String::new(), false),
+        Some(Route::NotFound) => (
+            "404 Not Found",
+            "text/plain",
+            "baton serves its metrics at /metrics\n".into(),
+            false,
+        ),
+        Some(Route::MethodNotAllowed) => {
+            ("405 Method Not Allowed", "text/plain", String::new(), false)
+        }
+        Some(Route::Metrics { format, head }) => {
+            let db = db.clone();
+            let text = tokio::task::spawn_blocking(move || {
+                let store = Store::open(&db).map_err(|e| e.to_string())?;
+                let m = store.metrics(None).map_err(|e| e.to_string())?;
+                Ok::<_, String>(render(&m, format))
+            })
+            .await
+            .unwrap_or_else(|e| Err(e.to_string()));
+            match text {
+                Ok(t) => ("200 OK", format.content_type(), t, head),
+                Err(e) => (
+                    "503 Service Unavailable",
+                    "text/plain",
+                    format!("cannot read the store: {e}\n"),
+                    false,
+                ),
+            }
+        }
+    };
+    let mut out = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    if status.starts_with("405") {
+        out.push_str("Allow: GET, HEAD\r\n");
+    }
+    out.push_str("Connection: close\r\n\r\n");
+    if !head_only {
+        out.push_str(&body);
+    }
+    sock.write_all(out.as_bytes()).await?;
+    sock.shutdown().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_get_and_head_of_metrics_only() {
+        assert_eq!(
+            route(
+                "GET /metrics HTTP/1.1\r\nHost: x\r\nAccept: application/openmetrics-text; version=1.0.0"
+            ),
+            Route::Metrics {
+                format: Format::OpenMetrics,
+                head: false
+            }
+        );
+        assert_eq!(
+            route("HEAD /metrics?x=1 HTTP/1.0"),
+            Route::Metrics {
+                format: Format::Prometheus,
+                head: true
+            }
+        );
+        assert_eq!(route("GET / HTTP/1.1"), Route::NotFound);
+        assert_eq!(route("POST /metrics HTTP/1.1"), Route::MethodNotAllowed);
+        assert_eq!(route("GET /metrics"), Route::BadRequest);
+        assert_eq!(route(""), Route::BadRequest);
+    }
+
+    #[test]
+    fn a_bare_port_listens_on_loopback() {
+        assert_eq!(
+            listen_addrs("9464").unwrap(),
+            vec![SocketAddr::from(([127, 0, 0, 1], 9464))]
+        );
+        assert_eq!(
+            listen_addrs("0.0.0.0:9464").unwrap(),
+            vec![SocketAddr::from(([0, 0, 0, 0], 9464))]
+        );
+        assert!(listen_addrs("nonsense").is_err());
+    }
+
+    #[test]
+    fn the_file_is_replaced_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("baton.prom");
+        write_atomic(&p, b"one\n").unwrap();
+        write_atomic(&p, b"two\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "two\n");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("baton.prom")]);
+    }
+
+    #[test]
+    fn a_missing_directory_is_refused_before_the_run() {
+        let e = Exports::open(Some(Path::new("/nonexistent-dir/baton.prom")), None).unwrap_err();
+        assert!(e.to_string().contains("directory does not exist"), "{e}");
+    }
+}

@@ -1,0 +1,479 @@
+//! The metrics as text (pure): the Prometheus text format 0.0.4, or OpenMetrics 1.0
+//! when a scraper asks for it. Names follow Prometheus practice: `baton_` prefix,
+//! counters end in `_total`, durations are `_seconds`, every family has HELP and TYPE.
+use crate::model::metrics::{Histogram, Metrics};
+use std::fmt::Write;
+
+/// The two text formats a scraper may ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `text/plain; version=0.0.4`: what node_exporter's textfile collector reads.
+    Prometheus,
+    /// `application/openmetrics-text; version=1.0.0`.
+    OpenMetrics,
+}
+
+impl Format {
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Prometheus => "text/plain; version=0.0.4; charset=utf-8",
+            Format::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        }
+    }
+
+    /// The format an `Accept` header asks for: OpenMetrics when it names it (with a
+    /// non-zero `q`), else the Prometheus text format, which every scraper reads.
+    pub fn from_accept(accept: Option<&str>) -> Format {
+        let asks = accept.is_some_and(|a| {
+            a.split(',').any(|range| {
+                let mut parts = range.split(';').map(str::trim);
+                let media = parts.next().unwrap_or_default();
+                let refused = parts.any(|p| {
+                    p.strip_prefix("q=")
+                        .and_then(|q| q.trim().parse::<f64>().ok())
+                        .is_some_and(|q| q <= 0.0)
+                });
+                media.eq_ignore_ascii_case("application/openmetrics-text") && !refused
+            })
+        });
+        if asks {
+            Format::OpenMetrics
+        } else {
+            Format::Prometheus
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Counter,
+    Gauge,
+    Histogram,
+}
+
+impl Kind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Kind::Counter => "counter",
+            Kind::Gauge => "gauge",
+            Kind::Histogram => "histogram",
+        }
+    }
+}
+
+/// One metric family being written.
+struct Out {
+    text: String,
+    format: Format,
+}
+
+impl Out {
+    /// HELP and TYPE (and UNIT in OpenMetrics). `name` is the family's name: for a
+    /// counter without `_total`, which the Prometheus format puts on the TYPE line
+    /// and OpenMetrics only on samples.
+    fn family(&mut self, name: &str, kind: Kind, help: &str) {
+        let shown = match (self.format, kind) {
+            (Format::Prometheus, Kind::Counter) => format!("{name}_total"),
+            _ => name.to_string(),
+        };
+        let help = escape_help(help);
+        let _ = match self.format {
+            Format::Prometheus => writeln!(
+                self.text,
+                "# HELP {shown} {help}\n# TYPE {shown} {}",
+                kind.as_str()
+            ),
+            Format::OpenMetrics => {
+                let _ = writeln!(self.text, "# TYPE {shown} {}", kind.as_str());
+                if name.ends_with("_seconds") {
+                    let _ = writeln!(self.text, "# UNIT {shown} seconds");
+                }
+                writeln!(self.text, "# HELP {shown} {help}")
+            }
+        };
+    }
+
+    fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: impl Into<Value>) {
+        self.text.push_str(name);
+        if !labels.is_empty() {
+            self.text.push('{');
+            for (n, (k, v)) in labels.iter().enumerate() {
+                if n > 0 {
+                    self.text.push(',');
+                }
+                let _ = write!(self.text, "{k}=\"{}\"", escape_label(v));
+            }
+            self.text.push('}');
+        }
+        let _ = writeln!(self.text, " {}", value.into());
+    }
+
+    fn histogram(&mut self, name: &str, labels: &[(&str, &str)], h: &Histogram) {
+        for (le, n) in h.cumulative() {
+            let le = le.map_or("+Inf".to_string(), seconds_label);
+            let mut with_le = labels.to_vec();
+            with_le.push(("le", &le));
+            self.sample(&format!("{name}_bucket"), &with_le, n);
+        }
+        self.sample(
+            &format!("{name}_sum"),
+            labels,
+            Value::Float(h.sum_ms as f64 / 1000.0),
+        );
+        self.sample(&format!("{name}_count"), labels, h.count());
+    }
+}
+
+/// A sample's value: integers as integers, floats in Rust's shortest round-trip form
+/// (never an exponent; `NaN` and `±Inf` as both formats spell them).
+enum Value {
+    Int(u64),
+    Float(f64),
+}
+
+impl From<u64> for Value {
+    fn from(n: u64) -> Value {
+        Value::Int(n)
+    }
+}
+
+impl std::fmt::Display for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Value::Int(n) => write!(f, "{n}"),
+            Value::Float(x) if x.is_nan() => f.write_str("NaN"),
+            Value::Float(x) if x.is_infinite() => {
+                f.write_str(if x > 0.0 { "+Inf" } else { "-Inf" })
+            }
+            Value::Float(x) => write!(f, "{x}"),
+        }
+    }
+}
+
+/// A bucket bound in seconds as a float that both formats accept: `0.05`, `1.0`.
+fn seconds_label(ms: u64) -> String {
+    format!("{:?}", ms as f64 / 1000.0)
+}
+
+/// Label values: backslash, double quote and line feed escaped (both formats).
+fn escape_label(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for c in v.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// HELP text: backslash and line feed escaped.
+fn escape_help(v: &str) -> String {
+    v.replace('\\', "\\\\").replace('\n', "\\n")
+}
+
+/// The metrics in `format`. Deterministic: families in a fixed order, series sorted.
+pub fn render(m: &Metrics, format: Format) -> String {
+    let mut o = Out {
+        text: String::new(),
+        format,
+    };
+
+    o.family(
+        "baton_runs",
+        Kind::Gauge,
+        "Runs in the store by workflow and state.",
+    );
+    for ((wf, state), n) in &m.runs {
+        o.sample("baton_runs", &[("workflow", wf), ("state", state)], *n);
+    }
+
+    o.family(
+        "baton_steps",
+        Kind::Gauge,
+        "Steps of the runs in the store by workflow and state.",
+    );
+    for ((wf, state), n) in &m.steps {
+        o.sample("baton_steps", &[("workflow", wf), ("state", state)], *n);
+    }
+
+    o.family(
+        "baton_step_attempts_started",
+        Kind::Counter,
+        "Step attempts started (a step's first run and every retry).",
+    );
+    for (wf, n) in &m.attempts_started {
+        o.sample("baton_step_attempts_started_total", &[("workflow", wf)], *n);
+    }
+
+    o.family(
+        "baton_step_attempts_finished",
+        Kind::Counter,
+        "Step attempts that ended, by outcome (succeeded, failed, cancelled, interrupted).",
+    );
+    for ((wf, outcome), n) in &m.attempts_finished {
+        o.sample(
+            "baton_step_attempts_finished_total",
+            &[("workflow", wf), ("outcome", outcome.as_str())],
+            *n,
+        );
+    }
+
+    o.family(
+        "baton_errors",
+        Kind::Counter,
+        "Error records by workflow, kind and severity.",
+    );
+    for ((wf, kind, sev), c) in &m.errors {
+        o.sample(
+            "baton_errors_total",
+            &[("workflow", wf), ("kind", kind), ("severity", sev)],
+            c.total,
+        );
+    }
+
+    o.family(
+        "baton_errors_open",
+        Kind::Gauge,
+        "Error records not yet resolved, by workflow, kind and severity.",
+    );
+    for ((wf, kind, sev), c) in &m.errors {
+        o.sample(
+            "baton_errors_open",
+            &[("workflow", wf), ("kind", kind), ("severity", sev)],
+            c.open,
+        );
+    }
+
+    o.family(
+        "baton_step_duration_seconds",
+        Kind::Histogram,
+        "Duration of the step attempts that ended.",
+    );
+    for (wf, h) in &m.step_durations {
+        o.histogram("baton_step_duration_seconds", &[("workflow", wf)], h);
+    }
+
+    o.family(
+        "baton_gate_wait_seconds",
+        Kind::Histogram,
+        "Time from a gate's opening to its decision (approved, rejected, timed_out).",
+    );
+    for ((wf, decision), h) in &m.gate_waits {
+        o.histogram(
+            "baton_gate_wait_seconds",
+            &[("workflow", wf), ("decision", decision)],
+            h,
+        );
+    }
+
+    o.family(
+        "baton_run_health",
+        Kind::Gauge,
+        "Health score of a run, 0 to 100 (live runs and each workflow's latest run).",
+    );
+    for g in &m.run_gauges {
+        o.sample(
+            "baton_run_health",
+            &[("workflow", &g.workflow), ("run", &g.run)],
+            Value::Float(g.health),
+        );
+    }
+
+    o.family(
+        "baton_run_quality_ratio",
+        Kind::Gauge,
+        "Quality of a run, 0 to 1 (absent while no step has finished).",
+    );
+    for g in &m.run_gauges {
+        if let Some(q) = g.quality {
+            o.sample(
+                "baton_run_quality_ratio",
+                &[("workflow", &g.workflow), ("run", &g.run)],
+                Value::Float(q),
+            );
+        }
+    }
+
+    o.family(
+        "baton_run_queue_depth",
+        Kind::Gauge,
+        "Steps of a live run queued, waiting for a slot, a pool or a rate token.",
+    );
+    for g in &m.run_gauges {
+        if let Some(n) = g.queue_depth {
+            o.sample(
+                "baton_run_queue_depth",
+                &[("workflow", &g.workflow), ("run", &g.run)],
+                n,
+            );
+        }
+    }
+
+    o.family(
+        "baton_run_running_steps",
+        Kind::Gauge,
+        "Steps of a live run running now.",
+    );
+    for g in &m.run_gauges {
+        if let Some(n) = g.running {
+            o.sample(
+                "baton_run_running_steps",
+                &[("workflow", &g.workflow), ("run", &g.run)],
+                n,
+            );
+        }
+    }
+
+    if format == Format::OpenMetrics {
+        o.text.push_str("# EOF\n");
+    }
+    o.text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::metrics::{
+        AttemptOutcome, ErrorCounts, GATE_WAIT_BOUNDS_MS, RunGauges, STEP_DURATION_BOUNDS_MS,
+    };
+
+    fn sample() -> Metrics {
+        let mut m = Metrics::default();
+        let wf = "re\"lease\\n\new".to_string();
+        m.runs.insert((wf.clone(), "running"), 1);
+        m.steps.insert((wf.clone(), "succeeded"), 2);
+        m.steps.insert((wf.clone(), "queued"), 0);
+        m.attempts_started.insert(wf.clone(), 3);
+        m.attempts_finished
+            .insert((wf.clone(), AttemptOutcome::Failed), 1);
+        m.errors.insert(
+            (wf.clone(), "exit_nonzero".into(), "high".into()),
+            ErrorCounts { total: 1, open: 0 },
+        );
+        let mut h = Histogram::new(STEP_DURATION_BOUNDS_MS);
+        h.observe(40);
+        h.observe(1_500);
+        m.step_durations.insert(wf.clone(), h);
+        let mut g = Histogram::new(GATE_WAIT_BOUNDS_MS);
+        g.observe(90_000);
+        m.gate_waits.insert((wf.clone(), "approved".into()), g);
+        m.run_gauges.push(RunGauges {
+            run: "01J".into(),
+            workflow: wf,
+            health: 87.5,
+            quality: Some(0.75),
+            queue_depth: Some(4),
+            running: Some(2),
+        });
+        m
+    }
+
+    #[test]
+    fn prometheus_text_has_help_type_total_and_escaped_labels() {
+        let t = render(&sample(), Format::Prometheus);
+        assert!(t.contains("# HELP baton_errors_total Error records"));
+        assert!(t.contains("# TYPE baton_errors_total counter\n"));
+        assert!(t.contains(
+            "baton_errors_total{workflow=\"re\\\"lease\\\\n\\new\",kind=\"exit_nonzero\",severity=\"high\"} 1\n"
+        ));
+        assert!(t.contains("# TYPE baton_step_duration_seconds histogram\n"));
+        assert!(
+            t.contains("baton_run_health{workflow=\"re\\\"lease\\\\n\\new\",run=\"01J\"} 87.5\n")
+        );
+        assert!(t.contains("baton_run_quality_ratio{"));
+        assert!(t.contains("} 0.75\n"));
+        assert!(!t.contains("# EOF"));
+        assert!(!t.contains("# UNIT"));
+        // Every sample's family was introduced by HELP and TYPE lines.
+        for line in t.lines().filter(|l| !l.starts_with('#')) {
+            let name = line.split(['{', ' ']).next().unwrap();
+            let family = ["_bucket", "_sum", "_count"]
+                .iter()
+                .find_map(|s| name.strip_suffix(s))
+                .filter(|f| t.contains(&format!("# TYPE {f} histogram")))
+                .unwrap_or(name);
+            assert!(t.contains(&format!("# HELP {family} ")), "{line}");
+            assert!(t.contains(&format!("# TYPE {family} ")), "{line}");
+        }
+    }
+
+    #[test]
+    fn histogram_buckets_are_cumulative_in_seconds_with_sum_and_count() {
+        let t = render(&sample(), Format::Prometheus);
+        let wf = "workflow=\"re\\\"lease\\\\n\\new\"";
+        assert!(t.contains(&format!(
+            "baton_step_duration_seconds_bucket{{{wf},le=\"0.05\"}} 1\n"
+        )));
+        assert!(t.contains(&format!(
+            "baton_step_duration_seconds_bucket{{{wf},le=\"1.0\"}} 1\n"
+        )));
+        assert!(t.contains(&format!(
+            "baton_step_duration_seconds_bucket{{{wf},le=\"2.5\"}} 2\n"
+        )));
+        assert!(t.contains(&format!(
+            "baton_step_duration_seconds_bucket{{{wf},le=\"+Inf\"}} 2\n"
+        )));
+        assert!(t.contains(&format!("baton_step_duration_seconds_sum{{{wf}}} 1.54\n")));
+        assert!(t.contains(&format!("baton_step_duration_seconds_count{{{wf}}} 2\n")));
+        assert!(t.contains(&format!(
+            "baton_gate_wait_seconds_bucket{{{wf},decision=\"approved\",le=\"60.0\"}} 0\n"
+        )));
+        assert!(t.contains(&format!(
+            "baton_gate_wait_seconds_bucket{{{wf},decision=\"approved\",le=\"300.0\"}} 1\n"
+        )));
+    }
+
+    #[test]
+    fn openmetrics_names_counter_families_without_total_has_units_and_ends_with_eof() {
+        let t = render(&sample(), Format::OpenMetrics);
+        assert!(t.contains("# TYPE baton_errors counter\n"));
+        assert!(t.contains("# HELP baton_errors Error records"));
+        assert!(t.contains("\nbaton_errors_total{"));
+        assert!(t.contains(
+            "# TYPE baton_step_duration_seconds histogram\n# UNIT baton_step_duration_seconds seconds\n"
+        ));
+        assert!(t.ends_with("\n# EOF\n"));
+        assert_eq!(t.matches("# EOF").count(), 1);
+    }
+
+    #[test]
+    fn absent_figures_are_absent_not_zero() {
+        let mut m = sample();
+        m.run_gauges[0].quality = None;
+        m.run_gauges[0].queue_depth = None;
+        m.run_gauges[0].running = None;
+        let t = render(&m, Format::Prometheus);
+        assert!(!t.contains("baton_run_quality_ratio{"));
+        assert!(!t.contains("baton_run_queue_depth{"));
+        assert!(!t.contains("baton_run_running_steps{"));
+        assert!(t.contains("baton_run_health{"));
+    }
+
+    #[test]
+    fn accept_header_chooses_the_format() {
+        let om =
+            "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+        assert_eq!(Format::from_accept(Some(om)), Format::OpenMetrics);
+        assert_eq!(
+            Format::from_accept(Some("application/openmetrics-text; q=0")),
+            Format::Prometheus
+        );
+        assert_eq!(Format::from_accept(Some("text/plain")), Format::Prometheus);
+        assert_eq!(Format::from_accept(None), Format::Prometheus);
+        assert!(
+            Format::OpenMetrics
+                .content_type()
+                .starts_with("application/openmetrics-text")
+        );
+    }
+
+    #[test]
+    fn an_empty_store_renders_every_family_and_nothing_else() {
+        let t = render(&Metrics::default(), Format::Prometheus);
+        assert!(t.lines().all(|l| l.starts_with("# ")), "{t}");
+        assert_eq!(t.matches("# TYPE ").count(), 12);
+    }
+}
