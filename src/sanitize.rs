@@ -293,6 +293,85 @@ pub fn strip_to_plain(raw: &[u8]) -> String {
     sanitize_line(raw).into_iter().map(|r| r.text).collect()
 }
 
+/// Text for a terminal (what baton prints outside the console: headless lines, `show`,
+/// `audit`, `runs`, `logs`, errors, reasons, names): the console's sanitiser, line by
+/// line, with the SGR colours it keeps written back as SGR. Every other control
+/// sequence is neutralised as in the console (dropped, or shown as a control picture),
+/// so text from a step or an operator cannot clear, retitle or write to the clipboard
+/// of the terminal reading it.
+pub fn for_terminal(text: &str) -> String {
+    let mut lines = TerminalLines::default();
+    let mut out = String::with_capacity(text.len());
+    for (n, line) in text.split('\n').enumerate() {
+        if n > 0 {
+            out.push('\n');
+        }
+        out.push_str(&lines.line(line.as_bytes()));
+    }
+    out
+}
+
+/// Line after line for a terminal (a stream such as `baton logs`), the SGR style carried
+/// from one line to the next as a terminal would, each line ending in its default style.
+#[derive(Debug, Clone, Default)]
+pub struct TerminalLines {
+    sanitizer: Sanitizer,
+}
+
+impl TerminalLines {
+    /// One line (without its newline), sanitised, colours written back as SGR.
+    pub fn line(&mut self, raw: &[u8]) -> String {
+        let mut out = String::with_capacity(raw.len());
+        let mut styled = false;
+        for run in self.sanitizer.line(raw) {
+            if run.style != SgrStyle::default() || styled {
+                push_sgr(&mut out, &run.style);
+                styled = run.style != SgrStyle::default();
+            }
+            out.push_str(&run.text);
+        }
+        if styled {
+            out.push_str("\x1b[0m");
+        }
+        out
+    }
+}
+
+/// `ESC [ 0 ; … m` setting exactly `style`.
+fn push_sgr(out: &mut String, style: &SgrStyle) {
+    use std::fmt::Write as _;
+    out.push_str("\x1b[0");
+    for (on, code) in [
+        (style.bold, 1),
+        (style.dim, 2),
+        (style.italic, 3),
+        (style.underline, 4),
+        (style.reverse, 7),
+    ] {
+        if on {
+            let _ = write!(out, ";{code}");
+        }
+    }
+    for (colour, base, bright, ext) in [(style.fg, 30, 90, 38), (style.bg, 40, 100, 48)] {
+        match colour {
+            Some(SgrColor::Ansi(n)) if n < 8 => {
+                let _ = write!(out, ";{}", base + u32::from(n));
+            }
+            Some(SgrColor::Ansi(n)) => {
+                let _ = write!(out, ";{}", bright + u32::from(n.min(15) - 8));
+            }
+            Some(SgrColor::Indexed(n)) => {
+                let _ = write!(out, ";{ext};5;{n}");
+            }
+            Some(SgrColor::Rgb(r, g, b)) => {
+                let _ = write!(out, ";{ext};2;{r};{g};{b}");
+            }
+            None => {}
+        }
+    }
+    out.push('m');
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -429,5 +508,33 @@ mod tests {
                 prop_assert!(!run.text.chars().any(|c| c.is_control()), "{:?}", run.text);
             }
         }
+    }
+
+    #[test]
+    fn text_for_a_terminal_keeps_colours_and_neutralises_the_rest() {
+        // A reason typed to fake a clean screen: clear, title, clipboard write, colour.
+        let hostile = "ok\x1b[2J\x1b]0;owned\x07\x1b]52;c;ZXZpbA==\x07\x1b[32mALL GREEN\x1b[0m\rX";
+        let shown = for_terminal(hostile);
+        assert!(
+            !shown.contains("\x1b[2J") && !shown.contains("\x1b]"),
+            "{shown:?}"
+        );
+        assert!(
+            shown.contains("\x1b[0;32mALL GREEN"),
+            "colours pass: {shown:?}"
+        );
+        assert!(
+            shown.contains('\u{240d}'),
+            "a carriage return is shown: {shown:?}"
+        );
+        // Only SGR sequences remain.
+        let escapes: Vec<&str> = shown.split('\x1b').skip(1).collect();
+        assert!(
+            escapes
+                .iter()
+                .all(|e| e.starts_with('[') && e.contains('m')),
+            "{shown:?}"
+        );
+        assert_eq!(for_terminal("plain\nlines"), "plain\nlines");
     }
 }

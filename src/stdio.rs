@@ -18,16 +18,74 @@ pub fn default_sigpipe() {
     }
 }
 
+/// Whether stdout (`1`) or stderr (`2`) is a terminal, asked once.
+fn is_terminal(fd: i32) -> bool {
+    use std::io::IsTerminal;
+    use std::sync::OnceLock;
+    static OUT: OnceLock<bool> = OnceLock::new();
+    static ERR: OnceLock<bool> = OnceLock::new();
+    if fd == 1 {
+        *OUT.get_or_init(|| std::io::stdout().is_terminal())
+    } else {
+        *ERR.get_or_init(|| std::io::stderr().is_terminal())
+    }
+}
+
+/// What reaches a terminal goes through the console's sanitiser (only SGR colours
+/// pass): names, reasons, outputs and ids may come from anyone. A pipe or file gets
+/// the text as it is.
+fn for_stream(fd: i32, args: std::fmt::Arguments<'_>) -> String {
+    let text = args.to_string();
+    if is_terminal(fd) {
+        crate::sanitize::for_terminal(&text)
+    } else {
+        text
+    }
+}
+
 /// Write a line to stdout; a write error (a closed pipe) is not the command's failure.
 pub fn out_line(args: std::fmt::Arguments<'_>) {
     use std::io::Write;
-    let _ = writeln!(std::io::stdout().lock(), "{args}");
+    let _ = writeln!(std::io::stdout().lock(), "{}", for_stream(1, args));
+}
+
+/// Write to stdout without a newline.
+pub fn out_text(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = write!(std::io::stdout().lock(), "{}", for_stream(1, args));
 }
 
 /// Write to stderr; a write error is ignored (there is nowhere left to report it).
 pub fn err_text(args: std::fmt::Arguments<'_>) {
     use std::io::Write;
-    let _ = write!(std::io::stderr().lock(), "{args}");
+    let _ = write!(std::io::stderr().lock(), "{}", for_stream(2, args));
+}
+
+/// A writer for the headless lines: sanitised when `fd` is a terminal.
+pub struct TerminalSafe<W: std::io::Write> {
+    inner: W,
+    fd: i32,
+}
+
+impl<W: std::io::Write> TerminalSafe<W> {
+    pub fn new(inner: W, fd: i32) -> Self {
+        TerminalSafe { inner, fd }
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for TerminalSafe<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if is_terminal(self.fd) {
+            let text = crate::sanitize::for_terminal(&String::from_utf8_lossy(buf));
+            self.inner.write_all(text.as_bytes())?;
+        } else {
+            self.inner.write_all(buf)?;
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// `println!` that does not panic on a closed stdout.
@@ -35,9 +93,19 @@ macro_rules! outln {
     ($($t:tt)*) => { $crate::stdio::out_line(format_args!($($t)*)) };
 }
 
+/// `print!` that does not panic on a closed stdout.
+macro_rules! out {
+    ($($t:tt)*) => { $crate::stdio::out_text(format_args!($($t)*)) };
+}
+
+/// `eprint!` that does not panic on a closed stderr.
+macro_rules! err {
+    ($($t:tt)*) => { $crate::stdio::err_text(format_args!($($t)*)) };
+}
+
 /// `eprintln!` that does not panic on a closed stderr.
 macro_rules! errln {
     ($($t:tt)*) => { $crate::stdio::err_text(format_args!("{}\n", format_args!($($t)*))) };
 }
 
-pub(crate) use {errln, outln};
+pub(crate) use {err, errln, out, outln};

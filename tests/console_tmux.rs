@@ -12,10 +12,12 @@ struct Tmux {
 
 impl Tmux {
     fn new(env: &Env, cols: u16, rows: u16, command: &str) -> Tmux {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let socket = format!(
-            "baton-test-{}-{}",
+            "baton-test-{}-{}-{}",
             std::process::id(),
-            env.path().file_name().unwrap().to_string_lossy()
+            env.path().file_name().unwrap().to_string_lossy(),
+            N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         );
         let t = Tmux { socket };
         let status = Command::new("tmux")
@@ -449,4 +451,86 @@ fn baton_run_console_opens_another_run_from_the_runs_tab() {
     tmux.keys(&["y"]);
     let screen = tmux.wait_for("baton to exit", |s| s.contains("RUN-EXIT="), 20);
     assert!(screen.contains("RUN-EXIT=130"), "{screen}");
+}
+
+impl Tmux {
+    fn title(&self) -> String {
+        let out = Command::new("tmux")
+            .args([
+                "-L",
+                &self.socket,
+                "display",
+                "-p",
+                "-t",
+                "main",
+                "#{pane_title}",
+            ])
+            .output()
+            .expect("display");
+        text(&out.stdout).trim().to_string()
+    }
+}
+
+/// Only colours reach a terminal (issue 16 point 2): a reason typed to clear the screen,
+/// retitle the terminal and fake "ALL GREEN", sent by `baton approve` from another
+/// process, and a step's hostile output shown by `baton logs` and `baton show`, change
+/// nothing on the terminal but their own text.
+#[test]
+fn hostile_text_printed_outside_the_console_changes_nothing_but_itself() {
+    let env = Env::new();
+    let wf = env.workflow(
+        "hostile.toml",
+        "name = \"hostile\"\n[[step]]\nid = \"noisy\"\nrun = 'printf \"out\\033]0;step-title\\007\\033]52;c;ZXZpbA==\\007\\033[2Jend\\n\"'\n[[step]]\nid = \"deploy\"\nneeds = [\"noisy\"]\nrun = \"true\"\ngate = { prompt = \"go?\" }\n",
+    );
+    let command = format!(
+        "cd {} && BATON_DB={} USER=tester {} run {} --headless; echo ENGINE-EXIT=$? ; sleep 30",
+        shell_quote(&env.path().to_string_lossy()),
+        shell_quote(&env.db().to_string_lossy()),
+        shell_quote(env!("CARGO_BIN_EXE_baton")),
+        shell_quote(&wf.to_string_lossy()),
+    );
+    let tmux = Tmux::new(&env, 120, 40, &command);
+    let id = env.wait_run_id();
+    env.wait_step(&id, "deploy", "waiting_approval", 20);
+    let before = tmux.title();
+    let reason = "ok\x1b[2J\x1b[H\x1b]0;owned\x07ALL GREEN";
+    let o = env.run(&["approve", &id, "deploy", "--reason", reason]);
+    assert!(o.status.success(), "{}", text(&o.stdout));
+    let screen = tmux.wait_for("the engine to end", |s| s.contains("ENGINE-EXIT=0"), 20);
+    assert!(
+        screen.contains(&format!("run {id} hostile")),
+        "the screen was not cleared: {screen}"
+    );
+    assert_ne!(tmux.title(), "owned");
+    // `logs` and `show` typed in that terminal.
+    let shell = format!(
+        "{} logs {id} noisy; {} show {id}; echo LOGS-DONE",
+        shell_quote(env!("CARGO_BIN_EXE_baton")),
+        shell_quote(env!("CARGO_BIN_EXE_baton"))
+    );
+    let second = Tmux::new(
+        &env,
+        120,
+        40,
+        &format!(
+            "cd {} && export BATON_DB={} && {shell}; sleep 30",
+            shell_quote(&env.path().to_string_lossy()),
+            shell_quote(&env.db().to_string_lossy())
+        ),
+    );
+    assert_eq!(tmux.title(), before, "the engine's terminal kept its title");
+    let screen = second.wait_for("logs and show", |s| s.contains("LOGS-DONE"), 20);
+    // The step's text is there, its escape sequences are not obeyed.
+    assert!(screen.contains("outend"), "{screen}");
+    assert!(screen.contains("noisy"), "show ran: {screen}");
+    assert_ne!(second.title(), "step-title", "{screen}");
+    let clipboard = Command::new("tmux")
+        .args(["-L", &second.socket, "show-buffer"])
+        .output()
+        .map(|o| text(&o.stdout))
+        .unwrap_or_default();
+    assert!(
+        !clipboard.contains("evil"),
+        "the step wrote the clipboard: {clipboard}"
+    );
 }

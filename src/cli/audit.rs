@@ -42,7 +42,7 @@ pub fn run(args: AuditArgs) -> i32 {
         None => match args.run {
             Some(run) => show(&args.db, &run, args.json),
             None => {
-                eprintln!(
+                crate::stdio::errln!(
                     "error: give a RUN to show its audit trail, or `verify`; see `baton audit --help`"
                 );
                 exit::USAGE
@@ -61,9 +61,9 @@ fn show(db: &DbOpt, run: &str, json: bool) -> i32 {
     };
     if json {
         let v: Vec<_> = rows.iter().map(row_json).collect();
-        println!("{}", serde_json::Value::Array(v));
+        crate::stdio::outln!("{}", serde_json::Value::Array(v));
     } else {
-        print!("{}", table(&rows));
+        crate::stdio::out!("{}", table(&rows));
     }
     exit::OK
 }
@@ -117,7 +117,7 @@ fn verify(db: &DbOpt, run: Option<&str>) -> i32 {
     match verdict {
         Err(e) => fail(&e),
         Ok(AuditVerdict::Intact { rows }) => {
-            println!("audit chain intact: {rows} rows verified");
+            crate::stdio::outln!("audit chain intact: {rows} rows verified");
             exit::OK
         }
         Ok(AuditVerdict::Broken {
@@ -125,7 +125,7 @@ fn verify(db: &DbOpt, run: Option<&str>) -> i32 {
             run_id,
             reason,
         }) => {
-            println!(
+            crate::stdio::outln!(
                 "audit chain BROKEN at row {row_id}{}: {reason}",
                 run_id.map(|r| format!(" (run {r})")).unwrap_or_default()
             );
@@ -136,7 +136,7 @@ fn verify(db: &DbOpt, run: Option<&str>) -> i32 {
             run_id,
             key_id,
         }) => {
-            println!(
+            crate::stdio::outln!(
                 "audit chain unverifiable at row {row_id} (run {run_id}): it is signed with key `{key_id}`, which is not available; set BATON_AUDIT_KEYS=\"{key_id}=…\""
             );
             exit::FAILED

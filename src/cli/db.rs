@@ -25,7 +25,7 @@ impl DbOpt {
 
 /// Print a store error and return the exit code it stands for.
 pub fn fail(e: &StoreError) -> i32 {
-    eprintln!("error: {e}");
+    crate::stdio::errln!("error: {e}");
     if e.is_usage() {
         exit::USAGE
     } else {

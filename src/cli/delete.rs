@@ -62,7 +62,7 @@ pub fn rm(db: &DbOpt, prefixes: &[String], opts: &DeleteOpts) -> i32 {
             continue;
         }
         if let Some(why) = deletion_refusal(&run.id, &run.liveness()) {
-            eprintln!("refused: {why}");
+            crate::stdio::errln!("refused: {why}");
             refused = true;
             continue;
         }
@@ -73,7 +73,7 @@ pub fn rm(db: &DbOpt, prefixes: &[String], opts: &DeleteOpts) -> i32 {
         });
     }
     if refused {
-        eprintln!("nothing deleted");
+        crate::stdio::errln!("nothing deleted");
         return exit::FAILED;
     }
     delete(&mut store, &targets, "baton runs rm", opts)
@@ -110,7 +110,7 @@ pub fn gc(args: GcArgs) -> i32 {
     };
     let age = crate::workflow::units::format_duration(args.older_than);
     if targets.is_empty() {
-        println!(
+        crate::stdio::outln!(
             "nothing to delete: no {}run ended {age} ago or earlier",
             if args.include_interrupted {
                 "finished or interrupted "
@@ -133,21 +133,21 @@ fn delete(store: &mut Store, targets: &[Target], reason: &str, opts: &DeleteOpts
         .iter()
         .map(|t| [t.id.clone(), t.workflow.clone(), t.state.to_string()])
         .collect();
-    print!(
+    crate::stdio::out!(
         "{}",
         super::table::render(&["RUN", "WORKFLOW", "STATE"], &rows)
     );
     let n = targets.len();
     let runs = if n == 1 { "run" } else { "runs" };
     if opts.dry_run {
-        println!("dry run: {n} {runs} would be deleted");
+        crate::stdio::outln!("dry run: {n} {runs} would be deleted");
         return exit::OK;
     }
     if !opts.yes
         && std::io::stdin().is_terminal()
         && !confirm(&format!("delete {n} {runs} and their logs?"))
     {
-        println!("nothing deleted");
+        crate::stdio::outln!("nothing deleted");
         return exit::OK;
     }
     let actor = os_user();
@@ -155,16 +155,20 @@ fn delete(store: &mut Store, targets: &[Target], reason: &str, opts: &DeleteOpts
     for t in targets {
         match store.delete_run(&t.id, &actor, reason) {
             Ok(d) => {
-                println!(
+                crate::stdio::outln!(
                     "deleted run {} ({}, {}, {} events; audit row {})",
-                    d.run_id, d.workflow, d.state, d.events, d.audit_row
+                    d.run_id,
+                    d.workflow,
+                    d.state,
+                    d.events,
+                    d.audit_row
                 );
                 if let Some(e) = d.log_error {
-                    eprintln!("warning: could not remove {}: {e}", d.log_dir.display());
+                    crate::stdio::errln!("warning: could not remove {}: {e}", d.log_dir.display());
                 }
             }
             Err(StoreError::Refused(why)) => {
-                eprintln!("refused: {why}");
+                crate::stdio::errln!("refused: {why}");
                 code = code.max(exit::FAILED);
             }
             Err(e) => return fail(&e),
@@ -175,7 +179,7 @@ fn delete(store: &mut Store, targets: &[Target], reason: &str, opts: &DeleteOpts
 
 /// Ask a yes/no question on the terminal; anything but `y`/`yes` is No.
 fn confirm(question: &str) -> bool {
-    eprint!("{question} [y/N] ");
+    crate::stdio::err!("{question} [y/N] ");
     let _ = std::io::stderr().flush();
     let mut line = String::new();
     if std::io::stdin().lock().read_line(&mut line).is_err() {

@@ -24,11 +24,11 @@ pub struct Args {
 pub fn run(args: &Args) -> i32 {
     match load_file(&args.file) {
         Ok(plan) => {
-            print!("{}", render(&plan, &probe));
+            crate::stdio::out!("{}", render(&plan, &probe));
             exit::OK
         }
         Err(d) => {
-            eprintln!("{d}");
+            crate::stdio::errln!("{d}");
             exit::USAGE
         }
     }

@@ -1,4 +1,7 @@
-//! `baton logs RUN STEP [-f] [--attempt N]`: the raw bytes of a step's log files.
+//! `baton logs RUN STEP [-f] [--attempt N] [--raw]`: a step's log files. On a terminal
+//! the output goes through the console's sanitiser (colours pass, every other control
+//! sequence is neutralised: a step cannot retitle, clear or write to the clipboard of
+//! the terminal reading its log); to a pipe or with `--raw`, the bytes as they are.
 use super::db::{DbOpt, fail};
 use super::exit;
 use crate::store::{Store, StoreError};
@@ -22,6 +25,10 @@ pub struct LogsArgs {
     /// Only this attempt (default: every attempt, in order)
     #[arg(long, value_name = "N")]
     pub attempt: Option<u32>,
+    /// The bytes as the step wrote them, escape sequences included (the default when
+    /// stdout is not a terminal)
+    #[arg(long)]
+    pub raw: bool,
     #[command(flatten)]
     pub db: DbOpt,
 }
@@ -36,7 +43,7 @@ pub fn run(args: LogsArgs) -> i32 {
         Err(LogError::Store(e)) => fail(&e),
         Err(LogError::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => exit::OK,
         Err(LogError::Io(e)) => {
-            eprintln!("error: {e}");
+            crate::stdio::errln!("error: {e}");
             exit::FAILED
         }
     }
@@ -63,7 +70,13 @@ fn print_logs(store: &Store, args: &LogsArgs) -> Result<i32, LogError> {
         return Err(StoreError::NotFound(format!("step `{}` in run {run_id}", args.step)).into());
     };
     let wanted = |n: u32| args.attempt.is_none_or(|a| a == n);
-    let mut out = std::io::stdout().lock();
+    use std::io::IsTerminal;
+    let stdout = std::io::stdout();
+    let mut out = Output {
+        safe: (!args.raw && stdout.is_terminal()).then(Default::default),
+        pending: Vec::new(),
+        inner: stdout.lock(),
+    };
     // (attempt, bytes already printed) of the file being followed.
     let mut printed: Vec<(u32, u64)> = Vec::new();
     loop {
@@ -74,7 +87,7 @@ fn print_logs(store: &Store, args: &LogsArgs) -> Result<i32, LogError> {
             let from = pos.map_or(0, |i| printed[i].1);
             if pos.is_none() && many {
                 out.flush()?;
-                eprintln!("== {} attempt {n} ({}) ==", args.step, path.display());
+                crate::stdio::errln!("== {} attempt {n} ({}) ==", args.step, path.display());
             }
             let copied = copy_from(path, from, &mut out)?;
             match pos {
@@ -102,8 +115,9 @@ fn print_logs(store: &Store, args: &LogsArgs) -> Result<i32, LogError> {
         }
         std::thread::sleep(Duration::from_millis(200));
     }
+    out.finish()?;
     if printed.is_empty() && !args.follow {
-        eprintln!(
+        crate::stdio::errln!(
             "no output recorded for step `{}`{}",
             args.step,
             args.attempt
@@ -123,4 +137,45 @@ fn copy_from(path: &Path, from: u64, out: &mut impl Write) -> std::io::Result<u6
     };
     f.seek(SeekFrom::Start(from))?;
     std::io::copy(&mut f, out)
+}
+
+/// Standard output, sanitised line by line when it is a terminal (a line is written
+/// once complete, so an escape sequence is never cut between two reads).
+struct Output<W: Write> {
+    safe: Option<crate::sanitize::TerminalLines>,
+    pending: Vec<u8>,
+    inner: W,
+}
+
+impl<W: Write> Output<W> {
+    /// Write a last line without its newline.
+    fn finish(&mut self) -> std::io::Result<()> {
+        if let Some(safe) = self.safe.as_mut()
+            && !self.pending.is_empty()
+        {
+            let line = safe.line(&self.pending);
+            self.pending.clear();
+            self.inner.write_all(line.as_bytes())?;
+        }
+        self.inner.flush()
+    }
+}
+
+impl<W: Write> Write for Output<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let Some(safe) = self.safe.as_mut() else {
+            return self.inner.write(buf);
+        };
+        self.pending.extend_from_slice(buf);
+        while let Some(end) = self.pending.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = self.pending.drain(..=end).collect();
+            let shown = safe.line(&line[..line.len() - 1]);
+            self.inner.write_all(shown.as_bytes())?;
+            self.inner.write_all(b"\n")?;
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }

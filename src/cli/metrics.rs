@@ -33,6 +33,6 @@ pub fn run(args: MetricsArgs) -> i32 {
     } else {
         Format::Prometheus
     };
-    print!("{}", render(&metrics, format));
+    crate::stdio::out!("{}", render(&metrics, format));
     exit::OK
 }

@@ -22,11 +22,11 @@ pub struct Args {
 pub fn run(args: &Args) -> i32 {
     match load_file(&args.file) {
         Ok(plan) => {
-            print!("{}", render(&plan));
+            crate::stdio::out!("{}", render(&plan));
             exit::OK
         }
         Err(d) => {
-            eprintln!("{d}");
+            crate::stdio::errln!("{d}");
             exit::USAGE
         }
     }

@@ -68,11 +68,11 @@ pub fn run(args: RunsArgs) -> i32 {
                 v
             })
             .collect();
-        println!("{}", serde_json::Value::Array(v));
+        crate::stdio::outln!("{}", serde_json::Value::Array(v));
     } else if let (Some(name), true) = (&args.workflow, runs.is_empty()) {
-        println!("no runs of workflow `{name}`");
+        crate::stdio::outln!("no runs of workflow `{name}`");
     } else {
-        print!("{}", table(&runs));
+        crate::stdio::out!("{}", table(&runs));
     }
     exit::OK
 }

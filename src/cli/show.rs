@@ -38,9 +38,9 @@ pub fn run(args: ShowArgs) -> i32 {
         let mut v = json(&detail);
         add_jobs(&mut v, &events);
         v["signals"] = signals_json(&store, &detail.run.id, Timestamp::now());
-        println!("{v}");
+        crate::stdio::outln!("{v}");
     } else {
-        print!("{}", text(&detail));
+        crate::stdio::out!("{}", text(&detail));
     }
     exit::OK
 }
@@ -87,7 +87,7 @@ pub fn signals_json(store: &Store, run_id: &str, now: Timestamp) -> serde_json::
     match signals::golden(store, run_id, now) {
         Ok(s) => serde_json::to_value(s).unwrap_or_default(),
         Err(e) => {
-            eprintln!("warning: no golden signals for run {run_id}: {e}");
+            crate::stdio::errln!("warning: no golden signals for run {run_id}: {e}");
             serde_json::Value::Null
         }
     }

@@ -22,11 +22,11 @@ pub fn run(args: &Args) -> i32 {
     match load_file(&args.file) {
         Ok(plan) => {
             let declared: Vec<&Tool> = plan.tools.values().collect();
-            print!("{}", render(&builtin_tools(), &declared));
+            crate::stdio::out!("{}", render(&builtin_tools(), &declared));
             exit::OK
         }
         Err(d) => {
-            eprintln!("{d}");
+            crate::stdio::errln!("{d}");
             exit::USAGE
         }
     }

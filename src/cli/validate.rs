@@ -54,16 +54,16 @@ pub fn run(args: &Args) -> i32 {
         .collect();
     if args.json {
         match serde_json::to_string_pretty(&reports) {
-            Ok(s) => println!("{s}"),
+            Ok(s) => crate::stdio::outln!("{s}"),
             Err(e) => {
-                eprintln!("error: cannot encode the report as JSON: {e}");
+                crate::stdio::errln!("error: cannot encode the report as JSON: {e}");
                 return exit::USAGE;
             }
         }
     } else {
         for r in &reports {
             if r.ok {
-                println!(
+                crate::stdio::outln!(
                     "ok: {} ({} steps, {} gates)",
                     r.file.display(),
                     r.steps,
@@ -71,10 +71,10 @@ pub fn run(args: &Args) -> i32 {
                 );
             } else {
                 for d in &r.diagnostics {
-                    eprintln!("{d}");
+                    crate::stdio::errln!("{d}");
                 }
                 let n = r.diagnostics.len();
-                eprintln!(
+                crate::stdio::errln!(
                     "{}: {n} error{}",
                     r.file.display(),
                     if n == 1 { "" } else { "s" }
