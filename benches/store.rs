@@ -41,6 +41,7 @@ fn events() -> (Event, Vec<Event>) {
         operator: "bench".into(),
         params: BTreeMap::new(),
         seed: 1,
+        auto_approve: false,
     });
     for i in 0..STEPS {
         let step = step_id(i);

@@ -172,3 +172,43 @@ fn an_approval_wakes_the_engine_without_waiting_for_its_poll() {
         .join(format!("{run}.sock"));
     assert!(!sock.exists(), "{}", sock.display());
 }
+
+/// `--auto-approve` survives a crash: the run records it, and a plain `resume` keeps
+/// approving (a crashed headless run no longer waits at its gate forever); `resume
+/// --auto-approve` turns it on for a run started without it. Both are audited.
+#[test]
+fn auto_approve_is_restored_on_resume_and_can_be_turned_on_by_it() {
+    let slow_then_gate = "name = \"auto\"\n[[step]]\nid = \"slow\"\nrun = 'if [ -f once ]; then true; else touch once; sleep 60; fi'\n[[step]]\nid = \"deploy\"\nneeds = [\"slow\"]\nrun = \"touch deployed\"\ngate = { prompt = \"go?\" }\n";
+    for (run_flag, resume_flag) in [(true, false), (false, true)] {
+        let env = Env::new();
+        let wf = env.workflow("auto.toml", slow_then_gate);
+        let mut args = vec!["run", wf.to_str().unwrap(), "--headless"];
+        if run_flag {
+            args.push("--auto-approve");
+        }
+        let mut engine = env.spawn(&args);
+        let run = env.wait_run_id();
+        env.wait_step(&run, "slow", "running", 20);
+        engine.kill().expect("kill -9 the engine");
+        let _ = engine.wait();
+        let mut resume = vec!["resume", run.as_str(), "--headless"];
+        if resume_flag {
+            resume.push("--auto-approve");
+        }
+        let child = env.spawn(&resume);
+        let out = wait_child(child, 30);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "run --auto-approve {run_flag}, resume --auto-approve {resume_flag}: {}",
+            text(&out.stdout)
+        );
+        assert!(env.path().join("deployed").exists());
+        let audit = text(&env.run(&["audit", &run, "--json"]).stdout);
+        assert!(audit.contains("\"actor\":\"auto\""), "{audit}");
+        assert!(
+            audit.contains("\"auto_approve\":true"),
+            "the flag is on record: {audit}"
+        );
+    }
+}

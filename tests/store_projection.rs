@@ -189,6 +189,7 @@ fn script(pieces: &[Piece]) -> Script {
                 })
                 .push(EventKind::RunResumed {
                     operator: "alice".into(),
+                    auto_approve: false,
                 })
                 .push(EventKind::StepFinished {
                     step: step.into(),

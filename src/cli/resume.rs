@@ -14,6 +14,10 @@ pub struct ResumeArgs {
     pub run: String,
     #[command(flatten)]
     pub engine: EngineArgs,
+    /// Approve every gate from here on, as operator `auto` (recorded with the resume).
+    /// A run started with `--auto-approve` keeps it on resume without this.
+    #[arg(long)]
+    pub auto_approve: bool,
 }
 
 pub fn exec(args: ResumeArgs) -> i32 {
@@ -28,12 +32,12 @@ pub fn exec(args: ResumeArgs) -> i32 {
     if serve {
         display.params.extend(command::detached_params());
     }
-    resume(&args.run, display, serve)
+    resume(&args.run, display, serve, args.auto_approve)
 }
 
 /// Take an undriven run over and drive it here. `serve_commands`: the background engine
 /// of `--detach`, which also takes a finished run to apply the commands waiting for it.
-pub fn resume(run: &str, display: Display, serve_commands: bool) -> i32 {
+pub fn resume(run: &str, display: Display, serve_commands: bool, auto_approve: bool) -> i32 {
     let mut store = match Store::open_existing(&display.db_path) {
         Ok(s) => s,
         Err(e) => return session::report(&e.into()),
@@ -42,13 +46,14 @@ pub fn resume(run: &str, display: Display, serve_commands: bool) -> i32 {
         Ok(id) => id,
         Err(e) => return session::report(&e.into()),
     };
-    match command::take_over(
+    match command::take_over_with(
         &mut store,
         &run_id,
         &display.params,
         &display.operator,
         None,
         serve_commands,
+        auto_approve,
     ) {
         Ok((ready, _)) => drive::drive(store, ready, display),
         Err(e) => session::report(&e),

@@ -9,7 +9,17 @@ pub fn describe(event: &Event) -> Option<String> {
         EventKind::RunStarted {
             workflow, operator, ..
         } => format!("{t} run started: {workflow} by {operator}"),
-        EventKind::RunResumed { operator } => format!("{t} run resumed by {operator}"),
+        EventKind::RunResumed {
+            operator,
+            auto_approve,
+        } => format!(
+            "{t} run resumed by {operator}{}",
+            if *auto_approve {
+                " (gates auto-approved)"
+            } else {
+                ""
+            }
+        ),
         // A cluster job's id is what an operator looks up in `squeue`.
         EventKind::StepJob {
             step,

@@ -58,9 +58,16 @@ pub enum EventKind {
         params: BTreeMap<String, String>,
         /// Seed of the jitter generator, so replay gives the same delays.
         seed: u64,
+        /// Started with `--auto-approve`: a resume keeps approving (recorded, audited).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        auto_approve: bool,
     },
     RunResumed {
         operator: Actor,
+        /// Auto-approval in force from here on (restored from the run, or turned on
+        /// by `resume --auto-approve`).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        auto_approve: bool,
     },
     RunStateChanged {
         state: RunState,

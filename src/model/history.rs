@@ -175,18 +175,42 @@ pub fn decision(kind: &EventKind) -> Option<Decision> {
             workflow,
             operator,
             params,
+            auto_approve,
             ..
         } => {
             let list: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let (details, auto) = if *auto_approve {
+                (
+                    json!({ "workflow": workflow, "params": params, "auto_approve": true }),
+                    "; gates auto-approved",
+                )
+            } else {
+                (json!({ "workflow": workflow, "params": params }), "")
+            };
             d(
                 operator,
                 None,
                 None,
-                json!({ "workflow": workflow, "params": params }),
-                format!("workflow {workflow}; params: {}", list.join(", ")),
+                details,
+                format!("workflow {workflow}; params: {}{auto}", list.join(", ")),
             )
         }
-        K::RunResumed { operator } => d(operator, None, None, json!({}), String::new()),
+        K::RunResumed {
+            operator,
+            auto_approve,
+        } => {
+            if *auto_approve {
+                d(
+                    operator,
+                    None,
+                    None,
+                    json!({ "auto_approve": true }),
+                    "gates auto-approved".into(),
+                )
+            } else {
+                d(operator, None, None, json!({}), String::new())
+            }
+        }
         K::RunFinished { state, summary } => d(
             ENGINE,
             None,

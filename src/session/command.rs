@@ -36,9 +36,39 @@ pub fn take_over(
     command: Option<Command>,
     allow_finished: bool,
 ) -> Result<(Ready, Option<String>), SessionError> {
+    take_over_with(
+        store,
+        run_id,
+        given,
+        operator,
+        command,
+        allow_finished,
+        false,
+    )
+}
+
+/// [`take_over`], turning auto-approval on for the rest of the run
+/// (`resume --auto-approve`; recorded with the resume).
+pub fn take_over_with(
+    store: &mut Store,
+    run_id: &str,
+    given: &[(String, String)],
+    operator: &str,
+    command: Option<Command>,
+    allow_finished: bool,
+    auto_approve: bool,
+) -> Result<(Ready, Option<String>), SessionError> {
     let holder = lease_holder();
     take_lease(store, run_id, &holder)?;
-    let result = apply_in_memory(store, run_id, given, operator, command, allow_finished);
+    let result = apply_in_memory(
+        store,
+        run_id,
+        given,
+        operator,
+        command,
+        allow_finished,
+        auto_approve,
+    );
     if result.is_err() {
         let _ = store.release_lease(run_id, &holder);
     }
@@ -52,6 +82,7 @@ fn apply_in_memory(
     operator: &str,
     command: Option<Command>,
     allow_finished: bool,
+    auto_approve: bool,
 ) -> Result<(Ready, Option<String>), SessionError> {
     // Driving uses the workflow as it is now (approvals bound to a changed step are
     // void). When the file no longer fits the history (a gated step was removed, the
@@ -87,6 +118,9 @@ fn apply_in_memory(
         });
     }
     let now = Timestamp::now();
+    if auto_approve {
+        core.enable_auto_approve();
+    }
     let mut initial = super::jobs::adopt(&mut core, run_id, now);
     initial.extend(core.resume(operator, now));
     let mut message = None;

@@ -182,6 +182,7 @@ mod tests {
                 operator: "alice".into(),
                 params: Default::default(),
                 seed: 1,
+                auto_approve: false,
             },
             EventKind::CancelRequested {
                 actor: "alice".into(),

@@ -594,7 +594,8 @@ mod tests {
                 exit_code: Some(0)
             }),
             1 => Just(EventKind::RunResumed {
-                operator: "bob".into()
+                operator: "bob".into(),
+                auto_approve: false,
             }),
             1 => run_state().prop_map(|state| EventKind::RunStateChanged {
                 state,

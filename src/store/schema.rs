@@ -287,6 +287,7 @@ mod tests {
                     operator: "alice".into(),
                     params: Default::default(),
                     seed: 1,
+                    auto_approve: false,
                 },
             ),
             state(2, StepState::Queued),

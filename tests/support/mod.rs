@@ -69,6 +69,7 @@ impl Script {
             operator: "alice".into(),
             params: BTreeMap::from([("version".to_string(), "1.2.3".to_string())]),
             seed: 7,
+            auto_approve: false,
         })
     }
     pub fn state(&mut self, step: &str, state: StepState, attempt: u32) -> &mut Self {

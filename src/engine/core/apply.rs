@@ -40,9 +40,15 @@ impl Core {
             None => {}
         }
         match &ev.kind {
-            EventKind::RunStarted { operator, seed, .. } => {
+            EventKind::RunStarted {
+                operator,
+                seed,
+                auto_approve,
+                ..
+            } => {
                 self.operator = operator.clone();
                 self.seed = *seed;
+                self.cfg.auto_approve = *auto_approve;
                 self.started_at = Some(at);
                 self.deadline = self.plan.timeout.map(|d| at.add(d));
                 if let Some(d) = self.deadline {
@@ -54,7 +60,7 @@ impl Core {
                     }
                 }
             }
-            EventKind::RunResumed { .. } => {}
+            EventKind::RunResumed { auto_approve, .. } => self.cfg.auto_approve = *auto_approve,
             EventKind::RunStateChanged { state, .. } => {
                 if state.is_final() {
                     self.decided = Some(*state);

@@ -45,6 +45,7 @@ impl Core {
             operator: self.cfg.operator.clone(),
             params,
             seed: self.cfg.seed,
+            auto_approve: self.cfg.auto_approve,
         };
         self.emit(kind, now, &mut fx);
         self.emit(
@@ -157,6 +158,12 @@ impl Core {
         fx
     }
 
+    /// Approve every gate a resumed run reaches (`resume --auto-approve`; recorded with
+    /// the resume). A run started with `--auto-approve` keeps it without this.
+    pub fn enable_auto_approve(&mut self) {
+        self.cfg.auto_approve = true;
+    }
+
     /// After `replay`: kill what the dead engine left, mark its running steps
     /// interrupted, re-queue the idempotent ones and continue.
     pub fn resume(&mut self, operator: &str, now: Timestamp) -> Vec<Effect> {
@@ -167,6 +174,7 @@ impl Core {
         self.emit(
             EventKind::RunResumed {
                 operator: operator.to_string(),
+                auto_approve: self.cfg.auto_approve,
             },
             now,
             &mut fx,
