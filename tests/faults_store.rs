@@ -165,3 +165,36 @@ fn an_events_file_is_created_private() {
     let mode = std::fs::metadata(&events).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600, "events carry outputs and reasons: {mode:o}");
 }
+
+/// Malformed `$BATON_OUTPUT`/`$BATON_USAGE` lines are not dropped silently: each is an
+/// error record on the step (low severity; the step still succeeds).
+#[test]
+fn malformed_output_and_usage_lines_become_error_records() {
+    let env = Env::new();
+    let wf = env.workflow(
+        "w.toml",
+        "name = \"w\"\n[[step]]\nid = \"a\"\nrun = 'echo version=1.2 >> \"$BATON_OUTPUT\"; echo not a pair >> \"$BATON_OUTPUT\"; echo cost=lots >> \"$BATON_USAGE\"'\n",
+    );
+    let o = env.run(&["run", wf.to_str().unwrap(), "--headless"]);
+    assert!(o.status.success(), "{}", all(&o));
+    let run = run_id_of(&text(&o.stdout));
+    let v = env.show(&run);
+    assert_eq!(step_field(&v, "a", "state"), "succeeded");
+    let errors: Vec<&serde_json::Value> = v["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .filter(|e| e["step"] == "a")
+        .collect();
+    assert_eq!(errors.len(), 2, "{v:#}");
+    assert!(
+        errors
+            .iter()
+            .all(|e| e["kind"] == "output_invalid" && e["severity"] == "low")
+    );
+    let messages: String = errors.iter().map(|e| e["message"].to_string()).collect();
+    assert!(
+        messages.contains("not a pair") && messages.contains("lots"),
+        "{messages}"
+    );
+}

@@ -80,6 +80,8 @@ enum Msg {
         key: (usize, u32),
         log: Option<(String, PathBuf, Vec<String>)>,
         input: Input,
+        /// Malformed `$BATON_OUTPUT`/`$BATON_USAGE` lines, log write failures.
+        problems: Vec<String>,
     },
 }
 
@@ -561,6 +563,7 @@ impl Driver {
                         key,
                         log: None,
                         input,
+                        problems: Vec::new(),
                     });
                 });
             }
@@ -620,6 +623,7 @@ impl Driver {
                                 key,
                                 log: None,
                                 input,
+                                problems: Vec::new(),
                             });
                             return;
                         }
@@ -647,6 +651,11 @@ impl Driver {
                         .log_path
                         .filter(|_| !compensation)
                         .map(|p| (step_id, p, tail.lines()));
+                    let problems = if compensation {
+                        Vec::new()
+                    } else {
+                        f.output_errors
+                    };
                     let input = exit_input(
                         step,
                         attempt,
@@ -657,7 +666,12 @@ impl Driver {
                         f.usage,
                         f.stderr_tail,
                     );
-                    let _ = tx.send(Msg::Exited { key, log, input });
+                    let _ = tx.send(Msg::Exited {
+                        key,
+                        log,
+                        input,
+                        problems,
+                    });
                 });
             }
         }
@@ -705,7 +719,12 @@ impl Driver {
                     self.started.push(started_input(key, placement));
                 }
             }
-            Msg::Exited { key, log, input } => {
+            Msg::Exited {
+                key,
+                log,
+                input,
+                problems,
+            } => {
                 self.live.remove(&key);
                 if let Some((step_id, path, tail)) = log {
                     self.pending_logs.push(AttemptLog {
@@ -715,6 +734,14 @@ impl Driver {
                         tail: tail.join("\n"),
                     });
                     self.logs.insert(key.0, (path, tail));
+                }
+                if !problems.is_empty() {
+                    // Before the exit: recorded on the attempt that had them.
+                    inputs.push(Input::OutputProblems {
+                        step: key.0,
+                        attempt: key.1,
+                        problems,
+                    });
                 }
                 inputs.push(input);
             }

@@ -45,6 +45,10 @@ impl KillReason {
     }
 }
 
+/// How a log write failure starts in `Finished::output_errors` (the core records it as
+/// lost output, not as a malformed line).
+pub const LOG_WRITE_FAILED: &str = "cannot write the log";
+
 /// How an attempt ended, with everything the driver records about it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Finished {

@@ -574,7 +574,8 @@ impl Running {
         };
         for e in results.into_iter().filter_map(|r| r.ok().flatten()) {
             output_errors.push(format!(
-                "cannot write the log {}: {e}",
+                "{} {}: {e}",
+                super::LOG_WRITE_FAILED,
                 self.log_path.display()
             ));
         }

@@ -74,6 +74,14 @@ pub enum Input {
         usage: Usage,
         stderr_tail: String,
     },
+    /// What went wrong around an attempt's output without failing it: malformed
+    /// `$BATON_OUTPUT`/`$BATON_USAGE` lines, a log that could not be written. Each
+    /// becomes an error record on the step (nothing is lost silently).
+    OutputProblems {
+        step: usize,
+        attempt: u32,
+        problems: Vec<String>,
+    },
     CompensationExited {
         step: usize,
         outcome: StepOutcome,

@@ -171,4 +171,42 @@ impl Core {
             self.set(i, StepState::Failed, Some(msg), now, fx);
         }
     }
+
+    /// Each problem with an attempt's output becomes an error record on the step: a
+    /// log that could not be written (output lost: medium) or a malformed output or
+    /// usage line (ignored: low). Neither fails the step.
+    pub(super) fn on_output_problems(
+        &mut self,
+        i: usize,
+        attempt: u32,
+        problems: &[String],
+        now: Timestamp,
+        fx: &mut Fx,
+    ) {
+        if i >= self.steps.len() {
+            return;
+        }
+        for p in problems {
+            let lost = p.starts_with(crate::exec::LOG_WRITE_FAILED);
+            let (kind, severity, suggestion) = if lost {
+                (
+                    ErrorKind::Storage,
+                    Severity::Medium,
+                    "make the log directory writable (and check the disk); the step's output after this point was not kept",
+                )
+            } else {
+                (
+                    ErrorKind::OutputInvalid,
+                    Severity::Low,
+                    "write `key=value` lines to $BATON_OUTPUT and `cost=`/`tokens=` lines to $BATON_USAGE",
+                )
+            };
+            let b = self
+                .step_error(i, kind, p.clone())
+                .severity(severity)
+                .context("attempt", attempt)
+                .suggestion(suggestion);
+            self.record(b, now, fx);
+        }
+    }
 }

@@ -124,6 +124,11 @@ impl Core {
                 now,
                 &mut fx,
             ),
+            Input::OutputProblems {
+                step,
+                attempt,
+                problems,
+            } => self.on_output_problems(step, attempt, &problems, now, &mut fx),
             Input::CompensationExited {
                 step,
                 outcome,
