@@ -198,3 +198,59 @@ fn malformed_output_and_usage_lines_become_error_records() {
         "{messages}"
     );
 }
+
+/// Exit codes follow the README on every path: a corrupt store is a storage error (3)
+/// for every command, and a failed migration says which and why in one line.
+#[test]
+fn a_corrupt_store_is_exit_3_everywhere_and_a_failed_migration_is_one_line() {
+    let env = Env::new();
+    let wf = env.workflow(
+        "w.toml",
+        "name = \"w\"\n[[step]]\nid = \"a\"\nrun = \"true\"\n",
+    );
+    let o = env.run(&["run", wf.to_str().unwrap(), "--headless"]);
+    assert!(o.status.success(), "{}", all(&o));
+    let run = run_id_of(&text(&o.stdout));
+    // A schema one version behind whose next migration cannot apply.
+    {
+        let c = rusqlite::Connection::open(env.db()).unwrap();
+        c.pragma_update(None, "user_version", 2).unwrap();
+    }
+    let o = env.run(&["runs"]);
+    assert_eq!(o.status.code(), Some(3), "{}", all(&o));
+    let err = text(&o.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    assert!(
+        err.contains("migration 3 (commands have a deadline) failed"),
+        "{err}"
+    );
+    // Corrupt pages.
+    let mut bytes = std::fs::read(env.db()).unwrap();
+    for i in (100..bytes.len()).step_by(7) {
+        bytes[i] = bytes[i].wrapping_add(13);
+    }
+    std::fs::write(env.db(), bytes).unwrap();
+    for f in ["baton.db-wal", "baton.db-shm"] {
+        let _ = std::fs::remove_file(env.db().with_file_name(f));
+    }
+    for args in [
+        vec!["approve", run.as_str(), "a"],
+        vec!["reject", run.as_str(), "a", "--reason", "x"],
+        vec!["retry", run.as_str(), "a"],
+        vec!["cancel", run.as_str()],
+        vec![
+            "mark",
+            run.as_str(),
+            "a",
+            "--state",
+            "failed",
+            "--reason",
+            "x",
+        ],
+        vec!["resume", run.as_str(), "--headless"],
+        vec!["show", run.as_str()],
+    ] {
+        let o = env.run(&args);
+        assert_eq!(o.status.code(), Some(3), "{args:?}: {}", all(&o));
+    }
+}

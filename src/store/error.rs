@@ -50,6 +50,15 @@ pub enum StoreError {
     )]
     InsecurePermissions { path: PathBuf, mode: u32 },
 
+    #[error(
+        "migration {version} ({description}) failed: {detail}; the database is unchanged (restore it from a backup if this persists)"
+    )]
+    Migration {
+        version: i64,
+        description: String,
+        detail: String,
+    },
+
     #[error("{0} not found; `baton runs` lists the runs in this database")]
     NotFound(String),
 

@@ -238,15 +238,41 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         if current >= v {
             continue;
         }
-        tx.execute_batch(sql)?;
-        tx.execute(
-            "INSERT INTO migrations (version, description, applied_at) VALUES (?1, ?2, ?3)",
-            rusqlite::params![v, description, Timestamp::now().0],
-        )?;
+        let applied = tx.execute_batch(sql).and_then(|()| {
+            tx.execute(
+                "INSERT INTO migrations (version, description, applied_at) VALUES (?1, ?2, ?3)",
+                rusqlite::params![v, description, Timestamp::now().0],
+            )
+        });
+        if let Err(e) = applied {
+            return Err(migration_failed(v, description, e));
+        }
         tx.pragma_update(None, "user_version", v)?;
         tx.commit()?;
     }
     Ok(())
+}
+
+/// A failed migration says which and why, in one line (never the SQL it ran). Faults
+/// of the file itself (locked, read-only, full, corrupt) keep their own, actionable,
+/// error.
+fn migration_failed(version: i64, description: &str, e: rusqlite::Error) -> StoreError {
+    use rusqlite::ErrorCode as C;
+    if let Some(
+        C::DatabaseBusy | C::DatabaseLocked | C::ReadOnly | C::DiskFull | C::DatabaseCorrupt,
+    ) = e.sqlite_error_code()
+    {
+        return StoreError::Sqlite(e);
+    }
+    let detail = match &e {
+        rusqlite::Error::SqliteFailure(_, Some(msg)) => msg.clone(),
+        other => other.to_string(),
+    };
+    StoreError::Migration {
+        version,
+        description: description.to_string(),
+        detail: detail.lines().next().unwrap_or_default().to_string(),
+    }
 }
 
 #[cfg(test)]
