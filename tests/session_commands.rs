@@ -246,3 +246,27 @@ fn inputs_are_checked_before_a_run_is_created() {
         assert!(!env.db().exists(), "{args:?} left a store behind");
     }
 }
+
+/// `retry` on a cancelled run reopens it and re-arms the steps cancelled with it.
+#[test]
+fn retry_after_a_cancelled_run_reopens_it() {
+    let env = Env::new();
+    let wf = env.workflow(
+        "c.toml",
+        "name = \"c\"\n[[step]]\nid = \"slow\"\nrun = 'if [ -f once ]; then true; else touch once; sleep 60; fi'\n[[step]]\nid = \"after\"\nneeds = [\"slow\"]\nrun = \"touch after-ran\"\n",
+    );
+    let engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
+    let run = env.wait_run_id();
+    env.wait_step(&run, "slow", "running", 20);
+    let o = env.run(&["cancel", &run, "--reason", "wrong time"]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert_eq!(wait_child(engine, 30).status.code(), Some(1));
+    assert_eq!(env.show(&run)["state"], "cancelled");
+    let o = env.run(&["retry", &run, "slow"]);
+    let all = out(&o);
+    assert_eq!(o.status.code(), Some(0), "{all}");
+    assert!(all.contains("1 downstream step(s) re-armed"), "{all}");
+    let v = env.show(&run);
+    assert_eq!(v["state"], "succeeded", "{v:#}");
+    assert!(env.path().join("after-ran").exists());
+}

@@ -67,9 +67,11 @@ impl Core {
                     self.budget_gate = None;
                 } else if matches!(state, RunState::Running | RunState::Waiting) {
                     if self.run_state.is_final() {
-                        // Reopened by an operator (retry/mark after the run had finished).
+                        // Reopened by an operator (retry/mark after the run had finished);
+                        // a cancelled run's cancel is over.
                         self.finished = false;
                         self.finished_at = None;
+                        self.cancel_requested = false;
                     }
                     if self.run_state != RunState::Interrupted {
                         self.decided = None;

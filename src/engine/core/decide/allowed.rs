@@ -16,8 +16,10 @@ impl Core {
 
     /// Retry and mark may reopen a finished run, unless work was already undone.
     fn check_reopen(&self, now: Timestamp) -> Result<(), String> {
-        if self.cancel_requested {
-            return Err("the run was cancelled".into());
+        // A cancelled run may be reopened once it has stopped (as Airflow's clear and
+        // `argo retry` do), not while its cancel is still under way.
+        if self.cancel_requested && !self.finished {
+            return Err("the run is being cancelled".into());
         }
         if self.compensation_ran {
             return Err(
@@ -37,10 +39,10 @@ impl Core {
         let st = self.steps[i].state;
         if !matches!(
             st,
-            StepState::Failed | StepState::Rejected | StepState::Interrupted
+            StepState::Failed | StepState::Rejected | StepState::Interrupted | StepState::Cancelled
         ) {
             return Err(format!(
-                "`{}` is {st}; only failed, rejected or interrupted steps can be retried",
+                "`{}` is {st}; only failed, rejected, cancelled or interrupted steps can be retried",
                 self.id(i)
             ));
         }

@@ -19,7 +19,12 @@ impl Core {
         let mut seen = BTreeSet::new();
         let mut queue: VecDeque<usize> = self.dependants[i].iter().copied().collect();
         while let Some(d) = queue.pop_front() {
-            if self.steps[d].state == StepState::Skipped && seen.insert(d) {
+            // Skipped because of `i`, or cancelled with the run it reopens.
+            let stopped = matches!(
+                self.steps[d].state,
+                StepState::Skipped | StepState::Cancelled
+            );
+            if stopped && seen.insert(d) {
                 out.push(d);
                 queue.extend(self.dependants[d].iter().copied());
             }
