@@ -49,3 +49,21 @@ fn man_pages_are_generated_for_baton_and_each_subcommand() {
         assert!(text.contains(".TH"), "{page}: {text}");
     }
 }
+
+/// `logs RUN zzz` names the run's steps (the run was right; the step was not).
+#[test]
+fn logs_of_an_unknown_step_lists_the_runs_steps() {
+    let env = Env::new();
+    let wf = env.workflow(
+        "w.toml",
+        "name = \"w\"\n[[step]]\nid = \"build\"\nrun = \"true\"\n[[step]]\nid = \"test\"\nneeds = [\"build\"]\nrun = \"true\"\n",
+    );
+    let o = env.run(&["run", wf.to_str().unwrap(), "--headless"]);
+    assert!(o.status.success());
+    let run = run_id_of(&text(&o.stdout));
+    let o = env.run(&["logs", &run, "zzz"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert!(err.contains("its steps: build, test"), "{err}");
+    assert!(!err.contains("baton runs"), "{err}");
+}

@@ -74,6 +74,7 @@ pub struct ApproveArgs {
 pub struct RejectArgs {
     #[command(flatten)]
     pub target: Target,
+    /// The gated step to reject.
     pub step: String,
     /// Why (required: it goes on the record).
     #[arg(long)]
@@ -87,6 +88,8 @@ pub struct RejectArgs {
 pub struct RetryArgs {
     #[command(flatten)]
     pub target: Target,
+    /// The failed, rejected, cancelled or interrupted step to run again (the steps
+    /// skipped or cancelled because of it are re-armed).
     pub step: String,
 }
 
@@ -95,6 +98,7 @@ pub struct RetryArgs {
 pub struct CancelArgs {
     #[command(flatten)]
     pub target: Target,
+    /// Why (recorded in the audit trail).
     #[arg(long)]
     pub reason: Option<String>,
 }
@@ -112,7 +116,9 @@ pub enum MarkState {
 pub struct MarkArgs {
     #[command(flatten)]
     pub target: Target,
+    /// The step whose outcome to set.
     pub step: String,
+    /// The outcome to record: `succeeded` runs its dependants, `failed` skips them.
     #[arg(long, value_enum)]
     pub state: MarkState,
     /// Why (required: an override is audited).

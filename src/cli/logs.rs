@@ -67,7 +67,19 @@ impl From<std::io::Error> for LogError {
 fn print_logs(store: &Store, args: &LogsArgs) -> Result<i32, LogError> {
     let run_id = store.resolve_run(&args.run)?;
     let Some(_) = store.step_state(&run_id, &args.step)? else {
-        return Err(StoreError::NotFound(format!("step `{}` in run {run_id}", args.step)).into());
+        // Name the steps there are, not the runs: the run was right.
+        let steps: Vec<String> = store
+            .run_detail(&run_id)?
+            .steps
+            .into_iter()
+            .map(|s| s.id)
+            .collect();
+        crate::stdio::errln!(
+            "error: run {run_id} has no step `{}`; its steps: {}",
+            args.step,
+            steps.join(", ")
+        );
+        return Ok(exit::USAGE);
     };
     let wanted = |n: u32| args.attempt.is_none_or(|a| a == n);
     use std::io::IsTerminal;
