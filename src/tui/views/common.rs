@@ -24,6 +24,15 @@ pub fn glyph(s: crate::model::StepState) -> &'static str {
     s.glyph()
 }
 
+/// `1 line`, `2 lines`: a count with its noun in the right number.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
 pub fn text_width(s: &str) -> usize {
     width(s)
 }
@@ -144,6 +153,13 @@ pub fn window(sel: usize, len: usize, rows: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_say_one_line_and_two_lines() {
+        assert_eq!(count(1, "line", "lines"), "1 line");
+        assert_eq!(count(0, "line", "lines"), "0 lines");
+        assert_eq!(count(7, "gate", "gates"), "7 gates");
+    }
 
     #[test]
     fn fit_pad_and_wrap() {

@@ -46,9 +46,9 @@ pub fn render(
     if !s.log_tail.is_empty() && room >= 2 {
         lines.push(Line::from(styled(
             format!(
-                "── log, last {} of {} lines ",
+                "── log, last {} of {} ",
                 room.saturating_sub(1).min(s.log_tail.len()),
-                s.log_tail.len()
+                super::common::count(s.log_tail.len(), "line", "lines")
             ),
             theme.dim,
         )));

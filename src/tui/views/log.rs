@@ -17,7 +17,14 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, log: &LogState, the
     let n = source.len();
     let mut title = vec![
         styled(format!(" Log · {} ", s.id), theme.title),
-        styled(format!("attempt {} · {} lines ", s.attempts, n), theme.dim),
+        styled(
+            format!(
+                "attempt {} · {} ",
+                s.attempts,
+                super::common::count(n, "line", "lines")
+            ),
+            theme.dim,
+        ),
         styled(
             if log.follow {
                 "· follow "

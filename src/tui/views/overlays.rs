@@ -192,7 +192,10 @@ pub fn error_detail(
         .map(|i| &view.steps[i])
     {
         lines.push(Line::from(styled(
-            format!("log tail ({} lines)", s.log_tail.len()),
+            format!(
+                "log tail ({})",
+                super::common::count(s.log_tail.len(), "line", "lines")
+            ),
             theme.title,
         )));
         for l in &s.log_tail {
