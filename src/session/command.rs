@@ -204,7 +204,7 @@ pub fn apply(
     wait: Duration,
 ) -> Result<Applied, SessionError> {
     let run_id = store.resolve_run(run_ref)?;
-    let operator = command_operator(&command).to_string();
+    let operator = command.operator().to_string();
     // Twice at most: an engine that ends between the look and the hand-over leaves the
     // run undriven, and the second look finds that.
     for _ in 0..2 {
@@ -292,17 +292,6 @@ pub fn apply(
     Err(SessionError::System(format!(
         "run {run_id} changed hands while the command was being delivered; try again"
     )))
-}
-
-fn command_operator(c: &Command) -> &str {
-    match c {
-        Command::Approve { operator, .. }
-        | Command::Reject { operator, .. }
-        | Command::Retry { operator, .. }
-        | Command::Cancel { operator, .. }
-        | Command::Mark { operator, .. }
-        | Command::RaiseBudget { operator, .. } => operator,
-    }
 }
 
 /// Set in the environment of the background engine a command's `--detach` starts.

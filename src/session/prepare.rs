@@ -50,15 +50,7 @@ pub fn load_new(spec: NewRunSpec) -> Result<Loaded, SessionError> {
     let plan = workflow::load_str(&source_text, &spec.workflow)
         .map(Arc::new)
         .map_err(|d| SessionError::Diagnostics(d.to_string()))?;
-    let params = workflow::resolve_params(&plan, &spec.params).map_err(|errors| {
-        SessionError::Usage(
-            errors
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("\nerror: "),
-        )
-    })?;
+    let params = workflow::resolve_params(&plan, &spec.params).map_err(params_error)?;
     Ok(Loaded {
         spec,
         plan,
@@ -231,15 +223,7 @@ fn driving_params(
         )));
     }
     let pairs: Vec<(String, String)> = all.into_iter().collect();
-    let params = workflow::resolve_params(plan, &pairs).map_err(|errors| {
-        SessionError::Usage(
-            errors
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("\nerror: "),
-        )
-    })?;
+    let params = workflow::resolve_params(plan, &pairs).map_err(params_error)?;
     let secrets = secret_values(plan, &params);
     Ok((params, secrets))
 }
@@ -269,4 +253,15 @@ pub fn new_run_id() -> String {
 pub fn db_path(db: Option<&Path>) -> PathBuf {
     db.map(Path::to_path_buf)
         .unwrap_or_else(Store::default_path)
+}
+
+/// Every `--param` problem, one `error:` line each.
+fn params_error<E: ToString>(errors: Vec<E>) -> SessionError {
+    SessionError::Usage(
+        errors
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\nerror: "),
+    )
 }
