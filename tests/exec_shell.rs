@@ -212,11 +212,12 @@ async fn values_in_the_environment_never_become_shell_code() {
 }
 
 #[tokio::test]
-async fn a_shared_files_dir_holds_private_files_per_attempt_removed_once_read() {
+async fn a_shared_files_dir_holds_a_private_dir_per_attempt_removed_once_read() {
     let tmp = tempfile::tempdir().unwrap();
     let shared = baton::exec::FilesDir::create("run1").unwrap();
     let dir = shared.path().to_path_buf();
-    assert_eq!(mode(&dir), 0o700);
+    // Enter and create, not list: a step cannot find its siblings' directories.
+    assert_eq!(mode(&dir), 0o300);
     let mut seen = Vec::new();
     for attempt in 1..=2 {
         let mut j = job(tmp.path(), "outs", "");
@@ -232,16 +233,22 @@ async fn a_shared_files_dir_holds_private_files_per_attempt_removed_once_read() 
         let log = log_text(f.log_path.as_ref().unwrap());
         assert!(log.starts_with("absent\n"), "created by the step: {log}");
         let files = log.lines().nth(1).unwrap().strip_prefix("files ").unwrap();
-        for p in files.split(' ') {
-            let p = std::path::Path::new(p);
-            assert_eq!(p.parent().unwrap(), dir, "inside the shared dir");
-            assert!(!p.exists(), "{} removed once read", p.display());
-        }
+        let own: Vec<&std::path::Path> = files
+            .split(' ')
+            .map(|p| std::path::Path::new(p).parent().unwrap())
+            .collect();
+        assert_eq!(
+            own[0], own[1],
+            "output and usage in the attempt's own directory"
+        );
+        assert_eq!(own[0].parent().unwrap(), dir, "inside the run's directory");
+        let name = own[0].file_name().unwrap().to_string_lossy();
+        assert_eq!(name.len(), 32, "a random name no sibling can guess: {name}");
+        assert!(!own[0].exists(), "{} removed once read", own[0].display());
         seen.push(files.to_string());
     }
     assert_ne!(seen[0], seen[1], "each attempt has its own files");
     assert!(dir.exists(), "the shared dir outlives its attempts");
-    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
     drop(shared);
     assert!(!dir.exists(), "removed with its owner");
 }

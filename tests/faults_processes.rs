@@ -128,3 +128,71 @@ fn resume_removes_the_temporary_files_a_killed_engine_left() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     assert_eq!(leftovers(), Vec::<String>::new());
 }
+
+/// Every attempt has its own private files directory that other steps cannot find
+/// (issue 16 point 4): a sibling step that goes looking for other steps' output files
+/// to overwrite (`deploying 6.6.6-evil`) finds none. Run as an ordinary user: root
+/// reads any directory, so as root the test runs baton as `nobody`.
+#[test]
+fn a_step_cannot_overwrite_a_siblings_outputs() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new();
+    let wf = env.workflow(
+        "w.toml",
+        r#"name = "siblings"
+[[step]]
+id = "build"
+run = 'echo version=1.2.3 >> "$BATON_OUTPUT"; i=0; while [ ! -f tried ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done'
+[[step]]
+id = "evil"
+run = '''
+own="$(dirname "$BATON_OUTPUT")"; run="$(dirname "$own")"
+for f in "$own"/* "$run"/* "$run"/*/*; do
+  case "$f" in *output*) [ "$f" = "$BATON_OUTPUT" ] || echo version=6.6.6-evil >> "$f" ;; esac
+done
+touch tried
+'''
+[[step]]
+id = "deploy"
+needs = ["build"]
+run = 'echo "deploying $VERSION" > deployed'
+env = { VERSION = "${{ steps.build.outputs.version }}" }
+"#,
+    );
+    let mut cmd = if nix::unistd::geteuid().is_root() {
+        // The temp dir (workflow, store, outputs) belongs to `nobody` for this run.
+        let nobody = nix::unistd::Uid::from_raw(65534);
+        let nogroup = nix::unistd::Gid::from_raw(65534);
+        nix::unistd::chown(env.path(), Some(nobody), Some(nogroup)).unwrap();
+        nix::unistd::chown(&wf, Some(nobody), Some(nogroup)).unwrap();
+        std::fs::set_permissions(env.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(env!("CARGO_BIN_EXE_baton"));
+        c
+    } else {
+        Command::new(env!("CARGO_BIN_EXE_baton"))
+    };
+    let out = cmd
+        .args(["run", wf.to_str().unwrap(), "--headless"])
+        .env("BATON_DB", env.db())
+        .env("HOME", env.path())
+        .env("NO_COLOR", "1")
+        .current_dir(env.path())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run baton");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(
+        env.path().join("tried").exists(),
+        "the sibling ran its search"
+    );
+    let deployed = std::fs::read_to_string(env.path().join("deployed")).unwrap();
+    assert_eq!(deployed, "deploying 1.2.3\n");
+}

@@ -17,7 +17,12 @@ pub fn remove_run_temp_dirs(run_id: &str) -> Vec<PathBuf> {
         .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
         .map(|e| e.path())
         .filter(|p| std::fs::symlink_metadata(p).is_ok_and(|m| m.is_dir() && m.uid() == me))
-        .filter(|p| std::fs::remove_dir_all(p).is_ok())
+        .filter(|p| {
+            // The run's directory is unlistable while in use (see `FilesDir`).
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o700));
+            std::fs::remove_dir_all(p).is_ok()
+        })
         .collect()
 }
 

@@ -13,7 +13,7 @@ use nix::sys::signal::Signal;
 use std::ffi::OsString;
 use std::fs::{DirBuilder, File, OpenOptions};
 use std::io::{Read, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
@@ -84,10 +84,14 @@ pub struct FilesDir {
 }
 
 impl FilesDir {
+    /// The run's directory is made unlistable (0300: enter and create, not read): each
+    /// attempt's own directory in it has a random name, so a step knows its own and
+    /// cannot find its siblings' to write their outputs. (Root reads any directory:
+    /// run steps as a user for this to hold.)
     pub fn create(run_id: &str) -> std::io::Result<FilesDir> {
-        Ok(FilesDir {
-            path: private_dir(&clean(run_id))?,
-        })
+        let path = private_dir(&clean(run_id))?;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o300))?;
+        Ok(FilesDir { path })
     }
 
     pub fn path(&self) -> &Path {
@@ -97,6 +101,8 @@ impl FilesDir {
 
 impl Drop for FilesDir {
     fn drop(&mut self) {
+        // Listable again, so that whatever a step left there can be removed.
+        let _ = std::fs::set_permissions(&self.path, std::fs::Permissions::from_mode(0o700));
         let _ = std::fs::remove_dir_all(&self.path);
     }
 }
@@ -132,19 +138,24 @@ impl AttemptFiles {
                 exists: [true; 2],
             });
         };
-        // Unique per attempt: a compensation shares the step id and attempt, and a
-        // resumed run may meet files an earlier engine left behind.
-        let stem = format!(
-            "{}-{}-{:016x}",
-            clean(&job.step_id),
-            job.attempt,
-            rand::random::<u64>()
-        );
+        // Every attempt has its own private directory, named at random inside the
+        // run's unlistable one: other steps cannot find it to write its outputs. (A
+        // compensation shares the step id and attempt; a resumed run may meet what an
+        // earlier engine left: the random name keeps them apart too.)
+        let mut tries = 0;
+        let dir = loop {
+            let dir = shared.join(format!("{:032x}", rand::random::<u128>()));
+            match DirBuilder::new().mode(0o700).create(&dir) {
+                Ok(()) => break dir,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && tries < 8 => tries += 1,
+                Err(e) => return Err(e),
+            }
+        };
         Ok(AttemptFiles {
-            own_dir: None,
+            output: dir.join("output"),
+            usage: dir.join("usage"),
+            own_dir: Some(dir),
             exists: [true; 2],
-            output: shared.join(format!("{stem}.output")),
-            usage: shared.join(format!("{stem}.usage")),
         })
     }
 
