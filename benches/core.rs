@@ -52,6 +52,7 @@ fn noop_plan(n: usize) -> Arc<Plan> {
         secrets: vec![],
         pools: vec![],
         executors: vec![],
+        notify: vec![],
         tools: BTreeMap::new(),
         layers: (0..n.div_ceil(100))
             .map(|l| (l * 100..((l + 1) * 100).min(n)).collect())

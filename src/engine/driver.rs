@@ -75,6 +75,12 @@ enum Msg {
         kill: exec::KillHandle,
         tail: exec::TailHandle,
     },
+    /// A `[[notify]]` command ended (`failure`: how and why, if it failed).
+    Notified {
+        step: Option<usize>,
+        event: &'static str,
+        failure: Option<(crate::model::ErrorKind, String)>,
+    },
     /// An attempt (or compensation) ended; its log goes to the store and the view.
     Exited {
         key: (usize, u32),
@@ -125,6 +131,9 @@ pub struct Driver {
     data_version: i64,
     view_dirty: bool,
     last_view: Instant,
+    /// `[[notify]]` commands still running, and each gate's prompt for them.
+    notifying: usize,
+    notify_prompts: HashMap<String, String>,
 }
 
 impl Driver {
@@ -162,6 +171,8 @@ impl Driver {
             data_version: 0,
             view_dirty: true,
             last_view: Instant::now() - VIEW_EVERY,
+            notifying: 0,
+            notify_prompts: HashMap::new(),
         }
     }
 
@@ -231,6 +242,8 @@ impl Driver {
                 Ok(Some(Msg::Started { kill, .. })) => {
                     kill.terminate(KILL_GRACE, KillReason::Cancel)
                 }
+                // Nothing can be recorded any more: a notifier's result is dropped.
+                Ok(Some(Msg::Notified { .. })) => {}
                 Ok(None) | Err(_) => break,
             }
         }
@@ -273,7 +286,8 @@ impl Driver {
         // Once stopping, wait for the killed groups to exit, but not forever.
         let mut stop_deadline: Option<Instant> = None;
         loop {
-            let finished = self.core.is_finished() && self.live.is_empty();
+            // Notifiers of the last events (run_finished) finish before the engine goes.
+            let finished = self.core.is_finished() && self.live.is_empty() && self.notifying == 0;
             let overdue = stop_deadline.is_some_and(|d| Instant::now() >= d);
             if finished || overdue {
                 break;
@@ -465,7 +479,44 @@ impl Driver {
         Ok(())
     }
 
+    /// Start the `[[notify]]` commands that `events` call for.
+    fn notify(&mut self, events: &[Event]) {
+        let plan = Arc::clone(self.core.plan());
+        if plan.notify.is_empty() {
+            return;
+        }
+        for e in events {
+            let Some(notice) = super::notify::notice(e, &mut self.notify_prompts) else {
+                continue;
+            };
+            let step = notice
+                .step
+                .as_deref()
+                .and_then(|s| plan.steps.iter().position(|p| p.id == s));
+            for n in plan.notify.iter().filter(|n| n.on.contains(&notice.event)) {
+                self.notifying += 1;
+                let (n, notice, tx) = (n.clone(), notice.clone(), self.inbox_tx.clone());
+                let (run_id, state, dir) = (
+                    self.run_id.clone(),
+                    self.core.run_state(),
+                    plan.base_dir.clone(),
+                );
+                tokio::spawn(async move {
+                    let failure = super::notify::run(&n, &notice, &run_id, state, &dir)
+                        .await
+                        .err();
+                    let _ = tx.send(Msg::Notified {
+                        step,
+                        event: notice.event.as_str(),
+                        failure,
+                    });
+                });
+            }
+        }
+    }
+
     fn emit(&mut self, events: &[Event]) {
+        self.notify(events);
         if let Some(out) = self.sinks.lines.as_mut() {
             for e in events {
                 if let Some(line) = printer::describe(e) {
@@ -717,6 +768,21 @@ impl Driver {
                 }
                 if !compensation {
                     self.started.push(started_input(key, placement));
+                }
+            }
+            Msg::Notified {
+                step,
+                event,
+                failure,
+            } => {
+                self.notifying = self.notifying.saturating_sub(1);
+                if let Some((kind, message)) = failure {
+                    inputs.push(Input::NotifierFailed {
+                        step,
+                        kind,
+                        event: event.to_string(),
+                        message,
+                    });
                 }
             }
             Msg::Exited {

@@ -4,6 +4,7 @@ pub mod bucket;
 pub mod core;
 pub mod digest;
 pub mod driver;
+pub mod notify;
 pub mod printer;
 pub mod retry;
 

@@ -25,6 +25,7 @@ const TOP_FIELDS: &[&str] = &[
     "defaults",
     "pools",
     "executors",
+    "notify",
     "tools",
     "step",
 ];
@@ -220,6 +221,9 @@ impl<'r, 's> Loader<'r, 's> {
         let (default_timeout, default_retry) = get(top, "defaults")
             .map(|n| self.defaults(n))
             .unwrap_or((None, RetryPolicy::default()));
+        let notify = get_entry(top, "notify")
+            .map(|e| super::notify::NotifyReader { r: self.r }.notifiers(e))
+            .unwrap_or_default();
         let pools = get(top, "pools").map(|n| self.pools(n)).unwrap_or_default();
         let tools = get(top, "tools").map(|n| self.tools(n)).unwrap_or_default();
 
@@ -325,6 +329,7 @@ impl<'r, 's> Loader<'r, 's> {
             secrets,
             pools,
             executors,
+            notify,
             tools,
             steps,
             layers: g.layers,

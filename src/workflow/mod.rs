@@ -5,6 +5,7 @@ mod envrefs;
 mod executors;
 mod graph;
 mod load;
+mod notify;
 pub mod params;
 pub mod plan;
 pub mod source;

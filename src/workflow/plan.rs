@@ -24,6 +24,8 @@ pub struct Plan {
     pub pools: Vec<Pool>,
     /// `[executors.NAME]` in file order (capability routing takes the first match).
     pub executors: Vec<ExecutorSpec>,
+    /// `[[notify]]`: commands run when chosen events happen.
+    pub notify: Vec<Notifier>,
     /// Tools the workflow declares (`[tools.x]`); built-ins are not listed here.
     pub tools: BTreeMap<String, Tool>,
     /// Steps in file order; `needs` and template step references index into this.
@@ -316,4 +318,52 @@ impl Plan {
         }
         false
     }
+}
+
+/// The events a `[[notify]]` command can run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotifyEvent {
+    GateOpened,
+    /// 80% of a gate's time has passed.
+    GateWarning,
+    GateDecided,
+    RunFinished,
+    StepFailed,
+}
+
+impl NotifyEvent {
+    pub const ALL: [NotifyEvent; 5] = [
+        NotifyEvent::GateOpened,
+        NotifyEvent::GateWarning,
+        NotifyEvent::GateDecided,
+        NotifyEvent::RunFinished,
+        NotifyEvent::StepFailed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotifyEvent::GateOpened => "gate_opened",
+            NotifyEvent::GateWarning => "gate_warning",
+            NotifyEvent::GateDecided => "gate_decided",
+            NotifyEvent::RunFinished => "run_finished",
+            NotifyEvent::StepFailed => "step_failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<NotifyEvent> {
+        NotifyEvent::ALL.into_iter().find(|e| e.as_str() == s)
+    }
+
+    pub fn names() -> Vec<&'static str> {
+        NotifyEvent::ALL.iter().map(|e| e.as_str()).collect()
+    }
+}
+
+/// One `[[notify]]` block.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notifier {
+    pub on: Vec<NotifyEvent>,
+    /// Run by `sh -c` in the workflow's directory; the facts are in its environment.
+    pub run: String,
+    pub timeout: Duration,
 }

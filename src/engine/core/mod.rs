@@ -74,6 +74,14 @@ pub enum Input {
         usage: Usage,
         stderr_tail: String,
     },
+    /// A `[[notify]]` command failed (`step`: the step its event was about; `None` for
+    /// run events). Recorded, never fatal.
+    NotifierFailed {
+        step: Option<usize>,
+        kind: crate::model::ErrorKind,
+        event: String,
+        message: String,
+    },
     /// What went wrong around an attempt's output without failing it: malformed
     /// `$BATON_OUTPUT`/`$BATON_USAGE` lines, a log that could not be written. Each
     /// becomes an error record on the step (nothing is lost silently).

@@ -25,6 +25,7 @@ pub fn plan() -> PlanBuilder {
             secrets: Vec::new(),
             pools: Vec::new(),
             executors: Vec::new(),
+            notify: Vec::new(),
             tools: BTreeMap::new(),
             steps: Vec::new(),
             layers: Vec::new(),

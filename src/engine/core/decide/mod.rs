@@ -124,6 +124,23 @@ impl Core {
                 now,
                 &mut fx,
             ),
+            Input::NotifierFailed {
+                step,
+                kind,
+                event,
+                message,
+            } => {
+                let message = format!("[[notify]] on {event}: {message}");
+                let b = match step.filter(|&i| i < self.steps.len()) {
+                    Some(i) => self.step_error(i, kind, message),
+                    None => ErrorRecord::builder(kind, message),
+                };
+                let b = b
+                    .severity(Severity::Low)
+                    .context("notifier", event)
+                    .suggestion("fix the [[notify]] command; a notifier never stops the run");
+                self.record(b, now, &mut fx);
+            }
             Input::OutputProblems {
                 step,
                 attempt,
