@@ -254,3 +254,76 @@ fn a_corrupt_store_is_exit_3_everywhere_and_a_failed_migration_is_one_line() {
         assert_eq!(o.status.code(), Some(3), "{args:?}: {}", all(&o));
     }
 }
+
+/// An unwritable log directory is not silent: the step's lost output becomes an error
+/// record on it. (As root, permissions do not bind: the run goes as `nobody`.)
+#[test]
+fn an_unwritable_log_directory_becomes_an_error_record() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new();
+    let wf = env.workflow(
+        "w.toml",
+        "name = \"w\"\n[[step]]\nid = \"talk\"\nrun = 'echo hello'\n",
+    );
+    let state = env.db().parent().unwrap().to_path_buf();
+    std::fs::create_dir_all(state.join("logs")).unwrap();
+    let root = nix::unistd::geteuid().is_root();
+    let mut cmd = if root {
+        let nobody = nix::unistd::Uid::from_raw(65534);
+        let nogroup = nix::unistd::Gid::from_raw(65534);
+        for p in [env.path(), wf.as_path(), state.as_path()] {
+            nix::unistd::chown(p, Some(nobody), Some(nogroup)).unwrap();
+        }
+        std::fs::set_permissions(env.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o700)).unwrap();
+        // `logs` stays root's: nobody cannot create the run's log directory in it.
+        let mut c = std::process::Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(env!("CARGO_BIN_EXE_baton"));
+        c
+    } else {
+        std::fs::set_permissions(state.join("logs"), std::fs::Permissions::from_mode(0o500))
+            .unwrap();
+        std::process::Command::new(env!("CARGO_BIN_EXE_baton"))
+    };
+    let o = cmd
+        .args(["run", wf.to_str().unwrap(), "--headless"])
+        .env("BATON_DB", env.db())
+        .env("HOME", env.path())
+        .current_dir(env.path())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", all(&o));
+    let run = run_id_of(&text(&o.stdout));
+    let show = if root {
+        let mut c = std::process::Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(env!("CARGO_BIN_EXE_baton"));
+        c
+    } else {
+        std::process::Command::new(env!("CARGO_BIN_EXE_baton"))
+    }
+    .args(["show", &run, "--json"])
+    .env("BATON_DB", env.db())
+    .output()
+    .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&show.stdout).expect("show --json");
+    let lost = v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["step"] == "talk" && e["kind"] == "storage")
+        .unwrap_or_else(|| panic!("no error record for the lost log: {v:#}"));
+    assert!(
+        lost["message"]
+            .as_str()
+            .unwrap()
+            .contains("cannot write the log"),
+        "{lost}"
+    );
+    if !root {
+        std::fs::set_permissions(state.join("logs"), std::fs::Permissions::from_mode(0o700))
+            .unwrap();
+    }
+}
