@@ -159,20 +159,9 @@ run = 'echo "deploying $VERSION" > deployed'
 env = { VERSION = "${{ steps.build.outputs.version }}" }
 "#,
     );
-    let mut cmd = if nix::unistd::geteuid().is_root() {
-        // The temp dir (workflow, store, outputs) belongs to `nobody` for this run.
-        let nobody = nix::unistd::Uid::from_raw(65534);
-        let nogroup = nix::unistd::Gid::from_raw(65534);
-        nix::unistd::chown(env.path(), Some(nobody), Some(nogroup)).unwrap();
-        nix::unistd::chown(&wf, Some(nobody), Some(nogroup)).unwrap();
-        std::fs::set_permissions(env.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-        let mut c = Command::new("setpriv");
-        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-            .arg(env!("CARGO_BIN_EXE_baton"));
-        c
-    } else {
-        Command::new(env!("CARGO_BIN_EXE_baton"))
-    };
+    // The temp dir (workflow, store, outputs) belongs to the user baton runs as.
+    std::fs::set_permissions(env.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut cmd = baton_as_user(&[env.path(), &wf]);
     let out = cmd
         .args(["run", wf.to_str().unwrap(), "--headless"])
         .env("BATON_DB", env.db())

@@ -268,24 +268,14 @@ fn an_unwritable_log_directory_becomes_an_error_record() {
     let state = env.db().parent().unwrap().to_path_buf();
     std::fs::create_dir_all(state.join("logs")).unwrap();
     let root = nix::unistd::geteuid().is_root();
-    let mut cmd = if root {
-        let nobody = nix::unistd::Uid::from_raw(65534);
-        let nogroup = nix::unistd::Gid::from_raw(65534);
-        for p in [env.path(), wf.as_path(), state.as_path()] {
-            nix::unistd::chown(p, Some(nobody), Some(nogroup)).unwrap();
-        }
-        std::fs::set_permissions(env.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-        std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o700)).unwrap();
-        // `logs` stays root's: nobody cannot create the run's log directory in it.
-        let mut c = std::process::Command::new("setpriv");
-        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-            .arg(env!("CARGO_BIN_EXE_baton"));
-        c
-    } else {
+    std::fs::set_permissions(env.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o700)).unwrap();
+    if !root {
         std::fs::set_permissions(state.join("logs"), std::fs::Permissions::from_mode(0o500))
             .unwrap();
-        std::process::Command::new(env!("CARGO_BIN_EXE_baton"))
-    };
+    }
+    // As root, `logs` stays root's: nobody cannot create the run's log directory in it.
+    let mut cmd = baton_as_user(&[env.path(), &wf, &state]);
     let o = cmd
         .args(["run", wf.to_str().unwrap(), "--headless"])
         .env("BATON_DB", env.db())
@@ -296,18 +286,11 @@ fn an_unwritable_log_directory_becomes_an_error_record() {
         .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", all(&o));
     let run = run_id_of(&text(&o.stdout));
-    let show = if root {
-        let mut c = std::process::Command::new("setpriv");
-        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-            .arg(env!("CARGO_BIN_EXE_baton"));
-        c
-    } else {
-        std::process::Command::new(env!("CARGO_BIN_EXE_baton"))
-    }
-    .args(["show", &run, "--json"])
-    .env("BATON_DB", env.db())
-    .output()
-    .unwrap();
+    let show = baton_as_user(&[])
+        .args(["show", &run, "--json"])
+        .env("BATON_DB", env.db())
+        .output()
+        .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&show.stdout).expect("show --json");
     let lost = v["errors"]
         .as_array()

@@ -23,18 +23,8 @@ pub const EXECUTOR_FIELDS: &[&str] = &[
     "workdir",
     "poll",
 ];
-const SLURM_ONLY: &[&str] = &[
-    "partition",
-    "account",
-    "qos",
-    "cpus",
-    "mem",
-    "gres",
-    "time_limit",
-    "extra_args",
-    "workdir",
-    "poll",
-];
+/// The fields only a Slurm executor takes: all but `type` and `labels`.
+const SLURM_ONLY: &[&str] = EXECUTOR_FIELDS.split_at(2).1;
 /// Slowest `squeue` interval unless `poll` says otherwise.
 pub const DEFAULT_POLL: Duration = Duration::from_secs(5);
 /// Where job files go unless `workdir` says otherwise (relative to the workflow file).

@@ -162,3 +162,22 @@ pub fn process_alive(pid: i32) -> bool {
         .map(|s| !s.contains(") Z "))
         .unwrap_or(false)
 }
+
+/// The `baton` binary as an ordinary user: as root (which ignores permissions) it runs
+/// as `nobody` through `setpriv`, after `paths` are handed to `nobody`; otherwise as
+/// the current user.
+pub fn baton_as_user(paths: &[&Path]) -> Command {
+    if nix::unistd::geteuid().is_root() {
+        let nobody = nix::unistd::Uid::from_raw(65534);
+        let nogroup = nix::unistd::Gid::from_raw(65534);
+        for p in paths {
+            nix::unistd::chown(*p, Some(nobody), Some(nogroup)).expect("chown to nobody");
+        }
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(env!("CARGO_BIN_EXE_baton"));
+        c
+    } else {
+        Command::new(env!("CARGO_BIN_EXE_baton"))
+    }
+}
