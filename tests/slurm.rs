@@ -191,6 +191,11 @@ fn cancel_scancels_a_running_job() {
     wait_for("the job to run", 30, || {
         jobs_of(&id).iter().any(|j| j.1 == "RUNNING")
     });
+    // What the cluster says is recorded: the job left the queue and runs.
+    wait_for("the run's record to say the job runs", 30, || {
+        let job = &step_field(&env.show(&id), "long", "jobs")[0];
+        job["state"] == "RUNNING" && job["running_at"].is_string()
+    });
     let out = env.run(&["cancel", &id]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let out = wait_child(child, 60);

@@ -67,6 +67,22 @@ fn scenarios() -> Vec<(&'static str, Setup)> {
             act(&v, &mut u, &[Action::Confirm]);
             (v, u)
         }),
+        ("dag_detail_slurm_queued", || {
+            let v = fixtures::cluster_jobs();
+            let mut u = ui();
+            act(&v, &mut u, &[Action::Filter]);
+            typed(&v, &mut u, "package");
+            act(&v, &mut u, &[Action::Confirm]);
+            (v, u)
+        }),
+        ("dag_detail_slurm_finished", || {
+            let v = fixtures::cluster_jobs();
+            let mut u = ui();
+            act(&v, &mut u, &[Action::Filter]);
+            typed(&v, &mut u, "unit-tests");
+            act(&v, &mut u, &[Action::Confirm]);
+            (v, u)
+        }),
         ("dag_big_list", || (fixtures::big(10_000), ui())),
         ("log_full", || {
             let v = fixtures::release();

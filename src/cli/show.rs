@@ -45,27 +45,47 @@ pub fn run(args: ShowArgs) -> i32 {
     exit::OK
 }
 
-/// Each step's attempts that ran as batch jobs (`jobs`: attempt, executor, job id), and
-/// the executor and job id of its latest attempt (`executor` is `local` without one).
+/// Each step's attempts that ran as batch jobs (`jobs`: attempt, executor, job id, and
+/// what the cluster last said while it ran: `state`, `reason`, `running_at`), and the
+/// executor and job id of its latest attempt (`executor` is `local` without one).
 pub fn add_jobs(v: &mut serde_json::Value, events: &[crate::model::Event]) {
+    use crate::model::{EventKind, JobView};
     let Some(steps) = v["steps"].as_array_mut() else {
         return;
     };
     for s in steps {
         let id = s["id"].as_str().unwrap_or_default().to_string();
         let attempts = s["attempts"].as_u64().unwrap_or(0);
-        let jobs: Vec<serde_json::Value> = events
-            .iter()
-            .filter_map(|e| match &e.kind {
-                crate::model::EventKind::StepJob {
+        let mut seen: Vec<(u32, JobView)> = Vec::new();
+        for e in events {
+            match &e.kind {
+                EventKind::StepJob {
                     step,
                     attempt,
                     executor,
                     job_id,
-                } if *step == id => Some(serde_json::json!({
-                    "attempt": attempt, "executor": executor, "job_id": job_id,
-                })),
-                _ => None,
+                } if *step == id => seen.push((*attempt, JobView::submitted(executor, job_id))),
+                EventKind::StepJobState {
+                    step,
+                    attempt,
+                    state,
+                    reason,
+                } if *step == id => {
+                    if let Some((_, j)) = seen.iter_mut().rev().find(|(a, _)| a == attempt) {
+                        j.observe(state, reason.as_deref(), e.at);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let jobs: Vec<serde_json::Value> = seen
+            .iter()
+            .map(|(attempt, j)| {
+                serde_json::json!({
+                    "attempt": attempt, "executor": j.executor, "job_id": j.job_id,
+                    "state": j.state, "reason": j.reason,
+                    "running_at": j.running_at.map(|t| t.to_rfc3339()),
+                })
             })
             .collect();
         let latest = jobs
@@ -81,8 +101,6 @@ pub fn add_jobs(v: &mut serde_json::Value, events: &[crate::model::Event]) {
     }
 }
 
-/// The golden signals the console shows (`null`, with a warning, if the run's history
-/// cannot be replayed).
 pub fn signals_json(store: &Store, run_id: &str, now: Timestamp) -> serde_json::Value {
     match signals::golden(store, run_id, now) {
         Ok(s) => serde_json::to_value(s).unwrap_or_default(),

@@ -75,6 +75,12 @@ enum Msg {
         kill: exec::KillHandle,
         tail: exec::TailHandle,
     },
+    /// What the cluster says of a running attempt's job, when it changes.
+    JobState {
+        key: (usize, u32),
+        state: String,
+        reason: Option<String>,
+    },
     /// A `[[notify]]` command ended (`failure`: how and why, if it failed).
     Notified {
         step: Option<usize>,
@@ -243,7 +249,7 @@ impl Driver {
                     kill.terminate(KILL_GRACE, KillReason::Cancel)
                 }
                 // Nothing can be recorded any more: a notifier's result is dropped.
-                Ok(Some(Msg::Notified { .. })) => {}
+                Ok(Some(Msg::Notified { .. } | Msg::JobState { .. })) => {}
                 Ok(None) | Err(_) => break,
             }
         }
@@ -688,14 +694,34 @@ impl Driver {
                         kill: kill.clone(),
                         tail: tail.clone(),
                     });
+                    let mut states = running.job_states();
                     let wait = running.wait();
                     tokio::pin!(wait);
-                    // A kill decided before the driver saw the handle arrives here.
-                    let f = tokio::select! {
-                        f = &mut wait => f,
-                        Ok(reason) = cancel_rx => {
-                            kill.terminate(KILL_GRACE, reason);
-                            wait.await
+                    let mut cancel_rx = Some(cancel_rx);
+                    let f = loop {
+                        tokio::select! {
+                            f = &mut wait => break f,
+                            // A kill decided before the driver saw the handle arrives here.
+                            r = async {
+                                match cancel_rx.as_mut() {
+                                    Some(c) => c.await.ok(),
+                                    None => std::future::pending().await,
+                                }
+                            }, if cancel_rx.is_some() => {
+                                cancel_rx = None;
+                                if let Some(reason) = r {
+                                    kill.terminate(KILL_GRACE, reason);
+                                    break wait.await;
+                                }
+                            }
+                            (state, reason) = async {
+                                match states.as_mut() {
+                                    Some(s) => s.next().await,
+                                    None => std::future::pending().await,
+                                }
+                            }, if states.is_some() => {
+                                let _ = tx.send(Msg::JobState { key, state, reason });
+                            }
                         }
                     };
                     let log = f
@@ -770,6 +796,12 @@ impl Driver {
                     self.started.push(started_input(key, placement));
                 }
             }
+            Msg::JobState { key, state, reason } => inputs.push(Input::JobState {
+                step: key.0,
+                attempt: key.1,
+                state,
+                reason,
+            }),
             Msg::Notified {
                 step,
                 event,

@@ -27,6 +27,15 @@ pub fn describe(event: &Event) -> Option<String> {
             job_id,
             ..
         } => format!("{t} {step} job {job_id} on {executor}"),
+        EventKind::StepJobState {
+            step,
+            state,
+            reason,
+            ..
+        } => format!(
+            "{t} {step} job {}",
+            crate::model::view::describe_job(state, reason.as_deref())
+        ),
         EventKind::RunStateChanged { state, reason } => {
             format!("{t} run {state}{}", suffix(reason.as_deref()))
         }

@@ -125,6 +125,17 @@ impl Attempt {
         }
     }
 
+    /// The cluster's states of the attempt's job; `None` for a local process.
+    pub fn job_states(&self) -> Option<JobStates> {
+        match self {
+            Attempt::Local(_) => None,
+            Attempt::Slurm(j) => Some(JobStates {
+                rx: j.status(),
+                last: None,
+            }),
+        }
+    }
+
     pub fn tail(&self) -> TailHandle {
         match self {
             Attempt::Local(r) => r.tail(),
@@ -137,6 +148,35 @@ impl Attempt {
         match self {
             Attempt::Local(r) => r.wait().await,
             Attempt::Slurm(j) => j.wait().await,
+        }
+    }
+}
+
+/// What the cluster says of a job, as it changes (a local process has nothing to say).
+#[derive(Debug)]
+pub struct JobStates {
+    rx: tokio::sync::watch::Receiver<slurm::Seen>,
+    last: Option<(String, Option<String>)>,
+}
+
+impl JobStates {
+    /// The job's next (state, reason) that differs from the last one given: waits
+    /// for the next `squeue` that says something new; never ends once the job is gone.
+    pub async fn next(&mut self) -> (String, Option<String>) {
+        loop {
+            let now = match &*self.rx.borrow_and_update() {
+                slurm::Seen::Listed(j) => Some((j.state.clone(), j.reason().map(str::to_string))),
+                slurm::Seen::Unknown | slurm::Seen::Gone => None,
+            };
+            if let Some(now) = now
+                && self.last.as_ref() != Some(&now)
+            {
+                self.last = Some(now.clone());
+                return now;
+            }
+            if self.rx.changed().await.is_err() {
+                return std::future::pending().await;
+            }
         }
     }
 }

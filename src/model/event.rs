@@ -93,6 +93,14 @@ pub enum EventKind {
         executor: String,
         job_id: String,
     },
+    /// What the cluster says of a running attempt's job (`PENDING` and why, `RUNNING`),
+    /// recorded when it changes: the console's queue time and run time come from it.
+    StepJobState {
+        step: String,
+        attempt: u32,
+        state: String,
+        reason: Option<String>,
+    },
     StepFinished {
         step: String,
         attempt: u32,
@@ -214,6 +222,7 @@ impl EventKind {
             StepStateChanged { step, .. }
             | StepProcess { step, .. }
             | StepJob { step, .. }
+            | StepJobState { step, .. }
             | StepFinished { step, .. }
             | RetryScheduled { step, .. }
             | GateOpened { step, .. }
@@ -249,6 +258,7 @@ impl EventKind {
             StepStateChanged { .. } => "step_state_changed",
             StepProcess { .. } => "step_process",
             StepJob { .. } => "step_job",
+            StepJobState { .. } => "step_job_state",
             StepFinished { .. } => "step_finished",
             RetryScheduled { .. } => "retry_scheduled",
             ErrorRecorded { .. } => "error_recorded",

@@ -131,6 +131,7 @@ pub fn audit_action(kind: &EventKind) -> Option<AuditAction> {
         | K::StepStateChanged { .. }
         | K::StepProcess { .. }
         | K::StepJob { .. }
+        | K::StepJobState { .. }
         | K::StepFinished { .. }
         | K::RetryScheduled { .. }
         | K::ErrorRecorded { .. }
@@ -368,6 +369,7 @@ pub fn decision(kind: &EventKind) -> Option<Decision> {
         | K::StepStateChanged { .. }
         | K::StepProcess { .. }
         | K::StepJob { .. }
+        | K::StepJobState { .. }
         | K::StepFinished { .. }
         | K::RetryScheduled { .. }
         | K::ErrorRecorded { .. }
@@ -416,6 +418,7 @@ pub fn errors_closed(kind: &EventKind) -> Option<Closes<'_>> {
         | K::RunStateChanged { .. }
         | K::StepProcess { .. }
         | K::StepJob { .. }
+        | K::StepJobState { .. }
         | K::StepFinished { .. }
         | K::RetryScheduled { .. }
         | K::ErrorRecorded { .. }

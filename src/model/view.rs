@@ -71,6 +71,64 @@ pub struct StepView {
     /// What the engine would accept for this step now (approve, reject, retry, mark).
     #[serde(default)]
     pub actions: Actions,
+    /// The latest attempt's batch job, when it ran on a cluster executor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<JobView>,
+}
+
+/// Slurm's state of a job that has left the queue and runs.
+pub const JOB_RUNNING: &str = "RUNNING";
+
+/// An attempt's batch job as the console shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobView {
+    pub executor: String,
+    pub job_id: String,
+    /// What the cluster last said while the attempt ran (`PENDING`, `RUNNING`), if asked.
+    pub state: Option<String>,
+    /// Why it waits (`Resources`, `Priority`), when the cluster gives a reason.
+    pub reason: Option<String>,
+    /// When the job was first seen running (it left the queue).
+    pub running_at: Option<Timestamp>,
+}
+
+impl JobView {
+    /// A job just submitted, not yet asked about.
+    pub fn submitted(executor: &str, job_id: &str) -> JobView {
+        JobView {
+            executor: executor.to_string(),
+            job_id: job_id.to_string(),
+            state: None,
+            reason: None,
+            running_at: None,
+        }
+    }
+
+    /// What the cluster said of the job at `at` (a `step_job_state` event).
+    pub fn observe(&mut self, state: &str, reason: Option<&str>, at: Timestamp) {
+        if state == JOB_RUNNING && self.running_at.is_none() {
+            self.running_at = Some(at);
+        }
+        self.state = Some(state.to_string());
+        self.reason = reason.map(str::to_string);
+    }
+}
+
+/// `RUNNING`, or `PENDING (Resources)` when the cluster gives a reason.
+pub fn describe_job(state: &str, reason: Option<&str>) -> String {
+    match reason {
+        Some(r) => format!("{state} ({r})"),
+        None => state.to_string(),
+    }
+}
+
+/// How long a job waited in the cluster's queue and how long it has run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobTimes {
+    /// From submission to first seen running; `None` if it was never seen running
+    /// (it ended between two queries).
+    pub queued: Option<Duration>,
+    pub ran: Option<Duration>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -154,6 +212,32 @@ impl StepView {
     /// How long the step ran ([`history::step_duration`], as `show` says it).
     pub fn duration(&self, now: Timestamp) -> Option<Duration> {
         history::step_duration(self.state, self.started_at, self.duration_ms, now)
+    }
+
+    /// Queue time and run time of the latest attempt's job, apart. The attempt starts
+    /// when the job is submitted; it runs from when the cluster first says `RUNNING`
+    /// until the attempt ends.
+    pub fn job_times(&self, now: Timestamp) -> Option<JobTimes> {
+        let job = self.job.as_ref()?;
+        let submitted = self.started_at?;
+        let end = match self.state {
+            StepState::Running => now,
+            _ => self.finished_at.unwrap_or(now),
+        };
+        Some(match job.running_at {
+            Some(r) => JobTimes {
+                queued: Some(r.since(submitted)),
+                ran: Some(end.since(r)),
+            },
+            None if self.state == StepState::Running => JobTimes {
+                queued: Some(end.since(submitted)),
+                ran: None,
+            },
+            None => JobTimes {
+                queued: None,
+                ran: None,
+            },
+        })
     }
 }
 

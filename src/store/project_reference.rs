@@ -262,6 +262,7 @@ pub fn apply(conn: &Connection, run_id: &str, ev: &Event) -> Result<(), StoreErr
         }
         EventKind::RetryScheduled { .. }
         | EventKind::StepJob { .. }
+        | EventKind::StepJobState { .. }
         | EventKind::GateWarning { .. }
         | EventKind::BudgetExceeded { .. }
         | EventKind::BudgetRaised { .. }

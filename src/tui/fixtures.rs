@@ -40,6 +40,7 @@ fn step(id: &str, needs: &[usize], state: StepState, action: &str) -> StepView {
         log_path: None,
         log_tail: Vec::new(),
         actions: Actions::default(),
+        job: None,
     }
 }
 
@@ -472,6 +473,29 @@ pub fn finished_failed() -> RunView {
         }
     }
     finish(v)
+}
+
+/// `release` with two steps on a Slurm executor: `package` still queued for
+/// resources, `unit-tests` finished after a wait in the queue.
+pub fn cluster_jobs() -> RunView {
+    let mut v = release();
+    let job = |id: &str, state: &str, reason: Option<&str>, running_at: Option<i64>| {
+        Some(crate::model::JobView {
+            executor: "hpc".into(),
+            job_id: id.into(),
+            state: Some(state.into()),
+            reason: reason.map(str::to_string),
+            running_at: running_at.map(at),
+        })
+    };
+    for s in &mut v.steps {
+        match s.id.as_str() {
+            "package" => s.job = job("48213", "PENDING", Some("Resources"), None),
+            "unit-tests" => s.job = job("48190", "COMPLETED", None, Some(101)),
+            _ => {}
+        }
+    }
+    v
 }
 
 /// The store's run list: live, finished and interrupted runs, newest first.

@@ -102,6 +102,22 @@ impl Core {
             } => {
                 if let Some(i) = idx(self, step) {
                     self.steps[i].job = Some((executor.clone(), job_id.clone()));
+                    self.steps[i].job_seen = Some(JobView::submitted(executor, job_id));
+                }
+            }
+            EventKind::StepJobState {
+                step,
+                attempt,
+                state,
+                reason,
+            } => {
+                if let Some(i) = idx(self, step) {
+                    let s = &mut self.steps[i];
+                    if s.attempts == *attempt
+                        && let Some(j) = s.job_seen.as_mut()
+                    {
+                        j.observe(state, reason.as_deref(), at);
+                    }
                 }
             }
             EventKind::StepFinished {
@@ -350,6 +366,7 @@ impl Core {
                 s.timeout_kill = false;
                 s.pgid = None;
                 s.job = None;
+                s.job_seen = None;
                 if let Some(t) = step.timeout {
                     let d = at.add(t);
                     s.timeout_at = Some(d);

@@ -21,7 +21,7 @@ mod tests;
 
 use super::bucket::Bucket;
 use crate::model::mask::Masker;
-use crate::model::view::AuditView;
+use crate::model::view::{AuditView, JobView};
 use crate::model::{
     Command, CommandOutcome, ErrorRecord, Event, RunState, StepOutcome, StepState, Timestamp, Usage,
 };
@@ -62,6 +62,13 @@ pub enum Input {
         attempt: u32,
         executor: String,
         job_id: String,
+    },
+    /// The cluster's state of a running attempt's job (`PENDING` and why, `RUNNING`).
+    JobState {
+        step: usize,
+        attempt: u32,
+        state: String,
+        reason: Option<String>,
     },
     StepExited {
         step: usize,
@@ -232,6 +239,8 @@ struct StepRt {
     pgid: Option<i32>,
     /// The attempt's batch job (executor, job id), if it runs on one.
     job: Option<(String, String)>,
+    /// The latest attempt's batch job as the console shows it; kept after it ends.
+    job_seen: Option<JobView>,
     /// Decision-side only (not in events): a Kill was sent, and why.
     kill_sent: bool,
     timeout_kill: bool,
@@ -345,6 +354,7 @@ impl Core {
                 outputs: BTreeMap::new(),
                 pgid: None,
                 job: None,
+                job_seen: None,
                 kill_sent: false,
                 timeout_kill: false,
                 gate: GateRt::default(),

@@ -1017,3 +1017,63 @@ fn budget_is_not_a_step_and_marking_a_waiting_gate_closes_it() {
     assert_eq!(sim.core.run_state(), RunState::Succeeded);
     assert_eq!(sim.core.next_wakeup(), None, "gate timers removed");
 }
+
+// ---- batch jobs: what the cluster says ----------------------------------------------
+
+#[test]
+fn a_jobs_queue_and_run_times_come_from_its_recorded_states_and_replay_agrees() {
+    let mut sim = Sim::new(plan().step("sim").build(), cfg());
+    let step = sim.idx("sim");
+    let state = |s: &str, r: Option<&str>| Input::JobState {
+        step,
+        attempt: 1,
+        state: s.into(),
+        reason: r.map(str::to_string),
+    };
+    // Before the job id is recorded there is nothing to describe.
+    assert!(persisted(&sim.at(100).input(state("PENDING", None))).is_empty());
+    sim.at(200).input(Input::JobStarted {
+        step,
+        attempt: 1,
+        executor: "hpc".into(),
+        job_id: "77".into(),
+    });
+    let fx = sim.at(1_000).input(state("PENDING", Some("Resources")));
+    assert_eq!(persisted(&fx).len(), 1);
+    // The same state again is not recorded twice; a new reason is.
+    assert!(persisted(&sim.at(2_000).input(state("PENDING", Some("Resources")))).is_empty());
+    assert_eq!(
+        persisted(&sim.at(3_000).input(state("PENDING", Some("Priority")))).len(),
+        1
+    );
+    sim.at(5_000).input(state("RUNNING", None));
+    // Another attempt's job says nothing about this one.
+    let stale = Input::JobState {
+        step,
+        attempt: 2,
+        state: "FAILED".into(),
+        reason: None,
+    };
+    assert!(persisted(&sim.at(6_000).input(stale)).is_empty());
+    let v = sim.core.view(Timestamp(T0 + 9_000));
+    let job = v.steps[step].job.clone().expect("a job");
+    assert_eq!(
+        (job.job_id.as_str(), job.state.as_deref(), job.reason),
+        ("77", Some("RUNNING"), None)
+    );
+    let t = v.steps[step].job_times(Timestamp(T0 + 9_000)).unwrap();
+    assert_eq!(t.queued, Some(secs(5)));
+    assert_eq!(t.ran, Some(secs(4)));
+    // Replaying the stored events gives the same view.
+    let replayed = Core::replay(sim.core.plan().clone(), cfg(), sim.core.events()).unwrap();
+    assert_eq!(
+        replayed.view(Timestamp(T0 + 9_000)).steps[step].job,
+        v.steps[step].job
+    );
+    // Once the attempt ends, states are no longer recorded; the job stays visible.
+    sim.at(10_000).exit("sim", 0);
+    assert!(persisted(&sim.at(11_000).input(state("COMPLETED", None))).is_empty());
+    let v = sim.core.view(Timestamp(T0 + 20_000));
+    let t = v.steps[step].job_times(Timestamp(T0 + 20_000)).unwrap();
+    assert_eq!(t.ran, Some(secs(5)), "run time ends with the attempt");
+}

@@ -112,6 +112,7 @@ impl Core {
             log_path: None,
             log_tail: Vec::new(),
             actions: self.step_actions(i, now),
+            job: s.job_seen.clone(),
         }
     }
 

@@ -20,12 +20,17 @@ pub struct JobStatus {
 }
 
 impl JobStatus {
+    /// Why the job waits or ended, if Slurm gives a reason (`None` is none).
+    pub fn reason(&self) -> Option<&str> {
+        match self.reason.as_str() {
+            "" | "None" | "(null)" => None,
+            r => Some(r),
+        }
+    }
+
     /// `RUNNING`, or `PENDING (Resources)` when Slurm gives a reason.
     pub fn describe(&self) -> String {
-        match self.reason.as_str() {
-            "" | "None" | "(null)" => self.state.clone(),
-            r => format!("{} ({r})", self.state),
-        }
+        crate::model::view::describe_job(&self.state, self.reason())
     }
 }
 

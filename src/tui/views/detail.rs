@@ -2,7 +2,8 @@
 //! suggestion, and the live log tail (sanitised).
 use super::common::{dur, kv, panel, rel, styled, wrap_text};
 use crate::model::time::human_duration;
-use crate::model::{ErrorRecord, RunView, StepState, StepView};
+use crate::model::view::describe_job;
+use crate::model::{ErrorRecord, RunView, StepState, StepView, Timestamp};
 use crate::tui::app::UiState;
 use crate::tui::output::log_line;
 use crate::tui::theme::Theme;
@@ -127,6 +128,7 @@ pub fn step_lines<'a>(
             theme,
         ));
     }
+    lines.extend(job_lines(s, now, theme));
     if let Some(p) = &s.pool {
         lines.push(kv("pool", LW, styled(p.clone(), theme.base), theme));
     }
@@ -160,6 +162,45 @@ pub fn step_lines<'a>(
     }
     if let Some(e) = &s.error {
         lines.extend(error_lines(e, w, theme));
+    }
+    lines
+}
+
+/// The latest attempt's cluster job: its executor and id, what the cluster says of it
+/// while it runs (`PENDING (Resources)`), and its queue time apart from its run time.
+fn job_lines<'a>(s: &StepView, now: Timestamp, theme: &Theme) -> Vec<Line<'a>> {
+    let Some(job) = &s.job else {
+        return Vec::new();
+    };
+    let mut lines = vec![kv(
+        "executor",
+        LW,
+        styled(format!("{} · job {}", job.executor, job.job_id), theme.base),
+        theme,
+    )];
+    if s.state == StepState::Running
+        && let Some(state) = &job.state
+    {
+        let style = if state == crate::model::JOB_RUNNING {
+            theme.base
+        } else {
+            theme.warning
+        };
+        lines.push(kv(
+            "cluster",
+            LW,
+            styled(describe_job(state, job.reason.as_deref()), style),
+            theme,
+        ));
+    }
+    if let Some(t) = s.job_times(now) {
+        let queued = t.queued.map_or("?".into(), human_duration);
+        let text = match t.ran {
+            Some(r) => format!("{queued}   ran {}", human_duration(r)),
+            None if s.state == StepState::Running => format!("{queued} so far"),
+            None => format!("{queued}   ran ?"),
+        };
+        lines.push(kv("queued", LW, styled(text, theme.base), theme));
     }
     lines
 }

@@ -39,6 +39,42 @@ impl Core {
         }
     }
 
+    /// The cluster's state of a running attempt's job: recorded when it changes (a
+    /// queued job's reason, then `RUNNING`), ignored for an attempt no longer running.
+    pub(in crate::engine::core) fn on_job_state(
+        &mut self,
+        step: usize,
+        attempt: u32,
+        state: String,
+        reason: Option<String>,
+        now: Timestamp,
+        fx: &mut Vec<Effect>,
+    ) {
+        let Some(s) = self.steps.get(step) else {
+            return;
+        };
+        let Some(seen) = s.job_seen.as_ref() else {
+            return;
+        };
+        if s.attempts != attempt
+            || s.state != StepState::Running
+            || (seen.state.as_deref() == Some(state.as_str()) && seen.reason == reason)
+        {
+            return;
+        }
+        let id = self.plan.steps[step].id.clone();
+        self.emit(
+            EventKind::StepJobState {
+                step: id,
+                attempt,
+                state,
+                reason,
+            },
+            now,
+            fx,
+        );
+    }
+
     /// On resume: a running step whose job is recorded keeps running; the driver
     /// follows the job. Returns whether the step was re-attached.
     pub(in crate::engine::core) fn reattach(

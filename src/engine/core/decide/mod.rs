@@ -105,6 +105,12 @@ impl Core {
                 executor,
                 job_id,
             } => self.on_job_started(step, attempt, executor, job_id, now, &mut fx),
+            Input::JobState {
+                step,
+                attempt,
+                state,
+                reason,
+            } => self.on_job_state(step, attempt, state, reason, now, &mut fx),
             Input::StepExited {
                 step,
                 attempt,
