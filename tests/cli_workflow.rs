@@ -79,6 +79,22 @@ fn tools_lists_builtins_and_declared() {
     assert!(out.contains("DURATION: string, required"));
     assert!(out.contains("  notify  Append a message"));
     assert!(out.contains("CHANNEL: string, default \"#releases\""));
+    assert!(
+        out.contains("executors:\n  none (every step runs here)"),
+        "{out}"
+    );
+}
+
+#[test]
+fn tools_and_plan_know_executors() {
+    for cmd in ["tools", "plan"] {
+        let (code, out, _) = baton(&[cmd, "examples/slurm.toml"]);
+        assert_eq!(code, 0, "{cmd}");
+        assert!(
+            out.contains("\nexecutors:\n  cluster: slurm"),
+            "{cmd}: {out}"
+        );
+    }
 }
 
 #[test]

@@ -173,6 +173,13 @@ pub fn render(plan: &Plan) -> String {
             count(users, "step")
         );
     }
+    executors(&mut out, plan);
+    out
+}
+
+/// The `executors:` section, shared by `plan` and `tools`: each executor, its kind and
+/// labels, and how many steps it runs.
+pub fn executors(out: &mut String, plan: &Plan) {
     out.push_str("\nexecutors:\n");
     if plan.executors.is_empty() {
         out.push_str("  none (every step runs here)\n");
@@ -192,7 +199,6 @@ pub fn render(plan: &Plan) -> String {
             count(users, "step")
         );
     }
-    out
 }
 
 /// `1 step`, `2 steps`.

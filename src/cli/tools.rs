@@ -1,4 +1,5 @@
-//! `baton tools FILE`: the tools a workflow can use and their typed parameters.
+//! `baton tools FILE`: the tools a workflow can use, their typed parameters, and the
+//! executors their steps can run on.
 use super::exit;
 use crate::workflow::{Tool, builtin_tools, load_file};
 use std::fmt::Write;
@@ -22,7 +23,10 @@ pub fn run(args: &Args) -> i32 {
     match load_file(&args.file) {
         Ok(plan) => {
             let declared: Vec<&Tool> = plan.tools.values().collect();
-            crate::stdio::out!("{}", render(&builtin_tools(), &declared));
+            let mut out = render(&builtin_tools(), &declared);
+            // Where the tools' commands run: a tool step goes to its step's executor.
+            super::plan::executors(&mut out, &plan);
+            crate::stdio::out!("{out}");
             exit::OK
         }
         Err(d) => {
