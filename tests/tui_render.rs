@@ -16,6 +16,8 @@ type Setup = fn() -> (RunView, UiState);
 fn ui() -> UiState {
     let mut ui = UiState::new("carol");
     ui.runs = Arc::new(fixtures::runs());
+    // Wall-clock times in UTC, whatever the machine's zone.
+    ui.utc_offset = chrono::FixedOffset::east_opt(0);
     ui
 }
 
@@ -176,6 +178,19 @@ fn scenarios() -> Vec<(&'static str, Setup)> {
             act(&v, &mut u, &[Action::GoTab(Tab::Runs), Action::Down]);
             (v, u)
         }),
+        // `t`: every time on the wall clock (UTC here), with dates for other days.
+        ("runs_wall_clock", || {
+            let v = fixtures::release();
+            let mut u = ui();
+            act(&v, &mut u, &[Action::GoTab(Tab::Runs), Action::ToggleTime]);
+            (v, u)
+        }),
+        ("audit_wall_clock", || {
+            let v = fixtures::release();
+            let mut u = ui();
+            act(&v, &mut u, &[Action::GoTab(Tab::Audit), Action::ToggleTime]);
+            (v, u)
+        }),
         ("health", || {
             let v = fixtures::release();
             let mut u = ui();
@@ -238,6 +253,30 @@ fn text(b: &Buffer) -> String {
         s.push('\n');
     }
     s
+}
+
+/// The header's `6/14` and its estimate: final steps of all, and the time left at the
+/// pace so far; no estimate before a step finishes or after the run ends.
+#[test]
+fn progress_counts_final_steps_and_estimates_the_end() {
+    use baton::model::{RunState, StepState};
+    use std::time::Duration;
+    let mut v = fixtures::release();
+    let now = v.now;
+    let p = v.progress(now);
+    assert_eq!((p.finished, p.total), (6, 14));
+    // 7 minutes for 6 steps: 8 more take 9m20s.
+    assert_eq!(p.eta, Some(Duration::from_secs(560)));
+    for s in &mut v.steps {
+        s.state = StepState::Pending;
+    }
+    assert_eq!(v.progress(now).eta, None);
+    for s in &mut v.steps {
+        s.state = StepState::Succeeded;
+    }
+    v.state = RunState::Succeeded;
+    let p = v.progress(now);
+    assert_eq!((p.finished, p.eta, p.fraction()), (14, None, 1.0));
 }
 
 #[test]

@@ -19,7 +19,9 @@ pub use history::{AuditAction, Decision};
 pub use liveness::{LEASE_STALE, Lease, Liveness};
 pub use state::{RunState, StepState};
 pub use time::Timestamp;
-pub use view::{Actions, GateView, JOB_RUNNING, JobTimes, JobView, RunSummary, RunView, StepView};
+pub use view::{
+    Actions, GateView, JOB_RUNNING, JobTimes, JobView, Progress, RunSummary, RunView, StepView,
+};
 
 /// Index of a step in `Plan::steps` (stable for the life of a plan).
 pub type StepIdx = usize;

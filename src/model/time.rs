@@ -38,6 +38,30 @@ impl Timestamp {
             None => self.0.to_string(),
         }
     }
+    /// Wall-clock text at `offset` from UTC: `14:03:22` on the same day as `now`, else
+    /// `2026-11-20 14:03:22`, so an incident review can line things up with other logs.
+    pub fn wall(self, now: Timestamp, offset: chrono::FixedOffset) -> String {
+        let at = |t: Timestamp| {
+            chrono::DateTime::from_timestamp_millis(t.0).map(|d| d.with_timezone(&offset))
+        };
+        match (at(self), at(now)) {
+            (Some(t), Some(n)) if t.date_naive() == n.date_naive() => {
+                t.format("%H:%M:%S").to_string()
+            }
+            (Some(t), _) => t.format("%Y-%m-%d %H:%M:%S").to_string(),
+            _ => self.to_rfc3339(),
+        }
+    }
+
+    /// The local time zone's offset from UTC at this instant.
+    pub fn local_offset(self) -> chrono::FixedOffset {
+        use chrono::Offset;
+        match chrono::DateTime::from_timestamp_millis(self.0) {
+            Some(t) => t.with_timezone(&chrono::Local).offset().fix(),
+            None => chrono::Utc.fix(),
+        }
+    }
+
     /// `HH:MM:SS` in local time, for the headless printer and the console.
     pub fn clock(self) -> String {
         // Many events share a second, and the local-time conversion looks at the
@@ -74,5 +98,31 @@ pub fn human_duration(d: Duration) -> String {
         format!("{}m{:02}s", ms / 60_000, (ms / 1000) % 60)
     } else {
         format!("{}h{:02}m", ms / 3_600_000, (ms / 60_000) % 60)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn offset(hours: i32) -> chrono::FixedOffset {
+        chrono::FixedOffset::east_opt(hours * 3600).unwrap()
+    }
+
+    #[test]
+    fn wall_clock_shows_the_date_only_for_another_day() {
+        // 2026-11-22 13:05:09 UTC.
+        let t = Timestamp(1_795_352_709_000);
+        let later = t.add(Duration::from_secs(3600));
+        assert_eq!(t.wall(later, offset(0)), "13:05:09");
+        assert_eq!(t.wall(later, offset(2)), "15:05:09");
+        // Yesterday, seen a day later.
+        let next_day = t.add(Duration::from_secs(86_400));
+        assert_eq!(t.wall(next_day, offset(0)), "2026-11-22 13:05:09");
+        // "Another day" is decided in the viewer's zone: 11 hours on is the next day in
+        // UTC, still the same day two hours west.
+        let evening = t.add(Duration::from_secs(11 * 3600));
+        assert_eq!(t.wall(evening, offset(0)), "2026-11-22 13:05:09");
+        assert_eq!(t.wall(evening, offset(-2)), "11:05:09");
     }
 }

@@ -248,6 +248,48 @@ impl RunView {
     pub fn open_errors(&self) -> usize {
         self.errors.iter().filter(|e| e.open).count()
     }
+
+    /// How far the run is at `now`: steps in a final state of all steps, and the time
+    /// left at the rate steps have finished so far (none before the first finishes, or
+    /// once the run has ended).
+    pub fn progress(&self, now: Timestamp) -> Progress {
+        let total = self.steps.len();
+        let finished = self.steps.iter().filter(|s| s.state.is_final()).count();
+        let eta = match self.started_at {
+            Some(start) if finished > 0 && finished < total && !self.state.is_final() => {
+                let per_step = now.since(start).as_secs_f64() / finished as f64;
+                Some(Duration::from_secs_f64(
+                    per_step * (total - finished) as f64,
+                ))
+            }
+            _ => None,
+        };
+        Progress {
+            finished,
+            total,
+            eta,
+        }
+    }
+}
+
+/// A run's progress (`RunView::progress`): the header's `1200/2000`, bar and estimate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Progress {
+    pub finished: usize,
+    pub total: usize,
+    /// Estimated time to the end, while the run goes on.
+    pub eta: Option<Duration>,
+}
+
+impl Progress {
+    /// The finished fraction, 0..=1 (an empty run is complete).
+    pub fn fraction(&self) -> f64 {
+        if self.total == 0 {
+            1.0
+        } else {
+            self.finished as f64 / self.total as f64
+        }
+    }
 }
 
 /// One line of the store's run list (`baton runs`, the console's Runs tab).

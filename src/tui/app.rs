@@ -62,6 +62,8 @@ pub enum Action {
     Log,
     ToggleGraph,
     ToggleHealth,
+    /// Every time in the console: relative (`3m ago`, `+4m12s`) or wall clock.
+    ToggleTime,
     Help,
     Quit,
     /// Esc: close or clear whatever is on top.
@@ -237,6 +239,10 @@ pub struct UiState {
     pub log: Option<LogState>,
     pub dialog: Option<Dialog>,
     pub toast: Option<Toast>,
+    /// Times as wall-clock (`14:03:22`) instead of relative (`3m ago`); `t` toggles.
+    pub wall_clock: bool,
+    /// The zone wall-clock times are shown in; the local one when unset (tests fix it).
+    pub utc_offset: Option<chrono::FixedOffset>,
     /// Commands sent and not answered yet.
     pub pending: usize,
     /// The runs this console's process drives: quitting interrupts exactly these.
@@ -275,6 +281,11 @@ impl UiState {
 
     pub fn clock(&self, view: &RunView) -> Timestamp {
         self.now.map_or(view.now, |n| n.max(view.now))
+    }
+
+    /// `t` on the wall clock, in the console's zone, with the date when not `now`'s day.
+    pub fn wall(&self, t: Timestamp, now: Timestamp) -> String {
+        t.wall(now, self.utc_offset.unwrap_or_else(|| now.local_offset()))
     }
 
     pub fn is_list_mode(&self, view: &RunView) -> bool {
@@ -932,6 +943,15 @@ fn main_view(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
         Action::NextTab => ui.tab = Tab::ALL[(ui.tab.index() + 1) % 5],
         Action::PrevTab => ui.tab = Tab::ALL[(ui.tab.index() + 4) % 5],
         Action::ToggleHealth => ui.overlay = Some(Overlay::Health),
+        Action::ToggleTime => {
+            ui.wall_clock = !ui.wall_clock;
+            let text = if ui.wall_clock {
+                "times on the wall clock (t: relative)"
+            } else {
+                "times relative (t: wall clock)"
+            };
+            toast(ui, text, true);
+        }
         Action::Help => ui.overlay = Some(Overlay::Help),
         Action::Quit => {
             // Only runs this console drives stop with it; a run followed from another

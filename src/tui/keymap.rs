@@ -196,6 +196,14 @@ pub static BINDINGS: &[Binding] = &[
     ),
     b!(
         Global,
+        [k('t')],
+        "t",
+        Action::ToggleTime,
+        "times: relative or wall clock",
+        false
+    ),
+    b!(
+        Global,
         [k('c')],
         "c",
         Action::CancelRun,

@@ -1,5 +1,5 @@
 //! Approvals tab: open gates oldest first with time left, and the selected gate's context.
-use super::common::{ago, dur, fit, kv, panel, styled, window, wrap_text};
+use super::common::{dur, fit, kv, panel, styled, when, window, wrap_text};
 use crate::model::{GateView, RunView, Timestamp};
 use crate::tui::app::UiState;
 use crate::tui::theme::Theme;
@@ -8,10 +8,11 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-pub fn time_left(g: &GateView, now: Timestamp) -> String {
+/// The countdown and, always, the deadline as a clock time: `29m47s left · 14:32:10`.
+pub fn time_left(g: &GateView, now: Timestamp, ui: &UiState) -> String {
     match g.deadline {
-        Some(d) if d > now => format!("{} left", dur(now, d)),
-        Some(_) => "deadline passed".into(),
+        Some(d) if d > now => format!("{} left · {}", dur(now, d), ui.wall(d, now)),
+        Some(d) => format!("deadline passed · {}", ui.wall(d, now)),
         None => "no deadline".into(),
     }
 }
@@ -67,9 +68,9 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme
             let selected = i == sel;
             let mark = if g.warned { "⚠ " } else { "  " };
             let text = format!(
-                "⏸ {:idw$}  {:>14}  {:>9}  waiting {:<10}  {}",
+                "⏸ {:idw$}  {:>21}  {:>9}  waiting {:<10}  {}",
                 fit(&g.step_id, idw),
-                time_left(g, now),
+                time_left(g, now, ui),
                 votes(g),
                 dur(g.opened_at, now),
                 g.prompt
@@ -164,12 +165,12 @@ pub fn gate_lines<'a>(
         ));
     }
     let mut t = vec![styled(
-        format!("opened {}", ago(g.opened_at, now)),
+        format!("opened {}", when(ui, g.opened_at, now)),
         theme.base,
     )];
     if g.deadline.is_some() {
         t.push(styled(
-            format!(" · {} · then {}", time_left(g, now), g.on_timeout),
+            format!(" · {} · then {}", time_left(g, now, ui), g.on_timeout),
             if g.warned { theme.warning } else { theme.base },
         ));
     }

@@ -1,5 +1,5 @@
 //! Audit tab: the run's decisions, oldest first.
-use super::common::{panel, rel, styled, window};
+use super::common::{in_run, panel, styled, window};
 use crate::model::RunView;
 use crate::tui::app::UiState;
 use crate::tui::theme::Theme;
@@ -23,17 +23,27 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme
     let sel = ui.audit_sel.min(view.audit.len() - 1);
     let rows = (inner.height as usize).saturating_sub(1);
     let first = window(sel, view.audit.len(), rows);
+    // `+4m12s`, or the wall clock (`t`), which is wider when it carries a date.
+    let now = ui.clock(view);
+    let at = |a: &crate::model::view::AuditView| in_run(ui, view.started_at, a.at, now);
+    let tw = view
+        .audit
+        .iter()
+        .skip(first)
+        .take(rows)
+        .map(|a| at(a).chars().count())
+        .fold(8, usize::max);
     let mut lines = vec![Line::from(styled(
         format!(
-            "{:>8}  {:10} {:18} {:18} reason · details",
+            "{:>tw$}  {:10} {:18} {:18} reason · details",
             "at", "actor", "action", "step"
         ),
         theme.dim,
     ))];
     for (i, a) in view.audit.iter().enumerate().skip(first).take(rows) {
         let text = format!(
-            "{:>8}  {:10} {:18} {:18} {}{}",
-            rel(view.started_at, a.at),
+            "{:>tw$}  {:10} {:18} {:18} {}{}",
+            at(a),
             a.actor,
             a.action,
             a.step.as_deref().unwrap_or("–"),

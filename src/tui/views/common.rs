@@ -1,6 +1,7 @@
 //! Small helpers shared by the views: text fitting, durations, boxes, rectangles.
 use crate::model::Timestamp;
 use crate::model::time::human_duration;
+use crate::tui::app::UiState;
 use crate::tui::theme::Theme;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -109,6 +110,25 @@ pub fn rel(start: Option<Timestamp>, t: Timestamp) -> String {
 /// `3m ago` style age of `t` at `now`.
 pub fn ago(t: Timestamp, now: Timestamp) -> String {
     format!("{} ago", human_duration(now.since(t)))
+}
+
+/// When something happened, as the operator chose with `t`: `3m ago` or the wall clock.
+pub fn when(ui: &UiState, t: Timestamp, now: Timestamp) -> String {
+    if ui.wall_clock {
+        ui.wall(t, now)
+    } else {
+        ago(t, now)
+    }
+}
+
+/// A moment in a run's history, as chosen with `t`: `+4m12s` from the run's start or
+/// the wall clock (with the date when not today).
+pub fn in_run(ui: &UiState, start: Option<Timestamp>, t: Timestamp, now: Timestamp) -> String {
+    if ui.wall_clock {
+        ui.wall(t, now)
+    } else {
+        rel(start, t)
+    }
 }
 
 pub fn panel<'a>(title: impl Into<Line<'a>>, theme: &Theme, focused: bool) -> Block<'a> {

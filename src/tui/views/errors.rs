@@ -1,5 +1,5 @@
 //! Errors tab: records with severity colours, and the selected one's suggestion.
-use super::common::{fit, pad, panel, rel, styled, window, wrap_text};
+use super::common::{fit, in_run, pad, panel, styled, window, wrap_text};
 use crate::model::RunView;
 use crate::tui::app::UiState;
 use crate::tui::theme::Theme;
@@ -39,9 +39,19 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme
         .max()
         .unwrap_or(8)
         .min(28);
+    // `+4m12s`, or the wall clock (`t`), which is wider when it carries a date.
+    let now = ui.clock(view);
+    let at = |e: &crate::model::ErrorRecord| in_run(ui, view.started_at, e.at, now);
+    let tw = view
+        .errors
+        .iter()
+        .skip(first)
+        .take(rows)
+        .map(|e| at(e).chars().count())
+        .fold(8, usize::max);
     let mut lines = vec![Line::from(styled(
         format!(
-            "{:9} {:>8}  {:18} {}  message",
+            "{:9} {:>tw$}  {:18} {}  message",
             "severity",
             "at",
             "kind",
@@ -56,8 +66,8 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme
             .map_or("run".to_string(), |s| format!("{s}#{}", e.attempt));
         let sev = format!("{:9}", e.severity.as_str().to_uppercase());
         let rest = format!(
-            " {:>8}  {:18} {}  {}{}",
-            rel(view.started_at, e.at),
+            " {:>tw$}  {:18} {}  {}{}",
+            at(e),
             e.kind.as_str(),
             pad(&fit(&step, sw), sw),
             e.message,

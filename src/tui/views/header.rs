@@ -179,10 +179,61 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme
         l3.push(styled(format!(" {}{}", t.title(), count), st));
         l3.push(styled("  ", theme.base));
     }
+    progress(&mut l3, area.width as usize, view, ui, now, narrow, theme);
     frame.render_widget(
         Paragraph::new(vec![Line::from(l1), Line::from(l2), Line::from(l3)]).style(theme.base),
         area,
     );
+}
+
+/// `1200/2000 ██████░░░░ ~3m12s left` at the right end of the tab line, dropping the
+/// estimate, then the bar, when the line is too narrow for them.
+fn progress(
+    line: &mut Vec<Span<'static>>,
+    width: usize,
+    view: &RunView,
+    ui: &UiState,
+    now: crate::model::Timestamp,
+    narrow: bool,
+    theme: &Theme,
+) {
+    let p = view.progress(now);
+    let count = format!("{}/{}", p.finished, p.total);
+    let cells = if narrow { 5 } else { 10 };
+    let filled = ((p.fraction() * cells as f64).round() as usize).min(cells);
+    let eta = p.eta.map(|d| {
+        if ui.wall_clock {
+            format!(" ends ~{}", ui.wall(now.add(d), now))
+        } else {
+            format!(" ~{} left", human_duration(d))
+        }
+    });
+    let used: usize = line.iter().map(|s| s.width()).sum();
+    let room = width.saturating_sub(used + 1);
+    let eta_w = eta.as_ref().map_or(0, |e| e.chars().count());
+    let (bar, eta) = if count.len() + 1 + cells + eta_w <= room {
+        (true, eta)
+    } else if count.len() + 1 + cells <= room {
+        (true, None)
+    } else if count.len() <= room {
+        (false, None)
+    } else {
+        return;
+    };
+    let w = count.len()
+        + if bar { 1 + cells } else { 0 }
+        + eta.as_ref().map_or(0, |e| e.chars().count());
+    line.push(Span::raw(" ".repeat(room - w)));
+    line.push(styled(count, theme.base));
+    if bar {
+        line.push(Span::raw(" "));
+        let st = run_state_style(view.state, theme);
+        line.push(styled("█".repeat(filled), st));
+        line.push(styled("░".repeat(cells - filled), theme.gauge_empty()));
+    }
+    if let Some(e) = eta {
+        line.push(styled(e, theme.dim));
+    }
 }
 
 /// Status line (toast, input being typed, pending commands) and the key hints.

@@ -1,5 +1,5 @@
 //! Runs tab: the store's runs, newest first; the open run is marked.
-use super::common::{ago, dur, fit, panel, styled, window};
+use super::common::{dur, fit, panel, styled, when, window};
 use super::header::{run_state_glyph, run_state_style};
 use crate::model::{RunState, RunView};
 use crate::tui::app::{UiState, short_id};
@@ -28,9 +28,17 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme
     let sel = ui.run_sel.min(ui.runs.len() - 1);
     let rows = (inner.height as usize).saturating_sub(2);
     let first = window(sel, ui.runs.len(), rows);
+    // `3m ago`, or the wall clock (`t`), which is wider when it carries a date.
+    let tw = ui
+        .runs
+        .iter()
+        .skip(first)
+        .take(rows)
+        .map(|r| when(ui, r.started_at, now).chars().count())
+        .fold(14, usize::max);
     let mut lines = vec![Line::from(styled(
         format!(
-            "  {:8}  {:16} {:13} {:>14} {:>9} {:>9} {:>6}",
+            "  {:8}  {:16} {:13} {:>tw$} {:>9} {:>9} {:>6}",
             "run", "workflow", "state", "started", "took", "steps", "health"
         ),
         theme.dim,
@@ -40,8 +48,8 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme
         let took = dur(r.started_at, r.finished_at.unwrap_or(now));
         let state = super::common::pad(&format!("{} {}", run_state_glyph(r.state), r.state), 13);
         let rest = format!(
-            " {:>14} {:>9} {:>9} {:>6}",
-            ago(r.started_at, now),
+            " {:>tw$} {:>9} {:>9} {:>6}",
+            when(ui, r.started_at, now),
             took,
             format!("{}/{}", r.steps_done, r.steps_total),
             r.health.map_or("–".into(), |h| format!("{h:.0}"))
