@@ -4,6 +4,7 @@
 //! workflow into a `Plan`; `engine::core` decides; `engine::driver`, `exec` and `store`
 //! do the I/O; `tui` and the headless printer show a `RunView`.
 pub mod cli;
+pub mod config;
 pub mod engine;
 pub mod exec;
 pub mod metrics;

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 pub struct Target {
     /// The run id (a unique prefix is enough).
     pub run: String,
-    /// The database (default: $BATON_DB, else $XDG_STATE_HOME/baton/baton.db).
+    /// The database (default: $BATON_DB, else `db` in config.toml, else $XDG_STATE_HOME/baton/baton.db).
     #[arg(long, env = "BATON_DB", value_name = "PATH")]
     pub db: Option<PathBuf>,
     /// Who decides (default: $USER).

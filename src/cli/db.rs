@@ -7,14 +7,14 @@ use std::path::PathBuf;
 
 #[derive(Debug, Clone, Args)]
 pub struct DbOpt {
-    /// The database file [default: $XDG_STATE_HOME/baton/baton.db or ~/.local/state/baton/baton.db]
+    /// The database file [default: `db` in config.toml, else $XDG_STATE_HOME/baton/baton.db or ~/.local/state/baton/baton.db]
     #[arg(long, value_name = "PATH", env = "BATON_DB")]
     pub db: Option<PathBuf>,
 }
 
 impl DbOpt {
     pub fn path(&self) -> PathBuf {
-        self.db.clone().unwrap_or_else(Store::default_path)
+        crate::session::prepare::db_path(self.db.as_deref())
     }
 
     /// The store, which must exist: reading commands never create one.

@@ -97,10 +97,13 @@ fn open_events(spec: &str) -> std::io::Result<Box<dyn Write + Send>> {
     }
 }
 
-/// The named theme (an unknown name is an error even under `NO_COLOR`), or the
-/// monochrome one when `NO_COLOR` is set.
+/// The named theme (`--theme`, else the config's `theme`, else `default`; an unknown
+/// name is an error even under `NO_COLOR`), or the monochrome one when `NO_COLOR` is set.
 pub fn load_theme(name: Option<&str>) -> Result<Theme, String> {
-    let theme = Theme::load(name.unwrap_or("default")).map_err(|e| e.to_string())?;
+    let name = name
+        .or(crate::config::get().theme.as_deref())
+        .unwrap_or("default");
+    let theme = Theme::load(name).map_err(|e| e.to_string())?;
     if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
         return Ok(Theme::monochrome());
     }

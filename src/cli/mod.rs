@@ -115,6 +115,14 @@ pub fn main() -> i32 {
     if cli.command.only_prints() {
         crate::stdio::default_sigpipe();
     }
+    // Every command reads the user's configuration; a wrong one is a usage error.
+    match crate::config::load() {
+        Ok(c) => crate::config::install(c),
+        Err(d) => {
+            crate::stdio::errln!("{d}");
+            return exit::USAGE;
+        }
+    }
     match cli.command {
         Cmd::Run(a) => run::exec(a),
         Cmd::Validate(a) => validate::run(&a),

@@ -26,7 +26,7 @@ pub struct RunArgs {
 /// What `run` and `resume` share: where the run is kept, how it is shown, who drives it.
 #[derive(Debug, Args)]
 pub struct EngineArgs {
-    /// The database (default: $BATON_DB, else $XDG_STATE_HOME/baton/baton.db).
+    /// The database (default: $BATON_DB, else `db` in config.toml, else $XDG_STATE_HOME/baton/baton.db).
     #[arg(long, env = "BATON_DB", value_name = "PATH")]
     pub db: Option<PathBuf>,
     /// Print transitions instead of opening the console (also when stdout is not a terminal).

@@ -249,9 +249,10 @@ pub fn new_run_id() -> String {
     ulid::Ulid::new().to_string().to_lowercase()
 }
 
-/// `--db`, else `$BATON_DB`, else the XDG default.
+/// `--db`, else `$BATON_DB`, else `db` in the config file, else the XDG default.
 pub fn db_path(db: Option<&Path>) -> PathBuf {
     db.map(Path::to_path_buf)
+        .or_else(|| crate::config::get().db.clone())
         .unwrap_or_else(Store::default_path)
 }
 

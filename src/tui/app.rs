@@ -255,6 +255,7 @@ impl UiState {
         UiState {
             operator: operator.into(),
             follow: true,
+            wall_clock: crate::config::get().time == crate::config::TimeDisplay::Clock,
             ..UiState::default()
         }
     }

@@ -659,53 +659,407 @@ pub static BINDINGS: &[Binding] = &[
     ),
 ];
 
-/// The action a key means in `ctx`: the context's own bindings first, then (outside
-/// modal contexts) the global ones; in text contexts any other key goes to the field.
-pub fn action_for(ctx: Context, ev: &KeyEvent) -> Option<Action> {
-    if ev.kind == KeyEventKind::Release {
-        return None;
-    }
-    let find = |c: Context| {
-        BINDINGS
-            .iter()
-            .find(|b| b.context == c && b.keys.iter().any(|k| k.matches(ev)))
-            .map(|b| b.action.clone())
-    };
-    if ev.modifiers.contains(KeyModifiers::CONTROL) && ev.code == KeyCode::Char('c') {
-        // Ctrl-C outside a text field means quit (with the same confirmation as `q`).
-        return Some(if ctx.is_modal() {
-            Action::Back
-        } else {
-            Action::Quit
-        });
-    }
-    find(ctx)
-        .or_else(|| (!ctx.is_modal()).then(|| find(Context::Global)).flatten())
-        .or_else(|| ctx.takes_text().then_some(Action::Key(*ev)))
+/// A binding in force: a default from [`BINDINGS`], or one the config's `[keys]` moved.
+#[derive(Debug, Clone)]
+pub struct Bound {
+    pub context: Context,
+    pub keys: Vec<Key>,
+    pub label: String,
+    pub action: Action,
+    pub description: &'static str,
+    pub hint: bool,
 }
 
-/// Footer hints for `ctx`: (keys, description), one per label, context first; only
-/// bindings whose action `offered` allows now (a key that would do nothing is not shown).
+/// The bindings in force: the defaults with the user's rebindings applied.
+#[derive(Debug, Clone)]
+pub struct Keymap {
+    bound: Vec<Bound>,
+}
+
+/// A rebinding that cannot be applied: which one (its index in the list given) and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RebindError {
+    pub index: usize,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl Keymap {
+    pub fn defaults() -> Keymap {
+        Keymap {
+            bound: BINDINGS
+                .iter()
+                .map(|b| Bound {
+                    context: b.context,
+                    keys: b.keys.to_vec(),
+                    label: b.label.to_string(),
+                    action: b.action.clone(),
+                    description: b.description,
+                    hint: b.hint,
+                })
+                .collect(),
+        }
+    }
+
+    /// The defaults with `(action name, keys)` rebindings applied, in order. A rebound
+    /// action answers to exactly the keys given, in every context it has; those keys no
+    /// longer mean anything else there. Two rebindings claiming one key in one context
+    /// are an error.
+    pub fn with_overrides(overrides: &[(String, Vec<Key>)]) -> Result<Keymap, RebindError> {
+        let mut map = Keymap::defaults();
+        // (context, key, which override) for every key a rebinding claims.
+        let mut claimed: Vec<(Context, Key, usize)> = Vec::new();
+        let mut owner: Vec<Option<usize>> = vec![None; map.bound.len()];
+        for (i, (name, keys)) in overrides.iter().enumerate() {
+            let targets: Vec<usize> = (0..map.bound.len())
+                .filter(|&t| action_name(&map.bound[t].action) == Some(name.as_str()))
+                .collect();
+            if targets.is_empty() {
+                let names = action_names();
+                return Err(RebindError {
+                    index: i,
+                    message: format!("`{name}` is not an action of the console"),
+                    hint: Some(
+                        match crate::workflow::suggest(name, names.iter().copied()) {
+                            Some(n) => format!("did you mean `{n}`?"),
+                            None => format!("actions: {}", names.join(", ")),
+                        },
+                    ),
+                });
+            }
+            if keys.is_empty() {
+                return Err(RebindError {
+                    index: i,
+                    message: format!("`{name}` is given no key"),
+                    hint: Some(format!(
+                        "write {name} = \"x\" or {name} = [\"x\", \"ctrl-x\"]"
+                    )),
+                });
+            }
+            for &t in &targets {
+                let ctx = map.bound[t].context;
+                for k in keys {
+                    if let Some((_, _, j)) = claimed
+                        .iter()
+                        .find(|(c, kk, j)| *c == ctx && kk == k && *j != i)
+                    {
+                        return Err(RebindError {
+                            index: i,
+                            message: format!(
+                                "`{}` is bound to both `{}` and `{name}` in {}",
+                                key_spec(*k),
+                                overrides[*j].0,
+                                ctx.title()
+                            ),
+                            hint: Some("give one of them another key".into()),
+                        });
+                    }
+                    if !claimed
+                        .iter()
+                        .any(|(c, kk, j)| *c == ctx && kk == k && *j == i)
+                    {
+                        claimed.push((ctx, *k, i));
+                    }
+                }
+                owner[t] = Some(i);
+                map.bound[t].keys = keys.clone();
+            }
+        }
+        // A user binding overrides the default on its key, in its context.
+        for (t, b) in map.bound.iter_mut().enumerate() {
+            let before = b.keys.len();
+            b.keys.retain(|k| {
+                !claimed
+                    .iter()
+                    .any(|(c, kk, j)| *c == b.context && kk == k && owner[t] != Some(*j))
+            });
+            if owner[t].is_some() || b.keys.len() != before {
+                b.label = if b.keys.is_empty() {
+                    "(unbound)".into()
+                } else {
+                    b.keys
+                        .iter()
+                        .map(|k| key_name(*k))
+                        .collect::<Vec<_>>()
+                        .join("/")
+                };
+            }
+        }
+        Ok(map)
+    }
+
+    /// The bindings in force, in table order.
+    pub fn bound(&self) -> &[Bound] {
+        &self.bound
+    }
+
+    /// The action a key means in `ctx`: the context's own bindings first, then
+    /// (outside modal contexts) the global ones; in text contexts any other key goes
+    /// to the field.
+    pub fn action_for(&self, ctx: Context, ev: &KeyEvent) -> Option<Action> {
+        if ev.kind == KeyEventKind::Release {
+            return None;
+        }
+        let find = |c: Context| {
+            self.bound
+                .iter()
+                .find(|b| b.context == c && b.keys.iter().any(|k| k.matches(ev)))
+                .map(|b| b.action.clone())
+        };
+        if let Some(a) = find(ctx) {
+            return Some(a);
+        }
+        if ev.modifiers.contains(KeyModifiers::CONTROL) && ev.code == KeyCode::Char('c') {
+            // Ctrl-C outside a text field means quit (with the same confirmation as
+            // `q`); inside a modal it closes it.
+            return Some(if ctx.is_modal() {
+                Action::Back
+            } else {
+                Action::Quit
+            });
+        }
+        (!ctx.is_modal())
+            .then(|| find(Context::Global))
+            .flatten()
+            .or_else(|| ctx.takes_text().then_some(Action::Key(*ev)))
+    }
+
+    /// Footer hints for `ctx`: (keys, description), one per label, context first; only
+    /// bindings whose action `offered` allows now (a key that would do nothing is not
+    /// shown), and never an unbound one.
+    pub fn hints(
+        &self,
+        ctx: Context,
+        offered: impl Fn(Context, &Action) -> bool,
+    ) -> Vec<(&str, &'static str)> {
+        let mut out: Vec<(&str, &'static str)> = Vec::new();
+        let mut push =
+            |c: Context| {
+                for b in self.bound.iter().filter(|b| {
+                    b.context == c && b.hint && !b.keys.is_empty() && offered(c, &b.action)
+                }) {
+                    if !out.iter().any(|(l, _)| *l == b.label) {
+                        out.push((b.label.as_str(), short(b.description)));
+                    }
+                }
+            };
+        push(ctx);
+        if !ctx.is_modal() {
+            push(Context::Global);
+        }
+        out
+    }
+
+    /// The help overlay's sections: context title and rows; `offered` says which
+    /// actions may be done now (the others are shown as unavailable).
+    pub fn help_sections(
+        &self,
+        offered: impl Fn(Context, &Action) -> bool,
+    ) -> Vec<(&'static str, Vec<HelpRow>)> {
+        HELP_ORDER
+            .iter()
+            .map(|&c| {
+                let rows = self
+                    .bound
+                    .iter()
+                    .filter(|b| b.context == c)
+                    .map(|b| {
+                        let keys = if b.keys.is_empty() {
+                            "(unbound)".to_string()
+                        } else {
+                            keys_text(&b.keys)
+                        };
+                        (keys, b.description, offered(c, &b.action))
+                    })
+                    .collect();
+                (c.title(), rows)
+            })
+            .collect()
+    }
+}
+
+const HELP_ORDER: [Context; 13] = [
+    Context::Global,
+    Context::Dag,
+    Context::Approvals,
+    Context::Errors,
+    Context::Audit,
+    Context::Runs,
+    Context::Log,
+    Context::GateDialog,
+    Context::BudgetDialog,
+    Context::Confirm,
+    Context::FilterInput,
+    Context::SearchInput,
+    Context::Overlay,
+];
+
+static ACTIVE: std::sync::OnceLock<Keymap> = std::sync::OnceLock::new();
+
+/// Put the user's keymap in force for this process (once, before the console starts).
+pub fn install(map: Keymap) {
+    let _ = ACTIVE.set(map);
+}
+
+/// The keymap in force: the installed one, else the defaults.
+pub fn active() -> &'static Keymap {
+    ACTIVE.get_or_init(Keymap::defaults)
+}
+
+/// The action a key means in `ctx`, with the keymap in force.
+pub fn action_for(ctx: Context, ev: &KeyEvent) -> Option<Action> {
+    active().action_for(ctx, ev)
+}
+
+/// Footer hints for `ctx`, with the keymap in force.
 pub fn hints(
     ctx: Context,
     offered: impl Fn(Context, &Action) -> bool,
 ) -> Vec<(&'static str, &'static str)> {
-    let mut out: Vec<(&str, &str)> = Vec::new();
-    let mut push = |c: Context| {
-        for b in BINDINGS
-            .iter()
-            .filter(|b| b.context == c && b.hint && offered(c, &b.action))
-        {
-            if !out.iter().any(|(l, _)| *l == b.label) {
-                out.push((b.label, short(b.description)));
+    active().hints(ctx, offered)
+}
+
+/// The name an action has in the config's `[keys]` table; none for what is not a key
+/// (text typed into a field, the engine's answers).
+pub fn action_name(a: &Action) -> Option<&'static str> {
+    use crate::tui::app::Tab as T;
+    Some(match a {
+        Action::Up => "up",
+        Action::Down => "down",
+        Action::Left => "left",
+        Action::Right => "right",
+        Action::PageUp => "page_up",
+        Action::PageDown => "page_down",
+        Action::Top => "top",
+        Action::Bottom => "bottom",
+        Action::GoTab(T::Dag) => "tab_dag",
+        Action::GoTab(T::Approvals) => "tab_approvals",
+        Action::GoTab(T::Errors) => "tab_errors",
+        Action::GoTab(T::Audit) => "tab_audit",
+        Action::GoTab(T::Runs) => "tab_runs",
+        Action::NextTab => "next_tab",
+        Action::PrevTab => "prev_tab",
+        Action::Enter => "open",
+        Action::Approve => "approve",
+        Action::Reject => "reject",
+        Action::Retry => "retry",
+        Action::CancelRun => "cancel",
+        Action::Filter => "filter",
+        Action::Log => "log",
+        Action::ToggleGraph => "graph",
+        Action::ToggleHealth => "health",
+        Action::ToggleTime => "time",
+        Action::Help => "help",
+        Action::Quit => "quit",
+        Action::Back => "back",
+        Action::Resume => "resume",
+        Action::Follow => "follow",
+        Action::Wrap => "wrap",
+        Action::Search => "search",
+        Action::SearchNext => "search_next",
+        Action::SearchPrev => "search_prev",
+        Action::Confirm => "confirm",
+        Action::NewLine => "new_line",
+        Action::Yes => "yes",
+        Action::No => "no",
+        Action::SwitchButton => "switch_button",
+        Action::Key(_) | Action::Outcome(_) | Action::Resumed { .. } => return None,
+    })
+}
+
+/// Every action name `[keys]` accepts, in table order.
+pub fn action_names() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = Vec::new();
+    for n in BINDINGS.iter().filter_map(|b| action_name(&b.action)) {
+        if !names.contains(&n) {
+            names.push(n);
+        }
+    }
+    names
+}
+
+/// A key as the config writes it: `y`, `R`, `ctrl-c`, `alt-enter`, `shift-tab`, `f5`,
+/// `pgdn`, `space`.
+pub fn parse_key(spec: &str) -> Result<Key, String> {
+    let mut mods = KeyModifiers::NONE;
+    let mut rest = spec;
+    loop {
+        let l = rest.to_ascii_lowercase();
+        let (m, n) = if l.starts_with("ctrl-") {
+            (KeyModifiers::CONTROL, 5)
+        } else if l.starts_with("alt-") {
+            (KeyModifiers::ALT, 4)
+        } else if l.starts_with("shift-") && l != "shift-tab" {
+            (KeyModifiers::SHIFT, 6)
+        } else {
+            break;
+        };
+        mods |= m;
+        rest = &rest[n..];
+    }
+    let mut chars = rest.chars();
+    let code = match (chars.next(), chars.next()) {
+        (Some(c), None) if !c.is_control() && c != ' ' => {
+            if mods.contains(KeyModifiers::SHIFT) {
+                mods -= KeyModifiers::SHIFT;
+                KeyCode::Char(c.to_ascii_uppercase())
+            } else {
+                KeyCode::Char(c)
             }
         }
+        _ => match rest.to_ascii_lowercase().as_str() {
+            "enter" | "return" => KeyCode::Enter,
+            "esc" | "escape" => KeyCode::Esc,
+            "tab" => KeyCode::Tab,
+            "shift-tab" | "backtab" => KeyCode::BackTab,
+            "space" => KeyCode::Char(' '),
+            "up" => KeyCode::Up,
+            "down" => KeyCode::Down,
+            "left" => KeyCode::Left,
+            "right" => KeyCode::Right,
+            "pgup" | "pageup" => KeyCode::PageUp,
+            "pgdn" | "pagedown" => KeyCode::PageDown,
+            "home" => KeyCode::Home,
+            "end" => KeyCode::End,
+            "backspace" => KeyCode::Backspace,
+            "delete" | "del" => KeyCode::Delete,
+            "insert" | "ins" => KeyCode::Insert,
+            f if f.len() > 1
+                && f.starts_with('f')
+                && f[1..].parse::<u8>().is_ok_and(|n| (1..=12).contains(&n)) =>
+            {
+                KeyCode::F(f[1..].parse().unwrap_or(1))
+            }
+            _ => {
+                return Err(format!("`{spec}` is not a key"));
+            }
+        },
     };
-    push(ctx);
-    if !ctx.is_modal() {
-        push(Context::Global);
+    Ok(Key { code, mods })
+}
+
+/// A key as the config would write it (`ctrl-c`, `R`, `pgdn`).
+pub fn key_spec(k: Key) -> String {
+    let base = match k.code {
+        KeyCode::Char(' ') => "space".to_string(),
+        KeyCode::Char(c) => c.to_string(),
+        KeyCode::Enter => "enter".into(),
+        KeyCode::Esc => "esc".into(),
+        KeyCode::Tab => "tab".into(),
+        KeyCode::BackTab => "shift-tab".into(),
+        KeyCode::PageUp => "pgup".into(),
+        KeyCode::PageDown => "pgdn".into(),
+        KeyCode::F(n) => format!("f{n}"),
+        other => format!("{other:?}").to_ascii_lowercase(),
+    };
+    let mut out = String::new();
+    if k.mods.contains(KeyModifiers::CONTROL) {
+        out.push_str("ctrl-");
     }
-    out
+    if k.mods.contains(KeyModifiers::ALT) {
+        out.push_str("alt-");
+    }
+    out + &base
 }
 
 /// The first words of a description, for the footer.
@@ -721,37 +1075,11 @@ fn short(d: &str) -> &str {
 /// One row of the help: keys, description, and whether the action may be done now.
 pub type HelpRow = (String, &'static str, bool);
 
-/// The help overlay's sections: context title and rows; `offered` says which actions
-/// may be done now (the others are shown as unavailable).
+/// The help overlay's sections, with the keymap in force.
 pub fn help_sections(
     offered: impl Fn(Context, &Action) -> bool,
 ) -> Vec<(&'static str, Vec<HelpRow>)> {
-    let order = [
-        Context::Global,
-        Context::Dag,
-        Context::Approvals,
-        Context::Errors,
-        Context::Audit,
-        Context::Runs,
-        Context::Log,
-        Context::GateDialog,
-        Context::BudgetDialog,
-        Context::Confirm,
-        Context::FilterInput,
-        Context::SearchInput,
-        Context::Overlay,
-    ];
-    order
-        .iter()
-        .map(|&c| {
-            let rows = BINDINGS
-                .iter()
-                .filter(|b| b.context == c)
-                .map(|b| (keys_text(b.keys), b.description, offered(c, &b.action)))
-                .collect();
-            (c.title(), rows)
-        })
-        .collect()
+    active().help_sections(offered)
 }
 
 /// Every key of a binding spelled out (`↑ k`), for the help.
@@ -780,11 +1108,14 @@ pub fn key_name(k: Key) -> String {
         KeyCode::End => "End".into(),
         other => format!("{other:?}"),
     };
-    if k.mods.contains(KeyModifiers::ALT) {
-        format!("Alt-{base}")
-    } else {
-        base
+    let mut out = String::new();
+    if k.mods.contains(KeyModifiers::CONTROL) {
+        out.push_str("Ctrl-");
     }
+    if k.mods.contains(KeyModifiers::ALT) {
+        out.push_str("Alt-");
+    }
+    out + &base
 }
 
 #[cfg(test)]

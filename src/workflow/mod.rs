@@ -10,7 +10,7 @@ pub mod params;
 pub mod plan;
 pub mod source;
 pub mod template;
-mod tree;
+pub(crate) mod tree;
 pub mod units;
 
 pub use builtins::builtin_tools;

@@ -27,10 +27,25 @@ impl Env {
         std::fs::write(&p, text).expect("write workflow");
         p
     }
-    /// A `baton` command with this env's database, operator `tester`, no colour.
+    /// Where this env's `baton/config.toml` lives (`XDG_CONFIG_HOME`), so a test
+    /// never reads the machine's own configuration.
+    pub fn config_home(&self) -> PathBuf {
+        self.path().join("config")
+    }
+    /// Write this env's `config.toml`.
+    pub fn config(&self, text: &str) -> PathBuf {
+        let dir = self.config_home().join("baton");
+        std::fs::create_dir_all(&dir).expect("config dir");
+        let p = dir.join("config.toml");
+        std::fs::write(&p, text).expect("write config");
+        p
+    }
+    /// A `baton` command with this env's database and configuration, operator
+    /// `tester`, no colour.
     pub fn cmd(&self) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_baton"));
         c.env("BATON_DB", self.db())
+            .env("XDG_CONFIG_HOME", self.config_home())
             .env("USER", "tester")
             .env("NO_COLOR", "1")
             .current_dir(self.path());
