@@ -540,3 +540,60 @@ fn hostile_text_printed_outside_the_console_changes_nothing_but_itself() {
         "the step wrote the clipboard: {clipboard}"
     );
 }
+
+/// Issue 12 point 6: `y` puts the selection on the clipboard through OSC 52 (tmux keeps
+/// it in its buffer with `set-clipboard on`) and says so; the full run id from the
+/// Runs tab, where the screen shows 8 characters.
+#[test]
+fn y_copies_the_selection_through_osc_52() {
+    let env = Env::new();
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/hello.toml");
+    let command = format!(
+        "cd {} && BATON_DB={} XDG_CONFIG_HOME={} USER=tester TERM=xterm-256color {} run {} ; echo BATON-EXIT=$? ; sleep 30",
+        shell_quote(&env.path().to_string_lossy()),
+        shell_quote(&env.db().to_string_lossy()),
+        shell_quote(&env.config_home().to_string_lossy()),
+        shell_quote(env!("CARGO_BIN_EXE_baton")),
+        shell_quote(example)
+    );
+    let tmux = Tmux::new(&env, 120, 40, &command);
+    tmux.option(&["-s", "set-clipboard", "on"]);
+    tmux.wait_for("an open gate", |s| s.contains("⏸"), 30);
+    tmux.keys(&["2", "y"]);
+    tmux.wait_for("the toast", |s| s.contains("copied gate: farewell"), 10);
+    tmux.wait_for_buffer("the gate's step id", |b| b == "farewell", 10);
+    tmux.keys(&["5", "y"]);
+    let id = env.runs()[0]["id"].as_str().unwrap().to_string();
+    tmux.wait_for("the toast", |s| s.contains("copied run id"), 10);
+    tmux.wait_for_buffer("the full run id", |b| b == id, 10);
+}
+
+impl Tmux {
+    fn option(&self, args: &[&str]) {
+        let st = Command::new("tmux")
+            .args(["-L", &self.socket, "set-option"])
+            .args(args)
+            .status()
+            .expect("set-option");
+        assert!(st.success());
+    }
+    /// Wait until tmux's newest paste buffer satisfies `pred`.
+    fn wait_for_buffer(&self, what: &str, pred: impl Fn(&str) -> bool, secs: u64) {
+        let start = Instant::now();
+        loop {
+            let out = Command::new("tmux")
+                .args(["-L", &self.socket, "show-buffer"])
+                .output()
+                .expect("show-buffer");
+            let b = text(&out.stdout);
+            if out.status.success() && pred(&b) {
+                return;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(secs),
+                "timed out waiting for {what} in tmux's buffer: {b:?}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}

@@ -64,6 +64,8 @@ pub enum Action {
     ToggleHealth,
     /// Every time in the console: relative (`3m ago`, `+4m12s`) or wall clock.
     ToggleTime,
+    /// Put the selected thing on the clipboard (OSC 52).
+    Copy,
     Help,
     Quit,
     /// Esc: close or clear whatever is on top.
@@ -103,6 +105,8 @@ pub enum ConsoleExit {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Request {
     Command(Command),
+    /// Put this text on the clipboard.
+    Copy(String),
     OpenRun(String),
     Resume(String),
     Exit(ConsoleExit),
@@ -755,6 +759,55 @@ fn target_gate<'a>(ui: &UiState, view: &'a RunView, ctx: Context) -> Option<&'a 
     }
 }
 
+/// What `y` copies in `ctx`: a name for the toast and the text. The full run id (the
+/// screen shows 8 characters), the step id, an error with its suggestion, an audit row.
+pub fn copy_target(ui: &UiState, view: &RunView, ctx: Context) -> Option<(String, String)> {
+    match ctx {
+        Context::Dag => ui
+            .focus(view)
+            .map(|i| ("step id".to_string(), view.steps[i].id.clone())),
+        Context::Approvals => {
+            target_gate(ui, view, ctx).map(|g| ("gate".to_string(), g.step_id.clone()))
+        }
+        Context::Errors => view.errors.get(ui.error_sel).map(|e| {
+            let mut text = format!(
+                "{} {} {}: {}",
+                e.severity.as_str().to_uppercase(),
+                e.kind.as_str(),
+                e.step
+                    .as_deref()
+                    .map_or("run".to_string(), |s| format!("{s}#{}", e.attempt)),
+                e.message
+            );
+            if !e.suggestion.is_empty() {
+                text.push_str(&format!("\nsuggestion: {}", e.suggestion));
+            }
+            ("error".to_string(), text)
+        }),
+        Context::Audit => view.audit.get(ui.audit_sel).map(|a| {
+            let mut text = format!(
+                "{} {} {} {}",
+                a.at.to_rfc3339(),
+                a.actor,
+                a.action,
+                a.step.as_deref().unwrap_or("–")
+            );
+            if let Some(r) = &a.reason {
+                text.push_str(&format!(" “{r}”"));
+            }
+            if !a.details.is_empty() {
+                text.push_str(&format!(" · {}", a.details));
+            }
+            ("audit entry".to_string(), text)
+        }),
+        Context::Runs => ui
+            .runs
+            .get(ui.run_sel)
+            .map(|r| ("run id".to_string(), r.id.clone())),
+        _ => None,
+    }
+}
+
 /// Whether `action` in `ctx` would do something now: commands only where the view says
 /// the engine accepts them. The footer and the help offer only these keys.
 pub fn offered(ui: &UiState, view: &RunView, ctx: Context, action: &Action) -> bool {
@@ -765,6 +818,7 @@ pub fn offered(ui: &UiState, view: &RunView, ctx: Context, action: &Action) -> b
         Action::Reject => target_gate(ui, view, ctx).is_some_and(|g| g.actions.reject),
         Action::Retry => target_step(ui, view, ctx).is_some_and(|i| view.steps[i].actions.retry),
         Action::CancelRun => view.actions.cancel,
+        Action::Copy => copy_target(ui, view, ctx).is_some(),
         Action::Resume => ui
             .runs
             .get(ui.run_sel)
@@ -944,6 +998,16 @@ fn main_view(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
         Action::NextTab => ui.tab = Tab::ALL[(ui.tab.index() + 1) % 5],
         Action::PrevTab => ui.tab = Tab::ALL[(ui.tab.index() + 4) % 5],
         Action::ToggleHealth => ui.overlay = Some(Overlay::Health),
+        Action::Copy => {
+            let ctx = ui.context();
+            let Some((what, text)) = copy_target(ui, view, ctx) else {
+                toast(ui, "✘ nothing selected to copy", false);
+                return Vec::new();
+            };
+            let shown = crate::tui::views::common::fit(&text.replace('\n', " "), 40);
+            toast(ui, format!("✔ copied {what}: {shown}"), true);
+            return vec![Request::Copy(text)];
+        }
         Action::ToggleTime => {
             ui.wall_clock = !ui.wall_clock;
             let text = if ui.wall_clock {

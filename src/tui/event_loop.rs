@@ -4,6 +4,7 @@
 //! version moved or the UI changed, so an idle console sleeps.
 use super::app::{Action, ConsoleExit, Request, UiState, run_is_live, update};
 use super::keymap;
+use super::signal;
 use super::theme::Theme;
 use super::views::render;
 use crate::model::{CommandOutcome, RunView, Timestamp};
@@ -52,7 +53,17 @@ pub async fn run_console_with(
     let _guard = TerminalGuard;
     let mut terminal = ratatui::try_init()?;
     let signals = Signals::new()?;
-    drive(&mut terminal, EventStream::new(), link, theme, ui, signals).await
+    let mut out = std::io::stdout();
+    drive(
+        &mut terminal,
+        EventStream::new(),
+        link,
+        theme,
+        ui,
+        signals,
+        &mut out,
+    )
+    .await
 }
 
 /// SIGTERM, SIGHUP and SIGINT (from `kill`; Ctrl-C in raw mode is a key) end the console.
@@ -89,6 +100,7 @@ pub async fn drive<B, S>(
     theme: Theme,
     mut ui: UiState,
     mut signals: Signals,
+    out: &mut (dyn std::io::Write + Send),
 ) -> Result<ConsoleExit, TuiError>
 where
     B: Backend,
@@ -139,7 +151,14 @@ where
                     None => return Ok(ConsoleExit::Quit),
                 },
                 r = link.view.changed(), if view_open => match r {
-                    Ok(()) => view = link.view.borrow_and_update().clone(),
+                    Ok(()) => {
+                        let next = link.view.borrow_and_update().clone();
+                        let on = crate::config::get().notifications;
+                        for n in signal::notices(&view, &next, &on) {
+                            emit(out, &signal::notice_bytes(&n, &next.workflow, &on));
+                        }
+                        view = next;
+                    }
                     // The engine is gone: keep showing its last view.
                     Err(_) => view_open = false,
                 },
@@ -163,6 +182,7 @@ where
         for req in requests {
             match req {
                 Request::Exit(e) => return Ok(e),
+                Request::Copy(text) => emit(out, &signal::clipboard_bytes(&text)),
                 Request::Command(command) => {
                     let (tx, rx) = oneshot::channel();
                     let sent = link
@@ -201,6 +221,12 @@ where
             }
         }
     }
+}
+
+/// Write escape sequences beside the frame. A terminal that cannot take them (gone,
+/// full) costs the operator a bell, never the console.
+fn emit(out: &mut (dyn std::io::Write + Send), bytes: &[u8]) {
+    let _ = out.write_all(bytes).and_then(|()| out.flush());
 }
 
 /// How much of a log file the full-screen view reads: its last 4 MiB (a step that
@@ -323,6 +349,7 @@ mod tests {
         ] {
             feeder.unbounded_send(key(k)).unwrap();
         }
+        let mut sink = std::io::sink();
         let drive_fut = drive(
             &mut terminal,
             krx,
@@ -330,6 +357,7 @@ mod tests {
             Theme::monochrome(),
             UiState::new("carol"),
             Signals::new().unwrap(),
+            &mut sink,
         );
         let mut drive_fut = Box::pin(drive_fut);
         let command = tokio::select! {
@@ -351,6 +379,96 @@ mod tests {
         assert_eq!(exit, ConsoleExit::Quit);
         assert!(
             screen(&terminal).contains("approved deploy-prod (2 of 2 votes)"),
+            "{}",
+            screen(&terminal)
+        );
+    }
+
+    /// A writer the test can read while the console holds it.
+    #[derive(Clone, Default)]
+    struct Shared(Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Shared {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    impl Shared {
+        fn text(&self) -> String {
+            String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+        }
+    }
+
+    #[tokio::test]
+    async fn y_copies_the_run_id_and_a_new_gate_rings_and_notifies() {
+        use base64::Engine as _;
+        let mut first = fixtures::release();
+        let gate = first.gates.remove(0);
+        let (vtx, vrx) = watch::channel(Arc::new(first.clone()));
+        let (_rtx, rrx) = watch::channel(Arc::new(fixtures::runs()));
+        let (_dtx, drx) = watch::channel(Arc::new(Vec::new()));
+        let (qtx, _qrx) = mpsc::channel(8);
+        let (ktx, krx) = futures::channel::mpsc::unbounded();
+        let mut terminal = Terminal::new(TestBackend::new(100, 30)).unwrap();
+        let link = ConsoleLink {
+            view: vrx,
+            runs: rrx,
+            driven: drx,
+            requests: qtx,
+        };
+        for k in [KeyCode::Char('5'), KeyCode::Char('y')] {
+            ktx.unbounded_send(key(k)).unwrap();
+        }
+        let out = Shared::default();
+        let seen = out.clone();
+        let mut writer = out.clone();
+        let console = drive(
+            &mut terminal,
+            krx,
+            link,
+            Theme::monochrome(),
+            UiState::new("carol"),
+            Signals::new().unwrap(),
+            &mut writer,
+        );
+        let check = async move {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+            let run_id = fixtures::runs()[0].id.clone();
+            let b64 = base64::engine::general_purpose::STANDARD.encode(&run_id);
+            while !seen.text().contains(&format!("\x1b]52;c;{b64}\x07")) {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "no OSC 52: {:?}",
+                    seen.text()
+                );
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            // The gate opens in the engine: a bell and both notification sequences.
+            vtx.send(Arc::new(fixtures::release())).unwrap();
+            let title = format!("baton: release: gate {}", gate.step_id);
+            while !seen.text().contains(&format!("\x1b]777;notify;{title};")) {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "no OSC 777: {:?}",
+                    seen.text()
+                );
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            let t = seen.text();
+            assert!(
+                t.contains('\x07') && t.contains(&format!("\x1b]9;{title}: ")),
+                "{t:?}"
+            );
+            drop(ktx);
+            vtx
+        };
+        let (exit, _vtx) = tokio::join!(console, check);
+        assert_eq!(exit.unwrap(), ConsoleExit::Quit);
+        assert!(
+            screen(&terminal).contains("copied run id"),
             "{}",
             screen(&terminal)
         );

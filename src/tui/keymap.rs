@@ -196,6 +196,14 @@ pub static BINDINGS: &[Binding] = &[
     ),
     b!(
         Global,
+        [k('y')],
+        "y",
+        Action::Copy,
+        "copy the selection: step id, run id, error, audit entry",
+        true
+    ),
+    b!(
+        Global,
         [k('t')],
         "t",
         Action::ToggleTime,
@@ -949,6 +957,7 @@ pub fn action_name(a: &Action) -> Option<&'static str> {
         Action::ToggleGraph => "graph",
         Action::ToggleHealth => "health",
         Action::ToggleTime => "time",
+        Action::Copy => "copy",
         Action::Help => "help",
         Action::Quit => "quit",
         Action::Back => "back",

@@ -1,12 +1,14 @@
 //! The console (DESIGN §7): pure rendering of a `RunView` (`views`), the UI state and
 //! its pure `update` (`app`), one keymap for keys, footer and help (`keymap`), themes,
-//! the DAG layout, and the tokio event loop that ties them to a terminal (`event_loop`).
+//! the DAG layout, bells, notifications and the clipboard (`signal`), and the tokio
+//! event loop that ties them to a terminal (`event_loop`).
 pub mod app;
 pub mod event_loop;
 pub mod fixtures;
 pub mod keymap;
 pub mod layout;
 pub mod output;
+pub mod signal;
 pub mod theme;
 pub mod views;
 
