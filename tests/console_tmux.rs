@@ -597,3 +597,46 @@ impl Tmux {
         }
     }
 }
+
+/// Issue 12 point 6: a click on a tab opens it, a click on a row selects it; with
+/// `mouse = false` in the config the console takes no mouse events.
+#[test]
+fn clicks_open_tabs_and_select_rows_and_the_config_turns_the_mouse_off() {
+    for mouse in [true, false] {
+        let env = Env::new();
+        env.config(&format!("mouse = {mouse}\n"));
+        let example = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/hello.toml");
+        let command = format!(
+            "cd {} && BATON_DB={} XDG_CONFIG_HOME={} USER=tester TERM=xterm-256color {} run {} ; echo BATON-EXIT=$? ; sleep 30",
+            shell_quote(&env.path().to_string_lossy()),
+            shell_quote(&env.db().to_string_lossy()),
+            shell_quote(&env.config_home().to_string_lossy()),
+            shell_quote(env!("CARGO_BIN_EXE_baton")),
+            shell_quote(example)
+        );
+        let tmux = Tmux::new(&env, 120, 40, &command);
+        let screen = tmux.wait_for("an open gate", |s| s.contains("⏸"), 30);
+        // The tab line is the third row; click the middle of "2 Approvals".
+        let tabs = screen.lines().nth(2).unwrap();
+        let col = tabs.find("Approvals").unwrap() + 3;
+        tmux.literal(&format!("\x1b[<0;{};3M\x1b[<0;{};3m", col + 1, col + 1));
+        if mouse {
+            tmux.wait_for("the approvals tab", |s| s.contains("Open gates"), 10);
+            // Back to the DAG and select `greet` by clicking its row in the list.
+            tmux.keys(&["1", "g"]);
+            let s = tmux.wait_for("the list", |s| s.contains("List"), 10);
+            let row = s.lines().position(|l| l.contains(" greet ")).unwrap();
+            tmux.literal(&format!("\x1b[<0;10;{}M\x1b[<0;10;{}m", row + 1, row + 1));
+            tmux.wait_for(
+                "greet in the detail pane",
+                |s| s.lines().any(|l| l.contains("greet") && l.contains("╭")),
+                10,
+            );
+        } else {
+            // Nothing happens: a key still works afterwards, and no tab changed.
+            tmux.keys(&["3"]);
+            let s = tmux.wait_for("the errors tab", |s| s.contains("Errors ·"), 10);
+            assert!(!s.contains("Open gates"), "{s}");
+        }
+    }
+}

@@ -255,6 +255,51 @@ fn text(b: &Buffer) -> String {
     s
 }
 
+/// The cell where `needle` starts on screen (column, row), counted in cells.
+fn cell_of(b: &Buffer, needle: &str) -> (u16, u16) {
+    for y in 0..b.area.height {
+        let cells: Vec<&str> = (0..b.area.width).map(|x| b[(x, y)].symbol()).collect();
+        for x in 0..cells.len() {
+            if cells[x..].concat().starts_with(needle) {
+                return (x as u16, y);
+            }
+        }
+    }
+    panic!("{needle:?} not on screen:\n{}", text(b));
+}
+
+/// Issue 12 point 6: a click selects what the last frame drew under it: a tab, a step
+/// in the list or the graph, a gate, an error, a run.
+#[test]
+fn clicks_select_what_was_drawn_there() {
+    let theme = Theme::monochrome();
+    let v = fixtures::release();
+    let mut u = ui();
+    let click = |u: &mut UiState, v: &RunView, needle: &str| {
+        let b = draw(v, u, &theme, 120, 40);
+        let (col, row) = cell_of(&b, needle);
+        update(u, v, Action::Click { col: col + 1, row });
+    };
+    click(&mut u, &v, "3 Errors");
+    assert_eq!(u.tab, Tab::Errors);
+    click(&mut u, &v, "5 Runs");
+    assert_eq!(u.tab, Tab::Runs);
+    click(&mut u, &v, "01JXQY8A");
+    assert_eq!(u.run_sel, 2);
+    // A step in the graph, then one in the list.
+    click(&mut u, &v, "1 DAG");
+    let docs = v.step_index("docs").unwrap();
+    click(&mut u, &v, "docs");
+    assert_eq!((u.tab, u.selected, u.follow), (Tab::Dag, docs, false));
+    act(&v, &mut u, &[Action::ToggleGraph]);
+    let unit = v.step_index("unit-tests").unwrap();
+    click(&mut u, &v, "unit-tests");
+    assert_eq!(u.selected, unit);
+    // Nothing there: nothing changes.
+    update(&mut u, &v, Action::Click { col: 119, row: 39 });
+    assert_eq!((u.tab, u.selected), (Tab::Dag, unit));
+}
+
 /// The header's `6/14` and its estimate: final steps of all, and the time left at the
 /// pace so far; no estimate before a step finishes or after the run ends.
 #[test]

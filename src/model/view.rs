@@ -250,13 +250,19 @@ impl RunView {
     }
 
     /// How far the run is at `now`: steps in a final state of all steps, and the time
-    /// left at the rate steps have finished so far (none before the first finishes, or
-    /// once the run has ended).
+    /// left at the rate steps have finished so far (none before the first finishes,
+    /// while the run waits at a gate, or once it has ended).
     pub fn progress(&self, now: Timestamp) -> Progress {
         let total = self.steps.len();
         let finished = self.steps.iter().filter(|s| s.state.is_final()).count();
         let eta = match self.started_at {
-            Some(start) if finished > 0 && finished < total && !self.state.is_final() => {
+            Some(start)
+                if finished > 0
+                    && finished < total
+                    && !self.state.is_final()
+                    // Waiting on a person: there is no pace to extrapolate.
+                    && self.state != RunState::Waiting =>
+            {
                 let per_step = now.since(start).as_secs_f64() / finished as f64;
                 Some(Duration::from_secs_f64(
                     per_step * (total - finished) as f64,

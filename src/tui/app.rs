@@ -66,6 +66,11 @@ pub enum Action {
     ToggleTime,
     /// Put the selected thing on the clipboard (OSC 52).
     Copy,
+    /// A left click at a screen cell: selects what was drawn there.
+    Click {
+        col: u16,
+        row: u16,
+    },
     Help,
     Quit,
     /// Esc: close or clear whatever is on top.
@@ -217,6 +222,18 @@ pub struct Toast {
 
 type LayoutCache = Mutex<Option<(String, usize, Arc<DagLayout>)>>;
 
+/// Something a click selects, recorded by the views where they draw it (so what is
+/// clicked is exactly what is on screen).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hit {
+    Tab(Tab),
+    Step(usize),
+    Gate(usize),
+    Error(usize),
+    Audit(usize),
+    Run(usize),
+}
+
 /// Everything the console shows besides the `RunView`.
 #[derive(Debug, Default)]
 pub struct UiState {
@@ -249,6 +266,8 @@ pub struct UiState {
     pub utc_offset: Option<chrono::FixedOffset>,
     /// Commands sent and not answered yet.
     pub pending: usize,
+    /// Where the last frame drew clickable things.
+    hits: Mutex<Vec<(ratatui::layout::Rect, Hit)>>,
     /// The runs this console's process drives: quitting interrupts exactly these.
     pub driven: Arc<Vec<String>>,
     layout: LayoutCache,
@@ -286,6 +305,33 @@ impl UiState {
 
     pub fn clock(&self, view: &RunView) -> Timestamp {
         self.now.map_or(view.now, |n| n.max(view.now))
+    }
+
+    /// Note that `hit` was drawn in `area` (the views call this as they draw).
+    pub fn record_hit(&self, area: ratatui::layout::Rect, hit: Hit) {
+        self.hits_mut().push((area, hit));
+    }
+
+    /// What the last frame drew at a cell; the last drawn wins (it is on top).
+    pub fn hit_at(&self, col: u16, row: u16) -> Option<Hit> {
+        let pos = ratatui::layout::Position { x: col, y: row };
+        self.hits_mut()
+            .iter()
+            .rev()
+            .find(|(r, _)| r.contains(pos))
+            .map(|(_, h)| *h)
+    }
+
+    /// A new frame starts: forget the last one's targets.
+    pub fn clear_hits(&self) {
+        self.hits_mut().clear();
+    }
+
+    fn hits_mut(&self) -> std::sync::MutexGuard<'_, Vec<(ratatui::layout::Rect, Hit)>> {
+        match self.hits.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        }
     }
 
     /// `t` on the wall clock, in the console's zone, with the date when not `now`'s day.
@@ -1008,6 +1054,19 @@ fn main_view(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
             toast(ui, format!("✔ copied {what}: {shown}"), true);
             return vec![Request::Copy(text)];
         }
+        Action::Click { col, row } => match ui.hit_at(col, row) {
+            Some(Hit::Tab(t)) => ui.tab = t,
+            Some(Hit::Step(i)) => {
+                ui.tab = Tab::Dag;
+                ui.selected = i;
+                ui.follow = false;
+            }
+            Some(Hit::Gate(i)) => ui.gate_sel = i,
+            Some(Hit::Error(i)) => ui.error_sel = i,
+            Some(Hit::Audit(i)) => ui.audit_sel = i,
+            Some(Hit::Run(i)) => ui.run_sel = i,
+            None => {}
+        },
         Action::ToggleTime => {
             ui.wall_clock = !ui.wall_clock;
             let text = if ui.wall_clock {

@@ -29,10 +29,15 @@ pub enum TuiError {
 
 /// Restores the terminal when dropped (also on early return and unwinding); ratatui's
 /// `try_init` installs a panic hook that restores it before the panic message prints.
-struct TerminalGuard;
+struct TerminalGuard {
+    mouse: bool,
+}
 
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
+        if self.mouse {
+            let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
+        }
         ratatui::restore();
     }
 }
@@ -50,8 +55,12 @@ pub async fn run_console_with(
     ui: UiState,
 ) -> Result<ConsoleExit, TuiError> {
     // The guard first, so a half-done setup (raw mode on, no alternate screen) is undone too.
-    let _guard = TerminalGuard;
+    let mouse = crate::config::get().mouse;
+    let _guard = TerminalGuard { mouse };
     let mut terminal = ratatui::try_init()?;
+    if mouse {
+        crossterm::execute!(std::io::stdout(), crossterm::event::EnableMouseCapture)?;
+    }
     let signals = Signals::new()?;
     let mut out = std::io::stdout();
     drive(
@@ -144,6 +153,22 @@ where
                             requests = update(&mut ui, &view, a);
                         }
                         dirty = true;
+                    }
+                    // `mouse = false`: capture is off, and a stray report is ignored too.
+                    Some(Ok(Event::Mouse(m))) if crate::config::get().mouse => {
+                        use crossterm::event::{MouseButton, MouseEventKind};
+                        let a = match m.kind {
+                            MouseEventKind::Down(MouseButton::Left) => {
+                                Some(Action::Click { col: m.column, row: m.row })
+                            }
+                            MouseEventKind::ScrollUp => Some(Action::Up),
+                            MouseEventKind::ScrollDown => Some(Action::Down),
+                            _ => None,
+                        };
+                        if let Some(a) = a {
+                            requests = update(&mut ui, &view, a);
+                            dirty = true;
+                        }
                     }
                     Some(Ok(Event::Resize(..))) => dirty = true,
                     Some(Ok(_)) => {}

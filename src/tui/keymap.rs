@@ -199,7 +199,7 @@ pub static BINDINGS: &[Binding] = &[
         [k('y')],
         "y",
         Action::Copy,
-        "copy the selection: step id, run id, error, audit entry",
+        "copy the selection to the clipboard",
         true
     ),
     b!(
@@ -972,7 +972,9 @@ pub fn action_name(a: &Action) -> Option<&'static str> {
         Action::Yes => "yes",
         Action::No => "no",
         Action::SwitchButton => "switch_button",
-        Action::Key(_) | Action::Outcome(_) | Action::Resumed { .. } => return None,
+        Action::Key(_) | Action::Click { .. } | Action::Outcome(_) | Action::Resumed { .. } => {
+            return None;
+        }
     })
 }
 

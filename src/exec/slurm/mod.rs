@@ -50,7 +50,14 @@ pub struct SlurmExecutor {
     opts: SlurmOptions,
     run_id: String,
     monitor: Arc<Monitor>,
+    /// `sbatch` calls in flight at once: a wide layer of steps becomes a steady stream
+    /// of submissions rather than a burst of processes that slows `slurmctld` (and the
+    /// first jobs) down.
+    submitting: tokio::sync::Semaphore,
 }
+
+/// How many `sbatch` run at once per executor.
+const SUBMIT_AT_ONCE: usize = 4;
 
 #[derive(Debug, Default)]
 struct Watched {
@@ -82,13 +89,17 @@ impl Monitor {
                 rx
             }
         };
-        if !w.polling {
+        if w.polling {
+            drop(w);
+            // A new job: ask soon, not after the backed-off interval.
+            self.wake.notify_one();
+        } else {
+            // A new poller asks at once. No wake for it: a stored permit would make it
+            // ask twice in a row, see no change the second time and back off, so the
+            // first job's end would be seen a whole `poll` late.
             w.polling = true;
             tokio::spawn(Arc::clone(self).poll());
         }
-        drop(w);
-        // A new job: ask soon, not after the backed-off interval.
-        self.wake.notify_one();
         rx
     }
 
@@ -149,6 +160,7 @@ impl SlurmExecutor {
                 wake: Notify::new(),
                 max,
             }),
+            submitting: tokio::sync::Semaphore::new(SUBMIT_AT_ONCE),
         }
     }
 
@@ -187,7 +199,10 @@ impl SlurmExecutor {
             timeout,
             &files,
         );
-        let out = slurm_cli("sbatch", &args).await.map_err(|message| {
+        let permit = self.submitting.acquire().await;
+        let out = slurm_cli("sbatch", &args).await;
+        drop(permit);
+        let out = out.map_err(|message| {
             let _ = std::fs::remove_dir_all(&files.dir);
             ExecError::Spawn {
                 message: format!("sbatch failed: {message}"),

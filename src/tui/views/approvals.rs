@@ -86,6 +86,8 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme
             }
         })
         .collect();
+    let shown = lines.len();
+    super::common::record_rows(ui, inner, 0, first, shown, crate::tui::app::Hit::Gate);
     frame.render_widget(Paragraph::new(lines).style(theme.base), inner);
 
     let g = &view.gates[sel];

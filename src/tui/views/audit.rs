@@ -62,5 +62,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme
             },
         )));
     }
+    let shown = lines.len() - 1;
+    super::common::record_rows(ui, inner, 1, first, shown, crate::tui::app::Hit::Audit);
     frame.render_widget(Paragraph::new(lines).style(theme.base), inner);
 }

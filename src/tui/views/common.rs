@@ -107,6 +107,32 @@ pub fn rel(start: Option<Timestamp>, t: Timestamp) -> String {
     }
 }
 
+/// Make the rows of a list clickable: row `k` of the window (after `skip` header lines)
+/// shows item `first + k`.
+pub fn record_rows(
+    ui: &UiState,
+    inner: Rect,
+    skip: u16,
+    first: usize,
+    shown: usize,
+    hit: fn(usize) -> crate::tui::app::Hit,
+) {
+    for k in 0..shown {
+        let y = inner.y + skip + k as u16;
+        if y >= inner.y + inner.height {
+            break;
+        }
+        ui.record_hit(
+            Rect {
+                y,
+                height: 1,
+                ..inner
+            },
+            hit(first + k),
+        );
+    }
+}
+
 /// `3m ago` style age of `t` at `now`.
 pub fn ago(t: Timestamp, now: Timestamp) -> String {
     format!("{} ago", human_duration(now.since(t)))

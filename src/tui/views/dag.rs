@@ -147,6 +147,14 @@ fn render_list(
             theme.base
         };
         buf.set_stringn(area.x, y, &line, area.width as usize, style);
+        ui.record_hit(
+            Rect {
+                y,
+                height: 1,
+                ..area
+            },
+            crate::tui::app::Hit::Step(i),
+        );
         if !selected {
             // Glyph and state name carry the state colour.
             buf.set_stringn(area.x, y, crate::tui::views::common::glyph(s.state), 1, st);
@@ -326,6 +334,23 @@ fn render_graph(
                 style = theme.selection;
             }
             put(buf, area, x0, r as u32, ox, oy, &label, style);
+            // Clickable where it is on screen (rows and columns inside the viewport).
+            let (cy, w) = (r as u32, label.chars().count() as u32);
+            if cy >= oy && cy < oy + u32::from(area.height) && x0 + w > ox {
+                let left = x0.max(ox);
+                let right = (x0 + w).min(ox + u32::from(area.width));
+                if right > left {
+                    ui.record_hit(
+                        Rect {
+                            x: area.x + (left - ox) as u16,
+                            y: area.y + (cy - oy) as u16,
+                            width: (right - left) as u16,
+                            height: 1,
+                        },
+                        crate::tui::app::Hit::Step(i),
+                    );
+                }
+            }
             if s.has_gate && view.gates.iter().any(|g| g.step == Some(i)) && Some(i) != focus {
                 // The state glyph already says waiting; the warning colour draws the eye.
                 put(

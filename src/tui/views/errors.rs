@@ -87,6 +87,8 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme
         };
         lines.push(line);
     }
+    let shown = lines.len() - 1;
+    super::common::record_rows(ui, inner, 1, first, shown, crate::tui::app::Hit::Error);
     frame.render_widget(Paragraph::new(lines).style(theme.base), inner);
     if detail_h > 0 {
         let e = &view.errors[sel];

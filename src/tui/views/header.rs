@@ -175,8 +175,20 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme
         } else {
             theme.tab_inactive
         };
+        let label = format!(" {}{}", t.title(), count);
+        let x: usize = l3.iter().map(|s| s.width()).sum();
+        ui.record_hit(
+            Rect {
+                x: area.x + x as u16,
+                y: area.y + 2,
+                width: (1 + label.chars().count()) as u16,
+                height: 1,
+            }
+            .intersection(area),
+            crate::tui::app::Hit::Tab(*t),
+        );
         l3.push(styled(format!("{}", i + 1), theme.key));
-        l3.push(styled(format!(" {}{}", t.title(), count), st));
+        l3.push(styled(label, st));
         l3.push(styled("  ", theme.base));
     }
     progress(&mut l3, area.width as usize, view, ui, now, narrow, theme);

@@ -27,6 +27,7 @@ pub const MIN_HEIGHT: u16 = 15;
 
 pub fn render(frame: &mut Frame, view: &RunView, ui: &UiState, theme: &Theme) {
     let area = frame.area();
+    ui.clear_hits();
     frame.render_widget(Block::default().style(theme.base), area);
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         too_small(frame, area, theme);

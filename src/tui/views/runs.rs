@@ -66,6 +66,8 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme
         };
         lines.push(line);
     }
+    let shown = lines.len() - 1;
+    super::common::record_rows(ui, inner, 1, first, shown, crate::tui::app::Hit::Run);
     if let Some(r) = ui.runs.get(sel) {
         let hint = if r.state == RunState::Interrupted {
             "Enter: open · R: resume this interrupted run"
