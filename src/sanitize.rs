@@ -293,6 +293,18 @@ pub fn strip_to_plain(raw: &[u8]) -> String {
     sanitize_line(raw).into_iter().map(|r| r.text).collect()
 }
 
+/// Several lines of operator text (a reason) on one line of a table or a headless
+/// line: each line break becomes ` ⏎ `, so `Monday` and `ticket 42` do not run into
+/// `Mondayticket 42`.
+pub fn one_line(text: &str) -> String {
+    text.trim()
+        .lines()
+        .map(str::trim_end)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ⏎ ")
+}
+
 /// Text for a terminal (what baton prints outside the console: headless lines, `show`,
 /// `audit`, `runs`, `logs`, errors, reasons, names): the console's sanitiser, line by
 /// line, with the SGR colours it keeps written back as SGR. Every other control
@@ -375,6 +387,13 @@ fn push_sgr(out: &mut String, style: &SgrStyle) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reasons_keep_their_line_breaks_visible_on_one_line() {
+        assert_eq!(one_line("Monday\nticket 42"), "Monday ⏎ ticket 42");
+        assert_eq!(one_line("a\r\n\r\nb\n"), "a ⏎ b");
+        assert_eq!(one_line("just one"), "just one");
+    }
     use proptest::prelude::*;
 
     fn plain(s: &str) -> String {

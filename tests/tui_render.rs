@@ -255,6 +255,31 @@ fn text(b: &Buffer) -> String {
     s
 }
 
+/// A budget that does not fit the header loses whole figures, never digits.
+#[test]
+fn the_budget_in_the_header_is_never_cut_mid_number() {
+    let theme = Theme::monochrome();
+    let mut v = fixtures::release();
+    v.workflow = "nightly-warehouse-rebuild-eu-west".into();
+    if let Some(b) = v.budget.as_mut() {
+        b.cost = Some((1234.5, 2000.0));
+        b.calls = Some((5300, 600));
+        b.tokens = Some((1_250_000, 2_000_000));
+    }
+    for w in [80u16, 100, 120, 140, 200] {
+        let b = draw(&v, &ui(), &theme, w, 40);
+        let first = text(&b).lines().next().unwrap().to_string();
+        for figure in ["$1234.50/$2000.00", "5300/600 calls", "1250000/2000000 tok"] {
+            // Either the whole figure, or none of it.
+            let head = &figure[..figure.len() / 2];
+            assert!(
+                first.contains(figure) || !first.contains(head),
+                "{w} columns: {first:?}"
+            );
+        }
+    }
+}
+
 /// The cell where `needle` starts on screen (column, row), counted in cells.
 fn cell_of(b: &Buffer, needle: &str) -> (u16, u16) {
     for y in 0..b.area.height {

@@ -98,7 +98,10 @@ pub fn table(rows: &[AuditRow]) -> String {
                 r.actor.clone(),
                 r.action.clone(),
                 r.step.clone().unwrap_or_else(|| "-".into()),
-                r.reason.clone().unwrap_or_default(),
+                r.reason
+                    .as_deref()
+                    .map(crate::sanitize::one_line)
+                    .unwrap_or_default(),
             ]
         })
         .collect();

@@ -87,6 +87,7 @@ pub fn describe(event: &Event) -> Option<String> {
             timed_out,
         } => {
             let how = if *timed_out { "timed out" } else { "rejected" };
+            let reason = crate::sanitize::one_line(reason);
             format!("{t} {step} {how} by {actor}: {reason}")
         }
         EventKind::GateVoided { step, reason } => format!("{t} {step} approval void: {reason}"),
@@ -161,7 +162,7 @@ pub fn describe(event: &Event) -> Option<String> {
 
 fn suffix(reason: Option<&str>) -> String {
     match reason {
-        Some(r) if !r.is_empty() => format!(": {r}"),
+        Some(r) if !r.is_empty() => format!(": {}", crate::sanitize::one_line(r)),
         _ => String::new(),
     }
 }

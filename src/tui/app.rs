@@ -218,7 +218,14 @@ impl LogState {
 pub struct Toast {
     pub text: String,
     pub ok: bool,
+    /// When it appeared (the console's clock); it goes after [`TOAST_OK_FOR`] or
+    /// [`TOAST_ERROR_FOR`]. `None` in a console without a clock (tests): it stays.
+    pub at: Option<Timestamp>,
 }
+
+/// How long a success stays on the status line; a refusal stays longer.
+pub const TOAST_OK_FOR: std::time::Duration = std::time::Duration::from_secs(5);
+pub const TOAST_ERROR_FOR: std::time::Duration = std::time::Duration::from_secs(30);
 
 type LayoutCache = Mutex<Option<(String, usize, Arc<DagLayout>)>>;
 
@@ -305,6 +312,18 @@ impl UiState {
 
     pub fn clock(&self, view: &RunView) -> Timestamp {
         self.now.map_or(view.now, |n| n.max(view.now))
+    }
+
+    /// Drop the toast once it has been shown long enough at `now`; true if it went.
+    pub fn expire_toast(&mut self, now: Timestamp) -> bool {
+        let old = self.toast.as_ref().is_some_and(|t| {
+            let keep = if t.ok { TOAST_OK_FOR } else { TOAST_ERROR_FOR };
+            t.at.is_some_and(|at| now.since(at) >= keep)
+        });
+        if old {
+            self.toast = None;
+        }
+        old
     }
 
     /// Note that `hit` was drawn in `area` (the views call this as they draw).
@@ -415,6 +434,19 @@ pub fn matches_filter(step: &crate::model::StepView, filter: &str) -> bool {
         })
 }
 
+/// What is wrong with a filter, if anything: a `state:` term that is the start of no
+/// step state.
+pub fn filter_problem(filter: &str) -> Option<String> {
+    filter.split_whitespace().find_map(|term| {
+        let st = term.strip_prefix("state:")?.to_ascii_lowercase();
+        let known = StepState::ALL.iter().any(|s| s.as_str().starts_with(&st));
+        (!known).then(|| {
+            let names: Vec<&str> = StepState::ALL.iter().map(|s| s.as_str()).collect();
+            format!("no step state starts with `{st}`: {}", names.join(", "))
+        })
+    })
+}
+
 /// Indices of the steps the filter lets through, in plan order.
 pub fn visible_steps(view: &RunView, filter: &str) -> Vec<usize> {
     if filter.trim().is_empty() {
@@ -437,6 +469,7 @@ fn toast(ui: &mut UiState, text: impl Into<String>, ok: bool) {
     ui.toast = Some(Toast {
         text: text.into(),
         ok,
+        at: ui.now,
     });
 }
 
@@ -597,7 +630,11 @@ fn overlay(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
 
 fn filter_input(ui: &mut UiState, action: Action) -> Vec<Request> {
     match action {
-        Action::Confirm => ui.filter_editing = false,
+        // A `state:` term that names no state would hide every step: say so, keep typing.
+        Action::Confirm => match filter_problem(&ui.filter) {
+            Some(problem) => toast(ui, format!("✘ {problem}"), false),
+            None => ui.filter_editing = false,
+        },
         Action::Back => {
             ui.filter_editing = false;
             ui.filter.clear();
@@ -1284,6 +1321,52 @@ mod tests {
                 Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
             );
         }
+    }
+
+    #[test]
+    fn an_unknown_state_in_the_filter_is_refused_and_typing_goes_on() {
+        let v = fixtures::release();
+        let mut ui = UiState::new("alice");
+        update(&mut ui, &v, Action::Filter);
+        typed(&mut ui, &v, "state:bogus");
+        update(&mut ui, &v, Action::Confirm);
+        assert!(ui.filter_editing, "still typing");
+        let t = ui.toast.clone().unwrap();
+        assert!(
+            !t.ok && t.text.contains("no step state starts with `bogus`"),
+            "{t:?}"
+        );
+        assert!(t.text.contains("failed"), "{t:?}");
+        for _ in 0..5 {
+            update(
+                &mut ui,
+                &v,
+                Action::Key(KeyEvent::new(KeyCode::Backspace, KeyModifiers::NONE)),
+            );
+        }
+        typed(&mut ui, &v, "fail");
+        update(&mut ui, &v, Action::Confirm);
+        assert!(!ui.filter_editing);
+        assert_eq!(ui.filter, "state:fail");
+    }
+
+    #[test]
+    fn a_success_goes_after_five_seconds_a_refusal_after_thirty() {
+        let v = fixtures::release();
+        let mut ui = UiState::new("alice");
+        let t0 = Timestamp(1_000_000);
+        ui.now = Some(t0);
+        update(&mut ui, &v, Action::ToggleTime);
+        assert!(ui.toast.as_ref().is_some_and(|t| t.ok));
+        assert!(!ui.expire_toast(t0.add(std::time::Duration::from_millis(4_999))));
+        assert!(ui.expire_toast(t0.add(TOAST_OK_FOR)));
+        assert!(ui.toast.is_none());
+        update(&mut ui, &v, Action::Filter);
+        typed(&mut ui, &v, "state:zzz");
+        update(&mut ui, &v, Action::Confirm);
+        assert!(ui.toast.as_ref().is_some_and(|t| !t.ok));
+        assert!(!ui.expire_toast(t0.add(std::time::Duration::from_secs(29))));
+        assert!(ui.expire_toast(t0.add(TOAST_ERROR_FOR)));
     }
 
     #[test]

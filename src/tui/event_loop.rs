@@ -128,6 +128,9 @@ where
         if refresh_log(&mut ui, &view) {
             dirty = true;
         }
+        if ui.expire_toast(Timestamp::now()) {
+            dirty = true;
+        }
         if dirty || drawn != Some(view.version) {
             ui.now = Some(Timestamp::now());
             terminal
@@ -136,7 +139,10 @@ where
             dirty = false;
             drawn = Some(view.version);
         }
-        let ticking = run_is_live(&view) || view.gates.iter().any(|g| g.deadline.is_some());
+        // A toast on screen needs the tick that takes it away.
+        let ticking = run_is_live(&view)
+            || view.gates.iter().any(|g| g.deadline.is_some())
+            || ui.toast.is_some();
         let mut requests = Vec::new();
         // Biased: signals, then answers to commands, then keys, then view updates, so a
         // busy engine cannot starve the operator's keys.

@@ -274,7 +274,7 @@ pub fn release() -> RunView {
             actor: "bob".into(),
             action: AuditAction::ApprovalVote,
             step: Some("deploy-prod".into()),
-            reason: Some("staging smoke tests green".into()),
+            reason: Some("staging smoke tests green\nticket OPS-42".into()),
             details: "1 of 2 votes; digest 5be1…c09a".into(),
         },
     ];

@@ -160,7 +160,12 @@ pub fn gate_lines<'a>(
             "",
             LW,
             styled(
-                format!("{o}: {}", r.as_deref().unwrap_or("(no reason)")),
+                format!(
+                    "{o}: {}",
+                    r.as_deref()
+                        .map(crate::sanitize::one_line)
+                        .unwrap_or_else(|| "(no reason)".into())
+                ),
                 theme.dim,
             ),
             theme,

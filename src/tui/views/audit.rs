@@ -49,7 +49,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme
             a.step.as_deref().unwrap_or("–"),
             a.reason
                 .as_deref()
-                .map(|r| format!("“{r}” · "))
+                .map(|r| format!("“{}” · ", crate::sanitize::one_line(r)))
                 .unwrap_or_default(),
             a.details
         );

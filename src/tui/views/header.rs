@@ -1,5 +1,5 @@
 //! Header (run, health, budget, golden signals), tab bar, status line and footer hints.
-use super::common::{dur, fit, styled};
+use super::common::{dur, fit, styled, text_width};
 use crate::model::time::human_duration;
 use crate::model::{RunState, RunView};
 use crate::tui::app::{Tab, UiState, short_id};
@@ -77,7 +77,6 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme
         ),
     ];
     if let Some(b) = &view.budget {
-        l1.push(styled("  budget ", theme.dim));
         let mut parts = Vec::new();
         match b.cost {
             Some((used, max)) => parts.push(format!("${used:.2}/${max:.2}")),
@@ -95,6 +94,13 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme
         if narrow {
             parts.truncate(1);
         }
+        // Whole figures or none: `5300/600` is never cut to `5300/6`.
+        // Narrow: no label; each figure says what it is (`$`, `calls`, `tok`).
+        let label = if narrow { "  " } else { "  budget " };
+        let used: usize = l1.iter().map(|s| s.width()).sum::<usize>() + label.len();
+        while !parts.is_empty() && used + text_width(&parts.join(" · ")) > area.width as usize {
+            parts.pop();
+        }
         let near = [
             b.cost.map(|(u, m)| u / m.max(f64::EPSILON)),
             b.calls.map(|(u, m)| u as f64 / m.max(1) as f64),
@@ -103,10 +109,13 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme
         .into_iter()
         .flatten()
         .any(|f| f >= 0.8);
-        l1.push(styled(
-            parts.join(" · "),
-            if near { theme.warning } else { theme.base },
-        ));
+        if !parts.is_empty() {
+            l1.push(styled(label, theme.dim));
+            l1.push(styled(
+                parts.join(" · "),
+                if near { theme.warning } else { theme.base },
+            ));
+        }
     }
 
     let h = &view.health;
@@ -144,7 +153,15 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme
         ),
         styled(if narrow { " " } else { "  │ " }, theme.border),
         styled(format!("{:.2}", s.finished_per_sec), theme.base),
-        styled(if narrow { "/s err " } else { " fin/s  err " }, theme.dim),
+        // Failed attempts of finished ones: not the error records counted above.
+        styled(
+            if narrow {
+                "/s fail "
+            } else {
+                " fin/s  failed "
+            },
+            theme.dim,
+        ),
         styled(
             format!("{:.0}%", s.error_rate * 100.0),
             if s.error_rate > 0.0 {
