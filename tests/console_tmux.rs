@@ -640,3 +640,59 @@ fn clicks_open_tabs_and_select_rows_and_the_config_turns_the_mouse_off() {
         }
     }
 }
+
+/// Issue 12 point 9: `baton tui --readonly` follows a run but offers no action in its
+/// footer or help, and an action key changes nothing (the gate stays open).
+#[test]
+fn a_read_only_console_looks_but_never_acts() {
+    let env = Env::new();
+    let wf = env.workflow(
+        "remote.toml",
+        "name = \"remote\"\n[[step]]\nid = \"ship\"\nrun = \"touch shipped\"\ngate = { prompt = \"Ship it?\" }\n",
+    );
+    let mut engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
+    let id = env.wait_run_id();
+    env.wait_step(&id, "ship", "waiting_approval", 20);
+    let command = format!(
+        "cd {} && BATON_DB={} XDG_CONFIG_HOME={} USER=carol {} tui --readonly ; echo TUI-EXIT=$? ; sleep 30",
+        shell_quote(&env.path().to_string_lossy()),
+        shell_quote(&env.db().to_string_lossy()),
+        shell_quote(&env.config_home().to_string_lossy()),
+        shell_quote(env!("CARGO_BIN_EXE_baton")),
+    );
+    let tmux = Tmux::new(&env, 120, 40, &command);
+    tmux.wait_for("the run list", |s| s.contains("remote"), 20);
+    tmux.keys(&["Enter", "2"]);
+    let s = tmux.wait_for("the open gate", |s| s.contains("Ship it?"), 20);
+    let footer = s.lines().last().unwrap_or_default().to_string();
+    assert!(
+        !footer.contains("approve") && !footer.contains("reject"),
+        "{footer}"
+    );
+    assert!(!footer.contains("cancel"), "{footer}");
+    tmux.keys(&["a"]);
+    tmux.wait_for("the refusal", |s| s.contains("read-only console"), 10);
+    assert!(!tmux.screen().to_lowercase().contains("reason (optional)"));
+    tmux.keys(&["?"]);
+    let help = tmux.wait_for("the help", |s| s.contains("Help"), 10);
+    for word in [
+        "approve the",
+        "reject the",
+        "retry the",
+        "cancel the run",
+        "resume an",
+    ] {
+        assert!(!help.contains(word), "{word} offered in the help:\n{help}");
+    }
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the help to close", |s| !s.contains("Help ·"), 10);
+    tmux.keys(&["q"]);
+    tmux.wait_for("the console to exit", |s| s.contains("TUI-EXIT=0"), 10);
+    let show = env.show(&id);
+    assert_eq!(
+        step_state(&show, "ship").as_deref(),
+        Some("waiting_approval")
+    );
+    let _ = engine.kill();
+    let _ = engine.wait();
+}

@@ -25,6 +25,10 @@ pub struct TuiArgs {
     /// Who decides (default: $USER).
     #[arg(long)]
     pub operator: Option<String>,
+    /// Look only: open the store read-only; approve, reject, retry, cancel and resume
+    /// are neither offered nor done.
+    #[arg(long)]
+    pub readonly: bool,
 }
 
 pub fn exec(a: TuiArgs) -> i32 {
@@ -47,9 +51,14 @@ pub fn exec(a: TuiArgs) -> i32 {
     };
     let operator = operator_name(a.operator.as_deref());
     let result = rt.block_on(async {
-        let (mut service, link) = Service::new(&a.db.path(), &operator, Vec::new())?;
+        let (mut service, link) = if a.readonly {
+            Service::read_only(&a.db.path(), &operator)?
+        } else {
+            Service::new(&a.db.path(), &operator, Vec::new())?
+        };
         service.open_newest();
         let mut ui = UiState::new(operator.clone());
+        ui.readonly = a.readonly;
         ui.tab = Tab::Runs;
         Ok::<_, session::SessionError>(drive::console(service, link, theme, ui).await)
     });

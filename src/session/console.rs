@@ -80,6 +80,8 @@ pub struct Service {
     back_rx: mpsc::UnboundedReceiver<Back>,
     data_version: i64,
     runs_read_at: std::time::Instant,
+    /// Opened with `--readonly`: the store read-only, every command and resume refused.
+    read_only: bool,
 }
 
 impl Service {
@@ -89,7 +91,22 @@ impl Service {
         operator: &str,
         params: Vec<(String, String)>,
     ) -> Result<(Service, ConsoleLink), SessionError> {
-        let store = Store::open_existing(db)?;
+        Self::with_store(db, Store::open_existing(db)?, operator, params, false)
+    }
+
+    /// A service that only looks: the store opened read-only, commands and resumes
+    /// refused (`baton tui --readonly`).
+    pub fn read_only(db: &Path, operator: &str) -> Result<(Service, ConsoleLink), SessionError> {
+        Self::with_store(db, Store::open_read_only(db)?, operator, Vec::new(), true)
+    }
+
+    fn with_store(
+        db: &Path,
+        store: Store,
+        operator: &str,
+        params: Vec<(String, String)>,
+        read_only: bool,
+    ) -> Result<(Service, ConsoleLink), SessionError> {
         let runs = store.list_runs()?;
         let (view_tx, view) = watch::channel(Arc::new(empty_view(
             "no runs yet: `baton run WORKFLOW` starts one",
@@ -115,6 +132,7 @@ impl Service {
             back_tx,
             back_rx,
             data_version,
+            read_only,
             runs_read_at: std::time::Instant::now(),
         };
         let link = ConsoleLink {
@@ -189,8 +207,17 @@ impl Service {
     }
 
     fn request(&mut self, req: ConsoleRequest) {
+        const READ_ONLY: &str = "this console is read-only (baton tui --readonly)";
         match req {
             ConsoleRequest::OpenRun(id) => self.open(&id),
+            ConsoleRequest::Command { reply, .. } if self.read_only => {
+                let _ = reply.send(CommandOutcome::Refused {
+                    reason: READ_ONLY.into(),
+                });
+            }
+            ConsoleRequest::Resume { reply, .. } if self.read_only => {
+                let _ = reply.send(Err(READ_ONLY.into()));
+            }
             ConsoleRequest::Command { command, reply } => {
                 let Some(run_id) = self.current.clone() else {
                     let _ = reply.send(CommandOutcome::Refused {

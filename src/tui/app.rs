@@ -269,6 +269,9 @@ pub struct UiState {
     pub toast: Option<Toast>,
     /// Times as wall-clock (`14:03:22`) instead of relative (`3m ago`); `t` toggles.
     pub wall_clock: bool,
+    /// `baton tui --readonly`: look, never act (no approve, reject, retry, cancel,
+    /// resume offered or done).
+    pub readonly: bool,
     /// The zone wall-clock times are shown in; the local one when unset (tests fix it).
     pub utc_offset: Option<chrono::FixedOffset>,
     /// Commands sent and not answered yet.
@@ -505,6 +508,14 @@ pub fn update(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> 
             return Vec::new();
         }
         _ => {}
+    }
+    if ui.readonly && acts(&action) {
+        toast(
+            ui,
+            "✘ read-only console: nothing can be changed from here",
+            false,
+        );
+        return Vec::new();
     }
     // The last outcome stays on the status line until the next one, or Esc.
     if action == Action::Back && ui.dialog.is_none() {
@@ -842,6 +853,14 @@ fn target_gate<'a>(ui: &UiState, view: &'a RunView, ctx: Context) -> Option<&'a 
     }
 }
 
+/// Actions that change a run: none of them in a read-only console.
+pub fn acts(action: &Action) -> bool {
+    matches!(
+        action,
+        Action::Approve | Action::Reject | Action::Retry | Action::CancelRun | Action::Resume
+    )
+}
+
 /// What `y` copies in `ctx`: a name for the toast and the text. The full run id (the
 /// screen shows 8 characters), the step id, an error with its suggestion, an audit row.
 pub fn copy_target(ui: &UiState, view: &RunView, ctx: Context) -> Option<(String, String)> {
@@ -894,6 +913,9 @@ pub fn copy_target(ui: &UiState, view: &RunView, ctx: Context) -> Option<(String
 /// Whether `action` in `ctx` would do something now: commands only where the view says
 /// the engine accepts them. The footer and the help offer only these keys.
 pub fn offered(ui: &UiState, view: &RunView, ctx: Context, action: &Action) -> bool {
+    if ui.readonly && acts(action) {
+        return false;
+    }
     match action {
         Action::Approve => {
             target_gate(ui, view, ctx).is_some_and(|g| g.actions.approve || g.actions.raise_budget)

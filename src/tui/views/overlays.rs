@@ -39,6 +39,10 @@ pub fn help(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme: 
     for (title, rows) in sections {
         lines.push(Line::from(styled(title, theme.title)));
         for (keys, desc, now) in rows {
+            if ui.readonly && !now {
+                // Nothing that acts is offered, not even as "not now".
+                continue;
+            }
             // What the engine would refuse for the current selection is shown, not offered.
             lines.push(Line::from(if now {
                 vec![
