@@ -696,3 +696,63 @@ fn a_read_only_console_looks_but_never_acts() {
     let _ = engine.kill();
     let _ = engine.wait();
 }
+
+/// Issue 12 point 8: the Runs tab filters, and deletes a run through the session (as
+/// `baton runs rm`), after asking.
+#[test]
+fn the_runs_tab_filters_and_deletes_a_run_after_asking() {
+    let env = Env::new();
+    let a = env.workflow(
+        "a.toml",
+        "name = \"alpha\"\n[[step]]\nid = \"x\"\nrun = \"true\"\n",
+    );
+    let b = env.workflow(
+        "b.toml",
+        "name = \"beta\"\n[[step]]\nid = \"y\"\nrun = \"true\"\n",
+    );
+    for wf in [&a, &b] {
+        let out = env.run(&["run", wf.to_str().unwrap(), "--headless"]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    let command = format!(
+        "cd {} && BATON_DB={} XDG_CONFIG_HOME={} USER=carol {} tui ; echo TUI-EXIT=$? ; sleep 30",
+        shell_quote(&env.path().to_string_lossy()),
+        shell_quote(&env.db().to_string_lossy()),
+        shell_quote(&env.config_home().to_string_lossy()),
+        shell_quote(env!("CARGO_BIN_EXE_baton")),
+    );
+    let tmux = Tmux::new(&env, 120, 40, &command);
+    tmux.wait_for(
+        "both runs",
+        |s| s.contains("alpha") && s.contains("beta"),
+        20,
+    );
+    tmux.keys(&["/"]);
+    tmux.literal("wf:alp");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for(
+        "only alpha",
+        |s| {
+            let rows: Vec<&str> = s
+                .lines()
+                .filter(|l| l.starts_with('│') && l.contains("succeeded"))
+                .collect();
+            s.contains("(1 match)") && rows.len() == 1 && rows[0].contains("alpha")
+        },
+        10,
+    );
+    tmux.keys(&["d"]);
+    tmux.wait_for("the question", |s| s.contains("Delete the run?"), 10);
+    tmux.keys(&["y"]);
+    tmux.wait_for("the deletion", |s| s.contains("deleted run"), 20);
+    let runs = env.runs();
+    let names: Vec<&str> = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["workflow"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["beta"]);
+    tmux.keys(&["q"]);
+    tmux.wait_for("the console to exit", |s| s.contains("TUI-EXIT=0"), 10);
+}

@@ -40,6 +40,12 @@ pub enum ConsoleRequest {
         run_id: String,
         reply: oneshot::Sender<Result<(), String>>,
     },
+    /// Delete a finished or interrupted run (as `baton runs rm`): what was deleted, or
+    /// why not.
+    DeleteRun {
+        run_id: String,
+        reply: oneshot::Sender<Result<String, String>>,
+    },
 }
 
 /// How often the store is checked for new events and runs.
@@ -217,6 +223,29 @@ impl Service {
             }
             ConsoleRequest::Resume { reply, .. } if self.read_only => {
                 let _ = reply.send(Err(READ_ONLY.into()));
+            }
+            ConsoleRequest::DeleteRun { reply, .. } if self.read_only => {
+                let _ = reply.send(Err(READ_ONLY.into()));
+            }
+            ConsoleRequest::DeleteRun { run_id, reply } => {
+                if self.driven.contains_key(&run_id) {
+                    let _ = reply.send(Err("this console drives the run".into()));
+                    return;
+                }
+                // The store refuses a run a live engine drives, inside its transaction.
+                let (db, actor) = (self.db.clone(), self.operator.clone());
+                tokio::task::spawn_blocking(move || {
+                    let result = Store::open(&db)
+                        .and_then(|mut s| s.delete_run(&run_id, &actor, "deleted from the console"))
+                        .map(|d| {
+                            format!(
+                                "{}, {}, {} events; audit row {}",
+                                d.workflow, d.state, d.events, d.audit_row
+                            )
+                        })
+                        .map_err(|e| e.to_string());
+                    let _ = reply.send(result);
+                });
             }
             ConsoleRequest::Command { command, reply } => {
                 let Some(run_id) = self.current.clone() else {

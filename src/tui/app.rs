@@ -66,6 +66,15 @@ pub enum Action {
     ToggleTime,
     /// Put the selected thing on the clipboard (OSC 52).
     Copy,
+    /// Runs tab: the next sort order (started, duration, state).
+    Sort,
+    /// Runs tab: delete the selected run (asks first).
+    Delete,
+    /// The answer to a delete request.
+    Deleted {
+        run_id: String,
+        result: Result<String, String>,
+    },
     /// A left click at a screen cell: selects what was drawn there.
     Click {
         col: u16,
@@ -110,6 +119,8 @@ pub enum ConsoleExit {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Request {
     Command(Command),
+    /// Delete a run from the store (the session's `runs rm`).
+    DeleteRun(String),
     /// Put this text on the clipboard.
     Copy(String),
     OpenRun(String),
@@ -157,6 +168,8 @@ pub struct BudgetDialog {
 pub enum ConfirmWhat {
     CancelRun,
     Quit,
+    /// Delete the run named in the dialog's `runs`.
+    DeleteRun,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -229,6 +242,63 @@ pub const TOAST_ERROR_FOR: std::time::Duration = std::time::Duration::from_secs(
 
 type LayoutCache = Mutex<Option<(String, usize, Arc<DagLayout>)>>;
 
+/// How the Runs tab orders the store's runs (`s` cycles).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RunsSort {
+    /// Newest first.
+    #[default]
+    Started,
+    /// Longest first.
+    Duration,
+    /// By state (live ones first), newest first within a state.
+    State,
+}
+
+impl RunsSort {
+    pub fn next(self) -> RunsSort {
+        match self {
+            RunsSort::Started => RunsSort::Duration,
+            RunsSort::Duration => RunsSort::State,
+            RunsSort::State => RunsSort::Started,
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            RunsSort::Started => "newest first",
+            RunsSort::Duration => "longest first",
+            RunsSort::State => "by state",
+        }
+    }
+}
+
+/// Whether a run passes the Runs tab's filter: every word must match.
+pub fn run_matches(r: &RunSummary, filter: &str) -> bool {
+    filter.split_whitespace().all(|term| {
+        let t = term.to_lowercase();
+        if let Some(st) = t.strip_prefix("state:") {
+            r.state.as_str().starts_with(st)
+        } else if let Some(wf) = t.strip_prefix("wf:") {
+            r.workflow.to_lowercase().contains(wf)
+        } else {
+            r.id.to_lowercase().contains(&t)
+                || r.workflow.to_lowercase().contains(&t)
+                || r.operator.to_lowercase().contains(&t)
+        }
+    })
+}
+
+/// What is wrong with a Runs filter: a `state:` term that starts no run state.
+pub fn runs_filter_problem(filter: &str) -> Option<String> {
+    filter.split_whitespace().find_map(|term| {
+        let st = term.to_lowercase().strip_prefix("state:")?.to_string();
+        let known = RunState::ALL.iter().any(|s| s.as_str().starts_with(&st));
+        (!known).then(|| {
+            let names: Vec<&str> = RunState::ALL.iter().map(|s| s.as_str()).collect();
+            format!("no run state starts with `{st}`: {}", names.join(", "))
+        })
+    })
+}
+
 /// Something a click selects, recorded by the views where they draw it (so what is
 /// clicked is exactly what is on screen).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -261,7 +331,12 @@ pub struct UiState {
     pub gate_sel: usize,
     pub error_sel: usize,
     pub audit_sel: usize,
+    /// The selected line of the Runs tab (an index into [`UiState::visible_runs`]).
     pub run_sel: usize,
+    /// The Runs tab's filter (`/`): words of an id, workflow or operator, `state:NAME`,
+    /// `wf:NAME`.
+    pub runs_filter: String,
+    pub runs_sort: RunsSort,
     pub overlay: Option<Overlay>,
     pub overlay_scroll: usize,
     pub log: Option<LogState>,
@@ -315,6 +390,45 @@ impl UiState {
 
     pub fn clock(&self, view: &RunView) -> Timestamp {
         self.now.map_or(view.now, |n| n.max(view.now))
+    }
+
+    /// The Runs tab's lines: indices into `runs`, filtered and sorted (`now` ends the
+    /// runs still going, for the duration order).
+    pub fn visible_runs(&self, now: Timestamp) -> Vec<usize> {
+        let mut v: Vec<usize> = (0..self.runs.len())
+            .filter(|&i| run_matches(&self.runs[i], &self.runs_filter))
+            .collect();
+        let r = &self.runs;
+        let took = |i: usize| r[i].finished_at.unwrap_or(now).since(r[i].started_at);
+        let live = |i: usize| !r[i].state.is_final() && r[i].state != RunState::Interrupted;
+        match self.runs_sort {
+            RunsSort::Started => v.sort_by_key(|&i| std::cmp::Reverse(r[i].started_at)),
+            RunsSort::Duration => v.sort_by_key(|&i| std::cmp::Reverse(took(i))),
+            RunsSort::State => v.sort_by_key(|&i| {
+                (
+                    !live(i),
+                    r[i].state.as_str(),
+                    std::cmp::Reverse(r[i].started_at),
+                )
+            }),
+        }
+        v
+    }
+
+    /// The run the Runs tab's selection is on.
+    pub fn selected_run(&self, now: Timestamp) -> Option<&RunSummary> {
+        let vis = self.visible_runs(now);
+        vis.get(self.run_sel.min(vis.len().saturating_sub(1)))
+            .map(|&i| &self.runs[i])
+    }
+
+    /// The filter being typed or shown: the Runs tab's on that tab, else the DAG's.
+    pub fn active_filter(&self) -> &str {
+        if self.tab == Tab::Runs {
+            &self.runs_filter
+        } else {
+            &self.filter
+        }
     }
 
     /// Drop the toast once it has been shown long enough at `now`; true if it went.
@@ -499,10 +613,25 @@ pub fn update(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> 
             }
             return Vec::new();
         }
+        Action::Deleted { run_id, result } => {
+            ui.pending = ui.pending.saturating_sub(1);
+            let short = short_id(&run_id);
+            match result {
+                Ok(message) => toast(ui, format!("✔ deleted run {short}: {message}"), true),
+                Err(e) => toast(ui, format!("✘ delete {short}: {e}"), false),
+            }
+            return Vec::new();
+        }
         Action::Resumed { run_id, result } => {
             let short = short_id(&run_id);
             match result {
-                Ok(()) => toast(ui, format!("✔ run {short} resumed"), true),
+                Ok(()) => {
+                    // The service opens the resumed run: show it on its DAG, following.
+                    ui.tab = Tab::Dag;
+                    ui.follow = true;
+                    ui.filter.clear();
+                    toast(ui, format!("✔ run {short} resumed"), true)
+                }
                 Err(e) => toast(ui, format!("✘ resume {short}: {e}"), false),
             }
             return Vec::new();
@@ -597,6 +726,7 @@ fn confirm_dialog(ui: &mut UiState, action: Action) -> Vec<Request> {
         _ => return Vec::new(),
     };
     let what = d.what;
+    let runs = std::mem::take(&mut d.runs);
     ui.dialog = None;
     if !yes {
         return Vec::new();
@@ -607,6 +737,14 @@ fn confirm_dialog(ui: &mut UiState, action: Action) -> Vec<Request> {
         } else {
             ConsoleExit::Interrupt
         })],
+        ConfirmWhat::DeleteRun => match runs.into_iter().next() {
+            Some(id) => {
+                ui.pending += 1;
+                toast(ui, format!("… deleting run {}", short_id(&id)), true);
+                vec![Request::DeleteRun(id)]
+            }
+            None => Vec::new(),
+        },
         ConfirmWhat::CancelRun => {
             ui.pending += 1;
             toast(ui, "… cancel run: sent, waiting for the engine", true);
@@ -640,16 +778,34 @@ fn overlay(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
 }
 
 fn filter_input(ui: &mut UiState, action: Action) -> Vec<Request> {
+    let runs = ui.tab == Tab::Runs;
     match action {
-        // A `state:` term that names no state would hide every step: say so, keep typing.
-        Action::Confirm => match filter_problem(&ui.filter) {
-            Some(problem) => toast(ui, format!("✘ {problem}"), false),
-            None => ui.filter_editing = false,
-        },
+        // A `state:` term that names no state would hide everything: say so, keep typing.
+        Action::Confirm => {
+            let problem = if runs {
+                runs_filter_problem(&ui.runs_filter)
+            } else {
+                filter_problem(&ui.filter)
+            };
+            match problem {
+                Some(problem) => toast(ui, format!("✘ {problem}"), false),
+                None => {
+                    ui.filter_editing = false;
+                    if runs {
+                        ui.run_sel = 0;
+                    }
+                }
+            }
+        }
         Action::Back => {
             ui.filter_editing = false;
-            ui.filter.clear();
+            if runs {
+                ui.runs_filter.clear();
+            } else {
+                ui.filter.clear();
+            }
         }
+        Action::Key(k) if runs => edit_line(&mut ui.runs_filter, k),
         Action::Key(k) => edit_line(&mut ui.filter, k),
         _ => {}
     }
@@ -857,7 +1013,12 @@ fn target_gate<'a>(ui: &UiState, view: &'a RunView, ctx: Context) -> Option<&'a 
 pub fn acts(action: &Action) -> bool {
     matches!(
         action,
-        Action::Approve | Action::Reject | Action::Retry | Action::CancelRun | Action::Resume
+        Action::Approve
+            | Action::Reject
+            | Action::Retry
+            | Action::CancelRun
+            | Action::Resume
+            | Action::Delete
     )
 }
 
@@ -903,8 +1064,7 @@ pub fn copy_target(ui: &UiState, view: &RunView, ctx: Context) -> Option<(String
             ("audit entry".to_string(), text)
         }),
         Context::Runs => ui
-            .runs
-            .get(ui.run_sel)
+            .selected_run(ui.clock(view))
             .map(|r| ("run id".to_string(), r.id.clone())),
         _ => None,
     }
@@ -925,9 +1085,11 @@ pub fn offered(ui: &UiState, view: &RunView, ctx: Context, action: &Action) -> b
         Action::CancelRun => view.actions.cancel,
         Action::Copy => copy_target(ui, view, ctx).is_some(),
         Action::Resume => ui
-            .runs
-            .get(ui.run_sel)
+            .selected_run(ui.clock(view))
             .is_some_and(|r| r.state == RunState::Interrupted),
+        Action::Delete => ui
+            .selected_run(ui.clock(view))
+            .is_some_and(|r| !ui.driven.contains(&r.id) && r.driven_by.is_none()),
         _ => true,
     }
 }
@@ -1201,9 +1363,37 @@ fn main_view(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
             }
             Tab::Audit => move_sel(&mut ui.audit_sel, view.audit.len(), &other),
             Tab::Runs => {
-                move_sel(&mut ui.run_sel, ui.runs.len(), &other);
-                let run = ui.runs.get(ui.run_sel).cloned();
+                let now = ui.clock(view);
+                let shown = ui.visible_runs(now).len();
+                move_sel(&mut ui.run_sel, shown, &other);
+                let run = ui.selected_run(now).cloned();
                 match (other, run) {
+                    (Action::Filter, _) => ui.filter_editing = true,
+                    (Action::Back, _) => {
+                        ui.runs_filter.clear();
+                        ui.run_sel = 0;
+                    }
+                    (Action::Sort, _) => {
+                        ui.runs_sort = ui.runs_sort.next();
+                        ui.run_sel = 0;
+                        let label = ui.runs_sort.label();
+                        toast(ui, format!("runs {label} (s: next order)"), true);
+                    }
+                    (Action::Delete, Some(r)) if ui.driven.contains(&r.id) => toast(
+                        ui,
+                        format!(
+                            "✘ this console drives run {}: quit or cancel it first",
+                            short_id(&r.id)
+                        ),
+                        false,
+                    ),
+                    (Action::Delete, Some(r)) => {
+                        ui.dialog = Some(Dialog::Confirm(ConfirmDialog {
+                            what: ConfirmWhat::DeleteRun,
+                            yes: false,
+                            runs: vec![r.id.clone()],
+                        }));
+                    }
                     (Action::Enter, Some(r)) => {
                         // The opened run arrives as a new view: start on its DAG, following.
                         ui.tab = Tab::Dag;
@@ -1343,6 +1533,139 @@ mod tests {
                 Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
             );
         }
+    }
+
+    fn runs_ui() -> (RunView, UiState) {
+        let v = fixtures::release();
+        let mut ui = UiState::new("alice");
+        ui.runs = Arc::new(fixtures::runs());
+        update(&mut ui, &v, Action::GoTab(Tab::Runs));
+        (v, ui)
+    }
+
+    fn shown(ui: &UiState, v: &RunView) -> Vec<String> {
+        ui.visible_runs(ui.clock(v))
+            .into_iter()
+            .map(|i| ui.runs[i].workflow.clone() + ":" + ui.runs[i].state.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn the_runs_tab_filters_by_workflow_state_and_text() {
+        let (v, mut ui) = runs_ui();
+        update(&mut ui, &v, Action::Filter);
+        assert_eq!(ui.context(), Context::FilterInput);
+        typed(&mut ui, &v, "wf:release");
+        update(&mut ui, &v, Action::Confirm);
+        assert_eq!(shown(&ui, &v), ["release:running", "release:failed"]);
+        assert!(ui.filter.is_empty(), "the DAG's filter is untouched");
+        update(&mut ui, &v, Action::Down);
+        assert_eq!(ui.selected_run(v.now).unwrap().state, RunState::Failed);
+        update(&mut ui, &v, Action::Back);
+        assert_eq!(shown(&ui, &v).len(), 4);
+        ui.runs_filter = "state:int".into();
+        assert_eq!(shown(&ui, &v), ["nightly-etl:interrupted"]);
+        ui.runs_filter = "docs".into();
+        assert_eq!(shown(&ui, &v), ["docs-site:succeeded"]);
+        ui.runs_filter.clear();
+        update(&mut ui, &v, Action::Filter);
+        typed(&mut ui, &v, "state:nope");
+        update(&mut ui, &v, Action::Confirm);
+        assert!(ui.filter_editing);
+        assert!(
+            ui.toast
+                .as_ref()
+                .unwrap()
+                .text
+                .contains("no run state starts with `nope`")
+        );
+    }
+
+    #[test]
+    fn the_runs_tab_sorts_by_start_duration_and_state() {
+        let (v, mut ui) = runs_ui();
+        assert_eq!(
+            shown(&ui, &v),
+            [
+                "release:running",
+                "nightly-etl:interrupted",
+                "release:failed",
+                "docs-site:succeeded"
+            ]
+        );
+        update(&mut ui, &v, Action::Sort);
+        assert_eq!(ui.runs_sort, RunsSort::Duration);
+        // Still going: the interrupted run has gone on for an hour, the live one 7m.
+        assert_eq!(shown(&ui, &v)[0], "nightly-etl:interrupted");
+        update(&mut ui, &v, Action::Sort);
+        assert_eq!(
+            shown(&ui, &v),
+            [
+                "release:running",
+                "release:failed",
+                "nightly-etl:interrupted",
+                "docs-site:succeeded"
+            ]
+        );
+        update(&mut ui, &v, Action::Sort);
+        assert_eq!(ui.runs_sort, RunsSort::Started);
+    }
+
+    #[test]
+    fn deleting_a_run_asks_first_with_no_selected_and_sends_the_id() {
+        let (v, mut ui) = runs_ui();
+        update(&mut ui, &v, Action::Bottom);
+        assert!(update(&mut ui, &v, Action::Delete).is_empty());
+        assert_eq!(ui.context(), Context::Confirm);
+        // The safe default: Enter on the dialog as it opens deletes nothing.
+        assert!(update(&mut ui, &v, Action::Confirm).is_empty());
+        assert!(ui.dialog.is_none());
+        update(&mut ui, &v, Action::Delete);
+        let reqs = update(&mut ui, &v, Action::Yes);
+        assert_eq!(
+            reqs,
+            vec![Request::DeleteRun("01JXQX7Z9Y8X7W6V5U4T3S2R1Q".into())]
+        );
+        update(
+            &mut ui,
+            &v,
+            Action::Deleted {
+                run_id: "01JXQX7Z9Y8X7W6V5U4T3S2R1Q".into(),
+                result: Ok("docs-site, succeeded, 12 events; audit row 9".into()),
+            },
+        );
+        assert!(
+            ui.toast
+                .as_ref()
+                .unwrap()
+                .text
+                .starts_with("✔ deleted run 01JXQX7Z")
+        );
+        // A run this console drives is not offered for deletion.
+        ui.driven = Arc::new(vec![fixtures::runs()[0].id.clone()]);
+        update(&mut ui, &v, Action::Top);
+        assert!(!offered(&ui, &v, Context::Runs, &Action::Delete));
+        assert!(update(&mut ui, &v, Action::Delete).is_empty());
+        assert!(ui.dialog.is_none());
+    }
+
+    #[test]
+    fn a_resumed_run_opens_on_its_dag() {
+        let (v, mut ui) = runs_ui();
+        update(&mut ui, &v, Action::Down);
+        assert_eq!(
+            update(&mut ui, &v, Action::Resume),
+            vec![Request::Resume("01JXQZ0M3D5E7F9G1H2J3K4L5M".into())]
+        );
+        update(
+            &mut ui,
+            &v,
+            Action::Resumed {
+                run_id: "01JXQZ0M3D5E7F9G1H2J3K4L5M".into(),
+                result: Ok(()),
+            },
+        );
+        assert_eq!(ui.tab, Tab::Dag);
     }
 
     #[test]

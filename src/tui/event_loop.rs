@@ -214,6 +214,20 @@ where
             match req {
                 Request::Exit(e) => return Ok(e),
                 Request::Copy(text) => emit(out, &signal::clipboard_bytes(&text)),
+                Request::DeleteRun(run_id) => {
+                    let (tx, rx) = oneshot::channel();
+                    let sent = link.requests.try_send(ConsoleRequest::DeleteRun {
+                        run_id: run_id.clone(),
+                        reply: tx,
+                    });
+                    replies.push(Box::pin(async move {
+                        let result = match sent {
+                            Ok(()) => rx.await.unwrap_or_else(|_| Err("no answer".into())),
+                            Err(e) => Err(format!("cannot ask to delete ({e})")),
+                        };
+                        Action::Deleted { run_id, result }
+                    }));
+                }
                 Request::Command(command) => {
                     let (tx, rx) = oneshot::channel();
                     let sent = link

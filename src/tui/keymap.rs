@@ -449,8 +449,40 @@ pub static BINDINGS: &[Binding] = &[
         [k('R')],
         "R",
         Action::Resume,
-        "resume an interrupted run",
+        "resume an interrupted run and open it",
         true
+    ),
+    b!(
+        Runs,
+        [k('/')],
+        "/",
+        Action::Filter,
+        "filter: words of an id, workflow or operator; state:NAME; wf:NAME",
+        true
+    ),
+    b!(
+        Runs,
+        [k('s')],
+        "s",
+        Action::Sort,
+        "sort: newest first, longest first, by state",
+        true
+    ),
+    b!(
+        Runs,
+        [k('d')],
+        "d",
+        Action::Delete,
+        "delete the run and its logs (asks first)",
+        true
+    ),
+    b!(
+        Runs,
+        [code(Esc)],
+        "Esc",
+        Action::Back,
+        "clear the filter",
+        false
     ),
     b!(
         Log,
@@ -958,6 +990,8 @@ pub fn action_name(a: &Action) -> Option<&'static str> {
         Action::ToggleHealth => "health",
         Action::ToggleTime => "time",
         Action::Copy => "copy",
+        Action::Sort => "sort",
+        Action::Delete => "delete",
         Action::Help => "help",
         Action::Quit => "quit",
         Action::Back => "back",
@@ -972,7 +1006,11 @@ pub fn action_name(a: &Action) -> Option<&'static str> {
         Action::Yes => "yes",
         Action::No => "no",
         Action::SwitchButton => "switch_button",
-        Action::Key(_) | Action::Click { .. } | Action::Outcome(_) | Action::Resumed { .. } => {
+        Action::Key(_)
+        | Action::Click { .. }
+        | Action::Outcome(_)
+        | Action::Resumed { .. }
+        | Action::Deleted { .. } => {
             return None;
         }
     })

@@ -135,6 +135,13 @@ pub fn confirm(frame: &mut Frame, area: Rect, d: &ConfirmDialog, theme: &Theme) 
                 ),
             )
         }
+        ConfirmWhat::DeleteRun => (
+            " Delete the run? ",
+            format!(
+                "Run {} is removed from the store with its events and logs; its decisions stay in the audit chain, redacted. This cannot be reversed.",
+                d.runs.first().map(|r| crate::tui::app::short_id(r)).unwrap_or("?")
+            ),
+        ),
         ConfirmWhat::CancelRun => (
             " Cancel the run? ",
             "Running steps are killed, pending ones skipped, and completed steps with `compensate` are undone. This cannot be reversed.".to_string(),

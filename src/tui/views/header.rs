@@ -273,10 +273,20 @@ pub fn footer(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme
     let mut lines = Vec::new();
     if area.height >= 2 {
         let status = if ui.filter_editing {
+            let hint = if ui.tab == Tab::Runs {
+                "  id, workflow or operator; state:NAME; wf:NAME"
+            } else {
+                "  id text, or state:NAME (e.g. state:failed)"
+            };
+            // A refused filter says why right where it is typed.
+            let (hint, style) = match ui.toast.as_ref().filter(|t| !t.ok) {
+                Some(t) => (format!("  {}", t.text), theme.error),
+                None => (hint.to_string(), theme.dim),
+            };
             Line::from(vec![
                 styled(" filter ", theme.key),
-                styled(format!("/{}▏", ui.filter), theme.base),
-                styled("  id text, or state:NAME (e.g. state:failed)", theme.dim),
+                styled(format!("/{}▏", ui.active_filter()), theme.base),
+                styled(hint, style),
             ])
         } else if let Some(l) = ui.log.as_ref().filter(|l| l.searching) {
             Line::from(vec![
@@ -293,8 +303,8 @@ pub fn footer(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme
             if ui.pending > 0 {
                 s.push(format!("{} command(s) waiting for the engine", ui.pending));
             }
-            if !ui.filter.is_empty() {
-                s.push(format!("filter: {}", ui.filter));
+            if !ui.active_filter().is_empty() {
+                s.push(format!("filter: {}", ui.active_filter()));
             }
             if ui.tab == Tab::Dag && ui.follow && ui.log.is_none() {
                 s.push("following running steps".into());

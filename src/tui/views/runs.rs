@@ -11,29 +11,44 @@ use ratatui::widgets::Paragraph;
 
 pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme: &Theme) {
     let now = ui.clock(view);
+    let vis = ui.visible_runs(now);
+    let filter = if ui.runs_filter.is_empty() {
+        String::new()
+    } else {
+        format!(" · /{} ({} match)", ui.runs_filter, vis.len())
+    };
     let block = panel(
-        format!(" Runs · {} in the store ", ui.runs.len()),
+        format!(
+            " Runs · {} in the store · {}{filter} ",
+            ui.runs.len(),
+            ui.runs_sort.label()
+        ),
         theme,
         true,
     );
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    if ui.runs.is_empty() {
-        frame.render_widget(
-            Paragraph::new(styled("no runs in the store", theme.dim)),
-            inner,
-        );
+    if vis.is_empty() {
+        let text = if ui.runs.is_empty() {
+            "no runs in the store"
+        } else {
+            "no run matches the filter (Esc clears it)"
+        };
+        frame.render_widget(Paragraph::new(styled(text, theme.dim)), inner);
         return;
     }
-    let sel = ui.run_sel.min(ui.runs.len() - 1);
+    let sel = ui.run_sel.min(vis.len() - 1);
     let rows = (inner.height as usize).saturating_sub(2);
-    let first = window(sel, ui.runs.len(), rows);
-    // `3m ago`, or the wall clock (`t`), which is wider when it carries a date.
-    let tw = ui
-        .runs
+    let first = window(sel, vis.len(), rows);
+    let shown: Vec<&crate::model::RunSummary> = vis
         .iter()
         .skip(first)
         .take(rows)
+        .map(|&i| &ui.runs[i])
+        .collect();
+    // `3m ago`, or the wall clock (`t`), which is wider when it carries a date.
+    let tw = shown
+        .iter()
         .map(|r| when(ui, r.started_at, now).chars().count())
         .fold(14, usize::max);
     let mut lines = vec![Line::from(styled(
@@ -43,7 +58,8 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme
         ),
         theme.dim,
     ))];
-    for (i, r) in ui.runs.iter().enumerate().skip(first).take(rows) {
+    for (k, r) in shown.iter().enumerate() {
+        let i = first + k;
         let cur = if r.id == view.run_id { "●" } else { " " };
         let took = dur(r.started_at, r.finished_at.unwrap_or(now));
         let state = super::common::pad(&format!("{} {}", run_state_glyph(r.state), r.state), 13);
@@ -68,7 +84,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme
     }
     let shown = lines.len() - 1;
     super::common::record_rows(ui, inner, 1, first, shown, crate::tui::app::Hit::Run);
-    if let Some(r) = ui.runs.get(sel) {
+    if let Some(r) = vis.get(sel).map(|&i| &ui.runs[i]) {
         let hint = if r.state == RunState::Interrupted {
             "Enter: open · R: resume this interrupted run"
         } else {
