@@ -106,6 +106,18 @@ fn scenarios() -> Vec<(&'static str, Setup)> {
             act(&v, &mut u, &[Action::GoTab(Tab::Approvals)]);
             (v, u)
         }),
+        // A reason longer than the box wraps at words.
+        ("reject_dialog_long_reason", || {
+            let v = fixtures::release();
+            let mut u = ui();
+            act(&v, &mut u, &[Action::GoTab(Tab::Approvals), Action::Reject]);
+            typed(
+                &v,
+                &mut u,
+                "the staging smoke tests passed but the canary in eu-west shows a 2% error rate on checkout, so not today",
+            );
+            (v, u)
+        }),
         ("approve_dialog", || {
             let v = fixtures::release();
             let mut u = ui();

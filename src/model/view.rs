@@ -152,6 +152,10 @@ pub struct GateView {
     pub command: String,
     /// Outputs of the step's needs: (step, key, value).
     pub needs_outputs: Vec<(String, String, String)>,
+    /// The step's environment (and a tool's `with`) as it will run: templates resolved,
+    /// secrets as `***`.
+    #[serde(default)]
+    pub env: Vec<(String, String)>,
     /// What the engine would accept at this gate now (approve and reject, or raise the budget).
     #[serde(default)]
     pub actions: Actions,

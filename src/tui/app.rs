@@ -596,6 +596,8 @@ fn new_reason_box(decision: Decision) -> TextArea<'static> {
         Decision::Approve => "why (optional)",
         Decision::Reject => "why (required)",
     });
+    // A long reason wraps at words inside the box instead of scrolling out of sight.
+    t.set_wrap_mode(ratatui_textarea::WrapMode::WordOrGlyph);
     t
 }
 

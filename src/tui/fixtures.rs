@@ -250,6 +250,15 @@ pub fn release() -> RunView {
                 "https://staging.example.com".into(),
             ),
         ],
+        env: vec![
+            ("VERSION".into(), "1.4.2".into()),
+            ("TARGET".into(), "production".into()),
+            (
+                "ARTIFACT".into(),
+                "s3://releases.example.com/release/1.4.2/app-1.4.2-linux-x86_64.tar.gz".into(),
+            ),
+            ("DEPLOY_TOKEN".into(), "***".into()),
+        ],
         actions: Actions::default(),
     }];
     let audit = vec![

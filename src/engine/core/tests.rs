@@ -381,19 +381,28 @@ fn waiting_when_only_gates_are_open_and_view_lists_gate() {
     let p = plan()
         .step("a")
         .output("v", None)
+        .output("unused", None)
         .step_needs("ship", &["a"])
+        .env("V", out_ref(0, "a", "v"))
         .gate(gate())
         .build();
     let mut sim = Sim::new(p, cfg());
-    sim.finish("a", StepOutcome::Exited { exit_code: 0 }, vec![("v", "7")]);
+    sim.finish(
+        "a",
+        StepOutcome::Exited { exit_code: 0 },
+        vec![("v", "7"), ("unused", "x")],
+    );
     assert_eq!(sim.state("ship"), StepState::WaitingApproval);
     assert_eq!(sim.core.run_state(), RunState::Waiting);
     let v = sim.core.view(Timestamp(sim.now));
     assert_eq!(v.gates.len(), 1);
+    // What the approver sees: the outputs the step consumes (not every output of its
+    // needs), and its environment as it will run.
     assert_eq!(
         v.gates[0].needs_outputs,
         [("a".into(), "v".into(), "7".into())]
     );
+    assert_eq!(v.gates[0].env, [("V".into(), "v=7".into())]);
     assert_eq!(v.gates[0].command, "echo ship");
     assert!(sim.approve("ship", "bob").is_accepted());
     assert_eq!(sim.core.run_state(), RunState::Running);

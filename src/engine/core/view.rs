@@ -126,17 +126,7 @@ impl Core {
             let Some(g) = step.gate.as_ref() else {
                 continue;
             };
-            let needs_outputs = step
-                .needs
-                .iter()
-                .flat_map(|&d| {
-                    let id = &self.plan.steps[d].id;
-                    self.steps[d]
-                        .outputs
-                        .iter()
-                        .map(move |(k, v)| (id.clone(), k.clone(), v.clone()))
-                })
-                .collect();
+            let (env, needs_outputs) = self.gate_facts(i);
             let command = match &step.action {
                 Action::None => "gate".to_string(),
                 Action::Builtin(b) => match self.resolve_display(i) {
@@ -162,6 +152,7 @@ impl Core {
                     allow_self_approval: g.allow_self_approval,
                     command,
                     needs_outputs,
+                    env,
                     actions: self.gate_actions(Some(i), now),
                 },
             ));
@@ -194,12 +185,44 @@ impl Core {
                     allow_self_approval: true,
                     command: String::new(),
                     needs_outputs: Vec::new(),
+                    env: Vec::new(),
                     actions: self.gate_actions(None, now),
                 },
             ));
         }
         open.sort_by_key(|(at, seq, _)| (*at, *seq));
         open.into_iter().map(|(_, _, g)| g).collect()
+    }
+
+    /// What the approver decides on besides the command: the step's environment (and a
+    /// tool's `with`) with templates resolved and secrets masked, and the outputs of
+    /// other steps those templates consume, `(step, key, value)`, masked too.
+    #[allow(clippy::type_complexity)]
+    fn gate_facts(&self, i: usize) -> (Vec<(String, String)>, Vec<(String, String, String)>) {
+        use crate::workflow::TemplateRef;
+        let step = &self.plan.steps[i];
+        let mut env = Vec::new();
+        let mut consumed: Vec<(String, String, String)> = Vec::new();
+        for (k, t) in step.env.iter().chain(step.with.iter()) {
+            let v = self
+                .render_view(t)
+                .map_or_else(|| "(not resolved yet)".to_string(), |v| self.mask(&v));
+            env.push((k.clone(), v));
+            for r in t.refs() {
+                if let TemplateRef::StepOutput { step: d, key, .. } = r {
+                    let from = self.plan.steps[*d].id.clone();
+                    if consumed.iter().any(|(s, k, _)| *s == from && k == key) {
+                        continue;
+                    }
+                    let v = self.steps[*d]
+                        .outputs
+                        .get(key)
+                        .map_or_else(|| "(missing)".to_string(), |v| self.mask(v));
+                    consumed.push((from, key.clone(), v));
+                }
+            }
+        }
+        (env, consumed)
     }
 
     /// A builtin's resolved `with` values, masked, for the approval dialog.

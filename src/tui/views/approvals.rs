@@ -100,7 +100,8 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme
 
 const LW: usize = 10;
 
-/// Prompt, command, outputs of needs, approvers and votes, timing of one gate.
+/// Prompt, command, environment, the outputs it consumes, approvers and votes, timing
+/// of one gate.
 pub fn gate_lines<'a>(
     g: &GateView,
     view: &RunView,
@@ -127,13 +128,36 @@ pub fn gate_lines<'a>(
             theme,
         ));
     }
-    for (k, (step, key, v)) in g.needs_outputs.iter().enumerate() {
-        lines.push(kv(
-            if k == 0 { "inputs" } else { "" },
-            LW,
-            styled(format!("{step}.{key} = {v}"), theme.base),
-            theme,
-        ));
+    // The values it will run with, wrapped whole: the approver must see all of them.
+    let mut first = true;
+    for (key, v) in &g.env {
+        for l in wrap_text(&format!("{key}={v}"), body) {
+            lines.push(kv(
+                if std::mem::take(&mut first) {
+                    "env"
+                } else {
+                    ""
+                },
+                LW,
+                styled(l, theme.base),
+                theme,
+            ));
+        }
+    }
+    let mut first = true;
+    for (step, key, v) in &g.needs_outputs {
+        for l in wrap_text(&format!("{key} = {v}  (from {step})"), body) {
+            lines.push(kv(
+                if std::mem::take(&mut first) {
+                    "inputs"
+                } else {
+                    ""
+                },
+                LW,
+                styled(l, theme.base),
+                theme,
+            ));
+        }
     }
     let mut who: Vec<Span> = Vec::new();
     for a in &g.approvers {
