@@ -102,6 +102,15 @@ pub fn load_from(path: &Path) -> Result<Config, Diagnostics> {
     let text = match std::fs::read(path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
+        // Someone else's home (`sudo -u`, setpriv keep `$HOME`): not this account's
+        // configuration. Said once, then every default.
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            crate::stdio::errln!(
+                "warning: cannot read {}: {e}; using the default configuration",
+                path.display()
+            );
+            return Ok(Config::default());
+        }
         Err(e) => {
             return Err(Diagnostics(vec![Diagnostic {
                 file: path.to_path_buf(),

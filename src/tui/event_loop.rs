@@ -42,9 +42,11 @@ impl Drop for TerminalGuard {
     }
 }
 
-/// Run the console on the real terminal until the operator quits, as `$USER`.
+/// Run the console on the real terminal until the operator quits, as the account
+/// running it.
 pub async fn run_console(link: ConsoleLink, theme: Theme) -> Result<ConsoleExit, TuiError> {
-    let user = std::env::var("USER").unwrap_or_else(|_| "operator".into());
+    let user = crate::session::identity::os_account()
+        .map_err(|e| TuiError::Terminal(std::io::Error::other(e.to_string())))?;
     run_console_with(link, theme, UiState::new(user)).await
 }
 
