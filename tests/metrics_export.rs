@@ -151,7 +151,15 @@ fn wait_run_of(env: &Env, workflow: &str) -> String {
 }
 
 fn approve(env: &Env, id: &str) {
-    let out = env.run(&["approve", id, "deploy", "--reason", "ok"]);
+    let out = env.run(&[
+        "approve",
+        id,
+        "deploy",
+        "--operator",
+        "alice",
+        "--reason",
+        "ok",
+    ]);
     assert!(out.status.success(), "{}", text_of(&out.stderr));
 }
 

@@ -4,6 +4,7 @@
 use super::db::DbOpt;
 use super::drive::{self, load_theme};
 use super::exit;
+use super::run::operator_name;
 use crate::session::console::Service;
 use crate::session::host;
 use crate::session::{self};
@@ -21,9 +22,8 @@ pub struct TuiArgs {
     /// Console colour theme: default, light, high-contrast, or a user theme.
     #[arg(long, value_name = "NAME")]
     pub theme: Option<String>,
-    /// No longer accepted: the console acts as the operating-system account running it
-    /// (exit 2 when given).
-    #[arg(long, hide = true)]
+    /// Who decides (default: $USER).
+    #[arg(long)]
     pub operator: Option<String>,
     /// Look only: open the store read-only; approve, reject, retry, cancel and resume
     /// are neither offered nor done.
@@ -49,10 +49,7 @@ pub fn exec(a: TuiArgs) -> i32 {
         Ok(rt) => rt,
         Err(e) => return session::report(&e),
     };
-    let operator = match session::identity::operator(a.operator.as_deref()) {
-        Ok(o) => o,
-        Err(e) => return session::report(&e),
-    };
+    let operator = operator_name(a.operator.as_deref());
     let result = rt.block_on(async {
         let (mut service, link) = if a.readonly {
             Service::read_only(&a.db.path(), &operator)?

@@ -3,7 +3,7 @@
 //! taken over by this process (or a background engine with `--detach`).
 use super::drive::{self, Display};
 use super::exit;
-use super::run::parse_kv;
+use super::run::{operator_name, parse_kv};
 use crate::model::{Command, CommandOutcome, StepState};
 use crate::session::command::{self, Applied, Delivery};
 use crate::session::{self};
@@ -18,9 +18,8 @@ pub struct Target {
     /// The database (default: $BATON_DB, else `db` in config.toml, else $XDG_STATE_HOME/baton/baton.db).
     #[arg(long, env = "BATON_DB", value_name = "PATH")]
     pub db: Option<PathBuf>,
-    /// No longer accepted: decisions are made by the operating-system account running
-    /// baton (exit 2 when given).
-    #[arg(long, hide = true)]
+    /// Who decides (default: $USER).
+    #[arg(long)]
     pub operator: Option<String>,
     /// When no engine drives the run: drive it in the background (its output goes to
     /// a file beside the run's logs) instead of in this terminal.
@@ -128,10 +127,7 @@ pub struct MarkArgs {
 }
 
 pub fn approve(a: ApproveArgs) -> i32 {
-    let operator = match session::identity::operator(a.target.operator.as_deref()) {
-        Ok(o) => o,
-        Err(e) => return session::report(&e),
-    };
+    let operator = operator_name(a.target.operator.as_deref());
     let command = if !a.raise.is_empty() {
         let Some(reason) = a.reason.clone().filter(|r| !r.trim().is_empty()) else {
             crate::stdio::errln!("error: raising the budget needs --reason");
@@ -184,10 +180,7 @@ pub fn reject(a: RejectArgs) -> i32 {
         crate::stdio::errln!("error: a rejection needs a reason (--reason \"…\")");
         return exit::USAGE;
     }
-    let operator = match session::identity::operator(a.target.operator.as_deref()) {
-        Ok(o) => o,
-        Err(e) => return session::report(&e),
-    };
+    let operator = operator_name(a.target.operator.as_deref());
     send(
         &a.target,
         Command::Reject {
@@ -199,10 +192,7 @@ pub fn reject(a: RejectArgs) -> i32 {
 }
 
 pub fn retry(a: RetryArgs) -> i32 {
-    let operator = match session::identity::operator(a.target.operator.as_deref()) {
-        Ok(o) => o,
-        Err(e) => return session::report(&e),
-    };
+    let operator = operator_name(a.target.operator.as_deref());
     send(
         &a.target,
         Command::Retry {
@@ -213,10 +203,7 @@ pub fn retry(a: RetryArgs) -> i32 {
 }
 
 pub fn cancel(a: CancelArgs) -> i32 {
-    let operator = match session::identity::operator(a.target.operator.as_deref()) {
-        Ok(o) => o,
-        Err(e) => return session::report(&e),
-    };
+    let operator = operator_name(a.target.operator.as_deref());
     send(
         &a.target,
         Command::Cancel {
@@ -231,10 +218,7 @@ pub fn mark(a: MarkArgs) -> i32 {
         crate::stdio::errln!("error: marking a step needs a reason (--reason \"…\")");
         return exit::USAGE;
     }
-    let operator = match session::identity::operator(a.target.operator.as_deref()) {
-        Ok(o) => o,
-        Err(e) => return session::report(&e),
-    };
+    let operator = operator_name(a.target.operator.as_deref());
     let state = match a.state {
         MarkState::Succeeded => StepState::Succeeded,
         MarkState::Failed => StepState::Failed,
@@ -264,10 +248,7 @@ fn send(target: &Target, command: Command) -> i32 {
     } else {
         Delivery::Foreground
     };
-    let operator = match session::identity::operator(target.operator.as_deref()) {
-        Ok(o) => o,
-        Err(e) => return session::report(&e),
-    };
+    let operator = operator_name(target.operator.as_deref());
     match command::apply(
         &mut store,
         &target.run,

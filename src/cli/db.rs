@@ -33,9 +33,22 @@ pub fn fail(e: &StoreError) -> i32 {
     }
 }
 
+/// The operator name: `$USER`, else `unknown`.
+pub fn default_operator() -> String {
+    std::env::var("USER")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "unknown".into())
+}
+
 /// Who this process runs as, for records that must not take a typed name (a run's
-/// deletion): the name of the real uid, else `uid N` (never `$USER`).
+/// deletion): the name of the real uid, else `$USER`, else `uid N`.
 pub fn os_user() -> String {
-    crate::session::identity::os_account()
-        .unwrap_or_else(|_| format!("uid {}", nix::unistd::getuid()))
+    let uid = nix::unistd::getuid();
+    nix::unistd::User::from_uid(uid)
+        .ok()
+        .flatten()
+        .map(|u| u.name)
+        .or_else(|| std::env::var("USER").ok().filter(|u| !u.is_empty()))
+        .unwrap_or_else(|| format!("uid {uid}"))
 }

@@ -17,7 +17,6 @@ pub mod resume;
 pub mod run;
 pub mod runs;
 pub mod show;
-pub mod store_cmd;
 pub mod table;
 pub mod tools;
 pub mod validate;
@@ -52,8 +51,6 @@ pub enum Cmd {
     Runs(runs::RunsArgs),
     /// Delete runs that ended longer ago than --older-than, and their logs
     Gc(delete::GcArgs),
-    /// The store itself: `store init --group NAME` makes a group store
-    Store(store_cmd::StoreArgs),
     /// Show a run: steps, errors, health and quality
     Show(show::ShowArgs),
     /// Print a step's log output
@@ -134,7 +131,6 @@ pub fn main() -> i32 {
         Cmd::Executors(a) => executors::run(&a),
         Cmd::Runs(a) => runs::run(a),
         Cmd::Gc(a) => delete::gc(a),
-        Cmd::Store(a) => store_cmd::run(a),
         Cmd::Show(a) => show::run(a),
         Cmd::Logs(a) => logs::run(a),
         Cmd::Audit(a) => audit::run(a),

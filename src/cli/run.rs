@@ -18,8 +18,7 @@ pub struct RunArgs {
     /// Run at most N steps at once (overrides the workflow's `max_parallel`).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_parallel: Option<u32>,
-    /// Approve, as the account running baton, every gate anybody may approve (no named
-    /// approvers, self-approval allowed); the others stay open and are listed at start.
+    /// Approve every gate as operator `auto` (development and tests; recorded as such).
     #[arg(long)]
     pub auto_approve: bool,
 }
@@ -37,9 +36,8 @@ pub struct EngineArgs {
     /// stored, so `resume` needs them again.
     #[arg(long = "param", value_name = "K=V", value_parser = parse_kv)]
     pub params: Vec<(String, String)>,
-    /// No longer accepted: the run is started by the operating-system account running
-    /// baton (exit 2 when given).
-    #[arg(long, hide = true)]
+    /// Who drives the run (default: $USER).
+    #[arg(long)]
     pub operator: Option<String>,
     /// Also write every event as a JSON line to FILE (`-` for stdout).
     #[arg(long, value_name = "FILE|-")]
@@ -65,7 +63,7 @@ impl EngineArgs {
             self.headless,
             self.theme.as_deref(),
             self.events.as_deref(),
-            crate::session::identity::operator(self.operator.as_deref())?,
+            operator_name(self.operator.as_deref()),
             drive::db_path(self.db.as_deref()),
             self.params.clone(),
         )?;
@@ -76,34 +74,18 @@ impl EngineArgs {
     }
 }
 
-/// What `--auto-approve` will not pass, said before the run starts: the gates that name
-/// their approvers or forbid self-approval wait for the people they name.
-pub fn auto_approve_leaves_open(plan: &crate::workflow::Plan) -> Vec<String> {
-    plan.steps
-        .iter()
-        .filter_map(|s| {
-            let g = s.gate.as_ref().filter(|g| !g.auto_approvable())?;
-            let mut why = Vec::new();
-            if !g.approvers.is_empty() {
-                why.push(format!("approvers {}", g.approvers.join(", ")));
-            }
-            if !g.allow_self_approval {
-                why.push("no self-approval".to_string());
-            }
-            Some(format!(
-                "--auto-approve leaves the gate of `{}` open ({})",
-                s.id,
-                why.join("; ")
-            ))
-        })
-        .collect()
-}
-
 pub fn parse_kv(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
         Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
         _ => Err(format!("expected NAME=VALUE, got `{s}`")),
     }
+}
+
+pub fn operator_name(given: Option<&str>) -> String {
+    given
+        .map(str::to_string)
+        .or_else(|| std::env::var("USER").ok().filter(|u| !u.is_empty()))
+        .unwrap_or_else(|| "operator".into())
 }
 
 pub fn exec(args: RunArgs) -> i32 {
@@ -114,19 +96,11 @@ pub fn exec(args: RunArgs) -> i32 {
         params: args.engine.params.clone(),
         max_parallel: args.max_parallel,
         auto_approve: args.auto_approve,
-        operator: match crate::session::identity::operator(args.engine.operator.as_deref()) {
-            Ok(o) => o,
-            Err(e) => return session::report(&e),
-        },
+        operator: operator_name(args.engine.operator.as_deref()),
     }) {
         Ok(l) => l,
         Err(e) => return session::report(&e),
     };
-    if args.auto_approve {
-        for line in auto_approve_leaves_open(&loaded.plan) {
-            crate::stdio::errln!("{line}");
-        }
-    }
     let display = match args.engine.display() {
         Ok(d) => d,
         Err(e) => return session::report(&e),

@@ -4,7 +4,6 @@ pub mod error;
 pub mod event;
 pub mod health;
 pub mod history;
-pub mod identity;
 pub mod liveness;
 pub mod mask;
 pub mod metrics;

@@ -45,24 +45,10 @@ pub enum StoreError {
     },
 
     #[error(
-        "{} has mode {mode:04o}: group or others can write it, so anyone could forge runs or approvals. Run `chmod go-w {}` (baton creates it 0700/0600), or make a group store with `baton store init --group NAME`",
+        "{} has mode {mode:04o}: group or others can write it, so anyone could forge runs or approvals. Run `chmod go-w {}` (baton creates it 0700/0600)",
         path.display(), path.display()
     )]
     InsecurePermissions { path: PathBuf, mode: u32 },
-
-    #[error(
-        "{} is writable by group `{group}`, but {}: a group may write a store only when the store says so (`baton store init --group {group}`)",
-        path.display(),
-        match recorded { Some(r) => format!("the store is recorded for group `{r}`"), None => "the store records no group".to_string() }
-    )]
-    GroupNotRecorded {
-        path: PathBuf,
-        group: String,
-        recorded: Option<String>,
-    },
-
-    #[error("no group named `{0}` on this machine (`getent group` lists them)")]
-    NoSuchGroup(String),
 
     #[error(
         "migration {version} ({description}) failed: {detail}; the database is unchanged (restore it from a backup if this persists)"
@@ -150,10 +136,7 @@ impl StoreError {
     pub fn is_usage(&self) -> bool {
         matches!(
             self,
-            StoreError::NotFound(_)
-                | StoreError::Ambiguous { .. }
-                | StoreError::NoDatabase { .. }
-                | StoreError::NoSuchGroup(_)
+            StoreError::NotFound(_) | StoreError::Ambiguous { .. } | StoreError::NoDatabase { .. }
         )
     }
 

@@ -95,7 +95,7 @@ impl Store {
                 .create(&dir)
                 .map_err(|e| StoreError::io(&dir, e))?;
         }
-        let dir_group = check_mode(&dir)?;
+        check_mode(&dir)?;
         if !path.exists() {
             std::fs::OpenOptions::new()
                 .write(true)
@@ -113,91 +113,9 @@ impl Store {
                     _ => StoreError::io(path, e),
                 })?;
         }
-        let file_group = check_mode(path)?;
+        check_mode(path)?;
         let conn = Connection::open(path).map_err(|e| StoreError::from(e).classify(path))?;
-        let store = Self::setup(conn, path, true)?;
-        store.check_group(&dir, dir_group)?;
-        store.check_group(path, file_group)?;
-        Ok(store)
-    }
-
-    /// A group-writable file or directory is allowed only for the group the store
-    /// records (`baton store init --group`).
-    fn check_group(&self, path: &Path, gid: Option<u32>) -> Result<(), StoreError> {
-        let Some(gid) = gid else {
-            return Ok(());
-        };
-        let group = group_name(gid);
-        let recorded = self.shared_group()?;
-        if recorded.as_deref() == Some(group.as_str()) {
-            Ok(())
-        } else {
-            Err(StoreError::GroupNotRecorded {
-                path: path.to_path_buf(),
-                group,
-                recorded,
-            })
-        }
-    }
-
-    /// The group a group store belongs to, if it is one.
-    pub fn shared_group(&self) -> Result<Option<String>, StoreError> {
-        use rusqlite::OptionalExtension;
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT value FROM meta WHERE key = 'shared_group'",
-                [],
-                |r| r.get(0),
-            )
-            .optional()?)
-    }
-
-    /// Make (or turn) the store at `path` into a group store: its directory setgid and
-    /// group-writable (2770), its files 0660, all of group `group`, which the store
-    /// records. Several operators on one machine then share it through the group, each
-    /// acting as their own account.
-    pub fn init_group(path: &Path, group: &str) -> Result<Store, StoreError> {
-        let g = nix::unistd::Group::from_name(group)
-            .ok()
-            .flatten()
-            .ok_or_else(|| StoreError::NoSuchGroup(group.to_string()))?;
-        let dir = parent_dir(path);
-        let set = |p: &Path, mode: u32| -> Result<(), StoreError> {
-            nix::unistd::chown(p, None, Some(g.gid))
-                .map_err(|e| StoreError::io(p, std::io::Error::from(e)))?;
-            std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode))
-                .map_err(|e| StoreError::io(p, e))
-        };
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&dir)
-            .map_err(|e| StoreError::io(&dir, e))?;
-        set(&dir, 0o2770)?;
-        if !path.exists() {
-            std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(path)
-                .map_err(|e| StoreError::io(path, e))?;
-        }
-        set(path, 0o660)?;
-        for suffix in ["-wal", "-shm"] {
-            let side = PathBuf::from(format!("{}{suffix}", path.display()));
-            if side.exists() {
-                set(&side, 0o660)?;
-            }
-        }
-        let conn = Connection::open(path).map_err(|e| StoreError::from(e).classify(path))?;
-        let store = Self::setup(conn, path, true)?;
-        store.conn.execute(
-            "INSERT INTO meta (key, value) VALUES ('shared_group', ?1)
-             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            [&g.name],
-        )?;
-        Ok(store)
+        Self::setup(conn, path, true)
     }
 
     /// Open a database that must already exist and hold something: what every command
@@ -235,13 +153,11 @@ impl Store {
         if !path.exists() {
             return Err(StoreError::NotFound(format!("database {}", path.display())));
         }
-        let file_group = check_mode(path)?;
+        check_mode(path)?;
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags)
             .map_err(|e| StoreError::from(e).classify(path))?;
-        let store = Self::setup(conn, path, false)?;
-        store.check_group(path, file_group)?;
-        Ok(store)
+        Self::setup(conn, path, false)
     }
 
     fn setup(mut conn: Connection, path: &Path, write: bool) -> Result<Store, StoreError> {
@@ -705,58 +621,33 @@ fn parent_dir(path: &Path) -> PathBuf {
 }
 
 /// Refuse a file or directory that group or others can write.
-fn check_mode(path: &Path) -> Result<Option<u32>, StoreError> {
+fn check_mode(path: &Path) -> Result<(), StoreError> {
     use std::os::unix::fs::MetadataExt;
     let meta = std::fs::metadata(path).map_err(|e| StoreError::io(path, e))?;
+    // Root included: a store is its owner's record; writing another user's would make
+    // their files root's, and let whoever runs baton decide for them.
+    let me = nix::unistd::geteuid();
+    if meta.uid() != me.as_raw() {
+        let name = |uid: nix::unistd::Uid| {
+            nix::unistd::User::from_uid(uid)
+                .ok()
+                .flatten()
+                .map_or_else(|| format!("uid {uid}"), |u| u.name)
+        };
+        return Err(StoreError::NotOwner {
+            path: path.to_path_buf(),
+            owner: name(nix::unistd::Uid::from_raw(meta.uid())),
+            me: name(me),
+        });
+    }
     let mode = meta.permissions().mode() & 0o7777;
-    if mode & 0o002 != 0 {
+    if mode & 0o022 != 0 {
         return Err(StoreError::InsecurePermissions {
             path: path.to_path_buf(),
             mode,
         });
     }
-    // Group-writable: a group store, if the store records this group (checked once it
-    // is open) and this process is in it.
-    let shared = (mode & 0o020 != 0).then_some(meta.gid());
-    let me = nix::unistd::geteuid();
-    // A group store is its group's; any other store is its owner's record only (root
-    // included: writing another user's store would make their files root's, and let
-    // whoever runs baton decide for them).
-    let allowed = match shared {
-        Some(gid) => me.is_root() || in_group(gid),
-        None => meta.uid() == me.as_raw(),
-    };
-    if !allowed {
-        return Err(StoreError::NotOwner {
-            path: path.to_path_buf(),
-            owner: match shared {
-                Some(gid) => format!("group {}", group_name(gid)),
-                None => user_name(nix::unistd::Uid::from_raw(meta.uid())),
-            },
-            me: user_name(me),
-        });
-    }
-    Ok(shared)
-}
-
-fn user_name(uid: nix::unistd::Uid) -> String {
-    nix::unistd::User::from_uid(uid)
-        .ok()
-        .flatten()
-        .map_or_else(|| format!("uid {uid}"), |u| u.name)
-}
-
-pub(crate) fn group_name(gid: u32) -> String {
-    nix::unistd::Group::from_gid(nix::unistd::Gid::from_raw(gid))
-        .ok()
-        .flatten()
-        .map_or_else(|| format!("gid {gid}"), |g| g.name)
-}
-
-/// Whether this process acts with group `gid` (its effective or a supplementary group).
-fn in_group(gid: u32) -> bool {
-    let gid = nix::unistd::Gid::from_raw(gid);
-    nix::unistd::getegid() == gid || nix::unistd::getgroups().is_ok_and(|g| g.contains(&gid))
+    Ok(())
 }
 
 /// The last `max` bytes of `s`, cut at a character boundary.

@@ -314,7 +314,7 @@ pub enum Hit {
 /// Everything the console shows besides the `RunView`.
 #[derive(Debug, Default)]
 pub struct UiState {
-    /// Who commands are sent as: the operating-system account running the console.
+    /// Who commands are sent as (set by the caller: `--operator` or `$USER`).
     pub operator: String,
     pub tab: Tab,
     /// The store's runs, for the Runs tab (kept current by the event loop).

@@ -42,11 +42,9 @@ impl Drop for TerminalGuard {
     }
 }
 
-/// Run the console on the real terminal until the operator quits, as the account
-/// running it.
+/// Run the console on the real terminal until the operator quits, as `$USER`.
 pub async fn run_console(link: ConsoleLink, theme: Theme) -> Result<ConsoleExit, TuiError> {
-    let user = crate::session::identity::os_account()
-        .map_err(|e| TuiError::Terminal(std::io::Error::other(e.to_string())))?;
+    let user = std::env::var("USER").unwrap_or_else(|_| "operator".into());
     run_console_with(link, theme, UiState::new(user)).await
 }
 

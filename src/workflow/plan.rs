@@ -263,15 +263,6 @@ pub struct Gate {
     pub allow_self_approval: bool,
 }
 
-impl Gate {
-    /// Whether `--auto-approve` may pass this gate: only one anybody could approve,
-    /// including the run's own starter. A gate that names its approvers or forbids
-    /// self-approval stays open for the people it names.
-    pub fn auto_approvable(&self) -> bool {
-        self.approvers.is_empty() && self.allow_self_approval
-    }
-}
-
 #[derive(Debug, Clone)]
 pub struct OutputSpec {
     pub pattern: Option<regex::Regex>,

@@ -196,11 +196,3 @@ pub fn baton_as_user(paths: &[&Path]) -> Command {
         Command::new(env!("CARGO_BIN_EXE_baton"))
     }
 }
-
-/// The operating-system account running the tests: who baton says decides.
-pub fn os_account() -> String {
-    nix::unistd::User::from_uid(nix::unistd::getuid())
-        .expect("password database")
-        .expect("an account for this uid")
-        .name
-}

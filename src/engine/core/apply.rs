@@ -47,7 +47,6 @@ impl Core {
                 ..
             } => {
                 self.operator = operator.clone();
-                self.auto_approver = operator.clone();
                 self.seed = *seed;
                 self.cfg.auto_approve = *auto_approve;
                 self.started_at = Some(at);
@@ -61,17 +60,7 @@ impl Core {
                     }
                 }
             }
-            EventKind::RunResumed {
-                auto_approve,
-                operator,
-            } => {
-                // A resume that turns it on approves as the resumer; one that only
-                // keeps it keeps its original asker.
-                if *auto_approve && !self.cfg.auto_approve {
-                    self.auto_approver = operator.clone();
-                }
-                self.cfg.auto_approve = *auto_approve;
-            }
+            EventKind::RunResumed { auto_approve, .. } => self.cfg.auto_approve = *auto_approve,
             EventKind::RunStateChanged { state, .. } => {
                 if state.is_final() {
                     self.decided = Some(*state);

@@ -289,9 +289,6 @@ pub struct Core {
     /// The outcome once decided (failed/cancelled/succeeded), kept across an interrupt.
     decided: Option<RunState>,
     operator: String,
-    /// Who asked for `--auto-approve` (the starter, or whoever resumed with it): the
-    /// actor of every approval it gives.
-    auto_approver: String,
     seed: u64,
     started_at: Option<Timestamp>,
     finished_at: Option<Timestamp>,
@@ -404,7 +401,6 @@ impl Core {
             run_state: RunState::Pending,
             decided: None,
             operator: cfg.operator.clone(),
-            auto_approver: cfg.operator.clone(),
             seed: cfg.seed,
             started_at: None,
             finished_at: None,

@@ -69,14 +69,6 @@ impl Core {
         if st == target {
             return Err(format!("`{}` is already {st}", self.id(i)));
         }
-        // A mark never stands in for a gate: until the gated step has run, only
-        // approvals and rejections that meet the gate's rules decide it.
-        if self.plan.steps[i].gate.is_some() && !st.is_final() {
-            return Err(format!(
-                "`{0}` has a gate and is {st}: only approvals or rejections that meet the gate's rules decide it (`baton approve|reject RUN {0}`)",
-                self.id(i)
-            ));
-        }
         self.check_reopen(now)
     }
 
