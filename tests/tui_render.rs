@@ -69,6 +69,27 @@ fn scenarios() -> Vec<(&'static str, Setup)> {
             act(&v, &mut u, &[Action::Confirm]);
             (v, u)
         }),
+        // A step re-run after a restart: `1/1+1`, not `2/1`.
+        ("dag_detail_resumed_attempt", || {
+            let mut v = fixtures::release();
+            let i = v.step_index("sbom").unwrap();
+            v.steps[i].attempts = 2;
+            v.steps[i].max_attempts = 1;
+            let mut u = ui();
+            act(&v, &mut u, &[Action::Filter]);
+            typed(&v, &mut u, "sbom");
+            act(&v, &mut u, &[Action::Confirm]);
+            (v, u)
+        }),
+        // A long output ends in `…` where the pane cuts it.
+        ("dag_detail_outputs", || {
+            let v = fixtures::release();
+            let mut u = ui();
+            act(&v, &mut u, &[Action::Filter]);
+            typed(&v, &mut u, "build");
+            act(&v, &mut u, &[Action::Confirm]);
+            (v, u)
+        }),
         ("dag_detail_slurm_queued", || {
             let v = fixtures::cluster_jobs();
             let mut u = ui();

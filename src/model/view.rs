@@ -213,6 +213,21 @@ pub struct GoldenSignals {
 }
 
 impl StepView {
+    /// `2/3`: attempts so far of those the retry policy allows. An attempt interrupted
+    /// by an engine's end is run again on resume whatever the policy, so attempts beyond
+    /// it show apart (`2/1` would read as a broken limit): `1/1+1`.
+    pub fn attempts_text(&self) -> String {
+        match self.resumed_attempts() {
+            0 => format!("{}/{}", self.attempts, self.max_attempts),
+            n => format!("{}/{}+{n}", self.max_attempts, self.max_attempts),
+        }
+    }
+
+    /// Attempts beyond the retry policy: re-runs after an engine restart.
+    pub fn resumed_attempts(&self) -> u32 {
+        self.attempts.saturating_sub(self.max_attempts)
+    }
+
     /// How long the step ran ([`history::step_duration`], as `show` says it).
     pub fn duration(&self, now: Timestamp) -> Option<Duration> {
         history::step_duration(self.state, self.started_at, self.duration_ms, now)

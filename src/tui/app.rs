@@ -510,6 +510,17 @@ impl UiState {
         l
     }
 
+    /// A new view replaces `old`: while following, remember the step followed so far, so
+    /// that when nothing is live any more (the gate was rejected, the run ended) the
+    /// focus stays where it was instead of jumping to the first step.
+    pub fn keep_focus(&mut self, old: &RunView) {
+        if self.follow
+            && let Some(f) = self.focus(old)
+        {
+            self.selected = f;
+        }
+    }
+
     /// The step the DAG tab focuses: the first running step while following, else the selection.
     pub fn focus(&self, view: &RunView) -> Option<usize> {
         if view.steps.is_empty() {
@@ -1550,6 +1561,25 @@ mod tests {
             .into_iter()
             .map(|i| ui.runs[i].workflow.clone() + ":" + ui.runs[i].state.as_str())
             .collect()
+    }
+
+    #[test]
+    fn the_focus_stays_on_a_rejected_gate_instead_of_jumping_to_the_first_step() {
+        let mut before = fixtures::release();
+        // Only the gate is live: the follow mode focuses it.
+        for s in before.steps.iter_mut() {
+            if matches!(s.state, StepState::Running | StepState::RetryWait) {
+                s.state = StepState::Succeeded;
+            }
+        }
+        let mut ui = UiState::new("carol");
+        let gate = before.step_index("deploy-prod").unwrap();
+        assert_eq!(ui.focus(&before), Some(gate));
+        let mut after = before.clone();
+        after.steps[gate].state = StepState::Rejected;
+        after.gates.clear();
+        ui.keep_focus(&before);
+        assert_eq!(ui.focus(&after), Some(gate), "not the first step");
     }
 
     #[test]

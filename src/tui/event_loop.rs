@@ -184,6 +184,9 @@ where
                 r = link.view.changed(), if view_open => match r {
                     Ok(()) => {
                         let next = link.view.borrow_and_update().clone();
+                        if next.run_id == view.run_id {
+                            ui.keep_focus(&view);
+                        }
                         let on = crate::config::get().notifications;
                         for n in signal::notices(&view, &next, &on) {
                             emit(out, &signal::notice_bytes(&n, &next.workflow, &on));

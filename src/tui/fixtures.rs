@@ -145,6 +145,10 @@ pub fn release() -> RunView {
     ];
     steps[1].outputs.insert("version".into(), "1.4.2".into());
     steps[1].outputs.insert("commit".into(), "9f3c2e1".into());
+    steps[1].outputs.insert(
+        "artifact".into(),
+        "s3://releases.example.com/release/1.4.2/app-1.4.2-linux-x86_64.tar.gz".into(),
+    );
     steps[1].log_tail = vec![
         "   Compiling baton v1.4.2".into(),
         "\u{1b}[1;32m    Finished\u{1b}[0m release [optimized] target(s) in 55.21s".into(),

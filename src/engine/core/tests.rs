@@ -859,6 +859,15 @@ fn crash_without_shutdown_marks_running_interrupted_on_resume() {
     assert!(fx.contains(&Effect::KillStale { pgid: 99 }));
     assert!(core.errors.iter().any(|e| e.kind == ErrorKind::Interrupted));
     assert_eq!(spawn_of(&fx, "a").map(|s| s.attempt), Some(2));
+    // Running again, the step's interruption is over: its record is closed, and the
+    // view shows no open error beside a running step.
+    let interrupted: Vec<_> = core
+        .errors
+        .iter()
+        .filter(|e| e.kind == ErrorKind::Interrupted)
+        .collect();
+    assert!(interrupted.iter().all(|e| !e.open), "{interrupted:?}");
+    assert_eq!(core.view(Timestamp(T0 + 5)).open_errors(), 0);
     assert_eq!(
         core.events()
             .iter()
@@ -1085,4 +1094,46 @@ fn a_jobs_queue_and_run_times_come_from_its_recorded_states_and_replay_agrees() 
     let v = sim.core.view(Timestamp(T0 + 20_000));
     let t = v.steps[step].job_times(Timestamp(T0 + 20_000)).unwrap();
     assert_eq!(t.ran, Some(secs(5)), "run time ends with the attempt");
+}
+
+/// A cancelled run reads the same whether or not it was interrupted and resumed first:
+/// the interruption was over once the steps ran again.
+#[test]
+fn a_resumed_then_cancelled_run_is_as_healthy_as_a_cancelled_one() {
+    let p = plan().step("a").step_needs("b", &["a"]).build();
+    let cancel = |core: &mut Core, at: i64| {
+        core.handle(
+            Input::Command {
+                id: None,
+                command: Command::Cancel {
+                    operator: "olivia".into(),
+                    reason: None,
+                },
+            },
+            Timestamp(at),
+        )
+    };
+    let mut plain = Sim::new(p.clone(), cfg());
+    plain.input(Input::ProcessStarted {
+        step: 0,
+        attempt: 1,
+        pgid: 99,
+    });
+    let o = plain.cmd(Command::Cancel {
+        operator: "olivia".into(),
+        reason: None,
+    });
+    assert!(o.is_accepted());
+    let mut sim = Sim::new(p.clone(), cfg());
+    sim.input(Input::ProcessStarted {
+        step: 0,
+        attempt: 1,
+        pgid: 99,
+    });
+    let mut resumed = Core::replay(p, cfg(), sim.core.events()).expect("replay");
+    let _ = resumed.resume("olivia", Timestamp(T0 + 5));
+    let _ = cancel(&mut resumed, T0 + 6);
+    let a = plain.core.view(Timestamp(T0 + 10)).health;
+    let b = resumed.view(Timestamp(T0 + 10)).health;
+    assert_eq!((a.label, a.score), (b.label, b.score), "{a:?}\n{b:?}");
 }

@@ -137,7 +137,7 @@ fn render_list(
             crate::tui::views::common::glyph(s.state),
             pad(s.state.as_str(), 17),
             pad(&s.id, id_w),
-            format!("{}/{}", s.attempts, s.max_attempts),
+            s.attempts_text(),
             step_duration(s, view, ui),
             s.action
         );

@@ -1,6 +1,6 @@
 //! Detail pane of the focused step: state, attempts, timings, outputs, error with its
 //! suggestion, and the live log tail (sanitised).
-use super::common::{dur, kv, panel, rel, styled, wrap_text};
+use super::common::{dur, fit, kv, panel, rel, styled, wrap_text};
 use crate::model::time::human_duration;
 use crate::model::view::describe_job;
 use crate::model::{ErrorRecord, RunView, StepState, StepView, Timestamp};
@@ -77,7 +77,13 @@ pub fn step_lines<'a>(
         theme.state(s.state),
     )];
     state.push(styled(
-        format!("   attempt {}/{}", s.attempts, s.max_attempts),
+        match s.resumed_attempts() {
+            0 => format!("   attempt {}", s.attempts_text()),
+            n => format!(
+                "   attempt {} ({n} re-run after a restart)",
+                s.attempts_text()
+            ),
+        },
         theme.base,
     ));
     if let Some(c) = s.exit_code {
@@ -150,13 +156,23 @@ pub fn step_lines<'a>(
             .filter_map(|&i| view.steps.get(i))
             .map(|n| format!("{} {}", crate::tui::views::common::glyph(n.state), n.id))
             .collect();
-        lines.push(kv("needs", LW, styled(needs.join("  "), theme.base), theme));
+        let room = w.saturating_sub(LW);
+        lines.push(kv(
+            "needs",
+            LW,
+            styled(fit(&needs.join("  "), room), theme.base),
+            theme,
+        ));
     }
+    // A value wider than the pane ends in `…`, so a cut value never reads as whole.
     for (k, (key, v)) in s.outputs.iter().enumerate() {
         lines.push(kv(
             if k == 0 { "outputs" } else { "" },
             LW,
-            styled(format!("{key} = {v}"), theme.base),
+            styled(
+                fit(&format!("{key} = {v}"), w.saturating_sub(LW)),
+                theme.base,
+            ),
             theme,
         ));
     }

@@ -364,6 +364,20 @@ impl Core {
         self.set(i, StepState::Succeeded, reason, now, fx);
     }
 
+    /// The step runs again: the record that it was interrupted describes what is over.
+    fn close_interrupted(&mut self, i: usize, now: Timestamp, fx: &mut Fx) {
+        let ids: Vec<String> = self.steps[i]
+            .open_errors
+            .iter()
+            .filter(|&&n| self.errors[n].kind == ErrorKind::Interrupted)
+            .map(|&n| self.errors[n].id.clone())
+            .collect();
+        if !ids.is_empty() {
+            let step = self.id(i);
+            self.emit(EventKind::ErrorsClosed { step, ids }, now, fx);
+        }
+    }
+
     fn interrupt(&mut self, i: usize, why: &str, now: Timestamp, fx: &mut Fx) {
         let b = self
             .step_error(i, ErrorKind::Interrupted, format!("interrupted: {why}"))

@@ -211,6 +211,7 @@ impl Core {
                 continue;
             };
             let attempt = self.steps[i].attempts + 1;
+            self.close_interrupted(i, now, fx);
             self.set(i, StepState::Running, None, now, fx);
             let spec = self.spec(i, attempt, action, resolved.env);
             fx.push(Effect::Spawn(spec));
