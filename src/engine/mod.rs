@@ -8,4 +8,6 @@ pub mod notify;
 pub mod printer;
 pub mod retry;
 
-pub use self::core::{Core, Effect, Input, ReplayError, RunConfig, SpawnAction, SpawnSpec};
+pub use self::core::{
+    CacheRequest, Core, Effect, Input, ReplayError, RunConfig, SpawnAction, SpawnSpec,
+};

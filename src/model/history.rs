@@ -132,6 +132,7 @@ pub fn audit_action(kind: &EventKind) -> Option<AuditAction> {
         | K::StepProcess { .. }
         | K::StepJob { .. }
         | K::StepJobState { .. }
+        | K::StepCached { .. }
         | K::StepFinished { .. }
         | K::RetryScheduled { .. }
         | K::ErrorRecorded { .. }
@@ -370,6 +371,7 @@ pub fn decision(kind: &EventKind) -> Option<Decision> {
         | K::StepProcess { .. }
         | K::StepJob { .. }
         | K::StepJobState { .. }
+        | K::StepCached { .. }
         | K::StepFinished { .. }
         | K::RetryScheduled { .. }
         | K::ErrorRecorded { .. }
@@ -419,6 +421,7 @@ pub fn errors_closed(kind: &EventKind) -> Option<Closes<'_>> {
         | K::StepProcess { .. }
         | K::StepJob { .. }
         | K::StepJobState { .. }
+        | K::StepCached { .. }
         | K::StepFinished { .. }
         | K::RetryScheduled { .. }
         | K::ErrorRecorded { .. }

@@ -41,6 +41,7 @@ fn step(id: &str, needs: &[usize], state: StepState, action: &str) -> StepView {
         log_tail: Vec::new(),
         actions: Actions::default(),
         job: None,
+        cached_from: None,
     }
 }
 

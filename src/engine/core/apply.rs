@@ -120,6 +120,11 @@ impl Core {
                     }
                 }
             }
+            EventKind::StepCached { step, from_run, .. } => {
+                if let Some(i) = idx(self, step) {
+                    self.steps[i].cached_from = Some(from_run.clone());
+                }
+            }
             EventKind::StepFinished {
                 step,
                 outcome,
@@ -367,6 +372,7 @@ impl Core {
                 s.pgid = None;
                 s.job = None;
                 s.job_seen = None;
+                s.cached_from = None;
                 if let Some(t) = step.timeout {
                     let d = at.add(t);
                     s.timeout_at = Some(d);

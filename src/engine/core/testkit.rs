@@ -81,6 +81,7 @@ impl PlanBuilder {
             compensate: None,
             gate: None,
             idempotent: true,
+            cache: None,
             line: index + 1,
         });
         self

@@ -212,7 +212,8 @@ impl Core {
             };
             let attempt = self.steps[i].attempts + 1;
             self.set(i, StepState::Running, None, now, fx);
-            let spec = self.spec(i, attempt, action, resolved.env);
+            let mut spec = self.spec(i, attempt, action, resolved.env);
+            spec.cache = self.cache_request(i, resolved.digest_action);
             fx.push(Effect::Spawn(spec));
         }
     }

@@ -1,0 +1,48 @@
+//! Cached steps: which attempts ask the cache first, and what a hit decides. The key and
+//! the hit/miss decision itself are `engine::cache`'s; the driver does the file work.
+use super::*;
+
+impl Core {
+    /// The cache request of an attempt about to start, if the step is cached and the run
+    /// does not say `--no-cache`. A gate has already been passed: it asks on every run.
+    pub(super) fn cache_request(&self, i: usize, action: String) -> Option<CacheRequest> {
+        let spec = self.plan.steps[i].cache.as_ref()?;
+        (!self.cfg.no_cache).then(|| CacheRequest {
+            workflow: self.plan.name.clone(),
+            action,
+            spec: spec.clone(),
+        })
+    }
+
+    /// The cache answered the attempt: record where from, then finish it as a success
+    /// with the cached outputs (checked against `outputs` like any exit's).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn on_cache_hit(
+        &mut self,
+        i: usize,
+        attempt: u32,
+        from_run: String,
+        key: String,
+        outputs: Vec<(String, String)>,
+        restored: Vec<String>,
+        now: Timestamp,
+        fx: &mut Fx,
+    ) {
+        let Some(s) = self.steps.get(i) else {
+            return;
+        };
+        if s.state != StepState::Running || s.attempts != attempt {
+            return;
+        }
+        let kind = EventKind::StepCached {
+            step: self.id(i),
+            attempt,
+            from_run,
+            key,
+            restored,
+        };
+        self.emit(kind, now, fx);
+        let ok = StepOutcome::Exited { exit_code: 0 };
+        self.on_exit(i, attempt, ok, 0, outputs, Usage::default(), "", now, fx);
+    }
+}
