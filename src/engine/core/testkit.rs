@@ -194,6 +194,7 @@ pub fn cfg() -> RunConfig {
         seed: 42,
         auto_approve: false,
         max_parallel: None,
+        no_cache: false,
     }
 }
 
