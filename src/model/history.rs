@@ -4,7 +4,7 @@
 //!
 //! The functions that read an [`EventKind`] match it without a wildcard arm: a new kind
 //! of event does not compile until it is read here, once, for every reader.
-use super::event::{Command, EventKind};
+use super::event::{Command, Event, EventKind};
 use super::state::StepState;
 use super::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -400,6 +400,19 @@ pub enum Closes<'a> {
     Ids { step: &'a str, ids: &'a [String] },
     /// Every open record of this step.
     Step(&'a str),
+}
+
+/// The run whose cached result answered `attempt` of `step`, if the cache answered it.
+pub fn cached_from<'a>(events: &'a [Event], step: &str, attempt: u32) -> Option<&'a str> {
+    events.iter().rev().find_map(|e| match &e.kind {
+        EventKind::StepCached {
+            step: s,
+            attempt: a,
+            from_run,
+            ..
+        } if s == step && a == &attempt => Some(from_run.as_str()),
+        _ => None,
+    })
 }
 
 /// The error records an event closes: the ids it names; every record of a step that
