@@ -172,8 +172,8 @@ pub struct SpawnSpec {
     pub env: Vec<(String, String)>,
     pub timeout: Option<Duration>,
     pub secret_values: Vec<String>,
-    /// Set for a cached step (`cache = true`, no `--no-cache`): the driver consults the
-    /// cache before it starts anything.
+    /// Set for a cached step (`cache = true`): the driver consults the cache before it
+    /// starts anything (unless `--no-cache`) and records the result of a success.
     pub cache: Option<CacheRequest>,
 }
 
@@ -184,6 +184,8 @@ pub struct CacheRequest {
     /// The resolved action as the key sees it (command, tool command, or built-in and `with`).
     pub action: String,
     pub spec: crate::workflow::CacheSpec,
+    /// `false` under `--no-cache`: the step runs, and its result still refreshes the entry.
+    pub consult: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -30,7 +30,6 @@ struct Pending {
     step: String,
     dir: PathBuf,
     produces: Vec<PathBuf>,
-    secrets: Vec<String>,
     /// The attempt's raw outputs, once it exited.
     outputs: Option<Vec<(String, String)>>,
 }
@@ -108,6 +107,9 @@ impl Driver {
             masker: &masker,
             salt: &salt,
         });
+        if !req.consult {
+            return Ok((key, Found::Miss));
+        }
         let entry = self.store.cache_get(&key).map_err(|e| e.to_string())?;
         let cache_dir = self.store.cache_dir();
         let mut seen = Vec::new();
@@ -192,7 +194,6 @@ impl Driver {
                 step: spec.step_id.clone(),
                 dir: spec.dir.clone(),
                 produces: req.spec.produces.clone(),
-                secrets: spec.secret_values.clone(),
                 outputs: None,
             },
         );
@@ -249,14 +250,11 @@ impl Driver {
         }
     }
 
-    /// The entry of a succeeded attempt; `None` when it must not be kept: an output
-    /// holds a secret, or a declared product is missing.
+    /// The entry of a succeeded attempt; `None` when a declared product is missing.
+    /// Outputs arrive masked from the executor, as the core records them: a secret is
+    /// kept as `***`, which is also what a step reading it gets from a real run.
     fn cache_entry(&self, p: Pending) -> Option<Entry> {
-        let masker = Masker::new(p.secrets);
         let outputs: BTreeMap<String, String> = p.outputs?.into_iter().collect();
-        if outputs.values().any(|v| masker.mask(v) != v.as_str()) {
-            return None;
-        }
         let cache_dir = self.store.cache_dir();
         let mut products = Vec::new();
         for rel in &p.produces {

@@ -31,7 +31,7 @@ pub fn render(
         Line::from(vec![
             styled(" ", theme.title),
             styled(
-                crate::tui::views::common::glyph(s.state),
+                crate::tui::views::common::step_glyph(s),
                 theme.state(s.state),
             ),
             styled(format!(" {} ", s.id), theme.title),
@@ -73,7 +73,7 @@ pub fn step_lines<'a>(
     let now = ui.clock(view);
     let mut lines = Vec::new();
     let mut state = vec![styled(
-        format!("{} {}", crate::tui::views::common::glyph(s.state), s.state),
+        format!("{} {}", crate::tui::views::common::step_glyph(s), s.state),
         theme.state(s.state),
     )];
     state.push(styled(
@@ -88,6 +88,9 @@ pub fn step_lines<'a>(
     }
     if let Some(sig) = s.signal {
         state.push(styled(format!("   signal {sig}"), theme.error));
+    }
+    if let Some(run) = &s.cached_from {
+        state.push(styled(format!("   cached from run {run}"), theme.dim));
     }
     lines.push(Line::from(
         std::iter::once(styled(format!("{:LW$}", "state"), theme.dim))
@@ -148,7 +151,7 @@ pub fn step_lines<'a>(
             .needs
             .iter()
             .filter_map(|&i| view.steps.get(i))
-            .map(|n| format!("{} {}", crate::tui::views::common::glyph(n.state), n.id))
+            .map(|n| format!("{} {}", crate::tui::views::common::step_glyph(n), n.id))
             .collect();
         lines.push(kv("needs", LW, styled(needs.join("  "), theme.base), theme));
     }

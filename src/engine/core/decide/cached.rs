@@ -3,14 +3,16 @@
 use super::*;
 
 impl Core {
-    /// The cache request of an attempt about to start, if the step is cached and the run
-    /// does not say `--no-cache`. A gate has already been passed: it asks on every run.
+    /// The cache request of an attempt about to start, if the step is cached; under
+    /// `--no-cache` the cache is not consulted. A gate has already been passed: it asks
+    /// on every run, before the cache.
     pub(super) fn cache_request(&self, i: usize, action: String) -> Option<CacheRequest> {
         let spec = self.plan.steps[i].cache.as_ref()?;
-        (!self.cfg.no_cache).then(|| CacheRequest {
+        Some(CacheRequest {
             workflow: self.plan.name.clone(),
             action,
             spec: spec.clone(),
+            consult: !self.cfg.no_cache,
         })
     }
 
