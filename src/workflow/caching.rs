@@ -41,8 +41,16 @@ impl CacheReader<'_, '_> {
     ) -> Option<CacheSpec> {
         let label = format!("step `{}`", step.id);
         let own = get(f, "cache").map(|n| (self.boolean(n, &format!("`cache` of {label}")), n));
-        let inputs = get(f, "inputs").map(|n| (self.list(n, "inputs", &label), n));
-        let produces = get(f, "produces").map(|n| (self.list(n, "produces", &label), n));
+        // One complaint per mistake: a malformed `cache` or list is not also "no effect".
+        let bad_cache = matches!(own, Some((None, _)));
+        let list = |l: &mut Self, key: &str| {
+            let before = l.r.diags.len();
+            let n = get(f, key)?;
+            let items = l.list(n, key, &label);
+            Some((items, n, bad_cache || l.r.diags.len() > before))
+        };
+        let inputs = list(self, "inputs");
+        let produces = list(self, "produces");
         let has_action = step.action != Action::None;
         let on = match own {
             Some((Some(true), n)) if !has_action => {
@@ -59,7 +67,7 @@ impl CacheReader<'_, '_> {
         };
         if !on {
             for (what, n) in [("inputs", &inputs), ("produces", &produces)] {
-                if let Some((_, n)) = n {
+                if let Some((_, n, false)) = n {
                     self.r.error(
                         &n.span,
                         format!("`{what}` of {label} has no effect: the step is not cached"),
@@ -71,7 +79,7 @@ impl CacheReader<'_, '_> {
         }
         let dir = step.dir.clone().unwrap_or_else(|| base_dir.to_path_buf());
         let mut spec = CacheSpec::default();
-        for (glob, span) in inputs.map(|(l, _)| l).unwrap_or_default() {
+        for (glob, span) in inputs.map(|(l, ..)| l).unwrap_or_default() {
             if let Err(e) = globset::Glob::new(&glob) {
                 self.r.error(
                     &span,
@@ -88,7 +96,7 @@ impl CacheReader<'_, '_> {
                 spec.inputs.push(glob);
             }
         }
-        for (file, span) in produces.map(|(l, _)| l).unwrap_or_default() {
+        for (file, span) in produces.map(|(l, ..)| l).unwrap_or_default() {
             let path = PathBuf::from(&file);
             match inside(base_dir, &dir.join(&path)) {
                 Some(_) if !path.is_absolute() && !file.ends_with('/') => spec.produces.push(path),
@@ -100,10 +108,7 @@ impl CacheReader<'_, '_> {
                 _ => self.r.error(
                     &span,
                     format!("`produces` of {label}: `{file}` is outside the workflow's directory"),
-                    format!(
-                        "a product is written back on a cache hit, so it must lie under {}; write it relative to the step's directory, without leaving it through `..`",
-                        base_dir.display()
-                    ),
+                    "a product is written back on a cache hit, so it must lie in the workflow's directory or below; write it relative to the step's directory, without leaving it through `..`",
                 ),
             }
         }
