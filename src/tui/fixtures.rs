@@ -499,6 +499,18 @@ pub fn cluster_jobs() -> RunView {
     v
 }
 
+/// `release` where the cache answered `build` and `lint` (no process ran: `≡`).
+pub fn cached_steps() -> RunView {
+    let mut v = release();
+    for s in &mut v.steps {
+        if matches!(s.id.as_str(), "build" | "lint") {
+            s.cached_from = Some("01J9Z3QK7V2M4P8R6T0W5X1Y3A".into());
+            s.duration_ms = Some(0);
+        }
+    }
+    v
+}
+
 /// The store's run list: live, finished and interrupted runs, newest first.
 pub fn runs() -> Vec<RunSummary> {
     let r = |id: &str, wf: &str, state, start: i64, end: Option<i64>, total, done, h| RunSummary {

@@ -89,14 +89,18 @@ pub fn step_lines<'a>(
     if let Some(sig) = s.signal {
         state.push(styled(format!("   signal {sig}"), theme.error));
     }
-    if let Some(run) = &s.cached_from {
-        state.push(styled(format!("   cached from run {run}"), theme.dim));
-    }
     lines.push(Line::from(
         std::iter::once(styled(format!("{:LW$}", "state"), theme.dim))
             .chain(state)
             .collect::<Vec<_>>(),
     ));
+    if let Some(run) = &s.cached_from {
+        // No process ran: where the result came from is the step's story.
+        lines.push(Line::from(vec![
+            styled(format!("{:LW$}", "cached"), theme.dim),
+            styled(format!("from run {run}, not run again"), theme.base),
+        ]));
+    }
     // The step's duration is `show`'s: its latest attempt's run time.
     let took = s.duration(now).map(human_duration);
     let timing = match (s.started_at, s.finished_at) {
