@@ -123,6 +123,9 @@ impl Core {
             EventKind::StepCached { step, from_run, .. } => {
                 if let Some(i) = idx(self, step) {
                     self.steps[i].cached_from = Some(from_run.clone());
+                    // Nothing ran: the call and declared cost counted at its start are given back.
+                    self.used_calls = self.used_calls.saturating_sub(1);
+                    self.used_cost = (self.used_cost - self.plan.steps[i].cost).max(0.0);
                 }
             }
             EventKind::StepFinished {

@@ -1082,8 +1082,18 @@ fn a_jobs_queue_and_run_times_come_from_its_recorded_states_and_replay_agrees() 
 
 fn cached_plan() -> Arc<crate::workflow::Plan> {
     plan()
+        .plan_mut(|p| {
+            p.budget = Some(crate::workflow::Budget {
+                cost: Some(10.0),
+                calls: Some(10),
+                tokens: None,
+            })
+        })
         .step("build")
-        .with(|s| s.cache = Some(crate::workflow::CacheSpec::default()))
+        .with(|s| {
+            s.cache = Some(crate::workflow::CacheSpec::default());
+            s.cost = 2.5;
+        })
         .output("v", None)
         .step_needs("ship", &["build"])
         .env("V", out_ref(0, "build", "v"))
@@ -1112,6 +1122,9 @@ fn a_cache_hit_succeeds_with_the_cached_outputs_and_records_where_from() {
     assert!(ship.cache.is_none());
     let view = sim.core.view(Timestamp(T0));
     assert_eq!(view.steps[0].cached_from.as_deref(), Some("r0"));
+    // A hit costs nothing: only `ship`, now running, counts against the budget.
+    let b = view.budget.as_ref().expect("a budget");
+    assert_eq!((b.cost, b.calls), (Some((0.0, 10.0)), Some((1, 10))));
     // Replay folds the same fact.
     let replayed = Core::replay(cached_plan(), cfg(), sim.core.events()).expect("replay");
     assert_eq!(
