@@ -94,6 +94,11 @@ fn a_second_run_starts_no_process() {
         "{}",
         text(&logs.stdout)
     );
+    let human = text(&env.run(&["show", &second]).stdout);
+    assert!(
+        human.contains(&format!("cached, not run: compile (run {first})")),
+        "{human}"
+    );
     // The first run's steps ran.
     assert_eq!(step_field(&env.show(&first), "compile", "cached"), false);
 }

@@ -42,6 +42,17 @@ pub fn run(args: ShowArgs) -> i32 {
         crate::stdio::outln!("{v}");
     } else {
         crate::stdio::out!("{}", text(&detail));
+        let cached: Vec<String> = detail
+            .steps
+            .iter()
+            .filter_map(|s| {
+                crate::model::history::cached_from(&events, &s.id, s.attempts)
+                    .map(|r| format!("{} (run {r})", s.id))
+            })
+            .collect();
+        if !cached.is_empty() {
+            crate::stdio::outln!("cached, not run: {}", cached.join(", "));
+        }
     }
     exit::OK
 }
