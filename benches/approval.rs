@@ -51,6 +51,7 @@ async fn once() -> Duration {
         seed: 1,
         auto_approve: false,
         max_parallel: None,
+        no_cache: false,
     };
     let mut core = Core::new(plan, cfg);
     let initial = core.start(Timestamp::now());

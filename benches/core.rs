@@ -30,6 +30,7 @@ fn noop_plan(n: usize) -> Arc<Plan> {
             compensate: None,
             gate: None,
             idempotent: true,
+            cache: None,
             line: i + 1,
         })
         .collect();

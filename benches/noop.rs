@@ -73,6 +73,7 @@ fn bench(c: &mut Criterion) {
                     seed: 1,
                     auto_approve: false,
                     max_parallel: None,
+                    no_cache: false,
                 };
                 let mut core = Core::new(plan.clone(), cfg);
                 let initial = core.start(Timestamp::now());

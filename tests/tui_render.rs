@@ -106,6 +106,15 @@ fn scenarios() -> Vec<(&'static str, Setup)> {
             act(&v, &mut u, &[Action::Confirm]);
             (v, u)
         }),
+        ("dag_graph_cached", || (fixtures::cached_steps(), ui())),
+        ("dag_detail_cached", || {
+            let v = fixtures::cached_steps();
+            let mut u = ui();
+            act(&v, &mut u, &[Action::Filter]);
+            typed(&v, &mut u, "lint");
+            act(&v, &mut u, &[Action::Confirm]);
+            (v, u)
+        }),
         ("dag_big_list", || (fixtures::big(10_000), ui())),
         ("log_full", || {
             let v = fixtures::release();

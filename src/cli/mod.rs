@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 
 pub mod audit;
+pub mod cache;
 pub mod completions;
 pub mod console;
 pub mod control;
@@ -59,6 +60,8 @@ pub enum Cmd {
     Audit(audit::AuditArgs),
     /// Print the store's metrics for Prometheus (text format, or OpenMetrics)
     Metrics(metrics::MetricsArgs),
+    /// List or clear the results cached steps keep (`cache = true`)
+    Cache(cache::CacheArgs),
     /// Approve a gated step (or raise an exhausted budget: STEP `budget` with --raise)
     Approve(control::ApproveArgs),
     /// Reject a gated step, with a reason
@@ -135,6 +138,7 @@ pub fn main() -> i32 {
         Cmd::Logs(a) => logs::run(a),
         Cmd::Audit(a) => audit::run(a),
         Cmd::Metrics(a) => metrics::run(a),
+        Cmd::Cache(a) => cache::run(a),
         Cmd::Approve(a) => control::approve(a),
         Cmd::Reject(a) => control::reject(a),
         Cmd::Retry(a) => control::retry(a),

@@ -21,6 +21,10 @@ pub struct RunArgs {
     /// Approve every gate as operator `auto` (development and tests; recorded as such).
     #[arg(long)]
     pub auto_approve: bool,
+    /// Run cached steps (`cache = true`) even when their cache key is unchanged; what
+    /// they produce replaces their cache entries.
+    #[arg(long)]
+    pub no_cache: bool,
 }
 
 /// What `run` and `resume` share: where the run is kept, how it is shown, who drives it.
@@ -97,6 +101,7 @@ pub fn exec(args: RunArgs) -> i32 {
         max_parallel: args.max_parallel,
         auto_approve: args.auto_approve,
         operator: operator_name(args.engine.operator.as_deref()),
+        no_cache: args.no_cache,
     }) {
         Ok(l) => l,
         Err(e) => return session::report(&e),

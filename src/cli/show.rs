@@ -37,10 +37,22 @@ pub fn run(args: ShowArgs) -> i32 {
     if args.json {
         let mut v = json(&detail);
         add_jobs(&mut v, &events);
+        add_cached(&mut v, &events);
         v["signals"] = signals_json(&store, &detail.run.id, Timestamp::now());
         crate::stdio::outln!("{v}");
     } else {
         crate::stdio::out!("{}", text(&detail));
+        let cached: Vec<String> = detail
+            .steps
+            .iter()
+            .filter_map(|s| {
+                crate::model::history::cached_from(&events, &s.id, s.attempts)
+                    .map(|r| format!("{} (run {r})", s.id))
+            })
+            .collect();
+        if !cached.is_empty() {
+            crate::stdio::outln!("cached, not run: {}", cached.join(", "));
+        }
     }
     exit::OK
 }
@@ -98,6 +110,21 @@ pub fn add_jobs(v: &mut serde_json::Value, events: &[crate::model::Event]) {
             .map_or("local".into(), |j| j["executor"].clone());
         s["job_id"] = latest.map_or(serde_json::Value::Null, |j| j["job_id"].clone());
         s["jobs"] = jobs.into();
+    }
+}
+
+/// Each step's `cached` (its latest attempt was answered from the cache, no process
+/// started) and `cached_from` (the run that made the result).
+pub fn add_cached(v: &mut serde_json::Value, events: &[crate::model::Event]) {
+    let Some(steps) = v["steps"].as_array_mut() else {
+        return;
+    };
+    for s in steps {
+        let id = s["id"].as_str().unwrap_or_default().to_string();
+        let attempts = s["attempts"].as_u64().unwrap_or(0) as u32;
+        let from = crate::model::history::cached_from(events, &id, attempts);
+        s["cached"] = from.is_some().into();
+        s["cached_from"] = from.map_or(serde_json::Value::Null, Into::into);
     }
 }
 

@@ -16,6 +16,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, watch};
 
+mod cached;
+
 /// How often the store is polled for commands from other processes (PRAGMA
 /// data_version): the fallback when no wake-up arrives (see `store::wake`).
 const COMMAND_POLL: Duration = Duration::from_millis(100);
@@ -140,6 +142,8 @@ pub struct Driver {
     /// `[[notify]]` commands still running, and each gate's prompt for them.
     notifying: usize,
     notify_prompts: HashMap<String, String>,
+    /// Cached steps' attempts between their start and their end (`cached.rs`).
+    cache: cached::CacheState,
 }
 
 impl Driver {
@@ -179,6 +183,7 @@ impl Driver {
             last_view: Instant::now() - VIEW_EVERY,
             notifying: 0,
             notify_prompts: HashMap::new(),
+            cache: cached::CacheState::default(),
         }
     }
 
@@ -449,6 +454,7 @@ impl Driver {
         self.unsaved_since = None;
         let logs = std::mem::take(&mut self.pending_logs);
         self.store.commit_with_logs(&self.run_id, &batch, &logs)?;
+        self.cache_committed(&batch);
         self.emit(&batch);
         self.view_dirty = true;
         Ok(())
@@ -542,6 +548,7 @@ impl Driver {
     fn act(&mut self, effect: Effect) -> Result<(), DriverError> {
         match effect {
             Effect::Persist(_) => {}
+            Effect::Spawn(spec) if spec.cache.is_some() => self.consult_cache(spec),
             Effect::Spawn(spec) => self.spawn(spec, false, None),
             Effect::Compensate(spec) => self.spawn(spec, true, None),
             Effect::Reattach { spec, job_id, .. } => self.spawn(spec, false, Some(job_id)),
@@ -821,9 +828,10 @@ impl Driver {
                 key,
                 log,
                 input,
-                problems,
+                mut problems,
             } => {
                 self.live.remove(&key);
+                self.cache_saw_exit(key, &input, &mut problems);
                 if let Some((step_id, path, tail)) = log {
                     self.pending_logs.push(AttemptLog {
                         step_id,

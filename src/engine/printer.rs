@@ -36,6 +36,19 @@ pub fn describe(event: &Event) -> Option<String> {
             "{t} {step} job {}",
             crate::model::view::describe_job(state, reason.as_deref())
         ),
+        EventKind::StepCached {
+            step,
+            from_run,
+            restored,
+            ..
+        } => format!(
+            "{t} {step} cached: outputs from run {from_run}{}",
+            if restored.is_empty() {
+                String::new()
+            } else {
+                format!(", restored {}", restored.join(", "))
+            }
+        ),
         EventKind::RunStateChanged { state, reason } => {
             format!("{t} run {state}{}", suffix(reason.as_deref()))
         }

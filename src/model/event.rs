@@ -101,6 +101,15 @@ pub enum EventKind {
         state: String,
         reason: Option<String>,
     },
+    /// The attempt was answered from the cache (`baton cache`): no process started; its
+    /// outputs come from `from_run`, and `restored` names the products written back.
+    StepCached {
+        step: String,
+        attempt: u32,
+        from_run: String,
+        key: String,
+        restored: Vec<String>,
+    },
     StepFinished {
         step: String,
         attempt: u32,
@@ -223,6 +232,7 @@ impl EventKind {
             | StepProcess { step, .. }
             | StepJob { step, .. }
             | StepJobState { step, .. }
+            | StepCached { step, .. }
             | StepFinished { step, .. }
             | RetryScheduled { step, .. }
             | GateOpened { step, .. }
@@ -259,6 +269,7 @@ impl EventKind {
             StepProcess { .. } => "step_process",
             StepJob { .. } => "step_job",
             StepJobState { .. } => "step_job_state",
+            StepCached { .. } => "step_cached",
             StepFinished { .. } => "step_finished",
             RetryScheduled { .. } => "retry_scheduled",
             ErrorRecorded { .. } => "error_recorded",

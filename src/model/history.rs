@@ -4,7 +4,7 @@
 //!
 //! The functions that read an [`EventKind`] match it without a wildcard arm: a new kind
 //! of event does not compile until it is read here, once, for every reader.
-use super::event::{Command, EventKind};
+use super::event::{Command, Event, EventKind};
 use super::state::StepState;
 use super::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -132,6 +132,7 @@ pub fn audit_action(kind: &EventKind) -> Option<AuditAction> {
         | K::StepProcess { .. }
         | K::StepJob { .. }
         | K::StepJobState { .. }
+        | K::StepCached { .. }
         | K::StepFinished { .. }
         | K::RetryScheduled { .. }
         | K::ErrorRecorded { .. }
@@ -370,6 +371,7 @@ pub fn decision(kind: &EventKind) -> Option<Decision> {
         | K::StepProcess { .. }
         | K::StepJob { .. }
         | K::StepJobState { .. }
+        | K::StepCached { .. }
         | K::StepFinished { .. }
         | K::RetryScheduled { .. }
         | K::ErrorRecorded { .. }
@@ -400,6 +402,19 @@ pub enum Closes<'a> {
     Step(&'a str),
 }
 
+/// The run whose cached result answered `attempt` of `step`, if the cache answered it.
+pub fn cached_from<'a>(events: &'a [Event], step: &str, attempt: u32) -> Option<&'a str> {
+    events.iter().rev().find_map(|e| match &e.kind {
+        EventKind::StepCached {
+            step: s,
+            attempt: a,
+            from_run,
+            ..
+        } if s == step && a == &attempt => Some(from_run.as_str()),
+        _ => None,
+    })
+}
+
 /// The error records an event closes: the ids it names; every record of a step that
 /// succeeds (or is marked succeeded); every record of a step an operator retries.
 pub fn errors_closed(kind: &EventKind) -> Option<Closes<'_>> {
@@ -419,6 +434,7 @@ pub fn errors_closed(kind: &EventKind) -> Option<Closes<'_>> {
         | K::StepProcess { .. }
         | K::StepJob { .. }
         | K::StepJobState { .. }
+        | K::StepCached { .. }
         | K::StepFinished { .. }
         | K::RetryScheduled { .. }
         | K::ErrorRecorded { .. }

@@ -74,6 +74,9 @@ pub struct StepView {
     /// The latest attempt's batch job, when it ran on a cluster executor.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job: Option<JobView>,
+    /// The run the latest attempt's result came from, when the cache answered it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cached_from: Option<String>,
 }
 
 /// Slurm's state of a job that has left the queue and runs.

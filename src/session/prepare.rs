@@ -19,6 +19,8 @@ pub struct NewRunSpec {
     pub max_parallel: Option<u32>,
     pub auto_approve: bool,
     pub operator: String,
+    /// `--no-cache`: cached steps run all the same (their cache entries are refreshed).
+    pub no_cache: bool,
 }
 
 /// A workflow loaded and its params resolved: nothing is written yet.
@@ -85,15 +87,18 @@ pub fn create(store: &mut Store, loaded: Loaded, holder: &str) -> Result<Ready, 
         started_at: Timestamp::now(),
         steps: plan.steps.iter().map(|s| s.id.clone()).collect(),
     };
-    let cfg = run_config(
-        &run_id,
-        &spec.operator,
-        params,
-        secrets,
-        rand::random(),
-        spec.auto_approve,
-        spec.max_parallel.map(|n| n as usize),
-    );
+    let cfg = RunConfig {
+        no_cache: spec.no_cache,
+        ..run_config(
+            &run_id,
+            &spec.operator,
+            params,
+            secrets,
+            rand::random(),
+            spec.auto_approve,
+            spec.max_parallel.map(|n| n as usize),
+        )
+    };
     let mut core = Core::new(plan.clone(), cfg);
     // The run, its lease and its first events go in one transaction; the driver acts
     // on the rest (write-ahead holds: what it acts on is committed).
@@ -148,6 +153,7 @@ pub fn run_config(
         seed,
         auto_approve,
         max_parallel,
+        no_cache: false,
     }
 }
 

@@ -6,6 +6,7 @@
 //! effects those events decided. Other processes talk to a running engine through the
 //! `commands` table; one engine per run is ensured by a lease with a heartbeat.
 pub mod audit;
+mod cache;
 mod commands;
 mod delete;
 mod error;
@@ -19,6 +20,7 @@ pub mod schema;
 pub mod wake;
 
 pub use audit::{AuditKeys, AuditRow, AuditVerdict};
+pub use cache::CacheEntry;
 pub use commands::{LeaseOutcome, holder_alive, lease_holder_name};
 pub use delete::DeletedRun;
 pub use error::StoreError;

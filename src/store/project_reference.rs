@@ -263,6 +263,7 @@ pub fn apply(conn: &Connection, run_id: &str, ev: &Event) -> Result<(), StoreErr
         EventKind::RetryScheduled { .. }
         | EventKind::StepJob { .. }
         | EventKind::StepJobState { .. }
+        | EventKind::StepCached { .. }
         | EventKind::GateWarning { .. }
         | EventKind::BudgetExceeded { .. }
         | EventKind::BudgetRaised { .. }

@@ -10,6 +10,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "initial schema", V1),
     (2, "a run's last seq is its events' max seq", V2),
     (3, "commands have a deadline", V3),
+    (4, "cache entries of cached steps", V4),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
@@ -210,6 +211,21 @@ CREATE TRIGGER events_no_delete BEFORE DELETE ON events
 /// applied later; NULL: no deadline (`--no-drive`, recorded for the next engine).
 const V3: &str = r#"
 ALTER TABLE commands ADD COLUMN deadline INTEGER;
+"#;
+
+/// One entry per cache key (`store::cache`): the run that made it, its outputs (JSON
+/// object) and its products (JSON array of [path, sha256]); `created` in ms.
+const V4: &str = r#"
+CREATE TABLE cache_entries (
+    key      TEXT PRIMARY KEY,
+    workflow TEXT NOT NULL,
+    step     TEXT NOT NULL,
+    run_id   TEXT NOT NULL,
+    outputs  TEXT NOT NULL,
+    products TEXT NOT NULL,
+    created  INTEGER NOT NULL
+);
+CREATE INDEX cache_entries_created ON cache_entries(created);
 "#;
 
 /// The trigger that keeps `events` append-only, as V2 creates it. A run's deletion

@@ -59,6 +59,9 @@ const STEP_FIELDS: &[&str] = &[
     "idempotent",
     "executor",
     "requires",
+    "cache",
+    "inputs",
+    "produces",
 ];
 const RETRY_FIELDS: &[&str] = &["attempts", "backoff", "delay", "max_delay", "jitter"];
 const GATE_FIELDS: &[&str] = &[
@@ -71,7 +74,7 @@ const GATE_FIELDS: &[&str] = &[
 ];
 const POOL_FIELDS: &[&str] = &["capacity", "rate", "burst", "executor"];
 const BUDGET_FIELDS: &[&str] = &["cost", "calls", "tokens"];
-const DEFAULTS_FIELDS: &[&str] = &["timeout", "retry", "executor"];
+const DEFAULTS_FIELDS: &[&str] = &["timeout", "retry", "executor", "cache"];
 const OUTPUT_FIELDS: &[&str] = &["pattern"];
 const MAX_ATTEMPTS: i64 = 100;
 
@@ -309,6 +312,7 @@ impl<'r, 's> Loader<'r, 's> {
             .unwrap_or_default();
         let steps = graph.map(|(mut steps, g)| {
             self.route(top, &raw_steps, &mut steps, &executors);
+            super::caching::CacheReader { r: self.r }.apply(top, &mut steps, &base_dir);
             (steps, g)
         });
         let (steps, g) = steps?;
@@ -1483,6 +1487,7 @@ impl<'r, 's> Loader<'r, 's> {
                 compensate: s.compensate.as_ref().map(|(c, _)| c.to_string()),
                 gate,
                 idempotent: s.idempotent,
+                cache: None,
                 line: self.r.map.line_col(s.span.start).0,
             });
             needs_spans.push(spans);

@@ -1,5 +1,6 @@
 //! The workflow format: TOML with source spans → typed spec → validated, immutable `Plan`.
 mod builtins;
+mod caching;
 pub mod diag;
 mod envrefs;
 mod executors;

@@ -291,6 +291,8 @@ pub struct Step {
     pub compensate: Option<String>,
     pub gate: Option<Gate>,
     pub idempotent: bool,
+    /// `cache = true` (or `[defaults] cache`): skip the step when its key is unchanged.
+    pub cache: Option<CacheSpec>,
     /// 1-based line of the step's `[[step]]` header in the source, for messages.
     pub line: usize,
 }
@@ -318,6 +320,16 @@ impl Plan {
         }
         false
     }
+}
+
+/// What a cached step declares beyond its command (`workflow::caching` reads it).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CacheSpec {
+    /// `inputs`: globs relative to the step's directory; their files' contents enter the key.
+    pub inputs: Vec<String>,
+    /// `produces`: files the step makes, relative to the step's directory (checked to
+    /// stay inside the workflow's directory), restored from the cache on a hit.
+    pub produces: Vec<PathBuf>,
 }
 
 /// The events a `[[notify]]` command can run on.

@@ -120,6 +120,14 @@ impl Core {
                     }
                 }
             }
+            EventKind::StepCached { step, from_run, .. } => {
+                if let Some(i) = idx(self, step) {
+                    self.steps[i].cached_from = Some(from_run.clone());
+                    // Nothing ran: the call and declared cost counted at its start are given back.
+                    self.used_calls = self.used_calls.saturating_sub(1);
+                    self.used_cost = (self.used_cost - self.plan.steps[i].cost).max(0.0);
+                }
+            }
             EventKind::StepFinished {
                 step,
                 outcome,
@@ -367,6 +375,7 @@ impl Core {
                 s.pgid = None;
                 s.job = None;
                 s.job_seen = None;
+                s.cached_from = None;
                 if let Some(t) = step.timeout {
                     let d = at.add(t);
                     s.timeout_at = Some(d);

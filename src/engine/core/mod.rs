@@ -45,6 +45,8 @@ pub struct RunConfig {
     pub auto_approve: bool,
     /// `--max-parallel` override of the plan's `max_parallel`.
     pub max_parallel: Option<usize>,
+    /// `--no-cache`: cached steps run (and refresh their cache entries) all the same.
+    pub no_cache: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -80,6 +82,16 @@ pub enum Input {
         /// From `$BATON_USAGE` (`calls` is ignored: every attempt counts as one call).
         usage: Usage,
         stderr_tail: String,
+    },
+    /// The driver found the attempt's cache key in the cache (`SpawnSpec::cache`): no
+    /// process started; `outputs` are the cached ones, `restored` the products it wrote back.
+    CacheHit {
+        step: usize,
+        attempt: u32,
+        from_run: String,
+        key: String,
+        outputs: Vec<(String, String)>,
+        restored: Vec<String>,
     },
     /// A `[[notify]]` command failed (`step`: the step its event was about; `None` for
     /// run events). Recorded, never fatal.
@@ -160,6 +172,20 @@ pub struct SpawnSpec {
     pub env: Vec<(String, String)>,
     pub timeout: Option<Duration>,
     pub secret_values: Vec<String>,
+    /// Set for a cached step (`cache = true`): the driver consults the cache before it
+    /// starts anything (unless `--no-cache`) and records the result of a success.
+    pub cache: Option<CacheRequest>,
+}
+
+/// What the driver needs, beyond the spec, to compute a cached step's key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CacheRequest {
+    pub workflow: String,
+    /// The resolved action as the key sees it (command, tool command, or built-in and `with`).
+    pub action: String,
+    pub spec: crate::workflow::CacheSpec,
+    /// `false` under `--no-cache`: the step runs, and its result still refreshes the entry.
+    pub consult: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -241,6 +267,8 @@ struct StepRt {
     job: Option<(String, String)>,
     /// The latest attempt's batch job as the console shows it; kept after it ends.
     job_seen: Option<JobView>,
+    /// The run the latest attempt's result came from (`StepCached`).
+    cached_from: Option<String>,
     /// Decision-side only (not in events): a Kill was sent, and why.
     kill_sent: bool,
     timeout_kill: bool,
@@ -355,6 +383,7 @@ impl Core {
                 pgid: None,
                 job: None,
                 job_seen: None,
+                cached_from: None,
                 kill_sent: false,
                 timeout_kill: false,
                 gate: GateRt::default(),

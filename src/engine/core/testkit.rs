@@ -81,6 +81,7 @@ impl PlanBuilder {
             compensate: None,
             gate: None,
             idempotent: true,
+            cache: None,
             line: index + 1,
         });
         self
@@ -193,6 +194,7 @@ pub fn cfg() -> RunConfig {
         seed: 42,
         auto_approve: false,
         max_parallel: None,
+        no_cache: false,
     }
 }
 

@@ -1137,3 +1137,97 @@ fn a_resumed_then_cancelled_run_is_as_healthy_as_a_cancelled_one() {
     let b = resumed.view(Timestamp(T0 + 10)).health;
     assert_eq!((a.label, a.score), (b.label, b.score), "{a:?}\n{b:?}");
 }
+
+// ---- cached steps ------------------------------------------------------------------
+
+fn cached_plan() -> Arc<crate::workflow::Plan> {
+    plan()
+        .plan_mut(|p| {
+            p.budget = Some(crate::workflow::Budget {
+                cost: Some(10.0),
+                calls: Some(10),
+                tokens: None,
+            })
+        })
+        .step("build")
+        .with(|s| {
+            s.cache = Some(crate::workflow::CacheSpec::default());
+            s.cost = 2.5;
+        })
+        .output("v", None)
+        .step_needs("ship", &["build"])
+        .env("V", out_ref(0, "build", "v"))
+        .build()
+}
+
+#[test]
+fn a_cache_hit_succeeds_with_the_cached_outputs_and_records_where_from() {
+    let mut sim = Sim::new(cached_plan(), cfg());
+    let spec = spawn_of(&sim.last, "build").expect("build starts").clone();
+    let req = spec.cache.clone().expect("a cached step asks the cache");
+    assert!(req.consult);
+    let fx = sim.input(Input::CacheHit {
+        step: 0,
+        attempt: spec.attempt,
+        from_run: "r0".into(),
+        key: "k".into(),
+        outputs: vec![("v".into(), "7".into())],
+        restored: vec!["app".into()],
+    });
+    assert_eq!(sim.state("build"), StepState::Succeeded);
+    assert_eq!(sim.events_named("step_cached").len(), 1);
+    // The dependant reads the cached output; it is not cached itself (no `cache`).
+    let ship = spawn_of(&fx, "ship").expect("ship starts");
+    assert!(ship.env.contains(&("V".to_string(), "v=7".to_string())));
+    assert!(ship.cache.is_none());
+    let view = sim.core.view(Timestamp(T0));
+    assert_eq!(view.steps[0].cached_from.as_deref(), Some("r0"));
+    // A hit costs nothing: only `ship`, now running, counts against the budget.
+    let b = view.budget.as_ref().expect("a budget");
+    assert_eq!((b.cost, b.calls), (Some((0.0, 10.0)), Some((1, 10))));
+    // Replay folds the same fact.
+    let replayed = Core::replay(cached_plan(), cfg(), sim.core.events()).expect("replay");
+    assert_eq!(
+        replayed.view(Timestamp(T0)).steps[0].cached_from.as_deref(),
+        Some("r0")
+    );
+}
+
+#[test]
+fn a_cached_hit_missing_a_declared_output_fails_like_an_exit() {
+    let mut sim = Sim::new(cached_plan(), cfg());
+    sim.input(Input::CacheHit {
+        step: 0,
+        attempt: 1,
+        from_run: "r0".into(),
+        key: "k".into(),
+        outputs: vec![],
+        restored: vec![],
+    });
+    assert_eq!(sim.state("build"), StepState::Failed);
+}
+
+#[test]
+fn no_cache_still_records_but_does_not_consult() {
+    let mut c = cfg();
+    c.no_cache = true;
+    let sim = Sim::new(cached_plan(), c);
+    let req = spawn_of(&sim.last, "build").and_then(|s| s.cache.clone());
+    assert!(!req.expect("the request is there").consult);
+}
+
+#[test]
+fn a_gated_cached_step_opens_its_gate_before_the_cache() {
+    let p = plan()
+        .step("deploy")
+        .with(|s| s.cache = Some(crate::workflow::CacheSpec::default()))
+        .gate(gate())
+        .build();
+    let mut sim = Sim::new(p, cfg());
+    assert!(spawned(&sim.last).is_empty());
+    assert_eq!(sim.state("deploy"), StepState::WaitingApproval);
+    assert!(sim.approve("deploy", "olivia").is_accepted());
+    // Approved: only now is the cache asked (the driver consults it on this spawn).
+    let spec = spawn_of(&sim.last, "deploy").expect("deploy starts after approval");
+    assert!(spec.cache.as_ref().is_some_and(|r| r.consult));
+}

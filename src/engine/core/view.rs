@@ -113,6 +113,7 @@ impl Core {
             log_tail: Vec::new(),
             actions: self.step_actions(i, now),
             job: s.job_seen.clone(),
+            cached_from: s.cached_from.clone(),
         }
     }
 

@@ -25,6 +25,18 @@ pub fn glyph(s: crate::model::StepState) -> &'static str {
     s.glyph()
 }
 
+/// A step's glyph: its state's, but `≡` for a success the cache answered (no process ran).
+pub fn step_glyph(s: &crate::model::StepView) -> &'static str {
+    if s.state == crate::model::StepState::Succeeded && s.cached_from.is_some() {
+        CACHED_GLYPH
+    } else {
+        s.state.glyph()
+    }
+}
+
+/// The glyph of a cached success (single column wide, like every state glyph).
+pub const CACHED_GLYPH: &str = "≡";
+
 /// `1 line`, `2 lines`: a count with its noun in the right number.
 pub fn count(n: usize, one: &str, many: &str) -> String {
     if n == 1 {

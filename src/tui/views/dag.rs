@@ -134,7 +134,7 @@ fn render_list(
         let selected = Some(i) == focus;
         let line = format!(
             "{} {} {} {:>5} {:>8}  {}",
-            crate::tui::views::common::glyph(s.state),
+            crate::tui::views::common::step_glyph(s),
             pad(s.state.as_str(), 17),
             pad(&s.id, id_w),
             s.attempts_text(),
@@ -157,7 +157,7 @@ fn render_list(
         );
         if !selected {
             // Glyph and state name carry the state colour.
-            buf.set_stringn(area.x, y, crate::tui::views::common::glyph(s.state), 1, st);
+            buf.set_stringn(area.x, y, crate::tui::views::common::step_glyph(s), 1, st);
             buf.set_stringn(
                 area.x + 2,
                 y,
@@ -327,7 +327,7 @@ fn render_graph(
             }
             let label = format!(
                 "{} {}",
-                crate::tui::views::common::glyph(s.state),
+                crate::tui::views::common::step_glyph(s),
                 fit(&s.id, MAX_LABEL)
             );
             if Some(i) == focus {
@@ -360,7 +360,7 @@ fn render_graph(
                     r as u32,
                     ox,
                     oy,
-                    crate::tui::views::common::glyph(s.state),
+                    crate::tui::views::common::step_glyph(s),
                     theme.warning,
                 );
             }

@@ -31,7 +31,7 @@ pub fn render(
         Line::from(vec![
             styled(" ", theme.title),
             styled(
-                crate::tui::views::common::glyph(s.state),
+                crate::tui::views::common::step_glyph(s),
                 theme.state(s.state),
             ),
             styled(format!(" {} ", s.id), theme.title),
@@ -73,7 +73,7 @@ pub fn step_lines<'a>(
     let now = ui.clock(view);
     let mut lines = Vec::new();
     let mut state = vec![styled(
-        format!("{} {}", crate::tui::views::common::glyph(s.state), s.state),
+        format!("{} {}", crate::tui::views::common::step_glyph(s), s.state),
         theme.state(s.state),
     )];
     state.push(styled(
@@ -100,6 +100,13 @@ pub fn step_lines<'a>(
             .chain(state)
             .collect::<Vec<_>>(),
     ));
+    if let Some(run) = &s.cached_from {
+        // No process ran: where the result came from is the step's story.
+        lines.push(Line::from(vec![
+            styled(format!("{:LW$}", "cached"), theme.dim),
+            styled(format!("from run {run}, not run again"), theme.base),
+        ]));
+    }
     // The step's duration is `show`'s: its latest attempt's run time.
     let took = s.duration(now).map(human_duration);
     let timing = match (s.started_at, s.finished_at) {
@@ -154,7 +161,7 @@ pub fn step_lines<'a>(
             .needs
             .iter()
             .filter_map(|&i| view.steps.get(i))
-            .map(|n| format!("{} {}", crate::tui::views::common::glyph(n.state), n.id))
+            .map(|n| format!("{} {}", crate::tui::views::common::step_glyph(n), n.id))
             .collect();
         let room = w.saturating_sub(LW);
         lines.push(kv(

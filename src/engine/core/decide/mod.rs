@@ -8,6 +8,7 @@ use crate::workflow::{Action, OnTimeout, Template, TemplateRef, Trigger};
 
 mod allowed;
 mod budget;
+mod cached;
 mod commands;
 mod exits;
 mod gates;
@@ -129,6 +130,16 @@ impl Core {
                 &stderr_tail,
                 now,
                 &mut fx,
+            ),
+            Input::CacheHit {
+                step,
+                attempt,
+                from_run,
+                key,
+                outputs,
+                restored,
+            } => self.on_cache_hit(
+                step, attempt, from_run, key, outputs, restored, now, &mut fx,
             ),
             Input::NotifierFailed {
                 step,

@@ -108,6 +108,7 @@ impl Core {
             env: env.into_iter().collect(),
             timeout: step.timeout,
             secret_values: self.cfg.secret_values.clone(),
+            cache: None,
         }
     }
 }

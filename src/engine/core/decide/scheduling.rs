@@ -212,8 +212,15 @@ impl Core {
             };
             let attempt = self.steps[i].attempts + 1;
             self.close_interrupted(i, now, fx);
-            self.set(i, StepState::Running, None, now, fx);
-            let spec = self.spec(i, attempt, action, resolved.env);
+            let cache = self.cache_request(i, resolved.digest_action);
+            // A cached attempt starts no process until the cache has said no.
+            let reason = cache
+                .as_ref()
+                .filter(|c| c.consult)
+                .map(|_| "asking the cache first".to_string());
+            self.set(i, StepState::Running, reason, now, fx);
+            let mut spec = self.spec(i, attempt, action, resolved.env);
+            spec.cache = cache;
             fx.push(Effect::Spawn(spec));
         }
     }
