@@ -116,6 +116,13 @@ fn scenarios() -> Vec<(&'static str, Setup)> {
             (v, u)
         }),
         ("dag_big_list", || (fixtures::big(10_000), ui())),
+        // Zoomed out: one cell per step, the graph's viewport reversed.
+        ("dag_overview", || {
+            let v = fixtures::big(2_000);
+            let mut u = ui();
+            act(&v, &mut u, &[Action::Overview]);
+            (v, u)
+        }),
         ("log_full", || {
             let v = fixtures::release();
             let mut u = ui();
@@ -320,6 +327,53 @@ fn the_budget_in_the_header_is_never_cut_mid_number() {
             );
         }
     }
+}
+
+/// Issue 12 point 7: the overview shows every one of 2,000 steps at 200×60, the part
+/// the graph would show is marked, and a click on a cell selects that step.
+#[test]
+fn the_overview_shows_a_2000_step_dag_at_200x60_with_the_viewport_marked() {
+    use ratatui::style::Modifier;
+    let theme = Theme::monochrome();
+    let v = fixtures::big(2_000);
+    let mut u = ui();
+    act(&v, &mut u, &[Action::Overview]);
+    let b = draw(&v, &u, &theme, 200, 60);
+    // The graph panel is the left part; count step cells (glyphs) inside it.
+    let glyphs: std::collections::HashSet<&str> = v
+        .steps
+        .iter()
+        .map(|s| s.state.glyph())
+        .chain(["◆"])
+        .collect();
+    let (mut steps, mut marked) = (0, 0);
+    for y in 4..57 {
+        for x in 1..133 {
+            let c = &b[(x, y)];
+            if glyphs.contains(c.symbol()) {
+                steps += 1;
+                if c.modifier.contains(Modifier::REVERSED) {
+                    marked += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(steps, 2_000, "every step one cell:\n{}", text(&b));
+    assert!(
+        marked > 0 && marked < 2_000,
+        "the viewport is a part: {marked}"
+    );
+    assert!(text(&b).contains("Overview · 2000 steps"), "{}", text(&b));
+    // A click selects the step under it.
+    let (col, row) = (2u16, 10u16);
+    update(&mut u, &v, Action::Click { col, row });
+    assert!(!u.follow);
+    let b2 = draw(&v, &u, &theme, 200, 60);
+    assert_eq!(
+        b2[(col, row)].symbol(),
+        "◆",
+        "the clicked step is the focus"
+    );
 }
 
 /// The cell where `needle` starts on screen (column, row), counted in cells.

@@ -61,6 +61,8 @@ pub enum Action {
     Filter,
     Log,
     ToggleGraph,
+    /// Graph: zoom out to one cell per step, the viewport marked (and back).
+    Overview,
     ToggleHealth,
     /// Every time in the console: relative (`3m ago`, `+4m12s`) or wall clock.
     ToggleTime,
@@ -323,6 +325,8 @@ pub struct UiState {
     pub now: Option<Timestamp>,
     /// `Some(true)`: list, `Some(false)`: graph; `None`: by size.
     pub list_mode: Option<bool>,
+    /// The graph zoomed out (`z`): one cell per step.
+    pub overview: bool,
     /// Selection follows the running steps until the operator moves it.
     pub follow: bool,
     pub selected: usize,
@@ -1463,7 +1467,16 @@ fn dag(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
             }
             ui.filter.clear();
         }
-        Action::ToggleGraph => ui.list_mode = Some(!ui.is_list_mode(view)),
+        Action::ToggleGraph => {
+            ui.list_mode = Some(!ui.is_list_mode(view));
+            ui.overview = false;
+        }
+        Action::Overview => {
+            ui.overview = !ui.overview || ui.is_list_mode(view);
+            if ui.overview {
+                ui.list_mode = Some(false);
+            }
+        }
         Action::Log | Action::Enter => open_log(ui, focus),
         Action::Retry => {
             let id = view.steps[focus].id.clone();

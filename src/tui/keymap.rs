@@ -318,6 +318,14 @@ pub static BINDINGS: &[Binding] = &[
     ),
     b!(
         Dag,
+        [k('z')],
+        "z",
+        Action::Overview,
+        "zoom out: one cell per step, viewport marked",
+        true
+    ),
+    b!(
+        Dag,
         [code(Esc)],
         "Esc",
         Action::Back,
@@ -987,6 +995,7 @@ pub fn action_name(a: &Action) -> Option<&'static str> {
         Action::Filter => "filter",
         Action::Log => "log",
         Action::ToggleGraph => "graph",
+        Action::Overview => "overview",
         Action::ToggleHealth => "health",
         Action::ToggleTime => "time",
         Action::Copy => "copy",

@@ -51,14 +51,24 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme
     } else {
         visible_steps(view, &ui.filter).len()
     };
+    let overview = !list && ui.overview;
     let mut title = vec![styled(
         format!(
             " {} · {} steps",
-            if list { "List" } else { "Graph" },
+            if list {
+                "List"
+            } else if overview {
+                "Overview"
+            } else {
+                "Graph"
+            },
             view.steps.len()
         ),
         theme.title,
     )];
+    if overview {
+        title.push(styled(" · viewport reversed · z: back", theme.dim));
+    }
     if !ui.filter.is_empty() {
         title.push(styled(
             format!(" · filter /{} ({shown} match)", ui.filter),
@@ -76,6 +86,9 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme
         frame.render_widget(Paragraph::new(styled("no steps", theme.dim)), inner);
     } else if list {
         render_list(frame.buffer_mut(), inner, view, ui, focus, theme);
+    } else if overview {
+        let layout = ui.layout(view);
+        render_overview(frame.buffer_mut(), inner, view, ui, &layout, focus, theme);
     } else {
         let layout = ui.layout(view);
         render_graph(frame.buffer_mut(), inner, view, ui, &layout, focus, theme);
@@ -199,20 +212,19 @@ fn box_char(bits: u8) -> char {
     }
 }
 
-/// Layers as columns, one line per step (`glyph id`), edges in the gaps between columns.
-/// Only slots in the viewport are drawn; the viewport is centred on the focused step.
-fn render_graph(
-    buf: &mut Buffer,
-    area: Rect,
-    view: &RunView,
-    ui: &UiState,
-    layout: &DagLayout,
-    focus: Option<usize>,
-    theme: &Theme,
-) {
-    if area.width == 0 || area.height == 0 {
-        return;
-    }
+/// Where the graph's columns are and which part of its canvas the viewport shows: one
+/// computation for the graph and for the overview that marks that viewport.
+struct Geometry {
+    /// Column width of each layer (label plus glyph).
+    widths: Vec<u16>,
+    /// Canvas x of each layer.
+    xs: Vec<u32>,
+    /// The viewport's top-left corner on the canvas.
+    ox: u32,
+    oy: u32,
+}
+
+fn geometry(layout: &DagLayout, area: Rect, focus: Option<usize>) -> Geometry {
     // Label widths per layer are cached with the layout (ids do not change in a run).
     let widths: Vec<u16> = (0..layout.layers.len())
         .map(|l| {
@@ -253,6 +265,101 @@ fn render_graph(
     } else {
         fy.saturating_sub(ah / 2).min(canvas_h - ah)
     };
+    Geometry { widths, xs, ox, oy }
+}
+
+/// Zoomed out: every step one cell (its state glyph in its state's colour), a layer one
+/// or more columns (folded when it has more steps than rows), the part the graph's
+/// viewport would show marked (reversed) and the focus as `◆`. 2,000 steps fit 200×60.
+fn render_overview(
+    buf: &mut Buffer,
+    area: Rect,
+    view: &RunView,
+    ui: &UiState,
+    layout: &DagLayout,
+    focus: Option<usize>,
+    theme: &Theme,
+) {
+    if area.width == 0 || area.height == 0 {
+        return;
+    }
+    let g = geometry(layout, area, focus);
+    let (vw, vh) = (u32::from(area.width), u32::from(area.height));
+    let in_view = |l: usize, r: usize| {
+        let (x0, x1) = (g.xs[l], g.xs[l] + u32::from(g.widths[l]));
+        x1 > g.ox && x0 < g.ox + vw && (r as u32) >= g.oy && (r as u32) < g.oy + vh
+    };
+    let rows = area.height as usize;
+    // Columns of each layer, and where each starts; one blank column between layers.
+    let mut col0 = Vec::with_capacity(layout.layers.len());
+    let mut x = 0usize;
+    for layer in &layout.layers {
+        col0.push(x);
+        x += layer.len().div_ceil(rows).max(1) + 1;
+    }
+    let total = x.saturating_sub(1);
+    // Wider than the screen (10,000 steps): scroll so that the focus stays in sight.
+    let fcol = focus
+        .and_then(|f| layout.place.get(f))
+        .map_or(0, |&(l, r)| col0[l] + r / rows);
+    let w = area.width as usize;
+    let left = if total <= w {
+        0
+    } else {
+        fcol.saturating_sub(w / 2).min(total - w)
+    };
+    for (l, layer) in layout.layers.iter().enumerate() {
+        for (r, slot) in layer.iter().enumerate() {
+            let col = col0[l] + r / rows;
+            if col < left || col >= left + w {
+                continue;
+            }
+            let (cx, cy) = (area.x + (col - left) as u16, area.y + (r % rows) as u16);
+            let viewport = in_view(l, r);
+            let (ch, mut style) = match slot.step.and_then(|i| view.steps.get(i).map(|s| (i, s))) {
+                Some((i, _)) if Some(i) == focus => ("◆", theme.selection),
+                Some((_, s)) => (
+                    crate::tui::views::common::step_glyph(s),
+                    theme.state(s.state),
+                ),
+                None => (" ", theme.base),
+            };
+            if viewport {
+                style = style.add_modifier(ratatui::style::Modifier::REVERSED);
+            }
+            if let Some(cell) = buf.cell_mut((cx, cy)) {
+                cell.set_symbol(ch).set_style(style);
+            }
+            if let Some(i) = slot.step {
+                ui.record_hit(
+                    Rect {
+                        x: cx,
+                        y: cy,
+                        width: 1,
+                        height: 1,
+                    },
+                    crate::tui::app::Hit::Step(i),
+                );
+            }
+        }
+    }
+}
+
+/// Layers as columns, one line per step (`glyph id`), edges in the gaps between columns.
+/// Only slots in the viewport are drawn; the viewport is centred on the focused step.
+fn render_graph(
+    buf: &mut Buffer,
+    area: Rect,
+    view: &RunView,
+    ui: &UiState,
+    layout: &DagLayout,
+    focus: Option<usize>,
+    theme: &Theme,
+) {
+    if area.width == 0 || area.height == 0 {
+        return;
+    }
+    let Geometry { widths, xs, ox, oy } = geometry(layout, area, focus);
     let (vw, vh) = (u32::from(area.width), u32::from(area.height));
     let mut bits = vec![0u8; (vw * vh) as usize];
     let mut set = |cx: u32, cy: u32, b: u8| {
