@@ -1,5 +1,5 @@
 //! Console frame time for a 10,000-step run at 200×60 (DESIGN §8: under 2 ms), in list
-//! mode and in graph mode, rendered through the real `render` into a `TestBackend`.
+//! mode, in graph mode (dense gaps drawn as bundles) and zoomed out (`z`), rendered through the real `render` into a `TestBackend`.
 use baton::tui::app::UiState;
 use baton::tui::{Theme, fixtures, render};
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -12,9 +12,14 @@ fn frames(c: &mut Criterion) {
     let theme = Theme::load("default").expect("built-in theme");
     let mut term = Terminal::new(TestBackend::new(200, 60)).expect("test backend");
     let mut g = c.benchmark_group("frame_10k_steps_200x60");
-    for (name, list) in [("list", true), ("graph", false)] {
+    for (name, list, overview) in [
+        ("list", true, false),
+        ("graph", false, false),
+        ("overview", false, true),
+    ] {
         let mut ui = UiState::new("bench");
         ui.list_mode = Some(list);
+        ui.overview = overview;
         // The first frame computes the graph layout (cached per run); measure steady state.
         term.draw(|f| render(f, &view, &ui, &theme)).expect("draw");
         g.bench_function(name, |b| {

@@ -376,6 +376,28 @@ fn the_overview_shows_a_2000_step_dag_at_200x60_with_the_viewport_marked() {
     );
 }
 
+/// Issue 12 point 7: between layers too tangled to draw edge by edge, one labelled
+/// bundle instead of a `┼` grid; a tidy graph is drawn edge by edge as before.
+#[test]
+fn dense_edges_collapse_into_one_labelled_bundle() {
+    let theme = Theme::monochrome();
+    let v = fixtures::big(2_000);
+    let mut u = ui();
+    u.list_mode = Some(false);
+    let b = draw(&v, &u, &theme, 200, 60);
+    let screen = text(&b);
+    let graph: String = screen
+        .lines()
+        .skip(4)
+        .take(52)
+        .map(|l| l.chars().take(138).collect::<String>() + "\n")
+        .collect();
+    assert!(!graph.contains('┼'), "a crossing grid:\n{graph}");
+    assert!(graph.contains('┃'), "no bundle:\n{graph}");
+    // Each layer sends 200 edges (every step needs two of the layer before).
+    assert!(graph.contains("200"), "no label:\n{graph}");
+}
+
 /// The cell where `needle` starts on screen (column, row), counted in cells.
 fn cell_of(b: &Buffer, needle: &str) -> (u16, u16) {
     for y in 0..b.area.height {

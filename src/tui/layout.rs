@@ -29,6 +29,25 @@ impl DagLayout {
         self.layers.iter().map(|l| layer_crossings(l)).sum()
     }
 
+    /// Edges from layer `l` to the next.
+    pub fn gap_edges(&self, l: usize) -> usize {
+        self.layers
+            .get(l)
+            .map_or(0, |s| s.iter().map(|x| x.next.len()).sum())
+    }
+
+    /// Whether the edges from layer `l` to the next are too tangled to draw one by one
+    /// (more crossings than edges, and enough edges to matter): the console draws them
+    /// as one labelled bundle instead of a `┼` grid.
+    pub fn dense_gap(&self, l: usize) -> bool {
+        let edges = self.gap_edges(l);
+        edges >= DENSE_EDGES
+            && self
+                .layers
+                .get(l)
+                .is_some_and(|s| layer_crossings(s) > edges)
+    }
+
     /// How far the layers' steps are from plan order: pairs of steps of one layer shown
     /// in the opposite order to the workflow's (dummies left out).
     pub fn disorder(&self) -> usize {
@@ -38,6 +57,9 @@ impl DagLayout {
             .sum()
     }
 }
+
+/// Fewer edges than this between two layers are always drawn one by one.
+const DENSE_EDGES: usize = 12;
 
 /// What a reordering pays for every pair of steps it shows out of plan order, in
 /// crossings it must remove: a layer is reordered only for a real gain, so an ordered

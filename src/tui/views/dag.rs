@@ -239,9 +239,9 @@ fn geometry(layout: &DagLayout, area: Rect, focus: Option<usize>) -> Geometry {
         .collect();
     let mut xs = Vec::with_capacity(widths.len());
     let mut x = 0u32;
-    for w in &widths {
+    for (l, w) in widths.iter().enumerate() {
         xs.push(x);
-        x += u32::from(*w) + u32::from(GAP);
+        x += u32::from(*w) + gap_width(layout, l);
     }
     let canvas_w = x.saturating_sub(u32::from(GAP));
     let canvas_h = layout.height() as u32;
@@ -266,6 +266,15 @@ fn geometry(layout: &DagLayout, area: Rect, focus: Option<usize>) -> Geometry {
         fy.saturating_sub(ah / 2).min(canvas_h - ah)
     };
     Geometry { widths, xs, ox, oy }
+}
+
+/// Columns between layer `l` and the next: a dense bundle needs room for its label.
+fn gap_width(layout: &DagLayout, l: usize) -> u32 {
+    if layout.dense_gap(l) {
+        u32::from(GAP).max(layout.gap_edges(l).to_string().len() as u32 + 3)
+    } else {
+        u32::from(GAP)
+    }
 }
 
 /// Zoomed out: every step one cell (its state glyph in its state's colour), a layer one
@@ -368,10 +377,38 @@ fn render_graph(
         }
     };
     let filtering = !ui.filter.trim().is_empty();
+    // Dense gaps: (bundle column, first row, last row, edges), drawn over the cells.
+    let mut bundles: Vec<(u32, u32, u32, usize)> = Vec::new();
     // Edges first (every slot of a visible column, since edges cross rows off screen).
     for (li, layer) in layout.layers.iter().enumerate() {
         let x0 = xs[li] + u32::from(widths[li]);
-        if xs[li] > ox + vw || x0 + u32::from(GAP) < ox {
+        let gap = gap_width(layout, li);
+        if xs[li] > ox + vw || x0 + gap < ox {
+            continue;
+        }
+        if layout.dense_gap(li) {
+            // One bundle: a stub from each source, a heavy line, a stub to each target,
+            // and the number of edges, instead of a grid of crossings.
+            let xm = x0 + 1;
+            let (mut lo, mut hi) = (u32::MAX, 0u32);
+            for (r, slot) in layer.iter().enumerate() {
+                let r = r as u32;
+                if slot.next.is_empty() {
+                    continue;
+                }
+                set(x0, r, E | W);
+                (lo, hi) = (lo.min(r), hi.max(r));
+                for &t in &slot.next {
+                    let t = t as u32;
+                    for cx in xm + 1..x0 + gap {
+                        set(cx, t, E | W);
+                    }
+                    (lo, hi) = (lo.min(t), hi.max(t));
+                }
+            }
+            if lo <= hi {
+                bundles.push((xm, lo, hi, layout.gap_edges(li)));
+            }
             continue;
         }
         for (r, slot) in layer.iter().enumerate() {
@@ -415,6 +452,26 @@ fn render_graph(
                 cell.set_char(box_char(*b)).set_style(theme.border);
             }
         }
+    }
+    for (xm, lo, hi, edges) in bundles {
+        let (top, bottom) = (lo.max(oy), hi.min(oy + vh.saturating_sub(1)));
+        if top > bottom {
+            continue;
+        }
+        for y in top..=bottom {
+            put(buf, area, xm, y, ox, oy, "┃", theme.border);
+        }
+        let mid = top + (bottom - top) / 2;
+        put(
+            buf,
+            area,
+            xm + 1,
+            mid,
+            ox,
+            oy,
+            &edges.to_string(),
+            theme.warning,
+        );
     }
     // Nodes on top.
     for (li, layer) in layout.layers.iter().enumerate() {
