@@ -18,6 +18,8 @@ mod proptests;
 mod testkit;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod trust_tests;
 
 use super::bucket::Bucket;
 use crate::model::mask::Masker;
@@ -289,6 +291,8 @@ pub struct Core {
     /// The outcome once decided (failed/cancelled/succeeded), kept across an interrupt.
     decided: Option<RunState>,
     operator: String,
+    /// Who `--auto-approve` decides as: the account that passed the flag.
+    auto_actor: String,
     seed: u64,
     started_at: Option<Timestamp>,
     finished_at: Option<Timestamp>,
@@ -401,6 +405,7 @@ impl Core {
             run_state: RunState::Pending,
             decided: None,
             operator: cfg.operator.clone(),
+            auto_actor: cfg.operator.clone(),
             seed: cfg.seed,
             started_at: None,
             finished_at: None,
