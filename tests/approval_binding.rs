@@ -32,8 +32,6 @@ fn a_changed_command_voids_the_approval_and_reopens_the_gate() {
         "approve",
         &id,
         "deploy",
-        "--operator",
-        "alice",
         "--reason",
         "v1 is fine",
     ]);
@@ -57,8 +55,6 @@ fn a_changed_command_voids_the_approval_and_reopens_the_gate() {
         "approve",
         &id,
         "deploy",
-        "--operator",
-        "alice",
         "--reason",
         "v2 reviewed",
     ]);
@@ -80,7 +76,7 @@ fn an_unchanged_workflow_keeps_its_approval_across_a_crash() {
     let mut child = env.spawn(&["run", path.to_str().unwrap(), "--headless"]);
     let id = env.wait_run_id();
     env.wait_step(&id, "deploy", "waiting_approval", 15);
-    let out = env.run(&["approve", &id, "deploy", "--operator", "alice"]);
+    let out = env.run(&["approve", &id, "deploy"]);
     assert_eq!(out.status.code(), Some(0));
     env.wait_step(&id, "deploy", "queued", 10);
     child.kill().unwrap();

@@ -83,8 +83,6 @@ fn kill_dash_nine_and_resume_never_reruns_succeeded_steps_or_unapproved_gates() 
                     "approve",
                     &id,
                     "deploy",
-                    "--operator",
-                    "alice",
                     "--reason",
                     "crash test",
                 ]);
@@ -139,8 +137,6 @@ fn kill_dash_nine_and_resume_never_reruns_succeeded_steps_or_unapproved_gates() 
             "approve",
             &id,
             "deploy",
-            "--operator",
-            "alice",
             "--reason",
             "finally",
         ]);

@@ -155,8 +155,6 @@ fn approve(env: &Env, id: &str) {
         "approve",
         id,
         "deploy",
-        "--operator",
-        "alice",
         "--reason",
         "ok",
     ]);
