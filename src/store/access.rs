@@ -15,6 +15,8 @@ pub(crate) const GROUP_KEY: &str = "store_group";
 /// database at `db`: private to their owner, or group-shared with the group the
 /// database records.
 pub(crate) fn check(paths: &[&Path], db: &Path) -> Result<(), StoreError> {
+    // Never, whatever the store says of itself.
+    paths.iter().try_for_each(|p| not_world_writable(p))?;
     let private = paths.iter().try_for_each(|p| check_mode(p, None));
     let Err(refusal) = private else {
         return Ok(());
@@ -33,7 +35,21 @@ pub fn recorded_group(db: &Path) -> Option<String> {
         return None;
     }
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(db, flags).ok()?;
+    let mut wal = db.as_os_str().to_owned();
+    wal.push("-wal");
+    // Looking must leave nothing behind: with no WAL in use, read the file as it is
+    // (`immutable`), which creates no -wal/-shm files for this account.
+    let conn = if Path::new(&wal).exists() {
+        Connection::open_with_flags(db, flags).ok()?
+    } else {
+        let path = db.to_str()?;
+        let escaped = path
+            .replace('%', "%25")
+            .replace('?', "%3f")
+            .replace('#', "%23");
+        let uri = format!("file:{escaped}?immutable=1");
+        Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI).ok()?
+    };
     conn.query_row("SELECT value FROM meta WHERE key = ?1", [GROUP_KEY], |r| {
         r.get::<_, String>(0)
     })
@@ -57,15 +73,13 @@ fn group_id(name: &str) -> Result<Gid, StoreError> {
 /// Refuse a file or directory that others can write, or that its group can write or
 /// another user owns unless it belongs to `group` (the store's recorded group).
 fn check_mode(path: &Path, group: Option<Gid>) -> Result<(), StoreError> {
+    not_world_writable(path)?;
     let meta = std::fs::metadata(path).map_err(|e| StoreError::io(path, e))?;
     let mode = meta.permissions().mode() & 0o7777;
     let insecure = || StoreError::InsecurePermissions {
         path: path.to_path_buf(),
         mode,
     };
-    if mode & 0o002 != 0 {
-        return Err(insecure());
-    }
     if group.is_some_and(|g| g.as_raw() == meta.gid()) {
         return Ok(());
     }
@@ -87,6 +101,18 @@ fn check_mode(path: &Path, group: Option<Gid>) -> Result<(), StoreError> {
     }
     if mode & 0o020 != 0 {
         return Err(insecure());
+    }
+    Ok(())
+}
+
+fn not_world_writable(path: &Path) -> Result<(), StoreError> {
+    let meta = std::fs::metadata(path).map_err(|e| StoreError::io(path, e))?;
+    let mode = meta.permissions().mode() & 0o7777;
+    if mode & 0o002 != 0 {
+        return Err(StoreError::InsecurePermissions {
+            path: path.to_path_buf(),
+            mode,
+        });
     }
     Ok(())
 }

@@ -282,7 +282,9 @@ impl Core {
         self.masker.mask(s).into_owned()
     }
 
-    fn mask_command(&self, c: &Command) -> Command {
+    /// The command with its operator text masked by the run's secrets: what may be
+    /// kept anywhere (the driver rewrites the `commands` row with it).
+    pub fn mask_command(&self, c: &Command) -> Command {
         let mut c = c.clone();
         match &mut c {
             Command::Approve { reason, .. } | Command::Cancel { reason, .. } => {
