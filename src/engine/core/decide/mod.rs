@@ -25,6 +25,8 @@ struct Resolved {
     /// What the approval digest binds to.
     digest_action: String,
     env: BTreeMap<String, String>,
+    /// Where and on what it runs (directory, executor and its options): also digested.
+    place: Vec<(String, String)>,
 }
 
 impl Core {
