@@ -106,16 +106,7 @@ run = "touch on-fail-ran"
     env.wait_step(&id, "gate", "waiting_approval", 15);
     let (code, _) = cmd(&env, &["reject", &id, "gate", "--reason", ""]);
     assert_eq!(code, 2, "an empty reason is a usage error");
-    let (code, out) = cmd(
-        &env,
-        &[
-            "reject",
-            &id,
-            "gate",
-            "--reason",
-            "not today",
-        ],
-    );
+    let (code, out) = cmd(&env, &["reject", &id, "gate", "--reason", "not today"]);
     assert_eq!(code, 0, "{out}");
     let out = wait_child(child, 30);
     assert_eq!(out.status.code(), Some(1));
@@ -186,7 +177,10 @@ fn auto_approve_is_recorded_as_the_account_that_passed_it() {
         .filter(|r| r["action"] == "approved")
         .collect();
     assert_eq!(approved.len(), 1, "{rows:#}");
-    assert_eq!(approved[0]["actor"], "root", "not `auto`, nor $USER: {rows:#}");
+    assert_eq!(
+        approved[0]["actor"], "root",
+        "not `auto`, nor $USER: {rows:#}"
+    );
 }
 
 #[test]
@@ -332,14 +326,7 @@ run = "touch two-ran"
     );
     let (code, out) = cmd(
         &env,
-        &[
-            "approve",
-            &id,
-            "--raise",
-            "cost=5",
-            "--reason",
-            "worth it",
-        ],
+        &["approve", &id, "--raise", "cost=5", "--reason", "worth it"],
     );
     assert_eq!(code, 0, "{out}");
     assert_eq!(wait_child(child, 30).status.code(), Some(0));

@@ -213,16 +213,7 @@ gate = { prompt = "Tell?", timeout = "1s", on_timeout = "reject" }
     assert_eq!(out.status.code(), Some(1));
     let out = env.run_as_nobody(&["approve", &id, "deploy"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    ok(
-        &env,
-        &[
-            "reject",
-            &id,
-            "migrate",
-            "--reason",
-            "not today",
-        ],
-    );
+    ok(&env, &["reject", &id, "migrate", "--reason", "not today"]);
     env.wait_step(&id, "notify", "rejected", 20);
     assert_eq!(wait_child(child, 30).status.code(), Some(1));
     assert_readers_agree(&env, &id);
@@ -258,14 +249,7 @@ run = "exit 1"
     assert_readers_agree(&env, &id);
     ok(
         &env,
-        &[
-            "approve",
-            &id,
-            "--raise",
-            "cost=5",
-            "--reason",
-            "worth it",
-        ],
+        &["approve", &id, "--raise", "cost=5", "--reason", "worth it"],
     );
     assert_eq!(wait_child(child, 30).status.code(), Some(1));
     let show = env.show(&id);

@@ -39,8 +39,26 @@ fn a_typed_operator_is_refused_on_every_decision_and_run() {
         vec!["approve", &id, "deploy", "--operator", "ALICE"],
         vec!["approve", &id, "deploy", "--operator", ""],
         vec!["approve", &id, "deploy", "--operator", " "],
-        vec!["reject", &id, "deploy", "--reason", "no", "--operator", "bob"],
-        vec!["mark", &id, "deploy", "--state", "succeeded", "--reason", "x", "--operator", "bob"],
+        vec![
+            "reject",
+            &id,
+            "deploy",
+            "--reason",
+            "no",
+            "--operator",
+            "bob",
+        ],
+        vec![
+            "mark",
+            &id,
+            "deploy",
+            "--state",
+            "succeeded",
+            "--reason",
+            "x",
+            "--operator",
+            "bob",
+        ],
         vec!["cancel", &id, "--operator", "bob"],
         vec!["retry", &id, "deploy", "--operator", "bob"],
         vec!["run", wf, "--headless", "--operator", "bob"],
@@ -48,9 +66,16 @@ fn a_typed_operator_is_refused_on_every_decision_and_run() {
     ] {
         let out = env.run(&args);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", all(&out));
-        assert!(all(&out).contains("operating-system account"), "{args:?}: {}", all(&out));
+        assert!(
+            all(&out).contains("operating-system account"),
+            "{args:?}: {}",
+            all(&out)
+        );
     }
-    assert_eq!(step_state(&env.show(&id), "deploy").as_deref(), Some("waiting_approval"));
+    assert_eq!(
+        step_state(&env.show(&id), "deploy").as_deref(),
+        Some("waiting_approval")
+    );
     child.kill().unwrap();
     let _ = child.wait();
 }
@@ -81,8 +106,15 @@ fn a_non_approver_account_is_refused() {
     env.wait_step(&id, "deploy", "waiting_approval", 15);
     let out = env.run_as_nobody(&["approve", &id, "deploy"]);
     assert_eq!(out.status.code(), Some(1), "{}", all(&out));
-    assert!(all(&out).contains("`nobody` is not an approver"), "{}", all(&out));
-    assert_eq!(step_state(&env.show(&id), "deploy").as_deref(), Some("waiting_approval"));
+    assert!(
+        all(&out).contains("`nobody` is not an approver"),
+        "{}",
+        all(&out)
+    );
+    assert_eq!(
+        step_state(&env.show(&id), "deploy").as_deref(),
+        Some("waiting_approval")
+    );
     child.kill().unwrap();
     let _ = child.wait();
 }
@@ -97,12 +129,17 @@ fn mark_cannot_pass_a_waiting_gate_and_its_dependants_do_not_run() {
     let (mut child, id) = start(&env, &wf, &[]);
     env.wait_step(&id, "deploy", "waiting_approval", 15);
     for state in ["succeeded", "failed"] {
-        let out = env.run(&["mark", &id, "deploy", "--state", state, "--reason", "by hand"]);
+        let out = env.run(&[
+            "mark", &id, "deploy", "--state", state, "--reason", "by hand",
+        ]);
         assert_eq!(out.status.code(), Some(1), "{}", all(&out));
         assert!(all(&out).contains("waiting for approval"), "{}", all(&out));
     }
     let show = env.show(&id);
-    assert_eq!(step_state(&show, "deploy").as_deref(), Some("waiting_approval"));
+    assert_eq!(
+        step_state(&show, "deploy").as_deref(),
+        Some("waiting_approval")
+    );
     assert_eq!(step_state(&show, "after").as_deref(), Some("pending"));
     assert!(!env.path().join("after").exists());
     child.kill().unwrap();
@@ -150,7 +187,12 @@ gate = { prompt = "go?", allow_self_approval = false }
         .unwrap()
         .iter()
         .filter(|r| r["action"] == "approved")
-        .map(|r| (r["step"].as_str().unwrap().into(), r["actor"].as_str().unwrap().into()))
+        .map(|r| {
+            (
+                r["step"].as_str().unwrap().into(),
+                r["actor"].as_str().unwrap().into(),
+            )
+        })
         .collect();
     let mut approved = approved;
     approved.sort();
@@ -183,7 +225,11 @@ fn a_group_store_is_2770_and_0660_and_refuses_other_groups_and_world_write() {
     nix::unistd::chown(&env.db(), None, Some(nix::unistd::Gid::from_raw(0))).unwrap();
     let out = env.run(&["runs"]);
     assert_eq!(out.status.code(), Some(3), "{}", all(&out));
-    assert!(all(&out).contains("group or others can write"), "{}", all(&out));
+    assert!(
+        all(&out).contains("group or others can write"),
+        "{}",
+        all(&out)
+    );
     nix::unistd::chown(&env.db(), None, Some(nix::unistd::Gid::from_raw(nogroup))).unwrap();
     // World write is refused even in a group store.
     std::fs::set_permissions(env.db(), std::fs::Permissions::from_mode(0o662)).unwrap();

@@ -80,7 +80,10 @@ mod tests {
             base,
             approval_digest("deploy2", &env(&[("A", "1")]), &[], &p, &m)
         );
-        assert_ne!(base, approval_digest("deploy", &env(&[("A", "2")]), &[], &p, &m));
+        assert_ne!(
+            base,
+            approval_digest("deploy", &env(&[("A", "2")]), &[], &p, &m)
+        );
         let p2 = BTreeMap::from([("v".to_string(), "2".to_string())]);
         assert_ne!(
             base,

@@ -31,7 +31,12 @@ mod tests {
 
     #[test]
     fn store_keys_and_engine_params_are_secrets_other_baton_vars_are_not() {
-        for n in ["BATON_AUDIT_KEY", "BATON_AUDIT_KEYS", "BATON_AUDIT_KEY_ID", "BATON_ENGINE_PARAM_pw"] {
+        for n in [
+            "BATON_AUDIT_KEY",
+            "BATON_AUDIT_KEYS",
+            "BATON_AUDIT_KEY_ID",
+            "BATON_ENGINE_PARAM_pw",
+        ] {
             assert!(is_baton_secret(OsStr::new(n)), "{n}");
         }
         for n in ["BATON_DB", "BATON_AUDIT_KEYX", "PATH", "BATON_RUN_ID"] {

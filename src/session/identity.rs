@@ -10,7 +10,9 @@ pub const OPERATOR_FLAG_REFUSED: &str = "--operator is not accepted: who decides
 pub fn os_account() -> Result<String, SessionError> {
     let uid = nix::unistd::getuid();
     let user = nix::unistd::User::from_uid(uid).map_err(|e| {
-        SessionError::System(format!("cannot read the password database for uid {uid}: {e}"))
+        SessionError::System(format!(
+            "cannot read the password database for uid {uid}: {e}"
+        ))
     })?;
     user.and_then(|u| crate::model::clean_name(&u.name).map(str::to_string))
         .ok_or_else(|| {

@@ -32,7 +32,10 @@ fn one_person_casts_one_vote_whatever_the_case() {
         assert!(refused(&sim.approve("ship", again)).contains("already approved"));
     }
     assert_eq!(sim.state("ship"), StepState::WaitingApproval, "quorum 2");
-    assert!(sim.approve("ship", "Bob").is_accepted(), "approvers match by case too");
+    assert!(
+        sim.approve("ship", "Bob").is_accepted(),
+        "approvers match by case too"
+    );
     assert_eq!(sim.state("ship"), StepState::Running);
 }
 

@@ -50,7 +50,9 @@ impl Core {
         fx: &mut Fx,
     ) -> Result<String, String> {
         if crate::model::clean_name(cmd.operator()).is_none() {
-            return Err("a command needs the name of who gives it (an empty name is nobody)".into());
+            return Err(
+                "a command needs the name of who gives it (an empty name is nobody)".into(),
+            );
         }
         match cmd {
             Command::Approve {
