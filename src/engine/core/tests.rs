@@ -288,7 +288,7 @@ fn cancel_kills_running_and_cancels_the_rest() {
 }
 
 #[test]
-fn outputs_validated_stored_masked_and_templated() {
+fn outputs_validated_stored_templated_and_secret_ones_withheld() {
     let p = plan()
         .step("build")
         .output("version", Some(r"^\d+\.\d+$"))
@@ -310,7 +310,12 @@ fn outputs_validated_stored_masked_and_templated() {
     assert_eq!(env["BATON_STEP_ID"], "deploy");
     assert_eq!(env["BATON_ATTEMPT"], "1");
     let v = sim.core.view(Timestamp(sim.now));
-    assert_eq!(v.steps[0].outputs["token"], "***");
+    // Withheld, not passed on as `***`, and said so in a low-severity record.
+    assert!(!v.steps[0].outputs.contains_key("token"));
+    let withheld = sim.open_errors("build");
+    assert_eq!(withheld.len(), 1, "{withheld:?}");
+    assert_eq!(withheld[0].severity, Severity::Low);
+    assert!(withheld[0].message.contains("output `token` contains a secret"));
     let json = serde_json::to_string(sim.core.events()).unwrap();
     assert!(!json.contains("hunter2"));
 }
