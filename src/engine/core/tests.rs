@@ -315,7 +315,11 @@ fn outputs_validated_stored_templated_and_secret_ones_withheld() {
     let withheld = sim.open_errors("build");
     assert_eq!(withheld.len(), 1, "{withheld:?}");
     assert_eq!(withheld[0].severity, Severity::Low);
-    assert!(withheld[0].message.contains("output `token` contains a secret"));
+    assert!(
+        withheld[0]
+            .message
+            .contains("output `token` contains a secret")
+    );
     let json = serde_json::to_string(sim.core.events()).unwrap();
     assert!(!json.contains("hunter2"));
 }
