@@ -249,3 +249,23 @@ fn a_private_store_stays_refused_to_group_write() {
     assert_eq!(out.status.code(), Some(3), "{}", all(&out));
     assert!(all(&out).contains("0660"), "{}", all(&out));
 }
+
+#[test]
+fn empty_or_repeated_approver_names_are_load_errors() {
+    let env = Env::new();
+    for (list, says) in [
+        (r#"[" "]"#, "an empty name in the `approvers`"),
+        (r#"["alice", " ALICE"]"#, "`ALICE` is listed twice"),
+    ] {
+        let wf = env.workflow(
+            "w.toml",
+            &format!(
+                "name = \"n\"\n[[step]]\nid = \"deploy\"\nrun = \"true\"\ngate = {{ prompt = \"go?\", approvers = {list} }}\n"
+            ),
+        );
+        let out = env.run(&["validate", wf.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2), "{list}: {}", all(&out));
+        assert!(all(&out).contains(says), "{list}: {}", all(&out));
+        assert!(all(&out).contains("w.toml:5:"), "file:line: {}", all(&out));
+    }
+}

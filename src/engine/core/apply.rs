@@ -48,6 +48,7 @@ impl Core {
             } => {
                 self.operator = operator.clone();
                 self.auto_actor = operator.clone();
+                self.auto_recorded = *auto_approve;
                 self.seed = *seed;
                 self.cfg.auto_approve = *auto_approve;
                 self.started_at = Some(at);
@@ -66,9 +67,10 @@ impl Core {
                 operator,
             } => {
                 // Turned on by this resume: the resumer passed the flag.
-                if *auto_approve && !self.cfg.auto_approve {
+                if *auto_approve && !self.auto_recorded {
                     self.auto_actor = operator.clone();
                 }
+                self.auto_recorded = *auto_approve;
                 self.cfg.auto_approve = *auto_approve;
             }
             EventKind::RunStateChanged { state, .. } => {

@@ -293,6 +293,8 @@ pub struct Core {
     operator: String,
     /// Who `--auto-approve` decides as: the account that passed the flag.
     auto_actor: String,
+    /// Whether the history so far has auto-approve on (`cfg` may be ahead of it).
+    auto_recorded: bool,
     seed: u64,
     started_at: Option<Timestamp>,
     finished_at: Option<Timestamp>,
@@ -406,6 +408,7 @@ impl Core {
             decided: None,
             operator: cfg.operator.clone(),
             auto_actor: cfg.operator.clone(),
+            auto_recorded: false,
             seed: cfg.seed,
             started_at: None,
             finished_at: None,

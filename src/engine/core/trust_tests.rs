@@ -137,3 +137,42 @@ fn auto_approve_leaves_gates_that_say_who_decides() {
         .collect();
     assert_eq!(approved, ["olivia"], "the account that passed the flag");
 }
+
+#[test]
+fn auto_approve_turned_on_by_a_resume_is_the_resumers() {
+    let p = plan()
+        .step("build")
+        .step_needs("ship", &["build"])
+        .gate(gate())
+        .build();
+    let mut sim = Sim::new(p.clone(), cfg());
+    sim.input(Input::Shutdown {
+        reason: "SIGTERM".into(),
+    });
+    let mut core = Core::replay(p, cfg(), sim.core.events()).expect("replay");
+    core.enable_auto_approve();
+    let mut fx = core.resume("rita", Timestamp(T0 + 10));
+    // `build` was interrupted and runs again; when it succeeds the gate is auto-approved.
+    assert_eq!(spawned(&fx), ["build"]);
+    fx = core.handle(
+        Input::StepExited {
+            step: 0,
+            attempt: 2,
+            outcome: StepOutcome::Exited { exit_code: 0 },
+            duration_ms: 1,
+            outputs: vec![],
+            usage: Usage::default(),
+            stderr_tail: String::new(),
+        },
+        Timestamp(T0 + 20),
+    );
+    assert_eq!(spawned(&fx), ["ship"]);
+    let approved: Vec<_> = core
+        .view(Timestamp(T0 + 20))
+        .audit
+        .into_iter()
+        .filter(|a| a.action == AuditAction::Approved)
+        .map(|a| a.actor)
+        .collect();
+    assert_eq!(approved, ["rita"], "not the starter `olivia`");
+}
