@@ -1259,7 +1259,7 @@ impl<'r, 's> Loader<'r, 's> {
         // case) one person, and either would make the quorum mean less than it says.
         let mut approvers: Vec<String> = Vec::new();
         for (name, span) in listed {
-            match crate::model::clean_name(&name) {
+            match crate::model::clean_name(name) {
                 None => self.err(
                     &span,
                     format!("an empty name in the `approvers` of {label}"),
