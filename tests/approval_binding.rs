@@ -28,15 +28,7 @@ fn a_changed_command_voids_the_approval_and_reopens_the_gate() {
     let id = env.wait_run_id();
     env.wait_step(&id, "blocker", "running", 15);
     env.wait_step(&id, "deploy", "waiting_approval", 15);
-    let out = env.run(&[
-        "approve",
-        &id,
-        "deploy",
-        "--operator",
-        "alice",
-        "--reason",
-        "v1 is fine",
-    ]);
+    let out = env.run(&["approve", &id, "deploy", "--reason", "v1 is fine"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     env.wait_step(&id, "deploy", "queued", 10);
     let mut child = child;
@@ -53,15 +45,7 @@ fn a_changed_command_voids_the_approval_and_reopens_the_gate() {
     );
     let audit = text(&env.run(&["audit", &id]).stdout);
     assert!(audit.to_lowercase().contains("void"), "{audit}");
-    let out = env.run(&[
-        "approve",
-        &id,
-        "deploy",
-        "--operator",
-        "alice",
-        "--reason",
-        "v2 reviewed",
-    ]);
+    let out = env.run(&["approve", &id, "deploy", "--reason", "v2 reviewed"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     let out = wait_child(resumed, 30);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
@@ -80,7 +64,7 @@ fn an_unchanged_workflow_keeps_its_approval_across_a_crash() {
     let mut child = env.spawn(&["run", path.to_str().unwrap(), "--headless"]);
     let id = env.wait_run_id();
     env.wait_step(&id, "deploy", "waiting_approval", 15);
-    let out = env.run(&["approve", &id, "deploy", "--operator", "alice"]);
+    let out = env.run(&["approve", &id, "deploy"]);
     assert_eq!(out.status.code(), Some(0));
     env.wait_step(&id, "deploy", "queued", 10);
     child.kill().unwrap();

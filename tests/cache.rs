@@ -210,7 +210,9 @@ run = "echo leak >> ledger; echo t=$T >> $BATON_OUTPUT"
     run_ok(&env, "s.toml", &["--param", "token=s3cr3t-value"]);
     let (run, _) = run_ok(&env, "s.toml", &["--param", "token=s3cr3t-value"]);
     assert_eq!(ledger(&env), ["leak"]);
-    assert_eq!(step_field(&env.show(&run), "leak", "outputs")["t"], "***");
+    // An output holding a secret is withheld (issue 11), from a cached run as from a
+    // real one.
+    assert!(step_field(&env.show(&run), "leak", "outputs")["t"].is_null());
     run_ok(&env, "s.toml", &["--param", "token=other-s3cr3t"]);
     assert_eq!(ledger(&env), ["leak", "leak"]);
     let db = fs::read(env.db()).unwrap();

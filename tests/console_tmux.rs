@@ -152,7 +152,11 @@ fn approve_a_gate_with_keystrokes_and_a_typed_reason() {
         audit.contains("ship it from tmux"),
         "the typed reason is on record:\n{audit}"
     );
-    assert!(audit.contains("tester"), "with the operator:\n{audit}");
+    // The OS account (tests run as root), not `USER=tester`.
+    assert!(
+        audit.contains("root") && !audit.contains("tester"),
+        "with the operator:\n{audit}"
+    );
 }
 
 /// The pid of the process whose command line contains `needle` (and is not tmux/sh).
@@ -270,7 +274,9 @@ fn baton_tui_follows_a_headless_run_and_approves_it_through_the_store() {
     tmux.wait_for("the console to exit", |s| s.contains("TUI-EXIT=0"), 10);
     let audit = text(&env.run(&["audit", &id]).stdout);
     assert!(
-        audit.contains("carol") && audit.contains("approved from another process"),
+        audit.contains("root")
+            && !audit.contains("carol")
+            && audit.contains("approved from another process"),
         "{audit}"
     );
 }

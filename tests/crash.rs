@@ -79,15 +79,7 @@ fn kill_dash_nine_and_resume_never_reruns_succeeded_steps_or_unapproved_gates() 
         if !approved && i >= iterations / 3 {
             let show = env.show(&id);
             if step_state(&show, "deploy").as_deref() == Some("waiting_approval") {
-                let out = env.run(&[
-                    "approve",
-                    &id,
-                    "deploy",
-                    "--operator",
-                    "alice",
-                    "--reason",
-                    "crash test",
-                ]);
+                let out = env.run(&["approve", &id, "deploy", "--reason", "crash test"]);
                 approved = out.status.code() == Some(0);
                 assert!(
                     !starts(&env).contains_key("deploy"),
@@ -135,15 +127,7 @@ fn kill_dash_nine_and_resume_never_reruns_succeeded_steps_or_unapproved_gates() 
     if !approved {
         env.wait_step(&id, "deploy", "waiting_approval", 60);
         assert!(!starts(&env).contains_key("deploy"));
-        let out = env.run(&[
-            "approve",
-            &id,
-            "deploy",
-            "--operator",
-            "alice",
-            "--reason",
-            "finally",
-        ]);
+        let out = env.run(&["approve", &id, "deploy", "--reason", "finally"]);
         assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     }
     let start = std::time::Instant::now();

@@ -205,7 +205,9 @@ fn auto_approve_is_restored_on_resume_and_can_be_turned_on_by_it() {
         );
         assert!(env.path().join("deployed").exists());
         let audit = text(&env.run(&["audit", &run, "--json"]).stdout);
-        assert!(audit.contains("\"actor\":\"auto\""), "{audit}");
+        // Approved as the account that passed the flag (tests run as root), never `auto`.
+        assert!(audit.contains("\"actor\":\"root\""), "{audit}");
+        assert!(!audit.contains("\"actor\":\"auto\""), "{audit}");
         assert!(
             audit.contains("\"auto_approve\":true"),
             "the flag is on record: {audit}"

@@ -15,7 +15,7 @@ id = "deploy"
 needs = ["build"]
 run = 'echo "deploying $V" > deployed'
 env = { V = "${{ steps.build.outputs.version }}" }
-gate = { prompt = "Ship ${{ steps.build.outputs.version }}?", approvers = ["alice", "bob", "tester"], quorum = 2, allow_self_approval = false }
+gate = { prompt = "Ship ${{ steps.build.outputs.version }}?", approvers = ["Nobody", " root "], quorum = 2 }
 
 [[step]]
 id = "announce"
@@ -41,52 +41,27 @@ fn cmd(env: &Env, args: &[&str]) -> (i32, String) {
 }
 
 #[test]
-fn approvers_quorum_self_approval_and_refusals_are_enforced_and_audited() {
+fn approvers_quorum_and_refusals_are_enforced_and_audited() {
     let env = Env::new();
+    env.share_with_nobody();
     let (child, id) = start(&env, GATED, &[]);
     env.wait_step(&id, "deploy", "waiting_approval", 15);
-    // The run was started by `tester`, who may not approve their own run.
-    let (code, out) = cmd(&env, &["approve", &id, "deploy", "--operator", "tester"]);
-    assert_eq!(code, 1, "{out}");
-    assert!(
-        out.contains("refused") && out.to_lowercase().contains("self"),
-        "{out}"
-    );
-    let (code, out) = cmd(&env, &["approve", &id, "deploy", "--operator", "mallory"]);
-    assert_eq!(code, 1, "{out}");
-    assert!(out.contains("refused") && out.contains("approver"), "{out}");
-    let (code, out) = cmd(
-        &env,
-        &[
-            "approve",
-            &id,
-            "deploy",
-            "--operator",
-            "alice",
-            "--reason",
-            "looks good",
-        ],
-    );
-    assert_eq!(code, 0, "{out}");
-    // Same person twice does not make a quorum.
+    // Who decides is the OS account: a typed name is refused outright.
     let (code, out) = cmd(&env, &["approve", &id, "deploy", "--operator", "alice"]);
-    assert_eq!(code, 1, "{out}");
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("operating-system account"), "{out}");
+    // `nobody` votes (approvers are matched trimmed and case-insensitively).
+    let out = env.run_as_nobody(&["approve", &id, "deploy", "--reason", "looks good"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // Same account twice does not make a quorum.
+    let out = env.run_as_nobody(&["approve", &id, "deploy"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("already approved"));
     assert!(
         !env.path().join("deployed").exists(),
         "deploy ran before quorum"
     );
-    let (code, out) = cmd(
-        &env,
-        &[
-            "approve",
-            &id,
-            "deploy",
-            "--operator",
-            "bob",
-            "--reason",
-            "ok",
-        ],
-    );
+    let (code, out) = cmd(&env, &["approve", &id, "deploy", "--reason", "ok"]);
     assert_eq!(code, 0, "{out}");
     let out = wait_child(child, 30);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
@@ -101,7 +76,7 @@ fn approvers_quorum_self_approval_and_refusals_are_enforced_and_audited() {
     let rows: serde_json::Value = serde_json::from_slice(&audit.stdout).expect("audit json");
     let s = rows.to_string();
     assert!(
-        s.contains("mallory") && s.contains("looks good") && s.contains("bob"),
+        s.contains("\"nobody\"") && s.contains("looks good") && s.contains("\"root\""),
         "{s}"
     );
     // Gate decided: further approvals are refused as already decided / not open.
@@ -131,18 +106,7 @@ run = "touch on-fail-ran"
     env.wait_step(&id, "gate", "waiting_approval", 15);
     let (code, _) = cmd(&env, &["reject", &id, "gate", "--reason", ""]);
     assert_eq!(code, 2, "an empty reason is a usage error");
-    let (code, out) = cmd(
-        &env,
-        &[
-            "reject",
-            &id,
-            "gate",
-            "--reason",
-            "not today",
-            "--operator",
-            "carol",
-        ],
-    );
+    let (code, out) = cmd(&env, &["reject", &id, "gate", "--reason", "not today"]);
     assert_eq!(code, 0, "{out}");
     let out = wait_child(child, 30);
     assert_eq!(out.status.code(), Some(1));
@@ -153,7 +117,7 @@ run = "touch on-fail-ran"
     assert!(!env.path().join("after-ran").exists());
     let audit = text(&env.run(&["audit", &id]).stdout);
     assert!(
-        audit.contains("carol") && audit.contains("not today"),
+        audit.contains("root") && audit.contains("not today"),
         "{audit}"
     );
 }
@@ -193,20 +157,36 @@ run = "touch no-ran"
     );
 }
 
+/// GATED with a gate anyone may approve: what `--auto-approve` passes.
+fn open_gated() -> String {
+    GATED.replace(r#", approvers = ["Nobody", " root "], quorum = 2"#, "")
+}
+
 #[test]
-fn auto_approve_is_recorded_as_auto() {
+fn auto_approve_is_recorded_as_the_account_that_passed_it() {
     let env = Env::new();
-    let (child, id) = start(&env, GATED, &["--auto-approve"]);
+    let (child, id) = start(&env, &open_gated(), &["--auto-approve"]);
     let out = wait_child(child, 30);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
-    let audit = text(&env.run(&["audit", &id]).stdout);
-    assert!(audit.contains("auto"), "{audit}");
+    let audit = env.run(&["audit", &id, "--json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&audit.stdout).expect("audit json");
+    let approved: Vec<&serde_json::Value> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["action"] == "approved")
+        .collect();
+    assert_eq!(approved.len(), 1, "{rows:#}");
+    assert_eq!(
+        approved[0]["actor"], "root",
+        "not `auto`, nor $USER: {rows:#}"
+    );
 }
 
 #[test]
 fn audit_verify_names_a_row_altered_with_plain_sql() {
     let env = Env::new();
-    let (child, id) = start(&env, GATED, &["--auto-approve"]);
+    let (child, id) = start(&env, &open_gated(), &["--auto-approve"]);
     assert_eq!(wait_child(child, 30).status.code(), Some(0));
     assert_eq!(env.run(&["audit", "verify"]).status.code(), Some(0));
     let conn = rusqlite::Connection::open(env.db()).unwrap();
@@ -258,7 +238,7 @@ gate = { prompt = "keep the engine alive" }
     env.wait_step(&id, "after", "succeeded", 15);
     let (code, out) = cmd(&env, &["retry", &id, "ok"]);
     assert_eq!(code, 1, "a succeeded step is not re-run: {out}");
-    let (code, out) = cmd(&env, &["approve", &id, "hold", "--operator", "alice"]);
+    let (code, out) = cmd(&env, &["approve", &id, "hold"]);
     assert_eq!(code, 0, "{out}");
     assert_eq!(wait_child(child, 30).status.code(), Some(0));
     assert_eq!(
@@ -306,7 +286,7 @@ gate = { prompt = "keep the engine alive" }
     // Marked succeeded, the step's skipped dependants re-arm and run.
     env.wait_step(&id, "after", "succeeded", 15);
     assert!(env.path().join("after-ran").exists());
-    let (code, out) = cmd(&env, &["approve", &id, "hold", "--operator", "alice"]);
+    let (code, out) = cmd(&env, &["approve", &id, "hold"]);
     assert_eq!(code, 0, "{out}");
     assert_eq!(wait_child(child, 30).status.code(), Some(0));
     let show = env.show(&id);
@@ -346,16 +326,7 @@ run = "touch two-ran"
     );
     let (code, out) = cmd(
         &env,
-        &[
-            "approve",
-            &id,
-            "--raise",
-            "cost=5",
-            "--reason",
-            "worth it",
-            "--operator",
-            "alice",
-        ],
+        &["approve", &id, "--raise", "cost=5", "--reason", "worth it"],
     );
     assert_eq!(code, 0, "{out}");
     assert_eq!(wait_child(child, 30).status.code(), Some(0));

@@ -151,15 +151,7 @@ fn wait_run_of(env: &Env, workflow: &str) -> String {
 }
 
 fn approve(env: &Env, id: &str) {
-    let out = env.run(&[
-        "approve",
-        id,
-        "deploy",
-        "--operator",
-        "alice",
-        "--reason",
-        "ok",
-    ]);
+    let out = env.run(&["approve", id, "deploy", "--reason", "ok"]);
     assert!(out.status.success(), "{}", text_of(&out.stderr));
 }
 

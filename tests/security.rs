@@ -128,7 +128,16 @@ env = { PW = "${{ params.password }}" }
         assert!(!hay.contains(env_secret), "secret env leaked into {name}");
     }
     let show = env.show(&id);
-    assert_eq!(step_field(&show, "leak", "outputs")["out"], "***");
+    // An output holding a secret is withheld (not passed on as `***`), and said so.
+    assert!(
+        step_field(&show, "leak", "outputs").get("out").is_none(),
+        "{show:#}"
+    );
+    let withheld = show.to_string();
+    assert!(
+        withheld.contains("output `out` contains a secret"),
+        "a record names the withheld output: {show:#}"
+    );
     // The files baton gave the step are gone once read.
     let paths = std::fs::read_to_string(env.path().join("paths")).unwrap();
     for p in paths.trim().trim_start_matches("files: ").split(' ') {

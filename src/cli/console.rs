@@ -22,8 +22,8 @@ pub struct TuiArgs {
     /// Console colour theme: default, light, high-contrast, or a user theme.
     #[arg(long, value_name = "NAME")]
     pub theme: Option<String>,
-    /// Who decides (default: $USER).
-    #[arg(long)]
+    /// Refused: who decides is the operating-system account running baton.
+    #[arg(long, hide = true)]
     pub operator: Option<String>,
     /// Look only: open the store read-only; approve, reject, retry, cancel and resume
     /// are neither offered nor done.
@@ -49,7 +49,10 @@ pub fn exec(a: TuiArgs) -> i32 {
         Ok(rt) => rt,
         Err(e) => return session::report(&e),
     };
-    let operator = operator_name(a.operator.as_deref());
+    let operator = match operator_name(a.operator.as_deref()) {
+        Ok(o) => o,
+        Err(e) => return session::report(&e),
+    };
     let result = rt.block_on(async {
         let (mut service, link) = if a.readonly {
             Service::read_only(&a.db.path(), &operator)?

@@ -18,8 +18,8 @@ pub struct Target {
     /// The database (default: $BATON_DB, else `db` in config.toml, else $XDG_STATE_HOME/baton/baton.db).
     #[arg(long, env = "BATON_DB", value_name = "PATH")]
     pub db: Option<PathBuf>,
-    /// Who decides (default: $USER).
-    #[arg(long)]
+    /// Refused: who decides is the operating-system account running baton.
+    #[arg(long, hide = true)]
     pub operator: Option<String>,
     /// When no engine drives the run: drive it in the background (its output goes to
     /// a file beside the run's logs) instead of in this terminal.
@@ -127,7 +127,10 @@ pub struct MarkArgs {
 }
 
 pub fn approve(a: ApproveArgs) -> i32 {
-    let operator = operator_name(a.target.operator.as_deref());
+    let operator = match operator_name(a.target.operator.as_deref()) {
+        Ok(o) => o,
+        Err(e) => return session::report(&e),
+    };
     let command = if !a.raise.is_empty() {
         let Some(reason) = a.reason.clone().filter(|r| !r.trim().is_empty()) else {
             crate::stdio::errln!("error: raising the budget needs --reason");
@@ -180,7 +183,10 @@ pub fn reject(a: RejectArgs) -> i32 {
         crate::stdio::errln!("error: a rejection needs a reason (--reason \"…\")");
         return exit::USAGE;
     }
-    let operator = operator_name(a.target.operator.as_deref());
+    let operator = match operator_name(a.target.operator.as_deref()) {
+        Ok(o) => o,
+        Err(e) => return session::report(&e),
+    };
     send(
         &a.target,
         Command::Reject {
@@ -192,7 +198,10 @@ pub fn reject(a: RejectArgs) -> i32 {
 }
 
 pub fn retry(a: RetryArgs) -> i32 {
-    let operator = operator_name(a.target.operator.as_deref());
+    let operator = match operator_name(a.target.operator.as_deref()) {
+        Ok(o) => o,
+        Err(e) => return session::report(&e),
+    };
     send(
         &a.target,
         Command::Retry {
@@ -203,7 +212,10 @@ pub fn retry(a: RetryArgs) -> i32 {
 }
 
 pub fn cancel(a: CancelArgs) -> i32 {
-    let operator = operator_name(a.target.operator.as_deref());
+    let operator = match operator_name(a.target.operator.as_deref()) {
+        Ok(o) => o,
+        Err(e) => return session::report(&e),
+    };
     send(
         &a.target,
         Command::Cancel {
@@ -218,7 +230,10 @@ pub fn mark(a: MarkArgs) -> i32 {
         crate::stdio::errln!("error: marking a step needs a reason (--reason \"…\")");
         return exit::USAGE;
     }
-    let operator = operator_name(a.target.operator.as_deref());
+    let operator = match operator_name(a.target.operator.as_deref()) {
+        Ok(o) => o,
+        Err(e) => return session::report(&e),
+    };
     let state = match a.state {
         MarkState::Succeeded => StepState::Succeeded,
         MarkState::Failed => StepState::Failed,
@@ -248,7 +263,10 @@ fn send(target: &Target, command: Command) -> i32 {
     } else {
         Delivery::Foreground
     };
-    let operator = operator_name(target.operator.as_deref());
+    let operator = match operator_name(target.operator.as_deref()) {
+        Ok(o) => o,
+        Err(e) => return session::report(&e),
+    };
     match command::apply(
         &mut store,
         &target.run,

@@ -18,6 +18,7 @@ pub mod resume;
 pub mod run;
 pub mod runs;
 pub mod show;
+pub mod store_init;
 pub mod table;
 pub mod tools;
 pub mod validate;
@@ -76,6 +77,8 @@ pub enum Cmd {
     Resume(resume::ResumeArgs),
     /// Open the console over every run in the store, live and past
     Tui(console::TuiArgs),
+    /// Make a store (`store init`), private or shared by a group
+    Store(store_init::StoreArgs),
     /// Print a shell completion script (bash, zsh, fish, …)
     Completions(completions::CompletionsArgs),
     /// Print the man page (or write one per subcommand with --out)
@@ -146,6 +149,7 @@ pub fn main() -> i32 {
         Cmd::Mark(a) => control::mark(a),
         Cmd::Resume(a) => resume::exec(a),
         Cmd::Tui(a) => console::exec(a),
+        Cmd::Store(a) => store_init::run(a),
         Cmd::Completions(a) => completions::completions(&a),
         Cmd::Man(a) => completions::man(&a),
     }

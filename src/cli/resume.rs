@@ -14,7 +14,7 @@ pub struct ResumeArgs {
     pub run: String,
     #[command(flatten)]
     pub engine: EngineArgs,
-    /// Approve every gate from here on, as operator `auto` (recorded with the resume).
+    /// Approve, from here on, the gates `run --auto-approve` would (recorded with the resume).
     /// A run started with `--auto-approve` keeps it on resume without this.
     #[arg(long)]
     pub auto_approve: bool,
@@ -55,7 +55,12 @@ pub fn resume(run: &str, display: Display, serve_commands: bool, auto_approve: b
         serve_commands,
         auto_approve,
     ) {
-        Ok((ready, _)) => drive::drive(store, ready, display),
+        Ok((ready, _)) => {
+            if auto_approve {
+                super::run::print_kept_open(ready.core.plan());
+            }
+            drive::drive(store, ready, display)
+        }
         Err(e) => session::report(&e),
     }
 }

@@ -18,7 +18,8 @@ pub struct RunArgs {
     /// Run at most N steps at once (overrides the workflow's `max_parallel`).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_parallel: Option<u32>,
-    /// Approve every gate as operator `auto` (development and tests; recorded as such).
+    /// Approve the gates that name no approvers and allow self-approval, as the account
+    /// running baton (development and tests; recorded as such). The others stay open.
     #[arg(long)]
     pub auto_approve: bool,
     /// Run cached steps (`cache = true`) even when their cache key is unchanged; what
@@ -40,8 +41,8 @@ pub struct EngineArgs {
     /// stored, so `resume` needs them again.
     #[arg(long = "param", value_name = "K=V", value_parser = parse_kv)]
     pub params: Vec<(String, String)>,
-    /// Who drives the run (default: $USER).
-    #[arg(long)]
+    /// Refused: who drives the run is the operating-system account running baton.
+    #[arg(long, hide = true)]
     pub operator: Option<String>,
     /// Also write every event as a JSON line to FILE (`-` for stdout).
     #[arg(long, value_name = "FILE|-")]
@@ -67,7 +68,7 @@ impl EngineArgs {
             self.headless,
             self.theme.as_deref(),
             self.events.as_deref(),
-            operator_name(self.operator.as_deref()),
+            operator_name(self.operator.as_deref())?,
             drive::db_path(self.db.as_deref()),
             self.params.clone(),
         )?;
@@ -85,27 +86,32 @@ pub fn parse_kv(s: &str) -> Result<(String, String), String> {
     }
 }
 
-pub fn operator_name(given: Option<&str>) -> String {
-    given
-        .map(str::to_string)
-        .or_else(|| std::env::var("USER").ok().filter(|u| !u.is_empty()))
-        .unwrap_or_else(|| "operator".into())
+/// Who acts: the OS account; a typed `--operator` is refused (exit 2).
+pub fn operator_name(given: Option<&str>) -> Result<String, session::SessionError> {
+    session::identity::operator(given)
 }
 
 pub fn exec(args: RunArgs) -> i32 {
     // Every input is checked before the run is created: a bad workflow, `--param`,
     // `--theme` or `--events` leaves nothing in the store.
+    let operator = match operator_name(args.engine.operator.as_deref()) {
+        Ok(o) => o,
+        Err(e) => return session::report(&e),
+    };
     let loaded = match prepare::load_new(prepare::NewRunSpec {
         workflow: args.workflow.clone(),
         params: args.engine.params.clone(),
         max_parallel: args.max_parallel,
         auto_approve: args.auto_approve,
-        operator: operator_name(args.engine.operator.as_deref()),
+        operator,
         no_cache: args.no_cache,
     }) {
         Ok(l) => l,
         Err(e) => return session::report(&e),
     };
+    if args.auto_approve {
+        print_kept_open(&loaded.plan);
+    }
     let display = match args.engine.display() {
         Ok(d) => d,
         Err(e) => return session::report(&e),
@@ -119,4 +125,15 @@ pub fn exec(args: RunArgs) -> i32 {
         Err(e) => return session::report(&e),
     };
     drive::drive(store, ready, display)
+}
+
+/// Say which gates `--auto-approve` leaves to their approvers (on stderr, before the run).
+pub fn print_kept_open(plan: &crate::workflow::Plan) {
+    let kept = plan.gates_kept_from_auto_approve();
+    if !kept.is_empty() {
+        crate::stdio::errln!(
+            "--auto-approve: these gates name approvers or forbid self-approval and stay open for them: {}",
+            kept.join(", ")
+        );
+    }
 }

@@ -1,5 +1,5 @@
-//! The digest an approval binds to: SHA-256 over the resolved action, environment and
-//! params. Secret values enter only as their own SHA-256, so the digest input never
+//! The digest an approval binds to: SHA-256 over the resolved action, environment,
+//! where it runs (directory, executor and its options) and params. Secret values enter only as their own SHA-256, so the digest input never
 //! holds them, and the attempt number is left out (it changes between attempts).
 use crate::model::mask::Masker;
 use sha2::{Digest, Sha256};
@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 pub fn approval_digest(
     action: &str,
     env: &[(String, String)],
+    place: &[(String, String)],
     params: &BTreeMap<String, String>,
     masker: &Masker,
 ) -> String {
@@ -33,6 +34,9 @@ pub fn approval_digest(
     for (k, v) in env {
         field("env", k, v);
     }
+    for (k, v) in place {
+        field("place", k, v);
+    }
     for (k, v) in params {
         field("param", k, v);
     }
@@ -57,6 +61,7 @@ mod tests {
         let base = approval_digest(
             "deploy",
             &env(&[("A", "1"), ("BATON_ATTEMPT", "1")]),
+            &[],
             &p,
             &m,
         );
@@ -66,28 +71,46 @@ mod tests {
             approval_digest(
                 "deploy",
                 &env(&[("BATON_ATTEMPT", "2"), ("A", "1")]),
+                &[],
                 &p,
                 &m
             )
         );
         assert_ne!(
             base,
-            approval_digest("deploy2", &env(&[("A", "1")]), &p, &m)
+            approval_digest("deploy2", &env(&[("A", "1")]), &[], &p, &m)
         );
-        assert_ne!(base, approval_digest("deploy", &env(&[("A", "2")]), &p, &m));
+        assert_ne!(
+            base,
+            approval_digest("deploy", &env(&[("A", "2")]), &[], &p, &m)
+        );
         let p2 = BTreeMap::from([("v".to_string(), "2".to_string())]);
         assert_ne!(
             base,
-            approval_digest("deploy", &env(&[("A", "1")]), &p2, &m)
+            approval_digest("deploy", &env(&[("A", "1")]), &[], &p2, &m)
         );
+    }
+
+    #[test]
+    fn changes_with_the_directory_and_the_executor() {
+        let m = Masker::default();
+        let p = BTreeMap::new();
+        let at = |dir: &str, ex: &str| {
+            let place = env(&[("dir", dir), ("executor", ex)]);
+            approval_digest("./deploy.sh", &[], &place, &p, &m)
+        };
+        let base = at("/w/safe", "local");
+        assert_eq!(base, at("/w/safe", "local"));
+        assert_ne!(base, at("/w/evil", "local"));
+        assert_ne!(base, at("/w/safe", "hpc Slurm(partition: Some(\"big\"))"));
     }
 
     #[test]
     fn secret_values_still_bind() {
         let m = Masker::new(["s3cret".to_string(), "other".to_string()]);
         let p = BTreeMap::new();
-        let a = approval_digest("x", &env(&[("TOKEN", "s3cret")]), &p, &m);
-        let b = approval_digest("x", &env(&[("TOKEN", "other")]), &p, &m);
+        let a = approval_digest("x", &env(&[("TOKEN", "s3cret")]), &[], &p, &m);
+        let b = approval_digest("x", &env(&[("TOKEN", "other")]), &[], &p, &m);
         assert_ne!(a, b);
     }
 }

@@ -867,6 +867,12 @@ impl Driver {
     /// Claiming hands each command to one engine, once.
     fn claim_commands(&mut self, inputs: &mut Vec<Input>) -> Result<(), DriverError> {
         for (id, command) in self.store.claim_commands(&self.run_id)? {
+            // The submitter does not know the run's secrets; the engine does: no
+            // secret typed into a reason stays in the `commands` table.
+            let masked = self.core.mask_command(&command);
+            if masked != command {
+                self.store.rewrite_command(id, &masked)?;
+            }
             inputs.push(Input::Command {
                 id: Some(id),
                 command,

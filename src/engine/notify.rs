@@ -91,13 +91,14 @@ pub async fn run(
         .env("BATON_PROMPT", &notice.prompt)
         .env("BATON_DEADLINE", &notice.deadline)
         .env("BATON_RUN_STATE", run_state.as_str())
-        // The store's keys are baton's, never a child's.
-        .env_remove("BATON_AUDIT_KEY")
-        .env_remove("BATON_AUDIT_KEYS")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
+    // The store's keys are baton's, never a child's.
+    for k in crate::exec::scrub::baton_secrets_in_env() {
+        cmd.env_remove(k);
+    }
     let child = cmd.spawn().map_err(|e| {
         (
             ErrorKind::SpawnFailed,

@@ -18,7 +18,7 @@ pub struct Event {
     pub kind: EventKind,
 }
 
-/// Who decided: an operator's name, `engine` (timeouts, policies) or `auto` (`--auto-approve`).
+/// Who decided: an OS account's name (also for `--auto-approve`), or `engine` (timeouts, policies).
 pub type Actor = String;
 
 /// Resource use reported by a step (declared `cost` plus `$BATON_USAGE` lines).

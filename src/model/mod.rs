@@ -1,5 +1,6 @@
 //! Shared vocabulary: ids, states, error records, health, events and the `RunView`
 //! snapshot that the console and the headless printer both read.
+pub mod actor;
 pub mod error;
 pub mod event;
 pub mod health;
@@ -12,6 +13,7 @@ pub mod state;
 pub mod time;
 pub mod view;
 
+pub use actor::{clean_name, same_actor};
 pub use error::{ErrorKind, ErrorRecord, Severity};
 pub use event::{Actor, Command, CommandOutcome, Event, EventKind, StepOutcome, Usage};
 pub use health::{Health, HealthLabel, HealthTerm};

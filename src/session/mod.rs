@@ -15,6 +15,7 @@ pub mod command;
 pub mod console;
 pub mod follow;
 pub mod host;
+pub mod identity;
 mod jobs;
 pub mod prepare;
 pub mod signals;

@@ -53,6 +53,7 @@ pub fn load_new(spec: NewRunSpec) -> Result<Loaded, SessionError> {
         .map(Arc::new)
         .map_err(|d| SessionError::Diagnostics(d.to_string()))?;
     let params = workflow::resolve_params(&plan, &spec.params).map_err(params_error)?;
+    check_secrets_set(&plan, |n| std::env::var_os(n))?;
     Ok(Loaded {
         spec,
         plan,
@@ -230,8 +231,32 @@ fn driving_params(
     }
     let pairs: Vec<(String, String)> = all.into_iter().collect();
     let params = workflow::resolve_params(plan, &pairs).map_err(params_error)?;
+    check_secrets_set(plan, |n| std::env::var_os(n))?;
     let secrets = secret_values(plan, &params);
     Ok((params, secrets))
+}
+
+/// Every `secrets = [...]` name must be set, non-empty, in baton's environment: an
+/// unset one would reach the steps as an empty string, silently.
+fn check_secrets_set(
+    plan: &Plan,
+    get: impl Fn(&str) -> Option<std::ffi::OsString>,
+) -> Result<(), SessionError> {
+    let unset: Vec<&str> = plan
+        .secrets
+        .iter()
+        .filter(|n| get(n).is_none_or(|v| v.is_empty()))
+        .map(String::as_str)
+        .collect();
+    if unset.is_empty() {
+        return Ok(());
+    }
+    Err(SessionError::Usage(format!(
+        "{}: declared in `secrets` but not set in baton's environment: {}; export {} before running",
+        plan.source.display(),
+        unset.join(", "),
+        if unset.len() == 1 { "it" } else { "them" }
+    )))
 }
 
 /// The values to mask: secret params and the `secrets = [...]` read from the environment.

@@ -80,6 +80,18 @@ impl Store {
         self.ctx(r)
     }
 
+    /// Replace a command's stored text (the engine's masked copy of it).
+    pub fn rewrite_command(&mut self, id: i64, cmd: &Command) -> Result<(), StoreError> {
+        let r = (|| {
+            self.conn.execute(
+                "UPDATE commands SET json = ?2 WHERE id = ?1",
+                params![id, serde_json::to_string(cmd)?],
+            )?;
+            Ok(())
+        })();
+        self.ctx(r)
+    }
+
     /// Record what became of a claimed (or pending) command. A command already
     /// completed or withdrawn (or unknown) is `NotFound`.
     pub fn complete_command(

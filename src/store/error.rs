@@ -45,7 +45,7 @@ pub enum StoreError {
     },
 
     #[error(
-        "{} has mode {mode:04o}: group or others can write it, so anyone could forge runs or approvals. Run `chmod go-w {}` (baton creates it 0700/0600)",
+        "{} has mode {mode:04o}: group or others can write it, so anyone could forge runs or approvals. Run `chmod go-w {}` (baton creates it 0700/0600; a store shared by a group is made with `baton store init --group NAME`)",
         path.display(), path.display()
     )]
     InsecurePermissions { path: PathBuf, mode: u32 },
@@ -105,6 +105,10 @@ pub enum StoreError {
         holder: Option<String>,
     },
 
+    /// A group store's group is unknown, or a group store cannot be made (exit 2).
+    #[error("{0}")]
+    Group(String),
+
     /// The store will not do this now (a run a live engine drives cannot be deleted).
     #[error("refused: {0}")]
     Refused(String),
@@ -136,7 +140,10 @@ impl StoreError {
     pub fn is_usage(&self) -> bool {
         matches!(
             self,
-            StoreError::NotFound(_) | StoreError::Ambiguous { .. } | StoreError::NoDatabase { .. }
+            StoreError::NotFound(_)
+                | StoreError::Ambiguous { .. }
+                | StoreError::NoDatabase { .. }
+                | StoreError::Group(_)
         )
     }
 

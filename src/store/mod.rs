@@ -5,6 +5,7 @@
 //! query tables and extends the audit chain, committed before the driver runs the
 //! effects those events decided. Other processes talk to a running engine through the
 //! `commands` table; one engine per run is ensured by a lease with a heartbeat.
+mod access;
 pub mod audit;
 mod cache;
 mod commands;
@@ -30,7 +31,7 @@ pub use query::{RunDetail, RunRecord, StepDetail};
 use crate::model::{Event, Timestamp};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use std::collections::HashMap;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -97,7 +98,7 @@ impl Store {
                 .create(&dir)
                 .map_err(|e| StoreError::io(&dir, e))?;
         }
-        check_mode(&dir)?;
+        access::check(&[&dir], path)?;
         if !path.exists() {
             std::fs::OpenOptions::new()
                 .write(true)
@@ -115,9 +116,29 @@ impl Store {
                     _ => StoreError::io(path, e),
                 })?;
         }
-        check_mode(path)?;
+        access::check(&[path], path)?;
         let conn = Connection::open(path).map_err(|e| StoreError::from(e).classify(path))?;
         Self::setup(conn, path, true)
+    }
+
+    /// Make a new store shared by the members of `group` (`baton store init --group`):
+    /// its directory 2770 and files 0660 belong to the group, which is recorded in the
+    /// store so that group write is accepted for that group only.
+    pub fn init_group(path: &Path, group: &str) -> Result<Store, StoreError> {
+        let name = access::make_group_store(&parent_dir(path), path, group)?;
+        let conn = Connection::open(path).map_err(|e| StoreError::from(e).classify(path))?;
+        let store = Self::setup(conn, path, true)?;
+        store.conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [access::GROUP_KEY, name.as_str()],
+        )?;
+        Ok(store)
+    }
+
+    /// The group a group store is shared with (`None`: a private store).
+    pub fn group(&self) -> Option<String> {
+        access::recorded_group(&self.path)
     }
 
     /// Open a database that must already exist and hold something: what every command
@@ -155,7 +176,7 @@ impl Store {
         if !path.exists() {
             return Err(StoreError::NotFound(format!("database {}", path.display())));
         }
-        check_mode(path)?;
+        access::check(&[path], path)?;
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags)
             .map_err(|e| StoreError::from(e).classify(path))?;
@@ -620,36 +641,6 @@ fn parent_dir(path: &Path) -> PathBuf {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     }
-}
-
-/// Refuse a file or directory that group or others can write.
-fn check_mode(path: &Path) -> Result<(), StoreError> {
-    use std::os::unix::fs::MetadataExt;
-    let meta = std::fs::metadata(path).map_err(|e| StoreError::io(path, e))?;
-    // Root included: a store is its owner's record; writing another user's would make
-    // their files root's, and let whoever runs baton decide for them.
-    let me = nix::unistd::geteuid();
-    if meta.uid() != me.as_raw() {
-        let name = |uid: nix::unistd::Uid| {
-            nix::unistd::User::from_uid(uid)
-                .ok()
-                .flatten()
-                .map_or_else(|| format!("uid {uid}"), |u| u.name)
-        };
-        return Err(StoreError::NotOwner {
-            path: path.to_path_buf(),
-            owner: name(nix::unistd::Uid::from_raw(meta.uid())),
-            me: name(me),
-        });
-    }
-    let mode = meta.permissions().mode() & 0o7777;
-    if mode & 0o022 != 0 {
-        return Err(StoreError::InsecurePermissions {
-            path: path.to_path_buf(),
-            mode,
-        });
-    }
-    Ok(())
 }
 
 /// The last `max` bytes of `s`, cut at a character boundary.

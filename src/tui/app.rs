@@ -316,7 +316,7 @@ pub enum Hit {
 /// Everything the console shows besides the `RunView`.
 #[derive(Debug, Default)]
 pub struct UiState {
-    /// Who commands are sent as (set by the caller: `--operator` or `$USER`).
+    /// Who commands are sent as (the OS account running baton, see `session::identity`).
     pub operator: String,
     pub tab: Tab,
     /// The store's runs, for the Runs tab (kept current by the event loop).

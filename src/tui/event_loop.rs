@@ -42,9 +42,11 @@ impl Drop for TerminalGuard {
     }
 }
 
-/// Run the console on the real terminal until the operator quits, as `$USER`.
+/// Run the console on the real terminal until the operator quits, as the OS account
+/// running baton (without a name in the password database: none, and every decision is
+/// refused).
 pub async fn run_console(link: ConsoleLink, theme: Theme) -> Result<ConsoleExit, TuiError> {
-    let user = std::env::var("USER").unwrap_or_else(|_| "operator".into());
+    let user = crate::session::identity::os_account().unwrap_or_default();
     run_console_with(link, theme, UiState::new(user)).await
 }
 

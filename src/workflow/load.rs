@@ -1250,7 +1250,7 @@ impl<'r, 's> Loader<'r, 's> {
             self.string(p, &format!("`prompt` of {what}"))
                 .map(|s| (s, p.span.clone()))
         });
-        let approvers: Vec<String> = get(entries, "approvers")
+        let listed = get(entries, "approvers")
             .map(|a| {
                 self.string_list(
                     a,
@@ -1258,10 +1258,25 @@ impl<'r, 's> Loader<'r, 's> {
                     "approvers = [\"alice\", \"bob\"]",
                 )
             })
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(s, _)| s.to_string())
-            .collect();
+            .unwrap_or_default();
+        // Account names: kept trimmed; an empty one is nobody, a repeated one (in any
+        // case) one person, and either would make the quorum mean less than it says.
+        let mut approvers: Vec<String> = Vec::new();
+        for (name, span) in listed {
+            match crate::model::clean_name(name) {
+                None => self.err(
+                    &span,
+                    format!("an empty name in the `approvers` of {label}"),
+                    "list OS account names, e.g. approvers = [\"alice\", \"bob\"]".to_string(),
+                ),
+                Some(n) if approvers.iter().any(|a| crate::model::same_actor(a, n)) => self.err(
+                    &span,
+                    format!("`{n}` is listed twice in the `approvers` of {label} (names are compared case-insensitively)"),
+                    "list each account once".to_string(),
+                ),
+                Some(n) => approvers.push(n.to_string()),
+            }
+        }
         let quorum = get(entries, "quorum").and_then(|q| {
             self.int_at_least(q, &format!("`quorum` of {what}"), 1)
                 .map(|v| (v.min(u32::MAX as i64) as u32, q.span.clone()))

@@ -120,6 +120,15 @@ pub struct SlurmOptions {
 }
 
 impl Plan {
+    /// The gated steps `--auto-approve` leaves open (see [`Gate::auto_approvable`]).
+    pub fn gates_kept_from_auto_approve(&self) -> Vec<&str> {
+        self.steps
+            .iter()
+            .filter(|s| s.gate.as_ref().is_some_and(|g| !g.auto_approvable()))
+            .map(|s| s.id.as_str())
+            .collect()
+    }
+
     /// The executor a step runs on (`None`: local).
     pub fn executor_of(&self, step: usize) -> Option<&ExecutorSpec> {
         self.executors.get(self.steps.get(step)?.executor?)
@@ -261,6 +270,14 @@ pub struct Gate {
     pub timeout: Option<Duration>,
     pub on_timeout: OnTimeout,
     pub allow_self_approval: bool,
+}
+
+impl Gate {
+    /// Whether `--auto-approve` may pass this gate: one that names no approvers and
+    /// allows self-approval. A gate that says who decides is decided by them.
+    pub fn auto_approvable(&self) -> bool {
+        self.approvers.is_empty() && self.allow_self_approval
+    }
 }
 
 #[derive(Debug, Clone)]

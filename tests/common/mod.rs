@@ -196,3 +196,36 @@ pub fn baton_as_user(paths: &[&Path]) -> Command {
         Command::new(env!("CARGO_BIN_EXE_baton"))
     }
 }
+
+/// Two OS accounts deciding on one store: tests run as root, and the second account is
+/// `nobody`. The env's store becomes a group store (`baton store init --group nogroup`)
+/// that both can write, and its temp dir is made passable for `nobody`.
+impl Env {
+    pub fn share_with_nobody(&self) {
+        assert!(
+            nix::unistd::geteuid().is_root(),
+            "this test needs two OS accounts: run it as root (it acts as root and as nobody)"
+        );
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(self.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
+        let out = self.run(&["store", "init", "--group", "nogroup"]);
+        assert!(out.status.success(), "store init: {}", text(&out.stderr));
+    }
+
+    /// `baton` as `nobody` (primary group nogroup), with this env's database.
+    pub fn run_as_nobody(&self, args: &[&str]) -> Output {
+        Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(env!("CARGO_BIN_EXE_baton"))
+            .args(args)
+            .env("BATON_DB", self.db())
+            .env("USER", "tester")
+            .env("NO_COLOR", "1")
+            .env_remove("BATON_AUDIT_KEY")
+            .env_remove("BATON_AUDIT_KEY_ID")
+            .current_dir(self.path())
+            .stdin(Stdio::null())
+            .output()
+            .expect("run baton as nobody")
+    }
+}

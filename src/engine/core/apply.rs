@@ -47,6 +47,8 @@ impl Core {
                 ..
             } => {
                 self.operator = operator.clone();
+                self.auto_actor = operator.clone();
+                self.auto_recorded = *auto_approve;
                 self.seed = *seed;
                 self.cfg.auto_approve = *auto_approve;
                 self.started_at = Some(at);
@@ -60,7 +62,17 @@ impl Core {
                     }
                 }
             }
-            EventKind::RunResumed { auto_approve, .. } => self.cfg.auto_approve = *auto_approve,
+            EventKind::RunResumed {
+                auto_approve,
+                operator,
+            } => {
+                // Turned on by this resume: the resumer passed the flag.
+                if *auto_approve && !self.auto_recorded {
+                    self.auto_actor = operator.clone();
+                }
+                self.auto_recorded = *auto_approve;
+                self.cfg.auto_approve = *auto_approve;
+            }
             EventKind::RunStateChanged { state, .. } => {
                 if state.is_final() {
                     self.decided = Some(*state);

@@ -18,6 +18,8 @@ mod proptests;
 mod testkit;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod trust_tests;
 
 use super::bucket::Bucket;
 use crate::model::mask::Masker;
@@ -317,6 +319,10 @@ pub struct Core {
     /// The outcome once decided (failed/cancelled/succeeded), kept across an interrupt.
     decided: Option<RunState>,
     operator: String,
+    /// Who `--auto-approve` decides as: the account that passed the flag.
+    auto_actor: String,
+    /// Whether the history so far has auto-approve on (`cfg` may be ahead of it).
+    auto_recorded: bool,
     seed: u64,
     started_at: Option<Timestamp>,
     finished_at: Option<Timestamp>,
@@ -430,6 +436,8 @@ impl Core {
             run_state: RunState::Pending,
             decided: None,
             operator: cfg.operator.clone(),
+            auto_actor: cfg.operator.clone(),
+            auto_recorded: false,
             seed: cfg.seed,
             started_at: None,
             finished_at: None,

@@ -288,7 +288,7 @@ fn cancel_kills_running_and_cancels_the_rest() {
 }
 
 #[test]
-fn outputs_validated_stored_masked_and_templated() {
+fn outputs_validated_stored_templated_and_secret_ones_withheld() {
     let p = plan()
         .step("build")
         .output("version", Some(r"^\d+\.\d+$"))
@@ -310,7 +310,16 @@ fn outputs_validated_stored_masked_and_templated() {
     assert_eq!(env["BATON_STEP_ID"], "deploy");
     assert_eq!(env["BATON_ATTEMPT"], "1");
     let v = sim.core.view(Timestamp(sim.now));
-    assert_eq!(v.steps[0].outputs["token"], "***");
+    // Withheld, not passed on as `***`, and said so in a low-severity record.
+    assert!(!v.steps[0].outputs.contains_key("token"));
+    let withheld = sim.open_errors("build");
+    assert_eq!(withheld.len(), 1, "{withheld:?}");
+    assert_eq!(withheld[0].severity, Severity::Low);
+    assert!(
+        withheld[0]
+            .message
+            .contains("output `token` contains a secret")
+    );
     let json = serde_json::to_string(sim.core.events()).unwrap();
     assert!(!json.contains("hunter2"));
 }
@@ -429,10 +438,11 @@ fn gate_opens_with_digest_and_auto_approve() {
     let sim2 = Sim::new(gated(gate()), c);
     assert_eq!(spawned(&sim2.last), ["ship"]);
     let v = sim2.core.view(Timestamp(T0));
+    // Recorded as the account that passed the flag (the run's starter), not `auto`.
     assert!(
         v.audit
             .iter()
-            .any(|a| a.action == AuditAction::Approved && a.actor == "auto")
+            .any(|a| a.action == AuditAction::Approved && a.actor == "olivia")
     );
     drop(sim.approve("ship", "x"));
 }
@@ -1019,21 +1029,22 @@ fn cancel_compensates_succeeded_steps_and_interrupted_run_refuses_commands() {
 }
 
 #[test]
-fn budget_is_not_a_step_and_marking_a_waiting_gate_closes_it() {
+fn budget_is_not_a_step_and_a_waiting_gate_cannot_be_marked() {
     let mut g = gate();
     g.timeout = Some(secs(10));
     let mut sim = Sim::new(plan().step("ship").gate(g).build(), cfg());
     assert!(refused(&sim.approve("budget", "bob")).contains("--raise"));
-    let o = sim.cmd(Command::Mark {
-        step: "ship".into(),
-        state: StepState::Succeeded,
-        operator: "bob".into(),
-        reason: "shipped by hand".into(),
-    });
-    assert!(o.is_accepted());
-    assert!(sim.core.view(Timestamp(sim.now)).gates.is_empty());
-    assert_eq!(sim.core.run_state(), RunState::Succeeded);
-    assert_eq!(sim.core.next_wakeup(), None, "gate timers removed");
+    for state in [StepState::Succeeded, StepState::Failed] {
+        let o = sim.cmd(Command::Mark {
+            step: "ship".into(),
+            state,
+            operator: "bob".into(),
+            reason: "shipped by hand".into(),
+        });
+        assert!(refused(&o).contains("waiting for approval"));
+    }
+    assert_eq!(sim.state("ship"), StepState::WaitingApproval);
+    assert_eq!(sim.core.view(Timestamp(sim.now)).gates.len(), 1);
 }
 
 // ---- batch jobs: what the cluster says ----------------------------------------------

@@ -251,10 +251,14 @@ impl Driver {
     }
 
     /// The entry of a succeeded attempt; `None` when a declared product is missing.
-    /// Outputs arrive masked from the executor, as the core records them: a secret is
-    /// kept as `***`, which is also what a step reading it gets from a real run.
+    /// An output holding a secret is left out, as the core withholds it from consumers
+    /// (a cache hit then gives what a real run gives: no such output).
     fn cache_entry(&self, p: Pending) -> Option<Entry> {
-        let outputs: BTreeMap<String, String> = p.outputs?.into_iter().collect();
+        let outputs: BTreeMap<String, String> = p
+            .outputs?
+            .into_iter()
+            .filter(|(_, v)| !self.core.holds_secret(v))
+            .collect();
         let cache_dir = self.store.cache_dir();
         let mut products = Vec::new();
         for rel in &p.produces {

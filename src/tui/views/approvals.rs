@@ -213,7 +213,7 @@ pub fn gate_lines<'a>(
             .chain(t)
             .collect::<Vec<_>>(),
     ));
-    if !g.allow_self_approval && view.operator == ui.operator {
+    if !g.allow_self_approval && crate::model::same_actor(&view.operator, &ui.operator) {
         lines.push(kv(
             "note",
             LW,

@@ -69,7 +69,34 @@ impl Core {
         if st == target {
             return Err(format!("`{}` is already {st}", self.id(i)));
         }
+        self.check_mark_gate(i, target)?;
         self.check_reopen(now)
+    }
+
+    /// A gate is decided by approvals and rejections under its rules, never by `mark`:
+    /// not while it waits, and a gated step is marked succeeded only once approved.
+    fn check_mark_gate(&self, i: usize, target: StepState) -> Result<(), String> {
+        if self.plan.steps[i].gate.is_none() {
+            return Ok(());
+        }
+        let how = format!(
+            "approve or reject it (`baton approve {} {}`) under the gate's rules",
+            self.cfg.run_id,
+            self.id(i)
+        );
+        if self.steps[i].state == StepState::WaitingApproval {
+            return Err(format!(
+                "`{}` is waiting for approval: a gate cannot be marked; {how}",
+                self.id(i)
+            ));
+        }
+        if target == StepState::Succeeded && self.steps[i].gate.approved.is_none() {
+            return Err(format!(
+                "`{}` has a gate that was not approved: it cannot be marked succeeded",
+                self.id(i)
+            ));
+        }
+        Ok(())
     }
 
     pub(super) fn can_cancel(&self) -> Result<(), String> {

@@ -1,5 +1,6 @@
 //! Operator commands: lookup, the checks that refuse them, and what each one does.
 use super::*;
+use crate::model::same_actor;
 
 impl Core {
     pub(super) fn lookup(&self, step: &str) -> Result<usize, String> {
@@ -48,6 +49,11 @@ impl Core {
         now: Timestamp,
         fx: &mut Fx,
     ) -> Result<String, String> {
+        if crate::model::clean_name(cmd.operator()).is_none() {
+            return Err(
+                "a command needs the name of who gives it (an empty name is nobody)".into(),
+            );
+        }
         match cmd {
             Command::Approve {
                 step,
@@ -59,12 +65,17 @@ impl Core {
                 self.check_approver(i, operator)?;
                 let plan = Arc::clone(&self.plan);
                 let g = plan.steps[i].gate.as_ref().ok_or("no gate")?;
-                if operator == &self.operator && !g.allow_self_approval {
+                if same_actor(operator, &self.operator) && !g.allow_self_approval {
                     return Err(format!(
                         "self-approval: `{operator}` started this run (allow_self_approval = false)"
                     ));
                 }
-                if self.steps[i].gate.votes.iter().any(|(a, _)| a == operator) {
+                if self.steps[i]
+                    .gate
+                    .votes
+                    .iter()
+                    .any(|(a, _)| same_actor(a, operator))
+                {
                     return Err(format!("`{operator}` already approved this gate"));
                 }
                 let kind = EventKind::ApprovalGiven {

@@ -57,10 +57,16 @@ impl Core {
                 }
             }
         }
-        let masked = raw
+        // An output holding a secret is withheld, not passed on as `***` (consumers
+        // see it missing); the step gets a low-severity record naming it.
+        let (kept, withheld): (Vec<_>, Vec<_>) = raw
             .iter()
-            .map(|(k, v)| (k.to_string(), self.mask(v)))
+            .partition(|(_, v)| self.masker.mask(v).as_ref() == **v);
+        let masked = kept
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
+        let withheld: Vec<String> = withheld.into_iter().map(|(k, _)| k.to_string()).collect();
         let kind = EventKind::StepFinished {
             step: step.id.clone(),
             attempt,
@@ -116,7 +122,10 @@ impl Core {
         }
         let (kind, msg) = match &outcome {
             StepOutcome::Exited { exit_code: 0 } => match invalid {
-                None => return self.succeed(i, None, now, fx),
+                None => {
+                    self.succeed(i, None, now, fx);
+                    return self.withhold_outputs(i, &withheld, now, fx);
+                }
                 Some(m) => (ErrorKind::OutputInvalid, m),
             },
             StepOutcome::Exited { exit_code } => (
@@ -206,6 +215,27 @@ impl Core {
                 .severity(severity)
                 .context("attempt", attempt)
                 .suggestion(suggestion);
+            self.record(b, now, fx);
+        }
+    }
+}
+
+impl Core {
+    /// Record the outputs withheld because their values contain a secret.
+    fn withhold_outputs(&mut self, i: usize, names: &[String], now: Timestamp, fx: &mut Fx) {
+        for name in names {
+            let b = self
+                .step_error(
+                    i,
+                    ErrorKind::OutputInvalid,
+                    format!("output `{name}` contains a secret: it is not passed to other steps"),
+                )
+                .severity(Severity::Low)
+                .id(format!("{}#{}:secret-output:{name}", self.id(i), self.steps[i].attempts))
+                .context("output", name)
+                .suggestion(
+                    "do not write secrets to $BATON_OUTPUT; let the consuming step read the secret itself",
+                );
             self.record(b, now, fx);
         }
     }

@@ -1,5 +1,6 @@
 //! Approval gates: opening one (digest, timeout), approval, gate timeouts, and the checks on deciding one.
 use super::*;
+use crate::model::{clean_name, same_actor};
 
 impl Core {
     pub(super) fn open_gate(&mut self, i: usize, now: Timestamp, fx: &mut Fx) {
@@ -33,12 +34,13 @@ impl Core {
             quorum: g.quorum.max(1),
         };
         self.emit(kind, now, fx);
-        if self.cfg.auto_approve {
+        if self.cfg.auto_approve && g.auto_approvable() {
             let step = self.id(i);
+            let actor = self.auto_actor.clone();
             self.emit(
                 EventKind::ApprovalGiven {
                     step: step.clone(),
-                    actor: "auto".into(),
+                    actor: actor.clone(),
                     reason: Some("--auto-approve".into()),
                     digest,
                 },
@@ -48,8 +50,8 @@ impl Core {
             self.emit(
                 EventKind::GateApproved {
                     step,
-                    actor: "auto".into(),
-                    approvers: vec!["auto".into()],
+                    actor: actor.clone(),
+                    approvers: vec![actor],
                 },
                 now,
                 fx,
@@ -154,7 +156,10 @@ impl Core {
             .as_ref()
             .map(|g| g.approvers.as_slice())
             .unwrap_or(&[]);
-        if !approvers.is_empty() && !approvers.iter().any(|a| a == operator) {
+        if clean_name(operator).is_none() {
+            return Err("an empty name cannot decide a gate".into());
+        }
+        if !approvers.is_empty() && !approvers.iter().any(|a| same_actor(a, operator)) {
             return Err(format!(
                 "`{operator}` is not an approver (approvers: {})",
                 approvers.join(", ")

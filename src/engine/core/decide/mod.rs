@@ -26,6 +26,8 @@ struct Resolved {
     /// What the approval digest binds to.
     digest_action: String,
     env: BTreeMap<String, String>,
+    /// Where and on what it runs (directory, executor and its options): also digested.
+    place: Vec<(String, String)>,
 }
 
 impl Core {
@@ -293,7 +295,14 @@ impl Core {
         self.masker.mask(s).into_owned()
     }
 
-    fn mask_command(&self, c: &Command) -> Command {
+    /// Whether `s` holds one of the run's secrets (such a value is never kept).
+    pub fn holds_secret(&self, s: &str) -> bool {
+        self.masker.mask(s) != s
+    }
+
+    /// The command with its operator text masked by the run's secrets: what may be
+    /// kept anywhere (the driver rewrites the `commands` row with it).
+    pub fn mask_command(&self, c: &Command) -> Command {
         let mut c = c.clone();
         match &mut c {
             Command::Approve { reason, .. } | Command::Cancel { reason, .. } => {

@@ -39,6 +39,7 @@ impl Core {
             let v = self
                 .render(t)
                 .map_err(|r| format!("with {k}: cannot resolve `{r}`"))?;
+            self.check_with(i, k, t, &v)?;
             with.insert(k.clone(), v);
         }
         let (action, digest_action) = match &step.action {
@@ -72,17 +73,72 @@ impl Core {
         };
         env.insert("BATON_RUN_ID".into(), self.cfg.run_id.clone());
         env.insert("BATON_STEP_ID".into(), step.id.clone());
+        let executor = match self.plan.executor_of(i) {
+            Some(e) => format!("{} {:?}", e.name, e.kind),
+            None => "local".into(),
+        };
+        let place = vec![
+            ("dir".to_string(), self.step_dir(i).display().to_string()),
+            ("executor".to_string(), executor),
+        ];
         Ok(Resolved {
             action,
             digest_action,
             env,
+            place,
+        })
+    }
+
+    /// A tool parameter filled in from a template is checked against its declared
+    /// type when the step is about to start (a literal one was checked at load time).
+    fn check_with(&self, i: usize, k: &str, t: &Template, v: &str) -> Result<(), String> {
+        if t.refs().next().is_none() {
+            return Ok(());
+        }
+        let params = match &self.plan.steps[i].action {
+            Action::Tool { tool, .. } => self
+                .plan
+                .tools
+                .get(tool)
+                .map(|t| t.params.clone())
+                .unwrap_or_default(),
+            Action::Builtin(b) => b.tool().params,
+            Action::Shell { .. } | Action::None => Vec::new(),
+        };
+        let Some(p) = params.iter().find(|p| p.name == k) else {
+            return Ok(());
+        };
+        if v.is_empty() && !p.required {
+            return Ok(());
+        }
+        p.ty.check(v).map_err(|e| {
+            self.mask(&format!(
+                "with {k} = \"{v}\" (from `{t}`) does not fit the tool's parameter: {e} (it is of type {})",
+                p.ty.describe()
+            ))
         })
     }
 
     pub(super) fn digest_of(&self, r: &Resolved) -> String {
         let env: Vec<(String, String)> =
             r.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-        digest::approval_digest(&r.digest_action, &env, &self.cfg.params, &self.masker)
+        digest::approval_digest(
+            &r.digest_action,
+            &env,
+            &r.place,
+            &self.cfg.params,
+            &self.masker,
+        )
+    }
+
+    /// The directory step `i` runs in: its `dir` (relative to the workflow file's
+    /// directory), else that directory.
+    fn step_dir(&self, i: usize) -> std::path::PathBuf {
+        match &self.plan.steps[i].dir {
+            Some(d) if d.is_absolute() => d.clone(),
+            Some(d) => self.plan.base_dir.join(d),
+            None => self.plan.base_dir.clone(),
+        }
     }
 
     pub(super) fn spec(
@@ -94,11 +150,7 @@ impl Core {
     ) -> SpawnSpec {
         let step = &self.plan.steps[i];
         env.insert("BATON_ATTEMPT".into(), attempt.to_string());
-        let dir = match &step.dir {
-            Some(d) if d.is_absolute() => d.clone(),
-            Some(d) => self.plan.base_dir.join(d),
-            None => self.plan.base_dir.clone(),
-        };
+        let dir = self.step_dir(i);
         SpawnSpec {
             step: i,
             step_id: step.id.clone(),

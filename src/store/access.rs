@@ -1,0 +1,153 @@
+//! Who may use a store: its owner alone (directory 0700, files 0600), or the members
+//! of the one group recorded in it by `baton store init --group NAME` (directory 2770,
+//! setgid, files 0660). A file or directory others can write is never accepted, and
+//! group write only for the recorded group.
+use super::StoreError;
+use nix::unistd::{Gid, Group, Uid, User};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+
+/// `meta` key holding the name of a group store's group.
+pub(crate) const GROUP_KEY: &str = "store_group";
+
+/// Check `paths` (the store's directory and/or database file) before using the
+/// database at `db`: private to their owner, or group-shared with the group the
+/// database records.
+pub(crate) fn check(paths: &[&Path], db: &Path) -> Result<(), StoreError> {
+    // Never, whatever the store says of itself.
+    paths.iter().try_for_each(|p| not_world_writable(p))?;
+    let private = paths.iter().try_for_each(|p| check_mode(p, None));
+    let Err(refusal) = private else {
+        return Ok(());
+    };
+    // Not private: acceptable only as the group store the database says it is.
+    let Some(name) = recorded_group(db) else {
+        return Err(refusal);
+    };
+    let gid = group_id(&name)?;
+    paths.iter().try_for_each(|p| check_mode(p, Some(gid)))
+}
+
+/// The group a database records, if it is a group store (read without writing).
+pub fn recorded_group(db: &Path) -> Option<String> {
+    if std::fs::metadata(db).map(|m| m.len()).unwrap_or(0) == 0 {
+        return None;
+    }
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let mut wal = db.as_os_str().to_owned();
+    wal.push("-wal");
+    // Looking must leave nothing behind: with no WAL in use, read the file as it is
+    // (`immutable`), which creates no -wal/-shm files for this account.
+    let conn = if Path::new(&wal).exists() {
+        Connection::open_with_flags(db, flags).ok()?
+    } else {
+        let path = db.to_str()?;
+        let escaped = path
+            .replace('%', "%25")
+            .replace('?', "%3f")
+            .replace('#', "%23");
+        let uri = format!("file:{escaped}?immutable=1");
+        Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI).ok()?
+    };
+    conn.query_row("SELECT value FROM meta WHERE key = ?1", [GROUP_KEY], |r| {
+        r.get::<_, String>(0)
+    })
+    .optional()
+    .ok()
+    .flatten()
+}
+
+fn group_id(name: &str) -> Result<Gid, StoreError> {
+    match Group::from_name(name) {
+        Ok(Some(g)) => Ok(g.gid),
+        Ok(None) => Err(StoreError::Group(format!(
+            "no group named `{name}` on this system (see /etc/group)"
+        ))),
+        Err(e) => Err(StoreError::Group(format!(
+            "cannot read the group database for `{name}`: {e}"
+        ))),
+    }
+}
+
+/// Refuse a file or directory that others can write, or that its group can write or
+/// another user owns unless it belongs to `group` (the store's recorded group).
+fn check_mode(path: &Path, group: Option<Gid>) -> Result<(), StoreError> {
+    not_world_writable(path)?;
+    let meta = std::fs::metadata(path).map_err(|e| StoreError::io(path, e))?;
+    let mode = meta.permissions().mode() & 0o7777;
+    let insecure = || StoreError::InsecurePermissions {
+        path: path.to_path_buf(),
+        mode,
+    };
+    if group.is_some_and(|g| g.as_raw() == meta.gid()) {
+        return Ok(());
+    }
+    // Root included: a store is its owner's record; writing another user's would make
+    // their files root's, and let whoever runs baton decide for them.
+    let me = nix::unistd::geteuid();
+    if meta.uid() != me.as_raw() {
+        let name = |uid: Uid| {
+            User::from_uid(uid)
+                .ok()
+                .flatten()
+                .map_or_else(|| format!("uid {uid}"), |u| u.name)
+        };
+        return Err(StoreError::NotOwner {
+            path: path.to_path_buf(),
+            owner: name(Uid::from_raw(meta.uid())),
+            me: name(me),
+        });
+    }
+    if mode & 0o020 != 0 {
+        return Err(insecure());
+    }
+    Ok(())
+}
+
+fn not_world_writable(path: &Path) -> Result<(), StoreError> {
+    let meta = std::fs::metadata(path).map_err(|e| StoreError::io(path, e))?;
+    let mode = meta.permissions().mode() & 0o7777;
+    if mode & 0o002 != 0 {
+        return Err(StoreError::InsecurePermissions {
+            path: path.to_path_buf(),
+            mode,
+        });
+    }
+    Ok(())
+}
+
+/// Make the directory and empty database file of a group store: the directory 2770
+/// (setgid, so every file made in it belongs to the group) and the file 0660, both
+/// owned by `group`. Returns the group's name as it is recorded.
+pub(crate) fn make_group_store(dir: &Path, db: &Path, group: &str) -> Result<String, StoreError> {
+    let name = group.trim();
+    let gid = group_id(name)?;
+    if db.exists() {
+        return Err(StoreError::Group(format!(
+            "{} already exists; a group store is made new (move the old one away first)",
+            db.display()
+        )));
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| StoreError::io(dir, e))?;
+    let shared = |p: &Path, mode: u32| -> Result<(), StoreError> {
+        nix::unistd::chown(p, None, Some(gid))
+            .map_err(|e| StoreError::io(p, std::io::Error::from(e)))?;
+        // After chown, which clears the setgid bit on some systems; and past the umask.
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode))
+            .map_err(|e| StoreError::io(p, e))
+    };
+    shared(dir, 0o2770)?;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o660)
+        .open(db)
+        .map_err(|e| StoreError::io(db, e))?;
+    shared(db, 0o660)?;
+    Ok(name.to_string())
+}
