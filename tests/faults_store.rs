@@ -310,3 +310,42 @@ fn an_unwritable_log_directory_becomes_an_error_record() {
             .unwrap();
     }
 }
+
+/// A store being made is never seen half made: a reader that finds the file (`baton
+/// runs` while a first `baton run` starts) finds its schema too, never the 0-byte file
+/// that `open_existing` refuses as truncated. Before, the file was created empty and
+/// the schema written into it afterwards.
+#[test]
+fn a_new_store_appears_whole() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    for round in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("state").join("baton.db");
+        let done = Arc::new(AtomicBool::new(false));
+        let seen_empty = Arc::new(Mutex::new(false));
+        let watcher = {
+            let (db, done, seen_empty) = (db.clone(), done.clone(), seen_empty.clone());
+            std::thread::spawn(move || {
+                let deadline = Instant::now() + Duration::from_secs(20);
+                while !done.load(Ordering::SeqCst) && Instant::now() < deadline {
+                    if std::fs::metadata(&db).is_ok_and(|m| m.len() == 0) {
+                        *seen_empty.lock().unwrap() = true;
+                    }
+                }
+            })
+        };
+        let store = baton::store::Store::open(&db);
+        done.store(true, Ordering::SeqCst);
+        watcher.join().unwrap();
+        assert!(store.is_ok(), "round {round}: {:?}", store.err());
+        assert!(!*seen_empty.lock().unwrap(), "round {round}: seen 0 bytes");
+        // Nothing but the store (and its WAL files) is left beside it.
+        let names: Vec<String> = std::fs::read_dir(db.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| !n.starts_with("baton.db"))
+            .collect();
+        assert!(names.is_empty(), "round {round}: left behind {names:?}");
+    }
+}

@@ -100,21 +100,7 @@ impl Store {
         }
         access::check(&[&dir], path)?;
         if !path.exists() {
-            std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(path)
-                .or_else(|e| match e.kind() {
-                    std::io::ErrorKind::AlreadyExists => std::fs::File::open(path),
-                    _ => Err(e),
-                })
-                .map_err(|e| match e.kind() {
-                    std::io::ErrorKind::PermissionDenied => StoreError::ReadOnly {
-                        path: path.to_path_buf(),
-                    },
-                    _ => StoreError::io(path, e),
-                })?;
+            create_whole(&dir, path)?;
         }
         access::check(&[path], path)?;
         let conn = Connection::open(path).map_err(|e| StoreError::from(e).classify(path))?;
@@ -634,6 +620,45 @@ pub(crate) fn default_path_from(get: impl Fn(&str) -> Option<std::ffi::OsString>
         .or_else(|| get("HOME").map(|h| PathBuf::from(h).join(".local/state")))
         .unwrap_or_else(|| PathBuf::from(".local/state"));
     state.join("baton").join("baton.db")
+}
+
+/// Make a new store that appears whole: its schema is written under a temporary name in
+/// the same directory and the file is then hard-linked into place. A reader (`baton
+/// runs` while a first `baton run` starts) thus never finds a 0-byte database that is
+/// still being made, which `open_existing` rightly refuses as truncated. Two creators
+/// race on `link`, which fails for the loser; it then opens the winner's store.
+fn create_whole(dir: &Path, path: &Path) -> Result<(), StoreError> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "baton.db".into());
+    let tmp = dir.join(format!(".{name}.new-{}", ulid::Ulid::new()));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::PermissionDenied => StoreError::ReadOnly {
+                path: path.to_path_buf(),
+            },
+            _ => StoreError::io(path, e),
+        })?;
+    let made = Connection::open(&tmp)
+        .map_err(|e| StoreError::from(e).classify(path))
+        // Closing the only connection checkpoints the WAL and removes -wal and -shm:
+        // the file alone holds the schema (and stays in WAL mode).
+        .and_then(|conn| Store::setup(conn, &tmp, true).map(drop))
+        .and_then(|()| match std::fs::hard_link(&tmp, path) {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(StoreError::io(path, e)),
+            _ => Ok(()),
+        });
+    for leftover in ["", "-wal", "-shm"] {
+        let mut p = tmp.clone().into_os_string();
+        p.push(leftover);
+        let _ = std::fs::remove_file(p);
+    }
+    made
 }
 
 fn parent_dir(path: &Path) -> PathBuf {
