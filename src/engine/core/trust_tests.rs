@@ -48,6 +48,7 @@ fn an_empty_name_decides_nothing() {
             step: "ship".into(),
             operator: nobody.into(),
             reason: "no".into(),
+            signature: None,
         });
         assert!(refused(&o).contains("empty name"));
         let o = sim.cmd(Command::Cancel {
@@ -84,6 +85,7 @@ fn mark_cannot_pass_a_gate_that_was_not_approved() {
         step: "ship".into(),
         operator: "alice".into(),
         reason: "no".into(),
+        signature: None,
     });
     assert!(o.is_accepted());
     assert!(refused(&sim.cmd(mark(StepState::Succeeded))).contains("not approved"));
