@@ -109,6 +109,9 @@ fn parse_line(l: &str, line: usize) -> Result<SignerEntry, String> {
     let (principals, rest) = split_field(l);
     let principals = parse_principals(principals)?;
     let rest = rest.trim_start();
+    if rest.is_empty() {
+        return Err("no key after the principals".into());
+    }
     // The options field is present exactly when the next word is not a key type.
     let (options, key_text) = if starts_with_key_type(rest) {
         (None, rest)

@@ -38,9 +38,53 @@ pub fn sign_with_key_file(path: &Path, message: &str) -> Result<String, SigningE
     if key.is_encrypted() {
         return Err(SigningError::Encrypted(shown));
     }
-    key.sign(NAMESPACE, HashAlg::Sha512, message.as_bytes())
-        .and_then(|sig| sig.to_pem(LineEnding::LF))
+    let sig = match key.key_data() {
+        ssh_key::private::KeypairData::Rsa(rsa) => rsa_sshsig(rsa, message),
+        _ => key
+            .sign(NAMESPACE, HashAlg::Sha512, message.as_bytes())
+            .map_err(|e| SigningError::Sign(e.to_string())),
+    }?;
+    sig.to_pem(LineEnding::LF)
         .map_err(|e| SigningError::Sign(e.to_string()))
+}
+
+/// An RSA key's SSHSIG (`rsa-sha2-512`, as ssh-keygen makes it), signed by the `rsa`
+/// crate: `ssh-key` 0.6 builds RSA private keys from the wrong primes (p twice) and
+/// cannot sign with them; its verification is unaffected.
+fn rsa_sshsig(kp: &ssh_key::private::RsaKeypair, message: &str) -> Result<SshSig, SigningError> {
+    use rsa::signature::{SignatureEncoding, Signer};
+    let fail = |e: &dyn std::fmt::Display| SigningError::Sign(format!("RSA: {e}"));
+    let big = |m: &ssh_key::Mpint| {
+        m.as_positive_bytes()
+            .map(rsa::BigUint::from_bytes_be)
+            .ok_or_else(|| fail(&"a negative key component"))
+    };
+    let key = rsa::RsaPrivateKey::from_components(
+        big(&kp.public.n)?,
+        big(&kp.public.e)?,
+        big(&kp.private.d)?,
+        vec![big(&kp.private.p)?, big(&kp.private.q)?],
+    )
+    .map_err(|e| fail(&e))?;
+    let data = SshSig::signed_data(NAMESPACE, HashAlg::Sha512, message.as_bytes())
+        .map_err(|e| fail(&e))?;
+    let raw = rsa::pkcs1v15::SigningKey::<sha2::Sha512>::new(key)
+        .try_sign(&data)
+        .map_err(|e| fail(&e))?;
+    let sig = ssh_key::Signature::new(
+        ssh_key::Algorithm::Rsa {
+            hash: Some(HashAlg::Sha512),
+        },
+        raw.to_vec(),
+    )
+    .map_err(|e| fail(&e))?;
+    SshSig::new(
+        ssh_key::public::KeyData::Rsa(kp.public.clone()),
+        NAMESPACE,
+        HashAlg::Sha512,
+        sig,
+    )
+    .map_err(|e| fail(&e))
 }
 
 /// Sign `message` through the ssh-agent at `$SSH_AUTH_SOCK`, with the agent's first key

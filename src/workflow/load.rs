@@ -1410,7 +1410,7 @@ impl<'r, 's> Loader<'r, 's> {
                 Err(why) => {
                     self.err(
                         &p.span,
-                        format!("cannot read the allowed signers {}: {why}", path.display()),
+                        format!("cannot read the allowed signers `{rel}`: {why}"),
                         "give the path of an OpenSSH allowed-signers file (lines of `principal ssh-ed25519 AAAA…`), relative to the workflow file",
                     );
                     return None;
@@ -1429,12 +1429,13 @@ impl<'r, 's> Loader<'r, 's> {
         match crate::signing::AllowedSigners::parse(&text) {
             Ok(signers) => Some(Approvals {
                 path,
+                written: rel.to_string(),
                 signers: std::sync::Arc::new(signers),
             }),
             Err(e) => {
                 self.err(
                     &p.span,
-                    format!("the allowed signers {}, {e}", path.display()),
+                    format!("the allowed signers `{rel}`, {e}"),
                     "each line is `principal[,principal…] [namespaces=\"…\"] keytype base64 [comment]`, the key as in a .pub file",
                 );
                 None
@@ -1488,8 +1489,8 @@ impl<'r, 's> Loader<'r, 's> {
                     self.err(
                         span,
                         format!(
-                            "approver `{name}` of the signed gate of {label} is not a principal in the allowed signers {}",
-                            a.path.display()
+                            "approver `{name}` of the signed gate of {label} is not a principal in the allowed signers `{}`",
+                            a.written
                         ),
                         format!("add a line `{name} ssh-ed25519 AAAA…` (their public key) to that file, or list an approver it names"),
                     );

@@ -290,6 +290,8 @@ impl Gate {
 #[derive(Debug, Clone)]
 pub struct Approvals {
     pub path: PathBuf,
+    /// The path as the workflow writes it (relative to it), for messages.
+    pub written: String,
     pub signers: std::sync::Arc<crate::signing::AllowedSigners>,
 }
 
