@@ -70,6 +70,7 @@ async fn once() -> Duration {
         step: "deploy".into(),
         operator: "alice".into(),
         reason: None,
+        signature: None,
     };
     req_tx
         .send(CommandRequest { command, reply })

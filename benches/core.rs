@@ -60,6 +60,7 @@ fn noop_plan(n: usize) -> Arc<Plan> {
             .collect(),
         dependants,
         steps,
+        approvals: None,
     })
 }
 

@@ -42,6 +42,7 @@ fn events() -> (Event, Vec<Event>) {
         params: BTreeMap::new(),
         seed: 1,
         auto_approve: false,
+        allowed_signers: None,
     });
     for i in 0..STEPS {
         let step = step_id(i);

@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod model;
 pub mod sanitize;
 pub mod session;
+pub mod signing;
 pub mod stdio;
 pub mod store;
 pub mod tui;

@@ -15,6 +15,7 @@ fn decisions(sc: &mut Script) {
             digest: "d1".into(),
             approvers: vec![],
             quorum: 1,
+            signed: false,
         })
         .state("deploy", StepState::WaitingApproval, 0)
         .push(EventKind::CommandRefused {
@@ -22,6 +23,7 @@ fn decisions(sc: &mut Script) {
                 step: "deploy".into(),
                 operator: "alice".into(),
                 reason: None,
+                signature: None,
             },
             reason: "self-approval".into(),
         })
@@ -30,6 +32,7 @@ fn decisions(sc: &mut Script) {
             actor: "bob".into(),
             reason: Some("looks right".into()),
             digest: "d1".into(),
+            signature: None,
         })
         .push(EventKind::GateApproved {
             step: "deploy".into(),

@@ -134,12 +134,14 @@ fn projections_follow_steps_attempts_outputs_errors_and_approvals() {
             digest: "abc".into(),
             approvers: vec!["bob".into()],
             quorum: 1,
+            signed: false,
         })
         .push(EventKind::CommandRefused {
             command: Command::Approve {
                 step: "deploy".into(),
                 operator: "alice".into(),
                 reason: None,
+                signature: None,
             },
             reason: "self-approval is not allowed".into(),
         })
@@ -148,6 +150,7 @@ fn projections_follow_steps_attempts_outputs_errors_and_approvals() {
             actor: "bob".into(),
             reason: Some("lgtm".into()),
             digest: "abc".into(),
+            signature: None,
         })
         .push(EventKind::GateApproved {
             step: "deploy".into(),
@@ -304,6 +307,7 @@ fn commands_cross_between_two_stores_on_one_file() {
         step: "deploy".into(),
         operator: "bob".into(),
         reason: Some("ok".into()),
+        signature: None,
     };
     let id = cli.submit_command("R1", &cmd, None).unwrap();
     assert_ne!(

@@ -125,12 +125,14 @@ fn script(pieces: &[Piece]) -> Script {
                         digest: "abc".into(),
                         approvers: vec!["bob".into()],
                         quorum: 1,
+                        signed: false,
                     })
                     .push(EventKind::CommandRefused {
                         command: Command::Approve {
                             step: step.into(),
                             operator: "eve".into(),
                             reason: None,
+                            signature: None,
                         },
                         reason: "eve is not an approver".into(),
                     });
@@ -140,6 +142,7 @@ fn script(pieces: &[Piece]) -> Script {
                         actor: "bob".into(),
                         reason: Some("ok".into()),
                         digest: "abc".into(),
+                        signature: None,
                     })
                     .push(EventKind::GateApproved {
                         step: step.into(),
@@ -153,6 +156,7 @@ fn script(pieces: &[Piece]) -> Script {
                         actor: "bob".into(),
                         reason: "not today".into(),
                         timed_out: false,
+                        signature: None,
                     })
                     .state(step, StepState::Rejected, 0)
                     .error(

@@ -2,7 +2,7 @@
 use super::db::{DbOpt, fail};
 use super::exit;
 use crate::model::Timestamp;
-use crate::store::{AuditRow, AuditVerdict};
+use crate::store::{AuditRow, AuditVerdict, SignaturesVerdict};
 use clap::{Args, Subcommand};
 
 #[derive(Debug, Args)]
@@ -24,7 +24,9 @@ pub struct AuditArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCmd {
-    /// Check the hash chain; exit 0 when intact, 1 naming the first altered or missing row
+    /// Check the hash chain and every signed decision (against the allowed signers its
+    /// run recorded); exit 0 when both hold, 1 naming the first altered or missing row
+    /// or the first signature that does not verify
     Verify {
         /// Count only this run's rows (the chain is global and is checked whole)
         run: Option<String>,
@@ -113,32 +115,61 @@ fn clock(t: Timestamp) -> String {
 }
 
 fn verify(db: &DbOpt, run: Option<&str>) -> i32 {
-    let verdict = db.open().and_then(|s| {
+    let verdicts = db.open().and_then(|s| {
         let id = run.map(|r| s.resolve_run(r)).transpose()?;
-        s.verify_audit(id.as_deref())
+        Ok((
+            s.verify_audit(id.as_deref())?,
+            s.verify_signatures(id.as_deref())?,
+        ))
     });
-    match verdict {
-        Err(e) => fail(&e),
-        Ok(AuditVerdict::Intact { rows }) => {
-            crate::stdio::outln!("audit chain intact: {rows} rows verified");
+    let (chain, signatures) = match verdicts {
+        Ok(v) => v,
+        Err(e) => return fail(&e),
+    };
+    let chain = chain_verdict(chain);
+    let signatures = match signatures {
+        SignaturesVerdict::Verified { signatures } => {
+            if signatures > 0 {
+                crate::stdio::outln!(
+                    "signatures valid: {signatures} signed decision(s) verified against the allowed signers their runs recorded"
+                );
+            }
             exit::OK
         }
-        Ok(AuditVerdict::Broken {
+        SignaturesVerdict::Broken {
             row_id,
             run_id,
             reason,
-        }) => {
+        } => {
+            crate::stdio::outln!("signature INVALID at row {row_id} (run {run_id}): {reason}");
+            exit::FAILED
+        }
+    };
+    chain.max(signatures)
+}
+
+fn chain_verdict(verdict: AuditVerdict) -> i32 {
+    match verdict {
+        AuditVerdict::Intact { rows } => {
+            crate::stdio::outln!("audit chain intact: {rows} rows verified");
+            exit::OK
+        }
+        AuditVerdict::Broken {
+            row_id,
+            run_id,
+            reason,
+        } => {
             crate::stdio::outln!(
                 "audit chain BROKEN at row {row_id}{}: {reason}",
                 run_id.map(|r| format!(" (run {r})")).unwrap_or_default()
             );
             exit::FAILED
         }
-        Ok(AuditVerdict::KeyMissing {
+        AuditVerdict::KeyMissing {
             row_id,
             run_id,
             key_id,
-        }) => {
+        } => {
             crate::stdio::outln!(
                 "audit chain unverifiable at row {row_id} (run {run_id}): it is signed with key `{key_id}`, which is not available; set BATON_AUDIT_KEYS=\"{key_id}=…\""
             );

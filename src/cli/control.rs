@@ -6,6 +6,7 @@ use super::exit;
 use super::run::{operator_name, parse_kv};
 use crate::model::{Command, CommandOutcome, StepState};
 use crate::session::command::{self, Applied, Delivery};
+use crate::session::signing::{self as sign, SignWith};
 use crate::session::{self};
 use crate::store::Store;
 use clap::{Args, ValueEnum};
@@ -48,13 +49,47 @@ fn parse_wait(s: &str) -> Result<std::time::Duration, String> {
     })
 }
 
+/// How a decision on a signed gate (`signed = true`) is signed. With none of these,
+/// baton signs through ssh-agent when the gate is signed.
+#[derive(Debug, Args)]
+pub struct SignOpts {
+    /// Print the exact bytes a signature must cover (for `ssh-keygen -Y sign -n baton`)
+    /// and exit without deciding.
+    #[arg(long, conflicts_with_all = ["signature", "sign_key"])]
+    pub print_message: bool,
+    /// A signature made elsewhere over the printed message (the `.sig` file of
+    /// `ssh-keygen -Y sign -n baton -f KEY msg`).
+    #[arg(long, value_name = "FILE", conflicts_with = "sign_key")]
+    pub signature: Option<PathBuf>,
+    /// Sign with this private key file (OpenSSH format, no passphrase; a key with one
+    /// signs through ssh-agent).
+    #[arg(long, value_name = "FILE")]
+    pub sign_key: Option<PathBuf>,
+}
+
+impl SignOpts {
+    fn with(&self) -> Option<SignWith> {
+        match (&self.signature, &self.sign_key) {
+            (Some(f), _) => Some(SignWith::SignatureFile(f.clone())),
+            (None, Some(k)) => Some(SignWith::KeyFile(k.clone())),
+            (None, None) => None,
+        }
+    }
+
+    fn any(&self) -> bool {
+        self.print_message || self.signature.is_some() || self.sign_key.is_some()
+    }
+}
+
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  baton approve 01jd4 deploy --reason \"canary is green\"\n  baton approve 01jd4 --raise cost=10 --reason \"one more batch\"   # the budget gate"
+    after_help = "Examples:\n  baton approve 01jd4 deploy --reason \"canary is green\"\n  baton approve 01jd4 --raise cost=10 --reason \"one more batch\"   # the budget gate\n\nA signed gate (signed = true) takes only SSH-signed decisions: baton signs through\nssh-agent, or with --sign-key FILE; or sign elsewhere:\n  baton approve 01jd4 deploy --reason ok --print-message > msg\n  ssh-keygen -Y sign -n baton -f ~/.ssh/id_ed25519 msg\n  baton approve 01jd4 deploy --reason ok --signature msg.sig"
 )]
 pub struct ApproveArgs {
     #[command(flatten)]
     pub target: Target,
+    #[command(flatten)]
+    pub sign: SignOpts,
     /// The gated step (none with --raise).
     #[arg(required_unless_present = "raise")]
     pub step: Option<String>,
@@ -74,6 +109,8 @@ pub struct ApproveArgs {
 pub struct RejectArgs {
     #[command(flatten)]
     pub target: Target,
+    #[command(flatten)]
+    pub sign: SignOpts,
     /// The gated step to reject.
     pub step: String,
     /// Why (required: it goes on the record).
@@ -132,6 +169,12 @@ pub fn approve(a: ApproveArgs) -> i32 {
         Err(e) => return session::report(&e),
     };
     let command = if !a.raise.is_empty() {
+        if a.sign.any() {
+            crate::stdio::errln!(
+                "error: the budget gate is not signed: --raise takes no --print-message, --signature or --sign-key"
+            );
+            return exit::USAGE;
+        }
         let Some(reason) = a.reason.clone().filter(|r| !r.trim().is_empty()) else {
             crate::stdio::errln!("error: raising the budget needs --reason");
             return exit::USAGE;
@@ -173,9 +216,10 @@ pub fn approve(a: ApproveArgs) -> i32 {
             step,
             operator,
             reason: a.reason.filter(|r| !r.trim().is_empty()),
+            signature: None,
         }
     };
-    send(&a.target, command)
+    decide(&a.target, &a.sign, command)
 }
 
 pub fn reject(a: RejectArgs) -> i32 {
@@ -187,14 +231,43 @@ pub fn reject(a: RejectArgs) -> i32 {
         Ok(o) => o,
         Err(e) => return session::report(&e),
     };
-    send(
+    decide(
         &a.target,
+        &a.sign,
         Command::Reject {
             step: a.step,
             operator,
             reason: a.reason,
+            signature: None,
         },
     )
+}
+
+/// An approval or rejection: its message printed (`--print-message`), or the decision
+/// signed when its gate is signed, then sent.
+fn decide(target: &Target, opts: &SignOpts, command: Command) -> i32 {
+    if !matches!(command, Command::Approve { .. } | Command::Reject { .. }) {
+        return send(target, command);
+    }
+    let db = drive::db_path(target.db.as_deref());
+    let signed = Store::open_existing(&db)
+        .map_err(session::SessionError::from)
+        .and_then(|store| {
+            let run_id = store.resolve_run(&target.run)?;
+            if opts.print_message {
+                return sign::message_for(&store, &run_id, &command).map(Err);
+            }
+            sign::sign_command(&store, &run_id, command, opts.with()).map(Ok)
+        });
+    match signed {
+        Ok(Ok(command)) => send(target, command),
+        Ok(Err(message)) => {
+            // Exactly the bytes to sign: no newline added (the message ends in one).
+            crate::stdio::out!("{message}");
+            exit::OK
+        }
+        Err(e) => session::report(&e),
+    }
 }
 
 pub fn retry(a: RetryArgs) -> i32 {

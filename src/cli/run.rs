@@ -132,7 +132,7 @@ pub fn print_kept_open(plan: &crate::workflow::Plan) {
     let kept = plan.gates_kept_from_auto_approve();
     if !kept.is_empty() {
         crate::stdio::errln!(
-            "--auto-approve: these gates name approvers or forbid self-approval and stay open for them: {}",
+            "--auto-approve: these gates name approvers, forbid self-approval or take only signed decisions, and stay open for them: {}",
             kept.join(", ")
         );
     }

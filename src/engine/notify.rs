@@ -161,6 +161,7 @@ mod tests {
                 digest: String::new(),
                 approvers: vec![],
                 quorum: 1,
+                signed: false,
             }),
             &mut prompts,
         )
@@ -172,6 +173,7 @@ mod tests {
                 actor: "bob".into(),
                 reason: "no".into(),
                 timed_out: false,
+                signature: None,
             }),
             &mut prompts,
         )

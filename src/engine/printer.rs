@@ -98,6 +98,7 @@ pub fn describe(event: &Event) -> Option<String> {
             actor,
             reason,
             timed_out,
+            ..
         } => {
             let how = if *timed_out { "timed out" } else { "rejected" };
             let reason = crate::sanitize::one_line(reason);

@@ -61,6 +61,11 @@ pub enum EventKind {
         /// Started with `--auto-approve`: a resume keeps approving (recorded, audited).
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         auto_approve: bool,
+        /// The allowed-signers file of `[approvals]` as it was when the run started:
+        /// every signed decision of the run, and every later `audit verify`, is
+        /// checked against it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        allowed_signers: Option<String>,
     },
     RunResumed {
         operator: Actor,
@@ -143,6 +148,9 @@ pub enum EventKind {
         digest: String,
         approvers: Vec<String>,
         quorum: u32,
+        /// `signed = true`: only approvers' SSH signatures decide it.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        signed: bool,
     },
     /// 80% of the gate's time has passed.
     GateWarning {
@@ -152,9 +160,12 @@ pub enum EventKind {
     /// One approver's vote; the gate opens when `quorum` distinct votes are in.
     ApprovalGiven {
         step: String,
+        /// The OS account, or on a signed gate the principal whose key signed.
         actor: Actor,
         reason: Option<String>,
         digest: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signature: Option<DecisionSignature>,
     },
     GateApproved {
         step: String,
@@ -166,6 +177,8 @@ pub enum EventKind {
         actor: Actor,
         reason: String,
         timed_out: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signature: Option<DecisionSignature>,
     },
     /// The approval no longer matches what would run (the workflow changed): the gate opens again.
     GateVoided {
@@ -293,6 +306,22 @@ impl EventKind {
     }
 }
 
+/// A decision on a signed gate as it was signed (see `crate::signing`): enough to
+/// verify it again, anywhere, with `ssh-keygen -Y verify` or `baton audit verify`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecisionSignature {
+    /// The principal of the allowed signers the decision counts for (the vote's actor).
+    pub principal: String,
+    /// The signing key's `SHA256:…` fingerprint.
+    pub key: String,
+    /// The exact bytes signed (`signing::message`).
+    pub message: String,
+    /// The armored SSHSIG (`-----BEGIN SSH SIGNATURE-----`).
+    pub signature: String,
+    /// The OS account that handed the signature in.
+    pub account: String,
+}
+
 /// A request from an operator: from the console, or from another process through the
 /// store's `commands` table. The same type serves both.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -302,11 +331,16 @@ pub enum Command {
         step: String,
         operator: Actor,
         reason: Option<String>,
+        /// On a signed gate: the armored SSHSIG over the decision's message.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signature: Option<String>,
     },
     Reject {
         step: String,
         operator: Actor,
         reason: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signature: Option<String>,
     },
     Retry {
         step: String,

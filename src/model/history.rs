@@ -4,7 +4,7 @@
 //!
 //! The functions that read an [`EventKind`] match it without a wildcard arm: a new kind
 //! of event does not compile until it is read here, once, for every reader.
-use super::event::{Command, Event, EventKind};
+use super::event::{Command, DecisionSignature, Event, EventKind};
 use super::state::StepState;
 use super::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -155,6 +155,25 @@ pub struct Decision {
     pub summary: String,
 }
 
+/// `details` with the decision's signature under `signature` (its principal, key,
+/// message and armored SSHSIG), when it was signed: the audit row and the approvals
+/// row carry the same.
+pub fn with_signature(
+    mut details: serde_json::Value,
+    sig: Option<&DecisionSignature>,
+) -> serde_json::Value {
+    if let (Some(sig), Some(map)) = (sig, details.as_object_mut()) {
+        map.insert("signature".into(), json!(sig));
+    }
+    details
+}
+
+/// A signed decision's one-line account (`signed by SHA256:…`), empty when unsigned.
+fn signed_summary(sig: Option<&DecisionSignature>) -> String {
+    sig.map(|s| format!("signed by {} ({})", s.principal, s.key))
+        .unwrap_or_default()
+}
+
 /// The decision an event records, `None` for plain transitions (exactly when
 /// [`audit_action`] is `None`).
 pub fn decision(kind: &EventKind) -> Option<Decision> {
@@ -178,10 +197,11 @@ pub fn decision(kind: &EventKind) -> Option<Decision> {
             operator,
             params,
             auto_approve,
+            allowed_signers,
             ..
         } => {
             let list: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            let (details, auto) = if *auto_approve {
+            let (mut details, auto) = if *auto_approve {
                 (
                     json!({ "workflow": workflow, "params": params, "auto_approve": true }),
                     "; gates auto-approved",
@@ -189,6 +209,10 @@ pub fn decision(kind: &EventKind) -> Option<Decision> {
             } else {
                 (json!({ "workflow": workflow, "params": params }), "")
             };
+            // The signers every signed decision of the run is verified against.
+            if let Some(text) = allowed_signers {
+                details["allowed_signers"] = json!(text);
+            }
             d(
                 operator,
                 None,
@@ -227,19 +251,31 @@ pub fn decision(kind: &EventKind) -> Option<Decision> {
             digest,
             approvers,
             quorum,
+            signed,
         } => {
             let who = if approvers.is_empty() {
                 "anyone".to_string()
             } else {
                 approvers.join(", ")
             };
+            let mut details = json!({ "prompt": prompt, "deadline": deadline, "digest": digest,
+                        "approvers": approvers, "quorum": quorum });
+            if *signed {
+                details["signed"] = json!(true);
+            }
+            let how = if *signed {
+                "; signed approvals only"
+            } else {
+                ""
+            };
             d(
                 ENGINE,
                 Some(step),
                 None,
-                json!({ "prompt": prompt, "deadline": deadline, "digest": digest,
-                        "approvers": approvers, "quorum": quorum }),
-                format!("prompt: {prompt}; approvers: {who}; quorum {quorum}; digest {digest}"),
+                details,
+                format!(
+                    "prompt: {prompt}; approvers: {who}; quorum {quorum}; digest {digest}{how}"
+                ),
             )
         }
         K::ApprovalGiven {
@@ -247,12 +283,13 @@ pub fn decision(kind: &EventKind) -> Option<Decision> {
             actor,
             reason,
             digest,
+            signature,
         } => d(
             actor,
             Some(step),
             reason.as_ref(),
-            json!({ "digest": digest }),
-            String::new(),
+            with_signature(json!({ "digest": digest }), signature.as_ref()),
+            signed_summary(signature.as_ref()),
         ),
         K::GateApproved {
             step,
@@ -269,8 +306,15 @@ pub fn decision(kind: &EventKind) -> Option<Decision> {
             step,
             actor,
             reason,
+            signature,
             ..
-        } => d(actor, Some(step), Some(reason), json!({}), String::new()),
+        } => d(
+            actor,
+            Some(step),
+            Some(reason),
+            with_signature(json!({}), signature.as_ref()),
+            signed_summary(signature.as_ref()),
+        ),
         K::GateVoided { step, reason } => {
             d(ENGINE, Some(step), Some(reason), json!({}), String::new())
         }

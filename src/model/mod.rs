@@ -15,7 +15,9 @@ pub mod view;
 
 pub use actor::{clean_name, same_actor};
 pub use error::{ErrorKind, ErrorRecord, Severity};
-pub use event::{Actor, Command, CommandOutcome, Event, EventKind, StepOutcome, Usage};
+pub use event::{
+    Actor, Command, CommandOutcome, DecisionSignature, Event, EventKind, StepOutcome, Usage,
+};
 pub use health::{Health, HealthLabel, HealthTerm};
 pub use history::{AuditAction, Decision};
 pub use liveness::{LEASE_STALE, Lease, Liveness};

@@ -256,7 +256,21 @@ impl Service {
                 };
                 if let Some(hosted) = self.driven.get(&run_id) {
                     let tx = hosted.commands();
+                    let db = self.db.clone();
                     tokio::spawn(async move {
+                        // A decision on a signed gate is signed through ssh-agent first.
+                        let signed = tokio::task::spawn_blocking(move || {
+                            sign_for_console(&db, &run_id, command)
+                        })
+                        .await
+                        .unwrap_or_else(|e| Err(format!("signing failed: {e}")));
+                        let command = match signed {
+                            Ok(c) => c,
+                            Err(reason) => {
+                                let _ = reply.send(CommandOutcome::Refused { reason });
+                                return;
+                            }
+                        };
                         if let Err(e) = tx.send(CommandRequest { command, reply }).await {
                             let _ = e.0.reply.send(CommandOutcome::Refused {
                                 reason: "the engine has stopped".into(),
@@ -290,14 +304,18 @@ impl Service {
             let result = Store::open(&db)
                 .map_err(SessionError::from)
                 .and_then(|mut store| match command {
-                    Some(command) => command::apply(
-                        &mut store,
-                        &run_id,
-                        command,
-                        &Delivery::Foreground,
-                        &params,
-                        command::WAIT,
-                    ),
+                    Some(command) => {
+                        let command =
+                            sign_for_console(&db, &run_id, command).map_err(SessionError::Usage)?;
+                        command::apply(
+                            &mut store,
+                            &run_id,
+                            command,
+                            &Delivery::Foreground,
+                            &params,
+                            command::WAIT,
+                        )
+                    }
                     None => {
                         command::take_over(&mut store, &run_id, &params, &operator, None, false)
                             .map(|(ready, _)| Applied::TakenOver {
@@ -463,6 +481,16 @@ impl Service {
 }
 
 /// The reason shown in the console for a command that could not apply.
+/// The console's decisions on a signed gate are signed through ssh-agent (the agent's
+/// first key listed under an approver); others pass as they are.
+fn sign_for_console(db: &Path, run_id: &str, command: Command) -> Result<Command, String> {
+    if !matches!(command, Command::Approve { .. } | Command::Reject { .. }) {
+        return Ok(command);
+    }
+    let store = Store::open_read_only(db).map_err(|e| e.to_string())?;
+    super::signing::sign_command(&store, run_id, command, None).map_err(|e| e.to_string())
+}
+
 fn refusal(e: &SessionError) -> String {
     match e {
         SessionError::Refused { reason, state, .. } => format!("{reason} (the run is {state})"),

@@ -19,6 +19,7 @@ pub mod identity;
 mod jobs;
 pub mod prepare;
 pub mod signals;
+pub mod signing;
 
 use crate::model::RunState;
 use crate::store::StoreError;

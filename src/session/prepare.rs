@@ -178,7 +178,8 @@ pub fn rebuild(
     for_driving: bool,
 ) -> Result<Core, SessionError> {
     let record = store.run(run_id)?;
-    let plan = load_recorded(&record, source)?;
+    let events = store.events(run_id)?;
+    let plan = load_recorded(&record, source, recorded_signers(&events))?;
     let (params, secrets) = if for_driving {
         driving_params(&plan, &record, given)?
     } else {
@@ -188,18 +189,35 @@ pub fn rebuild(
     // Replay takes the seed from `RunStarted`; the operator who started it stays the
     // run's operator (self-approval rules depend on it).
     let cfg = run_config(run_id, &record.operator, params, secrets, 0, false, None);
-    let events = store.events(run_id)?;
     Core::replay(plan, cfg, &events).map_err(|e| SessionError::Replay {
         run_id: run_id.to_string(),
         why: e.to_string(),
     })
 }
 
-fn load_recorded(record: &RunRecord, source: PlanSource) -> Result<Arc<Plan>, SessionError> {
+/// The allowed signers the run recorded when it started (`None`: it had none).
+fn recorded_signers(events: &[Event]) -> Option<&str> {
+    match events.first().map(|e| &e.kind) {
+        Some(crate::model::EventKind::RunStarted {
+            allowed_signers, ..
+        }) => allowed_signers.as_deref(),
+        _ => None,
+    }
+}
+
+/// A recorded run's plan. Whichever workflow text is used, its allowed signers are the
+/// ones recorded when the run started: a run keeps the signers it started with.
+fn load_recorded(
+    record: &RunRecord,
+    source: PlanSource,
+    signers: Option<&str>,
+) -> Result<Arc<Plan>, SessionError> {
+    let signers = workflow::SignersFrom::Recorded(signers);
     let loaded = if source == PlanSource::Current && record.source_path.exists() {
-        workflow::load_file(&record.source_path)
+        workflow::read_source(&record.source_path)
+            .and_then(|text| workflow::load_str_with(&text, &record.source_path, signers))
     } else {
-        workflow::load_str(&record.source_text, &record.source_path)
+        workflow::load_str_with(&record.source_text, &record.source_path, signers)
     };
     loaded
         .map(Arc::new)

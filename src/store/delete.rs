@@ -183,6 +183,7 @@ mod tests {
                 params: Default::default(),
                 seed: 1,
                 auto_approve: false,
+                allowed_signers: None,
             },
             EventKind::CancelRequested {
                 actor: "alice".into(),

@@ -215,6 +215,7 @@ mod tests {
             digest: "d".into(),
             approvers: vec![],
             quorum: 1,
+            signed: false,
         }
     }
 
@@ -257,6 +258,7 @@ mod tests {
                         actor: "engine".into(),
                         reason: "timed out".into(),
                         timed_out: true,
+                        signature: None,
                     },
                 ),
                 // `h`: approved after 2 s, then a gate still open counts nothing.

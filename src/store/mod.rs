@@ -7,6 +7,7 @@
 //! `commands` table; one engine per run is ensured by a lease with a heartbeat.
 mod access;
 pub mod audit;
+pub mod audit_signatures;
 mod cache;
 mod commands;
 mod delete;
@@ -21,6 +22,7 @@ pub mod schema;
 pub mod wake;
 
 pub use audit::{AuditKeys, AuditRow, AuditVerdict};
+pub use audit_signatures::SignaturesVerdict;
 pub use cache::CacheEntry;
 pub use commands::{LeaseOutcome, holder_alive, lease_holder_name};
 pub use delete::DeletedRun;

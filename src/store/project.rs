@@ -372,26 +372,34 @@ fn records<'a>(ev: &'a Event, errors: &mut Vec<ErrorOp<'a>>, approvals: &mut Vec
             deadline,
             approvers,
             quorum,
-        } => approval(
-            Cow::Borrowed(step),
-            "opened",
-            "engine",
-            None,
-            Some(digest),
-            serde_json::json!({"prompt": prompt, "deadline": deadline, "approvers": approvers, "quorum": quorum}),
-        ),
+            signed,
+        } => {
+            let mut details = serde_json::json!({"prompt": prompt, "deadline": deadline, "approvers": approvers, "quorum": quorum});
+            if *signed {
+                details["signed"] = serde_json::json!(true);
+            }
+            approval(
+                Cow::Borrowed(step),
+                "opened",
+                "engine",
+                None,
+                Some(digest),
+                details,
+            )
+        }
         EventKind::ApprovalGiven {
             step,
             actor,
             reason,
             digest,
+            signature,
         } => approval(
             Cow::Borrowed(step),
             "vote",
             actor,
             reason.as_deref(),
             Some(digest),
-            serde_json::json!({}),
+            history::with_signature(serde_json::json!({}), signature.as_ref()),
         ),
         EventKind::GateApproved {
             step,
@@ -410,13 +418,14 @@ fn records<'a>(ev: &'a Event, errors: &mut Vec<ErrorOp<'a>>, approvals: &mut Vec
             actor,
             reason,
             timed_out,
+            signature,
         } => approval(
             Cow::Borrowed(step),
             if *timed_out { "timed_out" } else { "rejected" },
             actor,
             Some(reason),
             None,
-            serde_json::json!({}),
+            history::with_signature(serde_json::json!({}), signature.as_ref()),
         ),
         EventKind::GateVoided { step, reason } => approval(
             Cow::Borrowed(step),

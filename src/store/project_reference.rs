@@ -150,23 +150,31 @@ pub fn apply(conn: &Connection, run_id: &str, ev: &Event) -> Result<(), StoreErr
             deadline,
             approvers,
             quorum,
-        } => approval(
-            conn,
-            run_id,
-            seq,
-            at,
-            step,
-            "opened",
-            "engine",
-            None,
-            Some(digest),
-            serde_json::json!({"prompt": prompt, "deadline": deadline, "approvers": approvers, "quorum": quorum}),
-        )?,
+            signed,
+        } => {
+            let mut details = serde_json::json!({"prompt": prompt, "deadline": deadline, "approvers": approvers, "quorum": quorum});
+            if *signed {
+                details["signed"] = serde_json::json!(true);
+            }
+            approval(
+                conn,
+                run_id,
+                seq,
+                at,
+                step,
+                "opened",
+                "engine",
+                None,
+                Some(digest),
+                details,
+            )?
+        }
         EventKind::ApprovalGiven {
             step,
             actor,
             reason,
             digest,
+            signature,
         } => approval(
             conn,
             run_id,
@@ -177,7 +185,7 @@ pub fn apply(conn: &Connection, run_id: &str, ev: &Event) -> Result<(), StoreErr
             actor,
             reason.as_deref(),
             Some(digest),
-            serde_json::json!({}),
+            crate::model::history::with_signature(serde_json::json!({}), signature.as_ref()),
         )?,
         EventKind::GateApproved {
             step,
@@ -200,6 +208,7 @@ pub fn apply(conn: &Connection, run_id: &str, ev: &Event) -> Result<(), StoreErr
             actor,
             reason,
             timed_out,
+            signature,
         } => approval(
             conn,
             run_id,
@@ -210,7 +219,7 @@ pub fn apply(conn: &Connection, run_id: &str, ev: &Event) -> Result<(), StoreErr
             actor,
             Some(reason),
             None,
-            serde_json::json!({}),
+            crate::model::history::with_signature(serde_json::json!({}), signature.as_ref()),
         )?,
         EventKind::GateVoided { step, reason } => approval(
             conn,
@@ -479,12 +488,14 @@ mod tests {
             step().prop_map(|step| Command::Approve {
                 step,
                 operator: "bob".into(),
-                reason: Some("ok".into())
+                reason: Some("ok".into()),
+                signature: None,
             }),
             step().prop_map(|step| Command::Reject {
                 step,
                 operator: "bob".into(),
-                reason: "no".into()
+                reason: "no".into(),
+                signature: None,
             }),
             Just(Command::RaiseBudget {
                 operator: "bob".into(),
@@ -557,13 +568,15 @@ mod tests {
                 deadline: Some(Timestamp(9)),
                 digest: "d1".into(),
                 approvers: vec!["bob".into()],
-                quorum: 1
+                quorum: 1,
+                signed: false,
             }),
             1 => step().prop_map(|step| EventKind::ApprovalGiven {
                 step,
                 actor: "bob".into(),
                 reason: None,
-                digest: "d1".into()
+                digest: "d1".into(),
+                signature: None,
             }),
             1 => step().prop_map(|step| EventKind::GateApproved {
                 step,
@@ -574,7 +587,8 @@ mod tests {
                 step,
                 actor: "bob".into(),
                 reason: "no".into(),
-                timed_out
+                timed_out,
+                signature: None,
             }),
             1 => step().prop_map(|step| EventKind::GateVoided {
                 step,

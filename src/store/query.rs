@@ -1,7 +1,7 @@
 //! Read queries: replay, run records, the run list, `show` details, logs and audit.
 use super::audit::{self, AuditRow, AuditVerdict};
 use super::commands::holder_alive;
-use super::{Store, StoreError};
+use super::{SignaturesVerdict, Store, StoreError};
 use crate::model::health::{self, StepScore};
 use crate::model::history;
 use crate::model::liveness::{self, Lease, Liveness};
@@ -471,6 +471,20 @@ impl Store {
                 Some(e) => Err(StoreError::from(e)),
                 None => Ok(verdict),
             }
+        })();
+        self.ctx(r)
+    }
+}
+
+impl Store {
+    /// Verify every signed decision again (all runs, or `run_id`'s) against the
+    /// allowed signers its run recorded; see [`super::audit_signatures`].
+    pub fn verify_signatures(&self, run_id: Option<&str>) -> Result<SignaturesVerdict, StoreError> {
+        let r = (|| {
+            let mut st = self.conn.prepare(&format!("{AUDIT_SELECT} ORDER BY id"))?;
+            let rows = st.query_map([], audit_row)?;
+            let rows: Vec<AuditRow> = rows.collect::<Result<_, _>>()?;
+            Ok(super::audit_signatures::verify_signatures(rows, run_id))
         })();
         self.ctx(r)
     }

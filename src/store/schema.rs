@@ -330,6 +330,7 @@ mod tests {
                     params: Default::default(),
                     seed: 1,
                     auto_approve: false,
+                    allowed_signers: None,
                 },
             ),
             state(2, StepState::Queued),

@@ -699,6 +699,7 @@ fn gate_dialog(ui: &mut UiState, action: Action) -> Vec<Request> {
                     step: step.clone(),
                     operator,
                     reason: (!reason.is_empty()).then_some(reason),
+                    signature: None,
                 },
                 Decision::Reject if reason.is_empty() => {
                     d.error = Some("a reason is required to reject".into());
@@ -708,6 +709,7 @@ fn gate_dialog(ui: &mut UiState, action: Action) -> Vec<Request> {
                     step: step.clone(),
                     operator,
                     reason,
+                    signature: None,
                 },
             };
             let verb = match d.decision {
@@ -1776,6 +1778,7 @@ mod tests {
                 step: "deploy-prod".into(),
                 operator: "alice".into(),
                 reason: Some("looks good\nship it".into()),
+                signature: None,
             })]
         );
         assert!(ui.dialog.is_none());
@@ -1818,6 +1821,7 @@ mod tests {
                 step: "deploy-prod".into(),
                 operator: "carol".into(),
                 reason: "CVE open".into(),
+                signature: None,
             })]
         );
     }

@@ -419,7 +419,8 @@ mod tests {
             Command::Approve {
                 step: "deploy-prod".into(),
                 operator: "carol".into(),
-                reason: Some("ok".into())
+                reason: Some("ok".into()),
+                signature: None,
             }
         );
         // The reply is ready before the key stream ends; replies are served first.

@@ -27,6 +27,7 @@ const TOP_FIELDS: &[&str] = &[
     "executors",
     "notify",
     "tools",
+    "approvals",
     "step",
 ];
 const PARAM_FIELDS: &[&str] = &[
@@ -71,7 +72,11 @@ const GATE_FIELDS: &[&str] = &[
     "timeout",
     "on_timeout",
     "allow_self_approval",
+    "signed",
 ];
+const APPROVALS_FIELDS: &[&str] = &["allowed_signers"];
+/// An allowed-signers file is a list of public keys: a larger one is a mistake.
+const MAX_SIGNERS_BYTES: u64 = 1 << 20;
 const POOL_FIELDS: &[&str] = &["capacity", "rate", "burst", "executor"];
 const BUDGET_FIELDS: &[&str] = &["cost", "calls", "tokens"];
 const DEFAULTS_FIELDS: &[&str] = &["timeout", "retry", "executor", "cache"];
@@ -84,9 +89,28 @@ pub fn load_file(path: &Path) -> Result<Plan, Diagnostics> {
     load_str(&super::source::read_source(path)?, path)
 }
 
+/// Where the allowed signers of `[approvals]` come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignersFrom<'a> {
+    /// The file `allowed_signers` names (a new run, `baton validate`).
+    File,
+    /// The text recorded when the run started (`None`: it had no `[approvals]`), so
+    /// that a run keeps the signers it started with whatever the file says now.
+    Recorded(Option<&'a str>),
+}
+
 /// Load and validate `source`; `path` names it in diagnostics and its parent directory
 /// becomes the plan's `base_dir`.
 pub fn load_str(source: &str, path: &Path) -> Result<Plan, Diagnostics> {
+    load_str_with(source, path, SignersFrom::File)
+}
+
+/// [`load_str`], taking the allowed signers from `signers`.
+pub fn load_str_with(
+    source: &str,
+    path: &Path,
+    signers: SignersFrom<'_>,
+) -> Result<Plan, Diagnostics> {
     let mut r = Reporter::new(path.to_path_buf(), source);
     let root = match tree::parse(source) {
         Ok(root) => root,
@@ -109,6 +133,10 @@ pub fn load_str(source: &str, path: &Path) -> Result<Plan, Diagnostics> {
     let plan = Loader {
         r: &mut r,
         env_names: Vec::new(),
+        recorded_signers: match signers {
+            SignersFrom::File => None,
+            SignersFrom::Recorded(t) => Some(t.map(str::to_string)),
+        },
     }
     .load(&root, path, base_dir);
     match plan {
@@ -121,6 +149,8 @@ struct Loader<'r, 's> {
     r: &'r mut Reporter<'s>,
     /// The run-wide `env` names, which `${{ env.NAME }}` may read.
     env_names: Vec<String>,
+    /// `None`: read the allowed signers from their file; else the run's record.
+    recorded_signers: Option<Option<String>>,
 }
 
 /// A step as written, before names are resolved.
@@ -157,12 +187,17 @@ struct TextEntry<'n> {
 }
 
 struct RawGate<'n> {
+    span: Span,
     prompt: Option<(&'n str, Span)>,
-    approvers: Vec<String>,
+    /// Each with where it is written.
+    approvers: Vec<(String, Span)>,
     quorum: Option<(u32, Span)>,
     timeout: Option<Duration>,
     on_timeout: OnTimeout,
+    on_timeout_span: Option<Span>,
     allow_self_approval: bool,
+    /// `signed = true` and where.
+    signed: Option<Span>,
 }
 
 /// A template use, to be checked once all steps are known.
@@ -229,6 +264,7 @@ impl<'r, 's> Loader<'r, 's> {
             .unwrap_or_default();
         let pools = get(top, "pools").map(|n| self.pools(n)).unwrap_or_default();
         let tools = get(top, "tools").map(|n| self.tools(n)).unwrap_or_default();
+        let approvals = get(top, "approvals").and_then(|n| self.approvals(n, &base_dir));
 
         let raw_steps = match get_entry(top, "step") {
             None => {
@@ -243,6 +279,7 @@ impl<'r, 's> Loader<'r, 's> {
             Some(e) => self.steps(e, default_timeout, &default_retry),
         };
 
+        self.check_signed_gates(&raw_steps, approvals.as_ref(), get(top, "approvals"));
         let param_names: Vec<&str> = params.iter().map(|p: &ParamSpec| p.name.as_str()).collect();
         let mut plan_env = BTreeMap::new();
         for e in &env {
@@ -335,6 +372,7 @@ impl<'r, 's> Loader<'r, 's> {
             executors,
             notify,
             tools,
+            approvals,
             steps,
             layers: g.layers,
             dependants,
@@ -1261,7 +1299,7 @@ impl<'r, 's> Loader<'r, 's> {
             .unwrap_or_default();
         // Account names: kept trimmed; an empty one is nobody, a repeated one (in any
         // case) one person, and either would make the quorum mean less than it says.
-        let mut approvers: Vec<String> = Vec::new();
+        let mut approvers: Vec<(String, Span)> = Vec::new();
         for (name, span) in listed {
             match crate::model::clean_name(name) {
                 None => self.err(
@@ -1269,12 +1307,12 @@ impl<'r, 's> Loader<'r, 's> {
                     format!("an empty name in the `approvers` of {label}"),
                     "list OS account names, e.g. approvers = [\"alice\", \"bob\"]".to_string(),
                 ),
-                Some(n) if approvers.iter().any(|a| crate::model::same_actor(a, n)) => self.err(
+                Some(n) if approvers.iter().any(|(a, _)| crate::model::same_actor(a, n)) => self.err(
                     &span,
                     format!("`{n}` is listed twice in the `approvers` of {label} (names are compared case-insensitively)"),
                     "list each account once".to_string(),
                 ),
-                Some(n) => approvers.push(n.to_string()),
+                Some(n) => approvers.push((n.to_string(), span)),
             }
         }
         let quorum = get(entries, "quorum").and_then(|q| {
@@ -1304,6 +1342,11 @@ impl<'r, 's> Loader<'r, 's> {
         let allow_self_approval = get(entries, "allow_self_approval")
             .and_then(|b| self.boolean(b, &format!("`allow_self_approval` of {what}")))
             .unwrap_or(true);
+        let signed = get(entries, "signed").and_then(|b| {
+            self.boolean(b, &format!("`signed` of {what}"))
+                .filter(|s| *s)
+                .map(|_| b.span.clone())
+        });
         if let Some((q, span)) = &quorum
             && !approvers.is_empty()
             && *q as usize > approvers.len()
@@ -1321,13 +1364,139 @@ impl<'r, 's> Loader<'r, 's> {
             );
         }
         Some(RawGate {
+            span: n.span.clone(),
             prompt,
             approvers,
             quorum,
             timeout,
             on_timeout,
+            on_timeout_span: get(entries, "on_timeout").map(|o| o.span.clone()),
             allow_self_approval,
+            signed,
         })
+    }
+
+    // ---- signed approvals ------------------------------------------------------------
+
+    /// `[approvals]`: the allowed-signers file, read now (or taken from the run's record).
+    fn approvals(&mut self, n: &Node, base_dir: &Path) -> Option<Approvals> {
+        let entries = self.table(
+            n,
+            "`approvals`",
+            "[approvals] with allowed_signers = \"allowed_signers\"",
+        )?;
+        self.unknown_fields(entries, APPROVALS_FIELDS, "in `approvals`");
+        let Some(p) = get(entries, "allowed_signers") else {
+            self.err(
+                &n.span,
+                "`approvals` has no `allowed_signers`",
+                "add allowed_signers = \"allowed_signers\": the OpenSSH allowed-signers file (as git uses for signed commits), relative to the workflow file",
+            );
+            return None;
+        };
+        let rel = self.string(p, "`approvals.allowed_signers`")?;
+        if rel.trim().is_empty() {
+            self.err(
+                &p.span,
+                "`approvals.allowed_signers` is empty",
+                "name the allowed-signers file, e.g. allowed_signers = \"allowed_signers\"",
+            );
+            return None;
+        }
+        let path = base_dir.join(rel);
+        let text = match self.recorded_signers.clone() {
+            None => match read_signers(&path) {
+                Ok(t) => t,
+                Err(why) => {
+                    self.err(
+                        &p.span,
+                        format!("cannot read the allowed signers `{rel}`: {why}"),
+                        "give the path of an OpenSSH allowed-signers file (lines of `principal ssh-ed25519 AAAA…`), relative to the workflow file",
+                    );
+                    return None;
+                }
+            },
+            Some(Some(t)) => t,
+            Some(None) => {
+                self.err(
+                    &n.span,
+                    "this run was started without `[approvals]`: allowed signers cannot be added to a run under way",
+                    "start a new run with the workflow as it is now (the allowed signers are recorded when a run starts)",
+                );
+                return None;
+            }
+        };
+        match crate::signing::AllowedSigners::parse(&text) {
+            Ok(signers) => Some(Approvals {
+                path,
+                written: rel.to_string(),
+                signers: std::sync::Arc::new(signers),
+            }),
+            Err(e) => {
+                self.err(
+                    &p.span,
+                    format!("the allowed signers `{rel}`, {e}"),
+                    "each line is `principal[,principal…] [namespaces=\"…\"] keytype base64 [comment]`, the key as in a .pub file",
+                );
+                None
+            }
+        }
+    }
+
+    /// A signed gate needs the allowed signers, approvers that are principals in it,
+    /// and no way to pass it unsigned.
+    fn check_signed_gates(
+        &mut self,
+        raw: &[RawStep<'_>],
+        approvals: Option<&Approvals>,
+        approvals_node: Option<&Node>,
+    ) {
+        for s in raw {
+            let Some(g) = &s.gate else { continue };
+            let Some(signed) = &g.signed else { continue };
+            let label = match &s.id {
+                Some((id, _)) => format!("step `{id}`"),
+                None => "this step".to_string(),
+            };
+            if g.approvers.is_empty() {
+                self.err(
+                    &g.span,
+                    format!("the gate of {label} is signed but lists no `approvers`"),
+                    "a signed gate is decided by the principals it names: add approvers = [\"alice@example.com\"], as listed in the allowed-signers file",
+                );
+            }
+            if g.on_timeout == OnTimeout::Approve {
+                let span = g.on_timeout_span.clone().unwrap_or_else(|| g.span.clone());
+                self.err(
+                    &span,
+                    format!("the gate of {label} is signed, so it cannot approve itself on timeout"),
+                    "use on_timeout = \"reject\" or \"fail\": only approvers' signatures pass a signed gate",
+                );
+            }
+            let Some(a) = approvals else {
+                // Reported once per file below when the section is missing altogether.
+                if approvals_node.is_none() {
+                    self.err(
+                        signed,
+                        format!("the gate of {label} is signed, but the workflow has no `[approvals]` with `allowed_signers`"),
+                        "add [approvals] allowed_signers = \"allowed_signers\" (the OpenSSH allowed-signers file listing each approver's public key), or remove `signed = true`",
+                    );
+                }
+                continue;
+            };
+            for (name, span) in &g.approvers {
+                if !a.signers.has_principal(name) {
+                    self.err(
+                        span,
+                        format!(
+                            "approver `{name}` of the signed gate of {label} is not a principal in the allowed signers `{}`",
+                            a.written
+                        ),
+                        format!("add a line `{name} ssh-ed25519 AAAA…` (their public key) to that file, or list an approver it names"),
+                    );
+                }
+            }
+        }
     }
 
     // ---- resolution ------------------------------------------------------------------
@@ -1469,11 +1638,12 @@ impl<'r, 's> Loader<'r, 's> {
                 };
                 Gate {
                     prompt,
-                    approvers: g.approvers.clone(),
+                    approvers: g.approvers.iter().map(|(a, _)| a.clone()).collect(),
                     quorum: g.quorum.as_ref().map_or(1, |(q, _)| *q),
                     timeout: g.timeout,
                     on_timeout: g.on_timeout,
                     allow_self_approval: g.allow_self_approval,
+                    signed: g.signed.is_some(),
                 }
             });
             if !s.has_action_key {
@@ -1805,6 +1975,25 @@ struct RawParam {
     pattern: Option<regex::Regex>,
     secret: bool,
     description: Option<String>,
+}
+
+/// The allowed-signers file, bounded (it is a list of public keys).
+fn read_signers(path: &Path) -> Result<String, String> {
+    let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_string(),
+        _ => e.to_string(),
+    })?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    if meta.len() > MAX_SIGNERS_BYTES {
+        return Err(format!(
+            "{} bytes, more than the {MAX_SIGNERS_BYTES} an allowed-signers file may have",
+            meta.len()
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    String::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string())
 }
 
 fn get<'n>(entries: &'n [Entry], key: &str) -> Option<&'n Node> {

@@ -17,7 +17,7 @@ pub mod units;
 pub use builtins::builtin_tools;
 pub use diag::{Diagnostic, Diagnostics, suggest};
 pub use envrefs::{env_cycles, env_order};
-pub use load::{load_file, load_str};
+pub use load::{SignersFrom, load_file, load_str, load_str_with};
 pub use params::resolve_params;
 pub use plan::*;
 pub use source::{DEFAULT_MAX_WORKFLOW_BYTES, MAX_WORKFLOW_BYTES_ENV, read_source};

@@ -28,6 +28,8 @@ pub struct Plan {
     pub notify: Vec<Notifier>,
     /// Tools the workflow declares (`[tools.x]`); built-ins are not listed here.
     pub tools: BTreeMap<String, Tool>,
+    /// `[approvals]`: whose SSH signatures decide `signed = true` gates.
+    pub approvals: Option<Approvals>,
     /// Steps in file order; `needs` and template step references index into this.
     pub steps: Vec<Step>,
     /// Longest-path layers: `layers[0]` has the steps with no needs.
@@ -270,14 +272,27 @@ pub struct Gate {
     pub timeout: Option<Duration>,
     pub on_timeout: OnTimeout,
     pub allow_self_approval: bool,
+    /// `signed = true`: only SSH signatures by approvers' keys (`[approvals]`) decide it.
+    pub signed: bool,
 }
 
 impl Gate {
-    /// Whether `--auto-approve` may pass this gate: one that names no approvers and
-    /// allows self-approval. A gate that says who decides is decided by them.
+    /// Whether `--auto-approve` may pass this gate: one that names no approvers, allows
+    /// self-approval and needs no signatures. A gate that says who decides is decided
+    /// by them.
     pub fn auto_approvable(&self) -> bool {
-        self.approvers.is_empty() && self.allow_self_approval
+        self.approvers.is_empty() && self.allow_self_approval && !self.signed
     }
+}
+
+/// `[approvals]`: the allowed-signers file (its path, and its parsed content, which is
+/// recorded with each run).
+#[derive(Debug, Clone)]
+pub struct Approvals {
+    pub path: PathBuf,
+    /// The path as the workflow writes it (relative to it), for messages.
+    pub written: String,
+    pub signers: std::sync::Arc<crate::signing::AllowedSigners>,
 }
 
 #[derive(Debug, Clone)]

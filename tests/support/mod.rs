@@ -70,6 +70,7 @@ impl Script {
             params: BTreeMap::from([("version".to_string(), "1.2.3".to_string())]),
             seed: 7,
             auto_approve: false,
+            allowed_signers: None,
         })
     }
     pub fn state(&mut self, step: &str, state: StepState, attempt: u32) -> &mut Self {

@@ -32,6 +32,7 @@ fn assert_view_matches_core(core: &Core, now: Timestamp) -> usize {
                     step: step(),
                     operator: op(),
                     reason: None,
+                    signature: None,
                 },
             ),
             (
@@ -41,6 +42,7 @@ fn assert_view_matches_core(core: &Core, now: Timestamp) -> usize {
                     step: step(),
                     operator: op(),
                     reason: "no".into(),
+                    signature: None,
                 },
             ),
             (
@@ -170,6 +172,7 @@ fn actions_match_the_core_through_gates_failure_retry_and_cancel() {
         step: "g".into(),
         operator: "vera".into(),
         reason: "no".into(),
+        signature: None,
     });
     check(&sim);
     sim.cmd(Command::Retry {
@@ -279,7 +282,7 @@ proptest! {
                     if rng.random_bool(0.6) {
                         sim.approve(&id(i), "vera");
                     } else {
-                        sim.cmd(Command::Reject { step: id(i), operator: "vera".into(), reason: "no".into() });
+                        sim.cmd(Command::Reject { step: id(i), operator: "vera".into(), reason: "no".into(), signature: None, });
                     }
                 }
                 8 if !failed.is_empty() => {

@@ -98,6 +98,9 @@ impl Core {
                 ..
             } => {
                 if let Some(i) = idx(self, step) {
+                    if self.passes_signed_gate_unapproved(i, *state) {
+                        self.passage_unsigned = Some((ev.seq, step.clone()));
+                    }
                     self.set_state(i, *state, *attempt, at);
                 }
             }
@@ -197,6 +200,7 @@ impl Core {
                 prompt,
                 deadline,
                 digest,
+                signed,
                 ..
             } => {
                 if let Some(i) = idx(self, step) {
@@ -212,6 +216,9 @@ impl Core {
                         prompt: prompt.clone(),
                         digest: digest.clone(),
                         votes: Vec::new(),
+                        keys: Vec::new(),
+                        signed: *signed,
+                        unbacked: false,
                         approved: None,
                         decided: None,
                     };
@@ -235,20 +242,38 @@ impl Core {
                 step,
                 actor,
                 reason,
-                ..
+                digest,
+                signature,
             } => {
                 if let Some(i) = idx(self, step) {
-                    self.steps[i]
-                        .gate
-                        .votes
-                        .push((actor.clone(), reason.clone()));
+                    // On a signed gate a vote counts only if its signature holds, whoever
+                    // wrote it into the history.
+                    let counted = if self.steps[i].gate.signed {
+                        self.vote_holds(i, actor, reason.as_deref(), digest, signature.as_ref())
+                            .map(Some)
+                    } else {
+                        Some(None)
+                    };
+                    if let Some(key) = counted {
+                        let g = &mut self.steps[i].gate;
+                        g.votes.push((actor.clone(), reason.clone()));
+                        g.keys.extend(key);
+                    }
                 }
             }
             EventKind::GateApproved { step, .. } => {
                 if let Some(i) = idx(self, step) {
+                    let quorum = self.plan.steps[i]
+                        .gate
+                        .as_ref()
+                        .map_or(1, |g| g.quorum.max(1));
                     let g = &mut self.steps[i].gate;
-                    g.approved = Some(g.digest.clone());
-                    g.decided = Some(Decision::Approved);
+                    if g.signed && (g.votes.len() as u32) < quorum {
+                        g.unbacked = true;
+                    } else {
+                        g.approved = Some(g.digest.clone());
+                        g.decided = Some(Decision::Approved);
+                    }
                 }
             }
             EventKind::GateRejected { step, .. } => {

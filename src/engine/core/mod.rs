@@ -211,6 +211,10 @@ pub enum ReplayError {
     SeqGap { expected: u64, found: u64 },
     #[error("event {seq} names step `{step}`, which the workflow no longer has")]
     UnknownStep { seq: u64, step: String },
+    #[error(
+        "event {seq} moves step `{step}` past its signed gate, which no quorum of valid approvers' signatures approved: the history was edited (`baton audit verify` checks the record)"
+    )]
+    UnsignedPassage { seq: u64, step: String },
 }
 
 /// Timers, each valid only while its step is in the matching state (checked on fire).
@@ -239,7 +243,15 @@ struct GateRt {
     warned: bool,
     prompt: String,
     digest: String,
+    /// The votes that count: (actor, reason). On a signed gate, only votes whose
+    /// signature verifies (see `decide::signed`).
     votes: Vec<(String, Option<String>)>,
+    /// The keys (`SHA256:…`) of the counted signed votes: one key is one vote.
+    keys: Vec<String>,
+    /// This opening needs signatures (`signed = true` when it opened).
+    signed: bool,
+    /// A `gate_approved` that no quorum of valid signatures backs: not an approval.
+    unbacked: bool,
     /// The digest the gate was approved with; the approval holds while it matches.
     approved: Option<String>,
     decided: Option<Decision>,
@@ -323,6 +335,9 @@ pub struct Core {
     auto_actor: String,
     /// Whether the history so far has auto-approve on (`cfg` may be ahead of it).
     auto_recorded: bool,
+    /// Set by `apply` when an event moves a step past a signed gate nobody approved
+    /// with valid signatures (`follow` refuses the history).
+    passage_unsigned: Option<(u64, String)>,
     seed: u64,
     started_at: Option<Timestamp>,
     finished_at: Option<Timestamp>,
@@ -438,6 +453,7 @@ impl Core {
             operator: cfg.operator.clone(),
             auto_actor: cfg.operator.clone(),
             auto_recorded: false,
+            passage_unsigned: None,
             seed: cfg.seed,
             started_at: None,
             finished_at: None,
@@ -495,6 +511,9 @@ impl Core {
         }
         self.apply(ev);
         self.events.push(ev.clone());
+        if let Some((seq, step)) = self.passage_unsigned.take() {
+            return Err(ReplayError::UnsignedPassage { seq, step });
+        }
         Ok(())
     }
 

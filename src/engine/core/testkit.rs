@@ -30,6 +30,7 @@ pub fn plan() -> PlanBuilder {
             steps: Vec::new(),
             layers: Vec::new(),
             dependants: Vec::new(),
+            approvals: None,
         },
     }
 }
@@ -42,6 +43,7 @@ pub fn gate() -> Gate {
         timeout: None,
         on_timeout: OnTimeout::Reject,
         allow_self_approval: true,
+        signed: false,
     }
 }
 
@@ -295,6 +297,7 @@ impl Sim {
             step: step.into(),
             operator: who.into(),
             reason: None,
+            signature: None,
         })
     }
 

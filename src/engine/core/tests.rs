@@ -496,12 +496,14 @@ fn reject_needs_reason_and_dependants_follow_triggers() {
         step: "ship".into(),
         operator: "bob".into(),
         reason: "  ".into(),
+        signature: None,
     });
     assert!(refused(&o).contains("reason is required"));
     let o = sim.cmd(Command::Reject {
         step: "ship".into(),
         operator: "bob".into(),
         reason: "not today".into(),
+        signature: None,
     });
     assert!(o.is_accepted());
     assert_eq!(sim.state("ship"), StepState::Rejected);

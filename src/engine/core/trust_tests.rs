@@ -3,7 +3,7 @@
 //! that say who decides.
 use super::testkit::*;
 use super::*;
-use crate::model::AuditAction;
+use crate::model::{AuditAction, EventKind};
 
 fn two_of(approvers: &[&str], self_ok: bool) -> crate::workflow::Gate {
     let mut g = gate();
@@ -48,6 +48,7 @@ fn an_empty_name_decides_nothing() {
             step: "ship".into(),
             operator: nobody.into(),
             reason: "no".into(),
+            signature: None,
         });
         assert!(refused(&o).contains("empty name"));
         let o = sim.cmd(Command::Cancel {
@@ -84,6 +85,7 @@ fn mark_cannot_pass_a_gate_that_was_not_approved() {
         step: "ship".into(),
         operator: "alice".into(),
         reason: "no".into(),
+        signature: None,
     });
     assert!(o.is_accepted());
     assert!(refused(&sim.cmd(mark(StepState::Succeeded))).contains("not approved"));
@@ -175,4 +177,107 @@ fn auto_approve_turned_on_by_a_resume_is_the_resumers() {
         .map(|a| a.actor)
         .collect();
     assert_eq!(approved, ["rita"], "not the starter `olivia`");
+}
+
+/// A throwaway key made for these tests with `ssh-keygen -t ed25519 -N ""`.
+const TEST_KEY: &str = "-----BEGIN OPENSSH PRIVATE KEY-----
+b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW
+QyNTUxOQAAACD/Yw7c1bSgUA0oPdv8OL9RfK+ALPJ/+ybf+E6RY0ss9gAAAIjXvDi717w4
+uwAAAAtzc2gtZWQyNTUxOQAAACD/Yw7c1bSgUA0oPdv8OL9RfK+ALPJ/+ybf+E6RY0ss9g
+AAAEBYNSEih+pS842FgeWygB6fYnJXceSEIUo6wXuYxq+R8P9jDtzVtKBQDSg92/w4v1F8
+r4As8n/7Jt/4TpFjSyz2AAAABHRlc3QB
+-----END OPENSSH PRIVATE KEY-----
+";
+const TEST_PUB: &str =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIP9jDtzVtKBQDSg92/w4v1F8r4As8n/7Jt/4TpFjSyz2 test";
+
+fn signed_plan() -> Arc<crate::workflow::Plan> {
+    let mut g = gate();
+    g.approvers = vec!["alice@example.com".into()];
+    g.signed = true;
+    let signers =
+        crate::signing::AllowedSigners::parse(&format!("alice@example.com {TEST_PUB}\n")).unwrap();
+    plan()
+        .step("ship")
+        .gate(g)
+        .plan_mut(|p| {
+            p.approvals = Some(crate::workflow::Approvals {
+                path: "allowed_signers".into(),
+                written: "allowed_signers".into(),
+                signers: Arc::new(signers),
+            })
+        })
+        .build()
+}
+
+fn sign(message: &str) -> String {
+    ssh_key::PrivateKey::from_openssh(TEST_KEY)
+        .unwrap()
+        .sign("baton", ssh_key::HashAlg::Sha512, message.as_bytes())
+        .unwrap()
+        .to_pem(ssh_key::LineEnding::LF)
+        .unwrap()
+}
+
+fn approve_signed(sim: &mut Sim, signature: Option<String>) -> CommandOutcome {
+    sim.cmd(Command::Approve {
+        step: "ship".into(),
+        operator: "olivia".into(),
+        reason: Some("ok".into()),
+        signature,
+    })
+}
+
+#[test]
+fn a_signed_gate_takes_only_a_valid_signature_and_replay_checks_it_again() {
+    let plan = signed_plan();
+    let mut sim = Sim::new(plan.clone(), cfg());
+    let why = refused(&approve_signed(&mut sim, None));
+    assert!(
+        why.contains("takes only signed decisions") && why.contains("--print-message"),
+        "{why}"
+    );
+    let i = sim.idx("ship");
+    let g = &sim.core.steps[i].gate;
+    let message = crate::signing::message(
+        "r1",
+        "ship",
+        g.opened_seq,
+        &g.digest,
+        crate::signing::Verdict::Approve,
+        "ok",
+    );
+    assert!(approve_signed(&mut sim, Some(sign(&message))).is_accepted());
+    assert_eq!(sim.state("ship"), StepState::Running);
+    let vote = sim.events_named("approval_given")[0].clone();
+    assert!(
+        matches!(&vote.kind, EventKind::ApprovalGiven { actor, .. } if actor == "alice@example.com")
+    );
+
+    // The history replays: the vote verifies again.
+    let events = sim.core.events().to_vec();
+    let core = Core::replay(plan.clone(), cfg(), &events).unwrap();
+    assert_eq!(core.steps[i].state, StepState::Running);
+
+    // The same history with the vote's signature swapped for one over other bytes: the
+    // vote does not count, and the step's passage is refused as an edited history.
+    let forged = sign("something else");
+    let edited: Vec<Event> = events
+        .iter()
+        .cloned()
+        .map(|mut e| {
+            if let EventKind::ApprovalGiven {
+                signature: Some(s), ..
+            } = &mut e.kind
+            {
+                s.signature = forged.clone();
+            }
+            e
+        })
+        .collect();
+    let err = Core::replay(plan, cfg(), &edited).err().unwrap();
+    assert!(
+        matches!(err, ReplayError::UnsignedPassage { ref step, .. } if step == "ship"),
+        "{err}"
+    );
 }

@@ -1,6 +1,7 @@
 //! Operator commands: lookup, the checks that refuse them, and what each one does.
 use super::*;
 use crate::model::same_actor;
+use crate::signing::Verdict;
 
 impl Core {
     pub(super) fn lookup(&self, step: &str) -> Result<usize, String> {
@@ -59,30 +60,48 @@ impl Core {
                 step,
                 operator,
                 reason,
+                signature,
             } => {
                 let i = self.lookup(step)?;
                 self.check_gate(i)?;
-                self.check_approver(i, operator)?;
                 let plan = Arc::clone(&self.plan);
                 let g = plan.steps[i].gate.as_ref().ok_or("no gate")?;
-                if same_actor(operator, &self.operator) && !g.allow_self_approval {
-                    return Err(format!(
-                        "self-approval: `{operator}` started this run (allow_self_approval = false)"
-                    ));
-                }
-                if self.steps[i]
-                    .gate
-                    .votes
-                    .iter()
-                    .any(|(a, _)| same_actor(a, operator))
-                {
-                    return Err(format!("`{operator}` already approved this gate"));
-                }
+                // A signed gate's vote is its signer's (a principal), whoever hands it in.
+                let (actor, signature) = if self.steps[i].gate.signed {
+                    let text = reason.as_deref().unwrap_or("");
+                    let s = self.check_signed(
+                        i,
+                        Verdict::Approve,
+                        text,
+                        signature.as_deref(),
+                        operator,
+                    )?;
+                    (s.principal.clone(), Some(s))
+                } else {
+                    self.check_unsigned(i, signature.is_some())?;
+                    self.check_approver(i, operator)?;
+                    if same_actor(operator, &self.operator) && !g.allow_self_approval {
+                        return Err(format!(
+                            "self-approval: `{operator}` started this run (allow_self_approval = false)"
+                        ));
+                    }
+                    if self.steps[i]
+                        .gate
+                        .votes
+                        .iter()
+                        .any(|(a, _)| same_actor(a, operator))
+                    {
+                        return Err(format!("`{operator}` already approved this gate"));
+                    }
+                    (operator.clone(), None)
+                };
+                let operator = &actor;
                 let kind = EventKind::ApprovalGiven {
                     step: step.clone(),
-                    actor: operator.clone(),
+                    actor: actor.clone(),
                     reason: reason.as_ref().map(|r| self.mask(r)),
                     digest: self.steps[i].gate.digest.clone(),
+                    signature,
                 };
                 self.emit(kind, now, fx);
                 let votes = self.steps[i].gate.votes.len() as u32;
@@ -112,19 +131,37 @@ impl Core {
                 step,
                 operator,
                 reason,
+                signature,
             } => {
                 let i = self.lookup(step)?;
                 self.check_gate(i)?;
                 if reason.trim().is_empty() {
                     return Err("a reason is required to reject".into());
                 }
-                self.check_approver(i, operator)?;
+                let signature = if self.steps[i].gate.signed {
+                    Some(self.check_signed(
+                        i,
+                        Verdict::Reject,
+                        reason,
+                        signature.as_deref(),
+                        operator,
+                    )?)
+                } else {
+                    self.check_unsigned(i, signature.is_some())?;
+                    self.check_approver(i, operator)?;
+                    None
+                };
+                let actor = signature
+                    .as_ref()
+                    .map_or_else(|| operator.clone(), |s| s.principal.clone());
+                let operator = &actor;
                 let reason = self.mask(reason);
                 let kind = EventKind::GateRejected {
                     step: step.clone(),
-                    actor: operator.clone(),
+                    actor: actor.clone(),
                     reason: reason.clone(),
                     timed_out: false,
+                    signature,
                 };
                 self.emit(kind, now, fx);
                 let b = self

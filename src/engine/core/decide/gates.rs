@@ -32,6 +32,7 @@ impl Core {
             digest: digest.clone(),
             approvers: g.approvers.clone(),
             quorum: g.quorum.max(1),
+            signed: g.signed,
         };
         self.emit(kind, now, fx);
         if self.cfg.auto_approve && g.auto_approvable() {
@@ -43,6 +44,7 @@ impl Core {
                     actor: actor.clone(),
                     reason: Some("--auto-approve".into()),
                     digest,
+                    signature: None,
                 },
                 now,
                 fx,
@@ -103,6 +105,7 @@ impl Core {
                         actor: "engine".into(),
                         reason: reason.clone(),
                         timed_out: true,
+                        signature: None,
                     },
                     now,
                     fx,
@@ -146,6 +149,17 @@ impl Core {
                     self.id(i)
                 ),
             });
+        }
+        Ok(())
+    }
+
+    /// A signature handed in for a gate that does not take them is refused, not ignored.
+    pub(super) fn check_unsigned(&self, i: usize, has_signature: bool) -> Result<(), String> {
+        if has_signature {
+            return Err(format!(
+                "the gate of `{}` is not signed (no `signed = true`): decide it without a signature",
+                self.id(i)
+            ));
         }
         Ok(())
     }

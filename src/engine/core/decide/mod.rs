@@ -17,6 +17,7 @@ mod resolve;
 mod run;
 mod saga;
 mod scheduling;
+mod signed;
 
 type Fx = Vec<Effect>;
 
@@ -49,6 +50,11 @@ impl Core {
             params,
             seed: self.cfg.seed,
             auto_approve: self.cfg.auto_approve,
+            allowed_signers: self
+                .plan
+                .approvals
+                .as_ref()
+                .map(|a| a.signers.text().to_string()),
         };
         self.emit(kind, now, &mut fx);
         self.emit(

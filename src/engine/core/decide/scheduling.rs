@@ -192,13 +192,23 @@ impl Core {
             };
             if self.plan.steps[i].gate.is_some() {
                 let d = self.digest_of(&resolved);
-                let approved = self.steps[i].gate.approved.clone();
-                if approved.as_deref() != Some(d.as_str()) {
-                    if approved.is_some() {
+                let rt = &self.steps[i].gate;
+                let approved = rt.approved.clone();
+                let now_signed = self.plan.steps[i].gate.as_ref().is_some_and(|g| g.signed);
+                let why = if rt.unbacked {
+                    Some("the approval is not backed by a quorum of valid approvers' signatures")
+                } else if approved.is_some() && now_signed && !rt.signed {
+                    Some("the gate now takes only signed approvals (signed = true)")
+                } else if approved.is_some() && approved.as_deref() != Some(d.as_str()) {
+                    Some("what would run changed since the approval (digest mismatch)")
+                } else {
+                    None
+                };
+                if approved.as_deref() != Some(d.as_str()) || why.is_some() {
+                    if let Some(reason) = why {
                         let kind = EventKind::GateVoided {
                             step: self.id(i),
-                            reason: "what would run changed since the approval (digest mismatch)"
-                                .into(),
+                            reason: reason.into(),
                         };
                         self.emit(kind, now, fx);
                     }

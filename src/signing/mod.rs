@@ -1,0 +1,176 @@
+//! Signed decisions: a gate with `signed = true` is decided only by SSH signatures
+//! (the SSHSIG format of `ssh-keygen -Y sign`, namespace [`NAMESPACE`]) made by a key
+//! that the workflow's allowed-signers file lists under one of the gate's approvers.
+//!
+//! - [`message`]: the canonical bytes a decision is signed over (one function: the
+//!   engine that checks and the command that signs build the same bytes);
+//! - [`check`]: verify a signature over a message against the allowed signers (pure);
+//! - [`allowed`]: the allowed-signers file;
+//! - [`keys`]: making a signature, with a key file or through ssh-agent (I/O).
+//!
+//! The cryptography is RustCrypto's `ssh-key`; nothing here computes a signature itself.
+pub mod allowed;
+pub mod keys;
+
+pub use allowed::{AllowedSigners, SignersError};
+
+use ssh_key::{HashAlg, PublicKey, SshSig};
+
+/// The SSHSIG namespace of every baton decision (`ssh-keygen -Y sign -n baton`), so a
+/// signature made for something else (a git commit, a file) never counts as one.
+pub const NAMESPACE: &str = "baton";
+
+/// What a signed decision says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Approve,
+    Reject,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Approve => "approve",
+            Verdict::Reject => "reject",
+        }
+    }
+}
+
+/// The canonical message of a decision: UTF-8, one `name: value` line each, every line
+/// ending in `\n`, in this order:
+///
+/// ```text
+/// baton decision v1
+/// run: <run id>
+/// step: <step id>
+/// gate: <seq of the gate_opened event this decision answers>
+/// digest: <the gate's digest: what would run>
+/// decision: approve | reject
+/// reason: <the reason as a JSON string; "" when none>
+/// ```
+///
+/// The `gate` line ties a signature to one opening of the gate: a decision signed for
+/// an earlier opening (before a retry or a change) does not count again. The reason
+/// is JSON-quoted so that no reason can add or fake a line.
+pub fn message(
+    run_id: &str,
+    step: &str,
+    opening: u64,
+    digest: &str,
+    verdict: Verdict,
+    reason: &str,
+) -> String {
+    let reason = serde_json::Value::String(reason.to_string()).to_string();
+    format!(
+        "baton decision v1\nrun: {run_id}\nstep: {step}\ngate: {opening}\ndigest: {digest}\ndecision: {}\nreason: {reason}\n",
+        verdict.as_str()
+    )
+}
+
+/// A signature that verified: the key that made it (`SHA256:…` fingerprint) and the
+/// principals the allowed signers list for that key (in file order).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checked {
+    pub key: String,
+    pub principals: Vec<String>,
+}
+
+/// Why a signature does not count.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureError {
+    #[error(
+        "not an SSH signature (expected the armored output of `ssh-keygen -Y sign`, starting `-----BEGIN SSH SIGNATURE-----`): {0}"
+    )]
+    Malformed(String),
+    #[error("the signature is for namespace `{0}`, not `{NAMESPACE}` (sign with `-n {NAMESPACE}`)")]
+    Namespace(String),
+    #[error("key {0} is not in the allowed signers for namespace `{NAMESPACE}`")]
+    UnknownKey(String),
+    #[error(
+        "the signature by key {0} does not verify over this decision's message (it was made over other bytes or with another key; `--print-message` prints the bytes to sign)"
+    )]
+    Invalid(String),
+}
+
+/// Verify `pem` (an armored SSHSIG) over `message` against `signers`. Pure.
+pub fn check(
+    signers: &AllowedSigners,
+    message: &str,
+    pem: &str,
+) -> Result<Checked, SignatureError> {
+    let sig = SshSig::from_pem(pem.trim().as_bytes())
+        .map_err(|e| SignatureError::Malformed(e.to_string()))?;
+    let key = sig.public_key().fingerprint(HashAlg::Sha256).to_string();
+    if sig.namespace() != NAMESPACE {
+        return Err(SignatureError::Namespace(sig.namespace().to_string()));
+    }
+    let principals: Vec<String> = signers
+        .principals_of(sig.public_key(), NAMESPACE)
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    if principals.is_empty() {
+        return Err(SignatureError::UnknownKey(key));
+    }
+    PublicKey::from(sig.public_key().clone())
+        .verify(NAMESPACE, message.as_bytes(), &sig)
+        .map_err(|_| SignatureError::Invalid(key.clone()))?;
+    Ok(Checked { key, principals })
+}
+
+/// The SHA-256 fingerprint (`SHA256:…`) of a public key, as `ssh-keygen -l` prints it.
+pub fn fingerprint(key: &PublicKey) -> String {
+    key.fingerprint(HashAlg::Sha256).to_string()
+}
+
+/// The first of `keys` (ssh-agent's, in its order) that the allowed signers list under
+/// one of `approvers` for baton's namespace.
+pub fn first_approver_key<'k>(
+    signers: &AllowedSigners,
+    approvers: &[String],
+    keys: &'k [PublicKey],
+) -> Option<&'k PublicKey> {
+    keys.iter().find(|k| {
+        signers
+            .principals_of(k.key_data(), NAMESPACE)
+            .iter()
+            .any(|p| approvers.iter().any(|a| allowed::same_principal(a, p)))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_message_is_line_per_field_and_the_reason_cannot_add_lines() {
+        let m = message(
+            "01j",
+            "deploy",
+            7,
+            "ab12",
+            Verdict::Approve,
+            "ok\ndecision: reject",
+        );
+        assert_eq!(
+            m,
+            "baton decision v1\nrun: 01j\nstep: deploy\ngate: 7\ndigest: ab12\ndecision: approve\nreason: \"ok\\ndecision: reject\"\n"
+        );
+        assert_eq!(m.lines().count(), 7);
+    }
+
+    #[test]
+    fn garbage_is_malformed_not_a_panic() {
+        let s = AllowedSigners::parse("").unwrap();
+        for pem in [
+            "",
+            "hello",
+            "-----BEGIN SSH SIGNATURE-----\nAAAA\n-----END SSH SIGNATURE-----\n",
+        ] {
+            assert!(
+                matches!(check(&s, "m", pem), Err(SignatureError::Malformed(_))),
+                "{pem}"
+            );
+        }
+    }
+}
