@@ -326,20 +326,8 @@ gate = { prompt = "hold the run open" }
         !screen.contains("PWNED"),
         "the OSC payload must not show as text either:\n{screen}"
     );
-    let title = Command::new("tmux")
-        .args([
-            "-L",
-            &tmux.socket,
-            "display-message",
-            "-p",
-            "-t",
-            "main",
-            "#{pane_title}",
-        ])
-        .output()
-        .expect("pane title");
     assert!(
-        !text(&title.stdout).contains("PWNED"),
+        !tmux.title().contains("PWNED"),
         "the step changed the terminal title"
     );
     // The screen was not cleared: the console's own chrome is intact.
@@ -761,4 +749,131 @@ fn the_runs_tab_filters_and_deletes_a_run_after_asking() {
     assert_eq!(names, ["beta"]);
     tmux.keys(&["q"]);
     tmux.wait_for("the console to exit", |s| s.contains("TUI-EXIT=0"), 10);
+}
+
+/// A step that prints `tick-N` once the test creates `go-N` (N = 1..3), then ends: its
+/// output arrives while nothing else about the run changes.
+const TICKING: &str = r#"
+name = "ticking"
+[[step]]
+id = "ticker"
+run = 'for i in 1 2 3; do n=0; while [ ! -e go-$i ] && [ $n -lt 1200 ]; do sleep 0.05; n=$((n+1)); done; echo tick-$i; done'
+"#;
+
+/// Let the step print its next line, and wait (without a key) until the console shows it.
+fn tick_shows(env: &Env, tmux: &Tmux, n: u32, also: impl Fn(&str) -> bool) -> String {
+    std::fs::write(env.path().join(format!("go-{n}")), "").unwrap();
+    tmux.wait_for(
+        &format!("tick-{n} on screen without a keypress"),
+        |s| s.contains(&format!("tick-{n}")) && also(s),
+        10,
+    )
+}
+
+/// The detail pane's tail and then the full-screen log show a running step's new
+/// output as it is written, with no keypress and no change of the step's state.
+fn new_output_shows_without_a_keypress(tmux: &Tmux, env: &Env) {
+    tmux.wait_for("the running step", |s| s.contains("ticker"), 30);
+    // The detail pane (the DAG focuses the running step).
+    tick_shows(env, tmux, 1, |s| s.contains("── log"));
+    tmux.keys(&["l"]);
+    tmux.wait_for("the full log", |s| s.contains("Log · ticker"), 10);
+    tick_shows(env, tmux, 2, |s| {
+        s.contains("Log · ticker") && s.contains("follow")
+    });
+    let screen = tick_shows(env, tmux, 3, |s| s.contains("Log · ticker"));
+    assert!(
+        screen.contains("tick-1") && screen.contains("tick-2"),
+        "{screen}"
+    );
+    // `t`: each line with the time the step wrote it.
+    tmux.keys(&["t"]);
+    let stamped = regex::Regex::new(r"\d\d:\d\d:\d\d tick-3").unwrap();
+    tmux.wait_for("times before the lines", |s| stamped.is_match(s), 10);
+}
+
+#[test]
+fn the_log_view_follows_new_output_in_baton_run() {
+    let env = Env::new();
+    let wf = env.workflow("ticking.toml", TICKING);
+    let command = format!(
+        "cd {} && BATON_DB={} USER=tester {} run {} ; sleep 30",
+        shell_quote(&env.path().to_string_lossy()),
+        shell_quote(&env.db().to_string_lossy()),
+        shell_quote(env!("CARGO_BIN_EXE_baton")),
+        shell_quote(&wf.to_string_lossy())
+    );
+    let tmux = Tmux::new(&env, 100, 30, &command);
+    new_output_shows_without_a_keypress(&tmux, &env);
+}
+
+#[test]
+fn the_log_view_follows_new_output_in_baton_tui() {
+    let env = Env::new();
+    let wf = env.workflow("ticking.toml", TICKING);
+    let engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
+    let id = env.wait_run_id();
+    env.wait_step(&id, "ticker", "running", 20);
+    let command = format!(
+        "cd {} && BATON_DB={} USER=carol {} tui ; sleep 30",
+        shell_quote(&env.path().to_string_lossy()),
+        shell_quote(&env.db().to_string_lossy()),
+        shell_quote(env!("CARGO_BIN_EXE_baton")),
+    );
+    let tmux = Tmux::new(&env, 100, 30, &command);
+    tmux.wait_for("the run list", |s| s.contains("ticking"), 20);
+    tmux.keys(&["Enter"]);
+    new_output_shows_without_a_keypress(&tmux, &env);
+    let out = wait_child(engine, 30);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+}
+
+/// `baton logs` on a terminal shows a hostile step's text but not its escapes (no new
+/// title, no clear screen); through a pipe, and with `--raw`, the bytes as written.
+#[test]
+fn baton_logs_sanitises_for_a_terminal_and_is_raw_through_a_pipe() {
+    let env = Env::new();
+    let wf = env.workflow(
+        "hostile.toml",
+        "name = \"hostile\"\n[[step]]\nid = \"noisy\"\nrun = 'printf \"before-clear\\n\\033]0;PWNED-TITLE\\007\\033[2J\\033[H\\033[31mred-text\\033[0m visible-marker\\n\"'\n",
+    );
+    let out = env.run(&["run", wf.to_str().unwrap(), "--headless"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let id = env.wait_run_id();
+    let piped = env.run(&["logs", &id, "noisy"]).stdout;
+    assert!(text(&piped).contains("\u{1b}]0;PWNED-TITLE"), "{piped:?}");
+    let command = format!(
+        "cd {} && BATON_DB={} {} logs {id} noisy ; echo LOGS-EXIT=$? ; sleep 30",
+        shell_quote(&env.path().to_string_lossy()),
+        shell_quote(&env.db().to_string_lossy()),
+        shell_quote(env!("CARGO_BIN_EXE_baton")),
+    );
+    let tmux = Tmux::new(&env, 100, 20, &command);
+    let screen = tmux.wait_for("the log printed", |s| s.contains("LOGS-EXIT=0"), 20);
+    // The clear screen did not happen: the first line is still there, and the text after.
+    assert!(screen.contains("before-clear"), "{screen}");
+    assert!(screen.contains("red-text visible-marker"), "{screen}");
+    assert!(!screen.contains("PWNED"), "{screen}");
+    assert!(
+        !tmux.title().contains("PWNED"),
+        "the log retitled the terminal"
+    );
+    // --raw on a terminal: the bytes as written (the title changes).
+    let raw = format!(
+        "cd {} && BATON_DB={} {} logs {id} noisy --raw ; echo RAW-EXIT=$? ; sleep 30",
+        shell_quote(&env.path().to_string_lossy()),
+        shell_quote(&env.db().to_string_lossy()),
+        shell_quote(env!("CARGO_BIN_EXE_baton")),
+    );
+    let tmux = Tmux::new(&env, 100, 20, &raw);
+    let screen = tmux.wait_for("the raw log", |s| s.contains("RAW-EXIT=0"), 20);
+    assert!(
+        !screen.contains("before-clear"),
+        "the raw clear screen ran:\n{screen}"
+    );
+    let title = tmux.title();
+    assert!(
+        title.contains("PWNED-TITLE"),
+        "the raw bytes retitle the terminal: {title:?}"
+    );
 }
