@@ -560,6 +560,8 @@ fn y_copies_the_selection_through_osc_52() {
     let id = env.runs()[0]["id"].as_str().unwrap().to_string();
     tmux.wait_for("the toast", |s| s.contains("copied run id"), 10);
     tmux.wait_for_buffer("the full run id", |b| b == id, 10);
+    // A success toast goes by itself after 5 s (it used to stay for minutes).
+    tmux.wait_for("the toast to go", |s| !s.contains("copied run id"), 12);
 }
 
 impl Tmux {
@@ -624,6 +626,13 @@ fn clicks_open_tabs_and_select_rows_and_the_config_turns_the_mouse_off() {
             tmux.wait_for(
                 "greet in the detail pane",
                 |s| s.lines().any(|l| l.contains("greet") && l.contains("╭")),
+                10,
+            );
+            // The wheel scrolls the list: one notch down selects the next step.
+            tmux.literal(&format!("\x1b[<65;10;{}M", row + 1));
+            tmux.wait_for(
+                "think in the detail pane",
+                |s| s.lines().any(|l| l.contains("think") && l.contains("╭")),
                 10,
             );
         } else {
@@ -876,4 +885,111 @@ fn baton_logs_sanitises_for_a_terminal_and_is_raw_through_a_pipe() {
         title.contains("PWNED-TITLE"),
         "the raw bytes retitle the terminal: {title:?}"
     );
+}
+
+/// Issue 12 points 4, 2 and 5: the console rings the bell and sends OSC 9 and OSC 777
+/// desktop notifications when a gate opens and when the run ends (read from the bytes
+/// the console writes, through `pipe-pane`); `[notifications]` in the config silences
+/// them, `time = "clock"` makes the console start with wall-clock times, and a `[keys]`
+/// binding is the key that approves (and the footer says so).
+#[test]
+fn the_console_notifies_when_a_gate_opens_and_the_run_ends_unless_the_config_says_no() {
+    let clock = regex::Regex::new(r"│\d\d:\d\d:\d\d ").unwrap();
+    for quiet in [false, true] {
+        let env = Env::new();
+        if quiet {
+            env.config(
+                "time = \"clock\"\n[notifications]\nbell = false\ndesktop = false\n[keys]\napprove = \"o\"\n",
+            );
+        }
+        let piped = env.path().join("pane.bytes");
+        let ready = env.path().join("piped");
+        let example = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/hello.toml");
+        // The console starts once the pane's output is being recorded.
+        let command = format!(
+            "cd {} && while [ ! -e {} ]; do sleep 0.05; done; BATON_DB={} XDG_CONFIG_HOME={} USER=tester TERM=xterm-256color {} run {} ; echo BATON-EXIT=$? ; sleep 30",
+            shell_quote(&env.path().to_string_lossy()),
+            shell_quote(&ready.to_string_lossy()),
+            shell_quote(&env.db().to_string_lossy()),
+            shell_quote(&env.config_home().to_string_lossy()),
+            shell_quote(env!("CARGO_BIN_EXE_baton")),
+            shell_quote(example)
+        );
+        let tmux = Tmux::new(&env, 120, 40, &command);
+        let st = Command::new("tmux")
+            .args(["-L", &tmux.socket, "pipe-pane", "-O", "-t", "main"])
+            .arg(format!("cat >> {}", shell_quote(&piped.to_string_lossy())))
+            .status()
+            .expect("pipe-pane");
+        assert!(st.success());
+        std::fs::write(&ready, "").unwrap();
+        let bytes =
+            || String::from_utf8_lossy(&std::fs::read(&piped).unwrap_or_default()).into_owned();
+        tmux.wait_for("an open gate", |s| s.contains("⏸"), 30);
+        let gate_osc9 = "\x1b]9;baton: hello: gate farewell: Say goodbye";
+        let gate_osc777 = "\x1b]777;notify;baton: hello: gate farewell;Say goodbye";
+        if !quiet {
+            wait_until("the gate's notifications", 10, || {
+                let b = bytes();
+                b.contains(gate_osc9) && b.contains(gate_osc777)
+            });
+        }
+        let approve = if quiet { "o" } else { "a" };
+        tmux.keys(&["2"]);
+        tmux.wait_for(
+            "the approve key in the footer",
+            |s| {
+                let footer = s.lines().last().unwrap_or_default();
+                footer.contains(&format!("{approve} approve"))
+            },
+            10,
+        );
+        tmux.keys(&[approve]);
+        tmux.wait_for(
+            "the approve dialog",
+            |s| s.to_lowercase().contains("reason"),
+            10,
+        );
+        tmux.keys(&["Enter"]);
+        tmux.wait_for(
+            "the run to succeed",
+            |s| s.contains("succeeded") && !s.contains("⏸"),
+            30,
+        );
+        let end = "\x1b]9;baton: hello: the run ended: succeeded";
+        if quiet {
+            // Times on the wall clock from the start: the audit's first column.
+            tmux.keys(&["4"]);
+            tmux.wait_for("audit times on the clock", |s| clock.is_match(s), 10);
+            tmux.keys(&["q"]);
+            tmux.wait_for("baton to exit", |s| s.contains("BATON-EXIT=0"), 15);
+            let b = bytes();
+            assert!(
+                b.contains("farewell"),
+                "the pane's bytes were recorded: {b:?}"
+            );
+            assert!(!b.contains("\x1b]9;") && !b.contains("\x1b]777;"), "{b:?}");
+            assert!(!b.contains('\x07'), "a bell: {b:?}");
+        } else {
+            wait_until("the end's notification", 10, || bytes().contains(end));
+            let b = bytes();
+            // A bell before each notification.
+            assert!(b.contains(&format!("\x07{gate_osc9}")), "{b:?}");
+            assert!(b.contains(&format!("\x07{end}")), "{b:?}");
+            tmux.keys(&["q"]);
+            tmux.wait_for("baton to exit", |s| s.contains("BATON-EXIT=0"), 15);
+        }
+    }
+}
+
+/// Poll `cond` until it holds, for at most `secs` seconds.
+fn wait_until(what: &str, secs: u64, cond: impl Fn() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(
+            start.elapsed() < Duration::from_secs(secs),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
