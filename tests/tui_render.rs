@@ -62,6 +62,34 @@ fn scenarios() -> Vec<(&'static str, Setup)> {
             typed(&v, &mut u, "state:fail");
             (v, u)
         }),
+        ("dag_filter_unknown_state", || {
+            // Refused with the states listed, and the filter stays open for a fix.
+            let v = fixtures::release();
+            let mut u = ui();
+            act(&v, &mut u, &[Action::Filter]);
+            typed(&v, &mut u, "state:bogus");
+            act(&v, &mut u, &[Action::Confirm]);
+            (v, u)
+        }),
+        ("dag_after_rejection", || {
+            // Only the gate was live and followed; it is rejected: the focus stays on
+            // it instead of jumping to the first step.
+            use baton::model::StepState;
+            let mut before = fixtures::release();
+            for s in before.steps.iter_mut() {
+                if matches!(s.state, StepState::Running | StepState::RetryWait) {
+                    s.state = StepState::Succeeded;
+                }
+            }
+            let gate = before.step_index("deploy-prod").unwrap();
+            let mut after = before.clone();
+            after.steps[gate].state = StepState::Rejected;
+            after.gates.clear();
+            let mut u = ui();
+            u.list_mode = Some(true);
+            u.keep_focus(&before);
+            (after, u)
+        }),
         ("dag_detail_failed", || {
             let v = fixtures::release();
             let mut u = ui();
@@ -467,6 +495,15 @@ fn clicks_select_what_was_drawn_there() {
     // Nothing there: nothing changes.
     update(&mut u, &v, Action::Click { col: 119, row: 39 });
     assert_eq!((u.tab, u.selected), (Tab::Dag, unit));
+    // A gate among two, and an error row.
+    let two = fixtures::release_two_gates();
+    click(&mut u, &two, "2 Approvals");
+    assert_eq!((u.tab, u.gate_sel), (Tab::Approvals, 0));
+    click(&mut u, &two, "Page the on-call");
+    assert_eq!(u.gate_sel, 1);
+    click(&mut u, &two, "3 Errors");
+    click(&mut u, &two, "timed out after");
+    assert_eq!((u.tab, u.error_sel), (Tab::Errors, 2));
 }
 
 /// The header's `6/14` and its estimate: final steps of all, and the time left at the

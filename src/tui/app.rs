@@ -2203,6 +2203,38 @@ mod tests {
         assert_eq!(ui.log.as_ref().map(|l| l.attempt), Some(Some(1)));
     }
 
+    /// Issue 12 point 6: `y` copies the selected thing in full, whatever the screen
+    /// shows of it, and a toast says what was copied.
+    #[test]
+    fn y_copies_the_selection_of_each_tab() {
+        let v = fixtures::release();
+        let mut ui = UiState::new("alice");
+        ui.runs = Arc::new(fixtures::runs());
+        let copied = |ui: &mut UiState| match update(ui, &v, Action::Copy).as_slice() {
+            [Request::Copy(t)] => t.clone(),
+            other => panic!("{other:?}"),
+        };
+        ui.follow = false;
+        ui.selected = v.step_index("docs").unwrap();
+        assert_eq!(copied(&mut ui), "docs");
+        update(&mut ui, &v, Action::GoTab(Tab::Errors));
+        let e = copied(&mut ui);
+        assert!(
+            e.starts_with("HIGH exit_nonzero docs#1: mdbook build docs exited with code 1")
+                && e.contains("\nsuggestion: "),
+            "{e}"
+        );
+        assert!(
+            ui.toast
+                .as_ref()
+                .is_some_and(|t| t.ok && t.text.contains("copied error"))
+        );
+        update(&mut ui, &v, Action::GoTab(Tab::Audit));
+        assert!(copied(&mut ui).contains("alice run_started"));
+        update(&mut ui, &v, Action::GoTab(Tab::Runs));
+        assert_eq!(copied(&mut ui), fixtures::runs()[0].id);
+    }
+
     #[test]
     fn graph_moves_between_layers() {
         let v = fixtures::release();

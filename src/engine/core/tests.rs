@@ -1171,6 +1171,18 @@ fn a_resumed_then_cancelled_run_is_as_healthy_as_a_cancelled_one() {
     });
     let mut resumed = Core::replay(p, cfg(), sim.core.events()).expect("replay");
     let _ = resumed.resume("olivia", Timestamp(T0 + 5));
+    // The step runs again: the record of its interruption is closed, not left open.
+    let v = resumed.view(Timestamp(T0 + 5));
+    let interrupted: Vec<_> = v
+        .errors
+        .iter()
+        .filter(|e| e.kind == ErrorKind::Interrupted)
+        .collect();
+    assert_eq!(v.steps[0].state, StepState::Running);
+    assert!(
+        !interrupted.is_empty() && interrupted.iter().all(|e| !e.open),
+        "{interrupted:?}"
+    );
     let _ = cancel(&mut resumed, T0 + 6);
     let a = plain.core.view(Timestamp(T0 + 10)).health;
     let b = resumed.view(Timestamp(T0 + 10)).health;
