@@ -993,3 +993,50 @@ fn wait_until(what: &str, secs: u64, cond: impl Fn() -> bool) {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// Issue 12 point 8: `R` on an interrupted run in the Runs tab resumes it (through the
+/// session, this console driving it) and opens it on its DAG; the run then finishes.
+#[test]
+fn r_in_the_runs_tab_resumes_an_interrupted_run_and_opens_it() {
+    let env = Env::new();
+    let wf = env.workflow(
+        "resumable.toml",
+        "name = \"resumable\"\n[[step]]\nid = \"first\"\nrun = \"test -e go || sleep 60\"\n[[step]]\nid = \"second\"\nneeds = [\"first\"]\nrun = \"touch resumed-done\"\n",
+    );
+    let engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
+    let id = env.wait_run_id();
+    env.wait_step(&id, "first", "running", 20);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(engine.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let _ = wait_child(engine, 20);
+    assert_eq!(env.show(&id)["state"], "interrupted");
+    // The step finishes at once when it runs again.
+    std::fs::write(env.path().join("go"), "").unwrap();
+    let command = format!(
+        "cd {} && BATON_DB={} USER=carol {} tui ; echo TUI-EXIT=$? ; sleep 30",
+        shell_quote(&env.path().to_string_lossy()),
+        shell_quote(&env.db().to_string_lossy()),
+        shell_quote(env!("CARGO_BIN_EXE_baton")),
+    );
+    let tmux = Tmux::new(&env, 120, 40, &command);
+    tmux.wait_for("the interrupted run", |s| s.contains("interrupted"), 20);
+    tmux.keys(&["5"]);
+    tmux.wait_for("the runs tab", |s| s.contains("Runs ·"), 10);
+    tmux.keys(&["R"]);
+    tmux.wait_for(
+        "the resumed run on its DAG",
+        |s| (s.contains("Graph ·") || s.contains("List ·")) && !s.contains("Runs ·"),
+        20,
+    );
+    wait_until("the second step to run", 30, || {
+        env.path().join("resumed-done").exists()
+    });
+    tmux.wait_for("the run to succeed", |s| s.contains("succeeded"), 30);
+    let v = env.show(&id);
+    assert_eq!(v["state"], "succeeded", "{v:#}");
+    tmux.keys(&["q"]);
+    tmux.wait_for("the console to exit", |s| s.contains("TUI-EXIT=0"), 20);
+}
