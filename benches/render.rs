@@ -1,5 +1,6 @@
 //! Console frame time for a 10,000-step run at 200×60 (DESIGN §8: under 2 ms), in list
-//! mode, in graph mode (dense gaps drawn as bundles) and zoomed out (`z`), rendered through the real `render` into a `TestBackend`.
+//! mode, in graph mode (dense gaps drawn as bundles) and zoomed out (`z`), rendered
+//! through the real `render` into a `TestBackend`, against a blank frame in the same run.
 use baton::tui::app::UiState;
 use baton::tui::{Theme, fixtures, render};
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -29,6 +30,14 @@ fn frames(c: &mut Criterion) {
             })
         });
     }
+    // Baseline, same run: a frame that draws nothing but a blank screen, so the
+    // terminal's own cost (the buffer and its diff) is known.
+    g.bench_function("base_blank_frame", |b| {
+        b.iter(|| {
+            term.draw(|f| f.render_widget(ratatui::widgets::Block::default(), f.area()))
+                .expect("draw");
+        })
+    });
     g.bench_function("graph_layout_uncached", |b| {
         let needs: Vec<Vec<usize>> = view.steps.iter().map(|s| s.needs.clone()).collect();
         b.iter(|| baton::tui::layout::layout(black_box(&needs)))

@@ -3,8 +3,11 @@
 //!     cargo run --example screenshots
 //!
 //! Each SVG is the rendered buffer: monospace text with per-cell colours.
-use baton::model::RunView;
+use baton::model::logtimes::{record, sidecar_path};
+use baton::model::{RunView, Timestamp};
 use baton::tui::app::{Action, Tab, UiState, update};
+use baton::tui::logfile::LogReaders;
+use baton::tui::views::log::text_rows;
 use baton::tui::{Theme, fixtures, render};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
@@ -12,18 +15,40 @@ use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::style::{Color, Modifier};
 use std::fmt::Write;
+use std::path::Path;
 use std::sync::Arc;
 
 const CW: f64 = 8.4;
 const CH: f64 = 17.0;
-const BG: &str = "#1a1b26";
-const FG: &str = "#c0caf5";
 
-fn hex(c: Color, default: &str) -> String {
-    let ansi = [
+/// A terminal's palette: what its named ANSI colours, default foreground and default
+/// background look like. A light theme is shown in a light terminal.
+struct Palette {
+    ansi: [&'static str; 16],
+    fg: &'static str,
+    bg: &'static str,
+}
+
+const DARK: Palette = Palette {
+    ansi: [
         "#15161e", "#f7768e", "#9ece6a", "#e0af68", "#7aa2f7", "#bb9af7", "#7dcfff", "#a9b1d6",
         "#565f89", "#ff899d", "#9fe044", "#faba4a", "#8db0ff", "#c7a9ff", "#a4daff", "#e6e9f5",
-    ];
+    ],
+    fg: "#c0caf5",
+    bg: "#1a1b26",
+};
+
+const LIGHT: Palette = Palette {
+    ansi: [
+        "#e9e9ed", "#c4234f", "#387068", "#8c6c3e", "#2e7de9", "#7847bd", "#007197", "#6172b0",
+        "#a1a6c5", "#c4234f", "#387068", "#8c6c3e", "#2e7de9", "#7847bd", "#007197", "#3760bf",
+    ],
+    fg: "#3760bf",
+    bg: "#e1e2e7",
+};
+
+fn hex(c: Color, default: &str, p: &Palette) -> String {
+    let ansi = &p.ansi;
     match c {
         Color::Reset => default.to_string(),
         Color::Black => ansi[0].into(),
@@ -54,12 +79,24 @@ fn esc(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
-fn svg(b: &Buffer) -> String {
+fn svg(b: &Buffer, p: &Palette) -> String {
     let (w, h) = (b.area.width, b.area.height);
+    // The page is the most common background (a theme that paints its own background
+    // then needs no rectangle per cell, and shows no seams between them).
+    let mut counts = std::collections::HashMap::new();
+    for c in b.content() {
+        if !c.modifier.contains(Modifier::REVERSED) {
+            *counts.entry(hex(c.bg, p.bg, p)).or_insert(0usize) += 1;
+        }
+    }
+    let page = counts
+        .into_iter()
+        .max_by_key(|&(_, n)| n)
+        .map_or_else(|| p.bg.to_string(), |(c, _)| c);
     let mut out = String::new();
     let _ = write!(
         out,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{:.0}\" height=\"{:.0}\" font-family=\"'DejaVu Sans Mono','Menlo','Consolas',monospace\" font-size=\"14\">\n<rect width=\"100%\" height=\"100%\" fill=\"{BG}\"/>\n",
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{:.0}\" height=\"{:.0}\" font-family=\"'DejaVu Sans Mono','Menlo','Consolas',monospace\" font-size=\"14\">\n<rect width=\"100%\" height=\"100%\" fill=\"{page}\"/>\n",
         f64::from(w) * CW,
         f64::from(h) * CH
     );
@@ -67,14 +104,14 @@ fn svg(b: &Buffer) -> String {
         for x in 0..w {
             let c = &b[(x, y)];
             let rev = c.modifier.contains(Modifier::REVERSED);
-            let (mut fg, mut bg) = (hex(c.fg, FG), hex(c.bg, BG));
+            let (mut fg, mut bg) = (hex(c.fg, p.fg, p), hex(c.bg, p.bg, p));
             if rev {
                 std::mem::swap(&mut fg, &mut bg);
             }
-            if bg != BG {
+            if bg != page {
                 let _ = writeln!(
                     out,
-                    "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{CW:.1}\" height=\"{CH:.1}\" fill=\"{bg}\"/>",
+                    "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{CW:.1}\" height=\"{CH:.1}\" fill=\"{bg}\" shape-rendering=\"crispEdges\"/>",
                     f64::from(x) * CW,
                     f64::from(y) * CH
                 );
@@ -106,15 +143,62 @@ fn svg(b: &Buffer) -> String {
     out
 }
 
-fn shot(name: &str, view: &RunView, ui: &UiState) -> std::io::Result<()> {
-    let theme = Theme::load("default").map_err(std::io::Error::other)?;
-    let mut t = Terminal::new(TestBackend::new(120, 36)).map_err(std::io::Error::other)?;
+/// Render one screen the way the console does (the log's lines are read first) and
+/// write it as `screenshots/NAME.svg`.
+fn shot(name: &str, view: &RunView, ui: &mut UiState, theme: &str) -> std::io::Result<()> {
+    let palette = if theme == "light" { &LIGHT } else { &DARK };
+    let theme = Theme::load(theme).map_err(std::io::Error::other)?;
+    LogReaders::default().sync(ui, view, text_rows(H));
+    let mut t = Terminal::new(TestBackend::new(W, H)).map_err(std::io::Error::other)?;
     t.draw(|f| render(f, view, ui, &theme))
         .map_err(std::io::Error::other)?;
     let path = format!("screenshots/{name}.svg");
-    std::fs::write(&path, svg(t.backend().buffer()))?;
+    std::fs::write(&path, svg(t.backend().buffer(), palette))?;
     println!("wrote {path}");
     Ok(())
+}
+
+const W: u16 = 120;
+const H: u16 = 36;
+
+fn typed(ui: &mut UiState, view: &RunView, text: &str) {
+    for c in text.chars() {
+        update(
+            ui,
+            view,
+            Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
+        );
+    }
+}
+
+/// A package step's log on disk, with the engine's time records beside it (a line a
+/// second, the last a minute ago).
+fn package_log(dir: &Path, view: &mut RunView) -> std::io::Result<usize> {
+    let pkg = view
+        .step_index("package")
+        .ok_or_else(|| std::io::Error::other("no package step"))?;
+    let path = dir.join(format!("package.{}.log", view.steps[pkg].attempts));
+    let (mut text, mut times) = (String::new(), String::new());
+    for i in 1..=60 {
+        let at = Timestamp::from_millis(view.now.millis() - (61 - i) * 1000);
+        times.push_str(&record(text.len() as u64, at));
+        text.push_str(&match i % 12 {
+            0 => {
+                format!("\u{1b}[33mwarning\u{1b}[0m: part-{i:02}.tar is larger than 2 GiB, split\n")
+            }
+            5 => format!(
+                "signing target/dist/part-{i:02}.tar with key \u{1b}[1mrelease-2025\u{1b}[0m\n"
+            ),
+            _ => format!(
+                "[{i:>2}/60] packing \u{1b}[36mtarget/dist/part-{i:02}.tar\u{1b}[0m ({} MiB)\n",
+                37 + (i * 13) % 50
+            ),
+        });
+    }
+    std::fs::write(&path, text)?;
+    std::fs::write(sidecar_path(&path), times)?;
+    view.steps[pkg].log_path = Some(path);
+    Ok(pkg)
 }
 
 fn main() -> std::io::Result<()> {
@@ -123,29 +207,62 @@ fn main() -> std::io::Result<()> {
     let ui = || {
         let mut u = UiState::new("carol");
         u.runs = Arc::new(fixtures::runs());
+        // Wall-clock times in UTC, whatever the machine's zone.
+        u.utc_offset = chrono::FixedOffset::east_opt(0);
         u
     };
-    shot("dag", &v, &ui())?;
+    shot("dag", &v, &mut ui(), "default")?;
+    shot("dag-light", &v, &mut ui(), "light")?;
 
     let mut u = ui();
     for a in [Action::GoTab(Tab::Approvals), Action::Approve] {
         update(&mut u, &v, a);
     }
-    for c in "staging smoke tests are green".chars() {
-        update(
-            &mut u,
-            &v,
-            Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
-        );
-    }
-    shot("approve-dialog", &v, &u)?;
+    typed(&mut u, &v, "staging smoke tests are green");
+    shot("approve-dialog", &v, &mut u, "default")?;
 
     let mut u = ui();
     update(&mut u, &v, Action::GoTab(Tab::Errors));
-    shot("errors", &v, &u)?;
+    shot("errors", &v, &mut u, "default")?;
+
+    let mut u = ui();
+    update(&mut u, &v, Action::GoTab(Tab::Runs));
+    shot("runs", &v, &mut u, "default")?;
 
     let mut u = ui();
     update(&mut u, &v, Action::Help);
-    shot("help", &v, &u)?;
+    shot("help", &v, &mut u, "default")?;
+
+    // The full-screen log: every match of a search marked, times on.
+    let dir = tempfile::tempdir()?;
+    let mut lv = fixtures::release();
+    let pkg = package_log(dir.path(), &mut lv)?;
+    let mut u = ui();
+    u.follow = false;
+    u.selected = pkg;
+    for a in [Action::Log, Action::Timestamps, Action::Search] {
+        update(&mut u, &lv, a);
+    }
+    typed(&mut u, &lv, "part-4");
+    update(&mut u, &lv, Action::Confirm);
+    shot("log", &lv, &mut u, "default")?;
+
+    // A 2,000-step DAG zoomed out: one cell per step, the viewport marked.
+    let big = fixtures::big(2_000);
+    let mut u = ui();
+    update(&mut u, &big, Action::Overview);
+    shot("overview", &big, &mut u, "default")?;
+    // A 2,000-step DAG shaped as `examples/gen_dag.rs` makes it (each step needs the
+    // same one and its right neighbour in the layer before) in graph mode: every layer
+    // keeps its plan order.
+    let mut layered = fixtures::big(2_000);
+    let width = 100;
+    for (i, s) in layered.steps.iter_mut().enumerate().skip(width) {
+        let base = (i / width - 1) * width;
+        s.needs = vec![base + i % width, base + (i + 1) % width];
+    }
+    let mut u = ui();
+    u.list_mode = Some(false);
+    shot("graph-large", &layered, &mut u, "default")?;
     Ok(())
 }

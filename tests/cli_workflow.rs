@@ -20,7 +20,7 @@ fn validate_ok_and_invalid() {
     assert_eq!(code, 0);
     assert_eq!(
         out,
-        "ok: examples/hello.toml (3 steps, 1 gates)\nok: examples/release.toml (5 steps, 1 gates)\n"
+        "ok: examples/hello.toml (3 steps, 1 gate)\nok: examples/release.toml (5 steps, 1 gate)\n"
     );
     let (code, out, err) = baton(&[
         "validate",

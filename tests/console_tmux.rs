@@ -326,20 +326,8 @@ gate = { prompt = "hold the run open" }
         !screen.contains("PWNED"),
         "the OSC payload must not show as text either:\n{screen}"
     );
-    let title = Command::new("tmux")
-        .args([
-            "-L",
-            &tmux.socket,
-            "display-message",
-            "-p",
-            "-t",
-            "main",
-            "#{pane_title}",
-        ])
-        .output()
-        .expect("pane title");
     assert!(
-        !text(&title.stdout).contains("PWNED"),
+        !tmux.title().contains("PWNED"),
         "the step changed the terminal title"
     );
     // The screen was not cleared: the console's own chrome is intact.
@@ -572,6 +560,8 @@ fn y_copies_the_selection_through_osc_52() {
     let id = env.runs()[0]["id"].as_str().unwrap().to_string();
     tmux.wait_for("the toast", |s| s.contains("copied run id"), 10);
     tmux.wait_for_buffer("the full run id", |b| b == id, 10);
+    // A success toast goes by itself after 5 s (it used to stay for minutes).
+    tmux.wait_for("the toast to go", |s| !s.contains("copied run id"), 12);
 }
 
 impl Tmux {
@@ -636,6 +626,13 @@ fn clicks_open_tabs_and_select_rows_and_the_config_turns_the_mouse_off() {
             tmux.wait_for(
                 "greet in the detail pane",
                 |s| s.lines().any(|l| l.contains("greet") && l.contains("╭")),
+                10,
+            );
+            // The wheel scrolls the list: one notch down selects the next step.
+            tmux.literal(&format!("\x1b[<65;10;{}M", row + 1));
+            tmux.wait_for(
+                "think in the detail pane",
+                |s| s.lines().any(|l| l.contains("think") && l.contains("╭")),
                 10,
             );
         } else {
@@ -761,4 +758,285 @@ fn the_runs_tab_filters_and_deletes_a_run_after_asking() {
     assert_eq!(names, ["beta"]);
     tmux.keys(&["q"]);
     tmux.wait_for("the console to exit", |s| s.contains("TUI-EXIT=0"), 10);
+}
+
+/// A step that prints `tick-N` once the test creates `go-N` (N = 1..3), then ends: its
+/// output arrives while nothing else about the run changes.
+const TICKING: &str = r#"
+name = "ticking"
+[[step]]
+id = "ticker"
+run = 'for i in 1 2 3; do n=0; while [ ! -e go-$i ] && [ $n -lt 1200 ]; do sleep 0.05; n=$((n+1)); done; echo tick-$i; done'
+"#;
+
+/// Let the step print its next line, and wait (without a key) until the console shows it.
+fn tick_shows(env: &Env, tmux: &Tmux, n: u32, also: impl Fn(&str) -> bool) -> String {
+    std::fs::write(env.path().join(format!("go-{n}")), "").unwrap();
+    tmux.wait_for(
+        &format!("tick-{n} on screen without a keypress"),
+        |s| s.contains(&format!("tick-{n}")) && also(s),
+        10,
+    )
+}
+
+/// The detail pane's tail and then the full-screen log show a running step's new
+/// output as it is written, with no keypress and no change of the step's state.
+fn new_output_shows_without_a_keypress(tmux: &Tmux, env: &Env) {
+    tmux.wait_for("the running step", |s| s.contains("ticker"), 30);
+    // The detail pane (the DAG focuses the running step).
+    tick_shows(env, tmux, 1, |s| s.contains("── log"));
+    tmux.keys(&["l"]);
+    tmux.wait_for("the full log", |s| s.contains("Log · ticker"), 10);
+    tick_shows(env, tmux, 2, |s| {
+        s.contains("Log · ticker") && s.contains("follow")
+    });
+    let screen = tick_shows(env, tmux, 3, |s| s.contains("Log · ticker"));
+    assert!(
+        screen.contains("tick-1") && screen.contains("tick-2"),
+        "{screen}"
+    );
+    // `t`: each line with the time the step wrote it.
+    tmux.keys(&["t"]);
+    let stamped = regex::Regex::new(r"\d\d:\d\d:\d\d tick-3").unwrap();
+    tmux.wait_for("times before the lines", |s| stamped.is_match(s), 10);
+}
+
+#[test]
+fn the_log_view_follows_new_output_in_baton_run() {
+    let env = Env::new();
+    let wf = env.workflow("ticking.toml", TICKING);
+    let command = format!(
+        "cd {} && BATON_DB={} USER=tester {} run {} ; sleep 30",
+        shell_quote(&env.path().to_string_lossy()),
+        shell_quote(&env.db().to_string_lossy()),
+        shell_quote(env!("CARGO_BIN_EXE_baton")),
+        shell_quote(&wf.to_string_lossy())
+    );
+    let tmux = Tmux::new(&env, 100, 30, &command);
+    new_output_shows_without_a_keypress(&tmux, &env);
+}
+
+#[test]
+fn the_log_view_follows_new_output_in_baton_tui() {
+    let env = Env::new();
+    let wf = env.workflow("ticking.toml", TICKING);
+    let engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
+    let id = env.wait_run_id();
+    env.wait_step(&id, "ticker", "running", 20);
+    let command = format!(
+        "cd {} && BATON_DB={} USER=carol {} tui ; sleep 30",
+        shell_quote(&env.path().to_string_lossy()),
+        shell_quote(&env.db().to_string_lossy()),
+        shell_quote(env!("CARGO_BIN_EXE_baton")),
+    );
+    let tmux = Tmux::new(&env, 100, 30, &command);
+    tmux.wait_for("the run list", |s| s.contains("ticking"), 20);
+    tmux.keys(&["Enter"]);
+    new_output_shows_without_a_keypress(&tmux, &env);
+    let out = wait_child(engine, 30);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+}
+
+/// `baton logs` on a terminal shows a hostile step's text but not its escapes (no new
+/// title, no clear screen); through a pipe, and with `--raw`, the bytes as written.
+#[test]
+fn baton_logs_sanitises_for_a_terminal_and_is_raw_through_a_pipe() {
+    let env = Env::new();
+    let wf = env.workflow(
+        "hostile.toml",
+        "name = \"hostile\"\n[[step]]\nid = \"noisy\"\nrun = 'printf \"before-clear\\n\\033]0;PWNED-TITLE\\007\\033[2J\\033[H\\033[31mred-text\\033[0m visible-marker\\n\"'\n",
+    );
+    let out = env.run(&["run", wf.to_str().unwrap(), "--headless"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let id = env.wait_run_id();
+    let piped = env.run(&["logs", &id, "noisy"]).stdout;
+    assert!(text(&piped).contains("\u{1b}]0;PWNED-TITLE"), "{piped:?}");
+    let command = format!(
+        "cd {} && BATON_DB={} {} logs {id} noisy ; echo LOGS-EXIT=$? ; sleep 30",
+        shell_quote(&env.path().to_string_lossy()),
+        shell_quote(&env.db().to_string_lossy()),
+        shell_quote(env!("CARGO_BIN_EXE_baton")),
+    );
+    let tmux = Tmux::new(&env, 100, 20, &command);
+    let screen = tmux.wait_for("the log printed", |s| s.contains("LOGS-EXIT=0"), 20);
+    // The clear screen did not happen: the first line is still there, and the text after.
+    assert!(screen.contains("before-clear"), "{screen}");
+    assert!(screen.contains("red-text visible-marker"), "{screen}");
+    assert!(!screen.contains("PWNED"), "{screen}");
+    assert!(
+        !tmux.title().contains("PWNED"),
+        "the log retitled the terminal"
+    );
+    // --raw on a terminal: the bytes as written (the title changes).
+    let raw = format!(
+        "cd {} && BATON_DB={} {} logs {id} noisy --raw ; echo RAW-EXIT=$? ; sleep 30",
+        shell_quote(&env.path().to_string_lossy()),
+        shell_quote(&env.db().to_string_lossy()),
+        shell_quote(env!("CARGO_BIN_EXE_baton")),
+    );
+    let tmux = Tmux::new(&env, 100, 20, &raw);
+    let screen = tmux.wait_for("the raw log", |s| s.contains("RAW-EXIT=0"), 20);
+    assert!(
+        !screen.contains("before-clear"),
+        "the raw clear screen ran:\n{screen}"
+    );
+    let title = tmux.title();
+    assert!(
+        title.contains("PWNED-TITLE"),
+        "the raw bytes retitle the terminal: {title:?}"
+    );
+}
+
+/// Issue 12 points 4, 2 and 5: the console rings the bell and sends OSC 9 and OSC 777
+/// desktop notifications when a gate opens and when the run ends (read from the bytes
+/// the console writes, through `pipe-pane`); `[notifications]` in the config silences
+/// them, `time = "clock"` makes the console start with wall-clock times, and a `[keys]`
+/// binding is the key that approves (and the footer says so).
+#[test]
+fn the_console_notifies_when_a_gate_opens_and_the_run_ends_unless_the_config_says_no() {
+    let clock = regex::Regex::new(r"│\d\d:\d\d:\d\d ").unwrap();
+    for quiet in [false, true] {
+        let env = Env::new();
+        if quiet {
+            env.config(
+                "time = \"clock\"\n[notifications]\nbell = false\ndesktop = false\n[keys]\napprove = \"o\"\n",
+            );
+        }
+        let piped = env.path().join("pane.bytes");
+        let ready = env.path().join("piped");
+        let example = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/hello.toml");
+        // The console starts once the pane's output is being recorded.
+        let command = format!(
+            "cd {} && while [ ! -e {} ]; do sleep 0.05; done; BATON_DB={} XDG_CONFIG_HOME={} USER=tester TERM=xterm-256color {} run {} ; echo BATON-EXIT=$? ; sleep 30",
+            shell_quote(&env.path().to_string_lossy()),
+            shell_quote(&ready.to_string_lossy()),
+            shell_quote(&env.db().to_string_lossy()),
+            shell_quote(&env.config_home().to_string_lossy()),
+            shell_quote(env!("CARGO_BIN_EXE_baton")),
+            shell_quote(example)
+        );
+        let tmux = Tmux::new(&env, 120, 40, &command);
+        let st = Command::new("tmux")
+            .args(["-L", &tmux.socket, "pipe-pane", "-O", "-t", "main"])
+            .arg(format!("cat >> {}", shell_quote(&piped.to_string_lossy())))
+            .status()
+            .expect("pipe-pane");
+        assert!(st.success());
+        std::fs::write(&ready, "").unwrap();
+        let bytes =
+            || String::from_utf8_lossy(&std::fs::read(&piped).unwrap_or_default()).into_owned();
+        tmux.wait_for("an open gate", |s| s.contains("⏸"), 30);
+        let gate_osc9 = "\x1b]9;baton: hello: gate farewell: Say goodbye";
+        let gate_osc777 = "\x1b]777;notify;baton: hello: gate farewell;Say goodbye";
+        if !quiet {
+            wait_until("the gate's notifications", 10, || {
+                let b = bytes();
+                b.contains(gate_osc9) && b.contains(gate_osc777)
+            });
+        }
+        let approve = if quiet { "o" } else { "a" };
+        tmux.keys(&["2"]);
+        tmux.wait_for(
+            "the approve key in the footer",
+            |s| {
+                let footer = s.lines().last().unwrap_or_default();
+                footer.contains(&format!("{approve} approve"))
+            },
+            10,
+        );
+        tmux.keys(&[approve]);
+        tmux.wait_for(
+            "the approve dialog",
+            |s| s.to_lowercase().contains("reason"),
+            10,
+        );
+        tmux.keys(&["Enter"]);
+        tmux.wait_for(
+            "the run to succeed",
+            |s| s.contains("succeeded") && !s.contains("⏸"),
+            30,
+        );
+        let end = "\x1b]9;baton: hello: the run ended: succeeded";
+        if quiet {
+            // Times on the wall clock from the start: the audit's first column.
+            tmux.keys(&["4"]);
+            tmux.wait_for("audit times on the clock", |s| clock.is_match(s), 10);
+            tmux.keys(&["q"]);
+            tmux.wait_for("baton to exit", |s| s.contains("BATON-EXIT=0"), 15);
+            let b = bytes();
+            assert!(
+                b.contains("farewell"),
+                "the pane's bytes were recorded: {b:?}"
+            );
+            assert!(!b.contains("\x1b]9;") && !b.contains("\x1b]777;"), "{b:?}");
+            assert!(!b.contains('\x07'), "a bell: {b:?}");
+        } else {
+            wait_until("the end's notification", 10, || bytes().contains(end));
+            let b = bytes();
+            // A bell before each notification.
+            assert!(b.contains(&format!("\x07{gate_osc9}")), "{b:?}");
+            assert!(b.contains(&format!("\x07{end}")), "{b:?}");
+            tmux.keys(&["q"]);
+            tmux.wait_for("baton to exit", |s| s.contains("BATON-EXIT=0"), 15);
+        }
+    }
+}
+
+/// Poll `cond` until it holds, for at most `secs` seconds.
+fn wait_until(what: &str, secs: u64, cond: impl Fn() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(
+            start.elapsed() < Duration::from_secs(secs),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Issue 12 point 8: `R` on an interrupted run in the Runs tab resumes it (through the
+/// session, this console driving it) and opens it on its DAG; the run then finishes.
+#[test]
+fn r_in_the_runs_tab_resumes_an_interrupted_run_and_opens_it() {
+    let env = Env::new();
+    let wf = env.workflow(
+        "resumable.toml",
+        "name = \"resumable\"\n[[step]]\nid = \"first\"\nrun = \"test -e go || sleep 60\"\n[[step]]\nid = \"second\"\nneeds = [\"first\"]\nrun = \"touch resumed-done\"\n",
+    );
+    let engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
+    let id = env.wait_run_id();
+    env.wait_step(&id, "first", "running", 20);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(engine.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let _ = wait_child(engine, 20);
+    assert_eq!(env.show(&id)["state"], "interrupted");
+    // The step finishes at once when it runs again.
+    std::fs::write(env.path().join("go"), "").unwrap();
+    let command = format!(
+        "cd {} && BATON_DB={} USER=carol {} tui ; echo TUI-EXIT=$? ; sleep 30",
+        shell_quote(&env.path().to_string_lossy()),
+        shell_quote(&env.db().to_string_lossy()),
+        shell_quote(env!("CARGO_BIN_EXE_baton")),
+    );
+    let tmux = Tmux::new(&env, 120, 40, &command);
+    tmux.wait_for("the interrupted run", |s| s.contains("interrupted"), 20);
+    tmux.keys(&["5"]);
+    tmux.wait_for("the runs tab", |s| s.contains("Runs ·"), 10);
+    tmux.keys(&["R"]);
+    tmux.wait_for(
+        "the resumed run on its DAG",
+        |s| (s.contains("Graph ·") || s.contains("List ·")) && !s.contains("Runs ·"),
+        20,
+    );
+    wait_until("the second step to run", 30, || {
+        env.path().join("resumed-done").exists()
+    });
+    tmux.wait_for("the run to succeed", |s| s.contains("succeeded"), 30);
+    let v = env.show(&id);
+    assert_eq!(v["state"], "succeeded", "{v:#}");
+    tmux.keys(&["q"]);
+    tmux.wait_for("the console to exit", |s| s.contains("TUI-EXIT=0"), 20);
 }

@@ -68,3 +68,66 @@ timeout = "1s"
     assert_eq!(timed_out["severity"], "low");
     assert!(timed_out["step"].is_null(), "a run event: {timed_out}");
 }
+
+/// The other events (a gate's 80% warning with its deadline, its timeout as a decision,
+/// a failed step); the command runs in the workflow file's directory, not the
+/// caller's; a prompt's `$(…)` is text in the environment, never shell code.
+#[test]
+fn notifiers_hear_warnings_and_failures_in_the_workflows_directory() {
+    let env = Env::new();
+    std::fs::create_dir_all(env.path().join("flows")).unwrap();
+    let wf = env.workflow(
+        "flows/warned.toml",
+        r#"name = "warned"
+[[step]]
+id = "wait"
+run = "true"
+gate = { prompt = "Ship $(touch injected) now?", timeout = "2s", on_timeout = "approve" }
+
+[[step]]
+id = "broken"
+needs = ["wait"]
+run = "exit 3"
+
+[[notify]]
+on = ["gate_warning", "gate_decided", "step_failed"]
+run = 'echo "$BATON_EVENT|$BATON_STEP_ID|$BATON_PROMPT|$BATON_DEADLINE" >> notes.txt'
+"#,
+    );
+    let out = env.run(&["run", wf.to_str().unwrap(), "--headless"]);
+    assert_ne!(
+        out.status.code(),
+        Some(0),
+        "the run fails: {}",
+        text(&out.stdout)
+    );
+    assert!(
+        !env.path().join("notes.txt").exists(),
+        "not in the caller's directory"
+    );
+    let notes = std::fs::read_to_string(env.path().join("flows/notes.txt")).unwrap();
+    let lines: Vec<Vec<&str>> = notes.lines().map(|l| l.split('|').collect()).collect();
+    let events: Vec<(&str, &str)> = lines.iter().map(|l| (l[0], l[1])).collect();
+    assert_eq!(
+        events,
+        [
+            ("gate_warning", "wait"),
+            ("gate_decided", "wait"),
+            ("step_failed", "broken")
+        ],
+        "{notes}"
+    );
+    for l in &lines[..2] {
+        assert_eq!(l[2], "Ship $(touch injected) now?", "{notes}");
+    }
+    // The warning says when the gate times out (the decision is past it).
+    let deadline = chrono::DateTime::parse_from_rfc3339(lines[0][3]);
+    assert!(deadline.is_ok(), "an RFC 3339 deadline: {notes}");
+    assert_eq!((lines[2][2], lines[2][3]), ("", ""), "{notes}");
+    for dir in [env.path().to_path_buf(), env.path().join("flows")] {
+        assert!(
+            !dir.join("injected").exists(),
+            "the prompt ran as shell code"
+        );
+    }
+}

@@ -3,6 +3,7 @@
 //! panics at any size from 1×1 to 300×100.
 use baton::model::{CommandOutcome, RunView};
 use baton::tui::app::{Action, Tab, UiState, update};
+use baton::tui::logfile::LogReaders;
 use baton::tui::{Theme, fixtures, render};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use proptest::prelude::*;
@@ -60,6 +61,34 @@ fn scenarios() -> Vec<(&'static str, Setup)> {
             act(&v, &mut u, &[Action::Filter]);
             typed(&v, &mut u, "state:fail");
             (v, u)
+        }),
+        ("dag_filter_unknown_state", || {
+            // Refused with the states listed, and the filter stays open for a fix.
+            let v = fixtures::release();
+            let mut u = ui();
+            act(&v, &mut u, &[Action::Filter]);
+            typed(&v, &mut u, "state:bogus");
+            act(&v, &mut u, &[Action::Confirm]);
+            (v, u)
+        }),
+        ("dag_after_rejection", || {
+            // Only the gate was live and followed; it is rejected: the focus stays on
+            // it instead of jumping to the first step.
+            use baton::model::StepState;
+            let mut before = fixtures::release();
+            for s in before.steps.iter_mut() {
+                if matches!(s.state, StepState::Running | StepState::RetryWait) {
+                    s.state = StepState::Succeeded;
+                }
+            }
+            let gate = before.step_index("deploy-prod").unwrap();
+            let mut after = before.clone();
+            after.steps[gate].state = StepState::Rejected;
+            after.gates.clear();
+            let mut u = ui();
+            u.list_mode = Some(true);
+            u.keep_focus(&before);
+            (after, u)
         }),
         ("dag_detail_failed", || {
             let v = fixtures::release();
@@ -135,6 +164,21 @@ fn scenarios() -> Vec<(&'static str, Setup)> {
             act(&v, &mut u, &[Action::Log, Action::Wrap, Action::Search]);
             typed(&v, &mut u, "part-12");
             act(&v, &mut u, &[Action::Confirm]);
+            (v, u)
+        }),
+        ("log_top", || {
+            let v = fixtures::release();
+            let mut u = ui();
+            act(&v, &mut u, &[Action::Log, Action::Top]);
+            (v, u)
+        }),
+        ("log_short_scrolled_up", || {
+            // A 7-line log scrolled up once still shows all 7 lines.
+            let mut v = fixtures::release();
+            let pkg = v.step_index("package").unwrap();
+            v.steps[pkg].log_tail.truncate(7);
+            let mut u = ui();
+            act(&v, &mut u, &[Action::Log, Action::Up]);
             (v, u)
         }),
         ("approvals", || {
@@ -215,6 +259,14 @@ fn scenarios() -> Vec<(&'static str, Setup)> {
             act(&v, &mut u, &[Action::GoTab(Tab::Errors), Action::Enter]);
             (v, u)
         }),
+        ("error_log_of_its_attempt", || {
+            // unit-tests failed on attempt 1 and passed on 2: the error's `l` opens 1.
+            let v = fixtures::release();
+            let mut u = ui();
+            act(&v, &mut u, &[Action::GoTab(Tab::Errors), Action::Down]);
+            act(&v, &mut u, &[Action::Enter, Action::Log]);
+            (v, u)
+        }),
         ("audit", || {
             let v = fixtures::release();
             let mut u = ui();
@@ -285,7 +337,9 @@ fn scenarios() -> Vec<(&'static str, Setup)> {
     ]
 }
 
-fn draw(v: &RunView, u: &UiState, theme: &Theme, w: u16, h: u16) -> Buffer {
+/// Draw as the console does: the shell first reads the log lines the screen needs.
+fn draw(v: &RunView, u: &mut UiState, theme: &Theme, w: u16, h: u16) -> Buffer {
+    LogReaders::default().sync(u, v, baton::tui::views::log::text_rows(h));
     let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
     t.draw(|f| render(f, v, u, theme)).unwrap();
     t.backend().buffer().clone()
@@ -316,7 +370,7 @@ fn the_budget_in_the_header_is_never_cut_mid_number() {
         b.tokens = Some((1_250_000, 2_000_000));
     }
     for w in [80u16, 100, 120, 140, 200] {
-        let b = draw(&v, &ui(), &theme, w, 40);
+        let b = draw(&v, &mut ui(), &theme, w, 40);
         let first = text(&b).lines().next().unwrap().to_string();
         for figure in ["$1234.50/$2000.00", "5300/600 calls", "1250000/2000000 tok"] {
             // Either the whole figure, or none of it.
@@ -338,7 +392,7 @@ fn the_overview_shows_a_2000_step_dag_at_200x60_with_the_viewport_marked() {
     let v = fixtures::big(2_000);
     let mut u = ui();
     act(&v, &mut u, &[Action::Overview]);
-    let b = draw(&v, &u, &theme, 200, 60);
+    let b = draw(&v, &mut u, &theme, 200, 60);
     // The graph panel is the left part; count step cells (glyphs) inside it.
     let glyphs: std::collections::HashSet<&str> = v
         .steps
@@ -368,7 +422,7 @@ fn the_overview_shows_a_2000_step_dag_at_200x60_with_the_viewport_marked() {
     let (col, row) = (2u16, 10u16);
     update(&mut u, &v, Action::Click { col, row });
     assert!(!u.follow);
-    let b2 = draw(&v, &u, &theme, 200, 60);
+    let b2 = draw(&v, &mut u, &theme, 200, 60);
     assert_eq!(
         b2[(col, row)].symbol(),
         "◆",
@@ -384,7 +438,7 @@ fn dense_edges_collapse_into_one_labelled_bundle() {
     let v = fixtures::big(2_000);
     let mut u = ui();
     u.list_mode = Some(false);
-    let b = draw(&v, &u, &theme, 200, 60);
+    let b = draw(&v, &mut u, &theme, 200, 60);
     let screen = text(&b);
     let graph: String = screen
         .lines()
@@ -441,6 +495,15 @@ fn clicks_select_what_was_drawn_there() {
     // Nothing there: nothing changes.
     update(&mut u, &v, Action::Click { col: 119, row: 39 });
     assert_eq!((u.tab, u.selected), (Tab::Dag, unit));
+    // A gate among two, and an error row.
+    let two = fixtures::release_two_gates();
+    click(&mut u, &two, "2 Approvals");
+    assert_eq!((u.tab, u.gate_sel), (Tab::Approvals, 0));
+    click(&mut u, &two, "Page the on-call");
+    assert_eq!(u.gate_sel, 1);
+    click(&mut u, &two, "3 Errors");
+    click(&mut u, &two, "timed out after");
+    assert_eq!((u.tab, u.error_sel), (Tab::Errors, 2));
 }
 
 /// The header's `6/14` and its estimate: final steps of all, and the time left at the
@@ -472,8 +535,8 @@ fn snapshots_of_every_view_at_two_sizes() {
     let theme = Theme::load("default").unwrap();
     for (name, setup) in scenarios() {
         for (w, h) in [(80u16, 24u16), (120, 40)] {
-            let (v, u) = setup();
-            let b = draw(&v, &u, &theme, w, h);
+            let (v, mut u) = setup();
+            let b = draw(&v, &mut u, &theme, w, h);
             insta::assert_snapshot!(format!("{name}_{w}x{h}"), text(&b));
         }
     }
@@ -482,8 +545,8 @@ fn snapshots_of_every_view_at_two_sizes() {
 #[test]
 fn too_small_says_what_it_needs() {
     let theme = Theme::monochrome();
-    let (v, u) = (fixtures::release(), ui());
-    let b = draw(&v, &u, &theme, 50, 12);
+    let (v, mut u) = (fixtures::release(), ui());
+    let b = draw(&v, &mut u, &theme, 50, 12);
     let t = text(&b);
     assert!(
         t.contains("terminal too small: need 60×15, have 50×12"),
@@ -518,11 +581,31 @@ fn styles(b: &Buffer) -> String {
 #[test]
 fn style_aware_snapshot_of_the_dag_and_errors() {
     let theme = Theme::load("default").unwrap();
-    let (v, u) = (fixtures::release(), ui());
-    insta::assert_snapshot!("styles_dag_80x24", styles(&draw(&v, &u, &theme, 80, 24)));
+    let (v, mut u) = (fixtures::release(), ui());
+    insta::assert_snapshot!(
+        "styles_dag_80x24",
+        styles(&draw(&v, &mut u, &theme, 80, 24))
+    );
     let mut u = ui();
     act(&v, &mut u, &[Action::GoTab(Tab::Errors)]);
-    insta::assert_snapshot!("styles_errors_80x24", styles(&draw(&v, &u, &theme, 80, 24)));
+    insta::assert_snapshot!(
+        "styles_errors_80x24",
+        styles(&draw(&v, &mut u, &theme, 80, 24))
+    );
+}
+
+#[test]
+fn every_search_match_is_marked_in_the_text() {
+    let theme = Theme::load("default").unwrap();
+    let v = fixtures::release();
+    let mut u = ui();
+    act(&v, &mut u, &[Action::Log, Action::Search]);
+    typed(&v, &mut u, "PART-2");
+    act(&v, &mut u, &[Action::Confirm]);
+    insta::assert_snapshot!(
+        "styles_log_matches_80x24",
+        styles(&draw(&v, &mut u, &theme, 80, 24))
+    );
 }
 
 #[test]
@@ -533,7 +616,7 @@ fn hostile_log_bytes_change_nothing_but_their_own_text() {
     u.follow = false;
     u.selected = docs;
     act(&v, &mut u, &[Action::Log]);
-    let t = text(&draw(&v, &u, &theme, 100, 20));
+    let t = text(&draw(&v, &mut u, &theme, 100, 20));
     assert!(t.contains("Book building has started"), "{t}");
     assert!(!t.contains('\u{1b}') && !t.contains("owned title"), "{t}");
 }
@@ -541,8 +624,8 @@ fn hostile_log_bytes_change_nothing_but_their_own_text() {
 #[test]
 fn monochrome_states_are_readable_by_glyph() {
     let theme = Theme::monochrome();
-    let (v, u) = (fixtures::release(), ui());
-    let b = draw(&v, &u, &theme, 120, 40);
+    let (v, mut u) = (fixtures::release(), ui());
+    let b = draw(&v, &mut u, &theme, 120, 40);
     for y in 0..b.area.height {
         for x in 0..b.area.width {
             assert!(
@@ -563,14 +646,82 @@ proptest! {
     fn never_panics_at_any_size(w in 1u16..=300, h in 1u16..=100, which in 0usize..64, theme in 0usize..4) {
         let all = scenarios();
         let (_, setup) = all[which % all.len()];
-        let (v, u) = setup();
+        let (v, mut u) = setup();
         let theme = match theme {
             0 => Theme::monochrome(),
             1 => Theme::load("light").unwrap(),
             2 => Theme::load("high-contrast").unwrap(),
             _ => Theme::load("default").unwrap(),
         };
-        let b = draw(&v, &u, &theme, w, h);
+        let b = draw(&v, &mut u, &theme, w, h);
         prop_assert_eq!(b.area.width, w);
     }
+}
+
+/// Issue 12 points 1 and 6: `t` in the log shows when each line was written (from the
+/// engine's records beside the log; the date for another day), a click marks a line and
+/// `y` copies it as shown (no escapes); with nothing marked `y` copies the lines on screen.
+#[test]
+fn the_log_shows_when_lines_were_written_and_copies_a_line_or_the_screen() {
+    use baton::model::Timestamp;
+    use baton::model::logtimes::{record, sidecar_path};
+    use baton::tui::app::Request;
+    let theme = Theme::load("default").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut v = fixtures::release();
+    let pkg = v.step_index("package").unwrap();
+    let path = dir
+        .path()
+        .join(format!("package.{}.log", v.steps[pkg].attempts));
+    let lines = [
+        "an older line, from two days ago\n",
+        "\u{1b}[32mcompiled\u{1b}[0m crate one\n",
+        "compiled crate two\n",
+    ];
+    std::fs::write(&path, lines.concat()).unwrap();
+    let at = |ms_ago: i64| Timestamp::from_millis(v.now.millis() - ms_ago);
+    let (l1, l2) = (
+        lines[0].len() as u64,
+        (lines[0].len() + lines[1].len()) as u64,
+    );
+    std::fs::write(
+        sidecar_path(&path),
+        record(0, at(2 * 86_400_000)) + &record(l1, at(60_000)) + &record(l2, at(30_000)),
+    )
+    .unwrap();
+    v.steps[pkg].log_path = Some(path);
+    let mut u = ui();
+    u.follow = false;
+    u.selected = pkg;
+    act(&v, &mut u, &[Action::Log, Action::Timestamps]);
+    let b = draw(&v, &mut u, &theme, 80, 24);
+    insta::assert_snapshot!("log_timestamps_80x24", text(&b));
+
+    // Nothing marked: `y` copies what is on screen, as shown.
+    let copied = |u: &mut UiState| {
+        update(u, &v, Action::Copy)
+            .into_iter()
+            .find_map(|r| match r {
+                Request::Copy(t) => Some(t),
+                _ => None,
+            })
+            .expect("a copy request")
+    };
+    assert_eq!(
+        copied(&mut u),
+        "an older line, from two days ago\ncompiled crate one\ncompiled crate two"
+    );
+    // A click marks a line (▸) and `y` copies that one.
+    let (col, row) = cell_of(&b, "crate one");
+    update(&mut u, &v, Action::Click { col, row });
+    let b = draw(&v, &mut u, &theme, 80, 24);
+    assert!(text(&b).contains("2 ▸"), "{}", text(&b));
+    assert_eq!(copied(&mut u), "compiled crate one");
+    assert!(
+        u.toast
+            .as_ref()
+            .is_some_and(|t| t.text.contains("copied log line 2")),
+        "{:?}",
+        u.toast
+    );
 }

@@ -203,9 +203,5 @@ pub fn executors(out: &mut String, plan: &Plan) {
 
 /// `1 step`, `2 steps`.
 fn count(n: usize, word: &str) -> String {
-    if n == 1 {
-        format!("1 {word}")
-    } else {
-        format!("{n} {word}s")
-    }
+    crate::tui::views::common::count(n, word, &format!("{word}s"))
 }

@@ -1,5 +1,6 @@
 //! `baton validate FILE… [--json]`
 use super::exit;
+use crate::tui::views::common::count;
 use crate::workflow::{Diagnostic, load_file};
 use serde::Serialize;
 use std::path::PathBuf;
@@ -64,10 +65,10 @@ pub fn run(args: &Args) -> i32 {
         for r in &reports {
             if r.ok {
                 crate::stdio::outln!(
-                    "ok: {} ({} steps, {} gates)",
+                    "ok: {} ({}, {})",
                     r.file.display(),
-                    r.steps,
-                    r.gates
+                    count(r.steps, "step", "steps"),
+                    count(r.gates, "gate", "gates")
                 );
             } else {
                 for d in &r.diagnostics {

@@ -925,7 +925,7 @@ impl Driver {
 /// full-screen log reads it from there (steps without a process have no file).
 pub fn set_log_paths(log_dir: &Path, view: &mut RunView) {
     for sv in view.steps.iter_mut().filter(|s| s.attempts > 0) {
-        sv.log_path = Some(log_dir.join(format!("{}.{}.log", sv.id, sv.attempts)));
+        sv.log_path = Some(log_dir.join(crate::model::log_file_name(&sv.id, sv.attempts)));
     }
 }
 

@@ -296,7 +296,7 @@ pub fn spawn(job: ShellJob) -> Result<Running, ExecError> {
     }
     let log_path = job
         .log_dir
-        .join(format!("{}.{}.log", job.step_id, job.attempt));
+        .join(crate::model::log_file_name(&job.step_id, job.attempt));
     let log = Arc::new(LazyLog::new(&job.log_dir, &log_path));
     let files =
         AttemptFiles::create(&job).map_err(setup("$BATON_OUTPUT/$BATON_USAGE files".into()))?;
@@ -447,6 +447,9 @@ struct LazyLog {
     dir: PathBuf,
     path: PathBuf,
     file: std::sync::OnceLock<Result<File, String>>,
+    /// Bytes written so far, the last time record (ms) and its sidecar
+    /// (`model::logtimes`); one lock, so stdout's and stderr's writes are recorded in order.
+    times: Mutex<(u64, Option<i64>, Option<File>)>,
 }
 
 impl LazyLog {
@@ -455,6 +458,7 @@ impl LazyLog {
             dir: dir.to_path_buf(),
             path: path.to_path_buf(),
             file: std::sync::OnceLock::new(),
+            times: Mutex::new((0, None, None)),
         }
     }
 
@@ -484,8 +488,33 @@ impl LazyLog {
     fn write_all(&self, bytes: &[u8]) -> Result<(), String> {
         match self.file.get_or_init(|| self.open()) {
             Ok(f) => {
+                let mut times = self.times.lock().unwrap_or_else(|p| p.into_inner());
+                let (written, last, sidecar) = &mut *times;
+                if last.is_none() {
+                    // Appending to an existing file: offsets count from its end.
+                    *written = f.metadata().map_or(0, |m| m.len());
+                }
+                let now = crate::model::Timestamp::now();
+                if crate::model::logtimes::needs_record(*last, now) {
+                    *last = Some(now.millis());
+                    // Best effort: without it the console shows no times, the log is whole.
+                    if sidecar.is_none() {
+                        *sidecar = OpenOptions::new()
+                            .create(true)
+                            .append(true)
+                            .mode(0o600)
+                            .open(crate::model::logtimes::sidecar_path(&self.path))
+                            .ok();
+                    }
+                    if let Some(mut t) = sidecar.as_ref() {
+                        let _ =
+                            t.write_all(crate::model::logtimes::record(*written, now).as_bytes());
+                    }
+                }
                 let mut f: &File = f;
-                f.write_all(bytes).map_err(|e| e.to_string())
+                f.write_all(bytes).map_err(|e| e.to_string())?;
+                *written += bytes.len() as u64;
+                Ok(())
             }
             Err(e) => Err(e.clone()),
         }

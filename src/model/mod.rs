@@ -6,6 +6,7 @@ pub mod event;
 pub mod health;
 pub mod history;
 pub mod liveness;
+pub mod logtimes;
 pub mod mask;
 pub mod metrics;
 pub mod retention;
@@ -26,6 +27,12 @@ pub use time::Timestamp;
 pub use view::{
     Actions, GateView, JOB_RUNNING, JobTimes, JobView, Progress, RunSummary, RunView, StepView,
 };
+
+/// The file one attempt of a step writes its output to, in its run's log directory
+/// (the executors write it, the store, the console and `baton logs` find it by it).
+pub fn log_file_name(step: &str, attempt: u32) -> String {
+    format!("{step}.{attempt}.log")
+}
 
 /// Index of a step in `Plan::steps` (stable for the life of a plan).
 pub type StepIdx = usize;

@@ -284,7 +284,8 @@ impl Store {
 
     /// The conventional log file of one attempt: `<log_dir>/<step>.<attempt>.log`.
     pub fn log_path(&self, run_id: &str, step: &str, attempt: u32) -> PathBuf {
-        self.log_dir(run_id).join(format!("{step}.{attempt}.log"))
+        self.log_dir(run_id)
+            .join(crate::model::log_file_name(step, attempt))
     }
 
     pub(crate) fn ctx<T>(&self, r: Result<T, StoreError>) -> Result<T, StoreError> {

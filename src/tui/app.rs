@@ -89,6 +89,11 @@ pub enum Action {
     Resume,
     Follow,
     Wrap,
+    /// Show when each log line was written.
+    Timestamps,
+    /// The log of the step's previous / next attempt.
+    PrevAttempt,
+    NextAttempt,
     Search,
     SearchNext,
     SearchPrev,
@@ -198,34 +203,100 @@ pub enum Overlay {
     ErrorDetail(usize),
 }
 
+/// The full-screen log. `update` moves through it knowing only how many lines there are
+/// and how many rows show; the shell (`event_loop`) reads the file and keeps `window`
+/// covering what is on screen, and runs searches (`find`) over the whole file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogState {
     pub step: usize,
-    /// Lines scrolled back from the end; 0 with `follow` shows new output as it comes.
-    pub back: usize,
+    /// The attempt shown; `None`: the step's latest (a new attempt is followed).
+    pub attempt: Option<u32>,
+    /// The first line shown while not following.
+    pub top: usize,
+    /// Show the end and keep showing it as output arrives.
     pub follow: bool,
     pub wrap: bool,
+    /// Prefix each line with the time it was written.
+    pub timestamps: bool,
     pub search: String,
     pub searching: bool,
-    /// The line of the current match.
+    /// The marked line: the current match, or a line clicked (`y` copies it, and the
+    /// next search starts from it).
     pub matched: Option<usize>,
-    /// The log file's last lines, loaded by the event loop (I/O stays out of `update`
-    /// and `render`); until then, and for steps without a file, the view's tail.
-    pub file: Option<std::sync::Arc<Vec<String>>>,
-    /// The view version the file was last read at (a following log re-reads on change).
-    pub loaded_at: Option<u64>,
+    /// A search the shell is asked to run: forward (`n`) or backward (`N`).
+    pub find: Option<bool>,
+    /// Lines in the log so far (set by the shell).
+    pub total: usize,
+    /// Rows of text on screen (set by the shell from the terminal's size).
+    pub rows: usize,
+    /// Lines `window_start..` of the log, as the shell read them.
+    pub window_start: usize,
+    pub window: std::sync::Arc<Vec<String>>,
+    /// When each line of `window` was written, if known (same length or empty).
+    pub times: std::sync::Arc<Vec<Option<Timestamp>>>,
+    /// Where the lines come from, for the title (a file path or "the recorded tail").
+    pub source: Option<String>,
 }
 
 impl LogState {
-    /// The lines the log view shows and searches.
-    pub fn lines<'a>(&'a self, view: &'a RunView) -> &'a [String] {
-        match &self.file {
-            Some(f) => f.as_slice(),
-            None => view
-                .steps
-                .get(self.step)
-                .map_or(&[], |s| s.log_tail.as_slice()),
+    pub fn new(step: usize, attempt: Option<u32>) -> LogState {
+        LogState {
+            step,
+            attempt,
+            top: 0,
+            follow: true,
+            wrap: false,
+            timestamps: false,
+            search: String::new(),
+            searching: false,
+            matched: None,
+            find: None,
+            total: 0,
+            rows: 0,
+            window_start: 0,
+            window: Default::default(),
+            times: Default::default(),
+            source: None,
         }
+    }
+
+    /// The last `top` there is: the one that shows the last line at the bottom.
+    pub fn max_top(&self) -> usize {
+        self.total.saturating_sub(self.rows.max(1))
+    }
+
+    /// The first line on screen (following: the last page).
+    pub fn first_shown(&self) -> usize {
+        if self.follow {
+            self.max_top()
+        } else {
+            self.top.min(self.max_top())
+        }
+    }
+
+    /// The lines the screen needs: at most a screenful from the first shown (a wrapped
+    /// line takes at least one row).
+    pub fn needed(&self) -> std::ops::Range<usize> {
+        let start = self.first_shown();
+        start..(start + self.rows.max(1)).min(self.total)
+    }
+
+    /// Line `i` of the log, if it is in the window.
+    pub fn line(&self, i: usize) -> Option<&str> {
+        i.checked_sub(self.window_start)
+            .and_then(|j| self.window.get(j))
+            .map(String::as_str)
+    }
+
+    /// When line `i` was written, if known.
+    pub fn time(&self, i: usize) -> Option<Timestamp> {
+        i.checked_sub(self.window_start)
+            .and_then(|j| self.times.get(j).copied().flatten())
+    }
+
+    /// The attempt shown, given the step's latest.
+    pub fn attempt_of(&self, latest: u32) -> u32 {
+        self.attempt.unwrap_or(latest).min(latest)
     }
 }
 
@@ -311,6 +382,8 @@ pub enum Hit {
     Error(usize),
     Audit(usize),
     Run(usize),
+    /// A line of the full-screen log.
+    LogLine(usize),
 }
 
 /// Everything the console shows besides the `RunView`.
@@ -344,6 +417,9 @@ pub struct UiState {
     pub overlay: Option<Overlay>,
     pub overlay_scroll: usize,
     pub log: Option<LogState>,
+    /// The focused running step's latest output, read by the shell as it arrives
+    /// (`(step index, lines)`); the detail pane prefers it to the view's tail.
+    pub tail: Option<(usize, Arc<Vec<String>>)>,
     pub dialog: Option<Dialog>,
     pub toast: Option<Toast>,
     /// Times as wall-clock (`14:03:22`) instead of relative (`3m ago`); `t` toggles.
@@ -460,6 +536,11 @@ impl UiState {
             .rev()
             .find(|(r, _)| r.contains(pos))
             .map(|(_, h)| *h)
+    }
+
+    /// What the last frame drew, in drawing order.
+    pub fn drawn(&self) -> Vec<Hit> {
+        self.hits_mut().iter().map(|(_, h)| *h).collect()
     }
 
     /// A new frame starts: forget the last one's targets.
@@ -672,7 +753,7 @@ pub fn update(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> 
         Context::BudgetDialog => budget_dialog(ui, action),
         Context::Confirm => confirm_dialog(ui, action),
         Context::Overlay => overlay(ui, view, action),
-        Context::SearchInput => search_input(ui, view, action),
+        Context::SearchInput => search_input(ui, action),
         Context::Log => log_view(ui, view, action),
         Context::FilterInput => filter_input(ui, action),
         _ => main_view(ui, view, action),
@@ -783,6 +864,12 @@ fn overlay(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
         }
         Action::Up => ui.overlay_scroll = ui.overlay_scroll.saturating_sub(1),
         Action::Down => ui.overlay_scroll = ui.overlay_scroll.saturating_add(1).min(500),
+        Action::Log => {
+            if let Some(Overlay::ErrorDetail(i)) = ui.overlay {
+                ui.overlay = None;
+                open_error_log(ui, view, i);
+            }
+        }
         Action::Retry => {
             if let Some(Overlay::ErrorDetail(i)) = ui.overlay
                 && let Some(step) = view.errors.get(i).and_then(|e| e.step.clone())
@@ -846,7 +933,7 @@ fn edit_line(s: &mut String, k: KeyEvent) {
     }
 }
 
-fn search_input(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
+fn search_input(ui: &mut UiState, action: Action) -> Vec<Request> {
     let Some(log) = ui.log.as_mut() else {
         return Vec::new();
     };
@@ -859,8 +946,7 @@ fn search_input(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request
         Action::Confirm => {
             log.searching = false;
             log.matched = None;
-            let lines = log.clone();
-            find_match(log, lines.lines(view), true);
+            log.find = Some(true);
         }
         Action::Key(k) => edit_line(&mut log.search, k),
         _ => {}
@@ -868,95 +954,116 @@ fn search_input(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request
     Vec::new()
 }
 
-/// Move to the next (or previous) line containing the search, wrapping around, and
-/// scroll so it is the last line shown.
-fn find_match(log: &mut LogState, lines: &[String], forward: bool) {
-    if log.search.is_empty() || lines.is_empty() {
-        return;
+/// Where a search starts: the current match, else the line at the top of the screen
+/// (forward; so the first match shown is at or after it) or at the bottom (backward).
+pub fn search_from(log: &LogState, forward: bool) -> usize {
+    match log.matched {
+        Some(m) => m,
+        None if forward => log.first_shown().checked_sub(1).unwrap_or(log.total),
+        None => (log.first_shown() + log.rows).min(log.total),
     }
-    let needle = log.search.to_lowercase();
-    let n = lines.len();
-    let start = log.matched.unwrap_or(if forward { n - 1 } else { 0 });
-    for k in 1..=n {
-        let i = if forward {
-            (start + k) % n
-        } else {
-            (start + n - k) % n
-        };
-        if super::output::plain(&lines[i])
-            .to_lowercase()
-            .contains(&needle)
-        {
-            log.matched = Some(i);
-            log.back = n - 1 - i;
-            log.follow = false;
-            return;
-        }
+}
+
+/// Show the match at `line`, a third down the screen (or nothing matched).
+pub fn show_match(log: &mut LogState, line: Option<usize>) {
+    log.matched = line;
+    if let Some(i) = line {
+        log.follow = false;
+        log.top = i.saturating_sub(log.rows / 3).min(log.max_top());
     }
-    log.matched = None;
+}
+
+/// `y`: the selection to the clipboard, with a toast saying what was copied.
+fn copy(ui: &mut UiState, view: &RunView) -> Vec<Request> {
+    let ctx = ui.context();
+    let Some((what, text)) = copy_target(ui, view, ctx) else {
+        toast(ui, "✘ nothing selected to copy", false);
+        return Vec::new();
+    };
+    let shown = crate::tui::views::common::fit(&text.replace('\n', " "), 40);
+    toast(ui, format!("✔ copied {what}: {shown}"), true);
+    vec![Request::Copy(text)]
 }
 
 fn log_view(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
+    let clicked = match action {
+        Action::Copy => return copy(ui, view),
+        Action::Click { col, row } => ui.hit_at(col, row),
+        _ => None,
+    };
     let Some(log) = ui.log.as_mut() else {
         return Vec::new();
     };
-    let n = log.lines(view).len();
-    let max_back = n.saturating_sub(1);
+    let page = log.rows.saturating_sub(1).max(1);
+    let at = log.first_shown();
+    let scroll_to = |log: &mut LogState, top: usize| {
+        log.top = top.min(log.max_top());
+        // Back at the end: follow again, as `less +F` does.
+        log.follow = log.top >= log.max_top() && top >= log.max_top();
+    };
     match action {
         Action::Back => ui.log = None,
-        Action::Up => {
-            log.back = (log.back + 1).min(max_back);
-            log.follow = false;
-        }
-        Action::PageUp => {
-            log.back = (log.back + 20).min(max_back);
-            log.follow = false;
-        }
+        Action::Up => scroll_to(log, at.saturating_sub(1)),
+        Action::PageUp => scroll_to(log, at.saturating_sub(page)),
+        Action::Down => scroll_to(log, at + 1),
+        Action::PageDown => scroll_to(log, at + page),
         Action::Top => {
-            log.back = max_back;
+            log.top = 0;
             log.follow = false;
         }
-        Action::Down | Action::PageDown | Action::Bottom => {
-            let by = match action {
-                Action::Down => 1,
-                Action::PageDown => 20,
-                _ => usize::MAX,
-            };
-            log.back = log.back.saturating_sub(by);
-            log.follow = log.back == 0;
-        }
+        Action::Bottom => log.follow = true,
         Action::Follow => {
             log.follow = !log.follow;
-            if log.follow {
-                log.back = 0;
-            }
+            log.top = at;
         }
         Action::Wrap => log.wrap = !log.wrap,
+        Action::Timestamps => log.timestamps = !log.timestamps,
+        Action::PrevAttempt | Action::NextAttempt => {
+            let latest = view.steps.get(log.step).map_or(0, |s| s.attempts);
+            let cur = log.attempt_of(latest);
+            let next = if action == Action::NextAttempt {
+                (cur + 1).min(latest)
+            } else {
+                cur.saturating_sub(1).max(1)
+            };
+            if next != cur && latest > 0 {
+                let (step, keep) = (log.step, log.clone());
+                let mut fresh = LogState::new(step, (next < latest).then_some(next));
+                fresh.wrap = keep.wrap;
+                fresh.timestamps = keep.timestamps;
+                fresh.search = keep.search;
+                *log = fresh;
+            }
+        }
         Action::Search => {
             log.searching = true;
             log.search.clear();
         }
         Action::SearchNext | Action::SearchPrev => {
-            let lines = log.clone();
-            find_match(log, lines.lines(view), action == Action::SearchNext)
+            log.find = Some(action == Action::SearchNext);
+        }
+        Action::Click { .. } => {
+            if let Some(Hit::LogLine(i)) = clicked {
+                log.matched = Some(i);
+            }
         }
         _ => {}
     }
     Vec::new()
 }
 
-fn open_log(ui: &mut UiState, step: usize) {
-    ui.log = Some(LogState {
-        step,
-        back: 0,
-        follow: true,
-        wrap: false,
-        search: String::new(),
-        searching: false,
-        matched: None,
-        file: None,
-        loaded_at: None,
-    });
+fn open_log(ui: &mut UiState, step: usize, attempt: Option<u32>) {
+    ui.log = Some(LogState::new(step, attempt));
+}
+
+/// The log of the attempt an error happened in (not the step's latest).
+fn open_error_log(ui: &mut UiState, view: &RunView, error: usize) {
+    let Some(e) = view.errors.get(error) else {
+        return;
+    };
+    if let Some(i) = e.step.as_deref().and_then(|s| view.step_index(s)) {
+        open_log(ui, i, (e.attempt > 0).then_some(e.attempt));
+    }
 }
 
 fn retry(ui: &mut UiState, view: &RunView, step: &str) -> Vec<Request> {
@@ -1085,6 +1192,33 @@ pub fn copy_target(ui: &UiState, view: &RunView, ctx: Context) -> Option<(String
         Context::Runs => ui
             .selected_run(ui.clock(view))
             .map(|r| ("run id".to_string(), r.id.clone())),
+        Context::Log => {
+            let log = ui.log.as_ref()?;
+            let text = |i: usize| log.line(i).map(super::output::plain);
+            if let Some(m) = log.matched
+                && let Some(t) = text(m)
+            {
+                return Some((format!("log line {}", m + 1), t));
+            }
+            // The lines the last frame drew.
+            let shown: Vec<String> = ui
+                .drawn()
+                .into_iter()
+                .filter_map(|h| match h {
+                    Hit::LogLine(i) => text(i),
+                    _ => None,
+                })
+                .collect();
+            (!shown.is_empty()).then(|| {
+                (
+                    format!(
+                        "the log on screen ({})",
+                        crate::tui::views::common::count(shown.len(), "line", "lines")
+                    ),
+                    shown.join("\n"),
+                )
+            })
+        }
         _ => None,
     }
 }
@@ -1096,6 +1230,9 @@ pub fn offered(ui: &UiState, view: &RunView, ctx: Context, action: &Action) -> b
         return false;
     }
     match action {
+        Action::Log if ctx == Context::Overlay => {
+            matches!(ui.overlay, Some(Overlay::ErrorDetail(_)))
+        }
         Action::Approve => {
             target_gate(ui, view, ctx).is_some_and(|g| g.actions.approve || g.actions.raise_budget)
         }
@@ -1284,16 +1421,7 @@ fn main_view(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
         Action::NextTab => ui.tab = Tab::ALL[(ui.tab.index() + 1) % 5],
         Action::PrevTab => ui.tab = Tab::ALL[(ui.tab.index() + 4) % 5],
         Action::ToggleHealth => ui.overlay = Some(Overlay::Health),
-        Action::Copy => {
-            let ctx = ui.context();
-            let Some((what, text)) = copy_target(ui, view, ctx) else {
-                toast(ui, "✘ nothing selected to copy", false);
-                return Vec::new();
-            };
-            let shown = crate::tui::views::common::fit(&text.replace('\n', " "), 40);
-            toast(ui, format!("✔ copied {what}: {shown}"), true);
-            return vec![Request::Copy(text)];
-        }
+        Action::Copy => return copy(ui, view),
         Action::Click { col, row } => match ui.hit_at(col, row) {
             Some(Hit::Tab(t)) => ui.tab = t,
             Some(Hit::Step(i)) => {
@@ -1305,7 +1433,8 @@ fn main_view(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
             Some(Hit::Error(i)) => ui.error_sel = i,
             Some(Hit::Audit(i)) => ui.audit_sel = i,
             Some(Hit::Run(i)) => ui.run_sel = i,
-            None => {}
+            // Only drawn in the log, which takes its own clicks.
+            Some(Hit::LogLine(_)) | None => {}
         },
         Action::ToggleTime => {
             ui.wall_clock = !ui.wall_clock;
@@ -1355,7 +1484,7 @@ fn main_view(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
                 if other == Action::Log
                     && let Some(i) = g.get(ui.gate_sel).and_then(|g| g.step)
                 {
-                    open_log(ui, i)
+                    open_log(ui, i, None)
                 }
             }
             Tab::Errors => {
@@ -1372,11 +1501,7 @@ fn main_view(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
                         Some(s) => return retry(ui, view, &s),
                         None => toast(ui, "✘ this error belongs to no step", false),
                     },
-                    Action::Log => {
-                        if let Some(i) = step.and_then(|s| view.step_index(&s)) {
-                            open_log(ui, i)
-                        }
-                    }
+                    Action::Log => open_error_log(ui, view, ui.error_sel),
                     _ => {}
                 }
             }
@@ -1479,7 +1604,7 @@ fn dag(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
                 ui.list_mode = Some(false);
             }
         }
-        Action::Log | Action::Enter => open_log(ui, focus),
+        Action::Log | Action::Enter => open_log(ui, focus, None),
         Action::Retry => {
             let id = view.steps[focus].id.clone();
             return retry(ui, view, &id);
@@ -1971,26 +2096,147 @@ mod tests {
         assert!(ui.follow && ui.filter.is_empty());
     }
 
+    /// Open a log the way the console does: the shell reads the lines (here the view's
+    /// tail: the fixture's log files do not exist) for `rows` rows.
+    fn synced(ui: &mut UiState, v: &RunView, rows: usize) {
+        crate::tui::logfile::LogReaders::default().sync(ui, v, rows);
+    }
+
     #[test]
     fn log_scrolls_searches_and_follows() {
         let v = fixtures::release();
         let mut ui = UiState::new("alice");
         update(&mut ui, &v, Action::Log);
+        synced(&mut ui, &v, 10);
         let pkg = v.step_index("package").unwrap();
-        assert_eq!(ui.log.as_ref().map(|l| l.step), Some(pkg));
+        assert_eq!(ui.log.as_ref().map(|l| (l.step, l.total)), Some((pkg, 30)));
         update(&mut ui, &v, Action::Up);
         assert!(!ui.log.as_ref().unwrap().follow);
+        assert_eq!(ui.log.as_ref().unwrap().first_shown(), 19);
         update(&mut ui, &v, Action::Search);
         assert_eq!(ui.context(), Context::SearchInput);
         typed(&mut ui, &v, "part-07");
         update(&mut ui, &v, Action::Confirm);
+        synced(&mut ui, &v, 10);
         let l = ui.log.clone().unwrap();
         assert_eq!(l.matched, Some(6));
-        assert_eq!(l.back, 30 - 1 - 6);
+        assert_eq!(l.first_shown(), 6 - 10 / 3);
         update(&mut ui, &v, Action::Follow);
-        assert_eq!(ui.log.as_ref().map(|l| (l.follow, l.back)), Some((true, 0)));
+        assert_eq!(
+            ui.log.as_ref().map(|l| (l.follow, l.first_shown())),
+            Some((true, 20))
+        );
         update(&mut ui, &v, Action::Back);
         assert!(ui.log.is_none());
+    }
+
+    #[test]
+    fn log_scrolls_from_the_top_and_the_bottom() {
+        let v = fixtures::release();
+        let mut ui = UiState::new("alice");
+        update(&mut ui, &v, Action::Log);
+        synced(&mut ui, &v, 10);
+        let shown = |ui: &UiState| {
+            let l = ui.log.as_ref().unwrap();
+            (l.first_shown(), l.follow)
+        };
+        update(&mut ui, &v, Action::Top);
+        assert_eq!(shown(&ui), (0, false));
+        update(&mut ui, &v, Action::PageDown);
+        assert_eq!(shown(&ui), (9, false));
+        update(&mut ui, &v, Action::Down);
+        assert_eq!(shown(&ui), (10, false));
+        update(&mut ui, &v, Action::PageUp);
+        assert_eq!(shown(&ui), (1, false));
+        update(&mut ui, &v, Action::Bottom);
+        assert_eq!(shown(&ui), (20, true));
+        // Paging down to the end follows again.
+        update(&mut ui, &v, Action::PageUp);
+        update(&mut ui, &v, Action::PageDown);
+        assert_eq!(shown(&ui), (20, true));
+        // A log shorter than the screen stays whole whatever is pressed.
+        synced(&mut ui, &v, 40);
+        for a in [Action::Up, Action::PageUp, Action::Top, Action::Down] {
+            update(&mut ui, &v, a);
+            assert_eq!(shown(&ui).0, 0);
+        }
+    }
+
+    #[test]
+    fn attempts_are_chosen_with_brackets_and_an_error_opens_its_own() {
+        let mut v = fixtures::release();
+        let pkg = v.step_index("package").unwrap();
+        v.steps[pkg].attempts = 3;
+        let mut ui = UiState::new("alice");
+        update(&mut ui, &v, Action::Log);
+        let attempt = |ui: &UiState| ui.log.as_ref().map(|l| (l.attempt, l.attempt_of(3)));
+        assert_eq!(attempt(&ui), Some((None, 3)));
+        update(&mut ui, &v, Action::NextAttempt);
+        assert_eq!(attempt(&ui), Some((None, 3)));
+        update(&mut ui, &v, Action::PrevAttempt);
+        update(&mut ui, &v, Action::PrevAttempt);
+        update(&mut ui, &v, Action::PrevAttempt);
+        assert_eq!(attempt(&ui), Some((Some(1), 1)));
+        update(&mut ui, &v, Action::NextAttempt);
+        update(&mut ui, &v, Action::NextAttempt);
+        assert_eq!(attempt(&ui), Some((None, 3)));
+        let path = crate::tui::logfile::attempt_path(&v.steps[pkg], 1).unwrap();
+        assert!(path.ends_with("package.1.log"), "{path:?}");
+        update(&mut ui, &v, Action::Back);
+
+        // The error detail's `l` opens the attempt the error happened in.
+        let docs = v.step_index("docs").unwrap();
+        v.steps[docs].attempts = 2;
+        let e = v
+            .errors
+            .iter()
+            .position(|e| e.step.as_deref() == Some("docs"))
+            .unwrap();
+        v.errors[e].attempt = 1;
+        update(&mut ui, &v, Action::GoTab(Tab::Errors));
+        ui.error_sel = e;
+        update(&mut ui, &v, Action::Enter);
+        assert_eq!(ui.context(), Context::Overlay);
+        update(&mut ui, &v, Action::Log);
+        assert_eq!(
+            ui.log.as_ref().map(|l| (l.step, l.attempt_of(2))),
+            Some((docs, 1))
+        );
+        update(&mut ui, &v, Action::Back);
+        update(&mut ui, &v, Action::Log);
+        assert_eq!(ui.log.as_ref().map(|l| l.attempt), Some(Some(1)));
+    }
+
+    /// Issue 12 point 6: `y` copies the selected thing in full, whatever the screen
+    /// shows of it, and a toast says what was copied.
+    #[test]
+    fn y_copies_the_selection_of_each_tab() {
+        let v = fixtures::release();
+        let mut ui = UiState::new("alice");
+        ui.runs = Arc::new(fixtures::runs());
+        let copied = |ui: &mut UiState| match update(ui, &v, Action::Copy).as_slice() {
+            [Request::Copy(t)] => t.clone(),
+            other => panic!("{other:?}"),
+        };
+        ui.follow = false;
+        ui.selected = v.step_index("docs").unwrap();
+        assert_eq!(copied(&mut ui), "docs");
+        update(&mut ui, &v, Action::GoTab(Tab::Errors));
+        let e = copied(&mut ui);
+        assert!(
+            e.starts_with("HIGH exit_nonzero docs#1: mdbook build docs exited with code 1")
+                && e.contains("\nsuggestion: "),
+            "{e}"
+        );
+        assert!(
+            ui.toast
+                .as_ref()
+                .is_some_and(|t| t.ok && t.text.contains("copied error"))
+        );
+        update(&mut ui, &v, Action::GoTab(Tab::Audit));
+        assert!(copied(&mut ui).contains("alice run_started"));
+        update(&mut ui, &v, Action::GoTab(Tab::Runs));
+        assert_eq!(copied(&mut ui), fixtures::runs()[0].id);
     }
 
     #[test]

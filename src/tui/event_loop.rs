@@ -4,6 +4,7 @@
 //! version moved or the UI changed, so an idle console sleeps.
 use super::app::{Action, ConsoleExit, Request, UiState, run_is_live, update};
 use super::keymap;
+use super::logfile::LogReaders;
 use super::signal;
 use super::theme::Theme;
 use super::views::render;
@@ -26,6 +27,9 @@ pub enum TuiError {
     #[error("drawing failed: {0}")]
     Draw(String),
 }
+
+/// How often a growing log on screen is checked (new output shows within this).
+const LOG_POLL: Duration = Duration::from_millis(100);
 
 /// Restores the terminal when dropped (also on early return and unwinding); ratatui's
 /// `try_init` installs a panic hook that restores it before the panic message prints.
@@ -126,8 +130,13 @@ where
     let (mut view_open, mut runs_open, mut driven_open) = (true, true, true);
     let mut dirty = true;
     let mut drawn: Option<u64> = None;
+    // Logs on screen are read from the last offset this often while they may grow.
+    let mut log_poll = tokio::time::interval(LOG_POLL);
+    log_poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut logs = LogReaders::default();
     loop {
-        if refresh_log(&mut ui, &view) {
+        let rows = super::views::log::text_rows(terminal.size().map_or(0, |s| s.height));
+        if logs.sync(&mut ui, &view, rows) {
             dirty = true;
         }
         if ui.expire_toast(Timestamp::now()) {
@@ -145,6 +154,7 @@ where
         let ticking = run_is_live(&view)
             || view.gates.iter().any(|g| g.deadline.is_some())
             || ui.toast.is_some();
+        let watching = LogReaders::watching(&ui, &view);
         let mut requests = Vec::new();
         // Biased: signals, then answers to commands, then keys, then view updates, so a
         // busy engine cannot starve the operator's keys.
@@ -214,6 +224,8 @@ where
                     Err(_) => driven_open = false,
                 },
                 _ = tick.tick(), if ticking => dirty = true,
+                // The next turn's `sync` reads what was appended.
+                _ = log_poll.tick(), if watching => {}
             }
         for req in requests {
             match req {
@@ -279,34 +291,6 @@ fn emit(out: &mut (dyn std::io::Write + Send), bytes: &[u8]) {
     let _ = out.write_all(bytes).and_then(|()| out.flush());
 }
 
-/// How much of a log file the full-screen view reads: its last 4 MiB (a step that
-/// printed a gigabyte costs no more than that).
-const LOG_VIEW_BYTES: u64 = 4 << 20;
-
-/// With the full-screen log open, (re)read the step's log file: when it opens, and on
-/// every view change while it follows. True when the lines changed.
-fn refresh_log(ui: &mut crate::tui::UiState, view: &RunView) -> bool {
-    let Some(log) = ui.log.as_mut() else {
-        return false;
-    };
-    let stale = log.loaded_at.is_none() || (log.follow && log.loaded_at != Some(view.version));
-    if !stale {
-        return false;
-    }
-    log.loaded_at = Some(view.version);
-    let Some(path) = view.steps.get(log.step).and_then(|s| s.log_path.as_ref()) else {
-        return false;
-    };
-    match crate::store::read_tail(path, LOG_VIEW_BYTES) {
-        Ok(lines) => {
-            log.file = Some(Arc::new(lines));
-            true
-        }
-        // Not there yet, or unreadable: the view's own tail stays on screen.
-        Err(_) => false,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -330,36 +314,6 @@ mod tests {
             s.push('\n');
         }
         s
-    }
-
-    #[test]
-    fn a_log_line_longer_than_the_window_is_shown_cut_not_as_no_output() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("huge.log");
-        let len = LOG_VIEW_BYTES as usize + 1000;
-        std::fs::write(&path, format!("{}\n", "x".repeat(len))).unwrap();
-        let mut view = fixtures::release();
-        view.steps[0].log_path = Some(path);
-        let mut ui = UiState::new("carol");
-        ui.log = Some(crate::tui::app::LogState {
-            step: 0,
-            back: 0,
-            follow: true,
-            wrap: false,
-            search: String::new(),
-            searching: false,
-            matched: None,
-            file: None,
-            loaded_at: None,
-        });
-        assert!(refresh_log(&mut ui, &view));
-        let lines = ui.log.and_then(|l| l.file).unwrap();
-        assert_eq!(lines.len(), 1);
-        let shown = lines[0]
-            .strip_prefix(crate::store::CUT_LINE_MARKER)
-            .expect("the cut line starts with the marker");
-        assert_eq!(shown.len(), LOG_VIEW_BYTES as usize - 1);
-        assert!(shown.bytes().all(|b| b == b'x'));
     }
 
     #[tokio::test]

@@ -492,12 +492,13 @@ pub static BINDINGS: &[Binding] = &[
         "clear the filter",
         false
     ),
+    // Footer order: what an operator needs first (moving, searching, leaving).
     b!(
         Log,
         [code(Up), k('k')],
         "↑↓/jk",
         Action::Up,
-        "scroll up (stops following)",
+        "scroll: a line up (stops following)",
         true
     ),
     b!(
@@ -505,7 +506,7 @@ pub static BINDINGS: &[Binding] = &[
         [code(Down), k('j')],
         "↑↓/jk",
         Action::Down,
-        "scroll down",
+        "scroll: a line down (follows again at the end)",
         false
     ),
     b!(
@@ -526,29 +527,20 @@ pub static BINDINGS: &[Binding] = &[
     ),
     b!(
         Log,
-        [code(Home)],
-        "Home/End",
+        [code(Home), k('g')],
+        "g/G",
         Action::Top,
-        "first line",
-        false
-    ),
-    b!(
-        Log,
-        [code(End)],
-        "Home/End",
-        Action::Bottom,
-        "last line",
-        false
-    ),
-    b!(
-        Log,
-        [k('f')],
-        "f",
-        Action::Follow,
-        "follow new output",
+        "top / end: the first line",
         true
     ),
-    b!(Log, [k('w')], "w", Action::Wrap, "wrap long lines", true),
+    b!(
+        Log,
+        [code(End), k('G')],
+        "g/G",
+        Action::Bottom,
+        "the last line, and follow new output",
+        true
+    ),
     b!(Log, [k('/')], "/", Action::Search, "search", true),
     b!(Log, [k('n')], "n", Action::SearchNext, "next match", true),
     b!(
@@ -565,6 +557,47 @@ pub static BINDINGS: &[Binding] = &[
         "Esc",
         Action::Back,
         "close the log",
+        true
+    ),
+    b!(
+        Log,
+        [k('[')],
+        "[/]",
+        Action::PrevAttempt,
+        "attempts: the previous attempt's log",
+        true
+    ),
+    b!(
+        Log,
+        [k(']')],
+        "[/]",
+        Action::NextAttempt,
+        "attempts: the next attempt's log",
+        false
+    ),
+    b!(
+        Log,
+        [k('t')],
+        "t",
+        Action::Timestamps,
+        "times: when each line was written",
+        true
+    ),
+    b!(
+        Log,
+        [k('f')],
+        "f",
+        Action::Follow,
+        "follow new output (on / off)",
+        true
+    ),
+    b!(Log, [k('w')], "w", Action::Wrap, "wrap long lines", true),
+    b!(
+        Log,
+        [k('y')],
+        "y",
+        Action::Copy,
+        "copy the marked line (a match, a clicked line) or else the lines on screen",
         true
     ),
     b!(
@@ -688,6 +721,14 @@ pub static BINDINGS: &[Binding] = &[
         Action::Down,
         "scroll",
         false
+    ),
+    b!(
+        Overlay,
+        [k('l')],
+        "l",
+        Action::Log,
+        "log of the error's attempt (error detail)",
+        true
     ),
     b!(
         Overlay,
@@ -996,6 +1037,9 @@ pub fn action_name(a: &Action) -> Option<&'static str> {
         Action::Log => "log",
         Action::ToggleGraph => "graph",
         Action::Overview => "overview",
+        Action::Timestamps => "timestamps",
+        Action::PrevAttempt => "prev_attempt",
+        Action::NextAttempt => "next_attempt",
         Action::ToggleHealth => "health",
         Action::ToggleTime => "time",
         Action::Copy => "copy",

@@ -17,6 +17,10 @@ pub struct DagLayout {
     pub place: Vec<(usize, usize)>,
     /// Widest label per layer, filled in by whoever knows the labels (the console caches it).
     pub label_width: Vec<usize>,
+    /// Per layer: the edges to the next layer, and whether they are too tangled to draw
+    /// one by one (counted once here: a frame of a 10,000-step graph must not count
+    /// every layer's crossings again).
+    gaps: Vec<(usize, bool)>,
 }
 
 impl DagLayout {
@@ -31,21 +35,14 @@ impl DagLayout {
 
     /// Edges from layer `l` to the next.
     pub fn gap_edges(&self, l: usize) -> usize {
-        self.layers
-            .get(l)
-            .map_or(0, |s| s.iter().map(|x| x.next.len()).sum())
+        self.gaps.get(l).map_or(0, |g| g.0)
     }
 
     /// Whether the edges from layer `l` to the next are too tangled to draw one by one
     /// (more crossings than edges, and enough edges to matter): the console draws them
     /// as one labelled bundle instead of a `┼` grid.
     pub fn dense_gap(&self, l: usize) -> bool {
-        let edges = self.gap_edges(l);
-        edges >= DENSE_EDGES
-            && self
-                .layers
-                .get(l)
-                .is_some_and(|s| layer_crossings(s) > edges)
+        self.gaps.get(l).is_some_and(|g| g.1)
     }
 
     /// How far the layers' steps are from plan order: pairs of steps of one layer shown
@@ -210,7 +207,7 @@ fn build(needs: &[Vec<usize>], sweeps: usize) -> DagLayout {
         }
     }
     index(&best, &mut pos);
-    let layers = best
+    let layers: Vec<Vec<Slot>> = best
         .iter()
         .map(|l| {
             l.iter()
@@ -226,11 +223,22 @@ fn build(needs: &[Vec<usize>], sweeps: usize) -> DagLayout {
         })
         .collect();
     let place = (0..n).map(|v| (layer[v], pos[v])).collect();
+    let gaps = layers.iter().map(|l| gap(l)).collect();
     DagLayout {
         layers,
         place,
         label_width: Vec::new(),
+        gaps,
     }
+}
+
+/// The edges from `layer` to the next, and whether they are dense (see `dense_gap`).
+fn gap(layer: &[Slot]) -> (usize, bool) {
+    let edges = layer.iter().map(|s| s.next.len()).sum();
+    (
+        edges,
+        edges >= DENSE_EDGES && layer_crossings(layer) > edges,
+    )
 }
 
 fn layer_crossings(layer: &[Slot]) -> usize {

@@ -7,6 +7,7 @@ pub mod event_loop;
 pub mod fixtures;
 pub mod keymap;
 pub mod layout;
+pub mod logfile;
 pub mod output;
 pub mod signal;
 pub mod theme;

@@ -974,6 +974,34 @@ fn secrets_are_masked_in_params_prompts_and_errors() {
     assert!(!v.contains("s3cr3t"));
 }
 
+/// Issue 12 point 3: the approver sees the step's environment as it will run, with a
+/// secret's value as `***` (the step itself gets the real value after approval).
+#[test]
+fn the_gate_shows_the_environment_with_secrets_masked() {
+    let p = plan()
+        .step("a")
+        .env(
+            "TOKEN",
+            Template {
+                segments: vec![
+                    TemplateSegment::Literal("bearer ".into()),
+                    TemplateSegment::Ref(TemplateRef::Param("token".into())),
+                ],
+            },
+        )
+        .gate(gate())
+        .build();
+    let mut c = cfg();
+    c.params.insert("token".into(), "s3cr3t".into());
+    c.secret_values = vec!["s3cr3t".into()];
+    let mut sim = Sim::new(p, c);
+    let v = sim.core.view(Timestamp(sim.now));
+    assert_eq!(v.gates[0].env, [("TOKEN".into(), "bearer ***".into())]);
+    sim.approve("a", "bob");
+    let spec = spawn_of(&sim.last, "a").expect("spawn");
+    assert!(spec.env.contains(&("TOKEN".into(), "bearer s3cr3t".into())));
+}
+
 #[test]
 fn view_signals_and_version() {
     let p = plan().step("a").step("b").retry(2, 0).build();
@@ -1145,6 +1173,18 @@ fn a_resumed_then_cancelled_run_is_as_healthy_as_a_cancelled_one() {
     });
     let mut resumed = Core::replay(p, cfg(), sim.core.events()).expect("replay");
     let _ = resumed.resume("olivia", Timestamp(T0 + 5));
+    // The step runs again: the record of its interruption is closed, not left open.
+    let v = resumed.view(Timestamp(T0 + 5));
+    let interrupted: Vec<_> = v
+        .errors
+        .iter()
+        .filter(|e| e.kind == ErrorKind::Interrupted)
+        .collect();
+    assert_eq!(v.steps[0].state, StepState::Running);
+    assert!(
+        !interrupted.is_empty() && interrupted.iter().all(|e| !e.open),
+        "{interrupted:?}"
+    );
     let _ = cancel(&mut resumed, T0 + 6);
     let a = plain.core.view(Timestamp(T0 + 10)).health;
     let b = resumed.view(Timestamp(T0 + 10)).health;

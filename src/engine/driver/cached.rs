@@ -162,7 +162,7 @@ impl Driver {
         });
         let path = self
             .log_dir
-            .join(format!("{}.{}.log", spec.step_id, spec.attempt));
+            .join(crate::model::log_file_name(&spec.step_id, spec.attempt));
         let written = std::fs::File::create(&path)
             .and_then(|mut f| f.write_all(format!("{}\n", lines.join("\n")).as_bytes()));
         let problems = match written {

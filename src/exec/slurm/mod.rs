@@ -236,7 +236,7 @@ impl SlurmExecutor {
         let status = self.monitor.watch(&job_id);
         let log_path = job
             .log_dir
-            .join(format!("{}.{}.log", job.step_id, job.attempt));
+            .join(crate::model::log_file_name(&job.step_id, job.attempt));
         JobAttempt {
             executor: self.name.clone(),
             job_id,

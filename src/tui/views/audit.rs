@@ -10,7 +10,10 @@ use ratatui::widgets::Paragraph;
 
 pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme: &Theme) {
     let block = panel(
-        format!(" Audit · {} decisions ", view.audit.len()),
+        format!(
+            " Audit · {} ",
+            super::common::count(view.audit.len(), "decision", "decisions")
+        ),
         theme,
         true,
     );

@@ -54,7 +54,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme
     let overview = !list && ui.overview;
     let mut title = vec![styled(
         format!(
-            " {} · {} steps",
+            " {} · {}",
             if list {
                 "List"
             } else if overview {
@@ -62,7 +62,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme
             } else {
                 "Graph"
             },
-            view.steps.len()
+            super::common::count(view.steps.len(), "step", "steps")
         ),
         theme.title,
     )];

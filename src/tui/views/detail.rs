@@ -44,18 +44,23 @@ pub fn render(
     let w = inner.width as usize;
     let mut lines = step_lines(view, ui, s, w, theme);
     let room = (inner.height as usize).saturating_sub(lines.len());
-    if !s.log_tail.is_empty() && room >= 2 {
+    // The shell's tail of the file as it grows, else the tail the view recorded.
+    let tail = match &ui.tail {
+        Some((i, t)) if view.steps.get(*i).is_some_and(|v| v.id == s.id) => t.as_slice(),
+        _ => s.log_tail.as_slice(),
+    };
+    if !tail.is_empty() && room >= 2 {
         lines.push(Line::from(styled(
             format!(
                 "── log, last {} of {} ",
-                room.saturating_sub(1).min(s.log_tail.len()),
-                super::common::count(s.log_tail.len(), "line", "lines")
+                room.saturating_sub(1).min(tail.len()),
+                super::common::count(tail.len(), "line", "lines")
             ),
             theme.dim,
         )));
         let n = room - 1;
-        let start = s.log_tail.len().saturating_sub(n);
-        for l in &s.log_tail[start..] {
+        let start = tail.len().saturating_sub(n);
+        for l in &tail[start..] {
             lines.push(log_line(l, theme));
         }
     }

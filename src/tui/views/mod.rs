@@ -44,13 +44,13 @@ pub fn render(frame: &mut Frame, view: &RunView, ui: &UiState, theme: &Theme) {
         height: area.height - 5,
         ..area
     };
-    if let Some(log) = &ui.log {
+    if ui.log.is_some() {
         // Full screen: the log takes the header's room too.
         let full = Rect {
             height: area.height - 2,
             ..area
         };
-        log::render(frame, full, view, log, theme);
+        log::render(frame, full, view, ui, theme);
     } else {
         header::render(frame, header, view, ui, theme);
         match ui.tab {
