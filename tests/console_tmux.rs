@@ -1040,3 +1040,132 @@ fn r_in_the_runs_tab_resumes_an_interrupted_run_and_opens_it() {
     tmux.keys(&["q"]);
     tmux.wait_for("the console to exit", |s| s.contains("TUI-EXIT=0"), 20);
 }
+
+/// Issue 11 point 2: the console signs a decision on a signed gate through ssh-agent.
+/// With no approver's key in the agent the approval is refused on screen and nothing is
+/// decided; once the approver's key is added, the same keystrokes approve, the vote is
+/// the key's principal with its signature on record, and `audit verify` checks it.
+#[test]
+fn the_console_signs_a_signed_gate_through_ssh_agent() {
+    let env = Env::new();
+    let keygen = |name: &str| {
+        let path = env.path().join(name);
+        let out = Command::new("ssh-keygen")
+            .args(["-q", "-N", "", "-C", name, "-t", "ed25519", "-f"])
+            .arg(&path)
+            .output()
+            .expect("ssh-keygen is installed");
+        assert!(out.status.success(), "ssh-keygen: {}", text(&out.stderr));
+        let public = std::fs::read_to_string(path.with_extension("pub")).unwrap();
+        (
+            path,
+            public
+                .split_whitespace()
+                .take(2)
+                .collect::<Vec<_>>()
+                .join(" "),
+        )
+    };
+    let (alice, alice_pub) = keygen("alice");
+    let (mallory, mallory_pub) = keygen("mallory");
+    std::fs::write(
+        env.path().join("allowed_signers"),
+        format!("alice@example.com {alice_pub}\nmallory@example.com {mallory_pub}\n"),
+    )
+    .unwrap();
+    env.workflow(
+        "w.toml",
+        r#"name = "signed"
+[approvals]
+allowed_signers = "allowed_signers"
+[[step]]
+id = "deploy"
+run = "touch deployed"
+gate = { prompt = "Ship?", approvers = ["alice@example.com"], signed = true }
+"#,
+    );
+    let sock = env.path().join("agent.sock");
+    let mut agent = Command::new("ssh-agent")
+        .arg("-D")
+        .arg("-a")
+        .arg(&sock)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("ssh-agent is installed");
+    wait_until("ssh-agent's socket", 10, || sock.exists());
+    let ssh_add = |key: &std::path::Path| {
+        let out = Command::new("ssh-add")
+            .arg(key)
+            .env("SSH_AUTH_SOCK", &sock)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "ssh-add: {}", text(&out.stderr));
+    };
+    // Only a key that approves nothing, at first.
+    ssh_add(&mallory);
+    let command = format!(
+        "cd {} && SSH_AUTH_SOCK={} BATON_DB={} TERM=xterm-256color {} run w.toml ; echo BATON-EXIT=$? ; sleep 30",
+        shell_quote(&env.path().to_string_lossy()),
+        shell_quote(&sock.to_string_lossy()),
+        shell_quote(&env.db().to_string_lossy()),
+        shell_quote(env!("CARGO_BIN_EXE_baton")),
+    );
+    let tmux = Tmux::new(&env, 120, 40, &command);
+    tmux.wait_for("the open gate", |s| s.contains("⏸"), 30);
+    let approve = |reason: &str| {
+        tmux.keys(&["2"]);
+        tmux.wait_for("the approvals tab", |s| s.contains("Ship?"), 10);
+        tmux.keys(&["a"]);
+        tmux.wait_for(
+            "the approve dialog",
+            |s| s.to_lowercase().contains("reason"),
+            10,
+        );
+        tmux.literal(reason);
+        tmux.keys(&["Enter"]);
+    };
+    approve("mallory tries");
+    tmux.wait_for(
+        "the refusal naming the agent's keys",
+        |s| s.contains("ssh-agent") || s.contains("ssh-add"),
+        15,
+    );
+    let id = env.wait_run_id();
+    assert_eq!(
+        step_state(&env.show(&id), "deploy").as_deref(),
+        Some("waiting_approval"),
+        "nothing decided without an approver's signature"
+    );
+    // Dismiss whatever is still open, then approve with alice's key in the agent.
+    tmux.keys(&["Escape"]);
+    ssh_add(&alice);
+    approve("alice signs in the console");
+    tmux.wait_for(
+        "the run to succeed",
+        |s| s.contains("succeeded") && !s.contains("⏸"),
+        30,
+    );
+    tmux.keys(&["q"]);
+    let screen = tmux.wait_for("baton to exit", |s| s.contains("BATON-EXIT="), 15);
+    assert!(screen.contains("BATON-EXIT=0"), "{screen}");
+    let _ = agent.kill();
+    let _ = agent.wait();
+
+    let out = env.run(&["audit", &id, "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let vote = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["reason"] == "alice signs in the console")
+        .unwrap_or_else(|| panic!("the console's vote is on record: {rows:#}"));
+    assert_eq!(vote["actor"], "alice@example.com", "{vote:#}");
+    assert!(
+        vote.to_string().contains("BEGIN SSH SIGNATURE"),
+        "the vote carries its signature: {vote:#}"
+    );
+    let out = env.run(&["audit", "verify"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+}
