@@ -1,6 +1,7 @@
 //! The imperative shell around `engine::core`: executes the core's effects with tokio,
 //! commits every wake-up's events in ONE store transaction before any effect they
-//! decide runs (write-ahead), feeds completions, timers, commands from the store and
+//! decide runs (write-ahead; the one exception, starts that a crash could only make
+//! resume redo, is `early`'s), feeds completions, timers, commands from the store and
 //! from the console back in as inputs, and publishes `RunView` snapshots.
 use super::core::{Core, Effect, Input, SpawnAction, SpawnSpec};
 use super::printer;
@@ -429,7 +430,7 @@ impl Driver {
         }
         // Processes whose start a crash could only make resume redo (see `early`) start
         // now: their commit overlaps their start instead of delaying it.
-        let mut actions = self.start_early(actions, &events)?;
+        let actions = self.start_early(actions, &events)?;
         self.commit(&mut events)?;
         // Groups a dead engine left behind die before anything runs again (resume).
         let stale: Vec<i32> = actions
@@ -445,7 +446,7 @@ impl Driver {
         if !stale.is_empty() {
             kill_stale(&self.run_id, &stale);
         }
-        for action in actions.drain(..) {
+        for action in actions {
             self.act(action)?;
         }
         Ok(())
@@ -484,7 +485,8 @@ impl Driver {
     }
 
     /// Commit `events` (after the process ids waiting for a commit) with the logs of
-    /// the attempts that ended, then show them. Nothing acts before this returns.
+    /// the attempts that ended, then show them. Nothing acts before this returns but
+    /// the starts `early` lets overlap it.
     fn commit(&mut self, events: &mut Vec<Event>) -> Result<(), DriverError> {
         if events.is_empty() && self.pending_logs.is_empty() && self.unsaved.is_empty() {
             return Ok(());
