@@ -213,11 +213,11 @@ async fn values_in_the_environment_never_become_shell_code() {
 }
 
 #[tokio::test]
-async fn a_shared_files_dir_holds_a_private_dir_per_attempt_removed_once_read() {
+async fn a_shared_files_dir_holds_random_names_per_attempt_removed_once_read() {
     let tmp = tempfile::tempdir().unwrap();
     let shared = baton::exec::FilesDir::create("run1").unwrap();
     let dir = shared.path().to_path_buf();
-    // Enter and create, not list: a step cannot find its siblings' directories.
+    // Enter and create, not list: a step cannot find its siblings' files.
     assert_eq!(mode(&dir), 0o300);
     let mut seen = Vec::new();
     for attempt in 1..=2 {
@@ -234,18 +234,19 @@ async fn a_shared_files_dir_holds_a_private_dir_per_attempt_removed_once_read() 
         let log = log_text(f.log_path.as_ref().unwrap());
         assert!(log.starts_with("absent\n"), "created by the step: {log}");
         let files = log.lines().nth(1).unwrap().strip_prefix("files ").unwrap();
-        let own: Vec<&std::path::Path> = files
-            .split(' ')
-            .map(|p| std::path::Path::new(p).parent().unwrap())
-            .collect();
+        let paths: Vec<&std::path::Path> = files.split(' ').map(std::path::Path::new).collect();
+        for (p, ext) in paths.iter().zip(["output", "usage"]) {
+            assert_eq!(p.parent().unwrap(), dir, "inside the run's directory");
+            assert_eq!(p.extension().unwrap(), ext);
+            let stem = p.file_stem().unwrap().to_string_lossy();
+            assert_eq!(stem.len(), 32, "a random name no sibling can guess: {stem}");
+            assert!(!p.exists(), "{} removed once read", p.display());
+        }
         assert_eq!(
-            own[0], own[1],
-            "output and usage in the attempt's own directory"
+            paths[0].file_stem(),
+            paths[1].file_stem(),
+            "output and usage share the attempt's name"
         );
-        assert_eq!(own[0].parent().unwrap(), dir, "inside the run's directory");
-        let name = own[0].file_name().unwrap().to_string_lossy();
-        assert_eq!(name.len(), 32, "a random name no sibling can guess: {name}");
-        assert!(!own[0].exists(), "{} removed once read", own[0].display());
         seen.push(files.to_string());
     }
     assert_ne!(seen[0], seen[1], "each attempt has its own files");

@@ -129,7 +129,7 @@ fn resume_removes_the_temporary_files_a_killed_engine_left() {
     assert_eq!(leftovers(), Vec::<String>::new());
 }
 
-/// Every attempt has its own private files directory that other steps cannot find
+/// Every attempt has its own files, at random names that other steps cannot find
 /// (issue 16 point 4): a sibling step that goes looking for other steps' output files
 /// to overwrite (`deploying 6.6.6-evil`) finds none. Run as an ordinary user: root
 /// reads any directory, so as root the test runs baton as `nobody`.

@@ -1,6 +1,7 @@
 //! The imperative shell around `engine::core`: executes the core's effects with tokio,
 //! commits every wake-up's events in ONE store transaction before any effect they
-//! decide runs (write-ahead), feeds completions, timers, commands from the store and
+//! decide runs (write-ahead; the one exception, starts that a crash could only make
+//! resume redo, is `early`'s), feeds completions, timers, commands from the store and
 //! from the console back in as inputs, and publishes `RunView` snapshots.
 use super::core::{Core, Effect, Input, SpawnAction, SpawnSpec};
 use super::printer;
@@ -17,6 +18,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, watch};
 
 mod cached;
+mod early;
 
 /// How often the store is polled for commands from other processes (PRAGMA
 /// data_version): the fallback when no wake-up arrives (see `store::wake`).
@@ -144,6 +146,8 @@ pub struct Driver {
     notify_prompts: HashMap<String, String>,
     /// Cached steps' attempts between their start and their end (`cached.rs`).
     cache: cached::CacheState,
+    /// Which steps' final states are committed: what may start before a commit.
+    durable: early::Durable,
 }
 
 impl Driver {
@@ -157,7 +161,9 @@ impl Driver {
         let (inbox_tx, inbox_rx) = mpsc::unbounded_channel();
         let log_dir = store.log_dir(&run_id);
         let executors = exec::executor::for_plan(core.plan(), &run_id);
+        let durable = early::Durable::new(core.plan());
         Driver {
+            durable,
             executors,
             log_dir,
             core,
@@ -203,6 +209,7 @@ impl Driver {
 
     /// Show events committed before this driver took over (with the run's creation).
     pub fn announce(&mut self, events: &[Event]) {
+        self.durable.record(events);
         self.emit(events);
         self.view_dirty = true;
     }
@@ -421,6 +428,9 @@ impl Driver {
                 .flat_map(|i| self.core.handle(i, now))
                 .collect();
         }
+        // Processes whose start a crash could only make resume redo (see `early`) start
+        // now: their commit overlaps their start instead of delaying it.
+        let actions = self.start_early(actions, &events)?;
         self.commit(&mut events)?;
         // Groups a dead engine left behind die before anything runs again (resume).
         let stale: Vec<i32> = actions
@@ -442,8 +452,41 @@ impl Driver {
         Ok(())
     }
 
+    /// Start the spawns among `actions` that may go before `batch` is committed; the
+    /// rest are returned, in order.
+    fn start_early(
+        &mut self,
+        actions: Vec<Effect>,
+        batch: &[Event],
+    ) -> Result<Vec<Effect>, DriverError> {
+        if actions
+            .iter()
+            .any(|a| matches!(a, Effect::KillStale { .. }))
+        {
+            return Ok(actions);
+        }
+        let mut rest = Vec::with_capacity(actions.len());
+        for action in actions {
+            let early = match &action {
+                Effect::Spawn(spec) => {
+                    let local = matches!(self.executor(spec.step), exec::Executor::Local);
+                    self.durable
+                        .may_start_early(self.core.plan(), spec, local, batch)
+                }
+                _ => false,
+            };
+            if early {
+                self.act(action)?;
+            } else {
+                rest.push(action);
+            }
+        }
+        Ok(rest)
+    }
+
     /// Commit `events` (after the process ids waiting for a commit) with the logs of
-    /// the attempts that ended, then show them. Nothing acts before this returns.
+    /// the attempts that ended, then show them. Nothing acts before this returns but
+    /// the starts `early` lets overlap it.
     fn commit(&mut self, events: &mut Vec<Event>) -> Result<(), DriverError> {
         if events.is_empty() && self.pending_logs.is_empty() && self.unsaved.is_empty() {
             return Ok(());
@@ -454,6 +497,7 @@ impl Driver {
         self.unsaved_since = None;
         let logs = std::mem::take(&mut self.pending_logs);
         self.store.commit_with_logs(&self.run_id, &batch, &logs)?;
+        self.durable.record(&batch);
         self.cache_committed(&batch);
         self.emit(&batch);
         self.view_dirty = true;
@@ -664,11 +708,14 @@ impl Driver {
                 let step_id = spec.step_id;
                 let executor = self.executor(step);
                 let timeout = spec.timeout;
+                // Handed to the blocking pool now, not when this task first runs (after
+                // the driver's next await).
+                let starting = match reattach {
+                    Some(id) => Box::pin(std::future::ready(executor.reattach(job, &id))),
+                    None => executor.begin(job, timeout),
+                };
                 tokio::spawn(async move {
-                    let started = match reattach {
-                        Some(id) => executor.reattach(job, &id),
-                        None => executor.start(job, timeout).await,
-                    };
+                    let started = starting.await;
                     let running = match started {
                         Ok(running) => running,
                         Err(e) => {

@@ -68,15 +68,35 @@ impl Executor {
         job: ShellJob,
         timeout: Option<Duration>,
     ) -> Result<Attempt, ExecError> {
+        self.begin(job, timeout).await
+    }
+
+    /// As [`Executor::start`], but a local process is handed to the blocking pool now,
+    /// not when the returned future is first polled: on the engine's one thread the
+    /// process then starts while the driver goes on (committing, say) instead of after.
+    pub fn begin(
+        &self,
+        job: ShellJob,
+        timeout: Option<Duration>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Attempt, ExecError>> + Send>>
+    {
         match self {
-            Executor::Local => match tokio::task::spawn_blocking(move || shell::spawn(job)).await {
-                Ok(started) => started.map(Attempt::Local),
-                Err(_) => Err(ExecError::Spawn {
-                    message: "the task starting the process failed".into(),
-                    log_path: None,
-                }),
-            },
-            Executor::Slurm(s) => s.submit(job, timeout).await.map(Attempt::Slurm),
+            Executor::Local => {
+                let spawning = tokio::task::spawn_blocking(move || shell::spawn(job));
+                Box::pin(async move {
+                    match spawning.await {
+                        Ok(started) => started.map(Attempt::Local),
+                        Err(_) => Err(ExecError::Spawn {
+                            message: "the task starting the process failed".into(),
+                            log_path: None,
+                        }),
+                    }
+                })
+            }
+            Executor::Slurm(s) => {
+                let s = s.clone();
+                Box::pin(async move { s.submit(job, timeout).await.map(Attempt::Slurm) })
+            }
         }
     }
 

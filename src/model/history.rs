@@ -141,6 +141,12 @@ pub fn audit_action(kind: &EventKind) -> Option<AuditAction> {
     })
 }
 
+/// Whether any of `events` records a decision: the store commits such a batch with
+/// `synchronous = FULL`, and nothing it decides starts before that commit.
+pub fn holds_decision(events: &[Event]) -> bool {
+    events.iter().any(|e| audit_action(&e.kind).is_some())
+}
+
 /// What a decision event records: the audit chain's row content (`details` as JSON)
 /// and the console's one-line account of it (`summary`).
 #[derive(Debug, Clone, PartialEq)]

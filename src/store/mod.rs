@@ -334,9 +334,7 @@ impl Store {
         holder: &str,
         events: &[Event],
     ) -> Result<(), StoreError> {
-        let full = events
-            .iter()
-            .any(|e| crate::model::history::audit_action(&e.kind).is_some());
+        let full = crate::model::history::holds_decision(events);
         let r = self.set_sync_full(full);
         self.ctx(r)?;
         let r = in_transaction(&self.conn, |tx| {
@@ -380,9 +378,7 @@ impl Store {
         // One stat per commit: nothing is written to (or acted on after writing to) a
         // database file that is no longer the store.
         self.check_identity()?;
-        let full = events
-            .iter()
-            .any(|e| crate::model::history::audit_action(&e.kind).is_some());
+        let full = crate::model::history::holds_decision(events);
         let r = self.set_sync_full(full);
         self.ctx(r)?;
         let known = self.run_keys.get(run_id).copied();

@@ -1,0 +1,191 @@
+//! Which processes may start before the commit of the wake-up that decided them (issue
+//! 14): the commit then overlaps the process's start instead of delaying it. A crash
+//! between the two may lose only what resume redoes anyway, so a step starts ahead of
+//! its commit only when:
+//! - it is idempotent: resume runs an unrecorded or interrupted idempotent step again,
+//!   after stopping whatever carries the run's `BATON_RUN_ID` (`stop_leftovers`);
+//! - every need's final state is already committed, and this batch does not touch it:
+//!   a dependant never starts before its needs' results are durable;
+//! - it is a plain local process (no gate: an approval goes first; no cache: consulted
+//!   first; no batch job: a job outlives its engine and is re-attached by its recorded
+//!   id) and its first attempt (a retry follows a failure that must be committed);
+//! - the batch holds no decision (approvals, commands, cancels go first, with
+//!   `synchronous = FULL`) and kills no stale group (those die before anything runs).
+//!
+//! The step's own events still reach the store, in the commit under way.
+use crate::engine::core::{SpawnAction, SpawnSpec};
+use crate::model::{Event, EventKind};
+use crate::workflow::Plan;
+use std::collections::HashMap;
+
+/// Which steps' final states are committed, as far as this engine has seen.
+#[derive(Debug)]
+pub(super) struct Durable {
+    index: HashMap<String, usize>,
+    final_committed: Vec<bool>,
+}
+
+impl Durable {
+    pub(super) fn new(plan: &Plan) -> Durable {
+        Durable {
+            index: plan
+                .steps
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (s.id.clone(), i))
+                .collect(),
+            final_committed: vec![false; plan.steps.len()],
+        }
+    }
+
+    /// `events` are committed (in order): the steps they leave final are durable.
+    pub(super) fn record(&mut self, events: &[Event]) {
+        for e in events {
+            if let EventKind::StepStateChanged { step, state, .. } = &e.kind
+                && let Some(&i) = self.index.get(step)
+            {
+                self.final_committed[i] = state.is_final();
+            }
+        }
+    }
+
+    /// Whether `spec` may start before `batch` (the events deciding it) is committed.
+    /// `local`: the step's executor is a local process.
+    pub(super) fn may_start_early(
+        &self,
+        plan: &Plan,
+        spec: &SpawnSpec,
+        local: bool,
+        batch: &[Event],
+    ) -> bool {
+        let Some(step) = plan.steps.get(spec.step) else {
+            return false;
+        };
+        let plain = local
+            && step.idempotent
+            && step.gate.is_none()
+            && spec.cache.is_none()
+            && spec.attempt == 1
+            && matches!(spec.action, SpawnAction::Shell { .. });
+        if !plain || crate::model::history::holds_decision(batch) {
+            return false;
+        }
+        step.needs.iter().all(|&n| {
+            self.final_committed.get(n).copied().unwrap_or(false)
+                && !batch.iter().any(|e| touches(e, &plan.steps[n].id))
+        })
+    }
+}
+
+fn touches(e: &Event, id: &str) -> bool {
+    e.kind.step().is_some_and(|s| s == id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::core::testkit::{gate, plan};
+    use crate::model::{StepState, Timestamp};
+
+    fn spec(plan: &Plan, step: &str, attempt: u32) -> SpawnSpec {
+        let i = plan.step_index(step).unwrap();
+        SpawnSpec {
+            step: i,
+            step_id: step.into(),
+            attempt,
+            action: SpawnAction::Shell {
+                command: "true".into(),
+            },
+            dir: "/w".into(),
+            env: Vec::new(),
+            timeout: None,
+            secret_values: Vec::new(),
+            cache: None,
+        }
+    }
+
+    fn state(step: &str, state: StepState) -> Event {
+        Event {
+            seq: 1,
+            at: Timestamp::now(),
+            kind: EventKind::StepStateChanged {
+                step: step.into(),
+                state,
+                attempt: 1,
+                reason: None,
+            },
+        }
+    }
+
+    #[test]
+    fn only_idempotent_first_attempts_of_plain_local_steps_whose_needs_are_committed() {
+        let plan = plan()
+            .step("a")
+            .step("a2")
+            .step_needs("b", &["a"])
+            .step_needs("c", &["a"])
+            .with(|s| s.idempotent = false)
+            .step_needs("d", &["a"])
+            .gate(gate())
+            .step_needs("e", &["a", "a2"])
+            .build();
+        let mut d = Durable::new(&plan);
+        let starts = |d: &Durable, step: &str, batch: &[Event]| {
+            d.may_start_early(&plan, &spec(&plan, step, 1), true, batch)
+        };
+        assert!(!starts(&d, "b", &[]), "a's success is not committed yet");
+        d.record(&[state("a", StepState::Running)]);
+        assert!(!starts(&d, "b", &[]), "running is not final");
+        d.record(&[state("a", StepState::Succeeded)]);
+        assert!(starts(&d, "b", &[state("b", StepState::Running)]));
+        assert!(
+            !starts(&d, "c", &[]),
+            "not idempotent: its start is committed first"
+        );
+        assert!(
+            !starts(&d, "d", &[]),
+            "gated: its approval is committed first"
+        );
+        assert!(!starts(&d, "e", &[]), "a2's result is not committed");
+        assert!(
+            !d.may_start_early(&plan, &spec(&plan, "b", 2), true, &[]),
+            "a retry follows a failure that is committed first"
+        );
+        assert!(
+            !d.may_start_early(&plan, &spec(&plan, "b", 1), false, &[]),
+            "a batch job is recorded before it is submitted"
+        );
+        let mut builtin = spec(&plan, "b", 1);
+        builtin.action = SpawnAction::Builtin {
+            builtin: crate::workflow::Builtin::Noop,
+            with: Default::default(),
+        };
+        assert!(
+            !d.may_start_early(&plan, &builtin, true, &[]),
+            "only processes"
+        );
+    }
+
+    #[test]
+    fn a_batch_with_a_decision_or_touching_a_need_goes_first() {
+        let plan = plan().step("a").step_needs("b", &["a"]).build();
+        let mut d = Durable::new(&plan);
+        d.record(&[state("a", StepState::Succeeded)]);
+        let b = spec(&plan, "b", 1);
+        let cancel = Event {
+            seq: 2,
+            at: Timestamp::now(),
+            kind: EventKind::CancelRequested {
+                actor: "olivia".into(),
+                reason: None,
+            },
+        };
+        assert!(!d.may_start_early(&plan, &b, true, &[cancel]), "a decision");
+        assert!(
+            !d.may_start_early(&plan, &b, true, &[state("a", StepState::Queued)]),
+            "the need changes in this very batch"
+        );
+        d.record(&[state("a", StepState::Queued)]);
+        assert!(!d.may_start_early(&plan, &b, true, &[]), "no longer final");
+    }
+}
