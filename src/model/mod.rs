@@ -15,14 +15,15 @@ pub mod view;
 
 pub use actor::{clean_name, same_actor};
 pub use error::{ErrorKind, ErrorRecord, Severity};
-pub use event::{Actor, Command, CommandOutcome, Event, EventKind, StepOutcome, Usage};
+pub use event::{Actor, Command, CommandOutcome, Event, EventKind, ProbeKind, StepOutcome, Usage};
 pub use health::{Health, HealthLabel, HealthTerm};
 pub use history::{AuditAction, Decision};
 pub use liveness::{LEASE_STALE, Lease, Liveness};
 pub use state::{RunState, StepState};
 pub use time::Timestamp;
 pub use view::{
-    Actions, GateView, JOB_RUNNING, JobTimes, JobView, Progress, RunSummary, RunView, StepView,
+    Actions, GateView, JOB_RUNNING, JobTimes, JobView, ProbeView, Progress, RunSummary, RunView,
+    StepView,
 };
 
 /// Index of a step in `Plan::steps` (stable for the life of a plan).

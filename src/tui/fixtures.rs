@@ -42,6 +42,7 @@ fn step(id: &str, needs: &[usize], state: StepState, action: &str) -> StepView {
         actions: Actions::default(),
         job: None,
         cached_from: None,
+        probe: None,
     }
 }
 
@@ -349,6 +350,7 @@ fn finish(mut v: RunView) -> RunView {
         let markable = !matches!(
             s.state,
             StepState::Running
+                | StepState::Ready
                 | StepState::Compensating
                 | StepState::Compensated
                 | StepState::CompensationFailed

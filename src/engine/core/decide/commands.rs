@@ -175,6 +175,9 @@ impl Core {
                         fx,
                     );
                 }
+                for s in std::iter::once(i).chain(rearmed.iter().copied()) {
+                    self.restart_needed_services(s, operator, now, fx);
+                }
                 Ok(format!(
                     "retrying `{step}`; {} downstream step(s) re-armed",
                     rearmed.len()
@@ -234,7 +237,8 @@ impl Core {
                     reason: reason.as_ref().map(|r| self.mask(r)),
                 };
                 self.emit(kind, now, fx);
-                let running = self.counts[si(StepState::Running)];
+                let running =
+                    self.counts[si(StepState::Running)] + self.counts[si(StepState::Ready)];
                 self.stop_all(
                     StepState::Cancelled,
                     &format!("run cancelled by {operator}"),
