@@ -92,6 +92,12 @@ impl StepState {
         )
     }
 
+    /// A process runs for it now: an attempt, or a service that is ready (the
+    /// golden signals' and the metrics' "running").
+    pub fn has_process(self) -> bool {
+        matches!(self, StepState::Running | StepState::Ready)
+    }
+
     /// Lets a dependant start: a success, or a service that is up and ready.
     pub fn satisfies_needs(self) -> bool {
         self.is_success() || self == StepState::Ready

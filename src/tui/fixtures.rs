@@ -526,6 +526,28 @@ pub fn cached_steps() -> RunView {
     v
 }
 
+/// `release` where `sbom` is `registry`, a service that passed its readiness probe
+/// (`◉ ready`) and whose latest liveness check passed.
+pub fn service_ready() -> RunView {
+    let mut v = release();
+    if let Some(s) = v.steps.iter_mut().find(|s| s.id == "sbom") {
+        s.id = "registry".into();
+        s.state = StepState::Ready;
+        s.action = "./ci/registry.sh --port 5000".into();
+        s.max_attempts = 3;
+        s.log_tail = vec!["listening on 127.0.0.1:5000".into()];
+        s.probe = Some(crate::model::ProbeView {
+            probe: crate::model::ProbeKind::Live,
+            check: "http http://127.0.0.1:5000/v2/".into(),
+            ok: true,
+            detail: "HTTP 200 OK".into(),
+            failures: 0,
+            at: at(415),
+        });
+    }
+    v
+}
+
 /// The store's run list: live, finished and interrupted runs, newest first.
 pub fn runs() -> Vec<RunSummary> {
     let r = |id: &str, wf: &str, state, start: i64, end: Option<i64>, total, done, h| RunSummary {

@@ -413,11 +413,10 @@ impl Core {
             StepState::Ready => self.steps[i].kill_sent = false,
             _ => {}
         }
-        let alive = |s| matches!(s, StepState::Running | StepState::Ready);
-        if alive(old) && !alive(new) {
+        if old.has_process() && !new.has_process() {
             self.probe_timer(i, None);
         }
-        if alive(old) && new != StepState::Running {
+        if old.has_process() && new != StepState::Running {
             self.ready_deadline(i, None);
         }
         match new {
@@ -472,7 +471,7 @@ impl Core {
             }
             _ => {}
         }
-        if alive(old) {
+        if old.has_process() {
             match new {
                 StepState::Succeeded => self.attempts_finished += 1,
                 StepState::Failed | StepState::RetryWait => {

@@ -636,6 +636,15 @@ impl Core {
         self.events.last().map(|e| e.at)
     }
 
+    /// Steps a process runs for now (`StepState::has_process`): attempts and ready services.
+    fn processes(&self) -> usize {
+        StepState::ALL
+            .into_iter()
+            .filter(|s| s.has_process())
+            .map(|s| self.counts[si(s)])
+            .sum()
+    }
+
     fn stopping(&self) -> bool {
         self.cancel_requested || self.decided.is_some()
     }

@@ -285,8 +285,7 @@ impl Core {
             p50_ms: pct(0.5),
             p95_ms: pct(0.95),
             queue_depth: self.counts[si(StepState::Queued)],
-            // A ready service's process runs too.
-            running: self.counts[si(StepState::Running)] + self.counts[si(StepState::Ready)],
+            running: self.processes(),
         }
     }
 }

@@ -237,8 +237,7 @@ impl Core {
                     reason: reason.as_ref().map(|r| self.mask(r)),
                 };
                 self.emit(kind, now, fx);
-                let running =
-                    self.counts[si(StepState::Running)] + self.counts[si(StepState::Ready)];
+                let running = self.processes();
                 self.stop_all(
                     StepState::Cancelled,
                     &format!("run cancelled by {operator}"),

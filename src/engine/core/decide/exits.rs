@@ -19,7 +19,7 @@ impl Core {
             return;
         };
         // A ready service's process runs too.
-        if !matches!(s.state, StepState::Running | StepState::Ready) || s.attempts != attempt {
+        if !s.state.has_process() || s.attempts != attempt {
             return;
         }
         let outcome = match outcome {

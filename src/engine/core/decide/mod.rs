@@ -234,14 +234,11 @@ impl Core {
             }
             let st = self.steps[i].state;
             if let Some(pgid) = self.steps[i].pgid
-                && matches!(
-                    st,
-                    StepState::Running | StepState::Ready | StepState::Interrupted
-                )
+                && (st.has_process() || st == StepState::Interrupted)
             {
                 fx.push(Effect::KillStale { pgid });
             }
-            if matches!(st, StepState::Running | StepState::Ready) {
+            if st.has_process() {
                 // A service baton was stopping, or that no step needs any more, is done.
                 let done = self.plan.steps[i].service.is_some()
                     && (self.steps[i].service.stopping.is_some() || !self.needed(i));
@@ -284,12 +281,12 @@ impl Core {
                 let st = self.steps[i].state;
                 let again = st == StepState::Interrupted && self.plan.steps[i].idempotent;
                 // Services were stopped with the engine: what needs one waits for it.
-                if again || st == StepState::Queued {
-                    if let Some(d) = self.waits_on_service(i) {
-                        let why = format!("resumed: waits for `{}` to be ready", self.id(d));
-                        self.set(i, StepState::Pending, Some(why), now, &mut fx);
-                        continue;
-                    }
+                if (again || st == StepState::Queued)
+                    && let Some(d) = self.waits_on_service(i)
+                {
+                    let why = format!("resumed: waits for `{}` to be ready", self.id(d));
+                    self.set(i, StepState::Pending, Some(why), now, &mut fx);
+                    continue;
                 }
                 if again {
                     self.set(
@@ -507,7 +504,7 @@ impl Core {
             return;
         }
         for i in 0..self.steps.len() {
-            if matches!(self.steps[i].state, StepState::Running | StepState::Ready) {
+            if self.steps[i].state.has_process() {
                 fx.push(Effect::Kill {
                     step: i,
                     attempt: self.steps[i].attempts,

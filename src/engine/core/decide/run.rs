@@ -81,7 +81,7 @@ impl Core {
             return;
         }
         // Processes that still run: attempts, and services that are ready.
-        let running = self.counts[si(StepState::Running)] + self.counts[si(StepState::Ready)];
+        let running = self.processes();
         if self.cancel_requested && self.decided.is_none() {
             if running == 0 {
                 let kind = EventKind::RunStateChanged {
