@@ -449,3 +449,56 @@ fn a_replay_reads_the_recorded_probes_back() {
     assert_eq!((probe.ok, probe.failures), (false, 1));
     assert_eq!(probe.probe, LIVE);
 }
+
+#[test]
+fn without_restart_a_liveness_failure_fails_the_service_and_skips_what_waits_for_it() {
+    let p = plan()
+        .step("db")
+        .service(None, Some(live_tcp(1)), 0)
+        .step_needs("app", &["db"])
+        .step_needs("later", &["db"])
+        .gate(gate())
+        .build();
+    let mut sim = Sim::new(p, cfg());
+    assert_eq!(spawned(&sim.started("db")), ["app"]);
+    assert_eq!(sim.state("later"), StepState::WaitingApproval);
+    sim.tick_at(5000);
+    assert_eq!(
+        kills(&sim.probed("db", LIVE, false, "connection refused")),
+        [0]
+    );
+    sim.finish("db", StepOutcome::Killed, vec![]);
+    assert_eq!(sim.state("db"), StepState::Failed);
+    assert_eq!(last_error(&sim, "db").kind, ErrorKind::ProbeFailed);
+    assert_eq!(sim.state("app"), StepState::Running, "it goes on");
+    // Approved after its service failed: it does not start without it.
+    assert!(sim.approve("later", "bob").is_accepted());
+    assert!(spawned(&sim.last).is_empty());
+    assert_eq!(sim.state("later"), StepState::Skipped);
+    sim.exit("app", 0);
+    assert_eq!(sim.core.run_state(), RunState::Failed);
+}
+
+#[test]
+fn a_gated_dependant_approved_while_its_service_restarts_waits_for_it() {
+    let p = plan()
+        .step("db")
+        .service(None, None, 1)
+        .step_needs("app", &["db"])
+        .step_needs("later", &["db"])
+        .gate(gate())
+        .build();
+    let mut sim = Sim::new(p, cfg());
+    sim.started("db");
+    sim.exit("db", 1);
+    assert_eq!(sim.state("db"), StepState::RetryWait);
+    assert!(sim.approve("later", "bob").is_accepted());
+    assert_eq!(sim.state("later"), StepState::Pending);
+    assert!(spawned(&sim.last).is_empty());
+    assert_eq!(spawned(&sim.tick_at(1000)), ["db"]);
+    assert_eq!(
+        spawned(&sim.started("db")),
+        ["later"],
+        "approved once, not asked again"
+    );
+}
