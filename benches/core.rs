@@ -31,6 +31,7 @@ fn noop_plan(n: usize) -> Arc<Plan> {
             gate: None,
             idempotent: true,
             cache: None,
+            service: None,
             line: i + 1,
         })
         .collect();

@@ -24,6 +24,7 @@ fn every_example_validates() {
         "hello.toml",
         "incident.toml",
         "release.toml",
+        "services.toml",
     ] {
         assert!(
             checked.iter().any(|c| c == required),

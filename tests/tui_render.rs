@@ -144,6 +144,20 @@ fn scenarios() -> Vec<(&'static str, Setup)> {
             act(&v, &mut u, &[Action::Confirm]);
             (v, u)
         }),
+        ("dag_list_service", || {
+            let v = fixtures::service_ready();
+            let mut u = ui();
+            act(&v, &mut u, &[Action::ToggleGraph]);
+            (v, u)
+        }),
+        ("dag_detail_service", || {
+            let v = fixtures::service_ready();
+            let mut u = ui();
+            act(&v, &mut u, &[Action::Filter]);
+            typed(&v, &mut u, "registry");
+            act(&v, &mut u, &[Action::Confirm]);
+            (v, u)
+        }),
         ("dag_big_list", || (fixtures::big(10_000), ui())),
         // Zoomed out: one cell per step, the graph's viewport reversed.
         ("dag_overview", || {

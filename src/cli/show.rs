@@ -38,6 +38,7 @@ pub fn run(args: ShowArgs) -> i32 {
         let mut v = json(&detail);
         add_jobs(&mut v, &events);
         add_cached(&mut v, &events);
+        add_probes(&mut v, &events);
         v["signals"] = signals_json(&store, &detail.run.id, Timestamp::now());
         crate::stdio::outln!("{v}");
     } else {
@@ -52,6 +53,22 @@ pub fn run(args: ShowArgs) -> i32 {
             .collect();
         if !cached.is_empty() {
             crate::stdio::outln!("cached, not run: {}", cached.join(", "));
+        }
+        for s in &detail.steps {
+            if let Some(p) = crate::model::history::last_probe(&events, &s.id, s.attempts) {
+                crate::stdio::outln!(
+                    "{}",
+                    crate::sanitize::for_terminal(&format!(
+                        "probe of {}: {} {} {}: {} ({})",
+                        s.id,
+                        p.probe,
+                        p.check,
+                        if p.ok { "passed" } else { "failed" },
+                        p.detail,
+                        p.at.to_rfc3339()
+                    ))
+                );
+            }
         }
     }
     exit::OK
@@ -125,6 +142,27 @@ pub fn add_cached(v: &mut serde_json::Value, events: &[crate::model::Event]) {
         let from = crate::model::history::cached_from(events, &id, attempts);
         s["cached"] = from.is_some().into();
         s["cached_from"] = from.map_or(serde_json::Value::Null, Into::into);
+    }
+}
+
+/// Each step's `probe`: the latest recorded check of its latest attempt (a service's),
+/// `{probe, check, ok, detail, failures, at}`, or null.
+pub fn add_probes(v: &mut serde_json::Value, events: &[crate::model::Event]) {
+    let Some(steps) = v["steps"].as_array_mut() else {
+        return;
+    };
+    for s in steps {
+        let id = s["id"].as_str().unwrap_or_default().to_string();
+        let attempts = s["attempts"].as_u64().unwrap_or(0) as u32;
+        s["probe"] = crate::model::history::last_probe(events, &id, attempts).map_or(
+            serde_json::Value::Null,
+            |p| {
+                serde_json::json!({
+                    "probe": p.probe, "check": p.check, "ok": p.ok, "detail": p.detail,
+                    "failures": p.failures, "at": p.at.to_rfc3339(),
+                })
+            },
+        );
     }
 }
 

@@ -85,6 +85,12 @@ enum Msg {
         state: String,
         reason: Option<String>,
     },
+    /// A check of a service's probe answered.
+    Probed {
+        key: (usize, u32),
+        probe: crate::model::ProbeKind,
+        checked: exec::probe::Checked,
+    },
     /// A `[[notify]]` command ended (`failure`: how and why, if it failed).
     Notified {
         step: Option<usize>,
@@ -261,7 +267,7 @@ impl Driver {
                     kill.terminate(KILL_GRACE, KillReason::Cancel)
                 }
                 // Nothing can be recorded any more: a notifier's result is dropped.
-                Ok(Some(Msg::Notified { .. } | Msg::JobState { .. })) => {}
+                Ok(Some(Msg::Notified { .. } | Msg::JobState { .. } | Msg::Probed { .. })) => {}
                 Ok(None) | Err(_) => break,
             }
         }
@@ -521,6 +527,14 @@ impl Driver {
                 self.unsaved_since = Some(Instant::now());
             }
             self.view_dirty = true;
+            // A decision that acts (a service without a readiness probe is ready once
+            // its process runs: its dependants start) is committed before it acts.
+            let acts = follow_up
+                .iter()
+                .any(|e| !matches!(e, Effect::KillStale { .. } | Effect::Probe(_)));
+            if acts {
+                self.commit(&mut Vec::new())?;
+            }
             for effect in follow_up {
                 if let Effect::KillStale { pgid } = effect {
                     // A process that came up for a step no longer running: stopping it
@@ -595,6 +609,20 @@ impl Driver {
             Effect::Spawn(spec) if spec.cache.is_some() => self.consult_cache(spec),
             Effect::Spawn(spec) => self.spawn(spec, false, None),
             Effect::Compensate(spec) => self.spawn(spec, true, None),
+            Effect::Probe(req) => {
+                let tx = self.inbox_tx.clone();
+                tokio::spawn(async move {
+                    let masker = Masker::new(req.secret_values);
+                    let checked =
+                        exec::probe::check(&req.check, req.timeout, &req.dir, &req.env, &masker)
+                            .await;
+                    let _ = tx.send(Msg::Probed {
+                        key: (req.step, req.attempt),
+                        probe: req.probe,
+                        checked,
+                    });
+                });
+            }
             Effect::Reattach { spec, job_id, .. } => self.spawn(spec, false, Some(job_id)),
             Effect::CancelJob { executor, job_id } => {
                 if let Some(e) = self.executors.iter().find(|e| e.name() == executor) {
@@ -850,6 +878,17 @@ impl Driver {
                     self.started.push(started_input(key, placement));
                 }
             }
+            Msg::Probed {
+                key,
+                probe,
+                checked,
+            } => inputs.push(Input::ProbeResult {
+                step: key.0,
+                attempt: key.1,
+                probe,
+                ok: checked.ok,
+                detail: checked.detail,
+            }),
             Msg::JobState { key, state, reason } => inputs.push(Input::JobState {
                 step: key.0,
                 attempt: key.1,

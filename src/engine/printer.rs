@@ -49,6 +49,33 @@ pub fn describe(event: &Event) -> Option<String> {
                 format!(", restored {}", restored.join(", "))
             }
         ),
+        // The `ready` line that follows says it.
+        EventKind::StepProbed {
+            probe: crate::model::ProbeKind::Ready,
+            ok: true,
+            ..
+        } => return None,
+        EventKind::StepProbed {
+            step,
+            probe,
+            check,
+            ok,
+            detail,
+            failures,
+            ..
+        } => {
+            let verdict = if *ok { "passed" } else { "failed" };
+            let count = if *failures > 0 {
+                format!(" ({failures} in a row)")
+            } else {
+                String::new()
+            };
+            let detail = crate::sanitize::one_line(detail);
+            format!("{t} {step} {probe} probe {verdict}{count}: {check} got {detail}")
+        }
+        EventKind::ServiceStopping { step, reason, .. } => {
+            format!("{t} {step} stopping{}", suffix(Some(reason)))
+        }
         EventKind::RunStateChanged { state, reason } => {
             format!("{t} run {state}{}", suffix(reason.as_deref()))
         }

@@ -8,6 +8,7 @@ pub mod group;
 pub mod leftovers;
 pub mod lookup;
 pub mod outputs;
+pub mod probe;
 pub mod scrub;
 pub mod shell;
 pub mod signals;

@@ -22,10 +22,15 @@ pub enum ErrorKind {
     CompensationFailed,
     Interrupted,
     Storage,
+    /// A service's readiness probe did not pass in time, or its liveness probe failed
+    /// too often in a row.
+    ProbeFailed,
+    /// A service's process ended by itself while its dependants still needed it.
+    ServiceExited,
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 15] = [
+    pub const ALL: [ErrorKind; 17] = [
         ErrorKind::SpawnFailed,
         ErrorKind::ExitNonzero,
         ErrorKind::KilledBySignal,
@@ -41,6 +46,8 @@ impl ErrorKind {
         ErrorKind::CompensationFailed,
         ErrorKind::Interrupted,
         ErrorKind::Storage,
+        ErrorKind::ProbeFailed,
+        ErrorKind::ServiceExited,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -60,6 +67,8 @@ impl ErrorKind {
             ErrorKind::CompensationFailed => "compensation_failed",
             ErrorKind::Interrupted => "interrupted",
             ErrorKind::Storage => "storage",
+            ErrorKind::ProbeFailed => "probe_failed",
+            ErrorKind::ServiceExited => "service_exited",
         }
     }
 
@@ -73,7 +82,9 @@ impl ErrorKind {
             | ErrorKind::Timeout
             | ErrorKind::OutputInvalid
             | ErrorKind::TemplateError
-            | ErrorKind::BudgetExceeded => Severity::High,
+            | ErrorKind::BudgetExceeded
+            | ErrorKind::ProbeFailed
+            | ErrorKind::ServiceExited => Severity::High,
             ErrorKind::GateRejected
             | ErrorKind::GateTimeout
             | ErrorKind::Interrupted
@@ -92,6 +103,8 @@ impl ErrorKind {
                 | ErrorKind::RateLimited
                 | ErrorKind::Interrupted
                 | ErrorKind::Storage
+                | ErrorKind::ProbeFailed
+                | ErrorKind::ServiceExited
         )
     }
 }
@@ -277,6 +290,12 @@ pub fn default_suggestion(kind: ErrorKind) -> &'static str {
         ErrorKind::Interrupted => "`baton resume RUN` continues the run",
         ErrorKind::Storage => {
             "check disk space and permissions of the database, then `baton resume RUN`"
+        }
+        ErrorKind::ProbeFailed => {
+            "read the service's log (`baton logs RUN STEP`) and check what its probe asks, then `baton retry RUN STEP`"
+        }
+        ErrorKind::ServiceExited => {
+            "a service must keep running while its dependants run: read its log (`baton logs RUN STEP`), then `baton retry RUN STEP`"
         }
     }
 }

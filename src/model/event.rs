@@ -48,6 +48,30 @@ pub enum StepOutcome {
     Lost { reason: String },
 }
 
+/// A service's two probes: `ready` (may its dependants start?) and `live` (is it
+/// still up while they run?).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProbeKind {
+    Ready,
+    Live,
+}
+
+impl ProbeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProbeKind::Ready => "ready",
+            ProbeKind::Live => "live",
+        }
+    }
+}
+
+impl std::fmt::Display for ProbeKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EventKind {
@@ -114,6 +138,29 @@ pub enum EventKind {
         from_run: String,
         key: String,
         restored: Vec<String>,
+    },
+    /// A check of a service's probe. Recorded when its result differs from the last
+    /// one recorded for the attempt and probe (what it got changed), and for every
+    /// failed liveness check (each counts towards the probe's `failures`).
+    StepProbed {
+        step: String,
+        attempt: u32,
+        probe: ProbeKind,
+        /// What was checked: `http http://127.0.0.1:8080/health`, `tcp …`, `run …`.
+        check: String,
+        ok: bool,
+        /// What it got: `HTTP 200`, `connection refused`, `exit 1: …` (masked, one line).
+        detail: String,
+        /// Failed liveness checks in a row, this one included (0 otherwise).
+        failures: u32,
+    },
+    /// baton stops a service (its whole process group: TERM, then KILL after the
+    /// grace): no dependant needs it any more, or the run ended. Its exit then ends it
+    /// `succeeded`.
+    ServiceStopping {
+        step: String,
+        attempt: u32,
+        reason: String,
     },
     StepFinished {
         step: String,
@@ -246,6 +293,8 @@ impl EventKind {
             | StepJob { step, .. }
             | StepJobState { step, .. }
             | StepCached { step, .. }
+            | StepProbed { step, .. }
+            | ServiceStopping { step, .. }
             | StepFinished { step, .. }
             | RetryScheduled { step, .. }
             | GateOpened { step, .. }
@@ -283,6 +332,8 @@ impl EventKind {
             StepJob { .. } => "step_job",
             StepJobState { .. } => "step_job_state",
             StepCached { .. } => "step_cached",
+            StepProbed { .. } => "step_probed",
+            ServiceStopping { .. } => "service_stopping",
             StepFinished { .. } => "step_finished",
             RetryScheduled { .. } => "retry_scheduled",
             ErrorRecorded { .. } => "error_recorded",

@@ -133,6 +133,8 @@ pub fn audit_action(kind: &EventKind) -> Option<AuditAction> {
         | K::StepJob { .. }
         | K::StepJobState { .. }
         | K::StepCached { .. }
+        | K::StepProbed { .. }
+        | K::ServiceStopping { .. }
         | K::StepFinished { .. }
         | K::RetryScheduled { .. }
         | K::ErrorRecorded { .. }
@@ -422,6 +424,8 @@ pub fn decision(kind: &EventKind) -> Option<Decision> {
         | K::StepJob { .. }
         | K::StepJobState { .. }
         | K::StepCached { .. }
+        | K::StepProbed { .. }
+        | K::ServiceStopping { .. }
         | K::StepFinished { .. }
         | K::RetryScheduled { .. }
         | K::ErrorRecorded { .. }
@@ -465,6 +469,29 @@ pub fn cached_from<'a>(events: &'a [Event], step: &str, attempt: u32) -> Option<
     })
 }
 
+/// The latest recorded probe check of `attempt` of `step` (a service), if any.
+pub fn last_probe(events: &[Event], step: &str, attempt: u32) -> Option<super::view::ProbeView> {
+    events.iter().rev().find_map(|e| match &e.kind {
+        EventKind::StepProbed {
+            step: s,
+            attempt: a,
+            probe,
+            check,
+            ok,
+            detail,
+            failures,
+        } if s == step && a == &attempt => Some(super::view::ProbeView {
+            probe: *probe,
+            check: check.clone(),
+            ok: *ok,
+            detail: detail.clone(),
+            failures: *failures,
+            at: e.at,
+        }),
+        _ => None,
+    })
+}
+
 /// The error records an event closes: the ids it names; every record of a step that
 /// succeeds (or is marked succeeded); every record of a step an operator retries.
 pub fn errors_closed(kind: &EventKind) -> Option<Closes<'_>> {
@@ -485,6 +512,8 @@ pub fn errors_closed(kind: &EventKind) -> Option<Closes<'_>> {
         | K::StepJob { .. }
         | K::StepJobState { .. }
         | K::StepCached { .. }
+        | K::StepProbed { .. }
+        | K::ServiceStopping { .. }
         | K::StepFinished { .. }
         | K::RetryScheduled { .. }
         | K::ErrorRecorded { .. }
@@ -517,7 +546,8 @@ pub fn step_duration(
 ) -> Option<Duration> {
     use StepState as S;
     match state {
-        S::Running => started_at.map(|s| now.since(s)),
+        // A ready service's process still runs.
+        S::Running | S::Ready => started_at.map(|s| now.since(s)),
         S::Pending
         | S::WaitingApproval
         | S::Queued

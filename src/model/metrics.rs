@@ -83,6 +83,7 @@ impl AttemptOutcome {
             | StepState::WaitingApproval
             | StepState::Queued
             | StepState::Running
+            | StepState::Ready
             | StepState::Skipped
             | StepState::Rejected => None,
         }

@@ -17,7 +17,8 @@ pub mod view;
 pub use actor::{clean_name, same_actor};
 pub use error::{ErrorKind, ErrorRecord, Severity};
 pub use event::{
-    Actor, Command, CommandOutcome, DecisionSignature, Event, EventKind, StepOutcome, Usage,
+    Actor, Command, CommandOutcome, DecisionSignature, Event, EventKind, ProbeKind, StepOutcome,
+    Usage,
 };
 pub use health::{Health, HealthLabel, HealthTerm};
 pub use history::{AuditAction, Decision};
@@ -25,7 +26,8 @@ pub use liveness::{LEASE_STALE, Lease, Liveness};
 pub use state::{RunState, StepState};
 pub use time::Timestamp;
 pub use view::{
-    Actions, GateView, JOB_RUNNING, JobTimes, JobView, Progress, RunSummary, RunView, StepView,
+    Actions, GateView, JOB_RUNNING, JobTimes, JobView, ProbeView, Progress, RunSummary, RunView,
+    StepView,
 };
 
 /// The file one attempt of a step writes its output to, in its run's log directory

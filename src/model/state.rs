@@ -9,6 +9,9 @@ pub enum StepState {
     WaitingApproval,
     Queued,
     Running,
+    /// A service (`service = true`) that passed its readiness probe: its process keeps
+    /// running and its dependants may start.
+    Ready,
     RetryWait,
     Succeeded,
     Failed,
@@ -22,11 +25,12 @@ pub enum StepState {
 }
 
 impl StepState {
-    pub const ALL: [StepState; 14] = [
+    pub const ALL: [StepState; 15] = [
         StepState::Pending,
         StepState::WaitingApproval,
         StepState::Queued,
         StepState::Running,
+        StepState::Ready,
         StepState::RetryWait,
         StepState::Succeeded,
         StepState::Failed,
@@ -45,6 +49,7 @@ impl StepState {
             StepState::WaitingApproval => "waiting_approval",
             StepState::Queued => "queued",
             StepState::Running => "running",
+            StepState::Ready => "ready",
             StepState::RetryWait => "retry_wait",
             StepState::Succeeded => "succeeded",
             StepState::Failed => "failed",
@@ -87,6 +92,17 @@ impl StepState {
         )
     }
 
+    /// A process runs for it now: an attempt, or a service that is ready (the
+    /// golden signals' and the metrics' "running").
+    pub fn has_process(self) -> bool {
+        matches!(self, StepState::Running | StepState::Ready)
+    }
+
+    /// Lets a dependant start: a success, or a service that is up and ready.
+    pub fn satisfies_needs(self) -> bool {
+        self.is_success() || self == StepState::Ready
+    }
+
     /// Counts as "failed" for trigger rules (`any_failed`) and for the run's outcome.
     pub fn is_failure(self) -> bool {
         matches!(self, StepState::Failed | StepState::Rejected)
@@ -99,6 +115,7 @@ impl StepState {
             StepState::WaitingApproval => "⏸",
             StepState::Queued => "○",
             StepState::Running => "▶",
+            StepState::Ready => "◉",
             StepState::RetryWait => "↻",
             StepState::Succeeded => "✔",
             StepState::Failed => "✘",

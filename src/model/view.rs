@@ -77,6 +77,23 @@ pub struct StepView {
     /// The run the latest attempt's result came from, when the cache answered it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cached_from: Option<String>,
+    /// A service's latest probe check of its latest attempt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe: Option<ProbeView>,
+}
+
+/// One check of a service's probe: which, what it checked, when, and what it got.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProbeView {
+    pub probe: super::event::ProbeKind,
+    /// `http http://127.0.0.1:8080/health`, `tcp 127.0.0.1:5432`, `run pg_isready`.
+    pub check: String,
+    pub ok: bool,
+    /// What it got (`HTTP 200`, `connection refused`, `exit 1: …`).
+    pub detail: String,
+    /// Failed liveness checks in a row (0 for readiness checks and passes).
+    pub failures: u32,
+    pub at: Timestamp,
 }
 
 /// Slurm's state of a job that has left the queue and runs.

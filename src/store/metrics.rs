@@ -142,12 +142,12 @@ impl Store {
                 continue;
             }
             let d = self.run_detail(&r.id)?;
-            let count = |state: StepState| {
-                live.then(|| d.steps.iter().filter(|s| s.state == state).count() as u64)
+            let count = |pred: &dyn Fn(StepState) -> bool| {
+                live.then(|| d.steps.iter().filter(|s| pred(s.state)).count() as u64)
             };
             out.push(RunGauges {
-                queue_depth: count(StepState::Queued),
-                running: count(StepState::Running),
+                queue_depth: count(&|s| s == StepState::Queued),
+                running: count(&StepState::has_process),
                 run: r.id.clone(),
                 workflow: r.workflow.clone(),
                 health: d.health.score,

@@ -273,6 +273,8 @@ pub fn apply(conn: &Connection, run_id: &str, ev: &Event) -> Result<(), StoreErr
         | EventKind::StepJob { .. }
         | EventKind::StepJobState { .. }
         | EventKind::StepCached { .. }
+        | EventKind::StepProbed { .. }
+        | EventKind::ServiceStopping { .. }
         | EventKind::GateWarning { .. }
         | EventKind::BudgetExceeded { .. }
         | EventKind::BudgetRaised { .. }

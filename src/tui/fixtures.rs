@@ -42,6 +42,7 @@ fn step(id: &str, needs: &[usize], state: StepState, action: &str) -> StepView {
         actions: Actions::default(),
         job: None,
         cached_from: None,
+        probe: None,
     }
 }
 
@@ -349,6 +350,7 @@ fn finish(mut v: RunView) -> RunView {
         let markable = !matches!(
             s.state,
             StepState::Running
+                | StepState::Ready
                 | StepState::Compensating
                 | StepState::Compensated
                 | StepState::CompensationFailed
@@ -520,6 +522,28 @@ pub fn cached_steps() -> RunView {
             s.cached_from = Some("01J9Z3QK7V2M4P8R6T0W5X1Y3A".into());
             s.duration_ms = Some(0);
         }
+    }
+    v
+}
+
+/// `release` where `sbom` is `registry`, a service that passed its readiness probe
+/// (`◉ ready`) and whose latest liveness check passed.
+pub fn service_ready() -> RunView {
+    let mut v = release();
+    if let Some(s) = v.steps.iter_mut().find(|s| s.id == "sbom") {
+        s.id = "registry".into();
+        s.state = StepState::Ready;
+        s.action = "./ci/registry.sh --port 5000".into();
+        s.max_attempts = 3;
+        s.log_tail = vec!["listening on 127.0.0.1:5000".into()];
+        s.probe = Some(crate::model::ProbeView {
+            probe: crate::model::ProbeKind::Live,
+            check: "http http://127.0.0.1:5000/v2/".into(),
+            ok: true,
+            detail: "HTTP 200 OK".into(),
+            failures: 0,
+            at: at(415),
+        });
     }
     v
 }

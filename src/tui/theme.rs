@@ -76,7 +76,7 @@ pub struct Theme {
     pub error: Style,
     pub warning: Style,
     pub search_match: Style,
-    states: [Style; 14],
+    states: [Style; 15],
     severities: [Style; 4],
     gauge: [Style; 4],
 }

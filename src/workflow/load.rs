@@ -63,6 +63,10 @@ const STEP_FIELDS: &[&str] = &[
     "cache",
     "inputs",
     "produces",
+    "service",
+    "ready",
+    "live",
+    "restart",
 ];
 const RETRY_FIELDS: &[&str] = &["attempts", "backoff", "delay", "max_delay", "jitter"];
 const GATE_FIELDS: &[&str] = &[
@@ -350,6 +354,7 @@ impl<'r, 's> Loader<'r, 's> {
         let steps = graph.map(|(mut steps, g)| {
             self.route(top, &raw_steps, &mut steps, &executors);
             super::caching::CacheReader { r: self.r }.apply(top, &mut steps, &base_dir);
+            super::services::ServiceReader { r: self.r }.apply(top, &mut steps, &executors);
             (steps, g)
         });
         let (steps, g) = steps?;
@@ -1673,6 +1678,7 @@ impl<'r, 's> Loader<'r, 's> {
                 gate,
                 idempotent: s.idempotent,
                 cache: None,
+                service: None,
                 line: self.r.map.line_col(s.span.start).0,
             });
             needs_spans.push(spans);

@@ -9,6 +9,7 @@ mod load;
 mod notify;
 pub mod params;
 pub mod plan;
+mod services;
 pub mod source;
 pub mod template;
 pub(crate) mod tree;

@@ -325,6 +325,9 @@ pub struct Step {
     pub idempotent: bool,
     /// `cache = true` (or `[defaults] cache`): skip the step when its key is unchanged.
     pub cache: Option<CacheSpec>,
+    /// `service = true`: the step keeps running while its dependants run (its
+    /// `restart` is its `retry`).
+    pub service: Option<ServiceSpec>,
     /// 1-based line of the step's `[[step]]` header in the source, for messages.
     pub line: usize,
 }
@@ -362,6 +365,75 @@ pub struct CacheSpec {
     /// `produces`: files the step makes, relative to the step's directory (checked to
     /// stay inside the workflow's directory), restored from the cache on a hit.
     pub produces: Vec<PathBuf>,
+}
+
+/// What a service declares: how baton knows it is ready, and that it stays up
+/// (`workflow::services` reads it).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ServiceSpec {
+    /// `ready`: none means ready as soon as its process has started.
+    pub ready: Option<ReadyProbe>,
+    /// `live`: none means only its exit tells that it went down.
+    pub live: Option<LiveProbe>,
+}
+
+/// `ready = { http = "…", interval = "1s", timeout = "60s" }`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReadyProbe {
+    pub check: ProbeCheck,
+    pub interval: Duration,
+    /// How long the service has, from its start, to pass the check.
+    pub timeout: Duration,
+}
+
+/// `live = { tcp = "…", interval = "10s", failures = 3 }`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveProbe {
+    pub check: ProbeCheck,
+    pub interval: Duration,
+    /// Failed checks in a row that make the service failed.
+    pub failures: u32,
+}
+
+/// Time given to one check: its probe's interval, at least a second (a check that
+/// takes longer fails with "no answer").
+pub fn check_timeout(interval: Duration) -> Duration {
+    interval.max(Duration::from_secs(1))
+}
+
+/// What one probe checks. Addresses are loopback and resolved at load time (a service
+/// runs on this machine; a check never waits on a name lookup).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProbeCheck {
+    /// `http = "http://127.0.0.1:8080/health"`: a GET answered with a 2xx status.
+    Http {
+        url: String,
+        addr: std::net::SocketAddr,
+        /// The `Host` header (`127.0.0.1:8080`, `localhost:8080`).
+        host: String,
+        /// Path and query, starting with `/`.
+        path: String,
+    },
+    /// `tcp = "127.0.0.1:5432"`: a connection is accepted.
+    Tcp {
+        text: String,
+        addr: std::net::SocketAddr,
+    },
+    /// `run = "pg_isready"`: the command exits 0. Run as a step's `run` is (a plain
+    /// word list directly, anything else by `sh -c`), in the step's directory and
+    /// environment; no templates.
+    Run { command: String },
+}
+
+impl ProbeCheck {
+    /// `http http://…`, `tcp 127.0.0.1:5432`, `run pg_isready`: what a record names.
+    pub fn describe(&self) -> String {
+        match self {
+            ProbeCheck::Http { url, .. } => format!("http {url}"),
+            ProbeCheck::Tcp { text, .. } => format!("tcp {text}"),
+            ProbeCheck::Run { command } => format!("run {command}"),
+        }
+    }
 }
 
 /// The events a `[[notify]]` command can run on.

@@ -107,6 +107,40 @@ impl Core {
             EventKind::StepProcess { step, pgid, .. } => {
                 if let Some(i) = idx(self, step) {
                     self.steps[i].pgid = Some(*pgid);
+                    // A service is checked from the moment its process exists.
+                    if self.steps[i].state == StepState::Running
+                        && self.plan.steps[i].service.is_some()
+                    {
+                        self.probe_timer(i, Some(at));
+                    }
+                }
+            }
+            EventKind::StepProbed {
+                step,
+                probe,
+                check,
+                ok,
+                detail,
+                failures,
+                ..
+            } => {
+                if let Some(i) = idx(self, step) {
+                    let sv = &mut self.steps[i].service;
+                    sv.live_failures = *failures;
+                    sv.recorded = Some((*probe, *ok, detail.clone()));
+                    sv.last = Some(ProbeView {
+                        probe: *probe,
+                        check: check.clone(),
+                        ok: *ok,
+                        detail: detail.clone(),
+                        failures: *failures,
+                        at,
+                    });
+                }
+            }
+            EventKind::ServiceStopping { step, reason, .. } => {
+                if let Some(i) = idx(self, step) {
+                    self.steps[i].service.stopping = Some(reason.clone());
                 }
             }
             EventKind::StepJob {
@@ -350,6 +384,26 @@ impl Core {
         }
     }
 
+    /// Set (or clear) when a service's next probe check is due.
+    pub(super) fn probe_timer(&mut self, i: usize, at: Option<Timestamp>) {
+        if let Some(t) = std::mem::replace(&mut self.steps[i].service.probe_at, at) {
+            self.timers.remove(&(t, Timer::Probe(i)));
+        }
+        if let Some(t) = at {
+            self.timers.insert((t, Timer::Probe(i)));
+        }
+    }
+
+    /// Set (or clear) the end of a service's time to become ready.
+    fn ready_deadline(&mut self, i: usize, at: Option<Timestamp>) {
+        if let Some(t) = std::mem::replace(&mut self.steps[i].service.ready_deadline, at) {
+            self.timers.remove(&(t, Timer::ReadyDeadline(i)));
+        }
+        if let Some(t) = at {
+            self.timers.insert((t, Timer::ReadyDeadline(i)));
+        }
+    }
+
     fn remove_gate_timers(&mut self, i: usize) {
         let g = &mut self.steps[i].gate;
         if let Some(w) = g.warn_at.take() {
@@ -381,7 +435,14 @@ impl Core {
                 }
             }
             StepState::WaitingApproval => self.remove_gate_timers(i),
+            StepState::Ready => self.steps[i].kill_sent = false,
             _ => {}
+        }
+        if old.has_process() && !new.has_process() {
+            self.probe_timer(i, None);
+        }
+        if old.has_process() && new != StepState::Running {
+            self.ready_deadline(i, None);
         }
         match new {
             StepState::Queued => {
@@ -418,6 +479,14 @@ impl Core {
                     s.timeout_at = Some(d);
                     self.timers.insert((d, Timer::StepTimeout(i)));
                 }
+                let service = step
+                    .service
+                    .as_ref()
+                    .map(|sv| sv.ready.as_ref().map(|r| at.add(r.timeout)));
+                if let Some(deadline) = service {
+                    self.steps[i].service = ServiceRt::default();
+                    self.ready_deadline(i, deadline);
+                }
             }
             StepState::Pending => {
                 self.steps[i].finished_at = None;
@@ -427,7 +496,7 @@ impl Core {
             }
             _ => {}
         }
-        if old == StepState::Running {
+        if old.has_process() {
             match new {
                 StepState::Succeeded => self.attempts_finished += 1,
                 StepState::Failed | StepState::RetryWait => {
@@ -447,6 +516,14 @@ impl Core {
         if was != is {
             if is {
                 self.unsettled -= 1;
+            } else {
+                self.unsettled += 1;
+            }
+        }
+        // A ready service lets its dependants start while it still runs.
+        let (was, is) = (available(old), available(new));
+        if was != is {
+            if is {
                 for k in 0..self.dependants[i].len() {
                     let d = self.dependants[i][k];
                     self.steps[d].unsettled_needs -= 1;
@@ -457,7 +534,6 @@ impl Core {
                     }
                 }
             } else {
-                self.unsettled += 1;
                 for k in 0..self.dependants[i].len() {
                     let d = self.dependants[i][k];
                     self.steps[d].unsettled_needs += 1;

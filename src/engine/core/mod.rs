@@ -15,6 +15,8 @@ mod allowed_tests;
 #[cfg(test)]
 mod proptests;
 #[cfg(test)]
+mod service_tests;
+#[cfg(test)]
 pub(crate) mod testkit;
 #[cfg(test)]
 mod tests;
@@ -25,7 +27,8 @@ use super::bucket::Bucket;
 use crate::model::mask::Masker;
 use crate::model::view::{AuditView, JobView};
 use crate::model::{
-    Command, CommandOutcome, ErrorRecord, Event, RunState, StepOutcome, StepState, Timestamp, Usage,
+    Command, CommandOutcome, ErrorRecord, Event, ProbeKind, ProbeView, RunState, StepOutcome,
+    StepState, Timestamp, Usage,
 };
 use crate::workflow::{Budget, Builtin, Plan};
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
@@ -95,6 +98,15 @@ pub enum Input {
         outputs: Vec<(String, String)>,
         restored: Vec<String>,
     },
+    /// What one check of a service's probe got (`Effect::Probe`).
+    ProbeResult {
+        step: usize,
+        attempt: u32,
+        probe: ProbeKind,
+        ok: bool,
+        /// What it got: `HTTP 200`, `connection refused`, `exit 1: …` (one line).
+        detail: String,
+    },
     /// A `[[notify]]` command failed (`step`: the step its event was about; `None` for
     /// run events). Recorded, never fatal.
     NotifierFailed {
@@ -154,6 +166,8 @@ pub enum Effect {
     },
     /// Run the step's `compensate` command (action is `Shell`).
     Compensate(SpawnSpec),
+    /// Check a service's probe once; the answer comes back as `Input::ProbeResult`.
+    Probe(ProbeRequest),
     CommandDone {
         id: Option<i64>,
         outcome: CommandOutcome,
@@ -177,6 +191,21 @@ pub struct SpawnSpec {
     /// Set for a cached step (`cache = true`): the driver consults the cache before it
     /// starts anything (unless `--no-cache`) and records the result of a success.
     pub cache: Option<CacheRequest>,
+}
+
+/// One check of a service's probe.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProbeRequest {
+    pub step: usize,
+    pub attempt: u32,
+    pub probe: ProbeKind,
+    pub check: crate::workflow::ProbeCheck,
+    /// How long the check may take before it counts as failed.
+    pub timeout: Duration,
+    /// Where a `run` check runs and with what environment: the service's own.
+    pub dir: PathBuf,
+    pub env: Vec<(String, String)>,
+    pub secret_values: Vec<String>,
 }
 
 /// What the driver needs, beyond the spec, to compute a cached step's key.
@@ -225,6 +254,10 @@ enum Timer {
     StepTimeout(usize),
     GateWarn(usize),
     GateDeadline(usize),
+    /// A service's next probe check is due.
+    Probe(usize),
+    /// A service that is not ready by now has failed.
+    ReadyDeadline(usize),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -286,9 +319,44 @@ struct StepRt {
     /// Decision-side only (not in events): a Kill was sent, and why.
     kill_sent: bool,
     timeout_kill: bool,
+    /// A service's probing: see `ServiceRt`.
+    service: ServiceRt,
     gate: GateRt,
     open_errors: Vec<usize>,
     last_error: Option<usize>,
+}
+
+/// A service's probing in its current attempt. Its timers and counts are the core's
+/// decisions between records: a resumed run starts its services again, so they need
+/// not survive a replay. What a check got is recorded when it changes (`StepProbed`),
+/// and every failed liveness check.
+#[derive(Debug, Clone, Default)]
+struct ServiceRt {
+    /// When the next check is due (`Timer::Probe`).
+    probe_at: Option<Timestamp>,
+    /// The end of the time to become ready (`Timer::ReadyDeadline`).
+    ready_deadline: Option<Timestamp>,
+    /// A check was asked for and has not answered.
+    in_flight: bool,
+    /// Failed liveness checks in a row.
+    live_failures: u32,
+    /// The latest check, shown in the console.
+    last: Option<ProbeView>,
+    /// The latest recorded check (probe, ok, detail): a check is recorded when it differs.
+    recorded: Option<(ProbeKind, bool, String)>,
+    /// Why baton kills it: a probe's verdict, for its error record.
+    failure: Option<ProbeFailure>,
+    /// baton stops it (`ServiceStopping`), and why: its exit ends it succeeded.
+    stopping: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+struct ProbeFailure {
+    message: String,
+    probe: ProbeKind,
+    check: String,
+    got: String,
+    failures: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -314,13 +382,15 @@ pub struct Core {
     masker: Masker,
     ids: HashMap<String, usize>,
     dependants: Vec<Vec<usize>>,
+    /// The steps that are services (`service = true`), in plan order.
+    services: Vec<usize>,
     max_parallel: usize,
     /// `env.X` references resolve against this: the workflow's own `env` table.
     run_env: BTreeMap<String, Result<String, String>>,
 
     steps: Vec<StepRt>,
     events: eventlog::EventLog,
-    counts: [usize; 14],
+    counts: [usize; 15],
     unsettled: usize,
     lanes: Vec<Lane>,
     next_ticket: u64,
@@ -366,9 +436,15 @@ fn si(s: StepState) -> usize {
     s as usize
 }
 
-/// Settled for dependency purposes: the step will not run again by itself.
+/// Settled for the run: the step will not run again by itself.
 fn settled(s: StepState) -> bool {
     s.is_final() || s == StepState::Compensating
+}
+
+/// Settled for its dependants: settled, or a service that is ready (it keeps running
+/// while they run).
+fn available(s: StepState) -> bool {
+    settled(s) || s == StepState::Ready
 }
 
 impl Core {
@@ -407,6 +483,7 @@ impl Core {
                 cached_from: None,
                 kill_sent: false,
                 timeout_kill: false,
+                service: ServiceRt::default(),
                 gate: GateRt::default(),
                 open_errors: Vec::new(),
                 last_error: None,
@@ -426,7 +503,7 @@ impl Core {
                 bucket: p.rate.map(|r| Bucket::new(r, p.burst)),
             });
         }
-        let mut counts = [0; 14];
+        let mut counts = [0; 15];
         counts[si(StepState::Pending)] = n;
         let masker = Masker::new(cfg.secret_values.iter().cloned());
         let run_env = resolve_run_env(&plan, &cfg);
@@ -438,6 +515,12 @@ impl Core {
                 .map(|(i, s)| (s.id.clone(), i))
                 .collect(),
             dependants,
+            services: plan
+                .steps
+                .iter()
+                .filter(|s| s.service.is_some())
+                .map(|s| s.index)
+                .collect(),
             max_parallel: cfg.max_parallel.unwrap_or(plan.max_parallel).max(1),
             run_env,
             steps,
@@ -570,6 +653,15 @@ impl Core {
     /// The time of the latest event (the core's notion of "now" between inputs).
     fn last_touch(&self) -> Option<Timestamp> {
         self.events.last().map(|e| e.at)
+    }
+
+    /// Steps a process runs for now (`StepState::has_process`): attempts and ready services.
+    fn processes(&self) -> usize {
+        StepState::ALL
+            .into_iter()
+            .filter(|s| s.has_process())
+            .map(|s| self.counts[si(s)])
+            .sum()
     }
 
     fn stopping(&self) -> bool {

@@ -84,6 +84,7 @@ impl PlanBuilder {
             gate: None,
             idempotent: true,
             cache: None,
+            service: None,
             line: index + 1,
         });
         self
@@ -156,6 +157,25 @@ impl PlanBuilder {
         self
     }
 
+    /// Make the last step a service with these probes (`restarts`: its `restart`).
+    pub fn service(
+        self,
+        ready: Option<crate::workflow::ReadyProbe>,
+        live: Option<crate::workflow::LiveProbe>,
+        restarts: u32,
+    ) -> Self {
+        self.with(|s| {
+            s.service = Some(crate::workflow::ServiceSpec { ready, live });
+            s.retry = RetryPolicy {
+                attempts: restarts + 1,
+                backoff: crate::workflow::Backoff::Fixed,
+                delay: secs(1),
+                max_delay: secs(1),
+                jitter: false,
+            };
+        })
+    }
+
     pub fn max_parallel(mut self, n: usize) -> Self {
         self.plan.max_parallel = n;
         self
@@ -184,6 +204,32 @@ impl PlanBuilder {
         self.plan.layers = layers;
         self.plan.dependants = dependants;
         Arc::new(self.plan)
+    }
+}
+
+/// A TCP check of 127.0.0.1:5432.
+pub fn tcp_check() -> crate::workflow::ProbeCheck {
+    crate::workflow::ProbeCheck::Tcp {
+        text: "127.0.0.1:5432".into(),
+        addr: "127.0.0.1:5432".parse().expect("addr"),
+    }
+}
+
+/// `ready = { tcp = "127.0.0.1:5432", interval = "1s", timeout = "<timeout_s>s" }`.
+pub fn ready_tcp(timeout_s: u64) -> crate::workflow::ReadyProbe {
+    crate::workflow::ReadyProbe {
+        check: tcp_check(),
+        interval: secs(1),
+        timeout: secs(timeout_s),
+    }
+}
+
+/// `live = { tcp = "127.0.0.1:5432", interval = "5s", failures = <failures> }`.
+pub fn live_tcp(failures: u32) -> crate::workflow::LiveProbe {
+    crate::workflow::LiveProbe {
+        check: tcp_check(),
+        interval: secs(5),
+        failures,
     }
 }
 
@@ -273,6 +319,30 @@ impl Sim {
         })
     }
 
+    /// The process of `id`'s current attempt has started (group 1000 + index).
+    pub fn started(&mut self, id: &str) -> Vec<Effect> {
+        let step = self.idx(id);
+        let attempt = self.attempt(id);
+        self.input(Input::ProcessStarted {
+            step,
+            attempt,
+            pgid: 1000 + step as i32,
+        })
+    }
+
+    /// A check of `id`'s probe answered.
+    pub fn probed(&mut self, id: &str, probe: ProbeKind, ok: bool, detail: &str) -> Vec<Effect> {
+        let step = self.idx(id);
+        let attempt = self.attempt(id);
+        self.input(Input::ProbeResult {
+            step,
+            attempt,
+            probe,
+            ok,
+            detail: detail.into(),
+        })
+    }
+
     pub fn cmd(&mut self, command: Command) -> CommandOutcome {
         let fx = self.input(Input::Command {
             id: Some(7),
@@ -334,6 +404,16 @@ pub fn spawn_of<'a>(fx: &'a [Effect], id: &str) -> Option<&'a SpawnSpec> {
         Effect::Spawn(s) if s.step_id == id => Some(s),
         _ => None,
     })
+}
+
+/// The probe checks asked for by a batch of effects: (step, probe).
+pub fn probes(fx: &[Effect]) -> Vec<(usize, ProbeKind)> {
+    fx.iter()
+        .filter_map(|e| match e {
+            Effect::Probe(r) => Some((r.step, r.probe)),
+            _ => None,
+        })
+        .collect()
 }
 
 pub fn kills(fx: &[Effect]) -> Vec<usize> {

@@ -114,6 +114,7 @@ impl Core {
             actions: self.step_actions(i, now),
             job: s.job_seen.clone(),
             cached_from: s.cached_from.clone(),
+            probe: s.service.last.clone(),
         }
     }
 
@@ -284,7 +285,7 @@ impl Core {
             p50_ms: pct(0.5),
             p95_ms: pct(0.95),
             queue_depth: self.counts[si(StepState::Queued)],
-            running: self.counts[si(StepState::Running)],
+            running: self.processes(),
         }
     }
 }

@@ -126,6 +126,11 @@ pub fn step_lines<'a>(
             rel(view.started_at, a),
             took.unwrap_or_default()
         ),
+        (Some(a), None) if s.state == StepState::Ready => format!(
+            "{}  up for {}",
+            rel(view.started_at, a),
+            took.unwrap_or_default()
+        ),
         (Some(a), None) => rel(view.started_at, a),
         (None, _) => match s.queued_at {
             Some(q) => format!("queued {}", rel(view.started_at, q)),
@@ -147,6 +152,7 @@ pub fn step_lines<'a>(
         ));
     }
     lines.extend(job_lines(s, now, theme));
+    lines.extend(probe_lines(s, now, w, theme));
     if let Some(p) = &s.pool {
         lines.push(kv("pool", LW, styled(p.clone(), theme.base), theme));
     }
@@ -231,6 +237,48 @@ fn job_lines<'a>(s: &StepView, now: Timestamp, theme: &Theme) -> Vec<Line<'a>> {
         lines.push(kv("queued", LW, styled(text, theme.base), theme));
     }
     lines
+}
+
+/// A service's latest probe check: which probe checked what, what it got and when.
+fn probe_lines<'a>(s: &StepView, now: Timestamp, w: usize, theme: &Theme) -> Vec<Line<'a>> {
+    let Some(p) = &s.probe else {
+        return Vec::new();
+    };
+    let room = w.saturating_sub(LW);
+    let (mark, style) = if p.ok {
+        ("✔", theme.ok)
+    } else {
+        ("✘", theme.error)
+    };
+    let row = if p.failures > 0 {
+        format!(", {} in a row", p.failures)
+    } else {
+        String::new()
+    };
+    vec![
+        kv(
+            "probe",
+            LW,
+            styled(fit(&format!("{} {}", p.probe, p.check), room), theme.base),
+            theme,
+        ),
+        kv(
+            "",
+            LW,
+            styled(
+                fit(
+                    &format!(
+                        "{mark} {}  ({} ago{row})",
+                        p.detail,
+                        dur(p.at, now.max(p.at))
+                    ),
+                    room,
+                ),
+                style,
+            ),
+            theme,
+        ),
+    ]
 }
 
 /// Kind, severity, message and suggestion of an error, wrapped.

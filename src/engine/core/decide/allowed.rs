@@ -60,6 +60,7 @@ impl Core {
         if matches!(
             st,
             StepState::Running
+                | StepState::Ready
                 | StepState::Compensating
                 | StepState::Compensated
                 | StepState::CompensationFailed

@@ -212,6 +212,9 @@ impl Core {
                         fx,
                     );
                 }
+                for s in std::iter::once(i).chain(rearmed.iter().copied()) {
+                    self.restart_needed_services(s, operator, now, fx);
+                }
                 Ok(format!(
                     "retrying `{step}`; {} downstream step(s) re-armed",
                     rearmed.len()
@@ -271,7 +274,7 @@ impl Core {
                     reason: reason.as_ref().map(|r| self.mask(r)),
                 };
                 self.emit(kind, now, fx);
-                let running = self.counts[si(StepState::Running)];
+                let running = self.processes();
                 self.stop_all(
                     StepState::Cancelled,
                     &format!("run cancelled by {operator}"),

@@ -18,7 +18,8 @@ impl Core {
         let Some(s) = self.steps.get(i) else {
             return;
         };
-        if s.state != StepState::Running || s.attempts != attempt {
+        // A ready service's process runs too.
+        if !s.state.has_process() || s.attempts != attempt {
             return;
         }
         let outcome = match outcome {
@@ -106,6 +107,11 @@ impl Core {
             );
             return;
         }
+        if let Some(why) = self.steps[i].service.stopping.clone() {
+            // baton stopped it: however its process took the TERM, it did its work.
+            self.succeed(i, Some(format!("stopped by baton: {why}")), now, fx);
+            return;
+        }
         if self.decided.is_some() {
             let b =
                 with_context(self.step_error(i, ErrorKind::Timeout, "killed: the run timed out"))
@@ -120,7 +126,26 @@ impl Core {
             );
             return;
         }
+        let service = step.service.is_some();
+        let probe_failure = self.steps[i].service.failure.take();
         let (kind, msg) = match &outcome {
+            _ if probe_failure.is_some() => (
+                ErrorKind::ProbeFailed,
+                probe_failure
+                    .as_ref()
+                    .map(|f| f.message.clone())
+                    .unwrap_or_default(),
+            ),
+            StepOutcome::Exited { exit_code: 0 } if service => {
+                let waiting = self.dependants[i]
+                    .iter()
+                    .filter(|&&d| !settled(self.steps[d].state))
+                    .count();
+                (
+                    ErrorKind::ServiceExited,
+                    format!("the service exited (code 0) while {waiting} step(s) still need it"),
+                )
+            }
             StepOutcome::Exited { exit_code: 0 } => match invalid {
                 None => {
                     self.succeed(i, None, now, fx);
@@ -152,14 +177,27 @@ impl Core {
         };
         let retryable = matches!(
             kind,
-            ErrorKind::ExitNonzero | ErrorKind::KilledBySignal | ErrorKind::Timeout
+            ErrorKind::ExitNonzero
+                | ErrorKind::KilledBySignal
+                | ErrorKind::Timeout
+                | ErrorKind::ProbeFailed
+                | ErrorKind::ServiceExited
         ) || matches!(outcome, StepOutcome::Lost { .. });
         let used = attempt.saturating_sub(self.steps[i].attempt_base);
         let will_retry = retryable && used < step.retry.attempts;
         let sug = self.suggestion(i, kind, will_retry);
-        let b = with_context(self.step_error(i, kind, msg.clone()))
+        let mut b = with_context(self.step_error(i, kind, msg.clone()))
             .retryable(retryable)
             .suggestion(sug);
+        if let Some(f) = &probe_failure {
+            b = b
+                .context("probe", f.probe)
+                .context("check", &f.check)
+                .context("got", &f.got);
+            if f.failures > 0 {
+                b = b.context("failures", f.failures);
+            }
+        }
         self.record(b, now, fx);
         if will_retry {
             let due = now.add(retry::delay(&step.retry, used, self.seed, i));
@@ -178,6 +216,9 @@ impl Core {
             self.set(i, StepState::RetryWait, Some(reason), now, fx);
         } else {
             self.set(i, StepState::Failed, Some(msg), now, fx);
+        }
+        if service {
+            self.hold_dependants(i, now, fx);
         }
     }
 

@@ -65,6 +65,10 @@ impl Core {
     pub(super) fn after_approval(&mut self, i: usize, now: Timestamp, fx: &mut Fx) {
         if self.plan.steps[i].action == Action::None {
             self.succeed(i, Some("approved".into()), now, fx);
+        } else if let Some(d) = self.waits_on_service(i) {
+            // Its service went down while the gate was open.
+            let why = format!("approved; waits for `{}` to be ready again", self.id(d));
+            self.set(i, StepState::Pending, Some(why), now, fx);
         } else {
             self.set(i, StepState::Queued, Some("approved".into()), now, fx);
         }

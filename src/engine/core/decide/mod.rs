@@ -17,6 +17,7 @@ mod resolve;
 mod run;
 mod saga;
 mod scheduling;
+mod services;
 mod signed;
 
 type Fx = Vec<Effect>;
@@ -149,6 +150,13 @@ impl Core {
             } => self.on_cache_hit(
                 step, attempt, from_run, key, outputs, restored, now, &mut fx,
             ),
+            Input::ProbeResult {
+                step,
+                attempt,
+                probe,
+                ok,
+                detail,
+            } => self.on_probe_result(step, attempt, probe, ok, &detail, now, &mut fx),
             Input::NotifierFailed {
                 step,
                 kind,
@@ -232,17 +240,30 @@ impl Core {
             }
             let st = self.steps[i].state;
             if let Some(pgid) = self.steps[i].pgid
-                && matches!(st, StepState::Running | StepState::Interrupted)
+                && (st.has_process() || st == StepState::Interrupted)
             {
                 fx.push(Effect::KillStale { pgid });
             }
-            if st == StepState::Running {
-                self.interrupt(
-                    i,
-                    "the engine stopped while this step was running",
-                    now,
-                    &mut fx,
-                );
+            if st.has_process() {
+                // A service baton was stopping, or that no step needs any more, is done.
+                let done = self.plan.steps[i].service.is_some()
+                    && (self.steps[i].service.stopping.is_some() || !self.needed(i));
+                if done {
+                    let why = self.steps[i]
+                        .service
+                        .stopping
+                        .clone()
+                        .unwrap_or_else(|| "no step needs it any more".into());
+                    let reason = format!("stopped by baton ({why}; the engine stopped first)");
+                    self.succeed(i, Some(reason), now, &mut fx);
+                } else {
+                    self.interrupt(
+                        i,
+                        "the engine stopped while this step was running",
+                        now,
+                        &mut fx,
+                    );
+                }
             }
         }
         let restore = self.decided.unwrap_or(RunState::Running);
@@ -263,7 +284,17 @@ impl Core {
             self.stop_all(target, "the run is stopping", now, &mut fx);
         } else {
             for i in 0..self.steps.len() {
-                if self.steps[i].state == StepState::Interrupted && self.plan.steps[i].idempotent {
+                let st = self.steps[i].state;
+                let again = st == StepState::Interrupted && self.plan.steps[i].idempotent;
+                // Services were stopped with the engine: what needs one waits for it.
+                if (again || st == StepState::Queued)
+                    && let Some(d) = self.waits_on_service(i)
+                {
+                    let why = format!("resumed: waits for `{}` to be ready", self.id(d));
+                    self.set(i, StepState::Pending, Some(why), now, &mut fx);
+                    continue;
+                }
+                if again {
                     self.set(
                         i,
                         StepState::Queued,
@@ -449,6 +480,12 @@ impl Core {
             ErrorKind::TemplateError => format!(
                 "fix the `${{{{ … }}}}` reference in the workflow (the output must exist), then `baton retry {r} {s}`"
             ),
+            ErrorKind::ProbeFailed => format!(
+                "read the service's log (`baton logs {r} {s}`) and check what its probe asks (the address, the command), or give it longer (`ready.timeout`, `live.failures`), then `baton retry {r} {s}`"
+            ),
+            ErrorKind::ServiceExited => format!(
+                "a service keeps running while its dependants run: read its log (`baton logs {r} {s}`), then `baton retry {r} {s}`"
+            ),
             other => crate::model::error::default_suggestion(other).to_string(),
         };
         if will_retry {
@@ -473,7 +510,7 @@ impl Core {
             return;
         }
         for i in 0..self.steps.len() {
-            if self.steps[i].state == StepState::Running {
+            if self.steps[i].state.has_process() {
                 fx.push(Effect::Kill {
                     step: i,
                     attempt: self.steps[i].attempts,

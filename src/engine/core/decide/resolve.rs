@@ -133,7 +133,7 @@ impl Core {
 
     /// The directory step `i` runs in: its `dir` (relative to the workflow file's
     /// directory), else that directory.
-    fn step_dir(&self, i: usize) -> std::path::PathBuf {
+    pub(super) fn step_dir(&self, i: usize) -> std::path::PathBuf {
         match &self.plan.steps[i].dir {
             Some(d) if d.is_absolute() => d.clone(),
             Some(d) => self.plan.base_dir.join(d),

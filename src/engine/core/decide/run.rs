@@ -56,6 +56,20 @@ impl Core {
                         attempt: self.steps[i].attempts,
                     });
                 }
+            } else if st == StepState::Ready {
+                // A ready service did its work: stopped with the run, it succeeds (a
+                // cancel still cancels it).
+                if !self.steps[i].kill_sent {
+                    if target == StepState::Cancelled {
+                        self.steps[i].kill_sent = true;
+                        fx.push(Effect::Kill {
+                            step: i,
+                            attempt: self.steps[i].attempts,
+                        });
+                    } else {
+                        self.stop_service(i, "the run ended", now, fx);
+                    }
+                }
             } else if !settled(st) {
                 self.set(i, target, Some(reason.to_string()), now, fx);
             }
@@ -66,7 +80,8 @@ impl Core {
         if self.finished {
             return;
         }
-        let running = self.counts[si(StepState::Running)];
+        // Processes that still run: attempts, and services that are ready.
+        let running = self.processes();
         if self.cancel_requested && self.decided.is_none() {
             if running == 0 {
                 let kind = EventKind::RunStateChanged {
@@ -121,7 +136,7 @@ impl Core {
         }
         let c = |s| self.counts[si(s)];
         let budget = self.budget_gate.is_some();
-        let waiting = running == 0
+        let waiting = self.counts[si(StepState::Running)] == 0
             && c(StepState::RetryWait) == 0
             && (c(StepState::Queued) == 0 || budget)
             && (c(StepState::WaitingApproval) > 0 || budget || c(StepState::Interrupted) > 0);

@@ -14,6 +14,7 @@ impl Core {
             } else {
                 self.eval_ready(now, fx);
                 self.schedule(now, fx);
+                self.stop_unneeded_services(now, fx);
             }
             self.advance_run(now, fx);
             if self.events.len() == before || self.finished {
@@ -38,13 +39,22 @@ impl Core {
                     self.steps[i].retry_at = None;
                     if self.steps[i].state == StepState::RetryWait && !self.stopping() {
                         let next = self.steps[i].attempts + 1;
-                        self.set(
-                            i,
-                            StepState::Queued,
-                            Some(format!("retry: attempt {next} due")),
-                            now,
-                            fx,
-                        );
+                        match self.waits_on_service(i) {
+                            Some(d) => {
+                                let why = format!(
+                                    "retry: attempt {next} waits for `{}` to be ready",
+                                    self.id(d)
+                                );
+                                self.set(i, StepState::Pending, Some(why), now, fx)
+                            }
+                            None => self.set(
+                                i,
+                                StepState::Queued,
+                                Some(format!("retry: attempt {next} due")),
+                                now,
+                                fx,
+                            ),
+                        }
                     }
                 }
                 Timer::StepTimeout(i) => {
@@ -81,6 +91,18 @@ impl Core {
                         self.gate_timeout(i, now, fx);
                     }
                 }
+                Timer::Probe(i) => {
+                    if self.steps[i].service.probe_at == Some(t) {
+                        self.steps[i].service.probe_at = None;
+                        self.probe_due(i, now, fx);
+                    }
+                }
+                Timer::ReadyDeadline(i) => {
+                    if self.steps[i].service.ready_deadline == Some(t) {
+                        self.steps[i].service.ready_deadline = None;
+                        self.ready_timeout(i, fx);
+                    }
+                }
             }
         }
     }
@@ -101,7 +123,7 @@ impl Core {
                 .needs
                 .iter()
                 .copied()
-                .find(|&d| !self.steps[d].state.is_success());
+                .find(|&d| !self.steps[d].state.satisfies_needs());
             let skip = match step.when {
                 Trigger::AllSuccess => not_ok.map(|d| {
                     format!(
