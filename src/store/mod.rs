@@ -11,6 +11,7 @@ mod cache;
 mod commands;
 mod delete;
 mod error;
+pub mod event_chain;
 mod logtail;
 mod metrics;
 mod project;
@@ -18,15 +19,17 @@ mod project;
 mod project_reference;
 mod query;
 pub mod schema;
+mod verify;
 pub mod wake;
 
-pub use audit::{AuditKeys, AuditRow, AuditVerdict};
+pub use audit::{AuditHead, AuditKeys, AuditRow, AuditVerdict};
 pub use cache::CacheEntry;
 pub use commands::{LeaseOutcome, holder_alive, lease_holder_name};
 pub use delete::DeletedRun;
 pub use error::StoreError;
 pub use logtail::{CUT_LINE_MARKER, read_tail};
 pub use query::{RunDetail, RunRecord, StepDetail};
+pub use verify::Sealed;
 
 use crate::model::{Event, Timestamp};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
@@ -184,6 +187,7 @@ impl Store {
     }
 
     fn setup(mut conn: Connection, path: &Path, write: bool) -> Result<Store, StoreError> {
+        let keys = AuditKeys::from_env();
         let r = (|| {
             conn.busy_timeout(BUSY_TIMEOUT)?;
             // The commit path alone uses ~25 distinct statements; the default cache is 16.
@@ -211,7 +215,7 @@ impl Store {
                 // at once and a power loss once the WAL is synced; `commit` switches to
                 // FULL for batches that carry decisions (see `Store::commit`).
                 conn.pragma_update(None, "synchronous", "NORMAL")?;
-                schema::migrate(&mut conn)?;
+                schema::migrate(&mut conn, &keys)?;
             } else if found < schema::SCHEMA_VERSION {
                 return Err(StoreError::ReadOnly {
                     path: path.to_path_buf(),
@@ -229,7 +233,7 @@ impl Store {
             conn,
             identity,
             path: path.to_path_buf(),
-            keys: AuditKeys::from_env(),
+            keys,
             sync_full: false,
             run_keys: HashMap::new(),
         })
@@ -237,6 +241,22 @@ impl Store {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The audit keys this store signs and verifies with.
+    pub fn audit_keys(&self) -> &AuditKeys {
+        &self.keys
+    }
+
+    /// Refused (`Keys`) when this process's keys may not extend run `run_id`'s history
+    /// and the audit chain (see [`event_chain`]): what a driver's first commit would
+    /// meet, said before the run is taken over.
+    pub fn check_keys(&self, run_id: &str) -> Result<(), StoreError> {
+        let r = in_read_snapshot(&self.conn, |c| {
+            run_writer(c, run_id, &self.keys)?;
+            chain_write(c, &self.keys).map(|_| ())
+        });
+        self.ctx(r)
     }
 
     /// Replace the audit keys read from the environment at open.
@@ -524,6 +544,25 @@ fn in_transaction<T>(
     r
 }
 
+/// `body` in one read transaction (one snapshot: a run's events and its head agree),
+/// unless a transaction is already open.
+fn in_read_snapshot<T>(
+    conn: &Connection,
+    body: impl FnOnce(&Connection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    if !conn.is_autocommit() {
+        return body(conn);
+    }
+    conn.prepare_cached("BEGIN")?.execute([])?;
+    let r = body(conn);
+    let end = if r.is_ok() { "COMMIT" } else { "ROLLBACK" };
+    let ended = conn.prepare_cached(end).and_then(|mut s| s.execute([]));
+    if ended.is_err() && !conn.is_autocommit() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    r
+}
+
 fn commit_body(
     tx: &Connection,
     keys: &AuditKeys,
@@ -541,26 +580,31 @@ fn commit_body(
             .ok_or_else(|| StoreError::NotFound(format!("run {run_id}")))?,
     };
     let mut head: Option<(i64, String)> = None;
+    let mut chain = run_writer(tx, run_id, keys)?;
     {
         // A seq beyond 32 bits fails the table's CHECK (the id would overlap the next run's).
         let mut insert = tx.prepare_cached(
-            "INSERT INTO events (id, run_id, seq, at, type, step, json)
-             VALUES ((?7 << 32) + ?2, ?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO events (id, run_id, seq, at, type, step, json, hash, key_id)
+             VALUES ((?7 << 32) + ?2, ?1, ?2, ?3, ?4, ?5, ?6, ?8, ?9)",
         )?;
         for ev in events {
+            let json = serde_json::to_string(ev)?;
+            let hash = chain.link(ev.seq, &json);
             insert.execute(params![
                 run_id,
                 ev.seq as i64,
                 ev.at.0,
                 ev.kind.name(),
                 ev.kind.step(),
-                serde_json::to_string(ev)?,
-                run_key
+                json,
+                run_key,
+                &hash[..],
+                chain.key_id()
             ])?;
             if let Some(d) = crate::model::history::decision(&ev.kind) {
                 let (prev_id, prev_hash) = match head.take() {
                     Some(h) => h,
-                    None => chain_head(tx)?,
+                    None => chain_write(tx, keys)?,
                 };
                 let row = audit::seal(
                     prev_id + 1,
@@ -577,10 +621,61 @@ fn commit_body(
         }
     }
     project::write(tx, run_id, &project::fold(logs, events))?;
+    if let Some(h) = chain.head(keys) {
+        put_event_head(tx, run_id, &h)?;
+    }
     if let Some((id, hash)) = head {
-        set_chain_head(tx, id, &hash)?;
+        set_chain_head(tx, id, &hash, keys)?;
     }
     Ok(run_key)
+}
+
+/// The writer of run `run_id`'s next events, refused when these keys would break its
+/// history.
+fn run_writer(
+    tx: &Connection,
+    run_id: &str,
+    keys: &AuditKeys,
+) -> Result<event_chain::Writer, StoreError> {
+    event_chain::Writer::new(run_id, event_head(tx, run_id)?.as_ref(), keys)
+        .map_err(|r| refusal(&format!("run {run_id}'s history"), r))
+}
+
+/// The run's event head (`store::event_chain`), if it has events.
+fn event_head(tx: &Connection, run_id: &str) -> Result<Option<event_chain::Head>, StoreError> {
+    Ok(tx
+        .prepare_cached("SELECT seq, hash, key_id, mac FROM event_heads WHERE run_id = ?1")?
+        .query_row([run_id], |r| {
+            Ok(event_chain::Head {
+                seq: r.get::<_, i64>(0)? as u64,
+                hash: r.get(1)?,
+                key_id: r.get(2)?,
+                mac: r.get(3)?,
+            })
+        })
+        .optional()?)
+}
+
+fn put_event_head(tx: &Connection, run_id: &str, h: &event_chain::Head) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO event_heads (run_id, seq, hash, key_id, mac) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (run_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash,
+             key_id = excluded.key_id, mac = excluded.mac",
+    )?
+    .execute(params![run_id, h.seq as i64, h.hash, h.key_id, h.mac])?;
+    Ok(())
+}
+
+/// Why a writer with these keys may not extend `what` (a run's history, the audit chain).
+fn refusal(what: &str, r: audit::Refusal) -> StoreError {
+    StoreError::Keys(match r {
+        audit::Refusal::NeedsKey { key_id } => format!(
+            "{what} is keyed (key `{key_id}`), but BATON_AUDIT_KEY is not set: an unkeyed record after a keyed one would break it; set BATON_AUDIT_KEY and BATON_AUDIT_KEY_ID as when it was recorded"
+        ),
+        audit::Refusal::NotAdopted => format!(
+            "{what} was recorded without a key, and BATON_AUDIT_KEY is set: check the store with `baton audit verify` without the key, then adopt it with `baton audit seal`"
+        ),
+    })
 }
 
 fn insert_audit_row(tx: &Connection, row: &AuditRow) -> Result<(), StoreError> {
@@ -605,23 +700,50 @@ fn insert_audit_row(tx: &Connection, row: &AuditRow) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Record the chain's last row in `meta('audit_head')` (see [`audit`]).
-fn set_chain_head(tx: &Connection, id: i64, hash: &str) -> Result<(), StoreError> {
+/// Record the chain's last row in `meta('audit_head')`, keyed if there is a signing
+/// key (see [`audit`]).
+fn set_chain_head(
+    tx: &Connection,
+    id: i64,
+    hash: &str,
+    keys: &AuditKeys,
+) -> Result<(), StoreError> {
     tx.prepare_cached(
         "INSERT INTO meta (key, value) VALUES ('audit_head', ?1)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     )?
-    .execute([format!("{id}:{hash}")])?;
+    .execute([audit::AuditHead::seal(id, hash, keys).to_meta()])?;
     Ok(())
 }
 
-/// The last audit row's (id, hash), or (0, genesis) for an empty chain.
-fn chain_head(conn: &Connection) -> Result<(i64, String), StoreError> {
-    Ok(conn
-        .prepare_cached("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1")?
-        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?
-        .unwrap_or((0, audit::GENESIS.to_string())))
+/// The recorded audit head, if any.
+fn audit_head(conn: &Connection) -> Result<Option<audit::AuditHead>, StoreError> {
+    let value: Option<String> = conn
+        .prepare_cached("SELECT value FROM meta WHERE key = 'audit_head'")?
+        .query_row([], |r| r.get(0))
+        .optional()?;
+    Ok(value.as_deref().and_then(audit::AuditHead::parse))
+}
+
+/// The last audit row's (id, hash) to append after, or (0, genesis) for an empty chain;
+/// refused when these keys would break the chain: no key on a keyed chain, or a key on
+/// a chain recorded without one and not adopted (`baton audit seal`).
+fn chain_write(conn: &Connection, keys: &AuditKeys) -> Result<(i64, String), StoreError> {
+    let last: Option<(i64, String, Option<String>)> = conn
+        .prepare_cached("SELECT id, hash, key_id FROM audit ORDER BY id DESC LIMIT 1")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    let Some((id, hash, row_key)) = last else {
+        return Ok((0, audit::GENESIS.to_string()));
+    };
+    let head_key = audit_head(conn)?.and_then(|h| h.keyed.map(|(k, _)| k));
+    audit::may_extend(
+        keys.signing.is_some(),
+        head_key.as_deref(),
+        row_key.as_deref(),
+    )
+    .map_err(|r| refusal("the audit chain", r))?;
+    Ok((id, hash))
 }
 
 pub(crate) fn default_path_from(get: impl Fn(&str) -> Option<std::ffi::OsString>) -> PathBuf {
