@@ -9,7 +9,7 @@ mod support;
 use baton::model::{Command, EventKind, RunState, StepState};
 use baton::store::{AuditKeys, AuditRow, AuditVerdict, Sealed, Store, StoreError};
 use common::{Env, text};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 use sha2::{Digest, Sha256};
 use std::process::Output;
 use support::{Script, db, raw, store_with_run};
@@ -64,8 +64,9 @@ fn event_hash(prev: &[u8], run: &str, seq: u64, json: &str) -> [u8; 32] {
     ])
 }
 
-/// Point `run`'s head at (`seq`, `hash`) without a key, as the attacker can.
-fn forge_event_head(c: &Connection, run: &str, seq: u64, hash: &[u8]) {
+/// Mark event `seq` of `run` (of hash `hash`) as its last, without a key, as the
+/// attacker can (the mark of the event before is cleared).
+fn forge_mark(c: &Connection, run: &str, seq: u64, hash: &[u8]) {
     let mac = sha(&[
         b"baton.events_head\0",
         run.as_bytes(),
@@ -74,8 +75,13 @@ fn forge_event_head(c: &Connection, run: &str, seq: u64, hash: &[u8]) {
         hash,
     ]);
     c.execute(
-        "UPDATE event_heads SET seq = ?2, hash = ?3, key_id = NULL, mac = ?4 WHERE run_id = ?1",
-        params![run, seq as i64, hash, &mac[..]],
+        "UPDATE events SET head_key_id = NULL, head_mac = NULL WHERE run_id = ?1",
+        [run],
+    )
+    .unwrap();
+    c.execute(
+        "UPDATE events SET head_mac = ?3 WHERE run_id = ?1 AND seq = ?2",
+        params![run, seq as i64, &mac[..]],
     )
     .unwrap();
 }
@@ -228,7 +234,8 @@ fn a_chain_rewritten_entirely_without_the_key_fails_when_a_key_is_configured() {
         }
         other => panic!("{other:?}"),
     }
-    // The run's events are rewritten without the key too: replay refuses them.
+    // The run's history rewritten too (bob's vote becomes mallory's), every hash after
+    // it recomputed and the run's mark remade, all without the key: replay refuses it.
     drop_triggers(&c);
     let mut prev = [0u8; 32];
     let evs: Vec<(i64, i64, String)> = c
@@ -239,14 +246,15 @@ fn a_chain_rewritten_entirely_without_the_key_fails_when_a_key_is_configured() {
         .collect::<Result<_, _>>()
         .unwrap();
     for (id, seq, json) in &evs {
-        prev = event_hash(&prev, "R1", *seq as u64, json);
+        let json = json.replace("\"bob\"", "\"mallory\"");
+        prev = event_hash(&prev, "R1", *seq as u64, &json);
         c.execute(
-            "UPDATE events SET hash = ?2, key_id = NULL WHERE id = ?1",
-            params![id, &prev[..]],
+            "UPDATE events SET json = ?2, hash = ?3 WHERE id = ?1",
+            params![id, json, &prev[..]],
         )
         .unwrap();
     }
-    forge_event_head(&c, "R1", evs.len() as u64, &prev);
+    forge_mark(&c, "R1", evs.len() as u64, &prev);
     let e = s.events("R1").unwrap_err();
     assert!(
         matches!(&e, StoreError::Tampered { seq: 11, reason, .. } if reason.contains("not keyed")),
@@ -366,7 +374,7 @@ fn an_edited_or_deleted_event_is_named_though_the_triggers_were_dropped() {
             |r| r.get(0),
         )
         .unwrap();
-    forge_event_head(&c, "R1", 8, &hash);
+    forge_mark(&c, "R1", 8, &hash);
     assert!(matches!(
         s.events("R1"),
         Err(StoreError::Tampered { seq: 8, .. })
@@ -423,7 +431,7 @@ fn runs_rm_keeps_verifying_a_run_deleted_behind_the_stores_back_does_not() {
     let c = raw(&db);
     drop_triggers(&c);
     c.execute_batch(
-        "DELETE FROM events WHERE run_id = 'R3'; DELETE FROM event_heads WHERE run_id = 'R3';
+        "DELETE FROM events WHERE run_id = 'R3';
          DELETE FROM steps WHERE run_id = 'R3'; DELETE FROM attempts WHERE run_id = 'R3';
          DELETE FROM errors WHERE run_id = 'R3'; DELETE FROM runs WHERE id = 'R3';",
     )
@@ -517,13 +525,12 @@ fn writers_never_break_a_keyed_store_and_seal_adopts_one_recorded_without_a_key(
         s.verify_audit(None).unwrap(),
         AuditVerdict::Intact { rows: 2 }
     );
-    let written: Option<i64> = raw(&db)
-        .query_row("SELECT seq FROM event_heads WHERE run_id = 'R2'", [], |r| {
+    let written: i64 = raw(&db)
+        .query_row("SELECT count(*) FROM events WHERE run_id = 'R2'", [], |r| {
             r.get(0)
         })
-        .optional()
         .unwrap();
-    assert_eq!(written, None, "nothing of the refused batch was written");
+    assert_eq!(written, 0, "nothing of the refused batch was written");
 }
 
 const GATED: &str = r#"
@@ -579,7 +586,7 @@ fn a_gate_passed_by_an_inserted_event_is_refused_on_resume_show_follow_and_takeo
         .unwrap();
     let (last, hash): (i64, Vec<u8>) = c
         .query_row(
-            "SELECT seq, hash FROM event_heads WHERE run_id = ?1",
+            "SELECT seq, hash FROM events WHERE run_id = ?1 AND head_mac IS NOT NULL",
             [&run],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
@@ -590,12 +597,12 @@ fn a_gate_passed_by_an_inserted_event_is_refused_on_resume_show_follow_and_takeo
     let forged = ev.to_string();
     let forged_hash = event_hash(&hash, &run, (last + 1) as u64, &forged);
     c.execute(
-        "INSERT INTO events (id, run_id, seq, at, type, step, json, hash, key_id)
-         VALUES ((?1 << 32) + ?2, ?3, ?2, ?4, 'step_state_changed', 'deploy', ?5, ?6, NULL)",
+        "INSERT INTO events (id, run_id, seq, at, type, step, json, hash)
+         VALUES ((?1 << 32) + ?2, ?3, ?2, ?4, 'step_state_changed', 'deploy', ?5, ?6)",
         params![key, last + 1, run, at, forged, &forged_hash[..]],
     )
     .unwrap();
-    forge_event_head(&c, &run, (last + 1) as u64, &forged_hash);
+    forge_mark(&c, &run, (last + 1) as u64, &forged_hash);
 
     let refused_at = format!("at event {}", last + 1);
     // The console drops the run and says why.

@@ -29,7 +29,7 @@
 //!   then).
 //!
 //! # The histories it records
-//! Each run's events form a chain of their own with a keyed head (see
+//! Each run's events form a chain of their own, sealed by a keyed mark (see
 //! [`super::event_chain`]): a row's `seq` names its event there. `audit verify` checks
 //! the chain, then every run's history and its `approvals` rows, and that each row
 //! naming an event finds it and each `run_started` event has its row (a run deleted
@@ -144,7 +144,7 @@ impl AuditKeys {
 }
 
 /// SHA-256, or HMAC-SHA-256 under a key, primed once and cloned per message (a keyed
-/// state saves the two key blocks on every event).
+/// state saves hashing the key again for every row).
 #[derive(Clone)]
 pub(crate) enum Mac {
     Plain,

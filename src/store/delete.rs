@@ -12,10 +12,9 @@ use std::path::PathBuf;
 
 /// The tables that hold a run's rows by `run_id`, besides `events` (keyed by the run's
 /// key, guarded by a trigger), `runs` itself (deleted last: the others reference it)
-/// and `audit` (redacted). `event_heads` goes with the events: nothing of the run's
+/// and `audit` (redacted). The events' head mark goes with them: nothing of the run's
 /// history is left to check (see [`super::event_chain`]).
-const RUN_TABLES: [&str; 8] = [
-    "event_heads",
+const RUN_TABLES: [&str; 7] = [
     "steps",
     "attempts",
     "outputs",

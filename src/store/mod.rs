@@ -253,7 +253,11 @@ impl Store {
     /// meet, said before the run is taken over.
     pub fn check_keys(&self, run_id: &str) -> Result<(), StoreError> {
         let r = in_read_snapshot(&self.conn, |c| {
-            run_writer(c, run_id, &self.keys)?;
+            run_writer(
+                run_id,
+                run_tail(c, run_key(c, run_id)?)?.as_ref(),
+                &self.keys,
+            )?;
             chain_write(c, &self.keys).map(|_| ())
         });
         self.ctx(r)
@@ -573,23 +577,26 @@ fn commit_body(
 ) -> Result<i64, StoreError> {
     let run_key = match known {
         Some(k) => k,
-        None => tx
-            .prepare_cached("SELECT key FROM runs WHERE id = ?1")?
-            .query_row([run_id], |r| r.get::<_, i64>(0))
-            .optional()?
-            .ok_or_else(|| StoreError::NotFound(format!("run {run_id}")))?,
+        None => run_key(tx, run_id)?,
     };
     let mut head: Option<(i64, String)> = None;
-    let mut chain = run_writer(tx, run_id, keys)?;
+    let tail = run_tail(tx, run_key)?;
+    let mut chain = run_writer(run_id, tail.as_ref(), keys)?;
+    if let (Some(t), false) = (&tail, events.is_empty()) {
+        // The batch's last event takes the head mark over (`event_chain`).
+        tx.prepare_cached("UPDATE events SET head_key_id = NULL, head_mac = NULL WHERE id = ?1")?
+            .execute([t.id])?;
+    }
     {
         // A seq beyond 32 bits fails the table's CHECK (the id would overlap the next run's).
         let mut insert = tx.prepare_cached(
-            "INSERT INTO events (id, run_id, seq, at, type, step, json, hash, key_id)
-             VALUES ((?7 << 32) + ?2, ?1, ?2, ?3, ?4, ?5, ?6, ?8, ?9)",
+            "INSERT INTO events (id, run_id, seq, at, type, step, json, hash, head_key_id, head_mac)
+             VALUES ((?7 << 32) + ?2, ?1, ?2, ?3, ?4, ?5, ?6, ?8, ?9, ?10)",
         )?;
-        for ev in events {
+        for (i, ev) in events.iter().enumerate() {
             let json = serde_json::to_string(ev)?;
             let hash = chain.link(ev.seq, &json);
+            let mark = (i + 1 == events.len()).then(|| chain.mark(ev.seq, keys));
             insert.execute(params![
                 run_id,
                 ev.seq as i64,
@@ -599,7 +606,8 @@ fn commit_body(
                 json,
                 run_key,
                 &hash[..],
-                chain.key_id()
+                mark.as_ref().and_then(|m| m.key_id.as_deref()),
+                mark.as_ref().map(|m| &m.mac[..])
             ])?;
             if let Some(d) = crate::model::history::decision(&ev.kind) {
                 let (prev_id, prev_hash) = match head.take() {
@@ -621,49 +629,47 @@ fn commit_body(
         }
     }
     project::write(tx, run_id, &project::fold(logs, events))?;
-    if let Some(h) = chain.head(keys) {
-        put_event_head(tx, run_id, &h)?;
-    }
     if let Some((id, hash)) = head {
         set_chain_head(tx, id, &hash, keys)?;
     }
     Ok(run_key)
 }
 
-/// The writer of run `run_id`'s next events, refused when these keys would break its
-/// history.
+/// The writer of run `run_id`'s next events after `tail`, refused when these keys
+/// would break its history.
 fn run_writer(
-    tx: &Connection,
     run_id: &str,
+    tail: Option<&event_chain::Tail>,
     keys: &AuditKeys,
 ) -> Result<event_chain::Writer, StoreError> {
-    event_chain::Writer::new(run_id, event_head(tx, run_id)?.as_ref(), keys)
+    event_chain::Writer::new(run_id, tail, keys)
         .map_err(|r| refusal(&format!("run {run_id}'s history"), r))
 }
 
-/// The run's event head (`store::event_chain`), if it has events.
-fn event_head(tx: &Connection, run_id: &str) -> Result<Option<event_chain::Head>, StoreError> {
+/// The last event of the run keyed `run_key` (`store::event_chain`), if it has events.
+fn run_tail(tx: &Connection, run_key: i64) -> Result<Option<event_chain::Tail>, StoreError> {
     Ok(tx
-        .prepare_cached("SELECT seq, hash, key_id, mac FROM event_heads WHERE run_id = ?1")?
-        .query_row([run_id], |r| {
-            Ok(event_chain::Head {
-                seq: r.get::<_, i64>(0)? as u64,
-                hash: r.get(1)?,
-                key_id: r.get(2)?,
-                mac: r.get(3)?,
+        .prepare_cached(
+            "SELECT id, seq, hash, head_key_id FROM events
+             WHERE id BETWEEN ?1 << 32 AND (?1 << 32) + 4294967295 ORDER BY id DESC LIMIT 1",
+        )?
+        .query_row([run_key], |r| {
+            Ok(event_chain::Tail {
+                id: r.get(0)?,
+                seq: r.get::<_, i64>(1)? as u64,
+                hash: r.get::<_, Option<Vec<u8>>>(2)?.unwrap_or_default(),
+                head_key_id: r.get(3)?,
             })
         })
         .optional()?)
 }
 
-fn put_event_head(tx: &Connection, run_id: &str, h: &event_chain::Head) -> Result<(), StoreError> {
-    tx.prepare_cached(
-        "INSERT INTO event_heads (run_id, seq, hash, key_id, mac) VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT (run_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash,
-             key_id = excluded.key_id, mac = excluded.mac",
-    )?
-    .execute(params![run_id, h.seq as i64, h.hash, h.key_id, h.mac])?;
-    Ok(())
+/// The key of run `run_id` (`runs.key`).
+fn run_key(tx: &Connection, run_id: &str) -> Result<i64, StoreError> {
+    tx.prepare_cached("SELECT key FROM runs WHERE id = ?1")?
+        .query_row([run_id], |r| r.get::<_, i64>(0))
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound(format!("run {run_id}")))
 }
 
 /// Why a writer with these keys may not extend `what` (a run's history, the audit chain).

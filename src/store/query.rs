@@ -445,7 +445,7 @@ impl Store {
 }
 
 /// [`Store::events_after`] with every event's link, hash and key checked, and the run's
-/// head: event `after` (already checked by the caller) anchors the new ones.
+/// head mark: event `after` (already checked by the caller) anchors the new ones.
 fn checked_events_after(
     c: &rusqlite::Connection,
     keys: &super::AuditKeys,
@@ -458,42 +458,52 @@ fn checked_events_after(
         seq: b.seq,
         reason: b.reason,
     };
-    let head = super::event_head(c, run_id)?;
+    let gone = || {
+        tampered(Break {
+            seq: after,
+            reason: format!("event {after} is gone"),
+        })
+    };
     let mut st = c.prepare_cached(&format!(
-        "SELECT e.seq, e.json, e.hash, e.key_id FROM {RUN_EVENTS}
-         AND e.id >= (r.key << 32) + ?2 ORDER BY e.id"
+        "SELECT {CHAIN_COLUMNS} FROM {RUN_EVENTS} AND e.id >= (r.key << 32) + ?2 ORDER BY e.id"
     ))?;
     let mut rows = st.query(params![run_id, after as i64])?;
     let mut check = (after == 0).then(|| Check::new(run_id, keys));
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
-        let seq = r.get::<_, i64>(0)? as u64;
-        let json = r.get_ref(1)?.as_str()?;
-        let hash = r.get_ref(2)?.as_blob_or_null()?;
-        let key_id = r.get_ref(3)?.as_str_or_null()?;
+        let ev = stored(r)?;
         let Some(c) = check.as_mut() else {
             // The anchor: the event the caller has.
-            if seq != after {
-                return Err(tampered(Break {
-                    seq: after,
-                    reason: format!("event {after} is gone"),
-                }));
+            if ev.seq != after {
+                return Err(gone());
             }
-            check = Some(Check::after_stored(run_id, keys, seq, hash, key_id).map_err(tampered)?);
+            check = Some(Check::after(run_id, keys, ev).map_err(tampered)?);
             continue;
         };
-        c.push(seq, json, hash, key_id).map_err(tampered)?;
-        out.push(serde_json::from_str::<Event>(json)?);
+        c.push(ev).map_err(tampered)?;
+        out.push(serde_json::from_str::<Event>(ev.json)?);
     }
-    let Some(c) = check else {
-        return Err(tampered(Break {
-            seq: after,
-            reason: format!("event {after} is gone"),
-        }));
-    };
-    c.finish(head.as_ref(), audit::Heads::Keyed)
+    check
+        .ok_or_else(gone)?
+        .finish(audit::Heads::Keyed)
         .map_err(tampered)?;
     Ok(out)
+}
+
+/// The columns [`stored`] reads, of events `e`.
+pub(super) const CHAIN_COLUMNS: &str = "e.seq, e.json, e.hash, e.head_key_id, e.head_mac";
+
+/// A row of [`CHAIN_COLUMNS`] (first) as the event chain reads it.
+pub(super) fn stored<'r>(
+    r: &'r rusqlite::Row<'_>,
+) -> Result<super::event_chain::Stored<'r>, StoreError> {
+    Ok(super::event_chain::Stored {
+        seq: r.get::<_, i64>(0)? as u64,
+        json: r.get_ref(1)?.as_str()?,
+        hash: r.get_ref(2)?.as_blob_or_null()?,
+        head_key_id: r.get_ref(3)?.as_str_or_null()?,
+        head_mac: r.get_ref(4)?.as_blob_or_null()?,
+    })
 }
 
 /// A run's events (`e`), `?1` its id: a rowid range scan (see `schema` V2).

@@ -13,7 +13,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "a run's last seq is its events' max seq", V2),
     (3, "commands have a deadline", V3),
     (4, "cache entries of cached steps", V4),
-    (5, "each run's events in a hash chain with a keyed head", V5),
+    (
+        5,
+        "each run's events in a hash chain with a keyed mark on the last",
+        V5,
+    ),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
@@ -232,22 +236,20 @@ CREATE INDEX cache_entries_created ON cache_entries(created);
 "#;
 
 /// Each run's events in a hash chain of their own (`store::event_chain`): every event's
-/// hash and key id, and per run the head (last seq, its hash, and a MAC over them).
-/// Existing events are linked by [`link_existing_events`] in the same transaction.
+/// hash, and on each run's last event the head mark (its key id and MAC),
+/// the one thing an update may change (the trigger is replaced by [`EVENTS_NO_UPDATE`]
+/// once [`link_existing_events`] has linked the events already stored).
 const V5: &str = r#"
 ALTER TABLE events ADD COLUMN hash BLOB;
-ALTER TABLE events ADD COLUMN key_id TEXT;
-CREATE TABLE event_heads (
-    run_id TEXT PRIMARY KEY REFERENCES runs(id),
-    seq    INTEGER NOT NULL,
-    hash   BLOB NOT NULL,
-    key_id TEXT,
-    mac    BLOB NOT NULL
-) WITHOUT ROWID;
+ALTER TABLE events ADD COLUMN head_key_id TEXT;
+ALTER TABLE events ADD COLUMN head_mac BLOB;
+DROP TRIGGER events_no_update;
 "#;
 
-/// The trigger that keeps `events` append-only against updates, as V2 creates it.
-const EVENTS_NO_UPDATE: &str = "CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+/// Events are append-only except for the head mark, which each commit moves to its
+/// last event (`store::event_chain`).
+const EVENTS_NO_UPDATE: &str = "CREATE TRIGGER events_no_update
+    BEFORE UPDATE OF id, run_id, seq, at, type, step, json, hash ON events
     BEGIN SELECT RAISE(ABORT, 'events are append-only'); END";
 
 /// The trigger that keeps `events` append-only, as V2 creates it. A run's deletion
@@ -305,21 +307,21 @@ pub fn migrate(conn: &mut Connection, keys: &AuditKeys) -> Result<(), StoreError
     Ok(())
 }
 
-/// Migration 5's part in Rust: hash every stored event into its run's chain and write
-/// the runs' heads (`store::event_chain`), and key the audit head when there is a key.
+/// Migration 5's part in Rust: hash every stored event into its run's chain and mark
+/// each run's last event (`store::event_chain`), keyed when there is a key, as the audit
+/// chain's head; then guard `events` again.
 fn link_existing_events(tx: &Connection, keys: &AuditKeys) -> Result<(), StoreError> {
-    tx.execute_batch("DROP TRIGGER events_no_update")?;
     let runs: Vec<(String, i64)> = tx
         .prepare("SELECT id, key FROM runs ORDER BY key")?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<_, _>>()?;
+    let mut update =
+        tx.prepare("UPDATE events SET hash = ?2, head_key_id = ?3, head_mac = ?4 WHERE id = ?1")?;
     for (run_id, key) in runs {
-        let mut writer = match event_chain::Writer::new(&run_id, None, keys) {
-            Ok(w) => w,
-            Err(_) => continue, // cannot happen without a head
-        };
+        let mut writer = event_chain::Writer::new(&run_id, None, keys)
+            .map_err(|_| StoreError::NotFound(format!("run {run_id}")))?;
         // Hash while reading, write after: the scan does not see its own updates.
-        let mut linked: Vec<(i64, event_chain::Hash)> = Vec::new();
+        let mut linked: Vec<(i64, u64, event_chain::Hash)> = Vec::new();
         {
             let mut st = tx.prepare(
                 "SELECT id, seq, json FROM events
@@ -327,17 +329,20 @@ fn link_existing_events(tx: &Connection, keys: &AuditKeys) -> Result<(), StoreEr
             )?;
             let mut rows = st.query([key])?;
             while let Some(r) = rows.next()? {
-                let seq: i64 = r.get(1)?;
+                let seq = r.get::<_, i64>(1)? as u64;
                 let json = r.get_ref(2)?.as_str()?;
-                linked.push((r.get(0)?, writer.link(seq as u64, json)));
+                linked.push((r.get(0)?, seq, writer.link(seq, json)));
             }
         }
-        let mut update = tx.prepare("UPDATE events SET hash = ?2, key_id = ?3 WHERE id = ?1")?;
-        for (id, hash) in &linked {
-            update.execute(rusqlite::params![id, &hash[..], writer.key_id()])?;
-        }
-        if let Some(head) = writer.head(keys) {
-            super::put_event_head(tx, &run_id, &head)?;
+        let last = linked.len().saturating_sub(1);
+        for (i, (id, seq, hash)) in linked.iter().enumerate() {
+            let mark = (i == last).then(|| event_chain::Mark::seal(&run_id, *seq, hash, keys));
+            update.execute(rusqlite::params![
+                id,
+                &hash[..],
+                mark.as_ref().and_then(|m| m.key_id.as_deref()),
+                mark.as_ref().map(|m| &m.mac[..])
+            ])?;
         }
     }
     tx.execute_batch(EVENTS_NO_UPDATE)?;
@@ -551,11 +556,12 @@ mod tests {
             .unwrap();
         let head = AuditHead::parse(&head).unwrap();
         c.execute_batch(&format!(
-            "DROP TABLE event_heads;
-             DROP TRIGGER events_no_update;
+            "DROP TRIGGER events_no_update;
              ALTER TABLE events DROP COLUMN hash;
-             ALTER TABLE events DROP COLUMN key_id;
-             {EVENTS_NO_UPDATE};
+             ALTER TABLE events DROP COLUMN head_key_id;
+             ALTER TABLE events DROP COLUMN head_mac;
+             CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+                 BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
              DELETE FROM migrations WHERE version = 5;
              UPDATE meta SET value = '{}:{}' WHERE key = 'audit_head';
              PRAGMA user_version = 4;",

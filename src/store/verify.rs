@@ -15,9 +15,9 @@
 //! [`event_chain`]: super::event_chain
 //! [`project::approvals_of`]: super::project::approvals_of
 use super::audit::{self, AuditVerdict, Heads};
-use super::event_chain::{self, Break, Check};
-use super::query::{AUDIT_SELECT, RUN_EVENTS, audit_row};
-use super::{Store, StoreError, audit_head, event_head, in_transaction, put_event_head};
+use super::event_chain::{Break, Check, Mark};
+use super::query::{AUDIT_SELECT, CHAIN_COLUMNS, RUN_EVENTS, audit_row, stored};
+use super::{Store, StoreError, audit_head, in_transaction, run_key, run_tail};
 use crate::model::{Event, EventKind};
 use rusqlite::{Connection, params};
 use std::collections::BTreeMap;
@@ -62,18 +62,23 @@ impl Store {
             if !verdict.is_intact() {
                 return Ok(Sealed::Refused(verdict));
             }
-            let unkeyed: Vec<String> = tx
-                .prepare("SELECT run_id FROM event_heads WHERE key_id IS NULL ORDER BY run_id")?
+            let runs: Vec<String> = tx
+                .prepare("SELECT id FROM runs ORDER BY key")?
                 .query_map([], |r| r.get(0))?
                 .collect::<Result<_, _>>()?;
-            for run_id in &unkeyed {
-                if let Some(h) = event_head(tx, run_id)? {
-                    let hash = event_chain::Hash::try_from(&h.hash[..]).unwrap_or([0; 32]);
-                    put_event_head(
-                        tx,
-                        run_id,
-                        &event_chain::Head::seal(run_id, h.seq, &hash, keys),
-                    )?;
+            let mut sealed = 0;
+            for run_id in &runs {
+                // Checked above: the last event is marked; without a key it is keyed now.
+                let Some(t) = run_tail(tx, run_key(tx, run_id)?)? else {
+                    continue;
+                };
+                if t.head_key_id.is_none() {
+                    let m = Mark::seal(run_id, t.seq, &t.hash, keys);
+                    tx.prepare_cached(
+                        "UPDATE events SET head_key_id = ?2, head_mac = ?3 WHERE id = ?1",
+                    )?
+                    .execute(rusqlite::params![t.id, m.key_id, m.mac])?;
+                    sealed += 1;
                 }
             }
             let audit = match audit_head(tx)? {
@@ -84,7 +89,7 @@ impl Store {
                 _ => false,
             };
             Ok(Sealed::Done {
-                runs: unkeyed.len(),
+                runs: sealed,
                 audit,
             })
         });
@@ -179,18 +184,13 @@ fn verify_run(
     // Events that must have an audit row: every `run_started`.
     let mut started: Vec<u64> = Vec::new();
     let mut st = c.prepare_cached(&format!(
-        "SELECT e.seq, e.at, e.type, e.step, e.json, e.hash, e.key_id FROM {RUN_EVENTS} ORDER BY e.id"
+        "SELECT {CHAIN_COLUMNS}, e.at, e.type, e.step FROM {RUN_EVENTS} ORDER BY e.id"
     ))?;
     let mut rows = st.query(params![run_id])?;
     while let Some(r) = rows.next()? {
-        let seq = r.get::<_, i64>(0)? as u64;
-        let json = r.get_ref(4)?.as_str()?;
-        if let Err(b) = check.push(
-            seq,
-            json,
-            r.get_ref(5)?.as_blob_or_null()?,
-            r.get_ref(6)?.as_str_or_null()?,
-        ) {
+        let stored = stored(r)?;
+        let (seq, json) = (stored.seq, stored.json);
+        if let Err(b) = check.push(stored) {
             return Ok(broken(b));
         }
         let ev: Event = match serde_json::from_str(json) {
@@ -203,9 +203,9 @@ fn verify_run(
             }
         };
         let columns = (
-            r.get::<_, i64>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, Option<String>>(3)?,
+            r.get::<_, i64>(5)?,
+            r.get::<_, String>(6)?,
+            r.get::<_, Option<String>>(7)?,
         );
         if ev.seq != seq
             || columns
@@ -229,7 +229,7 @@ fn verify_run(
             return Ok(broken(Break { seq, reason }));
         }
     }
-    let last = match check.finish(event_head(c, run_id)?.as_ref(), heads) {
+    let last = match check.finish(heads) {
         Ok(last) => last,
         Err(b) => return Ok(broken(b)),
     };
