@@ -8,9 +8,13 @@
 //!   of shell steps commits on most wake-ups (the per-commit fixed cost matters);
 //! - `64_steps_per_commit`: 64 steps per commit, as a wide run of fast steps does.
 //!
+//! Each shape is measured without an audit key and with one (`_keyed`: every record
+//! HMAC'd). `replay` reads the finished run's 50,001 events back as resume, `show` and
+//! the console do (with a key configured, checking each event's link first).
+//!
 //! Throughput is in steps: criterion's time / 10,000 is the cost of one step.
 use baton::model::{Event, EventKind, StepOutcome, StepState, Timestamp, Usage};
-use baton::store::{NewRun, Store};
+use baton::store::{AuditKeys, NewRun, Store};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -93,9 +97,17 @@ fn source_text() -> String {
     t
 }
 
-fn setup(started: &Event) -> (tempfile::TempDir, Store) {
+/// An audit key, or none.
+fn keys(keyed: bool) -> AuditKeys {
+    AuditKeys::from_vars(|name| {
+        (keyed && name == "BATON_AUDIT_KEY").then(|| "bench-secret-key".to_string())
+    })
+}
+
+fn setup(started: &Event, keyed: bool) -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut store = Store::open(&dir.path().join("bench.db")).expect("open");
+    store.set_audit_keys(keys(keyed));
     store
         .create_run(&NewRun {
             id: RUN.into(),
@@ -120,10 +132,14 @@ fn commits(c: &mut Criterion) {
     g.sample_size(10);
     g.measurement_time(Duration::from_secs(20));
     g.throughput(Throughput::Elements(STEPS as u64));
-    for (name, steps_per_commit) in [("one_step_per_commit", 1), ("64_steps_per_commit", 64)] {
+    for (name, steps_per_commit, keyed) in [
+        ("one_step_per_commit", 1, false),
+        ("64_steps_per_commit", 64, false),
+        ("one_step_per_commit_keyed", 1, true),
+    ] {
         g.bench_function(name, |b| {
             b.iter_batched(
-                || setup(&started),
+                || setup(&started, keyed),
                 |(dir, mut store)| {
                     for chunk in evs.chunks(steps_per_commit * PER_STEP) {
                         store.commit(RUN, chunk).expect("commit");
@@ -137,5 +153,26 @@ fn commits(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, commits);
+fn replay(c: &mut Criterion) {
+    let (started, evs) = events();
+    let mut g = c.benchmark_group("store");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(STEPS as u64));
+    for (name, keyed) in [("replay", false), ("replay_keyed", true)] {
+        let (_dir, mut store) = setup(&started, keyed);
+        for chunk in evs.chunks(64 * PER_STEP) {
+            store.commit(RUN, chunk).expect("commit");
+        }
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let n = store.events(RUN).expect("replay").len();
+                assert_eq!(n, STEPS * PER_STEP + 1);
+                n
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, commits, replay);
 criterion_main!(benches);

@@ -31,10 +31,16 @@ fn gated(env: &Env) -> (Child, String) {
     let child = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
     let start = std::time::Instant::now();
     let id = loop {
-        if env.db().exists()
-            && let Some(id) = ids(env).into_iter().find(|i| !before.contains(i))
+        // The engine creates the file before SQLite writes its header: a `runs` that
+        // finds it empty is tried again, as `wait_run_id` does.
+        let listed = env.run(&["runs", "--json"]);
+        if let Ok(serde_json::Value::Array(runs)) = serde_json::from_slice(&listed.stdout)
+            && let Some(id) = runs
+                .iter()
+                .filter_map(|r| r["id"].as_str())
+                .find(|i| !before.iter().any(|b| b == i))
         {
-            break id;
+            break id.to_string();
         }
         assert!(start.elapsed().as_secs() < 10, "no new run appeared");
         std::thread::sleep(std::time::Duration::from_millis(50));

@@ -1,14 +1,14 @@
-//! `baton audit RUN [--json]` and `baton audit verify [RUN]`.
+//! `baton audit RUN [--json]`, `baton audit verify [RUN]` and `baton audit seal`.
 use super::db::{DbOpt, fail};
 use super::exit;
 use crate::model::Timestamp;
-use crate::store::{AuditRow, AuditVerdict, SignaturesVerdict};
+use crate::store::{AuditRow, AuditVerdict, Sealed, SignaturesVerdict};
 use clap::{Args, Subcommand};
 
 #[derive(Debug, Args)]
 #[command(
     args_conflicts_with_subcommands = true,
-    after_help = "Examples:\n  baton audit 01J9Z3\n  baton audit 01J9Z3 --json\n  baton audit verify            # the whole chain\n  baton audit verify 01J9Z3\n\nWith BATON_AUDIT_KEY (and BATON_AUDIT_KEY_ID) set, new rows are HMAC-SHA-256 signed;\nBATON_AUDIT_KEYS=\"old=secret,…\" lets rows signed with rotated keys verify."
+    after_help = "Examples:\n  baton audit 01J9Z3\n  baton audit 01J9Z3 --json\n  baton audit verify            # the whole store: chain, run histories, approvals\n  baton audit verify 01J9Z3\n  baton audit seal              # adopt a store recorded before BATON_AUDIT_KEY was set\n\nWith BATON_AUDIT_KEY (and BATON_AUDIT_KEY_ID) set, new records are HMAC-SHA-256 keyed,\nand `verify`, resume and every replay refuse a history rewritten without the key;\nBATON_AUDIT_KEYS=\"old=secret,…\" lets records keyed with rotated keys verify.\nWithout a key, `verify` proves integrity against accidents only."
 )]
 pub struct AuditArgs {
     #[command(subcommand)]
@@ -24,12 +24,18 @@ pub struct AuditArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCmd {
-    /// Check the hash chain and every signed decision (against the allowed signers its
-    /// run recorded); exit 0 when both hold, 1 naming the first altered or missing row
-    /// or the first signature that does not verify
+    /// Check the audit chain, every run's event history, the approvals and every signed
+    /// decision (against the allowed signers its run recorded); exit 0 when all hold, 1
+    /// naming the first altered or missing row or event or the first bad signature
     Verify {
-        /// Count only this run's rows (the chain is global and is checked whole)
+        /// Count only this run's rows (the store is checked whole)
         run: Option<String>,
+        #[command(flatten)]
+        db: DbOpt,
+    },
+    /// Adopt a store recorded (in part) without a key: check it, then key its heads with
+    /// BATON_AUDIT_KEY. It vouches for the past against accidents only: seal a store you trust
+    Seal {
         #[command(flatten)]
         db: DbOpt,
     },
@@ -40,6 +46,10 @@ pub fn run(args: AuditArgs) -> i32 {
         Some(AuditCmd::Verify { run, db }) => {
             let db = if db.db.is_some() { db } else { args.db };
             verify(&db, run.as_deref())
+        }
+        Some(AuditCmd::Seal { db }) => {
+            let db = if db.db.is_some() { db } else { args.db };
+            seal(&db)
         }
         None => match args.run {
             Some(run) => show(&args.db, &run, args.json),
@@ -120,13 +130,28 @@ fn verify(db: &DbOpt, run: Option<&str>) -> i32 {
         Ok((
             s.verify_audit(id.as_deref())?,
             s.verify_signatures(id.as_deref())?,
+            s.audit_keys().configured(),
         ))
     });
-    let (chain, signatures) = match verdicts {
+    let (chain, signatures, keyed) = match verdicts {
         Ok(v) => v,
         Err(e) => return fail(&e),
     };
-    let chain = chain_verdict(chain);
+    let chain = match chain {
+        AuditVerdict::Intact { rows } => {
+            crate::stdio::outln!(
+                "audit chain intact: {rows} rows verified; run histories and approvals intact"
+            );
+            if !keyed {
+                crate::stdio::outln!("{NO_KEY}");
+            }
+            exit::OK
+        }
+        v => {
+            crate::stdio::outln!("{}", broken(&v));
+            exit::FAILED
+        }
+    };
     let signatures = match signatures {
         SignaturesVerdict::Verified { signatures } => {
             if signatures > 0 {
@@ -148,31 +173,55 @@ fn verify(db: &DbOpt, run: Option<&str>) -> i32 {
     chain.max(signatures)
 }
 
-fn chain_verdict(verdict: AuditVerdict) -> i32 {
-    match verdict {
-        AuditVerdict::Intact { rows } => {
-            crate::stdio::outln!("audit chain intact: {rows} rows verified");
-            exit::OK
-        }
+/// What `verify` says when no key is configured.
+const NO_KEY: &str = "note: no audit key is configured (BATON_AUDIT_KEY, BATON_AUDIT_KEYS): this proves the records were not damaged by accident, not that nobody who can write the database rewrote them";
+
+/// One line naming the first problem of a verdict that is not intact.
+fn broken(v: &AuditVerdict) -> String {
+    match v {
+        AuditVerdict::Intact { rows } => format!("audit chain intact: {rows} rows verified"),
         AuditVerdict::Broken {
             row_id,
             run_id,
             reason,
-        } => {
-            crate::stdio::outln!(
-                "audit chain BROKEN at row {row_id}{}: {reason}",
-                run_id.map(|r| format!(" (run {r})")).unwrap_or_default()
-            );
-            exit::FAILED
-        }
+        } => format!(
+            "audit chain BROKEN at row {row_id}{}: {reason}",
+            run_id
+                .as_ref()
+                .map(|r| format!(" (run {r})"))
+                .unwrap_or_default()
+        ),
+        AuditVerdict::HistoryBroken {
+            run_id,
+            seq,
+            reason,
+        } => format!("run history BROKEN at event {seq} of run {run_id}: {reason}"),
         AuditVerdict::KeyMissing {
             row_id,
             run_id,
             key_id,
-        } => {
+        } => format!(
+            "audit chain unverifiable at row {row_id} (run {run_id}): it is signed with key `{key_id}`, which is not available; set BATON_AUDIT_KEYS=\"{key_id}=…\""
+        ),
+    }
+}
+
+fn seal(db: &DbOpt) -> i32 {
+    match db.open().and_then(|mut s| s.seal()) {
+        Err(e) => fail(&e),
+        Ok(Sealed::Done { runs, audit }) => {
             crate::stdio::outln!(
-                "audit chain unverifiable at row {row_id} (run {run_id}): it is signed with key `{key_id}`, which is not available; set BATON_AUDIT_KEYS=\"{key_id}=…\""
+                "sealed: {runs} run histories{} keyed with BATON_AUDIT_KEY; what they held before was checked against accidents only",
+                if audit {
+                    " and the audit chain's head"
+                } else {
+                    ""
+                }
             );
+            exit::OK
+        }
+        Ok(Sealed::Refused(v)) => {
+            crate::stdio::outln!("not sealed, nothing changed: {}", broken(&v));
             exit::FAILED
         }
     }

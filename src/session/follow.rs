@@ -51,14 +51,23 @@ impl Follow {
             .is_some_and(|c| !c.run_state().is_final())
     }
 
-    /// Apply events that arrived since the last look; true when something changed.
+    /// Apply events that arrived since the last look; true when something changed
+    /// (a tampered history drops the run: [`Follow::error`] says why).
     pub fn update(&mut self, store: &Store) -> bool {
         let (Some(run_id), Some(core)) = (self.run_id.clone(), self.core.as_mut()) else {
             return false;
         };
         let seen = core.last_seq();
-        let Ok(events) = store.events_after(&run_id, seen) else {
-            return false;
+        let events = match store.events_after(&run_id, seen) {
+            Ok(events) => events,
+            // A history that is not what was committed is not shown (nor obeyed).
+            Err(e @ crate::store::StoreError::Tampered { .. }) => {
+                self.core = None;
+                self.error = Some(e.to_string());
+                return true;
+            }
+            // Busy and the like: the next look tries again.
+            Err(_) => return false,
         };
         if events.is_empty() {
             return false;

@@ -178,6 +178,8 @@ pub fn rebuild(
     for_driving: bool,
 ) -> Result<Core, SessionError> {
     let record = store.run(run_id)?;
+    // Checked first (with a key configured): a history that is not what was committed
+    // is refused, never obeyed.
     let events = store.events(run_id)?;
     let plan = load_recorded(&record, source, recorded_signers(&events))?;
     let (params, secrets) = if for_driving {
@@ -189,6 +191,10 @@ pub fn rebuild(
     // Replay takes the seed from `RunStarted`; the operator who started it stays the
     // run's operator (self-approval rules depend on it).
     let cfg = run_config(run_id, &record.operator, params, secrets, 0, false, None);
+    if for_driving {
+        // Keys that could not record the run's next events are refused before takeover.
+        store.check_keys(run_id)?;
+    }
     Core::replay(plan, cfg, &events).map_err(|e| SessionError::Replay {
         run_id: run_id.to_string(),
         why: e.to_string(),

@@ -11,6 +11,30 @@
 //! link in its successor; `meta('audit_head')` holds the last id and hash, so a cut tail
 //! shows too.
 //!
+//! # The head, and what a key proves
+//! `meta('audit_head')` is `ID:HASH` written without a key, `ID:HASH:KEY_ID:MAC` with
+//! one, where `MAC` is the hex of `HMAC-SHA-256(key, "baton.audit_head\0" ‖ ID as 8
+//! big-endian bytes ‖ HASH)`. Without a key anyone who can write the file can recompute
+//! every hash and the head: verification then proves integrity against accidents (a
+//! torn write, a stray `UPDATE`), not against that person. With a key:
+//! - a keyed row cannot be forged, and neither can a keyed head, so cutting rows off the
+//!   end (and rewriting the head to the new last row) shows;
+//! - once a row is keyed, every later row must be keyed (a writer without the key is
+//!   refused with `StoreError::Keys`), so rows cannot be downgraded to plain SHA-256
+//!   and re-hashed;
+//! - with a key configured (`BATON_AUDIT_KEY` or `BATON_AUDIT_KEYS`) the head must be
+//!   keyed: a chain rewritten entirely without the key fails too ([`Heads`]). A store
+//!   recorded before the key was set cannot be told from that: it is adopted once,
+//!   deliberately, by `baton audit seal` (a writer with a key is refused on it until
+//!   then).
+//!
+//! # The histories it records
+//! Each run's events form a chain of their own, sealed by a keyed mark (see
+//! [`super::event_chain`]): a row's `seq` names its event there. `audit verify` checks
+//! the chain, then every run's history and its `approvals` rows, and that each row
+//! naming an event finds it and each `run_started` event has its row (a run deleted
+//! behind the store's back, or an emptied chain, shows); see `store/verify.rs`.
+//!
 //! # Deleted runs
 //! `baton runs rm` and `baton gc` delete a run, its audit rows included, without
 //! breaking the chain: each of the run's rows is *redacted* in place (action
@@ -22,9 +46,10 @@
 //! so blanking any other row (or a row of another run) still shows as a break.
 //!
 //! # Keys
-//! - `BATON_AUDIT_KEY` (with `BATON_AUDIT_KEY_ID`, default `default`): new rows are
-//!   signed with HMAC-SHA-256 under that key and carry its id. Without it rows are plain
-//!   SHA-256 (tamper-evident against edits, not against someone who re-hashes the chain).
+//! - `BATON_AUDIT_KEY` (with `BATON_AUDIT_KEY_ID`, default `default`): new rows (and
+//!   events, and heads) are signed with HMAC-SHA-256 under that key and carry its id.
+//!   Without it they are plain SHA-256 (evident against accidents, not against someone
+//!   who re-hashes the chain).
 //! - `BATON_AUDIT_KEYS="old=secret1,older=secret2"`: further keys for verification only,
 //!   so rows signed before a rotation still verify. To rotate: move the current key into
 //!   `BATON_AUDIT_KEYS` under its id, set a new `BATON_AUDIT_KEY` and `BATON_AUDIT_KEY_ID`.
@@ -32,7 +57,7 @@
 //!   never passed silently.
 use crate::model::Timestamp;
 use crate::model::history::{AuditAction, Decision};
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, Mac as _};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -94,6 +119,164 @@ impl AuditKeys {
     }
 }
 
+impl AuditKeys {
+    /// Whether any key is available: then every head must be keyed (module docs).
+    pub fn configured(&self) -> bool {
+        !self.verify.is_empty()
+    }
+
+    /// The MAC of records carrying `key_id` (`None`: plain SHA-256); `None` when that
+    /// key is not available.
+    pub(crate) fn mac_for(&self, key_id: Option<&str>) -> Option<Mac> {
+        match key_id {
+            None => Some(Mac::Plain),
+            Some(id) => self.verify.get(id).map(|k| Mac::keyed(k)),
+        }
+    }
+
+    /// The key id new records carry and their MAC (plain SHA-256 without a signing key).
+    pub(crate) fn signing_mac(&self) -> (Option<&str>, Mac) {
+        match &self.signing {
+            Some((id, key)) => (Some(id.as_str()), Mac::keyed(key)),
+            None => (None, Mac::Plain),
+        }
+    }
+}
+
+/// SHA-256, or HMAC-SHA-256 under a key, primed once and cloned per message (a keyed
+/// state saves hashing the key again for every row).
+#[derive(Clone)]
+pub(crate) enum Mac {
+    Plain,
+    Keyed(Box<Hmac<Sha256>>),
+}
+
+impl Mac {
+    fn keyed(key: &[u8]) -> Mac {
+        // HMAC accepts keys of any length; the error branch cannot happen.
+        match Hmac::<Sha256>::new_from_slice(key) {
+            Ok(m) => Mac::Keyed(Box::new(m)),
+            Err(_) => Mac::Plain,
+        }
+    }
+
+    /// The digest of the concatenated `parts`.
+    pub(crate) fn digest(&self, parts: &[&[u8]]) -> [u8; 32] {
+        match self {
+            Mac::Plain => {
+                let mut h = Sha256::new();
+                for p in parts {
+                    h.update(p);
+                }
+                h.finalize().into()
+            }
+            Mac::Keyed(m) => {
+                let mut m = m.as_ref().clone();
+                for p in parts {
+                    m.update(p);
+                }
+                m.finalize().into_bytes().into()
+            }
+        }
+    }
+}
+
+/// Why a writer may not extend a history (the audit chain, a run's events) with the
+/// keys it has: either would leave a record that fails verification.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Refusal {
+    /// The history is keyed and this writer has no key.
+    NeedsKey { key_id: String },
+    /// This writer has a key and the (non-empty) history's head is not keyed yet.
+    NotAdopted,
+}
+
+/// Whether a writer (`signing`: it has a key) may extend a non-empty history whose head
+/// carries `head_key` and whose last record `last_key` (the module docs' rules).
+pub(crate) fn may_extend(
+    signing: bool,
+    head_key: Option<&str>,
+    last_key: Option<&str>,
+) -> Result<(), Refusal> {
+    match (signing, head_key.or(last_key)) {
+        (false, Some(key_id)) => Err(Refusal::NeedsKey {
+            key_id: key_id.to_string(),
+        }),
+        (true, _) if head_key.is_none() => Err(Refusal::NotAdopted),
+        _ => Ok(()),
+    }
+}
+
+/// `meta('audit_head')`: the last row's id and hash, and with a key its MAC (module docs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditHead {
+    pub id: i64,
+    pub hash: String,
+    /// (key id, hex MAC); `None` for a head written without a key.
+    pub keyed: Option<(String, String)>,
+}
+
+const HEAD_TAG: &[u8] = b"baton.audit_head\0";
+
+impl AuditHead {
+    /// The head after row (`id`, `hash`), keyed with the signing key if there is one.
+    pub fn seal(id: i64, hash: &str, keys: &AuditKeys) -> AuditHead {
+        let keyed = match keys.signing_mac() {
+            (Some(key_id), mac) => {
+                Some((key_id.to_string(), hex::encode(head_mac(&mac, id, hash))))
+            }
+            (None, _) => None,
+        };
+        AuditHead {
+            id,
+            hash: hash.to_string(),
+            keyed,
+        }
+    }
+
+    /// Parse the meta value; `None` when it is not a head.
+    pub fn parse(value: &str) -> Option<AuditHead> {
+        let (id, rest) = value.split_once(':')?;
+        let id = id.parse::<i64>().ok()?;
+        let (hash, keyed) = match rest.split_once(':') {
+            None => (rest, None),
+            Some((hash, key)) => {
+                let (key_id, mac) = key.rsplit_once(':')?;
+                (hash, Some((key_id.to_string(), mac.to_string())))
+            }
+        };
+        Some(AuditHead {
+            id,
+            hash: hash.to_string(),
+            keyed,
+        })
+    }
+
+    /// The meta value.
+    pub fn to_meta(&self) -> String {
+        match &self.keyed {
+            None => format!("{}:{}", self.id, self.hash),
+            Some((key_id, mac)) => format!("{}:{}:{key_id}:{mac}", self.id, self.hash),
+        }
+    }
+
+    /// Whether the head's MAC holds: `None` when its key is not available; a head
+    /// without a key holds (it says nothing a writer could not recompute).
+    fn mac_holds(&self, keys: &AuditKeys) -> Option<bool> {
+        match &self.keyed {
+            None => Some(true),
+            Some((key_id, mac)) => {
+                let m = keys.mac_for(Some(key_id))?;
+                Some(hex::encode(head_mac(&m, self.id, &self.hash)) == *mac)
+            }
+        }
+    }
+}
+
+fn head_mac(mac: &Mac, id: i64, hash: &str) -> [u8; 32] {
+    mac.digest(&[HEAD_TAG, &id.to_be_bytes(), hash.as_bytes()])
+}
+
 /// One row of the audit table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditRow {
@@ -134,31 +317,12 @@ impl AuditRow {
     /// The hash this row should carry given its `prev_hash` and key; `None` when the
     /// row names a key that is not available.
     pub fn expected_hash(&self, keys: &AuditKeys) -> Option<String> {
-        let canonical = self.canonical();
-        match &self.key_id {
-            None => {
-                let mut h = Sha256::new();
-                h.update(self.prev_hash.as_bytes());
-                h.update(canonical.as_bytes());
-                Some(hex::encode(h.finalize()))
-            }
-            Some(id) => {
-                let key = keys.verify.get(id)?;
-                Some(hmac_hex(key, &self.prev_hash, &canonical))
-            }
-        }
+        let mac = keys.mac_for(self.key_id.as_deref())?;
+        Some(self.hash_with(&mac))
     }
-}
 
-fn hmac_hex(key: &[u8], prev: &str, canonical: &str) -> String {
-    // HMAC accepts keys of any length; the error branch cannot happen but is not unwrapped.
-    match Hmac::<Sha256>::new_from_slice(key) {
-        Ok(mut mac) => {
-            mac.update(prev.as_bytes());
-            mac.update(canonical.as_bytes());
-            hex::encode(mac.finalize().into_bytes())
-        }
-        Err(_) => String::new(),
+    fn hash_with(&self, mac: &Mac) -> String {
+        hex::encode(mac.digest(&[self.prev_hash.as_bytes(), self.canonical().as_bytes()]))
     }
 }
 
@@ -172,6 +336,14 @@ pub enum AuditVerdict {
     Broken {
         row_id: i64,
         run_id: Option<String>,
+        reason: String,
+    },
+    /// A run's stored history differs from what was committed: `seq` is its first
+    /// broken event (or the event an altered approval row records), see
+    /// [`super::event_chain`].
+    HistoryBroken {
+        run_id: String,
+        seq: u64,
         reason: String,
     },
     /// The chain's links hold, but this row (the first such) is signed with a key that
@@ -189,16 +361,41 @@ impl AuditVerdict {
     }
 }
 
-/// Walk rows in id order and find the first problem. `head` is the stored chain head
-/// (last id, last hash), if any. Pure, so it is tested without a database.
+/// What a head written without a key may be (of the audit chain or of a run's events).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Heads {
+    /// No key is configured: it stands, unless a record before it is keyed.
+    AsFound,
+    /// A key is configured: every head must be keyed.
+    Keyed,
+    /// `baton audit seal` is about to key it: it stands.
+    Adopting,
+}
+
+impl Heads {
+    /// [`Heads::Keyed`] when a key is configured, else [`Heads::AsFound`].
+    pub fn for_keys(keys: &AuditKeys) -> Heads {
+        if keys.configured() {
+            Heads::Keyed
+        } else {
+            Heads::AsFound
+        }
+    }
+}
+
+/// Walk rows in id order and find the first problem. `head` is the stored chain head,
+/// if any. Pure, so it is tested without a database.
 pub fn verify_rows(
     rows: impl IntoIterator<Item = AuditRow>,
-    head: Option<(i64, String)>,
+    head: Option<AuditHead>,
     keys: &AuditKeys,
     count_run: Option<&str>,
+    heads: Heads,
 ) -> AuditVerdict {
     let mut prev: Option<AuditRow> = None;
     let mut counted = 0usize;
+    // The first keyed row: no row after it may be unkeyed.
+    let mut first_keyed: Option<i64> = None;
     let mut key_missing: Option<AuditVerdict> = None;
     // Redacted rows not yet accounted for by a `run_deleted` row: id → run id.
     let mut redacted: BTreeMap<i64, String> = BTreeMap::new();
@@ -214,6 +411,20 @@ pub fn verify_rows(
                     row.id
                 ),
             };
+        }
+        match (&row.key_id, first_keyed) {
+            (Some(_), None) => first_keyed = Some(row.id),
+            (None, Some(k)) => {
+                return AuditVerdict::Broken {
+                    row_id: row.id,
+                    run_id: Some(row.run_id.clone()),
+                    reason: format!(
+                        "row {} is not keyed, but row {k} before it is: a keyed chain never goes back to unkeyed rows (rewritten without the key?)",
+                        row.id
+                    ),
+                };
+            }
+            _ => {}
         }
         if row.action == REDACTED {
             // Its content is gone by design: its links are checked below, and a later
@@ -277,7 +488,8 @@ pub fn verify_rows(
     }
     match (&prev, head) {
         (None, None) => {}
-        (Some(p), Some((head_id, head_hash))) => {
+        (Some(p), Some(head)) => {
+            let (head_id, head_hash) = (head.id, head.hash.as_str());
             if head_id > p.id {
                 return AuditVerdict::Broken {
                     row_id: p.id + 1,
@@ -298,6 +510,14 @@ pub fn verify_rows(
                     ),
                 };
             }
+            match head_verdict(&head, p, first_keyed, keys, heads) {
+                // An earlier row's missing key is the one to name.
+                Some(v @ AuditVerdict::KeyMissing { .. }) => {
+                    key_missing.get_or_insert(v);
+                }
+                Some(v) => return v,
+                None => {}
+            }
         }
         (Some(p), None) => {
             return AuditVerdict::Broken {
@@ -306,7 +526,7 @@ pub fn verify_rows(
                 reason: "the recorded chain head is missing".into(),
             };
         }
-        (None, Some((head_id, _))) => {
+        (None, Some(AuditHead { id: head_id, .. })) => {
             return AuditVerdict::Broken {
                 row_id: 1,
                 run_id: None,
@@ -325,6 +545,47 @@ pub fn verify_rows(
     }
     key_missing.unwrap_or(AuditVerdict::Intact { rows: counted })
 }
+
+/// What is wrong with a head that matches the last row `last`, if anything: its key
+/// (module docs).
+fn head_verdict(
+    head: &AuditHead,
+    last: &AuditRow,
+    first_keyed: Option<i64>,
+    keys: &AuditKeys,
+    heads: Heads,
+) -> Option<AuditVerdict> {
+    let broken = |reason: String| AuditVerdict::Broken {
+        row_id: last.id,
+        run_id: Some(last.run_id.clone()),
+        reason,
+    };
+    match (&head.keyed, first_keyed) {
+        (None, _) if heads == Heads::Adopting => None,
+        (None, Some(k)) => Some(broken(format!(
+            "the recorded chain head is not keyed, but row {k} is: the head was rewritten without the key (rows cut off the end?)"
+        ))),
+        (None, None) if heads == Heads::Keyed => {
+            Some(broken(format!("the audit chain is {NOT_KEYED}")))
+        }
+        (None, None) => None,
+        (Some((key_id, _)), _) => match head.mac_holds(keys) {
+            Some(true) => None,
+            Some(false) => Some(broken(
+                "the recorded chain head's MAC does not match it: the head was rewritten (rows cut off the end?)"
+                    .to_string(),
+            )),
+            None => Some(AuditVerdict::KeyMissing {
+                row_id: last.id,
+                run_id: last.run_id.clone(),
+                key_id: key_id.clone(),
+            }),
+        },
+    }
+}
+
+/// Why a head without a key fails when a key is configured.
+pub const NOT_KEYED: &str = "not keyed although a key is configured: it was written before the key was set, or rewritten without it. If it predates the key, check it with `baton audit verify` without the key, then adopt it with `baton audit seal`";
 
 /// The ids a `run_deleted` row's details list as redacted (`{"redacted_rows": [..]}`).
 fn deleted_row_ids(details: &str) -> Vec<i64> {
@@ -386,14 +647,13 @@ pub fn seal(
         step: d.step.clone(),
         reason: d.reason.clone(),
         details: d.details.to_string(),
-        key_id: keys.signing.as_ref().map(|(id, _)| id.clone()),
+        key_id: None,
         prev_hash,
         hash: String::new(),
     };
-    row.hash = match &keys.signing {
-        Some((_, key)) => hmac_hex(key, &row.prev_hash, &row.canonical()),
-        None => row.expected_hash(keys).unwrap_or_default(),
-    };
+    let (key_id, mac) = keys.signing_mac();
+    row.key_id = key_id.map(str::to_string);
+    row.hash = row.hash_with(&mac);
     row
 }
 
@@ -426,8 +686,12 @@ mod tests {
         rows
     }
 
-    fn head(rows: &[AuditRow]) -> Option<(i64, String)> {
-        rows.last().map(|r| (r.id, r.hash.clone()))
+    fn head(rows: &[AuditRow]) -> Option<AuditHead> {
+        keyed_head(rows, &AuditKeys::default())
+    }
+
+    fn keyed_head(rows: &[AuditRow], keys: &AuditKeys) -> Option<AuditHead> {
+        rows.last().map(|r| AuditHead::seal(r.id, &r.hash, keys))
     }
 
     #[test]
@@ -436,7 +700,7 @@ mod tests {
         let rows = chain(5, &k);
         let h = head(&rows);
         assert_eq!(
-            verify_rows(rows, h, &k, None),
+            verify_rows(rows, h, &k, None, Heads::for_keys(&k)),
             AuditVerdict::Intact { rows: 5 }
         );
     }
@@ -447,7 +711,7 @@ mod tests {
         let mut rows = chain(5, &k);
         let h = head(&rows);
         rows[2].reason = Some("forged".into());
-        let v = verify_rows(rows, h, &k, None);
+        let v = verify_rows(rows, h, &k, None, Heads::for_keys(&k));
         assert!(matches!(v, AuditVerdict::Broken { row_id: 3, .. }), "{v:?}");
     }
 
@@ -458,7 +722,7 @@ mod tests {
         let h = head(&rows);
         rows[1].actor = "mallory".into();
         rows[1].hash = rows[1].expected_hash(&k).unwrap();
-        let v = verify_rows(rows, h, &k, None);
+        let v = verify_rows(rows, h, &k, None, Heads::for_keys(&k));
         assert!(matches!(v, AuditVerdict::Broken { row_id: 2, .. }), "{v:?}");
     }
 
@@ -468,7 +732,7 @@ mod tests {
         let mut rows = chain(5, &k);
         let h = head(&rows);
         rows.remove(1);
-        let v = verify_rows(rows.clone(), h.clone(), &k, None);
+        let v = verify_rows(rows.clone(), h.clone(), &k, None, Heads::for_keys(&k));
         assert!(
             matches!(
                 v,
@@ -482,7 +746,7 @@ mod tests {
         );
         let mut rows = chain(5, &k);
         rows.pop();
-        let v = verify_rows(rows, h, &k, None);
+        let v = verify_rows(rows, h, &k, None, Heads::for_keys(&k));
         assert!(matches!(v, AuditVerdict::Broken { row_id: 5, .. }), "{v:?}");
     }
 
@@ -503,24 +767,36 @@ mod tests {
             r.key_id = None;
             r.expected_hash(&AuditKeys::default()).unwrap()
         });
-        let h = head(&rows);
+        let h = keyed_head(&rows, &old);
         let rotated = AuditKeys::from_vars(get(&[
             ("BATON_AUDIT_KEY", "new"),
             ("BATON_AUDIT_KEY_ID", "k2"),
             ("BATON_AUDIT_KEYS", "k1=s3cret"),
         ]));
         assert_eq!(
-            verify_rows(rows.clone(), h.clone(), &rotated, None),
+            verify_rows(
+                rows.clone(),
+                h.clone(),
+                &rotated,
+                None,
+                Heads::for_keys(&rotated)
+            ),
             AuditVerdict::Intact { rows: 3 }
         );
         let wrong = AuditKeys::from_vars(get(&[("BATON_AUDIT_KEYS", "k1=guess")]));
         assert!(matches!(
-            verify_rows(rows.clone(), h.clone(), &wrong, None),
+            verify_rows(
+                rows.clone(),
+                h.clone(),
+                &wrong,
+                None,
+                Heads::for_keys(&wrong)
+            ),
             AuditVerdict::Broken { row_id: 1, .. }
         ));
         let none = AuditKeys::default();
         assert_eq!(
-            verify_rows(rows, h, &none, None),
+            verify_rows(rows, h, &none, None, Heads::for_keys(&none)),
             AuditVerdict::KeyMissing {
                 row_id: 1,
                 run_id: "run1".into(),
@@ -595,14 +871,14 @@ mod tests {
         assert!(rows[1].reason.is_none() && rows[1].details == "{}");
         let h = head(&rows);
         assert_eq!(
-            verify_rows(rows.clone(), h.clone(), &k, None),
+            verify_rows(rows.clone(), h.clone(), &k, None, Heads::for_keys(&k)),
             AuditVerdict::Intact { rows: 7 }
         );
         // Tampering elsewhere still shows.
         let mut forged = rows.clone();
         forged[2].reason = Some("forged".into());
         assert!(matches!(
-            verify_rows(forged, h.clone(), &k, None),
+            verify_rows(forged, h.clone(), &k, None, Heads::for_keys(&k)),
             AuditVerdict::Broken { row_id: 3, .. }
         ));
     }
@@ -615,7 +891,7 @@ mod tests {
         // A row of the run that was not deleted, blanked to hide a decision.
         let mut hidden = rows.clone();
         hidden[0] = redact(&hidden[0]);
-        let v = verify_rows(hidden, h.clone(), &k, None);
+        let v = verify_rows(hidden, h.clone(), &k, None, Heads::for_keys(&k));
         assert!(
             matches!(&v, AuditVerdict::Broken { row_id: 1, run_id: Some(r), .. } if r == "run1"),
             "{v:?}"
@@ -624,7 +900,7 @@ mod tests {
         let mut cut = rows.clone();
         cut.pop();
         let h2 = head(&cut);
-        let v = verify_rows(cut, h2, &k, None);
+        let v = verify_rows(cut, h2, &k, None, Heads::for_keys(&k));
         assert!(matches!(v, AuditVerdict::Broken { row_id: 2, .. }), "{v:?}");
         // A deletion row that lists rows of another run does not cover them.
         let mut rows = two_runs(&k);
@@ -642,8 +918,74 @@ mod tests {
         ));
         let h = head(&rows);
         assert!(matches!(
-            verify_rows(rows, h, &k, None),
+            verify_rows(rows, h, &k, None, Heads::for_keys(&k)),
             AuditVerdict::Broken { row_id: 1, .. }
         ));
+    }
+
+    fn key(id: &str, secret: &str) -> AuditKeys {
+        let (id, secret) = (id.to_string(), secret.to_string());
+        AuditKeys::from_vars(move |n| match n {
+            "BATON_AUDIT_KEY" => Some(secret.clone()),
+            "BATON_AUDIT_KEY_ID" => Some(id.clone()),
+            _ => None,
+        })
+    }
+
+    /// Rows `from..` rewritten as plain SHA-256 rows, the chain recomputed.
+    fn downgrade(mut rows: Vec<AuditRow>, from: usize) -> Vec<AuditRow> {
+        for i in from..rows.len() {
+            rows[i].key_id = None;
+            rows[i].prev_hash = if i == 0 {
+                GENESIS.to_string()
+            } else {
+                rows[i - 1].hash.clone()
+            };
+            rows[i].hash = rows[i].expected_hash(&AuditKeys::default()).unwrap();
+        }
+        rows
+    }
+
+    #[test]
+    fn an_unkeyed_row_after_a_keyed_one_fails_with_or_without_the_key() {
+        let k = key("k1", "s");
+        let rows = downgrade(chain(5, &k), 2);
+        let h = head(&rows);
+        for keys in [k.clone(), AuditKeys::default()] {
+            let v = verify_rows(rows.clone(), h.clone(), &keys, None, Heads::for_keys(&keys));
+            assert!(matches!(v, AuditVerdict::Broken { row_id: 3, .. }), "{v:?}");
+        }
+    }
+
+    #[test]
+    fn a_head_without_the_key_fails_once_anything_is_keyed_or_a_key_is_configured() {
+        let k = key("k1", "s");
+        // A keyed chain cut back to row 3, its head rewritten without the key.
+        let mut rows = chain(5, &k);
+        rows.truncate(3);
+        let v = verify_rows(rows.clone(), head(&rows), &k, None, Heads::Keyed);
+        assert!(
+            matches!(&v, AuditVerdict::Broken { row_id: 3, reason, .. } if reason.contains("not keyed")),
+            "{v:?}"
+        );
+        // … or with a head keyed under a guessed key.
+        let guessed = keyed_head(&rows, &key("k1", "guess"));
+        let v = verify_rows(rows.clone(), guessed, &k, None, Heads::Keyed);
+        assert!(
+            matches!(&v, AuditVerdict::Broken { row_id: 3, reason, .. } if reason.contains("MAC")),
+            "{v:?}"
+        );
+        // Entirely unkeyed: fine without a key, not with one, unless being adopted.
+        let plain = chain(3, &AuditKeys::default());
+        let h = head(&plain);
+        assert!(verify_rows(plain.clone(), h.clone(), &k, None, Heads::AsFound).is_intact());
+        assert!(matches!(
+            verify_rows(plain.clone(), h.clone(), &k, None, Heads::Keyed),
+            AuditVerdict::Broken { row_id: 3, .. }
+        ));
+        assert!(verify_rows(plain, h, &k, None, Heads::Adopting).is_intact());
+        // The head's form round-trips, a key id with a colon included.
+        let hd = AuditHead::seal(7, "abc", &key("team:ops", "s"));
+        assert_eq!(AuditHead::parse(&hd.to_meta()), Some(hd));
     }
 }

@@ -3,7 +3,7 @@
 //! (its audit rows are redacted, not removed: see [`super::audit`]).
 use super::audit;
 use super::schema::EVENTS_NO_DELETE;
-use super::{Store, StoreError, chain_head, in_transaction, insert_audit_row, set_chain_head};
+use super::{Store, StoreError, chain_write, in_transaction, insert_audit_row, set_chain_head};
 use crate::model::retention::deletion_refusal;
 use crate::model::{RunState, Timestamp};
 use rusqlite::{OptionalExtension, params};
@@ -12,7 +12,8 @@ use std::path::PathBuf;
 
 /// The tables that hold a run's rows by `run_id`, besides `events` (keyed by the run's
 /// key, guarded by a trigger), `runs` itself (deleted last: the others reference it)
-/// and `audit` (redacted).
+/// and `audit` (redacted). The events' head mark goes with them: nothing of the run's
+/// history is left to check (see [`super::event_chain`]).
 const RUN_TABLES: [&str; 7] = [
     "steps",
     "attempts",
@@ -123,7 +124,7 @@ impl Store {
                 "events": events,
                 "redacted_rows": redacted_rows,
             });
-            let (prev_id, prev_hash) = chain_head(tx)?;
+            let (prev_id, prev_hash) = chain_write(tx, &self.keys)?;
             let row = audit::seal(
                 prev_id + 1,
                 run_id,
@@ -134,7 +135,7 @@ impl Store {
                 &self.keys,
             );
             insert_audit_row(tx, &row)?;
-            set_chain_head(tx, row.id, &row.hash)?;
+            set_chain_head(tx, row.id, &row.hash, &self.keys)?;
             Ok(DeletedRun {
                 run_id: run_id.to_string(),
                 workflow: run.workflow,

@@ -109,6 +109,21 @@ pub enum StoreError {
     #[error("{0}")]
     Group(String),
 
+    /// These audit keys would break the store's chains if this were recorded: no key on
+    /// a keyed history, or a key on one recorded without it and not adopted (exit 2).
+    #[error("{0}")]
+    Keys(String),
+
+    /// A run's stored history is not what was committed: replaying it is refused.
+    #[error(
+        "run {run_id}'s history does not check out at event {seq}: {reason}. Refusing to replay it (`baton audit verify` checks the whole store)"
+    )]
+    Tampered {
+        run_id: String,
+        seq: u64,
+        reason: String,
+    },
+
     /// The store will not do this now (a run a live engine drives cannot be deleted).
     #[error("refused: {0}")]
     Refused(String),
@@ -125,6 +140,17 @@ pub enum StoreError {
 
     #[error("stored JSON could not be read: {0}")]
     Json(#[from] serde_json::Error),
+}
+
+impl From<rusqlite::types::FromSqlError> for StoreError {
+    /// A column of an unexpected type (read through `get_ref`, which does not convert).
+    fn from(e: rusqlite::types::FromSqlError) -> Self {
+        StoreError::Sqlite(rusqlite::Error::FromSqlConversionFailure(
+            0,
+            rusqlite::types::Type::Null,
+            Box::new(e),
+        ))
+    }
 }
 
 impl StoreError {
@@ -144,6 +170,7 @@ impl StoreError {
                 | StoreError::Ambiguous { .. }
                 | StoreError::NoDatabase { .. }
                 | StoreError::Group(_)
+                | StoreError::Keys(_)
         )
     }
 

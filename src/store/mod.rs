@@ -12,6 +12,7 @@ mod cache;
 mod commands;
 mod delete;
 mod error;
+pub mod event_chain;
 mod logtail;
 mod metrics;
 mod project;
@@ -19,9 +20,10 @@ mod project;
 mod project_reference;
 mod query;
 pub mod schema;
+mod verify;
 pub mod wake;
 
-pub use audit::{AuditKeys, AuditRow, AuditVerdict};
+pub use audit::{AuditHead, AuditKeys, AuditRow, AuditVerdict};
 pub use audit_signatures::SignaturesVerdict;
 pub use cache::CacheEntry;
 pub use commands::{LeaseOutcome, holder_alive, lease_holder_name};
@@ -29,6 +31,7 @@ pub use delete::DeletedRun;
 pub use error::StoreError;
 pub use logtail::{CUT_LINE_MARKER, read_tail};
 pub use query::{RunDetail, RunRecord, StepDetail};
+pub use verify::Sealed;
 
 use crate::model::{Event, Timestamp};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
@@ -172,6 +175,7 @@ impl Store {
     }
 
     fn setup(mut conn: Connection, path: &Path, write: bool) -> Result<Store, StoreError> {
+        let keys = AuditKeys::from_env();
         let r = (|| {
             conn.busy_timeout(BUSY_TIMEOUT)?;
             // The commit path alone uses ~25 distinct statements; the default cache is 16.
@@ -199,7 +203,7 @@ impl Store {
                 // at once and a power loss once the WAL is synced; `commit` switches to
                 // FULL for batches that carry decisions (see `Store::commit`).
                 conn.pragma_update(None, "synchronous", "NORMAL")?;
-                schema::migrate(&mut conn)?;
+                schema::migrate(&mut conn, &keys)?;
             } else if found < schema::SCHEMA_VERSION {
                 return Err(StoreError::ReadOnly {
                     path: path.to_path_buf(),
@@ -217,7 +221,7 @@ impl Store {
             conn,
             identity,
             path: path.to_path_buf(),
-            keys: AuditKeys::from_env(),
+            keys,
             sync_full: false,
             run_keys: HashMap::new(),
         })
@@ -225,6 +229,26 @@ impl Store {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The audit keys this store signs and verifies with.
+    pub fn audit_keys(&self) -> &AuditKeys {
+        &self.keys
+    }
+
+    /// Refused (`Keys`) when this process's keys may not extend run `run_id`'s history
+    /// and the audit chain (see [`event_chain`]): what a driver's first commit would
+    /// meet, said before the run is taken over.
+    pub fn check_keys(&self, run_id: &str) -> Result<(), StoreError> {
+        let r = in_read_snapshot(&self.conn, |c| {
+            run_writer(
+                run_id,
+                run_tail(c, run_key(c, run_id)?)?.as_ref(),
+                &self.keys,
+            )?;
+            chain_write(c, &self.keys).map(|_| ())
+        });
+        self.ctx(r)
     }
 
     /// Replace the audit keys read from the environment at open.
@@ -509,6 +533,25 @@ fn in_transaction<T>(
     r
 }
 
+/// `body` in one read transaction (one snapshot: a run's events and its head agree),
+/// unless a transaction is already open.
+fn in_read_snapshot<T>(
+    conn: &Connection,
+    body: impl FnOnce(&Connection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    if !conn.is_autocommit() {
+        return body(conn);
+    }
+    conn.prepare_cached("BEGIN")?.execute([])?;
+    let r = body(conn);
+    let end = if r.is_ok() { "COMMIT" } else { "ROLLBACK" };
+    let ended = conn.prepare_cached(end).and_then(|mut s| s.execute([]));
+    if ended.is_err() && !conn.is_autocommit() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    r
+}
+
 fn commit_body(
     tx: &Connection,
     keys: &AuditKeys,
@@ -519,33 +562,42 @@ fn commit_body(
 ) -> Result<i64, StoreError> {
     let run_key = match known {
         Some(k) => k,
-        None => tx
-            .prepare_cached("SELECT key FROM runs WHERE id = ?1")?
-            .query_row([run_id], |r| r.get::<_, i64>(0))
-            .optional()?
-            .ok_or_else(|| StoreError::NotFound(format!("run {run_id}")))?,
+        None => run_key(tx, run_id)?,
     };
     let mut head: Option<(i64, String)> = None;
+    let tail = run_tail(tx, run_key)?;
+    let mut chain = run_writer(run_id, tail.as_ref(), keys)?;
+    if let (Some(t), false) = (&tail, events.is_empty()) {
+        // The batch's last event takes the head mark over (`event_chain`).
+        tx.prepare_cached("UPDATE events SET head_key_id = NULL, head_mac = NULL WHERE id = ?1")?
+            .execute([t.id])?;
+    }
     {
         // A seq beyond 32 bits fails the table's CHECK (the id would overlap the next run's).
         let mut insert = tx.prepare_cached(
-            "INSERT INTO events (id, run_id, seq, at, type, step, json)
-             VALUES ((?7 << 32) + ?2, ?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO events (id, run_id, seq, at, type, step, json, hash, head_key_id, head_mac)
+             VALUES ((?7 << 32) + ?2, ?1, ?2, ?3, ?4, ?5, ?6, ?8, ?9, ?10)",
         )?;
-        for ev in events {
+        for (i, ev) in events.iter().enumerate() {
+            let json = serde_json::to_string(ev)?;
+            let hash = chain.link(ev.seq, &json);
+            let mark = (i + 1 == events.len()).then(|| chain.mark(ev.seq, keys));
             insert.execute(params![
                 run_id,
                 ev.seq as i64,
                 ev.at.0,
                 ev.kind.name(),
                 ev.kind.step(),
-                serde_json::to_string(ev)?,
-                run_key
+                json,
+                run_key,
+                &hash[..],
+                mark.as_ref().and_then(|m| m.key_id.as_deref()),
+                mark.as_ref().map(|m| &m.mac[..])
             ])?;
             if let Some(d) = crate::model::history::decision(&ev.kind) {
                 let (prev_id, prev_hash) = match head.take() {
                     Some(h) => h,
-                    None => chain_head(tx)?,
+                    None => chain_write(tx, keys)?,
                 };
                 let row = audit::seal(
                     prev_id + 1,
@@ -563,9 +615,58 @@ fn commit_body(
     }
     project::write(tx, run_id, &project::fold(logs, events))?;
     if let Some((id, hash)) = head {
-        set_chain_head(tx, id, &hash)?;
+        set_chain_head(tx, id, &hash, keys)?;
     }
     Ok(run_key)
+}
+
+/// The writer of run `run_id`'s next events after `tail`, refused when these keys
+/// would break its history.
+fn run_writer(
+    run_id: &str,
+    tail: Option<&event_chain::Tail>,
+    keys: &AuditKeys,
+) -> Result<event_chain::Writer, StoreError> {
+    event_chain::Writer::new(run_id, tail, keys)
+        .map_err(|r| refusal(&format!("run {run_id}'s history"), r))
+}
+
+/// The last event of the run keyed `run_key` (`store::event_chain`), if it has events.
+fn run_tail(tx: &Connection, run_key: i64) -> Result<Option<event_chain::Tail>, StoreError> {
+    Ok(tx
+        .prepare_cached(
+            "SELECT id, seq, hash, head_key_id FROM events
+             WHERE id BETWEEN ?1 << 32 AND (?1 << 32) + 4294967295 ORDER BY id DESC LIMIT 1",
+        )?
+        .query_row([run_key], |r| {
+            Ok(event_chain::Tail {
+                id: r.get(0)?,
+                seq: r.get::<_, i64>(1)? as u64,
+                hash: r.get::<_, Option<Vec<u8>>>(2)?.unwrap_or_default(),
+                head_key_id: r.get(3)?,
+            })
+        })
+        .optional()?)
+}
+
+/// The key of run `run_id` (`runs.key`).
+fn run_key(tx: &Connection, run_id: &str) -> Result<i64, StoreError> {
+    tx.prepare_cached("SELECT key FROM runs WHERE id = ?1")?
+        .query_row([run_id], |r| r.get::<_, i64>(0))
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound(format!("run {run_id}")))
+}
+
+/// Why a writer with these keys may not extend `what` (a run's history, the audit chain).
+fn refusal(what: &str, r: audit::Refusal) -> StoreError {
+    StoreError::Keys(match r {
+        audit::Refusal::NeedsKey { key_id } => format!(
+            "{what} is keyed (key `{key_id}`), but BATON_AUDIT_KEY is not set: an unkeyed record after a keyed one would break it; set BATON_AUDIT_KEY and BATON_AUDIT_KEY_ID as when it was recorded"
+        ),
+        audit::Refusal::NotAdopted => format!(
+            "{what} was recorded without a key, and BATON_AUDIT_KEY is set: check the store with `baton audit verify` without the key, then adopt it with `baton audit seal`"
+        ),
+    })
 }
 
 fn insert_audit_row(tx: &Connection, row: &AuditRow) -> Result<(), StoreError> {
@@ -590,23 +691,50 @@ fn insert_audit_row(tx: &Connection, row: &AuditRow) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Record the chain's last row in `meta('audit_head')` (see [`audit`]).
-fn set_chain_head(tx: &Connection, id: i64, hash: &str) -> Result<(), StoreError> {
+/// Record the chain's last row in `meta('audit_head')`, keyed if there is a signing
+/// key (see [`audit`]).
+fn set_chain_head(
+    tx: &Connection,
+    id: i64,
+    hash: &str,
+    keys: &AuditKeys,
+) -> Result<(), StoreError> {
     tx.prepare_cached(
         "INSERT INTO meta (key, value) VALUES ('audit_head', ?1)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     )?
-    .execute([format!("{id}:{hash}")])?;
+    .execute([audit::AuditHead::seal(id, hash, keys).to_meta()])?;
     Ok(())
 }
 
-/// The last audit row's (id, hash), or (0, genesis) for an empty chain.
-fn chain_head(conn: &Connection) -> Result<(i64, String), StoreError> {
-    Ok(conn
-        .prepare_cached("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1")?
-        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?
-        .unwrap_or((0, audit::GENESIS.to_string())))
+/// The recorded audit head, if any.
+fn audit_head(conn: &Connection) -> Result<Option<audit::AuditHead>, StoreError> {
+    let value: Option<String> = conn
+        .prepare_cached("SELECT value FROM meta WHERE key = 'audit_head'")?
+        .query_row([], |r| r.get(0))
+        .optional()?;
+    Ok(value.as_deref().and_then(audit::AuditHead::parse))
+}
+
+/// The last audit row's (id, hash) to append after, or (0, genesis) for an empty chain;
+/// refused when these keys would break the chain: no key on a keyed chain, or a key on
+/// a chain recorded without one and not adopted (`baton audit seal`).
+fn chain_write(conn: &Connection, keys: &AuditKeys) -> Result<(i64, String), StoreError> {
+    let last: Option<(i64, String, Option<String>)> = conn
+        .prepare_cached("SELECT id, hash, key_id FROM audit ORDER BY id DESC LIMIT 1")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    let Some((id, hash, row_key)) = last else {
+        return Ok((0, audit::GENESIS.to_string()));
+    };
+    let head_key = audit_head(conn)?.and_then(|h| h.keyed.map(|(k, _)| k));
+    audit::may_extend(
+        keys.signing.is_some(),
+        head_key.as_deref(),
+        row_key.as_deref(),
+    )
+    .map_err(|r| refusal("the audit chain", r))?;
+    Ok((id, hash))
 }
 
 pub(crate) fn default_path_from(get: impl Fn(&str) -> Option<std::ffi::OsString>) -> PathBuf {

@@ -335,6 +335,14 @@ fn exit_and_signal(outcome: &StepOutcome) -> (Option<i32>, Option<i32>) {
     }
 }
 
+/// The approvals rows one event writes, in order: what `audit verify` compares the
+/// stored rows with.
+pub fn approvals_of(ev: &Event) -> Vec<Approval<'_>> {
+    let mut approvals = Vec::new();
+    records(ev, &mut Vec::new(), &mut approvals);
+    approvals
+}
+
 /// The errors and approvals rows one event writes, in order.
 fn records<'a>(ev: &'a Event, errors: &mut Vec<ErrorOp<'a>>, approvals: &mut Vec<Approval<'a>>) {
     let seq = ev.seq as i64;

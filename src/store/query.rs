@@ -1,5 +1,5 @@
 //! Read queries: replay, run records, the run list, `show` details, logs and audit.
-use super::audit::{self, AuditRow, AuditVerdict};
+use super::audit::{self, AuditRow};
 use super::commands::holder_alive;
 use super::{SignaturesVerdict, Store, StoreError};
 use crate::model::health::{self, StepScore};
@@ -107,8 +107,16 @@ impl Store {
     }
 
     /// The run's events with a `seq` above `after`, in order: what a follower has not
-    /// seen yet (one index range, not the whole history).
+    /// seen yet (one index range, not the whole history). With a key configured they
+    /// are checked first (see [`super::event_chain`]): a history that is not what was
+    /// committed is refused (`Tampered`, naming its first broken event).
     pub fn events_after(&self, run_id: &str, after: u64) -> Result<Vec<Event>, StoreError> {
+        if self.keys.configured() {
+            let r = super::in_read_snapshot(&self.conn, |c| {
+                checked_events_after(c, &self.keys, run_id, after)
+            });
+            return self.ctx(r);
+        }
         let r = (|| {
             let mut st = self.conn.prepare_cached(&format!(
                 "SELECT e.json FROM {RUN_EVENTS} AND e.id > (r.key << 32) + ?2 ORDER BY e.id"
@@ -434,46 +442,68 @@ impl Store {
         })();
         self.ctx(r)
     }
+}
 
-    /// Verify the whole chain (it is global: a break anywhere is reported) and count
-    /// the rows of `run_id` (or all). See [`super::audit`] for the format and keys.
-    pub fn verify_audit(&self, run_id: Option<&str>) -> Result<AuditVerdict, StoreError> {
-        if let Some(run) = run_id {
-            self.run(run)?;
-        }
-        let r = (|| {
-            let head: Option<String> = self
-                .conn
-                .query_row("SELECT value FROM meta WHERE key = 'audit_head'", [], |r| {
-                    r.get(0)
-                })
-                .optional()?;
-            let head = head.and_then(|h| {
-                let (id, hash) = h.split_once(':')?;
-                Some((id.parse::<i64>().ok()?, hash.to_string()))
-            });
-            let mut st = self.conn.prepare(&format!("{AUDIT_SELECT} ORDER BY id"))?;
-            let rows = st.query_map([], audit_row)?;
-            let mut first_err = None;
-            let verdict = audit::verify_rows(
-                rows.map_while(|r| match r {
-                    Ok(row) => Some(row),
-                    Err(e) => {
-                        first_err = Some(e);
-                        None
-                    }
-                }),
-                head,
-                &self.keys,
-                run_id,
-            );
-            match first_err {
-                Some(e) => Err(StoreError::from(e)),
-                None => Ok(verdict),
+/// [`Store::events_after`] with every event's link, hash and key checked, and the run's
+/// head mark: event `after` (already checked by the caller) anchors the new ones.
+fn checked_events_after(
+    c: &rusqlite::Connection,
+    keys: &super::AuditKeys,
+    run_id: &str,
+    after: u64,
+) -> Result<Vec<Event>, StoreError> {
+    use super::event_chain::{Break, Check};
+    let tampered = |b: Break| StoreError::Tampered {
+        run_id: run_id.to_string(),
+        seq: b.seq,
+        reason: b.reason,
+    };
+    let gone = || {
+        tampered(Break {
+            seq: after,
+            reason: format!("event {after} is gone"),
+        })
+    };
+    let mut st = c.prepare_cached(&format!(
+        "SELECT {CHAIN_COLUMNS} FROM {RUN_EVENTS} AND e.id >= (r.key << 32) + ?2 ORDER BY e.id"
+    ))?;
+    let mut rows = st.query(params![run_id, after as i64])?;
+    let mut check = (after == 0).then(|| Check::new(run_id, keys));
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let ev = stored(r)?;
+        let Some(c) = check.as_mut() else {
+            // The anchor: the event the caller has.
+            if ev.seq != after {
+                return Err(gone());
             }
-        })();
-        self.ctx(r)
+            check = Some(Check::after(run_id, keys, ev).map_err(tampered)?);
+            continue;
+        };
+        c.push(ev).map_err(tampered)?;
+        out.push(serde_json::from_str::<Event>(ev.json)?);
     }
+    check
+        .ok_or_else(gone)?
+        .finish(audit::Heads::Keyed)
+        .map_err(tampered)?;
+    Ok(out)
+}
+
+/// The columns [`stored`] reads, of events `e`.
+pub(super) const CHAIN_COLUMNS: &str = "e.seq, e.json, e.hash, e.head_key_id, e.head_mac";
+
+/// A row of [`CHAIN_COLUMNS`] (first) as the event chain reads it.
+pub(super) fn stored<'r>(
+    r: &'r rusqlite::Row<'_>,
+) -> Result<super::event_chain::Stored<'r>, StoreError> {
+    Ok(super::event_chain::Stored {
+        seq: r.get::<_, i64>(0)? as u64,
+        json: r.get_ref(1)?.as_str()?,
+        hash: r.get_ref(2)?.as_blob_or_null()?,
+        head_key_id: r.get_ref(3)?.as_str_or_null()?,
+        head_mac: r.get_ref(4)?.as_blob_or_null()?,
+    })
 }
 
 impl Store {
@@ -491,12 +521,12 @@ impl Store {
 }
 
 /// A run's events (`e`), `?1` its id: a rowid range scan (see `schema` V2).
-const RUN_EVENTS: &str = "runs r JOIN events e
+pub(super) const RUN_EVENTS: &str = "runs r JOIN events e
     ON e.id BETWEEN r.key << 32 AND (r.key << 32) + 4294967295 WHERE r.id = ?1";
 
-const AUDIT_SELECT: &str = "SELECT id, run_id, seq, at, actor, action, step, reason, details, key_id, prev_hash, hash FROM audit";
+pub(super) const AUDIT_SELECT: &str = "SELECT id, run_id, seq, at, actor, action, step, reason, details, key_id, prev_hash, hash FROM audit";
 
-fn audit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRow> {
+pub(super) fn audit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRow> {
     Ok(AuditRow {
         id: r.get(0)?,
         run_id: r.get(1)?,

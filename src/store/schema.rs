@@ -1,9 +1,11 @@
 //! Versioned migrations. `PRAGMA user_version` holds the schema version; the
 //! `migrations` table records when each step was applied. A database whose version is
 //! newer than `SCHEMA_VERSION` was written by a newer baton and is refused untouched.
+use super::audit::{AuditHead, AuditKeys};
 use super::error::StoreError;
+use super::event_chain;
 use crate::model::Timestamp;
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
 /// (version, description, SQL). Append only: never edit a released migration.
 const MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -11,6 +13,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "a run's last seq is its events' max seq", V2),
     (3, "commands have a deadline", V3),
     (4, "cache entries of cached steps", V4),
+    (
+        5,
+        "each run's events in a hash chain with a keyed mark on the last",
+        V5,
+    ),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
@@ -228,6 +235,23 @@ CREATE TABLE cache_entries (
 CREATE INDEX cache_entries_created ON cache_entries(created);
 "#;
 
+/// Each run's events in a hash chain of their own (`store::event_chain`): every event's
+/// hash, and on each run's last event the head mark (its key id and MAC),
+/// the one thing an update may change (the trigger is replaced by [`EVENTS_NO_UPDATE`]
+/// once [`link_existing_events`] has linked the events already stored).
+const V5: &str = r#"
+ALTER TABLE events ADD COLUMN hash BLOB;
+ALTER TABLE events ADD COLUMN head_key_id TEXT;
+ALTER TABLE events ADD COLUMN head_mac BLOB;
+DROP TRIGGER events_no_update;
+"#;
+
+/// Events are append-only except for the head mark, which each commit moves to its
+/// last event (`store::event_chain`).
+const EVENTS_NO_UPDATE: &str = "CREATE TRIGGER events_no_update
+    BEFORE UPDATE OF id, run_id, seq, at, type, step, json, hash ON events
+    BEGIN SELECT RAISE(ABORT, 'events are append-only'); END";
+
 /// The trigger that keeps `events` append-only, as V2 creates it. A run's deletion
 /// (`Store::delete_run`) is the one sanctioned exception: it drops the trigger, deletes
 /// that run's events and creates it again from this text, all inside its own
@@ -244,7 +268,11 @@ pub fn version(conn: &Connection) -> Result<i64, StoreError> {
 /// Bring the schema up to `SCHEMA_VERSION`. Each migration runs in its own
 /// `BEGIN IMMEDIATE` transaction and re-checks the version inside it, so two processes
 /// opening a fresh database at once do not both apply it.
-pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+///
+/// `keys`: migration 5 links the events already stored into chains keyed with the
+/// signing key, if there is one (the upgrade adopts them, as `baton audit seal` would),
+/// and keys the audit chain's head likewise.
+pub fn migrate(conn: &mut Connection, keys: &AuditKeys) -> Result<(), StoreError> {
     for &(v, description, sql) in MIGRATIONS {
         if version(conn)? >= v {
             continue;
@@ -254,17 +282,79 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         if current >= v {
             continue;
         }
-        let applied = tx.execute_batch(sql).and_then(|()| {
-            tx.execute(
-                "INSERT INTO migrations (version, description, applied_at) VALUES (?1, ?2, ?3)",
-                rusqlite::params![v, description, Timestamp::now().0],
-            )
-        });
-        if let Err(e) = applied {
-            return Err(migration_failed(v, description, e));
+        let applied = tx
+            .execute_batch(sql)
+            .map_err(StoreError::from)
+            .and_then(|()| match v {
+                5 => link_existing_events(&tx, keys),
+                _ => Ok(()),
+            })
+            .and_then(|()| {
+                tx.execute(
+                    "INSERT INTO migrations (version, description, applied_at) VALUES (?1, ?2, ?3)",
+                    rusqlite::params![v, description, Timestamp::now().0],
+                )?;
+                Ok(())
+            });
+        match applied {
+            Ok(()) => {}
+            Err(StoreError::Sqlite(e)) => return Err(migration_failed(v, description, e)),
+            Err(e) => return Err(e),
         }
         tx.pragma_update(None, "user_version", v)?;
         tx.commit()?;
+    }
+    Ok(())
+}
+
+/// Migration 5's part in Rust: hash every stored event into its run's chain and mark
+/// each run's last event (`store::event_chain`), keyed when there is a key, as the audit
+/// chain's head; then guard `events` again.
+fn link_existing_events(tx: &Connection, keys: &AuditKeys) -> Result<(), StoreError> {
+    let runs: Vec<(String, i64)> = tx
+        .prepare("SELECT id, key FROM runs ORDER BY key")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut update =
+        tx.prepare("UPDATE events SET hash = ?2, head_key_id = ?3, head_mac = ?4 WHERE id = ?1")?;
+    for (run_id, key) in runs {
+        let mut writer = event_chain::Writer::new(&run_id, None, keys)
+            .map_err(|_| StoreError::NotFound(format!("run {run_id}")))?;
+        // Hash while reading, write after: the scan does not see its own updates.
+        let mut linked: Vec<(i64, u64, event_chain::Hash)> = Vec::new();
+        {
+            let mut st = tx.prepare(
+                "SELECT id, seq, json FROM events
+                 WHERE id BETWEEN ?1 << 32 AND (?1 << 32) + 4294967295 ORDER BY id",
+            )?;
+            let mut rows = st.query([key])?;
+            while let Some(r) = rows.next()? {
+                let seq = r.get::<_, i64>(1)? as u64;
+                let json = r.get_ref(2)?.as_str()?;
+                linked.push((r.get(0)?, seq, writer.link(seq, json)));
+            }
+        }
+        let last = linked.len().saturating_sub(1);
+        for (i, (id, seq, hash)) in linked.iter().enumerate() {
+            let mark = (i == last).then(|| event_chain::Mark::seal(&run_id, *seq, hash, keys));
+            update.execute(rusqlite::params![
+                id,
+                &hash[..],
+                mark.as_ref().and_then(|m| m.key_id.as_deref()),
+                mark.as_ref().map(|m| &m.mac[..])
+            ])?;
+        }
+    }
+    tx.execute_batch(EVENTS_NO_UPDATE)?;
+    let head: Option<String> = tx
+        .query_row("SELECT value FROM meta WHERE key = 'audit_head'", [], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    if let Some(head) = head.as_deref().and_then(AuditHead::parse)
+        && head.keyed.is_none()
+    {
+        super::set_chain_head(tx, head.id, &head.hash, keys)?;
     }
     Ok(())
 }
@@ -426,5 +516,97 @@ mod tests {
         let s = Store::open(&path).unwrap();
         assert_eq!(s.run("R1").unwrap().last_seq, 4);
         assert_eq!(s.events("R3").unwrap(), r3);
+    }
+
+    /// A store as schema v4 left it: `runs` of `events` without hashes or heads, and the
+    /// audit head in its old form.
+    fn v4_store(path: &std::path::Path, keys: &AuditKeys) {
+        let mut s = Store::open(path).unwrap();
+        s.set_audit_keys(keys.clone());
+        for run in ["R1", "R2"] {
+            s.create_run(&crate::store::NewRun {
+                id: run.into(),
+                workflow: "w".into(),
+                source_path: "w.toml".into(),
+                source_text: String::new(),
+                params_json: "{}".into(),
+                operator: "alice".into(),
+                started_at: Timestamp(1),
+                steps: vec![],
+            })
+            .unwrap();
+            let mut evs = vec![event(
+                1,
+                EventKind::RunStarted {
+                    workflow: "w".into(),
+                    operator: "alice".into(),
+                    params: Default::default(),
+                    seed: 1,
+                    auto_approve: false,
+                    allowed_signers: None,
+                },
+            )];
+            evs.extend((2..=4).map(|n| state(n, StepState::Queued)));
+            s.commit(run, &evs).unwrap();
+        }
+        drop(s);
+        let c = Connection::open(path).unwrap();
+        let head: String = c
+            .query_row("SELECT value FROM meta WHERE key = 'audit_head'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        let head = AuditHead::parse(&head).unwrap();
+        c.execute_batch(&format!(
+            "DROP TRIGGER events_no_update;
+             ALTER TABLE events DROP COLUMN hash;
+             ALTER TABLE events DROP COLUMN head_key_id;
+             ALTER TABLE events DROP COLUMN head_mac;
+             CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+                 BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+             DELETE FROM migrations WHERE version = 5;
+             UPDATE meta SET value = '{}:{}' WHERE key = 'audit_head';
+             PRAGMA user_version = 4;",
+            head.id, head.hash
+        ))
+        .unwrap();
+    }
+
+    #[test]
+    fn migration_5_links_the_stored_events_keyed_if_there_is_a_key() {
+        let key = AuditKeys::from_vars(|n| (n == "BATON_AUDIT_KEY").then(|| "k".to_string()));
+        for keys in [AuditKeys::default(), key.clone()] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("baton.db");
+            v4_store(&path, &keys);
+            let mut c = Connection::open(&path).unwrap();
+            migrate(&mut c, &keys).unwrap();
+            assert_eq!(version(&c).unwrap(), SCHEMA_VERSION);
+            drop(c);
+            let mut s = Store::open(&path).unwrap();
+            s.set_audit_keys(keys.clone());
+            assert!(s.verify_audit(None).unwrap().is_intact());
+            assert_eq!(s.events("R2").unwrap().len(), 4);
+            // Stored without a key: a key configured later finds it not keyed, until sealed.
+            s.set_audit_keys(key.clone());
+            if !keys.configured() {
+                assert!(!s.verify_audit(None).unwrap().is_intact());
+                assert!(matches!(
+                    s.events("R1"),
+                    Err(StoreError::Tampered { seq: 4, .. })
+                ));
+                assert_eq!(
+                    s.seal().unwrap(),
+                    crate::store::Sealed::Done {
+                        runs: 2,
+                        audit: true
+                    }
+                );
+            }
+            assert!(s.verify_audit(None).unwrap().is_intact());
+            assert_eq!(s.events("R1").unwrap().len(), 4);
+            s.commit("R1", &[state(5, StepState::Running)]).unwrap();
+            assert!(s.verify_audit(None).unwrap().is_intact());
+        }
     }
 }

@@ -1,0 +1,352 @@
+//! `baton audit verify` and `baton audit seal`: the whole store checked in one snapshot.
+//!
+//! In this order, naming the first problem:
+//! 1. the audit chain ([`audit::verify_rows`]): links, hashes, keys, its head;
+//! 2. each run (in the order the runs were created), its events in seq order
+//!    ([`event_chain::Check`]), each event's columns against its stored text, and its
+//!    head; the `approvals` rows, which the events write ([`project::approvals_of`]),
+//!    must be exactly those the events give;
+//! 3. the chain and the histories against each other: every audit row that names an
+//!    event finds it in its run (a run deleted without its `run_deleted` row leaves rows
+//!    naming events that are gone), and every `run_started` event has its audit row (an
+//!    emptied chain shows).
+//!
+//! [`audit`]: super::audit
+//! [`event_chain`]: super::event_chain
+//! [`project::approvals_of`]: super::project::approvals_of
+use super::audit::{self, AuditVerdict, Heads};
+use super::event_chain::{Break, Check, Mark};
+use super::query::{AUDIT_SELECT, CHAIN_COLUMNS, RUN_EVENTS, audit_row, stored};
+use super::{Store, StoreError, audit_head, in_transaction, run_key, run_tail};
+use crate::model::{Event, EventKind};
+use rusqlite::{Connection, params};
+use std::collections::BTreeMap;
+
+/// What `baton audit seal` did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Sealed {
+    /// The store checked out and its heads without a key are now keyed: `runs` run
+    /// histories, and the audit chain's head if `audit`.
+    Done { runs: usize, audit: bool },
+    /// The store did not check out: nothing was changed.
+    Refused(AuditVerdict),
+}
+
+impl Store {
+    /// Verify the whole store (see the module docs) and count the audit rows of
+    /// `run_id` (or all).
+    pub fn verify_audit(&self, run_id: Option<&str>) -> Result<AuditVerdict, StoreError> {
+        if let Some(run) = run_id {
+            self.run(run)?;
+        }
+        let heads = Heads::for_keys(&self.keys);
+        let r = super::in_read_snapshot(&self.conn, |c| verify_store(c, &self.keys, run_id, heads));
+        self.ctx(r)
+    }
+
+    /// `baton audit seal`: adopt a store recorded (in part) without a key. Checks it
+    /// whole, then keys every head written without one with the signing key, in one
+    /// transaction; a store that does not check out is left as it is. What was recorded
+    /// before is thereby vouched for against accidents only: seal a store you trust.
+    pub fn seal(&mut self) -> Result<Sealed, StoreError> {
+        if self.keys.signing.is_none() {
+            return Err(StoreError::Keys(
+                "`baton audit seal` keys the store with BATON_AUDIT_KEY (and BATON_AUDIT_KEY_ID), which is not set".into(),
+            ));
+        }
+        let r = self.set_sync_full(true);
+        self.ctx(r)?;
+        let keys = &self.keys;
+        let r = in_transaction(&self.conn, |tx| {
+            let verdict = verify_store(tx, keys, None, Heads::Adopting)?;
+            if !verdict.is_intact() {
+                return Ok(Sealed::Refused(verdict));
+            }
+            let runs: Vec<String> = tx
+                .prepare("SELECT id FROM runs ORDER BY key")?
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            let mut sealed = 0;
+            for run_id in &runs {
+                // Checked above: the last event is marked; without a key it is keyed now.
+                let Some(t) = run_tail(tx, run_key(tx, run_id)?)? else {
+                    continue;
+                };
+                if t.head_key_id.is_none() {
+                    let m = Mark::seal(run_id, t.seq, &t.hash, keys);
+                    tx.prepare_cached(
+                        "UPDATE events SET head_key_id = ?2, head_mac = ?3 WHERE id = ?1",
+                    )?
+                    .execute(rusqlite::params![t.id, m.key_id, m.mac])?;
+                    sealed += 1;
+                }
+            }
+            let audit = match audit_head(tx)? {
+                Some(h) if h.keyed.is_none() => {
+                    super::set_chain_head(tx, h.id, &h.hash, keys)?;
+                    true
+                }
+                _ => false,
+            };
+            Ok(Sealed::Done {
+                runs: sealed,
+                audit,
+            })
+        });
+        self.ctx(r)
+    }
+}
+
+/// The checks of the module docs, in a snapshot the caller holds.
+fn verify_store(
+    c: &Connection,
+    keys: &audit::AuditKeys,
+    count_run: Option<&str>,
+    heads: Heads,
+) -> Result<AuditVerdict, StoreError> {
+    // The events the chain's rows name: run → [(seq, row id)].
+    let mut named: BTreeMap<String, Vec<(u64, i64)>> = BTreeMap::new();
+    let verdict = {
+        let mut st = c.prepare(&format!("{AUDIT_SELECT} ORDER BY id"))?;
+        let rows = st.query_map([], audit_row)?;
+        let mut first_err = None;
+        let rows = rows
+            .map_while(|r| match r {
+                Ok(row) => Some(row),
+                Err(e) => {
+                    first_err = Some(e);
+                    None
+                }
+            })
+            .inspect(|row| {
+                if let (Some(seq), false) = (row.seq, row.action == audit::REDACTED) {
+                    named
+                        .entry(row.run_id.clone())
+                        .or_default()
+                        .push((seq, row.id));
+                }
+            });
+        let verdict = audit::verify_rows(rows, audit_head(c)?, keys, count_run, heads);
+        if let Some(e) = first_err {
+            return Err(e.into());
+        }
+        verdict
+    };
+    if !verdict.is_intact() {
+        return Ok(verdict);
+    }
+    let runs: Vec<String> = c
+        .prepare("SELECT id FROM runs ORDER BY key")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for run_id in &runs {
+        let rows = named.remove(run_id).unwrap_or_default();
+        if let Some(v) = verify_run(c, keys, run_id, &rows, heads)? {
+            return Ok(v);
+        }
+    }
+    // Rows naming events of runs that are gone (deleted without a `run_deleted` row).
+    if let Some((run_id, (seq, row_id))) = named
+        .into_iter()
+        .flat_map(|(run, rows)| rows.into_iter().map(move |r| (run.clone(), r)))
+        .min_by_key(|(_, (_, id))| *id)
+    {
+        return Ok(AuditVerdict::Broken {
+            row_id,
+            run_id: Some(run_id.clone()),
+            reason: format!(
+                "row {row_id} records event {seq} of run {run_id}, which is gone (deleted without a `{}` row)",
+                audit::RUN_DELETED
+            ),
+        });
+    }
+    Ok(verdict)
+}
+
+/// One run: its events, head and approvals, and the audit rows (`named`: seq, row id)
+/// that name its events.
+fn verify_run(
+    c: &Connection,
+    keys: &audit::AuditKeys,
+    run_id: &str,
+    named: &[(u64, i64)],
+    heads: Heads,
+) -> Result<Option<AuditVerdict>, StoreError> {
+    let broken = |b: Break| {
+        Some(AuditVerdict::HistoryBroken {
+            run_id: run_id.to_string(),
+            seq: b.seq,
+            reason: b.reason,
+        })
+    };
+    let mut check = Check::new(run_id, keys);
+    let mut approvals = Approvals::new(c, run_id)?;
+    // Events that must have an audit row: every `run_started`.
+    let mut started: Vec<u64> = Vec::new();
+    let mut st = c.prepare_cached(&format!(
+        "SELECT {CHAIN_COLUMNS}, e.at, e.type, e.step FROM {RUN_EVENTS} ORDER BY e.id"
+    ))?;
+    let mut rows = st.query(params![run_id])?;
+    while let Some(r) = rows.next()? {
+        let stored = stored(r)?;
+        let (seq, json) = (stored.seq, stored.json);
+        if let Err(b) = check.push(stored) {
+            return Ok(broken(b));
+        }
+        let ev: Event = match serde_json::from_str(json) {
+            Ok(ev) => ev,
+            Err(e) => {
+                return Ok(broken(Break {
+                    seq,
+                    reason: format!("event {seq} cannot be read: {e}"),
+                }));
+            }
+        };
+        let columns = (
+            r.get::<_, i64>(5)?,
+            r.get::<_, String>(6)?,
+            r.get::<_, Option<String>>(7)?,
+        );
+        if ev.seq != seq
+            || columns
+                != (
+                    ev.at.0,
+                    ev.kind.name().to_string(),
+                    ev.kind.step().map(str::to_string),
+                )
+        {
+            return Ok(broken(Break {
+                seq,
+                reason: format!(
+                    "event {seq}'s columns (seq, at, type, step) differ from its stored text"
+                ),
+            }));
+        }
+        if matches!(ev.kind, EventKind::RunStarted { .. }) {
+            started.push(seq);
+        }
+        if let Some(reason) = approvals.expect(&ev)? {
+            return Ok(broken(Break { seq, reason }));
+        }
+    }
+    let last = match check.finish(heads) {
+        Ok(last) => last,
+        Err(b) => return Ok(broken(b)),
+    };
+    if let Some((seq, reason)) = approvals.left()? {
+        return Ok(broken(Break { seq, reason }));
+    }
+    if let Some(&(seq, row_id)) = named.iter().find(|(seq, _)| *seq == 0 || *seq > last) {
+        return Ok(Some(AuditVerdict::Broken {
+            row_id,
+            run_id: Some(run_id.to_string()),
+            reason: format!("row {row_id} records event {seq} of run {run_id}, which is gone"),
+        }));
+    }
+    if let Some(&seq) = started.iter().find(|s| !named.iter().any(|(n, _)| n == *s)) {
+        return Ok(broken(Break {
+            seq,
+            reason: format!(
+                "event {seq} (the run's start) has no audit row: the audit chain was emptied or replaced"
+            ),
+        }));
+    }
+    Ok(None)
+}
+
+/// A run's stored `approvals` rows, compared in order with those its events write.
+struct Approvals {
+    /// (id, seq, step, kind, actor, reason, digest, at, details), oldest first.
+    rows: std::vec::IntoIter<ApprovalRow>,
+}
+
+type ApprovalRow = (
+    i64,
+    i64,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    i64,
+    String,
+);
+
+impl Approvals {
+    fn new(c: &Connection, run_id: &str) -> Result<Self, StoreError> {
+        let rows: Vec<ApprovalRow> = c
+            .prepare_cached(
+                "SELECT id, seq, step, kind, actor, reason, digest, at, details FROM approvals
+                 WHERE run_id = ?1 ORDER BY id",
+            )?
+            .query_map([run_id], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                    r.get(8)?,
+                ))
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(Approvals {
+            rows: rows.into_iter(),
+        })
+    }
+
+    /// The rows `ev` writes must be the next stored ones: why not, if they are not.
+    fn expect(&mut self, ev: &Event) -> Result<Option<String>, StoreError> {
+        for a in super::project::approvals_of(ev) {
+            let want = (
+                a.seq,
+                a.step.as_ref(),
+                a.kind,
+                a.actor,
+                a.reason,
+                a.digest,
+                a.at,
+                a.details.to_string(),
+            );
+            let Some(row) = self.rows.next() else {
+                return Ok(Some(format!(
+                    "the approval record of event {} is missing",
+                    ev.seq
+                )));
+            };
+            let got = (
+                row.1,
+                row.2.as_str(),
+                row.3.as_str(),
+                row.4.as_str(),
+                row.5.as_deref(),
+                row.6.as_deref(),
+                row.7,
+                row.8.clone(),
+            );
+            if got != want {
+                return Ok(Some(format!(
+                    "approval row {} does not match event {}, which it records (altered, inserted or deleted)",
+                    row.0, ev.seq
+                )));
+            }
+        }
+        Ok(None)
+    }
+
+    /// A stored row no event wrote: (its seq, why).
+    fn left(&mut self) -> Result<Option<(u64, String)>, StoreError> {
+        Ok(self.rows.next().map(|row| {
+            (
+                row.1.max(0) as u64,
+                format!(
+                    "approval row {} records no event of the run (inserted)",
+                    row.0
+                ),
+            )
+        }))
+    }
+}
