@@ -121,9 +121,15 @@ pub fn step_lines<'a>(
             rel(view.started_at, b),
             took.map(|d| format!("  took {d}")).unwrap_or_default()
         ),
+        // A job still in the cluster's queue has not begun to run: its time is waiting.
         (Some(a), None) if s.state == StepState::Running => format!(
-            "{}  running for {}",
+            "{}  {} {}",
             rel(view.started_at, a),
+            if s.job_times(now).is_some_and(|t| t.ran.is_none()) {
+                "submitted, waiting for"
+            } else {
+                "running for"
+            },
             took.unwrap_or_default()
         ),
         (Some(a), None) if s.state == StepState::Ready => format!(
