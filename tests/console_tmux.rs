@@ -1048,26 +1048,9 @@ fn r_in_the_runs_tab_resumes_an_interrupted_run_and_opens_it() {
 #[test]
 fn the_console_signs_a_signed_gate_through_ssh_agent() {
     let env = Env::new();
-    let keygen = |name: &str| {
-        let path = env.path().join(name);
-        let out = Command::new("ssh-keygen")
-            .args(["-q", "-N", "", "-C", name, "-t", "ed25519", "-f"])
-            .arg(&path)
-            .output()
-            .expect("ssh-keygen is installed");
-        assert!(out.status.success(), "ssh-keygen: {}", text(&out.stderr));
-        let public = std::fs::read_to_string(path.with_extension("pub")).unwrap();
-        (
-            path,
-            public
-                .split_whitespace()
-                .take(2)
-                .collect::<Vec<_>>()
-                .join(" "),
-        )
-    };
-    let (alice, alice_pub) = keygen("alice");
-    let (mallory, mallory_pub) = keygen("mallory");
+    let alice = ssh_keygen(env.path(), "alice", "ed25519");
+    let mallory = ssh_keygen(env.path(), "mallory", "ed25519");
+    let (alice_pub, mallory_pub) = (ssh_public(&alice), ssh_public(&mallory));
     std::fs::write(
         env.path().join("allowed_signers"),
         format!("alice@example.com {alice_pub}\nmallory@example.com {mallory_pub}\n"),
@@ -1084,30 +1067,13 @@ run = "touch deployed"
 gate = { prompt = "Ship?", approvers = ["alice@example.com"], signed = true }
 "#,
     );
-    let sock = env.path().join("agent.sock");
-    let mut agent = Command::new("ssh-agent")
-        .arg("-D")
-        .arg("-a")
-        .arg(&sock)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("ssh-agent is installed");
-    wait_until("ssh-agent's socket", 10, || sock.exists());
-    let ssh_add = |key: &std::path::Path| {
-        let out = Command::new("ssh-add")
-            .arg(key)
-            .env("SSH_AUTH_SOCK", &sock)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "ssh-add: {}", text(&out.stderr));
-    };
+    let agent = SshAgent::start(env.path().join("agent.sock"));
     // Only a key that approves nothing, at first.
-    ssh_add(&mallory);
+    agent.add(&mallory);
     let command = format!(
         "cd {} && SSH_AUTH_SOCK={} BATON_DB={} TERM=xterm-256color {} run w.toml ; echo BATON-EXIT=$? ; sleep 30",
         shell_quote(&env.path().to_string_lossy()),
-        shell_quote(&sock.to_string_lossy()),
+        shell_quote(&agent.sock.to_string_lossy()),
         shell_quote(&env.db().to_string_lossy()),
         shell_quote(env!("CARGO_BIN_EXE_baton")),
     );
@@ -1139,7 +1105,7 @@ gate = { prompt = "Ship?", approvers = ["alice@example.com"], signed = true }
     );
     // Dismiss whatever is still open, then approve with alice's key in the agent.
     tmux.keys(&["Escape"]);
-    ssh_add(&alice);
+    agent.add(&alice);
     approve("alice signs in the console");
     tmux.wait_for(
         "the run to succeed",
@@ -1149,8 +1115,7 @@ gate = { prompt = "Ship?", approvers = ["alice@example.com"], signed = true }
     tmux.keys(&["q"]);
     let screen = tmux.wait_for("baton to exit", |s| s.contains("BATON-EXIT="), 15);
     assert!(screen.contains("BATON-EXIT=0"), "{screen}");
-    let _ = agent.kill();
-    let _ = agent.wait();
+    drop(agent);
 
     let out = env.run(&["audit", &id, "--json"]);
     assert!(out.status.success(), "{}", text(&out.stderr));

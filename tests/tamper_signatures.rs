@@ -14,28 +14,6 @@ fn all(out: &Output) -> String {
     format!("{}{}", text(&out.stdout), text(&out.stderr))
 }
 
-/// A key pair made by `ssh-keygen` in the env's directory.
-fn keygen(env: &Env, name: &str, kind: &str) -> PathBuf {
-    let path = env.path().join(name);
-    let mut c = Command::new("ssh-keygen");
-    c.args(["-q", "-N", "", "-C", name, "-t", kind, "-f"])
-        .arg(&path);
-    if kind == "rsa" {
-        c.args(["-b", "2048"]);
-    }
-    let out = c.output().expect("ssh-keygen is installed");
-    assert!(out.status.success(), "ssh-keygen: {}", all(&out));
-    path
-}
-
-fn public(key: &Path) -> String {
-    let text = std::fs::read_to_string(key.with_extension("pub")).unwrap();
-    text.split_whitespace()
-        .take(2)
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 /// `ssh-keygen -Y sign -n NAMESPACE -f KEY` over `message`: the armored signature.
 fn ssh_sign(env: &Env, key: &Path, namespace: &str, message: &[u8]) -> PathBuf {
     let msg = env.path().join(format!("msg-{}", rand_suffix()));
@@ -69,17 +47,17 @@ struct Signed {
 /// signers but no approver; eve's key is in no file. `extra` lines join the file.
 fn signed_env(quorum: u32, canary: bool, extra: &[&str]) -> Signed {
     let env = Env::new();
-    let alice = keygen(&env, "alice", "ed25519");
-    let bob = keygen(&env, "bob", "ecdsa");
-    let carol = keygen(&env, "carol", "rsa");
-    let mallory = keygen(&env, "mallory", "ed25519");
-    let eve = keygen(&env, "eve", "ed25519");
+    let alice = ssh_keygen(env.path(), "alice", "ed25519");
+    let bob = ssh_keygen(env.path(), "bob", "ecdsa");
+    let carol = ssh_keygen(env.path(), "carol", "rsa");
+    let mallory = ssh_keygen(env.path(), "mallory", "ed25519");
+    let eve = ssh_keygen(env.path(), "eve", "ed25519");
     let mut signers = format!(
         "# who may approve\nalice@example.com {}\nbob@example.com namespaces=\"git,baton\" {}\ncarol@example.com {}\nmallory@example.com {}\n",
-        public(&alice),
-        public(&bob),
-        public(&carol),
-        public(&mallory)
+        ssh_public(&alice),
+        ssh_public(&bob),
+        ssh_public(&carol),
+        ssh_public(&mallory)
     );
     for line in extra {
         signers.push_str(line);
@@ -376,7 +354,7 @@ fn forged_misdirected_and_unsigned_decisions_are_refused() {
 fn one_key_is_one_vote_and_a_vote_survives_a_restart() {
     // alice's key is also listed as bob: it still counts once.
     let s = signed_env(2, false, &[]);
-    let alice_as_bob = format!("bob@example.com {}", public(&s.alice));
+    let alice_as_bob = format!("bob@example.com {}", ssh_public(&s.alice));
     let signers = s.env.path().join("allowed_signers");
     let mut text_now = std::fs::read_to_string(&signers).unwrap();
     text_now.push_str(&alice_as_bob);
@@ -709,37 +687,15 @@ fn auto_approve_leaves_signed_gates_to_their_signers() {
 #[test]
 fn ssh_agent_signs_with_its_first_approver_key() {
     let s = signed_env(1, false, &[]);
-    let sock = s.env.path().join("agent.sock");
-    let mut agent = Command::new("ssh-agent")
-        .arg("-D")
-        .arg("-a")
-        .arg(&sock)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("ssh-agent is installed");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !sock.exists() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "ssh-agent did not start"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    let agent = SshAgent::start(s.env.path().join("agent.sock"));
     // mallory's key comes first but is no approver's; bob's (ECDSA) is next.
-    for key in [&s.mallory, &s.bob] {
-        let out = Command::new("ssh-add")
-            .arg(key)
-            .env("SSH_AUTH_SOCK", &sock)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "ssh-add: {}", all(&out));
-    }
+    agent.add(&s.mallory);
+    agent.add(&s.bob);
     let (child, id) = s.start(&[]);
     let out = s
         .env
         .cmd()
-        .env("SSH_AUTH_SOCK", &sock)
+        .env("SSH_AUTH_SOCK", &agent.sock)
         .args(["approve", &id, "deploy", "--reason", "from the agent"])
         .stdin(Stdio::null())
         .output()
@@ -750,6 +706,4 @@ fn ssh_agent_signs_with_its_first_approver_key() {
     assert_eq!(votes(&rows)[0]["actor"], "bob@example.com");
     let out = s.baton(&["audit", "verify"]);
     assert_eq!(out.status.code(), Some(0), "{}", all(&out));
-    let _ = agent.kill();
-    let _ = agent.wait();
 }

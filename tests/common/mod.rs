@@ -229,3 +229,69 @@ impl Env {
             .expect("run baton as nobody")
     }
 }
+
+/// A key pair made by `ssh-keygen` (no passphrase, comment `name`) in `dir`; `kind` is
+/// `ed25519`, `ecdsa` or `rsa` (2048 bits). Returns the private key's path.
+pub fn ssh_keygen(dir: &Path, name: &str, kind: &str) -> PathBuf {
+    let path = dir.join(name);
+    let mut c = Command::new("ssh-keygen");
+    c.args(["-q", "-N", "", "-C", name, "-t", kind, "-f"])
+        .arg(&path);
+    if kind == "rsa" {
+        c.args(["-b", "2048"]);
+    }
+    let out = c.output().expect("ssh-keygen is installed");
+    assert!(out.status.success(), "ssh-keygen: {}", text(&out.stderr));
+    path
+}
+
+/// The public half of `key` as an allowed-signers line wants it: `keytype base64`.
+pub fn ssh_public(key: &Path) -> String {
+    let text = std::fs::read_to_string(key.with_extension("pub")).expect("the .pub file");
+    text.split_whitespace()
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// An `ssh-agent` of the test's own, listening at `sock`; stopped on drop.
+pub struct SshAgent {
+    pub sock: PathBuf,
+    child: Child,
+}
+
+impl SshAgent {
+    pub fn start(sock: PathBuf) -> SshAgent {
+        let child = Command::new("ssh-agent")
+            .arg("-D")
+            .arg("-a")
+            .arg(&sock)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("ssh-agent is installed");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !sock.exists() {
+            assert!(Instant::now() < deadline, "ssh-agent did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        SshAgent { sock, child }
+    }
+
+    /// `ssh-add KEY` into this agent.
+    pub fn add(&self, key: &Path) {
+        let out = Command::new("ssh-add")
+            .arg(key)
+            .env("SSH_AUTH_SOCK", &self.sock)
+            .output()
+            .expect("ssh-add is installed");
+        assert!(out.status.success(), "ssh-add: {}", text(&out.stderr));
+    }
+}
+
+impl Drop for SshAgent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
