@@ -498,7 +498,7 @@ fn writers_never_break_a_keyed_store_and_seal_adopts_one_recorded_without_a_key(
     let o = baton(&db.path, true, &["audit", "seal"]);
     assert_eq!(o.status.code(), Some(0), "{}", all(&o));
     assert!(
-        all(&o).contains("sealed: 1 run histories and the audit chain's head"),
+        all(&o).contains("sealed: 1 run history and the audit chain's head"),
         "{}",
         all(&o)
     );

@@ -211,7 +211,8 @@ fn seal(db: &DbOpt) -> i32 {
         Err(e) => fail(&e),
         Ok(Sealed::Done { runs, audit }) => {
             crate::stdio::outln!(
-                "sealed: {runs} run histories{} keyed with BATON_AUDIT_KEY; what they held before was checked against accidents only",
+                "sealed: {}{} keyed with BATON_AUDIT_KEY; what they held before was checked against accidents only",
+                crate::tui::views::common::count(runs, "run history", "run histories"),
                 if audit {
                     " and the audit chain's head"
                 } else {
