@@ -33,9 +33,11 @@ const VIEW_EVERY: Duration = Duration::from_millis(40);
 const COMMIT_MAX_EVENTS: usize = 4096;
 /// SIGTERM → SIGKILL grace for killed process groups.
 pub const KILL_GRACE: Duration = Duration::from_secs(3);
-/// Longest a process id waits for a commit. It usually rides along with the next
-/// wake-up's commit (another step's exit); this bounds the window in which a crash
-/// leaves a group that resume cannot find by its recorded id.
+/// Longest a fact waits for a commit: a process id, or a wake-up's events that nothing
+/// waits for (`early::Durable::may_wait`: idempotent steps starting and succeeding).
+/// They usually ride along with the next wake-up's commit; this bounds the window in
+/// which a crash loses them (resume redoes those steps, and finds their groups by
+/// `BATON_RUN_ID`).
 const PROCESS_FLUSH: Duration = Duration::from_millis(2);
 
 #[derive(Debug, thiserror::Error)]
@@ -374,10 +376,14 @@ impl Driver {
                     .collect();
                 self.execute(effects)?;
             }
+            if flush {
+                self.commit(&mut Vec::new())?;
+            }
             self.publish(false);
         }
         // Nothing recorded stays behind when the driver goes.
         self.execute(Vec::new())?;
+        self.commit(&mut Vec::new())?;
         self.publish(true);
         // Best effort: a lease left behind goes stale and can be taken over anyway.
         let _ = self.store.release_lease(&self.run_id, &self.lease_holder);
@@ -437,6 +443,19 @@ impl Driver {
         // Processes whose start a crash could only make resume redo (see `early`) start
         // now: their commit overlaps their start instead of delaying it.
         let actions = self.start_early(actions, &events)?;
+        // Nothing waits for this commit, and a crash could lose only what resume redoes:
+        // it joins the next one (at most `PROCESS_FLUSH` later).
+        if actions.is_empty()
+            && !self.core.is_finished()
+            && self.unsaved.len() + events.len() < COMMIT_MAX_EVENTS
+            && self.durable.may_wait(self.core.plan(), &events)
+        {
+            if !events.is_empty() && self.unsaved_since.is_none() {
+                self.unsaved_since = Some(Instant::now());
+            }
+            self.unsaved.append(&mut events);
+            return Ok(());
+        }
         self.commit(&mut events)?;
         // Groups a dead engine left behind die before anything runs again (resume).
         let stale: Vec<i32> = actions
@@ -476,8 +495,13 @@ impl Driver {
             let early = match &action {
                 Effect::Spawn(spec) => {
                     let local = matches!(self.executor(spec.step), exec::Executor::Local);
-                    self.durable
-                        .may_start_early(self.core.plan(), spec, local, batch)
+                    self.durable.may_start_early(
+                        self.core.plan(),
+                        spec,
+                        local,
+                        &self.unsaved,
+                        batch,
+                    )
                 }
                 _ => false,
             };

@@ -13,8 +13,13 @@
 //!   `synchronous = FULL`) and kills no stale group (those die before anything runs).
 //!
 //! The step's own events still reach the store, in the commit under way.
+//!
+//! The same reasoning lets a wake-up's commit wait a little (`Durable::may_wait`) to join
+//! the next one, when nothing waits for it: what a crash could lose then is only the
+//! start or success of idempotent steps, which resume runs again. Fewer commits is
+//! less of the driver's time on a machine whose cores run the steps.
 use crate::engine::core::{SpawnAction, SpawnSpec};
-use crate::model::{Event, EventKind};
+use crate::model::{Event, EventKind, StepOutcome, StepState};
 use crate::workflow::Plan;
 use std::collections::HashMap;
 
@@ -49,13 +54,42 @@ impl Durable {
         }
     }
 
+    /// Whether `batch` may wait for a later commit (bounded by the driver), given that
+    /// no action waits for it: it records only the way of idempotent plain steps
+    /// towards success (queued, running, its process, its success). Anything else (a
+    /// decision, a failure, an error, a gate, a service, the run's own state) is
+    /// committed at once.
+    pub(super) fn may_wait(&self, plan: &Plan, batch: &[Event]) -> bool {
+        let plain = |id: &str| {
+            self.index
+                .get(id)
+                .and_then(|&i| plan.steps.get(i))
+                .is_some_and(|s| s.idempotent && s.gate.is_none() && s.service.is_none())
+        };
+        batch.iter().all(|e| match &e.kind {
+            EventKind::StepStateChanged { step, state, .. } => {
+                matches!(
+                    state,
+                    StepState::Queued | StepState::Running | StepState::Succeeded
+                ) && plain(step)
+            }
+            EventKind::StepProcess { step, .. } => plain(step),
+            EventKind::StepFinished { step, outcome, .. } => {
+                matches!(outcome, StepOutcome::Exited { exit_code: 0 }) && plain(step)
+            }
+            _ => false,
+        })
+    }
+
     /// Whether `spec` may start before `batch` (the events deciding it) is committed.
-    /// `local`: the step's executor is a local process.
+    /// `local`: the step's executor is a local process. `held`: earlier events still
+    /// waiting for a commit (`may_wait`); a need they touch is not durable either.
     pub(super) fn may_start_early(
         &self,
         plan: &Plan,
         spec: &SpawnSpec,
         local: bool,
+        held: &[Event],
         batch: &[Event],
     ) -> bool {
         let Some(step) = plan.steps.get(spec.step) else {
@@ -72,7 +106,10 @@ impl Durable {
         }
         step.needs.iter().all(|&n| {
             self.final_committed.get(n).copied().unwrap_or(false)
-                && !batch.iter().any(|e| touches(e, &plan.steps[n].id))
+                && !held
+                    .iter()
+                    .chain(batch)
+                    .any(|e| touches(e, &plan.steps[n].id))
         })
     }
 }
@@ -131,7 +168,7 @@ mod tests {
             .build();
         let mut d = Durable::new(&plan);
         let starts = |d: &Durable, step: &str, batch: &[Event]| {
-            d.may_start_early(&plan, &spec(&plan, step, 1), true, batch)
+            d.may_start_early(&plan, &spec(&plan, step, 1), true, &[], batch)
         };
         assert!(!starts(&d, "b", &[]), "a's success is not committed yet");
         d.record(&[state("a", StepState::Running)]);
@@ -148,11 +185,11 @@ mod tests {
         );
         assert!(!starts(&d, "e", &[]), "a2's result is not committed");
         assert!(
-            !d.may_start_early(&plan, &spec(&plan, "b", 2), true, &[]),
+            !d.may_start_early(&plan, &spec(&plan, "b", 2), true, &[], &[]),
             "a retry follows a failure that is committed first"
         );
         assert!(
-            !d.may_start_early(&plan, &spec(&plan, "b", 1), false, &[]),
+            !d.may_start_early(&plan, &spec(&plan, "b", 1), false, &[], &[]),
             "a batch job is recorded before it is submitted"
         );
         let mut builtin = spec(&plan, "b", 1);
@@ -161,8 +198,76 @@ mod tests {
             with: Default::default(),
         };
         assert!(
-            !d.may_start_early(&plan, &builtin, true, &[]),
+            !d.may_start_early(&plan, &builtin, true, &[], &[]),
             "only processes"
+        );
+    }
+
+    #[test]
+    fn only_the_way_of_idempotent_plain_steps_to_success_may_wait_for_a_later_commit() {
+        let plan = plan()
+            .step("a")
+            .step("strict")
+            .with(|s| s.idempotent = false)
+            .step("gated")
+            .gate(gate())
+            .build();
+        let d = Durable::new(&plan);
+        let ev = |kind| Event {
+            seq: 1,
+            at: Timestamp::now(),
+            kind,
+        };
+        let finished = |step: &str, exit_code| {
+            ev(EventKind::StepFinished {
+                step: step.into(),
+                attempt: 1,
+                outcome: StepOutcome::Exited { exit_code },
+                duration_ms: 1,
+                outputs: Default::default(),
+                usage: Default::default(),
+            })
+        };
+        let waits = |batch: &[Event]| d.may_wait(&plan, batch);
+        assert!(waits(&[]));
+        assert!(waits(&[
+            state("a", StepState::Queued),
+            state("a", StepState::Running),
+            ev(EventKind::StepProcess {
+                step: "a".into(),
+                attempt: 1,
+                pgid: 42
+            }),
+            finished("a", 0),
+            state("a", StepState::Succeeded),
+        ]));
+        assert!(!waits(&[finished("a", 1)]), "a failure is recorded at once");
+        assert!(!waits(&[state("a", StepState::Failed)]));
+        assert!(
+            !waits(&[
+                state("a", StepState::Succeeded),
+                state("strict", StepState::Succeeded)
+            ]),
+            "a step that is not idempotent: resume would not redo it"
+        );
+        assert!(!waits(&[state("gated", StepState::Running)]), "gated");
+        assert!(
+            !waits(&[state("nobody", StepState::Running)]),
+            "unknown step"
+        );
+        assert!(
+            !waits(&[ev(EventKind::CancelRequested {
+                actor: "olivia".into(),
+                reason: None,
+            })]),
+            "a decision goes first"
+        );
+        assert!(
+            !waits(&[ev(EventKind::RunStateChanged {
+                state: crate::model::RunState::Running,
+                reason: None,
+            })]),
+            "the run's own state goes at once"
         );
     }
 
@@ -180,12 +285,23 @@ mod tests {
                 reason: None,
             },
         };
-        assert!(!d.may_start_early(&plan, &b, true, &[cancel]), "a decision");
         assert!(
-            !d.may_start_early(&plan, &b, true, &[state("a", StepState::Queued)]),
+            !d.may_start_early(&plan, &b, true, &[], &[cancel]),
+            "a decision"
+        );
+        assert!(
+            !d.may_start_early(&plan, &b, true, &[], &[state("a", StepState::Queued)]),
             "the need changes in this very batch"
         );
         d.record(&[state("a", StepState::Queued)]);
-        assert!(!d.may_start_early(&plan, &b, true, &[]), "no longer final");
+        assert!(
+            !d.may_start_early(&plan, &b, true, &[], &[]),
+            "no longer final"
+        );
+        d.record(&[state("a", StepState::Succeeded)]);
+        assert!(
+            !d.may_start_early(&plan, &b, true, &[state("a", StepState::Queued)], &[]),
+            "the need changes in events still waiting for a commit"
+        );
     }
 }
