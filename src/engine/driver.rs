@@ -744,10 +744,9 @@ impl Driver {
                     masker: Masker::new(spec.secret_values),
                     files_dir: self.files_dir().map(Path::to_path_buf),
                 };
-                // Started on a blocking thread: a vfork-style spawn holds its caller
-                // until the child has exec'd, and the driver keeps committing (and two
-                // steps keep starting at once) meanwhile. Write-ahead holds: the events
-                // deciding this spawn are already committed.
+                // A local process starts right here (`Executor::begin`); write-ahead
+                // holds: the events deciding this spawn are committed, or `early`
+                // lets it go first.
                 let (cancel_tx, cancel_rx) = oneshot::channel::<KillReason>();
                 self.live.insert(
                     key,
@@ -760,8 +759,8 @@ impl Driver {
                 let step_id = spec.step_id;
                 let executor = self.executor(step);
                 let timeout = spec.timeout;
-                // Handed to the blocking pool now, not when this task first runs (after
-                // the driver's next await).
+                // Started now, not when this task first runs (after the driver's next
+                // await).
                 let starting = match reattach {
                     Some(id) => Box::pin(std::future::ready(executor.reattach(job, &id))),
                     None => executor.begin(job, timeout),

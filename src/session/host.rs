@@ -19,7 +19,8 @@ pub fn lease_holder() -> String {
     crate::store::lease_holder_name()
 }
 
-/// The engine's runtime: one thread (the driver's loop), a blocking pool for spawns.
+/// The engine's runtime: one thread (the driver's loop, which also starts local
+/// processes), and a blocking pool for what may block (stopping stale groups).
 pub fn runtime() -> Result<tokio::runtime::Runtime, SessionError> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
