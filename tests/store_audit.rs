@@ -2,43 +2,16 @@
 //! is detected and named, HMAC keys rotate.
 mod support;
 
-use baton::model::{Command, EventKind, RunState, StepState};
+use baton::model::{RunState, StepState};
 use baton::store::{AuditKeys, AuditVerdict, Store};
 use support::*;
 
 fn decisions(sc: &mut Script) {
     sc.started()
-        .push(EventKind::GateOpened {
-            step: "deploy".into(),
-            prompt: "Ship?".into(),
-            deadline: None,
-            digest: "d1".into(),
-            approvers: vec![],
-            quorum: 1,
-            signed: false,
-        })
+        .gate_opened("deploy", "d1", &[])
         .state("deploy", StepState::WaitingApproval, 0)
-        .push(EventKind::CommandRefused {
-            command: Command::Approve {
-                step: "deploy".into(),
-                operator: "alice".into(),
-                reason: None,
-                signature: None,
-            },
-            reason: "self-approval".into(),
-        })
-        .push(EventKind::ApprovalGiven {
-            step: "deploy".into(),
-            actor: "bob".into(),
-            reason: Some("looks right".into()),
-            digest: "d1".into(),
-            signature: None,
-        })
-        .push(EventKind::GateApproved {
-            step: "deploy".into(),
-            actor: "bob".into(),
-            approvers: vec!["bob".into()],
-        })
+        .vote_refused("deploy", "alice", "self-approval")
+        .approved("deploy", "bob", "looks right", "d1")
         .ok_step("deploy")
         .run_finished(RunState::Succeeded);
 }

@@ -127,36 +127,9 @@ fn projections_follow_steps_attempts_outputs_errors_and_approvals() {
         .state("lint", StepState::Failed, 1)
         // the gate: opened, a refused vote, a vote, approved
         .state("deploy", StepState::WaitingApproval, 0)
-        .push(EventKind::GateOpened {
-            step: "deploy".into(),
-            prompt: "Ship 1.2.3?".into(),
-            deadline: None,
-            digest: "abc".into(),
-            approvers: vec!["bob".into()],
-            quorum: 1,
-            signed: false,
-        })
-        .push(EventKind::CommandRefused {
-            command: Command::Approve {
-                step: "deploy".into(),
-                operator: "alice".into(),
-                reason: None,
-                signature: None,
-            },
-            reason: "self-approval is not allowed".into(),
-        })
-        .push(EventKind::ApprovalGiven {
-            step: "deploy".into(),
-            actor: "bob".into(),
-            reason: Some("lgtm".into()),
-            digest: "abc".into(),
-            signature: None,
-        })
-        .push(EventKind::GateApproved {
-            step: "deploy".into(),
-            actor: "bob".into(),
-            approvers: vec!["bob".into()],
-        });
+        .gate_opened("deploy", "abc", &["bob"])
+        .vote_refused("deploy", "alice", "self-approval is not allowed")
+        .approved("deploy", "bob", "lgtm", "abc");
     let evs = sc.take();
     s.commit("R1", &evs).unwrap();
 

@@ -4,9 +4,7 @@
 //! transaction, all in one transaction and in random chunks leave the same tables.
 mod support;
 
-use baton::model::{
-    Command, ErrorKind, EventKind, RunState, StepOutcome, StepState, Timestamp, Usage,
-};
+use baton::model::{ErrorKind, EventKind, RunState, StepOutcome, StepState, Timestamp, Usage};
 use proptest::prelude::*;
 use rusqlite::types::Value;
 use std::collections::BTreeMap;
@@ -118,37 +116,10 @@ fn script(pieces: &[Piece]) -> Script {
             }
             Piece::Gate { approved } => {
                 sc.state(step, StepState::WaitingApproval, 0)
-                    .push(EventKind::GateOpened {
-                        step: step.into(),
-                        prompt: "Ship?".into(),
-                        deadline: None,
-                        digest: "abc".into(),
-                        approvers: vec!["bob".into()],
-                        quorum: 1,
-                        signed: false,
-                    })
-                    .push(EventKind::CommandRefused {
-                        command: Command::Approve {
-                            step: step.into(),
-                            operator: "eve".into(),
-                            reason: None,
-                            signature: None,
-                        },
-                        reason: "eve is not an approver".into(),
-                    });
+                    .gate_opened(step, "abc", &["bob"])
+                    .vote_refused(step, "eve", "eve is not an approver");
                 if approved {
-                    sc.push(EventKind::ApprovalGiven {
-                        step: step.into(),
-                        actor: "bob".into(),
-                        reason: Some("ok".into()),
-                        digest: "abc".into(),
-                        signature: None,
-                    })
-                    .push(EventKind::GateApproved {
-                        step: step.into(),
-                        actor: "bob".into(),
-                        approvers: vec!["bob".into()],
-                    });
+                    sc.approved(step, "bob", "ok", "abc");
                     succeed(&mut sc, step, 1);
                 } else {
                     sc.push(EventKind::GateRejected {

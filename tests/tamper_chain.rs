@@ -6,7 +6,7 @@
 mod common;
 mod support;
 
-use baton::model::{Command, EventKind, RunState, StepState};
+use baton::model::{RunState, StepState};
 use baton::store::{AuditKeys, AuditRow, AuditVerdict, Sealed, Store, StoreError};
 use common::{Env, text};
 use rusqlite::{Connection, params};
@@ -101,39 +101,12 @@ fn keyed_store() -> (support::Db, Store) {
     let mut sc = Script::new("R1");
     sc.started()
         .ok_step("build")
-        .push(EventKind::GateOpened {
-            step: "deploy".into(),
-            prompt: "Ship?".into(),
-            deadline: None,
-            digest: "d1".into(),
-            approvers: vec![],
-            quorum: 1,
-            signed: false,
-        })
+        .gate_opened("deploy", "d1", &[])
         .state("deploy", StepState::WaitingApproval, 0)
-        .push(EventKind::CommandRefused {
-            command: Command::Approve {
-                step: "deploy".into(),
-                operator: "alice".into(),
-                reason: None,
-                signature: None,
-            },
-            reason: "self-approval".into(),
-        });
+        .vote_refused("deploy", "alice", "self-approval");
     s.commit("R1", &sc.take()).unwrap();
-    sc.push(EventKind::ApprovalGiven {
-        step: "deploy".into(),
-        actor: "bob".into(),
-        reason: Some("looks right".into()),
-        digest: "d1".into(),
-        signature: None,
-    })
-    .push(EventKind::GateApproved {
-        step: "deploy".into(),
-        actor: "bob".into(),
-        approvers: vec!["bob".into()],
-    })
-    .run_finished(RunState::Succeeded);
+    sc.approved("deploy", "bob", "looks right", "d1")
+        .run_finished(RunState::Succeeded);
     s.commit("R1", &sc.take()).unwrap();
     (db, s)
 }

@@ -709,22 +709,13 @@ impl Driver {
                         }
                     };
                     let f = exec::run_builtin(builtin, &with, &masker, cancel).await;
-                    let input = exit_input(
-                        step,
-                        attempt,
+                    let _ = tx.send(bare_exit(
+                        key,
                         compensation,
                         f.outcome,
                         f.duration_ms,
-                        Vec::new(),
-                        Usage::default(),
                         f.stderr_tail,
-                    );
-                    let _ = tx.send(Msg::Exited {
-                        key,
-                        log: None,
-                        input,
-                        problems: Vec::new(),
-                    });
+                    ));
                 });
             }
             SpawnAction::Shell { command } => {
@@ -771,22 +762,8 @@ impl Driver {
                         Ok(running) => running,
                         Err(e) => {
                             let f = e.into_finished();
-                            let input = exit_input(
-                                step,
-                                attempt,
-                                compensation,
-                                f.outcome,
-                                0,
-                                Vec::new(),
-                                Usage::default(),
-                                f.stderr_tail,
-                            );
-                            let _ = tx.send(Msg::Exited {
-                                key,
-                                log: None,
-                                input,
-                                problems: Vec::new(),
-                            });
+                            let _ =
+                                tx.send(bare_exit(key, compensation, f.outcome, 0, f.stderr_tail));
                             return;
                         }
                     };
@@ -1106,6 +1083,32 @@ fn exit_input(
             usage,
             stderr_tail,
         }
+    }
+}
+
+/// The `Exited` message of an attempt that leaves nothing but its outcome: a builtin,
+/// or a process that never started (no log, outputs or usage).
+fn bare_exit(
+    (step, attempt): (usize, u32),
+    compensation: bool,
+    outcome: StepOutcome,
+    duration_ms: u64,
+    stderr_tail: String,
+) -> Msg {
+    Msg::Exited {
+        key: (step, attempt),
+        log: None,
+        input: exit_input(
+            step,
+            attempt,
+            compensation,
+            outcome,
+            duration_ms,
+            Vec::new(),
+            Usage::default(),
+            stderr_tail,
+        ),
+        problems: Vec::new(),
     }
 }
 

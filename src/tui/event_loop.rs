@@ -232,17 +232,17 @@ where
                 Request::Exit(e) => return Ok(e),
                 Request::Copy(text) => emit(out, &signal::clipboard_bytes(&text)),
                 Request::DeleteRun(run_id) => {
-                    let (tx, rx) = oneshot::channel();
-                    let sent = link.requests.try_send(ConsoleRequest::DeleteRun {
-                        run_id: run_id.clone(),
-                        reply: tx,
+                    let asked = ask(&link.requests, "delete", |reply| {
+                        ConsoleRequest::DeleteRun {
+                            run_id: run_id.clone(),
+                            reply,
+                        }
                     });
                     replies.push(Box::pin(async move {
-                        let result = match sent {
-                            Ok(()) => rx.await.unwrap_or_else(|_| Err("no answer".into())),
-                            Err(e) => Err(format!("cannot ask to delete ({e})")),
-                        };
-                        Action::Deleted { run_id, result }
+                        Action::Deleted {
+                            run_id,
+                            result: asked.await,
+                        }
                     }));
                 }
                 Request::Command(command) => {
@@ -263,17 +263,15 @@ where
                     }));
                 }
                 Request::Resume(run_id) => {
-                    let (tx, rx) = oneshot::channel();
-                    let sent = link.requests.try_send(ConsoleRequest::Resume {
+                    let asked = ask(&link.requests, "resume", |reply| ConsoleRequest::Resume {
                         run_id: run_id.clone(),
-                        reply: tx,
+                        reply,
                     });
                     replies.push(Box::pin(async move {
-                        let result = match sent {
-                            Ok(()) => rx.await.unwrap_or_else(|_| Err("no answer".into())),
-                            Err(e) => Err(format!("cannot ask to resume ({e})")),
-                        };
-                        Action::Resumed { run_id, result }
+                        Action::Resumed {
+                            run_id,
+                            result: asked.await,
+                        }
                     }));
                 }
                 Request::OpenRun(id) => {
@@ -287,6 +285,24 @@ where
 
 /// Write escape sequences beside the frame. A terminal that cannot take them (gone,
 /// full) costs the operator a bell, never the console.
+/// Ask the console's service something whose answer is a `Result`: the request is
+/// built around its reply channel; a full or closed queue, or a dropped reply, reads as
+/// an error naming what was asked (`cannot ask to delete (…)`).
+fn ask<T: Send + 'static>(
+    requests: &tokio::sync::mpsc::Sender<ConsoleRequest>,
+    what: &'static str,
+    request: impl FnOnce(oneshot::Sender<Result<T, String>>) -> ConsoleRequest,
+) -> impl std::future::Future<Output = Result<T, String>> + Send + 'static {
+    let (tx, rx) = oneshot::channel();
+    let sent = requests.try_send(request(tx));
+    async move {
+        match sent {
+            Ok(()) => rx.await.unwrap_or_else(|_| Err("no answer".into())),
+            Err(e) => Err(format!("cannot ask to {what} ({e})")),
+        }
+    }
+}
+
 fn emit(out: &mut (dyn std::io::Write + Send), bytes: &[u8]) {
     let _ = out.write_all(bytes).and_then(|()| out.flush());
 }

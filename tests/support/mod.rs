@@ -1,7 +1,8 @@
 //! Shared helpers for the store tests: a temp database and hand-built events.
 #![allow(dead_code)]
 use baton::model::{
-    ErrorKind, ErrorRecord, Event, EventKind, RunState, StepOutcome, StepState, Timestamp, Usage,
+    Command, ErrorKind, ErrorRecord, Event, EventKind, RunState, StepOutcome, StepState, Timestamp,
+    Usage,
 };
 use baton::store::{NewRun, Store};
 use std::collections::BTreeMap;
@@ -116,6 +117,47 @@ impl Script {
                 .step(step, attempt)
                 .context("exit_code", 2)
                 .build(now),
+        })
+    }
+    /// `step`'s gate opens: prompt "Ship?", over `digest`, one vote of `approvers` (or
+    /// of anyone, when empty).
+    pub fn gate_opened(&mut self, step: &str, digest: &str, approvers: &[&str]) -> &mut Self {
+        self.push(EventKind::GateOpened {
+            step: step.into(),
+            prompt: "Ship?".into(),
+            deadline: None,
+            digest: digest.into(),
+            approvers: approvers.iter().map(|a| a.to_string()).collect(),
+            quorum: 1,
+            signed: false,
+        })
+    }
+    /// `operator`'s approval of `step` is refused, for `reason`.
+    pub fn vote_refused(&mut self, step: &str, operator: &str, reason: &str) -> &mut Self {
+        self.push(EventKind::CommandRefused {
+            command: Command::Approve {
+                step: step.into(),
+                operator: operator.into(),
+                reason: None,
+                signature: None,
+            },
+            reason: reason.into(),
+        })
+    }
+    /// `actor` approves `step` (over `digest`, saying `reason`), and the gate passes on
+    /// that one vote.
+    pub fn approved(&mut self, step: &str, actor: &str, reason: &str, digest: &str) -> &mut Self {
+        self.push(EventKind::ApprovalGiven {
+            step: step.into(),
+            actor: actor.into(),
+            reason: Some(reason.into()),
+            digest: digest.into(),
+            signature: None,
+        })
+        .push(EventKind::GateApproved {
+            step: step.into(),
+            actor: actor.into(),
+            approvers: vec![actor.into()],
         })
     }
     pub fn run_finished(&mut self, state: RunState) -> &mut Self {
