@@ -19,6 +19,16 @@ fn last_error(sim: &Sim, id: &str) -> ErrorRecord {
         .expect("an error record")
 }
 
+/// A service `db` (its readiness probe `ready`, no liveness probe, no restarts) and one
+/// dependant `app`.
+fn db_and_app(ready: Option<crate::workflow::ReadyProbe>) -> Arc<Plan> {
+    plan()
+        .step("db")
+        .service(ready, None, 0)
+        .step_needs("app", &["db"])
+        .build()
+}
+
 #[test]
 fn ready_starts_the_dependants_and_the_last_one_stops_the_service() {
     let p = plan()
@@ -98,11 +108,7 @@ fn a_ready_service_gives_back_its_slot() {
 
 #[test]
 fn without_a_readiness_probe_a_service_is_ready_once_its_process_runs() {
-    let p = plan()
-        .step("db")
-        .service(None, None, 0)
-        .step_needs("app", &["db"])
-        .build();
+    let p = db_and_app(None);
     let mut sim = Sim::new(p, cfg());
     assert_eq!(sim.state("app"), StepState::Pending);
     let fx = sim.started("db");
@@ -112,11 +118,7 @@ fn without_a_readiness_probe_a_service_is_ready_once_its_process_runs() {
 
 #[test]
 fn a_readiness_timeout_fails_the_service_with_what_its_probe_got() {
-    let p = plan()
-        .step("db")
-        .service(Some(ready_tcp(3)), None, 0)
-        .step_needs("app", &["db"])
-        .build();
+    let p = db_and_app(Some(ready_tcp(3)));
     let mut sim = Sim::new(p, cfg());
     sim.started("db");
     sim.probed("db", READY, false, "connection refused");
@@ -257,11 +259,7 @@ fn a_service_that_exits_while_needed_fails_and_its_restart_waits_for_the_budget(
 
 #[test]
 fn cancel_kills_a_ready_service_and_cancels_it() {
-    let p = plan()
-        .step("db")
-        .service(None, None, 0)
-        .step_needs("app", &["db"])
-        .build();
+    let p = db_and_app(None);
     let mut sim = Sim::new(p, cfg());
     sim.started("db");
     let o = sim.cmd(Command::Cancel {
@@ -303,11 +301,7 @@ fn the_run_timeout_stops_a_ready_service_which_succeeds() {
 
 #[test]
 fn a_retried_dependant_starts_its_stopped_service_again() {
-    let p = plan()
-        .step("db")
-        .service(None, None, 0)
-        .step_needs("app", &["db"])
-        .build();
+    let p = db_and_app(None);
     let mut sim = Sim::new(p, cfg());
     sim.started("db");
     assert_eq!(kills(&sim.exit("app", 1)), [0]);
@@ -380,11 +374,7 @@ fn resume_restarts_the_services_that_were_up_and_their_dependants_wait() {
 
 #[test]
 fn resume_after_a_shutdown_restarts_the_service_too() {
-    let p = plan()
-        .step("db")
-        .service(None, None, 0)
-        .step_needs("app", &["db"])
-        .build();
+    let p = db_and_app(None);
     let mut sim = Sim::new(p.clone(), cfg());
     sim.started("db");
     sim.started("app");
@@ -406,11 +396,7 @@ fn resume_after_a_shutdown_restarts_the_service_too() {
 
 #[test]
 fn a_stop_recorded_before_a_crash_ends_the_service_succeeded_on_resume() {
-    let p = plan()
-        .step("db")
-        .service(None, None, 0)
-        .step_needs("app", &["db"])
-        .build();
+    let p = db_and_app(None);
     let mut sim = Sim::new(p.clone(), cfg());
     sim.started("db");
     sim.exit("app", 0);
