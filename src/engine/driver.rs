@@ -38,7 +38,7 @@ pub const KILL_GRACE: Duration = Duration::from_secs(3);
 /// They usually ride along with the next wake-up's commit; this bounds the window in
 /// which a crash loses them (resume redoes those steps, and finds their groups by
 /// `BATON_RUN_ID`).
-const PROCESS_FLUSH: Duration = Duration::from_millis(2);
+const COMMIT_WAIT: Duration = Duration::from_millis(2);
 
 #[derive(Debug, thiserror::Error)]
 pub enum DriverError {
@@ -130,8 +130,9 @@ pub struct Driver {
     pending_logs: Vec<AttemptLog>,
     /// The run's log directory (`Store::log_dir`), looked up once.
     log_dir: PathBuf,
-    /// Events recording facts, not decisions (a started process's id), that wait for
-    /// the next commit instead of paying for one of their own; and since when.
+    /// Events recording facts, not decisions (a started process's id, idempotent steps
+    /// starting and succeeding: `early::Durable::may_wait`), that wait for the next
+    /// commit instead of paying for one of their own; and since when (`COMMIT_WAIT`).
     unsaved: Vec<Event>,
     unsaved_since: Option<Instant>,
     /// Processes reported started since the last wake-up, for the core.
@@ -324,7 +325,7 @@ impl Driver {
             let wake = self.core.next_wakeup().map(instant_at);
             let view_due =
                 (self.view_dirty && self.view_tx.is_some()).then(|| self.last_view + VIEW_EVERY);
-            let flush_due = self.unsaved_since.map(|t| t + PROCESS_FLUSH);
+            let flush_due = self.unsaved_since.map(|t| t + COMMIT_WAIT);
             let mut inputs = Vec::new();
             let mut flush = false;
             tokio::select! {
@@ -444,7 +445,7 @@ impl Driver {
         // now: their commit overlaps their start instead of delaying it.
         let actions = self.start_early(actions, &events)?;
         // Nothing waits for this commit, and a crash could lose only what resume redoes:
-        // it joins the next one (at most `PROCESS_FLUSH` later).
+        // it joins the next one (at most `COMMIT_WAIT` later).
         if actions.is_empty()
             && !self.core.is_finished()
             && self.unsaved.len() + events.len() < COMMIT_MAX_EVENTS
@@ -535,7 +536,7 @@ impl Driver {
     }
 
     /// The processes started since the last wake-up: the core records their ids; the
-    /// events wait for the next commit (see `PROCESS_FLUSH`).
+    /// events wait for the next commit (see `COMMIT_WAIT`).
     fn absorb_started(&mut self) -> Result<(), DriverError> {
         if !self.started.is_empty() {
             let now = Timestamp::now();
