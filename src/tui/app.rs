@@ -606,7 +606,8 @@ impl UiState {
         }
     }
 
-    /// The step the DAG tab focuses: the first running step while following, else the selection.
+    /// The step the DAG tab focuses: while following, the first running step (else one
+    /// waiting for approval, retrying, or a ready service); else the selection.
     pub fn focus(&self, view: &RunView) -> Option<usize> {
         if view.steps.is_empty() {
             return None;
@@ -617,9 +618,11 @@ impl UiState {
                     .iter()
                     .position(|s| s.state == st && matches_filter(s, &self.filter))
             };
+            // A ready service runs too, but says less than a step at work or a gate.
             if let Some(i) = live(StepState::Running)
                 .or_else(|| live(StepState::WaitingApproval))
                 .or_else(|| live(StepState::RetryWait))
+                .or_else(|| live(StepState::Ready))
             {
                 return Some(i);
             }
@@ -2094,6 +2097,28 @@ mod tests {
         update(&mut ui, &v, Action::Back);
         update(&mut ui, &v, Action::Back);
         assert!(ui.follow && ui.filter.is_empty());
+    }
+
+    #[test]
+    fn following_falls_back_to_a_ready_service_once_nothing_else_is_at_work() {
+        let mut v = fixtures::release();
+        let mut ui = UiState::new("alice");
+        let live = [
+            StepState::Running,
+            StepState::WaitingApproval,
+            StepState::RetryWait,
+        ];
+        for s in v.steps.iter_mut().filter(|s| live.contains(&s.state)) {
+            s.state = StepState::Succeeded;
+        }
+        let db = v.step_index("docs").unwrap();
+        v.steps[db].state = StepState::Ready;
+        assert_eq!(ui.focus(&v), Some(db), "the ready service");
+        let pkg = v.step_index("package").unwrap();
+        v.steps[pkg].state = StepState::Running;
+        assert_eq!(ui.focus(&v), Some(pkg), "a running step comes first");
+        update(&mut ui, &v, Action::Left);
+        assert_ne!(ui.focus(&v), Some(pkg), "moved: no longer following");
     }
 
     /// Open a log the way the console does: the shell reads the lines (here the view's
