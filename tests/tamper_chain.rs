@@ -7,8 +7,8 @@ mod common;
 mod support;
 
 use baton::model::{RunState, StepState};
-use baton::store::{AuditKeys, AuditRow, AuditVerdict, Sealed, Store, StoreError};
-use common::{Env, text};
+use baton::store::{AuditKeys, AuditVerdict, Sealed, Store, StoreError};
+use common::{Env, audit_rows, text};
 use rusqlite::{Connection, params};
 use sha2::{Digest, Sha256};
 use std::process::Output;
@@ -116,31 +116,6 @@ fn history_broken_at(v: &AuditVerdict) -> Option<u64> {
         AuditVerdict::HistoryBroken { run_id, seq, .. } if run_id == "R1" => Some(*seq),
         _ => None,
     }
-}
-
-fn audit_rows(c: &Connection) -> Vec<AuditRow> {
-    let mut st = c
-        .prepare("SELECT id, run_id, seq, at, actor, action, step, reason, details, key_id, prev_hash, hash FROM audit ORDER BY id")
-        .unwrap();
-    st.query_map([], |r| {
-        Ok(AuditRow {
-            id: r.get(0)?,
-            run_id: r.get(1)?,
-            seq: r.get::<_, Option<i64>>(2)?.map(|s| s as u64),
-            at: baton::model::Timestamp(r.get(3)?),
-            actor: r.get(4)?,
-            action: r.get(5)?,
-            step: r.get(6)?,
-            reason: r.get(7)?,
-            details: r.get(8)?,
-            key_id: r.get(9)?,
-            prev_hash: r.get(10)?,
-            hash: r.get(11)?,
-        })
-    })
-    .unwrap()
-    .collect::<Result<_, _>>()
-    .unwrap()
 }
 
 /// Rewrite audit rows `from..` as plain SHA-256 rows (key id dropped, chain recomputed)

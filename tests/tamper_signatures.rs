@@ -543,32 +543,8 @@ fn a_gate_passed_in_the_database_without_signatures_is_refused_on_resume() {
 /// Rewrite one audit row's details and re-hash the chain from there, as someone who can
 /// write the file (and, without a key, recompute the chain) would.
 fn rewrite_audit(db: &Path, row_id: i64, details: &serde_json::Value) {
-    use baton::store::AuditRow;
     let c = rusqlite::Connection::open(db).unwrap();
-    let mut st = c
-        .prepare("SELECT id, run_id, seq, at, actor, action, step, reason, details, key_id, prev_hash, hash FROM audit ORDER BY id")
-        .unwrap();
-    let mut rows: Vec<AuditRow> = st
-        .query_map([], |r| {
-            Ok(AuditRow {
-                id: r.get(0)?,
-                run_id: r.get(1)?,
-                seq: r.get::<_, Option<i64>>(2)?.map(|s| s as u64),
-                at: baton::model::Timestamp(r.get(3)?),
-                actor: r.get(4)?,
-                action: r.get(5)?,
-                step: r.get(6)?,
-                reason: r.get(7)?,
-                details: r.get(8)?,
-                key_id: r.get(9)?,
-                prev_hash: r.get(10)?,
-                hash: r.get(11)?,
-            })
-        })
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    drop(st);
+    let mut rows = audit_rows(&c);
     let keys = baton::store::AuditKeys::default();
     let mut prev = String::new();
     for (n, r) in rows.iter_mut().enumerate() {
