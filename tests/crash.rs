@@ -6,7 +6,6 @@
 mod common;
 use common::*;
 use rand::{Rng, SeedableRng};
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -39,19 +38,6 @@ fn workflow() -> String {
     w
 }
 
-fn starts(env: &Env) -> BTreeMap<String, usize> {
-    let mut m = BTreeMap::new();
-    for line in std::fs::read_to_string(env.path().join("ledger"))
-        .unwrap_or_default()
-        .lines()
-    {
-        if let Some(step) = line.strip_suffix(" start") {
-            *m.entry(step.to_string()).or_insert(0) += 1;
-        }
-    }
-    m
-}
-
 #[test]
 fn kill_dash_nine_and_resume_never_reruns_succeeded_steps_or_unapproved_gates() {
     let iterations: usize = std::env::var("BATON_CRASH_ITERATIONS")
@@ -66,7 +52,7 @@ fn kill_dash_nine_and_resume_never_reruns_succeeded_steps_or_unapproved_gates() 
     let env = Env::new();
     let wf = env.workflow("crashy.toml", &workflow());
     let mut run_id: Option<String> = None;
-    let mut frozen: BTreeMap<String, usize> = BTreeMap::new(); // succeeded steps → their start count
+    let mut ledger = StartLedger::new(&env);
     let mut approved = false;
     let mut crashes = 0;
     for i in 0..iterations {
@@ -82,7 +68,7 @@ fn kill_dash_nine_and_resume_never_reruns_succeeded_steps_or_unapproved_gates() 
                 let out = env.run(&["approve", &id, "deploy", "--reason", "crash test"]);
                 approved = out.status.code() == Some(0);
                 assert!(
-                    !starts(&env).contains_key("deploy"),
+                    !ledger.starts().contains_key("deploy"),
                     "deploy started before it was approved (iteration {i})"
                 );
                 std::thread::sleep(Duration::from_millis(rng.random_range(0..300)));
@@ -97,28 +83,14 @@ fn kill_dash_nine_and_resume_never_reruns_succeeded_steps_or_unapproved_gates() 
             show["state"], "succeeded",
             "the run finished before crash {i}: make the workflow longer"
         );
-        let now = starts(&env);
-        for (step, count) in &frozen {
-            assert_eq!(
-                now.get(step),
-                Some(count),
-                "{step} succeeded earlier but started again (iteration {i})"
-            );
-        }
+        let now = ledger.check(&format!("iteration {i}"));
         if !approved {
             assert!(
                 !now.contains_key("deploy"),
                 "deploy ran without approval (iteration {i})"
             );
         }
-        for s in show["steps"].as_array().unwrap() {
-            let sid = s["id"].as_str().unwrap().to_string();
-            if s["state"] == "succeeded" {
-                frozen
-                    .entry(sid.clone())
-                    .or_insert_with(|| now.get(&sid).copied().unwrap_or(0));
-            }
-        }
+        ledger.freeze(&show, &now);
     }
     assert_eq!(crashes, iterations, "the workflow must outlast the crashes");
     let id = run_id.expect("a run");
@@ -126,7 +98,7 @@ fn kill_dash_nine_and_resume_never_reruns_succeeded_steps_or_unapproved_gates() 
     let mut child = env.spawn(&["resume", &id, "--headless"]);
     if !approved {
         env.wait_step(&id, "deploy", "waiting_approval", 60);
-        assert!(!starts(&env).contains_key("deploy"));
+        assert!(!ledger.starts().contains_key("deploy"));
         let out = env.run(&["approve", &id, "deploy", "--reason", "finally"]);
         assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     }
@@ -140,14 +112,7 @@ fn kill_dash_nine_and_resume_never_reruns_succeeded_steps_or_unapproved_gates() 
     }
     let show = env.show(&id);
     assert_eq!(show["state"], "succeeded", "{show:#}");
-    let now = starts(&env);
-    for (step, count) in &frozen {
-        assert_eq!(
-            now.get(step),
-            Some(count),
-            "{step} succeeded earlier but started again"
-        );
-    }
+    let now = ledger.check("after the last resume");
     assert!(
         now.get("deploy").copied().unwrap_or(0) >= 1,
         "deploy ran after its approval"

@@ -120,7 +120,6 @@ fn a_gated_step_sees_its_approval_committed() {
 #[test]
 fn kill_dash_nine_while_starts_overlap_their_commits_never_reruns_succeeded_steps() {
     use rand::{Rng, SeedableRng};
-    use std::collections::BTreeMap;
     use std::time::Duration;
     let mut rng = rand::rngs::StdRng::seed_from_u64(14);
     let env = Env::new();
@@ -141,16 +140,8 @@ fn kill_dash_nine_while_starts_overlap_their_commits_never_reruns_succeeded_step
         }
     }
     let wf = env.workflow("fast.toml", &w);
-    let starts = || -> BTreeMap<String, usize> {
-        let mut m = BTreeMap::new();
-        let ledger = std::fs::read_to_string(env.path().join("ledger")).unwrap_or_default();
-        for step in ledger.lines().filter_map(|l| l.strip_suffix(" start")) {
-            *m.entry(step.to_string()).or_insert(0) += 1;
-        }
-        m
-    };
+    let mut ledger = StartLedger::new(&env);
     let mut run_id: Option<String> = None;
-    let mut frozen: BTreeMap<String, usize> = BTreeMap::new();
     let mut mid_run = 0;
     for i in 0..8 {
         let mut child = match &run_id {
@@ -162,22 +153,8 @@ fn kill_dash_nine_while_starts_overlap_their_commits_never_reruns_succeeded_step
         let _ = child.kill(); // SIGKILL
         let _ = child.wait();
         let show = env.show(&id);
-        let now = starts();
-        for (step, count) in &frozen {
-            assert_eq!(
-                now.get(step),
-                Some(count),
-                "{step} succeeded earlier but started again (crash {i})"
-            );
-        }
-        for s in show["steps"].as_array().unwrap() {
-            let sid = s["id"].as_str().unwrap().to_string();
-            if s["state"] == "succeeded" {
-                frozen
-                    .entry(sid.clone())
-                    .or_insert_with(|| now.get(&sid).copied().unwrap_or(0));
-            }
-        }
+        let now = ledger.check(&format!("crash {i}"));
+        ledger.freeze(&show, &now);
         if show["state"] == "succeeded" {
             break;
         }
@@ -190,14 +167,7 @@ fn kill_dash_nine_while_starts_overlap_their_commits_never_reruns_succeeded_step
     }
     let show = env.show(&id);
     assert_eq!(show["state"], "succeeded", "{show:#}");
-    let now = starts();
-    for (step, count) in &frozen {
-        assert_eq!(
-            now.get(step),
-            Some(count),
-            "{step} succeeded earlier but started again"
-        );
-    }
+    ledger.check("after the last resume");
     assert!(
         mid_run >= 3,
         "only {mid_run} crashes landed mid-run: make the DAG longer"

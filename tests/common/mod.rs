@@ -322,3 +322,57 @@ pub fn audit_rows(c: &rusqlite::Connection) -> Vec<baton::store::AuditRow> {
     .collect::<Result<_, _>>()
     .unwrap()
 }
+
+/// The crash tests' promise, kept across crashes: every step appends `<id> start` to the
+/// file `ledger` as its first act; once the store says a step succeeded, its number of
+/// starts is frozen and must never grow again.
+pub struct StartLedger {
+    path: PathBuf,
+    frozen: std::collections::BTreeMap<String, usize>,
+}
+
+impl StartLedger {
+    pub fn new(env: &Env) -> StartLedger {
+        StartLedger {
+            path: env.path().join("ledger"),
+            frozen: Default::default(),
+        }
+    }
+
+    /// How many times each step has started so far.
+    pub fn starts(&self) -> std::collections::BTreeMap<String, usize> {
+        let mut m = std::collections::BTreeMap::new();
+        let ledger = std::fs::read_to_string(&self.path).unwrap_or_default();
+        for step in ledger.lines().filter_map(|l| l.strip_suffix(" start")) {
+            *m.entry(step.to_string()).or_insert(0) += 1;
+        }
+        m
+    }
+
+    /// The starts so far, after checking that no step recorded as succeeded started
+    /// again (`when` names the moment in the failure message).
+    pub fn check(&self, when: &str) -> std::collections::BTreeMap<String, usize> {
+        let now = self.starts();
+        for (step, count) in &self.frozen {
+            assert_eq!(
+                now.get(step),
+                Some(count),
+                "{step} succeeded earlier but started again ({when})"
+            );
+        }
+        now
+    }
+
+    /// Freeze the start counts (`now`, from [`StartLedger::check`]) of the steps `show`
+    /// (`baton show --json`) says succeeded.
+    pub fn freeze(&mut self, show: &Value, now: &std::collections::BTreeMap<String, usize>) {
+        for s in show["steps"].as_array().unwrap() {
+            let sid = s["id"].as_str().unwrap().to_string();
+            if s["state"] == "succeeded" {
+                self.frozen
+                    .entry(sid.clone())
+                    .or_insert_with(|| now.get(&sid).copied().unwrap_or(0));
+            }
+        }
+    }
+}
