@@ -8,7 +8,7 @@ mod support;
 
 use baton::model::{RunState, StepState};
 use baton::store::{AuditKeys, AuditVerdict, Sealed, Store, StoreError};
-use common::{Env, audit_rows, text};
+use common::{Env, text};
 use rusqlite::{Connection, params};
 use sha2::{Digest, Sha256};
 use std::process::Output;
@@ -122,7 +122,7 @@ fn history_broken_at(v: &AuditVerdict) -> Option<u64> {
 /// and the head after them: what someone without the key can do.
 fn downgrade_from(c: &Connection, from: i64) {
     let mut prev: Option<String> = None;
-    for mut row in audit_rows(c) {
+    for mut row in baton::store::raw_audit_rows(c).unwrap() {
         if row.id < from {
             prev = Some(row.hash.clone());
             continue;
@@ -137,7 +137,7 @@ fn downgrade_from(c: &Connection, from: i64) {
         .unwrap();
         prev = Some(row.hash.clone());
     }
-    let last = audit_rows(c).pop().unwrap();
+    let last = baton::store::raw_audit_rows(c).unwrap().pop().unwrap();
     c.execute(
         "UPDATE meta SET value = ?1 WHERE key = 'audit_head'",
         [format!("{}:{}", last.id, last.hash)],
@@ -218,7 +218,7 @@ fn a_cut_tail_with_its_head_rewritten_is_caught_with_a_key_and_admitted_without(
     let (db, s) = keyed_store();
     let c = raw(&db);
     c.execute("DELETE FROM audit WHERE id > 5", []).unwrap();
-    let last = audit_rows(&c).pop().unwrap();
+    let last = baton::store::raw_audit_rows(&c).unwrap().pop().unwrap();
     let old: String = c
         .query_row("SELECT value FROM meta WHERE key = 'audit_head'", [], |r| {
             r.get(0)
@@ -256,7 +256,7 @@ fn a_cut_tail_with_its_head_rewritten_is_caught_with_a_key_and_admitted_without(
     s.commit("R1", &sc.take()).unwrap();
     let c = raw(&db);
     c.execute("DELETE FROM audit WHERE id = 2", []).unwrap();
-    let last = audit_rows(&c).pop().unwrap();
+    let last = baton::store::raw_audit_rows(&c).unwrap().pop().unwrap();
     c.execute(
         "UPDATE meta SET value = ?1 WHERE key = 'audit_head'",
         [format!("{}:{}", last.id, last.hash)],

@@ -544,7 +544,7 @@ fn a_gate_passed_in_the_database_without_signatures_is_refused_on_resume() {
 /// write the file (and, without a key, recompute the chain) would.
 fn rewrite_audit(db: &Path, row_id: i64, details: &serde_json::Value) {
     let c = rusqlite::Connection::open(db).unwrap();
-    let mut rows = audit_rows(&c);
+    let mut rows = baton::store::raw_audit_rows(&c).unwrap();
     let keys = baton::store::AuditKeys::default();
     let mut prev = String::new();
     for (n, r) in rows.iter_mut().enumerate() {

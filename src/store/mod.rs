@@ -30,7 +30,7 @@ pub use commands::{LeaseOutcome, holder_alive, lease_holder_name};
 pub use delete::DeletedRun;
 pub use error::StoreError;
 pub use logtail::{CUT_LINE_MARKER, read_tail};
-pub use query::{RunDetail, RunRecord, StepDetail};
+pub use query::{RunDetail, RunRecord, StepDetail, raw_audit_rows};
 pub use verify::Sealed;
 
 use crate::model::{Event, Timestamp};

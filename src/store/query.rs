@@ -526,6 +526,15 @@ pub(super) const RUN_EVENTS: &str = "runs r JOIN events e
 
 pub(super) const AUDIT_SELECT: &str = "SELECT id, run_id, seq, at, actor, action, step, reason, details, key_id, prev_hash, hash FROM audit";
 
+/// Every audit row in the store file behind `conn`, all runs, oldest first, read with
+/// no checks at all: for whoever must see the rows as they are on disk (the tamper
+/// tests rewrite them the way an attacker would).
+pub fn raw_audit_rows(conn: &rusqlite::Connection) -> rusqlite::Result<Vec<AuditRow>> {
+    let mut st = conn.prepare(&format!("{AUDIT_SELECT} ORDER BY id"))?;
+    let rows = st.query_map([], audit_row)?;
+    rows.collect()
+}
+
 pub(super) fn audit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRow> {
     Ok(AuditRow {
         id: r.get(0)?,

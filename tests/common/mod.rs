@@ -296,33 +296,6 @@ impl Drop for SshAgent {
     }
 }
 
-/// Every audit row of the store behind `c`, oldest first, read with plain SQL (the
-/// tamper tests rewrite rows the store would refuse to give back).
-pub fn audit_rows(c: &rusqlite::Connection) -> Vec<baton::store::AuditRow> {
-    let mut st = c
-        .prepare("SELECT id, run_id, seq, at, actor, action, step, reason, details, key_id, prev_hash, hash FROM audit ORDER BY id")
-        .unwrap();
-    st.query_map([], |r| {
-        Ok(baton::store::AuditRow {
-            id: r.get(0)?,
-            run_id: r.get(1)?,
-            seq: r.get::<_, Option<i64>>(2)?.map(|s| s as u64),
-            at: baton::model::Timestamp(r.get(3)?),
-            actor: r.get(4)?,
-            action: r.get(5)?,
-            step: r.get(6)?,
-            reason: r.get(7)?,
-            details: r.get(8)?,
-            key_id: r.get(9)?,
-            prev_hash: r.get(10)?,
-            hash: r.get(11)?,
-        })
-    })
-    .unwrap()
-    .collect::<Result<_, _>>()
-    .unwrap()
-}
-
 /// The crash tests' promise, kept across crashes: every step appends `<id> start` to the
 /// file `ledger` as its first act; once the store says a step succeeded, its number of
 /// starts is frozen and must never grow again.
