@@ -1,7 +1,8 @@
 //! Engine benchmarks (DESIGN §8, issue 3 point 7), each against a baseline in the same run:
 //! (a) a 1,000-step layered DAG of `true` with max_parallel 2 vs `make -j2` and `ninja -j2`
 //!     on the same DAG, and vs the spawn floor (a bare loop spawning and reaping the same
-//!     1,000 `true` from two threads, no bookkeeping at all),
+//!     1,000 `true` from two threads, no bookkeeping at all), with each one's CPU time
+//!     (children included); (a1) the same DAG one step at a time against `make -j1`,
 //! (b) 10,000 `builtin.noop` steps through engine and store,
 //! (c) 200 concurrent `sleep 1` steps with max_parallel 200, vs `make -j200` on the same,
 //! (d) peak memory (max RSS) of (b).
@@ -63,7 +64,7 @@ fn layered(
 }
 
 fn baton(dir: &Path, workflow: &str) -> Duration {
-    baton_rss(dir, workflow).0
+    baton_run(dir, workflow).wall
 }
 
 /// Other builds of baton to compare with in the same run (`BATON_BENCH_BASE=<binary>[:…]`,
@@ -74,36 +75,55 @@ fn base_binaries() -> Vec<std::path::PathBuf> {
         .unwrap_or_default()
 }
 
-/// Run baton headless to the end; its wall time and its own max RSS in KiB (wait4).
-fn baton_rss(dir: &Path, workflow: &str) -> (Duration, i64) {
+/// What one run of a program cost.
+#[derive(Clone, Copy)]
+struct Measure {
+    wall: Duration,
+    /// User + system CPU of the program and of every child it reaped (wait4's rusage).
+    cpu: Duration,
+    /// Its own peak RSS, KiB.
+    max_rss: i64,
+}
+
+/// Run baton headless to the end on a fresh store.
+fn baton_run(dir: &Path, workflow: &str) -> Measure {
     run_binary(Path::new(env!("CARGO_BIN_EXE_baton")), dir, workflow)
+}
+
+fn run_binary(bin: &Path, dir: &Path, workflow: &str) -> Measure {
+    let db = dir.join(format!("{}.db", ulid_like()));
+    let mut cmd = Command::new(bin);
+    cmd.args(["run", workflow, "--headless", "--db"]).arg(&db);
+    measure(cmd, dir, &format!("baton on {workflow}"))
 }
 
 // The child is reaped by wait4, which also gives its rusage; `Child::wait` cannot.
 #[allow(clippy::zombie_processes)]
-fn run_binary(bin: &Path, dir: &Path, workflow: &str) -> (Duration, i64) {
-    let db = dir.join(format!("{}.db", ulid_like()));
+fn measure(mut cmd: Command, dir: &Path, what: &str) -> Measure {
     let start = Instant::now();
-    let child = Command::new(bin)
-        .args(["run", workflow, "--headless", "--db"])
-        .arg(&db)
+    let child = cmd
         .current_dir(dir)
         .stdout(std::process::Stdio::null())
         .spawn()
-        .expect("run baton");
+        .expect("start the program");
     let mut status = 0;
     // SAFETY: wait4 on our own child, writing into locals.
-    let rss = unsafe {
+    let u = unsafe {
         let mut u: libc::rusage = std::mem::zeroed();
         libc::wait4(child.id() as i32, &mut status, 0, &mut u);
-        u.ru_maxrss
+        u
     };
-    let took = start.elapsed();
+    let wall = start.elapsed();
     assert!(
         libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "baton failed on {workflow}: status {status}"
+        "{what} failed: status {status}"
     );
-    (took, rss)
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    Measure {
+        wall,
+        cpu: tv(u.ru_utime) + tv(u.ru_stime),
+        max_rss: u.ru_maxrss,
+    }
 }
 
 fn ulid_like() -> String {
@@ -117,39 +137,19 @@ fn ulid_like() -> String {
 }
 
 fn make_j2(dir: &Path) -> Duration {
-    make_with(dir, "Makefile", 2)
+    make_with(dir, "Makefile", 2).wall
 }
 
-fn make_with(dir: &Path, makefile: &str, jobs: usize) -> Duration {
-    let start = Instant::now();
-    let out = Command::new("make")
-        .args(["-s", &format!("-j{jobs}"), "-f", makefile])
-        .current_dir(dir)
-        .output()
-        .expect("run make");
-    let took = start.elapsed();
-    assert!(
-        out.status.success(),
-        "make failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    took
+fn make_with(dir: &Path, makefile: &str, jobs: usize) -> Measure {
+    let mut cmd = Command::new("make");
+    cmd.args(["-s", &format!("-j{jobs}"), "-f", makefile]);
+    measure(cmd, dir, &format!("make -j{jobs} -f {makefile}"))
 }
 
-fn ninja_j2(dir: &Path) -> Duration {
-    let start = Instant::now();
-    let out = Command::new("ninja")
-        .args(["-j2", "-f", "build.ninja"])
-        .current_dir(dir)
-        .output()
-        .expect("run ninja");
-    let took = start.elapsed();
-    assert!(
-        out.status.success(),
-        "ninja failed: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    took
+fn ninja_j2(dir: &Path) -> Measure {
+    let mut cmd = Command::new("ninja");
+    cmd.args(["-j2", "-f", "build.ninja"]);
+    measure(cmd, dir, "ninja -j2")
 }
 
 /// The floor: spawn and reap `true` 1,000 times from two threads (posix_spawn through
@@ -181,6 +181,8 @@ fn bench(c: &mut Criterion) {
     let d = dir.path();
     let (toml, make, ninja) = layered(10, 100, Some("true"), 2);
     std::fs::write(d.join("dag.toml"), toml).expect("write");
+    let (one_at_a_time, _, _) = layered(10, 100, Some("true"), 1);
+    std::fs::write(d.join("dag1.toml"), one_at_a_time).expect("write");
     std::fs::write(d.join("Makefile"), make).expect("write");
     std::fs::write(d.join("build.ninja"), ninja).expect("write");
     let (noop, _, _) = layered(100, 100, None, 2);
@@ -202,7 +204,7 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("engine");
     g.sample_size(10).measurement_time(Duration::from_secs(20));
     g.bench_function("a_make_j2_1000_true", |b| b.iter(|| make_j2(d)));
-    g.bench_function("a_ninja_j2_1000_true", |b| b.iter(|| ninja_j2(d)));
+    g.bench_function("a_ninja_j2_1000_true", |b| b.iter(|| ninja_j2(d).wall));
     g.bench_function("a_baton_1000_true", |b| b.iter(|| baton(d, "dag.toml")));
     g.bench_function("b_baton_10000_noop", |b| b.iter(|| baton(d, "noop.toml")));
     g.finish();
@@ -216,31 +218,40 @@ fn bench(c: &mut Criterion) {
         .unwrap_or(7usize)
         .max(5);
     let (mut bt, mut mt, mut nt, mut ft) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut b1, mut m1) = (Vec::new(), Vec::new());
     let bases = base_binaries();
     let mut base_t = vec![Vec::new(); bases.len()];
     for _ in 0..pairs {
         for (bin, t) in bases.iter().zip(&mut base_t) {
-            t.push(run_binary(bin, d, "dag.toml").0);
+            t.push(run_binary(bin, d, "dag.toml").wall);
         }
-        bt.push(baton(d, "dag.toml"));
-        mt.push(make_j2(d));
+        bt.push(baton_run(d, "dag.toml"));
+        mt.push(make_with(d, "Makefile", 2));
         nt.push(ninja_j2(d));
         ft.push(spawn_floor(10, 100));
+        // The same DAG one step at a time: the engine then has a core of its own, so
+        // what is left is its latency per step, not its share of the two cores.
+        b1.push(baton_run(d, "dag1.toml").wall);
+        m1.push(make_with(d, "Makefile", 1).wall);
     }
     let per_pair: Vec<f64> = bt
         .iter()
         .zip(&mt)
-        .map(|(b, m)| b.as_secs_f64() / m.as_secs_f64())
+        .map(|(b, m)| b.wall.as_secs_f64() / m.wall.as_secs_f64())
         .collect();
-    let (baton_t, make_t, ninja_t, floor_t) = (median(bt), median(mt), median(nt), median(ft));
+    let walls = |v: &[Measure]| median(v.iter().map(|m| m.wall).collect());
+    let cpus = |v: &[Measure]| median(v.iter().map(|m| m.cpu).collect());
+    let (baton_t, make_t, ninja_t, floor_t) = (walls(&bt), walls(&mt), walls(&nt), median(ft));
+    let (baton_cpu, make_cpu, ninja_cpu) = (cpus(&bt), cpus(&mt), cpus(&nt));
+    let (baton1_t, make1_t) = (median(b1), median(m1));
     let noop_t = median((0..5).map(|_| baton(d, "noop.toml")).collect());
-    let (_, rss) = baton_rss(d, "noop.toml");
+    let rss = baton_run(d, "noop.toml").max_rss;
     // (c) against make -j200 on the same sleeps, alternating, median of 3 rounds: on a
     // machine where a process start is slow, make cannot meet 1.1 s either.
     let (mut st, mut smt) = (Vec::new(), Vec::new());
     for _ in 0..3 {
         st.push(baton(d, "sleep.toml"));
-        smt.push(make_with(d, "Makefile.sleep", 200));
+        smt.push(make_with(d, "Makefile.sleep", 200).wall);
     }
     let (sleep_t, sleep_make_t) = (median(st), median(smt));
     let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
@@ -257,6 +268,15 @@ fn bench(c: &mut Criterion) {
     );
     let shown: Vec<String> = per_pair.iter().map(|r| format!("{r:.2}")).collect();
     println!("      baton/make per round: {}", shown.join(" "));
+    // On two cores a run cannot take less than half its CPU time (children included).
+    println!(
+        "      CPU, children included: baton {baton_cpu:?}, make {make_cpu:?}, ninja {ninja_cpu:?}; baton's CPU / 2 is {:.2} x make's wall",
+        ratio(baton_cpu, make_t) / 2.0
+    );
+    println!(
+        "  (a1) the same DAG at max_parallel 1: baton {baton1_t:?}, make -j1 {make1_t:?}, ratio {:.2}",
+        ratio(baton1_t, make1_t)
+    );
     for (bin, t) in bases.iter().zip(base_t) {
         let b = median(t);
         println!(
