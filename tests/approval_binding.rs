@@ -79,3 +79,128 @@ fn an_unchanged_workflow_keeps_its_approval_across_a_crash() {
         "v1"
     );
 }
+
+/// A gated step after a blocker, with `gate` as written.
+fn gated(gate: &str) -> String {
+    format!(
+        r#"
+name = "kept"
+max_parallel = 1
+[[step]]
+id = "blocker"
+run = 'test -f unblock || sleep 1000'
+[[step]]
+id = "deploy"
+needs = ["blocker"]
+run = 'echo ran > deployed'
+{gate}
+"#
+    )
+}
+
+/// Security review: the gate's rules came from the file as it was at takeover, so whoever
+/// could edit the file while no engine ran chose who approves. A run keeps its gates.
+#[test]
+fn a_gate_whose_approvers_were_edited_while_no_engine_ran_cannot_be_approved() {
+    let env = Env::new();
+    let strict = r#"gate = { prompt = "deploy?", approvers = ["nobody-else"] }"#;
+    let path = env.workflow("w.toml", &gated(strict));
+    std::fs::write(env.path().join("unblock"), "").unwrap();
+    let mut child = env.spawn(&["run", path.to_str().unwrap(), "--headless"]);
+    let id = env.wait_run_id();
+    env.wait_step(&id, "deploy", "waiting_approval", 15);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let out = env.run(&["approve", &id, "deploy", "--reason", "me"]);
+    assert_ne!(out.status.code(), Some(0), "not an approver, yet approved");
+    // The starter, not an approver, rewrites the gate to let anyone (himself) approve.
+    let loose = r#"gate = { prompt = "deploy?", allow_self_approval = true }"#;
+    std::fs::write(&path, gated(loose)).unwrap();
+    let out = env.run(&["approve", &id, "deploy", "--reason", "edited"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("w.toml:")
+            && err.contains("the gate of step `deploy` is not the one run")
+            && err.contains("then: approvers [nobody-else]")
+            && err.contains("now: approvers [], quorum 1, self-approval allowed"),
+        "{err}"
+    );
+    assert!(!env.path().join("deployed").exists(), "the step ran");
+    let show = env.show(&id);
+    assert_eq!(
+        step_state(&show, "deploy").as_deref(),
+        Some("waiting_approval")
+    );
+    // Stopping the run still works, on the workflow it started with.
+    let out = env.run(&["cancel", &id, "--reason", "not like this"]);
+    let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(said.contains("accepted: cancelling"), "{said}");
+    assert_eq!(
+        step_state(&env.show(&id), "deploy").as_deref(),
+        Some("cancelled")
+    );
+    assert!(!env.path().join("deployed").exists());
+}
+
+#[test]
+fn a_gate_removed_or_made_to_approve_itself_before_it_opened_is_refused_on_resume() {
+    let gate = r#"gate = { prompt = "deploy?", timeout = "1h", on_timeout = "reject" }"#;
+    let edits = [
+        ("removed", String::new()),
+        (
+            "approves on a short timeout",
+            r#"gate = { prompt = "deploy?", timeout = "1s", on_timeout = "approve" }"#.into(),
+        ),
+    ];
+    for (what, edited) in edits {
+        let env = Env::new();
+        let path = env.workflow("w.toml", &gated(gate));
+        let mut child = env.spawn(&["run", path.to_str().unwrap(), "--headless"]);
+        let id = env.wait_run_id();
+        env.wait_step(&id, "blocker", "running", 15);
+        child.kill().unwrap();
+        child.wait().unwrap();
+        std::fs::write(&path, gated(&edited)).unwrap();
+        std::fs::write(env.path().join("unblock"), "").unwrap();
+        let out = env.run(&["resume", &id, "--headless"]);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "gate {what}: {err}");
+        assert!(
+            err.contains("the gate of step `deploy` is not the one run"),
+            "gate {what}: {err}"
+        );
+        assert!(
+            !env.path().join("deployed").exists(),
+            "gate {what}: the step ran"
+        );
+        // Put back as it was, the run goes on to its gate.
+        std::fs::write(&path, gated(gate)).unwrap();
+        let resumed = env.spawn(&["resume", &id, "--headless"]);
+        env.wait_step(&id, "deploy", "waiting_approval", 20);
+        let out = env.run(&["reject", &id, "deploy", "--reason", "done"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        wait_child(resumed, 30);
+        assert!(!env.path().join("deployed").exists());
+    }
+}
+
+#[test]
+fn an_edited_prompt_keeps_the_gate_and_the_run() {
+    let env = Env::new();
+    let path = env.workflow("w.toml", &gated(r#"gate = { prompt = "deploy?" }"#));
+    let mut child = env.spawn(&["run", path.to_str().unwrap(), "--headless"]);
+    let id = env.wait_run_id();
+    env.wait_step(&id, "blocker", "running", 15);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    std::fs::write(&path, gated(r#"gate = { prompt = "deploy now, really?" }"#)).unwrap();
+    std::fs::write(env.path().join("unblock"), "").unwrap();
+    let resumed = env.spawn(&["resume", &id, "--headless"]);
+    env.wait_step(&id, "deploy", "waiting_approval", 20);
+    let out = env.run(&["approve", &id, "deploy", "--reason", "ok"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = wait_child(resumed, 30);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert!(env.path().join("deployed").exists());
+}

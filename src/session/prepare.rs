@@ -181,7 +181,7 @@ pub fn rebuild(
     // Checked first (with a key configured): a history that is not what was committed
     // is refused, never obeyed.
     let events = store.events(run_id)?;
-    let plan = load_recorded(&record, source, recorded_signers(&events))?;
+    let plan = load_recorded(&record, source, recorded_signers(&events), for_driving)?;
     let (params, secrets) = if for_driving {
         driving_params(&plan, &record, given)?
     } else {
@@ -212,22 +212,94 @@ fn recorded_signers(events: &[Event]) -> Option<&str> {
 }
 
 /// A recorded run's plan. Whichever workflow text is used, its allowed signers are the
-/// ones recorded when the run started: a run keeps the signers it started with.
+/// ones recorded when the run started: a run keeps the signers it started with. Driving
+/// it with the file as it is now, its gates must also be the ones it started with (see
+/// [`check_gates_kept`]).
 fn load_recorded(
     record: &RunRecord,
     source: PlanSource,
     signers: Option<&str>,
+    for_driving: bool,
 ) -> Result<Arc<Plan>, SessionError> {
     let signers = workflow::SignersFrom::Recorded(signers);
-    let loaded = if source == PlanSource::Current && record.source_path.exists() {
-        workflow::read_source(&record.source_path)
-            .and_then(|text| workflow::load_str_with(&text, &record.source_path, signers))
-    } else {
-        workflow::load_str_with(&record.source_text, &record.source_path, signers)
-    };
-    loaded
+    let diagnostics = |d: workflow::Diagnostics| SessionError::Diagnostics(d.to_string());
+    if source == PlanSource::Current && record.source_path.exists() {
+        let text = workflow::read_source(&record.source_path).map_err(diagnostics)?;
+        let plan = workflow::load_str_with(&text, &record.source_path, signers)
+            .map(Arc::new)
+            .map_err(diagnostics)?;
+        if for_driving && text != record.source_text {
+            // A run recorded by an older baton whose text this one cannot read has
+            // nothing to compare with (the changed commands are still caught by the
+            // approval digest).
+            if let Ok(started) =
+                workflow::load_str_with(&record.source_text, &record.source_path, signers)
+            {
+                check_gates_kept(&started, &plan, &record.id)?;
+            }
+        }
+        return Ok(plan);
+    }
+    workflow::load_str_with(&record.source_text, &record.source_path, signers)
         .map(Arc::new)
-        .map_err(|d| SessionError::Diagnostics(d.to_string()))
+        .map_err(diagnostics)
+}
+
+/// Who decides a gate, as one comparable text: a gate whose approvers, quorum,
+/// self-approval, signing or timeout (`on_timeout = "approve"` decides too) changed is
+/// another gate. Its prompt is not part of it.
+fn gate_policy(gate: Option<&workflow::Gate>) -> String {
+    match gate {
+        None => "no gate".into(),
+        Some(g) => format!(
+            "approvers [{}], quorum {}, self-approval {}, {}, {}",
+            g.approvers.join(", "),
+            g.quorum.max(1),
+            if g.allow_self_approval {
+                "allowed"
+            } else {
+                "refused"
+            },
+            if g.signed { "signed" } else { "not signed" },
+            match g.timeout {
+                Some(t) => format!(
+                    "timeout {} then {}",
+                    workflow::format_duration(t),
+                    g.on_timeout.as_str()
+                ),
+                None => "no timeout".into(),
+            }
+        ),
+    }
+}
+
+/// A run keeps the gates it started with. Its steps' commands may be edited before a
+/// resume (an approval bound to a changed command is void and its gate opens again),
+/// but a gate added, removed, or given other approvers, quorum, self-approval, signing
+/// or timeout would let whoever edits the file decide who approves, or skip the approval:
+/// such a file is refused (exit 2), and the run stays as it was. (Steps the run did
+/// not have are new: their gates are theirs.)
+fn check_gates_kept(started: &Plan, now: &Plan, run_id: &str) -> Result<(), SessionError> {
+    for was in &started.steps {
+        let Some(is) = now.steps.iter().find(|s| s.id == was.id) else {
+            continue;
+        };
+        let (before, after) = (
+            gate_policy(was.gate.as_ref()),
+            gate_policy(is.gate.as_ref()),
+        );
+        if before != after {
+            return Err(SessionError::Diagnostics(format!(
+                "{}:{}:1: error: the gate of step `{}` is not the one run {run_id} started with \
+                 (then: {before}; now: {after}); a run keeps its gates: put the gate back as it \
+                 was, or start a new run",
+                now.source.display(),
+                is.line,
+                is.id,
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The recorded params with `given` on top; refused when a secret param is missing.
