@@ -61,26 +61,24 @@ pub fn err_text(args: std::fmt::Arguments<'_>) {
     let _ = write!(std::io::stderr().lock(), "{}", for_stream(2, args));
 }
 
-/// A writer for the headless lines: sanitised when `fd` is a terminal.
-pub struct TerminalSafe<W: std::io::Write> {
+/// A writer for the headless lines, sanitised wherever they go: they are read by people,
+/// on a terminal now or later from a file or a CI log (`cat`, `less -R`), and they carry
+/// gate prompts, reasons and outputs that may come from anyone. (Data for programs,
+/// `--events` JSON, escapes control characters itself.)
+pub struct Sanitised<W: std::io::Write> {
     inner: W,
-    fd: i32,
 }
 
-impl<W: std::io::Write> TerminalSafe<W> {
-    pub fn new(inner: W, fd: i32) -> Self {
-        TerminalSafe { inner, fd }
+impl<W: std::io::Write> Sanitised<W> {
+    pub fn new(inner: W) -> Self {
+        Sanitised { inner }
     }
 }
 
-impl<W: std::io::Write> std::io::Write for TerminalSafe<W> {
+impl<W: std::io::Write> std::io::Write for Sanitised<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if is_terminal(self.fd) {
-            let text = crate::sanitize::for_terminal(&String::from_utf8_lossy(buf));
-            self.inner.write_all(text.as_bytes())?;
-        } else {
-            self.inner.write_all(buf)?;
-        }
+        let text = crate::sanitize::for_terminal(&String::from_utf8_lossy(buf));
+        self.inner.write_all(text.as_bytes())?;
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {

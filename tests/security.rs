@@ -175,3 +175,38 @@ fn the_database_is_private_and_a_shared_one_is_refused() {
         "{err}"
     );
 }
+
+/// Security review: a gate prompt that templates a step's output reached a piped or
+/// redirected `--headless` stdout (a CI log, `| tee`) with its escape sequences, which
+/// whoever later `cat`s the log would have obeyed. Headless lines are sanitised wherever
+/// they go; the text stays readable.
+#[test]
+fn headless_lines_are_sanitised_in_a_pipe_too() {
+    let env = Env::new();
+    let wf = env.workflow(
+        "w.toml",
+        r#"
+name = "escapes"
+[[step]]
+id = "build"
+run = '''printf 'e=\033]0;PWNTITLE\007\033]52;c;cHduZWQ=\007\033[2J\033[31mRED\342\200\256evil\n' >> "$BATON_OUTPUT"'''
+[[step]]
+id = "ship"
+needs = ["build"]
+gate = { prompt = "Ship ${{ steps.build.outputs.e }}?", timeout = "1s", on_timeout = "reject" }
+"#,
+    );
+    let out = env.run(&["run", wf.to_str().unwrap(), "--headless"]);
+    let printed = text(&out.stdout);
+    assert!(printed.contains("ship gate: Ship"), "{printed}");
+    assert!(
+        printed.contains("RED") && printed.contains("evil"),
+        "{printed}"
+    );
+    for bad in ["\u{1b}]", "\u{7}", "\u{1b}[2J", "\u{202e}"] {
+        assert!(
+            !printed.contains(bad),
+            "{bad:?} reached the pipe: {printed:?}"
+        );
+    }
+}

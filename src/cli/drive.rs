@@ -130,20 +130,18 @@ fn drive_on(rt: &tokio::runtime::Runtime, store: Store, ready: Ready, display: D
         None => {
             let first_line = format!("run {run_id} {workflow}");
             // With `--events -` the JSON lines own stdout and the human lines go to stderr.
-            // Headless lines carry names, reasons and outputs: sanitised on a terminal.
+            // Headless lines carry names, reasons and outputs: sanitised (`Sanitised`).
             // Buffered: the driver flushes once per commit, so a wake-up's lines go out
             // in one write, not one (and one terminal check) per line.
             let lines: Box<dyn Write + Send> = if display.events_to_stdout {
                 crate::stdio::errln!("{first_line}");
-                Box::new(std::io::BufWriter::new(crate::stdio::TerminalSafe::new(
+                Box::new(std::io::BufWriter::new(crate::stdio::Sanitised::new(
                     std::io::stderr(),
-                    2,
                 )))
             } else {
                 crate::stdio::outln!("{first_line}");
-                Box::new(std::io::BufWriter::new(crate::stdio::TerminalSafe::new(
+                Box::new(std::io::BufWriter::new(crate::stdio::Sanitised::new(
                     std::io::stdout(),
-                    1,
                 )))
             };
             let sinks = Sinks {

@@ -214,15 +214,32 @@ fn refresh(
 
 /// Write a temporary file beside `path` and rename it over `path`: a reader sees the
 /// old text or the new, never half. The temporary name does not end in `.prom`, so
-/// the textfile collector never reads it.
+/// the textfile collector never reads it. It is random and made with `O_EXCL`: in a
+/// directory others can write (a collector's, shared with a group), nobody can have
+/// put a symlink there in advance to make baton write through it.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = parent_dir(path).join(format!(".{name}.{}.tmp", std::process::id()));
+    let dir = parent_dir(path);
+    let mut tries = 0;
+    let (tmp, mut f) = loop {
+        let tmp = dir.join(format!(".{name}.{:016x}.tmp", rand::random::<u64>()));
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .mode(0o644)
+            .open(&tmp)
+        {
+            Ok(f) => break (tmp, f),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && tries < 8 => tries += 1,
+            Err(e) => return Err(e),
+        }
+    };
     let written = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
         f.sync_data()?;
         std::fs::rename(&tmp, path)
@@ -411,6 +428,30 @@ mod tests {
             vec![SocketAddr::from(([0, 0, 0, 0], 9464))]
         );
         assert!(listen_addrs("nonsense").is_err());
+    }
+
+    #[test]
+    fn a_symlink_planted_beside_the_file_is_never_written_through() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "keep me\n").unwrap();
+        // The name the old code used (pid-based), and a spread of others: none is used.
+        let p = dir.path().join("baton.prom");
+        let planted = dir
+            .path()
+            .join(format!(".baton.prom.{}.tmp", std::process::id()));
+        std::os::unix::fs::symlink(&victim, &planted).unwrap();
+        write_atomic(&p, b"metrics\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me\n");
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "metrics\n");
+        assert!(
+            !std::fs::symlink_metadata(&p)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
     }
 
     #[test]
