@@ -309,3 +309,81 @@ fn gc_deletes_by_age_from_the_end_and_keeps_interrupted_runs_unless_asked() {
     assert_eq!(code, 2, "{out}");
     verify_intact(&env);
 }
+
+/// Security review: `runs rm` and `gc` recorded the deleter as `$USER` when the uid had
+/// no name in the password database. A deletion is recorded under the OS account, as
+/// every decision is: such a uid is refused (exit 2) and nothing is deleted.
+#[test]
+fn a_deletion_by_a_uid_without_a_name_is_refused_not_recorded_under_user() {
+    assert!(
+        nix::unistd::geteuid().is_root(),
+        "this test needs to act as a uid with no name: run it as root"
+    );
+    let env = Env::new();
+    let wf = env.workflow(
+        "w.toml",
+        "name = \"w\"\n[[step]]\nid = \"a\"\nrun = \"true\"\n",
+    );
+    let out = env.run(&["run", wf.to_str().unwrap(), "--headless"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let id = ids(&env).remove(0);
+    // The store and its directory become the nameless uid's own (a private store).
+    let nameless = "54321";
+    assert!(
+        nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(54321))
+            .unwrap()
+            .is_none()
+    );
+    let state = env.db().parent().unwrap().to_path_buf();
+    let chown = std::process::Command::new("chown")
+        .args(["-R", &format!("{nameless}:{nameless}")])
+        .arg(&state)
+        .status()
+        .unwrap();
+    assert!(chown.success());
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(env.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
+    for args in [
+        vec!["runs", "rm", id.as_str(), "--yes"],
+        vec!["gc", "--older-than", "0s", "--yes"],
+    ] {
+        let out = std::process::Command::new("setpriv")
+            .args([
+                &format!("--reuid={nameless}"),
+                &format!("--regid={nameless}"),
+                "--clear-groups",
+            ])
+            .arg(env!("CARGO_BIN_EXE_baton"))
+            .args(&args)
+            .env("BATON_DB", env.db())
+            .env("XDG_CONFIG_HOME", env.config_home())
+            .env("USER", "alice")
+            .current_dir(env.path())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains("has no name in the password database"),
+            "{err}"
+        );
+    }
+    // Back to root's, to read it.
+    let chown = std::process::Command::new("chown")
+        .args(["-R", "0:0"])
+        .arg(&state)
+        .status()
+        .unwrap();
+    assert!(chown.success());
+    assert_eq!(ids(&env), vec![id], "the run was deleted");
+    let audit = Connection::open(env.db()).unwrap();
+    let deletions: i64 = audit
+        .query_row(
+            "SELECT count(*) FROM audit WHERE action = 'run_deleted'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(deletions, 0);
+}

@@ -32,23 +32,3 @@ pub fn fail(e: &StoreError) -> i32 {
         exit::STORAGE
     }
 }
-
-/// The operator name: `$USER`, else `unknown`.
-pub fn default_operator() -> String {
-    std::env::var("USER")
-        .ok()
-        .filter(|u| !u.is_empty())
-        .unwrap_or_else(|| "unknown".into())
-}
-
-/// Who this process runs as, for records that must not take a typed name (a run's
-/// deletion): the name of the real uid, else `$USER`, else `uid N`.
-pub fn os_user() -> String {
-    let uid = nix::unistd::getuid();
-    nix::unistd::User::from_uid(uid)
-        .ok()
-        .flatten()
-        .map(|u| u.name)
-        .or_else(|| std::env::var("USER").ok().filter(|u| !u.is_empty()))
-        .unwrap_or_else(|| format!("uid {uid}"))
-}

@@ -1,6 +1,6 @@
 //! `baton runs rm RUN…` and `baton gc --older-than D`: choose runs, ask on a terminal,
 //! delete (see `Store::delete_run`; which runs may go is `model::retention`).
-use super::db::{DbOpt, fail, os_user};
+use super::db::{DbOpt, fail};
 use super::exit;
 use crate::model::retention::{collectable, deletion_refusal};
 use crate::model::{RunState, Timestamp};
@@ -143,6 +143,12 @@ fn delete(store: &mut Store, targets: &[Target], reason: &str, opts: &DeleteOpts
         crate::stdio::outln!("dry run: {n} {runs} would be deleted");
         return exit::OK;
     }
+    // The deletion is recorded under the OS account, as every decision is: a uid with
+    // no name is refused, never recorded under `$USER`.
+    let actor = match crate::session::identity::os_account() {
+        Ok(a) => a,
+        Err(e) => return crate::session::report(&e),
+    };
     if !opts.yes
         && std::io::stdin().is_terminal()
         && !confirm(&format!("delete {n} {runs} and their logs?"))
@@ -150,7 +156,6 @@ fn delete(store: &mut Store, targets: &[Target], reason: &str, opts: &DeleteOpts
         crate::stdio::outln!("nothing deleted");
         return exit::OK;
     }
-    let actor = os_user();
     let mut code = exit::OK;
     for t in targets {
         match store.delete_run(&t.id, &actor, reason) {
