@@ -3,7 +3,7 @@
 mod support;
 
 use baton::model::{Command, CommandOutcome, ErrorKind, EventKind, RunState, StepState, Timestamp};
-use baton::store::{LeaseOutcome, Store, StoreError, schema};
+use baton::store::{Claimed, LeaseOutcome, Store, StoreError, schema};
 use std::time::Duration;
 use support::*;
 
@@ -289,7 +289,37 @@ fn commands_cross_between_two_stores_on_one_file() {
         "another connection wrote"
     );
     assert_eq!(cli.command_outcome(id).unwrap(), None);
-    assert_eq!(engine.claim_commands("R1").unwrap(), vec![(id, cmd)]);
+    let claimed = engine.claim_commands("R1").unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!((claimed[0].id, &claimed[0].command), (id, &cmd));
+    // The row names `bob`, but this test's account made its proof: not bob's.
+    let why = claimed[0].unproven.as_deref().unwrap_or_default();
+    assert!(why.contains("no proof that `bob` submitted it"), "{why}");
+    assert!(
+        engine.claim_commands("R1").unwrap().is_empty(),
+        "taken once"
+    );
+    // Under this test's own account the row is proved (and its proof used up).
+    let me = nix::unistd::User::from_uid(nix::unistd::getuid())
+        .unwrap()
+        .unwrap()
+        .name;
+    let mine = Command::Approve {
+        step: "deploy".into(),
+        operator: me,
+        reason: None,
+        signature: None,
+    };
+    let mine_id = cli.submit_command("R1", &mine, None).unwrap();
+    let claimed = engine.claim_commands("R1").unwrap();
+    assert_eq!(
+        claimed,
+        vec![Claimed {
+            id: mine_id,
+            command: mine,
+            unproven: None
+        }]
+    );
     assert!(
         engine.claim_commands("R1").unwrap().is_empty(),
         "taken once"
@@ -363,6 +393,12 @@ fn commands_cross_between_two_stores_on_one_file() {
         cli.command_outcome(stale).unwrap(),
         Some(CommandOutcome::Refused { reason }) if reason.starts_with("expired")
     ));
+    // Proofs go with their rows: used (`mine`), withdrawn (`late`) and expired (`stale`)
+    // ones are removed; only the refused first row's is left, as found.
+    let proofs = std::fs::read_dir(db.path.with_file_name("baton.db.proofs"))
+        .unwrap()
+        .count();
+    assert_eq!(proofs, 1);
 }
 
 #[test]

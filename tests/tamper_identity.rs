@@ -269,3 +269,93 @@ fn empty_or_repeated_approver_names_are_load_errors() {
         assert!(all(&out).contains("w.toml:5:"), "file:line: {}", all(&out));
     }
 }
+
+/// Security review: anyone who could write the database (every member of a group
+/// store) inserted `approve` rows naming other accounts into `commands`, and the live
+/// engine applied them as those accounts' votes, keyed with its own audit key. A row
+/// now counts only with a proof its named account made (`store::proof`); the others
+/// are refused on record, and the accounts' own approvals still go through.
+#[test]
+fn command_rows_written_into_the_database_by_hand_are_refused_on_record() {
+    use rusqlite::Connection;
+    let env = Env::new();
+    env.share_with_nobody();
+    let wf = r#"
+name = "quorum"
+[[step]]
+id = "deploy"
+run = "touch deployed"
+gate = { prompt = "Ship?", approvers = ["nobody", "alice"], quorum = 2 }
+"#;
+    let (mut child, id) = start(&env, wf, &[]);
+    env.wait_step(&id, "deploy", "waiting_approval", 15);
+    let db = Connection::open(env.db()).unwrap();
+    let insert = |json: &str| {
+        db.execute(
+            "INSERT INTO commands (run_id, json, submitted_at) VALUES (?1, ?2, 0)",
+            rusqlite::params![id, json],
+        )
+        .unwrap();
+    };
+    // No proof at all, for each approver.
+    for who in ["nobody", "alice"] {
+        insert(&format!(
+            r#"{{"cmd":"approve","step":"deploy","operator":"{who}","reason":"lgtm"}}"#
+        ));
+    }
+    // A proof that fits the row, but made by root, not by the account the row names.
+    let nonce = "0123456789abcdef0123456789abcdef";
+    let json = format!(
+        r#"{{"cmd":"approve","step":"deploy","operator":"alice","reason":"lgtm","proof":"{nonce}"}}"#
+    );
+    let proofs = env.db().with_file_name("baton.db.proofs");
+    std::fs::create_dir_all(&proofs).unwrap();
+    // As the first submitter of a group store makes it: every member writes there.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&proofs, std::fs::Permissions::from_mode(0o2770)).unwrap();
+    std::fs::write(proofs.join(nonce), baton::store::proof::digest(&id, &json)).unwrap();
+    insert(&json);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let outcomes: Vec<String> = loop {
+        let rows: Vec<(String, Option<String>)> = db
+            .prepare("SELECT status, outcome FROM commands ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        if rows.iter().all(|(s, _)| s == "refused") {
+            break rows.into_iter().filter_map(|(_, o)| o).collect();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not refused: {rows:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(
+        outcomes[0].contains("no proof that `nobody` submitted it"),
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes[1].contains("`alice` submitted it: the row names no proof"),
+        "{outcomes:?}"
+    );
+    assert!(outcomes[2].contains("made by `root`"), "{outcomes:?}");
+    assert_eq!(
+        step_state(&env.show(&id), "deploy").as_deref(),
+        Some("waiting_approval")
+    );
+    assert!(!env.path().join("deployed").exists());
+    let audit = all(&env.run(&["audit", &id]));
+    assert!(
+        audit.contains("no proof that `alice` submitted it"),
+        "{audit}"
+    );
+    // nobody's own approval, from its own account, counts.
+    let out = env.run_as_nobody(&["approve", &id, "deploy", "--reason", "mine"]);
+    assert_eq!(out.status.code(), Some(0), "{}", all(&out));
+    assert!(all(&out).contains("1/2"), "{}", all(&out));
+    child.kill().unwrap();
+    let _ = child.wait();
+}

@@ -617,6 +617,9 @@ impl Driver {
                 if let Some(line) = printer::describe(e) {
                     let _ = writeln!(out, "{line}");
                 }
+                if let Some(hint) = printer::hint(&self.run_id, e) {
+                    let _ = writeln!(out, "{hint}");
+                }
             }
             let _ = out.flush();
         }
@@ -953,16 +956,28 @@ impl Driver {
 
     /// Claiming hands each command to one engine, once.
     fn claim_commands(&mut self, inputs: &mut Vec<Input>) -> Result<(), DriverError> {
-        for (id, command) in self.store.claim_commands(&self.run_id)? {
+        for claimed in self.store.claim_commands(&self.run_id)? {
+            let crate::store::Claimed {
+                id,
+                command,
+                unproven,
+            } = claimed;
             // The submitter does not know the run's secrets; the engine does: no
             // secret typed into a reason stays in the `commands` table.
             let masked = self.core.mask_command(&command);
             if masked != command {
                 self.store.rewrite_command(id, &masked)?;
             }
-            inputs.push(Input::Command {
-                id: Some(id),
-                command,
+            inputs.push(match unproven {
+                Some(reason) => Input::UnprovenCommand {
+                    id,
+                    command,
+                    reason,
+                },
+                None => Input::Command {
+                    id: Some(id),
+                    command,
+                },
             });
         }
         Ok(())

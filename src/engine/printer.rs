@@ -201,6 +201,30 @@ pub fn describe(event: &Event) -> Option<String> {
     Some(line)
 }
 
+/// What to type, after the line of an event that waits for a person: headless, the run
+/// just stops, and whoever reads its output may not know the commands.
+pub fn hint(run_id: &str, event: &Event) -> Option<String> {
+    let t = event.at.clock();
+    match &event.kind {
+        EventKind::GateOpened {
+            step,
+            signed: false,
+            ..
+        } => Some(format!(
+            "{t} {step} waiting: `baton approve {run_id} {step} --reason …` or `baton reject {run_id} {step} --reason …`"
+        )),
+        EventKind::GateOpened {
+            step, signed: true, ..
+        } => Some(format!(
+            "{t} {step} waiting for a signed decision: `baton approve {run_id} {step} --sign-key KEY` (or through ssh-agent without it) or `baton reject {run_id} {step} --reason … --sign-key KEY`"
+        )),
+        EventKind::BudgetExceeded { dimension, .. } => Some(format!(
+            "{t} waiting: `baton approve {run_id} --raise {dimension}=N --reason …` (adds N to the ceiling) or `baton cancel {run_id}`"
+        )),
+        _ => None,
+    }
+}
+
 fn suffix(reason: Option<&str>) -> String {
     match reason {
         Some(r) if !r.is_empty() => format!(": {}", crate::sanitize::one_line(r)),
@@ -227,4 +251,57 @@ pub fn json_line(run_id: &str, event: &Event) -> String {
         m.insert("run".into(), serde_json::Value::String(run_id.to_string()));
     }
     v.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Timestamp;
+
+    fn at(kind: EventKind) -> Event {
+        Event {
+            seq: 1,
+            at: Timestamp(0),
+            kind,
+        }
+    }
+
+    #[test]
+    fn what_to_type_follows_what_waits_for_a_person_and_nothing_else() {
+        let gate = |signed| {
+            at(EventKind::GateOpened {
+                step: "deploy".into(),
+                prompt: "Ship?".into(),
+                deadline: None,
+                digest: String::new(),
+                approvers: vec![],
+                quorum: 1,
+                signed,
+            })
+        };
+        let plain = hint("R1", &gate(false)).unwrap();
+        assert!(
+            plain.contains("`baton approve R1 deploy --reason …`")
+                && plain.contains("`baton reject R1 deploy --reason …`"),
+            "{plain}"
+        );
+        assert!(hint("R1", &gate(true)).unwrap().contains("--sign-key"));
+        let budget = at(EventKind::BudgetExceeded {
+            dimension: "tokens".into(),
+            used: 5300.0,
+            limit: 5000.0,
+            step: None,
+        });
+        let b = hint("R1", &budget).unwrap();
+        assert!(
+            b.contains("`baton approve R1 --raise tokens=N --reason …`"),
+            "{b}"
+        );
+        assert!(b.contains("`baton cancel R1`"), "{b}");
+        let other = at(EventKind::RunStateChanged {
+            state: crate::model::RunState::Waiting,
+            reason: None,
+        });
+        assert_eq!(hint("R1", &other), None);
+    }
 }

@@ -16,6 +16,16 @@ pub enum LeaseOutcome {
     },
 }
 
+/// A command an engine took from the store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claimed {
+    pub id: i64,
+    pub command: Command,
+    /// Why the row is not proved to come from the account it names (see [`super::proof`]):
+    /// such a command is refused, on record.
+    pub unproven: Option<String>,
+}
+
 impl Store {
     /// Queue a command for the engine driving `run_id`; returns its id. With a
     /// `deadline`, an engine that has not taken it by then never will (it is refused
@@ -30,15 +40,17 @@ impl Store {
             if !self.run_exists(run_id)? {
                 return Err(StoreError::NotFound(format!("run {run_id}")));
             }
-            self.conn.execute(
+            // The row's proof first: an engine may take the row as soon as it is in.
+            let shared = self.group().is_some();
+            let (json, proof) = super::proof::seal(&self.path, shared, run_id, cmd)?;
+            let inserted = self.conn.execute(
                 "INSERT INTO commands (run_id, json, submitted_at, deadline) VALUES (?1, ?2, ?3, ?4)",
-                params![
-                    run_id,
-                    serde_json::to_string(cmd)?,
-                    Timestamp::now().0,
-                    deadline.map(|d| d.0)
-                ],
-            )?;
+                params![run_id, json, Timestamp::now().0, deadline.map(|d| d.0)],
+            );
+            if let Err(e) = inserted {
+                let _ = std::fs::remove_file(&proof);
+                return Err(e.into());
+            }
             Ok(self.conn.last_insert_rowid())
         })();
         let id = self.ctx_run(run_id, r)?;
@@ -52,19 +64,26 @@ impl Store {
     /// (see [`Store::withdraw_command`]) and the engine's verdict is the one on record.
     /// Commands past their deadline are refused as expired instead: their submitter
     /// has stopped waiting (or died), so applying them now would surprise everyone.
-    pub fn claim_commands(&mut self, run_id: &str) -> Result<Vec<(i64, Command)>, StoreError> {
+    /// Each comes with its proof's verdict ([`Claimed::unproven`]).
+    pub fn claim_commands(&mut self, run_id: &str) -> Result<Vec<Claimed>, StoreError> {
         let now = Timestamp::now();
         let r = (|| {
             let expired = serde_json::to_string(&CommandOutcome::Refused {
                 reason: "expired: no engine took the command before its submitter stopped waiting"
                     .into(),
             })?;
-            self.conn
+            let expired: Vec<String> = self
+                .conn
                 .prepare_cached(
                     "UPDATE commands SET status = 'refused', outcome = ?3, done_at = ?2
-                     WHERE run_id = ?1 AND status = 'pending' AND deadline IS NOT NULL AND deadline <= ?2",
+                     WHERE run_id = ?1 AND status = 'pending' AND deadline IS NOT NULL AND deadline <= ?2
+                     RETURNING json",
                 )?
-                .execute(params![run_id, now.0, expired])?;
+                .query_map(params![run_id, now.0, expired], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            for json in &expired {
+                super::proof::discard(&self.path, json);
+            }
             let mut st = self.conn.prepare_cached(
                 "UPDATE commands SET status = 'claimed' WHERE run_id = ?1 AND status = 'pending'
                  RETURNING id, json",
@@ -74,7 +93,16 @@ impl Store {
                 .collect::<Result<_, _>>()?;
             rows.sort_by_key(|(id, _)| *id);
             rows.into_iter()
-                .map(|(id, json)| Ok((id, serde_json::from_str(&json)?)))
+                .map(|(id, json)| {
+                    let command: Command = serde_json::from_str(&json)?;
+                    let unproven =
+                        super::proof::check(&self.path, run_id, &json, command.operator()).err();
+                    Ok(Claimed {
+                        id,
+                        command,
+                        unproven,
+                    })
+                })
                 .collect()
         })();
         self.ctx(r)
@@ -131,12 +159,20 @@ impl Store {
             reason: reason.to_string(),
         };
         let r = (|| {
-            let n = self.conn.execute(
-                "UPDATE commands SET status = 'refused', outcome = ?2, done_at = ?3
-                 WHERE id = ?1 AND status = 'pending'",
-                params![id, serde_json::to_string(&outcome)?, Timestamp::now().0],
-            )?;
-            Ok(n == 1)
+            let json: Option<String> = self
+                .conn
+                .query_row(
+                    "UPDATE commands SET status = 'refused', outcome = ?2, done_at = ?3
+                     WHERE id = ?1 AND status = 'pending' RETURNING json",
+                    params![id, serde_json::to_string(&outcome)?, Timestamp::now().0],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            // No engine will look for its proof now.
+            if let Some(json) = &json {
+                super::proof::discard(&self.path, json);
+            }
+            Ok(json.is_some())
         })();
         self.ctx(r)
     }

@@ -18,6 +18,7 @@ mod metrics;
 mod project;
 #[cfg(test)]
 mod project_reference;
+pub mod proof;
 mod query;
 pub mod schema;
 mod verify;
@@ -26,7 +27,7 @@ pub mod wake;
 pub use audit::{AuditHead, AuditKeys, AuditRow, AuditVerdict};
 pub use audit_signatures::SignaturesVerdict;
 pub use cache::CacheEntry;
-pub use commands::{LeaseOutcome, holder_alive, lease_holder_name};
+pub use commands::{Claimed, LeaseOutcome, holder_alive, lease_holder_name};
 pub use delete::DeletedRun;
 pub use error::StoreError;
 pub use logtail::{CUT_LINE_MARKER, read_tail};

@@ -133,6 +133,13 @@ pub enum Input {
         id: Option<i64>,
         command: Command,
     },
+    /// A command from the store whose row is not proved to come from the account it
+    /// names (`store::proof`): refused, on record, whatever it asks.
+    UnprovenCommand {
+        id: i64,
+        command: Command,
+        reason: String,
+    },
     /// SIGINT/SIGTERM/quit: kill running groups; the run becomes interrupted (resumable).
     Shutdown {
         reason: String,

@@ -73,14 +73,17 @@ impl Core {
     pub fn handle(&mut self, input: Input, now: Timestamp) -> Vec<Effect> {
         let mut fx = Vec::new();
         if self.events.is_empty() {
-            if let Input::Command { id, .. } = input {
-                fx.push(Effect::CommandDone {
-                    id,
-                    outcome: CommandOutcome::Refused {
-                        reason: "the run has not started".into(),
-                    },
-                });
-            }
+            let id = match input {
+                Input::Command { id, .. } => id,
+                Input::UnprovenCommand { id, .. } => Some(id),
+                _ => return fx,
+            };
+            fx.push(Effect::CommandDone {
+                id,
+                outcome: CommandOutcome::Refused {
+                    reason: "the run has not started".into(),
+                },
+            });
             return fx;
         }
         match input {
@@ -191,21 +194,20 @@ impl Core {
                     .and_then(|()| self.on_command(&command, now, &mut fx));
                 let outcome = match result {
                     Ok(message) => CommandOutcome::Accepted { message },
-                    Err(reason) => {
-                        let reason = self.mask(&reason);
-                        let command = self.mask_command(&command);
-                        self.emit(
-                            EventKind::CommandRefused {
-                                command,
-                                reason: reason.clone(),
-                            },
-                            now,
-                            &mut fx,
-                        );
-                        CommandOutcome::Refused { reason }
-                    }
+                    Err(reason) => self.refuse(&command, &reason, now, &mut fx),
                 };
                 fx.push(Effect::CommandDone { id, outcome });
+            }
+            Input::UnprovenCommand {
+                id,
+                command,
+                reason,
+            } => {
+                let outcome = self.refuse(&command, &reason, now, &mut fx);
+                fx.push(Effect::CommandDone {
+                    id: Some(id),
+                    outcome,
+                });
             }
             Input::Shutdown { reason } => self.shutdown(&reason, now, &mut fx),
         }
@@ -335,6 +337,27 @@ impl Core {
     /// Whether `s` holds one of the run's secrets (such a value is never kept).
     pub fn holds_secret(&self, s: &str) -> bool {
         self.masker.mask(s) != s
+    }
+
+    /// Refuse `command` on record (`CommandRefused`, its text and the reason masked).
+    fn refuse(
+        &mut self,
+        command: &Command,
+        reason: &str,
+        now: Timestamp,
+        fx: &mut Fx,
+    ) -> CommandOutcome {
+        let reason = self.mask(reason);
+        let command = self.mask_command(command);
+        self.emit(
+            EventKind::CommandRefused {
+                command,
+                reason: reason.clone(),
+            },
+            now,
+            fx,
+        );
+        CommandOutcome::Refused { reason }
     }
 
     /// The command with its operator text masked by the run's secrets: what may be
