@@ -261,3 +261,25 @@ fn a_run_whose_stdout_closes_still_finishes_with_its_own_exit_code() {
     let run = env.wait_run_id();
     assert_eq!(env.show(&run)["state"], "succeeded");
 }
+
+/// New-user review: `baton run` printed a workflow's errors without ending the last
+/// line, so the shell's prompt landed on it (`validate` ended it).
+#[test]
+fn run_ends_the_last_line_of_a_workflows_errors() {
+    let env = Env::new();
+    let wf = env.workflow(
+        "cycle.toml",
+        "name = \"c\"\n[[step]]\nid = \"a\"\nrun = \"true\"\nneeds = [\"b\"]\n[[step]]\nid = \"b\"\nrun = \"true\"\nneeds = [\"a\"]\n",
+    );
+    for cmd in ["run", "validate"] {
+        let out =
+            env.run(&[cmd, wf.to_str().unwrap(), "--headless"][..if cmd == "run" { 3 } else { 2 }]);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{cmd}: {err}");
+        assert!(err.contains("cycle"), "{cmd}: {err}");
+        assert!(
+            err.ends_with('\n') && !err.ends_with("\n\n"),
+            "{cmd}: {err:?}"
+        );
+    }
+}

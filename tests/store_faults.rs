@@ -41,6 +41,20 @@ fn a_new_database_is_private_and_a_writable_one_is_refused() {
         Store::open(&db.path),
         Err(StoreError::InsecurePermissions { .. })
     ));
+    // A directory everyone shares (sticky, like /tmp) is not to be chmodded: the advice
+    // is a directory of the store's own inside it.
+    let shared = db.path.parent().unwrap();
+    std::fs::set_permissions(shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    match Store::open(&db.path) {
+        Err(e @ StoreError::InsecurePermissions { .. }) => {
+            let said = e.to_string();
+            assert!(!said.contains("chmod"), "{said}");
+            let own = shared.join("baton").join("baton.db");
+            assert!(said.contains(&format!("--db {}", own.display())), "{said}");
+        }
+        other => panic!("{other:?}"),
+    }
+    std::fs::set_permissions(shared, std::fs::Permissions::from_mode(0o700)).unwrap();
 }
 
 #[test]

@@ -96,8 +96,9 @@ pub struct ApproveArgs {
     /// Why (recorded with the decision; required with --raise).
     #[arg(long)]
     pub reason: Option<String>,
-    /// Approve the run's exhausted budget by raising its ceilings, e.g. `cost=10`,
-    /// `calls=50`, `tokens=1000` (repeatable; no STEP).
+    /// Approve the run's exhausted budget by raising its ceilings by the amounts given:
+    /// `cost=10` adds 10 to the cost ceiling; also `calls=50`, `tokens=1000`
+    /// (repeatable; no STEP).
     #[arg(long, value_name = "DIM=N", conflicts_with = "step")]
     pub raise: Vec<String>,
 }

@@ -77,7 +77,8 @@ impl SessionError {
 /// `error: `. Returns the exit code it stands for.
 pub fn report(e: &SessionError) -> i32 {
     match e {
-        SessionError::Diagnostics(d) => crate::stdio::err_text(format_args!("{d}")),
+        // Formatted diagnostics may or may not end their last line: it is always ended.
+        SessionError::Diagnostics(d) => crate::stdio::errln!("{}", d.trim_end_matches('\n')),
         SessionError::Refused { .. } => crate::stdio::outln!("{e}"),
         other => crate::stdio::errln!("error: {other}"),
     }

@@ -44,10 +44,7 @@ pub enum StoreError {
         supported: i64,
     },
 
-    #[error(
-        "{} has mode {mode:04o}: group or others can write it, so anyone could forge runs or approvals. Run `chmod go-w {}` (baton creates it 0700/0600; a store shared by a group is made with `baton store init --group NAME`)",
-        path.display(), path.display()
-    )]
+    #[error("{}", insecure_permissions(path, *mode))]
     InsecurePermissions { path: PathBuf, mode: u32 },
 
     #[error(
@@ -215,4 +212,25 @@ fn writable(path: &Path) -> bool {
     };
     // SAFETY: `c` is a valid NUL-terminated string for the duration of the call.
     unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
+}
+
+/// Why a store may not live at `path` (group or others can write it), and what would be
+/// right. A directory everyone shares (sticky, like `/tmp`) is never to be chmodded:
+/// the store goes in a directory of its own inside it.
+fn insecure_permissions(path: &std::path::Path, mode: u32) -> String {
+    let why = format!(
+        "{} has mode {mode:04o}: group or others can write it, so anyone could forge runs or approvals.",
+        path.display()
+    );
+    if mode & 0o1000 != 0 {
+        format!(
+            "{why} It is a directory others share: keep the store in a directory of its own, e.g. `--db {}` (baton creates that directory 0700)",
+            path.join("baton").join("baton.db").display()
+        )
+    } else {
+        format!(
+            "{why} Run `chmod go-w {}` (baton creates it 0700/0600; a store shared by a group is made with `baton store init --group NAME`)",
+            path.display()
+        )
+    }
 }
