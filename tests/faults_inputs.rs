@@ -283,3 +283,25 @@ fn run_ends_the_last_line_of_a_workflows_errors() {
         );
     }
 }
+
+/// New-user review: an empty `BATON_DB` was taken for `--db` given without a value.
+/// Empty means unset: the default store is used.
+#[test]
+fn an_empty_baton_db_means_the_default_store() {
+    let env = Env::new();
+    let state = env.path().join("xdg-state");
+    let out = env
+        .cmd()
+        .env("BATON_DB", "")
+        .env("XDG_STATE_HOME", &state)
+        .args(["runs"])
+        .output()
+        .unwrap();
+    let err = text(&out.stderr);
+    assert!(!err.contains("a value is required"), "{err}");
+    let default = state.join("baton").join("baton.db");
+    assert!(
+        err.contains(&format!("no baton database at {}", default.display())),
+        "{err}"
+    );
+}

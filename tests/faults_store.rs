@@ -349,3 +349,41 @@ fn a_new_store_appears_whole() {
         assert!(names.is_empty(), "round {round}: left behind {names:?}");
     }
 }
+
+/// New-user review: a database its owner cannot read was reported as "read-only".
+#[test]
+fn a_database_its_owner_cannot_read_is_called_unreadable_not_read_only() {
+    assert!(
+        nix::unistd::geteuid().is_root(),
+        "this test needs an account that permissions apply to: run it as root (it acts as nobody)"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new();
+    let wf = env.workflow(
+        "w.toml",
+        "name = \"w\"\n[[step]]\nid = \"a\"\nrun = \"true\"\n",
+    );
+    let out = env.run(&["run", wf.to_str().unwrap(), "--headless"]);
+    assert_eq!(out.status.code(), Some(0), "{}", all(&out));
+    let state = env.db().parent().unwrap().to_path_buf();
+    std::fs::set_permissions(env.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
+    let chown = std::process::Command::new("chown")
+        .args(["-R", "65534:65534"])
+        .arg(&state)
+        .status()
+        .unwrap();
+    assert!(chown.success());
+    std::fs::set_permissions(env.db(), std::fs::Permissions::from_mode(0o000)).unwrap();
+    let o = baton_as_user(&[])
+        .args(["runs"])
+        .env("BATON_DB", env.db())
+        .env("HOME", env.path())
+        .current_dir(env.path())
+        .output()
+        .unwrap();
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(err.contains("cannot read the database"), "{err}");
+    assert!(err.contains("chmod u+rw"), "{err}");
+    assert!(!err.contains("read-only"), "{err}");
+}

@@ -220,6 +220,15 @@ fn logs_prints_the_bytes_of_each_attempt_or_one() {
     assert_eq!((code, out.as_str()), (0, "second try\n"));
     let (code, _, err) = baton(&db, &["logs", "01JNEW", "nosuchstep"]);
     assert_eq!(code, 2, "{err}");
+    // An attempt the step does not have is a mistake, not an empty log.
+    for bad in ["3", "0"] {
+        let (code, out, err) = baton(&db, &["logs", "01JNEW", "test", "--attempt", bad]);
+        assert_eq!((code, out.as_str()), (2, ""), "{err}");
+        assert!(
+            err.contains("step `test` of run 01JNEWRUN0 has 2 attempts: --attempt takes 1 to 2"),
+            "{err}"
+        );
+    }
 }
 
 #[test]

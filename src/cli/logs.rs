@@ -81,6 +81,25 @@ fn print_logs(store: &Store, args: &LogsArgs) -> Result<i32, LogError> {
         );
         return Ok(exit::USAGE);
     };
+    if let Some(a) = args.attempt {
+        // An attempt that is not there is a mistake, not an empty log (a later one may
+        // still come while following).
+        let attempts = store
+            .attempt_logs(&run_id, &args.step)?
+            .iter()
+            .map(|(n, _)| *n)
+            .max()
+            .unwrap_or(0);
+        if a == 0 || (a > attempts && !args.follow) {
+            let has = match attempts {
+                0 => "has not run yet".to_string(),
+                1 => "has 1 attempt: --attempt takes 1".to_string(),
+                n => format!("has {n} attempts: --attempt takes 1 to {n}"),
+            };
+            crate::stdio::errln!("error: step `{}` of run {run_id} {has}", args.step);
+            return Ok(exit::USAGE);
+        }
+    }
     let wanted = |n: u32| args.attempt.is_none_or(|a| a == n);
     use std::io::IsTerminal;
     let stdout = std::io::stdout();

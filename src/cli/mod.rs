@@ -106,6 +106,13 @@ impl Cmd {
 
 /// Parse arguments and run; returns the exit code.
 pub fn main() -> i32 {
+    // An empty `BATON_DB` (`BATON_DB= baton runs`, a CI template) means unset, as an
+    // empty `PATH` entry means nothing: not a `--db` given without a value.
+    if std::env::var_os("BATON_DB").is_some_and(|v| v.is_empty()) {
+        // SAFETY: the first thing the process does; no other thread exists yet to read
+        // the environment.
+        unsafe { std::env::remove_var("BATON_DB") };
+    }
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

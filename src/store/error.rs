@@ -17,6 +17,12 @@ pub enum StoreError {
     ReadOnly { path: PathBuf },
 
     #[error(
+        "cannot read the database {} (permission denied): its owner must be able to read and write it (`chmod u+rw {}`; baton creates it 0600)",
+        path.display(), path.display()
+    )]
+    Unreadable { path: PathBuf },
+
+    #[error(
         "the disk holding {} is full; nothing after the last committed transition was lost. Free space, then `baton resume RUN`",
         path.display()
     )]
@@ -191,7 +197,10 @@ impl StoreError {
                 path,
                 detail: e.to_string(),
             },
-            ErrorCode::CannotOpen | ErrorCode::PermissionDenied if !writable(&path) => {
+            ErrorCode::CannotOpen | ErrorCode::PermissionDenied if !accessible(&path, R_OK) => {
+                StoreError::Unreadable { path }
+            }
+            ErrorCode::CannotOpen | ErrorCode::PermissionDenied if !accessible(&path, W_OK) => {
                 StoreError::ReadOnly { path }
             }
             _ => StoreError::Sqlite(e),
@@ -199,8 +208,12 @@ impl StoreError {
     }
 }
 
-/// Whether this process may write the file (or, if it does not exist, its directory).
-fn writable(path: &Path) -> bool {
+const R_OK: libc::c_int = libc::R_OK;
+const W_OK: libc::c_int = libc::W_OK;
+
+/// Whether this process may read or write (`how`) the file (or, if it does not exist,
+/// its directory).
+fn accessible(path: &Path, how: libc::c_int) -> bool {
     use std::os::unix::ffi::OsStrExt;
     let target = if path.exists() {
         path
@@ -211,7 +224,7 @@ fn writable(path: &Path) -> bool {
         return false;
     };
     // SAFETY: `c` is a valid NUL-terminated string for the duration of the call.
-    unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
+    unsafe { libc::access(c.as_ptr(), how) == 0 }
 }
 
 /// Why a store may not live at `path` (group or others can write it), and what would be
