@@ -716,7 +716,7 @@ pub fn update(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> 
         }
         Action::Deleted { run_id, result } => {
             ui.pending = ui.pending.saturating_sub(1);
-            let short = short_id(&run_id);
+            let short = short_id(&run_id, &ui.runs);
             match result {
                 Ok(message) => toast(ui, format!("✔ deleted run {short}: {message}"), true),
                 Err(e) => toast(ui, format!("✘ delete {short}: {e}"), false),
@@ -724,7 +724,7 @@ pub fn update(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> 
             return Vec::new();
         }
         Action::Resumed { run_id, result } => {
-            let short = short_id(&run_id);
+            let short = short_id(&run_id, &ui.runs);
             match result {
                 Ok(()) => {
                     // The service opens the resumed run: show it on its DAG, following.
@@ -843,7 +843,8 @@ fn confirm_dialog(ui: &mut UiState, action: Action) -> Vec<Request> {
         ConfirmWhat::DeleteRun => match runs.into_iter().next() {
             Some(id) => {
                 ui.pending += 1;
-                toast(ui, format!("… deleting run {}", short_id(&id)), true);
+                let short = short_id(&id, &ui.runs).to_string();
+                toast(ui, format!("… deleting run {short}"), true);
                 vec![Request::DeleteRun(id)]
             }
             None => Vec::new(),
@@ -1530,7 +1531,7 @@ fn main_view(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
                         ui,
                         format!(
                             "✘ this console drives run {}: quit or cancel it first",
-                            short_id(&r.id)
+                            short_id(&r.id, &ui.runs)
                         ),
                         false,
                     ),
@@ -1550,14 +1551,15 @@ fn main_view(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
                         return vec![Request::OpenRun(r.id)];
                     }
                     (Action::Resume, Some(r)) if r.state == RunState::Interrupted => {
-                        toast(ui, format!("… resuming run {}", short_id(&r.id)), true);
+                        let short = short_id(&r.id, &ui.runs).to_string();
+                        toast(ui, format!("… resuming run {short}"), true);
                         return vec![Request::Resume(r.id)];
                     }
                     (Action::Resume, Some(r)) => toast(
                         ui,
                         format!(
                             "✘ run {} is {}: only an interrupted run can be resumed",
-                            short_id(&r.id),
+                            short_id(&r.id, &ui.runs),
                             r.state
                         ),
                         false,
@@ -1667,9 +1669,22 @@ fn graph_move(l: &DagLayout, from: usize, action: &Action) -> usize {
     found.unwrap_or(from)
 }
 
-/// First 8 characters of a run id (ULIDs are unique enough there for a person).
-pub fn short_id(id: &str) -> &str {
-    match id.char_indices().nth(8) {
+/// The run id as a person reads and types it: its first 8 characters, or more where
+/// another listed run starts the same (runs started within a second share their first
+/// 8), so that what the console shows is a prefix `baton` accepts.
+pub fn short_id<'a>(id: &'a str, runs: &[RunSummary]) -> &'a str {
+    let shared = runs
+        .iter()
+        .filter(|r| r.id != id)
+        .map(|r| {
+            r.id.chars()
+                .zip(id.chars())
+                .take_while(|(a, b)| a == b)
+                .count()
+        })
+        .max()
+        .unwrap_or(0);
+    match id.char_indices().nth((shared + 1).max(8)) {
         Some((i, _)) => &id[..i],
         None => id,
     }
@@ -1678,6 +1693,21 @@ pub fn short_id(id: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_short_id_is_long_enough_to_tell_listed_runs_apart() {
+        let mut runs = fixtures::runs();
+        runs.truncate(3);
+        runs[0].id = "01M83P57AAAAAAAAAAAAAAAAAA".into();
+        runs[1].id = "01M83P57ABBBBBBBBBBBBBBBBB".into();
+        runs[2].id = "01M83Q00CCCCCCCCCCCCCCCCCC".into();
+        assert_eq!(short_id(&runs[0].id, &runs), "01M83P57AA");
+        assert_eq!(short_id(&runs[1].id, &runs), "01M83P57AB");
+        assert_eq!(short_id(&runs[2].id, &runs), "01M83Q00");
+        // Not listed (or nothing listed): 8 characters.
+        assert_eq!(short_id("01M83P57ZZZ", &[]), "01M83P57");
+        assert_eq!(short_id("short", &runs), "short");
+    }
     use crate::tui::fixtures;
     use crossterm::event::{KeyCode, KeyModifiers};
 

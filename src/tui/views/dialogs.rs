@@ -118,33 +118,54 @@ pub fn gate(
     );
 }
 
-pub fn confirm(frame: &mut Frame, area: Rect, d: &ConfirmDialog, theme: &Theme) {
+pub fn confirm(
+    frame: &mut Frame,
+    area: Rect,
+    d: &ConfirmDialog,
+    runs: &[crate::model::RunSummary],
+    theme: &Theme,
+) {
+    let short = |id: &str| crate::tui::app::short_id(id, runs).to_string();
     let (title, text) = match d.what {
         ConfirmWhat::Quit => {
-            let ids: Vec<&str> = d.runs.iter().map(|r| crate::tui::app::short_id(r)).collect();
-            let (title, them) = if ids.len() == 1 {
-                (" Quit while this console drives a run? ", "it")
-            } else {
-                (" Quit while this console drives runs? ", "them")
+            let ids: Vec<String> = d.runs.iter().map(|r| short(r)).collect();
+            let (title, them, resume) = match ids.as_slice() {
+                [one] => (
+                    " Quit while this console drives a run? ",
+                    "it",
+                    format!("`baton resume {one}` continues it later"),
+                ),
+                _ => (
+                    " Quit while this console drives runs? ",
+                    "them",
+                    "`baton resume RUN` continues each later".to_string(),
+                ),
             };
             (
                 title,
                 format!(
-                    "This console drives run {}. Quitting interrupts {them}; `baton resume RUN` continues later. Runs driven elsewhere go on.",
+                    "This console drives run {}. Quitting interrupts {them}; {resume}. Runs driven elsewhere go on.",
                     ids.join(", ")
                 ),
             )
         }
-        ConfirmWhat::DeleteRun => (
-            " Delete the run? ",
-            format!(
-                "Run {} is removed from the store with its events and logs; its decisions stay in the audit chain, redacted. This cannot be reversed.",
-                d.runs.first().map(|r| crate::tui::app::short_id(r)).unwrap_or("?")
-            ),
-        ),
+        ConfirmWhat::DeleteRun => {
+            let id = d.runs.first().map(String::as_str).unwrap_or("?");
+            // The workflow too: a short id alone is hard to tell from its neighbours.
+            let which = match runs.iter().find(|r| r.id == id) {
+                Some(r) => format!("{} ({}, {})", short(id), r.workflow, r.state),
+                None => short(id),
+            };
+            (
+                " Delete the run? ",
+                format!(
+                    "Run {which} is removed from the store with its events and logs; its decisions stay in the audit chain, redacted. This cannot be reversed."
+                ),
+            )
+        }
         ConfirmWhat::CancelRun => (
             " Cancel the run? ",
-            "Running steps are killed, pending ones skipped, and completed steps with `compensate` are undone. This cannot be reversed.".to_string(),
+            "Running steps are killed, pending ones skipped, and completed steps with `compensate` are undone. The run ends cancelled; retrying a step later reopens it.".to_string(),
         ),
     };
     let w = area.width.saturating_sub(4).min(60);

@@ -71,7 +71,7 @@ pub fn render(frame: &mut Frame, view: &RunView, ui: &UiState, theme: &Theme) {
     match &ui.dialog {
         Some(Dialog::Gate(d)) => dialogs::gate(frame, area, view, ui, d, theme),
         Some(Dialog::Budget(d)) => dialogs::budget(frame, area, ui, d, theme),
-        Some(Dialog::Confirm(d)) => dialogs::confirm(frame, area, d, theme),
+        Some(Dialog::Confirm(d)) => dialogs::confirm(frame, area, d, &ui.runs, theme),
         None => {}
     }
 }

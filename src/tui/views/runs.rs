@@ -70,7 +70,11 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme
             format!("{}/{}", r.steps_done, r.steps_total),
             r.health.map_or("–".into(), |h| format!("{h:.0}"))
         );
-        let head = format!("{cur} {:8}  {:16} ", short_id(&r.id), fit(&r.workflow, 16));
+        let head = format!(
+            "{cur} {:8}  {:16} ",
+            short_id(&r.id, &ui.runs),
+            fit(&r.workflow, 16)
+        );
         let line = if i == sel {
             Line::from(styled(format!("{head}{state}{rest}"), theme.selection))
         } else {
