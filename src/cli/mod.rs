@@ -53,7 +53,7 @@ pub enum Cmd {
     Runs(runs::RunsArgs),
     /// Delete runs that ended longer ago than --older-than, and their logs
     Gc(delete::GcArgs),
-    /// Show a run: steps, errors, health and quality
+    /// Show a run: steps, errors, health, quality and golden signals
     Show(show::ShowArgs),
     /// Print a step's log output
     Logs(logs::LogsArgs),

@@ -1,4 +1,4 @@
-//! `baton show RUN`: a run's steps, errors, health and quality.
+//! `baton show RUN`: a run's steps, errors, health, quality and golden signals.
 use super::db::{DbOpt, fail};
 use super::exit;
 use crate::model::Timestamp;
@@ -43,6 +43,18 @@ pub fn run(args: ShowArgs) -> i32 {
         crate::stdio::outln!("{v}");
     } else {
         crate::stdio::out!("{}", text(&detail));
+        if let Ok(g) = signals::golden(&store, &detail.run.id, Timestamp::now()) {
+            let ms = |v: Option<u64>| v.map_or("–".to_string(), |ms| format!("{ms} ms"));
+            crate::stdio::outln!(
+                "signals: {:.2} finished/s, {:.0}% of finished attempts failed, p50 {}, p95 {}, {} queued, {} running",
+                g.finished_per_sec,
+                g.error_rate * 100.0,
+                ms(g.p50_ms),
+                ms(g.p95_ms),
+                g.queue_depth,
+                g.running
+            );
+        }
         let cached: Vec<String> = detail
             .steps
             .iter()

@@ -5,6 +5,9 @@ use crate::store::Store;
 use clap::{Args, Subcommand};
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  baton store init                                   # a private store at the default path\n  baton store init --db /srv/baton/baton.db --group deployers"
+)]
 pub struct StoreArgs {
     #[command(subcommand)]
     pub command: StoreCmd,

@@ -232,6 +232,27 @@ pub struct GoldenSignals {
     pub running: usize,
 }
 
+impl RunView {
+    /// Finished attempts per second as of `now`: the rate the view was computed with
+    /// (at `self.now`) spread over the longer time since, while the run goes on. A run
+    /// waiting at a gate finishes nothing, and its rate falls as it waits.
+    pub fn finished_per_sec_at(&self, now: Timestamp) -> f64 {
+        let rate = self.signals.finished_per_sec;
+        match (self.started_at, self.finished_at) {
+            (Some(start), None) if now > self.now => {
+                let then = self.now.since(start).as_secs_f64();
+                let later = now.since(start).as_secs_f64();
+                if later > 0.0 {
+                    rate * then / later
+                } else {
+                    rate
+                }
+            }
+            _ => rate,
+        }
+    }
+}
+
 impl StepView {
     /// `2/3`: attempts so far of those the retry policy allows. An attempt interrupted
     /// by an engine's end is run again on resume whatever the policy, so attempts beyond
@@ -353,4 +374,26 @@ pub struct RunSummary {
     pub steps_total: usize,
     pub steps_done: usize,
     pub health: Option<f64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// New-user review: a run waiting at a gate kept showing the rate it had when it
+    /// last changed (1.96/s after seven idle minutes).
+    #[test]
+    fn the_finish_rate_falls_while_a_run_waits_and_stays_once_it_ended() {
+        let mut v = crate::tui::fixtures::release();
+        v.started_at = Some(Timestamp(0));
+        v.finished_at = None;
+        v.now = Timestamp(10_000);
+        v.signals.finished_per_sec = 1.0;
+        assert_eq!(v.finished_per_sec_at(Timestamp(10_000)), 1.0);
+        assert_eq!(v.finished_per_sec_at(Timestamp(40_000)), 0.25);
+        // A clock behind the view's changes nothing.
+        assert_eq!(v.finished_per_sec_at(Timestamp(5_000)), 1.0);
+        v.finished_at = Some(Timestamp(10_000));
+        assert_eq!(v.finished_per_sec_at(Timestamp(40_000)), 1.0);
+    }
 }

@@ -18,21 +18,21 @@ pub fn resolve_params(
         let Some(spec) = plan.params.iter().find(|p| &p.name == name) else {
             let tail = match suggest(name, declared.iter().copied()) {
                 Some(s) => format!("did you mean `{s}`?"),
-                None if declared.is_empty() => "this workflow takes no parameters.".to_string(),
-                None => format!("the parameters are: {}.", declared.join(", ")),
+                None if declared.is_empty() => "this workflow takes no parameters".to_string(),
+                None => format!("the parameters are: {}", declared.join(", ")),
             };
-            errors.push(format!("Unknown parameter `{name}`: {tail}"));
+            errors.push(format!("unknown parameter `{name}`: {tail}"));
             continue;
         };
         if values.contains_key(name) {
             errors.push(format!(
-                "Parameter `{name}` is given more than once; pass --param {name}=… a single time."
+                "parameter `{name}` is given more than once; pass --param {name}=… a single time"
             ));
             continue;
         }
         if let Err(e) = spec.ty.check(value) {
             errors.push(format!(
-                "Parameter `{name}`: {e} (it is of type {}).",
+                "parameter `{name}`: {e} (it is of type {})",
                 spec.ty.describe()
             ));
             continue;
@@ -41,7 +41,7 @@ pub fn resolve_params(
             && !re.is_match(value)
         {
             errors.push(format!(
-                    "Parameter `{name}` is \"{value}\", which does not match the pattern {}; pass a value that matches it.",
+                    "parameter `{name}` is \"{value}\", which does not match the pattern {}; pass a value that matches it",
                     re.as_str()
                 ));
             continue;
@@ -69,7 +69,7 @@ pub fn resolve_params(
                     .map(|p| format!(" matching {}", p.as_str()))
                     .unwrap_or_default();
                 errors.push(format!(
-                    "Parameter `{}` is required: pass --param {}={example} (a {}{pattern}).",
+                    "parameter `{}` is required: pass --param {}={example} (a {}{pattern})",
                     spec.name,
                     spec.name,
                     spec.ty.describe()

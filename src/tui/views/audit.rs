@@ -44,17 +44,21 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme
         theme.dim,
     ))];
     for (i, a) in view.audit.iter().enumerate().skip(first).take(rows) {
+        // The reason and the details, whichever there are, one ` · ` between them.
+        let said: Vec<String> = a
+            .reason
+            .as_deref()
+            .map(|r| format!("“{}”", crate::sanitize::one_line(r)))
+            .into_iter()
+            .chain((!a.details.is_empty()).then(|| a.details.clone()))
+            .collect();
         let text = format!(
-            "{:>tw$}  {:10} {:18} {:18} {}{}",
+            "{:>tw$}  {:10} {:18} {:18} {}",
             at(a),
             a.actor,
             a.action,
             a.step.as_deref().unwrap_or("–"),
-            a.reason
-                .as_deref()
-                .map(|r| format!("“{}” · ", crate::sanitize::one_line(r)))
-                .unwrap_or_default(),
-            a.details
+            said.join(" · ")
         );
         lines.push(Line::from(styled(
             text,

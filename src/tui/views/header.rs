@@ -152,7 +152,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme
             theme.base,
         ),
         styled(if narrow { " " } else { "  │ " }, theme.border),
-        styled(format!("{:.2}", s.finished_per_sec), theme.base),
+        styled(format!("{:.2}", view.finished_per_sec_at(now)), theme.base),
         // Failed attempts of finished ones: not the error records counted above.
         styled(
             if narrow {
