@@ -611,6 +611,14 @@ fn retry_rearms_skipped_downstream_and_reopens_failed_run() {
     assert!(o.is_accepted());
     assert_eq!(sim.core.run_state(), RunState::Running);
     assert_eq!(spawn_of(&sim.last, "a").map(|s| s.attempt), Some(2));
+    // The re-armed steps are no longer skipped: the records saying so are closed.
+    let view = sim.core.view(Timestamp(sim.now));
+    let open: Vec<_> = view
+        .errors
+        .iter()
+        .filter(|e| e.open && e.step.as_deref() != Some("a"))
+        .collect();
+    assert!(open.is_empty(), "{open:?}");
     assert_eq!(sim.state("b"), StepState::Pending);
     assert_eq!(sim.state("c"), StepState::Pending);
     assert_eq!(sim.state("d"), StepState::Succeeded);

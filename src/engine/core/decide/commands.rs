@@ -204,6 +204,8 @@ impl Core {
                     fx,
                 );
                 for &d in &rearmed {
+                    // It is no longer skipped: the record saying why is over.
+                    self.close_of_kind(d, ErrorKind::DependencyFailed, now, fx);
                     self.set(
                         d,
                         StepState::Pending,
@@ -254,6 +256,7 @@ impl Core {
                 if *state == StepState::Succeeded {
                     self.succeed(i, why, now, fx);
                     for &d in &rearmed {
+                        self.close_of_kind(d, ErrorKind::DependencyFailed, now, fx);
                         self.set(
                             d,
                             StepState::Pending,

@@ -446,10 +446,15 @@ impl Core {
 
     /// The step runs again: the record that it was interrupted describes what is over.
     fn close_interrupted(&mut self, i: usize, now: Timestamp, fx: &mut Fx) {
+        self.close_of_kind(i, ErrorKind::Interrupted, now, fx);
+    }
+
+    /// Close step `i`'s open records of `kind`: what they describe is over.
+    pub(super) fn close_of_kind(&mut self, i: usize, kind: ErrorKind, now: Timestamp, fx: &mut Fx) {
         let ids: Vec<String> = self.steps[i]
             .open_errors
             .iter()
-            .filter(|&&n| self.errors[n].kind == ErrorKind::Interrupted)
+            .filter(|&&n| self.errors[n].kind == kind)
             .map(|&n| self.errors[n].id.clone())
             .collect();
         if !ids.is_empty() {
