@@ -234,3 +234,30 @@ fn a_locked_database_gives_busy_naming_the_lease_holder() {
     s.commit("R1", &batch).unwrap();
     assert_eq!(s.events("R1").unwrap(), batch);
 }
+
+/// Security review: a database reached through a symlink from a private directory into
+/// one others can write was accepted (only the link's directory was checked), though
+/// whoever writes that directory can swap the file.
+#[test]
+fn a_database_linked_into_a_directory_others_can_write_is_refused() {
+    let db = db();
+    drop(Store::open(&db.path).unwrap());
+    let open_dir = db.dir.path().join("open");
+    std::fs::create_dir(&open_dir).unwrap();
+    std::fs::set_permissions(&open_dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let target = open_dir.join("baton.db");
+    std::fs::rename(&db.path, &target).unwrap();
+    std::os::unix::fs::symlink(&target, &db.path).unwrap();
+    match Store::open(&db.path) {
+        Err(e @ StoreError::InsecurePermissions { mode: 0o777, .. }) => {
+            assert!(
+                e.to_string().contains(&open_dir.display().to_string()),
+                "{e}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // Linked from a private directory into another private one: fine.
+    std::fs::set_permissions(&open_dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    Store::open(&db.path).unwrap();
+}

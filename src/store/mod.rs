@@ -108,6 +108,15 @@ impl Store {
         if !path.exists() {
             create_whole(&dir, path)?;
         }
+        // A database reached through a symlink lives in its target's directory: that
+        // one must be as private as the link's, or whoever can write it can swap the file.
+        if let Some(real_dir) = std::fs::canonicalize(path)
+            .ok()
+            .and_then(|p| p.parent().map(Path::to_path_buf))
+            && std::fs::canonicalize(&dir).ok().as_deref() != Some(real_dir.as_path())
+        {
+            access::check(&[&real_dir], path)?;
+        }
         access::check(&[path], path)?;
         let conn = Connection::open(path).map_err(|e| StoreError::from(e).classify(path))?;
         Self::setup(conn, path, true)
