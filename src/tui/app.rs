@@ -153,7 +153,7 @@ pub struct GateDialog {
 /// One exhausted limit in the budget dialog: what is used of what, and the raise typed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BudgetField {
-    /// `cost`, `calls` or `tokens` (the names `baton approve RUN budget --raise` takes).
+    /// `cost`, `calls` or `tokens` (the names `baton approve RUN --raise` takes).
     pub limit: &'static str,
     pub used: f64,
     pub ceiling: f64,

@@ -1071,7 +1071,12 @@ fn budget_is_not_a_step_and_a_waiting_gate_cannot_be_marked() {
     let mut g = gate();
     g.timeout = Some(secs(10));
     let mut sim = Sim::new(plan().step("ship").gate(g).build(), cfg());
-    assert!(refused(&sim.approve("budget", "bob")).contains("--raise"));
+    // The command it suggests is one the CLI takes: `--raise` goes with no step.
+    let said = refused(&sim.approve("budget", "bob"));
+    assert!(
+        said.contains("`baton approve r1 --raise cost=N --reason …`"),
+        "{said}"
+    );
     for state in [StepState::Succeeded, StepState::Failed] {
         let o = sim.cmd(Command::Mark {
             step: "ship".into(),

@@ -8,7 +8,7 @@ impl Core {
         match self.ids.get(step) {
             Some(&i) => Ok(i),
             None if step == "budget" => Err(format!(
-                "the budget gate is raised, not approved: `baton approve {} budget --raise cost=N --reason …`",
+                "the budget gate is raised, not approved: `baton approve {} --raise cost=N --reason …` (no step; `cost=N` adds N to the ceiling)",
                 self.cfg.run_id
             )),
             None => Err(format!("no step named `{step}` in this run")),

@@ -14,7 +14,7 @@ impl Core {
                 .context("used", bg.used)
                 .context("limit", bg.limit)
                 .retryable(false)
-                .suggestion("raise the budget sooner (`baton approve RUN budget --raise …`) or give the run more time");
+                .suggestion("raise the budget sooner (`baton approve RUN --raise DIM=N --reason …`) or give the run more time");
             self.record(b, now, fx);
             msg
         } else {
