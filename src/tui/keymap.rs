@@ -645,7 +645,7 @@ pub static BINDINGS: &[Binding] = &[
         [ALT_ENTER],
         "Alt-Enter",
         Action::NewLine,
-        "new line in the reason",
+        "new line (in the reason)",
         true
     ),
     b!(GateDialog, [code(Esc)], "Esc", Action::Back, "cancel", true),

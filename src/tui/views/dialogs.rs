@@ -94,20 +94,23 @@ pub fn gate(
             );
         }
     }
-    let hints = Line::from(vec![
-        styled("Enter", theme.key),
-        styled(
-            match d.decision {
-                Decision::Approve => " approve  ",
-                Decision::Reject => " reject  ",
-            },
-            theme.dim,
-        ),
-        styled("Alt-Enter", theme.key),
-        styled(" new line  ", theme.dim),
-        styled("Esc", theme.key),
-        styled(" cancel", theme.dim),
-    ]);
+    // The keys in force (a `[keys]` rebinding shows here too), the decision named.
+    let mut spans = Vec::new();
+    for (label, what) in
+        crate::tui::keymap::hints(crate::tui::keymap::Context::GateDialog, |_, _| true)
+    {
+        let what = match (what, d.decision) {
+            ("confirm", Decision::Approve) => "approve",
+            ("confirm", Decision::Reject) => "reject",
+            _ => what,
+        };
+        if !spans.is_empty() {
+            spans.push(styled("  ", theme.dim));
+        }
+        spans.push(styled(label.to_string(), theme.key));
+        spans.push(styled(format!(" {what}"), theme.dim));
+    }
+    let hints = Line::from(spans);
     frame.render_widget(
         Paragraph::new(hints),
         Rect {
