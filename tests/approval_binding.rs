@@ -121,9 +121,9 @@ fn a_gate_whose_approvers_were_edited_while_no_engine_ran_cannot_be_approved() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
         err.contains("w.toml:")
-            && err.contains("the gate of step `deploy` is not the one run")
-            && err.contains("then: approvers [nobody-else]")
-            && err.contains("now: approvers [], quorum 1, self-approval allowed"),
+            && err.contains("step `deploy` changed")
+            && err.contains("gate: approvers [nobody-else]")
+            && err.contains("gate: approvers [], quorum 1, self-approval allowed"),
         "{err}"
     );
     assert!(!env.path().join("deployed").exists(), "the step ran");
@@ -166,10 +166,7 @@ fn a_gate_removed_or_made_to_approve_itself_before_it_opened_is_refused_on_resum
         let out = env.run(&["resume", &id, "--headless"]);
         let err = text(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "gate {what}: {err}");
-        assert!(
-            err.contains("the gate of step `deploy` is not the one run"),
-            "gate {what}: {err}"
-        );
+        assert!(err.contains("step `deploy` changed"), "gate {what}: {err}");
         assert!(
             !env.path().join("deployed").exists(),
             "gate {what}: the step ran"
@@ -203,4 +200,79 @@ fn an_edited_prompt_keeps_the_gate_and_the_run() {
     let out = wait_child(resumed, 30);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     assert!(env.path().join("deployed").exists());
+}
+
+/// Review of the fix above: renaming the gated step, dropping the need on a pending
+/// approval, or raising the budget in the file also got a step past its approval.
+#[test]
+fn a_run_keeps_its_steps_their_needs_and_its_budget_too() {
+    let approval = r#"
+name = "shape"
+budget = { cost = 1 }
+[[step]]
+id = "approval"
+gate = { prompt = "go?", approvers = ["nobody-else"] }
+[[step]]
+id = "deploy"
+needs = ["approval"]
+run = 'echo ran > deployed'
+"#;
+    let edits = [
+        (
+            "renamed",
+            approval.replace("id = \"deploy\"", "id = \"deploy2\""),
+            "step `deploy2` is new",
+        ),
+        (
+            "need dropped",
+            approval.replace("needs = [\"approval\"]\n", ""),
+            "step `deploy` changed",
+        ),
+        (
+            "budget raised",
+            approval.replace("cost = 1", "cost = 100"),
+            "the budget changed",
+        ),
+    ];
+    for (what, edited, said) in edits {
+        let env = Env::new();
+        let path = env.workflow("w.toml", approval);
+        let mut child = env.spawn(&["run", path.to_str().unwrap(), "--headless"]);
+        let id = env.wait_run_id();
+        env.wait_step(&id, "approval", "waiting_approval", 15);
+        child.kill().unwrap();
+        child.wait().unwrap();
+        std::fs::write(&path, &edited).unwrap();
+        let out = env.run(&["resume", &id, "--headless"]);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{what}: {err}");
+        assert!(err.contains(said), "{what}: {err}");
+        assert!(
+            !env.path().join("deployed").exists(),
+            "{what}: the step ran"
+        );
+    }
+    // Approvers listed in another order or case are the same gate.
+    let env = Env::new();
+    let two = approval.replace("[\"nobody-else\"]", "[\"alice\", \"Bob\"]");
+    let path = env.workflow("w.toml", &two);
+    let mut child = env.spawn(&["run", path.to_str().unwrap(), "--headless"]);
+    let id = env.wait_run_id();
+    env.wait_step(&id, "approval", "waiting_approval", 15);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    std::fs::write(
+        &path,
+        two.replace("[\"alice\", \"Bob\"]", "[\"bob\", \"alice\"]"),
+    )
+    .unwrap();
+    let resumed = env.spawn(&["resume", &id, "--headless"]);
+    env.wait_step(&id, "approval", "waiting_approval", 20);
+    let out = env.run(&["cancel", &id]);
+    assert!(
+        text(&out.stdout).contains("cancel"),
+        "{}",
+        text(&out.stderr)
+    );
+    wait_child(resumed, 30);
 }

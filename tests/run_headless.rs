@@ -344,3 +344,50 @@ fn storage_error_exits_3() {
     let out = env.run(&["run", wf.to_str().unwrap(), "--headless"]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
 }
+
+/// New-user review: a headless run that stopped at a gate said nothing of what to type.
+/// It now says, unless the gate is passed at once (`--auto-approve`).
+#[test]
+fn a_gate_that_waits_says_what_to_type_and_one_passed_at_once_does_not() {
+    let env = Env::new();
+    let wf = env.workflow(
+        "w.toml",
+        "name = \"w\"\n[[step]]\nid = \"ship\"\nrun = \"true\"\ngate = { prompt = \"Ship?\", timeout = \"1s\" }\n",
+    );
+    let out = env.run(&["run", wf.to_str().unwrap(), "--headless"]);
+    let printed = text(&out.stdout);
+    let id = run_id_of(&printed);
+    assert!(
+        printed.contains(&format!(
+            "ship waiting: `baton approve {id} ship --reason …` or `baton reject {id} ship --reason …`"
+        )),
+        "{printed}"
+    );
+    let out = env.run(&["run", wf.to_str().unwrap(), "--headless", "--auto-approve"]);
+    let printed = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{printed}");
+    assert!(!printed.contains("waiting:"), "{printed}");
+}
+
+/// Review: `logs --attempt 1` of a built-in step (which writes no log file) said the
+/// step had not run.
+#[test]
+fn logs_of_an_attempt_that_wrote_no_file_is_an_empty_log_not_an_error() {
+    let env = Env::new();
+    let wf = env.workflow(
+        "w.toml",
+        "name = \"w\"\n[[step]]\nid = \"nap\"\nuses = \"builtin.noop\"\n",
+    );
+    let out = env.run(&["run", wf.to_str().unwrap(), "--headless"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let id = run_id_of(&text(&out.stdout));
+    let out = env.run(&["logs", &id, "nap", "--attempt", "1"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("no output recorded for step `nap` attempt 1"),
+        "{err}"
+    );
+    let out = env.run(&["logs", &id, "nap", "--attempt", "2"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+}

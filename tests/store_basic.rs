@@ -310,6 +310,10 @@ fn commands_cross_between_two_stores_on_one_file() {
         reason: None,
         signature: None,
     };
+    let mine_again = {
+        let mine = mine.clone();
+        move || mine.clone()
+    };
     let mine_id = cli.submit_command("R1", &mine, None).unwrap();
     let claimed = engine.claim_commands("R1").unwrap();
     assert_eq!(
@@ -393,12 +397,30 @@ fn commands_cross_between_two_stores_on_one_file() {
         cli.command_outcome(stale).unwrap(),
         Some(CommandOutcome::Refused { reason }) if reason.starts_with("expired")
     ));
-    // Proofs go with their rows: used (`mine`), withdrawn (`late`) and expired (`stale`)
-    // ones are removed; only the refused first row's is left, as found.
+    // Proofs go with their rows: checked (whatever the verdict), withdrawn (`late`) and
+    // expired (`stale`) ones are removed.
     let proofs = std::fs::read_dir(db.path.with_file_name("baton.db.proofs"))
         .unwrap()
         .count();
-    assert_eq!(proofs, 1);
+    assert_eq!(proofs, 0);
+    // A row no engine can read is refused, and the rows after it still come.
+    let raw = rusqlite::Connection::open(&db.path).unwrap();
+    raw.execute(
+        "INSERT INTO commands (run_id, json, submitted_at) VALUES ('R1', '{\"cmd\":\"bogus\"}', 0)",
+        [],
+    )
+    .unwrap();
+    let bogus = raw.last_insert_rowid();
+    let after = cli.submit_command("R1", &mine_again(), None).unwrap();
+    let claimed = engine.claim_commands("R1").unwrap();
+    assert_eq!(
+        claimed.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![after]
+    );
+    assert!(matches!(
+        cli.command_outcome(bogus).unwrap(),
+        Some(CommandOutcome::Refused { reason }) if reason.starts_with("not a command this baton can read")
+    ));
 }
 
 #[test]

@@ -84,12 +84,13 @@ fn print_logs(store: &Store, args: &LogsArgs) -> Result<i32, LogError> {
     if let Some(a) = args.attempt {
         // An attempt that is not there is a mistake, not an empty log (a later one may
         // still come while following).
+        // Every attempt counts, with a log file or not (a built-in writes none).
         let attempts = store
-            .attempt_logs(&run_id, &args.step)?
+            .run_detail(&run_id)?
+            .steps
             .iter()
-            .map(|(n, _)| *n)
-            .max()
-            .unwrap_or(0);
+            .find(|s| s.id == args.step)
+            .map_or(0, |s| s.attempts);
         if a == 0 || (a > attempts && !args.follow) {
             let has = match attempts {
                 0 => "has not run yet".to_string(),

@@ -229,14 +229,19 @@ fn load_recorded(
             .map(Arc::new)
             .map_err(diagnostics)?;
         if for_driving && text != record.source_text {
-            // A run recorded by an older baton whose text this one cannot read has
-            // nothing to compare with (the changed commands are still caught by the
-            // approval digest).
-            if let Ok(started) =
+            // Compared with the text the run started with; a text this baton can no
+            // longer read cannot show the run kept its shape, so the file is refused.
+            let started =
                 workflow::load_str_with(&record.source_text, &record.source_path, signers)
-            {
-                check_gates_kept(&started, &plan, &record.id)?;
-            }
+                    .map_err(|d| {
+                        SessionError::Diagnostics(format!(
+                            "{}: error: run {} was started with a workflow this baton cannot read any more ({}); the file changed since, so it cannot be checked against it: start a new run",
+                            record.source_path.display(),
+                            record.id,
+                            d.to_string().lines().next().unwrap_or_default()
+                        ))
+                    })?;
+            check_kept(&started, &plan, &record.id)?;
         }
         return Ok(plan);
     }
@@ -247,57 +252,98 @@ fn load_recorded(
 
 /// Who decides a gate, as one comparable text: a gate whose approvers, quorum,
 /// self-approval, signing or timeout (`on_timeout = "approve"` decides too) changed is
-/// another gate. Its prompt is not part of it.
+/// another gate. Its prompt is not part of it; approvers are names compared as
+/// approvals compare them (trimmed, any case, in any order).
 fn gate_policy(gate: Option<&workflow::Gate>) -> String {
     match gate {
         None => "no gate".into(),
-        Some(g) => format!(
-            "approvers [{}], quorum {}, self-approval {}, {}, {}",
-            g.approvers.join(", "),
-            g.quorum.max(1),
-            if g.allow_self_approval {
-                "allowed"
-            } else {
-                "refused"
-            },
-            if g.signed { "signed" } else { "not signed" },
-            match g.timeout {
-                Some(t) => format!(
-                    "timeout {} then {}",
-                    workflow::format_duration(t),
-                    g.on_timeout.as_str()
-                ),
-                None => "no timeout".into(),
-            }
-        ),
+        Some(g) => {
+            let mut approvers: Vec<String> = g
+                .approvers
+                .iter()
+                .map(|a| a.trim().to_lowercase())
+                .collect();
+            approvers.sort();
+            approvers.dedup();
+            format!(
+                "approvers [{}], quorum {}, self-approval {}, {}, {}",
+                approvers.join(", "),
+                g.quorum.max(1),
+                if g.allow_self_approval {
+                    "allowed"
+                } else {
+                    "refused"
+                },
+                if g.signed { "signed" } else { "not signed" },
+                match g.timeout {
+                    Some(t) => format!(
+                        "timeout {} then {}",
+                        workflow::format_duration(t),
+                        g.on_timeout.as_str()
+                    ),
+                    None => "no timeout".into(),
+                }
+            )
+        }
     }
 }
 
-/// A run keeps the gates it started with. Its steps' commands may be edited before a
-/// resume (an approval bound to a changed command is void and its gate opens again),
-/// but a gate added, removed, or given other approvers, quorum, self-approval, signing
-/// or timeout would let whoever edits the file decide who approves, or skip the approval:
-/// such a file is refused (exit 2), and the run stays as it was. (Steps the run did
-/// not have are new: their gates are theirs.)
-fn check_gates_kept(started: &Plan, now: &Plan, run_id: &str) -> Result<(), SessionError> {
+/// What a step may not change while its run goes on: what it waits for, when it runs,
+/// what it costs against the budget, and its gate.
+fn step_shape(plan: &Plan, step: &workflow::Step) -> String {
+    let mut needs: Vec<&str> = step
+        .needs
+        .iter()
+        .filter_map(|&n| plan.steps.get(n).map(|s| s.id.as_str()))
+        .collect();
+    needs.sort_unstable();
+    format!(
+        "needs [{}], when {:?}, cost {}; gate: {}",
+        needs.join(", "),
+        step.when,
+        step.cost,
+        gate_policy(step.gate.as_ref())
+    )
+}
+
+/// A run keeps its shape: the same steps, each waiting for the same steps, with the
+/// same trigger, cost and gate, under the same budget. Its steps' commands may be
+/// edited before a resume (an approval bound to a changed command is void and its gate
+/// opens again), but a step renamed, added or removed, a need dropped, or a gate or a
+/// budget changed would let whoever edits the file decide who approves, or skip the
+/// approval: such a file is refused (exit 2), and the run stays as it was.
+fn check_kept(started: &Plan, now: &Plan, run_id: &str) -> Result<(), SessionError> {
+    let refuse = |line: usize, what: String| {
+        Err(SessionError::Diagnostics(format!(
+            "{}:{line}:1: error: {what}, since run {run_id} started; a run keeps its steps, what each waits for, its gates and its budget: put it back as it was, or start a new run",
+            now.source.display(),
+        )))
+    };
+    for is in &now.steps {
+        if started.step_index(&is.id).is_none() {
+            return refuse(is.line, format!("step `{}` is new", is.id));
+        }
+    }
     for was in &started.steps {
         let Some(is) = now.steps.iter().find(|s| s.id == was.id) else {
-            continue;
+            return refuse(1, format!("step `{}` is gone", was.id));
         };
-        let (before, after) = (
-            gate_policy(was.gate.as_ref()),
-            gate_policy(is.gate.as_ref()),
-        );
+        let (before, after) = (step_shape(started, was), step_shape(now, is));
         if before != after {
-            return Err(SessionError::Diagnostics(format!(
-                "{}:{}:1: error: the gate of step `{}` is not the one run {run_id} started with \
-                 (then: {before}; now: {after}); a run keeps its gates: put the gate back as it \
-                 was, or start a new run",
-                now.source.display(),
+            return refuse(
                 is.line,
-                is.id,
-            )));
+                format!("step `{}` changed (then: {before}; now: {after})", is.id),
+            );
         }
+    }
+    if started.budget != now.budget {
+        return refuse(
+            1,
+            format!(
+                "the budget changed (then: {:?}; now: {:?})",
+                started.budget, now.budget
+            ),
+        );
     }
     Ok(())
 }

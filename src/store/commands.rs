@@ -92,18 +92,36 @@ impl Store {
                 .query_map([run_id], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<Result<_, _>>()?;
             rows.sort_by_key(|(id, _)| *id);
-            rows.into_iter()
-                .map(|(id, json)| {
-                    let command: Command = serde_json::from_str(&json)?;
-                    let unproven =
-                        super::proof::check(&self.path, run_id, &json, command.operator()).err();
-                    Ok(Claimed {
-                        id,
-                        command,
-                        unproven,
-                    })
-                })
-                .collect()
+            let mut claimed = Vec::new();
+            for (id, json) in rows {
+                match serde_json::from_str::<Command>(&json) {
+                    Ok(command) => {
+                        let unproven =
+                            super::proof::check(&self.path, run_id, &json, command.operator())
+                                .err();
+                        claimed.push(Claimed {
+                            id,
+                            command,
+                            unproven,
+                        });
+                    }
+                    // A row no engine of this baton can read (written by hand, or by a
+                    // newer baton) is refused, never the engine's end: the others in
+                    // this batch are still applied.
+                    Err(e) => {
+                        super::proof::discard(&self.path, &json);
+                        let outcome = serde_json::to_string(&CommandOutcome::Refused {
+                            reason: format!("not a command this baton can read: {e}"),
+                        })?;
+                        self.conn.execute(
+                            "UPDATE commands SET status = 'refused', outcome = ?2, done_at = ?3
+                             WHERE id = ?1",
+                            params![id, outcome, now.0],
+                        )?;
+                    }
+                }
+            }
+            Ok(claimed)
         })();
         self.ctx(r)
     }

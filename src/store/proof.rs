@@ -7,13 +7,14 @@
 //! submitting process. The kernel records who made it (the file's owner), which no
 //! unprivileged account can forge. Its text is the SHA-256 of the run id and the row's
 //! exact JSON (which carries the nonce), so a proof fits one row only. The engine
-//! accepts a row only when its proof's owner is the account the row names, then
-//! removes the proof (one use). Root can forge it, as root can forge anything here.
+//! takes the proof away as it checks it (whatever the verdict: a proof serves once),
+//! then accepts the row only when the proof's owner is the account the row names.
 //!
-//! Left as is: an account can hard-link another's proof between the engine's check
-//! (one link) and its removal, a window of microseconds. The copy could replay that
-//! one command later, and only after its gate reopened, since a second vote by the
-//! same account on one opening is refused.
+//! What this does not stop (README, "Who decides"): a member of a group store who can
+//! write the database can hold back another member's row before any engine claims it
+//! and hand it in later, or drive the run with a program of their own. Only signed
+//! gates resist a member; the schema version moved with this (migration 6) so that an
+//! older baton, which applied rows without proofs, refuses the store.
 use super::StoreError;
 use crate::model::same_actor;
 use sha2::{Digest, Sha256};
@@ -27,13 +28,26 @@ const FIELD: &str = "proof";
 /// A proof's text: a SHA-256 in hex.
 const PROOF_LEN: usize = 64;
 
-/// Where the proofs of the store at `db` are kept.
+/// Where the proofs of the store at `db` are kept: beside the database file itself, so
+/// that a submitter reaching it through a symlink or another relative path puts its
+/// proof where the engine looks.
 fn dir(db: &Path) -> PathBuf {
-    let name = db
+    let real = std::fs::canonicalize(db).unwrap_or_else(|_| db.to_path_buf());
+    let name = real
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "baton.db".into());
-    db.with_file_name(format!("{name}.proofs"))
+    real.with_file_name(format!("{name}.proofs"))
+}
+
+/// The proofs directory, if it is one (not a symlink to somewhere else).
+fn real_dir(db: &Path) -> Result<PathBuf, String> {
+    let dir = dir(db);
+    match std::fs::symlink_metadata(&dir) {
+        Ok(m) if m.is_dir() => Ok(dir),
+        Ok(_) => Err(format!("{} is not a directory", dir.display())),
+        Err(e) => Err(format!("{}: {e}", dir.display())),
+    }
 }
 
 /// What a row's proof must say: the run and the row's exact text.
@@ -122,14 +136,18 @@ fn account_of(uid: u32) -> Option<String> {
 }
 
 /// The engine's side: whether the row `json` of `run_id` was submitted by `operator`,
-/// the account it names. On success its proof is removed (it proves one row once).
+/// the account it names. The proof is removed first, whatever the verdict: it proves
+/// one row, once, and a row refused now cannot be handed in again with it.
 pub fn check(db: &Path, run_id: &str, json: &str, operator: &str) -> Result<(), String> {
     let refused = |why: String| Err(format!("no proof that `{operator}` submitted it: {why}"));
     let nonce = match nonce_of(json) {
         Ok(n) => n,
         Err(why) => return refused(why),
     };
-    let path = dir(db).join(&nonce);
+    let path = match real_dir(db) {
+        Ok(d) => d.join(&nonce),
+        Err(why) => return refused(why),
+    };
     let mut f = match OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
@@ -138,11 +156,14 @@ pub fn check(db: &Path, run_id: &str, json: &str, operator: &str) -> Result<(), 
         Ok(f) => f,
         Err(e) => return refused(format!("its proof {}: {e}", path.display())),
     };
+    // Unlinked, then examined through the descriptor: no other name can be left for
+    // it (a second link shows as a link count above zero) and nothing can swap it now.
+    let _ = std::fs::remove_file(&path);
     let meta = match f.metadata() {
         Ok(m) => m,
         Err(e) => return refused(format!("its proof {}: {e}", path.display())),
     };
-    if !meta.is_file() || meta.nlink() != 1 || meta.len() != PROOF_LEN as u64 {
+    if !meta.is_file() || meta.nlink() != 0 || meta.len() != PROOF_LEN as u64 {
         return refused(format!(
             "its proof {} is not a single plain file of {PROOF_LEN} bytes",
             path.display()
@@ -156,18 +177,16 @@ pub fn check(db: &Path, run_id: &str, json: &str, operator: &str) -> Result<(), 
         return refused("its proof is for another command".into());
     }
     match account_of(meta.uid()) {
-        Some(owner) if same_actor(&owner, operator) => {}
-        Some(owner) => return refused(format!("its proof was made by `{owner}`")),
-        None => return refused(format!("its proof was made by uid {}", meta.uid())),
+        Some(owner) if same_actor(&owner, operator) => Ok(()),
+        Some(owner) => refused(format!("its proof was made by `{owner}`")),
+        None => refused(format!("its proof was made by uid {}", meta.uid())),
     }
-    let _ = std::fs::remove_file(&path);
-    Ok(())
 }
 
 /// Remove the proof of a row no engine will apply (withdrawn, expired). Best effort.
 pub(crate) fn discard(db: &Path, json: &str) {
-    if let Ok(nonce) = nonce_of(json) {
-        let _ = std::fs::remove_file(dir(db).join(nonce));
+    if let (Ok(nonce), Ok(dir)) = (nonce_of(json), real_dir(db)) {
+        let _ = std::fs::remove_file(dir.join(nonce));
     }
 }
 
@@ -193,19 +212,36 @@ mod tests {
     fn a_sealed_row_is_proved_once_and_only_for_its_account_and_text() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("b.db");
-        let (json, proof) = seal(&db, false, "R1", &approve(&me())).unwrap();
+        let sealed = || seal(&db, false, "R1", &approve(&me())).unwrap();
+        // Another run, another text, another name: refused.
+        let (json, proof) = sealed();
         assert!(proof.exists());
-        // Another run, another text, another name: refused, the proof kept.
         assert!(check(&db, "R2", &json, &me()).is_err());
+        let (json, _) = sealed();
         let edited = json.replace("\"ok\"", "\"changed\"");
         assert!(check(&db, "R1", &edited, &me()).is_err());
+        let (json, proof) = sealed();
         let e = check(&db, "R1", &json, "someone-else").unwrap_err();
         assert!(e.contains(&format!("made by `{}`", me())), "{e}");
-        assert!(proof.exists());
-        check(&db, "R1", &json, &me()).unwrap();
-        assert!(!proof.exists(), "one use");
+        // Whatever the verdict, the proof is gone: the row cannot come back with it.
+        assert!(!proof.exists());
         let e = check(&db, "R1", &json, &me()).unwrap_err();
         assert!(e.contains("no proof that"), "{e}");
+        let (json, proof) = sealed();
+        check(&db, "R1", &json, &me()).unwrap();
+        assert!(!proof.exists(), "one use");
+        assert!(check(&db, "R1", &json, &me()).is_err());
+        // Reached through a symlink to the database, the proof lands beside the file.
+        let link = dir.path().join("link.db");
+        std::fs::write(&db, b"").unwrap();
+        std::os::unix::fs::symlink(&db, &link).unwrap();
+        let (json, proof) = seal(&link, false, "R1", &approve(&me())).unwrap();
+        assert!(
+            proof.starts_with(dir.path().join("b.db.proofs")),
+            "{}",
+            proof.display()
+        );
+        check(&db, "R1", &json, &me()).unwrap();
     }
 
     #[test]
@@ -227,13 +263,17 @@ mod tests {
         let (json, proof) = seal(&db, false, "R1", &approve(&me())).unwrap();
         let copy = dir.path().join("copy");
         std::fs::hard_link(&proof, &copy).unwrap();
-        assert!(
-            check(&db, "R1", &json, &me())
-                .unwrap_err()
-                .contains("single plain file")
-        );
-        std::fs::remove_file(&proof).unwrap();
+        let e = check(&db, "R1", &json, &me()).unwrap_err();
+        assert!(e.contains("single plain file"), "{e}");
         std::os::unix::fs::symlink(&copy, &proof).unwrap();
         assert!(check(&db, "R1", &json, &me()).is_err());
+        // Nor through a proofs directory that is a symlink to somewhere else.
+        let (json, _) = seal(&db, false, "R1", &approve(&me())).unwrap();
+        let proofs = dir.path().join("b.db.proofs");
+        let elsewhere = dir.path().join("elsewhere");
+        std::fs::rename(&proofs, &elsewhere).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &proofs).unwrap();
+        let e = check(&db, "R1", &json, &me()).unwrap_err();
+        assert!(e.contains("not a directory"), "{e}");
     }
 }

@@ -18,7 +18,13 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "each run's events in a hash chain with a keyed mark on the last",
         V5,
     ),
+    (6, "command rows carry a proof of their submitter", V6),
 ];
+
+/// Nothing changes in the tables: command rows now name a proof file (`store::proof`)
+/// that engines check. The version moves so that an older baton, which would apply a
+/// row without a proof, refuses this store instead.
+const V6: &str = "SELECT 1;";
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
 
