@@ -217,6 +217,9 @@ fn a_group_store_is_2770_and_0660_and_refuses_other_groups_and_world_write() {
     assert_eq!((d.mode() & 0o7777, d.gid()), (0o2770, nogroup));
     let f = std::fs::metadata(env.db()).unwrap();
     assert_eq!((f.mode() & 0o7777, f.gid()), (0o660, nogroup));
+    // The commands' proofs beside it, made with the store so every member writes there.
+    let p = std::fs::metadata(env.db().with_file_name("baton.db.proofs")).unwrap();
+    assert_eq!((p.mode() & 0o7777, p.gid()), (0o2770, nogroup));
     // Both accounts use it.
     assert!(env.run(&["runs"]).status.success());
     let out = env.run_as_nobody(&["runs"]);
@@ -309,10 +312,7 @@ gate = { prompt = "Ship?", approvers = ["nobody", "alice"], quorum = 2 }
         r#"{{"cmd":"approve","step":"deploy","operator":"alice","reason":"lgtm","proof":"{nonce}"}}"#
     );
     let proofs = env.db().with_file_name("baton.db.proofs");
-    std::fs::create_dir_all(&proofs).unwrap();
-    // As the first submitter of a group store makes it: every member writes there.
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&proofs, std::fs::Permissions::from_mode(0o2770)).unwrap();
+    assert!(proofs.is_dir(), "made by store init --group");
     std::fs::write(proofs.join(nonce), baton::store::proof::digest(&id, &json)).unwrap();
     insert(&json);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);

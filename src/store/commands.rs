@@ -41,7 +41,14 @@ impl Store {
                 return Err(StoreError::NotFound(format!("run {run_id}")));
             }
             // The row's proof first: an engine may take the row as soon as it is in.
-            let shared = self.group().is_some();
+            // A group store's directory is setgid (2770): its members share the proofs.
+            let shared = {
+                use std::os::unix::fs::MetadataExt;
+                let dir = super::parent_dir(
+                    &std::fs::canonicalize(&self.path).unwrap_or_else(|_| self.path.clone()),
+                );
+                std::fs::metadata(dir).is_ok_and(|m| m.mode() & 0o2000 != 0)
+            };
             let (json, proof) = super::proof::seal(&self.path, shared, run_id, cmd)?;
             let inserted = self.conn.execute(
                 "INSERT INTO commands (run_id, json, submitted_at, deadline) VALUES (?1, ?2, ?3, ?4)",

@@ -134,6 +134,8 @@ impl Store {
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             [access::GROUP_KEY, name.as_str()],
         )?;
+        // Made now, shared: its first user is then not the one who decides its mode.
+        proof::prepare_dir(path, true)?;
         Ok(store)
     }
 
@@ -798,7 +800,7 @@ fn create_whole(dir: &Path, path: &Path) -> Result<(), StoreError> {
     made
 }
 
-fn parent_dir(path: &Path) -> PathBuf {
+pub(crate) fn parent_dir(path: &Path) -> PathBuf {
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),

@@ -86,25 +86,7 @@ pub(crate) fn seal(
         map.insert(FIELD.into(), nonce.clone().into());
     }
     let json = value.to_string();
-    let dir = dir(db);
-    let io = |e: std::io::Error| StoreError::io(&dir, e);
-    match std::fs::symlink_metadata(&dir) {
-        Ok(m) if m.is_dir() => {}
-        Ok(_) => return Err(io(std::io::Error::other("not a directory"))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            match DirBuilder::new().mode(0o700).create(&dir) {
-                Ok(()) => {
-                    // Set, not masked by the umask: a group store's members all write here.
-                    let mode = if shared { 0o2770 } else { 0o700 };
-                    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode))
-                        .map_err(io)?;
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-                Err(e) => return Err(io(e)),
-            }
-        }
-        Err(e) => return Err(io(e)),
-    }
+    let dir = prepare_dir(db, shared)?;
     let path = dir.join(&nonce);
     let mut f = OpenOptions::new()
         .write(true)
@@ -125,6 +107,31 @@ pub(crate) fn seal(
         return Err(StoreError::io(&path, e));
     }
     Ok((json, path))
+}
+
+/// The proofs directory of the store at `db`, made if missing: 0700, or 2770 when the
+/// store is `shared` by a group (set, not masked by the umask). One that is not a
+/// directory (a symlink to somewhere else) is refused.
+pub(crate) fn prepare_dir(db: &Path, shared: bool) -> Result<PathBuf, StoreError> {
+    let dir = dir(db);
+    let io = |e: std::io::Error| StoreError::io(&dir, e);
+    match std::fs::symlink_metadata(&dir) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => return Err(io(std::io::Error::other("not a directory"))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            match DirBuilder::new().mode(0o700).create(&dir) {
+                Ok(()) => {
+                    let mode = if shared { 0o2770 } else { 0o700 };
+                    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode))
+                        .map_err(io)?;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(io(e)),
+            }
+        }
+        Err(e) => return Err(io(e)),
+    }
+    Ok(dir)
 }
 
 /// The account that owns `uid`, as the password database names it.
