@@ -570,7 +570,7 @@ mod tests {
              ALTER TABLE events DROP COLUMN head_mac;
              CREATE TRIGGER events_no_update BEFORE UPDATE ON events
                  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
-             DELETE FROM migrations WHERE version = 5;
+             DELETE FROM migrations WHERE version >= 5;
              UPDATE meta SET value = '{}:{}' WHERE key = 'audit_head';
              PRAGMA user_version = 4;",
             head.id, head.hash
