@@ -689,6 +689,45 @@ fn budget_gate_blocks_then_raise_continues() {
     assert_eq!(sim.core.run_state(), RunState::Succeeded);
 }
 
+/// New-user review: with two ceilings exhausted, the run told of one; after raising it,
+/// it stopped again on the other.
+#[test]
+fn every_exhausted_ceiling_is_told_at_once() {
+    let p = plan()
+        .plan_mut(|p| {
+            p.budget = Some(crate::workflow::Budget {
+                cost: Some(0.5),
+                calls: Some(1),
+                tokens: None,
+            })
+        })
+        .step("a")
+        .step_needs("b", &["a"])
+        .build();
+    let mut p = p;
+    std::sync::Arc::make_mut(&mut p).steps[1].cost = 1.0;
+    let mut sim = Sim::new(p, cfg());
+    sim.exit("a", 0);
+    let told: Vec<String> = sim
+        .events_named("budget_exceeded")
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::BudgetExceeded { dimension, .. } => Some(dimension.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(told, ["calls", "cost"]);
+    let o = sim.cmd(Command::RaiseBudget {
+        operator: "bob".into(),
+        reason: "both".into(),
+        cost: Some(1.0),
+        calls: Some(1),
+        tokens: None,
+    });
+    assert!(o.is_accepted());
+    assert_eq!(spawned(&sim.last), ["b"]);
+}
+
 #[test]
 fn budget_cost_ceiling_and_timeout_at_budget_gate_fails_run() {
     let p = plan()

@@ -195,14 +195,17 @@ impl Core {
             let Some(i) = self.pick(now) else {
                 break;
             };
-            if let Some((dimension, used, limit)) = self.budget_block(i) {
-                let kind = EventKind::BudgetExceeded {
-                    dimension: dimension.into(),
-                    used,
-                    limit,
-                    step: Some(self.id(i)),
-                };
-                self.emit(kind, now, fx);
+            let blocks = self.budget_blocks(i);
+            if !blocks.is_empty() {
+                for (dimension, used, limit) in blocks {
+                    let kind = EventKind::BudgetExceeded {
+                        dimension: dimension.into(),
+                        used,
+                        limit,
+                        step: Some(self.id(i)),
+                    };
+                    self.emit(kind, now, fx);
+                }
                 break;
             }
             let resolved = match self.resolve(i) {
