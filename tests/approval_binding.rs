@@ -233,6 +233,19 @@ run = 'echo ran > deployed'
             approval.replace("cost = 1", "cost = 100"),
             "the budget changed",
         ),
+        (
+            "compensation added",
+            approval.replace(
+                "run = 'echo ran > deployed'",
+                "run = 'echo ran > deployed'\ncompensate = 'echo undone > deployed'",
+            ),
+            "step `deploy` changed",
+        ),
+        (
+            "notifier added",
+            format!("{approval}\n[[notify]]\non = [\"gate_opened\"]\nrun = 'echo x > deployed'\n"),
+            "its `[[notify]]` commands changed",
+        ),
     ];
     for (what, edited, said) in edits {
         let env = Env::new();

@@ -359,3 +359,52 @@ gate = { prompt = "Ship?", approvers = ["nobody", "alice"], quorum = 2 }
     child.kill().unwrap();
     let _ = child.wait();
 }
+
+/// Second security review: with no engine driving a run, another account's `approve`
+/// took the run over and drove it, so the starter's commands ran as that account (its
+/// home, keys, agent). Only the starter takes a run over now; another account's command
+/// is recorded, with its proof, for the starter's engine.
+#[test]
+fn only_the_starter_takes_a_run_over_and_another_accounts_command_waits_for_it() {
+    let env = Env::new();
+    env.share_with_nobody();
+    let wf = r#"
+name = "starter"
+[[step]]
+id = "deploy"
+run = "id -un > ran-as"
+gate = { prompt = "Ship?", approvers = ["nobody"] }
+"#;
+    let (mut child, id) = start(&env, wf, &[]);
+    env.wait_step(&id, "deploy", "waiting_approval", 15);
+    child.kill().unwrap();
+    let _ = child.wait();
+    let out = env.run_as_nobody(&["approve", &id, "deploy", "--reason", "ok"]);
+    assert_eq!(out.status.code(), Some(0), "{}", all(&out));
+    assert!(
+        all(&out).contains("waits for `root`'s engine"),
+        "{}",
+        all(&out)
+    );
+    assert!(
+        !env.path().join("ran-as").exists(),
+        "nobody's process drove the run"
+    );
+    let out = env.run_as_nobody(&["resume", &id, "--headless"]);
+    assert_eq!(out.status.code(), Some(1), "{}", all(&out));
+    assert!(
+        all(&out).contains("only `root` takes it over"),
+        "{}",
+        all(&out)
+    );
+    // The starter's engine applies nobody's vote (proved nobody's) and runs the step as root.
+    let out = env.run(&["resume", &id, "--headless"]);
+    assert_eq!(out.status.code(), Some(0), "{}", all(&out));
+    assert!(
+        all(&out).contains("deploy approved by nobody"),
+        "{}",
+        all(&out)
+    );
+    let ran_as = std::fs::read_to_string(env.path().join("ran-as")).unwrap();
+    assert_eq!(ran_as.trim(), "root");
+}

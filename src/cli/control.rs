@@ -378,6 +378,13 @@ fn send(target: &Target, command: Command) -> i32 {
             );
             exit::OK
         }
+        Ok(Applied::RecordedForStarter { id, starter }) => {
+            let run_id = store.resolve_run(&target.run).unwrap_or_default();
+            crate::stdio::outln!(
+                "recorded: command {id} waits for `{starter}`'s engine: no engine drives run {run_id}, and its steps run as the account that drives it, so only `{starter}` takes it over (`baton resume {run_id}` as `{starter}`)"
+            );
+            exit::OK
+        }
         Err(e) => session::report(&e),
     }
 }

@@ -58,6 +58,7 @@ pub fn take_over_with(
     allow_finished: bool,
     auto_approve: bool,
 ) -> Result<(Ready, Option<String>), SessionError> {
+    starter_only(store, run_id, operator)?;
     let holder = lease_holder();
     take_lease(store, run_id, &holder)?;
     let result = apply_in_memory(
@@ -175,6 +176,25 @@ pub enum Delivery {
     NoDrive,
 }
 
+/// The account that drives a run runs its steps (and its compensations, with that
+/// account's home, keys and agent): only the account that started the run takes it
+/// over. Another account's command is recorded for the starter's engine instead
+/// ([`apply`]); its `resume` is refused.
+fn starter_only(store: &Store, run_id: &str, operator: &str) -> Result<(), SessionError> {
+    let record = store.run(run_id)?;
+    if crate::model::same_actor(operator, &record.operator) {
+        return Ok(());
+    }
+    Err(SessionError::Refused {
+        run_id: run_id.to_string(),
+        state: record.state,
+        reason: format!(
+            "run {run_id} was started by `{}`, and the account that drives a run runs its steps: only `{}` takes it over (`baton resume {run_id}` as `{}`); a command of yours is recorded for that engine",
+            record.operator, record.operator, record.operator
+        ),
+    })
+}
+
 /// What became of a command.
 pub enum Applied {
     /// A live engine (in another process) gave its verdict.
@@ -192,6 +212,9 @@ pub enum Applied {
     },
     /// Recorded for the next engine (`--no-drive`).
     Recorded { id: i64 },
+    /// Recorded for the engine of the run's starter: no engine held the run, and this
+    /// account does not drive another's run (see [`starter_only`]).
+    RecordedForStarter { id: i64, starter: String },
 }
 
 /// Apply `command` to the run `run_ref` (a unique id prefix) however it is driven.
@@ -229,6 +252,13 @@ pub fn apply(
             Delivery::NoDrive => {
                 let id = store.submit_command(&run_id, &command, None)?;
                 return Ok(Applied::Recorded { id });
+            }
+            Delivery::Foreground | Delivery::Detach
+                if starter_only(store, &run_id, &operator).is_err() =>
+            {
+                let starter = store.run(&run_id)?.operator;
+                let id = store.submit_command(&run_id, &command, None)?;
+                return Ok(Applied::RecordedForStarter { id, starter });
             }
             Delivery::Foreground => {
                 match take_over(

@@ -337,6 +337,13 @@ impl Service {
                 | (Ok(Applied::Detached { outcome, .. }), Reply::Command(reply)) => {
                     let _ = reply.send(outcome);
                 }
+                (Ok(Applied::RecordedForStarter { starter, .. }), Reply::Command(reply)) => {
+                    let _ = reply.send(CommandOutcome::Accepted {
+                        message: format!(
+                            "recorded for `{starter}`'s engine: the account that drives a run runs its steps, so only its starter takes it over"
+                        ),
+                    });
+                }
                 (Ok(_), Reply::Command(reply)) => {
                     let _ = reply.send(CommandOutcome::Accepted {
                         message: "recorded for the next engine".into(),

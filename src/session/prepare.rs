@@ -289,7 +289,9 @@ fn gate_policy(gate: Option<&workflow::Gate>) -> String {
 }
 
 /// What a step may not change while its run goes on: what it waits for, when it runs,
-/// what it costs against the budget, and its gate.
+/// what it costs against the budget, its gate, and what runs without asking when it
+/// fails or is undone (its compensation; a service, which its dependants need only
+/// ready; an idempotent step, queued again after a crash).
 fn step_shape(plan: &Plan, step: &workflow::Step) -> String {
     let mut needs: Vec<&str> = step
         .needs
@@ -298,16 +300,19 @@ fn step_shape(plan: &Plan, step: &workflow::Step) -> String {
         .collect();
     needs.sort_unstable();
     format!(
-        "needs [{}], when {:?}, cost {}; gate: {}",
+        "needs [{}], when {:?}, cost {}, compensate {:?}, service {}, idempotent {}; gate: {}",
         needs.join(", "),
         step.when,
         step.cost,
+        step.compensate,
+        step.service.is_some(),
+        step.idempotent,
         gate_policy(step.gate.as_ref())
     )
 }
 
 /// A run keeps its shape: the same steps, each waiting for the same steps, with the
-/// same trigger, cost and gate, under the same budget. Its steps' commands may be
+/// same trigger, cost, compensation and gate, the same notifiers, under the same budget. Its steps' commands may be
 /// edited before a resume (an approval bound to a changed command is void and its gate
 /// opens again), but a step renamed, added or removed, a need dropped, or a gate or a
 /// budget changed would let whoever edits the file decide who approves, or skip the
@@ -335,6 +340,10 @@ fn check_kept(started: &Plan, now: &Plan, run_id: &str) -> Result<(), SessionErr
                 format!("step `{}` changed (then: {before}; now: {after})", is.id),
             );
         }
+    }
+    // Notifiers run on the run's events without anyone's approval.
+    if started.notify != now.notify {
+        return refuse(1, "its `[[notify]]` commands changed".into());
     }
     if started.budget != now.budget {
         return refuse(
