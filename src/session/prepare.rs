@@ -181,7 +181,12 @@ pub fn rebuild(
     // Checked first (with a key configured): a history that is not what was committed
     // is refused, never obeyed.
     let events = store.events(run_id)?;
-    let plan = load_recorded(&record, source, recorded_signers(&events), for_driving)?;
+    let plan = load_recorded(
+        &record,
+        source,
+        recorded_signers(&events),
+        for_driving.then_some(given),
+    )?;
     let (params, secrets) = if for_driving {
         driving_params(&plan, &record, given)?
     } else {
@@ -213,13 +218,13 @@ fn recorded_signers(events: &[Event]) -> Option<&str> {
 
 /// A recorded run's plan. Whichever workflow text is used, its allowed signers are the
 /// ones recorded when the run started: a run keeps the signers it started with. Driving
-/// it with the file as it is now, its gates must also be the ones it started with (see
-/// [`check_gates_kept`]).
+/// it (`driving`: the params given again) with the file as it is now, the run must also
+/// keep its shape (see [`check_kept`]).
 fn load_recorded(
     record: &RunRecord,
     source: PlanSource,
     signers: Option<&str>,
-    for_driving: bool,
+    driving: Option<&[(String, String)]>,
 ) -> Result<Arc<Plan>, SessionError> {
     let signers = workflow::SignersFrom::Recorded(signers);
     let diagnostics = |d: workflow::Diagnostics| SessionError::Diagnostics(d.to_string());
@@ -228,7 +233,15 @@ fn load_recorded(
         let plan = workflow::load_str_with(&text, &record.source_path, signers)
             .map(Arc::new)
             .map_err(diagnostics)?;
-        if for_driving && text != record.source_text {
+        // The text was recorded with the run's secrets masked: the file, masked the
+        // same way, is unchanged when it reads the same (a secret's value may appear in
+        // it, and the masked text may not even load).
+        let changed = driving.is_some_and(|given| {
+            let params: BTreeMap<String, String> = given.iter().cloned().collect();
+            let masker = Masker::new(secret_values(&plan, &params));
+            masker.mask(&text) != record.source_text
+        });
+        if changed {
             // Compared with the text the run started with; a text this baton can no
             // longer read cannot show the run kept its shape, so the file is refused.
             let started =
