@@ -408,3 +408,20 @@ gate = { prompt = "Ship?", approvers = ["nobody"] }
     let ran_as = std::fs::read_to_string(env.path().join("ran-as")).unwrap();
     assert_eq!(ran_as.trim(), "root");
 }
+
+/// Second review: a proofs directory left by an earlier store (0700, its maker's) beside
+/// a new group store kept its mode, and every other member's commands failed.
+#[test]
+fn a_proofs_directory_left_by_an_earlier_store_becomes_the_groups() {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+    let env = Env::new();
+    let left = env.db().with_file_name("baton.db.proofs");
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&left)
+        .unwrap();
+    env.share_with_nobody();
+    let p = std::fs::metadata(&left).unwrap();
+    assert_eq!((p.mode() & 0o7777, p.gid()), (0o2770, 65534));
+}

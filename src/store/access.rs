@@ -120,6 +120,22 @@ fn not_world_writable(path: &Path) -> Result<(), StoreError> {
 /// Make the directory and empty database file of a group store: the directory 2770
 /// (setgid, so every file made in it belongs to the group) and the file 0660, both
 /// owned by `group`. Returns the group's name as it is recorded.
+/// Give `p` to the group `gid` with `mode`.
+fn share(p: &Path, gid: Gid, mode: u32) -> Result<(), StoreError> {
+    nix::unistd::chown(p, None, Some(gid))
+        .map_err(|e| StoreError::io(p, std::io::Error::from(e)))?;
+    // After chown, which clears the setgid bit on some systems; and past the umask.
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode))
+        .map_err(|e| StoreError::io(p, e))
+}
+
+/// Make the directory `p` the store group `group`'s (2770), whoever made it before: a
+/// proofs directory left by an earlier store beside a new group store would otherwise
+/// lock the other members out.
+pub(crate) fn share_dir(p: &Path, group: &str) -> Result<(), StoreError> {
+    share(p, group_id(group.trim())?, 0o2770)
+}
+
 pub(crate) fn make_group_store(dir: &Path, db: &Path, group: &str) -> Result<String, StoreError> {
     let name = group.trim();
     let gid = group_id(name)?;
@@ -134,13 +150,7 @@ pub(crate) fn make_group_store(dir: &Path, db: &Path, group: &str) -> Result<Str
         .mode(0o700)
         .create(dir)
         .map_err(|e| StoreError::io(dir, e))?;
-    let shared = |p: &Path, mode: u32| -> Result<(), StoreError> {
-        nix::unistd::chown(p, None, Some(gid))
-            .map_err(|e| StoreError::io(p, std::io::Error::from(e)))?;
-        // After chown, which clears the setgid bit on some systems; and past the umask.
-        std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode))
-            .map_err(|e| StoreError::io(p, e))
-    };
+    let shared = |p: &Path, mode: u32| share(p, gid, mode);
     shared(dir, 0o2770)?;
     std::fs::OpenOptions::new()
         .write(true)

@@ -134,8 +134,10 @@ impl Store {
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             [access::GROUP_KEY, name.as_str()],
         )?;
-        // Made now, shared: its first user is then not the one who decides its mode.
-        proof::prepare_dir(path, true)?;
+        // Made now, shared: its first user is then not the one who decides its mode
+        // (and one left by an earlier store here becomes the group's).
+        let proofs = proof::prepare_dir(path, true)?;
+        access::share_dir(&proofs, &name)?;
         Ok(store)
     }
 
