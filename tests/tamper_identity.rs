@@ -393,7 +393,7 @@ gate = { prompt = "Ship?", approvers = ["nobody"] }
     let out = env.run_as_nobody(&["resume", &id, "--headless"]);
     assert_eq!(out.status.code(), Some(1), "{}", all(&out));
     assert!(
-        all(&out).contains("only `root` takes it over"),
+        all(&out).contains(&format!("only `root`, who started run {id}, takes it over")),
         "{}",
         all(&out)
     );

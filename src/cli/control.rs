@@ -381,7 +381,8 @@ fn send(target: &Target, command: Command) -> i32 {
         Ok(Applied::RecordedForStarter { id, starter }) => {
             let run_id = store.resolve_run(&target.run).unwrap_or_default();
             crate::stdio::outln!(
-                "recorded: command {id} waits for `{starter}`'s engine: no engine drives run {run_id}, and its steps run as the account that drives it, so only `{starter}` takes it over (`baton resume {run_id}` as `{starter}`)"
+                "recorded: command {id} waits for `{starter}`'s engine: no engine drives run {run_id}, and {}",
+                session::command::starter_only(&run_id, &starter)
             );
             exit::OK
         }

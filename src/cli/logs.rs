@@ -83,8 +83,8 @@ fn print_logs(store: &Store, args: &LogsArgs) -> Result<i32, LogError> {
     };
     if let Some(a) = args.attempt {
         // An attempt that is not there is a mistake, not an empty log (a later one may
-        // still come while following).
-        // Every attempt counts, with a log file or not (a built-in writes none).
+        // still come while following). Every attempt counts, with a log file or not (a
+        // built-in writes none).
         let attempts = store
             .run_detail(&run_id)?
             .steps

@@ -613,28 +613,8 @@ impl Driver {
     fn emit(&mut self, events: &[Event]) {
         self.notify(events);
         if let Some(out) = self.sinks.lines.as_mut() {
-            // A gate decided in the same batch (`--auto-approve`) waits for nobody.
-            let decided: Vec<&str> = events
-                .iter()
-                .filter_map(|e| match &e.kind {
-                    crate::model::EventKind::GateApproved { step, .. }
-                    | crate::model::EventKind::GateRejected { step, .. } => Some(step.as_str()),
-                    _ => None,
-                })
-                .collect();
-            for e in events {
-                if let Some(line) = printer::describe(e) {
-                    let _ = writeln!(out, "{line}");
-                }
-                let waits = match &e.kind {
-                    crate::model::EventKind::GateOpened { step, .. } => {
-                        !decided.contains(&step.as_str())
-                    }
-                    _ => true,
-                };
-                if waits && let Some(hint) = printer::hint(&self.run_id, e) {
-                    let _ = writeln!(out, "{hint}");
-                }
+            for line in printer::lines(&self.run_id, events) {
+                let _ = writeln!(out, "{line}");
             }
             let _ = out.flush();
         }

@@ -201,6 +201,33 @@ pub fn describe(event: &Event) -> Option<String> {
     Some(line)
 }
 
+/// The headless lines of one committed batch: each event's line, and after an event
+/// that waits for a person, what to type ([`hint`]), unless the same batch already
+/// decided it (a gate passed at once by `--auto-approve` waits for nobody).
+pub fn lines(run_id: &str, events: &[Event]) -> Vec<String> {
+    let decided: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::GateApproved { step, .. } | EventKind::GateRejected { step, .. } => {
+                Some(step.as_str())
+            }
+            _ => None,
+        })
+        .collect();
+    let mut out = Vec::new();
+    for e in events {
+        out.extend(describe(e));
+        let waits = match &e.kind {
+            EventKind::GateOpened { step, .. } => !decided.contains(&step.as_str()),
+            _ => true,
+        };
+        if waits {
+            out.extend(hint(run_id, e));
+        }
+    }
+    out
+}
+
 /// What to type, after the line of an event that waits for a person: headless, the run
 /// just stops, and whoever reads its output may not know the commands.
 pub fn hint(run_id: &str, event: &Event) -> Option<String> {
@@ -303,5 +330,15 @@ mod tests {
             reason: None,
         });
         assert_eq!(hint("R1", &other), None);
+        // A gate decided in the same batch waits for nobody: no hint.
+        let approved = at(EventKind::GateApproved {
+            step: "deploy".into(),
+            actor: "root".into(),
+            approvers: vec!["root".into()],
+        });
+        let open = lines("R1", &[gate(false)]);
+        assert!(open.iter().any(|l| l.contains("waiting:")), "{open:?}");
+        let passed = lines("R1", &[gate(false), approved]);
+        assert!(!passed.iter().any(|l| l.contains("waiting:")), "{passed:?}");
     }
 }

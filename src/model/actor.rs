@@ -10,10 +10,15 @@ pub fn clean_name(name: &str) -> Option<&str> {
 /// Whether two names are the same person: compared trimmed and case-insensitively.
 /// An empty name is nobody and matches nothing.
 pub fn same_actor(a: &str, b: &str) -> bool {
-    match (clean_name(a), clean_name(b)) {
-        (Some(a), Some(b)) => a.to_lowercase() == b.to_lowercase(),
+    match (actor_key(a), actor_key(b)) {
+        (Some(a), Some(b)) => a == b,
         _ => false,
     }
+}
+
+/// The form names are compared in (see [`same_actor`]); `None` for an empty name.
+pub fn actor_key(name: &str) -> Option<String> {
+    clean_name(name).map(str::to_lowercase)
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ pub mod state;
 pub mod time;
 pub mod view;
 
-pub use actor::{clean_name, same_actor};
+pub use actor::{actor_key, clean_name, same_actor};
 pub use error::{ErrorKind, ErrorRecord, Severity};
 pub use event::{
     Actor, Command, CommandOutcome, DecisionSignature, Event, EventKind, ProbeKind, StepOutcome,

@@ -58,7 +58,16 @@ pub fn take_over_with(
     allow_finished: bool,
     auto_approve: bool,
 ) -> Result<(Ready, Option<String>), SessionError> {
-    starter_only(store, run_id, operator)?;
+    if let Some(starter) = other_starter(store, run_id, operator)? {
+        return Err(SessionError::Refused {
+            run_id: run_id.to_string(),
+            state: store.run(run_id)?.state,
+            reason: format!(
+                "{}; a command of yours is recorded for that engine",
+                starter_only(run_id, &starter)
+            ),
+        });
+    }
     let holder = lease_holder();
     take_lease(store, run_id, &holder)?;
     let result = apply_in_memory(
@@ -178,21 +187,22 @@ pub enum Delivery {
 
 /// The account that drives a run runs its steps (and its compensations, with that
 /// account's home, keys and agent): only the account that started the run takes it
-/// over. Another account's command is recorded for the starter's engine instead
-/// ([`apply`]); its `resume` is refused.
-fn starter_only(store: &Store, run_id: &str, operator: &str) -> Result<(), SessionError> {
-    let record = store.run(run_id)?;
-    if crate::model::same_actor(operator, &record.operator) {
-        return Ok(());
-    }
-    Err(SessionError::Refused {
-        run_id: run_id.to_string(),
-        state: record.state,
-        reason: format!(
-            "run {run_id} was started by `{}`, and the account that drives a run runs its steps: only `{}` takes it over (`baton resume {run_id}` as `{}`); a command of yours is recorded for that engine",
-            record.operator, record.operator, record.operator
-        ),
-    })
+/// over. `Some(starter)` when `operator` is not that account: its command is recorded
+/// for the starter's engine instead ([`apply`]), its `resume` refused.
+fn other_starter(
+    store: &Store,
+    run_id: &str,
+    operator: &str,
+) -> Result<Option<String>, SessionError> {
+    let starter = store.run(run_id)?.operator;
+    Ok((!crate::model::same_actor(operator, &starter)).then_some(starter))
+}
+
+/// Why only `starter` takes run `run_id` over: the one sentence every front end says.
+pub fn starter_only(run_id: &str, starter: &str) -> String {
+    format!(
+        "the account that drives a run runs its steps, so only `{starter}`, who started run {run_id}, takes it over (`baton resume {run_id}` as `{starter}`)"
+    )
 }
 
 /// What became of a command.
@@ -213,7 +223,7 @@ pub enum Applied {
     /// Recorded for the next engine (`--no-drive`).
     Recorded { id: i64 },
     /// Recorded for the engine of the run's starter: no engine held the run, and this
-    /// account does not drive another's run (see [`starter_only`]).
+    /// account does not drive another's run (see [`other_starter`]).
     RecordedForStarter { id: i64, starter: String },
 }
 
@@ -248,17 +258,16 @@ pub fn apply(
                 }
             }
         }
+        if !matches!(delivery, Delivery::NoDrive)
+            && let Some(starter) = other_starter(store, &run_id, &operator)?
+        {
+            let id = store.submit_command(&run_id, &command, None)?;
+            return Ok(Applied::RecordedForStarter { id, starter });
+        }
         match delivery {
             Delivery::NoDrive => {
                 let id = store.submit_command(&run_id, &command, None)?;
                 return Ok(Applied::Recorded { id });
-            }
-            Delivery::Foreground | Delivery::Detach
-                if starter_only(store, &run_id, &operator).is_err() =>
-            {
-                let starter = store.run(&run_id)?.operator;
-                let id = store.submit_command(&run_id, &command, None)?;
-                return Ok(Applied::RecordedForStarter { id, starter });
             }
             Delivery::Foreground => {
                 match take_over(

@@ -340,7 +340,8 @@ impl Service {
                 (Ok(Applied::RecordedForStarter { starter, .. }), Reply::Command(reply)) => {
                     let _ = reply.send(CommandOutcome::Accepted {
                         message: format!(
-                            "recorded for `{starter}`'s engine: the account that drives a run runs its steps, so only its starter takes it over"
+                            "recorded for `{starter}`'s engine: {}",
+                            command::starter_only(&run_id, &starter)
                         ),
                     });
                 }

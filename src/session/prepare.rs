@@ -219,7 +219,7 @@ fn recorded_signers(events: &[Event]) -> Option<&str> {
 /// A recorded run's plan. Whichever workflow text is used, its allowed signers are the
 /// ones recorded when the run started: a run keeps the signers it started with. Driving
 /// it (`driving`: the params given again) with the file as it is now, the run must also
-/// keep its shape (see [`check_kept`]).
+/// keep its shape (see [`workflow::shape`]).
 fn load_recorded(
     record: &RunRecord,
     source: PlanSource,
@@ -254,120 +254,21 @@ fn load_recorded(
                             d.to_string().lines().next().unwrap_or_default()
                         ))
                     })?;
-            check_kept(&started, &plan, &record.id)?;
+            workflow::shape::check_kept(&started, &plan).map_err(|c| {
+                SessionError::Diagnostics(format!(
+                    "{}:{}:1: error: {}, since run {} started; a run keeps its steps, what each waits for and what runs without asking (compensations, notifiers), its gates and its budget: put it back as it was, or start a new run",
+                    plan.source.display(),
+                    c.line,
+                    c.what,
+                    record.id
+                ))
+            })?;
         }
         return Ok(plan);
     }
     workflow::load_str_with(&record.source_text, &record.source_path, signers)
         .map(Arc::new)
         .map_err(diagnostics)
-}
-
-/// Who decides a gate, as one comparable text: a gate whose approvers, quorum,
-/// self-approval, signing or timeout (`on_timeout = "approve"` decides too) changed is
-/// another gate. Its prompt is not part of it; approvers are names compared as
-/// approvals compare them (trimmed, any case, in any order).
-fn gate_policy(gate: Option<&workflow::Gate>) -> String {
-    match gate {
-        None => "no gate".into(),
-        Some(g) => {
-            let mut approvers: Vec<String> = g
-                .approvers
-                .iter()
-                .map(|a| a.trim().to_lowercase())
-                .collect();
-            approvers.sort();
-            approvers.dedup();
-            format!(
-                "approvers [{}], quorum {}, self-approval {}, {}, {}",
-                approvers.join(", "),
-                g.quorum.max(1),
-                if g.allow_self_approval {
-                    "allowed"
-                } else {
-                    "refused"
-                },
-                if g.signed { "signed" } else { "not signed" },
-                match g.timeout {
-                    Some(t) => format!(
-                        "timeout {} then {}",
-                        workflow::format_duration(t),
-                        g.on_timeout.as_str()
-                    ),
-                    None => "no timeout".into(),
-                }
-            )
-        }
-    }
-}
-
-/// What a step may not change while its run goes on: what it waits for, when it runs,
-/// what it costs against the budget, its gate, and what runs without asking when it
-/// fails or is undone (its compensation; a service, which its dependants need only
-/// ready; an idempotent step, queued again after a crash).
-fn step_shape(plan: &Plan, step: &workflow::Step) -> String {
-    let mut needs: Vec<&str> = step
-        .needs
-        .iter()
-        .filter_map(|&n| plan.steps.get(n).map(|s| s.id.as_str()))
-        .collect();
-    needs.sort_unstable();
-    format!(
-        "needs [{}], when {:?}, cost {}, compensate {:?}, service {}, idempotent {}; gate: {}",
-        needs.join(", "),
-        step.when,
-        step.cost,
-        step.compensate,
-        step.service.is_some(),
-        step.idempotent,
-        gate_policy(step.gate.as_ref())
-    )
-}
-
-/// A run keeps its shape: the same steps, each waiting for the same steps, with the
-/// same trigger, cost, compensation and gate, the same notifiers, under the same budget. Its steps' commands may be
-/// edited before a resume (an approval bound to a changed command is void and its gate
-/// opens again), but a step renamed, added or removed, a need dropped, or a gate or a
-/// budget changed would let whoever edits the file decide who approves, or skip the
-/// approval: such a file is refused (exit 2), and the run stays as it was.
-fn check_kept(started: &Plan, now: &Plan, run_id: &str) -> Result<(), SessionError> {
-    let refuse = |line: usize, what: String| {
-        Err(SessionError::Diagnostics(format!(
-            "{}:{line}:1: error: {what}, since run {run_id} started; a run keeps its steps, what each waits for, its gates and its budget: put it back as it was, or start a new run",
-            now.source.display(),
-        )))
-    };
-    for is in &now.steps {
-        if started.step_index(&is.id).is_none() {
-            return refuse(is.line, format!("step `{}` is new", is.id));
-        }
-    }
-    for was in &started.steps {
-        let Some(is) = now.steps.iter().find(|s| s.id == was.id) else {
-            return refuse(1, format!("step `{}` is gone", was.id));
-        };
-        let (before, after) = (step_shape(started, was), step_shape(now, is));
-        if before != after {
-            return refuse(
-                is.line,
-                format!("step `{}` changed (then: {before}; now: {after})", is.id),
-            );
-        }
-    }
-    // Notifiers run on the run's events without anyone's approval.
-    if started.notify != now.notify {
-        return refuse(1, "its `[[notify]]` commands changed".into());
-    }
-    if started.budget != now.budget {
-        return refuse(
-            1,
-            format!(
-                "the budget changed (then: {:?}; now: {:?})",
-                started.budget, now.budget
-            ),
-        );
-    }
-    Ok(())
 }
 
 /// The recorded params with `given` on top; refused when a secret param is missing.

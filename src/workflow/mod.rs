@@ -10,6 +10,7 @@ mod notify;
 pub mod params;
 pub mod plan;
 mod services;
+pub mod shape;
 pub mod source;
 pub mod template;
 pub(crate) mod tree;
