@@ -4,7 +4,11 @@
 mod common;
 use common::*;
 
-fn wf(command: &str) -> String {
+/// A blocker (running until the file `unblock` exists), then `deploy` running `command`
+/// behind `gate` (both as written), after the blocker when `after` (else it only waits
+/// for the one slot, and its gate opens while the blocker runs).
+fn behind_blocker(after: bool, command: &str, gate: &str) -> String {
+    let needs = if after { "needs = [\"blocker\"]\n" } else { "" };
     format!(
         r#"
 name = "bound"
@@ -14,10 +18,14 @@ id = "blocker"
 run = 'test -f unblock || sleep 1000'
 [[step]]
 id = "deploy"
-run = '{command}'
-gate = {{ prompt = "deploy?" }}
+{needs}run = '{command}'
+{gate}
 "#
     )
+}
+
+fn wf(command: &str) -> String {
+    behind_blocker(false, command, r#"gate = { prompt = "deploy?" }"#)
 }
 
 #[test]
@@ -82,20 +90,7 @@ fn an_unchanged_workflow_keeps_its_approval_across_a_crash() {
 
 /// A gated step after a blocker, with `gate` as written.
 fn gated(gate: &str) -> String {
-    format!(
-        r#"
-name = "kept"
-max_parallel = 1
-[[step]]
-id = "blocker"
-run = 'test -f unblock || sleep 1000'
-[[step]]
-id = "deploy"
-needs = ["blocker"]
-run = 'echo ran > deployed'
-{gate}
-"#
-    )
+    behind_blocker(true, "echo ran > deployed", gate)
 }
 
 /// Security review: the gate's rules came from the file as it was at takeover, so whoever

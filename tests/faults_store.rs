@@ -359,20 +359,8 @@ fn a_database_its_owner_cannot_read_is_called_unreadable_not_read_only() {
     );
     use std::os::unix::fs::PermissionsExt;
     let env = Env::new();
-    let wf = env.workflow(
-        "w.toml",
-        "name = \"w\"\n[[step]]\nid = \"a\"\nrun = \"true\"\n",
-    );
-    let out = env.run(&["run", wf.to_str().unwrap(), "--headless"]);
-    assert_eq!(out.status.code(), Some(0), "{}", all(&out));
-    let state = env.db().parent().unwrap().to_path_buf();
-    std::fs::set_permissions(env.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
-    let chown = std::process::Command::new("chown")
-        .args(["-R", "65534:65534"])
-        .arg(&state)
-        .status()
-        .unwrap();
-    assert!(chown.success());
+    env.finished_run();
+    env.give_store_to(65534);
     std::fs::set_permissions(env.db(), std::fs::Permissions::from_mode(0o000)).unwrap();
     let o = baton_as_user(&[])
         .args(["runs"])

@@ -320,13 +320,7 @@ fn a_deletion_by_a_uid_without_a_name_is_refused_not_recorded_under_user() {
         "this test needs to act as a uid with no name: run it as root"
     );
     let env = Env::new();
-    let wf = env.workflow(
-        "w.toml",
-        "name = \"w\"\n[[step]]\nid = \"a\"\nrun = \"true\"\n",
-    );
-    let out = env.run(&["run", wf.to_str().unwrap(), "--headless"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let id = ids(&env).remove(0);
+    let id = env.finished_run();
     // The store and its directory become the nameless uid's own (a private store).
     let nameless = "54321";
     assert!(
@@ -334,15 +328,7 @@ fn a_deletion_by_a_uid_without_a_name_is_refused_not_recorded_under_user() {
             .unwrap()
             .is_none()
     );
-    let state = env.db().parent().unwrap().to_path_buf();
-    let chown = std::process::Command::new("chown")
-        .args(["-R", &format!("{nameless}:{nameless}")])
-        .arg(&state)
-        .status()
-        .unwrap();
-    assert!(chown.success());
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(env.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
+    env.give_store_to(54321);
     for args in [
         vec!["runs", "rm", id.as_str(), "--yes"],
         vec!["gc", "--older-than", "0s", "--yes"],
@@ -370,12 +356,7 @@ fn a_deletion_by_a_uid_without_a_name_is_refused_not_recorded_under_user() {
         );
     }
     // Back to root's, to read it.
-    let chown = std::process::Command::new("chown")
-        .args(["-R", "0:0"])
-        .arg(&state)
-        .status()
-        .unwrap();
-    assert!(chown.success());
+    env.give_store_to(0);
     assert_eq!(ids(&env), vec![id], "the run was deleted");
     let audit = Connection::open(env.db()).unwrap();
     let deletions: i64 = audit

@@ -53,6 +53,29 @@ impl Env {
             .env_remove("BATON_AUDIT_KEY_ID");
         c
     }
+    /// A one-step run of `true`, to its end; its id.
+    pub fn finished_run(&self) -> String {
+        let wf = self.workflow(
+            "one.toml",
+            "name = \"one\"\n[[step]]\nid = \"a\"\nrun = \"true\"\n",
+        );
+        let out = self.run(&["run", wf.to_str().unwrap(), "--headless"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        run_id_of(&text(&out.stdout))
+    }
+    /// The env's store (its directory and all in it) becomes `uid`'s own, a private store
+    /// of that account, and the temp dir above it passable for it.
+    pub fn give_store_to(&self, uid: u32) {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(self.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
+        let state = self.db().parent().unwrap().to_path_buf();
+        let chown = Command::new("chown")
+            .args(["-R", &format!("{uid}:{uid}")])
+            .arg(&state)
+            .status()
+            .unwrap();
+        assert!(chown.success(), "chown -R {uid} {}", state.display());
+    }
     pub fn run(&self, args: &[&str]) -> Output {
         self.cmd()
             .args(args)
