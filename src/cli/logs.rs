@@ -41,6 +41,7 @@ pub fn run(args: LogsArgs) -> i32 {
     match print_logs(&store, &args) {
         Ok(code) => code,
         Err(LogError::Store(e)) => fail(&e),
+        Err(LogError::Session(e)) => crate::session::report(&e),
         Err(LogError::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => exit::OK,
         Err(LogError::Io(e)) => {
             crate::stdio::errln!("error: {e}");
@@ -51,11 +52,17 @@ pub fn run(args: LogsArgs) -> i32 {
 
 enum LogError {
     Store(StoreError),
+    Session(crate::session::SessionError),
     Io(std::io::Error),
 }
 impl From<StoreError> for LogError {
     fn from(e: StoreError) -> Self {
         LogError::Store(e)
+    }
+}
+impl From<crate::session::SessionError> for LogError {
+    fn from(e: crate::session::SessionError) -> Self {
+        LogError::Session(e)
     }
 }
 impl From<std::io::Error> for LogError {
@@ -66,18 +73,15 @@ impl From<std::io::Error> for LogError {
 
 fn print_logs(store: &Store, args: &LogsArgs) -> Result<i32, LogError> {
     let run_id = store.resolve_run(&args.run)?;
-    let Some(_) = store.step_state(&run_id, &args.step)? else {
+    let view = crate::session::inspect::inspect(store, &run_id, crate::model::Timestamp::now())?;
+    let steps = view.recorded_steps();
+    let Some(step) = steps.iter().find(|s| s.id == args.step) else {
         // Name the steps there are, not the runs: the run was right.
-        let steps: Vec<String> = store
-            .run_detail(&run_id)?
-            .steps
-            .into_iter()
-            .map(|s| s.id)
-            .collect();
+        let ids: Vec<&str> = steps.iter().map(|s| s.id.as_str()).collect();
         crate::stdio::errln!(
             "error: run {run_id} has no step `{}`; its steps: {}",
             args.step,
-            steps.join(", ")
+            ids.join(", ")
         );
         return Ok(exit::USAGE);
     };
@@ -85,12 +89,7 @@ fn print_logs(store: &Store, args: &LogsArgs) -> Result<i32, LogError> {
         // An attempt that is not there is a mistake, not an empty log (a later one may
         // still come while following). Every attempt counts, with a log file or not (a
         // built-in writes none).
-        let attempts = store
-            .run_detail(&run_id)?
-            .steps
-            .iter()
-            .find(|s| s.id == args.step)
-            .map_or(0, |s| s.attempts);
+        let attempts = step.attempts;
         if a == 0 || (a > attempts && !args.follow) {
             let has = match attempts {
                 0 => "has not run yet".to_string(),

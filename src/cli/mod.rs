@@ -18,6 +18,7 @@ pub mod resume;
 pub mod run;
 pub mod runs;
 pub mod show;
+pub mod show_json;
 pub mod store_init;
 pub mod table;
 pub mod tools;

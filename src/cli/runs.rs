@@ -64,7 +64,7 @@ pub fn run(args: RunsArgs) -> i32 {
             .iter()
             .map(|r| {
                 let mut v = json(r);
-                v["signals"] = super::show::signals_json(&store, &r.id, now);
+                v["signals"] = signals(&store, &r.id, now);
                 v
             })
             .collect();
@@ -75,6 +75,18 @@ pub fn run(args: RunsArgs) -> i32 {
         crate::stdio::out!("{}", table(&runs));
     }
     exit::OK
+}
+
+/// A run's golden signals as `show` reports them (null, with a warning, for a run that
+/// cannot be read).
+fn signals(store: &crate::store::Store, run_id: &str, now: Timestamp) -> serde_json::Value {
+    match crate::session::inspect::inspect(store, run_id, now) {
+        Ok(v) => serde_json::to_value(v.signals).unwrap_or_default(),
+        Err(e) => {
+            crate::stdio::errln!("warning: no golden signals for run {run_id}: {e}");
+            serde_json::Value::Null
+        }
+    }
 }
 
 fn json(r: &RunSummary) -> serde_json::Value {

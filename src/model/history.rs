@@ -456,40 +456,41 @@ pub enum Closes<'a> {
     Step(&'a str),
 }
 
-/// The run whose cached result answered `attempt` of `step`, if the cache answered it.
-pub fn cached_from<'a>(events: &'a [Event], step: &str, attempt: u32) -> Option<&'a str> {
-    events.iter().rev().find_map(|e| match &e.kind {
-        EventKind::StepCached {
-            step: s,
-            attempt: a,
-            from_run,
-            ..
-        } if s == step && a == &attempt => Some(from_run.as_str()),
-        _ => None,
-    })
-}
-
-/// The latest recorded probe check of `attempt` of `step` (a service), if any.
-pub fn last_probe(events: &[Event], step: &str, attempt: u32) -> Option<super::view::ProbeView> {
-    events.iter().rev().find_map(|e| match &e.kind {
-        EventKind::StepProbed {
-            step: s,
-            attempt: a,
-            probe,
-            check,
-            ok,
-            detail,
-            failures,
-        } if s == step && a == &attempt => Some(super::view::ProbeView {
-            probe: *probe,
-            check: check.clone(),
-            ok: *ok,
-            detail: detail.clone(),
-            failures: *failures,
-            at: e.at,
-        }),
-        _ => None,
-    })
+/// The step an event moves (queues, runs, finishes, marks: what makes a step part of
+/// the run's record), if any. `show` lists steps in the order of their first such event.
+pub fn step_moved(kind: &EventKind) -> Option<&str> {
+    use EventKind as K;
+    match kind {
+        K::StepStateChanged { step, .. } | K::StepFinished { step, .. } | K::StepMarked { step, .. } => {
+            Some(step)
+        }
+        K::RunStarted { .. }
+        | K::RunResumed { .. }
+        | K::RunStateChanged { .. }
+        | K::StepProcess { .. }
+        | K::StepJob { .. }
+        | K::StepJobState { .. }
+        | K::StepCached { .. }
+        | K::StepProbed { .. }
+        | K::ServiceStopping { .. }
+        | K::StepRetried { .. }
+        | K::RetryScheduled { .. }
+        | K::ErrorRecorded { .. }
+        | K::ErrorsClosed { .. }
+        | K::GateOpened { .. }
+        | K::GateWarning { .. }
+        | K::ApprovalGiven { .. }
+        | K::GateApproved { .. }
+        | K::GateRejected { .. }
+        | K::GateVoided { .. }
+        | K::CommandRefused { .. }
+        | K::BudgetExceeded { .. }
+        | K::BudgetRaised { .. }
+        | K::CancelRequested { .. }
+        | K::CompensationStarted { .. }
+        | K::CompensationFinished { .. }
+        | K::RunFinished { .. } => None,
+    }
 }
 
 /// The error records an event closes: the ids it names; every record of a step that

@@ -26,7 +26,7 @@ pub use liveness::{LEASE_STALE, Lease, Liveness};
 pub use state::{RunState, StepState};
 pub use time::Timestamp;
 pub use view::{
-    Actions, GateView, JOB_RUNNING, JobTimes, JobView, ProbeView, Progress, RunSummary, RunView,
+    Actions, AttemptJob, GateView, JOB_RUNNING, JobTimes, JobView, ProbeView, Progress, RunSummary, RunView,
     StepView,
 };
 

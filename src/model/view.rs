@@ -18,9 +18,19 @@ pub struct RunView {
     pub workflow: String,
     pub description: Option<String>,
     pub state: RunState,
+    /// The live engine driving the run (its lease holder), if any: set by the session
+    /// from the store's lease (`model::liveness`), with `state`.
+    #[serde(default)]
+    pub driven_by: Option<String>,
     pub operator: String,
+    /// The workflow file the run was started from.
+    #[serde(default)]
+    pub source_path: PathBuf,
     pub started_at: Option<Timestamp>,
     pub finished_at: Option<Timestamp>,
+    /// The run's closing line (`run_finished`), once it ended.
+    #[serde(default)]
+    pub summary: Option<String>,
     /// The clock the view was taken at (elapsed times and countdowns use it).
     pub now: Timestamp,
     pub health: Health,
@@ -61,6 +71,14 @@ pub struct StepView {
     pub retry_at: Option<Timestamp>,
     pub exit_code: Option<i32>,
     pub signal: Option<i32>,
+    /// The latest attempt was stopped by its `timeout`.
+    #[serde(default)]
+    pub timed_out: bool,
+    /// The `seq` of the first event that moved the step (queued, ran, finished, was
+    /// marked); `None` while the history never mentioned it. `show` lists steps in
+    /// this order.
+    #[serde(default)]
+    pub first_seq: Option<u64>,
     pub outputs: BTreeMap<String, String>,
     /// The latest error record of this step, if any.
     pub error: Option<ErrorRecord>,
@@ -71,9 +89,10 @@ pub struct StepView {
     /// What the engine would accept for this step now (approve, reject, retry, mark).
     #[serde(default)]
     pub actions: Actions,
-    /// The latest attempt's batch job, when it ran on a cluster executor.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub job: Option<JobView>,
+    /// Every attempt's batch job, oldest first, for the attempts that ran on a cluster
+    /// executor (see [`StepView::job`] for the latest attempt's).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub jobs: Vec<AttemptJob>,
     /// The run the latest attempt's result came from, when the cache answered it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cached_from: Option<String>,
@@ -110,6 +129,22 @@ pub struct JobView {
     pub reason: Option<String>,
     /// When the job was first seen running (it left the queue).
     pub running_at: Option<Timestamp>,
+}
+
+/// The batch job one attempt ran as.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttemptJob {
+    pub attempt: u32,
+    #[serde(flatten)]
+    pub job: JobView,
+}
+
+/// The job of `attempt` among a step's `jobs` (the latest submitted for it), if it ran as one.
+pub fn job_of(jobs: &[AttemptJob], attempt: u32) -> Option<&JobView> {
+    jobs.iter()
+        .rev()
+        .find(|j| j.attempt == attempt)
+        .map(|j| &j.job)
 }
 
 impl JobView {
@@ -264,6 +299,11 @@ impl StepView {
         }
     }
 
+    /// The latest attempt's batch job, when it ran on a cluster executor.
+    pub fn job(&self) -> Option<&JobView> {
+        job_of(&self.jobs, self.attempts)
+    }
+
     /// Attempts beyond the retry policy: re-runs after an engine restart.
     pub fn resumed_attempts(&self) -> u32 {
         self.attempts.saturating_sub(self.max_attempts)
@@ -278,7 +318,7 @@ impl StepView {
     /// when the job is submitted; it runs from when the cluster first says `RUNNING`
     /// until the attempt ends.
     pub fn job_times(&self, now: Timestamp) -> Option<JobTimes> {
-        let job = self.job.as_ref()?;
+        let job = self.job()?;
         let submitted = self.started_at?;
         let end = match self.state {
             StepState::Running => now,
@@ -305,6 +345,14 @@ impl RunView {
     pub fn step_index(&self, id: &str) -> Option<StepIdx> {
         self.steps.iter().position(|s| s.id == id)
     }
+    /// The steps the run's history mentions (queued, ran, finished or marked), in the
+    /// order it first did: what `show` and `logs` list.
+    pub fn recorded_steps(&self) -> Vec<&StepView> {
+        let mut steps: Vec<&StepView> = self.steps.iter().filter(|s| s.first_seq.is_some()).collect();
+        steps.sort_by_key(|s| s.first_seq);
+        steps
+    }
+
     pub fn open_errors(&self) -> usize {
         self.errors.iter().filter(|e| e.open).count()
     }

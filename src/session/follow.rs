@@ -2,15 +2,10 @@
 //! new ones arrive: what the console shows of a run it does not drive.
 use super::prepare::{PlanSource, rebuild};
 use crate::engine::core::Core;
-use crate::engine::driver::set_log_paths;
 use crate::model::health;
 use crate::model::view::GoldenSignals;
-use crate::model::{RunState, RunView, StepState, Timestamp};
+use crate::model::{RunState, RunView, Timestamp};
 use crate::store::Store;
-
-/// A running step's tail in a followed run: the end of its log file.
-const FOLLOW_TAIL_BYTES: u64 = 16 * 1024;
-const FOLLOW_TAIL_LINES: usize = 200;
 
 /// The run on screen, rebuilt from its events.
 #[derive(Default)]
@@ -86,38 +81,12 @@ impl Follow {
         self.view_at(store, Timestamp::now())
     }
 
-    /// What the console shows of the followed run at `now`: the replayed core's view,
-    /// its state as every reader says it (`interrupted` once its engine is gone, see
-    /// `model::liveness`), log paths and output tails.
+    /// What the console shows of the followed run at `now`: the replayed core's view
+    /// with what the store knows beside it, as [`super::inspect::inspect`] reads it.
     pub fn view_at(&self, store: &Store, now: Timestamp) -> Option<RunView> {
         let mut view = self.core.as_ref()?.view(now);
-        if let Ok(l) = store.run_liveness(&view.run_id) {
-            view.state = l.state;
-        }
-        set_log_paths(&store.log_dir(&view.run_id), &mut view);
-        fill_tails(store, &mut view);
+        super::inspect::decorate(store, &mut view);
         Some(view)
-    }
-}
-
-/// The detail pane's output tail for a run driven by another process: a running step's
-/// from its log file (the engine writes it as output arrives), a finished one's as the
-/// engine recorded it.
-fn fill_tails(store: &Store, view: &mut RunView) {
-    let recorded = store.attempt_tails(&view.run_id).unwrap_or_default();
-    for sv in &mut view.steps {
-        if sv.state == StepState::Running {
-            if let Some(lines) = sv
-                .log_path
-                .as_deref()
-                .and_then(|p| crate::store::read_tail(p, FOLLOW_TAIL_BYTES).ok())
-            {
-                let skip = lines.len().saturating_sub(FOLLOW_TAIL_LINES);
-                sv.log_tail = lines.into_iter().skip(skip).collect();
-            }
-        } else if let Some(tail) = recorded.get(&sv.id).filter(|t| !t.is_empty()) {
-            sv.log_tail = tail.lines().map(str::to_string).collect();
-        }
     }
 }
 
@@ -128,9 +97,12 @@ pub fn empty_view(title: &str) -> RunView {
         workflow: title.to_string(),
         description: None,
         state: RunState::Pending,
+        driven_by: None,
         operator: String::new(),
+        source_path: Default::default(),
         started_at: None,
         finished_at: None,
+        summary: None,
         now: Timestamp::now(),
         health: health::compute([], &[]),
         budget: None,

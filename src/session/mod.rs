@@ -9,6 +9,8 @@
 //! - [`host`]: an engine hosted in this process (lease, leftovers, driver).
 //! - [`command`]: a command on any run, routed to its live engine or applied by taking
 //!   the run over.
+//! - [`inspect`]: the one reading of a run (its events replayed through the core): the
+//!   console, `show`, `logs` and `runs --json` read a run through it.
 //! - [`follow`]: a run another engine drives, rebuilt from its events as they arrive.
 //! - [`console`]: the service behind the console, the same for `run` and `tui`.
 pub mod command;
@@ -16,9 +18,9 @@ pub mod console;
 pub mod follow;
 pub mod host;
 pub mod identity;
+pub mod inspect;
 mod jobs;
 pub mod prepare;
-pub mod signals;
 pub mod signing;
 
 use crate::model::RunState;

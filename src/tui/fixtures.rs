@@ -35,12 +35,14 @@ fn step(id: &str, needs: &[usize], state: StepState, action: &str) -> StepView {
         retry_at: None,
         exit_code: None,
         signal: None,
+        timed_out: false,
+        first_seq: None,
         outputs: BTreeMap::new(),
         error: None,
         log_path: None,
         log_tail: Vec::new(),
         actions: Actions::default(),
-        job: None,
+        jobs: Vec::new(),
         cached_from: None,
         probe: None,
     }
@@ -298,9 +300,12 @@ pub fn release() -> RunView {
         workflow: "release".into(),
         description: Some("Build, test, ship".into()),
         state: RunState::Running,
+        driven_by: None,
         operator: "alice".into(),
+        source_path: "release.toml".into(),
         started_at: Some(at(0)),
         finished_at: None,
+        summary: None,
         now: at(420),
         health: compute([], &[]),
         budget: Some(BudgetView {
@@ -495,19 +500,27 @@ pub fn finished_failed() -> RunView {
 /// resources, `unit-tests` finished after a wait in the queue.
 pub fn cluster_jobs() -> RunView {
     let mut v = release();
-    let job = |id: &str, state: &str, reason: Option<&str>, running_at: Option<i64>| {
-        Some(crate::model::JobView {
-            executor: "hpc".into(),
-            job_id: id.into(),
-            state: Some(state.into()),
-            reason: reason.map(str::to_string),
-            running_at: running_at.map(at),
-        })
+    let job = |attempt: u32,
+               id: &str,
+               state: &str,
+               reason: Option<&str>,
+               running_at: Option<i64>| {
+        vec![crate::model::AttemptJob {
+            attempt,
+            job: crate::model::JobView {
+                executor: "hpc".into(),
+                job_id: id.into(),
+                state: Some(state.into()),
+                reason: reason.map(str::to_string),
+                running_at: running_at.map(at),
+            },
+        }]
     };
     for s in &mut v.steps {
+        let attempt = s.attempts;
         match s.id.as_str() {
-            "package" => s.job = job("48213", "PENDING", Some("Resources"), None),
-            "unit-tests" => s.job = job("48190", "COMPLETED", None, Some(101)),
+            "package" => s.jobs = job(attempt, "48213", "PENDING", Some("Resources"), None),
+            "unit-tests" => s.jobs = job(attempt, "48190", "COMPLETED", None, Some(101)),
             _ => {}
         }
     }

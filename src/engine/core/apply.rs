@@ -39,6 +39,11 @@ impl Core {
             }
             None => {}
         }
+        if let Some(step) = history::step_moved(&ev.kind)
+            && let Some(i) = idx(self, step)
+        {
+            self.steps[i].first_seq.get_or_insert(ev.seq);
+        }
         match &ev.kind {
             EventKind::RunStarted {
                 operator,
@@ -145,13 +150,16 @@ impl Core {
             }
             EventKind::StepJob {
                 step,
+                attempt,
                 executor,
                 job_id,
-                ..
             } => {
                 if let Some(i) = idx(self, step) {
                     self.steps[i].job = Some((executor.clone(), job_id.clone()));
-                    self.steps[i].job_seen = Some(JobView::submitted(executor, job_id));
+                    self.steps[i].jobs.push(AttemptJob {
+                        attempt: *attempt,
+                        job: JobView::submitted(executor, job_id),
+                    });
                 }
             }
             EventKind::StepJobState {
@@ -160,13 +168,14 @@ impl Core {
                 state,
                 reason,
             } => {
-                if let Some(i) = idx(self, step) {
-                    let s = &mut self.steps[i];
-                    if s.attempts == *attempt
-                        && let Some(j) = s.job_seen.as_mut()
-                    {
-                        j.observe(state, reason.as_deref(), at);
-                    }
+                if let Some(i) = idx(self, step)
+                    && let Some(j) = self.steps[i]
+                        .jobs
+                        .iter_mut()
+                        .rev()
+                        .find(|j| j.attempt == *attempt)
+                {
+                    j.job.observe(state, reason.as_deref(), at);
                 }
             }
             EventKind::StepCached { step, from_run, .. } => {
@@ -375,9 +384,10 @@ impl Core {
                 self.compensation_ran = true;
             }
             EventKind::CompensationFinished { .. } => {}
-            EventKind::RunFinished { state, .. } => {
+            EventKind::RunFinished { state, summary } => {
                 self.finished = true;
                 self.finished_at = Some(at);
+                self.summary = Some(summary.clone());
                 self.run_state = *state;
                 self.decided = Some(*state);
             }
@@ -472,7 +482,6 @@ impl Core {
                 s.timeout_kill = false;
                 s.pgid = None;
                 s.job = None;
-                s.job_seen = None;
                 s.cached_from = None;
                 if let Some(t) = step.timeout {
                     let d = at.add(t);

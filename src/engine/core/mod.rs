@@ -25,7 +25,7 @@ mod trust_tests;
 
 use super::bucket::Bucket;
 use crate::model::mask::Masker;
-use crate::model::view::{AuditView, JobView};
+use crate::model::view::{AttemptJob, AuditView, JobView};
 use crate::model::{
     Command, CommandOutcome, ErrorRecord, Event, ProbeKind, ProbeView, RunState, StepOutcome,
     StepState, Timestamp, Usage,
@@ -319,8 +319,10 @@ struct StepRt {
     pgid: Option<i32>,
     /// The attempt's batch job (executor, job id), if it runs on one.
     job: Option<(String, String)>,
-    /// The latest attempt's batch job as the console shows it; kept after it ends.
-    job_seen: Option<JobView>,
+    /// Every attempt's batch job as the console and `show` tell it; kept after it ends.
+    jobs: Vec<AttemptJob>,
+    /// The seq of the first event that moved the step (see `StepView::first_seq`).
+    first_seq: Option<u64>,
     /// The run the latest attempt's result came from (`StepCached`).
     cached_from: Option<String>,
     /// Decision-side only (not in events): a Kill was sent, and why.
@@ -418,6 +420,8 @@ pub struct Core {
     seed: u64,
     started_at: Option<Timestamp>,
     finished_at: Option<Timestamp>,
+    /// The run's closing line (`run_finished`).
+    summary: Option<String>,
     deadline: Option<Timestamp>,
     finished: bool,
     cancel_requested: bool,
@@ -486,7 +490,8 @@ impl Core {
                 outputs: BTreeMap::new(),
                 pgid: None,
                 job: None,
-                job_seen: None,
+                jobs: Vec::new(),
+                first_seq: None,
                 cached_from: None,
                 kill_sent: false,
                 timeout_kill: false,
@@ -547,6 +552,7 @@ impl Core {
             seed: cfg.seed,
             started_at: None,
             finished_at: None,
+            summary: None,
             deadline: None,
             finished: false,
             cancel_requested: false,

@@ -209,7 +209,7 @@ pub fn step_lines<'a>(
 /// The latest attempt's cluster job: its executor and id, what the cluster says of it
 /// while it runs (`PENDING (Resources)`), and its queue time apart from its run time.
 fn job_lines<'a>(s: &StepView, now: Timestamp, theme: &Theme) -> Vec<Line<'a>> {
-    let Some(job) = &s.job else {
+    let Some(job) = s.job() else {
         return Vec::new();
     };
     let mut lines = vec![kv(

@@ -53,7 +53,7 @@ impl Core {
         let Some(s) = self.steps.get(step) else {
             return;
         };
-        let Some(seen) = s.job_seen.as_ref() else {
+        let Some(seen) = crate::model::view::job_of(&s.jobs, s.attempts) else {
             return;
         };
         if s.attempts != attempt

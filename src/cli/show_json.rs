@@ -1,0 +1,187 @@
+//! `baton show RUN --json`: the run's view (`session::inspect`) in a versioned shape,
+//! documented field by field in `docs/show-json.md`. The shape is typed here and
+//! serialised by serde; a change to it bumps [`SCHEMA`] (a test holds the field list of
+//! each version).
+use crate::model::health::{HealthLabel, HealthTerm};
+use crate::model::view::{AttemptJob, GoldenSignals, ProbeView};
+use crate::model::{ErrorRecord, RunState, RunView, StepState, StepView, Timestamp};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// The version of the shape below; bump it (and list the difference in
+/// `docs/show-json.md`) whenever a field is added, removed, renamed or retyped.
+pub const SCHEMA: u32 = 1;
+
+/// The whole document.
+#[derive(Debug, Serialize)]
+pub struct RunJson<'a> {
+    pub schema: u32,
+    pub id: &'a str,
+    pub workflow: &'a str,
+    pub state: RunState,
+    pub driven_by: Option<&'a str>,
+    pub operator: &'a str,
+    pub source_path: &'a Path,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    pub summary: Option<&'a str>,
+    pub health: f64,
+    pub health_label: HealthLabel,
+    pub quality: Option<f64>,
+    pub health_terms: &'a [HealthTerm],
+    pub signals: &'a GoldenSignals,
+    pub steps: Vec<StepJson<'a>>,
+    pub errors: Vec<ErrorJson<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StepJson<'a> {
+    pub id: &'a str,
+    pub state: StepState,
+    pub attempts: u32,
+    pub exit_code: Option<i32>,
+    pub signal: Option<i32>,
+    pub timed_out: bool,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    pub duration_ms: Option<u64>,
+    pub outputs: &'a BTreeMap<String, String>,
+    pub log_path: Option<&'a Path>,
+    pub executor: &'a str,
+    pub job_id: Option<&'a str>,
+    pub jobs: Vec<JobJson<'a>>,
+    pub cached: bool,
+    pub cached_from: Option<&'a str>,
+    pub probe: Option<ProbeJson<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct JobJson<'a> {
+    pub attempt: u32,
+    pub executor: &'a str,
+    pub job_id: &'a str,
+    pub state: Option<&'a str>,
+    pub reason: Option<&'a str>,
+    pub running_at: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ProbeJson<'a> {
+    pub probe: crate::model::event::ProbeKind,
+    pub check: &'a str,
+    pub ok: bool,
+    pub detail: &'a str,
+    pub failures: u32,
+    pub at: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ErrorJson<'a> {
+    pub id: &'a str,
+    pub kind: crate::model::ErrorKind,
+    pub severity: crate::model::Severity,
+    pub step: Option<&'a str>,
+    pub attempt: u32,
+    pub message: &'a str,
+    pub suggestion: &'a str,
+    pub retryable: bool,
+    pub open: bool,
+    pub context: &'a BTreeMap<String, String>,
+    pub at: String,
+}
+
+fn time(t: Option<Timestamp>) -> Option<String> {
+    t.map(Timestamp::to_rfc3339)
+}
+
+/// The document for `view` (pure).
+pub fn of(view: &RunView) -> RunJson<'_> {
+    RunJson {
+        schema: SCHEMA,
+        id: &view.run_id,
+        workflow: &view.workflow,
+        state: view.state,
+        driven_by: view.driven_by.as_deref(),
+        operator: &view.operator,
+        source_path: &view.source_path,
+        started_at: time(view.started_at),
+        finished_at: time(view.finished_at),
+        summary: view.summary.as_deref(),
+        health: view.health.score,
+        health_label: view.health.label,
+        quality: view.health.quality,
+        health_terms: &view.health.terms,
+        signals: &view.signals,
+        steps: view
+            .recorded_steps()
+            .into_iter()
+            .map(|s| step(s, view.now))
+            .collect(),
+        errors: view.errors.iter().map(error).collect(),
+    }
+}
+
+fn step(s: &StepView, now: Timestamp) -> StepJson<'_> {
+    let latest = s.job();
+    StepJson {
+        id: &s.id,
+        state: s.state,
+        attempts: s.attempts,
+        exit_code: s.exit_code,
+        signal: s.signal,
+        timed_out: s.timed_out,
+        started_at: time(s.started_at),
+        finished_at: time(s.finished_at),
+        duration_ms: s.duration(now).map(|d| d.as_millis() as u64),
+        outputs: &s.outputs,
+        log_path: s.log_path.as_deref(),
+        executor: latest.map_or("local", |j| j.executor.as_str()),
+        job_id: latest.map(|j| j.job_id.as_str()),
+        jobs: s.jobs.iter().map(job).collect(),
+        cached: s.cached_from.is_some(),
+        cached_from: s.cached_from.as_deref(),
+        probe: s.probe.as_ref().map(probe),
+    }
+}
+
+fn job(j: &AttemptJob) -> JobJson<'_> {
+    JobJson {
+        attempt: j.attempt,
+        executor: &j.job.executor,
+        job_id: &j.job.job_id,
+        state: j.job.state.as_deref(),
+        reason: j.job.reason.as_deref(),
+        running_at: time(j.job.running_at),
+    }
+}
+
+fn probe(p: &ProbeView) -> ProbeJson<'_> {
+    ProbeJson {
+        probe: p.probe,
+        check: &p.check,
+        ok: p.ok,
+        detail: &p.detail,
+        failures: p.failures,
+        at: p.at.to_rfc3339(),
+    }
+}
+
+fn error(e: &ErrorRecord) -> ErrorJson<'_> {
+    ErrorJson {
+        id: &e.id,
+        kind: e.kind,
+        severity: e.severity,
+        step: e.step.as_deref(),
+        attempt: e.attempt,
+        message: &e.message,
+        suggestion: &e.suggestion,
+        retryable: e.retryable,
+        open: e.open,
+        context: &e.context,
+        at: e.at.to_rfc3339(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,142 @@
+use super::*;
+use crate::model::event::ProbeKind;
+use serde_json::Value;
+use std::collections::BTreeSet;
+
+/// A view with every optional field of the document filled (maps left empty: their
+/// keys are data, not fields).
+fn full() -> RunView {
+    let mut v = crate::tui::fixtures::cluster_jobs();
+    v.driven_by = Some("pid 4242 on build-1".into());
+    v.finished_at = Some(Timestamp(v.now.0 + 1_000));
+    v.summary = Some("3 of 9 steps succeeded".into());
+    if v.health.terms.is_empty() {
+        v.health.terms.push(HealthTerm {
+            label: "succeeded".into(),
+            count: 1,
+            value: 1.0,
+        });
+    }
+    for (n, s) in v.steps.iter_mut().enumerate() {
+        s.first_seq = Some(100 - n as u64);
+        s.outputs.clear();
+        s.exit_code = Some(0);
+        s.signal = Some(9);
+        s.started_at = Some(v.now);
+        s.finished_at = Some(v.now);
+        s.cached_from = Some("01J9Z3QK7V2M4P8R6T0W5X1Y3A".into());
+        s.probe = Some(ProbeView {
+            probe: ProbeKind::Live,
+            check: "tcp 127.0.0.1:5432".into(),
+            ok: true,
+            detail: "connected".into(),
+            failures: 0,
+            at: v.now,
+        });
+    }
+    for e in &mut v.errors {
+        e.context.clear();
+    }
+    v
+}
+
+/// Every field path of a document (`steps[].jobs[].state`), maps' keys included.
+fn paths(v: &Value, prefix: &str, out: &mut BTreeSet<String>) {
+    match v {
+        Value::Object(m) => {
+            for (k, v) in m {
+                let p = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                out.insert(p.clone());
+                paths(v, &p, out);
+            }
+        }
+        Value::Array(a) => {
+            for v in a {
+                paths(v, &format!("{prefix}[]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn fields() -> BTreeSet<String> {
+    let v = full();
+    let doc = serde_json::to_value(of(&v)).unwrap();
+    let mut out = BTreeSet::new();
+    paths(&doc, "", &mut out);
+    out
+}
+
+/// The field list of each schema version is a snapshot named by the version: a field
+/// changed without bumping `SCHEMA` changes the snapshot of a released version.
+#[test]
+fn the_fields_of_the_document_are_those_of_its_schema_version() {
+    let list: Vec<String> = fields().into_iter().collect();
+    assert!(list.contains(&"steps[].jobs[].running_at".to_string()));
+    assert!(list.contains(&"steps[].probe.failures".to_string()));
+    assert!(list.contains(&"errors[].suggestion".to_string()));
+    insta::assert_snapshot!(format!("fields_of_schema_{SCHEMA}"), list.join("\n"));
+}
+
+/// `docs/show-json.md` documents the current version and every one of its fields.
+#[test]
+fn the_documentation_names_the_version_and_every_field() {
+    let doc = include_str!("../../../docs/show-json.md");
+    assert!(
+        doc.contains(&format!("Schema version: **{SCHEMA}**")),
+        "docs/show-json.md must name schema version {SCHEMA}"
+    );
+    let missing: Vec<String> = fields()
+        .into_iter()
+        .filter(|f| !doc.contains(&format!("`{f}`")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "docs/show-json.md does not document {missing:?}"
+    );
+}
+
+#[test]
+fn the_document_lists_the_steps_the_history_mentions_in_the_order_it_did() {
+    let mut v = full();
+    v.steps[0].first_seq = None;
+    v.steps[1].first_seq = Some(1);
+    v.steps[2].first_seq = Some(5);
+    v.steps[3].first_seq = Some(3);
+    let doc = of(&v);
+    let ids: Vec<&str> = doc.steps.iter().take(3).map(|s| s.id).collect();
+    assert_eq!(ids, [&v.steps[1].id, &v.steps[3].id, &v.steps[2].id]);
+    assert!(doc.steps.iter().all(|s| s.id != v.steps[0].id));
+    assert_eq!(doc.steps.len(), v.steps.len() - 1);
+}
+
+#[test]
+fn a_step_names_its_latest_attempts_job_or_runs_locally() {
+    let v = full();
+    let doc = serde_json::to_value(of(&v)).unwrap();
+    let step = |id: &str| {
+        doc["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == id)
+            .cloned()
+            .unwrap()
+    };
+    let package = step("package");
+    assert_eq!(package["executor"], "hpc");
+    assert_eq!(package["job_id"], "48213");
+    assert_eq!(package["jobs"][0]["reason"], "Resources");
+    assert_eq!(package["jobs"][0]["running_at"], Value::Null);
+    let built = step("build");
+    assert_eq!(built["executor"], "local");
+    assert_eq!(built["job_id"], Value::Null);
+    assert_eq!(built["jobs"], serde_json::json!([]));
+    assert_eq!(built["cached"], true);
+    assert_eq!(doc["schema"], SCHEMA);
+    assert_eq!(doc["started_at"], v.started_at.unwrap().to_rfc3339());
+}

@@ -1,0 +1,55 @@
+//! The one reading of a run: its stored events replayed through the core (checked
+//! against the run's event chain first, as every replay is), with what only the store
+//! knows beside it (the run's lease, its log files and recorded output tails). The
+//! console, `show`, `show --json`, `logs` and `runs --json`'s signals all read a run
+//! through [`inspect`] (the console through [`super::follow::Follow`], which keeps the
+//! replayed core and applies new events as they arrive).
+use super::SessionError;
+use super::prepare::{PlanSource, rebuild};
+use crate::engine::driver::set_log_paths;
+use crate::model::{RunView, StepState, Timestamp};
+use crate::store::Store;
+
+/// A running step's tail in a run read from the store: the end of its log file.
+const TAIL_BYTES: u64 = 16 * 1024;
+const TAIL_LINES: usize = 200;
+
+/// Run `run_id` as it stands at `now` (a running step's duration runs to it).
+pub fn inspect(store: &Store, run_id: &str, now: Timestamp) -> Result<RunView, SessionError> {
+    let core = rebuild(store, run_id, PlanSource::Recorded, &[], false)?;
+    let mut view = core.view(now);
+    decorate(store, &mut view);
+    Ok(view)
+}
+
+/// What the store knows of a replayed run beside its events: its state as every reader
+/// says it (`interrupted` once its engine is gone, see `model::liveness`) and who
+/// drives it, each step's log file and output tail.
+pub(super) fn decorate(store: &Store, view: &mut RunView) {
+    if let Ok(l) = store.run_liveness(&view.run_id) {
+        view.state = l.state;
+        view.driven_by = l.driven_by;
+    }
+    set_log_paths(&store.log_dir(&view.run_id), view);
+    fill_tails(store, view);
+}
+
+/// A running step's output tail from its log file (the engine writes it as output
+/// arrives), a finished one's as the engine recorded it.
+fn fill_tails(store: &Store, view: &mut RunView) {
+    let recorded = store.attempt_tails(&view.run_id).unwrap_or_default();
+    for sv in &mut view.steps {
+        if sv.state == StepState::Running {
+            if let Some(lines) = sv
+                .log_path
+                .as_deref()
+                .and_then(|p| crate::store::read_tail(p, TAIL_BYTES).ok())
+            {
+                let skip = lines.len().saturating_sub(TAIL_LINES);
+                sv.log_tail = lines.into_iter().skip(skip).collect();
+            }
+        } else if let Some(tail) = recorded.get(&sv.id).filter(|t| !t.is_empty()) {
+            sv.log_tail = tail.lines().map(str::to_string).collect();
+        }
+    }
+}
