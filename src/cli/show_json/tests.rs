@@ -40,6 +40,19 @@ fn full() -> RunView {
     v
 }
 
+/// The JSON type of a value, as the field list names it.
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_f64() => "number",
+        Value::Number(_) => "integer",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
 /// Every field path of a document (`steps[].jobs[].state`), maps' keys included.
 fn paths(v: &Value, prefix: &str, out: &mut BTreeSet<String>) {
     match v {
@@ -71,14 +84,52 @@ fn fields() -> BTreeSet<String> {
     out
 }
 
+/// The type of the field at `path` in a document of the full view: of its first
+/// value that is not null, across every element of the arrays on the way.
+fn type_at(doc: &Value, path: &str) -> &'static str {
+    fn values<'v>(v: &'v Value, parts: &[&str], out: &mut Vec<&'v Value>) {
+        let Some((part, rest)) = parts.split_first() else {
+            out.push(v);
+            return;
+        };
+        let name = part.trim_end_matches("[]");
+        let arrays = (part.len() - name.len()) / 2;
+        let mut here = vec![&v[name]];
+        for _ in 0..arrays {
+            here = here
+                .into_iter()
+                .flat_map(|a| a.as_array().into_iter().flatten())
+                .collect();
+        }
+        for h in here {
+            values(h, rest, out);
+        }
+    }
+    if path.ends_with("[]") {
+        return "array";
+    }
+    let parts: Vec<&str> = path.split('.').collect();
+    let mut found = Vec::new();
+    values(doc, &parts, &mut found);
+    found
+        .into_iter()
+        .map(kind)
+        .find(|k| *k != "null")
+        .unwrap_or("null")
+}
+
 /// The field list of each schema version is a snapshot named by the version: a field
 /// changed without bumping `SCHEMA` changes the snapshot of a released version.
 #[test]
 fn the_fields_of_the_document_are_those_of_its_schema_version() {
-    let list: Vec<String> = fields().into_iter().collect();
-    assert!(list.contains(&"steps[].jobs[].running_at".to_string()));
-    assert!(list.contains(&"steps[].probe.failures".to_string()));
-    assert!(list.contains(&"errors[].suggestion".to_string()));
+    let doc = serde_json::to_value(of(&full())).unwrap();
+    let list: Vec<String> = fields()
+        .into_iter()
+        .map(|f| format!("{f}: {}", type_at(&doc, &f)))
+        .collect();
+    assert!(list.contains(&"steps[].jobs[].running_at: string".to_string()));
+    assert!(list.contains(&"steps[].probe.failures: integer".to_string()));
+    assert!(list.contains(&"errors[].suggestion: string".to_string()));
     insta::assert_snapshot!(format!("fields_of_schema_{SCHEMA}"), list.join("\n"));
 }
 

@@ -1167,7 +1167,7 @@ fn a_jobs_queue_and_run_times_come_from_its_recorded_states_and_replay_agrees() 
     };
     assert!(persisted(&sim.at(6_000).input(stale)).is_empty());
     let v = sim.core.view(Timestamp(T0 + 9_000));
-    let job = v.steps[step].job.clone().expect("a job");
+    let job = v.steps[step].job().cloned().expect("a job");
     assert_eq!(
         (job.job_id.as_str(), job.state.as_deref(), job.reason),
         ("77", Some("RUNNING"), None)
@@ -1178,8 +1178,8 @@ fn a_jobs_queue_and_run_times_come_from_its_recorded_states_and_replay_agrees() 
     // Replaying the stored events gives the same view.
     let replayed = Core::replay(sim.core.plan().clone(), cfg(), sim.core.events()).unwrap();
     assert_eq!(
-        replayed.view(Timestamp(T0 + 9_000)).steps[step].job,
-        v.steps[step].job
+        replayed.view(Timestamp(T0 + 9_000)).steps[step].job().cloned(),
+        v.steps[step].job().cloned()
     );
     // Once the attempt ends, states are no longer recorded; the job stays visible.
     sim.at(10_000).exit("sim", 0);
