@@ -82,7 +82,7 @@ pub fn text(v: &RunView) -> String {
         out.push_str(&format!("summary {s}\n"));
     }
     out.push('\n');
-    let steps = v.recorded_steps();
+    let steps = &v.steps;
     let rows: Vec<[String; 5]> = steps
         .iter()
         .map(|s| {
@@ -140,7 +140,7 @@ pub fn text(v: &RunView) -> String {
     if !cached.is_empty() {
         out.push_str(&format!("cached, not run: {}\n", cached.join(", ")));
     }
-    for s in &steps {
+    for s in steps {
         if let Some(p) = &s.probe {
             out.push_str(&crate::sanitize::for_terminal(&format!(
                 "probe of {}: {} {} {}: {} ({})",

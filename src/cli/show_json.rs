@@ -113,10 +113,7 @@ pub fn of(view: &RunView) -> RunJson<'_> {
         quality: view.health.quality,
         health_terms: &view.health.terms,
         signals: &view.signals,
-        steps: view
-            .recorded_steps()
-            .into_iter()
-            .map(|s| step(s, view.now))
+        steps: view.steps.iter().map(|s| step(s, view.now))
             .collect(),
         errors: view.errors.iter().map(error).collect(),
     }

@@ -456,43 +456,6 @@ pub enum Closes<'a> {
     Step(&'a str),
 }
 
-/// The step an event moves (queues, runs, finishes, marks: what makes a step part of
-/// the run's record), if any. `show` lists steps in the order of their first such event.
-pub fn step_moved(kind: &EventKind) -> Option<&str> {
-    use EventKind as K;
-    match kind {
-        K::StepStateChanged { step, .. } | K::StepFinished { step, .. } | K::StepMarked { step, .. } => {
-            Some(step)
-        }
-        K::RunStarted { .. }
-        | K::RunResumed { .. }
-        | K::RunStateChanged { .. }
-        | K::StepProcess { .. }
-        | K::StepJob { .. }
-        | K::StepJobState { .. }
-        | K::StepCached { .. }
-        | K::StepProbed { .. }
-        | K::ServiceStopping { .. }
-        | K::StepRetried { .. }
-        | K::RetryScheduled { .. }
-        | K::ErrorRecorded { .. }
-        | K::ErrorsClosed { .. }
-        | K::GateOpened { .. }
-        | K::GateWarning { .. }
-        | K::ApprovalGiven { .. }
-        | K::GateApproved { .. }
-        | K::GateRejected { .. }
-        | K::GateVoided { .. }
-        | K::CommandRefused { .. }
-        | K::BudgetExceeded { .. }
-        | K::BudgetRaised { .. }
-        | K::CancelRequested { .. }
-        | K::CompensationStarted { .. }
-        | K::CompensationFinished { .. }
-        | K::RunFinished { .. } => None,
-    }
-}
-
 /// The error records an event closes: the ids it names; every record of a step that
 /// succeeds (or is marked succeeded); every record of a step an operator retries.
 pub fn errors_closed(kind: &EventKind) -> Option<Closes<'_>> {

@@ -74,11 +74,6 @@ pub struct StepView {
     /// The latest attempt was stopped by its `timeout`.
     #[serde(default)]
     pub timed_out: bool,
-    /// The `seq` of the first event that moved the step (queued, ran, finished, was
-    /// marked); `None` while the history never mentioned it. `show` lists steps in
-    /// this order.
-    #[serde(default)]
-    pub first_seq: Option<u64>,
     pub outputs: BTreeMap<String, String>,
     /// The latest error record of this step, if any.
     pub error: Option<ErrorRecord>,
@@ -345,14 +340,6 @@ impl RunView {
     pub fn step_index(&self, id: &str) -> Option<StepIdx> {
         self.steps.iter().position(|s| s.id == id)
     }
-    /// The steps the run's history mentions (queued, ran, finished or marked), in the
-    /// order it first did: what `show` and `logs` list.
-    pub fn recorded_steps(&self) -> Vec<&StepView> {
-        let mut steps: Vec<&StepView> = self.steps.iter().filter(|s| s.first_seq.is_some()).collect();
-        steps.sort_by_key(|s| s.first_seq);
-        steps
-    }
-
     pub fn open_errors(&self) -> usize {
         self.errors.iter().filter(|e| e.open).count()
     }

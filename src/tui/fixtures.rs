@@ -36,7 +36,6 @@ fn step(id: &str, needs: &[usize], state: StepState, action: &str) -> StepView {
         exit_code: None,
         signal: None,
         timed_out: false,
-        first_seq: None,
         outputs: BTreeMap::new(),
         error: None,
         log_path: None,

@@ -39,11 +39,6 @@ impl Core {
             }
             None => {}
         }
-        if let Some(step) = history::step_moved(&ev.kind)
-            && let Some(i) = idx(self, step)
-        {
-            self.steps[i].first_seq.get_or_insert(ev.seq);
-        }
         match &ev.kind {
             EventKind::RunStarted {
                 operator,

@@ -321,8 +321,6 @@ struct StepRt {
     job: Option<(String, String)>,
     /// Every attempt's batch job as the console and `show` tell it; kept after it ends.
     jobs: Vec<AttemptJob>,
-    /// The seq of the first event that moved the step (see `StepView::first_seq`).
-    first_seq: Option<u64>,
     /// The run the latest attempt's result came from (`StepCached`).
     cached_from: Option<String>,
     /// Decision-side only (not in events): a Kill was sent, and why.
@@ -491,7 +489,6 @@ impl Core {
                 pgid: None,
                 job: None,
                 jobs: Vec::new(),
-                first_seq: None,
                 cached_from: None,
                 kill_sent: false,
                 timeout_kill: false,

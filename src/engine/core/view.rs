@@ -111,7 +111,6 @@ impl Core {
             exit_code: s.exit_code,
             signal: s.signal,
             timed_out: s.timed_out,
-            first_seq: s.first_seq,
             outputs: s.outputs.clone(),
             error: s.last_error.map(|n| self.errors[n].clone()),
             log_path: None,
