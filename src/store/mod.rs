@@ -16,8 +16,6 @@ pub mod event_chain;
 mod logtail;
 mod metrics;
 mod project;
-#[cfg(test)]
-mod project_reference;
 pub mod proof;
 mod query;
 pub mod schema;

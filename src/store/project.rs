@@ -8,9 +8,9 @@
 //!   `outputs`; error and approval records keep their order;
 //! - [`write`] writes each patch with one statement.
 //!
-//! The result is the same as applying the events one by one (one or more upserts per
-//! event, as `project_reference.rs` does), whatever the batch: the tests check it on
-//! random event sequences and random chunkings.
+//! The result is the same as committing the events one by one, whatever the batch:
+//! the tests (`project/tests.rs`) check it on random event sequences and random
+//! chunkings.
 use super::AttemptLog;
 use super::error::StoreError;
 use crate::model::history::{self, Closes};
@@ -751,3 +751,6 @@ pub fn write(conn: &Connection, run_id: &str, p: &Projection<'_>) -> Result<(), 
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;
