@@ -22,18 +22,32 @@ fn baton(db: &Db, args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// A run of a workflow with these steps: `show` and `logs` replay the run's events
+/// through the engine's core, so the recorded workflow must name its steps.
+fn run_of(id: &str, started: i64, steps: &[&str]) -> baton::store::NewRun {
+    let mut r = new_run(id, started);
+    r.source_text = format!("name = \"{}\"\n", r.workflow);
+    for s in steps {
+        r.source_text
+            .push_str(&format!("[[step]]\nid = \"{s}\"\nrun = \"true\"\n"));
+    }
+    r
+}
+
 /// Two runs: an old succeeded one and a newer failed one with a retried step and an error.
 fn populate(db: &Db) -> Store {
     let mut s = Store::open(&db.path).unwrap();
     s.set_audit_keys(AuditKeys::default());
-    s.create_run(&new_run("01JOLDRUN0", 1_000)).unwrap();
+    s.create_run(&run_of("01JOLDRUN0", 1_000, &["build"]))
+        .unwrap();
     let mut sc = Script::new("01JOLDRUN0");
     sc.started()
         .ok_step("build")
         .run_finished(RunState::Succeeded);
     s.commit("01JOLDRUN0", &sc.take()).unwrap();
 
-    s.create_run(&new_run("01JNEWRUN0", 2_000)).unwrap();
+    s.create_run(&run_of("01JNEWRUN0", 2_000, &["build", "test"]))
+        .unwrap();
     let mut sc = Script::new("01JNEWRUN0");
     sc.started()
         .ok_step("build")
@@ -236,7 +250,7 @@ fn logs_follow_prints_new_output_until_the_step_is_final() {
     use std::io::Write;
     let db = db();
     let mut s = Store::open(&db.path).unwrap();
-    s.create_run(&new_run("01JLIVE", 1)).unwrap();
+    s.create_run(&run_of("01JLIVE", 1, &["deploy"])).unwrap();
     let mut sc = Script::new("01JLIVE");
     sc.started().state("deploy", StepState::Running, 1);
     s.commit("01JLIVE", &sc.take()).unwrap();
