@@ -133,6 +133,8 @@ impl Store {
     /// store keeps). Health and quality are `show`'s; queue depth and running, the
     /// steps queued and running now, only for a run a live engine drives.
     fn run_gauges(&self, runs: &[RunSummary], all: bool) -> Result<Vec<RunGauges>, StoreError> {
+        let tallies = self.tallies()?;
+        let none = super::query::Tally::default();
         let mut latest = HashSet::new();
         let mut out = Vec::new();
         for r in runs {
@@ -141,17 +143,16 @@ impl Store {
             if !(all || live || newest) {
                 continue;
             }
-            let d = self.run_detail(&r.id)?;
-            let count = |pred: &dyn Fn(StepState) -> bool| {
-                live.then(|| d.steps.iter().filter(|s| pred(s.state)).count() as u64)
-            };
+            let t = tallies.get(&r.id).unwrap_or(&none);
+            let count = |pred: fn(StepState) -> bool| live.then(|| t.count(pred) as u64);
+            let health = t.health();
             out.push(RunGauges {
-                queue_depth: count(&|s| s == StepState::Queued),
-                running: count(&StepState::has_process),
+                queue_depth: count(|s| s == StepState::Queued),
+                running: count(StepState::has_process),
                 run: r.id.clone(),
                 workflow: r.workflow.clone(),
-                health: d.health.score,
-                quality: d.health.quality,
+                health: health.score,
+                quality: health.quality,
             });
         }
         out.sort_by(|a, b| a.run.cmp(&b.run));

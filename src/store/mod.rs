@@ -29,7 +29,7 @@ pub use commands::{Claimed, LeaseOutcome, holder_alive, lease_holder_name};
 pub use delete::DeletedRun;
 pub use error::StoreError;
 pub use logtail::{CUT_LINE_MARKER, read_tail};
-pub use query::{RunDetail, RunRecord, StepDetail, raw_audit_rows};
+pub use query::{RunRecord, raw_audit_rows};
 pub use verify::Sealed;
 
 use crate::model::{Event, Timestamp};
@@ -506,11 +506,10 @@ fn insert_run(tx: &Connection, run: &NewRun) -> Result<(), StoreError> {
         run.operator,
         run.started_at.0
     ])?;
-    let mut stmt = tx.prepare_cached(
-        "INSERT INTO steps (run_id, step_id, ord, state) VALUES (?1, ?2, ?3, 'pending')",
-    )?;
-    for (i, step) in run.steps.iter().enumerate() {
-        stmt.execute(params![run.id, step, i as i64])?;
+    let mut stmt = tx
+        .prepare_cached("INSERT INTO steps (run_id, step_id, state) VALUES (?1, ?2, 'pending')")?;
+    for step in &run.steps {
+        stmt.execute(params![run.id, step])?;
     }
     Ok(())
 }

@@ -1,11 +1,13 @@
-//! Projection of events into the queryable tables (runs, steps, attempts, outputs,
-//! errors, approvals). Runs inside `Store::commit`'s transaction, so the tables never
-//! disagree with the event log.
+//! Projection of events into the tables that queries across runs read (runs, steps,
+//! attempts, errors, approvals): `baton runs`, metrics, `runs gc`, `audit verify`. One
+//! run is read by replaying its events through the core (`session::inspect`), so only
+//! what those queries need is projected. Runs inside `Store::commit`'s transaction, so
+//! the tables never disagree with the event log.
 //!
 //! A batch is projected in two parts:
 //! - [`fold`] (pure) folds the batch's events, and the attempts' logs recorded with it,
-//!   into at most one patch per touched row of `runs`, `steps`, `attempts` and
-//!   `outputs`; error and approval records keep their order;
+//!   into at most one patch per touched row of `runs`, `steps` and `attempts`; error
+//!   and approval records keep their order;
 //! - [`write`] writes each patch with one statement.
 //!
 //! The result is the same as committing the events one by one, whatever the batch:
@@ -22,77 +24,34 @@ use std::collections::HashMap;
 /// What one batch does to the query tables.
 #[derive(Debug, Default, PartialEq)]
 pub struct Projection<'a> {
-    pub run: RunPatch<'a>,
-    /// In the order the batch first touched them.
-    pub steps: Vec<(&'a str, StepPatch<'a>)>,
+    pub run: RunPatch,
+    /// In the order the batch first touched them. Every event that touches a step
+    /// creates its row if missing, so the same changes apply to a new row (`pending`,
+    /// no attempts, not timed out) and to an existing one.
+    pub steps: Vec<(&'a str, StepOps)>,
     /// Keyed by (step, attempt), in the order the batch first touched them.
     pub attempts: Vec<((&'a str, u32), AttemptOps<'a>)>,
-    /// The last value the batch gave each output.
-    pub outputs: Vec<(OutputKey<'a>, Output<'a>)>,
     /// In event order (closing and recording do not commute).
     pub errors: Vec<ErrorOp<'a>>,
     /// In event order (rows get increasing ids).
     pub approvals: Vec<Approval<'a>>,
 }
 
-/// (step, key) of an output.
-pub type OutputKey<'a> = (&'a str, &'a str);
-/// (value, attempt) of an output.
-pub type Output<'a> = (&'a str, u32);
-
 /// Changes to the run's row.
 #[derive(Debug, Default, Clone, PartialEq)]
-pub struct RunPatch<'a> {
+pub struct RunPatch {
     pub state: Option<&'static str>,
-    /// `finished_at` and `summary`.
-    pub finished: Option<(i64, &'a str)>,
+    pub finished_at: Option<i64>,
 }
 
-/// Changes to one column group of a `steps` row, as a batch leaves them: `None` leaves
-/// the column as it was.
+/// Changes to a `steps` row, as a batch leaves them: `None` leaves the column as it was.
 #[derive(Debug, Default, Clone, PartialEq)]
-pub struct StepOps<'a> {
+pub struct StepOps {
     pub state: Option<&'static str>,
     /// `attempts` becomes at least this.
     pub attempts: u32,
-    pub reason: Option<Option<&'a str>>,
-    pub queued_at: Option<i64>,
-    pub started_at: Option<i64>,
-    pub finished_at: Option<Option<i64>>,
-    pub finish: Option<StepFinish>,
-    pub pgid: Option<i32>,
-}
-
-/// The columns `StepFinished` sets on the step (and a new attempt clears: they are the
-/// latest attempt's, as in the core's view).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct StepFinish {
-    pub exit_code: Option<i32>,
-    pub signal: Option<i32>,
-    pub duration_ms: Option<i64>,
-    pub timed_out: bool,
-}
-
-impl StepFinish {
-    /// An attempt that has not finished yet.
-    const RUNNING: StepFinish = StepFinish {
-        exit_code: None,
-        signal: None,
-        duration_ms: None,
-        timed_out: false,
-    };
-}
-
-/// A step's row after a batch. Whether the row existed before the batch is not known
-/// when folding, so the patch covers both cases.
-#[derive(Debug, Default, Clone, PartialEq)]
-pub struct StepPatch<'a> {
-    /// Applied to the row if it existed before the batch (every event of the batch).
-    pub update: StepOps<'a>,
-    /// If it did not: the `ord` the first event to create the row gives it, and what
-    /// the events from that one on did to it. `None` when no event of the batch creates
-    /// the row (`StepProcess` alone only updates an existing step).
-    pub insert: Option<(i64, StepOps<'a>)>,
+    /// The latest attempt's: set when it finishes, cleared when the next one runs.
+    pub timed_out: Option<bool>,
 }
 
 /// Changes to an `attempts` row. Every event about an attempt creates its row, so the
@@ -100,23 +59,10 @@ pub struct StepPatch<'a> {
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct AttemptOps<'a> {
     pub state: Option<&'static str>,
-    /// Set only if the row has none yet: the first time the attempt ran.
-    pub started_at: Option<i64>,
-    pub finish: Option<AttemptFinish<'a>>,
-    pub pgid: Option<i32>,
+    /// What `StepFinished` sets: its run time and usage.
+    pub finish: Option<(i64, Usage)>,
     /// `log_path` and `log_tail`.
     pub log: Option<(Cow<'a, str>, &'a str)>,
-}
-
-/// The columns `StepFinished` sets on the attempt.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AttemptFinish<'a> {
-    pub at: i64,
-    pub duration_ms: i64,
-    pub outcome: &'a StepOutcome,
-    pub exit_code: Option<i32>,
-    pub signal: Option<i32>,
-    pub usage: Usage,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -142,120 +88,63 @@ pub struct Approval<'a> {
     pub details: serde_json::Value,
 }
 
-impl<'a> StepOps<'a> {
+impl StepOps {
     /// These changes followed by `next`'s.
-    fn then(&mut self, next: StepOps<'a>) {
+    fn then(&mut self, next: StepOps) {
         let StepOps {
             state,
             attempts,
-            reason,
-            queued_at,
-            started_at,
-            finished_at,
-            finish,
-            pgid,
+            timed_out,
         } = next;
         self.state = state.or(self.state);
         self.attempts = self.attempts.max(attempts);
-        self.reason = reason.or(self.reason);
-        self.queued_at = queued_at.or(self.queued_at);
-        self.started_at = started_at.or(self.started_at);
-        self.finished_at = finished_at.or(self.finished_at);
-        self.finish = finish.or(self.finish);
-        self.pgid = pgid.or(self.pgid);
+        self.timed_out = timed_out.or(self.timed_out);
     }
 }
 
 impl<'a> AttemptOps<'a> {
     /// These changes followed by `next`'s.
     fn then(&mut self, next: AttemptOps<'a>) {
-        let AttemptOps {
-            state,
-            started_at,
-            finish,
-            pgid,
-            log,
-        } = next;
+        let AttemptOps { state, finish, log } = next;
         self.state = state.or(self.state);
-        // The first start wins (`coalesce(started_at, new)`).
-        self.started_at = self.started_at.or(started_at);
         self.finish = finish.or(self.finish.take());
-        self.pgid = pgid.or(self.pgid);
         self.log = log.or(self.log.take());
     }
 }
 
-/// What one event does to its step's row: whether it creates the row if missing, and
-/// the changes. `None` if it does not touch `steps`.
-fn step_ops(ev: &Event) -> Option<(&str, bool, StepOps<'_>)> {
-    let at = ev.at.0;
+/// What one event does to its step's row (creating it if missing), if anything.
+fn step_ops(ev: &Event) -> Option<(&str, StepOps)> {
     match &ev.kind {
         EventKind::StepStateChanged {
             step,
             state,
             attempt,
-            reason,
-        } => {
-            let finished_at = if state.is_final() {
-                Some(Some(at))
-            } else if matches!(
-                state,
-                StepState::Running
-                    | StepState::Queued
-                    | StepState::RetryWait
-                    | StepState::Pending
-                    | StepState::WaitingApproval
-            ) {
-                Some(None)
-            } else {
-                None
-            };
-            let ops = StepOps {
+            ..
+        } => Some((
+            step,
+            StepOps {
                 state: Some(state.as_str()),
                 attempts: *attempt,
-                reason: Some(reason.as_deref()),
-                queued_at: (*state == StepState::Queued).then_some(at),
-                started_at: (*state == StepState::Running).then_some(at),
-                finished_at,
-                finish: (*state == StepState::Running).then_some(StepFinish::RUNNING),
-                ..StepOps::default()
-            };
-            Some((step, true, ops))
-        }
-        EventKind::StepProcess { step, pgid, .. } => Some((
-            step,
-            false,
-            StepOps {
-                pgid: Some(*pgid),
-                ..StepOps::default()
+                timed_out: (*state == StepState::Running).then_some(false),
             },
         )),
         EventKind::StepFinished {
             step,
             attempt,
             outcome,
-            duration_ms,
             ..
-        } => {
-            let (exit_code, signal) = exit_and_signal(outcome);
-            let ops = StepOps {
+        } => Some((
+            step,
+            StepOps {
+                state: None,
                 attempts: *attempt,
-                finish: Some(StepFinish {
-                    exit_code,
-                    signal,
-                    duration_ms: Some(*duration_ms as i64),
-                    timed_out: matches!(outcome, StepOutcome::TimedOut),
-                }),
-                ..StepOps::default()
-            };
-            Some((step, true, ops))
-        }
+                timed_out: Some(matches!(outcome, StepOutcome::TimedOut)),
+            },
+        )),
         EventKind::StepMarked { step, state, .. } => Some((
             step,
-            true,
             StepOps {
                 state: Some(state.as_str()),
-                finished_at: Some(Some(at)),
                 ..StepOps::default()
             },
         )),
@@ -265,7 +154,6 @@ fn step_ops(ev: &Event) -> Option<(&str, bool, StepOps<'_>)> {
 
 /// What one event does to an attempt's row, if anything.
 fn attempt_ops(ev: &Event) -> Option<((&str, u32), AttemptOps<'_>)> {
-    let at = ev.at.0;
     match &ev.kind {
         // An attempt exists once it runs (queued and gate states precede it).
         EventKind::StepStateChanged {
@@ -283,55 +171,24 @@ fn attempt_ops(ev: &Event) -> Option<((&str, u32), AttemptOps<'_>)> {
                 (step, *attempt),
                 AttemptOps {
                     state: Some(state.as_str()),
-                    started_at: (*state == StepState::Running).then_some(at),
                     ..AttemptOps::default()
                 },
             ))
         }
-        EventKind::StepProcess {
-            step,
-            attempt,
-            pgid,
-        } => Some((
-            (step, *attempt),
-            AttemptOps {
-                pgid: Some(*pgid),
-                ..AttemptOps::default()
-            },
-        )),
         EventKind::StepFinished {
             step,
             attempt,
-            outcome,
             duration_ms,
             usage,
             ..
-        } => {
-            let (exit_code, signal) = exit_and_signal(outcome);
-            Some((
-                (step, *attempt),
-                AttemptOps {
-                    finish: Some(AttemptFinish {
-                        at,
-                        duration_ms: *duration_ms as i64,
-                        outcome,
-                        exit_code,
-                        signal,
-                        usage: *usage,
-                    }),
-                    ..AttemptOps::default()
-                },
-            ))
-        }
+        } => Some((
+            (step, *attempt),
+            AttemptOps {
+                finish: Some((*duration_ms as i64, *usage)),
+                ..AttemptOps::default()
+            },
+        )),
         _ => None,
-    }
-}
-
-fn exit_and_signal(outcome: &StepOutcome) -> (Option<i32>, Option<i32>) {
-    match outcome {
-        StepOutcome::Exited { exit_code } => (Some(*exit_code), None),
-        StepOutcome::Signalled { signal } => (None, Some(*signal)),
-        _ => (None, None),
     }
 }
 
@@ -470,7 +327,6 @@ pub fn fold<'a>(logs: &'a [AttemptLog], events: &'a [Event]) -> Projection<'a> {
     let mut p = Projection::default();
     let mut step_at: HashMap<&'a str, usize> = HashMap::new();
     let mut attempt_at: HashMap<(&'a str, u32), usize> = HashMap::new();
-    let mut output_at: HashMap<OutputKey<'a>, usize> = HashMap::new();
     let mut add_attempt =
         |p: &mut Projection<'a>, key: (&'a str, u32), ops: AttemptOps<'a>| match attempt_at
             .get(&key)
@@ -497,182 +353,78 @@ pub fn fold<'a>(logs: &'a [AttemptLog], events: &'a [Event]) -> Projection<'a> {
                 p.run.state = Some("running")
             }
             EventKind::RunStateChanged { state, .. } => p.run.state = Some(state.as_str()),
-            EventKind::RunFinished { state, summary } => {
+            EventKind::RunFinished { state, .. } => {
                 p.run.state = Some(state.as_str());
-                p.run.finished = Some((ev.at.0, summary));
+                p.run.finished_at = Some(ev.at.0);
             }
             _ => {}
         }
-        if let Some((step, creates, ops)) = step_ops(ev) {
+        if let Some((step, ops)) = step_ops(ev) {
             let i = *step_at.entry(step).or_insert_with(|| {
-                p.steps.push((step, StepPatch::default()));
+                p.steps.push((step, StepOps::default()));
                 p.steps.len() - 1
             });
-            let patch = &mut p.steps[i].1;
-            match &mut patch.insert {
-                Some((_, after)) => after.then(ops.clone()),
-                // Before the first event that creates the row, a missing row stays missing.
-                None if creates => patch.insert = Some((ev.seq as i64, ops.clone())),
-                None => {}
-            }
-            patch.update.then(ops);
+            p.steps[i].1.then(ops);
         }
         if let Some((key, ops)) = attempt_ops(ev) {
             add_attempt(&mut p, key, ops);
-        }
-        if let EventKind::StepFinished {
-            step,
-            attempt,
-            outputs,
-            ..
-        } = &ev.kind
-        {
-            for (k, v) in outputs {
-                let key = (step.as_str(), k.as_str());
-                match output_at.get(&key) {
-                    Some(&i) => p.outputs[i].1 = (v, *attempt),
-                    None => {
-                        output_at.insert(key, p.outputs.len());
-                        p.outputs.push((key, (v, *attempt)));
-                    }
-                }
-            }
         }
         records(ev, &mut p.errors, &mut p.approvals);
     }
     p
 }
 
-/// The SET list shared by the step upsert and update. Parameters: ?1 run, ?2 step,
-/// ?3‥?14 the inserted row, ?15‥ the changes to an existing row.
-macro_rules! step_changes {
-    () => {
-        "state       = coalesce(?15, state),
-         attempts    = max(attempts, ?16),
-         reason      = CASE WHEN ?17 THEN ?18 ELSE reason END,
-         queued_at   = coalesce(?19, queued_at),
-         started_at  = coalesce(?20, started_at),
-         finished_at = CASE WHEN ?21 THEN ?22 ELSE finished_at END,
-         exit_code   = CASE WHEN ?23 THEN ?24 ELSE exit_code END,
-         signal      = CASE WHEN ?23 THEN ?25 ELSE signal END,
-         duration_ms = CASE WHEN ?23 THEN ?26 ELSE duration_ms END,
-         timed_out   = CASE WHEN ?23 THEN ?27 ELSE timed_out END,
-         pgid        = coalesce(?28, pgid)"
-    };
-}
-
-const STEP_UPSERT: &str = concat!(
-    "INSERT INTO steps (run_id, step_id, ord, state, attempts, exit_code, signal, timed_out,
-        queued_at, started_at, finished_at, duration_ms, pgid, reason)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
-     ON CONFLICT (run_id, step_id) DO UPDATE SET ",
-    step_changes!()
-);
-
-const STEP_UPDATE: &str = concat!(
-    "UPDATE steps SET ",
-    step_changes!(),
-    " WHERE run_id = ?1 AND step_id = ?2"
-);
+/// A step's changes applied to its row, or to a new one (`pending`, no attempts, not
+/// timed out). Parameters: ?1 run, ?2 step, ?3 state, ?4 attempts, ?5 timed out.
+const STEP_UPSERT: &str = "INSERT INTO steps (run_id, step_id, state, attempts, timed_out)
+     VALUES (?1, ?2, coalesce(?3, 'pending'), ?4, coalesce(?5, 0))
+     ON CONFLICT (run_id, step_id) DO UPDATE SET
+        state     = coalesce(?3, state),
+        attempts  = max(attempts, ?4),
+        timed_out = coalesce(?5, timed_out)";
 
 /// Every event about an attempt creates its row: the inserted row is the changes
 /// applied to an empty row, and `excluded` tells which changes there are.
-const ATTEMPT_UPSERT: &str = "INSERT INTO attempts (run_id, step_id, attempt, state, started_at,
-        finished_at, duration_ms, outcome_json, exit_code, signal, pgid, cost, tokens,
-        log_path, log_tail)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+const ATTEMPT_UPSERT: &str = "INSERT INTO attempts (run_id, step_id, attempt, state,
+        duration_ms, cost, tokens, log_path, log_tail)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
      ON CONFLICT (run_id, step_id, attempt) DO UPDATE SET
         state        = coalesce(excluded.state, state),
-        started_at   = coalesce(started_at, excluded.started_at),
-        finished_at  = CASE WHEN ?16 THEN excluded.finished_at ELSE finished_at END,
-        duration_ms  = CASE WHEN ?16 THEN excluded.duration_ms ELSE duration_ms END,
-        outcome_json = CASE WHEN ?16 THEN excluded.outcome_json ELSE outcome_json END,
-        exit_code    = CASE WHEN ?16 THEN excluded.exit_code ELSE exit_code END,
-        signal       = CASE WHEN ?16 THEN excluded.signal ELSE signal END,
-        cost         = CASE WHEN ?16 THEN excluded.cost ELSE cost END,
-        tokens       = CASE WHEN ?16 THEN excluded.tokens ELSE tokens END,
-        pgid         = coalesce(excluded.pgid, pgid),
-        log_path     = CASE WHEN ?17 THEN excluded.log_path ELSE log_path END,
-        log_tail     = CASE WHEN ?17 THEN excluded.log_tail ELSE log_tail END";
+        duration_ms  = CASE WHEN ?10 THEN excluded.duration_ms ELSE duration_ms END,
+        cost         = CASE WHEN ?10 THEN excluded.cost ELSE cost END,
+        tokens       = CASE WHEN ?10 THEN excluded.tokens ELSE tokens END,
+        log_path     = CASE WHEN ?11 THEN excluded.log_path ELSE log_path END,
+        log_tail     = CASE WHEN ?11 THEN excluded.log_tail ELSE log_tail END";
 
 /// Write a folded batch: one statement per patched row.
 pub fn write(conn: &Connection, run_id: &str, p: &Projection<'_>) -> Result<(), StoreError> {
-    let RunPatch { state, finished } = &p.run;
-    if state.is_some() || finished.is_some() {
+    let RunPatch { state, finished_at } = &p.run;
+    if state.is_some() || finished_at.is_some() {
         conn.prepare_cached(
             "UPDATE runs SET state = coalesce(?2, state),
-                finished_at = CASE WHEN ?3 THEN ?4 ELSE finished_at END,
-                summary     = CASE WHEN ?3 THEN ?5 ELSE summary END
+                finished_at = coalesce(?3, finished_at)
              WHERE id = ?1",
         )?
-        .execute(params![
-            run_id,
-            state,
-            finished.is_some(),
-            finished.map(|f| f.0),
-            finished.map(|f| f.1),
-        ])?;
+        .execute(params![run_id, state, finished_at])?;
     }
-    for (step, patch) in &p.steps {
-        let u = &patch.update;
-        // The new row: `pending`, no attempts, not timed out, the rest NULL, then the
-        // changes. Its parameters are NULL (and unused) when the batch does not create it.
-        let (sql, new) = match &patch.insert {
-            Some((ord, ops)) => (STEP_UPSERT, Some((*ord, ops))),
-            None => (STEP_UPDATE, None),
-        };
-        let ops = new.map(|(_, ops)| ops);
-        let f = ops.and_then(|o| o.finish);
-        conn.prepare_cached(sql)?.execute(params![
-            run_id,
-            step,
-            new.map(|(ord, _)| ord),
-            ops.map(|o| o.state.unwrap_or("pending")),
-            ops.map(|o| o.attempts),
-            f.and_then(|f| f.exit_code),
-            f.and_then(|f| f.signal),
-            ops.map(|_| f.is_some_and(|f| f.timed_out)),
-            ops.and_then(|o| o.queued_at),
-            ops.and_then(|o| o.started_at),
-            ops.and_then(|o| o.finished_at.flatten()),
-            f.and_then(|f| f.duration_ms),
-            ops.and_then(|o| o.pgid),
-            ops.and_then(|o| o.reason.flatten()),
-            u.state,
-            u.attempts,
-            u.reason.is_some(),
-            u.reason.flatten(),
-            u.queued_at,
-            u.started_at,
-            u.finished_at.is_some(),
-            u.finished_at.flatten(),
-            u.finish.is_some(),
-            u.finish.and_then(|f| f.exit_code),
-            u.finish.and_then(|f| f.signal),
-            u.finish.and_then(|f| f.duration_ms),
-            u.finish.map(|f| f.timed_out),
-            u.pgid,
-        ])?;
+    if !p.steps.is_empty() {
+        let mut upsert = conn.prepare_cached(STEP_UPSERT)?;
+        for (step, ops) in &p.steps {
+            upsert.execute(params![run_id, step, ops.state, ops.attempts, ops.timed_out])?;
+        }
     }
     if !p.attempts.is_empty() {
         let mut upsert = conn.prepare_cached(ATTEMPT_UPSERT)?;
         for ((step, attempt), a) in &p.attempts {
             let f = a.finish.as_ref();
-            let outcome = f.map(|f| serde_json::to_string(f.outcome)).transpose()?;
             upsert.execute(params![
                 run_id,
                 step,
                 attempt,
                 a.state,
-                a.started_at,
-                f.map(|f| f.at),
-                f.map(|f| f.duration_ms),
-                outcome,
-                f.and_then(|f| f.exit_code),
-                f.and_then(|f| f.signal),
-                a.pgid,
-                f.map(|f| f.usage.cost),
-                f.map(|f| f.usage.tokens as i64),
+                f.map(|f| f.0),
+                f.map(|f| f.1.cost),
+                f.map(|f| f.1.tokens as i64),
                 a.log.as_ref().map(|l| &l.0),
                 a.log.as_ref().map(|l| l.1),
                 f.is_some(),
@@ -680,22 +432,13 @@ pub fn write(conn: &Connection, run_id: &str, p: &Projection<'_>) -> Result<(), 
             ])?;
         }
     }
-    if !p.outputs.is_empty() {
-        let mut put = conn.prepare_cached(
-            "INSERT INTO outputs (run_id, step_id, key, value, attempt) VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (run_id, step_id, key) DO UPDATE SET value = excluded.value, attempt = excluded.attempt",
-        )?;
-        for ((step, key), (value, attempt)) in &p.outputs {
-            put.execute(params![run_id, step, key, value, attempt])?;
-        }
-    }
     for op in &p.errors {
         match op {
             ErrorOp::Record { seq, error } => {
                 conn.prepare_cached(
                     "INSERT OR REPLACE INTO errors
-                        (run_id, id, seq, step, attempt, kind, severity, message, open, at, json)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                        (run_id, id, seq, step, attempt, kind, severity, message, open, at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 )?
                 .execute(params![
                     run_id,
@@ -708,13 +451,11 @@ pub fn write(conn: &Connection, run_id: &str, p: &Projection<'_>) -> Result<(), 
                     error.message,
                     error.open,
                     error.at.0,
-                    serde_json::to_string(error)?,
                 ])?;
             }
             ErrorOp::CloseIds(ids) => {
                 let mut stmt = conn.prepare_cached(
-                    "UPDATE errors SET open = 0, json = json_set(json, '$.open', json('false'))
-                     WHERE run_id = ?1 AND id = ?2",
+                    "UPDATE errors SET open = 0 WHERE run_id = ?1 AND id = ?2",
                 )?;
                 for id in *ids {
                     stmt.execute(params![run_id, id])?;
@@ -722,9 +463,7 @@ pub fn write(conn: &Connection, run_id: &str, p: &Projection<'_>) -> Result<(), 
             }
             ErrorOp::CloseStep(step) => {
                 conn.prepare_cached(
-                    "UPDATE errors SET open = 0,
-                        json = json_set(json, '$.open', json('false'))
-                     WHERE run_id = ?1 AND step = ?2 AND open = 1",
+                    "UPDATE errors SET open = 0 WHERE run_id = ?1 AND step = ?2 AND open = 1",
                 )?
                 .execute(params![run_id, step])?;
             }

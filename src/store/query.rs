@@ -1,9 +1,9 @@
-//! Read queries: replay, run records, the run list, `show` details, logs and audit.
+//! Read queries: replay, run records, the run list, logs and audit. One run's details
+//! are its replayed events (`session::inspect`), not queries.
 use super::audit::{self, AuditRow};
 use super::commands::holder_alive;
 use super::{SignaturesVerdict, Store, StoreError};
 use crate::model::health::{self, StepScore};
-use crate::model::history;
 use crate::model::liveness::{self, Lease, Liveness};
 use crate::model::{
     ErrorKind, ErrorRecord, Event, Health, RunState, RunSummary, Severity, StepState, Timestamp,
@@ -29,7 +29,6 @@ pub struct RunRecord {
     pub driven_by: Option<String>,
     pub started_at: Timestamp,
     pub finished_at: Option<Timestamp>,
-    pub summary: Option<String>,
     /// The last event's sequence number (the next event is `last_seq + 1`).
     pub last_seq: u64,
 }
@@ -43,34 +42,43 @@ impl RunRecord {
     }
 }
 
-/// One step as `show` prints it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct StepDetail {
-    pub id: String,
-    pub state: StepState,
-    pub attempts: u32,
-    pub exit_code: Option<i32>,
-    pub signal: Option<i32>,
-    pub timed_out: bool,
-    pub started_at: Option<Timestamp>,
-    pub finished_at: Option<Timestamp>,
-    /// [`history::step_duration`]: the latest attempt's run time, or its time so far.
-    pub duration_ms: Option<u64>,
-    pub outputs: BTreeMap<String, String>,
-    pub reason: Option<String>,
-    /// Log file and bounded output tail of the latest attempt, if recorded.
-    pub log_path: Option<PathBuf>,
-    pub log_tail: Option<String>,
+/// One run's steps and open errors as the projection holds them: what `runs` and the
+/// metrics' gauges count and score (with `model::health`, as the core's view does).
+#[derive(Debug, Default)]
+pub(super) struct Tally {
+    /// (score, how many steps) per group of steps that score alike.
+    steps: Vec<(StepScore, usize)>,
+    /// (severity, how many) of the open error records.
+    open_errors: Vec<(Severity, usize)>,
 }
 
-/// Everything `baton show` prints.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RunDetail {
-    pub run: RunRecord,
-    pub steps: Vec<StepDetail>,
-    /// Every error record, oldest first.
-    pub errors: Vec<ErrorRecord>,
-    pub health: Health,
+impl Tally {
+    /// How many steps are in a state `pred` holds for.
+    pub(super) fn count(&self, pred: impl Fn(StepState) -> bool) -> usize {
+        self.steps
+            .iter()
+            .filter(|(s, _)| pred(s.state))
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    pub(super) fn health(&self) -> Health {
+        let scores = self
+            .steps
+            .iter()
+            .flat_map(|(score, n)| std::iter::repeat_n(*score, *n));
+        let errors: Vec<ErrorRecord> = self
+            .open_errors
+            .iter()
+            .flat_map(|(sev, n)| {
+                let rec = ErrorRecord::builder(ErrorKind::Storage, "")
+                    .severity(*sev)
+                    .build(Timestamp(0));
+                std::iter::repeat_n(rec, *n)
+            })
+            .collect();
+        health::compute(scores, &errors)
+    }
 }
 
 fn parse_run_state(s: &str) -> RunState {
@@ -155,7 +163,7 @@ impl Store {
             .conn
             .query_row(
                 "SELECT id, workflow, source_path, source_text, params_json, operator, state,
-                        started_at, finished_at, summary,
+                        started_at, finished_at,
                         coalesce((SELECT e.seq FROM events e
                                   WHERE e.id BETWEEN runs.key << 32 AND (runs.key << 32) + 4294967295
                                   ORDER BY e.id DESC LIMIT 1), 0),
@@ -164,7 +172,7 @@ impl Store {
                 [run_id],
                 |r| {
                     let started_at = Timestamp(r.get(7)?);
-                    let l = live(&r.get::<_, String>(6)?, r.get(11)?, r.get(12)?, now);
+                    let l = live(&r.get::<_, String>(6)?, r.get(10)?, r.get(11)?, now);
                     Ok(RunRecord {
                         id: r.get(0)?,
                         workflow: r.get(1)?,
@@ -176,8 +184,7 @@ impl Store {
                         driven_by: l.driven_by,
                         started_at,
                         finished_at: opt_ts(r.get(8)?),
-                        summary: r.get(9)?,
-                        last_seq: r.get::<_, i64>(10)? as u64,
+                        last_seq: r.get::<_, i64>(9)? as u64,
                     })
                 },
             )
@@ -221,49 +228,8 @@ impl Store {
     /// Every run, newest first, with step counts and health; states as readers show
     /// them now (see [`liveness::liveness`]).
     pub fn list_runs(&self) -> Result<Vec<RunSummary>, StoreError> {
+        let mut tallies = self.tallies()?;
         let r = (|| {
-            // Per run: (steps, steps done, (score, how many steps) per group).
-            type Counts = (usize, usize, Vec<(StepScore, usize)>);
-            let mut counts: BTreeMap<String, Counts> = BTreeMap::new();
-            let mut st = self.conn.prepare_cached(
-                "SELECT run_id, state, attempts > 1, timed_out, count(*) FROM steps
-                 GROUP BY run_id, state, attempts > 1, timed_out",
-            )?;
-            let mut rows = st.query([])?;
-            while let Some(r) = rows.next()? {
-                let run: String = r.get(0)?;
-                let state = parse_step_state(&r.get::<_, String>(1)?);
-                let retried: bool = r.get(2)?;
-                let n = r.get::<_, i64>(4)? as usize;
-                let c = counts.entry(run).or_default();
-                c.0 += n;
-                if state.is_final() {
-                    c.1 += n;
-                }
-                // Only "more than one" matters to the score, so 2 stands for any retry.
-                let score = StepScore {
-                    state,
-                    attempts: if retried { 2 } else { 1 },
-                    timed_out: r.get(3)?,
-                };
-                c.2.push((score, n));
-            }
-            let mut open: BTreeMap<String, Vec<ErrorRecord>> = BTreeMap::new();
-            let mut st = self.conn.prepare_cached(
-                "SELECT run_id, severity, count(*) FROM errors WHERE open = 1 GROUP BY run_id, severity",
-            )?;
-            let mut rows = st.query([])?;
-            while let Some(r) = rows.next()? {
-                let run: String = r.get(0)?;
-                let sev: Severity = serde_json::from_value(serde_json::Value::String(r.get(1)?))?;
-                let n = r.get::<_, i64>(2)? as usize;
-                let rec = ErrorRecord::builder(ErrorKind::Storage, "")
-                    .severity(sev)
-                    .build(Timestamp(0));
-                open.entry(run)
-                    .or_default()
-                    .extend(std::iter::repeat_n(rec, n));
-            }
             let now = Timestamp::now();
             let mut st = self.conn.prepare_cached(
                 "SELECT id, workflow, state, operator, started_at, finished_at, l.holder, l.heartbeat_at
@@ -274,12 +240,7 @@ impl Store {
             let mut out = Vec::new();
             while let Some(r) = rows.next()? {
                 let id: String = r.get(0)?;
-                let (total, done, scores) = counts.remove(&id).unwrap_or_default();
-                let errs = open.get(&id).map(Vec::as_slice).unwrap_or(&[]);
-                let scores = scores
-                    .into_iter()
-                    .flat_map(|(score, n)| std::iter::repeat_n(score, n));
-                let h = health::compute(scores, errs);
+                let t = tallies.remove(&id).unwrap_or_default();
                 let started_at = Timestamp(r.get(4)?);
                 let l = live(&r.get::<_, String>(2)?, r.get(6)?, r.get(7)?, now);
                 out.push(RunSummary {
@@ -290,9 +251,9 @@ impl Store {
                     operator: r.get(3)?,
                     started_at,
                     finished_at: opt_ts(r.get(5)?),
-                    steps_total: total,
-                    steps_done: done,
-                    health: Some(h.score),
+                    steps_total: t.count(|_| true),
+                    steps_done: t.count(StepState::is_final),
+                    health: Some(t.health().score),
                 });
             }
             Ok(out)
@@ -300,88 +261,37 @@ impl Store {
         self.ctx(r)
     }
 
-    /// Steps (in the order the run first mentioned them), errors and health of a run.
-    pub fn run_detail(&self, run_id: &str) -> Result<RunDetail, StoreError> {
-        self.run_detail_at(run_id, Timestamp::now())
-    }
-
-    /// [`Store::run_detail`] with the clock given (a running step's duration runs to `now`).
-    pub fn run_detail_at(&self, run_id: &str, now: Timestamp) -> Result<RunDetail, StoreError> {
-        let run = self.run(run_id)?;
+    /// Each run's steps and open errors as the projection holds them (see [`Tally`]):
+    /// a few grouped scans for every run at once.
+    pub(super) fn tallies(&self) -> Result<BTreeMap<String, Tally>, StoreError> {
         let r = (|| {
-            let mut outputs: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+            let mut out: BTreeMap<String, Tally> = BTreeMap::new();
             let mut st = self.conn.prepare_cached(
-                "SELECT step_id, key, value FROM outputs WHERE run_id = ?1 ORDER BY step_id, key",
+                "SELECT run_id, state, attempts > 1, timed_out, count(*) FROM steps
+                 GROUP BY run_id, state, attempts > 1, timed_out",
             )?;
-            let mut rows = st.query([run_id])?;
+            let mut rows = st.query([])?;
             while let Some(r) = rows.next()? {
-                outputs
-                    .entry(r.get(0)?)
-                    .or_default()
-                    .insert(r.get(1)?, r.get(2)?);
+                let run: String = r.get(0)?;
+                let retried: bool = r.get(2)?;
+                // Only "more than one" matters to the score, so 2 stands for any retry.
+                let score = StepScore {
+                    state: parse_step_state(&r.get::<_, String>(1)?),
+                    attempts: if retried { 2 } else { 1 },
+                    timed_out: r.get(3)?,
+                };
+                let n = r.get::<_, i64>(4)? as usize;
+                out.entry(run).or_default().steps.push((score, n));
             }
             let mut st = self.conn.prepare_cached(
-                "SELECT s.step_id, s.state, s.attempts, s.exit_code, s.signal, s.timed_out,
-                        s.started_at, s.finished_at, s.duration_ms, s.reason,
-                        (SELECT a.log_path FROM attempts a WHERE a.run_id = s.run_id AND a.step_id = s.step_id
-                            AND a.log_path IS NOT NULL ORDER BY a.attempt DESC LIMIT 1),
-                        (SELECT a.log_tail FROM attempts a WHERE a.run_id = s.run_id AND a.step_id = s.step_id
-                            AND a.log_path IS NOT NULL ORDER BY a.attempt DESC LIMIT 1)
-                 FROM steps s WHERE s.run_id = ?1 ORDER BY s.ord",
+                "SELECT run_id, severity, count(*) FROM errors WHERE open = 1 GROUP BY run_id, severity",
             )?;
-            let mut rows = st.query([run_id])?;
-            let mut steps = Vec::new();
+            let mut rows = st.query([])?;
             while let Some(r) = rows.next()? {
-                let id: String = r.get(0)?;
-                let state = parse_step_state(&r.get::<_, String>(1)?);
-                let started_at = opt_ts(r.get(6)?);
-                let last_attempt_ms = r.get::<_, Option<i64>>(8)?.map(|d| d.max(0) as u64);
-                steps.push(StepDetail {
-                    outputs: outputs.remove(&id).unwrap_or_default(),
-                    id,
-                    state,
-                    attempts: r.get(2)?,
-                    exit_code: r.get(3)?,
-                    signal: r.get(4)?,
-                    timed_out: r.get(5)?,
-                    started_at,
-                    finished_at: opt_ts(r.get(7)?),
-                    duration_ms: history::step_duration(state, started_at, last_attempt_ms, now)
-                        .map(|d| d.as_millis() as u64),
-                    reason: r.get(9)?,
-                    log_path: r.get::<_, Option<String>>(10)?.map(PathBuf::from),
-                    log_tail: r.get(11)?,
-                });
-            }
-            let errors = self.errors(run_id)?;
-            let health = health::compute(
-                steps.iter().map(|s| StepScore {
-                    state: s.state,
-                    attempts: s.attempts,
-                    timed_out: s.timed_out,
-                }),
-                &errors,
-            );
-            Ok(RunDetail {
-                run,
-                steps,
-                errors,
-                health,
-            })
-        })();
-        self.ctx(r)
-    }
-
-    /// Every error record of a run, oldest first (open flags as projected).
-    pub fn errors(&self, run_id: &str) -> Result<Vec<ErrorRecord>, StoreError> {
-        let r = (|| {
-            let mut st = self
-                .conn
-                .prepare_cached("SELECT json FROM errors WHERE run_id = ?1 ORDER BY seq, id")?;
-            let rows = st.query_map([run_id], |r| r.get::<_, String>(0))?;
-            let mut out = Vec::new();
-            for json in rows {
-                out.push(serde_json::from_str(&json?)?);
+                let run: String = r.get(0)?;
+                let sev: Severity = serde_json::from_value(serde_json::Value::String(r.get(1)?))?;
+                let n = r.get::<_, i64>(2)? as usize;
+                out.entry(run).or_default().open_errors.push((sev, n));
             }
             Ok(out)
         })();

@@ -19,7 +19,39 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         V5,
     ),
     (6, "command rows carry a proof of their submitter", V6),
+    (
+        7,
+        "one run is read from its replayed events: the columns only that reader used go",
+        V7,
+    ),
 ];
+
+/// One run is read by replaying its events through the core (`session::inspect`); the
+/// tables keep what queries across runs read (`runs`, metrics, `runs gc`, `audit
+/// verify`). What only the per-run reader used goes: a step's exit, signal, times,
+/// process group, reason and order; an attempt's times, outcome, exit, signal and
+/// process group; outputs; an error record's JSON copy; a run's summary.
+const V7: &str = r#"
+DROP INDEX steps_by_order;
+ALTER TABLE steps DROP COLUMN ord;
+ALTER TABLE steps DROP COLUMN exit_code;
+ALTER TABLE steps DROP COLUMN signal;
+ALTER TABLE steps DROP COLUMN queued_at;
+ALTER TABLE steps DROP COLUMN started_at;
+ALTER TABLE steps DROP COLUMN finished_at;
+ALTER TABLE steps DROP COLUMN duration_ms;
+ALTER TABLE steps DROP COLUMN pgid;
+ALTER TABLE steps DROP COLUMN reason;
+ALTER TABLE attempts DROP COLUMN started_at;
+ALTER TABLE attempts DROP COLUMN finished_at;
+ALTER TABLE attempts DROP COLUMN outcome_json;
+ALTER TABLE attempts DROP COLUMN exit_code;
+ALTER TABLE attempts DROP COLUMN signal;
+ALTER TABLE attempts DROP COLUMN pgid;
+DROP TABLE outputs;
+ALTER TABLE errors DROP COLUMN json;
+ALTER TABLE runs DROP COLUMN summary;
+"#;
 
 /// Nothing changes in the tables: command rows now name a proof file (`store::proof`)
 /// that engines check. The version moves so that an older baton, which would apply a
@@ -576,6 +608,38 @@ mod tests {
             head.id, head.hash
         ))
         .unwrap();
+        undo_v7(&c);
+    }
+
+    /// Put back what migration 7 dropped (the columns nullable: no row needs a value).
+    fn undo_v7(c: &Connection) {
+        let mut sql = String::new();
+        for (table, columns) in [
+            (
+                "steps",
+                &[
+                    "ord", "exit_code", "signal", "queued_at", "started_at", "finished_at",
+                    "duration_ms", "pgid", "reason",
+                ][..],
+            ),
+            (
+                "attempts",
+                &["started_at", "finished_at", "outcome_json", "exit_code", "signal", "pgid"],
+            ),
+            ("errors", &["json"]),
+            ("runs", &["summary"]),
+        ] {
+            for col in columns {
+                sql.push_str(&format!("ALTER TABLE {table} ADD COLUMN {col};\n"));
+            }
+        }
+        sql.push_str(
+            "CREATE INDEX steps_by_order ON steps(run_id, ord);
+             CREATE TABLE outputs (run_id TEXT NOT NULL, step_id TEXT NOT NULL, key TEXT NOT NULL,
+                 value TEXT NOT NULL, attempt INTEGER NOT NULL,
+                 PRIMARY KEY (run_id, step_id, key)) WITHOUT ROWID;",
+        );
+        c.execute_batch(&sql).unwrap();
     }
 
     #[test]

@@ -260,7 +260,6 @@ fn dump(s: &Store) -> BTreeMap<&'static str, Vec<Vec<Value>>> {
         ("runs", "id"),
         ("steps", "run_id, step_id"),
         ("attempts", "run_id, step_id, attempt"),
-        ("outputs", "run_id, step_id, key"),
         ("errors", "run_id, id"),
         ("approvals", "id"),
     ];
