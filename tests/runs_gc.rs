@@ -201,7 +201,6 @@ fn runs_rm_deletes_every_row_and_the_logs_and_the_audit_chain_still_verifies() {
         "events",
         "steps",
         "attempts",
-        "outputs",
         "errors",
         "approvals",
         "commands",

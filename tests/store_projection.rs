@@ -212,7 +212,6 @@ fn dump(c: &rusqlite::Connection) -> BTreeMap<&'static str, Vec<Vec<Value>>> {
         ("runs", "id"),
         ("steps", "run_id, step_id"),
         ("attempts", "run_id, step_id, attempt"),
-        ("outputs", "run_id, step_id, key"),
         ("errors", "run_id, id"),
         ("approvals", "id"),
         ("events", "id"),

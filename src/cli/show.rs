@@ -14,7 +14,7 @@ use clap::Args;
 pub struct ShowArgs {
     /// The run id, or a unique prefix of it
     pub run: String,
-    /// Print one JSON object (id, workflow, state, health, quality, signals, steps, errors)
+    /// Print one JSON object (schema 1, docs/show-json.md: id, workflow, state, health, quality, signals, steps, errors)
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]

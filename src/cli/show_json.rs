@@ -113,8 +113,7 @@ pub fn of(view: &RunView) -> RunJson<'_> {
         quality: view.health.quality,
         health_terms: &view.health.terms,
         signals: &view.signals,
-        steps: view.steps.iter().map(|s| step(s, view.now))
-            .collect(),
+        steps: view.steps.iter().map(|s| step(s, view.now)).collect(),
         errors: view.errors.iter().map(error).collect(),
     }
 }

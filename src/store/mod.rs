@@ -506,8 +506,8 @@ fn insert_run(tx: &Connection, run: &NewRun) -> Result<(), StoreError> {
         run.operator,
         run.started_at.0
     ])?;
-    let mut stmt = tx
-        .prepare_cached("INSERT INTO steps (run_id, step_id, state) VALUES (?1, ?2, 'pending')")?;
+    let mut stmt =
+        tx.prepare_cached("INSERT INTO steps (run_id, step_id, state) VALUES (?1, ?2, 'pending')")?;
     for step in &run.steps {
         stmt.execute(params![run.id, step])?;
     }

@@ -410,7 +410,13 @@ pub fn write(conn: &Connection, run_id: &str, p: &Projection<'_>) -> Result<(), 
     if !p.steps.is_empty() {
         let mut upsert = conn.prepare_cached(STEP_UPSERT)?;
         for (step, ops) in &p.steps {
-            upsert.execute(params![run_id, step, ops.state, ops.attempts, ops.timed_out])?;
+            upsert.execute(params![
+                run_id,
+                step,
+                ops.state,
+                ops.attempts,
+                ops.timed_out
+            ])?;
         }
     }
     if !p.attempts.is_empty() {
@@ -454,9 +460,8 @@ pub fn write(conn: &Connection, run_id: &str, p: &Projection<'_>) -> Result<(), 
                 ])?;
             }
             ErrorOp::CloseIds(ids) => {
-                let mut stmt = conn.prepare_cached(
-                    "UPDATE errors SET open = 0 WHERE run_id = ?1 AND id = ?2",
-                )?;
+                let mut stmt = conn
+                    .prepare_cached("UPDATE errors SET open = 0 WHERE run_id = ?1 AND id = ?2")?;
                 for id in *ids {
                     stmt.execute(params![run_id, id])?;
                 }

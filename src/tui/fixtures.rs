@@ -499,22 +499,19 @@ pub fn finished_failed() -> RunView {
 /// resources, `unit-tests` finished after a wait in the queue.
 pub fn cluster_jobs() -> RunView {
     let mut v = release();
-    let job = |attempt: u32,
-               id: &str,
-               state: &str,
-               reason: Option<&str>,
-               running_at: Option<i64>| {
-        vec![crate::model::AttemptJob {
-            attempt,
-            job: crate::model::JobView {
-                executor: "hpc".into(),
-                job_id: id.into(),
-                state: Some(state.into()),
-                reason: reason.map(str::to_string),
-                running_at: running_at.map(at),
-            },
-        }]
-    };
+    let job =
+        |attempt: u32, id: &str, state: &str, reason: Option<&str>, running_at: Option<i64>| {
+            vec![crate::model::AttemptJob {
+                attempt,
+                job: crate::model::JobView {
+                    executor: "hpc".into(),
+                    job_id: id.into(),
+                    state: Some(state.into()),
+                    reason: reason.map(str::to_string),
+                    running_at: running_at.map(at),
+                },
+            }]
+        };
     for s in &mut v.steps {
         let attempt = s.attempts;
         match s.id.as_str() {

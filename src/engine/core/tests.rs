@@ -1178,7 +1178,9 @@ fn a_jobs_queue_and_run_times_come_from_its_recorded_states_and_replay_agrees() 
     // Replaying the stored events gives the same view.
     let replayed = Core::replay(sim.core.plan().clone(), cfg(), sim.core.events()).unwrap();
     assert_eq!(
-        replayed.view(Timestamp(T0 + 9_000)).steps[step].job().cloned(),
+        replayed.view(Timestamp(T0 + 9_000)).steps[step]
+            .job()
+            .cloned(),
         v.steps[step].job().cloned()
     );
     // Once the attempt ends, states are no longer recorded; the job stays visible.

@@ -5,8 +5,8 @@
 //! guarantee a second, per-event copy of the projection used to give, without the copy.
 use super::super::{AttemptLog, NewRun, Store, put_attempt_log};
 use crate::model::{
-    Command, ErrorKind, ErrorRecord, Event, EventKind, RunState, StepOutcome, StepState,
-    Timestamp, Usage,
+    Command, ErrorKind, ErrorRecord, Event, EventKind, RunState, StepOutcome, StepState, Timestamp,
+    Usage,
 };
 use proptest::prelude::*;
 use rusqlite::types::Value;
