@@ -1,6 +1,5 @@
 //! A run another engine drives (or none), rebuilt from its events and kept current as
 //! new ones arrive: what the console shows of a run it does not drive.
-use super::prepare::{PlanSource, rebuild};
 use crate::engine::core::Core;
 use crate::model::health;
 use crate::model::view::GoldenSignals;
@@ -29,7 +28,7 @@ impl Follow {
         self.run_id = Some(run_id.to_string());
         self.core = None;
         self.error = None;
-        match rebuild(store, run_id, PlanSource::Recorded, &[], false) {
+        match super::inspect::replayed(store, run_id) {
             Ok(core) => self.core = Some(core),
             Err(e) => self.error = Some(e.to_string()),
         }

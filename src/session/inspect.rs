@@ -6,6 +6,7 @@
 //! replayed core and applies new events as they arrive).
 use super::SessionError;
 use super::prepare::{PlanSource, rebuild};
+use crate::engine::core::Core;
 use crate::engine::driver::set_log_paths;
 use crate::model::{RunView, StepState, Timestamp};
 use crate::store::Store;
@@ -16,10 +17,23 @@ const TAIL_LINES: usize = 200;
 
 /// Run `run_id` as it stands at `now` (a running step's duration runs to it).
 pub fn inspect(store: &Store, run_id: &str, now: Timestamp) -> Result<RunView, SessionError> {
-    let core = rebuild(store, run_id, PlanSource::Recorded, &[], false)?;
+    let core = replayed(store, run_id)?;
     let mut view = core.view(now);
     decorate(store, &mut view);
     Ok(view)
+}
+
+/// The run's core rebuilt from its events, to read: with the workflow text the run
+/// recorded or, when that text does not load (the run's secrets are masked in it, and a
+/// secret's value inside a step id breaks it), with the workflow file as it is now;
+/// either way the replay checks every event against the plan.
+pub(super) fn replayed(store: &Store, run_id: &str) -> Result<Core, SessionError> {
+    match rebuild(store, run_id, PlanSource::Recorded, &[], false) {
+        Err(e @ SessionError::Diagnostics(_)) => {
+            rebuild(store, run_id, PlanSource::Current, &[], false).map_err(|_| e)
+        }
+        r => r,
+    }
 }
 
 /// What the store knows of a replayed run beside its events: its state as every reader
