@@ -1,5 +1,6 @@
 //! A run another engine drives (or none), rebuilt from its events and kept current as
 //! new ones arrive: what the console shows of a run it does not drive.
+use super::prepare::{PlanSource, rebuild};
 use crate::engine::core::Core;
 use crate::model::health;
 use crate::model::view::GoldenSignals;
@@ -28,7 +29,9 @@ impl Follow {
         self.run_id = Some(run_id.to_string());
         self.core = None;
         self.error = None;
-        match super::inspect::replayed(store, run_id) {
+        // The recorded text only: the console shows commands and environments, which
+        // the file as it is now could show unmasked (see `inspect::replayed`).
+        match rebuild(store, run_id, PlanSource::Recorded, &[], false) {
             Ok(core) => self.core = Some(core),
             Err(e) => self.error = Some(e.to_string()),
         }

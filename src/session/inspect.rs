@@ -26,8 +26,11 @@ pub fn inspect(store: &Store, run_id: &str, now: Timestamp) -> Result<RunView, S
 /// The run's core rebuilt from its events, to read: with the workflow text the run
 /// recorded or, when that text does not load (the run's secrets are masked in it, and a
 /// secret's value inside a step id breaks it), with the workflow file as it is now;
-/// either way the replay checks every event against the plan.
-pub(super) fn replayed(store: &Store, run_id: &str) -> Result<Core, SessionError> {
+/// either way the replay checks every event against the plan. What `inspect`'s readers
+/// print of the plan is step ids and states (outputs and error records come from the
+/// events, masked when recorded); the console, which also shows commands and
+/// environments, reads the recorded text only (`Follow::open`).
+fn replayed(store: &Store, run_id: &str) -> Result<Core, SessionError> {
     match rebuild(store, run_id, PlanSource::Recorded, &[], false) {
         Err(e @ SessionError::Diagnostics(_)) => {
             rebuild(store, run_id, PlanSource::Current, &[], false).map_err(|_| e)
