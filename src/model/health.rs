@@ -62,13 +62,16 @@ pub enum Tally {
 /// A step's place in the quality score; `None` while it does not count (not finished,
 /// skipped, cancelled).
 pub fn tally(s: StepScore) -> Option<Tally> {
-    if s.state.is_success() {
+    // Its work stands though the run asked for it undone: never a success.
+    if s.state == StepState::CompensationFailed {
+        Some(Tally::Bad)
+    } else if s.state.is_success() {
         Some(if s.attempts > 1 {
             Tally::AfterRetry
         } else {
             Tally::FirstTry
         })
-    } else if s.state.is_failure() || s.timed_out || s.state == StepState::CompensationFailed {
+    } else if s.state.is_failure() || s.timed_out {
         Some(Tally::Bad)
     } else {
         None

@@ -132,7 +132,7 @@ fn apply_in_memory(
         core.enable_auto_approve();
     }
     let mut initial = super::jobs::adopt(&mut core, run_id, now);
-    initial.extend(core.resume(operator, now));
+    initial.extend(core.resume_before(operator, command.as_ref(), now));
     let mut message = None;
     if let Some(command) = command {
         let fx = core.handle(Input::Command { id: None, command }, now);

@@ -19,7 +19,13 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         V5,
     ),
     (6, "command rows carry a proof of their submitter", V6),
+    (7, "a claimed command names the lease that claimed it", V7),
 ];
+
+/// A claim belongs to the engine that holds the run's lease (`claimed_by`, its holder):
+/// a command claimed under a lease no longer held (its engine died before deciding)
+/// is taken again by the next engine, never left `claimed` for good.
+const V7: &str = "ALTER TABLE commands ADD COLUMN claimed_by TEXT;";
 
 /// Nothing changes in the tables: command rows now name a proof file (`store::proof`)
 /// that engines check. The version moves so that an older baton, which would apply a

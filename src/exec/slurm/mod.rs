@@ -223,21 +223,27 @@ impl SlurmExecutor {
                 log_path: None,
             });
         }
-        Ok(self.attach(job, job_id, files))
+        Ok(self.attach(job, job_id, files, false))
     }
 
-    /// Follow a job an earlier engine submitted.
+    /// Follow a job an earlier engine submitted. Its log continues where that engine
+    /// left it: what it already copied is not copied again.
     pub fn reattach(&self, job: ShellJob, job_id: &str) -> JobAttempt {
         let files = JobFiles::new(&self.opts.workdir, &self.run_id, &job.step_id, job.attempt);
-        self.attach(job, job_id.to_string(), files)
+        self.attach(job, job_id.to_string(), files, true)
     }
 
-    fn attach(&self, job: ShellJob, job_id: String, files: JobFiles) -> JobAttempt {
+    fn attach(&self, job: ShellJob, job_id: String, files: JobFiles, again: bool) -> JobAttempt {
         let status = self.monitor.watch(&job_id);
         let log_path = job
             .log_dir
             .join(crate::model::log_file_name(&job.step_id, job.attempt));
+        let copied = match again {
+            true => std::fs::metadata(&log_path).map_or(0, |m| m.len()),
+            false => 0,
+        };
         JobAttempt {
+            copied,
             executor: self.name.clone(),
             job_id,
             files,
@@ -380,6 +386,8 @@ pub struct JobAttempt {
     files: JobFiles,
     log_dir: PathBuf,
     log_path: PathBuf,
+    /// How much of the log an earlier engine wrote (re-attached), not to be written again.
+    copied: u64,
     masker: crate::model::mask::Masker,
     cancel: CancelHandle,
     tail: TailHandle,
@@ -414,6 +422,7 @@ impl JobAttempt {
             self.files.log(),
             self.log_dir.clone(),
             self.log_path.clone(),
+            self.copied,
             self.masker.clone(),
             self.tail.clone(),
             stop_rx,
@@ -551,10 +560,15 @@ async fn sacct(job_id: &str) -> Option<(End, Option<i32>)> {
 
 /// Copies the job's output file, masked, into the step's log and its live tail, until
 /// `stop` (then one last read). Returns a write error, if any.
+///
+/// The masked copy is a function of the job's output alone (the splitter masks the same
+/// whatever the chunks), so the log an earlier engine wrote is a prefix of it: its
+/// first `copied` bytes are not written again (the live tail still gets them).
 async fn tail_log(
     source: PathBuf,
     log_dir: PathBuf,
     log_path: PathBuf,
+    mut copied: u64,
     masker: crate::model::mask::Masker,
     tail: TailHandle,
     mut stop: watch::Receiver<bool>,
@@ -566,6 +580,14 @@ async fn tail_log(
     let mut error = None;
     let mut sink = |bytes: Vec<u8>, log: &mut Option<std::fs::File>| {
         tail.feed(Stream::Stdout, &bytes);
+        let skip = usize::try_from(copied)
+            .unwrap_or(usize::MAX)
+            .min(bytes.len());
+        copied -= skip as u64;
+        let bytes = &bytes[skip..];
+        if bytes.is_empty() {
+            return;
+        }
         if log.is_none() && error.is_none() {
             let opened = std::fs::create_dir_all(&log_dir).and_then(|_| {
                 std::fs::OpenOptions::new()
@@ -580,7 +602,7 @@ async fn tail_log(
             }
         }
         if let Some(f) = log.as_mut()
-            && let Err(e) = f.write_all(&bytes)
+            && let Err(e) = f.write_all(bytes)
         {
             error = Some(format!("cannot write the log {}: {e}", log_path.display()));
             *log = None;
