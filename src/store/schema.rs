@@ -576,6 +576,7 @@ mod tests {
              ALTER TABLE events DROP COLUMN head_mac;
              CREATE TRIGGER events_no_update BEFORE UPDATE ON events
                  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+             ALTER TABLE commands DROP COLUMN claimed_by;
              DELETE FROM migrations WHERE version >= 5;
              UPDATE meta SET value = '{}:{}' WHERE key = 'audit_head';
              PRAGMA user_version = 4;",
