@@ -45,6 +45,17 @@ fn errors_of_kind(show: &Value, kind: &str) -> Vec<Value> {
 #[test]
 fn cancel_of_an_interrupted_run_never_starts_its_idempotent_step_again() {
     let env = Env::new();
+    let run = interrupted_deploy(&env);
+    let o = env.run(&["cancel", &run, "--reason", "abandoned"]);
+    let all = format!("{}{}", text(&o.stdout), text(&o.stderr));
+    assert_eq!(o.status.code(), Some(1), "the run ends cancelled: {all}");
+    assert!(all.contains("accepted: cancelling"), "{all}");
+    cancelled_without_a_second_start(&env, &run);
+}
+
+/// A run whose engine was killed (-9) while its idempotent `deploy` ran; the ledger
+/// has one `start` line per start of `deploy`.
+fn interrupted_deploy(env: &Env) -> String {
     let wf = env.workflow(
         "deploy.toml",
         "name = \"deploy\"\n[[step]]\nid = \"deploy\"\nrun = 'echo start >> ledger; sleep 60'\n[[step]]\nid = \"after\"\nneeds = [\"deploy\"]\nrun = 'echo after >> ledger'\n",
@@ -57,11 +68,12 @@ fn cancel_of_an_interrupted_run_never_starts_its_idempotent_step_again() {
     });
     child.kill().expect("kill -9 the engine");
     let _ = child.wait();
-    let o = env.run(&["cancel", &run, "--reason", "abandoned"]);
-    let all = format!("{}{}", text(&o.stdout), text(&o.stderr));
-    assert_eq!(o.status.code(), Some(1), "the run ends cancelled: {all}");
-    assert!(all.contains("accepted: cancelling"), "{all}");
-    let v = env.show(&run);
+    run
+}
+
+/// The run ended cancelled and `deploy` started once, ever.
+fn cancelled_without_a_second_start(env: &Env, run: &str) {
+    let v = env.show(run);
     assert_eq!(v["state"], "cancelled", "{v:#}");
     assert_eq!(step_field(&v, "deploy", "state"), "cancelled", "{v:#}");
     assert_eq!(
@@ -72,6 +84,18 @@ fn cancel_of_an_interrupted_run_never_starts_its_idempotent_step_again() {
     assert_eq!(step_field(&v, "after", "state"), "cancelled", "{v:#}");
     let ledger = std::fs::read_to_string(env.path().join("ledger")).unwrap_or_default();
     assert_eq!(ledger, "start\n", "started again by the cancel");
+}
+
+#[test]
+fn a_cancel_recorded_for_the_next_engine_is_decided_before_anything_starts() {
+    let env = Env::new();
+    let run = interrupted_deploy(&env);
+    let o = env.run(&["cancel", &run, "--reason", "abandoned", "--no-drive"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
+    let child = env.spawn(&["resume", &run, "--headless"]);
+    let o = wait_child(child, 30);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stdout));
+    cancelled_without_a_second_start(&env, &run);
 }
 
 // ---- 2: a command claimed by an engine that died ------------------------------------

@@ -152,6 +152,28 @@ impl Store {
         self.ctx(r)
     }
 
+    /// The oldest cancel recorded for the run's next engine and not decided yet (see
+    /// [`OPEN`]; not past its deadline), if any. Its proof is checked when it is
+    /// claimed; meanwhile the engine taking the run over starts nothing (a cancel never
+    /// starts anything).
+    pub fn waiting_cancel(&self, run_id: &str) -> Result<Option<Command>, StoreError> {
+        let r = (|| {
+            let rows: Vec<String> = self
+                .conn
+                .prepare_cached(&format!(
+                    "SELECT json FROM commands WHERE run_id = ?1 AND {OPEN}
+                     AND (deadline IS NULL OR deadline > ?2) ORDER BY id"
+                ))?
+                .query_map(params![run_id, Timestamp::now().0], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            Ok(rows
+                .iter()
+                .filter_map(|json| serde_json::from_str::<Command>(json).ok())
+                .find(|c| matches!(c, Command::Cancel { .. })))
+        })();
+        self.ctx(r)
+    }
+
     /// Replace a command's stored text (the engine's masked copy of it).
     pub fn rewrite_command(&mut self, id: i64, cmd: &Command) -> Result<(), StoreError> {
         let r = (|| {
