@@ -4,7 +4,6 @@ mod common;
 use common::*;
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 /// Start the cluster once per test process; `false` (and why, printed) when Slurm is
 /// missing.
@@ -72,17 +71,6 @@ fn jobs_of(run: &str) -> Vec<(String, String, String)> {
             Some((f.next()?.into(), f.next()?.into(), f.next()?.into()))
         })
         .collect()
-}
-
-fn wait_for(what: &str, secs: u64, mut ok: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !ok() {
-        assert!(
-            start.elapsed() < Duration::from_secs(secs),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 const HEAD: &str = r#"

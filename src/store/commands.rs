@@ -121,7 +121,7 @@ impl Store {
                                 .map(|why| match reclaimed.contains(&id) {
                                     // Its proof was used up by that engine.
                                     true => format!(
-                                        "the engine that took this command stopped before deciding it; hand it in again ({why})"
+                                        "the engine that took this command stopped before recording its verdict; unless `baton audit {run_id}` shows it decided, hand it in again ({why})"
                                     ),
                                     false => why,
                                 });

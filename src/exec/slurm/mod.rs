@@ -634,3 +634,40 @@ async fn tail_log(
     }
     error
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Re-attached: the log an earlier engine wrote is the start of the masked copy, so
+    /// the copy goes on after it; the live tail still has every line.
+    #[tokio::test]
+    async fn a_reattached_tail_continues_the_log_it_finds() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("job.out");
+        std::fs::write(&source, "token s3cret\nline-2\nline-3\n").unwrap();
+        let log = dir.path().join("logs").join("job.1.log");
+        std::fs::create_dir_all(log.parent().unwrap()).unwrap();
+        let before = "token ***\n";
+        std::fs::write(&log, before).unwrap();
+        let (_stop_tx, stop) = watch::channel(true);
+        let tail = TailHandle::default();
+        let masker = crate::model::mask::Masker::new(["s3cret".to_string()]);
+        let error = tail_log(
+            source,
+            dir.path().join("logs"),
+            log.clone(),
+            before.len() as u64,
+            masker,
+            tail.clone(),
+            stop,
+        )
+        .await;
+        assert_eq!(error, None);
+        assert_eq!(
+            std::fs::read_to_string(&log).unwrap(),
+            "token ***\nline-2\nline-3\n"
+        );
+        assert_eq!(tail.lines(), ["token ***", "line-2", "line-3"]);
+    }
+}
