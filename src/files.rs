@@ -14,14 +14,14 @@ pub enum Open {
     /// with `AlreadyExists`.
     New,
     /// Appended to, created if missing: an existing file must be a regular file of this
-    /// account with no other name.
+    /// account with no other name, a pipe of this account or a device.
     Append,
 }
 
 /// Open `path` for writing without following a symlink at its last component
-/// (`O_NOFOLLOW`), created with `mode`. [`Open::Append`] refuses, after opening, a file
-/// that is not a regular file owned by this process's account or that has another name
-/// (a hard link planted to a file elsewhere).
+/// (`O_NOFOLLOW`), created with `mode`. [`Open::Append`] refuses, after opening, a regular
+/// file not owned by this process's account or that has another name (a hard link
+/// planted to a file elsewhere), and anything else but a pipe of its own or a device.
 pub fn open_no_follow(path: &Path, how: Open, mode: u32) -> io::Result<File> {
     let mut o = OpenOptions::new();
     match how {
@@ -40,12 +40,21 @@ pub fn open_no_follow(path: &Path, how: Open, mode: u32) -> io::Result<File> {
             _ => e,
         })?;
     if how == Open::Append {
+        use std::os::unix::fs::FileTypeExt;
         let meta = f.metadata()?;
+        let kind = meta.file_type();
         let mine = meta.uid() == nix::unistd::geteuid().as_raw();
-        if !meta.is_file() || !mine || meta.nlink() != 1 {
+        // A pipe of one's own (`mkfifo`) or a device (`/dev/null`) keeps nothing; a
+        // regular file must have no other name.
+        let fits = match () {
+            _ if kind.is_char_device() => true,
+            _ if kind.is_fifo() => mine,
+            _ => kind.is_file() && mine && meta.nlink() == 1,
+        };
+        if !fits {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                "is not a regular file of this account with one name; remove it or give another path",
+                "is not a regular file of this account with one name (nor a pipe of its own); remove it or give another path",
             ));
         }
     }
@@ -86,5 +95,7 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&own).unwrap(), "a\nb\n");
         let e = open_no_follow(&own, Open::New, 0o600).unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::AlreadyExists);
+        assert!(open_no_follow(Path::new("/dev/null"), Open::Append, 0o600).is_ok());
+        assert!(open_no_follow(dir.path(), Open::Append, 0o600).is_err());
     }
 }

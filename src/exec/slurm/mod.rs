@@ -238,9 +238,10 @@ impl SlurmExecutor {
         let log_path = job
             .log_dir
             .join(crate::model::log_file_name(&job.step_id, job.attempt));
-        let copied = match again {
-            true => std::fs::metadata(&log_path).map_or(0, |m| m.len()),
-            false => 0,
+        let copied = if again {
+            std::fs::metadata(&log_path).map_or(0, |m| m.len())
+        } else {
+            0
         };
         JobAttempt {
             copied,
