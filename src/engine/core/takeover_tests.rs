@@ -125,3 +125,31 @@ fn a_failed_compensation_is_marked_failed_without_reopening_the_run() {
     assert!(sim.core.is_finished());
     assert!(spawned(&sim.last).is_empty());
 }
+
+#[test]
+fn adopting_a_dead_engines_job_schedules_nothing() {
+    // The engine died after committing `next` queued, before committing it running.
+    let p = plan().step("deploy").step("next").max_parallel(2).build();
+    let sim = Sim::new(p.clone(), cfg());
+    let events = sim.core.events();
+    let cut = events
+        .iter()
+        .position(|e| {
+            matches!(&e.kind, EventKind::StepStateChanged { step, state: StepState::Queued, .. } if step == "next")
+        })
+        .expect("next queued");
+    let mut core = Core::replay(p, cfg(), &events[..=cut]).expect("replay");
+    assert_eq!(core.steps[1].state, StepState::Queued);
+    let fx = core.adopt_job(0, 1, "cluster".into(), "42".into(), Timestamp(T0 + 10));
+    assert!(spawned(&fx).is_empty(), "{:?}", spawned(&fx));
+    let mut fx = core.resume_before("olivia", Some(&cancel()), Timestamp(T0 + 10));
+    fx.extend(core.handle(
+        Input::Command {
+            id: None,
+            command: cancel(),
+        },
+        Timestamp(T0 + 10),
+    ));
+    assert!(spawned(&fx).is_empty(), "{:?}", spawned(&fx));
+    assert_eq!(core.run_state(), RunState::Cancelled);
+}
