@@ -7,7 +7,7 @@ use crate::exec::slurm::{SlurmExecutor, state};
 use crate::model::Timestamp;
 use crate::workflow::ExecutorKind;
 
-/// The inputs that adopt the run's unrecorded live jobs, fed to `core` before resume;
+/// Adopt the run's unrecorded live jobs into `core` (`Core::adopt_job`), before resume;
 /// their effects (events, cancellations) go first among the driver's initial effects.
 pub fn adopt(core: &mut Core, run_id: &str, now: Timestamp) -> Vec<Effect> {
     let plan = std::sync::Arc::clone(core.plan());
