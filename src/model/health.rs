@@ -193,6 +193,20 @@ mod tests {
     }
 
     #[test]
+    fn a_compensation_that_failed_is_no_success() {
+        assert_eq!(tally(s(StepState::CompensationFailed, 1)), Some(Tally::Bad));
+        let h = compute(
+            [
+                s(StepState::CompensationFailed, 1),
+                s(StepState::Cancelled, 1),
+            ],
+            &[],
+        );
+        assert_eq!(h.quality, Some(0.0));
+        assert_eq!(h.label, HealthLabel::Critical);
+    }
+
+    #[test]
     fn nothing_finished_is_full_health_with_no_quality() {
         let h = compute([s(StepState::Pending, 0)], &[]);
         assert_eq!(h.quality, None);
