@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod exec;
+pub mod files;
 pub mod metrics;
 pub mod model;
 pub mod sanitize;

@@ -4,7 +4,6 @@ mod common;
 use common::*;
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 /// Start the cluster once per test process; `false` (and why, printed) when Slurm is
 /// missing.
@@ -72,17 +71,6 @@ fn jobs_of(run: &str) -> Vec<(String, String, String)> {
             Some((f.next()?.into(), f.next()?.into(), f.next()?.into()))
         })
         .collect()
-}
-
-fn wait_for(what: &str, secs: u64, mut ok: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !ok() {
-        assert!(
-            start.elapsed() < Duration::from_secs(secs),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 const HEAD: &str = r#"
@@ -274,4 +262,44 @@ fn resume_after_kill_9_reattaches_without_running_the_job_again() {
     assert_eq!(jobs_of(&id).len(), 1, "one job, never submitted again");
     let started = std::fs::read_to_string(&marks).unwrap_or_default();
     assert_eq!(started.lines().count(), 1, "the job ran once: {started}");
+}
+
+/// Issue 24, finding 4: the log of a job re-attached after `kill -9` of the engine
+/// continues where it was; what the dead engine copied is not copied again.
+#[test]
+fn a_reattached_jobs_log_has_each_line_once() {
+    if !cluster() {
+        return;
+    }
+    let env = Env::new();
+    let go = env.path().join("go");
+    let wf = env.workflow(
+        "w.toml",
+        &format!(
+            "name = \"slurm-log\"\n{HEAD}\n[[step]]\nid = \"job\"\nexecutor = \"cluster\"\nrun = 'echo line-1; echo line-2; while [ ! -e \"$GO\" ]; do sleep 0.2; done; echo line-3'\nenv = {{ GO = \"{}\" }}\n",
+            go.display()
+        ),
+    );
+    let mut child = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
+    let id = env.wait_run_id();
+    let log = || text(&env.run(&["logs", &id, "job"]).stdout);
+    wait_for("the first lines in the step's log", 60, || {
+        log().contains("line-2")
+    });
+    child.kill().expect("kill -9");
+    let _ = child.wait();
+    std::fs::write(&go, "").unwrap();
+    let out = env.run(&["resume", &id]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert_eq!(
+        step_state(&env.show(&id), "job").as_deref(),
+        Some("succeeded")
+    );
+    assert_eq!(log(), "line-1\nline-2\nline-3\n", "each line once");
 }

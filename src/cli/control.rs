@@ -354,11 +354,24 @@ fn send(target: &Target, command: Command) -> i32 {
             report(&run_id, outcome)
         }
         Ok(Applied::TakenOver { ready, message }) => {
-            crate::stdio::outln!(
-                "accepted: {message} (run {}); no engine was driving it: continuing it here (`--detach` drives it in the background)",
-                ready.run_id
-            );
-            drive::drive(store, *ready, Display::headless(operator, db))
+            // A command that leaves a finished run as it ended (a step whose
+            // compensation failed, marked failed once undone by hand) has nothing to
+            // drive: once recorded, its exit code is the command's.
+            let stays = (!ready.stale && ready.core.is_finished()).then(|| ready.core.run_state());
+            match stays {
+                Some(state) => {
+                    crate::stdio::outln!("accepted: {message} (run {} stays {state})", ready.run_id)
+                }
+                None => crate::stdio::outln!(
+                    "accepted: {message} (run {}); no engine was driving it: continuing it here (`--detach` drives it in the background)",
+                    ready.run_id
+                ),
+            }
+            let code = drive::drive(store, *ready, Display::headless(operator, db));
+            match stays {
+                Some(_) if code != exit::STORAGE => exit::OK,
+                _ => code,
+            }
         }
         Ok(Applied::Detached { pid, log, outcome }) => {
             let run_id = store.resolve_run(&target.run).unwrap_or_default();

@@ -12,7 +12,6 @@ use crate::session::{self, SessionError, run_exit_code};
 use crate::store::Store;
 use crate::tui::{self, Theme, UiState};
 use std::io::{IsTerminal, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -88,11 +87,12 @@ fn open_events(spec: &str) -> std::io::Result<Box<dyn Write + Send>> {
     if spec == "-" {
         Ok(Box::new(std::io::stdout()))
     } else {
-        let f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(0o600)
-            .open(spec)?;
+        // It may be in a directory others write: never through a link planted there.
+        let f = crate::files::open_no_follow(
+            std::path::Path::new(spec),
+            crate::files::Open::Append,
+            0o600,
+        )?;
         Ok(Box::new(std::io::BufWriter::new(f)))
     }
 }
@@ -128,22 +128,22 @@ fn drive_on(rt: &tokio::runtime::Runtime, store: Store, ready: Ready, display: D
     let workflow = ready.workflow.clone();
     match display.theme {
         None => {
-            let first_line = format!("run {run_id} {workflow}");
             // With `--events -` the JSON lines own stdout and the human lines go to stderr.
-            // Headless lines carry names, reasons and outputs: sanitised (`Sanitised`).
+            // Headless lines carry names, reasons and outputs: sanitised (`Sanitised`),
+            // the first (`run ID NAME`, a name from the workflow file) as every other.
             // Buffered: the driver flushes once per commit, so a wake-up's lines go out
             // in one write, not one (and one terminal check) per line.
-            let lines: Box<dyn Write + Send> = if display.events_to_stdout {
-                crate::stdio::errln!("{first_line}");
+            let mut lines: Box<dyn Write + Send> = if display.events_to_stdout {
                 Box::new(std::io::BufWriter::new(crate::stdio::Sanitised::new(
                     std::io::stderr(),
                 )))
             } else {
-                crate::stdio::outln!("{first_line}");
                 Box::new(std::io::BufWriter::new(crate::stdio::Sanitised::new(
                     std::io::stdout(),
                 )))
             };
+            // A closed stdout is not the run's failure (see the README's exit codes).
+            let _ = writeln!(lines, "run {run_id} {workflow}").and_then(|()| lines.flush());
             let sinks = Sinks {
                 lines: Some(lines),
                 events: display.events,
@@ -179,7 +179,10 @@ fn drive_on(rt: &tokio::runtime::Runtime, store: Store, ready: Ready, display: D
                             .map(|r| r.state)
                             .unwrap_or(crate::model::RunState::Interrupted),
                     };
-                    crate::stdio::outln!("run {run_id} {workflow}: {state}");
+                    crate::stdio::outln!(
+                        "run {run_id} {}: {state}",
+                        crate::sanitize::for_terminal(&workflow)
+                    );
                     run_exit_code(state, signal)
                 }
                 Ok(Err(e)) => {

@@ -96,7 +96,7 @@ pub async fn run(
         .stderr(Stdio::piped())
         .kill_on_drop(true);
     // The store's keys are baton's, never a child's.
-    for k in crate::exec::scrub::baton_secrets_in_env() {
+    for k in crate::exec::scrub::baton_own_in_env() {
         cmd.env_remove(k);
     }
     let child = cmd.spawn().map_err(|e| {

@@ -161,7 +161,7 @@ async fn run(
         .process_group(0)
         .kill_on_drop(true);
     // The store's keys are baton's, never a child's.
-    for k in super::scrub::baton_secrets_in_env() {
+    for k in super::scrub::baton_own_in_env() {
         cmd.env_remove(k);
     }
     let mut child = cmd

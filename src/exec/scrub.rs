@@ -1,27 +1,37 @@
 //! What of baton's own environment never reaches a child: the store's keys (which
-//! sign audit rows: a step holding them could forge the record) and the secret params
-//! a background engine is handed (`BATON_ENGINE_PARAM_*`). One list for every child:
-//! steps, compensations, notifiers, cluster commands.
+//! sign audit rows: a step holding them could forge the record), and the plumbing
+//! between baton processes: what a background engine is handed (`BATON_ENGINE_SERVE`,
+//! its secret params `BATON_ENGINE_PARAM_*`) and the engine's tuning knobs. One list for
+//! every child: steps, compensations, probes, notifiers, cluster commands. A step's own
+//! `BATON_*` variables (`BATON_RUN_ID`, `BATON_OUTPUT`, …) are set for it on top.
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 
-/// Exact names of baton's store secrets.
-const STORE_SECRETS: [&str; 3] = ["BATON_AUDIT_KEY", "BATON_AUDIT_KEYS", "BATON_AUDIT_KEY_ID"];
-/// Prefixes of variables that carry secrets to a background engine.
-const SECRET_PREFIXES: [&str; 1] = ["BATON_ENGINE_PARAM_"];
+/// Exact names of baton's own variables: the store's keys and the engine's knobs
+/// (`store::wake::NO_WAKE_ENV`, the driver's command poll).
+const OWN: [&str; 5] = [
+    "BATON_AUDIT_KEY",
+    "BATON_AUDIT_KEYS",
+    "BATON_AUDIT_KEY_ID",
+    "BATON_NO_WAKE",
+    "BATON_COMMAND_POLL_MS",
+];
+/// Prefixes of what one baton process hands another (`session::command::SERVE_ENV`,
+/// the params of a background engine).
+const OWN_PREFIXES: [&str; 1] = ["BATON_ENGINE_"];
 
 /// Whether baton's variable `name` must be removed from a child's environment.
-pub fn is_baton_secret(name: &OsStr) -> bool {
+pub fn is_baton_own(name: &OsStr) -> bool {
     let n = name.as_bytes();
-    STORE_SECRETS.iter().any(|s| n == s.as_bytes())
-        || SECRET_PREFIXES.iter().any(|p| n.starts_with(p.as_bytes()))
+    OWN.iter().any(|s| n == s.as_bytes())
+        || OWN_PREFIXES.iter().any(|p| n.starts_with(p.as_bytes()))
 }
 
 /// The names, among baton's environment now, that a child must not get.
-pub fn baton_secrets_in_env() -> Vec<std::ffi::OsString> {
+pub fn baton_own_in_env() -> Vec<std::ffi::OsString> {
     std::env::vars_os()
         .map(|(k, _)| k)
-        .filter(|k| is_baton_secret(k))
+        .filter(|k| is_baton_own(k))
         .collect()
 }
 
@@ -30,17 +40,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn store_keys_and_engine_params_are_secrets_other_baton_vars_are_not() {
+    fn store_keys_and_engine_plumbing_are_baton_s_own_other_baton_vars_are_not() {
         for n in [
             "BATON_AUDIT_KEY",
             "BATON_AUDIT_KEYS",
             "BATON_AUDIT_KEY_ID",
             "BATON_ENGINE_PARAM_pw",
+            "BATON_ENGINE_SERVE",
+            "BATON_NO_WAKE",
+            "BATON_COMMAND_POLL_MS",
         ] {
-            assert!(is_baton_secret(OsStr::new(n)), "{n}");
+            assert!(is_baton_own(OsStr::new(n)), "{n}");
         }
         for n in ["BATON_DB", "BATON_AUDIT_KEYX", "PATH", "BATON_RUN_ID"] {
-            assert!(!is_baton_secret(OsStr::new(n)), "{n}");
+            assert!(!is_baton_own(OsStr::new(n)), "{n}");
         }
     }
 }

@@ -218,7 +218,6 @@ fn refresh(
 /// directory others can write (a collector's, shared with a group), nobody can have
 /// put a symlink there in advance to make baton write through it.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -227,13 +226,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut tries = 0;
     let (tmp, mut f) = loop {
         let tmp = dir.join(format!(".{name}.{:016x}.tmp", rand::random::<u64>()));
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .custom_flags(libc::O_NOFOLLOW)
-            .mode(0o644)
-            .open(&tmp)
-        {
+        match crate::files::open_no_follow(&tmp, crate::files::Open::New, 0o644) {
             Ok(f) => break (tmp, f),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && tries < 8 => tries += 1,
             Err(e) => return Err(e),

@@ -62,13 +62,16 @@ pub enum Tally {
 /// A step's place in the quality score; `None` while it does not count (not finished,
 /// skipped, cancelled).
 pub fn tally(s: StepScore) -> Option<Tally> {
-    if s.state.is_success() {
+    // Its work stands though the run asked for it undone: never a success.
+    if s.state == StepState::CompensationFailed {
+        Some(Tally::Bad)
+    } else if s.state.is_success() {
         Some(if s.attempts > 1 {
             Tally::AfterRetry
         } else {
             Tally::FirstTry
         })
-    } else if s.state.is_failure() || s.timed_out || s.state == StepState::CompensationFailed {
+    } else if s.state.is_failure() || s.timed_out {
         Some(Tally::Bad)
     } else {
         None
@@ -187,6 +190,20 @@ mod tests {
             compute([s(StepState::Succeeded, 1)], &[closed]).score,
             100.0
         );
+    }
+
+    #[test]
+    fn a_compensation_that_failed_is_no_success() {
+        assert_eq!(tally(s(StepState::CompensationFailed, 1)), Some(Tally::Bad));
+        let h = compute(
+            [
+                s(StepState::CompensationFailed, 1),
+                s(StepState::Cancelled, 1),
+            ],
+            &[],
+        );
+        assert_eq!(h.quality, Some(0.0));
+        assert_eq!(h.label, HealthLabel::Critical);
     }
 
     #[test]

@@ -132,7 +132,14 @@ fn apply_in_memory(
         core.enable_auto_approve();
     }
     let mut initial = super::jobs::adopt(&mut core, run_id, now);
-    initial.extend(core.resume(operator, now));
+    // A cancel recorded for this engine (`--no-drive`, or for the starter) is claimed as
+    // soon as it drives: nothing starts before it is decided.
+    let waiting = match &command {
+        Some(_) => None,
+        None => store.waiting_cancel(run_id)?,
+    };
+    let next = command.as_ref().or(waiting.as_ref());
+    initial.extend(core.resume_before(operator, next, now));
     let mut message = None;
     if let Some(command) = command {
         let fx = core.handle(Input::Command { id: None, command }, now);

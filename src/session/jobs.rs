@@ -2,12 +2,12 @@
 //! not get to record (the window between `sbatch` and the commit) is found by its name
 //! (`baton-<run id>`) and comment (`<step>.<attempt>`), then adopted when its attempt
 //! still runs, or cancelled: never run twice.
-use crate::engine::core::{Core, Effect, Input};
+use crate::engine::core::{Core, Effect};
 use crate::exec::slurm::{SlurmExecutor, state};
 use crate::model::Timestamp;
 use crate::workflow::ExecutorKind;
 
-/// The inputs that adopt the run's unrecorded live jobs, fed to `core` before resume;
+/// Adopt the run's unrecorded live jobs into `core` (`Core::adopt_job`), before resume;
 /// their effects (events, cancellations) go first among the driver's initial effects.
 pub fn adopt(core: &mut Core, run_id: &str, now: Timestamp) -> Vec<Effect> {
     let plan = std::sync::Arc::clone(core.plan());
@@ -30,15 +30,7 @@ pub fn adopt(core: &mut Core, run_id: &str, now: Timestamp) -> Vec<Effect> {
             let Some(step) = plan.step_index(step) else {
                 continue;
             };
-            fx.extend(core.handle(
-                Input::JobStarted {
-                    step,
-                    attempt,
-                    executor: e.name.clone(),
-                    job_id: job.job_id,
-                },
-                now,
-            ));
+            fx.extend(core.adopt_job(step, attempt, e.name.clone(), job.job_id, now));
         }
     }
     fx

@@ -72,6 +72,10 @@ impl Store {
     /// Commands past their deadline are refused as expired instead: their submitter
     /// has stopped waiting (or died), so applying them now would surprise everyone.
     /// Each comes with its proof's verdict ([`Claimed::unproven`]).
+    ///
+    /// A claim is the lease's: it names the run's lease holder (`claimed_by`), and a
+    /// command claimed under another holder, whose engine stopped before its verdict
+    /// (the caller holds the lease now), is taken again, so it is decided on record.
     pub fn claim_commands(&mut self, run_id: &str) -> Result<Vec<Claimed>, StoreError> {
         let now = Timestamp::now();
         let r = (|| {
@@ -81,20 +85,28 @@ impl Store {
             })?;
             let expired: Vec<String> = self
                 .conn
-                .prepare_cached(
+                .prepare_cached(&format!(
                     "UPDATE commands SET status = 'refused', outcome = ?3, done_at = ?2
-                     WHERE run_id = ?1 AND status = 'pending' AND deadline IS NOT NULL AND deadline <= ?2
-                     RETURNING json",
-                )?
+                     WHERE run_id = ?1 AND deadline IS NOT NULL AND deadline <= ?2 AND {OPEN}
+                     RETURNING json"
+                ))?
                 .query_map(params![run_id, now.0, expired], |r| r.get(0))?
                 .collect::<Result<_, _>>()?;
             for json in &expired {
                 super::proof::discard(&self.path, json);
             }
-            let mut st = self.conn.prepare_cached(
-                "UPDATE commands SET status = 'claimed' WHERE run_id = ?1 AND status = 'pending'
-                 RETURNING id, json",
-            )?;
+            // Taken by an engine that stopped before its verdict (see [`OPEN`]).
+            let reclaimed: std::collections::HashSet<i64> = self
+                .conn
+                .prepare_cached(&format!(
+                    "SELECT id FROM commands WHERE run_id = ?1 AND status = 'claimed' AND {OPEN}"
+                ))?
+                .query_map([run_id], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            let mut st = self.conn.prepare_cached(&format!(
+                "UPDATE commands SET status = 'claimed', claimed_by = {HOLDER}
+                 WHERE run_id = ?1 AND {OPEN} RETURNING id, json"
+            ))?;
             let mut rows: Vec<(i64, String)> = st
                 .query_map([run_id], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<Result<_, _>>()?;
@@ -105,7 +117,14 @@ impl Store {
                     Ok(command) => {
                         let unproven =
                             super::proof::check(&self.path, run_id, &json, command.operator())
-                                .err();
+                                .err()
+                                .map(|why| match reclaimed.contains(&id) {
+                                    // Its proof was used up by that engine.
+                                    true => format!(
+                                        "the engine that took this command stopped before recording its verdict; unless `baton audit {run_id}` shows it decided, hand it in again ({why})"
+                                    ),
+                                    false => why,
+                                });
                         claimed.push(Claimed {
                             id,
                             command,
@@ -129,6 +148,28 @@ impl Store {
                 }
             }
             Ok(claimed)
+        })();
+        self.ctx(r)
+    }
+
+    /// The oldest cancel recorded for the run's next engine and not decided yet (see
+    /// [`OPEN`]; not past its deadline), if any. Its proof is checked when it is
+    /// claimed; meanwhile the engine taking the run over starts nothing (a cancel never
+    /// starts anything).
+    pub fn waiting_cancel(&self, run_id: &str) -> Result<Option<Command>, StoreError> {
+        let r = (|| {
+            let rows: Vec<String> = self
+                .conn
+                .prepare_cached(&format!(
+                    "SELECT json FROM commands WHERE run_id = ?1 AND {OPEN}
+                     AND (deadline IS NULL OR deadline > ?2) ORDER BY id"
+                ))?
+                .query_map(params![run_id, Timestamp::now().0], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            Ok(rows
+                .iter()
+                .filter_map(|json| serde_json::from_str::<Command>(json).ok())
+                .find(|c| matches!(c, Command::Cancel { .. })))
         })();
         self.ctx(r)
     }
@@ -311,6 +352,11 @@ impl Store {
         self.ctx(r)
     }
 }
+
+/// The run's lease holder now (`?1` is the run), whom a claim belongs to.
+const HOLDER: &str = "(SELECT holder FROM leases WHERE run_id = ?1)";
+/// A command no engine has decided: pending, or claimed under a lease no longer held.
+const OPEN: &str = "(status = 'pending' OR (status = 'claimed' AND claimed_by IS NOT (SELECT holder FROM leases WHERE run_id = ?1)))";
 
 /// `pid <pid> on <host>` for this process: the lease holder format, which lets another
 /// process on the same host tell that the holder died.

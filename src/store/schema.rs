@@ -24,6 +24,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "one run is read from its replayed events: the columns only that reader used go",
         V7,
     ),
+    (8, "a claimed command names the lease that claimed it", V8),
 ];
 
 /// One run is read by replaying its events through the core (`session::inspect`); the
@@ -52,6 +53,11 @@ DROP TABLE outputs;
 ALTER TABLE errors DROP COLUMN json;
 ALTER TABLE runs DROP COLUMN summary;
 "#;
+
+/// A claim belongs to the engine that holds the run's lease (`claimed_by`, its holder):
+/// a command claimed under a lease no longer held (its engine died before deciding)
+/// is taken again by the next engine, never left `claimed` for good.
+const V8: &str = "ALTER TABLE commands ADD COLUMN claimed_by TEXT;";
 
 /// Nothing changes in the tables: command rows now name a proof file (`store::proof`)
 /// that engines check. The version moves so that an older baton, which would apply a
@@ -602,6 +608,7 @@ mod tests {
              ALTER TABLE events DROP COLUMN head_mac;
              CREATE TRIGGER events_no_update BEFORE UPDATE ON events
                  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+             ALTER TABLE commands DROP COLUMN claimed_by;
              DELETE FROM migrations WHERE version >= 5;
              UPDATE meta SET value = '{}:{}' WHERE key = 'audit_head';
              PRAGMA user_version = 4;",

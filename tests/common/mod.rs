@@ -137,6 +137,29 @@ impl Env {
     }
 }
 
+impl Env {
+    /// Start `baton run WF --headless` in the background and wait until `step` is in
+    /// `state`: the engine and the run's id.
+    pub fn spawn_until(&self, wf: &Path, step: &str, state: &str) -> (Child, String) {
+        let child = self.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
+        let run = self.wait_run_id();
+        self.wait_step(&run, step, state, 20);
+        (child, run)
+    }
+}
+
+/// Wait up to `secs` for `ok`, saying `what` on a timeout.
+pub fn wait_for(what: &str, secs: u64, mut ok: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !ok() {
+        assert!(
+            start.elapsed() < Duration::from_secs(secs),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }

@@ -17,6 +17,8 @@ mod proptests;
 #[cfg(test)]
 mod service_tests;
 #[cfg(test)]
+mod takeover_tests;
+#[cfg(test)]
 pub(crate) mod testkit;
 #[cfg(test)]
 mod tests;

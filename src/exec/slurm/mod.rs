@@ -223,21 +223,28 @@ impl SlurmExecutor {
                 log_path: None,
             });
         }
-        Ok(self.attach(job, job_id, files))
+        Ok(self.attach(job, job_id, files, false))
     }
 
-    /// Follow a job an earlier engine submitted.
+    /// Follow a job an earlier engine submitted. Its log continues where that engine
+    /// left it: what it already copied is not copied again.
     pub fn reattach(&self, job: ShellJob, job_id: &str) -> JobAttempt {
         let files = JobFiles::new(&self.opts.workdir, &self.run_id, &job.step_id, job.attempt);
-        self.attach(job, job_id.to_string(), files)
+        self.attach(job, job_id.to_string(), files, true)
     }
 
-    fn attach(&self, job: ShellJob, job_id: String, files: JobFiles) -> JobAttempt {
+    fn attach(&self, job: ShellJob, job_id: String, files: JobFiles, again: bool) -> JobAttempt {
         let status = self.monitor.watch(&job_id);
         let log_path = job
             .log_dir
             .join(crate::model::log_file_name(&job.step_id, job.attempt));
+        let copied = if again {
+            std::fs::metadata(&log_path).map_or(0, |m| m.len())
+        } else {
+            0
+        };
         JobAttempt {
+            copied,
             executor: self.name.clone(),
             job_id,
             files,
@@ -380,6 +387,8 @@ pub struct JobAttempt {
     files: JobFiles,
     log_dir: PathBuf,
     log_path: PathBuf,
+    /// How much of the log an earlier engine wrote (re-attached), not to be written again.
+    copied: u64,
     masker: crate::model::mask::Masker,
     cancel: CancelHandle,
     tail: TailHandle,
@@ -414,6 +423,7 @@ impl JobAttempt {
             self.files.log(),
             self.log_dir.clone(),
             self.log_path.clone(),
+            self.copied,
             self.masker.clone(),
             self.tail.clone(),
             stop_rx,
@@ -551,10 +561,15 @@ async fn sacct(job_id: &str) -> Option<(End, Option<i32>)> {
 
 /// Copies the job's output file, masked, into the step's log and its live tail, until
 /// `stop` (then one last read). Returns a write error, if any.
+///
+/// The masked copy is a function of the job's output alone (the splitter masks the same
+/// whatever the chunks), so the log an earlier engine wrote is a prefix of it: its
+/// first `copied` bytes are not written again (the live tail still gets them).
 async fn tail_log(
     source: PathBuf,
     log_dir: PathBuf,
     log_path: PathBuf,
+    mut copied: u64,
     masker: crate::model::mask::Masker,
     tail: TailHandle,
     mut stop: watch::Receiver<bool>,
@@ -566,6 +581,14 @@ async fn tail_log(
     let mut error = None;
     let mut sink = |bytes: Vec<u8>, log: &mut Option<std::fs::File>| {
         tail.feed(Stream::Stdout, &bytes);
+        let skip = usize::try_from(copied)
+            .unwrap_or(usize::MAX)
+            .min(bytes.len());
+        copied -= skip as u64;
+        let bytes = &bytes[skip..];
+        if bytes.is_empty() {
+            return;
+        }
         if log.is_none() && error.is_none() {
             let opened = std::fs::create_dir_all(&log_dir).and_then(|_| {
                 std::fs::OpenOptions::new()
@@ -580,7 +603,7 @@ async fn tail_log(
             }
         }
         if let Some(f) = log.as_mut()
-            && let Err(e) = f.write_all(&bytes)
+            && let Err(e) = f.write_all(bytes)
         {
             error = Some(format!("cannot write the log {}: {e}", log_path.display()));
             *log = None;
@@ -611,4 +634,41 @@ async fn tail_log(
         sink(out, &mut log);
     }
     error
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Re-attached: the log an earlier engine wrote is the start of the masked copy, so
+    /// the copy goes on after it; the live tail still has every line.
+    #[tokio::test]
+    async fn a_reattached_tail_continues_the_log_it_finds() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("job.out");
+        std::fs::write(&source, "token s3cret\nline-2\nline-3\n").unwrap();
+        let log = dir.path().join("logs").join("job.1.log");
+        std::fs::create_dir_all(log.parent().unwrap()).unwrap();
+        let before = "token ***\n";
+        std::fs::write(&log, before).unwrap();
+        let (_stop_tx, stop) = watch::channel(true);
+        let tail = TailHandle::default();
+        let masker = crate::model::mask::Masker::new(["s3cret".to_string()]);
+        let error = tail_log(
+            source,
+            dir.path().join("logs"),
+            log.clone(),
+            before.len() as u64,
+            masker,
+            tail.clone(),
+            stop,
+        )
+        .await;
+        assert_eq!(error, None);
+        assert_eq!(
+            std::fs::read_to_string(&log).unwrap(),
+            "token ***\nline-2\nline-3\n"
+        );
+        assert_eq!(tail.lines(), ["token ***", "line-2", "line-3"]);
+    }
 }

@@ -57,13 +57,25 @@ impl Core {
         now: Timestamp,
     ) -> Result<(), String> {
         let st = self.steps[i].state;
+        // Its compensation failed: the operator undoes it by hand and records that
+        // (the suggestion of its error record). The run stays as it ended.
+        if st == StepState::CompensationFailed {
+            return match target {
+                StepState::Failed => Ok(()),
+                _ => Err(format!(
+                    "`{}` was not undone (its compensation failed): undo it by hand, then `baton mark {} {} --state failed --reason …`",
+                    self.id(i),
+                    self.cfg.run_id,
+                    self.id(i)
+                )),
+            };
+        }
         if matches!(
             st,
             StepState::Running
                 | StepState::Ready
                 | StepState::Compensating
                 | StepState::Compensated
-                | StepState::CompensationFailed
         ) {
             return Err(format!("`{}` is {st} and cannot be marked now", self.id(i)));
         }

@@ -238,12 +238,16 @@ impl Core {
                     return Err("a reason is required to mark a step".into());
                 }
                 self.can_mark(i, *state, now)?;
+                // Undone by hand after its compensation failed: recorded, the run not reopened.
+                let undone = self.steps[i].state == StepState::CompensationFailed;
                 let rearmed = if *state == StepState::Succeeded {
                     self.downstream_skipped(i)
                 } else {
                     Vec::new()
                 };
-                self.reopen(format!("{operator} marked `{step}` {state}"), now, fx);
+                if !undone {
+                    self.reopen(format!("{operator} marked `{step}` {state}"), now, fx);
+                }
                 let reason = self.mask(reason);
                 let kind = EventKind::StepMarked {
                     step: step.clone(),
@@ -266,6 +270,9 @@ impl Core {
                         );
                     }
                 } else {
+                    if undone {
+                        self.close_of_kind(i, ErrorKind::CompensationFailed, now, fx);
+                    }
                     self.set(i, StepState::Failed, why, now, fx);
                 }
                 Ok(format!("marked `{step}` {state}"))

@@ -5,6 +5,25 @@ use super::super::{Core, Effect, Timer};
 use crate::model::{EventKind, StepState, Timestamp};
 
 impl Core {
+    /// On a takeover, before [`Core::resume_before`]: a live job the dead engine
+    /// submitted but did not record (found by its name), recorded if its attempt still
+    /// runs, else cancelled. Nothing is scheduled here: what starts is resume's decision
+    /// (and before a cancel, nothing does).
+    pub fn adopt_job(
+        &mut self,
+        step: usize,
+        attempt: u32,
+        executor: String,
+        job_id: String,
+        now: Timestamp,
+    ) -> Vec<Effect> {
+        let mut fx = Vec::new();
+        if !self.events.is_empty() {
+            self.on_job_started(step, attempt, executor, job_id, now, &mut fx);
+        }
+        fx
+    }
+
     /// A job was submitted for `attempt` of `step`: recorded while the attempt runs
     /// (resume follows it), cancelled otherwise.
     pub(in crate::engine::core) fn on_job_started(

@@ -224,6 +224,19 @@ impl Core {
     /// After `replay`: kill what the dead engine left, mark its running steps
     /// interrupted, re-queue the idempotent ones and continue.
     pub fn resume(&mut self, operator: &str, now: Timestamp) -> Vec<Effect> {
+        self.resume_before(operator, None, now)
+    }
+
+    /// [`Core::resume`] for a takeover that applies `next` at once. A cancel must start
+    /// nothing (only compensations may run): before one, no step is queued again and
+    /// nothing is scheduled, so the cancel decides on the state the history left.
+    pub fn resume_before(
+        &mut self,
+        operator: &str,
+        next: Option<&Command>,
+        now: Timestamp,
+    ) -> Vec<Effect> {
+        let start = !matches!(next, Some(Command::Cancel { .. }));
         let mut fx = Vec::new();
         if self.events.is_empty() || self.finished {
             return fx;
@@ -284,7 +297,7 @@ impl Core {
                 StepState::Skipped
             };
             self.stop_all(target, "the run is stopping", now, &mut fx);
-        } else {
+        } else if start {
             for i in 0..self.steps.len() {
                 let st = self.steps[i].state;
                 let again = st == StepState::Interrupted && self.plan.steps[i].idempotent;
@@ -313,7 +326,9 @@ impl Core {
                 fx.extend(spec.map(Effect::Compensate));
             }
         }
-        self.settle(now, &mut fx);
+        if start {
+            self.settle(now, &mut fx);
+        }
         fx
     }
 
