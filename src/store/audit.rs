@@ -152,7 +152,7 @@ pub(crate) enum Mac {
 }
 
 impl Mac {
-    fn keyed(key: &[u8]) -> Mac {
+    pub(crate) fn keyed(key: &[u8]) -> Mac {
         // HMAC accepts keys of any length; the error branch cannot happen.
         match Hmac::<Sha256>::new_from_slice(key) {
             Ok(m) => Mac::Keyed(Box::new(m)),
@@ -262,7 +262,7 @@ impl AuditHead {
 
     /// Whether the head's MAC holds: `None` when its key is not available; a head
     /// without a key holds (it says nothing a writer could not recompute).
-    fn mac_holds(&self, keys: &AuditKeys) -> Option<bool> {
+    pub(crate) fn mac_holds(&self, keys: &AuditKeys) -> Option<bool> {
         match &self.keyed {
             None => Some(true),
             Some((key_id, mac)) => {
