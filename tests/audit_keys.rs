@@ -114,7 +114,10 @@ fn a_mistyped_key_is_refused_before_it_writes_anything() {
         signing: Some(("k1", "the-frist-key")),
         more: None,
     };
-    let wf = env.workflow("two.toml", "name = \"two\"\n[[step]]\nid = \"a\"\nrun = \"true\"\n");
+    let wf = env.workflow(
+        "two.toml",
+        "name = \"two\"\n[[step]]\nid = \"a\"\nrun = \"true\"\n",
+    );
     let o = baton(&env, typo, &["run", wf.to_str().unwrap(), "--headless"]);
     expect(&o, 2, &["`k1`", "mistyped", "BATON_AUDIT_KEY"]);
     // Nothing was recorded, and the store still verifies with the right key.
@@ -157,12 +160,20 @@ fn a_run_cut_off_the_audit_chain_with_an_earlier_head_put_back_is_a_rollback() {
     // The whole second run removed, its audit rows cut off, the earlier head put back.
     drop_triggers(&c);
     for table in [
-        "events", "steps", "attempts", "outputs", "errors", "approvals", "commands", "leases",
+        "events",
+        "steps",
+        "attempts",
+        "outputs",
+        "errors",
+        "approvals",
+        "commands",
+        "leases",
     ] {
         c.execute(&format!("DELETE FROM {table} WHERE run_id = ?1"), [&gone])
             .unwrap();
     }
-    c.execute("DELETE FROM runs WHERE id = ?1", [&gone]).unwrap();
+    c.execute("DELETE FROM runs WHERE id = ?1", [&gone])
+        .unwrap();
     c.execute("DELETE FROM audit WHERE id > ?1", [head_id])
         .unwrap();
     c.execute(

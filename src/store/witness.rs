@@ -35,7 +35,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// The variable naming the witness file.
@@ -381,9 +381,21 @@ impl Witness {
                 .mode(self.mode)
                 .custom_flags(libc::O_NOFOLLOW)
                 .open(&self.path)
+                .and_then(|f| self.share(f))
                 .map_err(|e| self.error(e))?,
         };
         Ok(self.file.insert(f))
+    }
+
+    /// A witness this account made gets the database's mode whatever the umask: in a
+    /// group store every member's engine appends to it.
+    fn share(&self, f: File) -> std::io::Result<File> {
+        let m = f.metadata()?;
+        let me = nix::unistd::geteuid().as_raw();
+        if m.uid() == me && m.mode() & 0o777 != self.mode {
+            f.set_permissions(std::fs::Permissions::from_mode(self.mode))?;
+        }
+        Ok(f)
     }
 
     fn append(&mut self, entries: &[Entry]) -> Result<(), StoreError> {
