@@ -190,7 +190,7 @@ fn verify(store: Result<Store, StoreError>, run: Option<&str>) -> i32 {
             exit::OK
         }
         v => {
-            crate::stdio::outln!("{}", broken(&v));
+            crate::stdio::outln!("{v}");
             exit::FAILED
         }
     };
@@ -218,36 +218,6 @@ fn verify(store: Result<Store, StoreError>, run: Option<&str>) -> i32 {
 /// What `verify` says when no key is configured.
 const NO_KEY: &str = "note: no audit key is configured (BATON_AUDIT_KEY, BATON_AUDIT_KEYS): this proves the records were not damaged by accident, not that nobody who can write the database rewrote them or rolled them back";
 
-/// One line naming the first problem of a verdict that is not intact.
-fn broken(v: &AuditVerdict) -> String {
-    match v {
-        AuditVerdict::Intact { rows } => format!("audit chain intact: {rows} rows verified"),
-        AuditVerdict::Broken {
-            row_id,
-            run_id,
-            reason,
-        } => format!(
-            "audit chain BROKEN at row {row_id}{}: {reason}",
-            run_id
-                .as_ref()
-                .map(|r| format!(" (run {r})"))
-                .unwrap_or_default()
-        ),
-        AuditVerdict::HistoryBroken {
-            run_id,
-            seq,
-            reason,
-        } => format!("run history BROKEN at event {seq} of run {run_id}: {reason}"),
-        AuditVerdict::KeyMissing {
-            row_id,
-            run_id,
-            key_id,
-        } => format!(
-            "audit chain unverifiable at row {row_id} (run {run_id}): it is signed with key `{key_id}`, which is not available; set BATON_AUDIT_KEYS=\"{key_id}=…\""
-        ),
-    }
-}
-
 fn seal(store: Result<Store, StoreError>) -> i32 {
     match store.and_then(|mut s| s.seal()) {
         Err(e) => fail(&e),
@@ -264,7 +234,7 @@ fn seal(store: Result<Store, StoreError>) -> i32 {
             exit::OK
         }
         Ok(Sealed::Refused(v)) => {
-            crate::stdio::outln!("not sealed, nothing changed: {}", broken(&v));
+            crate::stdio::outln!("not sealed, nothing changed: {v}");
             exit::FAILED
         }
     }
@@ -294,7 +264,7 @@ fn rotate(store: Result<Store, StoreError>) -> i32 {
             exit::OK
         }
         Ok(Rotated::Refused(v)) => {
-            crate::stdio::outln!("not rotated, nothing changed: {}", broken(&v));
+            crate::stdio::outln!("not rotated, nothing changed: {v}");
             exit::FAILED
         }
     }

@@ -148,7 +148,7 @@ impl Store {
             let after = verify_store(tx, &new_only, None, Heads::Keyed)?;
             if !after.is_intact() {
                 return Err(StoreError::Refused(format!(
-                    "the store re-keyed under `{key_id}` would not verify with it alone ({after:?}); nothing was changed"
+                    "the store re-keyed under `{key_id}` would not verify with it alone ({after}); nothing was changed"
                 )));
             }
             Ok(Rotated::Done {

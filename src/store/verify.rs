@@ -36,6 +36,42 @@ pub enum Sealed {
     Refused(AuditVerdict),
 }
 
+/// One line naming what a verdict found (the first problem, if any).
+impl std::fmt::Display for AuditVerdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AuditVerdict::Intact { rows } => write!(f, "audit chain intact: {rows} rows verified"),
+            AuditVerdict::Broken {
+                row_id,
+                run_id,
+                reason,
+            } => {
+                write!(f, "audit chain BROKEN at row {row_id}")?;
+                if let Some(r) = run_id {
+                    write!(f, " (run {r})")?;
+                }
+                write!(f, ": {reason}")
+            }
+            AuditVerdict::HistoryBroken {
+                run_id,
+                seq,
+                reason,
+            } => write!(
+                f,
+                "run history BROKEN at event {seq} of run {run_id}: {reason}"
+            ),
+            AuditVerdict::KeyMissing {
+                row_id,
+                run_id,
+                key_id,
+            } => write!(
+                f,
+                "audit chain unverifiable at row {row_id} (run {run_id}): it is signed with key `{key_id}`, which is not available; set BATON_AUDIT_KEYS=\"{key_id}=…\""
+            ),
+        }
+    }
+}
+
 impl Store {
     /// Verify the whole store (see the module docs) and count the audit rows of
     /// `run_id` (or all).
