@@ -125,6 +125,15 @@ fn a_mistyped_key_is_refused_before_it_writes_anything() {
     let runs: serde_json::Value = serde_json::from_slice(&runs.stdout).unwrap();
     assert_eq!(runs.as_array().map(Vec::len), Some(1), "{runs}");
     expect(&baton(&env, K1, &["audit", "verify"]), 0, &["intact"]);
+    // A store keyed before check values existed: the key's first check value is
+    // recorded only if the key holds the chain's head, so a typo is refused there too.
+    raw(&env)
+        .execute("DELETE FROM meta WHERE key LIKE 'audit_key_check:%'", [])
+        .unwrap();
+    let o = baton(&env, typo, &["run", wf.to_str().unwrap(), "--headless"]);
+    expect(&o, 2, &["`k1`", "mistyped"]);
+    finished_run(&env, K1);
+    expect(&baton(&env, K1, &["audit", "verify"]), 0, &["intact"]);
     // A mistyped verification key is named too, as such.
     let verify_typo = Keys {
         signing: None,
@@ -297,4 +306,26 @@ fn a_run_whose_newest_events_are_cut_back_to_an_earlier_mark_is_not_resumed() {
     // `b`, recorded succeeded, did not run again.
     assert_eq!(attempts(&c), before);
     expect(&baton(&env, K1, &["audit", "verify"]), 1, &[&run]);
+}
+
+#[test]
+fn a_symlink_planted_where_the_witness_goes_is_not_followed() {
+    let env = Env::new();
+    finished_run(&env, K1);
+    let target = env.path().join("profile");
+    std::fs::write(&target, "kept\n").unwrap();
+    let witness = env.db().with_file_name("baton.db.witness");
+    std::fs::remove_file(&witness).unwrap();
+    std::os::unix::fs::symlink(&target, &witness).unwrap();
+    let wf = env.workflow(
+        "one.toml",
+        "name = \"one\"\n[[step]]\nid = \"a\"\nrun = \"true\"\n",
+    );
+    let o = baton(&env, K1, &["run", wf.to_str().unwrap(), "--headless"]);
+    expect(&o, 3, &["audit witness", "symlink"]);
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "kept\n");
+    // Refused before anything was recorded: still the one run.
+    let runs = baton(&env, K1, &["runs", "--json"]);
+    let runs: serde_json::Value = serde_json::from_slice(&runs.stdout).unwrap();
+    assert_eq!(runs.as_array().map(Vec::len), Some(1), "{runs}");
 }

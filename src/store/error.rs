@@ -133,9 +133,9 @@ pub enum StoreError {
     )]
     RolledBack(String),
 
-    /// The witness file cannot be opened or appended to (nothing further is recorded).
+    /// The witness file cannot be opened, read or appended to.
     #[error(
-        "cannot append to the audit witness {}: {source}; make it a file this account can append to (not a symlink), or set BATON_AUDIT_WITNESS to one",
+        "cannot use the audit witness {}: {source}; make it a file this account can read and append to (not a symlink), or set BATON_AUDIT_WITNESS to one",
         path.display()
     )]
     Witness {
