@@ -1,14 +1,15 @@
-//! `baton audit RUN [--json]`, `baton audit verify [RUN]` and `baton audit seal`.
+//! `baton audit RUN [--json]`, `baton audit verify [RUN]`, `baton audit seal` and
+//! `baton audit rotate`.
 use super::db::{DbOpt, fail};
 use super::exit;
 use crate::model::Timestamp;
-use crate::store::{AuditRow, AuditVerdict, Sealed, SignaturesVerdict};
+use crate::store::{AuditRow, AuditVerdict, Rotated, Sealed, SignaturesVerdict, Store, StoreError};
 use clap::{Args, Subcommand};
 
 #[derive(Debug, Args)]
 #[command(
     args_conflicts_with_subcommands = true,
-    after_help = "Examples:\n  baton audit 01J9Z3\n  baton audit 01J9Z3 --json\n  baton audit verify            # the whole store: chain, run histories, approvals\n  baton audit verify 01J9Z3\n  baton audit seal              # adopt a store recorded before BATON_AUDIT_KEY was set\n\nWith BATON_AUDIT_KEY (and BATON_AUDIT_KEY_ID) set, new records are HMAC-SHA-256 keyed,\nand `verify`, resume and every replay refuse a history rewritten without the key;\nBATON_AUDIT_KEYS=\"old=secret,…\" lets records keyed with rotated keys verify.\nWithout a key, `verify` proves integrity against accidents only."
+    after_help = "Examples:\n  baton audit 01J9Z3\n  baton audit 01J9Z3 --json\n  baton audit verify            # the whole store: chain, run histories, approvals\n  baton audit verify 01J9Z3\n  baton audit seal              # adopt a store recorded before BATON_AUDIT_KEY was set\n  baton audit rotate            # re-key the store with BATON_AUDIT_KEY; old keys can go\n\nWith BATON_AUDIT_KEY (and BATON_AUDIT_KEY_ID) set, new records are HMAC-SHA-256 keyed,\nand `verify`, resume and every replay refuse a history rewritten without the key;\nBATON_AUDIT_KEYS=\"old=secret,…\" lets records keyed with earlier keys verify until\n`baton audit rotate` re-keys them. Keyed heads also go to a witness file\n(BATON_AUDIT_WITNESS, default DB.witness) that shows a rollback.\nWithout a key, `verify` proves integrity against accidents only."
 )]
 pub struct AuditArgs {
     #[command(subcommand)]
@@ -32,24 +33,60 @@ pub enum AuditCmd {
         run: Option<String>,
         #[command(flatten)]
         db: DbOpt,
+        #[command(flatten)]
+        witness: WitnessOpt,
     },
     /// Adopt a store recorded (in part) without a key: check it, then key its heads with
     /// BATON_AUDIT_KEY. It vouches for the past against accidents only: seal a store you trust
     Seal {
         #[command(flatten)]
         db: DbOpt,
+        #[command(flatten)]
+        witness: WitnessOpt,
     },
+    /// Re-key the store with BATON_AUDIT_KEY after checking it with the old keys (kept in
+    /// BATON_AUDIT_KEYS meanwhile): its audit rows, chain head and run marks; the old keys
+    /// can then be deleted. Exit 0 re-keyed, 1 the store did not check out (unchanged)
+    Rotate {
+        #[command(flatten)]
+        db: DbOpt,
+        #[command(flatten)]
+        witness: WitnessOpt,
+    },
+}
+
+/// The witness the audit commands compare with (and write to).
+#[derive(Debug, Clone, Args)]
+pub struct WitnessOpt {
+    /// The witness file of keyed heads [default: the database's path + `.witness`]
+    #[arg(long, value_name = "PATH", env = "BATON_AUDIT_WITNESS")]
+    pub witness: Option<std::path::PathBuf>,
+}
+
+impl WitnessOpt {
+    /// The store at `db`, compared with this witness.
+    fn open(&self, db: &DbOpt) -> Result<Store, StoreError> {
+        let mut s = db.open()?;
+        if let Some(w) = &self.witness {
+            s.set_witness(w.clone());
+        }
+        Ok(s)
+    }
 }
 
 pub fn run(args: AuditArgs) -> i32 {
     match args.verify {
-        Some(AuditCmd::Verify { run, db }) => {
+        Some(AuditCmd::Verify { run, db, witness }) => {
             let db = if db.db.is_some() { db } else { args.db };
-            verify(&db, run.as_deref())
+            verify(witness.open(&db), run.as_deref())
         }
-        Some(AuditCmd::Seal { db }) => {
+        Some(AuditCmd::Seal { db, witness }) => {
             let db = if db.db.is_some() { db } else { args.db };
-            seal(&db)
+            seal(witness.open(&db))
+        }
+        Some(AuditCmd::Rotate { db, witness }) => {
+            let db = if db.db.is_some() { db } else { args.db };
+            rotate(witness.open(&db))
         }
         None => match args.run {
             Some(run) => show(&args.db, &run, args.json),
@@ -124,13 +161,17 @@ fn clock(t: Timestamp) -> String {
     t.to_rfc3339()
 }
 
-fn verify(db: &DbOpt, run: Option<&str>) -> i32 {
-    let verdicts = db.open().and_then(|s| {
+fn verify(store: Result<Store, StoreError>, run: Option<&str>) -> i32 {
+    let verdicts = store.and_then(|s| {
         let id = run.map(|r| s.resolve_run(r)).transpose()?;
+        let witness = match s.witnessed() {
+            true => format!("no rollback: the store holds the newest heads its witness {} saw", s.witness_path().display()),
+            false => format!("note: no witness at {}: a rollback (the newest records cut off with an earlier head put back, or an earlier copy of the database) cannot be told from a shorter history", s.witness_path().display()),
+        };
         Ok((
             s.verify_audit(id.as_deref())?,
             s.verify_signatures(id.as_deref())?,
-            s.audit_keys().configured(),
+            s.audit_keys().configured().then_some(witness),
         ))
     });
     let (chain, signatures, keyed) = match verdicts {
@@ -142,13 +183,14 @@ fn verify(db: &DbOpt, run: Option<&str>) -> i32 {
             crate::stdio::outln!(
                 "audit chain intact: {rows} rows verified; run histories and approvals intact"
             );
-            if !keyed {
-                crate::stdio::outln!("{NO_KEY}");
+            match keyed {
+                Some(witness) => crate::stdio::outln!("{witness}"),
+                None => crate::stdio::outln!("{NO_KEY}"),
             }
             exit::OK
         }
         v => {
-            crate::stdio::outln!("{}", broken(&v));
+            crate::stdio::outln!("{v}");
             exit::FAILED
         }
     };
@@ -174,40 +216,10 @@ fn verify(db: &DbOpt, run: Option<&str>) -> i32 {
 }
 
 /// What `verify` says when no key is configured.
-const NO_KEY: &str = "note: no audit key is configured (BATON_AUDIT_KEY, BATON_AUDIT_KEYS): this proves the records were not damaged by accident, not that nobody who can write the database rewrote them";
+const NO_KEY: &str = "note: no audit key is configured (BATON_AUDIT_KEY, BATON_AUDIT_KEYS): this proves the records were not damaged by accident, not that nobody who can write the database rewrote them or rolled them back";
 
-/// One line naming the first problem of a verdict that is not intact.
-fn broken(v: &AuditVerdict) -> String {
-    match v {
-        AuditVerdict::Intact { rows } => format!("audit chain intact: {rows} rows verified"),
-        AuditVerdict::Broken {
-            row_id,
-            run_id,
-            reason,
-        } => format!(
-            "audit chain BROKEN at row {row_id}{}: {reason}",
-            run_id
-                .as_ref()
-                .map(|r| format!(" (run {r})"))
-                .unwrap_or_default()
-        ),
-        AuditVerdict::HistoryBroken {
-            run_id,
-            seq,
-            reason,
-        } => format!("run history BROKEN at event {seq} of run {run_id}: {reason}"),
-        AuditVerdict::KeyMissing {
-            row_id,
-            run_id,
-            key_id,
-        } => format!(
-            "audit chain unverifiable at row {row_id} (run {run_id}): it is signed with key `{key_id}`, which is not available; set BATON_AUDIT_KEYS=\"{key_id}=…\""
-        ),
-    }
-}
-
-fn seal(db: &DbOpt) -> i32 {
-    match db.open().and_then(|mut s| s.seal()) {
+fn seal(store: Result<Store, StoreError>) -> i32 {
+    match store.and_then(|mut s| s.seal()) {
         Err(e) => fail(&e),
         Ok(Sealed::Done { runs, audit }) => {
             crate::stdio::outln!(
@@ -222,7 +234,37 @@ fn seal(db: &DbOpt) -> i32 {
             exit::OK
         }
         Ok(Sealed::Refused(v)) => {
-            crate::stdio::outln!("not sealed, nothing changed: {}", broken(&v));
+            crate::stdio::outln!("not sealed, nothing changed: {v}");
+            exit::FAILED
+        }
+    }
+}
+
+fn rotate(store: Result<Store, StoreError>) -> i32 {
+    match store.and_then(|mut s| s.rotate()) {
+        Err(e) => fail(&e),
+        Ok(Rotated::Done {
+            key_id,
+            rows,
+            runs,
+            retired,
+        }) => {
+            crate::stdio::outln!(
+                "rotated: {} and {} re-keyed with `{key_id}` (with the audit chain's head), checked with it alone",
+                crate::tui::views::common::count(rows, "audit row", "audit rows"),
+                crate::tui::views::common::count(runs, "run mark", "run marks"),
+            );
+            if !retired.is_empty() {
+                let ids: Vec<String> = retired.iter().map(|k| format!("`{k}`")).collect();
+                crate::stdio::outln!(
+                    "no record names {} any more: remove it from BATON_AUDIT_KEYS and delete it",
+                    ids.join(", ")
+                );
+            }
+            exit::OK
+        }
+        Ok(Rotated::Refused(v)) => {
+            crate::stdio::outln!("not rotated, nothing changed: {v}");
             exit::FAILED
         }
     }

@@ -26,7 +26,8 @@
 //!   keyed: a chain rewritten entirely without the key fails too ([`Heads`]). A store
 //!   recorded before the key was set cannot be told from that: it is adopted once,
 //!   deliberately, by `baton audit seal` (a writer with a key is refused on it until
-//!   then).
+//!   then). A rollback (rows cut with an earlier head put back) shows against the
+//!   witness ([`super::witness`]).
 //!
 //! # The histories it records
 //! Each run's events form a chain of their own, sealed by a keyed mark (see
@@ -51,8 +52,8 @@
 //!   Without it they are plain SHA-256 (evident against accidents, not against someone
 //!   who re-hashes the chain).
 //! - `BATON_AUDIT_KEYS="old=secret1,older=secret2"`: further keys for verification only,
-//!   so rows signed before a rotation still verify. To rotate: move the current key into
-//!   `BATON_AUDIT_KEYS` under its id, set a new `BATON_AUDIT_KEY` and `BATON_AUDIT_KEY_ID`.
+//!   so rows signed before a rotation still verify until `baton audit rotate` re-keys
+//!   them ([`super::rotate`]); a mistyped key is refused ([`super::key_check`]).
 //! - A row whose key id has no key available is reported (`AuditVerdict::KeyMissing`),
 //!   never passed silently.
 use crate::model::Timestamp;
@@ -152,7 +153,7 @@ pub(crate) enum Mac {
 }
 
 impl Mac {
-    fn keyed(key: &[u8]) -> Mac {
+    pub(crate) fn keyed(key: &[u8]) -> Mac {
         // HMAC accepts keys of any length; the error branch cannot happen.
         match Hmac::<Sha256>::new_from_slice(key) {
             Ok(m) => Mac::Keyed(Box::new(m)),
@@ -262,7 +263,7 @@ impl AuditHead {
 
     /// Whether the head's MAC holds: `None` when its key is not available; a head
     /// without a key holds (it says nothing a writer could not recompute).
-    fn mac_holds(&self, keys: &AuditKeys) -> Option<bool> {
+    pub(crate) fn mac_holds(&self, keys: &AuditKeys) -> Option<bool> {
         match &self.keyed {
             None => Some(true),
             Some((key_id, mac)) => {

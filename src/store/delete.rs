@@ -75,7 +75,9 @@ impl Store {
     ) -> Result<DeletedRun, StoreError> {
         let r = self.set_sync_full(true);
         self.ctx(r)?;
+        self.witness_ready()?;
         let r = in_transaction(&self.conn, |tx| {
+            super::key_check::check_signing(tx, &self.keys)?;
             let run = self.run(run_id)?;
             if let Some(why) = deletion_refusal(run_id, &run.liveness()) {
                 return Err(StoreError::Refused(why));
@@ -134,8 +136,8 @@ impl Store {
                 &self.keys,
             );
             insert_audit_row(tx, &row)?;
-            set_chain_head(tx, row.id, &row.hash, &self.keys)?;
-            Ok(DeletedRun {
+            let head = set_chain_head(tx, row.id, &row.hash, &self.keys)?;
+            let deleted = DeletedRun {
                 run_id: run_id.to_string(),
                 workflow: run.workflow,
                 state: run.state,
@@ -144,9 +146,10 @@ impl Store {
                 audit_row: row.id,
                 log_dir: self.log_dir_path(run_id),
                 log_error: None,
-            })
+            };
+            Ok((deleted, head))
         });
-        let mut deleted = self.ctx_run(run_id, r)?;
+        let (mut deleted, head) = self.ctx_run(run_id, r)?;
         self.run_keys.remove(run_id);
         match std::fs::remove_dir_all(&deleted.log_dir) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
@@ -154,6 +157,7 @@ impl Store {
             }
             _ => {}
         }
+        self.witness(&Vec::from_iter(super::witness::Entry::of_head(&head)))?;
         Ok(deleted)
     }
 }

@@ -127,6 +127,23 @@ pub enum StoreError {
         reason: String,
     },
 
+    /// The store is behind what its witness saw (`store::witness`): acting on it is refused.
+    #[error(
+        "{0}. Refusing to act on it (`baton audit verify` checks the whole store; restore the database from a backup that holds what the witness saw)"
+    )]
+    RolledBack(String),
+
+    /// The witness file cannot be opened, read or appended to.
+    #[error(
+        "cannot use the audit witness {}: {source}; make it a file this account can read and append to (not a symlink), or set BATON_AUDIT_WITNESS to one",
+        path.display()
+    )]
+    Witness {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
     /// The store will not do this now (a run a live engine drives cannot be deleted).
     #[error("refused: {0}")]
     Refused(String),

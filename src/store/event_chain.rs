@@ -77,6 +77,20 @@ impl Mark {
     }
 }
 
+/// Whether `mac`, keyed `key_id`, is the mark of event (`seq`, `hash`) of run
+/// `run_id`: `None` when that key is not available (the witness checks its lines so).
+pub(crate) fn mark_holds(
+    run_id: &str,
+    seq: u64,
+    hash: &[u8],
+    key_id: &str,
+    mac: &[u8],
+    keys: &AuditKeys,
+) -> Option<bool> {
+    let m = keys.mac_for(Some(key_id))?;
+    Some(head_mac(&m, run_id, seq, hash)[..] == *mac)
+}
+
 /// One stored event's chain columns (`hash`, `head_key_id`, `head_mac`).
 #[derive(Debug, Clone, Copy)]
 pub struct Stored<'a> {

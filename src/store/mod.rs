@@ -13,14 +13,17 @@ mod commands;
 mod delete;
 mod error;
 pub mod event_chain;
+mod key_check;
 mod logtail;
 mod metrics;
 mod project;
 pub mod proof;
 mod query;
+mod rotate;
 pub mod schema;
 mod verify;
 pub mod wake;
+pub mod witness;
 
 pub use audit::{AuditHead, AuditKeys, AuditRow, AuditVerdict};
 pub use audit_signatures::SignaturesVerdict;
@@ -30,6 +33,7 @@ pub use delete::DeletedRun;
 pub use error::StoreError;
 pub use logtail::{CUT_LINE_MARKER, read_tail};
 pub use query::{RunRecord, raw_audit_rows};
+pub use rotate::Rotated;
 pub use verify::Sealed;
 
 use crate::model::{Event, Timestamp};
@@ -75,6 +79,8 @@ pub struct Store {
     /// re-keyed, so `commit` looks a run up once, not on every batch (a deleted run
     /// is dropped from it; an engine that still commits to one fails on its foreign key).
     run_keys: HashMap<String, i64>,
+    /// Where keyed heads are also appended (see [`witness`]).
+    witness: witness::Witness,
 }
 
 impl std::fmt::Debug for Store {
@@ -221,7 +227,8 @@ impl Store {
                     path: path.to_path_buf(),
                 });
             }
-            Ok(())
+            // A mistyped key is refused before it reads or writes anything.
+            key_check::check_configured(&conn, &keys)
         })();
         r.map_err(|e| e.classify(path))?;
         let identity = {
@@ -236,6 +243,7 @@ impl Store {
             keys,
             sync_full: false,
             run_keys: HashMap::new(),
+            witness: witness::Witness::for_db(path),
         })
     }
 
@@ -250,15 +258,21 @@ impl Store {
 
     /// Refused (`Keys`) when this process's keys may not extend run `run_id`'s history
     /// and the audit chain (see [`event_chain`]): what a driver's first commit would
-    /// meet, said before the run is taken over.
+    /// meet, said before the run is taken over. Refused as rolled back (`Tampered`,
+    /// `RolledBack`) when the run or the chain is behind its witness ([`witness`]).
     pub fn check_keys(&self, run_id: &str) -> Result<(), StoreError> {
+        let seen = self.newest_witnessed()?;
         let r = in_read_snapshot(&self.conn, |c| {
             run_writer(
                 run_id,
                 run_tail(c, run_key(c, run_id)?)?.as_ref(),
                 &self.keys,
             )?;
-            chain_write(c, &self.keys).map(|_| ())
+            chain_write(c, &self.keys)?;
+            match witness::check(c, &seen, Some(run_id), self.witness_path())? {
+                None => Ok(()),
+                Some(rollback) => Err(rollback.into()),
+            }
         });
         self.ctx(r)
     }
@@ -373,6 +387,7 @@ impl Store {
         let full = crate::model::history::holds_decision(events);
         let r = self.set_sync_full(full);
         self.ctx(r)?;
+        self.witness_ready()?;
         let r = in_transaction(&self.conn, |tx| {
             insert_run(tx, run)?;
             tx.prepare_cached(
@@ -381,9 +396,9 @@ impl Store {
             .execute(params![run.id, holder, Timestamp::now().0])?;
             commit_body(tx, &self.keys, &run.id, None, events, &[])
         });
-        let key = self.ctx_run(&run.id, r)?;
+        let (key, heads) = self.ctx_run(&run.id, r)?;
         self.run_keys.insert(run.id.clone(), key);
-        Ok(())
+        self.witness(&heads)
     }
 
     /// Append `events` to the run's log, project them and audit the decisions among
@@ -417,13 +432,14 @@ impl Store {
         let full = crate::model::history::holds_decision(events);
         let r = self.set_sync_full(full);
         self.ctx(r)?;
+        self.witness_ready()?;
         let known = self.run_keys.get(run_id).copied();
         let r = commit_tx(&self.conn, &self.keys, run_id, known, events, logs);
-        let key = self.ctx_run(run_id, r)?;
+        let (key, heads) = self.ctx_run(run_id, r)?;
         if known.is_none() {
             self.run_keys.insert(run_id.to_string(), key);
         }
-        Ok(())
+        self.witness(&heads)
     }
 
     fn set_sync_full(&mut self, full: bool) -> Result<(), StoreError> {
@@ -489,9 +505,6 @@ fn put_attempt_log(conn: &Connection, run_id: &str, log: &AttemptLog) -> Result<
     Ok(())
 }
 
-/// One batch: its attempts' logs and events, projected (one statement per touched
-/// row, see [`project`]) and audited, in one `BEGIN IMMEDIATE` transaction. The run's
-/// key is looked up unless `known`; returns it.
 fn insert_run(tx: &Connection, run: &NewRun) -> Result<(), StoreError> {
     tx.prepare_cached(
         "INSERT INTO runs (id, workflow, source_path, source_text, params_json, operator, state, started_at, key)
@@ -514,6 +527,9 @@ fn insert_run(tx: &Connection, run: &NewRun) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// One batch: its attempts' logs and events, projected (one statement per touched
+/// row, see [`project`]) and audited, in one `BEGIN IMMEDIATE` transaction. The run's
+/// key is looked up unless `known`; returns it and the keyed heads to witness.
 fn commit_tx(
     conn: &Connection,
     keys: &AuditKeys,
@@ -521,7 +537,7 @@ fn commit_tx(
     known: Option<i64>,
     events: &[Event],
     logs: &[AttemptLog],
-) -> Result<i64, StoreError> {
+) -> Result<(i64, Vec<witness::Entry>), StoreError> {
     in_transaction(conn, |tx| {
         commit_body(tx, keys, run_id, known, events, logs)
     })
@@ -570,7 +586,9 @@ fn commit_body(
     known: Option<i64>,
     events: &[Event],
     logs: &[AttemptLog],
-) -> Result<i64, StoreError> {
+) -> Result<(i64, Vec<witness::Entry>), StoreError> {
+    key_check::check_signing(tx, keys)?;
+    let mut heads = Vec::new();
     let run_key = match known {
         Some(k) => k,
         None => run_key(tx, run_id)?,
@@ -593,6 +611,10 @@ fn commit_body(
             let json = serde_json::to_string(ev)?;
             let hash = chain.link(ev.seq, &json);
             let mark = (i + 1 == events.len()).then(|| chain.mark(ev.seq, keys));
+            heads.extend(
+                mark.as_ref()
+                    .and_then(|m| witness::Entry::of_mark(run_id, ev.seq, &hash, m)),
+            );
             insert.execute(params![
                 run_id,
                 ev.seq as i64,
@@ -626,9 +648,11 @@ fn commit_body(
     }
     project::write(tx, run_id, &project::fold(logs, events))?;
     if let Some((id, hash)) = head {
-        set_chain_head(tx, id, &hash, keys)?;
+        heads.extend(witness::Entry::of_head(&set_chain_head(
+            tx, id, &hash, keys,
+        )?));
     }
-    Ok(run_key)
+    Ok((run_key, heads))
 }
 
 /// The writer of run `run_id`'s next events after `tail`, refused when these keys
@@ -703,19 +727,20 @@ fn insert_audit_row(tx: &Connection, row: &AuditRow) -> Result<(), StoreError> {
 }
 
 /// Record the chain's last row in `meta('audit_head')`, keyed if there is a signing
-/// key (see [`audit`]).
+/// key (see [`audit`]); the head written.
 fn set_chain_head(
     tx: &Connection,
     id: i64,
     hash: &str,
     keys: &AuditKeys,
-) -> Result<(), StoreError> {
+) -> Result<audit::AuditHead, StoreError> {
+    let head = audit::AuditHead::seal(id, hash, keys);
     tx.prepare_cached(
         "INSERT INTO meta (key, value) VALUES ('audit_head', ?1)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     )?
-    .execute([audit::AuditHead::seal(id, hash, keys).to_meta()])?;
-    Ok(())
+    .execute([head.to_meta()])?;
+    Ok(head)
 }
 
 /// The recorded audit head, if any.

@@ -9,15 +9,19 @@
 //! 3. the chain and the histories against each other: every audit row that names an
 //!    event finds it in its run (a run deleted without its `run_deleted` row leaves rows
 //!    naming events that are gone), and every `run_started` event has its audit row (an
-//!    emptied chain shows).
+//!    emptied chain shows);
+//! 4. the store against its witness ([`witness`]): nothing the witness saw is missing
+//!    (a rollback).
 //!
 //! [`audit`]: super::audit
 //! [`event_chain`]: super::event_chain
+//! [`witness`]: super::witness
 //! [`project::approvals_of`]: super::project::approvals_of
 use super::audit::{self, AuditVerdict, Heads};
 use super::event_chain::{Break, Check, Mark};
 use super::query::{AUDIT_SELECT, CHAIN_COLUMNS, RUN_EVENTS, audit_row, stored};
-use super::{Store, StoreError, audit_head, in_transaction, run_key, run_tail};
+use super::witness::{self, Entry};
+use super::{Store, StoreError, audit_head, in_transaction, key_check, run_key, run_tail};
 use crate::model::{Event, EventKind};
 use rusqlite::{Connection, params};
 use std::collections::BTreeMap;
@@ -32,6 +36,42 @@ pub enum Sealed {
     Refused(AuditVerdict),
 }
 
+/// One line naming what a verdict found (the first problem, if any).
+impl std::fmt::Display for AuditVerdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AuditVerdict::Intact { rows } => write!(f, "audit chain intact: {rows} rows verified"),
+            AuditVerdict::Broken {
+                row_id,
+                run_id,
+                reason,
+            } => {
+                write!(f, "audit chain BROKEN at row {row_id}")?;
+                if let Some(r) = run_id {
+                    write!(f, " (run {r})")?;
+                }
+                write!(f, ": {reason}")
+            }
+            AuditVerdict::HistoryBroken {
+                run_id,
+                seq,
+                reason,
+            } => write!(
+                f,
+                "run history BROKEN at event {seq} of run {run_id}: {reason}"
+            ),
+            AuditVerdict::KeyMissing {
+                row_id,
+                run_id,
+                key_id,
+            } => write!(
+                f,
+                "audit chain unverifiable at row {row_id} (run {run_id}): it is signed with key `{key_id}`, which is not available; set BATON_AUDIT_KEYS=\"{key_id}=…\""
+            ),
+        }
+    }
+}
+
 impl Store {
     /// Verify the whole store (see the module docs) and count the audit rows of
     /// `run_id` (or all).
@@ -40,7 +80,17 @@ impl Store {
             self.run(run)?;
         }
         let heads = Heads::for_keys(&self.keys);
-        let r = super::in_read_snapshot(&self.conn, |c| verify_store(c, &self.keys, run_id, heads));
+        let seen = self.newest_witnessed()?;
+        let r = super::in_read_snapshot(&self.conn, |c| {
+            let verdict = verify_store(c, &self.keys, run_id, heads)?;
+            if !verdict.is_intact() {
+                return Ok(verdict);
+            }
+            Ok(match witness::check(c, &seen, None, self.witness_path())? {
+                Some(rollback) => rollback.into(),
+                None => verdict,
+            })
+        });
         self.ctx(r)
     }
 
@@ -56,11 +106,18 @@ impl Store {
         }
         let r = self.set_sync_full(true);
         self.ctx(r)?;
-        let keys = &self.keys;
+        self.witness_ready()?;
+        let seen = self.newest_witnessed()?;
+        let (keys, witness_path) = (&self.keys, self.witness_path());
+        let mut heads = Vec::new();
         let r = in_transaction(&self.conn, |tx| {
+            key_check::check_signing(tx, keys)?;
             let verdict = verify_store(tx, keys, None, Heads::Adopting)?;
             if !verdict.is_intact() {
                 return Ok(Sealed::Refused(verdict));
+            }
+            if let Some(rollback) = witness::check(tx, &seen, None, witness_path)? {
+                return Ok(Sealed::Refused(rollback.into()));
             }
             let runs: Vec<String> = tx
                 .prepare("SELECT id FROM runs ORDER BY key")?
@@ -78,12 +135,15 @@ impl Store {
                         "UPDATE events SET head_key_id = ?2, head_mac = ?3 WHERE id = ?1",
                     )?
                     .execute(rusqlite::params![t.id, m.key_id, m.mac])?;
+                    heads.extend(Entry::of_mark(run_id, t.seq, &t.hash, &m));
                     sealed += 1;
                 }
             }
             let audit = match audit_head(tx)? {
                 Some(h) if h.keyed.is_none() => {
-                    super::set_chain_head(tx, h.id, &h.hash, keys)?;
+                    heads.extend(Entry::of_head(&super::set_chain_head(
+                        tx, h.id, &h.hash, keys,
+                    )?));
                     true
                 }
                 _ => false,
@@ -93,12 +153,14 @@ impl Store {
                 audit,
             })
         });
-        self.ctx(r)
+        let sealed = self.ctx(r)?;
+        self.witness(&heads)?;
+        Ok(sealed)
     }
 }
 
-/// The checks of the module docs, in a snapshot the caller holds.
-fn verify_store(
+/// The checks 1–3 of the module docs, in a snapshot the caller holds.
+pub(super) fn verify_store(
     c: &Connection,
     keys: &audit::AuditKeys,
     count_run: Option<&str>,
