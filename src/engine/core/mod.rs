@@ -84,7 +84,7 @@ pub enum Input {
         duration_ms: u64,
         /// Raw `key=value` pairs from `$BATON_OUTPUT`.
         outputs: Vec<(String, String)>,
-        /// From `$BATON_USAGE` (`calls` is ignored: every attempt counts as one call).
+        /// From `$BATON_USAGE` (an attempt counts one call, or `calls` if it reports more).
         usage: Usage,
         stderr_tail: String,
     },
