@@ -39,11 +39,21 @@ pub fn run(args: ShowArgs) -> i32 {
         add_jobs(&mut v, &events);
         add_cached(&mut v, &events);
         add_probes(&mut v, &events);
-        v["signals"] = signals_json(&store, &detail.run.id, Timestamp::now());
+        let replayed = signals::replayed(&store, &detail.run.id, Timestamp::now());
+        v["budget"] = replayed
+            .as_ref()
+            .ok()
+            .and_then(|r| r.budget.as_ref())
+            .map_or(serde_json::Value::Null, budget_json);
+        v["signals"] = signals_value(&detail.run.id, replayed.map(|r| r.signals));
         crate::stdio::outln!("{v}");
     } else {
         crate::stdio::out!("{}", text(&detail));
-        if let Ok(g) = signals::golden(&store, &detail.run.id, Timestamp::now()) {
+        let replayed = signals::replayed(&store, &detail.run.id, Timestamp::now());
+        if let Some(b) = replayed.as_ref().ok().and_then(|r| r.budget.as_ref()) {
+            crate::stdio::outln!("{}", budget_line(b));
+        }
+        if let Ok(g) = replayed.map(|r| r.signals) {
             let ms = |v: Option<u64>| v.map_or("–".to_string(), |ms| format!("{ms} ms"));
             crate::stdio::outln!(
                 "signals: {:.2} finished/s, {:.0}% of finished attempts failed, p50 {}, p95 {}, {} queued, {} running",
@@ -179,13 +189,48 @@ pub fn add_probes(v: &mut serde_json::Value, events: &[crate::model::Event]) {
 }
 
 pub fn signals_json(store: &Store, run_id: &str, now: Timestamp) -> serde_json::Value {
-    match signals::golden(store, run_id, now) {
+    signals_value(run_id, signals::golden(store, run_id, now))
+}
+
+fn signals_value(
+    run_id: &str,
+    signals: Result<crate::model::view::GoldenSignals, crate::session::SessionError>,
+) -> serde_json::Value {
+    match signals {
         Ok(s) => serde_json::to_value(s).unwrap_or_default(),
         Err(e) => {
             crate::stdio::errln!("warning: no golden signals for run {run_id}: {e}");
             serde_json::Value::Null
         }
     }
+}
+
+/// The budget's use, each dimension `{used, limit}` (`limit` null where none is set),
+/// and `exhausted`: the ceilings that stop the next step.
+fn budget_json(b: &crate::model::view::BudgetView) -> serde_json::Value {
+    let mut v = serde_json::Map::new();
+    for (dim, used, limit) in b.dimensions() {
+        v.insert(dim.into(), serde_json::json!({ "used": used, "limit": limit }));
+    }
+    v.insert("exhausted".into(), b.exhausted.clone().into());
+    v.into()
+}
+
+/// `budget: cost 2.5 of 3, calls 4 of 10, tokens 2800 (no ceiling)`.
+fn budget_line(b: &crate::model::view::BudgetView) -> String {
+    let parts: Vec<String> = b
+        .dimensions()
+        .into_iter()
+        .map(|(dim, used, limit)| match limit {
+            Some(l) => format!("{dim} {used} of {l}"),
+            None => format!("{dim} {used} (no ceiling)"),
+        })
+        .collect();
+    let mut line = format!("budget: {}", parts.join(", "));
+    if !b.exhausted.is_empty() {
+        line.push_str(&format!("; exhausted: {}", b.exhausted.join(", ")));
+    }
+    line
 }
 
 pub fn json(d: &RunDetail) -> serde_json::Value {

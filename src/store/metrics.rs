@@ -152,6 +152,7 @@ impl Store {
                 workflow: r.workflow.clone(),
                 health: d.health.score,
                 quality: d.health.quality,
+                budget: Vec::new(),
             });
         }
         out.sort_by(|a, b| a.run.cmp(&b.run));
