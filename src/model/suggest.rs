@@ -125,10 +125,16 @@ pub fn suggest(kind: ErrorKind, s: &Situation<'_>) -> String {
             s.step_timeout.as_deref().unwrap_or("none"),
             again()
         ),
-        (ErrorKind::SpawnFailed, _) => format!(
-            "check that the command exists and the step's `dir` is right, {}",
-            again()
-        ),
+        (ErrorKind::SpawnFailed, _) => match s.builtin {
+            Some(tool) => format!(
+                "`{tool}` could not start as the record's message says: fix the step's `with` in the workflow, {}",
+                again()
+            ),
+            None => format!(
+                "check that the command exists and the step's `dir` is right, {}",
+                again()
+            ),
+        },
         (ErrorKind::OutputInvalid, _) => format!(
             "make the step append the declared outputs as key=value lines to $BATON_OUTPUT, {}",
             again()

@@ -52,7 +52,12 @@ impl Core {
             })
             .collect();
         let step = i.map(|i| self.id(i));
-        let workflow = self.plan.source.display().to_string();
+        // Absolute (its directory is), so the command works from any directory.
+        let workflow = match self.plan.source.file_name() {
+            Some(f) => self.plan.base_dir.join(f),
+            None => self.plan.source.clone(),
+        };
+        let workflow = workflow.display().to_string();
         let action = i.map(|i| &self.plan.steps[i].action);
         let s = Situation {
             run: &self.cfg.run_id,
