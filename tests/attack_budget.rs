@@ -35,7 +35,12 @@ fn run_with_token(env: &Env, token: &str) -> String {
         .output()
         .expect("run baton");
     let stdout = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
     stdout
 }
 
@@ -56,7 +61,11 @@ fn a_changed_secret_misses_the_cache() {
         "the step was served from the cache of a run with another secret:\n{second}"
     );
     let third = run_with_token(&env, "token-two-77aa");
-    assert_eq!(ledger(&env).len(), 2, "the same secret must still hit:\n{third}");
+    assert_eq!(
+        ledger(&env).len(),
+        2,
+        "the same secret must still hit:\n{third}"
+    );
     assert!(third.contains("cached"), "{third}");
     let db = fs::read(env.db()).unwrap();
     for v in ["token-one-41ff", "token-two-77aa"] {
@@ -115,7 +124,11 @@ fn reported_calls_count_and_a_budget_stop_is_on_record() {
         let v = env.show(&id);
         (!errors_of(&v, "budget_exceeded").is_empty()).then_some(v)
     });
-    assert_eq!(step_state(&show, "report").as_deref(), Some("queued"), "{show:#}");
+    assert_eq!(
+        step_state(&show, "report").as_deref(),
+        Some("queued"),
+        "{show:#}"
+    );
     assert!(ledger(&env).is_empty(), "report ran past the ceiling");
     let rec = &errors_of(&show, "budget_exceeded")[0];
     assert_eq!(rec["step"], "report");
@@ -132,7 +145,10 @@ fn reported_calls_count_and_a_budget_stop_is_on_record() {
     assert_eq!(show["budget"]["calls"]["limit"], 3.0);
     assert_eq!(show["budget"]["exhausted"][0], "calls");
     let text_show = text(&env.run(&["show", &id]).stdout);
-    assert!(text_show.contains("budget: cost 0 (no ceiling), calls 3 of 3"), "{text_show}");
+    assert!(
+        text_show.contains("budget: cost 0 (no ceiling), calls 3 of 3"),
+        "{text_show}"
+    );
 
     let out = env.run(&["approve", &id, "--raise", "calls=1", "--reason", "one more"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
@@ -141,7 +157,10 @@ fn reported_calls_count_and_a_budget_stop_is_on_record() {
     let show = env.show(&id);
     assert_eq!(ledger(&env), ["report"]);
     let rec = &errors_of(&show, "budget_exceeded")[0];
-    assert_eq!(rec["open"], false, "raising the budget closes the stop: {rec:#}");
+    assert_eq!(
+        rec["open"], false,
+        "raising the budget closes the stop: {rec:#}"
+    );
     assert_eq!(show["budget"]["calls"]["used"], 4.0);
     assert_eq!(show["budget"]["calls"]["limit"], 4.0);
 }
@@ -201,7 +220,11 @@ run = "true"
     assert_eq!(recs[0]["severity"], "low");
     assert_eq!(recs[0]["open"], false);
     assert_eq!(recs[0]["context"]["pool"], "api");
-    assert!(commands_in(&recs[0]).is_empty(), "advice, not a command: {:#}", recs[0]);
+    assert!(
+        commands_in(&recs[0]).is_empty(),
+        "advice, not a command: {:#}",
+        recs[0]
+    );
 }
 
 fn commands_in(rec: &Value) -> Vec<String> {
@@ -236,7 +259,10 @@ fn events_of_a_run_another_process_drives_are_followed_to_the_end() {
     let (tx, rx) = std::sync::mpsc::channel::<String>();
     let reader = std::thread::spawn(move || {
         use std::io::BufRead;
-        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
             let _ = tx.send(line);
         }
     });
@@ -248,7 +274,10 @@ fn events_of_a_run_another_process_drives_are_followed_to_the_end() {
             .expect("the follower printed the gate's opening");
         lines.push(line);
     }
-    assert!(follower.try_wait().unwrap().is_none(), "the follower stopped at the gate");
+    assert!(
+        follower.try_wait().unwrap().is_none(),
+        "the follower stopped at the gate"
+    );
     let out = env.run(&["approve", &id, "deploy", "--reason", "go"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     let engine = wait_child(engine, 30);
@@ -266,11 +295,14 @@ fn events_of_a_run_another_process_drives_are_followed_to_the_end() {
     assert_eq!(events[0]["type"], "run_started");
     assert!(events.iter().all(|e| e["run"] == id.as_str()));
     assert!(events.iter().any(|e| e["type"] == "gate_approved"));
-    assert_eq!(events.last().unwrap()["type"], "run_finished", "{events:#?}");
+    assert_eq!(
+        events.last().unwrap()["type"],
+        "run_finished",
+        "{events:#?}"
+    );
 
     let from = env.run(&["events", &id, "--json", "--from", "3"]);
-    let first: Value =
-        serde_json::from_str(text(&from.stdout).lines().next().unwrap()).unwrap();
+    let first: Value = serde_json::from_str(text(&from.stdout).lines().next().unwrap()).unwrap();
     assert_eq!(first["seq"], 3);
     assert_eq!(text(&from.stdout).lines().count(), events.len() - 2);
 

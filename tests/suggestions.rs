@@ -182,9 +182,7 @@ impl Drop for Staged {
 /// SIGTERM to a process this test started (by its id), then wait for it.
 fn terminate(child: &mut Child) {
     if child.try_wait().ok().flatten().is_none() {
-        let _ = Command::new("kill")
-            .arg(child.id().to_string())
-            .status();
+        let _ = Command::new("kill").arg(child.id().to_string()).status();
     }
     let _ = child.wait();
 }
@@ -207,7 +205,10 @@ fn stage(s: &Scenario) -> Staged {
             let run = env.wait_run_id();
             let start = Instant::now();
             while !records(&env.show(&run)).iter().any(|(k, _, _)| k == kind) {
-                assert!(start.elapsed() < Duration::from_secs(30), "no {kind} record");
+                assert!(
+                    start.elapsed() < Duration::from_secs(30),
+                    "no {kind} record"
+                );
                 std::thread::sleep(Duration::from_millis(50));
             }
             Staged {
@@ -288,7 +289,9 @@ fn first_line(env: &Env, args: &[String]) -> (String, Option<i32>, String) {
 /// Run one suggested command in `staged`'s state; panics unless it is accepted.
 fn check_accepted(s: &Scenario, staged: &Staged, old: &(String, String), command: &str) {
     let new_dir = staged.env.path().display().to_string();
-    let command = command.replace(&old.0, &staged.run).replace(&old.1, &new_dir);
+    let command = command
+        .replace(&old.0, &staged.run)
+        .replace(&old.1, &new_dir);
     let words = shlex::split(&command).expect("a suggested command splits as shell words");
     assert_eq!(words[0], "baton", "{command}");
     let args: Vec<String> = words[1..]
@@ -296,7 +299,10 @@ fn check_accepted(s: &Scenario, staged: &Staged, old: &(String, String), command
         .map(|w| w.replace('…', s.fill).replace("=N", "=5"))
         .collect();
     let (line, code, err) = first_line(&staged.env, &args);
-    let what = format!("[{}] `{command}` said {line:?} (exit {code:?}) {err}", s.name);
+    let what = format!(
+        "[{}] `{command}` said {line:?} (exit {code:?}) {err}",
+        s.name
+    );
     assert_ne!(code, Some(2), "refused as bad usage: {what}");
     assert!(!line.starts_with("refused"), "{what}");
     match args[0].as_str() {
@@ -328,7 +334,11 @@ fn every_suggested_command_is_accepted_in_the_state_it_is_made_in() {
         drop(first);
         for (kind, step, suggestion) in &recs {
             kinds_seen.insert(kind.clone());
-            assert!(!suggestion.is_empty(), "[{}] {kind} on {step}: no suggestion", s.name);
+            assert!(
+                !suggestion.is_empty(),
+                "[{}] {kind} on {step}: no suggestion",
+                s.name
+            );
             for c in baton::model::suggest::commands(suggestion) {
                 // Each on a fresh copy of the state: one command must not change
                 // what the next is tried against.
@@ -355,7 +365,10 @@ fn every_suggested_command_is_accepted_in_the_state_it_is_made_in() {
     ] {
         assert!(kinds_seen.contains(k), "no scenario made a {k} record");
     }
-    assert!(commands_run >= 15, "only {commands_run} commands were tried");
+    assert!(
+        commands_run >= 15,
+        "only {commands_run} commands were tried"
+    );
 }
 
 /// The cases the issue named, by what they must not suggest.
@@ -379,12 +392,18 @@ fn suggestions_that_could_not_be_followed_are_gone() {
     // Killed by the run's timeout: the workflow's timeout, not the step's.
     let (_, recs) = recs_of("killed by the run's timeout");
     for (k, _, sug) in recs.iter().filter(|(k, _, _)| k == "timeout") {
-        assert!(!sug.contains("baton retry") && !sug.contains("step's"), "{k}: {sug}");
+        assert!(
+            !sug.contains("baton retry") && !sug.contains("step's"),
+            "{k}: {sug}"
+        );
     }
     // A param that does not fit: a new run with another value, not a retry.
     let (_, recs) = recs_of("template error from a param");
     let (_, _, sug) = recs.iter().find(|(k, _, _)| k == "template_error").unwrap();
-    assert!(sug.contains("--param d=…") && !sug.contains("baton retry"), "{sug}");
+    assert!(
+        sug.contains("--param d=…") && !sug.contains("baton retry"),
+        "{sug}"
+    );
     // builtin.fail has no log.
     let (_, recs) = recs_of("builtin.fail");
     let (_, _, sug) = recs.iter().find(|(k, _, _)| k == "exit_nonzero").unwrap();

@@ -210,7 +210,10 @@ fn signals_value(
 fn budget_json(b: &crate::model::view::BudgetView) -> serde_json::Value {
     let mut v = serde_json::Map::new();
     for (dim, used, limit) in b.dimensions() {
-        v.insert(dim.into(), serde_json::json!({ "used": used, "limit": limit }));
+        v.insert(
+            dim.into(),
+            serde_json::json!({ "used": used, "limit": limit }),
+        );
     }
     v.insert("exhausted".into(), b.exhausted.clone().into());
     v.into()

@@ -241,10 +241,7 @@ mod tests {
         assert_ne!(k1, cache_key(&other_salt));
         // The key of a secret is not the key of its plain hash entered as a value.
         let plain = pairs(&[("TOKEN", &hex::encode(Sha256::digest(b"hunter2")))]);
-        assert_ne!(
-            k1,
-            cache_key(&facts(&plain, &[], &[], "run-1"))
-        );
+        assert_ne!(k1, cache_key(&facts(&plain, &[], &[], "run-1")));
     }
 
     #[test]

@@ -336,7 +336,11 @@ pub fn render(m: &Metrics, format: Format) -> String {
         for (dim, used, _) in &g.budget {
             o.sample(
                 "baton_run_budget_used",
-                &[("workflow", &g.workflow), ("run", &g.run), ("dimension", dim)],
+                &[
+                    ("workflow", &g.workflow),
+                    ("run", &g.run),
+                    ("dimension", dim),
+                ],
                 Value::Float(*used),
             );
         }
@@ -352,7 +356,11 @@ pub fn render(m: &Metrics, format: Format) -> String {
             if let Some(l) = limit {
                 o.sample(
                     "baton_run_budget_limit",
-                    &[("workflow", &g.workflow), ("run", &g.run), ("dimension", dim)],
+                    &[
+                        ("workflow", &g.workflow),
+                        ("run", &g.run),
+                        ("dimension", dim),
+                    ],
                     Value::Float(*l),
                 );
             }

@@ -195,7 +195,9 @@ fn then_again(s: &Situation<'_>) -> String {
 
 fn new_run(s: &Situation<'_>) -> String {
     let why = match s.closed {
-        Some(Closed::Undone) => " (this run's compensations undo its work, so it cannot be retried)",
+        Some(Closed::Undone) => {
+            " (this run's compensations undo its work, so it cannot be retried)"
+        }
         Some(Closed::TimedOut) => " (this run's timeout passed, so it cannot be retried)",
         None => "",
     };
@@ -358,7 +360,10 @@ mod tests {
             ..base.clone()
         };
         let t = suggest(ErrorKind::Timeout, &killed);
-        assert!(t.contains("run's `timeout` (1s)") && !t.contains("retry"), "{t}");
+        assert!(
+            t.contains("run's `timeout` (1s)") && !t.contains("retry"),
+            "{t}"
+        );
         // A param that does not fit: a new run with another value.
         let param = Situation {
             cause: Cause::Param("version".into()),

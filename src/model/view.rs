@@ -216,8 +216,16 @@ impl BudgetView {
     pub fn dimensions(&self) -> Vec<(&'static str, f64, Option<f64>)> {
         vec![
             ("cost", self.used_cost, self.cost.map(|(_, l)| l)),
-            ("calls", self.used_calls as f64, self.calls.map(|(_, l)| l as f64)),
-            ("tokens", self.used_tokens as f64, self.tokens.map(|(_, l)| l as f64)),
+            (
+                "calls",
+                self.used_calls as f64,
+                self.calls.map(|(_, l)| l as f64),
+            ),
+            (
+                "tokens",
+                self.used_tokens as f64,
+                self.tokens.map(|(_, l)| l as f64),
+            ),
         ]
     }
 }

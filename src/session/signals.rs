@@ -4,8 +4,8 @@
 use super::SessionError;
 use super::prepare::{PlanSource, rebuild};
 use crate::model::metrics::Metrics;
-use crate::model::{RunView, Timestamp};
 use crate::model::view::GoldenSignals;
+use crate::model::{RunView, Timestamp};
 use crate::store::Store;
 
 /// The signals of `run_id` at `now` (a live run's rate counts up to now, a finished

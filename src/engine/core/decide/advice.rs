@@ -127,7 +127,9 @@ impl Core {
             if self.check_with(i, k, t, &v).is_ok() {
                 continue;
             }
-            if t.refs().any(|r| matches!(r, TemplateRef::StepOutput { .. })) {
+            if t.refs()
+                .any(|r| matches!(r, TemplateRef::StepOutput { .. }))
+            {
                 return None;
             }
             return t.refs().find_map(|r| match r {

@@ -260,7 +260,11 @@ impl Core {
                     format!("output `{name}` contains a secret: it is not passed to other steps"),
                 )
                 .severity(Severity::Low)
-                .id(format!("{}#{}:secret-output:{name}", self.id(i), self.steps[i].attempts))
+                .id(format!(
+                    "{}#{}:secret-output:{name}",
+                    self.id(i),
+                    self.steps[i].attempts
+                ))
                 .context("output", name);
             self.record(b, Cause::SecretOutput, false, now, fx);
         }

@@ -115,7 +115,11 @@ impl Core {
                     fx,
                 );
                 let b = self
-                    .step_error(i, ErrorKind::GateTimeout, format!("gate timed out: {reason}"))
+                    .step_error(
+                        i,
+                        ErrorKind::GateTimeout,
+                        format!("gate timed out: {reason}"),
+                    )
                     .context("timeout", &t)
                     .context("votes", self.steps[i].gate.votes.len());
                 self.record(b, Cause::Attempt, false, now, fx);

@@ -2,8 +2,8 @@
 use super::*;
 use crate::engine::{digest, retry};
 use crate::model::error::ErrorRecordBuilder;
-use crate::model::time::human_duration;
 use crate::model::suggest::Cause;
+use crate::model::time::human_duration;
 use crate::model::{ErrorKind, EventKind, Severity};
 use crate::workflow::{Action, OnTimeout, Template, TemplateRef, Trigger};
 
