@@ -520,6 +520,6 @@ mod tests {
     fn an_empty_store_renders_every_family_and_nothing_else() {
         let t = render(&Metrics::default(), Format::Prometheus);
         assert!(t.lines().all(|l| l.starts_with("# ")), "{t}");
-        assert_eq!(t.matches("# TYPE ").count(), 12);
+        assert_eq!(t.matches("# TYPE ").count(), 14);
     }
 }
