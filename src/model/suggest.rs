@@ -245,7 +245,7 @@ pub fn commands(suggestion: &str) -> Vec<String> {
 mod tests {
     use super::*;
 
-    const CAUSES: fn() -> Vec<Cause> = || {
+    fn causes() -> Vec<Cause> {
         vec![
             Cause::Attempt,
             Cause::EngineStopped,
@@ -262,7 +262,7 @@ mod tests {
             Cause::LogLost,
             Cause::Notifier,
         ]
-    };
+    }
 
     /// Every kind in every situation: each command named is one the run accepts then
     /// (as `engine::core`'s `allowed` decides: retry and mark only while the run can
@@ -273,7 +273,7 @@ mod tests {
         let params = vec![("version".to_string(), "1.2.3".to_string())];
         let mut seen = 0;
         for kind in ErrorKind::ALL {
-            for cause in CAUSES() {
+            for cause in causes() {
                 for closed in [None, Some(Closed::Undone), Some(Closed::TimedOut)] {
                     for (log, builtin) in [(true, None), (false, Some("builtin.fail"))] {
                         for (will_retry, idempotent) in [(false, true), (true, false)] {
