@@ -152,7 +152,9 @@ pub fn suggest(kind: ErrorKind, s: &Situation<'_>) -> String {
             again()
         ),
         (ErrorKind::Cancelled, _) => match s.closed {
-            None => format!("the run was cancelled: `baton retry {r} {st}` runs the step again"),
+            None => format!(
+                "the run was cancelled: once it has stopped, `baton retry {r} {st}` runs the step again"
+            ),
             Some(_) => format!("the run was cancelled: {}", new_run(s)),
         },
         (ErrorKind::ProbeFailed, _) => format!(

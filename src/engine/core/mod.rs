@@ -422,6 +422,9 @@ pub struct Core {
     finished: bool,
     cancel_requested: bool,
     compensation_ran: bool,
+    /// Some step has a `compensate` command (a saga): what a failure suggests depends
+    /// on it, and most runs need not look further.
+    saga: bool,
 
     ceilings: Budget,
     used_cost: f64,
@@ -551,6 +554,7 @@ impl Core {
             finished: false,
             cancel_requested: false,
             compensation_ran: false,
+            saga: plan.steps.iter().any(|s| s.compensate.is_some()),
             ceilings: plan.budget.unwrap_or_default(),
             used_cost: 0.0,
             used_calls: 0,

@@ -90,27 +90,31 @@ impl Core {
         if self.deadline.is_some_and(|d| now >= d) {
             return Some(Closed::TimedOut);
         }
+        if !self.saga {
+            return None;
+        }
         let lost = i.map(|i| self.needing(i)).unwrap_or_default();
+        let lost = |j: usize| lost.get(j).copied().unwrap_or(false);
         let undone = self.compensation_ran
             || (0..self.steps.len()).any(|j| {
                 self.plan.steps[j].compensate.is_some()
                     && match self.steps[j].state {
                         StepState::Succeeded => true,
-                        s => !settled(s) && Some(j) != i && !lost.contains(&j),
+                        s => !settled(s) && Some(j) != i && !lost(j),
                     }
             });
         undone.then_some(Closed::Undone)
     }
 
     /// The steps that cannot succeed once `i` failed: its dependants needing its
-    /// success (`when = "all_success"`), and theirs.
-    fn needing(&self, i: usize) -> Vec<usize> {
-        let mut out = Vec::new();
+    /// success (`when = "all_success"`), and theirs (a mark per step).
+    fn needing(&self, i: usize) -> Vec<bool> {
+        let mut out = vec![false; self.steps.len()];
         let mut todo = vec![i];
         while let Some(n) = todo.pop() {
             for &d in &self.dependants[n] {
-                if self.plan.steps[d].when == Trigger::AllSuccess && !out.contains(&d) {
-                    out.push(d);
+                if self.plan.steps[d].when == Trigger::AllSuccess && !out[d] {
+                    out[d] = true;
                     todo.push(d);
                 }
             }
