@@ -433,3 +433,38 @@ fn a_port_in_use_is_refused_before_the_run_is_created() {
     // Checked before the store is even opened: not a run, not a database.
     assert!(!env.db().exists(), "a refused run left a store behind");
 }
+
+/// Issue 24, finding 7: a run's budget use (and its ceilings) is in the metrics, as
+/// `show` gives it, and passes promtool; a dimension without a ceiling has no limit.
+#[test]
+fn budget_use_is_in_the_metrics() {
+    let env = Env::new();
+    let wf = r#"
+name = "spend"
+budget = { cost = 10.0, calls = 20 }
+[[step]]
+id = "a"
+cost = 1.5
+run = 'echo cost=2 >> "$BATON_USAGE"; echo tokens=300 >> "$BATON_USAGE"; echo calls=4 >> "$BATON_USAGE"'
+"#;
+    let (code, id) = run_headless(&env, "spend.toml", wf, &[]);
+    assert_eq!(code, 0);
+    let text = metrics(&env, &[]);
+    let (rc, said) = promtool_check(&text);
+    assert_eq!(rc, 0, "promtool: {said}\n{text}");
+    let series = |name: &str, dim: &str| {
+        sample(
+            &text,
+            &format!("{name}{{workflow=\"spend\",run=\"{id}\",dimension=\"{dim}\"}}"),
+        )
+    };
+    assert_eq!(series("baton_run_budget_used", "cost"), Some(3.5), "{text}");
+    assert_eq!(series("baton_run_budget_limit", "cost"), Some(10.0));
+    assert_eq!(series("baton_run_budget_used", "calls"), Some(4.0));
+    assert_eq!(series("baton_run_budget_limit", "calls"), Some(20.0));
+    assert_eq!(series("baton_run_budget_used", "tokens"), Some(300.0));
+    assert_eq!(series("baton_run_budget_limit", "tokens"), None, "{text}");
+    let om = metrics(&env, &[&id, "--openmetrics"]);
+    assert!(om.contains("# TYPE baton_run_budget_used gauge\n"), "{om}");
+    assert!(om.ends_with("# EOF\n"));
+}

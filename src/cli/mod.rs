@@ -10,6 +10,7 @@ pub mod control;
 pub mod db;
 pub mod delete;
 pub mod drive;
+pub mod events;
 pub mod executors;
 pub mod logs;
 pub mod metrics;
@@ -58,6 +59,8 @@ pub enum Cmd {
     Show(show::ShowArgs),
     /// Print a step's log output
     Logs(logs::LogsArgs),
+    /// Print a run's events from the store (--follow: until the run ends)
+    Events(events::EventsArgs),
     /// Print a run's audit trail, or verify the audit chain
     Audit(audit::AuditArgs),
     /// Print the store's metrics for Prometheus (text format, or OpenMetrics)
@@ -97,6 +100,7 @@ impl Cmd {
                 | Cmd::Runs(_)
                 | Cmd::Show(_)
                 | Cmd::Logs(_)
+                | Cmd::Events(_)
                 | Cmd::Audit(_)
                 | Cmd::Metrics(_)
                 | Cmd::Completions(_)
@@ -147,6 +151,7 @@ pub fn main() -> i32 {
         Cmd::Gc(a) => delete::gc(a),
         Cmd::Show(a) => show::run(a),
         Cmd::Logs(a) => logs::run(a),
+        Cmd::Events(a) => events::run(a),
         Cmd::Audit(a) => audit::run(a),
         Cmd::Metrics(a) => metrics::run(a),
         Cmd::Cache(a) => cache::run(a),

@@ -1,4 +1,4 @@
-//! `baton show RUN`: a run's steps, errors, health, quality and golden signals, as
+//! `baton show RUN`: a run's steps, errors, health, quality, budget use and golden signals, as
 //! `session::inspect` reads it (`--json`: the shape of `show_json`).
 use super::db::{DbOpt, fail};
 use super::{exit, show_json};
@@ -14,7 +14,7 @@ use clap::Args;
 pub struct ShowArgs {
     /// The run id, or a unique prefix of it
     pub run: String,
-    /// Print one JSON object (schema 1, docs/show-json.md: id, workflow, state, health, quality, signals, steps, errors)
+    /// Print one JSON object (schema 1, docs/show-json.md: id, workflow, state, health, quality, budget, signals, steps, errors)
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
@@ -118,6 +118,10 @@ pub fn text(v: &RunView) -> String {
             ));
         }
     }
+    if let Some(b) = &v.budget {
+        out.push_str(&budget_line(b));
+        out.push('\n');
+    }
     let g = &v.signals;
     let ms = |v: Option<u64>| v.map_or("–".to_string(), |ms| format!("{ms} ms"));
     out.push_str(&format!(
@@ -155,4 +159,21 @@ pub fn text(v: &RunView) -> String {
         }
     }
     out
+}
+
+/// `budget: cost 2.5 of 3, calls 4 of 10, tokens 2800 (no ceiling)`.
+fn budget_line(b: &crate::model::view::BudgetView) -> String {
+    let parts: Vec<String> = b
+        .dimensions()
+        .into_iter()
+        .map(|(dim, used, limit)| match limit {
+            Some(l) => format!("{dim} {used} of {l}"),
+            None => format!("{dim} {used} (no ceiling)"),
+        })
+        .collect();
+    let mut line = format!("budget: {}", parts.join(", "));
+    if !b.exhausted.is_empty() {
+        line.push_str(&format!("; exhausted: {}", b.exhausted.join(", ")));
+    }
+    line
 }

@@ -3,7 +3,7 @@
 //! serialised by serde; a change to it bumps [`SCHEMA`] (a test holds the field list of
 //! each version).
 use crate::model::health::{HealthLabel, HealthTerm};
-use crate::model::view::{AttemptJob, GoldenSignals, ProbeView};
+use crate::model::view::{AttemptJob, BudgetView, GoldenSignals, ProbeView};
 use crate::model::{ErrorRecord, RunState, RunView, StepState, StepView, Timestamp};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -31,8 +31,25 @@ pub struct RunJson<'a> {
     pub quality: Option<f64>,
     pub health_terms: &'a [HealthTerm],
     pub signals: &'a GoldenSignals,
+    pub budget: Option<BudgetJson<'a>>,
     pub steps: Vec<StepJson<'a>>,
     pub errors: Vec<ErrorJson<'a>>,
+}
+
+/// The budget's use: each dimension `{used, limit}` (`limit` null where the budget sets
+/// none) and the ceilings that stop the next step.
+#[derive(Debug, Serialize)]
+pub struct BudgetJson<'a> {
+    /// `cost`, `calls` and `tokens`.
+    #[serde(flatten)]
+    pub dimensions: BTreeMap<&'static str, BudgetUse>,
+    pub exhausted: &'a [String],
+}
+
+#[derive(Debug, Serialize)]
+pub struct BudgetUse {
+    pub used: f64,
+    pub limit: Option<f64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -113,8 +130,20 @@ pub fn of(view: &RunView) -> RunJson<'_> {
         quality: view.health.quality,
         health_terms: &view.health.terms,
         signals: &view.signals,
+        budget: view.budget.as_ref().map(budget),
         steps: view.steps.iter().map(|s| step(s, view.now)).collect(),
         errors: view.errors.iter().map(error).collect(),
+    }
+}
+
+fn budget(b: &BudgetView) -> BudgetJson<'_> {
+    BudgetJson {
+        dimensions: b
+            .dimensions()
+            .into_iter()
+            .map(|(dim, used, limit)| (dim, BudgetUse { used, limit }))
+            .collect(),
+        exhausted: &b.exhausted,
     }
 }
 

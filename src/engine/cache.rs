@@ -31,21 +31,25 @@ pub struct KeyFacts<'a> {
     pub inputs: &'a [(String, String)],
     /// The declared products (their paths, not their contents: they are results).
     pub produces: &'a [PathBuf],
-    /// Secret values enter only as HMAC-SHA256 under the store's salt.
-    pub masker: &'a Masker,
+    /// The run's secret values (secret params, `secrets = [...]`): each enters the key,
+    /// whether or not the step's own environment names it (a `secrets` name reaches the
+    /// step inherited from baton's environment), and only as HMAC-SHA256 under the
+    /// store's salt; a value holding one enters the same way.
+    pub secrets: &'a [String],
     pub salt: &'a [u8],
 }
 
 /// The cache key: SHA-256 over the facts, each field tagged and delimited so that no
 /// two different sets of facts hash the same bytes.
 pub fn cache_key(f: &KeyFacts<'_>) -> String {
+    let masker = Masker::new(f.secrets.iter().cloned());
     let mut h = Sha256::new();
     let mut field = |tag: &str, name: &str, value: &str| {
         h.update(tag.as_bytes());
         h.update([0]);
         h.update(name.as_bytes());
         h.update([0]);
-        if f.masker.mask(value) != value {
+        if masker.mask(value) != value {
             h.update(b"hmac:");
             h.update(salted(f.salt, value).as_bytes());
         } else if !f.run_id.is_empty() && value.contains(f.run_id) {
@@ -73,6 +77,12 @@ pub fn cache_key(f: &KeyFacts<'_>) -> String {
     }
     for p in f.produces {
         field("produces", &p.to_string_lossy(), "");
+    }
+    let mut secrets: Vec<&String> = f.secrets.iter().filter(|v| !v.is_empty()).collect();
+    secrets.sort();
+    secrets.dedup();
+    for v in secrets {
+        field("secret", "", v);
     }
     hex::encode(h.finalize())
 }
@@ -152,7 +162,7 @@ mod tests {
     fn facts<'a>(
         env: &'a [(String, String)],
         inputs: &'a [(String, String)],
-        masker: &'a Masker,
+        secrets: &'a [String],
         run_id: &'a str,
     ) -> KeyFacts<'a> {
         KeyFacts {
@@ -163,7 +173,7 @@ mod tests {
             run_id,
             inputs,
             produces: &[],
-            masker,
+            secrets,
             salt: b"salt",
         }
     }
@@ -176,7 +186,7 @@ mod tests {
 
     #[test]
     fn per_run_values_do_not_change_the_key() {
-        let m = Masker::default();
+        let m: Vec<String> = Vec::new();
         let e1 = pairs(&[
             ("BATON_RUN_ID", "r1"),
             ("BATON_ATTEMPT", "1"),
@@ -196,7 +206,7 @@ mod tests {
 
     #[test]
     fn env_inputs_action_and_products_change_the_key() {
-        let m = Masker::default();
+        let m: Vec<String> = Vec::new();
         let env = pairs(&[("A", "1")]);
         let inputs = pairs(&[("src/a.c", "aa")]);
         let base = cache_key(&facts(&env, &inputs, &m, "r"));
@@ -219,7 +229,7 @@ mod tests {
 
     #[test]
     fn secrets_enter_salted_and_still_bind() {
-        let m = Masker::new(["hunter2".to_string(), "other".to_string()]);
+        let m = ["hunter2".to_string(), "other".to_string()];
         let e1 = pairs(&[("TOKEN", "hunter2")]);
         let e2 = pairs(&[("TOKEN", "other")]);
         let k1 = cache_key(&facts(&e1, &[], &m, "run-1"));
@@ -231,9 +241,25 @@ mod tests {
         assert_ne!(k1, cache_key(&other_salt));
         // The key of a secret is not the key of its plain hash entered as a value.
         let plain = pairs(&[("TOKEN", &hex::encode(Sha256::digest(b"hunter2")))]);
-        assert_ne!(
-            k1,
-            cache_key(&facts(&plain, &[], &Masker::default(), "run-1"))
+        assert_ne!(k1, cache_key(&facts(&plain, &[], &[], "run-1")));
+    }
+
+    #[test]
+    fn a_secret_the_step_inherits_changes_the_key_without_entering_it() {
+        // `secrets = ["TOKEN"]`: the step reads TOKEN from baton's environment, so its
+        // own environment does not name it; the key must still change with its value.
+        let env = pairs(&[("A", "1")]);
+        let old = ["old-token".to_string()];
+        let new = ["new-token".to_string()];
+        let k_old = cache_key(&facts(&env, &[], &old, "r"));
+        assert_ne!(k_old, cache_key(&facts(&env, &[], &new, "r")));
+        assert_ne!(k_old, cache_key(&facts(&env, &[], &[], "r")));
+        // The same secrets in another order are the same key.
+        let two = ["b".to_string(), "a".to_string()];
+        let owt = ["a".to_string(), "b".to_string()];
+        assert_eq!(
+            cache_key(&facts(&env, &[], &two, "r")),
+            cache_key(&facts(&env, &[], &owt, "r"))
         );
     }
 

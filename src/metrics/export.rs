@@ -203,10 +203,9 @@ fn refresh(
     if !force && *seen == Some(version) {
         return Ok(());
     }
-    let text = render(
-        &s.metrics(None).map_err(|e| e.to_string())?,
-        Format::Prometheus,
-    );
+    let mut m = s.metrics(None).map_err(|e| e.to_string())?;
+    crate::session::inspect::add_budgets(s, &mut m, crate::model::Timestamp::now());
+    let text = render(&m, Format::Prometheus);
     write_atomic(path, text.as_bytes()).map_err(|e| e.to_string())?;
     *seen = Some(version);
     Ok(())
@@ -351,7 +350,12 @@ async fn answer(mut sock: tokio::net::TcpStream, db: &Arc<PathBuf>) -> std::io::
             let db = db.clone();
             let text = tokio::task::spawn_blocking(move || {
                 let store = Store::open(&db).map_err(|e| e.to_string())?;
-                let m = store.metrics(None).map_err(|e| e.to_string())?;
+                let mut m = store.metrics(None).map_err(|e| e.to_string())?;
+                crate::session::inspect::add_budgets(
+                    &store,
+                    &mut m,
+                    crate::model::Timestamp::now(),
+                );
                 Ok::<_, String>(render(&m, format))
             })
             .await

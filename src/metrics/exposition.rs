@@ -327,6 +327,46 @@ pub fn render(m: &Metrics, format: Format) -> String {
         }
     }
 
+    o.family(
+        "baton_run_budget_used",
+        Kind::Gauge,
+        "Budget used by a run whose workflow sets a budget, by dimension (cost, calls, tokens).",
+    );
+    for g in &m.run_gauges {
+        for (dim, used, _) in &g.budget {
+            o.sample(
+                "baton_run_budget_used",
+                &[
+                    ("workflow", &g.workflow),
+                    ("run", &g.run),
+                    ("dimension", dim),
+                ],
+                Value::Float(*used),
+            );
+        }
+    }
+
+    o.family(
+        "baton_run_budget_limit",
+        Kind::Gauge,
+        "A run's budget ceiling, by dimension (absent where the budget sets none).",
+    );
+    for g in &m.run_gauges {
+        for (dim, _, limit) in &g.budget {
+            if let Some(l) = limit {
+                o.sample(
+                    "baton_run_budget_limit",
+                    &[
+                        ("workflow", &g.workflow),
+                        ("run", &g.run),
+                        ("dimension", dim),
+                    ],
+                    Value::Float(*l),
+                );
+            }
+        }
+    }
+
     if format == Format::OpenMetrics {
         o.text.push_str("# EOF\n");
     }
@@ -367,6 +407,7 @@ mod tests {
             quality: Some(0.75),
             queue_depth: Some(4),
             running: Some(2),
+            budget: vec![("cost", 2.5, Some(3.0)), ("calls", 4.0, None)],
         });
         m
     }
@@ -385,6 +426,11 @@ mod tests {
         );
         assert!(t.contains("baton_run_quality_ratio{"));
         assert!(t.contains("} 0.75\n"));
+        assert!(t.contains(",run=\"01J\",dimension=\"cost\"} 2.5\n"));
+        assert!(t.contains("baton_run_budget_limit{"));
+        // No ceiling, no limit sample: calls is used but not limited.
+        assert!(t.contains(",dimension=\"calls\"} 4\n"));
+        assert_eq!(t.matches("baton_run_budget_limit{").count(), 1);
         assert!(!t.contains("# EOF"));
         assert!(!t.contains("# UNIT"));
         // Every sample's family was introduced by HELP and TYPE lines.
@@ -474,6 +520,6 @@ mod tests {
     fn an_empty_store_renders_every_family_and_nothing_else() {
         let t = render(&Metrics::default(), Format::Prometheus);
         assert!(t.lines().all(|l| l.starts_with("# ")), "{t}");
-        assert_eq!(t.matches("# TYPE ").count(), 12);
+        assert_eq!(t.matches("# TYPE ").count(), 14);
     }
 }

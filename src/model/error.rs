@@ -240,62 +240,6 @@ impl ErrorRecordBuilder {
                 None => format!("run:{}:{}", self.rec.kind, at.0),
             };
         }
-        if self.rec.suggestion.is_empty() {
-            self.rec.suggestion = default_suggestion(self.rec.kind).to_string();
-        }
         self.rec
-    }
-}
-
-/// A concrete recovery for each kind, used when the caller has nothing more specific.
-pub fn default_suggestion(kind: ErrorKind) -> &'static str {
-    match kind {
-        ErrorKind::SpawnFailed => {
-            "check that the command exists and the step's `dir` is right, then retry the step"
-        }
-        ErrorKind::ExitNonzero => {
-            "read the log tail (`baton logs RUN STEP`), fix the command, then `baton retry RUN STEP`"
-        }
-        ErrorKind::KilledBySignal => {
-            "find what killed the process (OOM killer, operator), then retry the step"
-        }
-        ErrorKind::Timeout => {
-            "raise the step's `timeout` or make the command faster, then retry the step"
-        }
-        ErrorKind::OutputInvalid => {
-            "make the step write the declared outputs to $BATON_OUTPUT as key=value lines"
-        }
-        ErrorKind::TemplateError => {
-            "check the `${{ … }}` references: the step or output they name must exist"
-        }
-        ErrorKind::DependencyFailed => {
-            "fix the failed dependency and retry it; this step re-arms with it"
-        }
-        ErrorKind::GateRejected => {
-            "address the rejection reason, then `baton retry RUN STEP` to ask again"
-        }
-        ErrorKind::GateTimeout => {
-            "approve sooner or raise the gate's `timeout`, then retry the step"
-        }
-        ErrorKind::BudgetExceeded => {
-            "raise the budget (`baton approve RUN --raise cost=N --reason …`) or cancel"
-        }
-        ErrorKind::RateLimited => {
-            "lower the pool's rate or wait; the step retries when a token is free"
-        }
-        ErrorKind::Cancelled => "retry the step or start the run again when ready",
-        ErrorKind::CompensationFailed => {
-            "undo this step by hand, then `baton mark RUN STEP` with what you did"
-        }
-        ErrorKind::Interrupted => "`baton resume RUN` continues the run",
-        ErrorKind::Storage => {
-            "check disk space and permissions of the database, then `baton resume RUN`"
-        }
-        ErrorKind::ProbeFailed => {
-            "read the service's log (`baton logs RUN STEP`) and check what its probe asks, then `baton retry RUN STEP`"
-        }
-        ErrorKind::ServiceExited => {
-            "a service must keep running while its dependants run: read its log (`baton logs RUN STEP`), then `baton retry RUN STEP`"
-        }
     }
 }

@@ -101,6 +101,9 @@ pub struct RunGauges {
     pub quality: Option<f64>,
     pub queue_depth: Option<u64>,
     pub running: Option<u64>,
+    /// Budget use of a run whose workflow sets a `budget`: (dimension, used, ceiling),
+    /// the replayed core's figures (`session::inspect::add_budgets`).
+    pub budget: Vec<(&'static str, f64, Option<f64>)>,
 }
 
 /// A histogram with fixed bucket bounds, in milliseconds (exact integer comparisons;

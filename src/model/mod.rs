@@ -11,6 +11,7 @@ pub mod mask;
 pub mod metrics;
 pub mod retention;
 pub mod state;
+pub mod suggest;
 pub mod time;
 pub mod view;
 

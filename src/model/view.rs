@@ -240,6 +240,26 @@ pub struct BudgetView {
     pub exhausted: Vec<String>,
 }
 
+impl BudgetView {
+    /// Each dimension's use and ceiling (`None`: the budget sets none), in the order
+    /// `show`, `show --json` and the metrics give them.
+    pub fn dimensions(&self) -> Vec<(&'static str, f64, Option<f64>)> {
+        vec![
+            ("cost", self.used_cost, self.cost.map(|(_, l)| l)),
+            (
+                "calls",
+                self.used_calls as f64,
+                self.calls.map(|(_, l)| l as f64),
+            ),
+            (
+                "tokens",
+                self.used_tokens as f64,
+                self.tokens.map(|(_, l)| l as f64),
+            ),
+        ]
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditView {
     pub at: Timestamp,

@@ -70,3 +70,13 @@ fn fill_tails(store: &Store, view: &mut RunView) {
         }
     }
 }
+
+/// Each gauge run's budget use (`Metrics::run_gauges`), which the store's tables do
+/// not hold: the replayed core's. A run that cannot be replayed keeps none.
+pub fn add_budgets(store: &Store, m: &mut crate::model::metrics::Metrics, now: Timestamp) {
+    for g in &mut m.run_gauges {
+        if let Ok(Some(b)) = replayed(store, &g.run).map(|c| c.view(now).budget) {
+            g.budget = b.dimensions();
+        }
+    }
+}

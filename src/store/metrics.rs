@@ -153,6 +153,7 @@ impl Store {
                 workflow: r.workflow.clone(),
                 health: health.score,
                 quality: health.quality,
+                budget: Vec::new(),
             });
         }
         out.sort_by(|a, b| a.run.cmp(&b.run));

@@ -64,7 +64,30 @@ fn err(kind: ErrorKind, step: &str, attempt: u32, msg: &str, t: i64) -> ErrorRec
     ErrorRecord::builder(kind, msg)
         .run(RUN)
         .step(step, attempt)
+        .suggestion(advice(kind, step, crate::model::suggest::Cause::Attempt))
         .build(at(t))
+}
+
+/// What baton suggests for a record of `kind` on `step` of this run (`model::suggest`).
+fn advice(kind: ErrorKind, step: &str, cause: crate::model::suggest::Cause) -> String {
+    use crate::model::suggest::{Situation, suggest};
+    suggest(
+        kind,
+        &Situation {
+            run: RUN,
+            step: Some(step),
+            workflow: "/srv/release/release.toml",
+            params: &[],
+            cause,
+            closed: None,
+            will_retry: false,
+            log: true,
+            builtin: None,
+            idempotent: true,
+            step_timeout: Some("5m".into()),
+            run_timeout: None,
+        },
+    )
 }
 
 /// The release workflow, 7 minutes in.
@@ -165,6 +188,11 @@ pub fn release() -> RunView {
             .run(RUN)
             .step("integration-tests", 1)
             .context("duration_ms", 300_000)
+            .suggestion(advice(
+                ErrorKind::Timeout,
+                "integration-tests",
+                crate::model::suggest::Cause::Attempt,
+            ))
             .build(at(363)),
     );
     steps[4].log_tail = vec![
@@ -182,6 +210,11 @@ pub fn release() -> RunView {
     .context("exit_code", 1)
     .context("duration_ms", 8012)
     .context("stderr_tail", "ERROR: broken link ./cli.md#run")
+    .suggestion(advice(
+        ErrorKind::ExitNonzero,
+        "docs",
+        crate::model::suggest::Cause::Attempt,
+    ))
     .build(at(71));
     steps[5].error = Some(docs_err.clone());
     steps[5].log_tail = vec![
@@ -233,6 +266,14 @@ pub fn release() -> RunView {
         .run(RUN)
         .step("publish-crate", 0)
         .severity(Severity::Low)
+        .suggestion(advice(
+            ErrorKind::RateLimited,
+            "publish-crate",
+            crate::model::suggest::Cause::Rate {
+                pool: "registry".into(),
+                rate: "10/1m".into(),
+            },
+        ))
         .build(at(401)),
     ];
     let gates = vec![GateView {

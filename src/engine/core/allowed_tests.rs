@@ -239,8 +239,101 @@ fn actions_match_the_core_after_success_and_past_the_run_timeout() {
     let mut sim = Sim::new(p, cfg());
     sim.exit("a", 1);
     assert!(check(&sim) > 0, "failed `a` can be retried or marked");
+    assert!(assert_new_suggestions_accepted(&sim.core, 0, Timestamp(sim.now)) > 0);
     sim.tick_at(20_000);
     check(&sim);
+}
+
+/// The commands a record made since `from` suggests, as the core takes them: each must
+/// be accepted now. Not checked: what baton does first by itself (a record that says
+/// baton retries the step) or what waits for the run to stop (a cancel under way);
+/// `logs`, `run` and `resume` are not the core's to accept (`tests/suggestions.rs`
+/// runs those).
+fn assert_new_suggestions_accepted(core: &Core, from: usize, now: Timestamp) -> usize {
+    let op = || "vera".to_string();
+    let mut checked = 0;
+    for e in &core.errors[from..] {
+        if e.suggestion.starts_with("baton retries it automatically")
+            || (e.kind == crate::model::ErrorKind::Cancelled && !core.is_finished())
+        {
+            continue;
+        }
+        for c in crate::model::suggest::commands(&e.suggestion) {
+            let w: Vec<&str> = c.split_whitespace().collect();
+            let step = || w[3].to_string();
+            let command = match w[1] {
+                "retry" => Command::Retry {
+                    step: step(),
+                    operator: op(),
+                },
+                "mark" => Command::Mark {
+                    step: step(),
+                    state: StepState::parse(w[5]).expect("a state"),
+                    operator: op(),
+                    reason: "checked".into(),
+                },
+                "cancel" => Command::Cancel {
+                    operator: op(),
+                    reason: None,
+                },
+                "approve" if w.contains(&"--raise") => Command::RaiseBudget {
+                    operator: op(),
+                    reason: "more".into(),
+                    cost: Some(5.0),
+                    calls: None,
+                    tokens: None,
+                },
+                _ => continue,
+            };
+            assert!(accepts(core, command, now), "`{c}` refused: {e:#?}");
+            checked += 1;
+        }
+    }
+    checked
+}
+
+/// A saga: a failure before anything to undo suggests a retry (the core takes it); a
+/// failure once a step with `compensate` succeeded suggests a new run, never a retry
+/// the core would refuse once the compensations ran.
+#[test]
+fn a_saga_suggests_a_retry_only_while_nothing_will_be_undone() {
+    let p = plan()
+        .step("build")
+        .step_needs("deploy", &["build"])
+        .with(|s| s.compensate = Some("undo".into()))
+        .build();
+    let mut sim = Sim::new(p.clone(), cfg());
+    sim.exit("build", 1);
+    // `build`'s own record and `deploy`'s (skipped: fix and retry `build`).
+    assert_eq!(
+        assert_new_suggestions_accepted(&sim.core, 0, Timestamp(sim.now)),
+        2,
+        "{:#?}",
+        sim.core.errors
+    );
+    let p = plan()
+        .step("deploy")
+        .with(|s| s.compensate = Some("undo".into()))
+        .step_needs("smoke", &["deploy"])
+        .build();
+    let mut sim = Sim::new(p, cfg());
+    sim.exit("deploy", 0);
+    sim.exit("smoke", 1);
+    let e = sim.core.errors.last().expect("a record");
+    assert!(!e.suggestion.contains("baton retry"), "{}", e.suggestion);
+    assert!(
+        e.suggestion.contains("start a new run: `baton run "),
+        "{}",
+        e.suggestion
+    );
+    assert!(!accepts(
+        &sim.core,
+        Command::Retry {
+            step: "smoke".into(),
+            operator: "vera".into()
+        },
+        Timestamp(sim.now)
+    ));
 }
 
 proptest! {
@@ -260,9 +353,13 @@ proptest! {
             if rng.random_bool(0.3) {
                 b = b.gate(gate());
             }
+            if rng.random_bool(0.25) {
+                b = b.with(|s| s.compensate = Some("undo".into()));
+            }
         }
         let mut sim = Sim::new(b.build(), cfg());
         for round in 0..40 {
+            let from = sim.core.errors.len();
             if round % 3 == 0 {
                 assert_view_matches_core(&sim.core, Timestamp(sim.now));
             }
@@ -296,6 +393,7 @@ proptest! {
                     sim.input(Input::Tick);
                 }
             }
+            assert_new_suggestions_accepted(&sim.core, from, Timestamp(sim.now));
         }
         assert_view_matches_core(&sim.core, Timestamp(sim.now));
     }

@@ -209,6 +209,11 @@ impl Core {
                     self.durations.push(*duration_ms);
                     self.used_cost += usage.cost;
                     self.used_tokens = self.used_tokens.saturating_add(usage.tokens);
+                    // The attempt counted one call when it started; `calls=N` in
+                    // `$BATON_USAGE` makes it N (`calls=0` or none: the one call stays).
+                    self.used_calls = self
+                        .used_calls
+                        .saturating_add(usage.calls.saturating_sub(1));
                 }
             }
             EventKind::RetryScheduled { step, due, .. } => {

@@ -86,7 +86,7 @@ pub enum Input {
         duration_ms: u64,
         /// Raw `key=value` pairs from `$BATON_OUTPUT`.
         outputs: Vec<(String, String)>,
-        /// From `$BATON_USAGE` (`calls` is ignored: every attempt counts as one call).
+        /// From `$BATON_USAGE` (an attempt counts one call, or `calls` if it reports more).
         usage: Usage,
         stderr_tail: String,
     },
@@ -426,6 +426,9 @@ pub struct Core {
     finished: bool,
     cancel_requested: bool,
     compensation_ran: bool,
+    /// Some step has a `compensate` command (a saga): what a failure suggests depends
+    /// on it, and most runs need not look further.
+    saga: bool,
 
     ceilings: Budget,
     used_cost: f64,
@@ -556,6 +559,7 @@ impl Core {
             finished: false,
             cancel_requested: false,
             compensation_ran: false,
+            saga: plan.steps.iter().any(|s| s.compensate.is_some()),
             ceilings: plan.budget.unwrap_or_default(),
             used_cost: 0.0,
             used_calls: 0,

@@ -6,7 +6,6 @@ use super::{Driver, Msg};
 use crate::engine::cache::{self, Decision, Entry, KeyFacts, ProductSeen};
 use crate::engine::cache_files::{self as files, CacheFileError};
 use crate::engine::core::{CacheRequest, Input, SpawnSpec};
-use crate::model::mask::Masker;
 use crate::model::{Event, EventKind, StepOutcome, StepState, Timestamp};
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
@@ -95,7 +94,6 @@ impl Driver {
     fn look_up(&mut self, spec: &SpawnSpec, req: &CacheRequest) -> Result<(String, Found), String> {
         let salt = self.salt().map_err(|e| e.to_string())?;
         let inputs = files::input_hashes(&spec.dir, &req.spec.inputs).map_err(|e| e.to_string())?;
-        let masker = Masker::new(spec.secret_values.clone());
         let key = cache::cache_key(&KeyFacts {
             workflow: &req.workflow,
             step: &spec.step_id,
@@ -104,7 +102,7 @@ impl Driver {
             run_id: &self.run_id,
             inputs: &inputs,
             produces: &req.spec.produces,
-            masker: &masker,
+            secrets: &spec.secret_values,
             salt: &salt,
         });
         if !req.consult {

@@ -9,7 +9,10 @@ impl Core {
             return Err("the run has not started".into());
         }
         if self.run_state == RunState::Interrupted {
-            return Err("the run is interrupted; `baton resume RUN` continues it".into());
+            return Err(format!(
+                "the run is interrupted; `baton resume {}` continues it",
+                self.cfg.run_id
+            ));
         }
         Ok(())
     }

@@ -170,12 +170,8 @@ impl Core {
                         ErrorKind::GateRejected,
                         format!("rejected by {operator}: {reason}"),
                     )
-                    .context("actor", operator)
-                    .suggestion(format!(
-                        "address the rejection, then `baton retry {} {step}` to ask again",
-                        self.cfg.run_id
-                    ));
-                self.record(b, now, fx);
+                    .context("actor", operator);
+                self.record(b, Cause::Attempt, false, now, fx);
                 self.set(
                     i,
                     StepState::Rejected,
@@ -307,6 +303,7 @@ impl Core {
                 if cost.is_some_and(|c| !c.is_finite() || c < 0.0) {
                     return Err("the cost raise must be a non-negative number".into());
                 }
+                self.close_budget_records(now, fx);
                 let kind = EventKind::BudgetRaised {
                     actor: operator.clone(),
                     reason: self.mask(reason),

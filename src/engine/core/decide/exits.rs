@@ -97,7 +97,7 @@ impl Core {
                 ErrorKind::Cancelled,
                 "killed: the run was cancelled",
             ));
-            self.record(b, now, fx);
+            self.record(b, Cause::Attempt, false, now, fx);
             self.set(
                 i,
                 StepState::Cancelled,
@@ -116,7 +116,7 @@ impl Core {
             let b =
                 with_context(self.step_error(i, ErrorKind::Timeout, "killed: the run timed out"))
                     .retryable(false);
-            self.record(b, now, fx);
+            self.record(b, Cause::RunTimeout, false, now, fx);
             self.set(
                 i,
                 StepState::Failed,
@@ -185,10 +185,7 @@ impl Core {
         ) || matches!(outcome, StepOutcome::Lost { .. });
         let used = attempt.saturating_sub(self.steps[i].attempt_base);
         let will_retry = retryable && used < step.retry.attempts;
-        let sug = self.suggestion(i, kind, will_retry);
-        let mut b = with_context(self.step_error(i, kind, msg.clone()))
-            .retryable(retryable)
-            .suggestion(sug);
+        let mut b = with_context(self.step_error(i, kind, msg.clone())).retryable(retryable);
         if let Some(f) = &probe_failure {
             b = b
                 .context("probe", f.probe)
@@ -198,7 +195,7 @@ impl Core {
                 b = b.context("failures", f.failures);
             }
         }
-        self.record(b, now, fx);
+        self.record(b, Cause::Attempt, will_retry, now, fx);
         if will_retry {
             let due = now.add(retry::delay(&step.retry, used, self.seed, i));
             let kind = EventKind::RetryScheduled {
@@ -238,25 +235,16 @@ impl Core {
         }
         for p in problems {
             let lost = p.starts_with(crate::exec::LOG_WRITE_FAILED);
-            let (kind, severity, suggestion) = if lost {
-                (
-                    ErrorKind::Storage,
-                    Severity::Medium,
-                    "make the log directory writable (and check the disk); the step's output after this point was not kept",
-                )
+            let (kind, severity, cause) = if lost {
+                (ErrorKind::Storage, Severity::Medium, Cause::LogLost)
             } else {
-                (
-                    ErrorKind::OutputInvalid,
-                    Severity::Low,
-                    "write `key=value` lines to $BATON_OUTPUT and `cost=`/`tokens=` lines to $BATON_USAGE",
-                )
+                (ErrorKind::OutputInvalid, Severity::Low, Cause::BadLine)
             };
             let b = self
                 .step_error(i, kind, p.clone())
                 .severity(severity)
-                .context("attempt", attempt)
-                .suggestion(suggestion);
-            self.record(b, now, fx);
+                .context("attempt", attempt);
+            self.record(b, cause, false, now, fx);
         }
     }
 }
@@ -272,12 +260,13 @@ impl Core {
                     format!("output `{name}` contains a secret: it is not passed to other steps"),
                 )
                 .severity(Severity::Low)
-                .id(format!("{}#{}:secret-output:{name}", self.id(i), self.steps[i].attempts))
-                .context("output", name)
-                .suggestion(
-                    "do not write secrets to $BATON_OUTPUT; let the consuming step read the secret itself",
-                );
-            self.record(b, now, fx);
+                .id(format!(
+                    "{}#{}:secret-output:{name}",
+                    self.id(i),
+                    self.steps[i].attempts
+                ))
+                .context("output", name);
+            self.record(b, Cause::SecretOutput, false, now, fx);
         }
     }
 }

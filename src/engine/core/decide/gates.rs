@@ -115,14 +115,14 @@ impl Core {
                     fx,
                 );
                 let b = self
-                    .step_error(i, ErrorKind::GateTimeout, format!("gate timed out: {reason}"))
+                    .step_error(
+                        i,
+                        ErrorKind::GateTimeout,
+                        format!("gate timed out: {reason}"),
+                    )
                     .context("timeout", &t)
-                    .context("votes", self.steps[i].gate.votes.len())
-                    .suggestion(format!(
-                        "approve sooner or raise the gate's `timeout`, then `baton retry {} {step}`",
-                        self.cfg.run_id
-                    ));
-                self.record(b, now, fx);
+                    .context("votes", self.steps[i].gate.votes.len());
+                self.record(b, Cause::Attempt, false, now, fx);
                 let target = if g.on_timeout == OnTimeout::Reject {
                     StepState::Rejected
                 } else {

@@ -2,10 +2,12 @@
 use super::*;
 use crate::engine::{digest, retry};
 use crate::model::error::ErrorRecordBuilder;
+use crate::model::suggest::Cause;
 use crate::model::time::human_duration;
 use crate::model::{ErrorKind, EventKind, Severity};
 use crate::workflow::{Action, OnTimeout, Template, TemplateRef, Trigger};
 
+mod advice;
 mod allowed;
 mod budget;
 mod cached;
@@ -171,11 +173,8 @@ impl Core {
                     Some(i) => self.step_error(i, kind, message),
                     None => ErrorRecord::builder(kind, message),
                 };
-                let b = b
-                    .severity(Severity::Low)
-                    .context("notifier", event)
-                    .suggestion("fix the [[notify]] command; a notifier never stops the run");
-                self.record(b, now, &mut fx);
+                let b = b.severity(Severity::Low).context("notifier", event);
+                self.record(b, Cause::Notifier, false, now, &mut fx);
             }
             Input::OutputProblems {
                 step,
@@ -419,23 +418,6 @@ impl Core {
         self.emit(kind, now, fx);
     }
 
-    fn record(&mut self, b: ErrorRecordBuilder, now: Timestamp, fx: &mut Fx) {
-        let mut rec = b.run(self.cfg.run_id.clone()).build(now);
-        if self.error_ids.contains_key(&rec.id) {
-            let base = rec.id.clone();
-            let mut n = 2;
-            while self.error_ids.contains_key(&format!("{base}.{n}")) {
-                n += 1;
-            }
-            rec.id = format!("{base}.{n}");
-        }
-        rec.message = self.mask(&rec.message);
-        for v in rec.context.values_mut() {
-            *v = self.masker.mask(v).into_owned();
-        }
-        self.emit(EventKind::ErrorRecorded { error: rec }, now, fx);
-    }
-
     fn step_error(&self, i: usize, kind: ErrorKind, msg: impl Into<String>) -> ErrorRecordBuilder {
         ErrorRecord::builder(kind, msg).step(self.id(i), self.steps[i].attempts)
     }
@@ -482,69 +464,17 @@ impl Core {
         let b = self
             .step_error(i, ErrorKind::Interrupted, format!("interrupted: {why}"))
             .context("attempt", self.steps[i].attempts)
-            .retryable(true)
-            .suggestion(if self.plan.steps[i].idempotent {
-                format!("`baton resume {}` runs the step again", self.cfg.run_id)
-            } else {
-                format!(
-                    "the step is not idempotent: check what it did, then `baton retry {r} {s}` or `baton mark {r} {s} --state succeeded --reason …`",
-                    r = self.cfg.run_id,
-                    s = self.id(i)
-                )
-            });
-        self.record(b, now, fx);
+            .retryable(true);
+        self.record(b, Cause::EngineStopped, false, now, fx);
         self.set(i, StepState::Interrupted, Some(why.to_string()), now, fx);
     }
 
-    fn suggestion(&self, i: usize, kind: ErrorKind, will_retry: bool) -> String {
-        let (r, s) = (&self.cfg.run_id, self.id(i));
-        let fix = match kind {
-            ErrorKind::ExitNonzero => format!(
-                "read the log (`baton logs {r} {s}`), fix the command, then `baton retry {r} {s}`"
-            ),
-            ErrorKind::KilledBySignal => format!(
-                "find what killed the process (OOM killer, an operator), then `baton retry {r} {s}`"
-            ),
-            ErrorKind::Timeout => {
-                let t = self.plan.steps[i]
-                    .timeout
-                    .map(human_duration)
-                    .unwrap_or_else(|| "none".into());
-                format!(
-                    "raise the step's `timeout` (now {t}) or make the command faster, then `baton retry {r} {s}`"
-                )
-            }
-            ErrorKind::SpawnFailed => format!(
-                "check that the command exists and the step's `dir` is right, then `baton retry {r} {s}`"
-            ),
-            ErrorKind::OutputInvalid => format!(
-                "make the step append the declared outputs as key=value lines to $BATON_OUTPUT, then `baton retry {r} {s}`"
-            ),
-            ErrorKind::TemplateError => format!(
-                "fix the `${{{{ … }}}}` reference in the workflow (the output must exist), then `baton retry {r} {s}`"
-            ),
-            ErrorKind::ProbeFailed => format!(
-                "read the service's log (`baton logs {r} {s}`) and check what its probe asks (the address, the command), or give it longer (`ready.timeout`, `live.failures`), then `baton retry {r} {s}`"
-            ),
-            ErrorKind::ServiceExited => format!(
-                "a service keeps running while its dependants run: read its log (`baton logs {r} {s}`), then `baton retry {r} {s}`"
-            ),
-            other => crate::model::error::default_suggestion(other).to_string(),
-        };
-        if will_retry {
-            format!("baton retries it automatically; if it keeps failing: {fix}")
-        } else {
-            fix
-        }
-    }
-
     fn fail_template(&mut self, i: usize, msg: String, now: Timestamp, fx: &mut Fx) {
-        let sug = self.suggestion(i, ErrorKind::TemplateError, false);
+        let cause = self.param_behind(i).map_or(Cause::Attempt, Cause::Param);
         let b = self
             .step_error(i, ErrorKind::TemplateError, msg.clone())
-            .retryable(false)
-            .suggestion(sug);
-        self.record(b, now, fx);
+            .retryable(false);
+        self.record(b, cause, false, now, fx);
         self.set(i, StepState::Failed, Some(msg), now, fx);
     }
 

@@ -91,7 +91,13 @@ impl Core {
 
     /// A tool parameter filled in from a template is checked against its declared
     /// type when the step is about to start (a literal one was checked at load time).
-    fn check_with(&self, i: usize, k: &str, t: &Template, v: &str) -> Result<(), String> {
+    pub(super) fn check_with(
+        &self,
+        i: usize,
+        k: &str,
+        t: &Template,
+        v: &str,
+    ) -> Result<(), String> {
         if t.refs().next().is_none() {
             return Ok(());
         }

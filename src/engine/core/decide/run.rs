@@ -9,22 +9,18 @@ impl Core {
                 "the run timed out after {t} waiting at the budget gate ({}: {} used of {})",
                 bg.dimension, bg.used, bg.limit
             );
-            let b = ErrorRecord::builder(ErrorKind::BudgetExceeded, msg.clone())
+            // The stop itself is on record (`budget_exceeded`, from the gate's opening).
+            let b = ErrorRecord::builder(ErrorKind::Timeout, msg.clone())
                 .context("dimension", &bg.dimension)
                 .context("used", bg.used)
                 .context("limit", bg.limit)
-                .retryable(false)
-                .suggestion("raise the budget sooner (`baton approve RUN --raise DIM=N --reason …`) or give the run more time");
-            self.record(b, now, fx);
+                .retryable(false);
+            self.record(b, Cause::RunTimeout, false, now, fx);
             msg
         } else {
             let msg = format!("the run exceeded its timeout of {t}");
-            let b = ErrorRecord::builder(ErrorKind::Timeout, msg.clone())
-                .retryable(false)
-                .suggestion(
-                    "raise the workflow's `timeout` or make the slow steps faster, then run again",
-                );
-            self.record(b, now, fx);
+            let b = ErrorRecord::builder(ErrorKind::Timeout, msg.clone()).retryable(false);
+            self.record(b, Cause::RunTimeout, false, now, fx);
             msg
         };
         self.emit(

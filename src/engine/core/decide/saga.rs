@@ -75,16 +75,11 @@ impl Core {
                 .severity(Severity::Critical)
                 .retryable(false)
                 .context("duration_ms", duration_ms)
-                .context("stderr_tail", self.mask(stderr_tail))
-                .suggestion(format!(
-                    "undo `{s}` by hand, then record it: `baton mark {r} {s} --state failed --reason …`",
-                    s = self.id(i),
-                    r = self.cfg.run_id
-                ));
+                .context("stderr_tail", self.mask(stderr_tail));
             if let Some(c) = exit_code {
                 b = b.context("exit_code", c);
             }
-            self.record(b, now, fx);
+            self.record(b, Cause::Attempt, false, now, fx);
             self.set(i, StepState::CompensationFailed, Some(msg), now, fx);
         }
     }

@@ -148,7 +148,7 @@ impl Core {
                         )
                         .context("need", &plan.steps[d].id)
                         .retryable(false);
-                    self.record(b, now, fx);
+                    self.record(b, Cause::Need(plan.steps[d].id.clone()), false, now, fx);
                 }
                 self.set(i, StepState::Skipped, Some(reason), now, fx);
             } else if step.gate.is_some() && self.steps[i].gate.approved.is_none() {
@@ -193,19 +193,12 @@ impl Core {
         }
         while self.counts[si(StepState::Running)] < self.max_parallel {
             let Some(i) = self.pick(now) else {
+                self.note_rate_limited(now, fx);
                 break;
             };
             let blocks = self.budget_blocks(i);
             if !blocks.is_empty() {
-                for (dimension, used, limit) in blocks {
-                    let kind = EventKind::BudgetExceeded {
-                        dimension: dimension.into(),
-                        used,
-                        limit,
-                        step: Some(self.id(i)),
-                    };
-                    self.emit(kind, now, fx);
-                }
+                self.stop_for_budget(i, blocks, now, fx);
                 break;
             }
             let resolved = match self.resolve(i) {
@@ -247,6 +240,7 @@ impl Core {
             };
             let attempt = self.steps[i].attempts + 1;
             self.close_interrupted(i, now, fx);
+            self.close_of_kind(i, ErrorKind::RateLimited, now, fx);
             let cache = self.cache_request(i, resolved.digest_action);
             // A cached attempt starts no process until the cache has said no.
             let reason = cache
