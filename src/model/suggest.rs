@@ -106,7 +106,7 @@ pub fn suggest(kind: ErrorKind, s: &Situation<'_>) -> String {
             again()
         ),
         (ErrorKind::CompensationFailed, _) => format!(
-            "undo what `{st}` did by hand: its `compensate` command failed (the record's `stderr_tail` says how); fix `compensate` in the workflow for later runs"
+            "undo what `{st}` did by hand (its `compensate` command failed; the record's `stderr_tail` says how), then record it: `baton mark {r} {st} --state failed --reason …`; fix `compensate` in the workflow for later runs"
         ),
         (ErrorKind::ExitNonzero, _) => match s.builtin {
             Some(tool) => format!(
