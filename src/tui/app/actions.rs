@@ -1,8 +1,11 @@
 //! What the operator asks for, what `update` asks of the shell, and what a click can hit.
 use crate::model::{Command, CommandOutcome};
 use crossterm::event::KeyEvent;
+use ratatui::layout::Rect;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Its name (`tab_dag`) is that of the action that shows it in the config's `[keys]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case", prefix = "tab_")]
 pub enum Tab {
     #[default]
     Dag,
@@ -28,8 +31,11 @@ impl Tab {
     }
 }
 
-/// What the operator asked for (from the keymap) or what the shell reports back.
-#[derive(Debug, Clone, PartialEq)]
+/// What the operator asked for (from the keymap) or what the shell reports back. The
+/// name an action has in the config's `[keys]` is its variant's in snake case, or the
+/// one given here.
+#[derive(Debug, Clone, PartialEq, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum Action {
     Up,
     Down,
@@ -39,21 +45,27 @@ pub enum Action {
     PageDown,
     Top,
     Bottom,
+    #[strum(transparent)]
     GoTab(Tab),
     NextTab,
     PrevTab,
+    #[strum(serialize = "open")]
     Enter,
     Approve,
     Reject,
     Retry,
+    #[strum(serialize = "cancel")]
     CancelRun,
     Filter,
     Log,
+    #[strum(serialize = "graph")]
     ToggleGraph,
     /// Graph: zoom out to one cell per step, the viewport marked (and back).
     Overview,
+    #[strum(serialize = "health")]
     ToggleHealth,
     /// Every time in the console: relative (`3m ago`, `+4m12s`) or wall clock.
+    #[strum(serialize = "time")]
     ToggleTime,
     /// Put the selected thing on the clipboard (OSC 52).
     Copy,
@@ -136,4 +148,31 @@ pub enum Hit {
     Run(usize),
     /// A line of the full-screen log.
     LogLine(usize),
+}
+
+/// Where a frame drew clickable things, in drawing order: the views fill it as they draw,
+/// the shell keeps the last frame's in `UiState::hits`, and a click picks from it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Hits(Vec<(Rect, Hit)>);
+
+impl Hits {
+    /// Note that `hit` was drawn in `area`.
+    pub fn record(&mut self, area: Rect, hit: Hit) {
+        self.0.push((area, hit));
+    }
+
+    /// What was drawn at a cell; the last drawn wins (it is on top).
+    pub fn at(&self, col: u16, row: u16) -> Option<Hit> {
+        let pos = ratatui::layout::Position { x: col, y: row };
+        self.0
+            .iter()
+            .rev()
+            .find(|(r, _)| r.contains(pos))
+            .map(|(_, h)| *h)
+    }
+
+    /// What was drawn, in drawing order.
+    pub fn drawn(&self) -> impl Iterator<Item = Hit> + '_ {
+        self.0.iter().map(|(_, h)| *h)
+    }
 }

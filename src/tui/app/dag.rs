@@ -82,6 +82,7 @@ pub(super) fn dag(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Reque
                 move_sel(&mut at, vis.len(), &action);
                 vis.get(at).copied().unwrap_or(focus)
             } else {
+                ui.keep_layout(view);
                 graph_move(&ui.layout(view), focus, &action)
             };
         }

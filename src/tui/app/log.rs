@@ -144,7 +144,7 @@ pub fn show_match(log: &mut LogState, line: Option<usize>) {
 pub(super) fn log_view(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
     let clicked = match action {
         Action::Copy => return copy(ui, view),
-        Action::Click { col, row } => ui.hit_at(col, row),
+        Action::Click { col, row } => ui.hits.at(col, row),
         _ => None,
     };
     let Some(log) = ui.log.as_mut() else {

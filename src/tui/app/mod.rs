@@ -19,7 +19,7 @@ mod state;
 mod targets;
 mod update;
 
-pub use actions::{Action, ConsoleExit, Hit, Request, Tab};
+pub use actions::{Action, ConsoleExit, Hit, Hits, Request, Tab};
 pub use dag::{filter_problem, matches_filter, visible_steps};
 pub use dialogs::{
     BudgetDialog, BudgetField, ConfirmDialog, ConfirmWhat, Decision, Dialog, GateDialog,

@@ -1,5 +1,5 @@
 //! `UiState`: everything the console shows besides the `RunView`.
-use super::actions::{Hit, Tab};
+use super::actions::{Hits, Tab};
 use super::dag::{matches_filter, visible_steps};
 use super::dialogs::Dialog;
 use super::log::LogState;
@@ -7,7 +7,7 @@ use super::runs::RunsSort;
 use crate::model::{RunState, RunSummary, RunView, StepState, Timestamp};
 use crate::tui::keymap::Context;
 use crate::tui::layout::{self, DagLayout};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// Above this many steps the DAG tab starts in list mode.
 pub const LIST_MODE_ABOVE: usize = 200;
@@ -32,8 +32,6 @@ pub struct Toast {
 /// How long a success stays on the status line; a refusal stays longer.
 pub const TOAST_OK_FOR: std::time::Duration = std::time::Duration::from_secs(5);
 pub const TOAST_ERROR_FOR: std::time::Duration = std::time::Duration::from_secs(30);
-
-type LayoutCache = Mutex<Option<(String, usize, Arc<DagLayout>)>>;
 
 /// Everything the console shows besides the `RunView`.
 #[derive(Debug, Default)]
@@ -81,10 +79,11 @@ pub struct UiState {
     /// Commands sent and not answered yet.
     pub pending: usize,
     /// Where the last frame drew clickable things.
-    hits: Mutex<Vec<(ratatui::layout::Rect, Hit)>>,
+    pub hits: Hits,
     /// The runs this console's process drives: quitting interrupts exactly these.
     pub driven: Arc<Vec<String>>,
-    layout: LayoutCache,
+    /// The DAG layout of the run shown (its id and step count), kept by [`UiState::keep_layout`].
+    layout: Option<(String, usize, Arc<DagLayout>)>,
 }
 
 impl UiState {
@@ -92,7 +91,6 @@ impl UiState {
         UiState {
             operator: operator.into(),
             follow: true,
-            wall_clock: crate::config::get().time == crate::config::TimeDisplay::Clock,
             ..UiState::default()
         }
     }
@@ -142,38 +140,6 @@ impl UiState {
         old
     }
 
-    /// Note that `hit` was drawn in `area` (the views call this as they draw).
-    pub fn record_hit(&self, area: ratatui::layout::Rect, hit: Hit) {
-        self.hits_mut().push((area, hit));
-    }
-
-    /// What the last frame drew at a cell; the last drawn wins (it is on top).
-    pub fn hit_at(&self, col: u16, row: u16) -> Option<Hit> {
-        let pos = ratatui::layout::Position { x: col, y: row };
-        self.hits_mut()
-            .iter()
-            .rev()
-            .find(|(r, _)| r.contains(pos))
-            .map(|(_, h)| *h)
-    }
-
-    /// What the last frame drew, in drawing order.
-    pub fn drawn(&self) -> Vec<Hit> {
-        self.hits_mut().iter().map(|(_, h)| *h).collect()
-    }
-
-    /// A new frame starts: forget the last one's targets.
-    pub fn clear_hits(&self) {
-        self.hits_mut().clear();
-    }
-
-    fn hits_mut(&self) -> std::sync::MutexGuard<'_, Vec<(ratatui::layout::Rect, Hit)>> {
-        match self.hits.lock() {
-            Ok(g) => g,
-            Err(poisoned) => poisoned.into_inner(),
-        }
-    }
-
     /// `t` on the wall clock, in the console's zone, with the date when not `now`'s day.
     pub fn wall(&self, t: Timestamp, now: Timestamp) -> String {
         t.wall(now, self.utc_offset.unwrap_or_else(|| now.local_offset()))
@@ -183,35 +149,19 @@ impl UiState {
         self.list_mode.unwrap_or(view.steps.len() > LIST_MODE_ABOVE)
     }
 
-    /// The DAG layout of the view, computed once per run (the graph does not change).
+    /// The DAG layout of the view: the one kept for this run, else computed now.
     pub fn layout(&self, view: &RunView) -> Arc<DagLayout> {
-        let mut cache = match self.layout.lock() {
-            Ok(c) => c,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        if let Some((id, n, l)) = cache.as_ref()
-            && *id == view.run_id
-            && *n == view.steps.len()
-        {
-            return l.clone();
+        match &self.layout {
+            Some((id, n, l)) if *id == view.run_id && *n == view.steps.len() => l.clone(),
+            _ => Arc::new(dag_layout(view)),
         }
-        let needs: Vec<Vec<usize>> = view.steps.iter().map(|s| s.needs.clone()).collect();
-        let mut l = layout::layout(&needs);
-        l.label_width = l
-            .layers
-            .iter()
-            .map(|layer| {
-                layer
-                    .iter()
-                    .filter_map(|s| s.step)
-                    .map(|i| view.steps[i].id.chars().count())
-                    .max()
-                    .unwrap_or(1)
-            })
-            .collect();
-        let l = Arc::new(l);
-        *cache = Some((view.run_id.clone(), view.steps.len(), l.clone()));
-        l
+    }
+
+    /// Keep the view's layout so that it is computed once per run (the graph does not
+    /// change): the shell calls this before drawing, `update` before moving in the graph.
+    pub fn keep_layout(&mut self, view: &RunView) {
+        let l = self.layout(view);
+        self.layout = Some((view.run_id.clone(), view.steps.len(), l));
     }
 
     /// A new view replaces `old`: while following, remember the step followed so far, so
@@ -264,4 +214,23 @@ pub fn run_is_live(view: &RunView) -> bool {
         view.state,
         RunState::Pending | RunState::Running | RunState::Waiting
     )
+}
+
+/// The graph's layers and places, with each layer's widest step id.
+fn dag_layout(view: &RunView) -> DagLayout {
+    let needs: Vec<Vec<usize>> = view.steps.iter().map(|s| s.needs.clone()).collect();
+    let mut l = layout::layout(&needs);
+    l.label_width = l
+        .layers
+        .iter()
+        .map(|layer| {
+            layer
+                .iter()
+                .filter_map(|s| s.step)
+                .map(|i| view.steps[i].id.chars().count())
+                .max()
+                .unwrap_or(1)
+        })
+        .collect();
+    l
 }

@@ -109,8 +109,8 @@ pub fn copy_target(ui: &UiState, view: &RunView, ctx: Context) -> Option<(String
             }
             // The lines the last frame drew.
             let shown: Vec<String> = ui
+                .hits
                 .drawn()
-                .into_iter()
                 .filter_map(|h| match h {
                     Hit::LogLine(i) => text(i),
                     _ => None,

@@ -633,7 +633,8 @@ fn approve_on_a_step_without_a_gate_says_so() {
 }
 
 fn offers(ui: &UiState, v: &RunView, label: &str) -> bool {
-    crate::tui::keymap::hints(ui.context(), |c, a| offered(ui, v, c, a))
+    crate::tui::keymap::Keymap::defaults()
+        .hints(ui.context(), |c, a| offered(ui, v, c, a))
         .iter()
         .any(|(l, _)| *l == label)
 }

@@ -216,7 +216,7 @@ pub(super) fn main_view(ui: &mut UiState, view: &RunView, action: Action) -> Vec
         Action::PrevTab => ui.tab = Tab::ALL[(ui.tab.index() + 4) % 5],
         Action::ToggleHealth => ui.overlay = Some(Overlay::Health),
         Action::Copy => return copy(ui, view),
-        Action::Click { col, row } => match ui.hit_at(col, row) {
+        Action::Click { col, row } => match ui.hits.at(col, row) {
             Some(Hit::Tab(t)) => ui.tab = t,
             Some(Hit::Step(i)) => {
                 ui.tab = Tab::Dag;

@@ -3,6 +3,7 @@
 use super::common::{fit, pad, panel, styled};
 use super::detail;
 use crate::model::{RunView, StepView};
+use crate::tui::app::Hits;
 use crate::tui::app::{UiState, matches_filter, visible_steps};
 use crate::tui::layout::DagLayout;
 use crate::tui::theme::Theme;
@@ -16,7 +17,14 @@ use ratatui::widgets::Paragraph;
 const GAP: u16 = 3;
 const MAX_LABEL: usize = 24;
 
-pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme: &Theme) {
+pub fn render(
+    frame: &mut Frame,
+    area: Rect,
+    view: &RunView,
+    ui: &UiState,
+    theme: &Theme,
+    hits: &mut Hits,
+) {
     let (main, side) = if area.width >= 110 {
         let w = (area.width / 3).clamp(44, 60);
         (
@@ -85,13 +93,22 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme
     if view.steps.is_empty() {
         frame.render_widget(Paragraph::new(styled("no steps", theme.dim)), inner);
     } else if list {
-        render_list(frame.buffer_mut(), inner, view, ui, focus, theme);
+        render_list(frame.buffer_mut(), inner, view, ui, focus, theme, hits);
     } else if overview {
         let layout = ui.layout(view);
-        render_overview(frame.buffer_mut(), inner, view, ui, &layout, focus, theme);
+        render_overview(frame.buffer_mut(), inner, view, &layout, focus, theme, hits);
     } else {
         let layout = ui.layout(view);
-        render_graph(frame.buffer_mut(), inner, view, ui, &layout, focus, theme);
+        render_graph(
+            frame.buffer_mut(),
+            inner,
+            view,
+            ui,
+            &layout,
+            focus,
+            theme,
+            hits,
+        );
     }
     detail::render(frame, side, view, ui, focus, theme);
 }
@@ -110,6 +127,7 @@ fn render_list(
     ui: &UiState,
     focus: Option<usize>,
     theme: &Theme,
+    hits: &mut Hits,
 ) {
     if area.height < 2 || area.width < 4 {
         return;
@@ -160,7 +178,7 @@ fn render_list(
             theme.base
         };
         buf.set_stringn(area.x, y, &line, area.width as usize, style);
-        ui.record_hit(
+        hits.record(
             Rect {
                 y,
                 height: 1,
@@ -284,10 +302,10 @@ fn render_overview(
     buf: &mut Buffer,
     area: Rect,
     view: &RunView,
-    ui: &UiState,
     layout: &DagLayout,
     focus: Option<usize>,
     theme: &Theme,
+    hits: &mut Hits,
 ) {
     if area.width == 0 || area.height == 0 {
         return;
@@ -340,7 +358,7 @@ fn render_overview(
                 cell.set_symbol(ch).set_style(style);
             }
             if let Some(i) = slot.step {
-                ui.record_hit(
+                hits.record(
                     Rect {
                         x: cx,
                         y: cy,
@@ -364,6 +382,7 @@ fn render_graph(
     layout: &DagLayout,
     focus: Option<usize>,
     theme: &Theme,
+    hits: &mut Hits,
 ) {
     if area.width == 0 || area.height == 0 {
         return;
@@ -504,7 +523,7 @@ fn render_graph(
                 let left = x0.max(ox);
                 let right = (x0 + w).min(ox + u32::from(area.width));
                 if right > left {
-                    ui.record_hit(
+                    hits.record(
                         Rect {
                             x: area.x + (left - ox) as u16,
                             y: area.y + (cy - oy) as u16,
