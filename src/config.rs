@@ -22,8 +22,8 @@
 //! ```
 //!
 //! This module keeps the values as written; the console turns `[keys]` into its keymap
-//! (`tui::keymap::from_config`) and `theme` into a theme, so the configuration knows
-//! nothing of the console.
+//! (`tui::keymap::checked`, which `cli` calls at start-up) and `theme` into a theme, so
+//! the configuration knows nothing of the console.
 use crate::workflow::diag::Reporter;
 use crate::workflow::tree::{self, Entry, Node, Val};
 use crate::workflow::{Diagnostic, Diagnostics};
@@ -144,11 +144,7 @@ pub fn read() -> Read {
     read_from(&default_path())
 }
 
-pub fn load_from(path: &Path) -> Result<Config, Diagnostics> {
-    read_from(path).into_result()
-}
-
-pub fn read_from(path: &Path) -> Read {
+fn read_from(path: &Path) -> Read {
     let fine = |config| Read {
         config,
         problems: Diagnostics(Vec::new()),

@@ -411,6 +411,52 @@ mod tests {
         );
     }
 
+    /// The console is driven with its settings as a value: the config's `[keys]` and
+    /// its time mode, no global.
+    #[tokio::test]
+    async fn the_console_takes_its_keys_and_times_from_its_config() {
+        let path = std::path::Path::new("config.toml");
+        let c = crate::config::parse(path, "time = \"clock\"\n[keys]\nquit = \"Q\"\n")
+            .unwrap_or_else(|d| panic!("{d}"));
+        let config = ConsoleConfig::from_config(&c, crate::tui::Theme::monochrome())
+            .unwrap_or_else(|d| panic!("{d}"));
+        let (_vtx, vrx) = watch::channel(Arc::new(fixtures::finished_failed()));
+        let (_rtx, rrx) = watch::channel(Arc::new(fixtures::runs()));
+        let (_dtx, drx) = watch::channel(Arc::new(Vec::new()));
+        let (qtx, _qrx) = mpsc::channel(8);
+        let (ktx, krx) = futures::channel::mpsc::unbounded();
+        // `q` no longer quits; `t` turns the clock (on from the config) off; `Q` quits.
+        for k in ['q', 't', 'Q'] {
+            ktx.unbounded_send(key(KeyCode::Char(k))).unwrap();
+        }
+        let mut terminal = Terminal::new(TestBackend::new(100, 30)).unwrap();
+        let link = ConsoleLink {
+            view: vrx,
+            runs: rrx,
+            driven: drx,
+            requests: qtx,
+        };
+        let mut sink = std::io::sink();
+        // The key stream stays open (`ktx` lives): only `Q` can end the console.
+        let drive_fut = drive(
+            &mut terminal,
+            krx,
+            link,
+            config,
+            UiState::new("carol"),
+            Signals::new().unwrap(),
+            &mut sink,
+        );
+        let exit = tokio::time::timeout(Duration::from_secs(10), drive_fut)
+            .await
+            .unwrap_or_else(|_| panic!("`Q` did not quit"))
+            .unwrap();
+        assert_eq!(exit, ConsoleExit::Quit);
+        drop(ktx);
+        let shown = screen(&terminal);
+        assert!(shown.contains("times relative (t: wall clock)"), "{shown}");
+    }
+
     /// A writer the test can read while the console holds it.
     #[derive(Clone, Default)]
     struct Shared(Arc<std::sync::Mutex<Vec<u8>>>);

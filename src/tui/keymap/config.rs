@@ -69,13 +69,9 @@ mod tests {
         checked(crate::config::read_str(Path::new("config.toml"), text))
     }
 
-    struct Parsed {
-        keys: Keymap,
-    }
-
-    fn parse_ok(text: &str) -> Parsed {
-        let (_, keys) = read(text).unwrap_or_else(|d| panic!("{d}"));
-        Parsed { keys }
+    /// The keymap a configuration gives.
+    fn keymap(text: &str) -> Keymap {
+        read(text).map(|(_, k)| k).unwrap_or_else(|d| panic!("{d}"))
     }
 
     fn errors(text: &str) -> String {
@@ -88,8 +84,7 @@ mod tests {
 
     #[test]
     fn a_user_binding_moves_an_action_and_takes_its_key_from_the_default() {
-        let c = parse_ok("[keys]\napprove = \"y\"\nquit = [\"Q\", \"ctrl-q\"]\n");
-        let k = &c.keys;
+        let k = &keymap("[keys]\napprove = \"y\"\nquit = [\"Q\", \"ctrl-q\"]\n");
         assert_eq!(
             k.action_for(Context::Approvals, &key('y')),
             Some(Action::Approve)
@@ -133,8 +128,7 @@ mod tests {
     fn a_user_binding_overrides_the_default_on_that_key() {
         // `r` retries by default in the errors tab; rebinding `tab_runs` to it there
         // (tab keys are global) leaves retry on `r` in Errors: context bindings win.
-        let c = parse_ok("[keys]\nretry = \"ctrl-r\"\ntab_runs = \"r\"\n");
-        let k = &c.keys;
+        let k = &keymap("[keys]\nretry = \"ctrl-r\"\ntab_runs = \"r\"\n");
         assert_eq!(
             k.action_for(Context::Errors, &key('r')),
             Some(Action::GoTab(Tab::Runs))
