@@ -7,7 +7,7 @@
 //! offset would, and a byte search of the file (the floor of a search).
 use baton::tui::app::{Action, UiState, update};
 use baton::tui::logfile::{LogFile, LogReaders};
-use baton::tui::{Theme, fixtures, render};
+use baton::tui::{ConsoleConfig, Theme, fixtures, render};
 use criterion::{Criterion, criterion_group, criterion_main};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -69,7 +69,7 @@ fn logview(c: &mut Criterion) {
         .join(format!("package.{}.log", view.steps[pkg].attempts));
     view.steps[pkg].log_path = Some(path.clone());
     let lines = big_log(&path);
-    let theme = Theme::load("default").expect("built-in theme");
+    let config = ConsoleConfig::with_theme(Theme::load("default").expect("built-in theme"));
     let mut g = c.benchmark_group("log_100mb");
     g.sample_size(10);
     g.bench_function("open_index", |b| {
@@ -112,12 +112,18 @@ fn logview(c: &mut Criterion) {
             };
             update(&mut ui, &view, a);
             readers.sync(&mut ui, &view, rows);
-            term.draw(|f| render(f, &view, &ui, &theme)).expect("draw");
+            term.draw(|f| {
+                black_box(render(f, &view, &ui, &config));
+            })
+            .expect("draw");
         })
     });
     g.bench_function("base_redraw_only", |b| {
         b.iter(|| {
-            term.draw(|f| render(f, &view, &ui, &theme)).expect("draw");
+            term.draw(|f| {
+                black_box(render(f, &view, &ui, &config));
+            })
+            .expect("draw");
         })
     });
     update(&mut ui, &view, Action::Bottom);
@@ -134,7 +140,10 @@ fn logview(c: &mut Criterion) {
             // A new reader each time: the file indexed from its start.
             let mut fresh = LogReaders::default();
             fresh.sync(&mut ui, &view, rows);
-            term.draw(|f| render(f, &view, &ui, &theme)).expect("draw");
+            term.draw(|f| {
+                black_box(render(f, &view, &ui, &config));
+            })
+            .expect("draw");
         })
     });
     // Each sample appends: a short measurement keeps the log near 100 MB.
@@ -144,7 +153,10 @@ fn logview(c: &mut Criterion) {
         b.iter(|| {
             file.write_all(appended.as_bytes()).expect("append");
             readers.sync(&mut ui, &view, rows);
-            term.draw(|f| render(f, &view, &ui, &theme)).expect("draw");
+            term.draw(|f| {
+                black_box(render(f, &view, &ui, &config));
+            })
+            .expect("draw");
         })
     });
     g.finish();

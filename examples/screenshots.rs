@@ -8,7 +8,7 @@ use baton::model::{RunView, Timestamp};
 use baton::tui::app::{Action, Tab, UiState, update};
 use baton::tui::logfile::LogReaders;
 use baton::tui::views::log::text_rows;
-use baton::tui::{Theme, fixtures, render};
+use baton::tui::{ConsoleConfig, Theme, fixtures, render};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -147,10 +147,10 @@ fn svg(b: &Buffer, p: &Palette) -> String {
 /// write it as `screenshots/NAME.svg`.
 fn shot(name: &str, view: &RunView, ui: &mut UiState, theme: &str) -> std::io::Result<()> {
     let palette = if theme == "light" { &LIGHT } else { &DARK };
-    let theme = Theme::load(theme).map_err(std::io::Error::other)?;
+    let config = ConsoleConfig::with_theme(Theme::load(theme).map_err(std::io::Error::other)?);
     LogReaders::default().sync(ui, view, text_rows(H));
     let mut t = Terminal::new(TestBackend::new(W, H)).map_err(std::io::Error::other)?;
-    t.draw(|f| render(f, view, ui, &theme))
+    t.draw(|f| ui.hits = render(f, view, ui, &config))
         .map_err(std::io::Error::other)?;
     let path = format!("screenshots/{name}.svg");
     std::fs::write(&path, svg(t.backend().buffer(), palette))?;

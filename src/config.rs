@@ -20,7 +20,10 @@
 //! approve = "y"
 //! quit = ["q", "ctrl-c"]
 //! ```
-use crate::tui::keymap::{self, Keymap};
+//!
+//! This module keeps the values as written; the console turns `[keys]` into its keymap
+//! (`tui::keymap::checked`, which `cli` calls at start-up) and `theme` into a theme, so
+//! the configuration knows nothing of the console.
 use crate::workflow::diag::Reporter;
 use crate::workflow::tree::{self, Entry, Node, Val};
 use crate::workflow::{Diagnostic, Diagnostics};
@@ -68,8 +71,42 @@ pub struct Config {
     pub time: TimeDisplay,
     pub mouse: bool,
     pub notifications: Notifications,
-    /// The console's bindings: the defaults with `[keys]` applied.
-    pub keys: Keymap,
+    /// `[keys]` as written, in file order; the console applies them to its defaults.
+    pub keys: Vec<KeyEntry>,
+}
+
+/// Where something is in the file: 1-based line and column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct At {
+    pub line: usize,
+    pub col: usize,
+}
+
+/// One `[keys]` entry: the action named and the keys given (strings, each where it is
+/// written; what is not a string was reported already).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyEntry {
+    pub action: String,
+    pub at: At,
+    pub keys: Vec<(String, At)>,
+}
+
+/// A configuration as read, with every problem found in it (in source order); the
+/// caller adds the console's own checks before deciding (see `cli`).
+#[derive(Debug, Clone)]
+pub struct Read {
+    pub config: Config,
+    pub problems: Diagnostics,
+}
+
+impl Read {
+    fn into_result(self) -> Result<Config, Diagnostics> {
+        if self.problems.is_empty() {
+            Ok(self.config)
+        } else {
+            Err(self.problems)
+        }
+    }
 }
 
 impl Default for Config {
@@ -81,27 +118,44 @@ impl Default for Config {
             time: TimeDisplay::default(),
             mouse: true,
             notifications: Notifications::default(),
-            keys: Keymap::defaults(),
+            keys: Vec::new(),
         }
     }
 }
 
+/// `$XDG_CONFIG_HOME/baton`, else `~/.config/baton`: the configuration and user themes.
+pub fn dir() -> PathBuf {
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
+        .unwrap_or_else(|| PathBuf::from(".config"));
+    base.join("baton")
+}
+
 /// `$XDG_CONFIG_HOME/baton/config.toml`, else `~/.config/baton/config.toml`.
 pub fn default_path() -> PathBuf {
-    crate::tui::theme::user_theme_dir()
-        .parent()
-        .map_or_else(|| PathBuf::from("config.toml"), |d| d.join("config.toml"))
+    dir().join("config.toml")
 }
 
-/// The configuration at the default path; every default when there is no file.
-pub fn load() -> Result<Config, Diagnostics> {
-    load_from(&default_path())
+/// The configuration at the default path, with its problems; every default when there
+/// is no file.
+pub fn read() -> Read {
+    read_from(&default_path())
 }
 
-pub fn load_from(path: &Path) -> Result<Config, Diagnostics> {
+fn read_from(path: &Path) -> Read {
+    let fine = |config| Read {
+        config,
+        problems: Diagnostics(Vec::new()),
+    };
+    let failed = |d: Diagnostic| Read {
+        config: Config::default(),
+        problems: Diagnostics(vec![d]),
+    };
     let text = match std::fs::read(path) {
         Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return fine(Config::default()),
         // Someone else's home (`sudo -u`, setpriv keep `$HOME`): not this account's
         // configuration. Said once, then every default.
         Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
@@ -109,28 +163,28 @@ pub fn load_from(path: &Path) -> Result<Config, Diagnostics> {
                 "warning: cannot read {}: {e}; using the default configuration",
                 path.display()
             );
-            return Ok(Config::default());
+            return fine(Config::default());
         }
         Err(e) => {
-            return Err(Diagnostics(vec![Diagnostic {
+            return failed(Diagnostic {
                 file: path.to_path_buf(),
                 line: 0,
                 col: 0,
                 message: format!("cannot read the configuration: {e}"),
                 hint: Some("fix its permissions, or remove it to use every default".into()),
-            }]));
+            });
         }
     };
-    let text = String::from_utf8(text).map_err(|_| {
-        Diagnostics(vec![Diagnostic {
+    match String::from_utf8(text) {
+        Ok(text) => read_str(path, &text),
+        Err(_) => failed(Diagnostic {
             file: path.to_path_buf(),
             line: 0,
             col: 0,
             message: "the configuration is not UTF-8 text".into(),
             hint: Some("save it as UTF-8".into()),
-        }])
-    })?;
-    parse(path, &text)
+        }),
+    }
 }
 
 const TOP: [&str; 6] = ["theme", "db", "time", "mouse", "notifications", "keys"];
@@ -144,20 +198,26 @@ const NOTIFY: [&str; 5] = [
 
 /// Parse a configuration file's text; every problem is reported, in source order.
 pub fn parse(path: &Path, text: &str) -> Result<Config, Diagnostics> {
+    read_str(path, text).into_result()
+}
+
+/// Like [`parse`], keeping what was read beside the problems.
+pub fn read_str(path: &Path, text: &str) -> Read {
     let mut r = Reporter::new(path.to_path_buf(), text);
     let root = match tree::parse(text) {
         Ok(n) => n,
         Err((message, span)) => {
             r.error(&span, message, "check the TOML syntax near here");
-            return Err(r.finish());
+            return Read {
+                config: Config::default(),
+                problems: r.finish(),
+            };
         }
     };
     let mut c = Config {
         file: Some(path.to_path_buf()),
         ..Config::default()
     };
-    let mut rebinds: Vec<(String, Vec<keymap::Key>)> = Vec::new();
-    let mut rebind_spans = Vec::new();
     for e in root.entries().unwrap_or_default() {
         match e.key.as_str() {
             "theme" => c.theme = string(&mut r, e),
@@ -214,14 +274,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, Diagnostics> {
                     let mut keys = Vec::new();
                     for s in specs {
                         match &s.val {
-                            Val::Str(text) => match keymap::parse_key(text) {
-                                Ok(key) => keys.push(key),
-                                Err(m) => r.error(
-                                    &s.span,
-                                    m,
-                                    "write a character (`y`, `R`), a name (`enter`, `esc`, `tab`, `space`, `pgdn`, `f5`) or a modifier and a key (`ctrl-c`, `alt-enter`, `shift-tab`)",
-                                ),
-                            },
+                            Val::Str(text) => keys.push((text.clone(), at(&r, &s.span))),
                             _ => r.error(
                                 &s.span,
                                 format!("a key is a string, not {}", s.kind()),
@@ -229,19 +282,25 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, Diagnostics> {
                             ),
                         }
                     }
-                    rebinds.push((k.key.clone(), keys));
-                    rebind_spans.push(k.key_span.clone());
+                    c.keys.push(KeyEntry {
+                        action: k.key.clone(),
+                        at: at(&r, &k.key_span),
+                        keys,
+                    });
                 }
             }
             _ => unknown(&mut r, e, &TOP, "the configuration"),
         }
     }
-    match Keymap::with_overrides(&rebinds) {
-        Ok(map) => c.keys = map,
-        Err(e) => r.error(&rebind_spans[e.index], e.message, e.hint),
+    Read {
+        config: c,
+        problems: r.finish(),
     }
-    let diags = r.finish();
-    if diags.is_empty() { Ok(c) } else { Err(diags) }
+}
+
+fn at(r: &Reporter, span: &std::ops::Range<usize>) -> At {
+    let (line, col) = r.map.line_col(span.start);
+    At { line, col }
 }
 
 fn unknown(r: &mut Reporter, e: &Entry, known: &[&str], place: &str) {
@@ -316,7 +375,6 @@ static ACTIVE: OnceLock<Config> = OnceLock::new();
 
 /// Put the configuration in force for this process (once, at start-up).
 pub fn install(c: Config) {
-    keymap::install(c.keys.clone());
     let _ = ACTIVE.set(c);
 }
 
@@ -328,9 +386,6 @@ pub fn get() -> &'static Config {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tui::app::{Action, Tab};
-    use crate::tui::keymap::Context;
-    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
     fn parse_ok(text: &str) -> Config {
         parse(Path::new("config.toml"), text).unwrap_or_else(|d| panic!("{d}"))
@@ -340,10 +395,6 @@ mod tests {
         parse(Path::new("config.toml"), text)
             .unwrap_err()
             .to_string()
-    }
-
-    fn key(c: char) -> KeyEvent {
-        KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
     }
 
     #[test]
@@ -390,109 +441,6 @@ mod tests {
         );
         let e = errors("theme = \n");
         assert!(e.contains("config.toml:1:"), "{e}");
-    }
-
-    #[test]
-    fn a_user_binding_moves_an_action_and_takes_its_key_from_the_default() {
-        let c = parse_ok("[keys]\napprove = \"y\"\nquit = [\"Q\", \"ctrl-q\"]\n");
-        let k = &c.keys;
-        assert_eq!(
-            k.action_for(Context::Approvals, &key('y')),
-            Some(Action::Approve)
-        );
-        // `a` no longer approves; the old key is free.
-        assert_eq!(k.action_for(Context::Approvals, &key('a')), None);
-        assert_eq!(
-            k.action_for(
-                Context::Dag,
-                &KeyEvent::new(KeyCode::Char('Q'), KeyModifiers::SHIFT)
-            ),
-            Some(Action::Quit)
-        );
-        assert_eq!(
-            k.action_for(
-                Context::Dag,
-                &KeyEvent::new(KeyCode::Char('q'), KeyModifiers::CONTROL)
-            ),
-            Some(Action::Quit)
-        );
-        assert_eq!(k.action_for(Context::Dag, &key('q')), None);
-        // The footer and the help show the bindings in force.
-        let hints = k.hints(Context::Approvals, |_, _| true);
-        assert!(
-            hints
-                .iter()
-                .any(|(l, d)| *l == "y" && d.starts_with("approve")),
-            "{hints:?}"
-        );
-        assert!(!hints.iter().any(|(l, _)| *l == "a"), "{hints:?}");
-        let help = k.help_sections(|_, _| true);
-        let approvals = &help.iter().find(|(t, _)| *t == "Approvals").unwrap().1;
-        assert!(
-            approvals
-                .iter()
-                .any(|(keys, d, _)| keys == "y" && d.starts_with("approve"))
-        );
-    }
-
-    #[test]
-    fn a_user_binding_overrides_the_default_on_that_key() {
-        // `r` retries by default in the errors tab; rebinding `tab_runs` to it there
-        // (tab keys are global) leaves retry on `r` in Errors: context bindings win.
-        let c = parse_ok("[keys]\nretry = \"ctrl-r\"\ntab_runs = \"r\"\n");
-        let k = &c.keys;
-        assert_eq!(
-            k.action_for(Context::Errors, &key('r')),
-            Some(Action::GoTab(Tab::Runs))
-        );
-        assert_eq!(
-            k.action_for(
-                Context::Errors,
-                &KeyEvent::new(KeyCode::Char('r'), KeyModifiers::CONTROL)
-            ),
-            Some(Action::Retry)
-        );
-        assert_eq!(
-            k.action_for(Context::Dag, &key('5')),
-            None,
-            "5 is no longer the runs tab"
-        );
-    }
-
-    #[test]
-    fn two_user_bindings_on_one_key_in_one_context_are_an_error() {
-        let e = errors("[keys]\napprove = \"y\"\nreject = \"y\"\n");
-        assert!(
-            e.contains(
-                "config.toml:3:1: error: `y` is bound to both `approve` and `reject` in DAG"
-            ),
-            "{e}"
-        );
-        let e = errors("[keys]\napprov = \"y\"\n");
-        assert!(
-            e.contains("`approv` is not an action of the console"),
-            "{e}"
-        );
-        assert!(e.contains("did you mean `approve`?"), "{e}");
-        let e = errors("[keys]\napprove = \"hyper-z\"\n");
-        assert!(
-            e.contains("config.toml:2:11: error: `hyper-z` is not a key"),
-            "{e}"
-        );
-        let e = errors("[keys]\napprove = []\n");
-        assert!(e.contains("`approve` is given no key"), "{e}");
-    }
-
-    /// docs/configuration.md names every action `[keys]` accepts.
-    #[test]
-    fn every_action_is_documented() {
-        let doc = include_str!("../docs/configuration.md");
-        for name in keymap::action_names() {
-            assert!(
-                doc.contains(&format!("`{name}`")),
-                "{name} missing from docs/configuration.md"
-            );
-        }
     }
 
     #[test]

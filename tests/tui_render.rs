@@ -355,7 +355,8 @@ fn scenarios() -> Vec<(&'static str, Setup)> {
 fn draw(v: &RunView, u: &mut UiState, theme: &Theme, w: u16, h: u16) -> Buffer {
     LogReaders::default().sync(u, v, baton::tui::views::log::text_rows(h));
     let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|f| render(f, v, u, theme)).unwrap();
+    let config = baton::tui::ConsoleConfig::with_theme(theme.clone());
+    t.draw(|f| u.hits = render(f, v, u, &config)).unwrap();
     t.backend().buffer().clone()
 }
 

@@ -2,7 +2,7 @@
 //! session's console service: runs driven elsewhere are followed through the store, and
 //! acting on a run no engine drives makes this console its engine.
 use super::db::DbOpt;
-use super::drive::{self, load_theme};
+use super::drive::{self, load_console};
 use super::exit;
 use super::run::operator_name;
 use crate::session::console::Service;
@@ -38,7 +38,7 @@ pub fn exec(a: TuiArgs) -> i32 {
         );
         return exit::USAGE;
     }
-    let theme = match load_theme(a.theme.as_deref()) {
+    let config = match load_console(a.theme.as_deref()) {
         Ok(t) => t,
         Err(e) => {
             crate::stdio::errln!("error: {e}");
@@ -63,7 +63,7 @@ pub fn exec(a: TuiArgs) -> i32 {
         let mut ui = UiState::new(operator.clone());
         ui.readonly = a.readonly;
         ui.tab = Tab::Runs;
-        Ok::<_, session::SessionError>(drive::console(service, link, theme, ui).await)
+        Ok::<_, session::SessionError>(drive::console(service, link, config, ui).await)
     });
     match result {
         Ok(Ok((signal, outcomes))) => {

@@ -10,7 +10,7 @@ use crate::session::host::{self, drive_headless};
 use crate::session::prepare::Ready;
 use crate::session::{self, SessionError, run_exit_code};
 use crate::store::Store;
-use crate::tui::{self, Theme, UiState};
+use crate::tui::{self, ConsoleConfig, Theme, UiState};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -21,8 +21,8 @@ pub use crate::session::prepare::db_path;
 /// How to show a run, checked before the run is created (a bad `--theme` or `--events`
 /// leaves nothing behind).
 pub struct Display {
-    /// The console's theme; `None` for headless.
-    pub theme: Option<Theme>,
+    /// The console's settings; `None` for headless.
+    pub console: Option<ConsoleConfig>,
     /// `--events FILE|-`, opened.
     pub events: Option<Box<dyn Write + Send>>,
     pub events_to_stdout: bool,
@@ -49,8 +49,8 @@ impl Display {
         params: Vec<(String, String)>,
     ) -> Result<Display, SessionError> {
         // Checked even when headless: a bad `--theme` is a usage error wherever it goes.
-        let theme = load_theme(theme).map_err(SessionError::Usage)?;
-        let theme = wants_console(headless).then_some(theme);
+        let console = load_console(theme).map_err(SessionError::Usage)?;
+        let console = wants_console(headless).then_some(console);
         let events_out =
             match events {
                 Some(spec) => Some(open_events(spec).map_err(|e| {
@@ -59,7 +59,7 @@ impl Display {
                 None => None,
             };
         Ok(Display {
-            theme,
+            console,
             events: events_out,
             events_to_stdout: events == Some("-"),
             operator,
@@ -72,7 +72,7 @@ impl Display {
     /// Headless, whatever the terminal (a command that takes a run over, the background engine).
     pub fn headless(operator: String, db_path: PathBuf) -> Display {
         Display {
-            theme: None,
+            console: None,
             events: None,
             events_to_stdout: false,
             operator,
@@ -95,6 +95,12 @@ fn open_events(spec: &str) -> std::io::Result<Box<dyn Write + Send>> {
         )?;
         Ok(Box::new(std::io::BufWriter::new(f)))
     }
+}
+
+/// The console's settings from the configuration in force, with the theme `--theme`
+/// names (see [`load_theme`]).
+pub fn load_console(theme: Option<&str>) -> Result<ConsoleConfig, String> {
+    ConsoleConfig::from_config(crate::config::get(), load_theme(theme)?).map_err(|d| d.to_string())
 }
 
 /// The named theme (`--theme`, else the config's `theme`, else `default`; an unknown
@@ -126,7 +132,7 @@ pub fn drive(store: Store, ready: Ready, mut display: Display) -> i32 {
 fn drive_on(rt: &tokio::runtime::Runtime, store: Store, ready: Ready, display: Display) -> i32 {
     let run_id = ready.run_id.clone();
     let workflow = ready.workflow.clone();
-    match display.theme {
+    match display.console {
         None => {
             // With `--events -` the JSON lines own stdout and the human lines go to stderr.
             // Headless lines carry names, reasons and outputs: sanitised (`Sanitised`),
@@ -156,7 +162,7 @@ fn drive_on(rt: &tokio::runtime::Runtime, store: Store, ready: Ready, display: D
                 }
             }
         }
-        Some(theme) => {
+        Some(config) => {
             // The console reads the store through its own connection.
             drop(store);
             let result = rt.block_on(async {
@@ -164,7 +170,7 @@ fn drive_on(rt: &tokio::runtime::Runtime, store: Store, ready: Ready, display: D
                     Service::new(&display.db_path, &display.operator, display.params.clone())?;
                 service.adopt(ready)?;
                 let ui = UiState::new(display.operator.clone());
-                Ok::<_, SessionError>(console(service, link, theme, ui).await)
+                Ok::<_, SessionError>(console(service, link, config, ui).await)
             });
             match result {
                 Ok(Ok((signal, mut outcomes))) => {
@@ -205,7 +211,7 @@ pub type Outcomes =
 pub async fn console(
     service: Service,
     link: ConsoleLink,
-    theme: Theme,
+    config: ConsoleConfig,
     ui: UiState,
 ) -> Result<(Option<i32>, Outcomes), String> {
     // Installed before the console so a signal is seen here too and decides the exit code.
@@ -213,7 +219,7 @@ pub async fn console(
         ShutdownSignals::install().map_err(|e| format!("cannot install signal handlers: {e}"))?;
     let (stop_tx, stop_rx) = oneshot::channel();
     let serving = tokio::spawn(service.serve(stop_rx));
-    let console = tui::event_loop::run_console_with(link, theme, ui);
+    let console = tui::event_loop::run_console_with(link, config, ui);
     let ended: Result<Option<i32>, String> = tokio::select! {
         biased;
         // The console future is dropped here, which restores the terminal.

@@ -134,8 +134,9 @@ pub fn main() -> i32 {
         crate::stdio::default_sigpipe();
     }
     // Every command reads the user's configuration; a wrong one is a usage error.
-    match crate::config::load() {
-        Ok(c) => crate::config::install(c),
+    // The console's `[keys]` are checked here too, so a wrong binding stops every command.
+    match crate::tui::keymap::checked(crate::config::read()) {
+        Ok((c, _)) => crate::config::install(c),
         Err(d) => {
             crate::stdio::errln!("{d}");
             return exit::USAGE;

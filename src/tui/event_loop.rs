@@ -3,10 +3,9 @@
 //! the run is live, for elapsed times and countdowns). It redraws only when the view's
 //! version moved or the UI changed, so an idle console sleeps.
 use super::app::{Action, ConsoleExit, Request, UiState, run_is_live, update};
-use super::keymap;
+use super::console_config::ConsoleConfig;
 use super::logfile::LogReaders;
 use super::signal;
-use super::theme::Theme;
 use super::views::render;
 use crate::model::{CommandOutcome, RunView, Timestamp};
 use crossterm::event::{Event, EventStream};
@@ -49,19 +48,22 @@ impl Drop for TerminalGuard {
 /// Run the console on the real terminal until the operator quits, as the OS account
 /// running baton (without a name in the password database: none, and every decision is
 /// refused).
-pub async fn run_console(link: ConsoleLink, theme: Theme) -> Result<ConsoleExit, TuiError> {
+pub async fn run_console(
+    link: ConsoleLink,
+    config: ConsoleConfig,
+) -> Result<ConsoleExit, TuiError> {
     let user = crate::session::identity::os_account().unwrap_or_default();
-    run_console_with(link, theme, UiState::new(user)).await
+    run_console_with(link, config, UiState::new(user)).await
 }
 
 /// Like `run_console`, with the caller's UI state (operator name, first tab, …).
 pub async fn run_console_with(
     link: ConsoleLink,
-    theme: Theme,
+    config: ConsoleConfig,
     ui: UiState,
 ) -> Result<ConsoleExit, TuiError> {
     // The guard first, so a half-done setup (raw mode on, no alternate screen) is undone too.
-    let mouse = crate::config::get().mouse;
+    let mouse = config.mouse;
     let _guard = TerminalGuard { mouse };
     let mut terminal = ratatui::try_init()?;
     if mouse {
@@ -73,7 +75,7 @@ pub async fn run_console_with(
         &mut terminal,
         EventStream::new(),
         link,
-        theme,
+        config,
         ui,
         signals,
         &mut out,
@@ -112,7 +114,7 @@ pub async fn drive<B, S>(
     terminal: &mut Terminal<B>,
     mut events: S,
     mut link: ConsoleLink,
-    theme: Theme,
+    config: ConsoleConfig,
     mut ui: UiState,
     mut signals: Signals,
     out: &mut (dyn std::io::Write + Send),
@@ -122,6 +124,7 @@ where
     S: Stream<Item = std::io::Result<Event>> + Unpin,
 {
     let mut view: Arc<RunView> = link.view.borrow_and_update().clone();
+    ui.wall_clock = config.time == crate::config::TimeDisplay::Clock;
     ui.runs = link.runs.borrow_and_update().clone();
     ui.driven = link.driven.borrow_and_update().clone();
     let mut replies: FuturesUnordered<BoxFuture<'static, Action>> = FuturesUnordered::new();
@@ -144,9 +147,12 @@ where
         }
         if dirty || drawn != Some(view.version) {
             ui.now = Some(Timestamp::now());
+            ui.keep_layout(&view);
+            let mut hits = Default::default();
             terminal
-                .draw(|f| render(f, &view, &ui, &theme))
+                .draw(|f| hits = render(f, &view, &ui, &config))
                 .map_err(|e| TuiError::Draw(e.to_string()))?;
+            ui.hits = hits;
             dirty = false;
             drawn = Some(view.version);
         }
@@ -167,13 +173,13 @@ where
                 }
                 ev = events.next() => match ev {
                     Some(Ok(Event::Key(k))) => {
-                        if let Some(a) = keymap::action_for(ui.context(), &k) {
+                        if let Some(a) = config.keys.action_for(ui.context(), &k) {
                             requests = update(&mut ui, &view, a);
                         }
                         dirty = true;
                     }
                     // `mouse = false`: capture is off, and a stray report is ignored too.
-                    Some(Ok(Event::Mouse(m))) if crate::config::get().mouse => {
+                    Some(Ok(Event::Mouse(m))) if config.mouse => {
                         use crossterm::event::{MouseButton, MouseEventKind};
                         let a = match m.kind {
                             MouseEventKind::Down(MouseButton::Left) => {
@@ -199,9 +205,9 @@ where
                         if next.run_id == view.run_id {
                             ui.keep_focus(&view);
                         }
-                        let on = crate::config::get().notifications;
-                        for n in signal::notices(&view, &next, &on) {
-                            emit(out, &signal::notice_bytes(&n, &next.workflow, &on));
+                        let on = &config.notifications;
+                        for n in signal::notices(&view, &next, on) {
+                            emit(out, &signal::notice_bytes(&n, &next.workflow, on));
                         }
                         view = next;
                     }
@@ -374,7 +380,7 @@ mod tests {
             &mut terminal,
             krx,
             link,
-            Theme::monochrome(),
+            ConsoleConfig::with_theme(crate::tui::Theme::monochrome()),
             UiState::new("carol"),
             Signals::new().unwrap(),
             &mut sink,
@@ -403,6 +409,52 @@ mod tests {
             "{}",
             screen(&terminal)
         );
+    }
+
+    /// The console is driven with its settings as a value: the config's `[keys]` and
+    /// its time mode, no global.
+    #[tokio::test]
+    async fn the_console_takes_its_keys_and_times_from_its_config() {
+        let path = std::path::Path::new("config.toml");
+        let c = crate::config::parse(path, "time = \"clock\"\n[keys]\nquit = \"Q\"\n")
+            .unwrap_or_else(|d| panic!("{d}"));
+        let config = ConsoleConfig::from_config(&c, crate::tui::Theme::monochrome())
+            .unwrap_or_else(|d| panic!("{d}"));
+        let (_vtx, vrx) = watch::channel(Arc::new(fixtures::finished_failed()));
+        let (_rtx, rrx) = watch::channel(Arc::new(fixtures::runs()));
+        let (_dtx, drx) = watch::channel(Arc::new(Vec::new()));
+        let (qtx, _qrx) = mpsc::channel(8);
+        let (ktx, krx) = futures::channel::mpsc::unbounded();
+        // `q` no longer quits; `t` turns the clock (on from the config) off; `Q` quits.
+        for k in ['q', 't', 'Q'] {
+            ktx.unbounded_send(key(KeyCode::Char(k))).unwrap();
+        }
+        let mut terminal = Terminal::new(TestBackend::new(100, 30)).unwrap();
+        let link = ConsoleLink {
+            view: vrx,
+            runs: rrx,
+            driven: drx,
+            requests: qtx,
+        };
+        let mut sink = std::io::sink();
+        // The key stream stays open (`ktx` lives): only `Q` can end the console.
+        let drive_fut = drive(
+            &mut terminal,
+            krx,
+            link,
+            config,
+            UiState::new("carol"),
+            Signals::new().unwrap(),
+            &mut sink,
+        );
+        let exit = tokio::time::timeout(Duration::from_secs(10), drive_fut)
+            .await
+            .unwrap_or_else(|_| panic!("`Q` did not quit"))
+            .unwrap();
+        assert_eq!(exit, ConsoleExit::Quit);
+        drop(ktx);
+        let shown = screen(&terminal);
+        assert!(shown.contains("times relative (t: wall clock)"), "{shown}");
     }
 
     /// A writer the test can read while the console holds it.
@@ -450,7 +502,7 @@ mod tests {
             &mut terminal,
             krx,
             link,
-            Theme::monochrome(),
+            ConsoleConfig::with_theme(crate::tui::Theme::monochrome()),
             UiState::new("carol"),
             Signals::new().unwrap(),
             &mut writer,

@@ -1,8 +1,10 @@
-//! The console (DESIGN §7): pure rendering of a `RunView` (`views`), the UI state and
+//! The console: pure rendering of a `RunView` (`views`), the UI state and
 //! its pure `update` (`app`), one keymap for keys, footer and help (`keymap`), themes,
+//! the settings it is drawn and driven with (`console_config`),
 //! the DAG layout, bells, notifications and the clipboard (`signal`), and the tokio
 //! event loop that ties them to a terminal (`event_loop`).
 pub mod app;
+pub mod console_config;
 pub mod event_loop;
 pub mod fixtures;
 pub mod keymap;
@@ -14,6 +16,7 @@ pub mod theme;
 pub mod views;
 
 pub use app::{Action, ConsoleExit, Request, Tab, UiState, update};
+pub use console_config::ConsoleConfig;
 pub use event_loop::{ConsoleLink, ConsoleRequest, TuiError, run_console};
 pub use theme::{Theme, ThemeError};
 pub use views::render;

@@ -1,4 +1,4 @@
-//! Colour themes with semantic roles (DESIGN §7): one colour per step state, one per
+//! Colour themes with semantic roles: one colour per step state, one per
 //! severity, the chrome and the health gauge. Built-in themes are embedded from
 //! `themes/*.toml`; user themes live in `$XDG_CONFIG_HOME/baton/themes/NAME.toml` and
 //! may set only the keys they change (the rest comes from the default theme).
@@ -227,12 +227,7 @@ impl Theme {
 
 /// `$XDG_CONFIG_HOME/baton/themes`, else `~/.config/baton/themes`.
 pub fn user_theme_dir() -> PathBuf {
-    let base = std::env::var_os("XDG_CONFIG_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
-        .unwrap_or_else(|| PathBuf::from(".config"));
-    base.join("baton").join("themes")
+    crate::config::dir().join("themes")
 }
 
 /// `section.key` → colour, with every key and value checked.

@@ -65,6 +65,12 @@ impl Diagnostics {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+    /// Diagnostics found in any order, sorted by place (stable: those at one place keep
+    /// the order they were found in).
+    pub fn in_source_order(mut diags: Vec<Diagnostic>) -> Diagnostics {
+        diags.sort_by_key(|d| (d.line, d.col));
+        Diagnostics(diags)
+    }
 }
 
 /// Byte offsets → 1-based line and (character) column.
@@ -127,10 +133,8 @@ impl<'a> Reporter<'a> {
         });
     }
 
-    pub(crate) fn finish(mut self) -> Diagnostics {
-        // Stable: errors at the same position keep their discovery order.
-        self.diags.sort_by_key(|d| (d.line, d.col));
-        Diagnostics(self.diags)
+    pub(crate) fn finish(self) -> Diagnostics {
+        Diagnostics::in_source_order(self.diags)
     }
 }
 

@@ -1,6 +1,7 @@
 //! Approvals tab: open gates oldest first with time left, and the selected gate's context.
 use super::common::{dur, fit, kv, panel, styled, when, window, wrap_text};
 use crate::model::{GateView, RunView, Timestamp};
+use crate::tui::app::Hits;
 use crate::tui::app::UiState;
 use crate::tui::theme::Theme;
 use ratatui::Frame;
@@ -21,7 +22,14 @@ pub fn votes(g: &GateView) -> String {
     format!("{}/{} votes", g.approvals.len(), g.quorum)
 }
 
-pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme: &Theme) {
+pub fn render(
+    frame: &mut Frame,
+    area: Rect,
+    view: &RunView,
+    ui: &UiState,
+    theme: &Theme,
+    hits: &mut Hits,
+) {
     let now = ui.clock(view);
     let list_h = (view.gates.len() as u16 + 2).clamp(3, area.height / 2);
     let top = Rect {
@@ -87,7 +95,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme
         })
         .collect();
     let shown = lines.len();
-    super::common::record_rows(ui, inner, 0, first, shown, crate::tui::app::Hit::Gate);
+    super::common::record_rows(hits, inner, 0, first, shown, crate::tui::app::Hit::Gate);
     frame.render_widget(Paragraph::new(lines).style(theme.base), inner);
 
     let g = &view.gates[sel];

@@ -1,6 +1,7 @@
 //! Audit tab: the run's decisions, oldest first.
 use super::common::{in_run, panel, styled, window};
 use crate::model::RunView;
+use crate::tui::app::Hits;
 use crate::tui::app::UiState;
 use crate::tui::theme::Theme;
 use ratatui::Frame;
@@ -8,7 +9,14 @@ use ratatui::layout::Rect;
 use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
 
-pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme: &Theme) {
+pub fn render(
+    frame: &mut Frame,
+    area: Rect,
+    view: &RunView,
+    ui: &UiState,
+    theme: &Theme,
+    hits: &mut Hits,
+) {
     let block = panel(
         format!(
             " Audit · {} ",
@@ -70,6 +78,6 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme
         )));
     }
     let shown = lines.len() - 1;
-    super::common::record_rows(ui, inner, 1, first, shown, crate::tui::app::Hit::Audit);
+    super::common::record_rows(hits, inner, 1, first, shown, crate::tui::app::Hit::Audit);
     frame.render_widget(Paragraph::new(lines).style(theme.base), inner);
 }

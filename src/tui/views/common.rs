@@ -122,7 +122,7 @@ pub fn rel(start: Option<Timestamp>, t: Timestamp) -> String {
 /// Make the rows of a list clickable: row `k` of the window (after `skip` header lines)
 /// shows item `first + k`.
 pub fn record_rows(
-    ui: &UiState,
+    hits: &mut crate::tui::app::Hits,
     inner: Rect,
     skip: u16,
     first: usize,
@@ -134,7 +134,7 @@ pub fn record_rows(
         if y >= inner.y + inner.height {
             break;
         }
-        ui.record_hit(
+        hits.record(
             Rect {
                 y,
                 height: 1,

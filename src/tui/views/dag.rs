@@ -3,6 +3,7 @@
 use super::common::{fit, pad, panel, styled};
 use super::detail;
 use crate::model::{RunView, StepView};
+use crate::tui::app::Hits;
 use crate::tui::app::{UiState, matches_filter, visible_steps};
 use crate::tui::layout::DagLayout;
 use crate::tui::theme::Theme;
@@ -16,7 +17,14 @@ use ratatui::widgets::Paragraph;
 const GAP: u16 = 3;
 const MAX_LABEL: usize = 24;
 
-pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme: &Theme) {
+pub fn render(
+    frame: &mut Frame,
+    area: Rect,
+    view: &RunView,
+    ui: &UiState,
+    theme: &Theme,
+    hits: &mut Hits,
+) {
     let (main, side) = if area.width >= 110 {
         let w = (area.width / 3).clamp(44, 60);
         (
@@ -85,13 +93,32 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme
     if view.steps.is_empty() {
         frame.render_widget(Paragraph::new(styled("no steps", theme.dim)), inner);
     } else if list {
-        render_list(frame.buffer_mut(), inner, view, ui, focus, theme);
+        render_list(
+            Canvas::new(frame.buffer_mut(), inner, hits),
+            view,
+            ui,
+            focus,
+            theme,
+        );
     } else if overview {
         let layout = ui.layout(view);
-        render_overview(frame.buffer_mut(), inner, view, ui, &layout, focus, theme);
+        render_overview(
+            Canvas::new(frame.buffer_mut(), inner, hits),
+            view,
+            &layout,
+            focus,
+            theme,
+        );
     } else {
         let layout = ui.layout(view);
-        render_graph(frame.buffer_mut(), inner, view, ui, &layout, focus, theme);
+        render_graph(
+            Canvas::new(frame.buffer_mut(), inner, hits),
+            view,
+            ui,
+            &layout,
+            focus,
+            theme,
+        );
     }
     detail::render(frame, side, view, ui, focus, theme);
 }
@@ -103,14 +130,8 @@ fn step_duration(s: &StepView, view: &RunView, ui: &UiState) -> String {
 }
 
 /// Rows of the list: only the visible slice is built, so 10,000 steps cost no more than 50.
-fn render_list(
-    buf: &mut Buffer,
-    area: Rect,
-    view: &RunView,
-    ui: &UiState,
-    focus: Option<usize>,
-    theme: &Theme,
-) {
+fn render_list(canvas: Canvas, view: &RunView, ui: &UiState, focus: Option<usize>, theme: &Theme) {
+    let Canvas { buf, area, hits } = canvas;
     if area.height < 2 || area.width < 4 {
         return;
     }
@@ -160,7 +181,7 @@ fn render_list(
             theme.base
         };
         buf.set_stringn(area.x, y, &line, area.width as usize, style);
-        ui.record_hit(
+        hits.record(
             Rect {
                 y,
                 height: 1,
@@ -281,14 +302,13 @@ fn gap_width(layout: &DagLayout, l: usize) -> u32 {
 /// or more columns (folded when it has more steps than rows), the part the graph's
 /// viewport would show marked (reversed) and the focus as `◆`. 2,000 steps fit 200×60.
 fn render_overview(
-    buf: &mut Buffer,
-    area: Rect,
+    canvas: Canvas,
     view: &RunView,
-    ui: &UiState,
     layout: &DagLayout,
     focus: Option<usize>,
     theme: &Theme,
 ) {
+    let Canvas { buf, area, hits } = canvas;
     if area.width == 0 || area.height == 0 {
         return;
     }
@@ -340,7 +360,7 @@ fn render_overview(
                 cell.set_symbol(ch).set_style(style);
             }
             if let Some(i) = slot.step {
-                ui.record_hit(
+                hits.record(
                     Rect {
                         x: cx,
                         y: cy,
@@ -357,14 +377,14 @@ fn render_overview(
 /// Layers as columns, one line per step (`glyph id`), edges in the gaps between columns.
 /// Only slots in the viewport are drawn; the viewport is centred on the focused step.
 fn render_graph(
-    buf: &mut Buffer,
-    area: Rect,
+    canvas: Canvas,
     view: &RunView,
     ui: &UiState,
     layout: &DagLayout,
     focus: Option<usize>,
     theme: &Theme,
 ) {
+    let Canvas { buf, area, hits } = canvas;
     if area.width == 0 || area.height == 0 {
         return;
     }
@@ -504,7 +524,7 @@ fn render_graph(
                 let left = x0.max(ox);
                 let right = (x0 + w).min(ox + u32::from(area.width));
                 if right > left {
-                    ui.record_hit(
+                    hits.record(
                         Rect {
                             x: area.x + (left - ox) as u16,
                             y: area.y + (cy - oy) as u16,
@@ -547,5 +567,18 @@ fn put(buf: &mut Buffer, area: Rect, cx: u32, cy: u32, ox: u32, oy: u32, text: &
         if let Some(cell) = buf.cell_mut((area.x + (x - ox) as u16, y)) {
             cell.set_char(ch).set_style(style);
         }
+    }
+}
+
+/// Where a part of the tab draws: the buffer, its area, and the click regions it records.
+struct Canvas<'a> {
+    buf: &'a mut Buffer,
+    area: Rect,
+    hits: &'a mut Hits,
+}
+
+impl<'a> Canvas<'a> {
+    fn new(buf: &'a mut Buffer, area: Rect, hits: &'a mut Hits) -> Canvas<'a> {
+        Canvas { buf, area, hits }
     }
 }

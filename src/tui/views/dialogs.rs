@@ -19,6 +19,7 @@ pub fn gate(
     ui: &UiState,
     d: &GateDialog,
     theme: &Theme,
+    keys: &crate::tui::keymap::Keymap,
 ) {
     let w = area.width.saturating_sub(4).min(80);
     let body_w = w.saturating_sub(2) as usize;
@@ -96,9 +97,7 @@ pub fn gate(
     }
     // The keys in force (a `[keys]` rebinding shows here too), the decision named.
     let mut spans = Vec::new();
-    for (label, what) in
-        crate::tui::keymap::hints(crate::tui::keymap::Context::GateDialog, |_, _| true)
-    {
+    for (label, what) in keys.hints(crate::tui::keymap::Context::GateDialog, |_, _| true) {
         let what = match (what, d.decision) {
             ("confirm", Decision::Approve) => "approve",
             ("confirm", Decision::Reject) => "reject",

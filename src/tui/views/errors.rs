@@ -1,6 +1,7 @@
 //! Errors tab: records with severity colours, and the selected one's suggestion.
 use super::common::{fit, in_run, pad, panel, styled, window, wrap_text};
 use crate::model::RunView;
+use crate::tui::app::Hits;
 use crate::tui::app::UiState;
 use crate::tui::theme::Theme;
 use ratatui::Frame;
@@ -8,7 +9,14 @@ use ratatui::layout::Rect;
 use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
 
-pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme: &Theme) {
+pub fn render(
+    frame: &mut Frame,
+    area: Rect,
+    view: &RunView,
+    ui: &UiState,
+    theme: &Theme,
+    hits: &mut Hits,
+) {
     let detail_h = if area.height >= 14 { 6 } else { 0 };
     let top = Rect {
         height: area.height - detail_h,
@@ -88,7 +96,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme
         lines.push(line);
     }
     let shown = lines.len() - 1;
-    super::common::record_rows(ui, inner, 1, first, shown, crate::tui::app::Hit::Error);
+    super::common::record_rows(hits, inner, 1, first, shown, crate::tui::app::Hit::Error);
     frame.render_widget(Paragraph::new(lines).style(theme.base), inner);
     if detail_h > 0 {
         let e = &view.errors[sel];

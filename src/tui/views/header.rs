@@ -2,8 +2,9 @@
 use super::common::{dur, fit, styled, text_width};
 use crate::model::time::human_duration;
 use crate::model::{RunState, RunView};
+use crate::tui::app::Hits;
 use crate::tui::app::{Tab, UiState, short_id};
-use crate::tui::keymap;
+use crate::tui::keymap::Keymap;
 use crate::tui::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -38,7 +39,14 @@ pub fn run_state_style(s: RunState, theme: &Theme) -> ratatui::style::Style {
 }
 
 /// Three lines: identity and counts; health and signals; tabs.
-pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme: &Theme) {
+pub fn render(
+    frame: &mut Frame,
+    area: Rect,
+    view: &RunView,
+    ui: &UiState,
+    theme: &Theme,
+    hits: &mut Hits,
+) {
     let now = ui.clock(view);
     let elapsed = match (view.started_at, view.finished_at) {
         (Some(s), Some(f)) => dur(s, f),
@@ -194,7 +202,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme
         };
         let label = format!(" {}{}", t.title(), count);
         let x: usize = l3.iter().map(|s| s.width()).sum();
-        ui.record_hit(
+        hits.record(
             Rect {
                 x: area.x + x as u16,
                 y: area.y + 2,
@@ -266,7 +274,14 @@ fn progress(
 }
 
 /// Status line (toast, input being typed, pending commands) and the key hints.
-pub fn footer(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme: &Theme) {
+pub fn footer(
+    frame: &mut Frame,
+    area: Rect,
+    view: &RunView,
+    ui: &UiState,
+    theme: &Theme,
+    keys: &Keymap,
+) {
     if area.height == 0 {
         return;
     }
@@ -320,7 +335,7 @@ pub fn footer(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme
     let width = area.width as usize;
     let mut used = 1;
     let offered = |c, a: &_| crate::tui::app::offered(ui, view, c, a);
-    for (label, desc) in keymap::hints(ui.context(), offered) {
+    for (label, desc) in keys.hints(ui.context(), offered) {
         let n = label.chars().count() + desc.chars().count() + 3;
         if used + n > width {
             break;

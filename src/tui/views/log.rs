@@ -3,6 +3,7 @@
 //! draws only the lines the shell put in `LogState::window`.
 use super::common::{count, panel, styled};
 use crate::model::RunView;
+use crate::tui::app::Hits;
 use crate::tui::app::{Hit, UiState};
 use crate::tui::logfile::{fold, fold_char};
 use crate::tui::output::{log_line, plain};
@@ -19,7 +20,14 @@ pub fn text_rows(height: u16) -> usize {
     height.saturating_sub(4) as usize
 }
 
-pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme: &Theme) {
+pub fn render(
+    frame: &mut Frame,
+    area: Rect,
+    view: &RunView,
+    ui: &UiState,
+    theme: &Theme,
+    hits: &mut Hits,
+) {
     let Some(log) = ui.log.as_ref() else {
         return;
     };
@@ -131,7 +139,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme
         if h == 0 {
             break;
         }
-        ui.record_hit(
+        hits.record(
             Rect {
                 y,
                 height: h,

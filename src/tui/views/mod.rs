@@ -1,5 +1,7 @@
-//! Pure rendering: `render(frame, view, ui, theme)` draws the whole console from a
-//! `RunView` snapshot and the UI state. No I/O, no clock (`view.now` / `ui.now`).
+//! Pure rendering: `render(frame, view, ui, config)` draws the whole console from a
+//! `RunView` snapshot, the UI state and the console's settings (theme, keys), and
+//! returns where it drew clickable things. No I/O, no clock (`view.now` / `ui.now`), no
+//! global.
 pub mod approvals;
 pub mod audit;
 pub mod common;
@@ -12,7 +14,8 @@ pub mod log;
 pub mod overlays;
 pub mod runs;
 
-use super::app::{Dialog, Overlay, Tab, UiState};
+use super::app::{Dialog, Hits, Overlay, Tab, UiState};
+use super::console_config::ConsoleConfig;
 use super::theme::Theme;
 use crate::model::RunView;
 use common::{centered, styled, wrap_text};
@@ -25,13 +28,15 @@ use ratatui::widgets::{Block, Paragraph};
 pub const MIN_WIDTH: u16 = 60;
 pub const MIN_HEIGHT: u16 = 15;
 
-pub fn render(frame: &mut Frame, view: &RunView, ui: &UiState, theme: &Theme) {
+/// Draw the console; returns what the frame drew where, for clicks.
+pub fn render(frame: &mut Frame, view: &RunView, ui: &UiState, config: &ConsoleConfig) -> Hits {
+    let (theme, keys) = (&config.theme, &config.keys);
+    let mut hits = Hits::default();
     let area = frame.area();
-    ui.clear_hits();
     frame.render_widget(Block::default().style(theme.base), area);
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         too_small(frame, area, theme);
-        return;
+        return hits;
     }
     let header = Rect { height: 3, ..area };
     let footer = Rect {
@@ -50,30 +55,31 @@ pub fn render(frame: &mut Frame, view: &RunView, ui: &UiState, theme: &Theme) {
             height: area.height - 2,
             ..area
         };
-        log::render(frame, full, view, ui, theme);
+        log::render(frame, full, view, ui, theme, &mut hits);
     } else {
-        header::render(frame, header, view, ui, theme);
+        header::render(frame, header, view, ui, theme, &mut hits);
         match ui.tab {
-            Tab::Dag => dag::render(frame, body, view, ui, theme),
-            Tab::Approvals => approvals::render(frame, body, view, ui, theme),
-            Tab::Errors => errors::render(frame, body, view, ui, theme),
-            Tab::Audit => audit::render(frame, body, view, ui, theme),
-            Tab::Runs => runs::render(frame, body, view, ui, theme),
+            Tab::Dag => dag::render(frame, body, view, ui, theme, &mut hits),
+            Tab::Approvals => approvals::render(frame, body, view, ui, theme, &mut hits),
+            Tab::Errors => errors::render(frame, body, view, ui, theme, &mut hits),
+            Tab::Audit => audit::render(frame, body, view, ui, theme, &mut hits),
+            Tab::Runs => runs::render(frame, body, view, ui, theme, &mut hits),
         }
     }
-    header::footer(frame, footer, view, ui, theme);
+    header::footer(frame, footer, view, ui, theme, keys);
     match ui.overlay {
-        Some(Overlay::Help) => overlays::help(frame, area, view, ui, theme),
+        Some(Overlay::Help) => overlays::help(frame, area, view, ui, theme, keys),
         Some(Overlay::Health) => overlays::health(frame, area, view, theme),
         Some(Overlay::ErrorDetail(i)) => overlays::error_detail(frame, area, view, ui, i, theme),
         None => {}
     }
     match &ui.dialog {
-        Some(Dialog::Gate(d)) => dialogs::gate(frame, area, view, ui, d, theme),
+        Some(Dialog::Gate(d)) => dialogs::gate(frame, area, view, ui, d, theme, keys),
         Some(Dialog::Budget(d)) => dialogs::budget(frame, area, ui, d, theme),
         Some(Dialog::Confirm(d)) => dialogs::confirm(frame, area, d, &ui.runs, theme),
         None => {}
     }
+    hits
 }
 
 fn too_small(frame: &mut Frame, area: Rect, theme: &Theme) {

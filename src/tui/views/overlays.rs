@@ -3,7 +3,7 @@ use super::common::{centered, kv, pad, panel, rel, styled, wrap_text};
 use super::detail::error_lines;
 use crate::model::RunView;
 use crate::tui::app::UiState;
-use crate::tui::keymap;
+use crate::tui::keymap::Keymap;
 use crate::tui::output::log_line;
 use crate::tui::theme::Theme;
 use ratatui::Frame;
@@ -33,9 +33,16 @@ fn popup<'a>(
     frame.render_widget(Paragraph::new(lines).style(theme.base), inner);
 }
 
-pub fn help(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme: &Theme) {
+pub fn help(
+    frame: &mut Frame,
+    area: Rect,
+    view: &RunView,
+    ui: &UiState,
+    theme: &Theme,
+    keys: &Keymap,
+) {
     let mut lines = Vec::new();
-    let sections = keymap::help_sections(|c, a| crate::tui::app::offered(ui, view, c, a));
+    let sections = keys.help_sections(|c, a| crate::tui::app::offered(ui, view, c, a));
     for (title, rows) in sections {
         lines.push(Line::from(styled(title, theme.title)));
         for (keys, desc, now) in rows {

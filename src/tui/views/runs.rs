@@ -2,6 +2,7 @@
 use super::common::{dur, fit, panel, styled, when, window};
 use super::header::{run_state_glyph, run_state_style};
 use crate::model::{RunState, RunView};
+use crate::tui::app::Hits;
 use crate::tui::app::{UiState, short_id};
 use crate::tui::theme::Theme;
 use ratatui::Frame;
@@ -9,7 +10,14 @@ use ratatui::layout::Rect;
 use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
 
-pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme: &Theme) {
+pub fn render(
+    frame: &mut Frame,
+    area: Rect,
+    view: &RunView,
+    ui: &UiState,
+    theme: &Theme,
+    hits: &mut Hits,
+) {
     let now = ui.clock(view);
     let vis = ui.visible_runs(now);
     let filter = if ui.runs_filter.is_empty() {
@@ -87,7 +95,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RunView, ui: &UiState, theme
         lines.push(line);
     }
     let shown = lines.len() - 1;
-    super::common::record_rows(ui, inner, 1, first, shown, crate::tui::app::Hit::Run);
+    super::common::record_rows(hits, inner, 1, first, shown, crate::tui::app::Hit::Run);
     if let Some(r) = vis.get(sel).map(|&i| &ui.runs[i]) {
         let hint = if r.state == RunState::Interrupted {
             "Enter: open · R: resume this interrupted run"

@@ -1,0 +1,36 @@
+//! The console's own state (what is selected, which tab, open dialogs) and the pure
+//! `update` that turns an operator action into new UI state plus requests for the
+//! shell (commands to the engine, open a run, resume, exit).
+//!
+//! - `actions`: what the operator asks for (`Action`), what `update` asks the shell to
+//!   do (`Request`), tabs and click targets.
+//! - `state`: `UiState`, overlays, toasts, the DAG layout kept per run.
+//! - `update`: the dispatch by context and the main view's handlers.
+//! - `dag`, `runs`, `log`, `dialogs`: each tab's, the log's and each dialog's state and
+//!   handlers.
+//! - `targets`: what an action is about (the gate, the step, what `y` copies) and
+//!   whether it is offered now.
+mod actions;
+mod dag;
+mod dialogs;
+mod log;
+mod runs;
+mod state;
+mod targets;
+mod update;
+
+pub use actions::{Action, ConsoleExit, Hit, Hits, Request, Tab};
+pub use dag::{filter_problem, matches_filter, visible_steps};
+pub use dialogs::{
+    BudgetDialog, BudgetField, ConfirmDialog, ConfirmWhat, Decision, Dialog, GateDialog,
+};
+pub use log::{LogState, search_from, show_match};
+pub use runs::{RunsSort, run_matches, runs_filter_problem, short_id};
+pub use state::{
+    LIST_MODE_ABOVE, Overlay, TOAST_ERROR_FOR, TOAST_OK_FOR, Toast, UiState, run_is_live,
+};
+pub use targets::{acts, copy_target, offered};
+pub use update::update;
+
+#[cfg(test)]
+mod tests;

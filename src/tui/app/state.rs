@@ -1,0 +1,236 @@
+//! `UiState`: everything the console shows besides the `RunView`.
+use super::actions::{Hits, Tab};
+use super::dag::{matches_filter, visible_steps};
+use super::dialogs::Dialog;
+use super::log::LogState;
+use super::runs::RunsSort;
+use crate::model::{RunState, RunSummary, RunView, StepState, Timestamp};
+use crate::tui::keymap::Context;
+use crate::tui::layout::{self, DagLayout};
+use std::sync::Arc;
+
+/// Above this many steps the DAG tab starts in list mode.
+pub const LIST_MODE_ABOVE: usize = 200;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overlay {
+    Help,
+    Health,
+    /// Index into `RunView::errors`.
+    ErrorDetail(usize),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Toast {
+    pub text: String,
+    pub ok: bool,
+    /// When it appeared (the console's clock); it goes after [`TOAST_OK_FOR`] or
+    /// [`TOAST_ERROR_FOR`]. `None` in a console without a clock (tests): it stays.
+    pub at: Option<Timestamp>,
+}
+
+/// How long a success stays on the status line; a refusal stays longer.
+pub const TOAST_OK_FOR: std::time::Duration = std::time::Duration::from_secs(5);
+pub const TOAST_ERROR_FOR: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Everything the console shows besides the `RunView`.
+#[derive(Debug, Default)]
+pub struct UiState {
+    /// Who commands are sent as (the OS account running baton, see `session::identity`).
+    pub operator: String,
+    pub tab: Tab,
+    /// The store's runs, for the Runs tab (kept current by the event loop).
+    pub runs: Arc<Vec<RunSummary>>,
+    /// Wall clock for elapsed times and countdowns between view updates; `view.now` if unset.
+    pub now: Option<Timestamp>,
+    /// `Some(true)`: list, `Some(false)`: graph; `None`: by size.
+    pub list_mode: Option<bool>,
+    /// The graph zoomed out (`z`): one cell per step.
+    pub overview: bool,
+    /// Selection follows the running steps until the operator moves it.
+    pub follow: bool,
+    pub selected: usize,
+    pub filter: String,
+    pub filter_editing: bool,
+    pub gate_sel: usize,
+    pub error_sel: usize,
+    pub audit_sel: usize,
+    /// The selected line of the Runs tab (an index into [`UiState::visible_runs`]).
+    pub run_sel: usize,
+    /// The Runs tab's filter (`/`): words of an id, workflow or operator, `state:NAME`,
+    /// `wf:NAME`.
+    pub runs_filter: String,
+    pub runs_sort: RunsSort,
+    pub overlay: Option<Overlay>,
+    pub overlay_scroll: usize,
+    pub log: Option<LogState>,
+    /// The focused running step's latest output, read by the shell as it arrives
+    /// (`(step index, lines)`); the detail pane prefers it to the view's tail.
+    pub tail: Option<(usize, Arc<Vec<String>>)>,
+    pub dialog: Option<Dialog>,
+    pub toast: Option<Toast>,
+    /// Times as wall-clock (`14:03:22`) instead of relative (`3m ago`); `t` toggles.
+    pub wall_clock: bool,
+    /// `baton tui --readonly`: look, never act (no approve, reject, retry, cancel,
+    /// resume offered or done).
+    pub readonly: bool,
+    /// The zone wall-clock times are shown in; the local one when unset (tests fix it).
+    pub utc_offset: Option<chrono::FixedOffset>,
+    /// Commands sent and not answered yet.
+    pub pending: usize,
+    /// Where the last frame drew clickable things.
+    pub hits: Hits,
+    /// The runs this console's process drives: quitting interrupts exactly these.
+    pub driven: Arc<Vec<String>>,
+    /// The DAG layout of the run shown (its id and step count), kept by [`UiState::keep_layout`].
+    layout: Option<(String, usize, Arc<DagLayout>)>,
+}
+
+impl UiState {
+    pub fn new(operator: impl Into<String>) -> UiState {
+        UiState {
+            operator: operator.into(),
+            follow: true,
+            ..UiState::default()
+        }
+    }
+
+    /// The context the keymap resolves keys in.
+    pub fn context(&self) -> Context {
+        match (&self.dialog, &self.overlay, &self.log) {
+            (Some(Dialog::Gate(_)), _, _) => Context::GateDialog,
+            (Some(Dialog::Budget(_)), _, _) => Context::BudgetDialog,
+            (Some(Dialog::Confirm(_)), _, _) => Context::Confirm,
+            (None, Some(_), _) => Context::Overlay,
+            (None, None, Some(l)) if l.searching => Context::SearchInput,
+            (None, None, Some(_)) => Context::Log,
+            _ if self.filter_editing => Context::FilterInput,
+            _ => match self.tab {
+                Tab::Dag => Context::Dag,
+                Tab::Approvals => Context::Approvals,
+                Tab::Errors => Context::Errors,
+                Tab::Audit => Context::Audit,
+                Tab::Runs => Context::Runs,
+            },
+        }
+    }
+
+    pub fn clock(&self, view: &RunView) -> Timestamp {
+        self.now.map_or(view.now, |n| n.max(view.now))
+    }
+
+    /// The filter being typed or shown: the Runs tab's on that tab, else the DAG's.
+    pub fn active_filter(&self) -> &str {
+        if self.tab == Tab::Runs {
+            &self.runs_filter
+        } else {
+            &self.filter
+        }
+    }
+
+    /// Drop the toast once it has been shown long enough at `now`; true if it went.
+    pub fn expire_toast(&mut self, now: Timestamp) -> bool {
+        let old = self.toast.as_ref().is_some_and(|t| {
+            let keep = if t.ok { TOAST_OK_FOR } else { TOAST_ERROR_FOR };
+            t.at.is_some_and(|at| now.since(at) >= keep)
+        });
+        if old {
+            self.toast = None;
+        }
+        old
+    }
+
+    /// `t` on the wall clock, in the console's zone, with the date when not `now`'s day.
+    pub fn wall(&self, t: Timestamp, now: Timestamp) -> String {
+        t.wall(now, self.utc_offset.unwrap_or_else(|| now.local_offset()))
+    }
+
+    pub fn is_list_mode(&self, view: &RunView) -> bool {
+        self.list_mode.unwrap_or(view.steps.len() > LIST_MODE_ABOVE)
+    }
+
+    /// The DAG layout of the view: the one kept for this run, else computed now.
+    pub fn layout(&self, view: &RunView) -> Arc<DagLayout> {
+        match &self.layout {
+            Some((id, n, l)) if *id == view.run_id && *n == view.steps.len() => l.clone(),
+            _ => Arc::new(dag_layout(view)),
+        }
+    }
+
+    /// Keep the view's layout so that it is computed once per run (the graph does not
+    /// change): the shell calls this before drawing, `update` before moving in the graph.
+    pub fn keep_layout(&mut self, view: &RunView) {
+        let l = self.layout(view);
+        self.layout = Some((view.run_id.clone(), view.steps.len(), l));
+    }
+
+    /// A new view replaces `old`: while following, remember the step followed so far, so
+    /// that when nothing is live any more (the gate was rejected, the run ended) the
+    /// focus stays where it was instead of jumping to the first step.
+    pub fn keep_focus(&mut self, old: &RunView) {
+        if self.follow
+            && let Some(f) = self.focus(old)
+        {
+            self.selected = f;
+        }
+    }
+
+    /// The step the DAG tab focuses: while following, the first running step (else one
+    /// waiting for approval, retrying, or a ready service); else the selection.
+    pub fn focus(&self, view: &RunView) -> Option<usize> {
+        if view.steps.is_empty() {
+            return None;
+        }
+        if self.follow {
+            let live = |st: StepState| {
+                view.steps
+                    .iter()
+                    .position(|s| s.state == st && matches_filter(s, &self.filter))
+            };
+            // A ready service runs too, but says less than a step at work or a gate.
+            if let Some(i) = live(StepState::Running)
+                .or_else(|| live(StepState::WaitingApproval))
+                .or_else(|| live(StepState::RetryWait))
+                .or_else(|| live(StepState::Ready))
+            {
+                return Some(i);
+            }
+        }
+        let sel = self.selected.min(view.steps.len() - 1);
+        if matches_filter(&view.steps[sel], &self.filter) {
+            Some(sel)
+        } else {
+            visible_steps(view, &self.filter)
+                .first()
+                .copied()
+                .or(Some(sel))
+        }
+    }
+}
+
+/// A run is live while it can still start or finish steps: quitting then interrupts it.
+pub fn run_is_live(view: &RunView) -> bool {
+    matches!(
+        view.state,
+        RunState::Pending | RunState::Running | RunState::Waiting
+    )
+}
+
+/// The graph's layers and places, with each layer's widest step id.
+fn dag_layout(view: &RunView) -> DagLayout {
+    let needs: Vec<Vec<usize>> = view.steps.iter().map(|s| s.needs.clone()).collect();
+    let mut l = layout::layout(&needs);
+    l.label_width = l
+        .layers
+        .iter()
+        .map(|layer| {
+            layer
+                .iter()
+                .filter_map(|s| s.step)
+                .map(|i| view.steps[i].id.chars().count())
+                .max()
+                .unwrap_or(1)
+        })
+        .collect();
+    l
+}

@@ -1,0 +1,320 @@
+//! `update`: one action applied to the UI state, dispatched by context.
+use super::actions::{Action, ConsoleExit, Hit, Request, Tab};
+use super::dag::{dag, filter_problem};
+use super::dialogs::{
+    ConfirmDialog, ConfirmWhat, Decision, Dialog, budget_dialog, confirm_dialog, gate_dialog,
+    open_gate_dialog,
+};
+use super::log::{log_view, open_error_log, open_log, search_input};
+use super::runs::{runs_filter_problem, runs_tab, short_id};
+use super::state::{Overlay, Toast, UiState};
+use super::targets::{acts, copy_target};
+use crate::model::{Command, CommandOutcome, RunState, RunView};
+use crate::tui::keymap::Context;
+use crossterm::event::KeyEvent;
+
+pub(super) fn toast(ui: &mut UiState, text: impl Into<String>, ok: bool) {
+    ui.toast = Some(Toast {
+        text: text.into(),
+        ok,
+        at: ui.now,
+    });
+}
+
+/// Apply one action. Pure: no I/O, no clock; what must happen outside comes back as requests.
+pub fn update(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
+    // Results from the shell come first: they may arrive in any context.
+    match action {
+        Action::Outcome(outcome) => {
+            ui.pending = ui.pending.saturating_sub(1);
+            match outcome {
+                CommandOutcome::Accepted { message } => toast(ui, format!("✔ {message}"), true),
+                CommandOutcome::Refused { reason } => {
+                    toast(ui, format!("✘ refused: {reason}"), false)
+                }
+            }
+            return Vec::new();
+        }
+        Action::Deleted { run_id, result } => {
+            ui.pending = ui.pending.saturating_sub(1);
+            let short = short_id(&run_id, &ui.runs);
+            match result {
+                Ok(message) => toast(ui, format!("✔ deleted run {short}: {message}"), true),
+                Err(e) => toast(ui, format!("✘ delete {short}: {e}"), false),
+            }
+            return Vec::new();
+        }
+        Action::Resumed { run_id, result } => {
+            let short = short_id(&run_id, &ui.runs);
+            match result {
+                Ok(()) => {
+                    // The service opens the resumed run: show it on its DAG, following.
+                    ui.tab = Tab::Dag;
+                    ui.follow = true;
+                    ui.filter.clear();
+                    toast(ui, format!("✔ run {short} resumed"), true)
+                }
+                Err(e) => toast(ui, format!("✘ resume {short}: {e}"), false),
+            }
+            return Vec::new();
+        }
+        _ => {}
+    }
+    if ui.readonly && acts(&action) {
+        toast(
+            ui,
+            "✘ read-only console: nothing can be changed from here",
+            false,
+        );
+        return Vec::new();
+    }
+    // The last outcome stays on the status line until the next one, or Esc.
+    if action == Action::Back && ui.dialog.is_none() {
+        ui.toast = None;
+    }
+    match ui.context() {
+        Context::GateDialog => gate_dialog(ui, action),
+        Context::BudgetDialog => budget_dialog(ui, action),
+        Context::Confirm => confirm_dialog(ui, action),
+        Context::Overlay => overlay(ui, view, action),
+        Context::SearchInput => search_input(ui, action),
+        Context::Log => log_view(ui, view, action),
+        Context::FilterInput => filter_input(ui, action),
+        _ => main_view(ui, view, action),
+    }
+}
+
+pub(super) fn overlay(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
+    match action {
+        Action::Back => {
+            ui.overlay = None;
+            ui.overlay_scroll = 0;
+        }
+        Action::Up => ui.overlay_scroll = ui.overlay_scroll.saturating_sub(1),
+        Action::Down => ui.overlay_scroll = ui.overlay_scroll.saturating_add(1).min(500),
+        Action::Log => {
+            if let Some(Overlay::ErrorDetail(i)) = ui.overlay {
+                ui.overlay = None;
+                open_error_log(ui, view, i);
+            }
+        }
+        Action::Retry => {
+            if let Some(Overlay::ErrorDetail(i)) = ui.overlay
+                && let Some(step) = view.errors.get(i).and_then(|e| e.step.clone())
+            {
+                ui.overlay = None;
+                return retry(ui, view, &step);
+            }
+        }
+        _ => {}
+    }
+    Vec::new()
+}
+
+pub(super) fn filter_input(ui: &mut UiState, action: Action) -> Vec<Request> {
+    let runs = ui.tab == Tab::Runs;
+    match action {
+        // A `state:` term that names no state would hide everything: say so, keep typing.
+        Action::Confirm => {
+            let problem = if runs {
+                runs_filter_problem(&ui.runs_filter)
+            } else {
+                filter_problem(&ui.filter)
+            };
+            match problem {
+                Some(problem) => toast(ui, format!("✘ {problem}"), false),
+                None => {
+                    ui.filter_editing = false;
+                    if runs {
+                        ui.run_sel = 0;
+                    }
+                }
+            }
+        }
+        Action::Back => {
+            ui.filter_editing = false;
+            if runs {
+                ui.runs_filter.clear();
+            } else {
+                ui.filter.clear();
+            }
+        }
+        Action::Key(k) if runs => edit_line(&mut ui.runs_filter, k),
+        Action::Key(k) => edit_line(&mut ui.filter, k),
+        _ => {}
+    }
+    Vec::new()
+}
+
+/// Minimal line editing for the filter and search inputs.
+pub(super) fn edit_line(s: &mut String, k: KeyEvent) {
+    use crossterm::event::{KeyCode, KeyModifiers};
+    match k.code {
+        KeyCode::Backspace => {
+            s.pop();
+        }
+        KeyCode::Char('u') if k.modifiers.contains(KeyModifiers::CONTROL) => s.clear(),
+        KeyCode::Char(c) if !k.modifiers.contains(KeyModifiers::CONTROL) && s.len() < 200 => {
+            s.push(c)
+        }
+        _ => {}
+    }
+}
+
+/// `y`: the selection to the clipboard, with a toast saying what was copied.
+pub(super) fn copy(ui: &mut UiState, view: &RunView) -> Vec<Request> {
+    let ctx = ui.context();
+    let Some((what, text)) = copy_target(ui, view, ctx) else {
+        toast(ui, "✘ nothing selected to copy", false);
+        return Vec::new();
+    };
+    let shown = crate::tui::views::common::fit(&text.replace('\n', " "), 40);
+    toast(ui, format!("✔ copied {what}: {shown}"), true);
+    vec![Request::Copy(text)]
+}
+
+pub(super) fn retry(ui: &mut UiState, view: &RunView, step: &str) -> Vec<Request> {
+    match view.step_index(step).map(|i| &view.steps[i]) {
+        Some(s) if s.actions.retry => {
+            ui.pending += 1;
+            toast(
+                ui,
+                format!("… retry {step}: sent, waiting for the engine"),
+                true,
+            );
+            vec![Request::Command(Command::Retry {
+                step: step.to_string(),
+                operator: ui.operator.clone(),
+            })]
+        }
+        // The engine would refuse: say why here instead of sending it.
+        Some(s) => {
+            let why = if run_accepts_commands(view) {
+                format!("{step} is {}: it cannot be retried now", s.state)
+            } else {
+                format!("the run is {}: `baton resume` first", view.state)
+            };
+            toast(ui, format!("✘ {why}"), false);
+            Vec::new()
+        }
+        None => {
+            toast(ui, format!("✘ no step {step} in this run"), false);
+            Vec::new()
+        }
+    }
+}
+
+/// An interrupted run takes no command until an engine resumes it.
+pub(super) fn run_accepts_commands(view: &RunView) -> bool {
+    view.state != RunState::Interrupted
+}
+
+pub(super) fn main_view(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
+    match action {
+        Action::GoTab(t) => ui.tab = t,
+        Action::NextTab => ui.tab = Tab::ALL[(ui.tab.index() + 1) % 5],
+        Action::PrevTab => ui.tab = Tab::ALL[(ui.tab.index() + 4) % 5],
+        Action::ToggleHealth => ui.overlay = Some(Overlay::Health),
+        Action::Copy => return copy(ui, view),
+        Action::Click { col, row } => match ui.hits.at(col, row) {
+            Some(Hit::Tab(t)) => ui.tab = t,
+            Some(Hit::Step(i)) => {
+                ui.tab = Tab::Dag;
+                ui.selected = i;
+                ui.follow = false;
+            }
+            Some(Hit::Gate(i)) => ui.gate_sel = i,
+            Some(Hit::Error(i)) => ui.error_sel = i,
+            Some(Hit::Audit(i)) => ui.audit_sel = i,
+            Some(Hit::Run(i)) => ui.run_sel = i,
+            // Only drawn in the log, which takes its own clicks.
+            Some(Hit::LogLine(_)) | None => {}
+        },
+        Action::ToggleTime => {
+            ui.wall_clock = !ui.wall_clock;
+            let text = if ui.wall_clock {
+                "times on the wall clock (t: relative)"
+            } else {
+                "times relative (t: wall clock)"
+            };
+            toast(ui, text, true);
+        }
+        Action::Help => ui.overlay = Some(Overlay::Help),
+        Action::Quit => {
+            // Only runs this console drives stop with it; a run followed from another
+            // engine goes on.
+            if !ui.driven.is_empty() {
+                ui.dialog = Some(Dialog::Confirm(ConfirmDialog {
+                    what: ConfirmWhat::Quit,
+                    yes: false,
+                    runs: ui.driven.to_vec(),
+                }));
+            } else {
+                return vec![Request::Exit(ConsoleExit::Quit)];
+            }
+        }
+        Action::CancelRun => {
+            if view.actions.cancel {
+                ui.dialog = Some(Dialog::Confirm(ConfirmDialog {
+                    what: ConfirmWhat::CancelRun,
+                    yes: false,
+                    runs: Vec::new(),
+                }));
+            } else {
+                toast(
+                    ui,
+                    format!("✘ the run is {}: nothing to cancel", view.state),
+                    false,
+                );
+            }
+        }
+        Action::Approve => open_gate_dialog(ui, view, Decision::Approve),
+        Action::Reject => open_gate_dialog(ui, view, Decision::Reject),
+        other => match ui.tab {
+            Tab::Dag => return dag(ui, view, other),
+            Tab::Approvals => {
+                let g = &view.gates;
+                move_sel(&mut ui.gate_sel, g.len(), &other);
+                if other == Action::Log
+                    && let Some(i) = g.get(ui.gate_sel).and_then(|g| g.step)
+                {
+                    open_log(ui, i, None)
+                }
+            }
+            Tab::Errors => {
+                move_sel(&mut ui.error_sel, view.errors.len(), &other);
+                let step = view.errors.get(ui.error_sel).and_then(|e| e.step.clone());
+                match other {
+                    Action::Enter if !view.errors.is_empty() => {
+                        ui.overlay = Some(Overlay::ErrorDetail(
+                            ui.error_sel.min(view.errors.len() - 1),
+                        ));
+                        ui.overlay_scroll = 0;
+                    }
+                    Action::Retry => match step {
+                        Some(s) => return retry(ui, view, &s),
+                        None => toast(ui, "✘ this error belongs to no step", false),
+                    },
+                    Action::Log => open_error_log(ui, view, ui.error_sel),
+                    _ => {}
+                }
+            }
+            Tab::Audit => move_sel(&mut ui.audit_sel, view.audit.len(), &other),
+            Tab::Runs => return runs_tab(ui, view, other),
+        },
+    }
+    Vec::new()
+}
+
+pub(super) fn move_sel(sel: &mut usize, len: usize, action: &Action) {
+    let last = len.saturating_sub(1);
+    *sel = match action {
+        Action::Up => sel.saturating_sub(1),
+        Action::Down => (*sel + 1).min(last),
+        Action::PageUp => sel.saturating_sub(10),
+        Action::PageDown => (*sel + 10).min(last),
+        Action::Top => 0,
+        Action::Bottom => last,
+        _ => (*sel).min(last),
+    };
+}
