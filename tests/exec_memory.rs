@@ -1,6 +1,10 @@
 //! A step that prints 50 MB, or one 10 MB line, does not grow baton's memory: output is
 //! streamed in fixed chunks and the tail caps line length. One test in this binary so
 //! that VmHWM (peak RSS of the process) measures only it.
+//!
+//! A binary of its own, not a module of tests/it: VmHWM is the peak of the whole process,
+//! so any other test running beside it would count.
+#[path = "it/helpers/exec_support.rs"]
 mod exec_support;
 
 use baton::exec::{TailHandle, spawn};

@@ -1,0 +1,6 @@
+//! The engine through the real binary: cache, crashes, leases, signals, write-ahead commits.
+mod cache;
+mod crash;
+mod lease;
+mod signals;
+mod write_ahead;

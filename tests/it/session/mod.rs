@@ -1,0 +1,3 @@
+//! Commands on any run, runs listing and garbage collection.
+mod commands;
+mod runs_gc;

@@ -1,0 +1,6 @@
+//! Attacks (issue 11): the audit chain, identities, secrets, signatures, injection.
+mod chain;
+mod identity;
+mod secrets;
+mod security;
+mod signatures;
