@@ -4,13 +4,13 @@
 //!
 //! A binary of its own, not a module of tests/it: VmHWM is the peak of the whole process,
 //! so any other test running beside it would count.
-#[path = "it/helpers/exec_support.rs"]
-mod exec_support;
+#[path = "it/helpers/exec.rs"]
+mod helpers;
 
 use baton::exec::{TailHandle, spawn};
 use baton::model::StepOutcome;
 use baton::model::mask::Masker;
-use exec_support::job;
+use helpers::job;
 
 fn vm_hwm_kib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();

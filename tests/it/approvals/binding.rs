@@ -1,8 +1,7 @@
 //! Issue 4 point 3: an approval is bound to what it approves. If the workflow changes
 //! between the approval and the step's start (a crash, an edit, a resume), the approval
 //! is void and the gate opens again.
-use crate::helpers::common;
-use common::*;
+use crate::helpers::*;
 
 /// A blocker (running until the file `unblock` exists), then `deploy` running `command`
 /// behind `gate` (both as written), after the blocker when `after` (else it only waits

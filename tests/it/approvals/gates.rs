@@ -1,7 +1,6 @@
 //! Issue 4: gates, operator commands across processes, audit chain, budgets, compensation.
 //! A headless engine runs in the background; commands come from the foreground.
-use crate::helpers::common;
-use common::*;
+use crate::helpers::*;
 use std::process::Child;
 
 const GATED: &str = r#"

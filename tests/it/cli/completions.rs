@@ -1,7 +1,6 @@
 //! Shell completions and man pages come from the same clap definition as the parser
 //! (issue 12, point 9).
-use crate::helpers::common;
-use common::*;
+use crate::helpers::*;
 
 #[test]
 fn completion_scripts_know_every_command_and_bash_parses_its_own() {

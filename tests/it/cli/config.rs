@@ -1,6 +1,5 @@
 //! Issue 12 point 5: `$XDG_CONFIG_HOME/baton/config.toml`, read by every command.
-use crate::helpers::common;
-use common::*;
+use crate::helpers::*;
 
 #[test]
 fn a_wrong_config_stops_every_command_with_file_line_and_exit_2() {

@@ -1,14 +1,13 @@
 //! Issue 15: `baton metrics` (checked by Prometheus's own `promtool`), the file and
 //! the `/metrics` endpoint of `baton run`, and the golden signals in `show`/`runs --json`.
-use crate::helpers::common;
-use common::*;
+use crate::helpers::*;
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const OK: &str = r#"
 name = "ok"
@@ -134,20 +133,11 @@ fn start_gated(env: &Env, extra: &[&str]) -> (std::process::Child, String) {
 
 /// The id of the first run of `workflow` to appear (earlier runs of others may exist).
 fn wait_run_of(env: &Env, workflow: &str) -> String {
-    let start = Instant::now();
-    loop {
+    wait_until(&format!("a run of {workflow}"), secs(30), || {
         let out = env.run(&["runs", "--json", "--workflow", workflow]);
-        if let Ok(Value::Array(a)) = serde_json::from_slice::<Value>(&out.stdout)
-            && let Some(id) = a.first().and_then(|r| r["id"].as_str())
-        {
-            return id.to_string();
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "no run of {workflow} appeared"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+        let runs = serde_json::from_slice::<Value>(&out.stdout).ok()?;
+        runs[0]["id"].as_str().map(str::to_string)
+    })
 }
 
 fn approve(env: &Env, id: &str) {
@@ -326,19 +316,18 @@ fn get(addr: &str, path: &str, accept: Option<&str>) -> (String, String, String)
 }
 
 fn wait_file_with(path: &Path, needle: &str) -> String {
-    let start = Instant::now();
-    loop {
-        let text = std::fs::read_to_string(path).unwrap_or_default();
-        if text.contains(needle) {
-            return text;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "{} never held {needle}:\n{text}",
-            path.display()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_until(
+        &format!("{} to hold {needle}", path.display()),
+        secs(30),
+        || {
+            let text = std::fs::read_to_string(path).unwrap_or_default();
+            if text.contains(needle) {
+                Ok(text)
+            } else {
+                Err(text)
+            }
+        },
+    )
 }
 
 #[test]

@@ -1,8 +1,7 @@
 //! `[[notify]]` (issue 12 point 4, issue 16 point 1): commands run when chosen events
 //! happen, with the facts in their environment, in the workflow's directory; a failing
 //! or hanging notifier is recorded as a low-severity error and never stops the run.
-use crate::helpers::common;
-use common::*;
+use crate::helpers::*;
 
 #[test]
 fn notifiers_get_the_facts_and_their_failures_are_recorded_not_fatal() {

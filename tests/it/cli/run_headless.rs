@@ -1,7 +1,5 @@
 //! Issue 3 point 8: the real binary on real workflows in temp dirs.
-use crate::helpers::common;
-use common::*;
-use std::time::Duration;
+use crate::helpers::*;
 
 #[test]
 fn outputs_and_params_arrive_in_env_and_first_line_names_the_run() {
@@ -173,14 +171,9 @@ timeout = "1s"
         .parse()
         .unwrap();
     // The grandchild must be gone (allow the SIGKILL grace to pass).
-    let start = std::time::Instant::now();
-    while std::path::Path::new(&format!("/proc/{pid}")).exists()
-        && start.elapsed() < Duration::from_secs(10)
-    {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let alive = process_alive(pid);
-    assert!(!alive, "grandchild {pid} survived the timeout");
+    wait_until("the grandchild to be gone", secs(10), || {
+        !process_alive(pid)
+    });
 }
 
 #[test]

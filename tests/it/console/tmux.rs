@@ -1,10 +1,9 @@
 //! End-to-end console test (issue 5 point 10): the real binary in tmux, driven with
 //! send-keys, read with capture-pane. Approves a gate with a typed reason and checks the
 //! gated step succeeded and the reason is in `baton audit`.
-use crate::helpers::common;
-use common::*;
+use crate::helpers::*;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 struct Tmux {
     socket: String,
@@ -71,18 +70,14 @@ impl Tmux {
             .unwrap_or(false)
     }
     fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool, secs: u64) -> String {
-        let start = Instant::now();
-        loop {
+        wait_until(what, Duration::from_secs(secs), || {
             let s = self.screen();
             if pred(&s) {
-                return s;
+                Ok(s)
+            } else {
+                Err(format!("screen:\n{s}"))
             }
-            assert!(
-                start.elapsed() < Duration::from_secs(secs),
-                "timed out waiting for {what}; screen:\n{s}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        })
     }
 }
 
@@ -575,22 +570,19 @@ impl Tmux {
     }
     /// Wait until tmux's newest paste buffer satisfies `pred`.
     fn wait_for_buffer(&self, what: &str, pred: impl Fn(&str) -> bool, secs: u64) {
-        let start = Instant::now();
-        loop {
+        let what = format!("{what} in tmux's buffer");
+        wait_until(&what, Duration::from_secs(secs), || {
             let out = Command::new("tmux")
                 .args(["-L", &self.socket, "show-buffer"])
                 .output()
                 .expect("show-buffer");
             let b = text(&out.stdout);
             if out.status.success() && pred(&b) {
-                return;
+                Ok(())
+            } else {
+                Err(format!("{b:?}"))
             }
-            assert!(
-                start.elapsed() < Duration::from_secs(secs),
-                "timed out waiting for {what} in tmux's buffer: {b:?}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        })
     }
 }
 
@@ -929,7 +921,7 @@ fn the_console_notifies_when_a_gate_opens_and_the_run_ends_unless_the_config_say
         let gate_osc9 = "\x1b]9;baton: hello: gate farewell: Say goodbye";
         let gate_osc777 = "\x1b]777;notify;baton: hello: gate farewell;Say goodbye";
         if !quiet {
-            wait_until("the gate's notifications", 10, || {
+            wait_until("the gate's notifications", secs(10), || {
                 let b = bytes();
                 b.contains(gate_osc9) && b.contains(gate_osc777)
             });
@@ -971,7 +963,7 @@ fn the_console_notifies_when_a_gate_opens_and_the_run_ends_unless_the_config_say
             assert!(!b.contains("\x1b]9;") && !b.contains("\x1b]777;"), "{b:?}");
             assert!(!b.contains('\x07'), "a bell: {b:?}");
         } else {
-            wait_until("the end's notification", 10, || bytes().contains(end));
+            wait_until("the end's notification", secs(10), || bytes().contains(end));
             let b = bytes();
             // A bell before each notification.
             assert!(b.contains(&format!("\x07{gate_osc9}")), "{b:?}");
@@ -979,18 +971,6 @@ fn the_console_notifies_when_a_gate_opens_and_the_run_ends_unless_the_config_say
             tmux.keys(&["q"]);
             tmux.wait_for("baton to exit", |s| s.contains("BATON-EXIT=0"), 15);
         }
-    }
-}
-
-/// Poll `cond` until it holds, for at most `secs` seconds.
-fn wait_until(what: &str, secs: u64, cond: impl Fn() -> bool) {
-    let start = Instant::now();
-    while !cond() {
-        assert!(
-            start.elapsed() < Duration::from_secs(secs),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
@@ -1031,7 +1011,7 @@ fn r_in_the_runs_tab_resumes_an_interrupted_run_and_opens_it() {
         |s| (s.contains("Graph ·") || s.contains("List ·")) && !s.contains("Runs ·"),
         20,
     );
-    wait_until("the second step to run", 30, || {
+    wait_until("the second step to run", secs(30), || {
         env.path().join("resumed-done").exists()
     });
     tmux.wait_for("the run to succeed", |s| s.contains("succeeded"), 30);

@@ -2,8 +2,7 @@
 //! to a ledger file, so the ledger proves it), a changed input re-runs exactly the steps
 //! that depend on it, a deleted product is restored, gates ask again, `--no-cache`, and
 //! `baton cache ls/clear`.
-use crate::helpers::common;
-use common::*;
+use crate::helpers::*;
 use std::fs;
 
 fn run_ok(env: &Env, wf: &str, extra: &[&str]) -> (String, String) {

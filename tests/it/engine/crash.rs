@@ -3,8 +3,7 @@
 //! again, the gated step never ran without its approval, the run ends succeeded, the
 //! database is intact and the audit chain verifies.
 //! `BATON_CRASH_ITERATIONS` raises the number of crashes (default 20).
-use crate::helpers::common;
-use common::*;
+use crate::helpers::*;
 use rand::{Rng, SeedableRng};
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -102,14 +101,9 @@ fn kill_dash_nine_and_resume_never_reruns_succeeded_steps_or_unapproved_gates() 
         let out = env.run(&["approve", &id, "deploy", "--reason", "finally"]);
         assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     }
-    let start = std::time::Instant::now();
-    while child.try_wait().ok().flatten().is_none() {
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "final resume did not finish"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_until("the final resume to finish", secs(120), || {
+        child.try_wait().ok().flatten().is_some()
+    });
     let show = env.show(&id);
     assert_eq!(show["state"], "succeeded", "{show:#}");
     let now = ledger.check("after the last resume");
@@ -149,16 +143,11 @@ run = 'setsid sleep 1000 & echo $! >> escaped.pids; sleep 1000'
             .filter_map(|l| l.trim().parse().ok())
             .collect()
     };
-    let wait_for = |what: &str, ok: &dyn Fn() -> bool| {
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        while !ok() {
-            assert!(std::time::Instant::now() < deadline, "timed out: {what}");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    };
     let mut engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
     let id = env.wait_run_id();
-    wait_for("the step's escaped process", &|| pids(&env).len() == 1);
+    wait_until("the step's escaped process", secs(20), || {
+        pids(&env).len() == 1
+    });
     let escaped = pids(&env)[0];
     let _ = engine.kill(); // SIGKILL: nothing of the engine's clean-up runs
     let _ = engine.wait();
@@ -168,11 +157,11 @@ run = 'setsid sleep 1000 & echo $! >> escaped.pids; sleep 1000'
     );
 
     let resumed = env.spawn(&["resume", &id, "--headless"]);
-    wait_for("the escaped process to be stopped", &|| {
+    wait_until("the escaped process to be stopped", secs(20), || {
         !process_alive(escaped)
     });
     // The step runs again (it is idempotent by default) and escapes again: stop it all.
-    wait_for("the step's second run", &|| pids(&env).len() == 2);
+    wait_until("the step's second run", secs(20), || pids(&env).len() == 2);
     let out = env.run(&["cancel", &id]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let out = wait_child(resumed, 30);

@@ -1,7 +1,6 @@
 //! Issue 6 point 2: one engine per run. A second `resume` of a live run is refused with
 //! a clear message; the lease of an engine that died is taken over.
-use crate::helpers::common;
-use common::*;
+use crate::helpers::*;
 
 #[test]
 fn a_second_engine_is_refused_and_a_dead_ones_lease_is_taken_over() {

@@ -1,8 +1,7 @@
 //! Issue 6 point 5: SIGINT, SIGTERM and SIGHUP to a headless run terminate the running
 //! steps' process groups, record the run as interrupted and exit 128 + signal; the run
 //! can then be resumed to success.
-use crate::helpers::common;
-use common::*;
+use crate::helpers::*;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
@@ -24,9 +23,9 @@ run = "true"
     let child = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
     let id = env.wait_run_id();
     env.wait_step(&id, "slow", "running", 15);
-    while !env.path().join("child.pid").exists() {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    wait_until("the step's child", secs(15), || {
+        env.path().join("child.pid").exists()
+    });
     kill(Pid::from_raw(child.id() as i32), sig).unwrap();
     let out = wait_child(child, 20);
     assert_eq!(

@@ -5,8 +5,7 @@
 //! - a step that is not idempotent starts only once its start is committed;
 //! - a dependant starts only once its needs' success is committed;
 //! - a gated step starts only once its approval is committed.
-use crate::helpers::common;
-use common::*;
+use crate::helpers::*;
 use serde_json::Value;
 use std::fmt::Write as _;
 

@@ -1,22 +1,21 @@
 //! Stopping attempts: timeout and cancel take the whole process group, grandchildren
 //! and TERM-ignoring children included; leftovers of a finished step are cleared;
 //! resume kills a group a dead engine left behind.
-use crate::helpers::exec_support;
 
+use crate::helpers::{job, live_members, secs, wait_until};
 use baton::exec::{KillReason, kill_stale_group, spawn};
 use baton::model::StepOutcome;
-use exec_support::{job, live_members};
 use std::os::unix::process::CommandExt;
 use std::time::{Duration, Instant};
 
-async fn wait_for_members(pgid: i32, n: usize) {
-    for _ in 0..500 {
-        if live_members(pgid).len() >= n {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("group {pgid} never had {n} processes");
+/// Wait until the group has `n` processes. It blocks the test's runtime, which has
+/// nothing to do meanwhile: the processes are the kernel's.
+fn wait_for_members(pgid: i32, n: usize) {
+    wait_until(
+        &format!("group {pgid} to have {n} processes"),
+        secs(5),
+        || live_members(pgid).len() >= n,
+    );
 }
 
 #[tokio::test]
@@ -24,7 +23,7 @@ async fn timeout_kills_the_whole_group() {
     let tmp = tempfile::tempdir().unwrap();
     let running = spawn(job(tmp.path(), "t", "sleep 1000 & sleep 1000; wait")).unwrap();
     let pgid = running.pgid();
-    wait_for_members(pgid, 3).await;
+    wait_for_members(pgid, 3);
     running
         .kill_handle()
         .terminate(Duration::from_secs(5), KillReason::Timeout);
@@ -43,7 +42,7 @@ async fn cancel_escalates_to_sigkill_for_children_that_ignore_term() {
     let cmd = "trap '' TERM; sleep 1000 & sh -c 'trap \"\" TERM; sleep 1000' & wait";
     let running = spawn(job(tmp.path(), "c", cmd)).unwrap();
     let pgid = running.pgid();
-    wait_for_members(pgid, 4).await;
+    wait_for_members(pgid, 4);
     let start = Instant::now();
     let grace = Duration::from_millis(300);
     running.kill_handle().terminate(grace, KillReason::Cancel);
@@ -69,7 +68,7 @@ async fn leftovers_of_a_finished_step_are_cleared() {
     let f = running.wait().await;
     assert_eq!(f.outcome, StepOutcome::Exited { exit_code: 0 });
     assert_eq!(live_members(pgid), Vec::<i32>::new());
-    assert!(exec_support::log_text(f.log_path.as_ref().unwrap()).contains("started"));
+    assert!(crate::helpers::log_text(f.log_path.as_ref().unwrap()).contains("started"));
 }
 
 #[tokio::test]
@@ -105,12 +104,7 @@ fn stale_groups_of_a_dead_engine_are_killed() {
         .spawn()
         .unwrap();
     let pgid = leader.id() as i32;
-    for _ in 0..500 {
-        if live_members(pgid).len() >= 3 {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_for_members(pgid, 3);
     assert_eq!(live_members(pgid).len(), 3);
     assert!(kill_stale_group(pgid, Duration::from_millis(200)).unwrap());
     leader.wait().unwrap();

@@ -3,12 +3,11 @@
 //! before dependants, the whole group stopped after them, a readiness timeout, a
 //! liveness failure that restarts, and a crash then resume that starts the service
 //! again before its dependant runs again.
-use crate::helpers::common;
+use crate::helpers::*;
 use baton::workflow::{ProbeCheck, load_str};
-use common::*;
 use serde_json::Value;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A loopback port nobody listens on right now.
 fn free_port() -> u16 {
@@ -36,18 +35,6 @@ fn line_of(stdout: &str, needle: &str) -> usize {
         .lines()
         .position(|l| l.contains(needle))
         .unwrap_or_else(|| panic!("no line with {needle:?} in:\n{stdout}"))
-}
-
-/// Wait (bounded) until `cond` holds.
-fn wait_for(what: &str, secs: u64, mut cond: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !cond() {
-        assert!(
-            start.elapsed() < Duration::from_secs(secs),
-            "{what} did not happen within {secs}s"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 fn pids(path: &Path) -> Vec<i32> {
@@ -217,7 +204,9 @@ fn a_readiness_timeout_fails_the_service_and_stops_its_whole_group() {
     // The shell and the sleep it started went with the group.
     for file in ["svc.pid", "child.pid"] {
         for pid in pids(&env.path().join(file)) {
-            wait_for(&format!("{file} {pid} to end"), 10, || !process_alive(pid));
+            wait_until(&format!("{file} {pid} to end"), secs(10), || {
+                !process_alive(pid)
+            });
         }
     }
 }
@@ -296,7 +285,7 @@ fn a_failing_liveness_probe_restarts_the_service() {
     assert_eq!(e["open"], false, "closed once the service succeeded");
     // The first process, which had stopped answering, was stopped.
     for pid in pids(&env.path().join("starts")) {
-        wait_for(&format!("listener {pid} to end"), 10, || {
+        wait_until(&format!("listener {pid} to end"), secs(10), || {
             !process_alive(pid)
         });
     }
@@ -361,10 +350,10 @@ fn resume_after_a_crash_starts_the_service_again_before_its_dependant() {
     assert_eq!(first.len(), 1);
 
     let resumed = env.spawn(&["resume", &run, "--headless"]);
-    wait_for("the service to be started again", 30, || {
+    wait_until("the service to be started again", secs(30), || {
         pids(&env.path().join("web.pids")).len() == 2
     });
-    wait_for("client's second attempt", 30, || {
+    wait_until("client's second attempt", secs(30), || {
         let show = env.show(&run);
         step_field(&show, "client", "attempts") == 2
             && step_field(&show, "client", "state") == "running"

@@ -1,11 +1,10 @@
 //! The shell executor against real processes: modes, environment, logs, exit codes,
 //! outputs, masking and injection safety.
-use crate::helpers::exec_support;
 
+use crate::helpers::{job, log_text};
 use baton::exec::{ExecError, spawn};
 use baton::model::mask::Masker;
 use baton::model::{StepOutcome, Usage};
-use exec_support::{job, log_text};
 use std::os::unix::fs::PermissionsExt;
 
 fn mode(path: &std::path::Path) -> u32 {

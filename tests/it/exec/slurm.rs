@@ -1,10 +1,8 @@
 //! Issue 13: workflows on a real single-node Slurm (tests/slurm/cluster.sh). Skipped,
 //! with the reason printed, only where Slurm is not installed or cannot be started.
-use crate::helpers::common;
-use common::*;
+use crate::helpers::*;
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 /// Start the cluster once per test process; `false` (and why, printed) when Slurm is
 /// missing.
@@ -72,17 +70,6 @@ fn jobs_of(run: &str) -> Vec<(String, String, String)> {
             Some((f.next()?.into(), f.next()?.into(), f.next()?.into()))
         })
         .collect()
-}
-
-fn wait_for(what: &str, secs: u64, mut ok: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !ok() {
-        assert!(
-            start.elapsed() < Duration::from_secs(secs),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 const HEAD: &str = r#"
@@ -188,11 +175,11 @@ fn cancel_scancels_a_running_job() {
     );
     let child = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
     let id = env.wait_run_id();
-    wait_for("the job to run", 30, || {
+    wait_until("the job to run", secs(30), || {
         jobs_of(&id).iter().any(|j| j.1 == "RUNNING")
     });
     // What the cluster says is recorded: the job left the queue and runs.
-    wait_for("the run's record to say the job runs", 30, || {
+    wait_until("the run's record to say the job runs", secs(30), || {
         let job = &step_field(&env.show(&id), "long", "jobs")[0];
         job["state"] == "RUNNING" && job["running_at"].is_string()
     });
@@ -200,7 +187,7 @@ fn cancel_scancels_a_running_job() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let out = wait_child(child, 60);
     assert_eq!(out.status.code(), Some(1));
-    wait_for("the job to end", 30, || {
+    wait_until("the job to end", secs(30), || {
         jobs_of(&id)
             .iter()
             .all(|j| j.1 != "RUNNING" && j.1 != "PENDING")
@@ -248,11 +235,11 @@ fn resume_after_kill_9_reattaches_without_running_the_job_again() {
     );
     let mut child = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
     let id = env.wait_run_id();
-    wait_for("the job to run", 30, || {
+    wait_until("the job to run", secs(30), || {
         jobs_of(&id).iter().any(|j| j.1 == "RUNNING")
     });
     // The job id is committed before baton relies on it.
-    wait_for("the job id in the store", 10, || {
+    wait_until("the job id in the store", secs(10), || {
         env.run(&["show", &id, "--json"])
             .stdout
             .windows(6)

@@ -2,8 +2,7 @@
 //! submitter's wait; one no engine took by then is never applied later, even when the
 //! submitter was killed while it waited. An engine sees commands submitted just before
 //! it starts.
-use crate::helpers::common;
-use common::*;
+use crate::helpers::*;
 use std::time::{Duration, Instant};
 
 const GATED: &str = r#"
@@ -33,17 +32,6 @@ fn last_command(env: &Env) -> Option<(String, Option<String>)> {
     .ok()
 }
 
-fn wait_until(what: &str, secs: u64, mut pred: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !pred() {
-        assert!(
-            start.elapsed() < Duration::from_secs(secs),
-            "timed out: {what}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[test]
 fn a_command_whose_submitter_was_killed_never_applies_later() {
     let env = Env::new();
@@ -54,18 +42,18 @@ fn a_command_whose_submitter_was_killed_never_applies_later() {
     // The engine is alive (its lease is fresh) but takes nothing while stopped.
     signal(engine.id(), nix::sys::signal::Signal::SIGSTOP);
     let mut approve = env.spawn(&["approve", &run, "deploy", "--reason", "go", "--wait", "2s"]);
-    wait_until("the command to be submitted", 10, || {
+    wait_until("the command to be submitted", secs(10), || {
         last_command(&env).is_some_and(|(status, _)| status == "pending")
     });
     approve.kill().expect("kill -9 the submitter");
     let _ = approve.wait();
     // Past the submitter's deadline, the engine comes back.
     let killed_at = Instant::now();
-    wait_until("the deadline to pass", 10, || {
+    wait_until("the deadline to pass", secs(10), || {
         killed_at.elapsed() > Duration::from_millis(2200)
     });
     signal(engine.id(), nix::sys::signal::Signal::SIGCONT);
-    wait_until("the engine to refuse the expired command", 20, || {
+    wait_until("the engine to refuse the expired command", secs(20), || {
         last_command(&env).is_some_and(|(status, _)| status == "refused")
     });
     let (_, outcome) = last_command(&env).expect("the command");

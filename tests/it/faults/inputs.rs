@@ -2,8 +2,7 @@
 //! refused before it is read) and closed pipes (no panic, truthful exit codes). The
 //! load errors themselves (NUL bytes, long durations, env cycles) are in the invalid
 //! corpus (tests/invalid_corpus.rs).
-use crate::helpers::common;
-use common::*;
+use crate::helpers::*;
 use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::process::Stdio;

@@ -1,8 +1,7 @@
 //! Under load (issue 16, point 6): 20 concurrent 10,000-step runs plus readers on one
 //! store all finish, with no "database is locked" failure, and no run is left in
 //! `pending`.
-use crate::helpers::common;
-use common::*;
+use crate::helpers::*;
 use std::fmt::Write as _;
 use std::process::Stdio;
 

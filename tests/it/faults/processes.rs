@@ -2,10 +2,8 @@
 //! only when it still belongs to the run. A group id recorded by a dead engine may have
 //! been taken by an unrelated group since (pid reuse after a reboot, in a PID
 //! namespace): that group is left alone.
-use crate::helpers::common;
-use common::*;
+use crate::helpers::*;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 #[test]
 fn resume_leaves_alone_a_recorded_group_that_is_no_longer_the_runs() {
@@ -62,8 +60,7 @@ fn resume_leaves_alone_a_recorded_group_that_is_no_longer_the_runs() {
     let _ = stranger.kill();
     let _ = stranger.wait();
     // The run's own leftover (the first attempt's `sleep 60`) was stopped.
-    let start = Instant::now();
-    loop {
+    wait_until("the run's leftover to be stopped", secs(10), || {
         let left = Command::new("pgrep")
             .args(["-f", "^sleep 60$"])
             .output()
@@ -78,14 +75,11 @@ fn resume_leaves_alone_a_recorded_group_that_is_no_longer_the_runs() {
             })
             .collect();
         if ours.is_empty() {
-            break;
+            Ok(())
+        } else {
+            Err(format!("leftover survived: {ours:?}"))
         }
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "leftover survived: {ours:?}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    });
 }
 
 /// Temporary directories are removed on every path: what a killed engine left behind
@@ -110,14 +104,9 @@ fn resume_removes_the_temporary_files_a_killed_engine_left() {
             })
             .unwrap_or_default()
     };
-    let start = Instant::now();
-    while leftovers().is_empty() {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "no files directory appeared"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until("a files directory to appear", secs(10), || {
+        !leftovers().is_empty()
+    });
     engine.kill().expect("kill -9 the engine");
     let _ = engine.wait();
     assert!(

@@ -2,8 +2,7 @@
 //! store; an empty or truncated database is refused; a store owned by another user is
 //! refused (root included); an engine whose database is deleted or replaced stops with
 //! exit 3 and starts nothing further.
-use crate::helpers::common;
-use common::*;
+use crate::helpers::*;
 use std::time::{Duration, Instant};
 
 fn all(o: &std::process::Output) -> String {
@@ -117,15 +116,14 @@ fn an_engine_whose_database_is_deleted_stops_with_exit_3_and_starts_nothing() {
     assert!(!env.path().join("after-ran").exists());
     assert!(!env.path().join("gated-ran").exists());
     // The step that was running is stopped too: nothing could record its end.
-    let start = Instant::now();
-    while !processes_of(&run).is_empty() {
-        assert!(
-            start.elapsed() < Duration::from_secs(15),
-            "the step's processes survived: {:?}",
-            processes_of(&run)
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_until("the step's processes to be stopped", secs(15), || {
+        let left = processes_of(&run);
+        if left.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("survived: {left:?}"))
+        }
+    });
 }
 
 /// Pids of live processes whose environment carries this run's id.

@@ -2,8 +2,7 @@
 //! `cancel` work on runs no engine drives (finished, or interrupted with their engine
 //! dead), taking the run over; a command that cannot apply is refused at once with the
 //! reason and the run's state, never after a timeout and never with circular advice.
-use crate::helpers::common;
-use common::*;
+use crate::helpers::*;
 use std::process::Output;
 
 const FLAKY: &str = r#"
@@ -179,15 +178,14 @@ fn approve_on_a_dead_engines_gate_with_detach_runs_in_the_background() {
         .lines()
         .find_map(|l| l.split("its output: ").nth(1))
         .expect("log path printed");
-    let wait = std::time::Instant::now();
-    loop {
+    wait_until("the engine log to say deploy succeeded", secs(20), || {
         let text = std::fs::read_to_string(log.trim()).unwrap_or_default();
         if text.contains("deploy") && text.contains("succeeded") {
-            break;
+            Ok(())
+        } else {
+            Err(text)
         }
-        assert!(wait.elapsed().as_secs() < 20, "engine log: {text}");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    });
 }
 
 #[test]

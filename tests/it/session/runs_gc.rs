@@ -1,8 +1,7 @@
 //! Issue 10 point 4: a run's liveness is visible (`runs`, `show` say `interrupted` when
 //! its engine is gone), and `runs rm` / `gc` delete finished runs with the deletion on
 //! the audit chain.
-use crate::helpers::common;
-use common::*;
+use crate::helpers::*;
 use rusqlite::Connection;
 use serde_json::Value;
 use std::process::Child;
@@ -29,22 +28,18 @@ fn gated(env: &Env) -> (Child, String) {
         Vec::new()
     };
     let child = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
-    let start = std::time::Instant::now();
-    let id = loop {
+    let id = wait_until("a new run to appear", secs(10), || {
         // The engine creates the file before SQLite writes its header: a `runs` that
         // finds it empty is tried again, as `wait_run_id` does.
         let listed = env.run(&["runs", "--json"]);
-        if let Ok(serde_json::Value::Array(runs)) = serde_json::from_slice(&listed.stdout)
-            && let Some(id) = runs
-                .iter()
-                .filter_map(|r| r["id"].as_str())
-                .find(|i| !before.iter().any(|b| b == i))
-        {
-            break id.to_string();
-        }
-        assert!(start.elapsed().as_secs() < 10, "no new run appeared");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    };
+        let runs = serde_json::from_slice::<serde_json::Value>(&listed.stdout).ok()?;
+        let id = runs
+            .as_array()?
+            .iter()
+            .filter_map(|r| r["id"].as_str())
+            .find(|i| !before.iter().any(|b| b == i))?;
+        Some(id.to_string())
+    });
     env.wait_step(&id, "deploy", "waiting_approval", 15);
     (child, id)
 }

@@ -1,10 +1,9 @@
 //! The audit chain through the store: decisions become rows, tampering with plain SQL
 //! is detected and named, HMAC keys rotate.
-use crate::helpers::support;
 
+use crate::helpers::*;
 use baton::model::{RunState, StepState};
 use baton::store::{AuditKeys, AuditVerdict, Store};
-use support::*;
 
 fn decisions(sc: &mut Script) {
     sc.started()
@@ -117,7 +116,7 @@ fn a_deleted_row_is_named_in_the_middle_and_at_the_end() {
         }
     ));
 
-    let db2 = support::db();
+    let db2 = crate::helpers::db();
     let mut s2 = store_with_run(&db2, "R1");
     s2.set_audit_keys(AuditKeys::default());
     let mut sc = Script::new("R1");

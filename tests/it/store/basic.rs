@@ -1,11 +1,10 @@
 //! Store: migrations, commit and replay, projections, run lookup, commands, change
 //! detection and leases.
-use crate::helpers::support;
 
+use crate::helpers::*;
 use baton::model::{Command, CommandOutcome, ErrorKind, EventKind, RunState, StepState, Timestamp};
 use baton::store::{Claimed, LeaseOutcome, Store, StoreError, schema};
 use std::time::Duration;
-use support::*;
 
 #[test]
 fn migrations_apply_once_and_reopen_is_idempotent() {

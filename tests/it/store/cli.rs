@@ -1,11 +1,10 @@
 //! The read-only CLI (`runs`, `show`, `logs`, `audit`) through the real binary, on a
 //! database populated through the Store API.
-use crate::helpers::support;
 
+use crate::helpers::*;
 use baton::model::{ErrorKind, EventKind, RunState, StepState};
 use baton::store::{AuditKeys, Store};
 use std::process::Command;
-use support::*;
 
 fn baton(db: &Db, args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_baton"))
@@ -131,7 +130,7 @@ fn unknown_and_ambiguous_runs_are_usage_errors_and_storage_faults_exit_3() {
     assert_eq!(code, 2);
     assert!(err.contains("not found"), "{err}");
 
-    let junk = support::db();
+    let junk = crate::helpers::db();
     std::fs::create_dir_all(junk.path.parent().unwrap()).unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(

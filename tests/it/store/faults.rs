@@ -1,11 +1,10 @@
 //! Storage faults give clear errors and lose nothing committed; permissions are enforced.
-use crate::helpers::support;
 
+use crate::helpers::*;
 use baton::model::RunState;
 use baton::store::{Store, StoreError};
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
-use support::*;
 
 fn mode(p: &std::path::Path) -> u32 {
     std::fs::metadata(p).unwrap().permissions().mode() & 0o777

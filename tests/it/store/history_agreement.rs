@@ -4,10 +4,9 @@
 //! the stored events, as `baton tui` builds it) and `show --json` must agree on every
 //! step's state, attempts and duration and on the run's health and quality, and the
 //! console's Audit tab must name every decision as `baton audit --json` does.
-use crate::helpers::common;
+use crate::helpers::*;
 use baton::model::{RunView, Timestamp};
 use baton::store::Store;
-use common::*;
 use serde_json::Value;
 use std::process::Child;
 use std::time::{Duration, Instant};

@@ -2,13 +2,12 @@
 //! failures and their error records, errors closed, retried and marked steps, gates,
 //! outputs, skipped steps, compensation, the run's end) committed one event per
 //! transaction, all in one transaction and in random chunks leave the same tables.
-use crate::helpers::support;
 
+use crate::helpers::*;
 use baton::model::{ErrorKind, EventKind, RunState, StepOutcome, StepState, Timestamp, Usage};
 use proptest::prelude::*;
 use rusqlite::types::Value;
 use std::collections::BTreeMap;
-use support::*;
 
 const RUN: &str = "01jzq8k3m5n7p9r1s3t5v7x9z1";
 

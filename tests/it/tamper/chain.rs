@@ -3,16 +3,14 @@
 //! and inserted events (triggers dropped), edited approvals, runs deleted behind the
 //! store's back, and one forged `step_state_changed` that would pass a gate on resume.
 //! The attacker recomputes every plain SHA-256 hash the way the module docs describe.
-use crate::helpers::common;
-use crate::helpers::support;
 
+use crate::helpers::{Env, text};
+use crate::helpers::{Script, db, raw, store_with_run};
 use baton::model::{RunState, StepState};
 use baton::store::{AuditKeys, AuditVerdict, Sealed, Store, StoreError};
-use common::{Env, text};
 use rusqlite::{Connection, params};
 use sha2::{Digest, Sha256};
 use std::process::Output;
-use support::{Script, db, raw, store_with_run};
 
 const KEY: &str = "the-operators-audit-key";
 
@@ -94,7 +92,7 @@ fn drop_triggers(c: &Connection) {
 }
 
 /// A keyed run `R1` with a gate decided by a vote: 11 events, 6 audit rows.
-fn keyed_store() -> (support::Db, Store) {
+fn keyed_store() -> (crate::helpers::Db, Store) {
     let db = db();
     let mut s = store_with_run(&db, "R1");
     s.set_audit_keys(keys());
@@ -246,7 +244,7 @@ fn a_cut_tail_with_its_head_rewritten_is_caught_with_a_key_and_admitted_without(
 
     // Without a key the same cut cannot be told from a shorter history, and verify
     // says what it proves.
-    let db = support::db();
+    let db = crate::helpers::db();
     let mut s = store_with_run(&db, "R1");
     s.set_audit_keys(AuditKeys::default());
     let mut sc = Script::new("R1");
@@ -366,8 +364,8 @@ fn edited_deleted_or_inserted_approvals_are_named() {
 #[test]
 fn runs_rm_keeps_verifying_a_run_deleted_behind_the_stores_back_does_not() {
     let (db, mut s) = keyed_store();
-    s.create_run(&support::new_run("R2", 2)).unwrap();
-    s.create_run(&support::new_run("R3", 3)).unwrap();
+    s.create_run(&crate::helpers::new_run("R2", 2)).unwrap();
+    s.create_run(&crate::helpers::new_run("R3", 3)).unwrap();
     for run in ["R2", "R3"] {
         let mut sc = Script::new(run);
         sc.started().ok_step("build").run_finished(RunState::Failed);
@@ -462,7 +460,7 @@ fn writers_never_break_a_keyed_store_and_seal_adopts_one_recorded_without_a_key(
     );
 
     // Now keyed, a writer without the key is refused instead of breaking the chains.
-    s.create_run(&support::new_run("R2", 2)).unwrap();
+    s.create_run(&crate::helpers::new_run("R2", 2)).unwrap();
     s.set_audit_keys(AuditKeys::default());
     let mut sc2 = Script::new("R2");
     sc2.started();

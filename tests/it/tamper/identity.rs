@@ -1,8 +1,7 @@
 //! Issue 11, tried as an attacker who can run `baton`: spoofed names, one person voting
 //! twice, `mark` around a gate, `--auto-approve` on gates that say who decides, and a
 //! store shared by a group. Two OS accounts: root (the tests run as root) and `nobody`.
-use crate::helpers::common;
-use common::*;
+use crate::helpers::*;
 
 fn start(env: &Env, wf: &str, extra: &[&str]) -> (std::process::Child, String) {
     let path = env.workflow("w.toml", wf);
@@ -315,8 +314,7 @@ gate = { prompt = "Ship?", approvers = ["nobody", "alice"], quorum = 2 }
     assert!(proofs.is_dir(), "made by store init --group");
     std::fs::write(proofs.join(nonce), baton::store::proof::digest(&id, &json)).unwrap();
     insert(&json);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    let outcomes: Vec<String> = loop {
+    let outcomes: Vec<String> = wait_until("the commands to be refused", secs(20), || {
         let rows: Vec<(String, Option<String>)> = db
             .prepare("SELECT status, outcome FROM commands ORDER BY id")
             .unwrap()
@@ -325,14 +323,11 @@ gate = { prompt = "Ship?", approvers = ["nobody", "alice"], quorum = 2 }
             .collect::<Result<_, _>>()
             .unwrap();
         if rows.iter().all(|(s, _)| s == "refused") {
-            break rows.into_iter().filter_map(|(_, o)| o).collect();
+            Ok(rows.into_iter().filter_map(|(_, o)| o).collect())
+        } else {
+            Err(format!("not refused: {rows:?}"))
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "not refused: {rows:?}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    };
+    });
     assert!(
         outcomes[0].contains("no proof that `nobody` submitted it"),
         "{outcomes:?}"

@@ -2,8 +2,7 @@
 //! outputs passed on as `***`, unset declared secrets, a typed tool parameter fed a
 //! wrong value through a template, the audit key in a step's environment, and a step's
 //! `dir` changed after its approval.
-use crate::helpers::common;
-use common::*;
+use crate::helpers::*;
 
 fn all(out: &std::process::Output) -> String {
     format!("{}{}", text(&out.stdout), text(&out.stderr))

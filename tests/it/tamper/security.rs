@@ -1,7 +1,6 @@
 //! Issue 6 point 7: values never become shell code; secrets never reach logs, the
 //! store, the events or `show`; the database is private to its owner.
-use crate::helpers::common;
-use common::*;
+use crate::helpers::*;
 use std::os::unix::fs::PermissionsExt;
 
 #[test]

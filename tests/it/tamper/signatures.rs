@@ -3,8 +3,7 @@
 //! decisions, keys of non-approvers, one key voting twice, votes written into the
 //! database, a tampered record under `audit verify`; and interoperability with
 //! `ssh-keygen -Y sign|verify` and ssh-agent both ways.
-use crate::helpers::common;
-use common::*;
+use crate::helpers::*;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -480,14 +479,9 @@ fn votes_written_into_the_database_do_not_count() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
-    while s.env.runs()[0]["driven_by"].is_null() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "resume never took the run"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    wait_until("resume to take the run", secs(15), || {
+        !s.env.runs()[0]["driven_by"].is_null()
+    });
     let key = s.alice.to_str().unwrap();
     let out = s.baton(&[
         "approve",

@@ -1,4 +1,4 @@
-//! Shared helpers for the store tests: a temp database and hand-built events.
+//! Helpers for tests of the store: a temp database and hand-built events.
 #![allow(dead_code)]
 use baton::model::{
     Command, ErrorKind, ErrorRecord, Event, EventKind, RunState, StepOutcome, StepState, Timestamp,

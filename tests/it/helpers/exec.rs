@@ -1,4 +1,4 @@
-// Shared helpers for the exec_* tests (included with `mod exec_support;`).
+//! Helpers for tests of executors against real processes: a shell job, its process group.
 #![allow(dead_code)]
 use baton::exec::ShellJob;
 use baton::model::mask::Masker;

@@ -1,9 +1,10 @@
 //! Helpers for tests that drive the real `baton` binary in temp dirs.
 #![allow(dead_code)]
+use super::wait::{poll, secs, wait_until};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub struct Env {
     pub dir: tempfile::TempDir,
@@ -105,35 +106,29 @@ impl Env {
     }
     /// The id of the newest run, waiting up to 10 s for one to appear.
     pub fn wait_run_id(&self) -> String {
-        let start = Instant::now();
-        loop {
-            if self.db().exists() {
-                let out = self.run(&["runs", "--json"]);
-                if let Ok(Value::Array(a)) = serde_json::from_slice::<Value>(&out.stdout)
-                    && let Some(id) = a.first().and_then(|r| r["id"].as_str())
-                {
-                    return id.to_string();
-                }
+        wait_until("a run to appear", secs(10), || {
+            // The engine creates the file before SQLite writes its header: a `runs` that
+            // finds it empty is tried again.
+            if !self.db().exists() {
+                return None;
             }
-            assert!(start.elapsed() < Duration::from_secs(10), "no run appeared");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+            let out = self.run(&["runs", "--json"]);
+            let runs = serde_json::from_slice::<Value>(&out.stdout).ok()?;
+            runs[0]["id"].as_str().map(str::to_string)
+        })
     }
     /// Wait until `step` of `run` is in `state` (per `show --json`), up to `secs`.
     pub fn wait_step(&self, run: &str, step: &str, state: &str, secs: u64) {
-        let start = Instant::now();
-        loop {
+        let what = format!("{step} to reach {state}");
+        wait_until(&what, Duration::from_secs(secs), || {
             let v = self.show(run);
             // The step may not be in the store yet, right after the run was created.
             if step_state(&v, step).as_deref() == Some(state) {
-                return;
+                Ok(())
+            } else {
+                Err(format!("{v:#}"))
             }
-            assert!(
-                start.elapsed() < Duration::from_secs(secs),
-                "{step} never reached {state}: {v:#}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        })
     }
 }
 
@@ -176,22 +171,20 @@ pub fn run_id_of(stdout: &str) -> String {
 
 /// Wait for a child with a deadline; kill it and fail the test if it overruns.
 pub fn wait_child(mut child: Child, secs: u64) -> Output {
-    let start = Instant::now();
-    loop {
-        if let Ok(Some(_)) = child.try_wait() {
-            return child.wait_with_output().expect("output");
-        }
-        if start.elapsed() > Duration::from_secs(secs) {
-            let _ = child.kill();
-            let out = child.wait_with_output().expect("output");
-            panic!(
-                "baton did not finish in {secs}s\nstdout:\n{}\nstderr:\n{}",
-                text(&out.stdout),
-                text(&out.stderr)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
+    let exited = poll(Duration::from_secs(secs), || {
+        matches!(child.try_wait(), Ok(Some(_)))
+    });
+    if exited.is_err() {
+        let _ = child.kill();
     }
+    let out = child.wait_with_output().expect("output");
+    assert!(
+        exited.is_ok(),
+        "baton did not finish in {secs}s\nstdout:\n{}\nstderr:\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    out
 }
 
 /// Whether a process still runs (a zombie waiting to be reaped does not).
@@ -293,11 +286,7 @@ impl SshAgent {
             .stderr(Stdio::null())
             .spawn()
             .expect("ssh-agent is installed");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !sock.exists() {
-            assert!(Instant::now() < deadline, "ssh-agent did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_until("ssh-agent to listen", secs(10), || sock.exists());
         SshAgent { sock, child }
     }
 
