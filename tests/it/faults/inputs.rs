@@ -1,7 +1,7 @@
 //! Issue 16 points 3 and 7: bounded inputs (what is not a regular file, or too large, is
 //! refused before it is read) and closed pipes (no panic, truthful exit codes). The
 //! load errors themselves (NUL bytes, long durations, env cycles) are in the invalid
-//! corpus (tests/invalid_corpus.rs).
+//! corpus (tests/it/workflow/invalid_corpus.rs).
 use crate::helpers::*;
 use std::io::Read;
 use std::os::unix::process::CommandExt;

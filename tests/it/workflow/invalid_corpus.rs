@@ -1,5 +1,5 @@
 //! Every workflow in tests/fixtures/invalid/ must fail to load; the rendered
-//! diagnostics are snapshotted (tests/snapshots/) and reviewed by eye.
+//! diagnostics are snapshotted (snapshots/ beside this file) and reviewed by eye.
 use baton::workflow::load_file;
 use std::path::Path;
 
