@@ -1,12 +1,16 @@
 //! A step that prints 50 MB, or one 10 MB line, does not grow baton's memory: output is
 //! streamed in fixed chunks and the tail caps line length. One test in this binary so
 //! that VmHWM (peak RSS of the process) measures only it.
-mod exec_support;
+//!
+//! A binary of its own, not a module of tests/it: VmHWM is the peak of the whole process,
+//! so any other test running beside it would count.
+#[path = "it/helpers/exec.rs"]
+mod helpers;
 
 use baton::exec::{TailHandle, spawn};
 use baton::model::StepOutcome;
 use baton::model::mask::Masker;
-use exec_support::job;
+use helpers::job;
 
 fn vm_hwm_kib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();

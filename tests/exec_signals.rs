@@ -1,4 +1,7 @@
 //! Shutdown signals are delivered to the driver instead of killing baton.
+//!
+//! A binary of its own, not a module of tests/it: it installs process-wide handlers for
+//! SIGINT, SIGTERM and SIGHUP and raises them, which other tests in the process would see.
 use baton::exec::{ShutdownSignal, ShutdownSignals};
 use nix::sys::signal::{Signal, raise};
 

@@ -1,0 +1,361 @@
+//! The loader: walks the spanned TOML tree itself (so it can report every problem, not
+//! only the first), then resolves names to indices and checks the graph and templates.
+//! The result is a `Plan` only when the file has no diagnostics at all.
+use super::diag::{Diagnostics, Reporter, did_you_mean};
+use super::graph;
+use super::plan::*;
+use super::template::{
+    Template, TemplateRef, TemplateSegment, is_name, is_step_id, parse_template,
+};
+use super::tree::{self, Entry, Node, Span, Val};
+use super::units::{parse_duration, parse_rate};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+mod defaults;
+mod gates;
+mod limits;
+mod params;
+mod resolve;
+mod steps;
+mod templates;
+mod values;
+
+use values::{d_too_long, regex_error, short, sub};
+
+const TOP_FIELDS: &[&str] = &[
+    "name",
+    "description",
+    "max_parallel",
+    "timeout",
+    "budget",
+    "params",
+    "env",
+    "secrets",
+    "defaults",
+    "pools",
+    "executors",
+    "notify",
+    "tools",
+    "approvals",
+    "step",
+];
+
+/// Load and validate the workflow at `path`. A missing, unreadable, non-regular,
+/// too large or non-UTF-8 file is a diagnostic too (see `source::read_source`).
+pub fn load_file(path: &Path) -> Result<Plan, Diagnostics> {
+    load_str(&super::source::read_source(path)?, path)
+}
+
+/// Where the allowed signers of `[approvals]` come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignersFrom<'a> {
+    /// The file `allowed_signers` names (a new run, `baton validate`).
+    File,
+    /// The text recorded when the run started (`None`: it had no `[approvals]`), so
+    /// that a run keeps the signers it started with whatever the file says now.
+    Recorded(Option<&'a str>),
+}
+
+/// Load and validate `source`; `path` names it in diagnostics and its parent directory
+/// becomes the plan's `base_dir`.
+pub fn load_str(source: &str, path: &Path) -> Result<Plan, Diagnostics> {
+    load_str_with(source, path, SignersFrom::File)
+}
+
+/// [`load_str`], taking the allowed signers from `signers`.
+pub fn load_str_with(
+    source: &str,
+    path: &Path,
+    signers: SignersFrom<'_>,
+) -> Result<Plan, Diagnostics> {
+    let mut r = Reporter::new(path.to_path_buf(), source);
+    let root = match tree::parse(source) {
+        Ok(root) => root,
+        Err((message, span)) => {
+            r.error(
+                &span,
+                format!("invalid TOML: {message}"),
+                "fix the TOML syntax here (strings need quotes, tables need [brackets], keys may appear once)",
+            );
+            return Err(r.finish());
+        }
+    };
+    // Absolute, so steps run in the file's directory whatever the engine's cwd
+    // (`dag.toml` has an empty parent, which is the current directory).
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let base_dir = std::path::absolute(parent).unwrap_or_else(|_| parent.to_path_buf());
+    let plan = Loader {
+        r: &mut r,
+        env_names: Vec::new(),
+        recorded_signers: match signers {
+            SignersFrom::File => None,
+            SignersFrom::Recorded(t) => Some(t.map(str::to_string)),
+        },
+    }
+    .load(&root, path, base_dir);
+    match plan {
+        Some(plan) if r.diags.is_empty() => Ok(plan),
+        _ => Err(r.finish()),
+    }
+}
+
+struct Loader<'r, 's> {
+    r: &'r mut Reporter<'s>,
+    /// The run-wide `env` names, which `${{ env.NAME }}` may read.
+    env_names: Vec<String>,
+    /// `None`: read the allowed signers from their file; else the run's record.
+    recorded_signers: Option<Option<String>>,
+}
+
+/// A step as written, before names are resolved.
+struct RawStep<'n> {
+    span: Span,
+    id: Option<(&'n str, Span)>,
+    needs: Vec<(&'n str, Span)>,
+    run: Option<(&'n str, Span)>,
+    uses: Option<(&'n str, Span)>,
+    with: Option<(Vec<TextEntry<'n>>, Span)>,
+    env: Vec<TextEntry<'n>>,
+    when: Trigger,
+    timeout: Option<Duration>,
+    retry: RetryPolicy,
+    pool: Option<(&'n str, Span)>,
+    executor: Option<(&'n str, Span)>,
+    requires: Vec<(&'n str, Span)>,
+    dir: Option<&'n str>,
+    cost: f64,
+    outputs: BTreeMap<String, OutputSpec>,
+    compensate: Option<(&'n str, Span)>,
+    gate: Option<RawGate<'n>>,
+    idempotent: bool,
+    /// `run`, `uses` or `gate` is present (even if malformed).
+    has_action_key: bool,
+}
+
+/// `KEY = "value"` where the value may be a template.
+struct TextEntry<'n> {
+    key: &'n str,
+    key_span: Span,
+    value: String,
+    span: Span,
+}
+
+struct RawGate<'n> {
+    span: Span,
+    prompt: Option<(&'n str, Span)>,
+    /// Each with where it is written.
+    approvers: Vec<(String, Span)>,
+    quorum: Option<(u32, Span)>,
+    timeout: Option<Duration>,
+    on_timeout: OnTimeout,
+    on_timeout_span: Option<Span>,
+    allow_self_approval: bool,
+    /// `signed = true` and where.
+    signed: Option<Span>,
+}
+
+/// A template use, to be checked once all steps are known.
+#[derive(Clone, Copy, PartialEq)]
+enum TemplateSite {
+    RunEnv,
+    StepEnv,
+    With,
+    Prompt,
+}
+
+impl<'r, 's> Loader<'r, 's> {
+    fn err(&mut self, span: &Span, message: impl Into<String>, hint: impl Into<super::diag::Hint>) {
+        self.r.error(span, message, hint);
+    }
+
+    fn load(&mut self, root: &Node, path: &Path, base_dir: PathBuf) -> Option<Plan> {
+        let top = root.entries().unwrap_or(&[]);
+        self.unknown_fields(top, TOP_FIELDS, "at the top level of the workflow");
+
+        let name = match get(top, "name") {
+            Some(n) => self.string(n, "`name`").unwrap_or_default().to_string(),
+            None => {
+                self.err(
+                    &(0..0),
+                    "the workflow has no `name`",
+                    "add a line such as name = \"release\" at the top of the file",
+                );
+                String::new()
+            }
+        };
+        if get(top, "name").is_some() && name.trim().is_empty() && self.r.diags.is_empty() {
+            let span = get(top, "name").map(|n| n.span.clone()).unwrap_or(0..0);
+            self.err(
+                &span,
+                "`name` is empty",
+                "give the workflow a name such as \"release\"",
+            );
+        }
+        let description = get(top, "description")
+            .and_then(|n| self.string(n, "`description`"))
+            .map(str::to_string);
+        let max_parallel = match get(top, "max_parallel") {
+            Some(n) => self.int_at_least(n, "`max_parallel`", 1).unwrap_or(1) as usize,
+            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        };
+        let timeout = get(top, "timeout").and_then(|n| self.duration(n, "`timeout`"));
+        let budget = get(top, "budget").and_then(|n| self.budget(n));
+        let params = get(top, "params")
+            .map(|n| self.params(n))
+            .unwrap_or_default();
+        let env = get(top, "env")
+            .map(|n| self.text_table(n, "`env`", true))
+            .unwrap_or_default();
+        self.env_names = env.iter().map(|e| e.key.to_string()).collect();
+        let secrets = get(top, "secrets")
+            .map(|n| self.secrets(n))
+            .unwrap_or_default();
+        let (default_timeout, default_retry) = get(top, "defaults")
+            .map(|n| self.defaults(n))
+            .unwrap_or((None, RetryPolicy::default()));
+        let notify = get_entry(top, "notify")
+            .map(|e| super::notify::NotifyReader { r: self.r }.notifiers(e))
+            .unwrap_or_default();
+        let pools = get(top, "pools").map(|n| self.pools(n)).unwrap_or_default();
+        let tools = get(top, "tools").map(|n| self.tools(n)).unwrap_or_default();
+        let approvals = get(top, "approvals").and_then(|n| self.approvals(n, &base_dir));
+
+        let raw_steps = match get_entry(top, "step") {
+            None => {
+                let hint = if get(top, "steps").is_some() {
+                    "steps are written [[step]] (singular), one block per step"
+                } else {
+                    "add at least one step:\n    [[step]]\n    id = \"hello\"\n    run = \"echo hello\""
+                };
+                self.err(&(0..0), "the workflow has no steps", hint);
+                Vec::new()
+            }
+            Some(e) => self.steps(e, default_timeout, &default_retry),
+        };
+
+        self.check_signed_gates(&raw_steps, approvals.as_ref(), get(top, "approvals"));
+        let param_names: Vec<&str> = params.iter().map(|p: &ParamSpec| p.name.as_str()).collect();
+        let mut plan_env = BTreeMap::new();
+        for e in &env {
+            if let Some(t) = self.template(e, TemplateSite::RunEnv, &param_names) {
+                plan_env.insert(e.key.to_string(), t);
+            }
+        }
+        for cycle in super::envrefs::env_cycles(&plan_env) {
+            let span = env
+                .iter()
+                .find(|e| e.key == cycle[0])
+                .map_or(0..0, |e| e.span.clone());
+            self.err(
+                &span,
+                format!("the run-wide `env` entries read each other in a cycle: {}", cycle.join(" -> ")),
+                format!(
+                    "`{0} -> {1}` means the value of {0} reads ${{{{ env.{1} }}}}; give one of these entries a value that does not read the others",
+                    cycle[0], cycle[1]
+                ),
+            );
+        }
+
+        let steps =
+            self.resolve_steps(&raw_steps, &tools, &pools, &param_names, base_dir.as_path());
+        let graph = steps.map(|(steps, needs_spans, refs)| {
+            let g = graph::analyse(&steps.iter().map(|s| s.needs.clone()).collect::<Vec<_>>());
+            for cycle in &g.cycles {
+                let first = cycle[0];
+                let next = cycle[1 % cycle.len()];
+                let span = needs_spans[first]
+                    .iter()
+                    .find(|(n, _)| *n == next)
+                    .map(|(_, s)| s.clone())
+                    .unwrap_or_else(|| raw_steps[first].span.clone());
+                let mut names: Vec<&str> = cycle.iter().map(|&i| steps[i].id.as_str()).collect();
+                names.push(&steps[first].id);
+                self.err(
+                    &span,
+                    format!("dependency cycle: {}", names.join(" -> ")),
+                    "each arrow reads \"needs\"; remove one of these `needs` entries so the steps can be ordered",
+                );
+            }
+            if g.cycles.is_empty() {
+                let pairs: Vec<(usize, usize)> = refs.iter().map(|r| (r.from, r.target)).collect();
+                let ok = graph::ancestors_hold(&steps, &g.layers, &pairs);
+                for (r, ok) in refs.iter().zip(ok) {
+                    if !ok {
+                        self.err(
+                            &r.span,
+                            format!(
+                                "step `{}` reads `steps.{}.outputs.{}`, but `{}` is not among its ancestors",
+                                steps[r.from].id, steps[r.target].id, r.key, steps[r.target].id
+                            ),
+                            format!(
+                                "a step can only read outputs of steps that finish before it starts; add \"{}\" to the `needs` of `{}` (directly or through a step it needs)",
+                                steps[r.target].id, steps[r.from].id
+                            ),
+                        );
+                    }
+                }
+            }
+            (steps, g)
+        });
+
+        let executors = get(top, "executors")
+            .map(|n| self.executors().executors(n, &base_dir))
+            .unwrap_or_default();
+        let steps = graph.map(|(mut steps, g)| {
+            self.route(top, &raw_steps, &mut steps, &executors);
+            super::caching::CacheReader { r: self.r }.apply(top, &mut steps, &base_dir);
+            super::services::ServiceReader { r: self.r }.apply(top, &mut steps, &executors);
+            (steps, g)
+        });
+        let (steps, g) = steps?;
+        if !self.r.diags.is_empty() {
+            return None;
+        }
+        let dependants = graph::dependants(&steps);
+        Some(Plan {
+            name,
+            description,
+            source: path.to_path_buf(),
+            base_dir,
+            max_parallel,
+            timeout,
+            budget,
+            params,
+            env: plan_env,
+            secrets,
+            pools,
+            executors,
+            notify,
+            tools,
+            approvals,
+            steps,
+            layers: g.layers,
+            dependants,
+        })
+    }
+
+    fn executors(&mut self) -> super::executors::ExecutorReader<'_, 's> {
+        super::executors::ExecutorReader { r: self.r }
+    }
+}
+
+/// A step-output reference, checked against the graph once it is known to be acyclic.
+struct StepRef {
+    from: usize,
+    target: usize,
+    key: String,
+    span: Span,
+}
+
+fn get<'n>(entries: &'n [Entry], key: &str) -> Option<&'n Node> {
+    get_entry(entries, key).map(|e| &e.node)
+}
+
+fn get_entry<'n>(entries: &'n [Entry], key: &str) -> Option<&'n Entry> {
+    entries.iter().find(|e| e.key == key)
+}

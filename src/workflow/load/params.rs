@@ -1,0 +1,277 @@
+//! `[params]`, `secrets` and `[tools]` (whose parameters are declared like the
+//! workflow's).
+use super::*;
+
+pub(super) const PARAM_FIELDS: &[&str] = &[
+    "type",
+    "required",
+    "default",
+    "pattern",
+    "secret",
+    "description",
+    "values",
+];
+pub(super) const TOOL_FIELDS: &[&str] = &["run", "params", "description"];
+pub(super) const TOOL_PARAM_FIELDS: &[&str] =
+    &["type", "required", "default", "description", "values"];
+
+impl Loader<'_, '_> {
+    pub(super) fn params(&mut self, n: &Node) -> Vec<ParamSpec> {
+        let Some(entries) = self.table(n, "`params`", "[params.version] with type = \"string\"")
+        else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for e in entries {
+            if !is_name(&e.key, true) {
+                self.err(
+                    &e.key_span,
+                    format!("parameter name `{}` is invalid", e.key),
+                    "use letters, digits, '_' and '-', starting with a letter or '_'",
+                );
+            }
+            let what = format!("parameter `{}`", e.key);
+            if let Some(p) = self.param_spec(&e.node, &what, PARAM_FIELDS) {
+                out.push(ParamSpec {
+                    name: e.key.clone(),
+                    ty: p.ty,
+                    required: p.required,
+                    default: p.default,
+                    pattern: p.pattern,
+                    secret: p.secret,
+                    description: p.description,
+                });
+            }
+        }
+        out
+    }
+
+    /// A typed parameter (run param or tool param: `fields` says which keys apply).
+    pub(super) fn param_spec(&mut self, n: &Node, what: &str, fields: &[&str]) -> Option<RawParam> {
+        let entries = self.table(n, what, "{ type = \"string\", required = true }")?;
+        self.unknown_fields(entries, fields, &format!("in {what}"));
+        let mut ty = ParamType::String;
+        let values = get(entries, "values");
+        if let Some(t) = get(entries, "type") {
+            match self.string(t, &format!("`type` of {what}")) {
+                Some("string") => {}
+                Some("int") => ty = ParamType::Int,
+                Some("bool") => ty = ParamType::Bool,
+                Some("enum") => {
+                    let list = match values {
+                        Some(v) => self.string_list(
+                            v,
+                            &format!("`values` of {what}"),
+                            "values = [\"staging\", \"production\"]",
+                        ),
+                        None => Vec::new(),
+                    };
+                    if list.is_empty() {
+                        self.err(
+                            &t.span,
+                            format!("{what} is an enum but lists no `values`"),
+                            "add the allowed values, e.g. values = [\"staging\", \"production\"]",
+                        );
+                    }
+                    ty = ParamType::Enum(list.into_iter().map(|(s, _)| s.to_string()).collect());
+                }
+                Some(other) => {
+                    let hint =
+                        did_you_mean(other, &["string", "int", "bool", "enum"], "parameter types");
+                    self.err(
+                        &t.span,
+                        format!("unknown type \"{other}\" for {what}"),
+                        format!("{hint} (a type is \"string\", \"int\", \"bool\" or \"enum\")"),
+                    );
+                }
+                None => {}
+            }
+        }
+        if let Some(v) = values
+            && !matches!(ty, ParamType::Enum(_))
+        {
+            self.err(
+                &v.span,
+                format!("{what} has `values` but is not an enum"),
+                "add type = \"enum\", or remove `values`",
+            );
+        }
+        let required = get(entries, "required")
+            .and_then(|r| self.boolean(r, &format!("`required` of {what}")))
+            .unwrap_or(false);
+        let secret = get(entries, "secret")
+            .and_then(|r| self.boolean(r, &format!("`secret` of {what}")))
+            .unwrap_or(false);
+        let description = get(entries, "description")
+            .and_then(|d| self.string(d, &format!("`description` of {what}")))
+            .map(str::to_string);
+        let pattern = get(entries, "pattern").and_then(|p| {
+            let s = self.string(p, &format!("`pattern` of {what}"))?;
+            regex::Regex::new(s)
+                .map_err(|e| {
+                    let first = regex_error(&e);
+                    self.err(
+                        &p.span,
+                        format!("`pattern` of {what} is not a valid regular expression: {first}"),
+                        "write a Rust regex in a literal string, e.g. pattern = '^\\d+\\.\\d+\\.\\d+$'",
+                    )
+                })
+                .ok()
+        });
+        let default = get(entries, "default").and_then(|d| {
+            let text = match &d.val {
+                Val::Str(s) => s.clone(),
+                Val::Int(i) => i.to_string(),
+                Val::Bool(b) => b.to_string(),
+                _ => {
+                    self.type_error(
+                        d,
+                        &format!("`default` of {what}"),
+                        "a string, integer or boolean",
+                        "default = \"value\"",
+                    );
+                    return None;
+                }
+            };
+            self.no_nul(&text, &d.span, &format!("`default` of {what}"));
+            if let Err(e) = ty.check(&text) {
+                self.err(
+                    &d.span,
+                    format!("`default` of {what}: {e}"),
+                    format!("give a default of type {}", ty.describe()),
+                );
+            } else if let Some(re) = &pattern
+                && !re.is_match(&text)
+            {
+                self.err(
+                    &d.span,
+                    format!(
+                        "`default` of {what} (\"{text}\") does not match its pattern {}",
+                        re.as_str()
+                    ),
+                    "change the default so that it matches the pattern",
+                );
+            }
+            Some((text, d.span.clone()))
+        });
+        if required && let Some((_, span)) = &default {
+            self.err(
+                span,
+                format!("{what} is required and also has a default"),
+                "a default makes a parameter optional: remove `required = true` or the default",
+            );
+        }
+        Some(RawParam {
+            ty,
+            required,
+            default: default.map(|(t, _)| t),
+            pattern,
+            secret,
+            description,
+        })
+    }
+
+    pub(super) fn secrets(&mut self, n: &Node) -> Vec<String> {
+        let list = self.string_list(n, "`secrets`", "secrets = [\"API_TOKEN\"]");
+        let mut out = Vec::new();
+        for (s, span) in list {
+            if is_name(s, false) {
+                out.push(s.to_string());
+            } else {
+                self.err(
+                    &span,
+                    format!("secret `{s}` is not a valid environment variable name"),
+                    "name the environment variable that holds the secret, e.g. \"API_TOKEN\"",
+                );
+            }
+        }
+        out
+    }
+
+    pub(super) fn tools(&mut self, n: &Node) -> BTreeMap<String, Tool> {
+        let Some(entries) = self.table(n, "`tools`", "[tools.notify] with run = \"…\"") else {
+            return BTreeMap::new();
+        };
+        let mut out = BTreeMap::new();
+        for e in entries {
+            if !is_step_id(&e.key) {
+                self.err(
+                    &e.key_span,
+                    format!("tool name `{}` is invalid", e.key),
+                    "use 1 to 64 lowercase letters, digits, '_' or '-' (names starting with \"builtin.\" are reserved)",
+                );
+            }
+            let what = format!("tool `{}`", e.key);
+            let Some(fields) = self.table(&e.node, &what, "[tools.notify] with run = \"…\"")
+            else {
+                continue;
+            };
+            self.unknown_fields(fields, TOOL_FIELDS, &format!("in {what}"));
+            let run = match get(fields, "run") {
+                Some(r) => self.string(r, &format!("`run` of {what}")).map(|s| {
+                    self.no_template_in_shell(s, &r.span, &format!("`run` of {what}"), true);
+                    self.no_nul(s, &r.span, &format!("`run` of {what}"));
+                    s.to_string()
+                }),
+                None => {
+                    self.err(
+                        &e.key_span,
+                        format!("{what} has no `run` command"),
+                        "add run = \"…\": the command, which reads its parameters from the environment",
+                    );
+                    None
+                }
+            };
+            let description = get(fields, "description")
+                .and_then(|d| self.string(d, &format!("`description` of {what}")))
+                .map(str::to_string);
+            let mut params = Vec::new();
+            if let Some(p) = get(fields, "params")
+                && let Some(list) = self.table(
+                    p,
+                    &format!("`params` of {what}"),
+                    "params = { MESSAGE = { type = \"string\", required = true } }",
+                )
+            {
+                for pe in list {
+                    if !is_name(&pe.key, false) {
+                        self.err(
+                                &pe.key_span,
+                                format!("parameter `{}` of {what} is not a valid environment variable name", pe.key),
+                                "tool parameters reach the command as environment variables: use letters, digits and '_' (e.g. MESSAGE)",
+                            );
+                    }
+                    let pwhat = format!("parameter `{}` of {what}", pe.key);
+                    if let Some(rp) = self.param_spec(&pe.node, &pwhat, TOOL_PARAM_FIELDS) {
+                        params.push(ToolParam {
+                            name: pe.key.clone(),
+                            ty: rp.ty,
+                            required: rp.required,
+                            default: rp.default,
+                            description: rp.description,
+                        });
+                    }
+                }
+            }
+            out.insert(
+                e.key.clone(),
+                Tool {
+                    name: e.key.clone(),
+                    description,
+                    run: Some(run.unwrap_or_default()),
+                    params,
+                },
+            );
+        }
+        out
+    }
+}
+
+pub(super) struct RawParam {
+    ty: ParamType,
+    required: bool,
+    default: Option<String>,
+    pattern: Option<regex::Regex>,
+    secret: bool,
+    description: Option<String>,
+}

@@ -1,0 +1,253 @@
+//! `[[step]]` tables as written (`RawStep`), and their `outputs`; names are resolved
+//! later (`resolve`).
+use super::*;
+
+pub(super) const STEP_FIELDS: &[&str] = &[
+    "id",
+    "run",
+    "uses",
+    "with",
+    "needs",
+    "when",
+    "env",
+    "timeout",
+    "retry",
+    "pool",
+    "dir",
+    "cost",
+    "outputs",
+    "compensate",
+    "gate",
+    "idempotent",
+    "executor",
+    "requires",
+    "cache",
+    "inputs",
+    "produces",
+    "service",
+    "ready",
+    "live",
+    "restart",
+];
+pub(super) const OUTPUT_FIELDS: &[&str] = &["pattern"];
+
+impl Loader<'_, '_> {
+    pub(super) fn steps<'n>(
+        &mut self,
+        e: &'n Entry,
+        default_timeout: Option<Duration>,
+        default_retry: &RetryPolicy,
+    ) -> Vec<RawStep<'n>> {
+        let items = match &e.node.val {
+            Val::Array(items) => items,
+            _ => {
+                self.err(
+                    &e.key_span,
+                    format!("`step` must be an array of tables, found {}", e.node.kind()),
+                    "write each step as its own [[step]] block (double brackets)",
+                );
+                return Vec::new();
+            }
+        };
+        if items.is_empty() {
+            self.err(
+                &e.key_span,
+                "the workflow has no steps",
+                "add at least one [[step]] block",
+            );
+        }
+        // Sized once: a RawStep is large and 100,000 of them doubling cost tens of MB.
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            let Some(fields) = self.table(item, "each `step`", "a [[step]] block with id = \"…\"")
+            else {
+                continue;
+            };
+            out.push(self.step(item.span.clone(), fields, default_timeout, default_retry));
+        }
+        out
+    }
+
+    pub(super) fn step<'n>(
+        &mut self,
+        span: Span,
+        f: &'n [Entry],
+        default_timeout: Option<Duration>,
+        default_retry: &RetryPolicy,
+    ) -> RawStep<'n> {
+        let id = match get(f, "id") {
+            Some(n) => self.string(n, "step `id`").map(|s| (s, n.span.clone())),
+            None => {
+                self.err(
+                    &span,
+                    "step has no `id`",
+                    "add id = \"…\" (1 to 64 lowercase letters, digits, '_' or '-')",
+                );
+                None
+            }
+        };
+        let label = match &id {
+            Some((s, _)) => format!("step `{s}`"),
+            None => "this step".to_string(),
+        };
+        self.unknown_fields(f, STEP_FIELDS, &format!("in {label}"));
+        let text = |l: &mut Self, key: &str| -> Option<(&'n str, Span)> {
+            let n = get(f, key)?;
+            l.string(n, &format!("`{key}` of {label}"))
+                .map(|s| (s, n.span.clone()))
+        };
+        let run = text(self, "run");
+        let uses = text(self, "uses");
+        let compensate = text(self, "compensate");
+        let pool = text(self, "pool");
+        let executor = text(self, "executor");
+        let requires = get(f, "requires")
+            .map(|n| self.string_list(n, &format!("`requires` of {label}"), "requires = [\"gpu\"]"))
+            .unwrap_or_default();
+        let dir = text(self, "dir");
+        if let Some((s, sp)) = &run {
+            self.no_template_in_shell(s, sp, &format!("`run` of {label}"), true);
+            self.no_nul(s, sp, &format!("`run` of {label}"));
+        }
+        if let Some((s, sp)) = &compensate {
+            self.no_template_in_shell(s, sp, &format!("`compensate` of {label}"), false);
+            self.no_nul(s, sp, &format!("`compensate` of {label}"));
+        }
+        if let Some((s, sp)) = &dir {
+            self.no_nul(s, sp, &format!("`dir` of {label}"));
+        }
+        if let Some((s, sp)) = &dir
+            && s.contains("${{")
+        {
+            self.err(
+                sp,
+                format!("`dir` of {label} contains a template"),
+                "write a fixed directory, relative to the workflow file",
+            );
+        }
+        let needs = get(f, "needs")
+            .map(|n| {
+                self.string_list(
+                    n,
+                    &format!("`needs` of {label}"),
+                    "needs = [\"build\", \"test\"]",
+                )
+            })
+            .unwrap_or_default();
+        let with = get(f, "with").map(|n| {
+            let entries = self.text_table(n, &format!("`with` of {label}"), false);
+            (entries, n.span.clone())
+        });
+        let env = get(f, "env")
+            .map(|n| self.text_table(n, &format!("`env` of {label}"), true))
+            .unwrap_or_default();
+        let when = match get(f, "when") {
+            Some(n) => match self.string(n, &format!("`when` of {label}")) {
+                Some("all_success") => Trigger::AllSuccess,
+                Some("all_done") => Trigger::AllDone,
+                Some("any_failed") => Trigger::AnyFailed,
+                Some(other) => {
+                    let hint = did_you_mean(
+                        other,
+                        &["all_success", "all_done", "any_failed"],
+                        "trigger rules",
+                    );
+                    self.err(
+                        &n.span,
+                        format!("unknown `when` \"{other}\" in {label}"),
+                        format!("{hint} (`when` is \"all_success\" (the default), \"all_done\" or \"any_failed\")"),
+                    );
+                    Trigger::AllSuccess
+                }
+                None => Trigger::AllSuccess,
+            },
+            None => Trigger::AllSuccess,
+        };
+        let timeout = match get(f, "timeout") {
+            Some(n) => self.duration(n, &format!("`timeout` of {label}")),
+            None => default_timeout,
+        };
+        let retry = match get(f, "retry") {
+            Some(n) => self.retry(n, &format!("`retry` of {label}"), *default_retry),
+            None => *default_retry,
+        };
+        let cost = get(f, "cost")
+            .and_then(|n| self.non_negative_number(n, &format!("`cost` of {label}")))
+            .unwrap_or(0.0);
+        let idempotent = get(f, "idempotent")
+            .and_then(|n| self.boolean(n, &format!("`idempotent` of {label}")))
+            .unwrap_or(true);
+        let outputs = get(f, "outputs")
+            .map(|n| self.outputs(n, &label))
+            .unwrap_or_default();
+        let gate = get(f, "gate").and_then(|n| self.gate(n, &label));
+        RawStep {
+            span,
+            id,
+            needs,
+            run,
+            uses,
+            with,
+            env,
+            when,
+            timeout,
+            retry,
+            pool,
+            executor,
+            requires,
+            dir: dir.map(|(d, _)| d),
+            cost,
+            outputs,
+            compensate,
+            gate,
+            idempotent,
+            has_action_key: ["run", "uses", "gate"].iter().any(|k| get(f, k).is_some()),
+        }
+    }
+
+    pub(super) fn outputs(&mut self, n: &Node, label: &str) -> BTreeMap<String, OutputSpec> {
+        let what = format!("`outputs` of {label}");
+        let mut out = BTreeMap::new();
+        let Some(entries) = self.table(n, &what, "outputs = { version = { pattern = '^\\d+' } }")
+        else {
+            return out;
+        };
+        for e in entries {
+            if !is_name(&e.key, true) {
+                self.err(
+                    &e.key_span,
+                    format!("output name `{}` in {label} is invalid", e.key),
+                    "use letters, digits, '_' and '-', starting with a letter or '_'",
+                );
+            }
+            let owhat = format!("output `{}` of {label}", e.key);
+            let Some(fields) = self.table(&e.node, &owhat, "{ pattern = '^\\d+' } or {}") else {
+                continue;
+            };
+            self.unknown_fields(fields, OUTPUT_FIELDS, &format!("in {owhat}"));
+            let pattern = get(fields, "pattern").and_then(|p| {
+                let s = self.string(p, &format!("`pattern` of {owhat}"))?;
+                regex::Regex::new(s)
+                    .map_err(|e| {
+                        let first = e
+                            .to_string()
+                            .lines()
+                            .last()
+                            .unwrap_or("")
+                            .trim()
+                            .to_string();
+                        self.err(
+                            &p.span,
+                            format!(
+                                "`pattern` of {owhat} is not a valid regular expression: {first}"
+                            ),
+                            "write a Rust regex in a literal string, e.g. pattern = '^\\d+$'",
+                        )
+                    })
+                    .ok()
+            });
+            out.insert(e.key.clone(), OutputSpec { pattern });
+        }
+        out
+    }
+}

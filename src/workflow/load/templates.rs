@@ -1,0 +1,146 @@
+//! `${{ … }}` templates: run-wide env templates and step templates, checked against
+//! the params, the env names and (as `StepRef`s) the steps they read.
+use super::*;
+
+impl Loader<'_, '_> {
+    /// Parse a run-wide env template: no step references allowed there.
+    pub(super) fn template(
+        &mut self,
+        e: &TextEntry<'_>,
+        site: TemplateSite,
+        param_names: &[&str],
+    ) -> Option<Template> {
+        let t = self.parse_checked(e, param_names)?;
+        for r in t.refs() {
+            if let TemplateRef::StepOutput { .. } = r {
+                debug_assert!(site == TemplateSite::RunEnv);
+                self.err(
+                    &e.span,
+                    format!("the run-wide `env` value `{}` reads a step output ({r})", e.key),
+                    "step outputs exist only after the step ran: move this entry into the `env` of the step that needs it",
+                );
+            }
+        }
+        Some(t)
+    }
+
+    pub(super) fn parse_checked(
+        &mut self,
+        e: &TextEntry<'_>,
+        param_names: &[&str],
+    ) -> Option<Template> {
+        let t = match parse_template(&e.value) {
+            Ok(t) => t,
+            Err(msg) => {
+                self.err(
+                    &e.span,
+                    msg,
+                    "a template is ${{ steps.<id>.outputs.<key> }}, ${{ params.<name> }}, ${{ env.<NAME> }} or ${{ run.id }}",
+                );
+                return None;
+            }
+        };
+        let mut ok = true;
+        for r in t.refs() {
+            if let TemplateRef::Env(name) = r
+                && !self.env_names.contains(name)
+            {
+                let names: Vec<&str> = self.env_names.iter().map(String::as_str).collect();
+                let hint = match did_you_mean(name, &names, "run-wide `env` entries") {
+                    h if h.starts_with("did you mean") => h,
+                    h => format!(
+                        "{h}; `env.{name}` reads the run-wide [env] table (not baton's own environment): add {name} = \"…\" there"
+                    ),
+                };
+                self.err(
+                    &e.span,
+                    format!(
+                        "template refers to `env.{name}`, which the run-wide `env` does not set"
+                    ),
+                    hint,
+                );
+                ok = false;
+            }
+            if let TemplateRef::Param(p) = r
+                && !param_names.contains(&p.as_str())
+            {
+                let hint = match did_you_mean(p, param_names, "parameters") {
+                    h if h.starts_with("did you mean") => h,
+                    h => format!("{h}; declare it with [params.{p}]"),
+                };
+                self.err(
+                    &e.span,
+                    format!("template refers to unknown parameter `{p}`"),
+                    hint,
+                );
+                ok = false;
+            }
+        }
+        ok.then_some(t)
+    }
+
+    /// Parse a template used by step `i`, resolving step references to indices and
+    /// recording them for the ancestor check.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn step_template(
+        &mut self,
+        e: &TextEntry<'_>,
+        _site: TemplateSite,
+        param_names: &[&str],
+        i: usize,
+        index: &HashMap<&str, usize>,
+        raw: &[RawStep<'_>],
+        refs: &mut Vec<StepRef>,
+    ) -> Option<Template> {
+        let mut t = self.parse_checked(e, param_names)?;
+        let mut ok = true;
+        for seg in &mut t.segments {
+            let TemplateSegment::Ref(TemplateRef::StepOutput { step, step_id, key }) = seg else {
+                continue;
+            };
+            let Some(&target) = index.get(step_id.as_str()) else {
+                let ids: Vec<&str> = raw
+                    .iter()
+                    .filter_map(|s| s.id.as_ref().map(|(id, _)| *id))
+                    .collect();
+                let hint = did_you_mean(step_id, &ids, "step ids");
+                self.err(
+                    &e.span,
+                    format!("template refers to step \"{step_id}\", which is not a step"),
+                    hint,
+                );
+                ok = false;
+                continue;
+            };
+            if target == i {
+                self.err(
+                    &e.span,
+                    format!("step `{step_id}` refers to its own output `{key}`"),
+                    "a step's outputs exist only after it ran; read the value inside the step's own command instead",
+                );
+                ok = false;
+                continue;
+            }
+            let declared = &raw[target].outputs;
+            if !declared.is_empty() && !declared.contains_key(key.as_str()) {
+                let names: Vec<&str> = declared.keys().map(String::as_str).collect();
+                let hint = did_you_mean(key, &names, &format!("outputs declared by `{step_id}`"));
+                self.err(
+                    &e.span,
+                    format!("step `{step_id}` declares no output `{key}`"),
+                    hint,
+                );
+                ok = false;
+                continue;
+            }
+            *step = target;
+            refs.push(StepRef {
+                from: i,
+                target,
+                key: key.clone(),
+                span: e.span.clone(),
+            });
+        }
+        ok.then_some(t)
+    }
+}

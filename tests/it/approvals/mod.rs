@@ -1,0 +1,3 @@
+//! Gates and approvals: what an approval is bound to, gates across processes.
+mod binding;
+mod gates;

@@ -1,0 +1,8 @@
+//! The real binary's commands: run, validate/plan/tools, completions, config, metrics, notify.
+mod completions;
+mod config;
+mod metrics_export;
+mod notify;
+mod run_headless;
+mod suggestions;
+mod workflow;

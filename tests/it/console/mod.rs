@@ -1,0 +1,3 @@
+//! The console: rendered views (snapshots) and the real binary driven in tmux.
+mod render;
+mod tmux;

@@ -1,0 +1,166 @@
+//! The console end to end (issue 5 point 10): the real binary in tmux, driven with
+//! send-keys, read with capture-pane. This module holds the tmux harness; the tests are
+//! in its modules by what they exercise.
+use crate::helpers::*;
+use std::process::Command;
+use std::time::Duration;
+
+mod approve;
+mod hostile;
+mod runs_tab;
+mod terminal;
+
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn new(env: &Env, cols: u16, rows: u16, command: &str) -> Tmux {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let socket = format!(
+            "baton-test-{}-{}-{}",
+            std::process::id(),
+            env.path().file_name().unwrap().to_string_lossy(),
+            N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        let t = Tmux { socket };
+        let status = Command::new("tmux")
+            .args([
+                "-L",
+                &t.socket,
+                "-f",
+                "/dev/null",
+                "new-session",
+                "-d",
+                "-s",
+                "main",
+                "-x",
+                &cols.to_string(),
+                "-y",
+                &rows.to_string(),
+            ])
+            .arg(command)
+            .status()
+            .expect("tmux must be installed (apt-get install tmux)");
+        assert!(status.success(), "tmux new-session failed");
+        t
+    }
+    fn keys(&self, keys: &[&str]) {
+        let st = Command::new("tmux")
+            .args(["-L", &self.socket, "send-keys", "-t", "main"])
+            .args(keys)
+            .status()
+            .expect("send-keys");
+        assert!(st.success());
+    }
+    fn literal(&self, text: &str) {
+        let st = Command::new("tmux")
+            .args(["-L", &self.socket, "send-keys", "-t", "main", "-l", text])
+            .status()
+            .expect("send-keys");
+        assert!(st.success());
+    }
+    fn screen(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket, "capture-pane", "-p", "-t", "main"])
+            .output()
+            .expect("capture-pane");
+        text(&out.stdout)
+    }
+    fn alive(&self) -> bool {
+        Command::new("tmux")
+            .args(["-L", &self.socket, "has-session", "-t", "main"])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+    }
+    fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool, secs: u64) -> String {
+        wait_until(what, Duration::from_secs(secs), || {
+            let s = self.screen();
+            if pred(&s) {
+                Ok(s)
+            } else {
+                Err(format!("screen:\n{s}"))
+            }
+        })
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .status();
+    }
+}
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// The pid of the process whose command line contains `needle` (and is not tmux/sh).
+fn pid_of(needle: &str) -> Option<i32> {
+    for e in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(cmd) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+            continue;
+        };
+        let args: Vec<String> = cmd
+            .split(|b| *b == 0)
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        if args.first().is_some_and(|a| a.ends_with("/baton"))
+            && args.iter().any(|a| a.contains(needle))
+        {
+            return Some(pid);
+        }
+    }
+    None
+}
+
+impl Tmux {
+    fn title(&self) -> String {
+        let out = Command::new("tmux")
+            .args([
+                "-L",
+                &self.socket,
+                "display",
+                "-p",
+                "-t",
+                "main",
+                "#{pane_title}",
+            ])
+            .output()
+            .expect("display");
+        text(&out.stdout).trim().to_string()
+    }
+}
+
+impl Tmux {
+    fn option(&self, args: &[&str]) {
+        let st = Command::new("tmux")
+            .args(["-L", &self.socket, "set-option"])
+            .args(args)
+            .status()
+            .expect("set-option");
+        assert!(st.success());
+    }
+    /// Wait until tmux's newest paste buffer satisfies `pred`.
+    fn wait_for_buffer(&self, what: &str, pred: impl Fn(&str) -> bool, secs: u64) {
+        let what = format!("{what} in tmux's buffer");
+        wait_until(&what, Duration::from_secs(secs), || {
+            let out = Command::new("tmux")
+                .args(["-L", &self.socket, "show-buffer"])
+                .output()
+                .expect("show-buffer");
+            let b = text(&out.stdout);
+            if out.status.success() && pred(&b) {
+                Ok(())
+            } else {
+                Err(format!("{b:?}"))
+            }
+        })
+    }
+}

@@ -1,0 +1,159 @@
+//! The Runs tab: opening another run, filtering and deleting, resuming an interrupted
+//! run.
+use super::*;
+
+/// Runs → Enter opens another run in `baton run`'s console too.
+#[test]
+fn baton_run_console_opens_another_run_from_the_runs_tab() {
+    let env = Env::new();
+    let other = env.workflow(
+        "earlier.toml",
+        "name = \"earlier-run\"\n[[step]]\nid = \"only\"\nrun = \"true\"\n",
+    );
+    let o = env.run(&["run", other.to_str().unwrap(), "--headless"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let wf = env.workflow(
+        "current.toml",
+        "name = \"current-run\"\n[[step]]\nid = \"wait\"\nrun = \"sleep 60\"\n",
+    );
+    let command = format!(
+        "cd {} && BATON_DB={} USER=carol {} run {} ; echo RUN-EXIT=$? ; sleep 30",
+        shell_quote(&env.path().to_string_lossy()),
+        shell_quote(&env.db().to_string_lossy()),
+        shell_quote(env!("CARGO_BIN_EXE_baton")),
+        shell_quote(&wf.to_string_lossy()),
+    );
+    let tmux = Tmux::new(&env, 120, 40, &command);
+    tmux.wait_for(
+        "the console on the new run",
+        |s| s.contains("current-run"),
+        20,
+    );
+    tmux.keys(&["5"]);
+    tmux.wait_for("the runs tab", |s| s.contains("earlier-run"), 10);
+    // Newest first: the earlier run is the second row.
+    tmux.keys(&["Down"]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for(
+        "the earlier run opened",
+        |s| s.contains("earlier-run") && s.contains("only"),
+        10,
+    );
+    // Quitting still names the run this console drives, not the one on screen.
+    tmux.keys(&["q"]);
+    tmux.wait_for(
+        "the quit prompt",
+        |s| s.contains("This console drives run"),
+        10,
+    );
+    tmux.keys(&["y"]);
+    let screen = tmux.wait_for("baton to exit", |s| s.contains("RUN-EXIT="), 20);
+    assert!(screen.contains("RUN-EXIT=130"), "{screen}");
+}
+
+/// Issue 12 point 8: the Runs tab filters, and deletes a run through the session (as
+/// `baton runs rm`), after asking.
+#[test]
+fn the_runs_tab_filters_and_deletes_a_run_after_asking() {
+    let env = Env::new();
+    let a = env.workflow(
+        "a.toml",
+        "name = \"alpha\"\n[[step]]\nid = \"x\"\nrun = \"true\"\n",
+    );
+    let b = env.workflow(
+        "b.toml",
+        "name = \"beta\"\n[[step]]\nid = \"y\"\nrun = \"true\"\n",
+    );
+    for wf in [&a, &b] {
+        let out = env.run(&["run", wf.to_str().unwrap(), "--headless"]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    let command = format!(
+        "cd {} && BATON_DB={} XDG_CONFIG_HOME={} USER=carol {} tui ; echo TUI-EXIT=$? ; sleep 30",
+        shell_quote(&env.path().to_string_lossy()),
+        shell_quote(&env.db().to_string_lossy()),
+        shell_quote(&env.config_home().to_string_lossy()),
+        shell_quote(env!("CARGO_BIN_EXE_baton")),
+    );
+    let tmux = Tmux::new(&env, 120, 40, &command);
+    tmux.wait_for(
+        "both runs",
+        |s| s.contains("alpha") && s.contains("beta"),
+        20,
+    );
+    tmux.keys(&["/"]);
+    tmux.literal("wf:alp");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for(
+        "only alpha",
+        |s| {
+            let rows: Vec<&str> = s
+                .lines()
+                .filter(|l| l.starts_with('│') && l.contains("succeeded"))
+                .collect();
+            s.contains("(1 match)") && rows.len() == 1 && rows[0].contains("alpha")
+        },
+        10,
+    );
+    tmux.keys(&["d"]);
+    tmux.wait_for("the question", |s| s.contains("Delete the run?"), 10);
+    tmux.keys(&["y"]);
+    tmux.wait_for("the deletion", |s| s.contains("deleted run"), 20);
+    let runs = env.runs();
+    let names: Vec<&str> = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["workflow"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["beta"]);
+    tmux.keys(&["q"]);
+    tmux.wait_for("the console to exit", |s| s.contains("TUI-EXIT=0"), 10);
+}
+
+/// Issue 12 point 8: `R` on an interrupted run in the Runs tab resumes it (through the
+/// session, this console driving it) and opens it on its DAG; the run then finishes.
+#[test]
+fn r_in_the_runs_tab_resumes_an_interrupted_run_and_opens_it() {
+    let env = Env::new();
+    let wf = env.workflow(
+        "resumable.toml",
+        "name = \"resumable\"\n[[step]]\nid = \"first\"\nrun = \"test -e go || sleep 60\"\n[[step]]\nid = \"second\"\nneeds = [\"first\"]\nrun = \"touch resumed-done\"\n",
+    );
+    let engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
+    let id = env.wait_run_id();
+    env.wait_step(&id, "first", "running", 20);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(engine.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let _ = wait_child(engine, 20);
+    assert_eq!(env.show(&id)["state"], "interrupted");
+    // The step finishes at once when it runs again.
+    std::fs::write(env.path().join("go"), "").unwrap();
+    let command = format!(
+        "cd {} && BATON_DB={} USER=carol {} tui ; echo TUI-EXIT=$? ; sleep 30",
+        shell_quote(&env.path().to_string_lossy()),
+        shell_quote(&env.db().to_string_lossy()),
+        shell_quote(env!("CARGO_BIN_EXE_baton")),
+    );
+    let tmux = Tmux::new(&env, 120, 40, &command);
+    tmux.wait_for("the interrupted run", |s| s.contains("interrupted"), 20);
+    tmux.keys(&["5"]);
+    tmux.wait_for("the runs tab", |s| s.contains("Runs ·"), 10);
+    tmux.keys(&["R"]);
+    tmux.wait_for(
+        "the resumed run on its DAG",
+        |s| (s.contains("Graph ·") || s.contains("List ·")) && !s.contains("Runs ·"),
+        20,
+    );
+    wait_until("the second step to run", secs(30), || {
+        env.path().join("resumed-done").exists()
+    });
+    tmux.wait_for("the run to succeed", |s| s.contains("succeeded"), 30);
+    let v = env.show(&id);
+    assert_eq!(v["state"], "succeeded", "{v:#}");
+    tmux.keys(&["q"]);
+    tmux.wait_for("the console to exit", |s| s.contains("TUI-EXIT=0"), 20);
+}

@@ -1,0 +1,7 @@
+//! The engine through the real binary: cache, crashes, leases, signals, write-ahead commits.
+mod budget;
+mod cache;
+mod crash;
+mod lease;
+mod signals;
+mod write_ahead;

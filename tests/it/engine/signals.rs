@@ -1,0 +1,66 @@
+//! Issue 6 point 5: SIGINT, SIGTERM and SIGHUP to a headless run terminate the running
+//! steps' process groups, record the run as interrupted and exit 128 + signal; the run
+//! can then be resumed to success.
+use crate::helpers::*;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+fn check(sig: Signal, code: i32) {
+    let env = Env::new();
+    let wf = env.workflow(
+        "w.toml",
+        r#"
+name = "signalled"
+[[step]]
+id = "slow"
+run = 'test -f second-time || { sleep 1000 & echo $! > child.pid; wait; }'
+[[step]]
+id = "after"
+needs = ["slow"]
+run = "true"
+"#,
+    );
+    let child = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
+    let id = env.wait_run_id();
+    env.wait_step(&id, "slow", "running", 15);
+    wait_until("the step's child", secs(15), || {
+        env.path().join("child.pid").exists()
+    });
+    kill(Pid::from_raw(child.id() as i32), sig).unwrap();
+    let out = wait_child(child, 20);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{sig}: {}",
+        text(&out.stderr)
+    );
+    let show = env.show(&id);
+    assert_eq!(show["state"], "interrupted", "{sig}");
+    assert_eq!(step_field(&show, "slow", "state"), "interrupted");
+    let pid: i32 = std::fs::read_to_string(env.path().join("child.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let alive = process_alive(pid);
+    assert!(!alive, "{sig}: the step's process group survived");
+    std::fs::write(env.path().join("second-time"), "").unwrap();
+    let out = env.run(&["resume", &id, "--headless"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert_eq!(env.show(&id)["state"], "succeeded");
+}
+
+#[test]
+fn sigint_interrupts_with_130() {
+    check(Signal::SIGINT, 130);
+}
+
+#[test]
+fn sigterm_interrupts_with_143() {
+    check(Signal::SIGTERM, 143);
+}
+
+#[test]
+fn sighup_interrupts_with_129() {
+    check(Signal::SIGHUP, 129);
+}

@@ -1,0 +1,116 @@
+//! Stopping attempts: timeout and cancel take the whole process group, grandchildren
+//! and TERM-ignoring children included; leftovers of a finished step are cleared;
+//! resume kills a group a dead engine left behind.
+
+use crate::helpers::{job, live_members, secs, wait_until};
+use baton::exec::{KillReason, kill_stale_group, spawn};
+use baton::model::StepOutcome;
+use std::os::unix::process::CommandExt;
+use std::time::{Duration, Instant};
+
+/// Wait until the group has `n` processes. It blocks the test's runtime, which has
+/// nothing to do meanwhile: the processes are the kernel's.
+fn wait_for_members(pgid: i32, n: usize) {
+    wait_until(
+        &format!("group {pgid} to have {n} processes"),
+        secs(5),
+        || live_members(pgid).len() >= n,
+    );
+}
+
+#[tokio::test]
+async fn timeout_kills_the_whole_group() {
+    let tmp = tempfile::tempdir().unwrap();
+    let running = spawn(job(tmp.path(), "t", "sleep 1000 & sleep 1000; wait")).unwrap();
+    let pgid = running.pgid();
+    wait_for_members(pgid, 3);
+    running
+        .kill_handle()
+        .terminate(Duration::from_secs(5), KillReason::Timeout);
+    let f = running.wait().await;
+    assert_eq!(f.outcome, StepOutcome::TimedOut);
+    assert_eq!(
+        live_members(pgid),
+        Vec::<i32>::new(),
+        "no grandchild survives"
+    );
+}
+
+#[tokio::test]
+async fn cancel_escalates_to_sigkill_for_children_that_ignore_term() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cmd = "trap '' TERM; sleep 1000 & sh -c 'trap \"\" TERM; sleep 1000' & wait";
+    let running = spawn(job(tmp.path(), "c", cmd)).unwrap();
+    let pgid = running.pgid();
+    wait_for_members(pgid, 4);
+    let start = Instant::now();
+    let grace = Duration::from_millis(300);
+    running.kill_handle().terminate(grace, KillReason::Cancel);
+    // The first request wins: a later one changes neither reason nor grace.
+    running
+        .kill_handle()
+        .terminate(Duration::ZERO, KillReason::Timeout);
+    let f = running.wait().await;
+    assert_eq!(f.outcome, StepOutcome::Killed);
+    assert!(
+        start.elapsed() >= grace,
+        "SIGKILL only after the grace period"
+    );
+    assert_eq!(live_members(pgid), Vec::<i32>::new());
+}
+
+#[tokio::test]
+async fn leftovers_of_a_finished_step_are_cleared() {
+    let tmp = tempfile::tempdir().unwrap();
+    // The background sleep keeps stdout open; the step is still done when sh exits.
+    let running = spawn(job(tmp.path(), "bg", "sleep 1000 & echo started")).unwrap();
+    let pgid = running.pgid();
+    let f = running.wait().await;
+    assert_eq!(f.outcome, StepOutcome::Exited { exit_code: 0 });
+    assert_eq!(live_members(pgid), Vec::<i32>::new());
+    assert!(crate::helpers::log_text(f.log_path.as_ref().unwrap()).contains("started"));
+}
+
+#[tokio::test]
+async fn tail_is_readable_while_running() {
+    let tmp = tempfile::tempdir().unwrap();
+    let running = spawn(job(
+        tmp.path(),
+        "live",
+        "echo one; echo two >&2; sleep 1000",
+    ))
+    .unwrap();
+    let tail = running.tail();
+    for _ in 0..500 {
+        if tail.lines().len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let mut lines = tail.lines();
+    lines.sort();
+    assert_eq!(lines, vec!["one", "two"]);
+    running
+        .kill_handle()
+        .terminate(Duration::from_millis(100), KillReason::Shutdown);
+    assert_eq!(running.wait().await.outcome, StepOutcome::Killed);
+}
+
+#[test]
+fn stale_groups_of_a_dead_engine_are_killed() {
+    let mut leader = std::process::Command::new("sh")
+        .args(["-c", "trap '' TERM; sleep 1000 & sleep 1000 & wait"])
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let pgid = leader.id() as i32;
+    wait_for_members(pgid, 3);
+    assert_eq!(live_members(pgid).len(), 3);
+    assert!(kill_stale_group(pgid, Duration::from_millis(200)).unwrap());
+    leader.wait().unwrap();
+    assert_eq!(live_members(pgid), Vec::<i32>::new());
+    assert!(
+        !kill_stale_group(pgid, Duration::from_millis(200)).unwrap(),
+        "nothing left"
+    );
+}

@@ -1,0 +1,374 @@
+//! Helpers for tests that drive the real `baton` binary in temp dirs.
+#![allow(dead_code)]
+use super::wait::{poll, secs, wait_until};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+pub struct Env {
+    pub dir: tempfile::TempDir,
+}
+
+impl Env {
+    pub fn new() -> Env {
+        Env {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+    pub fn db(&self) -> PathBuf {
+        self.path().join("state").join("baton.db")
+    }
+    /// Write a workflow file into the temp dir and return its path.
+    pub fn workflow(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.path().join(name);
+        std::fs::write(&p, text).expect("write workflow");
+        p
+    }
+    /// Where this env's `baton/config.toml` lives (`XDG_CONFIG_HOME`), so a test
+    /// never reads the machine's own configuration.
+    pub fn config_home(&self) -> PathBuf {
+        self.path().join("config")
+    }
+    /// Write this env's `config.toml`.
+    pub fn config(&self, text: &str) -> PathBuf {
+        let dir = self.config_home().join("baton");
+        std::fs::create_dir_all(&dir).expect("config dir");
+        let p = dir.join("config.toml");
+        std::fs::write(&p, text).expect("write config");
+        p
+    }
+    /// A `baton` command with this env's database and configuration, operator
+    /// `tester`, no colour.
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_baton"));
+        c.env("BATON_DB", self.db())
+            .env("XDG_CONFIG_HOME", self.config_home())
+            .env("USER", "tester")
+            .env("NO_COLOR", "1")
+            .current_dir(self.path());
+        c.env_remove("BATON_AUDIT_KEY")
+            .env_remove("BATON_AUDIT_KEY_ID");
+        c
+    }
+    /// A one-step run of `true`, to its end; its id.
+    pub fn finished_run(&self) -> String {
+        let wf = self.workflow(
+            "one.toml",
+            "name = \"one\"\n[[step]]\nid = \"a\"\nrun = \"true\"\n",
+        );
+        let out = self.run(&["run", wf.to_str().unwrap(), "--headless"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        run_id_of(&text(&out.stdout))
+    }
+    /// The env's store (its directory and all in it) becomes `uid`'s own, a private store
+    /// of that account, and the temp dir above it passable for it.
+    pub fn give_store_to(&self, uid: u32) {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(self.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
+        let state = self.db().parent().unwrap().to_path_buf();
+        let chown = Command::new("chown")
+            .args(["-R", &format!("{uid}:{uid}")])
+            .arg(&state)
+            .status()
+            .unwrap();
+        assert!(chown.success(), "chown -R {uid} {}", state.display());
+    }
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd()
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run baton")
+    }
+    /// Start `baton run … --headless` in the background.
+    pub fn spawn(&self, args: &[&str]) -> Child {
+        self.cmd()
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn baton")
+    }
+    pub fn show(&self, run: &str) -> Value {
+        let out = self.run(&["show", run, "--json"]);
+        assert!(out.status.success(), "show failed: {}", text(&out.stderr));
+        serde_json::from_slice(&out.stdout).expect("show --json is JSON")
+    }
+    pub fn runs(&self) -> Value {
+        let out = self.run(&["runs", "--json"]);
+        assert!(out.status.success(), "runs failed: {}", text(&out.stderr));
+        serde_json::from_slice(&out.stdout).expect("runs --json is JSON")
+    }
+    /// The id of the newest run, waiting up to 10 s for one to appear.
+    pub fn wait_run_id(&self) -> String {
+        wait_until("a run to appear", secs(10), || {
+            // The engine creates the file before SQLite writes its header: a `runs` that
+            // finds it empty is tried again.
+            if !self.db().exists() {
+                return None;
+            }
+            let out = self.run(&["runs", "--json"]);
+            let runs = serde_json::from_slice::<Value>(&out.stdout).ok()?;
+            runs[0]["id"].as_str().map(str::to_string)
+        })
+    }
+    /// Wait until `step` of `run` is in `state` (per `show --json`), up to `secs`.
+    pub fn wait_step(&self, run: &str, step: &str, state: &str, secs: u64) {
+        let what = format!("{step} to reach {state}");
+        wait_until(&what, Duration::from_secs(secs), || {
+            let v = self.show(run);
+            // The step may not be in the store yet, right after the run was created.
+            if step_state(&v, step).as_deref() == Some(state) {
+                Ok(())
+            } else {
+                Err(format!("{v:#}"))
+            }
+        })
+    }
+}
+
+impl Env {
+    /// Start `baton run WF --headless` in the background and wait until `step` is in
+    /// `state`: the engine and the run's id.
+    pub fn spawn_until(&self, wf: &Path, step: &str, state: &str) -> (Child, String) {
+        let child = self.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
+        let run = self.wait_run_id();
+        self.wait_step(&run, step, state, 20);
+        (child, run)
+    }
+}
+
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+pub fn step<'a>(show: &'a Value, id: &str) -> &'a Value {
+    show["steps"]
+        .as_array()
+        .and_then(|a| a.iter().find(|s| s["id"] == id))
+        .unwrap_or_else(|| panic!("no step {id} in {show:#}"))
+}
+
+/// A step's state, or `None` while the store has no row for it yet.
+pub fn step_state(show: &Value, id: &str) -> Option<String> {
+    show["steps"]
+        .as_array()?
+        .iter()
+        .find(|s| s["id"] == id)
+        .and_then(|s| s["state"].as_str())
+        .map(str::to_string)
+}
+
+pub fn step_field(show: &Value, id: &str, field: &str) -> Value {
+    step(show, id)[field].clone()
+}
+
+/// The run id from the first line of headless output (`run <ID> <name>`).
+pub fn run_id_of(stdout: &str) -> String {
+    let first = stdout.lines().next().unwrap_or_default();
+    let mut parts = first.split_whitespace();
+    assert_eq!(
+        parts.next(),
+        Some("run"),
+        "first line must be `run <ID> <name>`: {first:?}"
+    );
+    parts.next().expect("run id").to_string()
+}
+
+/// Wait for a child with a deadline; kill it and fail the test if it overruns.
+pub fn wait_child(mut child: Child, secs: u64) -> Output {
+    let exited = poll(Duration::from_secs(secs), || {
+        matches!(child.try_wait(), Ok(Some(_)))
+    });
+    if exited.is_err() {
+        let _ = child.kill();
+    }
+    let out = child.wait_with_output().expect("output");
+    assert!(
+        exited.is_ok(),
+        "baton did not finish in {secs}s\nstdout:\n{}\nstderr:\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    out
+}
+
+/// Whether a process still runs (a zombie waiting to be reaped does not).
+pub fn process_alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| !s.contains(") Z "))
+        .unwrap_or(false)
+}
+
+/// The `baton` binary as an ordinary user: as root (which ignores permissions) it runs
+/// as `nobody` through `setpriv`, after `paths` are handed to `nobody`; otherwise as
+/// the current user.
+pub fn baton_as_user(paths: &[&Path]) -> Command {
+    if nix::unistd::geteuid().is_root() {
+        let nobody = nix::unistd::Uid::from_raw(65534);
+        let nogroup = nix::unistd::Gid::from_raw(65534);
+        for p in paths {
+            nix::unistd::chown(*p, Some(nobody), Some(nogroup)).expect("chown to nobody");
+        }
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(env!("CARGO_BIN_EXE_baton"));
+        c
+    } else {
+        Command::new(env!("CARGO_BIN_EXE_baton"))
+    }
+}
+
+/// Two OS accounts deciding on one store: tests run as root, and the second account is
+/// `nobody`. The env's store becomes a group store (`baton store init --group nogroup`)
+/// that both can write, and its temp dir is made passable for `nobody`.
+impl Env {
+    pub fn share_with_nobody(&self) {
+        assert!(
+            nix::unistd::geteuid().is_root(),
+            "this test needs two OS accounts: run it as root (it acts as root and as nobody)"
+        );
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(self.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
+        let out = self.run(&["store", "init", "--group", "nogroup"]);
+        assert!(out.status.success(), "store init: {}", text(&out.stderr));
+    }
+
+    /// `baton` as `nobody` (primary group nogroup), with this env's database.
+    pub fn run_as_nobody(&self, args: &[&str]) -> Output {
+        Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(env!("CARGO_BIN_EXE_baton"))
+            .args(args)
+            .env("BATON_DB", self.db())
+            .env("USER", "tester")
+            .env("NO_COLOR", "1")
+            .env_remove("BATON_AUDIT_KEY")
+            .env_remove("BATON_AUDIT_KEY_ID")
+            .current_dir(self.path())
+            .stdin(Stdio::null())
+            .output()
+            .expect("run baton as nobody")
+    }
+}
+
+/// A key pair made by `ssh-keygen` (no passphrase, comment `name`) in `dir`; `kind` is
+/// `ed25519`, `ecdsa` or `rsa` (2048 bits). Returns the private key's path.
+pub fn ssh_keygen(dir: &Path, name: &str, kind: &str) -> PathBuf {
+    let path = dir.join(name);
+    let mut c = Command::new("ssh-keygen");
+    c.args(["-q", "-N", "", "-C", name, "-t", kind, "-f"])
+        .arg(&path);
+    if kind == "rsa" {
+        c.args(["-b", "2048"]);
+    }
+    let out = c.output().expect("ssh-keygen is installed");
+    assert!(out.status.success(), "ssh-keygen: {}", text(&out.stderr));
+    path
+}
+
+/// The public half of `key` as an allowed-signers line wants it: `keytype base64`.
+pub fn ssh_public(key: &Path) -> String {
+    let text = std::fs::read_to_string(key.with_extension("pub")).expect("the .pub file");
+    text.split_whitespace()
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// An `ssh-agent` of the test's own, listening at `sock`; stopped on drop.
+pub struct SshAgent {
+    pub sock: PathBuf,
+    child: Child,
+}
+
+impl SshAgent {
+    pub fn start(sock: PathBuf) -> SshAgent {
+        let child = Command::new("ssh-agent")
+            .arg("-D")
+            .arg("-a")
+            .arg(&sock)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("ssh-agent is installed");
+        wait_until("ssh-agent to listen", secs(10), || sock.exists());
+        SshAgent { sock, child }
+    }
+
+    /// `ssh-add KEY` into this agent.
+    pub fn add(&self, key: &Path) {
+        let out = Command::new("ssh-add")
+            .arg(key)
+            .env("SSH_AUTH_SOCK", &self.sock)
+            .output()
+            .expect("ssh-add is installed");
+        assert!(out.status.success(), "ssh-add: {}", text(&out.stderr));
+    }
+}
+
+impl Drop for SshAgent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The crash tests' promise, kept across crashes: every step appends `<id> start` to the
+/// file `ledger` as its first act; once the store says a step succeeded, its number of
+/// starts is frozen and must never grow again.
+pub struct StartLedger {
+    path: PathBuf,
+    frozen: std::collections::BTreeMap<String, usize>,
+}
+
+impl StartLedger {
+    pub fn new(env: &Env) -> StartLedger {
+        StartLedger {
+            path: env.path().join("ledger"),
+            frozen: Default::default(),
+        }
+    }
+
+    /// How many times each step has started so far.
+    pub fn starts(&self) -> std::collections::BTreeMap<String, usize> {
+        let mut m = std::collections::BTreeMap::new();
+        let ledger = std::fs::read_to_string(&self.path).unwrap_or_default();
+        for step in ledger.lines().filter_map(|l| l.strip_suffix(" start")) {
+            *m.entry(step.to_string()).or_insert(0) += 1;
+        }
+        m
+    }
+
+    /// The starts so far, after checking that no step recorded as succeeded started
+    /// again (`when` names the moment in the failure message).
+    pub fn check(&self, when: &str) -> std::collections::BTreeMap<String, usize> {
+        let now = self.starts();
+        for (step, count) in &self.frozen {
+            assert_eq!(
+                now.get(step),
+                Some(count),
+                "{step} succeeded earlier but started again ({when})"
+            );
+        }
+        now
+    }
+
+    /// Freeze the start counts (`now`, from [`StartLedger::check`]) of the steps `show`
+    /// (`baton show --json`) says succeeded.
+    pub fn freeze(&mut self, show: &Value, now: &std::collections::BTreeMap<String, usize>) {
+        for s in show["steps"].as_array().unwrap() {
+            let sid = s["id"].as_str().unwrap().to_string();
+            if s["state"] == "succeeded" {
+                self.frozen
+                    .entry(sid.clone())
+                    .or_insert_with(|| now.get(&sid).copied().unwrap_or(0));
+            }
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! Helpers shared by the integration tests; a test module takes them all with
+//! `use crate::helpers::*;`.
+mod env;
+mod exec;
+mod store;
+mod wait;
+
+pub use env::*;
+pub use exec::*;
+pub use store::*;
+pub use wait::*;

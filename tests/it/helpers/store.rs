@@ -1,0 +1,181 @@
+//! Helpers for tests of the store: a temp database and hand-built events.
+#![allow(dead_code)]
+use baton::model::{
+    Command, ErrorKind, ErrorRecord, Event, EventKind, RunState, StepOutcome, StepState, Timestamp,
+    Usage,
+};
+use baton::store::{NewRun, Store};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+pub struct Db {
+    pub dir: tempfile::TempDir,
+    pub path: PathBuf,
+}
+
+pub fn db() -> Db {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state").join("baton.db");
+    Db { dir, path }
+}
+
+pub fn new_run(id: &str, started: i64) -> NewRun {
+    NewRun {
+        id: id.into(),
+        workflow: "release".into(),
+        source_path: PathBuf::from("/w/release.toml"),
+        source_text: "name = \"release\"\n".into(),
+        params_json: r#"{"version":"1.2.3","token":"***"}"#.into(),
+        operator: "alice".into(),
+        started_at: Timestamp(started),
+        // Steps appear as events name them, which the projection tests rely on.
+        steps: Vec::new(),
+    }
+}
+
+/// Builds a run's events with contiguous seqs and a clock that ticks 10 ms per event.
+pub struct Script {
+    pub run: String,
+    pub seq: u64,
+    pub now: i64,
+    pub events: Vec<Event>,
+}
+
+impl Script {
+    pub fn new(run: &str) -> Self {
+        Script {
+            run: run.into(),
+            seq: 0,
+            now: 1_700_000_000_000,
+            events: Vec::new(),
+        }
+    }
+    pub fn push(&mut self, kind: EventKind) -> &mut Self {
+        self.seq += 1;
+        self.now += 10;
+        self.events.push(Event {
+            seq: self.seq,
+            at: Timestamp(self.now),
+            kind,
+        });
+        self
+    }
+    /// Take the events pushed since the last take.
+    pub fn take(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.events)
+    }
+    pub fn started(&mut self) -> &mut Self {
+        self.push(EventKind::RunStarted {
+            workflow: "release".into(),
+            operator: "alice".into(),
+            params: BTreeMap::from([("version".to_string(), "1.2.3".to_string())]),
+            seed: 7,
+            auto_approve: false,
+            allowed_signers: None,
+        })
+    }
+    pub fn state(&mut self, step: &str, state: StepState, attempt: u32) -> &mut Self {
+        self.push(EventKind::StepStateChanged {
+            step: step.into(),
+            state,
+            attempt,
+            reason: None,
+        })
+    }
+    pub fn finished(
+        &mut self,
+        step: &str,
+        attempt: u32,
+        exit_code: i32,
+        outputs: &[(&str, &str)],
+    ) -> &mut Self {
+        self.push(EventKind::StepFinished {
+            step: step.into(),
+            attempt,
+            outcome: StepOutcome::Exited { exit_code },
+            duration_ms: 1200,
+            outputs: outputs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            usage: Usage::default(),
+        })
+    }
+    /// A step that runs once and succeeds: queued, running, finished, succeeded.
+    pub fn ok_step(&mut self, step: &str) -> &mut Self {
+        self.state(step, StepState::Queued, 1)
+            .state(step, StepState::Running, 1)
+            .finished(step, 1, 0, &[])
+            .state(step, StepState::Succeeded, 1)
+    }
+    pub fn error(&mut self, step: &str, attempt: u32, kind: ErrorKind, msg: &str) -> &mut Self {
+        let now = Timestamp(self.now);
+        let run = self.run.clone();
+        self.push(EventKind::ErrorRecorded {
+            error: ErrorRecord::builder(kind, msg)
+                .run(run)
+                .step(step, attempt)
+                .context("exit_code", 2)
+                .build(now),
+        })
+    }
+    /// `step`'s gate opens: prompt "Ship?", over `digest`, one vote of `approvers` (or
+    /// of anyone, when empty).
+    pub fn gate_opened(&mut self, step: &str, digest: &str, approvers: &[&str]) -> &mut Self {
+        self.push(EventKind::GateOpened {
+            step: step.into(),
+            prompt: "Ship?".into(),
+            deadline: None,
+            digest: digest.into(),
+            approvers: approvers.iter().map(|a| a.to_string()).collect(),
+            quorum: 1,
+            signed: false,
+        })
+    }
+    /// `operator`'s approval of `step` is refused, for `reason`.
+    pub fn vote_refused(&mut self, step: &str, operator: &str, reason: &str) -> &mut Self {
+        self.push(EventKind::CommandRefused {
+            command: Command::Approve {
+                step: step.into(),
+                operator: operator.into(),
+                reason: None,
+                signature: None,
+            },
+            reason: reason.into(),
+        })
+    }
+    /// `actor` approves `step` (over `digest`, saying `reason`), and the gate passes on
+    /// that one vote.
+    pub fn approved(&mut self, step: &str, actor: &str, reason: &str, digest: &str) -> &mut Self {
+        self.push(EventKind::ApprovalGiven {
+            step: step.into(),
+            actor: actor.into(),
+            reason: Some(reason.into()),
+            digest: digest.into(),
+            signature: None,
+        })
+        .push(EventKind::GateApproved {
+            step: step.into(),
+            actor: actor.into(),
+            approvers: vec![actor.into()],
+        })
+    }
+    pub fn run_finished(&mut self, state: RunState) -> &mut Self {
+        self.push(EventKind::RunFinished {
+            state,
+            summary: format!("run {state}"),
+        })
+    }
+}
+
+/// A store with one run created.
+pub fn store_with_run(db: &Db, run: &str) -> Store {
+    let mut s = Store::open(&db.path).unwrap();
+    s.create_run(&new_run(run, 1_700_000_000_000)).unwrap();
+    s
+}
+
+/// A raw connection to the same file, for tampering and for holding locks.
+pub fn raw(db: &Db) -> rusqlite::Connection {
+    rusqlite::Connection::open(&db.path).unwrap()
+}

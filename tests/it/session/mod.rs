@@ -1,0 +1,4 @@
+//! Commands on any run, runs listing and garbage collection.
+mod attack_runs;
+mod commands;
+mod runs_gc;

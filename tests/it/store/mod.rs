@@ -1,0 +1,7 @@
+//! The store: migrations, projection, audit chain, the read-only CLI, history agreement.
+mod audit;
+mod basic;
+mod cli;
+mod faults;
+mod history_agreement;
+mod projection;

@@ -1,0 +1,7 @@
+//! Attacks (issue 11): the audit chain, identities, secrets, signatures, injection.
+mod audit_keys;
+mod chain;
+mod identity;
+mod secrets;
+mod security;
+mod signatures;

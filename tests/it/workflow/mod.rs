@@ -1,0 +1,4 @@
+//! Workflow loading: examples, the invalid corpus (snapshots), property tests.
+mod examples;
+mod invalid_corpus;
+mod loader_props;
