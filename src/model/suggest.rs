@@ -2,7 +2,7 @@
 //! record carries, from its kind and what the run accepts when it is recorded. A
 //! suggestion is a command the run accepts in that state (in backticks, starting with
 //! `baton`), or advice that says what to change and how; never a command the run would
-//! refuse (`tests/suggestions.rs` runs every one against the real binary).
+//! refuse (`tests/it/cli/suggestions.rs` runs every one against the real binary).
 use super::error::ErrorKind;
 
 /// Why `retry` and `mark` will not reopen the run once the step has settled.

@@ -247,7 +247,7 @@ fn actions_match_the_core_after_success_and_past_the_run_timeout() {
 /// The commands a record made since `from` suggests, as the core takes them: each must
 /// be accepted now. Not checked: what baton does first by itself (a record that says
 /// baton retries the step) or what waits for the run to stop (a cancel under way);
-/// `logs`, `run` and `resume` are not the core's to accept (`tests/suggestions.rs`
+/// `logs`, `run` and `resume` are not the core's to accept (`tests/it/cli/suggestions.rs`
 /// runs those).
 fn assert_new_suggestions_accepted(core: &Core, from: usize, now: Timestamp) -> usize {
     let op = || "vera".to_string();
