@@ -171,7 +171,6 @@ fn a_run_cut_off_the_audit_chain_with_an_earlier_head_put_back_is_a_rollback() {
         "events",
         "steps",
         "attempts",
-        "outputs",
         "errors",
         "approvals",
         "commands",
