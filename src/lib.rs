@@ -9,6 +9,7 @@ pub mod engine;
 pub mod exec;
 pub mod metrics;
 pub mod model;
+pub mod own_files;
 pub mod sanitize;
 pub mod session;
 pub mod signing;

@@ -7,6 +7,7 @@ use baton::model::mask::Masker;
 use baton::model::{StepOutcome, Usage};
 use exec_support::{job, log_text};
 use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
 
 fn mode(path: &std::path::Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
@@ -213,46 +214,34 @@ async fn values_in_the_environment_never_become_shell_code() {
 }
 
 #[tokio::test]
-async fn a_shared_files_dir_holds_random_names_per_attempt_removed_once_read() {
+async fn each_attempt_has_a_private_files_dir_of_its_own_removed_once_read() {
     let tmp = tempfile::tempdir().unwrap();
-    let shared = baton::exec::FilesDir::create("run1").unwrap();
-    let dir = shared.path().to_path_buf();
-    // Enter and create, not list: a step cannot find its siblings' files.
-    assert_eq!(mode(&dir), 0o300);
     let mut seen = Vec::new();
     for attempt in 1..=2 {
         let mut j = job(tmp.path(), "outs", "");
         j.attempt = attempt;
-        j.files_dir = Some(dir.clone());
+        // What a sibling step did to reach another's outputs through a directory the
+        // run's steps shared (issue 24): make it listable and write every file in it.
         j.command = format!(
-            r#"test -e "$BATON_OUTPUT" || echo absent; echo "files $BATON_OUTPUT $BATON_USAGE"; echo n={attempt} >> "$BATON_OUTPUT"; echo cost=1 >> "$BATON_USAGE""#
+            r#"test -e "$BATON_OUTPUT" || echo absent; d=$(dirname "$BATON_OUTPUT"); echo "files $BATON_OUTPUT $BATON_USAGE $(stat -c %a "$d")"; ls -A "$d"; echo n={attempt} >> "$BATON_OUTPUT"; echo cost=1 >> "$BATON_USAGE""#
         );
         let f = spawn(j).unwrap().wait().await;
         assert_eq!(f.outcome, StepOutcome::Exited { exit_code: 0 });
         assert_eq!(f.outputs, vec![("n".to_string(), attempt.to_string())]);
         assert_eq!(f.usage.cost, 1.0);
         let log = log_text(f.log_path.as_ref().unwrap());
-        assert!(log.starts_with("absent\n"), "created by the step: {log}");
-        let files = log.lines().nth(1).unwrap().strip_prefix("files ").unwrap();
-        let paths: Vec<&std::path::Path> = files.split(' ').map(std::path::Path::new).collect();
-        for (p, ext) in paths.iter().zip(["output", "usage"]) {
-            assert_eq!(p.parent().unwrap(), dir, "inside the run's directory");
-            assert_eq!(p.extension().unwrap(), ext);
-            let stem = p.file_stem().unwrap().to_string_lossy();
-            assert_eq!(stem.len(), 32, "a random name no sibling can guess: {stem}");
-            assert!(!p.exists(), "{} removed once read", p.display());
-        }
-        assert_eq!(
-            paths[0].file_stem(),
-            paths[1].file_stem(),
-            "output and usage share the attempt's name"
-        );
-        seen.push(files.to_string());
+        let mut lines = log.lines();
+        assert_eq!(lines.next(), Some("absent"), "created by the step: {log}");
+        let files: Vec<&str> = lines.next().unwrap().split(' ').skip(1).collect();
+        assert_eq!(files[2], "700", "the attempt's directory is private: {log}");
+        assert_eq!(lines.next(), None, "nothing else in it: {log}");
+        let (output, usage) = (Path::new(files[0]), Path::new(files[1]));
+        assert_eq!(output.parent(), usage.parent());
+        let dir = output.parent().unwrap().to_path_buf();
+        assert!(!dir.exists(), "{} removed once read", dir.display());
+        seen.push(dir);
     }
-    assert_ne!(seen[0], seen[1], "each attempt has its own files");
-    assert!(dir.exists(), "the shared dir outlives its attempts");
-    drop(shared);
-    assert!(!dir.exists(), "removed with its owner");
+    assert_ne!(seen[0], seen[1], "each attempt has its own directory");
 }
 
 #[tokio::test]

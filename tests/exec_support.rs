@@ -18,7 +18,6 @@ pub fn job(dir: &Path, step: &str, command: &str) -> ShellJob {
         ],
         log_dir: dir.join("logs"),
         masker: Masker::default(),
-        files_dir: None,
     }
 }
 

@@ -19,7 +19,23 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         V5,
     ),
     (6, "command rows carry a proof of their submitter", V6),
+    (
+        7,
+        "group stores: each run's record and events head sealed by its starter",
+        V7,
+    ),
 ];
+
+/// `store::starter_seal`: per run, the MACs of its record's fields and of its events'
+/// head under its starter's own secret (group stores only; gone with the run).
+const V7: &str = r#"
+CREATE TABLE run_seals (
+    run_id   TEXT PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+    record   BLOB NOT NULL,
+    head_seq INTEGER,
+    head     BLOB
+);
+"#;
 
 /// Nothing changes in the tables: command rows now name a proof file (`store::proof`)
 /// that engines check. The version moves so that an older baton, which would apply a
