@@ -328,7 +328,8 @@ fn a_member_who_rewrites_anothers_events_with_a_whole_new_chain_is_refused() {
         BOB,
         &format!(
             "DROP TRIGGER events_no_update;
-             UPDATE events SET json = {}, hash = X'{}', head_mac = X'{}' WHERE run_id = {} AND seq = {seq};",
+             UPDATE events SET at = {}, json = {}, hash = X'{}', head_mac = X'{}' WHERE run_id = {} AND seq = {seq};",
+            at + 1,
             sql_text(&edited),
             hex::encode(&hash),
             hex::encode(&mark),
