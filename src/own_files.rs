@@ -89,9 +89,18 @@ mod tests {
     fn appends_in_its_own_directory_and_never_through_a_symlink() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("logs").join("run");
-        append(&dir, "a.1.log").unwrap().write_all(b"one\n").unwrap();
-        append(&dir, "a.1.log").unwrap().write_all(b"two\n").unwrap();
-        assert_eq!(std::fs::read_to_string(dir.join("a.1.log")).unwrap(), "one\ntwo\n");
+        append(&dir, "a.1.log")
+            .unwrap()
+            .write_all(b"one\n")
+            .unwrap();
+        append(&dir, "a.1.log")
+            .unwrap()
+            .write_all(b"two\n")
+            .unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dir.join("a.1.log")).unwrap(),
+            "one\ntwo\n"
+        );
         let meta = std::fs::metadata(dir.join("a.1.log")).unwrap();
         assert_eq!(meta.mode() & 0o777, 0o600);
         // A symlink planted where the next log goes.

@@ -236,7 +236,9 @@ fn a_member_who_rewrites_anothers_run_text_or_path_does_not_get_it_run() {
         let out = m.baton(ALICE, &args);
         assert_eq!(out.status.code(), Some(3), "{args:?}: {}", all(&out));
         assert!(
-            all(&out).contains("workflow file path, workflow text are not what the starter's engine recorded"),
+            all(&out).contains(
+                "workflow file path, workflow text are not what the starter's engine recorded"
+            ),
             "{args:?}: {}",
             all(&out)
         );
@@ -255,7 +257,11 @@ fn a_member_who_rewrites_anothers_run_text_or_path_does_not_get_it_run() {
     );
     let out = m.baton(ALICE, &["approve", &id, "deploy", "--reason", "ok"]);
     assert_eq!(out.status.code(), Some(3), "{}", all(&out));
-    assert!(all(&out).contains("its workflow file path is not"), "{}", all(&out));
+    assert!(
+        all(&out).contains("its workflow file path is not"),
+        "{}",
+        all(&out)
+    );
     // Put back as alice's engine recorded it, the run goes on as hers.
     let real = std::fs::canonicalize(&wf).unwrap();
     m.sql(
@@ -274,18 +280,18 @@ fn a_member_who_rewrites_anothers_run_text_or_path_does_not_get_it_run() {
 
 /// A run's events as stored: (seq, json, hash).
 fn events(m: &Members, run: &str) -> Vec<(u64, String, Vec<u8>)> {
-    let conn = rusqlite::Connection::open_with_flags(
-        m.db(),
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )
-    .unwrap();
+    let conn =
+        rusqlite::Connection::open_with_flags(m.db(), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
     let mut st = conn
         .prepare("SELECT seq, json, hash FROM events WHERE run_id = ?1 ORDER BY seq")
         .unwrap();
-    st.query_map([run], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?, r.get(2)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
+    st.query_map([run], |r| {
+        Ok((r.get::<_, i64>(0)? as u64, r.get(1)?, r.get(2)?))
+    })
+    .unwrap()
+    .map(Result::unwrap)
+    .collect()
 }
 
 fn sha(parts: &[&[u8]]) -> Vec<u8> {
@@ -337,7 +343,12 @@ fn a_member_who_rewrites_anothers_events_with_a_whole_new_chain_is_refused() {
         ),
     );
     let verify = m.baton(ALICE, &["audit", "verify", &id]);
-    assert_eq!(verify.status.code(), Some(0), "the chain alone holds: {}", all(&verify));
+    assert_eq!(
+        verify.status.code(),
+        Some(0),
+        "the chain alone holds: {}",
+        all(&verify)
+    );
     let out = m.baton(ALICE, &["approve", &id, "deploy", "--reason", "ok"]);
     assert_eq!(out.status.code(), Some(3), "{}", all(&out));
     assert!(
@@ -352,13 +363,8 @@ fn a_member_who_rewrites_anothers_events_with_a_whole_new_chain_is_refused() {
 fn a_member_cannot_plant_a_log_where_anothers_engine_writes() {
     let m = Members::new();
     let logs = m.db().parent().unwrap().join("logs");
-    let meta = std::fs::metadata(&logs).unwrap();
-    assert_eq!(
-        meta.mode() & 0o7777,
-        0o3770,
-        "made shared and sticky: members cannot move each other's run directories"
-    );
-    // A store made before that: `logs` 2770, no sticky bit.
+    let made = std::fs::metadata(&logs).unwrap().mode() & 0o7777;
+    // A store made before `logs` was made sticky: 2770.
     std::fs::set_permissions(&logs, std::fs::Permissions::from_mode(0o2770)).unwrap();
     let profile = m.write(ALICE, "profile", "mine\n");
     let wf = m.write(ALICE, "w.toml", GATED);
@@ -394,6 +400,10 @@ fn a_member_cannot_plant_a_log_where_anothers_engine_writes() {
     assert!(
         show.to_string().contains("another account's"),
         "the log failure is reported: {show:#}"
+    );
+    assert_eq!(
+        made, 0o3770,
+        "a new group store's `logs` is shared and sticky: members cannot move each other's run directories"
     );
 }
 
@@ -514,7 +524,10 @@ gate = {{ prompt = "Ship?", signed = true, approvers = ["{ALICE}@example.com", "
         "{}",
         all(&out)
     );
-    assert_eq!(step_state(&m.show(&id), "deploy").as_deref(), Some("waiting_approval"));
+    assert_eq!(
+        step_state(&m.show(&id), "deploy").as_deref(),
+        Some("waiting_approval")
+    );
     let out = m.baton(
         BOB,
         &[

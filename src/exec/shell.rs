@@ -430,11 +430,9 @@ impl LazyLog {
                     // Best effort: without it the console shows no times, the log is whole.
                     if sidecar.is_none() {
                         let times = crate::model::logtimes::sidecar_path(&self.path);
-                        *sidecar = times
-                            .file_name()
-                            .and_then(|n| {
-                                crate::own_files::append(&self.dir, &n.to_string_lossy()).ok()
-                            });
+                        *sidecar = times.file_name().and_then(|n| {
+                            crate::own_files::append(&self.dir, &n.to_string_lossy()).ok()
+                        });
                     }
                     if let Some(mut t) = sidecar.as_ref() {
                         let _ =

@@ -859,9 +859,7 @@ fn make_logs_root(logs: &Path, shared: bool) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     match std::fs::DirBuilder::new().mode(0o700).create(logs) {
         // Past the umask; the group is the store directory's (setgid).
-        Ok(()) if shared => {
-            std::fs::set_permissions(logs, std::fs::Permissions::from_mode(0o3770))
-        }
+        Ok(()) if shared => std::fs::set_permissions(logs, std::fs::Permissions::from_mode(0o3770)),
         Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(e),
         _ => Ok(()),
     }

@@ -372,7 +372,10 @@ mod tests {
         r.operator = "bob";
         assert_eq!(altered(&key(1), &r, &sealed), ["starter"]);
         // Another account's key, or a seal cut short: nothing holds.
-        assert_eq!(altered(&key(2), &record("run = 'true'", path), &sealed).len(), 5);
+        assert_eq!(
+            altered(&key(2), &record("run = 'true'", path), &sealed).len(),
+            5
+        );
         assert_eq!(
             altered(&key(1), &record("run = 'true'", path), &sealed[..40]).len(),
             5

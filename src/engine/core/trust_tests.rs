@@ -307,7 +307,8 @@ fn the_starters_key_is_refused_under_any_principal_it_is_listed_under() {
     );
     let why = refused(&approve_signed(&mut sim, Some(sign(&message))));
     assert!(
-        why.contains("self-approval") && why.contains("`alice@example.com`, which is account `alice`"),
+        why.contains("self-approval")
+            && why.contains("`alice@example.com`, which is account `alice`"),
         "{why}"
     );
     assert_eq!(sim.state("ship"), StepState::WaitingApproval);
