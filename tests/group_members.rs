@@ -171,18 +171,23 @@ impl Members {
 
     /// Alice starts `wf` headless; returns her engine and the run's id.
     fn start(&self, wf: &Path) -> (Child, String) {
-        let child = self.spawn(ALICE, &["run", wf.to_str().unwrap(), "--headless"]);
+        let mut child = self.spawn(ALICE, &["run", wf.to_str().unwrap(), "--headless"]);
         let start = Instant::now();
-        loop {
+        let id = loop {
             let out = self.baton(ALICE, &["runs", "--json"]);
-            if let Ok(serde_json::Value::Array(a)) = serde_json::from_slice(&out.stdout)
-                && let Some(id) = a.first().and_then(|r| r["id"].as_str())
-            {
-                return (child, id.to_string());
+            let runs: serde_json::Value =
+                serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+            if let Some(id) = runs[0]["id"].as_str() {
+                break id.to_string();
             }
-            assert!(start.elapsed() < Duration::from_secs(15), "no run appeared");
+            if start.elapsed() > Duration::from_secs(15) {
+                let _ = child.kill();
+                let out = child.wait_with_output().expect("output");
+                panic!("no run appeared: {}", all(&out));
+            }
             std::thread::sleep(Duration::from_millis(50));
-        }
+        };
+        (child, id)
     }
 }
 

@@ -233,6 +233,9 @@ pub(super) fn update_head(
     Ok(())
 }
 
+/// A `run_seals` row: the record's seal, the sealed head's seq and its seal.
+type StoredSeal = (Vec<u8>, Option<i64>, Option<Vec<u8>>);
+
 impl Store {
     /// This account's secret, read once per store (made on first use).
     pub(super) fn account_key(&self) -> Result<Option<&AccountKey>, StoreError> {
@@ -263,7 +266,7 @@ impl Store {
             operator: &r.operator,
         };
         let check = super::in_read_snapshot(&self.conn, |c| {
-            let seal: Option<(Vec<u8>, Option<i64>, Option<Vec<u8>>)> = c
+            let seal: Option<StoredSeal> = c
                 .prepare_cached("SELECT record, head_seq, head FROM run_seals WHERE run_id = ?1")?
                 .query_row([run_id], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
                 .optional()?;

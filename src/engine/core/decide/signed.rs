@@ -92,13 +92,14 @@ impl Core {
         } else {
             eligible[0].clone()
         };
-        if verdict == Verdict::Approve && !self.self_approval_allowed(i) {
-            if let Some(p) = self.starter_principal(&checked.principals) {
-                return Err(format!(
-                    "self-approval: key {} is listed under `{p}`, which is account `{}`, who started this run (allow_self_approval = false; a principal is the account named before its `@`)",
-                    checked.key, self.operator
-                ));
-            }
+        if verdict == Verdict::Approve
+            && !self.self_approval_allowed(i)
+            && let Some(p) = self.starter_principal(&checked.principals)
+        {
+            return Err(format!(
+                "self-approval: key {} is listed under `{p}`, which is account `{}`, who started this run (allow_self_approval = false; a principal is the account named before its `@`)",
+                checked.key, self.operator
+            ));
         }
         Ok(DecisionSignature {
             principal,
