@@ -580,7 +580,8 @@ mod tests {
             .unwrap();
         let head = AuditHead::parse(&head).unwrap();
         c.execute_batch(&format!(
-            "DROP TRIGGER events_no_update;
+            "DROP TABLE run_seals;
+             DROP TRIGGER events_no_update;
              ALTER TABLE events DROP COLUMN hash;
              ALTER TABLE events DROP COLUMN head_key_id;
              ALTER TABLE events DROP COLUMN head_mac;
