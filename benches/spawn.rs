@@ -1,18 +1,19 @@
 //! Spawn + wait of `true` through baton's shell executor (own process group, piped and
-//! masked output, BATON_OUTPUT/BATON_USAGE in the attempt's private directory, a log created
+//! masked output, BATON_OUTPUT/BATON_USAGE in the run's private directory, a log created
 //! on first output) against a bare `std::process::Command::new("true")`.
 use baton::exec::{ShellJob, spawn};
 use baton::model::mask::Masker;
 use criterion::{Criterion, criterion_group, criterion_main};
 
 fn bench_spawn(c: &mut Criterion) {
-    // As the engine runs it: the binary's current-thread runtime, a private files
-    // directory per attempt.
+    // As the engine runs it: the binary's current-thread runtime, one shared files
+    // directory per run.
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("tokio runtime");
     let logs = tempfile::tempdir().expect("temp dir");
+    let files = baton::exec::FilesDir::create("bench").expect("files dir");
     let mut attempt = 0u32;
     let mut group = c.benchmark_group("spawn_true");
     group.bench_function("baton_exec", |b| {
@@ -27,6 +28,7 @@ fn bench_spawn(c: &mut Criterion) {
                 env: vec![("BATON_STEP_ID".into(), "true".into())],
                 log_dir: logs.path().to_path_buf(),
                 masker: Masker::default(),
+                files_dir: Some(files.path().to_path_buf()),
             };
             rt.block_on(async { spawn(job).expect("spawn").wait().await })
         })

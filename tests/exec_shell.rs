@@ -7,7 +7,6 @@ use baton::model::mask::Masker;
 use baton::model::{StepOutcome, Usage};
 use exec_support::{job, log_text};
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
 
 fn mode(path: &std::path::Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
@@ -214,14 +213,19 @@ async fn values_in_the_environment_never_become_shell_code() {
 }
 
 #[tokio::test]
-async fn each_attempt_has_a_private_files_dir_of_its_own_removed_once_read() {
+async fn each_attempt_has_a_private_dir_of_its_own_in_the_runs_unlistable_dir() {
     let tmp = tempfile::tempdir().unwrap();
+    let shared = baton::exec::FilesDir::create("run1").unwrap();
+    let dir = shared.path().to_path_buf();
+    // Enter and create, not list: a step cannot find its siblings' directories.
+    assert_eq!(mode(&dir), 0o300);
     let mut seen = Vec::new();
     for attempt in 1..=2 {
         let mut j = job(tmp.path(), "outs", "");
         j.attempt = attempt;
-        // What a sibling step did to reach another's outputs through a directory the
-        // run's steps shared (issue 24): make it listable and write every file in it.
+        j.files_dir = Some(dir.clone());
+        // What a sibling did to a directory the run's steps shared (issue 24): make
+        // its own listable and write every file in it. It holds only its own.
         j.command = format!(
             r#"test -e "$BATON_OUTPUT" || echo absent; d=$(dirname "$BATON_OUTPUT"); echo "files $BATON_OUTPUT $BATON_USAGE $(stat -c %a "$d")"; ls -A "$d"; echo n={attempt} >> "$BATON_OUTPUT"; echo cost=1 >> "$BATON_USAGE""#
         );
@@ -235,13 +239,25 @@ async fn each_attempt_has_a_private_files_dir_of_its_own_removed_once_read() {
         let files: Vec<&str> = lines.next().unwrap().split(' ').skip(1).collect();
         assert_eq!(files[2], "700", "the attempt's directory is private: {log}");
         assert_eq!(lines.next(), None, "nothing else in it: {log}");
-        let (output, usage) = (Path::new(files[0]), Path::new(files[1]));
-        assert_eq!(output.parent(), usage.parent());
-        let dir = output.parent().unwrap().to_path_buf();
-        assert!(!dir.exists(), "{} removed once read", dir.display());
-        seen.push(dir);
+        let own = std::path::Path::new(files[0])
+            .parent()
+            .unwrap()
+            .to_path_buf();
+        assert_eq!(std::path::Path::new(files[1]).parent(), Some(own.as_path()));
+        assert_eq!(
+            own.parent(),
+            Some(dir.as_path()),
+            "inside the run's directory"
+        );
+        let name = own.file_name().unwrap().to_string_lossy().into_owned();
+        assert_eq!(name.len(), 32, "a random name no sibling can guess: {name}");
+        assert!(!own.exists(), "{} removed once read", own.display());
+        seen.push(own);
     }
     assert_ne!(seen[0], seen[1], "each attempt has its own directory");
+    assert!(dir.exists(), "the run's dir outlives its attempts");
+    drop(shared);
+    assert!(!dir.exists(), "removed with its owner");
 }
 
 #[tokio::test]

@@ -18,6 +18,7 @@ pub fn job(dir: &Path, step: &str, command: &str) -> ShellJob {
         ],
         log_dir: dir.join("logs"),
         masker: Masker::default(),
+        files_dir: None,
     }
 }
 

@@ -139,6 +139,9 @@ pub struct Driver {
     started: Vec<Input>,
     /// The plan's executors, by index (`Plan::executors`); empty: all local.
     executors: Vec<exec::Executor>,
+    /// Shared private directory for the attempts' output/usage files; made on the
+    /// first shell attempt, removed when the driver goes.
+    files_dir: Option<exec::FilesDir>,
     sinks: Sinks,
     view_tx: Option<watch::Sender<Arc<RunView>>>,
     commands_rx: Option<mpsc::Receiver<CommandRequest>>,
@@ -184,6 +187,7 @@ impl Driver {
             unsaved: Vec::new(),
             unsaved_since: None,
             started: Vec::new(),
+            files_dir: None,
             sinks,
             view_tx: None,
             commands_rx: None,
@@ -728,6 +732,7 @@ impl Driver {
                     env: spec.env,
                     log_dir: self.log_dir.clone(),
                     masker: Masker::new(spec.secret_values),
+                    files_dir: self.files_dir().map(Path::to_path_buf),
                 };
                 // A local process starts right here (`Executor::begin`); write-ahead
                 // holds: the events deciding this spawn are committed, or `early`
@@ -844,6 +849,15 @@ impl Driver {
                 .unwrap_or(exec::Executor::Local),
             None => exec::Executor::Local,
         }
+    }
+
+    /// The shared files directory; `None` if it cannot be made (each attempt then
+    /// makes its own, and reports the failure if that fails too).
+    fn files_dir(&mut self) -> Option<&Path> {
+        if self.files_dir.is_none() {
+            self.files_dir = exec::FilesDir::create(&self.run_id).ok();
+        }
+        self.files_dir.as_ref().map(exec::FilesDir::path)
     }
 
     fn receive(&mut self, msg: Msg, inputs: &mut Vec<Input>) -> Result<(), DriverError> {

@@ -4,9 +4,9 @@
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 
-/// Remove this user's `baton-<run>-…` directories under the temp dir (each attempt's
-/// own). Only real directories owned by this user are touched, never a symlink.
-/// Returns what was removed.
+/// Remove this user's `baton-<run>-…` directories under the temp dir (the run's files
+/// directory and any attempt's own). Only real directories owned by this user are
+/// touched, never a symlink. Returns what was removed.
 pub fn remove_run_temp_dirs(run_id: &str) -> Vec<PathBuf> {
     let prefix = format!("baton-{}-", super::shell::clean(run_id));
     let me = nix::unistd::geteuid().as_raw();
@@ -18,7 +18,7 @@ pub fn remove_run_temp_dirs(run_id: &str) -> Vec<PathBuf> {
         .map(|e| e.path())
         .filter(|p| std::fs::symlink_metadata(p).is_ok_and(|m| m.is_dir() && m.uid() == me))
         .filter(|p| {
-            // A step may have made its directory unreadable: listable again first.
+            // The run's directory is unlistable while in use (see `FilesDir`).
             use std::os::unix::fs::PermissionsExt;
             let _ = std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o700));
             std::fs::remove_dir_all(p).is_ok()

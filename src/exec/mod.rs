@@ -23,7 +23,7 @@ pub use builtin::{parse_duration, run_builtin};
 pub use command::Invocation;
 pub use executor::{Attempt, Executor, KillHandle, Placement};
 pub use group::{group_belongs_to, kill_stale_group, run_process_groups};
-pub use shell::{Running, ShellJob, spawn};
+pub use shell::{FilesDir, Running, ShellJob, spawn};
 pub use signals::{ShutdownSignal, ShutdownSignals, shutdown_signal};
 pub use stream::TailHandle;
 

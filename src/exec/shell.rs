@@ -13,7 +13,7 @@ use nix::sys::signal::Signal;
 use std::ffi::OsString;
 use std::fs::{DirBuilder, File, OpenOptions};
 use std::io::{Read, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
@@ -49,6 +49,9 @@ pub struct ShellJob {
     /// `<log_dir>/<step_id>.<attempt>.log` receives stdout and stderr.
     pub log_dir: PathBuf,
     pub masker: Masker,
+    /// A private directory (see [`FilesDir`]) to hold this attempt's `$BATON_OUTPUT`
+    /// and `$BATON_USAGE`; `None`: a fresh private directory for this attempt alone.
+    pub files_dir: Option<PathBuf>,
 }
 
 pub(crate) fn clean(s: &str) -> String {
@@ -72,10 +75,45 @@ fn private_dir(label: &str) -> std::io::Result<PathBuf> {
     }
 }
 
+/// A private directory under which each of a run's attempts gets a 0700 directory of
+/// its own, at a random name, for its `$BATON_OUTPUT` and `$BATON_USAGE` files. Removed
+/// on drop.
+#[derive(Debug)]
+pub struct FilesDir {
+    path: PathBuf,
+}
+
+impl FilesDir {
+    /// The run's directory is made unlistable (0300: enter and create, not read), so a
+    /// step knows its own attempt's directory and cannot find its siblings'. A sibling
+    /// that makes it listable again (it is its account's) still finds only 0700
+    /// directories of random names; any process of the account can enter those, so
+    /// only separate accounts truly separate steps. (Root reads any directory.)
+    pub fn create(run_id: &str) -> std::io::Result<FilesDir> {
+        let path = private_dir(&clean(run_id))?;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o300))?;
+        Ok(FilesDir { path })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for FilesDir {
+    fn drop(&mut self) {
+        // Listable again, so that whatever a step left there can be removed.
+        let _ = std::fs::set_permissions(&self.path, std::fs::Permissions::from_mode(0o700));
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
 /// Where `$BATON_OUTPUT` and `$BATON_USAGE` go: a private (0700) directory of this
-/// attempt's own, never one its siblings share (a sibling step that could list a
-/// shared directory could write another step's outputs; issue 24). The files are not
-/// created: a step that writes one creates it (`>>` does). Removed on drop.
+/// attempt's own, at a random name inside the run's unlistable directory (or, without
+/// one, under the temp dir). Never files in a directory its siblings share: a sibling
+/// that made a shared directory listable again wrote another step's outputs (issue
+/// 24). The files are not created: a step that writes one creates it (`>>` does).
+/// Removed on drop.
 #[derive(Debug)]
 struct AttemptFiles {
     dir: PathBuf,
@@ -87,13 +125,19 @@ struct AttemptFiles {
 
 impl AttemptFiles {
     fn create(job: &ShellJob) -> std::io::Result<AttemptFiles> {
-        let label = format!(
-            "{}-{}-{}",
-            clean(&job.run_id),
-            clean(&job.step_id),
-            job.attempt
-        );
-        let dir = private_dir(&label)?;
+        let dir = match &job.files_dir {
+            Some(shared) => {
+                let dir = shared.join(format!("{:032x}", rand::random::<u128>()));
+                DirBuilder::new().mode(0o700).create(&dir)?;
+                dir
+            }
+            None => private_dir(&format!(
+                "{}-{}-{}",
+                clean(&job.run_id),
+                clean(&job.step_id),
+                job.attempt
+            ))?,
+        };
         Ok(AttemptFiles {
             output: dir.join("output"),
             usage: dir.join("usage"),
