@@ -205,8 +205,17 @@ fn make_key(dir: &Path, path: &Path) -> Result<(), StoreError> {
 }
 
 /// This account's state directory: where its default store and its secret live.
+/// Without `$HOME`, the account's home from the password database (never a path
+/// relative to wherever baton runs).
 pub fn state_dir() -> PathBuf {
-    super::state_dir_from(|k| std::env::var_os(k))
+    super::state_dir_from(|k| {
+        std::env::var_os(k).or_else(|| {
+            (k == "HOME")
+                .then(|| nix::unistd::User::from_uid(nix::unistd::geteuid()))
+                .and_then(|u| u.ok().flatten())
+                .map(|u| u.dir.into_os_string())
+        })
+    })
 }
 
 /// Record the seal of a new run's record (in the transaction that creates it).
