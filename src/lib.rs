@@ -10,6 +10,7 @@ pub mod exec;
 pub mod files;
 pub mod metrics;
 pub mod model;
+pub mod own_files;
 pub mod sanitize;
 pub mod session;
 pub mod signing;

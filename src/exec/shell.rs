@@ -75,19 +75,20 @@ fn private_dir(label: &str) -> std::io::Result<PathBuf> {
     }
 }
 
-/// A private directory shared by a run's attempts for their `$BATON_OUTPUT` and
-/// `$BATON_USAGE` files (each attempt still gets its own files, removed once read):
-/// one `mkdir`/`rmdir` per run instead of per attempt. Removed on drop.
+/// A private directory under which each of a run's attempts gets a 0700 directory of
+/// its own, at a random name, for its `$BATON_OUTPUT` and `$BATON_USAGE` files. Removed
+/// on drop.
 #[derive(Debug)]
 pub struct FilesDir {
     path: PathBuf,
 }
 
 impl FilesDir {
-    /// The run's directory is made unlistable (0300: enter and create, not read): each
-    /// attempt's files in it have a random name, so a step knows its own and cannot
-    /// find its siblings' to write their outputs. (Root reads any directory:
-    /// run steps as a user for this to hold.)
+    /// The run's directory is made unlistable (0300: enter and create, not read), so a
+    /// step knows its own attempt's directory and cannot find its siblings'. A sibling
+    /// that makes it listable again (it is its account's) still finds only 0700
+    /// directories of random names; any process of the account can enter those, so
+    /// only separate accounts truly separate steps. (Root reads any directory.)
     pub fn create(run_id: &str) -> std::io::Result<FilesDir> {
         let path = private_dir(&clean(run_id))?;
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o300))?;
@@ -107,15 +108,15 @@ impl Drop for FilesDir {
     }
 }
 
-/// Where `$BATON_OUTPUT` and `$BATON_USAGE` go: random names in the run's unlistable
-/// directory (or, without one, in a private 0700 directory of the attempt's own). The
-/// files are not created: a step that writes one creates it (`>>` does), which spares
-/// two creates and two unlinks per attempt for the many steps that write neither.
-/// Nobody else can create them first: nobody else can find their names. Removed on drop.
+/// Where `$BATON_OUTPUT` and `$BATON_USAGE` go: a private (0700) directory of this
+/// attempt's own, at a random name inside the run's unlistable directory (or, without
+/// one, under the temp dir). Never files in a directory its siblings share: a sibling
+/// that made a shared directory listable again wrote another step's outputs (issue
+/// 24). The files are not created: a step that writes one creates it (`>>` does).
+/// Removed on drop.
 #[derive(Debug)]
 struct AttemptFiles {
-    /// The directory, when it is this attempt's own (removed with the files).
-    own_dir: Option<PathBuf>,
+    dir: PathBuf,
     output: PathBuf,
     usage: PathBuf,
     /// Cleared for a file known to be absent (read found nothing): no unlink then.
@@ -124,37 +125,23 @@ struct AttemptFiles {
 
 impl AttemptFiles {
     fn create(job: &ShellJob) -> std::io::Result<AttemptFiles> {
-        let label = format!(
-            "{}-{}-{}",
-            clean(&job.run_id),
-            clean(&job.step_id),
-            job.attempt
-        );
-        let Some(shared) = &job.files_dir else {
-            let dir = private_dir(&label)?;
-            return Ok(AttemptFiles {
-                output: dir.join("output"),
-                usage: dir.join("usage"),
-                own_dir: Some(dir),
-                exists: [true; 2],
-            });
-        };
-        // Every attempt's files have their own random names inside the run's
-        // unlistable directory: other steps cannot find them to write its outputs. (A
-        // compensation shares the step id and attempt; a resumed run may meet what an
-        // earlier engine left: the random name keeps them apart too.) No directory of
-        // its own: removing one costs a synchronous discard on a file system mounted
-        // with `discard` (~1 ms per attempt measured here, on the driver's thread).
-        let stem = shared.join(format!("{:032x}", rand::random::<u128>()));
-        let name = |ext: &str| {
-            let mut p = stem.clone().into_os_string();
-            p.push(ext);
-            PathBuf::from(p)
+        let dir = match &job.files_dir {
+            Some(shared) => {
+                let dir = shared.join(format!("{:032x}", rand::random::<u128>()));
+                DirBuilder::new().mode(0o700).create(&dir)?;
+                dir
+            }
+            None => private_dir(&format!(
+                "{}-{}-{}",
+                clean(&job.run_id),
+                clean(&job.step_id),
+                job.attempt
+            ))?,
         };
         Ok(AttemptFiles {
-            output: name(".output"),
-            usage: name(".usage"),
-            own_dir: None,
+            output: dir.join("output"),
+            usage: dir.join("usage"),
+            dir,
             exists: [true; 2],
         })
     }
@@ -184,10 +171,8 @@ impl Drop for AttemptFiles {
                 let _ = std::fs::remove_file(path);
             }
         }
-        if let Some(dir) = &self.own_dir
-            && std::fs::remove_dir(dir).is_err()
-        {
-            let _ = std::fs::remove_dir_all(dir);
+        if std::fs::remove_dir(&self.dir).is_err() {
+            let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
 }
@@ -463,26 +448,15 @@ impl LazyLog {
     }
 
     fn open(&self) -> Result<File, String> {
-        let open = || {
-            OpenOptions::new()
-                .create(true)
-                .append(true)
-                .mode(0o600)
-                .open(&self.path)
-        };
-        // The directory exists after a run's first log: make it only when missing.
-        match open() {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                DirBuilder::new()
-                    .recursive(true)
-                    .mode(0o700)
-                    .create(&self.dir)
-                    .map_err(|e| format!("cannot create its directory: {e}"))?;
-                open()
-            }
-            other => other,
-        }
-        .map_err(|e| e.to_string())
+        // Only in the run's own directory, never through a symlink (`own_files`).
+        crate::own_files::append(&self.dir, &self.name()).map_err(|e| e.to_string())
+    }
+
+    fn name(&self) -> String {
+        self.path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
     }
 
     fn write_all(&self, bytes: &[u8]) -> Result<(), String> {
@@ -499,12 +473,10 @@ impl LazyLog {
                     *last = Some(now.millis());
                     // Best effort: without it the console shows no times, the log is whole.
                     if sidecar.is_none() {
-                        *sidecar = OpenOptions::new()
-                            .create(true)
-                            .append(true)
-                            .mode(0o600)
-                            .open(crate::model::logtimes::sidecar_path(&self.path))
-                            .ok();
+                        let times = crate::model::logtimes::sidecar_path(&self.path);
+                        *sidecar = times.file_name().and_then(|n| {
+                            crate::own_files::append(&self.dir, &n.to_string_lossy()).ok()
+                        });
                     }
                     if let Some(mut t) = sidecar.as_ref() {
                         let _ =

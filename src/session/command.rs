@@ -350,19 +350,14 @@ fn spawn_detached(
     run_id: &str,
     given: &[(String, String)],
 ) -> Result<(u32, PathBuf), SessionError> {
-    use std::os::unix::fs::OpenOptionsExt;
     use std::os::unix::process::CommandExt;
     let exe = std::env::current_exe()
         .map_err(|e| SessionError::System(format!("cannot find the baton binary: {e}")))?;
     let dir = store.log_dir(run_id);
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| SessionError::System(format!("cannot create {}: {e}", dir.display())))?;
-    let log = dir.join(format!("engine.{}.log", Timestamp::now().0));
-    let out = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(&log)
+    let name = format!("engine.{}.log", Timestamp::now().0);
+    let log = dir.join(&name);
+    // Only in the run's own directory, never through a symlink (`own_files`).
+    let out = crate::own_files::append(&dir, &name)
         .map_err(|e| SessionError::System(format!("cannot open {}: {e}", log.display())))?;
     let err = out
         .try_clone()

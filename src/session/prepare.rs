@@ -178,6 +178,11 @@ pub fn rebuild(
     for_driving: bool,
 ) -> Result<Core, SessionError> {
     let record = store.run(run_id)?;
+    if for_driving {
+        // In a group store, what this account's engine obeys must be what its engines
+        // recorded: another member may have rewritten the record or the events.
+        store.check_sealed(&record)?;
+    }
     // Checked first (with a key configured): a history that is not what was committed
     // is refused, never obeyed.
     let events = store.events(run_id)?;

@@ -100,6 +100,13 @@ impl AllowedSigners {
     }
 }
 
+/// The operating-system account a principal stands for: the part before its first
+/// `@` (`alice@example.com` and `alice` are account `alice`). What a self-approval rule
+/// compares with the run's starter; list each key under its holder's account name.
+pub fn principal_account(principal: &str) -> &str {
+    principal.split('@').next().unwrap_or(principal)
+}
+
 /// Principals compare as account names do (see `model::same_actor`).
 pub fn same_principal(a: &str, b: &str) -> bool {
     crate::model::same_actor(a, b)

@@ -12,7 +12,7 @@
 pub mod allowed;
 pub mod keys;
 
-pub use allowed::{AllowedSigners, SignersError};
+pub use allowed::{AllowedSigners, SignersError, principal_account};
 
 use ssh_key::{HashAlg, PublicKey, SshSig};
 

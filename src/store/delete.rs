@@ -223,6 +223,7 @@ mod tests {
         run(&mut s, "A", Some(RunState::Succeeded));
         run(&mut s, "B", Some(RunState::Failed));
         run(&mut s, "C", Some(RunState::Cancelled));
+        std::fs::create_dir_all(s.log_dir("B")).unwrap();
         std::fs::write(s.log_path("B", "build", 1), "out").unwrap();
         let d = s.delete_run("B", "root", "baton runs rm").unwrap();
         assert_eq!((d.events, d.state), (3, RunState::Failed));

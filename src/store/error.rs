@@ -144,6 +144,17 @@ pub enum StoreError {
         source: std::io::Error,
     },
 
+    /// In a group store, a run's record or events are not what its starter's engine
+    /// sealed (`store::starter_seal`): another member altered them (exit 3).
+    #[error(
+        "run {run_id}: its {what}. Refusing to act on it as its starter: another member of the group store could have written it. Start a new run (`baton show {run_id}` still reads it)"
+    )]
+    Unproven { run_id: String, what: String },
+
+    /// This account's secret for sealing runs cannot be used (exit 3).
+    #[error("{0}")]
+    AccountKey(String),
+
     /// The store will not do this now (a run a live engine drives cannot be deleted).
     #[error("refused: {0}")]
     Refused(String),

@@ -21,6 +21,7 @@ pub mod proof;
 mod query;
 mod rotate;
 pub mod schema;
+pub mod starter_seal;
 mod verify;
 pub mod wake;
 pub mod witness;
@@ -81,6 +82,10 @@ pub struct Store {
     run_keys: HashMap<String, i64>,
     /// Where keyed heads are also appended (see [`witness`]).
     witness: witness::Witness,
+    /// A group store: its runs are sealed by their starters' engines (`starter_seal`).
+    shared: bool,
+    /// This account's secret, read on first need (`starter_seal`).
+    account: std::sync::OnceLock<starter_seal::AccountKey>,
 }
 
 impl std::fmt::Debug for Store {
@@ -142,6 +147,8 @@ impl Store {
         // (and one left by an earlier store here becomes the group's).
         let proofs = proof::prepare_dir(path, true)?;
         access::share_dir(&proofs, &name)?;
+        let logs = parent_dir(path).join("logs");
+        make_logs_root(&logs, true).map_err(|e| StoreError::io(&logs, e))?;
         Ok(store)
     }
 
@@ -231,6 +238,16 @@ impl Store {
             key_check::check_configured(&conn, &keys)
         })();
         r.map_err(|e| e.classify(path))?;
+        // Read once: a group store is made so (`init_group`) and stays so.
+        let shared = conn
+            .query_row(
+                "SELECT 1 FROM meta WHERE key = ?1",
+                [access::GROUP_KEY],
+                |_| Ok(()),
+            )
+            .optional()
+            .map_err(|e| StoreError::from(e).classify(path))?
+            .is_some();
         let identity = {
             use std::os::unix::fs::MetadataExt;
             let m = std::fs::metadata(path).map_err(|e| StoreError::io(path, e))?;
@@ -244,6 +261,8 @@ impl Store {
             sync_full: false,
             run_keys: HashMap::new(),
             witness: witness::Witness::for_db(path),
+            shared,
+            account: std::sync::OnceLock::new(),
         })
     }
 
@@ -306,14 +325,17 @@ impl Store {
         self.ctx(r)
     }
 
-    /// `<db dir>/logs/<run_id>/`, created 0700 on demand (best effort: a failure shows
-    /// when the log file is opened). Characters outside `[A-Za-z0-9_-]` become `_`.
+    /// `<db dir>/logs/<run_id>/`. Characters outside `[A-Za-z0-9_-]` become `_`. Only
+    /// the run's engine makes it, its account's own, 0700, when it writes a log there
+    /// (`own_files`): a reader never makes it, or another member could own it first.
+    /// `logs` itself is made here when missing: 0700, or 3770 in a group store (every
+    /// member makes their runs' directories in it; the sticky bit stops them from
+    /// moving or removing each other's).
     pub fn log_dir(&self, run_id: &str) -> PathBuf {
         let dir = self.log_dir_path(run_id);
-        let _ = std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&dir);
+        if let Some(logs) = dir.parent() {
+            let _ = make_logs_root(logs, self.shared);
+        }
         dir
     }
 
@@ -371,7 +393,8 @@ impl Store {
     /// Record a new run (state `pending`, no events yet). Engines use
     /// [`Store::create_started_run`], which cannot leave a run behind without events.
     pub fn create_run(&mut self, run: &NewRun) -> Result<(), StoreError> {
-        let r = in_transaction(&self.conn, |tx| insert_run(tx, run));
+        let seal = self.account_key()?;
+        let r = in_transaction(&self.conn, |tx| insert_run(tx, run, seal));
         self.ctx_run(&run.id, r)
     }
 
@@ -388,13 +411,14 @@ impl Store {
         let r = self.set_sync_full(full);
         self.ctx(r)?;
         self.witness_ready()?;
+        let seal = self.account_key()?;
         let r = in_transaction(&self.conn, |tx| {
-            insert_run(tx, run)?;
+            insert_run(tx, run, seal)?;
             tx.prepare_cached(
                 "INSERT INTO leases (run_id, holder, acquired_at, heartbeat_at) VALUES (?1, ?2, ?3, ?3)",
             )?
             .execute(params![run.id, holder, Timestamp::now().0])?;
-            commit_body(tx, &self.keys, &run.id, None, events, &[])
+            commit_body(tx, &self.keys, seal, &run.id, None, events, &[])
         });
         let (key, heads) = self.ctx_run(&run.id, r)?;
         self.run_keys.insert(run.id.clone(), key);
@@ -434,7 +458,8 @@ impl Store {
         self.ctx(r)?;
         self.witness_ready()?;
         let known = self.run_keys.get(run_id).copied();
-        let r = commit_tx(&self.conn, &self.keys, run_id, known, events, logs);
+        let seal = self.account_key()?;
+        let r = commit_tx(&self.conn, &self.keys, seal, run_id, known, events, logs);
         let (key, heads) = self.ctx_run(run_id, r)?;
         if known.is_none() {
             self.run_keys.insert(run_id.to_string(), key);
@@ -505,7 +530,11 @@ fn put_attempt_log(conn: &Connection, run_id: &str, log: &AttemptLog) -> Result<
     Ok(())
 }
 
-fn insert_run(tx: &Connection, run: &NewRun) -> Result<(), StoreError> {
+fn insert_run(
+    tx: &Connection,
+    run: &NewRun,
+    seal: Option<&starter_seal::AccountKey>,
+) -> Result<(), StoreError> {
     tx.prepare_cached(
         "INSERT INTO runs (id, workflow, source_path, source_text, params_json, operator, state, started_at, key)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, (SELECT coalesce(max(key), 0) + 1 FROM runs))",
@@ -524,6 +553,17 @@ fn insert_run(tx: &Connection, run: &NewRun) -> Result<(), StoreError> {
     for step in &run.steps {
         stmt.execute(params![run.id, step])?;
     }
+    if let Some(key) = seal {
+        let record = starter_seal::Record {
+            run_id: &run.id,
+            workflow: &run.workflow,
+            source_path: &run.source_path,
+            source_text: &run.source_text,
+            params_json: &run.params_json,
+            operator: &run.operator,
+        };
+        starter_seal::insert(tx, key, &record)?;
+    }
     Ok(())
 }
 
@@ -533,13 +573,14 @@ fn insert_run(tx: &Connection, run: &NewRun) -> Result<(), StoreError> {
 fn commit_tx(
     conn: &Connection,
     keys: &AuditKeys,
+    seal: Option<&starter_seal::AccountKey>,
     run_id: &str,
     known: Option<i64>,
     events: &[Event],
     logs: &[AttemptLog],
 ) -> Result<(i64, Vec<witness::Entry>), StoreError> {
     in_transaction(conn, |tx| {
-        commit_body(tx, keys, run_id, known, events, logs)
+        commit_body(tx, keys, seal, run_id, known, events, logs)
     })
 }
 
@@ -582,6 +623,7 @@ fn in_read_snapshot<T>(
 fn commit_body(
     tx: &Connection,
     keys: &AuditKeys,
+    seal: Option<&starter_seal::AccountKey>,
     run_id: &str,
     known: Option<i64>,
     events: &[Event],
@@ -610,11 +652,15 @@ fn commit_body(
         for (i, ev) in events.iter().enumerate() {
             let json = serde_json::to_string(ev)?;
             let hash = chain.link(ev.seq, &json);
-            let mark = (i + 1 == events.len()).then(|| chain.mark(ev.seq, keys));
+            let last = i + 1 == events.len();
+            let mark = last.then(|| chain.mark(ev.seq, keys));
             heads.extend(
                 mark.as_ref()
                     .and_then(|m| witness::Entry::of_mark(run_id, ev.seq, &hash, m)),
             );
+            if let (true, Some(key)) = (last, seal) {
+                starter_seal::update_head(tx, key, run_id, ev.seq, &hash)?;
+            }
             insert.execute(params![
                 run_id,
                 ev.seq as i64,
@@ -777,12 +823,18 @@ pub(crate) fn default_path_from(get: impl Fn(&str) -> Option<std::ffi::OsString>
     if let Some(p) = get("BATON_DB").filter(|p| !p.is_empty()) {
         return PathBuf::from(p);
     }
-    let state = get("XDG_STATE_HOME")
+    state_dir_from(get).join("baton.db")
+}
+
+/// The account's baton state directory: `$XDG_STATE_HOME/baton`, else
+/// `~/.local/state/baton`.
+pub(crate) fn state_dir_from(get: impl Fn(&str) -> Option<std::ffi::OsString>) -> PathBuf {
+    get("XDG_STATE_HOME")
         .filter(|p| !p.is_empty() && Path::new(p).is_absolute())
         .map(PathBuf::from)
         .or_else(|| get("HOME").map(|h| PathBuf::from(h).join(".local/state")))
-        .unwrap_or_else(|| PathBuf::from(".local/state"));
-    state.join("baton").join("baton.db")
+        .unwrap_or_else(|| PathBuf::from(".local/state"))
+        .join("baton")
 }
 
 /// Make a new store that appears whole: its schema is written under a temporary name in
@@ -822,6 +874,17 @@ fn create_whole(dir: &Path, path: &Path) -> Result<(), StoreError> {
         let _ = std::fs::remove_file(p);
     }
     made
+}
+
+/// The store's `logs` directory, made if missing (see [`Store::log_dir`]).
+fn make_logs_root(logs: &Path, shared: bool) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    match std::fs::DirBuilder::new().mode(0o700).create(logs) {
+        // Past the umask; the group is the store directory's (setgid).
+        Ok(()) if shared => std::fs::set_permissions(logs, std::fs::Permissions::from_mode(0o3770)),
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(e),
+        _ => Ok(()),
+    }
 }
 
 pub(crate) fn parent_dir(path: &Path) -> PathBuf {

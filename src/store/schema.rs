@@ -25,6 +25,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         V7,
     ),
     (8, "a claimed command names the lease that claimed it", V8),
+    (
+        9,
+        "group stores: each run's record and events head sealed by its starter",
+        V9,
+    ),
 ];
 
 /// One run is read by replaying its events through the core (`session::inspect`); the
@@ -58,6 +63,17 @@ ALTER TABLE runs DROP COLUMN summary;
 /// a command claimed under a lease no longer held (its engine died before deciding)
 /// is taken again by the next engine, never left `claimed` for good.
 const V8: &str = "ALTER TABLE commands ADD COLUMN claimed_by TEXT;";
+
+/// `store::starter_seal`: per run, the MACs of its record's fields and of its events'
+/// head under its starter's own secret (group stores only; gone with the run).
+const V9: &str = r#"
+CREATE TABLE run_seals (
+    run_id   TEXT PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+    record   BLOB NOT NULL,
+    head_seq INTEGER,
+    head     BLOB
+);
+"#;
 
 /// Nothing changes in the tables: command rows now name a proof file (`store::proof`)
 /// that engines check. The version moves so that an older baton, which would apply a
@@ -602,7 +618,8 @@ mod tests {
             .unwrap();
         let head = AuditHead::parse(&head).unwrap();
         c.execute_batch(&format!(
-            "DROP TRIGGER events_no_update;
+            "DROP TABLE run_seals;
+             DROP TRIGGER events_no_update;
              ALTER TABLE events DROP COLUMN hash;
              ALTER TABLE events DROP COLUMN head_key_id;
              ALTER TABLE events DROP COLUMN head_mac;

@@ -281,3 +281,54 @@ fn a_signed_gate_takes_only_a_valid_signature_and_replay_checks_it_again() {
         "{err}"
     );
 }
+
+#[test]
+fn the_starters_key_is_refused_under_any_principal_it_is_listed_under() {
+    // The run's starter is account `alice`; her key is listed as `alice@example.com`.
+    let mut plan = (*signed_plan()).clone();
+    let i = plan.steps.iter().position(|s| s.id == "ship").unwrap();
+    if let Some(g) = plan.steps[i].gate.as_mut() {
+        g.allow_self_approval = false;
+    }
+    let plan = Arc::new(plan);
+    let starter = || RunConfig {
+        operator: "alice".into(),
+        ..cfg()
+    };
+    let mut sim = Sim::new(plan.clone(), starter());
+    let g = &sim.core.steps[i].gate;
+    let message = crate::signing::message(
+        "r1",
+        "ship",
+        g.opened_seq,
+        &g.digest,
+        crate::signing::Verdict::Approve,
+        "ok",
+    );
+    let why = refused(&approve_signed(&mut sim, Some(sign(&message))));
+    assert!(
+        why.contains("self-approval")
+            && why.contains("`alice@example.com`, which is account `alice`"),
+        "{why}"
+    );
+    assert_eq!(sim.state("ship"), StepState::WaitingApproval);
+
+    // A vote by her key written into the history some other way does not count on
+    // replay either.
+    let mut allowed = Sim::new(signed_plan(), starter());
+    assert!(approve_signed(&mut allowed, Some(sign(&message))).is_accepted());
+    let events = allowed.core.events().to_vec();
+    let err = Core::replay(plan, starter(), &events).err().unwrap();
+    assert!(
+        matches!(err, ReplayError::UnsignedPassage { ref step, .. } if step == "ship"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_principal_is_the_account_before_its_at() {
+    use crate::signing::principal_account;
+    assert_eq!(principal_account("alice@example.com"), "alice");
+    assert_eq!(principal_account("alice"), "alice");
+    assert_eq!(principal_account("a@b@c"), "a");
+}

@@ -158,10 +158,9 @@ impl Driver {
         } else {
             format!("restored from the cache: {}", restored.join(", "))
         });
-        let path = self
-            .log_dir
-            .join(crate::model::log_file_name(&spec.step_id, spec.attempt));
-        let written = std::fs::File::create(&path)
+        let name = crate::model::log_file_name(&spec.step_id, spec.attempt);
+        let path = self.log_dir.join(&name);
+        let written = crate::own_files::append(&self.log_dir, &name)
             .and_then(|mut f| f.write_all(format!("{}\n", lines.join("\n")).as_bytes()));
         let problems = match written {
             Ok(()) => Vec::new(),

@@ -590,13 +590,9 @@ async fn tail_log(
             return;
         }
         if log.is_none() && error.is_none() {
-            let opened = std::fs::create_dir_all(&log_dir).and_then(|_| {
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .mode(0o600)
-                    .open(&log_path)
-            });
+            // Only in the run's own directory, never through a symlink (`own_files`).
+            let name = log_path.file_name().unwrap_or_default().to_string_lossy();
+            let opened = crate::own_files::append(&log_dir, &name);
             match opened {
                 Ok(f) => *log = Some(f),
                 Err(e) => error = Some(format!("cannot write the log {}: {e}", log_path.display())),

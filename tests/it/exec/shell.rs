@@ -212,44 +212,49 @@ async fn values_in_the_environment_never_become_shell_code() {
 }
 
 #[tokio::test]
-async fn a_shared_files_dir_holds_random_names_per_attempt_removed_once_read() {
+async fn each_attempt_has_a_private_dir_of_its_own_in_the_runs_unlistable_dir() {
     let tmp = tempfile::tempdir().unwrap();
     let shared = baton::exec::FilesDir::create("run1").unwrap();
     let dir = shared.path().to_path_buf();
-    // Enter and create, not list: a step cannot find its siblings' files.
+    // Enter and create, not list: a step cannot find its siblings' directories.
     assert_eq!(mode(&dir), 0o300);
     let mut seen = Vec::new();
     for attempt in 1..=2 {
         let mut j = job(tmp.path(), "outs", "");
         j.attempt = attempt;
         j.files_dir = Some(dir.clone());
+        // What a sibling did to a directory the run's steps shared (issue 24): make
+        // its own listable and write every file in it. It holds only its own.
         j.command = format!(
-            r#"test -e "$BATON_OUTPUT" || echo absent; echo "files $BATON_OUTPUT $BATON_USAGE"; echo n={attempt} >> "$BATON_OUTPUT"; echo cost=1 >> "$BATON_USAGE""#
+            r#"test -e "$BATON_OUTPUT" || echo absent; d=$(dirname "$BATON_OUTPUT"); echo "files $BATON_OUTPUT $BATON_USAGE $(stat -c %a "$d")"; ls -A "$d"; echo n={attempt} >> "$BATON_OUTPUT"; echo cost=1 >> "$BATON_USAGE""#
         );
         let f = spawn(j).unwrap().wait().await;
         assert_eq!(f.outcome, StepOutcome::Exited { exit_code: 0 });
         assert_eq!(f.outputs, vec![("n".to_string(), attempt.to_string())]);
         assert_eq!(f.usage.cost, 1.0);
         let log = log_text(f.log_path.as_ref().unwrap());
-        assert!(log.starts_with("absent\n"), "created by the step: {log}");
-        let files = log.lines().nth(1).unwrap().strip_prefix("files ").unwrap();
-        let paths: Vec<&std::path::Path> = files.split(' ').map(std::path::Path::new).collect();
-        for (p, ext) in paths.iter().zip(["output", "usage"]) {
-            assert_eq!(p.parent().unwrap(), dir, "inside the run's directory");
-            assert_eq!(p.extension().unwrap(), ext);
-            let stem = p.file_stem().unwrap().to_string_lossy();
-            assert_eq!(stem.len(), 32, "a random name no sibling can guess: {stem}");
-            assert!(!p.exists(), "{} removed once read", p.display());
-        }
+        let mut lines = log.lines();
+        assert_eq!(lines.next(), Some("absent"), "created by the step: {log}");
+        let files: Vec<&str> = lines.next().unwrap().split(' ').skip(1).collect();
+        assert_eq!(files[2], "700", "the attempt's directory is private: {log}");
+        assert_eq!(lines.next(), None, "nothing else in it: {log}");
+        let own = std::path::Path::new(files[0])
+            .parent()
+            .unwrap()
+            .to_path_buf();
+        assert_eq!(std::path::Path::new(files[1]).parent(), Some(own.as_path()));
         assert_eq!(
-            paths[0].file_stem(),
-            paths[1].file_stem(),
-            "output and usage share the attempt's name"
+            own.parent(),
+            Some(dir.as_path()),
+            "inside the run's directory"
         );
-        seen.push(files.to_string());
+        let name = own.file_name().unwrap().to_string_lossy().into_owned();
+        assert_eq!(name.len(), 32, "a random name no sibling can guess: {name}");
+        assert!(!own.exists(), "{} removed once read", own.display());
+        seen.push(own);
     }
-    assert_ne!(seen[0], seen[1], "each attempt has its own files");
-    assert!(dir.exists(), "the shared dir outlives its attempts");
+    assert_ne!(seen[0], seen[1], "each attempt has its own directory");
+    assert!(dir.exists(), "the run's dir outlives its attempts");
     drop(shared);
     assert!(!dir.exists(), "removed with its owner");
 }

@@ -47,6 +47,8 @@ impl Env {
         let mut c = Command::new(env!("CARGO_BIN_EXE_baton"));
         c.env("BATON_DB", self.db())
             .env("XDG_CONFIG_HOME", self.config_home())
+            // The account's own state (its secret for group stores) stays in the env too.
+            .env("XDG_STATE_HOME", self.path().join("xdg-state"))
             .env("USER", "tester")
             .env("NO_COLOR", "1")
             .current_dir(self.path());

@@ -205,6 +205,7 @@ fn audit_prints_the_trail_and_verify_names_a_tampered_row() {
 fn logs_prints_the_bytes_of_each_attempt_or_one() {
     let db = db();
     let mut s = populate(&db);
+    std::fs::create_dir_all(s.log_dir("01JNEWRUN0")).unwrap();
     let p1 = s.log_path("01JNEWRUN0", "test", 1);
     std::fs::write(&p1, b"first try\n\x1b[31mred\x1b[0m\n").unwrap();
     s.set_attempt_log("01JNEWRUN0", "test", 1, &p1, "red")
@@ -253,6 +254,7 @@ fn logs_follow_prints_new_output_until_the_step_is_final() {
     let mut sc = Script::new("01JLIVE");
     sc.started().state("deploy", StepState::Running, 1);
     s.commit("01JLIVE", &sc.take()).unwrap();
+    std::fs::create_dir_all(s.log_dir("01JLIVE")).unwrap();
     let path = s.log_path("01JLIVE", "deploy", 1);
     let mut log = std::fs::File::create(&path).unwrap();
     log.write_all(b"line 1\n").unwrap();

@@ -1,6 +1,7 @@
 //! Attacks (issue 11): the audit chain, identities, secrets, signatures, injection.
 mod audit_keys;
 mod chain;
+mod group_members;
 mod identity;
 mod secrets;
 mod security;

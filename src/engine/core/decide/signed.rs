@@ -92,13 +92,13 @@ impl Core {
         } else {
             eligible[0].clone()
         };
-        let allow_self = self.plan.steps[i]
-            .gate
-            .as_ref()
-            .is_some_and(|g| g.allow_self_approval);
-        if verdict == Verdict::Approve && !allow_self && same_actor(&principal, &self.operator) {
+        if verdict == Verdict::Approve
+            && !self.self_approval_allowed(i)
+            && let Some(p) = self.starter_principal(&checked.principals)
+        {
             return Err(format!(
-                "self-approval: `{principal}` started this run (allow_self_approval = false)"
+                "self-approval: key {} is listed under `{p}`, which is account `{}`, who started this run (allow_self_approval = false; a principal is the account named before its `@`)",
+                checked.key, self.operator
             ));
         }
         Ok(DecisionSignature {
@@ -135,7 +135,27 @@ impl Core {
         let approver = self.approvers(i).iter().any(|a| same_actor(a, actor));
         let counted =
             g.keys.contains(&checked.key) || g.votes.iter().any(|(a, _)| same_actor(a, actor));
-        (listed && approver && !counted).then_some(checked.key)
+        let by_starter =
+            !self.self_approval_allowed(i) && self.starter_principal(&checked.principals).is_some();
+        (listed && approver && !counted && !by_starter).then_some(checked.key)
+    }
+
+    fn self_approval_allowed(&self, i: usize) -> bool {
+        self.plan.steps[i]
+            .gate
+            .as_ref()
+            .is_some_and(|g| g.allow_self_approval)
+    }
+
+    /// The principal, among those a signing key is listed under, that names the run's
+    /// starter: a key is its holder's under every principal it is listed under, so a
+    /// self-approval rule holds whichever one a signature claims (`alice@example.com`
+    /// is account `alice`, see [`signing::principal_account`]).
+    fn starter_principal<'p>(&self, principals: &'p [String]) -> Option<&'p str> {
+        principals
+            .iter()
+            .find(|p| same_actor(signing::principal_account(p), &self.operator))
+            .map(String::as_str)
     }
 
     /// Whether moving step `i` to `to` passes a signed gate that is not approved: the
