@@ -148,6 +148,9 @@ pub struct Driver {
     console_replies: HashMap<i64, oneshot::Sender<CommandOutcome>>,
     next_console_id: i64,
     data_version: i64,
+    /// A command's text was masked in the store: its unmasked copy may still be in the
+    /// write-ahead log until a checkpoint empties it (`Store::scrub_wal`).
+    wal_unscrubbed: bool,
     view_dirty: bool,
     last_view: Instant,
     /// `[[notify]]` commands still running, and each gate's prompt for them.
@@ -194,6 +197,7 @@ impl Driver {
             console_replies: HashMap::new(),
             next_console_id: -1,
             data_version: 0,
+            wal_unscrubbed: false,
             view_dirty: true,
             last_view: Instant::now() - VIEW_EVERY,
             notifying: 0,
@@ -337,6 +341,7 @@ impl Driver {
                 _ = woken(&waker) => self.poll_commands(&mut inputs)?,
                 _ = poll.tick() => {
                     self.poll_commands(&mut inputs)?;
+                    self.scrub_wal();
                     if last_heartbeat.elapsed() >= HEARTBEAT {
                         // An idle engine (a gate open for hours) notices a vanished store too.
                         self.store.check_identity()?;
@@ -962,6 +967,7 @@ impl Driver {
             let masked = self.core.mask_command(&command);
             if masked != command {
                 self.store.rewrite_command(id, &masked)?;
+                self.wal_unscrubbed = true;
             }
             inputs.push(match unproven {
                 Some(reason) => Input::UnprovenCommand {
@@ -975,7 +981,17 @@ impl Driver {
                 },
             });
         }
+        // Before the verdict: the submitter, once answered, finds no copy of its text.
+        self.scrub_wal();
         Ok(())
+    }
+
+    /// Empty the write-ahead log of a command's unmasked text, once a command was
+    /// masked; a reader in the way only delays it to the next poll.
+    fn scrub_wal(&mut self) {
+        if self.wal_unscrubbed && self.store.scrub_wal().unwrap_or(false) {
+            self.wal_unscrubbed = false;
+        }
     }
 
     fn command_request(&mut self, req: CommandRequest, inputs: &mut Vec<Input>) {

@@ -5,6 +5,9 @@ use crate::model::{Command, CommandOutcome, Timestamp};
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use std::time::Duration;
 
+/// How long [`Store::scrub_wal`] waits for readers to leave the write-ahead log.
+const SCRUB_WAIT: Duration = Duration::from_millis(200);
+
 /// The result of asking for a run's lease.
 #[derive(Debug, Clone, PartialEq)]
 pub enum LeaseOutcome {
@@ -133,14 +136,35 @@ impl Store {
         self.ctx(r)
     }
 
-    /// Replace a command's stored text (the engine's masked copy of it).
+    /// Replace a command's stored text (the engine's masked copy of it), leaving no
+    /// copy of the old text in the database's pages: the freed space is zeroed
+    /// (`secure_delete`). The write-ahead log still holds the old row until
+    /// [`Store::scrub_wal`] empties it.
     pub fn rewrite_command(&mut self, id: i64, cmd: &Command) -> Result<(), StoreError> {
         let r = (|| {
+            self.conn.pragma_update(None, "secure_delete", true)?;
             self.conn.execute(
                 "UPDATE commands SET json = ?2 WHERE id = ?1",
                 params![id, serde_json::to_string(cmd)?],
             )?;
             Ok(())
+        })();
+        self.ctx(r)
+    }
+
+    /// Copy the write-ahead log into the database and truncate it to nothing, so no
+    /// older version of a page (a command's text before it was masked) stays in the
+    /// `-wal` file. `false` when a reader still used the log: try again later.
+    pub fn scrub_wal(&mut self) -> Result<bool, StoreError> {
+        let r = (|| {
+            // A reader in the way is waited for briefly, not for the full busy timeout:
+            // the engine tries again on its next poll.
+            self.conn.busy_timeout(SCRUB_WAIT)?;
+            let busy = self
+                .conn
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get::<_, i64>(0));
+            self.conn.busy_timeout(super::BUSY_TIMEOUT)?;
+            Ok(busy? == 0)
         })();
         self.ctx(r)
     }

@@ -58,16 +58,17 @@ impl Core {
                 }
             }
         }
-        // An output holding a secret is withheld, not passed on as `***` (consumers
-        // see it missing); the step gets a low-severity record naming it.
+        // An output holding a secret, in its value or its name, is withheld, not passed
+        // on as `***` (consumers see it missing); the step gets a low-severity record
+        // naming it (masked).
         let (kept, withheld): (Vec<_>, Vec<_>) = raw
             .iter()
-            .partition(|(_, v)| self.masker.mask(v).as_ref() == **v);
+            .partition(|(k, v)| !self.holds_secret(k) && !self.holds_secret(v));
         let masked = kept
             .into_iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        let withheld: Vec<String> = withheld.into_iter().map(|(k, _)| k.to_string()).collect();
+        let withheld: Vec<String> = withheld.into_iter().map(|(k, _)| self.mask(k)).collect();
         let kind = EventKind::StepFinished {
             step: step.id.clone(),
             attempt,

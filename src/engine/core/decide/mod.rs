@@ -363,19 +363,7 @@ impl Core {
     /// The command with its operator text masked by the run's secrets: what may be
     /// kept anywhere (the driver rewrites the `commands` row with it).
     pub fn mask_command(&self, c: &Command) -> Command {
-        let mut c = c.clone();
-        match &mut c {
-            Command::Approve { reason, .. } | Command::Cancel { reason, .. } => {
-                if let Some(r) = reason {
-                    *r = self.mask(r);
-                }
-            }
-            Command::Reject { reason, .. }
-            | Command::Mark { reason, .. }
-            | Command::RaiseBudget { reason, .. } => *reason = self.mask(reason),
-            Command::Retry { .. } => {}
-        }
-        c
+        c.masked(&self.masker)
     }
 
     fn id(&self, i: usize) -> String {
