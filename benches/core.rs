@@ -88,7 +88,7 @@ fn run(plan: Arc<Plan>) -> usize {
             break;
         };
         fx = core.handle(
-            Input::StepExited {
+            Input::StepExited(StepExit {
                 step,
                 attempt,
                 outcome: StepOutcome::Exited { exit_code: 0 },
@@ -96,7 +96,7 @@ fn run(plan: Arc<Plan>) -> usize {
                 outputs: vec![],
                 usage: Usage::default(),
                 stderr_tail: String::new(),
-            },
+            }),
             now,
         );
     }

@@ -3,11 +3,13 @@
 //! decide runs (write-ahead; the one exception, starts that a crash could only make
 //! resume redo, is `early`'s), feeds completions, timers, commands from the store and
 //! from the console back in as inputs, and publishes `RunView` snapshots.
-use super::core::{Core, Effect, Input, SpawnAction, SpawnSpec};
+use super::core::{Core, Effect, Input, ProbeResult, SpawnAction, SpawnSpec, StepExit};
 use super::printer;
 use crate::exec::{self, KillReason, ShellJob};
 use crate::model::mask::Masker;
-use crate::model::{CommandOutcome, Event, RunState, RunView, StepOutcome, Timestamp, Usage};
+use crate::model::{
+    CommandOutcome, Event, OutputProblem, RunState, RunView, StepOutcome, Timestamp, Usage,
+};
 use crate::store::{AttemptLog, Store, StoreError};
 use crate::workflow::Builtin;
 use std::collections::HashMap;
@@ -105,7 +107,7 @@ enum Msg {
         log: Option<(String, PathBuf, Vec<String>)>,
         input: Input,
         /// Malformed `$BATON_OUTPUT`/`$BATON_USAGE` lines, log write failures.
-        problems: Vec<String>,
+        problems: Vec<OutputProblem>,
     },
 }
 
@@ -418,7 +420,7 @@ impl Driver {
                             }
                         ) =>
                     {
-                        inline.push(Input::StepExited {
+                        inline.push(Input::StepExited(StepExit {
                             step: spec.step,
                             attempt: spec.attempt,
                             outcome: StepOutcome::Exited { exit_code: 0 },
@@ -426,7 +428,7 @@ impl Driver {
                             outputs: Vec::new(),
                             usage: Usage::default(),
                             stderr_tail: String::new(),
-                        })
+                        }))
                     }
                     other => actions.push(other),
                 }
@@ -817,7 +819,9 @@ impl Driver {
                     let problems = if compensation {
                         Vec::new()
                     } else {
-                        f.output_errors
+                        let lost = f.log_errors.into_iter().map(OutputProblem::LogLost);
+                        let ignored = f.output_errors.into_iter().map(OutputProblem::Ignored);
+                        lost.chain(ignored).collect()
                     };
                     let input = exit_input(
                         step,
@@ -886,13 +890,13 @@ impl Driver {
                 key,
                 probe,
                 checked,
-            } => inputs.push(Input::ProbeResult {
+            } => inputs.push(Input::ProbeResult(ProbeResult {
                 step: key.0,
                 attempt: key.1,
                 probe,
                 ok: checked.ok,
                 detail: checked.detail,
-            }),
+            })),
             Msg::JobState { key, state, reason } => inputs.push(Input::JobState {
                 step: key.0,
                 attempt: key.1,
@@ -1101,7 +1105,7 @@ fn exit_input(
             stderr_tail,
         }
     } else {
-        Input::StepExited {
+        Input::StepExited(StepExit {
             step,
             attempt,
             outcome,
@@ -1109,7 +1113,7 @@ fn exit_input(
             outputs,
             usage,
             stderr_tail,
-        }
+        })
     }
 }
 

@@ -58,6 +58,7 @@ pub async fn run_builtin(
         stderr_tail,
         log_path: None,
         output_errors: Vec::new(),
+        log_errors: Vec::new(),
     }
 }
 

@@ -626,7 +626,6 @@ impl Running {
             state.requested
         };
         clear_group(self.pgid, kill_at).await;
-        let mut output_errors = Vec::new();
         let mut pumps = futures::future::join_all(std::mem::take(&mut self.pumps));
         let results = match tokio::time::timeout(DRAIN, &mut pumps).await {
             Ok(results) => results,
@@ -636,17 +635,12 @@ impl Running {
             }
         };
         let unfinished = self.log.finish().err();
-        for e in results
+        let log_errors = results
             .into_iter()
             .filter_map(|r| r.ok().flatten())
             .chain(unfinished)
-        {
-            output_errors.push(format!(
-                "{} {}: {e}",
-                super::LOG_WRITE_FAILED,
-                self.log.path.display()
-            ));
-        }
+            .map(|e| super::log_write_failed(&self.log.path, e))
+            .collect();
         let outcome = match (requested, status) {
             (Some((reason, _)), _) => reason.outcome(),
             (None, Ok(status)) => outcome_of(status),
@@ -654,11 +648,10 @@ impl Running {
                 message: format!("waiting for the process failed: {e}"),
             },
         };
-        let (outputs, usage, mut errors) = match self.files.take() {
+        let (outputs, usage, output_errors) = match self.files.take() {
             Some(files) => files.take(&self.masker),
             None => Default::default(),
         };
-        output_errors.append(&mut errors);
         Finished {
             outcome,
             duration_ms,
@@ -667,6 +660,7 @@ impl Running {
             stderr_tail: self.stderr_tail.lines().join("\n"),
             log_path: Some(self.log.path.clone()),
             output_errors,
+            log_errors,
         }
     }
 

@@ -299,3 +299,14 @@ pub fn default_suggestion(kind: ErrorKind) -> &'static str {
         }
     }
 }
+
+/// A problem with what an attempt left behind, as the shell reports it to the core:
+/// each becomes an error record on the step, and neither fails it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OutputProblem {
+    /// Its log could not be written: the output after that point was not kept.
+    LogLost(String),
+    /// A malformed `$BATON_OUTPUT`/`$BATON_USAGE` line, an unreadable file, a cache
+    /// that could not be used: ignored.
+    Ignored(String),
+}

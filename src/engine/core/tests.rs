@@ -367,7 +367,7 @@ fn budget_usage_is_counted() {
         .build();
     let mut sim = Sim::new(p, cfg());
     let step = sim.idx("a");
-    sim.input(Input::StepExited {
+    sim.input(Input::StepExited(StepExit {
         step,
         attempt: 1,
         outcome: StepOutcome::Exited { exit_code: 0 },
@@ -379,7 +379,7 @@ fn budget_usage_is_counted() {
             calls: 0,
         },
         stderr_tail: String::new(),
-    });
+    }));
     let b = sim.core.view(Timestamp(sim.now)).budget.expect("budget");
     assert_eq!((b.used_cost, b.used_calls, b.used_tokens), (3.5, 1, 300));
     assert_eq!(b.cost, Some((3.5, 100.0)));
@@ -874,7 +874,7 @@ fn shutdown_interrupts_and_resume_reruns_idempotent_only() {
     assert_eq!(spawn_of(&fx, "idem").map(|s| s.attempt), Some(2));
     assert_eq!(core.steps[2].state, StepState::Interrupted);
     let fx = core.handle(
-        Input::StepExited {
+        Input::StepExited(StepExit {
             step: 1,
             attempt: 2,
             outcome: StepOutcome::Exited { exit_code: 0 },
@@ -882,7 +882,7 @@ fn shutdown_interrupts_and_resume_reruns_idempotent_only() {
             outputs: vec![],
             usage: Usage::default(),
             stderr_tail: String::new(),
-        },
+        }),
         Timestamp(T0 + 200),
     );
     assert!(spawned(&fx).is_empty());
@@ -1005,7 +1005,7 @@ fn secrets_are_masked_in_params_prompts_and_errors() {
             .contains(&("BATON_PARAM_TOKEN".into(), "s3cr3t".into())),
         "the step gets the real value"
     );
-    sim.input(Input::StepExited {
+    sim.input(Input::StepExited(StepExit {
         step: 0,
         attempt: 1,
         outcome: StepOutcome::Exited { exit_code: 1 },
@@ -1013,7 +1013,7 @@ fn secrets_are_masked_in_params_prompts_and_errors() {
         outputs: vec![],
         usage: Usage::default(),
         stderr_tail: "leaked s3cr3t".into(),
-    });
+    }));
     let json = serde_json::to_string(sim.core.events()).unwrap();
     assert!(!json.contains("s3cr3t"), "{json}");
     assert!(json.contains("token ***"));
@@ -1271,14 +1271,14 @@ fn a_cache_hit_succeeds_with_the_cached_outputs_and_records_where_from() {
     let spec = spawn_of(&sim.last, "build").expect("build starts").clone();
     let req = spec.cache.clone().expect("a cached step asks the cache");
     assert!(req.consult);
-    let fx = sim.input(Input::CacheHit {
+    let fx = sim.input(Input::CacheHit(CacheHit {
         step: 0,
         attempt: spec.attempt,
         from_run: "r0".into(),
         key: "k".into(),
         outputs: vec![("v".into(), "7".into())],
         restored: vec!["app".into()],
-    });
+    }));
     assert_eq!(sim.state("build"), StepState::Succeeded);
     assert_eq!(sim.events_named("step_cached").len(), 1);
     // The dependant reads the cached output; it is not cached itself (no `cache`).
@@ -1301,14 +1301,14 @@ fn a_cache_hit_succeeds_with_the_cached_outputs_and_records_where_from() {
 #[test]
 fn a_cached_hit_missing_a_declared_output_fails_like_an_exit() {
     let mut sim = Sim::new(cached_plan(), cfg());
-    sim.input(Input::CacheHit {
+    sim.input(Input::CacheHit(CacheHit {
         step: 0,
         attempt: 1,
         from_run: "r0".into(),
         key: "k".into(),
         outputs: vec![],
         restored: vec![],
-    });
+    }));
     assert_eq!(sim.state("build"), StepState::Failed);
 }
 

@@ -2,19 +2,17 @@
 use super::*;
 
 impl Core {
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn on_exit(
-        &mut self,
-        i: usize,
-        attempt: u32,
-        outcome: StepOutcome,
-        duration_ms: u64,
-        outputs: Vec<(String, String)>,
-        usage: Usage,
-        stderr_tail: &str,
-        now: Timestamp,
-        fx: &mut Fx,
-    ) {
+    pub(super) fn on_exit(&mut self, exit: StepExit, now: Timestamp, fx: &mut Fx) {
+        let StepExit {
+            step: i,
+            attempt,
+            outcome,
+            duration_ms,
+            outputs,
+            usage,
+            stderr_tail,
+        } = exit;
+        let stderr_tail = stderr_tail.as_str();
         let Some(s) = self.steps.get(i) else {
             return;
         };
@@ -230,7 +228,7 @@ impl Core {
         &mut self,
         i: usize,
         attempt: u32,
-        problems: &[String],
+        problems: &[OutputProblem],
         now: Timestamp,
         fx: &mut Fx,
     ) {
@@ -238,22 +236,22 @@ impl Core {
             return;
         }
         for p in problems {
-            let lost = p.starts_with(crate::exec::LOG_WRITE_FAILED);
-            let (kind, severity, suggestion) = if lost {
-                (
+            let (kind, severity, suggestion, message) = match p {
+                OutputProblem::LogLost(m) => (
                     ErrorKind::Storage,
                     Severity::Medium,
                     "make the log directory writable (and check the disk); the step's output after this point was not kept",
-                )
-            } else {
-                (
+                    m,
+                ),
+                OutputProblem::Ignored(m) => (
                     ErrorKind::OutputInvalid,
                     Severity::Low,
                     "write `key=value` lines to $BATON_OUTPUT and `cost=`/`tokens=` lines to $BATON_USAGE",
-                )
+                    m,
+                ),
             };
             let b = self
-                .step_error(i, kind, p.clone())
+                .step_error(i, kind, message.clone())
                 .severity(severity)
                 .context("attempt", attempt)
                 .suggestion(suggestion);
