@@ -1,4 +1,4 @@
-//! The engine core alone on 10,000 `builtin.noop` steps (DESIGN §8 budget: core + store
+//! The engine core alone on 10,000 `builtin.noop` steps (docs/architecture.md "Performance budgets": core + store
 //! under 0.5 s; this measures the core's share). Every spawn completes at once.
 use baton::engine::core::StepExit;
 use baton::engine::{Core, Effect, Input, RunConfig};

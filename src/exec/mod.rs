@@ -1,4 +1,4 @@
-//! Step executors (DESIGN §1): a shell step runs as a real process in its own process
+//! Step executors (docs/architecture.md, "The layers"): a shell step runs as a real process in its own process
 //! group; a builtin runs inside the engine. Both end in a [`Finished`], which the
 //! driver turns into `Input::StepExited`.
 pub mod builtin;

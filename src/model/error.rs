@@ -1,4 +1,4 @@
-//! Error records (DESIGN §4): every failure becomes one, built with a fluent builder.
+//! Error records (docs/architecture.md, "Errors, quality and health"): every failure becomes one, built with a fluent builder.
 use super::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -134,7 +134,7 @@ impl Severity {
         }
     }
 
-    /// Health penalty of one open record of this severity (DESIGN §4).
+    /// Health penalty of one open record of this severity (docs/architecture.md, "Errors, quality and health").
     pub fn penalty(self) -> f64 {
         match self {
             Severity::Critical => 20.0,

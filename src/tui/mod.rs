@@ -1,4 +1,4 @@
-//! The console (DESIGN §7): pure rendering of a `RunView` (`views`), the UI state and
+//! The console (the README, "The console"): pure rendering of a `RunView` (`views`), the UI state and
 //! its pure `update` (`app`), one keymap for keys, footer and help (`keymap`), themes,
 //! the DAG layout, bells, notifications and the clipboard (`signal`), and the tokio
 //! event loop that ties them to a terminal (`event_loop`).

@@ -1,5 +1,5 @@
 //! Step output on screen: `crate::sanitize` keeps SGR colours and neutralises every
-//! other control sequence (DESIGN §7); this maps its styles onto ratatui's.
+//! other control sequence (the README, "The console"); this maps its styles onto ratatui's.
 use crate::sanitize::{SgrColor, SgrStyle, sanitize_line, strip_to_plain};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};

@@ -1,4 +1,4 @@
-//! Colour themes with semantic roles (DESIGN §7): one colour per step state, one per
+//! Colour themes with semantic roles (the README, "The console"): one colour per step state, one per
 //! severity, the chrome and the health gauge. Built-in themes are embedded from
 //! `themes/*.toml`; user themes live in `$XDG_CONFIG_HOME/baton/themes/NAME.toml` and
 //! may set only the keys they change (the rest comes from the default theme).
