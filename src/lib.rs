@@ -16,3 +16,6 @@ pub mod stdio;
 pub mod store;
 pub mod tui;
 pub mod workflow;
+
+#[cfg(test)]
+mod layers_tests;
