@@ -13,7 +13,11 @@ mod view;
 #[cfg(test)]
 mod allowed_tests;
 #[cfg(test)]
+mod gate_tests;
+#[cfg(test)]
 mod proptests;
+#[cfg(test)]
+mod replay_tests;
 #[cfg(test)]
 mod service_tests;
 #[cfg(test)]

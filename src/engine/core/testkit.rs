@@ -440,3 +440,18 @@ pub fn refused(o: &CommandOutcome) -> String {
         CommandOutcome::Accepted { message } => panic!("expected refusal, got accepted: {message}"),
     }
 }
+
+/// `v=${{ steps.<id>.outputs.<key> }}`, `id` being step `step`.
+pub fn out_ref(step: usize, id: &str, key: &str) -> crate::workflow::Template {
+    use crate::workflow::{Template, TemplateRef, TemplateSegment};
+    Template {
+        segments: vec![
+            TemplateSegment::Literal("v=".into()),
+            TemplateSegment::Ref(TemplateRef::StepOutput {
+                step,
+                step_id: id.into(),
+                key: key.into(),
+            }),
+        ],
+    }
+}
