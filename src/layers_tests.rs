@@ -112,7 +112,11 @@ fn no_layer_names_a_layer_above_it() {
             wrong.push(format!("{} ({from}) names crate::{to}", file.display()));
         }
     }
-    assert!(wrong.is_empty(), "arrows the wrong way:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "arrows the wrong way:\n{}",
+        wrong.join("\n")
+    );
     for (from, to) in ALLOWED {
         assert!(
             allowed_seen.contains(&(from.to_string(), to.to_string())),

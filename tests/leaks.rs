@@ -98,7 +98,10 @@ fn a_secret_typed_in_a_reason_leaves_no_copy_in_the_database_files_while_the_eng
     assert_eq!(out.status.code(), Some(0), "{}", all(&out));
     env.wait_step(&id, "deploy", "succeeded", 15);
     // The engine still runs: `other` waits at its gate.
-    assert_eq!(step_state(&env.show(&id), "other").as_deref(), Some("waiting_approval"));
+    assert_eq!(
+        step_state(&env.show(&id), "other").as_deref(),
+        Some("waiting_approval")
+    );
     wait_no_file_holds(&env, SECRET, "while the engine runs");
     // A submitter that knows it (the same secrets in its environment) masks it before
     // anything is written.
@@ -109,7 +112,10 @@ fn a_secret_typed_in_a_reason_leaves_no_copy_in_the_database_files_while_the_eng
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", all(&out));
-    assert!(files_holding(&env, SECRET).is_empty(), "after the second command");
+    assert!(
+        files_holding(&env, SECRET).is_empty(),
+        "after the second command"
+    );
     assert_eq!(wait_child(child, 30).status.code(), Some(1));
     wait_no_file_holds(&env, SECRET, "after the run");
     let rows = command_rows(&env);
@@ -175,7 +181,10 @@ run = 'echo "$API_TOKEN=1" >> "$BATON_OUTPUT"; echo "fine=ok" >> "$BATON_OUTPUT"
     let id = run_id_of(&text(&out.stdout));
     let shown = env.run(&["show", &id, "--json"]);
     let json = text(&shown.stdout);
-    assert!(!json.contains(SECRET), "show --json holds the secret: {json}");
+    assert!(
+        !json.contains(SECRET),
+        "show --json holds the secret: {json}"
+    );
     let show: serde_json::Value = serde_json::from_str(&json).unwrap();
     let outputs = step_field(&show, "leak", "outputs");
     assert_eq!(outputs["fine"], "ok", "{outputs}");
@@ -221,7 +230,10 @@ run = 'printf "c s3cr3t-"; printf "token-9f2b d" >&2'
         let logs = env.run(&["logs", &id, step]);
         assert_eq!(logs.status.code(), Some(0), "{}", all(&logs));
         let log = text(&logs.stdout);
-        assert!(!log.contains(SECRET), "{step}'s log holds the secret: {log:?}");
+        assert!(
+            !log.contains(SECRET),
+            "{step}'s log holds the secret: {log:?}"
+        );
         if step == "split" {
             assert_eq!(log, "a *** b\n");
         }

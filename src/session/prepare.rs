@@ -334,7 +334,12 @@ pub fn submitter_masker(store: &Store, run_id: &str, given: &[(String, String)])
     let known = || -> Result<Vec<String>, SessionError> {
         let record = store.run(run_id)?;
         let events = store.events(run_id)?;
-        let plan = load_recorded(&record, PlanSource::Recorded, recorded_signers(&events), None)?;
+        let plan = load_recorded(
+            &record,
+            PlanSource::Recorded,
+            recorded_signers(&events),
+            None,
+        )?;
         let mut params: BTreeMap<String, String> =
             serde_json::from_str(&record.params_json).unwrap_or_default();
         params.extend(given.iter().cloned());

@@ -7,8 +7,8 @@ use crate::engine::cache::{self, Decision, KeyFacts, ProductSeen};
 use crate::engine::cache_files::{self as files, CacheFileError};
 use crate::engine::core::{CacheHit, CacheRequest, Input, SpawnSpec, StepExit};
 use crate::model::mask::Masker;
-use crate::store::CacheEntry;
 use crate::model::{Event, EventKind, OutputProblem, StepOutcome, StepState, Timestamp};
+use crate::store::CacheEntry;
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::PathBuf;
@@ -168,7 +168,9 @@ impl Driver {
             .and_then(|mut f| f.write_all(format!("{}\n", lines.join("\n")).as_bytes()));
         let problems = match written {
             Ok(()) => Vec::new(),
-            Err(e) => vec![OutputProblem::LogLost(crate::exec::log_write_failed(&path, e))],
+            Err(e) => vec![OutputProblem::LogLost(crate::exec::log_write_failed(
+                &path, e,
+            ))],
         };
         let input = Input::CacheHit(CacheHit {
             step: spec.step,

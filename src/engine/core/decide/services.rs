@@ -137,7 +137,7 @@ impl Core {
                     check: check.clone(),
                     ok,
                     detail: detail.clone(),
-                    failures: failures,
+                    failures,
                     at: now,
                 };
                 self.note_probe(i, seen, fx);
