@@ -333,11 +333,11 @@ fn check_secrets_set(
 pub fn submitter_masker(store: &Store, run_id: &str, given: &[(String, String)]) -> Masker {
     let known = || -> Result<Vec<String>, SessionError> {
         let record = store.run(run_id)?;
-        let events = store.events(run_id)?;
+        let first: Vec<Event> = store.first_event(run_id)?.into_iter().collect();
         let plan = load_recorded(
             &record,
             PlanSource::Recorded,
-            recorded_signers(&events),
+            recorded_signers(&first),
             None,
         )?;
         let mut params: BTreeMap<String, String> =

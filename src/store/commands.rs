@@ -1,7 +1,7 @@
 //! Cross-process operator commands and the one-engine-per-run lease.
 use super::{Store, StoreError};
 use crate::model::liveness::{self, Lease, Liveness, parse_holder};
-use crate::model::{Command, CommandOutcome, Timestamp};
+use crate::model::{Command, CommandOutcome, Event, Timestamp};
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use std::time::Duration;
 
@@ -132,6 +132,29 @@ impl Store {
                 }
             }
             Ok(claimed)
+        })();
+        self.ctx(r)
+    }
+
+    /// The run's first event (its `run_started`), read alone: what a submitter needs of
+    /// a long history to know the run's workflow (see `session::prepare::submitter_masker`).
+    pub fn first_event(&self, run_id: &str) -> Result<Option<Event>, StoreError> {
+        let r = (|| {
+            let json: Option<String> = self
+                .conn
+                .query_row(
+                    &format!(
+                        "SELECT e.json FROM {} ORDER BY e.id LIMIT 1",
+                        super::query::RUN_EVENTS
+                    ),
+                    [run_id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            Ok(match json {
+                Some(json) => Some(serde_json::from_str(&json)?),
+                None => None,
+            })
         })();
         self.ctx(r)
     }
