@@ -1,4 +1,4 @@
-//! Approval latency (DESIGN §8, issue 5 point 12): from the console's approve request to
+//! Approval latency (docs/architecture.md "Performance budgets", issue 5 point 12): from the console's approve request to
 //! the gated step's process start, through the real driver, core, store and executor.
 //! The step's command creates a file as the first thing it does; the time until that
 //! file exists is the latency.

@@ -1,5 +1,6 @@
-//! The engine core alone on 10,000 `builtin.noop` steps (DESIGN §8 budget: core + store
+//! The engine core alone on 10,000 `builtin.noop` steps (docs/architecture.md "Performance budgets": core + store
 //! under 0.5 s; this measures the core's share). Every spawn completes at once.
+use baton::engine::core::StepExit;
 use baton::engine::{Core, Effect, Input, RunConfig};
 use baton::model::{StepOutcome, Timestamp, Usage};
 use baton::workflow::{Action, Builtin, Plan, RetryPolicy, Step, Trigger};
@@ -88,7 +89,7 @@ fn run(plan: Arc<Plan>) -> usize {
             break;
         };
         fx = core.handle(
-            Input::StepExited {
+            Input::StepExited(StepExit {
                 step,
                 attempt,
                 outcome: StepOutcome::Exited { exit_code: 0 },
@@ -96,7 +97,7 @@ fn run(plan: Arc<Plan>) -> usize {
                 outputs: vec![],
                 usage: Usage::default(),
                 stderr_tail: String::new(),
-            },
+            }),
             now,
         );
     }

@@ -1,4 +1,4 @@
-//! Engine benchmarks (DESIGN §8, issue 3 point 7), each against a baseline in the same run:
+//! Engine benchmarks (docs/architecture.md "Performance budgets", issue 3 point 7), each against a baseline in the same run:
 //! (a) a 1,000-step layered DAG of `true` with max_parallel 2 vs `make -j2` and `ninja -j2`
 //!     on the same DAG, and vs the spawn floor (a bare loop spawning and reaping the same
 //!     1,000 `true` from two threads, no bookkeeping at all), with each one's CPU time

@@ -1,4 +1,4 @@
-//! Console frame time for a 10,000-step run at 200×60 (under 2 ms), in list
+//! Console frame time for a 10,000-step run at 200×60 (docs/architecture.md "Performance budgets": under 2 ms), in list
 //! mode, in graph mode (dense gaps drawn as bundles) and zoomed out (`z`), rendered
 //! through the real `render` into a `TestBackend`, against a blank frame in the same run.
 use baton::tui::app::UiState;

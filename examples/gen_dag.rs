@@ -1,5 +1,5 @@
 //! Generate a large layered DAG workflow (and optionally the equivalent Makefile, the
-//! `make -j2` baseline of DESIGN §8).
+//! `make -j2` baseline of docs/architecture.md, "Performance budgets").
 //!
 //!   cargo run --example gen_dag -- --layers 10 --width 100 [--cmd true|--builtin noop] \
 //!       [--makefile PATH] > dag.toml

@@ -1,6 +1,6 @@
 //! baton: a terminal control console for workflows.
 //!
-//! Functional core, imperative shell (DESIGN §1): `workflow` loads and validates a
+//! Functional core, imperative shell (docs/architecture.md): `workflow` loads and validates a
 //! workflow into a `Plan`; `engine::core` decides; `engine::driver`, `exec` and `store`
 //! do the I/O; `tui` and the headless printer show a `RunView`.
 pub mod cli;
@@ -18,3 +18,6 @@ pub mod stdio;
 pub mod store;
 pub mod tui;
 pub mod workflow;
+
+#[cfg(test)]
+mod layers_tests;

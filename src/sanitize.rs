@@ -1,4 +1,4 @@
-//! Making a step's output safe to show (DESIGN §7): SGR colour sequences become styles;
+//! Making a step's output safe to show (the README, "The console"): SGR colour sequences become styles;
 //! every other escape or control sequence is dropped (CSI cursor moves and clears, OSC
 //! titles and hyperlinks, DCS/SOS/PM/APC strings, other ESC sequences) or shown visibly
 //! (C0 controls as control pictures such as `␍`, a lone ESC as `␛`, DEL as `␡`; C1
@@ -346,6 +346,71 @@ impl TerminalLines {
             out.push_str("\x1b[0m");
         }
         out
+    }
+}
+
+/// A writer that passes a byte stream on line by line for a terminal (`baton logs`): each
+/// complete line goes through [`TerminalLines`] (so an escape sequence is never cut
+/// between two writes), the unfinished rest waits for its newline or [`finish`].
+/// Linear in the stream: each byte is looked at for a newline once, however long the
+/// line it belongs to.
+///
+/// [`finish`]: TerminalWriter::finish
+pub struct TerminalWriter<W: std::io::Write> {
+    lines: TerminalLines,
+    pending: Vec<u8>,
+    inner: W,
+}
+
+impl<W: std::io::Write> TerminalWriter<W> {
+    pub fn new(inner: W) -> Self {
+        TerminalWriter {
+            lines: TerminalLines::default(),
+            pending: Vec::new(),
+            inner,
+        }
+    }
+
+    /// Write the last line (without a newline) and flush.
+    pub fn finish(&mut self) -> std::io::Result<()> {
+        if !self.pending.is_empty() {
+            let line = self.lines.line(&self.pending);
+            self.pending.clear();
+            self.inner.write_all(line.as_bytes())?;
+        }
+        self.inner.flush()
+    }
+
+    /// The writer the sanitised bytes go to.
+    pub fn get_ref(&self) -> &W {
+        &self.inner
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for TerminalWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        // Only the new bytes are searched: a line that grows over many writes is not
+        // scanned again on each one.
+        let mut rest = buf;
+        while let Some(end) = memchr::memchr(b'\n', rest) {
+            let shown = if self.pending.is_empty() {
+                self.lines.line(&rest[..end])
+            } else {
+                self.pending.extend_from_slice(&rest[..end]);
+                let shown = self.lines.line(&self.pending);
+                self.pending.clear();
+                shown
+            };
+            self.inner.write_all(shown.as_bytes())?;
+            self.inner.write_all(b"\n")?;
+            rest = &rest[end + 1..];
+        }
+        self.pending.extend_from_slice(rest);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
     }
 }
 

@@ -12,6 +12,7 @@
 
 /// Restore the default action of SIGPIPE (Rust ignores it at start-up).
 pub fn default_sigpipe() {
+    // nix's `signal` is unsafe as well (it can install a handler): libc's, directly.
     // SAFETY: setting a signal's disposition to SIG_DFL installs no handler.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);

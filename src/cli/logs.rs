@@ -102,10 +102,10 @@ fn print_logs(store: &Store, args: &LogsArgs) -> Result<i32, LogError> {
     let wanted = |n: u32| args.attempt.is_none_or(|a| a == n);
     use std::io::IsTerminal;
     let stdout = std::io::stdout();
-    let mut out = Output {
-        safe: (!args.raw && stdout.is_terminal()).then(Default::default),
-        pending: Vec::new(),
-        inner: stdout.lock(),
+    let mut out = if !args.raw && stdout.is_terminal() {
+        Output::Terminal(crate::sanitize::TerminalWriter::new(stdout.lock()))
+    } else {
+        Output::Raw(stdout.lock())
     };
     // (attempt, bytes already printed) of the file being followed.
     let mut printed: Vec<(u32, u64)> = Vec::new();
@@ -169,43 +169,34 @@ fn copy_from(path: &Path, from: u64, out: &mut impl Write) -> std::io::Result<u6
     std::io::copy(&mut f, out)
 }
 
-/// Standard output, sanitised line by line when it is a terminal (a line is written
-/// once complete, so an escape sequence is never cut between two reads).
-struct Output<W: Write> {
-    safe: Option<crate::sanitize::TerminalLines>,
-    pending: Vec<u8>,
-    inner: W,
+/// Standard output: sanitised line by line when it is a terminal, else the bytes as
+/// they are.
+enum Output<W: Write> {
+    Terminal(crate::sanitize::TerminalWriter<W>),
+    Raw(W),
 }
 
 impl<W: Write> Output<W> {
     /// Write a last line without its newline.
     fn finish(&mut self) -> std::io::Result<()> {
-        if let Some(safe) = self.safe.as_mut()
-            && !self.pending.is_empty()
-        {
-            let line = safe.line(&self.pending);
-            self.pending.clear();
-            self.inner.write_all(line.as_bytes())?;
+        match self {
+            Output::Terminal(t) => t.finish(),
+            Output::Raw(w) => w.flush(),
         }
-        self.inner.flush()
     }
 }
 
 impl<W: Write> Write for Output<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let Some(safe) = self.safe.as_mut() else {
-            return self.inner.write(buf);
-        };
-        self.pending.extend_from_slice(buf);
-        while let Some(end) = self.pending.iter().position(|&b| b == b'\n') {
-            let line: Vec<u8> = self.pending.drain(..=end).collect();
-            let shown = safe.line(&line[..line.len() - 1]);
-            self.inner.write_all(shown.as_bytes())?;
-            self.inner.write_all(b"\n")?;
+        match self {
+            Output::Terminal(t) => t.write(buf),
+            Output::Raw(w) => w.write(buf),
         }
-        Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
+        match self {
+            Output::Terminal(t) => t.flush(),
+            Output::Raw(w) => w.flush(),
+        }
     }
 }

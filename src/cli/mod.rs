@@ -1,4 +1,4 @@
-//! The command line (DESIGN §6). Each subcommand lives in its own file and returns the
+//! The command line (the README, "Commands"). Each subcommand lives in its own file and returns the
 //! process exit code: 0 ok, 1 run failed / refused, 2 invalid input or usage, 3 storage.
 use clap::{Parser, Subcommand};
 

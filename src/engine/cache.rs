@@ -3,6 +3,7 @@
 //! (hashes input and product files, reads the entry) and acts on the decision
 //! (`engine::cache_files`, `store::cache`).
 use crate::model::mask::Masker;
+use crate::store::CacheEntry;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
@@ -100,8 +101,6 @@ fn salted(salt: &[u8], value: &str) -> String {
     }
 }
 
-pub use crate::store::CacheEntry as Entry;
-
 /// What the driver found of one product on disk and in the content-addressed store.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProductSeen {
@@ -124,7 +123,7 @@ pub enum Decision {
 /// Whether `entry` answers an attempt whose products look like `seen` (one per entry
 /// product, in its order). A product that differs is restored if its content is kept;
 /// if not, the step must run to make it again.
-pub fn decide(entry: Option<&Entry>, seen: &[ProductSeen]) -> Decision {
+pub fn decide(entry: Option<&CacheEntry>, seen: &[ProductSeen]) -> Decision {
     let Some(entry) = entry else {
         return Decision::Miss {
             reason: "no cache entry for this key".into(),
@@ -263,8 +262,8 @@ mod tests {
         );
     }
 
-    fn entry(products: &[(&str, &str)]) -> Entry {
-        Entry {
+    fn entry(products: &[(&str, &str)]) -> CacheEntry {
+        CacheEntry {
             key: "k".into(),
             workflow: "w".into(),
             step: "s".into(),

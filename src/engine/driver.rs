@@ -3,11 +3,13 @@
 //! decide runs (write-ahead; the one exception, starts that a crash could only make
 //! resume redo, is `early`'s), feeds completions, timers, commands from the store and
 //! from the console back in as inputs, and publishes `RunView` snapshots.
-use super::core::{Core, Effect, Input, SpawnAction, SpawnSpec};
+use super::core::{Core, Effect, Input, ProbeResult, SpawnAction, SpawnSpec, StepExit};
 use super::printer;
 use crate::exec::{self, KillReason, ShellJob};
 use crate::model::mask::Masker;
-use crate::model::{CommandOutcome, Event, RunState, RunView, StepOutcome, Timestamp, Usage};
+use crate::model::{
+    CommandOutcome, Event, OutputProblem, RunState, RunView, StepOutcome, Timestamp, Usage,
+};
 use crate::store::{AttemptLog, Store, StoreError};
 use crate::workflow::Builtin;
 use std::collections::HashMap;
@@ -18,7 +20,9 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, watch};
 
 mod cached;
+mod commands;
 mod early;
+mod spawn;
 
 /// How often the store is polled for commands from other processes (PRAGMA
 /// data_version): the fallback when no wake-up arrives (see `store::wake`).
@@ -105,7 +109,7 @@ enum Msg {
         log: Option<(String, PathBuf, Vec<String>)>,
         input: Input,
         /// Malformed `$BATON_OUTPUT`/`$BATON_USAGE` lines, log write failures.
-        problems: Vec<String>,
+        problems: Vec<OutputProblem>,
     },
 }
 
@@ -148,6 +152,9 @@ pub struct Driver {
     console_replies: HashMap<i64, oneshot::Sender<CommandOutcome>>,
     next_console_id: i64,
     data_version: i64,
+    /// A command's text was masked in the store: its unmasked copy may still be in the
+    /// write-ahead log until a checkpoint empties it (`Store::scrub_wal`).
+    wal_unscrubbed: bool,
     view_dirty: bool,
     last_view: Instant,
     /// `[[notify]]` commands still running, and each gate's prompt for them.
@@ -194,6 +201,7 @@ impl Driver {
             console_replies: HashMap::new(),
             next_console_id: -1,
             data_version: 0,
+            wal_unscrubbed: false,
             view_dirty: true,
             last_view: Instant::now() - VIEW_EVERY,
             notifying: 0,
@@ -337,6 +345,7 @@ impl Driver {
                 _ = woken(&waker) => self.poll_commands(&mut inputs)?,
                 _ = poll.tick() => {
                     self.poll_commands(&mut inputs)?;
+                    self.scrub_wal();
                     if last_heartbeat.elapsed() >= HEARTBEAT {
                         // An idle engine (a gate open for hours) notices a vanished store too.
                         self.store.check_identity()?;
@@ -413,7 +422,7 @@ impl Driver {
                             }
                         ) =>
                     {
-                        inline.push(Input::StepExited {
+                        inline.push(Input::StepExited(StepExit {
                             step: spec.step,
                             attempt: spec.attempt,
                             outcome: StepOutcome::Exited { exit_code: 0 },
@@ -421,7 +430,7 @@ impl Driver {
                             outputs: Vec::new(),
                             usage: Usage::default(),
                             stderr_tail: String::new(),
-                        })
+                        }))
                     }
                     other => actions.push(other),
                 }
@@ -626,240 +635,6 @@ impl Driver {
         }
     }
 
-    fn act(&mut self, effect: Effect) -> Result<(), DriverError> {
-        match effect {
-            Effect::Persist(_) => {}
-            Effect::Spawn(spec) if spec.cache.is_some() => self.consult_cache(spec),
-            Effect::Spawn(spec) => self.spawn(spec, false, None),
-            Effect::Compensate(spec) => self.spawn(spec, true, None),
-            Effect::Probe(req) => {
-                let tx = self.inbox_tx.clone();
-                tokio::spawn(async move {
-                    let masker = Masker::new(req.secret_values);
-                    let checked =
-                        exec::probe::check(&req.check, req.timeout, &req.dir, &req.env, &masker)
-                            .await;
-                    let _ = tx.send(Msg::Probed {
-                        key: (req.step, req.attempt),
-                        probe: req.probe,
-                        checked,
-                    });
-                });
-            }
-            Effect::Reattach { spec, job_id, .. } => self.spawn(spec, false, Some(job_id)),
-            Effect::CancelJob { executor, job_id } => {
-                if let Some(e) = self.executors.iter().find(|e| e.name() == executor) {
-                    let e = e.clone();
-                    tokio::spawn(async move { e.cancel_job(&job_id).await });
-                }
-            }
-            Effect::Kill { step, attempt } => {
-                if let Some(live) = self.live.get_mut(&(step, attempt)) {
-                    if let Some(k) = &live.kill {
-                        k.terminate(KILL_GRACE, KillReason::Cancel);
-                    }
-                    if let Some(c) = live.cancel.take() {
-                        let _ = c.send(KillReason::Cancel);
-                    }
-                }
-            }
-            // Handled as a batch in `execute`, before anything is spawned.
-            Effect::KillStale { .. } => {}
-            Effect::CommandDone { id, outcome } => match id {
-                Some(id) if id < 0 => {
-                    if let Some(reply) = self.console_replies.remove(&id) {
-                        let _ = reply.send(outcome);
-                    }
-                }
-                // NotFound: the sender gave up waiting and withdrew it; the core's
-                // decision is in the event log either way.
-                Some(id) => match self.store.complete_command(id, &outcome) {
-                    Ok(()) | Err(StoreError::NotFound(_)) => {}
-                    Err(e) => return Err(e.into()),
-                },
-                None => {}
-            },
-        }
-        Ok(())
-    }
-
-    /// Start an attempt (or follow the job of one a previous engine started: `job`).
-    fn spawn(&mut self, spec: SpawnSpec, compensation: bool, job: Option<String>) {
-        let tx = self.inbox_tx.clone();
-        let key = (spec.step, spec.attempt);
-        let (step, attempt) = key;
-        match spec.action {
-            SpawnAction::Builtin { builtin, with } => {
-                let (cancel_tx, cancel_rx) = oneshot::channel::<KillReason>();
-                self.live.insert(
-                    key,
-                    Live {
-                        kill: None,
-                        tail: None,
-                        cancel: Some(cancel_tx),
-                    },
-                );
-                let masker = Masker::new(spec.secret_values);
-                tokio::spawn(async move {
-                    let cancel = async move {
-                        match cancel_rx.await {
-                            Ok(reason) => reason,
-                            Err(_) => std::future::pending().await,
-                        }
-                    };
-                    let f = exec::run_builtin(builtin, &with, &masker, cancel).await;
-                    let _ = tx.send(bare_exit(
-                        key,
-                        compensation,
-                        f.outcome,
-                        f.duration_ms,
-                        f.stderr_tail,
-                    ));
-                });
-            }
-            SpawnAction::Shell { command } => {
-                let reattach = job;
-                let job = ShellJob {
-                    run_id: self.run_id.clone(),
-                    step_id: if compensation {
-                        format!("{}.compensate", spec.step_id)
-                    } else {
-                        spec.step_id.clone()
-                    },
-                    attempt,
-                    command,
-                    dir: spec.dir,
-                    env: spec.env,
-                    log_dir: self.log_dir.clone(),
-                    masker: Masker::new(spec.secret_values),
-                    files_dir: self.files_dir().map(Path::to_path_buf),
-                };
-                // A local process starts right here (`Executor::begin`); write-ahead
-                // holds: the events deciding this spawn are committed, or `early`
-                // lets it go first.
-                let (cancel_tx, cancel_rx) = oneshot::channel::<KillReason>();
-                self.live.insert(
-                    key,
-                    Live {
-                        kill: None,
-                        tail: None,
-                        cancel: Some(cancel_tx),
-                    },
-                );
-                let step_id = spec.step_id;
-                let executor = self.executor(step);
-                let timeout = spec.timeout;
-                // Started now, not when this task first runs (after the driver's next
-                // await).
-                let starting = match reattach {
-                    Some(id) => Box::pin(std::future::ready(executor.reattach(job, &id))),
-                    None => executor.begin(job, timeout),
-                };
-                tokio::spawn(async move {
-                    let started = starting.await;
-                    let running = match started {
-                        Ok(running) => running,
-                        Err(e) => {
-                            let f = e.into_finished();
-                            let _ =
-                                tx.send(bare_exit(key, compensation, f.outcome, 0, f.stderr_tail));
-                            return;
-                        }
-                    };
-                    let kill = running.kill_handle();
-                    let tail = running.tail();
-                    let _ = tx.send(Msg::Started {
-                        key,
-                        compensation,
-                        placement: running.placement(),
-                        kill: kill.clone(),
-                        tail: tail.clone(),
-                    });
-                    let mut states = running.job_states();
-                    let wait = running.wait();
-                    tokio::pin!(wait);
-                    let mut cancel_rx = Some(cancel_rx);
-                    let f = loop {
-                        tokio::select! {
-                            f = &mut wait => break f,
-                            // A kill decided before the driver saw the handle arrives here.
-                            r = async {
-                                match cancel_rx.as_mut() {
-                                    Some(c) => c.await.ok(),
-                                    None => std::future::pending().await,
-                                }
-                            }, if cancel_rx.is_some() => {
-                                cancel_rx = None;
-                                if let Some(reason) = r {
-                                    kill.terminate(KILL_GRACE, reason);
-                                    break wait.await;
-                                }
-                            }
-                            (state, reason) = async {
-                                match states.as_mut() {
-                                    Some(s) => s.next().await,
-                                    None => std::future::pending().await,
-                                }
-                            }, if states.is_some() => {
-                                let _ = tx.send(Msg::JobState { key, state, reason });
-                            }
-                        }
-                    };
-                    let log = f
-                        .log_path
-                        .filter(|_| !compensation)
-                        .map(|p| (step_id, p, tail.lines()));
-                    let problems = if compensation {
-                        Vec::new()
-                    } else {
-                        f.output_errors
-                    };
-                    let input = exit_input(
-                        step,
-                        attempt,
-                        compensation,
-                        f.outcome,
-                        f.duration_ms,
-                        f.outputs,
-                        f.usage,
-                        f.stderr_tail,
-                    );
-                    let _ = tx.send(Msg::Exited {
-                        key,
-                        log,
-                        input,
-                        problems,
-                    });
-                });
-            }
-        }
-    }
-
-    /// The executor of a step's attempts (local unless the plan says otherwise).
-    fn executor(&mut self, step: usize) -> exec::Executor {
-        if self.executors.is_empty() {
-            return exec::Executor::Local;
-        }
-        let plan = self.core.plan();
-        match plan.steps.get(step).and_then(|s| s.executor) {
-            Some(i) => self
-                .executors
-                .get(i)
-                .cloned()
-                .unwrap_or(exec::Executor::Local),
-            None => exec::Executor::Local,
-        }
-    }
-
-    /// The shared files directory; `None` if it cannot be made (each attempt then
-    /// makes its own, and reports the failure if that fails too).
-    fn files_dir(&mut self) -> Option<&Path> {
-        if self.files_dir.is_none() {
-            self.files_dir = exec::FilesDir::create(&self.run_id).ok();
-        }
-        self.files_dir.as_ref().map(exec::FilesDir::path)
-    }
-
     fn receive(&mut self, msg: Msg, inputs: &mut Vec<Input>) -> Result<(), DriverError> {
         match msg {
             Msg::Started {
@@ -874,20 +649,20 @@ impl Driver {
                     live.tail = Some(tail);
                 }
                 if !compensation {
-                    self.started.push(started_input(key, placement));
+                    self.started.push(spawn::started_input(key, placement));
                 }
             }
             Msg::Probed {
                 key,
                 probe,
                 checked,
-            } => inputs.push(Input::ProbeResult {
+            } => inputs.push(Input::ProbeResult(ProbeResult {
                 step: key.0,
                 attempt: key.1,
                 probe,
                 ok: checked.ok,
                 detail: checked.detail,
-            }),
+            })),
             Msg::JobState { key, state, reason } => inputs.push(Input::JobState {
                 step: key.0,
                 attempt: key.1,
@@ -938,55 +713,6 @@ impl Driver {
             }
         }
         Ok(())
-    }
-
-    fn poll_commands(&mut self, inputs: &mut Vec<Input>) -> Result<(), DriverError> {
-        let v = self.store.data_version()?;
-        if v == self.data_version {
-            return Ok(());
-        }
-        self.data_version = v;
-        self.claim_commands(inputs)
-    }
-
-    /// Claiming hands each command to one engine, once.
-    fn claim_commands(&mut self, inputs: &mut Vec<Input>) -> Result<(), DriverError> {
-        for claimed in self.store.claim_commands(&self.run_id)? {
-            let crate::store::Claimed {
-                id,
-                command,
-                unproven,
-            } = claimed;
-            // The submitter does not know the run's secrets; the engine does: no
-            // secret typed into a reason stays in the `commands` table.
-            let masked = self.core.mask_command(&command);
-            if masked != command {
-                self.store.rewrite_command(id, &masked)?;
-            }
-            inputs.push(match unproven {
-                Some(reason) => Input::UnprovenCommand {
-                    id,
-                    command,
-                    reason,
-                },
-                None => Input::Command {
-                    id: Some(id),
-                    command,
-                },
-            });
-        }
-        Ok(())
-    }
-
-    fn command_request(&mut self, req: CommandRequest, inputs: &mut Vec<Input>) {
-        // In-process commands get negative ids: they never collide with the store's.
-        let id = self.next_console_id;
-        self.next_console_id -= 1;
-        self.console_replies.insert(id, req.reply);
-        inputs.push(Input::Command {
-            id: Some(id),
-            command: req.command,
-        });
     }
 
     fn decorate(&self, mut view: RunView) -> RunView {
@@ -1046,80 +772,6 @@ pub fn kill_stale(run_id: &str, pgids: &[i32]) {
     match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
         Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(kill_all),
         _ => kill_all(),
-    }
-}
-
-/// What the core hears of a started attempt: its process group, or its job.
-fn started_input((step, attempt): (usize, u32), placement: exec::Placement) -> Input {
-    match placement {
-        exec::Placement::Process { pgid } => Input::ProcessStarted {
-            step,
-            attempt,
-            pgid,
-        },
-        exec::Placement::Job { executor, job_id } => Input::JobStarted {
-            step,
-            attempt,
-            executor,
-            job_id,
-        },
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn exit_input(
-    step: usize,
-    attempt: u32,
-    compensation: bool,
-    outcome: StepOutcome,
-    duration_ms: u64,
-    outputs: Vec<(String, String)>,
-    usage: Usage,
-    stderr_tail: String,
-) -> Input {
-    if compensation {
-        Input::CompensationExited {
-            step,
-            outcome,
-            duration_ms,
-            stderr_tail,
-        }
-    } else {
-        Input::StepExited {
-            step,
-            attempt,
-            outcome,
-            duration_ms,
-            outputs,
-            usage,
-            stderr_tail,
-        }
-    }
-}
-
-/// The `Exited` message of an attempt that leaves nothing but its outcome: a builtin,
-/// or a process that never started (no log, outputs or usage).
-fn bare_exit(
-    (step, attempt): (usize, u32),
-    compensation: bool,
-    outcome: StepOutcome,
-    duration_ms: u64,
-    stderr_tail: String,
-) -> Msg {
-    Msg::Exited {
-        key: (step, attempt),
-        log: None,
-        input: exit_input(
-            step,
-            attempt,
-            compensation,
-            outcome,
-            duration_ms,
-            Vec::new(),
-            Usage::default(),
-            stderr_tail,
-        ),
-        problems: Vec::new(),
     }
 }
 

@@ -1,4 +1,4 @@
-//! Built-in tools (DESIGN §2) run inside the engine, without a process:
+//! Built-in tools (docs/workflow-format.md, "Tools") run inside the engine, without a process:
 //! `builtin.noop`, `builtin.sleep` (`DURATION`), `builtin.fail` (`MESSAGE`).
 use super::{Finished, KillReason};
 use crate::model::mask::Masker;
@@ -58,6 +58,7 @@ pub async fn run_builtin(
         stderr_tail,
         log_path: None,
         output_errors: Vec::new(),
+        log_errors: Vec::new(),
     }
 }
 

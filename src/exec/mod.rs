@@ -1,4 +1,4 @@
-//! Step executors (DESIGN §1): a shell step runs as a real process in its own process
+//! Step executors (docs/architecture.md, "The layers"): a shell step runs as a real process in its own process
 //! group; a builtin runs inside the engine. Both end in a [`Finished`], which the
 //! driver turns into `Input::StepExited`.
 pub mod builtin;
@@ -47,9 +47,10 @@ impl KillReason {
     }
 }
 
-/// How a log write failure starts in `Finished::output_errors` (the core records it as
-/// lost output, not as a malformed line).
-pub const LOG_WRITE_FAILED: &str = "cannot write the log";
+/// What a log that could not be written is reported as ([`Finished::log_errors`]).
+pub fn log_write_failed(path: &std::path::Path, why: impl std::fmt::Display) -> String {
+    format!("cannot write the log {}: {why}", path.display())
+}
 
 /// How an attempt ended, with everything the driver records about it.
 #[derive(Debug, Clone, PartialEq)]
@@ -64,9 +65,10 @@ pub struct Finished {
     pub stderr_tail: String,
     /// The attempt's log file; `None` for builtins and when it could not be created.
     pub log_path: Option<PathBuf>,
-    /// Malformed `$BATON_OUTPUT`/`$BATON_USAGE` lines and log write failures: reported,
-    /// never fatal.
+    /// Malformed `$BATON_OUTPUT`/`$BATON_USAGE` lines: reported, never fatal.
     pub output_errors: Vec<String>,
+    /// Why the log could not be written (output after that point was not kept).
+    pub log_errors: Vec<String>,
 }
 
 impl Finished {
@@ -83,6 +85,7 @@ impl Finished {
             stderr_tail: message,
             log_path,
             output_errors: Vec::new(),
+            log_errors: Vec::new(),
         }
     }
 }

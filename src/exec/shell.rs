@@ -260,7 +260,7 @@ pub struct Running {
     stop: watch::Sender<bool>,
     files: Option<AttemptFiles>,
     masker: Masker,
-    log_path: PathBuf,
+    log: Arc<LazyLog>,
 }
 
 /// Starts one attempt. Must be called within a tokio runtime; does not block beyond
@@ -282,7 +282,7 @@ pub fn spawn(job: ShellJob) -> Result<Running, ExecError> {
     let log_path = job
         .log_dir
         .join(crate::model::log_file_name(&job.step_id, job.attempt));
-    let log = Arc::new(LazyLog::new(&job.log_dir, &log_path));
+    let log = Arc::new(LazyLog::new(&job.log_dir, &log_path, job.masker.clone()));
     let files =
         AttemptFiles::create(&job).map_err(setup("$BATON_OUTPUT/$BATON_USAGE files".into()))?;
     let fail = |message: String| {
@@ -391,7 +391,7 @@ pub fn spawn(job: ShellJob) -> Result<Running, ExecError> {
         stop,
         files: Some(files),
         masker: job.masker,
-        log_path,
+        log,
     })
 }
 
@@ -431,6 +431,10 @@ fn start(
 struct LazyLog {
     dir: PathBuf,
     path: PathBuf,
+    /// The log interleaves stdout and stderr: what each stream released (masked alone)
+    /// is masked again as the one stream the file holds, so a secret written half to
+    /// each is still masked.
+    masking: Mutex<MaskingSplitter>,
     file: std::sync::OnceLock<Result<File, String>>,
     /// Bytes written so far, the last time record (ms) and its sidecar
     /// (`model::logtimes`); one lock, so stdout's and stderr's writes are recorded in order.
@@ -438,10 +442,11 @@ struct LazyLog {
 }
 
 impl LazyLog {
-    fn new(dir: &Path, path: &Path) -> LazyLog {
+    fn new(dir: &Path, path: &Path, masker: Masker) -> LazyLog {
         LazyLog {
             dir: dir.to_path_buf(),
             path: path.to_path_buf(),
+            masking: Mutex::new(MaskingSplitter::new(masker)),
             file: std::sync::OnceLock::new(),
             times: Mutex::new((0, None, None)),
         }
@@ -457,6 +462,24 @@ impl LazyLog {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default()
+    }
+
+    /// Append a stream's masked bytes, once they are safe in the file's order.
+    fn write(&self, bytes: &[u8]) -> Result<(), String> {
+        let mut masking = self.masking.lock().unwrap_or_else(|p| p.into_inner());
+        match masking.push(bytes) {
+            Some(out) => self.write_all(&out),
+            None => Ok(()),
+        }
+    }
+
+    /// Append what is still held back: both streams have ended.
+    fn finish(&self) -> Result<(), String> {
+        let mut masking = self.masking.lock().unwrap_or_else(|p| p.into_inner());
+        match masking.finish() {
+            Some(out) => self.write_all(&out),
+            None => Ok(()),
+        }
     }
 
     fn write_all(&self, bytes: &[u8]) -> Result<(), String> {
@@ -506,7 +529,7 @@ struct Sink {
 impl Sink {
     fn emit(&mut self, bytes: &[u8]) {
         if self.error.is_none()
-            && let Err(e) = self.log.write_all(bytes)
+            && let Err(e) = self.log.write(bytes)
         {
             self.error = Some(e);
         }
@@ -560,7 +583,7 @@ impl Running {
     }
 
     pub fn log_path(&self) -> &Path {
-        &self.log_path
+        &self.log.path
     }
 
     /// Waits for the attempt to end: the main process exits, what is left of the group
@@ -575,7 +598,6 @@ impl Running {
             state.requested
         };
         clear_group(self.pgid, kill_at).await;
-        let mut output_errors = Vec::new();
         let mut pumps = futures::future::join_all(std::mem::take(&mut self.pumps));
         let results = match tokio::time::timeout(DRAIN, &mut pumps).await {
             Ok(results) => results,
@@ -584,13 +606,13 @@ impl Running {
                 pumps.await
             }
         };
-        for e in results.into_iter().filter_map(|r| r.ok().flatten()) {
-            output_errors.push(format!(
-                "{} {}: {e}",
-                super::LOG_WRITE_FAILED,
-                self.log_path.display()
-            ));
-        }
+        let unfinished = self.log.finish().err();
+        let log_errors = results
+            .into_iter()
+            .filter_map(|r| r.ok().flatten())
+            .chain(unfinished)
+            .map(|e| super::log_write_failed(&self.log.path, e))
+            .collect();
         let outcome = match (requested, status) {
             (Some((reason, _)), _) => reason.outcome(),
             (None, Ok(status)) => outcome_of(status),
@@ -598,19 +620,19 @@ impl Running {
                 message: format!("waiting for the process failed: {e}"),
             },
         };
-        let (outputs, usage, mut errors) = match self.files.take() {
+        let (outputs, usage, output_errors) = match self.files.take() {
             Some(files) => files.take(&self.masker),
             None => Default::default(),
         };
-        output_errors.append(&mut errors);
         Finished {
             outcome,
             duration_ms,
             outputs,
             usage,
             stderr_tail: self.stderr_tail.lines().join("\n"),
-            log_path: Some(self.log_path.clone()),
+            log_path: Some(self.log.path.clone()),
             output_errors,
+            log_errors,
         }
     }
 

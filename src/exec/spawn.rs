@@ -6,6 +6,7 @@
 //! own bookkeeping; on a DAG of short steps that was a tenth of the engine's time. Here
 //! baton's own environment is turned into C strings once per process, and a spawn only
 //! adds the step's variables.
+use nix::unistd::Pid;
 use std::collections::HashSet;
 use std::ffi::{CStr, CString, OsStr, OsString};
 use std::io;
@@ -71,18 +72,10 @@ fn check(rc: libc::c_int) -> io::Result<()> {
 }
 
 fn pipe_pair() -> io::Result<(OwnedFd, OwnedFd)> {
-    let mut fds = [0 as RawFd; 2];
-    // SAFETY: pipe2 writes two fds into the array, which we then own.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: both fds were just created and are owned by nobody else.
-    let (r, w) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    use nix::fcntl::{FcntlArg, OFlag, fcntl};
+    let (r, w) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
     // Only our end is non-blocking: the child writes to a blocking pipe.
-    // SAFETY: fcntl on an fd we own.
-    if unsafe { libc::fcntl(r.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
+    fcntl(&r, FcntlArg::F_SETFL(OFlag::O_NONBLOCK))?;
     Ok((r, w))
 }
 
@@ -165,6 +158,9 @@ pub fn spawn(req: &SpawnRequest<'_>) -> io::Result<Spawned> {
     let (out_r, out_w) = pipe_pair()?;
     let (err_r, err_w) = pipe_pair()?;
     let mut a = Attrs::new()?;
+    // Unsafe because nix's `posix_spawn` has no `addchdir_np` file action (the child
+    // must start in the step's directory without a shell in between) and takes the
+    // environment as owned strings (the prepared `BASE_ENV` saves a copy per spawn).
     // SAFETY: every pointer handed to posix_spawn* points into values (CStrings, the
     // pointer arrays, the fds) that outlive the call; the attribute objects are
     // initialised.
@@ -249,6 +245,7 @@ pub struct ChildProcess {
 
 impl ChildProcess {
     fn new(pid: libc::pid_t) -> ChildProcess {
+        // nix has no pidfd_open: the raw system call, then the fd is owned at once.
         // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
         let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
         let pidfd = (fd >= 0)
@@ -271,17 +268,18 @@ impl ChildProcess {
         if let Some(s) = self.status {
             return Ok(Some(s));
         }
-        let mut status = 0;
-        // SAFETY: waitpid on our own child, writing into a local.
-        match unsafe { libc::waitpid(self.pid, &mut status, libc::WNOHANG) } {
-            0 => Ok(None),
-            -1 => Err(io::Error::last_os_error()),
-            _ => {
-                let s = ExitStatus::from_raw(status);
-                self.status = Some(s);
-                Ok(Some(s))
+        use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+        let status = match waitpid(Pid::from_raw(self.pid), Some(WaitPidFlag::WNOHANG))? {
+            WaitStatus::Exited(_, code) => ExitStatus::from_raw((code & 0xff) << 8),
+            // The raw wait status of a signalled child: the signal, 0x80 for a core.
+            WaitStatus::Signaled(_, signal, core) => {
+                ExitStatus::from_raw(signal as i32 | if core { 0x80 } else { 0 })
             }
-        }
+            // Still running (stopped or continued is not asked for).
+            _ => return Ok(None),
+        };
+        self.status = Some(status);
+        Ok(Some(status))
     }
 
     /// Waits for the child to exit and reaps it.
@@ -313,9 +311,7 @@ impl Drop for ChildProcess {
         let _ = std::thread::Builder::new()
             .name("baton-reap".into())
             .spawn(move || {
-                let mut status = 0;
-                // SAFETY: waitpid on our own child.
-                unsafe { libc::waitpid(pid, &mut status, 0) };
+                let _ = nix::sys::wait::waitpid(Pid::from_raw(pid), None);
             });
     }
 }

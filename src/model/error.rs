@@ -1,4 +1,4 @@
-//! Error records (DESIGN §4): every failure becomes one, built with a fluent builder.
+//! Error records (docs/architecture.md, "Errors, quality and health"): every failure becomes one, built with a fluent builder.
 use super::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -134,7 +134,7 @@ impl Severity {
         }
     }
 
-    /// Health penalty of one open record of this severity (DESIGN §4).
+    /// Health penalty of one open record of this severity (docs/architecture.md, "Errors, quality and health").
     pub fn penalty(self) -> f64 {
         match self {
             Severity::Critical => 20.0,
@@ -242,4 +242,15 @@ impl ErrorRecordBuilder {
         }
         self.rec
     }
+}
+
+/// A problem with what an attempt left behind, as the shell reports it to the core:
+/// each becomes an error record on the step, and neither fails it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OutputProblem {
+    /// Its log could not be written: the output after that point was not kept.
+    LogLost(String),
+    /// A malformed `$BATON_OUTPUT`/`$BATON_USAGE` line, an unreadable file, a cache
+    /// that could not be used: ignored.
+    Ignored(String),
 }

@@ -428,6 +428,38 @@ impl Command {
             | Command::RaiseBudget { operator, .. } => operator,
         }
     }
+
+    /// The command with every secret `masker` knows masked in its reason (the only
+    /// text an operator types into a command).
+    pub fn masked(&self, masker: &super::mask::Masker) -> Command {
+        let mut c = self.clone();
+        match &mut c {
+            Command::Approve { reason, .. } | Command::Cancel { reason, .. } => {
+                if let Some(r) = reason {
+                    *r = masker.mask(r).into_owned();
+                }
+            }
+            Command::Reject { reason, .. }
+            | Command::Mark { reason, .. }
+            | Command::RaiseBudget { reason, .. } => *reason = masker.mask(reason).into_owned(),
+            Command::Retry { .. } => {}
+        }
+        c
+    }
+
+    /// Whether the command carries a signature (a decision on a signed gate).
+    pub fn is_signed(&self) -> bool {
+        matches!(
+            self,
+            Command::Approve {
+                signature: Some(_),
+                ..
+            } | Command::Reject {
+                signature: Some(_),
+                ..
+            }
+        )
+    }
 }
 
 /// What became of a command.

@@ -1,4 +1,4 @@
-//! Quality (0..1) and health (0..100) of a run (DESIGN §4), with the terms that
+//! Quality (0..1) and health (0..100) of a run (docs/architecture.md, "Errors, quality and health"), with the terms that
 //! explain the score.
 use super::error::{ErrorRecord, Severity};
 use super::state::StepState;

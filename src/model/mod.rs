@@ -16,7 +16,7 @@ pub mod time;
 pub mod view;
 
 pub use actor::{actor_key, clean_name, same_actor};
-pub use error::{ErrorKind, ErrorRecord, Severity};
+pub use error::{ErrorKind, ErrorRecord, OutputProblem, Severity};
 pub use event::{
     Actor, Command, CommandOutcome, DecisionSignature, Event, EventKind, ProbeKind, StepOutcome,
     Usage,

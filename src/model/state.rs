@@ -1,4 +1,4 @@
-//! Step and run states (DESIGN §3).
+//! Step and run states (docs/architecture.md, "States and exit codes").
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -184,7 +184,7 @@ impl RunState {
         )
     }
 
-    /// Process exit code for a finished run (DESIGN §3).
+    /// Process exit code for a finished run (docs/architecture.md, "States and exit codes").
     pub fn exit_code(self) -> i32 {
         match self {
             RunState::Succeeded => 0,

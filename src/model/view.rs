@@ -439,11 +439,31 @@ mod tests {
     /// last changed (1.96/s after seven idle minutes).
     #[test]
     fn the_finish_rate_falls_while_a_run_waits_and_stays_once_it_ended() {
-        let mut v = crate::tui::fixtures::release();
-        v.started_at = Some(Timestamp(0));
-        v.finished_at = None;
-        v.now = Timestamp(10_000);
-        v.signals.finished_per_sec = 1.0;
+        let mut v = RunView {
+            run_id: "r".into(),
+            workflow: "w".into(),
+            description: None,
+            state: RunState::Waiting,
+            driven_by: None,
+            operator: "o".into(),
+            source_path: PathBuf::new(),
+            summary: None,
+            started_at: Some(Timestamp(0)),
+            finished_at: None,
+            now: Timestamp(10_000),
+            health: crate::model::health::compute([], &[]),
+            budget: None,
+            steps: Vec::new(),
+            gates: Vec::new(),
+            errors: Vec::new(),
+            audit: Vec::new(),
+            signals: GoldenSignals {
+                finished_per_sec: 1.0,
+                ..GoldenSignals::default()
+            },
+            actions: Actions::default(),
+            version: 0,
+        };
         assert_eq!(v.finished_per_sec_at(Timestamp(10_000)), 1.0);
         assert_eq!(v.finished_per_sec_at(Timestamp(40_000)), 0.25);
         // A clock behind the view's changes nothing.

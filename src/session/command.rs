@@ -245,6 +245,7 @@ pub fn apply(
 ) -> Result<Applied, SessionError> {
     let run_id = store.resolve_run(run_ref)?;
     let operator = command.operator().to_string();
+    let command = mask_before_writing(store, &run_id, command, given)?;
     // Twice at most: an engine that ends between the look and the hand-over leaves the
     // run undriven, and the second look finds that.
     for _ in 0..2 {
@@ -338,6 +339,30 @@ pub fn apply(
     Err(SessionError::System(format!(
         "run {run_id} changed hands while the command was being delivered; try again"
     )))
+}
+
+/// The command with the run's secrets this process knows masked (see
+/// [`super::prepare::submitter_masker`]): what may be written to the store. A signed
+/// decision is kept as signed, so one whose reason holds a secret is refused here.
+fn mask_before_writing(
+    store: &Store,
+    run_id: &str,
+    command: Command,
+    given: &[(String, String)],
+) -> Result<Command, SessionError> {
+    let masker = super::prepare::submitter_masker(store, run_id, given);
+    if masker.is_empty() {
+        return Ok(command);
+    }
+    let masked = command.masked(&masker);
+    if masked != command && command.is_signed() {
+        return Err(SessionError::Refused {
+            run_id: run_id.to_string(),
+            state: store.run(run_id)?.state,
+            reason: crate::signing::SECRET_IN_SIGNED_REASON.to_string(),
+        });
+    }
+    Ok(masked)
 }
 
 /// Set in the environment of the background engine a command's `--detach` starts.

@@ -329,6 +329,32 @@ fn check_secrets_set(
     )))
 }
 
+/// The run's secrets as a process submitting a command on it can know them: the secret
+/// params it was given again and the workflow's `secrets = [...]` set in its own
+/// environment. Its command is masked with them before it is written, so the text
+/// typed never reaches the store's files; a secret it cannot know is masked by the
+/// engine that takes the command (and the write-ahead log emptied of the original).
+/// A run whose record cannot be read gives none.
+pub fn submitter_masker(store: &Store, run_id: &str, given: &[(String, String)]) -> Masker {
+    let known = || -> Result<Vec<String>, SessionError> {
+        let record = store.run(run_id)?;
+        let first: Vec<Event> = store.first_event(run_id)?.into_iter().collect();
+        let plan = load_recorded(
+            &record,
+            PlanSource::Recorded,
+            recorded_signers(&first),
+            None,
+        )?;
+        let mut params: BTreeMap<String, String> =
+            serde_json::from_str(&record.params_json).unwrap_or_default();
+        params.extend(given.iter().cloned());
+        // A secret param not given again is recorded as `***`: nothing to mask.
+        params.retain(|_, v| v != MASK);
+        Ok(secret_values(&plan, &params))
+    };
+    Masker::new(known().unwrap_or_default())
+}
+
 /// The values to mask: secret params and the `secrets = [...]` read from the environment.
 pub fn secret_values(plan: &Plan, params: &BTreeMap<String, String>) -> Vec<String> {
     let mut out: Vec<String> = plan

@@ -20,6 +20,10 @@ use ssh_key::{HashAlg, PublicKey, SshSig};
 /// signature made for something else (a git commit, a file) never counts as one.
 pub const NAMESPACE: &str = "baton";
 
+/// Why a signed decision whose reason holds one of the run's secrets is refused: the
+/// reason is kept as signed, and a secret is never kept.
+pub const SECRET_IN_SIGNED_REASON: &str = "the reason holds a secret; a signed reason is kept as it was signed, so write it without the secret";
+
 /// What a signed decision says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {

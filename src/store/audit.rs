@@ -1,4 +1,4 @@
-//! The audit chain (DESIGN §5): one row per decision, in one global hash chain.
+//! The audit chain (docs/architecture.md, "The store"): one row per decision, in one global hash chain.
 //!
 //! # Canonical row and hash
 //! A row's canonical form is the compact JSON array

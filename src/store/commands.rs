@@ -1,9 +1,12 @@
 //! Cross-process operator commands and the one-engine-per-run lease.
 use super::{Store, StoreError};
 use crate::model::liveness::{self, Lease, Liveness, parse_holder};
-use crate::model::{Command, CommandOutcome, Timestamp};
+use crate::model::{Command, CommandOutcome, Event, Timestamp};
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use std::time::Duration;
+
+/// How long [`Store::scrub_wal`] waits for readers to leave the write-ahead log.
+const SCRUB_WAIT: Duration = Duration::from_millis(200);
 
 /// The result of asking for a run's lease.
 #[derive(Debug, Clone, PartialEq)]
@@ -174,14 +177,60 @@ impl Store {
         self.ctx(r)
     }
 
-    /// Replace a command's stored text (the engine's masked copy of it).
+    /// The run's first event (its `run_started`), read alone: what a submitter needs of
+    /// a long history to know the run's workflow (see `session::prepare::submitter_masker`).
+    pub fn first_event(&self, run_id: &str) -> Result<Option<Event>, StoreError> {
+        let r = (|| {
+            let json: Option<String> = self
+                .conn
+                .query_row(
+                    &format!(
+                        "SELECT e.json FROM {} ORDER BY e.id LIMIT 1",
+                        super::query::RUN_EVENTS
+                    ),
+                    [run_id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            Ok(match json {
+                Some(json) => Some(serde_json::from_str(&json)?),
+                None => None,
+            })
+        })();
+        self.ctx(r)
+    }
+
+    /// Replace a command's stored text (the engine's masked copy of it), leaving no
+    /// copy of the old text in the database's pages: the freed space is zeroed
+    /// (`secure_delete`). The write-ahead log still holds the old row until
+    /// [`Store::scrub_wal`] empties it.
     pub fn rewrite_command(&mut self, id: i64, cmd: &Command) -> Result<(), StoreError> {
         let r = (|| {
+            self.conn.pragma_update(None, "secure_delete", true)?;
             self.conn.execute(
                 "UPDATE commands SET json = ?2 WHERE id = ?1",
                 params![id, serde_json::to_string(cmd)?],
             )?;
             Ok(())
+        })();
+        self.ctx(r)
+    }
+
+    /// Copy the write-ahead log into the database and truncate it to nothing, so no
+    /// older version of a page (a command's text before it was masked) stays in the
+    /// `-wal` file. `false` when a reader still used the log: try again later.
+    pub fn scrub_wal(&mut self) -> Result<bool, StoreError> {
+        let r = (|| {
+            // A reader in the way is waited for briefly, not for the full busy timeout:
+            // the engine tries again on its next poll.
+            self.conn.busy_timeout(SCRUB_WAIT)?;
+            let busy = self
+                .conn
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                    r.get::<_, i64>(0)
+                });
+            self.conn.busy_timeout(super::BUSY_TIMEOUT)?;
+            Ok(busy? == 0)
         })();
         self.ctx(r)
     }
@@ -365,15 +414,9 @@ pub fn lease_holder_name() -> String {
 }
 
 fn hostname() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: the buffer is valid for its length; gethostname NUL-terminates within it
-    // on success (we also stop at the buffer's end).
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if rc != 0 {
-        return "localhost".into();
-    }
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    String::from_utf8_lossy(&buf[..end]).into_owned()
+    nix::unistd::gethostname()
+        .map(|h| h.to_string_lossy().into_owned())
+        .unwrap_or_else(|_| "localhost".into())
 }
 
 /// Whether the holder's process is alive: `Some(false)` only for a process of this host

@@ -1,4 +1,5 @@
 //! What can go wrong with the store, each case saying what happened and what to do.
+use nix::unistd::AccessFlags;
 use rusqlite::ErrorCode;
 use std::path::{Path, PathBuf};
 
@@ -236,23 +237,18 @@ impl StoreError {
     }
 }
 
-const R_OK: libc::c_int = libc::R_OK;
-const W_OK: libc::c_int = libc::W_OK;
+const R_OK: AccessFlags = AccessFlags::R_OK;
+const W_OK: AccessFlags = AccessFlags::W_OK;
 
 /// Whether this process may read or write (`how`) the file (or, if it does not exist,
 /// its directory).
-fn accessible(path: &Path, how: libc::c_int) -> bool {
-    use std::os::unix::ffi::OsStrExt;
+fn accessible(path: &Path, how: AccessFlags) -> bool {
     let target = if path.exists() {
         path
     } else {
         path.parent().unwrap_or(Path::new("."))
     };
-    let Ok(c) = std::ffi::CString::new(target.as_os_str().as_bytes()) else {
-        return false;
-    };
-    // SAFETY: `c` is a valid NUL-terminated string for the duration of the call.
-    unsafe { libc::access(c.as_ptr(), how) == 0 }
+    nix::unistd::access(target, how).is_ok()
 }
 
 /// Why a store may not live at `path` (group or others can write it), and what would be

@@ -1,4 +1,4 @@
-//! The durable store (DESIGN §5): SQLite in WAL mode, one connection per `Store`.
+//! The durable store (docs/architecture.md, "The store"): SQLite in WAL mode, one connection per `Store`.
 //!
 //! Every transition reaches the store through [`Store::commit`]: one `BEGIN IMMEDIATE`
 //! transaction per driver wake-up that appends the events, projects them into the

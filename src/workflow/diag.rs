@@ -73,30 +73,49 @@ impl Diagnostics {
     }
 }
 
-/// Byte offsets → 1-based line and (character) column.
+/// Byte offsets → 1-based line and (character) column, each in constant time: a file
+/// with thousands of errors on one long line is still read in linear time.
 pub(crate) struct SourceMap<'a> {
     source: &'a str,
     line_starts: Vec<usize>,
+    /// `char_marks[k]`: how many characters precede byte `k * MARK`.
+    char_marks: Vec<usize>,
+}
+
+/// Bytes between two character-count marks.
+const MARK: usize = 256;
+
+/// Characters that start in `bytes` (a UTF-8 continuation byte starts none).
+fn chars_in(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| b & 0xC0 != 0x80).count()
 }
 
 impl<'a> SourceMap<'a> {
     pub(crate) fn new(source: &'a str) -> Self {
         let mut line_starts = vec![0];
         line_starts.extend(source.match_indices('\n').map(|(i, _)| i + 1));
+        let mut char_marks = vec![0];
+        for chunk in source.as_bytes().chunks(MARK) {
+            char_marks.push(char_marks[char_marks.len() - 1] + chars_in(chunk));
+        }
         SourceMap {
             source,
             line_starts,
+            char_marks,
         }
+    }
+
+    /// How many characters precede byte `offset`.
+    fn chars_before(&self, offset: usize) -> usize {
+        let mark = offset / MARK;
+        self.char_marks[mark] + chars_in(&self.source.as_bytes()[mark * MARK..offset])
     }
 
     pub(crate) fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.source.len());
         let line = self.line_starts.partition_point(|&s| s <= offset) - 1;
         let start = self.line_starts[line];
-        let col = self
-            .source
-            .get(start..offset)
-            .map_or(offset - start, |s| s.chars().count());
+        let col = self.chars_before(offset) - self.chars_before(start);
         (line + 1, col + 1)
     }
 }

@@ -13,7 +13,11 @@ mod view;
 #[cfg(test)]
 mod allowed_tests;
 #[cfg(test)]
+mod gate_tests;
+#[cfg(test)]
 mod proptests;
+#[cfg(test)]
+mod replay_tests;
 #[cfg(test)]
 mod service_tests;
 #[cfg(test)]
@@ -29,8 +33,8 @@ use super::bucket::Bucket;
 use crate::model::mask::Masker;
 use crate::model::view::{AttemptJob, AuditView, JobView};
 use crate::model::{
-    Command, CommandOutcome, ErrorRecord, Event, ProbeKind, ProbeView, RunState, StepOutcome,
-    StepState, Timestamp, Usage,
+    Command, CommandOutcome, ErrorRecord, Event, OutputProblem, ProbeKind, ProbeView, RunState,
+    StepOutcome, StepState, Timestamp, Usage,
 };
 use crate::workflow::{Budget, Builtin, Plan};
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
@@ -79,36 +83,12 @@ pub enum Input {
         state: String,
         reason: Option<String>,
     },
-    StepExited {
-        step: usize,
-        attempt: u32,
-        outcome: StepOutcome,
-        duration_ms: u64,
-        /// Raw `key=value` pairs from `$BATON_OUTPUT`.
-        outputs: Vec<(String, String)>,
-        /// From `$BATON_USAGE` (an attempt counts one call, or `calls` if it reports more).
-        usage: Usage,
-        stderr_tail: String,
-    },
+    StepExited(StepExit),
     /// The driver found the attempt's cache key in the cache (`SpawnSpec::cache`): no
-    /// process started; `outputs` are the cached ones, `restored` the products it wrote back.
-    CacheHit {
-        step: usize,
-        attempt: u32,
-        from_run: String,
-        key: String,
-        outputs: Vec<(String, String)>,
-        restored: Vec<String>,
-    },
+    /// process started.
+    CacheHit(CacheHit),
     /// What one check of a service's probe got (`Effect::Probe`).
-    ProbeResult {
-        step: usize,
-        attempt: u32,
-        probe: ProbeKind,
-        ok: bool,
-        /// What it got: `HTTP 200`, `connection refused`, `exit 1: …` (one line).
-        detail: String,
-    },
+    ProbeResult(ProbeResult),
     /// A `[[notify]]` command failed (`step`: the step its event was about; `None` for
     /// run events). Recorded, never fatal.
     NotifierFailed {
@@ -123,7 +103,7 @@ pub enum Input {
     OutputProblems {
         step: usize,
         attempt: u32,
-        problems: Vec<String>,
+        problems: Vec<OutputProblem>,
     },
     CompensationExited {
         step: usize,
@@ -146,6 +126,43 @@ pub enum Input {
     Shutdown {
         reason: String,
     },
+}
+
+/// An attempt's process ended ([`Input::StepExited`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepExit {
+    pub step: usize,
+    pub attempt: u32,
+    pub outcome: StepOutcome,
+    pub duration_ms: u64,
+    /// Raw `key=value` pairs from `$BATON_OUTPUT`.
+    pub outputs: Vec<(String, String)>,
+    /// From `$BATON_USAGE` (an attempt counts one call, or `calls` if it reports more).
+    pub usage: Usage,
+    pub stderr_tail: String,
+}
+
+/// An attempt answered from the cache ([`Input::CacheHit`]): `outputs` are the cached
+/// ones, `restored` the products written back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CacheHit {
+    pub step: usize,
+    pub attempt: u32,
+    pub from_run: String,
+    pub key: String,
+    pub outputs: Vec<(String, String)>,
+    pub restored: Vec<String>,
+}
+
+/// One check of a service's probe ([`Input::ProbeResult`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProbeResult {
+    pub step: usize,
+    pub attempt: u32,
+    pub probe: ProbeKind,
+    pub ok: bool,
+    /// What it got: `HTTP 200`, `connection refused`, `exit 1: …` (one line).
+    pub detail: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]

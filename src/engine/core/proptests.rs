@@ -119,7 +119,7 @@ fn drive(plan: Arc<Plan>, seed: u64) -> Result<Outcome, TestCaseError> {
             let (step, attempt) = running.remove(rng.random_range(0..running.len()));
             let code = if rng.random_bool(0.75) { 0 } else { 1 };
             core.handle(
-                Input::StepExited {
+                Input::StepExited(StepExit {
                     step,
                     attempt,
                     outcome: StepOutcome::Exited { exit_code: code },
@@ -127,7 +127,7 @@ fn drive(plan: Arc<Plan>, seed: u64) -> Result<Outcome, TestCaseError> {
                     outputs: vec![],
                     usage: Usage::default(),
                     stderr_tail: String::new(),
-                },
+                }),
                 now,
             )
         } else {

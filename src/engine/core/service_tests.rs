@@ -360,13 +360,13 @@ fn resume_restarts_the_services_that_were_up_and_their_dependants_wait() {
     );
     assert_eq!(probes(&started), [(0, READY)]);
     let fx = core.handle(
-        Input::ProbeResult {
+        Input::ProbeResult(ProbeResult {
             step: 0,
             attempt: 2,
             probe: READY,
             ok: true,
             detail: "connected".into(),
-        },
+        }),
         now,
     );
     assert_eq!(spawned(&fx), ["app"]);

@@ -305,7 +305,7 @@ impl Sim {
     ) -> Vec<Effect> {
         let step = self.idx(id);
         let attempt = self.attempt(id);
-        self.input(Input::StepExited {
+        self.input(Input::StepExited(StepExit {
             step,
             attempt,
             outcome,
@@ -316,7 +316,7 @@ impl Sim {
                 .collect(),
             usage: Usage::default(),
             stderr_tail: "boom".into(),
-        })
+        }))
     }
 
     /// The process of `id`'s current attempt has started (group 1000 + index).
@@ -334,13 +334,13 @@ impl Sim {
     pub fn probed(&mut self, id: &str, probe: ProbeKind, ok: bool, detail: &str) -> Vec<Effect> {
         let step = self.idx(id);
         let attempt = self.attempt(id);
-        self.input(Input::ProbeResult {
+        self.input(Input::ProbeResult(ProbeResult {
             step,
             attempt,
             probe,
             ok,
             detail: detail.into(),
-        })
+        }))
     }
 
     pub fn cmd(&mut self, command: Command) -> CommandOutcome {
@@ -438,5 +438,20 @@ pub fn refused(o: &CommandOutcome) -> String {
     match o {
         CommandOutcome::Refused { reason } => reason.clone(),
         CommandOutcome::Accepted { message } => panic!("expected refusal, got accepted: {message}"),
+    }
+}
+
+/// `v=${{ steps.<id>.outputs.<key> }}`, `id` being step `step`.
+pub fn out_ref(step: usize, id: &str, key: &str) -> crate::workflow::Template {
+    use crate::workflow::{Template, TemplateRef, TemplateSegment};
+    Template {
+        segments: vec![
+            TemplateSegment::Literal("v=".into()),
+            TemplateSegment::Ref(TemplateRef::StepOutput {
+                step,
+                step_id: id.into(),
+                key: key.into(),
+            }),
+        ],
     }
 }

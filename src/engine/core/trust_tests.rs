@@ -157,7 +157,7 @@ fn auto_approve_turned_on_by_a_resume_is_the_resumers() {
     // `build` was interrupted and runs again; when it succeeds the gate is auto-approved.
     assert_eq!(spawned(&fx), ["build"]);
     fx = core.handle(
-        Input::StepExited {
+        Input::StepExited(StepExit {
             step: 0,
             attempt: 2,
             outcome: StepOutcome::Exited { exit_code: 0 },
@@ -165,7 +165,7 @@ fn auto_approve_turned_on_by_a_resume_is_the_resumers() {
             outputs: vec![],
             usage: Usage::default(),
             stderr_tail: String::new(),
-        },
+        }),
         Timestamp(T0 + 20),
     );
     assert_eq!(spawned(&fx), ["ship"]);

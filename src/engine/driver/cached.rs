@@ -3,10 +3,11 @@
 //! answer the core from the cache (no process starts) or start the step and record its
 //! result once the core has called it a success.
 use super::{Driver, Msg};
-use crate::engine::cache::{self, Decision, Entry, KeyFacts, ProductSeen};
+use crate::engine::cache::{self, Decision, KeyFacts, ProductSeen};
 use crate::engine::cache_files::{self as files, CacheFileError};
-use crate::engine::core::{CacheRequest, Input, SpawnSpec};
-use crate::model::{Event, EventKind, StepOutcome, StepState, Timestamp};
+use crate::engine::core::{CacheHit, CacheRequest, Input, SpawnSpec, StepExit};
+use crate::model::{Event, EventKind, OutputProblem, StepOutcome, StepState, Timestamp};
+use crate::store::CacheEntry;
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::PathBuf;
@@ -20,7 +21,7 @@ pub(super) struct CacheState {
     /// Attempts that missed: recorded when the core calls them succeeded.
     pending: HashMap<Key, Pending>,
     /// Why a cached attempt could not use the cache, reported with its exit.
-    problems: HashMap<Key, Vec<String>>,
+    problems: HashMap<Key, Vec<OutputProblem>>,
 }
 
 struct Pending {
@@ -36,7 +37,7 @@ struct Pending {
 /// A lookup's result, with what acting on it needs.
 enum Found {
     Hit {
-        entry: Entry,
+        entry: CacheEntry,
         restore: Vec<(PathBuf, String)>,
     },
     Miss,
@@ -57,7 +58,7 @@ impl Driver {
                     .problems
                     .entry(at)
                     .or_default()
-                    .push(format!("cache not consulted: {e}"));
+                    .push(OutputProblem::Ignored(format!("cache not consulted: {e}")));
                 return self.spawn(spec, false, None);
             }
         };
@@ -69,7 +70,7 @@ impl Driver {
                         .problems
                         .entry(at)
                         .or_default()
-                        .push(format!("cache hit not used: {e}"));
+                        .push(OutputProblem::Ignored(format!("cache hit not used: {e}")));
                     self.remember(&spec, &req, key);
                     self.spawn(spec, false, None);
                 }
@@ -143,7 +144,7 @@ impl Driver {
     }
 
     /// Answer the core from the cache: the attempt's log says where its result came from.
-    fn answer(&mut self, spec: &SpawnSpec, key: String, entry: Entry, restored: Vec<String>) {
+    fn answer(&mut self, spec: &SpawnSpec, key: String, entry: CacheEntry, restored: Vec<String>) {
         let mut lines = vec![
             format!(
                 "cached: not run; outputs from run {} (step {}, recorded {})",
@@ -164,16 +165,18 @@ impl Driver {
             .and_then(|mut f| f.write_all(format!("{}\n", lines.join("\n")).as_bytes()));
         let problems = match written {
             Ok(()) => Vec::new(),
-            Err(e) => vec![format!("cannot write the log {}: {e}", path.display())],
+            Err(e) => vec![OutputProblem::LogLost(crate::exec::log_write_failed(
+                &path, e,
+            ))],
         };
-        let input = Input::CacheHit {
+        let input = Input::CacheHit(CacheHit {
             step: spec.step,
             attempt: spec.attempt,
             from_run: entry.run_id,
             key,
             outputs: entry.outputs.into_iter().collect(),
             restored,
-        };
+        });
         let _ = self.inbox_tx.send(Msg::Exited {
             key: (spec.step, spec.attempt),
             log: Some((spec.step_id.clone(), path, lines)),
@@ -197,15 +200,20 @@ impl Driver {
     }
 
     /// An attempt ended: keep a cached one's raw outputs; add why it did not use the cache.
-    pub(super) fn cache_saw_exit(&mut self, at: Key, input: &Input, problems: &mut Vec<String>) {
+    pub(super) fn cache_saw_exit(
+        &mut self,
+        at: Key,
+        input: &Input,
+        problems: &mut Vec<OutputProblem>,
+    ) {
         problems.extend(self.cache.problems.remove(&at).unwrap_or_default());
         if let (
             Some(p),
-            Input::StepExited {
+            Input::StepExited(StepExit {
                 outcome: StepOutcome::Exited { exit_code: 0 },
                 outputs,
                 ..
-            },
+            }),
         ) = (self.cache.pending.get_mut(&at), input)
         {
             p.outputs = Some(outputs.clone());
@@ -250,7 +258,7 @@ impl Driver {
     /// The entry of a succeeded attempt; `None` when a declared product is missing.
     /// An output holding a secret is left out, as the core withholds it from consumers
     /// (a cache hit then gives what a real run gives: no such output).
-    fn cache_entry(&self, p: Pending) -> Option<Entry> {
+    fn cache_entry(&self, p: Pending) -> Option<CacheEntry> {
         let outputs: BTreeMap<String, String> = p
             .outputs?
             .into_iter()
@@ -262,7 +270,7 @@ impl Driver {
             let sha = files::store_object(&cache_dir, &files::product_path(&p.dir, rel)).ok()??;
             products.push((rel.clone(), sha));
         }
-        Some(Entry {
+        Some(CacheEntry {
             key: p.key,
             workflow: p.workflow,
             step: p.step,

@@ -483,9 +483,10 @@ impl JobAttempt {
             },
         };
         let _ = stop_tx.send(true);
-        if let Ok(Some(e)) = tailer.await {
-            output_errors.push(e);
-        }
+        let log_errors = match tailer.await {
+            Ok(Some(e)) => vec![e],
+            _ => Vec::new(),
+        };
         let mut read = |path: &Path, name: &str| match std::fs::read(path) {
             Ok(b) => String::from_utf8_lossy(&b[..b.len().min(1 << 20)]).into_owned(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
@@ -512,6 +513,7 @@ impl JobAttempt {
             stderr_tail: lines[start..].join("\n"),
             log_path: Some(self.log_path.clone()),
             output_errors,
+            log_errors,
         }
     }
 
@@ -595,13 +597,13 @@ async fn tail_log(
             let opened = crate::own_files::append(&log_dir, &name);
             match opened {
                 Ok(f) => *log = Some(f),
-                Err(e) => error = Some(format!("cannot write the log {}: {e}", log_path.display())),
+                Err(e) => error = Some(crate::exec::log_write_failed(&log_path, e)),
             }
         }
         if let Some(f) = log.as_mut()
             && let Err(e) = f.write_all(bytes)
         {
-            error = Some(format!("cannot write the log {}: {e}", log_path.display()));
+            error = Some(crate::exec::log_write_failed(&log_path, e));
             *log = None;
         }
     };

@@ -3,6 +3,7 @@ mod audit_keys;
 mod chain;
 mod group_members;
 mod identity;
+mod leaks;
 mod secrets;
 mod security;
 mod signatures;

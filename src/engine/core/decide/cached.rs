@@ -18,18 +18,15 @@ impl Core {
 
     /// The cache answered the attempt: record where from, then finish it as a success
     /// with the cached outputs (checked against `outputs` like any exit's).
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn on_cache_hit(
-        &mut self,
-        i: usize,
-        attempt: u32,
-        from_run: String,
-        key: String,
-        outputs: Vec<(String, String)>,
-        restored: Vec<String>,
-        now: Timestamp,
-        fx: &mut Fx,
-    ) {
+    pub(super) fn on_cache_hit(&mut self, hit: CacheHit, now: Timestamp, fx: &mut Fx) {
+        let CacheHit {
+            step: i,
+            attempt,
+            from_run,
+            key,
+            outputs,
+            restored,
+        } = hit;
         let Some(s) = self.steps.get(i) else {
             return;
         };
@@ -45,6 +42,15 @@ impl Core {
         };
         self.emit(kind, now, fx);
         let ok = StepOutcome::Exited { exit_code: 0 };
-        self.on_exit(i, attempt, ok, 0, outputs, Usage::default(), "", now, fx);
+        let exit = StepExit {
+            step: i,
+            attempt,
+            outcome: ok,
+            duration_ms: 0,
+            outputs,
+            usage: Usage::default(),
+            stderr_tail: String::new(),
+        };
+        self.on_exit(exit, now, fx);
     }
 }

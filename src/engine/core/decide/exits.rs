@@ -2,19 +2,17 @@
 use super::*;
 
 impl Core {
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn on_exit(
-        &mut self,
-        i: usize,
-        attempt: u32,
-        outcome: StepOutcome,
-        duration_ms: u64,
-        outputs: Vec<(String, String)>,
-        usage: Usage,
-        stderr_tail: &str,
-        now: Timestamp,
-        fx: &mut Fx,
-    ) {
+    pub(super) fn on_exit(&mut self, exit: StepExit, now: Timestamp, fx: &mut Fx) {
+        let StepExit {
+            step: i,
+            attempt,
+            outcome,
+            duration_ms,
+            outputs,
+            usage,
+            stderr_tail,
+        } = exit;
+        let stderr_tail = stderr_tail.as_str();
         let Some(s) = self.steps.get(i) else {
             return;
         };
@@ -58,16 +56,17 @@ impl Core {
                 }
             }
         }
-        // An output holding a secret is withheld, not passed on as `***` (consumers
-        // see it missing); the step gets a low-severity record naming it.
+        // An output holding a secret, in its value or its name, is withheld, not passed
+        // on as `***` (consumers see it missing); the step gets a low-severity record
+        // naming it (masked).
         let (kept, withheld): (Vec<_>, Vec<_>) = raw
             .iter()
-            .partition(|(_, v)| self.masker.mask(v).as_ref() == **v);
+            .partition(|(k, v)| !self.holds_secret(k) && !self.holds_secret(v));
         let masked = kept
             .into_iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        let withheld: Vec<String> = withheld.into_iter().map(|(k, _)| k.to_string()).collect();
+        let withheld: Vec<String> = withheld.into_iter().map(|(k, _)| self.mask(k)).collect();
         let kind = EventKind::StepFinished {
             step: step.id.clone(),
             attempt,
@@ -226,7 +225,7 @@ impl Core {
         &mut self,
         i: usize,
         attempt: u32,
-        problems: &[String],
+        problems: &[OutputProblem],
         now: Timestamp,
         fx: &mut Fx,
     ) {
@@ -234,14 +233,16 @@ impl Core {
             return;
         }
         for p in problems {
-            let lost = p.starts_with(crate::exec::LOG_WRITE_FAILED);
-            let (kind, severity, cause) = if lost {
-                (ErrorKind::Storage, Severity::Medium, Cause::LogLost)
-            } else {
-                (ErrorKind::OutputInvalid, Severity::Low, Cause::BadLine)
+            let (kind, severity, cause, message) = match p {
+                OutputProblem::LogLost(m) => {
+                    (ErrorKind::Storage, Severity::Medium, Cause::LogLost, m)
+                }
+                OutputProblem::Ignored(m) => {
+                    (ErrorKind::OutputInvalid, Severity::Low, Cause::BadLine, m)
+                }
             };
             let b = self
-                .step_error(i, kind, p.clone())
+                .step_error(i, kind, message.clone())
                 .severity(severity)
                 .context("attempt", attempt);
             self.record(b, cause, false, now, fx);

@@ -126,42 +126,9 @@ impl Core {
                 state,
                 reason,
             } => self.on_job_state(step, attempt, state, reason, now, &mut fx),
-            Input::StepExited {
-                step,
-                attempt,
-                outcome,
-                duration_ms,
-                outputs,
-                usage,
-                stderr_tail,
-            } => self.on_exit(
-                step,
-                attempt,
-                outcome,
-                duration_ms,
-                outputs,
-                usage,
-                &stderr_tail,
-                now,
-                &mut fx,
-            ),
-            Input::CacheHit {
-                step,
-                attempt,
-                from_run,
-                key,
-                outputs,
-                restored,
-            } => self.on_cache_hit(
-                step, attempt, from_run, key, outputs, restored, now, &mut fx,
-            ),
-            Input::ProbeResult {
-                step,
-                attempt,
-                probe,
-                ok,
-                detail,
-            } => self.on_probe_result(step, attempt, probe, ok, &detail, now, &mut fx),
+            Input::StepExited(exit) => self.on_exit(exit, now, &mut fx),
+            Input::CacheHit(hit) => self.on_cache_hit(hit, now, &mut fx),
+            Input::ProbeResult(result) => self.on_probe_result(result, now, &mut fx),
             Input::NotifierFailed {
                 step,
                 kind,
@@ -377,19 +344,7 @@ impl Core {
     /// The command with its operator text masked by the run's secrets: what may be
     /// kept anywhere (the driver rewrites the `commands` row with it).
     pub fn mask_command(&self, c: &Command) -> Command {
-        let mut c = c.clone();
-        match &mut c {
-            Command::Approve { reason, .. } | Command::Cancel { reason, .. } => {
-                if let Some(r) = reason {
-                    *r = self.mask(r);
-                }
-            }
-            Command::Reject { reason, .. }
-            | Command::Mark { reason, .. }
-            | Command::RaiseBudget { reason, .. } => *reason = self.mask(reason),
-            Command::Retry { .. } => {}
-        }
-        c
+        c.masked(&self.masker)
     }
 
     fn id(&self, i: usize) -> String {

@@ -79,17 +79,15 @@ impl Core {
     /// What a check got. A readiness check that passes makes the service ready; a
     /// failed one is tried again after its interval (until the readiness timeout). A
     /// failed liveness check counts; `failures` in a row fail the service.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn on_probe_result(
-        &mut self,
-        i: usize,
-        attempt: u32,
-        probe: ProbeKind,
-        ok: bool,
-        detail: &str,
-        now: Timestamp,
-        fx: &mut Fx,
-    ) {
+    pub(super) fn on_probe_result(&mut self, result: ProbeResult, now: Timestamp, fx: &mut Fx) {
+        let ProbeResult {
+            step: i,
+            attempt,
+            probe,
+            ok,
+            detail,
+        } = result;
+        let detail = detail.as_str();
         let plan = Arc::clone(&self.plan);
         let (Some(s), Some(spec)) = (
             self.steps.get_mut(i),
@@ -112,7 +110,15 @@ impl Core {
         match (probe, &spec.ready, &spec.live) {
             (ProbeKind::Ready, Some(r), _) => {
                 let check = r.check.describe();
-                self.note_probe(i, probe, &check, ok, &detail, 0, now, fx);
+                let seen = ProbeView {
+                    probe,
+                    check: check.clone(),
+                    ok,
+                    detail: detail.clone(),
+                    failures: 0,
+                    at: now,
+                };
+                self.note_probe(i, seen, fx);
                 if ok {
                     self.become_ready(i, format!("{check} got {detail}"), now, fx);
                 } else {
@@ -126,7 +132,15 @@ impl Core {
                 } else {
                     self.steps[i].service.live_failures + 1
                 };
-                self.note_probe(i, probe, &check, ok, &detail, failures, now, fx);
+                let seen = ProbeView {
+                    probe,
+                    check: check.clone(),
+                    ok,
+                    detail: detail.clone(),
+                    failures,
+                    at: now,
+                };
+                self.note_probe(i, seen, fx);
                 if failures >= l.failures {
                     let failure = ProbeFailure {
                         message: format!(
@@ -148,41 +162,23 @@ impl Core {
 
     /// Keep a check as the latest; record it when it differs from the last recorded
     /// one, and always when a liveness check failed (each one counts).
-    #[allow(clippy::too_many_arguments)]
-    fn note_probe(
-        &mut self,
-        i: usize,
-        probe: ProbeKind,
-        check: &str,
-        ok: bool,
-        detail: &str,
-        failures: u32,
-        now: Timestamp,
-        fx: &mut Fx,
-    ) {
-        let seen = (probe, ok, detail.to_string());
-        if failures > 0 || self.steps[i].service.recorded.as_ref() != Some(&seen) {
+    fn note_probe(&mut self, i: usize, check: ProbeView, fx: &mut Fx) {
+        let seen = (check.probe, check.ok, check.detail.clone());
+        if check.failures > 0 || self.steps[i].service.recorded.as_ref() != Some(&seen) {
             let kind = EventKind::StepProbed {
                 step: self.id(i),
                 attempt: self.steps[i].attempts,
-                probe,
-                check: check.to_string(),
-                ok,
-                detail: detail.to_string(),
-                failures,
+                probe: check.probe,
+                check: check.check,
+                ok: check.ok,
+                detail: check.detail,
+                failures: check.failures,
             };
-            self.emit(kind, now, fx);
+            self.emit(kind, check.at, fx);
         } else {
             let sv = &mut self.steps[i].service;
-            sv.live_failures = failures;
-            sv.last = Some(ProbeView {
-                probe,
-                check: check.to_string(),
-                ok,
-                detail: detail.to_string(),
-                failures,
-                at: now,
-            });
+            sv.live_failures = check.failures;
+            sv.last = Some(check);
         }
     }
 

@@ -54,9 +54,7 @@ impl Core {
             return Err("the workflow has no [approvals] allowed_signers".into());
         };
         if self.holds_secret(reason) {
-            return Err(
-                "the reason holds a secret; a signed reason is kept as it was signed, so write it without the secret".into(),
-            );
+            return Err(signing::SECRET_IN_SIGNED_REASON.into());
         }
         let message = self.gate_message(i, &self.steps[i].gate.digest, verdict, reason);
         let checked = signing::check(signers, &message, pem).map_err(|e| e.to_string())?;
