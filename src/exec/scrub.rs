@@ -7,12 +7,13 @@
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 
-/// Exact names of baton's own variables: the store's keys and the engine's knobs
-/// (`store::wake::NO_WAKE_ENV`, the driver's command poll).
-const OWN: [&str; 5] = [
+/// Exact names of baton's own variables: the store's keys, where its witness is, and
+/// the engine's knobs (`store::wake::NO_WAKE_ENV`, the driver's command poll).
+const OWN: [&str; 6] = [
     "BATON_AUDIT_KEY",
     "BATON_AUDIT_KEYS",
     "BATON_AUDIT_KEY_ID",
+    "BATON_AUDIT_WITNESS",
     "BATON_NO_WAKE",
     "BATON_COMMAND_POLL_MS",
 ];
@@ -45,6 +46,7 @@ mod tests {
             "BATON_AUDIT_KEY",
             "BATON_AUDIT_KEYS",
             "BATON_AUDIT_KEY_ID",
+            "BATON_AUDIT_WITNESS",
             "BATON_ENGINE_PARAM_pw",
             "BATON_ENGINE_SERVE",
             "BATON_NO_WAKE",
