@@ -107,6 +107,40 @@ impl Env {
         serde_json::from_slice(&out.stdout).expect("runs --json is JSON")
     }
     /// The id of the newest run, waiting up to 10 s for one to appear.
+    /// A headless run of two gated steps, `deploy` and `other`, whose workflow declares
+    /// the secret `API_TOKEN` (set to `secret` for the engine), left waiting at both
+    /// gates; the engine (its output piped) and the run's id.
+    pub fn waiting_at_two_gates_with_secret(&self, secret: &str) -> (Child, String) {
+        let wf = self.workflow(
+            "w.toml",
+            r#"
+name = "reasons"
+secrets = ["API_TOKEN"]
+[[step]]
+id = "deploy"
+run = "true"
+gate = { prompt = "go?" }
+[[step]]
+id = "other"
+run = "true"
+gate = { prompt = "go?" }
+"#,
+        );
+        let child = self
+            .cmd()
+            .args(["run", wf.to_str().unwrap(), "--headless"])
+            .env("API_TOKEN", secret)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn baton run");
+        let id = self.wait_run_id();
+        self.wait_step(&id, "deploy", "waiting_approval", 15);
+        self.wait_step(&id, "other", "waiting_approval", 15);
+        (child, id)
+    }
+
     pub fn wait_run_id(&self) -> String {
         wait_until("a run to appear", secs(10), || {
             // The engine creates the file before SQLite writes its header: a `runs` that

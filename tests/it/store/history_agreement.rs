@@ -10,7 +10,7 @@ use baton::model::{RunView, Timestamp};
 use baton::store::Store;
 use serde_json::Value;
 use std::process::Child;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn start(env: &Env, wf: &str) -> (Child, String) {
     let path = env.workflow("w.toml", wf);
@@ -31,18 +31,14 @@ fn ok(env: &Env, args: &[&str]) {
 
 /// Wait (bounded) until `show --json` satisfies `cond`.
 fn wait_show(env: &Env, id: &str, what: &str, cond: impl Fn(&Value) -> bool) {
-    let start = Instant::now();
-    loop {
+    wait_until(what, Duration::from_secs(20), || {
         let v = env.show(id);
         if cond(&v) {
-            return;
+            Ok(())
+        } else {
+            Err(format!("{v:#}"))
         }
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "never {what}: {v:#}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    });
 }
 
 /// The console's view of a run it follows: what `baton tui` shows (the session's

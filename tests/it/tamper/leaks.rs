@@ -56,35 +56,10 @@ fn command_rows(env: &Env) -> Vec<String> {
         .unwrap()
 }
 
-const TWO_GATES: &str = r#"
-name = "reasons"
-secrets = ["API_TOKEN"]
-[[step]]
-id = "deploy"
-run = "true"
-gate = { prompt = "go?" }
-[[step]]
-id = "other"
-run = "true"
-gate = { prompt = "go?" }
-"#;
-
 #[test]
 fn a_secret_typed_in_a_reason_leaves_no_copy_in_the_database_files_while_the_engine_runs() {
     let env = Env::new();
-    let wf = env.workflow("w.toml", TWO_GATES);
-    let child = env
-        .cmd()
-        .args(["run", wf.to_str().unwrap(), "--headless"])
-        .env("API_TOKEN", SECRET)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let id = env.wait_run_id();
-    env.wait_step(&id, "deploy", "waiting_approval", 15);
-    env.wait_step(&id, "other", "waiting_approval", 15);
+    let (child, id) = env.waiting_at_two_gates_with_secret(SECRET);
     let reason = format!("the token {SECRET} was rotated");
     // A submitter that does not know the secret: the engine masks the row and empties
     // the write-ahead log of the text as it was written.
@@ -127,18 +102,7 @@ fn a_secret_typed_in_a_reason_leaves_no_copy_in_the_database_files_while_the_eng
 #[test]
 fn a_reason_recorded_with_no_drive_is_masked_before_it_is_written() {
     let env = Env::new();
-    let wf = env.workflow("w.toml", TWO_GATES);
-    let mut child = env
-        .cmd()
-        .args(["run", wf.to_str().unwrap(), "--headless"])
-        .env("API_TOKEN", SECRET)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let id = env.wait_run_id();
-    env.wait_step(&id, "deploy", "waiting_approval", 15);
+    let (mut child, id) = env.waiting_at_two_gates_with_secret(SECRET);
     child.kill().expect("kill -9 the engine");
     let _ = child.wait();
     let reason = format!("rotated {SECRET} today");

@@ -13,33 +13,7 @@ const SECRET: &str = "s3cr3t-token-9f2b";
 #[test]
 fn a_secret_typed_into_a_reason_is_not_kept_in_the_commands_table() {
     let env = Env::new();
-    let wf = env.workflow(
-        "w.toml",
-        r#"
-name = "reasons"
-secrets = ["API_TOKEN"]
-[[step]]
-id = "deploy"
-run = "true"
-gate = { prompt = "go?" }
-[[step]]
-id = "other"
-run = "true"
-gate = { prompt = "go?" }
-"#,
-    );
-    let child = env
-        .cmd()
-        .args(["run", wf.to_str().unwrap(), "--headless"])
-        .env("API_TOKEN", SECRET)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let id = env.wait_run_id();
-    env.wait_step(&id, "deploy", "waiting_approval", 15);
-    env.wait_step(&id, "other", "waiting_approval", 15);
+    let (child, id) = env.waiting_at_two_gates_with_secret(SECRET);
     let reason = format!("the token {SECRET} was rotated");
     let out = env.run(&["approve", &id, "deploy", "--reason", &reason]);
     assert_eq!(out.status.code(), Some(0), "{}", all(&out));
