@@ -133,6 +133,7 @@ pub fn audit_action(kind: &EventKind) -> Option<AuditAction> {
         | K::StepJob { .. }
         | K::StepJobState { .. }
         | K::StepCached { .. }
+        | K::StepFannedOut { .. }
         | K::StepProbed { .. }
         | K::ServiceStopping { .. }
         | K::StepFinished { .. }
@@ -424,6 +425,7 @@ pub fn decision(kind: &EventKind) -> Option<Decision> {
         | K::StepJob { .. }
         | K::StepJobState { .. }
         | K::StepCached { .. }
+        | K::StepFannedOut { .. }
         | K::StepProbed { .. }
         | K::ServiceStopping { .. }
         | K::StepFinished { .. }
@@ -476,6 +478,7 @@ pub fn errors_closed(kind: &EventKind) -> Option<Closes<'_>> {
         | K::StepJob { .. }
         | K::StepJobState { .. }
         | K::StepCached { .. }
+        | K::StepFannedOut { .. }
         | K::StepProbed { .. }
         | K::ServiceStopping { .. }
         | K::StepFinished { .. }

@@ -62,6 +62,7 @@ pub fn resolve_params(
                     ParamType::Int => "42".into(),
                     ParamType::Bool => "true".into(),
                     ParamType::String => "…".into(),
+                    ParamType::List => "a,b".into(),
                 };
                 let pattern = spec
                     .pattern

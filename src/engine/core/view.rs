@@ -211,7 +211,7 @@ impl Core {
         let mut consumed: Vec<(String, String, String)> = Vec::new();
         for (k, t) in step.env.iter().chain(step.with.iter()) {
             let v = self
-                .render_view(t)
+                .render_view(i, t)
                 .map_or_else(|| "(not resolved yet)".to_string(), |v| self.mask(&v));
             env.push((k.clone(), v));
             for r in t.refs() {
@@ -220,10 +220,9 @@ impl Core {
                     if consumed.iter().any(|(s, k, _)| *s == from && k == key) {
                         continue;
                     }
-                    let v = self.steps[*d]
-                        .outputs
-                        .get(key)
-                        .map_or_else(|| "(missing)".to_string(), |v| self.mask(v));
+                    let v = self
+                        .output_of(*d, key)
+                        .map_or_else(|| "(missing)".to_string(), |v| self.mask(&v));
                     consumed.push((from, key.clone(), v));
                 }
             }
@@ -239,7 +238,7 @@ impl Core {
         };
         let mut args = Vec::new();
         for t in step.with.values() {
-            args.push(self.mask(&self.render_view(t)?));
+            args.push(self.mask(&self.render_view(i, t)?));
         }
         Some(
             format!("{} {}", b.name(), args.join(" "))
@@ -248,17 +247,8 @@ impl Core {
         )
     }
 
-    fn render_view(&self, t: &crate::workflow::Template) -> Option<String> {
-        use crate::workflow::TemplateRef;
-        t.render(|r| match r {
-            TemplateRef::StepOutput { step, key, .. } => {
-                self.steps.get(*step)?.outputs.get(key).cloned()
-            }
-            TemplateRef::Param(p) => self.cfg.params.get(p).cloned(),
-            TemplateRef::Env(e) => self.run_env.get(e)?.as_ref().ok().cloned(),
-            TemplateRef::RunId => Some(self.cfg.run_id.clone()),
-        })
-        .ok()
+    fn render_view(&self, i: usize, t: &crate::workflow::Template) -> Option<String> {
+        t.render(|r| self.template_value(i, r)).ok()
     }
 
     fn signals(&self, now: Timestamp) -> GoldenSignals {

@@ -11,6 +11,9 @@ impl Loader<'_, '_> {
         param_names: &[&str],
     ) -> Option<Template> {
         let t = self.parse_checked(e, param_names)?;
+        if !self.instance_refs_ok(e, &t, site, None, "the run-wide `env`") {
+            return None;
+        }
         for r in t.refs() {
             if let TemplateRef::StepOutput { .. } = r {
                 debug_assert!(site == TemplateSite::RunEnv);
@@ -85,7 +88,7 @@ impl Loader<'_, '_> {
     pub(super) fn step_template(
         &mut self,
         e: &TextEntry<'_>,
-        _site: TemplateSite,
+        site: TemplateSite,
         param_names: &[&str],
         i: usize,
         index: &HashMap<&str, usize>,
@@ -93,7 +96,8 @@ impl Loader<'_, '_> {
         refs: &mut Vec<StepRef>,
     ) -> Option<Template> {
         let mut t = self.parse_checked(e, param_names)?;
-        let mut ok = true;
+        let label = format!("step `{}`", raw[i].id.as_ref().map_or("?", |(id, _)| *id));
+        let mut ok = self.instance_refs_ok(e, &t, site, raw[i].fanout.as_ref(), &label);
         for seg in &mut t.segments {
             let TemplateSegment::Ref(TemplateRef::StepOutput { step, step_id, key }) = seg else {
                 continue;

@@ -2,15 +2,9 @@
 use super::*;
 
 impl Core {
-    pub(super) fn render(&self, t: &Template) -> Result<String, String> {
-        t.render(|r| match r {
-            TemplateRef::StepOutput { step, key, .. } => {
-                self.steps.get(*step)?.outputs.get(key).cloned()
-            }
-            TemplateRef::Param(p) => self.cfg.params.get(p).cloned(),
-            TemplateRef::Env(e) => self.run_env.get(e)?.as_ref().ok().cloned(),
-            TemplateRef::RunId => Some(self.cfg.run_id.clone()),
-        })
+    /// A template as step `i` reads it.
+    pub(super) fn render(&self, i: usize, t: &Template) -> Result<String, String> {
+        t.render(|r| self.template_value(i, r))
     }
 
     pub(super) fn resolve(&self, i: usize) -> Result<Resolved, String> {
@@ -30,14 +24,14 @@ impl Core {
         }
         for (k, t) in &step.env {
             let v = self
-                .render(t)
+                .render(i, t)
                 .map_err(|r| format!("env {k}: cannot resolve `{r}`"))?;
             env.insert(k.clone(), v);
         }
         let mut with = BTreeMap::new();
         for (k, t) in &step.with {
             let v = self
-                .render(t)
+                .render(i, t)
                 .map_err(|r| format!("with {k}: cannot resolve `{r}`"))?;
             self.check_with(i, k, t, &v)?;
             with.insert(k.clone(), v);

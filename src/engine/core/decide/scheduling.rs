@@ -12,6 +12,7 @@ impl Core {
             if self.stopping() {
                 self.to_eval.clear();
             } else {
+                self.fail_fast(now, fx);
                 self.eval_ready(now, fx);
                 self.schedule(now, fx);
                 self.stop_unneeded_services(now, fx);
@@ -110,6 +111,9 @@ impl Core {
     pub(super) fn eval_ready(&mut self, now: Timestamp, fx: &mut Fx) {
         while let Some(i) = self.to_eval.pop_front() {
             if self.steps[i].state != StepState::Pending || self.steps[i].unsettled_needs != 0 {
+                continue;
+            }
+            if self.fan_ready(i, now, fx) {
                 continue;
             }
             let plan = Arc::clone(&self.plan);
@@ -233,6 +237,9 @@ impl Core {
                     self.open_gate(i, now, fx);
                     continue;
                 }
+            }
+            if self.fan_out(i, now, fx) {
+                continue;
             }
             let Some(action) = resolved.action else {
                 self.succeed(i, Some("approved".into()), now, fx);
