@@ -110,6 +110,13 @@ impl Core {
         }
     }
 
+    /// The fanned-out step of instance `i`, if it has settled (an operator's retry or
+    /// mark of the instance re-arms it).
+    pub(super) fn settled_parent(&self, i: usize) -> Option<usize> {
+        let p = self.plan.steps.get(i)?.instance.as_ref()?.parent;
+        settled(self.steps[p].state).then_some(p)
+    }
+
     /// The instances of a fanned-out step (empty before it fanned out).
     pub(super) fn instances_of(&self, i: usize) -> Range<usize> {
         self.fans.get(&i).map_or(0..0, |f| f.instances.clone())

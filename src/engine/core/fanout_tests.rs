@@ -255,3 +255,22 @@ fn replay_rebuilds_the_same_instances_and_resume_runs_only_the_unfinished() {
     );
     assert_eq!(again, ["each[1]", "each[2]"]);
 }
+
+#[test]
+fn retrying_a_failed_instance_reopens_its_step() {
+    let mut sim = Sim::new(load(MATRIX), cfg());
+    sim.exit("test[3.11,linux]", 1);
+    sim.exit("test[3.12,linux]", 0);
+    assert_eq!(sim.state("test"), StepState::Failed);
+    assert_eq!(sim.state("report"), StepState::Skipped);
+    let out = sim.cmd(Command::Retry {
+        step: "test[3.11,linux]".into(),
+        operator: "olivia".into(),
+    });
+    assert!(matches!(out, CommandOutcome::Accepted { .. }), "{out:?}");
+    assert_eq!(spawned(&sim.last), ["test[3.11,linux]"]);
+    assert_eq!(sim.state("test"), StepState::Pending);
+    let fx = sim.exit("test[3.11,linux]", 0);
+    assert_eq!(sim.state("test"), StepState::Succeeded);
+    assert_eq!(spawned(&fx), ["report"]);
+}
