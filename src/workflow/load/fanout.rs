@@ -161,7 +161,10 @@ impl Loader<'_, '_> {
                 }
             }
         }
-        if m.axes.is_empty() && m.include.is_empty() {
+        let written = entries
+            .iter()
+            .any(|e| !matches!(e.key.as_str(), "include" | "exclude"));
+        if !written && m.include.is_empty() {
             self.err(
                 &n.span,
                 format!("{what} has no keys"),
