@@ -121,3 +121,39 @@ run = 'echo "$BATON_STEP_ID start" >> ledger; sleep 0.3'
         || (ledger.starts().len() == 13).then_some(()),
     );
 }
+
+#[test]
+fn plan_lists_a_matrix_s_instance_ids() {
+    let env = Env::new();
+    let wf = env.workflow(
+        "p.toml",
+        r#"
+name = "p"
+[params.pythons]
+type = "list"
+default = "3.11,3.12"
+[[step]]
+id = "test"
+run = "true"
+matrix = { python = "${{ params.pythons }}", os = ["linux", "macos"], exclude = [ { python = "3.11", os = "macos" } ] }
+"#,
+    );
+    let out = env.run(&["plan", wf.to_str().unwrap()]);
+    assert!(
+        text(&out.stdout)
+            .contains("3 instances: test[3.11,linux] test[3.12,linux] test[3.12,macos]"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = env.run(&[
+        "plan",
+        wf.to_str().unwrap(),
+        "--param",
+        r#"pythons=["3.13"]"#,
+    ]);
+    assert!(
+        text(&out.stdout).contains("2 instances: test[3.13,linux] test[3.13,macos]"),
+        "{}",
+        text(&out.stdout)
+    );
+}
