@@ -115,7 +115,14 @@ impl UiState {
         }
     }
 
+    /// The shown run's clock: stopped at its engine's last sign of life once the run is
+    /// known interrupted ([`RunView::clock_at`]).
     pub fn clock(&self, view: &RunView) -> Timestamp {
+        view.clock_at(self.store_clock(view))
+    }
+
+    /// The wall clock, for what is not the shown run (the store's runs, notices).
+    pub fn store_clock(&self, view: &RunView) -> Timestamp {
         self.now.map_or(view.now, |n| n.max(view.now))
     }
 

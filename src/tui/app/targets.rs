@@ -97,7 +97,7 @@ pub fn copy_target(ui: &UiState, view: &RunView, ctx: Context) -> Option<(String
             ("audit entry".to_string(), text)
         }),
         Context::Runs => ui
-            .selected_run(ui.clock(view))
+            .selected_run(ui.store_clock(view))
             .map(|r| ("run id".to_string(), r.id.clone())),
         Context::Log => {
             let log = ui.log.as_ref()?;
@@ -148,10 +148,10 @@ pub fn offered(ui: &UiState, view: &RunView, ctx: Context, action: &Action) -> b
         Action::CancelRun => view.actions.cancel,
         Action::Copy => copy_target(ui, view, ctx).is_some(),
         Action::Resume => ui
-            .selected_run(ui.clock(view))
+            .selected_run(ui.store_clock(view))
             .is_some_and(|r| r.state == RunState::Interrupted),
         Action::Delete => ui
-            .selected_run(ui.clock(view))
+            .selected_run(ui.store_clock(view))
             .is_some_and(|r| !ui.driven.contains(&r.id) && r.driven_by.is_none()),
         _ => true,
     }

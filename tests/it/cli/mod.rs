@@ -1,6 +1,7 @@
 //! The real binary's commands: run, validate/plan/tools, completions, config, metrics, notify.
 mod completions;
 mod config;
+mod dead_engine;
 mod metrics_export;
 mod notify;
 mod run_headless;
