@@ -2,6 +2,7 @@
 mod completions;
 mod config;
 mod dead_engine;
+mod inbox;
 mod metrics_export;
 mod notify;
 mod run_headless;
