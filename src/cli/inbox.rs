@@ -57,20 +57,6 @@ pub fn run(args: InboxArgs) -> i32 {
     exit::OK
 }
 
-/// Who may decide: the approvers (or anyone) and the votes so far against the quorum.
-pub fn who(w: &Waiting) -> String {
-    let names = if w.approvers.is_empty() {
-        "anyone".to_string()
-    } else {
-        w.approvers.join(",")
-    };
-    if w.quorum > 1 || !w.votes.is_empty() {
-        format!("{names} {}/{}", w.votes.len(), w.quorum.max(1))
-    } else {
-        names
-    }
-}
-
 /// Time left before the deadline (`overdue` once past), or `-` without one.
 pub fn left(w: &Waiting, now: Timestamp) -> String {
     match w.left(now) {
@@ -98,7 +84,7 @@ pub fn text(items: &[Waiting], me: &str, mine: bool, now: Timestamp) -> String {
                 w.workflow.clone(),
                 w.step.clone(),
                 w.kind.as_str().to_string(),
-                who(w),
+                w.who(),
                 if w.mine { "yes" } else { "no" }.to_string(),
                 w.prompt.replace('\n', " "),
             ]

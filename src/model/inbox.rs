@@ -62,6 +62,21 @@ pub struct Waiting {
 }
 
 impl Waiting {
+    /// Who may decide: the approvers (or `anyone`), with the votes so far against the
+    /// quorum when it takes more than one or some were cast (`alice,bob 1/2`).
+    pub fn who(&self) -> String {
+        let names = if self.approvers.is_empty() {
+            "anyone".to_string()
+        } else {
+            self.approvers.join(",")
+        };
+        if self.quorum > 1 || !self.votes.is_empty() {
+            format!("{names} {}/{}", self.votes.len(), self.quorum.max(1))
+        } else {
+            names
+        }
+    }
+
     /// The time left before its deadline at `now` (zero once past), if it has one.
     pub fn left(&self, now: Timestamp) -> Option<std::time::Duration> {
         self.deadline.map(|d| d.since(now))

@@ -8,6 +8,7 @@ use crate::model::Timestamp;
 use crate::model::inbox::{self, Waiting};
 use crate::store::{Store, StoreError};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// The runs with something waiting, each followed (replayed once, then only its new
 /// events applied): what the console re-reads every second stays cheap.
@@ -48,4 +49,38 @@ impl Inbox {
 /// Everything waiting on someone in `store` now, as `me` sees it (`baton inbox`).
 pub fn read(store: &Store, me: &str, now: Timestamp) -> Result<Vec<Waiting>, StoreError> {
     Inbox::default().read(store, me, now)
+}
+
+/// The console's feed of [`Inbox`]: read again when the store changes (and every
+/// second, as the run list is), sent to the console only when it changed.
+pub(super) struct Feed {
+    inbox: Inbox,
+    me: String,
+    tx: tokio::sync::watch::Sender<Arc<Vec<Waiting>>>,
+}
+
+impl Feed {
+    pub(super) fn new(
+        store: &Store,
+        me: &str,
+    ) -> (Feed, tokio::sync::watch::Receiver<Arc<Vec<Waiting>>>) {
+        let mut inbox = Inbox::default();
+        let first = inbox.read(store, me, Timestamp::now()).unwrap_or_default();
+        let (tx, rx) = tokio::sync::watch::channel(Arc::new(first));
+        let feed = Feed {
+            inbox,
+            me: me.to_string(),
+            tx,
+        };
+        (feed, rx)
+    }
+
+    pub(super) fn refresh(&mut self, store: &Store) {
+        // Busy and the like: the next look tries again.
+        if let Ok(items) = self.inbox.read(store, &self.me, Timestamp::now())
+            && **self.tx.borrow() != items
+        {
+            let _ = self.tx.send(Arc::new(items));
+        }
+    }
 }

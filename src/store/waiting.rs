@@ -6,7 +6,7 @@ use super::{Store, StoreError};
 
 /// The same state list as the index's, written the same way.
 const WAITING: &str = "SELECT run_id FROM steps
-     WHERE state IN ('waiting_approval', 'interrupted', 'compensation_failed')
+     WHERE state IN ('waiting_approval', 'interrupted', 'compensation_failed', 'running')
      UNION
      SELECT run_id FROM errors WHERE open = 1 AND kind = 'budget_exceeded'";
 

@@ -49,6 +49,7 @@ pub fn acts(action: &Action) -> bool {
         Action::Approve
             | Action::Reject
             | Action::Retry
+            | Action::Mark
             | Action::CancelRun
             | Action::Resume
             | Action::Delete
@@ -96,6 +97,9 @@ pub fn copy_target(ui: &UiState, view: &RunView, ctx: Context) -> Option<(String
             }
             ("audit entry".to_string(), text)
         }),
+        Context::Waiting => ui
+            .selected_waiting()
+            .map(|w| ("run id".to_string(), w.run_id.clone())),
         Context::Runs => ui
             .selected_run(ui.store_clock(view))
             .map(|r| ("run id".to_string(), r.id.clone())),
@@ -136,7 +140,14 @@ pub fn offered(ui: &UiState, view: &RunView, ctx: Context, action: &Action) -> b
     if ui.readonly && acts(action) {
         return false;
     }
+    if ctx == Context::Waiting {
+        return super::waiting::offered(ui, action);
+    }
     match action {
+        Action::Mark => target_step(ui, view, ctx).is_some_and(|i| {
+            let a = view.steps[i].actions;
+            a.mark_succeeded || a.mark_failed
+        }),
         Action::Log if ctx == Context::Overlay => {
             matches!(ui.overlay, Some(Overlay::ErrorDetail(_)))
         }
