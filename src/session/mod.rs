@@ -12,12 +12,14 @@
 //! - [`inspect`]: the one reading of a run (its events replayed through the core): the
 //!   console, `show`, `logs` and `runs --json` read a run through it.
 //! - [`follow`]: a run another engine drives, rebuilt from its events as they arrive.
+//! - [`inbox`]: what waits on a person across every run (gates, budgets, marks).
 //! - [`console`]: the service behind the console, the same for `run` and `tui`.
 pub mod command;
 pub mod console;
 pub mod follow;
 pub mod host;
 pub mod identity;
+pub mod inbox;
 pub mod inspect;
 mod jobs;
 pub mod prepare;

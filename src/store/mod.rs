@@ -23,6 +23,7 @@ mod rotate;
 pub mod schema;
 pub mod starter_seal;
 mod verify;
+mod waiting;
 pub mod wake;
 pub mod witness;
 

@@ -30,7 +30,25 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "group stores: each run's record and events head sealed by its starter",
         V9,
     ),
+    (
+        10,
+        "what waits on someone across runs: open gates, steps to mark, exhausted budgets",
+        WAITING_ON_SOMEONE,
+    ),
 ];
+
+/// `baton inbox` and the console's Waiting tab ask which runs have something waiting
+/// on a person (`store::waiting`; a running step too: its engine may be gone, and it
+/// then waits for a person unless it is idempotent): partial indexes hold only those
+/// rows, so the
+/// question reads a handful of entries, not every step of every run. The state list
+/// is written exactly as the query writes it (SQLite uses a partial index only then).
+const WAITING_ON_SOMEONE: &str = r#"
+CREATE INDEX steps_waiting_on_someone ON steps(run_id)
+    WHERE state IN ('waiting_approval', 'interrupted', 'compensation_failed', 'running');
+CREATE INDEX errors_budget_open ON errors(run_id)
+    WHERE open = 1 AND kind = 'budget_exceeded';
+"#;
 
 /// One run is read by replaying its events through the core (`session::inspect`); the
 /// tables keep what queries across runs read (`runs`, metrics, `runs gc`, `audit

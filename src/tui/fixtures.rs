@@ -347,6 +347,7 @@ pub fn release() -> RunView {
         finished_at: None,
         summary: None,
         now: at(420),
+        engine_gone_at: None,
         health: compute([], &[]),
         budget: Some(BudgetView {
             cost: Some((3.2, 25.0)),

@@ -402,6 +402,8 @@ struct BudgetGate {
     step: Option<String>,
 }
 
+/// Cloned only to ask what a resumed copy would accept (`session::inspect`).
+#[derive(Clone)]
 pub struct Core {
     plan: Arc<Plan>,
     cfg: RunConfig,
@@ -646,6 +648,11 @@ impl Core {
     /// The sequence number of the latest event applied (0 before the first).
     pub fn last_seq(&self) -> u64 {
         self.events.last().map_or(0, |e| e.seq)
+    }
+
+    /// When the latest event applied was recorded (`None` before the first).
+    pub fn last_event_at(&self) -> Option<Timestamp> {
+        self.events.last().map(|e| e.at)
     }
 
     /// Every event so far (unit tests only: elsewhere the store holds the history).

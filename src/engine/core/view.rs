@@ -29,6 +29,7 @@ impl Core {
             finished_at: self.finished_at,
             summary: self.summary.clone(),
             now,
+            engine_gone_at: None,
             health,
             budget: self.plan.budget.map(|_| BudgetView {
                 cost: self.ceilings.cost.map(|c| (self.used_cost, c)),

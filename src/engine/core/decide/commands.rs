@@ -1,6 +1,5 @@
 //! Operator commands: lookup, the checks that refuse them, and what each one does.
 use super::*;
-use crate::model::same_actor;
 use crate::signing::Verdict;
 
 impl Core {
@@ -79,20 +78,13 @@ impl Core {
                     (s.principal.clone(), Some(s))
                 } else {
                     self.check_unsigned(i, signature.is_some())?;
-                    self.check_approver(i, operator)?;
-                    if same_actor(operator, &self.operator) && !g.allow_self_approval {
-                        return Err(format!(
-                            "self-approval: `{operator}` started this run (allow_self_approval = false)"
-                        ));
-                    }
-                    if self.steps[i]
-                        .gate
-                        .votes
-                        .iter()
-                        .any(|(a, _)| same_actor(a, operator))
-                    {
-                        return Err(format!("`{operator}` already approved this gate"));
-                    }
+                    let rules = crate::model::actor::GateRules {
+                        approvers: &g.approvers,
+                        starter: &self.operator,
+                        allow_self_approval: g.allow_self_approval,
+                        votes: &self.steps[i].gate.votes,
+                    };
+                    crate::model::actor::may_approve(&rules, operator)?;
                     (operator.clone(), None)
                 };
                 let operator = &actor;
