@@ -13,7 +13,10 @@
 //!   console, `show`, `logs` and `runs --json` read a run through it.
 //! - [`follow`]: a run another engine drives, rebuilt from its events as they arrive.
 //! - [`console`]: the service behind the console, the same for `run` and `tui`.
+//! - [`concurrency`]: a new run of a concurrency group, admitted, queued or skipped
+//!   as the store decides.
 pub mod command;
+pub mod concurrency;
 pub mod console;
 pub mod follow;
 pub mod host;
@@ -32,6 +35,7 @@ pub mod exit {
     pub const FAILED: i32 = 1;
     pub const USAGE: i32 = 2;
     pub const STORAGE: i32 = 3;
+    pub const SKIPPED: i32 = crate::model::state::SKIPPED_EXIT;
     pub const INTERRUPTED: i32 = 130;
 }
 

@@ -30,7 +30,26 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "group stores: each run's record and events head sealed by its starter",
         V9,
     ),
+    (
+        10,
+        "concurrency groups: which runs of a group hold it and which wait",
+        CONCURRENCY_GROUPS,
+    ),
 ];
+
+/// `store::slots`: one row per run of a concurrency group; at most one active run per
+/// group (the unique index), the others wait in `seq` order (`first` ones before).
+const CONCURRENCY_GROUPS: &str = r#"
+CREATE TABLE group_members (
+    run_id TEXT PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+    grp    TEXT NOT NULL,
+    active INTEGER NOT NULL DEFAULT 0,
+    first  INTEGER NOT NULL DEFAULT 0,
+    seq    INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX group_holder ON group_members(grp) WHERE active = 1;
+CREATE INDEX group_line ON group_members(grp, active, first DESC, seq);
+"#;
 
 /// One run is read by replaying its events through the core (`session::inspect`); the
 /// tables keep what queries across runs read (`runs`, metrics, `runs gc`, `audit
