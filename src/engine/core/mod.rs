@@ -11,6 +11,8 @@ mod eventlog;
 mod view;
 
 #[cfg(test)]
+mod admission_tests;
+#[cfg(test)]
 mod allowed_tests;
 #[cfg(test)]
 mod gate_tests;

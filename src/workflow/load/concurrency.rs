@@ -12,27 +12,7 @@ impl Loader<'_, '_> {
     pub(super) fn concurrency(&mut self, n: &Node, params: &[ParamSpec]) -> Option<Concurrency> {
         let entries = self.table(n, "`concurrency`", EXAMPLE)?;
         self.unknown_fields(entries, CONCURRENCY_FIELDS, "in `concurrency`");
-        let on_conflict = match get(entries, "on_conflict") {
-            None => OnConflict::default(),
-            Some(o) => {
-                let s = self.string(o, "`on_conflict` of `concurrency`")?;
-                match OnConflict::ALL.into_iter().find(|c| c.as_str() == s) {
-                    Some(c) => c,
-                    None => {
-                        let names: Vec<&str> = OnConflict::ALL.map(OnConflict::as_str).to_vec();
-                        let hint = did_you_mean(s, &names, "choices");
-                        self.err(
-                            &o.span,
-                            format!("unknown `on_conflict` \"{s}\" in `concurrency`"),
-                            format!(
-                                "{hint} (`on_conflict` is \"queue\" (the default: wait for the group), \"skip\" (end as skipped) or \"cancel_running\" (cancel the active run))"
-                            ),
-                        );
-                        return None;
-                    }
-                }
-            }
-        };
+        let on_conflict = get(entries, "on_conflict").map(|o| self.on_conflict(o));
         let Some(g) = get(entries, "group") else {
             self.err(
                 &n.span,
@@ -110,6 +90,27 @@ impl Loader<'_, '_> {
             );
             ok = false;
         }
+        let on_conflict = match on_conflict {
+            None => OnConflict::default(),
+            Some(c) => c?,
+        };
         ok.then_some(Concurrency { group, on_conflict })
+    }
+
+    fn on_conflict(&mut self, o: &Node) -> Option<OnConflict> {
+        let s = self.string(o, "`on_conflict` of `concurrency`")?;
+        let found = OnConflict::ALL.into_iter().find(|c| c.as_str() == s);
+        if found.is_none() {
+            let names: Vec<&str> = OnConflict::ALL.map(OnConflict::as_str).to_vec();
+            let hint = did_you_mean(s, &names, "choices");
+            self.err(
+                &o.span,
+                format!("unknown `on_conflict` \"{s}\" in `concurrency`"),
+                format!(
+                    "{hint} (`on_conflict` is \"queue\" (the default: wait for the group), \"skip\" (end as skipped) or \"cancel_running\" (cancel the active run))"
+                ),
+            );
+        }
+        found
     }
 }
