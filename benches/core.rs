@@ -63,6 +63,7 @@ fn noop_plan(n: usize) -> Arc<Plan> {
         dependants,
         steps,
         approvals: None,
+        concurrency: None,
     })
 }
 

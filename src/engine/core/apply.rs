@@ -74,6 +74,13 @@ impl Core {
                 self.cfg.auto_approve = *auto_approve;
             }
             EventKind::RunStateChanged { state, .. } => {
+                // Queued for its concurrency group until it runs or ends; an engine
+                // stopping meanwhile leaves it queued.
+                self.queued = match state {
+                    RunState::Queued => true,
+                    RunState::Interrupted => self.queued,
+                    _ => false,
+                };
                 if state.is_final() {
                     self.decided = Some(*state);
                     self.budget_gate = None;

@@ -11,6 +11,8 @@ mod eventlog;
 mod view;
 
 #[cfg(test)]
+mod admission_tests;
+#[cfg(test)]
 mod allowed_tests;
 #[cfg(test)]
 mod gate_tests;
@@ -60,10 +62,26 @@ pub struct RunConfig {
     pub no_cache: bool,
 }
 
+/// How a new run opens (`Core::start_as`), as its concurrency group decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Opening {
+    /// Nothing stands in its way: it runs.
+    Run,
+    /// Its group is busy: it waits, `queued`, recorded with `reason`.
+    Queue { reason: String },
+    /// Its group is busy and it skips: it ends `skipped`, recorded with `reason`.
+    Skip { reason: String },
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Input {
     /// The driver calls this at `next_wakeup()` (any input also fires due timers).
     Tick,
+    /// A queued run's concurrency group is free and the store gave it to this run
+    /// (`store::slots`): the run starts. `reason` is recorded with the transition.
+    Admitted {
+        reason: String,
+    },
     ProcessStarted {
         step: usize,
         attempt: u32,
@@ -444,6 +462,9 @@ pub struct Core {
     deadline: Option<Timestamp>,
     finished: bool,
     cancel_requested: bool,
+    /// Waiting for its concurrency group (`RunState::Queued`, kept across an
+    /// interruption): nothing is scheduled until `Input::Admitted`.
+    queued: bool,
     compensation_ran: bool,
     /// Some step has a `compensate` command (a saga): what a failure suggests depends
     /// on it, and most runs need not look further.
@@ -577,6 +598,7 @@ impl Core {
             deadline: None,
             finished: false,
             cancel_requested: false,
+            queued: false,
             compensation_ran: false,
             saga: plan.steps.iter().any(|s| s.compensate.is_some()),
             ceilings: plan.budget.unwrap_or_default(),

@@ -31,6 +31,7 @@ pub fn plan() -> PlanBuilder {
             layers: Vec::new(),
             dependants: Vec::new(),
             approvals: None,
+            concurrency: None,
         },
     }
 }

@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod concurrency;
 mod defaults;
 mod gates;
 mod limits;
@@ -39,6 +40,7 @@ const TOP_FIELDS: &[&str] = &[
     "notify",
     "tools",
     "approvals",
+    "concurrency",
     "step",
 ];
 
@@ -224,6 +226,7 @@ impl<'r, 's> Loader<'r, 's> {
         let pools = get(top, "pools").map(|n| self.pools(n)).unwrap_or_default();
         let tools = get(top, "tools").map(|n| self.tools(n)).unwrap_or_default();
         let approvals = get(top, "approvals").and_then(|n| self.approvals(n, &base_dir));
+        let concurrency = get(top, "concurrency").and_then(|n| self.concurrency(n, &params));
 
         let raw_steps = match get_entry(top, "step") {
             None => {
@@ -333,6 +336,7 @@ impl<'r, 's> Loader<'r, 's> {
             notify,
             tools,
             approvals,
+            concurrency,
             steps,
             layers: g.layers,
             dependants,

@@ -3,7 +3,10 @@ use super::*;
 
 impl Core {
     pub(super) fn settle(&mut self, now: Timestamp, fx: &mut Fx) {
-        if self.finished || matches!(self.run_state, RunState::Interrupted | RunState::Pending) {
+        if self.finished
+            || matches!(self.run_state, RunState::Interrupted | RunState::Pending)
+            || self.held_by_group()
+        {
             return;
         }
         loop {
