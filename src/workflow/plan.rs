@@ -2,6 +2,7 @@
 //! parsed, templates parsed, tools resolved. Produced only by the loader
 //! (`workflow::load`); everything here has already been checked.
 use super::template::Template;
+use super::trigger::Trigger;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -201,24 +202,6 @@ pub enum Action {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Trigger {
-    #[default]
-    AllSuccess,
-    AllDone,
-    AnyFailed,
-}
-
-impl Trigger {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Trigger::AllSuccess => "all_success",
-            Trigger::AllDone => "all_done",
-            Trigger::AnyFailed => "any_failed",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Backoff {
     Fixed,
     Linear,
@@ -313,6 +296,10 @@ pub struct Step {
     pub with: BTreeMap<String, Template>,
     pub env: BTreeMap<String, Template>,
     pub when: Trigger,
+    /// `allow_failure = true`: its failure is recorded and shown, but counts as a
+    /// success for its dependants and does not fail the run (GitHub's
+    /// `continue-on-error`).
+    pub allow_failure: bool,
     pub timeout: Option<Duration>,
     pub retry: RetryPolicy,
     pub pool: Option<usize>,

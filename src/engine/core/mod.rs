@@ -21,6 +21,8 @@ mod proptests;
 #[cfg(test)]
 mod replay_tests;
 #[cfg(test)]
+mod rules_tests;
+#[cfg(test)]
 mod service_tests;
 #[cfg(test)]
 mod takeover_tests;
@@ -368,6 +370,8 @@ struct StepRt {
     gate: GateRt,
     open_errors: Vec<usize>,
     last_error: Option<usize>,
+    /// Why it is skipped or upstream_failed (the reason recorded with that state).
+    why: Option<String>,
 }
 
 /// A service's probing in its current attempt. Its timers and counts are the core's
@@ -436,7 +440,7 @@ pub struct Core {
 
     steps: Vec<StepRt>,
     events: eventlog::EventLog,
-    counts: [usize; 15],
+    counts: [usize; 16],
     unsettled: usize,
     lanes: Vec<Lane>,
     next_ticket: u64,
@@ -541,6 +545,7 @@ impl Core {
                 gate: GateRt::default(),
                 open_errors: Vec::new(),
                 last_error: None,
+                why: None,
             })
             .collect();
         let mut lanes = vec![Lane {
@@ -557,7 +562,7 @@ impl Core {
                 bucket: p.rate.map(|r| Bucket::new(r, p.burst)),
             });
         }
-        let mut counts = [0; 15];
+        let mut counts = [0; 16];
         counts[si(StepState::Pending)] = n;
         let masker = Masker::new(cfg.secret_values.iter().cloned());
         let run_env = resolve_run_env(&plan, &cfg);

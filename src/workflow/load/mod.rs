@@ -19,6 +19,7 @@ mod gates;
 mod limits;
 mod params;
 mod resolve;
+mod rules;
 mod steps;
 mod templates;
 mod values;
@@ -123,7 +124,7 @@ struct RawStep<'n> {
     uses: Option<(&'n str, Span)>,
     with: Option<(Vec<TextEntry<'n>>, Span)>,
     env: Vec<TextEntry<'n>>,
-    when: Trigger,
+    rules: rules::RawRules,
     timeout: Option<Duration>,
     retry: RetryPolicy,
     pool: Option<(&'n str, Span)>,

@@ -5,7 +5,7 @@ use crate::model::error::ErrorRecordBuilder;
 use crate::model::suggest::Cause;
 use crate::model::time::human_duration;
 use crate::model::{ErrorKind, EventKind, Severity};
-use crate::workflow::{Action, OnTimeout, Template, TemplateRef, Trigger};
+use crate::workflow::{Action, OnTimeout, Template, TemplateRef, Trigger, Upstream, Verdict};
 
 mod admission;
 mod advice;
