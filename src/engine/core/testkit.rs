@@ -44,6 +44,7 @@ pub fn gate() -> Gate {
         on_timeout: OnTimeout::Reject,
         allow_self_approval: true,
         signed: false,
+        inputs: Vec::new(),
     }
 }
 
@@ -368,6 +369,7 @@ impl Sim {
             operator: who.into(),
             reason: None,
             signature: None,
+            inputs: Default::default(),
         })
     }
 
