@@ -17,6 +17,8 @@ mod allowed_tests;
 #[cfg(test)]
 mod gate_tests;
 #[cfg(test)]
+mod inputs_tests;
+#[cfg(test)]
 mod proptests;
 #[cfg(test)]
 mod replay_tests;
@@ -334,6 +336,9 @@ struct GateRt {
     /// The digest the gate was approved with; the approval holds while it matches.
     approved: Option<String>,
     decided: Option<Decision>,
+    /// The `inputs` of this opening's first counted vote (every later vote carries the
+    /// same); once approved, what `steps.ID.inputs.NAME` reads.
+    inputs: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Clone)]
@@ -750,7 +755,7 @@ fn resolve_run_env(plan: &Plan, cfg: &RunConfig) -> BTreeMap<String, Result<Stri
             TemplateRef::Param(p) => cfg.params.get(p).cloned(),
             TemplateRef::RunId => Some(cfg.run_id.clone()),
             TemplateRef::Env(e) => out.get(e).and_then(|v| v.as_ref().ok().cloned()),
-            TemplateRef::StepOutput { .. } => None,
+            TemplateRef::StepOutput { .. } | TemplateRef::StepInput { .. } => None,
         });
         out.insert(k.clone(), v);
     }
