@@ -261,7 +261,7 @@ impl Core {
                     self.remove_gate_timers(i);
                     let timeout = self.plan.steps[i].gate.as_ref().and_then(|g| g.timeout);
                     let g = &mut self.steps[i].gate;
-                    *g = GateRt {
+                    **g = GateRt {
                         opened_seq: ev.seq,
                         opened_at: at,
                         deadline: *deadline,
@@ -519,7 +519,7 @@ impl Core {
                     .as_ref()
                     .map(|sv| sv.ready.as_ref().map(|r| at.add(r.timeout)));
                 if let Some(deadline) = service {
-                    self.steps[i].service = ServiceRt::default();
+                    self.steps[i].service = Sparse::default();
                     self.ready_deadline(i, deadline);
                 }
             }

@@ -8,6 +8,7 @@
 mod apply;
 mod decide;
 mod eventlog;
+mod sparse;
 mod view;
 
 #[cfg(test)]
@@ -43,6 +44,7 @@ use crate::model::{
     StepOutcome, StepState, Timestamp, Usage,
 };
 use crate::workflow::{Budget, Builtin, Plan};
+use sparse::{Blank, Sparse, blank};
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -341,6 +343,9 @@ struct GateRt {
     inputs: Option<BTreeMap<String, String>>,
 }
 
+blank!(GateRt);
+blank!(ServiceRt);
+
 #[derive(Debug, Clone)]
 struct StepRt {
     state: StepState,
@@ -371,8 +376,8 @@ struct StepRt {
     kill_sent: bool,
     timeout_kill: bool,
     /// A service's probing: see `ServiceRt`.
-    service: ServiceRt,
-    gate: GateRt,
+    service: Sparse<ServiceRt>,
+    gate: Sparse<GateRt>,
     open_errors: Vec<usize>,
     last_error: Option<usize>,
     /// Why it is skipped or upstream_failed (the reason recorded with that state).
@@ -546,8 +551,8 @@ impl Core {
                 cached_from: None,
                 kill_sent: false,
                 timeout_kill: false,
-                service: ServiceRt::default(),
-                gate: GateRt::default(),
+                service: Sparse::default(),
+                gate: Sparse::default(),
                 open_errors: Vec::new(),
                 last_error: None,
                 why: None,
