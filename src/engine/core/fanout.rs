@@ -138,6 +138,7 @@ impl Core {
     pub(super) fn template_value(&self, i: usize, r: &TemplateRef) -> Option<String> {
         match r {
             TemplateRef::StepOutput { step, key, .. } => self.output_of(*step, key),
+            TemplateRef::StepInput { step, key, .. } => self.approval_input(*step, key),
             TemplateRef::Param(p) => self.cfg.params.get(p).cloned(),
             TemplateRef::Env(e) => self.run_env.get(e)?.as_ref().ok().cloned(),
             TemplateRef::RunId => Some(self.cfg.run_id.clone()),

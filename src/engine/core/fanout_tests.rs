@@ -262,7 +262,7 @@ fn retrying_a_failed_instance_reopens_its_step() {
     sim.exit("test[3.11,linux]", 1);
     sim.exit("test[3.12,linux]", 0);
     assert_eq!(sim.state("test"), StepState::Failed);
-    assert_eq!(sim.state("report"), StepState::Skipped);
+    assert_eq!(sim.state("report"), StepState::UpstreamFailed);
     let out = sim.cmd(Command::Retry {
         step: "test[3.11,linux]".into(),
         operator: "olivia".into(),
@@ -273,4 +273,17 @@ fn retrying_a_failed_instance_reopens_its_step() {
     let fx = sim.exit("test[3.11,linux]", 0);
     assert_eq!(sim.state("test"), StepState::Succeeded);
     assert_eq!(spawned(&fx), ["report"]);
+}
+
+#[test]
+fn each_instance_is_a_need_for_the_dependants_trigger_rule() {
+    let src = MATRIX.replace(
+        "needs = [\"test\"]",
+        "needs = [\"test\"]\nwhen = \"one_success\"",
+    );
+    let mut sim = Sim::new(load(&src), cfg());
+    sim.exit("test[3.11,linux]", 1);
+    let fx = sim.exit("test[3.12,linux]", 0);
+    assert_eq!(sim.state("test"), StepState::Failed);
+    assert_eq!(spawned(&fx), ["report"], "one instance succeeded");
 }

@@ -31,6 +31,7 @@ pub fn plan() -> PlanBuilder {
             layers: Vec::new(),
             dependants: Vec::new(),
             approvals: None,
+            concurrency: None,
         },
     }
 }
@@ -44,6 +45,7 @@ pub fn gate() -> Gate {
         on_timeout: OnTimeout::Reject,
         allow_self_approval: true,
         signed: false,
+        inputs: Vec::new(),
     }
 }
 
@@ -72,6 +74,7 @@ impl PlanBuilder {
             with: BTreeMap::new(),
             env: BTreeMap::new(),
             when: Trigger::AllSuccess,
+            allow_failure: false,
             timeout: None,
             retry: RetryPolicy::default(),
             pool: None,
@@ -370,6 +373,7 @@ impl Sim {
             operator: who.into(),
             reason: None,
             signature: None,
+            inputs: Default::default(),
         })
     }
 

@@ -63,7 +63,10 @@ impl Core {
     /// an instance beyond its step's `max_parallel` waits for one to finish.
     pub(super) fn fan_ready(&mut self, i: usize, now: Timestamp, fx: &mut Fx) -> bool {
         if self.fans.contains_key(&i) {
-            self.fan_settle(i, now, fx);
+            // Pushed early by its trigger rule: it waits for every instance all the same.
+            if self.steps[i].unsettled_needs == 0 {
+                self.fan_settle(i, now, fx);
+            }
             return true;
         }
         let Some(p) = self.plan.steps[i].instance.as_ref().map(|x| x.parent) else {
@@ -154,6 +157,17 @@ impl Core {
                     self.set(k, StepState::Cancelled, Some(why.clone()), now, fx);
                 }
             }
+        }
+    }
+
+    /// Need `d` as a trigger rule counts it: a fanned-out step that has settled is its
+    /// instances; any other step (or one still waiting) itself.
+    pub(super) fn as_needs(&self, d: usize) -> std::ops::Range<usize> {
+        let r = self.instances_of(d);
+        if r.is_empty() || !settled(self.steps[d].state) {
+            d..d + 1
+        } else {
+            r
         }
     }
 
