@@ -122,7 +122,7 @@ struct RawStep<'n> {
     uses: Option<(&'n str, Span)>,
     with: Option<(Vec<TextEntry<'n>>, Span)>,
     env: Vec<TextEntry<'n>>,
-    rules: rules::RawRules,
+    rules: rules::RawRules<'n>,
     timeout: Option<Duration>,
     retry: RetryPolicy,
     pool: Option<(&'n str, Span)>,
@@ -290,11 +290,11 @@ impl<'r, 's> Loader<'r, 's> {
                         self.err(
                             &r.span,
                             format!(
-                                "step `{}` reads `steps.{}.outputs.{}`, but `{}` is not among its ancestors",
+                                "step `{}` reads `steps.{}.{}`, but `{}` is not among its ancestors",
                                 steps[r.from].id, steps[r.target].id, r.key, steps[r.target].id
                             ),
                             format!(
-                                "a step can only read outputs of steps that finish before it starts; add \"{}\" to the `needs` of `{}` (directly or through a step it needs)",
+                                "a step can only read steps that finish before it starts; add \"{}\" to the `needs` of `{}` (directly or through a step it needs)",
                                 steps[r.target].id, steps[r.from].id
                             ),
                         );

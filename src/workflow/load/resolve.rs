@@ -190,6 +190,7 @@ impl Loader<'_, '_> {
                     signed: g.signed.is_some(),
                 }
             });
+            let condition = self.condition(raw, i, &label, param_names, &index, &mut refs);
             if !s.has_action_key {
                 self.err(
                     &s.span,
@@ -206,6 +207,7 @@ impl Loader<'_, '_> {
                 env,
                 when: s.rules.when,
                 allow_failure: s.rules.allow_failure,
+                condition,
                 timeout: s.timeout,
                 retry: s.retry,
                 pool,

@@ -137,7 +137,7 @@ impl Loader<'_, '_> {
             refs.push(StepRef {
                 from: i,
                 target,
-                key: key.clone(),
+                key: format!("outputs.{key}"),
                 span: e.span.clone(),
             });
         }

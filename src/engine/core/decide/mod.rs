@@ -12,6 +12,7 @@ mod allowed;
 mod budget;
 mod cached;
 mod commands;
+mod condition;
 mod exits;
 mod gates;
 mod jobs;
