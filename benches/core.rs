@@ -65,6 +65,7 @@ fn noop_plan(n: usize) -> Arc<Plan> {
         dependants,
         steps,
         approvals: None,
+        concurrency: None,
     })
 }
 

@@ -90,6 +90,12 @@ pub fn render(plan: &Plan) -> String {
             if s.when != Default::default() {
                 notes.push(format!("when {}", s.when.as_str()));
             }
+            if let Some(c) = &s.condition {
+                notes.push(format!("if {}", c.text));
+            }
+            if s.allow_failure {
+                notes.push("allow_failure".into());
+            }
             if s.gate.is_some() {
                 notes.push("gate".into());
             }

@@ -13,7 +13,7 @@
 //! not     := "!" not | cmp
 //! cmp     := primary (("==" | "!=" | "<" | "<=" | ">" | ">=") primary)?
 //! primary := STRING | NUMBER | "true" | "false" | NAME | FUNC "(" args ")" | "(" expr ")"
-//! NAME    := params.N | env.N | run.id | steps.ID.outputs.N | steps.ID.state
+//! NAME    := params.N | env.N | run.id | steps.ID.outputs.N | steps.ID.inputs.N | steps.ID.state
 //! ```
 //! Values are text, numbers or booleans. A comparison is numeric when both sides read
 //! as numbers, else it compares text (`true`/`false` compare as those words). Truth:
@@ -44,15 +44,21 @@ pub enum Name {
         step: usize,
         step_id: String,
     },
+    /// `steps.ID.inputs.NAME`: what the approver of `ID`'s gate gave.
+    StepInput {
+        step: usize,
+        step_id: String,
+        key: String,
+    },
 }
 
 impl Name {
     /// The step it reads, if any (resolved by the loader).
     pub fn step_mut(&mut self) -> Option<(&mut usize, &str)> {
         match self {
-            Name::StepOutput { step, step_id, .. } | Name::StepState { step, step_id } => {
-                Some((step, step_id))
-            }
+            Name::StepOutput { step, step_id, .. }
+            | Name::StepState { step, step_id }
+            | Name::StepInput { step, step_id, .. } => Some((step, step_id)),
             _ => None,
         }
     }
@@ -66,6 +72,7 @@ impl fmt::Display for Name {
             Name::RunId => f.write_str("run.id"),
             Name::StepOutput { step_id, key, .. } => write!(f, "steps.{step_id}.outputs.{key}"),
             Name::StepState { step_id, .. } => write!(f, "steps.{step_id}.state"),
+            Name::StepInput { step_id, key, .. } => write!(f, "steps.{step_id}.inputs.{key}"),
         }
     }
 }

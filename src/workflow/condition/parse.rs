@@ -364,6 +364,11 @@ fn name(w: &str, at: Range<usize>) -> Result<Name, ParseError> {
             step_id: id.to_string(),
             key: k.to_string(),
         },
+        ["steps", id, "inputs", k] if is_step_id(id) && is_name(k, true) => Name::StepInput {
+            step: usize::MAX,
+            step_id: id.to_string(),
+            key: k.to_string(),
+        },
         ["steps", id, "state"] if is_step_id(id) => Name::StepState {
             step: usize::MAX,
             step_id: id.to_string(),

@@ -87,9 +87,21 @@ fn values_are_data() {
 
 #[test]
 fn names_and_state() {
-    let c = parse("steps.test.state == 'failed' && params.a == env.B && run.id != ''").unwrap();
+    let c = parse(
+        "steps.test.state == 'failed' && params.a == env.B && run.id != '' || steps.ok.inputs.go",
+    )
+    .unwrap();
     let names: Vec<String> = c.names().iter().map(|(n, _)| n.to_string()).collect();
-    assert_eq!(names, ["steps.test.state", "params.a", "env.B", "run.id"]);
+    assert_eq!(
+        names,
+        [
+            "steps.test.state",
+            "params.a",
+            "env.B",
+            "run.id",
+            "steps.ok.inputs.go"
+        ]
+    );
 }
 
 #[test]

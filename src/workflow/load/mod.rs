@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod concurrency;
 mod defaults;
 mod gates;
 mod limits;
@@ -40,6 +41,7 @@ const TOP_FIELDS: &[&str] = &[
     "notify",
     "tools",
     "approvals",
+    "concurrency",
     "step",
 ];
 
@@ -158,6 +160,8 @@ struct RawGate<'n> {
     allow_self_approval: bool,
     /// `signed = true` and where.
     signed: Option<Span>,
+    /// `inputs`: what an approver supplies.
+    inputs: Vec<ParamSpec>,
 }
 
 /// A template use, to be checked once all steps are known.
@@ -225,6 +229,7 @@ impl<'r, 's> Loader<'r, 's> {
         let pools = get(top, "pools").map(|n| self.pools(n)).unwrap_or_default();
         let tools = get(top, "tools").map(|n| self.tools(n)).unwrap_or_default();
         let approvals = get(top, "approvals").and_then(|n| self.approvals(n, &base_dir));
+        let concurrency = get(top, "concurrency").and_then(|n| self.concurrency(n, &params));
 
         let raw_steps = match get_entry(top, "step") {
             None => {
@@ -291,11 +296,16 @@ impl<'r, 's> Loader<'r, 's> {
                             &r.span,
                             format!(
                                 "step `{}` reads `steps.{}.{}`, but `{}` is not among its ancestors",
-                                steps[r.from].id, steps[r.target].id, r.key, steps[r.target].id
+                                steps[r.from].id,
+                                steps[r.target].id,
+                                r.path(),
+                                steps[r.target].id
                             ),
                             format!(
-                                "a step can only read steps that finish before it starts; add \"{}\" to the `needs` of `{}` (directly or through a step it needs)",
-                                steps[r.target].id, steps[r.from].id
+                                "a step can only read {} of steps that finish before it starts; add \"{}\" to the `needs` of `{}` (directly or through a step it needs)",
+                                r.read.noun(),
+                                steps[r.target].id,
+                                steps[r.from].id
                             ),
                         );
                     }
@@ -334,6 +344,7 @@ impl<'r, 's> Loader<'r, 's> {
             notify,
             tools,
             approvals,
+            concurrency,
             steps,
             layers: g.layers,
             dependants,
@@ -350,7 +361,40 @@ struct StepRef {
     from: usize,
     target: usize,
     key: String,
+    read: Read,
     span: Span,
+}
+
+/// What a `StepRef` reads of its step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Read {
+    /// `steps.ID.outputs.KEY`
+    Output,
+    /// `steps.ID.inputs.KEY`
+    Input,
+    /// `steps.ID.state` (in an `if`; `key` is empty)
+    State,
+}
+
+impl Read {
+    fn noun(self) -> &'static str {
+        match self {
+            Read::Output => "outputs",
+            Read::Input => "the approval inputs",
+            Read::State => "the state",
+        }
+    }
+}
+
+impl StepRef {
+    /// `outputs.KEY`, `inputs.KEY` or `state`.
+    fn path(&self) -> String {
+        match self.read {
+            Read::Output => format!("outputs.{}", self.key),
+            Read::Input => format!("inputs.{}", self.key),
+            Read::State => "state".to_string(),
+        }
+    }
 }
 
 fn get<'n>(entries: &'n [Entry], key: &str) -> Option<&'n Node> {

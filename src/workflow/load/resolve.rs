@@ -188,6 +188,7 @@ impl Loader<'_, '_> {
                     on_timeout: g.on_timeout,
                     allow_self_approval: g.allow_self_approval,
                     signed: g.signed.is_some(),
+                    inputs: g.inputs.clone(),
                 }
             });
             let condition = self.condition(raw, i, &label, param_names, &index, &mut refs);

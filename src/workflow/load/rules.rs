@@ -134,7 +134,9 @@ impl Loader<'_, '_> {
                     );
                     ok = false;
                 }
-                Name::StepOutput { step_id, .. } | Name::StepState { step_id, .. } => {
+                Name::StepOutput { step_id, .. }
+                | Name::StepState { step_id, .. }
+                | Name::StepInput { step_id, .. } => {
                     let Some(&target) = index.get(step_id.as_str()) else {
                         let ids: Vec<&str> = index.keys().copied().collect();
                         let hint = did_you_mean(step_id, &ids, "step ids");
@@ -175,14 +177,33 @@ impl Loader<'_, '_> {
                             continue;
                         }
                     }
-                    let what = name.to_string();
-                    let what = what
-                        .strip_prefix(&format!("steps.{step_id}."))
-                        .unwrap_or(&what);
+                    if let Name::StepInput { key, .. } = name {
+                        let declared = raw[target].gate.as_ref().map(|g| &g.inputs);
+                        if !declared.is_some_and(|d| d.iter().any(|p| p.name == *key)) {
+                            let names: Vec<&str> = declared
+                                .map(|d| d.iter().map(|p| p.name.as_str()).collect())
+                                .unwrap_or_default();
+                            let hint =
+                                did_you_mean(key, &names, &format!("inputs of `{step_id}`'s gate"));
+                            self.err(
+                                &place,
+                                format!("`if` of {label} reads `{name}`, but `{step_id}`'s gate declares no input `{key}`"),
+                                hint,
+                            );
+                            ok = false;
+                            continue;
+                        }
+                    }
+                    let (read, key) = match name {
+                        Name::StepOutput { key, .. } => (Read::Output, key.clone()),
+                        Name::StepInput { key, .. } => (Read::Input, key.clone()),
+                        _ => (Read::State, String::new()),
+                    };
                     refs.push(StepRef {
                         from: i,
                         target,
-                        key: what.to_string(),
+                        key,
+                        read,
                         span: place,
                     });
                 }

@@ -30,6 +30,7 @@ impl Core {
                 .steps
                 .get(*step)
                 .and_then(|s| s.outputs.get(key).cloned()),
+            Name::StepInput { step, key, .. } => self.approval_input(*step, key),
             Name::StepState { step, .. } => {
                 self.steps.get(*step).map(|s| s.state.as_str().to_string())
             }

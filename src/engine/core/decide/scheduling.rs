@@ -3,7 +3,10 @@ use super::*;
 
 impl Core {
     pub(super) fn settle(&mut self, now: Timestamp, fx: &mut Fx) {
-        if self.finished || matches!(self.run_state, RunState::Interrupted | RunState::Pending) {
+        if self.finished
+            || matches!(self.run_state, RunState::Interrupted | RunState::Pending)
+            || self.held_by_group()
+        {
             return;
         }
         loop {
@@ -273,7 +276,13 @@ impl Core {
                 }
             };
             if self.plan.steps[i].gate.is_some() {
-                let d = self.digest_of(&resolved);
+                let d = match self.gate_digest(i) {
+                    Ok(d) => d,
+                    Err(m) => {
+                        self.fail_template(i, m, now, fx);
+                        continue;
+                    }
+                };
                 let rt = &self.steps[i].gate;
                 let approved = rt.approved.clone();
                 let now_signed = self.plan.steps[i].gate.as_ref().is_some_and(|g| g.signed);
