@@ -579,6 +579,27 @@ pub fn cached_steps() -> RunView {
     v
 }
 
+/// `release` where `publish-crate` was skipped by its condition and `page-oncall`
+/// could not run because a need failed.
+pub fn conditions() -> RunView {
+    let mut v = release();
+    for s in &mut v.steps {
+        match s.id.as_str() {
+            "publish-crate" => {
+                s.state = StepState::Skipped;
+                s.condition = Some("starts_with(params.ref, 'refs/tags/')".into());
+                s.why = Some("condition false: starts_with(params.ref, 'refs/tags/') (params.ref = \"refs/heads/main\")".into());
+            }
+            "page-oncall" => {
+                s.state = StepState::UpstreamFailed;
+                s.why = Some("needs `docs`, which is failed (when = all_success)".into());
+            }
+            _ => {}
+        }
+    }
+    v
+}
+
 /// `release` where `sbom` is `registry`, a service that passed its readiness probe
 /// (`◉ ready`) and whose latest liveness check passed.
 pub fn service_ready() -> RunView {
