@@ -21,6 +21,7 @@ fn noop_plan(n: usize) -> Arc<Plan> {
             env: BTreeMap::new(),
             when: Trigger::AllSuccess,
             allow_failure: false,
+            condition: None,
             timeout: None,
             retry: RetryPolicy::default(),
             pool: None,

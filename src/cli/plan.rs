@@ -145,6 +145,12 @@ pub fn render_with(plan: &Plan, params: &std::collections::BTreeMap<String, Stri
             if s.when != Default::default() {
                 notes.push(format!("when {}", s.when.as_str()));
             }
+            if let Some(c) = &s.condition {
+                notes.push(format!("if {}", c.text));
+            }
+            if s.allow_failure {
+                notes.push("allow_failure".into());
+            }
             if s.gate.is_some() {
                 notes.push("gate".into());
             }

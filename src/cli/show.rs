@@ -104,6 +104,14 @@ pub fn text(v: &RunView) -> String {
         &["STEP", "STATE", "ATTEMPTS", "DURATION", "EXIT"],
         &rows,
     ));
+    let not_run: Vec<&crate::model::StepView> = steps.iter().filter(|s| s.why.is_some()).collect();
+    if !not_run.is_empty() {
+        out.push_str("\nnot run:\n");
+        for s in not_run {
+            let why = s.why.as_deref().unwrap_or_default();
+            out.push_str(&format!("  {} {}: {}\n", s.id, s.state, why));
+        }
+    }
     if !v.errors.is_empty() {
         out.push_str("\nerrors:\n");
         for e in &v.errors {

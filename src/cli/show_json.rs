@@ -71,6 +71,8 @@ pub struct StepJson<'a> {
     pub cached: bool,
     pub cached_from: Option<&'a str>,
     pub probe: Option<ProbeJson<'a>>,
+    /// Why a skipped or upstream_failed step did not run.
+    pub why: Option<&'a str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -167,6 +169,7 @@ fn step(s: &StepView, now: Timestamp) -> StepJson<'_> {
         cached: s.cached_from.is_some(),
         cached_from: s.cached_from.as_deref(),
         probe: s.probe.as_ref().map(probe),
+        why: s.why.as_deref(),
     }
 }
 

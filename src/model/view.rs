@@ -102,6 +102,9 @@ pub struct StepView {
     /// condition, with the values the condition read).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub why: Option<String>,
+    /// The step's `if`, as written (the console shows it in the step's detail).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
 }
 
 /// One check of a service's probe: which, what it checked, when, and what it got.

@@ -45,6 +45,7 @@ fn step(id: &str, needs: &[usize], state: StepState, action: &str) -> StepView {
         cached_from: None,
         probe: None,
         why: None,
+        condition: None,
     }
 }
 
@@ -573,6 +574,27 @@ pub fn cached_steps() -> RunView {
         if matches!(s.id.as_str(), "build" | "lint") {
             s.cached_from = Some("01J9Z3QK7V2M4P8R6T0W5X1Y3A".into());
             s.duration_ms = Some(0);
+        }
+    }
+    v
+}
+
+/// `release` where `publish-crate` was skipped by its condition and `page-oncall`
+/// could not run because a need failed.
+pub fn conditions() -> RunView {
+    let mut v = release();
+    for s in &mut v.steps {
+        match s.id.as_str() {
+            "publish-crate" => {
+                s.state = StepState::Skipped;
+                s.condition = Some("starts_with(params.ref, 'refs/tags/')".into());
+                s.why = Some("condition false: starts_with(params.ref, 'refs/tags/') (params.ref = \"refs/heads/main\")".into());
+            }
+            "page-oncall" => {
+                s.state = StepState::UpstreamFailed;
+                s.why = Some("needs `docs`, which is failed (when = all_success)".into());
+            }
+            _ => {}
         }
     }
     v

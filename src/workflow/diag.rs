@@ -91,6 +91,11 @@ fn chars_in(bytes: &[u8]) -> usize {
 }
 
 impl<'a> SourceMap<'a> {
+    /// The source text at `span`, if it is one.
+    pub(crate) fn text(&self, span: &std::ops::Range<usize>) -> Option<&'a str> {
+        self.source.get(span.clone())
+    }
+
     pub(crate) fn new(source: &'a str) -> Self {
         let mut line_starts = vec![0];
         line_starts.extend(source.match_indices('\n').map(|(i, _)| i + 1));

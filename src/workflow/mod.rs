@@ -1,6 +1,7 @@
 //! The workflow format: TOML with source spans → typed spec → validated, immutable `Plan`.
 mod builtins;
 mod caching;
+pub mod condition;
 pub mod diag;
 mod envrefs;
 mod executors;

@@ -308,6 +308,8 @@ pub struct Step {
     /// success for its dependants and does not fail the run (GitHub's
     /// `continue-on-error`).
     pub allow_failure: bool,
+    /// `if`: decided once the trigger rule holds; false skips the step.
+    pub condition: Option<super::condition::Condition>,
     pub timeout: Option<Duration>,
     pub retry: RetryPolicy,
     pub pool: Option<usize>,

@@ -59,9 +59,11 @@ fn step_shape(plan: &Plan, step: &Step) -> String {
         .collect();
     needs.sort_unstable();
     format!(
-        "needs [{}], when {:?}, cost {}, compensate {:?}, service {}, idempotent {}; gate: {}",
+        "needs [{}], when {:?}, if {:?}, allow_failure {}, cost {}, compensate {:?}, service {}, idempotent {}; gate: {}",
         needs.join(", "),
         step.when,
+        step.condition.as_ref().map(|c| &c.text),
+        step.allow_failure,
         step.cost,
         step.compensate,
         step.service.is_some(),

@@ -24,6 +24,7 @@ fn full() -> RunView {
         s.started_at = Some(v.now);
         s.finished_at = Some(v.now);
         s.cached_from = Some("01J9Z3QK7V2M4P8R6T0W5X1Y3A".into());
+        s.why = Some("condition false: params.event == 'release' (params.event = \"push\")".into());
         s.probe = Some(ProbeView {
             probe: ProbeKind::Live,
             check: "tcp 127.0.0.1:5432".into(),

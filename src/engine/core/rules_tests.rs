@@ -133,3 +133,88 @@ fn a_rejected_need_is_a_failure_for_the_rules() {
     assert_eq!(sim.state("after"), StepState::UpstreamFailed);
     assert_eq!(spawned(&sim.last), ["cleanup"]);
 }
+
+fn cond(text: &str) -> Option<crate::workflow::condition::Condition> {
+    let mut c = crate::workflow::condition::parse(text).expect("a valid condition");
+    // The testkit's steps are indexed in order: resolve ids by the plan built so far.
+    c.resolve_steps(|id| match id {
+        "build" => 0,
+        _ => usize::MAX,
+    });
+    Some(c)
+}
+
+#[test]
+fn a_false_condition_skips_with_the_values_it_read_and_its_gate_never_opens() {
+    let p = plan()
+        .step("build")
+        .output("tag", None)
+        .step_needs("publish", &["build"])
+        .gate(gate())
+        .with(|s| {
+            s.condition =
+                cond("starts_with(steps.build.outputs.tag, 'v') && params.event == 'release'")
+        })
+        .step_needs("after", &["publish"])
+        .build();
+    let mut c = cfg();
+    c.params.insert("event".into(), "push".into());
+    let mut sim = Sim::new(p.clone(), c.clone());
+    sim.finish(
+        "build",
+        StepOutcome::Exited { exit_code: 0 },
+        vec![("tag", "v1.0")],
+    );
+    assert_eq!(sim.state("publish"), StepState::Skipped);
+    assert!(
+        sim.events_named("gate_opened").is_empty(),
+        "nobody is asked"
+    );
+    assert_eq!(sim.state("after"), StepState::Skipped, "skips propagate");
+    let v = sim.core.view(Timestamp(sim.now));
+    let publish = &v.steps[v.step_index("publish").unwrap()];
+    assert_eq!(
+        publish.why.as_deref(),
+        Some(
+            "condition false: starts_with(steps.build.outputs.tag, 'v') && params.event == 'release' (steps.build.outputs.tag = \"v1.0\", params.event = \"push\")"
+        )
+    );
+    assert_eq!(sim.core.run_state(), RunState::Succeeded);
+    // A replay reads the decision; it does not decide again (another param value now
+    // changes nothing).
+    let mut other = c;
+    other.params.insert("event".into(), "release".into());
+    let again = Core::replay(p, other, sim.core.events()).unwrap();
+    assert_eq!(again.steps[sim.idx("publish")].state, StepState::Skipped);
+}
+
+#[test]
+fn a_true_condition_opens_the_gate() {
+    let p = plan()
+        .step("build")
+        .step_needs("publish", &["build"])
+        .gate(gate())
+        .with(|s| s.condition = cond("${{ params.event == 'release' }}"))
+        .build();
+    let mut c = cfg();
+    c.params.insert("event".into(), "release".into());
+    let mut sim = Sim::new(p, c);
+    sim.exit("build", 0);
+    assert_eq!(sim.state("publish"), StepState::WaitingApproval);
+}
+
+#[test]
+fn a_condition_reads_a_needs_state_after_a_rule_that_lets_failures_through() {
+    let p = plan()
+        .step("build")
+        .step_needs("report", &["build"])
+        .when(Trigger::AllDone)
+        .with(|s| s.condition = cond("steps.build.state == 'failed'"))
+        .build();
+    let mut sim = Sim::new(p.clone(), cfg());
+    let fx = sim.exit("build", 1);
+    assert_eq!(spawned(&fx), ["report"]);
+    let mut sim = Sim::new(p, cfg());
+    sim.exit("build", 0);
+    assert_eq!(sim.state("report"), StepState::Skipped);
+}

@@ -75,6 +75,7 @@ impl PlanBuilder {
             env: BTreeMap::new(),
             when: Trigger::AllSuccess,
             allow_failure: false,
+            condition: None,
             timeout: None,
             retry: RetryPolicy::default(),
             pool: None,

@@ -121,6 +121,7 @@ impl Core {
             cached_from: s.cached_from.clone(),
             probe: s.service.last.clone(),
             why: s.why.clone(),
+            condition: step.condition.as_ref().map(|c| c.text.clone()),
         }
     }
 

@@ -112,6 +112,20 @@ pub fn step_lines<'a>(
             styled(format!("from run {run}, not run again"), theme.base),
         ]));
     }
+    let room = w.saturating_sub(LW).max(8);
+    if let Some(c) = &s.condition {
+        for (k, part) in wrap_text(c, room).into_iter().enumerate() {
+            let label = if k == 0 { "if" } else { "" };
+            lines.push(kv(label, LW, styled(part, theme.base), theme));
+        }
+    }
+    if let Some(why) = &s.why {
+        // Why it did not run: its trigger rule, or its condition and what it read.
+        for (k, part) in wrap_text(why, room).into_iter().enumerate() {
+            let label = if k == 0 { "why" } else { "" };
+            lines.push(kv(label, LW, styled(part, theme.warning), theme));
+        }
+    }
     // The step's duration is `show`'s: its latest attempt's run time.
     let took = s.duration(now).map(human_duration);
     let timing = match (s.started_at, s.finished_at) {

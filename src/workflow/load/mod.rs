@@ -125,7 +125,7 @@ struct RawStep<'n> {
     uses: Option<(&'n str, Span)>,
     with: Option<(Vec<TextEntry<'n>>, Span)>,
     env: Vec<TextEntry<'n>>,
-    rules: rules::RawRules,
+    rules: rules::RawRules<'n>,
     timeout: Option<Duration>,
     retry: RetryPolicy,
     pool: Option<(&'n str, Span)>,
@@ -298,16 +298,15 @@ impl<'r, 's> Loader<'r, 's> {
                         self.err(
                             &r.span,
                             format!(
-                                "step `{}` reads `steps.{}.{}.{}`, but `{}` is not among its ancestors",
+                                "step `{}` reads `steps.{}.{}`, but `{}` is not among its ancestors",
                                 steps[r.from].id,
                                 steps[r.target].id,
-                                if r.input { "inputs" } else { "outputs" },
-                                r.key,
+                                r.path(),
                                 steps[r.target].id
                             ),
                             format!(
                                 "a step can only read {} of steps that finish before it starts; add \"{}\" to the `needs` of `{}` (directly or through a step it needs)",
-                                if r.input { "the approval inputs" } else { "outputs" },
+                                r.read.noun(),
                                 steps[r.target].id,
                                 steps[r.from].id
                             ),
@@ -365,9 +364,40 @@ struct StepRef {
     from: usize,
     target: usize,
     key: String,
-    /// `steps.ID.inputs.KEY` (else `outputs`).
-    input: bool,
+    read: Read,
     span: Span,
+}
+
+/// What a `StepRef` reads of its step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Read {
+    /// `steps.ID.outputs.KEY`
+    Output,
+    /// `steps.ID.inputs.KEY`
+    Input,
+    /// `steps.ID.state` (in an `if`; `key` is empty)
+    State,
+}
+
+impl Read {
+    fn noun(self) -> &'static str {
+        match self {
+            Read::Output => "outputs",
+            Read::Input => "the approval inputs",
+            Read::State => "the state",
+        }
+    }
+}
+
+impl StepRef {
+    /// `outputs.KEY`, `inputs.KEY` or `state`.
+    fn path(&self) -> String {
+        match self.read {
+            Read::Output => format!("outputs.{}", self.key),
+            Read::Input => format!("inputs.{}", self.key),
+            Read::State => "state".to_string(),
+        }
+    }
 }
 
 fn get<'n>(entries: &'n [Entry], key: &str) -> Option<&'n Node> {

@@ -191,6 +191,7 @@ impl Loader<'_, '_> {
                     inputs: g.inputs.clone(),
                 }
             });
+            let condition = self.condition(raw, i, &label, param_names, &index, &mut refs);
             if !s.has_action_key {
                 self.err(
                     &s.span,
@@ -210,6 +211,7 @@ impl Loader<'_, '_> {
                 env,
                 when: s.rules.when,
                 allow_failure: s.rules.allow_failure,
+                condition,
                 timeout: s.timeout,
                 retry: s.retry,
                 pool,

@@ -139,7 +139,7 @@ impl Loader<'_, '_> {
                         from: i,
                         target,
                         key: key.clone(),
-                        input: true,
+                        read: Read::Input,
                         span: e.span.clone(),
                     });
                 }
@@ -171,7 +171,7 @@ impl Loader<'_, '_> {
                 from: i,
                 target,
                 key: key.clone(),
-                input: false,
+                read: Read::Output,
                 span: e.span.clone(),
             });
         }

@@ -64,7 +64,7 @@ fn plan_shows_layers_critical_path_gates_pools() {
         ),
         "{out}"
     );
-    assert!(out.contains("  4. (2 steps)\n     announce  [uses notify]\n     page-oncall  [uses notify, when any_failed]"), "{out}");
+    assert!(out.contains("  4. (2 steps)\n     announce  [uses notify]\n     page-oncall  [uses notify, when one_failed]"), "{out}");
     assert!(
         out.contains("deploy: capacity 1, rate 10/min, burst 1, used by 1 step"),
         "{out}"

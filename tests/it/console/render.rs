@@ -144,6 +144,20 @@ fn scenarios() -> Vec<(&'static str, Setup)> {
             act(&v, &mut u, &[Action::Confirm]);
             (v, u)
         }),
+        ("dag_detail_condition", || {
+            let v = fixtures::conditions();
+            let mut u = ui();
+            act(&v, &mut u, &[Action::Filter]);
+            typed(&v, &mut u, "publish-crate");
+            act(&v, &mut u, &[Action::Confirm]);
+            (v, u)
+        }),
+        ("dag_list_upstream_failed", || {
+            let v = fixtures::conditions();
+            let mut u = ui();
+            act(&v, &mut u, &[Action::ToggleGraph]);
+            (v, u)
+        }),
         ("dag_list_service", || {
             let v = fixtures::service_ready();
             let mut u = ui();

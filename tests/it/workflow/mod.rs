@@ -2,3 +2,4 @@
 mod examples;
 mod invalid_corpus;
 mod loader_props;
+mod ports;

@@ -13,6 +13,7 @@ mod allowed;
 mod budget;
 mod cached;
 mod commands;
+mod condition;
 mod exits;
 mod fanout;
 mod gates;

@@ -154,7 +154,11 @@ impl Core {
                     let reason = self.skip_reason(i);
                     self.set(i, StepState::Skipped, Some(reason), now, fx);
                 }
-                Verdict::Run => self.trigger_holds(i, now, fx),
+                Verdict::Run => {
+                    if self.condition_holds(i, now, fx) {
+                        self.trigger_holds(i, now, fx);
+                    }
+                }
             }
         }
     }

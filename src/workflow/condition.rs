@@ -1,0 +1,189 @@
+//! `if = "EXPR"`: a step's condition, parsed and checked at load time, evaluated by
+//! the engine once the step's trigger rule holds.
+//!
+//! A small hand-written parser: no crate evaluates this GitHub-Actions-like grammar
+//! while letting the loader check every name against the workflow (params, env,
+//! the step's transitive needs) and point at the offending character of the
+//! expression; `regex` does `matches`.
+//!
+//! ```text
+//! expr    := or
+//! or      := and ("||" and)*
+//! and     := not ("&&" not)*
+//! not     := "!" not | cmp
+//! cmp     := primary (("==" | "!=" | "<" | "<=" | ">" | ">=") primary)?
+//! primary := STRING | NUMBER | "true" | "false" | NAME | FUNC "(" args ")" | "(" expr ")"
+//! NAME    := params.N | env.N | run.id | steps.ID.outputs.N | steps.ID.inputs.N | steps.ID.state
+//! ```
+//! Values are text, numbers or booleans. A comparison is numeric when both sides read
+//! as numbers, else it compares text (`true`/`false` compare as those words). Truth:
+//! `false`, `0`, the empty text and the text `false` are false; everything else true.
+use std::fmt;
+
+mod eval;
+mod parse;
+
+pub use eval::{Evaluation, Value};
+pub use parse::{ParseError, parse};
+
+/// A name an expression reads. Each kind is one variant here, one arm in
+/// `parse::name`, one in `Name::fmt`, and the engine's lookup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Name {
+    Param(String),
+    Env(String),
+    RunId,
+    /// `steps.ID.outputs.KEY`; `step` is the index in `Plan::steps` once resolved.
+    StepOutput {
+        step: usize,
+        step_id: String,
+        key: String,
+    },
+    /// `steps.ID.state`: the need's state (`succeeded`, `skipped`, …).
+    StepState {
+        step: usize,
+        step_id: String,
+    },
+    /// `steps.ID.inputs.NAME`: what the approver of `ID`'s gate gave.
+    StepInput {
+        step: usize,
+        step_id: String,
+        key: String,
+    },
+}
+
+impl Name {
+    /// The step it reads, if any (resolved by the loader).
+    pub fn step_mut(&mut self) -> Option<(&mut usize, &str)> {
+        match self {
+            Name::StepOutput { step, step_id, .. }
+            | Name::StepState { step, step_id }
+            | Name::StepInput { step, step_id, .. } => Some((step, step_id)),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Name::Param(p) => write!(f, "params.{p}"),
+            Name::Env(e) => write!(f, "env.{e}"),
+            Name::RunId => f.write_str("run.id"),
+            Name::StepOutput { step_id, key, .. } => write!(f, "steps.{step_id}.outputs.{key}"),
+            Name::StepState { step_id, .. } => write!(f, "steps.{step_id}.state"),
+            Name::StepInput { step_id, key, .. } => write!(f, "steps.{step_id}.inputs.{key}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cmp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Func {
+    Contains,
+    StartsWith,
+    EndsWith,
+    Matches,
+}
+
+impl Func {
+    pub const ALL: [Func; 4] = [
+        Func::Contains,
+        Func::StartsWith,
+        Func::EndsWith,
+        Func::Matches,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Func::Contains => "contains",
+            Func::StartsWith => "starts_with",
+            Func::EndsWith => "ends_with",
+            Func::Matches => "matches",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Expr {
+    Lit(Value),
+    /// A name and where it is in the expression (bytes), for the loader's messages.
+    Ref(Name, std::ops::Range<usize>),
+    Not(Box<Expr>),
+    And(Box<Expr>, Box<Expr>),
+    Or(Box<Expr>, Box<Expr>),
+    Cmp(Cmp, Box<Expr>, Box<Expr>),
+    Call(Func, Vec<Expr>),
+    /// `matches(a, 'regex')`: the pattern compiled at load time.
+    Matches(Box<Expr>, regex::Regex),
+}
+
+/// A step's `if`, as written (without a `${{ }}` wrapper) and parsed.
+#[derive(Debug, Clone)]
+pub struct Condition {
+    pub text: String,
+    pub expr: Expr,
+}
+
+impl Condition {
+    /// Every name the expression reads, with its place in `text`.
+    pub fn names(&self) -> Vec<(&Name, std::ops::Range<usize>)> {
+        let mut out = Vec::new();
+        walk(&self.expr, &mut |e| {
+            if let Expr::Ref(n, at) = e {
+                out.push((n, at.clone()));
+            }
+        });
+        out
+    }
+
+    /// Resolve each step name with `f` (its step id → index).
+    pub fn resolve_steps(&mut self, mut f: impl FnMut(&str) -> usize) {
+        walk_mut(&mut self.expr, &mut |e| {
+            if let Expr::Ref(n, _) = e
+                && let Some((step, id)) = n.step_mut()
+            {
+                let i = f(id);
+                *step = i;
+            }
+        });
+    }
+}
+
+fn walk<'e>(e: &'e Expr, f: &mut impl FnMut(&'e Expr)) {
+    f(e);
+    match e {
+        Expr::Lit(_) | Expr::Ref(..) => {}
+        Expr::Not(a) | Expr::Matches(a, _) => walk(a, f),
+        Expr::And(a, b) | Expr::Or(a, b) | Expr::Cmp(_, a, b) => {
+            walk(a, f);
+            walk(b, f);
+        }
+        Expr::Call(_, args) => args.iter().for_each(|a| walk(a, f)),
+    }
+}
+
+fn walk_mut(e: &mut Expr, f: &mut impl FnMut(&mut Expr)) {
+    f(e);
+    match e {
+        Expr::Lit(_) | Expr::Ref(..) => {}
+        Expr::Not(a) | Expr::Matches(a, _) => walk_mut(a, f),
+        Expr::And(a, b) | Expr::Or(a, b) | Expr::Cmp(_, a, b) => {
+            walk_mut(a, f);
+            walk_mut(b, f);
+        }
+        Expr::Call(_, args) => args.iter_mut().for_each(|a| walk_mut(a, f)),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,141 @@
+use super::*;
+
+fn eval(text: &str, vals: &[(&str, &str)]) -> Evaluation {
+    let c = parse(text).unwrap_or_else(|e| panic!("{text}: {e:?}"));
+    c.eval(|n| {
+        let k = n.to_string();
+        vals.iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| v.to_string())
+    })
+}
+
+#[test]
+fn operators_and_truth() {
+    let t = |s: &str| {
+        eval(
+            s,
+            &[
+                ("params.n", "10"),
+                ("params.e", "push"),
+                ("params.f", "false"),
+            ],
+        )
+        .result
+    };
+    assert!(t("params.e == 'push'"));
+    assert!(t("params.e != \"release\""));
+    assert!(t("params.n > 9"), "numeric: 10 > 9");
+    assert!(!t("params.n < 9"));
+    assert!(t("(params.n > 9) == true"));
+    assert!(parse("1 < 2 < 3").is_err(), "comparisons do not chain");
+    assert!(t("params.n >= 10 && params.n <= 10"));
+    assert!(t("!params.f"), "the text false is false");
+    assert!(t("!(params.e == 'x') && (true || false)"));
+    assert!(!t("''"));
+    assert!(t("1.5 < 2"));
+    assert!(t("'abc' < 'abd'"), "text compares as text");
+}
+
+#[test]
+fn functions() {
+    let v = [
+        ("steps.build.outputs.tag", "v1.2.3"),
+        ("env.REF", "refs/tags/v1"),
+    ];
+    let t = |s: &str| eval(s, &v).result;
+    assert!(t("starts_with(env.REF, 'refs/tags/')"));
+    assert!(t("ends_with(steps.build.outputs.tag, '.3')"));
+    assert!(t("contains(steps.build.outputs.tag, '1.2')"));
+    assert!(t(
+        "matches(steps.build.outputs.tag, '^v[0-9]+\\.[0-9]+\\.[0-9]+$')"
+    ));
+    assert!(!t("matches(env.REF, '^v')"));
+}
+
+#[test]
+fn the_wrapper_is_accepted_and_the_record_names_the_values() {
+    let e = eval(
+        "${{ params.event == 'release' }}",
+        &[("params.event", "push")],
+    );
+    assert!(!e.result);
+    assert_eq!(
+        e.record("params.event == 'release'", |v| v.to_string()),
+        "condition false: params.event == 'release' (params.event = \"push\")"
+    );
+    let c = parse("${{ params.event == 'release' }}").unwrap();
+    assert_eq!(c.text, "params.event == 'release'");
+    // A missing value reads as empty text and says so.
+    let e = eval("steps.a.outputs.x == ''", &[]);
+    assert!(e.result);
+    assert_eq!(
+        e.record("steps.a.outputs.x == ''", |v| v.to_string()),
+        "condition true: steps.a.outputs.x == '' (steps.a.outputs.x has no value)"
+    );
+}
+
+#[test]
+fn values_are_data() {
+    // A value that looks like an expression or shell is only compared.
+    let e = eval(
+        "params.x == 'a'",
+        &[("params.x", "a' || true || '$(rm -rf /)")],
+    );
+    assert!(!e.result);
+}
+
+#[test]
+fn names_and_state() {
+    let c = parse(
+        "steps.test.state == 'failed' && params.a == env.B && run.id != '' || steps.ok.inputs.go",
+    )
+    .unwrap();
+    let names: Vec<String> = c.names().iter().map(|(n, _)| n.to_string()).collect();
+    assert_eq!(
+        names,
+        [
+            "steps.test.state",
+            "params.a",
+            "env.B",
+            "run.id",
+            "steps.ok.inputs.go"
+        ]
+    );
+}
+
+#[test]
+fn errors_point_at_the_place_and_say_what_is_right() {
+    let e = |s: &str| parse(s).unwrap_err();
+    let x = e("params.a = 'b'");
+    assert_eq!(
+        (x.message.as_str(), x.at.clone()),
+        ("`=` is not an operator", 9..10)
+    );
+    assert_eq!(x.hint, "compare with ==");
+    let x = e("params.a == 'b");
+    assert!(x.message.contains("unclosed text"), "{x:?}");
+    let x = e("secrets.token == 'x'");
+    assert_eq!(x.at, 0..13);
+    assert!(x.message.contains("unknown name `secrets.token`"));
+    let x = e("contains(params.a)");
+    assert!(x.message.contains("takes 2 arguments, found 1"), "{x:?}");
+    let x = e("contain(params.a, 'x')");
+    assert!(x.hint.contains("did you mean `contains`?"), "{x:?}");
+    let x = e("matches(params.a, '(')");
+    assert!(
+        x.message.contains("not a valid regular expression"),
+        "{x:?}"
+    );
+    assert_eq!(x.at, 18..21);
+    let x = e("(params.a == 'b'");
+    assert!(x.message.contains("not closed"));
+    let x = e("params.a == ");
+    assert!(x.message.contains("ends where a value was expected"));
+    let x = e("params.a 'b'");
+    assert!(x.message.contains("after a complete expression"));
+    let x = e("${{ params.a = 'b' }}");
+    assert_eq!(x.at, 13..14, "places count in the text as written");
+    assert!(e("").message.contains("empty"));
+    assert!(e("a & b").message.contains("`&` is not an operator"));
+}
