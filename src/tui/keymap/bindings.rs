@@ -400,7 +400,7 @@ pub static BINDINGS: &[Binding] = &[
         [code(KeyCode::Tab), code(Up), code(Down)],
         "Tab",
         Action::SwitchButton,
-        "succeeded / failed",
+        "switch the outcome (succeeded or failed)",
         true
     ),
     b!(MarkDialog, [code(Esc)], "Esc", Action::Back, "back", true),

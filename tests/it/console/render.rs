@@ -333,6 +333,43 @@ fn scenarios() -> Vec<(&'static str, Setup)> {
             (v, u)
         }),
         ("finished_run", || (fixtures::finished_failed(), ui())),
+        // Issue 28: what waits on the operator across runs, and its dialogs.
+        ("waiting", || {
+            let v = fixtures::release();
+            let mut u = ui();
+            u.waiting = Arc::new(fixtures::waiting());
+            act(&v, &mut u, &[Action::GoTab(Tab::Waiting)]);
+            (v, u)
+        }),
+        ("waiting_mark_dialog", || {
+            let v = fixtures::release();
+            let mut u = ui();
+            u.waiting = Arc::new(fixtures::waiting());
+            act(&v, &mut u, &[Action::GoTab(Tab::Waiting), Action::Down]);
+            act(&v, &mut u, &[Action::Mark]);
+            typed(&v, &mut u, "rolled back by hand");
+            act(&v, &mut u, &[Action::Confirm]);
+            (v, u)
+        }),
+        ("refused_held", || {
+            let v = fixtures::release();
+            let mut u = ui();
+            act(&v, &mut u, &[Action::Bottom, Action::Approve]);
+            (v, u)
+        }),
+        ("notices", || {
+            let prev = fixtures::release();
+            let mut next = prev.clone();
+            let mut row = next.audit[next.audit.len() - 1].clone();
+            row.actor = "bob".into();
+            row.action = baton::model::AuditAction::Rejected;
+            row.reason = Some("not on a Friday".into());
+            next.audit.push(row);
+            let mut u = ui();
+            u.note_decisions(&prev, &next);
+            act(&next, &mut u, &[Action::Notices]);
+            (next, u)
+        }),
         ("budget_dialog", || {
             let v = fixtures::budget_exhausted();
             let mut u = ui();
