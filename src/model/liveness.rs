@@ -63,10 +63,12 @@ pub fn liveness(
         .filter(|l| lease_is_live(l, now, LEASE_STALE, holder_alive))
         .map(|l| l.holder.clone());
     let state = match recorded {
-        RunState::Succeeded | RunState::Failed | RunState::Cancelled | RunState::Interrupted => {
-            recorded
-        }
-        RunState::Pending | RunState::Running | RunState::Waiting => {
+        RunState::Succeeded
+        | RunState::Failed
+        | RunState::Cancelled
+        | RunState::Skipped
+        | RunState::Interrupted => recorded,
+        RunState::Pending | RunState::Queued | RunState::Running | RunState::Waiting => {
             if driven_by.is_some() {
                 recorded
             } else {

@@ -98,6 +98,10 @@ pub struct StepView {
     /// A service's latest probe check of its latest attempt.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub probe: Option<ProbeView>,
+    /// Why a skipped or upstream_failed step did not run (its trigger rule or its
+    /// condition, with the values the condition read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
 }
 
 /// One check of a service's probe: which, what it checked, when, and what it got.

@@ -21,6 +21,7 @@ pub mod proof;
 mod query;
 mod rotate;
 pub mod schema;
+pub mod slots;
 pub mod starter_seal;
 mod verify;
 mod waiting;

@@ -120,6 +120,7 @@ impl Core {
             jobs: s.jobs.clone(),
             cached_from: s.cached_from.clone(),
             probe: s.service.last.clone(),
+            why: s.why.clone(),
         }
     }
 

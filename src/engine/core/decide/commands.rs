@@ -14,7 +14,7 @@ impl Core {
         }
     }
 
-    /// Skipped steps downstream of `i`, reached through skipped steps only.
+    /// Skipped (or upstream_failed) steps downstream of `i`, reached through such steps only.
     pub(super) fn downstream_skipped(&self, i: usize) -> Vec<usize> {
         let mut out = Vec::new();
         let mut seen = BTreeSet::new();
@@ -23,7 +23,7 @@ impl Core {
             // Skipped because of `i`, or cancelled with the run it reopens.
             let stopped = matches!(
                 self.steps[d].state,
-                StepState::Skipped | StepState::Cancelled
+                StepState::Skipped | StepState::UpstreamFailed | StepState::Cancelled
             );
             if stopped && seen.insert(d) {
                 out.push(d);
