@@ -98,6 +98,15 @@ fn scenarios() -> Vec<(&'static str, Setup)> {
             act(&v, &mut u, &[Action::Confirm]);
             (v, u)
         }),
+        // Issue 28 point 9: a step at its gate says for what and who may decide.
+        ("dag_detail_waiting", || {
+            let v = fixtures::release();
+            let mut u = ui();
+            act(&v, &mut u, &[Action::Filter]);
+            typed(&v, &mut u, "deploy-prod");
+            act(&v, &mut u, &[Action::Confirm]);
+            (v, u)
+        }),
         // A step re-run after a restart: `1/1+1`, not `2/1`.
         ("dag_detail_resumed_attempt", || {
             let mut v = fixtures::release();
