@@ -344,15 +344,15 @@ pub static BINDINGS: &[Binding] = &[
         [code(Up), k('k')],
         "↑↓/jk",
         Action::Up,
-        "previous item",
-        true
+        "select: the previous item",
+        false
     ),
     b!(
         Waiting,
         [code(Down), k('j')],
         "↑↓/jk",
         Action::Down,
-        "next item",
+        "select: the next item",
         false
     ),
     b!(
@@ -384,7 +384,7 @@ pub static BINDINGS: &[Binding] = &[
         [code(Enter)],
         "Enter",
         Action::Enter,
-        "open the run",
+        "open: the item's run",
         true
     ),
     b!(
