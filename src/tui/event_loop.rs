@@ -429,6 +429,7 @@ mod tests {
                 operator: "carol".into(),
                 reason: Some("ok".into()),
                 signature: None,
+                inputs: Default::default(),
             }
         );
         // The reply is ready before the key stream ends; replies are served first.

@@ -260,14 +260,20 @@ pub struct Gate {
     pub allow_self_approval: bool,
     /// `signed = true`: only SSH signatures by approvers' keys (`[approvals]`) decide it.
     pub signed: bool,
+    /// `inputs`: typed values an approver supplies with the approval (the types of
+    /// `params`); later steps read them as `steps.ID.inputs.NAME`.
+    pub inputs: Vec<ParamSpec>,
 }
 
 impl Gate {
     /// Whether `--auto-approve` may pass this gate: one that names no approvers, allows
-    /// self-approval and needs no signatures. A gate that says who decides is decided
-    /// by them.
+    /// self-approval, needs no signatures and requires no input (its inputs' defaults
+    /// stand). A gate that says who decides is decided by them.
     pub fn auto_approvable(&self) -> bool {
-        self.approvers.is_empty() && self.allow_self_approval && !self.signed
+        self.approvers.is_empty()
+            && self.allow_self_approval
+            && !self.signed
+            && !self.inputs.iter().any(|p| p.required)
     }
 }
 

@@ -33,6 +33,7 @@ fn assert_view_matches_core(core: &Core, now: Timestamp) -> usize {
                     operator: op(),
                     reason: None,
                     signature: None,
+                    inputs: Default::default(),
                 },
             ),
             (

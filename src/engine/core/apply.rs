@@ -3,6 +3,8 @@
 use super::*;
 use crate::model::EventKind;
 use crate::model::history::{self, Closes};
+use crate::workflow::{Values, resolve_values};
+use decide::Vote;
 
 impl Core {
     pub(super) fn apply(&mut self, ev: &Event) {
@@ -259,7 +261,7 @@ impl Core {
                     self.remove_gate_timers(i);
                     let timeout = self.plan.steps[i].gate.as_ref().and_then(|g| g.timeout);
                     let g = &mut self.steps[i].gate;
-                    *g = GateRt {
+                    **g = GateRt {
                         opened_seq: ev.seq,
                         opened_at: at,
                         deadline: *deadline,
@@ -273,6 +275,7 @@ impl Core {
                         unbacked: false,
                         approved: None,
                         decided: None,
+                        inputs: None,
                     };
                     if let (Some(d), Some(t)) = (*deadline, timeout) {
                         let warn = at.add(t.mul_f64(0.8));
@@ -296,13 +299,19 @@ impl Core {
                 reason,
                 digest,
                 signature,
+                inputs,
             } => {
                 if let Some(i) = idx(self, step) {
                     // On a signed gate a vote counts only if its signature holds, whoever
                     // wrote it into the history.
                     let counted = if self.steps[i].gate.signed {
-                        self.vote_holds(i, actor, reason.as_deref(), digest, signature.as_ref())
-                            .map(Some)
+                        let vote = Vote {
+                            actor,
+                            reason: reason.as_deref(),
+                            digest,
+                            inputs,
+                        };
+                        self.vote_holds(i, &vote, signature.as_ref()).map(Some)
                     } else {
                         Some(None)
                     };
@@ -310,6 +319,7 @@ impl Core {
                         let g = &mut self.steps[i].gate;
                         g.votes.push((actor.clone(), reason.clone()));
                         g.keys.extend(key);
+                        g.inputs.get_or_insert_with(|| inputs.clone());
                     }
                 }
             }
@@ -325,6 +335,13 @@ impl Core {
                     } else {
                         g.approved = Some(g.digest.clone());
                         g.decided = Some(Decision::Approved);
+                        if g.inputs.is_none() {
+                            // Approved with no vote (on timeout): the inputs' defaults.
+                            let defaults = self.plan.steps[i].gate.as_ref().and_then(|gate| {
+                                resolve_values(&gate.inputs, &[], Values::Inputs).ok()
+                            });
+                            self.steps[i].gate.inputs = Some(defaults.unwrap_or_default());
+                        }
                     }
                 }
             }
@@ -502,7 +519,7 @@ impl Core {
                     .as_ref()
                     .map(|sv| sv.ready.as_ref().map(|r| at.add(r.timeout)));
                 if let Some(deadline) = service {
-                    self.steps[i].service = ServiceRt::default();
+                    self.steps[i].service = Sparse::default();
                     self.ready_deadline(i, deadline);
                 }
             }

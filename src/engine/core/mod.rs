@@ -8,6 +8,7 @@
 mod apply;
 mod decide;
 mod eventlog;
+mod sparse;
 mod view;
 
 #[cfg(test)]
@@ -16,6 +17,8 @@ mod admission_tests;
 mod allowed_tests;
 #[cfg(test)]
 mod gate_tests;
+#[cfg(test)]
+mod inputs_tests;
 #[cfg(test)]
 mod proptests;
 #[cfg(test)]
@@ -41,6 +44,7 @@ use crate::model::{
     StepOutcome, StepState, Timestamp, Usage,
 };
 use crate::workflow::{Budget, Builtin, Plan};
+use sparse::{Blank, Sparse, blank};
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -334,7 +338,13 @@ struct GateRt {
     /// The digest the gate was approved with; the approval holds while it matches.
     approved: Option<String>,
     decided: Option<Decision>,
+    /// The `inputs` of this opening's first counted vote (every later vote carries the
+    /// same); once approved, what `steps.ID.inputs.NAME` reads.
+    inputs: Option<BTreeMap<String, String>>,
 }
+
+blank!(GateRt);
+blank!(ServiceRt);
 
 #[derive(Debug, Clone)]
 struct StepRt {
@@ -366,8 +376,8 @@ struct StepRt {
     kill_sent: bool,
     timeout_kill: bool,
     /// A service's probing: see `ServiceRt`.
-    service: ServiceRt,
-    gate: GateRt,
+    service: Sparse<ServiceRt>,
+    gate: Sparse<GateRt>,
     open_errors: Vec<usize>,
     last_error: Option<usize>,
     /// Why it is skipped or upstream_failed (the reason recorded with that state).
@@ -541,8 +551,8 @@ impl Core {
                 cached_from: None,
                 kill_sent: false,
                 timeout_kill: false,
-                service: ServiceRt::default(),
-                gate: GateRt::default(),
+                service: Sparse::default(),
+                gate: Sparse::default(),
                 open_errors: Vec::new(),
                 last_error: None,
                 why: None,
@@ -750,7 +760,7 @@ fn resolve_run_env(plan: &Plan, cfg: &RunConfig) -> BTreeMap<String, Result<Stri
             TemplateRef::Param(p) => cfg.params.get(p).cloned(),
             TemplateRef::RunId => Some(cfg.run_id.clone()),
             TemplateRef::Env(e) => out.get(e).and_then(|v| v.as_ref().ok().cloned()),
-            TemplateRef::StepOutput { .. } => None,
+            TemplateRef::StepOutput { .. } | TemplateRef::StepInput { .. } => None,
         });
         out.insert(k.clone(), v);
     }

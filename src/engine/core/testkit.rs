@@ -45,6 +45,7 @@ pub fn gate() -> Gate {
         on_timeout: OnTimeout::Reject,
         allow_self_approval: true,
         signed: false,
+        inputs: Vec::new(),
     }
 }
 
@@ -370,6 +371,7 @@ impl Sim {
             operator: who.into(),
             reason: None,
             signature: None,
+            inputs: Default::default(),
         })
     }
 

@@ -251,16 +251,7 @@ impl Core {
     }
 
     fn render_view(&self, t: &crate::workflow::Template) -> Option<String> {
-        use crate::workflow::TemplateRef;
-        t.render(|r| match r {
-            TemplateRef::StepOutput { step, key, .. } => {
-                self.steps.get(*step)?.outputs.get(key).cloned()
-            }
-            TemplateRef::Param(p) => self.cfg.params.get(p).cloned(),
-            TemplateRef::Env(e) => self.run_env.get(e)?.as_ref().ok().cloned(),
-            TemplateRef::RunId => Some(self.cfg.run_id.clone()),
-        })
-        .ok()
+        self.render(t).ok()
     }
 
     fn signals(&self, now: Timestamp) -> GoldenSignals {

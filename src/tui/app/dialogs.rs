@@ -106,6 +106,7 @@ pub(super) fn gate_dialog(ui: &mut UiState, action: Action) -> Vec<Request> {
                     operator,
                     reason: (!reason.is_empty()).then_some(reason),
                     signature: None,
+                    inputs: Default::default(),
                 },
                 Decision::Reject if reason.is_empty() => {
                     d.error = Some("a reason is required to reject".into());

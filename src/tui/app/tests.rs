@@ -247,6 +247,7 @@ fn approve_flow_sends_the_typed_reason_as_the_operator() {
             operator: "alice".into(),
             reason: Some("looks good\nship it".into()),
             signature: None,
+            inputs: Default::default(),
         })]
     );
     assert!(ui.dialog.is_none());

@@ -160,6 +160,8 @@ struct RawGate<'n> {
     allow_self_approval: bool,
     /// `signed = true` and where.
     signed: Option<Span>,
+    /// `inputs`: what an approver supplies.
+    inputs: Vec<ParamSpec>,
 }
 
 /// A template use, to be checked once all steps are known.
@@ -293,12 +295,18 @@ impl<'r, 's> Loader<'r, 's> {
                         self.err(
                             &r.span,
                             format!(
-                                "step `{}` reads `steps.{}.outputs.{}`, but `{}` is not among its ancestors",
-                                steps[r.from].id, steps[r.target].id, r.key, steps[r.target].id
+                                "step `{}` reads `steps.{}.{}.{}`, but `{}` is not among its ancestors",
+                                steps[r.from].id,
+                                steps[r.target].id,
+                                if r.input { "inputs" } else { "outputs" },
+                                r.key,
+                                steps[r.target].id
                             ),
                             format!(
-                                "a step can only read outputs of steps that finish before it starts; add \"{}\" to the `needs` of `{}` (directly or through a step it needs)",
-                                steps[r.target].id, steps[r.from].id
+                                "a step can only read {} of steps that finish before it starts; add \"{}\" to the `needs` of `{}` (directly or through a step it needs)",
+                                if r.input { "the approval inputs" } else { "outputs" },
+                                steps[r.target].id,
+                                steps[r.from].id
                             ),
                         );
                     }
@@ -354,6 +362,8 @@ struct StepRef {
     from: usize,
     target: usize,
     key: String,
+    /// `steps.ID.inputs.KEY` (else `outputs`).
+    input: bool,
     span: Span,
 }
 

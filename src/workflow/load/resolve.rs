@@ -188,6 +188,7 @@ impl Loader<'_, '_> {
                     on_timeout: g.on_timeout,
                     allow_self_approval: g.allow_self_approval,
                     signed: g.signed.is_some(),
+                    inputs: g.inputs.clone(),
                 }
             });
             if !s.has_action_key {

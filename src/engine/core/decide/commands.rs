@@ -1,6 +1,6 @@
 //! Operator commands: lookup, the checks that refuse them, and what each one does.
 use super::*;
-use crate::signing::Verdict;
+use crate::signing::{self, Verdict};
 
 impl Core {
     pub(super) fn lookup(&self, step: &str) -> Result<usize, String> {
@@ -60,11 +60,16 @@ impl Core {
                 operator,
                 reason,
                 signature,
+                inputs,
             } => {
                 let i = self.lookup(step)?;
                 self.check_gate(i)?;
                 let plan = Arc::clone(&self.plan);
                 let g = plan.steps[i].gate.as_ref().ok_or("no gate")?;
+                let given: Vec<(String, String)> =
+                    inputs.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                let inputs = self.inputs_of(i, &given).map_err(|e| e.join("; "))?;
+                self.check_same_inputs(i, &inputs)?;
                 // A signed gate's vote is its signer's (a principal), whoever hands it in.
                 let (actor, signature) = if self.steps[i].gate.signed {
                     let text = reason.as_deref().unwrap_or("");
@@ -72,6 +77,7 @@ impl Core {
                         i,
                         Verdict::Approve,
                         text,
+                        &inputs,
                         signature.as_deref(),
                         operator,
                     )?;
@@ -92,8 +98,9 @@ impl Core {
                     step: step.clone(),
                     actor: actor.clone(),
                     reason: reason.as_ref().map(|r| self.mask(r)),
-                    digest: self.steps[i].gate.digest.clone(),
+                    digest: signing::approval_digest(&self.steps[i].gate.digest, &inputs),
                     signature,
+                    inputs,
                 };
                 self.emit(kind, now, fx);
                 let votes = self.steps[i].gate.votes.len() as u32;
@@ -135,6 +142,7 @@ impl Core {
                         i,
                         Verdict::Reject,
                         reason,
+                        &BTreeMap::new(),
                         signature.as_deref(),
                         operator,
                     )?)

@@ -23,6 +23,8 @@ mod scheduling;
 mod services;
 mod signed;
 
+pub(super) use signed::Vote;
+
 type Fx = Vec<Effect>;
 
 /// A step's command and environment with every template rendered (unmasked).

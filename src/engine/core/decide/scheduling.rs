@@ -272,7 +272,13 @@ impl Core {
                 }
             };
             if self.plan.steps[i].gate.is_some() {
-                let d = self.digest_of(&resolved);
+                let d = match self.gate_digest(i) {
+                    Ok(d) => d,
+                    Err(m) => {
+                        self.fail_template(i, m, now, fx);
+                        continue;
+                    }
+                };
                 let rt = &self.steps[i].gate;
                 let approved = rt.approved.clone();
                 let now_signed = self.plan.steps[i].gate.as_ref().is_some_and(|g| g.signed);
