@@ -229,6 +229,12 @@ fn main() -> std::io::Result<()> {
     update(&mut u, &v, Action::GoTab(Tab::Runs));
     shot("runs", &v, &mut u, "default")?;
 
+    // What waits on the operator across every run (the Waiting tab).
+    let mut u = ui();
+    u.waiting = Arc::new(fixtures::waiting());
+    update(&mut u, &v, Action::GoTab(Tab::Waiting));
+    shot("waiting", &v, &mut u, "default")?;
+
     let mut u = ui();
     update(&mut u, &v, Action::Help);
     shot("help", &v, &mut u, "default")?;

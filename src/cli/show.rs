@@ -44,8 +44,39 @@ pub fn run(args: ShowArgs) -> i32 {
         }
     } else {
         crate::stdio::out!("{}", text(&view));
+        // Who asks: whether they may decide (the OS account; none known, none claimed).
+        let me = session::identity::os_account().unwrap_or_default();
+        crate::stdio::out!("{}", waiting_text(&view, &me));
     }
     exit::OK
+}
+
+/// What in the run waits on a person (issue 28 point 9): each prompt, who may decide,
+/// whether `me` may, and the commands that decide it (`model::inbox`, as `baton inbox`).
+pub fn waiting_text(v: &RunView, me: &str) -> String {
+    let items = crate::model::inbox::waiting(v, me);
+    if items.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("\nwaiting on someone:\n");
+    for w in &items {
+        out.push_str(&format!(
+            "  {} ({}): {}\n    who: {}",
+            w.step,
+            w.kind.as_str(),
+            crate::sanitize::for_terminal(&w.prompt.replace('\n', " ")),
+            w.who()
+        ));
+        match &w.why_not {
+            None if me.is_empty() => out.push('\n'),
+            None => out.push_str(&format!(" (you, {me}, may decide)\n")),
+            Some(why) => out.push_str(&format!(" ({why})\n")),
+        }
+        for c in &w.commands {
+            out.push_str(&format!("    {c}\n"));
+        }
+    }
+    out
 }
 
 /// The human report (pure): the run, its steps as the history mentions them, errors,

@@ -679,3 +679,32 @@ pub fn runs() -> Vec<RunSummary> {
         ),
     ]
 }
+
+/// What waits on `carol` across three runs (the Waiting tab): `release()`'s gates, an
+/// interrupted run's exhausted budget, and a step that waits for a mark, as
+/// `model::inbox` derives them from each run's view.
+pub fn waiting() -> Vec<crate::model::inbox::Waiting> {
+    use crate::model::inbox;
+    let mut items = inbox::waiting(&release_two_gates(), "carol");
+    let mut budget = budget_exhausted();
+    budget.run_id = "01JXQZ0M3D5E7F9G1H2J3K4L5M".into();
+    budget.workflow = "nightly-etl".into();
+    budget.state = RunState::Interrupted;
+    budget.gates.retain(|g| g.step.is_none());
+    items.extend(inbox::waiting(&budget, "carol"));
+    let mut marked = finished_failed();
+    marked.run_id = "01JXQY8A1B2C3D4E5F6G7H8J9K".into();
+    if let Some(s) = marked
+        .steps
+        .iter_mut()
+        .find(|s| s.state == StepState::Failed)
+    {
+        s.state = StepState::Interrupted;
+        s.actions.mark_failed = true;
+        s.actions.mark_succeeded = true;
+        s.actions.retry = true;
+    }
+    items.extend(inbox::waiting(&marked, "carol"));
+    inbox::sort(&mut items);
+    items
+}

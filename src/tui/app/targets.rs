@@ -140,7 +140,8 @@ pub fn offered(ui: &UiState, view: &RunView, ctx: Context, action: &Action) -> b
     if ui.readonly && acts(action) {
         return false;
     }
-    if ctx == Context::Waiting {
+    // The Waiting tab's own keys and the global ones offered on it.
+    if ctx == Context::Waiting || (ctx == Context::Global && ui.context() == Context::Waiting) {
         return super::waiting::offered(ui, action);
     }
     match action {

@@ -623,6 +623,11 @@ fn approve_on_a_step_without_a_gate_says_so() {
     let v = fixtures::release();
     let mut ui = UiState::new("alice");
     update(&mut ui, &v, Action::Approve); // focus: package (running)
+    // Refused before a dialog opens: held until Esc, so a reason typed on is no key.
+    assert!(matches!(&ui.dialog, Some(Dialog::Refused(t)) if t.contains("no open gate")));
+    assert_eq!(ui.context(), Context::Refused);
+    assert!(update(&mut ui, &v, Action::Quit).is_empty());
+    update(&mut ui, &v, Action::Back);
     assert!(ui.dialog.is_none());
     assert!(
         ui.toast
@@ -696,6 +701,8 @@ fn the_budget_gate_is_raised_in_one_dialog_with_every_exhausted_limit_and_the_re
     assert!(offers(&ui, &v, "a"), "approve raises the budget");
     assert!(!offers(&ui, &v, "x"), "the budget gate is not rejected");
     assert!(update(&mut ui, &v, Action::Reject).is_empty());
+    assert!(matches!(ui.dialog, Some(Dialog::Refused(_))));
+    update(&mut ui, &v, Action::Back);
     assert!(update(&mut ui, &v, Action::Approve).is_empty());
     assert_eq!(ui.context(), Context::BudgetDialog);
     let Some(Dialog::Budget(d)) = &ui.dialog else {
@@ -754,4 +761,61 @@ fn the_budget_dialog_needs_an_amount_and_a_reason() {
     }
     assert!(update(&mut ui, &v, Action::Back).is_empty());
     assert!(ui.dialog.is_none());
+}
+
+/// Issue 28 point 1: `a` in the Waiting tab decides the selected item's gate in its own
+/// run, whichever run is on screen; the command names that run.
+#[test]
+fn the_waiting_tab_approves_a_gate_of_another_run() {
+    let v = fixtures::release();
+    let mut ui = UiState::new("carol");
+    let mut items = fixtures::waiting();
+    for w in &mut items {
+        w.run_id = "01OTHERRUN".into();
+    }
+    ui.waiting = Arc::new(items);
+    update(&mut ui, &v, Action::GoTab(Tab::Waiting));
+    assert_eq!(ui.context(), Context::Waiting);
+    update(&mut ui, &v, Action::Approve);
+    assert!(
+        matches!(&ui.dialog, Some(Dialog::Gate(d)) if d.run_id.as_deref() == Some("01OTHERRUN"))
+    );
+    let out = update(&mut ui, &v, Action::Confirm);
+    assert!(
+        matches!(&out[..], [Request::CommandOn { run_id, command: Command::Approve { step, .. } }]
+            if run_id == "01OTHERRUN" && step == "deploy-prod"),
+        "{out:?}"
+    );
+}
+
+/// Issue 28 point 4: a decision someone else recorded is news; this console's own is not.
+#[test]
+fn others_decisions_are_notices_and_ones_own_are_not() {
+    let prev = fixtures::release();
+    let mut next = prev.clone();
+    let mut row = next.audit[next.audit.len() - 1].clone();
+    row.actor = "bob".into();
+    row.action = crate::model::AuditAction::Rejected;
+    row.step = Some("deploy-prod".into());
+    row.reason = Some("not today".into());
+    next.audit.push(row.clone());
+    let mut ui = UiState::new("carol");
+    let news = ui.note_decisions(&prev, &next);
+    assert_eq!(news.len(), 1);
+    assert_eq!(news[0].text(), "bob rejected deploy-prod: “not today”");
+    assert!(ui.toast.as_ref().unwrap().text.contains("bob rejected"));
+    // The same decision by carol after this console sent it: not news.
+    let mut ui = UiState::new("carol");
+    let cmd = Command::Reject {
+        step: "deploy-prod".into(),
+        operator: "carol".into(),
+        reason: "not today".into(),
+        signature: None,
+    };
+    ui.note_sent(&prev.run_id, &cmd);
+    let mut mine = prev.clone();
+    row.actor = "carol".into();
+    mine.audit.push(row);
+    assert!(ui.note_decisions(&prev, &mine).is_empty());
+    assert!(ui.notices.is_empty());
 }

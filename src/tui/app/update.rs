@@ -293,6 +293,8 @@ pub(super) fn main_view(ui: &mut UiState, view: &RunView, action: Action) -> Vec
                 return vec![Request::Exit(ConsoleExit::Quit)];
             }
         }
+        // The Waiting tab's keys are about its selected item's run, not the one on screen.
+        _ if ui.tab == Tab::Waiting => return super::waiting::waiting_tab(ui, view, action),
         Action::CancelRun => {
             if view.actions.cancel {
                 ui.dialog = Some(Dialog::Confirm(ConfirmDialog {
@@ -308,7 +310,6 @@ pub(super) fn main_view(ui: &mut UiState, view: &RunView, action: Action) -> Vec
                 );
             }
         }
-        _ if ui.tab == Tab::Waiting => return super::waiting::waiting_tab(ui, view, action),
         Action::Approve => open_gate_dialog(ui, view, Decision::Approve),
         Action::Reject => open_gate_dialog(ui, view, Decision::Reject),
         Action::Mark => super::mark::open_mark_dialog(ui, view),

@@ -97,6 +97,8 @@ pub(super) fn offered(ui: &UiState, action: &Action) -> bool {
         Action::Reject => w.is_some_and(|w| w.kind == WaitKind::Gate),
         Action::Mark => w.is_some_and(|w| w.kind == WaitKind::Mark),
         Action::Enter | Action::Copy => w.is_some(),
+        // Not here: `c` would cancel the run on screen, not the selected item's.
+        Action::CancelRun => false,
         _ => true,
     }
 }

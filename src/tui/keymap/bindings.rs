@@ -344,15 +344,15 @@ pub static BINDINGS: &[Binding] = &[
         [code(Up), k('k')],
         "↑↓/jk",
         Action::Up,
-        "previous item",
-        true
+        "select: the previous item",
+        false
     ),
     b!(
         Waiting,
         [code(Down), k('j')],
         "↑↓/jk",
         Action::Down,
-        "next item",
+        "select: the next item",
         false
     ),
     b!(
@@ -384,7 +384,7 @@ pub static BINDINGS: &[Binding] = &[
         [code(Enter)],
         "Enter",
         Action::Enter,
-        "open the run",
+        "open: the item's run",
         true
     ),
     b!(
@@ -400,7 +400,7 @@ pub static BINDINGS: &[Binding] = &[
         [code(KeyCode::Tab), code(Up), code(Down)],
         "Tab",
         Action::SwitchButton,
-        "succeeded / failed",
+        "switch the outcome (succeeded or failed)",
         true
     ),
     b!(MarkDialog, [code(Esc)], "Esc", Action::Back, "back", true),

@@ -105,6 +105,24 @@ pub fn step_lines<'a>(
             .chain(state)
             .collect::<Vec<_>>(),
     ));
+    // A step waiting on a person says for what and who may decide (issue 28 point 9).
+    if let Some(item) = crate::model::inbox::waiting(view, &ui.operator)
+        .into_iter()
+        .find(|i| i.step == s.id)
+    {
+        for (k, l) in wrap_text(&item.prompt, w.saturating_sub(LW).max(10))
+            .into_iter()
+            .enumerate()
+        {
+            let label = if k == 0 { "prompt" } else { "" };
+            lines.push(kv(label, LW, styled(l, theme.title), theme));
+        }
+        let you = match &item.why_not {
+            None => format!("{} · you ({}) may decide", item.who(), ui.operator),
+            Some(why) => format!("{} · {why}", item.who()),
+        };
+        lines.push(kv("who", LW, styled(you, theme.base), theme));
+    }
     if let Some(run) = &s.cached_from {
         // No process ran: where the result came from is the step's story.
         lines.push(Line::from(vec![

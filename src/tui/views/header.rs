@@ -1,7 +1,7 @@
 //! Header (run, health, budget, golden signals), tab bar, status line and footer hints.
 use super::common::{dur, fit, styled, text_width};
 use crate::model::time::human_duration;
-use crate::model::{RunState, RunView};
+use crate::model::{RunState, RunView, StepState};
 use crate::tui::app::Hits;
 use crate::tui::app::{Tab, UiState, short_id};
 use crate::tui::keymap::Keymap;
@@ -326,7 +326,12 @@ pub fn footer(
             if !ui.active_filter().is_empty() {
                 s.push(format!("filter: {}", ui.active_filter()));
             }
-            if ui.tab == Tab::Dag && ui.follow && ui.log.is_none() {
+            // Only while something runs to follow (issue 28 point 9).
+            if ui.tab == Tab::Dag
+                && ui.follow
+                && ui.log.is_none()
+                && view.steps.iter().any(|s| s.state == StepState::Running)
+            {
                 s.push("following running steps".into());
             }
             if view.state == RunState::Interrupted {

@@ -73,6 +73,17 @@ fn the_inbox_lists_every_open_gate_across_runs_soonest_deadline_first() {
         text(&out.stderr)
     );
 
+    // `show` on the waiting run says what waits, who may decide and how (point 9).
+    let shown = text(&env.run(&["show", &a]).stdout);
+    assert!(shown.contains("waiting on someone:"), "{shown}");
+    assert!(shown.contains("ship (gate): Ship it?"), "{shown}");
+    assert!(
+        shown.contains(&format!("baton approve {a} ship --reason")),
+        "{shown}"
+    );
+    let shown = text(&env.run(&["show", &b]).stdout);
+    assert!(shown.contains("is not an approver"), "{shown}");
+
     // Decided, it leaves the inbox.
     let out = env.run(&["approve", &a, "ship", "--reason", "ok"]);
     assert!(out.status.success(), "{}", text(&out.stderr));

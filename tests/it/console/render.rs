@@ -98,6 +98,15 @@ fn scenarios() -> Vec<(&'static str, Setup)> {
             act(&v, &mut u, &[Action::Confirm]);
             (v, u)
         }),
+        // Issue 28 point 9: a step at its gate says for what and who may decide.
+        ("dag_detail_waiting", || {
+            let v = fixtures::release();
+            let mut u = ui();
+            act(&v, &mut u, &[Action::Filter]);
+            typed(&v, &mut u, "deploy-prod");
+            act(&v, &mut u, &[Action::Confirm]);
+            (v, u)
+        }),
         // A step re-run after a restart: `1/1+1`, not `2/1`.
         ("dag_detail_resumed_attempt", || {
             let mut v = fixtures::release();
@@ -347,6 +356,43 @@ fn scenarios() -> Vec<(&'static str, Setup)> {
             (v, u)
         }),
         ("finished_run", || (fixtures::finished_failed(), ui())),
+        // Issue 28: what waits on the operator across runs, and its dialogs.
+        ("waiting", || {
+            let v = fixtures::release();
+            let mut u = ui();
+            u.waiting = Arc::new(fixtures::waiting());
+            act(&v, &mut u, &[Action::GoTab(Tab::Waiting)]);
+            (v, u)
+        }),
+        ("waiting_mark_dialog", || {
+            let v = fixtures::release();
+            let mut u = ui();
+            u.waiting = Arc::new(fixtures::waiting());
+            act(&v, &mut u, &[Action::GoTab(Tab::Waiting), Action::Down]);
+            act(&v, &mut u, &[Action::Mark]);
+            typed(&v, &mut u, "rolled back by hand");
+            act(&v, &mut u, &[Action::Confirm]);
+            (v, u)
+        }),
+        ("refused_held", || {
+            let v = fixtures::release();
+            let mut u = ui();
+            act(&v, &mut u, &[Action::Bottom, Action::Approve]);
+            (v, u)
+        }),
+        ("notices", || {
+            let prev = fixtures::release();
+            let mut next = prev.clone();
+            let mut row = next.audit[next.audit.len() - 1].clone();
+            row.actor = "bob".into();
+            row.action = baton::model::AuditAction::Rejected;
+            row.reason = Some("not on a Friday".into());
+            next.audit.push(row);
+            let mut u = ui();
+            u.note_decisions(&prev, &next);
+            act(&next, &mut u, &[Action::Notices]);
+            (next, u)
+        }),
         ("budget_dialog", || {
             let v = fixtures::budget_exhausted();
             let mut u = ui();

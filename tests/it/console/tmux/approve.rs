@@ -204,6 +204,9 @@ fn a_read_only_console_looks_but_never_acts() {
     tmux.keys(&["a"]);
     tmux.wait_for("the refusal", |s| s.contains("read-only console"), 10);
     assert!(!tmux.screen().to_lowercase().contains("reason (optional)"));
+    // The refusal holds the screen (a reason typed on runs as no key) until Esc.
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the refusal closed", |s| !s.contains("Not now"), 10);
     tmux.keys(&["?"]);
     let help = tmux.wait_for("the help", |s| s.contains("Help"), 10);
     for word in [

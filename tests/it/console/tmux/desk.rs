@@ -190,6 +190,7 @@ fn a_decision_from_another_shell_is_a_notice_and_cancel_names_the_run() {
         10,
     );
     tmux.keys(&["Escape"]);
+    tmux.wait_for("the list closed", |s| !s.contains("Notices ·"), 10);
     tmux.keys(&["c"]);
     let short = &id[..8];
     tmux.wait_for(
