@@ -19,6 +19,9 @@ pub struct RunsArgs {
     /// Only the runs of the workflow with this name
     #[arg(long, value_name = "NAME")]
     pub workflow: Option<String>,
+    /// Only the N newest runs (of the workflow, with --workflow)
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
     #[command(flatten)]
     pub db: DbOpt,
 }
@@ -51,12 +54,20 @@ pub fn run(args: RunsArgs) -> i32 {
         Ok(s) => s,
         Err(e) => return fail(&e),
     };
-    let mut runs = match store.list_runs() {
+    // The first page alone is one index range (with --workflow, the whole list).
+    let listed = match (args.limit, &args.workflow) {
+        (Some(n), None) => store.newest_runs(n),
+        _ => store.list_runs(),
+    };
+    let mut runs = match listed {
         Ok(r) => r,
         Err(e) => return fail(&e),
     };
     if let Some(name) = &args.workflow {
         runs.retain(|r| &r.workflow == name);
+    }
+    if let Some(n) = args.limit {
+        runs.truncate(n);
     }
     if args.json {
         let now = Timestamp::now();

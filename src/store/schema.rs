@@ -30,6 +30,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "group stores: each run's record and events head sealed by its starter",
         V9,
     ),
+    (
+        10,
+        "a finished run's step counts and health on its row; a change cursor on runs",
+        RUN_COUNTS,
+    ),
 ];
 
 /// One run is read by replaying its events through the core (`session::inspect`); the
@@ -73,6 +78,24 @@ CREATE TABLE run_seals (
     head_seq INTEGER,
     head     BLOB
 );
+"#;
+
+/// What `runs`, the console's run list, metrics and `gc` read of each run, kept on its
+/// row so that listing runs reads one row per run (no scan of every run's steps):
+/// - `steps_total`, `steps_done`, `health`: written by the projection when the run
+///   ends (and again if a finished run's steps or errors change); NULL while it goes
+///   on, when readers count its steps live;
+/// - `rev`: the store's change counter when the row last changed (created, state,
+///   counts): the console reads the rows above the last `rev` it saw (`runs_by_rev`).
+///
+/// Finished runs recorded before are counted once, here (`backfill_run_counts`).
+const RUN_COUNTS: &str = r#"
+ALTER TABLE runs ADD COLUMN steps_total INTEGER;
+ALTER TABLE runs ADD COLUMN steps_done INTEGER;
+ALTER TABLE runs ADD COLUMN health REAL;
+ALTER TABLE runs ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;
+UPDATE runs SET rev = key;
+CREATE INDEX runs_by_rev ON runs(rev);
 "#;
 
 /// Nothing changes in the tables: command rows now name a proof file (`store::proof`)
@@ -347,6 +370,7 @@ pub fn migrate(conn: &mut Connection, keys: &AuditKeys) -> Result<(), StoreError
             .map_err(StoreError::from)
             .and_then(|()| match v {
                 5 => link_existing_events(&tx, keys),
+                10 => super::run_counts::backfill(&tx),
                 _ => Ok(()),
             })
             .and_then(|()| {
@@ -626,6 +650,11 @@ mod tests {
              CREATE TRIGGER events_no_update BEFORE UPDATE ON events
                  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
              ALTER TABLE commands DROP COLUMN claimed_by;
+             DROP INDEX runs_by_rev;
+             ALTER TABLE runs DROP COLUMN steps_total;
+             ALTER TABLE runs DROP COLUMN steps_done;
+             ALTER TABLE runs DROP COLUMN health;
+             ALTER TABLE runs DROP COLUMN rev;
              DELETE FROM migrations WHERE version >= 5;
              UPDATE meta SET value = '{}:{}' WHERE key = 'audit_head';
              PRAGMA user_version = 4;",

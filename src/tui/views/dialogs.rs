@@ -125,9 +125,10 @@ pub fn confirm(
     area: Rect,
     d: &ConfirmDialog,
     runs: &[crate::model::RunSummary],
+    ids: &crate::tui::app::RunIds,
     theme: &Theme,
 ) {
-    let short = |id: &str| crate::tui::app::short_id(id, runs).to_string();
+    let short = |id: &str| crate::tui::app::short_id(id, ids).to_string();
     let (title, text) = match d.what {
         ConfirmWhat::Quit => {
             let ids: Vec<String> = d.runs.iter().map(|r| short(r)).collect();

@@ -76,7 +76,7 @@ pub fn render(frame: &mut Frame, view: &RunView, ui: &UiState, config: &ConsoleC
     match &ui.dialog {
         Some(Dialog::Gate(d)) => dialogs::gate(frame, area, view, ui, d, theme, keys),
         Some(Dialog::Budget(d)) => dialogs::budget(frame, area, ui, d, theme),
-        Some(Dialog::Confirm(d)) => dialogs::confirm(frame, area, d, &ui.runs, theme),
+        Some(Dialog::Confirm(d)) => dialogs::confirm(frame, area, d, &ui.runs, &ui.run_ids, theme),
         None => {}
     }
     hits
