@@ -2,7 +2,7 @@
 use super::db::{DbOpt, fail};
 use super::delete::{self, DeleteOpts};
 use super::exit;
-use crate::model::{RunSummary, Timestamp};
+use crate::model::{RunState, RunSummary, Timestamp};
 use clap::{Args, Subcommand};
 
 #[derive(Debug, Args)]
@@ -19,11 +19,21 @@ pub struct RunsArgs {
     /// Only the runs of the workflow with this name
     #[arg(long, value_name = "NAME")]
     pub workflow: Option<String>,
+    /// Only the runs in this state as readers show it (running, waiting, interrupted, succeeded, …)
+    #[arg(long, value_name = "STATE", value_parser = parse_state)]
+    pub state: Option<RunState>,
     /// Only the N newest runs (of the workflow, with --workflow)
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
     #[command(flatten)]
     pub db: DbOpt,
+}
+
+fn parse_state(s: &str) -> Result<RunState, String> {
+    RunState::parse(s).ok_or_else(|| {
+        let all: Vec<&str> = RunState::ALL.iter().map(|s| s.as_str()).collect();
+        format!("`{s}` is not a run state; one of: {}", all.join(", "))
+    })
 }
 
 #[derive(Debug, Subcommand)]
@@ -54,9 +64,9 @@ pub fn run(args: RunsArgs) -> i32 {
         Ok(s) => s,
         Err(e) => return fail(&e),
     };
-    // The first page alone is one index range (with --workflow, the whole list).
-    let listed = match (args.limit, &args.workflow) {
-        (Some(n), None) => store.newest_runs(n),
+    // The first page alone is one index range (filtered, the whole list).
+    let listed = match (args.limit, &args.workflow, args.state) {
+        (Some(n), None, None) => store.newest_runs(n),
         _ => store.list_runs(),
     };
     let mut runs = match listed {
@@ -65,6 +75,9 @@ pub fn run(args: RunsArgs) -> i32 {
     };
     if let Some(name) = &args.workflow {
         runs.retain(|r| &r.workflow == name);
+    }
+    if let Some(state) = args.state {
+        runs.retain(|r| r.state == state);
     }
     if let Some(n) = args.limit {
         runs.truncate(n);
@@ -82,6 +95,8 @@ pub fn run(args: RunsArgs) -> i32 {
         crate::stdio::outln!("{}", serde_json::Value::Array(v));
     } else if let (Some(name), true) = (&args.workflow, runs.is_empty()) {
         crate::stdio::outln!("no runs of workflow `{name}`");
+    } else if let (Some(state), true) = (args.state, runs.is_empty()) {
+        crate::stdio::outln!("no runs are {state}");
     } else {
         crate::stdio::out!("{}", table(&runs));
     }

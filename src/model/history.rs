@@ -519,6 +519,7 @@ pub fn step_duration(
         | S::Succeeded
         | S::Failed
         | S::Skipped
+        | S::UpstreamFailed
         | S::Rejected
         | S::Cancelled
         | S::Interrupted

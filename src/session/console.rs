@@ -24,13 +24,16 @@ pub struct ConsoleLink {
     pub runs: watch::Receiver<Arc<Vec<RunSummary>>>,
     /// Ids of the runs this console's process drives (quitting interrupts exactly these).
     pub driven: watch::Receiver<Arc<Vec<String>>>,
+    /// What waits on this console's operator across every run (`session::inbox`).
+    pub waiting: watch::Receiver<Arc<Vec<crate::model::inbox::Waiting>>>,
     pub requests: mpsc::Sender<ConsoleRequest>,
 }
 
 #[derive(Debug)]
 pub enum ConsoleRequest {
-    /// A command on the run on screen.
+    /// A command on `run_id`, or on the run on screen when `None`.
     Command {
+        run_id: Option<String>,
         command: Command,
         reply: oneshot::Sender<CommandOutcome>,
     },
@@ -89,6 +92,7 @@ pub struct Service {
     /// The run list as last read (only what changed is read again).
     run_list: RunList,
     runs_read_at: std::time::Instant,
+    waiting: super::inbox::Feed,
     /// Opened with `--readonly`: the store read-only, every command and resume refused.
     read_only: bool,
 }
@@ -127,6 +131,7 @@ impl Service {
         let (requests_tx, requests) = mpsc::channel(32);
         let (back_tx, back_rx) = mpsc::unbounded_channel();
         let data_version = store.data_version()?;
+        let (waiting, waiting_rx) = super::inbox::Feed::new(&store, operator);
         let service = Service {
             db: db.to_path_buf(),
             store,
@@ -146,11 +151,13 @@ impl Service {
             run_list,
             read_only,
             runs_read_at: std::time::Instant::now(),
+            waiting,
         };
         let link = ConsoleLink {
             view,
             runs: runs_rx,
             driven,
+            waiting: waiting_rx,
             requests: requests_tx,
         };
         Ok((service, link))
@@ -253,8 +260,12 @@ impl Service {
                     let _ = reply.send(result);
                 });
             }
-            ConsoleRequest::Command { command, reply } => {
-                let Some(run_id) = self.current.clone() else {
+            ConsoleRequest::Command {
+                run_id,
+                command,
+                reply,
+            } => {
+                let Some(run_id) = run_id.or_else(|| self.current.clone()) else {
                     let _ = reply.send(CommandOutcome::Refused {
                         reason: "no run is open".into(),
                     });
@@ -455,6 +466,7 @@ impl Service {
         if changed || self.runs_read_at.elapsed() >= RUNS_EVERY {
             self.runs_read_at = std::time::Instant::now();
             moved |= self.run_list.read_live(&self.store).unwrap_or(false);
+            self.waiting.refresh(&self.store);
         }
         if moved {
             let _ = self.runs_tx.send(Arc::new(self.run_list.runs().to_vec()));

@@ -29,6 +29,7 @@ impl Core {
             finished_at: self.finished_at,
             summary: self.summary.clone(),
             now,
+            engine_gone_at: None,
             health,
             budget: self.plan.budget.map(|_| BudgetView {
                 cost: self.ceilings.cost.map(|c| (self.used_cost, c)),
@@ -119,6 +120,7 @@ impl Core {
             jobs: s.jobs.clone(),
             cached_from: s.cached_from.clone(),
             probe: s.service.last.clone(),
+            why: s.why.clone(),
         }
     }
 
