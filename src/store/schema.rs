@@ -407,7 +407,7 @@ pub fn migrate(conn: &mut Connection, keys: &AuditKeys) -> Result<(), StoreError
             .map_err(StoreError::from)
             .and_then(|()| match v {
                 5 => link_existing_events(&tx, keys),
-                10 => super::run_counts::backfill(&tx),
+                12 => super::run_counts::backfill(&tx),
                 _ => Ok(()),
             })
             .and_then(|()| {
@@ -687,6 +687,9 @@ mod tests {
              CREATE TRIGGER events_no_update BEFORE UPDATE ON events
                  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
              ALTER TABLE commands DROP COLUMN claimed_by;
+             DROP INDEX steps_waiting_on_someone;
+             DROP INDEX errors_budget_open;
+             DROP TABLE group_members;
              DROP INDEX runs_by_rev;
              ALTER TABLE runs DROP COLUMN steps_total;
              ALTER TABLE runs DROP COLUMN steps_done;
