@@ -10,8 +10,8 @@
 //!   cargo bench --bench history                  (200, 5,000 and 50,000 runs)
 //!   BATON_HISTORY_SIZES=200,2000 cargo bench --bench history
 //!
-//! With the default sizes it writes the "history" table into docs/performance.md
-//! (between its markers); other sizes only print it.
+//! It writes the "history" table, a column per size measured, into
+//! docs/performance.md (between its markers).
 #[path = "history/console.rs"]
 mod console;
 #[path = "history/store_gen.rs"]
@@ -30,9 +30,13 @@ fn baton() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_baton"))
 }
 
-/// Median wall time of `reps` runs of `cmd` (stdout to /dev/null); panics on failure
-/// unless `ok_codes` has the exit code.
-fn time_cmd(reps: usize, mut cmd: impl FnMut() -> Command) -> Duration {
+/// Median wall time of `reps` runs of `cmd` (stdout to /dev/null); `None` (and its
+/// error printed) when it fails, so that one failing command still leaves a table.
+fn time_cmd(reps: usize, cmd: impl FnMut() -> Command) -> Option<Duration> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| time_ok(reps, cmd))).ok()
+}
+
+fn time_ok(reps: usize, mut cmd: impl FnMut() -> Command) -> Duration {
     let mut times: Vec<Duration> = (0..reps)
         .map(|_| {
             let mut c = cmd();
@@ -64,15 +68,15 @@ struct Row {
     runs: usize,
     db_mib: f64,
     generated: Duration,
-    first_page: Duration,
-    runs_json: Duration,
-    metrics: Duration,
-    gc_dry: Duration,
-    verify: Duration,
-    cat: Duration,
-    verify_run: Duration,
-    show: Duration,
-    console: console::Measured,
+    first_page: Option<Duration>,
+    runs_json: Option<Duration>,
+    metrics: Option<Duration>,
+    gc_dry: Option<Duration>,
+    verify: Option<Duration>,
+    cat: Option<Duration>,
+    verify_run: Option<Duration>,
+    show: Option<Duration>,
+    console: Option<console::Measured>,
 }
 
 fn measure(db: &Path, runs: usize, generated: Duration) -> Row {
@@ -85,7 +89,7 @@ fn measure(db: &Path, runs: usize, generated: Duration) -> Row {
     };
     let reps = if runs >= 20_000 { 3 } else { 5 };
     let t = |args: &[&str]| time_cmd(reps, || baton_cmd(db, args));
-    let row = Row {
+    Row {
         runs,
         db_mib: std::fs::metadata(db).map(|m| m.len()).unwrap_or(0) as f64 / 1048576.0,
         generated,
@@ -101,12 +105,14 @@ fn measure(db: &Path, runs: usize, generated: Duration) -> Row {
         }),
         verify_run: t(&["audit", "verify", &newest]),
         show: t(&["show", &newest]),
-        console: console::measure(baton(), db),
-    };
-    row
+        console: std::panic::catch_unwind(|| console::measure(baton(), db)).ok(),
+    }
 }
 
-fn ms(d: Duration) -> String {
+fn ms(d: Option<Duration>) -> String {
+    let Some(d) = d else {
+        return "failed".into();
+    };
     let ms = d.as_secs_f64() * 1000.0;
     if ms >= 100.0 {
         format!("{ms:.0} ms")
@@ -142,24 +148,31 @@ fn table(rows: &[Row]) -> String {
     line("`gc --older-than 30d --dry-run`", &|r| ms(r.gc_dry));
     line("`audit verify`", &|r| ms(r.verify));
     line("`cat DB > /dev/null`", &|r| ms(r.cat));
-    line("`audit verify` / `cat`", &|r| {
-        format!("{:.1}×", r.verify.as_secs_f64() / r.cat.as_secs_f64())
+    line("`audit verify` / `cat`", &|r| match (r.verify, r.cat) {
+        (Some(v), Some(c)) => format!("{:.1}×", v.as_secs_f64() / c.as_secs_f64()),
+        _ => "–".into(),
     });
     line("`audit verify RUN`", &|r| ms(r.verify_run));
     line("`show RUN`", &|r| ms(r.show));
-    line("console: first full frame", &|r| ms(r.console.first_frame));
-    line("console: CPU idle (of a core)", &|r| {
-        format!("{:.1} %", r.console.idle_cpu * 100.0)
+    line("console: first full frame", &|r| {
+        ms(r.console.as_ref().map(|c| c.first_frame))
+    });
+    line("console: CPU idle (of a core)", &|r| match &r.console {
+        Some(c) => format!("{:.1} %", c.idle_cpu * 100.0),
+        None => "failed".into(),
     });
     for (name, k) in [
         ("tab switch", &console::KEY_TAB),
         ("`j` in Runs", &console::KEY_J),
         ("a filter character", &console::KEY_FILTER),
     ] {
-        line(&format!("console: {name}, median / p95"), &|r| {
-            let l = &r.console.keys[*k];
-            format!("{} / {}", ms(l.0), ms(l.1))
-        });
+        line(
+            &format!("console: {name}, median / p95"),
+            &|r| match &r.console {
+                Some(c) => format!("{} / {}", ms(Some(c.keys[*k].0)), ms(Some(c.keys[*k].1))),
+                None => "failed".into(),
+            },
+        );
     }
     s
 }
@@ -212,7 +225,5 @@ fn main() {
     }
     let t = table(&rows);
     println!("{t}");
-    if sizes == DEFAULT_SIZES {
-        write_doc(&t);
-    }
+    write_doc(&t);
 }

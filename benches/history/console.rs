@@ -27,7 +27,10 @@ struct Tmux {
 
 impl Tmux {
     fn start(baton: &Path, db: &Path) -> Tmux {
-        let socket = format!("baton-history-bench-{}", std::process::id());
+        // One server per launch: a server just killed may still hold its socket.
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let socket = format!("baton-history-bench-{}-{n}", std::process::id());
         let command = format!(
             "BATON_DB='{}' USER=bench exec '{}' tui",
             db.display(),
@@ -112,9 +115,9 @@ impl Drop for Tmux {
     }
 }
 
-/// The newest run (a `nightly-etl`) with its steps drawn.
+/// `baton tui` opens on the Runs tab: its title and the newest run's row drawn.
 fn full_frame(s: &str) -> bool {
-    s.contains("nightly-etl") && s.contains("report") && s.contains("transform")
+    s.contains("in the store") && s.contains("nightly-etl")
 }
 
 fn cpu_ticks(pid: i32) -> u64 {
@@ -150,14 +153,13 @@ pub fn measure(baton: &Path, db: &Path) -> Measured {
     std::thread::sleep(IDLE);
     let idle_cpu = (cpu_ticks(pid) - before) as f64 / hz / IDLE.as_secs_f64();
 
+    // From Runs to the DAG and back: ends on Runs, then down the list.
     let mut tab = Vec::new();
     for i in 0..PRESSES {
-        let (d, s) = t.press(if i % 2 == 0 { "5" } else { "1" }, &screen);
+        let (d, s) = t.press(if i % 2 == 0 { "1" } else { "5" }, &screen);
         tab.push(d);
         screen = s;
     }
-    // Now on the DAG tab: to Runs, then down the list.
-    (_, screen) = t.press("5", &screen);
     let mut j = Vec::new();
     for _ in 0..PRESSES {
         let (d, s) = t.press("j", &screen);
