@@ -22,6 +22,9 @@ pub struct RunsArgs {
     /// Only the runs in this state as readers show it (running, waiting, interrupted, succeeded, …)
     #[arg(long, value_name = "STATE", value_parser = parse_state)]
     pub state: Option<RunState>,
+    /// Only the N newest runs (of the workflow, with --workflow)
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
     #[command(flatten)]
     pub db: DbOpt,
 }
@@ -61,7 +64,12 @@ pub fn run(args: RunsArgs) -> i32 {
         Ok(s) => s,
         Err(e) => return fail(&e),
     };
-    let mut runs = match store.list_runs() {
+    // The first page alone is one index range (filtered, the whole list).
+    let listed = match (args.limit, &args.workflow, args.state) {
+        (Some(n), None, None) => store.newest_runs(n),
+        _ => store.list_runs(),
+    };
+    let mut runs = match listed {
         Ok(r) => r,
         Err(e) => return fail(&e),
     };
@@ -70,6 +78,9 @@ pub fn run(args: RunsArgs) -> i32 {
     }
     if let Some(state) = args.state {
         runs.retain(|r| r.state == state);
+    }
+    if let Some(n) = args.limit {
+        runs.truncate(n);
     }
     if args.json {
         let now = Timestamp::now();

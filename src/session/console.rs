@@ -7,6 +7,7 @@ use super::command::{self, Applied, Delivery};
 use super::follow::{Follow, empty_view};
 use super::host::Hosted;
 use super::prepare::Ready;
+use super::run_list::RunList;
 use crate::engine::driver::{CommandRequest, DriveOutcome};
 use crate::model::{Command, CommandOutcome, RunSummary, RunView};
 use crate::store::Store;
@@ -88,6 +89,8 @@ pub struct Service {
     back_tx: mpsc::UnboundedSender<Back>,
     back_rx: mpsc::UnboundedReceiver<Back>,
     data_version: i64,
+    /// The run list as last read (only what changed is read again).
+    run_list: RunList,
     runs_read_at: std::time::Instant,
     waiting: super::inbox::Feed,
     /// Opened with `--readonly`: the store read-only, every command and resume refused.
@@ -117,7 +120,9 @@ impl Service {
         params: Vec<(String, String)>,
         read_only: bool,
     ) -> Result<(Service, ConsoleLink), SessionError> {
-        let runs = store.list_runs()?;
+        let mut run_list = RunList::default();
+        run_list.read_changes(&store)?;
+        let runs = run_list.runs().to_vec();
         let (view_tx, view) = watch::channel(Arc::new(empty_view(
             "no runs yet: `baton run WORKFLOW` starts one",
         )));
@@ -143,6 +148,7 @@ impl Service {
             back_tx,
             back_rx,
             data_version,
+            run_list,
             read_only,
             runs_read_at: std::time::Instant::now(),
             waiting,
@@ -452,16 +458,18 @@ impl Service {
         let v = self.store.data_version().unwrap_or(self.data_version);
         let changed = v != self.data_version;
         self.data_version = v;
-        // Also every second without a write: an engine that dies writes nothing, and
-        // its runs must still turn `interrupted` on screen.
-        if (changed || self.runs_read_at.elapsed() >= RUNS_EVERY)
-            && let Ok(runs) = self.store.list_runs()
-        {
+        // What changed since the last read, and the runs still going (their counts
+        // move without their row changing); these also every second without a write:
+        // an engine that dies writes nothing, and its runs must still turn
+        // `interrupted` on screen.
+        let mut moved = changed && self.run_list.read_changes(&self.store).unwrap_or(false);
+        if changed || self.runs_read_at.elapsed() >= RUNS_EVERY {
             self.runs_read_at = std::time::Instant::now();
-            if **self.runs_tx.borrow() != runs {
-                let _ = self.runs_tx.send(Arc::new(runs));
-            }
+            moved |= self.run_list.read_live(&self.store).unwrap_or(false);
             self.waiting.refresh(&self.store);
+        }
+        if moved {
+            let _ = self.runs_tx.send(Arc::new(self.run_list.runs().to_vec()));
         }
         let following = self
             .current

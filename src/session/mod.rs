@@ -26,6 +26,7 @@ pub mod inbox;
 pub mod inspect;
 mod jobs;
 pub mod prepare;
+pub mod run_list;
 pub mod signing;
 
 use crate::model::RunState;

@@ -96,6 +96,7 @@ impl Store {
                 tx.execute(&format!("DELETE FROM {table} WHERE run_id = ?1"), [run_id])?;
             }
             tx.execute("DELETE FROM runs WHERE id = ?1", [run_id])?;
+            super::run_counts::mark_deleted(tx)?;
             let mut redacted_rows = Vec::new();
             for row in self.audit(run_id)? {
                 if row.action == audit::REDACTED {

@@ -163,8 +163,6 @@ impl Store {
     /// store keeps). Health and quality are `show`'s; queue depth and running, the
     /// steps queued and running now, only for a run a live engine drives.
     fn run_gauges(&self, runs: &[RunSummary], all: bool) -> Result<Vec<RunGauges>, StoreError> {
-        let tallies = self.tallies()?;
-        let none = super::query::Tally::default();
         let mut latest = HashSet::new();
         let mut out = Vec::new();
         for r in runs {
@@ -173,7 +171,7 @@ impl Store {
             if !(all || live || newest) {
                 continue;
             }
-            let t = tallies.get(&r.id).unwrap_or(&none);
+            let t = super::run_counts::tally(&self.conn, &r.id)?;
             let count = |pred: fn(StepState) -> bool| live.then(|| t.count(pred) as u64);
             let health = t.health();
             out.push(RunGauges {

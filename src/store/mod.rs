@@ -20,6 +20,7 @@ mod project;
 pub mod proof;
 mod query;
 mod rotate;
+mod run_counts;
 pub mod schema;
 pub mod slots;
 pub mod starter_seal;
@@ -35,7 +36,7 @@ pub use commands::{Claimed, LeaseOutcome, holder_alive, lease_holder_name};
 pub use delete::DeletedRun;
 pub use error::StoreError;
 pub use logtail::{CUT_LINE_MARKER, read_tail};
-pub use query::{RunRecord, raw_audit_rows};
+pub use query::{RunChanges, RunRecord, RunsCursor, raw_audit_rows};
 pub use rotate::Rotated;
 pub use verify::Sealed;
 
@@ -538,8 +539,8 @@ fn insert_run(
     seal: Option<&starter_seal::AccountKey>,
 ) -> Result<(), StoreError> {
     tx.prepare_cached(
-        "INSERT INTO runs (id, workflow, source_path, source_text, params_json, operator, state, started_at, key)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, (SELECT coalesce(max(key), 0) + 1 FROM runs))",
+        &format!("INSERT INTO runs (id, workflow, source_path, source_text, params_json, operator, state, started_at, key, rev)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, (SELECT coalesce(max(key), 0) + 1 FROM runs), {})", run_counts::NEXT_REV),
     )?
     .execute(params![
         run.id,

@@ -35,6 +35,9 @@ pub struct Projection<'a> {
     pub errors: Vec<ErrorOp<'a>>,
     /// In event order (rows get increasing ids).
     pub approvals: Vec<Approval<'a>>,
+    /// The batch records or closes errors, which the health a run's row keeps once it
+    /// has ended counts (as it does the steps): see [`super::run_counts`].
+    pub recount: bool,
 }
 
 /// Changes to the run's row.
@@ -366,6 +369,8 @@ pub fn fold<'a>(logs: &'a [AttemptLog], events: &'a [Event]) -> Projection<'a> {
             }
             _ => {}
         }
+        p.recount |= matches!(ev.kind, EventKind::ErrorRecorded { .. })
+            || history::errors_closed(&ev.kind).is_some();
         if let Some((step, ops)) = step_ops(ev) {
             let i = *step_at.entry(step).or_insert_with(|| {
                 p.steps.push((step, StepOps::default()));
@@ -499,6 +504,11 @@ pub fn write(conn: &Connection, run_id: &str, p: &Projection<'_>) -> Result<(), 
                 a.details.to_string()
             ])?;
         }
+    }
+    // The run's row changed, or what it keeps of an ended run may have: its counts
+    // (and its place in the change cursor) follow.
+    if state.is_some() || finished_at.is_some() || p.recount || !p.steps.is_empty() {
+        super::run_counts::write(conn, run_id, state.is_some() || finished_at.is_some())?;
     }
     Ok(())
 }

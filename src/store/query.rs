@@ -2,16 +2,31 @@
 //! are its replayed events (`session::inspect`), not queries.
 use super::audit::{self, AuditRow};
 use super::commands::holder_alive;
+use super::run_counts::Counts;
 use super::{SignaturesVerdict, Store, StoreError};
-use crate::model::health::{self, StepScore};
 use crate::model::liveness::{self, Lease, Liveness};
-use crate::model::{
-    ErrorKind, ErrorRecord, Event, Health, RunState, RunSummary, Severity, StepState, Timestamp,
-};
+use crate::model::{Event, RunState, RunSummary, StepState, Timestamp};
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
-use std::collections::BTreeMap;
 use std::path::PathBuf;
+
+/// Where a reader of the run list is: the store's change number and deletion count
+/// it last read (see [`Store::run_changes`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RunsCursor {
+    rev: i64,
+    deleted: i64,
+}
+
+/// What [`Store::run_changes`] read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunChanges {
+    /// `runs` is every run (else: those created or changed since the cursor).
+    pub full: bool,
+    /// Newest first.
+    pub runs: Vec<RunSummary>,
+    pub cursor: RunsCursor,
+}
 
 /// A run as recorded, with what resume needs to re-plan it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -39,45 +54,6 @@ impl RunRecord {
             state: self.state,
             driven_by: self.driven_by.clone(),
         }
-    }
-}
-
-/// One run's steps and open errors as the projection holds them: what `runs` and the
-/// metrics' gauges count and score (with `model::health`, as the core's view does).
-#[derive(Debug, Default)]
-pub(super) struct Tally {
-    /// (score, how many steps) per group of steps that score alike.
-    steps: Vec<(StepScore, usize)>,
-    /// (severity, how many) of the open error records.
-    open_errors: Vec<(Severity, usize)>,
-}
-
-impl Tally {
-    /// How many steps are in a state `pred` holds for.
-    pub(super) fn count(&self, pred: impl Fn(StepState) -> bool) -> usize {
-        self.steps
-            .iter()
-            .filter(|(s, _)| pred(s.state))
-            .map(|(_, n)| n)
-            .sum()
-    }
-
-    pub(super) fn health(&self) -> Health {
-        let scores = self
-            .steps
-            .iter()
-            .flat_map(|(score, n)| std::iter::repeat_n(*score, *n));
-        let errors: Vec<ErrorRecord> = self
-            .open_errors
-            .iter()
-            .flat_map(|(sev, n)| {
-                let rec = ErrorRecord::builder(ErrorKind::Storage, "")
-                    .severity(*sev)
-                    .build(Timestamp(0));
-                std::iter::repeat_n(rec, *n)
-            })
-            .collect();
-        health::compute(scores, &errors)
     }
 }
 
@@ -228,74 +204,103 @@ impl Store {
     /// Every run, newest first, with step counts and health; states as readers show
     /// them now (see [`liveness::liveness`]).
     pub fn list_runs(&self) -> Result<Vec<RunSummary>, StoreError> {
-        let mut tallies = self.tallies()?;
-        let r = (|| {
-            let now = Timestamp::now();
-            let mut st = self.conn.prepare_cached(
-                "SELECT id, workflow, state, operator, started_at, finished_at, l.holder, l.heartbeat_at
-                 FROM runs LEFT JOIN leases l ON l.run_id = runs.id
-                 ORDER BY started_at DESC, id DESC",
-            )?;
-            let mut rows = st.query([])?;
-            let mut out = Vec::new();
-            while let Some(r) = rows.next()? {
-                let id: String = r.get(0)?;
-                let t = tallies.remove(&id).unwrap_or_default();
-                let started_at = Timestamp(r.get(4)?);
-                let l = live(&r.get::<_, String>(2)?, r.get(6)?, r.get(7)?, now);
-                out.push(RunSummary {
-                    id,
-                    workflow: r.get(1)?,
-                    state: l.state,
-                    driven_by: l.driven_by,
-                    operator: r.get(3)?,
-                    started_at,
-                    finished_at: opt_ts(r.get(5)?),
-                    steps_total: t.count(|_| true),
-                    steps_done: t.count(StepState::is_final),
-                    health: Some(t.health().score),
-                });
-            }
-            Ok(out)
-        })();
+        let r = self.summaries("ORDER BY started_at DESC, id DESC", []);
+        self.ctx(r.map(|v| v.into_iter().map(|(s, _)| s).collect()))
+    }
+
+    /// The `n` newest runs, as [`Store::list_runs`] lists them (one index range).
+    pub fn newest_runs(&self, n: usize) -> Result<Vec<RunSummary>, StoreError> {
+        let r = self.summaries(
+            "ORDER BY started_at DESC, id DESC LIMIT ?1",
+            [i64::try_from(n).unwrap_or(i64::MAX)],
+        );
+        self.ctx(r.map(|v| v.into_iter().map(|(s, _)| s).collect()))
+    }
+
+    /// The runs among `ids` (those still in the store), as [`Store::list_runs`] lists
+    /// them: what a reader holding a list reads again of the runs still going.
+    pub fn runs_by_id(&self, ids: &[&str]) -> Result<Vec<RunSummary>, StoreError> {
+        let mut out = Vec::new();
+        for id in ids {
+            let r = self.summaries("WHERE id = ?1", [id]);
+            out.extend(self.ctx(r)?.into_iter().map(|(s, _)| s));
+        }
+        Ok(out)
+    }
+
+    /// What changed in the run list since `since` (`None`: everything): the runs
+    /// created or changed since (newest first), or every run when `full` (the first
+    /// read, or a run was deleted since); and the cursor to ask with next time. Reads
+    /// the changed rows only (`runs_by_rev`), never every run.
+    pub fn run_changes(&self, since: Option<RunsCursor>) -> Result<RunChanges, StoreError> {
+        let r = super::in_read_snapshot(&self.conn, |c| {
+            let rev: i64 = c
+                .prepare_cached("SELECT coalesce(max(rev), 0) FROM runs")?
+                .query_row([], |r| r.get(0))?;
+            let deleted: i64 = c
+                .prepare_cached("SELECT CAST(value AS INTEGER) FROM meta WHERE key = ?1")?
+                .query_row([super::run_counts::DELETED_KEY], |r| r.get(0))
+                .optional()?
+                .unwrap_or(0);
+            let cursor = RunsCursor { rev, deleted };
+            let full = since.is_none_or(|s| s.deleted != deleted);
+            let mut runs = match since {
+                Some(s) if !full => self.summaries("WHERE rev > ?1", [s.rev])?,
+                _ => self.summaries("", [])?,
+            };
+            runs.sort_by(|a, b| (b.0.started_at, &b.0.id).cmp(&(a.0.started_at, &a.0.id)));
+            Ok(RunChanges {
+                full,
+                runs: runs.into_iter().map(|(s, _)| s).collect(),
+                cursor,
+            })
+        });
         self.ctx(r)
     }
 
-    /// Each run's steps and open errors as the projection holds them (see [`Tally`]):
-    /// a few grouped scans for every run at once.
-    pub(super) fn tallies(&self) -> Result<BTreeMap<String, Tally>, StoreError> {
-        let r = (|| {
-            let mut out: BTreeMap<String, Tally> = BTreeMap::new();
-            let mut st = self.conn.prepare_cached(
-                "SELECT run_id, state, attempts > 1, timed_out, count(*) FROM steps
-                 GROUP BY run_id, state, attempts > 1, timed_out",
-            )?;
-            let mut rows = st.query([])?;
-            while let Some(r) = rows.next()? {
-                let run: String = r.get(0)?;
-                let retried: bool = r.get(2)?;
-                // Only "more than one" matters to the score, so 2 stands for any retry.
-                let score = StepScore {
-                    state: parse_step_state(&r.get::<_, String>(1)?),
-                    attempts: if retried { 2 } else { 1 },
-                    timed_out: r.get(3)?,
-                };
-                let n = r.get::<_, i64>(4)? as usize;
-                out.entry(run).or_default().steps.push((score, n));
-            }
-            let mut st = self.conn.prepare_cached(
-                "SELECT run_id, severity, count(*) FROM errors WHERE open = 1 GROUP BY run_id, severity",
-            )?;
-            let mut rows = st.query([])?;
-            while let Some(r) = rows.next()? {
-                let run: String = r.get(0)?;
-                let sev: Severity = serde_json::from_value(serde_json::Value::String(r.get(1)?))?;
-                let n = r.get::<_, i64>(2)? as usize;
-                out.entry(run).or_default().open_errors.push((sev, n));
-            }
-            Ok(out)
-        })();
-        self.ctx(r)
+    /// Run summaries from `runs` (with their leases) under `tail` (a WHERE and ORDER
+    /// BY), with their `rev`. A run that goes on has no counts on its row: its own
+    /// steps are counted (an index range).
+    fn summaries(
+        &self,
+        tail: &str,
+        p: impl rusqlite::Params,
+    ) -> Result<Vec<(RunSummary, i64)>, StoreError> {
+        let now = Timestamp::now();
+        let mut st = self.conn.prepare_cached(&format!(
+            "SELECT id, workflow, state, operator, started_at, finished_at, l.holder,
+                    l.heartbeat_at, steps_total, steps_done, health, rev
+             FROM runs LEFT JOIN leases l ON l.run_id = runs.id {tail}"
+        ))?;
+        let mut rows = st.query(p)?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let id: String = r.get(0)?;
+            let kept: (Option<i64>, Option<i64>, Option<f64>) = (r.get(8)?, r.get(9)?, r.get(10)?);
+            let c = match kept {
+                (Some(total), Some(done), Some(health)) => Counts {
+                    total: total as usize,
+                    done: done as usize,
+                    health,
+                },
+                _ => super::run_counts::tally(&self.conn, &id)?.counts(),
+            };
+            let l = live(&r.get::<_, String>(2)?, r.get(6)?, r.get(7)?, now);
+            let summary = RunSummary {
+                id,
+                workflow: r.get(1)?,
+                state: l.state,
+                driven_by: l.driven_by,
+                operator: r.get(3)?,
+                started_at: Timestamp(r.get(4)?),
+                finished_at: opt_ts(r.get(5)?),
+                steps_total: c.total,
+                steps_done: c.done,
+                health: Some(c.health),
+            };
+            out.push((summary, r.get(11)?));
+        }
+        Ok(out)
     }
 
     /// The current state of one step, `None` if the run never mentioned it.

@@ -40,6 +40,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "concurrency groups: which runs of a group hold it and which wait",
         CONCURRENCY_GROUPS,
     ),
+    (
+        12,
+        "a finished run's step counts and health on its row; a change cursor on runs",
+        RUN_COUNTS,
+    ),
 ];
 
 /// `baton inbox` and the console's Waiting tab ask which runs have something waiting
@@ -110,6 +115,24 @@ CREATE TABLE run_seals (
     head_seq INTEGER,
     head     BLOB
 );
+"#;
+
+/// What `runs`, the console's run list, metrics and `gc` read of each run, kept on its
+/// row so that listing runs reads one row per run (no scan of every run's steps):
+/// - `steps_total`, `steps_done`, `health`: written by the projection when the run
+///   ends (and again if a finished run's steps or errors change); NULL while it goes
+///   on, when readers count its steps live;
+/// - `rev`: the store's change counter when the row last changed (created, state,
+///   counts): the console reads the rows above the last `rev` it saw (`runs_by_rev`).
+///
+/// Finished runs recorded before are counted once, here (`backfill_run_counts`).
+const RUN_COUNTS: &str = r#"
+ALTER TABLE runs ADD COLUMN steps_total INTEGER;
+ALTER TABLE runs ADD COLUMN steps_done INTEGER;
+ALTER TABLE runs ADD COLUMN health REAL;
+ALTER TABLE runs ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;
+UPDATE runs SET rev = key;
+CREATE INDEX runs_by_rev ON runs(rev);
 "#;
 
 /// Nothing changes in the tables: command rows now name a proof file (`store::proof`)
@@ -384,6 +407,7 @@ pub fn migrate(conn: &mut Connection, keys: &AuditKeys) -> Result<(), StoreError
             .map_err(StoreError::from)
             .and_then(|()| match v {
                 5 => link_existing_events(&tx, keys),
+                12 => super::run_counts::backfill(&tx),
                 _ => Ok(()),
             })
             .and_then(|()| {
@@ -663,6 +687,14 @@ mod tests {
              CREATE TRIGGER events_no_update BEFORE UPDATE ON events
                  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
              ALTER TABLE commands DROP COLUMN claimed_by;
+             DROP INDEX steps_waiting_on_someone;
+             DROP INDEX errors_budget_open;
+             DROP TABLE group_members;
+             DROP INDEX runs_by_rev;
+             ALTER TABLE runs DROP COLUMN steps_total;
+             ALTER TABLE runs DROP COLUMN steps_done;
+             ALTER TABLE runs DROP COLUMN health;
+             ALTER TABLE runs DROP COLUMN rev;
              DELETE FROM migrations WHERE version >= 5;
              UPDATE meta SET value = '{}:{}' WHERE key = 'audit_head';
              PRAGMA user_version = 4;",

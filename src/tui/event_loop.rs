@@ -125,7 +125,7 @@ where
 {
     let mut view: Arc<RunView> = link.view.borrow_and_update().clone();
     ui.wall_clock = config.time == crate::config::TimeDisplay::Clock;
-    ui.runs = link.runs.borrow_and_update().clone();
+    ui.set_runs(link.runs.borrow_and_update().clone());
     ui.driven = link.driven.borrow_and_update().clone();
     ui.waiting = link.waiting.borrow_and_update().clone();
     let mut waiting_open = true;
@@ -225,7 +225,7 @@ where
                 },
                 r = link.runs.changed(), if runs_open => match r {
                     Ok(()) => {
-                        ui.runs = link.runs.borrow_and_update().clone();
+                        ui.set_runs(link.runs.borrow_and_update().clone());
         ui.driven = link.driven.borrow_and_update().clone();
                         dirty = true;
                     }

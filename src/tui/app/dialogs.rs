@@ -170,7 +170,7 @@ pub(super) fn confirm_dialog(ui: &mut UiState, action: Action) -> Vec<Request> {
         ConfirmWhat::DeleteRun => match runs.into_iter().next() {
             Some(id) => {
                 ui.pending += 1;
-                let short = short_id(&id, &ui.runs).to_string();
+                let short = short_id(&id, &ui.run_ids).to_string();
                 toast(ui, format!("… deleting run {short}"), true);
                 vec![Request::DeleteRun(id)]
             }

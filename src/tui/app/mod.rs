@@ -30,7 +30,7 @@ pub use dialogs::{
 pub use log::{LogState, search_from, show_match};
 pub use mark::MarkDialog;
 pub use notices::DecisionNotice;
-pub use runs::{RunsSort, run_matches, runs_filter_problem, short_id};
+pub use runs::{RunIds, RunsSort, run_matches, runs_filter_problem, short_id};
 pub use state::{
     LIST_MODE_ABOVE, Overlay, TOAST_ERROR_FOR, TOAST_OK_FOR, Toast, UiState, run_is_live,
 };

@@ -63,15 +63,36 @@ pub fn runs_filter_problem(filter: &str) -> Option<String> {
     })
 }
 
+/// The listed runs' ids in order: where [`short_id`] finds the ids nearest an id
+/// (the longest prefix an id shares with any other is shared with a neighbour in
+/// order), so a row's short id costs a binary search, not a pass over every run.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct RunIds(Vec<String>);
+
+impl RunIds {
+    pub fn of(runs: &[RunSummary]) -> RunIds {
+        let mut ids: Vec<String> = runs.iter().map(|r| r.id.clone()).collect();
+        ids.sort_unstable();
+        RunIds(ids)
+    }
+}
+
 /// The run id as a person reads and types it: its first 8 characters, or more where
 /// another listed run starts the same (runs started within a second share their first
 /// 8), so that what the console shows is a prefix `baton` accepts.
-pub fn short_id<'a>(id: &'a str, runs: &[RunSummary]) -> &'a str {
-    let shared = runs
-        .iter()
-        .filter(|r| r.id != id)
-        .map(|r| {
-            r.id.chars()
+pub fn short_id<'a>(id: &'a str, listed: &RunIds) -> &'a str {
+    let ids = &listed.0;
+    let (before, after) = match ids.binary_search_by(|x| x.as_str().cmp(id)) {
+        Ok(i) => (i.checked_sub(1), i + 1),
+        Err(i) => (i.checked_sub(1), i),
+    };
+    let shared = [before, Some(after)]
+        .into_iter()
+        .flatten()
+        .filter_map(|i| ids.get(i))
+        .map(|other| {
+            other
+                .chars()
                 .zip(id.chars())
                 .take_while(|(a, b)| a == b)
                 .count()
@@ -85,6 +106,12 @@ pub fn short_id<'a>(id: &'a str, runs: &[RunSummary]) -> &'a str {
 }
 
 impl UiState {
+    /// The store's runs as the session published them, and their ids in order.
+    pub fn set_runs(&mut self, runs: std::sync::Arc<Vec<RunSummary>>) {
+        self.run_ids = RunIds::of(&runs);
+        self.runs = runs;
+    }
+
     /// The Runs tab's lines: indices into `runs`, filtered and sorted (`now` ends the
     /// runs still going, for the duration order).
     pub fn visible_runs(&self, now: Timestamp) -> Vec<usize> {
@@ -138,7 +165,7 @@ pub(super) fn runs_tab(ui: &mut UiState, view: &RunView, action: Action) -> Vec<
             ui,
             format!(
                 "✘ this console drives run {}: quit or cancel it first",
-                short_id(&r.id, &ui.runs)
+                short_id(&r.id, &ui.run_ids)
             ),
             false,
         ),
@@ -158,7 +185,7 @@ pub(super) fn runs_tab(ui: &mut UiState, view: &RunView, action: Action) -> Vec<
             return vec![Request::OpenRun(r.id)];
         }
         (Action::Resume, Some(r)) if r.state == RunState::Interrupted => {
-            let short = short_id(&r.id, &ui.runs).to_string();
+            let short = short_id(&r.id, &ui.run_ids).to_string();
             toast(ui, format!("… resuming run {short}"), true);
             return vec![Request::Resume(r.id)];
         }
@@ -166,7 +193,7 @@ pub(super) fn runs_tab(ui: &mut UiState, view: &RunView, action: Action) -> Vec<
             ui,
             format!(
                 "✘ run {} is {}: only an interrupted run can be resumed",
-                short_id(&r.id, &ui.runs),
+                short_id(&r.id, &ui.run_ids),
                 r.state
             ),
             false,

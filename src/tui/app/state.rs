@@ -41,8 +41,11 @@ pub struct UiState {
     /// Who commands are sent as (the OS account running baton, see `session::identity`).
     pub operator: String,
     pub tab: Tab,
-    /// The store's runs, for the Runs tab (kept current by the event loop).
+    /// The store's runs, for the Runs tab (kept current by the event loop through
+    /// [`UiState::set_runs`], with `run_ids`).
     pub runs: Arc<Vec<RunSummary>>,
+    /// `runs`' ids in order, for short ids.
+    pub run_ids: super::runs::RunIds,
     /// Wall clock for elapsed times and countdowns between view updates; `view.now` if unset.
     pub now: Option<Timestamp>,
     /// `Some(true)`: list, `Some(false)`: graph; `None`: by size.

@@ -11,12 +11,14 @@ fn a_short_id_is_long_enough_to_tell_listed_runs_apart() {
     runs[0].id = "01M83P57AAAAAAAAAAAAAAAAAA".into();
     runs[1].id = "01M83P57ABBBBBBBBBBBBBBBBB".into();
     runs[2].id = "01M83Q00CCCCCCCCCCCCCCCCCC".into();
-    assert_eq!(short_id(&runs[0].id, &runs), "01M83P57AA");
-    assert_eq!(short_id(&runs[1].id, &runs), "01M83P57AB");
-    assert_eq!(short_id(&runs[2].id, &runs), "01M83Q00");
-    // Not listed (or nothing listed): 8 characters.
-    assert_eq!(short_id("01M83P57ZZZ", &[]), "01M83P57");
-    assert_eq!(short_id("short", &runs), "short");
+    let ids = RunIds::of(&runs);
+    assert_eq!(short_id(&runs[0].id, &ids), "01M83P57AA");
+    assert_eq!(short_id(&runs[1].id, &ids), "01M83P57AB");
+    assert_eq!(short_id(&runs[2].id, &ids), "01M83Q00");
+    // Not listed (or nothing listed): as long as its nearest listed id needs.
+    assert_eq!(short_id("01M83P57ZZZ", &RunIds::default()), "01M83P57");
+    assert_eq!(short_id("01M83P57ZZZ", &ids), "01M83P57Z");
+    assert_eq!(short_id("short", &ids), "short");
 }
 use crate::tui::fixtures;
 use crossterm::event::{KeyCode, KeyModifiers};
@@ -34,7 +36,7 @@ fn typed(ui: &mut UiState, v: &RunView, s: &str) {
 fn runs_ui() -> (RunView, UiState) {
     let v = fixtures::release();
     let mut ui = UiState::new("alice");
-    ui.runs = Arc::new(fixtures::runs());
+    ui.set_runs(Arc::new(fixtures::runs()));
     update(&mut ui, &v, Action::GoTab(Tab::Runs));
     (v, ui)
 }
@@ -400,7 +402,7 @@ fn errors_tab_retries_the_failed_step_and_refuses_a_succeeded_one() {
 fn runs_tab_opens_and_resumes_only_interrupted_runs() {
     let v = fixtures::release();
     let mut ui = UiState::new("alice");
-    ui.runs = Arc::new(fixtures::runs());
+    ui.set_runs(Arc::new(fixtures::runs()));
     ui.tab = Tab::Runs;
     assert!(
         update(&mut ui, &v, Action::Resume).is_empty(),
@@ -579,7 +581,7 @@ fn attempts_are_chosen_with_brackets_and_an_error_opens_its_own() {
 fn y_copies_the_selection_of_each_tab() {
     let v = fixtures::release();
     let mut ui = UiState::new("alice");
-    ui.runs = Arc::new(fixtures::runs());
+    ui.set_runs(Arc::new(fixtures::runs()));
     let copied = |ui: &mut UiState| match update(ui, &v, Action::Copy).as_slice() {
         [Request::Copy(t)] => t.clone(),
         other => panic!("{other:?}"),

@@ -63,7 +63,7 @@ fn dispatch(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
         }
         Action::Deleted { run_id, result } => {
             ui.pending = ui.pending.saturating_sub(1);
-            let short = short_id(&run_id, &ui.runs);
+            let short = short_id(&run_id, &ui.run_ids);
             match result {
                 Ok(message) => toast(ui, format!("✔ deleted run {short}: {message}"), true),
                 Err(e) => toast(ui, format!("✘ delete {short}: {e}"), false),
@@ -71,7 +71,7 @@ fn dispatch(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
             return Vec::new();
         }
         Action::Resumed { run_id, result } => {
-            let short = short_id(&run_id, &ui.runs);
+            let short = short_id(&run_id, &ui.run_ids);
             match result {
                 Ok(()) => {
                     // The service opens the resumed run: show it on its DAG, following.

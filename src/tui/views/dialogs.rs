@@ -41,7 +41,7 @@ pub fn gate(
             l.push(Line::from(styled(
                 format!(
                     "run {} ({}, {}) · who: {}",
-                    crate::tui::app::short_id(&w.run_id, &ui.runs),
+                    crate::tui::app::short_id(&w.run_id, &ui.run_ids),
                     w.workflow,
                     w.run_state,
                     w.who()
@@ -149,9 +149,10 @@ pub fn confirm(
     area: Rect,
     d: &ConfirmDialog,
     runs: &[crate::model::RunSummary],
+    ids: &crate::tui::app::RunIds,
     theme: &Theme,
 ) {
-    let short = |id: &str| crate::tui::app::short_id(id, runs).to_string();
+    let short = |id: &str| crate::tui::app::short_id(id, ids).to_string();
     // A run named with its workflow: a short id alone is hard to tell from its neighbours.
     let named = |id: &str| match runs.iter().find(|r| r.id == id) {
         Some(r) => format!("{} ({})", short(id), r.workflow),

@@ -65,7 +65,7 @@ pub fn render(
         styled(" ◆ ", theme.accent),
         styled(view.workflow.clone(), theme.title),
         styled(if narrow { "  " } else { "  run " }, theme.dim),
-        styled(short_id(&view.run_id, &ui.runs).to_string(), theme.base),
+        styled(short_id(&view.run_id, &ui.run_ids).to_string(), theme.base),
         Span::raw("  "),
         styled(
             format!("{} {}", run_state_glyph(view.state), view.state),

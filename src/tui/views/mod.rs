@@ -81,7 +81,7 @@ pub fn render(frame: &mut Frame, view: &RunView, ui: &UiState, config: &ConsoleC
     match &ui.dialog {
         Some(Dialog::Gate(d)) => dialogs::gate(frame, area, view, ui, d, theme, keys),
         Some(Dialog::Budget(d)) => dialogs::budget(frame, area, ui, d, theme),
-        Some(Dialog::Confirm(d)) => dialogs::confirm(frame, area, d, &ui.runs, theme),
+        Some(Dialog::Confirm(d)) => dialogs::confirm(frame, area, d, &ui.runs, &ui.run_ids, theme),
         Some(Dialog::Mark(d)) => desk_dialogs::mark(frame, area, d, theme, keys),
         Some(Dialog::Refused(text)) => desk_dialogs::refused(frame, area, text, theme),
         None => {}

@@ -35,7 +35,7 @@ pub fn render(frame: &mut Frame, area: Rect, ui: &UiState, theme: &Theme) {
             "{}  {} {}",
             ui.wall(n.at, now),
             n.workflow,
-            crate::tui::app::short_id(&n.run_id, &ui.runs)
+            crate::tui::app::short_id(&n.run_id, &ui.run_ids)
         );
         lines.push(Line::from(styled(head, theme.dim)));
         for l in wrap_text(&n.text(), width.saturating_sub(2)) {

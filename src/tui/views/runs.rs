@@ -80,7 +80,7 @@ pub fn render(
         );
         let head = format!(
             "{cur} {:8}  {:16} ",
-            short_id(&r.id, &ui.runs),
+            short_id(&r.id, &ui.run_ids),
             fit(&r.workflow, 16)
         );
         let line = if i == sel {

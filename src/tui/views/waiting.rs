@@ -68,7 +68,7 @@ pub fn render(
         let text = format!(
             "{mark} {} {:8} {} {} {:6} {:4} {}",
             pad(&left(w, now), 11),
-            short_id(&w.run_id, &ui.runs),
+            short_id(&w.run_id, &ui.run_ids),
             pad(&fit(&w.workflow, 13), 13),
             pad(&fit(&w.step, 15), 15),
             w.kind.as_str(),
@@ -123,10 +123,10 @@ fn render_detail(
     let run = match w.run_state {
         RunState::Interrupted => format!(
             "{} {} · interrupted: deciding makes this console its engine",
-            short_id(&w.run_id, &ui.runs),
+            short_id(&w.run_id, &ui.run_ids),
             w.workflow
         ),
-        s => format!("{} {} · {s}", short_id(&w.run_id, &ui.runs), w.workflow),
+        s => format!("{} {} · {s}", short_id(&w.run_id, &ui.run_ids), w.workflow),
     };
     lines.push(kv("run", 9, styled(run, theme.base), theme));
     lines.push(kv("who", 9, styled(w.who(), theme.base), theme));

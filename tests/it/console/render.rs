@@ -16,7 +16,7 @@ type Setup = fn() -> (RunView, UiState);
 
 fn ui() -> UiState {
     let mut ui = UiState::new("carol");
-    ui.runs = Arc::new(fixtures::runs());
+    ui.set_runs(Arc::new(fixtures::runs()));
     // Wall-clock times in UTC, whatever the machine's zone.
     ui.utc_offset = chrono::FixedOffset::east_opt(0);
     ui
