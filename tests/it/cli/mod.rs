@@ -1,6 +1,7 @@
 //! The real binary's commands: run, validate/plan/tools, completions, config, metrics, notify.
 mod completions;
 mod config;
+mod gate_inputs;
 mod metrics_export;
 mod notify;
 mod run_headless;
