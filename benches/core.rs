@@ -20,6 +20,7 @@ fn noop_plan(n: usize) -> Arc<Plan> {
             with: BTreeMap::new(),
             env: BTreeMap::new(),
             when: Trigger::AllSuccess,
+            allow_failure: false,
             timeout: None,
             retry: RetryPolicy::default(),
             pool: None,
@@ -63,6 +64,7 @@ fn noop_plan(n: usize) -> Arc<Plan> {
         dependants,
         steps,
         approvals: None,
+        concurrency: None,
     })
 }
 

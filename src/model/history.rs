@@ -547,6 +547,7 @@ pub fn step_duration(
         | S::Succeeded
         | S::Failed
         | S::Skipped
+        | S::UpstreamFailed
         | S::Rejected
         | S::Cancelled
         | S::Interrupted

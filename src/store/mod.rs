@@ -21,8 +21,10 @@ pub mod proof;
 mod query;
 mod rotate;
 pub mod schema;
+pub mod slots;
 pub mod starter_seal;
 mod verify;
+mod waiting;
 pub mod wake;
 pub mod witness;
 

@@ -76,6 +76,13 @@ impl Core {
                 self.cfg.auto_approve = *auto_approve;
             }
             EventKind::RunStateChanged { state, .. } => {
+                // Queued for its concurrency group until it runs or ends; an engine
+                // stopping meanwhile leaves it queued.
+                self.queued = match state {
+                    RunState::Queued => true,
+                    RunState::Interrupted => self.queued,
+                    _ => false,
+                };
                 if state.is_final() {
                     self.decided = Some(*state);
                     self.budget_gate = None;
@@ -97,9 +104,11 @@ impl Core {
                 step,
                 state,
                 attempt,
-                ..
+                reason,
             } => {
                 if let Some(i) = idx(self, step) {
+                    let not_run = matches!(state, StepState::Skipped | StepState::UpstreamFailed);
+                    self.steps[i].why = reason.clone().filter(|_| not_run);
                     if self.passes_signed_gate_unapproved(i, *state) {
                         self.passage_unsigned = Some((ev.seq, step.clone()));
                     }
@@ -553,9 +562,11 @@ impl Core {
                 for k in 0..self.dependants[i].len() {
                     let d = self.dependants[i][k];
                     self.steps[d].unsettled_needs -= 1;
-                    if self.steps[d].unsettled_needs == 0
-                        && self.steps[d].state == StepState::Pending
-                    {
+                    // A rule that one need can decide looks at once (`one_failed`
+                    // fires on the first failure); others when every need settled.
+                    let look = self.steps[d].unsettled_needs == 0
+                        || self.plan.steps[d].when.decides_early(new.satisfies_needs());
+                    if look && self.steps[d].state == StepState::Pending {
                         self.to_eval.push_back(d);
                     }
                 }

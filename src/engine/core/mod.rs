@@ -11,6 +11,8 @@ mod eventlog;
 mod view;
 
 #[cfg(test)]
+mod admission_tests;
+#[cfg(test)]
 mod allowed_tests;
 #[cfg(test)]
 mod gate_tests;
@@ -20,6 +22,8 @@ mod inputs_tests;
 mod proptests;
 #[cfg(test)]
 mod replay_tests;
+#[cfg(test)]
+mod rules_tests;
 #[cfg(test)]
 mod service_tests;
 #[cfg(test)]
@@ -62,10 +66,26 @@ pub struct RunConfig {
     pub no_cache: bool,
 }
 
+/// How a new run opens (`Core::start_as`), as its concurrency group decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Opening {
+    /// Nothing stands in its way: it runs.
+    Run,
+    /// Its group is busy: it waits, `queued`, recorded with `reason`.
+    Queue { reason: String },
+    /// Its group is busy and it skips: it ends `skipped`, recorded with `reason`.
+    Skip { reason: String },
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Input {
     /// The driver calls this at `next_wakeup()` (any input also fires due timers).
     Tick,
+    /// A queued run's concurrency group is free and the store gave it to this run
+    /// (`store::slots`): the run starts. `reason` is recorded with the transition.
+    Admitted {
+        reason: String,
+    },
     ProcessStarted {
         step: usize,
         attempt: u32,
@@ -355,6 +375,8 @@ struct StepRt {
     gate: GateRt,
     open_errors: Vec<usize>,
     last_error: Option<usize>,
+    /// Why it is skipped or upstream_failed (the reason recorded with that state).
+    why: Option<String>,
 }
 
 /// A service's probing in its current attempt. Its timers and counts are the core's
@@ -407,6 +429,8 @@ struct BudgetGate {
     step: Option<String>,
 }
 
+/// Cloned only to ask what a resumed copy would accept (`session::inspect`).
+#[derive(Clone)]
 pub struct Core {
     plan: Arc<Plan>,
     cfg: RunConfig,
@@ -421,7 +445,7 @@ pub struct Core {
 
     steps: Vec<StepRt>,
     events: eventlog::EventLog,
-    counts: [usize; 15],
+    counts: [usize; 16],
     unsettled: usize,
     lanes: Vec<Lane>,
     next_ticket: u64,
@@ -447,6 +471,9 @@ pub struct Core {
     deadline: Option<Timestamp>,
     finished: bool,
     cancel_requested: bool,
+    /// Waiting for its concurrency group (`RunState::Queued`, kept across an
+    /// interruption): nothing is scheduled until `Input::Admitted`.
+    queued: bool,
     compensation_ran: bool,
     /// Some step has a `compensate` command (a saga): what a failure suggests depends
     /// on it, and most runs need not look further.
@@ -523,6 +550,7 @@ impl Core {
                 gate: GateRt::default(),
                 open_errors: Vec::new(),
                 last_error: None,
+                why: None,
             })
             .collect();
         let mut lanes = vec![Lane {
@@ -539,7 +567,7 @@ impl Core {
                 bucket: p.rate.map(|r| Bucket::new(r, p.burst)),
             });
         }
-        let mut counts = [0; 15];
+        let mut counts = [0; 16];
         counts[si(StepState::Pending)] = n;
         let masker = Masker::new(cfg.secret_values.iter().cloned());
         let run_env = resolve_run_env(&plan, &cfg);
@@ -580,6 +608,7 @@ impl Core {
             deadline: None,
             finished: false,
             cancel_requested: false,
+            queued: false,
             compensation_ran: false,
             saga: plan.steps.iter().any(|s| s.compensate.is_some()),
             ceilings: plan.budget.unwrap_or_default(),
@@ -651,6 +680,11 @@ impl Core {
     /// The sequence number of the latest event applied (0 before the first).
     pub fn last_seq(&self) -> u64 {
         self.events.last().map_or(0, |e| e.seq)
+    }
+
+    /// When the latest event applied was recorded (`None` before the first).
+    pub fn last_event_at(&self) -> Option<Timestamp> {
+        self.events.last().map(|e| e.at)
     }
 
     /// Every event so far (unit tests only: elsewhere the store holds the history).

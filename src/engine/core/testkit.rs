@@ -31,6 +31,7 @@ pub fn plan() -> PlanBuilder {
             layers: Vec::new(),
             dependants: Vec::new(),
             approvals: None,
+            concurrency: None,
         },
     }
 }
@@ -73,6 +74,7 @@ impl PlanBuilder {
             with: BTreeMap::new(),
             env: BTreeMap::new(),
             when: Trigger::AllSuccess,
+            allow_failure: false,
             timeout: None,
             retry: RetryPolicy::default(),
             pool: None,

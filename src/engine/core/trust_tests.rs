@@ -89,7 +89,7 @@ fn mark_cannot_pass_a_gate_that_was_not_approved() {
     });
     assert!(o.is_accepted());
     assert!(refused(&sim.cmd(mark(StepState::Succeeded))).contains("not approved"));
-    assert_eq!(sim.state("after"), StepState::Skipped);
+    assert_eq!(sim.state("after"), StepState::UpstreamFailed);
 }
 
 #[test]

@@ -29,6 +29,7 @@ impl Core {
             finished_at: self.finished_at,
             summary: self.summary.clone(),
             now,
+            engine_gone_at: None,
             health,
             budget: self.plan.budget.map(|_| BudgetView {
                 cost: self.ceilings.cost.map(|c| (self.used_cost, c)),
@@ -125,6 +126,7 @@ impl Core {
                 .clone()
                 .filter(|_| s.gate.approved.is_some())
                 .unwrap_or_default(),
+            why: s.why.clone(),
         }
     }
 

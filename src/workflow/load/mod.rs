@@ -13,11 +13,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod concurrency;
 mod defaults;
 mod gates;
 mod limits;
 mod params;
 mod resolve;
+mod rules;
 mod steps;
 mod templates;
 mod values;
@@ -39,6 +41,7 @@ const TOP_FIELDS: &[&str] = &[
     "notify",
     "tools",
     "approvals",
+    "concurrency",
     "step",
 ];
 
@@ -121,7 +124,7 @@ struct RawStep<'n> {
     uses: Option<(&'n str, Span)>,
     with: Option<(Vec<TextEntry<'n>>, Span)>,
     env: Vec<TextEntry<'n>>,
-    when: Trigger,
+    rules: rules::RawRules,
     timeout: Option<Duration>,
     retry: RetryPolicy,
     pool: Option<(&'n str, Span)>,
@@ -226,6 +229,7 @@ impl<'r, 's> Loader<'r, 's> {
         let pools = get(top, "pools").map(|n| self.pools(n)).unwrap_or_default();
         let tools = get(top, "tools").map(|n| self.tools(n)).unwrap_or_default();
         let approvals = get(top, "approvals").and_then(|n| self.approvals(n, &base_dir));
+        let concurrency = get(top, "concurrency").and_then(|n| self.concurrency(n, &params));
 
         let raw_steps = match get_entry(top, "step") {
             None => {
@@ -341,6 +345,7 @@ impl<'r, 's> Loader<'r, 's> {
             notify,
             tools,
             approvals,
+            concurrency,
             steps,
             layers: g.layers,
             dependants,

@@ -1,7 +1,9 @@
 //! The real binary's commands: run, validate/plan/tools, completions, config, metrics, notify.
 mod completions;
 mod config;
+mod dead_engine;
 mod gate_inputs;
+mod inbox;
 mod metrics_export;
 mod notify;
 mod run_headless;

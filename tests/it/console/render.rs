@@ -226,6 +226,37 @@ fn scenarios() -> Vec<(&'static str, Setup)> {
             typed(&v, &mut u, "ship it");
             (v, u)
         }),
+        ("approve_dialog_inputs", || {
+            let mut v = fixtures::release();
+            let input = |name: &str, ty: &str, values: &[&str], default: Option<&str>| {
+                baton::model::InputView {
+                    name: name.into(),
+                    ty: ty.into(),
+                    values: values.iter().map(|v| v.to_string()).collect(),
+                    required: default.is_none(),
+                    default: default.map(str::to_string),
+                    pattern: (ty == "string").then(|| r"^v\d+$".to_string()),
+                    description: None,
+                }
+            };
+            v.gates[0].inputs = vec![
+                input("model", "enum", &["pro", "pro-1.5", "flash"], Some("pro")),
+                input("tag", "string", &[], None),
+                input("dry", "bool", &[], Some("false")),
+            ];
+            let mut u = ui();
+            act(
+                &v,
+                &mut u,
+                &[
+                    Action::GoTab(Tab::Approvals),
+                    Action::Approve,
+                    Action::Confirm,
+                ],
+            );
+            typed(&v, &mut u, "1.0");
+            (v, u)
+        }),
         ("reject_dialog_empty_reason", || {
             let v = fixtures::release();
             let mut u = ui();

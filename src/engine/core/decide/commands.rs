@@ -1,6 +1,5 @@
 //! Operator commands: lookup, the checks that refuse them, and what each one does.
 use super::*;
-use crate::model::same_actor;
 use crate::signing::{self, Verdict};
 
 impl Core {
@@ -15,7 +14,7 @@ impl Core {
         }
     }
 
-    /// Skipped steps downstream of `i`, reached through skipped steps only.
+    /// Skipped (or upstream_failed) steps downstream of `i`, reached through such steps only.
     pub(super) fn downstream_skipped(&self, i: usize) -> Vec<usize> {
         let mut out = Vec::new();
         let mut seen = BTreeSet::new();
@@ -24,7 +23,7 @@ impl Core {
             // Skipped because of `i`, or cancelled with the run it reopens.
             let stopped = matches!(
                 self.steps[d].state,
-                StepState::Skipped | StepState::Cancelled
+                StepState::Skipped | StepState::UpstreamFailed | StepState::Cancelled
             );
             if stopped && seen.insert(d) {
                 out.push(d);
@@ -85,20 +84,13 @@ impl Core {
                     (s.principal.clone(), Some(s))
                 } else {
                     self.check_unsigned(i, signature.is_some())?;
-                    self.check_approver(i, operator)?;
-                    if same_actor(operator, &self.operator) && !g.allow_self_approval {
-                        return Err(format!(
-                            "self-approval: `{operator}` started this run (allow_self_approval = false)"
-                        ));
-                    }
-                    if self.steps[i]
-                        .gate
-                        .votes
-                        .iter()
-                        .any(|(a, _)| same_actor(a, operator))
-                    {
-                        return Err(format!("`{operator}` already approved this gate"));
-                    }
+                    let rules = crate::model::actor::GateRules {
+                        approvers: &g.approvers,
+                        starter: &self.operator,
+                        allow_self_approval: g.allow_self_approval,
+                        votes: &self.steps[i].gate.votes,
+                    };
+                    crate::model::actor::may_approve(&rules, operator)?;
                     (operator.clone(), None)
                 };
                 let operator = &actor;

@@ -1,6 +1,5 @@
 //! Approval gates: opening one (digest, timeout), approval, gate timeouts, and the checks on deciding one.
 use super::*;
-use crate::model::{clean_name, same_actor};
 use crate::signing;
 use crate::workflow::{Values, resolve_values};
 
@@ -181,16 +180,7 @@ impl Core {
             .as_ref()
             .map(|g| g.approvers.as_slice())
             .unwrap_or(&[]);
-        if clean_name(operator).is_none() {
-            return Err("an empty name cannot decide a gate".into());
-        }
-        if !approvers.is_empty() && !approvers.iter().any(|a| same_actor(a, operator)) {
-            return Err(format!(
-                "`{operator}` is not an approver (approvers: {})",
-                approvers.join(", ")
-            ));
-        }
-        Ok(())
+        crate::model::actor::check_approver(approvers, operator)
     }
 
     /// Input `key` of step `i`'s gate, once it is approved (`steps.ID.inputs.NAME`).

@@ -6,7 +6,9 @@ use std::process::Command;
 use std::time::Duration;
 
 mod approve;
+mod desk;
 mod hostile;
+mod inputs;
 mod runs_tab;
 mod terminal;
 
