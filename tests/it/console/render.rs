@@ -245,16 +245,14 @@ fn scenarios() -> Vec<(&'static str, Setup)> {
                 input("dry", "bool", &[], Some("false")),
             ];
             let mut u = ui();
+            // The focus on `tag`, a value that does not match: refused beside it.
             act(
                 &v,
                 &mut u,
-                &[
-                    Action::GoTab(Tab::Approvals),
-                    Action::Approve,
-                    Action::Confirm,
-                ],
+                &[Action::GoTab(Tab::Approvals), Action::Approve, Action::Down],
             );
             typed(&v, &mut u, "1.0");
+            act(&v, &mut u, &[Action::Confirm]);
             (v, u)
         }),
         ("reject_dialog_empty_reason", || {
