@@ -134,6 +134,7 @@ pub fn audit_action(kind: &EventKind) -> Option<AuditAction> {
         | K::StepJob { .. }
         | K::StepJobState { .. }
         | K::StepCached { .. }
+        | K::StepFannedOut { .. }
         | K::StepProbed { .. }
         | K::ServiceStopping { .. }
         | K::StepFinished { .. }
@@ -452,6 +453,7 @@ pub fn decision(kind: &EventKind) -> Option<Decision> {
         | K::StepJob { .. }
         | K::StepJobState { .. }
         | K::StepCached { .. }
+        | K::StepFannedOut { .. }
         | K::StepProbed { .. }
         | K::ServiceStopping { .. }
         | K::StepFinished { .. }
@@ -504,6 +506,7 @@ pub fn errors_closed(kind: &EventKind) -> Option<Closes<'_>> {
         | K::StepJob { .. }
         | K::StepJobState { .. }
         | K::StepCached { .. }
+        | K::StepFannedOut { .. }
         | K::StepProbed { .. }
         | K::ServiceStopping { .. }
         | K::StepFinished { .. }

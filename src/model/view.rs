@@ -111,7 +111,7 @@ pub struct StepView {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InputView {
     pub name: String,
-    /// `string`, `int`, `bool` or `enum`.
+    /// `string`, `int`, `bool`, `enum` or `list`.
     #[serde(rename = "type")]
     pub ty: String,
     /// An enum's choices, in the workflow's order.

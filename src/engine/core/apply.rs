@@ -184,6 +184,11 @@ impl Core {
                     j.job.observe(state, reason.as_deref(), at);
                 }
             }
+            EventKind::StepFannedOut { step, instances } => {
+                if let Some(i) = idx(self, step) {
+                    self.grow(i, instances);
+                }
+            }
             EventKind::StepCached { step, from_run, .. } => {
                 if let Some(i) = idx(self, step) {
                     self.steps[i].cached_from = Some(from_run.clone());
@@ -261,7 +266,7 @@ impl Core {
                     self.remove_gate_timers(i);
                     let timeout = self.plan.steps[i].gate.as_ref().and_then(|g| g.timeout);
                     let g = &mut self.steps[i].gate;
-                    *g = GateRt {
+                    **g = GateRt {
                         opened_seq: ev.seq,
                         opened_at: at,
                         deadline: *deadline,
@@ -453,6 +458,7 @@ impl Core {
     /// A step transition and all the counters, queues and timers that follow from it.
     fn set_state(&mut self, i: usize, new: StepState, attempt: u32, at: Timestamp) {
         let old = self.steps[i].state;
+        self.fan_moved(i, old, new);
         self.counts[si(old)] -= 1;
         self.counts[si(new)] += 1;
         self.steps[i].state = new;
@@ -519,7 +525,7 @@ impl Core {
                     .as_ref()
                     .map(|sv| sv.ready.as_ref().map(|r| at.add(r.timeout)));
                 if let Some(deadline) = service {
-                    self.steps[i].service = ServiceRt::default();
+                    self.steps[i].service = Sparse::default();
                     self.ready_deadline(i, deadline);
                 }
             }

@@ -88,6 +88,8 @@ impl PlanBuilder {
             idempotent: true,
             cache: None,
             service: None,
+            fanout: None,
+            instance: None,
             line: index + 1,
         });
         self

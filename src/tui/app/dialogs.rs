@@ -88,7 +88,7 @@ impl InputField {
     /// What the approval gives for this field: nothing for an empty optional text (its
     /// default, if any, stands), else the value.
     fn given(&self) -> Option<(String, String)> {
-        let text = matches!(self.input.ty.as_str(), "string" | "int");
+        let text = matches!(self.input.ty.as_str(), "string" | "int" | "list");
         (!(text && self.value.is_empty())).then(|| (self.input.name.clone(), self.value.clone()))
     }
 }
@@ -105,6 +105,7 @@ fn checked_inputs(fields: &mut [InputField]) -> Option<std::collections::BTreeMa
                 "int" => ParamType::Int,
                 "bool" => ParamType::Bool,
                 "enum" => ParamType::Enum(f.input.values.clone()),
+                "list" => ParamType::List,
                 _ => ParamType::String,
             },
             required: f.input.required,
