@@ -217,6 +217,24 @@ pub fn render_with(plan: &Plan, params: &std::collections::BTreeMap<String, Stri
                     ", no self-approval"
                 }
             );
+            for i in &g.inputs {
+                let how = match (&i.default, i.required) {
+                    (Some(d), _) => format!(", default {d}"),
+                    (None, true) => ", required".into(),
+                    (None, false) => String::new(),
+                };
+                let pattern = i
+                    .pattern
+                    .as_ref()
+                    .map(|p| format!(", matching {}", p.as_str()))
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    out,
+                    "    asks {}: {}{how}{pattern}",
+                    i.name,
+                    i.ty.describe()
+                );
+            }
         }
     }
     out.push_str("\npools:\n");

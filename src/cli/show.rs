@@ -183,6 +183,14 @@ pub fn text(v: &RunView) -> String {
     if !cached.is_empty() {
         out.push_str(&format!("cached, not run: {}\n", cached.join(", ")));
     }
+    for s in steps.iter().filter(|s| !s.inputs.is_empty()) {
+        let line = crate::model::history::inputs_line(&s.inputs);
+        out.push_str(&crate::sanitize::for_terminal(&format!(
+            "approved {} with {line}",
+            s.id
+        )));
+        out.push('\n');
+    }
     for s in steps {
         if let Some(p) = &s.probe {
             out.push_str(&crate::sanitize::for_terminal(&format!(

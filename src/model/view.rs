@@ -105,6 +105,25 @@ pub struct StepView {
     /// The step's `if`, as written (the console shows it in the step's detail).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub condition: Option<String>,
+    /// The inputs its gate was approved with (`steps.ID.inputs.NAME`), once approved.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub inputs: BTreeMap<String, String>,
+}
+
+/// One of a gate's `inputs` as the approve dialog asks for it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InputView {
+    pub name: String,
+    /// `string`, `int`, `bool`, `enum` or `list`.
+    #[serde(rename = "type")]
+    pub ty: String,
+    /// An enum's choices, in the workflow's order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<String>,
+    pub required: bool,
+    pub default: Option<String>,
+    pub pattern: Option<String>,
+    pub description: Option<String>,
 }
 
 /// One check of a service's probe: which, what it checked, when, and what it got.
@@ -220,6 +239,9 @@ pub struct GateView {
     /// What the engine would accept at this gate now (approve and reject, or raise the budget).
     #[serde(default)]
     pub actions: Actions,
+    /// What an approval gives (`gate.inputs`), in the workflow's order.
+    #[serde(default)]
+    pub inputs: Vec<InputView>,
 }
 
 /// The commands the engine would accept now, from the same checks it refuses them by.

@@ -44,6 +44,7 @@ fn step(id: &str, needs: &[usize], state: StepState, action: &str) -> StepView {
         jobs: Vec::new(),
         cached_from: None,
         probe: None,
+        inputs: BTreeMap::new(),
         why: None,
         condition: None,
     }
@@ -310,6 +311,7 @@ pub fn release() -> RunView {
             ("DEPLOY_TOKEN".into(), "***".into()),
         ],
         actions: Actions::default(),
+        inputs: Vec::new(),
     }];
     let audit = vec![
         AuditView {

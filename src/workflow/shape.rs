@@ -37,8 +37,29 @@ fn gate_policy(gate: Option<&Gate>) -> String {
         ),
         None => "no timeout".into(),
     };
+    // What an approval gives: an edit would make recorded inputs mean something else.
+    let inputs: Vec<String> = g
+        .inputs
+        .iter()
+        .map(|p| {
+            format!(
+                "{}: {}{}{}{}",
+                p.name,
+                p.ty.describe(),
+                if p.required { " required" } else { "" },
+                p.default
+                    .as_ref()
+                    .map(|d| format!(" default {d:?}"))
+                    .unwrap_or_default(),
+                p.pattern
+                    .as_ref()
+                    .map(|r| format!(" matching {}", r.as_str()))
+                    .unwrap_or_default()
+            )
+        })
+        .collect();
     format!(
-        "approvers [{}], quorum {}, self-approval {}, {}, {timeout}",
+        "approvers [{}], quorum {}, self-approval {}, {}, {timeout}, inputs [{}]",
         approvers.join(", "),
         g.quorum.max(1),
         if g.allow_self_approval {
@@ -47,6 +68,7 @@ fn gate_policy(gate: Option<&Gate>) -> String {
             "refused"
         },
         if g.signed { "signed" } else { "not signed" },
+        inputs.join("; ")
     )
 }
 
@@ -160,6 +182,14 @@ run = "true"
                 format!("budget = {{ cost = 1 }}\n{BASE}"),
                 1,
                 "the budget changed",
+            ),
+            (
+                BASE.replace(
+                    "\"bob\"] }",
+                    "\"bob\"], inputs = { model = { type = \"enum\", values = [\"pro\"] } } }",
+                ),
+                3,
+                "step `approval` changed",
             ),
         ] {
             let c = check_kept(&base, &plan(&edit)).unwrap_err();

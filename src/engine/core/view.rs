@@ -120,6 +120,12 @@ impl Core {
             jobs: s.jobs.clone(),
             cached_from: s.cached_from.clone(),
             probe: s.service.last.clone(),
+            inputs: s
+                .gate
+                .inputs
+                .clone()
+                .filter(|_| s.gate.approved.is_some())
+                .unwrap_or_default(),
             why: s.why.clone(),
             condition: step.condition.as_ref().map(|c| c.text.clone()),
         }
@@ -163,6 +169,7 @@ impl Core {
                     needs_outputs,
                     env,
                     actions: self.gate_actions(Some(i), now),
+                    inputs: g.inputs.iter().map(input_view).collect(),
                 },
             ));
         }
@@ -196,6 +203,7 @@ impl Core {
                     needs_outputs: Vec::new(),
                     env: Vec::new(),
                     actions: self.gate_actions(None, now),
+                    inputs: Vec::new(),
                 },
             ));
         }
@@ -284,5 +292,26 @@ impl Core {
             queue_depth: self.counts[si(StepState::Queued)],
             running: self.processes(),
         }
+    }
+}
+
+/// A gate input as the console asks for it.
+fn input_view(p: &crate::workflow::ParamSpec) -> crate::model::view::InputView {
+    use crate::workflow::ParamType;
+    let (ty, values) = match &p.ty {
+        ParamType::String => ("string", Vec::new()),
+        ParamType::Int => ("int", Vec::new()),
+        ParamType::Bool => ("bool", Vec::new()),
+        ParamType::Enum(v) => ("enum", v.clone()),
+        ParamType::List => ("list", Vec::new()),
+    };
+    crate::model::view::InputView {
+        name: p.name.clone(),
+        ty: ty.to_string(),
+        values,
+        required: p.required,
+        default: p.default.clone(),
+        pattern: p.pattern.as_ref().map(|r| r.as_str().to_string()),
+        description: p.description.clone(),
     }
 }

@@ -4,7 +4,8 @@ use super::runs::short_id;
 use super::state::UiState;
 use super::targets::target_gate;
 use super::update::{edit_line, toast};
-use crate::model::{Command, RunView};
+use crate::model::{Command, InputView, RunView};
+use crate::workflow::{ParamType, Values, resolve_values};
 use ratatui_textarea::TextArea;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +23,108 @@ pub struct GateDialog {
     pub reason: TextArea<'static>,
     /// Shown under the reason box (e.g. "a reason is required to reject").
     pub error: Option<String>,
+    /// An approval's inputs (`gate.inputs`), one field each; a rejection has none.
+    pub fields: Vec<InputField>,
+    /// The field being typed in: `fields.len()` is the reason box.
+    pub focus: usize,
+}
+
+/// One of a gate's inputs in the approve dialog: an enum is a choice, a bool a toggle,
+/// a string or an int typed; its error shown beside it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InputField {
+    pub input: InputView,
+    pub value: String,
+    pub error: Option<String>,
+}
+
+impl InputField {
+    pub(super) fn new(input: &InputView) -> InputField {
+        let value = match (input.ty.as_str(), &input.default) {
+            (_, Some(d)) => d.clone(),
+            ("enum", None) => input.values.first().cloned().unwrap_or_default(),
+            ("bool", None) => "false".into(),
+            _ => String::new(),
+        };
+        InputField {
+            input: input.clone(),
+            value,
+            error: None,
+        }
+    }
+
+    /// A key on this field: ←/→ (or space) pick an enum's choice and flip a bool;
+    /// text is typed into a string or an int.
+    fn key(&mut self, k: crossterm::event::KeyEvent) {
+        use crossterm::event::KeyCode;
+        let step = match k.code {
+            KeyCode::Left => Some(-1),
+            KeyCode::Right | KeyCode::Char(' ') => Some(1),
+            _ => None,
+        };
+        match (self.input.ty.as_str(), step) {
+            ("bool", Some(_)) => {
+                self.value = if self.value == "true" {
+                    "false"
+                } else {
+                    "true"
+                }
+                .into();
+            }
+            ("enum", Some(d)) => {
+                let v = &self.input.values;
+                if !v.is_empty() {
+                    let at = v.iter().position(|x| *x == self.value).unwrap_or(0) as i64;
+                    let n = v.len() as i64;
+                    self.value = v[((at + d).rem_euclid(n)) as usize].clone();
+                }
+            }
+            ("bool" | "enum", None) => {}
+            _ => edit_line(&mut self.value, k),
+        }
+        self.error = None;
+    }
+
+    /// What the approval gives for this field: nothing for an empty optional text (its
+    /// default, if any, stands), else the value.
+    fn given(&self) -> Option<(String, String)> {
+        let text = matches!(self.input.ty.as_str(), "string" | "int" | "list");
+        (!(text && self.value.is_empty())).then(|| (self.input.name.clone(), self.value.clone()))
+    }
+}
+
+/// The fields' values checked by the checker `baton approve --input` and the engine
+/// use (`workflow::resolve_values`), each error set beside its field: the inputs, or
+/// `None` when one is wrong.
+fn checked_inputs(fields: &mut [InputField]) -> Option<std::collections::BTreeMap<String, String>> {
+    let mut all = std::collections::BTreeMap::new();
+    for f in fields.iter_mut() {
+        let spec = crate::workflow::ParamSpec {
+            name: f.input.name.clone(),
+            ty: match f.input.ty.as_str() {
+                "int" => ParamType::Int,
+                "bool" => ParamType::Bool,
+                "enum" => ParamType::Enum(f.input.values.clone()),
+                "list" => ParamType::List,
+                _ => ParamType::String,
+            },
+            required: f.input.required,
+            default: f.input.default.clone(),
+            pattern: f
+                .input
+                .pattern
+                .as_deref()
+                .and_then(|p| regex::Regex::new(p).ok()),
+            secret: false,
+            description: None,
+        };
+        let given: Vec<(String, String)> = f.given().into_iter().collect();
+        match resolve_values(std::slice::from_ref(&spec), &given, Values::Inputs) {
+            Ok(v) => all.extend(v),
+            Err(e) => f.error = Some(e.join("; ")),
+        }
+    }
+    fields.iter().all(|f| f.error.is_none()).then_some(all)
 }
 
 /// One exhausted limit in the budget dialog: what is used of what, and the raise typed.
@@ -89,11 +192,19 @@ pub(super) fn gate_dialog(ui: &mut UiState, action: Action) -> Vec<Request> {
     let Some(Dialog::Gate(d)) = ui.dialog.as_mut() else {
         return Vec::new();
     };
+    let n = d.fields.len() + 1;
     match action {
         Action::Back => ui.dialog = None,
-        Action::NewLine => d.reason.insert_newline(),
+        Action::Down => d.focus = (d.focus + 1) % n,
+        Action::Up => d.focus = (d.focus + n - 1) % n,
+        Action::NewLine if d.focus == d.fields.len() => d.reason.insert_newline(),
         Action::Key(k) => {
-            d.reason.input(k);
+            match d.fields.get_mut(d.focus) {
+                Some(f) => f.key(k),
+                None => {
+                    d.reason.input(k);
+                }
+            }
             d.error = None;
         }
         Action::Confirm => {
@@ -101,13 +212,19 @@ pub(super) fn gate_dialog(ui: &mut UiState, action: Action) -> Vec<Request> {
             let operator = ui.operator.clone();
             let step = d.step_id.clone();
             let command = match d.decision {
-                Decision::Approve => Command::Approve {
-                    step: step.clone(),
-                    operator,
-                    reason: (!reason.is_empty()).then_some(reason),
-                    signature: None,
-                    inputs: Default::default(),
-                },
+                Decision::Approve => {
+                    let Some(inputs) = checked_inputs(&mut d.fields) else {
+                        d.focus = d.fields.iter().position(|f| f.error.is_some()).unwrap_or(0);
+                        return Vec::new();
+                    };
+                    Command::Approve {
+                        step: step.clone(),
+                        operator,
+                        reason: (!reason.is_empty()).then_some(reason),
+                        signature: None,
+                        inputs,
+                    }
+                }
                 Decision::Reject if reason.is_empty() => {
                     d.error = Some("a reason is required to reject".into());
                     return Vec::new();
@@ -229,12 +346,19 @@ pub(super) fn open_gate_dialog(ui: &mut UiState, view: &RunView, decision: Decis
             false,
         );
     }
+    // A rejection needs no inputs.
+    let fields: Vec<InputField> = match decision {
+        Decision::Approve => g.inputs.iter().map(InputField::new).collect(),
+        Decision::Reject => Vec::new(),
+    };
     ui.dialog = Some(Dialog::Gate(Box::new(GateDialog {
         decision,
         run_id: None,
         step_id: g.step_id.clone(),
         reason: new_reason_box(decision),
         error: None,
+        focus: 0,
+        fields,
     })));
 }
 

@@ -25,7 +25,7 @@ mod waiting;
 pub use actions::{Action, ConsoleExit, Hit, Hits, Request, Tab};
 pub use dag::{filter_problem, matches_filter, visible_steps};
 pub use dialogs::{
-    BudgetDialog, BudgetField, ConfirmDialog, ConfirmWhat, Decision, Dialog, GateDialog,
+    BudgetDialog, BudgetField, ConfirmDialog, ConfirmWhat, Decision, Dialog, GateDialog, InputField,
 };
 pub use log::{LogState, search_from, show_match};
 pub use mark::MarkDialog;

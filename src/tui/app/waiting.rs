@@ -4,7 +4,9 @@
 //! mark a step, open the run. A run no engine drives is taken over by the console's
 //! service as `baton approve` would.
 use super::actions::{Action, Request, Tab};
-use super::dialogs::{Decision, Dialog, GateDialog, new_reason_box, open_budget_dialog};
+use super::dialogs::{
+    Decision, Dialog, GateDialog, InputField, new_reason_box, open_budget_dialog,
+};
 use super::mark::MarkDialog;
 use super::state::UiState;
 use super::update::{move_sel, toast};
@@ -49,12 +51,25 @@ pub(super) fn waiting_tab(ui: &mut UiState, view: &RunView, action: Action) -> V
                 toast(ui, format!("✘ {why}"), false);
                 return Vec::new();
             }
+            // The inputs of a gate of the run on screen get their fields; another run's
+            // approval goes without, and its engine says what it needs.
+            let fields = match decision {
+                Decision::Approve if w.run_id == view.run_id => view
+                    .gates
+                    .iter()
+                    .find(|g| g.step_id == w.step)
+                    .map(|g| g.inputs.iter().map(InputField::new).collect())
+                    .unwrap_or_default(),
+                _ => Vec::new(),
+            };
             ui.dialog = Some(Dialog::Gate(Box::new(GateDialog {
                 decision,
                 run_id: Some(w.run_id.clone()),
                 step_id: w.step.clone(),
                 reason: new_reason_box(decision),
                 error: None,
+                focus: 0,
+                fields,
             })));
         }
         Action::Approve if w.kind == WaitKind::Budget => {

@@ -641,6 +641,22 @@ pub static BINDINGS: &[Binding] = &[
         "new line (in the reason)",
         true
     ),
+    b!(
+        GateDialog,
+        [code(KeyCode::Tab)],
+        "Tab",
+        Action::Down,
+        "next field (an approval's inputs, then the reason; ←/→ choose)",
+        true
+    ),
+    b!(
+        GateDialog,
+        [code(BackTab)],
+        "S-Tab",
+        Action::Up,
+        "previous field",
+        false
+    ),
     b!(GateDialog, [code(Esc)], "Esc", Action::Back, "cancel", true),
     b!(
         BudgetDialog,

@@ -167,6 +167,26 @@ pub fn gate_lines<'a>(
             ));
         }
     }
+    // What an approval gives: each input, its type and default.
+    for (k, i) in g.inputs.iter().enumerate() {
+        let kind = match i.ty.as_str() {
+            "enum" => i.values.join("|"),
+            t => t.to_string(),
+        };
+        let how = match (&i.default, i.required) {
+            (Some(d), _) => format!(", default {d}"),
+            (None, true) => ", required".into(),
+            (None, false) => String::new(),
+        };
+        for l in wrap_text(&format!("{}: {kind}{how}", i.name), body) {
+            lines.push(kv(
+                if k == 0 { "asks" } else { "" },
+                LW,
+                styled(l, theme.base),
+                theme,
+            ));
+        }
+    }
     let mut who: Vec<Span> = Vec::new();
     for a in &g.approvers {
         let voted = g.approvals.iter().any(|(o, _)| o == a);

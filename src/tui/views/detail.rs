@@ -232,6 +232,20 @@ pub fn step_lines<'a>(
             theme,
         ));
     }
+    for (k, (key, v)) in s.inputs.iter().enumerate() {
+        lines.push(kv(
+            if k == 0 { "approved" } else { "" },
+            LW,
+            styled(
+                fit(
+                    &format!("{key} = {}", crate::sanitize::one_line(v)),
+                    w.saturating_sub(LW),
+                ),
+                theme.base,
+            ),
+            theme,
+        ));
+    }
     if let Some(e) = &s.error {
         lines.extend(error_lines(e, w, theme));
     }

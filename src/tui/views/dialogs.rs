@@ -3,7 +3,8 @@ use super::approvals::gate_lines;
 use super::common::{centered, fit, pad, panel, styled, wrap_text};
 use crate::model::RunView;
 use crate::tui::app::{
-    BudgetDialog, BudgetField, ConfirmDialog, ConfirmWhat, Decision, GateDialog, UiState,
+    BudgetDialog, BudgetField, ConfirmDialog, ConfirmWhat, Decision, GateDialog, InputField,
+    UiState,
 };
 use crate::tui::theme::Theme;
 use ratatui::Frame;
@@ -11,6 +12,8 @@ use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 use ratatui::text::Line;
 use ratatui::widgets::{Clear, Paragraph};
+
+const LW: usize = 10;
 
 pub fn gate(
     frame: &mut Frame,
@@ -67,7 +70,8 @@ pub fn gate(
         )));
     }
     let reason_h = 5u16;
-    let want = info.len() as u16 + reason_h + 4;
+    let fields_h = d.fields.len() as u16;
+    let want = info.len() as u16 + fields_h + reason_h + 4;
     let r = centered(area, w, want.min(area.height));
     frame.render_widget(Clear, r);
     let (title, st) = match d.decision {
@@ -90,11 +94,24 @@ pub fn gate(
         height: box_h,
         ..inner
     };
+    let fields_h = fields_h.min(box_r.y - inner.y);
     let info_r = Rect {
-        height: box_r.y - inner.y,
+        height: box_r.y - inner.y - fields_h,
         ..inner
     };
     frame.render_widget(Paragraph::new(info).style(theme.base), info_r);
+    let fields_r = Rect {
+        y: info_r.y + info_r.height,
+        height: fields_h,
+        ..inner
+    };
+    let lines: Vec<Line> = d
+        .fields
+        .iter()
+        .enumerate()
+        .map(|(k, f)| field_line(f, k == d.focus, body_w, theme))
+        .collect();
+    frame.render_widget(Paragraph::new(lines).style(theme.base), fields_r);
     let mut ta = d.reason.clone();
     let label = match d.decision {
         Decision::Approve => " Reason (optional) ",
@@ -121,7 +138,11 @@ pub fn gate(
     }
     // The keys in force (a `[keys]` rebinding shows here too), the decision named.
     let mut spans = Vec::new();
-    for (label, what) in keys.hints(crate::tui::keymap::Context::GateDialog, |_, _| true) {
+    // Moving between fields is offered only when the approval has inputs.
+    let offered = |_: crate::tui::keymap::Context, a: &crate::tui::app::Action| {
+        !d.fields.is_empty() || !matches!(a, crate::tui::app::Action::Down)
+    };
+    for (label, what) in keys.hints(crate::tui::keymap::Context::GateDialog, offered) {
         let what = match (what, d.decision) {
             ("confirm", Decision::Approve) => "approve",
             ("confirm", Decision::Reject) => "reject",
@@ -142,6 +163,44 @@ pub fn gate(
             ..inner
         },
     );
+}
+
+/// One input of the approve dialog: its name, its value (an enum `‹ pro ›`, a bool
+/// `[x]`, typed text), its type, and its error beside it.
+fn field_line<'a>(f: &InputField, focused: bool, w: usize, theme: &Theme) -> Line<'a> {
+    let i = &f.input;
+    let value = crate::sanitize::one_line(&f.value);
+    let shown = match i.ty.as_str() {
+        "enum" => format!("‹ {value} ›"),
+        "bool" if f.value == "true" => "[x]".to_string(),
+        "bool" => "[ ]".to_string(),
+        _ if focused => format!("[{value}▏]"),
+        _ => format!("[{value}]"),
+    };
+    let ty = match i.ty.as_str() {
+        "enum" => format!("{} of {}", i.ty, i.values.len()),
+        _ => i.ty.clone(),
+    };
+    let need = if i.required { ", required" } else { "" };
+    let label = format!("{:LW$}", fit(&i.name, LW - 1));
+    let value_st = if focused { theme.selection } else { theme.base };
+    let mut spans = vec![
+        styled(label, if focused { theme.key } else { theme.dim }),
+        styled(shown.clone(), value_st),
+    ];
+    let used = LW + shown.chars().count();
+    let rest = w.saturating_sub(used + 2);
+    match &f.error {
+        Some(e) => spans.push(styled(
+            format!("  ✘ {}", fit(e, rest.saturating_sub(2))),
+            theme.error,
+        )),
+        None => spans.push(styled(
+            format!("  {}", fit(&format!("{ty}{need}"), rest)),
+            theme.dim,
+        )),
+    }
+    Line::from(spans)
 }
 
 pub fn confirm(

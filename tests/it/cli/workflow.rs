@@ -73,6 +73,16 @@ fn plan_shows_layers_critical_path_gates_pools() {
 }
 
 #[test]
+fn plan_shows_what_a_gate_asks() {
+    let (code, out, _) = baton(&["plan", "examples/model-router.toml"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("    asks model: enum(pro|pro-1.5|flash), default pro\n    asks tag: string, required, matching ^v\\d+\\.\\d+\\.\\d+$\n    asks dry: bool, default false"),
+        "{out}"
+    );
+}
+
+#[test]
 fn tools_lists_builtins_and_declared() {
     let (code, out, _) = baton(&["tools", "examples/release.toml"]);
     assert_eq!(code, 0);

@@ -249,6 +249,35 @@ fn scenarios() -> Vec<(&'static str, Setup)> {
             typed(&v, &mut u, "ship it");
             (v, u)
         }),
+        ("approve_dialog_inputs", || {
+            let mut v = fixtures::release();
+            let input = |name: &str, ty: &str, values: &[&str], default: Option<&str>| {
+                baton::model::InputView {
+                    name: name.into(),
+                    ty: ty.into(),
+                    values: values.iter().map(|v| v.to_string()).collect(),
+                    required: default.is_none(),
+                    default: default.map(str::to_string),
+                    pattern: (ty == "string").then(|| r"^v\d+$".to_string()),
+                    description: None,
+                }
+            };
+            v.gates[0].inputs = vec![
+                input("model", "enum", &["pro", "pro-1.5", "flash"], Some("pro")),
+                input("tag", "string", &[], None),
+                input("dry", "bool", &[], Some("false")),
+            ];
+            let mut u = ui();
+            // The focus on `tag`, a value that does not match: refused beside it.
+            act(
+                &v,
+                &mut u,
+                &[Action::GoTab(Tab::Approvals), Action::Approve, Action::Down],
+            );
+            typed(&v, &mut u, "1.0");
+            act(&v, &mut u, &[Action::Confirm]);
+            (v, u)
+        }),
         ("reject_dialog_empty_reason", || {
             let v = fixtures::release();
             let mut u = ui();

@@ -8,6 +8,7 @@ use std::time::Duration;
 mod approve;
 mod desk;
 mod hostile;
+mod inputs;
 mod runs_tab;
 mod terminal;
 
