@@ -321,13 +321,15 @@ pub struct Step {
     pub cost: f64,
     pub outputs: BTreeMap<String, OutputSpec>,
     pub compensate: Option<String>,
-    pub gate: Option<Gate>,
+    /// Boxed, as `cache` and `service`: most steps have none, and a 100,000-step plan
+    /// paid for them inline (issue 29, point 3).
+    pub gate: Option<Box<Gate>>,
     pub idempotent: bool,
     /// `cache = true` (or `[defaults] cache`): skip the step when its key is unchanged.
-    pub cache: Option<CacheSpec>,
+    pub cache: Option<Box<CacheSpec>>,
     /// `service = true`: the step keeps running while its dependants run (its
     /// `restart` is its `retry`).
-    pub service: Option<ServiceSpec>,
+    pub service: Option<Box<ServiceSpec>>,
     /// `matrix` or `for_each`: the step runs as instances (`workflow::fanout`).
     pub fanout: Option<Box<super::fanout::Fanout>>,
     /// Set on an instance the engine made of a fanned-out step (never by the loader).

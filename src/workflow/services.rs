@@ -60,7 +60,7 @@ impl ServiceReader<'_, '_> {
         for (i, fields) in tables.iter().enumerate().take(steps.len()) {
             if let Some((spec, retry)) = self.step(fields, &steps[i], executors, dependants[i]) {
                 let s = &mut steps[i];
-                s.service = Some(spec);
+                s.service = Some(Box::new(spec));
                 s.retry = retry;
                 // `[defaults]` timeout and cache are for steps that end.
                 s.timeout = None;

@@ -90,7 +90,7 @@ fn step_shape(plan: &Plan, step: &Step) -> String {
         step.compensate,
         step.service.is_some(),
         step.idempotent,
-        gate_policy(step.gate.as_ref())
+        gate_policy(step.gate.as_deref())
     )
 }
 

@@ -429,7 +429,7 @@ fn cached_plan() -> Arc<crate::workflow::Plan> {
         })
         .step("build")
         .with(|s| {
-            s.cache = Some(crate::workflow::CacheSpec::default());
+            s.cache = Some(Box::default());
             s.cost = 2.5;
         })
         .output("v", None)
@@ -498,7 +498,7 @@ fn no_cache_still_records_but_does_not_consult() {
 fn a_gated_cached_step_opens_its_gate_before_the_cache() {
     let p = plan()
         .step("deploy")
-        .with(|s| s.cache = Some(crate::workflow::CacheSpec::default()))
+        .with(|s| s.cache = Some(Box::default()))
         .gate(gate())
         .build();
     let mut sim = Sim::new(p, cfg());

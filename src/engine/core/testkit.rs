@@ -103,7 +103,7 @@ impl PlanBuilder {
     }
 
     pub fn gate(self, g: Gate) -> Self {
-        self.with(|s| s.gate = Some(g))
+        self.with(|s| s.gate = Some(Box::new(g)))
     }
 
     pub fn when(self, t: Trigger) -> Self {
@@ -171,7 +171,7 @@ impl PlanBuilder {
         restarts: u32,
     ) -> Self {
         self.with(|s| {
-            s.service = Some(crate::workflow::ServiceSpec { ready, live });
+            s.service = Some(Box::new(crate::workflow::ServiceSpec { ready, live }));
             s.retry = RetryPolicy {
                 attempts: restarts + 1,
                 backoff: crate::workflow::Backoff::Fixed,

@@ -221,7 +221,7 @@ impl Loader<'_, '_> {
                 cost: s.cost,
                 outputs: s.outputs.clone(),
                 compensate: s.compensate.as_ref().map(|(c, _)| c.to_string()),
-                gate,
+                gate: gate.map(Box::new),
                 idempotent: s.idempotent,
                 cache: None,
                 service: None,

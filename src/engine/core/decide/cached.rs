@@ -11,7 +11,7 @@ impl Core {
         Some(CacheRequest {
             workflow: self.plan.name.clone(),
             action,
-            spec: spec.clone(),
+            spec: crate::workflow::CacheSpec::clone(spec),
             consult: !self.cfg.no_cache,
         })
     }
