@@ -637,7 +637,8 @@ mod tests {
             .unwrap();
         let head = AuditHead::parse(&head).unwrap();
         c.execute_batch(&format!(
-            "DROP TABLE run_seals;
+            "DROP TABLE group_members;
+             DROP TABLE run_seals;
              DROP TRIGGER events_no_update;
              ALTER TABLE events DROP COLUMN hash;
              ALTER TABLE events DROP COLUMN head_key_id;
