@@ -145,6 +145,12 @@ pub fn text(v: &RunView) -> String {
         out.push_str(&format!("cached, not run: {}\n", cached.join(", ")));
     }
     for s in steps {
+        if let Some(w) = &s.waiting_for {
+            out.push_str(&crate::sanitize::for_terminal(&format!("{}: {w}", s.id)));
+            out.push('\n');
+        }
+    }
+    for s in steps {
         if let Some(p) = &s.probe {
             out.push_str(&crate::sanitize::for_terminal(&format!(
                 "probe of {}: {} {} {}: {} ({})",

@@ -71,6 +71,7 @@ pub struct StepJson<'a> {
     pub cached: bool,
     pub cached_from: Option<&'a str>,
     pub probe: Option<ProbeJson<'a>>,
+    pub waiting_for: Option<&'a str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -167,6 +168,7 @@ fn step(s: &StepView, now: Timestamp) -> StepJson<'_> {
         cached: s.cached_from.is_some(),
         cached_from: s.cached_from.as_deref(),
         probe: s.probe.as_ref().map(probe),
+        waiting_for: s.waiting_for.as_deref(),
     }
 }
 

@@ -86,8 +86,9 @@ impl Follow {
     /// What the console shows of the followed run at `now`: the replayed core's view
     /// with what the store knows beside it, as [`super::inspect::inspect`] reads it.
     pub fn view_at(&self, store: &Store, now: Timestamp) -> Option<RunView> {
-        let mut view = self.core.as_ref()?.view(now);
-        super::inspect::decorate(store, &mut view);
+        let core = self.core.as_ref()?;
+        let mut view = core.view(now);
+        super::inspect::decorate(store, core.plan(), &mut view);
         Some(view)
     }
 }

@@ -32,13 +32,15 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (
         10,
-        "concurrency groups: which runs of a group hold it and which wait",
+        "concurrency across runs: groups (who holds, who waits) and store-wide pools",
         CONCURRENCY_GROUPS,
     ),
 ];
 
 /// `store::slots`: one row per run of a concurrency group; at most one active run per
 /// group (the unique index), the others wait in `seq` order (`first` ones before).
+/// `store::pool_slots`: the slots of pools shared by every run (`scope = "store"`) and
+/// their rate buckets.
 const CONCURRENCY_GROUPS: &str = r#"
 CREATE TABLE group_members (
     run_id TEXT PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
@@ -49,6 +51,19 @@ CREATE TABLE group_members (
 );
 CREATE UNIQUE INDEX group_holder ON group_members(grp) WHERE active = 1;
 CREATE INDEX group_line ON group_members(grp, active, first DESC, seq);
+
+CREATE TABLE pool_slots (
+    pool    TEXT NOT NULL,
+    run_id  TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    step_id TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    PRIMARY KEY (pool, run_id, step_id)
+);
+CREATE TABLE pool_buckets (
+    pool   TEXT PRIMARY KEY,
+    tokens REAL NOT NULL,
+    at     INTEGER NOT NULL
+);
 "#;
 
 /// One run is read by replaying its events through the core (`session::inspect`); the
@@ -638,6 +653,8 @@ mod tests {
         let head = AuditHead::parse(&head).unwrap();
         c.execute_batch(&format!(
             "DROP TABLE group_members;
+             DROP TABLE pool_slots;
+             DROP TABLE pool_buckets;
              DROP TABLE run_seals;
              DROP TRIGGER events_no_update;
              ALTER TABLE events DROP COLUMN hash;

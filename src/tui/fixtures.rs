@@ -44,6 +44,7 @@ fn step(id: &str, needs: &[usize], state: StepState, action: &str) -> StepView {
         jobs: Vec::new(),
         cached_from: None,
         probe: None,
+        waiting_for: None,
     }
 }
 
