@@ -20,6 +20,7 @@ fn noop_plan(n: usize) -> Arc<Plan> {
             with: BTreeMap::new(),
             env: BTreeMap::new(),
             when: Trigger::AllSuccess,
+            allow_failure: false,
             timeout: None,
             retry: RetryPolicy::default(),
             pool: None,
@@ -33,6 +34,8 @@ fn noop_plan(n: usize) -> Arc<Plan> {
             idempotent: true,
             cache: None,
             service: None,
+            fanout: None,
+            instance: None,
             line: i + 1,
         })
         .collect();

@@ -130,6 +130,13 @@ pub enum EventKind {
         state: String,
         reason: Option<String>,
     },
+    /// A `matrix` or `for_each` step's instances, decided once when it would start
+    /// (from the params, or from the output it reads): `(id, value)` each, in order.
+    /// Replay makes the same instances from this record.
+    StepFannedOut {
+        step: String,
+        instances: Vec<(String, serde_json::Value)>,
+    },
     /// The attempt was answered from the cache (`baton cache`): no process started; its
     /// outputs come from `from_run`, and `restored` names the products written back.
     StepCached {
@@ -210,9 +217,14 @@ pub enum EventKind {
         /// The OS account, or on a signed gate the principal whose key signed.
         actor: Actor,
         reason: Option<String>,
+        /// The approval's digest: the gate's (what would run), and with `inputs` a
+        /// digest over both (`engine::digest::with_inputs`).
         digest: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         signature: Option<DecisionSignature>,
+        /// The gate's `inputs` as the approver gave them, checked, defaults filled in.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        inputs: BTreeMap<String, String>,
     },
     GateApproved {
         step: String,
@@ -293,6 +305,7 @@ impl EventKind {
             | StepJob { step, .. }
             | StepJobState { step, .. }
             | StepCached { step, .. }
+            | StepFannedOut { step, .. }
             | StepProbed { step, .. }
             | ServiceStopping { step, .. }
             | StepFinished { step, .. }
@@ -332,6 +345,7 @@ impl EventKind {
             StepJob { .. } => "step_job",
             StepJobState { .. } => "step_job_state",
             StepCached { .. } => "step_cached",
+            StepFannedOut { .. } => "step_fanned_out",
             StepProbed { .. } => "step_probed",
             ServiceStopping { .. } => "service_stopping",
             StepFinished { .. } => "step_finished",
@@ -385,6 +399,9 @@ pub enum Command {
         /// On a signed gate: the armored SSHSIG over the decision's message.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         signature: Option<String>,
+        /// `--input NAME=VALUE`: the gate's typed inputs.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        inputs: BTreeMap<String, String>,
     },
     Reject {
         step: String,
@@ -429,12 +446,20 @@ impl Command {
         }
     }
 
-    /// The command with every secret `masker` knows masked in its reason (the only
-    /// text an operator types into a command).
+    /// The command with every secret `masker` knows masked in its reason and an
+    /// approval's inputs (the only text an operator types into a command).
     pub fn masked(&self, masker: &super::mask::Masker) -> Command {
         let mut c = self.clone();
         match &mut c {
-            Command::Approve { reason, .. } | Command::Cancel { reason, .. } => {
+            Command::Approve { reason, inputs, .. } => {
+                if let Some(r) = reason {
+                    *r = masker.mask(r).into_owned();
+                }
+                for v in inputs.values_mut() {
+                    *v = masker.mask(v).into_owned();
+                }
+            }
+            Command::Cancel { reason, .. } => {
                 if let Some(r) = reason {
                     *r = masker.mask(r).into_owned();
                 }

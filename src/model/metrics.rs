@@ -85,6 +85,7 @@ impl AttemptOutcome {
             | StepState::Running
             | StepState::Ready
             | StepState::Skipped
+            | StepState::UpstreamFailed
             | StepState::Rejected => None,
         }
     }

@@ -16,6 +16,9 @@ pub enum StepState {
     Succeeded,
     Failed,
     Skipped,
+    /// It could not run because a need failed, was rejected or is itself
+    /// upstream_failed (Airflow's state of the name); a failure for trigger rules.
+    UpstreamFailed,
     Rejected,
     Cancelled,
     Interrupted,
@@ -25,7 +28,7 @@ pub enum StepState {
 }
 
 impl StepState {
-    pub const ALL: [StepState; 15] = [
+    pub const ALL: [StepState; 16] = [
         StepState::Pending,
         StepState::WaitingApproval,
         StepState::Queued,
@@ -35,6 +38,7 @@ impl StepState {
         StepState::Succeeded,
         StepState::Failed,
         StepState::Skipped,
+        StepState::UpstreamFailed,
         StepState::Rejected,
         StepState::Cancelled,
         StepState::Interrupted,
@@ -54,6 +58,7 @@ impl StepState {
             StepState::Succeeded => "succeeded",
             StepState::Failed => "failed",
             StepState::Skipped => "skipped",
+            StepState::UpstreamFailed => "upstream_failed",
             StepState::Rejected => "rejected",
             StepState::Cancelled => "cancelled",
             StepState::Interrupted => "interrupted",
@@ -74,6 +79,7 @@ impl StepState {
             StepState::Succeeded
                 | StepState::Failed
                 | StepState::Skipped
+                | StepState::UpstreamFailed
                 | StepState::Rejected
                 | StepState::Cancelled
                 | StepState::Compensated
@@ -103,7 +109,8 @@ impl StepState {
         self.is_success() || self == StepState::Ready
     }
 
-    /// Counts as "failed" for trigger rules (`any_failed`) and for the run's outcome.
+    /// The step itself failed or was rejected: a failure for trigger rules (as is
+    /// `upstream_failed`) and for the run's outcome.
     pub fn is_failure(self) -> bool {
         matches!(self, StepState::Failed | StepState::Rejected)
     }
@@ -120,6 +127,7 @@ impl StepState {
             StepState::Succeeded => "✔",
             StepState::Failed => "✘",
             StepState::Skipped => "⤼",
+            StepState::UpstreamFailed => "⇣",
             StepState::Rejected => "⊘",
             StepState::Cancelled => "■",
             StepState::Interrupted => "↯",

@@ -25,6 +25,7 @@ pub mod schema;
 pub mod slots;
 pub mod starter_seal;
 mod verify;
+mod waiting;
 pub mod wake;
 pub mod witness;
 

@@ -45,6 +45,7 @@ fn step(id: &str, needs: &[usize], state: StepState, action: &str) -> StepView {
         cached_from: None,
         probe: None,
         waiting_for: None,
+        why: None,
     }
 }
 
@@ -348,6 +349,7 @@ pub fn release() -> RunView {
         finished_at: None,
         summary: None,
         now: at(420),
+        engine_gone_at: None,
         health: compute([], &[]),
         budget: Some(BudgetView {
             cost: Some((3.2, 25.0)),

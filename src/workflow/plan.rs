@@ -2,6 +2,7 @@
 //! parsed, templates parsed, tools resolved. Produced only by the loader
 //! (`workflow::load`); everything here has already been checked.
 use super::template::Template;
+use super::trigger::Trigger;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -54,6 +55,8 @@ pub enum ParamType {
     Int,
     Bool,
     Enum(Vec<String>),
+    /// `type = "list"`: a JSON array or values separated by commas (a matrix axis).
+    List,
 }
 
 #[derive(Debug, Clone)]
@@ -213,24 +216,6 @@ pub enum Action {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Trigger {
-    #[default]
-    AllSuccess,
-    AllDone,
-    AnyFailed,
-}
-
-impl Trigger {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Trigger::AllSuccess => "all_success",
-            Trigger::AllDone => "all_done",
-            Trigger::AnyFailed => "any_failed",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Backoff {
     Fixed,
     Linear,
@@ -289,14 +274,20 @@ pub struct Gate {
     pub allow_self_approval: bool,
     /// `signed = true`: only SSH signatures by approvers' keys (`[approvals]`) decide it.
     pub signed: bool,
+    /// `inputs`: typed values an approver supplies with the approval (the types of
+    /// `params`); later steps read them as `steps.ID.inputs.NAME`.
+    pub inputs: Vec<ParamSpec>,
 }
 
 impl Gate {
     /// Whether `--auto-approve` may pass this gate: one that names no approvers, allows
-    /// self-approval and needs no signatures. A gate that says who decides is decided
-    /// by them.
+    /// self-approval, needs no signatures and requires no input (its inputs' defaults
+    /// stand). A gate that says who decides is decided by them.
     pub fn auto_approvable(&self) -> bool {
-        self.approvers.is_empty() && self.allow_self_approval && !self.signed
+        self.approvers.is_empty()
+            && self.allow_self_approval
+            && !self.signed
+            && !self.inputs.iter().any(|p| p.required)
     }
 }
 
@@ -325,6 +316,10 @@ pub struct Step {
     pub with: BTreeMap<String, Template>,
     pub env: BTreeMap<String, Template>,
     pub when: Trigger,
+    /// `allow_failure = true`: its failure is recorded and shown, but counts as a
+    /// success for its dependants and does not fail the run (GitHub's
+    /// `continue-on-error`).
+    pub allow_failure: bool,
     pub timeout: Option<Duration>,
     pub retry: RetryPolicy,
     pub pool: Option<usize>,
@@ -343,6 +338,10 @@ pub struct Step {
     /// `service = true`: the step keeps running while its dependants run (its
     /// `restart` is its `retry`).
     pub service: Option<ServiceSpec>,
+    /// `matrix` or `for_each`: the step runs as instances (`workflow::fanout`).
+    pub fanout: Option<Box<super::fanout::Fanout>>,
+    /// Set on an instance the engine made of a fanned-out step (never by the loader).
+    pub instance: Option<Box<super::fanout::Instance>>,
     /// 1-based line of the step's `[[step]]` header in the source, for messages.
     pub line: usize,
 }

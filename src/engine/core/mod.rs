@@ -8,6 +8,8 @@
 mod apply;
 mod decide;
 mod eventlog;
+mod fanout;
+mod sparse;
 mod view;
 
 #[cfg(test)]
@@ -15,11 +17,17 @@ mod admission_tests;
 #[cfg(test)]
 mod allowed_tests;
 #[cfg(test)]
+mod fanout_tests;
+#[cfg(test)]
 mod gate_tests;
+#[cfg(test)]
+mod inputs_tests;
 #[cfg(test)]
 mod proptests;
 #[cfg(test)]
 mod replay_tests;
+#[cfg(test)]
+mod rules_tests;
 #[cfg(test)]
 mod service_tests;
 #[cfg(test)]
@@ -41,6 +49,7 @@ use crate::model::{
     StepOutcome, StepState, Timestamp, Usage,
 };
 use crate::workflow::{Budget, Builtin, Plan};
+use sparse::{Blank, Sparse, blank};
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -366,7 +375,13 @@ struct GateRt {
     /// The digest the gate was approved with; the approval holds while it matches.
     approved: Option<String>,
     decided: Option<Decision>,
+    /// The `inputs` of this opening's first counted vote (every later vote carries the
+    /// same); once approved, what `steps.ID.inputs.NAME` reads.
+    inputs: Option<BTreeMap<String, String>>,
 }
+
+blank!(GateRt);
+blank!(ServiceRt);
 
 #[derive(Debug, Clone)]
 struct StepRt {
@@ -403,10 +418,12 @@ struct StepRt {
     slot_wait: Option<String>,
     timeout_kill: bool,
     /// A service's probing: see `ServiceRt`.
-    service: ServiceRt,
-    gate: GateRt,
+    service: Sparse<ServiceRt>,
+    gate: Sparse<GateRt>,
     open_errors: Vec<usize>,
     last_error: Option<usize>,
+    /// Why it is skipped or upstream_failed (the reason recorded with that state).
+    why: Option<String>,
 }
 
 /// A service's probing in its current attempt. Its timers and counts are the core's
@@ -459,6 +476,8 @@ struct BudgetGate {
     step: Option<String>,
 }
 
+/// Cloned only to ask what a resumed copy would accept (`session::inspect`).
+#[derive(Clone)]
 pub struct Core {
     plan: Arc<Plan>,
     cfg: RunConfig,
@@ -473,7 +492,7 @@ pub struct Core {
 
     steps: Vec<StepRt>,
     events: eventlog::EventLog,
-    counts: [usize; 15],
+    counts: [usize; 16],
     unsettled: usize,
     lanes: Vec<Lane>,
     next_ticket: u64,
@@ -523,6 +542,44 @@ pub struct Core {
     durations: Vec<u64>,
     attempts_finished: u64,
     attempts_failed: u64,
+    /// Fanned-out steps by plan index: their instances (`fanout.rs`).
+    fans: BTreeMap<usize, fanout::FanRt>,
+}
+
+impl StepRt {
+    /// A step before anything happened to it, waiting for `unsettled_needs` needs.
+    fn fresh(unsettled_needs: usize) -> StepRt {
+        StepRt {
+            state: StepState::Pending,
+            attempts: 0,
+            attempt_base: 0,
+            unsettled_needs,
+            queue_ticket: 0,
+            queued_at: None,
+            started_at: None,
+            finished_at: None,
+            retry_at: None,
+            timeout_at: None,
+            exit_code: None,
+            signal: None,
+            timed_out: false,
+            duration_ms: None,
+            outputs: BTreeMap::new(),
+            pgid: None,
+            job: None,
+            jobs: Vec::new(),
+            cached_from: None,
+            kill_sent: false,
+            slot: SlotRt::Idle,
+            slot_wait: None,
+            timeout_kill: false,
+            service: Sparse::default(),
+            gate: Sparse::default(),
+            open_errors: Vec::new(),
+            last_error: None,
+            why: None,
+        }
+    }
 }
 
 fn si(s: StepState) -> usize {
@@ -554,35 +611,7 @@ impl Core {
         let steps = plan
             .steps
             .iter()
-            .map(|s| StepRt {
-                state: StepState::Pending,
-                attempts: 0,
-                attempt_base: 0,
-                unsettled_needs: s.needs.iter().filter(|&&d| d < n).count(),
-                queue_ticket: 0,
-                queued_at: None,
-                started_at: None,
-                finished_at: None,
-                retry_at: None,
-                timeout_at: None,
-                exit_code: None,
-                signal: None,
-                timed_out: false,
-                duration_ms: None,
-                outputs: BTreeMap::new(),
-                pgid: None,
-                job: None,
-                jobs: Vec::new(),
-                cached_from: None,
-                kill_sent: false,
-                slot: SlotRt::Idle,
-                slot_wait: None,
-                timeout_kill: false,
-                service: ServiceRt::default(),
-                gate: GateRt::default(),
-                open_errors: Vec::new(),
-                last_error: None,
-            })
+            .map(|s| StepRt::fresh(s.needs.iter().filter(|&&d| d < n).count()))
             .collect();
         let mut lanes = vec![Lane {
             queue: VecDeque::new(),
@@ -598,7 +627,7 @@ impl Core {
                 bucket: p.rate.map(|r| Bucket::new(r, p.burst)),
             });
         }
-        let mut counts = [0; 15];
+        let mut counts = [0; 16];
         counts[si(StepState::Pending)] = n;
         let masker = Masker::new(cfg.secret_values.iter().cloned());
         let run_env = resolve_run_env(&plan, &cfg);
@@ -655,6 +684,7 @@ impl Core {
             durations: Vec::new(),
             attempts_finished: 0,
             attempts_failed: 0,
+            fans: BTreeMap::new(),
             masker,
             plan,
             cfg,
@@ -712,6 +742,11 @@ impl Core {
     /// The sequence number of the latest event applied (0 before the first).
     pub fn last_seq(&self) -> u64 {
         self.events.last().map_or(0, |e| e.seq)
+    }
+
+    /// When the latest event applied was recorded (`None` before the first).
+    pub fn last_event_at(&self) -> Option<Timestamp> {
+        self.events.last().map(|e| e.at)
     }
 
     /// Every event so far (unit tests only: elsewhere the store holds the history).
@@ -782,7 +817,10 @@ fn resolve_run_env(plan: &Plan, cfg: &RunConfig) -> BTreeMap<String, Result<Stri
             TemplateRef::Param(p) => cfg.params.get(p).cloned(),
             TemplateRef::RunId => Some(cfg.run_id.clone()),
             TemplateRef::Env(e) => out.get(e).and_then(|v| v.as_ref().ok().cloned()),
-            TemplateRef::StepOutput { .. } => None,
+            TemplateRef::StepOutput { .. }
+            | TemplateRef::StepInput { .. }
+            | TemplateRef::Matrix(_)
+            | TemplateRef::Item(_) => None,
         });
         out.insert(k.clone(), v);
     }

@@ -45,6 +45,7 @@ pub fn gate() -> Gate {
         on_timeout: OnTimeout::Reject,
         allow_self_approval: true,
         signed: false,
+        inputs: Vec::new(),
     }
 }
 
@@ -73,6 +74,7 @@ impl PlanBuilder {
             with: BTreeMap::new(),
             env: BTreeMap::new(),
             when: Trigger::AllSuccess,
+            allow_failure: false,
             timeout: None,
             retry: RetryPolicy::default(),
             pool: None,
@@ -86,6 +88,8 @@ impl PlanBuilder {
             idempotent: true,
             cache: None,
             service: None,
+            fanout: None,
+            instance: None,
             line: index + 1,
         });
         self
@@ -376,6 +380,7 @@ impl Sim {
             operator: who.into(),
             reason: None,
             signature: None,
+            inputs: Default::default(),
         })
     }
 

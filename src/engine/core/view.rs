@@ -29,6 +29,7 @@ impl Core {
             finished_at: self.finished_at,
             summary: self.summary.clone(),
             now,
+            engine_gone_at: None,
             health,
             budget: self.plan.budget.map(|_| BudgetView {
                 cost: self.ceilings.cost.map(|c| (self.used_cost, c)),
@@ -120,6 +121,7 @@ impl Core {
             cached_from: s.cached_from.clone(),
             waiting_for: s.slot_wait.clone(),
             probe: s.service.last.clone(),
+            why: s.why.clone(),
         }
     }
 
@@ -212,7 +214,7 @@ impl Core {
         let mut consumed: Vec<(String, String, String)> = Vec::new();
         for (k, t) in step.env.iter().chain(step.with.iter()) {
             let v = self
-                .render_view(t)
+                .render_view(i, t)
                 .map_or_else(|| "(not resolved yet)".to_string(), |v| self.mask(&v));
             env.push((k.clone(), v));
             for r in t.refs() {
@@ -221,10 +223,9 @@ impl Core {
                     if consumed.iter().any(|(s, k, _)| *s == from && k == key) {
                         continue;
                     }
-                    let v = self.steps[*d]
-                        .outputs
-                        .get(key)
-                        .map_or_else(|| "(missing)".to_string(), |v| self.mask(v));
+                    let v = self
+                        .output_of(*d, key)
+                        .map_or_else(|| "(missing)".to_string(), |v| self.mask(&v));
                     consumed.push((from, key.clone(), v));
                 }
             }
@@ -240,7 +241,7 @@ impl Core {
         };
         let mut args = Vec::new();
         for t in step.with.values() {
-            args.push(self.mask(&self.render_view(t)?));
+            args.push(self.mask(&self.render_view(i, t)?));
         }
         Some(
             format!("{} {}", b.name(), args.join(" "))
@@ -249,17 +250,8 @@ impl Core {
         )
     }
 
-    fn render_view(&self, t: &crate::workflow::Template) -> Option<String> {
-        use crate::workflow::TemplateRef;
-        t.render(|r| match r {
-            TemplateRef::StepOutput { step, key, .. } => {
-                self.steps.get(*step)?.outputs.get(key).cloned()
-            }
-            TemplateRef::Param(p) => self.cfg.params.get(p).cloned(),
-            TemplateRef::Env(e) => self.run_env.get(e)?.as_ref().ok().cloned(),
-            TemplateRef::RunId => Some(self.cfg.run_id.clone()),
-        })
-        .ok()
+    fn render_view(&self, i: usize, t: &crate::workflow::Template) -> Option<String> {
+        self.render(i, t).ok()
     }
 
     fn signals(&self, now: Timestamp) -> GoldenSignals {

@@ -197,6 +197,7 @@ pub fn render(
         let count = match t {
             Tab::Approvals if gates > 0 => format!(" ({gates})"),
             Tab::Errors if open_errors > 0 => format!(" ({open_errors})"),
+            Tab::Waiting if ui.waiting_mine() > 0 => format!(" ({})", ui.waiting_mine()),
             _ => String::new(),
         };
         let st = if *t == ui.tab {

@@ -15,10 +15,12 @@ use std::time::Duration;
 
 mod concurrency;
 mod defaults;
+mod fanout;
 mod gates;
 mod limits;
 mod params;
 mod resolve;
+mod rules;
 mod steps;
 mod templates;
 mod values;
@@ -123,7 +125,7 @@ struct RawStep<'n> {
     uses: Option<(&'n str, Span)>,
     with: Option<(Vec<TextEntry<'n>>, Span)>,
     env: Vec<TextEntry<'n>>,
-    when: Trigger,
+    rules: rules::RawRules,
     timeout: Option<Duration>,
     retry: RetryPolicy,
     pool: Option<(&'n str, Span)>,
@@ -137,6 +139,8 @@ struct RawStep<'n> {
     idempotent: bool,
     /// `run`, `uses` or `gate` is present (even if malformed).
     has_action_key: bool,
+    /// `matrix` or `for_each`, with its instance keys.
+    fanout: Option<fanout::RawFanout<'n>>,
 }
 
 /// `KEY = "value"` where the value may be a template.
@@ -159,6 +163,8 @@ struct RawGate<'n> {
     allow_self_approval: bool,
     /// `signed = true` and where.
     signed: Option<Span>,
+    /// `inputs`: what an approver supplies.
+    inputs: Vec<ParamSpec>,
 }
 
 /// A template use, to be checked once all steps are known.
@@ -292,12 +298,18 @@ impl<'r, 's> Loader<'r, 's> {
                         self.err(
                             &r.span,
                             format!(
-                                "step `{}` reads `steps.{}.outputs.{}`, but `{}` is not among its ancestors",
-                                steps[r.from].id, steps[r.target].id, r.key, steps[r.target].id
+                                "step `{}` reads `steps.{}.{}.{}`, but `{}` is not among its ancestors",
+                                steps[r.from].id,
+                                steps[r.target].id,
+                                if r.input { "inputs" } else { "outputs" },
+                                r.key,
+                                steps[r.target].id
                             ),
                             format!(
-                                "a step can only read outputs of steps that finish before it starts; add \"{}\" to the `needs` of `{}` (directly or through a step it needs)",
-                                steps[r.target].id, steps[r.from].id
+                                "a step can only read {} of steps that finish before it starts; add \"{}\" to the `needs` of `{}` (directly or through a step it needs)",
+                                if r.input { "the approval inputs" } else { "outputs" },
+                                steps[r.target].id,
+                                steps[r.from].id
                             ),
                         );
                     }
@@ -353,6 +365,8 @@ struct StepRef {
     from: usize,
     target: usize,
     key: String,
+    /// `steps.ID.inputs.KEY` (else `outputs`).
+    input: bool,
     span: Span,
 }
 

@@ -17,21 +17,33 @@ pub(super) const TOOL_PARAM_FIELDS: &[&str] =
 
 impl Loader<'_, '_> {
     pub(super) fn params(&mut self, n: &Node) -> Vec<ParamSpec> {
-        let Some(entries) = self.table(n, "`params`", "[params.version] with type = \"string\"")
-        else {
-            return Vec::new();
-        };
+        match self.table(n, "`params`", "[params.version] with type = \"string\"") {
+            Some(entries) => self.typed_values(entries, "parameter", "", PARAM_FIELDS),
+            None => Vec::new(),
+        }
+    }
+
+    /// A table of named, typed values (`[params]`, a gate's `inputs`): each name checked
+    /// and each declaration read by [`Self::param_spec`]. `of` names the owner in
+    /// messages (" of the gate of step `x`").
+    pub(super) fn typed_values(
+        &mut self,
+        entries: &[Entry],
+        noun: &str,
+        of: &str,
+        fields: &[&str],
+    ) -> Vec<ParamSpec> {
         let mut out = Vec::new();
         for e in entries {
             if !is_name(&e.key, true) {
                 self.err(
                     &e.key_span,
-                    format!("parameter name `{}` is invalid", e.key),
+                    format!("{noun} name `{}`{of} is invalid", e.key),
                     "use letters, digits, '_' and '-', starting with a letter or '_'",
                 );
             }
-            let what = format!("parameter `{}`", e.key);
-            if let Some(p) = self.param_spec(&e.node, &what, PARAM_FIELDS) {
+            let what = format!("{noun} `{}`{of}", e.key);
+            if let Some(p) = self.param_spec(&e.node, &what, fields) {
                 out.push(ParamSpec {
                     name: e.key.clone(),
                     ty: p.ty,
@@ -57,6 +69,7 @@ impl Loader<'_, '_> {
                 Some("string") => {}
                 Some("int") => ty = ParamType::Int,
                 Some("bool") => ty = ParamType::Bool,
+                Some("list") => ty = ParamType::List,
                 Some("enum") => {
                     let list = match values {
                         Some(v) => self.string_list(
@@ -76,12 +89,17 @@ impl Loader<'_, '_> {
                     ty = ParamType::Enum(list.into_iter().map(|(s, _)| s.to_string()).collect());
                 }
                 Some(other) => {
-                    let hint =
-                        did_you_mean(other, &["string", "int", "bool", "enum"], "parameter types");
+                    let hint = did_you_mean(
+                        other,
+                        &["string", "int", "bool", "enum", "list"],
+                        "parameter types",
+                    );
                     self.err(
                         &t.span,
                         format!("unknown type \"{other}\" for {what}"),
-                        format!("{hint} (a type is \"string\", \"int\", \"bool\" or \"enum\")"),
+                        format!(
+                            "{hint} (a type is \"string\", \"int\", \"bool\", \"enum\" or \"list\")"
+                        ),
                     );
                 }
                 None => {}

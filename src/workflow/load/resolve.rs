@@ -188,6 +188,7 @@ impl Loader<'_, '_> {
                     on_timeout: g.on_timeout,
                     allow_self_approval: g.allow_self_approval,
                     signed: g.signed.is_some(),
+                    inputs: g.inputs.clone(),
                 }
             });
             if !s.has_action_key {
@@ -197,6 +198,9 @@ impl Loader<'_, '_> {
                     "give it `run = \"…\"`, `uses = \"<tool>\"`, or a `gate` (a pure approval step)",
                 );
             }
+            let fanout = s.fanout.as_ref().and_then(|f| {
+                self.resolve_fanout(f, &label, param_names, i, &index, raw, &mut refs)
+            });
             steps.push(Step {
                 id: ids[i].clone(),
                 index: i,
@@ -204,7 +208,8 @@ impl Loader<'_, '_> {
                 action,
                 with,
                 env,
-                when: s.when,
+                when: s.rules.when,
+                allow_failure: s.rules.allow_failure,
                 timeout: s.timeout,
                 retry: s.retry,
                 pool,
@@ -218,6 +223,8 @@ impl Loader<'_, '_> {
                 idempotent: s.idempotent,
                 cache: None,
                 service: None,
+                fanout,
+                instance: None,
                 line: self.r.map.line_col(s.span.start).0,
             });
             needs_spans.push(spans);

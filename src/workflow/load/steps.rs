@@ -9,6 +9,8 @@ pub(super) const STEP_FIELDS: &[&str] = &[
     "with",
     "needs",
     "when",
+    "allow_failure",
+    "if",
     "env",
     "timeout",
     "retry",
@@ -28,6 +30,12 @@ pub(super) const STEP_FIELDS: &[&str] = &[
     "ready",
     "live",
     "restart",
+    // fan-out (`fanout.rs`)
+    "matrix",
+    "for_each",
+    "max_parallel",
+    "fail_fast",
+    "max_instances",
 ];
 pub(super) const OUTPUT_FIELDS: &[&str] = &["pattern"];
 
@@ -141,28 +149,7 @@ impl Loader<'_, '_> {
         let env = get(f, "env")
             .map(|n| self.text_table(n, &format!("`env` of {label}"), true))
             .unwrap_or_default();
-        let when = match get(f, "when") {
-            Some(n) => match self.string(n, &format!("`when` of {label}")) {
-                Some("all_success") => Trigger::AllSuccess,
-                Some("all_done") => Trigger::AllDone,
-                Some("any_failed") => Trigger::AnyFailed,
-                Some(other) => {
-                    let hint = did_you_mean(
-                        other,
-                        &["all_success", "all_done", "any_failed"],
-                        "trigger rules",
-                    );
-                    self.err(
-                        &n.span,
-                        format!("unknown `when` \"{other}\" in {label}"),
-                        format!("{hint} (`when` is \"all_success\" (the default), \"all_done\" or \"any_failed\")"),
-                    );
-                    Trigger::AllSuccess
-                }
-                None => Trigger::AllSuccess,
-            },
-            None => Trigger::AllSuccess,
-        };
+        let rules = self.rules(f, &label, !needs.is_empty());
         let timeout = match get(f, "timeout") {
             Some(n) => self.duration(n, &format!("`timeout` of {label}")),
             None => default_timeout,
@@ -181,6 +168,7 @@ impl Loader<'_, '_> {
             .map(|n| self.outputs(n, &label))
             .unwrap_or_default();
         let gate = get(f, "gate").and_then(|n| self.gate(n, &label));
+        let fanout = self.fanout(f, &label);
         RawStep {
             span,
             id,
@@ -189,7 +177,7 @@ impl Loader<'_, '_> {
             uses,
             with,
             env,
-            when,
+            rules,
             timeout,
             retry,
             pool,
@@ -202,6 +190,7 @@ impl Loader<'_, '_> {
             gate,
             idempotent,
             has_action_key: ["run", "uses", "gate"].iter().any(|k| get(f, k).is_some()),
+            fanout,
         }
     }
 

@@ -5,7 +5,7 @@ use crate::model::error::ErrorRecordBuilder;
 use crate::model::suggest::Cause;
 use crate::model::time::human_duration;
 use crate::model::{ErrorKind, EventKind, Severity};
-use crate::workflow::{Action, OnTimeout, Template, TemplateRef, Trigger};
+use crate::workflow::{Action, OnTimeout, Template, TemplateRef, Trigger, Upstream, Verdict};
 
 mod admission;
 mod advice;
@@ -14,6 +14,7 @@ mod budget;
 mod cached;
 mod commands;
 mod exits;
+mod fanout;
 mod gates;
 mod jobs;
 mod resolve;
@@ -23,6 +24,8 @@ mod scheduling;
 mod services;
 mod shared_pools;
 mod signed;
+
+pub(super) use signed::Vote;
 
 type Fx = Vec<Effect>;
 
