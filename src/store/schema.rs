@@ -689,6 +689,8 @@ mod tests {
              CREATE TRIGGER events_no_update BEFORE UPDATE ON events
                  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
              ALTER TABLE commands DROP COLUMN claimed_by;
+             DROP INDEX steps_waiting_on_someone;
+             DROP INDEX errors_budget_open;
              DELETE FROM migrations WHERE version >= 5;
              UPDATE meta SET value = '{}:{}' WHERE key = 'audit_head';
              PRAGMA user_version = 4;",
