@@ -192,6 +192,12 @@ pub fn text(v: &RunView) -> String {
         out.push('\n');
     }
     for s in steps {
+        if let Some(w) = &s.waiting_for {
+            out.push_str(&crate::sanitize::for_terminal(&format!("{}: {w}", s.id)));
+            out.push('\n');
+        }
+    }
+    for s in steps {
         if let Some(p) = &s.probe {
             out.push_str(&crate::sanitize::for_terminal(&format!(
                 "probe of {}: {} {} {}: {} ({})",

@@ -74,6 +74,7 @@ pub struct StepJson<'a> {
     pub probe: Option<ProbeJson<'a>>,
     /// Why a skipped or upstream_failed step did not run.
     pub why: Option<&'a str>,
+    pub waiting_for: Option<&'a str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -172,6 +173,7 @@ fn step(s: &StepView, now: Timestamp) -> StepJson<'_> {
         cached_from: s.cached_from.as_deref(),
         probe: s.probe.as_ref().map(probe),
         why: s.why.as_deref(),
+        waiting_for: s.waiting_for.as_deref(),
     }
 }
 

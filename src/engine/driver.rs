@@ -22,6 +22,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 mod cached;
 mod commands;
 mod early;
+mod pool_slots;
 mod spawn;
 
 /// How often the store is polled for commands from other processes (PRAGMA
@@ -162,6 +163,8 @@ pub struct Driver {
     notify_prompts: HashMap<String, String>,
     /// Cached steps' attempts between their start and their end (`cached.rs`).
     cache: cached::CacheState,
+    /// Slots of store-wide pools the core waits for (`pool_slots.rs`).
+    slot_asks: Vec<super::core::SlotRequest>,
     /// Which steps' final states are committed: what may start before a commit.
     durable: early::Durable,
 }
@@ -207,6 +210,7 @@ impl Driver {
             notifying: 0,
             notify_prompts: HashMap::new(),
             cache: cached::CacheState::default(),
+            slot_asks: Vec::new(),
         }
     }
 
@@ -346,6 +350,7 @@ impl Driver {
                 _ = poll.tick() => {
                     self.poll_commands(&mut inputs)?;
                     self.admit_if_free(&mut inputs)?;
+                    self.ask_for_slots(&mut inputs)?;
                     self.scrub_wal();
                     if last_heartbeat.elapsed() >= HEARTBEAT {
                         // An idle engine (a gate open for hours) notices a vanished store too.

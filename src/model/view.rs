@@ -58,6 +58,10 @@ pub struct RunView {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StepView {
     pub id: String,
+    /// Why a queued step waits for a pool shared by every run in the store, naming
+    /// the runs that hold it (`scope = "store"`).
+    #[serde(default)]
+    pub waiting_for: Option<String>,
     pub needs: Vec<StepIdx>,
     pub state: StepState,
     /// Attempts started so far.
@@ -469,6 +473,17 @@ pub struct RunSummary {
     pub steps_total: usize,
     pub steps_done: usize,
     pub health: Option<f64>,
+}
+
+/// Why a queued step waits for a pool shared by every run in the store: the one
+/// wording of the driver's view and of every reader's (`session::inspect`).
+pub fn pool_wait(pool: &str, capacity: usize, holders: &[String]) -> String {
+    let mut runs = holders.to_vec();
+    runs.dedup();
+    format!(
+        "waiting for pool `{pool}` (capacity {capacity} across the store): held by run {}",
+        runs.join(", run ")
+    )
 }
 
 #[cfg(test)]

@@ -28,7 +28,7 @@ pub fn inspect(store: &Store, run_id: &str, now: Timestamp) -> Result<RunView, S
 /// and its actions those a takeover would find (see [`takeover_actions`]).
 pub(super) fn read(store: &Store, core: &Core, now: Timestamp) -> RunView {
     let mut view = core.view(now);
-    decorate(store, &mut view);
+    decorate(store, core.plan(), &mut view);
     if view.state == RunState::Interrupted {
         takeover_actions(core, &mut view, now);
         let beat = store
@@ -92,14 +92,35 @@ fn replayed(store: &Store, run_id: &str) -> Result<Core, SessionError> {
 
 /// What the store knows of a replayed run beside its events: its state as every reader
 /// says it (`interrupted` once its engine is gone, see `model::liveness`) and who
-/// drives it, each step's log file and output tail.
-pub(super) fn decorate(store: &Store, view: &mut RunView) {
+/// drives it, each step's log file and output tail, and which runs hold the store-wide
+/// pool a queued step waits for.
+pub(super) fn decorate(store: &Store, plan: &crate::workflow::Plan, view: &mut RunView) {
     if let Ok(l) = store.run_liveness(&view.run_id) {
         view.state = l.state;
         view.driven_by = l.driven_by;
     }
     set_log_paths(&store.log_dir(&view.run_id), view);
     fill_tails(store, view);
+    shared_pool_waits(store, plan, view);
+}
+
+/// A queued step of a full store-wide pool (`scope = "store"`) says who holds it.
+fn shared_pool_waits(store: &Store, plan: &crate::workflow::Plan, view: &mut RunView) {
+    for (step, s) in plan.steps.iter().zip(view.steps.iter_mut()) {
+        let Some(pool) = step.pool.map(|p| &plan.pools[p]) else {
+            continue;
+        };
+        if s.state != crate::model::StepState::Queued
+            || pool.scope != crate::workflow::PoolScope::Store
+        {
+            continue;
+        }
+        if let Ok(holders) = store.pool_holders(&pool.name)
+            && holders.len() >= pool.capacity
+        {
+            s.waiting_for = Some(crate::model::pool_wait(&pool.name, pool.capacity, &holders));
+        }
+    }
 }
 
 /// A running step's output tail from its log file (the engine writes it as output

@@ -16,6 +16,7 @@ pub mod event_chain;
 mod key_check;
 mod logtail;
 mod metrics;
+pub mod pool_slots;
 mod project;
 pub mod proof;
 mod query;

@@ -45,6 +45,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "a finished run's step counts and health on its row; a change cursor on runs",
         RUN_COUNTS,
     ),
+    (
+        13,
+        "pools shared by every run in the store: their slots and rate buckets",
+        STORE_POOLS,
+    ),
 ];
 
 /// `baton inbox` and the console's Waiting tab ask which runs have something waiting
@@ -72,6 +77,24 @@ CREATE TABLE group_members (
 );
 CREATE UNIQUE INDEX group_holder ON group_members(grp) WHERE active = 1;
 CREATE INDEX group_line ON group_members(grp, active, first DESC, seq);
+
+"#;
+
+/// `store::pool_slots`: the slots of pools shared by every run (`scope = "store"`) and
+/// their store-wide rate buckets.
+const STORE_POOLS: &str = r#"
+CREATE TABLE pool_slots (
+    pool    TEXT NOT NULL,
+    run_id  TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    step_id TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    PRIMARY KEY (pool, run_id, step_id)
+);
+CREATE TABLE pool_buckets (
+    pool   TEXT PRIMARY KEY,
+    tokens REAL NOT NULL,
+    at     INTEGER NOT NULL
+);
 "#;
 
 /// One run is read by replaying its events through the core (`session::inspect`); the
@@ -679,7 +702,10 @@ mod tests {
             .unwrap();
         let head = AuditHead::parse(&head).unwrap();
         c.execute_batch(&format!(
-            "DROP TABLE run_seals;
+            "DROP TABLE group_members;
+             DROP TABLE pool_slots;
+             DROP TABLE pool_buckets;
+             DROP TABLE run_seals;
              DROP TRIGGER events_no_update;
              ALTER TABLE events DROP COLUMN hash;
              ALTER TABLE events DROP COLUMN head_key_id;
@@ -689,7 +715,6 @@ mod tests {
              ALTER TABLE commands DROP COLUMN claimed_by;
              DROP INDEX steps_waiting_on_someone;
              DROP INDEX errors_budget_open;
-             DROP TABLE group_members;
              DROP INDEX runs_by_rev;
              ALTER TABLE runs DROP COLUMN steps_total;
              ALTER TABLE runs DROP COLUMN steps_done;

@@ -43,7 +43,7 @@ pub enum Verdict {
 
 /// The one reading of whether a group member's run is live now: recorded unfinished
 /// and driven by a live engine.
-fn live_state(
+pub(super) fn live_state(
     tx: &Connection,
     run_id: &str,
     now: Timestamp,
@@ -67,13 +67,17 @@ fn live_state(
     Ok((!l.state.is_final() && l.state != RunState::Interrupted).then_some(l.state))
 }
 
-/// The group's active run, once a holder that is no longer live has let it go.
-fn holder(tx: &Connection, group: &str, now: Timestamp) -> Result<Option<String>, StoreError> {
-    let active: Option<String> = tx
+/// The group's active row, as recorded (its run may no longer be live).
+fn active_member(tx: &Connection, group: &str) -> Result<Option<String>, StoreError> {
+    Ok(tx
         .prepare_cached("SELECT run_id FROM group_members WHERE grp = ?1 AND active = 1")?
         .query_row([group], |r| r.get(0))
-        .optional()?;
-    match active {
+        .optional()?)
+}
+
+/// The group's active run, once a holder that is no longer live has let it go.
+fn holder(tx: &Connection, group: &str, now: Timestamp) -> Result<Option<String>, StoreError> {
+    match active_member(tx, group)? {
         Some(run) if live_state(tx, &run, now)?.is_some() => Ok(Some(run)),
         Some(run) => {
             tx.prepare_cached("UPDATE group_members SET active = 0 WHERE run_id = ?1")?
@@ -221,23 +225,11 @@ impl Store {
         self.ctx(r)
     }
 
-    /// The group a run belongs to, and whether it holds it (as recorded: a holder whose
-    /// engine is gone still reads as holding until another run looks).
-    pub fn group_of(&self, run_id: &str) -> Result<Option<(String, bool)>, StoreError> {
-        let r = membership(&self.conn, run_id);
-        self.ctx(r)
-    }
-
     /// The run that holds `group` now, if any (a holder no longer live does not).
     pub fn group_holder(&self, group: &str) -> Result<Option<String>, StoreError> {
         let now = Timestamp::now();
         let r = (|| -> Result<Option<String>, StoreError> {
-            let active: Option<String> = self
-                .conn
-                .prepare_cached("SELECT run_id FROM group_members WHERE grp = ?1 AND active = 1")?
-                .query_row([group], |r| r.get(0))
-                .optional()?;
-            match active {
+            match active_member(&self.conn, group)? {
                 Some(run) if live_state(&self.conn, &run, now)?.is_some() => Ok(Some(run)),
                 _ => Ok(None),
             }

@@ -45,6 +45,7 @@ fn step(id: &str, needs: &[usize], state: StepState, action: &str) -> StepView {
         cached_from: None,
         probe: None,
         inputs: BTreeMap::new(),
+        waiting_for: None,
         why: None,
         condition: None,
     }

@@ -77,6 +77,18 @@ pub struct Pool {
     pub rate: Option<Rate>,
     /// Token bucket size; defaults to `capacity`.
     pub burst: u32,
+    /// Whose steps `capacity` and `rate` count: this run's, or every run's in the store.
+    pub scope: PoolScope,
+}
+
+/// `scope` of a pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PoolScope {
+    /// Counted within the run (each run has its own pool).
+    #[default]
+    Run,
+    /// Counted over every run in the store (`store::pool_slots`).
+    Store,
 }
 
 /// `N/s`, `N/min`, `N/h`: `count` tokens per `per`.

@@ -478,6 +478,11 @@ impl Core {
             }
             StepState::WaitingApproval => self.remove_gate_timers(i),
             StepState::Ready => self.steps[i].kill_sent = false,
+            // A slot is for the attempt it was asked for.
+            StepState::Queued => {
+                self.steps[i].slot = SlotRt::Idle;
+                self.steps[i].slot_wait = None;
+            }
             _ => {}
         }
         if old.has_process() && !new.has_process() {

@@ -31,6 +31,8 @@ mod rules_tests;
 #[cfg(test)]
 mod service_tests;
 #[cfg(test)]
+mod shared_pool_tests;
+#[cfg(test)]
 mod takeover_tests;
 #[cfg(test)]
 pub(crate) mod testkit;
@@ -71,6 +73,23 @@ pub struct RunConfig {
     pub no_cache: bool,
 }
 
+/// Where a queued step of a store-wide pool is with its slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum SlotRt {
+    #[default]
+    Idle,
+    Asked,
+    Granted,
+}
+
+/// A step asking for a slot of its store-wide pool (`plan.pools[pool]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlotRequest {
+    pub step: usize,
+    pub attempt: u32,
+    pub pool: usize,
+}
+
 /// How a new run opens (`Core::start_as`), as its concurrency group decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Opening {
@@ -90,6 +109,18 @@ pub enum Input {
     /// (`store::slots`): the run starts. `reason` is recorded with the transition.
     Admitted {
         reason: String,
+    },
+    /// The store gave the step a slot of its store-wide pool for `attempt`.
+    SlotGranted {
+        step: usize,
+        attempt: u32,
+    },
+    /// The store-wide pool is full, held by steps of `holders` (runs), or (`holders`
+    /// empty) its store-wide rate has no token now.
+    SlotBusy {
+        step: usize,
+        attempt: u32,
+        holders: Vec<String>,
     },
     ProcessStarted {
         step: usize,
@@ -221,6 +252,9 @@ pub enum Effect {
     Compensate(SpawnSpec),
     /// Check a service's probe once; the answer comes back as `Input::ProbeResult`.
     Probe(ProbeRequest),
+    /// Ask the store for a slot of a store-wide pool; the answer comes back as
+    /// `Input::SlotGranted` or `Input::SlotBusy`.
+    AskSlot(SlotRequest),
     CommandDone {
         id: Option<i64>,
         outcome: CommandOutcome,
@@ -377,6 +411,11 @@ struct StepRt {
     cached_from: Option<String>,
     /// Decision-side only (not in events): a Kill was sent, and why.
     kill_sent: bool,
+    /// A store-wide pool's slot for the next attempt (decision-side, not in events:
+    /// the attempt's `running` event is the decision on record).
+    slot: SlotRt,
+    /// Why it waits for a store-wide pool, and for whom (the view shows it).
+    slot_wait: Option<String>,
     timeout_kill: bool,
     /// A service's probing: see `ServiceRt`.
     service: Sparse<ServiceRt>,
@@ -482,6 +521,8 @@ pub struct Core {
     /// Waiting for its concurrency group (`RunState::Queued`, kept across an
     /// interruption): nothing is scheduled until `Input::Admitted`.
     queued: bool,
+    /// Steps `pick` found waiting for a store-wide pool's slot, to ask for.
+    slot_asks: Vec<usize>,
     compensation_ran: bool,
     /// Some step has a `compensate` command (a saga): what a failure suggests depends
     /// on it, and most runs need not look further.
@@ -529,6 +570,8 @@ impl StepRt {
             jobs: Vec::new(),
             cached_from: None,
             kill_sent: false,
+            slot: SlotRt::Idle,
+            slot_wait: None,
             timeout_kill: false,
             service: Sparse::default(),
             gate: Sparse::default(),
@@ -626,6 +669,7 @@ impl Core {
             finished: false,
             cancel_requested: false,
             queued: false,
+            slot_asks: Vec::new(),
             compensation_ran: false,
             saga: plan.steps.iter().any(|s| s.compensate.is_some()),
             ceilings: plan.budget.unwrap_or_default(),

@@ -159,7 +159,14 @@ impl PlanBuilder {
                 per: Duration::from_millis(per_ms),
             }),
             burst,
+            scope: crate::workflow::PoolScope::Run,
         });
+        self
+    }
+
+    /// Make the last pool added shared by every run in the store (`scope = "store"`).
+    pub fn store_scoped(mut self) -> Self {
+        self.plan.pools.last_mut().expect("pool").scope = crate::workflow::PoolScope::Store;
         self
     }
 

@@ -119,6 +119,7 @@ impl Core {
             actions: self.step_actions(i, now),
             jobs: s.jobs.clone(),
             cached_from: s.cached_from.clone(),
+            waiting_for: s.slot_wait.clone(),
             probe: s.service.last.clone(),
             inputs: s
                 .gate

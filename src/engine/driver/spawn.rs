@@ -9,6 +9,7 @@ impl Driver {
             Effect::Spawn(spec) if spec.cache.is_some() => self.consult_cache(spec),
             Effect::Spawn(spec) => self.spawn(spec, false, None),
             Effect::Compensate(spec) => self.spawn(spec, true, None),
+            Effect::AskSlot(r) => self.want_slot(r),
             Effect::Probe(req) => {
                 let tx = self.inbox_tx.clone();
                 tokio::spawn(async move {

@@ -123,6 +123,12 @@ pub fn step_lines<'a>(
         };
         lines.push(kv("who", LW, styled(you, theme.base), theme));
     }
+    if let Some(w) = &s.waiting_for {
+        lines.push(Line::from(vec![
+            styled(format!("{:LW$}", "waits"), theme.dim),
+            styled(crate::sanitize::for_terminal(w), theme.base),
+        ]));
+    }
     if let Some(run) = &s.cached_from {
         // No process ran: where the result came from is the step's story.
         lines.push(Line::from(vec![

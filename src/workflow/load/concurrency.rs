@@ -114,3 +114,24 @@ impl Loader<'_, '_> {
         found
     }
 }
+
+impl Loader<'_, '_> {
+    /// `scope` of a pool: `"run"` (the default) or `"store"`.
+    pub(super) fn pool_scope(&mut self, n: &Node, what: &str) -> Option<PoolScope> {
+        match self.string(n, &format!("`scope` of {what}"))? {
+            "run" => Some(PoolScope::Run),
+            "store" => Some(PoolScope::Store),
+            other => {
+                let hint = did_you_mean(other, &["run", "store"], "choices");
+                self.err(
+                    &n.span,
+                    format!("unknown `scope` \"{other}\" of {what}"),
+                    format!(
+                        "{hint} (`scope` is \"run\" (the default: counted within each run) or \"store\" (counted over every run in the store))"
+                    ),
+                );
+                None
+            }
+        }
+    }
+}

@@ -3,7 +3,7 @@
 use super::*;
 
 pub(super) const BUDGET_FIELDS: &[&str] = &["cost", "calls", "tokens"];
-pub(super) const POOL_FIELDS: &[&str] = &["capacity", "rate", "burst", "executor"];
+pub(super) const POOL_FIELDS: &[&str] = &["capacity", "rate", "burst", "executor", "scope"];
 
 impl Loader<'_, '_> {
     pub(super) fn budget(&mut self, n: &Node) -> Option<Budget> {
@@ -63,11 +63,15 @@ impl Loader<'_, '_> {
             let burst = get(fields, "burst")
                 .and_then(|b| self.int_at_least(b, &format!("`burst` of {what}"), 1))
                 .map_or(capacity as u32, |b| b.min(u32::MAX as i64) as u32);
+            let scope = get(fields, "scope")
+                .and_then(|n| self.pool_scope(n, &what))
+                .unwrap_or_default();
             out.push(Pool {
                 name: e.key.clone(),
                 capacity,
                 rate,
                 burst,
+                scope,
             });
         }
         out

@@ -829,3 +829,22 @@ fn the_log_shows_when_lines_were_written_and_copies_a_line_or_the_screen() {
         u.toast
     );
 }
+
+/// A run waiting for its concurrency group, and one that skipped because of it, say so
+/// in the header, with a glyph of their own (issue 26 point 6).
+#[test]
+fn the_header_shows_a_queued_and_a_skipped_run() {
+    use baton::model::RunState;
+    let theme = Theme::monochrome();
+    for (state, shown) in [
+        (RunState::Queued, "○ queued"),
+        (RunState::Skipped, "⤼ skipped"),
+    ] {
+        let mut v = fixtures::release();
+        v.state = state;
+        let mut u = ui();
+        let t = text(&draw(&v, &mut u, &theme, 120, 40));
+        let header = t.lines().next().unwrap_or_default();
+        assert!(header.contains(shown), "{header}");
+    }
+}

@@ -3,3 +3,4 @@ mod attack_runs;
 mod commands;
 mod concurrency;
 mod runs_gc;
+mod shared_pools;

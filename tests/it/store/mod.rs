@@ -5,3 +5,4 @@ mod cli;
 mod faults;
 mod history_agreement;
 mod projection;
+mod slots;

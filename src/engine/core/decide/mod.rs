@@ -23,6 +23,7 @@ mod run;
 mod saga;
 mod scheduling;
 mod services;
+mod shared_pools;
 mod signed;
 
 pub(super) use signed::Vote;
@@ -186,6 +187,12 @@ impl Core {
             }
             Input::Shutdown { reason } => self.shutdown(&reason, now, &mut fx),
             Input::Admitted { reason } => self.admitted(reason, now, &mut fx),
+            Input::SlotGranted { step, attempt } => self.slot_granted(step, attempt),
+            Input::SlotBusy {
+                step,
+                attempt,
+                holders,
+            } => self.slot_busy(step, attempt, holders),
         }
         self.settle(now, &mut fx);
         fx

@@ -242,11 +242,12 @@ impl Core {
                 self.lanes[l].queue.pop_front();
             }
             let lane = &self.lanes[l];
-            let Some(&(t, _)) = lane.queue.front() else {
+            let Some(&(t, s)) = lane.queue.front() else {
                 continue;
             };
             if lane.running >= lane.capacity
                 || lane.bucket.as_ref().is_some_and(|b| !b.available(now))
+                || !self.slot_ready(s)
             {
                 continue;
             }
@@ -266,6 +267,7 @@ impl Core {
                 self.note_rate_limited(now, fx);
                 break;
             };
+            self.ask_slots(fx);
             let blocks = self.budget_blocks(i);
             if !blocks.is_empty() {
                 self.stop_for_budget(i, blocks, now, fx);
@@ -331,5 +333,6 @@ impl Core {
             spec.cache = cache;
             fx.push(Effect::Spawn(spec));
         }
+        self.ask_slots(fx);
     }
 }

@@ -1,0 +1,100 @@
+//! Issue 26 point 5: `[pools.NAME] scope = "store"` counts over every run in the store,
+//! through the real binary: two runs started together never hold the pool at once, a
+//! waiting step names the run that holds it, and a killed engine frees its slot.
+use crate::helpers::*;
+use std::path::Path;
+
+/// Two steps of the store-wide pool `deploy` (capacity 1), each writing its start and
+/// end to `ledger`; `work` runs for `secs`.
+fn workflow(env: &Env, secs: &str) -> std::path::PathBuf {
+    env.workflow(
+        "pooled.toml",
+        &format!(
+            r#"
+name = "pooled"
+[pools.deploy]
+capacity = 1
+scope = "store"
+[[step]]
+id = "work"
+pool = "deploy"
+run = 'echo "$BATON_RUN_ID start" >> ledger; sleep {secs}; echo "$BATON_RUN_ID end" >> ledger'
+"#
+        ),
+    )
+}
+
+fn ledger(env: &Env) -> Vec<String> {
+    std::fs::read_to_string(env.path().join("ledger"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+fn spawn_run(env: &Env, wf: &Path) -> std::process::Child {
+    env.spawn(&["run", wf.to_str().unwrap(), "--headless"])
+}
+
+/// The run (other than `not`) whose `work` waits for the pool, and what it says.
+fn waiting(env: &Env, not: Option<&str>) -> (String, String) {
+    wait_until("a step waiting for the shared pool", secs(30), || {
+        let out = env.run(&["runs", "--json"]);
+        let runs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        for r in runs.as_array().cloned().unwrap_or_default() {
+            let id = r["id"].as_str().unwrap_or_default().to_string();
+            if Some(id.as_str()) == not {
+                continue;
+            }
+            let shown = env.show(&id);
+            if let Some(w) = step(&shown, "work")["waiting_for"].as_str() {
+                return Ok((id, w.to_string()));
+            }
+        }
+        Err(format!("{runs:#}"))
+    })
+}
+
+#[test]
+fn two_runs_of_a_store_wide_pool_never_hold_it_at_once() {
+    let env = Env::new();
+    let wf = workflow(&env, "1");
+    let a = spawn_run(&env, &wf);
+    let b = spawn_run(&env, &wf);
+    let (run, why) = waiting(&env, None);
+    assert!(
+        why.contains("pool `deploy`") && why.contains("held by run"),
+        "{why}"
+    );
+    assert!(!why.contains(&run), "a run does not wait for itself: {why}");
+    let human = text(&env.run(&["show", &run]).stdout);
+    assert!(human.contains("work: waiting for pool `deploy`"), "{human}");
+    for out in [wait_child(a, 60), wait_child(b, 60)] {
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    }
+    let lines = ledger(&env);
+    assert_eq!(lines.len(), 4, "{lines:#?}");
+    let first = lines[0].split(' ').next().unwrap_or_default();
+    assert_eq!(
+        lines[1],
+        format!("{first} end"),
+        "the pool was held twice: {lines:#?}"
+    );
+}
+
+#[test]
+fn a_killed_engine_frees_its_slot() {
+    let env = Env::new();
+    let wf = workflow(&env, "10");
+    let (mut holder, held_by) = env.spawn_until(&wf, "work", "running");
+    let other = spawn_run(&env, &wf);
+    let (run, why) = waiting(&env, Some(&held_by));
+    assert!(why.contains(&format!("held by run {held_by}")), "{why}");
+    holder.kill().expect("kill -9 the holder's engine");
+    let _ = holder.wait();
+    // Its lease lapses with its process: the slot is free and the other run takes it.
+    env.wait_step(&run, "work", "running", 30);
+    let mut other = other;
+    let _ = other.kill();
+    let _ = other.wait();
+}

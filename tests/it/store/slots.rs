@@ -1,0 +1,109 @@
+//! `store::slots`, the store's side of concurrency groups: who holds a group, who waits
+//! and in what order, and when a holder lets it go (its run ended, its lease lapsed).
+use crate::helpers::*;
+use baton::model::{EventKind, RunState, Timestamp};
+use baton::store::slots::{Joining, Verdict, WhenBusy};
+use baton::store::{Store, lease_holder_name};
+
+fn joining(when_busy: WhenBusy) -> Joining {
+    Joining {
+        group: "deploy-prod".into(),
+        when_busy,
+    }
+}
+
+/// Record run `id` of the group, `queued` when the store says it is busy.
+fn create(s: &mut Store, id: &str, when_busy: WhenBusy) -> Verdict {
+    let mut script = Script::new(id);
+    let (verdict, _) = s
+        .create_run_in_group(
+            &new_run(id, 1),
+            &lease_holder_name(),
+            &joining(when_busy),
+            |v| {
+                let state = match (v, when_busy) {
+                    (Verdict::Holds, _) => RunState::Running,
+                    (Verdict::Busy { .. }, WhenBusy::Skip) => RunState::Skipped,
+                    (Verdict::Busy { .. }, _) => RunState::Queued,
+                };
+                script.started().push(EventKind::RunStateChanged {
+                    state,
+                    reason: None,
+                });
+                script.take()
+            },
+        )
+        .expect("create");
+    verdict
+}
+
+fn finish(s: &mut Store, id: &str) {
+    let mut script = Script::new(id);
+    script.seq = 2;
+    script.run_finished(RunState::Succeeded);
+    s.commit(id, &script.take()).expect("commit");
+}
+
+fn busy(holder: &str) -> Verdict {
+    Verdict::Busy {
+        holder: holder.into(),
+    }
+}
+
+#[test]
+fn one_holder_a_line_oldest_first_and_a_holder_that_ended_lets_go() {
+    let db = db();
+    let mut s = Store::open(&db.path).unwrap();
+    assert_eq!(create(&mut s, "R1", WhenBusy::Queue), Verdict::Holds);
+    assert_eq!(create(&mut s, "R2", WhenBusy::Queue), busy("R1"));
+    assert_eq!(create(&mut s, "R3", WhenBusy::Queue), busy("R1"));
+    // A skipping run does not join the line.
+    assert_eq!(create(&mut s, "R4", WhenBusy::Skip), busy("R1"));
+    assert_eq!(s.admit_queued("R4").unwrap(), None);
+    assert_eq!(s.admit_queued("R2").unwrap(), None, "R1 still holds it");
+    finish(&mut s, "R1");
+    assert_eq!(s.admit_queued("R3").unwrap(), None, "R2 came first");
+    assert_eq!(
+        s.admit_queued("R2").unwrap().as_deref(),
+        Some("deploy-prod")
+    );
+    assert_eq!(
+        s.group_holder("deploy-prod").unwrap().as_deref(),
+        Some("R2")
+    );
+    // A new run finds the group busy even though it was free a moment ago.
+    assert_eq!(create(&mut s, "R5", WhenBusy::Queue), busy("R2"));
+}
+
+#[test]
+fn a_lapsed_lease_frees_the_group_and_a_superseding_run_goes_first() {
+    let db = db();
+    let mut s = Store::open(&db.path).unwrap();
+    assert_eq!(create(&mut s, "R1", WhenBusy::Queue), Verdict::Holds);
+    assert_eq!(create(&mut s, "R2", WhenBusy::Queue), busy("R1"));
+    assert_eq!(create(&mut s, "R3", WhenBusy::QueueFirst), busy("R1"));
+    // R1's engine stops beating: its lease lapses and with it the group.
+    raw(&db)
+        .execute("UPDATE leases SET heartbeat_at = 0 WHERE run_id = 'R1'", [])
+        .unwrap();
+    assert_eq!(s.group_holder("deploy-prod").unwrap(), None);
+    assert_eq!(s.admit_queued("R2").unwrap(), None, "R3 goes first");
+    assert_eq!(
+        s.admit_queued("R3").unwrap().as_deref(),
+        Some("deploy-prod")
+    );
+    // R1, taken over again (its lease taken first), may not run beside R3.
+    s.heartbeat("R1", &lease_holder_name(), Timestamp::now())
+        .unwrap();
+    assert_eq!(
+        s.reclaim_group("R1").unwrap(),
+        Err(("deploy-prod".to_string(), "R3".to_string()))
+    );
+    finish(&mut s, "R3");
+    assert_eq!(s.reclaim_group("R1").unwrap(), Ok(()));
+    assert_eq!(
+        s.group_holder("deploy-prod").unwrap().as_deref(),
+        Some("R1")
+    );
+    assert_eq!(s.reclaim_group("R9-in-no-group").unwrap(), Ok(()));
+}
