@@ -21,6 +21,7 @@ pub mod identity;
 pub mod inspect;
 mod jobs;
 pub mod prepare;
+pub mod serve;
 pub mod signing;
 
 use crate::model::RunState;

@@ -20,6 +20,7 @@ mod project;
 pub mod proof;
 mod query;
 mod rotate;
+pub mod schedules;
 pub mod schema;
 pub mod starter_seal;
 mod verify;

@@ -30,7 +30,51 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "group stores: each run's record and events head sealed by its starter",
         V9,
     ),
+    (
+        10,
+        "schedules: each schedule served, each slot decided, each workflow file's load",
+        SCHEDULES,
+    ),
 ];
+
+/// `baton serve`: the schedules it serves (`paused` survives restarts), one row per
+/// slot decided, unique per (workflow file, schedule, slot time) so no slot fires
+/// twice, and each workflow file's last load (its error, if it no longer loads).
+const SCHEDULES: &str = r#"
+CREATE TABLE schedules (
+    file          TEXT NOT NULL,
+    idx           INTEGER NOT NULL,
+    workflow      TEXT NOT NULL,
+    cron          TEXT NOT NULL,
+    timezone      TEXT NOT NULL,
+    catch_up      TEXT NOT NULL,
+    overlap       TEXT NOT NULL,
+    since         INTEGER NOT NULL,
+    active        INTEGER NOT NULL DEFAULT 1,
+    paused        INTEGER NOT NULL DEFAULT 0,
+    paused_by     TEXT,
+    paused_reason TEXT,
+    paused_at     INTEGER,
+    PRIMARY KEY (file, idx)
+);
+CREATE TABLE schedule_slots (
+    file        TEXT NOT NULL,
+    idx         INTEGER NOT NULL,
+    slot_at     INTEGER NOT NULL,
+    fate        TEXT NOT NULL,
+    run_id      TEXT,
+    params      TEXT,
+    requested_by TEXT,
+    recorded_at INTEGER NOT NULL,
+    PRIMARY KEY (file, idx, slot_at)
+);
+CREATE TABLE serve_files (
+    file       TEXT PRIMARY KEY,
+    workflow   TEXT,
+    error      TEXT,
+    checked_at INTEGER NOT NULL
+);
+"#;
 
 /// One run is read by replaying its events through the core (`session::inspect`); the
 /// tables keep what queries across runs read (`runs`, metrics, `runs gc`, `audit
@@ -619,6 +663,9 @@ mod tests {
         let head = AuditHead::parse(&head).unwrap();
         c.execute_batch(&format!(
             "DROP TABLE run_seals;
+             DROP TABLE schedules;
+             DROP TABLE schedule_slots;
+             DROP TABLE serve_files;
              DROP TRIGGER events_no_update;
              ALTER TABLE events DROP COLUMN hash;
              ALTER TABLE events DROP COLUMN head_key_id;
