@@ -71,6 +71,7 @@ async fn once() -> Duration {
         operator: "alice".into(),
         reason: None,
         signature: None,
+        inputs: Default::default(),
     };
     req_tx
         .send(CommandRequest { command, reply })

@@ -20,6 +20,7 @@ fn noop_plan(n: usize) -> Arc<Plan> {
             with: BTreeMap::new(),
             env: BTreeMap::new(),
             when: Trigger::AllSuccess,
+            allow_failure: false,
             timeout: None,
             retry: RetryPolicy::default(),
             pool: None,
@@ -64,6 +65,7 @@ fn noop_plan(n: usize) -> Arc<Plan> {
         schedules: Vec::new(),
         steps,
         approvals: None,
+        concurrency: None,
     })
 }
 

@@ -13,6 +13,10 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+#[path = "support/load.rs"]
+mod load;
+use load::load;
+
 /// One generator for both formats, so baton and make run the same DAG: `layers` layers of
 /// `width` nodes; each node of layer k needs nodes (i, i+1 mod width) of layer k-1.
 fn layered(
@@ -212,6 +216,7 @@ fn bench(c: &mut Criterion) {
     // One paired summary in the same run, as the issue asks: alternating rounds (baton,
     // make, ninja, floor), so a slow spell of the shared machine hits all of them;
     // ratios of the medians. BATON_BENCH_PAIRS sets the rounds (default 7, at least 5).
+    let load_start = load();
     let pairs = std::env::var("BATON_BENCH_PAIRS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -255,7 +260,10 @@ fn bench(c: &mut Criterion) {
     }
     let (sleep_t, sleep_make_t) = (median(st), median(smt));
     let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
-    println!("\nsummary (medians of {pairs} alternating rounds; (b) median of 5):");
+    println!(
+        "\nsummary (medians of {pairs} alternating rounds; (b) median of 5); load average {load_start} at the start, {} at the end:",
+        load()
+    );
     println!(
         "  (a) 1,000 x true, max_parallel 2: baton {baton_t:?}, make -j2 {make_t:?}, ninja -j2 {ninja_t:?}, spawn floor {floor_t:?}"
     );

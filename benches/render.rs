@@ -1,9 +1,11 @@
 //! Console frame time for a 10,000-step run at 200×60 (docs/architecture.md "Performance budgets": under 2 ms), in list
 //! mode, in graph mode (dense gaps drawn as bundles) and zoomed out (`z`), rendered
 //! through the real `render` into a `TestBackend`, against a blank frame in the same run.
+//! `BATON_BENCH_BASE=<another build's render bench executable>` runs the two builds in
+//! alternating rounds and prints the ratios (`support/paired.rs`).
 use baton::tui::app::UiState;
 use baton::tui::{ConsoleConfig, Theme, fixtures, render};
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, criterion_group};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use std::hint::black_box;
@@ -49,4 +51,17 @@ fn frames(c: &mut Criterion) {
 }
 
 criterion_group!(benches, frames);
-criterion_main!(benches);
+
+#[path = "support/load.rs"]
+mod load;
+#[path = "support/paired.rs"]
+mod paired;
+
+// `criterion_main!`, unless `BATON_BENCH_BASE` asks for rounds against another build.
+fn main() {
+    if paired::run("render") {
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

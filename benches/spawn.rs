@@ -28,7 +28,7 @@ fn bench_spawn(c: &mut Criterion) {
                 env: vec![("BATON_STEP_ID".into(), "true".into())],
                 log_dir: logs.path().to_path_buf(),
                 masker: Masker::default(),
-                files_dir: Some(files.path().to_path_buf()),
+                files_dir: Some(files.clone()),
             };
             rt.block_on(async { spawn(job).expect("spawn").wait().await })
         })

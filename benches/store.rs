@@ -13,9 +13,12 @@
 //! the console do (with a key configured, checking each event's link first).
 //!
 //! Throughput is in steps: criterion's time / 10,000 is the cost of one step.
+//!
+//! `BATON_BENCH_BASE=<another build's store bench executable>` runs the two builds in
+//! alternating rounds and prints the ratios (`support/paired.rs`).
 use baton::model::{Event, EventKind, StepOutcome, StepState, Timestamp, Usage};
 use baton::store::{AuditKeys, NewRun, Store};
-use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, Throughput, criterion_group};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -175,4 +178,17 @@ fn replay(c: &mut Criterion) {
 }
 
 criterion_group!(benches, commits, replay);
-criterion_main!(benches);
+
+#[path = "support/load.rs"]
+mod load;
+#[path = "support/paired.rs"]
+mod paired;
+
+// `criterion_main!`, unless `BATON_BENCH_BASE` asks for rounds against another build.
+fn main() {
+    if paired::run("store") {
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

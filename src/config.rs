@@ -15,6 +15,7 @@
 //! gate_opened = true
 //! gate_warning = true         # 80% of a gate's time has passed
 //! run_finished = true
+//! decision = true             # a decision someone else recorded on the run on screen
 //!
 //! [keys]                      # rebind any action (`?` in the console lists them)
 //! approve = "y"
@@ -48,6 +49,8 @@ pub struct Notifications {
     pub gate_opened: bool,
     pub gate_warning: bool,
     pub run_finished: bool,
+    /// A decision on the run on screen that this console did not make.
+    pub decision: bool,
 }
 
 impl Default for Notifications {
@@ -58,6 +61,7 @@ impl Default for Notifications {
             gate_opened: true,
             gate_warning: true,
             run_finished: true,
+            decision: true,
         }
     }
 }
@@ -188,12 +192,13 @@ fn read_from(path: &Path) -> Read {
 }
 
 const TOP: [&str; 6] = ["theme", "db", "time", "mouse", "notifications", "keys"];
-const NOTIFY: [&str; 5] = [
+const NOTIFY: [&str; 6] = [
     "bell",
     "desktop",
     "gate_opened",
     "gate_warning",
     "run_finished",
+    "decision",
 ];
 
 /// Parse a configuration file's text; every problem is reported, in source order.
@@ -244,6 +249,7 @@ pub fn read_str(path: &Path, text: &str) -> Read {
                         "gate_opened" => &mut c.notifications.gate_opened,
                         "gate_warning" => &mut c.notifications.gate_warning,
                         "run_finished" => &mut c.notifications.run_finished,
+                        "decision" => &mut c.notifications.decision,
                         _ => {
                             unknown(&mut r, n, &NOTIFY, "[notifications]");
                             continue;

@@ -62,17 +62,17 @@ pub fn exec(a: TuiArgs) -> i32 {
         service.open_newest();
         let mut ui = UiState::new(operator.clone());
         ui.readonly = a.readonly;
-        ui.tab = Tab::Runs;
+        // What waits on someone comes first; else the store's runs.
+        ui.tab = if link.waiting.borrow().is_empty() {
+            Tab::Runs
+        } else {
+            Tab::Waiting
+        };
         Ok::<_, session::SessionError>(drive::console(service, link, config, ui).await)
     });
     match result {
         Ok(Ok((signal, outcomes))) => {
-            for (id, out) in outcomes {
-                match out {
-                    Ok(o) => crate::stdio::outln!("run {id}: {}", o.state),
-                    Err(e) => crate::stdio::errln!("error: run {id}: {e}"),
-                }
-            }
+            super::drive::print_ended(&a.db.path(), outcomes);
             signal.unwrap_or(exit::OK)
         }
         Ok(Err(e)) => {

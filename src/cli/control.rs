@@ -101,6 +101,10 @@ pub struct ApproveArgs {
     /// (repeatable; no STEP).
     #[arg(long, value_name = "DIM=N", conflicts_with = "step")]
     pub raise: Vec<String>,
+    /// A value the gate asks for (its `inputs`): `--input model=pro` (repeatable).
+    /// A wrong, missing or unknown input is refused before anything is recorded.
+    #[arg(long = "input", value_name = "NAME=VALUE", value_parser = parse_kv, conflicts_with = "raise")]
+    pub inputs: Vec<(String, String)>,
 }
 
 #[derive(Debug, Args)]
@@ -213,14 +217,48 @@ pub fn approve(a: ApproveArgs) -> i32 {
             );
             return exit::USAGE;
         };
+        let inputs = match checked_inputs(&a.target, &step, &a.inputs) {
+            Ok(i) => i,
+            Err(code) => return code,
+        };
         Command::Approve {
             step,
             operator,
             reason: a.reason.filter(|r| !r.trim().is_empty()),
             signature: None,
+            inputs,
         }
     };
     decide(&a.target, &a.sign, command)
+}
+
+/// The approval's inputs checked against the gate on the run as recorded (the core's
+/// check: wrong, missing and unknown ones refused here, exit 2, before anything is
+/// sent), with defaults filled in so a signature covers what the engine records. When
+/// the run cannot be read here, the inputs go as given and the engine checks them.
+fn checked_inputs(
+    target: &Target,
+    step: &str,
+    given: &[(String, String)],
+) -> Result<std::collections::BTreeMap<String, String>, i32> {
+    let as_given = || given.iter().cloned().collect();
+    let db = drive::db_path(target.db.as_deref());
+    let Ok(store) = Store::open_existing(&db) else {
+        return Ok(as_given());
+    };
+    let Ok(run_id) = store.resolve_run(&target.run) else {
+        return Ok(as_given());
+    };
+    match session::inspect::approval_inputs(&store, &run_id, step, given) {
+        Ok(Some(Ok(values))) => Ok(values),
+        Ok(Some(Err(errors))) => {
+            for e in errors {
+                crate::stdio::errln!("error: {e}");
+            }
+            Err(exit::USAGE)
+        }
+        Ok(None) | Err(_) => Ok(as_given()),
+    }
 }
 
 pub fn reject(a: RejectArgs) -> i32 {

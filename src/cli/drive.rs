@@ -185,6 +185,8 @@ fn drive_on(rt: &tokio::runtime::Runtime, store: Store, ready: Ready, display: D
                             .map(|r| r.state)
                             .unwrap_or(crate::model::RunState::Interrupted),
                     };
+                    // The runs this console took over besides its own.
+                    print_ended(&display.db_path, outcomes);
                     crate::stdio::outln!(
                         "run {run_id} {}: {state}",
                         crate::sanitize::for_terminal(&workflow)
@@ -197,6 +199,26 @@ fn drive_on(rt: &tokio::runtime::Runtime, store: Store, ready: Ready, display: D
                 }
                 Err(e) => session::report(&e),
             }
+        }
+    }
+}
+
+/// Print how each run a console drove ended, with its workflow, and how to resume one
+/// that quitting interrupted (issue 28 point 4).
+pub fn print_ended(db: &std::path::Path, outcomes: Outcomes) {
+    let store = Store::open_existing(db).ok();
+    for (id, out) in outcomes {
+        let workflow = store
+            .as_ref()
+            .and_then(|s| s.run(&id).ok())
+            .map(|r| crate::sanitize::for_terminal(&r.workflow))
+            .unwrap_or_default();
+        match out {
+            Ok(o) if o.state == crate::model::RunState::Interrupted => crate::stdio::outln!(
+                "run {id} {workflow}: interrupted; `baton resume {id}` continues it"
+            ),
+            Ok(o) => crate::stdio::outln!("run {id} {workflow}: {}", o.state),
+            Err(e) => crate::stdio::errln!("error: run {id} {workflow}: {e}"),
         }
     }
 }

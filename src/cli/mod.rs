@@ -12,6 +12,7 @@ pub mod delete;
 pub mod drive;
 pub mod events;
 pub mod executors;
+pub mod inbox;
 pub mod logs;
 pub mod metrics;
 pub mod plan;
@@ -53,6 +54,8 @@ pub enum Cmd {
     Tools(tools::Args),
     /// List a workflow's executors, their labels and whether each cluster answers
     Executors(executors::Args),
+    /// Everything that waits on a person across the store's runs: open gates, exhausted budgets, steps to mark
+    Inbox(inbox::InboxArgs),
     /// List the runs in the store, newest first; `runs rm RUN…` deletes runs
     Runs(runs::RunsArgs),
     /// Delete runs that ended longer ago than --older-than, and their logs
@@ -106,6 +109,7 @@ impl Cmd {
                 | Cmd::Plan(_)
                 | Cmd::Tools(_)
                 | Cmd::Runs(_)
+                | Cmd::Inbox(_)
                 | Cmd::Show(_)
                 | Cmd::Logs(_)
                 | Cmd::Events(_)
@@ -157,6 +161,7 @@ pub fn main() -> i32 {
         Cmd::Plan(a) => plan::run(&a),
         Cmd::Tools(a) => tools::run(&a),
         Cmd::Executors(a) => executors::run(&a),
+        Cmd::Inbox(a) => inbox::run(a),
         Cmd::Runs(a) => runs::run(a),
         Cmd::Gc(a) => delete::gc(a),
         Cmd::Show(a) => show::run(a),

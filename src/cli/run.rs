@@ -120,11 +120,43 @@ pub fn exec(args: RunArgs) -> i32 {
         Ok(s) => s,
         Err(e) => return session::report(&e.into()),
     };
-    let ready = match prepare::create(&mut store, loaded, &host::lease_holder()) {
+    let group = match session::concurrency::group_of(&loaded.plan, &loaded.params) {
+        Ok(g) => g,
+        Err(e) => return session::report(&e),
+    };
+    let made = match &group {
+        None => prepare::create(&mut store, loaded, &host::lease_holder()),
+        Some(group) => {
+            session::concurrency::admit(&mut store, loaded, &host::lease_holder(), group).map(
+                |(ready, admission)| {
+                    say_admission(&ready.run_id, &group.name, &admission);
+                    ready
+                },
+            )
+        }
+    };
+    let ready = match made {
         Ok(r) => r,
         Err(e) => return session::report(&e),
     };
     drive::drive(store, ready, display)
+}
+
+/// What the run's concurrency group decided, on stderr before the run's own lines.
+fn say_admission(run_id: &str, group: &str, admission: &session::concurrency::Admission) {
+    use session::concurrency::Admission as A;
+    match admission {
+        A::Started => {}
+        A::Queued { holder } => crate::stdio::errln!(
+            "run {run_id} is queued: concurrency group `{group}` is held by run {holder}; it starts when the group is free"
+        ),
+        A::Skipped { holder } => crate::stdio::errln!(
+            "run {run_id} is skipped: concurrency group `{group}` is held by run {holder} (on_conflict = \"skip\")"
+        ),
+        A::Superseding { holder } => crate::stdio::errln!(
+            "run {run_id} supersedes run {holder} in concurrency group `{group}`: that run is cancelled, and this one starts once it has ended"
+        ),
+    }
 }
 
 /// Say which gates `--auto-approve` leaves to their approvers (on stderr, before the run).

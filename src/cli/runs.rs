@@ -2,7 +2,7 @@
 use super::db::{DbOpt, fail};
 use super::delete::{self, DeleteOpts};
 use super::exit;
-use crate::model::{RunSummary, Timestamp};
+use crate::model::{RunState, RunSummary, Timestamp};
 use clap::{Args, Subcommand};
 
 #[derive(Debug, Args)]
@@ -19,8 +19,18 @@ pub struct RunsArgs {
     /// Only the runs of the workflow with this name
     #[arg(long, value_name = "NAME")]
     pub workflow: Option<String>,
+    /// Only the runs in this state as readers show it (running, waiting, interrupted, succeeded, …)
+    #[arg(long, value_name = "STATE", value_parser = parse_state)]
+    pub state: Option<RunState>,
     #[command(flatten)]
     pub db: DbOpt,
+}
+
+fn parse_state(s: &str) -> Result<RunState, String> {
+    RunState::parse(s).ok_or_else(|| {
+        let all: Vec<&str> = RunState::ALL.iter().map(|s| s.as_str()).collect();
+        format!("`{s}` is not a run state; one of: {}", all.join(", "))
+    })
 }
 
 #[derive(Debug, Subcommand)]
@@ -58,6 +68,9 @@ pub fn run(args: RunsArgs) -> i32 {
     if let Some(name) = &args.workflow {
         runs.retain(|r| &r.workflow == name);
     }
+    if let Some(state) = args.state {
+        runs.retain(|r| r.state == state);
+    }
     if args.json {
         let now = Timestamp::now();
         let v: Vec<_> = runs
@@ -71,6 +84,8 @@ pub fn run(args: RunsArgs) -> i32 {
         crate::stdio::outln!("{}", serde_json::Value::Array(v));
     } else if let (Some(name), true) = (&args.workflow, runs.is_empty()) {
         crate::stdio::outln!("no runs of workflow `{name}`");
+    } else if let (Some(state), true) = (args.state, runs.is_empty()) {
+        crate::stdio::outln!("no runs are {state}");
     } else {
         crate::stdio::out!("{}", table(&runs));
     }

@@ -345,6 +345,7 @@ impl Driver {
                 _ = woken(&waker) => self.poll_commands(&mut inputs)?,
                 _ = poll.tick() => {
                     self.poll_commands(&mut inputs)?;
+                    self.admit_if_free(&mut inputs)?;
                     self.scrub_wal();
                     if last_heartbeat.elapsed() >= HEARTBEAT {
                         // An idle engine (a gate open for hours) notices a vanished store too.
@@ -401,6 +402,20 @@ impl Driver {
             state: self.core.run_state(),
             signal_exit,
         })
+    }
+
+    /// A queued run asks the store for its concurrency group (`store::slots`); once it
+    /// holds it, the core starts the run.
+    fn admit_if_free(&mut self, inputs: &mut Vec<Input>) -> Result<(), DriverError> {
+        if !self.core.waits_for_group() {
+            return Ok(());
+        }
+        if let Some(group) = self.store.admit_queued(&self.run_id)? {
+            inputs.push(Input::Admitted {
+                reason: format!("concurrency group `{group}` is free: this run holds it"),
+            });
+        }
+        Ok(())
     }
 
     /// Commit the events, then run the effects they decided. Built-in no-ops have no

@@ -11,5 +11,5 @@ pub mod printer;
 pub mod retry;
 
 pub use self::core::{
-    CacheRequest, Core, Effect, Input, ReplayError, RunConfig, SpawnAction, SpawnSpec,
+    CacheRequest, Core, Effect, Input, Opening, ReplayError, RunConfig, SpawnAction, SpawnSpec,
 };

@@ -4,6 +4,7 @@
 pub mod builtin;
 pub mod command;
 pub mod executor;
+pub mod files_dir;
 pub mod group;
 pub mod leftovers;
 pub mod lookup;
@@ -22,8 +23,9 @@ use std::path::PathBuf;
 pub use builtin::{parse_duration, run_builtin};
 pub use command::Invocation;
 pub use executor::{Attempt, Executor, KillHandle, Placement};
+pub use files_dir::FilesDir;
 pub use group::{group_belongs_to, kill_stale_group, run_process_groups};
-pub use shell::{FilesDir, Running, ShellJob, spawn};
+pub use shell::{Running, ShellJob, spawn};
 pub use signals::{ShutdownSignal, ShutdownSignals, shutdown_signal};
 pub use stream::TailHandle;
 

@@ -2,6 +2,7 @@
 //! output masked into a per-attempt log file and a bounded tail, its `$BATON_OUTPUT`
 //! and `$BATON_USAGE` files read and removed at the end.
 use super::command::Invocation;
+use super::files_dir::{FilesDir, Spent, private_dir};
 use super::group::{KILL_SETTLE, POLL, group_alive, signal_group};
 use super::outputs::{MAX_FILE_BYTES, parse_outputs, parse_usage};
 use super::spawn::{ChildProcess, SpawnRequest, Spawned};
@@ -11,9 +12,9 @@ use crate::model::mask::Masker;
 use crate::model::{StepOutcome, Usage};
 use nix::sys::signal::Signal;
 use std::ffi::OsString;
-use std::fs::{DirBuilder, File, OpenOptions};
+use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
@@ -49,9 +50,10 @@ pub struct ShellJob {
     /// `<log_dir>/<step_id>.<attempt>.log` receives stdout and stderr.
     pub log_dir: PathBuf,
     pub masker: Masker,
-    /// A private directory (see [`FilesDir`]) to hold this attempt's `$BATON_OUTPUT`
-    /// and `$BATON_USAGE`; `None`: a fresh private directory for this attempt alone.
-    pub files_dir: Option<PathBuf>,
+    /// The run's private directory (see [`FilesDir`]), in which this attempt gets a
+    /// directory of its own for its `$BATON_OUTPUT` and `$BATON_USAGE`; `None`: a fresh
+    /// private directory under the temp dir for this attempt alone.
+    pub files_dir: Option<FilesDir>,
 }
 
 pub(crate) fn clean(s: &str) -> String {
@@ -59,53 +61,6 @@ pub(crate) fn clean(s: &str) -> String {
         .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
         .take(40)
         .collect()
-}
-
-/// A fresh private (0700) directory under the temp dir, named from `label`.
-fn private_dir(label: &str) -> std::io::Result<PathBuf> {
-    let base = std::env::temp_dir();
-    let mut tries = 0;
-    loop {
-        let dir = base.join(format!("baton-{label}-{:08x}", rand::random::<u32>()));
-        match DirBuilder::new().mode(0o700).create(&dir) {
-            Ok(()) => return Ok(dir),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && tries < 8 => tries += 1,
-            Err(e) => return Err(e),
-        }
-    }
-}
-
-/// A private directory under which each of a run's attempts gets a 0700 directory of
-/// its own, at a random name, for its `$BATON_OUTPUT` and `$BATON_USAGE` files. Removed
-/// on drop.
-#[derive(Debug)]
-pub struct FilesDir {
-    path: PathBuf,
-}
-
-impl FilesDir {
-    /// The run's directory is made unlistable (0300: enter and create, not read), so a
-    /// step knows its own attempt's directory and cannot find its siblings'. A sibling
-    /// that makes it listable again (it is its account's) still finds only 0700
-    /// directories of random names; any process of the account can enter those, so
-    /// only separate accounts truly separate steps. (Root reads any directory.)
-    pub fn create(run_id: &str) -> std::io::Result<FilesDir> {
-        let path = private_dir(&clean(run_id))?;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o300))?;
-        Ok(FilesDir { path })
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-}
-
-impl Drop for FilesDir {
-    fn drop(&mut self) {
-        // Listable again, so that whatever a step left there can be removed.
-        let _ = std::fs::set_permissions(&self.path, std::fs::Permissions::from_mode(0o700));
-        let _ = std::fs::remove_dir_all(&self.path);
-    }
 }
 
 /// Where `$BATON_OUTPUT` and `$BATON_USAGE` go: a private (0700) directory of this
@@ -121,16 +76,14 @@ struct AttemptFiles {
     usage: PathBuf,
     /// Cleared for a file known to be absent (read found nothing): no unlink then.
     exists: [bool; 2],
+    /// The run's directory, whose worker removes this one; `None`: removed here.
+    run: Option<FilesDir>,
 }
 
 impl AttemptFiles {
     fn create(job: &ShellJob) -> std::io::Result<AttemptFiles> {
         let dir = match &job.files_dir {
-            Some(shared) => {
-                let dir = shared.join(format!("{:032x}", rand::random::<u128>()));
-                DirBuilder::new().mode(0o700).create(&dir)?;
-                dir
-            }
+            Some(run) => run.attempt_dir()?,
             None => private_dir(&format!(
                 "{}-{}-{}",
                 clean(&job.run_id),
@@ -143,6 +96,7 @@ impl AttemptFiles {
             usage: dir.join("usage"),
             dir,
             exists: [true; 2],
+            run: job.files_dir.clone(),
         })
     }
 
@@ -164,15 +118,19 @@ impl AttemptFiles {
 
 impl Drop for AttemptFiles {
     fn drop(&mut self) {
-        // The usual case in three syscalls; `remove_dir_all` (open, scan, unlink each)
-        // only when the step left something else behind.
-        for (path, exists) in [&self.output, &self.usage].into_iter().zip(self.exists) {
-            if exists {
-                let _ = std::fs::remove_file(path);
-            }
-        }
-        if std::fs::remove_dir(&self.dir).is_err() {
-            let _ = std::fs::remove_dir_all(&self.dir);
+        // What the step wrote goes at once, here: outputs may hold values no one
+        // should find later. An empty directory (most steps write neither file) goes
+        // off the engine's thread when the run has a worker for it (`files_dir`).
+        let done = Spent {
+            dir: std::mem::take(&mut self.dir),
+            files: [
+                (std::mem::take(&mut self.output), self.exists[0]),
+                (std::mem::take(&mut self.usage), self.exists[1]),
+            ],
+        };
+        match &self.run {
+            Some(run) if self.exists == [false; 2] => run.finished(done),
+            _ => done.remove(),
         }
     }
 }

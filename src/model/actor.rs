@@ -21,6 +21,47 @@ pub fn actor_key(name: &str) -> Option<String> {
     clean_name(name).map(str::to_lowercase)
 }
 
+/// Whether `me` is among a gate's `approvers` (none listed: anyone), as the core
+/// refuses a decision by it.
+pub fn check_approver(approvers: &[String], me: &str) -> Result<(), String> {
+    if clean_name(me).is_none() {
+        return Err("an empty name cannot decide a gate".into());
+    }
+    if !approvers.is_empty() && !approvers.iter().any(|a| same_actor(a, me)) {
+        return Err(format!(
+            "`{me}` is not an approver (approvers: {})",
+            approvers.join(", ")
+        ));
+    }
+    Ok(())
+}
+
+/// A gate's rules on who approves it, and the votes it has.
+pub struct GateRules<'a> {
+    pub approvers: &'a [String],
+    /// Who started the run.
+    pub starter: &'a str,
+    pub allow_self_approval: bool,
+    /// (voter, reason) of the votes counted so far.
+    pub votes: &'a [(String, Option<String>)],
+}
+
+/// Whether `me` may approve an unsigned gate now: an approver, not its run's starter
+/// unless self-approval is allowed, one vote each. The core refuses an approval by
+/// this, and the inbox says it before anyone tries.
+pub fn may_approve(rules: &GateRules<'_>, me: &str) -> Result<(), String> {
+    check_approver(rules.approvers, me)?;
+    if same_actor(me, rules.starter) && !rules.allow_self_approval {
+        return Err(format!(
+            "self-approval: `{me}` started this run (allow_self_approval = false)"
+        ));
+    }
+    if rules.votes.iter().any(|(a, _)| same_actor(a, me)) {
+        return Err(format!("`{me}` already approved this gate"));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

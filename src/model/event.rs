@@ -210,9 +210,14 @@ pub enum EventKind {
         /// The OS account, or on a signed gate the principal whose key signed.
         actor: Actor,
         reason: Option<String>,
+        /// The approval's digest: the gate's (what would run), and with `inputs` a
+        /// digest over both (`engine::digest::with_inputs`).
         digest: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         signature: Option<DecisionSignature>,
+        /// The gate's `inputs` as the approver gave them, checked, defaults filled in.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        inputs: BTreeMap<String, String>,
     },
     GateApproved {
         step: String,
@@ -385,6 +390,9 @@ pub enum Command {
         /// On a signed gate: the armored SSHSIG over the decision's message.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         signature: Option<String>,
+        /// `--input NAME=VALUE`: the gate's typed inputs.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        inputs: BTreeMap<String, String>,
     },
     Reject {
         step: String,
@@ -429,12 +437,20 @@ impl Command {
         }
     }
 
-    /// The command with every secret `masker` knows masked in its reason (the only
-    /// text an operator types into a command).
+    /// The command with every secret `masker` knows masked in its reason and an
+    /// approval's inputs (the only text an operator types into a command).
     pub fn masked(&self, masker: &super::mask::Masker) -> Command {
         let mut c = self.clone();
         match &mut c {
-            Command::Approve { reason, .. } | Command::Cancel { reason, .. } => {
+            Command::Approve { reason, inputs, .. } => {
+                if let Some(r) = reason {
+                    *r = masker.mask(r).into_owned();
+                }
+                for v in inputs.values_mut() {
+                    *v = masker.mask(v).into_owned();
+                }
+            }
+            Command::Cancel { reason, .. } => {
                 if let Some(r) = reason {
                     *r = masker.mask(r).into_owned();
                 }

@@ -9,6 +9,7 @@ use super::state::StepState;
 use super::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
@@ -192,6 +193,26 @@ fn signed_summary(sig: Option<&DecisionSignature>) -> String {
         .unwrap_or_default()
 }
 
+/// An approval vote's summary: its inputs (`inputs: env=prod, tag=v1`) and signer.
+fn approval_summary(sig: Option<&DecisionSignature>, inputs: &BTreeMap<String, String>) -> String {
+    let inputs = inputs_line(inputs);
+    match (inputs.is_empty(), signed_summary(sig)) {
+        (_, s) if s.is_empty() => inputs,
+        (true, s) => s,
+        (false, s) => format!("{inputs}; {s}"),
+    }
+}
+
+/// An approval's inputs as one line, `inputs: env=prod, tag=v1` (empty without any):
+/// the audit, `show` and the console write them so.
+pub fn inputs_line(inputs: &BTreeMap<String, String>) -> String {
+    if inputs.is_empty() {
+        return String::new();
+    }
+    let pairs: Vec<String> = inputs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    format!("inputs: {}", pairs.join(", "))
+}
+
 /// The decision an event records, `None` for plain transitions (exactly when
 /// [`audit_action`] is `None`).
 pub fn decision(kind: &EventKind) -> Option<Decision> {
@@ -302,13 +323,20 @@ pub fn decision(kind: &EventKind) -> Option<Decision> {
             reason,
             digest,
             signature,
-        } => d(
-            actor,
-            Some(step),
-            reason.as_ref(),
-            with_signature(json!({ "digest": digest }), signature.as_ref()),
-            signed_summary(signature.as_ref()),
-        ),
+            inputs,
+        } => {
+            let mut details = json!({ "digest": digest });
+            if !inputs.is_empty() {
+                details["inputs"] = json!(inputs);
+            }
+            d(
+                actor,
+                Some(step),
+                reason.as_ref(),
+                with_signature(details, signature.as_ref()),
+                approval_summary(signature.as_ref(), inputs),
+            )
+        }
         K::GateApproved {
             step,
             actor,
@@ -529,6 +557,7 @@ pub fn step_duration(
         | S::Succeeded
         | S::Failed
         | S::Skipped
+        | S::UpstreamFailed
         | S::Rejected
         | S::Cancelled
         | S::Interrupted

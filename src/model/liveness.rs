@@ -6,8 +6,9 @@
 //! is not finished and whose lease is missing, held by a dead process on this host, or
 //! not renewed for [`LEASE_STALE`] reads `interrupted`. Pure: the clock and the process
 //! check are passed in, so it is tested on a fake clock.
-use super::state::RunState;
+use super::state::{RunState, StepState};
 use super::time::Timestamp;
+use super::view::RunView;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -62,10 +63,12 @@ pub fn liveness(
         .filter(|l| lease_is_live(l, now, LEASE_STALE, holder_alive))
         .map(|l| l.holder.clone());
     let state = match recorded {
-        RunState::Succeeded | RunState::Failed | RunState::Cancelled | RunState::Interrupted => {
-            recorded
-        }
-        RunState::Pending | RunState::Running | RunState::Waiting => {
+        RunState::Succeeded
+        | RunState::Failed
+        | RunState::Cancelled
+        | RunState::Skipped
+        | RunState::Interrupted => recorded,
+        RunState::Pending | RunState::Queued | RunState::Running | RunState::Waiting => {
             if driven_by.is_some() {
                 recorded
             } else {
@@ -74,6 +77,25 @@ pub fn liveness(
         }
     };
     Liveness { state, driven_by }
+}
+
+/// A run known interrupted, as every reader shows it (issue 28 point 3): its clocks
+/// stop at `last_sign` (the engine's last heartbeat or event), and the steps it was
+/// running read `interrupted`, their duration up to then, until a resume decides them.
+/// Pure, applied once by the read model (`session::inspect`) to the replayed view.
+pub fn stop_clocks(view: &mut RunView, last_sign: Timestamp) {
+    if view.state != RunState::Interrupted {
+        return;
+    }
+    let at = last_sign.min(view.now);
+    view.engine_gone_at = Some(at);
+    for s in &mut view.steps {
+        if matches!(s.state, StepState::Running | StepState::Ready) {
+            s.duration_ms = s.started_at.map(|st| at.since(st).as_millis() as u64);
+            s.state = StepState::Interrupted;
+        }
+    }
+    view.signals.running = 0;
 }
 
 /// Parse a holder `pid N on HOST` into (pid, host); `None` for any other form.

@@ -104,6 +104,7 @@ impl AttemptOutcome {
             | StepState::Running
             | StepState::Ready
             | StepState::Skipped
+            | StepState::UpstreamFailed
             | StepState::Rejected => None,
         }
     }

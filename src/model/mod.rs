@@ -5,6 +5,7 @@ pub mod error;
 pub mod event;
 pub mod health;
 pub mod history;
+pub mod inbox;
 pub mod liveness;
 pub mod logtimes;
 pub mod mask;

@@ -14,15 +14,16 @@ pub fn deletion_refusal(run_id: &str, l: &Liveness) -> Option<String> {
         ));
     }
     match l.state {
-        RunState::Succeeded | RunState::Failed | RunState::Cancelled | RunState::Interrupted => {
-            None
-        }
+        RunState::Succeeded
+        | RunState::Failed
+        | RunState::Cancelled
+        | RunState::Skipped
+        | RunState::Interrupted => None,
         // Unfinished without a live engine reads `interrupted`: this is a reader's
         // snapshot racing a new engine; let the operator look again.
-        RunState::Pending | RunState::Running | RunState::Waiting => Some(format!(
-            "run {run_id} is {}; try again in a moment",
-            l.state
-        )),
+        RunState::Pending | RunState::Queued | RunState::Running | RunState::Waiting => Some(
+            format!("run {run_id} is {}; try again in a moment", l.state),
+        ),
     }
 }
 
@@ -37,9 +38,9 @@ pub fn collectable(
     include_interrupted: bool,
 ) -> bool {
     let eligible = match l.state {
-        RunState::Succeeded | RunState::Failed | RunState::Cancelled => true,
+        RunState::Succeeded | RunState::Failed | RunState::Cancelled | RunState::Skipped => true,
         RunState::Interrupted => include_interrupted,
-        RunState::Pending | RunState::Running | RunState::Waiting => false,
+        RunState::Pending | RunState::Queued | RunState::Running | RunState::Waiting => false,
     };
     eligible && l.driven_by.is_none() && now.since(ended_at) >= older_than
 }

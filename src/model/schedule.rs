@@ -176,28 +176,15 @@ pub struct Facts {
     pub paused: bool,
     pub catch_up: CatchUp,
     pub max_catch_up: u32,
-    pub overlap: Overlap,
-    /// The schedule's runs that have not finished.
-    pub running: Vec<String>,
-    /// Slots recorded as queued and not started yet.
-    pub queued: usize,
 }
 
-/// What becomes of one slot.
+/// What becomes of one slot. A slot that starts makes a run of the schedule's
+/// concurrency group, which `overlap` rules: the store admits it, queues it or skips it
+/// (`session::concurrency`), and the slot is recorded with that outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fate {
-    /// Start its run now.
+    /// Make its run now.
     Start,
-    /// Wait for the schedule's runs before it (`overlap = "queue"`).
-    Queue,
-    Skip(SkipWhy),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SkipWhy {
-    /// A run of the schedule was still going (`overlap = "skip"`), or a later slot of
-    /// the same decision replaces it (`overlap = "cancel_running"`).
-    Overlap,
     /// The schedule is paused.
     Paused,
     /// Missed while nothing served, and `catch_up` does not run it.
@@ -209,10 +196,8 @@ impl Fate {
     pub fn as_str(self) -> &'static str {
         match self {
             Fate::Start => "started",
-            Fate::Queue => "queued",
-            Fate::Skip(SkipWhy::Overlap) => "skipped",
-            Fate::Skip(SkipWhy::Paused) => "paused",
-            Fate::Skip(SkipWhy::Missed) => "missed",
+            Fate::Paused => "paused",
+            Fate::Missed => "missed",
         }
     }
 }
@@ -223,16 +208,13 @@ pub struct Decision {
     /// Slots to record, oldest first, each with its fate. Of a run of slots that do not
     /// run for the same reason only the latest is recorded (it moves the cursor).
     pub slots: Vec<(Timestamp, Fate)>,
-    /// Runs to cancel before the slot that starts (`overlap = "cancel_running"`).
-    pub cancel: Vec<String>,
-    /// Start the oldest queued slot now (nothing of the schedule runs any more).
-    pub start_queued: bool,
     /// The next slot after this decision.
     pub next: Option<Timestamp>,
 }
 
-/// Which slots fire now, given the last recorded slot, the clock, `catch_up` and the
-/// runs of the schedule still going.
+/// Which slots fire now, given the last recorded slot, the clock, `catch_up` and
+/// whether the schedule is paused. (What a slot does while the schedule's last run
+/// still goes is `overlap`'s, decided by the store as the run joins its group.)
 ///
 /// A clock that went back (`now` before the cursor) fires nothing: slots at or before
 /// the cursor were decided already, and the next slot is the first after the cursor.
@@ -260,45 +242,21 @@ pub fn decide(c: &Cadence, f: &Facts) -> Decision {
     missed.reverse();
     if f.paused {
         if let Some(last) = on_time.last().or(missed.last()) {
-            d.slots.push((*last, Fate::Skip(SkipWhy::Paused)));
+            d.slots.push((*last, Fate::Paused));
         }
         return d;
     }
-    let mut candidates = Vec::new();
     match (f.catch_up, missed.last()) {
         (_, None) => {}
-        (CatchUp::None, Some(&last)) => d.slots.push((last, Fate::Skip(SkipWhy::Missed))),
-        (CatchUp::Latest, Some(&last)) => candidates.push(last),
-        (CatchUp::All, Some(_)) => {
-            if f.max_catch_up == 0 {
-                if let Some(&last) = missed.last() {
-                    d.slots.push((last, Fate::Skip(SkipWhy::Missed)));
-                }
-            } else {
-                candidates.extend(missed.iter().copied());
-            }
+        (CatchUp::None, Some(&last)) => d.slots.push((last, Fate::Missed)),
+        (CatchUp::All, Some(&last)) if f.max_catch_up == 0 => {
+            d.slots.push((last, Fate::Missed));
         }
+        (CatchUp::Latest, Some(&last)) => d.slots.push((last, Fate::Start)),
+        (CatchUp::All, Some(_)) => d.slots.extend(missed.iter().map(|&s| (s, Fate::Start))),
     }
-    candidates.extend(on_time);
-    let mut busy = !f.running.is_empty() || f.queued > 0;
-    if f.overlap == Overlap::Queue && f.running.is_empty() && f.queued > 0 {
-        d.start_queued = true;
-    }
-    let n = candidates.len();
-    for (i, slot) in candidates.into_iter().enumerate() {
-        let fate = match f.overlap {
-            Overlap::Skip if busy => Fate::Skip(SkipWhy::Overlap),
-            Overlap::Queue if busy => Fate::Queue,
-            Overlap::CancelRunning if i + 1 < n => Fate::Skip(SkipWhy::Overlap),
-            Overlap::CancelRunning => {
-                d.cancel = f.running.clone();
-                Fate::Start
-            }
-            Overlap::Skip | Overlap::Queue => Fate::Start,
-        };
-        busy = true;
-        d.slots.push((slot, fate));
-    }
+    d.slots
+        .extend(on_time.into_iter().map(|s| (s, Fate::Start)));
     d
 }
 

@@ -16,6 +16,9 @@ pub enum StepState {
     Succeeded,
     Failed,
     Skipped,
+    /// It could not run because a need failed, was rejected or is itself
+    /// upstream_failed (Airflow's state of the name); a failure for trigger rules.
+    UpstreamFailed,
     Rejected,
     Cancelled,
     Interrupted,
@@ -25,7 +28,7 @@ pub enum StepState {
 }
 
 impl StepState {
-    pub const ALL: [StepState; 15] = [
+    pub const ALL: [StepState; 16] = [
         StepState::Pending,
         StepState::WaitingApproval,
         StepState::Queued,
@@ -35,6 +38,7 @@ impl StepState {
         StepState::Succeeded,
         StepState::Failed,
         StepState::Skipped,
+        StepState::UpstreamFailed,
         StepState::Rejected,
         StepState::Cancelled,
         StepState::Interrupted,
@@ -54,6 +58,7 @@ impl StepState {
             StepState::Succeeded => "succeeded",
             StepState::Failed => "failed",
             StepState::Skipped => "skipped",
+            StepState::UpstreamFailed => "upstream_failed",
             StepState::Rejected => "rejected",
             StepState::Cancelled => "cancelled",
             StepState::Interrupted => "interrupted",
@@ -74,6 +79,7 @@ impl StepState {
             StepState::Succeeded
                 | StepState::Failed
                 | StepState::Skipped
+                | StepState::UpstreamFailed
                 | StepState::Rejected
                 | StepState::Cancelled
                 | StepState::Compensated
@@ -103,7 +109,8 @@ impl StepState {
         self.is_success() || self == StepState::Ready
     }
 
-    /// Counts as "failed" for trigger rules (`any_failed`) and for the run's outcome.
+    /// The step itself failed or was rejected: a failure for trigger rules (as is
+    /// `upstream_failed`) and for the run's outcome.
     pub fn is_failure(self) -> bool {
         matches!(self, StepState::Failed | StepState::Rejected)
     }
@@ -120,6 +127,7 @@ impl StepState {
             StepState::Succeeded => "✔",
             StepState::Failed => "✘",
             StepState::Skipped => "⤼",
+            StepState::UpstreamFailed => "⇣",
             StepState::Rejected => "⊘",
             StepState::Cancelled => "■",
             StepState::Interrupted => "↯",
@@ -136,39 +144,52 @@ impl fmt::Display for StepState {
     }
 }
 
+/// The exit code of a run that ended `skipped` (README, "Exit codes").
+pub const SKIPPED_EXIT: i32 = 4;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RunState {
     Pending,
+    /// Its concurrency group has another active run: it waits, with nothing started,
+    /// until the group is free (`on_conflict = "queue"` or `"cancel_running"`).
+    Queued,
     Running,
     /// Only gates (or the budget gate) are open: the run waits for a person.
     Waiting,
     Succeeded,
     Failed,
     Cancelled,
+    /// Its concurrency group had another active run and `on_conflict = "skip"`: it
+    /// ended at once, with nothing run.
+    Skipped,
     /// The engine went away; `baton resume` continues the run.
     Interrupted,
 }
 
 impl RunState {
-    pub const ALL: [RunState; 7] = [
+    pub const ALL: [RunState; 9] = [
         RunState::Pending,
+        RunState::Queued,
         RunState::Running,
         RunState::Waiting,
         RunState::Succeeded,
         RunState::Failed,
         RunState::Cancelled,
+        RunState::Skipped,
         RunState::Interrupted,
     ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             RunState::Pending => "pending",
+            RunState::Queued => "queued",
             RunState::Running => "running",
             RunState::Waiting => "waiting",
             RunState::Succeeded => "succeeded",
             RunState::Failed => "failed",
             RunState::Cancelled => "cancelled",
+            RunState::Skipped => "skipped",
             RunState::Interrupted => "interrupted",
         }
     }
@@ -180,7 +201,7 @@ impl RunState {
     pub fn is_final(self) -> bool {
         matches!(
             self,
-            RunState::Succeeded | RunState::Failed | RunState::Cancelled
+            RunState::Succeeded | RunState::Failed | RunState::Cancelled | RunState::Skipped
         )
     }
 
@@ -188,6 +209,8 @@ impl RunState {
     pub fn exit_code(self) -> i32 {
         match self {
             RunState::Succeeded => 0,
+            // Nothing ran and nothing failed, but the caller must be able to tell.
+            RunState::Skipped => SKIPPED_EXIT,
             RunState::Interrupted => 130,
             _ => 1,
         }

@@ -33,6 +33,10 @@ pub struct RunView {
     pub summary: Option<String>,
     /// The clock the view was taken at (elapsed times and countdowns use it).
     pub now: Timestamp,
+    /// The engine's last sign of life (its last heartbeat or event), once the run is
+    /// known interrupted: its clocks stop here (see [`RunView::clock_at`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine_gone_at: Option<Timestamp>,
     pub health: Health,
     pub budget: Option<BudgetView>,
     /// Steps in plan order; `needs` index into this vector.
@@ -94,6 +98,10 @@ pub struct StepView {
     /// A service's latest probe check of its latest attempt.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub probe: Option<ProbeView>,
+    /// Why a skipped or upstream_failed step did not run (its trigger rule or its
+    /// condition, with the values the condition read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
 }
 
 /// One check of a service's probe: which, what it checked, when, and what it got.
@@ -357,6 +365,12 @@ impl StepView {
 }
 
 impl RunView {
+    /// The run's clock at `now`: `now`, or the engine's last sign of life once it is
+    /// gone (durations, elapsed times and countdowns stop there).
+    pub fn clock_at(&self, now: Timestamp) -> Timestamp {
+        self.engine_gone_at.map_or(now, |gone| gone.min(now))
+    }
+
     pub fn step_index(&self, id: &str) -> Option<StepIdx> {
         self.steps.iter().position(|s| s.id == id)
     }
@@ -375,8 +389,9 @@ impl RunView {
                 if finished > 0
                     && finished < total
                     && !self.state.is_final()
-                    // Waiting on a person: there is no pace to extrapolate.
-                    && self.state != RunState::Waiting =>
+                    // Waiting on a person, or on an engine that is gone: there is no
+                    // pace to extrapolate.
+                    && !matches!(self.state, RunState::Waiting | RunState::Interrupted) =>
             {
                 let per_step = now.since(start).as_secs_f64() / finished as f64;
                 Some(Duration::from_secs_f64(
@@ -451,6 +466,7 @@ mod tests {
             started_at: Some(Timestamp(0)),
             finished_at: None,
             now: Timestamp(10_000),
+            engine_gone_at: None,
             health: crate::model::health::compute([], &[]),
             budget: None,
             steps: Vec::new(),

@@ -70,6 +70,7 @@ pub fn take_over_with(
     }
     let holder = lease_holder();
     take_lease(store, run_id, &holder)?;
+    let stops = matches!(command, Some(Command::Cancel { .. }));
     let result = apply_in_memory(
         store,
         run_id,
@@ -78,7 +79,13 @@ pub fn take_over_with(
         command,
         allow_finished,
         auto_approve,
-    );
+    )
+    .and_then(|taken| {
+        if !stops {
+            super::concurrency::hold_again(store, run_id, &taken.0.core)?;
+        }
+        Ok(taken)
+    });
     if result.is_err() {
         let _ = store.release_lease(run_id, &holder);
     }

@@ -23,13 +23,16 @@ pub struct ConsoleLink {
     pub runs: watch::Receiver<Arc<Vec<RunSummary>>>,
     /// Ids of the runs this console's process drives (quitting interrupts exactly these).
     pub driven: watch::Receiver<Arc<Vec<String>>>,
+    /// What waits on this console's operator across every run (`session::inbox`).
+    pub waiting: watch::Receiver<Arc<Vec<crate::model::inbox::Waiting>>>,
     pub requests: mpsc::Sender<ConsoleRequest>,
 }
 
 #[derive(Debug)]
 pub enum ConsoleRequest {
-    /// A command on the run on screen.
+    /// A command on `run_id`, or on the run on screen when `None`.
     Command {
+        run_id: Option<String>,
         command: Command,
         reply: oneshot::Sender<CommandOutcome>,
     },
@@ -86,6 +89,7 @@ pub struct Service {
     back_rx: mpsc::UnboundedReceiver<Back>,
     data_version: i64,
     runs_read_at: std::time::Instant,
+    waiting: super::inbox::Feed,
     /// Opened with `--readonly`: the store read-only, every command and resume refused.
     read_only: bool,
 }
@@ -122,6 +126,7 @@ impl Service {
         let (requests_tx, requests) = mpsc::channel(32);
         let (back_tx, back_rx) = mpsc::unbounded_channel();
         let data_version = store.data_version()?;
+        let (waiting, waiting_rx) = super::inbox::Feed::new(&store, operator);
         let service = Service {
             db: db.to_path_buf(),
             store,
@@ -140,11 +145,13 @@ impl Service {
             data_version,
             read_only,
             runs_read_at: std::time::Instant::now(),
+            waiting,
         };
         let link = ConsoleLink {
             view,
             runs: runs_rx,
             driven,
+            waiting: waiting_rx,
             requests: requests_tx,
         };
         Ok((service, link))
@@ -247,8 +254,12 @@ impl Service {
                     let _ = reply.send(result);
                 });
             }
-            ConsoleRequest::Command { command, reply } => {
-                let Some(run_id) = self.current.clone() else {
+            ConsoleRequest::Command {
+                run_id,
+                command,
+                reply,
+            } => {
+                let Some(run_id) = run_id.or_else(|| self.current.clone()) else {
                     let _ = reply.send(CommandOutcome::Refused {
                         reason: "no run is open".into(),
                     });
@@ -450,6 +461,7 @@ impl Service {
             if **self.runs_tx.borrow() != runs {
                 let _ = self.runs_tx.send(Arc::new(runs));
             }
+            self.waiting.refresh(&self.store);
         }
         let following = self
             .current

@@ -86,9 +86,7 @@ impl Follow {
     /// What the console shows of the followed run at `now`: the replayed core's view
     /// with what the store knows beside it, as [`super::inspect::inspect`] reads it.
     pub fn view_at(&self, store: &Store, now: Timestamp) -> Option<RunView> {
-        let mut view = self.core.as_ref()?.view(now);
-        super::inspect::decorate(store, &mut view);
-        Some(view)
+        Some(super::inspect::read(store, self.core.as_ref()?, now))
     }
 }
 
@@ -106,6 +104,7 @@ pub fn empty_view(title: &str) -> RunView {
         finished_at: None,
         summary: None,
         now: Timestamp::now(),
+        engine_gone_at: None,
         health: health::compute([], &[]),
         budget: None,
         steps: Vec::new(),

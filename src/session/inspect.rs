@@ -8,7 +8,8 @@ use super::SessionError;
 use super::prepare::{PlanSource, rebuild};
 use crate::engine::core::Core;
 use crate::engine::driver::set_log_paths;
-use crate::model::{RunView, StepState, Timestamp};
+use crate::model::liveness;
+use crate::model::{RunState, RunView, StepState, Timestamp};
 use crate::store::Store;
 
 /// A running step's tail in a run read from the store: the end of its log file.
@@ -18,9 +19,59 @@ const TAIL_LINES: usize = 200;
 /// Run `run_id` as it stands at `now` (a running step's duration runs to it).
 pub fn inspect(store: &Store, run_id: &str, now: Timestamp) -> Result<RunView, SessionError> {
     let core = replayed(store, run_id)?;
+    Ok(read(store, &core, now))
+}
+
+/// The view of a replayed core at `now` as every reader shows it: decorated with what
+/// the store knows (see [`decorate`]) and, once the run is known interrupted, its
+/// clocks stopped at the engine's last sign of life (`model::liveness::stop_clocks`)
+/// and its actions those a takeover would find (see [`takeover_actions`]).
+pub(super) fn read(store: &Store, core: &Core, now: Timestamp) -> RunView {
     let mut view = core.view(now);
     decorate(store, &mut view);
-    Ok(view)
+    if view.state == RunState::Interrupted {
+        takeover_actions(core, &mut view, now);
+        let beat = store
+            .lease(&view.run_id)
+            .ok()
+            .flatten()
+            .map(|l| l.heartbeat_at);
+        let last_sign = core.last_event_at().max(beat).unwrap_or(now);
+        liveness::stop_clocks(&mut view, last_sign);
+    }
+    view
+}
+
+/// What may be done to an interrupted run: what its core accepts once resumed, as a
+/// command on it resumes it first (`command::take_over`: the console and the CLI alike).
+/// Asked of a resumed copy; the view keeps the run as it stands.
+fn takeover_actions(core: &Core, view: &mut RunView, now: Timestamp) {
+    let mut resumed = core.clone();
+    let _ = resumed.resume("baton", now);
+    let after = resumed.view(now);
+    view.actions = after.actions;
+    for (s, a) in view.steps.iter_mut().zip(&after.steps) {
+        s.actions = a.actions;
+    }
+    for g in &mut view.gates {
+        if let Some(a) = after.gates.iter().find(|a| a.step_id == g.step_id) {
+            g.actions = a.actions;
+        }
+    }
+}
+
+/// The inputs an approval of `step` in run `run_id` would give, checked by the core's
+/// own check ([`Core::approval_inputs`]) on the run replayed: the command line refuses
+/// a wrong, missing or unknown input before anything is sent or recorded. `None`: the
+/// run has no such step (the engine says so).
+#[allow(clippy::type_complexity)]
+pub fn approval_inputs(
+    store: &Store,
+    run_id: &str,
+    step: &str,
+    given: &[(String, String)],
+) -> Result<Option<Result<std::collections::BTreeMap<String, String>, Vec<String>>>, SessionError> {
+    Ok(replayed(store, run_id)?.approval_inputs(step, given))
 }
 
 /// The run's core rebuilt from its events, to read: with the workflow text the run

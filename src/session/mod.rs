@@ -12,12 +12,17 @@
 //! - [`inspect`]: the one reading of a run (its events replayed through the core): the
 //!   console, `show`, `logs` and `runs --json` read a run through it.
 //! - [`follow`]: a run another engine drives, rebuilt from its events as they arrive.
+//! - [`inbox`]: what waits on a person across every run (gates, budgets, marks).
 //! - [`console`]: the service behind the console, the same for `run` and `tui`.
+//! - [`concurrency`]: a new run of a concurrency group, admitted, queued or skipped
+//!   as the store decides.
 pub mod command;
+pub mod concurrency;
 pub mod console;
 pub mod follow;
 pub mod host;
 pub mod identity;
+pub mod inbox;
 pub mod inspect;
 mod jobs;
 pub mod prepare;
@@ -33,6 +38,7 @@ pub mod exit {
     pub const FAILED: i32 = 1;
     pub const USAGE: i32 = 2;
     pub const STORAGE: i32 = 3;
+    pub const SKIPPED: i32 = crate::model::state::SKIPPED_EXIT;
     pub const INTERRUPTED: i32 = 130;
 }
 

@@ -70,6 +70,49 @@ pub fn load_text(spec: NewRunSpec, source_text: String) -> Result<Loaded, Sessio
 
 /// Record the new run, take its lease for `holder` and start its core.
 pub fn create(store: &mut Store, loaded: Loaded, holder: &str) -> Result<Ready, SessionError> {
+    let Unwritten {
+        new_run,
+        mut core,
+        workflow,
+    } = unwritten(loaded);
+    // The run, its lease and its first events go in one transaction; the driver acts
+    // on the rest (write-ahead holds: what it acts on is committed).
+    let (committed, initial) = split_persisted(core.start(Timestamp::now()));
+    store.create_started_run(&new_run, holder, &committed)?;
+    Ok(Ready {
+        run_id: new_run.id,
+        workflow,
+        core,
+        initial,
+        committed,
+        stale: false,
+    })
+}
+
+/// A new run's record and its core, before anything is written.
+pub(super) struct Unwritten {
+    pub new_run: NewRun,
+    pub core: Core,
+    pub workflow: String,
+}
+
+/// The events to commit with the run's creation, and the effects to act on after.
+pub(super) fn split_persisted(fx: Vec<Effect>) -> (Vec<Event>, Vec<Effect>) {
+    let (committed, initial): (Vec<Effect>, Vec<Effect>) = fx
+        .into_iter()
+        .partition(|e| matches!(e, Effect::Persist(_)));
+    let committed = committed
+        .into_iter()
+        .filter_map(|e| match e {
+            Effect::Persist(ev) => Some(ev),
+            _ => None,
+        })
+        .collect();
+    (committed, initial)
+}
+
+/// The new run's record (a fresh id, secrets masked) and its core, not started.
+pub(super) fn unwritten(loaded: Loaded) -> Unwritten {
     let Loaded {
         spec,
         plan,
@@ -106,29 +149,11 @@ pub fn create(store: &mut Store, loaded: Loaded, holder: &str) -> Result<Ready, 
             spec.max_parallel.map(|n| n as usize),
         )
     };
-    let mut core = Core::new(plan.clone(), cfg);
-    // The run, its lease and its first events go in one transaction; the driver acts
-    // on the rest (write-ahead holds: what it acts on is committed).
-    let (committed, initial): (Vec<Effect>, Vec<Effect>) = core
-        .start(Timestamp::now())
-        .into_iter()
-        .partition(|e| matches!(e, Effect::Persist(_)));
-    let committed: Vec<Event> = committed
-        .into_iter()
-        .filter_map(|e| match e {
-            Effect::Persist(ev) => Some(ev),
-            _ => None,
-        })
-        .collect();
-    store.create_started_run(&new_run, holder, &committed)?;
-    Ok(Ready {
-        run_id,
+    Unwritten {
+        new_run,
+        core: Core::new(plan.clone(), cfg),
         workflow: plan.name.clone(),
-        core,
-        initial,
-        committed,
-        stale: false,
-    })
+    }
 }
 
 /// Take the run's lease for `holder`, or say who drives it.

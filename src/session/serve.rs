@@ -12,14 +12,15 @@ mod catalog;
 pub use catalog::{Catalog, Changes};
 
 use super::SessionError;
+use super::concurrency::{self, Admission, Group};
 use super::host::{self, Hosted};
 use super::prepare::{self, NewRunSpec};
 use crate::exec::signals::ShutdownSignals;
+use crate::model::Timestamp;
 use crate::model::schedule::{self as sched, Facts, Fate, Overlap};
-use crate::model::{Command, Timestamp};
 use crate::store::schedules::{ScheduleRow, TRIGGER_INDEX};
 use crate::store::{LeaseOutcome, Store};
-use crate::workflow::{Plan, Schedule};
+use crate::workflow::{OnConflict, Schedule};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -42,10 +43,8 @@ pub struct ServeOptions {
     pub ready: Readiness,
 }
 
-/// A run this serve drives, and the schedule that started it.
+/// A run this serve drives.
 struct Driving {
-    file: String,
-    index: u32,
     hosted: Hosted,
 }
 
@@ -132,7 +131,7 @@ pub async fn serve(opts: ServeOptions) -> Result<i32, SessionError> {
                     s,
                     row,
                 };
-                if let Err(e) = tick_schedule(&mut store, &opts, &at, started, &mut driving).await {
+                if let Err(e) = tick_schedule(&mut store, &opts, &at, started, &mut driving) {
                     crate::stdio::errln!(
                         "serve: {}: {e}",
                         sched::schedule_name(&entry.plan.name, s.index)
@@ -198,7 +197,7 @@ fn resume_unfinished(store: &mut Store, opts: &ServeOptions, driving: &mut Vec<D
             return;
         }
     };
-    for (file, index, run_id) in runs {
+    for (_, _, run_id) in runs {
         if driving.iter().any(|d| d.hosted.run_id == run_id) {
             continue;
         }
@@ -209,8 +208,6 @@ fn resume_unfinished(store: &mut Store, opts: &ServeOptions, driving: &mut Vec<D
             Ok((ready, own)) => {
                 crate::stdio::errln!("serve: resuming run {run_id}");
                 driving.push(Driving {
-                    file,
-                    index,
                     hosted: Hosted::spawn(own, ready),
                 });
             }
@@ -239,12 +236,47 @@ async fn reap(driving: &mut Vec<Driving>) {
     }
 }
 
+/// The concurrency group a run of `entry` joins: the workflow's own if it has one (it
+/// guards what every starter shares), else, for a schedule's slot, a group of the
+/// schedule's own whose conflict rule is its `overlap`; a trigger outside both joins none.
+fn group_for(
+    entry: &catalog::Entry,
+    file: &str,
+    schedule: Option<&Schedule>,
+    params: &[(String, String)],
+) -> Result<Option<Group>, SessionError> {
+    let resolved = crate::workflow::resolve_params(&entry.plan, params)
+        .map_err(|e| SessionError::Usage(e.join("; ")))?;
+    if let Some(own) = concurrency::group_of(&entry.plan, &resolved)? {
+        return Ok(Some(own));
+    }
+    Ok(schedule.map(|s| Group {
+        name: format!("schedule:{file}#{}", s.index),
+        on_conflict: match s.overlap {
+            Overlap::Skip => OnConflict::Skip,
+            Overlap::Queue => OnConflict::Queue,
+            Overlap::CancelRunning => OnConflict::CancelRunning,
+        },
+    }))
+}
+
+/// What a slot is recorded as, once its run joined its group.
+fn admitted(a: &Admission) -> &'static str {
+    match a {
+        Admission::Started => "started",
+        Admission::Queued { .. } => "queued",
+        Admission::Skipped { .. } => "skipped",
+        Admission::Superseding { .. } => "superseding",
+    }
+}
+
 /// Start a run of `entry` (its served text) with `params`, recorded as the slot's.
 fn start_run(
     store: &mut Store,
     opts: &ServeOptions,
     (file, index, slot_at): (&str, u32, Timestamp),
     entry: &catalog::Entry,
+    schedule: Option<&Schedule>,
     params: &[(String, String)],
     driving: &mut Vec<Driving>,
 ) -> Result<String, SessionError> {
@@ -254,23 +286,29 @@ fn start_run(
         operator: opts.operator.clone(),
         ..NewRunSpec::default()
     };
-    let started = prepare::load_text(spec, entry.text.clone()).and_then(|loaded| {
+    let holder = host::lease_holder();
+    let started = group_for(entry, file, schedule, params).and_then(|group| {
+        let loaded = prepare::load_text(spec, entry.text.clone())?;
         let own = Store::open(&opts.db)?;
-        let ready = prepare::create(store, loaded, &host::lease_holder())?;
-        Ok((ready, own))
+        let (ready, fate) = match &group {
+            None => (prepare::create(store, loaded, &holder)?, "started"),
+            Some(g) => {
+                let (ready, a) = concurrency::admit(store, loaded, &holder, g)?;
+                (ready, admitted(&a))
+            }
+        };
+        Ok((ready, own, fate))
     });
     match started {
-        Ok((ready, own)) => {
+        Ok((ready, own, fate)) => {
             let run_id = ready.run_id.clone();
-            store.slot_started(file, index, slot_at, Fate::Start.as_str(), Some(&run_id))?;
+            store.slot_started(file, index, slot_at, fate, Some(&run_id))?;
             crate::stdio::errln!(
-                "serve: {} slot {} started run {run_id}",
+                "serve: {} slot {} {fate} run {run_id}",
                 sched::schedule_name(&entry.plan.name, index),
                 slot_at.to_rfc3339()
             );
             driving.push(Driving {
-                file: file.to_string(),
-                index,
                 hosted: Hosted::spawn(own, ready),
             });
             Ok(run_id)
@@ -292,7 +330,7 @@ fn triggers(store: &mut Store, catalog: &Catalog, opts: &ServeOptions, driving: 
             continue;
         };
         let slot = (t.file.as_str(), TRIGGER_INDEX, t.at);
-        if let Err(e) = start_run(store, opts, slot, entry, &t.params, driving) {
+        if let Err(e) = start_run(store, opts, slot, entry, None, &t.params, driving) {
             crate::stdio::errln!("serve: {} triggered by {}: {e}", entry.plan.name, t.by);
         }
     }
@@ -308,7 +346,7 @@ struct Slot<'a> {
 }
 
 /// One schedule at `now`: decide, record each slot, then act.
-async fn tick_schedule(
+fn tick_schedule(
     store: &mut Store,
     opts: &ServeOptions,
     at: &Slot<'_>,
@@ -323,12 +361,6 @@ async fn tick_schedule(
     } = *at;
     let now = Timestamp::now();
     let cursor = store.last_slot(file, s.index)?.unwrap_or(row.since);
-    let running: Vec<String> = driving
-        .iter()
-        .filter(|d| d.file == file && d.index == s.index && !d.hosted.is_done())
-        .map(|d| d.hosted.run_id.clone())
-        .collect();
-    let queued = store.queued_slots(file, s.index)?;
     let facts = Facts {
         now,
         cursor,
@@ -336,39 +368,15 @@ async fn tick_schedule(
         paused: row.paused.is_some(),
         catch_up: s.catch_up,
         max_catch_up: s.max_catch_up,
-        overlap: s.overlap,
-        running: running.clone(),
-        queued: queued.len(),
     };
     let d = sched::decide(&s.cadence, &facts);
-    if d.start_queued
-        && let Some(&slot) = queued.first()
-    {
-        start_run(
-            store,
-            opts,
-            (file, s.index, slot),
-            entry,
-            &s.params,
-            driving,
-        )?;
-    }
     for (slot, fate) in &d.slots {
         if !store.record_slot(file, s.index, *slot, fate.as_str())? {
             continue; // decided by an earlier serve
         }
         if *fate == Fate::Start {
-            if s.overlap == Overlap::CancelRunning {
-                cancel(driving, &d.cancel, &entry.plan).await;
-            }
-            start_run(
-                store,
-                opts,
-                (file, s.index, *slot),
-                entry,
-                &s.params,
-                driving,
-            )?;
+            let at = (file, s.index, *slot);
+            start_run(store, opts, at, entry, Some(s), &s.params, driving)?;
         } else {
             crate::stdio::errln!(
                 "serve: {} slot {} {}",
@@ -379,21 +387,4 @@ async fn tick_schedule(
         }
     }
     Ok(())
-}
-
-/// `overlap = "cancel_running"`: cancel the schedule's running runs (compensations run).
-async fn cancel(driving: &[Driving], ids: &[String], plan: &Plan) {
-    for d in driving.iter().filter(|d| ids.contains(&d.hosted.run_id)) {
-        let outcome = d
-            .hosted
-            .command(Command::Cancel {
-                operator: crate::model::history::ENGINE.to_string(),
-                reason: Some(format!(
-                    "a new slot of {} started (overlap = \"cancel_running\")",
-                    plan.name
-                )),
-            })
-            .await;
-        crate::stdio::errln!("serve: cancel run {}: {outcome:?}", d.hosted.run_id);
-    }
 }

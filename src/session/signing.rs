@@ -6,6 +6,7 @@ use super::SessionError;
 use crate::model::{Command, EventKind};
 use crate::signing::{self, AllowedSigners, Verdict, keys};
 use crate::store::Store;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// Where a decision's signature comes from.
@@ -34,15 +35,22 @@ pub struct RecordedGate {
 }
 
 impl RecordedGate {
-    /// The exact bytes a decision on this opening is signed over.
-    pub fn message(&self, verdict: Verdict, reason: &str) -> String {
+    /// The exact bytes a decision on this opening is signed over, with the approval's
+    /// `inputs` (checked, defaults filled in; none for a rejection).
+    pub fn message(
+        &self,
+        verdict: Verdict,
+        reason: &str,
+        inputs: &std::collections::BTreeMap<String, String>,
+    ) -> String {
         signing::message(
             &self.run_id,
             &self.step,
             self.opening,
-            &self.digest,
+            &signing::approval_digest(&self.digest, inputs),
             verdict,
             reason,
+            inputs,
         )
     }
 }
@@ -99,26 +107,35 @@ fn not_opened(run_id: &str, step: &str) -> SessionError {
     ))
 }
 
-/// The decision a command makes on a gate, and its reason as it is signed.
-fn decision(command: &Command) -> Option<(&str, Verdict, &str)> {
+/// The decision a command makes on a gate, its reason and inputs as they are signed.
+fn decision(command: &Command) -> Option<(&str, Verdict, &str, &BTreeMap<String, String>)> {
+    static NONE: BTreeMap<String, String> = BTreeMap::new();
     match command {
-        Command::Approve { step, reason, .. } => {
-            Some((step, Verdict::Approve, reason.as_deref().unwrap_or("")))
-        }
-        Command::Reject { step, reason, .. } => Some((step, Verdict::Reject, reason)),
+        Command::Approve {
+            step,
+            reason,
+            inputs,
+            ..
+        } => Some((
+            step,
+            Verdict::Approve,
+            reason.as_deref().unwrap_or(""),
+            inputs,
+        )),
+        Command::Reject { step, reason, .. } => Some((step, Verdict::Reject, reason, &NONE)),
         _ => None,
     }
 }
 
 /// The message `command` (an approval or rejection) is signed over.
 pub fn message_for(store: &Store, run_id: &str, command: &Command) -> Result<String, SessionError> {
-    let Some((step, verdict, reason)) = decision(command) else {
+    let Some((step, verdict, reason, inputs)) = decision(command) else {
         return Err(SessionError::Usage(
             "only approvals and rejections of a gate are signed".into(),
         ));
     };
     let gate = recorded_gate(store, run_id, step)?.ok_or_else(|| not_opened(run_id, step))?;
-    Ok(gate.message(verdict, reason))
+    Ok(gate.message(verdict, reason, inputs))
 }
 
 /// Attach a signature to an approval or rejection whose gate is signed. `with: None`
@@ -130,7 +147,7 @@ pub fn sign_command(
     mut command: Command,
     with: Option<SignWith>,
 ) -> Result<Command, SessionError> {
-    let Some((step, verdict, reason)) = decision(&command) else {
+    let Some((step, verdict, reason, inputs)) = decision(&command) else {
         return Ok(command);
     };
     // A gate that never opened: the engine says why the decision cannot apply.
@@ -147,7 +164,7 @@ pub fn sign_command(
             ))),
         };
     }
-    let message = gate.message(verdict, reason);
+    let message = gate.message(verdict, reason, inputs);
     let pem = match with.unwrap_or(SignWith::Agent) {
         SignWith::SignatureFile(path) => read_signature(&path)?,
         SignWith::KeyFile(path) => keys::sign_with_key_file(&path, &message)

@@ -14,7 +14,9 @@ pub mod keys;
 
 pub use allowed::{AllowedSigners, SignersError, principal_account};
 
+use sha2::{Digest, Sha256};
 use ssh_key::{HashAlg, PublicKey, SshSig};
+use std::collections::BTreeMap;
 
 /// The SSHSIG namespace of every baton decision (`ssh-keygen -Y sign -n baton`), so a
 /// signature made for something else (a git commit, a file) never counts as one.
@@ -48,11 +50,14 @@ impl Verdict {
 /// run: <run id>
 /// step: <step id>
 /// gate: <seq of the gate_opened event this decision answers>
-/// digest: <the gate's digest: what would run>
+/// digest: <the approval's digest: what would run, and the inputs if any>
+/// inputs: <the gate's inputs as one JSON object, keys sorted; only when it has any>
 /// decision: approve | reject
 /// reason: <the reason as a JSON string; "" when none>
 /// ```
 ///
+/// The `inputs` line is there only for an approval of a gate with `inputs` (a
+/// rejection carries none), so a message of a gate without them is unchanged.
 /// The `gate` line ties a signature to one opening of the gate: a decision signed for
 /// an earlier opening (before a retry or a change) does not count again. The reason
 /// is JSON-quoted so that no reason can add or fake a line.
@@ -63,12 +68,38 @@ pub fn message(
     digest: &str,
     verdict: Verdict,
     reason: &str,
+    inputs: &std::collections::BTreeMap<String, String>,
 ) -> String {
     let reason = serde_json::Value::String(reason.to_string()).to_string();
+    // A BTreeMap serialises with its keys sorted, each value JSON-quoted: one line.
+    let inputs = match inputs.is_empty() {
+        true => String::new(),
+        false => format!("inputs: {}\n", serde_json::json!(inputs)),
+    };
     format!(
-        "baton decision v1\nrun: {run_id}\nstep: {step}\ngate: {opening}\ndigest: {digest}\ndecision: {}\nreason: {reason}\n",
+        "baton decision v1\nrun: {run_id}\nstep: {step}\ngate: {opening}\ndigest: {digest}\n{inputs}decision: {}\nreason: {reason}\n",
         verdict.as_str()
     )
+}
+
+/// An approval's digest: the gate's `digest` (what would run) and, when the gate
+/// takes `inputs`, the values the approver gave, so an approval binds to both.
+pub fn approval_digest(digest: &str, inputs: &BTreeMap<String, String>) -> String {
+    if inputs.is_empty() {
+        return digest.to_string();
+    }
+    let mut h = Sha256::new();
+    h.update(b"gate\0");
+    h.update(digest.as_bytes());
+    h.update([0xff]);
+    for (k, v) in inputs {
+        h.update(b"input\0");
+        h.update(k.as_bytes());
+        h.update([0]);
+        h.update(v.as_bytes());
+        h.update([0xff]);
+    }
+    hex::encode(h.finalize())
 }
 
 /// A signature that verified: the key that made it (`SHA256:…` fingerprint) and the
@@ -155,12 +186,27 @@ mod tests {
             "ab12",
             Verdict::Approve,
             "ok\ndecision: reject",
+            &Default::default(),
         );
         assert_eq!(
             m,
             "baton decision v1\nrun: 01j\nstep: deploy\ngate: 7\ndigest: ab12\ndecision: approve\nreason: \"ok\\ndecision: reject\"\n"
         );
         assert_eq!(m.lines().count(), 7);
+    }
+
+    #[test]
+    fn inputs_are_one_line_of_sorted_json_that_no_value_can_break() {
+        let inputs = std::collections::BTreeMap::from([
+            ("tag".to_string(), "v1\ndecision: reject".to_string()),
+            ("env".to_string(), "prod".to_string()),
+        ]);
+        let m = message("01j", "deploy", 7, "ab12", Verdict::Approve, "", &inputs);
+        assert_eq!(
+            m,
+            "baton decision v1\nrun: 01j\nstep: deploy\ngate: 7\ndigest: ab12\ninputs: {\"env\":\"prod\",\"tag\":\"v1\\ndecision: reject\"}\ndecision: approve\nreason: \"\"\n"
+        );
+        assert_eq!(m.lines().count(), 8);
     }
 
     #[test]
@@ -176,5 +222,16 @@ mod tests {
                 "{pem}"
             );
         }
+    }
+
+    #[test]
+    fn an_approval_digest_covers_its_inputs() {
+        let none = BTreeMap::new();
+        assert_eq!(approval_digest("ab", &none), "ab");
+        let a = BTreeMap::from([("model".to_string(), "pro".to_string())]);
+        let b = BTreeMap::from([("model".to_string(), "flash".to_string())]);
+        assert_eq!(approval_digest("ab", &a).len(), 64);
+        assert_ne!(approval_digest("ab", &a), approval_digest("ab", &b));
+        assert_ne!(approval_digest("ab", &a), approval_digest("cd", &a));
     }
 }

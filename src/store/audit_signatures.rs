@@ -113,22 +113,34 @@ pub fn verify_signatures(
                 return broken("a signed decision, but its run recorded no allowed signers".into());
             }
         };
+        let inputs: std::collections::BTreeMap<String, String> = match details
+            .get("inputs")
+            .filter(|_| verdict == Verdict::Approve)
+        {
+            None => Default::default(),
+            Some(v) => match serde_json::from_value(v.clone()) {
+                Ok(m) => m,
+                Err(e) => return broken(format!("its inputs are malformed: {e}")),
+            },
+        };
+        let digest = signing::approval_digest(digest, &inputs);
         if verdict == Verdict::Approve && details["digest"].as_str() != Some(digest.as_str()) {
             return broken(format!(
-                "the vote's digest is not that of the gate opening it answers (event {opening})"
+                "the vote's digest is not that of the gate opening it answers with its inputs (event {opening})"
             ));
         }
         let expected = signing::message(
             &row.run_id,
             &step,
             *opening,
-            digest,
+            &digest,
             verdict,
             row.reason.as_deref().unwrap_or(""),
+            &inputs,
         );
         if sig.message != expected {
             return broken(
-                "the signed message is not this decision's (its run, step, gate, digest, decision or reason differ)".into(),
+                "the signed message is not this decision's (its run, step, gate, digest, inputs, decision or reason differ)".into(),
             );
         }
         let checked = match signing::check(signers, &expected, &sig.signature) {

@@ -9,6 +9,11 @@ use crate::model::metrics::{
 use crate::model::{RunState, RunSummary, StepState, Timestamp};
 use std::collections::HashSet;
 
+/// The `'static` name of a step state read from the store.
+fn state_name(s: &str) -> &'static str {
+    StepState::parse(s).map_or("interrupted", StepState::as_str)
+}
+
 /// `?1` is the run id or NULL for every run.
 const ONE_OR_ALL: &str = "(?1 IS NULL OR r.id = ?1)";
 
@@ -35,6 +40,9 @@ impl Store {
             *m.runs
                 .entry((r.workflow.clone(), r.state.as_str()))
                 .or_default() += 1;
+        }
+        for r in runs.iter().filter(|r| r.state == RunState::Interrupted) {
+            self.count_as_interrupted(r, &mut m)?;
         }
         m.run_gauges = self.run_gauges(&runs, run.is_some())?;
         if run.is_none() {
@@ -72,6 +80,28 @@ impl Store {
             });
         }
         Ok(out)
+    }
+
+    /// A run whose engine is gone runs nothing: the steps it was running count as
+    /// `interrupted`, as `show` reads them (`model::liveness::stop_clocks`).
+    fn count_as_interrupted(&self, r: &RunSummary, m: &mut Metrics) -> Result<(), StoreError> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT state, count(*) FROM steps WHERE run_id = ?1 AND state IN ('running', 'ready')
+             GROUP BY state",
+        )?;
+        let rows: Vec<(String, i64)> = st
+            .query_map([&r.id], |row| Ok((row.get(0)?, row.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        for (state, n) in rows {
+            let n = n as u64;
+            if let Some(c) = m.steps.get_mut(&(r.workflow.clone(), state_name(&state))) {
+                *c = c.saturating_sub(n);
+            }
+            *m.steps
+                .entry((r.workflow.clone(), StepState::Interrupted.as_str()))
+                .or_default() += n;
+        }
+        Ok(())
     }
 
     fn metric_counts(&self, run: Option<&str>, m: &mut Metrics) -> Result<(), StoreError> {

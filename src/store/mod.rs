@@ -22,8 +22,10 @@ mod query;
 mod rotate;
 pub mod schedules;
 pub mod schema;
+pub mod slots;
 pub mod starter_seal;
 mod verify;
+mod waiting;
 pub mod wake;
 pub mod witness;
 

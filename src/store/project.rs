@@ -258,14 +258,21 @@ fn records<'a>(ev: &'a Event, errors: &mut Vec<ErrorOp<'a>>, approvals: &mut Vec
             reason,
             digest,
             signature,
-        } => approval(
-            Cow::Borrowed(step),
-            "vote",
-            actor,
-            reason.as_deref(),
-            Some(digest),
-            history::with_signature(serde_json::json!({}), signature.as_ref()),
-        ),
+            inputs,
+        } => {
+            let mut details = serde_json::json!({});
+            if !inputs.is_empty() {
+                details["inputs"] = serde_json::json!(inputs);
+            }
+            approval(
+                Cow::Borrowed(step),
+                "vote",
+                actor,
+                reason.as_deref(),
+                Some(digest),
+                history::with_signature(details, signature.as_ref()),
+            )
+        }
         EventKind::GateApproved {
             step,
             actor,

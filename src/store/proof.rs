@@ -209,6 +209,7 @@ mod tests {
             operator: operator.into(),
             reason: Some("ok".into()),
             signature: None,
+            inputs: Default::default(),
         }
     }
 

@@ -257,21 +257,6 @@ impl Store {
         self.ctx(r)
     }
 
-    /// The slots of a schedule waiting for its runs (`overlap = "queue"`), oldest first.
-    pub fn queued_slots(&self, file: &str, index: u32) -> Result<Vec<Timestamp>, StoreError> {
-        let r = (|| {
-            let mut st = self.conn.prepare_cached(
-                "SELECT slot_at FROM schedule_slots WHERE file = ?1 AND idx = ?2 AND fate = 'queued'
-                 ORDER BY slot_at",
-            )?;
-            let rows = st
-                .query_map(params![file, index], |r| r.get(0).map(Timestamp))?
-                .collect::<Result<_, _>>()?;
-            Ok(rows)
-        })();
-        self.ctx(r)
-    }
-
     /// The runs slots started that have not finished as recorded (a serve that died
     /// left them; the next one resumes them).
     pub fn unfinished_slot_runs(&self) -> Result<Vec<(String, u32, String)>, StoreError> {

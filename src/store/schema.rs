@@ -32,10 +32,47 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (
         10,
+        "what waits on someone across runs: open gates, steps to mark, exhausted budgets",
+        WAITING_ON_SOMEONE,
+    ),
+    (
+        11,
+        "concurrency groups: which runs of a group hold it and which wait",
+        CONCURRENCY_GROUPS,
+    ),
+    (
+        12,
         "schedules: each schedule served, each slot decided, each workflow file's load",
         SCHEDULES,
     ),
 ];
+
+/// `baton inbox` and the console's Waiting tab ask which runs have something waiting
+/// on a person (`store::waiting`; a running step too: its engine may be gone, and it
+/// then waits for a person unless it is idempotent): partial indexes hold only those
+/// rows, so the
+/// question reads a handful of entries, not every step of every run. The state list
+/// is written exactly as the query writes it (SQLite uses a partial index only then).
+const WAITING_ON_SOMEONE: &str = r#"
+CREATE INDEX steps_waiting_on_someone ON steps(run_id)
+    WHERE state IN ('waiting_approval', 'interrupted', 'compensation_failed', 'running');
+CREATE INDEX errors_budget_open ON errors(run_id)
+    WHERE open = 1 AND kind = 'budget_exceeded';
+"#;
+
+/// `store::slots`: one row per run of a concurrency group; at most one active run per
+/// group (the unique index), the others wait in `seq` order (`first` ones before).
+const CONCURRENCY_GROUPS: &str = r#"
+CREATE TABLE group_members (
+    run_id TEXT PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+    grp    TEXT NOT NULL,
+    active INTEGER NOT NULL DEFAULT 0,
+    first  INTEGER NOT NULL DEFAULT 0,
+    seq    INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX group_holder ON group_members(grp) WHERE active = 1;
+CREATE INDEX group_line ON group_members(grp, active, first DESC, seq);
+"#;
 
 /// `baton serve`: the schedules it serves (`paused` survives restarts), one row per
 /// slot decided, unique per (workflow file, schedule, slot time) so no slot fires

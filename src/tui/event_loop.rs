@@ -127,6 +127,8 @@ where
     ui.wall_clock = config.time == crate::config::TimeDisplay::Clock;
     ui.runs = link.runs.borrow_and_update().clone();
     ui.driven = link.driven.borrow_and_update().clone();
+    ui.waiting = link.waiting.borrow_and_update().clone();
+    let mut waiting_open = true;
     let mut replies: FuturesUnordered<BoxFuture<'static, Action>> = FuturesUnordered::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -209,6 +211,13 @@ where
                         for n in signal::notices(&view, &next, on) {
                             emit(out, &signal::notice_bytes(&n, &next.workflow, on));
                         }
+                        for d in ui.note_decisions(&view, &next) {
+                            if on.decision {
+                                let n = signal::Notice::Decision { text: d.text() };
+                                emit(out, &signal::notice_bytes(&n, &next.workflow, on));
+                            }
+                        }
+                        dirty = true;
                         view = next;
                     }
                     // The engine is gone: keep showing its last view.
@@ -229,7 +238,14 @@ where
                     }
                     Err(_) => driven_open = false,
                 },
-                _ = tick.tick(), if ticking => dirty = true,
+                r = link.waiting.changed(), if waiting_open => match r {
+                    Ok(()) => {
+                        ui.waiting = link.waiting.borrow_and_update().clone();
+                        dirty = true;
+                    }
+                    Err(_) => waiting_open = false,
+                },
+                _ = tick.tick(), if ticking || !ui.waiting.is_empty() => dirty = true,
                 // The next turn's `sync` reads what was appended.
                 _ = log_poll.tick(), if watching => {}
             }
@@ -252,21 +268,10 @@ where
                     }));
                 }
                 Request::Command(command) => {
-                    let (tx, rx) = oneshot::channel();
-                    let sent = link
-                        .requests
-                        .try_send(ConsoleRequest::Command { command, reply: tx });
-                    replies.push(Box::pin(async move {
-                        let outcome = match sent {
-                            Ok(()) => rx.await.unwrap_or_else(|_| CommandOutcome::Refused {
-                                reason: "the engine stopped before answering".into(),
-                            }),
-                            Err(e) => CommandOutcome::Refused {
-                                reason: format!("the engine is not taking commands ({e})"),
-                            },
-                        };
-                        Action::Outcome(outcome)
-                    }));
+                    replies.push(send_command(&link.requests, None, command));
+                }
+                Request::CommandOn { run_id, command } => {
+                    replies.push(send_command(&link.requests, Some(run_id), command));
                 }
                 Request::Resume(run_id) => {
                     let asked = ask(&link.requests, "resume", |reply| ConsoleRequest::Resume {
@@ -287,6 +292,32 @@ where
             }
         }
     }
+}
+
+/// Send a command to the console's service (on `run_id`, else the run on screen); the
+/// future is its outcome as an action.
+fn send_command(
+    requests: &tokio::sync::mpsc::Sender<ConsoleRequest>,
+    run_id: Option<String>,
+    command: crate::model::Command,
+) -> BoxFuture<'static, Action> {
+    let (tx, rx) = oneshot::channel();
+    let sent = requests.try_send(ConsoleRequest::Command {
+        run_id,
+        command,
+        reply: tx,
+    });
+    Box::pin(async move {
+        let outcome = match sent {
+            Ok(()) => rx.await.unwrap_or_else(|_| CommandOutcome::Refused {
+                reason: "the engine stopped before answering".into(),
+            }),
+            Err(e) => CommandOutcome::Refused {
+                reason: format!("the engine is not taking commands ({e})"),
+            },
+        };
+        Action::Outcome(outcome)
+    })
 }
 
 /// Write escape sequences beside the frame. A terminal that cannot take them (gone,
@@ -350,12 +381,13 @@ mod tests {
             view: vrx,
             runs: rrx,
             driven: drx,
+            waiting: tokio::sync::watch::channel(Arc::new(Vec::new())).1,
             requests: qtx,
         };
         // A fake engine: accept the approval, then let the operator quit.
         let engine = tokio::spawn(async move {
             let req = qrx.recv().await.unwrap();
-            let ConsoleRequest::Command { command, reply } = req else {
+            let ConsoleRequest::Command { command, reply, .. } = req else {
                 panic!("{req:?}")
             };
             reply
@@ -397,6 +429,7 @@ mod tests {
                 operator: "carol".into(),
                 reason: Some("ok".into()),
                 signature: None,
+                inputs: Default::default(),
             }
         );
         // The reply is ready before the key stream ends; replies are served first.
@@ -434,6 +467,7 @@ mod tests {
             view: vrx,
             runs: rrx,
             driven: drx,
+            waiting: tokio::sync::watch::channel(Arc::new(Vec::new())).1,
             requests: qtx,
         };
         let mut sink = std::io::sink();
@@ -490,6 +524,7 @@ mod tests {
             view: vrx,
             runs: rrx,
             driven: drx,
+            waiting: tokio::sync::watch::channel(Arc::new(Vec::new())).1,
             requests: qtx,
         };
         for k in [KeyCode::Char('5'), KeyCode::Char('y')] {

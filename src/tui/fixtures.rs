@@ -44,6 +44,7 @@ fn step(id: &str, needs: &[usize], state: StepState, action: &str) -> StepView {
         jobs: Vec::new(),
         cached_from: None,
         probe: None,
+        why: None,
     }
 }
 
@@ -347,6 +348,7 @@ pub fn release() -> RunView {
         finished_at: None,
         summary: None,
         now: at(420),
+        engine_gone_at: None,
         health: compute([], &[]),
         budget: Some(BudgetView {
             cost: Some((3.2, 25.0)),

@@ -10,9 +10,21 @@ use base64::Engine as _;
 /// Something worth interrupting the operator for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Notice {
-    GateOpened { step: String, prompt: String },
-    GateWarning { step: String, prompt: String },
-    RunFinished { state: String },
+    GateOpened {
+        step: String,
+        prompt: String,
+    },
+    GateWarning {
+        step: String,
+        prompt: String,
+    },
+    RunFinished {
+        state: String,
+    },
+    /// A decision someone else recorded (`app::notices`): who, what, why.
+    Decision {
+        text: String,
+    },
 }
 
 impl Notice {
@@ -30,6 +42,7 @@ impl Notice {
                 format!("baton: {workflow}"),
                 format!("the run ended: {state}"),
             ),
+            Notice::Decision { text } => (format!("baton: {workflow}"), text.clone()),
         }
     }
 }

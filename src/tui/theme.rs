@@ -76,7 +76,7 @@ pub struct Theme {
     pub error: Style,
     pub warning: Style,
     pub search_match: Style,
-    states: [Style; 15],
+    states: [Style; 16],
     severities: [Style; 4],
     gauge: [Style; 4],
 }
@@ -172,6 +172,7 @@ impl Theme {
             StepState::Failed | StepState::Rejected | StepState::CompensationFailed => {
                 bold.add_modifier(Modifier::UNDERLINED)
             }
+            StepState::UpstreamFailed => plain.add_modifier(Modifier::UNDERLINED),
             StepState::Skipped | StepState::Cancelled | StepState::Pending => dim,
             _ => plain,
         });

@@ -1,38 +1,82 @@
-//! `--param NAME=VALUE` values checked against the workflow's declared parameters.
+//! Typed values checked against their declarations: `--param NAME=VALUE` against the
+//! workflow's `[params]`, and an approval's `--input NAME=VALUE` against its gate's
+//! `inputs` (the same types, one checker).
 use super::diag::suggest;
-use super::plan::{ParamType, Plan};
+use super::plan::{ParamSpec, ParamType, Plan};
 use std::collections::BTreeMap;
 
-/// Check the given values against the declared type, enum values, pattern and
-/// `required`, fill in defaults, and reject unknown names. An optional parameter with
-/// neither a value nor a default resolves to the empty string, so templates render.
-/// Each error is a full sentence that says what would be right.
+/// What the values are, for the messages: `parameter` given with `--param`, or a gate's
+/// `input` given with `--input`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Values {
+    Params,
+    Inputs,
+}
+
+impl Values {
+    fn noun(self) -> &'static str {
+        match self {
+            Values::Params => "parameter",
+            Values::Inputs => "input",
+        }
+    }
+
+    fn flag(self) -> &'static str {
+        match self {
+            Values::Params => "--param",
+            Values::Inputs => "--input",
+        }
+    }
+
+    fn none(self) -> &'static str {
+        match self {
+            Values::Params => "this workflow takes no parameters",
+            Values::Inputs => "this gate takes no inputs",
+        }
+    }
+}
+
+/// Check the run's `--param` values against the workflow's parameters
+/// ([`resolve_values`]).
 pub fn resolve_params(
     plan: &Plan,
     given: &[(String, String)],
 ) -> Result<BTreeMap<String, String>, Vec<String>> {
+    resolve_values(&plan.params, given, Values::Params)
+}
+
+/// Check the given values against the declared type, enum values, pattern and
+/// `required`, fill in defaults, and reject unknown names. An optional value with
+/// neither a given value nor a default resolves to the empty string, so templates
+/// render. Each error is a full sentence that says what would be right.
+pub fn resolve_values(
+    specs: &[ParamSpec],
+    given: &[(String, String)],
+    what: Values,
+) -> Result<BTreeMap<String, String>, Vec<String>> {
+    let (noun, flag) = (what.noun(), what.flag());
     let mut errors = Vec::new();
     let mut values = BTreeMap::new();
-    let declared: Vec<&str> = plan.params.iter().map(|p| p.name.as_str()).collect();
+    let declared: Vec<&str> = specs.iter().map(|p| p.name.as_str()).collect();
     for (name, value) in given {
-        let Some(spec) = plan.params.iter().find(|p| &p.name == name) else {
+        let Some(spec) = specs.iter().find(|p| &p.name == name) else {
             let tail = match suggest(name, declared.iter().copied()) {
                 Some(s) => format!("did you mean `{s}`?"),
-                None if declared.is_empty() => "this workflow takes no parameters".to_string(),
-                None => format!("the parameters are: {}", declared.join(", ")),
+                None if declared.is_empty() => what.none().to_string(),
+                None => format!("the {noun}s are: {}", declared.join(", ")),
             };
-            errors.push(format!("unknown parameter `{name}`: {tail}"));
+            errors.push(format!("unknown {noun} `{name}`: {tail}"));
             continue;
         };
         if values.contains_key(name) {
             errors.push(format!(
-                "parameter `{name}` is given more than once; pass --param {name}=… a single time"
+                "{noun} `{name}` is given more than once; pass {flag} {name}=… a single time"
             ));
             continue;
         }
         if let Err(e) = spec.ty.check(value) {
             errors.push(format!(
-                "parameter `{name}`: {e} (it is of type {})",
+                "{noun} `{name}`: {e} (it is of type {})",
                 spec.ty.describe()
             ));
             continue;
@@ -41,14 +85,14 @@ pub fn resolve_params(
             && !re.is_match(value)
         {
             errors.push(format!(
-                    "parameter `{name}` is \"{value}\", which does not match the pattern {}; pass a value that matches it",
+                    "{noun} `{name}` is \"{value}\", which does not match the pattern {}; pass a value that matches it",
                     re.as_str()
                 ));
             continue;
         }
         values.insert(name.clone(), value.clone());
     }
-    for spec in &plan.params {
+    for spec in specs {
         if values.contains_key(&spec.name) || given.iter().any(|(n, _)| n == &spec.name) {
             continue;
         }
@@ -69,7 +113,7 @@ pub fn resolve_params(
                     .map(|p| format!(" matching {}", p.as_str()))
                     .unwrap_or_default();
                 errors.push(format!(
-                    "parameter `{}` is required: pass --param {}={example} (a {}{pattern})",
+                    "{noun} `{}` is required: pass {flag} {}={example} (a {}{pattern})",
                     spec.name,
                     spec.name,
                     spec.ty.describe()
@@ -168,5 +212,26 @@ run = "true"
         let errs = resolve_params(&plan(), &pairs(&[("version", "v1")])).unwrap_err();
         assert_eq!(errs.len(), 1);
         assert!(errs[0].contains(r"^\d+\.\d+\.\d+$"), "{}", errs[0]);
+    }
+
+    #[test]
+    fn inputs_are_named_as_inputs() {
+        let specs = &plan().params;
+        let errs = resolve_values(specs, &pairs(&[("versoin", "1")]), Values::Inputs).unwrap_err();
+        assert!(
+            errs.iter()
+                .any(|e| e.starts_with("unknown input `versoin`: did you mean `version`?")),
+            "{errs:#?}"
+        );
+        assert!(
+            errs.iter()
+                .any(|e| e.contains("input `version` is required: pass --input version=")),
+            "{errs:#?}"
+        );
+        let none = resolve_values(&[], &pairs(&[("x", "1")]), Values::Inputs).unwrap_err();
+        assert_eq!(
+            none,
+            vec!["unknown input `x`: this gate takes no inputs".to_string()]
+        );
     }
 }

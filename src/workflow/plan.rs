@@ -2,6 +2,7 @@
 //! parsed, templates parsed, tools resolved. Produced only by the loader
 //! (`workflow::load`); everything here has already been checked.
 use super::template::Template;
+use super::trigger::Trigger;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -30,6 +31,9 @@ pub struct Plan {
     pub tools: BTreeMap<String, Tool>,
     /// `[approvals]`: whose SSH signatures decide `signed = true` gates.
     pub approvals: Option<Approvals>,
+    /// `concurrency`: the group its runs share in a store, and what a new run does
+    /// when the group is busy.
+    pub concurrency: Option<Concurrency>,
     /// Steps in file order; `needs` and template step references index into this.
     pub steps: Vec<Step>,
     /// Longest-path layers: `layers[0]` has the steps with no needs.
@@ -215,24 +219,6 @@ pub enum Action {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Trigger {
-    #[default]
-    AllSuccess,
-    AllDone,
-    AnyFailed,
-}
-
-impl Trigger {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Trigger::AllSuccess => "all_success",
-            Trigger::AllDone => "all_done",
-            Trigger::AnyFailed => "any_failed",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Backoff {
     Fixed,
     Linear,
@@ -291,14 +277,20 @@ pub struct Gate {
     pub allow_self_approval: bool,
     /// `signed = true`: only SSH signatures by approvers' keys (`[approvals]`) decide it.
     pub signed: bool,
+    /// `inputs`: typed values an approver supplies with the approval (the types of
+    /// `params`); later steps read them as `steps.ID.inputs.NAME`.
+    pub inputs: Vec<ParamSpec>,
 }
 
 impl Gate {
     /// Whether `--auto-approve` may pass this gate: one that names no approvers, allows
-    /// self-approval and needs no signatures. A gate that says who decides is decided
-    /// by them.
+    /// self-approval, needs no signatures and requires no input (its inputs' defaults
+    /// stand). A gate that says who decides is decided by them.
     pub fn auto_approvable(&self) -> bool {
-        self.approvers.is_empty() && self.allow_self_approval && !self.signed
+        self.approvers.is_empty()
+            && self.allow_self_approval
+            && !self.signed
+            && !self.inputs.iter().any(|p| p.required)
     }
 }
 
@@ -327,6 +319,10 @@ pub struct Step {
     pub with: BTreeMap<String, Template>,
     pub env: BTreeMap<String, Template>,
     pub when: Trigger,
+    /// `allow_failure = true`: its failure is recorded and shown, but counts as a
+    /// success for its dependants and does not fail the run (GitHub's
+    /// `continue-on-error`).
+    pub allow_failure: bool,
     pub timeout: Option<Duration>,
     pub retry: RetryPolicy,
     pub pool: Option<usize>,
@@ -499,4 +495,52 @@ pub struct Notifier {
     /// Run by `sh -c` in the workflow's directory; the facts are in its environment.
     pub run: String,
     pub timeout: Duration,
+}
+
+/// `concurrency = { group = "…", on_conflict = "…" }`: at most one run of a group is
+/// active in a store (see `session::concurrency`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Concurrency {
+    /// The group's name; may read `${{ params.NAME }}` (resolved when a run is made).
+    pub group: Template,
+    pub on_conflict: OnConflict,
+}
+
+/// What a new run does when its group already has an active run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnConflict {
+    /// Wait in the run state `queued`; started when the group is free, oldest first.
+    #[default]
+    Queue,
+    /// End at once as `skipped`.
+    Skip,
+    /// Cancel the active run (its compensations run) and start once it has ended.
+    CancelRunning,
+}
+
+impl OnConflict {
+    pub const ALL: [OnConflict; 3] = [
+        OnConflict::Queue,
+        OnConflict::Skip,
+        OnConflict::CancelRunning,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnConflict::Queue => "queue",
+            OnConflict::Skip => "skip",
+            OnConflict::CancelRunning => "cancel_running",
+        }
+    }
+}
+
+impl Concurrency {
+    /// The group's name for a run with these `params` (every reference was checked at
+    /// load time to be a declared parameter, and `resolve_params` gives each a value).
+    pub fn group_for(&self, params: &BTreeMap<String, String>) -> Result<String, String> {
+        self.group.render(|r| match r {
+            super::template::TemplateRef::Param(p) => params.get(p).cloned(),
+            _ => None,
+        })
+    }
 }

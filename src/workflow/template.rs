@@ -10,6 +10,13 @@ pub enum TemplateRef {
         step_id: String,
         key: String,
     },
+    /// `steps.<id>.inputs.<name>`: a value the approver of `<id>`'s gate supplied;
+    /// `step` is the index in `Plan::steps`.
+    StepInput {
+        step: usize,
+        step_id: String,
+        key: String,
+    },
     Param(String),
     Env(String),
     RunId,
@@ -67,6 +74,9 @@ impl std::fmt::Display for TemplateRef {
             TemplateRef::StepOutput { step_id, key, .. } => {
                 write!(f, "steps.{step_id}.outputs.{key}")
             }
+            TemplateRef::StepInput { step_id, key, .. } => {
+                write!(f, "steps.{step_id}.inputs.{key}")
+            }
             TemplateRef::Param(p) => write!(f, "params.{p}"),
             TemplateRef::Env(e) => write!(f, "env.{e}"),
             TemplateRef::RunId => f.write_str("run.id"),
@@ -90,7 +100,8 @@ impl std::fmt::Display for Template {
 /// loader replaces it with the step's index during validation.
 pub const UNRESOLVED_STEP: usize = usize::MAX;
 
-const REF_FORMS: &str = "steps.<id>.outputs.<key>, params.<name>, env.<NAME> or run.id";
+const REF_FORMS: &str =
+    "steps.<id>.outputs.<key>, steps.<id>.inputs.<name>, params.<name>, env.<NAME> or run.id";
 
 /// Parse `text` into literal and reference segments. Step references are left with
 /// `step = UNRESOLVED_STEP`; the loader resolves them.
@@ -149,6 +160,13 @@ fn parse_ref(expr: &str) -> Result<TemplateRef, String> {
         ["env", name] if is_name(name, false) => Ok(TemplateRef::Env(name.to_string())),
         ["steps", id, "outputs", key] if is_step_id(id) && is_name(key, true) => {
             Ok(TemplateRef::StepOutput {
+                step: UNRESOLVED_STEP,
+                step_id: id.to_string(),
+                key: key.to_string(),
+            })
+        }
+        ["steps", id, "inputs", key] if is_step_id(id) && is_name(key, true) => {
+            Ok(TemplateRef::StepInput {
                 step: UNRESOLVED_STEP,
                 step_id: id.to_string(),
                 key: key.to_string(),
@@ -236,6 +254,21 @@ mod tests {
         assert!(parse_template("${{ params.a b }}").is_err());
         assert!(parse_template("${{ steps.Build.outputs.v }}").is_err());
         assert!(parse_template("${{ secrets.X }}").is_err());
+        assert!(parse_template("${{ steps.ship.input.tag }}").is_err());
+    }
+
+    #[test]
+    fn an_approval_input_reads_back_in_its_canonical_form() {
+        let t = parse_template("${{steps.ship.inputs.tag}}").unwrap();
+        assert_eq!(
+            t.segments,
+            vec![TemplateSegment::Ref(TemplateRef::StepInput {
+                step: UNRESOLVED_STEP,
+                step_id: "ship".into(),
+                key: "tag".into()
+            })]
+        );
+        assert_eq!(t.to_string(), "${{ steps.ship.inputs.tag }}");
     }
 
     #[test]

@@ -33,6 +33,7 @@ fn assert_view_matches_core(core: &Core, now: Timestamp) -> usize {
                     operator: op(),
                     reason: None,
                     signature: None,
+                    inputs: Default::default(),
                 },
             ),
             (
@@ -160,7 +161,7 @@ fn actions_match_the_core_through_gates_failure_retry_and_cancel() {
     check(&sim);
     sim.exit("b", 1);
     assert_eq!(sim.state("b"), StepState::Failed);
-    assert_eq!(sim.state("c"), StepState::Skipped);
+    assert_eq!(sim.state("c"), StepState::UpstreamFailed);
     check(&sim);
     let v = sim.core.view(Timestamp(sim.now));
     let c = v.step_index("c").unwrap();
@@ -191,7 +192,12 @@ fn actions_match_the_core_through_gates_failure_retry_and_cancel() {
     let cancelled: Vec<_> = v
         .steps
         .iter()
-        .filter(|s| matches!(s.state, StepState::Cancelled | StepState::Skipped))
+        .filter(|s| {
+            matches!(
+                s.state,
+                StepState::Cancelled | StepState::Skipped | StepState::UpstreamFailed
+            )
+        })
         .collect();
     assert!(!cancelled.is_empty(), "the re-armed `c` was stopped");
     assert!(

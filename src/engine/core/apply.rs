@@ -3,6 +3,8 @@
 use super::*;
 use crate::model::EventKind;
 use crate::model::history::{self, Closes};
+use crate::workflow::{Values, resolve_values};
+use decide::Vote;
 
 impl Core {
     pub(super) fn apply(&mut self, ev: &Event) {
@@ -74,6 +76,13 @@ impl Core {
                 self.cfg.auto_approve = *auto_approve;
             }
             EventKind::RunStateChanged { state, .. } => {
+                // Queued for its concurrency group until it runs or ends; an engine
+                // stopping meanwhile leaves it queued.
+                self.queued = match state {
+                    RunState::Queued => true,
+                    RunState::Interrupted => self.queued,
+                    _ => false,
+                };
                 if state.is_final() {
                     self.decided = Some(*state);
                     self.budget_gate = None;
@@ -95,9 +104,11 @@ impl Core {
                 step,
                 state,
                 attempt,
-                ..
+                reason,
             } => {
                 if let Some(i) = idx(self, step) {
+                    let not_run = matches!(state, StepState::Skipped | StepState::UpstreamFailed);
+                    self.steps[i].why = reason.clone().filter(|_| not_run);
                     if self.passes_signed_gate_unapproved(i, *state) {
                         self.passage_unsigned = Some((ev.seq, step.clone()));
                     }
@@ -250,7 +261,7 @@ impl Core {
                     self.remove_gate_timers(i);
                     let timeout = self.plan.steps[i].gate.as_ref().and_then(|g| g.timeout);
                     let g = &mut self.steps[i].gate;
-                    *g = GateRt {
+                    **g = GateRt {
                         opened_seq: ev.seq,
                         opened_at: at,
                         deadline: *deadline,
@@ -264,6 +275,7 @@ impl Core {
                         unbacked: false,
                         approved: None,
                         decided: None,
+                        inputs: None,
                     };
                     if let (Some(d), Some(t)) = (*deadline, timeout) {
                         let warn = at.add(t.mul_f64(0.8));
@@ -287,13 +299,19 @@ impl Core {
                 reason,
                 digest,
                 signature,
+                inputs,
             } => {
                 if let Some(i) = idx(self, step) {
                     // On a signed gate a vote counts only if its signature holds, whoever
                     // wrote it into the history.
                     let counted = if self.steps[i].gate.signed {
-                        self.vote_holds(i, actor, reason.as_deref(), digest, signature.as_ref())
-                            .map(Some)
+                        let vote = Vote {
+                            actor,
+                            reason: reason.as_deref(),
+                            digest,
+                            inputs,
+                        };
+                        self.vote_holds(i, &vote, signature.as_ref()).map(Some)
                     } else {
                         Some(None)
                     };
@@ -301,6 +319,7 @@ impl Core {
                         let g = &mut self.steps[i].gate;
                         g.votes.push((actor.clone(), reason.clone()));
                         g.keys.extend(key);
+                        g.inputs.get_or_insert_with(|| inputs.clone());
                     }
                 }
             }
@@ -316,6 +335,13 @@ impl Core {
                     } else {
                         g.approved = Some(g.digest.clone());
                         g.decided = Some(Decision::Approved);
+                        if g.inputs.is_none() {
+                            // Approved with no vote (on timeout): the inputs' defaults.
+                            let defaults = self.plan.steps[i].gate.as_ref().and_then(|gate| {
+                                resolve_values(&gate.inputs, &[], Values::Inputs).ok()
+                            });
+                            self.steps[i].gate.inputs = Some(defaults.unwrap_or_default());
+                        }
                     }
                 }
             }
@@ -493,7 +519,7 @@ impl Core {
                     .as_ref()
                     .map(|sv| sv.ready.as_ref().map(|r| at.add(r.timeout)));
                 if let Some(deadline) = service {
-                    self.steps[i].service = ServiceRt::default();
+                    self.steps[i].service = Sparse::default();
                     self.ready_deadline(i, deadline);
                 }
             }
@@ -536,9 +562,11 @@ impl Core {
                 for k in 0..self.dependants[i].len() {
                     let d = self.dependants[i][k];
                     self.steps[d].unsettled_needs -= 1;
-                    if self.steps[d].unsettled_needs == 0
-                        && self.steps[d].state == StepState::Pending
-                    {
+                    // A rule that one need can decide looks at once (`one_failed`
+                    // fires on the first failure); others when every need settled.
+                    let look = self.steps[d].unsettled_needs == 0
+                        || self.plan.steps[d].when.decides_early(new.satisfies_needs());
+                    if look && self.steps[d].state == StepState::Pending {
                         self.to_eval.push_back(d);
                     }
                 }

@@ -75,7 +75,7 @@ fn reject_needs_reason_and_dependants_follow_triggers() {
         .gate(gate())
         .step_needs("after", &["ship"])
         .step_needs("page", &["ship"])
-        .when(Trigger::AnyFailed)
+        .when(Trigger::OneFailed)
         .build();
     let mut sim = Sim::new(p, cfg());
     let o = sim.cmd(Command::Reject {
@@ -94,7 +94,7 @@ fn reject_needs_reason_and_dependants_follow_triggers() {
     assert!(o.is_accepted());
     assert_eq!(sim.state("ship"), StepState::Rejected);
     assert_eq!(sim.open_errors("ship")[0].kind, ErrorKind::GateRejected);
-    assert_eq!(sim.state("after"), StepState::Skipped);
+    assert_eq!(sim.state("after"), StepState::UpstreamFailed);
     assert_eq!(spawned(&sim.last), ["page"]);
 }
 

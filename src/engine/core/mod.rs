@@ -8,16 +8,23 @@
 mod apply;
 mod decide;
 mod eventlog;
+mod sparse;
 mod view;
 
+#[cfg(test)]
+mod admission_tests;
 #[cfg(test)]
 mod allowed_tests;
 #[cfg(test)]
 mod gate_tests;
 #[cfg(test)]
+mod inputs_tests;
+#[cfg(test)]
 mod proptests;
 #[cfg(test)]
 mod replay_tests;
+#[cfg(test)]
+mod rules_tests;
 #[cfg(test)]
 mod service_tests;
 #[cfg(test)]
@@ -37,6 +44,7 @@ use crate::model::{
     StepOutcome, StepState, Timestamp, Usage,
 };
 use crate::workflow::{Budget, Builtin, Plan};
+use sparse::{Blank, Sparse, blank};
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -60,10 +68,26 @@ pub struct RunConfig {
     pub no_cache: bool,
 }
 
+/// How a new run opens (`Core::start_as`), as its concurrency group decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Opening {
+    /// Nothing stands in its way: it runs.
+    Run,
+    /// Its group is busy: it waits, `queued`, recorded with `reason`.
+    Queue { reason: String },
+    /// Its group is busy and it skips: it ends `skipped`, recorded with `reason`.
+    Skip { reason: String },
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Input {
     /// The driver calls this at `next_wakeup()` (any input also fires due timers).
     Tick,
+    /// A queued run's concurrency group is free and the store gave it to this run
+    /// (`store::slots`): the run starts. `reason` is recorded with the transition.
+    Admitted {
+        reason: String,
+    },
     ProcessStarted {
         step: usize,
         attempt: u32,
@@ -314,7 +338,13 @@ struct GateRt {
     /// The digest the gate was approved with; the approval holds while it matches.
     approved: Option<String>,
     decided: Option<Decision>,
+    /// The `inputs` of this opening's first counted vote (every later vote carries the
+    /// same); once approved, what `steps.ID.inputs.NAME` reads.
+    inputs: Option<BTreeMap<String, String>>,
 }
+
+blank!(GateRt);
+blank!(ServiceRt);
 
 #[derive(Debug, Clone)]
 struct StepRt {
@@ -346,10 +376,12 @@ struct StepRt {
     kill_sent: bool,
     timeout_kill: bool,
     /// A service's probing: see `ServiceRt`.
-    service: ServiceRt,
-    gate: GateRt,
+    service: Sparse<ServiceRt>,
+    gate: Sparse<GateRt>,
     open_errors: Vec<usize>,
     last_error: Option<usize>,
+    /// Why it is skipped or upstream_failed (the reason recorded with that state).
+    why: Option<String>,
 }
 
 /// A service's probing in its current attempt. Its timers and counts are the core's
@@ -402,6 +434,8 @@ struct BudgetGate {
     step: Option<String>,
 }
 
+/// Cloned only to ask what a resumed copy would accept (`session::inspect`).
+#[derive(Clone)]
 pub struct Core {
     plan: Arc<Plan>,
     cfg: RunConfig,
@@ -416,7 +450,7 @@ pub struct Core {
 
     steps: Vec<StepRt>,
     events: eventlog::EventLog,
-    counts: [usize; 15],
+    counts: [usize; 16],
     unsettled: usize,
     lanes: Vec<Lane>,
     next_ticket: u64,
@@ -442,6 +476,9 @@ pub struct Core {
     deadline: Option<Timestamp>,
     finished: bool,
     cancel_requested: bool,
+    /// Waiting for its concurrency group (`RunState::Queued`, kept across an
+    /// interruption): nothing is scheduled until `Input::Admitted`.
+    queued: bool,
     compensation_ran: bool,
     /// Some step has a `compensate` command (a saga): what a failure suggests depends
     /// on it, and most runs need not look further.
@@ -514,10 +551,11 @@ impl Core {
                 cached_from: None,
                 kill_sent: false,
                 timeout_kill: false,
-                service: ServiceRt::default(),
-                gate: GateRt::default(),
+                service: Sparse::default(),
+                gate: Sparse::default(),
                 open_errors: Vec::new(),
                 last_error: None,
+                why: None,
             })
             .collect();
         let mut lanes = vec![Lane {
@@ -534,7 +572,7 @@ impl Core {
                 bucket: p.rate.map(|r| Bucket::new(r, p.burst)),
             });
         }
-        let mut counts = [0; 15];
+        let mut counts = [0; 16];
         counts[si(StepState::Pending)] = n;
         let masker = Masker::new(cfg.secret_values.iter().cloned());
         let run_env = resolve_run_env(&plan, &cfg);
@@ -575,6 +613,7 @@ impl Core {
             deadline: None,
             finished: false,
             cancel_requested: false,
+            queued: false,
             compensation_ran: false,
             saga: plan.steps.iter().any(|s| s.compensate.is_some()),
             ceilings: plan.budget.unwrap_or_default(),
@@ -648,6 +687,11 @@ impl Core {
         self.events.last().map_or(0, |e| e.seq)
     }
 
+    /// When the latest event applied was recorded (`None` before the first).
+    pub fn last_event_at(&self) -> Option<Timestamp> {
+        self.events.last().map(|e| e.at)
+    }
+
     /// Every event so far (unit tests only: elsewhere the store holds the history).
     #[cfg(test)]
     pub(crate) fn events(&self) -> &[Event] {
@@ -716,7 +760,7 @@ fn resolve_run_env(plan: &Plan, cfg: &RunConfig) -> BTreeMap<String, Result<Stri
             TemplateRef::Param(p) => cfg.params.get(p).cloned(),
             TemplateRef::RunId => Some(cfg.run_id.clone()),
             TemplateRef::Env(e) => out.get(e).and_then(|v| v.as_ref().ok().cloned()),
-            TemplateRef::StepOutput { .. } => None,
+            TemplateRef::StepOutput { .. } | TemplateRef::StepInput { .. } => None,
         });
         out.insert(k.clone(), v);
     }

@@ -128,7 +128,7 @@ fn a_readiness_timeout_fails_the_service_with_what_its_probe_got() {
     assert!(probes(&fx).is_empty());
     sim.finish("db", StepOutcome::Killed, vec![]);
     assert_eq!(sim.state("db"), StepState::Failed);
-    assert_eq!(sim.state("app"), StepState::Skipped);
+    assert_eq!(sim.state("app"), StepState::UpstreamFailed);
     assert_eq!(sim.core.run_state(), RunState::Failed);
     let e = last_error(&sim, "db");
     assert_eq!(e.kind, ErrorKind::ProbeFailed);
@@ -460,7 +460,7 @@ fn without_restart_a_liveness_failure_fails_the_service_and_skips_what_waits_for
     // Approved after its service failed: it does not start without it.
     assert!(sim.approve("later", "bob").is_accepted());
     assert!(spawned(&sim.last).is_empty());
-    assert_eq!(sim.state("later"), StepState::Skipped);
+    assert_eq!(sim.state("later"), StepState::UpstreamFailed);
     sim.exit("app", 0);
     assert_eq!(sim.core.run_state(), RunState::Failed);
 }

@@ -32,6 +32,7 @@ pub fn plan() -> PlanBuilder {
             dependants: Vec::new(),
             schedules: Vec::new(),
             approvals: None,
+            concurrency: None,
         },
     }
 }
@@ -45,6 +46,7 @@ pub fn gate() -> Gate {
         on_timeout: OnTimeout::Reject,
         allow_self_approval: true,
         signed: false,
+        inputs: Vec::new(),
     }
 }
 
@@ -73,6 +75,7 @@ impl PlanBuilder {
             with: BTreeMap::new(),
             env: BTreeMap::new(),
             when: Trigger::AllSuccess,
+            allow_failure: false,
             timeout: None,
             retry: RetryPolicy::default(),
             pool: None,
@@ -369,6 +372,7 @@ impl Sim {
             operator: who.into(),
             reason: None,
             signature: None,
+            inputs: Default::default(),
         })
     }
 

@@ -88,33 +88,33 @@ fn rate_token_bucket_burst_then_refill_wakeup() {
 fn trigger_rules_and_skip_propagation() {
     let p = plan()
         .step("a")
-        .step_needs("b", &["a"]) // all_success: skipped
-        .step_needs("c", &["b"]) // skipped need: skipped
+        .step_needs("b", &["a"]) // all_success: upstream_failed
+        .step_needs("c", &["b"]) // upstream_failed need: upstream_failed
         .step_needs("d", &["a"])
-        .when(Trigger::AnyFailed)
+        .when(Trigger::OneFailed)
         .step_needs("e", &["b"])
         .when(Trigger::AllDone)
         .step("f")
         .step_needs("g", &["f"])
-        .when(Trigger::AnyFailed)
+        .when(Trigger::OneFailed)
         .build();
     let mut sim = Sim::new(p, cfg());
     sim.exit("f", 0);
     assert_eq!(
         sim.state("g"),
         StepState::Skipped,
-        "any_failed with no failed need"
+        "one_failed with no failed need"
     );
     let fx = sim.exit("a", 1);
-    assert_eq!(sim.state("b"), StepState::Skipped);
-    assert_eq!(sim.state("c"), StepState::Skipped);
+    assert_eq!(sim.state("b"), StepState::UpstreamFailed);
+    assert_eq!(sim.state("c"), StepState::UpstreamFailed);
     assert_eq!(spawned(&fx), ["d", "e"]);
     let dep = sim.open_errors("b");
     assert_eq!(dep.len(), 1);
     assert_eq!(dep[0].kind, ErrorKind::DependencyFailed);
     assert!(
         sim.open_errors("c").is_empty(),
-        "transitive skips are not errors"
+        "only the first step below a failure records an error"
     );
     sim.exit("d", 0);
     sim.exit("e", 0);

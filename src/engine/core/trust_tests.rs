@@ -89,7 +89,7 @@ fn mark_cannot_pass_a_gate_that_was_not_approved() {
     });
     assert!(o.is_accepted());
     assert!(refused(&sim.cmd(mark(StepState::Succeeded))).contains("not approved"));
-    assert_eq!(sim.state("after"), StepState::Skipped);
+    assert_eq!(sim.state("after"), StepState::UpstreamFailed);
 }
 
 #[test]
@@ -225,6 +225,7 @@ fn approve_signed(sim: &mut Sim, signature: Option<String>) -> CommandOutcome {
         operator: "olivia".into(),
         reason: Some("ok".into()),
         signature,
+        inputs: Default::default(),
     })
 }
 
@@ -246,6 +247,7 @@ fn a_signed_gate_takes_only_a_valid_signature_and_replay_checks_it_again() {
         &g.digest,
         crate::signing::Verdict::Approve,
         "ok",
+        &Default::default(),
     );
     assert!(approve_signed(&mut sim, Some(sign(&message))).is_accepted());
     assert_eq!(sim.state("ship"), StepState::Running);
@@ -304,6 +306,7 @@ fn the_starters_key_is_refused_under_any_principal_it_is_listed_under() {
         &g.digest,
         crate::signing::Verdict::Approve,
         "ok",
+        &Default::default(),
     );
     let why = refused(&approve_signed(&mut sim, Some(sign(&message))));
     assert!(
@@ -331,4 +334,84 @@ fn a_principal_is_the_account_before_its_at() {
     assert_eq!(principal_account("alice@example.com"), "alice");
     assert_eq!(principal_account("alice"), "alice");
     assert_eq!(principal_account("a@b@c"), "a");
+}
+
+#[test]
+fn a_signed_approval_covers_its_inputs_and_edited_inputs_do_not_count_on_replay() {
+    let mut g = gate();
+    g.approvers = vec!["alice@example.com".into()];
+    g.signed = true;
+    g.inputs = vec![crate::workflow::ParamSpec {
+        name: "model".into(),
+        ty: crate::workflow::ParamType::Enum(vec!["pro".into(), "flash".into()]),
+        required: true,
+        default: None,
+        pattern: None,
+        secret: false,
+        description: None,
+    }];
+    let signers =
+        crate::signing::AllowedSigners::parse(&format!("alice@example.com {TEST_PUB}\n")).unwrap();
+    let plan = plan()
+        .step("ship")
+        .gate(g)
+        .plan_mut(|p| {
+            p.approvals = Some(crate::workflow::Approvals {
+                path: "allowed_signers".into(),
+                written: "allowed_signers".into(),
+                signers: Arc::new(signers),
+            })
+        })
+        .build();
+    let mut sim = Sim::new(plan.clone(), cfg());
+    let i = sim.idx("ship");
+    let inputs = BTreeMap::from([("model".to_string(), "flash".to_string())]);
+    let g = &sim.core.steps[i].gate;
+    let digest = crate::signing::approval_digest(&g.digest, &inputs);
+    let message = crate::signing::message(
+        "r1",
+        "ship",
+        g.opened_seq,
+        &digest,
+        crate::signing::Verdict::Approve,
+        "ok",
+        &inputs,
+    );
+    assert!(
+        message.contains("inputs: {\"model\":\"flash\"}\n"),
+        "{message}"
+    );
+    let approve = |sim: &mut Sim, model: &str, sig: String| {
+        sim.cmd(Command::Approve {
+            step: "ship".into(),
+            operator: "olivia".into(),
+            reason: Some("ok".into()),
+            signature: Some(sig),
+            inputs: BTreeMap::from([("model".to_string(), model.to_string())]),
+        })
+    };
+    // A signature over `flash` does not approve `pro`.
+    let why = refused(&approve(&mut sim, "pro", sign(&message)));
+    assert!(why.contains("does not verify"), "{why}");
+    assert!(approve(&mut sim, "flash", sign(&message)).is_accepted());
+    assert_eq!(sim.state("ship"), StepState::Running);
+
+    let events = sim.core.events().to_vec();
+    assert!(Core::replay(plan.clone(), cfg(), &events).is_ok());
+    // The recorded inputs edited after the fact: the signature no longer holds.
+    let edited: Vec<Event> = events
+        .iter()
+        .cloned()
+        .map(|mut e| {
+            if let EventKind::ApprovalGiven { inputs, .. } = &mut e.kind {
+                inputs.insert("model".into(), "pro".into());
+            }
+            e
+        })
+        .collect();
+    let err = Core::replay(plan, cfg(), &edited).err().unwrap();
+    assert!(
+        matches!(err, ReplayError::UnsignedPassage { ref step, .. } if step == "ship"),
+        "{err}"
+    );
 }

@@ -29,6 +29,7 @@ impl Core {
             finished_at: self.finished_at,
             summary: self.summary.clone(),
             now,
+            engine_gone_at: None,
             health,
             budget: self.plan.budget.map(|_| BudgetView {
                 cost: self.ceilings.cost.map(|c| (self.used_cost, c)),
@@ -119,6 +120,7 @@ impl Core {
             jobs: s.jobs.clone(),
             cached_from: s.cached_from.clone(),
             probe: s.service.last.clone(),
+            why: s.why.clone(),
         }
     }
 
@@ -249,16 +251,7 @@ impl Core {
     }
 
     fn render_view(&self, t: &crate::workflow::Template) -> Option<String> {
-        use crate::workflow::TemplateRef;
-        t.render(|r| match r {
-            TemplateRef::StepOutput { step, key, .. } => {
-                self.steps.get(*step)?.outputs.get(key).cloned()
-            }
-            TemplateRef::Param(p) => self.cfg.params.get(p).cloned(),
-            TemplateRef::Env(e) => self.run_env.get(e)?.as_ref().ok().cloned(),
-            TemplateRef::RunId => Some(self.cfg.run_id.clone()),
-        })
-        .ok()
+        self.render(t).ok()
     }
 
     fn signals(&self, now: Timestamp) -> GoldenSignals {

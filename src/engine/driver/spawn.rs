@@ -109,7 +109,7 @@ impl Driver {
                     env: spec.env,
                     log_dir: self.log_dir.clone(),
                     masker: Masker::new(spec.secret_values),
-                    files_dir: self.files_dir().map(Path::to_path_buf),
+                    files_dir: self.files_dir(),
                 };
                 // A local process starts right here (`Executor::begin`); write-ahead
                 // holds: the events deciding this spawn are committed, or `early`
@@ -232,11 +232,11 @@ impl Driver {
 
     /// The shared files directory; `None` if it cannot be made (each attempt then
     /// makes its own, and reports the failure if that fails too).
-    fn files_dir(&mut self) -> Option<&Path> {
+    fn files_dir(&mut self) -> Option<exec::FilesDir> {
         if self.files_dir.is_none() {
             self.files_dir = exec::FilesDir::create(&self.run_id).ok();
         }
-        self.files_dir.as_ref().map(exec::FilesDir::path)
+        self.files_dir.clone()
     }
 }
 

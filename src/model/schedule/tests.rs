@@ -20,9 +20,6 @@ fn facts(now: &str, cursor: &str, awake: &str) -> Facts {
         paused: false,
         catch_up: CatchUp::None,
         max_catch_up: DEFAULT_MAX_CATCH_UP,
-        overlap: Overlap::Skip,
-        running: Vec::new(),
-        queued: 0,
     }
 }
 
@@ -91,7 +88,6 @@ fn after_downtime(catch_up: CatchUp, max: u32) -> Decision {
     );
     f.catch_up = catch_up;
     f.max_catch_up = max;
-    f.overlap = Overlap::Queue;
     decide(&hourly(), &f)
 }
 
@@ -117,15 +113,15 @@ fn catch_up_all_runs_every_missed_slot_bounded_by_max_catch_up() {
         fates(&after_downtime(CatchUp::All, 10)),
         v(&[
             ("07:00", "started"),
-            ("08:00", "queued"),
-            ("09:00", "queued"),
-            ("10:00", "queued")
+            ("08:00", "started"),
+            ("09:00", "started"),
+            ("10:00", "started")
         ])
     );
     // At most max_catch_up: the latest ones.
     assert_eq!(
         fates(&after_downtime(CatchUp::All, 2)),
-        v(&[("09:00", "started"), ("10:00", "queued")])
+        v(&[("09:00", "started"), ("10:00", "started")])
     );
     assert_eq!(
         fates(&after_downtime(CatchUp::All, 0)),
@@ -134,109 +130,36 @@ fn catch_up_all_runs_every_missed_slot_bounded_by_max_catch_up() {
 }
 
 #[test]
-fn every_catch_up_and_overlap_combination_with_a_run_going() {
-    // Missed 08:00 and 09:00 while down; 10:00 came due while serving; a run is going.
-    let expected = |c: CatchUp, o: Overlap| -> Vec<(&str, &'static str)> {
-        use CatchUp as C;
-        use Overlap as O;
-        match (c, o) {
-            (C::None, O::Skip) => vec![("09:00", "missed"), ("10:00", "skipped")],
-            (C::None, O::Queue) => vec![("09:00", "missed"), ("10:00", "queued")],
-            (C::None, O::CancelRunning) => vec![("09:00", "missed"), ("10:00", "started")],
-            (C::Latest, O::Skip) => vec![("09:00", "skipped"), ("10:00", "skipped")],
-            (C::Latest, O::Queue) => vec![("09:00", "queued"), ("10:00", "queued")],
-            (C::Latest, O::CancelRunning) => vec![("09:00", "skipped"), ("10:00", "started")],
-            (C::All, O::Skip) => vec![
-                ("08:00", "skipped"),
-                ("09:00", "skipped"),
-                ("10:00", "skipped"),
-            ],
-            (C::All, O::Queue) => vec![
-                ("08:00", "queued"),
-                ("09:00", "queued"),
-                ("10:00", "queued"),
-            ],
-            (C::All, O::CancelRunning) => {
+fn every_catch_up_with_slots_missed_and_on_time_paused_or_not() {
+    // Missed 08:00 and 09:00 while down; 10:00 came due while serving.
+    let expected = |c: CatchUp, paused: bool| -> Vec<(&str, &'static str)> {
+        match (c, paused) {
+            (_, true) => vec![("10:00", "paused")],
+            (CatchUp::None, false) => vec![("09:00", "missed"), ("10:00", "started")],
+            (CatchUp::Latest, false) => vec![("09:00", "started"), ("10:00", "started")],
+            (CatchUp::All, false) => {
                 vec![
-                    ("08:00", "skipped"),
-                    ("09:00", "skipped"),
+                    ("08:00", "started"),
+                    ("09:00", "started"),
                     ("10:00", "started"),
                 ]
             }
         }
     };
     for c in [CatchUp::None, CatchUp::Latest, CatchUp::All] {
-        for o in [Overlap::Skip, Overlap::Queue, Overlap::CancelRunning] {
+        for paused in [false, true] {
             let mut f = facts(
                 "2026-01-01T10:00:01Z",
                 "2026-01-01T07:00:00Z",
                 "2026-01-01T09:30:00Z",
             );
             f.catch_up = c;
-            f.overlap = o;
-            f.running = vec!["run-a".into()];
+            f.paused = paused;
             let d = decide(&hourly(), &f);
-            assert_eq!(fates(&d), v(&expected(c, o)), "{c:?} {o:?}");
-            let cancels = o == Overlap::CancelRunning;
-            assert_eq!(
-                d.cancel,
-                if cancels {
-                    vec!["run-a".to_string()]
-                } else {
-                    vec![]
-                },
-                "{c:?} {o:?}"
-            );
-            assert!(!d.start_queued);
+            assert_eq!(fates(&d), v(&expected(c, paused)), "{c:?} paused={paused}");
+            assert_eq!(d.next, Some(utc("2026-01-01T11:00:00Z")));
         }
     }
-}
-
-#[test]
-fn with_nothing_going_the_first_slot_starts_and_the_rest_follow_the_overlap() {
-    for (o, second) in [
-        (Overlap::Skip, "skipped"),
-        (Overlap::Queue, "queued"),
-        (Overlap::CancelRunning, "started"),
-    ] {
-        let mut f = facts(
-            "2026-01-01T10:00:01Z",
-            "2026-01-01T08:00:00Z",
-            "2026-01-01T09:30:00Z",
-        );
-        f.catch_up = CatchUp::Latest;
-        f.overlap = o;
-        let d = decide(&hourly(), &f);
-        let first = if o == Overlap::CancelRunning {
-            "skipped"
-        } else {
-            "started"
-        };
-        assert_eq!(
-            fates(&d),
-            v(&[("09:00", first), ("10:00", second)]),
-            "{o:?}"
-        );
-        assert!(d.cancel.is_empty());
-    }
-}
-
-#[test]
-fn a_queued_slot_starts_once_the_schedule_has_nothing_going() {
-    let mut f = facts(
-        "2026-01-01T10:30:00Z",
-        "2026-01-01T10:00:00Z",
-        "2026-01-01T09:30:00Z",
-    );
-    f.overlap = Overlap::Queue;
-    f.queued = 1;
-    let d = decide(&hourly(), &f);
-    assert!(d.start_queued);
-    f.running = vec!["r".into()];
-    assert!(!decide(&hourly(), &f).start_queued);
-    f.running.clear();
-    f.overlap = Overlap::Skip;
-    assert!(!decide(&hourly(), &f).start_queued);
 }
 
 #[test]
@@ -248,11 +171,8 @@ fn a_paused_schedule_records_its_latest_slot_as_paused() {
     );
     f.paused = true;
     f.catch_up = CatchUp::All;
-    f.overlap = Overlap::Queue;
-    f.queued = 2;
     let d = decide(&hourly(), &f);
     assert_eq!(fates(&d), v(&[("10:00", "paused")]));
-    assert!(!d.start_queued);
 }
 
 #[test]
@@ -286,18 +206,17 @@ fn a_clock_that_jumps_back_fires_nothing_again() {
 fn a_clock_that_jumps_forward_catches_up_as_told() {
     // Serving since 06:30, the clock jumps from 07:30 to 10:10: those slots came due
     // while serving, so they are on time (bounded), whatever catch_up says.
-    let mut f = facts(
+    let f = facts(
         "2026-01-01T10:10:00Z",
         "2026-01-01T07:00:00Z",
         "2026-01-01T06:30:00Z",
     );
-    f.overlap = Overlap::Skip;
     assert_eq!(
         fates(&decide(&hourly(), &f)),
         v(&[
             ("08:00", "started"),
-            ("09:00", "skipped"),
-            ("10:00", "skipped")
+            ("09:00", "started"),
+            ("10:00", "started")
         ])
     );
 }
@@ -305,12 +224,11 @@ fn a_clock_that_jumps_forward_catches_up_as_told() {
 #[test]
 fn a_per_second_schedule_stalled_for_long_starts_a_bounded_number() {
     let c = Cadence::new("* * * * * *", "UTC").unwrap();
-    let mut f = facts(
+    let f = facts(
         "2026-01-02T00:00:00Z",
         "2026-01-01T00:00:00Z",
         "2026-01-01T00:00:00Z",
     );
-    f.overlap = Overlap::Queue;
     let d = decide(&c, &f);
     assert_eq!(d.slots.len(), MAX_ON_TIME);
     assert_eq!(d.slots.last().unwrap().0, utc("2026-01-02T00:00:00Z"));

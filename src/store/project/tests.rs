@@ -76,6 +76,7 @@ fn command() -> impl Strategy<Value = Command> {
             operator: "bob".into(),
             reason: Some("ok".into()),
             signature: None,
+            inputs: Default::default(),
         }),
         step().prop_map(|step| Command::Reject {
             step,
@@ -163,6 +164,7 @@ fn event_kind() -> impl Strategy<Value = EventKind> {
             reason: None,
             digest: "d1".into(),
             signature: None,
+            inputs: Default::default(),
         }),
         1 => step().prop_map(|step| EventKind::GateApproved {
             step,

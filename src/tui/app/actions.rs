@@ -13,10 +13,19 @@ pub enum Tab {
     Errors,
     Audit,
     Runs,
+    /// What waits on the operator across every run (`app::waiting`).
+    Waiting,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 5] = [Tab::Dag, Tab::Approvals, Tab::Errors, Tab::Audit, Tab::Runs];
+    pub const ALL: [Tab; 6] = [
+        Tab::Dag,
+        Tab::Approvals,
+        Tab::Errors,
+        Tab::Audit,
+        Tab::Runs,
+        Tab::Waiting,
+    ];
     pub fn title(self) -> &'static str {
         match self {
             Tab::Dag => "DAG",
@@ -24,6 +33,7 @@ impl Tab {
             Tab::Errors => "Errors",
             Tab::Audit => "Audit",
             Tab::Runs => "Runs",
+            Tab::Waiting => "Waiting",
         }
     }
     pub(super) fn index(self) -> usize {
@@ -54,6 +64,8 @@ pub enum Action {
     Approve,
     Reject,
     Retry,
+    /// Set a step's outcome by hand (a reason and a confirm; `baton mark`).
+    Mark,
     #[strum(serialize = "cancel")]
     CancelRun,
     Filter,
@@ -64,6 +76,8 @@ pub enum Action {
     Overview,
     #[strum(serialize = "health")]
     ToggleHealth,
+    /// The decisions others recorded (`!`).
+    Notices,
     /// Every time in the console: relative (`3m ago`, `+4m12s`) or wall clock.
     #[strum(serialize = "time")]
     ToggleTime,
@@ -126,7 +140,13 @@ pub enum ConsoleExit {
 /// What `update` asks the shell to do.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Request {
+    /// A command on the run on screen.
     Command(Command),
+    /// A command on another run (from the Waiting tab), taken over as the CLI does.
+    CommandOn {
+        run_id: String,
+        command: Command,
+    },
     /// Delete a run from the store (the session's `runs rm`).
     DeleteRun(String),
     /// Put this text on the clipboard.
@@ -146,6 +166,8 @@ pub enum Hit {
     Error(usize),
     Audit(usize),
     Run(usize),
+    /// A line of the Waiting tab.
+    Waiting(usize),
     /// A line of the full-screen log.
     LogLine(usize),
 }

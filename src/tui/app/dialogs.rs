@@ -16,6 +16,8 @@ pub enum Decision {
 #[derive(Debug, Clone)]
 pub struct GateDialog {
     pub decision: Decision,
+    /// The run the gate is in, when not the run on screen (the Waiting tab).
+    pub run_id: Option<String>,
     pub step_id: String,
     pub reason: TextArea<'static>,
     /// Shown under the reason box (e.g. "a reason is required to reject").
@@ -65,6 +67,11 @@ pub enum Dialog {
     Gate(Box<GateDialog>),
     Budget(Box<BudgetDialog>),
     Confirm(ConfirmDialog),
+    /// Set a step's outcome by hand (`app::mark`).
+    Mark(Box<super::mark::MarkDialog>),
+    /// An action that cannot be done now, and why: held on screen until Esc or Enter,
+    /// so that a reason typed after it goes nowhere instead of running as keys.
+    Refused(String),
 }
 
 pub(super) fn new_reason_box(decision: Decision) -> TextArea<'static> {
@@ -99,6 +106,7 @@ pub(super) fn gate_dialog(ui: &mut UiState, action: Action) -> Vec<Request> {
                     operator,
                     reason: (!reason.is_empty()).then_some(reason),
                     signature: None,
+                    inputs: Default::default(),
                 },
                 Decision::Reject if reason.is_empty() => {
                     d.error = Some("a reason is required to reject".into());
@@ -115,6 +123,7 @@ pub(super) fn gate_dialog(ui: &mut UiState, action: Action) -> Vec<Request> {
                 Decision::Approve => "approve",
                 Decision::Reject => "reject",
             };
+            let run_id = d.run_id.clone();
             ui.dialog = None;
             ui.pending += 1;
             toast(
@@ -122,7 +131,10 @@ pub(super) fn gate_dialog(ui: &mut UiState, action: Action) -> Vec<Request> {
                 format!("… {verb} {step}: sent, waiting for the engine"),
                 true,
             );
-            return vec![Request::Command(command)];
+            return vec![match run_id {
+                Some(run_id) => Request::CommandOn { run_id, command },
+                None => Request::Command(command),
+            }];
         }
         _ => {}
     }
@@ -219,6 +231,7 @@ pub(super) fn open_gate_dialog(ui: &mut UiState, view: &RunView, decision: Decis
     }
     ui.dialog = Some(Dialog::Gate(Box::new(GateDialog {
         decision,
+        run_id: None,
         step_id: g.step_id.clone(),
         reason: new_reason_box(decision),
         error: None,

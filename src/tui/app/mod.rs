@@ -14,10 +14,13 @@ mod actions;
 mod dag;
 mod dialogs;
 mod log;
+mod mark;
+mod notices;
 mod runs;
 mod state;
 mod targets;
 mod update;
+mod waiting;
 
 pub use actions::{Action, ConsoleExit, Hit, Hits, Request, Tab};
 pub use dag::{filter_problem, matches_filter, visible_steps};
@@ -25,6 +28,8 @@ pub use dialogs::{
     BudgetDialog, BudgetField, ConfirmDialog, ConfirmWhat, Decision, Dialog, GateDialog,
 };
 pub use log::{LogState, search_from, show_match};
+pub use mark::MarkDialog;
+pub use notices::DecisionNotice;
 pub use runs::{RunsSort, run_matches, runs_filter_problem, short_id};
 pub use state::{
     LIST_MODE_ABOVE, Overlay, TOAST_ERROR_FOR, TOAST_OK_FOR, Toast, UiState, run_is_live,

@@ -118,7 +118,7 @@ impl UiState {
 
 /// The Runs tab's keys: move, filter, sort, delete, open and resume the selected run.
 pub(super) fn runs_tab(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
-    let now = ui.clock(view);
+    let now = ui.store_clock(view);
     let shown = ui.visible_runs(now).len();
     move_sel(&mut ui.run_sel, shown, &action);
     let run = ui.selected_run(now).cloned();

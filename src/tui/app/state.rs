@@ -16,6 +16,8 @@ pub const LIST_MODE_ABOVE: usize = 200;
 pub enum Overlay {
     Help,
     Health,
+    /// Others' decisions seen so far (`!`).
+    Notices,
     /// Index into `RunView::errors`.
     ErrorDetail(usize),
 }
@@ -61,6 +63,14 @@ pub struct UiState {
     /// `wf:NAME`.
     pub runs_filter: String,
     pub runs_sort: RunsSort,
+    /// What waits on the operator across every run (kept current by the event loop).
+    pub waiting: Arc<Vec<crate::model::inbox::Waiting>>,
+    /// The selected line of the Waiting tab.
+    pub wait_sel: usize,
+    /// Decisions others recorded on the runs shown (`app::notices`), oldest first.
+    pub notices: Vec<super::notices::DecisionNotice>,
+    /// This console's own commands, (run, step), so their decisions are not news.
+    pub(super) sent: Vec<(String, Option<String>)>,
     pub overlay: Option<Overlay>,
     pub overlay_scroll: usize,
     pub log: Option<LogState>,
@@ -101,6 +111,8 @@ impl UiState {
             (Some(Dialog::Gate(_)), _, _) => Context::GateDialog,
             (Some(Dialog::Budget(_)), _, _) => Context::BudgetDialog,
             (Some(Dialog::Confirm(_)), _, _) => Context::Confirm,
+            (Some(Dialog::Refused(_)), _, _) => Context::Refused,
+            (Some(Dialog::Mark(_)), _, _) => Context::MarkDialog,
             (None, Some(_), _) => Context::Overlay,
             (None, None, Some(l)) if l.searching => Context::SearchInput,
             (None, None, Some(_)) => Context::Log,
@@ -111,11 +123,19 @@ impl UiState {
                 Tab::Errors => Context::Errors,
                 Tab::Audit => Context::Audit,
                 Tab::Runs => Context::Runs,
+                Tab::Waiting => Context::Waiting,
             },
         }
     }
 
+    /// The shown run's clock: stopped at its engine's last sign of life once the run is
+    /// known interrupted ([`RunView::clock_at`]).
     pub fn clock(&self, view: &RunView) -> Timestamp {
+        view.clock_at(self.store_clock(view))
+    }
+
+    /// The wall clock, for what is not the shown run (the store's runs, notices).
+    pub fn store_clock(&self, view: &RunView) -> Timestamp {
         self.now.map_or(view.now, |n| n.max(view.now))
     }
 

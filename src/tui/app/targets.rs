@@ -49,6 +49,7 @@ pub fn acts(action: &Action) -> bool {
         Action::Approve
             | Action::Reject
             | Action::Retry
+            | Action::Mark
             | Action::CancelRun
             | Action::Resume
             | Action::Delete
@@ -96,8 +97,11 @@ pub fn copy_target(ui: &UiState, view: &RunView, ctx: Context) -> Option<(String
             }
             ("audit entry".to_string(), text)
         }),
+        Context::Waiting => ui
+            .selected_waiting()
+            .map(|w| ("run id".to_string(), w.run_id.clone())),
         Context::Runs => ui
-            .selected_run(ui.clock(view))
+            .selected_run(ui.store_clock(view))
             .map(|r| ("run id".to_string(), r.id.clone())),
         Context::Log => {
             let log = ui.log.as_ref()?;
@@ -136,7 +140,14 @@ pub fn offered(ui: &UiState, view: &RunView, ctx: Context, action: &Action) -> b
     if ui.readonly && acts(action) {
         return false;
     }
+    if ctx == Context::Waiting {
+        return super::waiting::offered(ui, action);
+    }
     match action {
+        Action::Mark => target_step(ui, view, ctx).is_some_and(|i| {
+            let a = view.steps[i].actions;
+            a.mark_succeeded || a.mark_failed
+        }),
         Action::Log if ctx == Context::Overlay => {
             matches!(ui.overlay, Some(Overlay::ErrorDetail(_)))
         }
@@ -148,10 +159,10 @@ pub fn offered(ui: &UiState, view: &RunView, ctx: Context, action: &Action) -> b
         Action::CancelRun => view.actions.cancel,
         Action::Copy => copy_target(ui, view, ctx).is_some(),
         Action::Resume => ui
-            .selected_run(ui.clock(view))
+            .selected_run(ui.store_clock(view))
             .is_some_and(|r| r.state == RunState::Interrupted),
         Action::Delete => ui
-            .selected_run(ui.clock(view))
+            .selected_run(ui.store_clock(view))
             .is_some_and(|r| !ui.driven.contains(&r.id) && r.driven_by.is_none()),
         _ => true,
     }

@@ -40,7 +40,7 @@ fn runs_ui() -> (RunView, UiState) {
 }
 
 fn shown(ui: &UiState, v: &RunView) -> Vec<String> {
-    ui.visible_runs(ui.clock(v))
+    ui.visible_runs(ui.store_clock(v))
         .into_iter()
         .map(|i| ui.runs[i].workflow.clone() + ":" + ui.runs[i].state.as_str())
         .collect()
@@ -247,6 +247,7 @@ fn approve_flow_sends_the_typed_reason_as_the_operator() {
             operator: "alice".into(),
             reason: Some("looks good\nship it".into()),
             signature: None,
+            inputs: Default::default(),
         })]
     );
     assert!(ui.dialog.is_none());

@@ -22,7 +22,33 @@ pub(super) fn toast(ui: &mut UiState, text: impl Into<String>, ok: bool) {
 }
 
 /// Apply one action. Pure: no I/O, no clock; what must happen outside comes back as requests.
+///
+/// An approve, reject or mark refused before any dialog opens is held on screen
+/// (`Dialog::Refused`) until Esc or Enter: the reason the operator types on, not
+/// knowing, must not run as keys.
 pub fn update(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
+    let opens_text =
+        matches!(action, Action::Approve | Action::Reject | Action::Mark) && ui.dialog.is_none();
+    let before = ui.toast.clone();
+    let out = dispatch(ui, view, action);
+    for r in &out {
+        match r {
+            Request::Command(c) => ui.note_sent(&view.run_id, c),
+            Request::CommandOn { run_id, command } => ui.note_sent(run_id, command),
+            _ => {}
+        }
+    }
+    if opens_text
+        && ui.dialog.is_none()
+        && ui.toast != before
+        && let Some(t) = ui.toast.as_ref().filter(|t| !t.ok)
+    {
+        ui.dialog = Some(Dialog::Refused(t.text.clone()));
+    }
+    out
+}
+
+fn dispatch(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
     // Results from the shell come first: they may arrive in any context.
     match action {
         Action::Outcome(outcome) => {
@@ -72,10 +98,17 @@ pub fn update(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> 
     if action == Action::Back && ui.dialog.is_none() {
         ui.toast = None;
     }
+    if let Some(Dialog::Refused(_)) = ui.dialog {
+        if action == Action::Back {
+            ui.dialog = None;
+        }
+        return Vec::new();
+    }
     match ui.context() {
         Context::GateDialog => gate_dialog(ui, action),
         Context::BudgetDialog => budget_dialog(ui, action),
         Context::Confirm => confirm_dialog(ui, action),
+        Context::MarkDialog => super::mark::mark_dialog(ui, action),
         Context::Overlay => overlay(ui, view, action),
         Context::SearchInput => search_input(ui, action),
         Context::Log => log_view(ui, view, action),
@@ -212,9 +245,15 @@ pub(super) fn run_accepts_commands(view: &RunView) -> bool {
 pub(super) fn main_view(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
     match action {
         Action::GoTab(t) => ui.tab = t,
-        Action::NextTab => ui.tab = Tab::ALL[(ui.tab.index() + 1) % 5],
-        Action::PrevTab => ui.tab = Tab::ALL[(ui.tab.index() + 4) % 5],
+        Action::NextTab => ui.tab = Tab::ALL[(ui.tab.index() + 1) % Tab::ALL.len()],
+        Action::PrevTab => {
+            ui.tab = Tab::ALL[(ui.tab.index() + Tab::ALL.len() - 1) % Tab::ALL.len()]
+        }
         Action::ToggleHealth => ui.overlay = Some(Overlay::Health),
+        Action::Notices => {
+            ui.overlay = Some(Overlay::Notices);
+            ui.overlay_scroll = 0;
+        }
         Action::Copy => return copy(ui, view),
         Action::Click { col, row } => match ui.hits.at(col, row) {
             Some(Hit::Tab(t)) => ui.tab = t,
@@ -227,6 +266,7 @@ pub(super) fn main_view(ui: &mut UiState, view: &RunView, action: Action) -> Vec
             Some(Hit::Error(i)) => ui.error_sel = i,
             Some(Hit::Audit(i)) => ui.audit_sel = i,
             Some(Hit::Run(i)) => ui.run_sel = i,
+            Some(Hit::Waiting(i)) => ui.wait_sel = i,
             // Only drawn in the log, which takes its own clicks.
             Some(Hit::LogLine(_)) | None => {}
         },
@@ -258,7 +298,7 @@ pub(super) fn main_view(ui: &mut UiState, view: &RunView, action: Action) -> Vec
                 ui.dialog = Some(Dialog::Confirm(ConfirmDialog {
                     what: ConfirmWhat::CancelRun,
                     yes: false,
-                    runs: Vec::new(),
+                    runs: vec![view.run_id.clone()],
                 }));
             } else {
                 toast(
@@ -268,8 +308,10 @@ pub(super) fn main_view(ui: &mut UiState, view: &RunView, action: Action) -> Vec
                 );
             }
         }
+        _ if ui.tab == Tab::Waiting => return super::waiting::waiting_tab(ui, view, action),
         Action::Approve => open_gate_dialog(ui, view, Decision::Approve),
         Action::Reject => open_gate_dialog(ui, view, Decision::Reject),
+        Action::Mark => super::mark::open_mark_dialog(ui, view),
         other => match ui.tab {
             Tab::Dag => return dag(ui, view, other),
             Tab::Approvals => {
@@ -301,6 +343,7 @@ pub(super) fn main_view(ui: &mut UiState, view: &RunView, action: Action) -> Vec
             }
             Tab::Audit => move_sel(&mut ui.audit_sel, view.audit.len(), &other),
             Tab::Runs => return runs_tab(ui, view, other),
+            Tab::Waiting => {}
         },
     }
     Vec::new()

@@ -67,6 +67,14 @@ pub static BINDINGS: &[Binding] = &[
     ),
     b!(
         Global,
+        [k('6')],
+        "6",
+        Action::GoTab(Tab::Waiting),
+        "Waiting tab (what waits on you, every run)",
+        false
+    ),
+    b!(
+        Global,
         [code(KeyCode::Tab)],
         "Tab",
         Action::NextTab,
@@ -112,6 +120,14 @@ pub static BINDINGS: &[Binding] = &[
         Action::CancelRun,
         "cancel the run (asks first)",
         true
+    ),
+    b!(
+        Global,
+        [k('!')],
+        "!",
+        Action::Notices,
+        "notices: decisions others recorded",
+        false
     ),
     b!(Global, [k('?')], "?", Action::Help, "help: every key", true),
     b!(
@@ -307,6 +323,88 @@ pub static BINDINGS: &[Binding] = &[
         "full log of the error's step",
         false
     ),
+    b!(
+        Dag,
+        [k('m')],
+        "m",
+        Action::Mark,
+        "mark the step succeeded or failed (reason, confirm)",
+        false
+    ),
+    b!(
+        Errors,
+        [k('m')],
+        "m",
+        Action::Mark,
+        "mark the error's step succeeded or failed",
+        false
+    ),
+    b!(
+        Waiting,
+        [code(Up), k('k')],
+        "↑↓/jk",
+        Action::Up,
+        "previous item",
+        true
+    ),
+    b!(
+        Waiting,
+        [code(Down), k('j')],
+        "↑↓/jk",
+        Action::Down,
+        "next item",
+        false
+    ),
+    b!(
+        Waiting,
+        [k('a')],
+        "a",
+        Action::Approve,
+        "approve the gate (a budget: raise it)",
+        true
+    ),
+    b!(
+        Waiting,
+        [k('x')],
+        "x",
+        Action::Reject,
+        "reject the gate (reason required)",
+        true
+    ),
+    b!(
+        Waiting,
+        [k('m')],
+        "m",
+        Action::Mark,
+        "mark the step (reason, confirm)",
+        true
+    ),
+    b!(
+        Waiting,
+        [code(Enter)],
+        "Enter",
+        Action::Enter,
+        "open the run",
+        true
+    ),
+    b!(
+        MarkDialog,
+        [code(Enter)],
+        "Enter",
+        Action::Confirm,
+        "mark (asks once more)",
+        true
+    ),
+    b!(
+        MarkDialog,
+        [code(KeyCode::Tab), code(Up), code(Down)],
+        "Tab",
+        Action::SwitchButton,
+        "succeeded / failed",
+        true
+    ),
+    b!(MarkDialog, [code(Esc)], "Esc", Action::Back, "back", true),
+    b!(Refused, [code(Esc)], "Esc", Action::Back, "close", true),
     b!(
         Audit,
         [code(Up), k('k')],

@@ -28,6 +28,8 @@ pub enum Context {
     Errors,
     Audit,
     Runs,
+    /// What waits on the operator across every run.
+    Waiting,
     Log,
     /// Typing a DAG filter.
     FilterInput,
@@ -37,6 +39,11 @@ pub enum Context {
     GateDialog,
     /// The raise-the-budget dialog: an amount per exhausted limit and a reason.
     BudgetDialog,
+    /// Mark a step by hand: outcome, reason, confirm.
+    MarkDialog,
+    /// An action refused before its dialog opened, held until Esc: it takes every key,
+    /// so a reason typed on runs as none.
+    Refused,
     /// A yes/no confirmation.
     Confirm,
     /// Help, health or error-detail overlay.
@@ -53,6 +60,8 @@ impl Context {
                 | Context::SearchInput
                 | Context::GateDialog
                 | Context::BudgetDialog
+                | Context::MarkDialog
+                | Context::Refused
                 | Context::Confirm
                 | Context::Overlay
         )
@@ -66,6 +75,8 @@ impl Context {
                 | Context::SearchInput
                 | Context::GateDialog
                 | Context::BudgetDialog
+                | Context::MarkDialog
+                | Context::Refused
         )
     }
 
@@ -77,11 +88,14 @@ impl Context {
             Context::Errors => "Errors",
             Context::Audit => "Audit",
             Context::Runs => "Runs",
+            Context::Waiting => "Waiting",
             Context::Log => "Full log",
             Context::FilterInput => "Filter input",
             Context::SearchInput => "Log search input",
             Context::GateDialog => "Approve / reject dialog",
             Context::BudgetDialog => "Raise the budget dialog",
+            Context::MarkDialog => "Mark dialog",
+            Context::Refused => "Refusal",
             Context::Confirm => "Confirmation",
             Context::Overlay => "Overlays",
         }
@@ -307,16 +321,19 @@ impl Keymap {
     }
 }
 
-const HELP_ORDER: [Context; 13] = [
+const HELP_ORDER: [Context; 16] = [
     Context::Global,
     Context::Dag,
     Context::Approvals,
     Context::Errors,
     Context::Audit,
     Context::Runs,
+    Context::Waiting,
     Context::Log,
     Context::GateDialog,
     Context::BudgetDialog,
+    Context::MarkDialog,
+    Context::Refused,
     Context::Confirm,
     Context::FilterInput,
     Context::SearchInput,

@@ -23,10 +23,34 @@ pub fn gate(
 ) {
     let w = area.width.saturating_sub(4).min(80);
     let body_w = w.saturating_sub(2) as usize;
-    let g = view.gates.iter().find(|g| g.step_id == d.step_id);
-    let mut info: Vec<Line> = match g {
-        Some(g) => gate_lines(g, view, ui, body_w, theme),
-        None => vec![Line::from(styled(
+    let here = d.run_id.as_deref().is_none_or(|r| r == view.run_id);
+    let g = view.gates.iter().find(|g| here && g.step_id == d.step_id);
+    // A gate of another run (the Waiting tab): what the inbox knows of it.
+    let elsewhere = d.run_id.as_deref().and_then(|r| {
+        ui.waiting
+            .iter()
+            .find(|w| !here && w.run_id == r && w.step == d.step_id)
+    });
+    let mut info: Vec<Line> = match (g, elsewhere) {
+        (Some(g), _) => gate_lines(g, view, ui, body_w, theme),
+        (None, Some(w)) => {
+            let mut l: Vec<Line> = wrap_text(&w.prompt, body_w)
+                .into_iter()
+                .map(|t| Line::from(styled(t, theme.title)))
+                .collect();
+            l.push(Line::from(styled(
+                format!(
+                    "run {} ({}, {}) · who: {}",
+                    crate::tui::app::short_id(&w.run_id, &ui.runs),
+                    w.workflow,
+                    w.run_state,
+                    w.who()
+                ),
+                theme.base,
+            )));
+            l
+        }
+        (None, None) => vec![Line::from(styled(
             "this gate is no longer open",
             theme.warning,
         ))],
@@ -128,14 +152,19 @@ pub fn confirm(
     theme: &Theme,
 ) {
     let short = |id: &str| crate::tui::app::short_id(id, runs).to_string();
+    // A run named with its workflow: a short id alone is hard to tell from its neighbours.
+    let named = |id: &str| match runs.iter().find(|r| r.id == id) {
+        Some(r) => format!("{} ({})", short(id), r.workflow),
+        None => short(id),
+    };
     let (title, text) = match d.what {
         ConfirmWhat::Quit => {
-            let ids: Vec<String> = d.runs.iter().map(|r| short(r)).collect();
-            let (title, them, resume) = match ids.as_slice() {
+            let ids: Vec<String> = d.runs.iter().map(|r| named(r)).collect();
+            let (title, them, resume) = match d.runs.as_slice() {
                 [one] => (
                     " Quit while this console drives a run? ",
                     "it",
-                    format!("`baton resume {one}` continues it later"),
+                    format!("`baton resume {}` continues it later", short(one)),
                 ),
                 _ => (
                     " Quit while this console drives runs? ",
@@ -165,10 +194,18 @@ pub fn confirm(
                 ),
             )
         }
-        ConfirmWhat::CancelRun => (
-            " Cancel the run? ",
-            "Running steps are killed, pending ones skipped, and completed steps with `compensate` are undone. The run ends cancelled; retrying a step later reopens it.".to_string(),
-        ),
+        ConfirmWhat::CancelRun => {
+            let which = d
+                .runs
+                .first()
+                .map_or("the run".to_string(), |id| format!("run {}", named(id)));
+            (
+                " Cancel the run? ",
+                format!(
+                    "Cancel {which}: running steps are killed, pending ones skipped, and completed steps with `compensate` are undone. The run ends cancelled; retrying a step later reopens it."
+                ),
+            )
+        }
     };
     let w = area.width.saturating_sub(4).min(60);
     let lines_txt = super::common::wrap_text(&text, w.saturating_sub(4) as usize);

@@ -16,11 +16,13 @@ use std::time::Duration;
 pub fn run_state_glyph(s: RunState) -> &'static str {
     match s {
         RunState::Pending => "·",
+        RunState::Queued => "○",
         RunState::Running => "▶",
         RunState::Waiting => "⏸",
         RunState::Succeeded => "✔",
         RunState::Failed => "✘",
         RunState::Cancelled => "■",
+        RunState::Skipped => "⤼",
         RunState::Interrupted => "↯",
     }
 }
@@ -29,11 +31,13 @@ pub fn run_state_style(s: RunState, theme: &Theme) -> ratatui::style::Style {
     use crate::model::StepState as S;
     theme.state(match s {
         RunState::Pending => S::Pending,
+        RunState::Queued => S::Queued,
         RunState::Running => S::Running,
         RunState::Waiting => S::WaitingApproval,
         RunState::Succeeded => S::Succeeded,
         RunState::Failed => S::Failed,
         RunState::Cancelled => S::Cancelled,
+        RunState::Skipped => S::Skipped,
         RunState::Interrupted => S::Interrupted,
     })
 }
@@ -193,6 +197,7 @@ pub fn render(
         let count = match t {
             Tab::Approvals if gates > 0 => format!(" ({gates})"),
             Tab::Errors if open_errors > 0 => format!(" ({open_errors})"),
+            Tab::Waiting if ui.waiting_mine() > 0 => format!(" ({})", ui.waiting_mine()),
             _ => String::new(),
         };
         let st = if *t == ui.tab {

@@ -6,13 +6,16 @@ pub mod approvals;
 pub mod audit;
 pub mod common;
 pub mod dag;
+pub mod desk_dialogs;
 pub mod detail;
 pub mod dialogs;
 pub mod errors;
 pub mod header;
 pub mod log;
+pub mod notices;
 pub mod overlays;
 pub mod runs;
+pub mod waiting;
 
 use super::app::{Dialog, Hits, Overlay, Tab, UiState};
 use super::console_config::ConsoleConfig;
@@ -64,12 +67,14 @@ pub fn render(frame: &mut Frame, view: &RunView, ui: &UiState, config: &ConsoleC
             Tab::Errors => errors::render(frame, body, view, ui, theme, &mut hits),
             Tab::Audit => audit::render(frame, body, view, ui, theme, &mut hits),
             Tab::Runs => runs::render(frame, body, view, ui, theme, &mut hits),
+            Tab::Waiting => waiting::render(frame, body, view, ui, theme, &mut hits),
         }
     }
     header::footer(frame, footer, view, ui, theme, keys);
     match ui.overlay {
         Some(Overlay::Help) => overlays::help(frame, area, view, ui, theme, keys),
         Some(Overlay::Health) => overlays::health(frame, area, view, theme),
+        Some(Overlay::Notices) => notices::render(frame, area, ui, theme),
         Some(Overlay::ErrorDetail(i)) => overlays::error_detail(frame, area, view, ui, i, theme),
         None => {}
     }
@@ -77,6 +82,8 @@ pub fn render(frame: &mut Frame, view: &RunView, ui: &UiState, config: &ConsoleC
         Some(Dialog::Gate(d)) => dialogs::gate(frame, area, view, ui, d, theme, keys),
         Some(Dialog::Budget(d)) => dialogs::budget(frame, area, ui, d, theme),
         Some(Dialog::Confirm(d)) => dialogs::confirm(frame, area, d, &ui.runs, theme),
+        Some(Dialog::Mark(d)) => desk_dialogs::mark(frame, area, d, theme, keys),
+        Some(Dialog::Refused(text)) => desk_dialogs::refused(frame, area, text, theme),
         None => {}
     }
     hits

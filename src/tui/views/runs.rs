@@ -18,7 +18,7 @@ pub fn render(
     theme: &Theme,
     hits: &mut Hits,
 ) {
-    let now = ui.clock(view);
+    let now = ui.store_clock(view);
     let vis = ui.visible_runs(now);
     let filter = if ui.runs_filter.is_empty() {
         String::new()

@@ -10,6 +10,17 @@ pub(super) const GATE_FIELDS: &[&str] = &[
     "on_timeout",
     "allow_self_approval",
     "signed",
+    "inputs",
+];
+/// What an approver supplies: the types of `params`, never secret (the values are on
+/// record and in the audit).
+pub(super) const INPUT_FIELDS: &[&str] = &[
+    "type",
+    "required",
+    "default",
+    "pattern",
+    "description",
+    "values",
 ];
 pub(super) const APPROVALS_FIELDS: &[&str] = &["allowed_signers"];
 /// An allowed-signers file is a list of public keys: a larger one is a mistake.
@@ -87,6 +98,19 @@ impl Loader<'_, '_> {
                 .filter(|s| *s)
                 .map(|_| b.span.clone())
         });
+        let inputs = get(entries, "inputs")
+            .and_then(|n| {
+                self.table(
+                    n,
+                    &format!("`inputs` of {what}"),
+                    "inputs = { tag = { type = \"string\", required = true } }",
+                )
+            })
+            .map(|list| {
+                let of = format!(" of the gate of {label}");
+                self.typed_values(list, "input", &of, INPUT_FIELDS)
+            })
+            .unwrap_or_default();
         if let Some((q, span)) = &quorum
             && !approvers.is_empty()
             && *q as usize > approvers.len()
@@ -113,6 +137,7 @@ impl Loader<'_, '_> {
             on_timeout_span: get(entries, "on_timeout").map(|o| o.span.clone()),
             allow_self_approval,
             signed,
+            inputs,
         })
     }
 

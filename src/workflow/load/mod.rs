@@ -13,11 +13,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod concurrency;
 mod defaults;
 mod gates;
 mod limits;
 mod params;
 mod resolve;
+mod rules;
 mod schedule;
 mod steps;
 mod templates;
@@ -40,6 +42,7 @@ const TOP_FIELDS: &[&str] = &[
     "notify",
     "tools",
     "approvals",
+    "concurrency",
     "step",
     "schedule",
 ];
@@ -123,7 +126,7 @@ struct RawStep<'n> {
     uses: Option<(&'n str, Span)>,
     with: Option<(Vec<TextEntry<'n>>, Span)>,
     env: Vec<TextEntry<'n>>,
-    when: Trigger,
+    rules: rules::RawRules,
     timeout: Option<Duration>,
     retry: RetryPolicy,
     pool: Option<(&'n str, Span)>,
@@ -159,6 +162,8 @@ struct RawGate<'n> {
     allow_self_approval: bool,
     /// `signed = true` and where.
     signed: Option<Span>,
+    /// `inputs`: what an approver supplies.
+    inputs: Vec<ParamSpec>,
 }
 
 /// A template use, to be checked once all steps are known.
@@ -229,6 +234,7 @@ impl<'r, 's> Loader<'r, 's> {
         let schedules = get_entry(top, "schedule")
             .map(|e| self.schedules(e))
             .unwrap_or_default();
+        let concurrency = get(top, "concurrency").and_then(|n| self.concurrency(n, &params));
 
         let raw_steps = match get_entry(top, "step") {
             None => {
@@ -294,12 +300,18 @@ impl<'r, 's> Loader<'r, 's> {
                         self.err(
                             &r.span,
                             format!(
-                                "step `{}` reads `steps.{}.outputs.{}`, but `{}` is not among its ancestors",
-                                steps[r.from].id, steps[r.target].id, r.key, steps[r.target].id
+                                "step `{}` reads `steps.{}.{}.{}`, but `{}` is not among its ancestors",
+                                steps[r.from].id,
+                                steps[r.target].id,
+                                if r.input { "inputs" } else { "outputs" },
+                                r.key,
+                                steps[r.target].id
                             ),
                             format!(
-                                "a step can only read outputs of steps that finish before it starts; add \"{}\" to the `needs` of `{}` (directly or through a step it needs)",
-                                steps[r.target].id, steps[r.from].id
+                                "a step can only read {} of steps that finish before it starts; add \"{}\" to the `needs` of `{}` (directly or through a step it needs)",
+                                if r.input { "the approval inputs" } else { "outputs" },
+                                steps[r.target].id,
+                                steps[r.from].id
                             ),
                         );
                     }
@@ -338,6 +350,7 @@ impl<'r, 's> Loader<'r, 's> {
             notify,
             tools,
             approvals,
+            concurrency,
             steps,
             layers: g.layers,
             dependants,
@@ -357,6 +370,8 @@ struct StepRef {
     from: usize,
     target: usize,
     key: String,
+    /// `steps.ID.inputs.KEY` (else `outputs`).
+    input: bool,
     span: Span,
 }
 

@@ -17,21 +17,33 @@ pub(super) const TOOL_PARAM_FIELDS: &[&str] =
 
 impl Loader<'_, '_> {
     pub(super) fn params(&mut self, n: &Node) -> Vec<ParamSpec> {
-        let Some(entries) = self.table(n, "`params`", "[params.version] with type = \"string\"")
-        else {
-            return Vec::new();
-        };
+        match self.table(n, "`params`", "[params.version] with type = \"string\"") {
+            Some(entries) => self.typed_values(entries, "parameter", "", PARAM_FIELDS),
+            None => Vec::new(),
+        }
+    }
+
+    /// A table of named, typed values (`[params]`, a gate's `inputs`): each name checked
+    /// and each declaration read by [`Self::param_spec`]. `of` names the owner in
+    /// messages (" of the gate of step `x`").
+    pub(super) fn typed_values(
+        &mut self,
+        entries: &[Entry],
+        noun: &str,
+        of: &str,
+        fields: &[&str],
+    ) -> Vec<ParamSpec> {
         let mut out = Vec::new();
         for e in entries {
             if !is_name(&e.key, true) {
                 self.err(
                     &e.key_span,
-                    format!("parameter name `{}` is invalid", e.key),
+                    format!("{noun} name `{}`{of} is invalid", e.key),
                     "use letters, digits, '_' and '-', starting with a letter or '_'",
                 );
             }
-            let what = format!("parameter `{}`", e.key);
-            if let Some(p) = self.param_spec(&e.node, &what, PARAM_FIELDS) {
+            let what = format!("{noun} `{}`{of}", e.key);
+            if let Some(p) = self.param_spec(&e.node, &what, fields) {
                 out.push(ParamSpec {
                     name: e.key.clone(),
                     ty: p.ty,

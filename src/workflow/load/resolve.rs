@@ -188,6 +188,7 @@ impl Loader<'_, '_> {
                     on_timeout: g.on_timeout,
                     allow_self_approval: g.allow_self_approval,
                     signed: g.signed.is_some(),
+                    inputs: g.inputs.clone(),
                 }
             });
             if !s.has_action_key {
@@ -204,7 +205,8 @@ impl Loader<'_, '_> {
                 action,
                 with,
                 env,
-                when: s.when,
+                when: s.rules.when,
+                allow_failure: s.rules.allow_failure,
                 timeout: s.timeout,
                 retry: s.retry,
                 pool,

@@ -9,6 +9,8 @@ pub(super) const STEP_FIELDS: &[&str] = &[
     "with",
     "needs",
     "when",
+    "allow_failure",
+    "if",
     "env",
     "timeout",
     "retry",
@@ -141,28 +143,7 @@ impl Loader<'_, '_> {
         let env = get(f, "env")
             .map(|n| self.text_table(n, &format!("`env` of {label}"), true))
             .unwrap_or_default();
-        let when = match get(f, "when") {
-            Some(n) => match self.string(n, &format!("`when` of {label}")) {
-                Some("all_success") => Trigger::AllSuccess,
-                Some("all_done") => Trigger::AllDone,
-                Some("any_failed") => Trigger::AnyFailed,
-                Some(other) => {
-                    let hint = did_you_mean(
-                        other,
-                        &["all_success", "all_done", "any_failed"],
-                        "trigger rules",
-                    );
-                    self.err(
-                        &n.span,
-                        format!("unknown `when` \"{other}\" in {label}"),
-                        format!("{hint} (`when` is \"all_success\" (the default), \"all_done\" or \"any_failed\")"),
-                    );
-                    Trigger::AllSuccess
-                }
-                None => Trigger::AllSuccess,
-            },
-            None => Trigger::AllSuccess,
-        };
+        let rules = self.rules(f, &label, !needs.is_empty());
         let timeout = match get(f, "timeout") {
             Some(n) => self.duration(n, &format!("`timeout` of {label}")),
             None => default_timeout,
@@ -189,7 +170,7 @@ impl Loader<'_, '_> {
             uses,
             with,
             env,
-            when,
+            rules,
             timeout,
             retry,
             pool,

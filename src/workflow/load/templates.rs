@@ -12,14 +12,23 @@ impl Loader<'_, '_> {
     ) -> Option<Template> {
         let t = self.parse_checked(e, param_names)?;
         for r in t.refs() {
-            if let TemplateRef::StepOutput { .. } = r {
-                debug_assert!(site == TemplateSite::RunEnv);
-                self.err(
-                    &e.span,
-                    format!("the run-wide `env` value `{}` reads a step output ({r})", e.key),
-                    "step outputs exist only after the step ran: move this entry into the `env` of the step that needs it",
-                );
-            }
+            let (what, when) = match r {
+                TemplateRef::StepOutput { .. } => (
+                    "a step output",
+                    "step outputs exist only after the step ran",
+                ),
+                TemplateRef::StepInput { .. } => (
+                    "a gate's approval input",
+                    "approval inputs exist only once the gate is approved",
+                ),
+                _ => continue,
+            };
+            debug_assert!(site == TemplateSite::RunEnv);
+            self.err(
+                &e.span,
+                format!("the run-wide `env` value `{}` reads {what} ({r})", e.key),
+                format!("{when}: move this entry into the `env` of the step that needs it"),
+            );
         }
         Some(t)
     }
@@ -85,7 +94,7 @@ impl Loader<'_, '_> {
     pub(super) fn step_template(
         &mut self,
         e: &TextEntry<'_>,
-        _site: TemplateSite,
+        site: TemplateSite,
         param_names: &[&str],
         i: usize,
         index: &HashMap<&str, usize>,
@@ -95,8 +104,14 @@ impl Loader<'_, '_> {
         let mut t = self.parse_checked(e, param_names)?;
         let mut ok = true;
         for seg in &mut t.segments {
-            let TemplateSegment::Ref(TemplateRef::StepOutput { step, step_id, key }) = seg else {
-                continue;
+            let (step, step_id, key, input) = match seg {
+                TemplateSegment::Ref(TemplateRef::StepOutput { step, step_id, key }) => {
+                    (step, step_id, key, false)
+                }
+                TemplateSegment::Ref(TemplateRef::StepInput { step, step_id, key }) => {
+                    (step, step_id, key, true)
+                }
+                _ => continue,
             };
             let Some(&target) = index.get(step_id.as_str()) else {
                 let ids: Vec<&str> = raw
@@ -112,6 +127,20 @@ impl Loader<'_, '_> {
                 ok = false;
                 continue;
             };
+            if input {
+                ok &= self.input_ref(e, site, i, target, step_id, key, raw);
+                *step = target;
+                if target != i {
+                    refs.push(StepRef {
+                        from: i,
+                        target,
+                        key: key.clone(),
+                        input: true,
+                        span: e.span.clone(),
+                    });
+                }
+                continue;
+            }
             if target == i {
                 self.err(
                     &e.span,
@@ -138,9 +167,57 @@ impl Loader<'_, '_> {
                 from: i,
                 target,
                 key: key.clone(),
+                input: false,
                 span: e.span.clone(),
             });
         }
         ok.then_some(t)
+    }
+
+    /// `steps.ID.inputs.NAME` read by step `i`: `ID` has a gate that declares input
+    /// `NAME`, and a gate's prompt, asked before the approval, does not read its own.
+    #[allow(clippy::too_many_arguments)]
+    fn input_ref(
+        &mut self,
+        e: &TextEntry<'_>,
+        site: TemplateSite,
+        i: usize,
+        target: usize,
+        step_id: &str,
+        key: &str,
+        raw: &[RawStep<'_>],
+    ) -> bool {
+        let Some(gate) = &raw[target].gate else {
+            self.err(
+                &e.span,
+                format!("template reads `steps.{step_id}.inputs.{key}`, but `{step_id}` has no gate"),
+                format!("inputs are what an approver gives: add gate = {{ inputs = {{ {key} = {{ type = \"string\" }} }} }} to `{step_id}`, or read one of its outputs (steps.{step_id}.outputs.NAME)"),
+            );
+            return false;
+        };
+        if !gate.inputs.iter().any(|p| p.name == key) {
+            let names: Vec<&str> = gate.inputs.iter().map(|p| p.name.as_str()).collect();
+            let hint = match did_you_mean(key, &names, &format!("inputs of `{step_id}`'s gate")) {
+                h if h.starts_with("did you mean") => h,
+                h => format!(
+                    "{h}; declare it in the gate: inputs = {{ {key} = {{ type = \"string\" }} }}"
+                ),
+            };
+            self.err(
+                &e.span,
+                format!("the gate of `{step_id}` declares no input `{key}`"),
+                hint,
+            );
+            return false;
+        }
+        if target == i && site == TemplateSite::Prompt {
+            self.err(
+                &e.span,
+                format!("the prompt of `{step_id}`'s gate reads its own input `{key}`"),
+                "the prompt is shown before anyone gives the inputs: read them in the step's `env` instead",
+            );
+            return false;
+        }
+        true
     }
 }

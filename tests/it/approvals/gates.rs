@@ -2,6 +2,7 @@
 //! A headless engine runs in the background; commands come from the foreground.
 use crate::helpers::*;
 use std::process::Child;
+use std::time::Duration;
 
 const GATED: &str = r#"
 name = "gated"
@@ -318,7 +319,16 @@ run = "touch two-ran"
 "#;
     let (child, id) = start(&env, wf, &[]);
     env.wait_step(&id, "one", "succeeded", 15);
-    std::thread::sleep(std::time::Duration::from_millis(500));
+    // The engine's decision to stop is on record before anything else could start.
+    wait_until(
+        "the budget_exceeded record",
+        Duration::from_secs(15),
+        || {
+            env.show(&id)["errors"]
+                .as_array()
+                .is_some_and(|e| e.iter().any(|e| e["kind"] == "budget_exceeded"))
+        },
+    );
     assert!(
         !env.path().join("two-ran").exists(),
         "two started beyond the budget"

@@ -1,6 +1,8 @@
 //! The real binary's commands: run, validate/plan/tools, completions, config, metrics, notify.
 mod completions;
 mod config;
+mod dead_engine;
+mod inbox;
 mod metrics_export;
 mod notify;
 mod run_headless;

@@ -222,7 +222,7 @@ async fn each_attempt_has_a_private_dir_of_its_own_in_the_runs_unlistable_dir() 
     for attempt in 1..=2 {
         let mut j = job(tmp.path(), "outs", "");
         j.attempt = attempt;
-        j.files_dir = Some(dir.clone());
+        j.files_dir = Some(shared.clone());
         // What a sibling did to a directory the run's steps shared (issue 24): make
         // its own listable and write every file in it. It holds only its own.
         j.command = format!(

@@ -140,6 +140,7 @@ impl Script {
                 operator: operator.into(),
                 reason: None,
                 signature: None,
+                inputs: Default::default(),
             },
             reason: reason.into(),
         })
@@ -153,6 +154,7 @@ impl Script {
             reason: Some(reason.into()),
             digest: digest.into(),
             signature: None,
+            inputs: Default::default(),
         })
         .push(EventKind::GateApproved {
             step: step.into(),

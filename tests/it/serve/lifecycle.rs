@@ -35,6 +35,20 @@ fn sigterm_leaves_the_run_interrupted_and_the_next_serve_resumes_it() {
     s.write("slow.toml", SLOW);
     let (child, _) = s.start(&[]);
     let run = first_run(&s);
+    // overlap = "skip": the slots while it runs make runs of the schedule's group that
+    // end skipped at once, recorded as such.
+    let skipped: String = wait_until("a slot skipped while the run goes", secs(30), || {
+        s.db()
+            .query_row(
+                "SELECT run_id FROM schedule_slots WHERE fate = 'skipped' AND run_id IS NOT NULL",
+                [],
+                |r| r.get(0),
+            )
+            .ok()
+    });
+    wait_until("the skipped run to read skipped", secs(30), || {
+        run_state(&s, &skipped) == "skipped"
+    });
     let out = term(child);
     assert!(!out.status.success() || out.status.code() == Some(0));
     assert_eq!(run_state(&s, &run), "interrupted");

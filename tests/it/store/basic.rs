@@ -280,6 +280,7 @@ fn commands_cross_between_two_stores_on_one_file() {
         operator: "bob".into(),
         reason: Some("ok".into()),
         signature: None,
+        inputs: Default::default(),
     };
     let id = cli.submit_command("R1", &cmd, None).unwrap();
     assert_ne!(
@@ -308,6 +309,7 @@ fn commands_cross_between_two_stores_on_one_file() {
         operator: me,
         reason: None,
         signature: None,
+        inputs: Default::default(),
     };
     let mine_again = {
         let mine = mine.clone();

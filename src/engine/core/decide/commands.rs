@@ -1,7 +1,6 @@
 //! Operator commands: lookup, the checks that refuse them, and what each one does.
 use super::*;
-use crate::model::same_actor;
-use crate::signing::Verdict;
+use crate::signing::{self, Verdict};
 
 impl Core {
     pub(super) fn lookup(&self, step: &str) -> Result<usize, String> {
@@ -15,7 +14,7 @@ impl Core {
         }
     }
 
-    /// Skipped steps downstream of `i`, reached through skipped steps only.
+    /// Skipped (or upstream_failed) steps downstream of `i`, reached through such steps only.
     pub(super) fn downstream_skipped(&self, i: usize) -> Vec<usize> {
         let mut out = Vec::new();
         let mut seen = BTreeSet::new();
@@ -24,7 +23,7 @@ impl Core {
             // Skipped because of `i`, or cancelled with the run it reopens.
             let stopped = matches!(
                 self.steps[d].state,
-                StepState::Skipped | StepState::Cancelled
+                StepState::Skipped | StepState::UpstreamFailed | StepState::Cancelled
             );
             if stopped && seen.insert(d) {
                 out.push(d);
@@ -61,11 +60,16 @@ impl Core {
                 operator,
                 reason,
                 signature,
+                inputs,
             } => {
                 let i = self.lookup(step)?;
                 self.check_gate(i)?;
                 let plan = Arc::clone(&self.plan);
                 let g = plan.steps[i].gate.as_ref().ok_or("no gate")?;
+                let given: Vec<(String, String)> =
+                    inputs.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                let inputs = self.inputs_of(i, &given).map_err(|e| e.join("; "))?;
+                self.check_same_inputs(i, &inputs)?;
                 // A signed gate's vote is its signer's (a principal), whoever hands it in.
                 let (actor, signature) = if self.steps[i].gate.signed {
                     let text = reason.as_deref().unwrap_or("");
@@ -73,26 +77,20 @@ impl Core {
                         i,
                         Verdict::Approve,
                         text,
+                        &inputs,
                         signature.as_deref(),
                         operator,
                     )?;
                     (s.principal.clone(), Some(s))
                 } else {
                     self.check_unsigned(i, signature.is_some())?;
-                    self.check_approver(i, operator)?;
-                    if same_actor(operator, &self.operator) && !g.allow_self_approval {
-                        return Err(format!(
-                            "self-approval: `{operator}` started this run (allow_self_approval = false)"
-                        ));
-                    }
-                    if self.steps[i]
-                        .gate
-                        .votes
-                        .iter()
-                        .any(|(a, _)| same_actor(a, operator))
-                    {
-                        return Err(format!("`{operator}` already approved this gate"));
-                    }
+                    let rules = crate::model::actor::GateRules {
+                        approvers: &g.approvers,
+                        starter: &self.operator,
+                        allow_self_approval: g.allow_self_approval,
+                        votes: &self.steps[i].gate.votes,
+                    };
+                    crate::model::actor::may_approve(&rules, operator)?;
                     (operator.clone(), None)
                 };
                 let operator = &actor;
@@ -100,8 +98,9 @@ impl Core {
                     step: step.clone(),
                     actor: actor.clone(),
                     reason: reason.as_ref().map(|r| self.mask(r)),
-                    digest: self.steps[i].gate.digest.clone(),
+                    digest: signing::approval_digest(&self.steps[i].gate.digest, &inputs),
                     signature,
+                    inputs,
                 };
                 self.emit(kind, now, fx);
                 let votes = self.steps[i].gate.votes.len() as u32;
@@ -143,6 +142,7 @@ impl Core {
                         i,
                         Verdict::Reject,
                         reason,
+                        &BTreeMap::new(),
                         signature.as_deref(),
                         operator,
                     )?)

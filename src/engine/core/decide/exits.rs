@@ -126,7 +126,10 @@ impl Core {
             return;
         }
         let service = step.service.is_some();
-        let probe_failure = self.steps[i].service.failure.take();
+        let probe_failure = self.steps[i]
+            .service
+            .written()
+            .and_then(|s| s.failure.take());
         let (kind, msg) = match &outcome {
             _ if probe_failure.is_some() => (
                 ErrorKind::ProbeFailed,

@@ -1,6 +1,7 @@
 //! Approval gates: opening one (digest, timeout), approval, gate timeouts, and the checks on deciding one.
 use super::*;
-use crate::model::{clean_name, same_actor};
+use crate::signing;
+use crate::workflow::{Values, resolve_values};
 
 impl Core {
     pub(super) fn open_gate(&mut self, i: usize, now: Timestamp, fx: &mut Fx) {
@@ -19,11 +20,10 @@ impl Core {
                 );
             }
         };
-        let resolved = match self.resolve(i) {
-            Ok(r) => r,
+        let digest = match self.gate_digest(i) {
+            Ok(d) => d,
             Err(m) => return self.fail_template(i, m, now, fx),
         };
-        let digest = self.digest_of(&resolved);
         self.set(i, StepState::WaitingApproval, None, now, fx);
         let kind = EventKind::GateOpened {
             step: self.id(i),
@@ -35,7 +35,12 @@ impl Core {
             signed: g.signed,
         };
         self.emit(kind, now, fx);
-        if self.cfg.auto_approve && g.auto_approvable() {
+        // Auto-approvable: no input is required, so the defaults stand.
+        let defaults = resolve_values(&g.inputs, &[], Values::Inputs);
+        if self.cfg.auto_approve
+            && g.auto_approvable()
+            && let Ok(inputs) = defaults
+        {
             let step = self.id(i);
             let actor = self.auto_actor.clone();
             self.emit(
@@ -43,8 +48,9 @@ impl Core {
                     step: step.clone(),
                     actor: actor.clone(),
                     reason: Some("--auto-approve".into()),
-                    digest,
+                    digest: signing::approval_digest(&digest, &inputs),
                     signature: None,
+                    inputs,
                 },
                 now,
                 fx,
@@ -174,15 +180,81 @@ impl Core {
             .as_ref()
             .map(|g| g.approvers.as_slice())
             .unwrap_or(&[]);
-        if clean_name(operator).is_none() {
-            return Err("an empty name cannot decide a gate".into());
+        crate::model::actor::check_approver(approvers, operator)
+    }
+
+    /// Input `key` of step `i`'s gate, once it is approved (`steps.ID.inputs.NAME`).
+    pub(in crate::engine::core) fn approval_input(&self, i: usize, key: &str) -> Option<String> {
+        let g = &self.steps.get(i)?.gate;
+        g.approved.as_ref()?;
+        g.inputs.as_ref()?.get(key).cloned()
+    }
+
+    /// The inputs an approval of step `step`'s gate gives: checked against the gate's
+    /// `inputs` (the checker of `--param`), defaults filled in. Every error says what
+    /// would be right. The command line asks this before it sends an approval, and the
+    /// core again when the approval arrives. `None`: the run has no such step.
+    pub fn approval_inputs(
+        &self,
+        step: &str,
+        given: &[(String, String)],
+    ) -> Option<Result<BTreeMap<String, String>, Vec<String>>> {
+        let i = self.lookup(step).ok()?;
+        Some(self.inputs_of(i, given))
+    }
+
+    pub(super) fn inputs_of(
+        &self,
+        i: usize,
+        given: &[(String, String)],
+    ) -> Result<BTreeMap<String, String>, Vec<String>> {
+        let specs = self.plan.steps[i]
+            .gate
+            .as_ref()
+            .map_or(&[][..], |g| g.inputs.as_slice());
+        let values = resolve_values(specs, given, Values::Inputs)?;
+        let secret: Vec<String> = values
+            .iter()
+            .filter(|(_, v)| self.holds_secret(v))
+            .map(|(k, _)| format!("input `{k}` holds one of the run's secrets; inputs are kept on record, so give it without the secret"))
+            .collect();
+        if !secret.is_empty() {
+            return Err(secret);
         }
-        if !approvers.is_empty() && !approvers.iter().any(|a| same_actor(a, operator)) {
-            return Err(format!(
-                "`{operator}` is not an approver (approvers: {})",
-                approvers.join(", ")
-            ));
+        Ok(values)
+    }
+
+    /// With a quorum every approval carries the same inputs: those of the first vote.
+    pub(super) fn check_same_inputs(
+        &self,
+        i: usize,
+        inputs: &BTreeMap<String, String>,
+    ) -> Result<(), String> {
+        let g = &self.steps[i].gate;
+        let Some(first) = g.inputs.as_ref().filter(|_| !g.votes.is_empty()) else {
+            return Ok(());
+        };
+        let by = &g.votes[0].0;
+        let differ: Vec<String> = first
+            .iter()
+            .filter(|(k, v)| inputs.get(*k) != Some(*v))
+            .map(|(k, v)| {
+                let given = inputs.get(k).map_or("nothing", String::as_str);
+                format!("`{k}` is \"{given}\" where {by}'s approval gave \"{v}\"")
+            })
+            .collect();
+        if differ.is_empty() {
+            return Ok(());
         }
-        Ok(())
+        Err(format!(
+            "the inputs differ from the first approval of `{}`: {}; every approval of a gate carries the same inputs (give --input {})",
+            self.id(i),
+            differ.join(", "),
+            first
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(" --input ")
+        ))
     }
 }

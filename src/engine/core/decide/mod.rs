@@ -5,8 +5,9 @@ use crate::model::error::ErrorRecordBuilder;
 use crate::model::suggest::Cause;
 use crate::model::time::human_duration;
 use crate::model::{ErrorKind, EventKind, Severity};
-use crate::workflow::{Action, OnTimeout, Template, TemplateRef, Trigger};
+use crate::workflow::{Action, OnTimeout, Template, TemplateRef, Trigger, Upstream, Verdict};
 
+mod admission;
 mod advice;
 mod allowed;
 mod budget;
@@ -22,6 +23,8 @@ mod scheduling;
 mod services;
 mod signed;
 
+pub(super) use signed::Vote;
+
 type Fx = Vec<Effect>;
 
 /// A step's command and environment with every template rendered (unmasked).
@@ -35,19 +38,15 @@ struct Resolved {
 }
 
 impl Core {
-    /// Start a new run: `RunStarted`, the run running, and the first spawns.
-    pub fn start(&mut self, now: Timestamp) -> Vec<Effect> {
-        let mut fx = Vec::new();
-        if !self.events.is_empty() {
-            return fx;
-        }
+    /// The run's first event: what it was started with.
+    fn run_started(&self) -> EventKind {
         let params = self
             .cfg
             .params
             .iter()
             .map(|(k, v)| (k.clone(), self.mask(v)))
             .collect();
-        let kind = EventKind::RunStarted {
+        EventKind::RunStarted {
             workflow: self.plan.name.clone(),
             operator: self.cfg.operator.clone(),
             params,
@@ -58,8 +57,16 @@ impl Core {
                 .approvals
                 .as_ref()
                 .map(|a| a.signers.text().to_string()),
-        };
-        self.emit(kind, now, &mut fx);
+        }
+    }
+
+    /// Start a new run: `RunStarted`, the run running, and the first spawns.
+    pub fn start(&mut self, now: Timestamp) -> Vec<Effect> {
+        let mut fx = Vec::new();
+        if !self.events.is_empty() {
+            return fx;
+        }
+        self.emit(self.run_started(), now, &mut fx);
         self.emit(
             EventKind::RunStateChanged {
                 state: RunState::Running,
@@ -176,6 +183,7 @@ impl Core {
                 });
             }
             Input::Shutdown { reason } => self.shutdown(&reason, now, &mut fx),
+            Input::Admitted { reason } => self.admitted(reason, now, &mut fx),
         }
         self.settle(now, &mut fx);
         fx
@@ -247,7 +255,12 @@ impl Core {
                 }
             }
         }
-        let restore = self.decided.unwrap_or(RunState::Running);
+        // A run still waiting for its concurrency group waits again.
+        let restore = match self.decided {
+            Some(d) => d,
+            None if self.queued => RunState::Queued,
+            None => RunState::Running,
+        };
         self.emit(
             EventKind::RunStateChanged {
                 state: restore,

@@ -2,11 +2,22 @@
 use super::*;
 
 impl Core {
-    pub(super) fn render(&self, t: &Template) -> Result<String, String> {
+    pub(in crate::engine::core) fn render(&self, t: &Template) -> Result<String, String> {
+        self.render_holding(t, None)
+    }
+
+    /// Render `t`; with `held = Some(i)`, step `i`'s own approval inputs stay as
+    /// written (`${{ steps.i.inputs.NAME }}`): what its gate's digest covers, since
+    /// they are given with the approval itself.
+    fn render_holding(&self, t: &Template, held: Option<usize>) -> Result<String, String> {
         t.render(|r| match r {
             TemplateRef::StepOutput { step, key, .. } => {
                 self.steps.get(*step)?.outputs.get(key).cloned()
             }
+            TemplateRef::StepInput { step, .. } if held == Some(*step) => {
+                Some(format!("${{{{ {r} }}}}"))
+            }
+            TemplateRef::StepInput { step, key, .. } => self.approval_input(*step, key),
             TemplateRef::Param(p) => self.cfg.params.get(p).cloned(),
             TemplateRef::Env(e) => self.run_env.get(e)?.as_ref().ok().cloned(),
             TemplateRef::RunId => Some(self.cfg.run_id.clone()),
@@ -14,6 +25,15 @@ impl Core {
     }
 
     pub(super) fn resolve(&self, i: usize) -> Result<Resolved, String> {
+        self.resolve_holding(i, None)
+    }
+
+    /// The digest gate `i` binds to: what would run, its own inputs held as written.
+    pub(super) fn gate_digest(&self, i: usize) -> Result<String, String> {
+        self.resolve_holding(i, Some(i)).map(|r| self.digest_of(&r))
+    }
+
+    fn resolve_holding(&self, i: usize, held: Option<usize>) -> Result<Resolved, String> {
         let step = &self.plan.steps[i];
         let mut env = BTreeMap::new();
         for (k, v) in &self.cfg.params {
@@ -30,14 +50,14 @@ impl Core {
         }
         for (k, t) in &step.env {
             let v = self
-                .render(t)
+                .render_holding(t, held)
                 .map_err(|r| format!("env {k}: cannot resolve `{r}`"))?;
             env.insert(k.clone(), v);
         }
         let mut with = BTreeMap::new();
         for (k, t) in &step.with {
             let v = self
-                .render(t)
+                .render_holding(t, held)
                 .map_err(|r| format!("with {k}: cannot resolve `{r}`"))?;
             self.check_with(i, k, t, &v)?;
             with.insert(k.clone(), v);

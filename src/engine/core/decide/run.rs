@@ -118,11 +118,13 @@ impl Core {
             return;
         }
         if self.unsettled == 0 {
-            let failed = self.counts[si(StepState::Failed)] + self.counts[si(StepState::Rejected)];
+            let failed = self.failing_steps();
             let (state, reason) = if failed > 0 {
                 (
                     RunState::Failed,
-                    Some(format!("{failed} step(s) failed or were rejected")),
+                    Some(format!(
+                        "{failed} step(s) failed, were rejected or could not run (upstream_failed)"
+                    )),
                 )
             } else {
                 (RunState::Succeeded, None)
@@ -153,6 +155,25 @@ impl Core {
         }
     }
 
+    /// Steps that fail the run: failed (unless `allow_failure`), rejected, or unable
+    /// to run because of such a step (upstream_failed).
+    fn failing_steps(&self) -> usize {
+        let allowed = (0..self.steps.len())
+            .filter(|&i| {
+                self.plan.steps[i].allow_failure && self.steps[i].state == StepState::Failed
+            })
+            .count();
+        [
+            StepState::Failed,
+            StepState::Rejected,
+            StepState::UpstreamFailed,
+        ]
+        .into_iter()
+        .map(|s| self.counts[si(s)])
+        .sum::<usize>()
+            - allowed
+    }
+
     pub(super) fn summary(&self, outcome: RunState) -> String {
         let c = |s| self.counts[si(s)];
         let mut parts = Vec::new();
@@ -161,6 +182,7 @@ impl Core {
             StepState::Failed,
             StepState::Rejected,
             StepState::Skipped,
+            StepState::UpstreamFailed,
             StepState::Cancelled,
         ] {
             if c(s) > 0 {

@@ -3,7 +3,10 @@ use super::*;
 
 impl Core {
     pub(super) fn settle(&mut self, now: Timestamp, fx: &mut Fx) {
-        if self.finished || matches!(self.run_state, RunState::Interrupted | RunState::Pending) {
+        if self.finished
+            || matches!(self.run_state, RunState::Interrupted | RunState::Pending)
+            || self.held_by_group()
+        {
             return;
         }
         loop {
@@ -109,58 +112,118 @@ impl Core {
 
     pub(super) fn eval_ready(&mut self, now: Timestamp, fx: &mut Fx) {
         while let Some(i) = self.to_eval.pop_front() {
-            if self.steps[i].state != StepState::Pending || self.steps[i].unsettled_needs != 0 {
+            if self.steps[i].state != StepState::Pending {
                 continue;
             }
             let plan = Arc::clone(&self.plan);
             let step = &plan.steps[i];
-            let failed_need = step
-                .needs
-                .iter()
-                .copied()
-                .find(|&d| self.steps[d].state.is_failure());
-            let not_ok = step
-                .needs
-                .iter()
-                .copied()
-                .find(|&d| !self.steps[d].state.satisfies_needs());
-            let skip = match step.when {
-                Trigger::AllSuccess => not_ok.map(|d| {
-                    format!(
-                        "needs `{}`, which is {}",
-                        plan.steps[d].id, self.steps[d].state
-                    )
-                }),
-                Trigger::AllDone => None,
-                Trigger::AnyFailed => failed_need
-                    .is_none()
-                    .then(|| "no need failed (when = any_failed)".to_string()),
-            };
-            if let Some(reason) = skip {
-                if step.when == Trigger::AllSuccess
-                    && let Some(d) = failed_need
-                {
-                    let b = self
-                        .step_error(
-                            i,
-                            ErrorKind::DependencyFailed,
-                            format!("skipped: `{}` {}", plan.steps[d].id, self.steps[d].state),
-                        )
-                        .context("need", &plan.steps[d].id)
-                        .retryable(false);
-                    self.record(b, Cause::Need(plan.steps[d].id.clone()), false, now, fx);
+            match step.when.verdict(self.upstream(i)) {
+                Verdict::Wait => {}
+                Verdict::UpstreamFailed => {
+                    let d = step
+                        .needs
+                        .iter()
+                        .copied()
+                        .find(|&d| self.need_failed(d))
+                        .unwrap_or(i);
+                    let (need, st) = (&plan.steps[d].id, self.steps[d].state);
+                    let reason = format!(
+                        "needs `{need}`, which is {st} (when = {})",
+                        step.when.as_str()
+                    );
+                    // An error for the first step below a failure only: the chain
+                    // below it says so by its state.
+                    if st != StepState::UpstreamFailed {
+                        let b = self
+                            .step_error(
+                                i,
+                                ErrorKind::DependencyFailed,
+                                format!("upstream failed: `{need}` {st}"),
+                            )
+                            .context("need", need)
+                            .retryable(false);
+                        self.record(b, Cause::Need(need.clone()), false, now, fx);
+                    }
+                    self.set(i, StepState::UpstreamFailed, Some(reason), now, fx);
                 }
-                self.set(i, StepState::Skipped, Some(reason), now, fx);
-            } else if step.gate.is_some() && self.steps[i].gate.approved.is_none() {
-                self.open_gate(i, now, fx);
-            } else if step.action == Action::None {
-                self.succeed(i, None, now, fx);
-            } else {
-                self.set(i, StepState::Queued, None, now, fx);
+                Verdict::Skip => {
+                    let reason = self.skip_reason(i);
+                    self.set(i, StepState::Skipped, Some(reason), now, fx);
+                }
+                Verdict::Run => self.trigger_holds(i, now, fx),
             }
         }
     }
 
+    /// The step's trigger rule holds: its gate opens, or it runs.
+    fn trigger_holds(&mut self, i: usize, now: Timestamp, fx: &mut Fx) {
+        let step = &self.plan.steps[i];
+        if step.gate.is_some() && self.steps[i].gate.approved.is_none() {
+            self.open_gate(i, now, fx);
+        } else if step.action == Action::None {
+            self.succeed(i, None, now, fx);
+        } else {
+            self.set(i, StepState::Queued, None, now, fx);
+        }
+    }
+
+    /// A need that counts as a failure for trigger rules: failed (unless it may fail),
+    /// rejected, or upstream_failed.
+    fn need_failed(&self, d: usize) -> bool {
+        let st = self.steps[d].state;
+        (st.is_failure() && !(st == StepState::Failed && self.plan.steps[d].allow_failure))
+            || st == StepState::UpstreamFailed
+    }
+
+    /// Step `i`'s needs counted as its trigger rule reads them. A failed need with
+    /// `allow_failure` counts as a success (GitHub's `continue-on-error`).
+    pub(super) fn upstream(&self, i: usize) -> Upstream {
+        let needs = &self.plan.steps[i].needs;
+        let mut u = Upstream {
+            total: needs.len(),
+            ..Upstream::default()
+        };
+        for &d in needs {
+            let st = self.steps[d].state;
+            if available(st) {
+                u.done += 1;
+            }
+            if st.satisfies_needs() || (st == StepState::Failed && self.plan.steps[d].allow_failure)
+            {
+                u.success += 1;
+            } else if st.is_failure() {
+                u.failed += 1;
+            } else if st == StepState::UpstreamFailed {
+                u.upstream_failed += 1;
+            } else if st == StepState::Skipped {
+                u.skipped += 1;
+            }
+        }
+        u
+    }
+
+    /// Why the rule skips step `i`: the first need that made it so.
+    fn skip_reason(&self, i: usize) -> String {
+        let step = &self.plan.steps[i];
+        let rule = step.when.as_str();
+        let shown = |d: usize| format!("`{}` is {}", self.plan.steps[d].id, self.steps[d].state);
+        let first = |pred: &dyn Fn(StepState) -> bool| {
+            step.needs
+                .iter()
+                .copied()
+                .find(|&d| pred(self.steps[d].state))
+        };
+        let which = match step.when {
+            Trigger::AllSuccess | Trigger::NoneSkipped => first(&|s| s == StepState::Skipped),
+            Trigger::AllFailed => first(&|s| s.satisfies_needs() || s == StepState::Skipped),
+            Trigger::AllSkipped => first(&|s| s != StepState::Skipped && available(s)),
+            _ => None,
+        };
+        match which {
+            Some(d) => format!("{} (when = {rule})", shown(d)),
+            None => format!("no need qualifies (when = {rule})"),
+        }
+    }
     /// The oldest queued step that may start now: its pool has room and a rate token.
     pub(super) fn pick(&mut self, now: Timestamp) -> Option<usize> {
         let mut best: Option<(u64, usize)> = None;
@@ -209,7 +272,13 @@ impl Core {
                 }
             };
             if self.plan.steps[i].gate.is_some() {
-                let d = self.digest_of(&resolved);
+                let d = match self.gate_digest(i) {
+                    Ok(d) => d,
+                    Err(m) => {
+                        self.fail_template(i, m, now, fx);
+                        continue;
+                    }
+                };
                 let rt = &self.steps[i].gate;
                 let approved = rt.approved.clone();
                 let now_signed = self.plan.steps[i].gate.as_ref().is_some_and(|g| g.signed);

@@ -7,6 +7,15 @@ use super::*;
 use crate::model::{DecisionSignature, same_actor};
 use crate::signing::{self, AllowedSigners, Verdict};
 
+/// A recorded approval vote, as `vote_holds` checks it.
+pub(in crate::engine::core) struct Vote<'a> {
+    pub actor: &'a str,
+    pub reason: Option<&'a str>,
+    /// The approval's digest as recorded.
+    pub digest: &'a str,
+    pub inputs: &'a BTreeMap<String, String>,
+}
+
 impl Core {
     fn signers(&self) -> Option<&AllowedSigners> {
         self.plan.approvals.as_ref().map(|a| a.signers.as_ref())
@@ -19,8 +28,16 @@ impl Core {
             .map_or(&[], |g| g.approvers.as_slice())
     }
 
-    /// The message a decision on gate `i`'s current opening is signed over.
-    fn gate_message(&self, i: usize, digest: &str, verdict: Verdict, reason: &str) -> String {
+    /// The message a decision on gate `i`'s current opening is signed over: `digest`
+    /// is the approval's (the gate's with its inputs, `digest::with_inputs`).
+    fn gate_message(
+        &self,
+        i: usize,
+        digest: &str,
+        verdict: Verdict,
+        reason: &str,
+        inputs: &BTreeMap<String, String>,
+    ) -> String {
         let g = &self.steps[i].gate;
         signing::message(
             &self.cfg.run_id,
@@ -29,16 +46,19 @@ impl Core {
             digest,
             verdict,
             reason,
+            inputs,
         )
     }
 
     /// Check a signed decision handed in by `account` on gate `i` (which is signed and
     /// open): the signature that will be recorded, or why it does not count.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn check_signed(
         &self,
         i: usize,
         verdict: Verdict,
         reason: &str,
+        inputs: &BTreeMap<String, String>,
         pem: Option<&str>,
         account: &str,
     ) -> Result<DecisionSignature, String> {
@@ -56,7 +76,8 @@ impl Core {
         if self.holds_secret(reason) {
             return Err(signing::SECRET_IN_SIGNED_REASON.into());
         }
-        let message = self.gate_message(i, &self.steps[i].gate.digest, verdict, reason);
+        let digest = signing::approval_digest(&self.steps[i].gate.digest, inputs);
+        let message = self.gate_message(i, &digest, verdict, reason, inputs);
         let checked = signing::check(signers, &message, pem).map_err(|e| e.to_string())?;
         let approvers = self.approvers(i);
         let eligible: Vec<&String> = checked
@@ -109,22 +130,24 @@ impl Core {
     }
 
     /// Whether a recorded vote on gate `i` (signed) counts: its signature verifies over
-    /// the message of this opening, digest and reason, by a key listed under the vote's
-    /// actor, an approver not yet counted. Returns the key.
+    /// the message of this opening, digest, inputs and reason, by a key listed under the
+    /// vote's actor, an approver not yet counted. Returns the key.
     pub(in crate::engine::core) fn vote_holds(
         &self,
         i: usize,
-        actor: &str,
-        reason: Option<&str>,
-        digest: &str,
+        vote: &Vote<'_>,
         sig: Option<&DecisionSignature>,
     ) -> Option<String> {
         let sig = sig?;
+        let actor = vote.actor;
         let g = &self.steps[i].gate;
-        if digest != g.digest || !same_actor(&sig.principal, actor) {
+        if vote.digest != signing::approval_digest(&g.digest, vote.inputs)
+            || !same_actor(&sig.principal, actor)
+        {
             return None;
         }
-        let message = self.gate_message(i, digest, Verdict::Approve, reason.unwrap_or(""));
+        let reason = vote.reason.unwrap_or("");
+        let message = self.gate_message(i, vote.digest, Verdict::Approve, reason, vote.inputs);
         if sig.message != message {
             return None;
         }

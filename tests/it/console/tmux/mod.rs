@@ -6,6 +6,7 @@ use std::process::Command;
 use std::time::Duration;
 
 mod approve;
+mod desk;
 mod hostile;
 mod runs_tab;
 mod terminal;

@@ -1,0 +1,113 @@
+//! `baton inbox`: everything across the store's runs that waits on a person (open
+//! gates, exhausted budgets, steps waiting for a `mark`), soonest deadline first, with
+//! who may decide, whether you may, and the command that decides it.
+use super::db::{DbOpt, fail};
+use super::exit;
+use crate::model::Timestamp;
+use crate::model::inbox::Waiting;
+use crate::model::time::human_duration;
+use crate::session;
+use clap::Args;
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  baton inbox\n  baton inbox --mine\n  baton inbox --json | jq '.[] | select(.kind == \"gate\") | .run_id'"
+)]
+pub struct InboxArgs {
+    /// Print a JSON array (run_id, workflow, run_state, kind, step, prompt, approvers, quorum, votes, since, deadline, left_ms, mine, why_not, commands)
+    #[arg(long)]
+    pub json: bool,
+    /// Only what you (this OS account) may decide now
+    #[arg(long)]
+    pub mine: bool,
+    #[command(flatten)]
+    pub db: DbOpt,
+}
+
+pub fn run(args: InboxArgs) -> i32 {
+    let store = match args.db.open() {
+        Ok(s) => s,
+        Err(e) => return fail(&e),
+    };
+    let me = match session::identity::os_account() {
+        Ok(me) => me,
+        Err(e) => return session::report(&e),
+    };
+    let now = Timestamp::now();
+    let mut items = match session::inbox::read(&store, &me, now) {
+        Ok(items) => items,
+        Err(e) => return fail(&e),
+    };
+    if args.mine {
+        items.retain(|w| w.mine);
+    }
+    if args.json {
+        let v: Vec<serde_json::Value> = items
+            .iter()
+            .map(|w| {
+                let mut v = serde_json::to_value(w).unwrap_or_default();
+                v["left_ms"] = serde_json::json!(w.left(now).map(|d| d.as_millis() as u64));
+                v
+            })
+            .collect();
+        crate::stdio::outln!("{}", serde_json::Value::Array(v));
+    } else {
+        crate::stdio::out!("{}", text(&items, &me, args.mine, now));
+    }
+    exit::OK
+}
+
+/// Time left before the deadline (`overdue` once past), or `-` without one.
+pub fn left(w: &Waiting, now: Timestamp) -> String {
+    match w.left(now) {
+        Some(d) if d.is_zero() => "overdue".into(),
+        Some(d) => format!("in {}", human_duration(d)),
+        None => "-".into(),
+    }
+}
+
+/// The human listing (pure): a table, then how to decide each.
+pub fn text(items: &[Waiting], me: &str, mine: bool, now: Timestamp) -> String {
+    if items.is_empty() {
+        return if mine {
+            format!("nothing waits on you ({me})\n")
+        } else {
+            "nothing waits on anyone\n".into()
+        };
+    }
+    let rows: Vec<[String; 8]> = items
+        .iter()
+        .map(|w| {
+            [
+                left(w, now),
+                w.run_id.chars().take(8).collect(),
+                w.workflow.clone(),
+                w.step.clone(),
+                w.kind.as_str().to_string(),
+                w.who(),
+                if w.mine { "yes" } else { "no" }.to_string(),
+                w.prompt.replace('\n', " "),
+            ]
+        })
+        .collect();
+    let mut out = super::table::render(
+        &[
+            "DEADLINE", "RUN", "WORKFLOW", "STEP", "WAITS", "WHO", "YOU", "PROMPT",
+        ],
+        &rows,
+    );
+    out.push_str("\nto decide:\n");
+    for w in items {
+        out.push_str(&format!(
+            "  {} {} ({}):\n",
+            &w.workflow, w.step, w.run_state
+        ));
+        if let Some(why) = &w.why_not {
+            out.push_str(&format!("    not you: {why}\n"));
+        }
+        for c in &w.commands {
+            out.push_str(&format!("    {c}\n"));
+        }
+    }
+    out
+}

@@ -1,0 +1,270 @@
+//! The run's private directory for its attempts' `$BATON_OUTPUT` and `$BATON_USAGE`
+//! files (issue 24, finding 12): each attempt gets a 0700 directory of its own, at a
+//! random name, inside the run's unlistable (0300) directory.
+//!
+//! Making and removing a directory is a journalled metadata change: on an ext4 mounted
+//! with `discard` and shared with other writers it takes from ~50 µs to over a
+//! millisecond, far more than the rest of a short step's bookkeeping. So a worker
+//! thread of the run's own makes a few attempt directories ahead and removes the
+//! finished ones; the engine's thread only takes a ready one (or, when none is ready,
+//! makes one itself) and hands back a finished one that the step left empty (one that
+//! held files is removed at once, by the engine). What an attempt gets is the same
+//! either way: a fresh directory (a new inode, never one an earlier attempt had), 0700,
+//! at a random name nobody has seen, handed to one attempt only.
+use std::fs::DirBuilder;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+
+/// How many attempt directories the worker keeps made ahead.
+const AHEAD: usize = 8;
+
+/// A fresh private (0700) directory under the temp dir, named from `label`.
+pub(super) fn private_dir(label: &str) -> std::io::Result<PathBuf> {
+    let base = std::env::temp_dir();
+    let mut tries = 0;
+    loop {
+        let dir = base.join(format!("baton-{label}-{:08x}", rand::random::<u32>()));
+        match DirBuilder::new().mode(0o700).create(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && tries < 8 => tries += 1,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// A finished attempt's directory, and which of its two files may exist (a file known
+/// to be absent is not unlinked).
+#[derive(Debug)]
+pub(super) struct Spent {
+    pub dir: PathBuf,
+    pub files: [(PathBuf, bool); 2],
+}
+
+impl Spent {
+    /// The usual case in three syscalls; `remove_dir_all` (open, scan, unlink each)
+    /// only when the step left something else behind.
+    pub fn remove(&self) {
+        for (path, exists) in &self.files {
+            if *exists {
+                let _ = std::fs::remove_file(path);
+            }
+        }
+        if std::fs::remove_dir(&self.dir).is_err() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// Made ahead, not yet handed to any attempt.
+    ready: Vec<PathBuf>,
+    finished: Vec<Spent>,
+    /// The worker sleeps on the condvar: only then is a wake-up worth a syscall.
+    asleep: bool,
+    closing: bool,
+    /// Making one failed: the engine makes its own from then on.
+    broken: bool,
+}
+
+#[derive(Debug)]
+struct Shared {
+    path: PathBuf,
+    state: Mutex<State>,
+    wake: Condvar,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A new attempt directory at a random 128-bit name.
+    fn make(&self) -> std::io::Result<PathBuf> {
+        let dir = self.path.join(format!("{:032x}", rand::random::<u128>()));
+        DirBuilder::new().mode(0o700).create(&dir)?;
+        Ok(dir)
+    }
+
+    /// The worker: keep `AHEAD` directories ready, remove finished ones, and on closing
+    /// remove what is left to remove.
+    fn work(&self) {
+        let mut state = self.lock();
+        loop {
+            // Making ahead first while few are ready (a start may be about to need one),
+            // then removing, then making up to `AHEAD`.
+            let few = state.ready.len() < AHEAD / 2;
+            let short = state.ready.len() < AHEAD;
+            let idle = state.finished.is_empty();
+            if !state.closing && !state.broken && (few || idle && short) {
+                drop(state);
+                let made = self.make();
+                state = self.lock();
+                match made {
+                    Ok(dir) => state.ready.push(dir),
+                    // The engine makes its own (and reports what fails); no retrying here.
+                    Err(_) => state.broken = true,
+                }
+                continue;
+            }
+            if let Some(done) = state.finished.pop() {
+                drop(state);
+                done.remove();
+                state = self.lock();
+                continue;
+            }
+            if state.closing {
+                return;
+            }
+            state.asleep = true;
+            state = self.wake.wait(state).unwrap_or_else(|e| e.into_inner());
+            state.asleep = false;
+        }
+    }
+
+    /// Wake the worker if it sleeps. Callers nudge it only once there is a batch to
+    /// do: a wake-up per attempt would cost a syscall and a context switch each.
+    fn nudge(&self, state: &State) {
+        if state.asleep {
+            self.wake.notify_one();
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Owner {
+    shared: Arc<Shared>,
+    worker: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        {
+            let mut state = self.shared.lock();
+            state.closing = true;
+            self.shared.nudge(&state);
+        }
+        match self.worker.take().map(std::thread::JoinHandle::join) {
+            Some(Ok(())) => {}
+            // No worker, or it panicked: remove what it had not.
+            _ => self
+                .shared
+                .lock()
+                .finished
+                .drain(..)
+                .for_each(|f| f.remove()),
+        }
+        // Listable again, so that whatever a step left there can be removed.
+        let path = &self.shared.path;
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700));
+        let _ = std::fs::remove_dir_all(path);
+    }
+}
+
+/// A run's private directory under which each attempt gets a 0700 directory of its
+/// own. Cheap to clone (each running attempt holds one); removed, with whatever is
+/// left in it, when the last clone goes.
+#[derive(Debug, Clone)]
+pub struct FilesDir {
+    owner: Arc<Owner>,
+}
+
+impl FilesDir {
+    /// The run's directory is made unlistable (0300: enter and create, not read), so a
+    /// step knows its own attempt's directory and cannot find its siblings'. A sibling
+    /// that makes it listable again (it is its account's) still finds only 0700
+    /// directories of random names; any process of the account can enter those, so
+    /// only separate accounts truly separate steps. (Root reads any directory.)
+    pub fn create(run_id: &str) -> std::io::Result<FilesDir> {
+        let path = private_dir(&super::shell::clean(run_id))?;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o300))?;
+        let shared = Arc::new(Shared {
+            path,
+            state: Mutex::default(),
+            wake: Condvar::new(),
+        });
+        let worker = {
+            let shared = shared.clone();
+            std::thread::Builder::new()
+                .name("baton-files".into())
+                .spawn(move || shared.work())
+                .ok()
+        };
+        Ok(FilesDir {
+            owner: Arc::new(Owner { shared, worker }),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.owner.shared.path
+    }
+
+    /// A fresh 0700 directory for one attempt: a ready one, or one made now.
+    pub(super) fn attempt_dir(&self) -> std::io::Result<PathBuf> {
+        let shared = &self.owner.shared;
+        let taken = {
+            let mut state = shared.lock();
+            let taken = state.ready.pop();
+            if state.ready.len() < AHEAD / 2 {
+                shared.nudge(&state);
+            }
+            taken
+        };
+        match taken {
+            Some(dir) => Ok(dir),
+            None => shared.make(),
+        }
+    }
+
+    /// A finished attempt's directory, found empty, to be removed by the worker.
+    pub(super) fn finished(&self, done: Spent) {
+        let shared = &self.owner.shared;
+        let mut state = shared.lock();
+        if self.owner.worker.is_none() {
+            drop(state);
+            return done.remove();
+        }
+        state.finished.push(done);
+        if state.finished.len() >= AHEAD / 2 {
+            shared.nudge(&state);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    #[test]
+    fn each_attempt_gets_a_fresh_private_directory_and_everything_goes_with_the_run() {
+        let files = FilesDir::create("01TESTRUN").unwrap();
+        let run = files.path().to_path_buf();
+        assert_eq!(std::fs::metadata(&run).unwrap().mode() & 0o777, 0o300);
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..3 * AHEAD {
+            let dir = files.attempt_dir().unwrap();
+            let meta = std::fs::metadata(&dir).unwrap();
+            assert_eq!(meta.mode() & 0o777, 0o700);
+            assert_eq!(dir.parent(), Some(run.as_path()));
+            assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "empty");
+            assert!(seen.insert(dir.clone()), "never handed out twice");
+            let output = dir.join("output");
+            std::fs::write(&output, "x=1\n").unwrap();
+            std::fs::write(dir.join("left"), "behind").unwrap();
+            files.finished(Spent {
+                dir: dir.clone(),
+                files: [(output, true), (dir.join("usage"), false)],
+            });
+        }
+        let clone = files.clone();
+        drop(files);
+        assert!(
+            run.exists(),
+            "a running attempt still holds the run's directory"
+        );
+        drop(clone);
+        assert!(!run.exists(), "removed with everything in it");
+    }
+}

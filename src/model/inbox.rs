@@ -1,0 +1,242 @@
+//! What waits on a person in one run (issue 28 point 1): its open gates, its exhausted
+//! budget and its steps waiting for a `mark` (or a retry), each with who may decide
+//! and whether `me` may. Derived from the run's read model (`RunView`), pure; the
+//! store says which runs to read (`Store::runs_waiting_on_someone`), the session
+//! reads them (`session::inbox`).
+use super::actor::{self, GateRules};
+use super::state::{RunState, StepState};
+use super::time::Timestamp;
+use super::view::RunView;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WaitKind {
+    /// An approval gate is open.
+    Gate,
+    /// The budget stopped the run: raise it (or cancel the run).
+    Budget,
+    /// A step the engine cannot decide by itself (interrupted and not idempotent, or
+    /// its compensation failed): a person retries it or marks what it did.
+    Mark,
+}
+
+impl WaitKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WaitKind::Gate => "gate",
+            WaitKind::Budget => "budget",
+            WaitKind::Mark => "mark",
+        }
+    }
+}
+
+/// One thing waiting on someone.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Waiting {
+    pub run_id: String,
+    pub workflow: String,
+    /// The run's state as readers show it (`interrupted` once its engine is gone:
+    /// deciding then takes the run over, as `baton approve` does).
+    pub run_state: RunState,
+    pub kind: WaitKind,
+    /// The gated step, the step the budget stopped (`budget` when none), or the step
+    /// to mark.
+    pub step: String,
+    /// The gate's prompt, what the budget stops, or what happened to the step.
+    pub prompt: String,
+    /// Who may decide: a gate's approvers (empty: anyone who may command the run).
+    pub approvers: Vec<String>,
+    pub quorum: u32,
+    /// Who voted so far.
+    pub votes: Vec<String>,
+    /// Since when it waits.
+    pub since: Timestamp,
+    /// When a gate times out, if it does.
+    pub deadline: Option<Timestamp>,
+    /// Whether `me` may decide it now; when not, `why_not` says why.
+    pub mine: bool,
+    pub why_not: Option<String>,
+    /// The commands that decide it, as `baton` takes them.
+    pub commands: Vec<String>,
+}
+
+impl Waiting {
+    /// Who may decide: the approvers (or `anyone`), with the votes so far against the
+    /// quorum when it takes more than one or some were cast (`alice,bob 1/2`).
+    pub fn who(&self) -> String {
+        let names = if self.approvers.is_empty() {
+            "anyone".to_string()
+        } else {
+            self.approvers.join(",")
+        };
+        if self.quorum > 1 || !self.votes.is_empty() {
+            format!("{names} {}/{}", self.votes.len(), self.quorum.max(1))
+        } else {
+            names
+        }
+    }
+
+    /// The time left before its deadline at `now` (zero once past), if it has one.
+    pub fn left(&self, now: Timestamp) -> Option<std::time::Duration> {
+        self.deadline.map(|d| d.since(now))
+    }
+}
+
+/// Everything in `view` waiting on someone, as `me` sees it.
+pub fn waiting(view: &RunView, me: &str) -> Vec<Waiting> {
+    let run = &view.run_id;
+    let item = |kind, step: &str, prompt: String, since| Waiting {
+        run_id: run.clone(),
+        workflow: view.workflow.clone(),
+        run_state: view.state,
+        kind,
+        step: step.to_string(),
+        prompt,
+        approvers: Vec::new(),
+        quorum: 0,
+        votes: Vec::new(),
+        since,
+        deadline: None,
+        mine: true,
+        why_not: None,
+        commands: Vec::new(),
+    };
+    let mut out = Vec::new();
+    for g in &view.gates {
+        let opened = g.opened_at;
+        match g.step {
+            None => {
+                if !g.actions.raise_budget {
+                    continue;
+                }
+                let mut w = item(WaitKind::Budget, &g.step_id, g.prompt.clone(), opened);
+                w.commands = vec![
+                    format!("baton approve {run} budget --raise LIMIT=AMOUNT --reason …"),
+                    format!("baton cancel {run} --reason …"),
+                ];
+                out.push(w);
+            }
+            Some(_) => {
+                if !(g.actions.approve || g.actions.reject) {
+                    continue;
+                }
+                let mut w = item(WaitKind::Gate, &g.step_id, g.prompt.clone(), opened);
+                w.approvers = g.approvers.clone();
+                w.quorum = g.quorum.max(1);
+                w.votes = g.approvals.iter().map(|(a, _)| a.clone()).collect();
+                w.deadline = g.deadline;
+                let rules = GateRules {
+                    approvers: &g.approvers,
+                    starter: &view.operator,
+                    allow_self_approval: g.allow_self_approval,
+                    votes: &g.approvals,
+                };
+                if let Err(e) = actor::may_approve(&rules, me) {
+                    w.mine = false;
+                    w.why_not = Some(e);
+                }
+                w.commands = vec![
+                    format!("baton approve {run} {} --reason …", g.step_id),
+                    format!("baton reject {run} {} --reason …", g.step_id),
+                ];
+                out.push(w);
+            }
+        }
+    }
+    for s in &view.steps {
+        let marks = s.actions.mark_succeeded || s.actions.mark_failed;
+        if !(marks
+            && matches!(
+                s.state,
+                StepState::Interrupted | StepState::CompensationFailed
+            ))
+        {
+            continue;
+        }
+        let prompt = s.error.as_ref().map_or_else(
+            || format!("`{}` is {}", s.id, s.state),
+            |e| {
+                if e.suggestion.is_empty() {
+                    e.message.clone()
+                } else {
+                    e.suggestion.clone()
+                }
+            },
+        );
+        let since = s
+            .finished_at
+            .or(s.error.as_ref().map(|e| e.at))
+            .unwrap_or(view.now);
+        let mut w = item(WaitKind::Mark, &s.id, prompt, since);
+        if s.actions.retry {
+            w.commands.push(format!("baton retry {run} {}", s.id));
+        }
+        for (ok, state) in [
+            (s.actions.mark_succeeded, "succeeded"),
+            (s.actions.mark_failed, "failed"),
+        ] {
+            if ok {
+                w.commands.push(format!(
+                    "baton mark {run} {} --state {state} --reason …",
+                    s.id
+                ));
+            }
+        }
+        out.push(w);
+    }
+    out
+}
+
+/// Soonest deadline first, then the longest waiting (items without a deadline after
+/// every one with).
+pub fn sort(items: &mut [Waiting]) {
+    items.sort_by(|a, b| {
+        let key = |w: &Waiting| (w.deadline.is_none(), w.deadline, w.since);
+        key(a)
+            .cmp(&key(b))
+            .then_with(|| a.run_id.cmp(&b.run_id))
+            .then_with(|| a.step.cmp(&b.step))
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn w(run: &str, deadline: Option<i64>, since: i64) -> Waiting {
+        Waiting {
+            run_id: run.into(),
+            workflow: "w".into(),
+            run_state: RunState::Waiting,
+            kind: WaitKind::Gate,
+            step: "s".into(),
+            prompt: String::new(),
+            approvers: Vec::new(),
+            quorum: 1,
+            votes: Vec::new(),
+            since: Timestamp(since),
+            deadline: deadline.map(Timestamp),
+            mine: true,
+            why_not: None,
+            commands: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_soonest_deadline_comes_first_then_the_longest_waiting() {
+        let mut items = vec![
+            w("none-late", None, 50),
+            w("later", Some(900), 10),
+            w("none-early", None, 5),
+            w("soon", Some(100), 40),
+        ];
+        sort(&mut items);
+        let order: Vec<&str> = items.iter().map(|w| w.run_id.as_str()).collect();
+        assert_eq!(order, ["soon", "later", "none-early", "none-late"]);
+        assert_eq!(
+            items[0].left(Timestamp(40)),
+            Some(std::time::Duration::from_millis(60))
+        );
+    }
+}

@@ -1,0 +1,116 @@
+//! `concurrency = { group = "…", on_conflict = "…" }`: the workflow's concurrency
+//! group (at most one active run per group in a store), checked at load time.
+use super::*;
+
+pub(super) const CONCURRENCY_FIELDS: &[&str] = &["group", "on_conflict"];
+const EXAMPLE: &str =
+    "concurrency = { group = \"deploy-${{ params.env }}\", on_conflict = \"queue\" }";
+/// A group name is a label shown in `runs` and the console, not a text.
+const GROUP_MAX: usize = 200;
+
+impl Loader<'_, '_> {
+    pub(super) fn concurrency(&mut self, n: &Node, params: &[ParamSpec]) -> Option<Concurrency> {
+        let entries = self.table(n, "`concurrency`", EXAMPLE)?;
+        self.unknown_fields(entries, CONCURRENCY_FIELDS, "in `concurrency`");
+        let on_conflict = get(entries, "on_conflict").map(|o| self.on_conflict(o));
+        let Some(g) = get(entries, "group") else {
+            self.err(
+                &n.span,
+                "`concurrency` has no `group`",
+                format!("name the group its runs share, e.g. {EXAMPLE}"),
+            );
+            return None;
+        };
+        let text = self.string(g, "`group` of `concurrency`")?;
+        let group = match parse_template(text) {
+            Ok(t) => t,
+            Err(msg) => {
+                self.err(
+                    &g.span,
+                    msg,
+                    "the group may read parameters: \"deploy-${{ params.env }}\"",
+                );
+                return None;
+            }
+        };
+        let mut ok = true;
+        for r in group.refs() {
+            let param = match r {
+                TemplateRef::Param(p) => params.iter().find(|s| &s.name == p),
+                _ => {
+                    self.err(
+                        &g.span,
+                        format!("the concurrency group reads `{r}`, which is not known when the run is made"),
+                        "a group may read only parameters: \"deploy-${{ params.env }}\"",
+                    );
+                    ok = false;
+                    continue;
+                }
+            };
+            match param {
+                None => {
+                    let names: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
+                    let hint =
+                        match did_you_mean(&r.to_string()["params.".len()..], &names, "parameters")
+                        {
+                            h if h.starts_with("did you mean") => h,
+                            h => format!("{h}; declare it under [params]"),
+                        };
+                    self.err(
+                        &g.span,
+                        format!("the concurrency group reads unknown parameter `{r}`"),
+                        hint,
+                    );
+                    ok = false;
+                }
+                Some(p) if p.secret => {
+                    self.err(
+                        &g.span,
+                        format!("the concurrency group reads the secret parameter `{}`", p.name),
+                        "a group's name is stored and shown in `runs`: read a parameter that is not secret",
+                    );
+                    ok = false;
+                }
+                Some(_) => {}
+            }
+        }
+        if text.trim().is_empty() {
+            self.err(
+                &g.span,
+                "the concurrency group is empty",
+                format!("name it, e.g. {EXAMPLE}"),
+            );
+            ok = false;
+        }
+        if text.chars().count() > GROUP_MAX || text.chars().any(char::is_control) {
+            self.err(
+                &g.span,
+                format!("the concurrency group must be one line of at most {GROUP_MAX} characters"),
+                "use a short name such as \"deploy-prod\"",
+            );
+            ok = false;
+        }
+        let on_conflict = match on_conflict {
+            None => OnConflict::default(),
+            Some(c) => c?,
+        };
+        ok.then_some(Concurrency { group, on_conflict })
+    }
+
+    fn on_conflict(&mut self, o: &Node) -> Option<OnConflict> {
+        let s = self.string(o, "`on_conflict` of `concurrency`")?;
+        let found = OnConflict::ALL.into_iter().find(|c| c.as_str() == s);
+        if found.is_none() {
+            let names: Vec<&str> = OnConflict::ALL.map(OnConflict::as_str).to_vec();
+            let hint = did_you_mean(s, &names, "choices");
+            self.err(
+                &o.span,
+                format!("unknown `on_conflict` \"{s}\" in `concurrency`"),
+                format!(
+                    "{hint} (`on_conflict` is \"queue\" (the default: wait for the group), \"skip\" (end as skipped) or \"cancel_running\" (cancel the active run))"
+                ),
+            );
+        }
+        found
+    }
+}
