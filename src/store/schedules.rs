@@ -262,14 +262,17 @@ impl Store {
     pub fn unfinished_slot_runs(&self) -> Result<Vec<(String, u32, String)>, StoreError> {
         let r = (|| {
             let mut st = self.conn.prepare(
-                "SELECT l.file, l.idx, l.run_id FROM schedule_slots l JOIN runs r ON r.id = l.run_id
-                 WHERE r.state NOT IN ('succeeded', 'failed', 'cancelled')
-                 ORDER BY l.slot_at",
+                "SELECT l.file, l.idx, l.run_id, r.state FROM schedule_slots l
+                 JOIN runs r ON r.id = l.run_id ORDER BY l.slot_at",
             )?;
-            let rows = st
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            let rows: Vec<(String, u32, String, String)> = st
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
                 .collect::<Result<_, _>>()?;
-            Ok(rows)
+            Ok(rows
+                .into_iter()
+                .filter(|(_, _, _, state)| !RunState::parse(state).is_some_and(RunState::is_final))
+                .map(|(f, i, id, _)| (f, i, id))
+                .collect())
         })();
         self.ctx(r)
     }
