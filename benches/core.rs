@@ -34,6 +34,8 @@ fn noop_plan(n: usize) -> Arc<Plan> {
             idempotent: true,
             cache: None,
             service: None,
+            fanout: None,
+            instance: None,
             line: i + 1,
         })
         .collect();

@@ -11,18 +11,37 @@ Steps in one layer may run in parallel (up to max_parallel); a layer starts once
 steps it needs are done. The critical path is the longest chain of steps, counted in
 steps (each step weighs 1, whatever its duration).
 
+A step with a `matrix` lists its instance ids (from the params' defaults, or the
+values given with --param); a `for_each` step's instances are known only once the
+step it reads has succeeded.
+
 Example:
-  baton plan examples/release.toml")]
+  baton plan examples/release.toml
+  baton plan matrix.toml --param pythons=3.11,3.12")]
 pub struct Args {
     /// The workflow file.
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
+    /// A run parameter, `--param name=value` (repeatable): what a matrix reads.
+    #[arg(long = "param", value_name = "K=V", value_parser = super::run::parse_kv)]
+    pub params: Vec<(String, String)>,
 }
 
 pub fn run(args: &Args) -> i32 {
     match load_file(&args.file) {
         Ok(plan) => {
-            crate::stdio::out!("{}", render(&plan));
+            // A required param not given only leaves the matrices reading it unknown.
+            let params = match crate::workflow::resolve_params(&plan, &args.params) {
+                Ok(p) => p,
+                Err(_) if args.params.is_empty() => defaults(&plan),
+                Err(errors) => {
+                    for e in errors {
+                        crate::stdio::errln!("error: {e}");
+                    }
+                    return exit::USAGE;
+                }
+            };
+            crate::stdio::out!("{}", render_with(&plan, &params));
             exit::OK
         }
         Err(d) => {
@@ -68,8 +87,44 @@ fn action(plan: &Plan, i: usize) -> String {
     }
 }
 
-/// The plan, as printed.
+/// The plan, as printed, with the params' defaults.
 pub fn render(plan: &Plan) -> String {
+    render_with(plan, &defaults(plan))
+}
+
+fn defaults(plan: &Plan) -> std::collections::BTreeMap<String, String> {
+    plan.params
+        .iter()
+        .filter_map(|p| Some((p.name.clone(), p.default.clone()?)))
+        .collect()
+}
+
+/// A fanned-out step's instances as `plan` lists them.
+fn instances(
+    plan: &Plan,
+    i: usize,
+    params: &std::collections::BTreeMap<String, String>,
+) -> Option<String> {
+    use crate::workflow::fanout::{FanSource, matrix_instances};
+    let s = &plan.steps[i];
+    let f = s.fanout.as_deref()?;
+    Some(match &f.source {
+        FanSource::Matrix(m) => match matrix_instances(&s.id, m, params, f.max_instances) {
+            Ok(list) if list.is_empty() => "no instance (every combination is excluded)".into(),
+            Ok(list) => {
+                let ids: Vec<&str> = list.iter().map(|(id, _)| id.as_str()).collect();
+                format!("{}: {}", count(ids.len(), "instance"), ids.join(" "))
+            }
+            Err(e) => format!("instances unknown: {e}"),
+        },
+        FanSource::ForEach { step_id, key, .. } => format!(
+            "one instance per item of steps.{step_id}.outputs.{key}, decided when `{step_id}` succeeds"
+        ),
+    })
+}
+
+/// The plan, as printed.
+pub fn render_with(plan: &Plan, params: &std::collections::BTreeMap<String, String>) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -106,6 +161,9 @@ pub fn render(plan: &Plan) -> String {
                 notes.push("compensate".into());
             }
             let _ = writeln!(out, "     {}  [{}]", s.id, notes.join(", "));
+            if let Some(line) = instances(plan, i, params) {
+                let _ = writeln!(out, "        {line}");
+            }
         }
         if layer.len() > SHOWN {
             let _ = writeln!(out, "     … and {} more", layer.len() - SHOWN);

@@ -20,6 +20,9 @@ pub fn describe(event: &Event) -> Option<String> {
                 ""
             }
         ),
+        EventKind::StepFannedOut { step, instances } => {
+            format!("{t} {step} fanned out into {} instances", instances.len())
+        }
         // A cluster job's id is what an operator looks up in `squeue`.
         EventKind::StepJob {
             step,

@@ -225,13 +225,14 @@ pub struct Running {
 /// creating the log file and forking.
 pub fn spawn(job: ShellJob) -> Result<Running, ExecError> {
     let setup = |what: String| move |source| ExecError::Setup { what, source };
-    // The step id names the log file: it must not reach outside the log directory.
+    // The step id names the log file: it must not reach outside the log directory
+    // (`log_file_name` encodes what an instance id adds).
+    let name = crate::model::log_file_name(&job.step_id, job.attempt);
     let id_ok = !job.step_id.is_empty()
-        && !job.step_id.starts_with('.')
-        && job
-            .step_id
+        && !name.starts_with('.')
+        && name
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+            .all(|c| c.is_ascii_alphanumeric() || "_.-%".contains(c));
     if !id_ok {
         return Err(setup(format!("step id {:?}", job.step_id))(
             std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a valid step id"),

@@ -130,6 +130,13 @@ pub enum EventKind {
         state: String,
         reason: Option<String>,
     },
+    /// A `matrix` or `for_each` step's instances, decided once when it would start
+    /// (from the params, or from the output it reads): `(id, value)` each, in order.
+    /// Replay makes the same instances from this record.
+    StepFannedOut {
+        step: String,
+        instances: Vec<(String, serde_json::Value)>,
+    },
     /// The attempt was answered from the cache (`baton cache`): no process started; its
     /// outputs come from `from_run`, and `restored` names the products written back.
     StepCached {
@@ -298,6 +305,7 @@ impl EventKind {
             | StepJob { step, .. }
             | StepJobState { step, .. }
             | StepCached { step, .. }
+            | StepFannedOut { step, .. }
             | StepProbed { step, .. }
             | ServiceStopping { step, .. }
             | StepFinished { step, .. }
@@ -337,6 +345,7 @@ impl EventKind {
             StepJob { .. } => "step_job",
             StepJobState { .. } => "step_job_state",
             StepCached { .. } => "step_cached",
+            StepFannedOut { .. } => "step_fanned_out",
             StepProbed { .. } => "step_probed",
             ServiceStopping { .. } => "service_stopping",
             StepFinished { .. } => "step_finished",

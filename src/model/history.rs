@@ -144,6 +144,7 @@ pub fn audit_action(kind: &EventKind) -> Option<AuditAction> {
         | K::StepJob { .. }
         | K::StepJobState { .. }
         | K::StepCached { .. }
+        | K::StepFannedOut { .. }
         | K::StepProbed { .. }
         | K::ServiceStopping { .. }
         | K::StepFinished { .. }
@@ -462,6 +463,7 @@ pub fn decision(kind: &EventKind) -> Option<Decision> {
         | K::StepJob { .. }
         | K::StepJobState { .. }
         | K::StepCached { .. }
+        | K::StepFannedOut { .. }
         | K::StepProbed { .. }
         | K::ServiceStopping { .. }
         | K::StepFinished { .. }
@@ -514,6 +516,7 @@ pub fn errors_closed(kind: &EventKind) -> Option<Closes<'_>> {
         | K::StepJob { .. }
         | K::StepJobState { .. }
         | K::StepCached { .. }
+        | K::StepFannedOut { .. }
         | K::StepProbed { .. }
         | K::ServiceStopping { .. }
         | K::StepFinished { .. }

@@ -36,7 +36,29 @@ pub use view::{
 /// The file one attempt of a step writes its output to, in its run's log directory
 /// (the executors write it, the store, the console and `baton logs` find it by it).
 pub fn log_file_name(step: &str, attempt: u32) -> String {
-    format!("{step}.{attempt}.log")
+    format!("{}.{attempt}.log", file_safe(step))
+}
+
+/// A step id as one file name: a workflow's own ids are kept as they are; anything else
+/// an instance id holds (`test[3.11,linux]`, a value with `/`) becomes `%XX`, so the
+/// name stays in its directory and two ids never share one.
+pub fn file_safe(step: &str) -> std::borrow::Cow<'_, str> {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_-".contains(c);
+    if !step.starts_with('.') && step.chars().all(|c| plain(c) || c == '.') {
+        return step.into();
+    }
+    let mut out = String::with_capacity(step.len() * 2);
+    for c in step.chars() {
+        if plain(c) {
+            out.push(c);
+        } else {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    out.into()
 }
 
 /// Index of a step in `Plan::steps` (stable for the life of a plan).

@@ -55,6 +55,7 @@ impl ParamType {
             ParamType::Int => "int".into(),
             ParamType::Bool => "bool".into(),
             ParamType::Enum(values) => format!("enum({})", values.join("|")),
+            ParamType::List => "list".into(),
         }
     }
 
@@ -78,6 +79,7 @@ impl ParamType {
                     Err(format!("\"{value}\" is not one of {}", quote_list(values)))
                 }
             }
+            ParamType::List => super::fanout::parse_list(value).map(|_| ()),
         }
     }
 }

@@ -4,6 +4,7 @@ mod caching;
 pub mod diag;
 mod envrefs;
 mod executors;
+pub mod fanout;
 mod graph;
 mod load;
 mod notify;

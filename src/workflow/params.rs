@@ -106,6 +106,7 @@ pub fn resolve_values(
                     ParamType::Int => "42".into(),
                     ParamType::Bool => "true".into(),
                     ParamType::String => "…".into(),
+                    ParamType::List => "a,b".into(),
                 };
                 let pattern = spec
                     .pattern

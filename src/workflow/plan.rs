@@ -72,6 +72,8 @@ pub enum ParamType {
     Int,
     Bool,
     Enum(Vec<String>),
+    /// `type = "list"`: a JSON array or values separated by commas (a matrix axis).
+    List,
 }
 
 #[derive(Debug, Clone)]
@@ -341,6 +343,10 @@ pub struct Step {
     /// `service = true`: the step keeps running while its dependants run (its
     /// `restart` is its `retry`).
     pub service: Option<ServiceSpec>,
+    /// `matrix` or `for_each`: the step runs as instances (`workflow::fanout`).
+    pub fanout: Option<Box<super::fanout::Fanout>>,
+    /// Set on an instance the engine made of a fanned-out step (never by the loader).
+    pub instance: Option<Box<super::fanout::Instance>>,
     /// 1-based line of the step's `[[step]]` header in the source, for messages.
     pub line: usize,
 }

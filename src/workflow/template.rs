@@ -20,6 +20,10 @@ pub enum TemplateRef {
     Param(String),
     Env(String),
     RunId,
+    /// `matrix.<key>` in an instance of a matrix step.
+    Matrix(String),
+    /// `item` (`None`) or `item.<key>` in an instance of a `for_each` step.
+    Item(Option<String>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -80,6 +84,9 @@ impl std::fmt::Display for TemplateRef {
             TemplateRef::Param(p) => write!(f, "params.{p}"),
             TemplateRef::Env(e) => write!(f, "env.{e}"),
             TemplateRef::RunId => f.write_str("run.id"),
+            TemplateRef::Matrix(k) => write!(f, "matrix.{k}"),
+            TemplateRef::Item(None) => f.write_str("item"),
+            TemplateRef::Item(Some(k)) => write!(f, "item.{k}"),
         }
     }
 }
@@ -100,8 +107,7 @@ impl std::fmt::Display for Template {
 /// loader replaces it with the step's index during validation.
 pub const UNRESOLVED_STEP: usize = usize::MAX;
 
-const REF_FORMS: &str =
-    "steps.<id>.outputs.<key>, steps.<id>.inputs.<name>, params.<name>, env.<NAME> or run.id";
+const REF_FORMS: &str = "steps.<id>.outputs.<key>, steps.<id>.inputs.<name>, params.<name>, env.<NAME>, run.id, matrix.<key> or item[.<key>]";
 
 /// Parse `text` into literal and reference segments. Step references are left with
 /// `step = UNRESOLVED_STEP`; the loader resolves them.
@@ -156,6 +162,9 @@ fn parse_ref(expr: &str) -> Result<TemplateRef, String> {
     };
     match parts.as_slice() {
         ["run", "id"] => Ok(TemplateRef::RunId),
+        ["matrix", key] if is_name(key, true) => Ok(TemplateRef::Matrix(key.to_string())),
+        ["item"] => Ok(TemplateRef::Item(None)),
+        ["item", key] if is_name(key, true) => Ok(TemplateRef::Item(Some(key.to_string()))),
         ["params", name] if is_name(name, true) => Ok(TemplateRef::Param(name.to_string())),
         ["env", name] if is_name(name, false) => Ok(TemplateRef::Env(name.to_string())),
         ["steps", id, "outputs", key] if is_step_id(id) && is_name(key, true) => {

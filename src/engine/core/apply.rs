@@ -184,6 +184,11 @@ impl Core {
                     j.job.observe(state, reason.as_deref(), at);
                 }
             }
+            EventKind::StepFannedOut { step, instances } => {
+                if let Some(i) = idx(self, step) {
+                    self.grow(i, instances);
+                }
+            }
             EventKind::StepCached { step, from_run, .. } => {
                 if let Some(i) = idx(self, step) {
                     self.steps[i].cached_from = Some(from_run.clone());
@@ -453,6 +458,7 @@ impl Core {
     /// A step transition and all the counters, queues and timers that follow from it.
     fn set_state(&mut self, i: usize, new: StepState, attempt: u32, at: Timestamp) {
         let old = self.steps[i].state;
+        self.fan_moved(i, old, new);
         self.counts[si(old)] -= 1;
         self.counts[si(new)] += 1;
         self.steps[i].state = new;

@@ -8,6 +8,7 @@
 mod apply;
 mod decide;
 mod eventlog;
+mod fanout;
 mod sparse;
 mod view;
 
@@ -15,6 +16,8 @@ mod view;
 mod admission_tests;
 #[cfg(test)]
 mod allowed_tests;
+#[cfg(test)]
+mod fanout_tests;
 #[cfg(test)]
 mod gate_tests;
 #[cfg(test)]
@@ -498,6 +501,42 @@ pub struct Core {
     durations: Vec<u64>,
     attempts_finished: u64,
     attempts_failed: u64,
+    /// Fanned-out steps by plan index: their instances (`fanout.rs`).
+    fans: BTreeMap<usize, fanout::FanRt>,
+}
+
+impl StepRt {
+    /// A step before anything happened to it, waiting for `unsettled_needs` needs.
+    fn fresh(unsettled_needs: usize) -> StepRt {
+        StepRt {
+            state: StepState::Pending,
+            attempts: 0,
+            attempt_base: 0,
+            unsettled_needs,
+            queue_ticket: 0,
+            queued_at: None,
+            started_at: None,
+            finished_at: None,
+            retry_at: None,
+            timeout_at: None,
+            exit_code: None,
+            signal: None,
+            timed_out: false,
+            duration_ms: None,
+            outputs: BTreeMap::new(),
+            pgid: None,
+            job: None,
+            jobs: Vec::new(),
+            cached_from: None,
+            kill_sent: false,
+            timeout_kill: false,
+            service: Sparse::default(),
+            gate: Sparse::default(),
+            open_errors: Vec::new(),
+            last_error: None,
+            why: None,
+        }
+    }
 }
 
 fn si(s: StepState) -> usize {
@@ -529,34 +568,7 @@ impl Core {
         let steps = plan
             .steps
             .iter()
-            .map(|s| StepRt {
-                state: StepState::Pending,
-                attempts: 0,
-                attempt_base: 0,
-                unsettled_needs: s.needs.iter().filter(|&&d| d < n).count(),
-                queue_ticket: 0,
-                queued_at: None,
-                started_at: None,
-                finished_at: None,
-                retry_at: None,
-                timeout_at: None,
-                exit_code: None,
-                signal: None,
-                timed_out: false,
-                duration_ms: None,
-                outputs: BTreeMap::new(),
-                pgid: None,
-                job: None,
-                jobs: Vec::new(),
-                cached_from: None,
-                kill_sent: false,
-                timeout_kill: false,
-                service: Sparse::default(),
-                gate: Sparse::default(),
-                open_errors: Vec::new(),
-                last_error: None,
-                why: None,
-            })
+            .map(|s| StepRt::fresh(s.needs.iter().filter(|&&d| d < n).count()))
             .collect();
         let mut lanes = vec![Lane {
             queue: VecDeque::new(),
@@ -628,6 +640,7 @@ impl Core {
             durations: Vec::new(),
             attempts_finished: 0,
             attempts_failed: 0,
+            fans: BTreeMap::new(),
             masker,
             plan,
             cfg,
@@ -760,7 +773,10 @@ fn resolve_run_env(plan: &Plan, cfg: &RunConfig) -> BTreeMap<String, Result<Stri
             TemplateRef::Param(p) => cfg.params.get(p).cloned(),
             TemplateRef::RunId => Some(cfg.run_id.clone()),
             TemplateRef::Env(e) => out.get(e).and_then(|v| v.as_ref().ok().cloned()),
-            TemplateRef::StepOutput { .. } | TemplateRef::StepInput { .. } => None,
+            TemplateRef::StepOutput { .. }
+            | TemplateRef::StepInput { .. }
+            | TemplateRef::Matrix(_)
+            | TemplateRef::Item(_) => None,
         });
         out.insert(k.clone(), v);
     }

@@ -89,6 +89,8 @@ impl PlanBuilder {
             idempotent: true,
             cache: None,
             service: None,
+            fanout: None,
+            instance: None,
             line: index + 1,
         });
         self

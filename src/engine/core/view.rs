@@ -213,7 +213,7 @@ impl Core {
         let mut consumed: Vec<(String, String, String)> = Vec::new();
         for (k, t) in step.env.iter().chain(step.with.iter()) {
             let v = self
-                .render_view(t)
+                .render_view(i, t)
                 .map_or_else(|| "(not resolved yet)".to_string(), |v| self.mask(&v));
             env.push((k.clone(), v));
             for r in t.refs() {
@@ -222,10 +222,9 @@ impl Core {
                     if consumed.iter().any(|(s, k, _)| *s == from && k == key) {
                         continue;
                     }
-                    let v = self.steps[*d]
-                        .outputs
-                        .get(key)
-                        .map_or_else(|| "(missing)".to_string(), |v| self.mask(v));
+                    let v = self
+                        .output_of(*d, key)
+                        .map_or_else(|| "(missing)".to_string(), |v| self.mask(&v));
                     consumed.push((from, key.clone(), v));
                 }
             }
@@ -241,7 +240,7 @@ impl Core {
         };
         let mut args = Vec::new();
         for t in step.with.values() {
-            args.push(self.mask(&self.render_view(t)?));
+            args.push(self.mask(&self.render_view(i, t)?));
         }
         Some(
             format!("{} {}", b.name(), args.join(" "))
@@ -250,8 +249,8 @@ impl Core {
         )
     }
 
-    fn render_view(&self, t: &crate::workflow::Template) -> Option<String> {
-        self.render(t).ok()
+    fn render_view(&self, i: usize, t: &crate::workflow::Template) -> Option<String> {
+        self.render(i, t).ok()
     }
 
     fn signals(&self, now: Timestamp) -> GoldenSignals {

@@ -95,7 +95,9 @@ impl Durable {
         let Some(step) = plan.steps.get(spec.step) else {
             return false;
         };
+        // An instance's needs are its fanned-out step's, recorded in the same batch.
         let plain = local
+            && step.instance.is_none()
             && step.idempotent
             && step.gate.is_none()
             && spec.cache.is_none()

@@ -17,7 +17,9 @@ pub struct JobFiles {
 impl JobFiles {
     pub fn new(workdir: &Path, run_id: &str, step_id: &str, attempt: u32) -> JobFiles {
         JobFiles {
-            dir: workdir.join(run_id).join(format!("{step_id}.{attempt}")),
+            dir: workdir
+                .join(run_id)
+                .join(format!("{}.{attempt}", crate::model::file_safe(step_id))),
         }
     }
     pub fn script(&self) -> std::path::PathBuf {

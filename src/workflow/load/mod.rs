@@ -15,6 +15,7 @@ use std::time::Duration;
 
 mod concurrency;
 mod defaults;
+mod fanout;
 mod gates;
 mod limits;
 mod params;
@@ -140,6 +141,8 @@ struct RawStep<'n> {
     idempotent: bool,
     /// `run`, `uses` or `gate` is present (even if malformed).
     has_action_key: bool,
+    /// `matrix` or `for_each`, with its instance keys.
+    fanout: Option<fanout::RawFanout<'n>>,
 }
 
 /// `KEY = "value"` where the value may be a template.

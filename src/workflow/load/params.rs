@@ -69,6 +69,7 @@ impl Loader<'_, '_> {
                 Some("string") => {}
                 Some("int") => ty = ParamType::Int,
                 Some("bool") => ty = ParamType::Bool,
+                Some("list") => ty = ParamType::List,
                 Some("enum") => {
                     let list = match values {
                         Some(v) => self.string_list(
@@ -88,12 +89,17 @@ impl Loader<'_, '_> {
                     ty = ParamType::Enum(list.into_iter().map(|(s, _)| s.to_string()).collect());
                 }
                 Some(other) => {
-                    let hint =
-                        did_you_mean(other, &["string", "int", "bool", "enum"], "parameter types");
+                    let hint = did_you_mean(
+                        other,
+                        &["string", "int", "bool", "enum", "list"],
+                        "parameter types",
+                    );
                     self.err(
                         &t.span,
                         format!("unknown type \"{other}\" for {what}"),
-                        format!("{hint} (a type is \"string\", \"int\", \"bool\" or \"enum\")"),
+                        format!(
+                            "{hint} (a type is \"string\", \"int\", \"bool\", \"enum\" or \"list\")"
+                        ),
                     );
                 }
                 None => {}

@@ -198,6 +198,9 @@ impl Loader<'_, '_> {
                     "give it `run = \"…\"`, `uses = \"<tool>\"`, or a `gate` (a pure approval step)",
                 );
             }
+            let fanout = s.fanout.as_ref().and_then(|f| {
+                self.resolve_fanout(f, &label, param_names, i, &index, raw, &mut refs)
+            });
             steps.push(Step {
                 id: ids[i].clone(),
                 index: i,
@@ -220,6 +223,8 @@ impl Loader<'_, '_> {
                 idempotent: s.idempotent,
                 cache: None,
                 service: None,
+                fanout,
+                instance: None,
                 line: self.r.map.line_col(s.span.start).0,
             });
             needs_spans.push(spans);

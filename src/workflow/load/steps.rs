@@ -30,6 +30,12 @@ pub(super) const STEP_FIELDS: &[&str] = &[
     "ready",
     "live",
     "restart",
+    // fan-out (`fanout.rs`)
+    "matrix",
+    "for_each",
+    "max_parallel",
+    "fail_fast",
+    "max_instances",
 ];
 pub(super) const OUTPUT_FIELDS: &[&str] = &["pattern"];
 
@@ -162,6 +168,7 @@ impl Loader<'_, '_> {
             .map(|n| self.outputs(n, &label))
             .unwrap_or_default();
         let gate = get(f, "gate").and_then(|n| self.gate(n, &label));
+        let fanout = self.fanout(f, &label);
         RawStep {
             span,
             id,
@@ -183,6 +190,7 @@ impl Loader<'_, '_> {
             gate,
             idempotent,
             has_action_key: ["run", "uses", "gate"].iter().any(|k| get(f, k).is_some()),
+            fanout,
         }
     }
 

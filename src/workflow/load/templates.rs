@@ -11,6 +11,9 @@ impl Loader<'_, '_> {
         param_names: &[&str],
     ) -> Option<Template> {
         let t = self.parse_checked(e, param_names)?;
+        if !self.instance_refs_ok(e, &t, site, None, "the run-wide `env`") {
+            return None;
+        }
         for r in t.refs() {
             let (what, when) = match r {
                 TemplateRef::StepOutput { .. } => (
@@ -102,7 +105,8 @@ impl Loader<'_, '_> {
         refs: &mut Vec<StepRef>,
     ) -> Option<Template> {
         let mut t = self.parse_checked(e, param_names)?;
-        let mut ok = true;
+        let label = format!("step `{}`", raw[i].id.as_ref().map_or("?", |(id, _)| *id));
+        let mut ok = self.instance_refs_ok(e, &t, site, raw[i].fanout.as_ref(), &label);
         for seg in &mut t.segments {
             let (step, step_id, key, input) = match seg {
                 TemplateSegment::Ref(TemplateRef::StepOutput { step, step_id, key }) => {

@@ -127,7 +127,7 @@ impl Core {
     /// another value helps.
     pub(super) fn param_behind(&self, i: usize) -> Option<String> {
         for (k, t) in &self.plan.steps[i].with {
-            let Ok(v) = self.render(t) else { continue };
+            let Ok(v) = self.render(i, t) else { continue };
             if self.check_with(i, k, t, &v).is_ok() {
                 continue;
             }

@@ -19,6 +19,12 @@ impl Core {
         let mut out = Vec::new();
         let mut seen = BTreeSet::new();
         let mut queue: VecDeque<usize> = self.dependants[i].iter().copied().collect();
+        // An instance taken up again reopens its fanned-out step, however it settled.
+        if let Some(p) = self.settled_parent(i) {
+            seen.insert(p);
+            out.push(p);
+            queue.extend(self.dependants[p].iter().copied());
+        }
         while let Some(d) = queue.pop_front() {
             // Skipped because of `i`, or cancelled with the run it reopens.
             let stopped = matches!(

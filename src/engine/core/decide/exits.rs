@@ -90,20 +90,16 @@ impl Core {
             }
             b
         };
-        if self.cancel_requested {
-            let b = with_context(self.step_error(
-                i,
-                ErrorKind::Cancelled,
-                "killed: the run was cancelled",
-            ));
+        if self.cancel_requested || self.stopped_by_fail_fast(i) {
+            let why = if self.cancel_requested {
+                "the run was cancelled"
+            } else {
+                "fail_fast: another instance failed"
+            };
+            let b =
+                with_context(self.step_error(i, ErrorKind::Cancelled, format!("killed: {why}")));
             self.record(b, Cause::Attempt, false, now, fx);
-            self.set(
-                i,
-                StepState::Cancelled,
-                Some("the run was cancelled".into()),
-                now,
-                fx,
-            );
+            self.set(i, StepState::Cancelled, Some(why.into()), now, fx);
             return;
         }
         if let Some(why) = self.steps[i].service.stopping.clone() {

@@ -9,7 +9,7 @@ impl Core {
         let Some(g) = plan.steps[i].gate.as_ref() else {
             return;
         };
-        let prompt = match self.render(&g.prompt) {
+        let prompt = match self.render(i, &g.prompt) {
             Ok(p) => p,
             Err(r) => {
                 return self.fail_template(

@@ -14,6 +14,7 @@ mod budget;
 mod cached;
 mod commands;
 mod exits;
+mod fanout;
 mod gates;
 mod jobs;
 mod resolve;

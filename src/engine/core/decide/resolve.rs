@@ -2,25 +2,25 @@
 use super::*;
 
 impl Core {
-    pub(in crate::engine::core) fn render(&self, t: &Template) -> Result<String, String> {
-        self.render_holding(t, None)
+    /// A template as step `i` reads it.
+    pub(in crate::engine::core) fn render(&self, i: usize, t: &Template) -> Result<String, String> {
+        self.render_holding(i, t, None)
     }
 
-    /// Render `t`; with `held = Some(i)`, step `i`'s own approval inputs stay as
-    /// written (`${{ steps.i.inputs.NAME }}`): what its gate's digest covers, since
-    /// they are given with the approval itself.
-    fn render_holding(&self, t: &Template, held: Option<usize>) -> Result<String, String> {
+    /// Render `t` as step `i` reads it; with `held = Some(j)`, step `j`'s own approval
+    /// inputs stay as written (`${{ steps.j.inputs.NAME }}`): what its gate's digest
+    /// covers, since they are given with the approval itself.
+    fn render_holding(
+        &self,
+        i: usize,
+        t: &Template,
+        held: Option<usize>,
+    ) -> Result<String, String> {
         t.render(|r| match r {
-            TemplateRef::StepOutput { step, key, .. } => {
-                self.steps.get(*step)?.outputs.get(key).cloned()
-            }
             TemplateRef::StepInput { step, .. } if held == Some(*step) => {
                 Some(format!("${{{{ {r} }}}}"))
             }
-            TemplateRef::StepInput { step, key, .. } => self.approval_input(*step, key),
-            TemplateRef::Param(p) => self.cfg.params.get(p).cloned(),
-            TemplateRef::Env(e) => self.run_env.get(e)?.as_ref().ok().cloned(),
-            TemplateRef::RunId => Some(self.cfg.run_id.clone()),
+            _ => self.template_value(i, r),
         })
     }
 
@@ -50,14 +50,14 @@ impl Core {
         }
         for (k, t) in &step.env {
             let v = self
-                .render_holding(t, held)
+                .render_holding(i, t, held)
                 .map_err(|r| format!("env {k}: cannot resolve `{r}`"))?;
             env.insert(k.clone(), v);
         }
         let mut with = BTreeMap::new();
         for (k, t) in &step.with {
             let v = self
-                .render_holding(t, held)
+                .render_holding(i, t, held)
                 .map_err(|r| format!("with {k}: cannot resolve `{r}`"))?;
             self.check_with(i, k, t, &v)?;
             with.insert(k.clone(), v);

@@ -15,6 +15,7 @@ impl Core {
             if self.stopping() {
                 self.to_eval.clear();
             } else {
+                self.fail_fast(now, fx);
                 self.eval_ready(now, fx);
                 self.schedule(now, fx);
                 self.stop_unneeded_services(now, fx);
@@ -115,6 +116,9 @@ impl Core {
             if self.steps[i].state != StepState::Pending {
                 continue;
             }
+            if self.fan_ready(i, now, fx) {
+                continue;
+            }
             let plan = Arc::clone(&self.plan);
             let step = &plan.steps[i];
             match step.when.verdict(self.upstream(i)) {
@@ -179,11 +183,10 @@ impl Core {
     /// `allow_failure` counts as a success (GitHub's `continue-on-error`).
     pub(super) fn upstream(&self, i: usize) -> Upstream {
         let needs = &self.plan.steps[i].needs;
-        let mut u = Upstream {
-            total: needs.len(),
-            ..Upstream::default()
-        };
-        for &d in needs {
+        let mut u = Upstream::default();
+        // A settled fanned-out need counts as its instances, one need each.
+        for d in needs.iter().flat_map(|&d| self.as_needs(d)) {
+            u.total += 1;
             let st = self.steps[d].state;
             if available(st) {
                 u.done += 1;
@@ -302,6 +305,9 @@ impl Core {
                     self.open_gate(i, now, fx);
                     continue;
                 }
+            }
+            if self.fan_out(i, now, fx) {
+                continue;
             }
             let Some(action) = resolved.action else {
                 self.succeed(i, Some("approved".into()), now, fx);

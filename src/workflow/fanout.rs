@@ -1,0 +1,280 @@
+//! Fan-out: a step that runs as instances, one per combination of a `matrix` (GitHub's
+//! `strategy.matrix`, with its `include`/`exclude` rules) or one per item of a JSON
+//! array a need produced (`for_each`, as Argo's `withParam` or Airflow's mapped tasks).
+//! Everything here is pure: the engine decides a step's instances once, when it would
+//! start, and records them (`step_fanned_out`) so a replay rebuilds the same ones.
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// Instances a `for_each` may make unless the step sets `max_instances`.
+pub const DEFAULT_MAX_INSTANCES: usize = 10_000;
+
+/// `matrix` or `for_each` on a step, with how its instances run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fanout {
+    pub source: FanSource,
+    /// `max_parallel` on the step: its instances running at once (within the run's).
+    pub max_parallel: Option<usize>,
+    /// `fail_fast = true`: the first failed instance cancels those not yet finished.
+    pub fail_fast: bool,
+    /// `max_instances`: more items (or combinations) than this fail the step.
+    pub max_instances: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum FanSource {
+    Matrix(Matrix),
+    /// `for_each = "${{ steps.ID.outputs.NAME }}"`: `step` indexes `Plan::steps`.
+    ForEach {
+        step: usize,
+        step_id: String,
+        key: String,
+    },
+}
+
+/// `matrix = { KEY = [values…], include = [...], exclude = [...] }`, keys as written.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Matrix {
+    pub axes: Vec<(String, Axis)>,
+    pub include: Vec<Combo>,
+    pub exclude: Vec<Combo>,
+}
+
+/// One axis of a matrix: its values, or a `type = "list"` parameter that holds them.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Axis {
+    Values(Vec<Value>),
+    Param(String),
+}
+
+/// One combination (or an `include`/`exclude` entry): keys in the order written.
+pub type Combo = Vec<(String, Value)>;
+
+/// What makes an instance of a fanned-out step: its parent and the values it reads
+/// (`${{ matrix.KEY }}` from an object of the combination, `${{ item }}` the item).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Instance {
+    pub parent: usize,
+    pub value: Value,
+    pub matrix: bool,
+}
+
+/// The instances of a fanned-out step, as decided and recorded: id and value each.
+pub type Instances = Vec<(String, Value)>;
+
+/// A value as a template or an id shows it: a string as is, anything else as JSON.
+pub fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// A `type = "list"` parameter's value: a JSON array, or values separated by commas.
+pub fn parse_list(raw: &str) -> Result<Vec<Value>, String> {
+    let t = raw.trim();
+    if t.starts_with('[') {
+        return match serde_json::from_str::<Value>(t) {
+            Ok(Value::Array(items)) => Ok(items),
+            Ok(_) | Err(_) => Err(format!(
+                "\"{}\" is not a JSON array: write [\"a\", \"b\"] or a,b",
+                short(t)
+            )),
+        };
+    }
+    Ok(t.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| Value::String(s.to_string()))
+        .collect())
+}
+
+fn short(s: &str) -> String {
+    let mut out: String = s.chars().take(60).collect();
+    if out.len() < s.len() {
+        out.push('…');
+    }
+    out
+}
+
+/// The combinations of a matrix by GitHub's rules: the product of the axes, the first
+/// key outermost; then `exclude` removes each combination an entry matches (every key
+/// it names equal, a partial entry matches more); then each `include` entry is added to
+/// every remaining combination whose original values it does not change (an added value
+/// may be overwritten), or becomes a combination of its own if it fits none.
+pub fn combinations(m: &Matrix, params: &BTreeMap<String, String>) -> Result<Vec<Combo>, String> {
+    let mut axes: Vec<(&str, Vec<Value>)> = Vec::with_capacity(m.axes.len());
+    for (k, axis) in &m.axes {
+        let values = match axis {
+            Axis::Values(v) => v.clone(),
+            Axis::Param(p) => {
+                let raw = params.get(p).ok_or_else(|| {
+                    format!("matrix `{k}` reads parameter `{p}`, which has no value")
+                })?;
+                parse_list(raw).map_err(|e| format!("matrix `{k}` (parameter `{p}`): {e}"))?
+            }
+        };
+        axes.push((k, values));
+    }
+    let mut combos: Vec<Combo> = if axes.is_empty() {
+        Vec::new()
+    } else {
+        vec![Vec::new()]
+    };
+    for (k, values) in &axes {
+        let mut next = Vec::with_capacity(combos.len() * values.len());
+        for c in &combos {
+            for v in values {
+                let mut c = c.clone();
+                c.push((k.to_string(), v.clone()));
+                next.push(c);
+            }
+        }
+        combos = next;
+    }
+    combos.retain(|c| !m.exclude.iter().any(|e| matches(c, e)));
+    let original = combos.len();
+    let is_axis = |k: &str| axes.iter().any(|(a, _)| *a == k);
+    for inc in &m.include {
+        let mut fitted = false;
+        for c in combos.iter_mut().take(original) {
+            let keeps_originals = inc.iter().all(|(k, v)| !is_axis(k) || get(c, k) == Some(v));
+            if keeps_originals {
+                fitted = true;
+                for (k, v) in inc {
+                    match c.iter_mut().find(|(ck, _)| ck == k) {
+                        Some(slot) => slot.1 = v.clone(),
+                        None => c.push((k.clone(), v.clone())),
+                    }
+                }
+            }
+        }
+        if !fitted {
+            combos.push(inc.clone());
+        }
+    }
+    Ok(combos)
+}
+
+fn get<'c>(c: &'c Combo, k: &str) -> Option<&'c Value> {
+    c.iter().find(|(ck, _)| ck == k).map(|(_, v)| v)
+}
+
+fn matches(c: &Combo, entry: &Combo) -> bool {
+    entry.iter().all(|(k, v)| get(c, k) == Some(v))
+}
+
+/// `STEP[v1,v2,…]`: an instance's id, from its label (values, or its item's index).
+pub fn instance_id(parent: &str, label: &str) -> String {
+    format!("{parent}[{label}]")
+}
+
+/// The parent's id of an instance id (`test[3.11,linux]` → `test`).
+pub fn parent_id(id: &str) -> Option<&str> {
+    id.strip_suffix(']')?.split_once('[').map(|(p, _)| p)
+}
+
+/// A matrix's instances: ids from the values in key order, each value an object.
+pub fn matrix_instances(
+    parent: &str,
+    m: &Matrix,
+    params: &BTreeMap<String, String>,
+    max: usize,
+) -> Result<Instances, String> {
+    let combos = combinations(m, params)?;
+    if combos.len() > max {
+        return Err(format!(
+            "the matrix makes {} combinations, more than max_instances = {max}",
+            combos.len()
+        ));
+    }
+    let mut seen = std::collections::HashSet::with_capacity(combos.len());
+    let mut out = Vec::with_capacity(combos.len());
+    for c in combos {
+        let label = c.iter().map(|(_, v)| text(v)).collect::<Vec<_>>().join(",");
+        if label.chars().any(char::is_control) {
+            return Err(format!(
+                "a matrix value holds a control character ({label:?}): instance ids are shown in terminals"
+            ));
+        }
+        let id = instance_id(parent, &label);
+        if !seen.insert(id.clone()) {
+            return Err(format!(
+                "two combinations are both named `{id}`: make their values differ"
+            ));
+        }
+        let obj: serde_json::Map<String, Value> = c.into_iter().collect();
+        out.push((id, Value::Object(obj)));
+    }
+    Ok(out)
+}
+
+/// A `for_each`'s instances from the output it reads: a JSON array of at most `max`
+/// items, `STEP[0]`, `STEP[1]`, … in order.
+pub fn for_each_instances(
+    parent: &str,
+    reads: &str,
+    output: &str,
+    max: usize,
+) -> Result<Instances, String> {
+    let items = match serde_json::from_str::<Value>(output) {
+        Ok(Value::Array(items)) => items,
+        Ok(other) => {
+            return Err(format!(
+                "for_each: `{reads}` is {}, not a JSON array (\"{}\")",
+                kind(&other),
+                short(output)
+            ));
+        }
+        Err(e) => {
+            return Err(format!(
+                "for_each: `{reads}` is not JSON ({e}): \"{}\"; write a JSON array such as [\"a\", \"b\"] to $BATON_OUTPUT",
+                short(output)
+            ));
+        }
+    };
+    if items.len() > max {
+        return Err(format!(
+            "for_each: `{reads}` holds {} items, more than max_instances = {max}",
+            items.len()
+        ));
+    }
+    Ok(items
+        .into_iter()
+        .enumerate()
+        .map(|(n, v)| (instance_id(parent, &n.to_string()), v))
+        .collect())
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// What `${{ matrix.KEY }}`, `${{ item }}` or `${{ item.KEY }}` reads in an instance.
+pub fn read(instance: &Instance, key: Option<&str>) -> Option<String> {
+    match key {
+        None => Some(text(&instance.value)),
+        Some(k) => instance.value.get(k).map(text),
+    }
+}
+
+/// `${{ steps.STEP.outputs.NAME }}` of a fanned-out step: a JSON array of each
+/// instance's value in instance order, `null` for one without it.
+pub fn gathered<'a>(values: impl Iterator<Item = Option<&'a String>>) -> String {
+    Value::Array(
+        values
+            .map(|v| v.map_or(Value::Null, |s| Value::String(s.clone())))
+            .collect(),
+    )
+    .to_string()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,159 @@
+//! Fan-out through the real binary: a matrix's instances under their ids in `show`,
+//! `logs` and `retry`; a `for_each` killed with -9 and resumed runs no succeeded
+//! instance again and ends with the same instances.
+use crate::helpers::*;
+use serde_json::Value;
+use std::time::Duration;
+
+fn ids(show: &Value) -> Vec<String> {
+    show["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn matrix_instances_are_steps_every_command_names() {
+    let env = Env::new();
+    let wf = env.workflow(
+        "m.toml",
+        r#"
+name = "m"
+[[step]]
+id = "test"
+matrix = { py = ["3.11", "3.12"], os = ["linux"] }
+env = { PY = "${{ matrix.py }}" }
+run = 'echo "python $PY"; test "$PY" != 3.12 || test -e fixed'
+"#,
+    );
+    let out = env.run(&["run", wf.to_str().unwrap(), "--headless"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    let run = run_id_of(&text(&out.stdout));
+    let show = env.show(&run);
+    let got = ids(&show);
+    for want in ["test", "test[3.11,linux]", "test[3.12,linux]"] {
+        assert!(got.contains(&want.to_string()), "{want} in {got:?}");
+    }
+    assert_eq!(
+        step_state(&show, "test[3.11,linux]").as_deref(),
+        Some("succeeded")
+    );
+    assert_eq!(
+        step_state(&show, "test[3.12,linux]").as_deref(),
+        Some("failed")
+    );
+    assert_eq!(step_state(&show, "test").as_deref(), Some("failed"));
+    let logs = env.run(&["logs", &run, "test[3.12,linux]"]);
+    assert!(
+        text(&logs.stdout).contains("python 3.12"),
+        "{}",
+        text(&logs.stdout)
+    );
+    std::fs::write(env.path().join("fixed"), "").unwrap();
+    let retry = env.run(&["retry", &run, "test[3.12,linux]"]);
+    assert_eq!(
+        retry.status.code(),
+        Some(0),
+        "{}{}",
+        text(&retry.stdout),
+        text(&retry.stderr)
+    );
+    let show = env.show(&run);
+    assert_eq!(show["state"], "succeeded", "{show:#}");
+    assert_eq!(step_state(&show, "test").as_deref(), Some("succeeded"));
+}
+
+#[test]
+fn a_for_each_killed_and_resumed_runs_no_succeeded_instance_again() {
+    let env = Env::new();
+    let wf = env.workflow(
+        "f.toml",
+        r#"
+name = "f"
+max_parallel = 2
+[[step]]
+id = "list"
+run = 'echo "list start" >> ledger; echo "files=[1,2,3,4,5,6,7,8,9,10,11,12]" >> "$BATON_OUTPUT"'
+[[step]]
+id = "each"
+needs = ["list"]
+for_each = "${{ steps.list.outputs.files }}"
+env = { N = "${{ item }}" }
+run = 'echo "$BATON_STEP_ID start" >> ledger; sleep 0.3'
+"#,
+    );
+    let mut ledger = StartLedger::new(&env);
+    let child = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
+    let run = env.wait_run_id();
+    env.wait_step(&run, "each[3]", "succeeded", 30);
+    let mut child = child;
+    let _ = child.kill(); // SIGKILL
+    let _ = child.wait();
+    let before = env.show(&run);
+    let instances_before: Vec<String> = ids(&before)
+        .into_iter()
+        .filter(|i| i.starts_with("each["))
+        .collect();
+    assert_eq!(instances_before.len(), 12);
+    let now = ledger.check("after the kill");
+    ledger.freeze(&before, &now);
+    let out = env.run(&["resume", &run, "--headless"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    ledger.check("after the resume");
+    let after = env.show(&run);
+    assert_eq!(after["state"], "succeeded", "{after:#}");
+    let instances_after: Vec<String> = ids(&after)
+        .into_iter()
+        .filter(|i| i.starts_with("each["))
+        .collect();
+    assert_eq!(instances_after, instances_before, "the same instances");
+    wait_until(
+        "every instance to have started",
+        Duration::from_secs(5),
+        || (ledger.starts().len() == 13).then_some(()),
+    );
+}
+
+#[test]
+fn plan_lists_a_matrix_s_instance_ids() {
+    let env = Env::new();
+    let wf = env.workflow(
+        "p.toml",
+        r#"
+name = "p"
+[params.pythons]
+type = "list"
+default = "3.11,3.12"
+[[step]]
+id = "test"
+run = "true"
+matrix = { python = "${{ params.pythons }}", os = ["linux", "macos"], exclude = [ { python = "3.11", os = "macos" } ] }
+"#,
+    );
+    let out = env.run(&["plan", wf.to_str().unwrap()]);
+    assert!(
+        text(&out.stdout)
+            .contains("3 instances: test[3.11,linux] test[3.12,linux] test[3.12,macos]"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = env.run(&[
+        "plan",
+        wf.to_str().unwrap(),
+        "--param",
+        r#"pythons=["3.13"]"#,
+    ]);
+    assert!(
+        text(&out.stdout).contains("2 instances: test[3.13,linux] test[3.13,macos]"),
+        "{}",
+        text(&out.stdout)
+    );
+}
