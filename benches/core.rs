@@ -65,6 +65,7 @@ fn noop_plan(n: usize) -> Arc<Plan> {
             .map(|l| (l * 100..((l + 1) * 100).min(n)).collect())
             .collect(),
         dependants,
+        schedules: Vec::new(),
         steps,
         approvals: None,
         concurrency: None,

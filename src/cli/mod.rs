@@ -19,6 +19,8 @@ pub mod plan;
 pub mod resume;
 pub mod run;
 pub mod runs;
+pub mod schedules;
+pub mod serve;
 pub mod show;
 pub mod show_json;
 pub mod store_init;
@@ -84,6 +86,12 @@ pub enum Cmd {
     Resume(resume::ResumeArgs),
     /// Open the console over every run in the store, live and past
     Tui(console::TuiArgs),
+    /// Serve a directory of workflows: start each at its `[[schedule]]` slots, drive the runs
+    Serve(serve::ServeArgs),
+    /// List the schedules `baton serve` serves: next slot, last run, paused or not
+    Schedules(schedules::SchedulesArgs),
+    /// Pause, resume or trigger a served schedule (audited under your account)
+    Schedule(schedules::ScheduleArgs),
     /// Make a store (`store init`), private or shared by a group
     Store(store_init::StoreArgs),
     /// Print a shell completion script (bash, zsh, fish, …)
@@ -107,6 +115,7 @@ impl Cmd {
                 | Cmd::Events(_)
                 | Cmd::Audit(_)
                 | Cmd::Metrics(_)
+                | Cmd::Schedules(_)
                 | Cmd::Completions(_)
                 | Cmd::Man(_)
         )
@@ -168,6 +177,9 @@ pub fn main() -> i32 {
         Cmd::Mark(a) => control::mark(a),
         Cmd::Resume(a) => resume::exec(a),
         Cmd::Tui(a) => console::exec(a),
+        Cmd::Serve(a) => serve::exec(a),
+        Cmd::Schedules(a) => schedules::list(a),
+        Cmd::Schedule(a) => schedules::exec(a),
         Cmd::Store(a) => store_init::run(a),
         Cmd::Completions(a) => completions::completions(&a),
         Cmd::Man(a) => completions::man(&a),

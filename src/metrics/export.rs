@@ -11,6 +11,8 @@ use std::sync::mpsc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+pub use crate::session::serve::Readiness;
+
 /// How often the file is looked at; it is rewritten only when the store changed.
 const FILE_REFRESH: Duration = Duration::from_secs(1);
 /// A request head larger than this is refused (a scrape's is a few hundred bytes).
@@ -72,8 +74,14 @@ impl Exports {
     }
 
     /// Start the exporters on `rt` (the runtime that drives the run). `finish` writes
-    /// the file a last time and stops them.
+    /// the file a last time and stops them. `/ready` answers 200: the store is open.
     pub fn start(self, rt: &tokio::runtime::Runtime, db: &Path) -> Running {
+        self.start_with(rt, db, Readiness::default())
+    }
+
+    /// [`Exports::start`], with `/ready` answering from `ready` (`baton serve`: 503 with
+    /// the reason until every workflow loads).
+    pub fn start_with(self, rt: &tokio::runtime::Runtime, db: &Path, ready: Readiness) -> Running {
         let file = self.file.map(|path| {
             let (tx, rx) = mpsc::channel();
             let db = db.to_path_buf();
@@ -86,7 +94,7 @@ impl Exports {
         let server = self.listener.and_then(|l| {
             let _guard = rt.enter();
             match tokio::net::TcpListener::from_std(l) {
-                Ok(l) => Some(rt.spawn(serve(l, db.to_path_buf()))),
+                Ok(l) => Some(rt.spawn(serve(l, db.to_path_buf(), ready))),
                 Err(e) => {
                     crate::stdio::errln!("warning: --metrics-listen: {e}; not serving metrics");
                     None
@@ -250,6 +258,14 @@ pub enum Route {
         format: Format,
         head: bool,
     },
+    /// `/healthz`: 200 while the process serves (a supervisor's liveness probe).
+    Healthz {
+        head: bool,
+    },
+    /// `/ready`: 200 once the store is open and every workflow loads, else 503 with why.
+    Ready {
+        head: bool,
+    },
     NotFound,
     MethodNotAllowed,
     BadRequest,
@@ -267,7 +283,7 @@ pub fn route(head: &str) -> Route {
         return Route::BadRequest;
     }
     let path = target.split(['?', '#']).next().unwrap_or_default();
-    if path != "/metrics" {
+    if !["/metrics", "/healthz", "/ready"].contains(&path) {
         return Route::NotFound;
     }
     let head_only = match method {
@@ -275,6 +291,11 @@ pub fn route(head: &str) -> Route {
         "HEAD" => true,
         _ => return Route::MethodNotAllowed,
     };
+    match path {
+        "/healthz" => return Route::Healthz { head: head_only },
+        "/ready" => return Route::Ready { head: head_only },
+        _ => {}
+    }
     let accept = lines.find_map(|l| {
         let (name, value) = l.split_once(':')?;
         name.trim()
@@ -290,7 +311,7 @@ pub fn route(head: &str) -> Route {
 /// The accept loop. Hand-written HTTP/1.1 for one GET route: a framework would be the
 /// largest dependency of the binary for ~50 lines; every read is bounded in size and
 /// time, and each connection is answered once and closed.
-async fn serve(listener: tokio::net::TcpListener, db: PathBuf) {
+async fn serve(listener: tokio::net::TcpListener, db: PathBuf, ready: Readiness) {
     let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     let db = Arc::new(db);
     loop {
@@ -306,14 +327,19 @@ async fn serve(listener: tokio::net::TcpListener, db: PathBuf) {
             }
         };
         let db = db.clone();
+        let ready = ready.clone();
         tokio::spawn(async move {
-            let _ = tokio::time::timeout(CONNECTION_DEADLINE, answer(sock, &db)).await;
+            let _ = tokio::time::timeout(CONNECTION_DEADLINE, answer(sock, &db, &ready)).await;
             drop(slot);
         });
     }
 }
 
-async fn answer(mut sock: tokio::net::TcpStream, db: &Arc<PathBuf>) -> std::io::Result<()> {
+async fn answer(
+    mut sock: tokio::net::TcpStream,
+    db: &Arc<PathBuf>,
+    ready: &Readiness,
+) -> std::io::Result<()> {
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 1024];
     let head = loop {
@@ -340,9 +366,25 @@ async fn answer(mut sock: tokio::net::TcpStream, db: &Arc<PathBuf>) -> std::io::
         Some(Route::NotFound) => (
             "404 Not Found",
             "text/plain",
-            "baton serves its metrics at /metrics\n".into(),
+            "baton answers /metrics, /healthz and /ready\n".into(),
             false,
         ),
+        Some(Route::Healthz { head }) => ("200 OK", "text/plain", "ok\n".into(), head),
+        Some(Route::Ready { head }) => {
+            let why = ready
+                .lock()
+                .map(|r| r.clone())
+                .unwrap_or_else(|_| Some("the serve failed".into()));
+            match why {
+                None => ("200 OK", "text/plain", "ready\n".into(), head),
+                Some(why) => (
+                    "503 Service Unavailable",
+                    "text/plain",
+                    format!("not ready: {why}\n"),
+                    head,
+                ),
+            }
+        }
         Some(Route::MethodNotAllowed) => {
             ("405 Method Not Allowed", "text/plain", String::new(), false)
         }
@@ -409,6 +451,11 @@ mod tests {
             }
         );
         assert_eq!(route("GET / HTTP/1.1"), Route::NotFound);
+        assert_eq!(
+            route("GET /healthz HTTP/1.1"),
+            Route::Healthz { head: false }
+        );
+        assert_eq!(route("HEAD /ready HTTP/1.1"), Route::Ready { head: true });
         assert_eq!(route("POST /metrics HTTP/1.1"), Route::MethodNotAllowed);
         assert_eq!(route("GET /metrics"), Route::BadRequest);
         assert_eq!(route(""), Route::BadRequest);

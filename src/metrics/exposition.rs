@@ -367,10 +367,91 @@ pub fn render(m: &Metrics, format: Format) -> String {
         }
     }
 
+    schedules(&mut o, m);
+
     if format == Format::OpenMetrics {
         o.text.push_str("# EOF\n");
     }
     o.text
+}
+
+/// What `baton serve` adds: each schedule's next and last fire, its latest slot's fate,
+/// whether it is paused, and the workflow files that do not load.
+fn schedules(o: &mut Out, m: &Metrics) {
+    // A store no serve ever served (a `baton run`'s) has none of these families.
+    if m.schedules.is_empty() && m.load_errors.is_empty() {
+        return;
+    }
+    let secs = |t: crate::model::Timestamp| Value::Float(t.0 as f64 / 1000.0);
+    o.family(
+        "baton_schedule_next_fire_timestamp_seconds",
+        Kind::Gauge,
+        "When a schedule's next slot is due (Unix time).",
+    );
+    for s in &m.schedules {
+        if let Some(t) = s.next {
+            let l = [
+                ("workflow", s.workflow.as_str()),
+                ("schedule", s.schedule.as_str()),
+            ];
+            o.sample("baton_schedule_next_fire_timestamp_seconds", &l, secs(t));
+        }
+    }
+    o.family(
+        "baton_schedule_last_fire_timestamp_seconds",
+        Kind::Gauge,
+        "The slot of a schedule's latest run (Unix time).",
+    );
+    for s in &m.schedules {
+        if let Some(t) = s.last_fire {
+            let l = [
+                ("workflow", s.workflow.as_str()),
+                ("schedule", s.schedule.as_str()),
+            ];
+            o.sample("baton_schedule_last_fire_timestamp_seconds", &l, secs(t));
+        }
+    }
+    o.family(
+        "baton_schedule_last_outcome",
+        Kind::Gauge,
+        "1 for what became of a schedule's latest slot (started, queued, skipped, missed, paused, failed).",
+    );
+    for s in &m.schedules {
+        if let Some(outcome) = &s.last_outcome {
+            let l = [
+                ("workflow", s.workflow.as_str()),
+                ("schedule", s.schedule.as_str()),
+                ("outcome", outcome.as_str()),
+            ];
+            o.sample("baton_schedule_last_outcome", &l, 1u64);
+        }
+    }
+    o.family(
+        "baton_schedule_paused",
+        Kind::Gauge,
+        "1 while an operator has paused the schedule.",
+    );
+    for s in &m.schedules {
+        let l = [
+            ("workflow", s.workflow.as_str()),
+            ("schedule", s.schedule.as_str()),
+        ];
+        o.sample("baton_schedule_paused", &l, u64::from(s.paused));
+    }
+    o.family(
+        "baton_serve_reload_errors",
+        Kind::Gauge,
+        "Workflow files of the served directory that do not load now (their previous version serves).",
+    );
+    o.sample("baton_serve_reload_errors", &[], m.load_errors.len() as u64);
+    o.family(
+        "baton_serve_reload_error",
+        Kind::Gauge,
+        "1 for each workflow file of the served directory that does not load now.",
+    );
+    for f in &m.load_errors {
+        o.sample("baton_serve_reload_error", &[("file", f.as_str())], 1u64);
+    }
 }
 
 #[cfg(test)]

@@ -38,10 +38,14 @@ pub enum AuditAction {
     RunDeleted,
     /// What a deleted run's rows become: content blanked, links kept.
     Redacted,
+    /// `baton schedule pause|resume|trigger`: a row of the store, not of an event.
+    SchedulePaused,
+    ScheduleResumed,
+    ScheduleTriggered,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 19] = [
+    pub const ALL: [AuditAction; 22] = [
         AuditAction::RunStarted,
         AuditAction::RunResumed,
         AuditAction::RunFinished,
@@ -61,6 +65,9 @@ impl AuditAction {
         AuditAction::CompensationFinished,
         AuditAction::RunDeleted,
         AuditAction::Redacted,
+        AuditAction::SchedulePaused,
+        AuditAction::ScheduleResumed,
+        AuditAction::ScheduleTriggered,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -84,6 +91,9 @@ impl AuditAction {
             AuditAction::CompensationFinished => "compensation_finished",
             AuditAction::RunDeleted => "run_deleted",
             AuditAction::Redacted => "redacted",
+            AuditAction::SchedulePaused => "schedule_paused",
+            AuditAction::ScheduleResumed => "schedule_resumed",
+            AuditAction::ScheduleTriggered => "schedule_triggered",
         }
     }
 

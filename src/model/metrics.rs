@@ -37,6 +37,25 @@ pub struct Metrics {
     pub gate_waits: BTreeMap<(String, String), Histogram>,
     /// Health, quality and, for live runs, queue depth and running steps.
     pub run_gauges: Vec<RunGauges>,
+    /// The schedules `baton serve` serves.
+    pub schedules: Vec<ScheduleGauges>,
+    /// The workflow files a serve serves that do not load now.
+    pub load_errors: Vec<String>,
+}
+
+/// A served schedule's figures.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScheduleGauges {
+    pub workflow: String,
+    /// `WORKFLOW#N`.
+    pub schedule: String,
+    /// The first slot not decided yet (after the latest recorded one): the next fire.
+    pub next: Option<super::Timestamp>,
+    /// The latest slot that started a run.
+    pub last_fire: Option<super::Timestamp>,
+    /// What became of the latest slot (`started`, `skipped`, `missed`, …).
+    pub last_outcome: Option<String>,
+    pub paused: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

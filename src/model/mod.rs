@@ -11,6 +11,7 @@ pub mod logtimes;
 pub mod mask;
 pub mod metrics;
 pub mod retention;
+pub mod schedule;
 pub mod state;
 pub mod suggest;
 pub mod time;

@@ -49,6 +49,12 @@ pub fn load_new(spec: NewRunSpec) -> Result<Loaded, SessionError> {
     // Read once, bounded: the text checked is the text recorded.
     let source_text = workflow::read_source(&spec.workflow)
         .map_err(|d| SessionError::Diagnostics(d.to_string()))?;
+    load_text(spec, source_text)
+}
+
+/// [`load_new`] from a text already read (`baton serve` starts a run with the text it
+/// serves, which a file that no longer loads has not replaced).
+pub fn load_text(spec: NewRunSpec, source_text: String) -> Result<Loaded, SessionError> {
     let plan = workflow::load_str(&source_text, &spec.workflow)
         .map(Arc::new)
         .map_err(|d| SessionError::Diagnostics(d.to_string()))?;

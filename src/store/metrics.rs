@@ -1,11 +1,12 @@
 //! The store's metrics (`crate::model::metrics::Metrics`), read from the projected
 //! tables: a few grouped scans, no replay.
 use super::{Store, StoreError};
+use crate::model::metrics::ScheduleGauges;
 use crate::model::metrics::{
     AttemptOutcome, ErrorCounts, GATE_WAIT_BOUNDS_MS, Histogram, Metrics, RunGauges,
     STEP_DURATION_BOUNDS_MS,
 };
-use crate::model::{RunState, RunSummary, StepState};
+use crate::model::{RunState, RunSummary, StepState, Timestamp};
 use std::collections::HashSet;
 
 /// The `'static` name of a step state read from the store.
@@ -44,7 +45,41 @@ impl Store {
             self.count_as_interrupted(r, &mut m)?;
         }
         m.run_gauges = self.run_gauges(&runs, run.is_some())?;
+        if run.is_none() {
+            m.schedules = self.schedule_gauges()?;
+            m.load_errors = self.load_errors()?.into_iter().map(|(f, _)| f).collect();
+        }
         Ok(m)
+    }
+
+    /// Each served schedule: its next slot after the latest decided, its last fire and
+    /// the fate of its latest slot (from the store alone: the same store, the same figures).
+    fn schedule_gauges(&self) -> Result<Vec<ScheduleGauges>, StoreError> {
+        let mut out = Vec::new();
+        for row in self.schedules()? {
+            let last_fire: Option<i64> = self.ctx(
+                self.conn
+                    .query_row(
+                        "SELECT MAX(slot_at) FROM schedule_slots WHERE file = ?1 AND idx = ?2 AND run_id IS NOT NULL",
+                        rusqlite::params![row.file, row.index],
+                        |r| r.get(0),
+                    )
+                    .map_err(StoreError::from),
+            )?;
+            let from = row.last.as_ref().map_or(row.since, |l| l.slot_at);
+            let next = crate::model::schedule::Cadence::new(&row.cron, &row.timezone)
+                .ok()
+                .and_then(|c| c.next_after(from));
+            out.push(ScheduleGauges {
+                schedule: crate::model::schedule::schedule_name(&row.workflow, row.index),
+                workflow: row.workflow,
+                next,
+                last_fire: last_fire.map(Timestamp),
+                last_outcome: row.last.map(|l| l.fate),
+                paused: row.paused.is_some(),
+            });
+        }
+        Ok(out)
     }
 
     /// A run whose engine is gone runs nothing: the steps it was running count as

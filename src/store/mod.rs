@@ -22,6 +22,7 @@ pub mod proof;
 mod query;
 mod rotate;
 mod run_counts;
+pub mod schedules;
 pub mod schema;
 pub mod slots;
 pub mod starter_seal;

@@ -50,6 +50,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "pools shared by every run in the store: their slots and rate buckets",
         STORE_POOLS,
     ),
+    (
+        14,
+        "schedules: each schedule served, each slot decided, each workflow file's load",
+        SCHEDULES,
+    ),
 ];
 
 /// `baton inbox` and the console's Waiting tab ask which runs have something waiting
@@ -94,6 +99,45 @@ CREATE TABLE pool_buckets (
     pool   TEXT PRIMARY KEY,
     tokens REAL NOT NULL,
     at     INTEGER NOT NULL
+);
+"#;
+
+/// `baton serve`: the schedules it serves (`paused` survives restarts), one row per
+/// slot decided, unique per (workflow file, schedule, slot time) so no slot fires
+/// twice, and each workflow file's last load (its error, if it no longer loads).
+const SCHEDULES: &str = r#"
+CREATE TABLE schedules (
+    file          TEXT NOT NULL,
+    idx           INTEGER NOT NULL,
+    workflow      TEXT NOT NULL,
+    cron          TEXT NOT NULL,
+    timezone      TEXT NOT NULL,
+    catch_up      TEXT NOT NULL,
+    overlap       TEXT NOT NULL,
+    since         INTEGER NOT NULL,
+    active        INTEGER NOT NULL DEFAULT 1,
+    paused        INTEGER NOT NULL DEFAULT 0,
+    paused_by     TEXT,
+    paused_reason TEXT,
+    paused_at     INTEGER,
+    PRIMARY KEY (file, idx)
+);
+CREATE TABLE schedule_slots (
+    file        TEXT NOT NULL,
+    idx         INTEGER NOT NULL,
+    slot_at     INTEGER NOT NULL,
+    fate        TEXT NOT NULL,
+    run_id      TEXT,
+    params      TEXT,
+    requested_by TEXT,
+    recorded_at INTEGER NOT NULL,
+    PRIMARY KEY (file, idx, slot_at)
+);
+CREATE TABLE serve_files (
+    file       TEXT PRIMARY KEY,
+    workflow   TEXT,
+    error      TEXT,
+    checked_at INTEGER NOT NULL
 );
 "#;
 
@@ -706,6 +750,9 @@ mod tests {
              DROP TABLE pool_slots;
              DROP TABLE pool_buckets;
              DROP TABLE run_seals;
+             DROP TABLE schedules;
+             DROP TABLE schedule_slots;
+             DROP TABLE serve_files;
              DROP TRIGGER events_no_update;
              ALTER TABLE events DROP COLUMN hash;
              ALTER TABLE events DROP COLUMN head_key_id;

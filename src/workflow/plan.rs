@@ -40,6 +40,23 @@ pub struct Plan {
     pub layers: Vec<Vec<usize>>,
     /// `dependants[i]`: the steps that need step `i`.
     pub dependants: Vec<Vec<usize>>,
+    /// `[[schedule]]`: when `baton serve` starts it, in file order.
+    pub schedules: Vec<Schedule>,
+}
+
+/// `[[schedule]]`: a cron expression in a zone, the run's params, and what to do with
+/// missed slots and with a slot that comes while the schedule's last run still goes.
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    /// From 1, in file order: `WORKFLOW#N`.
+    pub index: u32,
+    pub cadence: crate::model::schedule::Cadence,
+    pub params: Vec<(String, String)>,
+    pub catch_up: crate::model::schedule::CatchUp,
+    pub max_catch_up: u32,
+    pub overlap: crate::model::schedule::Overlap,
+    /// Where the block starts in the file.
+    pub line: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Default)]

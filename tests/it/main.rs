@@ -8,6 +8,7 @@ mod engine;
 mod exec;
 mod faults;
 mod helpers;
+mod serve;
 mod session;
 mod store;
 mod tamper;

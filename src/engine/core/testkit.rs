@@ -30,6 +30,7 @@ pub fn plan() -> PlanBuilder {
             steps: Vec::new(),
             layers: Vec::new(),
             dependants: Vec::new(),
+            schedules: Vec::new(),
             approvals: None,
             concurrency: None,
         },

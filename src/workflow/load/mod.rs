@@ -21,6 +21,7 @@ mod limits;
 mod params;
 mod resolve;
 mod rules;
+mod schedule;
 mod steps;
 mod templates;
 mod values;
@@ -44,6 +45,7 @@ const TOP_FIELDS: &[&str] = &[
     "approvals",
     "concurrency",
     "step",
+    "schedule",
 ];
 
 /// Load and validate the workflow at `path`. A missing, unreadable, non-regular,
@@ -232,6 +234,9 @@ impl<'r, 's> Loader<'r, 's> {
         let pools = get(top, "pools").map(|n| self.pools(n)).unwrap_or_default();
         let tools = get(top, "tools").map(|n| self.tools(n)).unwrap_or_default();
         let approvals = get(top, "approvals").and_then(|n| self.approvals(n, &base_dir));
+        let schedules = get_entry(top, "schedule")
+            .map(|e| self.schedules(e))
+            .unwrap_or_default();
         let concurrency = get(top, "concurrency").and_then(|n| self.concurrency(n, &params));
 
         let raw_steps = match get_entry(top, "step") {
@@ -331,7 +336,7 @@ impl<'r, 's> Loader<'r, 's> {
             return None;
         }
         let dependants = graph::dependants(&steps);
-        Some(Plan {
+        let plan = Plan {
             name,
             description,
             source: path.to_path_buf(),
@@ -351,7 +356,10 @@ impl<'r, 's> Loader<'r, 's> {
             steps,
             layers: g.layers,
             dependants,
-        })
+            schedules: schedules.iter().map(|r| r.schedule.clone()).collect(),
+        };
+        self.check_schedule_params(&plan, &schedules);
+        self.r.diags.is_empty().then_some(plan)
     }
 
     fn executors(&mut self) -> super::executors::ExecutorReader<'_, 's> {

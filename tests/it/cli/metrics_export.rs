@@ -377,6 +377,14 @@ fn a_scrape_over_http_and_the_textfile_follow_a_gated_run() {
 
     let (status, _, _) = get(&addr, "/", None);
     assert_eq!(status, "HTTP/1.1 404 Not Found");
+    // A supervisor's probes answer on the run's listener too.
+    let (status, _, body) = get(&addr, "/healthz", None);
+    assert_eq!(
+        (status.as_str(), body.as_str()),
+        ("HTTP/1.1 200 OK", "ok\n")
+    );
+    let (status, _, _) = get(&addr, "/ready", None);
+    assert_eq!(status, "HTTP/1.1 200 OK");
 
     // The textfile holds the live run too, then its end, written before the engine exits.
     let live_file = wait_file_with(&file, waiting);

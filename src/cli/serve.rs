@@ -1,0 +1,60 @@
+//! `baton serve --workflows DIR`: start each workflow of DIR at its schedules' slots and
+//! drive the runs here, until SIGTERM or SIGINT.
+use super::db::DbOpt;
+use crate::metrics::export::Exports;
+use crate::session::serve::{self, Readiness, ServeOptions};
+use crate::session::{self, SessionError, host, identity};
+use crate::store::Store;
+use clap::Args;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Each `[[schedule]]` of each *.toml in DIR fires at its slots; a file added, changed or removed takes effect within 2 s. SIGTERM stops firing and leaves unfinished runs interrupted; the next serve resumes them.\n\nExamples:\n  baton serve --workflows /etc/baton/workflows --listen 127.0.0.1:9464\n  baton schedules                      # what is served, next slots, last runs"
+)]
+pub struct ServeArgs {
+    /// The directory of workflow files (`*.toml`) to serve.
+    #[arg(long, value_name = "DIR")]
+    pub workflows: PathBuf,
+    #[command(flatten)]
+    pub db: DbOpt,
+    /// Serve /metrics, /healthz and /ready at ADDR (`PORT` alone is 127.0.0.1:PORT).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+}
+
+pub fn exec(args: ServeArgs) -> i32 {
+    match run(args) {
+        Ok(code) => code,
+        Err(e) => session::report(&e),
+    }
+}
+
+fn run(args: ServeArgs) -> Result<i32, SessionError> {
+    let operator = identity::os_account()?;
+    if !args.workflows.is_dir() {
+        return Err(SessionError::Usage(format!(
+            "--workflows {}: not a directory; give the directory that holds the workflow files",
+            args.workflows.display()
+        )));
+    }
+    let db = args.db.path();
+    // One serve per store: refused before anything is bound or loaded.
+    let mut store = Store::open(&db)?;
+    serve::take_serve_lease(&mut store)?;
+    drop(store);
+    let exports = Exports::open(None, args.listen.as_deref())
+        .map_err(|e| SessionError::Usage(e.to_string()))?;
+    let rt = host::runtime()?;
+    let ready: Readiness = Arc::new(Mutex::new(Some("loading the workflows".into())));
+    let running = exports.start_with(&rt, &db, ready.clone());
+    let code = rt.block_on(serve::serve(ServeOptions {
+        dir: args.workflows,
+        db,
+        operator,
+        ready,
+    }));
+    running.finish();
+    code
+}

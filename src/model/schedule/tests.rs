@@ -1,0 +1,312 @@
+use super::*;
+
+fn utc(s: &str) -> Timestamp {
+    Timestamp(
+        chrono::DateTime::parse_from_rfc3339(s)
+            .unwrap()
+            .timestamp_millis(),
+    )
+}
+
+fn hourly() -> Cadence {
+    Cadence::new("0 * * * *", "UTC").unwrap()
+}
+
+fn facts(now: &str, cursor: &str, awake: &str) -> Facts {
+    Facts {
+        now: utc(now),
+        cursor: utc(cursor),
+        awake_since: utc(awake),
+        paused: false,
+        catch_up: CatchUp::None,
+        max_catch_up: DEFAULT_MAX_CATCH_UP,
+    }
+}
+
+fn fates(d: &Decision) -> Vec<(String, &'static str)> {
+    d.slots
+        .iter()
+        .map(|(t, f)| (t.to_rfc3339()[11..16].to_string(), f.as_str()))
+        .collect()
+}
+
+fn v(pairs: &[(&str, &'static str)]) -> Vec<(String, &'static str)> {
+    pairs.iter().map(|(a, b)| (a.to_string(), *b)).collect()
+}
+
+#[test]
+fn the_forms_of_cron_parse_and_bad_ones_say_why() {
+    for ok in [
+        "*/5 * * * *",
+        "*/2 * * * * *",
+        "@hourly",
+        "@daily",
+        "@weekly",
+        "@monthly",
+    ] {
+        assert!(parse_cron(ok).is_ok(), "{ok}");
+    }
+    assert!(parse_cron("* * * *").unwrap_err().contains("4 field(s)"));
+    assert!(
+        parse_cron("0 0 0 1 1 * 2030")
+            .unwrap_err()
+            .contains("7 field(s)")
+    );
+    assert!(parse_cron("61 * * * *").is_err());
+    assert!(parse_cron("").is_err());
+    assert!(parse_zone("Europe/Paris").is_ok());
+    assert!(parse_zone("Mars/Olympus").unwrap_err().contains("IANA"));
+}
+
+#[test]
+fn a_slot_that_comes_due_while_serving_starts() {
+    let f = facts(
+        "2026-01-01T10:00:00.300Z",
+        "2026-01-01T09:00:00Z",
+        "2026-01-01T09:30:00Z",
+    );
+    let d = decide(&hourly(), &f);
+    assert_eq!(fates(&d), v(&[("10:00", "started")]));
+    assert_eq!(d.next, Some(utc("2026-01-01T11:00:00Z")));
+    // Before it: nothing, and the next slot is named.
+    let f = facts(
+        "2026-01-01T09:59:59.900Z",
+        "2026-01-01T09:00:00Z",
+        "2026-01-01T09:30:00Z",
+    );
+    let d = decide(&hourly(), &f);
+    assert!(d.slots.is_empty());
+    assert_eq!(d.next, Some(utc("2026-01-01T10:00:00Z")));
+}
+
+/// Down from 06:30 to 10:10: slots 07:00, 08:00, 09:00 and 10:00 were missed.
+fn after_downtime(catch_up: CatchUp, max: u32) -> Decision {
+    let mut f = facts(
+        "2026-01-01T10:10:00Z",
+        "2026-01-01T06:00:00Z",
+        "2026-01-01T10:10:00Z",
+    );
+    f.catch_up = catch_up;
+    f.max_catch_up = max;
+    decide(&hourly(), &f)
+}
+
+#[test]
+fn catch_up_none_records_the_latest_missed_slot_and_runs_nothing() {
+    assert_eq!(
+        fates(&after_downtime(CatchUp::None, 10)),
+        v(&[("10:00", "missed")])
+    );
+}
+
+#[test]
+fn catch_up_latest_runs_the_latest_missed_slot() {
+    assert_eq!(
+        fates(&after_downtime(CatchUp::Latest, 10)),
+        v(&[("10:00", "started")])
+    );
+}
+
+#[test]
+fn catch_up_all_runs_every_missed_slot_bounded_by_max_catch_up() {
+    assert_eq!(
+        fates(&after_downtime(CatchUp::All, 10)),
+        v(&[
+            ("07:00", "started"),
+            ("08:00", "started"),
+            ("09:00", "started"),
+            ("10:00", "started")
+        ])
+    );
+    // At most max_catch_up: the latest ones.
+    assert_eq!(
+        fates(&after_downtime(CatchUp::All, 2)),
+        v(&[("09:00", "started"), ("10:00", "started")])
+    );
+    assert_eq!(
+        fates(&after_downtime(CatchUp::All, 0)),
+        v(&[("10:00", "missed")])
+    );
+}
+
+#[test]
+fn every_catch_up_with_slots_missed_and_on_time_paused_or_not() {
+    // Missed 08:00 and 09:00 while down; 10:00 came due while serving.
+    let expected = |c: CatchUp, paused: bool| -> Vec<(&str, &'static str)> {
+        match (c, paused) {
+            (_, true) => vec![("10:00", "paused")],
+            (CatchUp::None, false) => vec![("09:00", "missed"), ("10:00", "started")],
+            (CatchUp::Latest, false) => vec![("09:00", "started"), ("10:00", "started")],
+            (CatchUp::All, false) => {
+                vec![
+                    ("08:00", "started"),
+                    ("09:00", "started"),
+                    ("10:00", "started"),
+                ]
+            }
+        }
+    };
+    for c in [CatchUp::None, CatchUp::Latest, CatchUp::All] {
+        for paused in [false, true] {
+            let mut f = facts(
+                "2026-01-01T10:00:01Z",
+                "2026-01-01T07:00:00Z",
+                "2026-01-01T09:30:00Z",
+            );
+            f.catch_up = c;
+            f.paused = paused;
+            let d = decide(&hourly(), &f);
+            assert_eq!(fates(&d), v(&expected(c, paused)), "{c:?} paused={paused}");
+            assert_eq!(d.next, Some(utc("2026-01-01T11:00:00Z")));
+        }
+    }
+}
+
+#[test]
+fn a_paused_schedule_records_its_latest_slot_as_paused() {
+    let mut f = facts(
+        "2026-01-01T10:10:00Z",
+        "2026-01-01T06:00:00Z",
+        "2026-01-01T08:30:00Z",
+    );
+    f.paused = true;
+    f.catch_up = CatchUp::All;
+    let d = decide(&hourly(), &f);
+    assert_eq!(fates(&d), v(&[("10:00", "paused")]));
+}
+
+#[test]
+fn a_clock_that_jumps_back_fires_nothing_again() {
+    // The 10:00 slot fired; the clock is set back to 08:59.
+    let f = facts(
+        "2026-01-01T08:59:00Z",
+        "2026-01-01T10:00:00Z",
+        "2026-01-01T07:00:00Z",
+    );
+    let d = decide(&hourly(), &f);
+    assert!(d.slots.is_empty());
+    assert_eq!(d.next, Some(utc("2026-01-01T11:00:00Z")));
+    // Back at 10:30 (still after the cursor? no: 10:00 was recorded): nothing either.
+    let f = facts(
+        "2026-01-01T10:00:00Z",
+        "2026-01-01T10:00:00Z",
+        "2026-01-01T07:00:00Z",
+    );
+    assert!(decide(&hourly(), &f).slots.is_empty());
+    // Once it passes 11:00, the 11:00 slot fires, once.
+    let f = facts(
+        "2026-01-01T11:00:00.500Z",
+        "2026-01-01T10:00:00Z",
+        "2026-01-01T07:00:00Z",
+    );
+    assert_eq!(fates(&decide(&hourly(), &f)), v(&[("11:00", "started")]));
+}
+
+#[test]
+fn a_clock_that_jumps_forward_catches_up_as_told() {
+    // Serving since 06:30, the clock jumps from 07:30 to 10:10: those slots came due
+    // while serving, so they are on time (bounded), whatever catch_up says.
+    let f = facts(
+        "2026-01-01T10:10:00Z",
+        "2026-01-01T07:00:00Z",
+        "2026-01-01T06:30:00Z",
+    );
+    assert_eq!(
+        fates(&decide(&hourly(), &f)),
+        v(&[
+            ("08:00", "started"),
+            ("09:00", "started"),
+            ("10:00", "started")
+        ])
+    );
+}
+
+#[test]
+fn a_per_second_schedule_stalled_for_long_starts_a_bounded_number() {
+    let c = Cadence::new("* * * * * *", "UTC").unwrap();
+    let f = facts(
+        "2026-01-02T00:00:00Z",
+        "2026-01-01T00:00:00Z",
+        "2026-01-01T00:00:00Z",
+    );
+    let d = decide(&c, &f);
+    assert_eq!(d.slots.len(), MAX_ON_TIME);
+    assert_eq!(d.slots.last().unwrap().0, utc("2026-01-02T00:00:00Z"));
+}
+
+/// Europe/Paris: on 2026-03-29 02:00 CET becomes 03:00 CEST (02:xx does not exist);
+/// on 2026-10-25 03:00 CEST becomes 02:00 CET (02:xx happens twice).
+fn paris(expr: &str) -> Cadence {
+    Cadence::new(expr, "Europe/Paris").unwrap()
+}
+
+fn run_of(c: &Cadence, from: &str, n: usize) -> Vec<String> {
+    let mut t = utc(from);
+    let mut out = Vec::new();
+    for _ in 0..n {
+        t = c.next_after(t).unwrap();
+        out.push(t.to_rfc3339());
+    }
+    out
+}
+
+#[test]
+fn spring_forward_a_fixed_time_runs_right_after_the_gap_and_intervals_skip_it() {
+    // 02:30 Paris does not exist on 2026-03-29: it runs at 03:00 CEST (01:00Z) that day.
+    let daily = paris("30 2 * * *");
+    assert_eq!(
+        run_of(&daily, "2026-03-27T12:00:00Z", 3),
+        vec![
+            "2026-03-28T01:30:00.000Z", // 02:30 CET
+            "2026-03-29T01:00:00.000Z", // the gap: 03:00 CEST
+            "2026-03-30T00:30:00.000Z", // 02:30 CEST
+        ]
+    );
+    // Every 30 minutes: 01:30 CET, then 03:00 CEST (02:00 and 02:30 do not exist).
+    let half = paris("*/30 * * * *");
+    assert_eq!(
+        run_of(&half, "2026-03-29T00:15:00Z", 3),
+        vec![
+            "2026-03-29T00:30:00.000Z",
+            "2026-03-29T01:00:00.000Z",
+            "2026-03-29T01:30:00.000Z"
+        ]
+    );
+}
+
+#[test]
+fn fall_back_a_fixed_time_runs_once_and_intervals_run_in_both_passes() {
+    // 02:30 Paris happens twice on 2026-10-25: the daily job runs at the first only.
+    let daily = paris("30 2 * * *");
+    assert_eq!(
+        run_of(&daily, "2026-10-24T12:00:00Z", 2),
+        vec!["2026-10-25T00:30:00.000Z", "2026-10-26T01:30:00.000Z"]
+    );
+    // Every 30 minutes runs at 02:00 and 02:30 of both passes.
+    let half = paris("*/30 * * * *");
+    assert_eq!(
+        run_of(&half, "2026-10-24T23:45:00Z", 5),
+        vec![
+            "2026-10-25T00:00:00.000Z", // 02:00 CEST
+            "2026-10-25T00:30:00.000Z", // 02:30 CEST
+            "2026-10-25T01:00:00.000Z", // 02:00 CET
+            "2026-10-25T01:30:00.000Z", // 02:30 CET
+            "2026-10-25T02:00:00.000Z", // 03:00 CET
+        ]
+    );
+}
+
+#[test]
+fn a_decision_across_the_repeated_hour_fires_each_slot_once() {
+    // The daily 02:30 fired in the first pass; during the second pass nothing fires.
+    let daily = paris("30 2 * * *");
+    let mut f = facts(
+        "2026-10-25T01:45:00Z",
+        "2026-10-25T00:30:00Z",
+        "2026-10-24T12:00:00Z",
+    );
+    f.catch_up = CatchUp::All;
+    assert!(decide(&daily, &f).slots.is_empty());
+    f.now = utc("2026-10-26T01:30:00.200Z");
+    assert_eq!(fates(&decide(&daily, &f)), v(&[("01:30", "started")]));
+}

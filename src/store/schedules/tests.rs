@@ -1,0 +1,120 @@
+use super::*;
+
+fn store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(&dir.path().join("b.db")).unwrap();
+    (dir, s)
+}
+
+fn served<'a>(file: &'a str, index: u32) -> Served<'a> {
+    Served {
+        file,
+        index,
+        workflow: "nightly",
+        cron: "0 2 * * *",
+        timezone: "UTC",
+        catch_up: "none",
+        overlap: "skip",
+    }
+}
+
+#[test]
+fn a_slot_is_recorded_once() {
+    let (_d, mut s) = store();
+    s.serve_schedules("/w/a.toml", &[served("/w/a.toml", 1)], Timestamp(5))
+        .unwrap();
+    assert!(
+        s.record_slot("/w/a.toml", 1, Timestamp(1000), "started")
+            .unwrap()
+    );
+    assert!(
+        !s.record_slot("/w/a.toml", 1, Timestamp(1000), "started")
+            .unwrap()
+    );
+    assert!(
+        s.record_slot("/w/a.toml", 2, Timestamp(1000), "started")
+            .unwrap()
+    );
+    assert_eq!(s.last_slot("/w/a.toml", 1).unwrap(), Some(Timestamp(1000)));
+    assert_eq!(s.last_slot("/w/b.toml", 1).unwrap(), None);
+}
+
+#[test]
+fn pause_survives_a_reload_and_is_on_the_audit_chain() {
+    let (_d, mut s) = store();
+    s.serve_schedules("/w/a.toml", &[served("/w/a.toml", 1)], Timestamp(5))
+        .unwrap();
+    s.set_paused(
+        &[("/w/a.toml".into(), 1, "nightly".into())],
+        true,
+        "alice",
+        "db maintenance",
+    )
+    .unwrap();
+    // The serve loads the file again (a restart): still paused, since kept.
+    s.serve_schedules("/w/a.toml", &[served("/w/a.toml", 1)], Timestamp(99))
+        .unwrap();
+    let rows = s.schedules().unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].since, Timestamp(5));
+    let p = rows[0].paused.as_ref().unwrap();
+    assert_eq!(
+        (p.by.as_str(), p.reason.as_str()),
+        ("alice", "db maintenance")
+    );
+    let audit = s.audit(AUDIT_SUBJECT).unwrap();
+    assert_eq!(audit.len(), 1);
+    assert_eq!(audit[0].action, "schedule_paused");
+    assert_eq!(audit[0].actor, "alice");
+    assert!(s.verify_audit(None).unwrap().is_intact());
+    // A schedule that left the file is no longer listed.
+    s.serve_schedules("/w/a.toml", &[], Timestamp(100)).unwrap();
+    assert!(s.schedules().unwrap().is_empty());
+}
+
+#[test]
+fn a_trigger_waits_for_the_serve_with_its_params() {
+    let (_d, mut s) = store();
+    let p = vec![("version".to_string(), "1.2".to_string())];
+    let a = s
+        .request_trigger("/w/a.toml", "nightly", &p, "bob", "hotfix")
+        .unwrap();
+    let b = s
+        .request_trigger("/w/a.toml", "nightly", &p, "bob", "again")
+        .unwrap();
+    assert_ne!(a, b);
+    let t = s.requested_triggers().unwrap();
+    assert_eq!(t.len(), 2);
+    assert_eq!(t[0].params, p);
+    assert_eq!(t[0].by, "bob");
+    s.slot_started("/w/a.toml", TRIGGER_INDEX, a, "started", None)
+        .unwrap();
+    assert_eq!(s.requested_triggers().unwrap().len(), 1);
+    assert_eq!(
+        s.audit(AUDIT_SUBJECT).unwrap()[0].action,
+        "schedule_triggered"
+    );
+}
+
+#[test]
+fn a_file_that_no_longer_loads_is_listed_with_its_error() {
+    let (_d, mut s) = store();
+    s.record_load("/w/a.toml", Some("a"), None, Timestamp(1))
+        .unwrap();
+    s.record_load(
+        "/w/b.toml",
+        None,
+        Some("/w/b.toml:3:8: error: bad"),
+        Timestamp(1),
+    )
+    .unwrap();
+    assert_eq!(
+        s.load_errors().unwrap(),
+        vec![(
+            "/w/b.toml".to_string(),
+            "/w/b.toml:3:8: error: bad".to_string()
+        )]
+    );
+    s.unserve_file("/w/b.toml").unwrap();
+    assert!(s.load_errors().unwrap().is_empty());
+}

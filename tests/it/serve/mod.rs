@@ -1,0 +1,92 @@
+//! `baton serve` (issue 27): slots fired once across kill -9, one serve per store,
+//! shutdown and resume, reload, health endpoints, and the operators' commands.
+mod lifecycle;
+mod operators;
+mod slots;
+
+use crate::helpers::*;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+
+/// A served directory in an env, and the serve's stderr in a file per start.
+pub struct Served {
+    pub env: Env,
+    pub dir: PathBuf,
+    starts: usize,
+}
+
+impl Served {
+    pub fn new() -> Served {
+        let env = Env::new();
+        let dir = env.path().join("workflows");
+        std::fs::create_dir_all(&dir).unwrap();
+        Served {
+            env,
+            dir,
+            starts: 0,
+        }
+    }
+
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.dir.join(name);
+        // Written whole, then renamed: the watcher never reads half a file.
+        let tmp = self.env.path().join(format!(".{name}.tmp"));
+        std::fs::write(&tmp, text).unwrap();
+        std::fs::rename(&tmp, &p).unwrap();
+        p
+    }
+
+    /// Start `baton serve` (extra args after); its stderr goes to the returned file.
+    pub fn start(&mut self, extra: &[&str]) -> (Child, PathBuf) {
+        self.starts += 1;
+        let log = self.env.path().join(format!("serve.{}.log", self.starts));
+        let err = std::fs::File::create(&log).unwrap();
+        let child = self
+            .env
+            .cmd()
+            .args(["serve", "--workflows", self.dir.to_str().unwrap()])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(err))
+            .spawn()
+            .expect("spawn baton serve");
+        (child, log)
+    }
+
+    pub fn schedules(&self) -> serde_json::Value {
+        let out = self.env.run(&["schedules", "--json"]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    pub fn db(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(self.env.db()).unwrap()
+    }
+}
+
+/// Wait until the file holds `needle`; its text.
+pub fn wait_log(log: &Path, needle: &str, deadline: u64) -> String {
+    wait_until(
+        &format!("the serve to print {needle}"),
+        secs(deadline),
+        || {
+            let t = std::fs::read_to_string(log).unwrap_or_default();
+            if t.contains(needle) { Ok(t) } else { Err(t) }
+        },
+    )
+}
+
+pub fn kill9(child: &mut Child) {
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+pub fn term(child: Child) -> std::process::Output {
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    wait_child(child, 60)
+}
