@@ -112,7 +112,8 @@ run = "touch on-fail-ran"
     assert_eq!(out.status.code(), Some(1));
     let show = env.show(&id);
     assert_eq!(step_field(&show, "gate", "state"), "rejected");
-    assert_eq!(step_field(&show, "after", "state"), "skipped");
+    // A rejected need is a failure for the rules, as in Airflow (issue 25 point 2).
+    assert_eq!(step_field(&show, "after", "state"), "upstream_failed");
     assert_eq!(step_field(&show, "on-fail", "state"), "succeeded");
     assert!(!env.path().join("after-ran").exists());
     let audit = text(&env.run(&["audit", &id]).stdout);
@@ -231,7 +232,7 @@ gate = { prompt = "keep the engine alive" }
 "#;
     let (child, id) = start(&env, wf, &[]);
     env.wait_step(&id, "flaky", "failed", 15);
-    env.wait_step(&id, "after", "skipped", 15);
+    env.wait_step(&id, "after", "upstream_failed", 15);
     std::fs::write(env.path().join("fixed"), "").unwrap();
     let (code, out) = cmd(&env, &["retry", &id, "flaky"]);
     assert_eq!(code, 0, "{out}");

@@ -219,8 +219,10 @@ run = "true"
     let show = env.show(&run_id_of(&text(&out.stdout)));
     for (s, want) in [
         ("bad", "failed"),
-        ("after-bad", "skipped"),
-        ("downstream", "skipped"),
+        // Airflow's states: a failed need makes `upstream_failed`, and so does a need
+        // that is itself `upstream_failed`; a rule not met on success is `skipped`.
+        ("after-bad", "upstream_failed"),
+        ("downstream", "upstream_failed"),
         ("cleanup", "succeeded"),
         ("page", "succeeded"),
         ("good", "succeeded"),

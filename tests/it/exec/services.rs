@@ -182,7 +182,7 @@ fn a_readiness_timeout_fails_the_service_and_stops_its_whole_group() {
     assert!(!env.path().join("used").exists(), "the dependant never ran");
     let show = env.show(&run_id_of(&stdout));
     assert_eq!(step_field(&show, "svc", "state"), "failed");
-    assert_eq!(step_field(&show, "use", "state"), "skipped");
+    assert_eq!(step_field(&show, "use", "state"), "upstream_failed");
     let errors = errors_of(&show, "svc");
     let e = errors
         .iter()

@@ -32,7 +32,7 @@ fn out(o: &Output) -> String {
     format!("{}{}", text(&o.stdout), text(&o.stderr))
 }
 
-/// A finished, failed headless run: `build` failed, `ship` skipped.
+/// A finished, failed headless run: `build` failed, `ship` upstream_failed.
 fn failed_run(env: &Env) -> String {
     let wf = env.workflow("flaky.toml", FLAKY);
     let o = env.run(&["run", wf.to_str().unwrap(), "--headless"]);
@@ -40,7 +40,7 @@ fn failed_run(env: &Env) -> String {
     let run = run_id_of(&text(&o.stdout));
     let v = env.show(&run);
     assert_eq!(v["state"], "failed");
-    assert_eq!(step_field(&v, "ship", "state"), "skipped");
+    assert_eq!(step_field(&v, "ship", "state"), "upstream_failed");
     run
 }
 

@@ -144,7 +144,7 @@ gate = { prompt = "keep the engine alive" }
     let (child, id) = start(&env, wf);
     wait_show(&env, &id, "settled", |v| {
         step_state(v, "flaky").as_deref() == Some("succeeded")
-            && step_state(v, "after").as_deref() == Some("skipped")
+            && step_state(v, "after").as_deref() == Some("upstream_failed")
     });
     assert_readers_agree(&env, &id);
     // A retry that fails again: the first failure's record is closed by the retry.
