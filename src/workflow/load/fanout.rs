@@ -19,6 +19,33 @@ pub(super) enum RawSource<'n> {
     ForEach(TextEntry<'n>),
 }
 
+impl Loader<'_, '_> {
+    /// A matrix axis never reads a secret parameter: an instance's id holds its values,
+    /// and ids are stored in the events and shown by every command and view.
+    pub(super) fn refuse_secret_axes(
+        &mut self,
+        raw: &RawFanout<'_>,
+        label: &str,
+        params: &[ParamSpec],
+    ) {
+        let RawSource::Matrix(m, spans) = &raw.source else {
+            return;
+        };
+        let axes = m.axes.iter().filter(|(_, a)| matches!(a, Axis::Param(_)));
+        for ((k, axis), span) in axes.zip(spans) {
+            if let Axis::Param(p) = axis
+                && params.iter().any(|s| s.name == *p && s.secret)
+            {
+                self.err(
+                    span,
+                    format!("`matrix.{k}` of {label} reads the secret parameter `{p}`"),
+                    "an instance's id holds its matrix values and is stored and shown everywhere: read a parameter that is not secret",
+                );
+            }
+        }
+    }
+}
+
 impl RawFanout<'_> {
     /// The keys `${{ matrix.KEY }}` may read: the axes' and every `include` entry's.
     fn matrix_keys(&self) -> Option<Vec<&str>> {

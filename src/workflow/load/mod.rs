@@ -254,6 +254,11 @@ impl<'r, 's> Loader<'r, 's> {
 
         self.check_signed_gates(&raw_steps, approvals.as_ref(), get(top, "approvals"));
         let param_names: Vec<&str> = params.iter().map(|p: &ParamSpec| p.name.as_str()).collect();
+        for s in &raw_steps {
+            if let (Some(f), Some((id, _))) = (&s.fanout, &s.id) {
+                self.refuse_secret_axes(f, &format!("step `{id}`"), &params);
+            }
+        }
         let mut plan_env = BTreeMap::new();
         for e in &env {
             if let Some(t) = self.template(e, TemplateSite::RunEnv, &param_names) {
