@@ -3,7 +3,7 @@ use super::actions::{Action, ConsoleExit, Request, Tab};
 use super::runs::short_id;
 use super::state::UiState;
 use super::targets::target_gate;
-use super::update::{edit_line, toast};
+use super::update::{edit_line, send, toast};
 use crate::model::{Command, InputView, RunView};
 use crate::workflow::{ParamType, Values, resolve_values};
 use ratatui_textarea::TextArea;
@@ -242,16 +242,7 @@ pub(super) fn gate_dialog(ui: &mut UiState, action: Action) -> Vec<Request> {
             };
             let run_id = d.run_id.clone();
             ui.dialog = None;
-            ui.pending += 1;
-            toast(
-                ui,
-                format!("… {verb} {step}: sent, waiting for the engine"),
-                true,
-            );
-            return vec![match run_id {
-                Some(run_id) => Request::CommandOn { run_id, command },
-                None => Request::Command(command),
-            }];
+            return send(ui, run_id, command, &format!("{verb} {step}"));
         }
         _ => {}
     }
@@ -294,12 +285,11 @@ pub(super) fn confirm_dialog(ui: &mut UiState, action: Action) -> Vec<Request> {
             None => Vec::new(),
         },
         ConfirmWhat::CancelRun => {
-            ui.pending += 1;
-            toast(ui, "… cancel run: sent, waiting for the engine", true);
-            vec![Request::Command(Command::Cancel {
+            let command = Command::Cancel {
                 operator: ui.operator.clone(),
                 reason: Some("cancelled from the console".into()),
-            })]
+            };
+            send(ui, None, command, "cancel run")
         }
     }
 }
@@ -466,9 +456,7 @@ pub(super) fn budget_dialog(ui: &mut UiState, action: Action) -> Vec<Request> {
         Action::Confirm => match budget_command(d, &ui.operator) {
             Ok(command) => {
                 ui.dialog = None;
-                ui.pending += 1;
-                toast(ui, "… raise the budget: sent, waiting for the engine", true);
-                return vec![Request::Command(command)];
+                return send(ui, None, command, "raise the budget");
             }
             Err(e) => d.error = Some(e),
         },

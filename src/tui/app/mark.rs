@@ -5,7 +5,7 @@ use super::actions::{Action, Request};
 use super::dialogs::Dialog;
 use super::state::UiState;
 use super::targets::target_step;
-use super::update::{edit_line, toast};
+use super::update::{edit_line, send, toast};
 use crate::model::{Command, RunView, StepState};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,18 +98,12 @@ pub(super) fn mark_dialog(ui: &mut UiState, action: Action) -> Vec<Request> {
                 operator: ui.operator.clone(),
                 reason: d.reason.trim().to_string(),
             };
-            let (run_id, step, state) = (d.run_id.clone(), d.step_id.clone(), d.state());
-            ui.dialog = None;
-            ui.pending += 1;
-            toast(
-                ui,
-                format!("… mark {step} {state}: sent, waiting for the engine"),
-                true,
+            let (run_id, what) = (
+                d.run_id.clone(),
+                format!("mark {} {}", d.step_id, d.state()),
             );
-            return vec![match run_id {
-                Some(run_id) => Request::CommandOn { run_id, command },
-                None => Request::Command(command),
-            }];
+            ui.dialog = None;
+            return send(ui, run_id, command, &what);
         }
         _ => {}
     }

@@ -21,6 +21,22 @@ pub(super) fn toast(ui: &mut UiState, text: impl Into<String>, ok: bool) {
     });
 }
 
+/// Send `command` to `run_id` (the run on screen when `None`) and say so until the
+/// engine answers: every command the console sends goes this way.
+pub(super) fn send(
+    ui: &mut UiState,
+    run_id: Option<String>,
+    command: Command,
+    what: &str,
+) -> Vec<Request> {
+    ui.pending += 1;
+    toast(ui, format!("… {what}: sent, waiting for the engine"), true);
+    vec![match run_id {
+        Some(run_id) => Request::CommandOn { run_id, command },
+        None => Request::Command(command),
+    }]
+}
+
 /// Apply one action. Pure: no I/O, no clock; what must happen outside comes back as requests.
 ///
 /// An approve, reject or mark refused before any dialog opens is held on screen
@@ -209,16 +225,11 @@ pub(super) fn copy(ui: &mut UiState, view: &RunView) -> Vec<Request> {
 pub(super) fn retry(ui: &mut UiState, view: &RunView, step: &str) -> Vec<Request> {
     match view.step_index(step).map(|i| &view.steps[i]) {
         Some(s) if s.actions.retry => {
-            ui.pending += 1;
-            toast(
-                ui,
-                format!("… retry {step}: sent, waiting for the engine"),
-                true,
-            );
-            vec![Request::Command(Command::Retry {
+            let command = Command::Retry {
                 step: step.to_string(),
                 operator: ui.operator.clone(),
-            })]
+            };
+            send(ui, None, command, &format!("retry {step}"))
         }
         // The engine would refuse: say why here instead of sending it.
         Some(s) => {
