@@ -114,7 +114,7 @@ pub fn resolve_values(
                     .map(|p| format!(" matching {}", p.as_str()))
                     .unwrap_or_default();
                 errors.push(format!(
-                    "{noun} `{}` is required: pass {flag} {}={example} (a {}{pattern})",
+                    "{noun} `{}` is required: pass {flag} {}={example} (of type {}{pattern})",
                     spec.name,
                     spec.name,
                     spec.ty.describe()

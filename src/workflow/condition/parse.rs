@@ -12,8 +12,7 @@ pub struct ParseError {
     pub at: Range<usize>,
 }
 
-const NAMES: &str =
-    "params.<name>, env.<NAME>, run.id, steps.<id>.outputs.<key> or steps.<id>.state";
+const NAMES: &str = "params.<name>, env.<NAME>, run.id, steps.<id>.outputs.<key>, steps.<id>.inputs.<name> or steps.<id>.state";
 
 #[derive(Debug, Clone, PartialEq)]
 enum Tok {
