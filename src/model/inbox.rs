@@ -136,8 +136,16 @@ pub fn waiting(view: &RunView, me: &str) -> Vec<Waiting> {
                     w.mine = false;
                     w.why_not = Some(e);
                 }
+                // The inputs an approval must give (required, no default) are in the
+                // command, so that it works as copied.
+                let inputs: String = g
+                    .inputs
+                    .iter()
+                    .filter(|i| i.required && i.default.is_none())
+                    .map(|i| format!(" --input {}=…", i.name))
+                    .collect();
                 w.commands = vec![
-                    format!("baton approve {run} {} --reason …", g.step_id),
+                    format!("baton approve {run} {}{inputs} --reason …", g.step_id),
                     format!("baton reject {run} {} --reason …", g.step_id),
                 ];
                 out.push(w);

@@ -48,6 +48,13 @@ fn approve_checks_the_inputs_before_anything_is_recorded_and_records_them() {
             text(&out.stderr)
         );
     }
+    // The inbox's command to decide names the input an approval must give (`tag`:
+    // required, no default), and not the one with a default.
+    let inbox = text(&env.run(&["inbox"]).stdout);
+    assert!(
+        inbox.contains(&format!("baton approve {id} ship --input tag=… --reason …")),
+        "{inbox}"
+    );
     let audit = text(&env.run(&["audit", &id]).stdout);
     assert!(
         !audit.contains("approval_vote"),
