@@ -23,7 +23,7 @@ use std::path::PathBuf;
 pub use builtin::{parse_duration, run_builtin};
 pub use command::Invocation;
 pub use executor::{Attempt, Executor, KillHandle, Placement};
-pub use files_dir::FilesDir;
+pub use files_dir::{FilesDir, files_root};
 pub use group::{group_belongs_to, kill_stale_group, run_process_groups};
 pub use shell::{Running, ShellJob, spawn};
 pub use signals::{ShutdownSignal, ShutdownSignals, shutdown_signal};
