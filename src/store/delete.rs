@@ -25,7 +25,7 @@ const RUN_TABLES: [&str; 6] = [
 ];
 
 /// When a run ended, as a column of `runs` (see [`Store::runs_ended_at`]).
-const ENDED_AT: &str = "coalesce(finished_at,
+pub(super) const ENDED_AT: &str = "coalesce(finished_at,
         (SELECT e.at FROM events e
          WHERE e.id BETWEEN runs.key << 32 AND (runs.key << 32) + 4294967295
          ORDER BY e.id DESC LIMIT 1),

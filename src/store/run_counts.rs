@@ -194,6 +194,11 @@ pub(super) fn kept_signals(
     })
 }
 
+/// What [`Store::run_signals`] reads: one pass over `runs`, no history table.
+pub(super) const SIGNALS_SELECT: &str = "SELECT id, began_at, ended_at, attempts_finished,
+        attempts_failed, p50_ms, p95_ms, queue_depth, running
+     FROM runs";
+
 impl Store {
     /// The golden signals of each of `runs` as of `now`, as `show` reports them (the
     /// replayed core's, `model::signals`), from the runs' rows: one read of `runs`,
@@ -205,11 +210,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<Vec<Option<GoldenSignals>>, StoreError> {
         let r = super::in_read_snapshot(&self.conn, |c| {
-            let mut st = c.prepare_cached(
-                "SELECT id, began_at, ended_at, attempts_finished, attempts_failed, p50_ms,
-                        p95_ms, queue_depth, running
-                 FROM runs",
-            )?;
+            let mut st = c.prepare_cached(SIGNALS_SELECT)?;
             let mut rows = st.query([])?;
             let mut facts: HashMap<String, SignalFacts> = HashMap::new();
             while let Some(r) = rows.next()? {
