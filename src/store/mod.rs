@@ -932,6 +932,9 @@ fn bounded_tail(s: &str, max: usize) -> &str {
 }
 
 #[cfg(test)]
+mod query_plans_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use std::ffi::OsString;
