@@ -821,3 +821,17 @@ fn others_decisions_are_notices_and_ones_own_are_not() {
     assert!(ui.note_decisions(&prev, &mine).is_empty());
     assert!(ui.notices.is_empty());
 }
+
+/// Issue 28 point 5: Backspace in a text field takes a whole grapheme cluster: an emoji
+/// with its skin tone, a ZWJ family, a letter with its combining accent.
+#[test]
+fn backspace_takes_a_whole_grapheme_cluster() {
+    let bs = KeyEvent::new(KeyCode::Backspace, KeyModifiers::NONE);
+    let mut s = String::from("ok 👍🏽👨‍👩‍👧e\u{301}");
+    super::update::edit_line(&mut s, bs);
+    assert_eq!(s, "ok 👍🏽👨‍👩‍👧");
+    super::update::edit_line(&mut s, bs);
+    assert_eq!(s, "ok 👍🏽");
+    super::update::edit_line(&mut s, bs);
+    assert_eq!(s, "ok ");
+}

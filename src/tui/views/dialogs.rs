@@ -188,7 +188,7 @@ fn field_line<'a>(f: &InputField, focused: bool, w: usize, theme: &Theme) -> Lin
         styled(label, if focused { theme.key } else { theme.dim }),
         styled(shown.clone(), value_st),
     ];
-    let used = LW + shown.chars().count();
+    let used = LW + super::common::text_width(&shown);
     let rest = w.saturating_sub(used + 2);
     match &f.error {
         Some(e) => spans.push(styled(

@@ -848,3 +848,42 @@ fn the_header_shows_a_queued_and_a_skipped_run() {
         assert!(header.contains(shown), "{header}");
     }
 }
+
+fn draw_with(
+    v: &RunView,
+    u: &mut UiState,
+    config: &baton::tui::ConsoleConfig,
+    w: u16,
+    h: u16,
+) -> Buffer {
+    LogReaders::default().sync(u, v, baton::tui::views::log::text_rows(h));
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| u.hits = render(f, v, u, config)).unwrap();
+    t.backend().buffer().clone()
+}
+
+/// Issue 28 point 5: with ASCII only (a non-UTF-8 locale, `ascii = true`) every view and
+/// dialog is drawn in ASCII, its columns where they were.
+#[test]
+fn ascii_only_draws_every_view_in_ascii() {
+    let theme = Theme::load("default").unwrap();
+    let caps = baton::tui::term::Caps {
+        ascii: true,
+        ..Default::default()
+    };
+    let config = baton::tui::ConsoleConfig::with_theme(theme.clone()).on(caps);
+    for (name, setup) in scenarios() {
+        let (v, mut u) = setup();
+        let b = draw_with(&v, &mut u, &config, 80, 24);
+        let t = text(&b);
+        assert!(t.is_ascii(), "{name}:\n{t}");
+        let (v, mut u) = setup();
+        let unicode = text(&draw(&v, &mut u, &theme, 80, 24));
+        // Same rows, and each as wide: one ASCII character for each drawn symbol.
+        assert_eq!(t.lines().count(), unicode.lines().count(), "{name}");
+    }
+    let (v, mut u) = (fixtures::release(), ui());
+    let t = text(&draw_with(&v, &mut u, &config, 80, 24));
+    assert!(t.starts_with(" * release"), "{t}");
+    assert!(t.contains("+----") && t.contains("^v/jk"), "{t}");
+}
