@@ -65,6 +65,31 @@ pub fn fit(s: &str, max: usize) -> String {
     out
 }
 
+/// `s` on one line in at most `max` columns, cut after a whole word with `…` (never
+/// inside a word); empty when not even its first word fits.
+pub fn fit_words(s: &str, max: usize) -> String {
+    let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if width(&s) <= max {
+        return s;
+    }
+    let mut out = String::new();
+    for word in s.split(' ') {
+        let next = if out.is_empty() {
+            word.to_string()
+        } else {
+            format!("{out} {word}")
+        };
+        if width(&next) + 1 > max {
+            break;
+        }
+        out = next;
+    }
+    if !out.is_empty() {
+        out.push('…');
+    }
+    out
+}
+
 /// The longest head of `s` that is at most `max` columns, cut between grapheme clusters.
 pub fn take_columns(s: &str, max: usize) -> &str {
     let mut w = 0;
@@ -238,6 +263,13 @@ mod tests {
         assert_eq!(wrap_text("one two three", 7), vec!["one two", "three"]);
         assert_eq!(wrap_text("abcdefghij", 4), vec!["abcd", "efgh", "ij"]);
         assert_eq!(fit("x", 0), "");
+        assert_eq!(
+            fit_words("Ship 1.4.2 to production?", 30),
+            "Ship 1.4.2 to production?"
+        );
+        assert_eq!(fit_words("Ship 1.4.2 to production?", 16), "Ship 1.4.2 to…");
+        assert_eq!(fit_words("Ship 1.4.2\nto production?", 12), "Ship 1.4.2…");
+        assert_eq!(fit_words("Shipping", 5), "");
     }
 
     /// Widths are display widths of grapheme clusters: wide CJK, an emoji with a skin

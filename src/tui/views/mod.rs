@@ -11,6 +11,7 @@ pub mod detail;
 pub mod dialogs;
 pub mod errors;
 pub mod header;
+pub mod hints;
 pub mod log;
 pub mod notices;
 pub mod overlays;
