@@ -835,3 +835,22 @@ fn backspace_takes_a_whole_grapheme_cluster() {
     super::update::edit_line(&mut s, bs);
     assert_eq!(s, "ok ");
 }
+
+/// Issue 28 point 5: in the reason box the cursor moves over a grapheme cluster at once
+/// and Backspace takes it whole.
+#[test]
+fn the_reason_box_moves_and_deletes_by_grapheme_cluster() {
+    let key = |c| KeyEvent::new(c, KeyModifiers::NONE);
+    let mut t = super::dialogs::new_reason_box(super::dialogs::Decision::Approve);
+    t.insert_str("a👍🏽b");
+    super::dialogs::reason_key(&mut t, key(KeyCode::Left));
+    super::dialogs::reason_key(&mut t, key(KeyCode::Left));
+    assert_eq!(t.cursor().1, 1, "before the emoji, not inside it");
+    super::dialogs::reason_key(&mut t, key(KeyCode::Right));
+    assert_eq!(t.cursor().1, 3);
+    super::dialogs::reason_key(&mut t, key(KeyCode::Backspace));
+    assert_eq!(t.lines()[0], "ab");
+    t.insert_str("e\u{301}");
+    super::dialogs::reason_key(&mut t, key(KeyCode::Backspace));
+    assert_eq!(t.lines()[0], "ab");
+}
