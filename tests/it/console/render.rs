@@ -442,11 +442,8 @@ fn scenarios() -> Vec<(&'static str, Setup)> {
 
 /// Draw as the console does: the shell first reads the log lines the screen needs.
 fn draw(v: &RunView, u: &mut UiState, theme: &Theme, w: u16, h: u16) -> Buffer {
-    LogReaders::default().sync(u, v, baton::tui::views::log::text_rows(h));
-    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
     let config = baton::tui::ConsoleConfig::with_theme(theme.clone());
-    t.draw(|f| u.hits = render(f, v, u, &config)).unwrap();
-    t.backend().buffer().clone()
+    draw_with(v, u, &config, w, h)
 }
 
 fn text(b: &Buffer) -> String {
