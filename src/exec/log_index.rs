@@ -2,7 +2,7 @@
 //! each time a second starts in which the attempt writes. Local steps (`shell`) and the
 //! copies of Slurm jobs' output (`slurm`) keep it alike.
 use crate::model::Timestamp;
-use crate::model::logtimes::{INDEX, index_record, needs_record};
+use crate::model::logtimes::{INDEX, TORN_END, index_record, needs_record};
 use std::fs::File;
 use std::io::Write;
 use std::path::Path;
@@ -34,15 +34,15 @@ impl TimeIndex {
 }
 
 /// The run's index, opened to append (only in the run's own directory, never through a
-/// symlink: `own_files`). A record torn by an engine killed mid-write is ended first,
-/// so the next one starts a line of its own (readers skip the torn one).
+/// symlink: `own_files`). A record torn by an engine killed mid-write is ended first
+/// (`logtimes::TORN_END`), so readers skip it and the next one starts a line of its own.
 fn open(dir: &Path) -> Option<File> {
     use std::os::unix::fs::FileExt;
     let mut f = crate::own_files::append(dir, INDEX).ok()?;
     let len = f.metadata().ok()?.len();
     let mut last = [0u8; 1];
     if len > 0 && f.read_at(&mut last, len - 1).is_ok() && last[0] != b'\n' {
-        f.write_all(b"\n").ok()?;
+        f.write_all(TORN_END.as_bytes()).ok()?;
     }
     Some(f)
 }

@@ -21,14 +21,20 @@ pub fn index_path(log: &Path) -> PathBuf {
     log.with_file_name(INDEX)
 }
 
+/// What a writer appends after a record torn by a crash (the index not ending in a
+/// newline) before its own: the torn record gets a field too many, or a time that is
+/// not a number, so readers skip it whatever its length (a torn time alone would read
+/// as a wrong one).
+pub const TORN_END: &str = " torn\n";
+
 /// One record of the run's index: the log named `log` was `offset` bytes long at `at`.
 pub fn index_record(log: &str, offset: u64, at: Timestamp) -> String {
     format!("{log} {offset} {}\n", at.millis())
 }
 
 /// The complete records in `text` of the log named `log` (a torn last line is left for
-/// the next read; a line torn by a crash and continued by the next writer has a field
-/// too many and is skipped), and how many bytes of `text` were read.
+/// the next read; a line torn by a crash is ended with [`TORN_END`] by the next writer
+/// and skipped), and how many bytes of `text` were read.
 pub fn parse_index(text: &[u8], log: &str) -> (Vec<(u64, Timestamp)>, usize) {
     let end = text.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
     let records = text[..end]
@@ -114,6 +120,14 @@ mod tests {
         assert_eq!(used, text.len() - "a.1.log 7".len());
         let (b, _) = parse_index(text.as_bytes(), "b.1.log");
         assert_eq!(b, [(0, t), (12, u)]);
+        // Ended by the next writer wherever it was cut, a torn record is never read.
+        let whole = index_record("a.1.log", 40, u);
+        for cut in 0..whole.len() {
+            let text = format!("{}{TORN_END}{whole}", &whole[..cut]);
+            let (a, used) = parse_index(text.as_bytes(), "a.1.log");
+            assert_eq!(a, [(40, u)], "cut at {cut}: {text:?}");
+            assert_eq!(used, text.len());
+        }
         assert_eq!(
             index_path(Path::new("/l/R1/a.1.log")),
             Path::new("/l/R1/run.times")

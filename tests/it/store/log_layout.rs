@@ -225,7 +225,7 @@ async fn a_torn_record_in_the_index_is_ended_before_the_next_one() {
     let text = std::fs::read(&index).unwrap();
     assert!(
         String::from_utf8_lossy(&text)
-            .starts_with("gone.1.log 0 1000\ngone.1.log 7\nnext.1.log 0 "),
+            .starts_with("gone.1.log 0 1000\ngone.1.log 7 torn\nnext.1.log 0 "),
         "{}",
         String::from_utf8_lossy(&text)
     );
