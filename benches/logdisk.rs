@@ -7,7 +7,8 @@
 //!   BATON_BASELINE=/path/to/an/older/baton cargo bench --bench logdisk
 //!
 //! With `BATON_BASELINE`, the same workflow is run by that binary too (a build of an
-//! earlier commit), in the same bench run, and both are written. The figures in
+//! earlier commit), in the same bench run, and both are written (without it, the row of
+//! the last run that had one stays). The figures in
 //! docs/performance.md ("Disk a run's logs take") are this bench's: it writes them
 //! between the markers there on every run.
 //!
@@ -21,6 +22,7 @@ const STEPS: usize = 30;
 const DOC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/performance.md");
 const BEGIN: &str = "<!-- benches/logdisk.rs writes from here -->";
 const END: &str = "<!-- benches/logdisk.rs writes to here -->";
+const BEFORE: &str = "before (a log and a `.times` sidecar per attempt)";
 
 fn workflow() -> String {
     let mut toml = String::from("name = \"thirty\"\nmax_parallel = 4\n");
@@ -98,24 +100,32 @@ fn main() {
         return;
     }
     let now = run_with(Path::new(env!("CARGO_BIN_EXE_baton")));
+    let doc = std::fs::read_to_string(DOC).expect("read docs/performance.md");
+    let (Some(a), Some(b)) = (doc.find(BEGIN), doc.find(END)) else {
+        panic!("docs/performance.md has lost the logdisk bench's markers ({BEGIN} … {END})");
+    };
     let mut table = format!(
         "{BEGIN}\n| a run of {STEPS} steps, each writing a line to stdout and one to stderr | files | on disk (`du`) | text | disk / text |\n|---|---|---|---|---|\n"
     );
     if let Some(old) = std::env::var_os("BATON_BASELINE") {
         let before = run_with(Path::new(&old));
-        table += &row("before (a log and a `.times` sidecar per attempt)", &before);
+        table += &row(BEFORE, &before);
         println!(
             "before: {} files, {} bytes on disk",
             before.files, before.allocated
         );
+    } else if let Some(kept) = doc[a..b]
+        .lines()
+        .find(|l| l.starts_with(&format!("| {BEFORE} |")))
+    {
+        // Without a baseline this run measures only the present: the earlier run's
+        // figure of the build before stays.
+        table += kept;
+        table.push('\n');
     }
     table += &row("now (a log per attempt, one time index per run)", &now);
     table += END;
     println!("now: {} files, {} bytes on disk", now.files, now.allocated);
-    let doc = std::fs::read_to_string(DOC).expect("read docs/performance.md");
-    let (Some(a), Some(b)) = (doc.find(BEGIN), doc.find(END)) else {
-        panic!("docs/performance.md has lost the logdisk bench's markers ({BEGIN} … {END})");
-    };
     let new = format!("{}{table}{}", &doc[..a], &doc[b + END.len()..]);
     std::fs::write(DOC, new).expect("write docs/performance.md");
     println!("written to {DOC}");
