@@ -7,6 +7,7 @@ pub mod executor;
 pub mod files_dir;
 pub mod group;
 pub mod leftovers;
+pub mod log_index;
 pub mod lookup;
 pub mod outputs;
 pub mod probe;
