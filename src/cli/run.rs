@@ -116,7 +116,10 @@ pub fn exec(args: RunArgs) -> i32 {
         Ok(d) => d,
         Err(e) => return session::report(&e),
     };
-    let mut store = match Store::open(&display.db_path) {
+    let mut store = match Store::open(&display.db_path).and_then(|s| {
+        s.wait_as_engine()?;
+        Ok(s)
+    }) {
         Ok(s) => s,
         Err(e) => return session::report(&e.into()),
     };

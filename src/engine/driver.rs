@@ -177,6 +177,8 @@ impl Driver {
         lease_holder: String,
         sinks: Sinks,
     ) -> Self {
+        // Best effort: a store that cannot change its wait keeps the shorter one.
+        let _ = store.wait_as_engine();
         let (inbox_tx, inbox_rx) = mpsc::unbounded_channel();
         let log_dir = store.log_dir(&run_id);
         let executors = exec::executor::for_plan(core.plan(), &run_id);

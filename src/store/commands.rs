@@ -229,7 +229,8 @@ impl Store {
                 .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
                     r.get::<_, i64>(0)
                 });
-            super::wait_for_writers(&self.conn)?;
+            self.conn
+                .busy_handler(Some(super::busy::wait_for_writer_as_engine))?;
             Ok(busy? == 0)
         })();
         self.ctx(r)
