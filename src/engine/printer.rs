@@ -135,6 +135,15 @@ pub fn describe(event: &Event) -> Option<String> {
             format!("{t} {step} {how} by {actor}: {reason}")
         }
         EventKind::GateVoided { step, reason } => format!("{t} {step} approval void: {reason}"),
+        EventKind::StepFellBack {
+            step,
+            attempt,
+            alternative,
+            reason,
+        } => format!(
+            "{t} {step} fallback: {} ({reason})",
+            crate::model::history::fallback_summary(*attempt, *alternative)
+        ),
         EventKind::CommandRefused { command, reason } => {
             format!(
                 "{t} refused {} from {}: {reason}",

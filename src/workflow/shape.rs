@@ -1,7 +1,8 @@
 //! What a run keeps of its workflow while it goes on: its steps, what each waits for,
 //! when it runs, what it costs, its gate, and what runs without anyone's approval (a
 //! compensation, a service's readiness, an idempotent step's re-run, the notifiers),
-//! under the same budget. A takeover with an edited file that changed any of these is
+//! under the same budget, with as many `fallback` alternatives (the run records which
+//! one its attempts ran by number). A takeover with an edited file that changed any of these is
 //! refused (`session::prepare`); a step's command may change (its approval is then
 //! void, by the approval digest).
 use super::{Gate, Plan, Step};
@@ -81,11 +82,12 @@ fn step_shape(plan: &Plan, step: &Step) -> String {
         .collect();
     needs.sort_unstable();
     format!(
-        "needs [{}], when {:?}, if {:?}, allow_failure {}, cost {}, compensate {:?}, service {}, idempotent {}; gate: {}",
+        "needs [{}], when {:?}, if {:?}, allow_failure {}, alternatives {}, cost {}, compensate {:?}, service {}, idempotent {}; gate: {}",
         needs.join(", "),
         step.when,
         step.condition.as_ref().map(|c| &c.text),
         step.allow_failure,
+        step.alternatives(),
         step.cost,
         step.compensate,
         step.service.is_some(),

@@ -2,6 +2,7 @@
 mod budget;
 mod cache;
 mod crash;
+mod fallback;
 mod fanout;
 mod lease;
 mod signals;
