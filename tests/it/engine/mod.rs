@@ -1,6 +1,7 @@
 //! The engine through the real binary: cache, crashes, leases, signals, write-ahead commits.
 mod budget;
 mod cache;
+mod conditions;
 mod crash;
 mod fallback;
 mod fanout;
