@@ -322,19 +322,21 @@ mod tests {
         }
     }
 
+    /// `deploy`'s gate opened (`signed` or not).
+    fn gate(signed: bool) -> Event {
+        at(EventKind::GateOpened {
+            step: "deploy".into(),
+            prompt: "Ship?".into(),
+            deadline: None,
+            digest: String::new(),
+            approvers: vec![],
+            quorum: 1,
+            signed,
+        })
+    }
+
     #[test]
     fn what_to_type_follows_what_waits_for_a_person_and_nothing_else() {
-        let gate = |signed| {
-            at(EventKind::GateOpened {
-                step: "deploy".into(),
-                prompt: "Ship?".into(),
-                deadline: None,
-                digest: String::new(),
-                approvers: vec![],
-                quorum: 1,
-                signed,
-            })
-        };
         let plain = hint("R1", &gate(false), None).unwrap();
         assert!(
             plain.contains("`baton approve R1 deploy --reason …`")
@@ -389,17 +391,6 @@ inputs = { tag = { type = "string", required = true }, env = { type = "enum", va
             std::path::Path::new("w.toml"),
         )
         .expect("loads");
-        let gate = |signed| {
-            at(EventKind::GateOpened {
-                step: "deploy".into(),
-                prompt: "Ship?".into(),
-                deadline: None,
-                digest: String::new(),
-                approvers: vec![],
-                quorum: 1,
-                signed,
-            })
-        };
         // Required without a default: tag and region (in the gate's order), not env
         // (it has a default) nor note (optional).
         let plain = hint("R1", &gate(false), Some(&plan)).unwrap();
