@@ -153,6 +153,23 @@ run = "true"
 "#;
 
     #[test]
+    fn an_alternatives_command_may_change_but_not_how_many_there_are() {
+        let with = |alts: &str| {
+            plan(&BASE.replace(
+                "run = \"true\"",
+                &format!("run = \"true\"\nfallback = [ {alts} ]"),
+            ))
+        };
+        let base = with("{ run = \"a\" }");
+        assert_eq!(check_kept(&base, &with("{ run = \"b\" }")), Ok(()));
+        let c = check_kept(&base, &with("{ run = \"a\" }, { run = \"b\" }")).unwrap_err();
+        assert!(
+            c.what.contains("alternatives 2") && c.what.contains("alternatives 3"),
+            "{c:?}"
+        );
+    }
+
+    #[test]
     fn a_command_or_a_prompt_may_change_and_approvers_are_names() {
         let edited = BASE.replace("run = \"true\"", "run = \"false\"").replace(
             "[\"Alice\", \"bob\"]",
@@ -184,6 +201,14 @@ run = "true"
                 format!("budget = {{ cost = 1 }}\n{BASE}"),
                 1,
                 "the budget changed",
+            ),
+            (
+                BASE.replace(
+                    "run = \"true\"",
+                    "run = \"true\"\nfallback = [ { run = \"false\" } ]",
+                ),
+                6,
+                "step `deploy` changed",
             ),
             (
                 BASE.replace(
