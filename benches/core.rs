@@ -22,6 +22,7 @@ fn noop_plan(n: usize) -> Arc<Plan> {
             when: Trigger::AllSuccess,
             allow_failure: false,
             condition: None,
+            fallback: Vec::new(),
             timeout: None,
             retry: RetryPolicy::default(),
             pool: None,

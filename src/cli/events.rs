@@ -49,6 +49,12 @@ fn stream(store: &Store, args: &EventsArgs) -> Result<(), StoreError> {
     let run_id = store.resolve_run(&args.run)?;
     let mut seen = args.from.saturating_sub(1);
     let mut version = None;
+    // A gate's waiting line names the inputs an approval must give, from the plan.
+    let plan = if args.json {
+        None
+    } else {
+        crate::session::inspect::plan_of(store, &run_id)
+    };
     loop {
         // The state first: events committed before it said "ended" are read below.
         let ended = ended(store.run_liveness(&run_id)?.state);
@@ -59,7 +65,7 @@ fn stream(store: &Store, args: &EventsArgs) -> Result<(), StoreError> {
             if let Some(last) = events.last() {
                 seen = last.seq;
             }
-            print(&run_id, &events, args.json);
+            print(&run_id, &events, args.json, plan.as_deref());
         }
         if !args.follow || ended {
             return Ok(());
@@ -73,13 +79,13 @@ fn ended(state: RunState) -> bool {
     state.is_final() || state == RunState::Interrupted
 }
 
-fn print(run_id: &str, events: &[Event], json: bool) {
+fn print(run_id: &str, events: &[Event], json: bool, plan: Option<&crate::workflow::Plan>) {
     if json {
         for e in events {
             crate::stdio::outln!("{}", printer::json_line(run_id, e));
         }
     } else {
-        for line in printer::lines(run_id, events) {
+        for line in printer::lines(run_id, events, plan) {
             crate::stdio::outln!("{line}");
         }
     }

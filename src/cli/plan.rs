@@ -78,8 +78,7 @@ pub fn critical_path(plan: &Plan) -> Vec<usize> {
 }
 
 fn action(plan: &Plan, i: usize) -> String {
-    let s = &plan.steps[i];
-    match &s.action {
+    match &plan.steps[i].action {
         Action::Shell { .. } => "run".into(),
         Action::Tool { tool, .. } => format!("uses {tool}"),
         Action::Builtin(b) => format!("uses {}", b.name()),
@@ -166,7 +165,17 @@ pub fn render_with(plan: &Plan, params: &std::collections::BTreeMap<String, Stri
             if s.compensate.is_some() {
                 notes.push("compensate".into());
             }
+            if !s.fallback.is_empty() {
+                notes.push(count(s.fallback.len(), "fallback"));
+            }
             let _ = writeln!(out, "     {}  [{}]", s.id, notes.join(", "));
+            for k in 1..s.alternatives() {
+                let _ = writeln!(
+                    out,
+                    "        fallback {k}: {}",
+                    s.alternative_changes(k, &plan.executors)
+                );
+            }
             if let Some(line) = instances(plan, i, params) {
                 let _ = writeln!(out, "        {line}");
             }

@@ -143,6 +143,17 @@ pub fn text(v: &RunView) -> String {
             out.push_str(&format!("  {} {}: {}\n", s.id, s.state, why));
         }
     }
+    let fallbacks: Vec<(&str, String)> = steps
+        .iter()
+        .filter_map(|s| Some((s.id.as_str(), s.alternative_text()?)))
+        .collect();
+    if !fallbacks.is_empty() {
+        out.push_str("\nfallbacks:\n");
+        for (id, text) in fallbacks {
+            let text = crate::sanitize::for_terminal(&text);
+            out.push_str(&format!("  {id}: {text}\n"));
+        }
+    }
     if !v.errors.is_empty() {
         out.push_str("\nerrors:\n");
         for e in &v.errors {

@@ -75,6 +75,10 @@ pub struct StepJson<'a> {
     /// Why a skipped or upstream_failed step did not run.
     pub why: Option<&'a str>,
     pub waiting_for: Option<&'a str>,
+    /// What each `fallback` alternative runs, in order.
+    pub fallback: &'a [String],
+    /// The alternative the latest attempt ran (0: the step itself).
+    pub alternative: u32,
 }
 
 #[derive(Debug, Serialize)]
@@ -174,6 +178,8 @@ fn step(s: &StepView, now: Timestamp) -> StepJson<'_> {
         probe: s.probe.as_ref().map(probe),
         why: s.why.as_deref(),
         waiting_for: s.waiting_for.as_deref(),
+        fallback: &s.fallback,
+        alternative: s.alternative,
     }
 }
 

@@ -43,6 +43,24 @@ pub fn approval_digest(
     hex::encode(h.finalize())
 }
 
+/// The digest of a step with a `fallback`: its own digest (`first`) and each
+/// alternative's, in order, so that a change to any of them changes it. Without
+/// alternatives it is `first` itself.
+pub fn with_alternatives(first: String, rest: &[String]) -> String {
+    if rest.is_empty() {
+        return first;
+    }
+    let mut h = Sha256::new();
+    h.update(b"alternatives");
+    h.update([0]);
+    h.update(first.as_bytes());
+    for d in rest {
+        h.update([0xff]);
+        h.update(d.as_bytes());
+    }
+    hex::encode(h.finalize())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,6 +121,21 @@ mod tests {
         assert_eq!(base, at("/w/safe", "local"));
         assert_ne!(base, at("/w/evil", "local"));
         assert_ne!(base, at("/w/safe", "hpc Slurm(partition: Some(\"big\"))"));
+    }
+
+    #[test]
+    fn alternatives_bind_each_and_in_order() {
+        let (a, b, c) = ("a".to_string(), "b".to_string(), "c".to_string());
+        assert_eq!(
+            with_alternatives(a.clone(), &[]),
+            a,
+            "no fallback: as before"
+        );
+        let both = with_alternatives(a.clone(), &[b.clone(), c.clone()]);
+        assert_eq!(both.len(), 64);
+        assert_ne!(both, with_alternatives(a.clone(), &[c.clone(), b.clone()]));
+        assert_ne!(both, with_alternatives(a.clone(), std::slice::from_ref(&b)));
+        assert_ne!(both, with_alternatives(b, &[a, c]));
     }
 
     #[test]

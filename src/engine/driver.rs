@@ -643,8 +643,9 @@ impl Driver {
 
     fn emit(&mut self, events: &[Event]) {
         self.notify(events);
+        let plan = Arc::clone(self.core.plan());
         if let Some(out) = self.sinks.lines.as_mut() {
-            for line in printer::lines(&self.run_id, events) {
+            for line in printer::lines(&self.run_id, events, Some(&plan)) {
                 let _ = writeln!(out, "{line}");
             }
             let _ = out.flush();

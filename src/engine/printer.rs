@@ -1,5 +1,7 @@
 //! Headless output: one human line per transition, and JSON lines for `--events`.
+use crate::model::inbox::approve_inputs;
 use crate::model::{Event, EventKind};
+use crate::workflow::Plan;
 
 /// The human line for an event, or `None` for events that are not worth a line
 /// (process ids, output records).
@@ -135,6 +137,15 @@ pub fn describe(event: &Event) -> Option<String> {
             format!("{t} {step} {how} by {actor}: {reason}")
         }
         EventKind::GateVoided { step, reason } => format!("{t} {step} approval void: {reason}"),
+        EventKind::StepFellBack {
+            step,
+            attempt,
+            alternative,
+            reason,
+        } => format!(
+            "{t} {step} fallback: {} ({reason})",
+            crate::model::history::fallback_summary(*attempt, *alternative)
+        ),
         EventKind::CommandRefused { command, reason } => {
             format!(
                 "{t} refused {} from {}: {reason}",
@@ -207,7 +218,9 @@ pub fn describe(event: &Event) -> Option<String> {
 /// The headless lines of one committed batch: each event's line, and after an event
 /// that waits for a person, what to type ([`hint`]), unless the same batch already
 /// decided it (a gate passed at once by `--auto-approve` waits for nobody).
-pub fn lines(run_id: &str, events: &[Event]) -> Vec<String> {
+/// `plan`: the run's, when the printer has it: a gate's hint then names the inputs an
+/// approval must give (its `gate_opened` event does not list them).
+pub fn lines(run_id: &str, events: &[Event], plan: Option<&Plan>) -> Vec<String> {
     let decided: Vec<&str> = events
         .iter()
         .filter_map(|e| match &e.kind {
@@ -225,7 +238,7 @@ pub fn lines(run_id: &str, events: &[Event]) -> Vec<String> {
             _ => true,
         };
         if waits {
-            out.extend(hint(run_id, e));
+            out.extend(hint(run_id, e, plan));
         }
     }
     out
@@ -233,20 +246,33 @@ pub fn lines(run_id: &str, events: &[Event]) -> Vec<String> {
 
 /// What to type, after the line of an event that waits for a person: headless, the run
 /// just stops, and whoever reads its output may not know the commands.
-pub fn hint(run_id: &str, event: &Event) -> Option<String> {
+pub fn hint(run_id: &str, event: &Event, plan: Option<&Plan>) -> Option<String> {
     let t = event.at.clock();
+    // The inputs an approval of `step`'s gate must give, as `baton inbox` writes them.
+    let inputs = |step: &str| {
+        let gate = plan.and_then(|p| p.steps.get(p.step_index(step)?)?.gate.as_deref());
+        gate.map_or_else(String::new, |g| {
+            approve_inputs(
+                g.inputs
+                    .iter()
+                    .map(|i| (i.name.as_str(), i.required, i.default.as_deref())),
+            )
+        })
+    };
     match &event.kind {
         EventKind::GateOpened {
             step,
             signed: false,
             ..
         } => Some(format!(
-            "{t} {step} waiting: `baton approve {run_id} {step} --reason …` or `baton reject {run_id} {step} --reason …`"
+            "{t} {step} waiting: `baton approve {run_id} {step}{} --reason …` or `baton reject {run_id} {step} --reason …`",
+            inputs(step)
         )),
         EventKind::GateOpened {
             step, signed: true, ..
         } => Some(format!(
-            "{t} {step} waiting for a signed decision: `baton approve {run_id} {step} --sign-key KEY` (or through ssh-agent without it) or `baton reject {run_id} {step} --reason … --sign-key KEY`"
+            "{t} {step} waiting for a signed decision: `baton approve {run_id} {step}{} --sign-key KEY` (or through ssh-agent without it) or `baton reject {run_id} {step} --reason … --sign-key KEY`",
+            inputs(step)
         )),
         EventKind::BudgetExceeded { dimension, .. } => Some(format!(
             "{t} waiting: `baton approve {run_id} --raise {dimension}=N --reason …` (adds N to the ceiling) or `baton cancel {run_id}`"
@@ -296,33 +322,39 @@ mod tests {
         }
     }
 
+    /// `deploy`'s gate opened (`signed` or not).
+    fn gate(signed: bool) -> Event {
+        at(EventKind::GateOpened {
+            step: "deploy".into(),
+            prompt: "Ship?".into(),
+            deadline: None,
+            digest: String::new(),
+            approvers: vec![],
+            quorum: 1,
+            signed,
+        })
+    }
+
     #[test]
     fn what_to_type_follows_what_waits_for_a_person_and_nothing_else() {
-        let gate = |signed| {
-            at(EventKind::GateOpened {
-                step: "deploy".into(),
-                prompt: "Ship?".into(),
-                deadline: None,
-                digest: String::new(),
-                approvers: vec![],
-                quorum: 1,
-                signed,
-            })
-        };
-        let plain = hint("R1", &gate(false)).unwrap();
+        let plain = hint("R1", &gate(false), None).unwrap();
         assert!(
             plain.contains("`baton approve R1 deploy --reason …`")
                 && plain.contains("`baton reject R1 deploy --reason …`"),
             "{plain}"
         );
-        assert!(hint("R1", &gate(true)).unwrap().contains("--sign-key"));
+        assert!(
+            hint("R1", &gate(true), None)
+                .unwrap()
+                .contains("--sign-key")
+        );
         let budget = at(EventKind::BudgetExceeded {
             dimension: "tokens".into(),
             used: 5300.0,
             limit: 5000.0,
             step: None,
         });
-        let b = hint("R1", &budget).unwrap();
+        let b = hint("R1", &budget, None).unwrap();
         assert!(
             b.contains("`baton approve R1 --raise tokens=N --reason …`"),
             "{b}"
@@ -332,16 +364,46 @@ mod tests {
             state: crate::model::RunState::Waiting,
             reason: None,
         });
-        assert_eq!(hint("R1", &other), None);
+        assert_eq!(hint("R1", &other, None), None);
         // A gate decided in the same batch waits for nobody: no hint.
         let approved = at(EventKind::GateApproved {
             step: "deploy".into(),
             actor: "root".into(),
             approvers: vec!["root".into()],
         });
-        let open = lines("R1", &[gate(false)]);
+        let open = lines("R1", &[gate(false)], None);
         assert!(open.iter().any(|l| l.contains("waiting:")), "{open:?}");
-        let passed = lines("R1", &[gate(false), approved]);
+        let passed = lines("R1", &[gate(false), approved], None);
         assert!(!passed.iter().any(|l| l.contains("waiting:")), "{passed:?}");
+    }
+
+    #[test]
+    fn the_waiting_line_names_the_inputs_an_approval_must_give() {
+        let plan = crate::workflow::load_str(
+            r#"
+name = "w"
+[[step]]
+id = "deploy"
+run = "true"
+[step.gate]
+inputs = { tag = { type = "string", required = true }, env = { type = "enum", values = ["a", "b"], default = "a" }, note = { type = "string" }, region = { type = "string", required = true } }
+"#,
+            std::path::Path::new("w.toml"),
+        )
+        .expect("loads");
+        // Required without a default: tag and region (in the gate's order), not env
+        // (it has a default) nor note (optional).
+        let plain = hint("R1", &gate(false), Some(&plan)).unwrap();
+        assert!(
+            plain.contains("`baton approve R1 deploy --input tag=… --input region=… --reason …`"),
+            "{plain}"
+        );
+        let signed = hint("R1", &gate(true), Some(&plan)).unwrap();
+        assert!(
+            signed.contains(
+                "`baton approve R1 deploy --input tag=… --input region=… --sign-key KEY`"
+            ),
+            "{signed}"
+        );
     }
 }

@@ -178,6 +178,17 @@ pub enum EventKind {
         outputs: BTreeMap<String, String>,
         usage: Usage,
     },
+    /// The step's alternative failed for good (its retries used): the next attempt,
+    /// `attempt + 1`, runs its `fallback` alternative `alternative` (1 = the first
+    /// entry; 0 is the step itself). A decision of the engine's, on the audit chain.
+    StepFellBack {
+        step: String,
+        /// The attempt that failed.
+        attempt: u32,
+        alternative: u32,
+        /// Why the attempt failed (`exited with code 1`).
+        reason: String,
+    },
     RetryScheduled {
         step: String,
         next_attempt: u32,
@@ -310,6 +321,7 @@ impl EventKind {
             | ServiceStopping { step, .. }
             | StepFinished { step, .. }
             | RetryScheduled { step, .. }
+            | StepFellBack { step, .. }
             | GateOpened { step, .. }
             | GateWarning { step, .. }
             | ApprovalGiven { step, .. }
@@ -350,6 +362,7 @@ impl EventKind {
             ServiceStopping { .. } => "service_stopping",
             StepFinished { .. } => "step_finished",
             RetryScheduled { .. } => "retry_scheduled",
+            StepFellBack { .. } => "step_fell_back",
             ErrorRecorded { .. } => "error_recorded",
             ErrorsClosed { .. } => "errors_closed",
             GateOpened { .. } => "gate_opened",

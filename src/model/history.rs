@@ -34,6 +34,8 @@ pub enum AuditAction {
     Cancel,
     CompensationStarted,
     CompensationFinished,
+    /// A step's next attempt runs its next `fallback` alternative.
+    Fallback,
     /// A run was deleted (`runs rm`, `gc`): a row of the store, not of an event.
     RunDeleted,
     /// What a deleted run's rows become: content blanked, links kept.
@@ -45,7 +47,7 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 22] = [
+    pub const ALL: [AuditAction; 23] = [
         AuditAction::RunStarted,
         AuditAction::RunResumed,
         AuditAction::RunFinished,
@@ -63,6 +65,7 @@ impl AuditAction {
         AuditAction::Cancel,
         AuditAction::CompensationStarted,
         AuditAction::CompensationFinished,
+        AuditAction::Fallback,
         AuditAction::RunDeleted,
         AuditAction::Redacted,
         AuditAction::SchedulePaused,
@@ -89,6 +92,7 @@ impl AuditAction {
             AuditAction::Cancel => "cancel",
             AuditAction::CompensationStarted => "compensation_started",
             AuditAction::CompensationFinished => "compensation_finished",
+            AuditAction::Fallback => "fallback",
             AuditAction::RunDeleted => "run_deleted",
             AuditAction::Redacted => "redacted",
             AuditAction::SchedulePaused => "schedule_paused",
@@ -138,6 +142,7 @@ pub fn audit_action(kind: &EventKind) -> Option<AuditAction> {
         K::CancelRequested { .. } => AuditAction::Cancel,
         K::CompensationStarted { .. } => AuditAction::CompensationStarted,
         K::CompensationFinished { .. } => AuditAction::CompensationFinished,
+        K::StepFellBack { .. } => AuditAction::Fallback,
         K::RunStateChanged { .. }
         | K::StepStateChanged { .. }
         | K::StepProcess { .. }
@@ -440,6 +445,18 @@ pub fn decision(kind: &EventKind) -> Option<Decision> {
             d(actor, None, reason.as_ref(), json!({}), String::new())
         }
         K::CompensationStarted { step } => d(ENGINE, Some(step), None, json!({}), String::new()),
+        K::StepFellBack {
+            step,
+            attempt,
+            alternative,
+            reason,
+        } => d(
+            ENGINE,
+            Some(step),
+            Some(reason),
+            json!({ "attempt": attempt, "alternative": alternative }),
+            fallback_summary(*attempt, *alternative),
+        ),
         K::CompensationFinished {
             step,
             ok,
@@ -472,6 +489,14 @@ pub fn decision(kind: &EventKind) -> Option<Decision> {
         | K::ErrorsClosed { .. }
         | K::GateWarning { .. } => return None,
     })
+}
+
+/// A fallback's one-line account: which attempt failed and which alternative runs next.
+pub fn fallback_summary(attempt: u32, alternative: u32) -> String {
+    format!(
+        "attempt {attempt} failed; attempt {} runs alternative {alternative}",
+        attempt + 1
+    )
 }
 
 /// The step a command concerns (`budget` for a budget raise, none for a cancel).
@@ -521,6 +546,7 @@ pub fn errors_closed(kind: &EventKind) -> Option<Closes<'_>> {
         | K::ServiceStopping { .. }
         | K::StepFinished { .. }
         | K::RetryScheduled { .. }
+        | K::StepFellBack { .. }
         | K::ErrorRecorded { .. }
         | K::GateOpened { .. }
         | K::GateWarning { .. }

@@ -136,14 +136,11 @@ pub fn waiting(view: &RunView, me: &str) -> Vec<Waiting> {
                     w.mine = false;
                     w.why_not = Some(e);
                 }
-                // The inputs an approval must give (required, no default) are in the
-                // command, so that it works as copied.
-                let inputs: String = g
-                    .inputs
-                    .iter()
-                    .filter(|i| i.required && i.default.is_none())
-                    .map(|i| format!(" --input {}=…", i.name))
-                    .collect();
+                let inputs = approve_inputs(
+                    g.inputs
+                        .iter()
+                        .map(|i| (i.name.as_str(), i.required, i.default.as_deref())),
+                );
                 w.commands = vec![
                     format!("baton approve {run} {}{inputs} --reason …", g.step_id),
                     format!("baton reject {run} {} --reason …", g.step_id),
@@ -194,6 +191,20 @@ pub fn waiting(view: &RunView, me: &str) -> Vec<Waiting> {
         out.push(w);
     }
     out
+}
+
+/// The `--input NAME=…` arguments an approval must give, in order: each of a gate's
+/// `inputs` (name, required, default) that is required and has no default. `baton
+/// inbox`, `show` and the headless waiting line write them into the approve command,
+/// so that it works as copied.
+pub fn approve_inputs<'a>(
+    inputs: impl IntoIterator<Item = (&'a str, bool, Option<&'a str>)>,
+) -> String {
+    inputs
+        .into_iter()
+        .filter(|(_, required, default)| *required && default.is_none())
+        .map(|(name, ..)| format!(" --input {name}=…"))
+        .collect()
 }
 
 /// Soonest deadline first, then the longest waiting (items without a deadline after

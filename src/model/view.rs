@@ -112,6 +112,17 @@ pub struct StepView {
     /// The inputs its gate was approved with (`steps.ID.inputs.NAME`), once approved.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub inputs: BTreeMap<String, String>,
+    /// Its `fallback`: what each alternative runs, in order (alternative 1 first).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fallback: Vec<String>,
+    /// The alternative its latest attempt ran (0: the step itself); once it
+    /// succeeded, the one that served.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub alternative: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// One of a gate's `inputs` as the approve dialog asks for it.
@@ -232,7 +243,8 @@ pub struct GateView {
     /// Votes so far: (operator, reason).
     pub approvals: Vec<(String, Option<String>)>,
     pub allow_self_approval: bool,
-    /// The resolved command the approval binds to (secrets masked).
+    /// The resolved command the approval binds to (secrets masked), and its `fallback`
+    /// alternatives, which the approval covers too.
     pub command: String,
     /// Outputs of the step's needs: (step, key, value).
     pub needs_outputs: Vec<(String, String, String)>,
@@ -349,6 +361,32 @@ impl StepView {
             0 => format!("{}/{}", self.attempts, self.max_attempts),
             n => format!("{}/{}+{n}", self.max_attempts, self.max_attempts),
         }
+    }
+
+    /// Where a step with a `fallback` is among its alternatives, for a person (the
+    /// console, `show`): which one served, runs, or failed last. `None` without one.
+    pub fn alternative_text(&self) -> Option<String> {
+        let n = self.fallback.len();
+        if n == 0 {
+            return None;
+        }
+        let k = self.alternative;
+        let which = match k {
+            0 => "the step itself (alternative 0)".to_string(),
+            k => format!(
+                "alternative {k} of {n}: {}",
+                self.fallback.get(k as usize - 1).map_or("", String::as_str)
+            ),
+        };
+        Some(match self.state {
+            _ if self.attempts == 0 => format!("{n} alternative(s) if it fails"),
+            StepState::Succeeded => format!("served by {which}"),
+            StepState::Failed if k as usize == n => {
+                format!("every alternative failed (the last: {which})")
+            }
+            StepState::Running | StepState::Ready => format!("runs {which}"),
+            _ => format!("latest attempt ran {which}"),
+        })
     }
 
     /// The latest attempt's batch job, when it ran on a cluster executor.

@@ -81,6 +81,14 @@ pub fn approval_inputs(
 /// print of the plan is step ids and states (outputs and error records come from the
 /// events, masked when recorded); the console, which also shows commands and
 /// environments, reads the recorded text only (`Follow::open`).
+/// The plan run `run_id` is read with (`inspect`'s): what its events name (a gate's
+/// inputs, for the headless lines of `baton events`). `None` when it cannot be read.
+pub fn plan_of(store: &Store, run_id: &str) -> Option<std::sync::Arc<crate::workflow::Plan>> {
+    replayed(store, run_id)
+        .ok()
+        .map(|core| std::sync::Arc::clone(core.plan()))
+}
+
 fn replayed(store: &Store, run_id: &str) -> Result<Core, SessionError> {
     match rebuild(store, run_id, PlanSource::Recorded, &[], false) {
         Err(e @ SessionError::Diagnostics(_)) => {

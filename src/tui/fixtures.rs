@@ -48,6 +48,8 @@ fn step(id: &str, needs: &[usize], state: StepState, action: &str) -> StepView {
         waiting_for: None,
         why: None,
         condition: None,
+        fallback: Vec::new(),
+        alternative: 0,
     }
 }
 
@@ -599,6 +601,23 @@ pub fn conditions() -> RunView {
             }
             _ => {}
         }
+    }
+    v
+}
+
+/// `release` where `unit-tests` is `draft-notes`, a model router that failed with
+/// `pro` and was served by its first fallback alternative, `pro-1.5`.
+pub fn fallbacks() -> RunView {
+    let mut v = release();
+    if let Some(s) = v.steps.iter_mut().find(|s| s.id == "unit-tests") {
+        s.id = "draft-notes".into();
+        s.action = "./draft.sh".into();
+        s.max_attempts = 4;
+        s.fallback = vec![
+            "MODEL=pro-1.5".into(),
+            "MODEL=flash, timeout 1m, 2 attempts".into(),
+        ];
+        s.alternative = 1;
     }
     v
 }

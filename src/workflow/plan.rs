@@ -339,6 +339,9 @@ pub struct Step {
     pub allow_failure: bool,
     /// `if`: decided once the trigger rule holds; false skips the step.
     pub condition: Option<super::condition::Condition>,
+    /// `fallback`: what to run, in order, once the step (after its retries) failed;
+    /// each complete, what it left out taken from the step (see [`Step::alternative`]).
+    pub fallback: Vec<Alternative>,
     pub timeout: Option<Duration>,
     pub retry: RetryPolicy,
     pub pool: Option<usize>,
@@ -365,6 +368,115 @@ pub struct Step {
     pub instance: Option<Box<super::fanout::Instance>>,
     /// 1-based line of the step's `[[step]]` header in the source, for messages.
     pub line: usize,
+}
+
+/// One entry of a step's `fallback`, with what it left out taken from the step.
+#[derive(Debug, Clone)]
+pub struct Alternative {
+    pub action: Action,
+    pub with: BTreeMap<String, Template>,
+    pub env: BTreeMap<String, Template>,
+    pub timeout: Option<Duration>,
+    pub retry: RetryPolicy,
+    /// Index into `Plan::executors`; `None`: a local process.
+    pub executor: Option<usize>,
+    /// 1-based line where it is written, for messages.
+    pub line: usize,
+}
+
+/// What one alternative of a step runs: alternative 0 is the step itself, `k` its
+/// `fallback[k - 1]` (`$BATON_ALTERNATIVE`).
+#[derive(Debug, Clone, Copy)]
+pub struct Runs<'a> {
+    pub action: &'a Action,
+    pub with: &'a BTreeMap<String, Template>,
+    pub env: &'a BTreeMap<String, Template>,
+    pub timeout: Option<Duration>,
+    pub retry: RetryPolicy,
+    pub executor: Option<usize>,
+}
+
+impl Step {
+    /// Alternative `k` (0: the step itself; past the last one: the step itself).
+    pub fn alternative(&self, k: u32) -> Runs<'_> {
+        match (k as usize)
+            .checked_sub(1)
+            .and_then(|n| self.fallback.get(n))
+        {
+            Some(a) => Runs {
+                action: &a.action,
+                with: &a.with,
+                env: &a.env,
+                timeout: a.timeout,
+                retry: a.retry,
+                executor: a.executor,
+            },
+            None => Runs {
+                action: &self.action,
+                with: &self.with,
+                env: &self.env,
+                timeout: self.timeout,
+                retry: self.retry,
+                executor: self.executor,
+            },
+        }
+    }
+
+    /// What alternative `k` changes of the step, for a person (`plan`, the console,
+    /// `show`): its command's first line or its tool, `with` and `env` values, `timeout`,
+    /// attempts and executor (`executors`: the plan's). Unmasked: a view masks it.
+    pub fn alternative_changes(&self, k: u32, executors: &[ExecutorSpec]) -> String {
+        let a = self.alternative(k);
+        let mut parts = Vec::new();
+        if a.action != &self.action {
+            parts.push(match a.action {
+                Action::Shell { run } => {
+                    let mut lines = run.lines().map(str::trim).filter(|l| !l.is_empty());
+                    let first = lines.next().unwrap_or("").to_string();
+                    match lines.next() {
+                        Some(_) => format!("run {first} …"),
+                        None => format!("run {first}"),
+                    }
+                }
+                Action::Tool { tool, .. } => format!("uses {tool}"),
+                Action::Builtin(b) => format!("uses {}", b.name()),
+                Action::None => "gate".to_string(),
+            });
+        }
+        let changed = |mine: &BTreeMap<String, Template>, step: &BTreeMap<String, Template>| {
+            mine.iter()
+                .filter(|(name, t)| step.get(*name) != Some(*t))
+                .map(|(name, t)| format!("{name}={t}"))
+                .collect::<Vec<_>>()
+        };
+        let with = changed(a.with, &self.with);
+        if !with.is_empty() {
+            parts.push(format!("with {}", with.join(" ")));
+        }
+        parts.extend(changed(a.env, &self.env));
+        if a.timeout != self.timeout
+            && let Some(t) = a.timeout
+        {
+            parts.push(format!("timeout {}", super::format_duration(t)));
+        }
+        if a.retry.attempts > 1 {
+            parts.push(format!("{} attempts", a.retry.attempts));
+        }
+        if a.executor != self.executor {
+            let on = a.executor.and_then(|e| executors.get(e));
+            parts.push(format!("on {}", on.map_or("local", |e| e.name.as_str())));
+        }
+        if parts.is_empty() {
+            "the step's command again".to_string()
+        } else {
+            parts.join(", ")
+        }
+    }
+
+    /// How many alternatives it has: itself and its `fallback`.
+    pub fn alternatives(&self) -> u32 {
+        self.fallback.len() as u32 + 1
+    }
 }
 
 impl Plan {

@@ -1,7 +1,8 @@
 //! What a run keeps of its workflow while it goes on: its steps, what each waits for,
 //! when it runs, what it costs, its gate, and what runs without anyone's approval (a
 //! compensation, a service's readiness, an idempotent step's re-run, the notifiers),
-//! under the same budget. A takeover with an edited file that changed any of these is
+//! under the same budget, with as many `fallback` alternatives (the run records which
+//! one its attempts ran by number). A takeover with an edited file that changed any of these is
 //! refused (`session::prepare`); a step's command may change (its approval is then
 //! void, by the approval digest).
 use super::{Gate, Plan, Step};
@@ -81,11 +82,12 @@ fn step_shape(plan: &Plan, step: &Step) -> String {
         .collect();
     needs.sort_unstable();
     format!(
-        "needs [{}], when {:?}, if {:?}, allow_failure {}, cost {}, compensate {:?}, service {}, idempotent {}; gate: {}",
+        "needs [{}], when {:?}, if {:?}, allow_failure {}, alternatives {}, cost {}, compensate {:?}, service {}, idempotent {}; gate: {}",
         needs.join(", "),
         step.when,
         step.condition.as_ref().map(|c| &c.text),
         step.allow_failure,
+        step.alternatives(),
         step.cost,
         step.compensate,
         step.service.is_some(),
@@ -151,6 +153,23 @@ run = "true"
 "#;
 
     #[test]
+    fn an_alternatives_command_may_change_but_not_how_many_there_are() {
+        let with = |alts: &str| {
+            plan(&BASE.replace(
+                "run = \"true\"",
+                &format!("run = \"true\"\nfallback = [ {alts} ]"),
+            ))
+        };
+        let base = with("{ run = \"a\" }");
+        assert_eq!(check_kept(&base, &with("{ run = \"b\" }")), Ok(()));
+        let c = check_kept(&base, &with("{ run = \"a\" }, { run = \"b\" }")).unwrap_err();
+        assert!(
+            c.what.contains("alternatives 2") && c.what.contains("alternatives 3"),
+            "{c:?}"
+        );
+    }
+
+    #[test]
     fn a_command_or_a_prompt_may_change_and_approvers_are_names() {
         let edited = BASE.replace("run = \"true\"", "run = \"false\"").replace(
             "[\"Alice\", \"bob\"]",
@@ -182,6 +201,14 @@ run = "true"
                 format!("budget = {{ cost = 1 }}\n{BASE}"),
                 1,
                 "the budget changed",
+            ),
+            (
+                BASE.replace(
+                    "run = \"true\"",
+                    "run = \"true\"\nfallback = [ { run = \"false\" } ]",
+                ),
+                6,
+                "step `deploy` changed",
             ),
             (
                 BASE.replace(

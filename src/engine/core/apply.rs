@@ -232,6 +232,18 @@ impl Core {
                         .saturating_add(usage.calls.saturating_sub(1));
                 }
             }
+            EventKind::StepFellBack {
+                step,
+                attempt,
+                alternative,
+                ..
+            } => {
+                if let Some(i) = idx(self, step) {
+                    let s = &mut self.steps[i];
+                    s.alternative = *alternative;
+                    s.attempt_base = *attempt;
+                }
+            }
             EventKind::RetryScheduled { step, due, .. } => {
                 if let Some(i) = idx(self, step) {
                     if let Some(old) = self.steps[i].retry_at.take() {
@@ -369,6 +381,7 @@ impl Core {
                 if let Some(i) = idx(self, step) {
                     let s = &mut self.steps[i];
                     s.attempt_base = s.attempts;
+                    s.alternative = 0;
                     if s.gate.decided == Some(Decision::Rejected) {
                         s.gate.decided = None;
                     }
@@ -520,7 +533,7 @@ impl Core {
                 s.pgid = None;
                 s.job = None;
                 s.cached_from = None;
-                if let Some(t) = step.timeout {
+                if let Some(t) = step.alternative(s.alternative).timeout {
                     let d = at.add(t);
                     s.timeout_at = Some(d);
                     self.timers.insert((d, Timer::StepTimeout(i)));

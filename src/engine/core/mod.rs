@@ -17,6 +17,8 @@ mod admission_tests;
 #[cfg(test)]
 mod allowed_tests;
 #[cfg(test)]
+mod fallback_tests;
+#[cfg(test)]
 mod fanout_tests;
 #[cfg(test)]
 mod gate_tests;
@@ -387,8 +389,12 @@ blank!(ServiceRt);
 struct StepRt {
     state: StepState,
     attempts: u32,
-    /// Attempts before the last operator retry: automatic retries count from here.
+    /// Attempts before the current alternative began (or the last operator retry):
+    /// automatic retries count from here.
     attempt_base: u32,
+    /// The alternative its attempts run: 0 the step itself, `k` its `fallback[k - 1]`
+    /// (`StepFellBack`; an operator's retry starts again from 0).
+    alternative: u32,
     unsettled_needs: usize,
     queue_ticket: u64,
     queued_at: Option<Timestamp>,
@@ -553,6 +559,7 @@ impl StepRt {
             state: StepState::Pending,
             attempts: 0,
             attempt_base: 0,
+            alternative: 0,
             unsettled_needs,
             queue_ticket: 0,
             queued_at: None,
@@ -757,6 +764,13 @@ impl Core {
 
     pub fn plan(&self) -> &Arc<Plan> {
         &self.plan
+    }
+
+    /// The executor (`Plan::executors` index) step `step`'s attempts run on now: its
+    /// current alternative's (`None`: local).
+    pub fn executor_of(&self, step: usize) -> Option<usize> {
+        let k = self.steps.get(step)?.alternative;
+        self.plan.steps.get(step)?.alternative(k).executor
     }
 
     /// Earliest instant at which something becomes due: a retry, a step, gate or run

@@ -77,6 +77,7 @@ impl PlanBuilder {
             when: Trigger::AllSuccess,
             allow_failure: false,
             condition: None,
+            fallback: Vec::new(),
             timeout: None,
             retry: RetryPolicy::default(),
             pool: None,

@@ -69,6 +69,25 @@ impl Core {
         }
     }
 
+    /// Each `fallback` alternative of step `i`, for display (secrets masked).
+    fn fallback_texts(&self, i: usize) -> Vec<String> {
+        let step = &self.plan.steps[i];
+        (1..step.alternatives())
+            .map(|k| self.mask(&step.alternative_changes(k, &self.plan.executors)))
+            .collect()
+    }
+
+    /// The attempts step `i` may make before it fails for good: those of its current
+    /// alternative and of every later one.
+    fn max_attempts(&self, i: usize) -> u32 {
+        let step = &self.plan.steps[i];
+        let s = &self.steps[i];
+        let later: u32 = (s.alternative..step.alternatives())
+            .map(|k| step.alternative(k).retry.attempts.max(1))
+            .sum();
+        s.attempt_base + later
+    }
+
     /// The ceilings that stop the next step: the one the budget gate names and any used up.
     fn exhausted(&self) -> Vec<String> {
         let b = &self.ceilings;
@@ -98,7 +117,7 @@ impl Core {
             needs: step.needs.clone(),
             state: s.state,
             attempts: s.attempts,
-            max_attempts: s.attempt_base + step.retry.attempts.max(1),
+            max_attempts: self.max_attempts(i),
             action: self.action_text(i),
             pool: step
                 .pool
@@ -130,6 +149,8 @@ impl Core {
                 .unwrap_or_default(),
             why: s.why.clone(),
             condition: step.condition.as_ref().map(|c| c.text.clone()),
+            fallback: self.fallback_texts(i),
+            alternative: s.alternative,
         }
     }
 
@@ -151,6 +172,13 @@ impl Core {
                     None => b.name().to_string(),
                 },
                 _ => self.action_text(i),
+            };
+            // The approval covers every alternative: the approver sees them too.
+            let fallback = self.fallback_texts(i);
+            let command = if fallback.is_empty() {
+                command
+            } else {
+                format!("{command} (if it fails: {})", fallback.join("; then "))
             };
             open.push((
                 s.gate.opened_at,

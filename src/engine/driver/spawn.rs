@@ -220,8 +220,7 @@ impl Driver {
         if self.executors.is_empty() {
             return exec::Executor::Local;
         }
-        let plan = self.core.plan();
-        match plan.steps.get(step).and_then(|s| s.executor) {
+        match self.core.executor_of(step) {
             Some(i) => self
                 .executors
                 .get(i)

@@ -143,6 +143,26 @@ pub fn step_lines<'a>(
             lines.push(kv(label, LW, styled(part, theme.base), theme));
         }
     }
+    if let Some(status) = s.alternative_text() {
+        // Its `fallback`: each alternative in order, then which one served or runs.
+        for (n, f) in s.fallback.iter().enumerate() {
+            let text = crate::sanitize::for_terminal(&format!("{}. {f}", n + 1));
+            for (k, part) in wrap_text(&text, room).into_iter().enumerate() {
+                let label = if n == 0 && k == 0 { "fallback" } else { "" };
+                lines.push(kv(label, LW, styled(part, theme.base), theme));
+            }
+        }
+        let style = if s.state == StepState::Failed {
+            theme.warning
+        } else {
+            theme.base
+        };
+        let status = crate::sanitize::for_terminal(&status);
+        for (k, part) in wrap_text(&status, room).into_iter().enumerate() {
+            let label = if k == 0 { "alt" } else { "" };
+            lines.push(kv(label, LW, styled(part, style), theme));
+        }
+    }
     if let Some(why) = &s.why {
         // Why it did not run: its trigger rule, or its condition and what it read.
         for (k, part) in wrap_text(why, room).into_iter().enumerate() {

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 mod concurrency;
 mod defaults;
+mod fallback;
 mod fanout;
 mod gates;
 mod limits;
@@ -143,6 +144,8 @@ struct RawStep<'n> {
     has_action_key: bool,
     /// `matrix` or `for_each`, with its instance keys.
     fanout: Option<fanout::RawFanout<'n>>,
+    /// `fallback`, as written.
+    fallback: Vec<fallback::RawAlternative<'n>>,
 }
 
 /// `KEY = "value"` where the value may be a template.

@@ -42,6 +42,14 @@ impl Loader<'_, '_> {
                 .executors()
                 .route(&placement, executors, &pool_executors, default);
             step.requires = s.requires.iter().map(|(l, _)| l.to_string()).collect();
+            // An alternative runs where it says, else where the step runs.
+            for (a, alt) in s.fallback.iter().zip(step.fallback.iter_mut()) {
+                let who = format!("alternative {} of step `{}`", a.number, step.id);
+                alt.executor = match &a.executor {
+                    Some((name, span)) => self.executors().find(name, span, &who, executors),
+                    None => step.executor,
+                };
+            }
         }
     }
 
@@ -135,10 +143,18 @@ impl Loader<'_, '_> {
                 }
                 found
             });
-            let (action, tool) = self.action(s, &label, tools, &tool_names);
+            let (action, tool) = self.action(&s.run, &s.uses, &label, tools, &tool_names);
             let mut with = BTreeMap::new();
             if let Some(tool) = &tool {
-                with = self.with_values(s, &label, tool, param_names, i, &index, raw, &mut refs);
+                let given = s.with.as_ref().map_or(&[][..], |(w, _)| w.as_slice());
+                let at = s.uses.as_ref().map_or(s.span.clone(), |(_, sp)| sp.clone());
+                let site = Site {
+                    i,
+                    index: &index,
+                    raw,
+                    param_names,
+                };
+                with = self.with_values(given, &at, &label, tool, None, &site, &mut refs);
             } else if let Some((_, span)) = &s.with
                 && s.uses.is_none()
             {
@@ -202,7 +218,7 @@ impl Loader<'_, '_> {
             let fanout = s.fanout.as_ref().and_then(|f| {
                 self.resolve_fanout(f, &label, param_names, i, &index, raw, &mut refs)
             });
-            steps.push(Step {
+            let mut step = Step {
                 id: ids[i].clone(),
                 index: i,
                 needs,
@@ -212,6 +228,7 @@ impl Loader<'_, '_> {
                 when: s.rules.when,
                 allow_failure: s.rules.allow_failure,
                 condition,
+                fallback: Vec::new(),
                 timeout: s.timeout,
                 retry: s.retry,
                 pool,
@@ -228,20 +245,30 @@ impl Loader<'_, '_> {
                 fanout,
                 instance: None,
                 line: self.r.map.line_col(s.span.start).0,
-            });
+            };
+            let site = Site {
+                i,
+                index: &index,
+                raw,
+                param_names,
+            };
+            step.fallback = self.alternatives(&step, &label, tools, &tool_names, &site, &mut refs);
+            steps.push(step);
             needs_spans.push(spans);
         }
         Some((steps, needs_spans, refs))
     }
 
+    /// The action `run` or `uses` names (`label`: whose, for messages).
     pub(super) fn action(
         &mut self,
-        s: &RawStep<'_>,
+        run: &Option<(&str, Span)>,
+        uses: &Option<(&str, Span)>,
         label: &str,
         tools: &BTreeMap<String, Tool>,
         tool_names: &[&str],
     ) -> (Action, Option<Tool>) {
-        match (&s.run, &s.uses) {
+        match (run, uses) {
             (Some(_), Some((_, span))) => {
                 self.err(
                     span,
@@ -284,20 +311,20 @@ impl Loader<'_, '_> {
         }
     }
 
+    /// A tool's parameters from `given`; what it leaves out comes from `base` (an
+    /// alternative's step), then the tool's defaults. `at`: where the tool is named.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn with_values(
         &mut self,
-        s: &RawStep<'_>,
+        given: &[TextEntry<'_>],
+        at: &Span,
         label: &str,
         tool: &Tool,
-        param_names: &[&str],
-        i: usize,
-        index: &HashMap<&str, usize>,
-        raw: &[RawStep<'_>],
+        base: Option<&BTreeMap<String, Template>>,
+        site: &Site<'_, '_, '_>,
         refs: &mut Vec<StepRef>,
     ) -> BTreeMap<String, Template> {
         let mut out = BTreeMap::new();
-        let given: &[TextEntry<'_>] = s.with.as_ref().map_or(&[], |(w, _)| w.as_slice());
         let known: Vec<&str> = tool.params.iter().map(|p| p.name.as_str()).collect();
         for e in given {
             let Some(p) = tool.params.iter().find(|p| p.name == e.key) else {
@@ -316,9 +343,15 @@ impl Loader<'_, '_> {
                 );
                 continue;
             };
-            let Some(t) =
-                self.step_template(e, TemplateSite::With, param_names, i, index, raw, refs)
-            else {
+            let Some(t) = self.step_template(
+                e,
+                TemplateSite::With,
+                site.param_names,
+                site.i,
+                site.index,
+                site.raw,
+                refs,
+            ) else {
                 continue;
             };
             let literal = t.refs().next().is_none();
@@ -351,14 +384,17 @@ impl Loader<'_, '_> {
             if out.contains_key(&p.name) || given.iter().any(|e| e.key == p.name) {
                 continue;
             }
+            if let Some(t) = base.and_then(|b| b.get(&p.name)) {
+                out.insert(p.name.clone(), t.clone());
+                continue;
+            }
             match &p.default {
                 Some(d) => {
                     out.insert(p.name.clone(), Template::literal(d.clone()));
                 }
                 None if p.required => {
-                    let span = s.uses.as_ref().map_or(s.span.clone(), |(_, sp)| sp.clone());
                     self.err(
-                        &span,
+                        at,
                         format!(
                             "{label} uses tool `{}` without its required parameter `{}`",
                             tool.name, p.name
@@ -375,6 +411,14 @@ impl Loader<'_, '_> {
         }
         out
     }
+}
+
+/// What a template of step `i` is checked against.
+pub(super) struct Site<'a, 'b, 'n> {
+    pub i: usize,
+    pub index: &'a HashMap<&'b str, usize>,
+    pub raw: &'a [RawStep<'n>],
+    pub param_names: &'a [&'a str],
 }
 
 /// A valid id close to `id` (lowercased, other characters replaced by '-').

@@ -11,6 +11,7 @@ pub(super) const STEP_FIELDS: &[&str] = &[
     "when",
     "allow_failure",
     "if",
+    "fallback",
     "env",
     "timeout",
     "retry",
@@ -169,6 +170,9 @@ impl Loader<'_, '_> {
             .unwrap_or_default();
         let gate = get(f, "gate").and_then(|n| self.gate(n, &label));
         let fanout = self.fanout(f, &label);
+        let fallback = get(f, "fallback")
+            .map(|n| self.fallback(n, &label, retry))
+            .unwrap_or_default();
         RawStep {
             span,
             id,
@@ -191,6 +195,7 @@ impl Loader<'_, '_> {
             idempotent,
             has_action_key: ["run", "uses", "gate"].iter().any(|k| get(f, k).is_some()),
             fanout,
+            fallback,
         }
     }
 

@@ -91,3 +91,22 @@ fn approve_checks_the_inputs_before_anything_is_recorded_and_records_them() {
         "{human}"
     );
 }
+
+/// The headless waiting line, as the engine prints it and `baton events` reads it
+/// back, gives the approve command with the inputs an approval must give (required,
+/// no default), as `baton inbox` does: it works as copied.
+#[test]
+fn the_waiting_line_names_the_required_inputs() {
+    let env = Env::new();
+    let wf = env.workflow("router.toml", WF);
+    let mut engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
+    let id = env.wait_run_id();
+    env.wait_step(&id, "ship", "waiting_approval", 20);
+    let want = format!("`baton approve {id} ship --input tag=… --reason …`");
+    let events = text(&env.run(&["events", &id]).stdout);
+    assert!(events.contains(&want), "{events}");
+    let _ = engine.kill();
+    let out = engine.wait_with_output().expect("engine output");
+    let printed = text(&out.stdout);
+    assert!(printed.contains(&want), "{printed}");
+}

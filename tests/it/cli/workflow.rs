@@ -55,6 +55,30 @@ fn validate_json_is_machine_readable() {
 }
 
 #[test]
+fn validate_json_reports_a_fallbacks_errors() {
+    let (code, out, _) = baton(&[
+        "validate",
+        "--json",
+        "tests/fixtures/invalid/fallback_unknown_key.toml",
+        "tests/fixtures/invalid/fallback_empty.toml",
+    ]);
+    assert_eq!(code, 2);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let d = &v[0]["diagnostics"][0];
+    assert_eq!(
+        (d["line"].as_u64(), d["col"].as_u64()),
+        (Some(9), Some(32)),
+        "{d}"
+    );
+    assert_eq!(
+        d["message"],
+        "unknown field `retries` in alternative 2 of step `ask`"
+    );
+    let d = &v[1]["diagnostics"][0];
+    assert_eq!(d["message"], "`fallback` of step `ask` is empty");
+}
+
+#[test]
 fn plan_shows_layers_critical_path_gates_pools() {
     let (code, out, _) = baton(&["plan", "examples/release.toml"]);
     assert_eq!(code, 0);
@@ -77,7 +101,17 @@ fn plan_shows_what_a_gate_asks() {
     let (code, out, _) = baton(&["plan", "examples/model-router.toml"]);
     assert_eq!(code, 0);
     assert!(
-        out.contains("    asks model: enum(pro|pro-1.5|flash), default pro\n    asks tag: string, required, matching ^v\\d+\\.\\d+\\.\\d+$\n    asks dry: bool, default false"),
+        out.contains("    asks tag: string, required, matching ^v\\d+\\.\\d+\\.\\d+$\n    asks audience: enum(users|developers), default users\n    asks dry: bool, default false"),
+        "{out}"
+    );
+}
+
+#[test]
+fn plan_shows_a_steps_fallbacks() {
+    let (code, out, _) = baton(&["plan", "examples/model-router.toml"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("     draft  [run, gate, 2 fallbacks]\n        fallback 1: MODEL=pro-1.5\n        fallback 2: MODEL=flash, timeout 1m, 2 attempts\n"),
         "{out}"
     );
 }

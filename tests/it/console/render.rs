@@ -161,6 +161,14 @@ fn scenarios() -> Vec<(&'static str, Setup)> {
             act(&v, &mut u, &[Action::Confirm]);
             (v, u)
         }),
+        ("dag_detail_fallback", || {
+            let v = fixtures::fallbacks();
+            let mut u = ui();
+            act(&v, &mut u, &[Action::Filter]);
+            typed(&v, &mut u, "draft-notes");
+            act(&v, &mut u, &[Action::Confirm]);
+            (v, u)
+        }),
         ("dag_list_upstream_failed", || {
             let v = fixtures::conditions();
             let mut u = ui();

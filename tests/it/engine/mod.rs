@@ -1,7 +1,9 @@
 //! The engine through the real binary: cache, crashes, leases, signals, write-ahead commits.
 mod budget;
 mod cache;
+mod conditions;
 mod crash;
+mod fallback;
 mod fanout;
 mod lease;
 mod signals;

@@ -276,6 +276,7 @@ fn documented(name: &str) -> bool {
         "BATON_RUN_ID"
             | "BATON_STEP_ID"
             | "BATON_ATTEMPT"
+            | "BATON_ALTERNATIVE"
             | "BATON_OUTPUT"
             | "BATON_USAGE"
             | "BATON_DB"

@@ -126,9 +126,10 @@ impl Core {
     /// no step output enters it: then a retry fails the same way, only a new run with
     /// another value helps.
     pub(super) fn param_behind(&self, i: usize) -> Option<String> {
-        for (k, t) in &self.plan.steps[i].with {
+        let runs = self.plan.steps[i].alternative(self.steps[i].alternative);
+        for (k, t) in runs.with {
             let Ok(v) = self.render(i, t) else { continue };
-            if self.check_with(i, k, t, &v).is_ok() {
+            if self.check_with(runs.action, k, t, &v).is_ok() {
                 continue;
             }
             if t.refs()

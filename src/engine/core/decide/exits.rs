@@ -78,9 +78,15 @@ impl Core {
         self.emit(kind, now, fx);
 
         let tail = self.mask(stderr_tail);
+        let alternative = self.steps[i].alternative;
+        let runs = step.alternative(alternative);
+        let fallbacks = !step.fallback.is_empty();
         let with_context = |b: ErrorRecordBuilder| {
+            let mut b = b.context("attempt", attempt);
+            if fallbacks {
+                b = b.context("alternative", alternative);
+            }
             let mut b = b
-                .context("attempt", attempt)
                 .context("duration_ms", duration_ms)
                 .context("stderr_tail", &tail);
             match &outcome {
@@ -164,7 +170,7 @@ impl Core {
                 ErrorKind::Timeout,
                 format!(
                     "timed out after {}",
-                    step.timeout.map(human_duration).unwrap_or_default()
+                    runs.timeout.map(human_duration).unwrap_or_default()
                 ),
             ),
             StepOutcome::SpawnFailed { message } => (
@@ -182,7 +188,9 @@ impl Core {
                 | ErrorKind::ServiceExited
         ) || matches!(outcome, StepOutcome::Lost { .. });
         let used = attempt.saturating_sub(self.steps[i].attempt_base);
-        let will_retry = retryable && used < step.retry.attempts;
+        let will_retry = retryable && used < runs.retry.attempts;
+        // Its retries used, the step falls back to its next alternative, whatever failed.
+        let fall_back = !will_retry && alternative + 1 < step.alternatives();
         let mut b = with_context(self.step_error(i, kind, msg.clone())).retryable(retryable);
         if let Some(f) = &probe_failure {
             b = b
@@ -193,9 +201,9 @@ impl Core {
                 b = b.context("failures", f.failures);
             }
         }
-        self.record(b, Cause::Attempt, will_retry, now, fx);
+        self.record(b, Cause::Attempt, will_retry || fall_back, now, fx);
         if will_retry {
-            let due = now.add(retry::delay(&step.retry, used, self.seed, i));
+            let due = now.add(retry::delay(&runs.retry, used, self.seed, i));
             let kind = EventKind::RetryScheduled {
                 step: step.id.clone(),
                 next_attempt: attempt + 1,
@@ -205,10 +213,12 @@ impl Core {
             let reason = format!(
                 "{msg}; attempt {} of {} at {}",
                 used + 1,
-                step.retry.attempts,
+                runs.retry.attempts,
                 due.to_rfc3339()
             );
             self.set(i, StepState::RetryWait, Some(reason), now, fx);
+        } else if fall_back {
+            self.fall_back(i, attempt, alternative + 1, &msg, now, fx);
         } else {
             self.set(i, StepState::Failed, Some(msg), now, fx);
         }
@@ -250,6 +260,36 @@ impl Core {
 }
 
 impl Core {
+    /// Step `i`'s `attempt` failed for good in its alternative: the next attempt runs
+    /// `alternative`, at once (its own retries then count from 1).
+    fn fall_back(
+        &mut self,
+        i: usize,
+        attempt: u32,
+        alternative: u32,
+        why: &str,
+        now: Timestamp,
+        fx: &mut Fx,
+    ) {
+        let step = self.id(i);
+        let kind = EventKind::StepFellBack {
+            step: step.clone(),
+            attempt,
+            alternative,
+            reason: why.to_string(),
+        };
+        self.emit(kind, now, fx);
+        let kind = EventKind::RetryScheduled {
+            step,
+            next_attempt: attempt + 1,
+            due: now,
+        };
+        self.emit(kind, now, fx);
+        let of = self.plan.steps[i].alternatives() - 1;
+        let reason = format!("{why}; falling back to alternative {alternative} of {of}");
+        self.set(i, StepState::RetryWait, Some(reason), now, fx);
+    }
+
     /// Record the outputs withheld because their values contain a secret.
     fn withhold_outputs(&mut self, i: usize, names: &[String], now: Timestamp, fx: &mut Fx) {
         for name in names {

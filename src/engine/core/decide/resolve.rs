@@ -24,17 +24,35 @@ impl Core {
         })
     }
 
+    /// What step `i`'s next attempt runs: its current alternative.
     pub(super) fn resolve(&self, i: usize) -> Result<Resolved, String> {
-        self.resolve_holding(i, None)
+        self.resolve_holding(i, None, self.steps[i].alternative)
     }
 
-    /// The digest gate `i` binds to: what would run, its own inputs held as written.
+    /// The digest gate `i` binds to: what would run, its own inputs held as written;
+    /// with a `fallback`, what every alternative would run (the gate is asked once).
     pub(super) fn gate_digest(&self, i: usize) -> Result<String, String> {
-        self.resolve_holding(i, Some(i)).map(|r| self.digest_of(&r))
+        let first = self
+            .resolve_holding(i, Some(i), 0)
+            .map(|r| self.digest_of(&r))?;
+        let mut rest = Vec::new();
+        for k in 1..self.plan.steps[i].alternatives() {
+            rest.push(
+                self.resolve_holding(i, Some(i), k)
+                    .map(|r| self.digest_of(&r))?,
+            );
+        }
+        Ok(digest::with_alternatives(first, &rest))
     }
 
-    fn resolve_holding(&self, i: usize, held: Option<usize>) -> Result<Resolved, String> {
+    fn resolve_holding(
+        &self,
+        i: usize,
+        held: Option<usize>,
+        alternative: u32,
+    ) -> Result<Resolved, String> {
         let step = &self.plan.steps[i];
+        let runs = step.alternative(alternative);
         let mut env = BTreeMap::new();
         for (k, v) in &self.cfg.params {
             env.insert(
@@ -48,21 +66,21 @@ impl Core {
                 Err(r) => return Err(format!("run env {k}: cannot resolve `{r}`")),
             };
         }
-        for (k, t) in &step.env {
+        for (k, t) in runs.env {
             let v = self
                 .render_holding(i, t, held)
                 .map_err(|r| format!("env {k}: cannot resolve `{r}`"))?;
             env.insert(k.clone(), v);
         }
         let mut with = BTreeMap::new();
-        for (k, t) in &step.with {
+        for (k, t) in runs.with {
             let v = self
                 .render_holding(i, t, held)
                 .map_err(|r| format!("with {k}: cannot resolve `{r}`"))?;
-            self.check_with(i, k, t, &v)?;
+            self.check_with(runs.action, k, t, &v)?;
             with.insert(k.clone(), v);
         }
-        let (action, digest_action) = match &step.action {
+        let (action, digest_action) = match runs.action {
             Action::Shell { run } => (
                 Some(SpawnAction::Shell {
                     command: run.clone(),
@@ -93,7 +111,7 @@ impl Core {
         };
         env.insert("BATON_RUN_ID".into(), self.cfg.run_id.clone());
         env.insert("BATON_STEP_ID".into(), step.id.clone());
-        let executor = match self.plan.executor_of(i) {
+        let executor = match runs.executor.and_then(|e| self.plan.executors.get(e)) {
             Some(e) => format!("{} {:?}", e.name, e.kind),
             None => "local".into(),
         };
@@ -113,7 +131,7 @@ impl Core {
     /// type when the step is about to start (a literal one was checked at load time).
     pub(super) fn check_with(
         &self,
-        i: usize,
+        action: &Action,
         k: &str,
         t: &Template,
         v: &str,
@@ -121,7 +139,7 @@ impl Core {
         if t.refs().next().is_none() {
             return Ok(());
         }
-        let params = match &self.plan.steps[i].action {
+        let params = match action {
             Action::Tool { tool, .. } => self
                 .plan
                 .tools
@@ -175,7 +193,9 @@ impl Core {
         mut env: BTreeMap<String, String>,
     ) -> SpawnSpec {
         let step = &self.plan.steps[i];
+        let alternative = self.steps[i].alternative;
         env.insert("BATON_ATTEMPT".into(), attempt.to_string());
+        env.insert("BATON_ALTERNATIVE".into(), alternative.to_string());
         let dir = self.step_dir(i);
         SpawnSpec {
             step: i,
@@ -184,7 +204,7 @@ impl Core {
             action,
             dir,
             env: env.into_iter().collect(),
-            timeout: step.timeout,
+            timeout: step.alternative(alternative).timeout,
             secret_values: self.cfg.secret_values.clone(),
             cache: None,
         }

@@ -209,6 +209,19 @@ impl Core {
             }
             v
         };
+        // Which alternative served each step that succeeded by a fallback.
+        let served: Vec<String> = names(&|i| {
+            self.steps[i].alternative > 0 && self.steps[i].state == StepState::Succeeded
+        })
+        .into_iter()
+        .map(|id| match self.ids.get(&id) {
+            Some(&i) => format!("{id} by alternative {}", self.steps[i].alternative),
+            None => id,
+        })
+        .collect();
+        if !served.is_empty() {
+            line.push_str(&format!("; served by a fallback: {}", served.join(", ")));
+        }
         let undone = names(&|i| self.steps[i].state == StepState::Compensated);
         let failed = names(&|i| self.steps[i].state == StepState::CompensationFailed);
         if !undone.is_empty() {
