@@ -82,12 +82,24 @@ pub fn run(args: RunsArgs) -> i32 {
     if let Some(n) = args.limit {
         runs.truncate(n);
     }
+    // Each run's fanned-out steps with their instances' counts (one index range each).
+    let fans: Vec<Fans> = runs
+        .iter()
+        .map(|r| {
+            store.fan_counts(&r.id).unwrap_or_else(|e| {
+                crate::stdio::errln!("warning: no fan-out counts for run {}: {e}", r.id);
+                Vec::new()
+            })
+        })
+        .collect();
     if args.json {
         let now = Timestamp::now();
         let v: Vec<_> = runs
             .iter()
-            .map(|r| {
+            .zip(&fans)
+            .map(|(r, f)| {
                 let mut v = json(r);
+                v["fan_out"] = fan_json(f);
                 v["signals"] = signals(&store, &r.id, now);
                 v
             })
@@ -98,7 +110,7 @@ pub fn run(args: RunsArgs) -> i32 {
     } else if let (Some(state), true) = (args.state, runs.is_empty()) {
         crate::stdio::outln!("no runs are {state}");
     } else {
-        crate::stdio::out!("{}", table(&runs));
+        crate::stdio::out!("{}", table(&runs, &fans));
     }
     exit::OK
 }
@@ -131,8 +143,32 @@ fn json(r: &RunSummary) -> serde_json::Value {
     })
 }
 
-/// The human table (pure, so it is tested without a terminal).
-pub fn table(runs: &[RunSummary]) -> String {
+/// A run's fanned-out steps: (step, its instances' counts), by step id.
+pub type Fans = Vec<(String, crate::model::fan::FanCounts)>;
+
+/// `[{"step": "test", "total": 20, "done": 14, …}]`.
+fn fan_json(fans: &Fans) -> serde_json::Value {
+    fans.iter()
+        .map(|(step, c)| {
+            let mut v = serde_json::to_value(c).unwrap_or_default();
+            v["step"] = serde_json::Value::String(step.clone());
+            v
+        })
+        .collect()
+}
+
+/// `test 14/20 ✔12 ✘1 ◷1, lint 3/3 ✔3`: a run's fanned-out steps with their counts.
+fn fan_text(fans: &Fans) -> String {
+    let parts: Vec<String> = fans
+        .iter()
+        .map(|(step, c)| format!("{step} {}", c.text()))
+        .collect();
+    parts.join(", ")
+}
+
+/// The human table (pure, so it is tested without a terminal); a `FAN-OUT` column when
+/// a run listed has fanned-out steps (`fans`: each run's, in the same order).
+pub fn table(runs: &[RunSummary], fans: &[Fans]) -> String {
     if runs.is_empty() {
         return "no runs yet; start one with `baton run WORKFLOW`\n".into();
     }
@@ -150,10 +186,28 @@ pub fn table(runs: &[RunSummary]) -> String {
             ]
         })
         .collect();
-    super::table::render(
-        &[
-            "RUN", "WORKFLOW", "STATE", "STEPS", "HEALTH", "OPERATOR", "STARTED",
-        ],
-        &rows,
-    )
+    let head = [
+        "RUN", "WORKFLOW", "STATE", "STEPS", "HEALTH", "OPERATOR", "STARTED",
+    ];
+    if !fans.iter().any(|f| !f.is_empty()) {
+        return super::table::render(&head, &rows);
+    }
+    let rows: Vec<[String; 8]> = rows
+        .into_iter()
+        .enumerate()
+        .map(|(k, [a, b, c, d, e, f, g])| {
+            [
+                a,
+                b,
+                c,
+                d,
+                e,
+                f,
+                g,
+                fans.get(k).map(fan_text).unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let [a, b, c, d, e, f, g] = head;
+    super::table::render(&[a, b, c, d, e, f, g, "FAN-OUT"], &rows)
 }

@@ -95,6 +95,7 @@ pub fn stop_clocks(view: &mut RunView, last_sign: Timestamp) {
             s.state = StepState::Interrupted;
         }
     }
+    super::fan::recount(view);
     view.signals.running = 0;
 }
 

@@ -112,6 +112,13 @@ pub struct StepView {
     /// The inputs its gate was approved with (`steps.ID.inputs.NAME`), once approved.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub inputs: BTreeMap<String, String>,
+    /// A fanned-out step, once it fanned out: its instances and their counts
+    /// (`model::fan`, kept by the core, read by every view).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fan: Option<super::fan::FanView>,
+    /// An instance of a fanned-out step: that step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<StepIdx>,
 }
 
 /// One of a gate's `inputs` as the approve dialog asks for it.
@@ -349,6 +356,11 @@ impl StepView {
             0 => format!("{}/{}", self.attempts, self.max_attempts),
             n => format!("{}/{}+{n}", self.max_attempts, self.max_attempts),
         }
+    }
+
+    /// Where the latest attempt ran: its cluster executor, else `local`.
+    pub fn executor(&self) -> &str {
+        self.job().map_or("local", |j| j.executor.as_str())
     }
 
     /// The latest attempt's batch job, when it ran on a cluster executor.

@@ -13,6 +13,7 @@ mod commands;
 mod delete;
 mod error;
 pub mod event_chain;
+mod fan_counts;
 mod key_check;
 mod logtail;
 mod metrics;

@@ -129,6 +129,11 @@ impl Core {
                 .unwrap_or_default(),
             why: s.why.clone(),
             condition: step.condition.as_ref().map(|c| c.text.clone()),
+            fan: self.fans.get(&i).map(|f| crate::model::fan::FanView {
+                instances: f.instances.clone(),
+                counts: f.counts,
+            }),
+            parent: step.instance.as_ref().map(|x| x.parent),
         }
     }
 
