@@ -175,7 +175,7 @@ id = "test"
 needs = ["lint"]
 matrix = { n = ["1", "2", "3"] }
 env = { N = "${{ matrix.n }}" }
-run = 'test "$N" != 2'
+run = 'test "$N" != 2 || test -e fixed'
 [[step]]
 id = "after"
 needs = ["test"]
@@ -221,6 +221,28 @@ run = "true"
     assert_eq!(
         listed[0]["fan_out"],
         serde_json::json!([{"step": "test", "total": 3, "done": 3, "succeeded": 2, "failed": 1, "active": 0}])
+    );
+    // `retry RUN STEP` on the fanned-out step runs its failed instance again, only it.
+    std::fs::write(env.path().join("fixed"), "").unwrap();
+    let retry = env.run(&["retry", &run, "test"]);
+    assert_eq!(
+        retry.status.code(),
+        Some(0),
+        "{}{}",
+        text(&retry.stdout),
+        text(&retry.stderr)
+    );
+    let json = env.show(&run);
+    assert_eq!(json["state"], "succeeded", "{json:#}");
+    let attempts = |i: usize| json["steps"][i]["attempts"].as_u64();
+    assert_eq!(
+        (attempts(2), attempts(3), attempts(4)),
+        (Some(1), Some(2), Some(1)),
+        "only test[2] ran again"
+    );
+    assert_eq!(
+        json["steps"][1]["fan_out"],
+        serde_json::json!({"total": 3, "done": 3, "succeeded": 3, "failed": 0, "active": 0})
     );
 }
 
