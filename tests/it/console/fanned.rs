@@ -1,55 +1,14 @@
 //! A fanned-out step in the console (issue 26 point 4): one node with its counts, opened
 //! to its instances and closed again, its detail pane listing the instances, the filter
 //! matching instance ids; snapshots at 80×24 and 120×40.
+use super::render::{act, typed, ui};
 use baton::model::{RunView, StepState};
-use baton::tui::app::{Action, Hit, UiState, shown_steps, update};
-use baton::tui::{Theme, fixtures, render};
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
-use ratatui::buffer::Buffer;
-
-fn ui() -> UiState {
-    let mut ui = UiState::new("carol");
-    ui.utc_offset = chrono::FixedOffset::east_opt(0);
-    ui
-}
-
-fn act(v: &RunView, ui: &mut UiState, actions: &[Action]) {
-    for a in actions {
-        update(ui, v, a.clone());
-    }
-}
-
-fn typed(v: &RunView, ui: &mut UiState, s: &str) {
-    for c in s.chars() {
-        update(
-            ui,
-            v,
-            Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
-        );
-    }
-}
+use baton::tui::app::{Action, Hit, UiState, shown_steps};
+use baton::tui::{Theme, fixtures};
 
 fn draw(v: &RunView, u: &mut UiState, w: u16, h: u16) -> String {
     let theme = Theme::load("default").unwrap();
-    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    let config = baton::tui::ConsoleConfig::with_theme(theme);
-    t.draw(|f| u.hits = render(f, v, u, &config)).unwrap();
-    text(t.backend().buffer())
-}
-
-fn text(b: &Buffer) -> String {
-    let mut s = String::new();
-    for y in 0..b.area.height {
-        let mut line = String::new();
-        for x in 0..b.area.width {
-            line.push_str(b[(x, y)].symbol());
-        }
-        s.push_str(line.trim_end());
-        s.push('\n');
-    }
-    s
+    super::render::text(&super::render::draw(v, u, &theme, w, h))
 }
 
 type Setup = fn() -> (RunView, UiState);
