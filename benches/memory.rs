@@ -11,14 +11,11 @@
 //! Not a criterion bench: one measurement of each is the figure, and it does not vary
 //! with the machine's load as times do.
 use std::fmt::Write as _;
-use std::path::Path;
-use std::process::{Command, Stdio};
 
 const LAYERS: usize = 100;
 const WIDTH: usize = 1000;
 const TARGET_MIB: f64 = 200.0;
-/// Where the figures go, between these two lines.
-const DOC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/performance.md");
+/// Where the figures go (docs/performance.md), between these two lines.
 const BEGIN: &str = "<!-- benches/memory.rs writes from here -->";
 const END: &str = "<!-- to here -->";
 
@@ -45,31 +42,9 @@ fn workflow() -> String {
     toml
 }
 
-/// Run baton with `args` in `dir` to its end: its exit status and max RSS in MiB.
-// The child is reaped by wait4, which also gives its rusage; `Child::wait` cannot.
-#[allow(clippy::zombie_processes)]
-fn peak_mib(dir: &Path, args: &[&str]) -> (i32, f64) {
-    let child = Command::new(env!("CARGO_BIN_EXE_baton"))
-        .args(args)
-        .current_dir(dir)
-        .env("BATON_DB", dir.join("bench.db"))
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("run baton");
-    let mut status = 0;
-    // SAFETY: wait4 on our own child, writing into locals.
-    let kib = unsafe {
-        let mut u: libc::rusage = std::mem::zeroed();
-        libc::wait4(child.id() as i32, &mut status, 0, &mut u);
-        u.ru_maxrss
-    };
-    let code = if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
-    } else {
-        -1
-    };
-    (code, kib as f64 / 1024.0)
-}
+#[path = "support/peak.rs"]
+mod peak;
+use peak::peak_mib;
 
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` runs it too: only measure for
@@ -101,14 +76,8 @@ fn main() {
 /// Replace the figures in docs/performance.md with this run's.
 fn record(validate: f64, run: f64, verdict: &str) {
     let table = format!(
-        "{BEGIN}\n| {} steps of `builtin.noop` | peak RSS | target |\n|---|---|---|\n| `baton validate` | {validate:.1} MiB | |\n| `baton run --headless` (every transition committed) | **{run:.1} MiB** | < {TARGET_MIB} MiB: {verdict} |\n{END}",
+        "| {} steps of `builtin.noop` | peak RSS | target |\n|---|---|---|\n| `baton validate` | {validate:.1} MiB | |\n| `baton run --headless` (every transition committed) | **{run:.1} MiB** | < {TARGET_MIB} MiB: {verdict} |",
         LAYERS * WIDTH
     );
-    let doc = std::fs::read_to_string(DOC).expect("read docs/performance.md");
-    let (Some(a), Some(b)) = (doc.find(BEGIN), doc.find(END)) else {
-        panic!("docs/performance.md has lost the memory bench's markers ({BEGIN} … {END})");
-    };
-    let new = format!("{}{table}{}", &doc[..a], &doc[b + END.len()..]);
-    std::fs::write(DOC, new).expect("write docs/performance.md");
-    println!("written to {DOC}");
+    peak::record(BEGIN, END, &table);
 }

@@ -1,5 +1,6 @@
 //! Console frame time for a 10,000-step run at 200×60 (docs/architecture.md "Performance budgets": under 2 ms), in list
-//! mode, in graph mode (dense gaps drawn as bundles) and zoomed out (`z`), rendered
+//! mode, in graph mode (dense gaps drawn as bundles) and zoomed out (`z`), and for a
+//! step fanned out into 10,000 instances (closed, and opened in the graph and the list), rendered
 //! through the real `render` into a `TestBackend`, against a blank frame in the same run.
 //! `BATON_BENCH_BASE=<another build's render bench executable>` runs the two builds in
 //! alternating rounds and prints the ratios (`support/paired.rs`).
@@ -50,7 +51,38 @@ fn frames(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, frames);
+/// Issue 26 point 7: a run with one step fanned out into 10,000 instances, its node
+/// closed (the counts are the view's, never counted by a frame) and opened (the graph
+/// and the list of its instances), the step in focus with its detail pane listing them.
+fn fanned_frames(c: &mut Criterion) {
+    let view = fixtures::fanned(10_000);
+    let config = ConsoleConfig::with_theme(Theme::load("default").expect("built-in theme"));
+    let mut term = Terminal::new(TestBackend::new(200, 60)).expect("test backend");
+    let mut g = c.benchmark_group("frame_10k_instances_200x60");
+    for (name, list, open) in [
+        ("closed", false, false),
+        ("open_graph", false, true),
+        ("open_list", true, true),
+    ] {
+        let mut ui = UiState::new("bench");
+        ui.list_mode = Some(list);
+        if open {
+            ui.expanded.insert("test".to_string());
+        }
+        ui.keep_layout(&view);
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                term.draw(|f| {
+                    black_box(render(f, black_box(&view), &ui, &config));
+                })
+                .expect("draw");
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, frames, fanned_frames);
 
 #[path = "support/load.rs"]
 mod load;

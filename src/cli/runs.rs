@@ -83,30 +83,46 @@ pub fn run(args: RunsArgs) -> i32 {
     if let Some(n) = args.limit {
         runs.truncate(n);
     }
+    // Each run's fanned-out steps with their instances' counts (one index range each).
+    let fans: Vec<Fans> = runs
+        .iter()
+        .map(|r| {
+            store.fan_counts(&r.id).unwrap_or_else(|e| {
+                crate::stdio::errln!("warning: no fan-out counts for run {}: {e}", r.id);
+                Vec::new()
+            })
+        })
+        .collect();
     if args.json {
         let signals = match store.run_signals(&runs, Timestamp::now()) {
             Ok(s) => s,
             Err(e) => return fail(&e),
         };
-        crate::stdio::outln!("{}", json_list(&runs, signals));
+        crate::stdio::outln!("{}", json_list(&runs, &fans, signals));
     } else if let (Some(name), true) = (&args.workflow, runs.is_empty()) {
         crate::stdio::outln!("no runs of workflow `{name}`");
     } else if let (Some(state), true) = (args.state, runs.is_empty()) {
         crate::stdio::outln!("no runs are {state}");
     } else {
-        crate::stdio::out!("{}", table(&runs));
+        crate::stdio::out!("{}", table(&runs, &fans));
     }
     exit::OK
 }
 
 /// `runs --json`: each run with its golden signals as `show` reports them, read from
 /// the runs' rows (`Store::run_signals`), never by replaying a run.
-fn json_list(runs: &[RunSummary], signals: Vec<Option<GoldenSignals>>) -> serde_json::Value {
+fn json_list(
+    runs: &[RunSummary],
+    fans: &[Fans],
+    signals: Vec<Option<GoldenSignals>>,
+) -> serde_json::Value {
     let v = runs
         .iter()
+        .zip(fans)
         .zip(signals)
-        .map(|(r, s)| {
+        .map(|((r, f), s)| {
             let mut v = json(r);
+            v["fan_out"] = fan_json(f);
             v["signals"] = serde_json::to_value(s).unwrap_or_default();
             v
         })
@@ -130,8 +146,32 @@ fn json(r: &RunSummary) -> serde_json::Value {
     })
 }
 
-/// The human table (pure, so it is tested without a terminal).
-pub fn table(runs: &[RunSummary]) -> String {
+/// A run's fanned-out steps: (step, its instances' counts), by step id.
+pub type Fans = Vec<(String, crate::model::fan::FanCounts)>;
+
+/// `[{"step": "test", "total": 20, "done": 14, …}]`.
+fn fan_json(fans: &Fans) -> serde_json::Value {
+    fans.iter()
+        .map(|(step, c)| {
+            let mut v = serde_json::to_value(c).unwrap_or_default();
+            v["step"] = serde_json::Value::String(step.clone());
+            v
+        })
+        .collect()
+}
+
+/// `test 14/20 ✔12 ✘1 ◷1, lint 3/3 ✔3`: a run's fanned-out steps with their counts.
+fn fan_text(fans: &Fans) -> String {
+    let parts: Vec<String> = fans
+        .iter()
+        .map(|(step, c)| format!("{step} {}", c.text()))
+        .collect();
+    parts.join(", ")
+}
+
+/// The human table (pure, so it is tested without a terminal); a `FAN-OUT` column when
+/// a run listed has fanned-out steps (`fans`: each run's, in the same order).
+pub fn table(runs: &[RunSummary], fans: &[Fans]) -> String {
     if runs.is_empty() {
         return "no runs yet; start one with `baton run WORKFLOW`\n".into();
     }
@@ -149,10 +189,28 @@ pub fn table(runs: &[RunSummary]) -> String {
             ]
         })
         .collect();
-    super::table::render(
-        &[
-            "RUN", "WORKFLOW", "STATE", "STEPS", "HEALTH", "OPERATOR", "STARTED",
-        ],
-        &rows,
-    )
+    let head = [
+        "RUN", "WORKFLOW", "STATE", "STEPS", "HEALTH", "OPERATOR", "STARTED",
+    ];
+    if !fans.iter().any(|f| !f.is_empty()) {
+        return super::table::render(&head, &rows);
+    }
+    let rows: Vec<[String; 8]> = rows
+        .into_iter()
+        .enumerate()
+        .map(|(k, [a, b, c, d, e, f, g])| {
+            [
+                a,
+                b,
+                c,
+                d,
+                e,
+                f,
+                g,
+                fans.get(k).map(fan_text).unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let [a, b, c, d, e, f, g] = head;
+    super::table::render(&[a, b, c, d, e, f, g, "FAN-OUT"], &rows)
 }

@@ -114,11 +114,17 @@ pub fn text(v: &RunView) -> String {
     }
     out.push('\n');
     let steps = &v.steps;
-    let rows: Vec<[String; 5]> = steps
-        .iter()
+    // Each instance under its step, the step with its instances' counts.
+    let rows: Vec<[String; 5]> = crate::model::fan::grouped(v, |_, _| true)
+        .into_iter()
+        .map(|i| &steps[i])
         .map(|s| {
             [
-                s.id.clone(),
+                match (&s.fan, s.parent) {
+                    (Some(f), _) => format!("{} ({})", s.id, f.counts.text()),
+                    (None, Some(_)) => format!("  {}", s.id),
+                    (None, None) => s.id.clone(),
+                },
                 s.state.to_string(),
                 s.attempts.to_string(),
                 s.duration(v.now).map_or("-".into(), human_duration),

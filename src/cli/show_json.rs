@@ -79,6 +79,11 @@ pub struct StepJson<'a> {
     pub fallback: &'a [String],
     /// The alternative the latest attempt ran (0: the step itself).
     pub alternative: u32,
+    /// A fanned-out step, once it fanned out: its instances' counts (the instances
+    /// follow it in `steps`).
+    pub fan_out: Option<crate::model::fan::FanCounts>,
+    /// An instance: the fanned-out step it is one of (listed just before its instances).
+    pub instance_of: Option<&'a str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -139,7 +144,11 @@ pub fn of(view: &RunView) -> RunJson<'_> {
         health_terms: &view.health.terms,
         signals: &view.signals,
         budget: view.budget.as_ref().map(budget),
-        steps: view.steps.iter().map(|s| step(s, view.now)).collect(),
+        // Each instance right after its step (and the steps before it).
+        steps: crate::model::fan::grouped(view, |_, _| true)
+            .into_iter()
+            .map(|i| step(view, &view.steps[i]))
+            .collect(),
         errors: view.errors.iter().map(error).collect(),
     }
 }
@@ -155,7 +164,8 @@ fn budget(b: &BudgetView) -> BudgetJson<'_> {
     }
 }
 
-fn step(s: &StepView, now: Timestamp) -> StepJson<'_> {
+fn step<'a>(view: &'a RunView, s: &'a StepView) -> StepJson<'a> {
+    let now = view.now;
     let latest = s.job();
     StepJson {
         id: &s.id,
@@ -170,7 +180,7 @@ fn step(s: &StepView, now: Timestamp) -> StepJson<'_> {
         outputs: &s.outputs,
         inputs: &s.inputs,
         log_path: s.log_path.as_deref(),
-        executor: latest.map_or("local", |j| j.executor.as_str()),
+        executor: s.executor(),
         job_id: latest.map(|j| j.job_id.as_str()),
         jobs: s.jobs.iter().map(job).collect(),
         cached: s.cached_from.is_some(),
@@ -180,6 +190,11 @@ fn step(s: &StepView, now: Timestamp) -> StepJson<'_> {
         waiting_for: s.waiting_for.as_deref(),
         fallback: &s.fallback,
         alternative: s.alternative,
+        fan_out: s.fan.as_ref().map(|f| f.counts),
+        instance_of: s
+            .parent
+            .and_then(|p| view.steps.get(p))
+            .map(|p| p.id.as_str()),
     }
 }
 

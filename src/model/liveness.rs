@@ -95,6 +95,7 @@ pub fn stop_clocks(view: &mut RunView, last_sign: Timestamp) {
             s.state = StepState::Interrupted;
         }
     }
+    super::fan::recount(view);
     super::signals::engine_gone(&mut view.signals);
 }
 

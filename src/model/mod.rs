@@ -3,6 +3,7 @@
 pub mod actor;
 pub mod error;
 pub mod event;
+pub mod fan;
 pub mod health;
 pub mod history;
 pub mod inbox;

@@ -119,6 +119,13 @@ pub struct StepView {
     /// succeeded, the one that served.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub alternative: u32,
+    /// A fanned-out step, once it fanned out: its instances and their counts
+    /// (`model::fan`, kept by the core, read by every view).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fan: Option<super::fan::FanView>,
+    /// An instance of a fanned-out step: that step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<StepIdx>,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -387,6 +394,11 @@ impl StepView {
             StepState::Running | StepState::Ready => format!("runs {which}"),
             _ => format!("latest attempt ran {which}"),
         })
+    }
+
+    /// Where the latest attempt ran: its cluster executor, else `local`.
+    pub fn executor(&self) -> &str {
+        self.job().map_or("local", |j| j.executor.as_str())
     }
 
     /// The latest attempt's batch job, when it ran on a cluster executor.

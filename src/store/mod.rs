@@ -14,6 +14,7 @@ mod commands;
 mod delete;
 mod error;
 pub mod event_chain;
+mod fan_counts;
 mod key_check;
 mod logtail;
 mod metrics;

@@ -50,6 +50,8 @@ fn step(id: &str, needs: &[usize], state: StepState, action: &str) -> StepView {
         condition: None,
         fallback: Vec::new(),
         alternative: 0,
+        fan: None,
+        parent: None,
     }
 }
 
@@ -527,6 +529,59 @@ pub fn big(n: usize) -> RunView {
     v.gates.clear();
     v.errors.truncate(1);
     v.workflow = format!("big-{n}");
+    finish(v)
+}
+
+/// A matrix step fanned out into `n` instances (`test[0]`, …): `lint` succeeded,
+/// `test` runs (of its first 20: 12 succeeded, one failed, one skipped, one running,
+/// the rest pending; beyond 20, every other one succeeded, the rest pending), `publish`
+/// waits for it. Instances are appended after the workflow's steps, as the core does.
+pub fn fanned(n: usize) -> RunView {
+    use StepState::*;
+    let mut v = release();
+    let mut steps = vec![
+        ran(step("lint", &[], Succeeded, "cargo clippy"), 2, Some(30), 1),
+        ran(step("test", &[0], Running, "cargo test"), 31, None, 0),
+        step("publish", &[1], Pending, "cargo publish"),
+    ];
+    for k in 0..n {
+        let state = match k {
+            0..=11 => Succeeded,
+            12 => Failed,
+            13 => Skipped,
+            14 => Running,
+            15..=19 => Pending,
+            _ if k % 2 == 0 => Succeeded,
+            _ => Pending,
+        };
+        let mut s = step(&format!("test[{k}]"), &[], state, "cargo test");
+        if state != Pending && state != Skipped {
+            let start = 31 + (k % 40) as i64;
+            let end = (state != Running).then_some(start + 20 + (k % 7) as i64);
+            s = ran(s, start, end, 1);
+        }
+        if state == Failed {
+            s.exit_code = Some(101);
+        }
+        if k % 3 == 2 {
+            s.jobs = vec![crate::model::AttemptJob {
+                attempt: 1,
+                job: crate::model::JobView::submitted("hpc", &format!("{}", 4100 + k)),
+            }];
+        }
+        s.parent = Some(1);
+        steps.push(s);
+    }
+    steps[1].fan = Some(crate::model::fan::FanView {
+        instances: 3..3 + n,
+        counts: crate::model::fan::FanCounts::pending(n),
+    });
+    v.steps = steps;
+    crate::model::fan::recount(&mut v);
+    v.gates.clear();
+    v.errors.clear();
+    v.audit.truncate(1);
+    v.workflow = "matrix".into();
     finish(v)
 }
 

@@ -73,6 +73,14 @@ pub fn text(v: &Value) -> String {
 /// A `type = "list"` parameter's value: a JSON array, or values separated by commas.
 pub fn parse_list(raw: &str) -> Result<Vec<Value>, String> {
     let t = raw.trim();
+    // A JSON object is one value, not a list of them (split on its commas it would
+    // make nonsense items).
+    if t.starts_with('{') {
+        return Err(format!(
+            "\"{}\" is a JSON object, not a list: write [\"a\", \"b\"] or a,b",
+            short(t)
+        ));
+    }
     if t.starts_with('[') {
         return match serde_json::from_str::<Value>(t) {
             Ok(Value::Array(items)) => Ok(items),

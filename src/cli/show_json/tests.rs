@@ -37,6 +37,17 @@ fn full() -> RunView {
     for e in &mut v.errors {
         e.context.clear();
     }
+    // A fanned-out step and its instance (`fan_out`, `instance_of`).
+    let (p, n) = (0, v.steps.len());
+    let mut inst = v.steps[p].clone();
+    inst.id = format!("{}[0]", inst.id);
+    inst.parent = Some(p);
+    v.steps.push(inst);
+    v.steps[p].fan = Some(crate::model::fan::FanView {
+        instances: n..n + 1,
+        counts: crate::model::fan::FanCounts::pending(1),
+    });
+    crate::model::fan::recount(&mut v);
     v
 }
 
@@ -151,13 +162,18 @@ fn the_documentation_names_the_version_and_every_field() {
     );
 }
 
+/// Plan order, each instance right after its fanned-out step.
 #[test]
 fn the_document_lists_every_step_in_plan_order() {
     let v = full();
     let doc = of(&v);
     let ids: Vec<&str> = doc.steps.iter().map(|s| s.id).collect();
-    let plan: Vec<&str> = v.steps.iter().map(|s| s.id.as_str()).collect();
+    let mut plan: Vec<&str> = v.steps.iter().map(|s| s.id.as_str()).collect();
+    let inst = plan.pop().unwrap();
+    plan.insert(1, inst);
     assert_eq!(ids, plan);
+    assert_eq!(doc.steps[1].instance_of, Some(doc.steps[0].id));
+    assert_eq!(doc.steps[0].fan_out.map(|c| c.total), Some(1));
 }
 
 #[test]

@@ -8,6 +8,7 @@
 //! (retry, timeout, cache, executor, pools, commands, logs), and a replay that folds
 //! the same event makes the same instances.
 use super::*;
+use crate::model::fan::FanCounts;
 use crate::workflow::TemplateRef;
 use crate::workflow::fanout::{self, Instance};
 use std::ops::Range;
@@ -26,6 +27,9 @@ pub(super) struct FanRt {
     /// `fail_fast` stopped the others (a decision, not folded: a resumed run stops
     /// what is left again).
     pub stopped: bool,
+    /// Where its instances are (`model::fan`): kept here as they move, so neither a
+    /// view nor the step's settling counts them again.
+    pub counts: FanCounts,
 }
 
 impl Core {
@@ -79,6 +83,7 @@ impl Core {
                 held: VecDeque::new(),
                 failed: 0,
                 stopped: false,
+                counts: FanCounts::pending(instances.len()),
             },
         );
     }
@@ -92,6 +97,7 @@ impl Core {
         let Some(f) = self.fans.get_mut(&parent) else {
             return;
         };
+        f.counts.moved(old, new);
         let active = |s: StepState| s != StepState::Pending && !settled(s);
         match (active(old), active(new)) {
             (false, true) => f.active += 1,

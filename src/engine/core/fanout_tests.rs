@@ -287,3 +287,149 @@ fn each_instance_is_a_need_for_the_dependants_trigger_rule() {
     assert_eq!(sim.state("test"), StepState::Failed);
     assert_eq!(spawned(&fx), ["report"], "one instance succeeded");
 }
+
+/// MATRIX with `report`'s trigger rule set to `rule`, three instances.
+fn with_rule(rule: &str) -> Sim {
+    let src = MATRIX
+        .replace(r#"["3.11", "3.12"]"#, r#"["3.11", "3.12", "3.13"]"#)
+        .replace(
+            "needs = [\"test\"]",
+            &format!("needs = [\"test\"]\nwhen = \"{rule}\""),
+        );
+    Sim::new(load(&src), cfg())
+}
+
+/// Issue 26 point 3: the first failed instance decides nothing for a dependant; it
+/// decides once the whole fanned-out step settled, with each instance a need.
+#[test]
+fn one_failed_on_a_dependant_waits_for_every_instance() {
+    let mut sim = with_rule("one_failed");
+    let fx = sim.exit("test[3.11,linux]", 1);
+    assert!(
+        !spawned(&fx).contains(&"report".to_string()),
+        "not on the first failure"
+    );
+    assert_eq!(sim.state("report"), StepState::Pending);
+    sim.exit("test[3.12,linux]", 0);
+    assert_eq!(sim.state("report"), StepState::Pending);
+    let fx = sim.exit("test[3.13,linux]", 0);
+    assert_eq!(sim.state("test"), StepState::Failed);
+    assert_eq!(spawned(&fx), ["report"], "one instance failed");
+    // None failed: one_failed skips it.
+    let mut sim = with_rule("one_failed");
+    for id in ["test[3.11,linux]", "test[3.12,linux]"] {
+        sim.exit(id, 0);
+        assert_eq!(sim.state("report"), StepState::Pending);
+    }
+    sim.exit("test[3.13,linux]", 0);
+    assert_eq!(sim.state("report"), StepState::Skipped);
+}
+
+#[test]
+fn all_done_on_a_dependant_runs_once_every_instance_ended() {
+    let mut sim = with_rule("all_done");
+    sim.exit("test[3.11,linux]", 1);
+    let fx = sim.exit("test[3.12,linux]", 1);
+    assert!(!spawned(&fx).contains(&"report".to_string()));
+    assert_eq!(sim.state("report"), StepState::Pending);
+    let fx = sim.exit("test[3.13,linux]", 0);
+    assert_eq!(spawned(&fx), ["report"]);
+}
+
+#[test]
+fn none_failed_on_a_dependant_counts_each_instance() {
+    // One failed instance among three: none_failed does not hold.
+    let mut sim = with_rule("none_failed");
+    sim.exit("test[3.11,linux]", 0);
+    sim.exit("test[3.12,linux]", 1);
+    assert_eq!(sim.state("report"), StepState::Pending, "one still runs");
+    let fx = sim.exit("test[3.13,linux]", 0);
+    assert!(!spawned(&fx).contains(&"report".to_string()));
+    assert_eq!(sim.state("report"), StepState::UpstreamFailed);
+    // None failed: it runs, after the last one.
+    let mut sim = with_rule("none_failed");
+    sim.exit("test[3.11,linux]", 0);
+    let fx = sim.exit("test[3.12,linux]", 0);
+    assert!(!spawned(&fx).contains(&"report".to_string()));
+    let fx = sim.exit("test[3.13,linux]", 0);
+    assert_eq!(spawned(&fx), ["report"]);
+}
+
+/// `baton retry RUN STEP` on the fanned-out step itself retries each of its failed
+/// instances (each recorded as its own retry), never the ones that succeeded.
+#[test]
+fn retrying_the_fanned_out_step_retries_its_failed_instances() {
+    let mut sim = with_rule("all_success");
+    sim.exit("test[3.11,linux]", 1);
+    sim.exit("test[3.12,linux]", 0);
+    sim.exit("test[3.13,linux]", 2);
+    assert_eq!(sim.state("test"), StepState::Failed);
+    assert_eq!(sim.state("report"), StepState::UpstreamFailed);
+    let out = sim.cmd(Command::Retry {
+        step: "test".into(),
+        operator: "olivia".into(),
+    });
+    assert!(matches!(out, CommandOutcome::Accepted { .. }), "{out:?}");
+    let mut again = spawned(&sim.last);
+    again.sort();
+    assert_eq!(again, ["test[3.11,linux]", "test[3.13,linux]"]);
+    let retried: Vec<String> = sim
+        .core
+        .events()
+        .iter()
+        .filter_map(|e| match &e.kind {
+            crate::model::EventKind::StepRetried { step, .. } => Some(step.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(retried, ["test[3.11,linux]", "test[3.13,linux]"]);
+    assert_eq!(sim.state("test"), StepState::Pending);
+    assert_eq!(sim.state("report"), StepState::Pending);
+    sim.exit("test[3.11,linux]", 0);
+    let fx = sim.exit("test[3.13,linux]", 0);
+    assert_eq!(sim.state("test"), StepState::Succeeded);
+    assert_eq!(spawned(&fx), ["report"]);
+    // Nothing failed is left: a retry of the step is refused, saying why.
+    sim.exit("report", 0);
+    let out = sim.cmd(Command::Retry {
+        step: "test".into(),
+        operator: "olivia".into(),
+    });
+    assert!(matches!(out, CommandOutcome::Refused { .. }), "{out:?}");
+}
+
+/// The view carries each fanned-out step's counts as the core kept them while its
+/// instances moved: what a tally of their states gives, after a retry and a replay too.
+#[test]
+fn the_view_counts_instances_as_they_move_and_after_a_replay() {
+    use crate::model::fan::FanCounts;
+    let src = MATRIX.replace(r#"["3.11", "3.12"]"#, r#"["3.11", "3.12", "3.13"]"#);
+    let plan = load(&src);
+    let mut sim = Sim::new(plan.clone(), cfg());
+    let counts = |sim: &Sim| {
+        let v = sim.core.view(Timestamp(sim.now));
+        let test = v.step_index("test").unwrap();
+        let f = v.steps[test].fan.clone().expect("fanned out");
+        let states = f.instances.clone().map(|k| v.steps[k].state);
+        assert!(f.instances.clone().all(|k| v.steps[k].parent == Some(test)));
+        (f.counts, FanCounts::tally(states))
+    };
+    let (kept, tally) = counts(&sim);
+    assert_eq!(kept, tally);
+    assert_eq!(kept.text(), "0/3 ◷3");
+    sim.exit("test[3.11,linux]", 1);
+    sim.exit("test[3.12,linux]", 0);
+    let (kept, tally) = counts(&sim);
+    assert_eq!((kept, kept.text().as_str()), (tally, "2/3 ✔1 ✘1 ◷1"));
+    sim.exit("test[3.13,linux]", 0);
+    sim.cmd(Command::Retry {
+        step: "test".into(),
+        operator: "olivia".into(),
+    });
+    let (kept, tally) = counts(&sim);
+    assert_eq!((kept, kept.text().as_str()), (tally, "2/3 ✔2 ◷1"));
+    let replayed = Core::replay(plan, cfg(), sim.core.events()).expect("replay");
+    let v = replayed.view(Timestamp(sim.now));
+    let test = v.step_index("test").unwrap();
+    assert_eq!(v.steps[test].fan.as_ref().map(|f| f.counts), Some(kept));
+}

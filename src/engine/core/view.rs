@@ -151,6 +151,11 @@ impl Core {
             condition: step.condition.as_ref().map(|c| c.text.clone()),
             fallback: self.fallback_texts(i),
             alternative: s.alternative,
+            fan: self.fans.get(&i).map(|f| crate::model::fan::FanView {
+                instances: f.instances.clone(),
+                counts: f.counts,
+            }),
+            parent: step.instance.as_ref().map(|x| x.parent),
         }
     }
 

@@ -74,6 +74,8 @@ pub enum Action {
     ToggleGraph,
     /// Graph: zoom out to one cell per step, the viewport marked (and back).
     Overview,
+    /// DAG: open a fanned-out step to its instances, or close it again (`app::fan`).
+    Expand,
     #[strum(serialize = "health")]
     ToggleHealth,
     /// The decisions others recorded (`!`).

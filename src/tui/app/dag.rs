@@ -30,14 +30,10 @@ pub fn filter_problem(filter: &str) -> Option<String> {
     })
 }
 
-/// Indices of the steps the filter lets through, in plan order.
+/// Indices of the steps the filter lets through, in the list's order, with every
+/// fanned-out step closed (`app::fan::rows`).
 pub fn visible_steps(view: &RunView, filter: &str) -> Vec<usize> {
-    if filter.trim().is_empty() {
-        return (0..view.steps.len()).collect();
-    }
-    (0..view.steps.len())
-        .filter(|&i| matches_filter(&view.steps[i], filter))
-        .collect()
+    super::fan::rows(view, filter, |_| false)
 }
 
 pub(super) fn dag(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
@@ -65,6 +61,7 @@ pub(super) fn dag(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Reque
             }
         }
         Action::Log | Action::Enter => open_log(ui, focus, None),
+        Action::Expand => return super::fan::toggle(ui, view, focus),
         Action::Retry => {
             let id = view.steps[focus].id.clone();
             return retry(ui, view, &id);
@@ -77,7 +74,7 @@ pub(super) fn dag(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Reque
         | Action::PageDown => {
             ui.follow = false;
             ui.selected = if ui.is_list_mode(view) || !ui.filter.trim().is_empty() {
-                let vis = visible_steps(view, &ui.filter);
+                let vis = super::fan::shown_steps(view, ui);
                 let mut at = vis.iter().position(|&i| i == focus).unwrap_or(0);
                 move_sel(&mut at, vis.len(), &action);
                 vis.get(at).copied().unwrap_or(focus)

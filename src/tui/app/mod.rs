@@ -13,6 +13,7 @@
 mod actions;
 mod dag;
 mod dialogs;
+mod fan;
 mod log;
 mod mark;
 mod notices;
@@ -27,6 +28,7 @@ pub use dag::{filter_problem, matches_filter, visible_steps};
 pub use dialogs::{
     BudgetDialog, BudgetField, ConfirmDialog, ConfirmWhat, Decision, Dialog, GateDialog, InputField,
 };
+pub use fan::{MAX_LABEL, graph_steps, node_label, node_width, rows, rows_match, shown_steps};
 pub use log::{LogState, search_from, show_match};
 pub use mark::MarkDialog;
 pub use notices::DecisionNotice;

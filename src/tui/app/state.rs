@@ -1,6 +1,6 @@
 //! `UiState`: everything the console shows besides the `RunView`.
 use super::actions::{Hits, Tab};
-use super::dag::{matches_filter, visible_steps};
+use super::dag::matches_filter;
 use super::dialogs::Dialog;
 use super::log::LogState;
 use super::runs::RunsSort;
@@ -95,9 +95,20 @@ pub struct UiState {
     pub hits: Hits,
     /// The runs this console's process drives: quitting interrupts exactly these.
     pub driven: Arc<Vec<String>>,
-    /// The DAG layout of the run shown (its id and step count), kept by [`UiState::keep_layout`].
-    layout: Option<(String, usize, Arc<DagLayout>)>,
+    /// The fanned-out steps opened to their instances (by id), `app::fan`.
+    pub expanded: std::collections::BTreeSet<String>,
+    /// The DAG layout of the run shown (its id, step count and the steps opened then),
+    /// kept by [`UiState::keep_layout`].
+    layout: Option<LayoutKey>,
 }
+
+/// What a kept layout was computed for, and the layout.
+type LayoutKey = (
+    String,
+    usize,
+    std::collections::BTreeSet<String>,
+    Arc<DagLayout>,
+);
 
 impl UiState {
     pub fn new(operator: impl Into<String>) -> UiState {
@@ -168,23 +179,36 @@ impl UiState {
         t.wall(now, self.utc_offset.unwrap_or_else(|| now.local_offset()))
     }
 
+    /// By size: the workflow's steps (a fanned-out step is one node, whatever its
+    /// instances).
     pub fn is_list_mode(&self, view: &RunView) -> bool {
-        self.list_mode.unwrap_or(view.steps.len() > LIST_MODE_ABOVE)
+        self.list_mode
+            .unwrap_or(crate::model::fan::plan_len(view) > LIST_MODE_ABOVE)
     }
 
     /// The DAG layout of the view: the one kept for this run, else computed now.
     pub fn layout(&self, view: &RunView) -> Arc<DagLayout> {
         match &self.layout {
-            Some((id, n, l)) if *id == view.run_id && *n == view.steps.len() => l.clone(),
-            _ => Arc::new(dag_layout(view)),
+            Some((id, n, open, l))
+                if *id == view.run_id && *n == view.steps.len() && *open == self.expanded =>
+            {
+                l.clone()
+            }
+            _ => Arc::new(dag_layout(view, self)),
         }
     }
 
-    /// Keep the view's layout so that it is computed once per run (the graph does not
-    /// change): the shell calls this before drawing, `update` before moving in the graph.
+    /// Keep the view's layout so that it is computed once per run and per set of opened
+    /// steps (the graph does not change otherwise): the shell calls this before
+    /// drawing, `update` before moving in the graph.
     pub fn keep_layout(&mut self, view: &RunView) {
         let l = self.layout(view);
-        self.layout = Some((view.run_id.clone(), view.steps.len(), l));
+        self.layout = Some((
+            view.run_id.clone(),
+            view.steps.len(),
+            self.expanded.clone(),
+            l,
+        ));
     }
 
     /// A new view replaces `old`: while following, remember the step followed so far, so
@@ -216,14 +240,14 @@ impl UiState {
                 .or_else(|| live(StepState::RetryWait))
                 .or_else(|| live(StepState::Ready))
             {
-                return Some(i);
+                return Some(self.node_of(view, i));
             }
         }
-        let sel = self.selected.min(view.steps.len() - 1);
-        if matches_filter(&view.steps[sel], &self.filter) {
+        let sel = self.node_of(view, self.selected.min(view.steps.len() - 1));
+        if super::fan::rows_match(view, sel, &self.filter) {
             Some(sel)
         } else {
-            visible_steps(view, &self.filter)
+            super::fan::shown_steps(view, self)
                 .first()
                 .copied()
                 .or(Some(sel))
@@ -239,10 +263,42 @@ pub fn run_is_live(view: &RunView) -> bool {
     )
 }
 
-/// The graph's layers and places, with each layer's widest step id.
-fn dag_layout(view: &RunView) -> DagLayout {
-    let needs: Vec<Vec<usize>> = view.steps.iter().map(|s| s.needs.clone()).collect();
+/// The graph's layers and places, with each layer's widest node: the steps the graph
+/// draws (`app::fan::graph_steps`: an opened step's instances after it, as its
+/// dependants), a step not drawn placed where its fanned-out step is.
+fn dag_layout(view: &RunView, ui: &UiState) -> DagLayout {
+    let drawn = super::fan::graph_steps(view, ui);
+    let mut at = vec![usize::MAX; view.steps.len()];
+    for (c, &i) in drawn.iter().enumerate() {
+        at[i] = c;
+    }
+    let needs: Vec<Vec<usize>> = drawn
+        .iter()
+        .map(|&i| match view.steps[i].parent {
+            Some(p) => vec![at[p]],
+            None => view.steps[i]
+                .needs
+                .iter()
+                .filter_map(|&d| at.get(d).copied().filter(|&c| c != usize::MAX))
+                .collect(),
+        })
+        .collect();
     let mut l = layout::layout(&needs);
+    for slot in l.layers.iter_mut().flatten() {
+        slot.step = slot.step.map(|c| drawn[c]);
+    }
+    let mut place = vec![(0, 0); view.steps.len()];
+    for (c, &i) in drawn.iter().enumerate() {
+        place[i] = l.place[c];
+    }
+    if drawn.len() < view.steps.len() {
+        for i in 0..view.steps.len() {
+            if let (usize::MAX, Some(p)) = (at[i], view.steps[i].parent) {
+                place[i] = place[p];
+            }
+        }
+    }
+    l.place = place;
     l.label_width = l
         .layers
         .iter()
@@ -250,7 +306,7 @@ fn dag_layout(view: &RunView) -> DagLayout {
             layer
                 .iter()
                 .filter_map(|s| s.step)
-                .map(|i| view.steps[i].id.chars().count())
+                .map(|i| super::fan::node_width(&view.steps[i]))
                 .max()
                 .unwrap_or(1)
         })

@@ -157,6 +157,7 @@ pub fn offered(ui: &UiState, view: &RunView, ctx: Context, action: &Action) -> b
         }
         Action::Reject => target_gate(ui, view, ctx).is_some_and(|g| g.actions.reject),
         Action::Retry => target_step(ui, view, ctx).is_some_and(|i| view.steps[i].actions.retry),
+        Action::Expand => super::fan::offered(view, target_step(ui, view, ctx)),
         Action::CancelRun => view.actions.cancel,
         Action::Copy => copy_target(ui, view, ctx).is_some(),
         Action::Resume => ui

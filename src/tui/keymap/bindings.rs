@@ -237,6 +237,14 @@ pub static BINDINGS: &[Binding] = &[
     ),
     b!(
         Dag,
+        [k('e')],
+        "e",
+        Action::Expand,
+        "expand: open or close a fanned-out step",
+        true
+    ),
+    b!(
+        Dag,
         [code(Esc)],
         "Esc",
         Action::Back,

@@ -1,10 +1,10 @@
 //! DAG tab: the layered graph (drawn straight into buffer cells) or the step list, and
 //! the detail pane of the focused step.
-use super::common::{fit, pad, panel, styled};
+use super::common::{pad, panel, styled};
 use super::detail;
 use crate::model::{RunView, StepView};
 use crate::tui::app::Hits;
-use crate::tui::app::{UiState, matches_filter, visible_steps};
+use crate::tui::app::{MAX_LABEL, UiState, node_label, rows_match, shown_steps};
 use crate::tui::layout::DagLayout;
 use crate::tui::theme::Theme;
 use ratatui::Frame;
@@ -15,7 +15,6 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 const GAP: u16 = 3;
-const MAX_LABEL: usize = 24;
 
 pub fn render(
     frame: &mut Frame,
@@ -57,7 +56,7 @@ pub fn render(
     let shown = if ui.filter.trim().is_empty() {
         view.steps.len()
     } else {
-        visible_steps(view, &ui.filter).len()
+        shown_steps(view, ui).len()
     };
     let overview = !list && ui.overview;
     let mut title = vec![styled(
@@ -70,7 +69,7 @@ pub fn render(
             } else {
                 "Graph"
             },
-            super::common::count(view.steps.len(), "step", "steps")
+            super::common::count(crate::model::fan::plan_len(view), "step", "steps")
         ),
         theme.title,
     )];
@@ -105,6 +104,7 @@ pub fn render(
         render_overview(
             Canvas::new(frame.buffer_mut(), inner, hits),
             view,
+            ui,
             &layout,
             focus,
             theme,
@@ -135,12 +135,11 @@ fn render_list(canvas: Canvas, view: &RunView, ui: &UiState, focus: Option<usize
     if area.height < 2 || area.width < 4 {
         return;
     }
-    let vis = visible_steps(view, &ui.filter);
-    let id_w = view
-        .steps
+    let vis = shown_steps(view, ui);
+    let id_w = vis
         .iter()
         .take(2000)
-        .map(|s| s.id.chars().count())
+        .map(|&i| super::fan::list_id_width(view, i))
         .max()
         .unwrap_or(4)
         .clamp(4, 28);
@@ -170,10 +169,14 @@ fn render_list(canvas: Canvas, view: &RunView, ui: &UiState, focus: Option<usize
             "{} {} {} {:>5} {:>8}  {}",
             crate::tui::views::common::step_glyph(s),
             pad(s.state.as_str(), 17),
-            pad(&s.id, id_w),
-            s.attempts_text(),
+            pad(&super::fan::list_id(view, i), id_w),
+            if s.fan.is_some() {
+                String::new()
+            } else {
+                s.attempts_text()
+            },
             step_duration(s, view, ui),
-            s.action
+            super::fan::list_action(s, ui.is_expanded(view, i))
         );
         let style = if selected {
             theme.selection
@@ -248,15 +251,7 @@ struct Geometry {
 fn geometry(layout: &DagLayout, area: Rect, focus: Option<usize>) -> Geometry {
     // Label widths per layer are cached with the layout (ids do not change in a run).
     let widths: Vec<u16> = (0..layout.layers.len())
-        .map(|l| {
-            (layout
-                .label_width
-                .get(l)
-                .copied()
-                .unwrap_or(MAX_LABEL)
-                .min(MAX_LABEL)
-                + 2) as u16
-        })
+        .map(|l| (layout.label_width.get(l).copied().unwrap_or(MAX_LABEL) + 2) as u16)
         .collect();
     let mut xs = Vec::with_capacity(widths.len());
     let mut x = 0u32;
@@ -304,6 +299,7 @@ fn gap_width(layout: &DagLayout, l: usize) -> u32 {
 fn render_overview(
     canvas: Canvas,
     view: &RunView,
+    ui: &UiState,
     layout: &DagLayout,
     focus: Option<usize>,
     theme: &Theme,
@@ -313,6 +309,7 @@ fn render_overview(
         return;
     }
     let g = geometry(layout, area, focus);
+    let focus_node = focus.map(|f| super::fan::graph_node(view, ui, f));
     let (vw, vh) = (u32::from(area.width), u32::from(area.height));
     let in_view = |l: usize, r: usize| {
         let (x0, x1) = (g.xs[l], g.xs[l] + u32::from(g.widths[l]));
@@ -346,7 +343,7 @@ fn render_overview(
             let (cx, cy) = (area.x + (col - left) as u16, area.y + (r % rows) as u16);
             let viewport = in_view(l, r);
             let (ch, mut style) = match slot.step.and_then(|i| view.steps.get(i).map(|s| (i, s))) {
-                Some((i, _)) if Some(i) == focus => ("◆", theme.selection),
+                Some((i, _)) if Some(i) == focus_node => ("◆", theme.selection),
                 Some((_, s)) => (
                     crate::tui::views::common::step_glyph(s),
                     theme.state(s.state),
@@ -389,6 +386,7 @@ fn render_graph(
         return;
     }
     let Geometry { widths, xs, ox, oy } = geometry(layout, area, focus);
+    let focus_node = focus.map(|f| super::fan::graph_node(view, ui, f));
     let (vw, vh) = (u32::from(area.width), u32::from(area.height));
     let mut bits = vec![0u8; (vw * vh) as usize];
     let mut set = |cx: u32, cy: u32, b: u8| {
@@ -441,8 +439,7 @@ fn render_graph(
                 let label = slot
                     .step
                     .and_then(|i| view.steps.get(i))
-                    .map_or(0, |s| s.id.chars().count().min(MAX_LABEL) + 2)
-                    as u32;
+                    .map_or(0, super::fan::label_width) as u32;
                 for cx in xs[li] + label + 1..x0 {
                     set(cx, r, E | W);
                 }
@@ -506,15 +503,11 @@ fn render_graph(
             };
             let (i, s) = step;
             let mut style = theme.state(s.state);
-            if filtering && !matches_filter(s, &ui.filter) {
+            if filtering && !rows_match(view, i, &ui.filter) {
                 style = theme.dim;
             }
-            let label = format!(
-                "{} {}",
-                crate::tui::views::common::step_glyph(s),
-                fit(&s.id, MAX_LABEL)
-            );
-            if Some(i) == focus {
+            let label = node_label(s);
+            if Some(i) == focus_node {
                 style = theme.selection;
             }
             put(buf, area, x0, r as u32, ox, oy, &label, style);
@@ -535,7 +528,7 @@ fn render_graph(
                     );
                 }
             }
-            if s.has_gate && view.gates.iter().any(|g| g.step == Some(i)) && Some(i) != focus {
+            if s.has_gate && view.gates.iter().any(|g| g.step == Some(i)) && Some(i) != focus_node {
                 // The state glyph already says waiting; the warning colour draws the eye.
                 put(
                     buf,

@@ -44,6 +44,12 @@ pub fn render(
     let w = inner.width as usize;
     let mut lines = step_lines(view, ui, s, w, theme);
     let room = (inner.height as usize).saturating_sub(lines.len());
+    if s.fan.is_some() {
+        // A fanned-out step ran no process of its own: its instances are its story.
+        lines.extend(super::fan::instance_lines(view, ui, s, room, w, theme));
+        frame.render_widget(Paragraph::new(lines).style(theme.base), inner);
+        return;
+    }
     // The shell's tail of the file as it grows, else the tail the view recorded.
     let tail = match &ui.tail {
         Some((i, t)) if view.steps.get(*i).is_some_and(|v| v.id == s.id) => t.as_slice(),

@@ -10,6 +10,7 @@ pub mod desk_dialogs;
 pub mod detail;
 pub mod dialogs;
 pub mod errors;
+pub mod fan;
 pub mod header;
 pub mod hints;
 pub mod log;

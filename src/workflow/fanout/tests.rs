@@ -196,3 +196,18 @@ fn ids_and_gathered_outputs() {
     let a = "1".to_string();
     assert_eq!(gathered([Some(&a), None].into_iter()), r#"["1",null]"#);
 }
+
+#[test]
+fn a_list_is_an_array_or_values_separated_by_commas_never_an_object() {
+    assert_eq!(
+        parse_list("3.11, 3.12").unwrap(),
+        [Value::from("3.11"), Value::from("3.12")]
+    );
+    assert_eq!(
+        parse_list(r#"["a", 1]"#).unwrap(),
+        [Value::from("a"), Value::from(1)]
+    );
+    let e = parse_list(r#"{"a": 1, "b": 2}"#).unwrap_err();
+    assert!(e.contains("JSON object, not a list"), "{e}");
+    assert!(parse_list("[1,").is_err());
+}

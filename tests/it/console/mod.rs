@@ -1,3 +1,4 @@
 //! The console: rendered views (snapshots) and the real binary driven in tmux.
+mod fanned;
 mod render;
 mod tmux;

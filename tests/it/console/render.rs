@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 type Setup = fn() -> (RunView, UiState);
 
-fn ui() -> UiState {
+pub(super) fn ui() -> UiState {
     let mut ui = UiState::new("carol");
     ui.set_runs(Arc::new(fixtures::runs()));
     // Wall-clock times in UTC, whatever the machine's zone.
@@ -22,13 +22,13 @@ fn ui() -> UiState {
     ui
 }
 
-fn act(v: &RunView, ui: &mut UiState, actions: &[Action]) {
+pub(super) fn act(v: &RunView, ui: &mut UiState, actions: &[Action]) {
     for a in actions {
         update(ui, v, a.clone());
     }
 }
 
-fn typed(v: &RunView, ui: &mut UiState, s: &str) {
+pub(super) fn typed(v: &RunView, ui: &mut UiState, s: &str) {
     for c in s.chars() {
         update(
             ui,
@@ -449,12 +449,12 @@ fn scenarios() -> Vec<(&'static str, Setup)> {
 }
 
 /// Draw as the console does: the shell first reads the log lines the screen needs.
-fn draw(v: &RunView, u: &mut UiState, theme: &Theme, w: u16, h: u16) -> Buffer {
+pub(super) fn draw(v: &RunView, u: &mut UiState, theme: &Theme, w: u16, h: u16) -> Buffer {
     let config = baton::tui::ConsoleConfig::with_theme(theme.clone());
     draw_with(v, u, &config, w, h)
 }
 
-fn text(b: &Buffer) -> String {
+pub(super) fn text(b: &Buffer) -> String {
     let mut s = String::new();
     for y in 0..b.area.height {
         let mut line = String::new();

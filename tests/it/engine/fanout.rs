@@ -157,3 +157,125 @@ matrix = { python = "${{ params.pythons }}", os = ["linux", "macos"], exclude = 
         text(&out.stdout)
     );
 }
+
+/// Issue 26 point 4: `show`, `show --json` and `runs` report each instance under its
+/// step, the step with its instances' counts (the core's, as the console shows them).
+#[test]
+fn show_and_runs_report_instances_under_their_step_with_counts() {
+    let env = Env::new();
+    let wf = env.workflow(
+        "g.toml",
+        r#"
+name = "g"
+[[step]]
+id = "lint"
+run = "true"
+[[step]]
+id = "test"
+needs = ["lint"]
+matrix = { n = ["1", "2", "3"] }
+env = { N = "${{ matrix.n }}" }
+run = 'test "$N" != 2 || test -e fixed'
+[[step]]
+id = "after"
+needs = ["test"]
+run = "true"
+"#,
+    );
+    let out = env.run(&["run", wf.to_str().unwrap(), "--headless"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    let run = run_id_of(&text(&out.stdout));
+    let shown = env.run(&["show", &run]);
+    let t = text(&shown.stdout);
+    let at = |prefix: &str| {
+        t.lines()
+            .position(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("a line starting {prefix:?} in:\n{t}"))
+    };
+    let (step, first, last, after) = (
+        at("test (3/3 ✔2 ✘1)"),
+        at("  test[1]"),
+        at("  test[3]"),
+        at("after"),
+    );
+    assert!(step < first && first < last && last < after, "{t}");
+    let json = env.show(&run);
+    assert_eq!(
+        ids(&json),
+        ["lint", "test", "test[1]", "test[2]", "test[3]", "after"]
+    );
+    assert_eq!(
+        json["steps"][1]["fan_out"],
+        serde_json::json!({"total": 3, "done": 3, "succeeded": 2, "failed": 1, "active": 0})
+    );
+    assert_eq!(json["steps"][3]["instance_of"], "test");
+    assert_eq!(json["steps"][3]["state"], "failed");
+    assert!(json["steps"][0]["fan_out"].is_null());
+    let runs = env.run(&["runs"]);
+    let table = text(&runs.stdout);
+    assert!(
+        table.contains("FAN-OUT") && table.contains("test 3/3 ✔2 ✘1"),
+        "{table}"
+    );
+    let listed = env.runs();
+    assert_eq!(
+        listed[0]["fan_out"],
+        serde_json::json!([{"step": "test", "total": 3, "done": 3, "succeeded": 2, "failed": 1, "active": 0}])
+    );
+    // `retry RUN STEP` on the fanned-out step runs its failed instance again, only it.
+    std::fs::write(env.path().join("fixed"), "").unwrap();
+    let retry = env.run(&["retry", &run, "test"]);
+    assert_eq!(
+        retry.status.code(),
+        Some(0),
+        "{}{}",
+        text(&retry.stdout),
+        text(&retry.stderr)
+    );
+    let json = env.show(&run);
+    assert_eq!(json["state"], "succeeded", "{json:#}");
+    let attempts = |i: usize| json["steps"][i]["attempts"].as_u64();
+    assert_eq!(
+        (attempts(2), attempts(3), attempts(4)),
+        (Some(1), Some(2), Some(1)),
+        "only test[2] ran again"
+    );
+    assert_eq!(
+        json["steps"][1]["fan_out"],
+        serde_json::json!({"total": 3, "done": 3, "succeeded": 3, "failed": 0, "active": 0})
+    );
+}
+
+/// A `type = "list"` parameter holds a list: a JSON object is refused before the run
+/// starts (exit 2), saying what to write.
+#[test]
+fn a_list_parameter_refuses_a_json_object() {
+    let env = Env::new();
+    let wf = env.workflow(
+        "l.toml",
+        r#"
+name = "l"
+[params.pythons]
+type = "list"
+default = "3.11"
+[[step]]
+id = "test"
+run = "true"
+matrix = { python = "${{ params.pythons }}" }
+"#,
+    );
+    let out = env.run(&[
+        "run",
+        wf.to_str().unwrap(),
+        "--headless",
+        "--param",
+        r#"pythons={"a": 1}"#,
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("pythons") && err.contains("JSON object, not a list"),
+        "{err}"
+    );
+    assert!(!env.db().exists(), "no run made, not even a store");
+}

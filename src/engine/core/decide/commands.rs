@@ -49,6 +49,42 @@ impl Core {
         }
     }
 
+    /// Retry step `i` (a step or one instance): its `step_retried` event, the run
+    /// reopened and what it skipped re-armed. How many steps it re-armed.
+    fn retry_one(&mut self, i: usize, operator: &str, now: Timestamp, fx: &mut Fx) -> usize {
+        let step = self.id(i);
+        let rearmed = self.downstream_skipped(i);
+        self.reopen(format!("{operator} retried `{step}`"), now, fx);
+        let kind = EventKind::StepRetried {
+            step: step.clone(),
+            actor: operator.to_string(),
+            rearmed: rearmed.iter().map(|&d| self.id(d)).collect(),
+        };
+        self.emit(kind, now, fx);
+        self.set(
+            i,
+            StepState::Pending,
+            Some(format!("retry by {operator}")),
+            now,
+            fx,
+        );
+        for &d in &rearmed {
+            // It is no longer skipped: the record saying why is over.
+            self.close_of_kind(d, ErrorKind::DependencyFailed, now, fx);
+            self.set(
+                d,
+                StepState::Pending,
+                Some(format!("re-armed with `{step}`")),
+                now,
+                fx,
+            );
+        }
+        for s in std::iter::once(i).chain(rearmed.iter().copied()) {
+            self.restart_needed_services(s, operator, now, fx);
+        }
+        rearmed.len()
+    }
+
     pub(super) fn on_command(
         &mut self,
         cmd: &Command,
@@ -189,40 +225,21 @@ impl Core {
             }
             Command::Retry { step, operator } => {
                 let i = self.lookup(step)?;
-                self.can_retry(i, now)?;
-                let rearmed = self.downstream_skipped(i);
-                self.reopen(format!("{operator} retried `{step}`"), now, fx);
-                let kind = EventKind::StepRetried {
-                    step: step.clone(),
-                    actor: operator.clone(),
-                    rearmed: rearmed.iter().map(|&d| self.id(d)).collect(),
-                };
-                self.emit(kind, now, fx);
-                self.set(
-                    i,
-                    StepState::Pending,
-                    Some(format!("retry by {operator}")),
-                    now,
-                    fx,
-                );
-                for &d in &rearmed {
-                    // It is no longer skipped: the record saying why is over.
-                    self.close_of_kind(d, ErrorKind::DependencyFailed, now, fx);
-                    self.set(
-                        d,
-                        StepState::Pending,
-                        Some(format!("re-armed with `{step}`")),
-                        now,
-                        fx,
-                    );
+                // A fanned-out step: each of its instances that can be retried.
+                let targets = self.retry_targets(i, now)?;
+                let mut rearmed = 0;
+                for &k in &targets {
+                    rearmed += self.retry_one(k, operator, now, fx);
                 }
-                for s in std::iter::once(i).chain(rearmed.iter().copied()) {
-                    self.restart_needed_services(s, operator, now, fx);
-                }
-                Ok(format!(
-                    "retrying `{step}`; {} downstream step(s) re-armed",
-                    rearmed.len()
-                ))
+                Ok(match targets.as_slice() {
+                    [k] if *k == i => {
+                        format!("retrying `{step}`; {rearmed} downstream step(s) re-armed")
+                    }
+                    _ => format!(
+                        "retrying {} instance(s) of `{step}`; {rearmed} downstream step(s) re-armed",
+                        targets.len()
+                    ),
+                })
             }
             Command::Mark {
                 step,

@@ -89,17 +89,10 @@ impl Core {
     /// need of its dependants: `all_success` waits for all of them), succeeds if one
     /// succeeded and none failed, and is skipped otherwise.
     fn fan_settle(&mut self, p: usize, now: Timestamp, fx: &mut Fx) {
-        let range = self.instances_of(p);
-        let n = range.len();
-        let (mut ok, mut failed) = (0, 0);
-        for k in range {
-            let s = self.steps[k].state;
-            if s == StepState::Succeeded {
-                ok += 1;
-            } else if s.is_failure() || s == StepState::Cancelled {
-                failed += 1;
-            }
-        }
+        let Some(c) = self.fans.get(&p).map(|f| f.counts) else {
+            return;
+        };
+        let (n, ok, failed) = (c.total, c.succeeded, c.failed);
         let others = n - ok - failed;
         if failed > 0 {
             let why = format!("{failed} of {n} instances failed or were cancelled");
@@ -180,5 +173,28 @@ impl Core {
                 .as_ref()
                 .and_then(|x| self.fans.get(&x.parent))
                 .is_some_and(|f| f.stopped)
+    }
+}
+
+impl Core {
+    /// What a retry of step `i` takes up again: the step itself, or for a fanned-out
+    /// step each of its instances that can be retried (failed, rejected, cancelled or
+    /// interrupted), each recorded as its own retry.
+    pub(super) fn retry_targets(&self, i: usize, now: Timestamp) -> Result<Vec<usize>, String> {
+        self.can_retry(i, now)?;
+        if !self.fans.contains_key(&i) {
+            return Ok(vec![i]);
+        }
+        let ks: Vec<usize> = self
+            .instances_of(i)
+            .filter(|&k| self.can_retry(k, now).is_ok())
+            .collect();
+        if ks.is_empty() {
+            return Err(format!(
+                "`{}` has no failed, rejected, cancelled or interrupted instance to retry",
+                self.id(i)
+            ));
+        }
+        Ok(ks)
     }
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 mod approve;
 mod desk;
+mod fanned;
 mod hostile;
 mod inputs;
 mod runs_tab;
