@@ -56,6 +56,27 @@ pub fn out_text(args: std::fmt::Arguments<'_>) {
     let _ = write!(std::io::stdout().lock(), "{}", for_stream(1, args));
 }
 
+/// Write `value` to stdout as one line of JSON. To a pipe or a file it goes out as it is
+/// serialised: a 100,000-step run's document (tens of MB) is never held whole, nor
+/// copied. To a terminal it is the line `out_line` writes, sanitised. A write error (a
+/// closed pipe) is not the command's failure; a value serde cannot write is.
+pub fn out_json_line<T: serde::Serialize>(value: &T) -> Result<(), serde_json::Error> {
+    use std::io::Write;
+    if is_terminal(1) {
+        let doc = serde_json::to_string(value)?;
+        out_line(format_args!("{doc}"));
+        return Ok(());
+    }
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
+    match serde_json::to_writer(&mut out, value) {
+        Err(e) if e.is_io() => return Ok(()),
+        r => r?,
+    }
+    let _ = writeln!(out);
+    let _ = out.flush();
+    Ok(())
+}
+
 /// Write to stderr; a write error is ignored (there is nowhere left to report it).
 pub fn err_text(args: std::fmt::Arguments<'_>) {
     use std::io::Write;

@@ -35,12 +35,9 @@ pub fn run(args: ShowArgs) -> i32 {
         Err(e) => return session::report(&e),
     };
     if args.json {
-        match serde_json::to_string(&show_json::of(&view)) {
-            Ok(doc) => crate::stdio::outln!("{doc}"),
-            Err(e) => {
-                crate::stdio::errln!("error: cannot write run {run_id} as JSON: {e}");
-                return exit::STORAGE;
-            }
+        if let Err(e) = crate::stdio::out_json_line(&show_json::of(&view)) {
+            crate::stdio::errln!("error: cannot write run {run_id} as JSON: {e}");
+            return exit::STORAGE;
         }
     } else {
         crate::stdio::out!("{}", text(&view));

@@ -185,7 +185,7 @@ fn step<'a>(view: &'a RunView, s: &'a StepView) -> StepJson<'a> {
         jobs: s.jobs.iter().map(job).collect(),
         cached: s.cached_from.is_some(),
         cached_from: s.cached_from.as_deref(),
-        probe: s.probe.as_ref().map(probe),
+        probe: s.probe.as_deref().map(probe),
         why: s.why.as_deref(),
         waiting_for: s.waiting_for.as_deref(),
         fallback: &s.fallback,

@@ -83,8 +83,9 @@ pub struct StepView {
     #[serde(default)]
     pub timed_out: bool,
     pub outputs: BTreeMap<String, String>,
-    /// The latest error record of this step, if any.
-    pub error: Option<ErrorRecord>,
+    /// The latest error record of this step, if any (boxed, as `probe`: most steps
+    /// have none, and a 100,000-step view holds 100,000 of these).
+    pub error: Option<Box<ErrorRecord>>,
     /// Path of the current attempt's log file, if it ran.
     pub log_path: Option<PathBuf>,
     /// Last lines of output, raw (the console sanitises before drawing).
@@ -101,7 +102,7 @@ pub struct StepView {
     pub cached_from: Option<String>,
     /// A service's latest probe check of its latest attempt.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub probe: Option<ProbeView>,
+    pub probe: Option<Box<ProbeView>>,
     /// Why a skipped or upstream_failed step did not run (its trigger rule or its
     /// condition, with the values the condition read).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -5,8 +5,9 @@ use super::SessionError;
 use crate::engine::core::{Core, Effect, RunConfig};
 use crate::model::mask::{MASK, Masker};
 use crate::model::{Event, Timestamp};
-use crate::store::{LeaseOutcome, NewRun, RunRecord, Store};
+use crate::store::{LeaseOutcome, NewRun, RunRecord, Store, StoreError};
 use crate::workflow::{self, Plan};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -226,17 +227,37 @@ pub fn rebuild(
         // recorded: another member may have rewritten the record or the events.
         store.check_sealed(&record)?;
     }
-    // Checked first (with a key configured): a history that is not what was committed
-    // is refused, never obeyed.
-    let events = store.events(run_id)?;
+    match fold_stored(store, &record, source, given, for_driving) {
+        // Checked first (with a key configured): a history that is not what was
+        // committed is refused, never obeyed, whatever else went wrong with it.
+        Err(e) if !matches!(e, SessionError::Store(StoreError::Tampered { .. })) => {
+            store.check_events(run_id)?;
+            Err(e)
+        }
+        r => r,
+    }
+}
+
+/// [`rebuild`]'s replay: the plan loaded first (with the signers the run's first event
+/// recorded), then the history folded into the core as the store reads it, checked
+/// as it goes, never held whole (a 100,000-step run is half a million events).
+fn fold_stored(
+    store: &Store,
+    record: &RunRecord,
+    source: PlanSource,
+    given: &[(String, String)],
+    for_driving: bool,
+) -> Result<Core, SessionError> {
+    let run_id = record.id.as_str();
+    let first: Vec<Event> = store.first_event(run_id)?.into_iter().collect();
     let plan = load_recorded(
-        &record,
+        record,
         source,
-        recorded_signers(&events),
+        recorded_signers(&first),
         for_driving.then_some(given),
     )?;
     let (params, secrets) = if for_driving {
-        driving_params(&plan, &record, given)?
+        driving_params(&plan, record, given)?
     } else {
         let params = serde_json::from_str(&record.params_json).unwrap_or_default();
         (params, Vec::new())
@@ -248,10 +269,14 @@ pub fn rebuild(
         // Keys that could not record the run's next events are refused before takeover.
         store.check_keys(run_id)?;
     }
-    Core::replay(plan, cfg, &events).map_err(|e| SessionError::Replay {
-        run_id: run_id.to_string(),
-        why: e.to_string(),
-    })
+    let mut core = Core::new(plan, cfg);
+    store
+        .each_event(run_id, 0, |ev| core.replay_one(Cow::Owned(ev)))?
+        .and_then(|()| core.replayed())
+        .map_err(|e| SessionError::Replay {
+            run_id: run_id.to_string(),
+            why: e.to_string(),
+        })
 }
 
 /// The allowed signers the run recorded when it started (`None`: it had none).

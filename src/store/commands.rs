@@ -1,6 +1,6 @@
 //! Cross-process operator commands and the one-engine-per-run lease.
 use super::{Store, StoreError};
-use crate::model::liveness::{self, Lease, Liveness, parse_holder};
+use crate::model::liveness::{self, Lease, parse_holder};
 use crate::model::{Command, CommandOutcome, Event, Timestamp};
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use std::time::Duration;
@@ -465,13 +465,6 @@ impl Store {
             })
             .map_err(StoreError::from);
         self.ctx(r)
-    }
-
-    /// The run's state as readers show it (recorded, or `interrupted` when its engine
-    /// is gone) and the live engine driving it, now. What the console's followed view
-    /// shows as the run's state.
-    pub fn run_liveness(&self, run_id: &str) -> Result<Liveness, StoreError> {
-        Ok(self.run(run_id)?.liveness())
     }
 }
 

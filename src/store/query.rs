@@ -95,24 +95,66 @@ impl Store {
     /// are checked first (see [`super::event_chain`]): a history that is not what was
     /// committed is refused (`Tampered`, naming its first broken event).
     pub fn events_after(&self, run_id: &str, after: u64) -> Result<Vec<Event>, StoreError> {
+        let mut out = Vec::new();
+        self.each_event(run_id, after, |ev| {
+            out.push(ev);
+            Ok::<_, std::convert::Infallible>(())
+        })?
+        .unwrap_or_else(|never| match never {});
+        Ok(out)
+    }
+
+    /// Whether the run's history is what was committed (with a key configured; without
+    /// one there is nothing to check): `Tampered`, naming its first broken event, if not.
+    pub fn check_events(&self, run_id: &str) -> Result<(), StoreError> {
+        if !self.keys.configured() {
+            return Ok(());
+        }
+        self.each_event(run_id, 0, |_| Ok::<_, std::convert::Infallible>(()))?
+            .unwrap_or_else(|never| match never {});
+        Ok(())
+    }
+
+    /// Hand the run's events with a `seq` above `after` to `f`, in order, one at a time
+    /// as they are read: a reader that folds them (a replay) never holds the history,
+    /// which a 100,000-step run makes half a million events long. With a key configured
+    /// each event is checked before `f` sees it and the run's head mark once all are
+    /// read, as [`Store::events_after`] checks them. `f`'s first error stops the events
+    /// it is handed and comes back inside `Ok` once the whole history was checked: a
+    /// history that is not what was committed (`Tampered`) says so first, whatever `f`
+    /// made of the events before the break.
+    pub fn each_event<E>(
+        &self,
+        run_id: &str,
+        after: u64,
+        mut f: impl FnMut(Event) -> Result<(), E>,
+    ) -> Result<Result<(), E>, StoreError> {
+        let mut folded: Result<(), E> = Ok(());
+        let mut hand = |json: &str| -> Result<(), StoreError> {
+            if folded.is_ok() {
+                folded = f(serde_json::from_str(json)?);
+            }
+            Ok(())
+        };
         if self.keys.configured() {
             let r = super::in_read_snapshot(&self.conn, |c| {
-                checked_events_after(c, &self.keys, run_id, after)
+                checked_events_after(c, &self.keys, run_id, after, &mut hand)
             });
-            return self.ctx(r);
+            self.ctx(r)?;
+            return Ok(folded);
         }
         let r = (|| {
             let mut st = self.conn.prepare_cached(&format!(
                 "SELECT e.json FROM {RUN_EVENTS} AND e.id > (r.key << 32) + ?2 ORDER BY e.id"
             ))?;
-            let rows = st.query_map(params![run_id, after as i64], |r| r.get::<_, String>(0))?;
-            let mut out = Vec::new();
-            for json in rows {
-                out.push(serde_json::from_str(&json?)?);
+            let mut rows = st.query(params![run_id, after as i64])?;
+            while let Some(r) = rows.next()? {
+                hand(r.get_ref(0)?.as_str()?)?;
             }
-            Ok(out)
+            Ok(())
         })();
-        self.ctx(r)
+        self.ctx(r)?;
+        Ok(folded)
     }
 
     /// Each step's last recorded output tail (of its latest attempt that has one).
@@ -163,6 +205,26 @@ impl Store {
                         last_seq: r.get::<_, i64>(9)? as u64,
                     })
                 },
+            )
+            .optional()
+            .map_err(StoreError::from)
+            .and_then(|o| o.ok_or_else(|| StoreError::NotFound(format!("run {run_id}"))));
+        self.ctx(r)
+    }
+
+    /// The run's state as readers show it (recorded, or `interrupted` when its engine
+    /// is gone) and the live engine driving it, now: [`Store::run`]'s, without the
+    /// workflow text (megabytes for a 100,000-step run, read on every look of the
+    /// console). What the console's followed view shows as the run's state.
+    pub fn run_liveness(&self, run_id: &str) -> Result<Liveness, StoreError> {
+        let now = Timestamp::now();
+        let r = self
+            .conn
+            .query_row(
+                "SELECT runs.state, l.holder, l.heartbeat_at
+                 FROM runs LEFT JOIN leases l ON l.run_id = runs.id WHERE id = ?1",
+                [run_id],
+                |r| Ok(live(&r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, now)),
             )
             .optional()
             .map_err(StoreError::from)
@@ -359,14 +421,16 @@ impl Store {
     }
 }
 
-/// [`Store::events_after`] with every event's link, hash and key checked, and the run's
-/// head mark: event `after` (already checked by the caller) anchors the new ones.
+/// [`Store::each_event`] with every event's link, hash and key checked before `hand`
+/// reads its text, and the run's head mark: event `after` (already checked by the
+/// caller) anchors the new ones.
 fn checked_events_after(
     c: &rusqlite::Connection,
     keys: &super::AuditKeys,
     run_id: &str,
     after: u64,
-) -> Result<Vec<Event>, StoreError> {
+    hand: &mut dyn FnMut(&str) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
     use super::event_chain::{Break, Check};
     let tampered = |b: Break| StoreError::Tampered {
         run_id: run_id.to_string(),
@@ -384,7 +448,6 @@ fn checked_events_after(
     ))?;
     let mut rows = st.query(params![run_id, after as i64])?;
     let mut check = (after == 0).then(|| Check::new(run_id, keys));
-    let mut out = Vec::new();
     while let Some(r) = rows.next()? {
         let ev = stored(r)?;
         let Some(c) = check.as_mut() else {
@@ -395,14 +458,15 @@ fn checked_events_after(
             check = Some(Check::after(run_id, keys, ev).map_err(tampered)?);
             continue;
         };
+        let json = ev.json;
         c.push(ev).map_err(tampered)?;
-        out.push(serde_json::from_str::<Event>(ev.json)?);
+        hand(json)?;
     }
     check
         .ok_or_else(gone)?
         .finish(audit::Heads::Keyed)
-        .map_err(tampered)?;
-    Ok(out)
+        .map(|_last| ())
+        .map_err(tampered)
 }
 
 /// The columns [`stored`] reads, of events `e`.

@@ -191,7 +191,7 @@ pub fn release() -> RunView {
     steps[4].retry_at = Some(at(440));
     // Attempt 1 ran its 5m timeout out (the error below).
     steps[4].duration_ms = Some(300_000);
-    steps[4].error = Some(
+    steps[4].error = Some(Box::new(
         ErrorRecord::builder(ErrorKind::Timeout, "timed out after 5m00s")
             .run(RUN)
             .step("integration-tests", 1)
@@ -202,7 +202,7 @@ pub fn release() -> RunView {
                 crate::model::suggest::Cause::Attempt,
             ))
             .build(at(363)),
-    );
+    ));
     steps[4].log_tail = vec![
         "running 48 tests".into(),
         "test api::login ... \u{1b}[32mok\u{1b}[0m".into(),
@@ -224,7 +224,7 @@ pub fn release() -> RunView {
         crate::model::suggest::Cause::Attempt,
     ))
     .build(at(71));
-    steps[5].error = Some(docs_err.clone());
+    steps[5].error = Some(Box::new(docs_err.clone()));
     steps[5].log_tail = vec![
         "\u{1b}]0;owned title\u{7}\u{1b}[2J2025-06-15 INFO Book building has started".into(),
         "2025-06-15 INFO Running the html backend".into(),
@@ -265,7 +265,8 @@ pub fn release() -> RunView {
         unit_err,
         steps[4]
             .error
-            .clone()
+            .as_deref()
+            .cloned()
             .unwrap_or_else(|| err(ErrorKind::Timeout, "integration-tests", 1, "timeout", 363)),
         ErrorRecord::builder(
             ErrorKind::RateLimited,
@@ -687,14 +688,14 @@ pub fn service_ready() -> RunView {
         s.action = "./ci/registry.sh --port 5000".into();
         s.max_attempts = 3;
         s.log_tail = vec!["listening on 127.0.0.1:5000".into()];
-        s.probe = Some(crate::model::ProbeView {
+        s.probe = Some(Box::new(crate::model::ProbeView {
             probe: crate::model::ProbeKind::Live,
             check: "http http://127.0.0.1:5000/v2/".into(),
             ok: true,
             detail: "HTTP 200 OK".into(),
             failures: 0,
             at: at(415),
-        });
+        }));
     }
     v
 }

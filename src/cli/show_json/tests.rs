@@ -25,14 +25,14 @@ fn full() -> RunView {
         s.finished_at = Some(v.now);
         s.cached_from = Some("01J9Z3QK7V2M4P8R6T0W5X1Y3A".into());
         s.why = Some("condition false: params.event == 'release' (params.event = \"push\")".into());
-        s.probe = Some(ProbeView {
+        s.probe = Some(Box::new(ProbeView {
             probe: ProbeKind::Live,
             check: "tcp 127.0.0.1:5432".into(),
             ok: true,
             detail: "connected".into(),
             failures: 0,
             at: v.now,
-        });
+        }));
     }
     for e in &mut v.errors {
         e.context.clear();

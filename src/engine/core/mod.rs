@@ -52,6 +52,7 @@ use crate::model::{
 };
 use crate::workflow::{Budget, Builtin, Plan};
 use sparse::{Blank, Sparse, blank};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -701,18 +702,38 @@ impl Core {
     /// Fold stored events into a fresh core; emits nothing. Call `resume` to continue.
     pub fn replay(plan: Arc<Plan>, cfg: RunConfig, events: &[Event]) -> Result<Core, ReplayError> {
         let mut core = Core::new(plan, cfg);
-        let first = events.first().ok_or(ReplayError::Empty)?;
-        if !matches!(first.kind, crate::model::EventKind::RunStarted { .. }) {
-            return Err(ReplayError::NotStarted(first.kind.name().to_string()));
-        }
         for ev in events {
-            core.follow(ev)?;
+            core.replay_one(Cow::Borrowed(ev))?;
         }
-        Ok(core)
+        core.replayed()
+    }
+
+    /// The next stored event of a replay into a fresh core, from the run's first
+    /// (`run_started`) on: [`Core::replay`] one event at a time, for a reader that folds
+    /// the events as the store reads them and never holds the history
+    /// (`Store::each_event`). [`Core::replayed`] ends it.
+    pub fn replay_one(&mut self, ev: Cow<'_, Event>) -> Result<(), ReplayError> {
+        if self.events.is_empty() && !matches!(ev.kind, crate::model::EventKind::RunStarted { .. })
+        {
+            return Err(ReplayError::NotStarted(ev.kind.name().to_string()));
+        }
+        self.fold(ev)
+    }
+
+    /// The core once a replay folded every stored event: a run has at least its start.
+    pub fn replayed(self) -> Result<Core, ReplayError> {
+        if self.events.is_empty() {
+            return Err(ReplayError::Empty);
+        }
+        Ok(self)
     }
 
     /// Apply one more stored event (a console following a run another engine drives).
     pub fn follow(&mut self, ev: &Event) -> Result<(), ReplayError> {
+        self.fold(Cow::Borrowed(ev))
+    }
+
+    fn fold(&mut self, ev: Cow<'_, Event>) -> Result<(), ReplayError> {
         let expected = self.events.len() as u64 + 1;
         if ev.seq != expected {
             return Err(ReplayError::SeqGap {
@@ -728,8 +749,8 @@ impl Core {
                 step: step.to_string(),
             });
         }
-        self.apply(ev);
-        self.events.push(ev.clone());
+        self.apply(&ev);
+        self.events.push(ev.into_owned());
         if let Some((seq, step)) = self.passage_unsigned.take() {
             return Err(ReplayError::UnsignedPassage { seq, step });
         }

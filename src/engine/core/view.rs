@@ -133,14 +133,14 @@ impl Core {
             signal: s.signal,
             timed_out: s.timed_out,
             outputs: s.outputs.clone(),
-            error: s.last_error.map(|n| self.errors[n].clone()),
+            error: s.last_error.map(|n| Box::new(self.errors[n].clone())),
             log_path: None,
             log_tail: Vec::new(),
             actions: self.step_actions(i, now),
             jobs: s.jobs.clone(),
             cached_from: s.cached_from.clone(),
             waiting_for: s.slot_wait.clone(),
-            probe: s.service.last.clone(),
+            probe: s.service.last.clone().map(Box::new),
             inputs: s
                 .gate
                 .inputs

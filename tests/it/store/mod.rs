@@ -2,6 +2,7 @@
 mod audit;
 mod basic;
 mod cli;
+mod each_event;
 mod faults;
 mod history_agreement;
 mod log_layout;
