@@ -10,10 +10,11 @@ impl Core {
             .map(|i| self.step_view(i, now))
             .collect();
         let health = health::compute(
-            self.steps.iter().map(|s| StepScore {
+            self.steps.iter().enumerate().map(|(i, s)| StepScore {
                 state: s.state,
                 attempts: s.attempts,
                 timed_out: s.timed_out,
+                dealt_with: self.failure_dealt_with(i),
             }),
             &self.errors,
         );
@@ -48,6 +49,35 @@ impl Core {
             actions: self.run_actions(),
             version: self.events.len() as u64,
         }
+    }
+
+    /// Step `i` failed and the workflow took it in hand: `allow_failure`, or a step
+    /// below it with a failure trigger (Airflow's `one_failed`/`all_failed`) that
+    /// succeeded.
+    fn failure_dealt_with(&self, i: usize) -> bool {
+        use crate::workflow::Trigger;
+        if self.steps[i].state != StepState::Failed {
+            return false;
+        }
+        if self.plan.steps[i].allow_failure {
+            return true;
+        }
+        let mut seen = vec![false; self.steps.len()];
+        let mut stack = self.dependants[i].clone();
+        while let Some(d) = stack.pop() {
+            if std::mem::replace(&mut seen[d], true) {
+                continue;
+            }
+            if matches!(
+                self.plan.steps[d].when,
+                Trigger::OneFailed | Trigger::AllFailed
+            ) && self.steps[d].state.is_success()
+            {
+                return true;
+            }
+            stack.extend(&self.dependants[d]);
+        }
+        false
     }
 
     /// What the step does, for display.
@@ -283,10 +313,16 @@ impl Core {
             } else {
                 0.0
             },
-            error_rate: if self.attempts_finished > 0 {
-                self.attempts_failed as f64 / self.attempts_finished as f64
-            } else {
-                0.0
+            // A step that never started because a need failed is a failure of the
+            // run's work as much as a failed attempt.
+            error_rate: {
+                let never = self.counts[si(StepState::UpstreamFailed)] as u64;
+                let all = self.attempts_finished + never;
+                if all > 0 {
+                    (self.attempts_failed + never) as f64 / all as f64
+                } else {
+                    0.0
+                }
             },
             p50_ms: pct(0.5),
             p95_ms: pct(0.95),

@@ -13,6 +13,7 @@
 mod actions;
 mod dag;
 mod dialogs;
+mod jump;
 mod log;
 mod mark;
 mod notices;
@@ -37,5 +38,7 @@ pub use state::{
 pub use targets::{acts, copy_target, offered};
 pub use update::update;
 
+#[cfg(test)]
+mod keys_tests;
 #[cfg(test)]
 mod tests;
