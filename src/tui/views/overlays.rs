@@ -116,7 +116,9 @@ pub fn health(frame: &mut Frame, area: Rect, view: &RunView, theme: &Theme) {
         {
             lines.push(Line::from(styled("open errors: points each", theme.title)));
         }
-        let sum = t.value * t.count as f64;
+        // `+ 0.0` turns −0 into 0: a term that takes nothing reads 0.0.
+        let value = t.value + 0.0;
+        let sum = value * t.count as f64 + 0.0;
         if t.count > 0 && sum != 0.0 {
             parts.push(format!("{:.0}", sum.abs()));
         }
@@ -124,7 +126,7 @@ pub fn health(frame: &mut Frame, area: Rect, view: &RunView, theme: &Theme) {
         lines.push(Line::from(vec![
             styled(format!("  {}", pad(&t.label, 30)), st),
             styled(
-                format!("{:>4} × {:>5.1} = {:>6.1}", t.count, t.value, sum),
+                format!("{:>4} × {:>5.1} = {:>6.1}", t.count, value, sum),
                 st,
             ),
         ]));
@@ -140,7 +142,7 @@ pub fn health(frame: &mut Frame, area: Rect, view: &RunView, theme: &Theme) {
         theme.accent,
     )));
     lines.push(Line::from(styled(
-        "quality = finished steps' mean: first try 1, retried or dealt with ½, failed 0",
+        "quality = mean of finished: first try 1, retried/handled ½, failed 0",
         theme.dim,
     )));
     lines.push(Line::from(styled(
