@@ -11,6 +11,7 @@ mod hostile;
 mod inputs;
 mod runs_tab;
 mod terminal;
+mod terms;
 
 struct Tmux {
     socket: String,
@@ -40,6 +41,10 @@ impl Tmux {
                 &cols.to_string(),
                 "-y",
                 &rows.to_string(),
+                // A UTF-8 locale unless a test sets another: the console draws ASCII
+                // only in a non-UTF-8 one, whatever the environment running the tests.
+                "-e",
+                "LANG=C.UTF-8",
             ])
             .arg(command)
             .status()
