@@ -27,9 +27,41 @@ pub struct ManArgs {
 }
 
 pub fn completions(a: &CompletionsArgs) -> i32 {
-    let mut cmd = Cli::command();
+    let mut cmd = offered(&Cli::command());
     clap_complete::generate(a.shell, &mut cmd, "baton", &mut std::io::stdout());
     exit::OK
+}
+
+/// The command as completions offer it: without hidden options (a refused
+/// `--operator`) or hidden subcommands, which the generators would list otherwise.
+fn offered(cmd: &clap::Command) -> clap::Command {
+    let mut out = clap::Command::new(cmd.get_name().to_string())
+        .visible_aliases(cmd.get_visible_aliases().map(str::to_string))
+        .disable_help_subcommand(true);
+    if let Some(about) = cmd.get_about() {
+        out = out.about(about.clone());
+    }
+    if let Some(v) = cmd.get_version() {
+        out = out.version(v.to_string());
+    }
+    let kept: Vec<&clap::Arg> = cmd.get_arguments().filter(|a| !a.is_hide_set()).collect();
+    let ids: Vec<&str> = kept.iter().map(|a| a.get_id().as_str()).collect();
+    out = out.args(kept.iter().map(|a| (*a).clone()));
+    for g in cmd.get_groups() {
+        let members: Vec<&clap::Id> = g
+            .get_args()
+            .filter(|id| ids.contains(&id.as_str()))
+            .collect();
+        out = out.group(
+            clap::ArgGroup::new(g.get_id())
+                .args(members)
+                .multiple(g.clone().is_multiple()),
+        );
+    }
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        out = out.subcommand(offered(sub));
+    }
+    out
 }
 
 pub fn man(a: &ManArgs) -> i32 {
@@ -65,6 +97,26 @@ mod tests {
 
     /// Every option and argument of every command says what it is for (`--help`, the
     /// man pages and the completions all show it).
+    /// A refused or internal option is never offered (`--operator` is hidden: the
+    /// account running baton decides, never a typed name).
+    #[test]
+    fn completions_offer_no_hidden_option() {
+        let mut cmd = offered(&Cli::command());
+        for shell in [Shell::Bash, Shell::Zsh, Shell::Fish] {
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "baton", &mut buf);
+            let script = String::from_utf8_lossy(&buf);
+            assert!(
+                !script.contains("--operator") && !script.contains("-l operator"),
+                "{shell}: {script}"
+            );
+            assert!(
+                script.contains("readonly"),
+                "{shell}: what is offered stays"
+            );
+        }
+    }
+
     #[test]
     fn every_argument_of_every_command_has_help_text() {
         fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {

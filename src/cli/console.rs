@@ -59,15 +59,19 @@ pub fn exec(a: TuiArgs) -> i32 {
         Ok(o) => o,
         Err(e) => return session::report(&e),
     };
+    // A store this account may not write is looked at, never acted on: the console
+    // opens it read-only (and says so in its header) rather than failing.
+    let db = a.db.path();
+    let readonly = a.readonly || !may_write(&db);
     let result = rt.block_on(async {
-        let (mut service, link) = if a.readonly {
+        let (mut service, link) = if readonly {
             Service::read_only(&a.db.path(), &operator)?
         } else {
             Service::new(&a.db.path(), &operator, Vec::new())?
         };
         service.open_newest();
         let mut ui = UiState::new(operator.clone());
-        ui.readonly = a.readonly;
+        ui.readonly = readonly;
         // What waits on someone comes first; else the store's runs.
         ui.tab = if link.waiting.borrow().is_empty() {
             Tab::Runs
@@ -87,4 +91,10 @@ pub fn exec(a: TuiArgs) -> i32 {
         }
         Err(e) => session::report(&e),
     }
+}
+
+/// Whether this account may write the store: a file that exists and opens for writing
+/// (nothing is written), or none yet (it is created).
+fn may_write(db: &std::path::Path) -> bool {
+    !db.exists() || std::fs::OpenOptions::new().write(true).open(db).is_ok()
 }

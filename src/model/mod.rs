@@ -31,8 +31,8 @@ pub use liveness::{LEASE_STALE, Lease, Liveness};
 pub use state::{RunState, StepState};
 pub use time::Timestamp;
 pub use view::{
-    Actions, AttemptJob, GateView, InputView, JOB_RUNNING, JobTimes, JobView, ProbeView, Progress,
-    RunSummary, RunView, StepView, pool_wait,
+    Actions, AttemptJob, Eta, GateView, InputView, JOB_RUNNING, JobTimes, JobView, ProbeView,
+    Progress, RunSummary, RunView, StepView, pool_wait,
 };
 
 /// The file one attempt of a step writes its output to, in its run's log directory

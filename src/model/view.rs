@@ -459,26 +459,28 @@ impl RunView {
     }
 
     /// How far the run is at `now`: steps in a final state of all steps, and the time
-    /// left at the rate steps have finished so far (none before the first finishes,
-    /// while the run waits at a gate, or once it has ended).
+    /// left at the rate steps have finished so far (unknown before the first finishes,
+    /// while the run waits on a person or a gone engine; none once it has ended).
     pub fn progress(&self, now: Timestamp) -> Progress {
         let total = self.steps.len();
         let finished = self.steps.iter().filter(|s| s.state.is_final()).count();
-        let eta = match self.started_at {
-            Some(start)
-                if finished > 0
-                    && finished < total
-                    && !self.state.is_final()
-                    // Waiting on a person, or on an engine that is gone: there is no
-                    // pace to extrapolate.
-                    && !matches!(self.state, RunState::Waiting | RunState::Interrupted) =>
-            {
-                let per_step = now.since(start).as_secs_f64() / finished as f64;
-                Some(Duration::from_secs_f64(
-                    per_step * (total - finished) as f64,
-                ))
+        let eta = if self.state.is_final() || finished >= total {
+            Eta::None
+        } else {
+            match self.started_at {
+                Some(start)
+                    if finished > 0
+                        // Waiting on a person, or on an engine that is gone: there is
+                        // no pace to extrapolate.
+                        && !matches!(self.state, RunState::Waiting | RunState::Interrupted) =>
+                {
+                    let per_step = now.since(start).as_secs_f64() / finished as f64;
+                    Eta::About(Duration::from_secs_f64(
+                        per_step * (total - finished) as f64,
+                    ))
+                }
+                _ => Eta::Unknown,
             }
-            _ => None,
         };
         Progress {
             finished,
@@ -494,7 +496,19 @@ pub struct Progress {
     pub finished: usize,
     pub total: usize,
     /// Estimated time to the end, while the run goes on.
-    pub eta: Option<Duration>,
+    pub eta: Eta,
+}
+
+/// The time a run has left, as far as it can be known.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Eta {
+    /// The run has ended (or has nothing left).
+    None,
+    /// The run goes on but nothing tells when it ends: nothing finished yet, it waits
+    /// on a person (a gate, now or ahead) or on an engine that is gone.
+    Unknown,
+    /// At the pace steps have finished so far.
+    About(Duration),
 }
 
 impl Progress {

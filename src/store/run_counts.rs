@@ -84,6 +84,9 @@ pub(super) fn tally(conn: &Connection, run_id: &str) -> Result<Tally, StoreError
             state: StepState::parse(&r.get::<_, String>(0)?).unwrap_or(StepState::Interrupted),
             attempts: if retried { 2 } else { 1 },
             timed_out: r.get(2)?,
+            // The projection keeps no plan: a failure `allow_failure` or a handler dealt
+            // with scores here as a failure (the console and `show` know better).
+            dealt_with: false,
         };
         t.steps.push((score, r.get::<_, i64>(3)? as usize));
     }

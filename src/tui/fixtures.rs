@@ -393,6 +393,7 @@ fn finish(mut v: RunView) -> RunView {
             state: s.state,
             attempts: s.attempts,
             timed_out: false,
+            dealt_with: false,
         }),
         &v.errors,
     );

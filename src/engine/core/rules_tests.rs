@@ -23,6 +23,16 @@ fn a_failure_handler_below_a_chain_runs_when_any_step_above_failed() {
     assert_eq!(sim.core.run_state(), RunState::Failed);
     // The reason names the need and the rule; the record is on `test` only.
     let v = sim.core.view(Timestamp(sim.now));
+    // The handler below dealt with the failure: half a failure's cost in health.
+    let term = |v: &crate::model::RunView, label: &str| {
+        v.health
+            .terms
+            .iter()
+            .find(|t| t.label == label)
+            .map(|t| t.count)
+    };
+    assert_eq!(term(&v, "failure allowed or handled"), Some(1));
+    assert_eq!(term(&v, "never started (a need failed)"), Some(2));
     let deploy = &v.steps[v.step_index("deploy").unwrap()];
     assert_eq!(
         deploy.why.as_deref(),
@@ -112,6 +122,19 @@ fn an_allowed_failure_is_shown_but_fails_nothing() {
     assert_eq!(sim.state("report"), StepState::Skipped);
     sim.exit("build", 0);
     assert_eq!(sim.core.run_state(), RunState::Succeeded);
+    // Allowed: half a failure's cost (of three steps, 100 − 33.3 × ½ − 10 for the
+    // open exit error), not a failed run's score.
+    let h = sim.core.view(Timestamp(sim.now)).health;
+    assert!(
+        h.terms
+            .iter()
+            .any(|t| t.label == "failure allowed or handled" && t.count == 1)
+    );
+    assert!(
+        (h.score - (100.0 - 100.0 / 6.0 - 10.0)).abs() < 1e-6,
+        "{}",
+        h.score
+    );
 }
 
 #[test]

@@ -11,10 +11,11 @@ impl Core {
             .map(|i| self.step_view(i, now))
             .collect();
         let health = health::compute(
-            self.steps.iter().map(|s| StepScore {
+            self.steps.iter().enumerate().map(|(i, s)| StepScore {
                 state: s.state,
                 attempts: s.attempts,
                 timed_out: s.timed_out,
+                dealt_with: self.failure_dealt_with(i),
             }),
             &self.errors,
         );
@@ -49,6 +50,35 @@ impl Core {
             actions: self.run_actions(),
             version: self.events.len() as u64,
         }
+    }
+
+    /// Step `i` failed and the workflow took it in hand: `allow_failure`, or a step
+    /// below it with a failure trigger (Airflow's `one_failed`/`all_failed`) that
+    /// succeeded.
+    fn failure_dealt_with(&self, i: usize) -> bool {
+        use crate::workflow::Trigger;
+        if self.steps[i].state != StepState::Failed {
+            return false;
+        }
+        if self.plan.steps[i].allow_failure {
+            return true;
+        }
+        let mut seen = vec![false; self.steps.len()];
+        let mut stack = self.dependants[i].clone();
+        while let Some(d) = stack.pop() {
+            if std::mem::replace(&mut seen[d], true) {
+                continue;
+            }
+            if matches!(
+                self.plan.steps[d].when,
+                Trigger::OneFailed | Trigger::AllFailed
+            ) && self.steps[d].state.is_success()
+            {
+                return true;
+            }
+            stack.extend(&self.dependants[d]);
+        }
+        false
     }
 
     /// What the step does, for display.

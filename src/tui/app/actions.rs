@@ -53,6 +53,11 @@ pub enum Action {
     Right,
     PageUp,
     PageDown,
+    /// Open the `:` prompt: jump to a run or a step by id.
+    Jump,
+    /// Half a page (`less`'s Ctrl-u/Ctrl-d).
+    HalfPageUp,
+    HalfPageDown,
     Top,
     Bottom,
     #[strum(transparent)]

@@ -163,6 +163,8 @@ pub(super) fn log_view(ui: &mut UiState, view: &RunView, action: Action) -> Vec<
         Action::PageUp => scroll_to(log, at.saturating_sub(page)),
         Action::Down => scroll_to(log, at + 1),
         Action::PageDown => scroll_to(log, at + page),
+        Action::HalfPageUp => scroll_to(log, at.saturating_sub(page.div_ceil(2))),
+        Action::HalfPageDown => scroll_to(log, at + page.div_ceil(2)),
         Action::Top => {
             log.top = 0;
             log.follow = false;

@@ -14,6 +14,7 @@ mod actions;
 mod dag;
 mod dialogs;
 mod fan;
+mod jump;
 mod log;
 mod mark;
 mod notices;
@@ -39,5 +40,7 @@ pub use state::{
 pub use targets::{acts, copy_target, offered};
 pub use update::update;
 
+#[cfg(test)]
+mod keys_tests;
 #[cfg(test)]
 mod tests;

@@ -176,14 +176,7 @@ pub(super) fn runs_tab(ui: &mut UiState, view: &RunView, action: Action) -> Vec<
                 runs: vec![r.id.clone()],
             }));
         }
-        (Action::Enter, Some(r)) => {
-            // The opened run arrives as a new view: start on its DAG, following.
-            ui.tab = Tab::Dag;
-            ui.follow = true;
-            ui.filter.clear();
-            (ui.gate_sel, ui.error_sel, ui.audit_sel) = (0, 0, 0);
-            return vec![Request::OpenRun(r.id)];
-        }
+        (Action::Enter, Some(r)) => return open_run(ui, r.id),
         (Action::Resume, Some(r)) if r.state == RunState::Interrupted => {
             let short = short_id(&r.id, &ui.run_ids).to_string();
             toast(ui, format!("… resuming run {short}"), true);
@@ -201,4 +194,14 @@ pub(super) fn runs_tab(ui: &mut UiState, view: &RunView, action: Action) -> Vec<
         _ => {}
     }
     Vec::new()
+}
+
+/// Open another run: it arrives as a new view, shown on its DAG, following (the Runs
+/// tab's Enter and `:`).
+pub(super) fn open_run(ui: &mut UiState, id: String) -> Vec<Request> {
+    ui.tab = Tab::Dag;
+    ui.follow = true;
+    ui.filter.clear();
+    (ui.gate_sel, ui.error_sel, ui.audit_sel) = (0, 0, 0);
+    vec![Request::OpenRun(id)]
 }

@@ -57,6 +57,8 @@ pub struct UiState {
     pub selected: usize,
     pub filter: String,
     pub filter_editing: bool,
+    /// The `:` prompt while it is open: a run id's start or a step id.
+    pub jump: Option<String>,
     pub gate_sel: usize,
     pub error_sel: usize,
     pub audit_sel: usize,
@@ -131,6 +133,7 @@ impl UiState {
             (None, None, Some(l)) if l.searching => Context::SearchInput,
             (None, None, Some(_)) => Context::Log,
             _ if self.filter_editing => Context::FilterInput,
+            _ if self.jump.is_some() => Context::JumpInput,
             _ => match self.tab {
                 Tab::Dag => Context::Dag,
                 Tab::Approvals => Context::Approvals,
@@ -223,7 +226,8 @@ impl UiState {
     }
 
     /// The step the DAG tab focuses: while following, the first running step (else one
-    /// waiting for approval, retrying, or a ready service); else the selection.
+    /// waiting for approval, retrying, a ready service, or the first that failed); else
+    /// the selection.
     pub fn focus(&self, view: &RunView) -> Option<usize> {
         if view.steps.is_empty() {
             return None;
@@ -239,6 +243,20 @@ impl UiState {
                 .or_else(|| live(StepState::WaitingApproval))
                 .or_else(|| live(StepState::RetryWait))
                 .or_else(|| live(StepState::Ready))
+                // Nothing at work (a failed run just opened): the first step that
+                // failed, where the operator looks first (the selection, if it failed).
+                .or_else(|| {
+                    let failed = |s: &crate::model::StepView| {
+                        (s.state.is_failure() || s.state == StepState::CompensationFailed)
+                            && matches_filter(s, &self.filter)
+                    };
+                    let sel = self.selected.min(view.steps.len() - 1);
+                    if failed(&view.steps[sel]) {
+                        Some(sel)
+                    } else {
+                        view.steps.iter().position(failed)
+                    }
+                })
             {
                 return Some(self.node_of(view, i));
             }

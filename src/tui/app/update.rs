@@ -129,12 +129,27 @@ fn dispatch(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
         Context::SearchInput => search_input(ui, action),
         Context::Log => log_view(ui, view, action),
         Context::FilterInput => filter_input(ui, action),
+        Context::JumpInput => super::jump::jump_input(ui, view, action),
         _ => main_view(ui, view, action),
     }
 }
 
+/// `t`, wherever it is pressed: every time on screen switches between relative and
+/// the wall clock.
+fn toggle_time(ui: &mut UiState) {
+    ui.wall_clock = !ui.wall_clock;
+    let text = if ui.wall_clock {
+        "times on the wall clock (t: relative)"
+    } else {
+        "times relative (t: wall clock)"
+    };
+    toast(ui, text, true);
+}
+
 pub(super) fn overlay(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
     match action {
+        Action::ToggleTime => toggle_time(ui),
+        Action::Jump => ui.jump = Some(String::new()),
         Action::Back => {
             ui.overlay = None;
             ui.overlay_scroll = 0;
@@ -284,15 +299,8 @@ pub(super) fn main_view(ui: &mut UiState, view: &RunView, action: Action) -> Vec
             // Only drawn in the log, which takes its own clicks.
             Some(Hit::LogLine(_)) | None => {}
         },
-        Action::ToggleTime => {
-            ui.wall_clock = !ui.wall_clock;
-            let text = if ui.wall_clock {
-                "times on the wall clock (t: relative)"
-            } else {
-                "times relative (t: wall clock)"
-            };
-            toast(ui, text, true);
-        }
+        Action::ToggleTime => toggle_time(ui),
+        Action::Jump => ui.jump = Some(String::new()),
         Action::Help => ui.overlay = Some(Overlay::Help),
         Action::Quit => {
             // Only runs this console drives stop with it; a run followed from another

@@ -1,7 +1,7 @@
 //! The default bindings: one row per (context, action), with the keys, the label the
 //! footer and the help show, the description, and whether the footer offers it.
 use super::Context;
-use super::keys::{ALT_ENTER, Key, code, k};
+use super::keys::{ALT_ENTER, Key, code, ctrl, k};
 use crate::tui::app::{Action, Tab};
 use crossterm::event::KeyCode;
 
@@ -104,6 +104,14 @@ pub static BINDINGS: &[Binding] = &[
         Action::Copy,
         "copy the selection to the clipboard",
         true
+    ),
+    b!(
+        Global,
+        [k(':')],
+        ":",
+        Action::Jump,
+        "jump to a run (the start of its id) or a step (its id)",
+        false
     ),
     b!(
         Global,
@@ -510,20 +518,37 @@ pub static BINDINGS: &[Binding] = &[
         "scroll: a line down (follows again at the end)",
         false
     ),
+    // Paging as `less` does: Ctrl-b/f and Space a page, Ctrl-u/d half of one.
     b!(
         Log,
-        [code(PageUp)],
-        "PgUp/PgDn",
+        [code(PageUp), ctrl('b')],
+        "PgUp/Ctrl-b",
         Action::PageUp,
         "page up",
         false
     ),
     b!(
         Log,
-        [code(PageDown)],
-        "PgUp/PgDn",
+        [code(PageDown), ctrl('f'), k(' ')],
+        "PgDn/Ctrl-f/Space",
         Action::PageDown,
         "page down",
+        false
+    ),
+    b!(
+        Log,
+        [ctrl('u')],
+        "Ctrl-u",
+        Action::HalfPageUp,
+        "half a page up",
+        false
+    ),
+    b!(
+        Log,
+        [ctrl('d')],
+        "Ctrl-d",
+        Action::HalfPageDown,
+        "half a page down",
         false
     ),
     b!(
@@ -599,6 +624,22 @@ pub static BINDINGS: &[Binding] = &[
         "y",
         Action::Copy,
         "copy the marked line (a match, a clicked line) or else the lines on screen",
+        true
+    ),
+    b!(
+        JumpInput,
+        [code(Enter)],
+        "Enter",
+        Action::Confirm,
+        "jump there",
+        true
+    ),
+    b!(
+        JumpInput,
+        [code(Esc)],
+        "Esc",
+        Action::Back,
+        "close the prompt",
         true
     ),
     b!(
@@ -737,6 +778,14 @@ pub static BINDINGS: &[Binding] = &[
         "↑↓/jk",
         Action::Down,
         "scroll",
+        false
+    ),
+    b!(
+        Overlay,
+        [k('t')],
+        "t",
+        Action::ToggleTime,
+        "times: relative or wall clock",
         false
     ),
     b!(

@@ -171,6 +171,44 @@ mod tests {
         assert!(e.contains("`approve` is given no key"), "{e}");
     }
 
+    #[test]
+    fn a_user_binding_that_takes_a_default_key_in_its_view_is_a_conflict() {
+        // `x` rejects (in the DAG and Approvals): approving with it would leave reject
+        // keyless.
+        let e = errors("[keys]\napprove = \"x\"\n");
+        assert!(
+            e.contains(
+                "config.toml:2:1: error: `x` is bound to both `reject` (by default) and `approve` in DAG"
+            ),
+            "{e}"
+        );
+        assert!(e.contains("move `reject` off it"), "{e}");
+        // Moving the other action too is no conflict.
+        let k = &keymap("[keys]\napprove = \"x\"\nreject = \"ctrl-x\"\n");
+        assert_eq!(
+            k.action_for(Context::Approvals, &key('x')),
+            Some(Action::Approve)
+        );
+    }
+
+    /// Vim's h/l across the graph's layers, when `[keys]` says so: `l` leaves the log
+    /// (bound in the graph) and `h` shadows the global health in the graph only.
+    #[test]
+    fn h_and_l_move_between_layers_when_the_config_says_so() {
+        let e = errors("[keys]\nleft = [\"left\", \"h\"]\nright = [\"right\", \"l\"]\n");
+        assert!(e.contains("`l` is bound to both `log` (by default)"), "{e}");
+        let k =
+            &keymap("[keys]\nleft = [\"left\", \"h\"]\nright = [\"right\", \"l\"]\nlog = \"o\"\n");
+        assert_eq!(k.action_for(Context::Dag, &key('h')), Some(Action::Left));
+        assert_eq!(k.action_for(Context::Dag, &key('l')), Some(Action::Right));
+        assert_eq!(k.action_for(Context::Dag, &key('o')), Some(Action::Log));
+        // Elsewhere `h` is still health.
+        assert_eq!(
+            k.action_for(Context::Errors, &key('h')),
+            Some(Action::ToggleHealth)
+        );
+    }
+
     /// docs/configuration.md names every action `[keys]` accepts.
     #[test]
     fn every_action_is_documented() {

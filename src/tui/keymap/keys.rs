@@ -18,6 +18,14 @@ pub(super) const fn k(c: char) -> Key {
     }
 }
 
+/// A character key with Ctrl (`ctrl('d')`).
+pub(super) const fn ctrl(c: char) -> Key {
+    Key {
+        code: KeyCode::Char(c),
+        mods: KeyModifiers::CONTROL,
+    }
+}
+
 /// Any other key with no modifier.
 pub(super) const fn code(code: KeyCode) -> Key {
     Key {

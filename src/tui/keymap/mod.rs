@@ -35,6 +35,8 @@ pub enum Context {
     FilterInput,
     /// Typing a log search.
     SearchInput,
+    /// Typing where `:` jumps (a run id's start or a step id).
+    JumpInput,
     /// The approve/reject dialog with its reason box.
     GateDialog,
     /// The raise-the-budget dialog: an amount per exhausted limit and a reason.
@@ -58,6 +60,7 @@ impl Context {
             Context::Log
                 | Context::FilterInput
                 | Context::SearchInput
+                | Context::JumpInput
                 | Context::GateDialog
                 | Context::BudgetDialog
                 | Context::MarkDialog
@@ -73,6 +76,7 @@ impl Context {
             self,
             Context::FilterInput
                 | Context::SearchInput
+                | Context::JumpInput
                 | Context::GateDialog
                 | Context::BudgetDialog
                 | Context::MarkDialog
@@ -92,6 +96,7 @@ impl Context {
             Context::Log => "Full log",
             Context::FilterInput => "Filter input",
             Context::SearchInput => "Log search input",
+            Context::JumpInput => "Jump (:) input",
             Context::GateDialog => "Approve / reject dialog",
             Context::BudgetDialog => "Raise the budget dialog",
             Context::MarkDialog => "Mark dialog",
@@ -206,6 +211,34 @@ impl Keymap {
                 }
                 owner[t] = Some(i);
                 map.bound[t].keys = keys.clone();
+            }
+        }
+        // A user binding that takes a key another action keeps by default in the same
+        // context is a conflict, as two user bindings on one key are: the other action
+        // would lose its key without a word.
+        for (t, b) in map.bound.iter().enumerate() {
+            if owner[t].is_some() {
+                continue;
+            }
+            for k in &b.keys {
+                if let Some((_, _, j)) =
+                    claimed.iter().find(|(c, kk, _)| *c == b.context && kk == k)
+                {
+                    let other = action_name(&b.action);
+                    return Err(RebindError {
+                        index: *j,
+                        message: format!(
+                            "`{}` is bound to both `{other}` (by default) and `{}` in {}",
+                            key_spec(*k),
+                            overrides[*j].0,
+                            b.context.title()
+                        ),
+                        hint: Some(format!(
+                            "give `{}` another key, or move `{other}` off it ({other} = \"…\")",
+                            overrides[*j].0
+                        )),
+                    });
+                }
             }
         }
         // A user binding overrides the default on its key, in its context.
@@ -336,7 +369,7 @@ impl Keymap {
     }
 }
 
-const HELP_ORDER: [Context; 16] = [
+const HELP_ORDER: [Context; 17] = [
     Context::Global,
     Context::Dag,
     Context::Approvals,
@@ -352,6 +385,7 @@ const HELP_ORDER: [Context; 16] = [
     Context::Confirm,
     Context::FilterInput,
     Context::SearchInput,
+    Context::JumpInput,
     Context::Overlay,
 ];
 

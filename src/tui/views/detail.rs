@@ -1,6 +1,6 @@
 //! Detail pane of the focused step: state, attempts, timings, outputs, error with its
 //! suggestion, and the live log tail (sanitised).
-use super::common::{dur, fit, kv, panel, rel, styled, wrap_text};
+use super::common::{dur, fit, in_run, kv, panel, styled, wrap_text};
 use crate::model::time::human_duration;
 use crate::model::view::describe_job;
 use crate::model::{ErrorRecord, RunView, StepState, StepView, Timestamp};
@@ -181,14 +181,14 @@ pub fn step_lines<'a>(
     let timing = match (s.started_at, s.finished_at) {
         (Some(a), Some(b)) => format!(
             "{} → {}{}",
-            rel(view.started_at, a),
-            rel(view.started_at, b),
+            in_run(ui, view.started_at, a, now),
+            in_run(ui, view.started_at, b, now),
             took.map(|d| format!("  took {d}")).unwrap_or_default()
         ),
         // A job still in the cluster's queue has not begun to run: its time is waiting.
         (Some(a), None) if s.state == StepState::Running => format!(
             "{}  {} {}",
-            rel(view.started_at, a),
+            in_run(ui, view.started_at, a, now),
             if s.job_times(now).is_some_and(|t| t.ran.is_none()) {
                 "submitted, waiting for"
             } else {
@@ -198,12 +198,12 @@ pub fn step_lines<'a>(
         ),
         (Some(a), None) if s.state == StepState::Ready => format!(
             "{}  up for {}",
-            rel(view.started_at, a),
+            in_run(ui, view.started_at, a, now),
             took.unwrap_or_default()
         ),
-        (Some(a), None) => rel(view.started_at, a),
+        (Some(a), None) => in_run(ui, view.started_at, a, now),
         (None, _) => match s.queued_at {
-            Some(q) => format!("queued {}", rel(view.started_at, q)),
+            Some(q) => format!("queued {}", in_run(ui, view.started_at, q, now)),
             None => "not started".into(),
         },
     };

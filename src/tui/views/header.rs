@@ -2,7 +2,7 @@
 use super::common::{dur, styled, text_width};
 use super::hints::{self, Hint};
 use crate::model::time::human_duration;
-use crate::model::{RunState, RunView, StepState};
+use crate::model::{Eta, RunState, RunView, StepState};
 use crate::tui::app::Action;
 use crate::tui::app::Hits;
 use crate::tui::app::{Tab, UiState, short_id};
@@ -73,6 +73,15 @@ pub fn render(
             format!("{} {}", run_state_glyph(view.state), view.state),
             run_state_style(view.state, theme),
         ),
+    ];
+    // A console that may only look says so where every screen shows it.
+    if ui.readonly {
+        l1.push(styled(
+            " read-only ",
+            theme.warning.add_modifier(Modifier::REVERSED),
+        ));
+    }
+    l1.extend([
         styled(if narrow { "  ⏱ " } else { "  elapsed " }, theme.dim),
         styled(elapsed, theme.base),
         styled("  gates ", theme.dim),
@@ -89,7 +98,7 @@ pub fn render(
                 theme.base
             },
         ),
-    ];
+    ]);
     if let Some(b) = &view.budget {
         let mut parts = Vec::new();
         match b.cost {
@@ -240,13 +249,12 @@ fn progress(
     let count = format!("{}/{}", p.finished, p.total);
     let cells = if narrow { 5 } else { 10 };
     let filled = ((p.fraction() * cells as f64).round() as usize).min(cells);
-    let eta = p.eta.map(|d| {
-        if ui.wall_clock {
-            format!(" ends ~{}", ui.wall(now.add(d), now))
-        } else {
-            format!(" ~{} left", human_duration(d))
-        }
-    });
+    let eta = match p.eta {
+        Eta::None => None,
+        Eta::Unknown => Some(" ETA unknown".to_string()),
+        Eta::About(d) if ui.wall_clock => Some(format!(" ends ~{}", ui.wall(now.add(d), now))),
+        Eta::About(d) => Some(format!(" ~{} left", human_duration(d))),
+    };
     let used: usize = line.iter().map(|s| s.width()).sum();
     let room = width.saturating_sub(used + 1);
     let eta_w = eta.as_ref().map_or(0, |e| e.chars().count());
@@ -303,6 +311,17 @@ pub fn footer(
             Line::from(vec![
                 styled(" filter ", theme.key),
                 styled(format!("/{}▏", ui.active_filter()), theme.base),
+                styled(hint, style),
+            ])
+        } else if let Some(text) = &ui.jump {
+            // A jump that leads nowhere says why right where it is typed.
+            let (hint, style) = match ui.toast.as_ref().filter(|t| !t.ok) {
+                Some(t) => (format!("  {}", t.text), theme.error),
+                None => ("  a run id (its start) or a step id".to_string(), theme.dim),
+            };
+            Line::from(vec![
+                styled(" jump ", theme.key),
+                styled(format!(":{text}▏"), theme.base),
                 styled(hint, style),
             ])
         } else if let Some(l) = ui.log.as_ref().filter(|l| l.searching) {

@@ -1,5 +1,5 @@
 //! Overlays drawn over the current tab: help (from the keymap), health terms, error detail.
-use super::common::{centered, kv, pad, panel, rel, styled, wrap_text};
+use super::common::{centered, in_run, kv, pad, panel, styled, wrap_text};
 use super::detail::error_lines;
 use crate::model::RunView;
 use crate::tui::app::UiState;
@@ -95,55 +95,66 @@ pub fn health(frame: &mut Frame, area: Rect, view: &RunView, theme: &Theme) {
         ),
     ])];
     lines.push(Line::from(""));
+    let total = view.steps.len();
     lines.push(Line::from(styled(
-        "quality: finished steps, weighted",
+        format!(
+            "steps: each of {total} is worth {:.1} of the 100",
+            if total == 0 {
+                0.0
+            } else {
+                100.0 / total as f64
+            }
+        ),
         theme.title,
     )));
-    let mut penalty = 0.0;
+    let mut parts = Vec::new();
     for t in &h.terms {
-        let is_penalty = t.value < 0.0;
-        if is_penalty && !lines.iter().any(|l| l.to_string().starts_with("penalties")) {
-            lines.push(Line::from(styled("penalties: open errors", theme.title)));
+        if t.label.starts_with("open ")
+            && !lines
+                .iter()
+                .any(|l| l.to_string().starts_with("open errors"))
+        {
+            lines.push(Line::from(styled("open errors: points each", theme.title)));
         }
-        if is_penalty {
-            penalty += t.value * t.count as f64;
+        // `+ 0.0` turns −0 into 0: a term that takes nothing reads 0.0.
+        let value = t.value + 0.0;
+        let sum = value * t.count as f64 + 0.0;
+        if t.count > 0 && sum != 0.0 {
+            parts.push(format!("{:.0}", sum.abs()));
         }
-        let val = if is_penalty {
-            format!(
-                "{:>4} × {:>5.0} = {:>6.0}",
-                t.count,
-                t.value,
-                t.value * t.count as f64
-            )
-        } else {
-            format!("{:>4} × {:>5.1}", t.count, t.value)
-        };
         let st = if t.count == 0 { theme.dim } else { theme.base };
         lines.push(Line::from(vec![
-            styled(format!("  {}", pad(&t.label, 32)), st),
-            styled(val, st),
+            styled(format!("  {}", pad(&t.label, 30)), st),
+            styled(
+                format!("{:>4} × {:>5.1} = {:>6.1}", t.count, value, sum),
+                st,
+            ),
         ]));
     }
     lines.push(Line::from(""));
+    let minus = if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" − {}", parts.join(" − "))
+    };
     lines.push(Line::from(styled(
-        format!(
-            "score = 100 × {:.2} {} {:.0} = {:.0} (floored at 0)",
-            h.quality.unwrap_or(1.0),
-            if penalty < 0.0 { "−" } else { "+" },
-            penalty.abs(),
-            h.score
-        ),
+        format!("score = 100{minus} = {:.0} (floored at 0)", h.score),
         theme.accent,
+    )));
+    lines.push(Line::from(styled(
+        "quality = mean of finished: first try 1, retried/handled ½, failed 0",
+        theme.dim,
     )));
     lines.push(Line::from(styled(
         "healthy ≥ 80 · degraded ≥ 50 · critical < 50",
         theme.dim,
     )));
+    let height = (lines.len() as u16 + 2).min(area.height.saturating_sub(2));
     popup(
         frame,
         area,
-        60,
-        17,
+        72,
+        height,
         " Health · why the score is what it is ",
         lines,
         0,
@@ -172,7 +183,7 @@ pub fn error_detail(
                 "{} attempt {} · {}",
                 e.step.as_deref().unwrap_or("(run)"),
                 e.attempt,
-                rel(view.started_at, e.at)
+                in_run(ui, view.started_at, e.at, ui.clock(view))
             ),
             theme.base,
         ),

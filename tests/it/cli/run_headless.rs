@@ -125,8 +125,8 @@ retry = { attempts = 2, delay = "10ms" }
         .expect("error record for broken");
     assert_eq!(e["kind"], "exit_nonzero");
     // Quality: flaky succeeded after a retry (0.5), broken failed (0) → 0.25.
-    // Health: 100 × 0.25 − 2 open high records (broken's two attempts) × 10 = 5;
-    // flaky's record closed when it succeeded.
+    // Health: 100 − 50 × ½ (flaky's retry) − 50 (broken) − 2 open high records
+    // (broken's two attempts) × 10 = 5; flaky's record closed when it succeeded.
     assert_eq!(show["quality"].as_f64(), Some(0.25), "{show:#}");
     assert_eq!(show["health"].as_f64(), Some(5.0), "{show:#}");
     // The history reads back (resume and the console replay it), retries included.

@@ -619,24 +619,30 @@ fn clicks_select_what_was_drawn_there() {
 /// pace so far; no estimate before a step finishes or after the run ends.
 #[test]
 fn progress_counts_final_steps_and_estimates_the_end() {
-    use baton::model::{RunState, StepState};
+    use baton::model::{Eta, RunState, StepState};
     use std::time::Duration;
     let mut v = fixtures::release();
     let now = v.now;
     let p = v.progress(now);
     assert_eq!((p.finished, p.total), (6, 14));
     // 7 minutes for 6 steps: 8 more take 9m20s.
-    assert_eq!(p.eta, Some(Duration::from_secs(560)));
+    assert_eq!(p.eta, Eta::About(Duration::from_secs(560)));
+    // Nothing finished yet: no pace to go by, and the header says so.
     for s in &mut v.steps {
         s.state = StepState::Pending;
     }
-    assert_eq!(v.progress(now).eta, None);
+    assert_eq!(v.progress(now).eta, Eta::Unknown);
+    let theme = Theme::load("default").unwrap();
+    let screen = text(&draw(&v, &mut ui(), &theme, 200, 50));
+    assert!(screen.contains("ETA unknown"), "{screen}");
+    v.state = RunState::Waiting;
+    assert_eq!(v.progress(now).eta, Eta::Unknown);
     for s in &mut v.steps {
         s.state = StepState::Succeeded;
     }
     v.state = RunState::Succeeded;
     let p = v.progress(now);
-    assert_eq!((p.finished, p.eta, p.fraction()), (14, None, 1.0));
+    assert_eq!((p.finished, p.eta, p.fraction()), (14, Eta::None, 1.0));
 }
 
 #[test]

@@ -195,6 +195,11 @@ fn a_read_only_console_looks_but_never_acts() {
     tmux.wait_for("the run list", |s| s.contains("remote"), 20);
     tmux.keys(&["Enter", "2"]);
     let s = tmux.wait_for("the open gate", |s| s.contains("Ship it?"), 20);
+    // Issue 28 point 8: the header says the console only looks.
+    assert!(
+        s.lines().take(3).any(|l| l.contains("read-only")),
+        "no read-only badge in the header:\n{s}"
+    );
     let footer = s.lines().last().unwrap_or_default().to_string();
     assert!(
         !footer.contains("approve") && !footer.contains("reject"),

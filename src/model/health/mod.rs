@@ -1,0 +1,200 @@
+//! Quality (0..1) and health (0..100) of a run (docs/architecture.md, "Errors, quality and health"), with the terms that
+//! explain the score.
+use super::error::{ErrorRecord, Severity};
+use super::state::StepState;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HealthLabel {
+    Healthy,
+    Degraded,
+    Critical,
+}
+
+impl HealthLabel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HealthLabel::Healthy => "healthy",
+            HealthLabel::Degraded => "degraded",
+            HealthLabel::Critical => "critical",
+        }
+    }
+}
+
+/// One line of the explanation: `"succeeded after retry: 2 × 0.5"`, `"open high errors: -10 × 1"`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HealthTerm {
+    pub label: String,
+    pub count: usize,
+    /// Contribution: weight per step for quality terms, points for penalties (negative).
+    pub value: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Health {
+    /// `None` while no step has finished (nothing to judge yet): shown as 1.0/100.
+    pub quality: Option<f64>,
+    pub score: f64,
+    pub label: HealthLabel,
+    pub terms: Vec<HealthTerm>,
+}
+
+/// What health needs to know of one step: its state, how many attempts it took, and
+/// whether its failure was dealt with (`allow_failure`, or a failure handler that ran).
+#[derive(Debug, Clone, Copy)]
+pub struct StepScore {
+    pub state: StepState,
+    pub attempts: u32,
+    pub timed_out: bool,
+    /// Failed, but `allow_failure` or a dependant with a failure trigger
+    /// (`when = "one_failed"`/`"all_failed"`) that succeeded took it in hand.
+    pub dealt_with: bool,
+}
+
+/// How a step counts towards the scores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::EnumIter)]
+pub enum Tally {
+    /// Succeeded on its first attempt.
+    FirstTry,
+    /// Succeeded after a retry.
+    AfterRetry,
+    /// Failed, and `allow_failure` or a failure handler dealt with it.
+    DealtWith,
+    /// Failed, rejected, timed out, or its compensation failed.
+    Bad,
+    /// Never started because a need failed (`upstream_failed`).
+    NeverStarted,
+}
+
+impl Tally {
+    /// The share of a step this outcome costs health (0 = nothing lost, 1 = all of it).
+    pub fn cost(self) -> f64 {
+        match self {
+            Tally::FirstTry => 0.0,
+            Tally::AfterRetry | Tally::DealtWith | Tally::NeverStarted => 0.5,
+            Tally::Bad => 1.0,
+        }
+    }
+
+    /// Its weight in quality (the finished steps' mean), `None` when quality leaves it
+    /// out (it never ran).
+    pub fn quality_weight(self) -> Option<f64> {
+        match self {
+            Tally::FirstTry => Some(1.0),
+            Tally::AfterRetry | Tally::DealtWith => Some(0.5),
+            Tally::Bad => Some(0.0),
+            Tally::NeverStarted => None,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Tally::FirstTry => "succeeded first time",
+            Tally::AfterRetry => "succeeded after retry",
+            Tally::DealtWith => "failure allowed or handled",
+            Tally::Bad => "failed, rejected or timed out",
+            Tally::NeverStarted => "never started (a need failed)",
+        }
+    }
+}
+
+/// A step's place in the scores; `None` while it costs nothing and is not judged (not
+/// finished, skipped by a condition, cancelled, interrupted).
+pub fn tally(s: StepScore) -> Option<Tally> {
+    // Its work stands though the run asked for it undone: never a success.
+    if s.state == StepState::CompensationFailed {
+        Some(Tally::Bad)
+    } else if s.state.is_success() {
+        Some(if s.attempts > 1 {
+            Tally::AfterRetry
+        } else {
+            Tally::FirstTry
+        })
+    } else if s.state == StepState::Failed && s.dealt_with {
+        Some(Tally::DealtWith)
+    } else if s.state.is_failure() || s.timed_out {
+        Some(Tally::Bad)
+    } else if s.state == StepState::UpstreamFailed {
+        Some(Tally::NeverStarted)
+    } else {
+        None
+    }
+}
+
+/// Quality and health of a run from its steps and error records (every reader's figure:
+/// the console, `show`, `runs`). Pure; the formula is in docs/architecture.md ("Errors,
+/// quality and health"):
+///
+/// - health = 100 − Σ over steps (100 / steps × cost) − Σ over open errors (penalty),
+///   floored at 0; a step costs 0 (first try), ½ (after a retry, a failure dealt with,
+///   never started because a need failed) or 1 (failed, rejected, timed out,
+///   compensation failed), so one failed step of four costs 25;
+/// - quality = the mean weight of the finished steps (1, ½, ½, 0 as above).
+pub fn compute(steps: impl IntoIterator<Item = StepScore>, errors: &[ErrorRecord]) -> Health {
+    use strum::IntoEnumIterator;
+    let mut total = 0usize;
+    let mut counts = [0usize; 5];
+    for s in steps {
+        total += 1;
+        if let Some(t) = tally(s) {
+            counts[t as usize] += 1;
+        }
+    }
+    let share = if total == 0 {
+        0.0
+    } else {
+        100.0 / total as f64
+    };
+    let (mut weighed, mut judged) = (0.0, 0usize);
+    let mut score = 100.0;
+    let mut terms = Vec::new();
+    for t in Tally::iter() {
+        let n = counts[t as usize];
+        if let Some(w) = t.quality_weight() {
+            weighed += w * n as f64;
+            judged += n;
+        }
+        score -= share * t.cost() * n as f64;
+        terms.push(HealthTerm {
+            label: t.label().into(),
+            count: n,
+            value: -share * t.cost(),
+        });
+    }
+    let quality = (judged > 0).then(|| weighed / judged as f64);
+    for sev in [Severity::Critical, Severity::High, Severity::Medium] {
+        let n = errors
+            .iter()
+            .filter(|e| e.open && e.severity == sev)
+            .count();
+        terms.push(HealthTerm {
+            label: format!("open {sev} errors"),
+            count: n,
+            value: -sev.penalty(),
+        });
+        score -= sev.penalty() * n as f64;
+    }
+    // Rounding of the shares must never leave a perfect run at 99.999….
+    let score = if score > 99.999 {
+        100.0
+    } else {
+        score.max(0.0)
+    };
+    let label = if score >= 80.0 {
+        HealthLabel::Healthy
+    } else if score >= 50.0 {
+        HealthLabel::Degraded
+    } else {
+        HealthLabel::Critical
+    };
+    Health {
+        quality,
+        score,
+        label,
+        terms,
+    }
+}
+
+#[cfg(test)]
+mod tests;
