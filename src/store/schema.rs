@@ -55,6 +55,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "schedules: each schedule served, each slot decided, each workflow file's load",
         SCHEDULES,
     ),
+    (
+        15,
+        "a schedule's last run is read from an index of the slots that made a run",
+        SCHEDULE_LAST_RUN,
+    ),
 ];
 
 /// `baton inbox` and the console's Waiting tab ask which runs have something waiting
@@ -139,6 +144,15 @@ CREATE TABLE serve_files (
     error      TEXT,
     checked_at INTEGER NOT NULL
 );
+"#;
+
+/// A schedule's last run (`baton schedules`, the console's Schedules tab, the metrics)
+/// is its latest slot that made a run: paused, missed and failed slots make none, and
+/// the partial index holds only the slots that did, so the question reads one entry
+/// however long the schedule has been paused or served.
+const SCHEDULE_LAST_RUN: &str = r#"
+CREATE INDEX schedule_slots_with_run ON schedule_slots (file, idx, slot_at)
+    WHERE run_id IS NOT NULL;
 "#;
 
 /// One run is read by replaying its events through the core (`session::inspect`); the

@@ -30,6 +30,8 @@ pub enum Context {
     Runs,
     /// What waits on the operator across every run.
     Waiting,
+    /// What `baton serve` serves.
+    Schedules,
     Log,
     /// Typing a DAG filter.
     FilterInput,
@@ -41,6 +43,8 @@ pub enum Context {
     BudgetDialog,
     /// Mark a step by hand: outcome, reason, confirm.
     MarkDialog,
+    /// Pause, resume or trigger a schedule: reason, confirm.
+    ScheduleDialog,
     /// An action refused before its dialog opened, held until Esc: it takes every key,
     /// so a reason typed on runs as none.
     Refused,
@@ -61,6 +65,7 @@ impl Context {
                 | Context::GateDialog
                 | Context::BudgetDialog
                 | Context::MarkDialog
+                | Context::ScheduleDialog
                 | Context::Refused
                 | Context::Confirm
                 | Context::Overlay
@@ -76,6 +81,7 @@ impl Context {
                 | Context::GateDialog
                 | Context::BudgetDialog
                 | Context::MarkDialog
+                | Context::ScheduleDialog
                 | Context::Refused
         )
     }
@@ -89,12 +95,14 @@ impl Context {
             Context::Audit => "Audit",
             Context::Runs => "Runs",
             Context::Waiting => "Waiting",
+            Context::Schedules => "Schedules",
             Context::Log => "Full log",
             Context::FilterInput => "Filter input",
             Context::SearchInput => "Log search input",
             Context::GateDialog => "Approve / reject dialog",
             Context::BudgetDialog => "Raise the budget dialog",
             Context::MarkDialog => "Mark dialog",
+            Context::ScheduleDialog => "Schedule dialog",
             Context::Refused => "Refusal",
             Context::Confirm => "Confirmation",
             Context::Overlay => "Overlays",
@@ -321,7 +329,7 @@ impl Keymap {
     }
 }
 
-const HELP_ORDER: [Context; 16] = [
+const HELP_ORDER: [Context; 18] = [
     Context::Global,
     Context::Dag,
     Context::Approvals,
@@ -329,10 +337,12 @@ const HELP_ORDER: [Context; 16] = [
     Context::Audit,
     Context::Runs,
     Context::Waiting,
+    Context::Schedules,
     Context::Log,
     Context::GateDialog,
     Context::BudgetDialog,
     Context::MarkDialog,
+    Context::ScheduleDialog,
     Context::Refused,
     Context::Confirm,
     Context::FilterInput,

@@ -2,6 +2,7 @@
 //! shutdown and resume, reload, health endpoints, and the operators' commands.
 mod lifecycle;
 mod operators;
+mod overlap;
 mod slots;
 
 use crate::helpers::*;

@@ -10,6 +10,7 @@ mod desk;
 mod hostile;
 mod inputs;
 mod runs_tab;
+mod schedules_tab;
 mod terminal;
 
 struct Tmux {
