@@ -3,6 +3,7 @@
 mod lifecycle;
 mod operators;
 mod overlap;
+mod reload;
 mod slots;
 
 use crate::helpers::*;

@@ -1,6 +1,7 @@
 //! The Schedules tab (issue 27 point 5) on the real binary, beside a real `baton serve`:
 //! a pause typed with a reason is what `baton schedules --json` and the audit chain
-//! show, under the OS account; a trigger starts a run; Enter opens the last run.
+//! show, under the OS account; a trigger starts a run; Enter opens the last run; a file
+//! that no longer loads shows its error on its schedule's row.
 use super::*;
 use crate::serve::{Served, term, wait_log};
 
@@ -125,6 +126,18 @@ fn the_schedules_tab_pauses_and_triggers_on_record_and_opens_the_last_run() {
     tmux.wait_for(
         "the last run opened",
         |sc| sc.contains(&last[..8]) && sc.contains("mark") && !sc.contains("Schedules ·"),
+        20,
+    );
+    // A file that no longer loads: its row is marked and its error is in the detail.
+    s.write("tick.toml", &TICK.replace("* * * * * *", "61 * * * *"));
+    tmux.keys(&["7"]);
+    tmux.wait_for(
+        "the load error on the tab",
+        |sc| {
+            sc.contains("✘ tick#1")
+                && sc.contains("its file does not load")
+                && sc.contains("tick.toml:4:8:")
+        },
         20,
     );
     tmux.keys(&["q"]);
