@@ -2,7 +2,7 @@
 //! prints (`session::schedules::Listed::cells`, one function for both), a file that no
 //! longer loads marked on its schedules' rows with its error in the detail, and the
 //! pause / resume / trigger dialog.
-use super::common::{centered, fit, kv, pad, panel, styled, text_width, window, wrap_text};
+use super::common::{fit, kv, pad, panel, styled, text_width, window, wrap_text};
 use crate::model::{RunView, Timestamp};
 use crate::session::schedules::{Act, COLUMNS, Listed};
 use crate::tui::app::{Hit, Hits, ScheduleDialog, SchedulePick, UiState};
@@ -12,7 +12,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 use ratatui::text::Line;
-use ratatui::widgets::{Clear, Paragraph};
+use ratatui::widgets::Paragraph;
 
 /// The widest each column is drawn (the detail below shows it whole).
 const CAPS: [usize; 5] = [22, 22, 32, 22, 48];
@@ -308,27 +308,16 @@ pub fn dialog(
             lines.push(Line::from(styled(l, theme.warning)));
         }
     }
-    let mut hint = Vec::new();
-    for (label, what) in keys.hints(Context::ScheduleDialog, |_, _| true) {
-        if !hint.is_empty() {
-            hint.push(styled("  ", theme.dim));
-        }
-        hint.push(styled(label.to_string(), theme.key));
-        hint.push(styled(format!(" {what}"), theme.dim));
-    }
-    lines.push(Line::from(hint));
-    let w = area.width.saturating_sub(4).min(70);
-    let h = (lines.len() as u16 + 2).min(area.height);
-    let r = centered(area, w, h);
-    frame.render_widget(Clear, r);
+    lines.push(super::desk_dialogs::hints(
+        keys,
+        Context::ScheduleDialog,
+        theme,
+    ));
     let title = styled(
         format!(" {} {} ", capital(d.act.verb()), d.target),
         theme.warning.add_modifier(Modifier::BOLD),
     );
-    let block = panel(Line::from(title), theme, true).style(theme.base);
-    let inner = block.inner(r);
-    frame.render_widget(block, r);
-    frame.render_widget(Paragraph::new(lines).style(theme.base), inner);
+    super::desk_dialogs::boxed(frame, area, Line::from(title), lines, theme);
 }
 
 fn capital(s: &str) -> String {
