@@ -8,6 +8,8 @@
 //! db = "~/ops/baton.db"       # the store when --db / BATON_DB are not given
 //! time = "clock"              # relative (default) | clock: how the console shows times
 //! mouse = true                # clicks and the wheel in the console
+//! color = "16"                # 8 | 16 | 256 | truecolor: what the terminal shows (detected when absent)
+//! ascii = true                # ASCII glyphs and borders (the default in a non-UTF-8 locale)
 //!
 //! [notifications]             # in the console; each defaults to true
 //! bell = true                 # ring the terminal bell
@@ -39,6 +41,15 @@ pub enum TimeDisplay {
     Relative,
     /// `14:03:22` (with the date for other days).
     Clock,
+}
+
+/// How many colours the terminal shows (`color`), when detection gets it wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Colors {
+    Eight,
+    Sixteen,
+    Ansi256,
+    TrueColor,
 }
 
 /// Which console notifications are on (`[notifications]`).
@@ -74,6 +85,10 @@ pub struct Config {
     pub db: Option<PathBuf>,
     pub time: TimeDisplay,
     pub mouse: bool,
+    /// `color`: `None` detects it from the terminal.
+    pub color: Option<Colors>,
+    /// `ascii = true`: ASCII glyphs and borders whatever the locale.
+    pub ascii: bool,
     pub notifications: Notifications,
     /// `[keys]` as written, in file order; the console applies them to its defaults.
     pub keys: Vec<KeyEntry>,
@@ -121,6 +136,8 @@ impl Default for Config {
             db: None,
             time: TimeDisplay::default(),
             mouse: true,
+            color: None,
+            ascii: false,
             notifications: Notifications::default(),
             keys: Vec::new(),
         }
@@ -191,7 +208,16 @@ fn read_from(path: &Path) -> Read {
     }
 }
 
-const TOP: [&str; 6] = ["theme", "db", "time", "mouse", "notifications", "keys"];
+const TOP: [&str; 8] = [
+    "theme",
+    "db",
+    "time",
+    "mouse",
+    "color",
+    "ascii",
+    "notifications",
+    "keys",
+];
 const NOTIFY: [&str; 6] = [
     "bell",
     "desktop",
@@ -238,6 +264,19 @@ pub fn read_str(path: &Path, text: &str) -> Read {
                 None => {}
             },
             "mouse" => c.mouse = boolean(&mut r, e).unwrap_or(true),
+            "color" => match string(&mut r, e).as_deref() {
+                Some("8") => c.color = Some(Colors::Eight),
+                Some("16") => c.color = Some(Colors::Sixteen),
+                Some("256") => c.color = Some(Colors::Ansi256),
+                Some("truecolor") => c.color = Some(Colors::TrueColor),
+                Some(other) => r.error(
+                    &e.node.span,
+                    format!("`{other}` is not a number of colours"),
+                    "write color = \"8\", \"16\", \"256\" or \"truecolor\"",
+                ),
+                None => {}
+            },
+            "ascii" => c.ascii = boolean(&mut r, e).unwrap_or(false),
             "notifications" => {
                 let Some(entries) = table(&mut r, e) else {
                     continue;
@@ -422,6 +461,27 @@ mod tests {
         assert!(!c.mouse);
         assert!(!c.notifications.bell && !c.notifications.gate_warning);
         assert!(c.notifications.desktop && c.notifications.gate_opened);
+    }
+
+    #[test]
+    fn colours_and_ascii_are_read_and_a_bad_count_is_named() {
+        let c = parse_ok("color = \"16\"\nascii = true\n");
+        assert_eq!(c.color, Some(Colors::Sixteen));
+        assert!(c.ascii);
+        assert_eq!(parse_ok("").color, None);
+        for (v, want) in [
+            ("8", Colors::Eight),
+            ("256", Colors::Ansi256),
+            ("truecolor", Colors::TrueColor),
+        ] {
+            assert_eq!(parse_ok(&format!("color = \"{v}\"")).color, Some(want));
+        }
+        let e = errors("color = \"24\"\n");
+        assert!(
+            e.contains("config.toml:1:9") && e.contains("`24` is not a number of colours"),
+            "{e}"
+        );
+        assert!(e.contains("\"truecolor\""), "{e}");
     }
 
     #[test]

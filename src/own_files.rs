@@ -60,13 +60,14 @@ pub fn make_dir(dir: &Path) -> std::io::Result<OwnedFd> {
 }
 
 /// Open `name` in `dir` (made if missing, see [`make_dir`]) to append, creating it
-/// 0600; a symlink in its place is refused, never followed.
+/// 0600; a symlink in its place is refused, never followed. Opened to read too, so a
+/// writer can look at what is already there (the end of the run's time index).
 pub fn append(dir: &Path, name: &str) -> std::io::Result<File> {
     let dirfd = make_dir(dir)?;
     let fd = openat(
         &dirfd,
         name,
-        OFlag::O_WRONLY | OFlag::O_APPEND | OFlag::O_CREAT | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        OFlag::O_RDWR | OFlag::O_APPEND | OFlag::O_CREAT | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
         Mode::from_bits_truncate(0o600),
     )?;
     let file = File::from(fd);

@@ -8,6 +8,7 @@ use super::run::operator_name;
 use crate::session::console::Service;
 use crate::session::host;
 use crate::session::{self};
+use crate::tui::term::{TermEnv, Unusable};
 use crate::tui::{Tab, UiState};
 use clap::Args;
 use std::io::IsTerminal;
@@ -36,6 +37,11 @@ pub fn exec(a: TuiArgs) -> i32 {
         crate::stdio::errln!(
             "error: baton tui needs a terminal (use `baton runs` / `baton show` in scripts)"
         );
+        return exit::USAGE;
+    }
+    if let Err(why) = TermEnv::read().usable() {
+        crate::stdio::errln!("error: baton tui cannot open here: {why}");
+        crate::stdio::errln!("  {}", Unusable::INSTEAD);
         return exit::USAGE;
     }
     let config = match load_console(a.theme.as_deref()) {

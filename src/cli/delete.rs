@@ -87,13 +87,17 @@ pub fn gc(args: GcArgs) -> i32 {
     };
     let now = Timestamp::now();
     let chosen = store.list_runs().and_then(|runs| {
+        let ends = store.runs_ended_at()?;
         let mut out = Vec::new();
         for r in runs {
             let l = crate::model::Liveness {
                 state: r.state,
                 driven_by: r.driven_by.clone(),
             };
-            let ended = store.run_ended_at(&r.id)?;
+            // A run deleted between the two reads is not collected again.
+            let Some(&ended) = ends.get(&r.id) else {
+                continue;
+            };
             if collectable(&l, ended, now, args.older_than, args.include_interrupted) {
                 out.push(Target {
                     id: r.id,

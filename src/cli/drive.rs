@@ -10,6 +10,7 @@ use crate::session::host::{self, drive_headless};
 use crate::session::prepare::Ready;
 use crate::session::{self, SessionError, run_exit_code};
 use crate::store::Store;
+use crate::tui::term::{ColorDepth, TermEnv};
 use crate::tui::{self, ConsoleConfig, Theme, UiState};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -34,9 +35,13 @@ pub struct Display {
     pub metrics: Exports,
 }
 
-/// Whether the console should open: stdout is a terminal and `--headless` is absent.
+/// Whether the console should open: stdout is a terminal that can hold one (not
+/// `TERM=dumb`, a terminfo entry) and `--headless` is absent.
 pub fn wants_console(headless: bool) -> bool {
-    !headless && std::io::stdout().is_terminal() && std::io::stdin().is_terminal()
+    !headless
+        && std::io::stdout().is_terminal()
+        && std::io::stdin().is_terminal()
+        && TermEnv::read().usable().is_ok()
 }
 
 impl Display {
@@ -98,9 +103,17 @@ fn open_events(spec: &str) -> std::io::Result<Box<dyn Write + Send>> {
 }
 
 /// The console's settings from the configuration in force, with the theme `--theme`
-/// names (see [`load_theme`]).
+/// names (see [`load_theme`]), for this terminal: its colours (none: the monochrome
+/// theme) and whether only ASCII.
 pub fn load_console(theme: Option<&str>) -> Result<ConsoleConfig, String> {
-    ConsoleConfig::from_config(crate::config::get(), load_theme(theme)?).map_err(|d| d.to_string())
+    let config = crate::config::get();
+    let caps = TermEnv::read().caps(config);
+    let mut theme = load_theme(theme)?;
+    if caps.color == ColorDepth::Mono {
+        theme = Theme::monochrome();
+    }
+    let console = ConsoleConfig::from_config(config, theme).map_err(|d| d.to_string())?;
+    Ok(console.on(caps))
 }
 
 /// The named theme (`--theme`, else the config's `theme`, else `default`; an unknown

@@ -2,6 +2,7 @@
 use super::db::{DbOpt, fail};
 use super::delete::{self, DeleteOpts};
 use super::exit;
+use crate::model::view::GoldenSignals;
 use crate::model::{RunState, RunSummary, Timestamp};
 use clap::{Args, Subcommand};
 
@@ -83,16 +84,11 @@ pub fn run(args: RunsArgs) -> i32 {
         runs.truncate(n);
     }
     if args.json {
-        let now = Timestamp::now();
-        let v: Vec<_> = runs
-            .iter()
-            .map(|r| {
-                let mut v = json(r);
-                v["signals"] = signals(&store, &r.id, now);
-                v
-            })
-            .collect();
-        crate::stdio::outln!("{}", serde_json::Value::Array(v));
+        let signals = match store.run_signals(&runs, Timestamp::now()) {
+            Ok(s) => s,
+            Err(e) => return fail(&e),
+        };
+        crate::stdio::outln!("{}", json_list(&runs, signals));
     } else if let (Some(name), true) = (&args.workflow, runs.is_empty()) {
         crate::stdio::outln!("no runs of workflow `{name}`");
     } else if let (Some(state), true) = (args.state, runs.is_empty()) {
@@ -103,16 +99,19 @@ pub fn run(args: RunsArgs) -> i32 {
     exit::OK
 }
 
-/// A run's golden signals as `show` reports them (null, with a warning, for a run that
-/// cannot be read).
-fn signals(store: &crate::store::Store, run_id: &str, now: Timestamp) -> serde_json::Value {
-    match crate::session::inspect::inspect(store, run_id, now) {
-        Ok(v) => serde_json::to_value(v.signals).unwrap_or_default(),
-        Err(e) => {
-            crate::stdio::errln!("warning: no golden signals for run {run_id}: {e}");
-            serde_json::Value::Null
-        }
-    }
+/// `runs --json`: each run with its golden signals as `show` reports them, read from
+/// the runs' rows (`Store::run_signals`), never by replaying a run.
+fn json_list(runs: &[RunSummary], signals: Vec<Option<GoldenSignals>>) -> serde_json::Value {
+    let v = runs
+        .iter()
+        .zip(signals)
+        .map(|(r, s)| {
+            let mut v = json(r);
+            v["signals"] = serde_json::to_value(s).unwrap_or_default();
+            v
+        })
+        .collect();
+    serde_json::Value::Array(v)
 }
 
 fn json(r: &RunSummary) -> serde_json::Value {

@@ -19,9 +19,60 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 /// How many attempt directories the worker keeps made ahead.
 const AHEAD: usize = 8;
 
-/// A fresh private (0700) directory under the temp dir, named from `label`.
+/// Where the runs' files directories are made: the temp dir when `TMPDIR` names one,
+/// else a RAM-backed file system when there is one (the user's `XDG_RUNTIME_DIR`, else
+/// `/dev/shm`), else the temp dir. An attempt's directory is made and removed around
+/// every step: on a disk file system that is a journalled change (and a synchronous
+/// discard of the freed block where `/tmp` is mounted with `discard`), on a tmpfs a few
+/// microseconds. Nothing there needs to outlive the engine: a resumed run redoes the
+/// attempts it never recorded.
+pub fn files_root() -> PathBuf {
+    let runtime = std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from);
+    choose_root(
+        std::env::var_os("TMPDIR").is_some_and(|t| !t.is_empty()),
+        runtime.as_deref().filter(|d| is_private_dir(d)),
+        is_shared_tmp(Path::new(SHM)).then_some(Path::new(SHM)),
+    )
+}
+
+const SHM: &str = "/dev/shm";
+
+/// The decision, apart from the probes.
+fn choose_root(tmpdir_set: bool, runtime: Option<&Path>, shm: Option<&Path>) -> PathBuf {
+    if tmpdir_set {
+        return std::env::temp_dir();
+    }
+    runtime
+        .or(shm)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(std::env::temp_dir)
+}
+
+/// An absolute directory of this user's that nobody else may enter (what
+/// `XDG_RUNTIME_DIR` must be; an inherited one of another account is not used).
+fn is_private_dir(dir: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    dir.is_absolute()
+        && std::fs::symlink_metadata(dir).is_ok_and(|m| {
+            m.is_dir() && m.uid() == nix::unistd::geteuid().as_raw() && m.mode() & 0o077 == 0
+        })
+}
+
+/// A sticky, world-writable directory like `/tmp` (so a private directory made in it
+/// at a random name is as safe as one in `/tmp`) that this process may write.
+fn is_shared_tmp(dir: &Path) -> bool {
+    std::fs::symlink_metadata(dir)
+        .is_ok_and(|m| m.is_dir() && m.permissions().mode() & 0o1777 == 0o1777)
+        && nix::unistd::access(
+            dir,
+            nix::unistd::AccessFlags::W_OK | nix::unistd::AccessFlags::X_OK,
+        )
+        .is_ok()
+}
+
+/// A fresh private (0700) directory under [`files_root`], named from `label`.
 pub(super) fn private_dir(label: &str) -> std::io::Result<PathBuf> {
-    let base = std::env::temp_dir();
+    let base = files_root();
     let mut tries = 0;
     loop {
         let dir = base.join(format!("baton-{label}-{:08x}", rand::random::<u32>()));
@@ -236,6 +287,34 @@ impl FilesDir {
 mod tests {
     use super::*;
     use std::os::unix::fs::MetadataExt;
+
+    #[test]
+    fn the_root_is_tmpdir_when_set_else_a_ram_file_system_else_the_temp_dir() {
+        let (run, shm) = (Path::new("/run/user/1000"), Path::new("/dev/shm"));
+        assert_eq!(
+            choose_root(true, Some(run), Some(shm)),
+            std::env::temp_dir()
+        );
+        assert_eq!(choose_root(false, Some(run), Some(shm)), run);
+        assert_eq!(choose_root(false, None, Some(shm)), shm);
+        assert_eq!(choose_root(false, None, None), std::env::temp_dir());
+    }
+
+    #[test]
+    fn only_a_private_runtime_dir_and_a_sticky_shared_one_qualify() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("x");
+        std::fs::create_dir(&p).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o700)).unwrap();
+        assert!(is_private_dir(&p));
+        assert!(!is_shared_tmp(&p));
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert!(!is_private_dir(&p), "others may enter");
+        assert!(!is_private_dir(Path::new("relative")));
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o1777)).unwrap();
+        assert!(is_shared_tmp(&p));
+        assert!(!is_private_dir(&d.path().join("missing")));
+    }
 
     #[test]
     fn each_attempt_gets_a_fresh_private_directory_and_everything_goes_with_the_run() {

@@ -4,16 +4,20 @@
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 
-/// Remove this user's `baton-<run>-…` directories under the temp dir (the run's files
+/// Remove this user's `baton-<run>-…` directories under the files root (and the temp
+/// dir, where an engine with another `TMPDIR` made them) (the run's files
 /// directory and any attempt's own). Only real directories owned by this user are
 /// touched, never a symlink. Returns what was removed.
 pub fn remove_run_temp_dirs(run_id: &str) -> Vec<PathBuf> {
     let prefix = format!("baton-{}-", super::shell::clean(run_id));
     let me = nix::unistd::geteuid().as_raw();
-    let Ok(dir) = std::fs::read_dir(std::env::temp_dir()) else {
-        return Vec::new();
-    };
-    dir.filter_map(Result::ok)
+    let mut roots = vec![super::files_dir::files_root(), std::env::temp_dir()];
+    roots.dedup();
+    roots
+        .iter()
+        .filter_map(|root| std::fs::read_dir(root).ok())
+        .flatten()
+        .filter_map(Result::ok)
         .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
         .map(|e| e.path())
         .filter(|p| std::fs::symlink_metadata(p).is_ok_and(|m| m.is_dir() && m.uid() == me))
@@ -33,7 +37,7 @@ mod tests {
     #[test]
     fn removes_only_the_runs_directories() {
         let run = format!("01leftovertest{}", std::process::id());
-        let tmp = std::env::temp_dir();
+        let tmp = crate::exec::files_root();
         let ours = tmp.join(format!("baton-{run}-deadbeef"));
         let attempt = tmp.join(format!("baton-{run}-build-1-cafe0001"));
         let other = tmp.join(format!("baton-{run}x-deadbeef"));

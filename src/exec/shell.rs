@@ -390,14 +390,17 @@ fn start(
 struct LazyLog {
     dir: PathBuf,
     path: PathBuf,
+    /// The file's name in `dir`, which names it in the run's time index.
+    name: String,
     /// The log interleaves stdout and stderr: what each stream released (masked alone)
     /// is masked again as the one stream the file holds, so a secret written half to
     /// each is still masked.
     masking: Mutex<MaskingSplitter>,
     file: std::sync::OnceLock<Result<File, String>>,
-    /// Bytes written so far, the last time record (ms) and its sidecar
-    /// (`model::logtimes`); one lock, so stdout's and stderr's writes are recorded in order.
-    times: Mutex<(u64, Option<i64>, Option<File>)>,
+    /// Bytes in the file so far (None before the first write) and this attempt's
+    /// records in the run's time index; one lock, so stdout's and stderr's writes are
+    /// recorded in order.
+    times: Mutex<(Option<u64>, super::log_index::TimeIndex)>,
 }
 
 impl LazyLog {
@@ -405,22 +408,19 @@ impl LazyLog {
         LazyLog {
             dir: dir.to_path_buf(),
             path: path.to_path_buf(),
+            name: path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
             masking: Mutex::new(MaskingSplitter::new(masker)),
             file: std::sync::OnceLock::new(),
-            times: Mutex::new((0, None, None)),
+            times: Mutex::new((None, super::log_index::TimeIndex::default())),
         }
     }
 
     fn open(&self) -> Result<File, String> {
         // Only in the run's own directory, never through a symlink (`own_files`).
-        crate::own_files::append(&self.dir, &self.name()).map_err(|e| e.to_string())
-    }
-
-    fn name(&self) -> String {
-        self.path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default()
+        crate::own_files::append(&self.dir, &self.name).map_err(|e| e.to_string())
     }
 
     /// Append a stream's masked bytes, once they are safe in the file's order.
@@ -445,29 +445,18 @@ impl LazyLog {
         match self.file.get_or_init(|| self.open()) {
             Ok(f) => {
                 let mut times = self.times.lock().unwrap_or_else(|p| p.into_inner());
-                let (written, last, sidecar) = &mut *times;
-                if last.is_none() {
-                    // Appending to an existing file: offsets count from its end.
-                    *written = f.metadata().map_or(0, |m| m.len());
-                }
-                let now = crate::model::Timestamp::now();
-                if crate::model::logtimes::needs_record(*last, now) {
-                    *last = Some(now.millis());
-                    // Best effort: without it the console shows no times, the log is whole.
-                    if sidecar.is_none() {
-                        let times = crate::model::logtimes::sidecar_path(&self.path);
-                        *sidecar = times.file_name().and_then(|n| {
-                            crate::own_files::append(&self.dir, &n.to_string_lossy()).ok()
-                        });
-                    }
-                    if let Some(mut t) = sidecar.as_ref() {
-                        let _ =
-                            t.write_all(crate::model::logtimes::record(*written, now).as_bytes());
-                    }
-                }
+                let (written, index) = &mut *times;
+                // Appending to an existing file: offsets count from its end.
+                let offset = *written.get_or_insert_with(|| f.metadata().map_or(0, |m| m.len()));
+                index.note(
+                    &self.dir,
+                    &self.name,
+                    offset,
+                    crate::model::Timestamp::now(),
+                );
                 let mut f: &File = f;
                 f.write_all(bytes).map_err(|e| e.to_string())?;
-                *written += bytes.len() as u64;
+                *written = Some(offset + bytes.len() as u64);
                 Ok(())
             }
             Err(e) => Err(e.clone()),

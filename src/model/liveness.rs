@@ -95,7 +95,7 @@ pub fn stop_clocks(view: &mut RunView, last_sign: Timestamp) {
             s.state = StepState::Interrupted;
         }
     }
-    view.signals.running = 0;
+    super::signals::engine_gone(&mut view.signals);
 }
 
 /// Parse a holder `pid N on HOST` into (pid, host); `None` for any other form.

@@ -1,11 +1,58 @@
-//! When a step's output was written: beside each log file, `<log>.times` holds one
-//! `OFFSET MILLIS` line each time a second starts in which the step wrote, OFFSET being
-//! the log's length before that write. A line's time is the last record at or before
-//! its start; the console's `t` shows it (to the second, so one record a second is
-//! enough: the sidecar stays tiny whatever the step prints).
+//! When a step's output was written. A run keeps one time index for all its logs,
+//! [`INDEX`] in the run's log directory: one `NAME OFFSET MILLIS` line each time a
+//! second starts in which the attempt whose log is NAME (`<step>.<attempt>.log`) wrote,
+//! OFFSET being that log's length before the write. A line's time is the last record
+//! of its log at or before its start; the console's `t` shows it (to the second, so one
+//! record a second is enough). One index per run, not a sidecar per log: a run's
+//! directory holds its attempts' logs and this one file (issue 29: a file per attempt
+//! at most, and a sidecar doubled the files and the blocks they take).
+//!
+//! Runs written before keep a sidecar beside each log, `<log>.times`, of `OFFSET
+//! MILLIS` lines ([`sidecar_path`], [`record`], [`parse`]); readers read both.
 use super::Timestamp;
 use std::path::{Path, PathBuf};
 
+/// The run's time index, in its log directory. Its name ends in neither `.log` nor
+/// `.log.times`, so no step's log or old sidecar can take it.
+pub const INDEX: &str = "run.times";
+
+/// The time index of the run that `log` belongs to.
+pub fn index_path(log: &Path) -> PathBuf {
+    log.with_file_name(INDEX)
+}
+
+/// What a writer appends after a record torn by a crash (the index not ending in a
+/// newline) before its own: the torn record gets a field too many, or a time that is
+/// not a number, so readers skip it whatever its length (a torn time alone would read
+/// as a wrong one).
+pub const TORN_END: &str = " torn\n";
+
+/// One record of the run's index: the log named `log` was `offset` bytes long at `at`.
+pub fn index_record(log: &str, offset: u64, at: Timestamp) -> String {
+    format!("{log} {offset} {}\n", at.millis())
+}
+
+/// The complete records in `text` of the log named `log` (a torn last line is left for
+/// the next read; a line torn by a crash is ended with [`TORN_END`] by the next writer
+/// and skipped), and how many bytes of `text` were read.
+pub fn parse_index(text: &[u8], log: &str) -> (Vec<(u64, Timestamp)>, usize) {
+    let end = text.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let records = text[..end]
+        .split(|&b| b == b'\n')
+        .filter_map(|l| {
+            let l = std::str::from_utf8(l).ok()?;
+            let mut fields = l.split(' ');
+            let (name, o, t) = (fields.next()?, fields.next()?, fields.next()?);
+            if name != log || fields.next().is_some() {
+                return None;
+            }
+            Some((o.parse().ok()?, Timestamp::from_millis(t.parse().ok()?)))
+        })
+        .collect();
+    (records, end)
+}
+
+/// An old run's sidecar of `log`.
 pub fn sidecar_path(log: &Path) -> PathBuf {
     let mut name = log.as_os_str().to_os_string();
     name.push(".times");
@@ -17,11 +64,12 @@ pub fn needs_record(last: Option<i64>, now: Timestamp) -> bool {
     last.is_none_or(|l| l.div_euclid(1000) != now.millis().div_euclid(1000))
 }
 
+/// A record of an old run's sidecar.
 pub fn record(offset: u64, at: Timestamp) -> String {
     format!("{offset} {}\n", at.millis())
 }
 
-/// The complete records in `text` (a torn last line is left for the next read), and
+/// The complete records in an old sidecar's `text` (a torn last line is left for the next read), and
 /// how many bytes they took.
 pub fn parse(text: &[u8]) -> (Vec<(u64, Timestamp)>, usize) {
     let end = text.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
@@ -52,6 +100,37 @@ mod tests {
         assert_eq!(
             sidecar_path(Path::new("/l/a.1.log")),
             Path::new("/l/a.1.log.times")
+        );
+    }
+
+    #[test]
+    fn the_run_index_keeps_each_logs_records_and_skips_torn_ones() {
+        let t = Timestamp::from_millis(1_700_000_000_123);
+        let u = Timestamp::from_millis(1_700_000_001_000);
+        // A crash tore `b.1.log 9`; the next writer began its record after it.
+        let text = format!(
+            "{}{}b.1.log 9{}{}a.1.log 7",
+            index_record("a.1.log", 0, t),
+            index_record("b.1.log", 0, t),
+            index_record("a.1.log", 40, u),
+            index_record("b.1.log", 12, u),
+        );
+        let (a, used) = parse_index(text.as_bytes(), "a.1.log");
+        assert_eq!(a, [(0, t)]);
+        assert_eq!(used, text.len() - "a.1.log 7".len());
+        let (b, _) = parse_index(text.as_bytes(), "b.1.log");
+        assert_eq!(b, [(0, t), (12, u)]);
+        // Ended by the next writer wherever it was cut, a torn record is never read.
+        let whole = index_record("a.1.log", 40, u);
+        for cut in 0..whole.len() {
+            let text = format!("{}{TORN_END}{whole}", &whole[..cut]);
+            let (a, used) = parse_index(text.as_bytes(), "a.1.log");
+            assert_eq!(a, [(40, u)], "cut at {cut}: {text:?}");
+            assert_eq!(used, text.len());
+        }
+        assert_eq!(
+            index_path(Path::new("/l/R1/a.1.log")),
+            Path::new("/l/R1/run.times")
         );
     }
 }

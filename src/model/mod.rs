@@ -12,6 +12,7 @@ pub mod mask;
 pub mod metrics;
 pub mod retention;
 pub mod schedule;
+pub mod signals;
 pub mod state;
 pub mod suggest;
 pub mod time;

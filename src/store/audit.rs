@@ -403,56 +403,23 @@ pub fn verify_rows(
     for row in rows {
         let expected_id = prev.as_ref().map_or(1, |p| p.id + 1);
         if row.id != expected_id {
-            return AuditVerdict::Broken {
-                row_id: expected_id,
-                run_id: None,
-                reason: format!(
-                    "row {expected_id} is missing (the chain jumps from row {} to row {})",
-                    expected_id - 1,
-                    row.id
-                ),
-            };
+            return missing_row(expected_id, row.id);
         }
-        match (&row.key_id, first_keyed) {
-            (Some(_), None) => first_keyed = Some(row.id),
-            (None, Some(k)) => {
-                return AuditVerdict::Broken {
-                    row_id: row.id,
-                    run_id: Some(row.run_id.clone()),
-                    reason: format!(
-                        "row {} is not keyed, but row {k} before it is: a keyed chain never goes back to unkeyed rows (rewritten without the key?)",
-                        row.id
-                    ),
-                };
-            }
-            _ => {}
+        if let Some(v) = unkeyed_after(first_keyed, &row) {
+            return v;
         }
+        first_keyed = first_keyed.or(row.key_id.as_ref().map(|_| row.id));
         if row.action == REDACTED {
             // Its content is gone by design: its links are checked below, and a later
             // `run_deleted` row must account for it.
             redacted.insert(row.id, row.run_id.clone());
         } else {
-            match row.expected_hash(keys) {
-                Some(h) if h == row.hash => {}
-                Some(_) => {
-                    return AuditVerdict::Broken {
-                        row_id: row.id,
-                        run_id: Some(row.run_id.clone()),
-                        reason: format!(
-                            "row {} was altered: its hash does not match its content",
-                            row.id
-                        ),
-                    };
+            match content_verdict(&row, keys) {
+                Err(v) => return v,
+                Ok(Some(v)) => {
+                    key_missing.get_or_insert(v);
                 }
-                None => {
-                    if key_missing.is_none() {
-                        key_missing = Some(AuditVerdict::KeyMissing {
-                            row_id: row.id,
-                            run_id: row.run_id.clone(),
-                            key_id: row.key_id.clone().unwrap_or_default(),
-                        });
-                    }
-                }
+                Ok(None) => {}
             }
             // A row that could not be checked for want of its key still counts here:
             // the verdict is then `KeyMissing`, never intact.
@@ -464,23 +431,8 @@ pub fn verify_rows(
                 }
             }
         }
-        let prev_hash = prev.as_ref().map_or(GENESIS, |p| p.hash.as_str());
-        if row.prev_hash != prev_hash {
-            return match &prev {
-                Some(p) => AuditVerdict::Broken {
-                    row_id: p.id,
-                    run_id: Some(p.run_id.clone()),
-                    reason: format!(
-                        "row {} was altered and re-hashed: row {} links to a different hash",
-                        p.id, row.id
-                    ),
-                },
-                None => AuditVerdict::Broken {
-                    row_id: row.id,
-                    run_id: Some(row.run_id.clone()),
-                    reason: format!("row {} does not start the chain", row.id),
-                },
-            };
+        if let Some(v) = link_verdict(prev.as_ref(), &row) {
+            return v;
         }
         if count_run.is_none_or(|r| r == row.run_id) {
             counted += 1;
@@ -489,44 +441,14 @@ pub fn verify_rows(
     }
     match (&prev, head) {
         (None, None) => {}
-        (Some(p), Some(head)) => {
-            let (head_id, head_hash) = (head.id, head.hash.as_str());
-            if head_id > p.id {
-                return AuditVerdict::Broken {
-                    row_id: p.id + 1,
-                    run_id: None,
-                    reason: format!(
-                        "rows {}..={head_id} are missing (the chain head says {head_id})",
-                        p.id + 1
-                    ),
-                };
+        (Some(p), head) => match last_row_verdict(p, head.as_ref(), first_keyed, keys, heads) {
+            // An earlier row's missing key is the one to name.
+            Some(v @ AuditVerdict::KeyMissing { .. }) => {
+                key_missing.get_or_insert(v);
             }
-            if head_id != p.id || head_hash != p.hash {
-                return AuditVerdict::Broken {
-                    row_id: p.id,
-                    run_id: Some(p.run_id.clone()),
-                    reason: format!(
-                        "row {} does not match the recorded chain head (row {head_id})",
-                        p.id
-                    ),
-                };
-            }
-            match head_verdict(&head, p, first_keyed, keys, heads) {
-                // An earlier row's missing key is the one to name.
-                Some(v @ AuditVerdict::KeyMissing { .. }) => {
-                    key_missing.get_or_insert(v);
-                }
-                Some(v) => return v,
-                None => {}
-            }
-        }
-        (Some(p), None) => {
-            return AuditVerdict::Broken {
-                row_id: p.id,
-                run_id: Some(p.run_id.clone()),
-                reason: "the recorded chain head is missing".into(),
-            };
-        }
+            Some(v) => return v,
+            None => {}
+        },
         (None, Some(AuditHead { id: head_id, .. })) => {
             return AuditVerdict::Broken {
                 row_id: 1,
@@ -545,6 +467,119 @@ pub fn verify_rows(
         };
     }
     key_missing.unwrap_or(AuditVerdict::Intact { rows: counted })
+}
+
+/// Row `expected` is not there: the chain goes on at row `found` (its next row).
+pub(super) fn missing_row(expected: i64, found: i64) -> AuditVerdict {
+    AuditVerdict::Broken {
+        row_id: expected,
+        run_id: None,
+        reason: format!(
+            "row {expected} is missing (the chain jumps from row {} to row {found})",
+            expected - 1,
+        ),
+    }
+}
+
+/// An unkeyed `row` after the keyed row `first_keyed`: a keyed chain never goes back.
+pub(super) fn unkeyed_after(first_keyed: Option<i64>, row: &AuditRow) -> Option<AuditVerdict> {
+    match (&row.key_id, first_keyed) {
+        (None, Some(k)) => Some(AuditVerdict::Broken {
+            row_id: row.id,
+            run_id: Some(row.run_id.clone()),
+            reason: format!(
+                "row {} is not keyed, but row {k} before it is: a keyed chain never goes back to unkeyed rows (rewritten without the key?)",
+                row.id
+            ),
+        }),
+        _ => None,
+    }
+}
+
+/// A row's content against its hash: `Err` when it was altered, `Ok(Some(KeyMissing))`
+/// when its key is not available to check it.
+pub(super) fn content_verdict(
+    row: &AuditRow,
+    keys: &AuditKeys,
+) -> Result<Option<AuditVerdict>, AuditVerdict> {
+    match row.expected_hash(keys) {
+        Some(h) if h == row.hash => Ok(None),
+        Some(_) => Err(AuditVerdict::Broken {
+            row_id: row.id,
+            run_id: Some(row.run_id.clone()),
+            reason: format!(
+                "row {} was altered: its hash does not match its content",
+                row.id
+            ),
+        }),
+        None => Ok(Some(AuditVerdict::KeyMissing {
+            row_id: row.id,
+            run_id: row.run_id.clone(),
+            key_id: row.key_id.clone().unwrap_or_default(),
+        })),
+    }
+}
+
+/// `row` links to `prev`, the row before it (`None`: it is the chain's first).
+pub(super) fn link_verdict(prev: Option<&AuditRow>, row: &AuditRow) -> Option<AuditVerdict> {
+    let prev_hash = prev.map_or(GENESIS, |p| p.hash.as_str());
+    if row.prev_hash == prev_hash {
+        return None;
+    }
+    Some(match prev {
+        Some(p) => AuditVerdict::Broken {
+            row_id: p.id,
+            run_id: Some(p.run_id.clone()),
+            reason: format!(
+                "row {} was altered and re-hashed: row {} links to a different hash",
+                p.id, row.id
+            ),
+        },
+        None => AuditVerdict::Broken {
+            row_id: row.id,
+            run_id: Some(row.run_id.clone()),
+            reason: format!("row {} does not start the chain", row.id),
+        },
+    })
+}
+
+/// What is wrong with `last`, the chain's last row, against the recorded head.
+pub(super) fn last_row_verdict(
+    last: &AuditRow,
+    head: Option<&AuditHead>,
+    first_keyed: Option<i64>,
+    keys: &AuditKeys,
+    heads: Heads,
+) -> Option<AuditVerdict> {
+    let Some(head) = head else {
+        return Some(AuditVerdict::Broken {
+            row_id: last.id,
+            run_id: Some(last.run_id.clone()),
+            reason: "the recorded chain head is missing".into(),
+        });
+    };
+    let (head_id, head_hash) = (head.id, head.hash.as_str());
+    if head_id > last.id {
+        return Some(AuditVerdict::Broken {
+            row_id: last.id + 1,
+            run_id: None,
+            reason: format!(
+                "rows {}..={head_id} are missing (the chain head says {head_id})",
+                last.id + 1
+            ),
+        });
+    }
+    if head_id != last.id || head_hash != last.hash {
+        return Some(AuditVerdict::Broken {
+            row_id: last.id,
+            run_id: Some(last.run_id.clone()),
+            reason: format!(
+                "row {} does not match the recorded chain head (row {head_id})",
+                last.id
+            ),
+        });
+    }
+    head_verdict(head, last, first_keyed, keys, heads)
 }
 
 /// What is wrong with a head that matches the last row `last`, if anything: its key
@@ -659,334 +694,4 @@ pub fn seal(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn chain(n: i64, keys: &AuditKeys) -> Vec<AuditRow> {
-        let mut rows: Vec<AuditRow> = Vec::new();
-        for i in 1..=n {
-            let d = Decision {
-                actor: "alice".into(),
-                action: crate::model::AuditAction::Approved,
-                step: Some("deploy".into()),
-                reason: Some(format!("r{i}")),
-                details: serde_json::json!({"n": i}),
-                summary: String::new(),
-            };
-            let prev = rows.last().map_or(GENESIS.to_string(), |r| r.hash.clone());
-            rows.push(seal(
-                i,
-                "run1",
-                Some(i as u64),
-                Timestamp(i),
-                &d,
-                prev,
-                keys,
-            ));
-        }
-        rows
-    }
-
-    fn head(rows: &[AuditRow]) -> Option<AuditHead> {
-        keyed_head(rows, &AuditKeys::default())
-    }
-
-    fn keyed_head(rows: &[AuditRow], keys: &AuditKeys) -> Option<AuditHead> {
-        rows.last().map(|r| AuditHead::seal(r.id, &r.hash, keys))
-    }
-
-    #[test]
-    fn intact_chain_verifies_and_counts() {
-        let k = AuditKeys::default();
-        let rows = chain(5, &k);
-        let h = head(&rows);
-        assert_eq!(
-            verify_rows(rows, h, &k, None, Heads::for_keys(&k)),
-            AuditVerdict::Intact { rows: 5 }
-        );
-    }
-
-    #[test]
-    fn altered_row_is_named() {
-        let k = AuditKeys::default();
-        let mut rows = chain(5, &k);
-        let h = head(&rows);
-        rows[2].reason = Some("forged".into());
-        let v = verify_rows(rows, h, &k, None, Heads::for_keys(&k));
-        assert!(matches!(v, AuditVerdict::Broken { row_id: 3, .. }), "{v:?}");
-    }
-
-    #[test]
-    fn rehashed_row_is_named_by_its_successor_link() {
-        let k = AuditKeys::default();
-        let mut rows = chain(5, &k);
-        let h = head(&rows);
-        rows[1].actor = "mallory".into();
-        rows[1].hash = rows[1].expected_hash(&k).unwrap();
-        let v = verify_rows(rows, h, &k, None, Heads::for_keys(&k));
-        assert!(matches!(v, AuditVerdict::Broken { row_id: 2, .. }), "{v:?}");
-    }
-
-    #[test]
-    fn deleted_rows_are_named_in_the_middle_and_at_the_tail() {
-        let k = AuditKeys::default();
-        let mut rows = chain(5, &k);
-        let h = head(&rows);
-        rows.remove(1);
-        let v = verify_rows(rows.clone(), h.clone(), &k, None, Heads::for_keys(&k));
-        assert!(
-            matches!(
-                v,
-                AuditVerdict::Broken {
-                    row_id: 2,
-                    run_id: None,
-                    ..
-                }
-            ),
-            "{v:?}"
-        );
-        let mut rows = chain(5, &k);
-        rows.pop();
-        let v = verify_rows(rows, h, &k, None, Heads::for_keys(&k));
-        assert!(matches!(v, AuditVerdict::Broken { row_id: 5, .. }), "{v:?}");
-    }
-
-    #[test]
-    fn hmac_rows_need_their_key_and_verify_after_rotation() {
-        let get = |m: &'static [(&'static str, &'static str)]| {
-            move |n: &str| m.iter().find(|(k, _)| *k == n).map(|(_, v)| v.to_string())
-        };
-        let old = AuditKeys::from_vars(get(&[
-            ("BATON_AUDIT_KEY", "s3cret"),
-            ("BATON_AUDIT_KEY_ID", "k1"),
-        ]));
-        let rows = chain(3, &old);
-        assert_eq!(rows[0].key_id.as_deref(), Some("k1"));
-        // Plain SHA-256 would give a different hash: the key matters.
-        assert_ne!(rows[0].hash, {
-            let mut r = rows[0].clone();
-            r.key_id = None;
-            r.expected_hash(&AuditKeys::default()).unwrap()
-        });
-        let h = keyed_head(&rows, &old);
-        let rotated = AuditKeys::from_vars(get(&[
-            ("BATON_AUDIT_KEY", "new"),
-            ("BATON_AUDIT_KEY_ID", "k2"),
-            ("BATON_AUDIT_KEYS", "k1=s3cret"),
-        ]));
-        assert_eq!(
-            verify_rows(
-                rows.clone(),
-                h.clone(),
-                &rotated,
-                None,
-                Heads::for_keys(&rotated)
-            ),
-            AuditVerdict::Intact { rows: 3 }
-        );
-        let wrong = AuditKeys::from_vars(get(&[("BATON_AUDIT_KEYS", "k1=guess")]));
-        assert!(matches!(
-            verify_rows(
-                rows.clone(),
-                h.clone(),
-                &wrong,
-                None,
-                Heads::for_keys(&wrong)
-            ),
-            AuditVerdict::Broken { row_id: 1, .. }
-        ));
-        let none = AuditKeys::default();
-        assert_eq!(
-            verify_rows(rows, h, &none, None, Heads::for_keys(&none)),
-            AuditVerdict::KeyMissing {
-                row_id: 1,
-                run_id: "run1".into(),
-                key_id: "k1".into()
-            }
-        );
-    }
-
-    /// `rows` with the rows of `run` redacted and a `run_deleted` row appended.
-    fn delete_run(mut rows: Vec<AuditRow>, run: &str, keys: &AuditKeys) -> Vec<AuditRow> {
-        let mut ids = Vec::new();
-        for r in rows.iter_mut().filter(|r| r.run_id == run) {
-            *r = redact(r);
-            ids.push(r.id);
-        }
-        let last = rows.last().unwrap();
-        let d = deletion(
-            "root",
-            "baton runs rm",
-            serde_json::json!({ "redacted_rows": ids }),
-        );
-        let row = seal(
-            last.id + 1,
-            run,
-            None,
-            Timestamp(99),
-            &d,
-            last.hash.clone(),
-            keys,
-        );
-        rows.push(row);
-        rows
-    }
-
-    fn two_runs(keys: &AuditKeys) -> Vec<AuditRow> {
-        let mut rows = chain(6, keys);
-        for r in rows.iter_mut().filter(|r| r.id % 2 == 0) {
-            r.run_id = "run2".into();
-        }
-        // Re-seal so the run ids are part of the hashes.
-        let mut prev = GENESIS.to_string();
-        for r in rows.iter_mut() {
-            r.prev_hash = prev;
-            r.hash = String::new();
-            let d = Decision {
-                actor: r.actor.clone(),
-                action: AuditAction::Approved,
-                step: r.step.clone(),
-                reason: r.reason.clone(),
-                details: serde_json::from_str(&r.details).unwrap(),
-                summary: String::new(),
-            };
-            *r = seal(
-                r.id,
-                &r.run_id.clone(),
-                r.seq,
-                r.at,
-                &d,
-                r.prev_hash.clone(),
-                keys,
-            );
-            prev = r.hash.clone();
-        }
-        rows
-    }
-
-    #[test]
-    fn a_deleted_runs_rows_verify_once_its_deletion_is_on_record() {
-        let k = AuditKeys::default();
-        let rows = delete_run(two_runs(&k), "run2", &k);
-        assert_eq!(rows.iter().filter(|r| r.action == REDACTED).count(), 3);
-        assert!(rows[1].reason.is_none() && rows[1].details == "{}");
-        let h = head(&rows);
-        assert_eq!(
-            verify_rows(rows.clone(), h.clone(), &k, None, Heads::for_keys(&k)),
-            AuditVerdict::Intact { rows: 7 }
-        );
-        // Tampering elsewhere still shows.
-        let mut forged = rows.clone();
-        forged[2].reason = Some("forged".into());
-        assert!(matches!(
-            verify_rows(forged, h.clone(), &k, None, Heads::for_keys(&k)),
-            AuditVerdict::Broken { row_id: 3, .. }
-        ));
-    }
-
-    #[test]
-    fn blanking_a_row_no_deletion_accounts_for_is_a_break() {
-        let k = AuditKeys::default();
-        let rows = delete_run(two_runs(&k), "run2", &k);
-        let h = head(&rows);
-        // A row of the run that was not deleted, blanked to hide a decision.
-        let mut hidden = rows.clone();
-        hidden[0] = redact(&hidden[0]);
-        let v = verify_rows(hidden, h.clone(), &k, None, Heads::for_keys(&k));
-        assert!(
-            matches!(&v, AuditVerdict::Broken { row_id: 1, run_id: Some(r), .. } if r == "run1"),
-            "{v:?}"
-        );
-        // Without the deletion row (the tail cut back to it), the redactions are unaccounted.
-        let mut cut = rows.clone();
-        cut.pop();
-        let h2 = head(&cut);
-        let v = verify_rows(cut, h2, &k, None, Heads::for_keys(&k));
-        assert!(matches!(v, AuditVerdict::Broken { row_id: 2, .. }), "{v:?}");
-        // A deletion row that lists rows of another run does not cover them.
-        let mut rows = two_runs(&k);
-        rows[0] = redact(&rows[0]);
-        let last = rows.last().unwrap().clone();
-        let d = deletion("root", "rm", serde_json::json!({ "redacted_rows": [1] }));
-        rows.push(seal(
-            last.id + 1,
-            "run2",
-            None,
-            Timestamp(99),
-            &d,
-            last.hash,
-            &k,
-        ));
-        let h = head(&rows);
-        assert!(matches!(
-            verify_rows(rows, h, &k, None, Heads::for_keys(&k)),
-            AuditVerdict::Broken { row_id: 1, .. }
-        ));
-    }
-
-    fn key(id: &str, secret: &str) -> AuditKeys {
-        let (id, secret) = (id.to_string(), secret.to_string());
-        AuditKeys::from_vars(move |n| match n {
-            "BATON_AUDIT_KEY" => Some(secret.clone()),
-            "BATON_AUDIT_KEY_ID" => Some(id.clone()),
-            _ => None,
-        })
-    }
-
-    /// Rows `from..` rewritten as plain SHA-256 rows, the chain recomputed.
-    fn downgrade(mut rows: Vec<AuditRow>, from: usize) -> Vec<AuditRow> {
-        for i in from..rows.len() {
-            rows[i].key_id = None;
-            rows[i].prev_hash = if i == 0 {
-                GENESIS.to_string()
-            } else {
-                rows[i - 1].hash.clone()
-            };
-            rows[i].hash = rows[i].expected_hash(&AuditKeys::default()).unwrap();
-        }
-        rows
-    }
-
-    #[test]
-    fn an_unkeyed_row_after_a_keyed_one_fails_with_or_without_the_key() {
-        let k = key("k1", "s");
-        let rows = downgrade(chain(5, &k), 2);
-        let h = head(&rows);
-        for keys in [k.clone(), AuditKeys::default()] {
-            let v = verify_rows(rows.clone(), h.clone(), &keys, None, Heads::for_keys(&keys));
-            assert!(matches!(v, AuditVerdict::Broken { row_id: 3, .. }), "{v:?}");
-        }
-    }
-
-    #[test]
-    fn a_head_without_the_key_fails_once_anything_is_keyed_or_a_key_is_configured() {
-        let k = key("k1", "s");
-        // A keyed chain cut back to row 3, its head rewritten without the key.
-        let mut rows = chain(5, &k);
-        rows.truncate(3);
-        let v = verify_rows(rows.clone(), head(&rows), &k, None, Heads::Keyed);
-        assert!(
-            matches!(&v, AuditVerdict::Broken { row_id: 3, reason, .. } if reason.contains("not keyed")),
-            "{v:?}"
-        );
-        // … or with a head keyed under a guessed key.
-        let guessed = keyed_head(&rows, &key("k1", "guess"));
-        let v = verify_rows(rows.clone(), guessed, &k, None, Heads::Keyed);
-        assert!(
-            matches!(&v, AuditVerdict::Broken { row_id: 3, reason, .. } if reason.contains("MAC")),
-            "{v:?}"
-        );
-        // Entirely unkeyed: fine without a key, not with one, unless being adopted.
-        let plain = chain(3, &AuditKeys::default());
-        let h = head(&plain);
-        assert!(verify_rows(plain.clone(), h.clone(), &k, None, Heads::AsFound).is_intact());
-        assert!(matches!(
-            verify_rows(plain.clone(), h.clone(), &k, None, Heads::Keyed),
-            AuditVerdict::Broken { row_id: 3, .. }
-        ));
-        assert!(verify_rows(plain, h, &k, None, Heads::Adopting).is_intact());
-        // The head's form round-trips, a key id with a colon included.
-        let hd = AuditHead::seal(7, "abc", &key("team:ops", "s"));
-        assert_eq!(AuditHead::parse(&hd.to_meta()), Some(hd));
-    }
-}
+mod tests;

@@ -229,7 +229,7 @@ impl Store {
                 .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
                     r.get::<_, i64>(0)
                 });
-            self.conn.busy_timeout(super::BUSY_TIMEOUT)?;
+            super::wait_for_writers(&self.conn)?;
             Ok(busy? == 0)
         })();
         self.ctx(r)

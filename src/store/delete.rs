@@ -6,8 +6,9 @@ use super::schema::EVENTS_NO_DELETE;
 use super::{Store, StoreError, chain_write, in_transaction, insert_audit_row, set_chain_head};
 use crate::model::retention::deletion_refusal;
 use crate::model::{RunState, Timestamp};
-use rusqlite::{OptionalExtension, params};
+use rusqlite::params;
 use serde::Serialize;
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 /// The tables that hold a run's rows by `run_id`, besides `events` (keyed by the run's
@@ -22,6 +23,13 @@ const RUN_TABLES: [&str; 6] = [
     "commands",
     "leases",
 ];
+
+/// When a run ended, as a column of `runs` (see [`Store::runs_ended_at`]).
+pub(super) const ENDED_AT: &str = "coalesce(finished_at,
+        (SELECT e.at FROM events e
+         WHERE e.id BETWEEN runs.key << 32 AND (runs.key << 32) + 4294967295
+         ORDER BY e.id DESC LIMIT 1),
+        started_at)";
 
 /// What [`Store::delete_run`] removed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -41,25 +49,18 @@ pub struct DeletedRun {
 }
 
 impl Store {
-    /// When the run ended: its finish, else (an interrupted run) its last event, else
-    /// its start. `gc --older-than` measures age from this.
-    pub fn run_ended_at(&self, run_id: &str) -> Result<Timestamp, StoreError> {
-        let r = self
-            .conn
-            .query_row(
-                "SELECT coalesce(finished_at,
-                        (SELECT e.at FROM events e
-                         WHERE e.id BETWEEN runs.key << 32 AND (runs.key << 32) + 4294967295
-                         ORDER BY e.id DESC LIMIT 1),
-                        started_at)
-                 FROM runs WHERE id = ?1",
-                [run_id],
-                |r| r.get::<_, i64>(0),
-            )
-            .optional()
-            .map_err(StoreError::from)
-            .and_then(|o| o.ok_or_else(|| StoreError::NotFound(format!("run {run_id}"))));
-        self.ctx(r).map(Timestamp)
+    /// When each run ended: its finish, else (an interrupted run) its last event, else
+    /// its start (`gc --older-than` measures age from this). One read of `runs`: a
+    /// finished run's row says it; only a run without a finish reads its last event.
+    pub fn runs_ended_at(&self) -> Result<HashMap<String, Timestamp>, StoreError> {
+        let r = (|| -> Result<HashMap<String, Timestamp>, StoreError> {
+            let mut st = self
+                .conn
+                .prepare_cached(&format!("SELECT id, {ENDED_AT} FROM runs"))?;
+            let rows = st.query_map([], |r| Ok((r.get(0)?, Timestamp(r.get(1)?))))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })();
+        self.ctx(r)
     }
 
     /// Delete a finished or interrupted run: its rows in every table, then its log

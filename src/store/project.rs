@@ -16,8 +16,11 @@
 use super::AttemptLog;
 use super::error::StoreError;
 use crate::model::history::{self, Closes};
-use crate::model::{Command, ErrorRecord, Event, EventKind, StepOutcome, StepState, Usage};
-use rusqlite::{Connection, params};
+use crate::model::signals;
+use crate::model::{
+    Command, ErrorRecord, Event, EventKind, RunState, StepOutcome, StepState, Usage,
+};
+use rusqlite::{Connection, OptionalExtension, params};
 use std::borrow::Cow;
 use std::collections::HashMap;
 
@@ -45,6 +48,13 @@ pub struct Projection<'a> {
 pub struct RunPatch {
     pub state: Option<&'static str>,
     pub finished_at: Option<i64>,
+    /// What the golden signals are computed from (`model::signals::SignalFacts`): when
+    /// the run started, when it finished (`Some(None)`: reopened), and the attempts
+    /// that ended within the batch, (finished, failed), beside those whose step's
+    /// state before the batch decides ([`StepOps::first`]).
+    pub began_at: Option<i64>,
+    pub ended_at: Option<Option<i64>>,
+    pub attempts: (u64, u64),
 }
 
 /// Changes to a `steps` row, as a batch leaves them: `None` leaves the column as it was.
@@ -55,6 +65,9 @@ pub struct StepOps {
     pub attempts: u32,
     /// The latest attempt's: set when it finishes, cleared when the next one runs.
     pub timed_out: Option<bool>,
+    /// The state the batch first moves the step to: whether an attempt ended there
+    /// (`model::signals::attempt_end`) depends on the state the row held before.
+    pub first: Option<StepState>,
 }
 
 /// Changes to an `attempts` row. Every event about an attempt creates its row, so the
@@ -98,10 +111,12 @@ impl StepOps {
             state,
             attempts,
             timed_out,
+            first,
         } = next;
         self.state = state.or(self.state);
         self.attempts = self.attempts.max(attempts);
         self.timed_out = timed_out.or(self.timed_out);
+        self.first = self.first.or(first);
     }
 }
 
@@ -129,6 +144,7 @@ fn step_ops(ev: &Event) -> Option<(&str, StepOps)> {
                 state: Some(state.as_str()),
                 attempts: *attempt,
                 timed_out: (*state == StepState::Running).then_some(false),
+                first: None,
             },
         )),
         EventKind::StepFinished {
@@ -142,6 +158,7 @@ fn step_ops(ev: &Event) -> Option<(&str, StepOps)> {
                 state: None,
                 attempts: *attempt,
                 timed_out: Some(matches!(outcome, StepOutcome::TimedOut)),
+                first: None,
             },
         )),
         EventKind::StepMarked { step, state, .. } => Some((
@@ -336,6 +353,8 @@ fn records<'a>(ev: &'a Event, errors: &mut Vec<ErrorOp<'a>>, approvals: &mut Vec
 pub fn fold<'a>(logs: &'a [AttemptLog], events: &'a [Event]) -> Projection<'a> {
     let mut p = Projection::default();
     let mut step_at: HashMap<&'a str, usize> = HashMap::new();
+    // Each step's state as its row holds it after the batch's events so far.
+    let mut now_in: HashMap<&'a str, StepState> = HashMap::new();
     let mut attempt_at: HashMap<(&'a str, u32), usize> = HashMap::new();
     let mut add_attempt =
         |p: &mut Projection<'a>, key: (&'a str, u32), ops: AttemptOps<'a>| match attempt_at
@@ -359,13 +378,22 @@ pub fn fold<'a>(logs: &'a [AttemptLog], events: &'a [Event]) -> Projection<'a> {
     }
     for ev in events {
         match &ev.kind {
-            EventKind::RunStarted { .. } | EventKind::RunResumed { .. } => {
-                p.run.state = Some("running")
+            EventKind::RunStarted { .. } => {
+                p.run.state = Some("running");
+                p.run.began_at = Some(ev.at.0);
             }
-            EventKind::RunStateChanged { state, .. } => p.run.state = Some(state.as_str()),
+            EventKind::RunResumed { .. } => p.run.state = Some("running"),
+            EventKind::RunStateChanged { state, .. } => {
+                p.run.state = Some(state.as_str());
+                // Reopened (a retry or a mark after the run had finished).
+                if matches!(state, RunState::Running | RunState::Waiting) {
+                    p.run.ended_at = Some(None);
+                }
+            }
             EventKind::RunFinished { state, .. } => {
                 p.run.state = Some(state.as_str());
                 p.run.finished_at = Some(ev.at.0);
+                p.run.ended_at = Some(Some(ev.at.0));
             }
             _ => {}
         }
@@ -377,6 +405,14 @@ pub fn fold<'a>(logs: &'a [AttemptLog], events: &'a [Event]) -> Projection<'a> {
                 p.steps.len() - 1
             });
             p.steps[i].1.then(ops);
+            if let EventKind::StepStateChanged { state: new, .. }
+            | EventKind::StepMarked { state: new, .. } = &ev.kind
+            {
+                match now_in.insert(step, *new) {
+                    Some(old) => count_end(&mut p.run.attempts, old, *new),
+                    None => p.steps[i].1.first = Some(*new),
+                }
+            }
         }
         if let Some((key, ops)) = attempt_ops(ev) {
             add_attempt(&mut p, key, ops);
@@ -384,6 +420,34 @@ pub fn fold<'a>(logs: &'a [AttemptLog], events: &'a [Event]) -> Projection<'a> {
         records(ev, &mut p.errors, &mut p.approvals);
     }
     p
+}
+
+/// Count an attempt that ended in the transition `old` → `new` into (finished, failed).
+pub(super) fn count_end(into: &mut (u64, u64), old: StepState, new: StepState) {
+    if let Some(failed) = signals::attempt_end(old, new) {
+        into.0 += 1;
+        into.1 += u64::from(failed);
+    }
+}
+
+/// The attempts that ended in the batch: those within it and, for each step it
+/// moves, the first move from the state `before` says the row held (`None`: no row).
+pub(super) fn ended_attempts<'a>(
+    p: &Projection<'a>,
+    mut before: impl FnMut(&'a str) -> Result<Option<StepState>, StoreError>,
+) -> Result<(u64, u64), StoreError> {
+    let mut n = p.run.attempts;
+    for (step, ops) in &p.steps {
+        // Only a move to an end state can end an attempt: no need to read the others.
+        if let Some(new) = ops
+            .first
+            .filter(|&s| signals::attempt_end(StepState::Running, s).is_some())
+        {
+            let old = before(step)?.unwrap_or(StepState::Pending);
+            count_end(&mut n, old, new);
+        }
+    }
+    Ok(n)
 }
 
 /// A step's changes applied to its row, or to a new one (`pending`, no attempts, not
@@ -410,14 +474,46 @@ const ATTEMPT_UPSERT: &str = "INSERT INTO attempts (run_id, step_id, attempt, st
 
 /// Write a folded batch: one statement per patched row.
 pub fn write(conn: &Connection, run_id: &str, p: &Projection<'_>) -> Result<(), StoreError> {
-    let RunPatch { state, finished_at } = &p.run;
-    if state.is_some() || finished_at.is_some() {
+    let RunPatch {
+        state,
+        finished_at,
+        began_at,
+        ended_at,
+        attempts: _,
+    } = &p.run;
+    // Read before the steps' rows move: the state each held before the batch.
+    let ended = ended_attempts(p, |step| {
+        Ok(conn
+            .prepare_cached("SELECT state FROM steps WHERE run_id = ?1 AND step_id = ?2")?
+            .query_row(params![run_id, step], |r| r.get::<_, String>(0))
+            .optional()?
+            .map(|s| StepState::parse(&s).unwrap_or(StepState::Interrupted)))
+    })?;
+    if state.is_some()
+        || finished_at.is_some()
+        || began_at.is_some()
+        || ended_at.is_some()
+        || ended != (0, 0)
+    {
         conn.prepare_cached(
             "UPDATE runs SET state = coalesce(?2, state),
-                finished_at = coalesce(?3, finished_at)
+                finished_at = coalesce(?3, finished_at),
+                began_at = coalesce(?4, began_at),
+                ended_at = CASE WHEN ?5 THEN ?6 ELSE ended_at END,
+                attempts_finished = attempts_finished + ?7,
+                attempts_failed = attempts_failed + ?8
              WHERE id = ?1",
         )?
-        .execute(params![run_id, state, finished_at])?;
+        .execute(params![
+            run_id,
+            state,
+            finished_at,
+            began_at,
+            ended_at.is_some(),
+            ended_at.flatten(),
+            ended.0 as i64,
+            ended.1 as i64
+        ])?;
     }
     if !p.steps.is_empty() {
         let mut upsert = conn.prepare_cached(STEP_UPSERT)?;

@@ -426,9 +426,19 @@ impl Store {
     /// allowed signers its run recorded; see [`super::audit_signatures`].
     pub fn verify_signatures(&self, run_id: Option<&str>) -> Result<SignaturesVerdict, StoreError> {
         let r = (|| {
-            let mut st = self.conn.prepare(&format!("{AUDIT_SELECT} ORDER BY id"))?;
-            let rows = st.query_map([], audit_row)?;
-            let rows: Vec<AuditRow> = rows.collect::<Result<_, _>>()?;
+            // One run's rows alone are an index range (`audit_by_run`).
+            let rows: Vec<AuditRow> = match run_id {
+                Some(run) => self
+                    .conn
+                    .prepare(&format!("{AUDIT_SELECT} WHERE run_id = ?1 ORDER BY id"))?
+                    .query_map([run], audit_row)?
+                    .collect::<Result<_, _>>()?,
+                None => self
+                    .conn
+                    .prepare(&format!("{AUDIT_SELECT} ORDER BY id"))?
+                    .query_map([], audit_row)?
+                    .collect::<Result<_, _>>()?,
+            };
             Ok(super::audit_signatures::verify_signatures(rows, run_id))
         })();
         self.ctx(r)

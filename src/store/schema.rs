@@ -57,10 +57,31 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (
         15,
+        "each run's golden signals on its row, kept as it goes on",
+        RUN_SIGNALS,
+    ),
+    (
+        16,
         "a schedule's last run is read from an index of the slots that made a run",
         SCHEDULE_LAST_RUN,
     ),
 ];
+
+/// What `runs --json` reports of a run's golden signals, on its row (`store::run_counts`):
+/// when it started and finished and its attempts that ended, kept by the projection as
+/// the run goes on; its latency, queue and running steps once it has ended (NULL while
+/// it goes on: readers count them from the run's own rows). Backfilled from each run's
+/// events.
+const RUN_SIGNALS: &str = r#"
+ALTER TABLE runs ADD COLUMN began_at INTEGER;
+ALTER TABLE runs ADD COLUMN ended_at INTEGER;
+ALTER TABLE runs ADD COLUMN attempts_finished INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN attempts_failed INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN p50_ms INTEGER;
+ALTER TABLE runs ADD COLUMN p95_ms INTEGER;
+ALTER TABLE runs ADD COLUMN queue_depth INTEGER;
+ALTER TABLE runs ADD COLUMN running INTEGER;
+"#;
 
 /// `baton inbox` and the console's Waiting tab ask which runs have something waiting
 /// on a person (`store::waiting`; a running step too: its engine may be gone, and it
@@ -489,6 +510,7 @@ pub fn migrate(conn: &mut Connection, keys: &AuditKeys) -> Result<(), StoreError
             .and_then(|()| match v {
                 5 => link_existing_events(&tx, keys),
                 12 => super::run_counts::backfill(&tx),
+                15 => super::run_counts::backfill_signals(&tx),
                 _ => Ok(()),
             })
             .and_then(|()| {
@@ -781,6 +803,14 @@ mod tests {
              ALTER TABLE runs DROP COLUMN steps_done;
              ALTER TABLE runs DROP COLUMN health;
              ALTER TABLE runs DROP COLUMN rev;
+             ALTER TABLE runs DROP COLUMN began_at;
+             ALTER TABLE runs DROP COLUMN ended_at;
+             ALTER TABLE runs DROP COLUMN attempts_finished;
+             ALTER TABLE runs DROP COLUMN attempts_failed;
+             ALTER TABLE runs DROP COLUMN p50_ms;
+             ALTER TABLE runs DROP COLUMN p95_ms;
+             ALTER TABLE runs DROP COLUMN queue_depth;
+             ALTER TABLE runs DROP COLUMN running;
              DELETE FROM migrations WHERE version >= 5;
              UPDATE meta SET value = '{}:{}' WHERE key = 'audit_head';
              PRAGMA user_version = 4;",

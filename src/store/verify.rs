@@ -17,13 +17,13 @@
 //! [`event_chain`]: super::event_chain
 //! [`witness`]: super::witness
 //! [`project::approvals_of`]: super::project::approvals_of
-use super::audit::{self, AuditVerdict, Heads};
+use super::audit::{self, AuditRow, AuditVerdict, Heads};
 use super::event_chain::{Break, Check, Mark};
 use super::query::{AUDIT_SELECT, CHAIN_COLUMNS, RUN_EVENTS, audit_row, stored};
 use super::witness::{self, Entry};
 use super::{Store, StoreError, audit_head, in_transaction, key_check, run_key, run_tail};
 use crate::model::{Event, EventKind};
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::BTreeMap;
 
 /// What `baton audit seal` did.
@@ -73,8 +73,9 @@ impl std::fmt::Display for AuditVerdict {
 }
 
 impl Store {
-    /// Verify the whole store (see the module docs) and count the audit rows of
-    /// `run_id` (or all).
+    /// Verify the whole store (see the module docs) and count its audit rows; or, with
+    /// `run_id`, that run alone ([`verify_one_run`]), in time that does not grow with
+    /// the store's history, and count its rows.
     pub fn verify_audit(&self, run_id: Option<&str>) -> Result<AuditVerdict, StoreError> {
         if let Some(run) = run_id {
             self.run(run)?;
@@ -82,14 +83,19 @@ impl Store {
         let heads = Heads::for_keys(&self.keys);
         let seen = self.newest_witnessed()?;
         let r = super::in_read_snapshot(&self.conn, |c| {
-            let verdict = verify_store(c, &self.keys, run_id, heads)?;
+            let verdict = match run_id {
+                None => verify_store(c, &self.keys, None, heads)?,
+                Some(run) => verify_one_run(c, &self.keys, run, heads)?,
+            };
             if !verdict.is_intact() {
                 return Ok(verdict);
             }
-            Ok(match witness::check(c, &seen, None, self.witness_path())? {
-                Some(rollback) => rollback.into(),
-                None => verdict,
-            })
+            Ok(
+                match witness::check(c, &seen, run_id, self.witness_path())? {
+                    Some(rollback) => rollback.into(),
+                    None => verdict,
+                },
+            )
         });
         self.ctx(r)
     }
@@ -203,7 +209,7 @@ pub(super) fn verify_store(
         .collect::<Result<_, _>>()?;
     for run_id in &runs {
         let rows = named.remove(run_id).unwrap_or_default();
-        if let Some(v) = verify_run(c, keys, run_id, &rows, heads)? {
+        if let Some(v) = verify_run(c, keys, run_id, &rows, heads, Rows::OfStarts)? {
             return Ok(v);
         }
     }
@@ -225,6 +231,93 @@ pub(super) fn verify_store(
     Ok(verdict)
 }
 
+/// `audit verify RUN`: run `run_id` alone, by index lookups of its own rows (its time
+/// does not grow with the store's history). Its history and approvals as the whole
+/// store's check reads them ([`verify_run`]), and each of its audit rows: its content,
+/// its links to the rows beside it in the chain (the one after it, or the chain's head
+/// if it is the last), and every decision among its events has its row (in the whole
+/// store the chain's continuity shows a deleted row; here the events do).
+fn verify_one_run(
+    c: &Connection,
+    keys: &audit::AuditKeys,
+    run_id: &str,
+    heads: Heads,
+) -> Result<AuditVerdict, StoreError> {
+    let rows: Vec<AuditRow> = c
+        .prepare_cached(&format!("{AUDIT_SELECT} WHERE run_id = ?1 ORDER BY id"))?
+        .query_map([run_id], audit_row)?
+        .collect::<Result<_, _>>()?;
+    let head = audit_head(c)?;
+    let mut at = c.prepare_cached(&format!("{AUDIT_SELECT} WHERE id = ?1"))?;
+    let mut row_at = |id: i64| at.query_row([id], audit_row).optional();
+    let mut key_missing = None;
+    let mut named = Vec::new();
+    for row in &rows {
+        if row.action == audit::REDACTED {
+            return Ok(AuditVerdict::Broken {
+                row_id: row.id,
+                run_id: Some(run_id.to_string()),
+                reason: format!(
+                    "row {} was blanked, but its run {run_id} is still in the store",
+                    row.id
+                ),
+            });
+        }
+        let before = match row.id {
+            1 => None,
+            id => match row_at(id - 1)? {
+                Some(b) => Some(b),
+                None => return Ok(audit::missing_row(id - 1, id)),
+            },
+        };
+        // A keyed row at or before this one, as far as the rows beside it tell.
+        let keyed = |r: &AuditRow| r.key_id.as_ref().map(|_| r.id);
+        let first_keyed = before.as_ref().and_then(keyed);
+        if let Some(v) = audit::unkeyed_after(first_keyed, row) {
+            return Ok(v);
+        }
+        match audit::content_verdict(row, keys) {
+            Err(v) => return Ok(v),
+            Ok(Some(v)) => {
+                key_missing.get_or_insert(v);
+            }
+            Ok(None) => {}
+        }
+        if let Some(v) = audit::link_verdict(before.as_ref(), row) {
+            return Ok(v);
+        }
+        let first_keyed = first_keyed.or(keyed(row));
+        let last = match row_at(row.id + 1)? {
+            Some(next) => audit::unkeyed_after(first_keyed, &next)
+                .or_else(|| audit::link_verdict(Some(row), &next)),
+            None => audit::last_row_verdict(row, head.as_ref(), first_keyed, keys, heads),
+        };
+        match last {
+            Some(v @ AuditVerdict::KeyMissing { .. }) => {
+                key_missing.get_or_insert(v);
+            }
+            Some(v) => return Ok(v),
+            None => {}
+        }
+        if let Some(seq) = row.seq {
+            named.push((seq, row.id));
+        }
+    }
+    if let Some(v) = verify_run(c, keys, run_id, &named, heads, Rows::OfDecisions)? {
+        return Ok(v);
+    }
+    Ok(key_missing.unwrap_or(AuditVerdict::Intact { rows: rows.len() }))
+}
+
+/// Which events of a run [`verify_run`] requires an audit row of.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Rows {
+    /// Its start (the whole chain's continuity vouches for the rest).
+    OfStarts,
+    /// Every decision (`model::history::decision`): a run checked alone.
+    OfDecisions,
+}
+
 /// One run: its events, head and approvals, and the audit rows (`named`: seq, row id)
 /// that name its events.
 fn verify_run(
@@ -233,6 +326,7 @@ fn verify_run(
     run_id: &str,
     named: &[(u64, i64)],
     heads: Heads,
+    required: Rows,
 ) -> Result<Option<AuditVerdict>, StoreError> {
     let broken = |b: Break| {
         Some(AuditVerdict::HistoryBroken {
@@ -243,8 +337,9 @@ fn verify_run(
     };
     let mut check = Check::new(run_id, keys);
     let mut approvals = Approvals::new(c, run_id)?;
-    // Events that must have an audit row: every `run_started`.
-    let mut started: Vec<u64> = Vec::new();
+    // Events that must have an audit row: every `run_started` (or every decision), and
+    // whether it is the start.
+    let mut started: Vec<(u64, bool)> = Vec::new();
     let mut st = c.prepare_cached(&format!(
         "SELECT {CHAIN_COLUMNS}, e.at, e.type, e.step FROM {RUN_EVENTS} ORDER BY e.id"
     ))?;
@@ -284,8 +379,13 @@ fn verify_run(
                 ),
             }));
         }
-        if matches!(ev.kind, EventKind::RunStarted { .. }) {
-            started.push(seq);
+        let start = matches!(ev.kind, EventKind::RunStarted { .. });
+        let needs_row = match required {
+            Rows::OfStarts => start,
+            Rows::OfDecisions => crate::model::history::decision(&ev.kind).is_some(),
+        };
+        if needs_row {
+            started.push((seq, start));
         }
         if let Some(reason) = approvals.expect(&ev)? {
             return Ok(broken(Break { seq, reason }));
@@ -305,12 +405,17 @@ fn verify_run(
             reason: format!("row {row_id} records event {seq} of run {run_id}, which is gone"),
         }));
     }
-    if let Some(&seq) = started.iter().find(|s| !named.iter().any(|(n, _)| n == *s)) {
+    let has_row: std::collections::HashSet<u64> = named.iter().map(|(n, _)| *n).collect();
+    if let Some(&(seq, start)) = started.iter().find(|(s, _)| !has_row.contains(s)) {
         return Ok(broken(Break {
             seq,
-            reason: format!(
-                "event {seq} (the run's start) has no audit row: the audit chain was emptied or replaced"
-            ),
+            reason: if start {
+                format!(
+                    "event {seq} (the run's start) has no audit row: the audit chain was emptied or replaced"
+                )
+            } else {
+                format!("event {seq} (a decision) has no audit row: the row was deleted")
+            },
         }));
     }
     Ok(None)

@@ -2,6 +2,7 @@
 //! from the configuration and passes down, so rendering and the event loop read no
 //! global.
 use super::keymap::{self, Keymap};
+use super::term::Caps;
 use super::theme::Theme;
 use crate::config::{Config, Notifications, TimeDisplay};
 use crate::workflow::Diagnostics;
@@ -16,6 +17,8 @@ pub struct ConsoleConfig {
     /// Clicks and the wheel.
     pub mouse: bool,
     pub notifications: Notifications,
+    /// What the terminal shows: its colours, and whether only ASCII.
+    pub caps: Caps,
 }
 
 impl ConsoleConfig {
@@ -30,6 +33,11 @@ impl ConsoleConfig {
         Ok(ConsoleConfig::of(c, theme, keymap::from_config(c)?))
     }
 
+    /// The same settings for a terminal with `caps`.
+    pub fn on(self, caps: Caps) -> ConsoleConfig {
+        ConsoleConfig { caps, ..self }
+    }
+
     fn of(c: &Config, theme: Theme, keys: Keymap) -> ConsoleConfig {
         ConsoleConfig {
             theme,
@@ -37,6 +45,7 @@ impl ConsoleConfig {
             time: c.time,
             mouse: c.mouse,
             notifications: c.notifications,
+            caps: Caps::default(),
         }
     }
 }

@@ -65,7 +65,11 @@ pub async fn run_console_with(
     // The guard first, so a half-done setup (raw mode on, no alternate screen) is undone too.
     let mouse = config.mouse;
     let _guard = TerminalGuard { mouse };
-    let mut terminal = ratatui::try_init()?;
+    // Raw mode, the alternate screen and the panic hook as ratatui sets them up; the
+    // frames go through a writer that sends only the colours this terminal shows.
+    drop(ratatui::try_init()?);
+    let writer = super::term::palette::SgrWriter::new(std::io::stdout(), config.caps.color);
+    let mut terminal = Terminal::new(ratatui::backend::CrosstermBackend::new(writer))?;
     if mouse {
         crossterm::execute!(std::io::stdout(), crossterm::event::EnableMouseCapture)?;
     }
@@ -140,6 +144,9 @@ where
     let mut log_poll = tokio::time::interval(LOG_POLL);
     log_poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut logs = LogReaders::default();
+    // The screen last drawn (the tab, or the full-screen log): another one is drawn on
+    // a cleared terminal, so nothing of the last one is left.
+    let mut screen = None;
     loop {
         let rows = super::views::log::text_rows(terminal.size().map_or(0, |s| s.height));
         if logs.sync(&mut ui, &view, rows) {
@@ -149,6 +156,11 @@ where
             dirty = true;
         }
         if dirty || drawn != Some(view.version) {
+            let now_showing = Some((ui.tab, ui.log.is_some()));
+            if screen != now_showing {
+                clear(terminal)?;
+                screen = now_showing;
+            }
             ui.now = Some(Timestamp::now());
             ui.keep_layout(&view);
             let mut hits = Default::default();
@@ -175,6 +187,10 @@ where
                     dirty = true;
                 }
                 ev = events.next() => match ev {
+                    Some(Ok(Event::Key(k))) if is_redraw(&k) => {
+                        clear(terminal)?;
+                        dirty = true;
+                    }
                     Some(Ok(Event::Key(k))) => {
                         if let Some(a) = config.keys.action_for(ui.context(), &k) {
                             requests = update(&mut ui, &view, a);
@@ -324,6 +340,29 @@ where
             }
         }
     }
+}
+
+/// Clear the screen and have the next frame drawn whole. Not `Terminal::clear`: it asks
+/// the terminal where its cursor is, and the answer, read from the keyboard's stream,
+/// races the key reader (the console then stops, "cursor position could not be read").
+/// A blank frame after the clear makes ratatui's next diff send every cell.
+fn clear<B: Backend>(terminal: &mut Terminal<B>) -> Result<(), TuiError> {
+    let failed = |e: B::Error| TuiError::Draw(e.to_string());
+    terminal
+        .backend_mut()
+        .clear_region(ratatui::backend::ClearType::All)
+        .map_err(failed)?;
+    terminal.draw(|_| {}).map_err(failed)?;
+    Ok(())
+}
+
+/// Ctrl-L: the whole screen drawn again, as in a shell or `less` (whatever else wrote
+/// on the terminal is gone).
+fn is_redraw(k: &crossterm::event::KeyEvent) -> bool {
+    use crossterm::event::{KeyCode, KeyEventKind, KeyModifiers};
+    k.code == KeyCode::Char('l')
+        && k.modifiers == KeyModifiers::CONTROL
+        && k.kind != KeyEventKind::Release
 }
 
 /// Send a command to the console's service (on `run_id`, else the run on screen); the

@@ -35,7 +35,25 @@ pub struct LogFile {
     watched: bool,
     /// The engine's time records (`model::logtimes`) and how much of them was read.
     stamps: Vec<(u64, Timestamp)>,
+    /// How much of the run's index and of an old sidecar was read.
+    index_read: u64,
     stamps_read: u64,
+}
+
+/// What `path` holds past `*read`; a file that shrank (rewritten) is read anew, from 0,
+/// and `stamps` read from it are dropped. None when it cannot be read (most logs have
+/// no old sidecar).
+fn read_from(path: &Path, read: &mut u64, stamps: &mut Vec<(u64, Timestamp)>) -> Option<Vec<u8>> {
+    let mut f = File::open(path).ok()?;
+    let len = f.metadata().ok()?.len();
+    if len < *read {
+        *read = 0;
+        stamps.clear();
+    }
+    let mut buf = Vec::new();
+    f.seek(SeekFrom::Start(*read)).ok()?;
+    f.take(len - *read).read_to_end(&mut buf).ok()?;
+    Some(buf)
 }
 
 impl LogFile {
@@ -48,6 +66,7 @@ impl LogFile {
             seen: Vec::new(),
             watched: false,
             stamps: Vec::new(),
+            index_read: 0,
             stamps_read: 0,
         };
         // What the file holds when opened has no known time; what comes after has.
@@ -104,28 +123,34 @@ impl LogFile {
         self.ends.len() + usize::from(self.size > self.ends.last().copied().unwrap_or(0))
     }
 
-    /// New records of the time sidecar, from where the last read stopped (a log whose
-    /// writer kept none has none: then times are those seen while watched).
+    /// New records of this log's times, from where the last read stopped: the run's
+    /// time index, or an old run's sidecar beside the log (`model::logtimes`). A log
+    /// whose writer kept none has none: then times are those seen while watched.
     fn read_stamps(&mut self) {
-        let Ok(mut f) = File::open(crate::model::logtimes::sidecar_path(&self.path)) else {
-            return;
-        };
-        let len = f.metadata().map_or(0, |m| m.len());
-        if len < self.stamps_read {
-            self.stamps.clear();
-            self.stamps_read = 0;
+        use crate::model::logtimes;
+        let name = self
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if let Some(buf) = read_from(
+            &logtimes::index_path(&self.path),
+            &mut self.index_read,
+            &mut self.stamps,
+        ) {
+            let (records, used) = logtimes::parse_index(&buf, &name);
+            self.stamps.extend(records);
+            self.index_read += used as u64;
         }
-        let mut buf = Vec::new();
-        if f.seek(SeekFrom::Start(self.stamps_read)).is_err()
-            || f.take(len - self.stamps_read)
-                .read_to_end(&mut buf)
-                .is_err()
-        {
-            return;
+        if let Some(buf) = read_from(
+            &logtimes::sidecar_path(&self.path),
+            &mut self.stamps_read,
+            &mut self.stamps,
+        ) {
+            let (records, used) = logtimes::parse(&buf);
+            self.stamps.extend(records);
+            self.stamps_read += used as u64;
         }
-        let (records, used) = crate::model::logtimes::parse(&buf);
-        self.stamps.extend(records);
-        self.stamps_read += used as u64;
     }
 
     /// When each line of `range` was written: from the engine's records, else (a log
@@ -670,6 +695,36 @@ mod tests {
         std::fs::write(sidecar_path(&p), record(0, t1) + &record(4, t2)).unwrap();
         let f = LogFile::open(&p).unwrap();
         assert_eq!(f.times(0..3), [Some(t1), Some(t1), Some(t2)]);
+    }
+
+    #[test]
+    fn times_come_from_the_runs_index_for_this_log_only() {
+        use crate::model::logtimes::{INDEX, index_record};
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.1.log");
+        std::fs::write(&p, "a\nb\nc\n").unwrap();
+        let (t1, t2, t3) = (
+            Timestamp::from_millis(1_000),
+            Timestamp::from_millis(5_000),
+            Timestamp::from_millis(9_000),
+        );
+        let index = index_record("s.1.log", 0, t1)
+            + &index_record("s.10.log", 2, t3)
+            + &index_record("s.1.log", 4, t2);
+        std::fs::write(dir.path().join(INDEX), &index).unwrap();
+        let mut f = LogFile::open(&p).unwrap();
+        assert_eq!(f.times(0..3), [Some(t1), Some(t1), Some(t2)]);
+        // Records appended later, of this log and others, are read from where it stopped.
+        let mut w = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
+        w.write_all(b"d\n").unwrap();
+        let mut i = std::fs::OpenOptions::new()
+            .append(true)
+            .open(dir.path().join(INDEX))
+            .unwrap();
+        i.write_all((index_record("t.1.log", 0, t1) + &index_record("s.1.log", 6, t3)).as_bytes())
+            .unwrap();
+        f.poll().unwrap();
+        assert_eq!(f.times(2..4), [Some(t2), Some(t3)]);
     }
 
     #[test]

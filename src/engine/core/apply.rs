@@ -542,15 +542,9 @@ impl Core {
             }
             _ => {}
         }
-        if old.has_process() {
-            match new {
-                StepState::Succeeded => self.attempts_finished += 1,
-                StepState::Failed | StepState::RetryWait => {
-                    self.attempts_finished += 1;
-                    self.attempts_failed += 1;
-                }
-                _ => {}
-            }
+        if let Some(failed) = crate::model::signals::attempt_end(old, new) {
+            self.attempts_finished += 1;
+            self.attempts_failed += u64::from(failed);
         }
         if new.is_final() {
             self.steps[i].finished_at = Some(at);

@@ -1,6 +1,7 @@
 //! `RunView`: the plain-data snapshot the console and the headless printer read. O(n).
 use super::*;
 use crate::model::health::{self, StepScore};
+use crate::model::signals::{self, SignalFacts};
 use crate::model::view::{BudgetView, GateView, GoldenSignals, RunView, StepView};
 use crate::workflow::Action;
 
@@ -264,35 +265,22 @@ impl Core {
     }
 
     fn signals(&self, now: Timestamp) -> GoldenSignals {
-        let elapsed = self
-            .started_at
-            .map(|s| self.finished_at.unwrap_or(now).since(s).as_secs_f64())
-            .unwrap_or(0.0);
         let mut d = self.durations.clone();
         d.sort_unstable();
-        let pct = |p: f64| -> Option<u64> {
-            if d.is_empty() {
-                return None;
-            }
-            let idx = ((d.len() as f64 * p).ceil() as usize).clamp(1, d.len()) - 1;
-            Some(d[idx])
-        };
-        GoldenSignals {
-            finished_per_sec: if elapsed > 0.0 {
-                self.attempts_finished as f64 / elapsed
-            } else {
-                0.0
+        let (p50_ms, p95_ms) = signals::latency(&d);
+        signals::golden(
+            &SignalFacts {
+                started_at: self.started_at,
+                finished_at: self.finished_at,
+                attempts_finished: self.attempts_finished,
+                attempts_failed: self.attempts_failed,
+                p50_ms,
+                p95_ms,
+                queue_depth: self.counts[si(StepState::Queued)],
+                running: self.processes(),
             },
-            error_rate: if self.attempts_finished > 0 {
-                self.attempts_failed as f64 / self.attempts_finished as f64
-            } else {
-                0.0
-            },
-            p50_ms: pct(0.5),
-            p95_ms: pct(0.95),
-            queue_depth: self.counts[si(StepState::Queued)],
-            running: self.processes(),
-        }
+            now,
+        )
     }
 }
 

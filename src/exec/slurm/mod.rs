@@ -562,7 +562,8 @@ async fn sacct(job_id: &str) -> Option<(End, Option<i32>)> {
 }
 
 /// Copies the job's output file, masked, into the step's log and its live tail, until
-/// `stop` (then one last read). Returns a write error, if any.
+/// `stop` (then one last read), with the times of the copies in the run's time index.
+/// Returns a write error, if any.
 ///
 /// The masked copy is a function of the job's output alone (the splitter masks the same
 /// whatever the chunks), so the log an earlier engine wrote is a prefix of it: its
@@ -581,6 +582,7 @@ async fn tail_log(
     let mut offset = 0u64;
     let mut log: Option<std::fs::File> = None;
     let mut error = None;
+    let mut times = crate::exec::log_index::TimeIndex::default();
     let mut sink = |bytes: Vec<u8>, log: &mut Option<std::fs::File>| {
         tail.feed(Stream::Stdout, &bytes);
         let skip = usize::try_from(copied)
@@ -599,6 +601,12 @@ async fn tail_log(
                 Ok(f) => *log = Some(f),
                 Err(e) => error = Some(crate::exec::log_write_failed(&log_path, e)),
             }
+        }
+        if let Some(f) = log.as_mut() {
+            // The time it was copied, in the run's time index (within a poll of the write).
+            let offset = f.metadata().map_or(0, |m| m.len());
+            let name = log_path.file_name().unwrap_or_default().to_string_lossy();
+            times.note(&log_dir, &name, offset, crate::model::Timestamp::now());
         }
         if let Some(f) = log.as_mut()
             && let Err(e) = f.write_all(bytes)
@@ -668,5 +676,33 @@ mod tests {
             "token ***\nline-2\nline-3\n"
         );
         assert_eq!(tail.lines(), ["token ***", "line-2", "line-3"]);
+    }
+
+    /// The copies' times go to the run's time index, as a local step's writes do.
+    #[tokio::test]
+    async fn the_copy_keeps_its_times_in_the_runs_index() {
+        use crate::model::logtimes::{INDEX, parse_index};
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("job.out");
+        std::fs::write(&source, "one\ntwo\n").unwrap();
+        let logs = dir.path().join("logs");
+        let (_stop_tx, stop) = watch::channel(true);
+        let masker = crate::model::mask::Masker::default();
+        let log = logs.join("job.1.log");
+        let error = tail_log(
+            source,
+            logs.clone(),
+            log.clone(),
+            0,
+            masker,
+            TailHandle::default(),
+            stop,
+        )
+        .await;
+        assert_eq!(error, None);
+        assert_eq!(std::fs::read_to_string(&log).unwrap(), "one\ntwo\n");
+        let index = std::fs::read(logs.join(INDEX)).unwrap();
+        let (records, _) = parse_index(&index, "job.1.log");
+        assert_eq!(records.iter().map(|r| r.0).collect::<Vec<_>>(), [0]);
     }
 }

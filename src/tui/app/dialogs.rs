@@ -190,6 +190,34 @@ pub(super) fn new_reason_box(decision: Decision) -> TextArea<'static> {
     t
 }
 
+/// A key in the reason box. The box moves and deletes by code point; across a grapheme
+/// cluster (an emoji with its skin tone, a ZWJ sequence, a letter and its accent) the
+/// key is given once per code point of the cluster, so the cursor never stops inside
+/// one and Backspace takes it whole.
+pub(super) fn reason_key(t: &mut TextArea<'static>, k: crossterm::event::KeyEvent) {
+    use crossterm::event::{KeyCode, KeyModifiers};
+    use unicode_segmentation::UnicodeSegmentation;
+    let times = if k.modifiers.difference(KeyModifiers::SHIFT).is_empty() {
+        let cursor = t.cursor();
+        let line = t.lines().get(cursor.0).map_or("", String::as_str);
+        let at = line
+            .char_indices()
+            .nth(cursor.1)
+            .map_or(line.len(), |(i, _)| i);
+        let chars = |g: Option<&str>| g.map_or(1, |g| g.chars().count());
+        match k.code {
+            KeyCode::Left | KeyCode::Backspace => chars(line[..at].graphemes(true).next_back()),
+            KeyCode::Right | KeyCode::Delete => chars(line[at..].graphemes(true).next()),
+            _ => 1,
+        }
+    } else {
+        1
+    };
+    for _ in 0..times {
+        t.input(k);
+    }
+}
+
 pub(super) fn gate_dialog(ui: &mut UiState, action: Action) -> Vec<Request> {
     let Some(Dialog::Gate(d)) = ui.dialog.as_mut() else {
         return Vec::new();
@@ -203,9 +231,7 @@ pub(super) fn gate_dialog(ui: &mut UiState, action: Action) -> Vec<Request> {
         Action::Key(k) => {
             match d.fields.get_mut(d.focus) {
                 Some(f) => f.key(k),
-                None => {
-                    d.reason.input(k);
-                }
+                None => reason_key(&mut d.reason, k),
             }
             d.error = None;
         }

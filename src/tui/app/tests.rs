@@ -821,3 +821,36 @@ fn others_decisions_are_notices_and_ones_own_are_not() {
     assert!(ui.note_decisions(&prev, &mine).is_empty());
     assert!(ui.notices.is_empty());
 }
+
+/// Issue 28 point 5: Backspace in a text field takes a whole grapheme cluster: an emoji
+/// with its skin tone, a ZWJ family, a letter with its combining accent.
+#[test]
+fn backspace_takes_a_whole_grapheme_cluster() {
+    let bs = KeyEvent::new(KeyCode::Backspace, KeyModifiers::NONE);
+    let mut s = String::from("ok 👍🏽👨‍👩‍👧e\u{301}");
+    super::update::edit_line(&mut s, bs);
+    assert_eq!(s, "ok 👍🏽👨‍👩‍👧");
+    super::update::edit_line(&mut s, bs);
+    assert_eq!(s, "ok 👍🏽");
+    super::update::edit_line(&mut s, bs);
+    assert_eq!(s, "ok ");
+}
+
+/// Issue 28 point 5: in the reason box the cursor moves over a grapheme cluster at once
+/// and Backspace takes it whole.
+#[test]
+fn the_reason_box_moves_and_deletes_by_grapheme_cluster() {
+    let key = |c| KeyEvent::new(c, KeyModifiers::NONE);
+    let mut t = super::dialogs::new_reason_box(super::dialogs::Decision::Approve);
+    t.insert_str("a👍🏽b");
+    super::dialogs::reason_key(&mut t, key(KeyCode::Left));
+    super::dialogs::reason_key(&mut t, key(KeyCode::Left));
+    assert_eq!(t.cursor().1, 1, "before the emoji, not inside it");
+    super::dialogs::reason_key(&mut t, key(KeyCode::Right));
+    assert_eq!(t.cursor().1, 3);
+    super::dialogs::reason_key(&mut t, key(KeyCode::Backspace));
+    assert_eq!(t.lines()[0], "ab");
+    t.insert_str("e\u{301}");
+    super::dialogs::reason_key(&mut t, key(KeyCode::Backspace));
+    assert_eq!(t.lines()[0], "ab");
+}

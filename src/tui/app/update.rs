@@ -198,12 +198,15 @@ pub(super) fn filter_input(ui: &mut UiState, action: Action) -> Vec<Request> {
     Vec::new()
 }
 
-/// Minimal line editing for the filter and search inputs.
+/// Minimal line editing for the filter and search inputs: Backspace takes the last
+/// grapheme cluster (a whole emoji, a letter with its accent), not a code point.
 pub(super) fn edit_line(s: &mut String, k: KeyEvent) {
     use crossterm::event::{KeyCode, KeyModifiers};
+    use unicode_segmentation::UnicodeSegmentation;
     match k.code {
         KeyCode::Backspace => {
-            s.pop();
+            let last = s.grapheme_indices(true).next_back().map_or(0, |(i, _)| i);
+            s.truncate(last);
         }
         KeyCode::Char('u') if k.modifiers.contains(KeyModifiers::CONTROL) => s.clear(),
         KeyCode::Char(c) if !k.modifiers.contains(KeyModifiers::CONTROL) && s.len() < 200 => {

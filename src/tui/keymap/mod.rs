@@ -239,6 +239,14 @@ impl Keymap {
         Ok(map)
     }
 
+    /// The keys of `action` in `ctx` as the footer writes them, if it has any.
+    pub fn label_of(&self, ctx: Context, action: &Action) -> Option<&str> {
+        self.bound
+            .iter()
+            .find(|b| b.context == ctx && b.action == *action && !b.keys.is_empty())
+            .map(|b| b.label.as_str())
+    }
+
     /// The bindings in force, in table order.
     pub fn bound(&self) -> &[Bound] {
         &self.bound
@@ -277,23 +285,30 @@ impl Keymap {
 
     /// Footer hints for `ctx`: (keys, description), one per label, context first; only
     /// bindings whose action `offered` allows now (a key that would do nothing is not
-    /// shown), and never an unbound one.
+    /// shown), and never an unbound one. A label that holds two actions (`↑↓/jk`) says
+    /// both (`previous/next gate`), never only the first.
     pub fn hints(
         &self,
         ctx: Context,
         offered: impl Fn(Context, &Action) -> bool,
-    ) -> Vec<(&str, &'static str)> {
-        let mut out: Vec<(&str, &'static str)> = Vec::new();
-        let mut push =
-            |c: Context| {
-                for b in self.bound.iter().filter(|b| {
-                    b.context == c && b.hint && !b.keys.is_empty() && offered(c, &b.action)
-                }) {
-                    if !out.iter().any(|(l, _)| *l == b.label) {
-                        out.push((b.label.as_str(), short(b.description)));
-                    }
+    ) -> Vec<(&str, String)> {
+        let mut out: Vec<(&str, String)> = Vec::new();
+        let mut push = |c: Context| {
+            let shown = |b: &&Bound| b.context == c && !b.keys.is_empty() && offered(c, &b.action);
+            for b in self.bound.iter().filter(shown).filter(|b| b.hint) {
+                if !out.iter().any(|(l, _)| *l == b.label) {
+                    let desc = self
+                        .bound
+                        .iter()
+                        .filter(shown)
+                        .filter(|o| o.label == b.label)
+                        .map(|o| short(o.description).to_string())
+                        .reduce(|a, o| both(&a, &o))
+                        .unwrap_or_default();
+                    out.push((b.label.as_str(), desc));
                 }
-            };
+            }
+        };
         push(ctx);
         if !ctx.is_modal() {
             push(Context::Global);
@@ -377,8 +392,48 @@ fn short(d: &str) -> &str {
     }
 }
 
+/// Two actions' short descriptions as one, sharing their common words: `previous gate`
+/// and `next gate` are `previous/next gate`, `scroll up` and `scroll down` are
+/// `scroll up/down`; with nothing in common, the first.
+fn both(a: &str, b: &str) -> String {
+    if a == b {
+        return a.to_string();
+    }
+    let (wa, wb): (Vec<&str>, Vec<&str>) = (a.split(' ').collect(), b.split(' ').collect());
+    let n = wa.len().min(wb.len());
+    let pre = (0..n).take_while(|&i| wa[i] == wb[i]).count();
+    let suf = (0..n - pre)
+        .take_while(|&i| wa[wa.len() - 1 - i] == wb[wb.len() - 1 - i])
+        .count();
+    let mid = |w: &[&str]| w[pre..w.len() - suf].join(" ");
+    if pre + suf == 0 || mid(&wa).is_empty() || mid(&wb).is_empty() {
+        return if wb.len() > wa.len() { b } else { a }.to_string();
+    }
+    let words: Vec<String> = wa[..pre]
+        .iter()
+        .map(|w| w.to_string())
+        .chain(Some(format!("{}/{}", mid(&wa), mid(&wb))))
+        .chain(wa[wa.len() - suf..].iter().map(|w| w.to_string()))
+        .collect();
+    words.join(" ")
+}
+
 /// One row of the help: keys, description, and whether the action may be done now.
 pub type HelpRow = (String, &'static str, bool);
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod both_tests {
+    #[test]
+    fn two_actions_on_one_label_say_both() {
+        assert_eq!(
+            super::both("previous gate", "next gate"),
+            "previous/next gate"
+        );
+        assert_eq!(super::both("scroll up", "scroll down"), "scroll up/down");
+        assert_eq!(super::both("select", "select"), "select");
+        assert_eq!(super::both("top / end", "the"), "top / end");
+    }
+}

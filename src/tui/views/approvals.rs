@@ -1,5 +1,5 @@
 //! Approvals tab: open gates oldest first with time left, and the selected gate's context.
-use super::common::{dur, fit, kv, panel, styled, when, window, wrap_text};
+use super::common::{dur, fit, fit_words, kv, panel, styled, text_width, when, window, wrap_text};
 use crate::model::{GateView, RunView, Timestamp};
 use crate::tui::app::Hits;
 use crate::tui::app::UiState;
@@ -75,14 +75,16 @@ pub fn render(
         .map(|(i, g)| {
             let selected = i == sel;
             let mark = if g.warned { "⚠ " } else { "  " };
-            let text = format!(
-                "⏸ {:idw$}  {:>21}  {:>9}  waiting {:<10}  {}",
+            let head = format!(
+                "⏸ {:idw$}  {:>21}  {:>9}  waiting {:<10}  ",
                 fit(&g.step_id, idw),
                 time_left(g, now, ui),
                 votes(g),
                 dur(g.opened_at, now),
-                g.prompt
             );
+            // The prompt in whole words (all of it, wrapped, is in the gate's pane).
+            let room = (inner.width as usize).saturating_sub(2 + text_width(&head));
+            let text = format!("{head}{}", fit_words(&g.prompt, room));
             if selected {
                 Line::from(vec![
                     styled(mark, theme.warning),

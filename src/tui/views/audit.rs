@@ -1,5 +1,5 @@
 //! Audit tab: the run's decisions, oldest first.
-use super::common::{in_run, panel, styled, window};
+use super::common::{in_run, pad, panel, styled, window};
 use crate::model::RunView;
 use crate::tui::app::Hits;
 use crate::tui::app::UiState;
@@ -61,11 +61,11 @@ pub fn render(
             .chain((!a.details.is_empty()).then(|| a.details.clone()))
             .collect();
         let text = format!(
-            "{:>tw$}  {:10} {:18} {:18} {}",
+            "{:>tw$}  {} {} {} {}",
             at(a),
-            a.actor,
-            a.action,
-            a.step.as_deref().unwrap_or("–"),
+            pad(&a.actor, 10),
+            pad(&a.action.to_string(), 18),
+            pad(a.step.as_deref().unwrap_or("–"), 18),
             said.join(" · ")
         );
         lines.push(Line::from(styled(

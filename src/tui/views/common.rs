@@ -7,16 +7,17 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders};
-use unicode_width_shim::width;
+use unicode_segmentation::UnicodeSegmentation;
+use unicode_width::UnicodeWidthStr;
 
-/// Display width of text in terminal columns.
-mod unicode_width_shim {
-    pub fn width(s: &str) -> usize {
-        if s.is_ascii() {
-            s.len()
-        } else {
-            ratatui::text::Span::raw(s).width()
-        }
+/// Display width of text in terminal columns: the sum of its grapheme clusters' widths
+/// (an East Asian wide character or an emoji, with its modifiers or ZWJ sequence, is 2),
+/// measured as the frame places them.
+fn width(s: &str) -> usize {
+    if s.is_ascii() {
+        s.len()
+    } else {
+        s.graphemes(true).map(UnicodeWidthStr::width).sum()
     }
 }
 
@@ -50,7 +51,8 @@ pub fn text_width(s: &str) -> usize {
     width(s)
 }
 
-/// At most `max` columns of `s`, with `…` when cut.
+/// At most `max` columns of `s`, with `…` when cut (between grapheme clusters, never
+/// inside one).
 pub fn fit(s: &str, max: usize) -> String {
     if width(s) <= max {
         return s.to_string();
@@ -58,18 +60,46 @@ pub fn fit(s: &str, max: usize) -> String {
     if max == 0 {
         return String::new();
     }
-    let mut out = String::new();
-    let mut w = 0;
-    for c in s.chars() {
-        let cw = width(c.encode_utf8(&mut [0; 4]));
-        if w + cw > max - 1 {
-            break;
-        }
-        w += cw;
-        out.push(c);
-    }
+    let mut out = take_columns(s, max - 1).to_string();
     out.push('…');
     out
+}
+
+/// `s` on one line in at most `max` columns, cut after a whole word with `…` (never
+/// inside a word); empty when not even its first word fits.
+pub fn fit_words(s: &str, max: usize) -> String {
+    let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if width(&s) <= max {
+        return s;
+    }
+    let mut out = String::new();
+    for word in s.split(' ') {
+        let next = if out.is_empty() {
+            word.to_string()
+        } else {
+            format!("{out} {word}")
+        };
+        if width(&next) + 1 > max {
+            break;
+        }
+        out = next;
+    }
+    if !out.is_empty() {
+        out.push('…');
+    }
+    out
+}
+
+/// The longest head of `s` that is at most `max` columns, cut between grapheme clusters.
+pub fn take_columns(s: &str, max: usize) -> &str {
+    let mut w = 0;
+    for (i, g) in s.grapheme_indices(true) {
+        w += width(g);
+        if w > max {
+            return &s[..i];
+        }
+    }
+    s
 }
 
 /// `s` cut or padded to exactly `w` columns.
@@ -95,9 +125,16 @@ pub fn wrap_text(s: &str, w: usize) -> Vec<String> {
             }
             line.push_str(word);
             while width(&line) > w {
-                let head: String = line.chars().take(w).collect();
-                let tail: String = line.chars().skip(w).collect();
-                out.push(head);
+                // At least one cluster per line, even one wider than the line.
+                let head = match take_columns(&line, w) {
+                    "" => line.graphemes(true).next().unwrap_or(""),
+                    h => h,
+                };
+                if head.len() == line.len() {
+                    break;
+                }
+                let tail = line[head.len()..].to_string();
+                out.push(head.to_string());
                 line = tail;
             }
         }
@@ -226,5 +263,32 @@ mod tests {
         assert_eq!(wrap_text("one two three", 7), vec!["one two", "three"]);
         assert_eq!(wrap_text("abcdefghij", 4), vec!["abcd", "efgh", "ij"]);
         assert_eq!(fit("x", 0), "");
+        assert_eq!(
+            fit_words("Ship 1.4.2 to production?", 30),
+            "Ship 1.4.2 to production?"
+        );
+        assert_eq!(fit_words("Ship 1.4.2 to production?", 16), "Ship 1.4.2 to…");
+        assert_eq!(fit_words("Ship 1.4.2\nto production?", 12), "Ship 1.4.2…");
+        assert_eq!(fit_words("Shipping", 5), "");
+    }
+
+    /// Widths are display widths of grapheme clusters: wide CJK, an emoji with a skin
+    /// tone, a ZWJ family and a combining accent each count as the terminal shows them.
+    #[test]
+    fn widths_are_display_widths_of_grapheme_clusters() {
+        assert_eq!(text_width("リリース"), 8);
+        assert_eq!(text_width("👍🏽"), 2);
+        assert_eq!(text_width("👨‍👩‍👧"), 2);
+        assert_eq!(text_width("e\u{301}"), 1);
+        assert_eq!(pad("リリース", 10), "リリース  ");
+        assert_eq!(text_width(&pad("デプロイ本番環境", 9)), 9);
+        assert_eq!(fit("デプロイ本番", 7), "デプロ…");
+        // Never half a cluster: the family stays whole or goes.
+        assert_eq!(fit("ab👨‍👩‍👧cd", 4), "ab…");
+        assert_eq!(fit("ab👨‍👩‍👧cd", 5), "ab👨‍👩‍👧…");
+        assert_eq!(fit("cafe\u{301}s", 5), "cafe\u{301}s");
+        assert_eq!(fit("cafe\u{301}xyz", 5), "cafe\u{301}…");
+        assert_eq!(wrap_text("漢字漢字漢字", 4), vec!["漢字", "漢字", "漢字"]);
+        assert_eq!(wrap_text("漢", 1), vec!["漢"]);
     }
 }

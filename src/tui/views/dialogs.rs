@@ -143,9 +143,9 @@ pub fn gate(
         !d.fields.is_empty() || !matches!(a, crate::tui::app::Action::Down)
     };
     for (label, what) in keys.hints(crate::tui::keymap::Context::GateDialog, offered) {
-        let what = match (what, d.decision) {
-            ("confirm", Decision::Approve) => "approve",
-            ("confirm", Decision::Reject) => "reject",
+        let what = match (what.as_str(), d.decision) {
+            ("confirm", Decision::Approve) => "approve".to_string(),
+            ("confirm", Decision::Reject) => "reject".to_string(),
             _ => what,
         };
         if !spans.is_empty() {
@@ -188,7 +188,7 @@ fn field_line<'a>(f: &InputField, focused: bool, w: usize, theme: &Theme) -> Lin
         styled(label, if focused { theme.key } else { theme.dim }),
         styled(shown.clone(), value_st),
     ];
-    let used = LW + shown.chars().count();
+    let used = LW + super::common::text_width(&shown);
     let rest = w.saturating_sub(used + 2);
     match &f.error {
         Some(e) => spans.push(styled(

@@ -1,10 +1,12 @@
 //! Header (run, health, budget, golden signals), tab bar, status line and footer hints.
-use super::common::{dur, fit, styled, text_width};
+use super::common::{dur, styled, text_width};
+use super::hints::{self, Hint};
 use crate::model::time::human_duration;
 use crate::model::{RunState, RunView, StepState};
+use crate::tui::app::Action;
 use crate::tui::app::Hits;
 use crate::tui::app::{Tab, UiState, short_id};
-use crate::tui::keymap::Keymap;
+use crate::tui::keymap::{Context, Keymap};
 use crate::tui::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -103,16 +105,14 @@ pub fn render(
             None if b.used_tokens > 0 => parts.push(format!("{} tok", b.used_tokens)),
             None => {}
         }
-        if narrow {
-            parts.truncate(1);
-        }
-        // Whole figures or none: `5300/600` is never cut to `5300/6`.
+        // Whole figures or none: `5300/600` is never cut to `5300/6`, and a figure
+        // left out is marked `…` (`h` shows them all).
         // Narrow: no label; each figure says what it is (`$`, `calls`, `tok`).
         let label = if narrow { "  " } else { "  budget " };
         let used: usize = l1.iter().map(|s| s.width()).sum::<usize>() + label.len();
-        while !parts.is_empty() && used + text_width(&parts.join(" · ")) > area.width as usize {
-            parts.pop();
-        }
+        let text = budget_text(&parts, if narrow { 1 } else { parts.len() }, |t| {
+            used + text_width(t) <= area.width as usize
+        });
         let near = [
             b.cost.map(|(u, m)| u / m.max(f64::EPSILON)),
             b.calls.map(|(u, m)| u as f64 / m.max(1) as f64),
@@ -121,12 +121,9 @@ pub fn render(
         .into_iter()
         .flatten()
         .any(|f| f >= 0.8);
-        if !parts.is_empty() {
+        if let Some(text) = text {
             l1.push(styled(label, theme.dim));
-            l1.push(styled(
-                parts.join(" · "),
-                if near { theme.warning } else { theme.base },
-            ));
+            l1.push(styled(text, if near { theme.warning } else { theme.base }));
         }
     }
 
@@ -370,21 +367,45 @@ pub fn footer(
         };
         lines.push(status);
     }
-    let mut hints = vec![Span::raw(" ")];
-    let width = area.width as usize;
-    let mut used = 1;
     let offered = |c, a: &_| crate::tui::app::offered(ui, view, c, a);
-    for (label, desc) in keys.hints(ui.context(), offered) {
-        let n = label.chars().count() + desc.chars().count() + 3;
-        if used + n > width {
-            break;
+    let essential = [Action::Help, Action::Quit].map(|a| keys.label_of(Context::Global, &a));
+    let entries = keys
+        .hints(ui.context(), offered)
+        .into_iter()
+        .map(|(label, what)| Hint {
+            keep: essential.contains(&Some(label)),
+            keys: label.to_string(),
+            what,
+        })
+        .collect();
+    let mut hints = vec![Span::raw(" ")];
+    for (i, h) in hints::layout(entries, area.width as usize)
+        .into_iter()
+        .enumerate()
+    {
+        if i > 0 {
+            hints.push(Span::raw("  "));
         }
-        used += n;
-        hints.push(styled(label.to_string(), theme.key));
-        hints.push(styled(format!(" {}  ", fit(desc, 20)), theme.dim));
+        hints.push(styled(h.keys, theme.key));
+        hints.push(styled(format!(" {}", h.what), theme.dim));
     }
     lines.push(Line::from(hints));
     frame.render_widget(Paragraph::new(lines).style(theme.base), area);
+}
+
+/// The budget's figures as the header shows them: as many whole ones as `fits` (at most
+/// `max`), then `…` when any is left out; `None` when not even the marker fits.
+fn budget_text(parts: &[String], max: usize, fits: impl Fn(&str) -> bool) -> Option<String> {
+    (0..=max.min(parts.len()))
+        .rev()
+        .map(|n| {
+            let mut t = parts[..n].join(" · ");
+            if n < parts.len() {
+                t.push_str(if n == 0 { "…" } else { " …" });
+            }
+            t
+        })
+        .find(|t| !t.is_empty() && fits(t))
 }
 
 /// The health label in a narrow header (still readable without colour).
@@ -393,5 +414,31 @@ fn short_label(l: crate::model::HealthLabel) -> &'static str {
         crate::model::HealthLabel::Healthy => "ok",
         crate::model::HealthLabel::Degraded => "degr",
         crate::model::HealthLabel::Critical => "crit",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_budget_figure_left_out_is_marked() {
+        let parts: Vec<String> = ["$1.20/$5.00", "3/10 calls", "5300/6000 tok"]
+            .map(String::from)
+            .to_vec();
+        let fits = |w: usize| move |t: &str| super::text_width(t) <= w;
+        assert_eq!(
+            super::budget_text(&parts, 3, fits(80)).as_deref(),
+            Some("$1.20/$5.00 · 3/10 calls · 5300/6000 tok")
+        );
+        assert_eq!(
+            super::budget_text(&parts, 3, fits(30)).as_deref(),
+            Some("$1.20/$5.00 · 3/10 calls …")
+        );
+        assert_eq!(
+            super::budget_text(&parts, 1, fits(80)).as_deref(),
+            Some("$1.20/$5.00 …")
+        );
+        assert_eq!(super::budget_text(&parts, 3, fits(5)).as_deref(), Some("…"));
+        assert_eq!(super::budget_text(&parts, 3, fits(0)), None);
+        assert_eq!(super::budget_text(&[], 3, fits(80)), None);
     }
 }

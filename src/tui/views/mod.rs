@@ -11,6 +11,7 @@ pub mod detail;
 pub mod dialogs;
 pub mod errors;
 pub mod header;
+pub mod hints;
 pub mod log;
 pub mod notices;
 pub mod overlays;
@@ -32,8 +33,17 @@ use ratatui::widgets::{Block, Paragraph};
 pub const MIN_WIDTH: u16 = 60;
 pub const MIN_HEIGHT: u16 = 15;
 
-/// Draw the console; returns what the frame drew where, for clicks.
+/// Draw the console; returns what the frame drew where, for clicks. On a terminal that
+/// takes only ASCII the finished frame's other symbols are replaced (`term::ascii`).
 pub fn render(frame: &mut Frame, view: &RunView, ui: &UiState, config: &ConsoleConfig) -> Hits {
+    let hits = draw(frame, view, ui, config);
+    if config.caps.ascii {
+        crate::tui::term::ascii::finish(frame.buffer_mut());
+    }
+    hits
+}
+
+fn draw(frame: &mut Frame, view: &RunView, ui: &UiState, config: &ConsoleConfig) -> Hits {
     let (theme, keys) = (&config.theme, &config.keys);
     let mut hits = Hits::default();
     let area = frame.area();

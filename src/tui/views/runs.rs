@@ -1,5 +1,5 @@
 //! Runs tab: the store's runs, newest first; the open run is marked.
-use super::common::{dur, fit, panel, styled, when, window};
+use super::common::{dur, pad, panel, styled, text_width, when, window};
 use super::header::{run_state_glyph, run_state_style};
 use crate::model::{RunState, RunView};
 use crate::tui::app::Hits;
@@ -57,7 +57,7 @@ pub fn render(
     // `3m ago`, or the wall clock (`t`), which is wider when it carries a date.
     let tw = shown
         .iter()
-        .map(|r| when(ui, r.started_at, now).chars().count())
+        .map(|r| text_width(&when(ui, r.started_at, now)))
         .fold(14, usize::max);
     let mut lines = vec![Line::from(styled(
         format!(
@@ -70,7 +70,7 @@ pub fn render(
         let i = first + k;
         let cur = if r.id == view.run_id { "●" } else { " " };
         let took = dur(r.started_at, r.finished_at.unwrap_or(now));
-        let state = super::common::pad(&format!("{} {}", run_state_glyph(r.state), r.state), 13);
+        let state = pad(&format!("{} {}", run_state_glyph(r.state), r.state), 13);
         let rest = format!(
             " {:>tw$} {:>9} {:>9} {:>6}",
             when(ui, r.started_at, now),
@@ -78,10 +78,11 @@ pub fn render(
             format!("{}/{}", r.steps_done, r.steps_total),
             r.health.map_or("–".into(), |h| format!("{h:.0}"))
         );
+        // Display columns, not characters: a CJK or emoji name keeps the table straight.
         let head = format!(
-            "{cur} {:8}  {:16} ",
-            short_id(&r.id, &ui.run_ids),
-            fit(&r.workflow, 16)
+            "{cur} {}  {} ",
+            pad(short_id(&r.id, &ui.run_ids), 8),
+            pad(&r.workflow, 16)
         );
         let line = if i == sel {
             Line::from(styled(format!("{head}{state}{rest}"), theme.selection))

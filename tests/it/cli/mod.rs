@@ -7,5 +7,6 @@ mod inbox;
 mod metrics_export;
 mod notify;
 mod run_headless;
+mod runs_signals;
 mod suggestions;
 mod workflow;

@@ -476,11 +476,8 @@ fn scenarios() -> Vec<(&'static str, Setup)> {
 
 /// Draw as the console does: the shell first reads the log lines the screen needs.
 fn draw(v: &RunView, u: &mut UiState, theme: &Theme, w: u16, h: u16) -> Buffer {
-    LogReaders::default().sync(u, v, baton::tui::views::log::text_rows(h));
-    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
     let config = baton::tui::ConsoleConfig::with_theme(theme.clone());
-    t.draw(|f| u.hits = render(f, v, u, &config)).unwrap();
-    t.backend().buffer().clone()
+    draw_with(v, u, &config, w, h)
 }
 
 fn text(b: &Buffer) -> String {
@@ -881,4 +878,121 @@ fn the_header_shows_a_queued_and_a_skipped_run() {
         let header = t.lines().next().unwrap_or_default();
         assert!(header.contains(shown), "{header}");
     }
+}
+
+fn draw_with(
+    v: &RunView,
+    u: &mut UiState,
+    config: &baton::tui::ConsoleConfig,
+    w: u16,
+    h: u16,
+) -> Buffer {
+    LogReaders::default().sync(u, v, baton::tui::views::log::text_rows(h));
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| u.hits = render(f, v, u, config)).unwrap();
+    t.backend().buffer().clone()
+}
+
+/// Issue 28 point 6: at 80×24 (and at the smallest size drawn) every tab keeps `? help`
+/// and `q quit` in its footer, and every entry there is whole: its keys and words as the
+/// keymap has them, never a word cut.
+#[test]
+fn every_tab_keeps_help_and_quit_in_a_footer_of_whole_entries() {
+    let theme = Theme::monochrome();
+    let config = baton::tui::ConsoleConfig::with_theme(theme.clone());
+    for (w, h) in [(80u16, 24u16), (60, 15)] {
+        for tab in Tab::ALL {
+            for v in [fixtures::release(), fixtures::release_two_gates()] {
+                let mut u = ui();
+                act(&v, &mut u, &[Action::GoTab(tab)]);
+                let b = draw(&v, &mut u, &theme, w, h);
+                let t = text(&b);
+                let footer = t.lines().last().unwrap_or_default();
+                assert!(
+                    footer.contains("? help") && footer.contains("q quit"),
+                    "{tab:?} at {w}x{h}: {footer:?}\n{t}"
+                );
+                let offered = |c, a: &_| baton::tui::app::offered(&u, &v, c, a);
+                let hints = config.keys.hints(u.context(), offered);
+                for entry in footer.trim().split("  ") {
+                    let (keys, what) = entry.split_once(' ').unwrap_or((entry, ""));
+                    assert!(
+                        hints.iter().any(|(k, d)| *k == keys
+                            && d.split(' ').next() == what.split(' ').next()
+                            && d.starts_with(what)),
+                        "{tab:?} at {w}x{h}: `{entry}` is not a whole hint of {hints:?}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Issue 28 point 5: with ASCII only (a non-UTF-8 locale, `ascii = true`) every view and
+/// dialog is drawn in ASCII, its columns where they were.
+#[test]
+fn ascii_only_draws_every_view_in_ascii() {
+    let theme = Theme::load("default").unwrap();
+    let caps = baton::tui::term::Caps {
+        ascii: true,
+        ..Default::default()
+    };
+    let config = baton::tui::ConsoleConfig::with_theme(theme.clone()).on(caps);
+    for (name, setup) in scenarios() {
+        let (v, mut u) = setup();
+        let b = draw_with(&v, &mut u, &config, 80, 24);
+        let t = text(&b);
+        assert!(t.is_ascii(), "{name}:\n{t}");
+        let (v, mut u) = setup();
+        let unicode = text(&draw(&v, &mut u, &theme, 80, 24));
+        // Same rows, and each as wide: one ASCII character for each drawn symbol.
+        assert_eq!(t.lines().count(), unicode.lines().count(), "{name}");
+    }
+    let (v, mut u) = (fixtures::release(), ui());
+    let t = text(&draw_with(&v, &mut u, &config, 80, 24));
+    assert!(t.starts_with(" * release"), "{t}");
+    assert!(t.contains("+----") && t.contains("^v/jk"), "{t}");
+}
+
+/// Issue 29 point 2: the log view reads a line's time from the run's time index as it
+/// read it from an old run's sidecar; both layouts draw the same screen.
+#[test]
+fn the_log_view_shows_the_same_times_from_the_runs_index_as_from_a_sidecar() {
+    use baton::model::Timestamp;
+    use baton::model::logtimes::{INDEX, index_record, record, sidecar_path};
+    let theme = Theme::load("default").unwrap();
+    let v0 = fixtures::release();
+    let pkg = v0.step_index("package").unwrap();
+    let name = format!("package.{}.log", v0.steps[pkg].attempts);
+    let lines = ["first line\n", "second line\n", "a partial last line"];
+    let at = |ms_ago: i64| Timestamp::from_millis(v0.now.millis() - ms_ago);
+    let l1 = lines[0].len() as u64;
+    let shown = |layout: &dyn Fn(&std::path::Path)| {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(&name);
+        std::fs::write(&path, lines.concat()).unwrap();
+        layout(&path);
+        let mut v = fixtures::release();
+        v.steps[pkg].log_path = Some(path);
+        let mut u = ui();
+        u.follow = false;
+        u.selected = pkg;
+        act(&v, &mut u, &[Action::Log, Action::Timestamps]);
+        text(&draw(&v, &mut u, &theme, 80, 24))
+    };
+    let old = shown(&|log| {
+        let records = record(0, at(90_000)) + &record(l1, at(30_000));
+        std::fs::write(sidecar_path(log), records).unwrap();
+    });
+    let new = shown(&|log| {
+        // Another attempt's records in between, as a run's attempts write them.
+        let records = index_record(&name, 0, at(90_000))
+            + &index_record("build.1.log", 0, at(60_000))
+            + &index_record(&name, l1, at(30_000));
+        std::fs::write(log.with_file_name(INDEX), records).unwrap();
+    });
+    assert_eq!(new, old);
+    assert!(new.contains("second line"), "{new}");
+    // And the times are there: without records the same log draws differently.
+    assert_ne!(new, shown(&|_| {}));
 }

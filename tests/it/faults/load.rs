@@ -37,7 +37,7 @@ fn twenty_concurrent_large_runs_and_readers_share_one_store() {
         })
         .collect();
     // Readers start once the store exists (they never create one).
-    let _ = env.wait_run_id();
+    let _ = env.wait_run_id_for(120);
     let readers: Vec<_> = (0..3)
         .map(|_| {
             let (db, dir) = (env.db(), env.path().to_path_buf());

@@ -142,7 +142,13 @@ gate = { prompt = "go?" }
     }
 
     pub fn wait_run_id(&self) -> String {
-        wait_until("a run to appear", secs(10), || {
+        self.wait_run_id_for(10)
+    }
+
+    /// [`Env::wait_run_id`] with room for slow starts (many engines loading a large
+    /// workflow on a loaded machine).
+    pub fn wait_run_id_for(&self, seconds: u64) -> String {
+        wait_until("a run to appear", secs(seconds), || {
             // The engine creates the file before SQLite writes its header: a `runs` that
             // finds it empty is tried again.
             if !self.db().exists() {

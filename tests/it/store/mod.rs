@@ -4,5 +4,6 @@ mod basic;
 mod cli;
 mod faults;
 mod history_agreement;
+mod log_layout;
 mod projection;
 mod slots;

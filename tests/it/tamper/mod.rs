@@ -4,6 +4,7 @@ mod chain;
 mod group_members;
 mod identity;
 mod leaks;
+mod run_alone;
 mod secrets;
 mod security;
 mod signatures;

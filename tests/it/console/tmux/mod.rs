@@ -12,6 +12,7 @@ mod inputs;
 mod runs_tab;
 mod schedules_tab;
 mod terminal;
+mod terms;
 
 struct Tmux {
     socket: String,
@@ -41,6 +42,10 @@ impl Tmux {
                 &cols.to_string(),
                 "-y",
                 &rows.to_string(),
+                // A UTF-8 locale unless a test sets another: the console draws ASCII
+                // only in a non-UTF-8 one, whatever the environment running the tests.
+                "-e",
+                "LANG=C.UTF-8",
             ])
             .arg(command)
             .status()
