@@ -235,6 +235,19 @@ fn main() -> std::io::Result<()> {
     update(&mut u, &v, Action::GoTab(Tab::Waiting));
     shot("waiting", &v, &mut u, "default")?;
 
+    // What `baton serve` serves (the Schedules tab), a file that no longer loads selected.
+    let mut u = ui();
+    u.schedules = Arc::new(fixtures::schedules());
+    for a in [
+        Action::GoTab(Tab::Schedules),
+        Action::Down,
+        Action::Down,
+        Action::Down,
+    ] {
+        update(&mut u, &v, a);
+    }
+    shot("schedules", &v, &mut u, "default")?;
+
     let mut u = ui();
     update(&mut u, &v, Action::Help);
     shot("help", &v, &mut u, "default")?;

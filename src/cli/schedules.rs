@@ -2,11 +2,8 @@
 //! are operators' decisions about it, recorded on the audit chain under the OS account.
 use super::db::{DbOpt, fail};
 use super::exit;
-use crate::model::schedule::{Cadence, schedule_name};
-use crate::model::{RunState, Timestamp};
-use crate::session::{self, SessionError, identity};
-use crate::store::Store;
-use crate::store::schedules::ScheduleRow;
+use crate::model::Timestamp;
+use crate::session::{self, SessionError, identity, schedules};
 use clap::{Args, Subcommand};
 
 #[derive(Debug, Args)]
@@ -77,113 +74,37 @@ pub fn list(args: SchedulesArgs) -> i32 {
         Ok(s) => s,
         Err(e) => return fail(&e),
     };
-    let rows = match store.schedules() {
-        Ok(r) => r,
+    let now = Timestamp::now();
+    let board = match schedules::board(&store, now) {
+        Ok(b) => b,
         Err(e) => return fail(&e),
     };
-    let now = Timestamp::now();
-    let listed: Vec<Listed> = rows.iter().map(|r| listed(&store, r, now)).collect();
     if args.json {
-        let v: Vec<serde_json::Value> = listed.iter().map(Listed::json).collect();
+        let v: Vec<serde_json::Value> = board.rows.iter().map(|l| l.json()).collect();
         crate::stdio::outln!("{}", serde_json::Value::Array(v));
-        return exit::OK;
-    }
-    if listed.is_empty() {
+    } else if board.rows.is_empty() {
         crate::stdio::outln!(
             "no schedules served (`baton serve --workflows DIR` serves the [[schedule]] blocks of DIR's workflows)"
         );
-        return exit::OK;
+    } else {
+        let offset = now.local_offset();
+        let table: Vec<[String; 5]> = board.rows.iter().map(|l| l.cells(now, offset)).collect();
+        crate::stdio::out!("{}", super::table::render(&schedules::COLUMNS, &table));
     }
-    let table: Vec<[String; 5]> = listed.iter().map(Listed::cells).collect();
-    crate::stdio::out!(
-        "{}",
-        super::table::render(&["SCHEDULE", "CRON", "NEXT", "LAST RUN", "PAUSED"], &table)
-    );
-    if let Ok(errors) = store.load_errors() {
-        for (_, e) in errors {
-            crate::stdio::errln!("{e}");
-        }
+    // Each file that does not load, once: its previous version (if any) serves.
+    let mut errors: Vec<&str> = board
+        .rows
+        .iter()
+        .filter_map(|l| l.error.as_deref())
+        .collect();
+    errors.dedup();
+    for e in errors
+        .into_iter()
+        .chain(board.broken.iter().map(|(_, e)| e.as_str()))
+    {
+        crate::stdio::errln!("{}", crate::sanitize::for_terminal(e));
     }
     exit::OK
-}
-
-/// One schedule as listed: the same facts for the table, `--json` and the console.
-pub struct Listed {
-    pub name: String,
-    pub row: ScheduleRow,
-    pub next: Option<Timestamp>,
-    pub last_run: Option<(String, RunState)>,
-    pub now: Timestamp,
-}
-
-pub fn listed(store: &Store, row: &ScheduleRow, now: Timestamp) -> Listed {
-    let next = Cadence::new(&row.cron, &row.timezone)
-        .ok()
-        .and_then(|c| c.next_after(now.max(row.last.as_ref().map_or(now, |l| l.slot_at))));
-    let last_run = row.last.as_ref().and_then(|l| l.run_id.clone()).map(|id| {
-        // Read through its lease: a run whose engine is gone is interrupted.
-        let state = store
-            .run(&id)
-            .map(|r| r.liveness().state)
-            .unwrap_or(RunState::Interrupted);
-        (id, state)
-    });
-    Listed {
-        name: schedule_name(&row.workflow, row.index),
-        row: row.clone(),
-        next,
-        last_run,
-        now,
-    }
-}
-
-impl Listed {
-    pub fn cells(&self) -> [String; 5] {
-        let clean = crate::sanitize::for_terminal;
-        let next = match self.next {
-            Some(t) => format!(
-                "{} (in {})",
-                t.wall(self.now, self.now.local_offset()),
-                crate::workflow::format_duration(t.since(self.now))
-            ),
-            None => "-".into(),
-        };
-        let last = match &self.last_run {
-            Some((id, state)) => format!("{} {state}", &id[..id.len().min(10)]),
-            None => "-".into(),
-        };
-        let paused = match &self.row.paused {
-            Some(p) => format!("paused by {}: {}", p.by, p.reason),
-            None => "no".into(),
-        };
-        [
-            clean(&self.name),
-            format!("{} {}", clean(&self.row.cron), self.row.timezone),
-            next,
-            last,
-            clean(&paused),
-        ]
-    }
-
-    pub fn json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "workflow": self.row.workflow,
-            "schedule": self.name,
-            "index": self.row.index,
-            "file": self.row.file,
-            "cron": self.row.cron,
-            "timezone": self.row.timezone,
-            "catch_up": self.row.catch_up,
-            "overlap": self.row.overlap,
-            "next": self.next.map(Timestamp::to_rfc3339),
-            "paused": self.row.paused.as_ref().map(|p| serde_json::json!({
-                "by": p.by, "reason": p.reason, "at": p.at.to_rfc3339(),
-            })),
-            "last_run": self.last_run.as_ref().map(|(id, state)| serde_json::json!({
-                "id": id, "state": state.as_str(),
-            })),
-        })
-    }
 }
 
 pub fn exec(args: ScheduleArgs) -> i32 {
@@ -198,59 +119,14 @@ pub fn exec(args: ScheduleArgs) -> i32 {
     }
 }
 
-/// The schedules `target` (`WORKFLOW` or `WORKFLOW#N`) names.
-pub fn resolve(rows: &[ScheduleRow], target: &str) -> Result<Vec<ScheduleRow>, SessionError> {
-    let (name, index) = match target.rsplit_once('#') {
-        Some((n, i)) => {
-            let i: u32 = i.parse().map_err(|_| {
-                SessionError::Usage(format!(
-                    "`{target}`: after # comes the schedule's number, e.g. nightly#2"
-                ))
-            })?;
-            (n, Some(i))
-        }
-        None => (target, None),
-    };
-    let found: Vec<ScheduleRow> = rows
-        .iter()
-        .filter(|r| r.workflow == name && index.is_none_or(|i| r.index == i))
-        .cloned()
-        .collect();
-    if found.is_empty() {
-        let names: Vec<String> = rows
-            .iter()
-            .map(|r| schedule_name(&r.workflow, r.index))
-            .collect();
-        return Err(SessionError::Usage(format!(
-            "no served schedule is `{target}`; {}",
-            if names.is_empty() {
-                "none is served (`baton serve --workflows DIR` serves them)".to_string()
-            } else {
-                format!("the schedules are: {}", names.join(", "))
-            }
-        )));
-    }
-    Ok(found)
-}
-
 fn pause(d: &Decide, paused: bool) -> Result<i32, SessionError> {
     let actor = identity::os_account()?;
-    if d.reason.trim().is_empty() {
-        return Err(SessionError::Usage(
-            "--reason is empty: say why, it goes on the audit chain".into(),
-        ));
-    }
     let mut store = d.db.open()?;
-    let found = resolve(&store.schedules()?, &d.target)?;
-    let targets: Vec<(String, u32, String)> = found
-        .iter()
-        .map(|r| (r.file.clone(), r.index, r.workflow.clone()))
-        .collect();
-    store.set_paused(&targets, paused, &actor, &d.reason)?;
-    for (_, i, w) in &targets {
+    let names = schedules::pause(&mut store, &d.target, paused, &actor, &d.reason)?;
+    for name in names {
         crate::stdio::outln!(
             "{} {}",
-            crate::sanitize::for_terminal(&schedule_name(w, *i)),
+            crate::sanitize::for_terminal(&name),
             if paused { "paused" } else { "resumed" }
         );
     }
@@ -260,33 +136,7 @@ fn pause(d: &Decide, paused: bool) -> Result<i32, SessionError> {
 fn trigger(t: &TriggerArgs) -> Result<i32, SessionError> {
     let actor = identity::os_account()?;
     let mut store = t.db.open()?;
-    let files = store.served_files()?;
-    let Some((file, _)) = files.iter().find(|(_, w)| *w == t.workflow) else {
-        let names: Vec<&str> = files.iter().map(|(_, w)| w.as_str()).collect();
-        return Err(SessionError::Usage(format!(
-            "no served workflow is named `{}`; the served workflows are: {}",
-            t.workflow,
-            if names.is_empty() {
-                "none".to_string()
-            } else {
-                names.join(", ")
-            }
-        )));
-    };
-    // The params are checked now, as `baton run` would: a bad one is refused here.
-    let plan = crate::workflow::load_file(std::path::Path::new(file))
-        .map_err(|d| SessionError::Diagnostics(d.to_string()))?;
-    crate::workflow::resolve_params(&plan, &t.params)
-        .map_err(|e| SessionError::Usage(e.join("\nerror: ")))?;
-    store.request_trigger(file, &t.workflow, &t.params, &actor, &t.reason)?;
-    match store.serve_holder(crate::session::serve::SERVE_LEASE) {
-        Some(holder) => {
-            crate::stdio::outln!("triggered {}: the serve ({holder}) starts it", t.workflow)
-        }
-        None => crate::stdio::outln!(
-            "triggered {}: recorded; no serve is running, the next `baton serve` starts it",
-            t.workflow
-        ),
-    }
+    let said = schedules::trigger(&mut store, &t.workflow, &t.params, &actor, &t.reason)?;
+    crate::stdio::outln!("{}", crate::sanitize::for_terminal(&said));
     Ok(exit::OK)
 }

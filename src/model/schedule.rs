@@ -110,7 +110,34 @@ pub fn parse_cron(expr: &str) -> Result<Cron, String> {
         .year(Year::Disallowed)
         .build()
         .parse(trimmed)
-        .map_err(|e| e.to_string())
+        .map_err(|e| out_of_range(trimmed).unwrap_or_else(|| e.to_string()))
+}
+
+/// Which field of a refused expression holds a number outside its range, if one does:
+/// croner says only "Number out of bounds", an operator needs the field. (Only to
+/// explain a refusal: croner alone parses.)
+fn out_of_range(expr: &str) -> Option<String> {
+    const FIELDS: [(&str, u32, u32); 6] = [
+        ("second", 0, 59),
+        ("minute", 0, 59),
+        ("hour", 0, 23),
+        ("day-of-month", 1, 31),
+        ("month", 1, 12),
+        ("day-of-week", 0, 7),
+    ];
+    let fields: Vec<&str> = expr.split_whitespace().collect();
+    let names = &FIELDS[6 - fields.len().clamp(5, 6)..];
+    fields.iter().zip(names).find_map(|(f, &(name, lo, hi))| {
+        // Values, not steps: what follows a `/` is how far apart they are.
+        let values = f
+            .split(',')
+            .map(|part| part.split('/').next().unwrap_or(""));
+        values
+            .flat_map(|v| v.split('-'))
+            .filter_map(|n| n.parse::<u32>().ok())
+            .find(|n| *n < lo || *n > hi)
+            .map(|n| format!("the {name} field `{f}` holds {n}, outside {lo}-{hi}"))
+    })
 }
 
 /// Parse an IANA time zone name (`Europe/Paris`, `UTC`).
@@ -137,6 +164,12 @@ impl Cadence {
         let start = self.at(t)?;
         let next = self.cron.find_next_occurrence(&start, false).ok()?;
         Some(Timestamp(next.timestamp() * 1000))
+    }
+
+    /// The next slot to come: the first after `now`, or after `cursor` (the latest slot
+    /// decided) when the clock went back behind it.
+    pub fn next_from(&self, cursor: Timestamp, now: Timestamp) -> Option<Timestamp> {
+        self.next_after(now.max(cursor))
     }
 
     /// The last slot at or before `t`.
@@ -219,7 +252,7 @@ pub struct Decision {
 /// A clock that went back (`now` before the cursor) fires nothing: slots at or before
 /// the cursor were decided already, and the next slot is the first after the cursor.
 pub fn decide(c: &Cadence, f: &Facts) -> Decision {
-    let next = c.next_after(f.now.max(f.cursor));
+    let next = c.next_from(f.cursor, f.now);
     let mut d = Decision {
         next,
         ..Decision::default()
@@ -258,6 +291,19 @@ pub fn decide(c: &Cadence, f: &Facts) -> Decision {
     d.slots
         .extend(on_time.into_iter().map(|s| (s, Fate::Start)));
     d
+}
+
+/// A served schedule's next slot from what the store keeps (its cron and zone as
+/// written, its latest slot decided): what `baton schedules`, the console and the
+/// metrics show. `None` when the expression no longer parses or no slot comes.
+pub fn next_slot(
+    cron: &str,
+    zone: &str,
+    last: Option<Timestamp>,
+    now: Timestamp,
+) -> Option<Timestamp> {
+    let c = Cadence::new(cron, zone).ok()?;
+    c.next_from(last.unwrap_or(now), now)
 }
 
 /// A schedule as `baton schedules` names it: `WORKFLOW#N` (N from 1, in file order).

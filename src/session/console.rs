@@ -26,6 +26,8 @@ pub struct ConsoleLink {
     pub driven: watch::Receiver<Arc<Vec<String>>>,
     /// What waits on this console's operator across every run (`session::inbox`).
     pub waiting: watch::Receiver<Arc<Vec<crate::model::inbox::Waiting>>>,
+    /// The schedules `baton serve` serves (`session::schedules`).
+    pub schedules: watch::Receiver<Arc<super::schedules::Board>>,
     pub requests: mpsc::Sender<ConsoleRequest>,
 }
 
@@ -49,6 +51,14 @@ pub enum ConsoleRequest {
     DeleteRun {
         run_id: String,
         reply: oneshot::Sender<Result<String, String>>,
+    },
+    /// Pause, resume or trigger a schedule, as `baton schedule …` does, under this
+    /// console's operator.
+    Schedule {
+        act: super::schedules::Act,
+        target: String,
+        reason: String,
+        reply: oneshot::Sender<CommandOutcome>,
     },
 }
 
@@ -93,6 +103,7 @@ pub struct Service {
     run_list: RunList,
     runs_read_at: std::time::Instant,
     waiting: super::inbox::Feed,
+    schedules: super::schedules::Feed,
     /// Opened with `--readonly`: the store read-only, every command and resume refused.
     read_only: bool,
 }
@@ -132,6 +143,7 @@ impl Service {
         let (back_tx, back_rx) = mpsc::unbounded_channel();
         let data_version = store.data_version()?;
         let (waiting, waiting_rx) = super::inbox::Feed::new(&store, operator);
+        let (schedules, schedules_rx) = super::schedules::Feed::new(&store);
         let service = Service {
             db: db.to_path_buf(),
             store,
@@ -152,12 +164,14 @@ impl Service {
             read_only,
             runs_read_at: std::time::Instant::now(),
             waiting,
+            schedules,
         };
         let link = ConsoleLink {
             view,
             runs: runs_rx,
             driven,
             waiting: waiting_rx,
+            schedules: schedules_rx,
             requests: requests_tx,
         };
         Ok((service, link))
@@ -239,6 +253,33 @@ impl Service {
             }
             ConsoleRequest::DeleteRun { reply, .. } if self.read_only => {
                 let _ = reply.send(Err(READ_ONLY.into()));
+            }
+            ConsoleRequest::Schedule { reply, .. } if self.read_only => {
+                let _ = reply.send(CommandOutcome::Refused {
+                    reason: READ_ONLY.into(),
+                });
+            }
+            ConsoleRequest::Schedule {
+                act,
+                target,
+                reason,
+                reply,
+            } => {
+                // The CLI's way (`session::schedules`), off the service's thread.
+                let (db, actor) = (self.db.clone(), self.operator.clone());
+                tokio::task::spawn_blocking(move || {
+                    let done = Store::open(&db)
+                        .map_err(SessionError::from)
+                        .and_then(|mut s| {
+                            super::schedules::decide(&mut s, act, &target, &actor, &reason)
+                        });
+                    let _ = reply.send(match done {
+                        Ok(message) => CommandOutcome::Accepted { message },
+                        Err(e) => CommandOutcome::Refused {
+                            reason: refusal(&e),
+                        },
+                    });
+                });
             }
             ConsoleRequest::DeleteRun { run_id, reply } => {
                 if self.driven.contains_key(&run_id) {
@@ -467,6 +508,7 @@ impl Service {
             self.runs_read_at = std::time::Instant::now();
             moved |= self.run_list.read_live(&self.store).unwrap_or(false);
             self.waiting.refresh(&self.store);
+            self.schedules.refresh(&self.store);
         }
         if moved {
             let _ = self.runs_tx.send(Arc::new(self.run_list.runs().to_vec()));

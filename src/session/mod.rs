@@ -27,6 +27,7 @@ pub mod inspect;
 mod jobs;
 pub mod prepare;
 pub mod run_list;
+pub mod schedules;
 pub mod serve;
 pub mod signing;
 

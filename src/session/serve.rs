@@ -112,7 +112,7 @@ pub async fn serve(opts: ServeOptions) -> Result<i32, SessionError> {
             }
         }
         reap(&mut driving).await;
-        triggers(&mut store, &catalog, &opts, &mut driving);
+        triggers(&mut store, &catalog, &opts, &mut driving).await;
         let rows = match store.schedules() {
             Ok(r) => r,
             Err(e) => {
@@ -131,7 +131,7 @@ pub async fn serve(opts: ServeOptions) -> Result<i32, SessionError> {
                     s,
                     row,
                 };
-                if let Err(e) = tick_schedule(&mut store, &opts, &at, started, &mut driving) {
+                if let Err(e) = tick_schedule(&mut store, &opts, &at, started, &mut driving).await {
                     crate::stdio::errln!(
                         "serve: {}: {e}",
                         sched::schedule_name(&entry.plan.name, s.index)
@@ -271,7 +271,11 @@ fn admitted(a: &Admission) -> &'static str {
 }
 
 /// Start a run of `entry` (its served text) with `params`, recorded as the slot's.
-fn start_run(
+///
+/// The run is made off this thread: joining a group with `overlap = "cancel_running"`
+/// waits for the holder's engine to take its cancel, and that engine is one this serve
+/// drives on this thread, which must go on running meanwhile.
+async fn start_run(
     store: &mut Store,
     opts: &ServeOptions,
     (file, index, slot_at): (&str, u32, Timestamp),
@@ -286,19 +290,26 @@ fn start_run(
         operator: opts.operator.clone(),
         ..NewRunSpec::default()
     };
-    let holder = host::lease_holder();
-    let started = group_for(entry, file, schedule, params).and_then(|group| {
-        let loaded = prepare::load_text(spec, entry.text.clone())?;
-        let own = Store::open(&opts.db)?;
-        let (ready, fate) = match &group {
-            None => (prepare::create(store, loaded, &holder)?, "started"),
-            Some(g) => {
-                let (ready, a) = concurrency::admit(store, loaded, &holder, g)?;
-                (ready, admitted(&a))
-            }
-        };
-        Ok((ready, own, fate))
-    });
+    let (db, text) = (opts.db.clone(), entry.text.clone());
+    let started = match group_for(entry, file, schedule, params) {
+        Err(e) => Err(e),
+        Ok(group) => tokio::task::spawn_blocking(move || {
+            let holder = host::lease_holder();
+            let mut store = Store::open(&db)?;
+            let loaded = prepare::load_text(spec, text)?;
+            let own = Store::open(&db)?;
+            let (ready, fate) = match &group {
+                None => (prepare::create(&mut store, loaded, &holder)?, "started"),
+                Some(g) => {
+                    let (ready, a) = concurrency::admit(&mut store, loaded, &holder, g)?;
+                    (ready, admitted(&a))
+                }
+            };
+            Ok((ready, own, fate))
+        })
+        .await
+        .unwrap_or_else(|e| Err(SessionError::System(format!("making the run failed: {e}")))),
+    };
     match started {
         Ok((ready, own, fate)) => {
             let run_id = ready.run_id.clone();
@@ -321,7 +332,12 @@ fn start_run(
 }
 
 /// Operators' triggers (`baton schedule trigger`): each starts a run now.
-fn triggers(store: &mut Store, catalog: &Catalog, opts: &ServeOptions, driving: &mut Vec<Driving>) {
+async fn triggers(
+    store: &mut Store,
+    catalog: &Catalog,
+    opts: &ServeOptions,
+    driving: &mut Vec<Driving>,
+) {
     let Ok(requested) = store.requested_triggers() else {
         return;
     };
@@ -330,7 +346,7 @@ fn triggers(store: &mut Store, catalog: &Catalog, opts: &ServeOptions, driving: 
             continue;
         };
         let slot = (t.file.as_str(), TRIGGER_INDEX, t.at);
-        if let Err(e) = start_run(store, opts, slot, entry, None, &t.params, driving) {
+        if let Err(e) = start_run(store, opts, slot, entry, None, &t.params, driving).await {
             crate::stdio::errln!("serve: {} triggered by {}: {e}", entry.plan.name, t.by);
         }
     }
@@ -346,7 +362,7 @@ struct Slot<'a> {
 }
 
 /// One schedule at `now`: decide, record each slot, then act.
-fn tick_schedule(
+async fn tick_schedule(
     store: &mut Store,
     opts: &ServeOptions,
     at: &Slot<'_>,
@@ -376,7 +392,7 @@ fn tick_schedule(
         }
         if *fate == Fate::Start {
             let at = (file, s.index, *slot);
-            start_run(store, opts, at, entry, Some(s), &s.params, driving)?;
+            start_run(store, opts, at, entry, Some(s), &s.params, driving).await?;
         } else {
             crate::stdio::errln!(
                 "serve: {} slot {} {}",

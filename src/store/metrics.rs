@@ -52,34 +52,28 @@ impl Store {
         Ok(m)
     }
 
-    /// Each served schedule: its next slot after the latest decided, its last fire and
-    /// the fate of its latest slot (from the store alone: the same store, the same figures).
+    /// Each served schedule: its next slot (`model::schedule::next_slot`, as `baton
+    /// schedules` shows it), its last fire (its latest slot that made a run) and the
+    /// fate of its latest slot (from the store alone: the same store, the same figures).
     fn schedule_gauges(&self) -> Result<Vec<ScheduleGauges>, StoreError> {
-        let mut out = Vec::new();
-        for row in self.schedules()? {
-            let last_fire: Option<i64> = self.ctx(
-                self.conn
-                    .query_row(
-                        "SELECT MAX(slot_at) FROM schedule_slots WHERE file = ?1 AND idx = ?2 AND run_id IS NOT NULL",
-                        rusqlite::params![row.file, row.index],
-                        |r| r.get(0),
-                    )
-                    .map_err(StoreError::from),
-            )?;
-            let from = row.last.as_ref().map_or(row.since, |l| l.slot_at);
-            let next = crate::model::schedule::Cadence::new(&row.cron, &row.timezone)
-                .ok()
-                .and_then(|c| c.next_after(from));
-            out.push(ScheduleGauges {
+        let now = Timestamp::now();
+        Ok(self
+            .schedules()?
+            .into_iter()
+            .map(|row| ScheduleGauges {
                 schedule: crate::model::schedule::schedule_name(&row.workflow, row.index),
+                next: crate::model::schedule::next_slot(
+                    &row.cron,
+                    &row.timezone,
+                    row.last.as_ref().map(|l| l.slot_at),
+                    now,
+                ),
                 workflow: row.workflow,
-                next,
-                last_fire: last_fire.map(Timestamp),
+                last_fire: row.last_run.map(|l| l.slot_at),
                 last_outcome: row.last.map(|l| l.fate),
                 paused: row.paused.is_some(),
-            });
-        }
-        Ok(out)
+            })
+            .collect())
     }
 
     /// A run whose engine is gone runs nothing: the steps it was running count as

@@ -71,7 +71,7 @@ fn opt_ts(v: Option<i64>) -> Option<Timestamp> {
 
 /// A run's liveness now from its recorded state and its lease columns (`holder`,
 /// `heartbeat_at` of a `LEFT JOIN leases`).
-fn live(
+pub(super) fn live(
     recorded: &str,
     holder: Option<String>,
     heartbeat_at: Option<i64>,

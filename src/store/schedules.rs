@@ -31,6 +31,17 @@ pub struct ScheduleRow {
     pub paused: Option<Paused>,
     /// The latest slot recorded, its fate and run.
     pub last: Option<SlotRow>,
+    /// The latest slot that made a run, and that run as readers show it now.
+    pub last_run: Option<LastRun>,
+}
+
+/// A schedule's latest run: its slot, its id and its state read through its lease (a
+/// run whose engine is gone reads `interrupted`, as in `baton runs`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastRun {
+    pub slot_at: Timestamp,
+    pub run_id: String,
+    pub state: RunState,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,9 +55,6 @@ pub struct Paused {
 pub struct SlotRow {
     pub slot_at: Timestamp,
     pub fate: String,
-    pub run_id: Option<String>,
-    /// The run's recorded state (not read through its lease).
-    pub run_state: Option<RunState>,
 }
 
 /// A trigger an operator asked for.
@@ -69,6 +77,28 @@ pub struct Served<'a> {
     pub catch_up: &'a str,
     pub overlap: &'a str,
 }
+
+/// Every schedule served with its latest slot and its latest run (`Store::schedules`):
+/// each a lookup of one index entry (`schedule_slots_with_run` holds only the slots
+/// that made a run), whatever the history.
+const SCHEDULES: &str =
+    "SELECT s.file, s.idx, s.workflow, s.cron, s.timezone, s.catch_up, s.overlap,
+            s.since, s.paused, s.paused_by, s.paused_reason, s.paused_at,
+            l.slot_at, l.fate, lr.slot_at, lr.run_id, r.state, ls.holder,
+            ls.heartbeat_at
+     FROM schedules s
+     LEFT JOIN schedule_slots l ON l.file = s.file AND l.idx = s.idx
+        AND l.slot_at = (SELECT MAX(slot_at) FROM schedule_slots m
+             WHERE m.file = s.file AND m.idx = s.idx)
+     LEFT JOIN schedule_slots lr ON lr.file = s.file AND lr.idx = s.idx
+        AND lr.slot_at = (SELECT m.slot_at FROM schedule_slots m
+              WHERE m.file = s.file AND m.idx = s.idx
+                AND m.run_id IS NOT NULL
+              ORDER BY m.slot_at DESC LIMIT 1)
+     LEFT JOIN runs r ON r.id = lr.run_id
+     LEFT JOIN leases ls ON ls.run_id = lr.run_id
+     WHERE s.active = 1
+     ORDER BY s.workflow, s.file, s.idx";
 
 impl Store {
     /// Record the schedules of `file` as now loaded (a new one is served from `now`);
@@ -146,26 +176,19 @@ impl Store {
         self.ctx(r)
     }
 
-    /// Every schedule served, by workflow and index.
+    /// Every schedule served, by workflow and index, with its latest slot and its latest
+    /// run (each one index entry: `schedule_slots_with_run` holds only slots with a run).
     pub fn schedules(&self) -> Result<Vec<ScheduleRow>, StoreError> {
+        let now = Timestamp::now();
         let r = (|| {
-            let mut st = self.conn.prepare(
-                "SELECT s.file, s.idx, s.workflow, s.cron, s.timezone, s.catch_up, s.overlap,
-                        s.since, s.paused, s.paused_by, s.paused_reason, s.paused_at,
-                        l.slot_at, l.fate, l.run_id, r.state
-                 FROM schedules s
-                 LEFT JOIN schedule_slots l ON l.file = s.file AND l.idx = s.idx
-                    AND l.slot_at = (SELECT MAX(slot_at) FROM schedule_slots m
-                                     WHERE m.file = s.file AND m.idx = s.idx)
-                 LEFT JOIN runs r ON r.id = l.run_id
-                 WHERE s.active = 1
-                 ORDER BY s.workflow, s.file, s.idx",
-            )?;
+            let mut st = self.conn.prepare_cached(SCHEDULES)?;
             let rows = st
                 .query_map([], |r| {
                     let paused: bool = r.get(8)?;
                     let slot_at: Option<i64> = r.get(12)?;
-                    let state: Option<String> = r.get(15)?;
+                    let run_at: Option<i64> = r.get(14)?;
+                    let run_id: Option<String> = r.get(15)?;
+                    let state: Option<String> = r.get(16)?;
                     Ok(ScheduleRow {
                         file: r.get(0)?,
                         index: r.get(1)?,
@@ -189,9 +212,22 @@ impl Store {
                             Some(at) => Some(SlotRow {
                                 slot_at: Timestamp(at),
                                 fate: r.get(13)?,
-                                run_id: r.get(14)?,
-                                run_state: state.as_deref().and_then(RunState::parse),
                             }),
+                        },
+                        last_run: match (run_at, run_id) {
+                            (Some(at), Some(run_id)) => Some(LastRun {
+                                slot_at: Timestamp(at),
+                                run_id,
+                                // A run deleted since reads as gone: interrupted.
+                                state: super::query::live(
+                                    state.as_deref().unwrap_or("interrupted"),
+                                    r.get(17)?,
+                                    r.get(18)?,
+                                    now,
+                                )
+                                .state,
+                            }),
+                            _ => None,
                         },
                     })
                 })?

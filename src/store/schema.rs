@@ -60,6 +60,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "each run's golden signals on its row, kept as it goes on",
         RUN_SIGNALS,
     ),
+    (
+        16,
+        "a schedule's last run is read from an index of the slots that made a run",
+        SCHEDULE_LAST_RUN,
+    ),
 ];
 
 /// What `runs --json` reports of a run's golden signals, on its row (`store::run_counts`):
@@ -160,6 +165,15 @@ CREATE TABLE serve_files (
     error      TEXT,
     checked_at INTEGER NOT NULL
 );
+"#;
+
+/// A schedule's last run (`baton schedules`, the console's Schedules tab, the metrics)
+/// is its latest slot that made a run: paused, missed and failed slots make none, and
+/// the partial index holds only the slots that did, so the question reads one entry
+/// however long the schedule has been paused or served.
+const SCHEDULE_LAST_RUN: &str = r#"
+CREATE INDEX schedule_slots_with_run ON schedule_slots (file, idx, slot_at)
+    WHERE run_id IS NOT NULL;
 "#;
 
 /// One run is read by replaying its events through the core (`session::inspect`); the

@@ -2,7 +2,7 @@
 //! over key events, view changes, command replies, signals and a slow tick (only while
 //! the run is live, for elapsed times and countdowns). It redraws only when the view's
 //! version moved or the UI changed, so an idle console sleeps.
-use super::app::{Action, ConsoleExit, Request, UiState, run_is_live, update};
+use super::app::{Action, ConsoleExit, Request, Tab, UiState, run_is_live, update};
 use super::console_config::ConsoleConfig;
 use super::logfile::LogReaders;
 use super::signal;
@@ -132,7 +132,8 @@ where
     ui.set_runs(link.runs.borrow_and_update().clone());
     ui.driven = link.driven.borrow_and_update().clone();
     ui.waiting = link.waiting.borrow_and_update().clone();
-    let mut waiting_open = true;
+    ui.schedules = link.schedules.borrow_and_update().clone();
+    let (mut waiting_open, mut schedules_open) = (true, true);
     let mut replies: FuturesUnordered<BoxFuture<'static, Action>> = FuturesUnordered::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -261,7 +262,15 @@ where
                     }
                     Err(_) => waiting_open = false,
                 },
-                _ = tick.tick(), if ticking || !ui.waiting.is_empty() => dirty = true,
+                r = link.schedules.changed(), if schedules_open => match r {
+                    Ok(()) => {
+                        ui.schedules = link.schedules.borrow_and_update().clone();
+                        dirty = true;
+                    }
+                    Err(_) => schedules_open = false,
+                },
+                // The Schedules tab's `in 3m` moves with the clock.
+                _ = tick.tick(), if ticking || !ui.waiting.is_empty() || ui.tab == Tab::Schedules => dirty = true,
                 // The next turn's `sync` reads what was appended.
                 _ = log_poll.tick(), if watching => {}
             }
@@ -285,6 +294,29 @@ where
                 }
                 Request::Command(command) => {
                     replies.push(send_command(&link.requests, None, command));
+                }
+                Request::Schedule {
+                    act,
+                    target,
+                    reason,
+                } => {
+                    let (tx, rx) = oneshot::channel();
+                    let sent = link.requests.try_send(ConsoleRequest::Schedule {
+                        act,
+                        target,
+                        reason,
+                        reply: tx,
+                    });
+                    replies.push(Box::pin(async move {
+                        Action::Outcome(match sent {
+                            Ok(()) => rx.await.unwrap_or_else(|_| CommandOutcome::Refused {
+                                reason: "no answer".into(),
+                            }),
+                            Err(e) => CommandOutcome::Refused {
+                                reason: format!("cannot ask ({e})"),
+                            },
+                        })
+                    }));
                 }
                 Request::CommandOn { run_id, command } => {
                     replies.push(send_command(&link.requests, Some(run_id), command));
@@ -421,6 +453,7 @@ mod tests {
             runs: rrx,
             driven: drx,
             waiting: tokio::sync::watch::channel(Arc::new(Vec::new())).1,
+            schedules: tokio::sync::watch::channel(Arc::new(Default::default())).1,
             requests: qtx,
         };
         // A fake engine: accept the approval, then let the operator quit.
@@ -507,6 +540,7 @@ mod tests {
             runs: rrx,
             driven: drx,
             waiting: tokio::sync::watch::channel(Arc::new(Vec::new())).1,
+            schedules: tokio::sync::watch::channel(Arc::new(Default::default())).1,
             requests: qtx,
         };
         let mut sink = std::io::sink();
@@ -564,6 +598,7 @@ mod tests {
             runs: rrx,
             driven: drx,
             waiting: tokio::sync::watch::channel(Arc::new(Vec::new())).1,
+            schedules: tokio::sync::watch::channel(Arc::new(Default::default())).1,
             requests: qtx,
         };
         for k in [KeyCode::Char('5'), KeyCode::Char('y')] {

@@ -9,6 +9,9 @@ use crate::model::{
 };
 use std::collections::BTreeMap;
 
+mod schedules;
+pub use schedules::schedules;
+
 /// 2025-06-15 15:06:40 UTC: every fixture time is an offset from here.
 pub const T0: i64 = 1_750_000_000_000;
 const S: i64 = 1000;

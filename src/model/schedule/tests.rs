@@ -52,7 +52,18 @@ fn the_forms_of_cron_parse_and_bad_ones_say_why() {
             .unwrap_err()
             .contains("7 field(s)")
     );
-    assert!(parse_cron("61 * * * *").is_err());
+    assert_eq!(
+        parse_cron("61 * * * *").unwrap_err(),
+        "the minute field `61` holds 61, outside 0-59"
+    );
+    assert_eq!(
+        parse_cron("0 30 25 * * *").unwrap_err(),
+        "the hour field `25` holds 25, outside 0-23"
+    );
+    assert_eq!(
+        parse_cron("0 2 * 0-12 *").unwrap_err(),
+        "the month field `0-12` holds 0, outside 1-12"
+    );
     assert!(parse_cron("").is_err());
     assert!(parse_zone("Europe/Paris").is_ok());
     assert!(parse_zone("Mars/Olympus").unwrap_err().contains("IANA"));

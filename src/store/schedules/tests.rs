@@ -118,3 +118,46 @@ fn a_file_that_no_longer_loads_is_listed_with_its_error() {
     s.unserve_file("/w/b.toml").unwrap();
     assert!(s.load_errors().unwrap().is_empty());
 }
+
+/// The listing reads one index entry per question: the latest slot from the primary
+/// key, the latest run from the partial index of the slots that made one (a schedule
+/// paused for a year has a year of slots without a run to skip otherwise).
+#[test]
+fn the_listing_reads_the_latest_run_from_its_partial_index() {
+    let (_d, s) = store();
+    let mut st = s
+        .conn
+        .prepare(&format!("EXPLAIN QUERY PLAN {SCHEDULES}"))
+        .unwrap();
+    let plan: Vec<String> = st
+        .query_map([], |r| r.get::<_, String>(3))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let plan = plan.join("\n");
+    assert!(plan.contains("schedule_slots_with_run"), "{plan}");
+    assert!(!plan.contains("SCAN m"), "{plan}");
+}
+
+#[test]
+fn the_latest_run_outlives_the_paused_slots_after_it() {
+    let (_d, mut s) = store();
+    s.serve_schedules("/w/a.toml", &[served("/w/a.toml", 1)], Timestamp(5))
+        .unwrap();
+    s.record_slot("/w/a.toml", 1, Timestamp(1000), "started")
+        .unwrap();
+    s.slot_started("/w/a.toml", 1, Timestamp(1000), "started", Some("01r"))
+        .unwrap();
+    for t in 2..5 {
+        s.record_slot("/w/a.toml", 1, Timestamp(t * 1000), "paused")
+            .unwrap();
+    }
+    let row = &s.schedules().unwrap()[0];
+    assert_eq!(row.last.as_ref().unwrap().fate, "paused");
+    assert_eq!(row.last.as_ref().unwrap().slot_at, Timestamp(4000));
+    let last = row.last_run.as_ref().unwrap();
+    assert_eq!(
+        (last.run_id.as_str(), last.slot_at),
+        ("01r", Timestamp(1000))
+    );
+}

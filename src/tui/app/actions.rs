@@ -15,16 +15,19 @@ pub enum Tab {
     Runs,
     /// What waits on the operator across every run (`app::waiting`).
     Waiting,
+    /// What `baton serve` serves (`app::schedules`).
+    Schedules,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 6] = [
+    pub const ALL: [Tab; 7] = [
         Tab::Dag,
         Tab::Approvals,
         Tab::Errors,
         Tab::Audit,
         Tab::Runs,
         Tab::Waiting,
+        Tab::Schedules,
     ];
     pub fn title(self) -> &'static str {
         match self {
@@ -34,6 +37,7 @@ impl Tab {
             Tab::Audit => "Audit",
             Tab::Runs => "Runs",
             Tab::Waiting => "Waiting",
+            Tab::Schedules => "Schedules",
         }
     }
     pub(super) fn index(self) -> usize {
@@ -94,6 +98,11 @@ pub enum Action {
     Sort,
     /// Runs tab: delete the selected run (asks first).
     Delete,
+    /// Schedules tab: pause the selected schedule (a reason, a confirm).
+    Pause,
+    /// Schedules tab: start a run of the selected schedule's workflow now (a reason, a
+    /// confirm).
+    Trigger,
     /// The answer to a delete request.
     Deleted {
         run_id: String,
@@ -156,6 +165,12 @@ pub enum Request {
     },
     /// Delete a run from the store (the session's `runs rm`).
     DeleteRun(String),
+    /// Pause, resume or trigger a schedule (the session's `baton schedule …`).
+    Schedule {
+        act: crate::session::schedules::Act,
+        target: String,
+        reason: String,
+    },
     /// Put this text on the clipboard.
     Copy(String),
     OpenRun(String),
@@ -175,6 +190,8 @@ pub enum Hit {
     Run(usize),
     /// A line of the Waiting tab.
     Waiting(usize),
+    /// A line of the Schedules tab.
+    Schedule(usize),
     /// A line of the full-screen log.
     LogLine(usize),
 }

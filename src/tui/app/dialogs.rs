@@ -172,6 +172,8 @@ pub enum Dialog {
     Confirm(ConfirmDialog),
     /// Set a step's outcome by hand (`app::mark`).
     Mark(Box<super::mark::MarkDialog>),
+    /// Pause, resume or trigger a schedule (`app::schedules`).
+    Schedule(Box<super::schedules::ScheduleDialog>),
     /// An action that cannot be done now, and why: held on screen until Esc or Enter,
     /// so that a reason typed after it goes nowhere instead of running as keys.
     Refused(String),

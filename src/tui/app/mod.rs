@@ -6,6 +6,7 @@
 //!   do (`Request`), tabs and click targets.
 //! - `state`: `UiState`, overlays, toasts, the DAG layout kept per run.
 //! - `update`: the dispatch by context and the main view's handlers.
+//! - `schedules`: the Schedules tab and its pause / resume / trigger dialog.
 //! - `dag`, `runs`, `log`, `dialogs`: each tab's, the log's and each dialog's state and
 //!   handlers.
 //! - `targets`: what an action is about (the gate, the step, what `y` copies) and
@@ -19,6 +20,7 @@ mod log;
 mod mark;
 mod notices;
 mod runs;
+mod schedules;
 mod state;
 mod targets;
 mod update;
@@ -34,6 +36,7 @@ pub use log::{LogState, search_from, show_match};
 pub use mark::MarkDialog;
 pub use notices::DecisionNotice;
 pub use runs::{RunIds, RunsSort, run_matches, runs_filter_problem, short_id};
+pub use schedules::{ScheduleDialog, SchedulePick};
 pub use state::{
     LIST_MODE_ABOVE, Overlay, TOAST_ERROR_FOR, TOAST_OK_FOR, Toast, UiState, run_is_live,
 };

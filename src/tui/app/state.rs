@@ -72,6 +72,10 @@ pub struct UiState {
     pub waiting: Arc<Vec<crate::model::inbox::Waiting>>,
     /// The selected line of the Waiting tab.
     pub wait_sel: usize,
+    /// What `baton serve` serves (kept current by the event loop).
+    pub schedules: Arc<crate::session::schedules::Board>,
+    /// The selected line of the Schedules tab.
+    pub sched_sel: usize,
     /// Decisions others recorded on the runs shown (`app::notices`), oldest first.
     pub notices: Vec<super::notices::DecisionNotice>,
     /// This console's own commands, (run, step), so their decisions are not news.
@@ -129,6 +133,7 @@ impl UiState {
             (Some(Dialog::Confirm(_)), _, _) => Context::Confirm,
             (Some(Dialog::Refused(_)), _, _) => Context::Refused,
             (Some(Dialog::Mark(_)), _, _) => Context::MarkDialog,
+            (Some(Dialog::Schedule(_)), _, _) => Context::ScheduleDialog,
             (None, Some(_), _) => Context::Overlay,
             (None, None, Some(l)) if l.searching => Context::SearchInput,
             (None, None, Some(_)) => Context::Log,
@@ -141,6 +146,7 @@ impl UiState {
                 Tab::Audit => Context::Audit,
                 Tab::Runs => Context::Runs,
                 Tab::Waiting => Context::Waiting,
+                Tab::Schedules => Context::Schedules,
             },
         }
     }
@@ -179,7 +185,12 @@ impl UiState {
 
     /// `t` on the wall clock, in the console's zone, with the date when not `now`'s day.
     pub fn wall(&self, t: Timestamp, now: Timestamp) -> String {
-        t.wall(now, self.utc_offset.unwrap_or_else(|| now.local_offset()))
+        t.wall(now, self.offset(now))
+    }
+
+    /// The console's zone at `now`: the local one unless set.
+    pub fn offset(&self, now: Timestamp) -> chrono::FixedOffset {
+        self.utc_offset.unwrap_or_else(|| now.local_offset())
     }
 
     /// By size: the workflow's steps (a fanned-out step is one node, whatever its

@@ -53,6 +53,8 @@ pub fn acts(action: &Action) -> bool {
             | Action::CancelRun
             | Action::Resume
             | Action::Delete
+            | Action::Pause
+            | Action::Trigger
     )
 }
 
@@ -100,6 +102,7 @@ pub fn copy_target(ui: &UiState, view: &RunView, ctx: Context) -> Option<(String
         Context::Waiting => ui
             .selected_waiting()
             .map(|w| ("run id".to_string(), w.run_id.clone())),
+        Context::Schedules => super::schedules::copy_target(ui),
         Context::Runs => ui
             .selected_run(ui.store_clock(view))
             .map(|r| ("run id".to_string(), r.id.clone())),
@@ -143,6 +146,9 @@ pub fn offered(ui: &UiState, view: &RunView, ctx: Context, action: &Action) -> b
     // The Waiting tab's own keys and the global ones offered on it.
     if ctx == Context::Waiting || (ctx == Context::Global && ui.context() == Context::Waiting) {
         return super::waiting::offered(ui, action);
+    }
+    if ctx == Context::Schedules || (ctx == Context::Global && ui.context() == Context::Schedules) {
+        return super::schedules::offered(ui, action);
     }
     match action {
         Action::Mark => target_step(ui, view, ctx).is_some_and(|i| {

@@ -43,8 +43,10 @@ pub(super) fn send(
 /// (`Dialog::Refused`) until Esc or Enter: the reason the operator types on, not
 /// knowing, must not run as keys.
 pub fn update(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
-    let opens_text =
-        matches!(action, Action::Approve | Action::Reject | Action::Mark) && ui.dialog.is_none();
+    let opens_text = (matches!(action, Action::Approve | Action::Reject | Action::Mark)
+        || (ui.tab == Tab::Schedules
+            && matches!(action, Action::Pause | Action::Resume | Action::Trigger)))
+        && ui.dialog.is_none();
     let before = ui.toast.clone();
     let out = dispatch(ui, view, action);
     for r in &out {
@@ -125,6 +127,7 @@ fn dispatch(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
         Context::BudgetDialog => budget_dialog(ui, action),
         Context::Confirm => confirm_dialog(ui, action),
         Context::MarkDialog => super::mark::mark_dialog(ui, action),
+        Context::ScheduleDialog => super::schedules::schedule_dialog(ui, action),
         Context::Overlay => overlay(ui, view, action),
         Context::SearchInput => search_input(ui, action),
         Context::Log => log_view(ui, view, action),
@@ -296,6 +299,7 @@ pub(super) fn main_view(ui: &mut UiState, view: &RunView, action: Action) -> Vec
             Some(Hit::Audit(i)) => ui.audit_sel = i,
             Some(Hit::Run(i)) => ui.run_sel = i,
             Some(Hit::Waiting(i)) => ui.wait_sel = i,
+            Some(Hit::Schedule(i)) => ui.sched_sel = i,
             // Only drawn in the log, which takes its own clicks.
             Some(Hit::LogLine(_)) | None => {}
         },
@@ -317,6 +321,8 @@ pub(super) fn main_view(ui: &mut UiState, view: &RunView, action: Action) -> Vec
         }
         // The Waiting tab's keys are about its selected item's run, not the one on screen.
         _ if ui.tab == Tab::Waiting => return super::waiting::waiting_tab(ui, view, action),
+        // Likewise the Schedules tab's: about its selected schedule.
+        _ if ui.tab == Tab::Schedules => return super::schedules::schedules_tab(ui, action),
         Action::CancelRun => {
             if view.actions.cancel {
                 ui.dialog = Some(Dialog::Confirm(ConfirmDialog {
@@ -366,7 +372,7 @@ pub(super) fn main_view(ui: &mut UiState, view: &RunView, action: Action) -> Vec
             }
             Tab::Audit => move_sel(&mut ui.audit_sel, view.audit.len(), &other),
             Tab::Runs => return runs_tab(ui, view, other),
-            Tab::Waiting => {}
+            Tab::Waiting | Tab::Schedules => {}
         },
     }
     Vec::new()

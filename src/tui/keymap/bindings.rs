@@ -75,6 +75,14 @@ pub static BINDINGS: &[Binding] = &[
     ),
     b!(
         Global,
+        [k('7')],
+        "7",
+        Action::GoTab(Tab::Schedules),
+        "Schedules tab (what `baton serve` serves)",
+        false
+    ),
+    b!(
+        Global,
         [code(KeyCode::Tab)],
         "Tab",
         Action::NextTab,
@@ -401,6 +409,70 @@ pub static BINDINGS: &[Binding] = &[
         "Enter",
         Action::Enter,
         "open: the item's run",
+        true
+    ),
+    b!(
+        Schedules,
+        [code(Up), k('k')],
+        "↑↓/jk",
+        Action::Up,
+        "select: the previous schedule",
+        false
+    ),
+    b!(
+        Schedules,
+        [code(Down), k('j')],
+        "↑↓/jk",
+        Action::Down,
+        "select: the next schedule",
+        false
+    ),
+    b!(
+        Schedules,
+        [k('p')],
+        "p",
+        Action::Pause,
+        "pause the schedule (reason, confirm)",
+        true
+    ),
+    b!(
+        Schedules,
+        [k('r')],
+        "r",
+        Action::Resume,
+        "resume the paused schedule (reason, confirm)",
+        true
+    ),
+    b!(
+        Schedules,
+        [k('T')],
+        "T",
+        Action::Trigger,
+        "trigger: a run of its workflow now (reason, confirm)",
+        true
+    ),
+    b!(
+        Schedules,
+        [code(Enter)],
+        "Enter",
+        Action::Enter,
+        "open: the schedule's last run",
+        true
+    ),
+    b!(
+        ScheduleDialog,
+        [code(Enter)],
+        "Enter",
+        Action::Confirm,
+        "record it (asks once more)",
+        true
+    ),
+    b!(
+        ScheduleDialog,
+        [code(Esc)],
+        "Esc",
+        Action::Back,
+        "back",
         true
     ),
     b!(

@@ -30,6 +30,8 @@ pub enum Context {
     Runs,
     /// What waits on the operator across every run.
     Waiting,
+    /// What `baton serve` serves.
+    Schedules,
     Log,
     /// Typing a DAG filter.
     FilterInput,
@@ -43,6 +45,8 @@ pub enum Context {
     BudgetDialog,
     /// Mark a step by hand: outcome, reason, confirm.
     MarkDialog,
+    /// Pause, resume or trigger a schedule: reason, confirm.
+    ScheduleDialog,
     /// An action refused before its dialog opened, held until Esc: it takes every key,
     /// so a reason typed on runs as none.
     Refused,
@@ -64,6 +68,7 @@ impl Context {
                 | Context::GateDialog
                 | Context::BudgetDialog
                 | Context::MarkDialog
+                | Context::ScheduleDialog
                 | Context::Refused
                 | Context::Confirm
                 | Context::Overlay
@@ -80,6 +85,7 @@ impl Context {
                 | Context::GateDialog
                 | Context::BudgetDialog
                 | Context::MarkDialog
+                | Context::ScheduleDialog
                 | Context::Refused
         )
     }
@@ -93,6 +99,7 @@ impl Context {
             Context::Audit => "Audit",
             Context::Runs => "Runs",
             Context::Waiting => "Waiting",
+            Context::Schedules => "Schedules",
             Context::Log => "Full log",
             Context::FilterInput => "Filter input",
             Context::SearchInput => "Log search input",
@@ -100,6 +107,7 @@ impl Context {
             Context::GateDialog => "Approve / reject dialog",
             Context::BudgetDialog => "Raise the budget dialog",
             Context::MarkDialog => "Mark dialog",
+            Context::ScheduleDialog => "Schedule dialog",
             Context::Refused => "Refusal",
             Context::Confirm => "Confirmation",
             Context::Overlay => "Overlays",
@@ -369,7 +377,7 @@ impl Keymap {
     }
 }
 
-const HELP_ORDER: [Context; 17] = [
+const HELP_ORDER: [Context; 19] = [
     Context::Global,
     Context::Dag,
     Context::Approvals,
@@ -377,10 +385,12 @@ const HELP_ORDER: [Context; 17] = [
     Context::Audit,
     Context::Runs,
     Context::Waiting,
+    Context::Schedules,
     Context::Log,
     Context::GateDialog,
     Context::BudgetDialog,
     Context::MarkDialog,
+    Context::ScheduleDialog,
     Context::Refused,
     Context::Confirm,
     Context::FilterInput,

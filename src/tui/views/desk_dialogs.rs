@@ -10,7 +10,13 @@ use ratatui::text::Line;
 use ratatui::widgets::{Clear, Paragraph};
 
 /// A small box of `lines` under `title`, centred.
-fn boxed(frame: &mut Frame, area: Rect, title: Line<'_>, lines: Vec<Line<'_>>, theme: &Theme) {
+pub(super) fn boxed(
+    frame: &mut Frame,
+    area: Rect,
+    title: Line<'_>,
+    lines: Vec<Line<'_>>,
+    theme: &Theme,
+) {
     let w = area.width.saturating_sub(4).min(70);
     let h = (lines.len() as u16 + 2).min(area.height);
     let r = centered(area, w, h);
@@ -22,7 +28,7 @@ fn boxed(frame: &mut Frame, area: Rect, title: Line<'_>, lines: Vec<Line<'_>>, t
 }
 
 /// The keys of `ctx` in force, as the footer writes them.
-fn hints<'a>(keys: &'a Keymap, ctx: Context, theme: &Theme) -> Line<'a> {
+pub(super) fn hints<'a>(keys: &'a Keymap, ctx: Context, theme: &Theme) -> Line<'a> {
     let mut spans = Vec::new();
     for (label, what) in keys.hints(ctx, |_, _| true) {
         if !spans.is_empty() {

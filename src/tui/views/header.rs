@@ -199,19 +199,38 @@ pub fn render(
     ];
 
     let mut l3 = vec![Span::raw(" ")];
+    let count = |t: &Tab| match t {
+        Tab::Approvals if gates > 0 => format!(" ({gates})"),
+        Tab::Errors if open_errors > 0 => format!(" ({open_errors})"),
+        Tab::Waiting if ui.waiting_mine() > 0 => format!(" ({})", ui.waiting_mine()),
+        _ => String::new(),
+    };
+    // The progress count keeps its room: the titles shorten, then the gaps narrow. A
+    // count's room (` (3)`) is kept while it is 0, so a gate opening does not rename tabs.
+    let p = view.progress(now);
+    let keep = format!("{}/{}", p.finished, p.total).len() + 2;
+    let count_w = |t: &Tab| match t {
+        Tab::Approvals | Tab::Errors | Tab::Waiting => count(t).len().max(4),
+        _ => 0,
+    };
+    let line_w = |short: bool, gap: usize| {
+        1 + Tab::ALL
+            .iter()
+            .map(|t| 2 + text_width(tab_title(*t, short)) + count_w(t) + gap)
+            .sum::<usize>()
+    };
+    let room = area.width as usize;
+    let (short, gap) = [(false, 2), (true, 2), (true, 1)]
+        .into_iter()
+        .find(|&(short, gap)| line_w(short, gap) + keep <= room)
+        .unwrap_or((true, 1));
     for (i, t) in Tab::ALL.iter().enumerate() {
-        let count = match t {
-            Tab::Approvals if gates > 0 => format!(" ({gates})"),
-            Tab::Errors if open_errors > 0 => format!(" ({open_errors})"),
-            Tab::Waiting if ui.waiting_mine() > 0 => format!(" ({})", ui.waiting_mine()),
-            _ => String::new(),
-        };
         let st = if *t == ui.tab {
             theme.tab_active
         } else {
             theme.tab_inactive
         };
-        let label = format!(" {}{}", t.title(), count);
+        let label = format!(" {}{}", tab_title(*t, short), count(t));
         let x: usize = l3.iter().map(|s| s.width()).sum();
         hits.record(
             Rect {
@@ -225,13 +244,23 @@ pub fn render(
         );
         l3.push(styled(format!("{}", i + 1), theme.key));
         l3.push(styled(label, st));
-        l3.push(styled("  ", theme.base));
+        l3.push(styled(" ".repeat(gap), theme.base));
     }
     progress(&mut l3, area.width as usize, view, ui, now, narrow, theme);
     frame.render_widget(
         Paragraph::new(vec![Line::from(l1), Line::from(l2), Line::from(l3)]).style(theme.base),
         area,
     );
+}
+
+/// A tab's title on the tab line; `short` where the whole line would not fit.
+fn tab_title(t: Tab, short: bool) -> &'static str {
+    match (t, short) {
+        (Tab::Approvals, true) => "Gates",
+        (Tab::Waiting, true) => "Wait",
+        (Tab::Schedules, true) => "Sched",
+        _ => t.title(),
+    }
 }
 
 /// `1200/2000 ██████░░░░ ~3m12s left` at the right end of the tab line, dropping the

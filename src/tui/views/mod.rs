@@ -17,6 +17,7 @@ pub mod log;
 pub mod notices;
 pub mod overlays;
 pub mod runs;
+pub mod schedules;
 pub mod waiting;
 
 use super::app::{Dialog, Hits, Overlay, Tab, UiState};
@@ -79,6 +80,7 @@ fn draw(frame: &mut Frame, view: &RunView, ui: &UiState, config: &ConsoleConfig)
             Tab::Audit => audit::render(frame, body, view, ui, theme, &mut hits),
             Tab::Runs => runs::render(frame, body, view, ui, theme, &mut hits),
             Tab::Waiting => waiting::render(frame, body, view, ui, theme, &mut hits),
+            Tab::Schedules => schedules::render(frame, body, view, ui, theme, &mut hits),
         }
     }
     header::footer(frame, footer, view, ui, theme, keys);
@@ -94,6 +96,7 @@ fn draw(frame: &mut Frame, view: &RunView, ui: &UiState, config: &ConsoleConfig)
         Some(Dialog::Budget(d)) => dialogs::budget(frame, area, ui, d, theme),
         Some(Dialog::Confirm(d)) => dialogs::confirm(frame, area, d, &ui.runs, &ui.run_ids, theme),
         Some(Dialog::Mark(d)) => desk_dialogs::mark(frame, area, d, theme, keys),
+        Some(Dialog::Schedule(d)) => schedules::dialog(frame, area, d, &ui.operator, theme, keys),
         Some(Dialog::Refused(text)) => desk_dialogs::refused(frame, area, text, theme),
         None => {}
     }

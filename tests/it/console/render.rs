@@ -411,6 +411,40 @@ fn scenarios() -> Vec<(&'static str, Setup)> {
             act(&v, &mut u, &[Action::Confirm]);
             (v, u)
         }),
+        // Issue 27: what `baton serve` serves, a file that does not load, a decision.
+        ("schedules", || {
+            let v = fixtures::release();
+            let mut u = ui();
+            u.schedules = Arc::new(fixtures::schedules());
+            act(&v, &mut u, &[Action::GoTab(Tab::Schedules)]);
+            (v, u)
+        }),
+        ("schedules_load_error", || {
+            let v = fixtures::release();
+            let mut u = ui();
+            u.schedules = Arc::new(fixtures::schedules());
+            act(
+                &v,
+                &mut u,
+                &[
+                    Action::GoTab(Tab::Schedules),
+                    Action::Down,
+                    Action::Down,
+                    Action::Down,
+                ],
+            );
+            (v, u)
+        }),
+        ("schedule_pause_dialog", || {
+            let v = fixtures::release();
+            let mut u = ui();
+            u.schedules = Arc::new(fixtures::schedules());
+            act(&v, &mut u, &[Action::GoTab(Tab::Schedules), Action::Down]);
+            act(&v, &mut u, &[Action::Pause]);
+            typed(&v, &mut u, "freeze before the audit");
+            act(&v, &mut u, &[Action::Confirm]);
+            (v, u)
+        }),
         ("refused_held", || {
             let v = fixtures::release();
             let mut u = ui();

@@ -2,6 +2,8 @@
 //! shutdown and resume, reload, health endpoints, and the operators' commands.
 mod lifecycle;
 mod operators;
+mod overlap;
+mod reload;
 mod slots;
 
 use crate::helpers::*;
@@ -13,6 +15,24 @@ pub struct Served {
     pub env: Env,
     pub dir: PathBuf,
     starts: usize,
+    /// Every serve started: one a failed test left running is killed on drop.
+    pids: Vec<u32>,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let dir = self.dir.to_string_lossy().into_owned();
+        for pid in &self.pids {
+            // Only if the pid is still that serve (not reused by another process).
+            let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            if String::from_utf8_lossy(&cmd).contains(&dir) {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(*pid as i32),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+        }
+    }
 }
 
 impl Served {
@@ -24,6 +44,7 @@ impl Served {
             env,
             dir,
             starts: 0,
+            pids: Vec::new(),
         }
     }
 
@@ -51,6 +72,7 @@ impl Served {
             .stderr(Stdio::from(err))
             .spawn()
             .expect("spawn baton serve");
+        self.pids.push(child.id());
         (child, log)
     }
 

@@ -11,6 +11,7 @@ mod fanned;
 mod hostile;
 mod inputs;
 mod runs_tab;
+mod schedules_tab;
 mod terminal;
 mod terms;
 
