@@ -1,4 +1,5 @@
 //! The console: rendered views (snapshots) and the real binary driven in tmux.
 mod fanned;
 mod render;
+mod render_terms;
 mod tmux;
