@@ -444,21 +444,30 @@ fn render_graph(
                     set(cx, r, E | W);
                 }
             }
+            let xm = x0 + 1;
+            // The farthest target above and below: every edge's vertical run from `r`
+            // lies within the farthest one's, and cells OR their lines, so each run is
+            // drawn once, on screen rows only (10,000 instances under one step would
+            // otherwise draw 50 million cells).
+            let (mut above, mut below) = (r, r);
             for &t in &slot.next {
                 let t = t as u32;
-                let xm = x0 + 1;
                 set(x0, r, E | W);
                 if t == r {
                     set(xm, r, E | W);
                 } else {
                     let (down, up) = if t > r { (S, N) } else { (N, S) };
                     set(xm, r, W | down);
-                    for y in r.min(t) + 1..r.max(t) {
-                        set(xm, y, N | S);
-                    }
                     set(xm, t, up | E);
+                    (above, below) = (above.min(t), below.max(t));
                 }
                 set(x0 + 2, t, E | W);
+            }
+            for y in (above + 1).max(oy)..r.min(oy + vh) {
+                set(xm, y, N | S);
+            }
+            for y in (r + 1).max(oy)..below.min(oy + vh) {
+                set(xm, y, N | S);
             }
         }
     }
