@@ -262,8 +262,12 @@ fn a_cjk_or_emoji_workflow_name_keeps_the_runs_table_aligned_and_a_tab_switch_le
         .output()
         .expect("pane_tty");
     let tty = text(&tty.stdout).trim().to_string();
-    std::fs::write(&tty, "\x1b[5;5HSTRAY-OUTPUT").unwrap();
-    tmux.wait_for("the stray output", |s| s.contains("STRAY-OUTPUT"), 10);
+    // Written again until it shows: a frame the console was still drawing (the tab
+    // switch's full redraw) may paint over the first write.
+    wait_until("the stray output", secs(15), || {
+        std::fs::write(&tty, "\x1b[5;5HSTRAY-OUTPUT").is_ok()
+            && poll(secs(2), || tmux.screen().contains("STRAY-OUTPUT")).is_ok()
+    });
     tmux.keys(&["C-l"]);
     tmux.wait_for("the screen redrawn", |s| !s.contains("STRAY-OUTPUT"), 10);
 }
