@@ -17,6 +17,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "support/noop_dag.rs"]
+mod noop_dag;
+use noop_dag::noop_dag;
+
 const WIDTH: usize = 1000;
 const DEFAULT_SIZES: &[usize] = &[10_000, 30_000, 100_000];
 /// The targets, for the 100,000-step run.
@@ -28,30 +32,6 @@ const END: &str = "<!-- end of big run table -->";
 
 fn baton() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_baton"))
-}
-
-fn workflow(steps: usize) -> String {
-    let layers = steps.div_ceil(WIDTH);
-    let mut toml = format!("name = \"noop-{steps}\"\nmax_parallel = 2\n");
-    let id = |l: usize, i: usize| format!("s{l}_{i}");
-    for l in 0..layers {
-        for i in 0..WIDTH {
-            let _ = write!(
-                toml,
-                "\n[[step]]\nid = \"{}\"\nuses = \"builtin.noop\"\n",
-                id(l, i)
-            );
-            if l > 0 {
-                let _ = writeln!(
-                    toml,
-                    "needs = [\"{}\", \"{}\"]",
-                    id(l - 1, i),
-                    id(l - 1, (i + 1) % WIDTH)
-                );
-            }
-        }
-    }
-    toml
 }
 
 /// One command measured: wall time and peak RSS.
@@ -186,7 +166,7 @@ fn size(dir: &Path, steps: usize) -> Row {
     let dir = dir.join(steps.to_string());
     std::fs::create_dir_all(&dir).expect("mkdir");
     let file = dir.join("noop.toml");
-    std::fs::write(&file, workflow(steps)).expect("write the workflow");
+    std::fs::write(&file, noop_dag(steps.div_ceil(WIDTH), WIDTH)).expect("write the workflow");
     let db = dir.join("bench.db");
     let file = file.to_string_lossy().into_owned();
     let run = measure(&db, &["run", &file, "--headless"], Stdio::null());

@@ -10,7 +10,6 @@
 //!
 //! Not a criterion bench: one measurement of each is the figure, and it does not vary
 //! with the machine's load as times do.
-use std::fmt::Write as _;
 
 const LAYERS: usize = 100;
 const WIDTH: usize = 1000;
@@ -19,29 +18,9 @@ const TARGET_MIB: f64 = 200.0;
 const BEGIN: &str = "<!-- benches/memory.rs writes from here -->";
 const END: &str = "<!-- to here -->";
 
-fn workflow() -> String {
-    let mut toml = format!("name = \"noop-{LAYERS}x{WIDTH}\"\nmax_parallel = 2\n");
-    let id = |l: usize, i: usize| format!("s{l}_{i}");
-    for l in 0..LAYERS {
-        for i in 0..WIDTH {
-            let _ = write!(
-                toml,
-                "\n[[step]]\nid = \"{}\"\nuses = \"builtin.noop\"\n",
-                id(l, i)
-            );
-            if l > 0 {
-                let _ = writeln!(
-                    toml,
-                    "needs = [\"{}\", \"{}\"]",
-                    id(l - 1, i),
-                    id(l - 1, (i + 1) % WIDTH)
-                );
-            }
-        }
-    }
-    toml
-}
-
+#[path = "support/noop_dag.rs"]
+mod noop_dag;
+use noop_dag::noop_dag;
 #[path = "support/peak.rs"]
 mod peak;
 use peak::peak_mib;
@@ -53,7 +32,7 @@ fn main() {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
-    let text = workflow();
+    let text = noop_dag(LAYERS, WIDTH);
     std::fs::write(dir.path().join("noop.toml"), &text).expect("write");
     println!(
         "workflow: {} steps, {:.1} MB of TOML",

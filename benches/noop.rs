@@ -6,37 +6,17 @@ use baton::engine::{Core, RunConfig};
 use baton::model::{RunState, Timestamp};
 use baton::store::{NewRun, Store};
 use criterion::{Criterion, criterion_group, criterion_main};
-use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-fn workflow(layers: usize, width: usize) -> String {
-    let mut t = String::from("name = \"noop\"\nmax_parallel = 2\n");
-    for l in 0..layers {
-        for i in 0..width {
-            let _ = write!(
-                t,
-                "\n[[step]]\nid = \"s{l}_{i}\"\nuses = \"builtin.noop\"\n"
-            );
-            if l > 0 {
-                let _ = writeln!(
-                    t,
-                    "needs = [\"s{}_{}\", \"s{}_{}\"]",
-                    l - 1,
-                    i,
-                    l - 1,
-                    (i + 1) % width
-                );
-            }
-        }
-    }
-    t
-}
+#[path = "support/noop_dag.rs"]
+mod noop_dag;
+use noop_dag::noop_dag;
 
 fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("noop.toml");
-    std::fs::write(&path, workflow(100, 100)).expect("write");
+    std::fs::write(&path, noop_dag(100, 100)).expect("write");
     let plan = Arc::new(baton::workflow::load_file(&path).expect("valid"));
     // The runtime the binary uses (`cli::drive::runtime`).
     let rt = tokio::runtime::Builder::new_current_thread()
