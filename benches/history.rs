@@ -9,6 +9,8 @@
 //!
 //!   cargo bench --bench history                  (200, 5,000 and 50,000 runs)
 //!   BATON_HISTORY_SIZES=200,2000 cargo bench --bench history
+//!   BATON_HISTORY_STORES=DIR cargo bench --bench history   (stores kept and reused;
+//!                                                           "generated in" is then the copy)
 //!
 //! It writes the "history" table, a column per size measured, into
 //! docs/performance.md (between its markers).
