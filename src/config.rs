@@ -319,7 +319,7 @@ pub fn read_str(path: &Path, text: &str) -> Read {
                     let mut keys = Vec::new();
                     for s in specs {
                         match &s.val {
-                            Val::Str(text) => keys.push((text.clone(), at(&r, &s.span))),
+                            Val::Str(text) => keys.push((text.to_string(), at(&r, &s.span))),
                             _ => r.error(
                                 &s.span,
                                 format!("a key is a string, not {}", s.kind()),
@@ -328,7 +328,7 @@ pub fn read_str(path: &Path, text: &str) -> Read {
                         }
                     }
                     c.keys.push(KeyEntry {
-                        action: k.key.clone(),
+                        action: k.key.to_string(),
                         at: at(&r, &k.key_span),
                         keys,
                     });
@@ -362,7 +362,7 @@ fn unknown(r: &mut Reporter, e: &Entry, known: &[&str], place: &str) {
 
 fn string(r: &mut Reporter, e: &Entry) -> Option<String> {
     match &e.node.val {
-        Val::Str(s) if !s.trim().is_empty() => Some(s.clone()),
+        Val::Str(s) if !s.trim().is_empty() => Some(s.to_string()),
         Val::Str(_) => {
             r.error(
                 &e.node.span,

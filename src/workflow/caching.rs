@@ -149,7 +149,7 @@ impl CacheReader<'_, '_> {
         let mut out = Vec::new();
         for item in items {
             match &item.val {
-                Val::Str(s) => out.push((s.clone(), item.span.clone())),
+                Val::Str(s) => out.push((s.to_string(), item.span.clone())),
                 _ => self.r.error(
                     &item.span,
                     format!(

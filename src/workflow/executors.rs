@@ -182,7 +182,7 @@ impl ExecutorReader<'_, '_> {
                 }
             };
             out.push(ExecutorSpec {
-                name: e.key.clone(),
+                name: e.key.to_string(),
                 kind,
                 labels,
                 line: self.r.map.line_col(e.key_span.start).0,

@@ -8,13 +8,14 @@ pub(crate) struct Analysis {
     pub cycles: Vec<Vec<usize>>,
 }
 
-/// `needs[i]`: the steps step `i` needs (deduplicated, valid indices).
-pub(crate) fn analyse(needs: &[Vec<usize>]) -> Analysis {
+/// `needs[i]`: the steps step `i` needs (deduplicated, valid indices); slices of the
+/// plan's own lists will do, so the loader need not copy 100,000 of them.
+pub(crate) fn analyse<N: AsRef<[usize]>>(needs: &[N]) -> Analysis {
     let n = needs.len();
-    let mut pending: Vec<usize> = needs.iter().map(Vec::len).collect();
+    let mut pending: Vec<usize> = needs.iter().map(|ns| ns.as_ref().len()).collect();
     let mut dependants = vec![Vec::new(); n];
     for (i, ns) in needs.iter().enumerate() {
-        for &d in ns {
+        for &d in ns.as_ref() {
             dependants[d].push(i);
         }
     }
@@ -53,7 +54,7 @@ pub(crate) fn analyse(needs: &[Vec<usize>]) -> Analysis {
 
 /// Every step left after Kahn's algorithm has an unfinished need, so following unfinished
 /// needs from any of them must come back to a step already on the path: a cycle.
-fn find_cycles(needs: &[Vec<usize>], done: &[bool]) -> Vec<Vec<usize>> {
+fn find_cycles<N: AsRef<[usize]>>(needs: &[N], done: &[bool]) -> Vec<Vec<usize>> {
     let n = needs.len();
     let mut visited = vec![false; n];
     let mut on_path = vec![usize::MAX; n];
@@ -82,7 +83,7 @@ fn find_cycles(needs: &[Vec<usize>], done: &[bool]) -> Vec<Vec<usize>> {
             visited[cur] = true;
             on_path[cur] = path.len();
             path.push(cur);
-            match needs[cur].iter().find(|&&d| !done[d]) {
+            match needs[cur].as_ref().iter().find(|&&d| !done[d]) {
                 Some(&next) => cur = next,
                 None => break,
             }

@@ -83,7 +83,7 @@ impl NotifyReader<'_, '_> {
                         "remove it",
                     );
                 }
-                s.clone()
+                s.to_string()
             }
             Some((n, _)) => {
                 self.r.error(

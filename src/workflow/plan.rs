@@ -338,7 +338,8 @@ pub struct Step {
     /// `continue-on-error`).
     pub allow_failure: bool,
     /// `if`: decided once the trigger rule holds; false skips the step.
-    pub condition: Option<super::condition::Condition>,
+    /// Boxed: few steps have one, and inline it was a fifth of every step.
+    pub condition: Option<Box<super::condition::Condition>>,
     /// `fallback`: what to run, in order, once the step (after its retries) failed;
     /// each complete, what it left out taken from the step (see [`Step::alternative`]).
     pub fallback: Vec<Alternative>,

@@ -321,7 +321,7 @@ impl ServiceReader<'_, '_> {
             }),
             "tcp" => parse_addr(text, None)
                 .map(|(addr, _)| ProbeCheck::Tcp {
-                    text: text.clone(),
+                    text: text.to_string(),
                     addr,
                 })
                 .map_err(|why| {

@@ -157,14 +157,14 @@ fn a_rejected_need_is_a_failure_for_the_rules() {
     assert_eq!(spawned(&sim.last), ["cleanup"]);
 }
 
-fn cond(text: &str) -> Option<crate::workflow::condition::Condition> {
+fn cond(text: &str) -> Option<Box<crate::workflow::condition::Condition>> {
     let mut c = crate::workflow::condition::parse(text).expect("a valid condition");
     // The testkit's steps are indexed in order: resolve ids by the plan built so far.
     c.resolve_steps(|id| match id {
         "build" => 0,
         _ => usize::MAX,
     });
-    Some(c)
+    Some(Box::new(c))
 }
 
 #[test]

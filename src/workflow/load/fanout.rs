@@ -216,7 +216,7 @@ impl Loader<'_, '_> {
             let mut c = Combo::new();
             for e in fields {
                 if let Some(v) = self.scalar(&e.node, &format!("`{}` in {what}", e.key)) {
-                    c.push((e.key.clone(), v));
+                    c.push((e.key.to_string(), v));
                 }
             }
             out.push(c);
@@ -227,7 +227,7 @@ impl Loader<'_, '_> {
     /// A matrix value: a string, a number or a boolean.
     fn scalar(&mut self, n: &Node, what: &str) -> Option<Value> {
         match &n.val {
-            Val::Str(s) => Some(Value::String(s.clone())),
+            Val::Str(s) => Some(Value::String(s.to_string())),
             Val::Int(i) => Some(Value::from(*i)),
             Val::Float(x) => serde_json::Number::from_f64(*x).map(Value::Number),
             Val::Bool(b) => Some(Value::Bool(*b)),

@@ -67,7 +67,7 @@ impl Loader<'_, '_> {
                 .and_then(|n| self.pool_scope(n, &what))
                 .unwrap_or_default();
             out.push(Pool {
-                name: e.key.clone(),
+                name: e.key.to_string(),
                 capacity,
                 rate,
                 burst,

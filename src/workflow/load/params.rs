@@ -45,7 +45,7 @@ impl Loader<'_, '_> {
             let what = format!("{noun} `{}`{of}", e.key);
             if let Some(p) = self.param_spec(&e.node, &what, fields) {
                 out.push(ParamSpec {
-                    name: e.key.clone(),
+                    name: e.key.to_string(),
                     ty: p.ty,
                     required: p.required,
                     default: p.default,
@@ -138,7 +138,7 @@ impl Loader<'_, '_> {
         });
         let default = get(entries, "default").and_then(|d| {
             let text = match &d.val {
-                Val::Str(s) => s.clone(),
+                Val::Str(s) => s.to_string(),
                 Val::Int(i) => i.to_string(),
                 Val::Bool(b) => b.to_string(),
                 _ => {
@@ -262,7 +262,7 @@ impl Loader<'_, '_> {
                     let pwhat = format!("parameter `{}` of {what}", pe.key);
                     if let Some(rp) = self.param_spec(&pe.node, &pwhat, TOOL_PARAM_FIELDS) {
                         params.push(ToolParam {
-                            name: pe.key.clone(),
+                            name: pe.key.to_string(),
                             ty: rp.ty,
                             required: rp.required,
                             default: rp.default,
@@ -272,9 +272,9 @@ impl Loader<'_, '_> {
                 }
             }
             out.insert(
-                e.key.clone(),
+                e.key.to_string(),
                 Tool {
-                    name: e.key.clone(),
+                    name: e.key.to_string(),
                     description,
                     run: Some(run.unwrap_or_default()),
                     params,

@@ -148,7 +148,7 @@ impl Loader<'_, '_> {
         let mut out = Vec::new();
         for e in entries {
             let value = match &e.node.val {
-                Val::Str(s) => s.clone(),
+                Val::Str(s) => s.to_string(),
                 Val::Int(i) => i.to_string(),
                 Val::Bool(b) => b.to_string(),
                 _ => {
@@ -161,7 +161,7 @@ impl Loader<'_, '_> {
                     continue;
                 }
             };
-            out.push((e.key.clone(), value));
+            out.push((e.key.to_string(), value));
         }
         out
     }

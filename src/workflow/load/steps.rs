@@ -168,8 +168,10 @@ impl Loader<'_, '_> {
         let outputs = get(f, "outputs")
             .map(|n| self.outputs(n, &label))
             .unwrap_or_default();
-        let gate = get(f, "gate").and_then(|n| self.gate(n, &label));
-        let fanout = self.fanout(f, &label);
+        let gate = get(f, "gate")
+            .and_then(|n| self.gate(n, &label))
+            .map(Box::new);
+        let fanout = self.fanout(f, &label).map(Box::new);
         let fallback = get(f, "fallback")
             .map(|n| self.fallback(n, &label, retry))
             .unwrap_or_default();
@@ -240,7 +242,7 @@ impl Loader<'_, '_> {
                     })
                     .ok()
             });
-            out.insert(e.key.clone(), OutputSpec { pattern });
+            out.insert(e.key.to_string(), OutputSpec { pattern });
         }
         out
     }

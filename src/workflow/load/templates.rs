@@ -106,7 +106,7 @@ impl Loader<'_, '_> {
     ) -> Option<Template> {
         let mut t = self.parse_checked(e, param_names)?;
         let label = format!("step `{}`", raw[i].id.as_ref().map_or("?", |(id, _)| *id));
-        let mut ok = self.instance_refs_ok(e, &t, site, raw[i].fanout.as_ref(), &label);
+        let mut ok = self.instance_refs_ok(e, &t, site, raw[i].fanout.as_deref(), &label);
         for seg in &mut t.segments {
             let (step, step_id, key, input) = match seg {
                 TemplateSegment::Ref(TemplateRef::StepOutput { step, step_id, key }) => {

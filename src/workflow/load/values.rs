@@ -191,7 +191,7 @@ impl Loader<'_, '_> {
                 continue;
             }
             let value = match &e.node.val {
-                Val::Str(s) => s.clone(),
+                Val::Str(s) => s.to_string(),
                 Val::Int(i) => i.to_string(),
                 Val::Float(f) => f.to_string(),
                 Val::Bool(b) => b.to_string(),
