@@ -28,8 +28,59 @@ pub struct ManArgs {
 
 pub fn completions(a: &CompletionsArgs) -> i32 {
     let mut cmd = offered(&Cli::command());
-    clap_complete::generate(a.shell, &mut cmd, "baton", &mut std::io::stdout());
+    let mut out = Vec::new();
+    clap_complete::generate(a.shell, &mut cmd, "baton", &mut out);
+    out.extend_from_slice(ids_hook(a.shell).as_bytes());
+    // As clap wrote it before: a script, not data to sanitise; a closed pipe is not a failure.
+    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), &out);
     exit::OK
+}
+
+/// Appended to clap's script: where the parser wants a run or a step id, the ids come
+/// from the store (`baton __complete`, which exits 1 anywhere else, and then clap's
+/// own completion answers).
+fn ids_hook(shell: Shell) -> &'static str {
+    match shell {
+        Shell::Bash => {
+            r#"
+# Run and step ids from the store.
+_baton_ids() {
+    local ids
+    if ids=$("${COMP_WORDS[0]}" __complete -- "${COMP_WORDS[@]:1:COMP_CWORD}" 2>/dev/null); then
+        local IFS=$'
+'
+        COMPREPLY=($(compgen -W "$ids" -- "${COMP_WORDS[COMP_CWORD]}"))
+        return 0
+    fi
+    _baton "$@"
+}
+complete -F _baton_ids -o nosort -o bashdefault -o default baton
+"#
+        }
+        Shell::Zsh => {
+            r#"
+# Run and step ids from the store (when this script is sourced).
+_baton_ids() {
+    local out
+    if out=$(${words[1]} __complete -- "${(@)words[2,CURRENT]}" 2>/dev/null); then
+        local -a ids
+        ids=(${(f)out})
+        compadd -a ids
+        return 0
+    fi
+    _baton "$@"
+}
+(( $+functions[compdef] )) && compdef _baton_ids baton
+"#
+        }
+        Shell::Fish => {
+            r#"
+# Run and step ids from the store.
+complete -c baton -f -a '(baton __complete -- (commandline -opc)[2..-1] (commandline -ct) 2>/dev/null)'
+"#
+        }
+        _ => "",
+    }
 }
 
 /// The command as completions offer it: without hidden options (a refused

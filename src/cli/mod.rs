@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 
 pub mod audit;
 pub mod cache;
+pub mod complete_ids;
 pub mod completions;
 pub mod console;
 pub mod control;
@@ -98,6 +99,9 @@ pub enum Cmd {
     Completions(completions::CompletionsArgs),
     /// Print the man page (or write one per subcommand with --out)
     Man(completions::ManArgs),
+    /// Run and step ids for the completion scripts (called by them, never typed)
+    #[command(name = "__complete", hide = true)]
+    Complete(complete_ids::CompleteArgs),
 }
 
 impl Cmd {
@@ -118,6 +122,7 @@ impl Cmd {
                 | Cmd::Schedules(_)
                 | Cmd::Completions(_)
                 | Cmd::Man(_)
+                | Cmd::Complete(_)
         )
     }
 }
@@ -183,5 +188,6 @@ pub fn main() -> i32 {
         Cmd::Store(a) => store_init::run(a),
         Cmd::Completions(a) => completions::completions(&a),
         Cmd::Man(a) => completions::man(&a),
+        Cmd::Complete(a) => complete_ids::complete(&a),
     }
 }

@@ -11,6 +11,7 @@ pub mod audit_signatures;
 mod busy;
 mod cache;
 mod commands;
+mod completion;
 mod delete;
 mod error;
 pub mod event_chain;

@@ -66,3 +66,74 @@ fn logs_of_an_unknown_step_lists_the_runs_steps() {
     assert!(err.contains("its steps: build, test"), "{err}");
     assert!(!err.contains("baton runs"), "{err}");
 }
+
+/// Where the parser wants a run or a step id, completion offers the store's (issue 28
+/// point 9): `baton __complete`, which the scripts call, answers from the store, and
+/// exits 1 where no id is wanted so that clap's completion answers instead.
+#[test]
+fn completion_offers_run_and_step_ids_from_the_store() {
+    let env = Env::new();
+    let wf = env.workflow(
+        "w.toml",
+        "name = \"w\"\n[[step]]\nid = \"build\"\nrun = \"true\"\n[[step]]\nid = \"test\"\nneeds = [\"build\"]\nrun = \"true\"\n",
+    );
+    let mut runs = Vec::new();
+    for _ in 0..2 {
+        let o = env.run(&["run", wf.to_str().unwrap(), "--headless"]);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        runs.push(run_id_of(&text(&o.stdout)));
+    }
+    let lines = |args: &[&str]| {
+        let mut all = vec!["__complete", "--"];
+        all.extend_from_slice(args);
+        let o = env.run(&all);
+        (
+            o.status.code(),
+            text(&o.stdout)
+                .lines()
+                .map(str::to_string)
+                .collect::<Vec<_>>(),
+        )
+    };
+    // Newest first when nothing is typed; a prefix narrows.
+    let (code, ids) = lines(&["show", ""]);
+    assert_eq!(code, Some(0));
+    assert_eq!(ids, vec![runs[1].clone(), runs[0].clone()]);
+    let (_, ids) = lines(&["approve", &runs[0][..runs[0].len() - 1]]);
+    assert_eq!(ids, vec![runs[0].clone()]);
+    // The run's steps after its id (a prefix will do), options skipped.
+    let (code, steps) = lines(&["logs", "--raw", &runs[0][..12], ""]);
+    assert_eq!(
+        (code, steps),
+        (Some(0), vec!["build".to_string(), "test".to_string()])
+    );
+    let (_, steps) = lines(&["retry", &runs[1], "te"]);
+    assert_eq!(steps, vec!["build".to_string(), "test".to_string()]);
+    // No id wanted: exit 1 and nothing printed.
+    for args in [
+        &["run", ""][..],
+        &["show", "--"],
+        &["sh"],
+        &["show", &runs[0], ""],
+    ] {
+        assert_eq!(lines(args), (Some(1), Vec::new()), "{args:?}");
+    }
+    // No store: nothing, quietly.
+    let o = env
+        .cmd()
+        .env("BATON_DB", env.path().join("none.db"))
+        .args(["__complete", "--", "show", ""])
+        .output()
+        .unwrap();
+    assert_eq!((o.status.code(), o.stdout.is_empty()), (Some(1), true));
+    assert!(o.stderr.is_empty(), "{}", text(&o.stderr));
+    // The hidden entry point is never offered as a command.
+    for shell in ["bash", "zsh", "fish"] {
+        let script = text(&env.run(&["completions", shell]).stdout);
+        assert!(
+            script.contains("__complete"),
+            "{shell}: the script calls it"
+        );
+        assert!(!script.contains("subcmd____complete"), "{shell}");
+    }
+}
