@@ -326,8 +326,20 @@ impl Keymap {
         offered: impl Fn(Context, &Action) -> bool,
     ) -> Vec<(&str, String)> {
         let mut out: Vec<(&str, String)> = Vec::new();
+        // A global binding whose every key `ctx` takes for itself does not work here
+        // (`h` is health, but moves left on the graph when `[keys]` says so).
+        let shadowed = |b: &Bound| {
+            b.context != ctx
+                && b.keys.iter().all(|k| {
+                    self.bound
+                        .iter()
+                        .any(|o| o.context == ctx && o.keys.contains(k))
+                })
+        };
         let mut push = |c: Context| {
-            let shown = |b: &&Bound| b.context == c && !b.keys.is_empty() && offered(c, &b.action);
+            let shown = |b: &&Bound| {
+                b.context == c && !b.keys.is_empty() && offered(c, &b.action) && !shadowed(b)
+            };
             for b in self.bound.iter().filter(shown).filter(|b| b.hint) {
                 if !out.iter().any(|(l, _)| *l == b.label) {
                     let desc = self

@@ -97,3 +97,40 @@ fn text_contexts_pass_other_keys_through_and_modals_block_globals() {
         Some(Action::PrevTab)
     );
 }
+
+/// The footer offers only what a key does here: with `h`/`l` moving across the graph's
+/// layers (`[keys]`), the graph's footer no longer says `h health`; other views still do.
+#[test]
+fn a_global_key_a_view_takes_for_itself_is_not_offered_there() {
+    let keys = |specs: &[&str]| specs.iter().map(|s| parse_key(s).unwrap()).collect();
+    let map = Keymap::with_overrides(&[
+        ("left".into(), keys(&["left", "H", "h"])),
+        ("right".into(), keys(&["right", "L", "l"])),
+        ("log".into(), keys(&["o"])),
+    ])
+    .unwrap();
+    let says = |ctx| {
+        map.hints(ctx, |_, _| true)
+            .iter()
+            .map(|(l, d)| format!("{l} {d}"))
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        !says(Context::Dag).iter().any(|h| h.starts_with("h ")),
+        "{:?}",
+        says(Context::Dag)
+    );
+    assert!(
+        says(Context::Errors).iter().any(|h| h.starts_with("h ")),
+        "{:?}",
+        says(Context::Errors)
+    );
+    // With the defaults, `h` is health on the graph too.
+    let defaults = Keymap::defaults();
+    assert!(
+        defaults
+            .hints(Context::Dag, |_, _| true)
+            .iter()
+            .any(|(l, _)| *l == "h")
+    );
+}

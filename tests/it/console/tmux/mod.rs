@@ -11,6 +11,7 @@ mod desk;
 mod fanned;
 mod hostile;
 mod inputs;
+mod keys;
 mod runs_tab;
 mod schedules_tab;
 mod terminal;
