@@ -177,6 +177,12 @@ pub fn text(v: &RunView) -> String {
     }
     let g = &v.signals;
     let ms = |v: Option<u64>| v.map_or("–".to_string(), |ms| format!("{ms} ms"));
+    if let Some(f) = v.health.failed_share {
+        out.push_str(&format!(
+            "failed: {:.0}% of the steps decided (failed, or never started because a need failed)\n",
+            f * 100.0
+        ));
+    }
     out.push_str(&format!(
         "signals: {:.2} finished/s, {:.0}% of finished attempts failed, p50 {}, p95 {}, {} queued, {} running\n",
         g.finished_per_sec,

@@ -30,6 +30,8 @@ pub struct RunJson<'a> {
     pub health_label: HealthLabel,
     pub quality: Option<f64>,
     pub health_terms: &'a [HealthTerm],
+    /// The steps decided that failed or never started because a need failed, 0–1.
+    pub failed_share: Option<f64>,
     pub signals: &'a GoldenSignals,
     pub budget: Option<BudgetJson<'a>>,
     pub steps: Vec<StepJson<'a>>,
@@ -142,6 +144,7 @@ pub fn of(view: &RunView) -> RunJson<'_> {
         health_label: view.health.label,
         quality: view.health.quality,
         health_terms: &view.health.terms,
+        failed_share: view.health.failed_share,
         signals: &view.signals,
         budget: view.budget.as_ref().map(budget),
         // Each instance right after its step (and the steps before it).

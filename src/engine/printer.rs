@@ -199,7 +199,7 @@ pub fn describe(event: &Event) -> Option<String> {
             "{t} cancel requested by {actor}{}",
             suffix(reason.as_deref())
         ),
-        EventKind::RunFinished { state, summary } => {
+        EventKind::RunFinished { state, summary, .. } => {
             format!("{t} run finished: {state} — {summary}")
         }
         // Not worth a line: process ids, measurements, timers, bookkeeping; a gate's

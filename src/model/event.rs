@@ -303,6 +303,11 @@ pub enum EventKind {
         state: RunState,
         /// One line: what ran, what failed, what was undone and what was not.
         summary: String,
+        /// The failed steps whose failure the workflow dealt with (`allow_failure`, or
+        /// a failure handler that succeeded): what the scores count as dealt with, kept
+        /// on the run's row by the projection, which has no plan to tell.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        dealt_with: Vec<String>,
     },
 }
 

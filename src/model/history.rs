@@ -282,7 +282,7 @@ pub fn decision(kind: &EventKind) -> Option<Decision> {
                 d(operator, None, None, json!({}), String::new())
             }
         }
-        K::RunFinished { state, summary } => d(
+        K::RunFinished { state, summary, .. } => d(
             ENGINE,
             None,
             Some(summary),

@@ -200,6 +200,7 @@ mod tests {
             kinds.push(EventKind::RunFinished {
                 state,
                 summary: "done".into(),
+                dealt_with: Vec::new(),
             });
         }
         let events: Vec<Event> = kinds

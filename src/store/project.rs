@@ -55,6 +55,9 @@ pub struct RunPatch {
     pub began_at: Option<i64>,
     pub ended_at: Option<Option<i64>>,
     pub attempts: (u64, u64),
+    /// How many failed steps the workflow dealt with, as the run's `run_finished`
+    /// says (0 again when it is reopened): the scores' `dealt_with`.
+    pub dealt_with: Option<i64>,
 }
 
 /// Changes to a `steps` row, as a batch leaves them: `None` leaves the column as it was.
@@ -388,9 +391,13 @@ pub fn fold<'a>(logs: &'a [AttemptLog], events: &'a [Event]) -> Projection<'a> {
                 // Reopened (a retry or a mark after the run had finished).
                 if matches!(state, RunState::Running | RunState::Waiting) {
                     p.run.ended_at = Some(None);
+                    p.run.dealt_with = Some(0);
                 }
             }
-            EventKind::RunFinished { state, .. } => {
+            EventKind::RunFinished {
+                state, dealt_with, ..
+            } => {
+                p.run.dealt_with = Some(dealt_with.len() as i64);
                 p.run.state = Some(state.as_str());
                 p.run.finished_at = Some(ev.at.0);
                 p.run.ended_at = Some(Some(ev.at.0));
@@ -480,6 +487,7 @@ pub fn write(conn: &Connection, run_id: &str, p: &Projection<'_>) -> Result<(), 
         began_at,
         ended_at,
         attempts: _,
+        dealt_with,
     } = &p.run;
     // Read before the steps' rows move: the state each held before the batch.
     let ended = ended_attempts(p, |step| {
@@ -493,6 +501,7 @@ pub fn write(conn: &Connection, run_id: &str, p: &Projection<'_>) -> Result<(), 
         || finished_at.is_some()
         || began_at.is_some()
         || ended_at.is_some()
+        || dealt_with.is_some()
         || ended != (0, 0)
     {
         conn.prepare_cached(
@@ -501,7 +510,8 @@ pub fn write(conn: &Connection, run_id: &str, p: &Projection<'_>) -> Result<(), 
                 began_at = coalesce(?4, began_at),
                 ended_at = CASE WHEN ?5 THEN ?6 ELSE ended_at END,
                 attempts_finished = attempts_finished + ?7,
-                attempts_failed = attempts_failed + ?8
+                attempts_failed = attempts_failed + ?8,
+                dealt_with = coalesce(?9, dealt_with)
              WHERE id = ?1",
         )?
         .execute(params![
@@ -512,7 +522,8 @@ pub fn write(conn: &Connection, run_id: &str, p: &Projection<'_>) -> Result<(), 
             ended_at.is_some(),
             ended_at.flatten(),
             ended.0 as i64,
-            ended.1 as i64
+            ended.1 as i64,
+            dealt_with
         ])?;
     }
     if !p.steps.is_empty() {

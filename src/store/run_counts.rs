@@ -10,7 +10,7 @@ use crate::model::view::GoldenSignals;
 use crate::model::{
     ErrorKind, ErrorRecord, Event, Health, RunState, RunSummary, Severity, StepState, Timestamp,
 };
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::HashMap;
 
 /// One run's steps and open errors as the projection holds them: what `runs` and the
@@ -21,6 +21,9 @@ pub(super) struct Tally {
     steps: Vec<(StepScore, usize)>,
     /// (severity, how many) of the open error records.
     open_errors: Vec<(Severity, usize)>,
+    /// How many of the failed steps the workflow dealt with (the run's row, from its
+    /// `run_finished` event).
+    dealt_with: usize,
 }
 
 impl Tally {
@@ -34,10 +37,28 @@ impl Tally {
     }
 
     pub(super) fn health(&self) -> Health {
-        let scores = self
-            .steps
-            .iter()
-            .flat_map(|(score, n)| std::iter::repeat_n(*score, *n));
+        // Which failed steps were dealt with does not matter to the scores, only how
+        // many: the first ones met stand for them.
+        let mut dealt = self.dealt_with;
+        let scores = self.steps.iter().flat_map(|(score, n)| {
+            let mut out = vec![(*score, *n)];
+            if score.state == StepState::Failed && dealt > 0 {
+                let k = dealt.min(*n);
+                dealt -= k;
+                out = vec![
+                    (
+                        StepScore {
+                            dealt_with: true,
+                            ..*score
+                        },
+                        k,
+                    ),
+                    (*score, n - k),
+                ];
+            }
+            out.into_iter()
+                .flat_map(|(score, n)| std::iter::repeat_n(score, n))
+        });
         let errors: Vec<ErrorRecord> = self
             .open_errors
             .iter()
@@ -84,8 +105,7 @@ pub(super) fn tally(conn: &Connection, run_id: &str) -> Result<Tally, StoreError
             state: StepState::parse(&r.get::<_, String>(0)?).unwrap_or(StepState::Interrupted),
             attempts: if retried { 2 } else { 1 },
             timed_out: r.get(2)?,
-            // The projection keeps no plan: a failure `allow_failure` or a handler dealt
-            // with scores here as a failure (the console and `show` know better).
+            // Set for as many failed steps as the run dealt with, in `health`.
             dealt_with: false,
         };
         t.steps.push((score, r.get::<_, i64>(3)? as usize));
@@ -98,6 +118,12 @@ pub(super) fn tally(conn: &Connection, run_id: &str) -> Result<Tally, StoreError
         let sev: Severity = serde_json::from_value(serde_json::Value::String(r.get(0)?))?;
         t.open_errors.push((sev, r.get::<_, i64>(1)? as usize));
     }
+    t.dealt_with = conn
+        .prepare_cached("SELECT dealt_with FROM runs WHERE id = ?1")?
+        .query_row([run_id], |r| r.get::<_, i64>(0))
+        .optional()?
+        .unwrap_or(0)
+        .max(0) as usize;
     Ok(t)
 }
 

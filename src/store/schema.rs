@@ -65,7 +65,19 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "a schedule's last run is read from an index of the slots that made a run",
         SCHEDULE_LAST_RUN,
     ),
+    (
+        17,
+        "the failures a run dealt with, kept on its row for the scores",
+        RUN_DEALT_WITH,
+    ),
 ];
+
+/// How many failed steps the run dealt with (`allow_failure`, a failure handler that
+/// succeeded), from its `run_finished` event: `runs` and the metrics score such a step
+/// as the console does. Runs finished before this version did not record it: 0.
+const RUN_DEALT_WITH: &str = r#"
+ALTER TABLE runs ADD COLUMN dealt_with INTEGER NOT NULL DEFAULT 0;
+"#;
 
 /// What `runs --json` reports of a run's golden signals, on its row (`store::run_counts`):
 /// when it started and finished and its attempts that ended, kept by the projection as
@@ -811,6 +823,7 @@ mod tests {
              ALTER TABLE runs DROP COLUMN p95_ms;
              ALTER TABLE runs DROP COLUMN queue_depth;
              ALTER TABLE runs DROP COLUMN running;
+             ALTER TABLE runs DROP COLUMN dealt_with;
              DELETE FROM migrations WHERE version >= 5;
              UPDATE meta SET value = '{}:{}' WHERE key = 'audit_head';
              PRAGMA user_version = 4;",

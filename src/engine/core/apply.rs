@@ -428,7 +428,7 @@ impl Core {
                 self.compensation_ran = true;
             }
             EventKind::CompensationFinished { .. } => {}
-            EventKind::RunFinished { state, summary } => {
+            EventKind::RunFinished { state, summary, .. } => {
                 self.finished = true;
                 self.finished_at = Some(at);
                 self.summary = Some(summary.clone());

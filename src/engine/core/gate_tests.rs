@@ -405,7 +405,7 @@ fn saga_compensates_in_reverse_completion_order() {
     });
     assert_eq!(sim.state("b"), StepState::Compensated);
     assert!(sim.core.is_finished());
-    let EventKind::RunFinished { summary, state } = &sim.events_named("run_finished")[0].kind
+    let EventKind::RunFinished { summary, state, .. } = &sim.events_named("run_finished")[0].kind
     else {
         panic!()
     };

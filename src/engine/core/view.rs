@@ -55,7 +55,7 @@ impl Core {
     /// Step `i` failed and the workflow took it in hand: `allow_failure`, or a step
     /// below it with a failure trigger (Airflow's `one_failed`/`all_failed`) that
     /// succeeded.
-    fn failure_dealt_with(&self, i: usize) -> bool {
+    pub(super) fn failure_dealt_with(&self, i: usize) -> bool {
         use crate::workflow::Trigger;
         if self.steps[i].state != StepState::Failed {
             return false;

@@ -38,6 +38,12 @@ pub struct Health {
     pub score: f64,
     pub label: HealthLabel,
     pub terms: Vec<HealthTerm>,
+    /// The share (0..1) of the judged steps that failed (failed, rejected, timed out,
+    /// compensation failed) or never started because a need failed: the header's and
+    /// `show`'s `failed %`. A failure dealt with is not counted, nor are steps not yet
+    /// decided, skipped by a condition or cancelled. `None` while no step is judged.
+    #[serde(default)]
+    pub failed_share: Option<f64>,
 }
 
 /// What health needs to know of one step: its state, how many attempts it took, and
@@ -163,6 +169,9 @@ pub fn compute(steps: impl IntoIterator<Item = StepScore>, errors: &[ErrorRecord
         });
     }
     let quality = (judged > 0).then(|| weighed / judged as f64);
+    let failed = counts[Tally::Bad as usize] + counts[Tally::NeverStarted as usize];
+    let decided = judged + counts[Tally::NeverStarted as usize];
+    let failed_share = (decided > 0).then(|| failed as f64 / decided as f64);
     for sev in [Severity::Critical, Severity::High, Severity::Medium] {
         let n = errors
             .iter()
@@ -193,6 +202,7 @@ pub fn compute(steps: impl IntoIterator<Item = StepScore>, errors: &[ErrorRecord
         score,
         label,
         terms,
+        failed_share,
     }
 }
 

@@ -205,6 +205,54 @@ fn any_errors() -> impl Strategy<Value = Vec<ErrorRecord>> {
     })
 }
 
+#[test]
+fn failed_share_counts_the_steps_that_never_started() {
+    use StepState::*;
+    // fetch ✔, compile ✘, package never started: two of three, not one of two attempts.
+    let h = compute([s(Succeeded, 1), s(Failed, 1), s(UpstreamFailed, 0)], &[]);
+    assert_eq!(h.failed_share, Some(2.0 / 3.0));
+    // Not yet decided, skipped by a condition or cancelled: not counted either way.
+    let h = compute(
+        [
+            s(Succeeded, 1),
+            s(Failed, 1),
+            s(Pending, 0),
+            s(Skipped, 0),
+            s(Cancelled, 0),
+        ],
+        &[],
+    );
+    assert_eq!(h.failed_share, Some(0.5));
+    // A failure dealt with is no failure here; a timed-out gate and a failed
+    // compensation are.
+    let dealt = StepScore {
+        dealt_with: true,
+        ..s(Failed, 1)
+    };
+    assert_eq!(
+        compute([s(Succeeded, 1), dealt], &[]).failed_share,
+        Some(0.0)
+    );
+    let timed_out = StepScore {
+        timed_out: true,
+        ..s(Rejected, 0)
+    };
+    assert_eq!(
+        compute(
+            [
+                s(Succeeded, 1),
+                timed_out,
+                s(CompensationFailed, 1),
+                s(Succeeded, 2)
+            ],
+            &[]
+        )
+        .failed_share,
+        Some(0.5)
+    );
+    assert_eq!(compute([s(Running, 1)], &[]).failed_share, None);
+}
+
 proptest! {
     #[test]
     fn scores_stay_in_bounds(steps in proptest::collection::vec(any_step(), 0..40), errors in any_errors()) {
@@ -212,6 +260,9 @@ proptest! {
         prop_assert!((0.0..=100.0).contains(&h.score), "{}", h.score);
         if let Some(q) = h.quality {
             prop_assert!((0.0..=1.0).contains(&q), "{q}");
+        }
+        if let Some(f) = h.failed_share {
+            prop_assert!((0.0..=1.0).contains(&f), "{f}");
         }
     }
 

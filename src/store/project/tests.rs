@@ -207,7 +207,8 @@ fn event_kind() -> impl Strategy<Value = EventKind> {
         }),
         1 => run_state().prop_map(|state| EventKind::RunFinished {
             state,
-            summary: format!("run {state}")
+            summary: format!("run {state}"),
+            dealt_with: Vec::new(),
         }),
     ]
 }

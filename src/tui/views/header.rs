@@ -143,6 +143,7 @@ pub fn render(
         .round()
         .clamp(0.0, cells as f64) as usize;
     let s = &view.signals;
+    let failed = view.health.failed_share.unwrap_or(0.0);
     let ms = |v: Option<u64>| {
         v.map_or("–".to_string(), |m| {
             human_duration(Duration::from_millis(m))
@@ -171,7 +172,8 @@ pub fn render(
         ),
         styled(if narrow { " " } else { "  │ " }, theme.border),
         styled(format!("{:.2}", view.finished_per_sec_at(now)), theme.base),
-        // Failed attempts of finished ones: not the error records counted above.
+        // The judged steps that failed or never started because of it
+        // (`Health::failed_share`): not the error records counted above.
         styled(
             if narrow {
                 "/s fail "
@@ -181,8 +183,8 @@ pub fn render(
             theme.dim,
         ),
         styled(
-            format!("{:.0}%", s.error_rate * 100.0),
-            if s.error_rate > 0.0 {
+            format!("{:.0}%", failed * 100.0),
+            if failed > 0.0 {
                 theme.warning
             } else {
                 theme.base

@@ -8,5 +8,6 @@ mod metrics_export;
 mod notify;
 mod run_headless;
 mod runs_signals;
+mod scores;
 mod suggestions;
 mod workflow;

@@ -166,6 +166,7 @@ impl Script {
         self.push(EventKind::RunFinished {
             state,
             summary: format!("run {state}"),
+            dealt_with: Vec::new(),
         })
     }
 }

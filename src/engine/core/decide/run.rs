@@ -107,10 +107,15 @@ impl Core {
                 return;
             }
             let summary = self.summary(outcome);
+            let dealt_with = (0..self.steps.len())
+                .filter(|&i| self.failure_dealt_with(i))
+                .map(|i| self.id(i))
+                .collect();
             self.emit(
                 EventKind::RunFinished {
                     state: outcome,
                     summary,
+                    dealt_with,
                 },
                 now,
                 fx,
