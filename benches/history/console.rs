@@ -115,9 +115,10 @@ impl Drop for Tmux {
     }
 }
 
-/// `baton tui` opens on the Runs tab: its title and the newest run's row drawn.
+/// `baton tui` opens on the Runs tab: its title and the newest run's row drawn (on a
+/// large store, the newest page while the rest is read: `Runs · newest 500 · …`).
 fn full_frame(s: &str) -> bool {
-    s.contains("in the store") && s.contains("nightly-etl")
+    s.contains(" Runs · ") && s.contains("nightly-etl")
 }
 
 fn cpu_ticks(pid: i32) -> u64 {

@@ -22,6 +22,9 @@ use tokio::sync::{mpsc, oneshot, watch};
 pub struct ConsoleLink {
     pub view: watch::Receiver<Arc<RunView>>,
     pub runs: watch::Receiver<Arc<Vec<RunSummary>>>,
+    /// `false` while `runs` is the newest page only and the rest is being read (set
+    /// before the whole list is sent).
+    pub runs_complete: watch::Receiver<bool>,
     /// Ids of the runs this console's process drives (quitting interrupts exactly these).
     pub driven: watch::Receiver<Arc<Vec<String>>>,
     /// What waits on this console's operator across every run (`session::inbox`).
@@ -101,6 +104,7 @@ pub struct Service {
     data_version: i64,
     /// The run list as last read (only what changed is read again).
     run_list: RunList,
+    runs_complete_tx: watch::Sender<bool>,
     runs_read_at: std::time::Instant,
     waiting: super::inbox::Feed,
     schedules: super::schedules::Feed,
@@ -131,9 +135,9 @@ impl Service {
         params: Vec<(String, String)>,
         read_only: bool,
     ) -> Result<(Service, ConsoleLink), SessionError> {
-        let mut run_list = RunList::default();
-        run_list.read_changes(&store)?;
+        let run_list = RunList::first_page(&store, db)?;
         let runs = run_list.runs().to_vec();
+        let (runs_complete_tx, runs_complete) = watch::channel(run_list.complete());
         let (view_tx, view) = watch::channel(Arc::new(empty_view(
             "no runs yet: `baton run WORKFLOW` starts one",
         )));
@@ -161,6 +165,7 @@ impl Service {
             back_rx,
             data_version,
             run_list,
+            runs_complete_tx,
             read_only,
             runs_read_at: std::time::Instant::now(),
             waiting,
@@ -169,6 +174,7 @@ impl Service {
         let link = ConsoleLink {
             view,
             runs: runs_rx,
+            runs_complete,
             driven,
             waiting: waiting_rx,
             schedules: schedules_rx,
@@ -503,7 +509,12 @@ impl Service {
         // move without their row changing); these also every second without a write:
         // an engine that dies writes nothing, and its runs must still turn
         // `interrupted` on screen.
-        let mut moved = changed && self.run_list.read_changes(&self.store).unwrap_or(false);
+        let waiting_for_rest = !self.run_list.complete();
+        let mut moved = (changed || waiting_for_rest)
+            && self.run_list.read_changes(&self.store).unwrap_or(false);
+        if waiting_for_rest && self.run_list.complete() {
+            let _ = self.runs_complete_tx.send(true);
+        }
         if changed || self.runs_read_at.elapsed() >= RUNS_EVERY {
             self.runs_read_at = std::time::Instant::now();
             moved |= self.run_list.read_live(&self.store).unwrap_or(false);

@@ -130,6 +130,7 @@ where
     let mut view: Arc<RunView> = link.view.borrow_and_update().clone();
     ui.wall_clock = config.time == crate::config::TimeDisplay::Clock;
     ui.set_runs(link.runs.borrow_and_update().clone());
+    ui.runs_partial = !*link.runs_complete.borrow();
     ui.driven = link.driven.borrow_and_update().clone();
     ui.waiting = link.waiting.borrow_and_update().clone();
     ui.schedules = link.schedules.borrow_and_update().clone();
@@ -180,100 +181,101 @@ where
         // Biased: signals, then answers to commands, then keys, then view updates, so a
         // busy engine cannot starve the operator's keys.
         tokio::select! {
-                biased;
-                _ = signals.any() => return Ok(ConsoleExit::Interrupt),
-                Some(a) = replies.next(), if !replies.is_empty() => {
-                    requests = update(&mut ui, &view, a);
+            biased;
+            _ = signals.any() => return Ok(ConsoleExit::Interrupt),
+            Some(a) = replies.next(), if !replies.is_empty() => {
+                requests = update(&mut ui, &view, a);
+                dirty = true;
+            }
+            ev = events.next() => match ev {
+                Some(Ok(Event::Key(k))) if is_redraw(&k) => {
+                    clear(terminal)?;
                     dirty = true;
                 }
-                ev = events.next() => match ev {
-                    Some(Ok(Event::Key(k))) if is_redraw(&k) => {
-                        clear(terminal)?;
+                Some(Ok(Event::Key(k))) => {
+                    if let Some(a) = config.keys.action_for(ui.context(), &k) {
+                        requests = update(&mut ui, &view, a);
+                    }
+                    dirty = true;
+                }
+                // `mouse = false`: capture is off, and a stray report is ignored too.
+                Some(Ok(Event::Mouse(m))) if config.mouse => {
+                    use crossterm::event::{MouseButton, MouseEventKind};
+                    let a = match m.kind {
+                        MouseEventKind::Down(MouseButton::Left) => {
+                            Some(Action::Click { col: m.column, row: m.row })
+                        }
+                        MouseEventKind::ScrollUp => Some(Action::Up),
+                        MouseEventKind::ScrollDown => Some(Action::Down),
+                        _ => None,
+                    };
+                    if let Some(a) = a {
+                        requests = update(&mut ui, &view, a);
                         dirty = true;
                     }
-                    Some(Ok(Event::Key(k))) => {
-                        if let Some(a) = config.keys.action_for(ui.context(), &k) {
-                            requests = update(&mut ui, &view, a);
-                        }
-                        dirty = true;
+                }
+                Some(Ok(Event::Resize(..))) => dirty = true,
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(e.into()),
+                None => return Ok(ConsoleExit::Quit),
+            },
+            r = link.view.changed(), if view_open => match r {
+                Ok(()) => {
+                    let next = link.view.borrow_and_update().clone();
+                    if next.run_id == view.run_id {
+                        ui.keep_focus(&view);
                     }
-                    // `mouse = false`: capture is off, and a stray report is ignored too.
-                    Some(Ok(Event::Mouse(m))) if config.mouse => {
-                        use crossterm::event::{MouseButton, MouseEventKind};
-                        let a = match m.kind {
-                            MouseEventKind::Down(MouseButton::Left) => {
-                                Some(Action::Click { col: m.column, row: m.row })
-                            }
-                            MouseEventKind::ScrollUp => Some(Action::Up),
-                            MouseEventKind::ScrollDown => Some(Action::Down),
-                            _ => None,
-                        };
-                        if let Some(a) = a {
-                            requests = update(&mut ui, &view, a);
-                            dirty = true;
-                        }
+                    let on = &config.notifications;
+                    for n in signal::notices(&view, &next, on) {
+                        emit(out, &signal::notice_bytes(&n, &next.workflow, on));
                     }
-                    Some(Ok(Event::Resize(..))) => dirty = true,
-                    Some(Ok(_)) => {}
-                    Some(Err(e)) => return Err(e.into()),
-                    None => return Ok(ConsoleExit::Quit),
-                },
-                r = link.view.changed(), if view_open => match r {
-                    Ok(()) => {
-                        let next = link.view.borrow_and_update().clone();
-                        if next.run_id == view.run_id {
-                            ui.keep_focus(&view);
-                        }
-                        let on = &config.notifications;
-                        for n in signal::notices(&view, &next, on) {
+                    for d in ui.note_decisions(&view, &next) {
+                        if on.decision {
+                            let n = signal::Notice::Decision { text: d.text() };
                             emit(out, &signal::notice_bytes(&n, &next.workflow, on));
                         }
-                        for d in ui.note_decisions(&view, &next) {
-                            if on.decision {
-                                let n = signal::Notice::Decision { text: d.text() };
-                                emit(out, &signal::notice_bytes(&n, &next.workflow, on));
-                            }
-                        }
-                        dirty = true;
-                        view = next;
                     }
-                    // The engine is gone: keep showing its last view.
-                    Err(_) => view_open = false,
-                },
-                r = link.runs.changed(), if runs_open => match r {
-                    Ok(()) => {
-                        ui.set_runs(link.runs.borrow_and_update().clone());
-        ui.driven = link.driven.borrow_and_update().clone();
-                        dirty = true;
-                    }
-                    Err(_) => runs_open = false,
-                },
-                r = link.driven.changed(), if driven_open => match r {
-                    Ok(()) => {
-                        ui.driven = link.driven.borrow_and_update().clone();
-                        dirty = true;
-                    }
-                    Err(_) => driven_open = false,
-                },
-                r = link.waiting.changed(), if waiting_open => match r {
-                    Ok(()) => {
-                        ui.waiting = link.waiting.borrow_and_update().clone();
-                        dirty = true;
-                    }
-                    Err(_) => waiting_open = false,
-                },
-                r = link.schedules.changed(), if schedules_open => match r {
-                    Ok(()) => {
-                        ui.schedules = link.schedules.borrow_and_update().clone();
-                        dirty = true;
-                    }
-                    Err(_) => schedules_open = false,
-                },
-                // The Schedules tab's `in 3m` moves with the clock.
-                _ = tick.tick(), if ticking || !ui.waiting.is_empty() || ui.tab == Tab::Schedules => dirty = true,
-                // The next turn's `sync` reads what was appended.
-                _ = log_poll.tick(), if watching => {}
-            }
+                    dirty = true;
+                    view = next;
+                }
+                // The engine is gone: keep showing its last view.
+                Err(_) => view_open = false,
+            },
+            r = link.runs.changed(), if runs_open => match r {
+                Ok(()) => {
+                    ui.set_runs(link.runs.borrow_and_update().clone());
+                    ui.runs_partial = !*link.runs_complete.borrow();
+                    ui.driven = link.driven.borrow_and_update().clone();
+                    dirty = true;
+                }
+                Err(_) => runs_open = false,
+            },
+            r = link.driven.changed(), if driven_open => match r {
+                Ok(()) => {
+                    ui.driven = link.driven.borrow_and_update().clone();
+                    dirty = true;
+                }
+                Err(_) => driven_open = false,
+            },
+            r = link.waiting.changed(), if waiting_open => match r {
+                Ok(()) => {
+                    ui.waiting = link.waiting.borrow_and_update().clone();
+                    dirty = true;
+                }
+                Err(_) => waiting_open = false,
+            },
+            r = link.schedules.changed(), if schedules_open => match r {
+                Ok(()) => {
+                    ui.schedules = link.schedules.borrow_and_update().clone();
+                    dirty = true;
+                }
+                Err(_) => schedules_open = false,
+            },
+            // The Schedules tab's `in 3m` moves with the clock.
+            _ = tick.tick(), if ticking || !ui.waiting.is_empty() || ui.tab == Tab::Schedules => dirty = true,
+            // The next turn's `sync` reads what was appended.
+            _ = log_poll.tick(), if watching => {}
+        }
         for req in requests {
             match req {
                 Request::Exit(e) => return Ok(e),
@@ -451,6 +453,7 @@ mod tests {
         let link = ConsoleLink {
             view: vrx,
             runs: rrx,
+            runs_complete: tokio::sync::watch::channel(true).1,
             driven: drx,
             waiting: tokio::sync::watch::channel(Arc::new(Vec::new())).1,
             schedules: tokio::sync::watch::channel(Arc::new(Default::default())).1,
@@ -538,6 +541,7 @@ mod tests {
         let link = ConsoleLink {
             view: vrx,
             runs: rrx,
+            runs_complete: tokio::sync::watch::channel(true).1,
             driven: drx,
             waiting: tokio::sync::watch::channel(Arc::new(Vec::new())).1,
             schedules: tokio::sync::watch::channel(Arc::new(Default::default())).1,
@@ -596,6 +600,7 @@ mod tests {
         let link = ConsoleLink {
             view: vrx,
             runs: rrx,
+            runs_complete: tokio::sync::watch::channel(true).1,
             driven: drx,
             waiting: tokio::sync::watch::channel(Arc::new(Vec::new())).1,
             schedules: tokio::sync::watch::channel(Arc::new(Default::default())).1,

@@ -73,3 +73,43 @@ fn the_list_reads_only_what_changed_and_everything_after_a_deletion() {
     assert!(l.read_changes(&s).unwrap());
     assert_eq!(l.runs(), s.list_runs().unwrap().as_slice());
 }
+
+/// A store larger than one page opens on its newest page; the rest, read on another
+/// thread, replaces it, together with a run started meanwhile: the list then equals
+/// `list_runs`, as if read whole.
+#[test]
+fn a_large_store_opens_on_its_newest_page_and_then_takes_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.db");
+    let mut s = Store::open(&db).unwrap();
+    let n = FIRST_PAGE + 7;
+    for i in 0..n {
+        s.create_run(&new_run(&format!("01r{i:05}"), 1_000 + i as i64))
+            .unwrap();
+    }
+    let mut l = RunList::first_page(&s, &db).unwrap();
+    assert!(!l.complete());
+    assert_eq!(l.runs().len(), FIRST_PAGE);
+    assert_eq!(l.runs()[0].id, format!("01r{:05}", n - 1), "newest first");
+    s.create_run(&new_run("01z", 9_999_999)).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !l.complete() {
+        assert!(std::time::Instant::now() < deadline, "the rest never came");
+        l.read_changes(&s).unwrap();
+        std::thread::yield_now();
+    }
+    assert_eq!(l.runs(), s.list_runs().unwrap().as_slice());
+    assert_eq!(l.runs().len(), n + 1);
+}
+
+/// A store of one page or less is read whole at once.
+#[test]
+fn a_small_store_is_complete_from_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("q.db");
+    let mut s = Store::open(&db).unwrap();
+    s.create_run(&new_run("01a", 1_000)).unwrap();
+    let l = RunList::first_page(&s, &db).unwrap();
+    assert!(l.complete());
+    assert_eq!(l.runs(), s.list_runs().unwrap().as_slice());
+}

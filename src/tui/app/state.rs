@@ -44,6 +44,8 @@ pub struct UiState {
     /// The store's runs, for the Runs tab (kept current by the event loop through
     /// [`UiState::set_runs`], with `run_ids`).
     pub runs: Arc<Vec<RunSummary>>,
+    /// `true` while `runs` is the store's newest page only (the rest is being read).
+    pub runs_partial: bool,
     /// `runs`' ids in order, for short ids.
     pub run_ids: super::runs::RunIds,
     /// Wall clock for elapsed times and countdowns between view updates; `view.now` if unset.

@@ -25,12 +25,14 @@ pub fn render(
     } else {
         format!(" · /{} ({} match)", ui.runs_filter, vis.len())
     };
+    // While a large store's older runs are read, the newest page stands alone.
+    let count = if ui.runs_partial {
+        format!("newest {} · reading the rest of the store…", ui.runs.len())
+    } else {
+        format!("{} in the store", ui.runs.len())
+    };
     let block = panel(
-        format!(
-            " Runs · {} in the store · {}{filter} ",
-            ui.runs.len(),
-            ui.runs_sort.label()
-        ),
+        format!(" Runs · {count} · {}{filter} ", ui.runs_sort.label()),
         theme,
         true,
     );
