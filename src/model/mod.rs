@@ -10,6 +10,7 @@ pub mod inbox;
 pub mod liveness;
 pub mod logtimes;
 pub mod mask;
+pub mod metric_tallies;
 pub mod metrics;
 pub mod retention;
 pub mod schedule;

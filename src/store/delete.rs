@@ -96,6 +96,7 @@ impl Store {
             for table in RUN_TABLES {
                 tx.execute(&format!("DELETE FROM {table} WHERE run_id = ?1"), [run_id])?;
             }
+            super::metric_totals::forget(tx, run_id)?;
             tx.execute("DELETE FROM runs WHERE id = ?1", [run_id])?;
             super::run_counts::mark_deleted(tx)?;
             let mut redacted_rows = Vec::new();

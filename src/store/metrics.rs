@@ -1,55 +1,118 @@
 //! The store's metrics (`crate::model::metrics::Metrics`), read from the projected
-//! tables: a few grouped scans, no replay.
+//! tables: the kept totals of the runs that ended, and the rows of those that go on.
 use super::{Store, StoreError};
 use crate::model::metrics::ScheduleGauges;
-use crate::model::metrics::{
-    AttemptOutcome, ErrorCounts, GATE_WAIT_BOUNDS_MS, Histogram, Metrics, RunGauges,
-    STEP_DURATION_BOUNDS_MS,
-};
+use crate::model::metrics::{Metrics, RunGauges};
 use crate::model::{RunState, RunSummary, StepState, Timestamp};
 use std::collections::HashSet;
 
-/// The `'static` name of a step state read from the store.
-fn state_name(s: &str) -> &'static str {
-    StepState::parse(s).map_or("interrupted", StepState::as_str)
+/// Ended runs by workflow and state: the partial index `runs_ended` alone.
+pub(super) const ENDED_RUNS: &str = "SELECT workflow, state, count(*) FROM runs
+     WHERE steps_total IS NOT NULL GROUP BY workflow, state";
+
+/// How many ended runs of each workflow are in each state (their state is final:
+/// as readers show it), from `runs_by_workflow` alone.
+fn ended_runs(c: &rusqlite::Connection) -> Result<Vec<(String, RunState, u64)>, StoreError> {
+    let mut st = c.prepare_cached(ENDED_RUNS)?;
+    let rows = st.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, i64>(2)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (wf, state, n) = row?;
+        if let Some(s) = RunState::parse(&state) {
+            out.push((wf, s, n as u64));
+        }
+    }
+    Ok(out)
 }
 
-/// `?1` is the run id or NULL for every run.
-const ONE_OR_ALL: &str = "(?1 IS NULL OR r.id = ?1)";
+/// Count `n` runs of `wf` in `state`; every state of a workflow is present (zeros
+/// too), so that a series does not vanish when its last run leaves the state.
+fn count_runs(m: &mut Metrics, wf: &str, state: RunState, n: u64) {
+    for s in RunState::ALL {
+        m.runs.entry((wf.to_string(), s.as_str())).or_default();
+    }
+    *m.runs.entry((wf.to_string(), state.as_str())).or_default() += n;
+}
 
 impl Store {
-    /// The metrics of every run in the store, or of `run` (a full id) alone.
+    /// The metrics of every run in the store, or of `run` (a full id) alone. The sums
+    /// of the runs that ended are read from their totals (`store::metric_totals`); a
+    /// run that goes on is counted from its own rows: nothing here reads every run's
+    /// steps, however long the history.
     pub fn metrics(&self, run: Option<&str>) -> Result<Metrics, StoreError> {
-        let r = (|| {
+        let r = super::in_read_snapshot(&self.conn, |c| {
             let mut m = Metrics::default();
-            self.metric_counts(run, &mut m)?;
-            self.metric_histograms(run, &mut m)?;
-            Ok(m)
-        })();
-        let mut m = self.ctx(r)?;
-        // Runs as `baton runs` reads them: a run whose engine is gone is `interrupted`.
-        let runs: Vec<RunSummary> = self
-            .list_runs()?
-            .into_iter()
-            .filter(|r| run.is_none_or(|id| r.id == id))
-            .collect();
-        for r in &runs {
-            for s in RunState::ALL {
-                m.runs.entry((r.workflow.clone(), s.as_str())).or_default();
+            // Runs as `baton runs` reads them: a run whose engine is gone is `interrupted`.
+            let going: Vec<RunSummary> = match run {
+                Some(id) => self.summaries("WHERE id = ?1", [id])?,
+                None => self.summaries("WHERE steps_total IS NULL", [])?,
             }
-            *m.runs
-                .entry((r.workflow.clone(), r.state.as_str()))
-                .or_default() += 1;
-        }
-        for r in runs.iter().filter(|r| r.state == RunState::Interrupted) {
-            self.count_as_interrupted(r, &mut m)?;
-        }
-        m.run_gauges = self.run_gauges(&runs, run.is_some())?;
+            .into_iter()
+            .map(|(s, _)| s)
+            .collect();
+            if run.is_none() {
+                for (wf, t) in super::metric_totals::totals(c)? {
+                    t.add_to(&wf, &mut m);
+                }
+                for (wf, state, n) in ended_runs(c)? {
+                    count_runs(&mut m, &wf, state, n);
+                }
+            }
+            for r in &going {
+                let mut t = super::metric_totals::share(c, &r.id)?;
+                if r.state == RunState::Interrupted {
+                    t.engine_gone();
+                }
+                t.add_to(&r.workflow, &mut m);
+                count_runs(&mut m, &r.workflow, r.state, 1);
+            }
+            let gauged = match run {
+                Some(_) => going,
+                None => self.gauged_runs(c, going)?,
+            };
+            m.run_gauges = self.run_gauges(&gauged, run.is_some())?;
+            Ok(m)
+        });
+        let mut m = self.ctx(r)?;
         if run.is_none() {
             m.schedules = self.schedule_gauges()?;
             m.load_errors = self.load_errors()?.into_iter().map(|(f, _)| f).collect();
         }
         Ok(m)
+    }
+
+    /// The runs gauged when every run is asked for: those that go on (`going`) and each
+    /// workflow's latest, newest first (one index range per workflow).
+    fn gauged_runs(
+        &self,
+        c: &rusqlite::Connection,
+        mut going: Vec<RunSummary>,
+    ) -> Result<Vec<RunSummary>, StoreError> {
+        let workflows: Vec<String> = c
+            .prepare_cached("SELECT DISTINCT workflow FROM runs")?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let mut latest = c.prepare_cached(
+            "SELECT id FROM runs WHERE workflow = ?1 ORDER BY started_at DESC, id DESC LIMIT 1",
+        )?;
+        for wf in workflows {
+            let id: String = latest.query_row([&wf], |r| r.get(0))?;
+            if !going.iter().any(|r| r.id == id) {
+                going.extend(
+                    self.summaries("WHERE id = ?1", [&id])?
+                        .into_iter()
+                        .map(|(s, _)| s),
+                );
+            }
+        }
+        going.sort_by(|a, b| (b.started_at, &b.id).cmp(&(a.started_at, &a.id)));
+        Ok(going)
     }
 
     /// Each served schedule: its next slot (`model::schedule::next_slot`, as `baton
@@ -74,117 +137,6 @@ impl Store {
                 paused: row.paused.is_some(),
             })
             .collect())
-    }
-
-    /// A run whose engine is gone runs nothing: the steps it was running count as
-    /// `interrupted`, as `show` reads them (`model::liveness::stop_clocks`).
-    fn count_as_interrupted(&self, r: &RunSummary, m: &mut Metrics) -> Result<(), StoreError> {
-        let mut st = self.conn.prepare_cached(
-            "SELECT state, count(*) FROM steps WHERE run_id = ?1 AND state IN ('running', 'ready')
-             GROUP BY state",
-        )?;
-        let rows: Vec<(String, i64)> = st
-            .query_map([&r.id], |row| Ok((row.get(0)?, row.get(1)?)))?
-            .collect::<Result<_, _>>()?;
-        for (state, n) in rows {
-            let n = n as u64;
-            if let Some(c) = m.steps.get_mut(&(r.workflow.clone(), state_name(&state))) {
-                *c = c.saturating_sub(n);
-            }
-            *m.steps
-                .entry((r.workflow.clone(), StepState::Interrupted.as_str()))
-                .or_default() += n;
-        }
-        Ok(())
-    }
-
-    fn metric_counts(&self, run: Option<&str>, m: &mut Metrics) -> Result<(), StoreError> {
-        let mut st = self.conn.prepare_cached(&format!(
-            "SELECT r.workflow, s.state, count(*) FROM steps s JOIN runs r ON r.id = s.run_id
-             WHERE {ONE_OR_ALL} GROUP BY r.workflow, s.state"
-        ))?;
-        let mut rows = st.query([run])?;
-        while let Some(row) = rows.next()? {
-            let wf: String = row.get(0)?;
-            for s in StepState::ALL {
-                m.steps.entry((wf.clone(), s.as_str())).or_default();
-            }
-            if let Some(s) = StepState::parse(&row.get::<_, String>(1)?) {
-                *m.steps.entry((wf, s.as_str())).or_default() += row.get::<_, i64>(2)? as u64;
-            }
-        }
-
-        let mut st = self.conn.prepare_cached(&format!(
-            "SELECT r.workflow, a.state, count(*) FROM attempts a JOIN runs r ON r.id = a.run_id
-             WHERE {ONE_OR_ALL} GROUP BY r.workflow, a.state"
-        ))?;
-        let mut rows = st.query([run])?;
-        while let Some(row) = rows.next()? {
-            let wf: String = row.get(0)?;
-            let n = row.get::<_, i64>(2)? as u64;
-            *m.attempts_started.entry(wf.clone()).or_default() += n;
-            let outcome = row
-                .get::<_, Option<String>>(1)?
-                .and_then(|s| StepState::parse(&s))
-                .and_then(AttemptOutcome::of_attempt_state);
-            if let Some(o) = outcome {
-                *m.attempts_finished.entry((wf, o)).or_default() += n;
-            }
-        }
-
-        let mut st = self.conn.prepare_cached(&format!(
-            "SELECT r.workflow, e.kind, e.severity, count(*), coalesce(sum(e.open != 0), 0)
-             FROM errors e JOIN runs r ON r.id = e.run_id
-             WHERE {ONE_OR_ALL} GROUP BY r.workflow, e.kind, e.severity"
-        ))?;
-        let mut rows = st.query([run])?;
-        while let Some(row) = rows.next()? {
-            m.errors.insert(
-                (row.get(0)?, row.get(1)?, row.get(2)?),
-                ErrorCounts {
-                    total: row.get::<_, i64>(3)? as u64,
-                    open: row.get::<_, i64>(4)? as u64,
-                },
-            );
-        }
-        Ok(())
-    }
-
-    fn metric_histograms(&self, run: Option<&str>, m: &mut Metrics) -> Result<(), StoreError> {
-        let mut st = self.conn.prepare_cached(&format!(
-            "SELECT r.workflow, a.duration_ms FROM attempts a JOIN runs r ON r.id = a.run_id
-             WHERE {ONE_OR_ALL} AND a.duration_ms IS NOT NULL"
-        ))?;
-        let mut rows = st.query([run])?;
-        while let Some(row) = rows.next()? {
-            let ms = row.get::<_, i64>(1)?.max(0) as u64;
-            m.step_durations
-                .entry(row.get(0)?)
-                .or_insert_with(|| Histogram::new(STEP_DURATION_BOUNDS_MS))
-                .observe(ms);
-        }
-
-        // Each opening of a gate, paired with what next ended it on the same step. A
-        // gate voided (the run was cancelled) or opened again was not decided.
-        let mut st = self.conn.prepare_cached(&format!(
-            "SELECT r.workflow, d.kind, d.at - o.at
-             FROM approvals o JOIN runs r ON r.id = o.run_id
-             JOIN approvals d ON d.id = (
-                 SELECT min(x.id) FROM approvals x
-                 WHERE x.run_id = o.run_id AND x.step = o.step AND x.id > o.id
-                   AND x.kind IN ('approved', 'rejected', 'timed_out', 'voided', 'opened'))
-             WHERE {ONE_OR_ALL} AND o.kind = 'opened'
-               AND d.kind IN ('approved', 'rejected', 'timed_out')"
-        ))?;
-        let mut rows = st.query([run])?;
-        while let Some(row) = rows.next()? {
-            let ms = row.get::<_, i64>(2)?.max(0) as u64;
-            m.gate_waits
-                .entry((row.get(0)?, row.get(1)?))
-                .or_insert_with(|| Histogram::new(GATE_WAIT_BOUNDS_MS))
-                .observe(ms);
-        }
-        Ok(())
     }
 
     /// Gauges of every run in `runs` (newest first) when `all`, else of the live runs
@@ -221,6 +173,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::metrics::{AttemptOutcome, Histogram};
     use crate::model::{Event, EventKind, StepOutcome, Timestamp, Usage};
     use crate::store::NewRun;
     use std::path::PathBuf;
@@ -357,5 +310,110 @@ mod tests {
         assert_eq!(m.run_gauges[0].queue_depth, None);
         let other = s.metrics(Some("no-such-run")).unwrap();
         assert!(other.runs.is_empty() && other.run_gauges.is_empty());
+    }
+
+    /// A second run of `w`, ended: `a` succeeded in 400 ms.
+    fn ended_run(s: &mut Store, id: &str) {
+        s.create_run(&NewRun {
+            id: id.into(),
+            workflow: "w".into(),
+            source_path: PathBuf::from("w.toml"),
+            source_text: "name = \"w\"\n".into(),
+            params_json: "{}".into(),
+            operator: "alice".into(),
+            started_at: Timestamp(1_000),
+            steps: vec!["a".into()],
+        })
+        .unwrap();
+        let evs = [
+            state("a", StepState::Running, 1),
+            EventKind::StepFinished {
+                step: "a".into(),
+                attempt: 1,
+                outcome: StepOutcome::Exited { exit_code: 0 },
+                duration_ms: 400,
+                outputs: Default::default(),
+                usage: Usage::default(),
+            },
+            state("a", StepState::Succeeded, 1),
+            EventKind::RunFinished {
+                state: RunState::Succeeded,
+                summary: "ok".into(),
+                dealt_with: Vec::new(),
+            },
+        ];
+        let evs: Vec<Event> = evs
+            .into_iter()
+            .enumerate()
+            .map(|(i, kind)| Event {
+                seq: i as u64 + 1,
+                at: Timestamp(2_000),
+                kind,
+            })
+            .collect();
+        s.commit(id, &evs).unwrap();
+    }
+
+    /// The store's metrics are the kept totals of the ended runs and the rows of those
+    /// that go on: the same as adding each run's own metrics, before and after an
+    /// ended run is deleted.
+    #[test]
+    fn every_runs_metrics_are_the_sum_of_each_runs_and_a_deleted_run_leaves_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = store(&dir);
+        commit(&mut s, 1, vec![(0, state("a", StepState::Running, 1))]);
+        ended_run(&mut s, "01ended");
+        ended_run(&mut s, "01gone");
+        let sums = |m: &Metrics| {
+            (
+                m.steps.clone(),
+                m.attempts_started.clone(),
+                m.attempts_finished.clone(),
+                m.step_durations.clone(),
+                m.runs.clone(),
+            )
+        };
+        let add = |s: &Store, ids: &[&str]| {
+            let mut want = Metrics::default();
+            for id in ids {
+                let one = s.metrics(Some(id)).unwrap();
+                for (k, v) in one.steps {
+                    *want.steps.entry(k).or_default() += v;
+                }
+                for (k, v) in one.attempts_started {
+                    *want.attempts_started.entry(k).or_default() += v;
+                }
+                for (k, v) in one.attempts_finished {
+                    *want.attempts_finished.entry(k).or_default() += v;
+                }
+                for (k, v) in one.runs {
+                    *want.runs.entry(k).or_default() += v;
+                }
+                for (k, h) in one.step_durations {
+                    let e = want
+                        .step_durations
+                        .entry(k)
+                        .or_insert_with(|| Histogram::new(h.bounds_ms));
+                    for (c, n) in e.counts.iter_mut().zip(&h.counts) {
+                        *c += n;
+                    }
+                    e.sum_ms += h.sum_ms;
+                }
+            }
+            want
+        };
+        let all = s.metrics(None).unwrap();
+        assert_eq!(all.steps[&("w".to_string(), "succeeded")], 2);
+        assert_eq!(all.steps[&("w".to_string(), "interrupted")], 1, "no engine");
+        assert_eq!(all.step_durations["w"].sum_ms, 800);
+        assert_eq!(all.runs[&("w".to_string(), "succeeded")], 2);
+        // The workflow's latest run is gauged; the interrupted one is not live.
+        let gauged: Vec<&str> = all.run_gauges.iter().map(|g| g.run.as_str()).collect();
+        assert_eq!(gauged, ["01gone"]);
+        assert_eq!(sums(&all), sums(&add(&s, &[RUN, "01ended", "01gone"])));
+        s.delete_run("01gone", "root", "test").unwrap();
+        let all = s.metrics(None).unwrap();
+        assert_eq!(all.steps[&("w".to_string(), "succeeded")], 1);
+        assert_eq!(sums(&all), sums(&add(&s, &[RUN, "01ended"])));
     }
 }

@@ -18,6 +18,7 @@ pub mod event_chain;
 mod fan_counts;
 mod key_check;
 mod logtail;
+mod metric_totals;
 mod metrics;
 pub mod pool_slots;
 mod project;

@@ -323,7 +323,7 @@ impl Store {
     /// Run summaries from `runs` (with their leases) under `tail` (a WHERE and ORDER
     /// BY), with their `rev`. A run that goes on has no counts on its row: its own
     /// steps are counted (an index range).
-    fn summaries(
+    pub(super) fn summaries(
         &self,
         tail: &str,
         p: impl rusqlite::Params,

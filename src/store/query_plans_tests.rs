@@ -1,4 +1,4 @@
-//! Issue 29: what `runs --json`, `gc` and `audit verify RUN` read of a store of any
+//! Issue 29: what `runs --json`, `metrics`, `gc` and `audit verify RUN` read of a store of any
 //! size. Their queries never scan a history table (`events`, `steps`, `attempts`,
 //! `errors`, `approvals`, `audit`): one pass over `runs` at most, else index lookups.
 use super::Store;
@@ -38,10 +38,20 @@ fn the_run_list_signals_gc_and_one_runs_audit_rows_scan_no_history_table() {
         format!("{AUDIT_SELECT} WHERE id = ?1"),
         "SELECT duration_ms FROM attempts WHERE run_id = ?1 AND duration_ms IS NOT NULL".into(),
         "SELECT state FROM steps WHERE run_id = ?1 AND step_id = ?2".into(),
-    ] {
+    ]
+    .into_iter()
+    .chain(super::metric_totals::SHARE_QUERIES.map(String::from))
+    {
         let p = plan(&s, &sql);
         assert_eq!(scans_history(&p), None, "{sql}: {p:?}");
     }
+    // `metrics` counts the ended runs by state from an index, no row of `runs`.
+    let p = plan(&s, super::metrics::ENDED_RUNS);
+    assert!(
+        p.iter()
+            .all(|d| d.contains("COVERING INDEX runs_ended") || !d.starts_with("SCAN")),
+        "{p:?}"
+    );
     // The guard itself: a grouped read of every step is a scan.
     let p = plan(&s, "SELECT state, count(*) FROM steps GROUP BY state");
     assert!(scans_history(&p).is_some(), "{p:?}");

@@ -137,6 +137,7 @@ pub(super) fn write(conn: &Connection, run_id: &str, moved: bool) -> Result<(), 
     let Some(ended) = write_counts(conn, run_id, moved)? else {
         return Ok(());
     };
+    super::metric_totals::keep(conn, run_id, ended.is_some())?;
     let k = match ended {
         Some(t) => Some(kept_signals(conn, run_id, &t)?),
         None => None,

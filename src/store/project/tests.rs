@@ -340,6 +340,15 @@ proptest! {
             )
             .unwrap();
         super::super::run_counts::backfill_signals(&got.conn).unwrap();
+        prop_assert_eq!(dump(&got), kept.clone());
+        // The metric totals kept as the run ended and went on again are those counted
+        // afresh from the run's rows by the migration that adds them.
+        let totals = super::super::metric_totals::totals(&got.conn).unwrap();
+        got.conn
+            .execute_batch("UPDATE runs SET metrics_json = NULL; DELETE FROM metric_totals")
+            .unwrap();
+        super::super::metric_totals::backfill(&got.conn).unwrap();
+        prop_assert_eq!(super::super::metric_totals::totals(&got.conn).unwrap(), totals);
         prop_assert_eq!(dump(&got), kept);
     }
 }
