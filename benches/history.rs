@@ -5,7 +5,8 @@
 //! `audit verify` beside `cat DB > /dev/null` of the same file, `audit verify RUN` and
 //! `show RUN`; and `baton tui` in tmux: its first full frame, its CPU while idle, and the
 //! latency of keys (tab switch, `j` in Runs, a character of the Runs filter) from the
-//! key sent to the changed screen.
+//! key sent to the changed screen; and `baton run` of a 1,000-step workflow on the
+//! store, headless and in the console (`history/console_run.rs`).
 //!
 //!   cargo bench --bench history                  (200, 5,000 and 50,000 runs)
 //!   BATON_HISTORY_SIZES=200,2000 cargo bench --bench history
@@ -16,6 +17,8 @@
 //! docs/performance.md (between its markers).
 #[path = "history/console.rs"]
 mod console;
+#[path = "history/console_run.rs"]
+mod console_run;
 #[path = "history/store_gen.rs"]
 mod store_gen;
 
@@ -79,6 +82,7 @@ struct Row {
     verify_run: Option<Duration>,
     show: Option<Duration>,
     console: Option<console::Measured>,
+    run: Option<console_run::Measured>,
 }
 
 fn measure(db: &Path, runs: usize, generated: Duration) -> Row {
@@ -108,6 +112,11 @@ fn measure(db: &Path, runs: usize, generated: Duration) -> Row {
         verify_run: t(&["audit", "verify", &newest]),
         show: t(&["show", &newest]),
         console: std::panic::catch_unwind(|| console::measure(baton(), db)).ok(),
+        run: std::panic::catch_unwind(|| {
+            let dir = tempfile::tempdir().expect("tempdir");
+            console_run::measure(baton(), db, dir.path())
+        })
+        .ok(),
     }
 }
 
@@ -176,6 +185,26 @@ fn table(rows: &[Row]) -> String {
             },
         );
     }
+    let secs = |d: Duration| format!("{:.2} s", d.as_secs_f64());
+    let first_console = rows.first().and_then(|r| r.run.as_ref()).map(|m| m.console);
+    line("1,000-step `baton run`, headless", &|r| {
+        r.run.as_ref().map_or("failed".into(), |m| secs(m.headless))
+    });
+    line("1,000-step `baton run`, in the console", &|r| {
+        r.run.as_ref().map_or("failed".into(), |m| secs(m.console))
+    });
+    line("console / headless", &|r| {
+        r.run.as_ref().map_or("–".into(), |m| {
+            format!("{:.2}×", m.console.as_secs_f64() / m.headless.as_secs_f64())
+        })
+    });
+    line(
+        "console / console on the first store",
+        &|r| match (r.run.as_ref(), first_console) {
+            (Some(m), Some(f)) => format!("{:.2}×", m.console.as_secs_f64() / f.as_secs_f64()),
+            _ => "–".into(),
+        },
+    );
     s
 }
 

@@ -130,16 +130,25 @@ pub(super) fn tally(conn: &Connection, run_id: &str) -> Result<Tally, StoreError
 /// The store's next change number (`runs.rev`): one index lookup.
 pub(super) const NEXT_REV: &str = "(SELECT coalesce(max(rev), 0) + 1 FROM runs)";
 
-/// Keep the run's counts and signals on its row if it has ended (NULL while it goes
-/// on, when readers count live), and mark the row changed (`moved`: its state or end
-/// did). A batch that only moves the steps of a run that goes on writes nothing here.
+/// Keep the run's counts, signals and share of the metric totals on its row if it has
+/// ended (NULL while it goes on, when readers count live), and mark the row changed
+/// (`moved`: its state or end did). A batch that only moves the steps of a run that
+/// goes on writes nothing here.
 pub(super) fn write(conn: &Connection, run_id: &str, moved: bool) -> Result<(), StoreError> {
+    if let Some(ended) = write_signals(conn, run_id, moved)? {
+        super::metric_totals::keep(conn, run_id, ended)?;
+    }
+    Ok(())
+}
+
+/// The counts and signals part of [`write`] (all that schema `RUN_SIGNALS` knows):
+/// whether the run has ended, `None` when it wrote nothing.
+fn write_signals(conn: &Connection, run_id: &str, moved: bool) -> Result<Option<bool>, StoreError> {
     let Some(ended) = write_counts(conn, run_id, moved)? else {
-        return Ok(());
+        return Ok(None);
     };
-    super::metric_totals::keep(conn, run_id, ended.is_some())?;
-    let k = match ended {
-        Some(t) => Some(kept_signals(conn, run_id, &t)?),
+    let k = match &ended {
+        Some(t) => Some(kept_signals(conn, run_id, t)?),
         None => None,
     };
     conn.prepare_cached(
@@ -153,7 +162,7 @@ pub(super) fn write(conn: &Connection, run_id: &str, moved: bool) -> Result<(), 
         k.map(|k| k.queue_depth as i64),
         k.map(|k| k.running as i64),
     ])?;
-    Ok(())
+    Ok(Some(ended.is_some()))
 }
 
 /// The counts part of [`write`] (all that schema `RUN_COUNTS` knows): `None` when it
@@ -322,7 +331,7 @@ pub(super) fn backfill_signals(conn: &Connection) -> Result<(), StoreError> {
             finished as i64,
             failed as i64
         ])?;
-        write(conn, &id, true)?;
+        write_signals(conn, &id, true)?;
     }
     Ok(())
 }

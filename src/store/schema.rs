@@ -834,6 +834,11 @@ mod tests {
              DROP INDEX steps_waiting_on_someone;
              DROP INDEX errors_budget_open;
              DROP INDEX runs_by_rev;
+             DROP INDEX runs_going_on;
+             DROP INDEX runs_ended;
+             DROP INDEX runs_by_workflow;
+             DROP TABLE metric_totals;
+             ALTER TABLE runs DROP COLUMN metrics_json;
              ALTER TABLE runs DROP COLUMN steps_total;
              ALTER TABLE runs DROP COLUMN steps_done;
              ALTER TABLE runs DROP COLUMN health;

@@ -1,0 +1,113 @@
+//! `baton run` of a 1,000-step workflow on a store with history: headless, and in the
+//! console (tmux, a real terminal), each timed from spawn to the store recording the
+//! run's end (polled through a read-only connection). The median of a few of each.
+use baton::model::RunState;
+use baton::store::Store;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const STEPS: usize = 1_000;
+const REPS: usize = 3;
+
+pub struct Measured {
+    pub headless: Duration,
+    pub console: Duration,
+}
+
+/// 1,000 steps in ten layers of 100, each step needing one of the layer before: the
+/// engine's bench shape, with steps that exit at once.
+fn workflow(dir: &Path) -> std::path::PathBuf {
+    let mut toml = String::from("name = \"thousand\"\n");
+    for i in 0..STEPS {
+        let _ = write!(toml, "\n[[step]]\nid = \"s{i}\"\nrun = \"true\"\n");
+        if i >= 100 {
+            let _ = writeln!(toml, "needs = [\"s{}\"]", i - 100);
+        }
+    }
+    let path = dir.join("thousand.toml");
+    std::fs::write(&path, toml).expect("write workflow");
+    path
+}
+
+/// How many runs of the workflow have ended in the store.
+fn ended(db: &Path) -> usize {
+    let Ok(s) = Store::open_read_only(db) else {
+        return 0;
+    };
+    s.newest_runs(REPS * 2 + 1)
+        .map(|runs| {
+            runs.iter()
+                .filter(|r| r.workflow == "thousand" && r.state == RunState::Succeeded)
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+/// Poll the store until `n` runs of the workflow have ended (120 s at most).
+fn until_ended(db: &Path, n: usize) {
+    let t0 = Instant::now();
+    while ended(db) < n {
+        assert!(
+            t0.elapsed() < Duration::from_secs(120),
+            "the 1,000-step run never ended"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+pub fn measure(baton: &Path, db: &Path, dir: &Path) -> Measured {
+    let wf = workflow(dir);
+    let mut done = ended(db);
+    let mut headless = Vec::new();
+    for _ in 0..REPS {
+        let t0 = Instant::now();
+        let st = Command::new(baton)
+            .arg("run")
+            .arg(&wf)
+            .arg("--headless")
+            .env("BATON_DB", db)
+            .env("USER", "bench")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("baton run --headless");
+        headless.push(t0.elapsed());
+        assert!(st.success(), "headless run failed");
+        done += 1;
+        until_ended(db, done);
+    }
+    let mut console = Vec::new();
+    for i in 0..REPS {
+        let socket = format!("baton-history-run-{}-{i}", std::process::id());
+        let command = format!(
+            "BATON_DB='{}' USER=bench exec '{}' run '{}'",
+            db.display(),
+            baton.display(),
+            wf.display()
+        );
+        let t0 = Instant::now();
+        let st = Command::new("tmux")
+            .args(["-L", &socket, "-f", "/dev/null", "new-session", "-d"])
+            .args(["-s", "main", "-x", "160", "-y", "45", &command])
+            .status()
+            .expect("tmux must be installed");
+        assert!(st.success(), "tmux new-session");
+        done += 1;
+        until_ended(db, done);
+        console.push(t0.elapsed());
+        let _ = Command::new("tmux")
+            .args(["-L", &socket, "kill-server"])
+            .status();
+    }
+    Measured {
+        headless: median(headless),
+        console: median(console),
+    }
+}
