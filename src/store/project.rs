@@ -612,9 +612,16 @@ pub fn write(conn: &Connection, run_id: &str, p: &Projection<'_>) -> Result<(), 
             ])?;
         }
     }
-    // The run's row changed, or what it keeps of an ended run may have: its counts
-    // (and its place in the change cursor) follow.
-    if state.is_some() || finished_at.is_some() || p.recount || !p.steps.is_empty() {
+    // The run's row changed, or what it keeps of an ended run may have: its counts,
+    // its share of the metric totals (attempts, gate waits too) and its place in the
+    // change cursor follow.
+    if state.is_some()
+        || finished_at.is_some()
+        || p.recount
+        || !p.steps.is_empty()
+        || !p.attempts.is_empty()
+        || !p.approvals.is_empty()
+    {
         super::run_counts::write(conn, run_id, state.is_some() || finished_at.is_some())?;
     }
     Ok(())
