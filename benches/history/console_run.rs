@@ -1,6 +1,8 @@
 //! `baton run` of a 1,000-step workflow on a store with history: headless, and in the
-//! console (tmux, a real terminal), each timed from spawn to the store recording the
-//! run's end (polled through a read-only connection). The median of a few of each.
+//! console, each started the same way in a tmux pane of its own (a real terminal: the
+//! headless lines are written to it as an operator would see them) and timed from
+//! spawn to the store recording the run's end (polled through a read-only connection).
+//! The median of a few of each. Started alike, the two differ only by the console.
 use baton::model::RunState;
 use baton::store::Store;
 use std::fmt::Write as _;
@@ -65,47 +67,37 @@ fn median(mut v: Vec<Duration>) -> Duration {
 pub fn measure(baton: &Path, db: &Path, dir: &Path) -> Measured {
     let wf = workflow(dir);
     let mut done = ended(db);
-    let mut headless = Vec::new();
-    for _ in 0..REPS {
-        let t0 = Instant::now();
-        let st = Command::new(baton)
-            .arg("run")
-            .arg(&wf)
-            .arg("--headless")
-            .env("BATON_DB", db)
-            .env("USER", "bench")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .expect("baton run --headless");
-        headless.push(t0.elapsed());
-        assert!(st.success(), "headless run failed");
-        done += 1;
-        until_ended(db, done);
-    }
-    let mut console = Vec::new();
-    for i in 0..REPS {
-        let socket = format!("baton-history-run-{}-{i}", std::process::id());
-        let command = format!(
-            "BATON_DB='{}' USER=bench exec '{}' run '{}'",
-            db.display(),
-            baton.display(),
-            wf.display()
-        );
-        let t0 = Instant::now();
-        let st = Command::new("tmux")
-            .args(["-L", &socket, "-f", "/dev/null", "new-session", "-d"])
-            .args(["-s", "main", "-x", "160", "-y", "45", &command])
-            .status()
-            .expect("tmux must be installed");
-        assert!(st.success(), "tmux new-session");
-        done += 1;
-        until_ended(db, done);
-        console.push(t0.elapsed());
-        let _ = Command::new("tmux")
-            .args(["-L", &socket, "kill-server"])
-            .status();
-    }
+    let mut time = |mode: &str, flags: &str| -> Vec<Duration> {
+        (0..REPS)
+            .map(|i| {
+                let socket = format!("baton-history-run-{}-{mode}-{i}", std::process::id());
+                // The pane stays after a headless run ends, so its output is not cut.
+                let command = format!(
+                    "BATON_DB='{}' USER=bench '{}' run '{}' {flags}; sleep 60",
+                    db.display(),
+                    baton.display(),
+                    wf.display()
+                );
+                let t0 = Instant::now();
+                let st = Command::new("tmux")
+                    .args(["-L", &socket, "-f", "/dev/null", "new-session", "-d"])
+                    .args(["-s", "main", "-x", "160", "-y", "45", &command])
+                    .stdout(Stdio::null())
+                    .status()
+                    .expect("tmux must be installed");
+                assert!(st.success(), "tmux new-session");
+                done += 1;
+                until_ended(db, done);
+                let took = t0.elapsed();
+                let _ = Command::new("tmux")
+                    .args(["-L", &socket, "kill-server"])
+                    .status();
+                took
+            })
+            .collect()
+    };
+    let headless = time("headless", "--headless");
+    let console = time("console", "");
     Measured {
         headless: median(headless),
         console: median(console),
