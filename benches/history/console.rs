@@ -116,7 +116,7 @@ impl Drop for Tmux {
 }
 
 /// `baton tui` opens on the Runs tab: its title and the newest run's row drawn (on a
-/// large store, the newest page while the rest is read: `Runs · newest 500 · …`).
+/// large store, the newest page while the rest is read: `Runs · 500 so far, …`).
 fn full_frame(s: &str) -> bool {
     s.contains(" Runs · ") && s.contains("nightly-etl")
 }

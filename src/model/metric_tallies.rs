@@ -19,20 +19,11 @@ pub struct Buckets {
 }
 
 impl Buckets {
-    fn of(h: &Histogram) -> Buckets {
-        Buckets {
-            counts: h.counts.clone(),
-            sum_ms: h.sum_ms,
-        }
-    }
-
-    fn histogram(&self, bounds_ms: &'static [u64]) -> Histogram {
-        let mut h = Histogram::new(bounds_ms);
-        for (c, n) in h.counts.iter_mut().zip(&self.counts) {
-            *c = *n;
-        }
-        h.sum_ms = self.sum_ms;
-        h
+    /// Count one observation of `ms` in buckets bounded by `bounds_ms`.
+    fn observe(&mut self, bounds_ms: &[u64], ms: u64) {
+        self.counts.resize(bounds_ms.len() + 1, 0);
+        self.counts[Histogram::bucket(bounds_ms, ms)] += 1;
+        self.sum_ms = self.sum_ms.saturating_add(ms);
     }
 
     fn merge(&mut self, o: &Buckets, add: bool) {
@@ -43,10 +34,21 @@ impl Buckets {
             apply(c, *n, add);
         }
         apply(&mut self.sum_ms, o.sum_ms, add);
+        if self.is_empty() {
+            *self = Buckets::default();
+        }
     }
 
     fn is_empty(&self) -> bool {
         self.counts.iter().all(|&n| n == 0) && self.sum_ms == 0
+    }
+
+    /// Add these observations to `h` (of the same bounds).
+    fn add_to(&self, h: &mut Histogram) {
+        for (c, n) in h.counts.iter_mut().zip(&self.counts) {
+            *c += n;
+        }
+        h.sum_ms = h.sum_ms.saturating_add(self.sum_ms);
     }
 }
 
@@ -62,9 +64,9 @@ pub struct Tallies {
     /// Attempts that ended, by outcome (`AttemptOutcome::as_str`).
     #[serde(default, with = "pairs")]
     pub attempts_finished: BTreeMap<String, u64>,
-    /// Error records by (kind, severity): [total, open].
+    /// Error records by (kind, severity).
     #[serde(default, with = "pairs")]
-    pub errors: BTreeMap<(String, String), [u64; 2]>,
+    pub errors: BTreeMap<(String, String), ErrorCounts>,
     #[serde(default)]
     pub step_durations: Buckets,
     /// Gate waits by decision.
@@ -105,21 +107,17 @@ impl Tallies {
 
     pub fn count_errors(&mut self, kind: String, severity: String, total: u64, open: u64) {
         let e = self.errors.entry((kind, severity)).or_default();
-        e[0] += total;
-        e[1] += open;
+        e.total += total;
+        e.open += open;
     }
 
     pub fn observe_duration(&mut self, ms: u64) {
-        let mut h = self.step_durations.histogram(STEP_DURATION_BOUNDS_MS);
-        h.observe(ms);
-        self.step_durations = Buckets::of(&h);
+        self.step_durations.observe(STEP_DURATION_BOUNDS_MS, ms);
     }
 
     pub fn observe_gate_wait(&mut self, decision: String, ms: u64) {
         let b = self.gate_waits.entry(decision).or_default();
-        let mut h = b.histogram(GATE_WAIT_BOUNDS_MS);
-        h.observe(ms);
-        *b = Buckets::of(&h);
+        b.observe(GATE_WAIT_BOUNDS_MS, ms);
     }
 
     /// Add `o` (`add`) or take it away (`!add`): the totals keep every ended run's
@@ -128,16 +126,13 @@ impl Tallies {
         merge_counts(&mut self.steps, &o.steps, add);
         apply(&mut self.attempts_started, o.attempts_started, add);
         merge_counts(&mut self.attempts_finished, &o.attempts_finished, add);
-        for (k, [total, open]) in &o.errors {
+        for (k, c) in &o.errors {
             let e = self.errors.entry(k.clone()).or_default();
-            apply(&mut e[0], *total, add);
-            apply(&mut e[1], *open, add);
+            apply(&mut e.total, c.total, add);
+            apply(&mut e.open, c.open, add);
         }
-        self.errors.retain(|_, e| *e != [0, 0]);
+        self.errors.retain(|_, e| *e != ErrorCounts::default());
         self.step_durations.merge(&o.step_durations, add);
-        if self.step_durations.is_empty() {
-            self.step_durations = Buckets::default();
-        }
         for (k, b) in &o.gate_waits {
             self.gate_waits.entry(k.clone()).or_default().merge(b, add);
         }
@@ -180,35 +175,29 @@ impl Tallies {
                 *m.attempts_finished.entry((wf(), o)).or_default() += n;
             }
         }
-        for ((kind, severity), [total, open]) in &self.errors {
-            let e: &mut ErrorCounts = m
+        for ((kind, severity), c) in &self.errors {
+            let e = m
                 .errors
                 .entry((wf(), kind.clone(), severity.clone()))
                 .or_default();
-            e.total += total;
-            e.open += open;
+            e.total += c.total;
+            e.open += c.open;
         }
         if !self.step_durations.is_empty() {
-            let h = m
-                .step_durations
-                .entry(wf())
-                .or_insert_with(|| Histogram::new(STEP_DURATION_BOUNDS_MS));
-            add_histogram(h, &self.step_durations);
+            self.step_durations.add_to(
+                m.step_durations
+                    .entry(wf())
+                    .or_insert_with(|| Histogram::new(STEP_DURATION_BOUNDS_MS)),
+            );
         }
         for (decision, b) in &self.gate_waits {
-            let h = m
-                .gate_waits
-                .entry((wf(), decision.clone()))
-                .or_insert_with(|| Histogram::new(GATE_WAIT_BOUNDS_MS));
-            add_histogram(h, b);
+            b.add_to(
+                m.gate_waits
+                    .entry((wf(), decision.clone()))
+                    .or_insert_with(|| Histogram::new(GATE_WAIT_BOUNDS_MS)),
+            );
         }
     }
-}
-
-fn add_histogram(h: &mut Histogram, b: &Buckets) {
-    let mut sum = Buckets::of(h);
-    sum.merge(b, true);
-    *h = sum.histogram(h.bounds_ms);
 }
 
 /// Serde for a map as a list of `[key, value]` pairs.

@@ -58,7 +58,7 @@ pub struct ScheduleGauges {
     pub paused: bool,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ErrorCounts {
     pub total: u64,
     /// Not yet resolved (a retry or an override closes a record).
@@ -159,9 +159,15 @@ impl Histogram {
     /// Count one observation in the first bucket whose bound is at least `ms`
     /// (Prometheus buckets are `le`: less than or equal).
     pub fn observe(&mut self, ms: u64) {
-        let i = self.bounds_ms.partition_point(|&b| b < ms);
+        let i = Histogram::bucket(self.bounds_ms, ms);
         self.counts[i] += 1;
         self.sum_ms = self.sum_ms.saturating_add(ms);
+    }
+
+    /// The index in `counts` of the bucket `ms` falls in, of buckets bounded by
+    /// `bounds_ms` (`bounds_ms.len()`: `+Inf`).
+    pub fn bucket(bounds_ms: &[u64], ms: u64) -> usize {
+        bounds_ms.partition_point(|&b| b < ms)
     }
 
     pub fn count(&self) -> u64 {

@@ -8,16 +8,16 @@ use crate::model::StepState;
 use crate::model::metric_tallies::Tallies;
 use rusqlite::{Connection, OptionalExtension, params};
 
-/// What [`share`] reads of one run (`?1`): index ranges of its steps, attempts,
-/// errors, attempt durations, and each opening of a gate paired with what next ended it
+/// What [`share`] reads of one run (`?1`) beside its attempts' durations
+/// (`run_counts::attempt_durations`): index ranges of its steps, attempts, errors,
+/// and each opening of a gate paired with what next ended it
 /// on the same step (a gate voided, the run was cancelled, or opened again was not
 /// decided).
-pub(super) const SHARE_QUERIES: [&str; 5] = [
+pub(super) const SHARE_QUERIES: [&str; 4] = [
     "SELECT state, count(*) FROM steps WHERE run_id = ?1 GROUP BY state",
     "SELECT state, count(*) FROM attempts WHERE run_id = ?1 GROUP BY state",
     "SELECT kind, severity, count(*), coalesce(sum(open != 0), 0) FROM errors
      WHERE run_id = ?1 GROUP BY kind, severity",
-    "SELECT duration_ms FROM attempts WHERE run_id = ?1 AND duration_ms IS NOT NULL",
     "SELECT d.kind, d.at - o.at
      FROM approvals o
      JOIN approvals d ON d.id = (
@@ -32,7 +32,7 @@ pub(super) const SHARE_QUERIES: [&str; 5] = [
 /// what `metrics` adds for a run that goes on.
 pub(super) fn share(conn: &Connection, run_id: &str) -> Result<Tallies, StoreError> {
     let mut t = Tallies::default();
-    let [steps, attempts, errors, durations, gate_waits] = SHARE_QUERIES;
+    let [steps, attempts, errors, gate_waits] = SHARE_QUERIES;
     let mut st = conn.prepare_cached(steps)?;
     let mut rows = st.query([run_id])?;
     while let Some(r) = rows.next()? {
@@ -58,10 +58,8 @@ pub(super) fn share(conn: &Connection, run_id: &str) -> Result<Tallies, StoreErr
             r.get::<_, i64>(3)? as u64,
         );
     }
-    let mut st = conn.prepare_cached(durations)?;
-    let mut rows = st.query([run_id])?;
-    while let Some(r) = rows.next()? {
-        t.observe_duration(r.get::<_, i64>(0)?.max(0) as u64);
+    for ms in super::run_counts::attempt_durations(conn, run_id)? {
+        t.observe_duration(ms);
     }
     let mut st = conn.prepare_cached(gate_waits)?;
     let mut rows = st.query([run_id])?;

@@ -11,7 +11,7 @@ pub(super) const ENDED_RUNS: &str = "SELECT workflow, state, count(*) FROM runs
      WHERE steps_total IS NOT NULL GROUP BY workflow, state";
 
 /// How many ended runs of each workflow are in each state (their state is final:
-/// as readers show it), from `runs_by_workflow` alone.
+/// as readers show it), from the index `runs_ended` alone.
 fn ended_runs(c: &rusqlite::Connection) -> Result<Vec<(String, RunState, u64)>, StoreError> {
     let mut st = c.prepare_cached(ENDED_RUNS)?;
     let rows = st.query_map([], |r| {
@@ -180,24 +180,29 @@ mod tests {
 
     const RUN: &str = "01run";
 
-    fn store(dir: &tempfile::TempDir) -> Store {
-        let mut s = Store::open(&dir.path().join("m.db")).unwrap();
+    /// A run of workflow `w` started at `started_at` (ms) with these steps.
+    fn create(s: &mut Store, id: &str, started_at: i64, steps: &[&str]) {
         s.create_run(&NewRun {
-            id: RUN.into(),
+            id: id.into(),
             workflow: "w".into(),
             source_path: PathBuf::from("w.toml"),
             source_text: "name = \"w\"\n".into(),
             params_json: "{}".into(),
             operator: "alice".into(),
-            started_at: Timestamp(0),
-            steps: vec!["a".into(), "g".into(), "h".into()],
+            started_at: Timestamp(started_at),
+            steps: steps.iter().map(|s| s.to_string()).collect(),
         })
         .unwrap();
+    }
+
+    fn store(dir: &tempfile::TempDir) -> Store {
+        let mut s = Store::open(&dir.path().join("m.db")).unwrap();
+        create(&mut s, RUN, 0, &["a", "g", "h"]);
         s
     }
 
-    /// Events at the given seconds, in order.
-    fn commit(s: &mut Store, from_seq: u64, evs: Vec<(i64, EventKind)>) {
+    /// Events of `run` at the given seconds, in order.
+    fn commit_to(s: &mut Store, run: &str, from_seq: u64, evs: Vec<(i64, EventKind)>) {
         let evs: Vec<Event> = evs
             .into_iter()
             .enumerate()
@@ -207,7 +212,22 @@ mod tests {
                 kind,
             })
             .collect();
-        s.commit(RUN, &evs).unwrap();
+        s.commit(run, &evs).unwrap();
+    }
+
+    fn commit(s: &mut Store, from_seq: u64, evs: Vec<(i64, EventKind)>) {
+        commit_to(s, RUN, from_seq, evs);
+    }
+
+    fn finished(step: &str, attempt: u32, ms: u64) -> EventKind {
+        EventKind::StepFinished {
+            step: step.into(),
+            attempt,
+            outcome: StepOutcome::Exited { exit_code: 0 },
+            duration_ms: ms,
+            outputs: Default::default(),
+            usage: Usage::default(),
+        }
     }
 
     fn state(step: &str, state: StepState, attempt: u32) -> EventKind {
@@ -235,14 +255,6 @@ mod tests {
     fn gate_waits_pair_each_opening_with_its_decision_and_attempts_keep_their_outcome() {
         let dir = tempfile::tempdir().unwrap();
         let mut s = store(&dir);
-        let finished = |step: &str, attempt, ms| EventKind::StepFinished {
-            step: step.into(),
-            attempt,
-            outcome: StepOutcome::Exited { exit_code: 0 },
-            duration_ms: ms,
-            outputs: Default::default(),
-            usage: Usage::default(),
-        };
         commit(
             &mut s,
             1,
@@ -314,44 +326,23 @@ mod tests {
 
     /// A second run of `w`, ended: `a` succeeded in 400 ms.
     fn ended_run(s: &mut Store, id: &str) {
-        s.create_run(&NewRun {
-            id: id.into(),
-            workflow: "w".into(),
-            source_path: PathBuf::from("w.toml"),
-            source_text: "name = \"w\"\n".into(),
-            params_json: "{}".into(),
-            operator: "alice".into(),
-            started_at: Timestamp(1_000),
-            steps: vec!["a".into()],
-        })
-        .unwrap();
-        let evs = [
-            state("a", StepState::Running, 1),
-            EventKind::StepFinished {
-                step: "a".into(),
-                attempt: 1,
-                outcome: StepOutcome::Exited { exit_code: 0 },
-                duration_ms: 400,
-                outputs: Default::default(),
-                usage: Usage::default(),
-            },
-            state("a", StepState::Succeeded, 1),
-            EventKind::RunFinished {
-                state: RunState::Succeeded,
-                summary: "ok".into(),
-                dealt_with: Vec::new(),
-            },
-        ];
-        let evs: Vec<Event> = evs
-            .into_iter()
-            .enumerate()
-            .map(|(i, kind)| Event {
-                seq: i as u64 + 1,
-                at: Timestamp(2_000),
-                kind,
-            })
-            .collect();
-        s.commit(id, &evs).unwrap();
+        create(s, id, 1_000, &["a"]);
+        let run_finished = EventKind::RunFinished {
+            state: RunState::Succeeded,
+            summary: "ok".into(),
+            dealt_with: Vec::new(),
+        };
+        commit_to(
+            s,
+            id,
+            1,
+            vec![
+                (2, state("a", StepState::Running, 1)),
+                (2, finished("a", 1, 400)),
+                (2, state("a", StepState::Succeeded, 1)),
+                (2, run_finished),
+            ],
+        );
     }
 
     /// The store's metrics are the kept totals of the ended runs and the rows of those

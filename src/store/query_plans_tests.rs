@@ -36,7 +36,7 @@ fn the_run_list_signals_gc_and_one_runs_audit_rows_scan_no_history_table() {
         format!("SELECT id, {} FROM runs", super::delete::ENDED_AT),
         format!("{AUDIT_SELECT} WHERE run_id = ?1 ORDER BY id"),
         format!("{AUDIT_SELECT} WHERE id = ?1"),
-        "SELECT duration_ms FROM attempts WHERE run_id = ?1 AND duration_ms IS NOT NULL".into(),
+        super::run_counts::DURATIONS.into(),
         "SELECT state FROM steps WHERE run_id = ?1 AND step_id = ?2".into(),
     ]
     .into_iter()

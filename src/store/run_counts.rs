@@ -210,19 +210,27 @@ pub(super) struct KeptSignals {
     pub running: usize,
 }
 
+/// What [`attempt_durations`] reads: an index range of the run's attempts.
+pub(super) const DURATIONS: &str =
+    "SELECT duration_ms FROM attempts WHERE run_id = ?1 AND duration_ms IS NOT NULL";
+
+/// How long each of the run's attempts that ended took (ms), in no order: what its
+/// latency and the metrics' duration histogram count.
+pub(super) fn attempt_durations(conn: &Connection, run_id: &str) -> Result<Vec<u64>, StoreError> {
+    Ok(conn
+        .prepare_cached(DURATIONS)?
+        .query_map([run_id], |r| r.get::<_, i64>(0))?
+        .map(|v| v.map(|v| v.max(0) as u64))
+        .collect::<Result<_, _>>()?)
+}
+
 /// One run's [`KeptSignals`], from its own attempts (an index range) and [`Tally`].
 pub(super) fn kept_signals(
     conn: &Connection,
     run_id: &str,
     t: &Tally,
 ) -> Result<KeptSignals, StoreError> {
-    let mut d: Vec<u64> = conn
-        .prepare_cached(
-            "SELECT duration_ms FROM attempts WHERE run_id = ?1 AND duration_ms IS NOT NULL",
-        )?
-        .query_map([run_id], |r| r.get::<_, i64>(0))?
-        .map(|v| v.map(|v| v.max(0) as u64))
-        .collect::<Result<_, _>>()?;
+    let mut d = attempt_durations(conn, run_id)?;
     d.sort_unstable();
     let (p50_ms, p95_ms) = signals::latency(&d);
     Ok(KeptSignals {

@@ -27,7 +27,7 @@ pub fn render(
     };
     // While a large store's older runs are read, the newest page stands alone.
     let count = if ui.runs_partial {
-        format!("newest {} · reading the rest of the store…", ui.runs.len())
+        format!("{} so far, reading the rest of the store…", ui.runs.len())
     } else {
         format!("{} in the store", ui.runs.len())
     };

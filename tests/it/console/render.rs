@@ -353,6 +353,14 @@ pub(super) fn scenarios() -> Vec<(&'static str, Setup)> {
             act(&v, &mut u, &[Action::GoTab(Tab::Runs), Action::Down]);
             (v, u)
         }),
+        // A large store opens on its newest page while the rest is read.
+        ("runs_reading_the_rest", || {
+            let v = fixtures::release();
+            let mut u = ui();
+            u.runs_partial = true;
+            act(&v, &mut u, &[Action::GoTab(Tab::Runs)]);
+            (v, u)
+        }),
         // `t`: every time on the wall clock (UTC here), with dates for other days.
         ("runs_wall_clock", || {
             let v = fixtures::release();
