@@ -123,7 +123,10 @@ fn main() {
         table += kept;
         table.push('\n');
     }
-    table += &row("now (a log per attempt, one time index per run)", &now);
+    table += &row(
+        "now (a log per attempt; its times on its row in the store)",
+        &now,
+    );
     table += END;
     println!("now: {} files, {} bytes on disk", now.files, now.allocated);
     let new = format!("{}{table}{}", &doc[..a], &doc[b + END.len()..]);

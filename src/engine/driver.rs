@@ -402,6 +402,11 @@ impl Driver {
         // Nothing recorded stays behind when the driver goes.
         self.execute(Vec::new())?;
         self.commit(&mut Vec::new())?;
+        if self.core.is_finished() {
+            // An ended run's log times go onto its attempts' rows (`store::log_times`).
+            // Best effort: left behind, the file is read as before and `gc` removes it.
+            let _ = self.store.fold_log_times(&self.run_id, &self.log_dir);
+        }
         self.publish(true);
         // Best effort: a lease left behind goes stale and can be taken over anyway.
         let _ = self.store.release_lease(&self.run_id, &self.lease_holder);

@@ -1,16 +1,22 @@
-//! When a step's output was written. A run keeps one time index for all its logs,
-//! [`INDEX`] in the run's log directory: one `NAME OFFSET MILLIS` line each time a
-//! second starts in which the attempt whose log is NAME (`<step>.<attempt>.log`) wrote,
-//! OFFSET being that log's length before the write. A line's time is the last record
-//! of its log at or before its start; the console's `t` shows it (to the second, so one
-//! record a second is enough). One index per run, not a sidecar per log: a run's
-//! directory holds its attempts' logs and this one file (issue 29: a file per attempt
-//! at most, and a sidecar doubled the files and the blocks they take).
+//! When a step's output was written. While a run goes on it keeps one time index for
+//! all its logs, [`INDEX`] in the run's log directory: one `NAME OFFSET MILLIS` line
+//! each time a second starts in which the attempt whose log is NAME
+//! (`<step>.<attempt>.log`) wrote, OFFSET being that log's length before the write. A
+//! line's time is the last record of its log at or before its start; the console's `t`
+//! shows it (to the second, so one record a second is enough). When the run ends, the
+//! engine moves each log's records onto its attempt's row in the store, as [`record`]
+//! lines, and removes the index (`store::log_times`): an ended run's directory holds
+//! its attempts' logs and nothing else (issue 29: a file per attempt at most; a
+//! sidecar per log doubled the files and the blocks they take, an index per run was a
+//! file more per run).
 //!
 //! Runs written before keep a sidecar beside each log, `<log>.times`, of `OFFSET
-//! MILLIS` lines ([`sidecar_path`], [`record`], [`parse`]); readers read both.
+//! MILLIS` lines ([`sidecar_path`], [`record`], [`parse`]), or their index; readers
+//! read all three.
 use super::Timestamp;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// The run's time index, in its log directory. Its name ends in neither `.log` nor
 /// `.log.times`, so no step's log or old sidecar can take it.
@@ -36,20 +42,71 @@ pub fn index_record(log: &str, offset: u64, at: Timestamp) -> String {
 /// the next read; a line torn by a crash is ended with [`TORN_END`] by the next writer
 /// and skipped), and how many bytes of `text` were read.
 pub fn parse_index(text: &[u8], log: &str) -> (Vec<(u64, Timestamp)>, usize) {
-    let end = text.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-    let records = text[..end]
-        .split(|&b| b == b'\n')
-        .filter_map(|l| {
-            let l = std::str::from_utf8(l).ok()?;
-            let mut fields = l.split(' ');
-            let (name, o, t) = (fields.next()?, fields.next()?, fields.next()?);
-            if name != log || fields.next().is_some() {
-                return None;
-            }
-            Some((o.parse().ok()?, Timestamp::from_millis(t.parse().ok()?)))
-        })
+    let (lines, end) = complete_lines(text);
+    let records = lines
+        .filter_map(index_line)
+        .filter(|&(name, ..)| name == log)
+        .map(|(_, o, t)| (o, t))
         .collect();
     (records, end)
+}
+
+/// Every log's complete records in the run's index `text`, by log name, in order.
+pub fn parse_index_all(text: &[u8]) -> BTreeMap<String, Vec<(u64, Timestamp)>> {
+    let mut all: BTreeMap<String, Vec<(u64, Timestamp)>> = BTreeMap::new();
+    for (name, o, t) in complete_lines(text).0.filter_map(index_line) {
+        all.entry(name.to_string()).or_default().push((o, t));
+    }
+    all
+}
+
+/// The lines of `text` that end in a newline, and how many bytes they take.
+fn complete_lines(text: &[u8]) -> (impl Iterator<Item = &[u8]>, usize) {
+    let end = text.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let lines = text[..end].split(|&b| b == b'\n').filter(|l| !l.is_empty());
+    (lines, end)
+}
+
+/// One record of the run's index: `NAME OFFSET MILLIS`, nothing more.
+fn index_line(l: &[u8]) -> Option<(&str, u64, Timestamp)> {
+    let l = std::str::from_utf8(l).ok()?;
+    let mut fields = l.split(' ');
+    let (name, o, t) = (fields.next()?, fields.next()?, fields.next()?);
+    if fields.next().is_some() {
+        return None;
+    }
+    Some((
+        name,
+        o.parse().ok()?,
+        Timestamp::from_millis(t.parse().ok()?),
+    ))
+}
+
+/// Where a reader finds an ended run's records once its index is gone: the store
+/// (`Store::log_times`), asked by run, step and attempt.
+#[derive(Clone)]
+pub struct StoredTimes(Arc<ReadTimes>);
+
+/// A log's time records: (its length at the record, when).
+pub type Records = Vec<(u64, Timestamp)>;
+
+type ReadTimes = dyn Fn(&str, &str, u32) -> Records + Send + Sync;
+
+impl StoredTimes {
+    pub fn new(read: impl Fn(&str, &str, u32) -> Records + Send + Sync + 'static) -> StoredTimes {
+        StoredTimes(Arc::new(read))
+    }
+
+    /// The records of `step`'s attempt `attempt` in `run` (none if none were kept).
+    pub fn get(&self, run: &str, step: &str, attempt: u32) -> Records {
+        (self.0)(run, step, attempt)
+    }
+}
+
+impl std::fmt::Debug for StoredTimes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StoredTimes")
+    }
 }
 
 /// An old run's sidecar of `log`.
@@ -64,7 +121,7 @@ pub fn needs_record(last: Option<i64>, now: Timestamp) -> bool {
     last.is_none_or(|l| l.div_euclid(1000) != now.millis().div_euclid(1000))
 }
 
-/// A record of an old run's sidecar.
+/// A record of an old run's sidecar, and of the records kept in the store.
 pub fn record(offset: u64, at: Timestamp) -> String {
     format!("{offset} {}\n", at.millis())
 }

@@ -32,6 +32,8 @@ pub struct ConsoleLink {
     /// The schedules `baton serve` serves (`session::schedules`).
     pub schedules: watch::Receiver<Arc<super::schedules::Board>>,
     pub requests: mpsc::Sender<ConsoleRequest>,
+    /// An ended run's log times, read from the store when a log is opened.
+    pub log_times: Option<crate::model::logtimes::StoredTimes>,
 }
 
 #[derive(Debug)]
@@ -179,6 +181,7 @@ impl Service {
             waiting: waiting_rx,
             schedules: schedules_rx,
             requests: requests_tx,
+            log_times: Some(stored_log_times(db)),
         };
         Ok((service, link))
     }
@@ -586,4 +589,16 @@ async fn changed(rx: &mut Option<watch::Receiver<Arc<RunView>>>) -> bool {
         Some(rx) => rx.changed().await.is_ok(),
         None => std::future::pending().await,
     }
+}
+
+/// Reads an ended run's log times from the store at `db`, on a connection of its own
+/// (one key lookup, when the console opens a log; none is an empty answer: the log
+/// then shows no times, as a log written without them).
+fn stored_log_times(db: &Path) -> crate::model::logtimes::StoredTimes {
+    let db = db.to_path_buf();
+    crate::model::logtimes::StoredTimes::new(move |run, step, attempt| {
+        Store::open_read_only(&db)
+            .and_then(|s| s.log_times(run, step, attempt))
+            .unwrap_or_default()
+    })
 }

@@ -17,6 +17,7 @@ mod error;
 pub mod event_chain;
 mod fan_counts;
 mod key_check;
+mod log_times;
 mod logtail;
 mod metric_totals;
 mod metrics;

@@ -75,7 +75,17 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "the sums of the metrics kept as runs end: each run's share and a total per workflow",
         METRIC_TOTALS,
     ),
+    (
+        19,
+        "an ended run's log times on its attempts' rows, not in a file of their own",
+        LOG_TIMES,
+    ),
 ];
+
+/// A run kept one time index file beside its logs (`model::logtimes::INDEX`): a year of
+/// runs is a file more per run. When a run ends its records are kept on its attempts'
+/// rows (`store::log_times`) and the file goes; old runs keep theirs, read as before.
+const LOG_TIMES: &str = "ALTER TABLE attempts ADD COLUMN log_times TEXT;";
 
 /// `baton metrics` on a year of runs read every step, attempt and error of every run
 /// (0.8 s at 50,000 runs): each ended run's share of the sums is kept on its row and
@@ -852,6 +862,7 @@ mod tests {
              ALTER TABLE runs DROP COLUMN queue_depth;
              ALTER TABLE runs DROP COLUMN running;
              ALTER TABLE runs DROP COLUMN dealt_with;
+             ALTER TABLE attempts DROP COLUMN log_times;
              DELETE FROM migrations WHERE version >= 5;
              UPDATE meta SET value = '{}:{}' WHERE key = 'audit_head';
              PRAGMA user_version = 4;",

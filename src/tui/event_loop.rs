@@ -144,7 +144,7 @@ where
     // Logs on screen are read from the last offset this often while they may grow.
     let mut log_poll = tokio::time::interval(LOG_POLL);
     log_poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut logs = LogReaders::default();
+    let mut logs = LogReaders::new(link.log_times.clone());
     // The screen last drawn (the tab, or the full-screen log): another one is drawn on
     // a cleared terminal, so nothing of the last one is left.
     let mut screen = None;
@@ -458,6 +458,7 @@ mod tests {
             waiting: tokio::sync::watch::channel(Arc::new(Vec::new())).1,
             schedules: tokio::sync::watch::channel(Arc::new(Default::default())).1,
             requests: qtx,
+            log_times: None,
         };
         // A fake engine: accept the approval, then let the operator quit.
         let engine = tokio::spawn(async move {
@@ -546,6 +547,7 @@ mod tests {
             waiting: tokio::sync::watch::channel(Arc::new(Vec::new())).1,
             schedules: tokio::sync::watch::channel(Arc::new(Default::default())).1,
             requests: qtx,
+            log_times: None,
         };
         let mut sink = std::io::sink();
         // The key stream stays open (`ktx` lives): only `Q` can end the console.
@@ -605,6 +607,7 @@ mod tests {
             waiting: tokio::sync::watch::channel(Arc::new(Vec::new())).1,
             schedules: tokio::sync::watch::channel(Arc::new(Default::default())).1,
             requests: qtx,
+            log_times: None,
         };
         for k in [KeyCode::Char('5'), KeyCode::Char('y')] {
             ktx.unbounded_send(key(k)).unwrap();

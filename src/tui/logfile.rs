@@ -75,6 +75,18 @@ impl LogFile {
         Ok(f)
     }
 
+    /// An ended run's log: its records were moved from the run's index to the store
+    /// (`store::log_times`), and `stored` reads them. Asked only when the index is gone
+    /// and gave none (the store takes them before the file goes, so one of the two
+    /// holds them).
+    pub fn or_stored(mut self, stored: impl FnOnce() -> Vec<(u64, Timestamp)>) -> LogFile {
+        use crate::model::logtimes::index_path;
+        if self.stamps.is_empty() && !index_path(&self.path).exists() {
+            self.stamps = stored();
+        }
+        self
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -459,9 +471,18 @@ pub fn attempt_path(s: &StepView, n: u32) -> Option<PathBuf> {
 pub struct LogReaders {
     log: Option<LogFile>,
     tail: Option<TailFollower>,
+    /// Where an ended run's log times are kept (none in tests without a store).
+    stored: Option<crate::model::logtimes::StoredTimes>,
 }
 
 impl LogReaders {
+    pub fn new(stored: Option<crate::model::logtimes::StoredTimes>) -> LogReaders {
+        LogReaders {
+            stored,
+            ..LogReaders::default()
+        }
+    }
+
     /// Bring the UI's log state up to date with the files: index new output, run an
     /// asked-for search, read the lines the screen needs. `rows`: the log's text rows.
     /// True when anything shown changed.
@@ -494,7 +515,16 @@ impl LogReaders {
         let latest = log.attempt.is_none() || log.attempt == Some(s.attempts);
         let path = attempt_path(s, log.attempt_of(s.attempts));
         if self.log.as_ref().map(LogFile::path) != path.as_deref() {
-            self.log = path.as_deref().and_then(|p| LogFile::open(p).ok());
+            let n = log.attempt_of(s.attempts);
+            let stored = || {
+                self.stored
+                    .as_ref()
+                    .map_or_else(Vec::new, |k| k.get(&view.run_id, &s.id, n))
+            };
+            self.log = path
+                .as_deref()
+                .and_then(|p| LogFile::open(p).ok())
+                .map(|f| f.or_stored(stored));
             log.window = Arc::default();
             log.times = Arc::default();
         }

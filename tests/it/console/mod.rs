@@ -1,5 +1,6 @@
 //! The console: rendered views (snapshots) and the real binary driven in tmux.
 mod fanned;
+mod log_times;
 mod render;
 mod render_terms;
 mod tmux;

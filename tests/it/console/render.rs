@@ -909,51 +909,20 @@ pub(super) fn draw_with(
     w: u16,
     h: u16,
 ) -> Buffer {
-    LogReaders::default().sync(u, v, baton::tui::views::log::text_rows(h));
+    draw_reading(&mut LogReaders::default(), v, u, config, w, h)
+}
+
+/// [`draw_with`], the logs read by `readers`.
+pub(super) fn draw_reading(
+    readers: &mut LogReaders,
+    v: &RunView,
+    u: &mut UiState,
+    config: &baton::tui::ConsoleConfig,
+    w: u16,
+    h: u16,
+) -> Buffer {
+    readers.sync(u, v, baton::tui::views::log::text_rows(h));
     let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
     t.draw(|f| u.hits = render(f, v, u, config)).unwrap();
     t.backend().buffer().clone()
-}
-
-/// Issue 29 point 2: the log view reads a line's time from the run's time index as it
-/// read it from an old run's sidecar; both layouts draw the same screen.
-#[test]
-fn the_log_view_shows_the_same_times_from_the_runs_index_as_from_a_sidecar() {
-    use baton::model::Timestamp;
-    use baton::model::logtimes::{INDEX, index_record, record, sidecar_path};
-    let theme = Theme::load("default").unwrap();
-    let v0 = fixtures::release();
-    let pkg = v0.step_index("package").unwrap();
-    let name = format!("package.{}.log", v0.steps[pkg].attempts);
-    let lines = ["first line\n", "second line\n", "a partial last line"];
-    let at = |ms_ago: i64| Timestamp::from_millis(v0.now.millis() - ms_ago);
-    let l1 = lines[0].len() as u64;
-    let shown = |layout: &dyn Fn(&std::path::Path)| {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(&name);
-        std::fs::write(&path, lines.concat()).unwrap();
-        layout(&path);
-        let mut v = fixtures::release();
-        v.steps[pkg].log_path = Some(path);
-        let mut u = ui();
-        u.follow = false;
-        u.selected = pkg;
-        act(&v, &mut u, &[Action::Log, Action::Timestamps]);
-        text(&draw(&v, &mut u, &theme, 80, 24))
-    };
-    let old = shown(&|log| {
-        let records = record(0, at(90_000)) + &record(l1, at(30_000));
-        std::fs::write(sidecar_path(log), records).unwrap();
-    });
-    let new = shown(&|log| {
-        // Another attempt's records in between, as a run's attempts write them.
-        let records = index_record(&name, 0, at(90_000))
-            + &index_record("build.1.log", 0, at(60_000))
-            + &index_record(&name, l1, at(30_000));
-        std::fs::write(log.with_file_name(INDEX), records).unwrap();
-    });
-    assert_eq!(new, old);
-    assert!(new.contains("second line"), "{new}");
-    // And the times are there: without records the same log draws differently.
-    assert_ne!(new, shown(&|_| {}));
 }

@@ -1,7 +1,8 @@
-//! Issue 29 point 2: a run's logs are a file per attempt that wrote output and one time
-//! index per run (`model::logtimes::INDEX`), read as before: `baton logs` byte for byte
-//! (interleaved streams, partial lines, invalid UTF-8, escape sequences, masked
-//! secrets), after the engine was killed mid-write, an old run's sidecars, and `gc`.
+//! Issue 29 point 2: an ended run's logs are a file per attempt that wrote output, its
+//! time records on the attempts' rows (while it runs, in one index per run,
+//! `model::logtimes::INDEX`), read as before: `baton logs` byte for byte (interleaved
+//! streams, partial lines, invalid UTF-8, escape sequences, masked secrets), after the
+//! engine was killed mid-write, an old run's sidecars, and `gc`.
 use crate::helpers::*;
 use baton::model::logtimes::{self, INDEX};
 use std::path::{Path, PathBuf};
@@ -35,7 +36,7 @@ fn logs_raw(env: &Env, run: &str, step: &str) -> Vec<u8> {
 }
 
 #[test]
-fn a_run_keeps_one_file_per_attempt_that_wrote_and_one_time_index() {
+fn an_ended_run_keeps_one_file_per_attempt_that_wrote_and_its_times_in_the_store() {
     let env = Env::new();
     let wf = env.workflow(
         "w.toml",
@@ -56,14 +57,23 @@ run = "true"
     );
     let run = run_to_end(&env, &wf);
     let dir = log_dir(&env, &run);
-    assert_eq!(names(&dir), ["a.1.log", "b.1.log", INDEX]);
-    let index = std::fs::read(dir.join(INDEX)).unwrap();
-    for log in ["a.1.log", "b.1.log"] {
-        let (records, used) = logtimes::parse_index(&index, log);
-        assert_eq!(used, index.len());
-        assert_eq!(records.first().map(|r| r.0), Some(0), "{log}: {records:?}");
+    assert_eq!(names(&dir), ["a.1.log", "b.1.log"]);
+    let store = baton::store::Store::open_read_only(&env.db()).unwrap();
+    for step in ["a", "b"] {
+        let records = store.log_times(&run, step, 1).unwrap();
+        assert_eq!(records.first().map(|r| r.0), Some(0), "{step}: {records:?}");
     }
+    assert_eq!(store.log_times(&run, "quiet", 1).unwrap(), []);
     assert_eq!(logs_raw(&env, &run, "a"), b"out-a\nerr-a\n");
+    // The console's reader finds them there once the index is gone.
+    let f = baton::tui::logfile::LogFile::open(&dir.join("a.1.log"))
+        .unwrap()
+        .or_stored(|| store.log_times(&run, "a", 1).unwrap());
+    assert!(
+        f.times(0..2).iter().all(Option::is_some),
+        "{:?}",
+        f.times(0..2)
+    );
 }
 
 #[test]
@@ -245,8 +255,11 @@ fn an_old_runs_log_and_sidecar_still_read() {
     );
     let run = run_to_end(&env, &wf);
     let dir = log_dir(&env, &run);
-    // The layout before issue 29: no run index, a `<log>.times` sidecar beside the log.
-    std::fs::remove_file(dir.join(INDEX)).unwrap();
+    // The layout before issue 29: no times in the store, a `<log>.times` sidecar beside
+    // the log.
+    let c = rusqlite::Connection::open(env.db()).unwrap();
+    c.execute("UPDATE attempts SET log_times = NULL", [])
+        .unwrap();
     let log = dir.join("a.1.log");
     let (t1, t2) = (
         baton::model::Timestamp::from_millis(1_000),
@@ -265,7 +278,7 @@ fn an_old_runs_log_and_sidecar_still_read() {
 }
 
 #[test]
-fn gc_removes_a_runs_logs_and_its_index_with_it() {
+fn gc_removes_a_runs_logs_with_it() {
     let env = Env::new();
     let wf = env.workflow(
         "w.toml",
@@ -273,7 +286,7 @@ fn gc_removes_a_runs_logs_and_its_index_with_it() {
     );
     let run = run_to_end(&env, &wf);
     let dir = log_dir(&env, &run);
-    assert_eq!(names(&dir), ["a.1.log", INDEX]);
+    assert_eq!(names(&dir), ["a.1.log"]);
     let c = rusqlite::Connection::open(env.db()).unwrap();
     c.execute(
         "UPDATE runs SET finished_at = finished_at - 3 * 86400000 WHERE id = ?1",

@@ -299,3 +299,43 @@ fn the_log_view_follows_new_output_in_baton_tui() {
     let out = wait_child(engine, 30);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
 }
+
+/// Issue 29 point 2: an ended run keeps its log times in the store, not beside its logs;
+/// the console opened afterwards still shows them with `t`.
+#[test]
+fn an_ended_runs_log_shows_when_each_line_was_written() {
+    let env = Env::new();
+    let wf = env.workflow(
+        "w.toml",
+        "name = \"done\"\n[[step]]\nid = \"say\"\nrun = \"echo said-one; echo said-two >&2\"\n",
+    );
+    let out = env.run(&["run", wf.to_str().unwrap(), "--headless"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let logs = env.db().parent().unwrap().join("logs");
+    let run_dir = std::fs::read_dir(&logs)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let names: Vec<_> = std::fs::read_dir(&run_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["say.1.log"]);
+    let command = format!(
+        "cd {} && BATON_DB={} USER=carol {} tui ; sleep 30",
+        shell_quote(&env.path().to_string_lossy()),
+        shell_quote(&env.db().to_string_lossy()),
+        shell_quote(env!("CARGO_BIN_EXE_baton")),
+    );
+    let tmux = Tmux::new(&env, 100, 30, &command);
+    tmux.wait_for("the run list", |s| s.contains("done"), 20);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the run", |s| s.contains("say"), 10);
+    tmux.keys(&["l"]);
+    tmux.wait_for("the full log", |s| s.contains("said-two"), 10);
+    tmux.keys(&["t"]);
+    let stamped = regex::Regex::new(r"\d\d:\d\d:\d\d said-one").unwrap();
+    tmux.wait_for("times before the lines", |s| stamped.is_match(s), 10);
+}
