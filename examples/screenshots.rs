@@ -206,7 +206,7 @@ fn main() -> std::io::Result<()> {
     let v = fixtures::release();
     let ui = || {
         let mut u = UiState::new("carol");
-        u.runs = Arc::new(fixtures::runs());
+        u.runs = fixtures::shared_runs();
         // Wall-clock times in UTC, whatever the machine's zone.
         u.utc_offset = chrono::FixedOffset::east_opt(0);
         u

@@ -540,6 +540,10 @@ pub struct RunSummary {
     pub health: Option<f64>,
 }
 
+/// The store's runs as the console holds them, newest first: each run shared, so a new
+/// list after one run changed copies pointers, not every run's strings.
+pub type SharedRuns = std::sync::Arc<Vec<std::sync::Arc<RunSummary>>>;
+
 /// Why a queued step waits for a pool shared by every run in the store: the one
 /// wording of the driver's view and of every reader's (`session::inspect`).
 pub fn pool_wait(pool: &str, capacity: usize, holders: &[String]) -> String {

@@ -9,7 +9,7 @@ use super::host::Hosted;
 use super::prepare::Ready;
 use super::run_list::RunList;
 use crate::engine::driver::{CommandRequest, DriveOutcome};
-use crate::model::{Command, CommandOutcome, RunSummary, RunView};
+use crate::model::{Command, CommandOutcome, RunView, SharedRuns};
 use crate::store::Store;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -21,7 +21,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 /// the runs this console drives, and where its requests go.
 pub struct ConsoleLink {
     pub view: watch::Receiver<Arc<RunView>>,
-    pub runs: watch::Receiver<Arc<Vec<RunSummary>>>,
+    pub runs: watch::Receiver<SharedRuns>,
     /// `false` while `runs` is the newest page only and the rest is being read (set
     /// before the whole list is sent).
     pub runs_complete: watch::Receiver<bool>,
@@ -46,6 +46,9 @@ pub enum ConsoleRequest {
     },
     /// Show another run.
     OpenRun(String),
+    /// Read every run of a large store now (the Runs tab or a jump needs them), not
+    /// only once the runs this console drives have ended.
+    ReadAllRuns,
     /// Drive an interrupted run here, and show it.
     Resume {
         run_id: String,
@@ -98,7 +101,7 @@ pub struct Service {
     driven: BTreeMap<String, Hosted>,
     outcomes: BTreeMap<String, Result<DriveOutcome, SessionError>>,
     view_tx: watch::Sender<Arc<RunView>>,
-    runs_tx: watch::Sender<Arc<Vec<RunSummary>>>,
+    runs_tx: watch::Sender<SharedRuns>,
     driven_tx: watch::Sender<Arc<Vec<String>>>,
     requests: mpsc::Receiver<ConsoleRequest>,
     back_tx: mpsc::UnboundedSender<Back>,
@@ -252,6 +255,7 @@ impl Service {
         const READ_ONLY: &str = "this console is read-only (baton tui --readonly)";
         match req {
             ConsoleRequest::OpenRun(id) => self.open(&id),
+            ConsoleRequest::ReadAllRuns => self.run_list.read_rest(),
             ConsoleRequest::Command { reply, .. } if self.read_only => {
                 let _ = reply.send(CommandOutcome::Refused {
                     reason: READ_ONLY.into(),
@@ -512,6 +516,11 @@ impl Service {
         // move without their row changing); these also every second without a write:
         // an engine that dies writes nothing, and its runs must still turn
         // `interrupted` on screen.
+        // The whole list is read once nothing here drives a run (a console that drives
+        // one reads it when the operator asks for it: `ReadAllRuns`).
+        if self.driven.is_empty() {
+            self.run_list.read_rest();
+        }
         let waiting_for_rest = !self.run_list.complete();
         let mut moved = (changed || waiting_for_rest)
             && self.run_list.read_changes(&self.store).unwrap_or(false);

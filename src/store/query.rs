@@ -18,6 +18,18 @@ pub struct RunsCursor {
     deleted: i64,
 }
 
+fn runs_cursor(c: &rusqlite::Connection) -> Result<RunsCursor, StoreError> {
+    let rev: i64 = c
+        .prepare_cached("SELECT coalesce(max(rev), 0) FROM runs")?
+        .query_row([], |r| r.get(0))?;
+    let deleted: i64 = c
+        .prepare_cached("SELECT CAST(value AS INTEGER) FROM meta WHERE key = ?1")?
+        .query_row([super::run_counts::DELETED_KEY], |r| r.get(0))
+        .optional()?
+        .unwrap_or(0);
+    Ok(RunsCursor { rev, deleted })
+}
+
 /// What [`Store::run_changes`] read.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunChanges {
@@ -296,15 +308,8 @@ impl Store {
     /// the changed rows only (`runs_by_rev`), never every run.
     pub fn run_changes(&self, since: Option<RunsCursor>) -> Result<RunChanges, StoreError> {
         let r = super::in_read_snapshot(&self.conn, |c| {
-            let rev: i64 = c
-                .prepare_cached("SELECT coalesce(max(rev), 0) FROM runs")?
-                .query_row([], |r| r.get(0))?;
-            let deleted: i64 = c
-                .prepare_cached("SELECT CAST(value AS INTEGER) FROM meta WHERE key = ?1")?
-                .query_row([super::run_counts::DELETED_KEY], |r| r.get(0))
-                .optional()?
-                .unwrap_or(0);
-            let cursor = RunsCursor { rev, deleted };
+            let cursor = runs_cursor(c)?;
+            let deleted = cursor.deleted;
             let full = since.is_none_or(|s| s.deleted != deleted);
             let mut runs = match since {
                 Some(s) if !full => self.summaries("WHERE rev > ?1", [s.rev])?,
@@ -317,6 +322,13 @@ impl Store {
                 cursor,
             })
         });
+        self.ctx(r)
+    }
+
+    /// Where the run list is now: a reader that starts from it reads what changes
+    /// after (two index lookups).
+    pub fn runs_cursor(&self) -> Result<RunsCursor, StoreError> {
+        let r = runs_cursor(&self.conn);
         self.ctx(r)
     }
 

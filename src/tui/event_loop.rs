@@ -148,7 +148,12 @@ where
     // The screen last drawn (the tab, or the full-screen log): another one is drawn on
     // a cleared terminal, so nothing of the last one is left.
     let mut screen = None;
+    let mut asked_all_runs = false;
     loop {
+        if !asked_all_runs && ui.wants_all_runs() {
+            // Asked once: the session reads them on a thread and sends the whole list.
+            asked_all_runs = link.requests.try_send(ConsoleRequest::ReadAllRuns).is_ok();
+        }
         let rows = super::views::log::text_rows(terminal.size().map_or(0, |s| s.height));
         if logs.sync(&mut ui, &view, rows) {
             dirty = true;
@@ -445,7 +450,7 @@ mod tests {
     #[tokio::test]
     async fn approve_with_keys_reaches_the_engine_and_the_outcome_shows() {
         let (_vtx, vrx) = watch::channel(Arc::new(fixtures::release()));
-        let (_rtx, rrx) = watch::channel(Arc::new(fixtures::runs()));
+        let (_rtx, rrx) = watch::channel(fixtures::shared_runs());
         let (_dtx, drx) = watch::channel(Arc::new(Vec::new()));
         let (qtx, mut qrx) = mpsc::channel(8);
         let (ktx, krx) = futures::channel::mpsc::unbounded();
@@ -530,7 +535,7 @@ mod tests {
         let config = ConsoleConfig::from_config(&c, crate::tui::Theme::monochrome())
             .unwrap_or_else(|d| panic!("{d}"));
         let (_vtx, vrx) = watch::channel(Arc::new(fixtures::finished_failed()));
-        let (_rtx, rrx) = watch::channel(Arc::new(fixtures::runs()));
+        let (_rtx, rrx) = watch::channel(fixtures::shared_runs());
         let (_dtx, drx) = watch::channel(Arc::new(Vec::new()));
         let (qtx, _qrx) = mpsc::channel(8);
         let (ktx, krx) = futures::channel::mpsc::unbounded();
@@ -594,7 +599,7 @@ mod tests {
         let mut first = fixtures::release();
         let gate = first.gates.remove(0);
         let (vtx, vrx) = watch::channel(Arc::new(first.clone()));
-        let (_rtx, rrx) = watch::channel(Arc::new(fixtures::runs()));
+        let (_rtx, rrx) = watch::channel(fixtures::shared_runs());
         let (_dtx, drx) = watch::channel(Arc::new(Vec::new()));
         let (qtx, _qrx) = mpsc::channel(8);
         let (ktx, krx) = futures::channel::mpsc::unbounded();

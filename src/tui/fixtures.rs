@@ -704,6 +704,11 @@ pub fn service_ready() -> RunView {
     v
 }
 
+/// [`runs`] as the console is sent them.
+pub fn shared_runs() -> crate::model::SharedRuns {
+    std::sync::Arc::new(runs().into_iter().map(std::sync::Arc::new).collect())
+}
+
 /// The store's run list: live, finished and interrupted runs, newest first.
 pub fn runs() -> Vec<RunSummary> {
     let r = |id: &str, wf: &str, state, start: i64, end: Option<i64>, total, done, h| RunSummary {

@@ -23,7 +23,7 @@ const LISTED: usize = 4;
 pub fn resolve(
     text: &str,
     view: &RunView,
-    runs: &[crate::model::RunSummary],
+    runs: &[std::sync::Arc<crate::model::RunSummary>],
 ) -> Result<Target, String> {
     let t = text.trim();
     if t.is_empty() {

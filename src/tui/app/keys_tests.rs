@@ -81,7 +81,7 @@ fn a_failed_run_opens_on_its_first_failed_step() {
 fn colon_jumps_to_a_step_or_a_run_and_says_why_it_cannot() {
     use super::jump::{Target, resolve};
     let v = fixtures::release();
-    let runs = fixtures::runs();
+    let runs = fixtures::shared_runs();
     let docs = v.step_index("docs").unwrap();
     assert_eq!(resolve("docs", &v, &runs), Ok(Target::Step(docs)));
     // A step by the start of its id, when only one starts so.
@@ -105,7 +105,7 @@ fn colon_jumps_to_a_step_or_a_run_and_says_why_it_cannot() {
 
     // Through the keys: `:` opens the prompt, Enter jumps or keeps it open with why.
     let mut ui = UiState::new("alice");
-    ui.set_runs(std::sync::Arc::new(runs));
+    ui.set_runs(runs);
     ui.tab = Tab::Errors;
     update(&mut ui, &v, Action::Jump);
     assert_eq!(ui.context(), Context::JumpInput);

@@ -70,8 +70,8 @@ pub fn runs_filter_problem(filter: &str) -> Option<String> {
 pub struct RunIds(Vec<String>);
 
 impl RunIds {
-    pub fn of(runs: &[RunSummary]) -> RunIds {
-        let mut ids: Vec<String> = runs.iter().map(|r| r.id.clone()).collect();
+    pub fn of<R: std::borrow::Borrow<RunSummary>>(runs: &[R]) -> RunIds {
+        let mut ids: Vec<String> = runs.iter().map(|r| r.borrow().id.clone()).collect();
         ids.sort_unstable();
         RunIds(ids)
     }
@@ -107,9 +107,21 @@ pub fn short_id<'a>(id: &'a str, listed: &RunIds) -> &'a str {
 
 impl UiState {
     /// The store's runs as the session published them, and their ids in order.
-    pub fn set_runs(&mut self, runs: std::sync::Arc<Vec<RunSummary>>) {
-        self.run_ids = RunIds::of(&runs);
+    pub fn set_runs(&mut self, runs: crate::model::SharedRuns) {
+        // Most new lists are one run's counts moving: the ids, and so their order, are
+        // those already known, and a year of them is not sorted again.
+        let same_ids = runs.len() == self.runs.len()
+            && runs.iter().zip(self.runs.iter()).all(|(a, b)| a.id == b.id);
+        if !same_ids {
+            self.run_ids = RunIds::of(&runs);
+        }
         self.runs = runs;
+    }
+
+    /// Whether the screen needs every run of the store while only its newest page is
+    /// here: the Runs tab lists them, a jump (`:`) looks a run up among them.
+    pub fn wants_all_runs(&self) -> bool {
+        self.runs_partial && (self.tab == Tab::Runs || self.jump.is_some())
     }
 
     /// The Runs tab's lines: indices into `runs`, filtered and sorted (`now` ends the
@@ -139,7 +151,7 @@ impl UiState {
     pub fn selected_run(&self, now: Timestamp) -> Option<&RunSummary> {
         let vis = self.visible_runs(now);
         vis.get(self.run_sel.min(vis.len().saturating_sub(1)))
-            .map(|&i| &self.runs[i])
+            .map(|&i| &*self.runs[i])
     }
 }
 

@@ -4,7 +4,7 @@ use super::dag::matches_filter;
 use super::dialogs::Dialog;
 use super::log::LogState;
 use super::runs::RunsSort;
-use crate::model::{RunState, RunSummary, RunView, StepState, Timestamp};
+use crate::model::{RunState, RunView, StepState, Timestamp};
 use crate::tui::keymap::Context;
 use crate::tui::layout::{self, DagLayout};
 use std::sync::Arc;
@@ -43,7 +43,7 @@ pub struct UiState {
     pub tab: Tab,
     /// The store's runs, for the Runs tab (kept current by the event loop through
     /// [`UiState::set_runs`], with `run_ids`).
-    pub runs: Arc<Vec<RunSummary>>,
+    pub runs: crate::model::SharedRuns,
     /// `true` while `runs` is the store's newest page only (the rest is being read).
     pub runs_partial: bool,
     /// `runs`' ids in order, for short ids.

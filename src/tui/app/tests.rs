@@ -36,7 +36,7 @@ fn typed(ui: &mut UiState, v: &RunView, s: &str) {
 fn runs_ui() -> (RunView, UiState) {
     let v = fixtures::release();
     let mut ui = UiState::new("alice");
-    ui.set_runs(Arc::new(fixtures::runs()));
+    ui.set_runs(fixtures::shared_runs());
     update(&mut ui, &v, Action::GoTab(Tab::Runs));
     (v, ui)
 }
@@ -402,7 +402,7 @@ fn errors_tab_retries_the_failed_step_and_refuses_a_succeeded_one() {
 fn runs_tab_opens_and_resumes_only_interrupted_runs() {
     let v = fixtures::release();
     let mut ui = UiState::new("alice");
-    ui.set_runs(Arc::new(fixtures::runs()));
+    ui.set_runs(fixtures::shared_runs());
     ui.tab = Tab::Runs;
     assert!(
         update(&mut ui, &v, Action::Resume).is_empty(),
@@ -581,7 +581,7 @@ fn attempts_are_chosen_with_brackets_and_an_error_opens_its_own() {
 fn y_copies_the_selection_of_each_tab() {
     let v = fixtures::release();
     let mut ui = UiState::new("alice");
-    ui.set_runs(Arc::new(fixtures::runs()));
+    ui.set_runs(fixtures::shared_runs());
     let copied = |ui: &mut UiState| match update(ui, &v, Action::Copy).as_slice() {
         [Request::Copy(t)] => t.clone(),
         other => panic!("{other:?}"),

@@ -207,7 +207,7 @@ pub fn confirm(
     frame: &mut Frame,
     area: Rect,
     d: &ConfirmDialog,
-    runs: &[crate::model::RunSummary],
+    runs: &[std::sync::Arc<crate::model::RunSummary>],
     ids: &crate::tui::app::RunIds,
     theme: &Theme,
 ) {

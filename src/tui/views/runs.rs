@@ -54,7 +54,7 @@ pub fn render(
         .iter()
         .skip(first)
         .take(rows)
-        .map(|&i| &ui.runs[i])
+        .map(|&i| &*ui.runs[i])
         .collect();
     // `3m ago`, or the wall clock (`t`), which is wider when it carries a date.
     let tw = shown

@@ -16,7 +16,7 @@ type Setup = fn() -> (RunView, UiState);
 
 pub(super) fn ui() -> UiState {
     let mut ui = UiState::new("carol");
-    ui.set_runs(Arc::new(fixtures::runs()));
+    ui.set_runs(fixtures::shared_runs());
     // Wall-clock times in UTC, whatever the machine's zone.
     ui.utc_offset = chrono::FixedOffset::east_opt(0);
     ui

@@ -157,3 +157,58 @@ fn r_in_the_runs_tab_resumes_an_interrupted_run_and_opens_it() {
     tmux.keys(&["q"]);
     tmux.wait_for("the console to exit", |s| s.contains("TUI-EXIT=0"), 20);
 }
+
+/// Issue 29 point 1: a console that drives a run on a store of more than one page of
+/// runs opens on the newest page and does not read the rest beside the run; the Runs
+/// tab asks for it, and the whole list comes while the run goes on.
+#[test]
+fn a_console_driving_a_run_reads_the_whole_history_when_the_runs_tab_asks() {
+    use baton::model::Timestamp;
+    use baton::session::run_list::FIRST_PAGE;
+    use baton::store::{NewRun, Store};
+    let env = Env::new();
+    let wf = env.workflow(
+        "current.toml",
+        "name = \"current-run\"\n[[step]]\nid = \"wait\"\nrun = \"sleep 60\"\n",
+    );
+    let mut s = Store::open(&env.db()).unwrap();
+    let old = FIRST_PAGE + 5;
+    for i in 0..old {
+        s.create_run(&NewRun {
+            id: format!("01old{i:05}"),
+            workflow: "old".into(),
+            source_path: "old.toml".into(),
+            source_text: "name = \"old\"\n".into(),
+            params_json: "{}".into(),
+            operator: "carol".into(),
+            started_at: Timestamp(1_000 + i as i64),
+            steps: vec!["a".into()],
+        })
+        .unwrap();
+    }
+    drop(s);
+    // Ended long ago, as a year of history is.
+    let c = rusqlite::Connection::open(env.db()).unwrap();
+    c.execute(
+        "UPDATE runs SET state = 'succeeded', finished_at = started_at + 1000,
+             steps_total = 1, steps_done = 1, health = 100",
+        [],
+    )
+    .unwrap();
+    let command = format!(
+        "cd {} && BATON_DB={} USER=carol {} run {} ; sleep 30",
+        shell_quote(&env.path().to_string_lossy()),
+        shell_quote(&env.db().to_string_lossy()),
+        shell_quote(env!("CARGO_BIN_EXE_baton")),
+        shell_quote(&wf.to_string_lossy()),
+    );
+    let tmux = Tmux::new(&env, 120, 40, &command);
+    tmux.wait_for("the console on the run", |s| s.contains("current-run"), 20);
+    tmux.keys(&["5"]);
+    let whole = format!("Runs · {} in the store", old + 1);
+    tmux.wait_for(
+        "every run, while the run goes on",
+        |s| s.contains(&whole),
+        20,
+    );
+}
