@@ -18,6 +18,20 @@ pub struct Event {
     pub kind: EventKind,
 }
 
+/// An event's head, read without its body (`serde(flatten)` buffers the whole event
+/// first, and a year of history is 1.5 million events): what `audit verify` compares
+/// with the event's columns, and all it reads of a plain transition
+/// ([`crate::model::history::PLAIN_KINDS`]).
+#[derive(Debug, Deserialize)]
+pub struct EventHead<'a> {
+    pub seq: u64,
+    pub at: Timestamp,
+    #[serde(rename = "type", borrow)]
+    pub kind: std::borrow::Cow<'a, str>,
+    #[serde(default, borrow)]
+    pub step: Option<std::borrow::Cow<'a, str>>,
+}
+
 /// Who decided: an OS account's name (also for `--auto-approve`), or `engine` (timeouts, policies).
 pub type Actor = String;
 

@@ -116,6 +116,17 @@ impl fmt::Display for AuditAction {
 /// The actor of decisions the engine takes itself (timeouts, policies, compensation).
 pub const ENGINE: &str = "engine";
 
+/// The kinds of event that record no decision and write no approval row whatever
+/// their fields: the bulk of every history (a step's states, its process, its end, the
+/// run's states). A check of decisions reads only their head (`EventHead`); the chain's
+/// hash covers their whole text.
+pub const PLAIN_KINDS: [&str; 4] = [
+    "step_state_changed",
+    "step_process",
+    "step_finished",
+    "run_state_changed",
+];
+
 /// The audit action an event records, `None` for plain transitions. Cheap (no
 /// allocation): the store asks it of every event it commits.
 pub fn audit_action(kind: &EventKind) -> Option<AuditAction> {

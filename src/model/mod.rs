@@ -23,8 +23,8 @@ pub mod view;
 pub use actor::{actor_key, clean_name, same_actor};
 pub use error::{ErrorKind, ErrorRecord, OutputProblem, Severity};
 pub use event::{
-    Actor, Command, CommandOutcome, DecisionSignature, Event, EventKind, ProbeKind, StepOutcome,
-    Usage,
+    Actor, Command, CommandOutcome, DecisionSignature, Event, EventHead, EventKind, ProbeKind,
+    StepOutcome, Usage,
 };
 pub use health::{Health, HealthLabel, HealthTerm};
 pub use history::{AuditAction, Decision};

@@ -22,7 +22,8 @@ use super::event_chain::{Break, Check, Mark};
 use super::query::{AUDIT_SELECT, CHAIN_COLUMNS, RUN_EVENTS, audit_row, stored};
 use super::witness::{self, Entry};
 use super::{Store, StoreError, audit_head, in_transaction, key_check, run_key, run_tail};
-use crate::model::{Event, EventKind};
+use crate::model::history::PLAIN_KINDS;
+use crate::model::{Event, EventHead, EventKind};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::BTreeMap;
 
@@ -350,27 +351,39 @@ fn verify_run(
         if let Err(b) = check.push(stored) {
             return Ok(broken(b));
         }
-        let ev: Event = match serde_json::from_str(json) {
-            Ok(ev) => ev,
-            Err(e) => {
-                return Ok(broken(Break {
-                    seq,
-                    reason: format!("event {seq} cannot be read: {e}"),
-                }));
-            }
+        let unreadable = |e: serde_json::Error| {
+            Ok(broken(Break {
+                seq,
+                reason: format!("event {seq} cannot be read: {e}"),
+            }))
+        };
+        let head: EventHead = match serde_json::from_str(json) {
+            Ok(h) => h,
+            Err(e) => return unreadable(e),
+        };
+        // A plain transition needs no audit row and writes no approval: its head is
+        // all there is to check beside the chain's hash of its text. Any other event
+        // is read whole (an error's step is inside it).
+        let plain = PLAIN_KINDS.contains(&&*head.kind);
+        let ev: Option<Event> = match plain {
+            true => None,
+            false => match serde_json::from_str(json) {
+                Ok(ev) => Some(ev),
+                Err(e) => return unreadable(e),
+            },
+        };
+        let step = match &ev {
+            Some(ev) => ev.kind.step(),
+            None => head.step.as_deref(),
         };
         let columns = (
             r.get::<_, i64>(5)?,
             r.get::<_, String>(6)?,
             r.get::<_, Option<String>>(7)?,
         );
-        if ev.seq != seq
-            || columns
-                != (
-                    ev.at.0,
-                    ev.kind.name().to_string(),
-                    ev.kind.step().map(str::to_string),
-                )
+        if head.seq != seq
+            || (columns.0, columns.1.as_str(), columns.2.as_deref())
+                != (head.at.0, &*head.kind, step)
         {
             return Ok(broken(Break {
                 seq,
@@ -379,6 +392,9 @@ fn verify_run(
                 ),
             }));
         }
+        let Some(ev) = ev else {
+            continue;
+        };
         let start = matches!(ev.kind, EventKind::RunStarted { .. });
         let needs_row = match required {
             Rows::OfStarts => start,
@@ -515,5 +531,65 @@ impl Approvals {
                 ),
             )
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{RunState, StepOutcome, StepState, Timestamp, Usage};
+
+    /// What `verify_run` skips of a plain transition holds for every kind it names:
+    /// no audit action, no approval row, and its head says its type and step as the
+    /// whole event does (a step with a quote in its id included).
+    #[test]
+    fn plain_kinds_record_nothing_and_their_head_says_what_the_event_says() {
+        let step = "build \"x\"".to_string();
+        let kinds = [
+            EventKind::StepStateChanged {
+                step: step.clone(),
+                state: StepState::Running,
+                attempt: 1,
+                reason: None,
+            },
+            EventKind::StepProcess {
+                step: step.clone(),
+                attempt: 1,
+                pgid: 42,
+            },
+            EventKind::StepFinished {
+                step: step.clone(),
+                attempt: 1,
+                outcome: StepOutcome::Exited { exit_code: 0 },
+                duration_ms: 3,
+                outputs: BTreeMap::new(),
+                usage: Usage::default(),
+            },
+            EventKind::RunStateChanged {
+                state: RunState::Running,
+                reason: Some("go".into()),
+            },
+        ];
+        let mut names: Vec<&str> = Vec::new();
+        for kind in kinds {
+            let ev = Event {
+                seq: 7,
+                at: Timestamp(1_700_000_000_000),
+                kind,
+            };
+            assert!(crate::model::history::audit_action(&ev.kind).is_none());
+            assert!(super::super::project::approvals_of(&ev).is_empty());
+            let json = serde_json::to_string(&ev).unwrap();
+            let head: EventHead = serde_json::from_str(&json).unwrap();
+            assert_eq!(
+                (head.seq, head.at, &*head.kind, head.step.as_deref()),
+                (ev.seq, ev.at, ev.kind.name(), ev.kind.step())
+            );
+            names.push(ev.kind.name());
+        }
+        names.sort_unstable();
+        let mut plain = PLAIN_KINDS.to_vec();
+        plain.sort_unstable();
+        assert_eq!(names, plain);
     }
 }
