@@ -2,7 +2,9 @@
 //! console, each started the same way in a tmux pane of its own (a real terminal: the
 //! headless lines are written to it as an operator would see them) and timed from
 //! spawn to the store recording the run's end (polled through a read-only connection).
-//! The median of a few of each. Started alike, the two differ only by the console.
+//! The median of five of each, the two alternating (the machine's speed drifts over a
+//! bench run; alternated, both see the same drift). Started alike, the two differ only
+//! by the console.
 use baton::model::RunState;
 use baton::store::Store;
 use std::fmt::Write as _;
@@ -11,7 +13,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const STEPS: usize = 1_000;
-const REPS: usize = 3;
+const REPS: usize = 5;
 
 pub struct Measured {
     pub headless: Duration,
@@ -33,24 +35,22 @@ fn workflow(dir: &Path) -> std::path::PathBuf {
     path
 }
 
-/// How many runs of the workflow have ended in the store.
-fn ended(db: &Path) -> usize {
-    let Ok(s) = Store::open_read_only(db) else {
-        return 0;
-    };
-    s.newest_runs(REPS * 2 + 1)
-        .map(|runs| {
-            runs.iter()
-                .filter(|r| r.workflow == "thousand" && r.state == RunState::Succeeded)
-                .count()
-        })
-        .unwrap_or(0)
+/// The store's newest run: its id, and whether it is a run of the workflow that
+/// succeeded.
+fn newest(db: &Path) -> Option<(String, bool)> {
+    let s = Store::open_read_only(db).ok()?;
+    let runs = s.newest_runs(1).ok()?;
+    let r = runs.first()?;
+    let done = r.workflow == "thousand" && r.state == RunState::Succeeded;
+    Some((r.id.clone(), done))
 }
 
-/// Poll the store until `n` runs of the workflow have ended (120 s at most).
-fn until_ended(db: &Path, n: usize) {
+/// Poll the store until a run newer than `before` (the newest run before the spawn)
+/// has ended (120 s at most): runs start one at a time, so it is the one spawned.
+fn until_ended(db: &Path, before: &Option<(String, bool)>) {
     let t0 = Instant::now();
-    while ended(db) < n {
+    let before = before.as_ref().map(|(id, _)| id.as_str());
+    while !newest(db).is_some_and(|(id, done)| done && Some(id.as_str()) != before) {
         assert!(
             t0.elapsed() < Duration::from_secs(120),
             "the 1,000-step run never ended"
@@ -66,38 +66,36 @@ fn median(mut v: Vec<Duration>) -> Duration {
 
 pub fn measure(baton: &Path, db: &Path, dir: &Path) -> Measured {
     let wf = workflow(dir);
-    let mut done = ended(db);
-    let mut time = |mode: &str, flags: &str| -> Vec<Duration> {
-        (0..REPS)
-            .map(|i| {
-                let socket = format!("baton-history-run-{}-{mode}-{i}", std::process::id());
-                // The pane stays after a headless run ends, so its output is not cut.
-                let command = format!(
-                    "BATON_DB='{}' USER=bench '{}' run '{}' {flags}; sleep 60",
-                    db.display(),
-                    baton.display(),
-                    wf.display()
-                );
-                let t0 = Instant::now();
-                let st = Command::new("tmux")
-                    .args(["-L", &socket, "-f", "/dev/null", "new-session", "-d"])
-                    .args(["-s", "main", "-x", "160", "-y", "45", &command])
-                    .stdout(Stdio::null())
-                    .status()
-                    .expect("tmux must be installed");
-                assert!(st.success(), "tmux new-session");
-                done += 1;
-                until_ended(db, done);
-                let took = t0.elapsed();
-                let _ = Command::new("tmux")
-                    .args(["-L", &socket, "kill-server"])
-                    .status();
-                took
-            })
-            .collect()
+    let time = |mode: &str, flags: &str, i: usize| -> Duration {
+        let socket = format!("baton-history-run-{}-{mode}-{i}", std::process::id());
+        // The pane stays after a headless run ends, so its output is not cut.
+        let command = format!(
+            "BATON_DB='{}' USER=bench '{}' run '{}' {flags}; sleep 60",
+            db.display(),
+            baton.display(),
+            wf.display()
+        );
+        let before = newest(db);
+        let t0 = Instant::now();
+        let st = Command::new("tmux")
+            .args(["-L", &socket, "-f", "/dev/null", "new-session", "-d"])
+            .args(["-s", "main", "-x", "160", "-y", "45", &command])
+            .stdout(Stdio::null())
+            .status()
+            .expect("tmux must be installed");
+        assert!(st.success(), "tmux new-session");
+        until_ended(db, &before);
+        let took = t0.elapsed();
+        let _ = Command::new("tmux")
+            .args(["-L", &socket, "kill-server"])
+            .status();
+        took
     };
-    let headless = time("headless", "--headless");
-    let console = time("console", "");
+    let (mut headless, mut console) = (Vec::new(), Vec::new());
+    for i in 0..REPS {
+        headless.push(time("headless", "--headless", i));
+        console.push(time("console", "", i));
+    }
     Measured {
         headless: median(headless),
         console: median(console),
