@@ -3,6 +3,7 @@
 //!     on the same DAG, and vs the spawn floor (a bare loop spawning and reaping the same
 //!     1,000 `true` from two threads, no bookkeeping at all), with each one's CPU time
 //!     (children included); (a1) the same DAG one step at a time against `make -j1`,
+//!     (a10k) the same shape 100 layers deep (10,000 steps) against `make -j2`,
 //! (b) 10,000 `builtin.noop` steps through engine and store,
 //! (c) 200 concurrent `sleep 1` steps with max_parallel 200, vs `make -j200` on the same,
 //! (d) peak memory (max RSS) of (b).
@@ -189,6 +190,10 @@ fn bench(c: &mut Criterion) {
     std::fs::write(d.join("dag1.toml"), one_at_a_time).expect("write");
     std::fs::write(d.join("Makefile"), make).expect("write");
     std::fs::write(d.join("build.ninja"), ninja).expect("write");
+    // (a10k): the same shape 100 layers deep (issue 29 point 4: at 10,000 steps too).
+    let (big, big_make, _) = layered(100, 100, Some("true"), 2);
+    std::fs::write(d.join("dag10k.toml"), big).expect("write");
+    std::fs::write(d.join("Makefile10k"), big_make).expect("write");
     let (noop, _, _) = layered(100, 100, None, 2);
     std::fs::write(d.join("noop.toml"), noop).expect("write");
     let mut sleeps = String::from("name = \"sleepers\"\nmax_parallel = 200\n");
@@ -249,6 +254,13 @@ fn bench(c: &mut Criterion) {
     let (baton_t, make_t, ninja_t, floor_t) = (walls(&bt), walls(&mt), walls(&nt), median(ft));
     let (baton_cpu, make_cpu, ninja_cpu) = (cpus(&bt), cpus(&mt), cpus(&nt));
     let (baton1_t, make1_t) = (median(b1), median(m1));
+    // Three alternating rounds: a round is ten times (a)'s.
+    let (mut bk, mut mk) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        bk.push(baton_run(d, "dag10k.toml").wall);
+        mk.push(make_with(d, "Makefile10k", 2).wall);
+    }
+    let (baton10k_t, make10k_t) = (median(bk), median(mk));
     let noop_t = median((0..5).map(|_| baton(d, "noop.toml")).collect());
     let rss = baton_run(d, "noop.toml").max_rss;
     // (c) against make -j200 on the same sleeps, alternating, median of 3 rounds: on a
@@ -284,6 +296,12 @@ fn bench(c: &mut Criterion) {
     println!(
         "  (a1) the same DAG at max_parallel 1: baton {baton1_t:?}, make -j1 {make1_t:?}, ratio {:.2}",
         ratio(baton1_t, make1_t)
+    );
+    println!(
+        "  (a10k) 10,000 x true, max_parallel 2: baton {baton10k_t:?}, make -j2 {make10k_t:?}, ratio {:.2}; baton per step {:.3} ms, (a)'s {:.3} ms",
+        ratio(baton10k_t, make10k_t),
+        baton10k_t.as_secs_f64() * 1000.0 / 10_000.0,
+        baton_t.as_secs_f64() * 1000.0 / 1_000.0
     );
     for (bin, t) in bases.iter().zip(base_t) {
         let b = median(t);

@@ -134,3 +134,20 @@ fn colon_jumps_to_a_step_or_a_run_and_says_why_it_cannot() {
         vec![Request::OpenRun("01JXQX7Z9Y8X7W6V5U4T3S2R1Q".into())]
     );
 }
+
+/// While the console holds only the newest page of a large store, the Runs tab and a
+/// jump ask for every run; other tabs do not (a run driven here keeps the machine).
+#[test]
+fn the_runs_tab_and_a_jump_want_every_run_while_only_a_page_is_here() {
+    let v = fixtures::release();
+    let mut ui = UiState::new("alice");
+    ui.set_runs(fixtures::shared_runs());
+    update(&mut ui, &v, Action::GoTab(Tab::Runs));
+    assert!(!ui.wants_all_runs(), "the list is whole");
+    ui.runs_partial = true;
+    assert!(ui.wants_all_runs());
+    update(&mut ui, &v, Action::GoTab(Tab::Dag));
+    assert!(!ui.wants_all_runs());
+    update(&mut ui, &v, Action::Jump);
+    assert!(ui.wants_all_runs());
+}
