@@ -3,8 +3,8 @@
 //! time index beside their logs (`model::logtimes::INDEX`), where a console in any
 //! process reads them as they come; when the run ends, the engine that drove it moves
 //! each log's records onto its attempt's row ([`Store::fold_log_times`]) and removes
-//! the file. Readers read the file while it is there and the rows once it is gone, so
-//! there is no moment when neither holds them.
+//! the file, in that order. Readers take the rows when the files hold no record of a
+//! log, so there is no moment when neither holds them.
 use super::{Store, StoreError, in_transaction};
 use crate::model::Timestamp;
 use crate::model::logtimes::{self, INDEX};

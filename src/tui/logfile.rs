@@ -75,13 +75,12 @@ impl LogFile {
         Ok(f)
     }
 
-    /// An ended run's log: its records were moved from the run's index to the store
-    /// (`store::log_times`), and `stored` reads them. Asked only when the index is gone
-    /// and gave none (the store takes them before the file goes, so one of the two
-    /// holds them).
+    /// A log of a run that ended: its records were moved from the run's index to the
+    /// store (`store::log_times`), and `stored` reads them. Asked when the files gave
+    /// none: the store takes them before the index goes, so one of the two holds them
+    /// (and a run reopened by `retry` has a new index without its earlier attempts').
     pub fn or_stored(mut self, stored: impl FnOnce() -> Vec<(u64, Timestamp)>) -> LogFile {
-        use crate::model::logtimes::index_path;
-        if self.stamps.is_empty() && !index_path(&self.path).exists() {
+        if self.stamps.is_empty() {
             self.stamps = stored();
         }
         self

@@ -286,12 +286,7 @@ fn the_log_view_follows_new_output_in_baton_tui() {
     let engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
     let id = env.wait_run_id();
     env.wait_step(&id, "ticker", "running", 20);
-    let command = format!(
-        "cd {} && BATON_DB={} USER=carol {} tui ; sleep 30",
-        shell_quote(&env.path().to_string_lossy()),
-        shell_quote(&env.db().to_string_lossy()),
-        shell_quote(env!("CARGO_BIN_EXE_baton")),
-    );
+    let command = tui_as_carol(&env);
     let tmux = Tmux::new(&env, 100, 30, &command);
     tmux.wait_for("the run list", |s| s.contains("ticking"), 20);
     tmux.keys(&["Enter"]);
@@ -323,12 +318,7 @@ fn an_ended_runs_log_shows_when_each_line_was_written() {
         .map(|e| e.unwrap().file_name())
         .collect();
     assert_eq!(names, ["say.1.log"]);
-    let command = format!(
-        "cd {} && BATON_DB={} USER=carol {} tui ; sleep 30",
-        shell_quote(&env.path().to_string_lossy()),
-        shell_quote(&env.db().to_string_lossy()),
-        shell_quote(env!("CARGO_BIN_EXE_baton")),
-    );
+    let command = tui_as_carol(&env);
     let tmux = Tmux::new(&env, 100, 30, &command);
     tmux.wait_for("the run list", |s| s.contains("done"), 20);
     tmux.keys(&["Enter"]);
@@ -338,4 +328,14 @@ fn an_ended_runs_log_shows_when_each_line_was_written() {
     tmux.keys(&["t"]);
     let stamped = regex::Regex::new(r"\d\d:\d\d:\d\d said-one").unwrap();
     tmux.wait_for("times before the lines", |s| stamped.is_match(s), 10);
+}
+
+/// `baton tui` on `env`'s store as carol, the pane kept after it exits.
+fn tui_as_carol(env: &Env) -> String {
+    format!(
+        "cd {} && BATON_DB={} USER=carol {} tui ; sleep 30",
+        shell_quote(&env.path().to_string_lossy()),
+        shell_quote(&env.db().to_string_lossy()),
+        shell_quote(env!("CARGO_BIN_EXE_baton")),
+    )
 }
