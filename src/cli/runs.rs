@@ -83,22 +83,23 @@ pub fn run(args: RunsArgs) -> i32 {
     if let Some(n) = args.limit {
         runs.truncate(n);
     }
-    // Each run's fanned-out steps with their instances' counts (one index range each).
-    let fans: Vec<Fans> = runs
-        .iter()
-        .map(|r| {
-            store.fan_counts(&r.id).unwrap_or_else(|e| {
-                crate::stdio::errln!("warning: no fan-out counts for run {}: {e}", r.id);
-                Vec::new()
-            })
-        })
-        .collect();
+    // Each run's fanned-out steps with their instances' counts (from the index of
+    // instances alone).
+    let ids: Vec<&str> = runs.iter().map(|r| r.id.as_str()).collect();
+    let fans: Vec<Fans> = store.fan_counts_of(&ids).unwrap_or_else(|e| {
+        crate::stdio::errln!("warning: no fan-out counts: {e}");
+        vec![Vec::new(); runs.len()]
+    });
     if args.json {
         let signals = match store.run_signals(&runs, Timestamp::now()) {
             Ok(s) => s,
             Err(e) => return fail(&e),
         };
-        crate::stdio::outln!("{}", json_list(&runs, &fans, signals));
+        // Streamed to a pipe or a file, not formatted whole first (50,000 runs).
+        if let Err(e) = crate::stdio::out_json_line(&json_list(&runs, &fans, signals)) {
+            crate::stdio::errln!("error: cannot write the runs as JSON: {e}");
+            return exit::STORAGE;
+        }
     } else if let (Some(name), true) = (&args.workflow, runs.is_empty()) {
         crate::stdio::outln!("no runs of workflow `{name}`");
     } else if let (Some(state), true) = (args.state, runs.is_empty()) {

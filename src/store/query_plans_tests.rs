@@ -52,6 +52,19 @@ fn the_run_list_signals_gc_and_one_runs_audit_rows_scan_no_history_table() {
             .all(|d| d.contains("COVERING INDEX runs_ended") || !d.starts_with("SCAN")),
         "{p:?}"
     );
+    // A run's fan-out counts read the index of instances alone, covering.
+    let p = plan(&s, &super::fan_counts::fan_counts_sql());
+    assert!(
+        p.iter().any(|d| d.contains("COVERING INDEX steps_fanned")),
+        "{p:?}"
+    );
+    // Every run's at once: a pass over that index alone, never over every step.
+    let p = plan(&s, &super::fan_counts::every_runs_fan_counts_sql());
+    assert!(
+        p.iter().any(|d| d.contains("COVERING INDEX steps_fanned"))
+            && !p.iter().any(|d| d == "SCAN steps"),
+        "{p:?}"
+    );
     // The guard itself: a grouped read of every step is a scan.
     let p = plan(&s, "SELECT state, count(*) FROM steps GROUP BY state");
     assert!(scans_history(&p).is_some(), "{p:?}");
