@@ -2,7 +2,7 @@
 //! console, each started the same way in a tmux pane of its own (a real terminal: the
 //! headless lines are written to it as an operator would see them) and timed from
 //! spawn to the store recording the run's end (polled through a read-only connection).
-//! The median of five of each, the two alternating (the machine's speed drifts over a
+//! The median of nine of each, the two alternating (the machine's speed drifts over a
 //! bench run; alternated, both see the same drift). Started alike, the two differ only
 //! by the console.
 use baton::model::RunState;
@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const STEPS: usize = 1_000;
-const REPS: usize = 5;
+const REPS: usize = 9;
 
 pub struct Measured {
     pub headless: Duration,
