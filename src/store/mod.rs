@@ -16,6 +16,7 @@ mod delete;
 mod error;
 pub mod event_chain;
 mod fan_counts;
+mod fresh_schema;
 mod key_check;
 mod log_times;
 mod logtail;

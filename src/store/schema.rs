@@ -553,14 +553,32 @@ pub fn version(conn: &Connection) -> Result<i64, StoreError> {
     Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
 }
 
-/// Bring the schema up to `SCHEMA_VERSION`. Each migration runs in its own
-/// `BEGIN IMMEDIATE` transaction and re-checks the version inside it, so two processes
-/// opening a fresh database at once do not both apply it.
+/// Bring the schema up to `SCHEMA_VERSION`. A new, empty file gets the whole schema in
+/// one transaction (`store::fresh_schema`, derived from the migrations). Otherwise
+/// each migration runs in its own `BEGIN IMMEDIATE` transaction and re-checks the
+/// version inside it, so two processes opening a fresh database at once do not both
+/// apply it.
 ///
 /// `keys`: migration 5 links the events already stored into chains keyed with the
 /// signing key, if there is one (the upgrade adopts them, as `baton audit seal` would),
 /// and keys the audit chain's head likewise.
 pub fn migrate(conn: &mut Connection, keys: &AuditKeys) -> Result<(), StoreError> {
+    if version(conn)? == 0 && super::fresh_schema::is_empty(conn)? {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Checked again inside: another process may have made it meanwhile.
+        if version(&tx)? == 0 && super::fresh_schema::is_empty(&tx)? {
+            super::fresh_schema::create(&tx, MIGRATIONS, Timestamp::now().0).map_err(
+                |e| match e {
+                    StoreError::Sqlite(e) => {
+                        migration_failed(SCHEMA_VERSION, "the whole schema of a new store", e)
+                    }
+                    e => e,
+                },
+            )?;
+            tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+            tx.commit()?;
+        }
+    }
     for &(v, description, sql) in MIGRATIONS {
         if version(conn)? >= v {
             continue;
