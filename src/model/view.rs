@@ -555,9 +555,54 @@ pub fn pool_wait(pool: &str, capacity: usize, holders: &[String]) -> String {
     )
 }
 
+/// Why queued step `step` of run `run_id` waits for a full store-wide pool, as a
+/// reader sees it from the slots' holders (run, step), oldest first: `None` when the
+/// pool has room, or when one of the slots is the step's own. The store gave it the
+/// slot and its start is on its way, but the run's history does not say so yet: a
+/// reader in between must not show a run waiting for itself.
+pub fn queued_pool_wait(
+    pool: &str,
+    capacity: usize,
+    holders: &[(String, String)],
+    run_id: &str,
+    step: &str,
+) -> Option<String> {
+    if holders.len() < capacity || holders.iter().any(|(r, s)| r == run_id && s == step) {
+        return None;
+    }
+    let runs: Vec<String> = holders.iter().map(|(r, _)| r.clone()).collect();
+    Some(pool_wait(pool, capacity, &runs))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_step_holding_its_own_slot_does_not_wait_for_its_run() {
+        let held = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+            v.iter()
+                .map(|(r, s)| (r.to_string(), s.to_string()))
+                .collect()
+        };
+        // Full, by another run: the step waits, and says for whom.
+        let other = held(&[("R1", "work")]);
+        assert_eq!(
+            queued_pool_wait("deploy", 1, &other, "R2", "work").as_deref(),
+            Some("waiting for pool `deploy` (capacity 1 across the store): held by run R1")
+        );
+        // Its own slot, granted before its start was recorded: no wait.
+        let own = held(&[("R2", "work")]);
+        assert_eq!(queued_pool_wait("deploy", 1, &own, "R2", "work"), None);
+        // Another step of the same run holds it: the run does wait for itself.
+        let sibling = held(&[("R2", "other")]);
+        assert_eq!(
+            queued_pool_wait("deploy", 1, &sibling, "R2", "work").as_deref(),
+            Some("waiting for pool `deploy` (capacity 1 across the store): held by run R2")
+        );
+        // Room left: no wait.
+        assert_eq!(queued_pool_wait("deploy", 2, &other, "R2", "work"), None);
+    }
 
     /// New-user review: a run waiting at a gate kept showing the rate it had when it
     /// last changed (1.96/s after seven idle minutes).

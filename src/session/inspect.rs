@@ -124,9 +124,15 @@ fn shared_pool_waits(store: &Store, plan: &crate::workflow::Plan, view: &mut Run
             continue;
         }
         if let Ok(holders) = store.pool_holders(&pool.name)
-            && holders.len() >= pool.capacity
+            && let Some(why) = crate::model::queued_pool_wait(
+                &pool.name,
+                pool.capacity,
+                &holders,
+                &view.run_id,
+                &s.id,
+            )
         {
-            s.waiting_for = Some(crate::model::pool_wait(&pool.name, pool.capacity, &holders));
+            s.waiting_for = Some(why);
         }
     }
 }

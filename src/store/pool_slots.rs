@@ -90,11 +90,11 @@ fn take_token(
 }
 
 impl Store {
-    /// The runs whose steps hold a slot of `pool` now, one entry per slot (oldest
-    /// first): what a step waiting for it shows.
-    pub fn pool_holders(&self, pool: &str) -> Result<Vec<String>, StoreError> {
+    /// The steps (run, step) that hold a slot of `pool` now, oldest first: what a step
+    /// waiting for it shows.
+    pub fn pool_holders(&self, pool: &str) -> Result<Vec<(String, String)>, StoreError> {
         let now = Timestamp::now();
-        let r = (|| -> Result<Vec<String>, StoreError> {
+        let r = (|| -> Result<Vec<(String, String)>, StoreError> {
             let rows: Vec<(String, String, u32)> = self
                 .conn
                 .prepare_cached("SELECT run_id, step_id, attempt FROM pool_slots WHERE pool = ?1 ORDER BY rowid")?
@@ -103,7 +103,7 @@ impl Store {
             let mut out = Vec::new();
             for (run, step, attempt) in rows {
                 if holds(&self.conn, &run, &step, attempt, now)? {
-                    out.push(run);
+                    out.push((run, step));
                 }
             }
             Ok(out)
