@@ -130,8 +130,6 @@ CREATE TABLE run_seals (
     head_seq INTEGER,
     head     BLOB
 );
-CREATE INDEX steps_waiting_on_someone ON steps(run_id)
-    WHERE state IN ('waiting_approval', 'interrupted', 'compensation_failed', 'running');
 CREATE INDEX errors_budget_open ON errors(run_id)
     WHERE open = 1 AND kind = 'budget_exceeded';
 CREATE TABLE group_members (
@@ -199,3 +197,4 @@ CREATE INDEX runs_going_on ON runs(started_at) WHERE steps_total IS NULL;
 CREATE INDEX runs_ended ON runs(workflow, state, steps_total) WHERE steps_total IS NOT NULL;
 CREATE INDEX runs_by_workflow ON runs(workflow, started_at, id);
 CREATE INDEX steps_fanned ON steps(run_id, step_id, state) WHERE instr(step_id, '[') > 0;
+CREATE INDEX steps_waiting_on_someone ON steps(run_id) WHERE state = 'waiting_approval' OR state = 'interrupted' OR state = 'compensation_failed' OR state = 'running';

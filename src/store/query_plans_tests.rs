@@ -69,3 +69,27 @@ fn the_run_list_signals_gc_and_one_runs_audit_rows_scan_no_history_table() {
     let p = plan(&s, "SELECT state, count(*) FROM steps GROUP BY state");
     assert!(scans_history(&p).is_some(), "{p:?}");
 }
+
+/// The rows every step's transitions write build no temporary table: a partial index's condition is evaluated on
+/// every write, and migration 10's `state IN (…)` made each step write open and close
+/// one (migration 21 wrote it as comparisons).
+#[test]
+fn a_steps_writes_build_no_temporary_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(&dir.path().join("w.db")).unwrap();
+    for sql in super::project::PER_STEP_WRITES {
+        let mut st = s.conn.prepare(&format!("EXPLAIN {sql}")).unwrap();
+        let nulls = vec![rusqlite::types::Null; st.parameter_count()];
+        let ops: Vec<String> = st
+            .query_map(rusqlite::params_from_iter(nulls), |r| r.get::<_, String>(1))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(ops.len() > 5, "{sql}: {ops:?}");
+        assert!(
+            !ops.iter()
+                .any(|op| op == "OpenEphemeral" || op == "SorterOpen"),
+            "{sql}: {ops:?}"
+        );
+    }
+}
