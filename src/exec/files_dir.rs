@@ -12,7 +12,8 @@
 //! either way: a fresh directory (a new inode, never one an earlier attempt had), 0700,
 //! at a random name nobody has seen, handed to one attempt only.
 use std::fs::DirBuilder;
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
@@ -70,6 +71,12 @@ fn is_shared_tmp(dir: &Path) -> bool {
         .is_ok()
 }
 
+/// A fresh private (0700) directory under [`files_root`] for one attempt, named from
+/// `label`, opened.
+pub(super) fn private_attempt_dir(label: &str) -> std::io::Result<AttemptDir> {
+    private_dir(label).map(AttemptDir::at)
+}
+
 /// A fresh private (0700) directory under [`files_root`], named from `label`.
 pub(super) fn private_dir(label: &str) -> std::io::Result<PathBuf> {
     let base = files_root();
@@ -84,11 +91,53 @@ pub(super) fn private_dir(label: &str) -> std::io::Result<PathBuf> {
     }
 }
 
+/// An attempt's directory, with a descriptor of it when one could be opened: after the
+/// step, one listing through it says which files the step wrote ([`AttemptDir::holds`]),
+/// where looking each file up by its path cost a failed `open` (a path walk) each: in a
+/// loop on this machine, two failed opens take 4.2 µs, a listing of an empty directory
+/// about 0.8 µs (issue 29 point 4). The run's worker opens it when it makes the
+/// directory, off the engine's thread.
+#[derive(Debug)]
+pub(super) struct AttemptDir {
+    pub path: PathBuf,
+    pub fd: Option<OwnedFd>,
+}
+
+impl AttemptDir {
+    fn at(path: PathBuf) -> AttemptDir {
+        let fd = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW)
+            .open(&path)
+            .ok()
+            .map(OwnedFd::from);
+        AttemptDir { path, fd }
+    }
+
+    /// Which of `names` the directory holds, read through its descriptor (not yet read
+    /// from: one pass from the start); `None` without one, or when the listing fails.
+    pub(super) fn holds(&self, names: [&str; 2]) -> Option<[bool; 2]> {
+        let fd = self.fd.as_ref()?;
+        // Two entries of an empty directory, or a few more: one call's worth.
+        let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); 1024];
+        let mut dir = rustix::fs::RawDir::new(fd.as_fd(), &mut buf);
+        let mut found = [false; 2];
+        while let Some(entry) = dir.next() {
+            let entry = entry.ok()?;
+            let name = entry.file_name().to_bytes();
+            for (seen, wanted) in found.iter_mut().zip(names) {
+                *seen |= name == wanted.as_bytes();
+            }
+        }
+        Some(found)
+    }
+}
+
 /// A finished attempt's directory, and which of its two files may exist (a file known
-/// to be absent is not unlinked).
+/// to be absent is not unlinked). Its descriptor, if any, closes with it.
 #[derive(Debug)]
 pub(super) struct Spent {
-    pub dir: PathBuf,
+    pub dir: AttemptDir,
     pub files: [(PathBuf, bool); 2],
 }
 
@@ -101,8 +150,8 @@ impl Spent {
                 let _ = std::fs::remove_file(path);
             }
         }
-        if std::fs::remove_dir(&self.dir).is_err() {
-            let _ = std::fs::remove_dir_all(&self.dir);
+        if std::fs::remove_dir(&self.dir.path).is_err() {
+            let _ = std::fs::remove_dir_all(&self.dir.path);
         }
     }
 }
@@ -110,7 +159,7 @@ impl Spent {
 #[derive(Debug, Default)]
 struct State {
     /// Made ahead, not yet handed to any attempt.
-    ready: Vec<PathBuf>,
+    ready: Vec<AttemptDir>,
     finished: Vec<Spent>,
     /// The worker sleeps on the condvar: only then is a wake-up worth a syscall.
     asleep: bool,
@@ -131,11 +180,11 @@ impl Shared {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// A new attempt directory at a random 128-bit name.
-    fn make(&self) -> std::io::Result<PathBuf> {
+    /// A new attempt directory at a random 128-bit name, opened.
+    fn make(&self) -> std::io::Result<AttemptDir> {
         let dir = self.path.join(format!("{:032x}", rand::random::<u128>()));
         DirBuilder::new().mode(0o700).create(&dir)?;
-        Ok(dir)
+        Ok(AttemptDir::at(dir))
     }
 
     /// The worker: keep `AHEAD` directories ready, remove finished ones, and on closing
@@ -252,7 +301,7 @@ impl FilesDir {
     }
 
     /// A fresh 0700 directory for one attempt: a ready one, or one made now.
-    pub(super) fn attempt_dir(&self) -> std::io::Result<PathBuf> {
+    pub(super) fn attempt_dir(&self) -> std::io::Result<AttemptDir> {
         let shared = &self.owner.shared;
         let taken = {
             let mut state = shared.lock();
@@ -316,6 +365,32 @@ mod tests {
         assert!(!is_private_dir(&d.path().join("missing")));
     }
 
+    /// The listing through the descriptor sees what a step wrote, and only that.
+    #[test]
+    fn an_attempt_directory_says_which_files_it_holds() {
+        let files = FilesDir::create("01TESTHOLDS").unwrap();
+        for (write, held) in [
+            (vec![], [false, false]),
+            (vec!["usage", "other"], [false, true]),
+            (vec!["output", "usage"], [true, true]),
+        ] {
+            let attempt = files.attempt_dir().unwrap();
+            for name in write {
+                std::fs::write(attempt.path.join(name), "x=1\n").unwrap();
+            }
+            assert_eq!(attempt.holds(["output", "usage"]), Some(held));
+        }
+        let no_fd = AttemptDir {
+            path: files.path().to_path_buf(),
+            fd: None,
+        };
+        assert_eq!(
+            no_fd.holds(["output", "usage"]),
+            None,
+            "unknown: look both up"
+        );
+    }
+
     #[test]
     fn each_attempt_gets_a_fresh_private_directory_and_everything_goes_with_the_run() {
         let files = FilesDir::create("01TESTRUN").unwrap();
@@ -323,7 +398,9 @@ mod tests {
         assert_eq!(std::fs::metadata(&run).unwrap().mode() & 0o777, 0o300);
         let mut seen = std::collections::HashSet::new();
         for _ in 0..3 * AHEAD {
-            let dir = files.attempt_dir().unwrap();
+            let attempt = files.attempt_dir().unwrap();
+            assert_eq!(attempt.holds(["output", "usage"]), Some([false; 2]));
+            let dir = attempt.path.clone();
             let meta = std::fs::metadata(&dir).unwrap();
             assert_eq!(meta.mode() & 0o777, 0o700);
             assert_eq!(dir.parent(), Some(run.as_path()));
@@ -333,7 +410,7 @@ mod tests {
             std::fs::write(&output, "x=1\n").unwrap();
             std::fs::write(dir.join("left"), "behind").unwrap();
             files.finished(Spent {
-                dir: dir.clone(),
+                dir: attempt,
                 files: [(output, true), (dir.join("usage"), false)],
             });
         }

@@ -2,7 +2,7 @@
 //! output masked into a per-attempt log file and a bounded tail, its `$BATON_OUTPUT`
 //! and `$BATON_USAGE` files read and removed at the end.
 use super::command::Invocation;
-use super::files_dir::{FilesDir, Spent, private_dir};
+use super::files_dir::{AttemptDir, FilesDir, Spent, private_attempt_dir};
 use super::group::{KILL_SETTLE, POLL, group_alive, signal_group};
 use super::outputs::{MAX_FILE_BYTES, parse_outputs, parse_usage};
 use super::spawn::{ChildProcess, SpawnRequest, Spawned};
@@ -71,7 +71,7 @@ pub(crate) fn clean(s: &str) -> String {
 /// Removed on drop.
 #[derive(Debug)]
 struct AttemptFiles {
-    dir: PathBuf,
+    dir: AttemptDir,
     output: PathBuf,
     usage: PathBuf,
     /// Cleared for a file known to be absent (read found nothing): no unlink then.
@@ -84,7 +84,7 @@ impl AttemptFiles {
     fn create(job: &ShellJob) -> std::io::Result<AttemptFiles> {
         let dir = match &job.files_dir {
             Some(run) => run.attempt_dir()?,
-            None => private_dir(&format!(
+            None => private_attempt_dir(&format!(
                 "{}-{}-{}",
                 clean(&job.run_id),
                 clean(&job.step_id),
@@ -92,19 +92,25 @@ impl AttemptFiles {
             ))?,
         };
         Ok(AttemptFiles {
-            output: dir.join("output"),
-            usage: dir.join("usage"),
+            output: dir.path.join("output"),
+            usage: dir.path.join("usage"),
             dir,
             exists: [true; 2],
             run: job.files_dir.clone(),
         })
     }
 
-    /// Reads both files (bounded) and removes them.
+    /// Reads both files (bounded) and removes them. Only a file the directory's listing
+    /// shows is looked up (most steps write neither).
     fn take(mut self, masker: &Masker) -> (Vec<(String, String)>, Usage, Vec<String>) {
         let mut errors = Vec::new();
-        let output = read_bounded(&self.output, "$BATON_OUTPUT", &mut errors);
-        let usage = read_bounded(&self.usage, "$BATON_USAGE", &mut errors);
+        let held = self.dir.holds(["output", "usage"]).unwrap_or([true; 2]);
+        let output = held[0]
+            .then(|| read_bounded(&self.output, "$BATON_OUTPUT", &mut errors))
+            .flatten();
+        let usage = held[1]
+            .then(|| read_bounded(&self.usage, "$BATON_USAGE", &mut errors))
+            .flatten();
         self.exists = [output.is_some(), usage.is_some()];
         let (output, usage) = (output.unwrap_or_default(), usage.unwrap_or_default());
         drop(self);
@@ -122,7 +128,10 @@ impl Drop for AttemptFiles {
         // should find later. An empty directory (most steps write neither file) goes
         // off the engine's thread when the run has a worker for it (`files_dir`).
         let done = Spent {
-            dir: std::mem::take(&mut self.dir),
+            dir: AttemptDir {
+                path: std::mem::take(&mut self.dir.path),
+                fd: self.dir.fd.take(),
+            },
             files: [
                 (std::mem::take(&mut self.output), self.exists[0]),
                 (std::mem::take(&mut self.usage), self.exists[1]),
