@@ -1,7 +1,7 @@
 //! Which runs have something waiting on a person (issue 28 point 1): an open gate, a
 //! step to retry or mark, an exhausted budget. One cheap question across runs, read
-//! from two partial indexes (schema: `WAITING_ON_SOMEONE`, its steps' condition rewritten by migration 21); what exactly waits in each
-//! run is its read model's (`session::inbox`).
+//! from two partial indexes (schema: `WAITING_ON_SOMEONE`, the steps' one rewritten by
+//! migration 21); what exactly waits in each run is its read model's (`session::inbox`).
 use super::{Store, StoreError};
 
 /// The same states as the index's, written the same way (`schema::WAITING_WHERE`).
