@@ -97,7 +97,7 @@ pub(super) fn private_dir(label: &str) -> std::io::Result<PathBuf> {
 /// loop on this machine, two failed opens take 4.2 µs, a listing of an empty directory
 /// about 0.8 µs (issue 29 point 4). The run's worker opens it when it makes the
 /// directory, off the engine's thread.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(super) struct AttemptDir {
     pub path: PathBuf,
     pub fd: Option<OwnedFd>,

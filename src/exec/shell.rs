@@ -128,10 +128,7 @@ impl Drop for AttemptFiles {
         // should find later. An empty directory (most steps write neither file) goes
         // off the engine's thread when the run has a worker for it (`files_dir`).
         let done = Spent {
-            dir: AttemptDir {
-                path: std::mem::take(&mut self.dir.path),
-                fd: self.dir.fd.take(),
-            },
+            dir: std::mem::take(&mut self.dir),
             files: [
                 (std::mem::take(&mut self.output), self.exists[0]),
                 (std::mem::take(&mut self.usage), self.exists[1]),

@@ -457,12 +457,12 @@ pub(super) fn ended_attempts<'a>(
     Ok(n)
 }
 
-/// A step's changes applied to its row, or to a new one (`pending`, no attempts, not
-/// timed out). Parameters: ?1 run, ?2 step, ?3 state, ?4 attempts, ?5 timed out.
 /// The rows every step's transitions write (checked by `query_plans_tests`).
 #[cfg(test)]
 pub(super) const PER_STEP_WRITES: [&str; 2] = [STEP_UPSERT, ATTEMPT_UPSERT];
 
+/// A step's changes applied to its row, or to a new one (`pending`, no attempts, not
+/// timed out). Parameters: ?1 run, ?2 step, ?3 state, ?4 attempts, ?5 timed out.
 const STEP_UPSERT: &str = "INSERT INTO steps (run_id, step_id, state, attempts, timed_out)
      VALUES (?1, ?2, coalesce(?3, 'pending'), ?4, coalesce(?5, 0))
      ON CONFLICT (run_id, step_id) DO UPDATE SET

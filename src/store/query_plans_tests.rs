@@ -70,9 +70,9 @@ fn the_run_list_signals_gc_and_one_runs_audit_rows_scan_no_history_table() {
     assert!(scans_history(&p).is_some(), "{p:?}");
 }
 
-/// The rows every step's transitions write build no temporary table: a partial index's condition is evaluated on
-/// every write, and migration 10's `state IN (…)` made each step write open and close
-/// one (migration 21 wrote it as comparisons).
+/// The rows every step's transitions write build no temporary table: a partial index's
+/// condition is evaluated on every write, and migration 10's `state IN (…)` made each
+/// step write open and close one (migration 21 wrote it as comparisons).
 #[test]
 fn a_steps_writes_build_no_temporary_table() {
     let dir = tempfile::tempdir().unwrap();

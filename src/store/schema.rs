@@ -178,9 +178,8 @@ ALTER TABLE runs ADD COLUMN running INTEGER;
 /// `baton inbox` and the console's Waiting tab ask which runs have something waiting
 /// on a person (`store::waiting`; a running step too: its engine may be gone, and it
 /// then waits for a person unless it is idempotent): partial indexes hold only those
-/// rows, so the question reads a handful of entries, not every step of every run. The
-/// state list is written exactly as the query writes it (SQLite uses a partial index
-/// only then).
+/// rows, so the question reads a handful of entries, not every step of every run.
+/// Migration 21 rewrote the steps' index (`WAITING_WHERE`, which the query uses too).
 const WAITING_ON_SOMEONE: &str = r#"
 CREATE INDEX IF NOT EXISTS steps_waiting_on_someone ON steps(run_id)
     WHERE state IN ('waiting_approval', 'interrupted', 'compensation_failed', 'running');
