@@ -1,23 +1,25 @@
 //! baton: a terminal control console for workflows.
 //!
-//! Functional core, imperative shell (docs/architecture.md): `workflow` loads and validates a
-//! workflow into a `Plan`; `engine::core` decides; `engine::driver`, `exec` and `store`
-//! do the I/O; `tui` and the headless printer show a `RunView`.
+//! Functional core, imperative shell (docs/architecture.md). The layers are crates of
+//! the workspace (`crates/`), each depending only on those below it: `baton-model` (the
+//! vocabulary), `baton-signing`, `baton-workflow` (a workflow file into a `Plan`),
+//! `baton-core` (the pure decisions), `baton-store` and `baton-exec` (SQLite and
+//! processes), `baton-engine` (the driver), `baton-session` (what front ends ask for) and
+//! `baton-console` (the ratatui console). This crate holds the front end (`cli`), the
+//! Prometheus export (`metrics`), and re-exports the layers under the paths they always
+//! had (`baton::engine::core`, `baton::tui`, …) for the binary, the tests and the benches.
 pub mod cli;
-pub mod config;
-pub mod engine;
-pub mod exec;
 pub mod files;
 pub mod metrics;
-pub mod model;
-pub mod own_files;
-pub mod sanitize;
-pub mod session;
-pub mod signing;
-pub mod stdio;
-pub mod store;
-pub mod tui;
-pub mod workflow;
 
-#[cfg(test)]
-mod layers_tests;
+pub use baton_console as tui;
+pub use baton_engine as engine;
+pub use baton_exec as exec;
+pub use baton_exec::own_files;
+pub use baton_model as model;
+pub use baton_model::sanitize;
+pub use baton_session as session;
+pub use baton_session::{config, stdio};
+pub use baton_signing as signing;
+pub use baton_store as store;
+pub use baton_workflow as workflow;

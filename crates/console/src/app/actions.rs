@@ -1,0 +1,224 @@
+//! What the operator asks for, what `update` asks of the shell, and what a click can hit.
+use baton_model::{Command, CommandOutcome};
+use crossterm::event::KeyEvent;
+use ratatui::layout::Rect;
+
+/// Its name (`tab_dag`) is that of the action that shows it in the config's `[keys]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case", prefix = "tab_")]
+pub enum Tab {
+    #[default]
+    Dag,
+    Approvals,
+    Errors,
+    Audit,
+    Runs,
+    /// What waits on the operator across every run (`app::waiting`).
+    Waiting,
+    /// What `baton serve` serves (`app::schedules`).
+    Schedules,
+}
+
+impl Tab {
+    pub const ALL: [Tab; 7] = [
+        Tab::Dag,
+        Tab::Approvals,
+        Tab::Errors,
+        Tab::Audit,
+        Tab::Runs,
+        Tab::Waiting,
+        Tab::Schedules,
+    ];
+    pub fn title(self) -> &'static str {
+        match self {
+            Tab::Dag => "DAG",
+            Tab::Approvals => "Approvals",
+            Tab::Errors => "Errors",
+            Tab::Audit => "Audit",
+            Tab::Runs => "Runs",
+            Tab::Waiting => "Waiting",
+            Tab::Schedules => "Schedules",
+        }
+    }
+    pub(super) fn index(self) -> usize {
+        Tab::ALL.iter().position(|t| *t == self).unwrap_or(0)
+    }
+}
+
+/// What the operator asked for (from the keymap) or what the shell reports back. The
+/// name an action has in the config's `[keys]` is its variant's in snake case, or the
+/// one given here.
+#[derive(Debug, Clone, PartialEq, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
+pub enum Action {
+    Up,
+    Down,
+    Left,
+    Right,
+    PageUp,
+    PageDown,
+    /// Open the `:` prompt: jump to a run or a step by id.
+    Jump,
+    /// Half a page (`less`'s Ctrl-u/Ctrl-d).
+    HalfPageUp,
+    HalfPageDown,
+    Top,
+    Bottom,
+    #[strum(transparent)]
+    GoTab(Tab),
+    NextTab,
+    PrevTab,
+    #[strum(serialize = "open")]
+    Enter,
+    Approve,
+    Reject,
+    Retry,
+    /// Set a step's outcome by hand (a reason and a confirm; `baton mark`).
+    Mark,
+    #[strum(serialize = "cancel")]
+    CancelRun,
+    Filter,
+    Log,
+    #[strum(serialize = "graph")]
+    ToggleGraph,
+    /// Graph: zoom out to one cell per step, the viewport marked (and back).
+    Overview,
+    /// DAG: open a fanned-out step to its instances, or close it again (`app::fan`).
+    Expand,
+    #[strum(serialize = "health")]
+    ToggleHealth,
+    /// The decisions others recorded (`!`).
+    Notices,
+    /// Every time in the console: relative (`3m ago`, `+4m12s`) or wall clock.
+    #[strum(serialize = "time")]
+    ToggleTime,
+    /// Put the selected thing on the clipboard (OSC 52).
+    Copy,
+    /// Runs tab: the next sort order (started, duration, state).
+    Sort,
+    /// Runs tab: delete the selected run (asks first).
+    Delete,
+    /// Schedules tab: pause the selected schedule (a reason, a confirm).
+    Pause,
+    /// Schedules tab: start a run of the selected schedule's workflow now (a reason, a
+    /// confirm).
+    Trigger,
+    /// The answer to a delete request.
+    Deleted {
+        run_id: String,
+        result: Result<String, String>,
+    },
+    /// A left click at a screen cell: selects what was drawn there.
+    Click {
+        col: u16,
+        row: u16,
+    },
+    Help,
+    Quit,
+    /// Esc: close or clear whatever is on top.
+    Back,
+    Resume,
+    Follow,
+    Wrap,
+    /// Show when each log line was written.
+    Timestamps,
+    /// The log of the step's previous / next attempt.
+    PrevAttempt,
+    NextAttempt,
+    Search,
+    SearchNext,
+    SearchPrev,
+    /// Enter in a dialog or an input line.
+    Confirm,
+    NewLine,
+    Yes,
+    No,
+    SwitchButton,
+    /// A key for a text field (filter, search, reason).
+    Key(KeyEvent),
+    /// The engine's answer to a command sent earlier.
+    Outcome(CommandOutcome),
+    /// The answer to a resume request.
+    Resumed {
+        run_id: String,
+        result: Result<(), String>,
+    },
+}
+
+/// How the console ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsoleExit {
+    Quit,
+    /// The operator confirmed quitting while steps run: interrupt the run (it stays resumable).
+    Interrupt,
+}
+
+/// What `update` asks the shell to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Request {
+    /// A command on the run on screen.
+    Command(Command),
+    /// A command on another run (from the Waiting tab), taken over as the CLI does.
+    CommandOn {
+        run_id: String,
+        command: Command,
+    },
+    /// Delete a run from the store (the session's `runs rm`).
+    DeleteRun(String),
+    /// Pause, resume or trigger a schedule (the session's `baton schedule …`).
+    Schedule {
+        act: baton_session::schedules::Act,
+        target: String,
+        reason: String,
+    },
+    /// Put this text on the clipboard.
+    Copy(String),
+    OpenRun(String),
+    Resume(String),
+    Exit(ConsoleExit),
+}
+
+/// Something a click selects, recorded by the views where they draw it (so what is
+/// clicked is exactly what is on screen).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hit {
+    Tab(Tab),
+    Step(usize),
+    Gate(usize),
+    Error(usize),
+    Audit(usize),
+    Run(usize),
+    /// A line of the Waiting tab.
+    Waiting(usize),
+    /// A line of the Schedules tab.
+    Schedule(usize),
+    /// A line of the full-screen log.
+    LogLine(usize),
+}
+
+/// Where a frame drew clickable things, in drawing order: the views fill it as they draw,
+/// the shell keeps the last frame's in `UiState::hits`, and a click picks from it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Hits(Vec<(Rect, Hit)>);
+
+impl Hits {
+    /// Note that `hit` was drawn in `area`.
+    pub fn record(&mut self, area: Rect, hit: Hit) {
+        self.0.push((area, hit));
+    }
+
+    /// What was drawn at a cell; the last drawn wins (it is on top).
+    pub fn at(&self, col: u16, row: u16) -> Option<Hit> {
+        let pos = ratatui::layout::Position { x: col, y: row };
+        self.0
+            .iter()
+            .rev()
+            .find(|(r, _)| r.contains(pos))
+            .map(|(_, h)| *h)
+    }
+
+    /// What was drawn, in drawing order.
+    pub fn drawn(&self) -> impl Iterator<Item = Hit> + '_ {
+        self.0.iter().map(|(_, h)| *h)
+    }
+}

@@ -1,0 +1,123 @@
+//! The DAG tab: the step filter and moving through the list or the graph.
+use super::actions::{Action, Request};
+use super::log::open_log;
+use super::state::UiState;
+use super::update::{move_sel, retry};
+use crate::layout::DagLayout;
+use baton_model::{RunView, StepState};
+
+/// Filter terms separated by spaces, all must match: `state:NAME` (prefix of the state)
+/// or a case-insensitive substring of the step id.
+pub fn matches_filter(step: &baton_model::StepView, filter: &str) -> bool {
+    filter
+        .split_whitespace()
+        .all(|term| match term.strip_prefix("state:") {
+            Some(st) => step.state.as_str().starts_with(&st.to_ascii_lowercase()),
+            None => step.id.to_lowercase().contains(&term.to_lowercase()),
+        })
+}
+
+/// What is wrong with a filter, if anything: a `state:` term that is the start of no
+/// step state.
+pub fn filter_problem(filter: &str) -> Option<String> {
+    filter.split_whitespace().find_map(|term| {
+        let st = term.strip_prefix("state:")?.to_ascii_lowercase();
+        let known = StepState::ALL.iter().any(|s| s.as_str().starts_with(&st));
+        (!known).then(|| {
+            let names: Vec<&str> = StepState::ALL.iter().map(|s| s.as_str()).collect();
+            format!("no step state starts with `{st}`: {}", names.join(", "))
+        })
+    })
+}
+
+/// Indices of the steps the filter lets through, in the list's order, with every
+/// fanned-out step closed (`app::fan::rows`).
+pub fn visible_steps(view: &RunView, filter: &str) -> Vec<usize> {
+    super::fan::rows(view, filter, |_| false)
+}
+
+pub(super) fn dag(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
+    let Some(focus) = ui.focus(view) else {
+        return Vec::new();
+    };
+    match action {
+        Action::Filter => {
+            ui.filter_editing = true;
+        }
+        Action::Back => {
+            if ui.filter.is_empty() {
+                ui.follow = true;
+            }
+            ui.filter.clear();
+        }
+        Action::ToggleGraph => {
+            ui.list_mode = Some(!ui.is_list_mode(view));
+            ui.overview = false;
+        }
+        Action::Overview => {
+            ui.overview = !ui.overview || ui.is_list_mode(view);
+            if ui.overview {
+                ui.list_mode = Some(false);
+            }
+        }
+        Action::Log | Action::Enter => open_log(ui, focus, None),
+        Action::Expand => return super::fan::toggle(ui, view, focus),
+        Action::Retry => {
+            let id = view.steps[focus].id.clone();
+            return retry(ui, view, &id);
+        }
+        Action::Up
+        | Action::Down
+        | Action::Left
+        | Action::Right
+        | Action::PageUp
+        | Action::PageDown => {
+            ui.follow = false;
+            ui.selected = if ui.is_list_mode(view) || !ui.filter.trim().is_empty() {
+                let vis = super::fan::shown_steps(view, ui);
+                let mut at = vis.iter().position(|&i| i == focus).unwrap_or(0);
+                move_sel(&mut at, vis.len(), &action);
+                vis.get(at).copied().unwrap_or(focus)
+            } else {
+                ui.keep_layout(view);
+                graph_move(&ui.layout(view), focus, &action)
+            };
+        }
+        _ => {}
+    }
+    Vec::new()
+}
+
+/// Up/down within a layer, left/right to the nearest step in the neighbouring layer.
+pub(super) fn graph_move(l: &DagLayout, from: usize, action: &Action) -> usize {
+    let Some(&(layer, row)) = l.place.get(from) else {
+        return from;
+    };
+    let pick = |layer: usize, row: usize, dir: i64| -> Option<usize> {
+        let slots = l.layers.get(layer)?;
+        // Nearest step slot from `row`, searching in `dir` (0 = both ways).
+        let n = slots.len() as i64;
+        for d in 0..n.max(1) {
+            let cands: &[i64] = if dir == 0 { &[d, -d] } else { &[d * dir] };
+            for &c in cands {
+                let r = row as i64 + c;
+                if (0..n).contains(&r)
+                    && let Some(s) = slots[r as usize].step
+                {
+                    return Some(s);
+                }
+            }
+        }
+        None
+    };
+    let found = match action {
+        Action::Up => pick(layer, row.saturating_sub(1), -1).filter(|_| row > 0),
+        Action::Down => pick(layer, row + 1, 1),
+        Action::PageUp => pick(layer, row.saturating_sub(10), 0),
+        Action::PageDown => pick(layer, row + 10, 0),
+        Action::Left if layer > 0 => pick(layer - 1, row, 0),
+        Action::Right => pick(layer + 1, row, 0),
+        _ => None,
+    };
+    found.unwrap_or(from)
+}

@@ -1,0 +1,494 @@
+//! The approve/reject, raise-the-budget and yes/no dialogs: their state and handlers.
+use super::actions::{Action, ConsoleExit, Request, Tab};
+use super::runs::short_id;
+use super::state::UiState;
+use super::targets::target_gate;
+use super::update::{edit_line, send, toast};
+use baton_model::{Command, InputView, RunView};
+use baton_workflow::{ParamType, Values, resolve_values};
+use ratatui_textarea::TextArea;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Approve,
+    Reject,
+}
+
+#[derive(Debug, Clone)]
+pub struct GateDialog {
+    pub decision: Decision,
+    /// The run the gate is in, when not the run on screen (the Waiting tab).
+    pub run_id: Option<String>,
+    pub step_id: String,
+    pub reason: TextArea<'static>,
+    /// Shown under the reason box (e.g. "a reason is required to reject").
+    pub error: Option<String>,
+    /// An approval's inputs (`gate.inputs`), one field each; a rejection has none.
+    pub fields: Vec<InputField>,
+    /// The field being typed in: `fields.len()` is the reason box.
+    pub focus: usize,
+}
+
+/// One of a gate's inputs in the approve dialog: an enum is a choice, a bool a toggle,
+/// a string or an int typed; its error shown beside it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InputField {
+    pub input: InputView,
+    pub value: String,
+    pub error: Option<String>,
+}
+
+impl InputField {
+    pub(super) fn new(input: &InputView) -> InputField {
+        let value = match (input.ty.as_str(), &input.default) {
+            (_, Some(d)) => d.clone(),
+            ("enum", None) => input.values.first().cloned().unwrap_or_default(),
+            ("bool", None) => "false".into(),
+            _ => String::new(),
+        };
+        InputField {
+            input: input.clone(),
+            value,
+            error: None,
+        }
+    }
+
+    /// A key on this field: ←/→ (or space) pick an enum's choice and flip a bool;
+    /// text is typed into a string or an int.
+    fn key(&mut self, k: crossterm::event::KeyEvent) {
+        use crossterm::event::KeyCode;
+        let step = match k.code {
+            KeyCode::Left => Some(-1),
+            KeyCode::Right | KeyCode::Char(' ') => Some(1),
+            _ => None,
+        };
+        match (self.input.ty.as_str(), step) {
+            ("bool", Some(_)) => {
+                self.value = if self.value == "true" {
+                    "false"
+                } else {
+                    "true"
+                }
+                .into();
+            }
+            ("enum", Some(d)) => {
+                let v = &self.input.values;
+                if !v.is_empty() {
+                    let at = v.iter().position(|x| *x == self.value).unwrap_or(0) as i64;
+                    let n = v.len() as i64;
+                    self.value = v[((at + d).rem_euclid(n)) as usize].clone();
+                }
+            }
+            ("bool" | "enum", None) => {}
+            _ => edit_line(&mut self.value, k),
+        }
+        self.error = None;
+    }
+
+    /// What the approval gives for this field: nothing for an empty optional text (its
+    /// default, if any, stands), else the value.
+    fn given(&self) -> Option<(String, String)> {
+        let text = matches!(self.input.ty.as_str(), "string" | "int" | "list");
+        (!(text && self.value.is_empty())).then(|| (self.input.name.clone(), self.value.clone()))
+    }
+}
+
+/// The fields' values checked by the checker `baton approve --input` and the engine
+/// use (`workflow::resolve_values`), each error set beside its field: the inputs, or
+/// `None` when one is wrong.
+fn checked_inputs(fields: &mut [InputField]) -> Option<std::collections::BTreeMap<String, String>> {
+    let mut all = std::collections::BTreeMap::new();
+    for f in fields.iter_mut() {
+        let spec = baton_workflow::ParamSpec {
+            name: f.input.name.clone(),
+            ty: match f.input.ty.as_str() {
+                "int" => ParamType::Int,
+                "bool" => ParamType::Bool,
+                "enum" => ParamType::Enum(f.input.values.clone()),
+                "list" => ParamType::List,
+                _ => ParamType::String,
+            },
+            required: f.input.required,
+            default: f.input.default.clone(),
+            pattern: f
+                .input
+                .pattern
+                .as_deref()
+                .and_then(|p| regex::Regex::new(p).ok()),
+            secret: false,
+            description: None,
+        };
+        let given: Vec<(String, String)> = f.given().into_iter().collect();
+        match resolve_values(std::slice::from_ref(&spec), &given, Values::Inputs) {
+            Ok(v) => all.extend(v),
+            Err(e) => f.error = Some(e.join("; ")),
+        }
+    }
+    fields.iter().all(|f| f.error.is_none()).then_some(all)
+}
+
+/// One exhausted limit in the budget dialog: what is used of what, and the raise typed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BudgetField {
+    /// `cost`, `calls` or `tokens` (the names `baton approve RUN --raise` takes).
+    pub limit: &'static str,
+    pub used: f64,
+    pub ceiling: f64,
+    /// The amount to raise it by, as typed.
+    pub raise: String,
+}
+
+/// Raise the budget: every exhausted limit with an amount each, and one reason.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BudgetDialog {
+    pub fields: Vec<BudgetField>,
+    pub reason: String,
+    /// The field being typed in: `fields.len()` is the reason.
+    pub focus: usize,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfirmWhat {
+    CancelRun,
+    Quit,
+    /// Delete the run named in the dialog's `runs`.
+    DeleteRun,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfirmDialog {
+    pub what: ConfirmWhat,
+    /// The selected button; destructive confirmations start on No.
+    pub yes: bool,
+    /// For a quit: the runs this console drives, which quitting interrupts.
+    pub runs: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Dialog {
+    Gate(Box<GateDialog>),
+    Budget(Box<BudgetDialog>),
+    Confirm(ConfirmDialog),
+    /// Set a step's outcome by hand (`app::mark`).
+    Mark(Box<super::mark::MarkDialog>),
+    /// Pause, resume or trigger a schedule (`app::schedules`).
+    Schedule(Box<super::schedules::ScheduleDialog>),
+    /// An action that cannot be done now, and why: held on screen until Esc or Enter,
+    /// so that a reason typed after it goes nowhere instead of running as keys.
+    Refused(String),
+}
+
+pub(super) fn new_reason_box(decision: Decision) -> TextArea<'static> {
+    let mut t = TextArea::default();
+    t.set_placeholder_text(match decision {
+        Decision::Approve => "why (optional)",
+        Decision::Reject => "why (required)",
+    });
+    // A long reason wraps at words inside the box instead of scrolling out of sight.
+    t.set_wrap_mode(ratatui_textarea::WrapMode::WordOrGlyph);
+    t
+}
+
+/// A key in the reason box. The box moves and deletes by code point; across a grapheme
+/// cluster (an emoji with its skin tone, a ZWJ sequence, a letter and its accent) the
+/// key is given once per code point of the cluster, so the cursor never stops inside
+/// one and Backspace takes it whole.
+pub(super) fn reason_key(t: &mut TextArea<'static>, k: crossterm::event::KeyEvent) {
+    use crossterm::event::{KeyCode, KeyModifiers};
+    use unicode_segmentation::UnicodeSegmentation;
+    let times = if k.modifiers.difference(KeyModifiers::SHIFT).is_empty() {
+        let cursor = t.cursor();
+        let line = t.lines().get(cursor.0).map_or("", String::as_str);
+        let at = line
+            .char_indices()
+            .nth(cursor.1)
+            .map_or(line.len(), |(i, _)| i);
+        let chars = |g: Option<&str>| g.map_or(1, |g| g.chars().count());
+        match k.code {
+            KeyCode::Left | KeyCode::Backspace => chars(line[..at].graphemes(true).next_back()),
+            KeyCode::Right | KeyCode::Delete => chars(line[at..].graphemes(true).next()),
+            _ => 1,
+        }
+    } else {
+        1
+    };
+    for _ in 0..times {
+        t.input(k);
+    }
+}
+
+pub(super) fn gate_dialog(ui: &mut UiState, action: Action) -> Vec<Request> {
+    let Some(Dialog::Gate(d)) = ui.dialog.as_mut() else {
+        return Vec::new();
+    };
+    let n = d.fields.len() + 1;
+    match action {
+        Action::Back => ui.dialog = None,
+        Action::Down => d.focus = (d.focus + 1) % n,
+        Action::Up => d.focus = (d.focus + n - 1) % n,
+        Action::NewLine if d.focus == d.fields.len() => d.reason.insert_newline(),
+        Action::Key(k) => {
+            match d.fields.get_mut(d.focus) {
+                Some(f) => f.key(k),
+                None => reason_key(&mut d.reason, k),
+            }
+            d.error = None;
+        }
+        Action::Confirm => {
+            let reason = d.reason.lines().join("\n").trim().to_string();
+            let operator = ui.operator.clone();
+            let step = d.step_id.clone();
+            let command = match d.decision {
+                Decision::Approve => {
+                    let Some(inputs) = checked_inputs(&mut d.fields) else {
+                        d.focus = d.fields.iter().position(|f| f.error.is_some()).unwrap_or(0);
+                        return Vec::new();
+                    };
+                    Command::Approve {
+                        step: step.clone(),
+                        operator,
+                        reason: (!reason.is_empty()).then_some(reason),
+                        signature: None,
+                        inputs,
+                    }
+                }
+                Decision::Reject if reason.is_empty() => {
+                    d.error = Some("a reason is required to reject".into());
+                    return Vec::new();
+                }
+                Decision::Reject => Command::Reject {
+                    step: step.clone(),
+                    operator,
+                    reason,
+                    signature: None,
+                },
+            };
+            let verb = match d.decision {
+                Decision::Approve => "approve",
+                Decision::Reject => "reject",
+            };
+            let run_id = d.run_id.clone();
+            ui.dialog = None;
+            return send(ui, run_id, command, &format!("{verb} {step}"));
+        }
+        _ => {}
+    }
+    Vec::new()
+}
+
+pub(super) fn confirm_dialog(ui: &mut UiState, action: Action) -> Vec<Request> {
+    let Some(Dialog::Confirm(d)) = ui.dialog.as_mut() else {
+        return Vec::new();
+    };
+    let yes = match action {
+        Action::SwitchButton => {
+            d.yes = !d.yes;
+            return Vec::new();
+        }
+        Action::Yes => true,
+        Action::No | Action::Back => false,
+        Action::Confirm => d.yes,
+        _ => return Vec::new(),
+    };
+    let what = d.what;
+    let runs = std::mem::take(&mut d.runs);
+    ui.dialog = None;
+    if !yes {
+        return Vec::new();
+    }
+    match what {
+        ConfirmWhat::Quit => vec![Request::Exit(if ui.driven.is_empty() {
+            ConsoleExit::Quit
+        } else {
+            ConsoleExit::Interrupt
+        })],
+        ConfirmWhat::DeleteRun => match runs.into_iter().next() {
+            Some(id) => {
+                ui.pending += 1;
+                let short = short_id(&id, &ui.run_ids).to_string();
+                toast(ui, format!("… deleting run {short}"), true);
+                vec![Request::DeleteRun(id)]
+            }
+            None => Vec::new(),
+        },
+        ConfirmWhat::CancelRun => {
+            let command = Command::Cancel {
+                operator: ui.operator.clone(),
+                reason: Some("cancelled from the console".into()),
+            };
+            send(ui, None, command, "cancel run")
+        }
+    }
+}
+
+pub(super) fn open_gate_dialog(ui: &mut UiState, view: &RunView, decision: Decision) {
+    let ctx = ui.context();
+    let Some(g) = target_gate(ui, view, ctx) else {
+        let which = ui
+            .focus(view)
+            .filter(|_| ui.tab == Tab::Dag)
+            .map(|i| format!("{} has no open gate", view.steps[i].id))
+            .unwrap_or_else(|| "no open gate".into());
+        return toast(ui, format!("✘ {which}"), false);
+    };
+    if g.step.is_none() {
+        return match decision {
+            Decision::Approve if g.actions.raise_budget => open_budget_dialog(ui, view),
+            Decision::Approve => toast(
+                ui,
+                format!(
+                    "✘ the run is {}: the budget cannot be raised now",
+                    view.state
+                ),
+                false,
+            ),
+            Decision::Reject => toast(
+                ui,
+                "✘ the budget gate is not rejected: raise the budget (a) or cancel the run (c)",
+                false,
+            ),
+        };
+    }
+    let allowed = match decision {
+        Decision::Approve => g.actions.approve,
+        Decision::Reject => g.actions.reject,
+    };
+    if !allowed {
+        return toast(
+            ui,
+            format!(
+                "✘ the gate of {} cannot be decided now (the run is {})",
+                g.step_id, view.state
+            ),
+            false,
+        );
+    }
+    // A rejection needs no inputs.
+    let fields: Vec<InputField> = match decision {
+        Decision::Approve => g.inputs.iter().map(InputField::new).collect(),
+        Decision::Reject => Vec::new(),
+    };
+    ui.dialog = Some(Dialog::Gate(Box::new(GateDialog {
+        decision,
+        run_id: None,
+        step_id: g.step_id.clone(),
+        reason: new_reason_box(decision),
+        error: None,
+        focus: 0,
+        fields,
+    })));
+}
+
+/// One field per exhausted limit (every limit set, if none is exhausted yet).
+pub(super) fn open_budget_dialog(ui: &mut UiState, view: &RunView) {
+    let Some(b) = &view.budget else {
+        return toast(ui, "✘ the workflow sets no budget", false);
+    };
+    let limits = [
+        ("cost", b.cost),
+        ("calls", b.calls.map(|(u, c)| (u as f64, c as f64))),
+        ("tokens", b.tokens.map(|(u, c)| (u as f64, c as f64))),
+    ];
+    let set = limits
+        .iter()
+        .filter_map(|&(limit, v)| v.map(|(used, ceiling)| (limit, used, ceiling)));
+    let exhausted: Vec<_> = set
+        .clone()
+        .filter(|(l, _, _)| b.exhausted.iter().any(|e| e == l))
+        .collect();
+    let chosen = if exhausted.is_empty() {
+        set.collect()
+    } else {
+        exhausted
+    };
+    let fields = chosen
+        .into_iter()
+        .map(|(limit, used, ceiling)| BudgetField {
+            limit,
+            used,
+            ceiling,
+            raise: String::new(),
+        })
+        .collect();
+    ui.dialog = Some(Dialog::Budget(Box::new(BudgetDialog {
+        fields,
+        reason: String::new(),
+        focus: 0,
+        error: None,
+    })));
+}
+
+/// The raise typed in the budget dialog as one command, or what is wrong with it.
+pub(super) fn budget_command(d: &BudgetDialog, operator: &str) -> Result<Command, String> {
+    let (mut cost, mut calls, mut tokens) = (None, None, None);
+    for f in &d.fields {
+        let t = f.raise.trim();
+        if t.is_empty() {
+            continue;
+        }
+        let bad = || format!("{}: `{t}` is not an amount", f.limit);
+        match f.limit {
+            "cost" => {
+                let v: f64 = t.parse().map_err(|_| bad())?;
+                if !v.is_finite() || v <= 0.0 {
+                    return Err(bad());
+                }
+                cost = Some(v);
+            }
+            _ => {
+                let v: u64 = t.parse().map_err(|_| bad())?;
+                if v == 0 {
+                    return Err(bad());
+                }
+                if f.limit == "calls" {
+                    calls = Some(v);
+                } else {
+                    tokens = Some(v);
+                }
+            }
+        }
+    }
+    if cost.is_none() && calls.is_none() && tokens.is_none() {
+        return Err("type an amount to raise at least one limit by".into());
+    }
+    let reason = d.reason.trim();
+    if reason.is_empty() {
+        return Err("a reason is required to raise the budget".into());
+    }
+    Ok(Command::RaiseBudget {
+        operator: operator.to_string(),
+        reason: reason.to_string(),
+        cost,
+        calls,
+        tokens,
+    })
+}
+
+pub(super) fn budget_dialog(ui: &mut UiState, action: Action) -> Vec<Request> {
+    let Some(Dialog::Budget(d)) = ui.dialog.as_mut() else {
+        return Vec::new();
+    };
+    let n = d.fields.len() + 1;
+    match action {
+        Action::Back => ui.dialog = None,
+        Action::Down => d.focus = (d.focus + 1) % n,
+        Action::Up => d.focus = (d.focus + n - 1) % n,
+        Action::Key(k) => {
+            match d.fields.get_mut(d.focus) {
+                Some(f) => edit_line(&mut f.raise, k),
+                None => edit_line(&mut d.reason, k),
+            }
+            d.error = None;
+        }
+        Action::Confirm => match budget_command(d, &ui.operator) {
+            Ok(command) => {
+                ui.dialog = None;
+                return send(ui, None, command, "raise the budget");
+            }
+            Err(e) => d.error = Some(e),
+        },
+        _ => {}
+    }
+    Vec::new()
+}

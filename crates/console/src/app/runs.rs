@@ -1,0 +1,219 @@
+//! The Runs tab: the store's runs filtered, sorted and acted on.
+use super::actions::{Action, Request, Tab};
+use super::dialogs::{ConfirmDialog, ConfirmWhat, Dialog};
+use super::state::UiState;
+use super::update::{move_sel, toast};
+use baton_model::RunView;
+use baton_model::{RunState, RunSummary, Timestamp};
+
+/// How the Runs tab orders the store's runs (`s` cycles).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RunsSort {
+    /// Newest first.
+    #[default]
+    Started,
+    /// Longest first.
+    Duration,
+    /// By state (live ones first), newest first within a state.
+    State,
+}
+
+impl RunsSort {
+    pub fn next(self) -> RunsSort {
+        match self {
+            RunsSort::Started => RunsSort::Duration,
+            RunsSort::Duration => RunsSort::State,
+            RunsSort::State => RunsSort::Started,
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            RunsSort::Started => "newest first",
+            RunsSort::Duration => "longest first",
+            RunsSort::State => "by state",
+        }
+    }
+}
+
+/// Whether a run passes the Runs tab's filter: every word must match.
+pub fn run_matches(r: &RunSummary, filter: &str) -> bool {
+    filter.split_whitespace().all(|term| {
+        let t = term.to_lowercase();
+        if let Some(st) = t.strip_prefix("state:") {
+            r.state.as_str().starts_with(st)
+        } else if let Some(wf) = t.strip_prefix("wf:") {
+            r.workflow.to_lowercase().contains(wf)
+        } else {
+            r.id.to_lowercase().contains(&t)
+                || r.workflow.to_lowercase().contains(&t)
+                || r.operator.to_lowercase().contains(&t)
+        }
+    })
+}
+
+/// What is wrong with a Runs filter: a `state:` term that starts no run state.
+pub fn runs_filter_problem(filter: &str) -> Option<String> {
+    filter.split_whitespace().find_map(|term| {
+        let st = term.to_lowercase().strip_prefix("state:")?.to_string();
+        let known = RunState::ALL.iter().any(|s| s.as_str().starts_with(&st));
+        (!known).then(|| {
+            let names: Vec<&str> = RunState::ALL.iter().map(|s| s.as_str()).collect();
+            format!("no run state starts with `{st}`: {}", names.join(", "))
+        })
+    })
+}
+
+/// The listed runs' ids in order: where [`short_id`] finds the ids nearest an id
+/// (the longest prefix an id shares with any other is shared with a neighbour in
+/// order), so a row's short id costs a binary search, not a pass over every run.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct RunIds(Vec<String>);
+
+impl RunIds {
+    pub fn of<R: std::borrow::Borrow<RunSummary>>(runs: &[R]) -> RunIds {
+        let mut ids: Vec<String> = runs.iter().map(|r| r.borrow().id.clone()).collect();
+        ids.sort_unstable();
+        RunIds(ids)
+    }
+}
+
+/// The run id as a person reads and types it: its first 8 characters, or more where
+/// another listed run starts the same (runs started within a second share their first
+/// 8), so that what the console shows is a prefix `baton` accepts.
+pub fn short_id<'a>(id: &'a str, listed: &RunIds) -> &'a str {
+    let ids = &listed.0;
+    let (before, after) = match ids.binary_search_by(|x| x.as_str().cmp(id)) {
+        Ok(i) => (i.checked_sub(1), i + 1),
+        Err(i) => (i.checked_sub(1), i),
+    };
+    let shared = [before, Some(after)]
+        .into_iter()
+        .flatten()
+        .filter_map(|i| ids.get(i))
+        .map(|other| {
+            other
+                .chars()
+                .zip(id.chars())
+                .take_while(|(a, b)| a == b)
+                .count()
+        })
+        .max()
+        .unwrap_or(0);
+    match id.char_indices().nth((shared + 1).max(8)) {
+        Some((i, _)) => &id[..i],
+        None => id,
+    }
+}
+
+impl UiState {
+    /// The store's runs as the session published them, and their ids in order.
+    pub fn set_runs(&mut self, runs: baton_model::SharedRuns) {
+        // Most new lists are one run's counts moving: the ids, and so their order, are
+        // those already known, and a year of them is not sorted again.
+        let same_ids = runs.len() == self.runs.len()
+            && runs.iter().zip(self.runs.iter()).all(|(a, b)| a.id == b.id);
+        if !same_ids {
+            self.run_ids = RunIds::of(&runs);
+        }
+        self.runs = runs;
+    }
+
+    /// Whether the screen needs every run of the store while only its newest page is
+    /// here: the Runs tab lists them, a jump (`:`) looks a run up among them.
+    pub fn wants_all_runs(&self) -> bool {
+        self.runs_partial && (self.tab == Tab::Runs || self.jump.is_some())
+    }
+
+    /// The Runs tab's lines: indices into `runs`, filtered and sorted (`now` ends the
+    /// runs still going, for the duration order).
+    pub fn visible_runs(&self, now: Timestamp) -> Vec<usize> {
+        let mut v: Vec<usize> = (0..self.runs.len())
+            .filter(|&i| run_matches(&self.runs[i], &self.runs_filter))
+            .collect();
+        let r = &self.runs;
+        let took = |i: usize| r[i].finished_at.unwrap_or(now).since(r[i].started_at);
+        let live = |i: usize| !r[i].state.is_final() && r[i].state != RunState::Interrupted;
+        match self.runs_sort {
+            RunsSort::Started => v.sort_by_key(|&i| std::cmp::Reverse(r[i].started_at)),
+            RunsSort::Duration => v.sort_by_key(|&i| std::cmp::Reverse(took(i))),
+            RunsSort::State => v.sort_by_key(|&i| {
+                (
+                    !live(i),
+                    r[i].state.as_str(),
+                    std::cmp::Reverse(r[i].started_at),
+                )
+            }),
+        }
+        v
+    }
+
+    /// The run the Runs tab's selection is on.
+    pub fn selected_run(&self, now: Timestamp) -> Option<&RunSummary> {
+        let vis = self.visible_runs(now);
+        vis.get(self.run_sel.min(vis.len().saturating_sub(1)))
+            .map(|&i| &*self.runs[i])
+    }
+}
+
+/// The Runs tab's keys: move, filter, sort, delete, open and resume the selected run.
+pub(super) fn runs_tab(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
+    let now = ui.store_clock(view);
+    let shown = ui.visible_runs(now).len();
+    move_sel(&mut ui.run_sel, shown, &action);
+    let run = ui.selected_run(now).cloned();
+    match (action, run) {
+        (Action::Filter, _) => ui.filter_editing = true,
+        (Action::Back, _) => {
+            ui.runs_filter.clear();
+            ui.run_sel = 0;
+        }
+        (Action::Sort, _) => {
+            ui.runs_sort = ui.runs_sort.next();
+            ui.run_sel = 0;
+            let label = ui.runs_sort.label();
+            toast(ui, format!("runs {label} (s: next order)"), true);
+        }
+        (Action::Delete, Some(r)) if ui.driven.contains(&r.id) => toast(
+            ui,
+            format!(
+                "✘ this console drives run {}: quit or cancel it first",
+                short_id(&r.id, &ui.run_ids)
+            ),
+            false,
+        ),
+        (Action::Delete, Some(r)) => {
+            ui.dialog = Some(Dialog::Confirm(ConfirmDialog {
+                what: ConfirmWhat::DeleteRun,
+                yes: false,
+                runs: vec![r.id.clone()],
+            }));
+        }
+        (Action::Enter, Some(r)) => return open_run(ui, r.id),
+        (Action::Resume, Some(r)) if r.state == RunState::Interrupted => {
+            let short = short_id(&r.id, &ui.run_ids).to_string();
+            toast(ui, format!("… resuming run {short}"), true);
+            return vec![Request::Resume(r.id)];
+        }
+        (Action::Resume, Some(r)) => toast(
+            ui,
+            format!(
+                "✘ run {} is {}: only an interrupted run can be resumed",
+                short_id(&r.id, &ui.run_ids),
+                r.state
+            ),
+            false,
+        ),
+        _ => {}
+    }
+    Vec::new()
+}
+
+/// Open another run: it arrives as a new view, shown on its DAG, following (the Runs
+/// tab's Enter and `:`).
+pub(super) fn open_run(ui: &mut UiState, id: String) -> Vec<Request> {
+    ui.tab = Tab::Dag;
+    ui.follow = true;
+    ui.filter.clear();
+    (ui.gate_sel, ui.error_sel, ui.audit_sel) = (0, 0, 0);
+    vec![Request::OpenRun(id)]
+}

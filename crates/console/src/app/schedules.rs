@@ -1,0 +1,189 @@
+//! The Schedules tab (issue 27 point 5): what `baton serve` serves, as `baton
+//! schedules` lists it (`session::schedules`, one listing for both), and the files that
+//! no longer load. Its keys pause, resume or trigger the selected schedule, each with a
+//! typed reason and a confirm, sent to the console's service, which records it as
+//! `baton schedule …` does (under the OS account, on the audit chain); Enter opens the
+//! schedule's last run.
+use super::actions::{Action, Request, Tab};
+use super::dialogs::Dialog;
+use super::state::UiState;
+use super::update::{edit_line, move_sel, toast};
+use baton_session::schedules::{Act, Listed};
+
+/// What the Schedules tab's selection is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SchedulePick<'a> {
+    Schedule(&'a Listed),
+    /// A workflow file that does not load and serves no schedule: `(file, error)`.
+    Broken(&'a str, &'a str),
+}
+
+/// Pause, resume or trigger: the reason typed, then Enter twice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduleDialog {
+    pub act: Act,
+    /// `WORKFLOW#N` for a pause or resume, the workflow for a trigger.
+    pub target: String,
+    pub reason: String,
+    /// Enter was pressed once: the next Enter sends it.
+    pub confirming: bool,
+    pub error: Option<String>,
+}
+
+impl UiState {
+    /// Lines of the Schedules tab: the schedules, then the broken files.
+    pub fn schedule_lines(&self) -> usize {
+        self.schedules.rows.len() + self.schedules.broken.len()
+    }
+
+    /// The selected line of the Schedules tab, if any.
+    pub fn selected_schedule(&self) -> Option<SchedulePick<'_>> {
+        let b = &self.schedules;
+        let i = self.sched_sel.min(self.schedule_lines().saturating_sub(1));
+        match b.rows.get(i) {
+            Some(l) => Some(SchedulePick::Schedule(l)),
+            None => b
+                .broken
+                .get(i - b.rows.len())
+                .map(|(f, e)| SchedulePick::Broken(f, e)),
+        }
+    }
+}
+
+pub(super) fn schedules_tab(ui: &mut UiState, action: Action) -> Vec<Request> {
+    let lines = ui.schedule_lines();
+    move_sel(&mut ui.sched_sel, lines, &action);
+    let picked = match ui.selected_schedule() {
+        Some(SchedulePick::Schedule(l)) => Ok(l.clone()),
+        Some(SchedulePick::Broken(f, _)) => Err(format!("{f} does not load: fix it first")),
+        None => Err("no schedule is served".to_string()),
+    };
+    let acts = matches!(
+        action,
+        Action::Enter | Action::Pause | Action::Resume | Action::Trigger
+    );
+    let l = match picked {
+        Ok(l) => l,
+        Err(why) => {
+            if acts {
+                toast(ui, format!("✘ {why}"), false);
+            }
+            return Vec::new();
+        }
+    };
+    let act = match action {
+        Action::Enter => {
+            let Some(run) = &l.row.last_run else {
+                toast(ui, format!("✘ {} has not started a run yet", l.name), false);
+                return Vec::new();
+            };
+            // The opened run arrives as a new view: start on its DAG, following.
+            ui.tab = Tab::Dag;
+            ui.follow = true;
+            ui.filter.clear();
+            (ui.gate_sel, ui.error_sel, ui.audit_sel) = (0, 0, 0);
+            return vec![Request::OpenRun(run.run_id.clone())];
+        }
+        Action::Pause => Act::Pause,
+        Action::Resume => Act::Resume,
+        Action::Trigger => Act::Trigger,
+        _ => return Vec::new(),
+    };
+    if let Some(why) = refusal(&l, act) {
+        toast(ui, format!("✘ {why}"), false);
+        return Vec::new();
+    }
+    let target = match act {
+        Act::Trigger => l.row.workflow.clone(),
+        Act::Pause | Act::Resume => l.name.clone(),
+    };
+    ui.dialog = Some(Dialog::Schedule(Box::new(ScheduleDialog {
+        act,
+        target,
+        reason: String::new(),
+        confirming: false,
+        error: None,
+    })));
+    Vec::new()
+}
+
+/// Why `act` on `l` would change nothing, if so.
+fn refusal(l: &Listed, act: Act) -> Option<String> {
+    match (act, &l.row.paused) {
+        (Act::Pause, Some(p)) => Some(format!(
+            "{} is paused already (by {}): r resumes it",
+            l.name, p.by
+        )),
+        (Act::Resume, None) => Some(format!("{} is not paused: p pauses it", l.name)),
+        _ => None,
+    }
+}
+
+/// Whether `action` in the Schedules tab would do something for the selected line.
+pub(super) fn offered(ui: &UiState, action: &Action) -> bool {
+    let l = match ui.selected_schedule() {
+        Some(SchedulePick::Schedule(l)) => Some(l),
+        _ => None,
+    };
+    match action {
+        Action::Pause => l.is_some_and(|l| refusal(l, Act::Pause).is_none()),
+        Action::Resume => l.is_some_and(|l| refusal(l, Act::Resume).is_none()),
+        Action::Trigger => l.is_some(),
+        Action::Enter => l.is_some_and(|l| l.row.last_run.is_some()),
+        Action::Copy => ui.selected_schedule().is_some(),
+        // Not here: `c` would cancel the run on screen, not a schedule's.
+        Action::CancelRun => false,
+        _ => true,
+    }
+}
+
+/// What `y` copies on the Schedules tab: the schedule's name, or the broken file's path.
+pub(super) fn copy_target(ui: &UiState) -> Option<(String, String)> {
+    match ui.selected_schedule()? {
+        SchedulePick::Schedule(l) => Some(("schedule".into(), l.name.clone())),
+        SchedulePick::Broken(f, _) => Some(("file".into(), f.to_string())),
+    }
+}
+
+pub(super) fn schedule_dialog(ui: &mut UiState, action: Action) -> Vec<Request> {
+    let Some(Dialog::Schedule(d)) = ui.dialog.as_mut() else {
+        return Vec::new();
+    };
+    match action {
+        Action::Back if d.confirming => d.confirming = false,
+        Action::Back => ui.dialog = None,
+        Action::Key(k) => {
+            edit_line(&mut d.reason, k);
+            d.error = None;
+            d.confirming = false;
+        }
+        Action::Confirm if d.reason.trim().is_empty() => {
+            d.error = Some(format!(
+                "a reason is required to {}: it goes on the audit chain",
+                d.act.verb()
+            ));
+        }
+        Action::Confirm if !d.confirming => d.confirming = true,
+        Action::Confirm => {
+            let (act, target) = (d.act, d.target.clone());
+            let reason = d.reason.trim().to_string();
+            ui.dialog = None;
+            ui.pending += 1;
+            toast(
+                ui,
+                format!("… {} {target}: sent, waiting for the store", act.verb()),
+                true,
+            );
+            return vec![Request::Schedule {
+                act,
+                target,
+                reason,
+            }];
+        }
+        _ => {}
+    }
+    Vec::new()
+}
+
+#[cfg(test)]
+mod tests;

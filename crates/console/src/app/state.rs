@@ -1,0 +1,346 @@
+//! `UiState`: everything the console shows besides the `RunView`.
+use super::actions::{Hits, Tab};
+use super::dag::matches_filter;
+use super::dialogs::Dialog;
+use super::log::LogState;
+use super::runs::RunsSort;
+use crate::keymap::Context;
+use crate::layout::{self, DagLayout};
+use baton_model::{RunState, RunView, StepState, Timestamp};
+use std::sync::Arc;
+
+/// Above this many steps the DAG tab starts in list mode.
+pub const LIST_MODE_ABOVE: usize = 200;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overlay {
+    Help,
+    Health,
+    /// Others' decisions seen so far (`!`).
+    Notices,
+    /// Index into `RunView::errors`.
+    ErrorDetail(usize),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Toast {
+    pub text: String,
+    pub ok: bool,
+    /// When it appeared (the console's clock); it goes after [`TOAST_OK_FOR`] or
+    /// [`TOAST_ERROR_FOR`]. `None` in a console without a clock (tests): it stays.
+    pub at: Option<Timestamp>,
+}
+
+/// How long a success stays on the status line; a refusal stays longer.
+pub const TOAST_OK_FOR: std::time::Duration = std::time::Duration::from_secs(5);
+pub const TOAST_ERROR_FOR: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Everything the console shows besides the `RunView`.
+#[derive(Debug, Default)]
+pub struct UiState {
+    /// Who commands are sent as (the OS account running baton, see `session::identity`).
+    pub operator: String,
+    pub tab: Tab,
+    /// The store's runs, for the Runs tab (kept current by the event loop through
+    /// [`UiState::set_runs`], with `run_ids`).
+    pub runs: baton_model::SharedRuns,
+    /// `true` while `runs` is the store's newest page only (the rest is being read).
+    pub runs_partial: bool,
+    /// `runs`' ids in order, for short ids.
+    pub run_ids: super::runs::RunIds,
+    /// Wall clock for elapsed times and countdowns between view updates; `view.now` if unset.
+    pub now: Option<Timestamp>,
+    /// `Some(true)`: list, `Some(false)`: graph; `None`: by size.
+    pub list_mode: Option<bool>,
+    /// The graph zoomed out (`z`): one cell per step.
+    pub overview: bool,
+    /// Selection follows the running steps until the operator moves it.
+    pub follow: bool,
+    pub selected: usize,
+    pub filter: String,
+    pub filter_editing: bool,
+    /// The `:` prompt while it is open: a run id's start or a step id.
+    pub jump: Option<String>,
+    pub gate_sel: usize,
+    pub error_sel: usize,
+    pub audit_sel: usize,
+    /// The selected line of the Runs tab (an index into [`UiState::visible_runs`]).
+    pub run_sel: usize,
+    /// The Runs tab's filter (`/`): words of an id, workflow or operator, `state:NAME`,
+    /// `wf:NAME`.
+    pub runs_filter: String,
+    pub runs_sort: RunsSort,
+    /// What waits on the operator across every run (kept current by the event loop).
+    pub waiting: Arc<Vec<baton_model::inbox::Waiting>>,
+    /// The selected line of the Waiting tab.
+    pub wait_sel: usize,
+    /// What `baton serve` serves (kept current by the event loop).
+    pub schedules: Arc<baton_session::schedules::Board>,
+    /// The selected line of the Schedules tab.
+    pub sched_sel: usize,
+    /// Decisions others recorded on the runs shown (`app::notices`), oldest first.
+    pub notices: Vec<super::notices::DecisionNotice>,
+    /// This console's own commands, (run, step), so their decisions are not news.
+    pub(super) sent: Vec<(String, Option<String>)>,
+    pub overlay: Option<Overlay>,
+    pub overlay_scroll: usize,
+    pub log: Option<LogState>,
+    /// The focused running step's latest output, read by the shell as it arrives
+    /// (`(step index, lines)`); the detail pane prefers it to the view's tail.
+    pub tail: Option<(usize, Arc<Vec<String>>)>,
+    pub dialog: Option<Dialog>,
+    pub toast: Option<Toast>,
+    /// Times as wall-clock (`14:03:22`) instead of relative (`3m ago`); `t` toggles.
+    pub wall_clock: bool,
+    /// `baton tui --readonly`: look, never act (no approve, reject, retry, cancel,
+    /// resume offered or done).
+    pub readonly: bool,
+    /// The zone wall-clock times are shown in; the local one when unset (tests fix it).
+    pub utc_offset: Option<chrono::FixedOffset>,
+    /// Commands sent and not answered yet.
+    pub pending: usize,
+    /// Where the last frame drew clickable things.
+    pub hits: Hits,
+    /// The runs this console's process drives: quitting interrupts exactly these.
+    pub driven: Arc<Vec<String>>,
+    /// The fanned-out steps opened to their instances (by id), `app::fan`.
+    pub expanded: std::collections::BTreeSet<String>,
+    /// The DAG layout of the run shown (its id, step count and the steps opened then),
+    /// kept by [`UiState::keep_layout`].
+    layout: Option<LayoutKey>,
+}
+
+/// What a kept layout was computed for, and the layout.
+type LayoutKey = (
+    String,
+    usize,
+    std::collections::BTreeSet<String>,
+    Arc<DagLayout>,
+);
+
+impl UiState {
+    pub fn new(operator: impl Into<String>) -> UiState {
+        UiState {
+            operator: operator.into(),
+            follow: true,
+            ..UiState::default()
+        }
+    }
+
+    /// The context the keymap resolves keys in.
+    pub fn context(&self) -> Context {
+        match (&self.dialog, &self.overlay, &self.log) {
+            (Some(Dialog::Gate(_)), _, _) => Context::GateDialog,
+            (Some(Dialog::Budget(_)), _, _) => Context::BudgetDialog,
+            (Some(Dialog::Confirm(_)), _, _) => Context::Confirm,
+            (Some(Dialog::Refused(_)), _, _) => Context::Refused,
+            (Some(Dialog::Mark(_)), _, _) => Context::MarkDialog,
+            (Some(Dialog::Schedule(_)), _, _) => Context::ScheduleDialog,
+            (None, Some(_), _) => Context::Overlay,
+            (None, None, Some(l)) if l.searching => Context::SearchInput,
+            (None, None, Some(_)) => Context::Log,
+            _ if self.filter_editing => Context::FilterInput,
+            _ if self.jump.is_some() => Context::JumpInput,
+            _ => match self.tab {
+                Tab::Dag => Context::Dag,
+                Tab::Approvals => Context::Approvals,
+                Tab::Errors => Context::Errors,
+                Tab::Audit => Context::Audit,
+                Tab::Runs => Context::Runs,
+                Tab::Waiting => Context::Waiting,
+                Tab::Schedules => Context::Schedules,
+            },
+        }
+    }
+
+    /// The shown run's clock: stopped at its engine's last sign of life once the run is
+    /// known interrupted ([`RunView::clock_at`]).
+    pub fn clock(&self, view: &RunView) -> Timestamp {
+        view.clock_at(self.store_clock(view))
+    }
+
+    /// The wall clock, for what is not the shown run (the store's runs, notices).
+    pub fn store_clock(&self, view: &RunView) -> Timestamp {
+        self.now.map_or(view.now, |n| n.max(view.now))
+    }
+
+    /// The filter being typed or shown: the Runs tab's on that tab, else the DAG's.
+    pub fn active_filter(&self) -> &str {
+        if self.tab == Tab::Runs {
+            &self.runs_filter
+        } else {
+            &self.filter
+        }
+    }
+
+    /// Drop the toast once it has been shown long enough at `now`; true if it went.
+    pub fn expire_toast(&mut self, now: Timestamp) -> bool {
+        let old = self.toast.as_ref().is_some_and(|t| {
+            let keep = if t.ok { TOAST_OK_FOR } else { TOAST_ERROR_FOR };
+            t.at.is_some_and(|at| now.since(at) >= keep)
+        });
+        if old {
+            self.toast = None;
+        }
+        old
+    }
+
+    /// `t` on the wall clock, in the console's zone, with the date when not `now`'s day.
+    pub fn wall(&self, t: Timestamp, now: Timestamp) -> String {
+        t.wall(now, self.offset(now))
+    }
+
+    /// The console's zone at `now`: the local one unless set.
+    pub fn offset(&self, now: Timestamp) -> chrono::FixedOffset {
+        self.utc_offset.unwrap_or_else(|| now.local_offset())
+    }
+
+    /// By size: the workflow's steps (a fanned-out step is one node, whatever its
+    /// instances).
+    pub fn is_list_mode(&self, view: &RunView) -> bool {
+        self.list_mode
+            .unwrap_or(baton_model::fan::plan_len(view) > LIST_MODE_ABOVE)
+    }
+
+    /// The DAG layout of the view: the one kept for this run, else computed now.
+    pub fn layout(&self, view: &RunView) -> Arc<DagLayout> {
+        match &self.layout {
+            Some((id, n, open, l))
+                if *id == view.run_id && *n == view.steps.len() && *open == self.expanded =>
+            {
+                l.clone()
+            }
+            _ => Arc::new(dag_layout(view, self)),
+        }
+    }
+
+    /// Keep the view's layout so that it is computed once per run and per set of opened
+    /// steps (the graph does not change otherwise): the shell calls this before
+    /// drawing, `update` before moving in the graph.
+    pub fn keep_layout(&mut self, view: &RunView) {
+        let l = self.layout(view);
+        self.layout = Some((
+            view.run_id.clone(),
+            view.steps.len(),
+            self.expanded.clone(),
+            l,
+        ));
+    }
+
+    /// A new view replaces `old`: while following, remember the step followed so far, so
+    /// that when nothing is live any more (the gate was rejected, the run ended) the
+    /// focus stays where it was instead of jumping to the first step.
+    pub fn keep_focus(&mut self, old: &RunView) {
+        if self.follow
+            && let Some(f) = self.focus(old)
+        {
+            self.selected = f;
+        }
+    }
+
+    /// The step the DAG tab focuses: while following, the first running step (else one
+    /// waiting for approval, retrying, a ready service, or the first that failed); else
+    /// the selection.
+    pub fn focus(&self, view: &RunView) -> Option<usize> {
+        if view.steps.is_empty() {
+            return None;
+        }
+        if self.follow {
+            let live = |st: StepState| {
+                view.steps
+                    .iter()
+                    .position(|s| s.state == st && matches_filter(s, &self.filter))
+            };
+            // A ready service runs too, but says less than a step at work or a gate.
+            if let Some(i) = live(StepState::Running)
+                .or_else(|| live(StepState::WaitingApproval))
+                .or_else(|| live(StepState::RetryWait))
+                .or_else(|| live(StepState::Ready))
+                // Nothing at work (a failed run just opened): the first step that
+                // failed, where the operator looks first (the selection, if it failed).
+                .or_else(|| {
+                    let failed = |s: &baton_model::StepView| {
+                        (s.state.is_failure() || s.state == StepState::CompensationFailed)
+                            && matches_filter(s, &self.filter)
+                    };
+                    let sel = self.selected.min(view.steps.len() - 1);
+                    if failed(&view.steps[sel]) {
+                        Some(sel)
+                    } else {
+                        view.steps.iter().position(failed)
+                    }
+                })
+            {
+                return Some(self.node_of(view, i));
+            }
+        }
+        let sel = self.node_of(view, self.selected.min(view.steps.len() - 1));
+        if super::fan::rows_match(view, sel, &self.filter) {
+            Some(sel)
+        } else {
+            super::fan::shown_steps(view, self)
+                .first()
+                .copied()
+                .or(Some(sel))
+        }
+    }
+}
+
+/// A run is live while it can still start or finish steps: quitting then interrupts it.
+pub fn run_is_live(view: &RunView) -> bool {
+    matches!(
+        view.state,
+        RunState::Pending | RunState::Running | RunState::Waiting
+    )
+}
+
+/// The graph's layers and places, with each layer's widest node: the steps the graph
+/// draws (`app::fan::graph_steps`: an opened step's instances after it, as its
+/// dependants), a step not drawn placed where its fanned-out step is.
+fn dag_layout(view: &RunView, ui: &UiState) -> DagLayout {
+    let drawn = super::fan::graph_steps(view, ui);
+    let mut at = vec![usize::MAX; view.steps.len()];
+    for (c, &i) in drawn.iter().enumerate() {
+        at[i] = c;
+    }
+    let needs: Vec<Vec<usize>> = drawn
+        .iter()
+        .map(|&i| match view.steps[i].parent {
+            Some(p) => vec![at[p]],
+            None => view.steps[i]
+                .needs
+                .iter()
+                .filter_map(|&d| at.get(d).copied().filter(|&c| c != usize::MAX))
+                .collect(),
+        })
+        .collect();
+    let mut l = layout::layout(&needs);
+    for slot in l.layers.iter_mut().flatten() {
+        slot.step = slot.step.map(|c| drawn[c]);
+    }
+    let mut place = vec![(0, 0); view.steps.len()];
+    for (c, &i) in drawn.iter().enumerate() {
+        place[i] = l.place[c];
+    }
+    if drawn.len() < view.steps.len() {
+        for i in 0..view.steps.len() {
+            if let (usize::MAX, Some(p)) = (at[i], view.steps[i].parent) {
+                place[i] = place[p];
+            }
+        }
+    }
+    l.place = place;
+    l.label_width = l
+        .layers
+        .iter()
+        .map(|layer| {
+            layer
+                .iter()
+                .filter_map(|s| s.step)
+                .map(|i| super::fan::node_width(&view.steps[i]))
+                .max()
+                .unwrap_or(1)
+        })
+        .collect();
+    l
+}

@@ -1,0 +1,177 @@
+//! What an action is about (the gate, the step, what `y` copies) and whether it would
+//! do anything now: the footer and the help offer only what would.
+use super::actions::{Action, Hit};
+use super::state::{Overlay, UiState};
+use crate::keymap::Context;
+use baton_model::{GateView, RunState, RunView};
+
+/// The step an action in `ctx` is about: the focused step, the selected error's or
+/// gate's step, or the step of the error shown in detail.
+pub(super) fn target_step(ui: &UiState, view: &RunView, ctx: Context) -> Option<usize> {
+    let of_error = |e: usize| {
+        view.errors
+            .get(e)
+            .and_then(|e| e.step.as_deref())
+            .and_then(|s| view.step_index(s))
+    };
+    match ctx {
+        Context::Dag => ui.focus(view),
+        Context::Errors => of_error(ui.error_sel),
+        Context::Overlay => match ui.overlay {
+            Some(Overlay::ErrorDetail(e)) => of_error(e),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The gate an approve or reject in `ctx` is about.
+pub(super) fn target_gate<'a>(
+    ui: &UiState,
+    view: &'a RunView,
+    ctx: Context,
+) -> Option<&'a GateView> {
+    match ctx {
+        Context::Approvals => view
+            .gates
+            .get(ui.gate_sel.min(view.gates.len().saturating_sub(1))),
+        Context::Dag => ui
+            .focus(view)
+            .and_then(|i| view.gates.iter().find(|g| g.step == Some(i))),
+        _ => None,
+    }
+}
+
+/// Actions that change a run: none of them in a read-only console.
+pub fn acts(action: &Action) -> bool {
+    matches!(
+        action,
+        Action::Approve
+            | Action::Reject
+            | Action::Retry
+            | Action::Mark
+            | Action::CancelRun
+            | Action::Resume
+            | Action::Delete
+            | Action::Pause
+            | Action::Trigger
+    )
+}
+
+/// What `y` copies in `ctx`: a name for the toast and the text. The full run id (the
+/// screen shows 8 characters), the step id, an error with its suggestion, an audit row.
+pub fn copy_target(ui: &UiState, view: &RunView, ctx: Context) -> Option<(String, String)> {
+    match ctx {
+        Context::Dag => ui
+            .focus(view)
+            .map(|i| ("step id".to_string(), view.steps[i].id.clone())),
+        Context::Approvals => {
+            target_gate(ui, view, ctx).map(|g| ("gate".to_string(), g.step_id.clone()))
+        }
+        Context::Errors => view.errors.get(ui.error_sel).map(|e| {
+            let mut text = format!(
+                "{} {} {}: {}",
+                e.severity.as_str().to_uppercase(),
+                e.kind.as_str(),
+                e.step
+                    .as_deref()
+                    .map_or("run".to_string(), |s| format!("{s}#{}", e.attempt)),
+                e.message
+            );
+            if !e.suggestion.is_empty() {
+                text.push_str(&format!("\nsuggestion: {}", e.suggestion));
+            }
+            ("error".to_string(), text)
+        }),
+        Context::Audit => view.audit.get(ui.audit_sel).map(|a| {
+            let mut text = format!(
+                "{} {} {} {}",
+                a.at.to_rfc3339(),
+                a.actor,
+                a.action,
+                a.step.as_deref().unwrap_or("–")
+            );
+            if let Some(r) = &a.reason {
+                text.push_str(&format!(" “{r}”"));
+            }
+            if !a.details.is_empty() {
+                text.push_str(&format!(" · {}", a.details));
+            }
+            ("audit entry".to_string(), text)
+        }),
+        Context::Waiting => ui
+            .selected_waiting()
+            .map(|w| ("run id".to_string(), w.run_id.clone())),
+        Context::Schedules => super::schedules::copy_target(ui),
+        Context::Runs => ui
+            .selected_run(ui.store_clock(view))
+            .map(|r| ("run id".to_string(), r.id.clone())),
+        Context::Log => {
+            let log = ui.log.as_ref()?;
+            let text = |i: usize| log.line(i).map(crate::output::plain);
+            if let Some(m) = log.matched
+                && let Some(t) = text(m)
+            {
+                return Some((format!("log line {}", m + 1), t));
+            }
+            // The lines the last frame drew.
+            let shown: Vec<String> = ui
+                .hits
+                .drawn()
+                .filter_map(|h| match h {
+                    Hit::LogLine(i) => text(i),
+                    _ => None,
+                })
+                .collect();
+            (!shown.is_empty()).then(|| {
+                (
+                    format!(
+                        "the log on screen ({})",
+                        crate::views::common::count(shown.len(), "line", "lines")
+                    ),
+                    shown.join("\n"),
+                )
+            })
+        }
+        _ => None,
+    }
+}
+
+/// Whether `action` in `ctx` would do something now: commands only where the view says
+/// the engine accepts them. The footer and the help offer only these keys.
+pub fn offered(ui: &UiState, view: &RunView, ctx: Context, action: &Action) -> bool {
+    if ui.readonly && acts(action) {
+        return false;
+    }
+    // The Waiting tab's own keys and the global ones offered on it.
+    if ctx == Context::Waiting || (ctx == Context::Global && ui.context() == Context::Waiting) {
+        return super::waiting::offered(ui, action);
+    }
+    if ctx == Context::Schedules || (ctx == Context::Global && ui.context() == Context::Schedules) {
+        return super::schedules::offered(ui, action);
+    }
+    match action {
+        Action::Mark => target_step(ui, view, ctx).is_some_and(|i| {
+            let a = view.steps[i].actions;
+            a.mark_succeeded || a.mark_failed
+        }),
+        Action::Log if ctx == Context::Overlay => {
+            matches!(ui.overlay, Some(Overlay::ErrorDetail(_)))
+        }
+        Action::Approve => {
+            target_gate(ui, view, ctx).is_some_and(|g| g.actions.approve || g.actions.raise_budget)
+        }
+        Action::Reject => target_gate(ui, view, ctx).is_some_and(|g| g.actions.reject),
+        Action::Retry => target_step(ui, view, ctx).is_some_and(|i| view.steps[i].actions.retry),
+        Action::Expand => super::fan::offered(view, target_step(ui, view, ctx)),
+        Action::CancelRun => view.actions.cancel,
+        Action::Copy => copy_target(ui, view, ctx).is_some(),
+        Action::Resume => ui
+            .selected_run(ui.store_clock(view))
+            .is_some_and(|r| r.state == RunState::Interrupted),
+        Action::Delete => ui
+            .selected_run(ui.store_clock(view))
+            .is_some_and(|r| !ui.driven.contains(&r.id) && r.driven_by.is_none()),
+        _ => true,
+    }
+}

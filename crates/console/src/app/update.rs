@@ -1,0 +1,392 @@
+//! `update`: one action applied to the UI state, dispatched by context.
+use super::actions::{Action, ConsoleExit, Hit, Request, Tab};
+use super::dag::{dag, filter_problem};
+use super::dialogs::{
+    ConfirmDialog, ConfirmWhat, Decision, Dialog, budget_dialog, confirm_dialog, gate_dialog,
+    open_gate_dialog,
+};
+use super::log::{log_view, open_error_log, open_log, search_input};
+use super::runs::{runs_filter_problem, runs_tab, short_id};
+use super::state::{Overlay, Toast, UiState};
+use super::targets::{acts, copy_target};
+use crate::keymap::Context;
+use baton_model::{Command, CommandOutcome, RunState, RunView};
+use crossterm::event::KeyEvent;
+
+pub(super) fn toast(ui: &mut UiState, text: impl Into<String>, ok: bool) {
+    ui.toast = Some(Toast {
+        text: text.into(),
+        ok,
+        at: ui.now,
+    });
+}
+
+/// Send `command` to `run_id` (the run on screen when `None`) and say so until the
+/// engine answers: every command the console sends goes this way.
+pub(super) fn send(
+    ui: &mut UiState,
+    run_id: Option<String>,
+    command: Command,
+    what: &str,
+) -> Vec<Request> {
+    ui.pending += 1;
+    toast(ui, format!("… {what}: sent, waiting for the engine"), true);
+    vec![match run_id {
+        Some(run_id) => Request::CommandOn { run_id, command },
+        None => Request::Command(command),
+    }]
+}
+
+/// Apply one action. Pure: no I/O, no clock; what must happen outside comes back as requests.
+///
+/// An approve, reject or mark refused before any dialog opens is held on screen
+/// (`Dialog::Refused`) until Esc or Enter: the reason the operator types on, not
+/// knowing, must not run as keys.
+pub fn update(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
+    let opens_text = (matches!(action, Action::Approve | Action::Reject | Action::Mark)
+        || (ui.tab == Tab::Schedules
+            && matches!(action, Action::Pause | Action::Resume | Action::Trigger)))
+        && ui.dialog.is_none();
+    let before = ui.toast.clone();
+    let out = dispatch(ui, view, action);
+    for r in &out {
+        match r {
+            Request::Command(c) => ui.note_sent(&view.run_id, c),
+            Request::CommandOn { run_id, command } => ui.note_sent(run_id, command),
+            _ => {}
+        }
+    }
+    if opens_text
+        && ui.dialog.is_none()
+        && ui.toast != before
+        && let Some(t) = ui.toast.as_ref().filter(|t| !t.ok)
+    {
+        ui.dialog = Some(Dialog::Refused(t.text.clone()));
+    }
+    out
+}
+
+fn dispatch(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
+    // Results from the shell come first: they may arrive in any context.
+    match action {
+        Action::Outcome(outcome) => {
+            ui.pending = ui.pending.saturating_sub(1);
+            match outcome {
+                CommandOutcome::Accepted { message } => toast(ui, format!("✔ {message}"), true),
+                CommandOutcome::Refused { reason } => {
+                    toast(ui, format!("✘ refused: {reason}"), false)
+                }
+            }
+            return Vec::new();
+        }
+        Action::Deleted { run_id, result } => {
+            ui.pending = ui.pending.saturating_sub(1);
+            let short = short_id(&run_id, &ui.run_ids);
+            match result {
+                Ok(message) => toast(ui, format!("✔ deleted run {short}: {message}"), true),
+                Err(e) => toast(ui, format!("✘ delete {short}: {e}"), false),
+            }
+            return Vec::new();
+        }
+        Action::Resumed { run_id, result } => {
+            let short = short_id(&run_id, &ui.run_ids);
+            match result {
+                Ok(()) => {
+                    // The service opens the resumed run: show it on its DAG, following.
+                    ui.tab = Tab::Dag;
+                    ui.follow = true;
+                    ui.filter.clear();
+                    toast(ui, format!("✔ run {short} resumed"), true)
+                }
+                Err(e) => toast(ui, format!("✘ resume {short}: {e}"), false),
+            }
+            return Vec::new();
+        }
+        _ => {}
+    }
+    if ui.readonly && acts(&action) {
+        toast(
+            ui,
+            "✘ read-only console: nothing can be changed from here",
+            false,
+        );
+        return Vec::new();
+    }
+    // The last outcome stays on the status line until the next one, or Esc.
+    if action == Action::Back && ui.dialog.is_none() {
+        ui.toast = None;
+    }
+    if let Some(Dialog::Refused(_)) = ui.dialog {
+        if action == Action::Back {
+            ui.dialog = None;
+        }
+        return Vec::new();
+    }
+    match ui.context() {
+        Context::GateDialog => gate_dialog(ui, action),
+        Context::BudgetDialog => budget_dialog(ui, action),
+        Context::Confirm => confirm_dialog(ui, action),
+        Context::MarkDialog => super::mark::mark_dialog(ui, action),
+        Context::ScheduleDialog => super::schedules::schedule_dialog(ui, action),
+        Context::Overlay => overlay(ui, view, action),
+        Context::SearchInput => search_input(ui, action),
+        Context::Log => log_view(ui, view, action),
+        Context::FilterInput => filter_input(ui, action),
+        Context::JumpInput => super::jump::jump_input(ui, view, action),
+        _ => main_view(ui, view, action),
+    }
+}
+
+/// `t`, wherever it is pressed: every time on screen switches between relative and
+/// the wall clock.
+fn toggle_time(ui: &mut UiState) {
+    ui.wall_clock = !ui.wall_clock;
+    let text = if ui.wall_clock {
+        "times on the wall clock (t: relative)"
+    } else {
+        "times relative (t: wall clock)"
+    };
+    toast(ui, text, true);
+}
+
+pub(super) fn overlay(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
+    match action {
+        Action::ToggleTime => toggle_time(ui),
+        Action::Jump => ui.jump = Some(String::new()),
+        Action::Back => {
+            ui.overlay = None;
+            ui.overlay_scroll = 0;
+        }
+        Action::Up => ui.overlay_scroll = ui.overlay_scroll.saturating_sub(1),
+        Action::Down => ui.overlay_scroll = ui.overlay_scroll.saturating_add(1).min(500),
+        Action::Log => {
+            if let Some(Overlay::ErrorDetail(i)) = ui.overlay {
+                ui.overlay = None;
+                open_error_log(ui, view, i);
+            }
+        }
+        Action::Retry => {
+            if let Some(Overlay::ErrorDetail(i)) = ui.overlay
+                && let Some(step) = view.errors.get(i).and_then(|e| e.step.clone())
+            {
+                ui.overlay = None;
+                return retry(ui, view, &step);
+            }
+        }
+        _ => {}
+    }
+    Vec::new()
+}
+
+pub(super) fn filter_input(ui: &mut UiState, action: Action) -> Vec<Request> {
+    let runs = ui.tab == Tab::Runs;
+    match action {
+        // A `state:` term that names no state would hide everything: say so, keep typing.
+        Action::Confirm => {
+            let problem = if runs {
+                runs_filter_problem(&ui.runs_filter)
+            } else {
+                filter_problem(&ui.filter)
+            };
+            match problem {
+                Some(problem) => toast(ui, format!("✘ {problem}"), false),
+                None => {
+                    ui.filter_editing = false;
+                    if runs {
+                        ui.run_sel = 0;
+                    }
+                }
+            }
+        }
+        Action::Back => {
+            ui.filter_editing = false;
+            if runs {
+                ui.runs_filter.clear();
+            } else {
+                ui.filter.clear();
+            }
+        }
+        Action::Key(k) if runs => edit_line(&mut ui.runs_filter, k),
+        Action::Key(k) => edit_line(&mut ui.filter, k),
+        _ => {}
+    }
+    Vec::new()
+}
+
+/// Minimal line editing for the filter and search inputs: Backspace takes the last
+/// grapheme cluster (a whole emoji, a letter with its accent), not a code point.
+pub(super) fn edit_line(s: &mut String, k: KeyEvent) {
+    use crossterm::event::{KeyCode, KeyModifiers};
+    use unicode_segmentation::UnicodeSegmentation;
+    match k.code {
+        KeyCode::Backspace => {
+            let last = s.grapheme_indices(true).next_back().map_or(0, |(i, _)| i);
+            s.truncate(last);
+        }
+        KeyCode::Char('u') if k.modifiers.contains(KeyModifiers::CONTROL) => s.clear(),
+        KeyCode::Char(c) if !k.modifiers.contains(KeyModifiers::CONTROL) && s.len() < 200 => {
+            s.push(c)
+        }
+        _ => {}
+    }
+}
+
+/// `y`: the selection to the clipboard, with a toast saying what was copied.
+pub(super) fn copy(ui: &mut UiState, view: &RunView) -> Vec<Request> {
+    let ctx = ui.context();
+    let Some((what, text)) = copy_target(ui, view, ctx) else {
+        toast(ui, "✘ nothing selected to copy", false);
+        return Vec::new();
+    };
+    let shown = crate::views::common::fit(&text.replace('\n', " "), 40);
+    toast(ui, format!("✔ copied {what}: {shown}"), true);
+    vec![Request::Copy(text)]
+}
+
+pub(super) fn retry(ui: &mut UiState, view: &RunView, step: &str) -> Vec<Request> {
+    match view.step_index(step).map(|i| &view.steps[i]) {
+        Some(s) if s.actions.retry => {
+            let command = Command::Retry {
+                step: step.to_string(),
+                operator: ui.operator.clone(),
+            };
+            send(ui, None, command, &format!("retry {step}"))
+        }
+        // The engine would refuse: say why here instead of sending it.
+        Some(s) => {
+            let why = if run_accepts_commands(view) {
+                format!("{step} is {}: it cannot be retried now", s.state)
+            } else {
+                format!("the run is {}: `baton resume` first", view.state)
+            };
+            toast(ui, format!("✘ {why}"), false);
+            Vec::new()
+        }
+        None => {
+            toast(ui, format!("✘ no step {step} in this run"), false);
+            Vec::new()
+        }
+    }
+}
+
+/// An interrupted run takes no command until an engine resumes it.
+pub(super) fn run_accepts_commands(view: &RunView) -> bool {
+    view.state != RunState::Interrupted
+}
+
+pub(super) fn main_view(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
+    match action {
+        Action::GoTab(t) => ui.tab = t,
+        Action::NextTab => ui.tab = Tab::ALL[(ui.tab.index() + 1) % Tab::ALL.len()],
+        Action::PrevTab => {
+            ui.tab = Tab::ALL[(ui.tab.index() + Tab::ALL.len() - 1) % Tab::ALL.len()]
+        }
+        Action::ToggleHealth => ui.overlay = Some(Overlay::Health),
+        Action::Notices => {
+            ui.overlay = Some(Overlay::Notices);
+            ui.overlay_scroll = 0;
+        }
+        Action::Copy => return copy(ui, view),
+        Action::Click { col, row } => match ui.hits.at(col, row) {
+            Some(Hit::Tab(t)) => ui.tab = t,
+            Some(Hit::Step(i)) => {
+                ui.tab = Tab::Dag;
+                ui.selected = i;
+                ui.follow = false;
+            }
+            Some(Hit::Gate(i)) => ui.gate_sel = i,
+            Some(Hit::Error(i)) => ui.error_sel = i,
+            Some(Hit::Audit(i)) => ui.audit_sel = i,
+            Some(Hit::Run(i)) => ui.run_sel = i,
+            Some(Hit::Waiting(i)) => ui.wait_sel = i,
+            Some(Hit::Schedule(i)) => ui.sched_sel = i,
+            // Only drawn in the log, which takes its own clicks.
+            Some(Hit::LogLine(_)) | None => {}
+        },
+        Action::ToggleTime => toggle_time(ui),
+        Action::Jump => ui.jump = Some(String::new()),
+        Action::Help => ui.overlay = Some(Overlay::Help),
+        Action::Quit => {
+            // Only runs this console drives stop with it; a run followed from another
+            // engine goes on.
+            if !ui.driven.is_empty() {
+                ui.dialog = Some(Dialog::Confirm(ConfirmDialog {
+                    what: ConfirmWhat::Quit,
+                    yes: false,
+                    runs: ui.driven.to_vec(),
+                }));
+            } else {
+                return vec![Request::Exit(ConsoleExit::Quit)];
+            }
+        }
+        // The Waiting tab's keys are about its selected item's run, not the one on screen.
+        _ if ui.tab == Tab::Waiting => return super::waiting::waiting_tab(ui, view, action),
+        // Likewise the Schedules tab's: about its selected schedule.
+        _ if ui.tab == Tab::Schedules => return super::schedules::schedules_tab(ui, action),
+        Action::CancelRun => {
+            if view.actions.cancel {
+                ui.dialog = Some(Dialog::Confirm(ConfirmDialog {
+                    what: ConfirmWhat::CancelRun,
+                    yes: false,
+                    runs: vec![view.run_id.clone()],
+                }));
+            } else {
+                toast(
+                    ui,
+                    format!("✘ the run is {}: nothing to cancel", view.state),
+                    false,
+                );
+            }
+        }
+        Action::Approve => open_gate_dialog(ui, view, Decision::Approve),
+        Action::Reject => open_gate_dialog(ui, view, Decision::Reject),
+        Action::Mark => super::mark::open_mark_dialog(ui, view),
+        other => match ui.tab {
+            Tab::Dag => return dag(ui, view, other),
+            Tab::Approvals => {
+                let g = &view.gates;
+                move_sel(&mut ui.gate_sel, g.len(), &other);
+                if other == Action::Log
+                    && let Some(i) = g.get(ui.gate_sel).and_then(|g| g.step)
+                {
+                    open_log(ui, i, None)
+                }
+            }
+            Tab::Errors => {
+                move_sel(&mut ui.error_sel, view.errors.len(), &other);
+                let step = view.errors.get(ui.error_sel).and_then(|e| e.step.clone());
+                match other {
+                    Action::Enter if !view.errors.is_empty() => {
+                        ui.overlay = Some(Overlay::ErrorDetail(
+                            ui.error_sel.min(view.errors.len() - 1),
+                        ));
+                        ui.overlay_scroll = 0;
+                    }
+                    Action::Retry => match step {
+                        Some(s) => return retry(ui, view, &s),
+                        None => toast(ui, "✘ this error belongs to no step", false),
+                    },
+                    Action::Log => open_error_log(ui, view, ui.error_sel),
+                    _ => {}
+                }
+            }
+            Tab::Audit => move_sel(&mut ui.audit_sel, view.audit.len(), &other),
+            Tab::Runs => return runs_tab(ui, view, other),
+            Tab::Waiting | Tab::Schedules => {}
+        },
+    }
+    Vec::new()
+}
+
+pub(super) fn move_sel(sel: &mut usize, len: usize, action: &Action) {
+    let last = len.saturating_sub(1);
+    *sel = match action {
+        Action::Up => sel.saturating_sub(1),
+        Action::Down => (*sel + 1).min(last),
+        Action::PageUp => sel.saturating_sub(10),
+        Action::PageDown => (*sel + 10).min(last),
+        Action::Top => 0,
+        Action::Bottom => last,
+        _ => (*sel).min(last),
+    };
+}

@@ -1,0 +1,671 @@
+//! The imperative shell of the console: terminal setup/teardown, one `tokio::select!`
+//! over key events, view changes, command replies, signals and a slow tick (only while
+//! the run is live, for elapsed times and countdowns). It redraws only when the view's
+//! version moved or the UI changed, so an idle console sleeps.
+use super::app::{Action, ConsoleExit, Request, Tab, UiState, run_is_live, update};
+use super::console_config::ConsoleConfig;
+use super::logfile::LogReaders;
+use super::signal;
+use super::views::render;
+use baton_model::{CommandOutcome, RunView, Timestamp};
+use crossterm::event::{Event, EventStream};
+use futures::future::BoxFuture;
+use futures::stream::{FuturesUnordered, Stream, StreamExt};
+use ratatui::Terminal;
+use ratatui::backend::Backend;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+pub use baton_session::console::{ConsoleLink, ConsoleRequest};
+
+#[derive(Debug, thiserror::Error)]
+pub enum TuiError {
+    #[error("terminal error: {0}")]
+    Terminal(#[from] std::io::Error),
+    #[error("drawing failed: {0}")]
+    Draw(String),
+}
+
+/// How often a growing log on screen is checked (new output shows within this).
+const LOG_POLL: Duration = Duration::from_millis(100);
+
+/// Restores the terminal when dropped (also on early return and unwinding); ratatui's
+/// `try_init` installs a panic hook that restores it before the panic message prints.
+struct TerminalGuard {
+    mouse: bool,
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        if self.mouse {
+            let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
+        }
+        ratatui::restore();
+    }
+}
+
+/// Run the console on the real terminal until the operator quits, as the OS account
+/// running baton (without a name in the password database: none, and every decision is
+/// refused).
+pub async fn run_console(
+    link: ConsoleLink,
+    config: ConsoleConfig,
+) -> Result<ConsoleExit, TuiError> {
+    let user = baton_session::identity::os_account().unwrap_or_default();
+    run_console_with(link, config, UiState::new(user)).await
+}
+
+/// Like `run_console`, with the caller's UI state (operator name, first tab, …).
+pub async fn run_console_with(
+    link: ConsoleLink,
+    config: ConsoleConfig,
+    ui: UiState,
+) -> Result<ConsoleExit, TuiError> {
+    // The guard first, so a half-done setup (raw mode on, no alternate screen) is undone too.
+    let mouse = config.mouse;
+    let _guard = TerminalGuard { mouse };
+    // Raw mode, the alternate screen and the panic hook as ratatui sets them up; the
+    // frames go through a writer that sends only the colours this terminal shows.
+    drop(ratatui::try_init()?);
+    let writer = super::term::palette::SgrWriter::new(std::io::stdout(), config.caps.color);
+    let mut terminal = Terminal::new(ratatui::backend::CrosstermBackend::new(writer))?;
+    if mouse {
+        crossterm::execute!(std::io::stdout(), crossterm::event::EnableMouseCapture)?;
+    }
+    let signals = Signals::new()?;
+    let mut out = std::io::stdout();
+    drive(
+        &mut terminal,
+        EventStream::new(),
+        link,
+        config,
+        ui,
+        signals,
+        &mut out,
+    )
+    .await
+}
+
+/// SIGTERM, SIGHUP and SIGINT (from `kill`; Ctrl-C in raw mode is a key) end the console.
+pub struct Signals {
+    term: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    pub fn new() -> std::io::Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            term: signal(SignalKind::terminate())?,
+            hup: signal(SignalKind::hangup())?,
+            int: signal(SignalKind::interrupt())?,
+        })
+    }
+    async fn any(&mut self) {
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.hup.recv() => {}
+            _ = self.int.recv() => {}
+        }
+    }
+}
+
+/// The loop itself, over any backend and event stream (tests drive it with
+/// `TestBackend` and a channel of key events).
+pub async fn drive<B, S>(
+    terminal: &mut Terminal<B>,
+    mut events: S,
+    mut link: ConsoleLink,
+    config: ConsoleConfig,
+    mut ui: UiState,
+    mut signals: Signals,
+    out: &mut (dyn std::io::Write + Send),
+) -> Result<ConsoleExit, TuiError>
+where
+    B: Backend,
+    S: Stream<Item = std::io::Result<Event>> + Unpin,
+{
+    let mut view: Arc<RunView> = link.view.borrow_and_update().clone();
+    ui.wall_clock = config.time == baton_session::config::TimeDisplay::Clock;
+    ui.set_runs(link.runs.borrow_and_update().clone());
+    ui.runs_partial = !*link.runs_complete.borrow();
+    ui.driven = link.driven.borrow_and_update().clone();
+    ui.waiting = link.waiting.borrow_and_update().clone();
+    ui.schedules = link.schedules.borrow_and_update().clone();
+    let (mut waiting_open, mut schedules_open) = (true, true);
+    let mut replies: FuturesUnordered<BoxFuture<'static, Action>> = FuturesUnordered::new();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let (mut view_open, mut runs_open, mut driven_open) = (true, true, true);
+    let mut dirty = true;
+    let mut drawn: Option<u64> = None;
+    // Logs on screen are read from the last offset this often while they may grow.
+    let mut log_poll = tokio::time::interval(LOG_POLL);
+    log_poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut logs = LogReaders::new(link.log_times.clone());
+    // The screen last drawn (the tab, or the full-screen log): another one is drawn on
+    // a cleared terminal, so nothing of the last one is left.
+    let mut screen = None;
+    let mut asked_all_runs = false;
+    loop {
+        if !asked_all_runs && ui.wants_all_runs() {
+            // Asked once: the session reads them on a thread and sends the whole list.
+            asked_all_runs = link.requests.try_send(ConsoleRequest::ReadAllRuns).is_ok();
+        }
+        let rows = super::views::log::text_rows(terminal.size().map_or(0, |s| s.height));
+        if logs.sync(&mut ui, &view, rows) {
+            dirty = true;
+        }
+        if ui.expire_toast(Timestamp::now()) {
+            dirty = true;
+        }
+        if dirty || drawn != Some(view.version) {
+            let now_showing = Some((ui.tab, ui.log.is_some()));
+            if screen != now_showing {
+                clear(terminal)?;
+                screen = now_showing;
+            }
+            ui.now = Some(Timestamp::now());
+            ui.keep_layout(&view);
+            let mut hits = Default::default();
+            terminal
+                .draw(|f| hits = render(f, &view, &ui, &config))
+                .map_err(|e| TuiError::Draw(e.to_string()))?;
+            ui.hits = hits;
+            dirty = false;
+            drawn = Some(view.version);
+        }
+        // A toast on screen needs the tick that takes it away.
+        let ticking = run_is_live(&view)
+            || view.gates.iter().any(|g| g.deadline.is_some())
+            || ui.toast.is_some();
+        let watching = LogReaders::watching(&ui, &view);
+        let mut requests = Vec::new();
+        // Biased: signals, then answers to commands, then keys, then view updates, so a
+        // busy engine cannot starve the operator's keys.
+        tokio::select! {
+            biased;
+            _ = signals.any() => return Ok(ConsoleExit::Interrupt),
+            Some(a) = replies.next(), if !replies.is_empty() => {
+                requests = update(&mut ui, &view, a);
+                dirty = true;
+            }
+            ev = events.next() => match ev {
+                Some(Ok(Event::Key(k))) if is_redraw(&k) => {
+                    clear(terminal)?;
+                    dirty = true;
+                }
+                Some(Ok(Event::Key(k))) => {
+                    if let Some(a) = config.keys.action_for(ui.context(), &k) {
+                        requests = update(&mut ui, &view, a);
+                    }
+                    dirty = true;
+                }
+                // `mouse = false`: capture is off, and a stray report is ignored too.
+                Some(Ok(Event::Mouse(m))) if config.mouse => {
+                    use crossterm::event::{MouseButton, MouseEventKind};
+                    let a = match m.kind {
+                        MouseEventKind::Down(MouseButton::Left) => {
+                            Some(Action::Click { col: m.column, row: m.row })
+                        }
+                        MouseEventKind::ScrollUp => Some(Action::Up),
+                        MouseEventKind::ScrollDown => Some(Action::Down),
+                        _ => None,
+                    };
+                    if let Some(a) = a {
+                        requests = update(&mut ui, &view, a);
+                        dirty = true;
+                    }
+                }
+                Some(Ok(Event::Resize(..))) => dirty = true,
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(e.into()),
+                None => return Ok(ConsoleExit::Quit),
+            },
+            r = link.view.changed(), if view_open => match r {
+                Ok(()) => {
+                    let next = link.view.borrow_and_update().clone();
+                    if next.run_id == view.run_id {
+                        ui.keep_focus(&view);
+                    }
+                    let on = &config.notifications;
+                    for n in signal::notices(&view, &next, on) {
+                        emit(out, &signal::notice_bytes(&n, &next.workflow, on));
+                    }
+                    for d in ui.note_decisions(&view, &next) {
+                        if on.decision {
+                            let n = signal::Notice::Decision { text: d.text() };
+                            emit(out, &signal::notice_bytes(&n, &next.workflow, on));
+                        }
+                    }
+                    dirty = true;
+                    view = next;
+                }
+                // The engine is gone: keep showing its last view.
+                Err(_) => view_open = false,
+            },
+            r = link.runs.changed(), if runs_open => match r {
+                Ok(()) => {
+                    ui.set_runs(link.runs.borrow_and_update().clone());
+                    ui.runs_partial = !*link.runs_complete.borrow();
+                    ui.driven = link.driven.borrow_and_update().clone();
+                    dirty = true;
+                }
+                Err(_) => runs_open = false,
+            },
+            r = link.driven.changed(), if driven_open => match r {
+                Ok(()) => {
+                    ui.driven = link.driven.borrow_and_update().clone();
+                    dirty = true;
+                }
+                Err(_) => driven_open = false,
+            },
+            r = link.waiting.changed(), if waiting_open => match r {
+                Ok(()) => {
+                    ui.waiting = link.waiting.borrow_and_update().clone();
+                    dirty = true;
+                }
+                Err(_) => waiting_open = false,
+            },
+            r = link.schedules.changed(), if schedules_open => match r {
+                Ok(()) => {
+                    ui.schedules = link.schedules.borrow_and_update().clone();
+                    dirty = true;
+                }
+                Err(_) => schedules_open = false,
+            },
+            // The Schedules tab's `in 3m` moves with the clock.
+            _ = tick.tick(), if ticking || !ui.waiting.is_empty() || ui.tab == Tab::Schedules => dirty = true,
+            // The next turn's `sync` reads what was appended.
+            _ = log_poll.tick(), if watching => {}
+        }
+        for req in requests {
+            match req {
+                Request::Exit(e) => return Ok(e),
+                Request::Copy(text) => emit(out, &signal::clipboard_bytes(&text)),
+                Request::DeleteRun(run_id) => {
+                    let asked = ask(&link.requests, "delete", |reply| {
+                        ConsoleRequest::DeleteRun {
+                            run_id: run_id.clone(),
+                            reply,
+                        }
+                    });
+                    replies.push(Box::pin(async move {
+                        Action::Deleted {
+                            run_id,
+                            result: asked.await,
+                        }
+                    }));
+                }
+                Request::Command(command) => {
+                    replies.push(send_command(&link.requests, None, command));
+                }
+                Request::Schedule {
+                    act,
+                    target,
+                    reason,
+                } => {
+                    let (tx, rx) = oneshot::channel();
+                    let sent = link.requests.try_send(ConsoleRequest::Schedule {
+                        act,
+                        target,
+                        reason,
+                        reply: tx,
+                    });
+                    replies.push(Box::pin(async move {
+                        Action::Outcome(match sent {
+                            Ok(()) => rx.await.unwrap_or_else(|_| CommandOutcome::Refused {
+                                reason: "no answer".into(),
+                            }),
+                            Err(e) => CommandOutcome::Refused {
+                                reason: format!("cannot ask ({e})"),
+                            },
+                        })
+                    }));
+                }
+                Request::CommandOn { run_id, command } => {
+                    replies.push(send_command(&link.requests, Some(run_id), command));
+                }
+                Request::Resume(run_id) => {
+                    let asked = ask(&link.requests, "resume", |reply| ConsoleRequest::Resume {
+                        run_id: run_id.clone(),
+                        reply,
+                    });
+                    replies.push(Box::pin(async move {
+                        Action::Resumed {
+                            run_id,
+                            result: asked.await,
+                        }
+                    }));
+                }
+                Request::OpenRun(id) => {
+                    // Fire and forget: the new run arrives through `link.view`.
+                    let _ = link.requests.try_send(ConsoleRequest::OpenRun(id));
+                }
+            }
+        }
+    }
+}
+
+/// Clear the screen and have the next frame drawn whole. Not `Terminal::clear`: it asks
+/// the terminal where its cursor is, and the answer, read from the keyboard's stream,
+/// races the key reader (the console then stops, "cursor position could not be read").
+/// A blank frame after the clear makes ratatui's next diff send every cell.
+fn clear<B: Backend>(terminal: &mut Terminal<B>) -> Result<(), TuiError> {
+    let failed = |e: B::Error| TuiError::Draw(e.to_string());
+    terminal
+        .backend_mut()
+        .clear_region(ratatui::backend::ClearType::All)
+        .map_err(failed)?;
+    terminal.draw(|_| {}).map_err(failed)?;
+    Ok(())
+}
+
+/// Ctrl-L: the whole screen drawn again, as in a shell or `less` (whatever else wrote
+/// on the terminal is gone).
+fn is_redraw(k: &crossterm::event::KeyEvent) -> bool {
+    use crossterm::event::{KeyCode, KeyEventKind, KeyModifiers};
+    k.code == KeyCode::Char('l')
+        && k.modifiers == KeyModifiers::CONTROL
+        && k.kind != KeyEventKind::Release
+}
+
+/// Send a command to the console's service (on `run_id`, else the run on screen); the
+/// future is its outcome as an action.
+fn send_command(
+    requests: &tokio::sync::mpsc::Sender<ConsoleRequest>,
+    run_id: Option<String>,
+    command: baton_model::Command,
+) -> BoxFuture<'static, Action> {
+    let (tx, rx) = oneshot::channel();
+    let sent = requests.try_send(ConsoleRequest::Command {
+        run_id,
+        command,
+        reply: tx,
+    });
+    Box::pin(async move {
+        let outcome = match sent {
+            Ok(()) => rx.await.unwrap_or_else(|_| CommandOutcome::Refused {
+                reason: "the engine stopped before answering".into(),
+            }),
+            Err(e) => CommandOutcome::Refused {
+                reason: format!("the engine is not taking commands ({e})"),
+            },
+        };
+        Action::Outcome(outcome)
+    })
+}
+
+/// Write escape sequences beside the frame. A terminal that cannot take them (gone,
+/// full) costs the operator a bell, never the console.
+/// Ask the console's service something whose answer is a `Result`: the request is
+/// built around its reply channel; a full or closed queue, or a dropped reply, reads as
+/// an error naming what was asked (`cannot ask to delete (…)`).
+fn ask<T: Send + 'static>(
+    requests: &tokio::sync::mpsc::Sender<ConsoleRequest>,
+    what: &'static str,
+    request: impl FnOnce(oneshot::Sender<Result<T, String>>) -> ConsoleRequest,
+) -> impl std::future::Future<Output = Result<T, String>> + Send + 'static {
+    let (tx, rx) = oneshot::channel();
+    let sent = requests.try_send(request(tx));
+    async move {
+        match sent {
+            Ok(()) => rx.await.unwrap_or_else(|_| Err("no answer".into())),
+            Err(e) => Err(format!("cannot ask to {what} ({e})")),
+        }
+    }
+}
+
+fn emit(out: &mut (dyn std::io::Write + Send), bytes: &[u8]) {
+    let _ = out.write_all(bytes).and_then(|()| out.flush());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures;
+    use baton_model::Command;
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use ratatui::backend::TestBackend;
+    use tokio::sync::{mpsc, watch};
+
+    fn key(c: KeyCode) -> std::io::Result<Event> {
+        Ok(Event::Key(KeyEvent::new(c, KeyModifiers::NONE)))
+    }
+
+    fn screen(t: &Terminal<TestBackend>) -> String {
+        let b = t.backend().buffer();
+        let mut s = String::new();
+        for y in 0..b.area.height {
+            for x in 0..b.area.width {
+                s.push_str(b[(x, y)].symbol());
+            }
+            s.push('\n');
+        }
+        s
+    }
+
+    #[tokio::test]
+    async fn approve_with_keys_reaches_the_engine_and_the_outcome_shows() {
+        let (_vtx, vrx) = watch::channel(Arc::new(fixtures::release()));
+        let (_rtx, rrx) = watch::channel(fixtures::shared_runs());
+        let (_dtx, drx) = watch::channel(Arc::new(Vec::new()));
+        let (qtx, mut qrx) = mpsc::channel(8);
+        let (ktx, krx) = futures::channel::mpsc::unbounded();
+        let mut terminal = Terminal::new(TestBackend::new(100, 30)).unwrap();
+        let link = ConsoleLink {
+            view: vrx,
+            runs: rrx,
+            runs_complete: tokio::sync::watch::channel(true).1,
+            driven: drx,
+            waiting: tokio::sync::watch::channel(Arc::new(Vec::new())).1,
+            schedules: tokio::sync::watch::channel(Arc::new(Default::default())).1,
+            requests: qtx,
+            log_times: None,
+        };
+        // A fake engine: accept the approval, then let the operator quit.
+        let engine = tokio::spawn(async move {
+            let req = qrx.recv().await.unwrap();
+            let ConsoleRequest::Command { command, reply, .. } = req else {
+                panic!("{req:?}")
+            };
+            reply
+                .send(CommandOutcome::Accepted {
+                    message: "approved deploy-prod (2 of 2 votes)".into(),
+                })
+                .unwrap();
+            command
+        });
+        let feeder = ktx.clone();
+        for k in [
+            KeyCode::Char('2'),
+            KeyCode::Char('a'),
+            KeyCode::Char('o'),
+            KeyCode::Char('k'),
+            KeyCode::Enter,
+        ] {
+            feeder.unbounded_send(key(k)).unwrap();
+        }
+        let mut sink = std::io::sink();
+        let drive_fut = drive(
+            &mut terminal,
+            krx,
+            link,
+            ConsoleConfig::with_theme(crate::Theme::monochrome()),
+            UiState::new("carol"),
+            Signals::new().unwrap(),
+            &mut sink,
+        );
+        let mut drive_fut = Box::pin(drive_fut);
+        let command = tokio::select! {
+            c = engine => c.unwrap(),
+            r = &mut drive_fut => panic!("console ended early: {r:?}"),
+        };
+        assert_eq!(
+            command,
+            Command::Approve {
+                step: "deploy-prod".into(),
+                operator: "carol".into(),
+                reason: Some("ok".into()),
+                signature: None,
+                inputs: Default::default(),
+            }
+        );
+        // The reply is ready before the key stream ends; replies are served first.
+        drop(feeder);
+        drop(ktx);
+        let exit = drive_fut.await.unwrap();
+        assert_eq!(exit, ConsoleExit::Quit);
+        assert!(
+            screen(&terminal).contains("approved deploy-prod (2 of 2 votes)"),
+            "{}",
+            screen(&terminal)
+        );
+    }
+
+    /// The console is driven with its settings as a value: the config's `[keys]` and
+    /// its time mode, no global.
+    #[tokio::test]
+    async fn the_console_takes_its_keys_and_times_from_its_config() {
+        let path = std::path::Path::new("config.toml");
+        let c = baton_session::config::parse(path, "time = \"clock\"\n[keys]\nquit = \"Q\"\n")
+            .unwrap_or_else(|d| panic!("{d}"));
+        let config = ConsoleConfig::from_config(&c, crate::Theme::monochrome())
+            .unwrap_or_else(|d| panic!("{d}"));
+        let (_vtx, vrx) = watch::channel(Arc::new(fixtures::finished_failed()));
+        let (_rtx, rrx) = watch::channel(fixtures::shared_runs());
+        let (_dtx, drx) = watch::channel(Arc::new(Vec::new()));
+        let (qtx, _qrx) = mpsc::channel(8);
+        let (ktx, krx) = futures::channel::mpsc::unbounded();
+        // `q` no longer quits; `t` turns the clock (on from the config) off; `Q` quits.
+        for k in ['q', 't', 'Q'] {
+            ktx.unbounded_send(key(KeyCode::Char(k))).unwrap();
+        }
+        let mut terminal = Terminal::new(TestBackend::new(100, 30)).unwrap();
+        let link = ConsoleLink {
+            view: vrx,
+            runs: rrx,
+            runs_complete: tokio::sync::watch::channel(true).1,
+            driven: drx,
+            waiting: tokio::sync::watch::channel(Arc::new(Vec::new())).1,
+            schedules: tokio::sync::watch::channel(Arc::new(Default::default())).1,
+            requests: qtx,
+            log_times: None,
+        };
+        let mut sink = std::io::sink();
+        // The key stream stays open (`ktx` lives): only `Q` can end the console.
+        let drive_fut = drive(
+            &mut terminal,
+            krx,
+            link,
+            config,
+            UiState::new("carol"),
+            Signals::new().unwrap(),
+            &mut sink,
+        );
+        let exit = tokio::time::timeout(Duration::from_secs(10), drive_fut)
+            .await
+            .unwrap_or_else(|_| panic!("`Q` did not quit"))
+            .unwrap();
+        assert_eq!(exit, ConsoleExit::Quit);
+        drop(ktx);
+        let shown = screen(&terminal);
+        assert!(shown.contains("times relative (t: wall clock)"), "{shown}");
+    }
+
+    /// A writer the test can read while the console holds it.
+    #[derive(Clone, Default)]
+    struct Shared(Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Shared {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    impl Shared {
+        fn text(&self) -> String {
+            String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+        }
+    }
+
+    #[tokio::test]
+    async fn y_copies_the_run_id_and_a_new_gate_rings_and_notifies() {
+        use base64::Engine as _;
+        let mut first = fixtures::release();
+        let gate = first.gates.remove(0);
+        let (vtx, vrx) = watch::channel(Arc::new(first.clone()));
+        let (_rtx, rrx) = watch::channel(fixtures::shared_runs());
+        let (_dtx, drx) = watch::channel(Arc::new(Vec::new()));
+        let (qtx, _qrx) = mpsc::channel(8);
+        let (ktx, krx) = futures::channel::mpsc::unbounded();
+        let mut terminal = Terminal::new(TestBackend::new(100, 30)).unwrap();
+        let link = ConsoleLink {
+            view: vrx,
+            runs: rrx,
+            runs_complete: tokio::sync::watch::channel(true).1,
+            driven: drx,
+            waiting: tokio::sync::watch::channel(Arc::new(Vec::new())).1,
+            schedules: tokio::sync::watch::channel(Arc::new(Default::default())).1,
+            requests: qtx,
+            log_times: None,
+        };
+        for k in [KeyCode::Char('5'), KeyCode::Char('y')] {
+            ktx.unbounded_send(key(k)).unwrap();
+        }
+        let out = Shared::default();
+        let seen = out.clone();
+        let mut writer = out.clone();
+        let console = drive(
+            &mut terminal,
+            krx,
+            link,
+            ConsoleConfig::with_theme(crate::Theme::monochrome()),
+            UiState::new("carol"),
+            Signals::new().unwrap(),
+            &mut writer,
+        );
+        let check = async move {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+            let run_id = fixtures::runs()[0].id.clone();
+            let b64 = base64::engine::general_purpose::STANDARD.encode(&run_id);
+            while !seen.text().contains(&format!("\x1b]52;c;{b64}\x07")) {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "no OSC 52: {:?}",
+                    seen.text()
+                );
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            // The gate opens in the engine: a bell and both notification sequences.
+            vtx.send(Arc::new(fixtures::release())).unwrap();
+            let title = format!("baton: release: gate {}", gate.step_id);
+            while !seen.text().contains(&format!("\x1b]777;notify;{title};")) {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "no OSC 777: {:?}",
+                    seen.text()
+                );
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            let t = seen.text();
+            assert!(
+                t.contains('\x07') && t.contains(&format!("\x1b]9;{title}: ")),
+                "{t:?}"
+            );
+            drop(ktx);
+            vtx
+        };
+        let (exit, _vtx) = tokio::join!(console, check);
+        assert_eq!(exit.unwrap(), ConsoleExit::Quit);
+        assert!(
+            screen(&terminal).contains("copied run id"),
+            "{}",
+            screen(&terminal)
+        );
+    }
+}

@@ -1,0 +1,887 @@
+//! The default bindings: one row per (context, action), with the keys, the label the
+//! footer and the help show, the description, and whether the footer offers it.
+use super::Context;
+use super::keys::{ALT_ENTER, Key, code, ctrl, k};
+use crate::app::{Action, Tab};
+use crossterm::event::KeyCode;
+
+pub struct Binding {
+    pub context: Context,
+    pub keys: &'static [Key],
+    /// How the keys are written in the footer and the help.
+    pub label: &'static str,
+    pub action: Action,
+    pub description: &'static str,
+    /// Shown in the footer (the rest only in `?`).
+    pub hint: bool,
+}
+
+macro_rules! b {
+    ($ctx:ident, [$($key:expr),+], $label:expr, $action:expr, $desc:expr, $hint:expr) => {
+        Binding { context: Context::$ctx, keys: &[$($key),+], label: $label, action: $action, description: $desc, hint: $hint }
+    };
+}
+
+use KeyCode::{BackTab, Down, End, Enter, Esc, Home, Left, PageDown, PageUp, Right, Up};
+
+pub static BINDINGS: &[Binding] = &[
+    b!(
+        Global,
+        [k('1')],
+        "1",
+        Action::GoTab(Tab::Dag),
+        "DAG tab",
+        false
+    ),
+    b!(
+        Global,
+        [k('2')],
+        "2",
+        Action::GoTab(Tab::Approvals),
+        "Approvals tab (open gates)",
+        false
+    ),
+    b!(
+        Global,
+        [k('3')],
+        "3",
+        Action::GoTab(Tab::Errors),
+        "Errors tab",
+        false
+    ),
+    b!(
+        Global,
+        [k('4')],
+        "4",
+        Action::GoTab(Tab::Audit),
+        "Audit tab (decisions)",
+        false
+    ),
+    b!(
+        Global,
+        [k('5')],
+        "5",
+        Action::GoTab(Tab::Runs),
+        "Runs tab (the store's runs)",
+        false
+    ),
+    b!(
+        Global,
+        [k('6')],
+        "6",
+        Action::GoTab(Tab::Waiting),
+        "Waiting tab (what waits on you, every run)",
+        false
+    ),
+    b!(
+        Global,
+        [k('7')],
+        "7",
+        Action::GoTab(Tab::Schedules),
+        "Schedules tab (what `baton serve` serves)",
+        false
+    ),
+    b!(
+        Global,
+        [code(KeyCode::Tab)],
+        "Tab",
+        Action::NextTab,
+        "next tab",
+        false
+    ),
+    b!(
+        Global,
+        [code(BackTab)],
+        "S-Tab",
+        Action::PrevTab,
+        "previous tab",
+        false
+    ),
+    b!(
+        Global,
+        [k('h')],
+        "h",
+        Action::ToggleHealth,
+        "health: the terms of the score",
+        true
+    ),
+    b!(
+        Global,
+        [k('y')],
+        "y",
+        Action::Copy,
+        "copy the selection to the clipboard",
+        true
+    ),
+    b!(
+        Global,
+        [k(':')],
+        ":",
+        Action::Jump,
+        "jump to a run (the start of its id) or a step (its id)",
+        false
+    ),
+    b!(
+        Global,
+        [k('t')],
+        "t",
+        Action::ToggleTime,
+        "times: relative or wall clock",
+        false
+    ),
+    b!(
+        Global,
+        [k('c')],
+        "c",
+        Action::CancelRun,
+        "cancel the run (asks first)",
+        true
+    ),
+    b!(
+        Global,
+        [k('!')],
+        "!",
+        Action::Notices,
+        "notices: decisions others recorded",
+        false
+    ),
+    b!(Global, [k('?')], "?", Action::Help, "help: every key", true),
+    b!(
+        Global,
+        [k('q')],
+        "q",
+        Action::Quit,
+        "quit (asks first while steps run)",
+        true
+    ),
+    b!(
+        Dag,
+        [code(Up), k('k')],
+        "↑↓/jk",
+        Action::Up,
+        "select the step above",
+        true
+    ),
+    b!(
+        Dag,
+        [code(Down), k('j')],
+        "↑↓/jk",
+        Action::Down,
+        "select the step below",
+        false
+    ),
+    b!(
+        Dag,
+        [code(Left), k('H')],
+        "←→/HL",
+        Action::Left,
+        "previous layer (graph)",
+        false
+    ),
+    b!(
+        Dag,
+        [code(Right), k('L')],
+        "←→/HL",
+        Action::Right,
+        "next layer (graph)",
+        false
+    ),
+    b!(
+        Dag,
+        [code(PageUp)],
+        "PgUp",
+        Action::PageUp,
+        "page up (list)",
+        false
+    ),
+    b!(
+        Dag,
+        [code(PageDown)],
+        "PgDn",
+        Action::PageDown,
+        "page down (list)",
+        false
+    ),
+    b!(
+        Dag,
+        [code(Enter), k('l')],
+        "l/Enter",
+        Action::Log,
+        "full-screen log of the step",
+        true
+    ),
+    b!(
+        Dag,
+        [k('a')],
+        "a",
+        Action::Approve,
+        "approve the step's gate",
+        true
+    ),
+    b!(
+        Dag,
+        [k('x')],
+        "x",
+        Action::Reject,
+        "reject the step's gate",
+        true
+    ),
+    b!(Dag, [k('r')], "r", Action::Retry, "retry the step", true),
+    b!(
+        Dag,
+        [k('/')],
+        "/",
+        Action::Filter,
+        "filter: id text or state:failed",
+        true
+    ),
+    b!(
+        Dag,
+        [k('g')],
+        "g",
+        Action::ToggleGraph,
+        "graph / list",
+        true
+    ),
+    b!(
+        Dag,
+        [k('z')],
+        "z",
+        Action::Overview,
+        "zoom out: one cell per step, viewport marked",
+        true
+    ),
+    b!(
+        Dag,
+        [k('e')],
+        "e",
+        Action::Expand,
+        "expand: open or close a fanned-out step",
+        true
+    ),
+    b!(
+        Dag,
+        [code(Esc)],
+        "Esc",
+        Action::Back,
+        "clear filter; follow running steps",
+        false
+    ),
+    b!(
+        Approvals,
+        [code(Up), k('k')],
+        "↑↓/jk",
+        Action::Up,
+        "previous gate",
+        true
+    ),
+    b!(
+        Approvals,
+        [code(Down), k('j')],
+        "↑↓/jk",
+        Action::Down,
+        "next gate",
+        false
+    ),
+    b!(
+        Approvals,
+        [k('a'), code(Enter)],
+        "a",
+        Action::Approve,
+        "approve the gate (the budget gate: raise the budget)",
+        true
+    ),
+    b!(
+        Approvals,
+        [k('x')],
+        "x",
+        Action::Reject,
+        "reject the gate (reason required)",
+        true
+    ),
+    b!(
+        Approvals,
+        [k('l')],
+        "l",
+        Action::Log,
+        "log of the gated step",
+        false
+    ),
+    b!(
+        Errors,
+        [code(Up), k('k')],
+        "↑↓/jk",
+        Action::Up,
+        "previous error",
+        true
+    ),
+    b!(
+        Errors,
+        [code(Down), k('j')],
+        "↑↓/jk",
+        Action::Down,
+        "next error",
+        false
+    ),
+    b!(
+        Errors,
+        [code(Enter)],
+        "Enter",
+        Action::Enter,
+        "context and log tail",
+        true
+    ),
+    b!(
+        Errors,
+        [k('r')],
+        "r",
+        Action::Retry,
+        "retry the error's step",
+        true
+    ),
+    b!(
+        Errors,
+        [k('l')],
+        "l",
+        Action::Log,
+        "full log of the error's step",
+        false
+    ),
+    b!(
+        Dag,
+        [k('m')],
+        "m",
+        Action::Mark,
+        "mark the step succeeded or failed (reason, confirm)",
+        false
+    ),
+    b!(
+        Errors,
+        [k('m')],
+        "m",
+        Action::Mark,
+        "mark the error's step succeeded or failed",
+        false
+    ),
+    b!(
+        Waiting,
+        [code(Up), k('k')],
+        "↑↓/jk",
+        Action::Up,
+        "select: the previous item",
+        false
+    ),
+    b!(
+        Waiting,
+        [code(Down), k('j')],
+        "↑↓/jk",
+        Action::Down,
+        "select: the next item",
+        false
+    ),
+    b!(
+        Waiting,
+        [k('a')],
+        "a",
+        Action::Approve,
+        "approve the gate (a budget: raise it)",
+        true
+    ),
+    b!(
+        Waiting,
+        [k('x')],
+        "x",
+        Action::Reject,
+        "reject the gate (reason required)",
+        true
+    ),
+    b!(
+        Waiting,
+        [k('m')],
+        "m",
+        Action::Mark,
+        "mark the step (reason, confirm)",
+        true
+    ),
+    b!(
+        Waiting,
+        [code(Enter)],
+        "Enter",
+        Action::Enter,
+        "open: the item's run",
+        true
+    ),
+    b!(
+        Schedules,
+        [code(Up), k('k')],
+        "↑↓/jk",
+        Action::Up,
+        "select: the previous schedule",
+        false
+    ),
+    b!(
+        Schedules,
+        [code(Down), k('j')],
+        "↑↓/jk",
+        Action::Down,
+        "select: the next schedule",
+        false
+    ),
+    b!(
+        Schedules,
+        [k('p')],
+        "p",
+        Action::Pause,
+        "pause the schedule (reason, confirm)",
+        true
+    ),
+    b!(
+        Schedules,
+        [k('r')],
+        "r",
+        Action::Resume,
+        "resume the paused schedule (reason, confirm)",
+        true
+    ),
+    b!(
+        Schedules,
+        [k('T')],
+        "T",
+        Action::Trigger,
+        "trigger: a run of its workflow now (reason, confirm)",
+        true
+    ),
+    b!(
+        Schedules,
+        [code(Enter)],
+        "Enter",
+        Action::Enter,
+        "open: the schedule's last run",
+        true
+    ),
+    b!(
+        ScheduleDialog,
+        [code(Enter)],
+        "Enter",
+        Action::Confirm,
+        "record it (asks once more)",
+        true
+    ),
+    b!(
+        ScheduleDialog,
+        [code(Esc)],
+        "Esc",
+        Action::Back,
+        "back",
+        true
+    ),
+    b!(
+        MarkDialog,
+        [code(Enter)],
+        "Enter",
+        Action::Confirm,
+        "mark (asks once more)",
+        true
+    ),
+    b!(
+        MarkDialog,
+        [code(KeyCode::Tab), code(Up), code(Down)],
+        "Tab",
+        Action::SwitchButton,
+        "switch the outcome (succeeded or failed)",
+        true
+    ),
+    b!(MarkDialog, [code(Esc)], "Esc", Action::Back, "back", true),
+    b!(Refused, [code(Esc)], "Esc", Action::Back, "close", true),
+    b!(
+        Audit,
+        [code(Up), k('k')],
+        "↑↓/jk",
+        Action::Up,
+        "scroll up",
+        true
+    ),
+    b!(
+        Audit,
+        [code(Down), k('j')],
+        "↑↓/jk",
+        Action::Down,
+        "scroll down",
+        false
+    ),
+    b!(
+        Runs,
+        [code(Up), k('k')],
+        "↑↓/jk",
+        Action::Up,
+        "previous run",
+        true
+    ),
+    b!(
+        Runs,
+        [code(Down), k('j')],
+        "↑↓/jk",
+        Action::Down,
+        "next run",
+        false
+    ),
+    b!(
+        Runs,
+        [code(Enter)],
+        "Enter",
+        Action::Enter,
+        "open the run",
+        true
+    ),
+    b!(
+        Runs,
+        [k('R')],
+        "R",
+        Action::Resume,
+        "resume an interrupted run and open it",
+        true
+    ),
+    b!(
+        Runs,
+        [k('/')],
+        "/",
+        Action::Filter,
+        "filter: words of an id, workflow or operator; state:NAME; wf:NAME",
+        true
+    ),
+    b!(
+        Runs,
+        [k('s')],
+        "s",
+        Action::Sort,
+        "sort: newest first, longest first, by state",
+        true
+    ),
+    b!(
+        Runs,
+        [k('d')],
+        "d",
+        Action::Delete,
+        "delete the run and its logs (asks first)",
+        true
+    ),
+    b!(
+        Runs,
+        [code(Esc)],
+        "Esc",
+        Action::Back,
+        "clear the filter",
+        false
+    ),
+    // Footer order: what an operator needs first (moving, searching, leaving).
+    b!(
+        Log,
+        [code(Up), k('k')],
+        "↑↓/jk",
+        Action::Up,
+        "scroll: a line up (stops following)",
+        true
+    ),
+    b!(
+        Log,
+        [code(Down), k('j')],
+        "↑↓/jk",
+        Action::Down,
+        "scroll: a line down (follows again at the end)",
+        false
+    ),
+    // Paging as `less` does: Ctrl-b/f and Space a page, Ctrl-u/d half of one.
+    b!(
+        Log,
+        [code(PageUp), ctrl('b')],
+        "PgUp/Ctrl-b",
+        Action::PageUp,
+        "page up",
+        false
+    ),
+    b!(
+        Log,
+        [code(PageDown), ctrl('f'), k(' ')],
+        "PgDn/Ctrl-f/Space",
+        Action::PageDown,
+        "page down",
+        false
+    ),
+    b!(
+        Log,
+        [ctrl('u')],
+        "Ctrl-u",
+        Action::HalfPageUp,
+        "half a page up",
+        false
+    ),
+    b!(
+        Log,
+        [ctrl('d')],
+        "Ctrl-d",
+        Action::HalfPageDown,
+        "half a page down",
+        false
+    ),
+    b!(
+        Log,
+        [code(Home), k('g')],
+        "g/G",
+        Action::Top,
+        "top / end: the first line",
+        true
+    ),
+    b!(
+        Log,
+        [code(End), k('G')],
+        "g/G",
+        Action::Bottom,
+        "the last line, and follow new output",
+        true
+    ),
+    b!(Log, [k('/')], "/", Action::Search, "search", true),
+    b!(Log, [k('n')], "n", Action::SearchNext, "next match", true),
+    b!(
+        Log,
+        [k('N')],
+        "N",
+        Action::SearchPrev,
+        "previous match",
+        false
+    ),
+    b!(
+        Log,
+        [code(Esc), k('q'), k('l')],
+        "Esc",
+        Action::Back,
+        "close the log",
+        true
+    ),
+    b!(
+        Log,
+        [k('[')],
+        "[/]",
+        Action::PrevAttempt,
+        "attempts: the previous attempt's log",
+        true
+    ),
+    b!(
+        Log,
+        [k(']')],
+        "[/]",
+        Action::NextAttempt,
+        "attempts: the next attempt's log",
+        false
+    ),
+    b!(
+        Log,
+        [k('t')],
+        "t",
+        Action::Timestamps,
+        "times: when each line was written",
+        true
+    ),
+    b!(
+        Log,
+        [k('f')],
+        "f",
+        Action::Follow,
+        "follow new output (on / off)",
+        true
+    ),
+    b!(Log, [k('w')], "w", Action::Wrap, "wrap long lines", true),
+    b!(
+        Log,
+        [k('y')],
+        "y",
+        Action::Copy,
+        "copy the marked line (a match, a clicked line) or else the lines on screen",
+        true
+    ),
+    b!(
+        JumpInput,
+        [code(Enter)],
+        "Enter",
+        Action::Confirm,
+        "jump there",
+        true
+    ),
+    b!(
+        JumpInput,
+        [code(Esc)],
+        "Esc",
+        Action::Back,
+        "close the prompt",
+        true
+    ),
+    b!(
+        FilterInput,
+        [code(Enter)],
+        "Enter",
+        Action::Confirm,
+        "apply the filter",
+        true
+    ),
+    b!(
+        FilterInput,
+        [code(Esc)],
+        "Esc",
+        Action::Back,
+        "clear the filter",
+        true
+    ),
+    b!(
+        SearchInput,
+        [code(Enter)],
+        "Enter",
+        Action::Confirm,
+        "search",
+        true
+    ),
+    b!(
+        SearchInput,
+        [code(Esc)],
+        "Esc",
+        Action::Back,
+        "cancel",
+        true
+    ),
+    b!(
+        GateDialog,
+        [code(Enter)],
+        "Enter",
+        Action::Confirm,
+        "confirm",
+        true
+    ),
+    b!(
+        GateDialog,
+        [ALT_ENTER],
+        "Alt-Enter",
+        Action::NewLine,
+        "new line (in the reason)",
+        true
+    ),
+    b!(
+        GateDialog,
+        [code(KeyCode::Tab)],
+        "Tab",
+        Action::Down,
+        "next field (an approval's inputs, then the reason; ←/→ choose)",
+        true
+    ),
+    b!(
+        GateDialog,
+        [code(BackTab)],
+        "S-Tab",
+        Action::Up,
+        "previous field",
+        false
+    ),
+    b!(GateDialog, [code(Esc)], "Esc", Action::Back, "cancel", true),
+    b!(
+        BudgetDialog,
+        [code(Enter)],
+        "Enter",
+        Action::Confirm,
+        "raise the budget",
+        true
+    ),
+    b!(
+        BudgetDialog,
+        [code(KeyCode::Tab), code(Down)],
+        "Tab/↓",
+        Action::Down,
+        "next field",
+        true
+    ),
+    b!(
+        BudgetDialog,
+        [code(BackTab), code(Up)],
+        "S-Tab/↑",
+        Action::Up,
+        "previous field",
+        false
+    ),
+    b!(
+        BudgetDialog,
+        [code(Esc)],
+        "Esc",
+        Action::Back,
+        "cancel",
+        true
+    ),
+    b!(
+        Confirm,
+        [code(Left), code(Right), code(KeyCode::Tab)],
+        "←→/Tab",
+        Action::SwitchButton,
+        "switch button",
+        true
+    ),
+    b!(
+        Confirm,
+        [code(Enter)],
+        "Enter",
+        Action::Confirm,
+        "choose the selected button",
+        true
+    ),
+    b!(Confirm, [k('y')], "y", Action::Yes, "yes", true),
+    b!(
+        Confirm,
+        [k('n'), code(Esc)],
+        "n/Esc",
+        Action::No,
+        "no",
+        true
+    ),
+    b!(
+        Overlay,
+        [code(Up), k('k')],
+        "↑↓/jk",
+        Action::Up,
+        "scroll",
+        false
+    ),
+    b!(
+        Overlay,
+        [code(Down), k('j')],
+        "↑↓/jk",
+        Action::Down,
+        "scroll",
+        false
+    ),
+    b!(
+        Overlay,
+        [k('t')],
+        "t",
+        Action::ToggleTime,
+        "times: relative or wall clock",
+        false
+    ),
+    b!(
+        Overlay,
+        [k('l')],
+        "l",
+        Action::Log,
+        "log of the error's attempt (error detail)",
+        true
+    ),
+    b!(
+        Overlay,
+        [k('r')],
+        "r",
+        Action::Retry,
+        "retry the step (error detail)",
+        true
+    ),
+    b!(
+        Overlay,
+        [code(Esc), k('q'), k('?'), k('h'), code(Enter)],
+        "Esc",
+        Action::Back,
+        "close",
+        true
+    ),
+];

@@ -1,0 +1,199 @@
+//! What the console tells the operator outside its own screen: a bell and a desktop
+//! notification when a gate opens, when 80% of a gate's time has passed and when a run
+//! ends (`[notifications]` in the config turns each off), and the clipboard (OSC 52).
+//! The decision is pure (`notices`, from two successive views); the bytes are built
+//! here and written by the event loop.
+use base64::Engine as _;
+use baton_model::RunView;
+use baton_session::config::Notifications;
+
+/// Something worth interrupting the operator for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    GateOpened {
+        step: String,
+        prompt: String,
+    },
+    GateWarning {
+        step: String,
+        prompt: String,
+    },
+    RunFinished {
+        state: String,
+    },
+    /// A decision someone else recorded (`app::notices`): who, what, why.
+    Decision {
+        text: String,
+    },
+}
+
+impl Notice {
+    /// The notification's title and body.
+    pub fn text(&self, workflow: &str) -> (String, String) {
+        match self {
+            Notice::GateOpened { step, prompt } => {
+                (format!("baton: {workflow}: gate {step}"), prompt.clone())
+            }
+            Notice::GateWarning { step, prompt } => (
+                format!("baton: {workflow}: gate {step} times out soon"),
+                prompt.clone(),
+            ),
+            Notice::RunFinished { state } => (
+                format!("baton: {workflow}"),
+                format!("the run ended: {state}"),
+            ),
+            Notice::Decision { text } => (format!("baton: {workflow}"), text.clone()),
+        }
+    }
+}
+
+/// The notices between two views of the same run that the config lets through. A view
+/// of another run (the operator opened one) is no news.
+pub fn notices(prev: &RunView, next: &RunView, on: &Notifications) -> Vec<Notice> {
+    let mut out = Vec::new();
+    if prev.run_id != next.run_id {
+        return out;
+    }
+    for g in &next.gates {
+        let before = prev.gates.iter().find(|p| p.step_id == g.step_id);
+        if before.is_none() && on.gate_opened {
+            out.push(Notice::GateOpened {
+                step: g.step_id.clone(),
+                prompt: g.prompt.clone(),
+            });
+        }
+        if g.warned && !before.is_some_and(|p| p.warned) && on.gate_warning {
+            out.push(Notice::GateWarning {
+                step: g.step_id.clone(),
+                prompt: g.prompt.clone(),
+            });
+        }
+    }
+    if next.state.is_final() && !prev.state.is_final() && on.run_finished {
+        out.push(Notice::RunFinished {
+            state: next.state.to_string(),
+        });
+    }
+    out
+}
+
+/// Text that may sit inside an OSC string: no control characters (which would end it
+/// or start another sequence) and, for OSC 777's fields, no `;`.
+fn osc_text(s: &str, max: usize) -> String {
+    s.chars()
+        .map(|c| if c.is_control() || c == ';' { ' ' } else { c })
+        .take(max)
+        .collect()
+}
+
+/// The bytes for one notice: BEL, then OSC 9 (iTerm2, WezTerm, Windows Terminal, kitty)
+/// and OSC 777 (foot, rxvt, kitty); a terminal ignores the one it does not know.
+pub fn notice_bytes(n: &Notice, workflow: &str, on: &Notifications) -> Vec<u8> {
+    let mut b = Vec::new();
+    if on.bell {
+        b.push(0x07);
+    }
+    if on.desktop {
+        let (title, body) = n.text(workflow);
+        let (title, body) = (osc_text(&title, 120), osc_text(&body, 400));
+        b.extend_from_slice(format!("\x1b]9;{title}: {body}\x1b\\").as_bytes());
+        b.extend_from_slice(format!("\x1b]777;notify;{title};{body}\x1b\\").as_bytes());
+    }
+    b
+}
+
+/// OSC 52: put `text` on the system clipboard through the terminal (tmux with
+/// `set-clipboard on` keeps it in its buffer).
+pub fn clipboard_bytes(text: &str) -> Vec<u8> {
+    let data = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
+    format!("\x1b]52;c;{data}\x07").into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures;
+    use baton_model::RunState;
+
+    #[test]
+    fn a_new_gate_a_warning_and_the_end_are_news_once() {
+        let on = Notifications::default();
+        let mut before = fixtures::release();
+        let after = before.clone();
+        let gate = before.gates.remove(0);
+        let n = notices(&before, &after, &on);
+        assert_eq!(
+            n,
+            vec![Notice::GateOpened {
+                step: gate.step_id.clone(),
+                prompt: gate.prompt.clone()
+            }]
+        );
+        assert!(notices(&after, &after, &on).is_empty(), "nothing new");
+        let mut warned = after.clone();
+        warned.gates[0].warned = true;
+        assert!(matches!(
+            notices(&after, &warned, &on)[..],
+            [Notice::GateWarning { .. }]
+        ));
+        let mut ended = warned.clone();
+        ended.state = RunState::Failed;
+        ended.gates.clear();
+        assert_eq!(
+            notices(&warned, &ended, &on),
+            vec![Notice::RunFinished {
+                state: "failed".into()
+            }]
+        );
+        // Another run in the console is not news about this one.
+        let mut other = after.clone();
+        other.run_id = "01OTHER".into();
+        assert!(notices(&before, &other, &on).is_empty());
+    }
+
+    #[test]
+    fn each_notice_can_be_turned_off() {
+        let mut before = fixtures::release();
+        let after = before.clone();
+        before.gates.clear();
+        let off = Notifications {
+            gate_opened: false,
+            ..Notifications::default()
+        };
+        assert!(notices(&before, &after, &off).is_empty());
+        let n = Notice::RunFinished {
+            state: "succeeded".into(),
+        };
+        let quiet = Notifications {
+            bell: false,
+            desktop: false,
+            ..Notifications::default()
+        };
+        assert!(notice_bytes(&n, "w", &quiet).is_empty());
+        let bell_only = Notifications {
+            desktop: false,
+            ..Notifications::default()
+        };
+        assert_eq!(notice_bytes(&n, "w", &bell_only), b"\x07");
+    }
+
+    #[test]
+    fn notification_text_cannot_break_out_of_its_sequence() {
+        let n = Notice::GateOpened {
+            step: "deploy".into(),
+            prompt: "ship?\x07\x1b]52;c;ZXZpbA==\x07; rm".into(),
+        };
+        let b = String::from_utf8(notice_bytes(&n, "release", &Notifications::default())).unwrap();
+        assert!(b.starts_with('\x07'));
+        assert!(b.contains("\x1b]9;baton: release: gate deploy: ship?"));
+        assert!(b.contains("\x1b]777;notify;baton: release: gate deploy;ship?"));
+        // One BEL (the bell itself) and exactly two OSC introducers: nothing injected.
+        assert_eq!(b.matches('\x07').count(), 1, "{b:?}");
+        assert_eq!(b.matches("\x1b]").count(), 2, "{b:?}");
+    }
+
+    #[test]
+    fn the_clipboard_gets_base64() {
+        assert_eq!(clipboard_bytes("01JXR3T5"), b"\x1b]52;c;MDFKWFIzVDU=\x07");
+    }
+}

@@ -1,0 +1,258 @@
+//! Approvals tab: open gates oldest first with time left, and the selected gate's context.
+use super::common::{dur, fit, fit_words, kv, panel, styled, text_width, when, window, wrap_text};
+use crate::app::Hits;
+use crate::app::UiState;
+use crate::theme::Theme;
+use baton_model::{GateView, RunView, Timestamp};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+/// The countdown and, always, the deadline as a clock time: `29m47s left · 14:32:10`.
+pub fn time_left(g: &GateView, now: Timestamp, ui: &UiState) -> String {
+    match g.deadline {
+        Some(d) if d > now => format!("{} left · {}", dur(now, d), ui.wall(d, now)),
+        Some(d) => format!("deadline passed · {}", ui.wall(d, now)),
+        None => "no deadline".into(),
+    }
+}
+
+pub fn votes(g: &GateView) -> String {
+    format!("{}/{} votes", g.approvals.len(), g.quorum)
+}
+
+pub fn render(
+    frame: &mut Frame,
+    area: Rect,
+    view: &RunView,
+    ui: &UiState,
+    theme: &Theme,
+    hits: &mut Hits,
+) {
+    let now = ui.clock(view);
+    let list_h = (view.gates.len() as u16 + 2).clamp(3, area.height / 2);
+    let top = Rect {
+        height: list_h,
+        ..area
+    };
+    let bottom = Rect {
+        y: area.y + list_h,
+        height: area.height - list_h,
+        ..area
+    };
+    let block = panel(
+        format!(" Open gates ({}) · oldest first ", view.gates.len()),
+        theme,
+        true,
+    );
+    let inner = block.inner(top);
+    frame.render_widget(block, top);
+    if view.gates.is_empty() {
+        frame.render_widget(
+            Paragraph::new(styled("no gate is waiting for a decision", theme.dim)),
+            inner,
+        );
+        frame.render_widget(panel(" Gate ", theme, false), bottom);
+        return;
+    }
+    let sel = ui.gate_sel.min(view.gates.len() - 1);
+    let rows = inner.height as usize;
+    let first = window(sel, view.gates.len(), rows);
+    let idw = view
+        .gates
+        .iter()
+        .map(|g| g.step_id.chars().count())
+        .max()
+        .unwrap_or(4)
+        .min(24);
+    let lines: Vec<Line> = view
+        .gates
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(rows)
+        .map(|(i, g)| {
+            let selected = i == sel;
+            let mark = if g.warned { "⚠ " } else { "  " };
+            let head = format!(
+                "⏸ {:idw$}  {:>21}  {:>9}  waiting {:<10}  ",
+                fit(&g.step_id, idw),
+                time_left(g, now, ui),
+                votes(g),
+                dur(g.opened_at, now),
+            );
+            // The prompt in whole words (all of it, wrapped, is in the gate's pane).
+            let room = (inner.width as usize).saturating_sub(2 + text_width(&head));
+            let text = format!("{head}{}", fit_words(&g.prompt, room));
+            if selected {
+                Line::from(vec![
+                    styled(mark, theme.warning),
+                    styled(text, theme.selection),
+                ])
+            } else {
+                let st = if g.warned { theme.warning } else { theme.base };
+                Line::from(vec![styled(mark, theme.warning), styled(text, st)])
+            }
+        })
+        .collect();
+    let shown = lines.len();
+    super::common::record_rows(hits, inner, 0, first, shown, crate::app::Hit::Gate);
+    frame.render_widget(Paragraph::new(lines).style(theme.base), inner);
+
+    let g = &view.gates[sel];
+    let block = panel(format!(" Gate {} ", g.step_id), theme, false);
+    let inner = block.inner(bottom);
+    frame.render_widget(block, bottom);
+    let lines = gate_lines(g, view, ui, inner.width as usize, theme);
+    frame.render_widget(Paragraph::new(lines).style(theme.base), inner);
+}
+
+const LW: usize = 10;
+
+/// Prompt, command, environment, the outputs it consumes, approvers and votes, timing
+/// of one gate.
+pub fn gate_lines<'a>(
+    g: &GateView,
+    view: &RunView,
+    ui: &UiState,
+    w: usize,
+    theme: &Theme,
+) -> Vec<Line<'a>> {
+    let now = ui.clock(view);
+    let body = w.saturating_sub(LW).max(8);
+    let mut lines = Vec::new();
+    for (k, l) in wrap_text(&g.prompt, body).into_iter().enumerate() {
+        lines.push(kv(
+            if k == 0 { "prompt" } else { "" },
+            LW,
+            styled(l, theme.title),
+            theme,
+        ));
+    }
+    for (k, l) in wrap_text(&g.command, body).into_iter().enumerate() {
+        lines.push(kv(
+            if k == 0 { "command" } else { "" },
+            LW,
+            styled(l, theme.base),
+            theme,
+        ));
+    }
+    // The values it will run with, wrapped whole: the approver must see all of them.
+    let mut first = true;
+    for (key, v) in &g.env {
+        for l in wrap_text(&format!("{key}={v}"), body) {
+            lines.push(kv(
+                if std::mem::take(&mut first) {
+                    "env"
+                } else {
+                    ""
+                },
+                LW,
+                styled(l, theme.base),
+                theme,
+            ));
+        }
+    }
+    let mut first = true;
+    for (step, key, v) in &g.needs_outputs {
+        for l in wrap_text(&format!("{key} = {v}  (from {step})"), body) {
+            lines.push(kv(
+                if std::mem::take(&mut first) {
+                    "inputs"
+                } else {
+                    ""
+                },
+                LW,
+                styled(l, theme.base),
+                theme,
+            ));
+        }
+    }
+    // What an approval gives: each input, its type and default.
+    for (k, i) in g.inputs.iter().enumerate() {
+        let kind = match i.ty.as_str() {
+            "enum" => i.values.join("|"),
+            t => t.to_string(),
+        };
+        let how = match (&i.default, i.required) {
+            (Some(d), _) => format!(", default {d}"),
+            (None, true) => ", required".into(),
+            (None, false) => String::new(),
+        };
+        for l in wrap_text(&format!("{}: {kind}{how}", i.name), body) {
+            lines.push(kv(
+                if k == 0 { "asks" } else { "" },
+                LW,
+                styled(l, theme.base),
+                theme,
+            ));
+        }
+    }
+    let mut who: Vec<Span> = Vec::new();
+    for a in &g.approvers {
+        let voted = g.approvals.iter().any(|(o, _)| o == a);
+        who.push(styled(
+            format!("{}{a}  ", if voted { "✔ " } else { "" }),
+            if voted { theme.ok } else { theme.base },
+        ));
+    }
+    if g.approvers.is_empty() {
+        who.push(styled("anyone  ", theme.base));
+    }
+    who.push(styled(
+        format!("— {} of {} needed", g.approvals.len(), g.quorum),
+        theme.dim,
+    ));
+    lines.push(Line::from(
+        std::iter::once(styled(format!("{:LW$}", "approvers"), theme.dim))
+            .chain(who)
+            .collect::<Vec<_>>(),
+    ));
+    for (o, r) in &g.approvals {
+        lines.push(kv(
+            "",
+            LW,
+            styled(
+                format!(
+                    "{o}: {}",
+                    r.as_deref()
+                        .map(baton_model::sanitize::one_line)
+                        .unwrap_or_else(|| "(no reason)".into())
+                ),
+                theme.dim,
+            ),
+            theme,
+        ));
+    }
+    let mut t = vec![styled(
+        format!("opened {}", when(ui, g.opened_at, now)),
+        theme.base,
+    )];
+    if g.deadline.is_some() {
+        t.push(styled(
+            format!(" · {} · then {}", time_left(g, now, ui), g.on_timeout),
+            if g.warned { theme.warning } else { theme.base },
+        ));
+    }
+    if g.warned {
+        t.push(styled("  ⚠ deadline near", theme.warning));
+    }
+    lines.push(Line::from(
+        std::iter::once(styled(format!("{:LW$}", "time"), theme.dim))
+            .chain(t)
+            .collect::<Vec<_>>(),
+    ));
+    if !g.allow_self_approval && baton_model::same_actor(&view.operator, &ui.operator) {
+        lines.push(kv(
+            "note",
+            LW,
+            styled(
+                "you started this run; self-approval is not allowed here",
+                theme.warning,
+            ),
+            theme,
+        ));
+    }
+    lines
+}

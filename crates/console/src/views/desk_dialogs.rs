@@ -1,0 +1,105 @@
+//! The mark dialog and the held refusal (issue 28 point 2).
+use super::common::{centered, panel, styled, wrap_text};
+use crate::app::MarkDialog;
+use crate::keymap::{Context, Keymap};
+use crate::theme::Theme;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Modifier;
+use ratatui::text::Line;
+use ratatui::widgets::{Clear, Paragraph};
+
+/// A small box of `lines` under `title`, centred.
+pub(super) fn boxed(
+    frame: &mut Frame,
+    area: Rect,
+    title: Line<'_>,
+    lines: Vec<Line<'_>>,
+    theme: &Theme,
+) {
+    let w = area.width.saturating_sub(4).min(70);
+    let h = (lines.len() as u16 + 2).min(area.height);
+    let r = centered(area, w, h);
+    frame.render_widget(Clear, r);
+    let block = panel(title, theme, true).style(theme.base);
+    let inner = block.inner(r);
+    frame.render_widget(block, r);
+    frame.render_widget(Paragraph::new(lines).style(theme.base), inner);
+}
+
+/// The keys of `ctx` in force, as the footer writes them.
+pub(super) fn hints<'a>(keys: &'a Keymap, ctx: Context, theme: &Theme) -> Line<'a> {
+    let mut spans = Vec::new();
+    for (label, what) in keys.hints(ctx, |_, _| true) {
+        if !spans.is_empty() {
+            spans.push(styled("  ", theme.dim));
+        }
+        spans.push(styled(label.to_string(), theme.key));
+        spans.push(styled(format!(" {what}"), theme.dim));
+    }
+    Line::from(spans)
+}
+
+pub fn mark(frame: &mut Frame, area: Rect, d: &MarkDialog, theme: &Theme, keys: &Keymap) {
+    let width = area.width.saturating_sub(8).min(66) as usize;
+    let choice = |on: bool, label: &str, can: bool| {
+        let st = if !can {
+            theme.dim
+        } else if on {
+            theme.selection.add_modifier(Modifier::BOLD)
+        } else {
+            theme.base
+        };
+        styled(format!("[ {label} ]"), st)
+    };
+    let mut lines = vec![
+        Line::from(styled(
+            "What the step did, as you know it: recorded under your name.",
+            theme.dim,
+        )),
+        Line::from(vec![
+            styled("outcome  ", theme.dim),
+            choice(d.succeeded, "succeeded", d.can_succeed),
+            styled("  ", theme.base),
+            choice(!d.succeeded, "failed", d.can_fail),
+        ]),
+        Line::from(vec![
+            styled("reason   ", theme.dim),
+            styled(format!("{}▏", d.reason), theme.base),
+        ]),
+    ];
+    if let Some(e) = &d.error {
+        lines.push(Line::from(styled(format!("✘ {e}"), theme.error)));
+    }
+    if d.confirming {
+        let ask = format!(
+            "Mark {} {}? Enter again to record it, Esc to change it.",
+            d.step_id,
+            d.state()
+        );
+        for l in wrap_text(&ask, width) {
+            lines.push(Line::from(styled(l, theme.warning)));
+        }
+    }
+    lines.push(hints(keys, Context::MarkDialog, theme));
+    let title = styled(
+        format!(" Mark {} ", d.step_id),
+        theme.warning.add_modifier(Modifier::BOLD),
+    );
+    boxed(frame, area, Line::from(title), lines, theme);
+}
+
+pub fn refused(frame: &mut Frame, area: Rect, text: &str, theme: &Theme) {
+    let width = area.width.saturating_sub(8).min(66) as usize;
+    let mut lines: Vec<Line> = wrap_text(text, width)
+        .into_iter()
+        .map(|l| Line::from(styled(l, theme.error)))
+        .collect();
+    lines.push(Line::from(""));
+    lines.push(Line::from(vec![
+        styled("Esc", theme.key),
+        styled(" close (what you type meanwhile goes nowhere)", theme.dim),
+    ]));
+    let title = styled(" Not now ", theme.error.add_modifier(Modifier::BOLD));
+    boxed(frame, area, Line::from(title), lines, theme);
+}

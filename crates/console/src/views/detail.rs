@@ -1,0 +1,391 @@
+//! Detail pane of the focused step: state, attempts, timings, outputs, error with its
+//! suggestion, and the live log tail (sanitised).
+use super::common::{dur, fit, in_run, kv, panel, styled, wrap_text};
+use crate::app::UiState;
+use crate::output::log_line;
+use crate::theme::Theme;
+use baton_model::time::human_duration;
+use baton_model::view::describe_job;
+use baton_model::{ErrorRecord, RunView, StepState, StepView, Timestamp};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+const LW: usize = 9;
+
+pub fn render(
+    frame: &mut Frame,
+    area: Rect,
+    view: &RunView,
+    ui: &UiState,
+    focus: Option<usize>,
+    theme: &Theme,
+) {
+    let Some(s) = focus.and_then(|i| view.steps.get(i)) else {
+        let block = panel(" Step ", theme, false);
+        frame.render_widget(Paragraph::new("no step selected").block(block), area);
+        return;
+    };
+    let block = panel(
+        Line::from(vec![
+            styled(" ", theme.title),
+            styled(crate::views::common::step_glyph(s), theme.state(s.state)),
+            styled(format!(" {} ", s.id), theme.title),
+        ]),
+        theme,
+        false,
+    );
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let w = inner.width as usize;
+    let mut lines = step_lines(view, ui, s, w, theme);
+    let room = (inner.height as usize).saturating_sub(lines.len());
+    if s.fan.is_some() {
+        // A fanned-out step ran no process of its own: its instances are its story.
+        lines.extend(super::fan::instance_lines(view, ui, s, room, w, theme));
+        frame.render_widget(Paragraph::new(lines).style(theme.base), inner);
+        return;
+    }
+    // The shell's tail of the file as it grows, else the tail the view recorded.
+    let tail = match &ui.tail {
+        Some((i, t)) if view.steps.get(*i).is_some_and(|v| v.id == s.id) => t.as_slice(),
+        _ => s.log_tail.as_slice(),
+    };
+    if !tail.is_empty() && room >= 2 {
+        lines.push(Line::from(styled(
+            format!(
+                "── log, last {} of {} ",
+                room.saturating_sub(1).min(tail.len()),
+                super::common::count(tail.len(), "line", "lines")
+            ),
+            theme.dim,
+        )));
+        let n = room - 1;
+        let start = tail.len().saturating_sub(n);
+        for l in &tail[start..] {
+            lines.push(log_line(l, theme));
+        }
+    }
+    frame.render_widget(Paragraph::new(lines).style(theme.base), inner);
+}
+
+/// The facts about one step, wrapped to `w` columns.
+pub fn step_lines<'a>(
+    view: &RunView,
+    ui: &UiState,
+    s: &StepView,
+    w: usize,
+    theme: &Theme,
+) -> Vec<Line<'a>> {
+    let now = ui.clock(view);
+    let mut lines = Vec::new();
+    let mut state = vec![styled(
+        format!("{} {}", crate::views::common::step_glyph(s), s.state),
+        theme.state(s.state),
+    )];
+    state.push(styled(
+        match s.resumed_attempts() {
+            0 => format!("   attempt {}", s.attempts_text()),
+            n => format!(
+                "   attempt {} ({n} re-run after a restart)",
+                s.attempts_text()
+            ),
+        },
+        theme.base,
+    ));
+    if let Some(c) = s.exit_code {
+        state.push(styled(
+            format!("   exit {c}"),
+            if c == 0 { theme.base } else { theme.error },
+        ));
+    }
+    if let Some(sig) = s.signal {
+        state.push(styled(format!("   signal {sig}"), theme.error));
+    }
+    lines.push(Line::from(
+        std::iter::once(styled(format!("{:LW$}", "state"), theme.dim))
+            .chain(state)
+            .collect::<Vec<_>>(),
+    ));
+    // A step waiting on a person says for what and who may decide (issue 28 point 9).
+    if let Some(item) = baton_model::inbox::waiting(view, &ui.operator)
+        .into_iter()
+        .find(|i| i.step == s.id)
+    {
+        for (k, l) in wrap_text(&item.prompt, w.saturating_sub(LW).max(10))
+            .into_iter()
+            .enumerate()
+        {
+            let label = if k == 0 { "prompt" } else { "" };
+            lines.push(kv(label, LW, styled(l, theme.title), theme));
+        }
+        let you = match &item.why_not {
+            None => format!("{} · you ({}) may decide", item.who(), ui.operator),
+            Some(why) => format!("{} · {why}", item.who()),
+        };
+        lines.push(kv("who", LW, styled(you, theme.base), theme));
+    }
+    if let Some(w) = &s.waiting_for {
+        lines.push(Line::from(vec![
+            styled(format!("{:LW$}", "waits"), theme.dim),
+            styled(baton_model::sanitize::for_terminal(w), theme.base),
+        ]));
+    }
+    if let Some(run) = &s.cached_from {
+        // No process ran: where the result came from is the step's story.
+        lines.push(Line::from(vec![
+            styled(format!("{:LW$}", "cached"), theme.dim),
+            styled(format!("from run {run}, not run again"), theme.base),
+        ]));
+    }
+    let room = w.saturating_sub(LW).max(8);
+    if let Some(c) = &s.condition {
+        for (k, part) in wrap_text(c, room).into_iter().enumerate() {
+            let label = if k == 0 { "if" } else { "" };
+            lines.push(kv(label, LW, styled(part, theme.base), theme));
+        }
+    }
+    if let Some(status) = s.alternative_text() {
+        // Its `fallback`: each alternative in order, then which one served or runs.
+        for (n, f) in s.fallback.iter().enumerate() {
+            let text = baton_model::sanitize::for_terminal(&format!("{}. {f}", n + 1));
+            for (k, part) in wrap_text(&text, room).into_iter().enumerate() {
+                let label = if n == 0 && k == 0 { "fallback" } else { "" };
+                lines.push(kv(label, LW, styled(part, theme.base), theme));
+            }
+        }
+        let style = if s.state == StepState::Failed {
+            theme.warning
+        } else {
+            theme.base
+        };
+        let status = baton_model::sanitize::for_terminal(&status);
+        for (k, part) in wrap_text(&status, room).into_iter().enumerate() {
+            let label = if k == 0 { "alt" } else { "" };
+            lines.push(kv(label, LW, styled(part, style), theme));
+        }
+    }
+    if let Some(why) = &s.why {
+        // Why it did not run: its trigger rule, or its condition and what it read.
+        for (k, part) in wrap_text(why, room).into_iter().enumerate() {
+            let label = if k == 0 { "why" } else { "" };
+            lines.push(kv(label, LW, styled(part, theme.warning), theme));
+        }
+    }
+    // The step's duration is `show`'s: its latest attempt's run time.
+    let took = s.duration(now).map(human_duration);
+    let timing = match (s.started_at, s.finished_at) {
+        (Some(a), Some(b)) => format!(
+            "{} → {}{}",
+            in_run(ui, view.started_at, a, now),
+            in_run(ui, view.started_at, b, now),
+            took.map(|d| format!("  took {d}")).unwrap_or_default()
+        ),
+        // A job still in the cluster's queue has not begun to run: its time is waiting.
+        (Some(a), None) if s.state == StepState::Running => format!(
+            "{}  {} {}",
+            in_run(ui, view.started_at, a, now),
+            if s.job_times(now).is_some_and(|t| t.ran.is_none()) {
+                "submitted, waiting for"
+            } else {
+                "running for"
+            },
+            took.unwrap_or_default()
+        ),
+        (Some(a), None) if s.state == StepState::Ready => format!(
+            "{}  up for {}",
+            in_run(ui, view.started_at, a, now),
+            took.unwrap_or_default()
+        ),
+        (Some(a), None) => in_run(ui, view.started_at, a, now),
+        (None, _) => match s.queued_at {
+            Some(q) => format!("queued {}", in_run(ui, view.started_at, q, now)),
+            None => "not started".into(),
+        },
+    };
+    lines.push(kv("time", LW, styled(timing, theme.base), theme));
+    if let Some(r) = s.retry_at.filter(|_| s.state == StepState::RetryWait) {
+        let left = if r > now {
+            format!("in {}", dur(now, r))
+        } else {
+            "now".into()
+        };
+        lines.push(kv(
+            "retry",
+            LW,
+            styled(format!("attempt {} {left}", s.attempts + 1), theme.warning),
+            theme,
+        ));
+    }
+    lines.extend(job_lines(s, now, theme));
+    lines.extend(probe_lines(s, now, w, theme));
+    if let Some(p) = &s.pool {
+        lines.push(kv("pool", LW, styled(p.clone(), theme.base), theme));
+    }
+    for (k, a) in wrap_text(&s.action, w.saturating_sub(LW).max(8))
+        .into_iter()
+        .enumerate()
+    {
+        lines.push(kv(
+            if k == 0 { "action" } else { "" },
+            LW,
+            styled(a, theme.base),
+            theme,
+        ));
+    }
+    if !s.needs.is_empty() {
+        let needs: Vec<String> = s
+            .needs
+            .iter()
+            .filter_map(|&i| view.steps.get(i))
+            .map(|n| format!("{} {}", crate::views::common::step_glyph(n), n.id))
+            .collect();
+        let room = w.saturating_sub(LW);
+        lines.push(kv(
+            "needs",
+            LW,
+            styled(fit(&needs.join("  "), room), theme.base),
+            theme,
+        ));
+    }
+    // A value wider than the pane ends in `…`, so a cut value never reads as whole.
+    for (k, (key, v)) in s.outputs.iter().enumerate() {
+        lines.push(kv(
+            if k == 0 { "outputs" } else { "" },
+            LW,
+            styled(
+                fit(&format!("{key} = {v}"), w.saturating_sub(LW)),
+                theme.base,
+            ),
+            theme,
+        ));
+    }
+    for (k, (key, v)) in s.inputs.iter().enumerate() {
+        lines.push(kv(
+            if k == 0 { "approved" } else { "" },
+            LW,
+            styled(
+                fit(
+                    &format!("{key} = {}", baton_model::sanitize::one_line(v)),
+                    w.saturating_sub(LW),
+                ),
+                theme.base,
+            ),
+            theme,
+        ));
+    }
+    if let Some(e) = &s.error {
+        lines.extend(error_lines(e, w, theme));
+    }
+    lines
+}
+
+/// The latest attempt's cluster job: its executor and id, what the cluster says of it
+/// while it runs (`PENDING (Resources)`), and its queue time apart from its run time.
+fn job_lines<'a>(s: &StepView, now: Timestamp, theme: &Theme) -> Vec<Line<'a>> {
+    let Some(job) = s.job() else {
+        return Vec::new();
+    };
+    let mut lines = vec![kv(
+        "executor",
+        LW,
+        styled(format!("{} · job {}", job.executor, job.job_id), theme.base),
+        theme,
+    )];
+    if s.state == StepState::Running
+        && let Some(state) = &job.state
+    {
+        let style = if state == baton_model::JOB_RUNNING {
+            theme.base
+        } else {
+            theme.warning
+        };
+        lines.push(kv(
+            "cluster",
+            LW,
+            styled(describe_job(state, job.reason.as_deref()), style),
+            theme,
+        ));
+    }
+    if let Some(t) = s.job_times(now) {
+        let queued = t.queued.map_or("?".into(), human_duration);
+        let text = match t.ran {
+            Some(r) => format!("{queued}   ran {}", human_duration(r)),
+            None if s.state == StepState::Running => format!("{queued} so far"),
+            None => format!("{queued}   ran ?"),
+        };
+        lines.push(kv("queued", LW, styled(text, theme.base), theme));
+    }
+    lines
+}
+
+/// A service's latest probe check: which probe checked what, what it got and when.
+fn probe_lines<'a>(s: &StepView, now: Timestamp, w: usize, theme: &Theme) -> Vec<Line<'a>> {
+    let Some(p) = &s.probe else {
+        return Vec::new();
+    };
+    let room = w.saturating_sub(LW);
+    let (mark, style) = if p.ok {
+        ("✔", theme.ok)
+    } else {
+        ("✘", theme.error)
+    };
+    let row = if p.failures > 0 {
+        format!(", {} in a row", p.failures)
+    } else {
+        String::new()
+    };
+    vec![
+        kv(
+            "probe",
+            LW,
+            styled(fit(&format!("{} {}", p.probe, p.check), room), theme.base),
+            theme,
+        ),
+        kv(
+            "",
+            LW,
+            styled(
+                fit(
+                    &format!(
+                        "{mark} {}  ({} ago{row})",
+                        p.detail,
+                        dur(p.at, now.max(p.at))
+                    ),
+                    room,
+                ),
+                style,
+            ),
+            theme,
+        ),
+    ]
+}
+
+/// Kind, severity, message and suggestion of an error, wrapped.
+pub fn error_lines<'a>(e: &ErrorRecord, w: usize, theme: &Theme) -> Vec<Line<'a>> {
+    let mut lines = vec![Line::from(vec![
+        styled(format!("{:LW$}", "error"), theme.dim),
+        styled(format!("{} ", e.kind), theme.severity(e.severity)),
+        styled(format!("({})", e.severity), theme.severity(e.severity)),
+        styled(if e.open { "" } else { "  closed" }, theme.dim),
+    ])];
+    let body = w.saturating_sub(LW).max(8);
+    for l in wrap_text(&e.message, body) {
+        lines.push(Line::from(vec![
+            Span::raw(" ".repeat(LW)),
+            styled(l, theme.base),
+        ]));
+    }
+    for (k, l) in wrap_text(&e.suggestion, body.saturating_sub(2).max(6))
+        .into_iter()
+        .enumerate()
+    {
+        lines.push(Line::from(vec![
+            Span::raw(" ".repeat(LW)),
+            styled(if k == 0 { "→ " } else { "  " }, theme.accent),
+            styled(l, theme.accent),
+        ]));
+    }
+    lines
+}

@@ -1,0 +1,389 @@
+//! Approve/reject dialog (gate context + reason box), the raise-the-budget dialog, and yes/no confirmations.
+use super::approvals::gate_lines;
+use super::common::{centered, fit, pad, panel, styled, wrap_text};
+use crate::app::{
+    BudgetDialog, BudgetField, ConfirmDialog, ConfirmWhat, Decision, GateDialog, InputField,
+    UiState,
+};
+use crate::theme::Theme;
+use baton_model::RunView;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Modifier;
+use ratatui::text::Line;
+use ratatui::widgets::{Clear, Paragraph};
+
+const LW: usize = 10;
+
+pub fn gate(
+    frame: &mut Frame,
+    area: Rect,
+    view: &RunView,
+    ui: &UiState,
+    d: &GateDialog,
+    theme: &Theme,
+    keys: &crate::keymap::Keymap,
+) {
+    let w = area.width.saturating_sub(4).min(80);
+    let body_w = w.saturating_sub(2) as usize;
+    let here = d.run_id.as_deref().is_none_or(|r| r == view.run_id);
+    let g = view.gates.iter().find(|g| here && g.step_id == d.step_id);
+    // A gate of another run (the Waiting tab): what the inbox knows of it.
+    let elsewhere = d.run_id.as_deref().and_then(|r| {
+        ui.waiting
+            .iter()
+            .find(|w| !here && w.run_id == r && w.step == d.step_id)
+    });
+    let mut info: Vec<Line> = match (g, elsewhere) {
+        (Some(g), _) => gate_lines(g, view, ui, body_w, theme),
+        (None, Some(w)) => {
+            let mut l: Vec<Line> = wrap_text(&w.prompt, body_w)
+                .into_iter()
+                .map(|t| Line::from(styled(t, theme.title)))
+                .collect();
+            l.push(Line::from(styled(
+                format!(
+                    "run {} ({}, {}) · who: {}",
+                    crate::app::short_id(&w.run_id, &ui.run_ids),
+                    w.workflow,
+                    w.run_state,
+                    w.who()
+                ),
+                theme.base,
+            )));
+            l
+        }
+        (None, None) => vec![Line::from(styled(
+            "this gate is no longer open",
+            theme.warning,
+        ))],
+    };
+    if d.decision == Decision::Approve {
+        info.push(Line::from(styled(
+            format!("you approve as {}", ui.operator),
+            theme.dim,
+        )));
+    } else {
+        info.push(Line::from(styled(
+            format!("you reject as {}; the step will not run", ui.operator),
+            theme.dim,
+        )));
+    }
+    let reason_h = 5u16;
+    let fields_h = d.fields.len() as u16;
+    let want = info.len() as u16 + fields_h + reason_h + 4;
+    let r = centered(area, w, want.min(area.height));
+    frame.render_widget(Clear, r);
+    let (title, st) = match d.decision {
+        Decision::Approve => (format!(" Approve {} ", d.step_id), theme.ok),
+        Decision::Reject => (format!(" Reject {} ", d.step_id), theme.error),
+    };
+    let block =
+        panel(styled(title, st.add_modifier(Modifier::BOLD)), theme, true).style(theme.base);
+    let inner = block.inner(r);
+    frame.render_widget(block, r);
+    if inner.height == 0 {
+        return;
+    }
+    // Bottom up: hints, error, reason box; the gate's context gets what is left.
+    let hint_y = inner.y + inner.height - 1;
+    let err_h = u16::from(inner.height >= 3);
+    let box_h = reason_h.min(inner.height.saturating_sub(1 + err_h));
+    let box_r = Rect {
+        y: hint_y.saturating_sub(err_h + box_h),
+        height: box_h,
+        ..inner
+    };
+    let fields_h = fields_h.min(box_r.y - inner.y);
+    let info_r = Rect {
+        height: box_r.y - inner.y - fields_h,
+        ..inner
+    };
+    frame.render_widget(Paragraph::new(info).style(theme.base), info_r);
+    let fields_r = Rect {
+        y: info_r.y + info_r.height,
+        height: fields_h,
+        ..inner
+    };
+    let lines: Vec<Line> = d
+        .fields
+        .iter()
+        .enumerate()
+        .map(|(k, f)| field_line(f, k == d.focus, body_w, theme))
+        .collect();
+    frame.render_widget(Paragraph::new(lines).style(theme.base), fields_r);
+    let mut ta = d.reason.clone();
+    let label = match d.decision {
+        Decision::Approve => " Reason (optional) ",
+        Decision::Reject => " Reason (required) ",
+    };
+    ta.set_block(panel(label, theme, true));
+    ta.set_style(theme.base);
+    ta.set_cursor_line_style(theme.base);
+    ta.set_placeholder_style(theme.dim);
+    frame.render_widget(&ta, box_r);
+    if err_h == 1
+        && let Some(e) = &d.error
+    {
+        {
+            frame.render_widget(
+                Paragraph::new(styled(format!("✘ {e}"), theme.error)),
+                Rect {
+                    y: hint_y - 1,
+                    height: 1,
+                    ..inner
+                },
+            );
+        }
+    }
+    // The keys in force (a `[keys]` rebinding shows here too), the decision named.
+    let mut spans = Vec::new();
+    // Moving between fields is offered only when the approval has inputs.
+    let offered = |_: crate::keymap::Context, a: &crate::app::Action| {
+        !d.fields.is_empty() || !matches!(a, crate::app::Action::Down)
+    };
+    for (label, what) in keys.hints(crate::keymap::Context::GateDialog, offered) {
+        let what = match (what.as_str(), d.decision) {
+            ("confirm", Decision::Approve) => "approve".to_string(),
+            ("confirm", Decision::Reject) => "reject".to_string(),
+            _ => what,
+        };
+        if !spans.is_empty() {
+            spans.push(styled("  ", theme.dim));
+        }
+        spans.push(styled(label.to_string(), theme.key));
+        spans.push(styled(format!(" {what}"), theme.dim));
+    }
+    let hints = Line::from(spans);
+    frame.render_widget(
+        Paragraph::new(hints),
+        Rect {
+            y: hint_y,
+            height: 1,
+            ..inner
+        },
+    );
+}
+
+/// One input of the approve dialog: its name, its value (an enum `‹ pro ›`, a bool
+/// `[x]`, typed text), its type, and its error beside it.
+fn field_line<'a>(f: &InputField, focused: bool, w: usize, theme: &Theme) -> Line<'a> {
+    let i = &f.input;
+    let value = baton_model::sanitize::one_line(&f.value);
+    let shown = match i.ty.as_str() {
+        "enum" => format!("‹ {value} ›"),
+        "bool" if f.value == "true" => "[x]".to_string(),
+        "bool" => "[ ]".to_string(),
+        _ if focused => format!("[{value}▏]"),
+        _ => format!("[{value}]"),
+    };
+    let ty = match i.ty.as_str() {
+        "enum" => format!("{} of {}", i.ty, i.values.len()),
+        _ => i.ty.clone(),
+    };
+    let need = if i.required { ", required" } else { "" };
+    let label = format!("{:LW$}", fit(&i.name, LW - 1));
+    let value_st = if focused { theme.selection } else { theme.base };
+    let mut spans = vec![
+        styled(label, if focused { theme.key } else { theme.dim }),
+        styled(shown.clone(), value_st),
+    ];
+    let used = LW + super::common::text_width(&shown);
+    let rest = w.saturating_sub(used + 2);
+    match &f.error {
+        Some(e) => spans.push(styled(
+            format!("  ✘ {}", fit(e, rest.saturating_sub(2))),
+            theme.error,
+        )),
+        None => spans.push(styled(
+            format!("  {}", fit(&format!("{ty}{need}"), rest)),
+            theme.dim,
+        )),
+    }
+    Line::from(spans)
+}
+
+pub fn confirm(
+    frame: &mut Frame,
+    area: Rect,
+    d: &ConfirmDialog,
+    runs: &[std::sync::Arc<baton_model::RunSummary>],
+    ids: &crate::app::RunIds,
+    theme: &Theme,
+) {
+    let short = |id: &str| crate::app::short_id(id, ids).to_string();
+    // A run named with its workflow: a short id alone is hard to tell from its neighbours.
+    let named = |id: &str| match runs.iter().find(|r| r.id == id) {
+        Some(r) => format!("{} ({})", short(id), r.workflow),
+        None => short(id),
+    };
+    let (title, text) = match d.what {
+        ConfirmWhat::Quit => {
+            let ids: Vec<String> = d.runs.iter().map(|r| named(r)).collect();
+            let (title, them, resume) = match d.runs.as_slice() {
+                [one] => (
+                    " Quit while this console drives a run? ",
+                    "it",
+                    format!("`baton resume {}` continues it later", short(one)),
+                ),
+                _ => (
+                    " Quit while this console drives runs? ",
+                    "them",
+                    "`baton resume RUN` continues each later".to_string(),
+                ),
+            };
+            (
+                title,
+                format!(
+                    "This console drives run {}. Quitting interrupts {them}; {resume}. Runs driven elsewhere go on.",
+                    ids.join(", ")
+                ),
+            )
+        }
+        ConfirmWhat::DeleteRun => {
+            let id = d.runs.first().map(String::as_str).unwrap_or("?");
+            // The workflow too: a short id alone is hard to tell from its neighbours.
+            let which = match runs.iter().find(|r| r.id == id) {
+                Some(r) => format!("{} ({}, {})", short(id), r.workflow, r.state),
+                None => short(id),
+            };
+            (
+                " Delete the run? ",
+                format!(
+                    "Run {which} is removed from the store with its events and logs; its decisions stay in the audit chain, redacted. This cannot be reversed."
+                ),
+            )
+        }
+        ConfirmWhat::CancelRun => {
+            let which = d
+                .runs
+                .first()
+                .map_or("the run".to_string(), |id| format!("run {}", named(id)));
+            (
+                " Cancel the run? ",
+                format!(
+                    "Cancel {which}: running steps are killed, pending ones skipped, and completed steps with `compensate` are undone. The run ends cancelled; retrying a step later reopens it."
+                ),
+            )
+        }
+    };
+    let w = area.width.saturating_sub(4).min(60);
+    let lines_txt = super::common::wrap_text(&text, w.saturating_sub(4) as usize);
+    let h = lines_txt.len() as u16 + 5;
+    let r = centered(area, w, h);
+    frame.render_widget(Clear, r);
+    let block = panel(styled(title, theme.warning), theme, true).style(theme.base);
+    let inner = block.inner(r);
+    frame.render_widget(block, r);
+    let mut lines: Vec<Line> = lines_txt
+        .into_iter()
+        .map(|l| Line::from(styled(format!(" {l}"), theme.base)))
+        .collect();
+    lines.push(Line::from(""));
+    let btn = |label: &str, on: bool| {
+        styled(
+            format!("[ {label} ]"),
+            if on {
+                theme.selection.add_modifier(Modifier::BOLD)
+            } else {
+                theme.base
+            },
+        )
+    };
+    lines.push(Line::from(vec![
+        styled(" ", theme.base),
+        btn("No", !d.yes),
+        styled("   ", theme.base),
+        btn("Yes", d.yes),
+        styled("   y/n · ←→ · Enter", theme.dim),
+    ]));
+    frame.render_widget(Paragraph::new(lines).style(theme.base), inner);
+}
+
+/// `24.60` for cost, `500` for calls and tokens.
+fn amount(f: &BudgetField, v: f64) -> String {
+    if f.limit == "cost" {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.0}")
+    }
+}
+
+/// Every exhausted limit with used/limit and an amount to raise it by, then one reason.
+pub fn budget(frame: &mut Frame, area: Rect, ui: &UiState, d: &BudgetDialog, theme: &Theme) {
+    let w = area.width.saturating_sub(4).min(72);
+    let body_w = w.saturating_sub(4) as usize;
+    let mut lines: Vec<Line> = wrap_text(
+        "The run stopped at its budget. Raise the limits below by the amounts typed, or Esc and cancel the run (c).",
+        body_w,
+    )
+    .into_iter()
+    .map(|l| Line::from(styled(format!(" {l}"), theme.base)))
+    .collect();
+    lines.push(Line::from(""));
+    lines.push(Line::from(styled(
+        format!(
+            " {}{}{}raise by",
+            pad("limit", 9),
+            pad("used", 12),
+            pad("of", 12)
+        ),
+        theme.dim,
+    )));
+    let field = |text: &str, on: bool, width: usize| {
+        let shown = fit(text, width.saturating_sub(1));
+        let cursor = if on { "▏" } else { " " };
+        styled(
+            format!("[{}]", pad(&format!("{shown}{cursor}"), width)),
+            if on { theme.selection } else { theme.base },
+        )
+    };
+    for (i, f) in d.fields.iter().enumerate() {
+        lines.push(Line::from(vec![
+            styled(format!(" {}", pad(f.limit, 9)), theme.warning),
+            styled(pad(&amount(f, f.used), 12), theme.base),
+            styled(pad(&amount(f, f.ceiling), 12), theme.base),
+            field(&f.raise, d.focus == i, 12),
+        ]));
+    }
+    lines.push(Line::from(""));
+    let reason_w = body_w.saturating_sub(12).max(8);
+    lines.push(Line::from(vec![
+        styled(" reason   ", theme.base),
+        field(&d.reason, d.focus == d.fields.len(), reason_w),
+    ]));
+    lines.push(Line::from(styled(
+        format!(
+            " you raise as {}; the reason goes to the audit",
+            ui.operator
+        ),
+        theme.dim,
+    )));
+    lines.push(match &d.error {
+        Some(e) => Line::from(styled(format!(" ✘ {e}"), theme.error)),
+        None => Line::from(""),
+    });
+    lines.push(Line::from(vec![
+        styled(" Enter", theme.key),
+        styled(" raise  ", theme.dim),
+        styled("Tab/↓", theme.key),
+        styled(" next field  ", theme.dim),
+        styled("Esc", theme.key),
+        styled(" cancel", theme.dim),
+    ]));
+    let h = (lines.len() as u16 + 2).min(area.height);
+    let r = centered(area, w, h);
+    frame.render_widget(Clear, r);
+    let block = panel(
+        styled(
+            " Raise the budget ",
+            theme.warning.add_modifier(Modifier::BOLD),
+        ),
+        theme,
+        true,
+    )
+    .style(theme.base);
+    let inner = block.inner(r);
+    frame.render_widget(block, r);
+    frame.render_widget(Paragraph::new(lines).style(theme.base), inner);
+}

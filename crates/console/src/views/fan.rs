@@ -1,0 +1,137 @@
+//! A fanned-out step as the DAG tab draws it: its row in the list (an instance indented
+//! under its step, the step's counts before its action), its node in the graph, and the
+//! instances its detail pane lists. The counts are the view's (`model::fan`).
+use super::common::{kv, pad, styled};
+use crate::app::{MAX_LABEL, UiState};
+use crate::theme::Theme;
+use baton_model::{RunView, StepState, StepView};
+use ratatui::text::Line;
+
+/// What indents an instance under its step in the list.
+const UNDER: &str = "└ ";
+
+/// A list row's step column: an instance indented under its step.
+pub fn list_id(view: &RunView, i: usize) -> String {
+    let s = &view.steps[i];
+    match s.parent {
+        Some(_) => format!("{UNDER}{}", s.id),
+        None => s.id.clone(),
+    }
+}
+
+/// The width of [`list_id`], without making it.
+pub fn list_id_width(view: &RunView, i: usize) -> usize {
+    let s = &view.steps[i];
+    s.id.chars().count() + s.parent.map_or(0, |_| UNDER.chars().count())
+}
+
+/// A list row's last column: a fanned-out step's counts, open (`▾`) or closed (`▸`),
+/// before its action.
+pub fn list_action(s: &StepView, open: bool) -> String {
+    match &s.fan {
+        Some(f) => format!(
+            "{} {} · {}",
+            if open { "▾" } else { "▸" },
+            f.counts.text(),
+            s.action
+        ),
+        None => s.action.clone(),
+    }
+}
+
+/// The graph node that stands for step `i`: itself, or the closed fanned-out step of
+/// an instance (the graph draws only opened steps' instances).
+pub fn graph_node(view: &RunView, ui: &UiState, i: usize) -> usize {
+    match view.steps.get(i).and_then(|s| s.parent) {
+        Some(p) if !ui.is_expanded(view, p) => p,
+        _ => i,
+    }
+}
+
+/// The columns a node's label takes now (`glyph id counts`), where its edges start.
+pub fn label_width(s: &StepView) -> usize {
+    super::common::text_width(&s.id).min(MAX_LABEL)
+        + 2
+        + s.fan
+            .as_ref()
+            .map_or(0, |f| 1 + f.counts.text().chars().count())
+}
+
+/// The detail pane of a fanned-out step: its counts, then as many instances as `room`
+/// lines hold (failed ones first, then those at work, then the rest, each in instance
+/// order), each with its state, duration and executor. One pass over the instances.
+pub fn instance_lines<'a>(
+    view: &RunView,
+    ui: &UiState,
+    s: &StepView,
+    room: usize,
+    w: usize,
+    theme: &Theme,
+) -> Vec<Line<'a>> {
+    let Some(f) = &s.fan else {
+        return Vec::new();
+    };
+    let mut lines = vec![kv(
+        "fan-out",
+        9,
+        styled(f.counts.text(), theme.title),
+        theme,
+    )];
+    let rows = room.saturating_sub(2);
+    if rows == 0 {
+        return lines;
+    }
+    let (mut failed, mut active, mut rest) = (Vec::new(), Vec::new(), Vec::new());
+    for k in f.instances.clone() {
+        let st = view.steps[k].state;
+        let bucket = if st.is_failure() || st == StepState::Cancelled {
+            &mut failed
+        } else if !st.is_final() && st != StepState::Pending {
+            &mut active
+        } else {
+            &mut rest
+        };
+        if bucket.len() < rows {
+            bucket.push(k);
+        }
+    }
+    let picked: Vec<usize> = failed
+        .into_iter()
+        .chain(active)
+        .chain(rest)
+        .take(rows)
+        .collect();
+    let id_w = picked
+        .iter()
+        .map(|&k| super::common::text_width(&view.steps[k].id))
+        .max()
+        .unwrap_or(4)
+        .min(w.saturating_sub(30).max(8));
+    let now = ui.clock(view);
+    for &k in &picked {
+        let inst = &view.steps[k];
+        let dur = inst
+            .duration(now)
+            .map(baton_model::time::human_duration)
+            .unwrap_or_default();
+        let text = format!(
+            "{} {} {} {:>7}  {}",
+            super::common::step_glyph(inst),
+            pad(&super::common::fit(&inst.id, id_w), id_w),
+            pad(inst.state.as_str(), 11),
+            dur,
+            inst.executor()
+        );
+        lines.push(Line::from(styled(
+            super::common::fit(&text, w),
+            theme.state(inst.state),
+        )));
+    }
+    if f.counts.total > picked.len() {
+        lines.push(Line::from(styled(
+            format!("… {} more", f.counts.total - picked.len()),
+            theme.dim,
+        )));
+    }
+    lines
+}

@@ -1,0 +1,465 @@
+//! Header (run, health, budget, golden signals), tab bar, status line and footer hints.
+use super::common::{dur, styled, text_width};
+use super::hints::{self, Hint};
+use crate::app::Action;
+use crate::app::Hits;
+use crate::app::{Tab, UiState, short_id};
+use crate::keymap::{Context, Keymap};
+use crate::theme::Theme;
+use baton_model::time::human_duration;
+use baton_model::{Eta, RunState, RunView, StepState};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use std::time::Duration;
+
+pub fn run_state_glyph(s: RunState) -> &'static str {
+    match s {
+        RunState::Pending => "·",
+        RunState::Queued => "○",
+        RunState::Running => "▶",
+        RunState::Waiting => "⏸",
+        RunState::Succeeded => "✔",
+        RunState::Failed => "✘",
+        RunState::Cancelled => "■",
+        RunState::Skipped => "⤼",
+        RunState::Interrupted => "↯",
+    }
+}
+
+pub fn run_state_style(s: RunState, theme: &Theme) -> ratatui::style::Style {
+    use baton_model::StepState as S;
+    theme.state(match s {
+        RunState::Pending => S::Pending,
+        RunState::Queued => S::Queued,
+        RunState::Running => S::Running,
+        RunState::Waiting => S::WaitingApproval,
+        RunState::Succeeded => S::Succeeded,
+        RunState::Failed => S::Failed,
+        RunState::Cancelled => S::Cancelled,
+        RunState::Skipped => S::Skipped,
+        RunState::Interrupted => S::Interrupted,
+    })
+}
+
+/// Three lines: identity and counts; health and signals; tabs.
+pub fn render(
+    frame: &mut Frame,
+    area: Rect,
+    view: &RunView,
+    ui: &UiState,
+    theme: &Theme,
+    hits: &mut Hits,
+) {
+    let now = ui.clock(view);
+    let elapsed = match (view.started_at, view.finished_at) {
+        (Some(s), Some(f)) => dur(s, f),
+        (Some(s), None) => dur(s, now),
+        _ => "–".into(),
+    };
+    let gates = view.gates.len();
+    let open_errors = view.open_errors();
+    // Below 110 columns the labels shrink so the numbers still fit in 80.
+    let narrow = area.width < 110;
+    let mut l1 = vec![
+        styled(" ◆ ", theme.accent),
+        styled(view.workflow.clone(), theme.title),
+        styled(if narrow { "  " } else { "  run " }, theme.dim),
+        styled(short_id(&view.run_id, &ui.run_ids).to_string(), theme.base),
+        Span::raw("  "),
+        styled(
+            format!("{} {}", run_state_glyph(view.state), view.state),
+            run_state_style(view.state, theme),
+        ),
+    ];
+    // A console that may only look says so where every screen shows it.
+    if ui.readonly {
+        l1.push(styled(
+            " read-only ",
+            theme.warning.add_modifier(Modifier::REVERSED),
+        ));
+    }
+    l1.extend([
+        styled(if narrow { "  ⏱ " } else { "  elapsed " }, theme.dim),
+        styled(elapsed, theme.base),
+        styled("  gates ", theme.dim),
+        styled(
+            gates.to_string(),
+            if gates > 0 { theme.warning } else { theme.base },
+        ),
+        styled("  errors ", theme.dim),
+        styled(
+            open_errors.to_string(),
+            if open_errors > 0 {
+                theme.error
+            } else {
+                theme.base
+            },
+        ),
+    ]);
+    if let Some(b) = &view.budget {
+        let mut parts = Vec::new();
+        match b.cost {
+            Some((used, max)) => parts.push(format!("${used:.2}/${max:.2}")),
+            None if b.used_cost > 0.0 => parts.push(format!("${:.2}", b.used_cost)),
+            None => {}
+        }
+        if let Some((used, max)) = b.calls {
+            parts.push(format!("{used}/{max} calls"));
+        }
+        match b.tokens {
+            Some((used, max)) => parts.push(format!("{used}/{max} tok")),
+            None if b.used_tokens > 0 => parts.push(format!("{} tok", b.used_tokens)),
+            None => {}
+        }
+        // Whole figures or none: `5300/600` is never cut to `5300/6`, and a figure
+        // left out is marked `…` (`h` shows them all).
+        // Narrow: no label; each figure says what it is (`$`, `calls`, `tok`).
+        let label = if narrow { "  " } else { "  budget " };
+        let used: usize = l1.iter().map(|s| s.width()).sum::<usize>() + label.len();
+        let text = budget_text(&parts, if narrow { 1 } else { parts.len() }, |t| {
+            used + text_width(t) <= area.width as usize
+        });
+        let near = [
+            b.cost.map(|(u, m)| u / m.max(f64::EPSILON)),
+            b.calls.map(|(u, m)| u as f64 / m.max(1) as f64),
+            b.tokens.map(|(u, m)| u as f64 / m.max(1) as f64),
+        ]
+        .into_iter()
+        .flatten()
+        .any(|f| f >= 0.8);
+        if let Some(text) = text {
+            l1.push(styled(label, theme.dim));
+            l1.push(styled(text, if near { theme.warning } else { theme.base }));
+        }
+    }
+
+    let h = &view.health;
+    // Under 110 columns every signal still fits on the line: a shorter gauge and label.
+    let cells = if narrow { 5 } else { 10 };
+    let filled = ((h.score / 100.0) * cells as f64)
+        .round()
+        .clamp(0.0, cells as f64) as usize;
+    let s = &view.signals;
+    let failed = view.health.failed_share.unwrap_or(0.0);
+    let ms = |v: Option<u64>| {
+        v.map_or("–".to_string(), |m| {
+            human_duration(Duration::from_millis(m))
+        })
+    };
+    let l2 = vec![
+        styled(" health ", theme.dim),
+        styled("█".repeat(filled), theme.gauge(h.label)),
+        styled("░".repeat(cells - filled), theme.gauge_empty()),
+        styled(
+            format!(" {:.0} ", h.score),
+            theme.gauge(h.label).add_modifier(Modifier::BOLD),
+        ),
+        styled(
+            if narrow {
+                short_label(h.label)
+            } else {
+                h.label.as_str()
+            },
+            theme.gauge(h.label),
+        ),
+        styled(if narrow { " q " } else { "  quality " }, theme.dim),
+        styled(
+            h.quality.map_or("–".into(), |q| format!("{q:.2}")),
+            theme.base,
+        ),
+        styled(if narrow { " " } else { "  │ " }, theme.border),
+        styled(format!("{:.2}", view.finished_per_sec_at(now)), theme.base),
+        // The judged steps that failed or never started because of it
+        // (`Health::failed_share`): not the error records counted above.
+        styled(
+            if narrow {
+                "/s fail "
+            } else {
+                " fin/s  failed "
+            },
+            theme.dim,
+        ),
+        styled(
+            format!("{:.0}%", failed * 100.0),
+            if failed > 0.0 {
+                theme.warning
+            } else {
+                theme.base
+            },
+        ),
+        styled(if narrow { " p50 " } else { "  p50 " }, theme.dim),
+        styled(ms(s.p50_ms), theme.base),
+        styled(" p95 ", theme.dim),
+        styled(ms(s.p95_ms), theme.base),
+        styled(if narrow { " queue " } else { "  queue " }, theme.dim),
+        styled(s.queue_depth.to_string(), theme.base),
+        styled(if narrow { " run " } else { "  running " }, theme.dim),
+        styled(s.running.to_string(), theme.base),
+    ];
+
+    let mut l3 = vec![Span::raw(" ")];
+    let count = |t: &Tab| match t {
+        Tab::Approvals if gates > 0 => format!(" ({gates})"),
+        Tab::Errors if open_errors > 0 => format!(" ({open_errors})"),
+        Tab::Waiting if ui.waiting_mine() > 0 => format!(" ({})", ui.waiting_mine()),
+        _ => String::new(),
+    };
+    // The progress count keeps its room: the titles shorten, then the gaps narrow. A
+    // count's room (` (3)`) is kept while it is 0, so a gate opening does not rename tabs.
+    let p = view.progress(now);
+    let keep = format!("{}/{}", p.finished, p.total).len() + 2;
+    let count_w = |t: &Tab| match t {
+        Tab::Approvals | Tab::Errors | Tab::Waiting => count(t).len().max(4),
+        _ => 0,
+    };
+    let line_w = |short: bool, gap: usize| {
+        1 + Tab::ALL
+            .iter()
+            .map(|t| 2 + text_width(tab_title(*t, short)) + count_w(t) + gap)
+            .sum::<usize>()
+    };
+    let room = area.width as usize;
+    let (short, gap) = [(false, 2), (true, 2), (true, 1)]
+        .into_iter()
+        .find(|&(short, gap)| line_w(short, gap) + keep <= room)
+        .unwrap_or((true, 1));
+    for (i, t) in Tab::ALL.iter().enumerate() {
+        let st = if *t == ui.tab {
+            theme.tab_active
+        } else {
+            theme.tab_inactive
+        };
+        let label = format!(" {}{}", tab_title(*t, short), count(t));
+        let x: usize = l3.iter().map(|s| s.width()).sum();
+        hits.record(
+            Rect {
+                x: area.x + x as u16,
+                y: area.y + 2,
+                width: (1 + label.chars().count()) as u16,
+                height: 1,
+            }
+            .intersection(area),
+            crate::app::Hit::Tab(*t),
+        );
+        l3.push(styled(format!("{}", i + 1), theme.key));
+        l3.push(styled(label, st));
+        l3.push(styled(" ".repeat(gap), theme.base));
+    }
+    progress(&mut l3, area.width as usize, view, ui, now, narrow, theme);
+    frame.render_widget(
+        Paragraph::new(vec![Line::from(l1), Line::from(l2), Line::from(l3)]).style(theme.base),
+        area,
+    );
+}
+
+/// A tab's title on the tab line; `short` where the whole line would not fit.
+fn tab_title(t: Tab, short: bool) -> &'static str {
+    match (t, short) {
+        (Tab::Approvals, true) => "Gates",
+        (Tab::Waiting, true) => "Wait",
+        (Tab::Schedules, true) => "Sched",
+        _ => t.title(),
+    }
+}
+
+/// `1200/2000 ██████░░░░ ~3m12s left` at the right end of the tab line, dropping the
+/// estimate, then the bar, when the line is too narrow for them.
+fn progress(
+    line: &mut Vec<Span<'static>>,
+    width: usize,
+    view: &RunView,
+    ui: &UiState,
+    now: baton_model::Timestamp,
+    narrow: bool,
+    theme: &Theme,
+) {
+    let p = view.progress(now);
+    let count = format!("{}/{}", p.finished, p.total);
+    let cells = if narrow { 5 } else { 10 };
+    let filled = ((p.fraction() * cells as f64).round() as usize).min(cells);
+    let eta = match p.eta {
+        Eta::None => None,
+        Eta::Unknown => Some(" ETA unknown".to_string()),
+        Eta::About(d) if ui.wall_clock => Some(format!(" ends ~{}", ui.wall(now.add(d), now))),
+        Eta::About(d) => Some(format!(" ~{} left", human_duration(d))),
+    };
+    let used: usize = line.iter().map(|s| s.width()).sum();
+    let room = width.saturating_sub(used + 1);
+    let eta_w = eta.as_ref().map_or(0, |e| e.chars().count());
+    let (bar, eta) = if count.len() + 1 + cells + eta_w <= room {
+        (true, eta)
+    } else if count.len() + 1 + cells <= room {
+        (true, None)
+    } else if count.len() <= room {
+        (false, None)
+    } else {
+        return;
+    };
+    let w = count.len()
+        + if bar { 1 + cells } else { 0 }
+        + eta.as_ref().map_or(0, |e| e.chars().count());
+    line.push(Span::raw(" ".repeat(room - w)));
+    line.push(styled(count, theme.base));
+    if bar {
+        line.push(Span::raw(" "));
+        let st = run_state_style(view.state, theme);
+        line.push(styled("█".repeat(filled), st));
+        line.push(styled("░".repeat(cells - filled), theme.gauge_empty()));
+    }
+    if let Some(e) = eta {
+        line.push(styled(e, theme.dim));
+    }
+}
+
+/// Status line (toast, input being typed, pending commands) and the key hints.
+pub fn footer(
+    frame: &mut Frame,
+    area: Rect,
+    view: &RunView,
+    ui: &UiState,
+    theme: &Theme,
+    keys: &Keymap,
+) {
+    if area.height == 0 {
+        return;
+    }
+    let mut lines = Vec::new();
+    if area.height >= 2 {
+        let status = if ui.filter_editing {
+            let hint = if ui.tab == Tab::Runs {
+                "  id, workflow or operator; state:NAME; wf:NAME"
+            } else {
+                "  id text, or state:NAME (e.g. state:failed)"
+            };
+            // A refused filter says why right where it is typed.
+            let (hint, style) = match ui.toast.as_ref().filter(|t| !t.ok) {
+                Some(t) => (format!("  {}", t.text), theme.error),
+                None => (hint.to_string(), theme.dim),
+            };
+            Line::from(vec![
+                styled(" filter ", theme.key),
+                styled(format!("/{}▏", ui.active_filter()), theme.base),
+                styled(hint, style),
+            ])
+        } else if let Some(text) = &ui.jump {
+            // A jump that leads nowhere says why right where it is typed.
+            let (hint, style) = match ui.toast.as_ref().filter(|t| !t.ok) {
+                Some(t) => (format!("  {}", t.text), theme.error),
+                None => ("  a run id (its start) or a step id".to_string(), theme.dim),
+            };
+            Line::from(vec![
+                styled(" jump ", theme.key),
+                styled(format!(":{text}▏"), theme.base),
+                styled(hint, style),
+            ])
+        } else if let Some(l) = ui.log.as_ref().filter(|l| l.searching) {
+            Line::from(vec![
+                styled(" search ", theme.key),
+                styled(format!("/{}▏", l.search), theme.base),
+            ])
+        } else if let Some(t) = &ui.toast {
+            Line::from(styled(
+                format!(" {}", t.text),
+                if t.ok { theme.ok } else { theme.error },
+            ))
+        } else {
+            let mut s = Vec::new();
+            if ui.pending > 0 {
+                s.push(format!("{} command(s) waiting for the engine", ui.pending));
+            }
+            if !ui.active_filter().is_empty() {
+                s.push(format!("filter: {}", ui.active_filter()));
+            }
+            // Only while something runs to follow (issue 28 point 9).
+            if ui.tab == Tab::Dag
+                && ui.follow
+                && ui.log.is_none()
+                && view.steps.iter().any(|s| s.state == StepState::Running)
+            {
+                s.push("following running steps".into());
+            }
+            if view.state == RunState::Interrupted {
+                s.push("run interrupted: `baton resume` continues it".into());
+            }
+            Line::from(styled(format!(" {}", s.join(" · ")), theme.dim))
+        };
+        lines.push(status);
+    }
+    let offered = |c, a: &_| crate::app::offered(ui, view, c, a);
+    let essential = [Action::Help, Action::Quit].map(|a| keys.label_of(Context::Global, &a));
+    let entries = keys
+        .hints(ui.context(), offered)
+        .into_iter()
+        .map(|(label, what)| Hint {
+            keep: essential.contains(&Some(label)),
+            keys: label.to_string(),
+            what,
+        })
+        .collect();
+    let mut hints = vec![Span::raw(" ")];
+    for (i, h) in hints::layout(entries, area.width as usize)
+        .into_iter()
+        .enumerate()
+    {
+        if i > 0 {
+            hints.push(Span::raw("  "));
+        }
+        hints.push(styled(h.keys, theme.key));
+        hints.push(styled(format!(" {}", h.what), theme.dim));
+    }
+    lines.push(Line::from(hints));
+    frame.render_widget(Paragraph::new(lines).style(theme.base), area);
+}
+
+/// The budget's figures as the header shows them: as many whole ones as `fits` (at most
+/// `max`), then `…` when any is left out; `None` when not even the marker fits.
+fn budget_text(parts: &[String], max: usize, fits: impl Fn(&str) -> bool) -> Option<String> {
+    (0..=max.min(parts.len()))
+        .rev()
+        .map(|n| {
+            let mut t = parts[..n].join(" · ");
+            if n < parts.len() {
+                t.push_str(if n == 0 { "…" } else { " …" });
+            }
+            t
+        })
+        .find(|t| !t.is_empty() && fits(t))
+}
+
+/// The health label in a narrow header (still readable without colour).
+fn short_label(l: baton_model::HealthLabel) -> &'static str {
+    match l {
+        baton_model::HealthLabel::Healthy => "ok",
+        baton_model::HealthLabel::Degraded => "degr",
+        baton_model::HealthLabel::Critical => "crit",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_budget_figure_left_out_is_marked() {
+        let parts: Vec<String> = ["$1.20/$5.00", "3/10 calls", "5300/6000 tok"]
+            .map(String::from)
+            .to_vec();
+        let fits = |w: usize| move |t: &str| super::text_width(t) <= w;
+        assert_eq!(
+            super::budget_text(&parts, 3, fits(80)).as_deref(),
+            Some("$1.20/$5.00 · 3/10 calls · 5300/6000 tok")
+        );
+        assert_eq!(
+            super::budget_text(&parts, 3, fits(30)).as_deref(),
+            Some("$1.20/$5.00 · 3/10 calls …")
+        );
+        assert_eq!(
+            super::budget_text(&parts, 1, fits(80)).as_deref(),
+            Some("$1.20/$5.00 …")
+        );
+        assert_eq!(super::budget_text(&parts, 3, fits(5)).as_deref(), Some("…"));
+        assert_eq!(super::budget_text(&parts, 3, fits(0)), None);
+        assert_eq!(super::budget_text(&[], 3, fits(80)), None);
+    }
+}

@@ -1,0 +1,48 @@
+//! The notices list (`!`): decisions others recorded on the runs shown, newest first,
+//! with who, what, why and when.
+use super::common::{centered, panel, styled, wrap_text};
+use crate::app::UiState;
+use crate::theme::Theme;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::Line;
+use ratatui::widgets::{Clear, Paragraph};
+
+pub fn render(frame: &mut Frame, area: Rect, ui: &UiState, theme: &Theme) {
+    let w = area.width.saturating_sub(4).min(100);
+    let h = area.height.saturating_sub(2);
+    let r = centered(area, w, h);
+    frame.render_widget(Clear, r);
+    let block = panel(
+        format!(" Notices · {} · Esc closes ", ui.notices.len()),
+        theme,
+        true,
+    )
+    .style(theme.base);
+    let inner = block.inner(r);
+    frame.render_widget(block, r);
+    let width = inner.width.max(1) as usize;
+    let mut lines: Vec<Line> = Vec::new();
+    if ui.notices.is_empty() {
+        lines.push(Line::from(styled(
+            "no decisions by others yet: a gate decided from another shell, by another operator or by its timeout shows here",
+            theme.dim,
+        )));
+    }
+    for n in ui.notices.iter().rev() {
+        let now = ui.now.unwrap_or(n.at);
+        let head = format!(
+            "{}  {} {}",
+            ui.wall(n.at, now),
+            n.workflow,
+            crate::app::short_id(&n.run_id, &ui.run_ids)
+        );
+        lines.push(Line::from(styled(head, theme.dim)));
+        for l in wrap_text(&n.text(), width.saturating_sub(2)) {
+            lines.push(Line::from(styled(format!("  {l}"), theme.base)));
+        }
+    }
+    let skip = ui.overlay_scroll.min(lines.len().saturating_sub(1));
+    let shown: Vec<Line> = lines.into_iter().skip(skip).collect();
+    frame.render_widget(Paragraph::new(shown).style(theme.base), inner);
+}

@@ -1,0 +1,238 @@
+//! Overlays drawn over the current tab: help (from the keymap), health terms, error detail.
+use super::common::{centered, in_run, kv, pad, panel, styled, wrap_text};
+use super::detail::error_lines;
+use crate::app::UiState;
+use crate::keymap::Keymap;
+use crate::output::log_line;
+use crate::theme::Theme;
+use baton_model::RunView;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::Line;
+use ratatui::widgets::{Clear, Paragraph};
+
+#[allow(clippy::too_many_arguments)]
+fn popup<'a>(
+    frame: &mut Frame,
+    area: Rect,
+    w: u16,
+    h: u16,
+    title: &'a str,
+    lines: Vec<Line<'a>>,
+    scroll: usize,
+    theme: &Theme,
+) {
+    let r = centered(area, w, h);
+    frame.render_widget(Clear, r);
+    let block = panel(title, theme, true).style(theme.base);
+    let inner = block.inner(r);
+    frame.render_widget(block, r);
+    let max = lines.len().saturating_sub(inner.height as usize);
+    let skip = scroll.min(max);
+    let lines: Vec<Line> = lines.into_iter().skip(skip).collect();
+    frame.render_widget(Paragraph::new(lines).style(theme.base), inner);
+}
+
+pub fn help(
+    frame: &mut Frame,
+    area: Rect,
+    view: &RunView,
+    ui: &UiState,
+    theme: &Theme,
+    keys: &Keymap,
+) {
+    let mut lines = Vec::new();
+    let sections = keys.help_sections(|c, a| crate::app::offered(ui, view, c, a));
+    for (title, rows) in sections {
+        lines.push(Line::from(styled(title, theme.title)));
+        for (keys, desc, now) in rows {
+            if ui.readonly && !now {
+                // Nothing that acts is offered, not even as "not now".
+                continue;
+            }
+            // What the engine would refuse for the current selection is shown, not offered.
+            lines.push(Line::from(if now {
+                vec![
+                    styled(format!("  {}", pad(&keys, 16)), theme.key),
+                    styled(desc, theme.base),
+                ]
+            } else {
+                vec![
+                    styled(format!("  {}", pad(&keys, 16)), theme.dim),
+                    styled(format!("{desc} (not now)"), theme.dim),
+                ]
+            }));
+        }
+    }
+    lines.push(Line::from(styled(
+        "h and l mean health and log, so the graph moves across layers with ←→ or H L.",
+        theme.dim,
+    )));
+    popup(
+        frame,
+        area,
+        72,
+        area.height.saturating_sub(2),
+        " Help · ↑↓ scroll · Esc close ",
+        lines,
+        ui.overlay_scroll,
+        theme,
+    );
+}
+
+pub fn health(frame: &mut Frame, area: Rect, view: &RunView, theme: &Theme) {
+    let h = &view.health;
+    let mut lines = vec![Line::from(vec![
+        styled(format!("score {:.0}", h.score), theme.gauge(h.label)),
+        styled(format!("  {}", h.label.as_str()), theme.gauge(h.label)),
+        styled(
+            format!(
+                "   quality {}",
+                h.quality
+                    .map_or("– (nothing finished yet)".into(), |q| format!("{q:.2}"))
+            ),
+            theme.base,
+        ),
+    ])];
+    lines.push(Line::from(""));
+    let total = view.steps.len();
+    lines.push(Line::from(styled(
+        format!(
+            "steps: each of {total} is worth {:.1} of the 100",
+            if total == 0 {
+                0.0
+            } else {
+                100.0 / total as f64
+            }
+        ),
+        theme.title,
+    )));
+    let mut parts = Vec::new();
+    for t in &h.terms {
+        if t.label.starts_with("open ")
+            && !lines
+                .iter()
+                .any(|l| l.to_string().starts_with("open errors"))
+        {
+            lines.push(Line::from(styled("open errors: points each", theme.title)));
+        }
+        // `+ 0.0` turns −0 into 0: a term that takes nothing reads 0.0.
+        let value = t.value + 0.0;
+        let sum = value * t.count as f64 + 0.0;
+        if t.count > 0 && sum != 0.0 {
+            parts.push(format!("{:.0}", sum.abs()));
+        }
+        let st = if t.count == 0 { theme.dim } else { theme.base };
+        lines.push(Line::from(vec![
+            styled(format!("  {}", pad(&t.label, 30)), st),
+            styled(
+                format!("{:>4} × {:>5.1} = {:>6.1}", t.count, value, sum),
+                st,
+            ),
+        ]));
+    }
+    lines.push(Line::from(""));
+    let minus = if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" − {}", parts.join(" − "))
+    };
+    lines.push(Line::from(styled(
+        format!("score = 100{minus} = {:.0} (floored at 0)", h.score),
+        theme.accent,
+    )));
+    lines.push(Line::from(styled(
+        "quality = mean of finished: first try 1, retried/handled ½, failed 0",
+        theme.dim,
+    )));
+    lines.push(Line::from(styled(
+        "healthy ≥ 80 · degraded ≥ 50 · critical < 50",
+        theme.dim,
+    )));
+    let height = (lines.len() as u16 + 2).min(area.height.saturating_sub(2));
+    popup(
+        frame,
+        area,
+        72,
+        height,
+        " Health · why the score is what it is ",
+        lines,
+        0,
+        theme,
+    );
+}
+
+pub fn error_detail(
+    frame: &mut Frame,
+    area: Rect,
+    view: &RunView,
+    ui: &UiState,
+    idx: usize,
+    theme: &Theme,
+) {
+    let Some(e) = view.errors.get(idx) else {
+        return;
+    };
+    let w = area.width.saturating_sub(6).min(100);
+    let body = w.saturating_sub(2) as usize;
+    let mut lines = vec![kv(
+        "step",
+        9,
+        styled(
+            format!(
+                "{} attempt {} · {}",
+                e.step.as_deref().unwrap_or("(run)"),
+                e.attempt,
+                in_run(ui, view.started_at, e.at, ui.clock(view))
+            ),
+            theme.base,
+        ),
+        theme,
+    )];
+    lines.extend(error_lines(e, body, theme));
+    if !e.context.is_empty() {
+        lines.push(Line::from(styled("context", theme.title)));
+        for (k, v) in &e.context {
+            for (i, l) in wrap_text(v, body.saturating_sub(22).max(8))
+                .into_iter()
+                .enumerate()
+            {
+                lines.push(Line::from(vec![
+                    styled(
+                        format!("  {}", pad(if i == 0 { k } else { "" }, 20)),
+                        theme.dim,
+                    ),
+                    styled(l, theme.base),
+                ]));
+            }
+        }
+    }
+    if let Some(s) = e
+        .step
+        .as_deref()
+        .and_then(|s| view.step_index(s))
+        .map(|i| &view.steps[i])
+    {
+        lines.push(Line::from(styled(
+            format!(
+                "log tail ({})",
+                super::common::count(s.log_tail.len(), "line", "lines")
+            ),
+            theme.title,
+        )));
+        for l in &s.log_tail {
+            lines.push(log_line(l, theme));
+        }
+    }
+    let h = area.height.saturating_sub(2);
+    popup(
+        frame,
+        area,
+        w,
+        h,
+        " Error · r retry · l log · Esc close ",
+        lines,
+        ui.overlay_scroll,
+        theme,
+    );
+}

@@ -1,0 +1,111 @@
+//! Runs tab: the store's runs, newest first; the open run is marked.
+use super::common::{dur, pad, panel, styled, text_width, when, window};
+use super::header::{run_state_glyph, run_state_style};
+use crate::app::Hits;
+use crate::app::{UiState, short_id};
+use crate::theme::Theme;
+use baton_model::{RunState, RunView};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::Line;
+use ratatui::widgets::Paragraph;
+
+pub fn render(
+    frame: &mut Frame,
+    area: Rect,
+    view: &RunView,
+    ui: &UiState,
+    theme: &Theme,
+    hits: &mut Hits,
+) {
+    let now = ui.store_clock(view);
+    let vis = ui.visible_runs(now);
+    let filter = if ui.runs_filter.is_empty() {
+        String::new()
+    } else {
+        format!(" · /{} ({} match)", ui.runs_filter, vis.len())
+    };
+    // While a large store's older runs are read, the newest page stands alone.
+    let count = if ui.runs_partial {
+        format!("{} so far, reading the rest of the store…", ui.runs.len())
+    } else {
+        format!("{} in the store", ui.runs.len())
+    };
+    let block = panel(
+        format!(" Runs · {count} · {}{filter} ", ui.runs_sort.label()),
+        theme,
+        true,
+    );
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if vis.is_empty() {
+        let text = if ui.runs.is_empty() {
+            "no runs in the store"
+        } else {
+            "no run matches the filter (Esc clears it)"
+        };
+        frame.render_widget(Paragraph::new(styled(text, theme.dim)), inner);
+        return;
+    }
+    let sel = ui.run_sel.min(vis.len() - 1);
+    let rows = (inner.height as usize).saturating_sub(2);
+    let first = window(sel, vis.len(), rows);
+    let shown: Vec<&baton_model::RunSummary> = vis
+        .iter()
+        .skip(first)
+        .take(rows)
+        .map(|&i| &*ui.runs[i])
+        .collect();
+    // `3m ago`, or the wall clock (`t`), which is wider when it carries a date.
+    let tw = shown
+        .iter()
+        .map(|r| text_width(&when(ui, r.started_at, now)))
+        .fold(14, usize::max);
+    let mut lines = vec![Line::from(styled(
+        format!(
+            "  {:8}  {:16} {:13} {:>tw$} {:>9} {:>9} {:>6}",
+            "run", "workflow", "state", "started", "took", "steps", "health"
+        ),
+        theme.dim,
+    ))];
+    for (k, r) in shown.iter().enumerate() {
+        let i = first + k;
+        let cur = if r.id == view.run_id { "●" } else { " " };
+        let took = dur(r.started_at, r.finished_at.unwrap_or(now));
+        let state = pad(&format!("{} {}", run_state_glyph(r.state), r.state), 13);
+        let rest = format!(
+            " {:>tw$} {:>9} {:>9} {:>6}",
+            when(ui, r.started_at, now),
+            took,
+            format!("{}/{}", r.steps_done, r.steps_total),
+            r.health.map_or("–".into(), |h| format!("{h:.0}"))
+        );
+        // Display columns, not characters: a CJK or emoji name keeps the table straight.
+        let head = format!(
+            "{cur} {}  {} ",
+            pad(short_id(&r.id, &ui.run_ids), 8),
+            pad(&r.workflow, 16)
+        );
+        let line = if i == sel {
+            Line::from(styled(format!("{head}{state}{rest}"), theme.selection))
+        } else {
+            Line::from(vec![
+                styled(head, theme.base),
+                styled(state.clone(), run_state_style(r.state, theme)),
+                styled(rest, theme.base),
+            ])
+        };
+        lines.push(line);
+    }
+    let shown = lines.len() - 1;
+    super::common::record_rows(hits, inner, 1, first, shown, crate::app::Hit::Run);
+    if let Some(r) = vis.get(sel).map(|&i| &ui.runs[i]) {
+        let hint = if r.state == RunState::Interrupted {
+            "Enter: open · R: resume this interrupted run"
+        } else {
+            "Enter: open"
+        };
+        lines.push(Line::from(styled(hint, theme.dim)));
+    }
+    frame.render_widget(Paragraph::new(lines).style(theme.base), inner);
+}

@@ -1,0 +1,158 @@
+//! The Waiting tab: what waits on the operator across every run, soonest deadline
+//! first (`model::inbox`), and the selected item's prompt, who may decide and how.
+use super::common::{dur, fit, kv, pad, panel, styled, window, wrap_text};
+use crate::app::{Hit, Hits, UiState, short_id};
+use crate::theme::Theme;
+use baton_model::inbox::{WaitKind, Waiting};
+use baton_model::{RunState, RunView, Timestamp};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::Line;
+use ratatui::widgets::Paragraph;
+
+/// `12m left`, `overdue`, or `–` without a deadline.
+fn left(w: &Waiting, now: Timestamp) -> String {
+    match w.deadline {
+        Some(d) if d > now => format!("{} left", dur(now, d)),
+        Some(_) => "overdue".into(),
+        None => "–".into(),
+    }
+}
+
+pub fn render(
+    frame: &mut Frame,
+    area: Rect,
+    view: &RunView,
+    ui: &UiState,
+    theme: &Theme,
+    hits: &mut Hits,
+) {
+    let now = ui.store_clock(view);
+    let items = &ui.waiting;
+    let title = format!(
+        " Waiting · {} across the store · {} for you ({}) ",
+        items.len(),
+        ui.waiting_mine(),
+        ui.operator
+    );
+    let list_h = if items.is_empty() {
+        area.height
+    } else {
+        (items.len() as u16 + 3).clamp(4, area.height.saturating_sub(7).max(4))
+    };
+    let list = Rect {
+        height: list_h.min(area.height),
+        ..area
+    };
+    let block = panel(title, theme, true);
+    let inner = block.inner(list);
+    frame.render_widget(block, list);
+    if items.is_empty() {
+        let text = "nothing waits on anyone: no open gate, exhausted budget or step to mark";
+        frame.render_widget(Paragraph::new(styled(text, theme.dim)), inner);
+        return;
+    }
+    let sel = ui.wait_sel.min(items.len() - 1);
+    let rows = (inner.height as usize).saturating_sub(1);
+    let first = window(sel, items.len(), rows);
+    let ww = (inner.width as usize).saturating_sub(2 + 12 + 9 + 14 + 16 + 7 + 5 + 6);
+    let mut lines = vec![Line::from(styled(
+        format!(
+            "  {:11} {:8} {:13} {:15} {:6} {:4} {}",
+            "time left", "run", "workflow", "step", "waits", "you", "who"
+        ),
+        theme.dim,
+    ))];
+    for (k, w) in items.iter().skip(first).take(rows).enumerate() {
+        let mark = if w.run_id == view.run_id { "●" } else { " " };
+        let text = format!(
+            "{mark} {} {:8} {} {} {:6} {:4} {}",
+            pad(&left(w, now), 11),
+            short_id(&w.run_id, &ui.run_ids),
+            pad(&fit(&w.workflow, 13), 13),
+            pad(&fit(&w.step, 15), 15),
+            w.kind.as_str(),
+            if w.mine { "yes" } else { "no" },
+            fit(&w.who(), ww.max(6)),
+        );
+        let st = if first + k == sel {
+            theme.selection
+        } else if !w.mine {
+            theme.dim
+        } else if w.deadline.is_some() {
+            theme.warning
+        } else {
+            theme.base
+        };
+        lines.push(Line::from(styled(text, st)));
+    }
+    let shown = lines.len() - 1;
+    super::common::record_rows(hits, inner, 1, first, shown, Hit::Waiting);
+    frame.render_widget(Paragraph::new(lines).style(theme.base), inner);
+    let detail = Rect {
+        y: area.y + list.height,
+        height: area.height - list.height,
+        ..area
+    };
+    if detail.height >= 3 {
+        render_detail(frame, detail, &items[sel], ui, now, theme);
+    }
+}
+
+fn render_detail(
+    frame: &mut Frame,
+    area: Rect,
+    w: &Waiting,
+    ui: &UiState,
+    now: Timestamp,
+    theme: &Theme,
+) {
+    let what = match w.kind {
+        WaitKind::Gate => "gate",
+        WaitKind::Budget => "budget",
+        WaitKind::Mark => "step to mark",
+    };
+    let block = panel(format!(" {} · {what} ", w.step), theme, false);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let width = inner.width.max(1) as usize;
+    let mut lines: Vec<Line> = Vec::new();
+    for l in wrap_text(&w.prompt, width) {
+        lines.push(Line::from(styled(l, theme.title)));
+    }
+    let run = match w.run_state {
+        RunState::Interrupted => format!(
+            "{} {} · interrupted: deciding makes this console its engine",
+            short_id(&w.run_id, &ui.run_ids),
+            w.workflow
+        ),
+        s => format!("{} {} · {s}", short_id(&w.run_id, &ui.run_ids), w.workflow),
+    };
+    lines.push(kv("run", 9, styled(run, theme.base), theme));
+    lines.push(kv("who", 9, styled(w.who(), theme.base), theme));
+    let you = match &w.why_not {
+        None => format!("{}: you may decide", ui.operator),
+        Some(why) => why.clone(),
+    };
+    let you_st = if w.mine { theme.ok } else { theme.warning };
+    lines.push(kv("you", 9, styled(you, you_st), theme));
+    lines.push(kv(
+        "waiting",
+        9,
+        styled(
+            format!(
+                "{} · {}",
+                dur(w.since, now.max(w.since)),
+                left(w, now).replace('–', "no deadline")
+            ),
+            theme.base,
+        ),
+        theme,
+    ));
+    for c in &w.commands {
+        for l in wrap_text(c, width) {
+            lines.push(Line::from(styled(l, theme.dim)));
+        }
+    }
+    frame.render_widget(Paragraph::new(lines).style(theme.base), inner);
+}

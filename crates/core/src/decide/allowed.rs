@@ -1,0 +1,187 @@
+//! What the core would accept now: the state checks commands are refused by, shared by `on_command` and the view.
+use super::*;
+use baton_model::view::Actions;
+
+impl Core {
+    /// Any command at all: the run has started and is not interrupted.
+    pub(super) fn can_command(&self) -> Result<(), String> {
+        if self.events.is_empty() {
+            return Err("the run has not started".into());
+        }
+        if self.run_state == RunState::Interrupted {
+            return Err(format!(
+                "the run is interrupted; `baton resume {}` continues it",
+                self.cfg.run_id
+            ));
+        }
+        Ok(())
+    }
+
+    /// Retry and mark may reopen a finished run, unless work was already undone.
+    fn check_reopen(&self, now: Timestamp) -> Result<(), String> {
+        // A cancelled run may be reopened once it has stopped (as Airflow's clear and
+        // `argo retry` do), not while its cancel is still under way.
+        if self.cancel_requested && !self.finished {
+            return Err("the run is being cancelled".into());
+        }
+        if self.compensation_ran {
+            return Err(
+                "the run's compensations already ran (its work was undone); start a new run".into(),
+            );
+        }
+        if self.decided.is_some()
+            && let Some(d) = self.deadline
+            && now >= d
+        {
+            return Err("the run's timeout has passed".into());
+        }
+        Ok(())
+    }
+
+    pub(super) fn can_retry(&self, i: usize, now: Timestamp) -> Result<(), String> {
+        let st = self.steps[i].state;
+        if !matches!(
+            st,
+            StepState::Failed | StepState::Rejected | StepState::Interrupted | StepState::Cancelled
+        ) {
+            return Err(format!(
+                "`{}` is {st}; only failed, rejected, cancelled or interrupted steps can be retried",
+                self.id(i)
+            ));
+        }
+        self.check_reopen(now)
+    }
+
+    /// Marking step `i` as `target` (already known to be succeeded or failed).
+    pub(super) fn can_mark(
+        &self,
+        i: usize,
+        target: StepState,
+        now: Timestamp,
+    ) -> Result<(), String> {
+        let st = self.steps[i].state;
+        // Its compensation failed: the operator undoes it by hand and records that
+        // (the suggestion of its error record). The run stays as it ended.
+        if st == StepState::CompensationFailed {
+            return match target {
+                StepState::Failed => Ok(()),
+                _ => Err(format!(
+                    "`{}` was not undone (its compensation failed): undo it by hand, then `baton mark {} {} --state failed --reason …`",
+                    self.id(i),
+                    self.cfg.run_id,
+                    self.id(i)
+                )),
+            };
+        }
+        if matches!(
+            st,
+            StepState::Running
+                | StepState::Ready
+                | StepState::Compensating
+                | StepState::Compensated
+        ) {
+            return Err(format!("`{}` is {st} and cannot be marked now", self.id(i)));
+        }
+        if st == target {
+            return Err(format!("`{}` is already {st}", self.id(i)));
+        }
+        self.check_mark_gate(i, target)?;
+        self.check_reopen(now)
+    }
+
+    /// A gate is decided by approvals and rejections under its rules, never by `mark`:
+    /// not while it waits, and a gated step is marked succeeded only once approved.
+    fn check_mark_gate(&self, i: usize, target: StepState) -> Result<(), String> {
+        if self.plan.steps[i].gate.is_none() {
+            return Ok(());
+        }
+        let how = format!(
+            "approve or reject it (`baton approve {} {}`) under the gate's rules",
+            self.cfg.run_id,
+            self.id(i)
+        );
+        if self.steps[i].state == StepState::WaitingApproval {
+            return Err(format!(
+                "`{}` is waiting for approval: a gate cannot be marked; {how}",
+                self.id(i)
+            ));
+        }
+        if target == StepState::Succeeded && self.steps[i].gate.approved.is_none() {
+            return Err(format!(
+                "`{}` has a gate that was not approved: it cannot be marked succeeded",
+                self.id(i)
+            ));
+        }
+        Ok(())
+    }
+
+    pub(super) fn can_cancel(&self) -> Result<(), String> {
+        if self.finished || self.decided.is_some() {
+            return Err(format!("the run already finished ({})", self.run_state));
+        }
+        if self.cancel_requested {
+            return Err("cancel was already requested".into());
+        }
+        Ok(())
+    }
+
+    pub(super) fn can_raise_budget(&self) -> Result<(), String> {
+        if self.plan.budget.is_none() {
+            return Err("the workflow sets no budget".into());
+        }
+        if self.finished || self.stopping() {
+            return Err(format!(
+                "the run is {} and no longer scheduling",
+                self.run_state
+            ));
+        }
+        Ok(())
+    }
+
+    /// What may be done to step `i` now. Who may decide a gate (approver lists,
+    /// self-approval, one vote each) is only checked when the command arrives.
+    pub(crate) fn step_actions(&self, i: usize, now: Timestamp) -> Actions {
+        if self.can_command().is_err() {
+            return Actions::default();
+        }
+        let gate_open = self.check_gate(i).is_ok();
+        Actions {
+            approve: gate_open,
+            reject: gate_open,
+            retry: self.can_retry(i, now).is_ok(),
+            mark_succeeded: self.can_mark(i, StepState::Succeeded, now).is_ok(),
+            mark_failed: self.can_mark(i, StepState::Failed, now).is_ok(),
+            ..Actions::default()
+        }
+    }
+
+    /// What may be done at an open gate: a step's gate is decided, the budget gate raised.
+    pub(crate) fn gate_actions(&self, step: Option<usize>, now: Timestamp) -> Actions {
+        match step {
+            Some(i) => {
+                let a = self.step_actions(i, now);
+                Actions {
+                    approve: a.approve,
+                    reject: a.reject,
+                    ..Actions::default()
+                }
+            }
+            None => Actions {
+                raise_budget: self.run_actions().raise_budget,
+                ..Actions::default()
+            },
+        }
+    }
+
+    /// What may be done to the run as a whole.
+    pub(crate) fn run_actions(&self) -> Actions {
+        if self.can_command().is_err() {
+            return Actions::default();
+        }
+        Actions {
+            cancel: self.can_cancel().is_ok(),
+            raise_budget: self.can_raise_budget().is_ok(),
+            ..Actions::default()
+        }
+    }
+}

@@ -1,0 +1,342 @@
+//! Operator commands: lookup, the checks that refuse them, and what each one does.
+use super::*;
+use baton_signing::{self as signing, Verdict};
+
+impl Core {
+    pub(super) fn lookup(&self, step: &str) -> Result<usize, String> {
+        match self.ids.get(step) {
+            Some(&i) => Ok(i),
+            None if step == "budget" => Err(format!(
+                "the budget gate is raised, not approved: `baton approve {} --raise cost=N --reason …` (no step; `cost=N` adds N to the ceiling)",
+                self.cfg.run_id
+            )),
+            None => Err(format!("no step named `{step}` in this run")),
+        }
+    }
+
+    /// Skipped (or upstream_failed) steps downstream of `i`, reached through such steps only.
+    pub(super) fn downstream_skipped(&self, i: usize) -> Vec<usize> {
+        let mut out = Vec::new();
+        let mut seen = BTreeSet::new();
+        let mut queue: VecDeque<usize> = self.dependants[i].iter().copied().collect();
+        // An instance taken up again reopens its fanned-out step, however it settled.
+        if let Some(p) = self.settled_parent(i) {
+            seen.insert(p);
+            out.push(p);
+            queue.extend(self.dependants[p].iter().copied());
+        }
+        while let Some(d) = queue.pop_front() {
+            // Skipped because of `i`, or cancelled with the run it reopens.
+            let stopped = matches!(
+                self.steps[d].state,
+                StepState::Skipped | StepState::UpstreamFailed | StepState::Cancelled
+            );
+            if stopped && seen.insert(d) {
+                out.push(d);
+                queue.extend(self.dependants[d].iter().copied());
+            }
+        }
+        out
+    }
+
+    pub(super) fn reopen(&mut self, why: String, now: Timestamp, fx: &mut Fx) {
+        if self.decided.is_some() {
+            let kind = EventKind::RunStateChanged {
+                state: RunState::Running,
+                reason: Some(why),
+            };
+            self.emit(kind, now, fx);
+        }
+    }
+
+    /// Retry step `i` (a step or one instance): its `step_retried` event, the run
+    /// reopened and what it skipped re-armed. How many steps it re-armed.
+    fn retry_one(&mut self, i: usize, operator: &str, now: Timestamp, fx: &mut Fx) -> usize {
+        let step = self.id(i);
+        let rearmed = self.downstream_skipped(i);
+        self.reopen(format!("{operator} retried `{step}`"), now, fx);
+        let kind = EventKind::StepRetried {
+            step: step.clone(),
+            actor: operator.to_string(),
+            rearmed: rearmed.iter().map(|&d| self.id(d)).collect(),
+        };
+        self.emit(kind, now, fx);
+        self.set(
+            i,
+            StepState::Pending,
+            Some(format!("retry by {operator}")),
+            now,
+            fx,
+        );
+        for &d in &rearmed {
+            // It is no longer skipped: the record saying why is over.
+            self.close_of_kind(d, ErrorKind::DependencyFailed, now, fx);
+            self.set(
+                d,
+                StepState::Pending,
+                Some(format!("re-armed with `{step}`")),
+                now,
+                fx,
+            );
+        }
+        for s in std::iter::once(i).chain(rearmed.iter().copied()) {
+            self.restart_needed_services(s, operator, now, fx);
+        }
+        rearmed.len()
+    }
+
+    pub(super) fn on_command(
+        &mut self,
+        cmd: &Command,
+        now: Timestamp,
+        fx: &mut Fx,
+    ) -> Result<String, String> {
+        if baton_model::clean_name(cmd.operator()).is_none() {
+            return Err(
+                "a command needs the name of who gives it (an empty name is nobody)".into(),
+            );
+        }
+        match cmd {
+            Command::Approve {
+                step,
+                operator,
+                reason,
+                signature,
+                inputs,
+            } => {
+                let i = self.lookup(step)?;
+                self.check_gate(i)?;
+                let plan = Arc::clone(&self.plan);
+                let g = plan.steps[i].gate.as_ref().ok_or("no gate")?;
+                let given: Vec<(String, String)> =
+                    inputs.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                let inputs = self.inputs_of(i, &given).map_err(|e| e.join("; "))?;
+                self.check_same_inputs(i, &inputs)?;
+                // A signed gate's vote is its signer's (a principal), whoever hands it in.
+                let (actor, signature) = if self.steps[i].gate.signed {
+                    let text = reason.as_deref().unwrap_or("");
+                    let s = self.check_signed(
+                        i,
+                        Verdict::Approve,
+                        text,
+                        &inputs,
+                        signature.as_deref(),
+                        operator,
+                    )?;
+                    (s.principal.clone(), Some(s))
+                } else {
+                    self.check_unsigned(i, signature.is_some())?;
+                    let rules = baton_model::actor::GateRules {
+                        approvers: &g.approvers,
+                        starter: &self.operator,
+                        allow_self_approval: g.allow_self_approval,
+                        votes: &self.steps[i].gate.votes,
+                    };
+                    baton_model::actor::may_approve(&rules, operator)?;
+                    (operator.clone(), None)
+                };
+                let operator = &actor;
+                let kind = EventKind::ApprovalGiven {
+                    step: step.clone(),
+                    actor: actor.clone(),
+                    reason: reason.as_ref().map(|r| self.mask(r)),
+                    digest: signing::approval_digest(&self.steps[i].gate.digest, &inputs),
+                    signature,
+                    inputs,
+                };
+                self.emit(kind, now, fx);
+                let votes = self.steps[i].gate.votes.len() as u32;
+                let quorum = g.quorum.max(1);
+                if votes >= quorum {
+                    let approvers = self.steps[i]
+                        .gate
+                        .votes
+                        .iter()
+                        .map(|v| v.0.clone())
+                        .collect();
+                    let kind = EventKind::GateApproved {
+                        step: step.clone(),
+                        actor: operator.clone(),
+                        approvers,
+                    };
+                    self.emit(kind, now, fx);
+                    self.after_approval(i, now, fx);
+                    Ok(format!("approved `{step}` ({votes}/{quorum})"))
+                } else {
+                    Ok(format!(
+                        "vote recorded for `{step}` ({votes}/{quorum}); waiting for more approvers"
+                    ))
+                }
+            }
+            Command::Reject {
+                step,
+                operator,
+                reason,
+                signature,
+            } => {
+                let i = self.lookup(step)?;
+                self.check_gate(i)?;
+                if reason.trim().is_empty() {
+                    return Err("a reason is required to reject".into());
+                }
+                let signature = if self.steps[i].gate.signed {
+                    Some(self.check_signed(
+                        i,
+                        Verdict::Reject,
+                        reason,
+                        &BTreeMap::new(),
+                        signature.as_deref(),
+                        operator,
+                    )?)
+                } else {
+                    self.check_unsigned(i, signature.is_some())?;
+                    self.check_approver(i, operator)?;
+                    None
+                };
+                let actor = signature
+                    .as_ref()
+                    .map_or_else(|| operator.clone(), |s| s.principal.clone());
+                let operator = &actor;
+                let reason = self.mask(reason);
+                let kind = EventKind::GateRejected {
+                    step: step.clone(),
+                    actor: actor.clone(),
+                    reason: reason.clone(),
+                    timed_out: false,
+                    signature,
+                };
+                self.emit(kind, now, fx);
+                let b = self
+                    .step_error(
+                        i,
+                        ErrorKind::GateRejected,
+                        format!("rejected by {operator}: {reason}"),
+                    )
+                    .context("actor", operator);
+                self.record(b, Cause::Attempt, false, now, fx);
+                self.set(
+                    i,
+                    StepState::Rejected,
+                    Some(format!("rejected by {operator}: {reason}")),
+                    now,
+                    fx,
+                );
+                Ok(format!("rejected `{step}`"))
+            }
+            Command::Retry { step, operator } => {
+                let i = self.lookup(step)?;
+                // A fanned-out step: each of its instances that can be retried.
+                let targets = self.retry_targets(i, now)?;
+                let mut rearmed = 0;
+                for &k in &targets {
+                    rearmed += self.retry_one(k, operator, now, fx);
+                }
+                Ok(match targets.as_slice() {
+                    [k] if *k == i => {
+                        format!("retrying `{step}`; {rearmed} downstream step(s) re-armed")
+                    }
+                    _ => format!(
+                        "retrying {} instance(s) of `{step}`; {rearmed} downstream step(s) re-armed",
+                        targets.len()
+                    ),
+                })
+            }
+            Command::Mark {
+                step,
+                state,
+                operator,
+                reason,
+            } => {
+                let i = self.lookup(step)?;
+                if !matches!(state, StepState::Succeeded | StepState::Failed) {
+                    return Err(format!(
+                        "a step can be marked succeeded or failed, not {state}"
+                    ));
+                }
+                if reason.trim().is_empty() {
+                    return Err("a reason is required to mark a step".into());
+                }
+                self.can_mark(i, *state, now)?;
+                // Undone by hand after its compensation failed: recorded, the run not reopened.
+                let undone = self.steps[i].state == StepState::CompensationFailed;
+                let rearmed = if *state == StepState::Succeeded {
+                    self.downstream_skipped(i)
+                } else {
+                    Vec::new()
+                };
+                if !undone {
+                    self.reopen(format!("{operator} marked `{step}` {state}"), now, fx);
+                }
+                let reason = self.mask(reason);
+                let kind = EventKind::StepMarked {
+                    step: step.clone(),
+                    state: *state,
+                    actor: operator.clone(),
+                    reason: reason.clone(),
+                };
+                self.emit(kind, now, fx);
+                let why = Some(format!("marked by {operator}: {reason}"));
+                if *state == StepState::Succeeded {
+                    self.succeed(i, why, now, fx);
+                    for &d in &rearmed {
+                        self.close_of_kind(d, ErrorKind::DependencyFailed, now, fx);
+                        self.set(
+                            d,
+                            StepState::Pending,
+                            Some(format!("re-armed: `{step}` marked succeeded")),
+                            now,
+                            fx,
+                        );
+                    }
+                } else {
+                    if undone {
+                        self.close_of_kind(i, ErrorKind::CompensationFailed, now, fx);
+                    }
+                    self.set(i, StepState::Failed, why, now, fx);
+                }
+                Ok(format!("marked `{step}` {state}"))
+            }
+            Command::Cancel { operator, reason } => {
+                self.can_cancel()?;
+                let kind = EventKind::CancelRequested {
+                    actor: operator.clone(),
+                    reason: reason.as_ref().map(|r| self.mask(r)),
+                };
+                self.emit(kind, now, fx);
+                let running = self.processes();
+                self.stop_all(
+                    StepState::Cancelled,
+                    &format!("run cancelled by {operator}"),
+                    now,
+                    fx,
+                );
+                Ok(format!("cancelling: {running} running attempt(s) killed"))
+            }
+            Command::RaiseBudget {
+                operator,
+                reason,
+                cost,
+                calls,
+                tokens,
+            } => {
+                self.can_raise_budget()?;
+                if cost.is_none() && calls.is_none() && tokens.is_none() {
+                    return Err("nothing to raise: give cost, calls or tokens".into());
+                }
+                if cost.is_some_and(|c| !c.is_finite() || c < 0.0) {
+                    return Err("the cost raise must be a non-negative number".into());
+                }
+                self.close_budget_records(now, fx);
+                let kind = EventKind::BudgetRaised {
+                    actor: operator.clone(),
+                    reason: self.mask(reason),
+                    cost: *cost,
+                    calls: *calls,
+                    tokens: *tokens,
+                };
+                self.emit(kind, now, fx);
+                Ok("budget raised".into())
+            }
+        }
+    }
+}

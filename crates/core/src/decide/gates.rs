@@ -1,0 +1,260 @@
+//! Approval gates: opening one (digest, timeout), approval, gate timeouts, and the checks on deciding one.
+use super::*;
+use baton_signing as signing;
+use baton_workflow::{Values, resolve_values};
+
+impl Core {
+    pub(super) fn open_gate(&mut self, i: usize, now: Timestamp, fx: &mut Fx) {
+        let plan = Arc::clone(&self.plan);
+        let Some(g) = plan.steps[i].gate.as_ref() else {
+            return;
+        };
+        let prompt = match self.render(i, &g.prompt) {
+            Ok(p) => p,
+            Err(r) => {
+                return self.fail_template(
+                    i,
+                    format!("gate prompt: cannot resolve `{r}`"),
+                    now,
+                    fx,
+                );
+            }
+        };
+        let digest = match self.gate_digest(i) {
+            Ok(d) => d,
+            Err(m) => return self.fail_template(i, m, now, fx),
+        };
+        self.set(i, StepState::WaitingApproval, None, now, fx);
+        let kind = EventKind::GateOpened {
+            step: self.id(i),
+            prompt: self.mask(&prompt),
+            deadline: g.timeout.map(|t| now.add(t)),
+            digest: digest.clone(),
+            approvers: g.approvers.clone(),
+            quorum: g.quorum.max(1),
+            signed: g.signed,
+        };
+        self.emit(kind, now, fx);
+        // Auto-approvable: no input is required, so the defaults stand.
+        let defaults = resolve_values(&g.inputs, &[], Values::Inputs);
+        if self.cfg.auto_approve
+            && g.auto_approvable()
+            && let Ok(inputs) = defaults
+        {
+            let step = self.id(i);
+            let actor = self.auto_actor.clone();
+            self.emit(
+                EventKind::ApprovalGiven {
+                    step: step.clone(),
+                    actor: actor.clone(),
+                    reason: Some("--auto-approve".into()),
+                    digest: signing::approval_digest(&digest, &inputs),
+                    signature: None,
+                    inputs,
+                },
+                now,
+                fx,
+            );
+            self.emit(
+                EventKind::GateApproved {
+                    step,
+                    actor: actor.clone(),
+                    approvers: vec![actor],
+                },
+                now,
+                fx,
+            );
+            self.after_approval(i, now, fx);
+        }
+    }
+
+    pub(super) fn after_approval(&mut self, i: usize, now: Timestamp, fx: &mut Fx) {
+        if self.plan.steps[i].action == Action::None {
+            self.succeed(i, Some("approved".into()), now, fx);
+        } else if let Some(d) = self.waits_on_service(i) {
+            // Its service went down while the gate was open.
+            let why = format!("approved; waits for `{}` to be ready again", self.id(d));
+            self.set(i, StepState::Pending, Some(why), now, fx);
+        } else {
+            self.set(i, StepState::Queued, Some("approved".into()), now, fx);
+        }
+    }
+
+    pub(super) fn gate_timeout(&mut self, i: usize, now: Timestamp, fx: &mut Fx) {
+        let plan = Arc::clone(&self.plan);
+        let Some(g) = plan.steps[i].gate.as_ref() else {
+            return;
+        };
+        let t = g.timeout.map(human_duration).unwrap_or_default();
+        let step = self.id(i);
+        match g.on_timeout {
+            OnTimeout::Approve => {
+                let approvers = self.steps[i]
+                    .gate
+                    .votes
+                    .iter()
+                    .map(|v| v.0.clone())
+                    .collect();
+                self.emit(
+                    EventKind::GateApproved {
+                        step,
+                        actor: "engine".into(),
+                        approvers,
+                    },
+                    now,
+                    fx,
+                );
+                self.after_approval(i, now, fx);
+            }
+            OnTimeout::Reject | OnTimeout::Fail => {
+                let policy = g.on_timeout.as_str();
+                let reason = format!("no decision within {t} (on_timeout = {policy})");
+                self.emit(
+                    EventKind::GateRejected {
+                        step: step.clone(),
+                        actor: "engine".into(),
+                        reason: reason.clone(),
+                        timed_out: true,
+                        signature: None,
+                    },
+                    now,
+                    fx,
+                );
+                let b = self
+                    .step_error(
+                        i,
+                        ErrorKind::GateTimeout,
+                        format!("gate timed out: {reason}"),
+                    )
+                    .context("timeout", &t)
+                    .context("votes", self.steps[i].gate.votes.len());
+                self.record(b, Cause::Attempt, false, now, fx);
+                let target = if g.on_timeout == OnTimeout::Reject {
+                    StepState::Rejected
+                } else {
+                    StepState::Failed
+                };
+                self.set(i, target, Some(reason), now, fx);
+            }
+        }
+    }
+
+    pub(super) fn check_gate(&self, i: usize) -> Result<(), String> {
+        let st = self.steps[i].state;
+        if self.plan.steps[i].gate.is_none() {
+            return Err(format!("step `{}` has no gate", self.id(i)));
+        }
+        if st != StepState::WaitingApproval {
+            return Err(match self.steps[i].gate.decided {
+                Some(Decision::Approved) => format!(
+                    "the gate of `{}` was already decided (approved)",
+                    self.id(i)
+                ),
+                Some(Decision::Rejected) => format!(
+                    "the gate of `{}` was already decided (rejected)",
+                    self.id(i)
+                ),
+                None => format!(
+                    "the gate of `{}` is not open (the step is {st})",
+                    self.id(i)
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// A signature handed in for a gate that does not take them is refused, not ignored.
+    pub(super) fn check_unsigned(&self, i: usize, has_signature: bool) -> Result<(), String> {
+        if has_signature {
+            return Err(format!(
+                "the gate of `{}` is not signed (no `signed = true`): decide it without a signature",
+                self.id(i)
+            ));
+        }
+        Ok(())
+    }
+
+    pub(super) fn check_approver(&self, i: usize, operator: &str) -> Result<(), String> {
+        let approvers = self.plan.steps[i]
+            .gate
+            .as_ref()
+            .map(|g| g.approvers.as_slice())
+            .unwrap_or(&[]);
+        baton_model::actor::check_approver(approvers, operator)
+    }
+
+    /// Input `key` of step `i`'s gate, once it is approved (`steps.ID.inputs.NAME`).
+    pub(crate) fn approval_input(&self, i: usize, key: &str) -> Option<String> {
+        let g = &self.steps.get(i)?.gate;
+        g.approved.as_ref()?;
+        g.inputs.as_ref()?.get(key).cloned()
+    }
+
+    /// The inputs an approval of step `step`'s gate gives: checked against the gate's
+    /// `inputs` (the checker of `--param`), defaults filled in. Every error says what
+    /// would be right. The command line asks this before it sends an approval, and the
+    /// core again when the approval arrives. `None`: the run has no such step.
+    pub fn approval_inputs(
+        &self,
+        step: &str,
+        given: &[(String, String)],
+    ) -> Option<Result<BTreeMap<String, String>, Vec<String>>> {
+        let i = self.lookup(step).ok()?;
+        Some(self.inputs_of(i, given))
+    }
+
+    pub(super) fn inputs_of(
+        &self,
+        i: usize,
+        given: &[(String, String)],
+    ) -> Result<BTreeMap<String, String>, Vec<String>> {
+        let specs = self.plan.steps[i]
+            .gate
+            .as_ref()
+            .map_or(&[][..], |g| g.inputs.as_slice());
+        let values = resolve_values(specs, given, Values::Inputs)?;
+        let secret: Vec<String> = values
+            .iter()
+            .filter(|(_, v)| self.holds_secret(v))
+            .map(|(k, _)| format!("input `{k}` holds one of the run's secrets; inputs are kept on record, so give it without the secret"))
+            .collect();
+        if !secret.is_empty() {
+            return Err(secret);
+        }
+        Ok(values)
+    }
+
+    /// With a quorum every approval carries the same inputs: those of the first vote.
+    pub(super) fn check_same_inputs(
+        &self,
+        i: usize,
+        inputs: &BTreeMap<String, String>,
+    ) -> Result<(), String> {
+        let g = &self.steps[i].gate;
+        let Some(first) = g.inputs.as_ref().filter(|_| !g.votes.is_empty()) else {
+            return Ok(());
+        };
+        let by = &g.votes[0].0;
+        let differ: Vec<String> = first
+            .iter()
+            .filter(|(k, v)| inputs.get(*k) != Some(*v))
+            .map(|(k, v)| {
+                let given = inputs.get(k).map_or("nothing", String::as_str);
+                format!("`{k}` is \"{given}\" where {by}'s approval gave \"{v}\"")
+            })
+            .collect();
+        if differ.is_empty() {
+            return Ok(());
+        }
+        Err(format!(
+            "the inputs differ from the first approval of `{}`: {}; every approval of a gate carries the same inputs (give --input {})",
+            self.id(i),
+            differ.join(", "),
+            first
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(" --input ")
+        ))
+    }
+}

@@ -1,0 +1,128 @@
+//! Decisions about attempts that run as batch jobs (a Slurm executor): recording the
+//! job id, cancelling a job whose attempt no longer runs, and re-attaching to jobs on
+//! resume instead of interrupting their steps (a job outlives its engine).
+use super::super::{Core, Effect, Timer};
+use baton_model::{EventKind, StepState, Timestamp};
+
+impl Core {
+    /// On a takeover, before [`Core::resume_before`]: a live job the dead engine
+    /// submitted but did not record (found by its name), recorded if its attempt still
+    /// runs, else cancelled. Nothing is scheduled here: what starts is resume's decision
+    /// (and before a cancel, nothing does).
+    pub fn adopt_job(
+        &mut self,
+        step: usize,
+        attempt: u32,
+        executor: String,
+        job_id: String,
+        now: Timestamp,
+    ) -> Vec<Effect> {
+        let mut fx = Vec::new();
+        if !self.events.is_empty() {
+            self.on_job_started(step, attempt, executor, job_id, now, &mut fx);
+        }
+        fx
+    }
+
+    /// A job was submitted for `attempt` of `step`: recorded while the attempt runs
+    /// (resume follows it), cancelled otherwise.
+    pub(crate) fn on_job_started(
+        &mut self,
+        step: usize,
+        attempt: u32,
+        executor: String,
+        job_id: String,
+        now: Timestamp,
+        fx: &mut Vec<Effect>,
+    ) {
+        let Some(s) = self.steps.get(step) else {
+            return;
+        };
+        if s.attempts == attempt && s.state == StepState::Running {
+            if s.job.as_ref().is_some_and(|(_, id)| *id == job_id) {
+                return;
+            }
+            let id = self.plan.steps[step].id.clone();
+            self.emit(
+                EventKind::StepJob {
+                    step: id,
+                    attempt,
+                    executor,
+                    job_id,
+                },
+                now,
+                fx,
+            );
+        } else {
+            fx.push(Effect::CancelJob { executor, job_id });
+        }
+    }
+
+    /// The cluster's state of a running attempt's job: recorded when it changes (a
+    /// queued job's reason, then `RUNNING`), ignored for an attempt no longer running.
+    pub(crate) fn on_job_state(
+        &mut self,
+        step: usize,
+        attempt: u32,
+        state: String,
+        reason: Option<String>,
+        now: Timestamp,
+        fx: &mut Vec<Effect>,
+    ) {
+        let Some(s) = self.steps.get(step) else {
+            return;
+        };
+        let Some(seen) = baton_model::view::job_of(&s.jobs, s.attempts) else {
+            return;
+        };
+        if s.attempts != attempt
+            || s.state != StepState::Running
+            || (seen.state.as_deref() == Some(state.as_str()) && seen.reason == reason)
+        {
+            return;
+        }
+        let id = self.plan.steps[step].id.clone();
+        self.emit(
+            EventKind::StepJobState {
+                step: id,
+                attempt,
+                state,
+                reason,
+            },
+            now,
+            fx,
+        );
+    }
+
+    /// On resume: a running step whose job is recorded keeps running; the driver
+    /// follows the job. Returns whether the step was re-attached.
+    pub(crate) fn reattach(&mut self, i: usize, _now: Timestamp, fx: &mut Vec<Effect>) -> bool {
+        let s = &self.steps[i];
+        let Some((executor, job_id)) = s.job.clone() else {
+            return false;
+        };
+        if s.state != StepState::Running || self.stopping() {
+            return false;
+        }
+        let attempt = s.attempts;
+        // A step whose environment no longer resolves is interrupted as usual.
+        let Some((action, env)) = self.resolve(i).ok().and_then(|r| Some((r.action?, r.env)))
+        else {
+            return false;
+        };
+        let spec = self.spec(i, attempt, action, env);
+        let s = &mut self.steps[i];
+        s.kill_sent = false;
+        s.timeout_kill = false;
+        // The step's timeout still counts from its start; an overdue one fires at once.
+        if let Some(t) = s.timeout_at {
+            self.timers.insert((t, Timer::StepTimeout(i)));
+        }
+        fx.push(Effect::Reattach {
+            spec,
+            executor,
+            job_id,
+        });
+        true
+    }
+}

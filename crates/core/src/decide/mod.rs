@@ -1,0 +1,477 @@
+//! Decisions (inputs and timers in, events applied at once and effects out): entry points and plumbing.
+use super::*;
+use crate::{digest, retry};
+use baton_model::error::ErrorRecordBuilder;
+use baton_model::suggest::Cause;
+use baton_model::time::human_duration;
+use baton_model::{ErrorKind, EventKind, Severity};
+use baton_workflow::{Action, OnTimeout, Template, TemplateRef, Trigger, Upstream, Verdict};
+
+mod admission;
+mod advice;
+mod allowed;
+mod budget;
+mod cached;
+mod commands;
+mod condition;
+mod exits;
+mod fanout;
+mod gates;
+mod jobs;
+mod resolve;
+mod run;
+mod saga;
+mod scheduling;
+mod services;
+mod shared_pools;
+mod signed;
+
+pub(super) use signed::Vote;
+
+type Fx = Vec<Effect>;
+
+/// A step's command and environment with every template rendered (unmasked).
+struct Resolved {
+    action: Option<SpawnAction>,
+    /// What the approval digest binds to.
+    digest_action: String,
+    env: BTreeMap<String, String>,
+    /// Where and on what it runs (directory, executor and its options): also digested.
+    place: Vec<(String, String)>,
+}
+
+impl Core {
+    /// The run's first event: what it was started with.
+    fn run_started(&self) -> EventKind {
+        let params = self
+            .cfg
+            .params
+            .iter()
+            .map(|(k, v)| (k.clone(), self.mask(v)))
+            .collect();
+        EventKind::RunStarted {
+            workflow: self.plan.name.clone(),
+            operator: self.cfg.operator.clone(),
+            params,
+            seed: self.cfg.seed,
+            auto_approve: self.cfg.auto_approve,
+            allowed_signers: self
+                .plan
+                .approvals
+                .as_ref()
+                .map(|a| a.signers.text().to_string()),
+        }
+    }
+
+    /// Start a new run: `RunStarted`, the run running, and the first spawns.
+    pub fn start(&mut self, now: Timestamp) -> Vec<Effect> {
+        let mut fx = Vec::new();
+        if !self.events.is_empty() {
+            return fx;
+        }
+        self.emit(self.run_started(), now, &mut fx);
+        self.emit(
+            EventKind::RunStateChanged {
+                state: RunState::Running,
+                reason: None,
+            },
+            now,
+            &mut fx,
+        );
+        self.settle(now, &mut fx);
+        fx
+    }
+
+    pub fn handle(&mut self, input: Input, now: Timestamp) -> Vec<Effect> {
+        let mut fx = Vec::new();
+        if self.events.is_empty() {
+            let id = match input {
+                Input::Command { id, .. } => id,
+                Input::UnprovenCommand { id, .. } => Some(id),
+                _ => return fx,
+            };
+            fx.push(Effect::CommandDone {
+                id,
+                outcome: CommandOutcome::Refused {
+                    reason: "the run has not started".into(),
+                },
+            });
+            return fx;
+        }
+        match input {
+            Input::Tick => {}
+            Input::ProcessStarted {
+                step,
+                attempt,
+                pgid,
+            } => {
+                if let Some(s) = self.steps.get(step)
+                    && s.attempts == attempt
+                {
+                    if s.state == StepState::Running {
+                        let id = self.plan.steps[step].id.clone();
+                        self.emit(
+                            EventKind::StepProcess {
+                                step: id,
+                                attempt,
+                                pgid,
+                            },
+                            now,
+                            &mut fx,
+                        );
+                    } else {
+                        fx.push(Effect::KillStale { pgid });
+                    }
+                }
+            }
+            Input::JobStarted {
+                step,
+                attempt,
+                executor,
+                job_id,
+            } => self.on_job_started(step, attempt, executor, job_id, now, &mut fx),
+            Input::JobState {
+                step,
+                attempt,
+                state,
+                reason,
+            } => self.on_job_state(step, attempt, state, reason, now, &mut fx),
+            Input::StepExited(exit) => self.on_exit(exit, now, &mut fx),
+            Input::CacheHit(hit) => self.on_cache_hit(hit, now, &mut fx),
+            Input::ProbeResult(result) => self.on_probe_result(result, now, &mut fx),
+            Input::NotifierFailed {
+                step,
+                kind,
+                event,
+                message,
+            } => {
+                let message = format!("[[notify]] on {event}: {message}");
+                let b = match step.filter(|&i| i < self.steps.len()) {
+                    Some(i) => self.step_error(i, kind, message),
+                    None => ErrorRecord::builder(kind, message),
+                };
+                let b = b.severity(Severity::Low).context("notifier", event);
+                self.record(b, Cause::Notifier, false, now, &mut fx);
+            }
+            Input::OutputProblems {
+                step,
+                attempt,
+                problems,
+            } => self.on_output_problems(step, attempt, &problems, now, &mut fx),
+            Input::CompensationExited {
+                step,
+                outcome,
+                duration_ms,
+                stderr_tail,
+            } => self.on_compensation_exit(step, outcome, duration_ms, &stderr_tail, now, &mut fx),
+            Input::Command { id, command } => {
+                let result = self
+                    .can_command()
+                    .and_then(|()| self.on_command(&command, now, &mut fx));
+                let outcome = match result {
+                    Ok(message) => CommandOutcome::Accepted { message },
+                    Err(reason) => self.refuse(&command, &reason, now, &mut fx),
+                };
+                fx.push(Effect::CommandDone { id, outcome });
+            }
+            Input::UnprovenCommand {
+                id,
+                command,
+                reason,
+            } => {
+                let outcome = self.refuse(&command, &reason, now, &mut fx);
+                fx.push(Effect::CommandDone {
+                    id: Some(id),
+                    outcome,
+                });
+            }
+            Input::Shutdown { reason } => self.shutdown(&reason, now, &mut fx),
+            Input::Admitted { reason } => self.admitted(reason, now, &mut fx),
+            Input::SlotGranted { step, attempt } => self.slot_granted(step, attempt),
+            Input::SlotBusy {
+                step,
+                attempt,
+                holders,
+            } => self.slot_busy(step, attempt, holders),
+        }
+        self.settle(now, &mut fx);
+        fx
+    }
+
+    /// Approve every gate a resumed run reaches (`resume --auto-approve`; recorded with
+    /// the resume). A run started with `--auto-approve` keeps it without this.
+    pub fn enable_auto_approve(&mut self) {
+        self.cfg.auto_approve = true;
+    }
+
+    /// After `replay`: kill what the dead engine left, mark its running steps
+    /// interrupted, re-queue the idempotent ones and continue.
+    pub fn resume(&mut self, operator: &str, now: Timestamp) -> Vec<Effect> {
+        self.resume_before(operator, None, now)
+    }
+
+    /// [`Core::resume`] for a takeover that applies `next` at once. A cancel must start
+    /// nothing (only compensations may run): before one, no step is queued again and
+    /// nothing is scheduled, so the cancel decides on the state the history left.
+    pub fn resume_before(
+        &mut self,
+        operator: &str,
+        next: Option<&Command>,
+        now: Timestamp,
+    ) -> Vec<Effect> {
+        let start = !matches!(next, Some(Command::Cancel { .. }));
+        let mut fx = Vec::new();
+        if self.events.is_empty() || self.finished {
+            return fx;
+        }
+        self.emit(
+            EventKind::RunResumed {
+                operator: operator.to_string(),
+                auto_approve: self.cfg.auto_approve,
+            },
+            now,
+            &mut fx,
+        );
+        for i in 0..self.steps.len() {
+            if self.reattach(i, now, &mut fx) {
+                continue;
+            }
+            let st = self.steps[i].state;
+            if let Some(pgid) = self.steps[i].pgid
+                && (st.has_process() || st == StepState::Interrupted)
+            {
+                fx.push(Effect::KillStale { pgid });
+            }
+            if st.has_process() {
+                // A service baton was stopping, or that no step needs any more, is done.
+                let done = self.plan.steps[i].service.is_some()
+                    && (self.steps[i].service.stopping.is_some() || !self.needed(i));
+                if done {
+                    let why = self.steps[i]
+                        .service
+                        .stopping
+                        .clone()
+                        .unwrap_or_else(|| "no step needs it any more".into());
+                    let reason = format!("stopped by baton ({why}; the engine stopped first)");
+                    self.succeed(i, Some(reason), now, &mut fx);
+                } else {
+                    self.interrupt(
+                        i,
+                        "the engine stopped while this step was running",
+                        now,
+                        &mut fx,
+                    );
+                }
+            }
+        }
+        // A run still waiting for its concurrency group waits again.
+        let restore = match self.decided {
+            Some(d) => d,
+            None if self.queued => RunState::Queued,
+            None => RunState::Running,
+        };
+        self.emit(
+            EventKind::RunStateChanged {
+                state: restore,
+                reason: Some(format!("resumed by {operator}")),
+            },
+            now,
+            &mut fx,
+        );
+        if self.stopping() {
+            let target = if self.cancel_requested {
+                StepState::Cancelled
+            } else {
+                StepState::Skipped
+            };
+            self.stop_all(target, "the run is stopping", now, &mut fx);
+        } else if start {
+            for i in 0..self.steps.len() {
+                let st = self.steps[i].state;
+                let again = st == StepState::Interrupted && self.plan.steps[i].idempotent;
+                // Services were stopped with the engine: what needs one waits for it.
+                if (again || st == StepState::Queued)
+                    && let Some(d) = self.waits_on_service(i)
+                {
+                    let why = format!("resumed: waits for `{}` to be ready", self.id(d));
+                    self.set(i, StepState::Pending, Some(why), now, &mut fx);
+                    continue;
+                }
+                if again {
+                    self.set(
+                        i,
+                        StepState::Queued,
+                        Some("resumed: runs again (idempotent)".into()),
+                        now,
+                        &mut fx,
+                    );
+                }
+            }
+        }
+        for i in 0..self.steps.len() {
+            if self.steps[i].state == StepState::Compensating {
+                let spec = self.compensation_spec(i);
+                fx.extend(spec.map(Effect::Compensate));
+            }
+        }
+        if start {
+            self.settle(now, &mut fx);
+        }
+        fx
+    }
+
+    // ---- plumbing -------------------------------------------------------------------
+
+    fn emit(&mut self, kind: EventKind, now: Timestamp, fx: &mut Fx) {
+        let ev = Event {
+            seq: self.events.len() as u64 + 1,
+            at: now,
+            kind,
+        };
+        self.apply(&ev);
+        fx.push(Effect::Persist(ev.clone()));
+        self.events.push(ev);
+    }
+
+    pub(super) fn mask(&self, s: &str) -> String {
+        self.masker.mask(s).into_owned()
+    }
+
+    /// Whether `s` holds one of the run's secrets (such a value is never kept).
+    pub fn holds_secret(&self, s: &str) -> bool {
+        self.masker.mask(s) != s
+    }
+
+    /// Refuse `command` on record (`CommandRefused`, its text and the reason masked).
+    fn refuse(
+        &mut self,
+        command: &Command,
+        reason: &str,
+        now: Timestamp,
+        fx: &mut Fx,
+    ) -> CommandOutcome {
+        let reason = self.mask(reason);
+        let command = self.mask_command(command);
+        self.emit(
+            EventKind::CommandRefused {
+                command,
+                reason: reason.clone(),
+            },
+            now,
+            fx,
+        );
+        CommandOutcome::Refused { reason }
+    }
+
+    /// The command with its operator text masked by the run's secrets: what may be
+    /// kept anywhere (the driver rewrites the `commands` row with it).
+    pub fn mask_command(&self, c: &Command) -> Command {
+        c.masked(&self.masker)
+    }
+
+    fn id(&self, i: usize) -> String {
+        self.plan.steps[i].id.clone()
+    }
+
+    fn set(
+        &mut self,
+        i: usize,
+        state: StepState,
+        reason: Option<String>,
+        now: Timestamp,
+        fx: &mut Fx,
+    ) {
+        let attempt = if state == StepState::Running {
+            self.steps[i].attempts + 1
+        } else {
+            self.steps[i].attempts
+        };
+        let kind = EventKind::StepStateChanged {
+            step: self.id(i),
+            state,
+            attempt,
+            reason: reason.map(|r| self.mask(&r)),
+        };
+        self.emit(kind, now, fx);
+    }
+
+    fn step_error(&self, i: usize, kind: ErrorKind, msg: impl Into<String>) -> ErrorRecordBuilder {
+        ErrorRecord::builder(kind, msg).step(self.id(i), self.steps[i].attempts)
+    }
+
+    fn succeed(&mut self, i: usize, reason: Option<String>, now: Timestamp, fx: &mut Fx) {
+        if !self.steps[i].open_errors.is_empty() {
+            let ids = self.steps[i]
+                .open_errors
+                .iter()
+                .map(|&n| self.errors[n].id.clone())
+                .collect();
+            self.emit(
+                EventKind::ErrorsClosed {
+                    step: self.id(i),
+                    ids,
+                },
+                now,
+                fx,
+            );
+        }
+        self.set(i, StepState::Succeeded, reason, now, fx);
+    }
+
+    /// The step runs again: the record that it was interrupted describes what is over.
+    fn close_interrupted(&mut self, i: usize, now: Timestamp, fx: &mut Fx) {
+        self.close_of_kind(i, ErrorKind::Interrupted, now, fx);
+    }
+
+    /// Close step `i`'s open records of `kind`: what they describe is over.
+    pub(super) fn close_of_kind(&mut self, i: usize, kind: ErrorKind, now: Timestamp, fx: &mut Fx) {
+        let ids: Vec<String> = self.steps[i]
+            .open_errors
+            .iter()
+            .filter(|&&n| self.errors[n].kind == kind)
+            .map(|&n| self.errors[n].id.clone())
+            .collect();
+        if !ids.is_empty() {
+            let step = self.id(i);
+            self.emit(EventKind::ErrorsClosed { step, ids }, now, fx);
+        }
+    }
+
+    fn interrupt(&mut self, i: usize, why: &str, now: Timestamp, fx: &mut Fx) {
+        let b = self
+            .step_error(i, ErrorKind::Interrupted, format!("interrupted: {why}"))
+            .context("attempt", self.steps[i].attempts)
+            .retryable(true);
+        self.record(b, Cause::EngineStopped, false, now, fx);
+        self.set(i, StepState::Interrupted, Some(why.to_string()), now, fx);
+    }
+
+    fn fail_template(&mut self, i: usize, msg: String, now: Timestamp, fx: &mut Fx) {
+        let cause = self.param_behind(i).map_or(Cause::Attempt, Cause::Param);
+        let b = self
+            .step_error(i, ErrorKind::TemplateError, msg.clone())
+            .retryable(false);
+        self.record(b, cause, false, now, fx);
+        self.set(i, StepState::Failed, Some(msg), now, fx);
+    }
+
+    fn shutdown(&mut self, reason: &str, now: Timestamp, fx: &mut Fx) {
+        if self.finished || self.run_state == RunState::Interrupted {
+            return;
+        }
+        for i in 0..self.steps.len() {
+            if self.steps[i].state.has_process() {
+                fx.push(Effect::Kill {
+                    step: i,
+                    attempt: self.steps[i].attempts,
+                });
+                self.interrupt(i, &format!("the engine stopped ({reason})"), now, fx);
+            }
+        }
+        let kind = EventKind::RunStateChanged {
+            state: RunState::Interrupted,
+            reason: Some(reason.to_string()),
+        };
+        self.emit(kind, now, fx);
+    }
+}

@@ -1,0 +1,212 @@
+//! Templates rendered into what a step runs: the resolved command, its approval digest and spawn spec.
+use super::*;
+
+impl Core {
+    /// A template as step `i` reads it.
+    pub(crate) fn render(&self, i: usize, t: &Template) -> Result<String, String> {
+        self.render_holding(i, t, None)
+    }
+
+    /// Render `t` as step `i` reads it; with `held = Some(j)`, step `j`'s own approval
+    /// inputs stay as written (`${{ steps.j.inputs.NAME }}`): what its gate's digest
+    /// covers, since they are given with the approval itself.
+    fn render_holding(
+        &self,
+        i: usize,
+        t: &Template,
+        held: Option<usize>,
+    ) -> Result<String, String> {
+        t.render(|r| match r {
+            TemplateRef::StepInput { step, .. } if held == Some(*step) => {
+                Some(format!("${{{{ {r} }}}}"))
+            }
+            _ => self.template_value(i, r),
+        })
+    }
+
+    /// What step `i`'s next attempt runs: its current alternative.
+    pub(super) fn resolve(&self, i: usize) -> Result<Resolved, String> {
+        self.resolve_holding(i, None, self.steps[i].alternative)
+    }
+
+    /// The digest gate `i` binds to: what would run, its own inputs held as written;
+    /// with a `fallback`, what every alternative would run (the gate is asked once).
+    pub(super) fn gate_digest(&self, i: usize) -> Result<String, String> {
+        let first = self
+            .resolve_holding(i, Some(i), 0)
+            .map(|r| self.digest_of(&r))?;
+        let mut rest = Vec::new();
+        for k in 1..self.plan.steps[i].alternatives() {
+            rest.push(
+                self.resolve_holding(i, Some(i), k)
+                    .map(|r| self.digest_of(&r))?,
+            );
+        }
+        Ok(digest::with_alternatives(first, &rest))
+    }
+
+    fn resolve_holding(
+        &self,
+        i: usize,
+        held: Option<usize>,
+        alternative: u32,
+    ) -> Result<Resolved, String> {
+        let step = &self.plan.steps[i];
+        let runs = step.alternative(alternative);
+        let mut env = BTreeMap::new();
+        for (k, v) in &self.cfg.params {
+            env.insert(
+                format!("BATON_PARAM_{}", k.to_uppercase().replace('-', "_")),
+                v.clone(),
+            );
+        }
+        for (k, v) in &self.run_env {
+            match v {
+                Ok(v) => env.insert(k.clone(), v.clone()),
+                Err(r) => return Err(format!("run env {k}: cannot resolve `{r}`")),
+            };
+        }
+        for (k, t) in runs.env {
+            let v = self
+                .render_holding(i, t, held)
+                .map_err(|r| format!("env {k}: cannot resolve `{r}`"))?;
+            env.insert(k.clone(), v);
+        }
+        let mut with = BTreeMap::new();
+        for (k, t) in runs.with {
+            let v = self
+                .render_holding(i, t, held)
+                .map_err(|r| format!("with {k}: cannot resolve `{r}`"))?;
+            self.check_with(runs.action, k, t, &v)?;
+            with.insert(k.clone(), v);
+        }
+        let (action, digest_action) = match runs.action {
+            Action::Shell { run } => (
+                Some(SpawnAction::Shell {
+                    command: run.clone(),
+                }),
+                run.clone(),
+            ),
+            Action::Tool { run, .. } => {
+                env.extend(with);
+                (
+                    Some(SpawnAction::Shell {
+                        command: run.clone(),
+                    }),
+                    run.clone(),
+                )
+            }
+            Action::Builtin(b) => {
+                let d = format!(
+                    "{} {}",
+                    b.name(),
+                    with.iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                );
+                (Some(SpawnAction::Builtin { builtin: *b, with }), d)
+            }
+            Action::None => (None, "gate".to_string()),
+        };
+        env.insert("BATON_RUN_ID".into(), self.cfg.run_id.clone());
+        env.insert("BATON_STEP_ID".into(), step.id.clone());
+        let executor = match runs.executor.and_then(|e| self.plan.executors.get(e)) {
+            Some(e) => format!("{} {:?}", e.name, e.kind),
+            None => "local".into(),
+        };
+        let place = vec![
+            ("dir".to_string(), self.step_dir(i).display().to_string()),
+            ("executor".to_string(), executor),
+        ];
+        Ok(Resolved {
+            action,
+            digest_action,
+            env,
+            place,
+        })
+    }
+
+    /// A tool parameter filled in from a template is checked against its declared
+    /// type when the step is about to start (a literal one was checked at load time).
+    pub(super) fn check_with(
+        &self,
+        action: &Action,
+        k: &str,
+        t: &Template,
+        v: &str,
+    ) -> Result<(), String> {
+        if t.refs().next().is_none() {
+            return Ok(());
+        }
+        let params = match action {
+            Action::Tool { tool, .. } => self
+                .plan
+                .tools
+                .get(tool)
+                .map(|t| t.params.clone())
+                .unwrap_or_default(),
+            Action::Builtin(b) => b.tool().params,
+            Action::Shell { .. } | Action::None => Vec::new(),
+        };
+        let Some(p) = params.iter().find(|p| p.name == k) else {
+            return Ok(());
+        };
+        if v.is_empty() && !p.required {
+            return Ok(());
+        }
+        p.ty.check(v).map_err(|e| {
+            self.mask(&format!(
+                "with {k} = \"{v}\" (from `{t}`) does not fit the tool's parameter: {e} (it is of type {})",
+                p.ty.describe()
+            ))
+        })
+    }
+
+    pub(super) fn digest_of(&self, r: &Resolved) -> String {
+        let env: Vec<(String, String)> =
+            r.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        digest::approval_digest(
+            &r.digest_action,
+            &env,
+            &r.place,
+            &self.cfg.params,
+            &self.masker,
+        )
+    }
+
+    /// The directory step `i` runs in: its `dir` (relative to the workflow file's
+    /// directory), else that directory.
+    pub(super) fn step_dir(&self, i: usize) -> std::path::PathBuf {
+        match &self.plan.steps[i].dir {
+            Some(d) if d.is_absolute() => d.clone(),
+            Some(d) => self.plan.base_dir.join(d),
+            None => self.plan.base_dir.clone(),
+        }
+    }
+
+    pub(super) fn spec(
+        &self,
+        i: usize,
+        attempt: u32,
+        action: SpawnAction,
+        mut env: BTreeMap<String, String>,
+    ) -> SpawnSpec {
+        let step = &self.plan.steps[i];
+        let alternative = self.steps[i].alternative;
+        env.insert("BATON_ATTEMPT".into(), attempt.to_string());
+        env.insert("BATON_ALTERNATIVE".into(), alternative.to_string());
+        let dir = self.step_dir(i);
+        SpawnSpec {
+            step: i,
+            step_id: step.id.clone(),
+            attempt,
+            action,
+            dir,
+            env: env.into_iter().collect(),
+            timeout: step.alternative(alternative).timeout,
+            secret_values: self.cfg.secret_values.clone(),
+            cache: None,
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! Signed gates (`signed = true`): a decision counts only with an SSH signature, over the
+//! decision's canonical message (`signing::message`), by a key the run's allowed
+//! signers list under one of the gate's approvers. Checked when the decision arrives
+//! and again whenever the history is replayed, so a vote written into the store by
+//! anyone else does not count.
+use super::*;
+use baton_model::{DecisionSignature, same_actor};
+use baton_signing::{self as signing, AllowedSigners, Verdict};
+
+/// A recorded approval vote, as `vote_holds` checks it.
+pub(crate) struct Vote<'a> {
+    pub actor: &'a str,
+    pub reason: Option<&'a str>,
+    /// The approval's digest as recorded.
+    pub digest: &'a str,
+    pub inputs: &'a BTreeMap<String, String>,
+}
+
+impl Core {
+    fn signers(&self) -> Option<&AllowedSigners> {
+        self.plan.approvals.as_ref().map(|a| a.signers.as_ref())
+    }
+
+    fn approvers(&self, i: usize) -> &[String] {
+        self.plan.steps[i]
+            .gate
+            .as_ref()
+            .map_or(&[], |g| g.approvers.as_slice())
+    }
+
+    /// The message a decision on gate `i`'s current opening is signed over: `digest`
+    /// is the approval's (the gate's with its inputs, `digest::with_inputs`).
+    fn gate_message(
+        &self,
+        i: usize,
+        digest: &str,
+        verdict: Verdict,
+        reason: &str,
+        inputs: &BTreeMap<String, String>,
+    ) -> String {
+        let g = &self.steps[i].gate;
+        signing::message(
+            &self.cfg.run_id,
+            &self.plan.steps[i].id,
+            g.opened_seq,
+            digest,
+            verdict,
+            reason,
+            inputs,
+        )
+    }
+
+    /// Check a signed decision handed in by `account` on gate `i` (which is signed and
+    /// open): the signature that will be recorded, or why it does not count.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn check_signed(
+        &self,
+        i: usize,
+        verdict: Verdict,
+        reason: &str,
+        inputs: &BTreeMap<String, String>,
+        pem: Option<&str>,
+        account: &str,
+    ) -> Result<DecisionSignature, String> {
+        let step = self.id(i);
+        let run = &self.cfg.run_id;
+        let Some(pem) = pem.filter(|p| !p.trim().is_empty()) else {
+            let verb = verdict.as_str();
+            return Err(format!(
+                "the gate of `{step}` takes only signed decisions (signed = true): {verb} with your SSH key through ssh-agent (`baton {verb} {run} {step} --reason …`, with SSH_AUTH_SOCK set and the key added), with a key file (`--sign-key ~/.ssh/id_ed25519`), or sign elsewhere: `baton {verb} {run} {step} --reason … --print-message > msg`, `ssh-keygen -Y sign -n baton -f KEY msg`, then `--signature msg.sig`"
+            ));
+        };
+        let Some(signers) = self.signers() else {
+            return Err("the workflow has no [approvals] allowed_signers".into());
+        };
+        if self.holds_secret(reason) {
+            return Err(signing::SECRET_IN_SIGNED_REASON.into());
+        }
+        let digest = signing::approval_digest(&self.steps[i].gate.digest, inputs);
+        let message = self.gate_message(i, &digest, verdict, reason, inputs);
+        let checked = signing::check(signers, &message, pem).map_err(|e| e.to_string())?;
+        let approvers = self.approvers(i);
+        let eligible: Vec<&String> = checked
+            .principals
+            .iter()
+            .filter(|p| approvers.iter().any(|a| same_actor(a, p)))
+            .collect();
+        if eligible.is_empty() {
+            return Err(format!(
+                "key {} signs as {} in the allowed signers, and none of them is an approver of `{step}` (approvers: {})",
+                checked.key,
+                checked.principals.join(", "),
+                approvers.join(", ")
+            ));
+        }
+        let g = &self.steps[i].gate;
+        let principal = if verdict == Verdict::Approve {
+            if let Some(at) = g.keys.iter().position(|k| *k == checked.key) {
+                return Err(format!(
+                    "key {} already approved this gate (as `{}`): one key is one vote",
+                    checked.key, g.votes[at].0
+                ));
+            }
+            match eligible
+                .iter()
+                .find(|p| !g.votes.iter().any(|(a, _)| same_actor(a, p)))
+            {
+                Some(p) => (*p).clone(),
+                None => return Err(format!("`{}` already approved this gate", eligible[0])),
+            }
+        } else {
+            eligible[0].clone()
+        };
+        if verdict == Verdict::Approve
+            && !self.self_approval_allowed(i)
+            && let Some(p) = self.starter_principal(&checked.principals)
+        {
+            return Err(format!(
+                "self-approval: key {} is listed under `{p}`, which is account `{}`, who started this run (allow_self_approval = false; a principal is the account named before its `@`)",
+                checked.key, self.operator
+            ));
+        }
+        Ok(DecisionSignature {
+            principal,
+            key: checked.key,
+            message,
+            signature: format!("{}\n", pem.trim()),
+            account: account.to_string(),
+        })
+    }
+
+    /// Whether a recorded vote on gate `i` (signed) counts: its signature verifies over
+    /// the message of this opening, digest, inputs and reason, by a key listed under the
+    /// vote's actor, an approver not yet counted. Returns the key.
+    pub(crate) fn vote_holds(
+        &self,
+        i: usize,
+        vote: &Vote<'_>,
+        sig: Option<&DecisionSignature>,
+    ) -> Option<String> {
+        let sig = sig?;
+        let actor = vote.actor;
+        let g = &self.steps[i].gate;
+        if vote.digest != signing::approval_digest(&g.digest, vote.inputs)
+            || !same_actor(&sig.principal, actor)
+        {
+            return None;
+        }
+        let reason = vote.reason.unwrap_or("");
+        let message = self.gate_message(i, vote.digest, Verdict::Approve, reason, vote.inputs);
+        if sig.message != message {
+            return None;
+        }
+        let checked = signing::check(self.signers()?, &message, &sig.signature).ok()?;
+        let listed = checked.principals.iter().any(|p| same_actor(p, actor));
+        let approver = self.approvers(i).iter().any(|a| same_actor(a, actor));
+        let counted =
+            g.keys.contains(&checked.key) || g.votes.iter().any(|(a, _)| same_actor(a, actor));
+        let by_starter =
+            !self.self_approval_allowed(i) && self.starter_principal(&checked.principals).is_some();
+        (listed && approver && !counted && !by_starter).then_some(checked.key)
+    }
+
+    fn self_approval_allowed(&self, i: usize) -> bool {
+        self.plan.steps[i]
+            .gate
+            .as_ref()
+            .is_some_and(|g| g.allow_self_approval)
+    }
+
+    /// The principal, among those a signing key is listed under, that names the run's
+    /// starter: a key is its holder's under every principal it is listed under, so a
+    /// self-approval rule holds whichever one a signature claims (`alice@example.com`
+    /// is account `alice`, see [`signing::principal_account`]).
+    fn starter_principal<'p>(&self, principals: &'p [String]) -> Option<&'p str> {
+        principals
+            .iter()
+            .find(|p| same_actor(signing::principal_account(p), &self.operator))
+            .map(String::as_str)
+    }
+
+    /// Whether moving step `i` to `to` passes a signed gate that is not approved: the
+    /// step has a gate that needs signatures (as recorded when it opened, or as the
+    /// workflow says if it never opened) and would be queued, run or succeed without an
+    /// approval backed by valid signatures.
+    pub(crate) fn passes_signed_gate_unapproved(&self, i: usize, to: StepState) -> bool {
+        let Some(gate) = self.plan.steps[i].gate.as_ref() else {
+            return false;
+        };
+        let rt = &self.steps[i].gate;
+        let signed = if rt.opened_seq > 0 {
+            rt.signed
+        } else {
+            gate.signed
+        };
+        signed
+            && matches!(
+                to,
+                StepState::Queued | StepState::Running | StepState::Succeeded
+            )
+            && self.steps[i].state != to
+            && rt.approved.is_none()
+    }
+}

@@ -1,0 +1,204 @@
+//! A gate's typed `inputs`: checked before anything is decided, one set per opening
+//! (every vote of a quorum the same), bound into the approval's digest, read by the
+//! gated step and later ones as `steps.ID.inputs.NAME`, and kept by replay.
+use super::testkit::*;
+use super::*;
+use baton_model::EventKind;
+
+const ROUTER: &str = r#"
+name = "router"
+[[step]]
+id = "ship"
+run = "true"
+env = { MODEL = "${{ steps.ship.inputs.model }}", TAG = "${{ steps.ship.inputs.tag }}" }
+[step.gate]
+approvers = ["alice", "bob"]
+quorum = 2
+[step.gate.inputs]
+model = { type = "enum", values = ["pro", "pro-1.5", "flash"], default = "pro" }
+tag = { type = "string", required = true, pattern = '^v\d+$' }
+dry = { type = "bool", default = false }
+[[step]]
+id = "report"
+needs = ["ship"]
+run = "true"
+env = { USED = "${{ steps.ship.inputs.model }}/${{ steps.ship.inputs.dry }}" }
+"#;
+
+fn router() -> Arc<Plan> {
+    Arc::new(baton_workflow::load_str(ROUTER, std::path::Path::new("router.toml")).unwrap())
+}
+
+fn approve(sim: &mut Sim, who: &str, inputs: &[(&str, &str)]) -> CommandOutcome {
+    sim.cmd(Command::Approve {
+        step: "ship".into(),
+        operator: who.into(),
+        reason: None,
+        signature: None,
+        inputs: inputs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    })
+}
+
+fn env_of<'a>(spec: &'a SpawnSpec, key: &str) -> Option<&'a str> {
+    spec.env
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
+#[test]
+fn a_wrong_missing_or_unknown_input_is_refused_saying_what_would_be_right() {
+    let mut sim = Sim::new(router(), cfg());
+    let why = refused(&approve(&mut sim, "alice", &[]));
+    assert!(
+        why.contains("input `tag` is required: pass --input tag="),
+        "{why}"
+    );
+    let why = refused(&approve(
+        &mut sim,
+        "alice",
+        &[("tag", "v1"), ("model", "ultra")],
+    ));
+    assert!(
+        why.contains("\"ultra\" is not one of \"pro\", \"pro-1.5\", \"flash\""),
+        "{why}"
+    );
+    let why = refused(&approve(&mut sim, "alice", &[("tag", "1.0")]));
+    assert!(why.contains("does not match the pattern ^v\\d+$"), "{why}");
+    let why = refused(&approve(
+        &mut sim,
+        "alice",
+        &[("tag", "v1"), ("modle", "pro")],
+    ));
+    assert!(
+        why.contains("unknown input `modle`: did you mean `model`?"),
+        "{why}"
+    );
+    assert!(sim.events_named("approval_given").is_empty());
+    // The command line asks the same check.
+    let checked = sim
+        .core
+        .approval_inputs("ship", &[("tag".into(), "v1".into())]);
+    assert_eq!(
+        checked.unwrap().unwrap(),
+        BTreeMap::from([
+            ("dry".to_string(), "false".to_string()),
+            ("model".to_string(), "pro".to_string()),
+            ("tag".to_string(), "v1".to_string()),
+        ])
+    );
+    assert!(sim.core.approval_inputs("nope", &[]).is_none());
+}
+
+#[test]
+fn the_inputs_are_in_the_vote_its_digest_and_every_later_steps_env() {
+    let mut sim = Sim::new(router(), cfg());
+    let opened = sim.events_named("gate_opened");
+    let EventKind::GateOpened { digest: gate, .. } = &opened[0].kind else {
+        panic!()
+    };
+    let gate = gate.clone();
+    assert!(approve(&mut sim, "alice", &[("tag", "v7"), ("model", "flash")]).is_accepted());
+    let vote = sim.events_named("approval_given")[0].kind.clone();
+    let EventKind::ApprovalGiven { digest, inputs, .. } = vote else {
+        panic!()
+    };
+    assert_eq!(inputs["model"], "flash");
+    assert_eq!(inputs["dry"], "false", "defaults are filled in");
+    assert_eq!(digest, baton_signing::approval_digest(&gate, &inputs));
+    assert_ne!(digest, gate);
+
+    // The second vote of the quorum must carry the same values.
+    let why = refused(&approve(&mut sim, "bob", &[("tag", "v7")]));
+    assert!(
+        why.contains("`model` is \"pro\" where alice's approval gave \"flash\""),
+        "{why}"
+    );
+    assert!(approve(&mut sim, "bob", &[("tag", "v7"), ("model", "flash")]).is_accepted());
+    let ship = spawn_of(&sim.last, "ship").expect("ship starts once approved");
+    assert_eq!(env_of(ship, "MODEL"), Some("flash"));
+    assert_eq!(env_of(ship, "TAG"), Some("v7"));
+
+    sim.exit("ship", 0);
+    let report = spawn_of(&sim.last, "report").expect("report starts");
+    assert_eq!(env_of(report, "USED"), Some("flash/false"));
+
+    // Replay keeps them: they are in the events.
+    let events = sim.core.events().to_vec();
+    let core = Core::replay(router(), cfg(), &events).unwrap();
+    let i = core.plan.step_index("ship").unwrap();
+    assert_eq!(core.approval_input(i, "model").as_deref(), Some("flash"));
+}
+
+#[test]
+fn an_engine_killed_after_the_approval_starts_the_step_with_its_inputs() {
+    let mut sim = Sim::new(router(), cfg());
+    for who in ["alice", "bob"] {
+        assert!(approve(&mut sim, who, &[("tag", "v2")]).is_accepted());
+    }
+    // Recorded up to the approval (the step's start not yet): a new engine resumes.
+    let events: Vec<Event> = sim
+        .core
+        .events()
+        .iter()
+        .take_while(|e| {
+            !matches!(
+                &e.kind,
+                EventKind::StepStateChanged {
+                    state: StepState::Running,
+                    ..
+                }
+            )
+        })
+        .cloned()
+        .collect();
+    let mut core = Core::replay(router(), cfg(), &events).unwrap();
+    let fx = core.resume("olivia", Timestamp(T0 + 50));
+    let ship = spawn_of(&fx, "ship").expect("ship starts on resume, not asked again");
+    assert_eq!(env_of(ship, "MODEL"), Some("pro"));
+    assert_eq!(env_of(ship, "TAG"), Some("v2"));
+    assert_eq!(
+        core.events()
+            .iter()
+            .filter(|e| e.kind.name() == "gate_opened")
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn a_rejection_needs_no_inputs() {
+    let mut sim = Sim::new(router(), cfg());
+    let out = sim.cmd(Command::Reject {
+        step: "ship".into(),
+        operator: "alice".into(),
+        reason: "not today".into(),
+        signature: None,
+    });
+    assert!(out.is_accepted());
+    assert_eq!(sim.state("ship"), StepState::Rejected);
+}
+
+#[test]
+fn auto_approve_takes_the_defaults_and_passes_no_gate_that_requires_an_input() {
+    let src = ROUTER
+        .replace("approvers = [\"alice\", \"bob\"]\nquorum = 2\n", "")
+        .replace(", required = true", ", default = \"v0\"");
+    let plan = Arc::new(baton_workflow::load_str(&src, std::path::Path::new("r.toml")).unwrap());
+    let mut c = cfg();
+    c.auto_approve = true;
+    let sim = Sim::new(plan, c);
+    let ship = spawn_of(&sim.last, "ship").expect("auto-approved");
+    assert_eq!(env_of(ship, "MODEL"), Some("pro"));
+    assert_eq!(env_of(ship, "TAG"), Some("v0"));
+
+    let src = ROUTER.replace("approvers = [\"alice\", \"bob\"]\nquorum = 2\n", "");
+    let plan = Arc::new(baton_workflow::load_str(&src, std::path::Path::new("r.toml")).unwrap());
+    let mut c = cfg();
+    c.auto_approve = true;
+    let sim = Sim::new(plan, c);
+    assert_eq!(sim.state("ship"), StepState::WaitingApproval);
+}

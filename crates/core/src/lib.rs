@@ -1,0 +1,867 @@
+//! The run's state machine: pure, synchronous, deterministic. Inputs and a clock come
+//! in, effects go out. Every decision is first written as events (`Effect::Persist`),
+//! folded into the state by `apply`, and only then turned into side effects, so a
+//! replay of the stored events rebuilds exactly the same state (recovery = replay).
+//!
+//! Bookkeeping is O(1) amortised per transition: counters of unsettled needs, per-lane
+//! ready queues (one lane per pool, lane 0 = no pool) and a timer set.
+pub mod bucket;
+pub mod cache;
+pub mod digest;
+pub mod retry;
+
+mod apply;
+mod decide;
+mod eventlog;
+mod fanout;
+mod sparse;
+mod view;
+
+#[cfg(test)]
+mod admission_tests;
+#[cfg(test)]
+mod allowed_tests;
+#[cfg(test)]
+mod fallback_tests;
+#[cfg(test)]
+mod fanout_tests;
+#[cfg(test)]
+mod gate_tests;
+#[cfg(test)]
+mod inputs_tests;
+#[cfg(test)]
+mod proptests;
+#[cfg(test)]
+mod replay_tests;
+#[cfg(test)]
+mod rules_tests;
+#[cfg(test)]
+mod service_tests;
+#[cfg(test)]
+mod shared_pool_tests;
+#[cfg(test)]
+mod takeover_tests;
+#[cfg(test)]
+pub(crate) mod testkit;
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod trust_tests;
+
+use baton_model::mask::Masker;
+use baton_model::view::{AttemptJob, AuditView, JobView};
+use baton_model::{
+    Command, CommandOutcome, ErrorRecord, Event, OutputProblem, ProbeKind, ProbeView, RunState,
+    StepOutcome, StepState, Timestamp, Usage,
+};
+use baton_workflow::{Budget, Builtin, Plan};
+use bucket::Bucket;
+use sparse::{Blank, Sparse, blank};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What a run is started (or resumed) with.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunConfig {
+    pub run_id: String,
+    pub operator: String,
+    /// Resolved and validated params, unmasked.
+    pub params: BTreeMap<String, String>,
+    /// Values masked as `***` in everything the core writes.
+    pub secret_values: Vec<String>,
+    /// Seed of the jitter generator (a replay uses the seed stored in `RunStarted`).
+    pub seed: u64,
+    pub auto_approve: bool,
+    /// `--max-parallel` override of the plan's `max_parallel`.
+    pub max_parallel: Option<usize>,
+    /// `--no-cache`: cached steps run (and refresh their cache entries) all the same.
+    pub no_cache: bool,
+}
+
+/// Where a queued step of a store-wide pool is with its slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum SlotRt {
+    #[default]
+    Idle,
+    Asked,
+    Granted,
+}
+
+/// A step asking for a slot of its store-wide pool (`plan.pools[pool]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlotRequest {
+    pub step: usize,
+    pub attempt: u32,
+    pub pool: usize,
+}
+
+/// How a new run opens (`Core::start_as`), as its concurrency group decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Opening {
+    /// Nothing stands in its way: it runs.
+    Run,
+    /// Its group is busy: it waits, `queued`, recorded with `reason`.
+    Queue { reason: String },
+    /// Its group is busy and it skips: it ends `skipped`, recorded with `reason`.
+    Skip { reason: String },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input {
+    /// The driver calls this at `next_wakeup()` (any input also fires due timers).
+    Tick,
+    /// A queued run's concurrency group is free and the store gave it to this run
+    /// (`store::slots`): the run starts. `reason` is recorded with the transition.
+    Admitted {
+        reason: String,
+    },
+    /// The store gave the step a slot of its store-wide pool for `attempt`.
+    SlotGranted {
+        step: usize,
+        attempt: u32,
+    },
+    /// The store-wide pool is full, held by steps of `holders` (runs), or (`holders`
+    /// empty) its store-wide rate has no token now.
+    SlotBusy {
+        step: usize,
+        attempt: u32,
+        holders: Vec<String>,
+    },
+    ProcessStarted {
+        step: usize,
+        attempt: u32,
+        pgid: i32,
+    },
+    /// A batch job was submitted for the attempt (its job id, on `executor`).
+    JobStarted {
+        step: usize,
+        attempt: u32,
+        executor: String,
+        job_id: String,
+    },
+    /// The cluster's state of a running attempt's job (`PENDING` and why, `RUNNING`).
+    JobState {
+        step: usize,
+        attempt: u32,
+        state: String,
+        reason: Option<String>,
+    },
+    StepExited(StepExit),
+    /// The driver found the attempt's cache key in the cache (`SpawnSpec::cache`): no
+    /// process started.
+    CacheHit(CacheHit),
+    /// What one check of a service's probe got (`Effect::Probe`).
+    ProbeResult(ProbeResult),
+    /// A `[[notify]]` command failed (`step`: the step its event was about; `None` for
+    /// run events). Recorded, never fatal.
+    NotifierFailed {
+        step: Option<usize>,
+        kind: baton_model::ErrorKind,
+        event: String,
+        message: String,
+    },
+    /// What went wrong around an attempt's output without failing it: malformed
+    /// `$BATON_OUTPUT`/`$BATON_USAGE` lines, a log that could not be written. Each
+    /// becomes an error record on the step (nothing is lost silently).
+    OutputProblems {
+        step: usize,
+        attempt: u32,
+        problems: Vec<OutputProblem>,
+    },
+    CompensationExited {
+        step: usize,
+        outcome: StepOutcome,
+        duration_ms: u64,
+        stderr_tail: String,
+    },
+    Command {
+        id: Option<i64>,
+        command: Command,
+    },
+    /// A command from the store whose row is not proved to come from the account it
+    /// names (`store::proof`): refused, on record, whatever it asks.
+    UnprovenCommand {
+        id: i64,
+        command: Command,
+        reason: String,
+    },
+    /// SIGINT/SIGTERM/quit: kill running groups; the run becomes interrupted (resumable).
+    Shutdown {
+        reason: String,
+    },
+}
+
+/// An attempt's process ended ([`Input::StepExited`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepExit {
+    pub step: usize,
+    pub attempt: u32,
+    pub outcome: StepOutcome,
+    pub duration_ms: u64,
+    /// Raw `key=value` pairs from `$BATON_OUTPUT`.
+    pub outputs: Vec<(String, String)>,
+    /// From `$BATON_USAGE` (an attempt counts one call, or `calls` if it reports more).
+    pub usage: Usage,
+    pub stderr_tail: String,
+}
+
+/// An attempt answered from the cache ([`Input::CacheHit`]): `outputs` are the cached
+/// ones, `restored` the products written back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CacheHit {
+    pub step: usize,
+    pub attempt: u32,
+    pub from_run: String,
+    pub key: String,
+    pub outputs: Vec<(String, String)>,
+    pub restored: Vec<String>,
+}
+
+/// One check of a service's probe ([`Input::ProbeResult`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProbeResult {
+    pub step: usize,
+    pub attempt: u32,
+    pub probe: ProbeKind,
+    pub ok: bool,
+    /// What it got: `HTTP 200`, `connection refused`, `exit 1: …` (one line).
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Commit all `Persist` of one wake-up in one transaction before the other effects.
+    Persist(Event),
+    Spawn(SpawnSpec),
+    /// SIGTERM the attempt's process group, SIGKILL after a grace period.
+    Kill {
+        step: usize,
+        attempt: u32,
+    },
+    /// On resume: a process group the dead engine left behind.
+    KillStale {
+        pgid: i32,
+    },
+    /// A batch job for an attempt no longer running: cancel it.
+    CancelJob {
+        executor: String,
+        job_id: String,
+    },
+    /// On resume: follow the attempt's job, which outlived the engine that submitted it.
+    Reattach {
+        spec: SpawnSpec,
+        executor: String,
+        job_id: String,
+    },
+    /// Run the step's `compensate` command (action is `Shell`).
+    Compensate(SpawnSpec),
+    /// Check a service's probe once; the answer comes back as `Input::ProbeResult`.
+    Probe(ProbeRequest),
+    /// Ask the store for a slot of a store-wide pool; the answer comes back as
+    /// `Input::SlotGranted` or `Input::SlotBusy`.
+    AskSlot(SlotRequest),
+    CommandDone {
+        id: Option<i64>,
+        outcome: CommandOutcome,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpawnSpec {
+    pub step: usize,
+    pub step_id: String,
+    pub attempt: u32,
+    pub action: SpawnAction,
+    pub dir: PathBuf,
+    /// Fully resolved and unmasked, sorted by name: `BATON_PARAM_<NAME>` for each param,
+    /// the run `env`, the step `env`, the tool's `with` values, then `BATON_RUN_ID`,
+    /// `BATON_STEP_ID`, `BATON_ATTEMPT` (later entries win; the driver adds
+    /// `BATON_OUTPUT`/`BATON_USAGE`).
+    pub env: Vec<(String, String)>,
+    pub timeout: Option<Duration>,
+    pub secret_values: Vec<String>,
+    /// Set for a cached step (`cache = true`): the driver consults the cache before it
+    /// starts anything (unless `--no-cache`) and records the result of a success.
+    pub cache: Option<CacheRequest>,
+}
+
+/// One check of a service's probe.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProbeRequest {
+    pub step: usize,
+    pub attempt: u32,
+    pub probe: ProbeKind,
+    pub check: baton_workflow::ProbeCheck,
+    /// How long the check may take before it counts as failed.
+    pub timeout: Duration,
+    /// Where a `run` check runs and with what environment: the service's own.
+    pub dir: PathBuf,
+    pub env: Vec<(String, String)>,
+    pub secret_values: Vec<String>,
+}
+
+/// What the driver needs, beyond the spec, to compute a cached step's key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CacheRequest {
+    pub workflow: String,
+    /// The resolved action as the key sees it (command, tool command, or built-in and `with`).
+    pub action: String,
+    pub spec: baton_workflow::CacheSpec,
+    /// `false` under `--no-cache`: the step runs, and its result still refreshes the entry.
+    pub consult: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SpawnAction {
+    Shell {
+        command: String,
+    },
+    Builtin {
+        builtin: Builtin,
+        with: BTreeMap<String, String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ReplayError {
+    #[error("the run has no events")]
+    Empty,
+    #[error("the first event is `{0}`, expected `run_started`")]
+    NotStarted(String),
+    #[error("event sequence broken: expected seq {expected}, found {found}")]
+    SeqGap { expected: u64, found: u64 },
+    #[error("event {seq} names step `{step}`, which the workflow no longer has")]
+    UnknownStep { seq: u64, step: String },
+    #[error(
+        "event {seq} moves step `{step}` past its signed gate, which no quorum of valid approvers' signatures approved: the history was edited (`baton audit verify` checks the record)"
+    )]
+    UnsignedPassage { seq: u64, step: String },
+}
+
+/// Timers, each valid only while its step is in the matching state (checked on fire).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+enum Timer {
+    RunDeadline,
+    Retry(usize),
+    StepTimeout(usize),
+    GateWarn(usize),
+    GateDeadline(usize),
+    /// A service's next probe check is due.
+    Probe(usize),
+    /// A service that is not ready by now has failed.
+    ReadyDeadline(usize),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Decision {
+    Approved,
+    Rejected,
+}
+
+#[derive(Debug, Clone, Default)]
+struct GateRt {
+    /// Seq of the `GateOpened` event of the current opening.
+    opened_seq: u64,
+    opened_at: Timestamp,
+    deadline: Option<Timestamp>,
+    warn_at: Option<Timestamp>,
+    warned: bool,
+    prompt: String,
+    digest: String,
+    /// The votes that count: (actor, reason). On a signed gate, only votes whose
+    /// signature verifies (see `decide::signed`).
+    votes: Vec<(String, Option<String>)>,
+    /// The keys (`SHA256:…`) of the counted signed votes: one key is one vote.
+    keys: Vec<String>,
+    /// This opening needs signatures (`signed = true` when it opened).
+    signed: bool,
+    /// A `gate_approved` that no quorum of valid signatures backs: not an approval.
+    unbacked: bool,
+    /// The digest the gate was approved with; the approval holds while it matches.
+    approved: Option<String>,
+    decided: Option<Decision>,
+    /// The `inputs` of this opening's first counted vote (every later vote carries the
+    /// same); once approved, what `steps.ID.inputs.NAME` reads.
+    inputs: Option<BTreeMap<String, String>>,
+}
+
+blank!(GateRt);
+blank!(ServiceRt);
+
+#[derive(Debug, Clone)]
+struct StepRt {
+    state: StepState,
+    attempts: u32,
+    /// Attempts before the current alternative began (or the last operator retry):
+    /// automatic retries count from here.
+    attempt_base: u32,
+    /// The alternative its attempts run: 0 the step itself, `k` its `fallback[k - 1]`
+    /// (`StepFellBack`; an operator's retry starts again from 0).
+    alternative: u32,
+    unsettled_needs: usize,
+    queue_ticket: u64,
+    queued_at: Option<Timestamp>,
+    started_at: Option<Timestamp>,
+    finished_at: Option<Timestamp>,
+    retry_at: Option<Timestamp>,
+    timeout_at: Option<Timestamp>,
+    exit_code: Option<i32>,
+    signal: Option<i32>,
+    timed_out: bool,
+    /// The latest attempt's run time, once it finished.
+    duration_ms: Option<u64>,
+    outputs: BTreeMap<String, String>,
+    pgid: Option<i32>,
+    /// The attempt's batch job (executor, job id), if it runs on one.
+    job: Option<(String, String)>,
+    /// Every attempt's batch job as the console and `show` tell it; kept after it ends.
+    jobs: Vec<AttemptJob>,
+    /// The run the latest attempt's result came from (`StepCached`).
+    cached_from: Option<String>,
+    /// Decision-side only (not in events): a Kill was sent, and why.
+    kill_sent: bool,
+    /// A store-wide pool's slot for the next attempt (decision-side, not in events:
+    /// the attempt's `running` event is the decision on record).
+    slot: SlotRt,
+    /// Why it waits for a store-wide pool, and for whom (the view shows it).
+    slot_wait: Option<String>,
+    timeout_kill: bool,
+    /// A service's probing: see `ServiceRt`.
+    service: Sparse<ServiceRt>,
+    gate: Sparse<GateRt>,
+    open_errors: Vec<usize>,
+    last_error: Option<usize>,
+    /// Why it is skipped or upstream_failed (the reason recorded with that state).
+    why: Option<String>,
+}
+
+/// A service's probing in its current attempt. Its timers and counts are the core's
+/// decisions between records: a resumed run starts its services again, so they need
+/// not survive a replay. What a check got is recorded when it changes (`StepProbed`),
+/// and every failed liveness check.
+#[derive(Debug, Clone, Default)]
+struct ServiceRt {
+    /// When the next check is due (`Timer::Probe`).
+    probe_at: Option<Timestamp>,
+    /// The end of the time to become ready (`Timer::ReadyDeadline`).
+    ready_deadline: Option<Timestamp>,
+    /// A check was asked for and has not answered.
+    in_flight: bool,
+    /// Failed liveness checks in a row.
+    live_failures: u32,
+    /// The latest check, shown in the console.
+    last: Option<ProbeView>,
+    /// The latest recorded check (probe, ok, detail): a check is recorded when it differs.
+    recorded: Option<(ProbeKind, bool, String)>,
+    /// Why baton kills it: a probe's verdict, for its error record.
+    failure: Option<ProbeFailure>,
+    /// baton stops it (`ServiceStopping`), and why: its exit ends it succeeded.
+    stopping: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+struct ProbeFailure {
+    message: String,
+    probe: ProbeKind,
+    check: String,
+    got: String,
+    failures: u32,
+}
+
+#[derive(Debug, Clone)]
+struct Lane {
+    queue: VecDeque<(u64, usize)>,
+    running: usize,
+    capacity: usize,
+    bucket: Option<Bucket>,
+}
+
+#[derive(Debug, Clone)]
+struct BudgetGate {
+    opened_at: Timestamp,
+    dimension: String,
+    used: f64,
+    limit: f64,
+    step: Option<String>,
+}
+
+/// Cloned only to ask what a resumed copy would accept (`session::inspect`).
+#[derive(Clone)]
+pub struct Core {
+    plan: Arc<Plan>,
+    cfg: RunConfig,
+    masker: Masker,
+    ids: HashMap<String, usize>,
+    dependants: Vec<Vec<usize>>,
+    /// The steps that are services (`service = true`), in plan order.
+    services: Vec<usize>,
+    max_parallel: usize,
+    /// `env.X` references resolve against this: the workflow's own `env` table.
+    run_env: BTreeMap<String, Result<String, String>>,
+
+    steps: Vec<StepRt>,
+    events: eventlog::EventLog,
+    counts: [usize; 16],
+    unsettled: usize,
+    lanes: Vec<Lane>,
+    next_ticket: u64,
+    to_eval: VecDeque<usize>,
+    timers: BTreeSet<(Timestamp, Timer)>,
+
+    run_state: RunState,
+    /// The outcome once decided (failed/cancelled/succeeded), kept across an interrupt.
+    decided: Option<RunState>,
+    operator: String,
+    /// Who `--auto-approve` decides as: the account that passed the flag.
+    auto_actor: String,
+    /// Whether the history so far has auto-approve on (`cfg` may be ahead of it).
+    auto_recorded: bool,
+    /// Set by `apply` when an event moves a step past a signed gate nobody approved
+    /// with valid signatures (`follow` refuses the history).
+    passage_unsigned: Option<(u64, String)>,
+    seed: u64,
+    started_at: Option<Timestamp>,
+    finished_at: Option<Timestamp>,
+    /// The run's closing line (`run_finished`).
+    summary: Option<String>,
+    deadline: Option<Timestamp>,
+    finished: bool,
+    cancel_requested: bool,
+    /// Waiting for its concurrency group (`RunState::Queued`, kept across an
+    /// interruption): nothing is scheduled until `Input::Admitted`.
+    queued: bool,
+    /// Steps `pick` found waiting for a store-wide pool's slot, to ask for.
+    slot_asks: Vec<usize>,
+    compensation_ran: bool,
+    /// Some step has a `compensate` command (a saga): what a failure suggests depends
+    /// on it, and most runs need not look further.
+    saga: bool,
+
+    ceilings: Budget,
+    used_cost: f64,
+    used_calls: u64,
+    used_tokens: u64,
+    budget_gate: Option<BudgetGate>,
+
+    errors: Vec<ErrorRecord>,
+    error_ids: HashMap<String, usize>,
+    audit: Vec<AuditView>,
+    /// Steps in the order they succeeded (compensation runs in reverse).
+    completion: Vec<usize>,
+    durations: Vec<u64>,
+    attempts_finished: u64,
+    attempts_failed: u64,
+    /// Fanned-out steps by plan index: their instances (`fanout.rs`).
+    fans: BTreeMap<usize, fanout::FanRt>,
+}
+
+impl StepRt {
+    /// A step before anything happened to it, waiting for `unsettled_needs` needs.
+    fn fresh(unsettled_needs: usize) -> StepRt {
+        StepRt {
+            state: StepState::Pending,
+            attempts: 0,
+            attempt_base: 0,
+            alternative: 0,
+            unsettled_needs,
+            queue_ticket: 0,
+            queued_at: None,
+            started_at: None,
+            finished_at: None,
+            retry_at: None,
+            timeout_at: None,
+            exit_code: None,
+            signal: None,
+            timed_out: false,
+            duration_ms: None,
+            outputs: BTreeMap::new(),
+            pgid: None,
+            job: None,
+            jobs: Vec::new(),
+            cached_from: None,
+            kill_sent: false,
+            slot: SlotRt::Idle,
+            slot_wait: None,
+            timeout_kill: false,
+            service: Sparse::default(),
+            gate: Sparse::default(),
+            open_errors: Vec::new(),
+            last_error: None,
+            why: None,
+        }
+    }
+}
+
+fn si(s: StepState) -> usize {
+    s as usize
+}
+
+/// Settled for the run: the step will not run again by itself.
+fn settled(s: StepState) -> bool {
+    s.is_final() || s == StepState::Compensating
+}
+
+/// Settled for its dependants: settled, or a service that is ready (it keeps running
+/// while they run).
+fn available(s: StepState) -> bool {
+    settled(s) || s == StepState::Ready
+}
+
+impl Core {
+    pub fn new(plan: Arc<Plan>, cfg: RunConfig) -> Core {
+        let n = plan.steps.len();
+        let mut dependants = vec![Vec::new(); n];
+        for (i, s) in plan.steps.iter().enumerate() {
+            for &d in &s.needs {
+                if d < n {
+                    dependants[d].push(i);
+                }
+            }
+        }
+        let steps = plan
+            .steps
+            .iter()
+            .map(|s| StepRt::fresh(s.needs.iter().filter(|&&d| d < n).count()))
+            .collect();
+        let mut lanes = vec![Lane {
+            queue: VecDeque::new(),
+            running: 0,
+            capacity: usize::MAX,
+            bucket: None,
+        }];
+        for p in &plan.pools {
+            lanes.push(Lane {
+                queue: VecDeque::new(),
+                running: 0,
+                capacity: p.capacity.max(1),
+                bucket: p.rate.map(|r| Bucket::new(r, p.burst)),
+            });
+        }
+        let mut counts = [0; 16];
+        counts[si(StepState::Pending)] = n;
+        let masker = Masker::new(cfg.secret_values.iter().cloned());
+        let run_env = resolve_run_env(&plan, &cfg);
+        Core {
+            ids: plan
+                .steps
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (s.id.clone(), i))
+                .collect(),
+            dependants,
+            services: plan
+                .steps
+                .iter()
+                .filter(|s| s.service.is_some())
+                .map(|s| s.index)
+                .collect(),
+            max_parallel: cfg.max_parallel.unwrap_or(plan.max_parallel).max(1),
+            run_env,
+            steps,
+            events: eventlog::EventLog::default(),
+            counts,
+            unsettled: n,
+            lanes,
+            next_ticket: 0,
+            to_eval: VecDeque::new(),
+            timers: BTreeSet::new(),
+            run_state: RunState::Pending,
+            decided: None,
+            operator: cfg.operator.clone(),
+            auto_actor: cfg.operator.clone(),
+            auto_recorded: false,
+            passage_unsigned: None,
+            seed: cfg.seed,
+            started_at: None,
+            finished_at: None,
+            summary: None,
+            deadline: None,
+            finished: false,
+            cancel_requested: false,
+            queued: false,
+            slot_asks: Vec::new(),
+            compensation_ran: false,
+            saga: plan.steps.iter().any(|s| s.compensate.is_some()),
+            ceilings: plan.budget.unwrap_or_default(),
+            used_cost: 0.0,
+            used_calls: 0,
+            used_tokens: 0,
+            budget_gate: None,
+            errors: Vec::new(),
+            error_ids: HashMap::new(),
+            audit: Vec::new(),
+            completion: Vec::new(),
+            durations: Vec::new(),
+            attempts_finished: 0,
+            attempts_failed: 0,
+            fans: BTreeMap::new(),
+            masker,
+            plan,
+            cfg,
+        }
+    }
+
+    /// Fold stored events into a fresh core; emits nothing. Call `resume` to continue.
+    pub fn replay(plan: Arc<Plan>, cfg: RunConfig, events: &[Event]) -> Result<Core, ReplayError> {
+        let mut core = Core::new(plan, cfg);
+        for ev in events {
+            core.replay_one(Cow::Borrowed(ev))?;
+        }
+        core.replayed()
+    }
+
+    /// The next stored event of a replay into a fresh core, from the run's first
+    /// (`run_started`) on: [`Core::replay`] one event at a time, for a reader that folds
+    /// the events as the store reads them and never holds the history
+    /// (`Store::each_event`). [`Core::replayed`] ends it.
+    pub fn replay_one(&mut self, ev: Cow<'_, Event>) -> Result<(), ReplayError> {
+        if self.events.is_empty() && !matches!(ev.kind, baton_model::EventKind::RunStarted { .. }) {
+            return Err(ReplayError::NotStarted(ev.kind.name().to_string()));
+        }
+        self.fold(ev)
+    }
+
+    /// The core once a replay folded every stored event: a run has at least its start.
+    pub fn replayed(self) -> Result<Core, ReplayError> {
+        if self.events.is_empty() {
+            return Err(ReplayError::Empty);
+        }
+        Ok(self)
+    }
+
+    /// Apply one more stored event (a console following a run another engine drives).
+    pub fn follow(&mut self, ev: &Event) -> Result<(), ReplayError> {
+        self.fold(Cow::Borrowed(ev))
+    }
+
+    fn fold(&mut self, ev: Cow<'_, Event>) -> Result<(), ReplayError> {
+        let expected = self.events.len() as u64 + 1;
+        if ev.seq != expected {
+            return Err(ReplayError::SeqGap {
+                expected,
+                found: ev.seq,
+            });
+        }
+        if let Some(step) = ev.kind.step()
+            && !self.ids.contains_key(step)
+        {
+            return Err(ReplayError::UnknownStep {
+                seq: ev.seq,
+                step: step.to_string(),
+            });
+        }
+        self.apply(&ev);
+        self.events.push(ev.into_owned());
+        if let Some((seq, step)) = self.passage_unsigned.take() {
+            return Err(ReplayError::UnsignedPassage { seq, step });
+        }
+        Ok(())
+    }
+
+    pub fn run_state(&self) -> RunState {
+        self.run_state
+    }
+
+    /// The run is final and nothing is left to do (compensations done), or it was
+    /// interrupted (the driver waits for its kills, then exits; `resume` continues).
+    pub fn is_finished(&self) -> bool {
+        self.finished || self.run_state == RunState::Interrupted
+    }
+
+    /// The sequence number of the latest event applied (0 before the first).
+    pub fn last_seq(&self) -> u64 {
+        self.events.last().map_or(0, |e| e.seq)
+    }
+
+    /// When the latest event applied was recorded (`None` before the first).
+    pub fn last_event_at(&self) -> Option<Timestamp> {
+        self.events.last().map(|e| e.at)
+    }
+
+    /// Every event so far (unit tests only: elsewhere the store holds the history).
+    #[cfg(test)]
+    pub(crate) fn events(&self) -> &[Event] {
+        self.events.history()
+    }
+
+    pub fn plan(&self) -> &Arc<Plan> {
+        &self.plan
+    }
+
+    /// The executor (`Plan::executors` index) step `step`'s attempts run on now: its
+    /// current alternative's (`None`: local).
+    pub fn executor_of(&self, step: usize) -> Option<usize> {
+        let k = self.steps.get(step)?.alternative;
+        self.plan.steps.get(step)?.alternative(k).executor
+    }
+
+    /// Earliest instant at which something becomes due: a retry, a step, gate or run
+    /// timeout, a gate's 80% warning, or a rate token a queued step waits for.
+    pub fn next_wakeup(&self) -> Option<Timestamp> {
+        if self.finished || self.run_state == RunState::Interrupted {
+            return None;
+        }
+        let mut best = self.timers.first().map(|(t, _)| *t);
+        if self.budget_gate.is_none() && !self.stopping() {
+            let global_free = self.counts[si(StepState::Running)] < self.max_parallel;
+            for lane in &self.lanes {
+                let (Some(b), Some(last)) = (&lane.bucket, self.last_touch()) else {
+                    continue;
+                };
+                let waiting = lane.queue.iter().any(|&(t, s)| {
+                    self.steps[s].state == StepState::Queued && self.steps[s].queue_ticket == t
+                });
+                if waiting && global_free && lane.running < lane.capacity && !b.available(last) {
+                    let t = b.next_token(last);
+                    best = Some(best.map_or(t, |b| b.min(t)));
+                }
+            }
+        }
+        best
+    }
+
+    /// The time of the latest event (the core's notion of "now" between inputs).
+    fn last_touch(&self) -> Option<Timestamp> {
+        self.events.last().map(|e| e.at)
+    }
+
+    /// Steps a process runs for now (`StepState::has_process`): attempts and ready services.
+    fn processes(&self) -> usize {
+        StepState::ALL
+            .into_iter()
+            .filter(|s| s.has_process())
+            .map(|s| self.counts[si(s)])
+            .sum()
+    }
+
+    fn stopping(&self) -> bool {
+        self.cancel_requested || self.decided.is_some()
+    }
+
+    fn lane_of(&self, i: usize) -> usize {
+        self.plan.steps[i].pool.map_or(0, |p| p + 1)
+    }
+}
+
+/// The run `env` table, each value rendered against params, run id and the entries it
+/// reads (rendered first: `env_order`).
+fn resolve_run_env(plan: &Plan, cfg: &RunConfig) -> BTreeMap<String, Result<String, String>> {
+    use baton_workflow::TemplateRef;
+    let mut out: BTreeMap<String, Result<String, String>> = BTreeMap::new();
+    for (k, t) in baton_workflow::env_order(&plan.env) {
+        let v = t.render(|r| match r {
+            TemplateRef::Param(p) => cfg.params.get(p).cloned(),
+            TemplateRef::RunId => Some(cfg.run_id.clone()),
+            TemplateRef::Env(e) => out.get(e).and_then(|v| v.as_ref().ok().cloned()),
+            TemplateRef::StepOutput { .. }
+            | TemplateRef::StepInput { .. }
+            | TemplateRef::Matrix(_)
+            | TemplateRef::Item(_) => None,
+        });
+        out.insert(k.clone(), v);
+    }
+    out
+}

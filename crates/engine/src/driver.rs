@@ -1,0 +1,831 @@
+//! The imperative shell around `engine::core`: executes the core's effects with tokio,
+//! commits every wake-up's events in ONE store transaction before any effect they
+//! decide runs (write-ahead; the one exception, starts that a crash could only make
+//! resume redo, is `early`'s), feeds completions, timers, commands from the store and
+//! from the console back in as inputs, and publishes `RunView` snapshots.
+use super::core::{Core, Effect, Input, ProbeResult, SpawnAction, SpawnSpec, StepExit};
+use super::printer;
+use baton_exec::{self as exec, KillReason, ShellJob};
+use baton_model::mask::Masker;
+use baton_model::{
+    CommandOutcome, Event, OutputProblem, RunState, RunView, StepOutcome, Timestamp, Usage,
+};
+use baton_store::{AttemptLog, Store, StoreError};
+use baton_workflow::Builtin;
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot, watch};
+
+mod cached;
+mod commands;
+mod early;
+mod pool_slots;
+mod spawn;
+
+/// How often the store is polled for commands from other processes (PRAGMA
+/// data_version): the fallback when no wake-up arrives (see `store::wake`).
+const COMMAND_POLL: Duration = Duration::from_millis(100);
+/// Tests and benchmarks set a longer poll (milliseconds) to show the wake path alone.
+const COMMAND_POLL_ENV: &str = "BATON_COMMAND_POLL_MS";
+/// How often the lease heartbeat is written.
+const HEARTBEAT: Duration = Duration::from_secs(2);
+/// Minimum gap between two published views (a 10,000-step view is not free).
+const VIEW_EVERY: Duration = Duration::from_millis(40);
+/// Most events in one store transaction (a wave of no-op steps decides many at once).
+const COMMIT_MAX_EVENTS: usize = 4096;
+/// SIGTERM → SIGKILL grace for killed process groups.
+pub const KILL_GRACE: Duration = Duration::from_secs(3);
+/// Longest a fact waits for a commit: a process id, or a wake-up's events that nothing
+/// waits for (`early::Durable::may_wait`: idempotent steps starting and succeeding).
+/// They usually ride along with the next wake-up's commit; this bounds the window in
+/// which a crash loses them (resume redoes those steps, and finds their groups by
+/// `BATON_RUN_ID`).
+const COMMIT_WAIT: Duration = Duration::from_millis(2);
+
+#[derive(Debug, thiserror::Error)]
+pub enum DriverError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Where a driver sends what it sees, besides the store.
+#[derive(Default)]
+pub struct Sinks {
+    /// Human lines (headless).
+    pub lines: Option<Box<dyn Write + Send>>,
+    /// JSON lines (`--events`).
+    pub events: Option<Box<dyn Write + Send>>,
+}
+
+/// A command handed to this engine in-process (the console, or a session that took the
+/// run over), answered on `reply` once the core has decided.
+#[derive(Debug)]
+pub struct CommandRequest {
+    pub command: baton_model::Command,
+    pub reply: oneshot::Sender<CommandOutcome>,
+}
+
+/// How the drive ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DriveOutcome {
+    pub state: RunState,
+    /// The signal that stopped the engine, if any (exit code 128 + n).
+    pub signal_exit: Option<i32>,
+}
+
+/// What arrives in the driver's inbox from the tasks it started.
+enum Msg {
+    /// A shell attempt's process is running (started off the driver's thread).
+    Started {
+        key: (usize, u32),
+        compensation: bool,
+        placement: exec::Placement,
+        kill: exec::KillHandle,
+        tail: exec::TailHandle,
+    },
+    /// What the cluster says of a running attempt's job, when it changes.
+    JobState {
+        key: (usize, u32),
+        state: String,
+        reason: Option<String>,
+    },
+    /// A check of a service's probe answered.
+    Probed {
+        key: (usize, u32),
+        probe: baton_model::ProbeKind,
+        checked: exec::probe::Checked,
+    },
+    /// A `[[notify]]` command ended (`failure`: how and why, if it failed).
+    Notified {
+        step: Option<usize>,
+        event: &'static str,
+        failure: Option<(baton_model::ErrorKind, String)>,
+    },
+    /// An attempt (or compensation) ended; its log goes to the store and the view.
+    Exited {
+        key: (usize, u32),
+        log: Option<(String, PathBuf, Vec<String>)>,
+        input: Input,
+        /// Malformed `$BATON_OUTPUT`/`$BATON_USAGE` lines, log write failures.
+        problems: Vec<OutputProblem>,
+    },
+}
+
+struct Live {
+    kill: Option<exec::KillHandle>,
+    tail: Option<exec::TailHandle>,
+    cancel: Option<oneshot::Sender<KillReason>>,
+}
+
+pub struct Driver {
+    core: Core,
+    store: Store,
+    run_id: String,
+    lease_holder: String,
+    inbox_tx: mpsc::UnboundedSender<Msg>,
+    inbox_rx: mpsc::UnboundedReceiver<Msg>,
+    live: HashMap<(usize, u32), Live>,
+    /// Last tail and log path of each step, for the view.
+    logs: HashMap<usize, (PathBuf, Vec<String>)>,
+    /// Logs of attempts that ended, recorded with the next commit (the one that
+    /// carries their exit events).
+    pending_logs: Vec<AttemptLog>,
+    /// The run's log directory (`Store::log_dir`), looked up once.
+    log_dir: PathBuf,
+    /// Events recording facts, not decisions (a started process's id, idempotent steps
+    /// starting and succeeding: `early::Durable::may_wait`), that wait for the next
+    /// commit instead of paying for one of their own; and since when (`COMMIT_WAIT`).
+    unsaved: Vec<Event>,
+    unsaved_since: Option<Instant>,
+    /// Processes reported started since the last wake-up, for the core.
+    started: Vec<Input>,
+    /// The plan's executors, by index (`Plan::executors`); empty: all local.
+    executors: Vec<exec::Executor>,
+    /// Shared private directory for the attempts' output/usage files; made on the
+    /// first shell attempt, removed when the driver goes.
+    files_dir: Option<exec::FilesDir>,
+    sinks: Sinks,
+    view_tx: Option<watch::Sender<Arc<RunView>>>,
+    commands_rx: Option<mpsc::Receiver<CommandRequest>>,
+    console_replies: HashMap<i64, oneshot::Sender<CommandOutcome>>,
+    next_console_id: i64,
+    data_version: i64,
+    /// A command's text was masked in the store: its unmasked copy may still be in the
+    /// write-ahead log until a checkpoint empties it (`Store::scrub_wal`).
+    wal_unscrubbed: bool,
+    view_dirty: bool,
+    last_view: Instant,
+    /// `[[notify]]` commands still running, and each gate's prompt for them.
+    notifying: usize,
+    notify_prompts: HashMap<String, String>,
+    /// Cached steps' attempts between their start and their end (`cached.rs`).
+    cache: cached::CacheState,
+    /// Slots of store-wide pools the core waits for (`pool_slots.rs`).
+    slot_asks: Vec<super::core::SlotRequest>,
+    /// Which steps' final states are committed: what may start before a commit.
+    durable: early::Durable,
+}
+
+impl Driver {
+    pub fn new(
+        core: Core,
+        store: Store,
+        run_id: String,
+        lease_holder: String,
+        sinks: Sinks,
+    ) -> Self {
+        // Best effort: a store that cannot change its wait keeps the shorter one.
+        let _ = store.wait_as_engine();
+        let (inbox_tx, inbox_rx) = mpsc::unbounded_channel();
+        let log_dir = store.log_dir(&run_id);
+        let executors = exec::executor::for_plan(core.plan(), &run_id);
+        let durable = early::Durable::new(core.plan());
+        Driver {
+            durable,
+            executors,
+            log_dir,
+            core,
+            store,
+            run_id,
+            lease_holder,
+            inbox_tx,
+            inbox_rx,
+            live: HashMap::new(),
+            logs: HashMap::new(),
+            pending_logs: Vec::new(),
+            unsaved: Vec::new(),
+            unsaved_since: None,
+            started: Vec::new(),
+            files_dir: None,
+            sinks,
+            view_tx: None,
+            commands_rx: None,
+            console_replies: HashMap::new(),
+            next_console_id: -1,
+            data_version: 0,
+            wal_unscrubbed: false,
+            view_dirty: true,
+            last_view: Instant::now() - VIEW_EVERY,
+            notifying: 0,
+            notify_prompts: HashMap::new(),
+            cache: cached::CacheState::default(),
+            slot_asks: Vec::new(),
+        }
+    }
+
+    /// Attach an in-process client (the session serving a console): views go out on
+    /// `view`, commands come in on `requests`. When the client hangs up (the sender is
+    /// dropped) an unfinished run is interrupted, as on a signal. The driver still ends
+    /// when the run does: a later command reopens the run through the session.
+    pub fn attach_console(
+        &mut self,
+        view: watch::Sender<Arc<RunView>>,
+        requests: mpsc::Receiver<CommandRequest>,
+    ) {
+        self.view_tx = Some(view);
+        self.commands_rx = Some(requests);
+        self.view_dirty = true;
+    }
+
+    /// Show events committed before this driver took over (with the run's creation).
+    pub fn announce(&mut self, events: &[Event]) {
+        self.durable.record(events);
+        self.emit(events);
+        self.view_dirty = true;
+    }
+
+    pub fn view(&self) -> RunView {
+        self.decorate(self.core.view(Timestamp::now()))
+    }
+
+    /// Drive the run until it finishes (or its in-process client hangs up), or until
+    /// `shutdown` resolves: then running groups are killed and the run is
+    /// recorded as interrupted.
+    pub async fn run<F>(
+        mut self,
+        initial: Vec<Effect>,
+        shutdown: F,
+    ) -> Result<DriveOutcome, DriverError>
+    where
+        F: std::future::Future<Output = Option<i32>>,
+    {
+        match self.drive(initial, shutdown).await {
+            Ok(outcome) => Ok(outcome),
+            Err(e) => {
+                self.abandon().await;
+                Err(e)
+            }
+        }
+    }
+
+    /// The store failed (gone, replaced, full…): nothing more can be recorded, so
+    /// nothing more may run. Stop what runs (TERM, then KILL after the grace) and wait
+    /// for it, bounded, without writing anything.
+    async fn abandon(&mut self) {
+        for live in self.live.values_mut() {
+            if let Some(k) = &live.kill {
+                k.terminate(KILL_GRACE, KillReason::Cancel);
+            }
+            if let Some(c) = live.cancel.take() {
+                let _ = c.send(KillReason::Cancel);
+            }
+        }
+        let deadline = tokio::time::Instant::now() + KILL_GRACE + Duration::from_secs(2);
+        while !self.live.is_empty() {
+            match tokio::time::timeout_at(deadline, self.inbox_rx.recv()).await {
+                Ok(Some(Msg::Exited { key, .. })) => {
+                    self.live.remove(&key);
+                }
+                // Started after the failure: stop it too.
+                Ok(Some(Msg::Started { kill, .. })) => {
+                    kill.terminate(KILL_GRACE, KillReason::Cancel)
+                }
+                // Nothing can be recorded any more: a notifier's result is dropped.
+                Ok(Some(Msg::Notified { .. } | Msg::JobState { .. } | Msg::Probed { .. })) => {}
+                Ok(None) | Err(_) => break,
+            }
+        }
+    }
+
+    async fn drive<F>(
+        &mut self,
+        initial: Vec<Effect>,
+        shutdown: F,
+    ) -> Result<DriveOutcome, DriverError>
+    where
+        F: std::future::Future<Output = Option<i32>>,
+    {
+        self.data_version = self.store.data_version()?;
+        self.execute(initial)?;
+        // Commands submitted before this engine started (or for it: a background
+        // engine started to serve them) are taken at once, not on the next write.
+        let mut waiting = Vec::new();
+        self.claim_commands(&mut waiting)?;
+        if !waiting.is_empty() {
+            let now = Timestamp::now();
+            let effects = waiting
+                .into_iter()
+                .flat_map(|i| self.core.handle(i, now))
+                .collect();
+            self.execute(effects)?;
+        }
+        self.publish(true);
+        tokio::pin!(shutdown);
+        let every = std::env::var(COMMAND_POLL_ENV)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .map_or(COMMAND_POLL, Duration::from_millis);
+        let mut poll = tokio::time::interval(every);
+        let waker = baton_store::wake::WakeListener::bind(self.store.path(), &self.run_id);
+        poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut last_heartbeat = Instant::now();
+        let mut signal_exit: Option<i32> = None;
+        let mut stopping = false;
+        // Once stopping, wait for the killed groups to exit, but not forever.
+        let mut stop_deadline: Option<Instant> = None;
+        loop {
+            // Notifiers of the last events (run_finished) finish before the engine goes.
+            let finished = self.core.is_finished() && self.live.is_empty() && self.notifying == 0;
+            let overdue = stop_deadline.is_some_and(|d| Instant::now() >= d);
+            if finished || overdue {
+                break;
+            }
+            if stopping && stop_deadline.is_none() {
+                stop_deadline = Some(Instant::now() + KILL_GRACE + Duration::from_secs(2));
+            }
+            let wake = self.core.next_wakeup().map(instant_at);
+            let view_due =
+                (self.view_dirty && self.view_tx.is_some()).then(|| self.last_view + VIEW_EVERY);
+            let flush_due = self.unsaved_since.map(|t| t + COMMIT_WAIT);
+            let mut inputs = Vec::new();
+            let mut flush = false;
+            tokio::select! {
+                Some(msg) = self.inbox_rx.recv() => self.receive(msg, &mut inputs)?,
+                _ = sleep_until(wake), if wake.is_some() => inputs.push(Input::Tick),
+                _ = sleep_until(view_due), if view_due.is_some() => {}
+                _ = sleep_until(flush_due), if flush_due.is_some() => flush = true,
+                _ = sleep_until(stop_deadline), if stop_deadline.is_some() => {}
+                _ = woken(&waker) => self.poll_commands(&mut inputs)?,
+                _ = poll.tick() => {
+                    self.poll_commands(&mut inputs)?;
+                    self.admit_if_free(&mut inputs)?;
+                    self.ask_for_slots(&mut inputs)?;
+                    self.scrub_wal();
+                    if last_heartbeat.elapsed() >= HEARTBEAT {
+                        // An idle engine (a gate open for hours) notices a vanished store too.
+                        self.store.check_identity()?;
+                        self.store.heartbeat(&self.run_id, &self.lease_holder, Timestamp::now())?;
+                        last_heartbeat = Instant::now();
+                    }
+                }
+                req = recv_command(&mut self.commands_rx) => match req {
+                    Some(req) => self.command_request(req, &mut inputs),
+                    // The client hung up: stop serving; an unfinished run is interrupted.
+                    None => {
+                        self.commands_rx = None;
+                        if !self.core.is_finished() && !stopping {
+                            stopping = true;
+                            inputs.push(Input::Shutdown { reason: "console closed".into() });
+                        }
+                    }
+                },
+                sig = &mut shutdown, if !stopping => {
+                    stopping = true;
+                    signal_exit = sig;
+                    let reason = match sig { Some(code) => format!("signal (exit {code})"), None => "operator quit".into() };
+                    inputs.push(Input::Shutdown { reason });
+                }
+            }
+            // Group commit: everything that is already waiting goes into the same wake-up.
+            while let Ok(msg) = self.inbox_rx.try_recv() {
+                self.receive(msg, &mut inputs)?;
+            }
+            // Before the inputs: an exit in this same wake-up must find its process
+            // recorded as started, not stale.
+            self.absorb_started()?;
+            if !inputs.is_empty() || flush {
+                let now = Timestamp::now();
+                let effects = inputs
+                    .into_iter()
+                    .flat_map(|i| self.core.handle(i, now))
+                    .collect();
+                self.execute(effects)?;
+            }
+            if flush {
+                self.commit(&mut Vec::new())?;
+            }
+            self.publish(false);
+        }
+        // Nothing recorded stays behind when the driver goes.
+        self.execute(Vec::new())?;
+        self.commit(&mut Vec::new())?;
+        if self.core.is_finished() {
+            // An ended run's log times go onto its attempts' rows (`store::log_times`).
+            // Best effort: left behind, the file is read as before and `gc` removes it.
+            let _ = self.store.fold_log_times(&self.run_id, &self.log_dir);
+        }
+        self.publish(true);
+        // Best effort: a lease left behind goes stale and can be taken over anyway.
+        let _ = self.store.release_lease(&self.run_id, &self.lease_holder);
+        Ok(DriveOutcome {
+            state: self.core.run_state(),
+            signal_exit,
+        })
+    }
+
+    /// A queued run asks the store for its concurrency group (`store::slots`); once it
+    /// holds it, the core starts the run.
+    fn admit_if_free(&mut self, inputs: &mut Vec<Input>) -> Result<(), DriverError> {
+        if !self.core.waits_for_group() {
+            return Ok(());
+        }
+        if let Some(group) = self.store.admit_queued(&self.run_id)? {
+            inputs.push(Input::Admitted {
+                reason: format!("concurrency group `{group}` is free: this run holds it"),
+            });
+        }
+        Ok(())
+    }
+
+    /// Commit the events, then run the effects they decided. Built-in no-ops have no
+    /// side effect, so they complete inline and their events join the same commit.
+    fn execute(&mut self, mut effects: Vec<Effect>) -> Result<(), DriverError> {
+        let mut events: Vec<Event> = Vec::new();
+        let mut actions: Vec<Effect> = Vec::new();
+        loop {
+            let mut inline = Vec::new();
+            for effect in effects {
+                match effect {
+                    Effect::Persist(e) => events.push(e),
+                    Effect::Spawn(spec)
+                        if matches!(
+                            &spec.action,
+                            SpawnAction::Builtin {
+                                builtin: Builtin::Noop,
+                                ..
+                            }
+                        ) =>
+                    {
+                        inline.push(Input::StepExited(StepExit {
+                            step: spec.step,
+                            attempt: spec.attempt,
+                            outcome: StepOutcome::Exited { exit_code: 0 },
+                            duration_ms: 0,
+                            outputs: Vec::new(),
+                            usage: Usage::default(),
+                            stderr_tail: String::new(),
+                        }))
+                    }
+                    other => actions.push(other),
+                }
+            }
+            if inline.is_empty() {
+                break;
+            }
+            // A wave of no-ops can decide tens of thousands of events at once: they are
+            // committed in bounded transactions, so other writers on the store (other
+            // runs, the console, `approve`) never wait long for the write lock.
+            if events.len() >= COMMIT_MAX_EVENTS {
+                self.commit(&mut events)?;
+            }
+            let now = Timestamp::now();
+            effects = inline
+                .into_iter()
+                .flat_map(|i| self.core.handle(i, now))
+                .collect();
+        }
+        // Processes whose start a crash could only make resume redo (see `early`) start
+        // now: their commit overlaps their start instead of delaying it.
+        let actions = self.start_early(actions, &events)?;
+        // Nothing waits for this commit, and a crash could lose only what resume redoes:
+        // it joins the next one (at most `COMMIT_WAIT` later).
+        if actions.is_empty()
+            && !self.core.is_finished()
+            && self.unsaved.len() + events.len() < COMMIT_MAX_EVENTS
+            && self.durable.may_wait(self.core.plan(), &events)
+        {
+            if !events.is_empty() && self.unsaved_since.is_none() {
+                self.unsaved_since = Some(Instant::now());
+            }
+            self.unsaved.append(&mut events);
+            return Ok(());
+        }
+        self.commit(&mut events)?;
+        // Groups a dead engine left behind die before anything runs again (resume).
+        let stale: Vec<i32> = actions
+            .iter()
+            .filter_map(|a| {
+                if let Effect::KillStale { pgid } = a {
+                    Some(*pgid)
+                } else {
+                    None
+                }
+            })
+            .collect();
+        if !stale.is_empty() {
+            kill_stale(&self.run_id, &stale);
+        }
+        for action in actions {
+            self.act(action)?;
+        }
+        Ok(())
+    }
+
+    /// Start the spawns among `actions` that may go before `batch` is committed; the
+    /// rest are returned, in order.
+    fn start_early(
+        &mut self,
+        actions: Vec<Effect>,
+        batch: &[Event],
+    ) -> Result<Vec<Effect>, DriverError> {
+        if actions
+            .iter()
+            .any(|a| matches!(a, Effect::KillStale { .. }))
+        {
+            return Ok(actions);
+        }
+        let mut rest = Vec::with_capacity(actions.len());
+        for action in actions {
+            let early = match &action {
+                Effect::Spawn(spec) => {
+                    let local = matches!(self.executor(spec.step), exec::Executor::Local);
+                    self.durable.may_start_early(
+                        self.core.plan(),
+                        spec,
+                        local,
+                        &self.unsaved,
+                        batch,
+                    )
+                }
+                _ => false,
+            };
+            if early {
+                self.act(action)?;
+            } else {
+                rest.push(action);
+            }
+        }
+        Ok(rest)
+    }
+
+    /// Commit `events` (after the process ids waiting for a commit) with the logs of
+    /// the attempts that ended, then show them. Nothing acts before this returns but
+    /// the starts `early` lets overlap it.
+    fn commit(&mut self, events: &mut Vec<Event>) -> Result<(), DriverError> {
+        if events.is_empty() && self.pending_logs.is_empty() && self.unsaved.is_empty() {
+            return Ok(());
+        }
+        let mut batch = std::mem::take(&mut self.unsaved);
+        // Earlier sequence numbers than this wake-up's events: they go first.
+        batch.append(events);
+        self.unsaved_since = None;
+        let logs = std::mem::take(&mut self.pending_logs);
+        self.store.commit_with_logs(&self.run_id, &batch, &logs)?;
+        self.durable.record(&batch);
+        self.cache_committed(&batch);
+        self.emit(&batch);
+        self.view_dirty = true;
+        Ok(())
+    }
+
+    /// The processes started since the last wake-up: the core records their ids; the
+    /// events wait for the next commit (see `COMMIT_WAIT`).
+    fn absorb_started(&mut self) -> Result<(), DriverError> {
+        if !self.started.is_empty() {
+            let now = Timestamp::now();
+            let started = std::mem::take(&mut self.started);
+            let mut follow_up = Vec::new();
+            for effect in started.into_iter().flat_map(|i| self.core.handle(i, now)) {
+                match effect {
+                    Effect::Persist(e) => self.unsaved.push(e),
+                    other => follow_up.push(other),
+                }
+            }
+            if !self.unsaved.is_empty() && self.unsaved_since.is_none() {
+                self.unsaved_since = Some(Instant::now());
+            }
+            self.view_dirty = true;
+            // A decision that acts (a service without a readiness probe is ready once
+            // its process runs: its dependants start) is committed before it acts.
+            let acts = follow_up
+                .iter()
+                .any(|e| !matches!(e, Effect::KillStale { .. } | Effect::Probe(_)));
+            if acts {
+                self.commit(&mut Vec::new())?;
+            }
+            for effect in follow_up {
+                if let Effect::KillStale { pgid } = effect {
+                    // A process that came up for a step no longer running: stopping it
+                    // may take the grace period, which the driver does not wait out.
+                    let run_id = self.run_id.clone();
+                    tokio::task::spawn_blocking(move || kill_stale(&run_id, &[pgid]));
+                } else {
+                    self.act(effect)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Start the `[[notify]]` commands that `events` call for.
+    fn notify(&mut self, events: &[Event]) {
+        let plan = Arc::clone(self.core.plan());
+        if plan.notify.is_empty() {
+            return;
+        }
+        for e in events {
+            let Some(notice) = super::notify::notice(e, &mut self.notify_prompts) else {
+                continue;
+            };
+            let step = notice
+                .step
+                .as_deref()
+                .and_then(|s| plan.steps.iter().position(|p| p.id == s));
+            for n in plan.notify.iter().filter(|n| n.on.contains(&notice.event)) {
+                self.notifying += 1;
+                let (n, notice, tx) = (n.clone(), notice.clone(), self.inbox_tx.clone());
+                let (run_id, state, dir) = (
+                    self.run_id.clone(),
+                    self.core.run_state(),
+                    plan.base_dir.clone(),
+                );
+                tokio::spawn(async move {
+                    let failure = super::notify::run(&n, &notice, &run_id, state, &dir)
+                        .await
+                        .err();
+                    let _ = tx.send(Msg::Notified {
+                        step,
+                        event: notice.event.as_str(),
+                        failure,
+                    });
+                });
+            }
+        }
+    }
+
+    fn emit(&mut self, events: &[Event]) {
+        self.notify(events);
+        let plan = Arc::clone(self.core.plan());
+        if let Some(out) = self.sinks.lines.as_mut() {
+            for line in printer::lines(&self.run_id, events, Some(&plan)) {
+                let _ = writeln!(out, "{line}");
+            }
+            let _ = out.flush();
+        }
+        if let Some(out) = self.sinks.events.as_mut() {
+            for e in events {
+                let _ = writeln!(out, "{}", printer::json_line(&self.run_id, e));
+            }
+            let _ = out.flush();
+        }
+    }
+
+    fn receive(&mut self, msg: Msg, inputs: &mut Vec<Input>) -> Result<(), DriverError> {
+        match msg {
+            Msg::Started {
+                key,
+                compensation,
+                placement,
+                kill,
+                tail,
+            } => {
+                if let Some(live) = self.live.get_mut(&key) {
+                    live.kill = Some(kill);
+                    live.tail = Some(tail);
+                }
+                if !compensation {
+                    self.started.push(spawn::started_input(key, placement));
+                }
+            }
+            Msg::Probed {
+                key,
+                probe,
+                checked,
+            } => inputs.push(Input::ProbeResult(ProbeResult {
+                step: key.0,
+                attempt: key.1,
+                probe,
+                ok: checked.ok,
+                detail: checked.detail,
+            })),
+            Msg::JobState { key, state, reason } => inputs.push(Input::JobState {
+                step: key.0,
+                attempt: key.1,
+                state,
+                reason,
+            }),
+            Msg::Notified {
+                step,
+                event,
+                failure,
+            } => {
+                self.notifying = self.notifying.saturating_sub(1);
+                if let Some((kind, message)) = failure {
+                    inputs.push(Input::NotifierFailed {
+                        step,
+                        kind,
+                        event: event.to_string(),
+                        message,
+                    });
+                }
+            }
+            Msg::Exited {
+                key,
+                log,
+                input,
+                mut problems,
+            } => {
+                self.live.remove(&key);
+                self.cache_saw_exit(key, &input, &mut problems);
+                if let Some((step_id, path, tail)) = log {
+                    self.pending_logs.push(AttemptLog {
+                        step_id,
+                        attempt: key.1,
+                        path: path.clone(),
+                        tail: tail.join("\n"),
+                    });
+                    self.logs.insert(key.0, (path, tail));
+                }
+                if !problems.is_empty() {
+                    // Before the exit: recorded on the attempt that had them.
+                    inputs.push(Input::OutputProblems {
+                        step: key.0,
+                        attempt: key.1,
+                        problems,
+                    });
+                }
+                inputs.push(input);
+            }
+        }
+        Ok(())
+    }
+
+    fn decorate(&self, mut view: RunView) -> RunView {
+        for ((step, _), live) in &self.live {
+            if let (Some(tail), Some(sv)) = (&live.tail, view.steps.get_mut(*step)) {
+                sv.log_tail = tail.lines();
+            }
+        }
+        for (step, (_, tail)) in &self.logs {
+            if let Some(sv) = view.steps.get_mut(*step)
+                && sv.log_tail.is_empty()
+            {
+                sv.log_tail = tail.clone();
+            }
+        }
+        set_log_paths(&self.log_dir, &mut view);
+        view
+    }
+
+    fn publish(&mut self, force: bool) {
+        let Some(tx) = &self.view_tx else { return };
+        if !force && (!self.view_dirty || self.last_view.elapsed() < VIEW_EVERY) {
+            return;
+        }
+        let view = self.view();
+        let _ = tx.send(Arc::new(view));
+        self.view_dirty = false;
+        self.last_view = Instant::now();
+    }
+}
+
+/// Each step's current attempt writes `<log dir>/<step>.<attempt>.log`: the console's
+/// full-screen log reads it from there (steps without a process have no file).
+pub fn set_log_paths(log_dir: &Path, view: &mut RunView) {
+    for sv in view.steps.iter_mut().filter(|s| s.attempts > 0) {
+        sv.log_path = Some(log_dir.join(baton_model::log_file_name(&sv.id, sv.attempts)));
+    }
+}
+
+/// Kill every stale group of `run_id` at once (each may take the grace period), best
+/// effort: a group may be long gone. A recorded group id that now belongs to something
+/// else (its members do not carry the run's id) is left alone.
+pub fn kill_stale(run_id: &str, pgids: &[i32]) {
+    let ours: Vec<i32> = pgids
+        .iter()
+        .copied()
+        .filter(|&pgid| exec::group_belongs_to(pgid, run_id))
+        .collect();
+    let pgids = ours.as_slice();
+    let kill_all = || {
+        std::thread::scope(|scope| {
+            for &pgid in pgids {
+                scope.spawn(move || exec::kill_stale_group(pgid, KILL_GRACE));
+            }
+        })
+    };
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(kill_all),
+        _ => kill_all(),
+    }
+}
+
+async fn recv_command(rx: &mut Option<mpsc::Receiver<CommandRequest>>) -> Option<CommandRequest> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn woken(wake: &Option<baton_store::wake::WakeListener>) {
+    match wake {
+        Some(w) => w.woken().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The monotonic instant at which wall-clock `t` arrives.
+fn instant_at(t: Timestamp) -> Instant {
+    let wait = t.since(Timestamp::now());
+    Instant::now() + wait
+}

@@ -1,0 +1,211 @@
+//! `[[notify]]` at run time: which committed event calls which notifier with which
+//! facts (pure), and running one (`sh -c` in the workflow's directory, the facts in its
+//! environment, bounded by its timeout). A notifier's failure never stops the run: the
+//! driver hands it to the core, which records a low-severity error.
+use baton_model::{ErrorKind, Event, EventKind, RunState, StepState};
+use baton_workflow::{Notifier, NotifyEvent};
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::Stdio;
+
+/// The facts of one notification, as the command's environment gets them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notice {
+    pub event: NotifyEvent,
+    /// Empty for run events.
+    pub step: Option<String>,
+    pub prompt: String,
+    /// RFC 3339, or empty.
+    pub deadline: String,
+}
+
+/// What `ev` means to notifiers, if anything. `prompts` remembers each gate's prompt
+/// from its opening (a warning and a decision do not repeat it).
+pub fn notice(ev: &Event, prompts: &mut HashMap<String, String>) -> Option<Notice> {
+    let gate = |event, step: &str, prompts: &HashMap<String, String>, deadline: String| Notice {
+        event,
+        step: Some(step.to_string()),
+        prompt: prompts.get(step).cloned().unwrap_or_default(),
+        deadline,
+    };
+    match &ev.kind {
+        EventKind::GateOpened {
+            step,
+            prompt,
+            deadline,
+            ..
+        } => {
+            prompts.insert(step.clone(), prompt.clone());
+            Some(gate(
+                NotifyEvent::GateOpened,
+                step,
+                prompts,
+                deadline.map(|d| d.to_rfc3339()).unwrap_or_default(),
+            ))
+        }
+        EventKind::GateWarning { step, deadline } => Some(gate(
+            NotifyEvent::GateWarning,
+            step,
+            prompts,
+            deadline.to_rfc3339(),
+        )),
+        EventKind::GateApproved { step, .. } | EventKind::GateRejected { step, .. } => {
+            Some(gate(NotifyEvent::GateDecided, step, prompts, String::new()))
+        }
+        EventKind::RunFinished { .. } => Some(Notice {
+            event: NotifyEvent::RunFinished,
+            step: None,
+            prompt: String::new(),
+            deadline: String::new(),
+        }),
+        EventKind::StepStateChanged {
+            step,
+            state: StepState::Failed,
+            ..
+        } => Some(Notice {
+            event: NotifyEvent::StepFailed,
+            step: Some(step.clone()),
+            prompt: String::new(),
+            deadline: String::new(),
+        }),
+        _ => None,
+    }
+}
+
+/// Run one notifier; `Err` says how and why it failed (exit status, timeout, could
+/// not start).
+pub async fn run(
+    n: &Notifier,
+    notice: &Notice,
+    run_id: &str,
+    run_state: RunState,
+    dir: &Path,
+) -> Result<(), (ErrorKind, String)> {
+    let mut cmd = tokio::process::Command::new("sh");
+    cmd.arg("-c")
+        .arg(&n.run)
+        .current_dir(dir)
+        .env("BATON_EVENT", notice.event.as_str())
+        .env("BATON_RUN_ID", run_id)
+        .env("BATON_STEP_ID", notice.step.as_deref().unwrap_or(""))
+        .env("BATON_PROMPT", &notice.prompt)
+        .env("BATON_DEADLINE", &notice.deadline)
+        .env("BATON_RUN_STATE", run_state.as_str())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    // The store's keys are baton's, never a child's.
+    for k in baton_exec::scrub::baton_own_in_env() {
+        cmd.env_remove(k);
+    }
+    let child = cmd.spawn().map_err(|e| {
+        (
+            ErrorKind::SpawnFailed,
+            format!("the notifier could not start: {e}"),
+        )
+    })?;
+    match tokio::time::timeout(n.timeout, child.wait_with_output()).await {
+        Err(_) => Err((
+            ErrorKind::Timeout,
+            format!(
+                "the notifier did not finish within {}",
+                baton_model::time::human_duration(n.timeout)
+            ),
+        )),
+        Ok(Err(e)) => Err((
+            ErrorKind::SpawnFailed,
+            format!("waiting for the notifier failed: {e}"),
+        )),
+        Ok(Ok(out)) if out.status.success() => Ok(()),
+        Ok(Ok(out)) => {
+            let err = String::from_utf8_lossy(&out.stderr);
+            let last = err.lines().last().unwrap_or("").trim();
+            Err((
+                ErrorKind::ExitNonzero,
+                format!(
+                    "the notifier failed ({}){}",
+                    out.status,
+                    if last.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            ": {}",
+                            baton_model::sanitize::strip_to_plain(last.as_bytes())
+                        )
+                    }
+                ),
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use baton_model::Timestamp;
+
+    fn ev(kind: EventKind) -> Event {
+        Event {
+            seq: 1,
+            at: Timestamp(0),
+            kind,
+        }
+    }
+
+    #[test]
+    fn gate_events_carry_the_prompt_from_the_opening() {
+        let mut prompts = HashMap::new();
+        let open = notice(
+            &ev(EventKind::GateOpened {
+                step: "deploy".into(),
+                prompt: "Ship 1.2?".into(),
+                deadline: None,
+                digest: String::new(),
+                approvers: vec![],
+                quorum: 1,
+                signed: false,
+            }),
+            &mut prompts,
+        )
+        .unwrap();
+        assert_eq!(open.event, NotifyEvent::GateOpened);
+        let decided = notice(
+            &ev(EventKind::GateRejected {
+                step: "deploy".into(),
+                actor: "bob".into(),
+                reason: "no".into(),
+                timed_out: false,
+                signature: None,
+            }),
+            &mut prompts,
+        )
+        .unwrap();
+        assert_eq!(decided.event, NotifyEvent::GateDecided);
+        assert_eq!(decided.prompt, "Ship 1.2?");
+        assert_eq!(decided.step.as_deref(), Some("deploy"));
+        let failed = notice(
+            &ev(EventKind::StepStateChanged {
+                step: "build".into(),
+                state: StepState::Failed,
+                attempt: 1,
+                reason: None,
+            }),
+            &mut prompts,
+        )
+        .unwrap();
+        assert_eq!(failed.event, NotifyEvent::StepFailed);
+        assert!(
+            notice(
+                &ev(EventKind::StepStateChanged {
+                    step: "build".into(),
+                    state: StepState::Running,
+                    attempt: 1,
+                    reason: None,
+                }),
+                &mut prompts,
+            )
+            .is_none()
+        );
+    }
+}

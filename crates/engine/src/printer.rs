@@ -1,0 +1,409 @@
+//! Headless output: one human line per transition, and JSON lines for `--events`.
+use baton_model::inbox::approve_inputs;
+use baton_model::{Event, EventKind};
+use baton_workflow::Plan;
+
+/// The human line for an event, or `None` for events that are not worth a line
+/// (process ids, output records).
+pub fn describe(event: &Event) -> Option<String> {
+    let t = event.at.clock();
+    let line = match &event.kind {
+        EventKind::RunStarted {
+            workflow, operator, ..
+        } => format!("{t} run started: {workflow} by {operator}"),
+        EventKind::RunResumed {
+            operator,
+            auto_approve,
+        } => format!(
+            "{t} run resumed by {operator}{}",
+            if *auto_approve {
+                " (gates auto-approved)"
+            } else {
+                ""
+            }
+        ),
+        EventKind::StepFannedOut { step, instances } => {
+            format!("{t} {step} fanned out into {} instances", instances.len())
+        }
+        // A cluster job's id is what an operator looks up in `squeue`.
+        EventKind::StepJob {
+            step,
+            executor,
+            job_id,
+            ..
+        } => format!("{t} {step} job {job_id} on {executor}"),
+        EventKind::StepJobState {
+            step,
+            state,
+            reason,
+            ..
+        } => format!(
+            "{t} {step} job {}",
+            baton_model::view::describe_job(state, reason.as_deref())
+        ),
+        EventKind::StepCached {
+            step,
+            from_run,
+            restored,
+            ..
+        } => format!(
+            "{t} {step} cached: outputs from run {from_run}{}",
+            if restored.is_empty() {
+                String::new()
+            } else {
+                format!(", restored {}", restored.join(", "))
+            }
+        ),
+        // The `ready` line that follows says it.
+        EventKind::StepProbed {
+            probe: baton_model::ProbeKind::Ready,
+            ok: true,
+            ..
+        } => return None,
+        EventKind::StepProbed {
+            step,
+            probe,
+            check,
+            ok,
+            detail,
+            failures,
+            ..
+        } => {
+            let verdict = if *ok { "passed" } else { "failed" };
+            let count = if *failures > 0 {
+                format!(" ({failures} in a row)")
+            } else {
+                String::new()
+            };
+            let detail = baton_model::sanitize::one_line(detail);
+            format!("{t} {step} {probe} probe {verdict}{count}: {check} got {detail}")
+        }
+        EventKind::ServiceStopping { step, reason, .. } => {
+            format!("{t} {step} stopping{}", suffix(Some(reason)))
+        }
+        EventKind::RunStateChanged { state, reason } => {
+            format!("{t} run {state}{}", suffix(reason.as_deref()))
+        }
+        EventKind::StepStateChanged {
+            step,
+            state,
+            attempt,
+            reason,
+        } => {
+            let att = if *attempt > 1 {
+                format!(" (attempt {attempt})")
+            } else {
+                String::new()
+            };
+            format!("{t} {step} {state}{att}{}", suffix(reason.as_deref()))
+        }
+        EventKind::GateOpened {
+            step,
+            prompt,
+            approvers,
+            quorum,
+            ..
+        } => {
+            let who = if approvers.is_empty() {
+                "anyone".to_string()
+            } else {
+                approvers.join(", ")
+            };
+            format!("{t} {step} gate: {prompt} (approvers: {who}; quorum {quorum})")
+        }
+        EventKind::GateWarning { step, .. } => {
+            format!("{t} {step} gate: 80% of the approval time has passed")
+        }
+        EventKind::ApprovalGiven {
+            step,
+            actor,
+            reason,
+            ..
+        } => {
+            format!(
+                "{t} {step} approved by {actor}{}",
+                suffix(reason.as_deref())
+            )
+        }
+        EventKind::GateRejected {
+            step,
+            actor,
+            reason,
+            timed_out,
+            ..
+        } => {
+            let how = if *timed_out { "timed out" } else { "rejected" };
+            let reason = baton_model::sanitize::one_line(reason);
+            format!("{t} {step} {how} by {actor}: {reason}")
+        }
+        EventKind::GateVoided { step, reason } => format!("{t} {step} approval void: {reason}"),
+        EventKind::StepFellBack {
+            step,
+            attempt,
+            alternative,
+            reason,
+        } => format!(
+            "{t} {step} fallback: {} ({reason})",
+            baton_model::history::fallback_summary(*attempt, *alternative)
+        ),
+        EventKind::CommandRefused { command, reason } => {
+            format!(
+                "{t} refused {} from {}: {reason}",
+                command_name(command),
+                command.operator()
+            )
+        }
+        EventKind::ErrorRecorded { error } => format!(
+            "{t} {} error {} [{}]: {}",
+            error.step.as_deref().unwrap_or("run"),
+            error.kind,
+            error.severity,
+            error.message
+        ),
+        EventKind::StepRetried {
+            step,
+            actor,
+            rearmed,
+        } if rearmed.is_empty() => format!("{t} {step} retry by {actor}"),
+        EventKind::StepRetried {
+            step,
+            actor,
+            rearmed,
+        } => {
+            format!(
+                "{t} {step} retry by {actor} (re-armed: {})",
+                rearmed.join(", ")
+            )
+        }
+        EventKind::StepMarked {
+            step,
+            state,
+            actor,
+            reason,
+        } => format!("{t} {step} marked {state} by {actor}: {reason}"),
+        EventKind::BudgetExceeded {
+            dimension,
+            used,
+            limit,
+            step,
+        } => format!(
+            "{t} budget exceeded: {dimension} {used} of {limit}{}; waiting for an operator (raise or cancel)",
+            step.as_deref()
+                .map(|s| format!(" before {s}"))
+                .unwrap_or_default()
+        ),
+        EventKind::BudgetRaised { actor, reason, .. } => {
+            format!("{t} budget raised by {actor}: {reason}")
+        }
+        EventKind::CancelRequested { actor, reason } => format!(
+            "{t} cancel requested by {actor}{}",
+            suffix(reason.as_deref())
+        ),
+        EventKind::RunFinished { state, summary, .. } => {
+            format!("{t} run finished: {state} — {summary}")
+        }
+        // Not worth a line: process ids, measurements, timers, bookkeeping; a gate's
+        // approval is told by its votes' lines, and a saga by its steps' transitions.
+        EventKind::StepProcess { .. }
+        | EventKind::StepFinished { .. }
+        | EventKind::RetryScheduled { .. }
+        | EventKind::ErrorsClosed { .. }
+        | EventKind::GateApproved { .. }
+        | EventKind::CompensationStarted { .. }
+        | EventKind::CompensationFinished { .. } => return None,
+    };
+    Some(line)
+}
+
+/// The headless lines of one committed batch: each event's line, and after an event
+/// that waits for a person, what to type ([`hint`]), unless the same batch already
+/// decided it (a gate passed at once by `--auto-approve` waits for nobody).
+/// `plan`: the run's, when the printer has it: a gate's hint then names the inputs an
+/// approval must give (its `gate_opened` event does not list them).
+pub fn lines(run_id: &str, events: &[Event], plan: Option<&Plan>) -> Vec<String> {
+    let decided: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::GateApproved { step, .. } | EventKind::GateRejected { step, .. } => {
+                Some(step.as_str())
+            }
+            _ => None,
+        })
+        .collect();
+    let mut out = Vec::new();
+    for e in events {
+        out.extend(describe(e));
+        let waits = match &e.kind {
+            EventKind::GateOpened { step, .. } => !decided.contains(&step.as_str()),
+            _ => true,
+        };
+        if waits {
+            out.extend(hint(run_id, e, plan));
+        }
+    }
+    out
+}
+
+/// What to type, after the line of an event that waits for a person: headless, the run
+/// just stops, and whoever reads its output may not know the commands.
+pub fn hint(run_id: &str, event: &Event, plan: Option<&Plan>) -> Option<String> {
+    let t = event.at.clock();
+    // The inputs an approval of `step`'s gate must give, as `baton inbox` writes them.
+    let inputs = |step: &str| {
+        let gate = plan.and_then(|p| p.steps.get(p.step_index(step)?)?.gate.as_deref());
+        gate.map_or_else(String::new, |g| {
+            approve_inputs(
+                g.inputs
+                    .iter()
+                    .map(|i| (i.name.as_str(), i.required, i.default.as_deref())),
+            )
+        })
+    };
+    match &event.kind {
+        EventKind::GateOpened {
+            step,
+            signed: false,
+            ..
+        } => Some(format!(
+            "{t} {step} waiting: `baton approve {run_id} {step}{} --reason …` or `baton reject {run_id} {step} --reason …`",
+            inputs(step)
+        )),
+        EventKind::GateOpened {
+            step, signed: true, ..
+        } => Some(format!(
+            "{t} {step} waiting for a signed decision: `baton approve {run_id} {step}{} --sign-key KEY` (or through ssh-agent without it) or `baton reject {run_id} {step} --reason … --sign-key KEY`",
+            inputs(step)
+        )),
+        EventKind::BudgetExceeded { dimension, .. } => Some(format!(
+            "{t} waiting: `baton approve {run_id} --raise {dimension}=N --reason …` (adds N to the ceiling) or `baton cancel {run_id}`"
+        )),
+        _ => None,
+    }
+}
+
+fn suffix(reason: Option<&str>) -> String {
+    match reason {
+        Some(r) if !r.is_empty() => format!(": {}", baton_model::sanitize::one_line(r)),
+        _ => String::new(),
+    }
+}
+
+fn command_name(c: &baton_model::Command) -> &'static str {
+    use baton_model::Command::*;
+    match c {
+        Approve { .. } => "approve",
+        Reject { .. } => "reject",
+        Retry { .. } => "retry",
+        Cancel { .. } => "cancel",
+        Mark { .. } => "mark",
+        RaiseBudget { .. } => "budget raise",
+    }
+}
+
+/// One JSON line per event (`--events`), with the run id added.
+pub fn json_line(run_id: &str, event: &Event) -> String {
+    let mut v = serde_json::to_value(event).unwrap_or(serde_json::Value::Null);
+    if let serde_json::Value::Object(m) = &mut v {
+        m.insert("run".into(), serde_json::Value::String(run_id.to_string()));
+    }
+    v.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use baton_model::Timestamp;
+
+    fn at(kind: EventKind) -> Event {
+        Event {
+            seq: 1,
+            at: Timestamp(0),
+            kind,
+        }
+    }
+
+    /// `deploy`'s gate opened (`signed` or not).
+    fn gate(signed: bool) -> Event {
+        at(EventKind::GateOpened {
+            step: "deploy".into(),
+            prompt: "Ship?".into(),
+            deadline: None,
+            digest: String::new(),
+            approvers: vec![],
+            quorum: 1,
+            signed,
+        })
+    }
+
+    #[test]
+    fn what_to_type_follows_what_waits_for_a_person_and_nothing_else() {
+        let plain = hint("R1", &gate(false), None).unwrap();
+        assert!(
+            plain.contains("`baton approve R1 deploy --reason …`")
+                && plain.contains("`baton reject R1 deploy --reason …`"),
+            "{plain}"
+        );
+        assert!(
+            hint("R1", &gate(true), None)
+                .unwrap()
+                .contains("--sign-key")
+        );
+        let budget = at(EventKind::BudgetExceeded {
+            dimension: "tokens".into(),
+            used: 5300.0,
+            limit: 5000.0,
+            step: None,
+        });
+        let b = hint("R1", &budget, None).unwrap();
+        assert!(
+            b.contains("`baton approve R1 --raise tokens=N --reason …`"),
+            "{b}"
+        );
+        assert!(b.contains("`baton cancel R1`"), "{b}");
+        let other = at(EventKind::RunStateChanged {
+            state: baton_model::RunState::Waiting,
+            reason: None,
+        });
+        assert_eq!(hint("R1", &other, None), None);
+        // A gate decided in the same batch waits for nobody: no hint.
+        let approved = at(EventKind::GateApproved {
+            step: "deploy".into(),
+            actor: "root".into(),
+            approvers: vec!["root".into()],
+        });
+        let open = lines("R1", &[gate(false)], None);
+        assert!(open.iter().any(|l| l.contains("waiting:")), "{open:?}");
+        let passed = lines("R1", &[gate(false), approved], None);
+        assert!(!passed.iter().any(|l| l.contains("waiting:")), "{passed:?}");
+    }
+
+    #[test]
+    fn the_waiting_line_names_the_inputs_an_approval_must_give() {
+        let plan = baton_workflow::load_str(
+            r#"
+name = "w"
+[[step]]
+id = "deploy"
+run = "true"
+[step.gate]
+inputs = { tag = { type = "string", required = true }, env = { type = "enum", values = ["a", "b"], default = "a" }, note = { type = "string" }, region = { type = "string", required = true } }
+"#,
+            std::path::Path::new("w.toml"),
+        )
+        .expect("loads");
+        // Required without a default: tag and region (in the gate's order), not env
+        // (it has a default) nor note (optional).
+        let plain = hint("R1", &gate(false), Some(&plan)).unwrap();
+        assert!(
+            plain.contains("`baton approve R1 deploy --input tag=… --input region=… --reason …`"),
+            "{plain}"
+        );
+        let signed = hint("R1", &gate(true), Some(&plan)).unwrap();
+        assert!(
+            signed.contains(
+                "`baton approve R1 deploy --input tag=… --input region=… --sign-key KEY`"
+            ),
+            "{signed}"
+        );
+    }
+}

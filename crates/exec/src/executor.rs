@@ -1,0 +1,206 @@
+//! The executor interface: where a shell attempt runs. The driver starts an attempt with
+//! [`Executor::start`] and gets an [`Attempt`] it can stop ([`KillHandle`]), tail and
+//! wait on, without knowing which back end runs it. Local processes and Slurm jobs are
+//! the two back ends; an enum, not a trait object, so the local path costs one match.
+use super::shell::{self, Running, ShellJob};
+use super::slurm::{self, SlurmExecutor};
+use super::stream::TailHandle;
+use super::{ExecError, Finished, KillReason};
+use baton_workflow::ExecutorKind;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// One executor of a workflow (`[executors.NAME]`, or the implicit local one).
+#[derive(Debug, Clone)]
+pub enum Executor {
+    Local,
+    Slurm(Arc<SlurmExecutor>),
+}
+
+/// Where a started attempt lives, for the core to record (and resume to find again).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Placement {
+    /// A local process group.
+    Process { pgid: i32 },
+    /// A job of a batch scheduler, by executor name and job id.
+    Job { executor: String, job_id: String },
+}
+
+/// A started attempt.
+#[derive(Debug)]
+pub enum Attempt {
+    Local(Running),
+    Slurm(slurm::JobAttempt),
+}
+
+/// Stops a running attempt, whatever runs it; cheap to clone.
+#[derive(Debug, Clone)]
+pub enum KillHandle {
+    Local(shell::KillHandle),
+    Slurm(slurm::CancelHandle),
+}
+
+/// The executors of a plan, by index, for one run; empty when every step is local
+/// (the common case costs nothing).
+pub fn for_plan(plan: &baton_workflow::Plan, run_id: &str) -> Vec<Executor> {
+    if plan.executors.iter().all(|e| e.kind == ExecutorKind::Local) {
+        return Vec::new();
+    }
+    plan.executors
+        .iter()
+        .map(|e| match &e.kind {
+            ExecutorKind::Local => Executor::Local,
+            ExecutorKind::Slurm(opts) => Executor::Slurm(Arc::new(SlurmExecutor::new(
+                &e.name,
+                (**opts).clone(),
+                run_id,
+            ))),
+        })
+        .collect()
+}
+
+impl Executor {
+    /// Start one attempt. Local: started at once on the caller's thread (see
+    /// [`Executor::begin`]). Slurm: written out and submitted.
+    /// `timeout` is the step's: a job's `--time` (a local step's timer is baton's own).
+    pub async fn start(
+        &self,
+        job: ShellJob,
+        timeout: Option<Duration>,
+    ) -> Result<Attempt, ExecError> {
+        self.begin(job, timeout).await
+    }
+
+    /// As [`Executor::start`], but a local process is started before this returns, not
+    /// when the returned future is first polled. It starts on the caller's thread (the
+    /// engine's one thread): `posix_spawn` returns once the child has exec'd, about
+    /// 0.2 ms. Handing each start to a blocking thread instead cost a DAG of short steps
+    /// about a tenth of its time in wake-ups (issue 14, docs/performance.md); the price
+    /// is that an `exec` that hangs (a program on a stalled network mount) holds the
+    /// engine with it, as it holds make.
+    pub fn begin(
+        &self,
+        job: ShellJob,
+        timeout: Option<Duration>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Attempt, ExecError>> + Send>>
+    {
+        match self {
+            Executor::Local => Box::pin(std::future::ready(shell::spawn(job).map(Attempt::Local))),
+            Executor::Slurm(s) => {
+                let s = s.clone();
+                Box::pin(async move { s.submit(job, timeout).await.map(Attempt::Slurm) })
+            }
+        }
+    }
+
+    /// Attach to an attempt a previous engine started (resume): only jobs outlive
+    /// their engine; a local process group is never re-attached.
+    pub fn reattach(&self, job: ShellJob, job_id: &str) -> Result<Attempt, ExecError> {
+        match self {
+            Executor::Local => Err(ExecError::Spawn {
+                message: format!("job {job_id} is not a local process; nothing to follow"),
+                log_path: None,
+            }),
+            Executor::Slurm(s) => Ok(Attempt::Slurm(s.reattach(job, job_id))),
+        }
+    }
+
+    /// Cancel a job no attempt waits for (best effort).
+    pub async fn cancel_job(&self, job_id: &str) {
+        if let Executor::Slurm(_) = self {
+            slurm::cancel(job_id).await;
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        match self {
+            Executor::Local => "local",
+            Executor::Slurm(s) => s.name(),
+        }
+    }
+}
+
+impl Attempt {
+    pub fn placement(&self) -> Placement {
+        match self {
+            Attempt::Local(r) => Placement::Process { pgid: r.pgid() },
+            Attempt::Slurm(j) => Placement::Job {
+                executor: j.executor_name().to_string(),
+                job_id: j.job_id().to_string(),
+            },
+        }
+    }
+
+    pub fn kill_handle(&self) -> KillHandle {
+        match self {
+            Attempt::Local(r) => KillHandle::Local(r.kill_handle()),
+            Attempt::Slurm(j) => KillHandle::Slurm(j.cancel_handle()),
+        }
+    }
+
+    /// The cluster's states of the attempt's job; `None` for a local process.
+    pub fn job_states(&self) -> Option<JobStates> {
+        match self {
+            Attempt::Local(_) => None,
+            Attempt::Slurm(j) => Some(JobStates {
+                rx: j.status(),
+                last: None,
+            }),
+        }
+    }
+
+    pub fn tail(&self) -> TailHandle {
+        match self {
+            Attempt::Local(r) => r.tail(),
+            Attempt::Slurm(j) => j.tail(),
+        }
+    }
+
+    /// Waits for the attempt to end and collects its outputs, usage and log.
+    pub async fn wait(self) -> Finished {
+        match self {
+            Attempt::Local(r) => r.wait().await,
+            Attempt::Slurm(j) => j.wait().await,
+        }
+    }
+}
+
+/// What the cluster says of a job, as it changes (a local process has nothing to say).
+#[derive(Debug)]
+pub struct JobStates {
+    rx: tokio::sync::watch::Receiver<slurm::Seen>,
+    last: Option<(String, Option<String>)>,
+}
+
+impl JobStates {
+    /// The job's next (state, reason) that differs from the last one given: waits
+    /// for the next `squeue` that says something new; never ends once the job is gone.
+    pub async fn next(&mut self) -> (String, Option<String>) {
+        loop {
+            let now = match &*self.rx.borrow_and_update() {
+                slurm::Seen::Listed(j) => Some((j.state.clone(), j.reason().map(str::to_string))),
+                slurm::Seen::Unknown | slurm::Seen::Gone => None,
+            };
+            if let Some(now) = now
+                && self.last.as_ref() != Some(&now)
+            {
+                self.last = Some(now.clone());
+                return now;
+            }
+            if self.rx.changed().await.is_err() {
+                return std::future::pending().await;
+            }
+        }
+    }
+}
+
+impl KillHandle {
+    /// Stop the attempt now (SIGTERM / `scancel --signal=TERM`), hard after `grace`.
+    /// The first request wins; `reason` decides the outcome.
+    pub fn terminate(&self, grace: Duration, reason: KillReason) {
+        match self {
+            KillHandle::Local(k) => k.terminate(grace, reason),
+            KillHandle::Slurm(c) => c.terminate(grace, reason),
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! Step executors (docs/architecture.md, "The layers"): a shell step runs as a real process in its own process
+//! group; a builtin runs inside the engine. Both end in a [`Finished`], which the
+//! driver turns into `Input::StepExited`.
+pub mod builtin;
+pub mod command;
+pub mod executor;
+pub mod files_dir;
+pub mod group;
+pub mod leftovers;
+pub mod log_index;
+pub mod lookup;
+pub mod outputs;
+pub mod own_files;
+pub mod probe;
+pub mod scrub;
+pub mod shell;
+pub mod signals;
+pub mod slurm;
+pub mod spawn;
+pub mod stream;
+
+use baton_model::{StepOutcome, Usage};
+use std::path::PathBuf;
+
+pub use builtin::{parse_duration, run_builtin};
+pub use command::Invocation;
+pub use executor::{Attempt, Executor, KillHandle, Placement};
+pub use files_dir::{FilesDir, files_root};
+pub use group::{group_belongs_to, kill_stale_group, run_process_groups};
+pub use shell::{Running, ShellJob, spawn};
+pub use signals::{ShutdownSignal, ShutdownSignals, shutdown_signal};
+pub use stream::TailHandle;
+
+/// Why baton stops an attempt; decides the outcome it gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KillReason {
+    /// The step's timeout passed: `StepOutcome::TimedOut`.
+    Timeout,
+    /// The run was cancelled: `StepOutcome::Killed`.
+    Cancel,
+    /// The engine is stopping (signal): `StepOutcome::Killed`.
+    Shutdown,
+}
+
+impl KillReason {
+    pub fn outcome(self) -> StepOutcome {
+        match self {
+            KillReason::Timeout => StepOutcome::TimedOut,
+            KillReason::Cancel | KillReason::Shutdown => StepOutcome::Killed,
+        }
+    }
+}
+
+/// What a log that could not be written is reported as ([`Finished::log_errors`]).
+pub fn log_write_failed(path: &std::path::Path, why: impl std::fmt::Display) -> String {
+    format!("cannot write the log {}: {why}", path.display())
+}
+
+/// How an attempt ended, with everything the driver records about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finished {
+    pub outcome: StepOutcome,
+    pub duration_ms: u64,
+    /// Parsed `$BATON_OUTPUT`, in first-seen key order, last value wins, secrets masked.
+    pub outputs: Vec<(String, String)>,
+    /// Summed `$BATON_USAGE` lines (`calls` stays 0 unless the step reports `calls=`).
+    pub usage: Usage,
+    /// The last lines the step wrote to stderr (masked, bounded).
+    pub stderr_tail: String,
+    /// The attempt's log file; `None` for builtins and when it could not be created.
+    pub log_path: Option<PathBuf>,
+    /// Malformed `$BATON_OUTPUT`/`$BATON_USAGE` lines: reported, never fatal.
+    pub output_errors: Vec<String>,
+    /// Why the log could not be written (output after that point was not kept).
+    pub log_errors: Vec<String>,
+}
+
+impl Finished {
+    /// An attempt that never started.
+    pub fn spawn_failed(message: impl Into<String>, log_path: Option<PathBuf>) -> Finished {
+        let message = message.into();
+        Finished {
+            outcome: StepOutcome::SpawnFailed {
+                message: message.clone(),
+            },
+            duration_ms: 0,
+            outputs: Vec::new(),
+            usage: Usage::default(),
+            stderr_tail: message,
+            log_path,
+            output_errors: Vec::new(),
+            log_errors: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    /// baton could not prepare the attempt (log directory, private files).
+    #[error("cannot prepare the step: {what}: {source}")]
+    Setup {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The process could not be started (missing program, bad working directory).
+    #[error("{message}")]
+    Spawn {
+        message: String,
+        log_path: Option<PathBuf>,
+    },
+    #[error("cannot signal process group {pgid}: {source}")]
+    Signal {
+        pgid: i32,
+        #[source]
+        source: nix::Error,
+    },
+    #[error("refusing to signal process group {0} (not a step's group)")]
+    RefusedPgid(i32),
+}
+
+impl ExecError {
+    /// The `SpawnFailed` result the driver reports when `spawn` fails.
+    pub fn into_finished(self) -> Finished {
+        let log_path = match &self {
+            ExecError::Spawn { log_path, .. } => log_path.clone(),
+            _ => None,
+        };
+        Finished::spawn_failed(self.to_string(), log_path)
+    }
+}

@@ -1,0 +1,141 @@
+//! Parsing of the files a step writes: `$BATON_OUTPUT` (`key=value` lines) and
+//! `$BATON_USAGE` (`cost=`, `tokens=`, `calls=` lines). Malformed lines are reported,
+//! never fatal. Pure functions over the files' text.
+use baton_model::{Usage, mask::Masker};
+
+/// At most this much of either file is read; the rest is reported, not kept.
+pub const MAX_FILE_BYTES: u64 = 1 << 20;
+
+fn valid_key(key: &str) -> bool {
+    let mut chars = key.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+}
+
+fn lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.strip_suffix('\r').unwrap_or(l)))
+        .filter(|(_, l)| !l.trim().is_empty())
+}
+
+fn shorten(line: &str) -> String {
+    const MAX: usize = 80;
+    if line.len() <= MAX {
+        return line.to_string();
+    }
+    let mut end = MAX;
+    while !line.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &line[..end])
+}
+
+/// `key=value` lines; last value wins; keys keep their first-seen order. Error
+/// messages are masked; values are not: the core withholds an output that holds a
+/// secret (rather than passing `***` on), and only it records them.
+pub fn parse_outputs(text: &str, masker: &Masker) -> (Vec<(String, String)>, Vec<String>) {
+    let mut outputs: Vec<(String, String)> = Vec::new();
+    let mut errors = Vec::new();
+    for (n, line) in lines(text) {
+        match line.split_once('=') {
+            Some((key, value)) if valid_key(key) => {
+                let value = value.to_string();
+                match outputs.iter_mut().find(|(k, _)| k == key) {
+                    Some(slot) => slot.1 = value,
+                    None => outputs.push((key.to_string(), value)),
+                }
+            }
+            _ => errors.push(format!(
+                "$BATON_OUTPUT line {n}: expected key=value with a key like [A-Za-z_][A-Za-z0-9_.-]*, got {:?}",
+                shorten(&masker.mask(line))
+            )),
+        }
+    }
+    (outputs, errors)
+}
+
+/// `cost=<float>`, `tokens=<int>` and `calls=<int>` lines, summed.
+pub fn parse_usage(text: &str, masker: &Masker) -> (Usage, Vec<String>) {
+    let mut usage = Usage::default();
+    let mut errors = Vec::new();
+    for (n, line) in lines(text) {
+        let ok = match line.split_once('=') {
+            Some(("cost", v)) => match v.trim().parse::<f64>() {
+                Ok(c) if c.is_finite() && c >= 0.0 => {
+                    usage.cost += c;
+                    true
+                }
+                _ => false,
+            },
+            Some(("tokens", v)) => v
+                .trim()
+                .parse::<u64>()
+                .map(|t| usage.tokens = usage.tokens.saturating_add(t))
+                .is_ok(),
+            Some(("calls", v)) => v
+                .trim()
+                .parse::<u64>()
+                .map(|c| usage.calls = usage.calls.saturating_add(c))
+                .is_ok(),
+            _ => false,
+        };
+        if !ok {
+            errors.push(format!(
+                "$BATON_USAGE line {n}: expected cost=<number>, tokens=<integer> or calls=<integer>, got {:?}",
+                shorten(&masker.mask(line))
+            ));
+        }
+    }
+    (usage, errors)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outputs_last_value_wins_and_bad_lines_are_reported_unmasked_for_the_core() {
+        let m = Masker::new(["hunter2".to_string()]);
+        let text = "version=1.2\n\nbad line\n9x=1\nurl=a=b\r\nversion=1.3\npw=hunter2\n=x\n";
+        let (out, errors) = parse_outputs(text, &m);
+        assert_eq!(
+            out,
+            vec![
+                ("version".into(), "1.3".into()),
+                ("url".into(), "a=b".into()),
+                ("pw".into(), "hunter2".into()),
+            ]
+        );
+        assert_eq!(errors.len(), 3, "{errors:?}");
+        assert!(errors[0].contains("line 3"), "{errors:?}");
+        assert!(errors[1].contains("line 4"), "{errors:?}");
+    }
+
+    #[test]
+    fn error_lines_are_masked_and_shortened() {
+        let m = Masker::new(["hunter2".to_string()]);
+        let (_, errors) = parse_outputs(&format!("hunter2 {}", "x".repeat(500)), &m);
+        assert!(!errors[0].contains("hunter2") && errors[0].contains("***"));
+        assert!(errors[0].len() < 200);
+    }
+
+    #[test]
+    fn usage_is_summed() {
+        let (u, errors) = parse_usage(
+            "cost=0.5\ntokens=100\ncost=1.25\ntokens=20\ncalls=2\ncost=-1\ncost=NaN\ntokens=1.5\nfoo=1\n",
+            &Masker::default(),
+        );
+        assert_eq!(
+            u,
+            Usage {
+                cost: 1.75,
+                tokens: 120,
+                calls: 2
+            }
+        );
+        assert_eq!(errors.len(), 4, "{errors:?}");
+    }
+}

@@ -1,0 +1,653 @@
+//! The shell executor: one attempt of a `run` step as a process in its own group, its
+//! output masked into a per-attempt log file and a bounded tail, its `$BATON_OUTPUT`
+//! and `$BATON_USAGE` files read and removed at the end.
+use super::command::Invocation;
+use super::files_dir::{AttemptDir, FilesDir, Spent, private_attempt_dir};
+use super::group::{KILL_SETTLE, POLL, group_alive, signal_group};
+use super::outputs::{MAX_FILE_BYTES, parse_outputs, parse_usage};
+use super::spawn::{ChildProcess, SpawnRequest, Spawned};
+use super::stream::{MaskingSplitter, Stream, TailHandle};
+use super::{ExecError, Finished, KillReason};
+use baton_model::mask::Masker;
+use baton_model::{StepOutcome, Usage};
+use nix::sys::signal::Signal;
+use std::ffi::OsString;
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::ExitStatus;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+/// After the step's main process exits, what is left of its group gets SIGTERM and this
+/// long before SIGKILL: a step's processes do not outlive it.
+pub const ORPHAN_GRACE: Duration = Duration::from_secs(2);
+/// After the group is gone, how long to keep reading pipes that an escaped process
+/// (one that left the group) may hold open.
+pub const DRAIN: Duration = Duration::from_millis(250);
+const READ_CHUNK: usize = 64 * 1024;
+const STDERR_TAIL_LINES: usize = 20;
+const STDERR_TAIL_LINE_BYTES: usize = 512;
+
+/// One attempt of a shell step, fully resolved by the driver.
+#[derive(Debug, Clone)]
+pub struct ShellJob {
+    pub run_id: String,
+    pub step_id: String,
+    pub attempt: u32,
+    /// The workflow's `run` string: fixed by the workflow, never built from values.
+    pub command: String,
+    pub dir: PathBuf,
+    /// Added to baton's own environment (the caller includes `BATON_RUN_ID`,
+    /// `BATON_STEP_ID`, `BATON_ATTEMPT`); `BATON_OUTPUT` and `BATON_USAGE` are set here.
+    pub env: Vec<(String, String)>,
+    /// `<log_dir>/<step_id>.<attempt>.log` receives stdout and stderr.
+    pub log_dir: PathBuf,
+    pub masker: Masker,
+    /// The run's private directory (see [`FilesDir`]), in which this attempt gets a
+    /// directory of its own for its `$BATON_OUTPUT` and `$BATON_USAGE`; `None`: a fresh
+    /// private directory under the temp dir for this attempt alone.
+    pub files_dir: Option<FilesDir>,
+}
+
+pub(crate) fn clean(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .take(40)
+        .collect()
+}
+
+/// Where `$BATON_OUTPUT` and `$BATON_USAGE` go: a private (0700) directory of this
+/// attempt's own, at a random name inside the run's unlistable directory (or, without
+/// one, under the temp dir). Never files in a directory its siblings share: a sibling
+/// that made a shared directory listable again wrote another step's outputs (issue
+/// 24). The files are not created: a step that writes one creates it (`>>` does).
+/// Removed on drop.
+#[derive(Debug)]
+struct AttemptFiles {
+    dir: AttemptDir,
+    output: PathBuf,
+    usage: PathBuf,
+    /// Cleared for a file known to be absent (read found nothing): no unlink then.
+    exists: [bool; 2],
+    /// The run's directory, whose worker removes this one; `None`: removed here.
+    run: Option<FilesDir>,
+}
+
+impl AttemptFiles {
+    fn create(job: &ShellJob) -> std::io::Result<AttemptFiles> {
+        let dir = match &job.files_dir {
+            Some(run) => run.attempt_dir()?,
+            None => private_attempt_dir(&format!(
+                "{}-{}-{}",
+                clean(&job.run_id),
+                clean(&job.step_id),
+                job.attempt
+            ))?,
+        };
+        Ok(AttemptFiles {
+            output: dir.path.join("output"),
+            usage: dir.path.join("usage"),
+            dir,
+            exists: [true; 2],
+            run: job.files_dir.clone(),
+        })
+    }
+
+    /// Reads both files (bounded) and removes them. Only a file the directory's listing
+    /// shows is looked up (most steps write neither).
+    fn take(mut self, masker: &Masker) -> (Vec<(String, String)>, Usage, Vec<String>) {
+        let mut errors = Vec::new();
+        let held = self.dir.holds(["output", "usage"]).unwrap_or([true; 2]);
+        let output = held[0]
+            .then(|| read_bounded(&self.output, "$BATON_OUTPUT", &mut errors))
+            .flatten();
+        let usage = held[1]
+            .then(|| read_bounded(&self.usage, "$BATON_USAGE", &mut errors))
+            .flatten();
+        self.exists = [output.is_some(), usage.is_some()];
+        let (output, usage) = (output.unwrap_or_default(), usage.unwrap_or_default());
+        drop(self);
+        let (outputs, mut e1) = parse_outputs(&output, masker);
+        let (usage, mut e2) = parse_usage(&usage, masker);
+        errors.append(&mut e1);
+        errors.append(&mut e2);
+        (outputs, usage, errors)
+    }
+}
+
+impl Drop for AttemptFiles {
+    fn drop(&mut self) {
+        // What the step wrote goes at once, here: outputs may hold values no one
+        // should find later. An empty directory (most steps write neither file) goes
+        // off the engine's thread when the run has a worker for it (`files_dir`).
+        let done = Spent {
+            dir: std::mem::take(&mut self.dir),
+            files: [
+                (std::mem::take(&mut self.output), self.exists[0]),
+                (std::mem::take(&mut self.usage), self.exists[1]),
+            ],
+        };
+        match &self.run {
+            Some(run) if self.exists == [false; 2] => run.finished(done),
+            _ => done.remove(),
+        }
+    }
+}
+
+/// The file's text (bounded), or `None` when there is no such file.
+fn read_bounded(path: &Path, name: &str, errors: &mut Vec<String>) -> Option<String> {
+    let mut bytes = Vec::new();
+    // Non-blocking: a FIFO a step put there must not hang the engine.
+    match OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+    {
+        Ok(f) => {
+            if let Err(e) = f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes) {
+                errors.push(format!("{name}: cannot read: {e}"));
+            }
+        }
+        // The step wrote nothing (or removed the file): nothing to read, nothing wrong.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(e) => errors.push(format!("{name}: cannot read: {e}")),
+    }
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        bytes.truncate(MAX_FILE_BYTES as usize);
+        errors.push(format!(
+            "{name}: larger than {MAX_FILE_BYTES} bytes; the rest was ignored"
+        ));
+    }
+    Some(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+#[derive(Debug, Default)]
+struct KillState {
+    requested: Option<(KillReason, Duration)>,
+    /// The main process was reaped: its pid may be reused once the group is empty.
+    reaped: bool,
+}
+
+#[derive(Debug)]
+struct KillShared {
+    pgid: i32,
+    state: Mutex<KillState>,
+    notify: Notify,
+}
+
+impl KillShared {
+    fn lock(&self) -> MutexGuard<'_, KillState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Stops a running attempt; cheap to clone and usable from any task.
+#[derive(Debug, Clone)]
+pub struct KillHandle {
+    shared: Arc<KillShared>,
+}
+
+impl KillHandle {
+    /// SIGTERM to the whole group now, SIGKILL to whatever is left after `grace`. The
+    /// first request wins; `reason` decides the outcome (`Timeout` → `TimedOut`,
+    /// otherwise `Killed`). The escalation happens inside [`Running::wait`].
+    pub fn terminate(&self, grace: Duration, reason: KillReason) {
+        let mut state = self.shared.lock();
+        if state.requested.is_some() || state.reaped {
+            return;
+        }
+        state.requested = Some((reason, grace));
+        // Under the lock, so the group is still the step's (the leader is not reaped).
+        let _ = signal_group(self.shared.pgid, Signal::SIGTERM);
+        drop(state);
+        self.shared.notify.notify_one();
+    }
+}
+
+/// A started attempt. Call [`Running::wait`]; dropping it unwaited kills the group.
+#[derive(Debug)]
+pub struct Running {
+    pgid: i32,
+    child: ChildProcess,
+    started: Instant,
+    kill: KillHandle,
+    tail: TailHandle,
+    stderr_tail: TailHandle,
+    pumps: Vec<JoinHandle<Option<String>>>,
+    stop: watch::Sender<bool>,
+    files: Option<AttemptFiles>,
+    masker: Masker,
+    log: Arc<LazyLog>,
+}
+
+/// Starts one attempt. Must be called within a tokio runtime; does not block beyond
+/// creating the log file and forking.
+pub fn spawn(job: ShellJob) -> Result<Running, ExecError> {
+    let setup = |what: String| move |source| ExecError::Setup { what, source };
+    // The step id names the log file: it must not reach outside the log directory
+    // (`log_file_name` encodes what an instance id adds).
+    let name = baton_model::log_file_name(&job.step_id, job.attempt);
+    let id_ok = !job.step_id.is_empty()
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.-%".contains(c));
+    if !id_ok {
+        return Err(setup(format!("step id {:?}", job.step_id))(
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a valid step id"),
+        ));
+    }
+    let log_path = job
+        .log_dir
+        .join(baton_model::log_file_name(&job.step_id, job.attempt));
+    let log = Arc::new(LazyLog::new(&job.log_dir, &log_path, job.masker.clone()));
+    let files =
+        AttemptFiles::create(&job).map_err(setup("$BATON_OUTPUT/$BATON_USAGE files".into()))?;
+    let fail = |message: String| {
+        let _ = log.write_all(format!("baton: {message}\n").as_bytes());
+        ExecError::Spawn {
+            message,
+            log_path: Some(log_path.clone()),
+        }
+    };
+    if !job.dir.is_dir() {
+        return Err(fail(format!(
+            "working directory {} does not exist or is not a directory",
+            job.dir.display()
+        )));
+    }
+    let mut invocation = Invocation::of(&job.command);
+    let path_var = job
+        .env
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| std::ffi::OsString::from(v))
+        .or_else(|| std::env::var_os("PATH"));
+    let find = |program: &str| {
+        let path_var = path_var.as_deref()?;
+        super::lookup::resolve(program, Some(path_var))
+            .or_else(|| super::lookup::search_from(program, path_var, &job.dir))
+    };
+    let resolved = find(invocation.program());
+    let step_sets_path = job.env.iter().any(|(k, _)| k == "PATH");
+    if resolved.is_none() && step_sets_path && !invocation.program().contains('/') {
+        // `posix_spawnp` would search baton's own PATH, not the step's.
+        return Err(fail(format!(
+            "cannot start `{}`: not found in the step's PATH",
+            invocation.program()
+        )));
+    }
+    let mut spawned = start(&invocation, resolved.as_deref(), &job, &files);
+    if resolved.is_some() && matches!(&spawned, Err(e) if e.kind() == std::io::ErrorKind::NotFound)
+    {
+        // Gone since it was looked up: search again.
+        super::lookup::forget(invocation.program(), path_var.as_deref());
+        spawned = match find(invocation.program()) {
+            Some(again) => start(&invocation, Some(&again), &job, &files),
+            None if step_sets_path => Err(std::io::ErrorKind::NotFound.into()),
+            None => start(&invocation, None, &job, &files),
+        };
+    }
+    if matches!(&spawned, Err(e) if e.raw_os_error() == Some(libc::ENOEXEC)) {
+        // A script without a `#!` line: `sh` runs it, so direct exec must too.
+        invocation = Invocation::Shell {
+            script: job.command.clone(),
+        };
+        let sh = find("sh");
+        spawned = start(&invocation, sh.as_deref(), &job, &files);
+    }
+    let Spawned {
+        child,
+        stdout,
+        stderr,
+    } = match spawned {
+        Ok(spawned) => spawned,
+        Err(e) => {
+            return Err(fail(format!(
+                "cannot start `{}`: {e}",
+                invocation.program()
+            )));
+        }
+    };
+    let pgid = child.id();
+    let started = Instant::now();
+    let tail = TailHandle::default();
+    let stderr_tail = TailHandle::new(STDERR_TAIL_LINES, STDERR_TAIL_LINE_BYTES);
+    let (stop, stop_rx) = watch::channel(false);
+    let mut pumps = Vec::new();
+    let sink = |stream, errs: Option<&TailHandle>| Sink {
+        stream,
+        log: log.clone(),
+        tail: tail.clone(),
+        stderr_tail: errs.cloned(),
+        error: None,
+    };
+    let s = sink(Stream::Stdout, None);
+    pumps.push(tokio::spawn(pump(
+        stdout,
+        s,
+        job.masker.clone(),
+        stop_rx.clone(),
+    )));
+    let s = sink(Stream::Stderr, Some(&stderr_tail));
+    pumps.push(tokio::spawn(pump(stderr, s, job.masker.clone(), stop_rx)));
+    Ok(Running {
+        pgid,
+        child,
+        started,
+        kill: KillHandle {
+            shared: Arc::new(KillShared {
+                pgid,
+                state: Mutex::default(),
+                notify: Notify::new(),
+            }),
+        },
+        tail,
+        stderr_tail,
+        pumps,
+        stop,
+        files: Some(files),
+        masker: job.masker,
+        log,
+    })
+}
+
+/// Start one invocation. `resolved`: where the program was found in `PATH` (see
+/// `lookup`); argv[0] stays the name the workflow wrote.
+fn start(
+    invocation: &Invocation,
+    resolved: Option<&Path>,
+    job: &ShellJob,
+    files: &AttemptFiles,
+) -> std::io::Result<Spawned> {
+    let name = invocation.program();
+    let mut argv: Vec<OsString> = vec![name.into()];
+    match invocation {
+        Invocation::Direct { args, .. } => argv.extend(args.iter().map(OsString::from)),
+        Invocation::Shell { script } => {
+            argv.push("-c".into());
+            argv.push(script.into());
+        }
+    }
+    let mut env: Vec<(OsString, OsString)> =
+        job.env.iter().map(|(k, v)| (k.into(), v.into())).collect();
+    env.push(("BATON_OUTPUT".into(), files.output.clone().into()));
+    env.push(("BATON_USAGE".into(), files.usage.clone().into()));
+    super::spawn::spawn(&SpawnRequest {
+        program: resolved.map_or_else(|| std::ffi::OsStr::new(name), Path::as_os_str),
+        argv,
+        env,
+        dir: &job.dir,
+    })
+}
+
+/// An attempt's log file, created on the first byte written: most steps of a large
+/// DAG print nothing, and a create per attempt is measurable. Readers treat a missing
+/// file as an empty log.
+#[derive(Debug)]
+struct LazyLog {
+    dir: PathBuf,
+    path: PathBuf,
+    /// The file's name in `dir`, which names it in the run's time index.
+    name: String,
+    /// The log interleaves stdout and stderr: what each stream released (masked alone)
+    /// is masked again as the one stream the file holds, so a secret written half to
+    /// each is still masked.
+    masking: Mutex<MaskingSplitter>,
+    file: std::sync::OnceLock<Result<File, String>>,
+    /// Bytes in the file so far (None before the first write) and this attempt's
+    /// records in the run's time index; one lock, so stdout's and stderr's writes are
+    /// recorded in order.
+    times: Mutex<(Option<u64>, super::log_index::TimeIndex)>,
+}
+
+impl LazyLog {
+    fn new(dir: &Path, path: &Path, masker: Masker) -> LazyLog {
+        LazyLog {
+            dir: dir.to_path_buf(),
+            path: path.to_path_buf(),
+            name: path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            masking: Mutex::new(MaskingSplitter::new(masker)),
+            file: std::sync::OnceLock::new(),
+            times: Mutex::new((None, super::log_index::TimeIndex::default())),
+        }
+    }
+
+    fn open(&self) -> Result<File, String> {
+        // Only in the run's own directory, never through a symlink (`own_files`).
+        crate::own_files::append(&self.dir, &self.name).map_err(|e| e.to_string())
+    }
+
+    /// Append a stream's masked bytes, once they are safe in the file's order.
+    fn write(&self, bytes: &[u8]) -> Result<(), String> {
+        let mut masking = self.masking.lock().unwrap_or_else(|p| p.into_inner());
+        match masking.push(bytes) {
+            Some(out) => self.write_all(&out),
+            None => Ok(()),
+        }
+    }
+
+    /// Append what is still held back: both streams have ended.
+    fn finish(&self) -> Result<(), String> {
+        let mut masking = self.masking.lock().unwrap_or_else(|p| p.into_inner());
+        match masking.finish() {
+            Some(out) => self.write_all(&out),
+            None => Ok(()),
+        }
+    }
+
+    fn write_all(&self, bytes: &[u8]) -> Result<(), String> {
+        match self.file.get_or_init(|| self.open()) {
+            Ok(f) => {
+                let mut times = self.times.lock().unwrap_or_else(|p| p.into_inner());
+                let (written, index) = &mut *times;
+                // Appending to an existing file: offsets count from its end.
+                let offset = *written.get_or_insert_with(|| f.metadata().map_or(0, |m| m.len()));
+                index.note(&self.dir, &self.name, offset, baton_model::Timestamp::now());
+                let mut f: &File = f;
+                f.write_all(bytes).map_err(|e| e.to_string())?;
+                *written = Some(offset + bytes.len() as u64);
+                Ok(())
+            }
+            Err(e) => Err(e.clone()),
+        }
+    }
+}
+
+/// Where one stream's masked bytes go.
+struct Sink {
+    stream: Stream,
+    log: Arc<LazyLog>,
+    tail: TailHandle,
+    stderr_tail: Option<TailHandle>,
+    /// The first log write failure; output keeps being read so the step never blocks.
+    error: Option<String>,
+}
+
+impl Sink {
+    fn emit(&mut self, bytes: &[u8]) {
+        if self.error.is_none()
+            && let Err(e) = self.log.write(bytes)
+        {
+            self.error = Some(e);
+        }
+        self.tail.feed(self.stream, bytes);
+        if let Some(t) = &self.stderr_tail {
+            t.feed(self.stream, bytes);
+        }
+    }
+}
+
+/// Reads one pipe to its end (or until told to stop) in fixed chunks: memory stays
+/// bounded whatever the step prints.
+async fn pump(
+    mut reader: impl AsyncRead + Unpin,
+    mut sink: Sink,
+    masker: Masker,
+    mut stop: watch::Receiver<bool>,
+) -> Option<String> {
+    let mut splitter = MaskingSplitter::new(masker);
+    let mut buf = vec![0u8; READ_CHUNK];
+    loop {
+        let n = tokio::select! {
+            biased;
+            read = reader.read(&mut buf) => match read {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            },
+            _ = stop.changed() => break,
+        };
+        if let Some(out) = splitter.push(&buf[..n]) {
+            sink.emit(&out);
+        }
+    }
+    if let Some(out) = splitter.finish() {
+        sink.emit(&out);
+    }
+    sink.error
+}
+
+impl Running {
+    pub fn pgid(&self) -> i32 {
+        self.pgid
+    }
+
+    pub fn kill_handle(&self) -> KillHandle {
+        self.kill.clone()
+    }
+
+    pub fn tail(&self) -> TailHandle {
+        self.tail.clone()
+    }
+
+    pub fn log_path(&self) -> &Path {
+        &self.log.path
+    }
+
+    /// Waits for the attempt to end: the main process exits, what is left of the group
+    /// is stopped, the output is drained, `$BATON_OUTPUT`/`$BATON_USAGE` are read and
+    /// removed.
+    pub async fn wait(mut self) -> Finished {
+        let (status, kill_at) = self.wait_leader().await;
+        let duration_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let requested = {
+            let mut state = self.kill.shared.lock();
+            state.reaped = true;
+            state.requested
+        };
+        clear_group(self.pgid, kill_at).await;
+        let mut pumps = futures::future::join_all(std::mem::take(&mut self.pumps));
+        let results = match tokio::time::timeout(DRAIN, &mut pumps).await {
+            Ok(results) => results,
+            Err(_) => {
+                self.stop.send_replace(true);
+                pumps.await
+            }
+        };
+        let unfinished = self.log.finish().err();
+        let log_errors = results
+            .into_iter()
+            .filter_map(|r| r.ok().flatten())
+            .chain(unfinished)
+            .map(|e| super::log_write_failed(&self.log.path, e))
+            .collect();
+        let outcome = match (requested, status) {
+            (Some((reason, _)), _) => reason.outcome(),
+            (None, Ok(status)) => outcome_of(status),
+            (None, Err(e)) => StepOutcome::SpawnFailed {
+                message: format!("waiting for the process failed: {e}"),
+            },
+        };
+        let (outputs, usage, output_errors) = match self.files.take() {
+            Some(files) => files.take(&self.masker),
+            None => Default::default(),
+        };
+        Finished {
+            outcome,
+            duration_ms,
+            outputs,
+            usage,
+            stderr_tail: self.stderr_tail.lines().join("\n"),
+            log_path: Some(self.log.path.clone()),
+            output_errors,
+            log_errors,
+        }
+    }
+
+    /// Waits for the main process, escalating a kill request to SIGKILL after its
+    /// grace. Returns the status and when SIGKILL is (or was) due, if a kill was asked.
+    async fn wait_leader(&mut self) -> (std::io::Result<ExitStatus>, Option<Instant>) {
+        let mut kill_at: Option<Instant> = None;
+        let mut killed = false;
+        loop {
+            tokio::select! {
+                status = self.child.wait() => return (status, kill_at),
+                _ = self.kill.shared.notify.notified(), if kill_at.is_none() => {
+                    if let Some((_, grace)) = self.kill.shared.lock().requested {
+                        kill_at = Some(Instant::now() + grace);
+                    }
+                }
+                _ = tokio::time::sleep_until(kill_at.unwrap_or_else(Instant::now)),
+                    if kill_at.is_some() && !killed => {
+                    let _ = signal_group(self.pgid, Signal::SIGKILL);
+                    killed = true;
+                }
+            }
+        }
+    }
+}
+
+/// After the main process exits: SIGTERM what is left of the group (unless a kill is
+/// already under way), SIGKILL it when its time is up, and wait until it is gone.
+async fn clear_group(pgid: i32, kill_at: Option<Instant>) {
+    if !group_alive(pgid) {
+        return;
+    }
+    let deadline = match kill_at {
+        Some(at) => at,
+        None => {
+            let _ = signal_group(pgid, Signal::SIGTERM);
+            Instant::now() + ORPHAN_GRACE
+        }
+    };
+    while group_alive(pgid) && Instant::now() < deadline {
+        tokio::time::sleep(POLL).await;
+    }
+    if group_alive(pgid) {
+        let _ = signal_group(pgid, Signal::SIGKILL);
+        let settle = Instant::now() + KILL_SETTLE;
+        while group_alive(pgid) && Instant::now() < settle {
+            tokio::time::sleep(POLL).await;
+        }
+    }
+}
+
+fn outcome_of(status: ExitStatus) -> StepOutcome {
+    match (status.code(), status.signal()) {
+        (Some(exit_code), _) => StepOutcome::Exited { exit_code },
+        (None, Some(signal)) => StepOutcome::Signalled { signal },
+        // Neither an exit code nor a signal: not reachable on Unix for a reaped child.
+        (None, None) => StepOutcome::Exited { exit_code: -1 },
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let state = self.kill.shared.lock();
+        if !state.reaped {
+            // Dropped unwaited (an aborted task): its processes must not outlive it.
+            let _ = signal_group(self.pgid, Signal::SIGKILL);
+        }
+    }
+}

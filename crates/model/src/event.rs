@@ -1,0 +1,565 @@
+//! The run's history. Events are the source of truth: the store appends them, the
+//! core's state is a fold over them (replay = recovery), and the headless printer and
+//! the console describe them. Decisions among them also go to the audit chain.
+//!
+//! Owned by the engine core; other modules read these types.
+use super::error::ErrorRecord;
+use super::state::{RunState, StepState};
+use super::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// One entry of a run's event log. `seq` is 1-based and contiguous per run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub seq: u64,
+    pub at: Timestamp,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+/// An event's head, read without its body (`serde(flatten)` buffers the whole event
+/// first, and a year of history is 1.5 million events): what `audit verify` compares
+/// with the event's columns, and all it reads of a plain transition
+/// ([`crate::history::PLAIN_KINDS`]).
+#[derive(Debug, Deserialize)]
+pub struct EventHead<'a> {
+    pub seq: u64,
+    pub at: Timestamp,
+    #[serde(rename = "type", borrow)]
+    pub kind: std::borrow::Cow<'a, str>,
+    #[serde(default, borrow)]
+    pub step: Option<std::borrow::Cow<'a, str>>,
+}
+
+/// Who decided: an OS account's name (also for `--auto-approve`), or `engine` (timeouts, policies).
+pub type Actor = String;
+
+/// Resource use reported by a step (declared `cost` plus `$BATON_USAGE` lines).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct Usage {
+    pub cost: f64,
+    pub tokens: u64,
+    pub calls: u64,
+}
+
+/// How an attempt ended, as the executor saw it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "outcome")]
+pub enum StepOutcome {
+    /// The process (or builtin) finished; `exit_code` 0 is success.
+    Exited { exit_code: i32 },
+    /// Killed by a signal (not one baton sent).
+    Signalled { signal: i32 },
+    /// baton killed it because the step's timeout passed.
+    TimedOut,
+    /// baton killed it because the run was cancelled or the engine is stopping.
+    Killed,
+    /// The process could not be started at all.
+    SpawnFailed { message: String },
+    /// The attempt's infrastructure failed (a Slurm job's node failed, it was
+    /// preempted, …): not the step's fault, retryable by its policy.
+    Lost { reason: String },
+}
+
+/// A service's two probes: `ready` (may its dependants start?) and `live` (is it
+/// still up while they run?).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProbeKind {
+    Ready,
+    Live,
+}
+
+impl ProbeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProbeKind::Ready => "ready",
+            ProbeKind::Live => "live",
+        }
+    }
+}
+
+impl std::fmt::Display for ProbeKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventKind {
+    RunStarted {
+        workflow: String,
+        operator: Actor,
+        /// Param values, secrets already masked as `***`.
+        params: BTreeMap<String, String>,
+        /// Seed of the jitter generator, so replay gives the same delays.
+        seed: u64,
+        /// Started with `--auto-approve`: a resume keeps approving (recorded, audited).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        auto_approve: bool,
+        /// The allowed-signers file of `[approvals]` as it was when the run started:
+        /// every signed decision of the run, and every later `audit verify`, is
+        /// checked against it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        allowed_signers: Option<String>,
+    },
+    RunResumed {
+        operator: Actor,
+        /// Auto-approval in force from here on (restored from the run, or turned on
+        /// by `resume --auto-approve`).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        auto_approve: bool,
+    },
+    RunStateChanged {
+        state: RunState,
+        reason: Option<String>,
+    },
+    /// Every step transition; the headless printer prints one line per such event.
+    StepStateChanged {
+        step: String,
+        state: StepState,
+        attempt: u32,
+        reason: Option<String>,
+    },
+    /// The process group of a running attempt (killed on resume if it outlived the engine).
+    StepProcess {
+        step: String,
+        attempt: u32,
+        pgid: i32,
+    },
+    /// The batch job of a running attempt (re-attached on resume, not killed).
+    StepJob {
+        step: String,
+        attempt: u32,
+        executor: String,
+        job_id: String,
+    },
+    /// What the cluster says of a running attempt's job (`PENDING` and why, `RUNNING`),
+    /// recorded when it changes: the console's queue time and run time come from it.
+    StepJobState {
+        step: String,
+        attempt: u32,
+        state: String,
+        reason: Option<String>,
+    },
+    /// A `matrix` or `for_each` step's instances, decided once when it would start
+    /// (from the params, or from the output it reads): `(id, value)` each, in order.
+    /// Replay makes the same instances from this record.
+    StepFannedOut {
+        step: String,
+        instances: Vec<(String, serde_json::Value)>,
+    },
+    /// The attempt was answered from the cache (`baton cache`): no process started; its
+    /// outputs come from `from_run`, and `restored` names the products written back.
+    StepCached {
+        step: String,
+        attempt: u32,
+        from_run: String,
+        key: String,
+        restored: Vec<String>,
+    },
+    /// A check of a service's probe. Recorded when its result differs from the last
+    /// one recorded for the attempt and probe (what it got changed), and for every
+    /// failed liveness check (each counts towards the probe's `failures`).
+    StepProbed {
+        step: String,
+        attempt: u32,
+        probe: ProbeKind,
+        /// What was checked: `http http://127.0.0.1:8080/health`, `tcp …`, `run …`.
+        check: String,
+        ok: bool,
+        /// What it got: `HTTP 200`, `connection refused`, `exit 1: …` (masked, one line).
+        detail: String,
+        /// Failed liveness checks in a row, this one included (0 otherwise).
+        failures: u32,
+    },
+    /// baton stops a service (its whole process group: TERM, then KILL after the
+    /// grace): no dependant needs it any more, or the run ended. Its exit then ends it
+    /// `succeeded`.
+    ServiceStopping {
+        step: String,
+        attempt: u32,
+        reason: String,
+    },
+    StepFinished {
+        step: String,
+        attempt: u32,
+        outcome: StepOutcome,
+        duration_ms: u64,
+        /// Parsed `$BATON_OUTPUT` (secrets masked).
+        outputs: BTreeMap<String, String>,
+        usage: Usage,
+    },
+    /// The step's alternative failed for good (its retries used): the next attempt,
+    /// `attempt + 1`, runs its `fallback` alternative `alternative` (1 = the first
+    /// entry; 0 is the step itself). A decision of the engine's, on the audit chain.
+    StepFellBack {
+        step: String,
+        /// The attempt that failed.
+        attempt: u32,
+        alternative: u32,
+        /// Why the attempt failed (`exited with code 1`).
+        reason: String,
+    },
+    RetryScheduled {
+        step: String,
+        next_attempt: u32,
+        /// When the next attempt is due (not `at`: that is the event's own time, and
+        /// the two share one JSON object).
+        due: Timestamp,
+    },
+    ErrorRecorded {
+        error: ErrorRecord,
+    },
+    /// The step succeeded (or was marked succeeded): its open error records close
+    /// (`open = false`) and stop counting against health.
+    ErrorsClosed {
+        step: String,
+        ids: Vec<String>,
+    },
+    GateOpened {
+        step: String,
+        prompt: String,
+        deadline: Option<Timestamp>,
+        /// SHA-256 of the resolved command, environment and params the approval binds to.
+        digest: String,
+        approvers: Vec<String>,
+        quorum: u32,
+        /// `signed = true`: only approvers' SSH signatures decide it.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        signed: bool,
+    },
+    /// 80% of the gate's time has passed.
+    GateWarning {
+        step: String,
+        deadline: Timestamp,
+    },
+    /// One approver's vote; the gate opens when `quorum` distinct votes are in.
+    ApprovalGiven {
+        step: String,
+        /// The OS account, or on a signed gate the principal whose key signed.
+        actor: Actor,
+        reason: Option<String>,
+        /// The approval's digest: the gate's (what would run), and with `inputs` a
+        /// digest over both (`engine::digest::with_inputs`).
+        digest: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signature: Option<DecisionSignature>,
+        /// The gate's `inputs` as the approver gave them, checked, defaults filled in.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        inputs: BTreeMap<String, String>,
+    },
+    GateApproved {
+        step: String,
+        actor: Actor,
+        approvers: Vec<String>,
+    },
+    GateRejected {
+        step: String,
+        actor: Actor,
+        reason: String,
+        timed_out: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signature: Option<DecisionSignature>,
+    },
+    /// The approval no longer matches what would run (the workflow changed): the gate opens again.
+    GateVoided {
+        step: String,
+        reason: String,
+    },
+    /// A command that was not applied, and why (recorded for the audit).
+    CommandRefused {
+        command: Command,
+        reason: String,
+    },
+    StepRetried {
+        step: String,
+        actor: Actor,
+        /// Downstream steps re-armed with it.
+        rearmed: Vec<String>,
+    },
+    StepMarked {
+        step: String,
+        state: StepState,
+        actor: Actor,
+        reason: String,
+    },
+    BudgetExceeded {
+        /// `cost`, `calls` or `tokens`.
+        dimension: String,
+        used: f64,
+        limit: f64,
+        /// The step that would have started.
+        step: Option<String>,
+    },
+    BudgetRaised {
+        actor: Actor,
+        reason: String,
+        cost: Option<f64>,
+        calls: Option<u64>,
+        tokens: Option<u64>,
+    },
+    CancelRequested {
+        actor: Actor,
+        reason: Option<String>,
+    },
+    CompensationStarted {
+        step: String,
+    },
+    CompensationFinished {
+        step: String,
+        ok: bool,
+        exit_code: Option<i32>,
+    },
+    RunFinished {
+        state: RunState,
+        /// One line: what ran, what failed, what was undone and what was not.
+        summary: String,
+        /// The failed steps whose failure the workflow dealt with (`allow_failure`, or
+        /// a failure handler that succeeded): what the scores count as dealt with, kept
+        /// on the run's row by the projection, which has no plan to tell.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        dealt_with: Vec<String>,
+    },
+}
+
+impl EventKind {
+    /// The step this event concerns, if any.
+    pub fn step(&self) -> Option<&str> {
+        use EventKind::*;
+        match self {
+            StepStateChanged { step, .. }
+            | StepProcess { step, .. }
+            | StepJob { step, .. }
+            | StepJobState { step, .. }
+            | StepCached { step, .. }
+            | StepFannedOut { step, .. }
+            | StepProbed { step, .. }
+            | ServiceStopping { step, .. }
+            | StepFinished { step, .. }
+            | RetryScheduled { step, .. }
+            | StepFellBack { step, .. }
+            | GateOpened { step, .. }
+            | GateWarning { step, .. }
+            | ApprovalGiven { step, .. }
+            | GateApproved { step, .. }
+            | GateRejected { step, .. }
+            | GateVoided { step, .. }
+            | StepRetried { step, .. }
+            | StepMarked { step, .. }
+            | CompensationStarted { step }
+            | CompensationFinished { step, .. }
+            | ErrorsClosed { step, .. } => Some(step),
+            ErrorRecorded { error } => error.step.as_deref(),
+            BudgetExceeded { step, .. } => step.as_deref(),
+            RunStarted { .. }
+            | RunResumed { .. }
+            | RunStateChanged { .. }
+            | CommandRefused { .. }
+            | BudgetRaised { .. }
+            | CancelRequested { .. }
+            | RunFinished { .. } => None,
+        }
+    }
+
+    /// The snake_case name of the variant (the `type` field in JSON).
+    pub fn name(&self) -> &'static str {
+        use EventKind::*;
+        match self {
+            RunStarted { .. } => "run_started",
+            RunResumed { .. } => "run_resumed",
+            RunStateChanged { .. } => "run_state_changed",
+            StepStateChanged { .. } => "step_state_changed",
+            StepProcess { .. } => "step_process",
+            StepJob { .. } => "step_job",
+            StepJobState { .. } => "step_job_state",
+            StepCached { .. } => "step_cached",
+            StepFannedOut { .. } => "step_fanned_out",
+            StepProbed { .. } => "step_probed",
+            ServiceStopping { .. } => "service_stopping",
+            StepFinished { .. } => "step_finished",
+            RetryScheduled { .. } => "retry_scheduled",
+            StepFellBack { .. } => "step_fell_back",
+            ErrorRecorded { .. } => "error_recorded",
+            ErrorsClosed { .. } => "errors_closed",
+            GateOpened { .. } => "gate_opened",
+            GateWarning { .. } => "gate_warning",
+            ApprovalGiven { .. } => "approval_given",
+            GateApproved { .. } => "gate_approved",
+            GateRejected { .. } => "gate_rejected",
+            GateVoided { .. } => "gate_voided",
+            CommandRefused { .. } => "command_refused",
+            StepRetried { .. } => "step_retried",
+            StepMarked { .. } => "step_marked",
+            BudgetExceeded { .. } => "budget_exceeded",
+            BudgetRaised { .. } => "budget_raised",
+            CancelRequested { .. } => "cancel_requested",
+            CompensationStarted { .. } => "compensation_started",
+            CompensationFinished { .. } => "compensation_finished",
+            RunFinished { .. } => "run_finished",
+        }
+    }
+}
+
+/// A decision on a signed gate as it was signed (see `baton_signing`): enough to
+/// verify it again, anywhere, with `ssh-keygen -Y verify` or `baton audit verify`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecisionSignature {
+    /// The principal of the allowed signers the decision counts for (the vote's actor).
+    pub principal: String,
+    /// The signing key's `SHA256:…` fingerprint.
+    pub key: String,
+    /// The exact bytes signed (`signing::message`).
+    pub message: String,
+    /// The armored SSHSIG (`-----BEGIN SSH SIGNATURE-----`).
+    pub signature: String,
+    /// The OS account that handed the signature in.
+    pub account: String,
+}
+
+/// A request from an operator: from the console, or from another process through the
+/// store's `commands` table. The same type serves both.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "cmd", rename_all = "snake_case")]
+pub enum Command {
+    Approve {
+        step: String,
+        operator: Actor,
+        reason: Option<String>,
+        /// On a signed gate: the armored SSHSIG over the decision's message.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signature: Option<String>,
+        /// `--input NAME=VALUE`: the gate's typed inputs.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        inputs: BTreeMap<String, String>,
+    },
+    Reject {
+        step: String,
+        operator: Actor,
+        reason: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signature: Option<String>,
+    },
+    Retry {
+        step: String,
+        operator: Actor,
+    },
+    Cancel {
+        operator: Actor,
+        reason: Option<String>,
+    },
+    Mark {
+        step: String,
+        state: StepState,
+        operator: Actor,
+        reason: String,
+    },
+    /// Raise the run's budget ceilings by the amounts given (`baton approve RUN --raise cost=5`).
+    RaiseBudget {
+        operator: Actor,
+        reason: String,
+        cost: Option<f64>,
+        calls: Option<u64>,
+        tokens: Option<u64>,
+    },
+}
+
+impl Command {
+    pub fn operator(&self) -> &str {
+        match self {
+            Command::Approve { operator, .. }
+            | Command::Reject { operator, .. }
+            | Command::Retry { operator, .. }
+            | Command::Cancel { operator, .. }
+            | Command::Mark { operator, .. }
+            | Command::RaiseBudget { operator, .. } => operator,
+        }
+    }
+
+    /// The command with every secret `masker` knows masked in its reason and an
+    /// approval's inputs (the only text an operator types into a command).
+    pub fn masked(&self, masker: &super::mask::Masker) -> Command {
+        let mut c = self.clone();
+        match &mut c {
+            Command::Approve { reason, inputs, .. } => {
+                if let Some(r) = reason {
+                    *r = masker.mask(r).into_owned();
+                }
+                for v in inputs.values_mut() {
+                    *v = masker.mask(v).into_owned();
+                }
+            }
+            Command::Cancel { reason, .. } => {
+                if let Some(r) = reason {
+                    *r = masker.mask(r).into_owned();
+                }
+            }
+            Command::Reject { reason, .. }
+            | Command::Mark { reason, .. }
+            | Command::RaiseBudget { reason, .. } => *reason = masker.mask(reason).into_owned(),
+            Command::Retry { .. } => {}
+        }
+        c
+    }
+
+    /// Whether the command carries a signature (a decision on a signed gate).
+    pub fn is_signed(&self) -> bool {
+        matches!(
+            self,
+            Command::Approve {
+                signature: Some(_),
+                ..
+            } | Command::Reject {
+                signature: Some(_),
+                ..
+            }
+        )
+    }
+}
+
+/// What became of a command.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum CommandOutcome {
+    Accepted { message: String },
+    Refused { reason: String },
+}
+
+impl CommandOutcome {
+    pub fn is_accepted(&self) -> bool {
+        matches!(self, CommandOutcome::Accepted { .. })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An event is one flat JSON object (`seq`, `at`, `type` and the kind's fields):
+    /// a kind's field must not shadow the event's own, or it does not read back.
+    #[test]
+    fn a_scheduled_retry_reads_back_with_both_times() {
+        let e = Event {
+            seq: 7,
+            at: Timestamp(1_000),
+            kind: EventKind::RetryScheduled {
+                step: "build".into(),
+                next_attempt: 2,
+                due: Timestamp(5_000),
+            },
+        };
+        let json = serde_json::to_string(&e).unwrap();
+        let back: Event = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.at, Timestamp(1_000));
+        assert!(matches!(
+            back.kind,
+            EventKind::RetryScheduled {
+                due: Timestamp(5_000),
+                next_attempt: 2,
+                ..
+            }
+        ));
+    }
+}

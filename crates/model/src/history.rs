@@ -1,0 +1,674 @@
+//! One reading of the history. Every reader of a run's events (the core's view, the
+//! store's projection and audit chain, `show`, `baton audit`, the console, the headless
+//! printer) names each decision and computes each figure through the functions here.
+//!
+//! The functions that read an [`EventKind`] match it without a wildcard arm: a new kind
+//! of event does not compile until it is read here, once, for every reader.
+use super::event::{Command, DecisionSignature, Event, EventKind};
+use super::state::StepState;
+use super::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+/// The name of a decision in the audit trail (`baton audit`, the console's Audit tab).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditAction {
+    RunStarted,
+    RunResumed,
+    RunFinished,
+    GateOpened,
+    ApprovalVote,
+    Approved,
+    Rejected,
+    TimedOut,
+    Voided,
+    CommandRefused,
+    Retry,
+    Mark,
+    BudgetExceeded,
+    BudgetRaised,
+    Cancel,
+    CompensationStarted,
+    CompensationFinished,
+    /// A step's next attempt runs its next `fallback` alternative.
+    Fallback,
+    /// A run was deleted (`runs rm`, `gc`): a row of the store, not of an event.
+    RunDeleted,
+    /// What a deleted run's rows become: content blanked, links kept.
+    Redacted,
+    /// `baton schedule pause|resume|trigger`: a row of the store, not of an event.
+    SchedulePaused,
+    ScheduleResumed,
+    ScheduleTriggered,
+}
+
+impl AuditAction {
+    pub const ALL: [AuditAction; 23] = [
+        AuditAction::RunStarted,
+        AuditAction::RunResumed,
+        AuditAction::RunFinished,
+        AuditAction::GateOpened,
+        AuditAction::ApprovalVote,
+        AuditAction::Approved,
+        AuditAction::Rejected,
+        AuditAction::TimedOut,
+        AuditAction::Voided,
+        AuditAction::CommandRefused,
+        AuditAction::Retry,
+        AuditAction::Mark,
+        AuditAction::BudgetExceeded,
+        AuditAction::BudgetRaised,
+        AuditAction::Cancel,
+        AuditAction::CompensationStarted,
+        AuditAction::CompensationFinished,
+        AuditAction::Fallback,
+        AuditAction::RunDeleted,
+        AuditAction::Redacted,
+        AuditAction::SchedulePaused,
+        AuditAction::ScheduleResumed,
+        AuditAction::ScheduleTriggered,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::RunStarted => "run_started",
+            AuditAction::RunResumed => "run_resumed",
+            AuditAction::RunFinished => "run_finished",
+            AuditAction::GateOpened => "gate_opened",
+            AuditAction::ApprovalVote => "approval_vote",
+            AuditAction::Approved => "approved",
+            AuditAction::Rejected => "rejected",
+            AuditAction::TimedOut => "timed_out",
+            AuditAction::Voided => "voided",
+            AuditAction::CommandRefused => "command_refused",
+            AuditAction::Retry => "retry",
+            AuditAction::Mark => "mark",
+            AuditAction::BudgetExceeded => "budget_exceeded",
+            AuditAction::BudgetRaised => "budget_raised",
+            AuditAction::Cancel => "cancel",
+            AuditAction::CompensationStarted => "compensation_started",
+            AuditAction::CompensationFinished => "compensation_finished",
+            AuditAction::Fallback => "fallback",
+            AuditAction::RunDeleted => "run_deleted",
+            AuditAction::Redacted => "redacted",
+            AuditAction::SchedulePaused => "schedule_paused",
+            AuditAction::ScheduleResumed => "schedule_resumed",
+            AuditAction::ScheduleTriggered => "schedule_triggered",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<AuditAction> {
+        AuditAction::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+}
+
+impl fmt::Display for AuditAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // `pad`, so that `{:18}` aligns columns.
+        f.pad(self.as_str())
+    }
+}
+
+/// The actor of decisions the engine takes itself (timeouts, policies, compensation).
+pub const ENGINE: &str = "engine";
+
+/// The kinds of event that record no decision and write no approval row whatever
+/// their fields: the bulk of every history (a step's states, its process, its end, the
+/// run's states). A check of decisions reads only their head (`EventHead`); the chain's
+/// hash covers their whole text.
+pub const PLAIN_KINDS: [&str; 4] = [
+    "step_state_changed",
+    "step_process",
+    "step_finished",
+    "run_state_changed",
+];
+
+/// The audit action an event records, `None` for plain transitions. Cheap (no
+/// allocation): the store asks it of every event it commits.
+pub fn audit_action(kind: &EventKind) -> Option<AuditAction> {
+    use EventKind as K;
+    Some(match kind {
+        K::RunStarted { .. } => AuditAction::RunStarted,
+        K::RunResumed { .. } => AuditAction::RunResumed,
+        K::RunFinished { .. } => AuditAction::RunFinished,
+        K::GateOpened { .. } => AuditAction::GateOpened,
+        K::ApprovalGiven { .. } => AuditAction::ApprovalVote,
+        K::GateApproved { .. } => AuditAction::Approved,
+        K::GateRejected {
+            timed_out: true, ..
+        } => AuditAction::TimedOut,
+        K::GateRejected {
+            timed_out: false, ..
+        } => AuditAction::Rejected,
+        K::GateVoided { .. } => AuditAction::Voided,
+        K::CommandRefused { .. } => AuditAction::CommandRefused,
+        K::StepRetried { .. } => AuditAction::Retry,
+        K::StepMarked { .. } => AuditAction::Mark,
+        K::BudgetExceeded { .. } => AuditAction::BudgetExceeded,
+        K::BudgetRaised { .. } => AuditAction::BudgetRaised,
+        K::CancelRequested { .. } => AuditAction::Cancel,
+        K::CompensationStarted { .. } => AuditAction::CompensationStarted,
+        K::CompensationFinished { .. } => AuditAction::CompensationFinished,
+        K::StepFellBack { .. } => AuditAction::Fallback,
+        K::RunStateChanged { .. }
+        | K::StepStateChanged { .. }
+        | K::StepProcess { .. }
+        | K::StepJob { .. }
+        | K::StepJobState { .. }
+        | K::StepCached { .. }
+        | K::StepFannedOut { .. }
+        | K::StepProbed { .. }
+        | K::ServiceStopping { .. }
+        | K::StepFinished { .. }
+        | K::RetryScheduled { .. }
+        | K::ErrorRecorded { .. }
+        | K::ErrorsClosed { .. }
+        | K::GateWarning { .. } => return None,
+    })
+}
+
+/// Whether any of `events` records a decision: the store commits such a batch with
+/// `synchronous = FULL`, and nothing it decides starts before that commit.
+pub fn holds_decision(events: &[Event]) -> bool {
+    events.iter().any(|e| audit_action(&e.kind).is_some())
+}
+
+/// What a decision event records: the audit chain's row content (`details` as JSON)
+/// and the console's one-line account of it (`summary`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    pub actor: String,
+    pub action: AuditAction,
+    pub step: Option<String>,
+    pub reason: Option<String>,
+    /// Stored in the audit chain (hashed): keep its shape stable.
+    pub details: serde_json::Value,
+    /// The details for a person to read.
+    pub summary: String,
+}
+
+/// `details` with the decision's signature under `signature` (its principal, key,
+/// message and armored SSHSIG), when it was signed: the audit row and the approvals
+/// row carry the same.
+pub fn with_signature(
+    mut details: serde_json::Value,
+    sig: Option<&DecisionSignature>,
+) -> serde_json::Value {
+    if let (Some(sig), Some(map)) = (sig, details.as_object_mut()) {
+        map.insert("signature".into(), json!(sig));
+    }
+    details
+}
+
+/// A signed decision's one-line account (`signed by SHA256:…`), empty when unsigned.
+fn signed_summary(sig: Option<&DecisionSignature>) -> String {
+    sig.map(|s| format!("signed by {} ({})", s.principal, s.key))
+        .unwrap_or_default()
+}
+
+/// An approval vote's summary: its inputs (`inputs: env=prod, tag=v1`) and signer.
+fn approval_summary(sig: Option<&DecisionSignature>, inputs: &BTreeMap<String, String>) -> String {
+    let inputs = inputs_line(inputs);
+    match (inputs.is_empty(), signed_summary(sig)) {
+        (_, s) if s.is_empty() => inputs,
+        (true, s) => s,
+        (false, s) => format!("{inputs}; {s}"),
+    }
+}
+
+/// An approval's inputs as one line, `inputs: env=prod, tag=v1` (empty without any):
+/// the audit, `show` and the console write them so.
+pub fn inputs_line(inputs: &BTreeMap<String, String>) -> String {
+    if inputs.is_empty() {
+        return String::new();
+    }
+    let pairs: Vec<String> = inputs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    format!("inputs: {}", pairs.join(", "))
+}
+
+/// The decision an event records, `None` for plain transitions (exactly when
+/// [`audit_action`] is `None`).
+pub fn decision(kind: &EventKind) -> Option<Decision> {
+    let action = audit_action(kind)?;
+    let d = |actor: &str,
+             step: Option<&String>,
+             reason: Option<&String>,
+             details: serde_json::Value,
+             summary: String| Decision {
+        actor: actor.to_string(),
+        action,
+        step: step.cloned(),
+        reason: reason.cloned(),
+        details,
+        summary,
+    };
+    use EventKind as K;
+    Some(match kind {
+        K::RunStarted {
+            workflow,
+            operator,
+            params,
+            auto_approve,
+            allowed_signers,
+            ..
+        } => {
+            let list: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let (mut details, auto) = if *auto_approve {
+                (
+                    json!({ "workflow": workflow, "params": params, "auto_approve": true }),
+                    "; gates auto-approved",
+                )
+            } else {
+                (json!({ "workflow": workflow, "params": params }), "")
+            };
+            // The signers every signed decision of the run is verified against.
+            if let Some(text) = allowed_signers {
+                details["allowed_signers"] = json!(text);
+            }
+            d(
+                operator,
+                None,
+                None,
+                details,
+                format!("workflow {workflow}; params: {}{auto}", list.join(", ")),
+            )
+        }
+        K::RunResumed {
+            operator,
+            auto_approve,
+        } => {
+            if *auto_approve {
+                d(
+                    operator,
+                    None,
+                    None,
+                    json!({ "auto_approve": true }),
+                    "gates auto-approved".into(),
+                )
+            } else {
+                d(operator, None, None, json!({}), String::new())
+            }
+        }
+        K::RunFinished { state, summary, .. } => d(
+            ENGINE,
+            None,
+            Some(summary),
+            json!({ "state": state }),
+            state.to_string(),
+        ),
+        K::GateOpened {
+            step,
+            prompt,
+            deadline,
+            digest,
+            approvers,
+            quorum,
+            signed,
+        } => {
+            let who = if approvers.is_empty() {
+                "anyone".to_string()
+            } else {
+                approvers.join(", ")
+            };
+            let mut details = json!({ "prompt": prompt, "deadline": deadline, "digest": digest,
+                        "approvers": approvers, "quorum": quorum });
+            if *signed {
+                details["signed"] = json!(true);
+            }
+            let how = if *signed {
+                "; signed approvals only"
+            } else {
+                ""
+            };
+            d(
+                ENGINE,
+                Some(step),
+                None,
+                details,
+                format!(
+                    "prompt: {prompt}; approvers: {who}; quorum {quorum}; digest {digest}{how}"
+                ),
+            )
+        }
+        K::ApprovalGiven {
+            step,
+            actor,
+            reason,
+            digest,
+            signature,
+            inputs,
+        } => {
+            let mut details = json!({ "digest": digest });
+            if !inputs.is_empty() {
+                details["inputs"] = json!(inputs);
+            }
+            d(
+                actor,
+                Some(step),
+                reason.as_ref(),
+                with_signature(details, signature.as_ref()),
+                approval_summary(signature.as_ref(), inputs),
+            )
+        }
+        K::GateApproved {
+            step,
+            actor,
+            approvers,
+        } => d(
+            actor,
+            Some(step),
+            None,
+            json!({ "approvers": approvers }),
+            format!("approved by {}", approvers.join(", ")),
+        ),
+        K::GateRejected {
+            step,
+            actor,
+            reason,
+            signature,
+            ..
+        } => d(
+            actor,
+            Some(step),
+            Some(reason),
+            with_signature(json!({}), signature.as_ref()),
+            signed_summary(signature.as_ref()),
+        ),
+        K::GateVoided { step, reason } => {
+            d(ENGINE, Some(step), Some(reason), json!({}), String::new())
+        }
+        K::CommandRefused { command, reason } => d(
+            command.operator(),
+            command_step(command).as_ref(),
+            Some(reason),
+            json!({ "command": command }),
+            serde_json::to_string(command).unwrap_or_default(),
+        ),
+        K::StepRetried {
+            step,
+            actor,
+            rearmed,
+        } => d(
+            actor,
+            Some(step),
+            None,
+            json!({ "rearmed": rearmed }),
+            if rearmed.is_empty() {
+                String::new()
+            } else {
+                format!("re-armed: {}", rearmed.join(", "))
+            },
+        ),
+        K::StepMarked {
+            step,
+            state,
+            actor,
+            reason,
+        } => d(
+            actor,
+            Some(step),
+            Some(reason),
+            json!({ "state": state }),
+            format!("marked {state}"),
+        ),
+        K::BudgetExceeded {
+            dimension,
+            used,
+            limit,
+            step,
+        } => d(
+            ENGINE,
+            step.as_ref(),
+            None,
+            json!({ "dimension": dimension, "used": used, "limit": limit }),
+            format!("{dimension}: {used} used of {limit}"),
+        ),
+        K::BudgetRaised {
+            actor,
+            reason,
+            cost,
+            calls,
+            tokens,
+        } => {
+            let mut parts = Vec::new();
+            if let Some(c) = cost {
+                parts.push(format!("cost +{c}"));
+            }
+            if let Some(c) = calls {
+                parts.push(format!("calls +{c}"));
+            }
+            if let Some(c) = tokens {
+                parts.push(format!("tokens +{c}"));
+            }
+            d(
+                actor,
+                None,
+                Some(reason),
+                json!({ "cost": cost, "calls": calls, "tokens": tokens }),
+                parts.join(", "),
+            )
+        }
+        K::CancelRequested { actor, reason } => {
+            d(actor, None, reason.as_ref(), json!({}), String::new())
+        }
+        K::CompensationStarted { step } => d(ENGINE, Some(step), None, json!({}), String::new()),
+        K::StepFellBack {
+            step,
+            attempt,
+            alternative,
+            reason,
+        } => d(
+            ENGINE,
+            Some(step),
+            Some(reason),
+            json!({ "attempt": attempt, "alternative": alternative }),
+            fallback_summary(*attempt, *alternative),
+        ),
+        K::CompensationFinished {
+            step,
+            ok,
+            exit_code,
+        } => d(
+            ENGINE,
+            Some(step),
+            None,
+            json!({ "ok": ok, "exit_code": exit_code }),
+            format!(
+                "{}{}",
+                if *ok { "undone" } else { "failed" },
+                exit_code
+                    .map(|c| format!(", exit code {c}"))
+                    .unwrap_or_default()
+            ),
+        ),
+        K::RunStateChanged { .. }
+        | K::StepStateChanged { .. }
+        | K::StepProcess { .. }
+        | K::StepJob { .. }
+        | K::StepJobState { .. }
+        | K::StepCached { .. }
+        | K::StepFannedOut { .. }
+        | K::StepProbed { .. }
+        | K::ServiceStopping { .. }
+        | K::StepFinished { .. }
+        | K::RetryScheduled { .. }
+        | K::ErrorRecorded { .. }
+        | K::ErrorsClosed { .. }
+        | K::GateWarning { .. } => return None,
+    })
+}
+
+/// A fallback's one-line account: which attempt failed and which alternative runs next.
+pub fn fallback_summary(attempt: u32, alternative: u32) -> String {
+    format!(
+        "attempt {attempt} failed; attempt {} runs alternative {alternative}",
+        attempt + 1
+    )
+}
+
+/// The step a command concerns (`budget` for a budget raise, none for a cancel).
+pub fn command_step(cmd: &Command) -> Option<String> {
+    match cmd {
+        Command::Approve { step, .. }
+        | Command::Reject { step, .. }
+        | Command::Retry { step, .. }
+        | Command::Mark { step, .. } => Some(step.clone()),
+        Command::RaiseBudget { .. } => Some("budget".into()),
+        Command::Cancel { .. } => None,
+    }
+}
+
+/// Which error records an event closes (they stay on record but no longer count
+/// against health).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Closes<'a> {
+    /// These records (of this step), by id.
+    Ids { step: &'a str, ids: &'a [String] },
+    /// Every open record of this step.
+    Step(&'a str),
+}
+
+/// The error records an event closes: the ids it names; every record of a step that
+/// succeeds (or is marked succeeded); every record of a step an operator retries.
+pub fn errors_closed(kind: &EventKind) -> Option<Closes<'_>> {
+    use EventKind as K;
+    match kind {
+        K::ErrorsClosed { step, ids } => Some(Closes::Ids { step, ids }),
+        K::StepStateChanged { step, state, .. } if *state == StepState::Succeeded => {
+            Some(Closes::Step(step))
+        }
+        K::StepMarked { step, state, .. } if state.is_success() => Some(Closes::Step(step)),
+        K::StepRetried { step, .. } => Some(Closes::Step(step)),
+        K::StepStateChanged { .. }
+        | K::StepMarked { .. }
+        | K::RunStarted { .. }
+        | K::RunResumed { .. }
+        | K::RunStateChanged { .. }
+        | K::StepProcess { .. }
+        | K::StepJob { .. }
+        | K::StepJobState { .. }
+        | K::StepCached { .. }
+        | K::StepFannedOut { .. }
+        | K::StepProbed { .. }
+        | K::ServiceStopping { .. }
+        | K::StepFinished { .. }
+        | K::RetryScheduled { .. }
+        | K::StepFellBack { .. }
+        | K::ErrorRecorded { .. }
+        | K::GateOpened { .. }
+        | K::GateWarning { .. }
+        | K::ApprovalGiven { .. }
+        | K::GateApproved { .. }
+        | K::GateRejected { .. }
+        | K::GateVoided { .. }
+        | K::CommandRefused { .. }
+        | K::BudgetExceeded { .. }
+        | K::BudgetRaised { .. }
+        | K::CancelRequested { .. }
+        | K::CompensationStarted { .. }
+        | K::CompensationFinished { .. }
+        | K::RunFinished { .. } => None,
+    }
+}
+
+/// How long a step ran: while it runs, from its latest attempt's start to `now`;
+/// otherwise its latest attempt's measured run time (`StepFinished::duration_ms`),
+/// `None` if that attempt never finished (the engine died) or no attempt ran.
+/// Time spent queued, waiting for a gate, between retries or compensating is not
+/// the step's duration.
+pub fn step_duration(
+    state: StepState,
+    started_at: Option<Timestamp>,
+    last_attempt_ms: Option<u64>,
+    now: Timestamp,
+) -> Option<Duration> {
+    use StepState as S;
+    match state {
+        // A ready service's process still runs.
+        S::Running | S::Ready => started_at.map(|s| now.since(s)),
+        S::Pending
+        | S::WaitingApproval
+        | S::Queued
+        | S::RetryWait
+        | S::Succeeded
+        | S::Failed
+        | S::Skipped
+        | S::UpstreamFailed
+        | S::Rejected
+        | S::Cancelled
+        | S::Interrupted
+        | S::Compensating
+        | S::Compensated
+        | S::CompensationFailed => last_attempt_ms.map(Duration::from_millis),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::RunState;
+
+    #[test]
+    fn actions_read_back_and_match_the_decision() {
+        for a in AuditAction::ALL {
+            assert_eq!(AuditAction::parse(a.as_str()), Some(a));
+            assert_eq!(
+                serde_json::to_value(a).unwrap(),
+                serde_json::Value::String(a.as_str().into())
+            );
+        }
+        assert_eq!(format!("{:>10}|", AuditAction::Retry), "     retry|");
+        let k = EventKind::GateApproved {
+            step: "deploy".into(),
+            actor: "alice".into(),
+            approvers: vec!["alice".into()],
+        };
+        assert_eq!(audit_action(&k), Some(AuditAction::Approved));
+        assert_eq!(decision(&k).unwrap().action, AuditAction::Approved);
+        let k = EventKind::RunStateChanged {
+            state: RunState::Running,
+            reason: None,
+        };
+        assert_eq!((audit_action(&k), decision(&k)), (None, None));
+    }
+
+    #[test]
+    fn a_running_step_counts_to_now_and_a_finished_one_its_last_attempt() {
+        let t = Timestamp(10_000);
+        let now = Timestamp(13_500);
+        assert_eq!(
+            step_duration(StepState::Running, Some(t), Some(900), now),
+            Some(Duration::from_millis(3_500))
+        );
+        assert_eq!(
+            step_duration(StepState::Compensated, Some(t), Some(900), now),
+            Some(Duration::from_millis(900))
+        );
+        assert_eq!(
+            step_duration(StepState::Interrupted, Some(t), None, now),
+            None
+        );
+        assert_eq!(step_duration(StepState::Skipped, None, None, now), None);
+    }
+
+    #[test]
+    fn a_retry_closes_the_steps_errors_and_a_failure_does_not() {
+        let retried = EventKind::StepRetried {
+            step: "a".into(),
+            actor: "bob".into(),
+            rearmed: vec![],
+        };
+        assert_eq!(errors_closed(&retried), Some(Closes::Step("a")));
+        let failed = EventKind::StepStateChanged {
+            step: "a".into(),
+            state: StepState::Failed,
+            attempt: 1,
+            reason: None,
+        };
+        assert_eq!(errors_closed(&failed), None);
+    }
+}

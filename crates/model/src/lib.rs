@@ -1,0 +1,71 @@
+//! Shared vocabulary: ids, states, error records, health, events and the `RunView`
+//! snapshot that the console and the headless printer both read.
+pub mod actor;
+pub mod cache_entry;
+pub mod error;
+pub mod event;
+pub mod fan;
+pub mod health;
+pub mod history;
+pub mod inbox;
+pub mod liveness;
+pub mod logtimes;
+pub mod mask;
+pub mod metric_tallies;
+pub mod metrics;
+pub mod retention;
+pub mod sanitize;
+pub mod schedule;
+pub mod signals;
+pub mod state;
+pub mod suggest;
+pub mod time;
+pub mod view;
+
+pub use actor::{actor_key, clean_name, same_actor};
+pub use cache_entry::CacheEntry;
+pub use error::{ErrorKind, ErrorRecord, OutputProblem, Severity};
+pub use event::{
+    Actor, Command, CommandOutcome, DecisionSignature, Event, EventHead, EventKind, ProbeKind,
+    StepOutcome, Usage,
+};
+pub use health::{Health, HealthLabel, HealthTerm};
+pub use history::{AuditAction, Decision};
+pub use liveness::{LEASE_STALE, Lease, Liveness};
+pub use state::{RunState, StepState};
+pub use time::Timestamp;
+pub use view::{
+    Actions, AttemptJob, Eta, GateView, InputView, JOB_RUNNING, JobTimes, JobView, ProbeView,
+    Progress, RunSummary, RunView, SharedRuns, StepView, pool_wait, queued_pool_wait,
+};
+
+/// The file one attempt of a step writes its output to, in its run's log directory
+/// (the executors write it, the store, the console and `baton logs` find it by it).
+pub fn log_file_name(step: &str, attempt: u32) -> String {
+    format!("{}.{attempt}.log", file_safe(step))
+}
+
+/// A step id as one file name: a workflow's own ids are kept as they are; anything else
+/// an instance id holds (`test[3.11,linux]`, a value with `/`) becomes `%XX`, so the
+/// name stays in its directory and two ids never share one.
+pub fn file_safe(step: &str) -> std::borrow::Cow<'_, str> {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_-".contains(c);
+    if !step.starts_with('.') && step.chars().all(|c| plain(c) || c == '.') {
+        return step.into();
+    }
+    let mut out = String::with_capacity(step.len() * 2);
+    for c in step.chars() {
+        if plain(c) {
+            out.push(c);
+        } else {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    out.into()
+}
+
+/// Index of a step in `Plan::steps` (stable for the life of a plan).
+pub type StepIdx = usize;

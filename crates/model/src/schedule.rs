@@ -1,0 +1,318 @@
+//! Schedules (`[[schedule]]`): when a slot is due and what becomes of it. Pure: the
+//! clock and what the store knows are passed in, so every decision is tested on a fake
+//! clock (`tests.rs` beside this file).
+//!
+//! A slot is one time the cron expression names, in the schedule's time zone. Cron is
+//! parsed and searched by `croner`, which follows Vixie cron across daylight-saving
+//! changes: in a gap (spring forward) a fixed-time job (`30 2 * * *`) runs at the first
+//! valid time after the gap, the same day, and interval jobs (`*/15 * * * *`) skip the
+//! times that do not exist; in a repeat (fall back) a fixed-time job runs once, at its
+//! first occurrence, and interval jobs run at each wall-clock match in both passes.
+use super::time::Timestamp;
+use chrono::TimeZone;
+use croner::Cron;
+use croner::parser::{CronParser, Seconds, Year};
+use serde::{Deserialize, Serialize};
+use std::str::FromStr;
+
+mod rows;
+pub use rows::{LastRun, Paused, ScheduleRow, SlotRow};
+
+/// `max_catch_up` when a schedule does not say.
+pub const DEFAULT_MAX_CATCH_UP: u32 = 10;
+/// On-time slots started in one decision at most (a loop that stalled for hours on a
+/// per-second schedule starts the latest ones, not thousands).
+pub const MAX_ON_TIME: usize = 64;
+
+/// What to do with slots missed while nothing served.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::EnumString,
+    strum::IntoStaticStr,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum CatchUp {
+    /// Missed slots are recorded as missed; only slots that come due while serving run.
+    None,
+    /// The latest missed slot runs (Airflow's `catchup=False`), the others are dropped.
+    Latest,
+    /// Every missed slot runs, oldest first, at most `max_catch_up` (the latest ones).
+    All,
+}
+
+/// What a slot does when a run of the same schedule has not finished.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::EnumString,
+    strum::IntoStaticStr,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum Overlap {
+    /// The slot is recorded as skipped; the running run goes on.
+    Skip,
+    /// The slot waits (recorded as queued) and starts when the runs before it ended.
+    Queue,
+    /// The running run is cancelled and the slot's run starts.
+    CancelRunning,
+}
+
+impl CatchUp {
+    pub const NAMES: [&'static str; 3] = ["none", "latest", "all"];
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
+impl Overlap {
+    pub const NAMES: [&'static str; 3] = ["skip", "queue", "cancel_running"];
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
+/// A cron expression in a time zone: the slots of a schedule.
+#[derive(Debug, Clone)]
+pub struct Cadence {
+    cron: Cron,
+    pub zone: chrono_tz::Tz,
+    /// As written.
+    pub expr: String,
+}
+
+/// Parse a cron expression: five fields, six with seconds first, or `@hourly`,
+/// `@daily`, `@weekly`, `@monthly` (and `@yearly`). A year field is refused.
+pub fn parse_cron(expr: &str) -> Result<Cron, String> {
+    let trimmed = expr.trim();
+    if trimmed.is_empty() {
+        return Err("the expression is empty".into());
+    }
+    if !trimmed.starts_with('@') {
+        let n = trimmed.split_whitespace().count();
+        if n != 5 && n != 6 {
+            return Err(format!(
+                "it has {n} field(s); cron has 5 (minute hour day month weekday) or 6 with seconds first"
+            ));
+        }
+    }
+    CronParser::builder()
+        .seconds(Seconds::Optional)
+        .year(Year::Disallowed)
+        .build()
+        .parse(trimmed)
+        .map_err(|e| out_of_range(trimmed).unwrap_or_else(|| e.to_string()))
+}
+
+/// Which field of a refused expression holds a number outside its range, if one does:
+/// croner says only "Number out of bounds", an operator needs the field. (Only to
+/// explain a refusal: croner alone parses.)
+fn out_of_range(expr: &str) -> Option<String> {
+    const FIELDS: [(&str, u32, u32); 6] = [
+        ("second", 0, 59),
+        ("minute", 0, 59),
+        ("hour", 0, 23),
+        ("day-of-month", 1, 31),
+        ("month", 1, 12),
+        ("day-of-week", 0, 7),
+    ];
+    let fields: Vec<&str> = expr.split_whitespace().collect();
+    let names = &FIELDS[6 - fields.len().clamp(5, 6)..];
+    fields.iter().zip(names).find_map(|(f, &(name, lo, hi))| {
+        // Values, not steps: what follows a `/` is how far apart they are.
+        let values = f
+            .split(',')
+            .map(|part| part.split('/').next().unwrap_or(""));
+        values
+            .flat_map(|v| v.split('-'))
+            .filter_map(|n| n.parse::<u32>().ok())
+            .find(|n| *n < lo || *n > hi)
+            .map(|n| format!("the {name} field `{f}` holds {n}, outside {lo}-{hi}"))
+    })
+}
+
+/// Parse an IANA time zone name (`Europe/Paris`, `UTC`).
+pub fn parse_zone(name: &str) -> Result<chrono_tz::Tz, String> {
+    chrono_tz::Tz::from_str(name.trim()).map_err(|_| format!("`{name}` is not an IANA time zone"))
+}
+
+impl Cadence {
+    pub fn new(expr: &str, zone: &str) -> Result<Cadence, String> {
+        Ok(Cadence {
+            cron: parse_cron(expr)?,
+            zone: parse_zone(zone)?,
+            expr: expr.to_string(),
+        })
+    }
+
+    fn at(&self, t: Timestamp) -> Option<chrono::DateTime<chrono_tz::Tz>> {
+        // Slots are whole seconds: a search starts from the second `t` falls in.
+        self.zone.timestamp_opt(t.0.div_euclid(1000), 0).single()
+    }
+
+    /// The first slot strictly after `t`.
+    pub fn next_after(&self, t: Timestamp) -> Option<Timestamp> {
+        let start = self.at(t)?;
+        let next = self.cron.find_next_occurrence(&start, false).ok()?;
+        Some(Timestamp(next.timestamp() * 1000))
+    }
+
+    /// The next slot to come: the first after `now`, or after `cursor` (the latest slot
+    /// decided) when the clock went back behind it.
+    pub fn next_from(&self, cursor: Timestamp, now: Timestamp) -> Option<Timestamp> {
+        self.next_after(now.max(cursor))
+    }
+
+    /// The last slot at or before `t`.
+    pub fn last_at_or_before(&self, t: Timestamp) -> Option<Timestamp> {
+        let start = self.at(t)?;
+        let prev = self.cron.find_previous_occurrence(&start, true).ok()?;
+        Some(Timestamp(prev.timestamp() * 1000))
+    }
+
+    /// The slots in `(after, until]`, newest first, at most `limit`.
+    pub fn slots_back(&self, after: Timestamp, until: Timestamp, limit: usize) -> Vec<Timestamp> {
+        let mut out = Vec::new();
+        let mut cursor = until;
+        while out.len() < limit {
+            match self.last_at_or_before(cursor) {
+                Some(s) if s > after => {
+                    out.push(s);
+                    cursor = Timestamp(s.0 - 1000);
+                }
+                _ => break,
+            }
+        }
+        out
+    }
+}
+
+/// What the store and the serve loop know about one schedule at `now`.
+#[derive(Debug, Clone)]
+pub struct Facts {
+    pub now: Timestamp,
+    /// The latest slot recorded for this schedule, or, if none, when it was first
+    /// served: slots at or before it never fire again.
+    pub cursor: Timestamp,
+    /// When this serve began watching the schedule: a slot after it came due while
+    /// serving (on time), one at or before it was missed.
+    pub awake_since: Timestamp,
+    pub paused: bool,
+    pub catch_up: CatchUp,
+    pub max_catch_up: u32,
+}
+
+/// What becomes of one slot. A slot that starts makes a run of the schedule's
+/// concurrency group, which `overlap` rules: the store admits it, queues it or skips it
+/// (`session::concurrency`), and the slot is recorded with that outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fate {
+    /// Make its run now.
+    Start,
+    /// The schedule is paused.
+    Paused,
+    /// Missed while nothing served, and `catch_up` does not run it.
+    Missed,
+}
+
+impl Fate {
+    /// The word recorded in the store and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Fate::Start => "started",
+            Fate::Paused => "paused",
+            Fate::Missed => "missed",
+        }
+    }
+}
+
+/// The decision for one schedule at `facts.now`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Decision {
+    /// Slots to record, oldest first, each with its fate. Of a run of slots that do not
+    /// run for the same reason only the latest is recorded (it moves the cursor).
+    pub slots: Vec<(Timestamp, Fate)>,
+    /// The next slot after this decision.
+    pub next: Option<Timestamp>,
+}
+
+/// Which slots fire now, given the last recorded slot, the clock, `catch_up` and
+/// whether the schedule is paused. (What a slot does while the schedule's last run
+/// still goes is `overlap`'s, decided by the store as the run joins its group.)
+///
+/// A clock that went back (`now` before the cursor) fires nothing: slots at or before
+/// the cursor were decided already, and the next slot is the first after the cursor.
+pub fn decide(c: &Cadence, f: &Facts) -> Decision {
+    let next = c.next_from(f.cursor, f.now);
+    let mut d = Decision {
+        next,
+        ..Decision::default()
+    };
+    if f.now <= f.cursor {
+        return d;
+    }
+    let on_time_from = f.cursor.max(f.awake_since);
+    let mut on_time = c.slots_back(on_time_from, f.now, MAX_ON_TIME);
+    on_time.reverse();
+    let missed_wanted = match f.catch_up {
+        CatchUp::None | CatchUp::Latest => 1,
+        CatchUp::All => f.max_catch_up.max(1) as usize,
+    };
+    let mut missed = if f.awake_since > f.cursor {
+        c.slots_back(f.cursor, f.awake_since.min(f.now), missed_wanted)
+    } else {
+        Vec::new()
+    };
+    missed.reverse();
+    if f.paused {
+        if let Some(last) = on_time.last().or(missed.last()) {
+            d.slots.push((*last, Fate::Paused));
+        }
+        return d;
+    }
+    match (f.catch_up, missed.last()) {
+        (_, None) => {}
+        (CatchUp::None, Some(&last)) => d.slots.push((last, Fate::Missed)),
+        (CatchUp::All, Some(&last)) if f.max_catch_up == 0 => {
+            d.slots.push((last, Fate::Missed));
+        }
+        (CatchUp::Latest, Some(&last)) => d.slots.push((last, Fate::Start)),
+        (CatchUp::All, Some(_)) => d.slots.extend(missed.iter().map(|&s| (s, Fate::Start))),
+    }
+    d.slots
+        .extend(on_time.into_iter().map(|s| (s, Fate::Start)));
+    d
+}
+
+/// A served schedule's next slot from what the store keeps (its cron and zone as
+/// written, its latest slot decided): what `baton schedules`, the console and the
+/// metrics show. `None` when the expression no longer parses or no slot comes.
+pub fn next_slot(
+    cron: &str,
+    zone: &str,
+    last: Option<Timestamp>,
+    now: Timestamp,
+) -> Option<Timestamp> {
+    let c = Cadence::new(cron, zone).ok()?;
+    c.next_from(last.unwrap_or(now), now)
+}
+
+/// A schedule as `baton schedules` names it: `WORKFLOW#N` (N from 1, in file order).
+pub fn schedule_name(workflow: &str, index: u32) -> String {
+    format!("{workflow}#{index}")
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,487 @@
+//! Commands on any run. A run a live engine drives gets the command through the store's
+//! `commands` table and that engine's verdict; a run no engine drives (interrupted,
+//! waiting at a gate with its engine gone, or finished) is taken over: this process
+//! takes its lease, rebuilds it from its events, applies the command and, when the
+//! core accepts it, continues the run like `baton resume`. A command that cannot apply
+//! is refused at once with the reason and the run's state.
+use super::SessionError;
+use super::host::lease_holder;
+use super::prepare::{PlanSource, Ready, rebuild, take_lease};
+use baton_core::{Effect, Input};
+use baton_model::{Command, CommandOutcome, RunState, Timestamp};
+use baton_store::{Store, StoreError};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// How long a submitter waits for a live engine to take a command, by default.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// The live engine that drives `run_id`, if any (see [`baton_model::liveness`]).
+pub fn live_holder(store: &Store, run_id: &str) -> Result<Option<String>, SessionError> {
+    Ok(store.run_liveness(run_id)?.driven_by)
+}
+
+/// Take an undriven run over: its lease for this process, its core rebuilt from the
+/// current workflow, resumed if its engine died, and `command` applied. Nothing is
+/// written here: the returned effects are committed by the driver before they act.
+/// On refusal the lease is given back and nothing happened.
+///
+/// Without a command a finished run is refused unless `allow_finished` (an engine
+/// started to serve the commands waiting in the store).
+pub fn take_over(
+    store: &mut Store,
+    run_id: &str,
+    given: &[(String, String)],
+    operator: &str,
+    command: Option<Command>,
+    allow_finished: bool,
+) -> Result<(Ready, Option<String>), SessionError> {
+    take_over_with(
+        store,
+        run_id,
+        given,
+        operator,
+        command,
+        allow_finished,
+        false,
+    )
+}
+
+/// [`take_over`], turning auto-approval on for the rest of the run
+/// (`resume --auto-approve`; recorded with the resume).
+pub fn take_over_with(
+    store: &mut Store,
+    run_id: &str,
+    given: &[(String, String)],
+    operator: &str,
+    command: Option<Command>,
+    allow_finished: bool,
+    auto_approve: bool,
+) -> Result<(Ready, Option<String>), SessionError> {
+    if let Some(starter) = other_starter(store, run_id, operator)? {
+        return Err(SessionError::Refused {
+            run_id: run_id.to_string(),
+            state: store.run(run_id)?.state,
+            reason: format!(
+                "{}; a command of yours is recorded for that engine",
+                starter_only(run_id, &starter)
+            ),
+        });
+    }
+    let holder = lease_holder();
+    take_lease(store, run_id, &holder)?;
+    let stops = matches!(command, Some(Command::Cancel { .. }));
+    let result = apply_in_memory(
+        store,
+        run_id,
+        given,
+        operator,
+        command,
+        allow_finished,
+        auto_approve,
+    )
+    .and_then(|taken| {
+        if !stops {
+            super::concurrency::hold_again(store, run_id, &taken.0.core)?;
+        }
+        Ok(taken)
+    });
+    if result.is_err() {
+        let _ = store.release_lease(run_id, &holder);
+    }
+    result
+}
+
+fn apply_in_memory(
+    store: &Store,
+    run_id: &str,
+    given: &[(String, String)],
+    operator: &str,
+    command: Option<Command>,
+    allow_finished: bool,
+    auto_approve: bool,
+) -> Result<(Ready, Option<String>), SessionError> {
+    // Driving uses the workflow as it is now (approvals bound to a changed step are
+    // void). When the file no longer fits the history (a gated step was removed, the
+    // file broke), the commands that only stop things still apply, on the workflow
+    // the run was started with: a gate that vanished can always be rejected, a run
+    // always cancelled.
+    let mut core = match rebuild(store, run_id, PlanSource::Current, given, true) {
+        Ok(core) => core,
+        Err(SessionError::Replay { .. } | SessionError::Diagnostics(_))
+            if matches!(
+                command,
+                Some(Command::Reject { .. } | Command::Cancel { .. })
+            ) =>
+        {
+            rebuild(store, run_id, PlanSource::Recorded, given, true)?
+        }
+        Err(e) => return Err(e),
+    };
+    let recorded = core.run_state();
+    // No engine holds it: whatever it says, an unfinished run is interrupted.
+    let state = if recorded.is_final() {
+        recorded
+    } else {
+        RunState::Interrupted
+    };
+    if command.is_none() && state.is_final() && !allow_finished {
+        return Err(SessionError::Refused {
+            run_id: run_id.to_string(),
+            state,
+            reason: format!(
+                "the run already finished; `baton retry {run_id} STEP` or `baton mark {run_id} STEP …` reopens it"
+            ),
+        });
+    }
+    let now = Timestamp::now();
+    if auto_approve {
+        core.enable_auto_approve();
+    }
+    let mut initial = super::jobs::adopt(&mut core, run_id, now);
+    // A cancel recorded for this engine (`--no-drive`, or for the starter) is claimed as
+    // soon as it drives: nothing starts before it is decided.
+    let waiting = match &command {
+        Some(_) => None,
+        None => store.waiting_cancel(run_id)?,
+    };
+    let next = command.as_ref().or(waiting.as_ref());
+    initial.extend(core.resume_before(operator, next, now));
+    let mut message = None;
+    if let Some(command) = command {
+        let fx = core.handle(Input::Command { id: None, command }, now);
+        match verdict(&fx) {
+            Some(CommandOutcome::Accepted { message: m }) => message = Some(m),
+            Some(CommandOutcome::Refused { reason }) => {
+                return Err(SessionError::Refused {
+                    run_id: run_id.to_string(),
+                    state,
+                    reason,
+                });
+            }
+            None => {
+                return Err(SessionError::System(
+                    "the engine gave no verdict on the command".into(),
+                ));
+            }
+        }
+        initial.extend(fx);
+    }
+    let workflow = core.plan().name.clone();
+    Ok((
+        Ready {
+            run_id: run_id.to_string(),
+            workflow,
+            core,
+            initial,
+            committed: Vec::new(),
+            stale: !recorded.is_final(),
+        },
+        message,
+    ))
+}
+
+fn verdict(fx: &[Effect]) -> Option<CommandOutcome> {
+    fx.iter().find_map(|e| match e {
+        Effect::CommandDone { id: None, outcome } => Some(outcome.clone()),
+        _ => None,
+    })
+}
+
+/// How an undriven run continues once a command applies.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Delivery {
+    /// This process drives the run to its end (headless lines, the run's exit code).
+    Foreground,
+    /// A background engine drives it; its output goes to a file beside the logs.
+    Detach,
+    /// Only record the command; the next engine to drive the run applies it.
+    NoDrive,
+}
+
+/// The account that drives a run runs its steps (and its compensations, with that
+/// account's home, keys and agent): only the account that started the run takes it
+/// over. `Some(starter)` when `operator` is not that account: its command is recorded
+/// for the starter's engine instead ([`apply`]), its `resume` refused.
+fn other_starter(
+    store: &Store,
+    run_id: &str,
+    operator: &str,
+) -> Result<Option<String>, SessionError> {
+    let starter = store.run(run_id)?.operator;
+    Ok((!baton_model::same_actor(operator, &starter)).then_some(starter))
+}
+
+/// Why only `starter` takes run `run_id` over: the one sentence every front end says.
+pub fn starter_only(run_id: &str, starter: &str) -> String {
+    format!(
+        "the account that drives a run runs its steps, so only `{starter}`, who started run {run_id}, takes it over (`baton resume {run_id}` as `{starter}`)"
+    )
+}
+
+/// What became of a command.
+pub enum Applied {
+    /// A live engine (in another process) gave its verdict.
+    ByEngine {
+        holder: String,
+        outcome: CommandOutcome,
+    },
+    /// No engine held the run: this process took it over; drive `ready` now.
+    TakenOver { ready: Box<Ready>, message: String },
+    /// A background engine took the run over and gave its verdict.
+    Detached {
+        pid: u32,
+        log: PathBuf,
+        outcome: CommandOutcome,
+    },
+    /// Recorded for the next engine (`--no-drive`).
+    Recorded { id: i64 },
+    /// Recorded for the engine of the run's starter: no engine held the run, and this
+    /// account does not drive another's run (see [`other_starter`]).
+    RecordedForStarter { id: i64, starter: String },
+}
+
+/// Apply `command` to the run `run_ref` (a unique id prefix) however it is driven.
+pub fn apply(
+    store: &mut Store,
+    run_ref: &str,
+    command: Command,
+    delivery: &Delivery,
+    given: &[(String, String)],
+    wait: Duration,
+) -> Result<Applied, SessionError> {
+    let run_id = store.resolve_run(run_ref)?;
+    let operator = command.operator().to_string();
+    let command = mask_before_writing(store, &run_id, command, given)?;
+    // Twice at most: an engine that ends between the look and the hand-over leaves the
+    // run undriven, and the second look finds that.
+    for _ in 0..2 {
+        if let Some(holder) = live_holder(store, &run_id)? {
+            match submit_and_wait(store, &run_id, &command, wait)? {
+                Waited::Verdict(outcome) => return Ok(Applied::ByEngine { holder, outcome }),
+                // The engine is gone now: the run is undriven; look again.
+                Waited::NotTaken if live_holder(store, &run_id)?.is_none() => continue,
+                Waited::NotTaken => {
+                    let reason = format!(
+                        "the engine driving the run ({holder}) did not take the command within {}; it was withdrawn and will never apply",
+                        baton_model::time::human_duration(wait)
+                    );
+                    return Ok(Applied::ByEngine {
+                        holder,
+                        outcome: CommandOutcome::Refused { reason },
+                    });
+                }
+            }
+        }
+        if !matches!(delivery, Delivery::NoDrive)
+            && let Some(starter) = other_starter(store, &run_id, &operator)?
+        {
+            let id = store.submit_command(&run_id, &command, None)?;
+            return Ok(Applied::RecordedForStarter { id, starter });
+        }
+        match delivery {
+            Delivery::NoDrive => {
+                let id = store.submit_command(&run_id, &command, None)?;
+                return Ok(Applied::Recorded { id });
+            }
+            Delivery::Foreground => {
+                match take_over(
+                    store,
+                    &run_id,
+                    given,
+                    &operator,
+                    Some(command.clone()),
+                    false,
+                ) {
+                    Ok((ready, message)) => {
+                        return Ok(Applied::TakenOver {
+                            ready: Box::new(ready),
+                            message: message.unwrap_or_default(),
+                        });
+                    }
+                    Err(SessionError::Driven { .. }) => continue,
+                    Err(e) => return Err(e),
+                }
+            }
+            Delivery::Detach => {
+                // Decide here, at once; the background engine then applies it for real.
+                match take_over(
+                    store,
+                    &run_id,
+                    given,
+                    &operator,
+                    Some(command.clone()),
+                    false,
+                ) {
+                    Ok((ready, _)) => drop(ready),
+                    Err(SessionError::Driven { .. }) => continue,
+                    Err(e) => return Err(e),
+                }
+                store.release_lease(&run_id, &lease_holder())?;
+                let id = store.submit_command(&run_id, &command, Some(deadline(wait)))?;
+                let (pid, log) = spawn_detached(store, &run_id, given)?;
+                let outcome = match wait_for_verdict(store, id, wait)? {
+                    Some(outcome) => outcome,
+                    None => {
+                        let reason = format!(
+                            "the background engine (pid {pid}) did not take the command within {}; see {}",
+                            baton_model::time::human_duration(wait),
+                            log.display()
+                        );
+                        if store.withdraw_command(id, &reason)? {
+                            CommandOutcome::Refused { reason }
+                        } else {
+                            wait_for_verdict(store, id, wait)?.unwrap_or(CommandOutcome::Refused {
+                                reason: format!(
+                                    "the background engine took the command but gave no answer; `baton show {run_id}` says whether it applied"
+                                ),
+                            })
+                        }
+                    }
+                };
+                return Ok(Applied::Detached { pid, log, outcome });
+            }
+        }
+    }
+    Err(SessionError::System(format!(
+        "run {run_id} changed hands while the command was being delivered; try again"
+    )))
+}
+
+/// The command with the run's secrets this process knows masked (see
+/// [`super::prepare::submitter_masker`]): what may be written to the store. A signed
+/// decision is kept as signed, so one whose reason holds a secret is refused here.
+fn mask_before_writing(
+    store: &Store,
+    run_id: &str,
+    command: Command,
+    given: &[(String, String)],
+) -> Result<Command, SessionError> {
+    let masker = super::prepare::submitter_masker(store, run_id, given);
+    if masker.is_empty() {
+        return Ok(command);
+    }
+    let masked = command.masked(&masker);
+    if masked != command && command.is_signed() {
+        return Err(SessionError::Refused {
+            run_id: run_id.to_string(),
+            state: store.run(run_id)?.state,
+            reason: baton_signing::SECRET_IN_SIGNED_REASON.to_string(),
+        });
+    }
+    Ok(masked)
+}
+
+/// Set in the environment of the background engine a command's `--detach` starts.
+pub const SERVE_ENV: &str = "BATON_ENGINE_SERVE";
+
+/// Start `baton resume RUN --headless` in the background as the engine that serves the
+/// waiting commands, in its own session, its output in a file beside the run's logs.
+fn spawn_detached(
+    store: &Store,
+    run_id: &str,
+    given: &[(String, String)],
+) -> Result<(u32, PathBuf), SessionError> {
+    use std::os::unix::process::CommandExt;
+    let exe = std::env::current_exe()
+        .map_err(|e| SessionError::System(format!("cannot find the baton binary: {e}")))?;
+    let dir = store.log_dir(run_id);
+    let name = format!("engine.{}.log", Timestamp::now().0);
+    let log = dir.join(&name);
+    // Only in the run's own directory, never through a symlink (`own_files`).
+    let out = baton_exec::own_files::append(&dir, &name)
+        .map_err(|e| SessionError::System(format!("cannot open {}: {e}", log.display())))?;
+    let err = out
+        .try_clone()
+        .map_err(|e| SessionError::System(format!("cannot open {}: {e}", log.display())))?;
+    let mut cmd = std::process::Command::new(exe);
+    cmd.args(["resume", run_id, "--headless", "--db"])
+        .arg(store.path())
+        .env(SERVE_ENV, "1");
+    for (k, v) in given {
+        // Through the environment, not argv: a secret param must not show in `ps`.
+        cmd.env(format!("BATON_ENGINE_PARAM_{k}"), v);
+    }
+    let child = cmd
+        .stdin(std::process::Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .process_group(0)
+        .spawn()
+        .map_err(|e| SessionError::System(format!("cannot start the background engine: {e}")))?;
+    let pid = child.id();
+    // Not waited for: it outlives this process (init reaps it).
+    drop(child);
+    Ok((pid, log))
+}
+
+/// The params a detached engine was handed through its environment.
+pub fn detached_params() -> Vec<(String, String)> {
+    std::env::vars()
+        .filter_map(|(k, v)| {
+            k.strip_prefix("BATON_ENGINE_PARAM_")
+                .map(|name| (name.to_string(), v))
+        })
+        .collect()
+}
+
+/// What a submitter's wait came to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Waited {
+    Verdict(CommandOutcome),
+    /// No engine took it in time; it was withdrawn and will never apply.
+    NotTaken,
+}
+
+/// Put the command in the store's `commands` table and wait for the engine driving the
+/// run to take it. A command no engine takes within `wait` is withdrawn, so it cannot
+/// apply by surprise when an engine comes back later.
+pub fn submit_and_wait(
+    store: &mut Store,
+    run_id: &str,
+    command: &Command,
+    wait: Duration,
+) -> Result<Waited, SessionError> {
+    let id = store.submit_command(run_id, command, Some(deadline(wait)))?;
+    if let Some(outcome) = wait_for_verdict(store, id, wait)? {
+        return Ok(Waited::Verdict(outcome));
+    }
+    let reason = format!("no engine took the command within {}s", wait.as_secs());
+    if store.withdraw_command(id, &reason)? {
+        return Ok(Waited::NotTaken);
+    }
+    // An engine took it: its verdict is the one on record, so wait for it (an engine
+    // that died holding it never answers: say so, and where to look).
+    Ok(Waited::Verdict(wait_for_verdict(store, id, wait)?.unwrap_or(
+        CommandOutcome::Refused {
+            reason: format!(
+                "the engine took the command but gave no answer within {}s; whether it was applied shows in `baton show {run_id}`",
+                wait.as_secs()
+            ),
+        },
+    )))
+}
+
+/// A command's deadline: its submitter waits this long, then withdraws it; should the
+/// submitter die first, the deadline still stops a later engine from applying it.
+fn deadline(wait: Duration) -> Timestamp {
+    Timestamp(Timestamp::now().0 + wait.as_millis() as i64)
+}
+
+/// The command's outcome, or `None` when none came within `wait`.
+fn wait_for_verdict(
+    store: &Store,
+    id: i64,
+    wait: Duration,
+) -> Result<Option<CommandOutcome>, StoreError> {
+    let start = Instant::now();
+    loop {
+        if let Some(outcome) = store.command_outcome(id)? {
+            return Ok(Some(outcome));
+        }
+        if start.elapsed() >= wait {
+            return Ok(None);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}

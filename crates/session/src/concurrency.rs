@@ -1,0 +1,201 @@
+//! Concurrency across runs: a run that belongs to a *group* (`concurrency = { group =
+//! … }` in the workflow, or a group a front end names, such as a schedule's) is made
+//! here, and the store decides in one transaction whether it holds the group, waits
+//! for it, or skips (`store::slots`).
+//!
+//! How to use it (a front end that makes runs, such as `baton run` or a scheduler):
+//!
+//! 1. [`prepare::load_new`] the workflow, then [`group_of`] for the workflow's own
+//!    group (or build a [`Group`] of your own: a scheduler's overlap policy is a
+//!    group named after the schedule, with `OnConflict::Queue`, `Skip` or
+//!    `CancelRunning`).
+//! 2. [`admit`] instead of [`prepare::create`]: the run is recorded with its lease and
+//!    comes back [`Ready`] with its [`Admission`]. A `Skipped` run is already finished;
+//!    a `Queued` one is recorded `queued` and its driver starts it when the group is
+//!    free (`engine::driver` asks the store on every poll: `Store::admit_queued`); a
+//!    `Superseding` one waits likewise, after [`admit`] cancelled the holder through
+//!    the same path as `baton cancel` (`command::apply`), recorded under the new run's
+//!    starter with the reason `superseded by RUN`.
+//! 3. Drive the `Ready` as any new run (`host`). Nothing needs releasing: a group is
+//!    free once its run finished or its engine is gone (its lease lapsed).
+use super::SessionError;
+use super::command::{self, Delivery};
+use super::prepare::{self, Loaded, Ready, split_persisted, unwritten};
+use baton_engine::{Core, Opening};
+use baton_model::{Command, RunState, Timestamp};
+use baton_store::Store;
+use baton_store::slots::{Joining, Verdict, WhenBusy};
+use baton_workflow::{OnConflict, Plan};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// How long the superseding run waits for the holder's engine to take its cancel.
+const SUPERSEDE_WAIT: Duration = Duration::from_secs(10);
+
+/// A concurrency group a new run joins.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    pub name: String,
+    pub on_conflict: OnConflict,
+}
+
+/// What became of a new run of a group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Admission {
+    /// The group was free: the run started and holds it.
+    Started,
+    /// `holder` holds the group: the run waits, `queued`.
+    Queued { holder: String },
+    /// `holder` holds the group: the run ended `skipped`.
+    Skipped { holder: String },
+    /// `holder` was asked to cancel (superseded by this run), which waits, `queued`,
+    /// first in line.
+    Superseding { holder: String },
+}
+
+/// The workflow's own group for a run with these params (`None`: it has none).
+pub fn group_of(
+    plan: &Plan,
+    params: &BTreeMap<String, String>,
+) -> Result<Option<Group>, SessionError> {
+    let Some(c) = &plan.concurrency else {
+        return Ok(None);
+    };
+    let name = c.group_for(params).map_err(|r| {
+        SessionError::Usage(format!(
+            "the concurrency group reads `{r}`, which has no value"
+        ))
+    })?;
+    if name.trim().is_empty() {
+        return Err(SessionError::Usage(format!(
+            "the concurrency group `{}` is empty with these params; give them values",
+            c.group
+        )));
+    }
+    Ok(Some(Group {
+        name,
+        on_conflict: c.on_conflict,
+    }))
+}
+
+/// Record a new run of `group`, with its lease for `lease_holder`, as the store
+/// decides: it holds the group and starts, waits `queued`, or ends `skipped`. With
+/// `cancel_running` the holder is cancelled (on record, by the new run's starter).
+pub fn admit(
+    store: &mut Store,
+    loaded: Loaded,
+    lease_holder: &str,
+    group: &Group,
+) -> Result<(Ready, Admission), SessionError> {
+    let operator = loaded.spec.operator.clone();
+    let prepare::Unwritten {
+        new_run,
+        mut core,
+        workflow,
+    } = unwritten(loaded);
+    let run_id = new_run.id.clone();
+    let joining = Joining {
+        group: group.name.clone(),
+        when_busy: match group.on_conflict {
+            OnConflict::Queue => WhenBusy::Queue,
+            OnConflict::Skip => WhenBusy::Skip,
+            OnConflict::CancelRunning => WhenBusy::QueueFirst,
+        },
+    };
+    let mut initial = Vec::new();
+    let (verdict, committed) =
+        store.create_run_in_group(&new_run, lease_holder, &joining, |verdict| {
+            let (committed, rest) =
+                split_persisted(core.start_as(opening(group, verdict), Timestamp::now()));
+            initial = rest;
+            committed
+        })?;
+    let admission = match (verdict, group.on_conflict) {
+        (Verdict::Holds, _) => Admission::Started,
+        (Verdict::Busy { holder }, OnConflict::Queue) => Admission::Queued { holder },
+        (Verdict::Busy { holder }, OnConflict::Skip) => Admission::Skipped { holder },
+        (Verdict::Busy { holder }, OnConflict::CancelRunning) => Admission::Superseding { holder },
+    };
+    if let Admission::Superseding { holder } = &admission {
+        supersede(store, holder, &run_id, &operator)?;
+    }
+    let ready = Ready {
+        run_id,
+        workflow,
+        core,
+        initial,
+        committed,
+        stale: false,
+    };
+    Ok((ready, admission))
+}
+
+/// How the new run opens for the store's verdict: the one place the reasons are worded.
+fn opening(group: &Group, verdict: &Verdict) -> Opening {
+    let Verdict::Busy { holder } = verdict else {
+        return Opening::Run;
+    };
+    let g = &group.name;
+    match group.on_conflict {
+        OnConflict::Skip => Opening::Skip {
+            reason: format!(
+                "concurrency group `{g}` is held by run {holder} (on_conflict = \"skip\")"
+            ),
+        },
+        OnConflict::Queue => Opening::Queue {
+            reason: format!("waiting for concurrency group `{g}`, held by run {holder}"),
+        },
+        OnConflict::CancelRunning => Opening::Queue {
+            reason: format!(
+                "waiting for concurrency group `{g}`: run {holder}, which held it, is cancelled (on_conflict = \"cancel_running\")"
+            ),
+        },
+    }
+}
+
+/// Cancel `holder`, superseded by `new_run`, as `baton cancel` would, recorded under
+/// `operator`. A holder whose engine is gone gets the cancel recorded for its next
+/// engine (it no longer holds the group anyway); one that already finished or is
+/// already cancelling refuses it, which is fine: the new run waits for the group.
+fn supersede(
+    store: &mut Store,
+    holder: &str,
+    new_run: &str,
+    operator: &str,
+) -> Result<(), SessionError> {
+    let cancel = Command::Cancel {
+        operator: operator.to_string(),
+        reason: Some(format!("superseded by {new_run}")),
+    };
+    match command::apply(
+        store,
+        holder,
+        cancel,
+        &Delivery::NoDrive,
+        &[],
+        SUPERSEDE_WAIT,
+    ) {
+        Ok(_) | Err(SessionError::Refused { .. }) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// A run taken over to be driven again (resumed, reopened by a command) holds its
+/// group again before anything of it runs; refused while another live run holds it.
+/// A run still queued waits for the group as before; a finished one needs nothing.
+/// (A cancel always applies: stopping a run never waits for its group.)
+pub(super) fn hold_again(store: &mut Store, run_id: &str, core: &Core) -> Result<(), SessionError> {
+    if core.waits_for_group() || core.run_state().is_final() {
+        return Ok(());
+    }
+    match store.reclaim_group(run_id)? {
+        Ok(()) => Ok(()),
+        Err((group, holder)) => Err(SessionError::Refused {
+            run_id: run_id.to_string(),
+            state: RunState::Interrupted,
+            reason: format!(
+                "concurrency group `{group}` is held by run {holder} now; resume this run once that one has ended (or `baton cancel {holder}`)"
+            ),
+        }),
+    }
+}

@@ -1,0 +1,613 @@
+//! The service behind the console, the same for `baton run` and `baton tui`: it shows
+//! one run at a time (driven here, or followed through the store), answers the
+//! console's requests, and makes this process the engine of any run the operator acts
+//! on that no live engine drives (approve, reject, retry, mark, cancel, resume).
+use super::SessionError;
+use super::command::{self, Applied, Delivery};
+use super::follow::{Follow, empty_view};
+use super::host::Hosted;
+use super::prepare::Ready;
+use super::run_list::RunList;
+use baton_engine::driver::{CommandRequest, DriveOutcome};
+use baton_model::{Command, CommandOutcome, RunView, SharedRuns};
+use baton_store::Store;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot, watch};
+
+/// What the console is connected to: the shown run's live view, the store's run list,
+/// the runs this console drives, and where its requests go.
+pub struct ConsoleLink {
+    pub view: watch::Receiver<Arc<RunView>>,
+    pub runs: watch::Receiver<SharedRuns>,
+    /// `false` while `runs` is the newest page only and the rest is being read (set
+    /// before the whole list is sent).
+    pub runs_complete: watch::Receiver<bool>,
+    /// Ids of the runs this console's process drives (quitting interrupts exactly these).
+    pub driven: watch::Receiver<Arc<Vec<String>>>,
+    /// What waits on this console's operator across every run (`session::inbox`).
+    pub waiting: watch::Receiver<Arc<Vec<baton_model::inbox::Waiting>>>,
+    /// The schedules `baton serve` serves (`session::schedules`).
+    pub schedules: watch::Receiver<Arc<super::schedules::Board>>,
+    pub requests: mpsc::Sender<ConsoleRequest>,
+    /// An ended run's log times, read from the store when a log is opened.
+    pub log_times: Option<baton_model::logtimes::StoredTimes>,
+}
+
+#[derive(Debug)]
+pub enum ConsoleRequest {
+    /// A command on `run_id`, or on the run on screen when `None`.
+    Command {
+        run_id: Option<String>,
+        command: Command,
+        reply: oneshot::Sender<CommandOutcome>,
+    },
+    /// Show another run.
+    OpenRun(String),
+    /// Read every run of a large store now (the Runs tab or a jump needs them), not
+    /// only once the runs this console drives have ended.
+    ReadAllRuns,
+    /// Drive an interrupted run here, and show it.
+    Resume {
+        run_id: String,
+        reply: oneshot::Sender<Result<(), String>>,
+    },
+    /// Delete a finished or interrupted run (as `baton runs rm`): what was deleted, or
+    /// why not.
+    DeleteRun {
+        run_id: String,
+        reply: oneshot::Sender<Result<String, String>>,
+    },
+    /// Pause, resume or trigger a schedule, as `baton schedule …` does, under this
+    /// console's operator.
+    Schedule {
+        act: super::schedules::Act,
+        target: String,
+        reason: String,
+        reply: oneshot::Sender<CommandOutcome>,
+    },
+}
+
+/// How often the store is checked for new events and runs.
+const FOLLOW_EVERY: Duration = Duration::from_millis(150);
+/// How often the run list is read even when nothing was written.
+const RUNS_EVERY: Duration = Duration::from_secs(1);
+
+/// Work finished off the service's thread, coming back to it.
+enum Back {
+    /// A run this console now drives; `reply` gets the command's verdict.
+    TakenOver {
+        ready: Box<Ready>,
+        message: Option<String>,
+        reply: Reply,
+    },
+}
+
+enum Reply {
+    Command(oneshot::Sender<CommandOutcome>),
+    Resume(oneshot::Sender<Result<(), String>>),
+}
+
+pub struct Service {
+    db: PathBuf,
+    store: Store,
+    operator: String,
+    /// `--param`s given to this process: a run taken over may need its secrets again.
+    params: Vec<(String, String)>,
+    current: Option<String>,
+    follow: Follow,
+    driven: BTreeMap<String, Hosted>,
+    outcomes: BTreeMap<String, Result<DriveOutcome, SessionError>>,
+    view_tx: watch::Sender<Arc<RunView>>,
+    runs_tx: watch::Sender<SharedRuns>,
+    driven_tx: watch::Sender<Arc<Vec<String>>>,
+    requests: mpsc::Receiver<ConsoleRequest>,
+    back_tx: mpsc::UnboundedSender<Back>,
+    back_rx: mpsc::UnboundedReceiver<Back>,
+    data_version: i64,
+    /// The run list as last read (only what changed is read again).
+    run_list: RunList,
+    runs_complete_tx: watch::Sender<bool>,
+    runs_read_at: std::time::Instant,
+    waiting: super::inbox::Feed,
+    schedules: super::schedules::Feed,
+    /// Opened with `--readonly`: the store read-only, every command and resume refused.
+    read_only: bool,
+}
+
+impl Service {
+    /// A service over the store at `db`, and the link a console connects to it with.
+    pub fn new(
+        db: &Path,
+        operator: &str,
+        params: Vec<(String, String)>,
+    ) -> Result<(Service, ConsoleLink), SessionError> {
+        Self::with_store(db, Store::open_existing(db)?, operator, params, false)
+    }
+
+    /// A service that only looks: the store opened read-only, commands and resumes
+    /// refused (`baton tui --readonly`).
+    pub fn read_only(db: &Path, operator: &str) -> Result<(Service, ConsoleLink), SessionError> {
+        Self::with_store(db, Store::open_read_only(db)?, operator, Vec::new(), true)
+    }
+
+    fn with_store(
+        db: &Path,
+        store: Store,
+        operator: &str,
+        params: Vec<(String, String)>,
+        read_only: bool,
+    ) -> Result<(Service, ConsoleLink), SessionError> {
+        let run_list = RunList::first_page(&store, db)?;
+        let runs = run_list.runs().to_vec();
+        let (runs_complete_tx, runs_complete) = watch::channel(run_list.complete());
+        let (view_tx, view) = watch::channel(Arc::new(empty_view(
+            "no runs yet: `baton run WORKFLOW` starts one",
+        )));
+        let (runs_tx, runs_rx) = watch::channel(Arc::new(runs));
+        let (driven_tx, driven) = watch::channel(Arc::new(Vec::new()));
+        let (requests_tx, requests) = mpsc::channel(32);
+        let (back_tx, back_rx) = mpsc::unbounded_channel();
+        let data_version = store.data_version()?;
+        let (waiting, waiting_rx) = super::inbox::Feed::new(&store, operator);
+        let (schedules, schedules_rx) = super::schedules::Feed::new(&store);
+        let service = Service {
+            db: db.to_path_buf(),
+            store,
+            operator: operator.to_string(),
+            params,
+            current: None,
+            follow: Follow::default(),
+            driven: BTreeMap::new(),
+            outcomes: BTreeMap::new(),
+            view_tx,
+            runs_tx,
+            driven_tx,
+            requests,
+            back_tx,
+            back_rx,
+            data_version,
+            run_list,
+            runs_complete_tx,
+            read_only,
+            runs_read_at: std::time::Instant::now(),
+            waiting,
+            schedules,
+        };
+        let link = ConsoleLink {
+            view,
+            runs: runs_rx,
+            runs_complete,
+            driven,
+            waiting: waiting_rx,
+            schedules: schedules_rx,
+            requests: requests_tx,
+            log_times: Some(stored_log_times(db)),
+        };
+        Ok((service, link))
+    }
+
+    /// Drive `ready` here (a run this process just created) and show it.
+    pub fn adopt(&mut self, ready: Ready) -> Result<(), SessionError> {
+        let store = Store::open(&self.db)?;
+        let hosted = Hosted::spawn(store, ready);
+        let id = hosted.run_id.clone();
+        self.driven.insert(id.clone(), hosted);
+        self.publish_driven();
+        self.open(&id);
+        Ok(())
+    }
+
+    /// Show the newest run in the store, if there is one.
+    pub fn open_newest(&mut self) {
+        let newest = self.runs_tx.borrow().first().map(|r| r.id.clone());
+        if let Some(id) = newest {
+            self.open(&id);
+        }
+    }
+
+    /// Serve the console until `stop` resolves (or the console hangs up). Then every
+    /// run this console drives is stopped (interrupted, resumable); the result is how
+    /// each run this service drove ended. `stop` carries a signal's exit code, if any.
+    pub async fn serve(
+        mut self,
+        stop: oneshot::Receiver<Option<i32>>,
+    ) -> BTreeMap<String, Result<DriveOutcome, SessionError>> {
+        let mut tick = tokio::time::interval(FOLLOW_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        tokio::pin!(stop);
+        let signal = loop {
+            let mut shown = self
+                .current
+                .as_ref()
+                .and_then(|id| self.driven.get(id))
+                .map(|h| h.view.clone());
+            tokio::select! {
+                s = &mut stop => break s.unwrap_or(None),
+                req = self.requests.recv() => match req {
+                    Some(req) => self.request(req),
+                    None => break None,
+                },
+                Some(back) = self.back_rx.recv() => self.back(back),
+                changed = changed(&mut shown) => {
+                    if changed {
+                        self.publish_view();
+                    } else {
+                        self.reap().await;
+                    }
+                }
+                _ = tick.tick() => self.refresh().await,
+            }
+        };
+        for hosted in self.driven.values_mut() {
+            hosted.stop(signal);
+        }
+        let driven = std::mem::take(&mut self.driven);
+        for (id, hosted) in driven {
+            self.outcomes.insert(id, hosted.finish().await);
+        }
+        self.outcomes
+    }
+
+    fn request(&mut self, req: ConsoleRequest) {
+        const READ_ONLY: &str = "this console is read-only (baton tui --readonly)";
+        match req {
+            ConsoleRequest::OpenRun(id) => self.open(&id),
+            ConsoleRequest::ReadAllRuns => self.run_list.read_rest(),
+            ConsoleRequest::Command { reply, .. } if self.read_only => {
+                let _ = reply.send(CommandOutcome::Refused {
+                    reason: READ_ONLY.into(),
+                });
+            }
+            ConsoleRequest::Resume { reply, .. } if self.read_only => {
+                let _ = reply.send(Err(READ_ONLY.into()));
+            }
+            ConsoleRequest::DeleteRun { reply, .. } if self.read_only => {
+                let _ = reply.send(Err(READ_ONLY.into()));
+            }
+            ConsoleRequest::Schedule { reply, .. } if self.read_only => {
+                let _ = reply.send(CommandOutcome::Refused {
+                    reason: READ_ONLY.into(),
+                });
+            }
+            ConsoleRequest::Schedule {
+                act,
+                target,
+                reason,
+                reply,
+            } => {
+                // The CLI's way (`session::schedules`), off the service's thread.
+                let (db, actor) = (self.db.clone(), self.operator.clone());
+                tokio::task::spawn_blocking(move || {
+                    let done = Store::open(&db)
+                        .map_err(SessionError::from)
+                        .and_then(|mut s| {
+                            super::schedules::decide(&mut s, act, &target, &actor, &reason)
+                        });
+                    let _ = reply.send(match done {
+                        Ok(message) => CommandOutcome::Accepted { message },
+                        Err(e) => CommandOutcome::Refused {
+                            reason: refusal(&e),
+                        },
+                    });
+                });
+            }
+            ConsoleRequest::DeleteRun { run_id, reply } => {
+                if self.driven.contains_key(&run_id) {
+                    let _ = reply.send(Err("this console drives the run".into()));
+                    return;
+                }
+                // The store refuses a run a live engine drives, inside its transaction.
+                let (db, actor) = (self.db.clone(), self.operator.clone());
+                tokio::task::spawn_blocking(move || {
+                    let result = Store::open(&db)
+                        .and_then(|mut s| s.delete_run(&run_id, &actor, "deleted from the console"))
+                        .map(|d| {
+                            format!(
+                                "{}, {}, {} events; audit row {}",
+                                d.workflow, d.state, d.events, d.audit_row
+                            )
+                        })
+                        .map_err(|e| e.to_string());
+                    let _ = reply.send(result);
+                });
+            }
+            ConsoleRequest::Command {
+                run_id,
+                command,
+                reply,
+            } => {
+                let Some(run_id) = run_id.or_else(|| self.current.clone()) else {
+                    let _ = reply.send(CommandOutcome::Refused {
+                        reason: "no run is open".into(),
+                    });
+                    return;
+                };
+                if let Some(hosted) = self.driven.get(&run_id) {
+                    let tx = hosted.commands();
+                    let db = self.db.clone();
+                    tokio::spawn(async move {
+                        // A decision on a signed gate is signed through ssh-agent first.
+                        let signed = tokio::task::spawn_blocking(move || {
+                            sign_for_console(&db, &run_id, command)
+                        })
+                        .await
+                        .unwrap_or_else(|e| Err(format!("signing failed: {e}")));
+                        let command = match signed {
+                            Ok(c) => c,
+                            Err(reason) => {
+                                let _ = reply.send(CommandOutcome::Refused { reason });
+                                return;
+                            }
+                        };
+                        if let Err(e) = tx.send(CommandRequest { command, reply }).await {
+                            let _ = e.0.reply.send(CommandOutcome::Refused {
+                                reason: "the engine has stopped".into(),
+                            });
+                        }
+                    });
+                    return;
+                }
+                self.off_thread(run_id, Some(command), Reply::Command(reply));
+            }
+            ConsoleRequest::Resume { run_id, reply } => {
+                if self.driven.contains_key(&run_id) {
+                    let _ = reply.send(Err("this console already drives the run".into()));
+                    self.open(&run_id);
+                    return;
+                }
+                self.off_thread(run_id, None, Reply::Resume(reply));
+            }
+        }
+    }
+
+    /// Route a command (or a resume) on a run this console does not drive, off the
+    /// service's thread: a live engine elsewhere answers through the store; a run no
+    /// engine drives is taken over and comes back to be driven here.
+    fn off_thread(&self, run_id: String, command: Option<Command>, reply: Reply) {
+        let db = self.db.clone();
+        let params = self.params.clone();
+        let operator = self.operator.clone();
+        let back = self.back_tx.clone();
+        tokio::task::spawn_blocking(move || {
+            let result = Store::open(&db)
+                .map_err(SessionError::from)
+                .and_then(|mut store| match command {
+                    Some(command) => {
+                        let command =
+                            sign_for_console(&db, &run_id, command).map_err(SessionError::Usage)?;
+                        command::apply(
+                            &mut store,
+                            &run_id,
+                            command,
+                            &Delivery::Foreground,
+                            &params,
+                            command::WAIT,
+                        )
+                    }
+                    None => {
+                        command::take_over(&mut store, &run_id, &params, &operator, None, false)
+                            .map(|(ready, _)| Applied::TakenOver {
+                                ready: Box::new(ready),
+                                message: String::new(),
+                            })
+                    }
+                });
+            match (result, reply) {
+                (Ok(Applied::TakenOver { ready, message }), reply) => {
+                    let message = (!message.is_empty()).then_some(message);
+                    let _ = back.send(Back::TakenOver {
+                        ready,
+                        message,
+                        reply,
+                    });
+                }
+                (Ok(Applied::ByEngine { outcome, .. }), Reply::Command(reply))
+                | (Ok(Applied::Detached { outcome, .. }), Reply::Command(reply)) => {
+                    let _ = reply.send(outcome);
+                }
+                (Ok(Applied::RecordedForStarter { starter, .. }), Reply::Command(reply)) => {
+                    let _ = reply.send(CommandOutcome::Accepted {
+                        message: format!(
+                            "recorded for `{starter}`'s engine: {}",
+                            command::starter_only(&run_id, &starter)
+                        ),
+                    });
+                }
+                (Ok(_), Reply::Command(reply)) => {
+                    let _ = reply.send(CommandOutcome::Accepted {
+                        message: "recorded for the next engine".into(),
+                    });
+                }
+                (Ok(_), Reply::Resume(reply)) => {
+                    let _ = reply.send(Err("another engine drives the run".into()));
+                }
+                (Err(e), Reply::Command(reply)) => {
+                    let _ = reply.send(CommandOutcome::Refused {
+                        reason: refusal(&e),
+                    });
+                }
+                (Err(e), Reply::Resume(reply)) => {
+                    let _ = reply.send(Err(refusal(&e)));
+                }
+            }
+        });
+    }
+
+    fn back(&mut self, back: Back) {
+        let Back::TakenOver {
+            ready,
+            message,
+            reply,
+        } = back;
+        let run_id = ready.run_id.clone();
+        let hosted = Store::open(&self.db).map(|store| Hosted::spawn(store, *ready));
+        match (hosted, reply) {
+            (Ok(hosted), reply) => {
+                self.driven.insert(run_id.clone(), hosted);
+                self.publish_driven();
+                match reply {
+                    Reply::Command(reply) => {
+                        let _ = reply.send(CommandOutcome::Accepted {
+                            message: format!(
+                                "{}; this console now drives the run",
+                                message.unwrap_or_default()
+                            ),
+                        });
+                    }
+                    Reply::Resume(reply) => {
+                        let _ = reply.send(Ok(()));
+                    }
+                }
+                self.open(&run_id);
+            }
+            (Err(e), Reply::Command(reply)) => {
+                let _ = reply.send(CommandOutcome::Refused {
+                    reason: e.to_string(),
+                });
+            }
+            (Err(e), Reply::Resume(reply)) => {
+                let _ = reply.send(Err(e.to_string()));
+            }
+        }
+    }
+
+    fn open(&mut self, run_id: &str) {
+        self.current = Some(run_id.to_string());
+        if self.driven.contains_key(run_id) {
+            self.follow.close();
+        } else {
+            self.follow.open(&self.store, run_id);
+        }
+        self.publish_view();
+    }
+
+    /// Engines whose runs ended hand their run back to following.
+    async fn reap(&mut self) {
+        let done: Vec<String> = self
+            .driven
+            .iter()
+            .filter(|(_, h)| h.is_done() || h.view_closed())
+            .map(|(id, _)| id.clone())
+            .collect();
+        if done.is_empty() {
+            return;
+        }
+        for id in done {
+            if let Some(hosted) = self.driven.remove(&id) {
+                self.outcomes.insert(id.clone(), hosted.finish().await);
+            }
+            if self.current.as_deref() == Some(id.as_str()) {
+                self.follow.open(&self.store, &id);
+            }
+        }
+        self.publish_driven();
+        self.publish_view();
+    }
+
+    async fn refresh(&mut self) {
+        self.reap().await;
+        let v = self.store.data_version().unwrap_or(self.data_version);
+        let changed = v != self.data_version;
+        self.data_version = v;
+        // What changed since the last read, and the runs still going (their counts
+        // move without their row changing); these also every second without a write:
+        // an engine that dies writes nothing, and its runs must still turn
+        // `interrupted` on screen.
+        // The whole list is read once nothing here drives a run (a console that drives
+        // one reads it when the operator asks for it: `ReadAllRuns`).
+        if self.driven.is_empty() {
+            self.run_list.read_rest();
+        }
+        let waiting_for_rest = !self.run_list.complete();
+        let mut moved = (changed || waiting_for_rest)
+            && self.run_list.read_changes(&self.store).unwrap_or(false);
+        if waiting_for_rest && self.run_list.complete() {
+            let _ = self.runs_complete_tx.send(true);
+        }
+        if changed || self.runs_read_at.elapsed() >= RUNS_EVERY {
+            self.runs_read_at = std::time::Instant::now();
+            moved |= self.run_list.read_live(&self.store).unwrap_or(false);
+            self.waiting.refresh(&self.store);
+            self.schedules.refresh(&self.store);
+        }
+        if moved {
+            let _ = self.runs_tx.send(Arc::new(self.run_list.runs().to_vec()));
+        }
+        let following = self
+            .current
+            .as_ref()
+            .is_some_and(|id| !self.driven.contains_key(id));
+        if following {
+            let moved = changed && self.follow.update(&self.store);
+            // Countdowns and elapsed times move even without new events.
+            if moved || self.follow.is_live() {
+                self.publish_view();
+            }
+        }
+    }
+
+    fn publish_view(&mut self) {
+        let Some(id) = self.current.clone() else {
+            return;
+        };
+        let view = match self.driven.get_mut(&id) {
+            // Marked seen, so that the next wait is for a newer view.
+            Some(hosted) => hosted.view.borrow_and_update().clone(),
+            None => match self.follow.view(&self.store) {
+                Some(view) => Arc::new(view),
+                None => Arc::new(empty_view(&format!(
+                    "run {id} cannot be shown: {}",
+                    self.follow.error().unwrap_or("unknown error")
+                ))),
+            },
+        };
+        let _ = self.view_tx.send(view);
+    }
+
+    fn publish_driven(&self) {
+        let ids: Vec<String> = self.driven.keys().cloned().collect();
+        let _ = self.driven_tx.send(Arc::new(ids));
+    }
+}
+
+/// The reason shown in the console for a command that could not apply.
+/// The console's decisions on a signed gate are signed through ssh-agent (the agent's
+/// first key listed under an approver); others pass as they are.
+fn sign_for_console(db: &Path, run_id: &str, command: Command) -> Result<Command, String> {
+    if !matches!(command, Command::Approve { .. } | Command::Reject { .. }) {
+        return Ok(command);
+    }
+    let store = Store::open_read_only(db).map_err(|e| e.to_string())?;
+    super::signing::sign_command(&store, run_id, command, None).map_err(|e| e.to_string())
+}
+
+fn refusal(e: &SessionError) -> String {
+    match e {
+        SessionError::Refused { reason, state, .. } => format!("{reason} (the run is {state})"),
+        other => other.to_string(),
+    }
+}
+
+/// True when the shown engine's view moved; false when that engine is gone. Pending
+/// when no run driven here is shown.
+async fn changed(rx: &mut Option<watch::Receiver<Arc<RunView>>>) -> bool {
+    match rx {
+        Some(rx) => rx.changed().await.is_ok(),
+        None => std::future::pending().await,
+    }
+}
+
+/// Reads an ended run's log times from the store at `db`, on a connection of its own
+/// (one key lookup, when the console opens a log; none is an empty answer: the log
+/// then shows no times, as a log written without them).
+fn stored_log_times(db: &Path) -> baton_model::logtimes::StoredTimes {
+    let db = db.to_path_buf();
+    baton_model::logtimes::StoredTimes::new(move |run, step, attempt| {
+        Store::open_read_only(&db)
+            .and_then(|s| s.log_times(run, step, attempt))
+            .unwrap_or_default()
+    })
+}

@@ -1,0 +1,160 @@
+//! An engine hosted in this process: the run's lease, the processes a dead engine left
+//! behind, and a driver on this process's runtime, either in the foreground (headless
+//! lines until the run ends) or as a task a console talks to.
+use super::SessionError;
+use super::prepare::Ready;
+use baton_engine::driver::{CommandRequest, DriveOutcome, Driver, DriverError, Sinks};
+use baton_exec::signals::shutdown_signal;
+use baton_model::{Command, CommandOutcome, RunView};
+use baton_store::Store;
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+
+pub use baton_model::LEASE_STALE;
+
+/// Who holds a run's lease: this process (`pid N on HOST`, so that another process on
+/// the same host can tell when it died).
+pub fn lease_holder() -> String {
+    baton_store::lease_holder_name()
+}
+
+/// The engine's runtime: one thread (the driver's loop, which also starts local
+/// processes), and a blocking pool for what may block (stopping stale groups).
+pub fn runtime() -> Result<tokio::runtime::Runtime, SessionError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| SessionError::System(format!("cannot start the runtime: {e}")))
+}
+
+/// Whatever a dead engine's steps left running goes first, found by the run id in its
+/// environment: this also catches a process that left its step's group, and a group
+/// whose id the engine died before recording. Returns how many groups were stopped.
+pub fn stop_leftovers(run_id: &str) -> usize {
+    let leftovers = baton_exec::run_process_groups(run_id);
+    if !leftovers.is_empty() {
+        baton_engine::driver::kill_stale(run_id, &leftovers);
+    }
+    leftovers.len()
+}
+
+fn driver(store: Store, ready: Ready, sinks: Sinks) -> (Driver, Vec<baton_engine::Effect>) {
+    if ready.stale {
+        let n = stop_leftovers(&ready.run_id);
+        if n > 0 {
+            crate::stdio::errln!(
+                "stopped {n} process group(s) left running by the previous engine"
+            );
+        }
+        // Its temporary files too (outputs not read yet may hold secrets in clear).
+        baton_exec::leftovers::remove_run_temp_dirs(&ready.run_id);
+    }
+    let mut driver = Driver::new(ready.core, store, ready.run_id, lease_holder(), sinks);
+    driver.announce(&ready.committed);
+    (driver, ready.initial)
+}
+
+/// Drive the run here until it ends or a shutdown signal arrives (headless).
+pub async fn drive_headless(
+    store: Store,
+    ready: Ready,
+    sinks: Sinks,
+) -> Result<DriveOutcome, SessionError> {
+    let (driver, initial) = driver(store, ready, sinks);
+    let shutdown = async {
+        match shutdown_signal().await {
+            Ok(sig) => Some(sig.exit_code()),
+            // Without signal handlers the run can still end normally.
+            Err(_) => std::future::pending().await,
+        }
+    };
+    driver
+        .run(initial, shutdown)
+        .await
+        .map_err(|DriverError::Store(e)| SessionError::Store(e))
+}
+
+/// An engine running as a task of this process, driven on behalf of a console.
+pub struct Hosted {
+    pub run_id: String,
+    pub workflow: String,
+    pub view: watch::Receiver<Arc<RunView>>,
+    commands: mpsc::Sender<CommandRequest>,
+    stop: Option<oneshot::Sender<Option<i32>>>,
+    done: JoinHandle<Result<DriveOutcome, DriverError>>,
+}
+
+impl Hosted {
+    /// Start driving `ready` on the current runtime (it must be inside one).
+    pub fn spawn(store: Store, ready: Ready) -> Hosted {
+        let run_id = ready.run_id.clone();
+        let workflow = ready.workflow.clone();
+        let (mut driver, initial) = driver(store, ready, Sinks::default());
+        let (view_tx, view) = watch::channel(Arc::new(driver.view()));
+        let (commands, commands_rx) = mpsc::channel(32);
+        driver.attach_console(view_tx, commands_rx);
+        let (stop, stop_rx) = oneshot::channel::<Option<i32>>();
+        // The host going away without a word is a quit.
+        let shutdown = async move { stop_rx.await.unwrap_or_default() };
+        let done = tokio::spawn(driver.run(initial, shutdown));
+        Hosted {
+            run_id,
+            workflow,
+            view,
+            commands,
+            stop: Some(stop),
+            done,
+        }
+    }
+
+    /// Hand a command to this engine and wait for the core's verdict.
+    pub async fn command(&self, command: Command) -> CommandOutcome {
+        let (reply, answer) = oneshot::channel();
+        if self
+            .commands
+            .send(CommandRequest { command, reply })
+            .await
+            .is_err()
+        {
+            return CommandOutcome::Refused {
+                reason: "the engine has stopped".into(),
+            };
+        }
+        answer.await.unwrap_or_else(|_| CommandOutcome::Refused {
+            reason: "the engine stopped before answering".into(),
+        })
+    }
+
+    /// A sender for commands, for a caller that answers asynchronously.
+    pub fn commands(&self) -> mpsc::Sender<CommandRequest> {
+        self.commands.clone()
+    }
+
+    /// The engine let go of its view: it is ending (`finish` returns soon).
+    pub fn view_closed(&self) -> bool {
+        self.view.has_changed().is_err()
+    }
+
+    /// The run ended (or the engine failed): `finish` returns at once.
+    pub fn is_done(&self) -> bool {
+        self.done.is_finished()
+    }
+
+    /// Ask the engine to stop: running steps are killed and the run is interrupted
+    /// (resumable). `signal_exit` is the code of the signal that asked, if any.
+    pub fn stop(&mut self, signal_exit: Option<i32>) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(signal_exit);
+        }
+    }
+
+    /// Wait for the engine to end.
+    pub async fn finish(self) -> Result<DriveOutcome, SessionError> {
+        match self.done.await {
+            Ok(Ok(outcome)) => Ok(outcome),
+            Ok(Err(DriverError::Store(e))) => Err(SessionError::Store(e)),
+            Err(e) => Err(SessionError::System(format!("the engine task failed: {e}"))),
+        }
+    }
+}

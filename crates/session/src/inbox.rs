@@ -1,0 +1,86 @@
+//! What waits on a person across every run in the store (issue 28 point 1): the
+//! store names the runs that may have something waiting (one indexed question,
+//! `Store::runs_waiting_on_someone`), and each is read through the one read model
+//! (the replayed core, kept current as events arrive, as the console follows a run);
+//! `model::inbox` says what in it waits and whether `me` may decide it.
+use super::follow::Follow;
+use baton_model::Timestamp;
+use baton_model::inbox::{self, Waiting};
+use baton_store::{Store, StoreError};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// The runs with something waiting, each followed (replayed once, then only its new
+/// events applied): what the console re-reads every second stays cheap.
+#[derive(Default)]
+pub struct Inbox {
+    runs: BTreeMap<String, Follow>,
+}
+
+impl Inbox {
+    /// Everything waiting on someone now, as `me` sees it, soonest deadline first.
+    pub fn read(
+        &mut self,
+        store: &Store,
+        me: &str,
+        now: Timestamp,
+    ) -> Result<Vec<Waiting>, StoreError> {
+        let ids = store.runs_waiting_on_someone()?;
+        self.runs.retain(|id, _| ids.contains(id));
+        let mut out = Vec::new();
+        for id in ids {
+            let follow = self.runs.entry(id.clone()).or_default();
+            if follow.run_id().is_some() {
+                follow.update(store);
+            } else {
+                follow.open(store, &id);
+            }
+            // A run that cannot be read (its history refused) shows nothing here;
+            // `show` says why.
+            if let Some(view) = follow.view_at(store, now) {
+                out.extend(inbox::waiting(&view, me));
+            }
+        }
+        inbox::sort(&mut out);
+        Ok(out)
+    }
+}
+
+/// Everything waiting on someone in `store` now, as `me` sees it (`baton inbox`).
+pub fn read(store: &Store, me: &str, now: Timestamp) -> Result<Vec<Waiting>, StoreError> {
+    Inbox::default().read(store, me, now)
+}
+
+/// The console's feed of [`Inbox`]: read again when the store changes (and every
+/// second, as the run list is), sent to the console only when it changed.
+pub(super) struct Feed {
+    inbox: Inbox,
+    me: String,
+    tx: tokio::sync::watch::Sender<Arc<Vec<Waiting>>>,
+}
+
+impl Feed {
+    pub(super) fn new(
+        store: &Store,
+        me: &str,
+    ) -> (Feed, tokio::sync::watch::Receiver<Arc<Vec<Waiting>>>) {
+        let mut inbox = Inbox::default();
+        let first = inbox.read(store, me, Timestamp::now()).unwrap_or_default();
+        let (tx, rx) = tokio::sync::watch::channel(Arc::new(first));
+        let feed = Feed {
+            inbox,
+            me: me.to_string(),
+            tx,
+        };
+        (feed, rx)
+    }
+
+    pub(super) fn refresh(&mut self, store: &Store) {
+        // Busy and the like: the next look tries again.
+        if let Ok(items) = self.inbox.read(store, &self.me, Timestamp::now())
+            && **self.tx.borrow() != items
+        {
+            let _ = self.tx.send(Arc::new(items));
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! The one reading of a run: its stored events replayed through the core (checked
+//! against the run's event chain first, as every replay is), with what only the store
+//! knows beside it (the run's lease, its log files and recorded output tails). The
+//! console, `show`, `show --json`, `logs` and `runs --json`'s signals all read a run
+//! through [`inspect`] (the console through [`super::follow::Follow`], which keeps the
+//! replayed core and applies new events as they arrive).
+use super::SessionError;
+use super::prepare::{PlanSource, rebuild};
+use baton_core::Core;
+use baton_engine::driver::set_log_paths;
+use baton_model::liveness;
+use baton_model::{RunState, RunView, StepState, Timestamp};
+use baton_store::Store;
+
+/// A running step's tail in a run read from the store: the end of its log file.
+const TAIL_BYTES: u64 = 16 * 1024;
+const TAIL_LINES: usize = 200;
+
+/// Run `run_id` as it stands at `now` (a running step's duration runs to it).
+pub fn inspect(store: &Store, run_id: &str, now: Timestamp) -> Result<RunView, SessionError> {
+    let core = replayed(store, run_id)?;
+    Ok(read(store, &core, now))
+}
+
+/// The view of a replayed core at `now` as every reader shows it: decorated with what
+/// the store knows (see [`decorate`]) and, once the run is known interrupted, its
+/// clocks stopped at the engine's last sign of life (`model::liveness::stop_clocks`)
+/// and its actions those a takeover would find (see [`takeover_actions`]).
+pub(super) fn read(store: &Store, core: &Core, now: Timestamp) -> RunView {
+    let mut view = core.view(now);
+    decorate(store, core.plan(), &mut view);
+    if view.state == RunState::Interrupted {
+        takeover_actions(core, &mut view, now);
+        let beat = store
+            .lease(&view.run_id)
+            .ok()
+            .flatten()
+            .map(|l| l.heartbeat_at);
+        let last_sign = core.last_event_at().max(beat).unwrap_or(now);
+        liveness::stop_clocks(&mut view, last_sign);
+    }
+    view
+}
+
+/// What may be done to an interrupted run: what its core accepts once resumed, as a
+/// command on it resumes it first (`command::take_over`: the console and the CLI alike).
+/// Asked of a resumed copy; the view keeps the run as it stands.
+fn takeover_actions(core: &Core, view: &mut RunView, now: Timestamp) {
+    let mut resumed = core.clone();
+    let _ = resumed.resume("baton", now);
+    let after = resumed.view(now);
+    view.actions = after.actions;
+    for (s, a) in view.steps.iter_mut().zip(&after.steps) {
+        s.actions = a.actions;
+    }
+    for g in &mut view.gates {
+        if let Some(a) = after.gates.iter().find(|a| a.step_id == g.step_id) {
+            g.actions = a.actions;
+        }
+    }
+}
+
+/// The inputs an approval of `step` in run `run_id` would give, checked by the core's
+/// own check ([`Core::approval_inputs`]) on the run replayed: the command line refuses
+/// a wrong, missing or unknown input before anything is sent or recorded. `None`: the
+/// run has no such step (the engine says so).
+#[allow(clippy::type_complexity)]
+pub fn approval_inputs(
+    store: &Store,
+    run_id: &str,
+    step: &str,
+    given: &[(String, String)],
+) -> Result<Option<Result<std::collections::BTreeMap<String, String>, Vec<String>>>, SessionError> {
+    Ok(replayed(store, run_id)?.approval_inputs(step, given))
+}
+
+/// The run's core rebuilt from its events, to read: with the workflow text the run
+/// recorded or, when that text does not load (the run's secrets are masked in it, and a
+/// secret's value inside a step id breaks it), with the workflow file as it is now;
+/// either way the replay checks every event against the plan. What `inspect`'s readers
+/// print of the plan is step ids and states (outputs and error records come from the
+/// events, masked when recorded); the console, which also shows commands and
+/// environments, reads the recorded text only (`Follow::open`).
+/// The plan run `run_id` is read with (`inspect`'s): what its events name (a gate's
+/// inputs, for the headless lines of `baton events`). `None` when it cannot be read.
+pub fn plan_of(store: &Store, run_id: &str) -> Option<std::sync::Arc<baton_workflow::Plan>> {
+    replayed(store, run_id)
+        .ok()
+        .map(|core| std::sync::Arc::clone(core.plan()))
+}
+
+fn replayed(store: &Store, run_id: &str) -> Result<Core, SessionError> {
+    match rebuild(store, run_id, PlanSource::Recorded, &[], false) {
+        Err(e @ SessionError::Diagnostics(_)) => {
+            rebuild(store, run_id, PlanSource::Current, &[], false).map_err(|_| e)
+        }
+        r => r,
+    }
+}
+
+/// What the store knows of a replayed run beside its events: its state as every reader
+/// says it (`interrupted` once its engine is gone, see `model::liveness`) and who
+/// drives it, each step's log file and output tail, and which runs hold the store-wide
+/// pool a queued step waits for.
+pub(super) fn decorate(store: &Store, plan: &baton_workflow::Plan, view: &mut RunView) {
+    if let Ok(l) = store.run_liveness(&view.run_id) {
+        view.state = l.state;
+        view.driven_by = l.driven_by;
+    }
+    set_log_paths(&store.log_dir(&view.run_id), view);
+    fill_tails(store, view);
+    shared_pool_waits(store, plan, view);
+}
+
+/// A queued step of a full store-wide pool (`scope = "store"`) says who holds it.
+fn shared_pool_waits(store: &Store, plan: &baton_workflow::Plan, view: &mut RunView) {
+    for (step, s) in plan.steps.iter().zip(view.steps.iter_mut()) {
+        let Some(pool) = step.pool.map(|p| &plan.pools[p]) else {
+            continue;
+        };
+        if s.state != baton_model::StepState::Queued
+            || pool.scope != baton_workflow::PoolScope::Store
+        {
+            continue;
+        }
+        if let Ok(holders) = store.pool_holders(&pool.name)
+            && let Some(why) = baton_model::queued_pool_wait(
+                &pool.name,
+                pool.capacity,
+                &holders,
+                &view.run_id,
+                &s.id,
+            )
+        {
+            s.waiting_for = Some(why);
+        }
+    }
+}
+
+/// A running step's output tail from its log file (the engine writes it as output
+/// arrives), a finished one's as the engine recorded it.
+fn fill_tails(store: &Store, view: &mut RunView) {
+    let recorded = store.attempt_tails(&view.run_id).unwrap_or_default();
+    for sv in &mut view.steps {
+        if sv.state == StepState::Running {
+            if let Some(lines) = sv
+                .log_path
+                .as_deref()
+                .and_then(|p| baton_store::read_tail(p, TAIL_BYTES).ok())
+            {
+                let skip = lines.len().saturating_sub(TAIL_LINES);
+                sv.log_tail = lines.into_iter().skip(skip).collect();
+            }
+        } else if let Some(tail) = recorded.get(&sv.id).filter(|t| !t.is_empty()) {
+            sv.log_tail = tail.lines().map(str::to_string).collect();
+        }
+    }
+}
+
+/// Each gauge run's budget use (`Metrics::run_gauges`), which the store's tables do
+/// not hold: the replayed core's. A run that cannot be replayed keeps none.
+pub fn add_budgets(store: &Store, m: &mut baton_model::metrics::Metrics, now: Timestamp) {
+    for g in &mut m.run_gauges {
+        if let Ok(Some(b)) = replayed(store, &g.run).map(|c| c.view(now).budget) {
+            g.budget = b.dimensions();
+        }
+    }
+}

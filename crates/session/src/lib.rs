@@ -1,0 +1,108 @@
+//! The session layer: between the front ends (`cli`, `tui`) and the machinery
+//! (`engine`, `store`). One place owns starting, resuming and following a run,
+//! submitting commands on any run (driven here, by another live engine, or by none),
+//! and serving the console's requests, so that `baton run`, `baton tui` and the
+//! operator commands all behave the same way.
+//!
+//! - [`prepare`]: a new run from a workflow file, or a recorded run rebuilt from its
+//!   events; the one place a `RunConfig` is built.
+//! - [`host`]: an engine hosted in this process (lease, leftovers, driver).
+//! - [`command`]: a command on any run, routed to its live engine or applied by taking
+//!   the run over.
+//! - [`inspect`]: the one reading of a run (its events replayed through the core): the
+//!   console, `show`, `logs` and `runs --json` read a run through it.
+//! - [`follow`]: a run another engine drives, rebuilt from its events as they arrive.
+//! - [`inbox`]: what waits on a person across every run (gates, budgets, marks).
+//! - [`console`]: the service behind the console, the same for `run` and `tui`.
+//! - [`concurrency`]: a new run of a concurrency group, admitted, queued or skipped
+//!   as the store decides.
+pub mod command;
+pub mod concurrency;
+pub mod config;
+pub mod console;
+pub mod follow;
+pub mod host;
+pub mod identity;
+pub mod inbox;
+pub mod inspect;
+mod jobs;
+pub mod prepare;
+pub mod run_list;
+pub mod schedules;
+pub mod serve;
+pub mod signing;
+pub mod stdio;
+
+use baton_model::RunState;
+use baton_store::StoreError;
+
+/// Exit codes (README): the session decides them, the front ends return them.
+pub mod exit {
+    pub const OK: i32 = 0;
+    pub const FAILED: i32 = 1;
+    pub const USAGE: i32 = 2;
+    pub const STORAGE: i32 = 3;
+    pub const SKIPPED: i32 = baton_model::state::SKIPPED_EXIT;
+    pub const INTERRUPTED: i32 = 130;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// Bad input: a workflow, a parameter, an unknown run (exit 2).
+    #[error("{0}")]
+    Usage(String),
+    /// A workflow's diagnostics, already formatted (`FILE:LINE:COL: error: …`; exit 2).
+    #[error("{0}")]
+    Diagnostics(String),
+    /// The command cannot apply; `state` is the run's state now (exit 1).
+    #[error("refused: {reason} (run {run_id} is {state})")]
+    Refused {
+        run_id: String,
+        state: RunState,
+        reason: String,
+    },
+    /// Another live engine drives the run (exit 1 where that is a refusal).
+    #[error("run {run_id} is driven by {holder}; only one engine may drive a run")]
+    Driven { run_id: String, holder: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The stored history cannot be replayed into the current workflow (exit 3).
+    #[error("cannot replay run {run_id}: {why}")]
+    Replay { run_id: String, why: String },
+    /// The process could not do its part (a runtime, a signal handler, a child).
+    #[error("{0}")]
+    System(String),
+}
+
+impl SessionError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            SessionError::Usage(_) | SessionError::Diagnostics(_) => exit::USAGE,
+            SessionError::Refused { .. } | SessionError::Driven { .. } => exit::FAILED,
+            SessionError::Store(e) if e.is_usage() => exit::USAGE,
+            SessionError::Store(_) | SessionError::Replay { .. } => exit::STORAGE,
+            SessionError::System(_) => exit::FAILED,
+        }
+    }
+}
+
+/// Print an error for a terminal or a log: diagnostics as they are, the rest after
+/// `error: `. Returns the exit code it stands for.
+pub fn report(e: &SessionError) -> i32 {
+    match e {
+        // Formatted diagnostics may or may not end their last line: it is always ended.
+        SessionError::Diagnostics(d) => crate::stdio::errln!("{}", d.trim_end_matches('\n')),
+        SessionError::Refused { .. } => crate::stdio::outln!("{e}"),
+        other => crate::stdio::errln!("error: {other}"),
+    }
+    e.exit_code()
+}
+
+/// The exit code of a run that ended in `state` (a signal's code wins).
+pub fn run_exit_code(state: RunState, signal_exit: Option<i32>) -> i32 {
+    match (signal_exit, state) {
+        (Some(code), _) => code,
+        (None, RunState::Interrupted) => exit::INTERRUPTED,
+        (None, s) => s.exit_code(),
+    }
+}

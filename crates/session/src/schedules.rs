@@ -1,0 +1,294 @@
+//! The schedules `baton serve` serves, as operators see them and decide on them: one
+//! listing (`board`, and each row's columns, `Listed::cells`) for `baton schedules` and
+//! the console's Schedules tab, and the decisions both make (`pause`, `trigger`),
+//! recorded under the OS account on the audit chain in the store's transaction.
+use super::SessionError;
+use baton_model::Timestamp;
+use baton_model::schedule::{next_slot, schedule_name};
+use baton_store::schedules::ScheduleRow;
+use baton_store::{Store, StoreError};
+use std::sync::Arc;
+
+/// What the listing shows: every schedule served, and the workflow files that do not
+/// load and serve no schedule.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Board {
+    pub rows: Vec<Listed>,
+    /// `(file, error)` of a file that does not load and has no schedule served (it never
+    /// loaded, or its last good version has none): its error has no schedule's row.
+    pub broken: Vec<(String, String)>,
+}
+
+/// One schedule as listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    /// `WORKFLOW#N`.
+    pub name: String,
+    pub row: ScheduleRow,
+    /// Its next slot (`model::schedule::next_slot`).
+    pub next: Option<Timestamp>,
+    /// Its file no longer loads (`FILE:LINE:COL: error: …`): the version it was loaded
+    /// from keeps serving until the file loads again.
+    pub error: Option<String>,
+}
+
+/// Every schedule served at `now`, with its file's load error, and the broken files
+/// that serve none. Two indexed reads of the store, whatever its history.
+pub fn board(store: &Store, now: Timestamp) -> Result<Board, StoreError> {
+    let errors = store.load_errors()?;
+    let rows: Vec<Listed> = store
+        .schedules()?
+        .into_iter()
+        .map(|row| Listed {
+            name: schedule_name(&row.workflow, row.index),
+            next: next_slot(
+                &row.cron,
+                &row.timezone,
+                row.last.as_ref().map(|l| l.slot_at),
+                now,
+            ),
+            error: errors
+                .iter()
+                .find(|(f, _)| *f == row.file)
+                .map(|(_, e)| e.clone()),
+            row,
+        })
+        .collect();
+    let broken = errors
+        .into_iter()
+        .filter(|(f, _)| !rows.iter().any(|l| l.row.file == *f))
+        .collect();
+    Ok(Board { rows, broken })
+}
+
+/// The listing's column titles, in the order of [`Listed::cells`].
+pub const COLUMNS: [&str; 5] = ["SCHEDULE", "CRON", "NEXT", "LAST RUN", "PAUSED"];
+
+impl Listed {
+    /// The row's columns as shown, sanitised for a terminal: the schedule, its cron and
+    /// zone, its next slot on the wall clock in `offset` and relative to `now`, its last
+    /// run with the run's state, paused (by whom, why) or `no`.
+    pub fn cells(&self, now: Timestamp, offset: chrono::FixedOffset) -> [String; 5] {
+        let clean = baton_model::sanitize::for_terminal;
+        let next = match self.next {
+            Some(t) => format!(
+                "{} (in {})",
+                t.wall(now, offset),
+                // Whole seconds, rounded up: slots are whole seconds.
+                baton_model::time::human_duration(std::time::Duration::from_secs(
+                    t.since(now).as_millis().div_ceil(1000) as u64
+                ))
+            ),
+            None => "-".into(),
+        };
+        let last = match &self.row.last_run {
+            Some(l) => format!("{} {}", &l.run_id[..l.run_id.len().min(10)], l.state),
+            None => "-".into(),
+        };
+        let paused = match &self.row.paused {
+            Some(p) => format!("paused by {}: {}", p.by, p.reason),
+            None => "no".into(),
+        };
+        [
+            clean(&self.name),
+            format!("{} {}", clean(&self.row.cron), self.row.timezone),
+            next,
+            clean(&last),
+            clean(&paused),
+        ]
+    }
+
+    /// The row for `baton schedules --json`.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "workflow": self.row.workflow,
+            "schedule": self.name,
+            "index": self.row.index,
+            "file": self.row.file,
+            "cron": self.row.cron,
+            "timezone": self.row.timezone,
+            "catch_up": self.row.catch_up,
+            "overlap": self.row.overlap,
+            "next": self.next.map(Timestamp::to_rfc3339),
+            "paused": self.row.paused.as_ref().map(|p| serde_json::json!({
+                "by": p.by, "reason": p.reason, "at": p.at.to_rfc3339(),
+            })),
+            "last_run": self.row.last_run.as_ref().map(|l| serde_json::json!({
+                "id": l.run_id, "state": l.state.as_str(), "slot": l.slot_at.to_rfc3339(),
+            })),
+            "error": self.error,
+        })
+    }
+}
+
+/// An operator's decision on a schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Act {
+    Pause,
+    Resume,
+    /// A run of the workflow now, started by the serve.
+    Trigger,
+}
+
+impl Act {
+    pub fn verb(self) -> &'static str {
+        match self {
+            Act::Pause => "pause",
+            Act::Resume => "resume",
+            Act::Trigger => "trigger",
+        }
+    }
+}
+
+/// The schedules `target` (`WORKFLOW` or `WORKFLOW#N`) names.
+pub fn resolve(rows: &[ScheduleRow], target: &str) -> Result<Vec<ScheduleRow>, SessionError> {
+    let (name, index) = match target.rsplit_once('#') {
+        Some((n, i)) => {
+            let i: u32 = i.parse().map_err(|_| {
+                SessionError::Usage(format!(
+                    "`{target}`: after # comes the schedule's number, e.g. nightly#2"
+                ))
+            })?;
+            (n, Some(i))
+        }
+        None => (target, None),
+    };
+    let found: Vec<ScheduleRow> = rows
+        .iter()
+        .filter(|r| r.workflow == name && index.is_none_or(|i| r.index == i))
+        .cloned()
+        .collect();
+    if found.is_empty() {
+        let names: Vec<String> = rows
+            .iter()
+            .map(|r| schedule_name(&r.workflow, r.index))
+            .collect();
+        return Err(SessionError::Usage(format!(
+            "no served schedule is `{target}`; {}",
+            if names.is_empty() {
+                "none is served (`baton serve --workflows DIR` serves them)".to_string()
+            } else {
+                format!("the schedules are: {}", names.join(", "))
+            }
+        )));
+    }
+    Ok(found)
+}
+
+fn check_reason(reason: &str) -> Result<(), SessionError> {
+    if reason.trim().is_empty() {
+        return Err(SessionError::Usage(
+            "the reason is empty: say why, it goes on the audit chain".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Pause (`paused`) or resume the schedules `target` names, as `actor`'s decision on
+/// the audit chain; the names of the schedules decided.
+pub fn pause(
+    store: &mut Store,
+    target: &str,
+    paused: bool,
+    actor: &str,
+    reason: &str,
+) -> Result<Vec<String>, SessionError> {
+    check_reason(reason)?;
+    let found = resolve(&store.schedules()?, target)?;
+    let targets: Vec<(String, u32, String)> = found
+        .iter()
+        .map(|r| (r.file.clone(), r.index, r.workflow.clone()))
+        .collect();
+    store.set_paused(&targets, paused, actor, reason.trim())?;
+    Ok(targets
+        .iter()
+        .map(|(_, i, w)| schedule_name(w, *i))
+        .collect())
+}
+
+/// Ask the serve to start a run of the served workflow `workflow` now with `params`
+/// (checked first, as `baton run` would), as `actor`'s decision on the audit chain;
+/// what happens next, in words.
+pub fn trigger(
+    store: &mut Store,
+    workflow: &str,
+    params: &[(String, String)],
+    actor: &str,
+    reason: &str,
+) -> Result<String, SessionError> {
+    check_reason(reason)?;
+    let files = store.served_files()?;
+    let Some((file, _)) = files.iter().find(|(_, w)| w == workflow) else {
+        let names: Vec<&str> = files.iter().map(|(_, w)| w.as_str()).collect();
+        return Err(SessionError::Usage(format!(
+            "no served workflow is named `{workflow}`; the served workflows are: {}",
+            if names.is_empty() {
+                "none".to_string()
+            } else {
+                names.join(", ")
+            }
+        )));
+    };
+    // A bad param is refused here, before anything is recorded.
+    let plan = baton_workflow::load_file(std::path::Path::new(file))
+        .map_err(|d| SessionError::Diagnostics(d.to_string()))?;
+    baton_workflow::resolve_params(&plan, params)
+        .map_err(|e| SessionError::Usage(e.join("\nerror: ")))?;
+    store.request_trigger(file, workflow, params, actor, reason.trim())?;
+    Ok(match store.serve_holder(super::serve::SERVE_LEASE) {
+        Some(holder) => format!("triggered {workflow}: the serve ({holder}) starts it"),
+        None => format!(
+            "triggered {workflow}: recorded; no serve is running, the next `baton serve` starts it"
+        ),
+    })
+}
+
+/// The console's decision (`target`: `WORKFLOW#N` for a pause or resume, the workflow
+/// for a trigger, which takes the workflow's default params as `baton schedule trigger
+/// WORKFLOW` does): what was done, in words.
+pub fn decide(
+    store: &mut Store,
+    act: Act,
+    target: &str,
+    actor: &str,
+    reason: &str,
+) -> Result<String, SessionError> {
+    match act {
+        Act::Pause | Act::Resume => {
+            let names = pause(store, target, act == Act::Pause, actor, reason)?;
+            let done = if act == Act::Pause {
+                "paused"
+            } else {
+                "resumed"
+            };
+            Ok(format!("{} {done}", names.join(", ")))
+        }
+        Act::Trigger => trigger(store, target, &[], actor, reason),
+    }
+}
+
+/// The console's feed of [`board`]: read again when the store changes (and every
+/// second, as the run list is), sent to the console only when it changed.
+pub(super) struct Feed {
+    tx: tokio::sync::watch::Sender<Arc<Board>>,
+}
+
+impl Feed {
+    pub(super) fn new(store: &Store) -> (Feed, tokio::sync::watch::Receiver<Arc<Board>>) {
+        let first = board(store, Timestamp::now()).unwrap_or_default();
+        let (tx, rx) = tokio::sync::watch::channel(Arc::new(first));
+        (Feed { tx }, rx)
+    }
+
+    pub(super) fn refresh(&mut self, store: &Store) {
+        // Busy and the like: the next look tries again.
+        if let Ok(b) = board(store, Timestamp::now())
+            && **self.tx.borrow() != b
+        {
+            let _ = self.tx.send(Arc::new(b));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,201 @@
+//! Signing a decision on a signed gate before it is sent: the gate as the store records
+//! it (its opening, digest, approvers, and the run's allowed signers), the canonical
+//! message (`signing::message`, the bytes the engine verifies), and a signature from
+//! a signature file, a key file or ssh-agent. The engine checks it whatever this says.
+use super::SessionError;
+use baton_model::{Command, EventKind};
+use baton_signing::{self as signing, AllowedSigners, Verdict, keys};
+use baton_store::Store;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// Where a decision's signature comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignWith {
+    /// The first key of ssh-agent (`$SSH_AUTH_SOCK`) listed under an approver.
+    Agent,
+    /// A private key file (`--sign-key`).
+    KeyFile(PathBuf),
+    /// A signature made elsewhere (`--signature`, the output of `ssh-keygen -Y sign`).
+    SignatureFile(PathBuf),
+}
+
+/// The latest opening of a step's gate, as recorded.
+#[derive(Debug, Clone)]
+pub struct RecordedGate {
+    pub run_id: String,
+    pub step: String,
+    /// The seq of its `gate_opened` event.
+    pub opening: u64,
+    pub digest: String,
+    pub signed: bool,
+    pub approvers: Vec<String>,
+    /// The run's allowed signers (recorded when it started), if any.
+    pub signers: Option<AllowedSigners>,
+}
+
+impl RecordedGate {
+    /// The exact bytes a decision on this opening is signed over, with the approval's
+    /// `inputs` (checked, defaults filled in; none for a rejection).
+    pub fn message(
+        &self,
+        verdict: Verdict,
+        reason: &str,
+        inputs: &std::collections::BTreeMap<String, String>,
+    ) -> String {
+        signing::message(
+            &self.run_id,
+            &self.step,
+            self.opening,
+            &signing::approval_digest(&self.digest, inputs),
+            verdict,
+            reason,
+            inputs,
+        )
+    }
+}
+
+/// A signature file is a few hundred bytes: anything much larger is not one.
+const MAX_SIGNATURE_BYTES: u64 = 64 * 1024;
+
+/// The latest opening of `step`'s gate in run `run_id` (a full id); `None` if it never opened.
+pub fn recorded_gate(
+    store: &Store,
+    run_id: &str,
+    step: &str,
+) -> Result<Option<RecordedGate>, SessionError> {
+    let mut signers = None;
+    let mut gate = None;
+    for ev in store.events(run_id)? {
+        match ev.kind {
+            EventKind::RunStarted {
+                allowed_signers: Some(text),
+                ..
+            } => {
+                signers = Some(AllowedSigners::parse(&text).map_err(|e| {
+                    SessionError::Usage(format!(
+                        "run {run_id}: its recorded allowed signers do not parse ({e})"
+                    ))
+                })?);
+            }
+            EventKind::GateOpened {
+                step: s,
+                digest,
+                approvers,
+                signed,
+                ..
+            } if s == step => gate = Some((ev.seq, digest, approvers, signed)),
+            _ => {}
+        }
+    }
+    Ok(
+        gate.map(|(opening, digest, approvers, signed)| RecordedGate {
+            run_id: run_id.to_string(),
+            step: step.to_string(),
+            opening,
+            digest,
+            signed,
+            approvers,
+            signers,
+        }),
+    )
+}
+
+fn not_opened(run_id: &str, step: &str) -> SessionError {
+    SessionError::Usage(format!(
+        "step `{step}` of run {run_id} has no gate that has opened: there is nothing to sign yet"
+    ))
+}
+
+/// The decision a command makes on a gate, its reason and inputs as they are signed.
+fn decision(command: &Command) -> Option<(&str, Verdict, &str, &BTreeMap<String, String>)> {
+    static NONE: BTreeMap<String, String> = BTreeMap::new();
+    match command {
+        Command::Approve {
+            step,
+            reason,
+            inputs,
+            ..
+        } => Some((
+            step,
+            Verdict::Approve,
+            reason.as_deref().unwrap_or(""),
+            inputs,
+        )),
+        Command::Reject { step, reason, .. } => Some((step, Verdict::Reject, reason, &NONE)),
+        _ => None,
+    }
+}
+
+/// The message `command` (an approval or rejection) is signed over.
+pub fn message_for(store: &Store, run_id: &str, command: &Command) -> Result<String, SessionError> {
+    let Some((step, verdict, reason, inputs)) = decision(command) else {
+        return Err(SessionError::Usage(
+            "only approvals and rejections of a gate are signed".into(),
+        ));
+    };
+    let gate = recorded_gate(store, run_id, step)?.ok_or_else(|| not_opened(run_id, step))?;
+    Ok(gate.message(verdict, reason, inputs))
+}
+
+/// Attach a signature to an approval or rejection whose gate is signed. `with: None`
+/// signs through ssh-agent when the gate is signed and leaves an unsigned gate's
+/// decision as it is; an explicit key or signature on an unsigned gate is refused.
+pub fn sign_command(
+    store: &Store,
+    run_id: &str,
+    mut command: Command,
+    with: Option<SignWith>,
+) -> Result<Command, SessionError> {
+    let Some((step, verdict, reason, inputs)) = decision(&command) else {
+        return Ok(command);
+    };
+    // A gate that never opened: the engine says why the decision cannot apply.
+    let gate = match (recorded_gate(store, run_id, step)?, &with) {
+        (Some(g), _) => g,
+        (None, None) => return Ok(command),
+        (None, Some(_)) => return Err(not_opened(run_id, step)),
+    };
+    if !gate.signed {
+        return match with {
+            None => Ok(command),
+            Some(_) => Err(SessionError::Usage(format!(
+                "the gate of `{step}` is not signed (no `signed = true`): decide it without --signature or --sign-key"
+            ))),
+        };
+    }
+    let message = gate.message(verdict, reason, inputs);
+    let pem = match with.unwrap_or(SignWith::Agent) {
+        SignWith::SignatureFile(path) => read_signature(&path)?,
+        SignWith::KeyFile(path) => keys::sign_with_key_file(&path, &message)
+            .map_err(|e| SessionError::Usage(e.to_string()))?,
+        SignWith::Agent => {
+            let signers = gate.signers.as_ref().ok_or_else(|| {
+                SessionError::Usage(format!(
+                    "run {run_id} recorded no allowed signers, so its signed gate cannot be signed"
+                ))
+            })?;
+            keys::sign_with_agent(signers, &gate.approvers, &message)
+                .map_err(|e| SessionError::Usage(e.to_string()))?
+                .0
+        }
+    };
+    if let Command::Approve { signature, .. } | Command::Reject { signature, .. } = &mut command {
+        *signature = Some(pem);
+    }
+    Ok(command)
+}
+
+fn read_signature(path: &std::path::Path) -> Result<String, SessionError> {
+    let shown = path.display();
+    let bad =
+        |why: String| SessionError::Usage(format!("cannot read the signature {shown}: {why}"));
+    let meta = std::fs::metadata(path).map_err(|e| bad(e.to_string()))?;
+    if !meta.is_file() || meta.len() > MAX_SIGNATURE_BYTES {
+        return Err(bad(
+            "not a signature file (expected the `.sig` that `ssh-keygen -Y sign` writes)".into(),
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+    String::from_utf8(bytes).map_err(|_| bad("not text".into()))
+}

@@ -1,0 +1,170 @@
+//! `audit verify`'s second check: every signed decision in the audit trail verifies
+//! again, against the allowed signers its run recorded when it started (the
+//! `run_started` row's `allowed_signers`), over the canonical message rebuilt from the
+//! row itself (run, step, the gate opening it answers and that opening's digest, the
+//! decision, the reason). Independent of the hash chain: a row rewritten and re-hashed
+//! by someone with the audit key still needs the approver's private key to pass here.
+//! Pure: rows in, the first problem out.
+use super::audit::AuditRow;
+use baton_model::DecisionSignature;
+use baton_model::history::AuditAction;
+use baton_signing::{self as signing, AllowedSigners, Verdict};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// The outcome of re-checking the signatures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "verdict", rename_all = "snake_case")]
+pub enum SignaturesVerdict {
+    /// Every signed decision verified; `signatures` counts them.
+    Verified { signatures: usize },
+    /// The first decision that does not.
+    Broken {
+        row_id: i64,
+        run_id: String,
+        reason: String,
+    },
+}
+
+#[derive(Default)]
+struct RunSigning {
+    signers: Option<Result<AllowedSigners, String>>,
+    /// The latest opening of each step's gate: (gate_opened seq, digest, approvers, signed).
+    gates: HashMap<String, (u64, String, Vec<String>, bool)>,
+}
+
+/// Check the signed decisions among `rows` (in id order; rows of other runs than
+/// `only`, when given, are skipped).
+pub fn verify_signatures(
+    rows: impl IntoIterator<Item = AuditRow>,
+    only: Option<&str>,
+) -> SignaturesVerdict {
+    let mut runs: HashMap<String, RunSigning> = HashMap::new();
+    let mut count = 0;
+    for row in rows {
+        if only.is_some_and(|r| r != row.run_id) {
+            continue;
+        }
+        let broken = |reason: String| SignaturesVerdict::Broken {
+            row_id: row.id,
+            run_id: row.run_id.clone(),
+            reason,
+        };
+        let details: serde_json::Value = serde_json::from_str(&row.details).unwrap_or_default();
+        let run = runs.entry(row.run_id.clone()).or_default();
+        let verdict = match AuditAction::parse(&row.action) {
+            Some(AuditAction::RunStarted) => {
+                run.signers = details["allowed_signers"]
+                    .as_str()
+                    .map(|t| AllowedSigners::parse(t).map_err(|e| e.to_string()));
+                continue;
+            }
+            Some(AuditAction::GateOpened) => {
+                if let (Some(step), Some(seq)) = (&row.step, row.seq) {
+                    let approvers = details["approvers"]
+                        .as_array()
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(|v| v.as_str().map(str::to_string))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    let digest = details["digest"].as_str().unwrap_or_default().to_string();
+                    let signed = details["signed"].as_bool().unwrap_or(false);
+                    run.gates
+                        .insert(step.clone(), (seq, digest, approvers, signed));
+                }
+                continue;
+            }
+            Some(AuditAction::ApprovalVote) => Verdict::Approve,
+            Some(AuditAction::Rejected) => Verdict::Reject,
+            _ => continue,
+        };
+        let step = row.step.clone().unwrap_or_default();
+        let Some((opening, digest, approvers, signed)) = run.gates.get(&step) else {
+            if details.get("signature").is_some() {
+                return broken(format!(
+                    "a signed decision on `{step}`, whose gate never opened"
+                ));
+            }
+            continue;
+        };
+        let sig = match details.get("signature") {
+            None if *signed => {
+                return broken(format!(
+                    "a {} on the signed gate of `{step}` without a signature",
+                    row.action
+                ));
+            }
+            None => continue,
+            Some(v) => match serde_json::from_value::<DecisionSignature>(v.clone()) {
+                Ok(s) => s,
+                Err(e) => return broken(format!("its signature record is malformed: {e}")),
+            },
+        };
+        let signers = match &run.signers {
+            Some(Ok(s)) => s,
+            Some(Err(e)) => {
+                return broken(format!(
+                    "the run's recorded allowed signers do not parse: {e}"
+                ));
+            }
+            None => {
+                return broken("a signed decision, but its run recorded no allowed signers".into());
+            }
+        };
+        let inputs: std::collections::BTreeMap<String, String> = match details
+            .get("inputs")
+            .filter(|_| verdict == Verdict::Approve)
+        {
+            None => Default::default(),
+            Some(v) => match serde_json::from_value(v.clone()) {
+                Ok(m) => m,
+                Err(e) => return broken(format!("its inputs are malformed: {e}")),
+            },
+        };
+        let digest = signing::approval_digest(digest, &inputs);
+        if verdict == Verdict::Approve && details["digest"].as_str() != Some(digest.as_str()) {
+            return broken(format!(
+                "the vote's digest is not that of the gate opening it answers with its inputs (event {opening})"
+            ));
+        }
+        let expected = signing::message(
+            &row.run_id,
+            &step,
+            *opening,
+            &digest,
+            verdict,
+            row.reason.as_deref().unwrap_or(""),
+            &inputs,
+        );
+        if sig.message != expected {
+            return broken(
+                "the signed message is not this decision's (its run, step, gate, digest, inputs, decision or reason differ)".into(),
+            );
+        }
+        let checked = match signing::check(signers, &expected, &sig.signature) {
+            Ok(c) => c,
+            Err(e) => return broken(e.to_string()),
+        };
+        let principal = &sig.principal;
+        let same = baton_model::same_actor;
+        if checked.key != sig.key
+            || !same(&row.actor, principal)
+            || !checked.principals.iter().any(|p| same(p, principal))
+        {
+            return broken(format!(
+                "the decision is recorded as `{}` by {}, but key {} signed it as {}",
+                row.actor,
+                sig.key,
+                checked.key,
+                checked.principals.join(", ")
+            ));
+        }
+        if !approvers.iter().any(|a| same(a, principal)) {
+            return broken(format!("`{principal}` is not an approver of `{step}`"));
+        }
+        count += 1;
+    }
+    SignaturesVerdict::Verified { signatures: count }
+}

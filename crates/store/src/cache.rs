@@ -1,0 +1,155 @@
+//! The cache's table: one entry per key, what a successful attempt left for later runs
+//! (`engine::cache` decides, `engine::cache_files` keeps the products' contents in
+//! `cache/objects/` beside the database). Also the store's salt for secrets in keys.
+use super::{Store, StoreError, parent_dir};
+use baton_model::Timestamp;
+use rusqlite::{OptionalExtension, params};
+use std::path::PathBuf;
+
+pub use baton_model::CacheEntry;
+
+const COLUMNS: &str = "key, workflow, step, run_id, outputs, products, created";
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CacheEntry> {
+    let outputs: String = r.get(4)?;
+    let products: String = r.get(5)?;
+    let products: Vec<(String, String)> = serde_json::from_str(&products).unwrap_or_default();
+    Ok(CacheEntry {
+        key: r.get(0)?,
+        workflow: r.get(1)?,
+        step: r.get(2)?,
+        run_id: r.get(3)?,
+        outputs: serde_json::from_str(&outputs).unwrap_or_default(),
+        products: products
+            .into_iter()
+            .map(|(p, h)| (PathBuf::from(p), h))
+            .collect(),
+        created: Timestamp(r.get(6)?),
+    })
+}
+
+impl Store {
+    /// Where products' contents are kept, by their SHA-256 (not created here).
+    pub fn cache_dir(&self) -> PathBuf {
+        parent_dir(&self.path).join("cache")
+    }
+
+    /// The store's salt for secret values in cache keys: made once, at random.
+    pub fn cache_salt(&self) -> Result<Vec<u8>, StoreError> {
+        let fresh = hex::encode(rand::random::<[u8; 32]>());
+        let r = (|| {
+            self.conn.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('cache_salt', ?1)",
+                params![fresh],
+            )?;
+            let v: String = self.conn.query_row(
+                "SELECT value FROM meta WHERE key = 'cache_salt'",
+                [],
+                |r| r.get(0),
+            )?;
+            Ok(hex::decode(&v).unwrap_or_else(|_| v.into_bytes()))
+        })();
+        self.ctx(r)
+    }
+
+    pub fn cache_get(&self, key: &str) -> Result<Option<CacheEntry>, StoreError> {
+        let r = self
+            .conn
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM cache_entries WHERE key = ?1"),
+                params![key],
+                row,
+            )
+            .optional()
+            .map_err(StoreError::from);
+        self.ctx(r)
+    }
+
+    /// Record an entry; a newer one for the same key replaces it.
+    pub fn cache_put(&self, e: &CacheEntry) -> Result<(), StoreError> {
+        let products: Vec<(String, &str)> = e
+            .products
+            .iter()
+            .map(|(p, h)| (p.to_string_lossy().into_owned(), h.as_str()))
+            .collect();
+        let r = self
+            .conn
+            .execute(
+                &format!("INSERT OR REPLACE INTO cache_entries ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+                params![
+                    e.key,
+                    e.workflow,
+                    e.step,
+                    e.run_id,
+                    serde_json::to_string(&e.outputs).unwrap_or_default(),
+                    serde_json::to_string(&products).unwrap_or_default(),
+                    e.created.0
+                ],
+            )
+            .map(|_| ())
+            .map_err(StoreError::from);
+        self.ctx(r)
+    }
+
+    /// Every entry, newest first.
+    pub fn cache_list(&self) -> Result<Vec<CacheEntry>, StoreError> {
+        let r = (|| {
+            let mut q = self.conn.prepare(&format!(
+                "SELECT {COLUMNS} FROM cache_entries ORDER BY created DESC, key"
+            ))?;
+            let rows = q.query_map([], row)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        })()
+        .map_err(StoreError::from);
+        self.ctx(r)
+    }
+
+    /// Remove the entries made before `before` (all of them: `None`); returns how many.
+    pub fn cache_remove(&self, before: Option<Timestamp>) -> Result<usize, StoreError> {
+        let cutoff = before.map_or(i64::MAX, |t| t.0);
+        let r = self
+            .conn
+            .execute(
+                "DELETE FROM cache_entries WHERE created < ?1",
+                params![cutoff],
+            )
+            .map_err(StoreError::from);
+        self.ctx(r)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn entry(key: &str, created: i64) -> CacheEntry {
+        CacheEntry {
+            key: key.into(),
+            workflow: "w".into(),
+            step: "s".into(),
+            run_id: "r".into(),
+            outputs: BTreeMap::from([("v".to_string(), "1".to_string())]),
+            products: vec![(PathBuf::from("build/app"), "ab".into())],
+            created: Timestamp(created),
+        }
+    }
+
+    #[test]
+    fn entries_read_back_and_clear_by_age() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("b.db")).unwrap();
+        let salt = store.cache_salt().unwrap();
+        assert_eq!(salt.len(), 32);
+        assert_eq!(salt, store.cache_salt().unwrap());
+        store.cache_put(&entry("old", 1_000)).unwrap();
+        store.cache_put(&entry("new", 5_000)).unwrap();
+        assert_eq!(store.cache_get("old").unwrap(), Some(entry("old", 1_000)));
+        assert_eq!(store.cache_get("none").unwrap(), None);
+        assert_eq!(store.cache_list().unwrap()[0].key, "new");
+        assert_eq!(store.cache_remove(Some(Timestamp(2_000))).unwrap(), 1);
+        assert_eq!(store.cache_list().unwrap().len(), 1);
+        assert_eq!(store.cache_remove(None).unwrap(), 1);
+        assert!(store.cache_list().unwrap().is_empty());
+    }
+}

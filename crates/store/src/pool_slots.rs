@@ -1,0 +1,155 @@
+//! Pools shared by every run in the store (`[pools.NAME] scope = "store"`): a step of
+//! such a pool starts only with a slot the store gave it (`pool_slots`, one row per
+//! step holding one) and a token of the pool's store-wide bucket (`pool_buckets`),
+//! decided in one `BEGIN IMMEDIATE` transaction.
+//!
+//! Nothing is released explicitly: a slot is held while its attempt has not started
+//! yet or runs (the projected step's attempt and state), and while its run is live
+//! (`model::liveness`). A step that ended, and every step of a run whose engine is
+//! gone, frees its slot; nothing is held forever.
+use super::slots::live_state;
+use super::{Store, StoreError, in_transaction};
+use baton_model::Timestamp;
+use baton_workflow::Rate;
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// A step of a store-wide pool asking for a slot for its next attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlotAsk {
+    pub pool: String,
+    pub capacity: usize,
+    pub rate: Option<Rate>,
+    pub burst: u32,
+    pub run_id: String,
+    pub step: String,
+    pub attempt: u32,
+}
+
+/// The store's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SlotVerdict {
+    /// The step holds a slot: it may start this attempt.
+    Granted,
+    /// Every slot is held, by steps of these runs (oldest slot first).
+    Full { holders: Vec<String> },
+    /// A slot is free but the pool's store-wide rate has no token now.
+    RateLimited,
+}
+
+/// Whether a slot row still holds: its run is live and its attempt has not ended.
+fn holds(
+    tx: &Connection,
+    run_id: &str,
+    step: &str,
+    attempt: u32,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    if live_state(tx, run_id, now)?.is_none() {
+        return Ok(false);
+    }
+    let projected: Option<(String, u32)> = tx
+        .prepare_cached("SELECT state, attempts FROM steps WHERE run_id = ?1 AND step_id = ?2")?
+        .query_row(params![run_id, step], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    Ok(match projected {
+        None => true,
+        Some((_, attempts)) if attempts < attempt => true,
+        Some((state, attempts)) => attempts == attempt && (state == "running" || state == "ready"),
+    })
+}
+
+/// Take a token from the pool's store-wide bucket, if it has one now.
+fn take_token(
+    tx: &Connection,
+    pool: &str,
+    rate: Rate,
+    burst: u32,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let row: Option<(f64, i64)> = tx
+        .prepare_cached("SELECT tokens, at FROM pool_buckets WHERE pool = ?1")?
+        .query_row([pool], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let burst = f64::from(burst.max(1));
+    let per_ms = rate.per.as_millis().max(1) as f64;
+    let tokens = match row {
+        None => burst,
+        Some((tokens, at)) => {
+            let elapsed = (now.0 - at).max(0) as f64;
+            (tokens + elapsed * f64::from(rate.count) / per_ms).min(burst)
+        }
+    };
+    let granted = tokens >= 1.0;
+    let left = if granted { tokens - 1.0 } else { tokens };
+    tx.prepare_cached(
+        "INSERT INTO pool_buckets (pool, tokens, at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (pool) DO UPDATE SET tokens = excluded.tokens, at = excluded.at",
+    )?
+    .execute(params![pool, left, now.0])?;
+    Ok(granted)
+}
+
+impl Store {
+    /// The steps (run, step) that hold a slot of `pool` now, oldest first: what a step
+    /// waiting for it shows.
+    pub fn pool_holders(&self, pool: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let now = Timestamp::now();
+        let r = (|| -> Result<Vec<(String, String)>, StoreError> {
+            let rows: Vec<(String, String, u32)> = self
+                .conn
+                .prepare_cached("SELECT run_id, step_id, attempt FROM pool_slots WHERE pool = ?1 ORDER BY rowid")?
+                .query_map([pool], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<Result<_, _>>()?;
+            let mut out = Vec::new();
+            for (run, step, attempt) in rows {
+                if holds(&self.conn, &run, &step, attempt, now)? {
+                    out.push((run, step));
+                }
+            }
+            Ok(out)
+        })();
+        self.ctx(r)
+    }
+
+    /// Give `ask`'s step a slot of its pool if one is free (and a token of its rate);
+    /// asking again for an attempt already granted is granted again.
+    pub fn take_pool_slot(&mut self, ask: &SlotAsk) -> Result<SlotVerdict, StoreError> {
+        let now = Timestamp::now();
+        let r = in_transaction(&self.conn, |tx| {
+            let rows: Vec<(String, String, u32)> = tx
+                .prepare_cached("SELECT run_id, step_id, attempt FROM pool_slots WHERE pool = ?1 ORDER BY rowid")?
+                .query_map([&ask.pool], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<Result<_, _>>()?;
+            let mut holders = Vec::new();
+            for (run, step, attempt) in rows {
+                if run == ask.run_id && step == ask.step && attempt == ask.attempt {
+                    return Ok(SlotVerdict::Granted);
+                }
+                if holds(tx, &run, &step, attempt, now)? {
+                    holders.push(run);
+                } else {
+                    tx.prepare_cached(
+                        "DELETE FROM pool_slots WHERE pool = ?1 AND run_id = ?2 AND step_id = ?3",
+                    )?
+                    .execute(params![ask.pool, run, step])?;
+                }
+            }
+            if holders.len() >= ask.capacity.max(1) {
+                holders.dedup();
+                return Ok(SlotVerdict::Full { holders });
+            }
+            if let Some(rate) = ask.rate
+                && !take_token(tx, &ask.pool, rate, ask.burst, now)?
+            {
+                return Ok(SlotVerdict::RateLimited);
+            }
+            tx.prepare_cached(
+                "INSERT INTO pool_slots (pool, run_id, step_id, attempt) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (pool, run_id, step_id) DO UPDATE SET attempt = excluded.attempt",
+            )?
+            .execute(params![ask.pool, ask.run_id, ask.step, ask.attempt])?;
+            Ok(SlotVerdict::Granted)
+        });
+        self.ctx(r)
+    }
+}

@@ -1,0 +1,370 @@
+//! A run's step counts and health as `runs`, the console's run list, metrics and `gc`
+//! show them: counted from the projected `steps` and open `errors` of ONE run (an index
+//! range), and kept on the run's row once it ends (schema `RUN_COUNTS`), so that
+//! listing runs never scans every run's steps. Its golden signals likewise (schema
+//! `RUN_SIGNALS`): `runs --json` reads them from the rows, never replaying a run.
+use super::{Store, StoreError};
+use baton_model::health::{self, StepScore};
+use baton_model::signals::{self, SignalFacts};
+use baton_model::view::GoldenSignals;
+use baton_model::{
+    ErrorKind, ErrorRecord, Event, Health, RunState, RunSummary, Severity, StepState, Timestamp,
+};
+use rusqlite::{Connection, OptionalExtension, params};
+use std::collections::HashMap;
+
+/// One run's steps and open errors as the projection holds them: what `runs` and the
+/// metrics' gauges count and score (with `model::health`, as the core's view does).
+#[derive(Debug, Default)]
+pub(super) struct Tally {
+    /// (score, how many steps) per group of steps that score alike.
+    steps: Vec<(StepScore, usize)>,
+    /// (severity, how many) of the open error records.
+    open_errors: Vec<(Severity, usize)>,
+    /// How many of the failed steps the workflow dealt with (the run's row, from its
+    /// `run_finished` event).
+    dealt_with: usize,
+}
+
+impl Tally {
+    /// How many steps are in a state `pred` holds for.
+    pub(super) fn count(&self, pred: impl Fn(StepState) -> bool) -> usize {
+        self.steps
+            .iter()
+            .filter(|(s, _)| pred(s.state))
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    pub(super) fn health(&self) -> Health {
+        // Which failed steps were dealt with does not matter to the scores, only how
+        // many: the first ones met stand for them.
+        let mut dealt = self.dealt_with;
+        let scores = self.steps.iter().flat_map(|(score, n)| {
+            let mut out = vec![(*score, *n)];
+            if score.state == StepState::Failed && dealt > 0 {
+                let k = dealt.min(*n);
+                dealt -= k;
+                out = vec![
+                    (
+                        StepScore {
+                            dealt_with: true,
+                            ..*score
+                        },
+                        k,
+                    ),
+                    (*score, n - k),
+                ];
+            }
+            out.into_iter()
+                .flat_map(|(score, n)| std::iter::repeat_n(score, n))
+        });
+        let errors: Vec<ErrorRecord> = self
+            .open_errors
+            .iter()
+            .flat_map(|(sev, n)| {
+                let rec = ErrorRecord::builder(ErrorKind::Storage, "")
+                    .severity(*sev)
+                    .build(Timestamp(0));
+                std::iter::repeat_n(rec, *n)
+            })
+            .collect();
+        health::compute(scores, &errors)
+    }
+
+    /// (steps_total, steps_done, health) as the run's row keeps them.
+    pub(super) fn counts(&self) -> Counts {
+        Counts {
+            total: self.count(|_| true),
+            done: self.count(StepState::is_final),
+            health: self.health().score,
+        }
+    }
+}
+
+/// What a run's row keeps of its [`Tally`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct Counts {
+    pub total: usize,
+    pub done: usize,
+    pub health: f64,
+}
+
+/// One run's [`Tally`]: its steps grouped as they score, and its open errors.
+pub(super) fn tally(conn: &Connection, run_id: &str) -> Result<Tally, StoreError> {
+    let mut t = Tally::default();
+    let mut st = conn.prepare_cached(
+        "SELECT state, attempts > 1, timed_out, count(*) FROM steps WHERE run_id = ?1
+         GROUP BY state, attempts > 1, timed_out",
+    )?;
+    let mut rows = st.query([run_id])?;
+    while let Some(r) = rows.next()? {
+        let retried: bool = r.get(1)?;
+        // Only "more than one" matters to the score, so 2 stands for any retry.
+        let score = StepScore {
+            state: StepState::parse(&r.get::<_, String>(0)?).unwrap_or(StepState::Interrupted),
+            attempts: if retried { 2 } else { 1 },
+            timed_out: r.get(2)?,
+            // Set for as many failed steps as the run dealt with, in `health`.
+            dealt_with: false,
+        };
+        t.steps.push((score, r.get::<_, i64>(3)? as usize));
+    }
+    let mut st = conn.prepare_cached(
+        "SELECT severity, count(*) FROM errors WHERE run_id = ?1 AND open = 1 GROUP BY severity",
+    )?;
+    let mut rows = st.query([run_id])?;
+    while let Some(r) = rows.next()? {
+        let sev: Severity = serde_json::from_value(serde_json::Value::String(r.get(0)?))?;
+        t.open_errors.push((sev, r.get::<_, i64>(1)? as usize));
+    }
+    t.dealt_with = conn
+        .prepare_cached("SELECT dealt_with FROM runs WHERE id = ?1")?
+        .query_row([run_id], |r| r.get::<_, i64>(0))
+        .optional()?
+        .unwrap_or(0)
+        .max(0) as usize;
+    Ok(t)
+}
+
+/// The store's next change number (`runs.rev`): one index lookup.
+pub(super) const NEXT_REV: &str = "(SELECT coalesce(max(rev), 0) + 1 FROM runs)";
+
+/// Keep the run's counts, signals and share of the metric totals on its row if it has
+/// ended (NULL while it goes on, when readers count live), and mark the row changed
+/// (`moved`: its state or end did). A batch that only moves the steps of a run that
+/// goes on writes nothing here.
+pub(super) fn write(conn: &Connection, run_id: &str, moved: bool) -> Result<(), StoreError> {
+    if let Some(ended) = write_signals(conn, run_id, moved)? {
+        super::metric_totals::keep(conn, run_id, ended)?;
+    }
+    Ok(())
+}
+
+/// The counts and signals part of [`write`] (all that schema `RUN_SIGNALS` knows):
+/// whether the run has ended, `None` when it wrote nothing.
+fn write_signals(conn: &Connection, run_id: &str, moved: bool) -> Result<Option<bool>, StoreError> {
+    let Some(ended) = write_counts(conn, run_id, moved)? else {
+        return Ok(None);
+    };
+    let k = match &ended {
+        Some(t) => Some(kept_signals(conn, run_id, t)?),
+        None => None,
+    };
+    conn.prepare_cached(
+        "UPDATE runs SET p50_ms = ?2, p95_ms = ?3, queue_depth = ?4, running = ?5
+         WHERE id = ?1",
+    )?
+    .execute(params![
+        run_id,
+        k.and_then(|k| k.p50_ms.map(|v| v as i64)),
+        k.and_then(|k| k.p95_ms.map(|v| v as i64)),
+        k.map(|k| k.queue_depth as i64),
+        k.map(|k| k.running as i64),
+    ])?;
+    Ok(Some(ended.is_some()))
+}
+
+/// The counts part of [`write`] (all that schema `RUN_COUNTS` knows): `None` when it
+/// wrote nothing, else the run's [`Tally`] if it has ended.
+fn write_counts(
+    conn: &Connection,
+    run_id: &str,
+    moved: bool,
+) -> Result<Option<Option<Tally>>, StoreError> {
+    let (state, kept): (String, Option<i64>) = conn
+        .prepare_cached("SELECT state, steps_total FROM runs WHERE id = ?1")?
+        .query_row([run_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let ended = RunState::parse(&state).is_some_and(RunState::is_final);
+    if !ended && kept.is_none() && !moved {
+        return Ok(None);
+    }
+    let t = if ended {
+        Some(tally(conn, run_id)?)
+    } else {
+        None
+    };
+    let c = t.as_ref().map(Tally::counts);
+    conn.prepare_cached(&format!(
+        "UPDATE runs SET steps_total = ?2, steps_done = ?3, health = ?4, rev = {NEXT_REV}
+         WHERE id = ?1"
+    ))?
+    .execute(params![
+        run_id,
+        c.map(|c| c.total as i64),
+        c.map(|c| c.done as i64),
+        c.map(|c| c.health)
+    ])?;
+    Ok(Some(t))
+}
+
+/// What a run's row keeps of its golden signals once it ends (NULL while it goes on,
+/// when readers count them live): the latency of its attempts and its steps queued and
+/// running. The rest (its attempts that ended, when it started and finished) the
+/// projection keeps as the run goes on.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct KeptSignals {
+    pub p50_ms: Option<u64>,
+    pub p95_ms: Option<u64>,
+    pub queue_depth: usize,
+    pub running: usize,
+}
+
+/// What [`attempt_durations`] reads: an index range of the run's attempts.
+pub(super) const DURATIONS: &str =
+    "SELECT duration_ms FROM attempts WHERE run_id = ?1 AND duration_ms IS NOT NULL";
+
+/// How long each of the run's attempts that ended took (ms), in no order: what its
+/// latency and the metrics' duration histogram count.
+pub(super) fn attempt_durations(conn: &Connection, run_id: &str) -> Result<Vec<u64>, StoreError> {
+    Ok(conn
+        .prepare_cached(DURATIONS)?
+        .query_map([run_id], |r| r.get::<_, i64>(0))?
+        .map(|v| v.map(|v| v.max(0) as u64))
+        .collect::<Result<_, _>>()?)
+}
+
+/// One run's [`KeptSignals`], from its own attempts (an index range) and [`Tally`].
+pub(super) fn kept_signals(
+    conn: &Connection,
+    run_id: &str,
+    t: &Tally,
+) -> Result<KeptSignals, StoreError> {
+    let mut d = attempt_durations(conn, run_id)?;
+    d.sort_unstable();
+    let (p50_ms, p95_ms) = signals::latency(&d);
+    Ok(KeptSignals {
+        p50_ms,
+        p95_ms,
+        queue_depth: t.count(|s| s == StepState::Queued),
+        running: t.count(StepState::has_process),
+    })
+}
+
+/// What [`Store::run_signals`] reads: one pass over `runs`, no history table.
+pub(super) const SIGNALS_SELECT: &str = "SELECT id, began_at, ended_at, attempts_finished,
+        attempts_failed, p50_ms, p95_ms, queue_depth, running
+     FROM runs";
+
+impl Store {
+    /// The golden signals of each of `runs` as of `now`, as `show` reports them (the
+    /// replayed core's, `model::signals`), from the runs' rows: one read of `runs`,
+    /// and an index range of each run that goes on. A run missing from the store (it
+    /// was deleted meanwhile) has none.
+    pub fn run_signals(
+        &self,
+        runs: &[RunSummary],
+        now: Timestamp,
+    ) -> Result<Vec<Option<GoldenSignals>>, StoreError> {
+        let r = super::in_read_snapshot(&self.conn, |c| {
+            let mut st = c.prepare_cached(SIGNALS_SELECT)?;
+            let mut rows = st.query([])?;
+            let mut facts: HashMap<String, SignalFacts> = HashMap::new();
+            while let Some(r) = rows.next()? {
+                let ts = |i: usize| -> rusqlite::Result<Option<Timestamp>> {
+                    Ok(r.get::<_, Option<i64>>(i)?.map(Timestamp))
+                };
+                let kept = match r.get::<_, Option<i64>>(7)? {
+                    Some(queue_depth) => Some(KeptSignals {
+                        p50_ms: r.get::<_, Option<i64>>(5)?.map(|v| v as u64),
+                        p95_ms: r.get::<_, Option<i64>>(6)?.map(|v| v as u64),
+                        queue_depth: queue_depth as usize,
+                        running: r.get::<_, i64>(8)? as usize,
+                    }),
+                    None => None,
+                };
+                let id: String = r.get(0)?;
+                let kept = match kept {
+                    Some(k) => k,
+                    None => kept_signals(c, &id, &tally(c, &id)?)?,
+                };
+                facts.insert(
+                    id,
+                    SignalFacts {
+                        started_at: ts(1)?,
+                        finished_at: ts(2)?,
+                        attempts_finished: r.get::<_, i64>(3)? as u64,
+                        attempts_failed: r.get::<_, i64>(4)? as u64,
+                        p50_ms: kept.p50_ms,
+                        p95_ms: kept.p95_ms,
+                        queue_depth: kept.queue_depth,
+                        running: kept.running,
+                    },
+                );
+            }
+            Ok(runs
+                .iter()
+                .map(|run| {
+                    facts.get(&run.id).map(|f| {
+                        let mut s = signals::golden(f, now);
+                        if run.state == RunState::Interrupted {
+                            signals::engine_gone(&mut s);
+                        }
+                        s
+                    })
+                })
+                .collect())
+        });
+        self.ctx(r)
+    }
+}
+
+/// Schema `RUN_SIGNALS`: what every run recorded before it keeps of its golden
+/// signals, from its events folded as one batch by the projection (from fresh rows).
+pub(super) fn backfill_signals(conn: &Connection) -> Result<(), StoreError> {
+    let ids: Vec<String> = conn
+        .prepare("SELECT id FROM runs")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut read = conn.prepare(&format!(
+        "SELECT e.json FROM {} ORDER BY e.id",
+        super::query::RUN_EVENTS
+    ))?;
+    for id in ids {
+        let events: Vec<Event> = read
+            .query_map([&id], |r| r.get::<_, String>(0))?
+            .map(|j| Ok(serde_json::from_str(&j?)?))
+            .collect::<Result<_, StoreError>>()?;
+        let p = super::project::fold(&[], &events);
+        let (finished, failed) = super::project::ended_attempts(&p, |_| Ok(None))?;
+        conn.prepare_cached(
+            "UPDATE runs SET began_at = ?2, ended_at = ?3, attempts_finished = ?4,
+                attempts_failed = ?5
+             WHERE id = ?1",
+        )?
+        .execute(params![
+            id,
+            p.run.began_at,
+            p.run.ended_at.flatten(),
+            finished as i64,
+            failed as i64
+        ])?;
+        write_signals(conn, &id, true)?;
+    }
+    Ok(())
+}
+
+/// Schema `RUN_COUNTS`: the counts of every run recorded before it.
+pub(super) fn backfill(conn: &Connection) -> Result<(), StoreError> {
+    let ids: Vec<String> = conn
+        .prepare("SELECT id FROM runs")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for id in ids {
+        write_counts(conn, &id, true)?;
+    }
+    Ok(())
+}
+
+/// How many runs were ever deleted from this store (`meta`): a reader holding a list
+/// of runs reads it again when this moves (a deletion leaves no row to see).
+pub(super) const DELETED_KEY: &str = "runs_deleted";
+
+pub(super) fn mark_deleted(conn: &Connection) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO meta (key, value) VALUES (?1, '1')
+         ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+    )?
+    .execute([DELETED_KEY])?;
+    Ok(())
+}

@@ -1,0 +1,255 @@
+//! Load diagnostics: `FILE:LINE:COL: error: what is wrong` plus a hint saying what would
+//! be right. The loader collects every diagnostic of a file before returning.
+use serde::Serialize;
+use std::fmt;
+use std::ops::Range;
+use std::path::PathBuf;
+
+/// One problem in a workflow file. `line` and `col` are 1-based; `0` means the problem
+/// concerns the file as a whole (missing, unreadable, not UTF-8).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    pub file: PathBuf,
+    pub line: usize,
+    pub col: usize,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+/// Every diagnostic of a file, in source order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Diagnostics(pub Vec<Diagnostic>);
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}: error: {}", self.file.display(), self.message)?;
+        } else {
+            write!(
+                f,
+                "{}:{}:{}: error: {}",
+                self.file.display(),
+                self.line,
+                self.col,
+                self.message
+            )?;
+        }
+        if let Some(hint) = &self.hint {
+            write!(f, "\n  = hint: {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Diagnostics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, d) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{d}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Diagnostic {}
+impl std::error::Error for Diagnostics {}
+
+impl Diagnostics {
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    /// Diagnostics found in any order, sorted by place (stable: those at one place keep
+    /// the order they were found in).
+    pub fn in_source_order(mut diags: Vec<Diagnostic>) -> Diagnostics {
+        diags.sort_by_key(|d| (d.line, d.col));
+        Diagnostics(diags)
+    }
+}
+
+/// Byte offsets → 1-based line and (character) column, each in constant time: a file
+/// with thousands of errors on one long line is still read in linear time.
+pub struct SourceMap<'a> {
+    source: &'a str,
+    line_starts: Vec<usize>,
+    /// `char_marks[k]`: how many characters precede byte `k * MARK`.
+    char_marks: Vec<usize>,
+}
+
+/// Bytes between two character-count marks.
+const MARK: usize = 256;
+
+/// Characters that start in `bytes` (a UTF-8 continuation byte starts none).
+fn chars_in(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| b & 0xC0 != 0x80).count()
+}
+
+impl<'a> SourceMap<'a> {
+    /// The source text at `span`, if it is one.
+    pub fn text(&self, span: &std::ops::Range<usize>) -> Option<&'a str> {
+        self.source.get(span.clone())
+    }
+
+    pub fn new(source: &'a str) -> Self {
+        let mut line_starts = vec![0];
+        line_starts.extend(source.match_indices('\n').map(|(i, _)| i + 1));
+        let mut char_marks = vec![0];
+        for chunk in source.as_bytes().chunks(MARK) {
+            char_marks.push(char_marks[char_marks.len() - 1] + chars_in(chunk));
+        }
+        SourceMap {
+            source,
+            line_starts,
+            char_marks,
+        }
+    }
+
+    /// How many characters precede byte `offset`.
+    fn chars_before(&self, offset: usize) -> usize {
+        let mark = offset / MARK;
+        self.char_marks[mark] + chars_in(&self.source.as_bytes()[mark * MARK..offset])
+    }
+
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.source.len());
+        let line = self.line_starts.partition_point(|&s| s <= offset) - 1;
+        let start = self.line_starts[line];
+        let col = self.chars_before(offset) - self.chars_before(start);
+        (line + 1, col + 1)
+    }
+}
+
+/// Collects diagnostics for one file.
+pub struct Reporter<'a> {
+    pub file: PathBuf,
+    pub map: SourceMap<'a>,
+    pub diags: Vec<Diagnostic>,
+}
+
+impl<'a> Reporter<'a> {
+    pub fn new(file: PathBuf, source: &'a str) -> Self {
+        Reporter {
+            file,
+            map: SourceMap::new(source),
+            diags: Vec::new(),
+        }
+    }
+
+    pub fn error(
+        &mut self,
+        span: &Range<usize>,
+        message: impl Into<String>,
+        hint: impl Into<Hint>,
+    ) {
+        let (line, col) = self.map.line_col(span.start);
+        self.diags.push(Diagnostic {
+            file: self.file.clone(),
+            line,
+            col,
+            message: message.into(),
+            hint: hint.into().0,
+        });
+    }
+
+    pub fn finish(self) -> Diagnostics {
+        Diagnostics::in_source_order(self.diags)
+    }
+}
+
+/// An optional hint; lets `error` take `"text"`, `String`, `None` or `Option<String>`.
+pub struct Hint(pub Option<String>);
+
+impl From<&str> for Hint {
+    fn from(s: &str) -> Self {
+        Hint(Some(s.to_string()))
+    }
+}
+impl From<String> for Hint {
+    fn from(s: String) -> Self {
+        Hint(Some(s))
+    }
+}
+impl From<Option<String>> for Hint {
+    fn from(s: Option<String>) -> Self {
+        Hint(s)
+    }
+}
+
+/// The candidate closest to `word`, if it is close enough to be a likely typo.
+pub fn suggest<'c>(word: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<&'c str> {
+    let mut best: Option<(&str, f64)> = None;
+    for c in candidates {
+        let dist = strsim::damerau_levenshtein(word, c);
+        let max_len = word.chars().count().max(c.chars().count()).max(1);
+        let close_edit = dist <= (max_len / 3).max(1);
+        let score = strsim::jaro_winkler(word, c);
+        if (close_edit || score >= 0.88) && best.is_none_or(|(_, s)| score > s) {
+            best = Some((c, score));
+        }
+    }
+    best.map(|(c, _)| c)
+}
+
+/// `did you mean `x`?` or a list of what is allowed.
+pub fn did_you_mean(word: &str, candidates: &[&str], what: &str) -> String {
+    match suggest(word, candidates.iter().copied()) {
+        Some(c) => format!("did you mean `{c}`?"),
+        None if candidates.is_empty() => format!("this workflow declares no {what}"),
+        None => {
+            let shown: Vec<String> = candidates
+                .iter()
+                .take(12)
+                .map(|c| format!("`{c}`"))
+                .collect();
+            let more = if candidates.len() > 12 { ", …" } else { "" };
+            format!("expected one of the {what}: {}{more}", shown.join(", "))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_col_counts_characters() {
+        let m = SourceMap::new("ab\nçd = 1\n");
+        assert_eq!(m.line_col(0), (1, 1));
+        assert_eq!(m.line_col(3), (2, 1));
+        // 'ç' is two bytes: offset 5 is the 'd', column 2.
+        assert_eq!(m.line_col(5), (2, 2));
+        assert_eq!(m.line_col(999), (3, 1));
+    }
+
+    #[test]
+    fn suggestions_pick_close_names() {
+        assert_eq!(suggest("need", ["needs", "run", "uses"]), Some("needs"));
+        assert_eq!(suggest("bulid", ["build", "test"]), Some("build"));
+        assert_eq!(suggest("zzz", ["build", "test"]), None);
+    }
+
+    #[test]
+    fn display_has_position_and_hint() {
+        let d = Diagnostic {
+            file: "w.toml".into(),
+            line: 3,
+            col: 7,
+            message: "bad".into(),
+            hint: Some("good".into()),
+        };
+        assert_eq!(d.to_string(), "w.toml:3:7: error: bad\n  = hint: good");
+        let whole = Diagnostic {
+            line: 0,
+            col: 0,
+            hint: None,
+            ..d
+        };
+        assert_eq!(whole.to_string(), "w.toml: error: bad");
+    }
+}

@@ -1,0 +1,481 @@
+//! `[executors.NAME]`, `executor = "NAME"` (on a step, a pool or in `[defaults]`) and
+//! capability routing (`labels` on an executor, `requires` on a step): read from the
+//! spanned tree and resolved for the loader, with its diagnostics.
+use super::diag::{Reporter, did_you_mean};
+use super::plan::{ExecutorKind, ExecutorSpec, SlurmOptions};
+use super::template::is_step_id;
+use super::tree::{Entry, Node, Span, Val};
+use super::units::parse_duration;
+use std::path::Path;
+use std::time::Duration;
+
+pub const EXECUTOR_FIELDS: &[&str] = &[
+    "type",
+    "labels",
+    "partition",
+    "account",
+    "qos",
+    "cpus",
+    "mem",
+    "gres",
+    "time_limit",
+    "extra_args",
+    "workdir",
+    "poll",
+];
+/// The fields only a Slurm executor takes: all but `type` and `labels`.
+const SLURM_ONLY: &[&str] = EXECUTOR_FIELDS.split_at(2).1;
+/// Slowest `squeue` interval unless `poll` says otherwise.
+pub const DEFAULT_POLL: Duration = Duration::from_secs(5);
+/// Where job files go unless `workdir` says otherwise (relative to the workflow file).
+pub const DEFAULT_WORKDIR: &str = ".baton/slurm";
+
+/// A name and where it was written.
+pub type Named<'n> = Option<(&'n str, Span)>;
+
+/// What a step says about where it runs.
+pub struct StepPlacement<'n> {
+    pub label: String,
+    pub executor: Named<'n>,
+    pub requires: Vec<(&'n str, Span)>,
+    pub pool: Option<usize>,
+}
+
+pub struct ExecutorReader<'r, 's> {
+    pub r: &'r mut Reporter<'s>,
+}
+
+fn get<'n>(entries: &'n [Entry], key: &str) -> Option<&'n Node> {
+    entries.iter().find(|e| e.key == key).map(|e| &e.node)
+}
+
+impl ExecutorReader<'_, '_> {
+    fn err(&mut self, span: &Span, message: impl Into<String>, hint: impl Into<String>) {
+        self.r.error(span, message.into(), hint.into());
+    }
+
+    fn string<'n>(&mut self, n: &'n Node, what: &str, example: &str) -> Option<&'n str> {
+        match &n.val {
+            Val::Str(s) => Some(s.as_str()),
+            _ => {
+                self.err(
+                    &n.span,
+                    format!("{what} must be a string"),
+                    format!("write e.g. {example}"),
+                );
+                None
+            }
+        }
+    }
+
+    fn strings<'n>(&mut self, n: &'n Node, what: &str, example: &str) -> Vec<(&'n str, Span)> {
+        let Val::Array(items) = &n.val else {
+            self.err(
+                &n.span,
+                format!("{what} must be an array of strings"),
+                format!("write e.g. {example}"),
+            );
+            return Vec::new();
+        };
+        items
+            .iter()
+            .filter_map(|i| match &i.val {
+                Val::Str(s) => Some((s.as_str(), i.span.clone())),
+                _ => {
+                    self.err(
+                        &i.span,
+                        format!("each entry of {what} must be a string"),
+                        format!("write e.g. {example}"),
+                    );
+                    None
+                }
+            })
+            .collect()
+    }
+
+    fn duration(&mut self, n: &Node, what: &str) -> Option<Duration> {
+        let s = self.string(n, what, "\"2h\"")?;
+        match parse_duration(s) {
+            Ok(d) if !d.is_zero() => Some(d),
+            _ => {
+                self.err(
+                    &n.span,
+                    format!("{what} is not a duration: \"{s}\""),
+                    "write a duration such as \"500ms\", \"30s\", \"10m\", \"2h\"",
+                );
+                None
+            }
+        }
+    }
+
+    /// `[executors]`: each table in file order.
+    pub fn executors(&mut self, n: &Node, base_dir: &Path) -> Vec<ExecutorSpec> {
+        let Val::Table(entries) = &n.val else {
+            self.err(
+                &n.span,
+                "`executors` must be a table",
+                "write [executors.cluster] with type = \"slurm\"",
+            );
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for e in entries {
+            if !is_step_id(&e.key) {
+                self.err(
+                    &e.key_span,
+                    format!("executor name `{}` is invalid", e.key),
+                    "use 1 to 64 lowercase letters, digits, '_' or '-'",
+                );
+            }
+            let what = format!("executor `{}`", e.key);
+            let Val::Table(fields) = &e.node.val else {
+                self.err(
+                    &e.node.span,
+                    format!("{what} must be a table"),
+                    "write [executors.cluster] with type = \"slurm\"",
+                );
+                continue;
+            };
+            for f in fields
+                .iter()
+                .filter(|f| !EXECUTOR_FIELDS.contains(&f.key.as_str()))
+            {
+                let hint = did_you_mean(&f.key, EXECUTOR_FIELDS, "executor fields");
+                self.err(
+                    &f.key_span,
+                    format!("unknown field `{}` in {what}", f.key),
+                    hint,
+                );
+            }
+            let ty = match get(fields, "type") {
+                None => "local",
+                Some(t) => self
+                    .string(t, &format!("`type` of {what}"), "type = \"slurm\"")
+                    .unwrap_or("local"),
+            };
+            let labels: Vec<String> = get(fields, "labels")
+                .map(|l| self.strings(l, &format!("`labels` of {what}"), "labels = [\"gpu\"]"))
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(s, _)| s.to_string())
+                .collect();
+            let kind = match ty {
+                "local" => {
+                    for f in fields
+                        .iter()
+                        .filter(|f| SLURM_ONLY.contains(&f.key.as_str()))
+                    {
+                        self.err(&f.key_span, format!("`{}` of {what} applies to Slurm executors only", f.key), "add type = \"slurm\", or remove the field (a local executor runs steps as processes here)");
+                    }
+                    ExecutorKind::Local
+                }
+                "slurm" => ExecutorKind::Slurm(Box::new(self.slurm(fields, &what, base_dir))),
+                other => {
+                    let span = get(fields, "type").map_or(e.key_span.clone(), |t| t.span.clone());
+                    let hint = did_you_mean(other, &["local", "slurm"], "executor types");
+                    self.err(
+                        &span,
+                        format!("unknown executor type \"{other}\" in {what}"),
+                        format!("{hint} (`type` is \"local\" (the default) or \"slurm\")"),
+                    );
+                    ExecutorKind::Local
+                }
+            };
+            out.push(ExecutorSpec {
+                name: e.key.to_string(),
+                kind,
+                labels,
+                line: self.r.map.line_col(e.key_span.start).0,
+            });
+        }
+        out
+    }
+
+    fn slurm(&mut self, f: &[Entry], what: &str, base_dir: &Path) -> SlurmOptions {
+        let mut text = |key: &str, example: &str| {
+            get(f, key)
+                .and_then(|n| self.string(n, &format!("`{key}` of {what}"), example))
+                .map(str::to_string)
+        };
+        let partition = text("partition", "partition = \"gpu\"");
+        let account = text("account", "account = \"lab\"");
+        let qos = text("qos", "qos = \"normal\"");
+        let mem = text("mem", "mem = \"8G\"");
+        let gres = text("gres", "gres = \"gpu:1\"");
+        let workdir = text("workdir", "workdir = \"/shared/baton\"");
+        let cpus = get(f, "cpus").and_then(|n| match &n.val {
+            Val::Int(i) if (1..=i64::from(u32::MAX)).contains(i) => Some(*i as u32),
+            _ => {
+                self.err(
+                    &n.span,
+                    format!("`cpus` of {what} must be a whole number of at least 1"),
+                    "write e.g. cpus = 4",
+                );
+                None
+            }
+        });
+        let time_limit =
+            get(f, "time_limit").and_then(|n| self.duration(n, &format!("`time_limit` of {what}")));
+        let poll = get(f, "poll")
+            .and_then(|n| self.duration(n, &format!("`poll` of {what}")))
+            .unwrap_or(DEFAULT_POLL);
+        let extra_args = get(f, "extra_args")
+            .map(|n| {
+                self.strings(
+                    n,
+                    &format!("`extra_args` of {what}"),
+                    "extra_args = [\"--exclusive\"]",
+                )
+            })
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(s, _)| s.to_string())
+            .collect();
+        let workdir = base_dir.join(workdir.as_deref().unwrap_or(DEFAULT_WORKDIR));
+        SlurmOptions {
+            partition,
+            account,
+            qos,
+            cpus,
+            mem,
+            gres,
+            time_limit,
+            extra_args,
+            workdir,
+            poll,
+        }
+    }
+
+    /// A name of an executor, checked against the declared ones.
+    pub fn find(
+        &mut self,
+        name: &str,
+        span: &Span,
+        who: &str,
+        executors: &[ExecutorSpec],
+    ) -> Option<usize> {
+        let found = executors.iter().position(|e| e.name == name);
+        if found.is_none() {
+            let names: Vec<&str> = executors.iter().map(|e| e.name.as_str()).collect();
+            let mut hint = did_you_mean(name, &names, "executors");
+            if names.is_empty() {
+                hint.push_str(&format!(
+                    "; declare it with [executors.{name}] and type = \"slurm\""
+                ));
+            }
+            self.err(
+                span,
+                format!("{who} uses executor \"{name}\", which is not declared"),
+                hint,
+            );
+        }
+        found
+    }
+
+    /// Where a step runs: the first executor offering all it `requires` (over any
+    /// default), else its own `executor`, its pool's, the `[defaults]` one, or local.
+    pub fn route(
+        &mut self,
+        step: &StepPlacement<'_>,
+        executors: &[ExecutorSpec],
+        pool_executors: &[Option<usize>],
+        default: Option<usize>,
+    ) -> Option<usize> {
+        let explicit = step
+            .executor
+            .as_ref()
+            .and_then(|(name, span)| self.find(name, span, &step.label, executors));
+        let required: Vec<&str> = step.requires.iter().map(|(l, _)| *l).collect();
+        if required.is_empty() {
+            return explicit
+                .or_else(|| {
+                    step.pool
+                        .and_then(|p| pool_executors.get(p).copied().flatten())
+                })
+                .or(default);
+        }
+        let missing = |e: &ExecutorSpec| -> Vec<&str> {
+            required
+                .iter()
+                .copied()
+                .filter(|l| !e.labels.iter().any(|x| x == l))
+                .collect()
+        };
+        let span = step.requires[0].1.clone();
+        if let Some((name, espan)) = &step.executor {
+            let i = explicit?;
+            let lacking = missing(&executors[i]);
+            if !lacking.is_empty() {
+                let hint = offers_most(&required, executors, &missing);
+                self.err(
+                    espan,
+                    format!(
+                        "{} runs on executor `{name}`, which lacks the required label(s) {}",
+                        step.label,
+                        list(&lacking)
+                    ),
+                    hint,
+                );
+            }
+            return Some(i);
+        }
+        match executors.iter().position(|e| missing(e).is_empty()) {
+            Some(i) => Some(i),
+            None => {
+                let hint = offers_most(&required, executors, &missing);
+                self.err(
+                    &span,
+                    format!(
+                        "{} requires {}, which no executor offers",
+                        step.label,
+                        list(&required)
+                    ),
+                    hint,
+                );
+                None
+            }
+        }
+    }
+}
+
+fn list(labels: &[&str]) -> String {
+    labels
+        .iter()
+        .map(|l| format!("`{l}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The hint of a routing error: the executors that offer most of the labels.
+fn offers_most<'a>(
+    required: &[&str],
+    executors: &'a [ExecutorSpec],
+    missing: &dyn Fn(&'a ExecutorSpec) -> Vec<&'a str>,
+) -> String {
+    let best = executors
+        .iter()
+        .map(|e| required.len() - missing(e).len())
+        .max()
+        .unwrap_or(0);
+    if best == 0 {
+        return format!(
+            "no executor offers any of them; add labels = [{}] to an [executors.NAME], or drop them from `requires`",
+            required
+                .iter()
+                .map(|l| format!("\"{l}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    if best == required.len() {
+        let all: Vec<String> = executors
+            .iter()
+            .filter(|e| missing(e).is_empty())
+            .map(|e| format!("`{}`", e.name))
+            .collect();
+        return format!(
+            "{} offers all of them: name it in `executor`, or drop `executor` and routing picks the first",
+            all.join(", ")
+        );
+    }
+    let closest: Vec<String> = executors
+        .iter()
+        .filter(|e| required.len() - missing(e).len() == best)
+        .map(|e| format!("`{}` (lacks {})", e.name, list(&missing(e))))
+        .collect();
+    format!(
+        "closest: {}; add the missing labels to one of them, or drop them from `requires`",
+        closest.join(", ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{ExecutorKind, load_str};
+    use std::path::Path;
+    use std::time::Duration;
+
+    const WF: &str = r#"
+name = "routing"
+
+[defaults]
+executor = "batch"
+
+[executors.batch]
+type = "slurm"
+partition = "short"
+cpus = 2
+mem = "4G"
+time_limit = "1h"
+extra_args = ["--exclusive"]
+labels = ["cpu"]
+
+[executors.gpu]
+type = "slurm"
+gres = "gpu:1"
+labels = ["gpu", "cpu"]
+
+[executors.here]
+labels = ["gpu", "cpu", "local-disk"]
+
+[pools.lab]
+capacity = 1
+executor = "here"
+
+[[step]]
+id = "defaulted"
+run = "true"
+
+[[step]]
+id = "routed"
+run = "true"
+requires = ["gpu"]
+
+[[step]]
+id = "pooled"
+run = "true"
+pool = "lab"
+
+[[step]]
+id = "explicit"
+run = "true"
+executor = "gpu"
+requires = ["cpu"]
+"#;
+
+    #[test]
+    fn steps_route_by_label_then_executor_pool_and_default() {
+        let plan = load_str(WF, Path::new("/w/routing.toml")).unwrap();
+        let on = |id: &str| {
+            let i = plan.step_index(id).unwrap();
+            plan.executor_of(i).map(|e| e.name.as_str())
+        };
+        assert_eq!(on("defaulted"), Some("batch"));
+        // The first executor in file order offering every label, over the default.
+        assert_eq!(on("routed"), Some("gpu"));
+        assert_eq!(on("pooled"), Some("here"));
+        assert_eq!(on("explicit"), Some("gpu"));
+        let ExecutorKind::Slurm(o) = &plan.executors[0].kind else {
+            panic!("batch is a slurm executor")
+        };
+        assert_eq!(o.partition.as_deref(), Some("short"));
+        assert_eq!(o.cpus, Some(2));
+        assert_eq!(o.time_limit, Some(Duration::from_secs(3600)));
+        assert_eq!(o.extra_args, vec!["--exclusive".to_string()]);
+        assert_eq!(o.workdir, Path::new("/w/.baton/slurm"));
+        assert_eq!(o.poll, super::DEFAULT_POLL);
+        assert_eq!(plan.executors[2].kind, ExecutorKind::Local);
+        assert_eq!(plan.executors[1].line, 16);
+    }
+
+    #[test]
+    fn without_executors_every_step_is_local() {
+        let plan = load_str(
+            "name = \"x\"\n[[step]]\nid = \"a\"\nrun = \"true\"\n",
+            Path::new("x.toml"),
+        )
+        .unwrap();
+        assert!(plan.executors.is_empty());
+        assert_eq!(plan.steps[0].executor, None);
+    }
+}

@@ -1,0 +1,31 @@
+//! The workflow format: TOML with source spans → typed spec → validated, immutable `Plan`.
+mod builtins;
+mod caching;
+pub mod condition;
+pub mod diag;
+mod envrefs;
+mod executors;
+pub mod fanout;
+mod graph;
+mod load;
+mod notify;
+pub mod params;
+pub mod plan;
+mod services;
+pub mod shape;
+pub mod source;
+pub mod template;
+pub mod tree;
+pub mod trigger;
+pub mod units;
+
+pub use builtins::builtin_tools;
+pub use diag::{Diagnostic, Diagnostics, suggest};
+pub use envrefs::{env_cycles, env_order};
+pub use load::{SignersFrom, load_file, load_str, load_str_with};
+pub use params::{Values, resolve_params, resolve_values};
+pub use plan::*;
+pub use source::{DEFAULT_MAX_WORKFLOW_BYTES, MAX_WORKFLOW_BYTES_ENV, read_source};
+pub use template::{Template, TemplateRef, TemplateSegment, UNRESOLVED_STEP, parse_template};
+pub use trigger::{Trigger, Upstream, Verdict};
+pub use units::{format_duration, format_rate, parse_duration, parse_rate};

@@ -1,0 +1,283 @@
+//! A step's `gate`, `[approvals]` (the allowed-signers file) and the rules of signed
+//! gates.
+use super::*;
+
+pub(super) const GATE_FIELDS: &[&str] = &[
+    "prompt",
+    "approvers",
+    "quorum",
+    "timeout",
+    "on_timeout",
+    "allow_self_approval",
+    "signed",
+    "inputs",
+];
+/// What an approver supplies: the types of `params`, never secret (the values are on
+/// record and in the audit).
+pub(super) const INPUT_FIELDS: &[&str] = &[
+    "type",
+    "required",
+    "default",
+    "pattern",
+    "description",
+    "values",
+];
+pub(super) const APPROVALS_FIELDS: &[&str] = &["allowed_signers"];
+/// An allowed-signers file is a list of public keys: a larger one is a mistake.
+pub(super) const MAX_SIGNERS_BYTES: u64 = 1 << 20;
+
+impl Loader<'_, '_> {
+    pub(super) fn gate<'n>(&mut self, n: &'n Node, label: &str) -> Option<RawGate<'n>> {
+        let what = format!("`gate` of {label}");
+        let entries = self.table(
+            n,
+            &what,
+            "gate = { prompt = \"Ship it?\", approvers = [\"alice\"] }",
+        )?;
+        self.unknown_fields(entries, GATE_FIELDS, &format!("in the gate of {label}"));
+        let prompt = get(entries, "prompt").and_then(|p| {
+            self.string(p, &format!("`prompt` of {what}"))
+                .map(|s| (s, p.span.clone()))
+        });
+        let listed = get(entries, "approvers")
+            .map(|a| {
+                self.string_list(
+                    a,
+                    &format!("`approvers` of {what}"),
+                    "approvers = [\"alice\", \"bob\"]",
+                )
+            })
+            .unwrap_or_default();
+        // Account names: kept trimmed; an empty one is nobody, a repeated one (in any
+        // case) one person, and either would make the quorum mean less than it says.
+        let mut approvers: Vec<(String, Span)> = Vec::new();
+        for (name, span) in listed {
+            match baton_model::clean_name(name) {
+                None => self.err(
+                    &span,
+                    format!("an empty name in the `approvers` of {label}"),
+                    "list OS account names, e.g. approvers = [\"alice\", \"bob\"]".to_string(),
+                ),
+                Some(n) if approvers.iter().any(|(a, _)| baton_model::same_actor(a, n)) => self.err(
+                    &span,
+                    format!("`{n}` is listed twice in the `approvers` of {label} (names are compared case-insensitively)"),
+                    "list each account once".to_string(),
+                ),
+                Some(n) => approvers.push((n.to_string(), span)),
+            }
+        }
+        let quorum = get(entries, "quorum").and_then(|q| {
+            self.int_at_least(q, &format!("`quorum` of {what}"), 1)
+                .map(|v| (v.min(u32::MAX as i64) as u32, q.span.clone()))
+        });
+        let timeout =
+            get(entries, "timeout").and_then(|t| self.duration(t, &format!("`timeout` of {what}")));
+        let on_timeout = match get(entries, "on_timeout") {
+            Some(o) => match self.string(o, &format!("`on_timeout` of {what}")) {
+                Some("approve") => OnTimeout::Approve,
+                Some("reject") => OnTimeout::Reject,
+                Some("fail") => OnTimeout::Fail,
+                Some(other) => {
+                    let hint = did_you_mean(other, &["approve", "reject", "fail"], "choices");
+                    self.err(
+                        &o.span,
+                        format!("unknown `on_timeout` \"{other}\" in {what}"),
+                        format!("{hint} (`on_timeout` is \"reject\" (the default), \"approve\" or \"fail\")"),
+                    );
+                    OnTimeout::Reject
+                }
+                None => OnTimeout::Reject,
+            },
+            None => OnTimeout::Reject,
+        };
+        let allow_self_approval = get(entries, "allow_self_approval")
+            .and_then(|b| self.boolean(b, &format!("`allow_self_approval` of {what}")))
+            .unwrap_or(true);
+        let signed = get(entries, "signed").and_then(|b| {
+            self.boolean(b, &format!("`signed` of {what}"))
+                .filter(|s| *s)
+                .map(|_| b.span.clone())
+        });
+        let inputs = get(entries, "inputs")
+            .and_then(|n| {
+                self.table(
+                    n,
+                    &format!("`inputs` of {what}"),
+                    "inputs = { tag = { type = \"string\", required = true } }",
+                )
+            })
+            .map(|list| {
+                let of = format!(" of the gate of {label}");
+                self.typed_values(list, "input", &of, INPUT_FIELDS)
+            })
+            .unwrap_or_default();
+        if let Some((q, span)) = &quorum
+            && !approvers.is_empty()
+            && *q as usize > approvers.len()
+        {
+            self.err(
+                span,
+                format!(
+                    "the gate of {label} needs a quorum of {q} but lists only {} approver(s)",
+                    approvers.len()
+                ),
+                format!(
+                    "lower `quorum` to at most {} or add approvers",
+                    approvers.len()
+                ),
+            );
+        }
+        Some(RawGate {
+            span: n.span.clone(),
+            prompt,
+            approvers,
+            quorum,
+            timeout,
+            on_timeout,
+            on_timeout_span: get(entries, "on_timeout").map(|o| o.span.clone()),
+            allow_self_approval,
+            signed,
+            inputs,
+        })
+    }
+
+    /// `[approvals]`: the allowed-signers file, read now (or taken from the run's record).
+    pub(super) fn approvals(&mut self, n: &Node, base_dir: &Path) -> Option<Approvals> {
+        let entries = self.table(
+            n,
+            "`approvals`",
+            "[approvals] with allowed_signers = \"allowed_signers\"",
+        )?;
+        self.unknown_fields(entries, APPROVALS_FIELDS, "in `approvals`");
+        let Some(p) = get(entries, "allowed_signers") else {
+            self.err(
+                &n.span,
+                "`approvals` has no `allowed_signers`",
+                "add allowed_signers = \"allowed_signers\": the OpenSSH allowed-signers file (as git uses for signed commits), relative to the workflow file",
+            );
+            return None;
+        };
+        let rel = self.string(p, "`approvals.allowed_signers`")?;
+        if rel.trim().is_empty() {
+            self.err(
+                &p.span,
+                "`approvals.allowed_signers` is empty",
+                "name the allowed-signers file, e.g. allowed_signers = \"allowed_signers\"",
+            );
+            return None;
+        }
+        let path = base_dir.join(rel);
+        let text = match self.recorded_signers.clone() {
+            None => match read_signers(&path) {
+                Ok(t) => t,
+                Err(why) => {
+                    self.err(
+                        &p.span,
+                        format!("cannot read the allowed signers `{rel}`: {why}"),
+                        "give the path of an OpenSSH allowed-signers file (lines of `principal ssh-ed25519 AAAA…`), relative to the workflow file",
+                    );
+                    return None;
+                }
+            },
+            Some(Some(t)) => t,
+            Some(None) => {
+                self.err(
+                    &n.span,
+                    "this run was started without `[approvals]`: allowed signers cannot be added to a run under way",
+                    "start a new run with the workflow as it is now (the allowed signers are recorded when a run starts)",
+                );
+                return None;
+            }
+        };
+        match baton_signing::AllowedSigners::parse(&text) {
+            Ok(signers) => Some(Approvals {
+                path,
+                written: rel.to_string(),
+                signers: std::sync::Arc::new(signers),
+            }),
+            Err(e) => {
+                self.err(
+                    &p.span,
+                    format!("the allowed signers `{rel}`, {e}"),
+                    "each line is `principal[,principal…] [namespaces=\"…\"] keytype base64 [comment]`, the key as in a .pub file",
+                );
+                None
+            }
+        }
+    }
+
+    /// A signed gate needs the allowed signers, approvers that are principals in it,
+    /// and no way to pass it unsigned.
+    pub(super) fn check_signed_gates(
+        &mut self,
+        raw: &[RawStep<'_>],
+        approvals: Option<&Approvals>,
+        approvals_node: Option<&Node>,
+    ) {
+        for s in raw {
+            let Some(g) = &s.gate else { continue };
+            let Some(signed) = &g.signed else { continue };
+            let label = match &s.id {
+                Some((id, _)) => format!("step `{id}`"),
+                None => "this step".to_string(),
+            };
+            if g.approvers.is_empty() {
+                self.err(
+                    &g.span,
+                    format!("the gate of {label} is signed but lists no `approvers`"),
+                    "a signed gate is decided by the principals it names: add approvers = [\"alice@example.com\"], as listed in the allowed-signers file",
+                );
+            }
+            if g.on_timeout == OnTimeout::Approve {
+                let span = g.on_timeout_span.clone().unwrap_or_else(|| g.span.clone());
+                self.err(
+                    &span,
+                    format!("the gate of {label} is signed, so it cannot approve itself on timeout"),
+                    "use on_timeout = \"reject\" or \"fail\": only approvers' signatures pass a signed gate",
+                );
+            }
+            let Some(a) = approvals else {
+                // Reported once per file below when the section is missing altogether.
+                if approvals_node.is_none() {
+                    self.err(
+                        signed,
+                        format!("the gate of {label} is signed, but the workflow has no `[approvals]` with `allowed_signers`"),
+                        "add [approvals] allowed_signers = \"allowed_signers\" (the OpenSSH allowed-signers file listing each approver's public key), or remove `signed = true`",
+                    );
+                }
+                continue;
+            };
+            for (name, span) in &g.approvers {
+                if !a.signers.has_principal(name) {
+                    self.err(
+                        span,
+                        format!(
+                            "approver `{name}` of the signed gate of {label} is not a principal in the allowed signers `{}`",
+                            a.written
+                        ),
+                        format!("add a line `{name} ssh-ed25519 AAAA…` (their public key) to that file, or list an approver it names"),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The allowed-signers file, bounded (it is a list of public keys).
+pub(super) fn read_signers(path: &Path) -> Result<String, String> {
+    let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_string(),
+        _ => e.to_string(),
+    })?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    if meta.len() > MAX_SIGNERS_BYTES {
+        return Err(format!(
+            "{} bytes, more than the {MAX_SIGNERS_BYTES} an allowed-signers file may have",
+            meta.len()
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    String::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string())
+}

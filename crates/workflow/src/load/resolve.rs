@@ -1,0 +1,442 @@
+//! From steps as written to `Step`s: ids, `needs`, actions and `with` values resolved
+//! to indices and checked, and each step routed to its executor.
+use super::*;
+
+impl Loader<'_, '_> {
+    /// Each step's executor (`Step::executor`): capability routing, then its own
+    /// `executor`, its pool's, the `[defaults]` one.
+    pub(super) fn route(
+        &mut self,
+        top: &[Entry],
+        raw: &[RawStep<'_>],
+        steps: &mut [Step],
+        executors: &[ExecutorSpec],
+    ) {
+        let named = |l: &mut Self, n: Option<&Node>, who: &str| {
+            let n = n?;
+            let name = l.string(n, &format!("`executor` of {who}"))?;
+            l.executors().find(name, &n.span, who, executors)
+        };
+        let defaults = get(top, "defaults").and_then(Node::entries);
+        let default = named(
+            self,
+            defaults.and_then(|d| get(d, "executor")),
+            "`defaults`",
+        );
+        let pools = get(top, "pools").and_then(Node::entries).unwrap_or(&[]);
+        let pool_executors: Vec<Option<usize>> = pools
+            .iter()
+            .map(|p| {
+                let fields = p.node.entries()?;
+                named(self, get(fields, "executor"), &format!("pool `{}`", p.key))
+            })
+            .collect();
+        for (s, step) in raw.iter().zip(steps.iter_mut()) {
+            let placement = crate::executors::StepPlacement {
+                label: format!("step `{}`", step.id),
+                executor: s.executor.clone(),
+                requires: s.requires.clone(),
+                pool: step.pool,
+            };
+            step.executor = self
+                .executors()
+                .route(&placement, executors, &pool_executors, default);
+            step.requires = s.requires.iter().map(|(l, _)| l.to_string()).collect();
+            // An alternative runs where it says, else where the step runs.
+            for (a, alt) in s.fallback.iter().zip(step.fallback.iter_mut()) {
+                let who = format!("alternative {} of step `{}`", a.number, step.id);
+                alt.executor = match &a.executor {
+                    Some((name, span)) => self.executors().find(name, span, &who, executors),
+                    None => step.executor,
+                };
+            }
+        }
+    }
+
+    #[allow(clippy::type_complexity)]
+    pub(super) fn resolve_steps(
+        &mut self,
+        raw: &[RawStep<'_>],
+        raw_needs: Vec<Vec<(&str, Span)>>,
+        tools: &BTreeMap<String, Tool>,
+        pools: &[Pool],
+        param_names: &[&str],
+        base_dir: &Path,
+    ) -> Option<(Vec<Step>, Vec<Vec<(usize, Span)>>, Vec<StepRef>)> {
+        let mut index: HashMap<&str, usize> = HashMap::with_capacity(raw.len());
+        let mut ids = Vec::with_capacity(raw.len());
+        for (i, s) in raw.iter().enumerate() {
+            let Some((id, span)) = &s.id else {
+                ids.push(format!("#{}", i + 1));
+                continue;
+            };
+            if !is_step_id(id) {
+                self.err(
+                    span,
+                    format!("step id \"{id}\" is invalid"),
+                    format!(
+                        "use 1 to 64 lowercase letters, digits, '_' or '-'{}",
+                        suggest_id(id)
+                            .map(|s| format!(", e.g. \"{s}\""))
+                            .unwrap_or_default()
+                    ),
+                );
+            }
+            if let Some(&first) = index.get(id) {
+                let line = self.r.map.line_col(raw[first].span.start).0;
+                self.err(
+                    span,
+                    format!("duplicate step id \"{id}\""),
+                    format!("step ids must be unique; \"{id}\" is already used by the step at line {line}"),
+                );
+            } else {
+                index.insert(id, i);
+            }
+            ids.push(id.to_string());
+        }
+        let id_list: Vec<&str> = raw
+            .iter()
+            .filter_map(|s| s.id.as_ref().map(|(id, _)| *id))
+            .collect();
+        let pool_names: Vec<&str> = pools.iter().map(|p| p.name.as_str()).collect();
+        let mut tool_names: Vec<&str> = Builtin::ALL.iter().map(|b| b.name()).collect();
+        tool_names.extend(tools.keys().map(String::as_str));
+
+        let mut steps = Vec::with_capacity(raw.len());
+        let mut needs_spans = Vec::with_capacity(raw.len());
+        let mut refs = Vec::new();
+        // Each step's `needs` as written is dropped once resolved (100,000 of them were
+        // ~13 MB at the load's peak).
+        for ((i, s), written) in raw.iter().enumerate().zip(raw_needs) {
+            let label = format!("step `{}`", ids[i]);
+            let mut needs = Vec::new();
+            let mut spans = Vec::new();
+            for (n, span) in &written {
+                match index.get(n) {
+                    Some(&j) => {
+                        if !needs.contains(&j) {
+                            needs.push(j);
+                            spans.push((j, span.clone()));
+                        }
+                    }
+                    None => {
+                        let hint = did_you_mean(n, &id_list, "step ids");
+                        self.err(
+                            span,
+                            format!("{label} needs \"{n}\", which is not a step"),
+                            hint,
+                        );
+                    }
+                }
+            }
+            let pool = s.pool.as_ref().and_then(|(p, span)| {
+                let found = pools.iter().position(|x| x.name == *p);
+                if found.is_none() {
+                    let hint = match did_you_mean(p, &pool_names, "pools") {
+                        h if pool_names.is_empty() => {
+                            format!("{h}; declare it with [pools.{p}] and capacity = 1")
+                        }
+                        h => h,
+                    };
+                    self.err(
+                        span,
+                        format!("{label} uses pool \"{p}\", which is not declared"),
+                        hint,
+                    );
+                }
+                found
+            });
+            let (action, tool) = self.action(&s.run, &s.uses, &label, tools, &tool_names);
+            let mut with = BTreeMap::new();
+            if let Some(tool) = &tool {
+                let given = s.with.as_ref().map_or(&[][..], |(w, _)| w.as_slice());
+                let at = s.uses.as_ref().map_or(s.span.clone(), |(_, sp)| sp.clone());
+                let site = Site {
+                    i,
+                    index: &index,
+                    raw,
+                    param_names,
+                };
+                with = self.with_values(given, &at, &label, tool, None, &site, &mut refs);
+            } else if let Some((_, span)) = &s.with
+                && s.uses.is_none()
+            {
+                self.err(span, format!("{label} has `with` but does not `uses` a tool"), "`with` sets a tool's parameters: add uses = \"<tool>\", or use `env` for a `run` step");
+            }
+            let mut env = BTreeMap::new();
+            for e in &s.env {
+                if let Some(t) = self.step_template(
+                    e,
+                    TemplateSite::StepEnv,
+                    param_names,
+                    i,
+                    &index,
+                    raw,
+                    &mut refs,
+                ) {
+                    env.insert(e.key.to_string(), t);
+                }
+            }
+            let gate = s.gate.as_ref().map(|g| {
+                let prompt = match &g.prompt {
+                    Some((p, span)) => {
+                        let te = TextEntry {
+                            key: "prompt",
+                            key_span: span.clone(),
+                            value: p.to_string(),
+                            span: span.clone(),
+                        };
+                        self.step_template(
+                            &te,
+                            TemplateSite::Prompt,
+                            param_names,
+                            i,
+                            &index,
+                            raw,
+                            &mut refs,
+                        )
+                        .unwrap_or_default()
+                    }
+                    None => Template::literal(format!("Approve step {}?", ids[i])),
+                };
+                Gate {
+                    prompt,
+                    approvers: g.approvers.iter().map(|(a, _)| a.clone()).collect(),
+                    quorum: g.quorum.as_ref().map_or(1, |(q, _)| *q),
+                    timeout: g.timeout,
+                    on_timeout: g.on_timeout,
+                    allow_self_approval: g.allow_self_approval,
+                    signed: g.signed.is_some(),
+                    inputs: g.inputs.clone(),
+                }
+            });
+            let condition = self.condition(raw, i, &label, param_names, &index, &mut refs);
+            if !s.has_action_key {
+                self.err(
+                    &s.span,
+                    format!("{label} has nothing to do"),
+                    "give it `run = \"…\"`, `uses = \"<tool>\"`, or a `gate` (a pure approval step)",
+                );
+            }
+            let fanout = s.fanout.as_ref().and_then(|f| {
+                self.resolve_fanout(f, &label, param_names, i, &index, raw, &mut refs)
+            });
+            let mut step = Step {
+                id: ids[i].clone(),
+                index: i,
+                needs,
+                action,
+                with,
+                env,
+                when: s.rules.when,
+                allow_failure: s.rules.allow_failure,
+                condition: condition.map(Box::new),
+                fallback: Vec::new(),
+                timeout: s.timeout,
+                retry: s.retry,
+                pool,
+                executor: None,
+                requires: Vec::new(),
+                dir: s.dir.map(|d| base_dir.join(d)),
+                cost: s.cost,
+                outputs: s.outputs.clone(),
+                compensate: s.compensate.as_ref().map(|(c, _)| c.to_string()),
+                gate: gate.map(Box::new),
+                idempotent: s.idempotent,
+                cache: None,
+                service: None,
+                fanout,
+                instance: None,
+                line: self.r.map.line_col(s.span.start).0,
+            };
+            let site = Site {
+                i,
+                index: &index,
+                raw,
+                param_names,
+            };
+            step.fallback = self.alternatives(&step, &label, tools, &tool_names, &site, &mut refs);
+            steps.push(step);
+            needs_spans.push(spans);
+        }
+        Some((steps, needs_spans, refs))
+    }
+
+    /// The action `run` or `uses` names (`label`: whose, for messages).
+    pub(super) fn action(
+        &mut self,
+        run: &Option<(&str, Span)>,
+        uses: &Option<(&str, Span)>,
+        label: &str,
+        tools: &BTreeMap<String, Tool>,
+        tool_names: &[&str],
+    ) -> (Action, Option<Tool>) {
+        match (run, uses) {
+            (Some(_), Some((_, span))) => {
+                self.err(
+                    span,
+                    format!("{label} has both `run` and `uses`"),
+                    "a step either runs a command (`run`) or calls a tool (`uses`): keep one of them",
+                );
+                (Action::None, None)
+            }
+            (Some((run, _)), None) => (
+                Action::Shell {
+                    run: run.to_string(),
+                },
+                None,
+            ),
+            (None, Some((name, span))) => {
+                if let Some(b) = Builtin::from_name(name) {
+                    (Action::Builtin(b), Some(b.tool()))
+                } else if let Some(t) = tools.get(*name) {
+                    (
+                        Action::Tool {
+                            tool: t.name.clone(),
+                            run: t.run.clone().unwrap_or_default(),
+                        },
+                        Some(t.clone()),
+                    )
+                } else {
+                    let hint = match did_you_mean(name, tool_names, "tools") {
+                        h if h.starts_with("did you mean") => h,
+                        h => format!("{h}; declare it with [tools.{name}] and run = \"…\""),
+                    };
+                    self.err(
+                        span,
+                        format!("{label} uses tool \"{name}\", which is not declared"),
+                        hint,
+                    );
+                    (Action::None, None)
+                }
+            }
+            (None, None) => (Action::None, None),
+        }
+    }
+
+    /// A tool's parameters from `given`; what it leaves out comes from `base` (an
+    /// alternative's step), then the tool's defaults. `at`: where the tool is named.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn with_values(
+        &mut self,
+        given: &[TextEntry<'_>],
+        at: &Span,
+        label: &str,
+        tool: &Tool,
+        base: Option<&BTreeMap<String, Template>>,
+        site: &Site<'_, '_, '_>,
+        refs: &mut Vec<StepRef>,
+    ) -> BTreeMap<String, Template> {
+        let mut out = BTreeMap::new();
+        let known: Vec<&str> = tool.params.iter().map(|p| p.name.as_str()).collect();
+        for e in given {
+            let Some(p) = tool.params.iter().find(|p| p.name == e.key) else {
+                let hint = if known.is_empty() {
+                    format!(
+                        "tool `{}` takes no parameters: remove this entry",
+                        tool.name
+                    )
+                } else {
+                    did_you_mean(e.key, &known, &format!("parameters of `{}`", tool.name))
+                };
+                self.err(
+                    &e.key_span,
+                    format!("tool `{}` has no parameter `{}`", tool.name, e.key),
+                    hint,
+                );
+                continue;
+            };
+            let Some(t) = self.step_template(
+                e,
+                TemplateSite::With,
+                site.param_names,
+                site.i,
+                site.index,
+                site.raw,
+                refs,
+            ) else {
+                continue;
+            };
+            let literal = t.refs().next().is_none();
+            if literal {
+                if let Err(msg) = p.ty.check(&e.value) {
+                    self.err(
+                        &e.span,
+                        format!("parameter `{}` of tool `{}`: {msg}", p.name, tool.name),
+                        format!("`{}` is of type {}", p.name, p.ty.describe()),
+                    );
+                } else if tool.name == Builtin::Sleep.name()
+                    && p.name == "DURATION"
+                    && let Err(msg) = parse_duration(&e.value)
+                {
+                    let hint = if d_too_long(&msg) {
+                        "durations are at most 30 days (\"30d\")"
+                    } else {
+                        "write a duration such as with = { DURATION = \"2s\" } (units: ms, s, m, h, d)"
+                    };
+                    self.err(
+                        &e.span,
+                        format!("`DURATION` of builtin.sleep: {}", short(&msg)),
+                        hint,
+                    );
+                }
+            }
+            out.insert(p.name.clone(), t);
+        }
+        for p in &tool.params {
+            if out.contains_key(&p.name) || given.iter().any(|e| e.key == p.name) {
+                continue;
+            }
+            if let Some(t) = base.and_then(|b| b.get(&p.name)) {
+                out.insert(p.name.clone(), t.clone());
+                continue;
+            }
+            match &p.default {
+                Some(d) => {
+                    out.insert(p.name.clone(), Template::literal(d.clone()));
+                }
+                None if p.required => {
+                    self.err(
+                        at,
+                        format!(
+                            "{label} uses tool `{}` without its required parameter `{}`",
+                            tool.name, p.name
+                        ),
+                        format!(
+                            "add with = {{ {} = \"…\" }} (type {})",
+                            p.name,
+                            p.ty.describe()
+                        ),
+                    );
+                }
+                None => {}
+            }
+        }
+        out
+    }
+}
+
+/// What a template of step `i` is checked against.
+pub(super) struct Site<'a, 'b, 'n> {
+    pub i: usize,
+    pub index: &'a HashMap<&'b str, usize>,
+    pub raw: &'a [RawStep<'n>],
+    pub param_names: &'a [&'a str],
+}
+
+/// A valid id close to `id` (lowercased, other characters replaced by '-').
+pub(super) fn suggest_id(id: &str) -> Option<String> {
+    let s: String = id
+        .chars()
+        .map(|c| {
+            let c = c.to_ascii_lowercase();
+            if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(64)
+        .collect();
+    is_step_id(&s).then_some(s).filter(|s| s != id)
+}

@@ -1,0 +1,216 @@
+//! A step's trigger rule (`when`) and `allow_failure`, as written.
+use super::*;
+use crate::condition::{self, Condition, Name};
+use crate::trigger::{Trigger, suggest_rule};
+
+/// What decides whether a step runs once its needs settle.
+#[derive(Debug, Clone, Default)]
+pub(super) struct RawRules<'n> {
+    pub when: Trigger,
+    pub allow_failure: bool,
+    /// `if`: the text and the span of its string.
+    pub cond: Option<(&'n str, Span)>,
+}
+
+impl Loader<'_, '_> {
+    /// `when` and `allow_failure` of a step with `needs` (a rule over no needs could
+    /// never be anything but `all_success`'s "run at once").
+    pub(super) fn rules<'n>(
+        &mut self,
+        f: &'n [Entry],
+        label: &str,
+        has_needs: bool,
+    ) -> RawRules<'n> {
+        let when = match get(f, "when") {
+            Some(n) => match self.string(n, &format!("`when` of {label}")) {
+                Some(s) => match Trigger::parse(s) {
+                    Some(t) => {
+                        if t != Trigger::AllSuccess && !has_needs {
+                            self.err(
+                                &n.span,
+                                format!("{label} has `when = \"{s}\"` but no `needs`"),
+                                "a trigger rule decides over the step's needs: add needs = [\"…\"], or remove `when`",
+                            );
+                        }
+                        t
+                    }
+                    None => {
+                        let hint = match suggest_rule(s) {
+                            Some(c) => format!("did you mean `{c}`?"),
+                            None => "no rule of that meaning is known".to_string(),
+                        };
+                        let all = Trigger::ALL.map(Trigger::as_str).join(", ");
+                        self.err(
+                            &n.span,
+                            format!("unknown `when` \"{s}\" in {label}"),
+                            format!("{hint} (`when` is one of Airflow's trigger rules: {all}; `any_failed` is `one_failed`)"),
+                        );
+                        Trigger::AllSuccess
+                    }
+                },
+                None => Trigger::AllSuccess,
+            },
+            None => Trigger::AllSuccess,
+        };
+        let allow_failure = get(f, "allow_failure")
+            .and_then(|n| self.boolean(n, &format!("`allow_failure` of {label}")))
+            .unwrap_or(false);
+        let cond = get(f, "if").and_then(|n| {
+            self.string(n, &format!("`if` of {label}"))
+                .map(|s| (s, n.span.clone()))
+        });
+        RawRules {
+            when,
+            allow_failure,
+            cond,
+        }
+    }
+
+    /// Step `i`'s `if`, parsed and its names checked: params and env that exist,
+    /// steps among its transitive needs (recorded in `refs` for the graph check).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn condition(
+        &mut self,
+        raw: &[RawStep<'_>],
+        i: usize,
+        label: &str,
+        param_names: &[&str],
+        index: &HashMap<&str, usize>,
+        refs: &mut Vec<StepRef>,
+    ) -> Option<Condition> {
+        let (text, span) = raw[i].rules.cond.as_ref()?;
+        // Where a place in the text is in the file: inside a plain one-line string,
+        // exactly; else the string's start.
+        let written = self.r.map.text(span).unwrap_or("");
+        let exact = written.len() == text.len() + 2;
+        let at = |r: &std::ops::Range<usize>| {
+            if exact {
+                span.start + 1 + r.start..span.start + 1 + r.end.max(r.start + 1)
+            } else {
+                span.clone()
+            }
+        };
+        let mut c = match condition::parse(text) {
+            Ok(c) => c,
+            Err(e) => {
+                self.err(
+                    &at(&e.at),
+                    format!("`if` of {label}: {}", e.message),
+                    e.hint,
+                );
+                return None;
+            }
+        };
+        let mut ok = true;
+        for (name, place) in c.names() {
+            let place = at(&place);
+            match name {
+                Name::Param(p) if !param_names.contains(&p.as_str()) => {
+                    let hint = match did_you_mean(p, param_names, "parameters") {
+                        h if h.starts_with("did you mean") => h,
+                        h => format!("{h}; declare it with [params.{p}]"),
+                    };
+                    self.err(
+                        &place,
+                        format!("`if` of {label} reads unknown parameter `{p}`"),
+                        hint,
+                    );
+                    ok = false;
+                }
+                Name::Env(e) if !self.env_names.contains(e) => {
+                    let names: Vec<&str> = self.env_names.iter().map(String::as_str).collect();
+                    let hint = match did_you_mean(e, &names, "run-wide `env` entries") {
+                        h if h.starts_with("did you mean") => h,
+                        h => format!(
+                            "{h}; `env.{e}` reads the run-wide [env] table: add {e} = \"…\" there"
+                        ),
+                    };
+                    self.err(
+                        &place,
+                        format!(
+                            "`if` of {label} reads `env.{e}`, which the run-wide `env` does not set"
+                        ),
+                        hint,
+                    );
+                    ok = false;
+                }
+                Name::StepOutput { step_id, .. }
+                | Name::StepState { step_id, .. }
+                | Name::StepInput { step_id, .. } => {
+                    let Some(&target) = index.get(step_id.as_str()) else {
+                        let ids: Vec<&str> = index.keys().copied().collect();
+                        let hint = did_you_mean(step_id, &ids, "step ids");
+                        self.err(
+                            &place,
+                            format!(
+                                "`if` of {label} reads step \"{step_id}\", which is not a step"
+                            ),
+                            hint,
+                        );
+                        ok = false;
+                        continue;
+                    };
+                    if target == i {
+                        self.err(
+                            &place,
+                            format!("`if` of {label} reads the step itself ({name})"),
+                            "a condition is decided before the step runs: read a step it needs",
+                        );
+                        ok = false;
+                        continue;
+                    }
+                    if let Name::StepOutput { key, .. } = name {
+                        let declared = &raw[target].outputs;
+                        if !declared.is_empty() && !declared.contains_key(key.as_str()) {
+                            let names: Vec<&str> = declared.keys().map(String::as_str).collect();
+                            let hint = did_you_mean(
+                                key,
+                                &names,
+                                &format!("outputs declared by `{step_id}`"),
+                            );
+                            self.err(
+                                &place,
+                                format!("step `{step_id}` declares no output `{key}`"),
+                                hint,
+                            );
+                            ok = false;
+                            continue;
+                        }
+                    }
+                    if let Name::StepInput { key, .. } = name {
+                        let declared = raw[target].gate.as_ref().map(|g| &g.inputs);
+                        if !declared.is_some_and(|d| d.iter().any(|p| p.name == *key)) {
+                            let names: Vec<&str> = declared
+                                .map(|d| d.iter().map(|p| p.name.as_str()).collect())
+                                .unwrap_or_default();
+                            let hint =
+                                did_you_mean(key, &names, &format!("inputs of `{step_id}`'s gate"));
+                            self.err(
+                                &place,
+                                format!("`if` of {label} reads `{name}`, but `{step_id}`'s gate declares no input `{key}`"),
+                                hint,
+                            );
+                            ok = false;
+                            continue;
+                        }
+                    }
+                    let (read, key) = match name {
+                        Name::StepOutput { key, .. } => (Read::Output, key.clone()),
+                        Name::StepInput { key, .. } => (Read::Input, key.clone()),
+                        _ => (Read::State, String::new()),
+                    };
+                    refs.push(StepRef {
+                        from: i,
+                        target,
+                        key,
+                        read,
+                        span: place,
+                    });
+                }
+                _ => {}
+            }
+        }
+        c.resolve_steps(|id| index.get(id).copied().unwrap_or(usize::MAX));
+        ok.then_some(c)
+    }
+}

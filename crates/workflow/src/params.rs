@@ -1,0 +1,238 @@
+//! Typed values checked against their declarations: `--param NAME=VALUE` against the
+//! workflow's `[params]`, and an approval's `--input NAME=VALUE` against its gate's
+//! `inputs` (the same types, one checker).
+use super::diag::suggest;
+use super::plan::{ParamSpec, ParamType, Plan};
+use std::collections::BTreeMap;
+
+/// What the values are, for the messages: `parameter` given with `--param`, or a gate's
+/// `input` given with `--input`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Values {
+    Params,
+    Inputs,
+}
+
+impl Values {
+    fn noun(self) -> &'static str {
+        match self {
+            Values::Params => "parameter",
+            Values::Inputs => "input",
+        }
+    }
+
+    fn flag(self) -> &'static str {
+        match self {
+            Values::Params => "--param",
+            Values::Inputs => "--input",
+        }
+    }
+
+    fn none(self) -> &'static str {
+        match self {
+            Values::Params => "this workflow takes no parameters",
+            Values::Inputs => "this gate takes no inputs",
+        }
+    }
+}
+
+/// Check the run's `--param` values against the workflow's parameters
+/// ([`resolve_values`]).
+pub fn resolve_params(
+    plan: &Plan,
+    given: &[(String, String)],
+) -> Result<BTreeMap<String, String>, Vec<String>> {
+    resolve_values(&plan.params, given, Values::Params)
+}
+
+/// Check the given values against the declared type, enum values, pattern and
+/// `required`, fill in defaults, and reject unknown names. An optional value with
+/// neither a given value nor a default resolves to the empty string, so templates
+/// render. Each error is a full sentence that says what would be right.
+pub fn resolve_values(
+    specs: &[ParamSpec],
+    given: &[(String, String)],
+    what: Values,
+) -> Result<BTreeMap<String, String>, Vec<String>> {
+    let (noun, flag) = (what.noun(), what.flag());
+    let mut errors = Vec::new();
+    let mut values = BTreeMap::new();
+    let declared: Vec<&str> = specs.iter().map(|p| p.name.as_str()).collect();
+    for (name, value) in given {
+        let Some(spec) = specs.iter().find(|p| &p.name == name) else {
+            let tail = match suggest(name, declared.iter().copied()) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None if declared.is_empty() => what.none().to_string(),
+                None => format!("the {noun}s are: {}", declared.join(", ")),
+            };
+            errors.push(format!("unknown {noun} `{name}`: {tail}"));
+            continue;
+        };
+        if values.contains_key(name) {
+            errors.push(format!(
+                "{noun} `{name}` is given more than once; pass {flag} {name}=… a single time"
+            ));
+            continue;
+        }
+        if let Err(e) = spec.ty.check(value) {
+            errors.push(format!(
+                "{noun} `{name}`: {e} (it is of type {})",
+                spec.ty.describe()
+            ));
+            continue;
+        }
+        if let Some(re) = &spec.pattern
+            && !re.is_match(value)
+        {
+            errors.push(format!(
+                    "{noun} `{name}` is \"{value}\", which does not match the pattern {}; pass a value that matches it",
+                    re.as_str()
+                ));
+            continue;
+        }
+        values.insert(name.clone(), value.clone());
+    }
+    for spec in specs {
+        if values.contains_key(&spec.name) || given.iter().any(|(n, _)| n == &spec.name) {
+            continue;
+        }
+        match &spec.default {
+            Some(d) => {
+                values.insert(spec.name.clone(), d.clone());
+            }
+            None if spec.required => {
+                let example = match &spec.ty {
+                    ParamType::Enum(v) => v.first().cloned().unwrap_or_default(),
+                    ParamType::Int => "42".into(),
+                    ParamType::Bool => "true".into(),
+                    ParamType::String => "…".into(),
+                    ParamType::List => "a,b".into(),
+                };
+                let pattern = spec
+                    .pattern
+                    .as_ref()
+                    .map(|p| format!(" matching {}", p.as_str()))
+                    .unwrap_or_default();
+                errors.push(format!(
+                    "{noun} `{}` is required: pass {flag} {}={example} (of type {}{pattern})",
+                    spec.name,
+                    spec.name,
+                    spec.ty.describe()
+                ));
+            }
+            None => {
+                values.insert(spec.name.clone(), String::new());
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(values)
+    } else {
+        Err(errors)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load_str;
+    use std::path::Path;
+
+    fn plan() -> Plan {
+        let src = r#"
+name = "p"
+[params.version]
+type = "string"
+required = true
+pattern = '^\d+\.\d+\.\d+$'
+[params.target]
+type = "enum"
+values = ["staging", "production"]
+default = "staging"
+[params.count]
+type = "int"
+[params.dry]
+type = "bool"
+default = false
+[[step]]
+id = "a"
+run = "true"
+"#;
+        load_str(src, Path::new("p.toml")).unwrap()
+    }
+
+    fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
+        p.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn fills_defaults_and_accepts_valid_values() {
+        let v = resolve_params(&plan(), &pairs(&[("version", "1.4.2"), ("count", "3")])).unwrap();
+        assert_eq!(v["version"], "1.4.2");
+        assert_eq!(v["target"], "staging");
+        assert_eq!(v["count"], "3");
+        assert_eq!(v["dry"], "false");
+    }
+
+    #[test]
+    fn optional_without_default_is_empty() {
+        let v = resolve_params(&plan(), &pairs(&[("version", "1.0.0")])).unwrap();
+        assert_eq!(v["count"], "");
+    }
+
+    #[test]
+    fn reports_every_problem() {
+        let errs = resolve_params(
+            &plan(),
+            &pairs(&[
+                ("target", "prod"),
+                ("count", "x"),
+                ("versoin", "1"),
+                ("dry", "yes"),
+            ]),
+        )
+        .unwrap_err();
+        assert_eq!(errs.len(), 5, "{errs:#?}");
+        assert!(errs.iter().any(|e| e.contains("did you mean `version`")));
+        assert!(
+            errs.iter()
+                .any(|e| e.contains("\"prod\" is not one of \"staging\", \"production\""))
+        );
+        assert!(errs.iter().any(|e| e.contains("not an int")));
+        assert!(errs.iter().any(|e| e.contains("write true or false")));
+        assert!(
+            errs.iter()
+                .any(|e| e.contains("`version` is required: pass --param version="))
+        );
+    }
+
+    #[test]
+    fn pattern_mismatch_names_the_pattern() {
+        let errs = resolve_params(&plan(), &pairs(&[("version", "v1")])).unwrap_err();
+        assert_eq!(errs.len(), 1);
+        assert!(errs[0].contains(r"^\d+\.\d+\.\d+$"), "{}", errs[0]);
+    }
+
+    #[test]
+    fn inputs_are_named_as_inputs() {
+        let specs = &plan().params;
+        let errs = resolve_values(specs, &pairs(&[("versoin", "1")]), Values::Inputs).unwrap_err();
+        assert!(
+            errs.iter()
+                .any(|e| e.starts_with("unknown input `versoin`: did you mean `version`?")),
+            "{errs:#?}"
+        );
+        assert!(
+            errs.iter()
+                .any(|e| e.contains("input `version` is required: pass --input version=")),
+            "{errs:#?}"
+        );
+        let none = resolve_values(&[], &pairs(&[("x", "1")]), Values::Inputs).unwrap_err();
+        assert_eq!(
+            none,
+            vec!["unknown input `x`: this gate takes no inputs".to_string()]
+        );
+    }
+}
