@@ -9,6 +9,7 @@ use ratatui::style::{Color, Modifier, Style};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use strum::EnumCount;
 
 const BUILTIN: [(&str, &str); 3] = [
     ("default", include_str!("../../../themes/default.toml")),
@@ -76,7 +77,7 @@ pub struct Theme {
     pub error: Style,
     pub warning: Style,
     pub search_match: Style,
-    states: [Style; 16],
+    states: [Style; StepState::COUNT],
     severities: [Style; 4],
     gauge: [Style; 4],
 }
@@ -128,7 +129,8 @@ impl Theme {
     fn from_colours(name: &str, c: &BTreeMap<String, Color>) -> Theme {
         let get = |k: &str| c.get(k).copied().unwrap_or(Color::Reset);
         let fg = |k: &str| Style::new().fg(get(k));
-        let states = StepState::ALL.map(|s| {
+        let states = std::array::from_fn(|i| {
+            let s = StepState::ALL[i];
             let st = fg(&format!("state.{}", s.as_str()));
             match s {
                 StepState::Running | StepState::Failed | StepState::CompensationFailed => {
@@ -167,7 +169,7 @@ impl Theme {
         let plain = Style::new();
         let bold = plain.add_modifier(Modifier::BOLD);
         let dim = plain.add_modifier(Modifier::DIM);
-        let states = StepState::ALL.map(|s| match s {
+        let states = std::array::from_fn(|i| match StepState::ALL[i] {
             StepState::Running | StepState::WaitingApproval => bold,
             StepState::Failed | StepState::Rejected | StepState::CompensationFailed => {
                 bold.add_modifier(Modifier::UNDERLINED)
@@ -356,7 +358,7 @@ mod tests {
     fn monochrome_has_no_colours_but_distinguishes_failure() {
         let m = Theme::resolve(Some("light"), true).unwrap();
         assert!(m.monochrome);
-        for s in StepState::ALL {
+        for &s in StepState::ALL {
             assert_eq!(m.state(s).fg, None);
         }
         assert_ne!(m.state(StepState::Failed), m.state(StepState::Succeeded));

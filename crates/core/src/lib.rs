@@ -831,7 +831,8 @@ impl Core {
     /// Steps a process runs for now (`StepState::has_process`): attempts and ready services.
     fn processes(&self) -> usize {
         StepState::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .filter(|s| s.has_process())
             .map(|s| self.counts[si(s)])
             .sum()

@@ -4,8 +4,21 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ErrorKind {
     SpawnFailed,
     ExitNonzero,
@@ -30,46 +43,10 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 17] = [
-        ErrorKind::SpawnFailed,
-        ErrorKind::ExitNonzero,
-        ErrorKind::KilledBySignal,
-        ErrorKind::Timeout,
-        ErrorKind::OutputInvalid,
-        ErrorKind::TemplateError,
-        ErrorKind::DependencyFailed,
-        ErrorKind::GateRejected,
-        ErrorKind::GateTimeout,
-        ErrorKind::BudgetExceeded,
-        ErrorKind::RateLimited,
-        ErrorKind::Cancelled,
-        ErrorKind::CompensationFailed,
-        ErrorKind::Interrupted,
-        ErrorKind::Storage,
-        ErrorKind::ProbeFailed,
-        ErrorKind::ServiceExited,
-    ];
+    pub const ALL: &'static [ErrorKind] = <ErrorKind as strum::VariantArray>::VARIANTS;
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorKind::SpawnFailed => "spawn_failed",
-            ErrorKind::ExitNonzero => "exit_nonzero",
-            ErrorKind::KilledBySignal => "killed_by_signal",
-            ErrorKind::Timeout => "timeout",
-            ErrorKind::OutputInvalid => "output_invalid",
-            ErrorKind::TemplateError => "template_error",
-            ErrorKind::DependencyFailed => "dependency_failed",
-            ErrorKind::GateRejected => "gate_rejected",
-            ErrorKind::GateTimeout => "gate_timeout",
-            ErrorKind::BudgetExceeded => "budget_exceeded",
-            ErrorKind::RateLimited => "rate_limited",
-            ErrorKind::Cancelled => "cancelled",
-            ErrorKind::CompensationFailed => "compensation_failed",
-            ErrorKind::Interrupted => "interrupted",
-            ErrorKind::Storage => "storage",
-            ErrorKind::ProbeFailed => "probe_failed",
-            ErrorKind::ServiceExited => "service_exited",
-        }
+        self.into()
     }
 
     /// The severity a record of this kind gets unless the builder says otherwise.
@@ -115,8 +92,22 @@ impl fmt::Display for ErrorKind {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Severity {
     Low,
     Medium,
@@ -126,12 +117,7 @@ pub enum Severity {
 
 impl Severity {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Low => "low",
-            Severity::Medium => "medium",
-            Severity::High => "high",
-            Severity::Critical => "critical",
-        }
+        self.into()
     }
 
     /// Health penalty of one open record of this severity (docs/architecture.md, "Errors, quality and health").

@@ -64,8 +64,20 @@ pub enum StepOutcome {
 
 /// A service's two probes: `ready` (may its dependants start?) and `live` (is it
 /// still up while they run?).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ProbeKind {
     Ready,
     Live,
@@ -73,10 +85,7 @@ pub enum ProbeKind {
 
 impl ProbeKind {
     pub fn as_str(self) -> &'static str {
-        match self {
-            ProbeKind::Ready => "ready",
-            ProbeKind::Live => "live",
-        }
+        self.into()
     }
 }
 

@@ -14,8 +14,21 @@ use std::fmt;
 use std::time::Duration;
 
 /// The name of a decision in the audit trail (`baton audit`, the console's Audit tab).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case", const_into_str)]
 pub enum AuditAction {
     RunStarted,
     RunResumed,
@@ -47,62 +60,14 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 23] = [
-        AuditAction::RunStarted,
-        AuditAction::RunResumed,
-        AuditAction::RunFinished,
-        AuditAction::GateOpened,
-        AuditAction::ApprovalVote,
-        AuditAction::Approved,
-        AuditAction::Rejected,
-        AuditAction::TimedOut,
-        AuditAction::Voided,
-        AuditAction::CommandRefused,
-        AuditAction::Retry,
-        AuditAction::Mark,
-        AuditAction::BudgetExceeded,
-        AuditAction::BudgetRaised,
-        AuditAction::Cancel,
-        AuditAction::CompensationStarted,
-        AuditAction::CompensationFinished,
-        AuditAction::Fallback,
-        AuditAction::RunDeleted,
-        AuditAction::Redacted,
-        AuditAction::SchedulePaused,
-        AuditAction::ScheduleResumed,
-        AuditAction::ScheduleTriggered,
-    ];
+    pub const ALL: &'static [AuditAction] = <AuditAction as strum::VariantArray>::VARIANTS;
 
     pub const fn as_str(self) -> &'static str {
-        match self {
-            AuditAction::RunStarted => "run_started",
-            AuditAction::RunResumed => "run_resumed",
-            AuditAction::RunFinished => "run_finished",
-            AuditAction::GateOpened => "gate_opened",
-            AuditAction::ApprovalVote => "approval_vote",
-            AuditAction::Approved => "approved",
-            AuditAction::Rejected => "rejected",
-            AuditAction::TimedOut => "timed_out",
-            AuditAction::Voided => "voided",
-            AuditAction::CommandRefused => "command_refused",
-            AuditAction::Retry => "retry",
-            AuditAction::Mark => "mark",
-            AuditAction::BudgetExceeded => "budget_exceeded",
-            AuditAction::BudgetRaised => "budget_raised",
-            AuditAction::Cancel => "cancel",
-            AuditAction::CompensationStarted => "compensation_started",
-            AuditAction::CompensationFinished => "compensation_finished",
-            AuditAction::Fallback => "fallback",
-            AuditAction::RunDeleted => "run_deleted",
-            AuditAction::Redacted => "redacted",
-            AuditAction::SchedulePaused => "schedule_paused",
-            AuditAction::ScheduleResumed => "schedule_resumed",
-            AuditAction::ScheduleTriggered => "schedule_triggered",
-        }
+        self.into_str()
     }
 
     pub fn parse(s: &str) -> Option<AuditAction> {
-        AuditAction::ALL.into_iter().find(|a| a.as_str() == s)
+        s.parse().ok()
     }
 }
 
@@ -614,7 +579,7 @@ mod tests {
 
     #[test]
     fn actions_read_back_and_match_the_decision() {
-        for a in AuditAction::ALL {
+        for &a in AuditAction::ALL {
             assert_eq!(AuditAction::parse(a.as_str()), Some(a));
             assert_eq!(
                 serde_json::to_value(a).unwrap(),

@@ -9,8 +9,9 @@ use super::time::Timestamp;
 use super::view::RunView;
 use serde::Serialize;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, strum::IntoStaticStr, strum::EnumString)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum WaitKind {
     /// An approval gate is open.
     Gate,
@@ -23,11 +24,7 @@ pub enum WaitKind {
 
 impl WaitKind {
     pub fn as_str(self) -> &'static str {
-        match self {
-            WaitKind::Gate => "gate",
-            WaitKind::Budget => "budget",
-            WaitKind::Mark => "mark",
-        }
+        self.into()
     }
 }
 

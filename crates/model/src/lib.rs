@@ -69,3 +69,6 @@ pub fn file_safe(step: &str) -> std::borrow::Cow<'_, str> {
 
 /// Index of a step in `Plan::steps` (stable for the life of a plan).
 pub type StepIdx = usize;
+
+#[cfg(test)]
+mod names_tests;

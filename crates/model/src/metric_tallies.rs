@@ -158,7 +158,7 @@ impl Tallies {
     pub fn add_to(&self, workflow: &str, m: &mut Metrics) {
         let wf = || workflow.to_string();
         if !self.steps.is_empty() {
-            for s in StepState::ALL {
+            for &s in StepState::ALL {
                 m.steps.entry((wf(), s.as_str())).or_default();
             }
         }

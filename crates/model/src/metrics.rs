@@ -66,7 +66,20 @@ pub struct ErrorCounts {
 }
 
 /// How an attempt ended. Never changes once set, so the counters only grow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum AttemptOutcome {
     Succeeded,
     Failed,
@@ -75,24 +88,14 @@ pub enum AttemptOutcome {
 }
 
 impl AttemptOutcome {
-    pub const ALL: [AttemptOutcome; 4] = [
-        AttemptOutcome::Succeeded,
-        AttemptOutcome::Failed,
-        AttemptOutcome::Cancelled,
-        AttemptOutcome::Interrupted,
-    ];
+    pub const ALL: &'static [AttemptOutcome] = <AttemptOutcome as strum::VariantArray>::VARIANTS;
 
     pub fn parse(s: &str) -> Option<AttemptOutcome> {
-        Self::ALL.into_iter().find(|o| o.as_str() == s)
+        s.parse().ok()
     }
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            AttemptOutcome::Succeeded => "succeeded",
-            AttemptOutcome::Failed => "failed",
-            AttemptOutcome::Cancelled => "cancelled",
-            AttemptOutcome::Interrupted => "interrupted",
-        }
+        self.into()
     }
 
     /// The outcome of an attempt whose row holds `state` (the step's state the last

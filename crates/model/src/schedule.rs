@@ -35,6 +35,7 @@ pub const MAX_ON_TIME: usize = 64;
     Deserialize,
     strum::EnumString,
     strum::IntoStaticStr,
+    strum::VariantNames,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
@@ -58,6 +59,7 @@ pub enum CatchUp {
     Deserialize,
     strum::EnumString,
     strum::IntoStaticStr,
+    strum::VariantNames,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
@@ -71,14 +73,14 @@ pub enum Overlap {
 }
 
 impl CatchUp {
-    pub const NAMES: [&'static str; 3] = ["none", "latest", "all"];
+    pub const NAMES: &'static [&'static str] = <CatchUp as strum::VariantNames>::VARIANTS;
     pub fn as_str(self) -> &'static str {
         self.into()
     }
 }
 
 impl Overlap {
-    pub const NAMES: [&'static str; 3] = ["skip", "queue", "cancel_running"];
+    pub const NAMES: &'static [&'static str] = <Overlap as strum::VariantNames>::VARIANTS;
     pub fn as_str(self) -> &'static str {
         self.into()
     }
@@ -217,9 +219,11 @@ pub struct Facts {
 /// What becomes of one slot. A slot that starts makes a run of the schedule's
 /// concurrency group, which `overlap` rules: the store admits it, queues it or skips it
 /// (`session::concurrency`), and the slot is recorded with that outcome.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum Fate {
     /// Make its run now.
+    #[strum(serialize = "started")]
     Start,
     /// The schedule is paused.
     Paused,
@@ -230,11 +234,7 @@ pub enum Fate {
 impl Fate {
     /// The word recorded in the store and shown.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Fate::Start => "started",
-            Fate::Paused => "paused",
-            Fate::Missed => "missed",
-        }
+        self.into()
     }
 }
 

@@ -2,8 +2,22 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+    strum::EnumCount,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum StepState {
     Pending,
     WaitingApproval,
@@ -28,48 +42,14 @@ pub enum StepState {
 }
 
 impl StepState {
-    pub const ALL: [StepState; 16] = [
-        StepState::Pending,
-        StepState::WaitingApproval,
-        StepState::Queued,
-        StepState::Running,
-        StepState::Ready,
-        StepState::RetryWait,
-        StepState::Succeeded,
-        StepState::Failed,
-        StepState::Skipped,
-        StepState::UpstreamFailed,
-        StepState::Rejected,
-        StepState::Cancelled,
-        StepState::Interrupted,
-        StepState::Compensating,
-        StepState::Compensated,
-        StepState::CompensationFailed,
-    ];
+    pub const ALL: &'static [StepState] = <StepState as strum::VariantArray>::VARIANTS;
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            StepState::Pending => "pending",
-            StepState::WaitingApproval => "waiting_approval",
-            StepState::Queued => "queued",
-            StepState::Running => "running",
-            StepState::Ready => "ready",
-            StepState::RetryWait => "retry_wait",
-            StepState::Succeeded => "succeeded",
-            StepState::Failed => "failed",
-            StepState::Skipped => "skipped",
-            StepState::UpstreamFailed => "upstream_failed",
-            StepState::Rejected => "rejected",
-            StepState::Cancelled => "cancelled",
-            StepState::Interrupted => "interrupted",
-            StepState::Compensating => "compensating",
-            StepState::Compensated => "compensated",
-            StepState::CompensationFailed => "compensation_failed",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Option<StepState> {
-        StepState::ALL.into_iter().find(|st| st.as_str() == s)
+        s.parse().ok()
     }
 
     /// A state the step will not leave without an operator (retry, mark) or a saga.
@@ -147,8 +127,21 @@ impl fmt::Display for StepState {
 /// The exit code of a run that ended `skipped` (README, "Exit codes").
 pub const SKIPPED_EXIT: i32 = 4;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum RunState {
     Pending,
     /// Its concurrency group has another active run: it waits, with nothing started,
@@ -168,34 +161,14 @@ pub enum RunState {
 }
 
 impl RunState {
-    pub const ALL: [RunState; 9] = [
-        RunState::Pending,
-        RunState::Queued,
-        RunState::Running,
-        RunState::Waiting,
-        RunState::Succeeded,
-        RunState::Failed,
-        RunState::Cancelled,
-        RunState::Skipped,
-        RunState::Interrupted,
-    ];
+    pub const ALL: &'static [RunState] = <RunState as strum::VariantArray>::VARIANTS;
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            RunState::Pending => "pending",
-            RunState::Queued => "queued",
-            RunState::Running => "running",
-            RunState::Waiting => "waiting",
-            RunState::Succeeded => "succeeded",
-            RunState::Failed => "failed",
-            RunState::Cancelled => "cancelled",
-            RunState::Skipped => "skipped",
-            RunState::Interrupted => "interrupted",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Option<RunState> {
-        RunState::ALL.into_iter().find(|st| st.as_str() == s)
+        s.parse().ok()
     }
 
     pub fn is_final(self) -> bool {

@@ -274,7 +274,7 @@ mod tests {
     fn every_command_suggested_is_one_the_state_accepts() {
         let params = vec![("version".to_string(), "1.2.3".to_string())];
         let mut seen = 0;
-        for kind in ErrorKind::ALL {
+        for &kind in ErrorKind::ALL {
             for cause in causes() {
                 for closed in [None, Some(Closed::Undone), Some(Closed::TimedOut)] {
                     for (log, builtin) in [(true, None), (false, Some("builtin.fail"))] {

@@ -27,7 +27,8 @@ pub const NAMESPACE: &str = "baton";
 pub const SECRET_IN_SIGNED_REASON: &str = "the reason holds a secret; a signed reason is kept as it was signed, so write it without the secret";
 
 /// What a signed decision says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "snake_case")]
 pub enum Verdict {
     Approve,
     Reject,
@@ -35,10 +36,7 @@ pub enum Verdict {
 
 impl Verdict {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Approve => "approve",
-            Verdict::Reject => "reject",
-        }
+        self.into()
     }
 }
 

@@ -34,7 +34,7 @@ fn ended_runs(c: &rusqlite::Connection) -> Result<Vec<(String, RunState, u64)>, 
 /// Count `n` runs of `wf` in `state`; every state of a workflow is present (zeros
 /// too), so that a series does not vanish when its last run leaves the state.
 fn count_runs(m: &mut Metrics, wf: &str, state: RunState, n: u64) {
-    for s in RunState::ALL {
+    for &s in RunState::ALL {
         m.runs.entry((wf.to_string(), s.as_str())).or_default();
     }
     *m.runs.entry((wf.to_string(), state.as_str())).or_default() += n;

@@ -5,7 +5,7 @@ impl Builtin {
     pub const ALL: [Builtin; 3] = [Builtin::Noop, Builtin::Sleep, Builtin::Fail];
 
     pub fn from_name(name: &str) -> Option<Builtin> {
-        Builtin::ALL.into_iter().find(|b| b.name() == name)
+        Builtin::ALL.iter().copied().find(|b| b.name() == name)
     }
 
     /// The built-in as a `Tool` (no `run`), with its typed parameters.
@@ -44,7 +44,7 @@ impl Builtin {
 
 /// Every built-in tool, in a fixed order.
 pub fn builtin_tools() -> Vec<Tool> {
-    Builtin::ALL.into_iter().map(Builtin::tool).collect()
+    Builtin::ALL.iter().copied().map(Builtin::tool).collect()
 }
 
 impl ParamType {

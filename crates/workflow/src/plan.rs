@@ -615,7 +615,7 @@ impl NotifyEvent {
     }
 
     pub fn parse(s: &str) -> Option<NotifyEvent> {
-        NotifyEvent::ALL.into_iter().find(|e| e.as_str() == s)
+        NotifyEvent::ALL.iter().copied().find(|e| e.as_str() == s)
     }
 
     pub fn names() -> Vec<&'static str> {

@@ -57,7 +57,7 @@ impl Trigger {
         if s == "any_failed" {
             return Some(Trigger::OneFailed);
         }
-        Trigger::ALL.into_iter().find(|t| t.as_str() == s)
+        Trigger::ALL.iter().copied().find(|t| t.as_str() == s)
     }
 
     /// Every accepted spelling, for hints.

@@ -12,7 +12,7 @@ fn every_tab_keeps_help_and_quit_in_a_footer_of_whole_entries() {
     let theme = Theme::monochrome();
     let config = baton::tui::ConsoleConfig::with_theme(theme.clone());
     for (w, h) in [(80u16, 24u16), (60, 15)] {
-        for tab in Tab::ALL {
+        for &tab in Tab::ALL {
             for v in [fixtures::release(), fixtures::release_two_gates()] {
                 let mut u = ui();
                 act(&v, &mut u, &[Action::GoTab(tab)]);

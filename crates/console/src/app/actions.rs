@@ -4,7 +4,7 @@ use crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
 
 /// Its name (`tab_dag`) is that of the action that shows it in the config's `[keys]`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, strum::IntoStaticStr)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, strum::IntoStaticStr, strum::VariantArray)]
 #[strum(serialize_all = "snake_case", prefix = "tab_")]
 pub enum Tab {
     #[default]
@@ -20,15 +20,7 @@ pub enum Tab {
 }
 
 impl Tab {
-    pub const ALL: [Tab; 7] = [
-        Tab::Dag,
-        Tab::Approvals,
-        Tab::Errors,
-        Tab::Audit,
-        Tab::Runs,
-        Tab::Waiting,
-        Tab::Schedules,
-    ];
+    pub const ALL: &'static [Tab] = <Tab as strum::VariantArray>::VARIANTS;
     pub fn title(self) -> &'static str {
         match self {
             Tab::Dag => "DAG",

@@ -4,8 +4,19 @@ use super::error::{ErrorRecord, Severity};
 use super::state::StepState;
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum HealthLabel {
     Healthy,
     Degraded,
@@ -14,11 +25,7 @@ pub enum HealthLabel {
 
 impl HealthLabel {
     pub fn as_str(self) -> &'static str {
-        match self {
-            HealthLabel::Healthy => "healthy",
-            HealthLabel::Degraded => "degraded",
-            HealthLabel::Critical => "critical",
-        }
+        self.into()
     }
 }
 

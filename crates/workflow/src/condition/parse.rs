@@ -288,7 +288,7 @@ impl Parser {
 
     fn call(&mut self, w: &str, at: Range<usize>) -> Result<Expr, ParseError> {
         let names: Vec<&str> = Func::ALL.iter().map(|f| f.name()).collect();
-        let Some(f) = Func::ALL.into_iter().find(|f| f.name() == w) else {
+        let Some(f) = Func::ALL.iter().copied().find(|f| f.name() == w) else {
             let hint = crate::diag::did_you_mean(w, &names, "functions");
             return Err(err(format!("unknown function `{w}`"), hint, at));
         };

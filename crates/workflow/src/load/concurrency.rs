@@ -99,7 +99,7 @@ impl Loader<'_, '_> {
 
     fn on_conflict(&mut self, o: &Node) -> Option<OnConflict> {
         let s = self.string(o, "`on_conflict` of `concurrency`")?;
-        let found = OnConflict::ALL.into_iter().find(|c| c.as_str() == s);
+        let found = OnConflict::ALL.iter().copied().find(|c| c.as_str() == s);
         if found.is_none() {
             let names: Vec<&str> = OnConflict::ALL.map(OnConflict::as_str).to_vec();
             let hint = did_you_mean(s, &names, "choices");
