@@ -663,7 +663,6 @@ pub fn redact(row: &AuditRow) -> AuditRow {
 }
 
 /// Build the next row of the chain: hash it with the signing key if there is one.
-#[allow(clippy::too_many_arguments)]
 pub fn seal(
     id: i64,
     run_id: &str,

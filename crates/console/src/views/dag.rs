@@ -476,25 +476,17 @@ fn render_graph(
             }
         }
     }
+    let vp = Viewport { area, ox, oy };
     for (xm, lo, hi, edges) in bundles {
         let (top, bottom) = (lo.max(oy), hi.min(oy + vh.saturating_sub(1)));
         if top > bottom {
             continue;
         }
         for y in top..=bottom {
-            put(buf, area, xm, y, ox, oy, "┃", theme.border);
+            put(buf, vp, (xm, y), "┃", theme.border);
         }
         let mid = top + (bottom - top) / 2;
-        put(
-            buf,
-            area,
-            xm + 1,
-            mid,
-            ox,
-            oy,
-            &edges.to_string(),
-            theme.warning,
-        );
+        put(buf, vp, (xm + 1, mid), &edges.to_string(), theme.warning);
     }
     // Nodes on top.
     for (li, layer) in layout.layers.iter().enumerate() {
@@ -516,7 +508,7 @@ fn render_graph(
             if Some(i) == focus_node {
                 style = theme.selection;
             }
-            put(buf, area, x0, r as u32, ox, oy, &label, style);
+            put(buf, vp, (x0, r as u32), &label, style);
             // Clickable where it is on screen (rows and columns inside the viewport).
             let (cy, w) = (r as u32, label.chars().count() as u32);
             if cy >= oy && cy < oy + u32::from(area.height) && x0 + w > ox {
@@ -536,24 +528,24 @@ fn render_graph(
             }
             if s.has_gate && view.gates.iter().any(|g| g.step == Some(i)) && Some(i) != focus_node {
                 // The state glyph already says waiting; the warning colour draws the eye.
-                put(
-                    buf,
-                    area,
-                    x0,
-                    r as u32,
-                    ox,
-                    oy,
-                    crate::views::common::step_glyph(s),
-                    theme.warning,
-                );
+                let glyph = crate::views::common::step_glyph(s);
+                put(buf, vp, (x0, r as u32), glyph, theme.warning);
             }
         }
     }
 }
 
+/// Where the canvas shows: the screen area, and the canvas point at its top-left corner.
+#[derive(Clone, Copy)]
+struct Viewport {
+    area: Rect,
+    ox: u32,
+    oy: u32,
+}
+
 /// Write `text` at canvas (cx, cy), clipped to the viewport.
-#[allow(clippy::too_many_arguments)]
-fn put(buf: &mut Buffer, area: Rect, cx: u32, cy: u32, ox: u32, oy: u32, text: &str, style: Style) {
+fn put(buf: &mut Buffer, vp: Viewport, (cx, cy): (u32, u32), text: &str, style: Style) {
+    let Viewport { area, ox, oy } = vp;
     if cy < oy || cy >= oy + u32::from(area.height) {
         return;
     }

@@ -11,18 +11,15 @@ use ratatui::layout::Rect;
 use ratatui::text::Line;
 use ratatui::widgets::{Clear, Paragraph};
 
-#[allow(clippy::too_many_arguments)]
+/// A bordered box at `r` (a `centered` part of the screen) showing `lines` from `scroll`.
 fn popup<'a>(
     frame: &mut Frame,
-    area: Rect,
-    w: u16,
-    h: u16,
+    r: Rect,
     title: &'a str,
     lines: Vec<Line<'a>>,
     scroll: usize,
     theme: &Theme,
 ) {
-    let r = centered(area, w, h);
     frame.render_widget(Clear, r);
     let block = panel(title, theme, true).style(theme.base);
     let inner = block.inner(r);
@@ -70,9 +67,7 @@ pub fn help(
     )));
     popup(
         frame,
-        area,
-        72,
-        area.height.saturating_sub(2),
+        centered(area, 72, area.height.saturating_sub(2)),
         " Help · ↑↓ scroll · Esc close ",
         lines,
         ui.overlay_scroll,
@@ -152,9 +147,7 @@ pub fn health(frame: &mut Frame, area: Rect, view: &RunView, theme: &Theme) {
     let height = (lines.len() as u16 + 2).min(area.height.saturating_sub(2));
     popup(
         frame,
-        area,
-        72,
-        height,
+        centered(area, 72, height),
         " Health · why the score is what it is ",
         lines,
         0,
@@ -227,9 +220,7 @@ pub fn error_detail(
     let h = area.height.saturating_sub(2);
     popup(
         frame,
-        area,
-        w,
-        h,
+        centered(area, w, h),
         " Error · r retry · l log · Esc close ",
         lines,
         ui.overlay_scroll,

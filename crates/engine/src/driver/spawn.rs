@@ -194,16 +194,16 @@ impl Driver {
                         let ignored = f.output_errors.into_iter().map(OutputProblem::Ignored);
                         lost.chain(ignored).collect()
                     };
-                    let input = exit_input(
+                    let exit = StepExit {
                         step,
                         attempt,
-                        compensation,
-                        f.outcome,
-                        f.duration_ms,
-                        f.outputs,
-                        f.usage,
-                        f.stderr_tail,
-                    );
+                        outcome: f.outcome,
+                        duration_ms: f.duration_ms,
+                        outputs: f.outputs,
+                        usage: f.usage,
+                        stderr_tail: f.stderr_tail,
+                    };
+                    let input = exit_input(exit, compensation);
                     let _ = tx.send(Msg::Exited {
                         key,
                         log,
@@ -257,34 +257,18 @@ pub(super) fn started_input((step, attempt): (usize, u32), placement: exec::Plac
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn exit_input(
-    step: usize,
-    attempt: u32,
-    compensation: bool,
-    outcome: StepOutcome,
-    duration_ms: u64,
-    outputs: Vec<(String, String)>,
-    usage: Usage,
-    stderr_tail: String,
-) -> Input {
+/// What the core hears of an attempt's end: a compensation's reports only how it
+/// ended (its outputs and usage are not the step's).
+fn exit_input(exit: StepExit, compensation: bool) -> Input {
     if compensation {
         Input::CompensationExited {
-            step,
-            outcome,
-            duration_ms,
-            stderr_tail,
+            step: exit.step,
+            outcome: exit.outcome,
+            duration_ms: exit.duration_ms,
+            stderr_tail: exit.stderr_tail,
         }
     } else {
-        Input::StepExited(StepExit {
-            step,
-            attempt,
-            outcome,
-            duration_ms,
-            outputs,
-            usage,
-            stderr_tail,
-        })
+        Input::StepExited(exit)
     }
 }
 
@@ -301,14 +285,16 @@ fn bare_exit(
         key: (step, attempt),
         log: None,
         input: exit_input(
-            step,
-            attempt,
+            StepExit {
+                step,
+                attempt,
+                outcome,
+                duration_ms,
+                outputs: Vec::new(),
+                usage: Usage::default(),
+                stderr_tail,
+            },
             compensation,
-            outcome,
-            duration_ms,
-            Vec::new(),
-            Usage::default(),
-            stderr_tail,
         ),
         problems: Vec::new(),
     }
