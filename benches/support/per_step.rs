@@ -100,6 +100,9 @@ fn marginal(r: &Row) -> String {
 
 /// The median of `v` per step, in ms.
 fn per_step(v: &[Duration], steps: usize) -> String {
+    if v.is_empty() {
+        return "–".into();
+    }
     let s: Vec<f64> = v.iter().map(Duration::as_secs_f64).collect();
     format!("{:.3} ms", median(&s) * 1e3 / steps as f64)
 }
