@@ -3,7 +3,10 @@
 //!     on the same DAG, and vs the spawn floor (a bare loop spawning and reaping the same
 //!     1,000 `true` from two threads, no bookkeeping at all), with each one's CPU time
 //!     (children included); (a1) the same DAG one step at a time against `make -j1`,
-//!     (a10k) the same shape 100 layers deep (10,000 steps) against `make -j2`,
+//!     the per-step table (issue 47): the same shape 10, 100 and 1,000 layers deep
+//!     (1,000, 10,000 and, with `BATON_BENCH_100K=<rounds>`, 100,000 steps) and the
+//!     1,000 steps with a file 100 times its size, each against `make -j2`
+//!     (`support/per_step.rs`; written into docs/performance.md),
 //! (b) 10,000 `builtin.noop` steps through engine and store,
 //! (c) 200 concurrent `sleep 1` steps with max_parallel 200, vs `make -j200` on the same,
 //! (d) peak memory (max RSS) of (b).
@@ -17,6 +20,9 @@ use std::time::{Duration, Instant};
 #[path = "support/load.rs"]
 mod load;
 use load::load;
+#[path = "support/per_step.rs"]
+mod per_step;
+use per_step::{Job, Row, rounds};
 
 /// One generator for both formats, so baton and make run the same DAG: `layers` layers of
 /// `width` nodes; each node of layer k needs nodes (i, i+1 mod width) of layer k-1.
@@ -27,8 +33,15 @@ fn layered(
     max_parallel: usize,
 ) -> (String, String, String) {
     let mut toml = format!("name = \"layered-{layers}x{width}\"\nmax_parallel = {max_parallel}\n");
-    let mut make = String::from(".PHONY: all\n");
     let id = |l: usize, i: usize| format!("s{l}_{i}");
+    // As make users write it: the targets declared phony on one line (a `.PHONY:` line
+    // per target makes make's own reading quadratic: `make -n` of 100,000 steps took
+    // 138 s, against 3.6 s), each recipe the bare command.
+    let all: Vec<String> = (0..layers)
+        .flat_map(|l| (0..width).map(move |i| (l, i)))
+        .map(|(l, i)| id(l, i))
+        .collect();
+    let mut make = format!(".PHONY: all {}\n", all.join(" "));
     let last: Vec<String> = (0..width).map(|i| id(layers - 1, i)).collect();
     let _ = writeln!(make, "all: {}", last.join(" "));
     // Each node is a build edge whose output file is never made, so ninja runs every
@@ -56,7 +69,7 @@ fn layered(
             }
             let _ = write!(
                 make,
-                ".PHONY: {0}\n{0}: {1}\n\t@{2}\n",
+                "{}: {}\n\t{}\n",
                 id(l, i),
                 needs.join(" "),
                 cmd.unwrap_or("true")
@@ -190,22 +203,26 @@ fn bench(c: &mut Criterion) {
     std::fs::write(d.join("dag1.toml"), one_at_a_time).expect("write");
     std::fs::write(d.join("Makefile"), make).expect("write");
     std::fs::write(d.join("build.ninja"), ninja).expect("write");
-    // (a10k): the same shape 100 layers deep (issue 29 point 4: at 10,000 steps too).
+    // The per-step table: the same shape 100 and 1,000 layers deep, and (a)'s file
+    // padded with comments to 100 times its size.
     let (big, big_make, _) = layered(100, 100, Some("true"), 2);
     std::fs::write(d.join("dag10k.toml"), big).expect("write");
     std::fs::write(d.join("Makefile10k"), big_make).expect("write");
+    let (huge, huge_make, _) = layered(1000, 100, Some("true"), 2);
+    std::fs::write(d.join("dag100k.toml"), huge).expect("write");
+    std::fs::write(d.join("Makefile100k"), huge_make).expect("write");
+    let one_k = toml_1k(d);
+    let padded = pad_to(&one_k, one_k.len() * 100);
+    std::fs::write(d.join("dag-x100.toml"), &padded).expect("write");
     let (noop, _, _) = layered(100, 100, None, 2);
     std::fs::write(d.join("noop.toml"), noop).expect("write");
     let mut sleeps = String::from("name = \"sleepers\"\nmax_parallel = 200\n");
     // The same 200 sleeps for `make -j200`, (c)'s baseline in the same run.
-    let mut sleeps_make = String::from(".PHONY: all\nall:");
-    for i in 0..200 {
-        let _ = write!(sleeps, "\n[[step]]\nid = \"sleep{i}\"\nrun = \"sleep 1\"\n");
-        let _ = write!(sleeps_make, " sleep{i}");
-    }
-    sleeps_make.push('\n');
-    for i in 0..200 {
-        let _ = write!(sleeps_make, ".PHONY: sleep{i}\nsleep{i}:\n\t@sleep 1\n");
+    let names: Vec<String> = (0..200).map(|i| format!("sleep{i}")).collect();
+    let mut sleeps_make = format!(".PHONY: all {0}\nall: {0}\n", names.join(" "));
+    for n in &names {
+        let _ = write!(sleeps, "\n[[step]]\nid = \"{n}\"\nrun = \"sleep 1\"\n");
+        let _ = write!(sleeps_make, "{n}:\n\tsleep 1\n");
     }
     std::fs::write(d.join("sleep.toml"), sleeps).expect("write");
     std::fs::write(d.join("Makefile.sleep"), sleeps_make).expect("write");
@@ -254,13 +271,7 @@ fn bench(c: &mut Criterion) {
     let (baton_t, make_t, ninja_t, floor_t) = (walls(&bt), walls(&mt), walls(&nt), median(ft));
     let (baton_cpu, make_cpu, ninja_cpu) = (cpus(&bt), cpus(&mt), cpus(&nt));
     let (baton1_t, make1_t) = (median(b1), median(m1));
-    // Three alternating rounds: a round is ten times (a)'s.
-    let (mut bk, mut mk) = (Vec::new(), Vec::new());
-    for _ in 0..3 {
-        bk.push(baton_run(d, "dag10k.toml").wall);
-        mk.push(make_with(d, "Makefile10k", 2).wall);
-    }
-    let (baton10k_t, make10k_t) = (median(bk), median(mk));
+    let rows = per_step_rows(d, pairs, &bases);
     let noop_t = median((0..5).map(|_| baton(d, "noop.toml")).collect());
     let rss = baton_run(d, "noop.toml").max_rss;
     // (c) against make -j200 on the same sleeps, alternating, median of 3 rounds: on a
@@ -297,12 +308,6 @@ fn bench(c: &mut Criterion) {
         "  (a1) the same DAG at max_parallel 1: baton {baton1_t:?}, make -j1 {make1_t:?}, ratio {:.2}",
         ratio(baton1_t, make1_t)
     );
-    println!(
-        "  (a10k) 10,000 x true, max_parallel 2: baton {baton10k_t:?}, make -j2 {make10k_t:?}, ratio {:.2}; baton per step {:.3} ms, (a)'s {:.3} ms",
-        ratio(baton10k_t, make10k_t),
-        baton10k_t.as_secs_f64() * 1000.0 / 10_000.0,
-        baton_t.as_secs_f64() * 1000.0 / 1_000.0
-    );
     for (bin, t) in bases.iter().zip(base_t) {
         let b = median(t);
         println!(
@@ -322,6 +327,126 @@ fn bench(c: &mut Criterion) {
         "  (d) peak RSS of (b): {:.1} MiB (target < 64 MiB)",
         rss as f64 / 1024.0
     );
+    let names: Vec<String> = bases.iter().map(|b| b.display().to_string()).collect();
+    let t = per_step::table(&rows, &names);
+    println!(
+        "  per step of `true` (max_parallel 2; ratios: median (min–max) of the rounds' own); load average {} at the end:\n{t}",
+        load()
+    );
+    // `cargo test --benches` runs this too: only a real `cargo bench` writes the doc.
+    if std::env::args().any(|a| a == "--bench") {
+        per_step::write_doc(&t);
+    }
+}
+
+/// (a)'s workflow as written in `d`.
+fn toml_1k(d: &Path) -> String {
+    std::fs::read_to_string(d.join("dag.toml")).expect("read dag.toml")
+}
+
+/// `toml` with comment lines appended until it is `bytes` long: a file that large for
+/// the same steps (a workflow's own documentation, say).
+fn pad_to(toml: &str, bytes: usize) -> String {
+    let mut s = toml.to_string();
+    let line = format!("# {}\n", "padding ".repeat(9));
+    while s.len() < bytes {
+        s.push_str(&line);
+    }
+    s
+}
+
+/// A one-step workflow of `true` padded to the size of `file` (in `d`), written beside
+/// it as `one-<file>`: what a run of that file costs besides its steps (the process,
+/// reading, checking and storing the file, the store's first and last commits).
+fn one_step_like(d: &Path, file: &str) -> String {
+    let one = format!("one-{file}");
+    let size = std::fs::metadata(d.join(file)).map_or(0, |m| m.len() as usize);
+    let text = pad_to(
+        "name = \"one\"\nmax_parallel = 2\n\n[[step]]\nid = \"s0_0\"\nrun = \"true\"\n",
+        size,
+    );
+    std::fs::write(d.join(&one), text).expect("write");
+    one
+}
+
+/// The per-step table's rows (see `support/per_step.rs`): 1,000 steps and the same
+/// file 100 times the size in `pairs` rounds; 10,000 steps in 5; 100,000 steps in
+/// `BATON_BENCH_100K` rounds (none unless set: a round takes two minutes or more),
+/// without the other builds of `bases`.
+fn per_step_rows(d: &Path, pairs: usize, bases: &[std::path::PathBuf]) -> Vec<Row> {
+    let bytes = |f: &str| std::fs::metadata(d.join(f)).map_or(0, |m| m.len() as usize);
+    let job = |f: String, rounds: usize| Job {
+        run: Box::new(move || baton_run(d, &f).wall),
+        rounds,
+    };
+    let base_jobs = |f: &'static str, rounds: usize| -> Vec<Job> {
+        bases
+            .iter()
+            .map(|b| Job {
+                run: Box::new(move || run_binary(b, d, f).wall),
+                rounds,
+            })
+            .collect()
+    };
+    let make = |m: &'static str, rounds: usize| Job {
+        run: Box::new(move || make_with(d, m, 2).wall),
+        rounds,
+    };
+    let mut sizes: Vec<(&str, usize, &str, &str, usize, usize)> = vec![
+        ("(a)", 1_000, "dag.toml", "Makefile", pairs, pairs),
+        (
+            "(a) × 100 file",
+            1_000,
+            "dag-x100.toml",
+            "Makefile",
+            pairs,
+            pairs,
+        ),
+        ("(a10k)", 10_000, "dag10k.toml", "Makefile10k", 5, 5),
+    ];
+    let rounds_100k: usize = std::env::var("BATON_BENCH_100K")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    if rounds_100k > 0 {
+        // No other build there: one from before issue 47's fix took five minutes a run.
+        sizes.push((
+            "(a100k)",
+            100_000,
+            "dag100k.toml",
+            "Makefile100k",
+            rounds_100k,
+            0,
+        ));
+    }
+    let mut rows = Vec::new();
+    let one_ref = one_step_like(d, "dag.toml");
+    for (what, steps, file, makefile, n, base_n) in sizes {
+        // Each round: the bases, baton on the file and on a one-step file as large,
+        // the 1,000-step reference and its one-step file, make.
+        let mut jobs = base_jobs(file, base_n);
+        jobs.push(job(file.into(), n));
+        jobs.push(job(one_step_like(d, file), n));
+        jobs.push(job("dag.toml".into(), n));
+        jobs.push(job(one_ref.clone(), n));
+        jobs.push(make(makefile, n));
+        let mut t = rounds(n, what, &jobs);
+        let mut last = || t.pop().unwrap_or_default();
+        let (make_t, one_ref_t, reference) = (last(), last(), last());
+        let (one_t, baton_t) = (last(), last());
+        rows.push(Row {
+            what: what.into(),
+            steps,
+            file_bytes: bytes(file),
+            baton: baton_t,
+            reference,
+            one: one_t,
+            one_ref: one_ref_t,
+            make: make_t,
+            bases: t,
+        });
+    }
+    rows
 }
 
 criterion_group!(benches, bench);

@@ -15,7 +15,8 @@ use std::path::PathBuf;
 /// key, guarded by a trigger), `runs` itself (deleted last: the others reference it)
 /// and `audit` (redacted). The events' head mark goes with them: nothing of the run's
 /// history is left to check (see [`super::event_chain`]).
-const RUN_TABLES: [&str; 6] = [
+const RUN_TABLES: [&str; 7] = [
+    "run_sources",
     "steps",
     "attempts",
     "errors",

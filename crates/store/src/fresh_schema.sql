@@ -13,8 +13,6 @@ CREATE TABLE runs (
     id          TEXT PRIMARY KEY,
     workflow    TEXT NOT NULL,
     source_path TEXT NOT NULL,
-    source_text TEXT NOT NULL,
-    params_json TEXT NOT NULL,
     operator    TEXT NOT NULL,
     state       TEXT NOT NULL,
     started_at  INTEGER NOT NULL,
@@ -198,3 +196,8 @@ CREATE INDEX runs_ended ON runs(workflow, state, steps_total) WHERE steps_total 
 CREATE INDEX runs_by_workflow ON runs(workflow, started_at, id);
 CREATE INDEX steps_fanned ON steps(run_id, step_id, state) WHERE instr(step_id, '[') > 0;
 CREATE INDEX steps_waiting_on_someone ON steps(run_id) WHERE state = 'waiting_approval' OR state = 'interrupted' OR state = 'compensation_failed' OR state = 'running';
+CREATE TABLE run_sources (
+    run_id      TEXT PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+    source_text TEXT NOT NULL,
+    params_json TEXT NOT NULL
+);

@@ -556,19 +556,23 @@ fn insert_run(
     run: &NewRun,
     seal: Option<&starter_seal::AccountKey>,
 ) -> Result<(), StoreError> {
-    tx.prepare_cached(
-        &format!("INSERT INTO runs (id, workflow, source_path, source_text, params_json, operator, state, started_at, key, rev)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, (SELECT coalesce(max(key), 0) + 1 FROM runs), {})", run_counts::NEXT_REV),
-    )?
+    tx.prepare_cached(&format!(
+        "INSERT INTO runs (id, workflow, source_path, operator, state, started_at, key, rev)
+         VALUES (?1, ?2, ?3, ?4, 'pending', ?5, (SELECT coalesce(max(key), 0) + 1 FROM runs), {})",
+        run_counts::NEXT_REV
+    ))?
     .execute(params![
         run.id,
         run.workflow,
         run.source_path.to_string_lossy(),
-        run.source_text,
-        run.params_json,
         run.operator,
         run.started_at.0
     ])?;
+    // Apart from the row every commit updates (schema `RUN_SOURCES`).
+    tx.prepare_cached(
+        "INSERT INTO run_sources (run_id, source_text, params_json) VALUES (?1, ?2, ?3)",
+    )?
+    .execute(params![run.id, run.source_text, run.params_json])?;
     let mut stmt =
         tx.prepare_cached("INSERT INTO steps (run_id, step_id, state) VALUES (?1, ?2, 'pending')")?;
     for step in &run.steps {

@@ -192,13 +192,15 @@ impl Store {
         let r = self
             .conn
             .query_row(
-                "SELECT id, workflow, source_path, source_text, params_json, operator, state,
+                "SELECT id, workflow, source_path, s.source_text, s.params_json, operator, state,
                         started_at, finished_at,
                         coalesce((SELECT e.seq FROM events e
                                   WHERE e.id BETWEEN runs.key << 32 AND (runs.key << 32) + 4294967295
                                   ORDER BY e.id DESC LIMIT 1), 0),
                         l.holder, l.heartbeat_at
-                 FROM runs LEFT JOIN leases l ON l.run_id = runs.id WHERE id = ?1",
+                 FROM runs JOIN run_sources s ON s.run_id = runs.id
+                      LEFT JOIN leases l ON l.run_id = runs.id
+                 WHERE id = ?1",
                 [run_id],
                 |r| {
                     let started_at = Timestamp(r.get(7)?);

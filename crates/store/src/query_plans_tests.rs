@@ -93,3 +93,162 @@ fn a_steps_writes_build_no_temporary_table() {
         );
     }
 }
+
+/// Issue 47: SQLite rewrites a whole row, overflow pages and all, on any UPDATE of it, so
+/// the row that holds a run's workflow text (megabytes for a big run) must be one that a
+/// step's commit never writes, or every step pays for the file's size. The tables that
+/// hold the text are found by their content; temporary triggers record every write of
+/// them while a run's steps are committed one by one, as the engine does.
+#[test]
+fn a_steps_commit_never_writes_the_row_that_holds_the_workflow_text() {
+    use crate::model::{Event, EventKind, RunState, StepOutcome, StepState, Timestamp};
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Store::open(&dir.path().join("t.db")).unwrap();
+    // Several pages of text: it spills to overflow pages, as a big run's does.
+    let text = format!(
+        "name = \"w\"\n{}",
+        "# a comment line of the workflow\n".repeat(2_000)
+    );
+    let params = format!(r#"{{"p":"{}"}}"#, "v".repeat(20_000));
+    s.create_run(&super::NewRun {
+        id: "R".into(),
+        workflow: "w".into(),
+        source_path: "w.toml".into(),
+        source_text: text.clone(),
+        params_json: params.clone(),
+        operator: "alice".into(),
+        started_at: Timestamp(1),
+        steps: vec!["a".into(), "b".into()],
+    })
+    .unwrap();
+    let tables: Vec<String> = s
+        .conn
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let mut holders = Vec::new();
+    for t in &tables {
+        let cols: Vec<String> = s
+            .conn
+            .prepare(&format!("SELECT name FROM pragma_table_info('{t}')"))
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        for c in cols {
+            let n: i64 = s
+                .conn
+                .query_row(
+                    &format!("SELECT count(*) FROM {t} WHERE {c} = ?1 OR {c} = ?2"),
+                    [&text, &params],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            if n > 0 && !holders.contains(t) {
+                holders.push(t.clone());
+            }
+        }
+    }
+    assert!(!holders.is_empty(), "the workflow text is in no table");
+    s.conn
+        .execute_batch("CREATE TEMP TABLE written (tbl TEXT NOT NULL, how TEXT NOT NULL)")
+        .unwrap();
+    for t in &holders {
+        for how in ["INSERT", "UPDATE", "DELETE"] {
+            s.conn
+                .execute_batch(&format!(
+                    "CREATE TEMP TRIGGER watch_{t}_{how} AFTER {how} ON main.{t}
+                     BEGIN INSERT INTO written VALUES ('{t}', '{how}'); END"
+                ))
+                .unwrap();
+        }
+    }
+    let kinds = |step: &str| {
+        vec![
+            EventKind::StepStateChanged {
+                step: step.into(),
+                state: StepState::Queued,
+                attempt: 1,
+                reason: None,
+            },
+            EventKind::StepStateChanged {
+                step: step.into(),
+                state: StepState::Running,
+                attempt: 1,
+                reason: None,
+            },
+            EventKind::StepProcess {
+                step: step.into(),
+                attempt: 1,
+                pgid: 4242,
+            },
+            EventKind::StepFinished {
+                step: step.into(),
+                attempt: 1,
+                outcome: StepOutcome::Exited { exit_code: 0 },
+                duration_ms: 3,
+                outputs: Default::default(),
+                usage: Default::default(),
+            },
+            EventKind::StepStateChanged {
+                step: step.into(),
+                state: StepState::Succeeded,
+                attempt: 1,
+                reason: None,
+            },
+        ]
+    };
+    let mut seq = 0;
+    let mut commit = |s: &mut Store, kinds: Vec<EventKind>| {
+        let evs: Vec<Event> = kinds
+            .into_iter()
+            .map(|kind| {
+                seq += 1;
+                Event {
+                    seq,
+                    at: Timestamp(1_700_000_000_000 + seq as i64),
+                    kind,
+                }
+            })
+            .collect();
+        s.commit("R", &evs).unwrap();
+    };
+    // The run's own moves (started, finished) may write its row; its steps never the
+    // text's: each step's events in a commit of their own, then each event alone.
+    commit(
+        &mut s,
+        vec![EventKind::RunStateChanged {
+            state: RunState::Running,
+            reason: None,
+        }],
+    );
+    commit(&mut s, kinds("a"));
+    for k in kinds("b") {
+        commit(&mut s, vec![k]);
+    }
+    commit(
+        &mut s,
+        vec![EventKind::RunFinished {
+            state: RunState::Succeeded,
+            summary: "2 succeeded".into(),
+            dealt_with: vec![],
+        }],
+    );
+    let written: Vec<(String, String)> = s
+        .conn
+        .prepare("SELECT tbl, how FROM temp.written")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(written, vec![], "the text is held by {holders:?}");
+    // The run's record still reads back whole.
+    let r = s.run("R").unwrap();
+    assert_eq!((r.source_text, r.params_json), (text, params));
+    assert_eq!(r.state, RunState::Succeeded);
+}

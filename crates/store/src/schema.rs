@@ -90,7 +90,31 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "the index of steps waiting on someone written without IN: a step's every write built a table for the list",
         WAITING_STEPS_WITHOUT_IN,
     ),
+    (
+        22,
+        "a run's workflow text and params in a table of their own: each commit rewrote them with the run's row",
+        RUN_SOURCES,
+    ),
 ];
+
+/// Issue 47: SQLite writes a row whole on any UPDATE of it, its overflow pages
+/// included, and the projection updates a run's row as its steps end (its attempts'
+/// counts, its state): with the workflow's text (6.7 MB for a 100,000-step file) and
+/// params on that row, every commit copied them, so a step's cost grew with the file's
+/// size (100,000 steps 4.7-5.1x `make -j2`). They never change after the run is
+/// created: they move to `run_sources`, which only the run's creation writes and only
+/// `Store::run` reads; `runs` keeps what changes and what lists read.
+const RUN_SOURCES: &str = r#"
+CREATE TABLE run_sources (
+    run_id      TEXT PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+    source_text TEXT NOT NULL,
+    params_json TEXT NOT NULL
+);
+INSERT INTO run_sources (run_id, source_text, params_json)
+    SELECT id, source_text, params_json FROM runs ORDER BY rowid;
+ALTER TABLE runs DROP COLUMN source_text;
+ALTER TABLE runs DROP COLUMN params_json;
+"#;
 
 /// Migration 10's partial index said `state IN (four states)`: SQLite evaluates an IN
 /// list of more than two values by building a temporary table (a B-tree opened and

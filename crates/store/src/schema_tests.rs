@@ -55,7 +55,7 @@ fn a_v1_database_migrates_and_keeps_its_runs_and_events() {
         c.pragma_update(None, "user_version", 1).unwrap();
         c.execute(
             "INSERT INTO runs (id, workflow, source_path, source_text, params_json, operator, state, started_at, last_seq)
-             VALUES ('R1', 'w', 'w.toml', 'name = \"w\"', '{}', 'alice', 'running', 5, 3)",
+             VALUES ('R1', 'w', 'w.toml', 'name = \"w\"', '{\"v\":\"1\"}', 'alice', 'running', 5, 3)",
             [],
         )
         .unwrap();
@@ -91,6 +91,18 @@ fn a_v1_database_migrates_and_keeps_its_runs_and_events() {
         (r.last_seq, r.started_at, r.source_text.as_str()),
         (3, Timestamp(5), "name = \"w\"")
     );
+    // Migration 22 moved each run's text and params off its row, keeping them.
+    assert_eq!(r.params_json, r#"{"v":"1"}"#);
+    let on_runs: i64 = s
+        .conn
+        .query_row(
+            "SELECT count(*) FROM pragma_table_info('runs')
+             WHERE name IN ('source_text', 'params_json')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(on_runs, 0);
     assert_eq!(s.run("R2").unwrap().last_seq, 0);
     assert_eq!(s.events("R1").unwrap(), old);
     // The run goes on where it was.
@@ -175,7 +187,12 @@ fn v4_store(path: &std::path::Path, keys: &AuditKeys) {
         .unwrap();
     let head = AuditHead::parse(&head).unwrap();
     c.execute_batch(&format!(
-        "DROP TABLE group_members;
+        "ALTER TABLE runs ADD COLUMN source_text TEXT NOT NULL DEFAULT '';
+         ALTER TABLE runs ADD COLUMN params_json TEXT NOT NULL DEFAULT '{{}}';
+         UPDATE runs SET (source_text, params_json) =
+             (SELECT source_text, params_json FROM run_sources WHERE run_id = runs.id);
+         DROP TABLE run_sources;
+         DROP TABLE group_members;
          DROP TABLE pool_slots;
          DROP TABLE pool_buckets;
          DROP TABLE run_seals;

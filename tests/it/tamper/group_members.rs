@@ -222,8 +222,10 @@ fn a_member_who_rewrites_anothers_run_text_or_path_does_not_get_it_run() {
     m.sql(
         BOB,
         &format!(
-            "UPDATE runs SET source_path = {}, source_text = {} WHERE id = {};",
+            "UPDATE runs SET source_path = {} WHERE id = {};
+             UPDATE run_sources SET source_text = {} WHERE run_id = {};",
             sql_text(evil.to_str().unwrap()),
+            sql_text(&id),
             sql_text(&evil_text),
             sql_text(&id)
         ),
@@ -249,7 +251,7 @@ fn a_member_who_rewrites_anothers_run_text_or_path_does_not_get_it_run() {
     m.sql(
         BOB,
         &format!(
-            "UPDATE runs SET source_text = {} WHERE id = {};",
+            "UPDATE run_sources SET source_text = {} WHERE run_id = {};",
             sql_text(GATED),
             sql_text(&id)
         ),

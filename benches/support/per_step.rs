@@ -1,0 +1,167 @@
+//! `engine`'s per-step table (issue 47 point 4): what one step of `true` costs baton
+//! and `make -j2` at 1,000, 10,000 and 100,000 steps, and at 1,000 steps with the
+//! workflow file 100 times its size (6.7 MB, the size of the 100,000-step file), each
+//! size in rounds of its own that alternate baton, a 1,000-step baton run (the
+//! reference a step's cost is compared with, in the same round) and make. A cost that
+//! grows with the run's length or with the file's size shows as a ratio above 1 in
+//! the last column. The table goes into docs/performance.md between its markers.
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::time::Duration;
+
+const BEGIN: &str = "<!-- engine per-step table: written by `cargo bench --bench engine` -->";
+const END: &str = "<!-- end of engine per-step table -->";
+
+/// One thing timed in each round; `rounds`: in the first so many rounds only (a build
+/// from before a fix may take minutes at 100,000 steps).
+pub struct Job<'a> {
+    pub run: Box<dyn Fn() -> Duration + 'a>,
+    pub rounds: usize,
+}
+
+/// `n` rounds, each running every job once in turn: a slow spell of the shared machine
+/// hits all of them alike. One list of times per job.
+pub fn rounds(n: usize, what: &str, jobs: &[Job]) -> Vec<Vec<Duration>> {
+    let mut out = vec![Vec::new(); jobs.len()];
+    for r in 0..n {
+        for (job, t) in jobs.iter().zip(&mut out) {
+            if r < job.rounds {
+                t.push((job.run)());
+            }
+        }
+        eprintln!("  {what}: round {} of {n} done", r + 1);
+    }
+    out
+}
+
+/// One size measured: each list holds one time per round, in round order (a base's
+/// only for the rounds it ran in, the first ones).
+pub struct Row {
+    pub what: String,
+    pub steps: usize,
+    pub file_bytes: usize,
+    pub baton: Vec<Duration>,
+    /// The 1,000-step workflow of ordinary size, in the same rounds.
+    pub reference: Vec<Duration>,
+    /// A one-step workflow as large as this row's file, and one as large as the
+    /// reference's: what a run costs besides its steps, taken off in the last column.
+    pub one: Vec<Duration>,
+    pub one_ref: Vec<Duration>,
+    pub make: Vec<Duration>,
+    /// Other builds of baton (`BATON_BENCH_BASE`), on the same workflow.
+    pub bases: Vec<Vec<Duration>>,
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Per-round ratios a[i] / b[i] (as many as both have): median, min and max.
+fn ratios(a: &[Duration], b: &[Duration], scale: f64) -> String {
+    let r: Vec<f64> = a
+        .iter()
+        .zip(b)
+        .map(|(a, b)| a.as_secs_f64() / b.as_secs_f64() * scale)
+        .collect();
+    if r.is_empty() {
+        return "–".into();
+    }
+    let (lo, hi) = r
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(l, h), &x| (l.min(x), h.max(x)));
+    if r.len() == 1 {
+        format!("{:.2}", r[0])
+    } else {
+        format!("**{:.2}** ({lo:.2}–{hi:.2})", median(&r))
+    }
+}
+
+/// Per round, what a step costs here against a step of the reference, each run less
+/// its one-step run's time (a step's own cost, without the run's start and end):
+/// median (min–max).
+fn marginal(r: &Row) -> String {
+    let per = |t: &Duration, one: &Duration, steps: usize| {
+        (t.as_secs_f64() - one.as_secs_f64()) / (steps - 1) as f64
+    };
+    let v: Vec<f64> = (0..r.baton.len().min(r.reference.len()))
+        .filter(|&i| i < r.one.len() && i < r.one_ref.len())
+        .map(|i| per(&r.baton[i], &r.one[i], r.steps) / per(&r.reference[i], &r.one_ref[i], 1_000))
+        .collect();
+    if v.is_empty() {
+        return "–".into();
+    }
+    let (lo, hi) = v
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(l, h), &x| (l.min(x), h.max(x)));
+    format!("**{:.2}** ({lo:.2}–{hi:.2})", median(&v))
+}
+
+/// The median of `v` per step, in ms.
+fn per_step(v: &[Duration], steps: usize) -> String {
+    if v.is_empty() {
+        return "–".into();
+    }
+    let s: Vec<f64> = v.iter().map(Duration::as_secs_f64).collect();
+    format!("{:.3} ms", median(&s) * 1e3 / steps as f64)
+}
+
+fn size(bytes: usize) -> String {
+    if bytes >= 1_000_000 {
+        format!("{:.1} MB", bytes as f64 / 1e6)
+    } else {
+        format!("{:.0} KB", bytes as f64 / 1e3)
+    }
+}
+
+/// The table, markdown; `bases` names the other builds, if any.
+pub fn table(rows: &[Row], bases: &[String]) -> String {
+    let mut s = String::from(
+        "| workflow | steps | file | rounds | baton per step | `make -j2` per step | baton / make | per step / (a)'s | the same, less a one-step run of each file |",
+    );
+    let mut rule = String::from("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for b in bases {
+        let _ = write!(s, " `{b}` per step | this / it |");
+        rule.push_str("---:|---:|");
+    }
+    let _ = writeln!(s, "\n{rule}");
+    for r in rows {
+        let _ = write!(
+            s,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            r.what,
+            r.steps,
+            size(r.file_bytes),
+            r.baton.len(),
+            per_step(&r.baton, r.steps),
+            per_step(&r.make, r.steps),
+            ratios(&r.baton, &r.make, 1.0),
+            ratios(&r.baton, &r.reference, 1_000.0 / r.steps as f64),
+            marginal(r),
+        );
+        for b in &r.bases {
+            let _ = write!(
+                s,
+                " {} ({} rounds) | {} |",
+                per_step(b, r.steps),
+                b.len(),
+                ratios(&r.baton, b, 1.0)
+            );
+        }
+        s.push('\n');
+    }
+    s
+}
+
+/// Put `text` into docs/performance.md between the table's markers.
+pub fn write_doc(text: &str) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/performance.md");
+    let doc = std::fs::read_to_string(&path).expect("read docs/performance.md");
+    let (Some(b), Some(e)) = (doc.find(BEGIN), doc.find(END)) else {
+        panic!("docs/performance.md has lost the engine table's markers ({BEGIN} … {END})");
+    };
+    let new = format!("{}{BEGIN}\n{text}{}", &doc[..b], &doc[e..]);
+    std::fs::write(&path, new).expect("write docs/performance.md");
+    eprintln!("wrote the per-step table into {}", path.display());
+}
