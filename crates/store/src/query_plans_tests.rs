@@ -101,7 +101,7 @@ fn a_steps_writes_build_no_temporary_table() {
 /// them while a run's steps are committed one by one, as the engine does.
 #[test]
 fn a_steps_commit_never_writes_the_row_that_holds_the_workflow_text() {
-    use crate::model::{Event, EventKind, RunState, StepOutcome, StepState, Timestamp};
+    use baton_model::{Event, EventKind, RunState, StepOutcome, StepState, Timestamp};
     let dir = tempfile::tempdir().unwrap();
     let mut s = Store::open(&dir.path().join("t.db")).unwrap();
     // Several pages of text: it spills to overflow pages, as a big run's does.
