@@ -41,6 +41,8 @@ pub(crate) mod testkit;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod trigger_mix_tests;
+#[cfg(test)]
 mod trust_tests;
 
 use super::bucket::Bucket;
