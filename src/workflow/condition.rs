@@ -23,7 +23,7 @@ use std::fmt;
 mod eval;
 mod parse;
 
-pub use eval::{Evaluation, Value};
+pub use eval::{Evaluation, Value, text_is_true};
 pub use parse::{ParseError, parse};
 
 /// A name an expression reads. Each kind is one variant here, one arm in

@@ -25,6 +25,8 @@ mod gate_tests;
 #[cfg(test)]
 mod inputs_tests;
 #[cfg(test)]
+mod matrix_rules_tests;
+#[cfg(test)]
 mod proptests;
 #[cfg(test)]
 mod replay_tests;
@@ -52,7 +54,7 @@ use crate::model::{
     Command, CommandOutcome, ErrorRecord, Event, OutputProblem, ProbeKind, ProbeView, RunState,
     StepOutcome, StepState, Timestamp, Usage,
 };
-use crate::workflow::{Budget, Builtin, Plan};
+use crate::workflow::{Budget, Builtin, Plan, TemplateRef};
 use sparse::{Blank, Sparse, blank};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
@@ -608,7 +610,12 @@ fn available(s: StepState) -> bool {
 }
 
 impl Core {
-    pub fn new(plan: Arc<Plan>, cfg: RunConfig) -> Core {
+    pub fn new(mut plan: Arc<Plan>, cfg: RunConfig) -> Core {
+        let all = 0..plan.steps.len();
+        fanout::decide_allow_failure(&mut plan, all, |_, r| match r {
+            TemplateRef::Param(p) => cfg.params.get(p).cloned(),
+            _ => None,
+        });
         let n = plan.steps.len();
         let mut dependants = vec![Vec::new(); n];
         for (i, s) in plan.steps.iter().enumerate() {

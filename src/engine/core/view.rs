@@ -60,7 +60,7 @@ impl Core {
         if self.steps[i].state != StepState::Failed {
             return false;
         }
-        if self.plan.steps[i].allow_failure {
+        if self.failure_allowed(i) {
             return true;
         }
         let mut seen = vec![false; self.steps.len()];

@@ -9,12 +9,18 @@ pub enum Value {
     Bool(bool),
 }
 
+/// Whether a value read as text is true: all but `''`, `'false'` and `'0'` (a value
+/// passed between steps is text: `false` and `0` written to `$BATON_OUTPUT` read false).
+pub fn text_is_true(s: &str) -> bool {
+    !(s.is_empty() || s == "false" || s == "0")
+}
+
 impl Value {
     fn truthy(&self) -> bool {
         match self {
             Value::Bool(b) => *b,
             Value::Num(n) => *n != 0.0,
-            Value::Text(s) => !(s.is_empty() || s == "false" || s == "0"),
+            Value::Text(s) => text_is_true(s),
         }
     }
 
