@@ -103,6 +103,13 @@ impl Func {
         Func::Matches,
     ];
 
+    /// A function by its name as baton (`starts_with`) or GitHub (`startsWith`) spells
+    /// it, in any case (GitHub's function names ignore case).
+    pub fn parse(w: &str) -> Option<Func> {
+        let key = |s: &str| s.replace('_', "").to_ascii_lowercase();
+        Func::ALL.into_iter().find(|f| key(f.name()) == key(w))
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Func::Contains => "contains",
@@ -185,5 +192,7 @@ fn walk_mut(e: &mut Expr, f: &mut impl FnMut(&mut Expr)) {
     }
 }
 
+#[cfg(test)]
+mod github_tests;
 #[cfg(test)]
 mod tests;
