@@ -435,6 +435,8 @@ struct StepRt {
     last_error: Option<usize>,
     /// Why it is skipped or upstream_failed (the reason recorded with that state).
     why: Option<String>,
+    /// Its `step_marked`, while it is in the state it was marked.
+    marked: Option<Box<crate::model::view::MarkView>>,
 }
 
 /// A service's probing in its current attempt. Its timers and counts are the core's
@@ -590,6 +592,7 @@ impl StepRt {
             open_errors: Vec::new(),
             last_error: None,
             why: None,
+            marked: None,
         }
     }
 }

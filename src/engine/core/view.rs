@@ -186,6 +186,7 @@ impl Core {
                 counts: f.counts,
             }),
             parent: step.instance.as_ref().map(|x| x.parent),
+            marked: s.marked.clone(),
         }
     }
 
