@@ -21,6 +21,7 @@ fn noop_plan(n: usize) -> Arc<Plan> {
             env: BTreeMap::new(),
             when: Trigger::AllSuccess,
             allow_failure: false,
+            allow_failure_when: None,
             condition: None,
             fallback: Vec::new(),
             timeout: None,

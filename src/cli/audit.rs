@@ -110,7 +110,10 @@ fn show(db: &DbOpt, run: &str, json: bool) -> i32 {
     };
     if json {
         let v: Vec<_> = rows.iter().map(row_json).collect();
-        crate::stdio::outln!("{}", serde_json::Value::Array(v));
+        if let Err(e) = crate::stdio::out_json_line(&v) {
+            crate::stdio::errln!("error: {e}");
+            return exit::FAILED;
+        }
     } else {
         crate::stdio::out!("{}", table(&rows));
     }

@@ -50,7 +50,10 @@ pub fn run(args: InboxArgs) -> i32 {
                 v
             })
             .collect();
-        crate::stdio::outln!("{}", serde_json::Value::Array(v));
+        if let Err(e) = crate::stdio::out_json_line(&v) {
+            crate::stdio::errln!("error: {e}");
+            return exit::FAILED;
+        }
     } else {
         crate::stdio::out!("{}", text(&items, &me, args.mine, now));
     }

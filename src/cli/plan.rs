@@ -149,6 +149,8 @@ pub fn render_with(plan: &Plan, params: &std::collections::BTreeMap<String, Stri
             }
             if s.allow_failure {
                 notes.push("allow_failure".into());
+            } else if let Some(t) = &s.allow_failure_when {
+                notes.push(format!("allow_failure {t}"));
             }
             if s.gate.is_some() {
                 notes.push("gate".into());

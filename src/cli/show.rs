@@ -122,7 +122,10 @@ pub fn text(v: &RunView) -> String {
                     (None, Some(_)) => format!("  {}", s.id),
                     (None, None) => s.id.clone(),
                 },
-                s.state.to_string(),
+                match &s.marked {
+                    Some(_) => format!("{} (marked)", s.state),
+                    None => s.state.to_string(),
+                },
                 s.attempts.to_string(),
                 s.duration(v.now).map_or("-".into(), human_duration),
                 match (s.exit_code, s.signal, s.timed_out) {
@@ -144,6 +147,17 @@ pub fn text(v: &RunView) -> String {
         for s in not_run {
             let why = s.why.as_deref().unwrap_or_default();
             out.push_str(&format!("  {} {}: {}\n", s.id, s.state, why));
+        }
+    }
+    let marked: Vec<(&str, String)> = steps
+        .iter()
+        .filter_map(|s| Some((s.id.as_str(), s.marked.as_ref()?.line())))
+        .collect();
+    if !marked.is_empty() {
+        out.push_str("\nmarked by hand:\n");
+        for (id, line) in marked {
+            let line = crate::sanitize::for_terminal(&line);
+            out.push_str(&format!("  {id} {line}\n"));
         }
     }
     let fallbacks: Vec<(&str, String)> = steps

@@ -11,7 +11,7 @@ use std::path::Path;
 
 /// The version of the shape below; bump it (and list the difference in
 /// `docs/show-json.md`) whenever a field is added, removed, renamed or retyped.
-pub const SCHEMA: u32 = 1;
+pub const SCHEMA: u32 = 2;
 
 /// The whole document.
 #[derive(Debug, Serialize)]
@@ -86,6 +86,16 @@ pub struct StepJson<'a> {
     pub fan_out: Option<crate::model::fan::FanCounts>,
     /// An instance: the fanned-out step it is one of (listed just before its instances).
     pub instance_of: Option<&'a str>,
+    /// Set by `baton mark`: the state, who, why and when (schema 2).
+    pub marked: Option<MarkJson<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MarkJson<'a> {
+    pub state: StepState,
+    pub by: &'a str,
+    pub reason: &'a str,
+    pub at: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -198,6 +208,12 @@ fn step<'a>(view: &'a RunView, s: &'a StepView) -> StepJson<'a> {
             .parent
             .and_then(|p| view.steps.get(p))
             .map(|p| p.id.as_str()),
+        marked: s.marked.as_deref().map(|m| MarkJson {
+            state: m.state,
+            by: &m.by,
+            reason: &m.reason,
+            at: m.at.to_rfc3339(),
+        }),
     }
 }
 

@@ -23,6 +23,7 @@ fn at(secs: i64) -> Timestamp {
 
 fn step(id: &str, needs: &[usize], state: StepState, action: &str) -> StepView {
     StepView {
+        marked: None,
         id: id.into(),
         needs: needs.to_vec(),
         state,

@@ -109,6 +109,14 @@ impl Core {
                 if let Some(i) = idx(self, step) {
                     let not_run = matches!(state, StepState::Skipped | StepState::UpstreamFailed);
                     self.steps[i].why = reason.clone().filter(|_| not_run);
+                    // A mark describes the state it set, and no later one.
+                    if self.steps[i]
+                        .marked
+                        .as_ref()
+                        .is_some_and(|m| m.state != *state)
+                    {
+                        self.steps[i].marked = None;
+                    }
                     if self.passes_signed_gate_unapproved(i, *state) {
                         self.passage_unsigned = Some((ev.seq, step.clone()));
                     }
@@ -387,7 +395,21 @@ impl Core {
                     }
                 }
             }
-            EventKind::StepMarked { .. } => {}
+            EventKind::StepMarked {
+                step,
+                state,
+                actor,
+                reason,
+            } => {
+                if let Some(i) = idx(self, step) {
+                    self.steps[i].marked = Some(Box::new(baton_model::view::MarkView {
+                        state: *state,
+                        by: actor.clone(),
+                        reason: reason.clone(),
+                        at,
+                    }));
+                }
+            }
             EventKind::BudgetExceeded {
                 dimension,
                 used,

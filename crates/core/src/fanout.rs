@@ -65,6 +65,12 @@ impl Core {
         }
         // Each instance undoes its own work: the step itself has nothing to compensate.
         plan.steps[parent].compensate = None;
+        let params = &self.cfg.params;
+        decide_allow_failure(&mut self.plan, start..end, |s, r| match r {
+            TemplateRef::Param(p) => params.get(p).cloned(),
+            TemplateRef::Matrix(k) => fanout::read(s.instance.as_deref()?, Some(k)),
+            _ => None,
+        });
         self.steps.reserve(instances.len());
         for (k, (id, _)) in instances.iter().enumerate() {
             self.steps.push(StepRt::fresh(0));
@@ -88,12 +94,35 @@ impl Core {
         );
     }
 
+    /// Step `i` may fail without failing anything: `allow_failure` as decided for it
+    /// (for a matrix, per instance), or a fanned-out step whose failed instances all
+    /// may (GitHub: a `continue-on-error` cell does not fail the workflow).
+    pub(super) fn failure_allowed(&self, i: usize) -> bool {
+        if self.plan.steps[i].allow_failure {
+            return true;
+        }
+        let r = self.instances_of(i);
+        !r.is_empty()
+            && r.filter(|&n| self.steps[n].state.is_failure())
+                .all(|n| self.counts_as_allowed(n, self.steps[n].state))
+    }
+
+    /// A failure of step `i` in state `st` that `allow_failure` allows (only `failed`:
+    /// a rejection or a cancel is not the step's own failure).
+    pub(super) fn counts_as_allowed(&self, i: usize, st: StepState) -> bool {
+        st == StepState::Failed && self.plan.steps[i].allow_failure
+    }
+
     /// Keep an instance's parent's counts as the instance moves from `old` to `new`;
     /// a settled instance lets a held one go.
     pub(super) fn fan_moved(&mut self, i: usize, old: StepState, new: StepState) {
         let Some(parent) = self.plan.steps[i].instance.as_ref().map(|x| x.parent) else {
             return;
         };
+        // An allowed failure does not stop the others (GitHub's fail-fast skips a
+        // `continue-on-error` cell's failure).
+        let failing = |st: StepState| st.is_failure() && !self.counts_as_allowed(i, st);
+        let (was_failing, is_failing) = (failing(old), failing(new));
         let Some(f) = self.fans.get_mut(&parent) else {
             return;
         };
@@ -109,7 +138,7 @@ impl Core {
             }
             _ => {}
         }
-        match (old.is_failure(), new.is_failure()) {
+        match (was_failing, is_failing) {
             (false, true) => f.failed += 1,
             (true, false) => f.failed -= 1,
             _ => {}
@@ -160,5 +189,29 @@ impl Core {
             None if step.fanout.is_some() => Some(format!("${{{{ {r} }}}}")),
             None => None,
         }
+    }
+}
+
+/// Set `allow_failure` of the plan's steps in `range` that have `allow_failure_when`
+/// (not a fanned-out step itself: its instances decide), each reading its refs with
+/// `lookup`. The plan is copied only if one has.
+pub(super) fn decide_allow_failure(
+    plan: &mut Arc<Plan>,
+    range: Range<usize>,
+    lookup: impl Fn(&baton_workflow::Step, &TemplateRef) -> Option<String>,
+) {
+    let decided: Vec<(usize, bool)> = range
+        .filter_map(|i| {
+            let s = &plan.steps[i];
+            (s.allow_failure_when.is_some() && s.fanout.is_none())
+                .then(|| (i, s.allows_failure(|r| lookup(s, r))))
+        })
+        .collect();
+    if decided.is_empty() {
+        return;
+    }
+    let plan = Arc::make_mut(plan);
+    for (i, allowed) in decided {
+        plan.steps[i].allow_failure = allowed;
     }
 }

@@ -237,6 +237,38 @@ fn mark_sets_outcome_with_reason() {
     assert_eq!(sim.state("a"), StepState::Succeeded);
     assert_eq!(spawned(&sim.last), ["b"]);
     assert_eq!(sim.events_named("step_marked").len(), 1);
+    // The view says it was marked, by whom and why, and a replay reads the same.
+    let now = Timestamp(sim.now);
+    let marked = |core: &Core| {
+        let v = core.view(now);
+        let a = &v.steps[v.step_index("a").unwrap()];
+        (a.exit_code, a.marked.as_ref().map(|m| m.line()))
+    };
+    let want = (
+        Some(3),
+        Some("marked succeeded by bob: fixed by hand".to_string()),
+    );
+    assert_eq!(marked(&sim.core), want);
+    let again = Core::replay(sim.core.plan.clone(), cfg(), sim.core.events()).unwrap();
+    assert_eq!(marked(&again), want);
+    // Once it is in another state, the mark no longer describes it.
+    sim.exit("b", 1);
+    assert!(
+        sim.cmd(mark(StepState::Failed, "wrong after all"))
+            .is_accepted()
+    );
+    assert_eq!(
+        marked(&sim.core).1.as_deref(),
+        Some("marked failed by bob: wrong after all")
+    );
+    assert!(
+        sim.cmd(Command::Retry {
+            step: "a".into(),
+            operator: "bob".into()
+        })
+        .is_accepted()
+    );
+    assert_eq!(marked(&sim.core).1, None);
 }
 
 #[test]

@@ -30,6 +30,8 @@ mod gate_tests;
 #[cfg(test)]
 mod inputs_tests;
 #[cfg(test)]
+mod matrix_rules_tests;
+#[cfg(test)]
 mod proptests;
 #[cfg(test)]
 mod replay_tests;
@@ -46,6 +48,8 @@ pub(crate) mod testkit;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod trigger_mix_tests;
+#[cfg(test)]
 mod trust_tests;
 
 use baton_model::mask::Masker;
@@ -54,7 +58,7 @@ use baton_model::{
     Command, CommandOutcome, ErrorRecord, Event, OutputProblem, ProbeKind, ProbeView, RunState,
     StepOutcome, StepState, Timestamp, Usage,
 };
-use baton_workflow::{Budget, Builtin, Plan};
+use baton_workflow::{Budget, Builtin, Plan, TemplateRef};
 use bucket::Bucket;
 use sparse::{Blank, Sparse, blank};
 use std::borrow::Cow;
@@ -436,6 +440,8 @@ struct StepRt {
     last_error: Option<usize>,
     /// Why it is skipped or upstream_failed (the reason recorded with that state).
     why: Option<String>,
+    /// Its `step_marked`, while it is in the state it was marked.
+    marked: Option<Box<baton_model::view::MarkView>>,
 }
 
 /// A service's probing in its current attempt. Its timers and counts are the core's
@@ -591,6 +597,7 @@ impl StepRt {
             open_errors: Vec::new(),
             last_error: None,
             why: None,
+            marked: None,
         }
     }
 }
@@ -611,7 +618,12 @@ fn available(s: StepState) -> bool {
 }
 
 impl Core {
-    pub fn new(plan: Arc<Plan>, cfg: RunConfig) -> Core {
+    pub fn new(mut plan: Arc<Plan>, cfg: RunConfig) -> Core {
+        let all = 0..plan.steps.len();
+        fanout::decide_allow_failure(&mut plan, all, |_, r| match r {
+            TemplateRef::Param(p) => cfg.params.get(p).cloned(),
+            _ => None,
+        });
         let n = plan.steps.len();
         let mut dependants = vec![Vec::new(); n];
         for (i, s) in plan.steps.iter().enumerate() {

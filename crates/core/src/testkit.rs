@@ -76,6 +76,7 @@ impl PlanBuilder {
             env: BTreeMap::new(),
             when: Trigger::AllSuccess,
             allow_failure: false,
+            allow_failure_when: None,
             condition: None,
             fallback: Vec::new(),
             timeout: None,

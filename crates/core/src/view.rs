@@ -60,7 +60,7 @@ impl Core {
         if self.steps[i].state != StepState::Failed {
             return false;
         }
-        if self.plan.steps[i].allow_failure {
+        if self.failure_allowed(i) {
             return true;
         }
         let mut seen = vec![false; self.steps.len()];
@@ -186,6 +186,7 @@ impl Core {
                 counts: f.counts,
             }),
             parent: step.instance.as_ref().map(|x| x.parent),
+            marked: s.marked.clone(),
         }
     }
 

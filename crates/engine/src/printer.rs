@@ -306,7 +306,8 @@ pub fn json_line(run_id: &str, event: &Event) -> String {
     if let serde_json::Value::Object(m) = &mut v {
         m.insert("run".into(), serde_json::Value::String(run_id.to_string()));
     }
-    v.to_string()
+    // Data for programs, in a file a person may `cat`: nothing a terminal acts on.
+    baton_model::sanitize::json(&v).unwrap_or_default()
 }
 
 #[cfg(test)]

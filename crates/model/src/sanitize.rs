@@ -84,6 +84,54 @@ fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
+/// A character a terminal acts on or that reorders the text around it: C0 and C1
+/// controls, DEL, bidi controls.
+pub fn acts_on_terminal(c: char) -> bool {
+    c.is_control() || is_bidi_control(c)
+}
+
+/// `value` as one line of JSON whose text holds no character a terminal acts on:
+/// serde writes C0 controls as escapes, and C1 controls, DEL and bidi controls are
+/// written `\uXXXX` too. A program reads the same data; a terminal showing the file
+/// (`cat events.jsonl`) is told nothing.
+pub fn json<T: serde::Serialize + ?Sized>(value: &T) -> Result<String, serde_json::Error> {
+    let mut out = Vec::new();
+    write_json(&mut out, value)?;
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// [`json`] into a writer, as it is serialised.
+pub fn write_json<W: std::io::Write, T: serde::Serialize + ?Sized>(
+    writer: W,
+    value: &T,
+) -> Result<(), serde_json::Error> {
+    value.serialize(&mut serde_json::Serializer::with_formatter(
+        writer, QuietJson,
+    ))
+}
+
+/// serde_json's compact formatter, with [`acts_on_terminal`] characters escaped.
+struct QuietJson;
+
+impl serde_json::ser::Formatter for QuietJson {
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        let mut start = 0;
+        for (i, c) in fragment.char_indices() {
+            if acts_on_terminal(c) {
+                writer.write_all(&fragment.as_bytes()[start..i])?;
+                // Every such character is in the BMP: one escape.
+                write!(writer, "\\u{:04x}", c as u32)?;
+                start = i + c.len_utf8();
+            }
+        }
+        writer.write_all(&fragment.as_bytes()[start..])
+    }
+}
+
 impl Sanitizer {
     pub fn new() -> Self {
         Self::default()
@@ -305,20 +353,21 @@ pub fn one_line(text: &str) -> String {
         .join(" ⏎ ")
 }
 
-/// Text for a terminal (what baton prints outside the console: headless lines, `show`,
-/// `audit`, `runs`, `logs`, errors, reasons, names): the console's sanitiser, line by
-/// line, with the SGR colours it keeps written back as SGR. Every other control
-/// sequence is neutralised as in the console (dropped, or shown as a control picture),
-/// so text from a step or an operator cannot clear, retitle or write to the clipboard
-/// of the terminal reading it.
+/// Text for a terminal, a pipe or a file (what baton prints outside the console:
+/// headless lines, `show`, `audit`, `events`, `inbox`, `plan`, errors, reasons, names):
+/// the console's sanitiser, line by line, with the SGR colours it keeps written back as
+/// SGR. Every other control sequence is neutralised as in the console (dropped, or
+/// shown as a control picture), so text from a step or an operator cannot clear,
+/// retitle or write to the clipboard of the terminal reading it. Each line starts from
+/// the default style and ends in it: a colour a value leaves open ends with its line
+/// (one of baton's records), never reaching the next.
 pub fn for_terminal(text: &str) -> String {
-    let mut lines = TerminalLines::default();
     let mut out = String::with_capacity(text.len());
     for (n, line) in text.split('\n').enumerate() {
         if n > 0 {
             out.push('\n');
         }
-        out.push_str(&lines.line(line.as_bytes()));
+        out.push_str(&TerminalLines::default().line(line.as_bytes()));
     }
     out
 }

@@ -127,6 +127,32 @@ pub struct StepView {
     /// An instance of a fanned-out step: that step.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<StepIdx>,
+    /// Set by `baton mark` (its `step_marked` event), while the step is in the state it
+    /// was marked. Boxed: few steps have one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marked: Option<Box<MarkView>>,
+}
+
+/// A step's state as an operator set it by hand (`baton mark`): who, why and when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MarkView {
+    pub state: StepState,
+    pub by: String,
+    pub reason: String,
+    pub at: Timestamp,
+}
+
+impl MarkView {
+    /// `marked succeeded by ACCOUNT: REASON`, as every reader shows it (raw: a
+    /// terminal's reader sanitises it).
+    pub fn line(&self) -> String {
+        format!("marked {}", self.said())
+    }
+
+    /// `succeeded by ACCOUNT: REASON`: the line after its `marked` label.
+    pub fn said(&self) -> String {
+        format!("{} by {}: {}", self.state, self.by, self.reason)
+    }
 }
 
 fn is_zero(n: &u32) -> bool {

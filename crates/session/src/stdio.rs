@@ -32,43 +32,39 @@ fn is_terminal(fd: i32) -> bool {
     }
 }
 
-/// What reaches a terminal goes through the console's sanitiser (only SGR colours
-/// pass): names, reasons, outputs and ids may come from anyone. A pipe or file gets
-/// the text as it is.
-fn for_stream(fd: i32, args: std::fmt::Arguments<'_>) -> String {
-    let text = args.to_string();
-    if is_terminal(fd) {
-        baton_model::sanitize::for_terminal(&text)
-    } else {
-        text
-    }
+/// What baton prints goes through the console's sanitiser (only SGR colours pass),
+/// to a terminal, a pipe or a file alike: names, reasons, outputs and ids may come
+/// from anyone, and a file is read on a terminal later (`cat`, `less -R`, a CI log).
+fn for_stream(args: std::fmt::Arguments<'_>) -> String {
+    baton_model::sanitize::for_terminal(&args.to_string())
 }
 
 /// Write a line to stdout; a write error (a closed pipe) is not the command's failure.
 pub fn out_line(args: std::fmt::Arguments<'_>) {
     use std::io::Write;
-    let _ = writeln!(std::io::stdout().lock(), "{}", for_stream(1, args));
+    let _ = writeln!(std::io::stdout().lock(), "{}", for_stream(args));
 }
 
 /// Write to stdout without a newline.
 pub fn out_text(args: std::fmt::Arguments<'_>) {
     use std::io::Write;
-    let _ = write!(std::io::stdout().lock(), "{}", for_stream(1, args));
+    let _ = write!(std::io::stdout().lock(), "{}", for_stream(args));
 }
 
-/// Write `value` to stdout as one line of JSON. To a pipe or a file it goes out as it is
-/// serialised: a 100,000-step run's document (tens of MB) is never held whole, nor
-/// copied. To a terminal it is the line `out_line` writes, sanitised. A write error (a
-/// closed pipe) is not the command's failure; a value serde cannot write is.
+/// Write `value` to stdout as one line of JSON, with no character a terminal acts on
+/// (`sanitize::json`). To a pipe or a file it goes out as it is serialised: a
+/// 100,000-step run's document (tens of MB) is never held whole, nor copied. To a
+/// terminal it is the line `out_line` writes. A write error (a closed pipe) is not the
+/// command's failure; a value serde cannot write is.
 pub fn out_json_line<T: serde::Serialize>(value: &T) -> Result<(), serde_json::Error> {
     use std::io::Write;
     if is_terminal(1) {
-        let doc = serde_json::to_string(value)?;
+        let doc = baton_model::sanitize::json(value)?;
         out_line(format_args!("{doc}"));
         return Ok(());
     }
     let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
-    match serde_json::to_writer(&mut out, value) {
+    match baton_model::sanitize::write_json(&mut out, value) {
         Err(e) if e.is_io() => return Ok(()),
         r => r?,
     }
@@ -80,7 +76,7 @@ pub fn out_json_line<T: serde::Serialize>(value: &T) -> Result<(), serde_json::E
 /// Write to stderr; a write error is ignored (there is nowhere left to report it).
 pub fn err_text(args: std::fmt::Arguments<'_>) {
     use std::io::Write;
-    let _ = write!(std::io::stderr().lock(), "{}", for_stream(2, args));
+    let _ = write!(std::io::stderr().lock(), "{}", for_stream(args));
 }
 
 /// A writer for the headless lines, sanitised wherever they go: they are read by people,

@@ -23,7 +23,7 @@ use std::fmt;
 mod eval;
 mod parse;
 
-pub use eval::{Evaluation, Value};
+pub use eval::{Evaluation, Value, text_is_true};
 pub use parse::{ParseError, parse};
 
 /// A name an expression reads. Each kind is one variant here, one arm in
@@ -102,6 +102,13 @@ impl Func {
         Func::EndsWith,
         Func::Matches,
     ];
+
+    /// A function by its name as baton (`starts_with`) or GitHub (`startsWith`) spells
+    /// it, in any case (GitHub's function names ignore case).
+    pub fn parse(w: &str) -> Option<Func> {
+        let key = |s: &str| s.replace('_', "").to_ascii_lowercase();
+        Func::ALL.into_iter().find(|f| key(f.name()) == key(w))
+    }
 
     pub fn name(self) -> &'static str {
         match self {
@@ -185,5 +192,7 @@ fn walk_mut(e: &mut Expr, f: &mut impl FnMut(&mut Expr)) {
     }
 }
 
+#[cfg(test)]
+mod github_tests;
 #[cfg(test)]
 mod tests;

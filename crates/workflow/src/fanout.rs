@@ -266,10 +266,16 @@ fn kind(v: &Value) -> &'static str {
 }
 
 /// What `${{ matrix.KEY }}`, `${{ item }}` or `${{ item.KEY }}` reads in an instance.
+/// A matrix cell reads a key it lacks (one an `include` entry gave other cells) as
+/// `''`, as GitHub does; an item without the key has no value.
 pub fn read(instance: &Instance, key: Option<&str>) -> Option<String> {
     match key {
         None => Some(text(&instance.value)),
-        Some(k) => instance.value.get(k).map(text),
+        Some(k) => match instance.value.get(k) {
+            Some(v) => Some(text(v)),
+            None if instance.matrix => Some(String::new()),
+            None => None,
+        },
     }
 }
 

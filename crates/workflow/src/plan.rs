@@ -1,7 +1,7 @@
 //! The validated, immutable plan the engine runs: ids resolved to indices, durations
 //! parsed, templates parsed, tools resolved. Produced only by the loader
 //! (`workflow::load`); everything here has already been checked.
-use super::template::Template;
+use super::template::{Template, TemplateRef};
 use super::trigger::Trigger;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -335,8 +335,13 @@ pub struct Step {
     pub when: Trigger,
     /// `allow_failure = true`: its failure is recorded and shown, but counts as a
     /// success for its dependants and does not fail the run (GitHub's
-    /// `continue-on-error`).
+    /// `continue-on-error`). With `allow_failure_when`, the core sets it per run and
+    /// per instance.
     pub allow_failure: bool,
+    /// `allow_failure = "${{ matrix.KEY }}"` (params and matrix values only, as
+    /// GitHub's `continue-on-error: ${{ matrix.experimental }}`): decided when the run
+    /// starts, and for a matrix step per instance.
+    pub allow_failure_when: Option<Template>,
     /// `if`: decided once the trigger rule holds; false skips the step.
     /// Boxed: few steps have one, and inline it was a fifth of every step.
     pub condition: Option<Box<super::condition::Condition>>,
@@ -398,6 +403,16 @@ pub struct Runs<'a> {
 }
 
 impl Step {
+    /// Whether `allow_failure` lets this step (or instance) fail, its template's refs
+    /// read by `lookup`: read as `if` reads a value (`''`, `false` and `0` do not).
+    pub fn allows_failure(&self, lookup: impl FnMut(&TemplateRef) -> Option<String>) -> bool {
+        self.allow_failure
+            || self.allow_failure_when.as_ref().is_some_and(|t| {
+                t.render(lookup)
+                    .is_ok_and(|v| super::condition::text_is_true(&v))
+            })
+    }
+
     /// Alternative `k` (0: the step itself; past the last one: the step itself).
     pub fn alternative(&self, k: u32) -> Runs<'_> {
         match (k as usize)

@@ -80,14 +80,17 @@ impl Trigger {
     }
 
     /// The state the step takes at once, without waiting for the other needs (Airflow's
-    /// `flag_upstream_failed` branch): `Skip` or `UpstreamFailed`, or none.
+    /// `flag_upstream_failed` branch): `Skip` or `UpstreamFailed`, or none. Only a state
+    /// no later need can change: `all_success` skips once every need has ended, since
+    /// a failure still to come wins over a skip (as Airflow decides the needs ended),
+    /// whichever ends first.
     pub fn settles(self, u: Upstream) -> Option<Verdict> {
         use Verdict::{Skip, UpstreamFailed};
         let all_done = u.done >= u.total;
         let failures = u.failed + u.upstream_failed > 0;
         match self {
             Trigger::AllSuccess if failures => Some(UpstreamFailed),
-            Trigger::AllSuccess if u.skipped > 0 => Some(Skip),
+            Trigger::AllSuccess if all_done && u.skipped > 0 => Some(Skip),
             Trigger::AllFailed if u.success + u.skipped > 0 => Some(Skip),
             Trigger::OneSuccess if all_done && u.done == u.skipped => Some(Skip),
             Trigger::OneSuccess if all_done && u.success == 0 => Some(UpstreamFailed),

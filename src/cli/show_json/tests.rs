@@ -25,6 +25,12 @@ fn full() -> RunView {
         s.finished_at = Some(v.now);
         s.cached_from = Some("01J9Z3QK7V2M4P8R6T0W5X1Y3A".into());
         s.why = Some("condition false: params.event == 'release' (params.event = \"push\")".into());
+        s.marked = Some(Box::new(crate::model::view::MarkView {
+            state: StepState::Succeeded,
+            by: "olivia".into(),
+            reason: "fixed by hand".into(),
+            at: v.now,
+        }));
         s.probe = Some(Box::new(ProbeView {
             probe: ProbeKind::Live,
             check: "tcp 127.0.0.1:5432".into(),

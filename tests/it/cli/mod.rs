@@ -2,6 +2,7 @@
 mod completions;
 mod config;
 mod dead_engine;
+mod escapes;
 mod gate_inputs;
 mod inbox;
 mod metrics_export;

@@ -1,6 +1,7 @@
 //! The console: rendered views (snapshots) and the real binary driven in tmux.
 mod fanned;
 mod log_times;
+mod marked;
 mod render;
 mod render_terms;
 mod tmux;

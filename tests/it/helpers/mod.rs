@@ -3,9 +3,11 @@
 mod env;
 mod exec;
 mod store;
+mod term;
 mod wait;
 
 pub use env::*;
 pub use exec::*;
 pub use store::*;
+pub use term::*;
 pub use wait::*;

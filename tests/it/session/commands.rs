@@ -102,6 +102,23 @@ fn mark_on_a_failed_run_reopens_it_and_runs_the_dependants() {
     assert_eq!(v["state"], "succeeded", "{v:#}");
     assert_eq!(step_field(&v, "build", "attempts"), 1, "marked, not re-run");
     assert_eq!(step_field(&v, "ship", "state"), "succeeded");
+    // Issue 42 point 11: everywhere its state shows, the step says it was marked.
+    let me = v["operator"].as_str().unwrap_or_default().to_string();
+    let marked = step_field(&v, "build", "marked");
+    assert_eq!(marked["state"], "succeeded", "{marked:#}");
+    assert_eq!(marked["by"], me.as_str());
+    assert_eq!(marked["reason"], "built by hand");
+    assert!(
+        marked["at"].as_str().is_some_and(|t| t.ends_with('Z')),
+        "{marked:#}"
+    );
+    assert!(step_field(&v, "ship", "marked").is_null());
+    let shown = out(&env.run(&["show", &run]));
+    assert!(
+        shown.contains(&format!("build marked succeeded by {me}: built by hand")),
+        "{shown}"
+    );
+    assert!(shown.contains("succeeded (marked)"), "{shown}");
 }
 
 #[test]

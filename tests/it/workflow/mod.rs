@@ -1,5 +1,6 @@
 //! Workflow loading: examples, the invalid corpus (snapshots), property tests.
 mod examples;
+mod github_matrices;
 mod invalid_corpus;
 mod loader_props;
 mod ports;

@@ -166,6 +166,14 @@ pub fn step_lines<'a>(
             lines.push(kv(label, LW, styled(part, style), theme));
         }
     }
+    if let Some(m) = &s.marked {
+        // Set by hand: the state says so, with who and why (`baton mark`).
+        let line = baton_model::sanitize::for_terminal(&m.said());
+        for (k, part) in wrap_text(&line, room).into_iter().enumerate() {
+            let label = if k == 0 { "marked" } else { "" };
+            lines.push(kv(label, LW, styled(part, theme.warning), theme));
+        }
+    }
     if let Some(why) = &s.why {
         // Why it did not run: its trigger rule, or its condition and what it read.
         for (k, part) in wrap_text(why, room).into_iter().enumerate() {

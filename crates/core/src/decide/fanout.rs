@@ -95,7 +95,11 @@ impl Core {
         let (n, ok, failed) = (c.total, c.succeeded, c.failed);
         let others = n - ok - failed;
         if failed > 0 {
-            let why = format!("{failed} of {n} instances failed or were cancelled");
+            let why = if self.failure_allowed(p) {
+                format!("{failed} of {n} instances failed, each allowed to (allow_failure)")
+            } else {
+                format!("{failed} of {n} instances failed or were cancelled")
+            };
             self.set(p, StepState::Failed, Some(why), now, fx);
         } else if ok == 0 {
             let why = format!("all {n} instances were skipped");

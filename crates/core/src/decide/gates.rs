@@ -9,7 +9,14 @@ impl Core {
         let Some(g) = plan.steps[i].gate.as_ref() else {
             return;
         };
-        let prompt = match self.render(i, &g.prompt) {
+        // Each value shown as text (masked first), its colour ending with it: a value
+        // that leaves a style open does not colour the prompt after it, nor the lines
+        // after the prompt's.
+        let prompt = g.prompt.render(|r| {
+            let v = self.template_value(i, r)?;
+            Some(baton_model::sanitize::for_terminal(&self.mask(&v)))
+        });
+        let prompt = match prompt {
             Ok(p) => p,
             Err(r) => {
                 return self.fail_template(

@@ -164,9 +164,7 @@ impl Core {
     /// to run because of such a step (upstream_failed).
     fn failing_steps(&self) -> usize {
         let allowed = (0..self.steps.len())
-            .filter(|&i| {
-                self.plan.steps[i].allow_failure && self.steps[i].state == StepState::Failed
-            })
+            .filter(|&i| self.steps[i].state == StepState::Failed && self.failure_allowed(i))
             .count();
         [
             StepState::Failed,

@@ -179,7 +179,7 @@ impl Core {
     /// rejected, or upstream_failed.
     fn need_failed(&self, d: usize) -> bool {
         let st = self.steps[d].state;
-        (st.is_failure() && !(st == StepState::Failed && self.plan.steps[d].allow_failure))
+        (st.is_failure() && !(st == StepState::Failed && self.failure_allowed(d)))
             || st == StepState::UpstreamFailed
     }
 
@@ -195,8 +195,7 @@ impl Core {
             if available(st) {
                 u.done += 1;
             }
-            if st.satisfies_needs() || (st == StepState::Failed && self.plan.steps[d].allow_failure)
-            {
+            if st.satisfies_needs() || (st == StepState::Failed && self.failure_allowed(d)) {
                 u.success += 1;
             } else if st.is_failure() {
                 u.failed += 1;

@@ -9,12 +9,18 @@ pub enum Value {
     Bool(bool),
 }
 
+/// Whether a value read as text is true: all but `''`, `'false'` and `'0'` (a value
+/// passed between steps is text: `false` and `0` written to `$BATON_OUTPUT` read false).
+pub fn text_is_true(s: &str) -> bool {
+    !(s.is_empty() || s == "false" || s == "0")
+}
+
 impl Value {
     fn truthy(&self) -> bool {
         match self {
             Value::Bool(b) => *b,
             Value::Num(n) => *n != 0.0,
-            Value::Text(s) => !(s.is_empty() || s == "false" || s == "0"),
+            Value::Text(s) => text_is_true(s),
         }
     }
 
@@ -104,14 +110,10 @@ fn value(
         }
         Expr::Cmp(op, a, b) => {
             let (a, b) = (v(a), v(b));
-            let ord = match (a.number(), b.number()) {
-                (Some(x), Some(y)) => x.partial_cmp(&y),
-                _ => Some(a.text().cmp(&b.text())),
-            };
-            let Some(ord) = ord else {
+            let Some(ord) = compare(&a, &b) else {
                 return Value::Bool(false);
             };
-            use std::cmp::Ordering::*;
+            use Ordering::{Greater, Less};
             Value::Bool(match op {
                 Cmp::Eq => ord == Equal,
                 Cmp::Ne => ord != Equal,
@@ -122,16 +124,66 @@ fn value(
             })
         }
         Expr::Call(f, args) => {
-            let a = v(&args[0]).text();
-            let b = v(&args[1]).text();
+            let (a, b) = (v(&args[0]), v(&args[1]));
             Value::Bool(match f {
-                Func::Contains => a.contains(&b),
-                Func::StartsWith => a.starts_with(&b),
-                Func::EndsWith => a.ends_with(&b),
+                Func::Contains => match json_list(&a.text()) {
+                    Some(items) => items.iter().any(|i| compare(i, &b) == Some(Equal)),
+                    None => fold(&a.text()).contains(&fold(&b.text())),
+                },
+                Func::StartsWith => fold(&a.text()).starts_with(&fold(&b.text())),
+                Func::EndsWith => fold(&a.text()).ends_with(&fold(&b.text())),
                 // Compiled into `Expr::Matches` by the parser.
                 Func::Matches => false,
             })
         }
         Expr::Matches(a, re) => Value::Bool(re.is_match(&v(a).text())),
     }
+}
+
+use std::cmp::Ordering::{self, Equal};
+
+/// How `==`, `<`, … and `contains` over a list compare two values: as numbers when
+/// both read as numbers, else as text ignoring case (GitHub's `OrdinalIgnoreCase`).
+fn compare(a: &Value, b: &Value) -> Option<Ordering> {
+    match (a.number(), b.number()) {
+        (Some(x), Some(y)) => x.partial_cmp(&y),
+        _ => Some(fold(&a.text()).cmp(&fold(&b.text()))),
+    }
+}
+
+/// Text with each character's simple uppercase, as .NET's `OrdinalIgnoreCase` (which
+/// GitHub's evaluator uses) compares: `ς`, `σ` and `Σ` are one, and so are `ü` and `Ü`;
+/// the Turkish dotless `ı` and dotted `İ` keep their own (GitHub's test vectors).
+fn fold(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            let mut up = c.to_uppercase();
+            match (up.next(), up.next()) {
+                (Some(u), None) if c != '\u{131}' => u,
+                _ => c,
+            }
+        })
+        .collect()
+}
+
+/// A text that is a JSON array (an output such as `["bug","ci"]`): its items, as
+/// GitHub's `contains(fromJSON(x), v)` reads them.
+fn json_list(s: &str) -> Option<Vec<Value>> {
+    if !s.trim_start().starts_with('[') {
+        return None;
+    }
+    let items: Vec<serde_json::Value> = serde_json::from_str(s).ok()?;
+    Some(
+        items
+            .into_iter()
+            .filter_map(|i| match i {
+                serde_json::Value::String(t) => Some(Value::Text(t)),
+                serde_json::Value::Number(n) => n.as_f64().map(Value::Num),
+                serde_json::Value::Bool(b) => Some(Value::Bool(b)),
+                serde_json::Value::Null => Some(Value::Text(String::new())),
+                // An object or a list inside is equal to no value.
+                _ => None,
+            })
+            .collect(),
+    )
 }

@@ -288,7 +288,18 @@ impl Parser {
 
     fn call(&mut self, w: &str, at: Range<usize>) -> Result<Expr, ParseError> {
         let names: Vec<&str> = Func::ALL.iter().map(|f| f.name()).collect();
-        let Some(f) = Func::ALL.iter().copied().find(|f| f.name() == w) else {
+        if let Some(rule) = status_rule(w) {
+            return Err(err(
+                format!(
+                    "`{w}()` is GitHub's job-status function; baton decides on its needs' states with the step's `when`, not in `if`"
+                ),
+                format!(
+                    "remove it from `if` and {rule} (`when` is one of Airflow's trigger rules: see \"Trigger rules\" in docs/workflow-format.md)"
+                ),
+                at,
+            ));
+        }
+        let Some(f) = Func::parse(w) else {
             let hint = crate::diag::did_you_mean(w, &names, "functions");
             return Err(err(format!("unknown function `{w}`"), hint, at));
         };
@@ -381,4 +392,19 @@ fn name(w: &str, at: Range<usize>) -> Result<Name, ParseError> {
         }
     };
     Ok(n)
+}
+
+/// GitHub's status functions and the trigger rule (`when`) that says the same.
+fn status_rule(w: &str) -> Option<&'static str> {
+    Some(match w.to_ascii_lowercase().as_str() {
+        "success" => {
+            "leave `when` out: `when = \"all_success\"` (the default) runs the step when every need succeeded"
+        }
+        "failure" => "set `when = \"one_failed\"`: the step runs when a need failed",
+        "always" => "set `when = \"always\"`: the step runs whatever its needs' states",
+        "cancelled" => {
+            "leave it out: a cancelled run starts no more steps (`when = \"always\"` runs a step whatever its needs' states)"
+        }
+        _ => return None,
+    })
 }

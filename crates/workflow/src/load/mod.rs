@@ -181,6 +181,7 @@ enum TemplateSite {
     StepEnv,
     With,
     Prompt,
+    AllowFailure,
 }
 
 impl<'r, 's> Loader<'r, 's> {

@@ -230,6 +230,7 @@ impl Loader<'_, '_> {
                 env,
                 when: s.rules.when,
                 allow_failure: s.rules.allow_failure,
+                allow_failure_when: self.allow_failure_when(raw, i, param_names, &index, &mut refs),
                 condition: condition.map(Box::new),
                 fallback: Vec::new(),
                 timeout: s.timeout,

@@ -8,6 +8,8 @@ use crate::trigger::{Trigger, suggest_rule};
 pub(super) struct RawRules<'n> {
     pub when: Trigger,
     pub allow_failure: bool,
+    /// `allow_failure = "${{ … }}"`: the text and the span of its string.
+    pub allow_failure_when: Option<(&'n str, Span)>,
     /// `if`: the text and the span of its string.
     pub cond: Option<(&'n str, Span)>,
 }
@@ -52,9 +54,18 @@ impl Loader<'_, '_> {
             },
             None => Trigger::AllSuccess,
         };
-        let allow_failure = get(f, "allow_failure")
-            .and_then(|n| self.boolean(n, &format!("`allow_failure` of {label}")))
-            .unwrap_or(false);
+        let (mut allow_failure, mut allow_failure_when) = (false, None);
+        match get(f, "allow_failure").map(|n| (n, &n.val)) {
+            Some((_, Val::Bool(b))) => allow_failure = *b,
+            Some((n, Val::Str(s))) => allow_failure_when = Some((s.as_str(), n.span.clone())),
+            Some((n, _)) => self.type_error(
+                n,
+                &format!("`allow_failure` of {label}"),
+                "a boolean or a template",
+                "true, false, or \"${{ matrix.KEY }}\" / \"${{ params.NAME }}\"",
+            ),
+            None => {}
+        }
         let cond = get(f, "if").and_then(|n| {
             self.string(n, &format!("`if` of {label}"))
                 .map(|s| (s, n.span.clone()))
@@ -62,6 +73,7 @@ impl Loader<'_, '_> {
         RawRules {
             when,
             allow_failure,
+            allow_failure_when,
             cond,
         }
     }
@@ -212,5 +224,56 @@ impl Loader<'_, '_> {
         }
         c.resolve_steps(|id| index.get(id).copied().unwrap_or(usize::MAX));
         ok.then_some(c)
+    }
+}
+
+impl Loader<'_, '_> {
+    /// Step `i`'s `allow_failure = "${{ … }}"`: over params and matrix values only
+    /// (what is known when the run starts and when an instance is made).
+    pub(super) fn allow_failure_when(
+        &mut self,
+        raw: &[RawStep<'_>],
+        i: usize,
+        param_names: &[&str],
+        index: &HashMap<&str, usize>,
+        refs: &mut Vec<StepRef>,
+    ) -> Option<Template> {
+        let (text, span) = raw[i].rules.allow_failure_when.clone()?;
+        let e = TextEntry {
+            key: "allow_failure",
+            key_span: span.clone(),
+            value: text.to_string(),
+            span,
+        };
+        let t = self.step_template(
+            &e,
+            TemplateSite::AllowFailure,
+            param_names,
+            i,
+            index,
+            raw,
+            refs,
+        )?;
+        let label = format!("step `{}`", raw[i].id.as_ref().map_or("?", |(id, _)| *id));
+        if t.refs().next().is_none() {
+            self.err(
+                &e.span,
+                format!("`allow_failure` of {label} must be a boolean, found a string without a template"),
+                "write it as true or false (without quotes), or as \"${{ matrix.KEY }}\" or \"${{ params.NAME }}\"",
+            );
+            return None;
+        }
+        let mut ok = true;
+        for r in t.refs() {
+            if !matches!(r, TemplateRef::Param(_) | TemplateRef::Matrix(_)) {
+                self.err(
+                    &e.span,
+                    format!("`allow_failure` of {label} reads `{r}`"),
+                    "allow_failure is decided when the run starts and when a matrix instance is made: it reads ${{ params.NAME }} and ${{ matrix.KEY }} only",
+                );
+                ok = false;
+            }
+        }
+        ok.then_some(t)
     }
 }
