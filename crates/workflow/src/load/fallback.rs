@@ -104,7 +104,6 @@ impl Loader<'_, '_> {
     /// but for its executor, which `route` sets on both) what it leaves out. A new
     /// `run` or `uses` replaces the action, and a tool's `with` then starts afresh;
     /// `env` and, for the same tool, `with` are merged over the step's.
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn alternatives(
         &mut self,
         step: &Step,
@@ -147,7 +146,7 @@ impl Loader<'_, '_> {
                         .or(s.uses.as_ref())
                         .map_or(a.span.clone(), |(_, sp)| sp.clone());
                     let base = same_tool.then_some(&step.with);
-                    self.with_values(given, &at, &alt, t, base, site, refs)
+                    self.with_values(given, (t, &at), &alt, base, site, refs)
                 }
                 None => {
                     if let Some((_, span)) = &a.with {
@@ -162,15 +161,7 @@ impl Loader<'_, '_> {
             };
             let mut env = step.env.clone();
             for e in &a.env {
-                if let Some(t) = self.step_template(
-                    e,
-                    TemplateSite::StepEnv,
-                    site.param_names,
-                    site.i,
-                    site.index,
-                    site.raw,
-                    refs,
-                ) {
+                if let Some(t) = self.step_template(e, TemplateSite::StepEnv, site, refs) {
                     env.insert(e.key.to_string(), t);
                 }
             }

@@ -1,6 +1,7 @@
 //! A step's fan-out keys as written: `matrix` (with `include`/`exclude`), `for_each`,
 //! and how its instances run (`max_parallel`, `fail_fast`, `max_instances`); then the
 //! templates only an instance can read (`matrix.KEY`, `item`).
+use super::resolve::Site;
 use super::*;
 use crate::fanout::{Axis, Combo, DEFAULT_MAX_INSTANCES, FanSource, Fanout, Matrix};
 use serde_json::Value;
@@ -245,17 +246,14 @@ impl Loader<'_, '_> {
 
     /// The step's `Fanout`, its `for_each` resolved to the step output it reads (which
     /// must be one of the step's needs, directly or not: the ancestor check sees it).
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn resolve_fanout(
         &mut self,
         raw: &RawFanout<'_>,
         label: &str,
-        param_names: &[&str],
-        i: usize,
-        index: &HashMap<&str, usize>,
-        steps: &[RawStep<'_>],
+        site: &Site<'_, '_, '_>,
         refs: &mut Vec<StepRef>,
     ) -> Option<Box<Fanout>> {
+        let param_names = site.param_names;
         let source = match &raw.source {
             RawSource::Matrix(m, spans) => {
                 for ((k, axis), span) in m
@@ -281,15 +279,7 @@ impl Loader<'_, '_> {
                 FanSource::Matrix(m.clone())
             }
             RawSource::ForEach(e) => {
-                let t = self.step_template(
-                    e,
-                    TemplateSite::StepEnv,
-                    param_names,
-                    i,
-                    index,
-                    steps,
-                    refs,
-                )?;
+                let t = self.step_template(e, TemplateSite::StepEnv, site, refs)?;
                 match t.segments.as_slice() {
                     [TemplateSegment::Ref(TemplateRef::StepOutput { step, step_id, key })] => {
                         FanSource::ForEach {

@@ -146,18 +146,18 @@ impl Loader<'_, '_> {
                 }
                 found
             });
+            let site = Site {
+                i,
+                index: &index,
+                raw,
+                param_names,
+            };
             let (action, tool) = self.action(&s.run, &s.uses, &label, tools, &tool_names);
             let mut with = BTreeMap::new();
             if let Some(tool) = &tool {
                 let given = s.with.as_ref().map_or(&[][..], |(w, _)| w.as_slice());
                 let at = s.uses.as_ref().map_or(s.span.clone(), |(_, sp)| sp.clone());
-                let site = Site {
-                    i,
-                    index: &index,
-                    raw,
-                    param_names,
-                };
-                with = self.with_values(given, &at, &label, tool, None, &site, &mut refs);
+                with = self.with_values(given, (tool, &at), &label, None, &site, &mut refs);
             } else if let Some((_, span)) = &s.with
                 && s.uses.is_none()
             {
@@ -165,15 +165,7 @@ impl Loader<'_, '_> {
             }
             let mut env = BTreeMap::new();
             for e in &s.env {
-                if let Some(t) = self.step_template(
-                    e,
-                    TemplateSite::StepEnv,
-                    param_names,
-                    i,
-                    &index,
-                    raw,
-                    &mut refs,
-                ) {
+                if let Some(t) = self.step_template(e, TemplateSite::StepEnv, &site, &mut refs) {
                     env.insert(e.key.to_string(), t);
                 }
             }
@@ -186,16 +178,8 @@ impl Loader<'_, '_> {
                             value: p.to_string(),
                             span: span.clone(),
                         };
-                        self.step_template(
-                            &te,
-                            TemplateSite::Prompt,
-                            param_names,
-                            i,
-                            &index,
-                            raw,
-                            &mut refs,
-                        )
-                        .unwrap_or_default()
+                        self.step_template(&te, TemplateSite::Prompt, &site, &mut refs)
+                            .unwrap_or_default()
                     }
                     None => Template::literal(format!("Approve step {}?", ids[i])),
                 };
@@ -210,7 +194,7 @@ impl Loader<'_, '_> {
                     inputs: g.inputs.clone(),
                 }
             });
-            let condition = self.condition(raw, i, &label, param_names, &index, &mut refs);
+            let condition = self.condition(&site, &label, &mut refs);
             if !s.has_action_key {
                 self.err(
                     &s.span,
@@ -218,9 +202,10 @@ impl Loader<'_, '_> {
                     "give it `run = \"…\"`, `uses = \"<tool>\"`, or a `gate` (a pure approval step)",
                 );
             }
-            let fanout = s.fanout.as_ref().and_then(|f| {
-                self.resolve_fanout(f, &label, param_names, i, &index, raw, &mut refs)
-            });
+            let fanout = s
+                .fanout
+                .as_ref()
+                .and_then(|f| self.resolve_fanout(f, &label, &site, &mut refs));
             let mut step = Step {
                 id: ids[i].clone(),
                 index: i,
@@ -230,7 +215,7 @@ impl Loader<'_, '_> {
                 env,
                 when: s.rules.when,
                 allow_failure: s.rules.allow_failure,
-                allow_failure_when: self.allow_failure_when(raw, i, param_names, &index, &mut refs),
+                allow_failure_when: self.allow_failure_when(&site, &mut refs),
                 condition: condition.map(Box::new),
                 fallback: Vec::new(),
                 timeout: s.timeout,
@@ -249,12 +234,6 @@ impl Loader<'_, '_> {
                 fanout,
                 instance: None,
                 line: self.r.map.line_col(s.span.start).0,
-            };
-            let site = Site {
-                i,
-                index: &index,
-                raw,
-                param_names,
             };
             step.fallback = self.alternatives(&step, &label, tools, &tool_names, &site, &mut refs);
             steps.push(step);
@@ -316,14 +295,13 @@ impl Loader<'_, '_> {
     }
 
     /// A tool's parameters from `given`; what it leaves out comes from `base` (an
-    /// alternative's step), then the tool's defaults. `at`: where the tool is named.
-    #[allow(clippy::too_many_arguments)]
+    /// alternative's step), then the tool's defaults. `(tool, at)`: the tool and where it
+    /// is named.
     pub(super) fn with_values(
         &mut self,
         given: &[TextEntry<'_>],
-        at: &Span,
+        (tool, at): (&Tool, &Span),
         label: &str,
-        tool: &Tool,
         base: Option<&BTreeMap<String, Template>>,
         site: &Site<'_, '_, '_>,
         refs: &mut Vec<StepRef>,
@@ -347,15 +325,7 @@ impl Loader<'_, '_> {
                 );
                 continue;
             };
-            let Some(t) = self.step_template(
-                e,
-                TemplateSite::With,
-                site.param_names,
-                site.i,
-                site.index,
-                site.raw,
-                refs,
-            ) else {
+            let Some(t) = self.step_template(e, TemplateSite::With, site, refs) else {
                 continue;
             };
             let literal = t.refs().next().is_none();

@@ -1,4 +1,5 @@
 //! A step's trigger rule (`when`) and `allow_failure`, as written.
+use super::resolve::Site;
 use super::*;
 use crate::condition::{self, Condition, Name};
 use crate::trigger::{Trigger, suggest_rule};
@@ -80,16 +81,18 @@ impl Loader<'_, '_> {
 
     /// Step `i`'s `if`, parsed and its names checked: params and env that exist,
     /// steps among its transitive needs (recorded in `refs` for the graph check).
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn condition(
         &mut self,
-        raw: &[RawStep<'_>],
-        i: usize,
+        site: &Site<'_, '_, '_>,
         label: &str,
-        param_names: &[&str],
-        index: &HashMap<&str, usize>,
         refs: &mut Vec<StepRef>,
     ) -> Option<Condition> {
+        let &Site {
+            i,
+            index,
+            raw,
+            param_names,
+        } = site;
         let (text, span) = raw[i].rules.cond.as_ref()?;
         // Where a place in the text is in the file: inside a plain one-line string,
         // exactly; else the string's start.
@@ -232,29 +235,21 @@ impl Loader<'_, '_> {
     /// (what is known when the run starts and when an instance is made).
     pub(super) fn allow_failure_when(
         &mut self,
-        raw: &[RawStep<'_>],
-        i: usize,
-        param_names: &[&str],
-        index: &HashMap<&str, usize>,
+        site: &Site<'_, '_, '_>,
         refs: &mut Vec<StepRef>,
     ) -> Option<Template> {
-        let (text, span) = raw[i].rules.allow_failure_when.clone()?;
+        let (text, span) = site.raw[site.i].rules.allow_failure_when.clone()?;
         let e = TextEntry {
             key: "allow_failure",
             key_span: span.clone(),
             value: text.to_string(),
             span,
         };
-        let t = self.step_template(
-            &e,
-            TemplateSite::AllowFailure,
-            param_names,
-            i,
-            index,
-            raw,
-            refs,
-        )?;
-        let label = format!("step `{}`", raw[i].id.as_ref().map_or("?", |(id, _)| *id));
+        let t = self.step_template(&e, TemplateSite::AllowFailure, site, refs)?;
+        let label = format!(
+            "step `{}`",
+            site.raw[site.i].id.as_ref().map_or("?", |(id, _)| *id)
+        );
         if t.refs().next().is_none() {
             self.err(
                 &e.span,

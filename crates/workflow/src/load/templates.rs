@@ -1,5 +1,6 @@
 //! `${{ … }}` templates: run-wide env templates and step templates, checked against
 //! the params, the env names and (as `StepRef`s) the steps they read.
+use super::resolve::Site;
 use super::*;
 
 impl Loader<'_, '_> {
@@ -93,17 +94,19 @@ impl Loader<'_, '_> {
 
     /// Parse a template used by step `i`, resolving step references to indices and
     /// recording them for the ancestor check.
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn step_template(
         &mut self,
         e: &TextEntry<'_>,
         site: TemplateSite,
-        param_names: &[&str],
-        i: usize,
-        index: &HashMap<&str, usize>,
-        raw: &[RawStep<'_>],
+        at: &Site<'_, '_, '_>,
         refs: &mut Vec<StepRef>,
     ) -> Option<Template> {
+        let &Site {
+            i,
+            index,
+            raw,
+            param_names,
+        } = at;
         let mut t = self.parse_checked(e, param_names)?;
         let label = format!("step `{}`", raw[i].id.as_ref().map_or("?", |(id, _)| *id));
         let mut ok = self.instance_refs_ok(e, &t, site, raw[i].fanout.as_deref(), &label);
@@ -132,7 +135,7 @@ impl Loader<'_, '_> {
                 continue;
             };
             if input {
-                ok &= self.input_ref(e, site, i, target, step_id, key, raw);
+                ok &= self.input_ref(e, site, (i, raw), target, (step_id, key));
                 *step = target;
                 if target != i {
                     refs.push(StepRef {
@@ -180,16 +183,13 @@ impl Loader<'_, '_> {
 
     /// `steps.ID.inputs.NAME` read by step `i`: `ID` has a gate that declares input
     /// `NAME`, and a gate's prompt, asked before the approval, does not read its own.
-    #[allow(clippy::too_many_arguments)]
     fn input_ref(
         &mut self,
         e: &TextEntry<'_>,
         site: TemplateSite,
-        i: usize,
+        (i, raw): (usize, &[RawStep<'_>]),
         target: usize,
-        step_id: &str,
-        key: &str,
-        raw: &[RawStep<'_>],
+        (step_id, key): (&str, &str),
     ) -> bool {
         let Some(gate) = &raw[target].gate else {
             self.err(
