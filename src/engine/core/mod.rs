@@ -19,6 +19,8 @@ mod allowed_tests;
 #[cfg(test)]
 mod fallback_tests;
 #[cfg(test)]
+mod fanout_proptests;
+#[cfg(test)]
 mod fanout_tests;
 #[cfg(test)]
 mod gate_tests;
