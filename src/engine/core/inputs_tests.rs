@@ -202,3 +202,33 @@ fn auto_approve_takes_the_defaults_and_passes_no_gate_that_requires_an_input() {
     let sim = Sim::new(plan, c);
     assert_eq!(sim.state("ship"), StepState::WaitingApproval);
 }
+
+/// Issue 42 point 4, the core's own line: a plan whose gate would approve itself on
+/// timeout over a required input (one `validate` refuses, here made by hand) is
+/// rejected on timeout, saying why, and nothing it guards runs.
+#[test]
+fn a_timeout_never_approves_a_required_input_nobody_gave() {
+    let src = ROUTER.replace("quorum = 2\n", "quorum = 2\ntimeout = \"1m\"\n");
+    let mut plan = crate::workflow::load_str(&src, std::path::Path::new("r.toml")).unwrap();
+    let g = plan.steps[0].gate.as_mut().expect("gate");
+    g.on_timeout = crate::workflow::OnTimeout::Approve;
+    let mut sim = Sim::new(Arc::new(plan), cfg());
+    assert_eq!(sim.state("ship"), StepState::WaitingApproval);
+    let fx = sim.tick_at(61_000);
+    assert!(spawned(&fx).is_empty(), "{:?}", spawned(&fx));
+    assert_eq!(sim.state("ship"), StepState::Rejected);
+    assert!(sim.events_named("gate_approved").is_empty());
+    let why = sim.open_errors("ship")[0].message.clone();
+    assert!(
+        why.contains("on_timeout = approve cannot give the gate's inputs") && why.contains("`tag`"),
+        "{why}"
+    );
+    // With a vote given (its inputs stand), the timeout approves with them.
+    let mut plan = crate::workflow::load_str(&src, std::path::Path::new("r.toml")).unwrap();
+    plan.steps[0].gate.as_mut().expect("gate").on_timeout = crate::workflow::OnTimeout::Approve;
+    let mut sim = Sim::new(Arc::new(plan), cfg());
+    assert!(approve(&mut sim, "alice", &[("tag", "v3")]).is_accepted());
+    let fx = sim.tick_at(61_000);
+    let ship = spawn_of(&fx, "ship").expect("approved on timeout");
+    assert_eq!(env_of(ship, "TAG"), Some("v3"));
+}
