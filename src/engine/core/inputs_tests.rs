@@ -232,3 +232,58 @@ fn a_timeout_never_approves_a_required_input_nobody_gave() {
     let ship = spawn_of(&fx, "ship").expect("approved on timeout");
     assert_eq!(env_of(ship, "TAG"), Some("v3"));
 }
+
+/// Issue 42 point 7: a text over the bound (here a 20 MB input, a long reason) is
+/// refused by the core itself, whichever way the command came, and only a cut copy
+/// of it goes on record.
+#[test]
+fn a_text_over_the_bound_is_refused_on_record_and_never_kept_whole() {
+    use crate::model::bounds::MAX_OPERATOR_TEXT;
+    let mut sim = Sim::new(router(), cfg());
+    let big = "v".repeat(20 << 20);
+    let why = refused(&approve(&mut sim, "alice", &[("tag", &big)]));
+    assert!(
+        why.starts_with("input `tag` is 20971520 characters long; an operator's text is at most 65535 characters"),
+        "{why}"
+    );
+    assert_eq!(sim.state("ship"), StepState::WaitingApproval);
+    assert!(sim.events_named("approval_given").is_empty());
+    let kept: usize = sim
+        .core
+        .events()
+        .iter()
+        .map(|e| serde_json::to_string(&e.kind).expect("json").len())
+        .sum();
+    assert!(kept < 10_000, "{kept} bytes of events");
+    let refusal = sim.events_named("command_refused");
+    let text = serde_json::to_string(&refusal[0].kind).expect("json");
+    assert!(
+        text.contains("[cut: 20971520 characters"),
+        "{}",
+        &text[..200]
+    );
+    // What the driver writes back to the `commands` row: cut too.
+    let cmd = Command::Reject {
+        step: "ship".into(),
+        operator: "alice".into(),
+        reason: "r".repeat(MAX_OPERATOR_TEXT + 1),
+        signature: None,
+    };
+    let row = serde_json::to_string(&sim.core.mask_command(&cmd)).expect("json");
+    assert!(row.len() < 1000, "{} bytes", row.len());
+    let why = refused(&sim.cmd(cmd));
+    assert!(
+        why.starts_with("the reason is 65536 characters long"),
+        "{why}"
+    );
+    assert_eq!(sim.state("ship"), StepState::WaitingApproval);
+    // At the bound it is taken.
+    let at = "w".repeat(MAX_OPERATOR_TEXT);
+    let out = sim.cmd(Command::Reject {
+        step: "ship".into(),
+        operator: "alice".into(),
+        reason: at,
+        signature: None,
+    });
+    assert!(out.is_accepted(), "{out:?}");
+}
