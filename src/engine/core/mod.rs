@@ -17,6 +17,8 @@ mod admission_tests;
 #[cfg(test)]
 mod allowed_tests;
 #[cfg(test)]
+mod cut_tests;
+#[cfg(test)]
 mod fallback_tests;
 #[cfg(test)]
 mod fanout_proptests;
