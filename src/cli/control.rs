@@ -217,19 +217,38 @@ pub fn approve(a: ApproveArgs) -> i32 {
             );
             return exit::USAGE;
         };
-        let inputs = match checked_inputs(&a.target, &step, &a.inputs) {
-            Ok(i) => i,
-            Err(code) => return code,
-        };
-        Command::Approve {
+        let mut command = Command::Approve {
             step,
             operator,
             reason: a.reason.filter(|r| !r.trim().is_empty()),
             signature: None,
-            inputs,
+            inputs: a.inputs.iter().cloned().collect(),
+        };
+        // Over the bound: refused before the inputs are read against the gate.
+        if let Err(code) = within_bounds(&command) {
+            return code;
         }
+        if let Command::Approve { step, inputs, .. } = &mut command {
+            *inputs = match checked_inputs(&a.target, step, &a.inputs) {
+                Ok(i) => i,
+                Err(code) => return code,
+            };
+        }
+        command
     };
     decide(&a.target, &a.sign, command)
+}
+
+/// A text over the bound (`model::bounds`) is refused here, exit 2, in the words the
+/// engine would refuse it in, before anything is sent or recorded.
+fn within_bounds(command: &Command) -> Result<(), i32> {
+    match command.too_long() {
+        Some(why) => {
+            crate::stdio::errln!("error: {why}");
+            Err(exit::USAGE)
+        }
+        None => Ok(()),
+    }
 }
 
 /// The approval's inputs checked against the gate on the run as recorded (the core's
@@ -285,6 +304,9 @@ pub fn reject(a: RejectArgs) -> i32 {
 /// An approval or rejection: its message printed (`--print-message`), or the decision
 /// signed when its gate is signed, then sent.
 fn decide(target: &Target, opts: &SignOpts, command: Command) -> i32 {
+    if let Err(code) = within_bounds(&command) {
+        return code;
+    }
     if !matches!(command, Command::Approve { .. } | Command::Reject { .. }) {
         return send(target, command);
     }
@@ -363,6 +385,9 @@ pub fn mark(a: MarkArgs) -> i32 {
 
 /// Apply the command through the session and print what became of it.
 fn send(target: &Target, command: Command) -> i32 {
+    if let Err(code) = within_bounds(&command) {
+        return code;
+    }
     let db = drive::db_path(target.db.as_deref());
     let mut store = match Store::open_existing(&db) {
         Ok(s) => s,

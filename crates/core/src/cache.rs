@@ -34,9 +34,10 @@ pub struct KeyFacts<'a> {
     pub produces: &'a [PathBuf],
     /// The run's secret values (secret params, `secrets = [...]`): each enters the key,
     /// whether or not the step's own environment names it (a `secrets` name reaches the
-    /// step inherited from baton's environment), and only as HMAC-SHA256 under the
-    /// store's salt; a value holding one enters the same way.
+    /// step inherited from baton's environment), and only as HMAC-SHA256 under
+    /// `salt`; a value holding one enters the same way.
     pub secrets: &'a [String],
+    /// `Store::cache_secret_key`: in a group store a key no other member has.
     pub salt: &'a [u8],
 }
 

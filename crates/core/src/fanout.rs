@@ -132,8 +132,13 @@ impl Core {
             (false, true) => f.active += 1,
             (true, false) => {
                 f.active -= 1;
-                if let Some(next) = f.held.pop_front() {
-                    self.to_eval.push_back(next);
+                // One held back may go: the oldest still pending (a cancel, or a
+                // retry that went straight on, left the others it held here).
+                while let Some(next) = f.held.pop_front() {
+                    if self.steps[next].state == StepState::Pending {
+                        self.to_eval.push_back(next);
+                        break;
+                    }
                 }
             }
             _ => {}
@@ -142,6 +147,15 @@ impl Core {
             (false, true) => f.failed += 1,
             (true, false) => f.failed -= 1,
             _ => {}
+        }
+        // Every failure retried: the next one stops the others again, as the first did.
+        // Not while one it stopped is still ending (its end is told by `stopped`).
+        let rearm = (f.failed == 0 && f.stopped).then(|| f.instances.clone());
+        if let Some(mut instances) = rearm
+            && !instances.any(|k| self.steps[k].kill_sent && self.steps[k].state.has_process())
+            && let Some(f) = self.fans.get_mut(&parent)
+        {
+            f.stopped = false;
         }
     }
 

@@ -433,3 +433,128 @@ fn the_view_counts_instances_as_they_move_and_after_a_replay() {
     let test = v.step_index("test").unwrap();
     assert_eq!(v.steps[test].fan.as_ref().map(|f| f.counts), Some(kept));
 }
+
+const FAIL_FAST: &str = r#"
+name = "f"
+max_parallel = 4
+[[step]]
+id = "t"
+run = "t"
+matrix = { n = [1, 2, 3] }
+fail_fast = true
+
+[[step]]
+id = "after"
+run = "a"
+needs = ["t"]
+"#;
+
+/// Issue 42 point 1: after `fail_fast`, a retried instance's end decides its step and
+/// the step's dependants as the first end would have: the run ends.
+#[test]
+fn a_retried_instance_after_fail_fast_lets_its_step_and_dependants_decide() {
+    let mut sim = Sim::new(load(FAIL_FAST), cfg());
+    sim.exit("t[1]", 1);
+    sim.finish("t[2]", StepOutcome::Signalled { signal: 15 }, vec![]);
+    sim.finish("t[3]", StepOutcome::Signalled { signal: 15 }, vec![]);
+    assert_eq!(sim.state("t"), StepState::Failed);
+    assert_eq!(sim.state("after"), StepState::UpstreamFailed);
+    assert_eq!(sim.core.run_state(), RunState::Failed);
+    let out = sim.cmd(Command::Retry {
+        step: "t[1]".into(),
+        operator: "olivia".into(),
+    });
+    assert!(matches!(out, CommandOutcome::Accepted { .. }), "{out:?}");
+    assert_eq!(spawned(&sim.last), ["t[1]"]);
+    sim.exit("t[1]", 0);
+    // t[2] and t[3] are still cancelled: the step fails, its dependant with it.
+    assert_eq!(sim.state("t"), StepState::Failed);
+    assert_eq!(sim.state("after"), StepState::UpstreamFailed);
+    assert_eq!(sim.core.run_state(), RunState::Failed);
+    assert!(sim.core.is_finished());
+    // Each cancelled one retried in turn: the step succeeds and `after` runs.
+    for id in ["t[2]", "t[3]"] {
+        sim.cmd(Command::Retry {
+            step: id.into(),
+            operator: "olivia".into(),
+        });
+        assert_eq!(spawned(&sim.last), [id]);
+        sim.exit(id, 0);
+    }
+    assert_eq!(sim.state("t"), StepState::Succeeded);
+    sim.exit("after", 0);
+    assert_eq!(sim.core.run_state(), RunState::Succeeded);
+}
+
+/// A fanned-out step retried whole after `fail_fast` stopped it is stopped again by its
+/// next failure, as the first time; and a run resumed after a crash in the retry ends.
+#[test]
+fn fail_fast_holds_again_after_a_retry_and_a_resumed_retry_ends() {
+    let plan = load(FAIL_FAST);
+    let mut sim = Sim::new(plan.clone(), cfg());
+    sim.exit("t[1]", 1);
+    sim.finish("t[2]", StepOutcome::Signalled { signal: 15 }, vec![]);
+    sim.finish("t[3]", StepOutcome::Signalled { signal: 15 }, vec![]);
+    sim.cmd(Command::Retry {
+        step: "t".into(),
+        operator: "olivia".into(),
+    });
+    assert_eq!(spawned(&sim.last), ["t[1]", "t[2]", "t[3]"]);
+    let fx = sim.exit("t[2]", 1);
+    let mut stopped = kills(&fx);
+    stopped.sort();
+    assert_eq!(
+        stopped,
+        [sim.idx("t[1]"), sim.idx("t[3]")],
+        "fail_fast again"
+    );
+    // The engine dies while the two are being stopped: the resumed run stops them
+    // again (never runs them) and ends.
+    sim.input(Input::Shutdown {
+        reason: "SIGKILL".into(),
+    });
+    let mut core = Core::replay(plan, cfg(), sim.core.events()).expect("replay");
+    let fx = core.resume("olivia", Timestamp(sim.now + 100));
+    assert!(spawned(&fx).is_empty(), "{:?}", spawned(&fx));
+    for id in ["t[1]", "t[3]"] {
+        let k = core.plan().step_index(id).expect("instance");
+        assert_eq!(core.steps[k].state, StepState::Cancelled, "{id}");
+    }
+    assert!(core.is_finished());
+    assert_eq!(core.run_state(), RunState::Failed);
+}
+
+/// Instances a cancel left held behind `max_parallel` do not take the place of one
+/// retried later: it starts when the one before it ends.
+#[test]
+fn an_instance_retried_after_a_cancel_starts_in_its_turn() {
+    let src = r#"
+name = "p"
+[[step]]
+id = "s"
+run = "x"
+matrix = { n = [1, 2, 3] }
+max_parallel = 1
+"#;
+    let mut sim = Sim::new(load(src), cfg());
+    sim.cmd(Command::Cancel {
+        operator: "olivia".into(),
+        reason: None,
+    });
+    sim.finish("s[1]", StepOutcome::Signalled { signal: 15 }, vec![]);
+    assert!(sim.core.is_finished());
+    sim.cmd(Command::Retry {
+        step: "s[3]".into(),
+        operator: "olivia".into(),
+    });
+    assert_eq!(spawned(&sim.last), ["s[3]"]);
+    sim.cmd(Command::Retry {
+        step: "s[1]".into(),
+        operator: "olivia".into(),
+    });
+    assert!(spawned(&sim.last).is_empty(), "max_parallel = 1");
+    let fx = sim.exit("s[3]", 0);
+    assert_eq!(spawned(&fx), ["s[1]"]);
+    sim.exit("s[1]", 0);
+    assert!(sim.core.is_finished());
+}

@@ -202,3 +202,88 @@ fn auto_approve_takes_the_defaults_and_passes_no_gate_that_requires_an_input() {
     let sim = Sim::new(plan, c);
     assert_eq!(sim.state("ship"), StepState::WaitingApproval);
 }
+
+/// Issue 42 point 4, the core's own line: a plan whose gate would approve itself on
+/// timeout over a required input (one `validate` refuses, here made by hand) is
+/// rejected on timeout, saying why, and nothing it guards runs.
+#[test]
+fn a_timeout_never_approves_a_required_input_nobody_gave() {
+    let src = ROUTER.replace("quorum = 2\n", "quorum = 2\ntimeout = \"1m\"\n");
+    let mut plan = baton_workflow::load_str(&src, std::path::Path::new("r.toml")).unwrap();
+    let g = plan.steps[0].gate.as_mut().expect("gate");
+    g.on_timeout = baton_workflow::OnTimeout::Approve;
+    let mut sim = Sim::new(Arc::new(plan), cfg());
+    assert_eq!(sim.state("ship"), StepState::WaitingApproval);
+    let fx = sim.tick_at(61_000);
+    assert!(spawned(&fx).is_empty(), "{:?}", spawned(&fx));
+    assert_eq!(sim.state("ship"), StepState::Rejected);
+    assert!(sim.events_named("gate_approved").is_empty());
+    let why = sim.open_errors("ship")[0].message.clone();
+    assert!(
+        why.contains("on_timeout = approve cannot give the gate's inputs") && why.contains("`tag`"),
+        "{why}"
+    );
+    // With a vote given (its inputs stand), the timeout approves with them.
+    let mut plan = baton_workflow::load_str(&src, std::path::Path::new("r.toml")).unwrap();
+    plan.steps[0].gate.as_mut().expect("gate").on_timeout = baton_workflow::OnTimeout::Approve;
+    let mut sim = Sim::new(Arc::new(plan), cfg());
+    assert!(approve(&mut sim, "alice", &[("tag", "v3")]).is_accepted());
+    let fx = sim.tick_at(61_000);
+    let ship = spawn_of(&fx, "ship").expect("approved on timeout");
+    assert_eq!(env_of(ship, "TAG"), Some("v3"));
+}
+
+/// Issue 42 point 7: a text over the bound (here a 20 MB input, a long reason) is
+/// refused by the core itself, whichever way the command came, and only a cut copy
+/// of it goes on record.
+#[test]
+fn a_text_over_the_bound_is_refused_on_record_and_never_kept_whole() {
+    use baton_model::bounds::MAX_OPERATOR_TEXT;
+    let mut sim = Sim::new(router(), cfg());
+    let big = "v".repeat(20 << 20);
+    let why = refused(&approve(&mut sim, "alice", &[("tag", &big)]));
+    assert!(
+        why.starts_with("input `tag` is 20971520 characters long; an operator's text is at most 65535 characters"),
+        "{why}"
+    );
+    assert_eq!(sim.state("ship"), StepState::WaitingApproval);
+    assert!(sim.events_named("approval_given").is_empty());
+    let kept: usize = sim
+        .core
+        .events()
+        .iter()
+        .map(|e| serde_json::to_string(&e.kind).expect("json").len())
+        .sum();
+    assert!(kept < 10_000, "{kept} bytes of events");
+    let refusal = sim.events_named("command_refused");
+    let text = serde_json::to_string(&refusal[0].kind).expect("json");
+    assert!(
+        text.contains("[cut: 20971520 characters"),
+        "{}",
+        &text[..200]
+    );
+    // What the driver writes back to the `commands` row: cut too.
+    let cmd = Command::Reject {
+        step: "ship".into(),
+        operator: "alice".into(),
+        reason: "r".repeat(MAX_OPERATOR_TEXT + 1),
+        signature: None,
+    };
+    let row = serde_json::to_string(&sim.core.mask_command(&cmd)).expect("json");
+    assert!(row.len() < 1000, "{} bytes", row.len());
+    let why = refused(&sim.cmd(cmd));
+    assert!(
+        why.starts_with("the reason is 65536 characters long"),
+        "{why}"
+    );
+    assert_eq!(sim.state("ship"), StepState::WaitingApproval);
+    // At the bound it is taken.
+    let at = "w".repeat(MAX_OPERATOR_TEXT);
+    let out = sim.cmd(Command::Reject {
+        step: "ship".into(),
+        operator: "alice".into(),
+        reason: at,
+        signature: None,
+    });
+    assert!(out.is_accepted(), "{out:?}");
+}

@@ -22,7 +22,11 @@ mod admission_tests;
 #[cfg(test)]
 mod allowed_tests;
 #[cfg(test)]
+mod cut_tests;
+#[cfg(test)]
 mod fallback_tests;
+#[cfg(test)]
+mod fanout_proptests;
 #[cfg(test)]
 mod fanout_tests;
 #[cfg(test)]
@@ -855,7 +859,14 @@ impl Core {
     }
 
     fn lane_of(&self, i: usize) -> usize {
-        self.plan.steps[i].pool.map_or(0, |p| p + 1)
+        self.pool_of(i).map_or(0, |p| p + 1)
+    }
+
+    /// The pool step `i` takes a place of. A step that fans out takes none: each of
+    /// its instances takes one (a step holding one too would starve them: issue 42).
+    fn pool_of(&self, i: usize) -> Option<usize> {
+        let step = &self.plan.steps[i];
+        step.pool.filter(|_| step.fanout.is_none())
     }
 }
 

@@ -105,3 +105,70 @@ fn a_run_scoped_pool_never_asks_the_store() {
     assert!(asks(&sim.last).is_empty());
     assert_eq!(spawned(&sim.last), vec!["ship".to_string()]);
 }
+
+fn fanned(scope: &str, capacity: usize) -> Arc<Plan> {
+    let src = format!(
+        r#"
+name = "f"
+max_parallel = 8
+[pools.deploy]
+capacity = {capacity}
+scope = "{scope}"
+[[step]]
+id = "ship"
+run = "x"
+pool = "deploy"
+matrix = {{ region = ["eu", "us", "ap"] }}
+"#
+    );
+    match baton_workflow::load_str(&src, std::path::Path::new("/w/wf.toml")) {
+        Ok(p) => Arc::new(p),
+        Err(d) => panic!("{d}"),
+    }
+}
+
+/// Issue 42 point 2: a fanned-out step of a store-wide pool takes no slot itself: each
+/// instance asks for its own, and capacity 1 runs them one at a time.
+#[test]
+fn a_fanned_out_step_takes_no_slot_of_a_store_wide_pool_its_instances_do() {
+    let mut sim = Sim::new(fanned("store", 1), cfg());
+    let first = asks(&sim.last);
+    let ship = sim.idx("ship");
+    assert!(
+        first.iter().all(|r| r.step != ship),
+        "the step itself asked: {first:?}"
+    );
+    assert_eq!(sim.state("ship"), StepState::Pending, "fanned out at once");
+    let eu = sim.idx("ship[eu]");
+    let asked: Vec<usize> = first.iter().map(|r| r.step).collect();
+    assert_eq!(asked, [eu], "the first instance asks");
+    let fx = sim.input(Input::SlotGranted {
+        step: eu,
+        attempt: 1,
+    });
+    assert_eq!(spawned(&fx), ["ship[eu]"]);
+    // Its end lets the next one ask, and so on: one at a time, every one runs.
+    for (k, id) in ["ship[eu]", "ship[us]"].into_iter().enumerate() {
+        let fx = sim.exit(id, 0);
+        let next = eu + k + 1;
+        assert_eq!(asks(&fx).iter().map(|r| r.step).collect::<Vec<_>>(), [next]);
+        let fx = sim.input(Input::SlotGranted {
+            step: next,
+            attempt: 1,
+        });
+        assert_eq!(spawned(&fx).len(), 1);
+    }
+    sim.exit("ship[ap]", 0);
+    assert_eq!(sim.core.run_state(), RunState::Succeeded);
+}
+
+/// The same in a run-scoped pool: capacity N runs N instances at once, and the step
+/// itself counts for nothing.
+#[test]
+fn a_fanned_out_step_takes_no_place_in_a_run_scoped_pool() {
+    for capacity in [1, 2, 3] {
+        let sim = Sim::new(fanned("run", capacity), cfg());
+        assert!(asks(&sim.last).is_empty());
+        assert_eq!(spawned(&sim.last).len(), capacity, "capacity {capacity}");
+    }
+}

@@ -58,6 +58,7 @@ pub async fn run_builtin(
         stderr_tail,
         log_path: None,
         output_errors: Vec::new(),
+        cut_output: None,
         log_errors: Vec::new(),
     }
 }

@@ -3,6 +3,7 @@
 //! driver turns into `Input::StepExited`.
 pub mod builtin;
 pub mod command;
+pub mod env_files;
 pub mod executor;
 pub mod files_dir;
 pub mod group;
@@ -71,6 +72,9 @@ pub struct Finished {
     pub log_path: Option<PathBuf>,
     /// Malformed `$BATON_OUTPUT`/`$BATON_USAGE` lines: reported, never fatal.
     pub output_errors: Vec<String>,
+    /// The output whose value the file's bound cut (not in `outputs`): see
+    /// [`outputs::parse_read_outputs`].
+    pub cut_output: Option<String>,
     /// Why the log could not be written (output after that point was not kept).
     pub log_errors: Vec<String>,
 }
@@ -89,6 +93,7 @@ impl Finished {
             stderr_tail: message,
             log_path,
             output_errors: Vec::new(),
+            cut_output: None,
             log_errors: Vec::new(),
         }
     }

@@ -57,6 +57,39 @@ pub fn parse_outputs(text: &str, masker: &Masker) -> (Vec<(String, String)>, Vec
     (outputs, errors)
 }
 
+/// `$BATON_OUTPUT` as read: its first [`MAX_FILE_BYTES`] bytes, `more` when the file
+/// went on. The line the bound fell inside is not a value: it is dropped, and its key
+/// (the third result) named, so nothing hands on a cut value as if whole; a value an
+/// earlier line gave that key is dropped too (that line would have replaced it).
+pub fn parse_read_outputs(
+    text: &str,
+    more: bool,
+    masker: &Masker,
+) -> (Vec<(String, String)>, Vec<String>, Option<String>) {
+    if !more {
+        let (outputs, errors) = parse_outputs(text, masker);
+        return (outputs, errors, None);
+    }
+    let (whole, partial) = match text.rfind('\n') {
+        Some(n) => text.split_at(n + 1),
+        None => ("", text),
+    };
+    let (mut outputs, mut errors) = parse_outputs(whole, masker);
+    let cut = partial
+        .split_once('=')
+        .map(|(k, _)| k)
+        .filter(|k| valid_key(k))
+        .map(str::to_string);
+    match &cut {
+        // The core records it (`OutputProblem::Cut`), and a step reading it learns why.
+        Some(key) => outputs.retain(|(k, _)| k != key),
+        None => errors.push(format!(
+            "$BATON_OUTPUT: larger than {MAX_FILE_BYTES} bytes; the rest was ignored"
+        )),
+    }
+    (outputs, errors, cut)
+}
+
 /// `cost=<float>`, `tokens=<int>` and `calls=<int>` lines, summed.
 pub fn parse_usage(text: &str, masker: &Masker) -> (Usage, Vec<String>) {
     let mut usage = Usage::default();
@@ -112,6 +145,23 @@ mod tests {
         assert_eq!(errors.len(), 3, "{errors:?}");
         assert!(errors[0].contains("line 3"), "{errors:?}");
         assert!(errors[1].contains("line 4"), "{errors:?}");
+    }
+
+    #[test]
+    fn a_value_the_bound_cut_is_named_and_not_kept() {
+        let m = Masker::new(Vec::<String>::new());
+        let text = "a=1\nfiles=[\"x\",\"y\"]\nfiles=[\"x\",\"y\",\"z";
+        let (out, errors, cut) = parse_read_outputs(text, true, &m);
+        assert_eq!(out, vec![("a".to_string(), "1".to_string())]);
+        assert_eq!(cut.as_deref(), Some("files"));
+        assert!(errors.is_empty(), "the core records it: {errors:?}");
+        // Cut between lines: every value is whole.
+        let (out, errors, cut) = parse_read_outputs("a=1\n", true, &m);
+        assert_eq!((out.len(), cut), (1, None));
+        assert!(errors[0].contains("the rest was ignored"), "{errors:?}");
+        // Not cut: as parse_outputs.
+        let (out, errors, cut) = parse_read_outputs("a=1\nb=2", false, &m);
+        assert_eq!((out.len(), errors.len(), cut), (2, 0, None));
     }
 
     #[test]

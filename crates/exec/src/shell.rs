@@ -4,7 +4,7 @@
 use super::command::Invocation;
 use super::files_dir::{AttemptDir, FilesDir, Spent, private_attempt_dir};
 use super::group::{KILL_SETTLE, POLL, group_alive, signal_group};
-use super::outputs::{MAX_FILE_BYTES, parse_outputs, parse_usage};
+use super::outputs::{MAX_FILE_BYTES, parse_read_outputs, parse_usage};
 use super::spawn::{ChildProcess, SpawnRequest, Spawned};
 use super::stream::{MaskingSplitter, Stream, TailHandle};
 use super::{ExecError, Finished, KillReason};
@@ -102,7 +102,7 @@ impl AttemptFiles {
 
     /// Reads both files (bounded) and removes them. Only a file the directory's listing
     /// shows is looked up (most steps write neither).
-    fn take(mut self, masker: &Masker) -> (Vec<(String, String)>, Usage, Vec<String>) {
+    fn take(mut self, masker: &Masker) -> Taken {
         let mut errors = Vec::new();
         let held = self.dir.holds(["output", "usage"]).unwrap_or([true; 2]);
         let output = held[0]
@@ -112,13 +112,24 @@ impl AttemptFiles {
             .then(|| read_bounded(&self.usage, "$BATON_USAGE", &mut errors))
             .flatten();
         self.exists = [output.is_some(), usage.is_some()];
-        let (output, usage) = (output.unwrap_or_default(), usage.unwrap_or_default());
+        let (output, more) = output.unwrap_or_default();
+        let (usage, usage_more) = usage.unwrap_or_default();
         drop(self);
-        let (outputs, mut e1) = parse_outputs(&output, masker);
+        if usage_more {
+            errors.push(format!(
+                "$BATON_USAGE: larger than {MAX_FILE_BYTES} bytes; the rest was ignored"
+            ));
+        }
+        let (outputs, mut e1, cut) = parse_read_outputs(&output, more, masker);
         let (usage, mut e2) = parse_usage(&usage, masker);
         errors.append(&mut e1);
         errors.append(&mut e2);
-        (outputs, usage, errors)
+        Taken {
+            outputs,
+            usage,
+            errors,
+            cut,
+        }
     }
 }
 
@@ -141,8 +152,19 @@ impl Drop for AttemptFiles {
     }
 }
 
-/// The file's text (bounded), or `None` when there is no such file.
-fn read_bounded(path: &Path, name: &str, errors: &mut Vec<String>) -> Option<String> {
+/// What an attempt's two files gave.
+#[derive(Debug, Default)]
+struct Taken {
+    outputs: Vec<(String, String)>,
+    usage: Usage,
+    errors: Vec<String>,
+    /// The output the file's bound cut.
+    cut: Option<String>,
+}
+
+/// The file's text (bounded) and whether it went on past the bound, or `None` when
+/// there is no such file.
+fn read_bounded(path: &Path, name: &str, errors: &mut Vec<String>) -> Option<(String, bool)> {
     let mut bytes = Vec::new();
     // Non-blocking: a FIFO a step put there must not hang the engine.
     match OpenOptions::new()
@@ -159,13 +181,9 @@ fn read_bounded(path: &Path, name: &str, errors: &mut Vec<String>) -> Option<Str
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
         Err(e) => errors.push(format!("{name}: cannot read: {e}")),
     }
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        bytes.truncate(MAX_FILE_BYTES as usize);
-        errors.push(format!(
-            "{name}: larger than {MAX_FILE_BYTES} bytes; the rest was ignored"
-        ));
-    }
-    Some(String::from_utf8_lossy(&bytes).into_owned())
+    let more = bytes.len() as u64 > MAX_FILE_BYTES;
+    bytes.truncate(MAX_FILE_BYTES as usize);
+    Some((String::from_utf8_lossy(&bytes).into_owned(), more))
 }
 
 #[derive(Debug, Default)]
@@ -377,8 +395,12 @@ fn start(
             argv.push(script.into());
         }
     }
-    let mut env: Vec<(OsString, OsString)> =
-        job.env.iter().map(|(k, v)| (k.into(), v.into())).collect();
+    // A value too big for the environment goes through a file (`env_files`).
+    let placed = super::env_files::place(&job.env, &files.dir.path)?;
+    let mut env: Vec<(OsString, OsString)> = placed
+        .into_iter()
+        .map(|(k, v)| (k.into(), v.into()))
+        .collect();
     env.push(("BATON_OUTPUT".into(), files.output.clone().into()));
     env.push(("BATON_USAGE".into(), files.usage.clone().into()));
     super::spawn::spawn(&SpawnRequest {
@@ -569,18 +591,19 @@ impl Running {
                 message: format!("waiting for the process failed: {e}"),
             },
         };
-        let (outputs, usage, output_errors) = match self.files.take() {
+        let taken = match self.files.take() {
             Some(files) => files.take(&self.masker),
-            None => Default::default(),
+            None => Taken::default(),
         };
         Finished {
             outcome,
             duration_ms,
-            outputs,
-            usage,
+            outputs: taken.outputs,
+            usage: taken.usage,
             stderr_tail: self.stderr_tail.lines().join("\n"),
             log_path: Some(self.log.path.clone()),
-            output_errors,
+            output_errors: taken.errors,
+            cut_output: taken.cut,
             log_errors,
         }
     }

@@ -239,4 +239,7 @@ pub enum OutputProblem {
     /// A malformed `$BATON_OUTPUT`/`$BATON_USAGE` line, an unreadable file, a cache
     /// that could not be used: ignored.
     Ignored(String),
+    /// `$BATON_OUTPUT` was larger than its bound, which fell inside this output's
+    /// value: the output is not kept, and a step reading it fails saying so.
+    Cut(String),
 }

@@ -35,6 +35,8 @@ pub enum Cause {
     BadLine,
     /// An output held a secret and was withheld.
     SecretOutput,
+    /// `$BATON_OUTPUT`'s bound fell inside an output's value: it was not kept.
+    CutOutput,
     /// The step's log could not be written.
     LogLost,
     /// A `[[notify]]` command failed.
@@ -73,6 +75,7 @@ pub fn suggest(kind: ErrorKind, s: &Situation<'_>) -> String {
         (_, Cause::Notifier) => "fix the [[notify]] command; a notifier never stops the run".into(),
         (_, Cause::LogLost) => "make the log directory writable (and check the disk); the step's output after this point was not kept".into(),
         (_, Cause::BadLine) => "write `key=value` lines to $BATON_OUTPUT and `cost=`/`tokens=`/`calls=` lines to $BATON_USAGE; the line was ignored".into(),
+        (_, Cause::CutOutput) => "write a large value to a file and output its path: $BATON_OUTPUT is read to its first MiB, and a value cut there is never handed on".into(),
         (_, Cause::SecretOutput) => "do not write secrets to $BATON_OUTPUT; let the consuming step read the secret itself".into(),
         (_, Cause::RunTimeout) => format!(
             "the run's `timeout` ({}) passed: raise it in the workflow or make the slow steps faster, then start a new run: `{}`",
@@ -261,6 +264,7 @@ mod tests {
             },
             Cause::BadLine,
             Cause::SecretOutput,
+            Cause::CutOutput,
             Cause::LogLost,
             Cause::Notifier,
         ]

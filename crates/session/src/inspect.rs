@@ -138,21 +138,28 @@ fn shared_pool_waits(store: &Store, plan: &baton_workflow::Plan, view: &mut RunV
 }
 
 /// A running step's output tail from its log file (the engine writes it as output
-/// arrives), a finished one's as the engine recorded it.
+/// arrives), a finished one's as the engine recorded it; in a group store, which keeps
+/// no tails, from its log file too, for whoever may read it (its starter).
 fn fill_tails(store: &Store, view: &mut RunView) {
     let recorded = store.attempt_tails(&view.run_id).unwrap_or_default();
+    let from_files = store.is_shared();
     for sv in &mut view.steps {
-        if sv.state == StepState::Running {
-            if let Some(lines) = sv
-                .log_path
-                .as_deref()
-                .and_then(|p| baton_store::read_tail(p, TAIL_BYTES).ok())
-            {
-                let skip = lines.len().saturating_sub(TAIL_LINES);
-                sv.log_tail = lines.into_iter().skip(skip).collect();
+        let tail = recorded.get(&sv.id).filter(|t| !t.is_empty());
+        match tail {
+            Some(tail) if sv.state != StepState::Running => {
+                sv.log_tail = tail.lines().map(str::to_string).collect();
             }
-        } else if let Some(tail) = recorded.get(&sv.id).filter(|t| !t.is_empty()) {
-            sv.log_tail = tail.lines().map(str::to_string).collect();
+            None if sv.state != StepState::Running && !from_files => {}
+            _ => {
+                if let Some(lines) = sv
+                    .log_path
+                    .as_deref()
+                    .and_then(|p| baton_store::read_tail(p, TAIL_BYTES).ok())
+                {
+                    let skip = lines.len().saturating_sub(TAIL_LINES);
+                    sv.log_tail = lines.into_iter().skip(skip).collect();
+                }
+            }
         }
     }
 }

@@ -181,6 +181,10 @@ fn check_reason(reason: &str) -> Result<(), SessionError> {
             "the reason is empty: say why, it goes on the audit chain".into(),
         ));
     }
+    // Bounded as every text an operator types (`model::bounds`).
+    if let Some(why) = baton_model::bounds::text_too_long("the reason", reason) {
+        return Err(SessionError::Usage(why));
+    }
     Ok(())
 }
 

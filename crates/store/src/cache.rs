@@ -28,7 +28,26 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CacheEntry> {
     })
 }
 
+/// What keys the HMAC of a secret value in a cache key (`engine::cache`): a private
+/// store's salt (only its owner reads the store); in a group store the salt under this
+/// account's own secret (`starter_seal`, 0600 in its state directory), which no other
+/// member has, so a member who copies the store cannot confirm a guessed secret by
+/// computing a key and finding its entry (issue 42). A group store's entries of steps
+/// that hold a secret are thus each account's own.
+fn secret_key(salt: Vec<u8>, account: Option<&super::starter_seal::AccountKey>) -> Vec<u8> {
+    match account {
+        Some(k) => k.derive(b"baton.cache_secrets\0", &salt).to_vec(),
+        None => salt,
+    }
+}
+
 impl Store {
+    /// The key secret values enter cache keys under (see [`secret_key`]).
+    pub fn cache_secret_key(&self) -> Result<Vec<u8>, StoreError> {
+        let salt = self.cache_salt()?;
+        Ok(secret_key(salt, self.account_key()?))
+    }
+
     /// Where products' contents are kept, by their SHA-256 (not created here).
     pub fn cache_dir(&self) -> PathBuf {
         parent_dir(&self.path).join("cache")
@@ -133,6 +152,32 @@ mod tests {
             products: vec![(PathBuf::from("build/app"), "ab".into())],
             created: Timestamp(created),
         }
+    }
+
+    /// Issue 42 point 6: in a group store the key of secrets in cache keys is the
+    /// salt under the account's own secret, kept outside the store; in a private store
+    /// the salt.
+    #[test]
+    fn a_group_store_keys_secrets_with_a_secret_outside_it() {
+        use super::super::starter_seal::AccountKey;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("b.db")).unwrap();
+        let salt = store.cache_salt().unwrap();
+        assert_eq!(store.cache_secret_key().unwrap(), salt, "a private store");
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        for d in [&a, &b] {
+            std::fs::create_dir(d).unwrap();
+        }
+        let alice = AccountKey::load_or_create(&a).unwrap();
+        let bob = AccountKey::load_or_create(&b).unwrap();
+        let ka = secret_key(salt.clone(), Some(&alice));
+        assert_ne!(ka, salt, "not what the store holds");
+        assert_ne!(
+            ka,
+            secret_key(salt.clone(), Some(&bob)),
+            "each account's own"
+        );
+        assert_eq!(ka, secret_key(salt, Some(&alice)));
     }
 
     #[test]

@@ -164,6 +164,11 @@ impl Store {
         Ok(store)
     }
 
+    /// Whether the store is shared by a group (it keeps no log tails then).
+    pub fn is_shared(&self) -> bool {
+        self.shared
+    }
+
     /// The group a group store is shared with (`None`: a private store).
     pub fn group(&self) -> Option<String> {
         access::recorded_group(&self.path)
@@ -480,7 +485,8 @@ impl Store {
         self.witness_ready()?;
         let known = self.run_keys.get(run_id).copied();
         let seal = self.account_key()?;
-        let r = commit_tx(&self.conn, &self.keys, seal, run_id, known, events, logs);
+        let logs = self.shareable_logs(logs);
+        let r = commit_tx(&self.conn, &self.keys, seal, run_id, known, events, &logs);
         let (key, heads) = self.ctx_run(run_id, r)?;
         if known.is_none() {
             self.run_keys.insert(run_id.to_string(), key);
@@ -512,8 +518,22 @@ impl Store {
             path: log_path.to_path_buf(),
             tail: tail.to_string(),
         };
-        let r = put_attempt_log(&self.conn, run_id, &log);
+        let r = put_attempt_log(&self.conn, run_id, &self.shareable_logs(&[log])[0]);
         self.ctx_run(run_id, r)
+    }
+
+    /// Attempts' logs as the store may keep them: in a group store without their
+    /// tails. A log file is its starter's alone (0600), and every member reads the
+    /// store: its last lines are read from the file by whoever may (issue 42).
+    fn shareable_logs<'a>(&self, logs: &'a [AttemptLog]) -> std::borrow::Cow<'a, [AttemptLog]> {
+        if !self.shared || logs.is_empty() {
+            return std::borrow::Cow::Borrowed(logs);
+        }
+        let mut owned = logs.to_vec();
+        for l in &mut owned {
+            l.tail.clear();
+        }
+        std::borrow::Cow::Owned(owned)
     }
 
     /// `PRAGMA data_version`: changes whenever another connection commits. Cheap enough

@@ -122,6 +122,12 @@ fn unproven(run_id: &str, what: String) -> StoreError {
 }
 
 impl AccountKey {
+    /// A key for `purpose` (a tag ending in NUL) derived from this account's secret and
+    /// `data`: what no one without this account's secret can compute.
+    pub(super) fn derive(&self, purpose: &[u8], data: &[u8]) -> [u8; MAC_LEN] {
+        mac(self, &[purpose, data])
+    }
+
     /// The secret of this process's account, made (0600) on first use in `dir`, this
     /// account's state directory (`$XDG_STATE_HOME/baton`, else `~/.local/state/baton`).
     /// A file that is not this account's own, or that group or others can read, is

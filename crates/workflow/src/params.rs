@@ -59,6 +59,11 @@ pub fn resolve_values(
     let mut values = BTreeMap::new();
     let declared: Vec<&str> = specs.iter().map(|p| p.name.as_str()).collect();
     for (name, value) in given {
+        // Typed by an operator: bounded as every such text (`model::bounds`).
+        if let Some(e) = baton_model::bounds::text_too_long(&format!("{noun} `{name}`"), value) {
+            errors.push(e);
+            continue;
+        }
         let Some(spec) = specs.iter().find(|p| &p.name == name) else {
             let tail = match suggest(name, declared.iter().copied()) {
                 Some(s) => format!("did you mean `{s}`?"),
@@ -174,6 +179,19 @@ run = "true"
         assert_eq!(v["target"], "staging");
         assert_eq!(v["count"], "3");
         assert_eq!(v["dry"], "false");
+    }
+
+    /// Issue 42 point 7: a value typed by an operator is bounded (65,535 characters).
+    #[test]
+    fn a_value_over_the_operator_bound_is_refused_by_name() {
+        let long = "1".repeat(baton_model::bounds::MAX_OPERATOR_TEXT + 1);
+        let errs =
+            resolve_params(&plan(), &pairs(&[("version", "1.0.0"), ("count", &long)])).unwrap_err();
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert!(
+            errs[0].starts_with("parameter `count` is 65536 characters long; an operator's text is at most 65535 characters"),
+            "{errs:?}"
+        );
     }
 
     #[test]

@@ -158,3 +158,20 @@ fn help_has_examples() {
         assert!(out.contains("Example"), "{cmd} --help: {out}");
     }
 }
+
+/// Issue 42 point 4: `on_timeout = "approve"` over a required input with no default
+/// is refused where it is written, saying what would be right.
+#[test]
+fn validate_refuses_a_timeout_approving_a_required_input() {
+    let file = "tests/fixtures/invalid/gate_timeout_approves_required_input.toml";
+    let (code, _, err) = baton(&["validate", file]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(&format!("{file}:9:14: error: the gate of step `ship` approves itself on timeout, but its input `tag` is required")),
+        "{err}"
+    );
+    assert!(
+        err.contains("use on_timeout = \"reject\" or \"fail\""),
+        "{err}"
+    );
+}

@@ -279,3 +279,58 @@ matrix = { python = "${{ params.pythons }}" }
     );
     assert!(!env.db().exists(), "no run made, not even a store");
 }
+
+/// Issue 42 point 1: after `fail_fast` stopped a matrix, `retry` of the failed
+/// instance ends (the others it cancelled still fail the step, and `after` with it);
+/// `retry` of the step takes up the cancelled ones and the run succeeds.
+#[test]
+fn a_retried_instance_after_fail_fast_ends_its_run() {
+    let env = Env::new();
+    let wf = env.workflow(
+        "ff.toml",
+        r#"
+name = "ff"
+max_parallel = 4
+[[step]]
+id = "t"
+matrix = { n = [1, 2, 3] }
+fail_fast = true
+env = { N = "${{ matrix.n }}" }
+run = 'if [ "$N" = 1 ]; then test -e fixed; else sleep 30; fi'
+[[step]]
+id = "after"
+needs = ["t"]
+run = "true"
+"#,
+    );
+    let out = wait_child(env.spawn(&["run", wf.to_str().unwrap(), "--headless"]), 60);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    let run = run_id_of(&text(&out.stdout));
+    let show = env.show(&run);
+    assert_eq!(step_state(&show, "t[2]").as_deref(), Some("cancelled"));
+    std::fs::write(env.path().join("fixed"), "").unwrap();
+    let out = wait_child(env.spawn(&["retry", &run, "t[1]"]), 60);
+    let show = env.show(&run);
+    assert_eq!(step_state(&show, "t[1]").as_deref(), Some("succeeded"));
+    assert_eq!(step_state(&show, "t").as_deref(), Some("failed"));
+    assert_eq!(
+        step_state(&show, "after").as_deref(),
+        Some("upstream_failed")
+    );
+    assert_eq!(show["state"], "failed", "{}", text(&out.stdout));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    // Resume of the ended run ends at once.
+    wait_child(env.spawn(&["resume", &run, "--headless"]), 60);
+    // The cancelled ones retried through their step: everything runs.
+    std::fs::write(
+        &wf,
+        std::fs::read_to_string(&wf)
+            .unwrap()
+            .replace("sleep 30", "true"),
+    )
+    .unwrap();
+    let out = wait_child(env.spawn(&["retry", &run, "t"]), 60);
+    let show = env.show(&run);
+    assert_eq!(show["state"], "succeeded", "{}{show:#}", text(&out.stderr));
+    assert_eq!(step_state(&show, "after").as_deref(), Some("succeeded"));
+}

@@ -98,3 +98,52 @@ fn a_killed_engine_frees_its_slot() {
     let _ = other.kill();
     let _ = other.wait();
 }
+
+/// Issue 42 point 2: a matrix step of a store-wide pool takes no slot itself; its
+/// instances take one each, so capacity 2 runs two of them at once, and capacity 1
+/// runs every one of them in turn.
+#[test]
+fn a_matrix_in_a_store_wide_pool_runs_capacity_instances_at_once() {
+    for capacity in [1, 2] {
+        let env = Env::new();
+        let wf = env.workflow(
+            "m.toml",
+            &format!(
+                r#"
+name = "m"
+max_parallel = 4
+[pools.deploy]
+capacity = {capacity}
+scope = "store"
+[[step]]
+id = "ship"
+pool = "deploy"
+matrix = {{ region = ["eu", "us", "ap"] }}
+run = 'echo "$BATON_STEP_ID start" >> ledger; while [ ! -e go ]; do sleep 0.05; done'
+"#
+            ),
+        );
+        let child = spawn_run(&env, &wf);
+        wait_until("instances to start", secs(30), || {
+            let n = ledger(&env).len();
+            if n == capacity {
+                Ok(())
+            } else {
+                Err(format!("{n} started"))
+            }
+        });
+        let run = env.wait_run_id();
+        let show = env.show(&run);
+        let running = show["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["state"] == "running")
+            .count();
+        assert_eq!(running, capacity, "{show:#}");
+        std::fs::write(env.path().join("go"), "").unwrap();
+        let out = wait_child(child, 60);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        assert_eq!(ledger(&env).len(), 3, "every instance ran");
+    }
+}

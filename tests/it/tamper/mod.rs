@@ -2,6 +2,7 @@
 mod audit_keys;
 mod chain;
 mod group_members;
+mod group_oracle;
 mod identity;
 mod leaks;
 mod run_alone;

@@ -1,6 +1,11 @@
 //! A step's process exit: usage, outputs, success, retries and failure.
 use super::*;
 
+/// The error context that names an output `$BATON_OUTPUT`'s bound cut.
+const CUT_OUTPUT: &str = "cut_output";
+/// `$BATON_OUTPUT`'s bound as the records say it (`exec::outputs::MAX_FILE_BYTES`).
+const CUT_AT: &str = "1 MiB (1048576 bytes)";
+
 impl Core {
     pub(super) fn on_exit(&mut self, exit: StepExit, now: Timestamp, fx: &mut Fx) {
         let StepExit {
@@ -244,18 +249,63 @@ impl Core {
         for p in problems {
             let (kind, severity, cause, message) = match p {
                 OutputProblem::LogLost(m) => {
-                    (ErrorKind::Storage, Severity::Medium, Cause::LogLost, m)
+                    (ErrorKind::Storage, Severity::Medium, Cause::LogLost, m.clone())
                 }
                 OutputProblem::Ignored(m) => {
-                    (ErrorKind::OutputInvalid, Severity::Low, Cause::BadLine, m)
+                    (ErrorKind::OutputInvalid, Severity::Low, Cause::BadLine, m.clone())
                 }
+                OutputProblem::Cut(key) => (
+                    ErrorKind::OutputInvalid,
+                    Severity::Medium,
+                    Cause::CutOutput,
+                    self.mask(&format!(
+                        "output `{key}` was cut: $BATON_OUTPUT is larger than its bound, {CUT_AT}, which fell inside its value; it is not kept, and a step reading it fails"
+                    )),
+                ),
             };
-            let b = self
-                .step_error(i, kind, message.clone())
+            let mut b = self
+                .step_error(i, kind, message)
                 .severity(severity)
                 .context("attempt", attempt);
+            if let OutputProblem::Cut(key) = p {
+                b = b.context(CUT_OUTPUT, self.mask(key));
+            }
             self.record(b, cause, false, now, fx);
         }
+    }
+
+    /// Why step `step`'s output `key` has no value when a template reads it: its
+    /// latest attempt's `$BATON_OUTPUT` cut it (recorded by `on_output_problems`), or
+    /// it simply was not written. Looked up only on that error path.
+    pub(crate) fn output_cut(&self, step: usize, key: &str) -> Option<String> {
+        let s = self.steps.get(step)?;
+        let id = self.plan.steps.get(step)?.id.as_str();
+        self.errors
+            .iter()
+            .rev()
+            .find(|e| {
+                e.step.as_deref() == Some(id)
+                    && e.attempt == s.attempts
+                    && e.context.get(CUT_OUTPUT).map(String::as_str) == Some(key)
+            })
+            .map(|_| {
+                format!(
+                    "`steps.{id}.outputs.{key}` was cut: `{id}` wrote more than {CUT_AT} to $BATON_OUTPUT and the bound fell inside this value, so it is not handed on (write a large value to a file and output its path)"
+                )
+            })
+    }
+
+    /// The reason template `t` cannot be rendered for step `i` (`r`: the reference the
+    /// renderer stopped at): a cut output says so, anything else is unresolved.
+    pub(super) fn unresolved(&self, t: &Template, r: &str) -> String {
+        t.refs()
+            .find_map(|x| match x {
+                TemplateRef::StepOutput { step, key, .. } if x.to_string() == r => {
+                    self.output_cut(*step, key)
+                }
+                _ => None,
+            })
+            .unwrap_or_else(|| format!("cannot resolve `{r}`"))
     }
 }
 

@@ -23,9 +23,12 @@ impl Core {
                 let reads = format!("steps.{step_id}.outputs.{key}");
                 let made = match self.output_of(*step, key) {
                     Some(out) => fanout::for_each_instances(&id, &reads, &out, f.max_instances),
-                    None => Err(format!(
-                        "for_each: `{reads}` has no value: `{step_id}` did not output `{key}`"
-                    )),
+                    None => Err(match self.output_cut(*step, key) {
+                        Some(why) => format!("for_each: {why}"),
+                        None => format!(
+                            "for_each: `{reads}` has no value: `{step_id}` did not output `{key}`"
+                        ),
+                    }),
                 };
                 (made, format!("for_each: `{reads}` is an empty array"))
             }

@@ -94,8 +94,17 @@ impl Core {
         };
         let t = g.timeout.map(human_duration).unwrap_or_default();
         let step = self.id(i);
+        // A timeout approves with the inputs of the votes given, or the defaults; an
+        // input with neither (a plan `validate` refuses, but a core takes any plan)
+        // cannot be approved by nobody: the gate is rejected, saying why.
+        let missing = match &self.steps[i].gate.inputs {
+            Some(_) => None,
+            None => resolve_values(&g.inputs, &[], Values::Inputs)
+                .err()
+                .map(|e| e.join("; ")),
+        };
         match g.on_timeout {
-            OnTimeout::Approve => {
+            OnTimeout::Approve if missing.is_none() => {
                 let approvers = self.steps[i]
                     .gate
                     .votes
@@ -113,9 +122,14 @@ impl Core {
                 );
                 self.after_approval(i, now, fx);
             }
-            OnTimeout::Reject | OnTimeout::Fail => {
+            OnTimeout::Approve | OnTimeout::Reject | OnTimeout::Fail => {
                 let policy = g.on_timeout.as_str();
-                let reason = format!("no decision within {t} (on_timeout = {policy})");
+                let reason = match &missing {
+                    Some(m) if g.on_timeout == OnTimeout::Approve => format!(
+                        "no decision within {t}; on_timeout = approve cannot give the gate's inputs ({m}): rejected"
+                    ),
+                    _ => format!("no decision within {t} (on_timeout = {policy})"),
+                };
                 self.emit(
                     EventKind::GateRejected {
                         step: step.clone(),
@@ -136,10 +150,10 @@ impl Core {
                     .context("timeout", &t)
                     .context("votes", self.steps[i].gate.votes.len());
                 self.record(b, Cause::Attempt, false, now, fx);
-                let target = if g.on_timeout == OnTimeout::Reject {
-                    StepState::Rejected
-                } else {
+                let target = if g.on_timeout == OnTimeout::Fail {
                     StepState::Failed
+                } else {
+                    StepState::Rejected
                 };
                 self.set(i, target, Some(reason), now, fx);
             }

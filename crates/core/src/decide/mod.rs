@@ -165,9 +165,13 @@ impl Core {
                 stderr_tail,
             } => self.on_compensation_exit(step, outcome, duration_ms, &stderr_tail, now, &mut fx),
             Input::Command { id, command } => {
-                let result = self
-                    .can_command()
-                    .and_then(|()| self.on_command(&command, now, &mut fx));
+                // A text over the bound is refused before anything reads it.
+                let result = match command.too_long() {
+                    Some(why) => Err(why),
+                    None => self
+                        .can_command()
+                        .and_then(|()| self.on_command(&command, now, &mut fx)),
+                };
                 let outcome = match result {
                     Ok(message) => CommandOutcome::Accepted { message },
                     Err(reason) => self.refuse(&command, &reason, now, &mut fx),
@@ -363,10 +367,11 @@ impl Core {
         CommandOutcome::Refused { reason }
     }
 
-    /// The command with its operator text masked by the run's secrets: what may be
-    /// kept anywhere (the driver rewrites the `commands` row with it).
+    /// The command with its operator text masked by the run's secrets, and any text
+    /// over the bound cut (`model::bounds`): what may be kept anywhere (the driver
+    /// rewrites the `commands` row with it).
     pub fn mask_command(&self, c: &Command) -> Command {
-        c.masked(&self.masker)
+        c.bounded().masked(&self.masker)
     }
 
     fn id(&self, i: usize) -> String {

@@ -69,14 +69,14 @@ impl Core {
         for (k, t) in runs.env {
             let v = self
                 .render_holding(i, t, held)
-                .map_err(|r| format!("env {k}: cannot resolve `{r}`"))?;
+                .map_err(|r| format!("env {k}: {}", self.unresolved(t, &r)))?;
             env.insert(k.clone(), v);
         }
         let mut with = BTreeMap::new();
         for (k, t) in runs.with {
             let v = self
                 .render_holding(i, t, held)
-                .map_err(|r| format!("with {k}: cannot resolve `{r}`"))?;
+                .map_err(|r| format!("with {k}: {}", self.unresolved(t, &r)))?;
             self.check_with(runs.action, k, t, &v)?;
             with.insert(k.clone(), v);
         }

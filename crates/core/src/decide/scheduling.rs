@@ -176,11 +176,11 @@ impl Core {
     }
 
     /// A need that counts as a failure for trigger rules: failed (unless it may fail),
-    /// rejected, or upstream_failed.
+    /// rejected, cancelled, or upstream_failed.
     fn need_failed(&self, d: usize) -> bool {
         let st = self.steps[d].state;
         (st.is_failure() && !(st == StepState::Failed && self.failure_allowed(d)))
-            || st == StepState::UpstreamFailed
+            || matches!(st, StepState::UpstreamFailed | StepState::Cancelled)
     }
 
     /// Step `i`'s needs counted as its trigger rule reads them. A failed need with
@@ -197,7 +197,10 @@ impl Core {
             }
             if st.satisfies_needs() || (st == StepState::Failed && self.failure_allowed(d)) {
                 u.success += 1;
-            } else if st.is_failure() {
+            } else if st.is_failure() || st == StepState::Cancelled {
+                // A cancelled need (an instance `fail_fast` stopped, a step of a
+                // cancelled run that a retry reopened) failed to do its work, as its
+                // fanned-out step counts it: a rule that waited for it would wait forever.
                 u.failed += 1;
             } else if st == StepState::UpstreamFailed {
                 u.upstream_failed += 1;

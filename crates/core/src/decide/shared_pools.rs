@@ -9,8 +9,8 @@ impl Core {
     /// Whether queued step `i` may start as far as a store-wide pool goes; asks for a
     /// slot (once per attempt) when it has none.
     pub(super) fn slot_ready(&mut self, i: usize) -> bool {
-        let shared = self.plan.steps[i]
-            .pool
+        let shared = self
+            .pool_of(i)
             .is_some_and(|p| self.plan.pools[p].scope == baton_workflow::PoolScope::Store);
         if !shared {
             return true;
@@ -29,7 +29,7 @@ impl Core {
     /// The asks `pick` gathered, as effects for the driver.
     pub(super) fn ask_slots(&mut self, fx: &mut Fx) {
         for i in std::mem::take(&mut self.slot_asks) {
-            if let Some(pool) = self.plan.steps[i].pool {
+            if let Some(pool) = self.pool_of(i) {
                 fx.push(Effect::AskSlot(SlotRequest {
                     step: i,
                     attempt: self.steps[i].attempts + 1,

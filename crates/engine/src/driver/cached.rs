@@ -86,7 +86,7 @@ impl Driver {
         if let Some(s) = &self.cache.salt {
             return Ok(s.clone());
         }
-        let s = self.store.cache_salt()?;
+        let s = self.store.cache_secret_key()?;
         self.cache.salt = Some(s.clone());
         Ok(s)
     }

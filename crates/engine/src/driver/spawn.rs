@@ -192,7 +192,8 @@ impl Driver {
                     } else {
                         let lost = f.log_errors.into_iter().map(OutputProblem::LogLost);
                         let ignored = f.output_errors.into_iter().map(OutputProblem::Ignored);
-                        lost.chain(ignored).collect()
+                        let cut = f.cut_output.into_iter().map(OutputProblem::Cut);
+                        lost.chain(ignored).chain(cut).collect()
                     };
                     let exit = StepExit {
                         step,

@@ -7,7 +7,7 @@
 pub mod script;
 pub mod state;
 
-use super::outputs::{parse_outputs, parse_usage};
+use super::outputs::{MAX_FILE_BYTES, parse_read_outputs, parse_usage};
 use super::shell::ShellJob;
 use super::stream::{MaskingSplitter, Stream, TailHandle};
 use super::{ExecError, Finished, KillReason};
@@ -184,7 +184,11 @@ impl SlurmExecutor {
             move |source| ExecError::Setup { what, source }
         };
         prepare_dir(&files.dir).map_err(setup("the job's directory"))?;
-        write_private(&files.env(), &script::render_env(&job.env, &files))
+        // The job's shell execs the step as a local one would: a value too big for an
+        // environment goes through a file (`env_files`) on the shared directory too.
+        let env = super::env_files::place(&job.env, &files.dir)
+            .map_err(setup("the job's value files"))?;
+        write_private(&files.env(), &script::render_env(&env, &files))
             .map_err(setup("the job's environment file"))?;
         write_private(
             &files.script(),
@@ -488,16 +492,20 @@ impl JobAttempt {
             _ => Vec::new(),
         };
         let mut read = |path: &Path, name: &str| match std::fs::read(path) {
-            Ok(b) => String::from_utf8_lossy(&b[..b.len().min(1 << 20)]).into_owned(),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Ok(b) => {
+                let n = b.len().min(MAX_FILE_BYTES as usize);
+                let text = String::from_utf8_lossy(&b[..n]).into_owned();
+                (text, b.len() > n)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (String::new(), false),
             Err(e) => {
                 output_errors.push(format!("{name}: cannot read: {e}"));
-                String::new()
+                (String::new(), false)
             }
         };
-        let out_text = read(&self.files.output(), "$BATON_OUTPUT");
-        let usage_text = read(&self.files.usage(), "$BATON_USAGE");
-        let (outputs, mut e1) = parse_outputs(&out_text, &self.masker);
+        let (out_text, more) = read(&self.files.output(), "$BATON_OUTPUT");
+        let (usage_text, _) = read(&self.files.usage(), "$BATON_USAGE");
+        let (outputs, mut e1, cut_output) = parse_read_outputs(&out_text, more, &self.masker);
         let (usage, mut e2) = parse_usage(&usage_text, &self.masker);
         output_errors.append(&mut e1);
         output_errors.append(&mut e2);
@@ -513,6 +521,7 @@ impl JobAttempt {
             stderr_tail: lines[start..].join("\n"),
             log_path: Some(self.log_path.clone()),
             output_errors,
+            cut_output,
             log_errors,
         }
     }

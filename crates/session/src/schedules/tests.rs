@@ -155,6 +155,14 @@ fn decisions_need_a_reason_and_go_on_the_audit_chain() {
     serve(&mut s, "/w/a.toml", 2);
     let empty = decide(&mut s, Act::Pause, "nightly#1", "alice", "  ").unwrap_err();
     assert!(empty.to_string().contains("reason is empty"), "{empty}");
+    let long = "r".repeat(baton_model::bounds::MAX_OPERATOR_TEXT + 1);
+    let over = decide(&mut s, Act::Pause, "nightly#1", "alice", &long).unwrap_err();
+    assert!(
+        over.to_string()
+            .contains("the reason is 65536 characters long"),
+        "{}",
+        &over.to_string()[..100]
+    );
     let unknown = decide(&mut s, Act::Pause, "nightly#3", "alice", "x").unwrap_err();
     assert!(
         unknown.to_string().contains("nightly#1, nightly#2"),

@@ -111,6 +111,9 @@ impl Loader<'_, '_> {
                 self.typed_values(list, "input", &of, INPUT_FIELDS)
             })
             .unwrap_or_default();
+        if on_timeout == OnTimeout::Approve {
+            self.check_timeout_approval(get(entries, "on_timeout"), &inputs, label);
+        }
         if let Some((q, span)) = &quorum
             && !approvers.is_empty()
             && *q as usize > approvers.len()
@@ -139,6 +142,40 @@ impl Loader<'_, '_> {
             signed,
             inputs,
         })
+    }
+
+    /// A timeout approves with no approver to give inputs: it takes the defaults, so
+    /// every input an approval needs must have one (issue 42: a required one would be
+    /// approved without a value).
+    fn check_timeout_approval(&mut self, on: Option<&Node>, inputs: &[ParamSpec], label: &str) {
+        let Some(on) = on else { return };
+        let without: Vec<&str> = inputs
+            .iter()
+            .filter(|p| p.required && p.default.is_none())
+            .map(|p| p.name.as_str())
+            .collect();
+        if without.is_empty() {
+            return;
+        }
+        let names = without
+            .iter()
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let (input, is) = if without.len() == 1 {
+            ("input", "is")
+        } else {
+            ("inputs", "are")
+        };
+        self.err(
+            &on.span,
+            format!(
+                "the gate of {label} approves itself on timeout, but its {input} {names} {is} required with no default: a timeout has no approver to give a value"
+            ),
+            format!(
+                "use on_timeout = \"reject\" or \"fail\", or give {names} a default instead of required = true (a timeout approves with the defaults)"
+            ),
+        );
     }
 
     /// `[approvals]`: the allowed-signers file, read now (or taken from the run's record).

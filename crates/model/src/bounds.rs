@@ -1,0 +1,189 @@
+//! The bound on every text an operator types into a command (a reason, an approval's
+//! input, a step name, a signature): 65,535 characters, GitHub's bound on a
+//! `workflow_dispatch` input. The engine refuses a command over it, whichever way it
+//! came (the command line refuses it first, in the same words), and keeps only a cut
+//! copy of it: a 20 MB value never reaches the `commands` row, an event, `approvals`
+//! or the audit chain.
+use super::event::Command;
+
+/// The most characters (Unicode scalar values) of one text of a command.
+pub const MAX_OPERATOR_TEXT: usize = 65_535;
+
+/// How much of an over-long text the record keeps, in characters.
+const KEPT: usize = 64;
+
+/// The length of `s` in characters when it is over the bound.
+fn over(s: &str) -> Option<usize> {
+    if s.len() <= MAX_OPERATOR_TEXT {
+        return None; // at most as many characters as bytes
+    }
+    let n = s.chars().count();
+    (n > MAX_OPERATOR_TEXT).then_some(n)
+}
+
+/// Why `what` (e.g. "the reason", "input `tag`") is refused, if it is over the bound.
+pub fn text_too_long(what: &str, s: &str) -> Option<String> {
+    over(s).map(|n| {
+        format!(
+            "{what} is {n} characters long; an operator's text is at most {MAX_OPERATOR_TEXT} characters (GitHub's bound on a workflow_dispatch input): shorten it, or keep the text elsewhere and give where it is"
+        )
+    })
+}
+
+/// `s` as the record keeps it: whole when within the bound, else its first characters
+/// and how long it was.
+fn cut(s: &mut String) {
+    if let Some(n) = over(s) {
+        let head: String = s.chars().take(KEPT).collect();
+        *s = format!("{head}… [cut: {n} characters, over the bound of {MAX_OPERATOR_TEXT}]");
+    }
+}
+
+impl Command {
+    /// Each text of the command, named as an error names it.
+    fn texts_mut(&mut self) -> Vec<(String, &mut String)> {
+        let mut out: Vec<(String, &mut String)> = Vec::new();
+        let (step, operator, reason, signature, inputs) = match self {
+            Command::Approve {
+                step,
+                operator,
+                reason,
+                signature,
+                inputs,
+            } => (
+                Some(step),
+                operator,
+                reason.as_mut(),
+                signature.as_mut(),
+                Some(inputs),
+            ),
+            Command::Reject {
+                step,
+                operator,
+                reason,
+                signature,
+            } => (Some(step), operator, Some(reason), signature.as_mut(), None),
+            Command::Retry { step, operator } => (Some(step), operator, None, None, None),
+            Command::Cancel { operator, reason } => (None, operator, reason.as_mut(), None, None),
+            Command::Mark {
+                step,
+                operator,
+                reason,
+                ..
+            } => (Some(step), operator, Some(reason), None, None),
+            Command::RaiseBudget {
+                operator, reason, ..
+            } => (None, operator, Some(reason), None, None),
+        };
+        if let Some(s) = step {
+            out.push(("the step name".into(), s));
+        }
+        out.push(("the operator's name".into(), operator));
+        if let Some(r) = reason {
+            out.push(("the reason".into(), r));
+        }
+        if let Some(s) = signature {
+            out.push(("the signature".into(), s));
+        }
+        if let Some(inputs) = inputs {
+            // A key over the bound is cut where the map keeps it (a new map).
+            let long: Vec<String> = inputs
+                .keys()
+                .filter(|k| over(k).is_some())
+                .cloned()
+                .collect();
+            for k in long {
+                if let Some(v) = inputs.remove(&k) {
+                    let mut key = k;
+                    cut(&mut key);
+                    inputs.insert(key, v);
+                }
+            }
+            for (k, v) in inputs.iter_mut() {
+                out.push((format!("input `{k}`"), v));
+            }
+        }
+        out
+    }
+
+    /// Why the command is refused for a text over the bound (every such text named).
+    pub fn too_long(&self) -> Option<String> {
+        let mut c = self.clone();
+        let mut why: Vec<String> = Vec::new();
+        if let Command::Approve { inputs, .. } = self {
+            why.extend(
+                inputs
+                    .keys()
+                    .filter_map(|k| text_too_long("the name of an input", k)),
+            );
+        }
+        why.extend(
+            c.texts_mut()
+                .into_iter()
+                .filter_map(|(what, s)| text_too_long(&what, s)),
+        );
+        (!why.is_empty()).then(|| why.join("; "))
+    }
+
+    /// The command with every text over the bound cut: what may be kept of it.
+    pub fn bounded(&self) -> Command {
+        let mut c = self.clone();
+        for (_, s) in c.texts_mut() {
+            cut(s);
+        }
+        c
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn approve(reason: &str, value: &str) -> Command {
+        Command::Approve {
+            step: "ship".into(),
+            operator: "alice".into(),
+            reason: Some(reason.into()),
+            signature: None,
+            inputs: [("tag".to_string(), value.to_string())].into(),
+        }
+    }
+
+    #[test]
+    fn a_text_at_the_bound_passes_one_over_is_refused_by_name() {
+        let at = "é".repeat(MAX_OPERATOR_TEXT);
+        assert_eq!(approve(&at, &at).too_long(), None, "characters, not bytes");
+        let why = approve("ok", &"x".repeat(MAX_OPERATOR_TEXT + 1))
+            .too_long()
+            .expect("over");
+        assert!(
+            why.starts_with("input `tag` is 65536 characters long; an operator's text is at most 65535 characters"),
+            "{why}"
+        );
+        let why = Command::Cancel {
+            operator: "alice".into(),
+            reason: Some("y".repeat(20 << 20)),
+        }
+        .too_long()
+        .expect("over");
+        assert!(
+            why.starts_with("the reason is 20971520 characters long"),
+            "{why}"
+        );
+    }
+
+    #[test]
+    fn the_kept_copy_is_short_and_says_what_was_cut() {
+        let big = "z".repeat(20 << 20);
+        let c = approve(&big, &big).bounded();
+        let text = serde_json::to_string(&c).expect("json");
+        assert!(text.len() < 1000, "{} bytes kept", text.len());
+        assert!(
+            text.contains("[cut: 20971520 characters, over the bound of 65535]"),
+            "{text}"
+        );
+        assert_eq!(c.too_long(), None);
+        let small = approve("fine", "v1");
+        assert_eq!(small.bounded(), small);
+    }
+}
