@@ -22,6 +22,7 @@ mod log_times;
 mod logtail;
 mod metric_totals;
 mod metrics;
+mod paths;
 pub mod pool_slots;
 mod project;
 pub mod proof;
@@ -51,13 +52,16 @@ pub use verify::Sealed;
 use baton_model::{Event, Timestamp};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use std::collections::HashMap;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// How long a writer waits for another writer's transaction before giving up (Busy).
 /// Write transactions are short (bounded batches), so a long wait means many writers
 /// queued, not a stuck one: 20 engines on one store must all get their turn.
+use paths::{create_whole, make_logs_root};
+pub(crate) use paths::{default_path_from, parent_dir, state_dir_from};
+
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Bytes of an attempt's output tail kept in the database.
@@ -862,81 +866,6 @@ fn chain_write(conn: &Connection, keys: &AuditKeys) -> Result<(i64, String), Sto
     )
     .map_err(|r| refusal("the audit chain", r))?;
     Ok((id, hash))
-}
-
-pub(crate) fn default_path_from(get: impl Fn(&str) -> Option<std::ffi::OsString>) -> PathBuf {
-    if let Some(p) = get("BATON_DB").filter(|p| !p.is_empty()) {
-        return PathBuf::from(p);
-    }
-    state_dir_from(get).join("baton.db")
-}
-
-/// The account's baton state directory: `$XDG_STATE_HOME/baton`, else
-/// `~/.local/state/baton`.
-pub(crate) fn state_dir_from(get: impl Fn(&str) -> Option<std::ffi::OsString>) -> PathBuf {
-    get("XDG_STATE_HOME")
-        .filter(|p| !p.is_empty() && Path::new(p).is_absolute())
-        .map(PathBuf::from)
-        .or_else(|| get("HOME").map(|h| PathBuf::from(h).join(".local/state")))
-        .unwrap_or_else(|| PathBuf::from(".local/state"))
-        .join("baton")
-}
-
-/// Make a new store that appears whole: its schema is written under a temporary name in
-/// the same directory and the file is then hard-linked into place. A reader (`baton
-/// runs` while a first `baton run` starts) thus never finds a 0-byte database that is
-/// still being made, which `open_existing` rightly refuses as truncated. Two creators
-/// race on `link`, which fails for the loser; it then opens the winner's store.
-fn create_whole(dir: &Path, path: &Path) -> Result<(), StoreError> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "baton.db".into());
-    let tmp = dir.join(format!(".{name}.new-{}", ulid::Ulid::new()));
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::PermissionDenied => StoreError::ReadOnly {
-                path: path.to_path_buf(),
-            },
-            _ => StoreError::io(path, e),
-        })?;
-    let made = Connection::open(&tmp)
-        .map_err(|e| StoreError::from(e).classify(path))
-        // Closing the only connection checkpoints the WAL and removes -wal and -shm:
-        // the file alone holds the schema (and stays in WAL mode).
-        .and_then(|conn| Store::setup(conn, &tmp, true).map(drop))
-        .and_then(|()| match std::fs::hard_link(&tmp, path) {
-            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(StoreError::io(path, e)),
-            _ => Ok(()),
-        });
-    for leftover in ["", "-wal", "-shm"] {
-        let mut p = tmp.clone().into_os_string();
-        p.push(leftover);
-        let _ = std::fs::remove_file(p);
-    }
-    made
-}
-
-/// The store's `logs` directory, made if missing (see [`Store::log_dir`]).
-fn make_logs_root(logs: &Path, shared: bool) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    match std::fs::DirBuilder::new().mode(0o700).create(logs) {
-        // Past the umask; the group is the store directory's (setgid).
-        Ok(()) if shared => std::fs::set_permissions(logs, std::fs::Permissions::from_mode(0o3770)),
-        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(e),
-        _ => Ok(()),
-    }
-}
-
-pub(crate) fn parent_dir(path: &Path) -> PathBuf {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    }
 }
 
 /// The last `max` bytes of `s`, cut at a character boundary.
