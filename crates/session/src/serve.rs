@@ -266,6 +266,7 @@ fn group_for(
     }
     Ok(schedule.map(|s| Group {
         name: format!("schedule:{file}#{}", s.index),
+        max_pending: baton_workflow::DEFAULT_MAX_PENDING,
         on_conflict: match s.overlap {
             Overlap::Skip => OnConflict::Skip,
             Overlap::Queue => OnConflict::Queue,

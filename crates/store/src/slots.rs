@@ -251,6 +251,29 @@ impl Store {
         self.ctx(r)
     }
 
+    /// The live runs waiting in `group`'s line, first in line first (a superseding run
+    /// before the others, then oldest first).
+    pub fn group_line(&self, group: &str) -> Result<Vec<String>, StoreError> {
+        let now = Timestamp::now();
+        let r = (|| -> Result<Vec<String>, StoreError> {
+            let line: Vec<String> = self
+                .conn
+                .prepare_cached(
+                    "SELECT run_id FROM group_members WHERE grp = ?1 AND active = 0 ORDER BY first DESC, seq",
+                )?
+                .query_map([group], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            let mut out = Vec::new();
+            for run in line {
+                if live_state(&self.conn, &run, now)? == Some(RunState::Queued) {
+                    out.push(run);
+                }
+            }
+            Ok(out)
+        })();
+        self.ctx(r)
+    }
+
     /// Why a queued run of a group waits now, as every reader shows it: the live
     /// holder, a dead holder's work still running (and what frees it), or the runs
     /// first in line. `None`: in no group, holding it, or about to take it.

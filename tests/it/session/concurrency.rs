@@ -460,3 +460,46 @@ while :; do sleep 0.05; done
         "{lines:#?}"
     );
 }
+
+/// Issue 41 point 4: a queue keeps at most one pending run per group by default: a
+/// newer one cancels the older pending run, on record (as GitHub does). Group names
+/// compare case-insensitively, as GitHub's do (`deploy-PROD` is `deploy-prod`).
+#[test]
+fn a_newer_pending_run_replaces_the_older_one_on_record() {
+    let env = Env::new();
+    let wf = workflow(&env, "queue", UNTIL_RELEASED);
+    let (first, holder) = env.spawn_until(&wf, "work", "running");
+    let second = spawn_run(&env, &wf);
+    let older = wait_run_in(&env, "queued");
+    let third = env.spawn(&[
+        "run",
+        wf.to_str().unwrap(),
+        "--headless",
+        "--param",
+        "env=PROD",
+    ]);
+    wait_until("the older pending run to be cancelled", secs(30), || {
+        let s = env.show(&older);
+        (s["state"] == "cancelled")
+            .then_some(())
+            .ok_or_else(|| format!("{s:#}"))
+    });
+    let newer = wait_run_in(&env, "queued");
+    assert_ne!(newer, older);
+    let said = text(&env.run(&["audit", &older]).stdout);
+    assert!(
+        said.contains(&format!("replaced by {newer}")) && said.contains("max_pending"),
+        "{said}"
+    );
+    std::fs::write(env.path().join("release"), "").unwrap();
+    for child in [first, second, third] {
+        let _ = wait_child(child, 60);
+    }
+    assert_eq!(env.show(&newer)["state"], "succeeded");
+    let lines = ledger(&env);
+    assert_one_at_a_time(&lines);
+    assert!(
+        !lines.iter().any(|l| l.starts_with(&older)),
+        "{lines:#?} {holder}"
+    );
+}
