@@ -98,6 +98,10 @@ pub fn text(v: &RunView) -> String {
     if let Some(h) = &v.driven_by {
         out.push_str(&format!("driven by {h}\n"));
     }
+    if let Some(w) = &v.waiting_for {
+        out.push_str(&crate::sanitize::for_terminal(w));
+        out.push('\n');
+    }
     out.push_str(&format!(
         "health {:.0} {}  quality {}\n",
         v.health.score,
@@ -224,6 +228,18 @@ pub fn text(v: &RunView) -> String {
             s.id
         )));
         out.push('\n');
+    }
+    for s in steps {
+        if let Some(l) = &s.left_running {
+            out.push_str(&crate::sanitize::for_terminal(&format!(
+                "{}: {}, still running ({}) without its engine: `baton resume {}` stops it and takes the run over",
+                s.id,
+                s.state,
+                l.what(),
+                v.run_id
+            )));
+            out.push('\n');
+        }
     }
     for s in steps {
         if let Some(w) = &s.waiting_for {

@@ -21,6 +21,9 @@ pub struct RunJson<'a> {
     pub workflow: &'a str,
     pub state: RunState,
     pub driven_by: Option<&'a str>,
+    /// Why a queued run waits for its concurrency group now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiting_for: Option<&'a str>,
     pub operator: &'a str,
     pub source_path: &'a Path,
     pub started_at: Option<String>,
@@ -77,6 +80,10 @@ pub struct StepJson<'a> {
     /// Why a skipped or upstream_failed step did not run.
     pub why: Option<&'a str>,
     pub waiting_for: Option<&'a str>,
+    /// A step of an interrupted run still running without its engine: its process
+    /// (`{"kind":"process","step":…,"pid":…}`) or job.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub left_running: Option<&'a crate::model::liveness::LeftRunning>,
     /// What each `fallback` alternative runs, in order.
     pub fallback: &'a [String],
     /// The alternative the latest attempt ran (0: the step itself).
@@ -145,6 +152,7 @@ pub fn of(view: &RunView) -> RunJson<'_> {
         workflow: &view.workflow,
         state: view.state,
         driven_by: view.driven_by.as_deref(),
+        waiting_for: view.waiting_for.as_deref(),
         operator: &view.operator,
         source_path: &view.source_path,
         started_at: time(view.started_at),
@@ -201,6 +209,7 @@ fn step<'a>(view: &'a RunView, s: &'a StepView) -> StepJson<'a> {
         probe: s.probe.as_deref().map(probe),
         why: s.why.as_deref(),
         waiting_for: s.waiting_for.as_deref(),
+        left_running: s.left_running.as_ref(),
         fallback: &s.fallback,
         alternative: s.alternative,
         fan_out: s.fan.as_ref().map(|f| f.counts),

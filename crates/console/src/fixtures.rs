@@ -50,6 +50,7 @@ fn step(id: &str, needs: &[usize], state: StepState, action: &str) -> StepView {
         probe: None,
         inputs: BTreeMap::new(),
         waiting_for: None,
+        left_running: None,
         why: None,
         condition: None,
         fallback: Vec::new(),
@@ -350,6 +351,7 @@ pub fn release() -> RunView {
         },
     ];
     finish(RunView {
+        waiting_for: None,
         run_id: RUN.into(),
         workflow: "release".into(),
         description: Some("Build, test, ship".into()),

@@ -25,6 +25,7 @@ impl Core {
             description: self.plan.description.clone(),
             state: self.run_state,
             driven_by: None,
+            waiting_for: None,
             operator: self.operator.clone(),
             source_path: self.plan.source.clone(),
             started_at: self.started_at,
@@ -170,6 +171,7 @@ impl Core {
             jobs: s.jobs.clone(),
             cached_from: s.cached_from.clone(),
             waiting_for: s.slot_wait.clone(),
+            left_running: None,
             probe: s.service.last.clone().map(Box::new),
             inputs: s
                 .gate

@@ -1,6 +1,7 @@
 //! Process groups: every attempt runs in its own group, so a timeout, a cancel or a
 //! resume can stop the step together with everything it started.
 use super::ExecError;
+use baton_model::procs;
 use nix::errno::Errno;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::{Pid, getpgrp};
@@ -25,83 +26,32 @@ pub fn signal_group(pgid: i32, sig: Signal) -> Result<bool, ExecError> {
 
 /// The processes of a group that are still running (zombies waiting for their parent
 /// to reap them are not: they cannot run or hold anything but a pid).
-pub fn group_members(pgid: i32) -> Vec<i32> {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                .ok()
-                .and_then(|stat| parse_stat(&stat))
-                .is_some_and(|(state, pgrp)| pgrp == pgid && state != 'Z' && state != 'X')
-        })
-        .collect()
-}
-
-/// `(state, pgrp)` from `/proc/<pid>/stat` (the command name may hold spaces and parens).
-fn parse_stat(stat: &str) -> Option<(char, i32)> {
-    stat_fields(stat).map(|(state, _, pgrp)| (state, pgrp))
-}
-
-/// `(state, ppid, pgrp)` from `/proc/<pid>/stat`.
-fn stat_fields(stat: &str) -> Option<(char, i32, i32)> {
-    let rest = &stat[stat.rfind(')')? + 1..];
-    let mut fields = rest.split_whitespace();
-    let state = fields.next()?.chars().next()?;
-    let ppid = fields.next()?.parse().ok()?;
-    Some((state, ppid, fields.next()?.parse().ok()?))
-}
-
-fn read_stat(pid: i32) -> Option<(char, i32, i32)> {
-    stat_fields(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
-}
+pub use baton_model::procs::group_members;
 
 /// Resume's backstop: the process groups of every live process (of this user: others'
 /// environments are unreadable) whose environment says a step of `run_id` started it,
 /// that is a step's process or anything it started, even one that left the step's
-/// group (`setsid`) or whose group id the dead engine never got to record. Skips
-/// baton itself, its ancestors and its own group, and the processes of Slurm jobs
-/// (marked `BATON_SLURM_JOB`). Empty where there is no `/proc`.
+/// group (`setsid`) or whose group id the dead engine never got to record
+/// (`model::procs`, which the store reads too). Skips baton itself, its ancestors and
+/// its own group, and the processes of Slurm jobs (marked `BATON_SLURM_JOB`: resume
+/// re-attaches to the job instead). Empty where there is no `/proc`.
 pub fn run_process_groups(run_id: &str) -> Vec<i32> {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
     let me = std::process::id() as i32;
     let own_group = getpgrp().as_raw();
     let mut ancestors = vec![me];
     let mut pid = me;
-    while let Some((_, ppid, _)) = read_stat(pid) {
+    while let Some((_, ppid, _)) = procs::read_stat(pid) {
         if ppid <= 1 || ancestors.contains(&ppid) {
             break;
         }
         ancestors.push(ppid);
         pid = ppid;
     }
-    let run_var = format!("BATON_RUN_ID={run_id}");
-    let mut groups: Vec<i32> = dir
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| !ancestors.contains(pid))
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/environ")).is_ok_and(|env| {
-                let mut vars = env.split(|b| *b == 0);
-                let mut run = false;
-                let mut step = false;
-                let mut job = false;
-                for v in &mut vars {
-                    run |= v == run_var.as_bytes();
-                    step |= v.starts_with(b"BATON_STEP_ID=");
-                    job |= v.starts_with(b"BATON_SLURM_JOB=");
-                }
-                // A Slurm job's processes (on a single-node cluster, on this very
-                // machine) belong to Slurm: resume re-attaches to the job instead.
-                run && step && !job
-            })
-        })
-        .filter_map(|pid| {
-            let (state, _, pgrp) = read_stat(pid)?;
-            (state != 'Z' && state != 'X' && pgrp > 1 && pgrp != own_group).then_some(pgrp)
-        })
+    let mut groups: Vec<i32> = procs::run_processes(run_id)
+        .into_iter()
+        .filter(|p| !p.slurm_job && !ancestors.contains(&p.pid))
+        .map(|p| p.pgrp)
+        .filter(|&pgrp| pgrp > 1 && pgrp != own_group)
         .collect();
     groups.sort_unstable();
     groups.dedup();
@@ -114,12 +64,7 @@ pub fn run_process_groups(run_id: &str) -> Vec<i32> {
 /// group was gone (a reboot, a PID namespace): that one has no such member and is left
 /// alone. Another user's process (environment unreadable) is never ours.
 pub fn group_belongs_to(pgid: i32, run_id: &str) -> bool {
-    let needle = format!("BATON_RUN_ID={run_id}");
-    group_members(pgid).into_iter().any(|pid| {
-        std::fs::read(format!("/proc/{pid}/environ"))
-            .map(|env| env.split(|b| *b == 0).any(|kv| kv == needle.as_bytes()))
-            .unwrap_or(false)
-    })
+    procs::group_runs_for(pgid, run_id)
 }
 
 /// Whether anything of the group still runs. Cheap when it is gone (one `kill(2)`).
@@ -161,15 +106,6 @@ pub fn kill_stale_group(pgid: i32, grace: Duration) -> Result<bool, ExecError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn stat_lines_with_odd_names_parse() {
-        assert_eq!(
-            parse_stat("123 (a) b (c)) S 1 456 456 0 -1"),
-            Some(('S', 456))
-        );
-        assert_eq!(parse_stat("garbage"), None);
-    }
 
     #[test]
     fn refuses_init_and_its_own_group() {

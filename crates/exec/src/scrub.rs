@@ -8,14 +8,16 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 
 /// Exact names of baton's own variables: the store's keys, where its witness is, and
-/// the engine's knobs (`store::wake::NO_WAKE_ENV`, the driver's command poll).
-const OWN: [&str; 6] = [
+/// the engine's knobs (`store::wake::NO_WAKE_ENV`, the driver's command poll, the
+/// serve's load budget).
+const OWN: [&str; 7] = [
     "BATON_AUDIT_KEY",
     "BATON_AUDIT_KEYS",
     "BATON_AUDIT_KEY_ID",
     "BATON_AUDIT_WITNESS",
     "BATON_NO_WAKE",
     "BATON_COMMAND_POLL_MS",
+    "BATON_SERVE_LOAD_BUDGET_MS",
 ];
 /// Prefixes of what one baton process hands another (`session::command::SERVE_ENV`,
 /// the params of a background engine).
@@ -51,6 +53,7 @@ mod tests {
             "BATON_ENGINE_SERVE",
             "BATON_NO_WAKE",
             "BATON_COMMAND_POLL_MS",
+            "BATON_SERVE_LOAD_BUDGET_MS",
         ] {
             assert!(is_baton_own(OsStr::new(n)), "{n}");
         }

@@ -14,6 +14,7 @@ pub mod logtimes;
 pub mod mask;
 pub mod metric_tallies;
 pub mod metrics;
+pub mod procs;
 pub mod retention;
 pub mod sanitize;
 pub mod schedule;

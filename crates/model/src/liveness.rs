@@ -79,6 +79,56 @@ pub fn liveness(
     Liveness { state, driven_by }
 }
 
+/// Work a run whose engine is gone left running (issue 41 point 1): a step's process
+/// on this host (found by `model::procs`) or the batch job of a step's unfinished
+/// attempt. While any is left, the run keeps its concurrency group and its slots of
+/// store-wide pools: two holders' work never runs at once. A takeover (`baton resume`,
+/// a command that resumes it) stops the processes first, or re-attaches to the job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum LeftRunning {
+    /// A process a step started (the lowest pid of its group's, or any it left).
+    Process { step: String, pid: i32 },
+    /// The batch job of a step's unfinished attempt: the cluster may still run it.
+    Job {
+        step: String,
+        executor: String,
+        job_id: String,
+    },
+}
+
+impl LeftRunning {
+    pub fn step(&self) -> &str {
+        match self {
+            LeftRunning::Process { step, .. } | LeftRunning::Job { step, .. } => step,
+        }
+    }
+
+    /// `pid 4242`, `slurm job 77`.
+    pub fn what(&self) -> String {
+        match self {
+            LeftRunning::Process { pid, .. } => format!("pid {pid}"),
+            LeftRunning::Job {
+                executor, job_id, ..
+            } => format!("{executor} job {job_id}"),
+        }
+    }
+}
+
+/// Why a run waits for a group or slot that `holder` holds although its engine is
+/// gone: what it left running, and what would free it. The one wording every reader
+/// shows (the queued run's view, a queued step's pool wait).
+pub fn held_by_leftovers(holder: &str, left: &[LeftRunning]) -> String {
+    let what: Vec<String> = left
+        .iter()
+        .map(|l| format!("`{}` ({})", l.step(), l.what()))
+        .collect();
+    format!(
+        "run {holder}'s engine is gone but its step {} still runs: handed over once it ends (`baton resume {holder}` stops it and takes the run over, `baton cancel {holder}` stops it)",
+        what.join(", ")
+    )
+}
+
 /// A run known interrupted, as every reader shows it (issue 28 point 3): its clocks
 /// stop at `last_sign` (the engine's last heartbeat or event), and the steps it was
 /// running read `interrupted`, their duration up to then, until a resume decides them.
@@ -194,6 +244,25 @@ mod tests {
             assert_eq!((l.state, l.driven_by), (recorded, None));
             assert_eq!(liveness(recorded, None, at(99), unknown).state, recorded);
         }
+    }
+
+    #[test]
+    fn leftovers_are_worded_with_their_step_and_what_runs() {
+        let left = [
+            LeftRunning::Process {
+                step: "deploy".into(),
+                pid: 4242,
+            },
+            LeftRunning::Job {
+                step: "train".into(),
+                executor: "slurm".into(),
+                job_id: "77".into(),
+            },
+        ];
+        assert_eq!(
+            held_by_leftovers("R1", &left),
+            "run R1's engine is gone but its step `deploy` (pid 4242), `train` (slurm job 77) still runs: handed over once it ends (`baton resume R1` stops it and takes the run over, `baton cancel R1` stops it)"
+        );
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! A slot is one time the cron expression names, in the schedule's time zone. Cron is
 //! parsed and searched by `croner`, which follows Vixie cron across daylight-saving
 //! changes: in a gap (spring forward) a fixed-time job (`30 2 * * *`) runs at the first
-//! valid time after the gap, the same day, and interval jobs (`*/15 * * * *`) skip the
+//! valid time after the gap, the same day, and so does any job whose hour field names
+//! hours (a list, a range, a step: `gaps`), while interval jobs (`*/15 * * * *`) skip the
 //! times that do not exist; in a repeat (fall back) a fixed-time job runs once, at its
 //! first occurrence, and interval jobs run at each wall-clock match in both passes.
 use super::time::Timestamp;
@@ -15,6 +16,7 @@ use croner::parser::{CronParser, Seconds, Year};
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;
 
+mod gaps;
 mod rows;
 pub use rows::{LastRun, Paused, ScheduleRow, SlotRow};
 
@@ -164,11 +166,19 @@ impl Cadence {
         self.zone.timestamp_opt(t.0.div_euclid(1000), 0).single()
     }
 
-    /// The first slot strictly after `t`.
+    /// The first slot strictly after `t` (a local time a spring-forward gap skips runs
+    /// right after the gap, whatever form the hour field has: `gaps`).
     pub fn next_after(&self, t: Timestamp) -> Option<Timestamp> {
         let start = self.at(t)?;
-        let next = self.cron.find_next_occurrence(&start, false).ok()?;
-        Some(Timestamp(next.timestamp() * 1000))
+        let next = self
+            .cron
+            .find_next_occurrence(&start, false)
+            .ok()
+            .map(|n| n.timestamp());
+        let gap = gaps::names_hours(&self.expr)
+            .then(|| gaps::next_gap_slot(&self.cron, self.zone, start.timestamp(), next))
+            .flatten();
+        gap.or(next).map(|s| Timestamp(s * 1000))
     }
 
     /// The next slot to come: the first after `now`, or after `cursor` (the latest slot
@@ -180,8 +190,15 @@ impl Cadence {
     /// The last slot at or before `t`.
     pub fn last_at_or_before(&self, t: Timestamp) -> Option<Timestamp> {
         let start = self.at(t)?;
-        let prev = self.cron.find_previous_occurrence(&start, true).ok()?;
-        Some(Timestamp(prev.timestamp() * 1000))
+        let prev = self
+            .cron
+            .find_previous_occurrence(&start, true)
+            .ok()
+            .map(|p| p.timestamp());
+        let gap = gaps::names_hours(&self.expr)
+            .then(|| gaps::last_gap_slot(&self.cron, self.zone, start.timestamp(), prev))
+            .flatten();
+        gap.or(prev).map(|s| Timestamp(s * 1000))
     }
 
     /// The slots in `(after, until]`, newest first, at most `limit`.

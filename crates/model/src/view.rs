@@ -22,6 +22,11 @@ pub struct RunView {
     /// from the store's lease (`model::liveness`), with `state`.
     #[serde(default)]
     pub driven_by: Option<String>,
+    /// Why a queued run waits for its concurrency group now (its holder, what a dead
+    /// holder left running, the runs first in line): set by the session from the
+    /// store (`Store::group_wait`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting_for: Option<String>,
     pub operator: String,
     /// The workflow file the run was started from.
     #[serde(default)]
@@ -62,6 +67,10 @@ pub struct StepView {
     /// the runs that hold it (`scope = "store"`).
     #[serde(default)]
     pub waiting_for: Option<String>,
+    /// A step of a run whose engine is gone that still runs here (its process) or on
+    /// a cluster (its job): set by the session from the store (`Store::left_running`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub left_running: Option<super::liveness::LeftRunning>,
     pub needs: Vec<StepIdx>,
     pub state: StepState,
     /// Attempts started so far.
@@ -640,6 +649,7 @@ mod tests {
             description: None,
             state: RunState::Waiting,
             driven_by: None,
+            waiting_for: None,
             operator: "o".into(),
             source_path: PathBuf::new(),
             summary: None,

@@ -35,8 +35,13 @@ const SUPERSEDE_WAIT: Duration = Duration::from_secs(10);
 /// A concurrency group a new run joins.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Group {
+    /// The group's key in the store: the workflow's own group compares
+    /// case-insensitively, as GitHub's do (`deploy-Prod` is `deploy-prod`).
     pub name: String,
     pub on_conflict: OnConflict,
+    /// How many runs may wait at once (`queue`): a newer one cancels the oldest past
+    /// it, on record.
+    pub max_pending: usize,
 }
 
 /// What became of a new run of a group.
@@ -73,8 +78,9 @@ pub fn group_of(
         )));
     }
     Ok(Some(Group {
-        name,
+        name: name.to_lowercase(),
         on_conflict: c.on_conflict,
+        max_pending: c.max_pending,
     }))
 }
 
@@ -119,6 +125,9 @@ pub fn admit(
     if let Admission::Superseding { holder } = &admission {
         supersede(store, holder, &run_id, &operator)?;
     }
+    if let Admission::Queued { .. } = &admission {
+        replace_pending(store, group, &run_id, &operator)?;
+    }
     let ready = Ready {
         run_id,
         workflow,
@@ -153,6 +162,32 @@ fn opening(group: &Group, verdict: &Verdict) -> Opening {
     }
 }
 
+/// A newly queued run: the runs waiting before it past the group's `max_pending`
+/// (the oldest first) are cancelled, replaced by it, on record under `operator`, as
+/// GitHub keeps one pending run per group. A queue stays bounded however often its
+/// starters fire.
+fn replace_pending(
+    store: &mut Store,
+    group: &Group,
+    new_run: &str,
+    operator: &str,
+) -> Result<(), SessionError> {
+    let line: Vec<String> = store
+        .group_line(&group.name)?
+        .into_iter()
+        .filter(|r| r != new_run)
+        .collect();
+    let over = (line.len() + 1).saturating_sub(group.max_pending.max(1));
+    for old in line.iter().take(over) {
+        let reason = format!(
+            "replaced by {new_run}: concurrency group `{}` keeps at most {} pending run(s) (max_pending)",
+            group.name, group.max_pending
+        );
+        cancel_as(store, old, reason, operator)?;
+    }
+    Ok(())
+}
+
 /// Cancel `holder`, superseded by `new_run`, as `baton cancel` would, recorded under
 /// `operator`. A holder whose engine is gone gets the cancel recorded for its next
 /// engine (it no longer holds the group anyway); one that already finished or is
@@ -163,18 +198,22 @@ fn supersede(
     new_run: &str,
     operator: &str,
 ) -> Result<(), SessionError> {
+    cancel_as(store, holder, format!("superseded by {new_run}"), operator)
+}
+
+/// `baton cancel RUN --reason REASON` under `operator`; a run that refuses it (already
+/// finished or cancelling) is fine.
+fn cancel_as(
+    store: &mut Store,
+    run: &str,
+    reason: String,
+    operator: &str,
+) -> Result<(), SessionError> {
     let cancel = Command::Cancel {
         operator: operator.to_string(),
-        reason: Some(format!("superseded by {new_run}")),
+        reason: Some(reason),
     };
-    match command::apply(
-        store,
-        holder,
-        cancel,
-        &Delivery::NoDrive,
-        &[],
-        SUPERSEDE_WAIT,
-    ) {
+    match command::apply(store, run, cancel, &Delivery::NoDrive, &[], SUPERSEDE_WAIT) {
         Ok(_) | Err(SessionError::Refused { .. }) => Ok(()),
         Err(e) => Err(e),
     }

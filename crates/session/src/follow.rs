@@ -98,6 +98,7 @@ pub fn empty_view(title: &str) -> RunView {
         description: None,
         state: RunState::Pending,
         driven_by: None,
+        waiting_for: None,
         operator: String::new(),
         source_path: Default::default(),
         started_at: None,

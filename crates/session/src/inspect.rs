@@ -38,8 +38,20 @@ pub(super) fn read(store: &Store, core: &Core, now: Timestamp) -> RunView {
             .map(|l| l.heartbeat_at);
         let last_sign = core.last_event_at().max(beat).unwrap_or(now);
         liveness::stop_clocks(&mut view, last_sign);
+        left_running(store, &mut view);
     }
     view
+}
+
+/// An interrupted run's steps that still run without their engine (issue 41 point 1)
+/// say so: the process (pid) or job left running, which keeps the run's group and
+/// pool slots from the next run until it ends or a takeover stops it.
+fn left_running(store: &Store, view: &mut RunView) {
+    for l in store.left_running(&view.run_id).unwrap_or_default() {
+        if let Some(s) = view.steps.iter_mut().find(|s| s.id == l.step()) {
+            s.left_running = Some(l);
+        }
+    }
 }
 
 /// What may be done to an interrupted run: what its core accepts once resumed, as a
@@ -106,6 +118,9 @@ pub(super) fn decorate(store: &Store, plan: &baton_workflow::Plan, view: &mut Ru
     if let Ok(l) = store.run_liveness(&view.run_id) {
         view.state = l.state;
         view.driven_by = l.driven_by;
+    }
+    if view.state == RunState::Queued {
+        view.waiting_for = store.group_wait(&view.run_id).ok().flatten();
     }
     set_log_paths(&store.log_dir(&view.run_id), view);
     fill_tails(store, view);

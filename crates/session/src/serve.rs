@@ -8,8 +8,10 @@
 //! fire twice; it does not fire at all). The decision of which slots fire is pure
 //! (`model::schedule::decide`); this is the shell around it.
 mod catalog;
+mod loader;
 
 pub use catalog::{Catalog, Changes};
+pub use loader::{LOAD_BUDGET, LOAD_BUDGET_ENV, QUIET};
 
 use super::SessionError;
 use super::concurrency::{self, Admission, Group};
@@ -79,8 +81,10 @@ pub async fn serve(opts: ServeOptions) -> Result<i32, SessionError> {
     let (watch_tx, mut watched) = tokio::sync::mpsc::channel::<()>(1);
     let _watcher = watch(&opts.dir, watch_tx);
     let mut catalog = Catalog::new(&opts.dir);
+    let (loader, mut loads) = loader::Loader::spawn()
+        .map_err(|e| SessionError::System(format!("cannot start the loader's thread: {e}")))?;
     let mut driving: Vec<Driving> = Vec::new();
-    report_changes(&catalog.scan(&mut store, started));
+    report_changes(&catalog.scan(&mut store, &loader));
     set_ready(&opts.ready, catalog.not_ready());
     resume_unfinished(&mut store, &opts, &mut driving);
     let mut last_scan = tokio::time::Instant::now();
@@ -93,7 +97,11 @@ pub async fn serve(opts: ServeOptions) -> Result<i32, SessionError> {
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 while watched.try_recv().is_ok() {}
                 last_scan = tokio::time::Instant::now();
-                report_changes(&catalog.scan(&mut store, Timestamp::now()));
+                report_changes(&catalog.scan(&mut store, &loader));
+                set_ready(&opts.ready, catalog.not_ready());
+            }
+            Some(done) = loads.recv() => {
+                report_changes(&catalog.apply(&mut store, done, Timestamp::now()));
                 set_ready(&opts.ready, catalog.not_ready());
             }
             _ = tokio::time::sleep(TICK) => {}
@@ -101,7 +109,7 @@ pub async fn serve(opts: ServeOptions) -> Result<i32, SessionError> {
         let now = Timestamp::now();
         if last_scan.elapsed() >= RESCAN {
             last_scan = tokio::time::Instant::now();
-            report_changes(&catalog.scan(&mut store, now));
+            report_changes(&catalog.scan(&mut store, &loader));
             set_ready(&opts.ready, catalog.not_ready());
         }
         if last_beat.elapsed() >= HEARTBEAT {
@@ -163,6 +171,12 @@ fn set_ready(ready: &Readiness, why: Option<String>) {
 }
 
 fn report_changes(c: &Changes) {
+    for f in &c.settling {
+        crate::stdio::errln!(
+            "serve: {f} changed; it loads once whole (unchanged for {} s if written in place, at the next scan if renamed into place)",
+            QUIET.as_secs()
+        );
+    }
     for f in &c.loaded {
         crate::stdio::errln!("serve: loaded {f}");
     }
@@ -252,6 +266,7 @@ fn group_for(
     }
     Ok(schedule.map(|s| Group {
         name: format!("schedule:{file}#{}", s.index),
+        max_pending: baton_workflow::DEFAULT_MAX_PENDING,
         on_conflict: match s.overlap {
             Overlap::Skip => OnConflict::Skip,
             Overlap::Queue => OnConflict::Queue,

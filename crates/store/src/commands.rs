@@ -414,7 +414,7 @@ pub fn lease_holder_name() -> String {
     format!("pid {} on {}", std::process::id(), hostname())
 }
 
-fn hostname() -> String {
+pub(super) fn hostname() -> String {
     nix::unistd::gethostname()
         .map(|h| h.to_string_lossy().into_owned())
         .unwrap_or_else(|_| "localhost".into())

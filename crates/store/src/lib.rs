@@ -18,6 +18,7 @@ pub mod event_chain;
 mod fan_counts;
 mod fresh_schema;
 mod key_check;
+mod left_running;
 mod log_times;
 mod logtail;
 mod metric_totals;

@@ -5,8 +5,10 @@
 //!
 //! Nothing is released explicitly: a slot is held while its attempt has not started
 //! yet or runs (the projected step's attempt and state), and while its run is live
-//! (`model::liveness`). A step that ended, and every step of a run whose engine is
-//! gone, frees its slot; nothing is held forever.
+//! (`model::liveness`) or, its engine gone, the step's process still runs here
+//! (`left_running`). A step that ended, and every step of a run whose engine is gone
+//! and whose work ended, frees its slot; nothing is held longer than its work.
+use super::left_running::left_running;
 use super::slots::live_state;
 use super::{Store, StoreError, in_transaction};
 use baton_model::Timestamp;
@@ -36,7 +38,8 @@ pub enum SlotVerdict {
     RateLimited,
 }
 
-/// Whether a slot row still holds: its run is live and its attempt has not ended.
+/// Whether a slot row still holds: its run is live and its attempt has not ended, or
+/// its run's engine is gone and the step's process still runs.
 fn holds(
     tx: &Connection,
     run_id: &str,
@@ -45,7 +48,7 @@ fn holds(
     now: Timestamp,
 ) -> Result<bool, StoreError> {
     if live_state(tx, run_id, now)?.is_none() {
-        return Ok(false);
+        return Ok(left_running(tx, run_id)?.iter().any(|l| l.step() == step));
     }
     let projected: Option<(String, u32)> = tx
         .prepare_cached("SELECT state, attempts FROM steps WHERE run_id = ?1 AND step_id = ?2")?

@@ -4,12 +4,15 @@
 //! at the same instant never both hold a group.
 //!
 //! A group is held by its active run until that run is no longer live: finished, or
-//! its engine gone (its lease lapsed: `model::liveness`). Nothing is released
-//! explicitly, so a killed engine cannot keep a group. Queued runs take it oldest
+//! its engine gone (its lease lapsed: `model::liveness`) and nothing it started still
+//! running (`left_running`: a killed engine's step process holds the group until it
+//! ends, or a takeover stops it). Nothing is released explicitly, so a killed engine
+//! cannot keep a group longer than its work. Queued runs take it oldest
 //! first (a run that superseded the holder, `cancel_running`, goes before them); a
 //! queued run whose engine is gone keeps its place but is passed over until resumed.
+use super::left_running::left_running;
 use super::{NewRun, Store, StoreError, commit_body, in_transaction, insert_run};
-use baton_model::liveness::{self, Lease};
+use baton_model::liveness::{self, Lease, held_by_leftovers};
 use baton_model::{Event, RunState, Timestamp};
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -67,6 +70,16 @@ pub(super) fn live_state(
     Ok((!l.state.is_final() && l.state != RunState::Interrupted).then_some(l.state))
 }
 
+/// Whether a member's run still holds what it took (its group, its pool slots): live,
+/// or its engine gone while something it started still runs here.
+pub(super) fn still_holds(
+    tx: &Connection,
+    run_id: &str,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    Ok(live_state(tx, run_id, now)?.is_some() || !left_running(tx, run_id)?.is_empty())
+}
+
 /// The group's active row, as recorded (its run may no longer be live).
 fn active_member(tx: &Connection, group: &str) -> Result<Option<String>, StoreError> {
     Ok(tx
@@ -75,10 +88,10 @@ fn active_member(tx: &Connection, group: &str) -> Result<Option<String>, StoreEr
         .optional()?)
 }
 
-/// The group's active run, once a holder that is no longer live has let it go.
+/// The group's active run, once a holder that no longer holds it has let it go.
 fn holder(tx: &Connection, group: &str, now: Timestamp) -> Result<Option<String>, StoreError> {
     match active_member(tx, group)? {
-        Some(run) if live_state(tx, &run, now)?.is_some() => Ok(Some(run)),
+        Some(run) if still_holds(tx, &run, now)? => Ok(Some(run)),
         Some(run) => {
             tx.prepare_cached("UPDATE group_members SET active = 0 WHERE run_id = ?1")?
                 .execute([&run])?;
@@ -225,14 +238,71 @@ impl Store {
         self.ctx(r)
     }
 
-    /// The run that holds `group` now, if any (a holder no longer live does not).
+    /// The run that holds `group` now, if any (a holder no longer live does not,
+    /// unless what it started still runs).
     pub fn group_holder(&self, group: &str) -> Result<Option<String>, StoreError> {
         let now = Timestamp::now();
         let r = (|| -> Result<Option<String>, StoreError> {
             match active_member(&self.conn, group)? {
-                Some(run) if live_state(&self.conn, &run, now)?.is_some() => Ok(Some(run)),
+                Some(run) if still_holds(&self.conn, &run, now)? => Ok(Some(run)),
                 _ => Ok(None),
             }
+        })();
+        self.ctx(r)
+    }
+
+    /// The live runs waiting in `group`'s line, first in line first (a superseding run
+    /// before the others, then oldest first).
+    pub fn group_line(&self, group: &str) -> Result<Vec<String>, StoreError> {
+        let now = Timestamp::now();
+        let r = (|| -> Result<Vec<String>, StoreError> {
+            let line: Vec<String> = self
+                .conn
+                .prepare_cached(
+                    "SELECT run_id FROM group_members WHERE grp = ?1 AND active = 0 ORDER BY first DESC, seq",
+                )?
+                .query_map([group], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            let mut out = Vec::new();
+            for run in line {
+                if live_state(&self.conn, &run, now)? == Some(RunState::Queued) {
+                    out.push(run);
+                }
+            }
+            Ok(out)
+        })();
+        self.ctx(r)
+    }
+
+    /// Why a queued run of a group waits now, as every reader shows it: the live
+    /// holder, a dead holder's work still running (and what frees it), or the runs
+    /// first in line. `None`: in no group, holding it, or about to take it.
+    pub fn group_wait(&self, run_id: &str) -> Result<Option<String>, StoreError> {
+        let now = Timestamp::now();
+        let r = (|| -> Result<Option<String>, StoreError> {
+            let tx = &self.conn;
+            let Some((group, false)) = membership(tx, run_id)? else {
+                return Ok(None);
+            };
+            if let Some(h) = active_member(tx, &group)?.filter(|h| h != run_id) {
+                if live_state(tx, &h, now)?.is_some() {
+                    return Ok(Some(format!(
+                        "waiting for concurrency group `{group}`, held by run {h}"
+                    )));
+                }
+                let left = left_running(tx, &h)?;
+                if !left.is_empty() {
+                    return Ok(Some(format!(
+                        "waiting for concurrency group `{group}`: {}",
+                        held_by_leftovers(&h, &left)
+                    )));
+                }
+            }
+            Ok(first_in_line(tx, &group, now)?
+                .filter(|first| first != run_id)
+                .map(|first| {
+                    format!("waiting for concurrency group `{group}`: run {first} is first in line")
+                }))
         })();
         self.ctx(r)
     }

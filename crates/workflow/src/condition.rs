@@ -24,7 +24,7 @@ mod eval;
 mod parse;
 
 pub use eval::{Evaluation, Value, text_is_true};
-pub use parse::{ParseError, parse};
+pub use parse::{MAX_DEPTH, ParseError, parse};
 
 /// A name an expression reads. Each kind is one variant here, one arm in
 /// `parse::name`, one in `Name::fmt`, and the engine's lookup.

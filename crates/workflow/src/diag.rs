@@ -134,6 +134,7 @@ pub struct Reporter<'a> {
 
 impl<'a> Reporter<'a> {
     pub fn new(file: PathBuf, source: &'a str) -> Self {
+        reset_suggest_budget();
         Reporter {
             file,
             map: SourceMap::new(source),
@@ -181,13 +182,41 @@ impl From<Option<String>> for Hint {
     }
 }
 
-/// The candidate closest to `word`, if it is close enough to be a likely typo.
+/// How many candidates one thread compares for suggestions per file loaded (issue 41
+/// point 3): a file of 10,000 steps each needing an unknown step would otherwise
+/// compare 10^8 pairs (70 s). Past it, a diagnostic lists what is allowed instead of
+/// guessing; a workflow with a few typos among a few hundred names never gets there.
+pub const SUGGEST_BUDGET: usize = 100_000;
+
+thread_local! {
+    static COMPARED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// A new file's suggestions start with the whole budget ([`Reporter::new`]).
+fn reset_suggest_budget() {
+    COMPARED.with(|c| c.set(0));
+}
+
+/// The candidate closest to `word`, if it is close enough to be a likely typo; `None`
+/// too once this file's [`SUGGEST_BUDGET`] is spent.
 pub fn suggest<'c>(word: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<&'c str> {
     let mut best: Option<(&str, f64)> = None;
+    let word_len = word.chars().count();
     for c in candidates {
-        let dist = strsim::damerau_levenshtein(word, c);
-        let max_len = word.chars().count().max(c.chars().count()).max(1);
-        let close_edit = dist <= (max_len / 3).max(1);
+        let spent = COMPARED.with(|n| {
+            n.set(n.get() + 1);
+            n.get() > SUGGEST_BUDGET
+        });
+        if spent {
+            return None;
+        }
+        let c_len = c.chars().count();
+        let max_len = word_len.max(c_len).max(1);
+        let allowed = (max_len / 3).max(1);
+        // The edit distance is at least the lengths' difference: skip computing it
+        // when that alone is too far.
+        let close_edit =
+            word_len.abs_diff(c_len) <= allowed && strsim::damerau_levenshtein(word, c) <= allowed;
         let score = strsim::jaro_winkler(word, c);
         if (close_edit || score >= 0.88) && best.is_none_or(|(_, s)| score > s) {
             best = Some((c, score));
@@ -232,6 +261,25 @@ mod tests {
         assert_eq!(suggest("need", ["needs", "run", "uses"]), Some("needs"));
         assert_eq!(suggest("bulid", ["build", "test"]), Some("build"));
         assert_eq!(suggest("zzz", ["build", "test"]), None);
+    }
+
+    #[test]
+    fn suggestions_stop_once_the_files_budget_is_spent() {
+        let _reporter = Reporter::new("w.toml".into(), "");
+        let many: Vec<String> = (0..1000).map(|i| format!("step-{i}")).collect();
+        let ids: Vec<&str> = many.iter().map(String::as_str).collect();
+        assert_eq!(suggest("stpe-7", ids.iter().copied()), Some("step-7"));
+        for _ in 0..SUGGEST_BUDGET / ids.len() {
+            suggest("zzz", ids.iter().copied());
+        }
+        assert_eq!(suggest("stpe-7", ids.iter().copied()), None, "spent");
+        assert!(did_you_mean("stpe-7", &ids, "step ids").starts_with("expected one of"));
+        let _next = Reporter::new("v.toml".into(), "");
+        assert_eq!(
+            suggest("stpe-7", ids.iter().copied()),
+            Some("step-7"),
+            "a new file"
+        );
     }
 
     #[test]

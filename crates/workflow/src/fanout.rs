@@ -111,6 +111,25 @@ fn short(s: &str) -> String {
 /// every remaining combination whose original values it does not change (an added value
 /// may be overwritten), or becomes a combination of its own if it fits none.
 pub fn combinations(m: &Matrix, params: &BTreeMap<String, String>) -> Result<Vec<Combo>, String> {
+    combinations_at_most(m, params, usize::MAX)
+}
+
+/// How many combinations are looked at, per instance allowed, to count those an
+/// `exclude` leaves (they are built before `exclude` removes some): a matrix whose
+/// product is more than this many times `max_instances` is refused unexpanded, its
+/// excludes whatever they are.
+const EXCLUDE_SLACK: usize = 4;
+
+/// [`combinations`], refused before anything is expanded when they would be more than
+/// `max` (issue 41 point 3: a 7-axis matrix of 10 values is 10^7 combinations, which
+/// must not be built to be counted). The product of the axes is computed first; past
+/// `max`, the combinations `exclude` leaves are counted one by one without being kept,
+/// at most `max × 4` of them.
+pub fn combinations_at_most(
+    m: &Matrix,
+    params: &BTreeMap<String, String>,
+    max: usize,
+) -> Result<Vec<Combo>, String> {
     let mut axes: Vec<(&str, Vec<Value>)> = Vec::with_capacity(m.axes.len());
     for (k, axis) in &m.axes {
         let values = match axis {
@@ -124,6 +143,7 @@ pub fn combinations(m: &Matrix, params: &BTreeMap<String, String>) -> Result<Vec
         };
         axes.push((k, values));
     }
+    count_at_most(m, &axes, max)?;
     let mut combos: Vec<Combo> = if axes.is_empty() {
         Vec::new()
     } else {
@@ -164,6 +184,70 @@ pub fn combinations(m: &Matrix, params: &BTreeMap<String, String>) -> Result<Vec
     Ok(combos)
 }
 
+/// Refuse a matrix whose axes' combinations (after `exclude`) are more than `max`,
+/// without building them.
+fn count_at_most(m: &Matrix, axes: &[(&str, Vec<Value>)], max: usize) -> Result<(), String> {
+    if axes.is_empty() {
+        return Ok(());
+    }
+    let product = axes
+        .iter()
+        .try_fold(1usize, |n, (_, v)| n.checked_mul(v.len()));
+    let over = |n: String| {
+        Err(format!(
+            "the matrix makes {n}, more than max_instances = {max}"
+        ))
+    };
+    let Some(product) = product else {
+        return over("more than 2^64 combinations".into());
+    };
+    // Includes that fit none add one each, at most as many as the file holds: the
+    // count after expansion covers them.
+    if product <= max {
+        return Ok(());
+    }
+    if m.exclude.is_empty() {
+        return over(format!("{product} combinations"));
+    }
+    if product > max.saturating_mul(EXCLUDE_SLACK) {
+        return over(format!(
+            "{product} combinations before exclude (more than {EXCLUDE_SLACK} × max_instances are not expanded to be counted)"
+        ));
+    }
+    // An odometer over the axes: one combination at a time, none kept.
+    let mut at = vec![0usize; axes.len()];
+    let mut left = 0usize;
+    loop {
+        let excluded = m.exclude.iter().any(|e| {
+            e.iter().all(|(k, v)| {
+                axes.iter()
+                    .position(|(a, _)| a == k)
+                    .is_some_and(|i| axes[i].1[at[i]] == *v)
+            })
+        });
+        if !excluded {
+            left += 1;
+            if left > max {
+                return over(format!(
+                    "{product} combinations before exclude and more than {max} after it"
+                ));
+            }
+        }
+        let mut i = axes.len();
+        loop {
+            if i == 0 {
+                return Ok(());
+            }
+            i -= 1;
+            at[i] += 1;
+            if at[i] < axes[i].1.len() {
+                break;
+            }
+            at[i] = 0;
+        }
+    }
+}
+
 fn get<'c>(c: &'c Combo, k: &str) -> Option<&'c Value> {
     c.iter().find(|(ck, _)| ck == k).map(|(_, v)| v)
 }
@@ -189,7 +273,7 @@ pub fn matrix_instances(
     params: &BTreeMap<String, String>,
     max: usize,
 ) -> Result<Instances, String> {
-    let combos = combinations(m, params)?;
+    let combos = combinations_at_most(m, params, max)?;
     if combos.len() > max {
         return Err(format!(
             "the matrix makes {} combinations, more than max_instances = {max}",

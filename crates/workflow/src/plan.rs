@@ -654,7 +654,13 @@ pub struct Concurrency {
     /// The group's name; may read `${{ params.NAME }}` (resolved when a run is made).
     pub group: Template,
     pub on_conflict: OnConflict,
+    /// `max_pending`: how many runs of the group may wait (`queued`) at once; a newer
+    /// one cancels the oldest past it, on record (GitHub keeps one pending run).
+    pub max_pending: usize,
 }
+
+/// Runs of a group that may wait at once unless `max_pending` says (GitHub's one).
+pub const DEFAULT_MAX_PENDING: usize = 1;
 
 /// What a new run does when its group already has an active run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

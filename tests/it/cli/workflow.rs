@@ -175,3 +175,58 @@ fn validate_refuses_a_timeout_approving_a_required_input() {
         "{err}"
     );
 }
+
+/// Issue 41 point 3: a condition nested 10,000 parentheses deep (20 KB) is a load error
+/// at FILE:LINE:COL of the `(` past the limit (exit 2), not a stack overflow (rc 134).
+#[test]
+fn validate_reports_a_condition_nested_too_deep_at_its_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let wf = dir.path().join("deep.toml");
+    let n = 10_000;
+    std::fs::write(
+        &wf,
+        format!(
+            "name = \"deep\"\n[[step]]\nid = \"a\"\nrun = \"true\"\nif = \"{}params.x == 'y'{}\"\n",
+            "(".repeat(n),
+            ")".repeat(n)
+        ),
+    )
+    .unwrap();
+    let (code, _, err) = baton(&["validate", wf.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(&format!(
+            "{}:5:{}: error: `if` of step `a`: the condition nests deeper than 100 levels",
+            wf.display(),
+            6 + 100 + 1
+        )),
+        "{err}"
+    );
+}
+
+/// Issue 41 point 3: 7 axes of 10 values (10^7 combinations from 260 bytes) are
+/// refused by their count, never expanded to be counted.
+#[test]
+fn plan_refuses_a_huge_matrix_without_expanding_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let wf = dir.path().join("matrix.toml");
+    let axes: Vec<String> = (0..7)
+        .map(|i| format!("k{i} = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]"))
+        .collect();
+    std::fs::write(
+        &wf,
+        format!(
+            "name = \"m\"\n[[step]]\nid = \"t\"\nrun = \"true\"\nmatrix = {{ {} }}\n",
+            axes.join(", ")
+        ),
+    )
+    .unwrap();
+    let (code, out, err) = baton(&["plan", wf.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(
+            "instances unknown: the matrix makes 10000000 combinations, more than max_instances = 10000"
+        ),
+        "{out}"
+    );
+}

@@ -332,3 +332,174 @@ fn a_queued_run_whose_engine_died_resumes_queued_and_waits_its_turn() {
 fn spawn_run_resume(env: &Env, run: &str) -> Child {
     env.spawn(&["resume", run, "--headless"])
 }
+
+/// `work` until the file `release` exists (so the test decides when it ends).
+const UNTIL_RELEASED: &str = "0; while [ ! -e release ]; do sleep 0.05; done";
+
+/// Issue 41 point 1: the holder's engine is killed with -9 while its `work` runs; that
+/// process lives on. The group is not handed over while it does: the queued run waits,
+/// saying why; the dead run's step reads interrupted with its pid, in `show` and
+/// `show --json`. Once the process ends, the queued run takes the group.
+#[test]
+fn a_killed_holders_step_keeps_the_group_until_its_process_ends() {
+    let env = Env::new();
+    let wf = workflow(&env, "queue", UNTIL_RELEASED);
+    let (mut first, old) = env.spawn_until(&wf, "work", "running");
+    let second = spawn_run(&env, &wf);
+    let queued = wait_run_in(&env, "queued");
+    first.kill().expect("kill -9 the first engine");
+    let _ = first.wait();
+    let pid = wait_until(
+        "the dead run's step to show its live process",
+        secs(30),
+        || {
+            let s = env.show(&old);
+            let left = &step(&s, "work")["left_running"];
+            (s["state"] == "interrupted"
+                && step_state(&s, "work").as_deref() == Some("interrupted"))
+            .then(|| left["pid"].as_i64())
+            .flatten()
+            .ok_or_else(|| format!("{s:#}"))
+        },
+    );
+    assert!(
+        process_alive(pid as i32),
+        "pid {pid} is the live step process"
+    );
+    let human = text(&env.run(&["show", &old]).stdout);
+    assert!(
+        human.contains(&format!(
+            "work: interrupted, still running (pid {pid}) without its engine"
+        )),
+        "{human}"
+    );
+    // The queued run says why it still waits, and has not started.
+    let why = wait_until("the queued run to say why it waits", secs(30), || {
+        let s = env.show(&queued);
+        s["waiting_for"]
+            .as_str()
+            .filter(|w| w.contains("engine is gone"))
+            .map(str::to_string)
+            .ok_or_else(|| format!("{s:#}"))
+    });
+    assert!(
+        why.contains(&format!(
+            "run {old}'s engine is gone but its step `work` (pid {pid})"
+        )),
+        "{why}"
+    );
+    let human = text(&env.run(&["show", &queued]).stdout);
+    assert!(
+        human.contains("waiting for concurrency group `deploy-prod`"),
+        "{human}"
+    );
+    assert_eq!(env.show(&queued)["state"], "queued");
+    assert!(
+        !ledger(&env).iter().any(|l| l.starts_with(&queued)),
+        "{:#?}",
+        ledger(&env)
+    );
+    std::fs::write(env.path().join("release"), "").unwrap();
+    let out = wait_child(second, 60);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let lines = ledger(&env);
+    assert_one_at_a_time(&lines);
+    assert_eq!(
+        lines.iter().filter(|l| l.ends_with(" end")).count(),
+        2,
+        "the dead run's process ended before the next one started: {lines:#?}"
+    );
+}
+
+/// A takeover of the dead holder (`baton resume`) stops its leftover process first and
+/// runs the step again, holding the group throughout: nothing overlaps.
+#[test]
+fn resuming_a_killed_holder_stops_its_process_and_keeps_the_group() {
+    let env = Env::new();
+    let wf = env.workflow(
+        "takeover.toml",
+        r#"
+name = "deploy"
+concurrency = { group = "deploy-prod" }
+[[step]]
+id = "work"
+run = '''
+echo "$BATON_RUN_ID start" >> ledger
+trap 'echo "$BATON_RUN_ID end" >> ledger; exit 143' TERM
+if [ -e resumed ]; then echo "$BATON_RUN_ID end" >> ledger; exit 0; fi
+while :; do sleep 0.05; done
+'''
+"#,
+    );
+    let (mut first, old) = env.spawn_until(&wf, "work", "running");
+    let second = spawn_run(&env, &wf);
+    let queued = wait_run_in(&env, "queued");
+    first.kill().expect("kill -9 the first engine");
+    let _ = first.wait();
+    wait_until("the dead run's process to show", secs(30), || {
+        step(&env.show(&old), "work")["left_running"]["pid"].is_i64()
+    });
+    std::fs::write(env.path().join("resumed"), "").unwrap();
+    let resumed = env.run(&["resume", &old, "--headless"]);
+    assert_eq!(resumed.status.code(), Some(0), "{}", text(&resumed.stderr));
+    assert!(
+        text(&resumed.stderr).contains("stopped 1 process group(s)"),
+        "{}",
+        text(&resumed.stderr)
+    );
+    let out = wait_child(second, 60);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(env.show(&queued)["state"], "succeeded");
+    // The stopped process may not have said `end` (stopped by SIGKILL after its
+    // grace): what holds is that the queued run started after all of the old one.
+    let lines = ledger(&env);
+    let last_old = lines.iter().rposition(|l| l.starts_with(&old));
+    let first_new = lines.iter().position(|l| l.starts_with(&queued));
+    assert!(
+        last_old.is_some() && first_new.is_some() && last_old < first_new,
+        "{lines:#?}"
+    );
+}
+
+/// Issue 41 point 4: a queue keeps at most one pending run per group by default: a
+/// newer one cancels the older pending run, on record (as GitHub does). Group names
+/// compare case-insensitively, as GitHub's do (`deploy-PROD` is `deploy-prod`).
+#[test]
+fn a_newer_pending_run_replaces_the_older_one_on_record() {
+    let env = Env::new();
+    let wf = workflow(&env, "queue", UNTIL_RELEASED);
+    let (first, holder) = env.spawn_until(&wf, "work", "running");
+    let second = spawn_run(&env, &wf);
+    let older = wait_run_in(&env, "queued");
+    let third = env.spawn(&[
+        "run",
+        wf.to_str().unwrap(),
+        "--headless",
+        "--param",
+        "env=PROD",
+    ]);
+    wait_until("the older pending run to be cancelled", secs(30), || {
+        let s = env.show(&older);
+        (s["state"] == "cancelled")
+            .then_some(())
+            .ok_or_else(|| format!("{s:#}"))
+    });
+    let newer = wait_run_in(&env, "queued");
+    assert_ne!(newer, older);
+    let said = text(&env.run(&["audit", &older]).stdout);
+    assert!(
+        said.contains(&format!("replaced by {newer}")) && said.contains("max_pending"),
+        "{said}"
+    );
+    std::fs::write(env.path().join("release"), "").unwrap();
+    for child in [first, second, third] {
+        let _ = wait_child(child, 60);
+    }
+    assert_eq!(env.show(&newer)["state"], "succeeded");
+    let lines = ledger(&env);
+    assert_one_at_a_time(&lines);
+    assert!(
+        !lines.iter().any(|l| l.starts_with(&older)),
+        "{lines:#?} {holder}"
+    );
+}

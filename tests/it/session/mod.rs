@@ -2,5 +2,6 @@
 mod attack_runs;
 mod commands;
 mod concurrency;
+mod group_campaign;
 mod runs_gc;
 mod shared_pools;

@@ -1,6 +1,7 @@
 //! Issue 26 point 5: `[pools.NAME] scope = "store"` counts over every run in the store,
 //! through the real binary: two runs started together never hold the pool at once, a
-//! waiting step names the run that holds it, and a killed engine frees its slot.
+//! waiting step names the run that holds it, and a killed engine frees its slot once
+//! its step's process ended (issue 41 point 1).
 use crate::helpers::*;
 use std::path::Path;
 
@@ -82,21 +83,46 @@ fn two_runs_of_a_store_wide_pool_never_hold_it_at_once() {
     );
 }
 
+/// Issue 41 point 1: a killed engine's slot is held while its step's process lives on
+/// (the waiting step names the dead holder; the holder's step reads interrupted with
+/// its pid), and handed over once that process ended, never beside it.
 #[test]
-fn a_killed_engine_frees_its_slot() {
+fn a_killed_engine_frees_its_slot_once_its_process_ended() {
     let env = Env::new();
-    let wf = workflow(&env, "10");
+    let wf = workflow(&env, "0; while [ ! -e release ]; do sleep 0.05; done");
     let (mut holder, held_by) = env.spawn_until(&wf, "work", "running");
     let other = spawn_run(&env, &wf);
     let (run, why) = waiting(&env, Some(&held_by));
     assert!(why.contains(&format!("held by run {held_by}")), "{why}");
     holder.kill().expect("kill -9 the holder's engine");
     let _ = holder.wait();
-    // Its lease lapses with its process: the slot is free and the other run takes it.
-    env.wait_step(&run, "work", "running", 30);
-    let mut other = other;
-    let _ = other.kill();
-    let _ = other.wait();
+    wait_until(
+        "the dead holder's step to show its process",
+        secs(30),
+        || {
+            let s = env.show(&held_by);
+            (s["state"] == "interrupted" && step(&s, "work")["left_running"]["pid"].is_i64())
+                .then_some(())
+                .ok_or_else(|| format!("{s:#}"))
+        },
+    );
+    let (_, why) = waiting(&env, Some(&held_by));
+    assert!(why.contains(&format!("held by run {held_by}")), "{why}");
+    assert_eq!(ledger(&env).len(), 1, "{:#?}", ledger(&env));
+    std::fs::write(env.path().join("release"), "").unwrap();
+    // The process ends: the slot is free and the other run takes it.
+    let out = wait_child(other, 60);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let lines = ledger(&env);
+    assert_eq!(
+        lines,
+        [
+            format!("{held_by} start"),
+            format!("{held_by} end"),
+            format!("{run} start"),
+            format!("{run} end")
+        ],
+    );
 }
 
 /// Issue 42 point 2: a matrix step of a store-wide pool takes no slot itself; its

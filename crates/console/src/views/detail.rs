@@ -126,6 +126,15 @@ pub fn step_lines<'a>(
         };
         lines.push(kv("who", LW, styled(you, theme.base), theme));
     }
+    if let Some(l) = &s.left_running {
+        lines.push(Line::from(vec![
+            styled(format!("{:LW$}", "left"), theme.dim),
+            styled(
+                format!("still running ({}) without its engine", l.what()),
+                theme.base,
+            ),
+        ]));
+    }
     if let Some(w) = &s.waiting_for {
         lines.push(Line::from(vec![
             styled(format!("{:LW$}", "waits"), theme.dim),

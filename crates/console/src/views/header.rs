@@ -384,6 +384,13 @@ pub fn footer(
             if view.state == RunState::Interrupted {
                 s.push("run interrupted: `baton resume` continues it".into());
             }
+            if let Some(w) = view
+                .waiting_for
+                .as_deref()
+                .filter(|_| view.state == RunState::Queued)
+            {
+                s.push(baton_model::sanitize::for_terminal(w));
+            }
             Line::from(styled(format!(" {}", s.join(" · ")), theme.dim))
         };
         lines.push(status);

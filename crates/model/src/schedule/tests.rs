@@ -321,3 +321,85 @@ fn a_decision_across_the_repeated_hour_fires_each_slot_once() {
     f.now = utc("2026-10-26T01:30:00.200Z");
     assert_eq!(fates(&decide(&daily, &f)), v(&[("01:30", "started")]));
 }
+
+/// Issue 41 point 6: on the day Paris skips 02:xx, every form of the hour field that
+/// names 02 (a list, a range, a step; with seconds too) runs that slot at 03:00 CEST
+/// (01:00Z), as the single hour does and as Vixie cron does for any job whose hour is
+/// not `*`; the other hours run as on any day. Forward and backward agree.
+#[test]
+fn spring_forward_moves_a_gap_slot_for_every_hour_field_form() {
+    let vectors: [(&str, &str, [&str; 3]); 6] = [
+        (
+            "30 2,14 * * *",
+            "2026-03-28T12:00:00Z",
+            [
+                "2026-03-28T13:30:00.000Z", // 14:30 CET
+                "2026-03-29T01:00:00.000Z", // 02:30 skipped: 03:00 CEST
+                "2026-03-29T12:30:00.000Z", // 14:30 CEST
+            ],
+        ),
+        (
+            "30 1-3 * * *",
+            "2026-03-29T00:00:00Z",
+            [
+                "2026-03-29T00:30:00.000Z", // 01:30 CET
+                "2026-03-29T01:00:00.000Z", // 02:30 skipped: 03:00 CEST
+                "2026-03-29T01:30:00.000Z", // 03:30 CEST
+            ],
+        ),
+        (
+            "30 */2 * * *",
+            "2026-03-28T23:00:00Z",
+            [
+                "2026-03-28T23:30:00.000Z", // 00:30 CET
+                "2026-03-29T01:00:00.000Z", // 02:30 skipped: 03:00 CEST
+                "2026-03-29T02:30:00.000Z", // 04:30 CEST
+            ],
+        ),
+        (
+            "0 30 2,14 * * *",
+            "2026-03-28T12:00:00Z",
+            [
+                "2026-03-28T13:30:00.000Z",
+                "2026-03-29T01:00:00.000Z",
+                "2026-03-29T12:30:00.000Z",
+            ],
+        ),
+        (
+            "0,30 2 * * *",
+            "2026-03-28T12:00:00Z",
+            [
+                "2026-03-29T01:00:00.000Z", // 02:00 and 02:30 skipped: once at 03:00
+                "2026-03-30T00:00:00.000Z", // 02:00 CEST
+                "2026-03-30T00:30:00.000Z", // 02:30 CEST
+            ],
+        ),
+        (
+            "30 2 * * *",
+            "2026-03-28T12:00:00Z",
+            [
+                "2026-03-29T01:00:00.000Z",
+                "2026-03-30T00:30:00.000Z",
+                "2026-03-31T00:30:00.000Z",
+            ],
+        ),
+    ];
+    for (expr, from, want) in vectors {
+        let c = paris(expr);
+        assert_eq!(run_of(&c, from, 3), want.to_vec(), "{expr}");
+        // Backward: the slots up to the last one, newest first, are the same.
+        let last = utc(&want[2].replace(".000Z", "Z"));
+        let mut back: Vec<String> = c
+            .slots_back(utc(from), last, 3)
+            .into_iter()
+            .map(|t| t.to_rfc3339())
+            .collect();
+        back.reverse();
+        assert_eq!(back, want.to_vec(), "{expr} backward");
+    }
+    // A `*` hour keeps skipping the gap (interval jobs, unchanged).
+    assert_eq!(
+        run_of(&paris("30 * * * *"), "2026-03-29T00:00:00Z", 2),
+        vec!["2026-03-29T00:30:00.000Z", "2026-03-29T01:30:00.000Z"]
+    );
+}

@@ -1,13 +1,17 @@
 //! The workflows a serve serves: every `*.toml` in its directory, each kept with the
 //! text it loaded from. A file that no longer loads keeps its previous version serving
-//! (its error is printed and recorded); a file that is gone stops serving.
+//! (its error is printed and recorded); a file that is gone stops serving. The files
+//! are loaded off the serve's thread (`loader`): a scan only `stat`s them and hands
+//! the whole, changed ones over; their results come back through [`Catalog::apply`].
+use super::loader::{self, Done, Job, Loader, Outcome, Settle, Sig};
 use baton_model::Timestamp;
 use baton_store::Store;
 use baton_store::schedules::Served;
-use baton_workflow::{self as workflow, Plan};
+use baton_workflow::Plan;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Instant, SystemTime};
 
 /// A workflow file as served.
 pub struct Entry {
@@ -16,13 +20,13 @@ pub struct Entry {
     pub text: String,
     /// The file's text now does not load: why (`FILE:LINE:COL: error: …`).
     pub error: Option<String>,
-    /// What the file held when last read (so an unchanged file is not loaded again).
-    seen: String,
 }
 
 /// What one scan changed, for the serve's lines.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Changes {
+    /// Changed files waiting to be whole before they load.
+    pub settling: Vec<String>,
     pub loaded: Vec<String>,
     pub failed: Vec<(String, String)>,
     pub removed: Vec<String>,
@@ -33,8 +37,14 @@ pub struct Catalog {
     pub dir: PathBuf,
     /// By canonical file path (the key of its schedules in the store).
     pub entries: BTreeMap<String, Entry>,
-    /// Files that never loaded: their error, and the text it is about.
-    pub broken: BTreeMap<String, (String, String)>,
+    /// Files that never loaded: their error.
+    pub broken: BTreeMap<String, String>,
+    /// Each file's version last loaded or refused: not read again until it changes.
+    done: BTreeMap<String, Sig>,
+    /// A changed file's version and when a scan first saw it (it may be half written).
+    settling: BTreeMap<String, (Sig, Instant)>,
+    /// Files the loader has now.
+    loading: BTreeMap<String, Sig>,
 }
 
 impl Catalog {
@@ -54,48 +64,54 @@ impl Catalog {
             .map(|(f, _)| f.as_str())
             .chain(self.broken.keys().map(String::as_str))
             .collect();
-        (!failing.is_empty()).then(|| format!("workflows that do not load: {}", failing.join(", ")))
+        let pending: Vec<&str> = self
+            .loading
+            .keys()
+            .chain(self.settling.keys())
+            .map(String::as_str)
+            .collect();
+        match (failing.is_empty(), pending.is_empty()) {
+            (true, true) => None,
+            (false, _) => Some(format!(
+                "workflows that do not load: {}",
+                failing.join(", ")
+            )),
+            (true, false) => Some(format!("loading the workflows: {}", pending.join(", "))),
+        }
     }
 
-    /// Read the directory again: load what is new or changed, record it in the store.
-    pub fn scan(&mut self, store: &mut Store, now: Timestamp) -> Changes {
+    /// Look at the directory again (`stat` only): hand each new or changed file that
+    /// is whole to `loader`, forget the files that are gone.
+    pub fn scan(&mut self, store: &mut Store, loader: &Loader) -> Changes {
         let mut changes = Changes::default();
         let files = workflow_files(&self.dir);
         let present: Vec<String> = files.iter().map(|(k, _)| k.clone()).collect();
+        let (now, wall) = (Instant::now(), SystemTime::now());
         for (key, path) in files {
-            let text = match workflow::read_source(&path) {
-                Ok(t) => t,
-                Err(d) => {
-                    self.failed(store, &key, d.to_string(), String::new(), now, &mut changes);
-                    continue;
-                }
-            };
-            let unchanged = match (self.entries.get(&key), self.broken.get(&key)) {
-                (Some(e), _) => e.seen == text,
-                (None, Some((_, seen))) => *seen == text,
-                (None, None) => false,
-            };
-            if unchanged {
+            let Some(sig) = loader::sig_of(&path) else {
                 continue;
+            };
+            if self.loading.contains_key(&key) {
+                continue; // looked at again once its load is back
             }
-            match workflow::load_str(&text, Path::new(&key)) {
-                Ok(plan) => {
-                    let plan = Arc::new(plan);
-                    record(store, &key, &plan, now);
-                    self.broken.remove(&key);
-                    self.entries.insert(
-                        key.clone(),
-                        Entry {
-                            plan,
-                            text: text.clone(),
-                            error: None,
-                            seen: text,
-                        },
-                    );
-                    changes.loaded.push(key);
+            let seen = self.settling.get(&key).copied();
+            match loader::settle(self.done.get(&key).copied(), seen, sig, now, wall) {
+                Settle::Unchanged => {
+                    self.settling.remove(&key);
                 }
-                Err(d) => {
-                    self.failed(store, &key, d.to_string(), text, now, &mut changes);
+                Settle::Settling => {
+                    if seen.is_none_or(|(s, _)| s != sig) {
+                        // A served file changing is news; a new one just loads soon.
+                        if self.done.contains_key(&key) {
+                            changes.settling.push(key.clone());
+                        }
+                        self.settling.insert(key, (sig, now));
+                    }
+                }
+                Settle::Load => {
+                    self.settling.remove(&key);
+                    self.loading.insert(key.clone(), sig);
+                    loader.load(Job { key, path, sig });
                 }
             }
         }
@@ -103,16 +119,52 @@ impl Catalog {
             .entries
             .keys()
             .chain(self.broken.keys())
+            .chain(self.done.keys())
             .filter(|k| !present.contains(k))
             .cloned()
             .collect();
         for key in gone {
-            self.entries.remove(&key);
-            self.broken.remove(&key);
+            self.done.remove(&key);
+            self.settling.remove(&key);
+            let served = self.entries.remove(&key).is_some() | self.broken.remove(&key).is_some();
+            if !served {
+                continue;
+            }
             if let Err(e) = store.unserve_file(&key) {
                 crate::stdio::errln!("warning: cannot record that {key} is gone: {e}");
             }
             changes.removed.push(key);
+        }
+        self.settling.retain(|k, _| present.contains(k));
+        changes
+    }
+
+    /// A load the loader finished: serve it (and record it), or its error.
+    pub fn apply(&mut self, store: &mut Store, done: Done, now: Timestamp) -> Changes {
+        let mut changes = Changes::default();
+        let Done {
+            key, sig, outcome, ..
+        } = done;
+        self.loading.remove(&key);
+        if loader::sig_of(Path::new(&key)).is_none() {
+            return changes; // gone meanwhile
+        }
+        self.done.insert(key.clone(), sig);
+        match outcome {
+            Outcome::Loaded { text, plan } => {
+                record(store, &key, &plan, now);
+                self.broken.remove(&key);
+                self.entries.insert(
+                    key.clone(),
+                    Entry {
+                        plan,
+                        text,
+                        error: None,
+                    },
+                );
+                changes.loaded.push(key);
+            }
+            Outcome::Failed(error) => self.failed(store, &key, error, now, &mut changes),
         }
         changes
     }
@@ -122,19 +174,15 @@ impl Catalog {
         store: &mut Store,
         key: &str,
         error: String,
-        text: String,
         now: Timestamp,
         changes: &mut Changes,
     ) {
         let error = error.trim_end().to_string();
         let _ = store.record_load(key, None, Some(&error), now);
         match self.entries.get_mut(key) {
-            Some(e) => {
-                e.error = Some(error.clone());
-                e.seen = text;
-            }
+            Some(e) => e.error = Some(error.clone()),
             None => {
-                self.broken.insert(key.to_string(), (error.clone(), text));
+                self.broken.insert(key.to_string(), error.clone());
             }
         }
         changes.failed.push((key.to_string(), error));

@@ -12,6 +12,11 @@ pub struct ParseError {
     pub at: Range<usize>,
 }
 
+/// How deep a condition may nest (parentheses, `!`, calls, and the operands of a
+/// chain of `&&`/`||`): the parser, the evaluator and every walk recurse once per
+/// level, so a hostile file cannot take the thread's stack (issue 41 point 3).
+pub const MAX_DEPTH: usize = 100;
+
 const NAMES: &str = "params.<name>, env.<NAME>, run.id, steps.<id>.outputs.<key>, steps.<id>.inputs.<name> or steps.<id>.state";
 
 #[derive(Debug, Clone, PartialEq)]
@@ -56,6 +61,7 @@ pub fn parse(text: &str) -> Result<Condition, ParseError> {
         toks,
         pos: 0,
         end: base + body.len(),
+        depth: 0,
     };
     let expr = p.or()?;
     if let Some((t, at)) = p.toks.get(p.pos) {
@@ -187,6 +193,8 @@ struct Parser {
     pos: usize,
     /// The end of the text, where "expected …" at the end points.
     end: usize,
+    /// The levels of the tree above the expression being parsed.
+    depth: usize,
 }
 
 impl Parser {
@@ -209,25 +217,52 @@ impl Parser {
         }
     }
 
+    /// `inner` one level deeper, refused past [`MAX_DEPTH`] at the token that goes
+    /// over (`levels`: how many levels it adds).
+    fn nested<T>(
+        &mut self,
+        levels: usize,
+        inner: impl FnOnce(&mut Self) -> Result<T, ParseError>,
+    ) -> Result<T, ParseError> {
+        if self.depth + levels > MAX_DEPTH {
+            let at = self.toks[self.pos.saturating_sub(1)].1.clone();
+            return Err(err(
+                format!("the condition nests deeper than {MAX_DEPTH} levels"),
+                "split it: compute a part in a step's output, or use fewer parentheses and operators",
+                at,
+            ));
+        }
+        self.depth += levels;
+        let r = inner(self);
+        self.depth -= levels;
+        r
+    }
+
     fn or(&mut self) -> Result<Expr, ParseError> {
         let mut e = self.and()?;
+        let mut levels = 0;
         while self.eat(&Tok::Op("||")) {
-            e = Expr::Or(Box::new(e), Box::new(self.and()?));
+            levels += 1;
+            let right = self.nested(levels, Self::and)?;
+            e = Expr::Or(Box::new(e), Box::new(right));
         }
         Ok(e)
     }
 
     fn and(&mut self) -> Result<Expr, ParseError> {
         let mut e = self.not()?;
+        let mut levels = 0;
         while self.eat(&Tok::Op("&&")) {
-            e = Expr::And(Box::new(e), Box::new(self.not()?));
+            levels += 1;
+            let right = self.nested(levels, Self::not)?;
+            e = Expr::And(Box::new(e), Box::new(right));
         }
         Ok(e)
     }
 
     fn not(&mut self) -> Result<Expr, ParseError> {
         if self.eat(&Tok::Op("!")) {
-            return Ok(Expr::Not(Box::new(self.not()?)));
+            return Ok(Expr::Not(Box::new(self.nested(1, Self::not)?)));
         }
         self.cmp()
     }
@@ -264,7 +299,7 @@ impl Parser {
             Tok::Str(s) => Ok(Expr::Lit(Value::Text(s))),
             Tok::Num(n) => Ok(Expr::Lit(Value::Num(n))),
             Tok::Open => {
-                let e = self.or()?;
+                let e = self.nested(1, Self::or)?;
                 if !self.eat(&Tok::Close) {
                     return Err(err(
                         "`(` is not closed",
@@ -309,7 +344,7 @@ impl Parser {
         if !self.eat(&Tok::Close) {
             loop {
                 arg_at.push(self.here());
-                args.push(self.or()?);
+                args.push(self.nested(1, Self::or)?);
                 if self.eat(&Tok::Comma) {
                     continue;
                 }

@@ -139,3 +139,36 @@ fn errors_point_at_the_place_and_say_what_is_right() {
     assert!(e("").message.contains("empty"));
     assert!(e("a & b").message.contains("`&` is not an operator"));
 }
+
+/// Issue 41 point 3: a hostile condition is refused at the token past the limit, never
+/// a stack overflow (in the parser, the evaluator or a drop).
+#[test]
+fn nesting_past_the_limit_is_an_error_at_the_token_that_goes_over() {
+    let deep = |open: &str, close: &str, n: usize| {
+        format!("{}params.x == 'y'{}", open.repeat(n), close.repeat(n))
+    };
+    for (text, what) in [
+        (deep("(", ")", 10_000), "parentheses"),
+        (deep("!", "", 10_000), "negations"),
+        (deep("contains(", ", 'a')", 10_000), "calls"),
+        (vec!["true"; 10_000].join(" && "), "a chain of &&"),
+        (vec!["true"; 10_000].join(" || "), "a chain of ||"),
+    ] {
+        let e = parse(&text).expect_err(what);
+        assert_eq!(
+            e.message,
+            format!("the condition nests deeper than {MAX_DEPTH} levels"),
+            "{what}"
+        );
+        assert!(
+            e.at.end <= text.len() && e.at.start < e.at.end,
+            "{what}: {:?}",
+            e.at
+        );
+    }
+    // At the limit it parses and evaluates.
+    assert!(eval(&deep("(", ")", MAX_DEPTH), &[("params.x", "y")]).result);
+    assert!(eval(&vec!["true"; MAX_DEPTH].join(" && "), &[]).result);
+    let e = parse(&deep("(", ")", MAX_DEPTH + 1)).expect_err("one past");
+    assert_eq!(e.at, MAX_DEPTH..MAX_DEPTH + 1, "the `(` that goes over");
+}

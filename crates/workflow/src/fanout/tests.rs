@@ -211,3 +211,47 @@ fn a_list_is_an_array_or_values_separated_by_commas_never_an_object() {
     assert!(e.contains("JSON object, not a list"), "{e}");
     assert!(parse_list("[1,").is_err());
 }
+
+/// Issue 41 point 3: a matrix's size is known before it is built: 10^7 combinations
+/// (7 axes of 10 values, 260 bytes of TOML) are refused at once, not expanded; an
+/// `exclude` that brings a matrix under its limit still counts.
+#[test]
+fn a_huge_matrix_is_refused_before_it_is_expanded() {
+    let ten: Vec<serde_json::Value> = (0..10).map(|n| json!(n)).collect();
+    let m = Matrix {
+        axes: (0..7).map(|i| (format!("k{i}"), axis(&ten))).collect(),
+        ..Matrix::default()
+    };
+    let e = matrix_instances("s", &m, &BTreeMap::new(), 10_000).unwrap_err();
+    assert_eq!(
+        e,
+        "the matrix makes 10000000 combinations, more than max_instances = 10000"
+    );
+    let m = Matrix {
+        axes: (0..40).map(|i| (format!("k{i}"), axis(&ten))).collect(),
+        ..Matrix::default()
+    };
+    let e = matrix_instances("s", &m, &BTreeMap::new(), 10_000).unwrap_err();
+    assert!(e.contains("more than 2^64"), "{e}");
+    // 3 × 3 = 9 before exclude, 5 after: within 5.
+    let three = axis(&[json!(1), json!(2), json!(3)]);
+    let m = Matrix {
+        axes: vec![("a".into(), three.clone()), ("b".into(), three)],
+        exclude: vec![
+            vec![("a".into(), json!(1))],
+            vec![("a".into(), json!(2)), ("b".into(), json!(2))],
+        ],
+        ..Matrix::default()
+    };
+    assert_eq!(
+        matrix_instances("s", &m, &BTreeMap::new(), 5)
+            .unwrap()
+            .len(),
+        5
+    );
+    let e = matrix_instances("s", &m, &BTreeMap::new(), 4).unwrap_err();
+    assert_eq!(
+        e,
+        "the matrix makes 9 combinations before exclude and more than 4 after it, more than max_instances = 4"
+    );
+}

@@ -2,7 +2,7 @@
 //! group (at most one active run per group in a store), checked at load time.
 use super::*;
 
-pub(super) const CONCURRENCY_FIELDS: &[&str] = &["group", "on_conflict"];
+pub(super) const CONCURRENCY_FIELDS: &[&str] = &["group", "on_conflict", "max_pending"];
 const EXAMPLE: &str =
     "concurrency = { group = \"deploy-${{ params.env }}\", on_conflict = \"queue\" }";
 /// A group name is a label shown in `runs` and the console, not a text.
@@ -13,6 +13,10 @@ impl Loader<'_, '_> {
         let entries = self.table(n, "`concurrency`", EXAMPLE)?;
         self.unknown_fields(entries, CONCURRENCY_FIELDS, "in `concurrency`");
         let on_conflict = get(entries, "on_conflict").map(|o| self.on_conflict(o));
+        let max_pending = get(entries, "max_pending").map(|n| {
+            self.int_at_least(n, "`max_pending` of `concurrency`", 1)
+                .map(|n| n as usize)
+        });
         let Some(g) = get(entries, "group") else {
             self.err(
                 &n.span,
@@ -94,7 +98,15 @@ impl Loader<'_, '_> {
             None => OnConflict::default(),
             Some(c) => c?,
         };
-        ok.then_some(Concurrency { group, on_conflict })
+        let max_pending = match max_pending {
+            None => DEFAULT_MAX_PENDING,
+            Some(n) => n?,
+        };
+        ok.then_some(Concurrency {
+            group,
+            on_conflict,
+            max_pending,
+        })
     }
 
     fn on_conflict(&mut self, o: &Node) -> Option<OnConflict> {
@@ -133,5 +145,32 @@ impl Loader<'_, '_> {
                 None
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{DEFAULT_MAX_PENDING, load_str};
+    use std::path::Path;
+
+    fn with(extra: &str) -> String {
+        format!(
+            "name = \"d\"\nconcurrency = {{ group = \"deploy\"{extra} }}\n[[step]]\nid = \"a\"\nrun = \"true\"\n"
+        )
+    }
+
+    #[test]
+    fn max_pending_defaults_to_one_and_is_at_least_one() {
+        let plan = load_str(&with(""), Path::new("w.toml")).unwrap();
+        let c = plan.concurrency.unwrap();
+        assert_eq!(c.max_pending, DEFAULT_MAX_PENDING);
+        assert_eq!(DEFAULT_MAX_PENDING, 1);
+        let plan = load_str(&with(", max_pending = 3"), Path::new("w.toml")).unwrap();
+        assert_eq!(plan.concurrency.unwrap().max_pending, 3);
+        let e = load_str(&with(", max_pending = 0"), Path::new("w.toml")).unwrap_err();
+        assert!(
+            e.to_string().contains("w.toml:2:") && e.to_string().contains("max_pending"),
+            "{e}"
+        );
     }
 }

@@ -1,0 +1,245 @@
+//! Loading a served directory's files off the serve's thread (issue 41 point 3): the
+//! thread that fires slots, renews the serve's lease, drives runs and answers HTTP only
+//! looks at each file's `stat`; reading and loading happen on the loader's thread, one
+//! file at a time, each within [`LOAD_BUDGET`]. A file that takes longer is reported
+//! once, as a load error, and not read again until it changes (its load is left to
+//! finish on a thread of its own and its result dropped).
+//!
+//! A changed file is loaded only once it is whole (`settle`): a file replaced by a
+//! rename (an editor's safe write, `mv`, `rsync` without `--inplace`) or a new one once
+//! its `stat` held across a scan; a file written in place once it has not changed for
+//! [`QUIET`], so a slow writer's first half is never served.
+use baton_workflow::{self as workflow, Plan};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::{Duration, Instant, SystemTime};
+
+/// How long one file may take to load before it is reported and given up on.
+pub const LOAD_BUDGET: Duration = Duration::from_secs(5);
+/// `BATON_SERVE_LOAD_BUDGET_MS`: another budget, in milliseconds.
+pub const LOAD_BUDGET_ENV: &str = "BATON_SERVE_LOAD_BUDGET_MS";
+/// A file changed in place is loaded once it has not changed for this long.
+pub const QUIET: Duration = Duration::from_secs(5);
+/// A new or renamed file is loaded once its `stat` held this long (one scan).
+pub const STABLE: Duration = Duration::from_millis(900);
+
+/// A file's identity and version as `stat` says (no byte of it read).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sig {
+    pub dev: u64,
+    pub ino: u64,
+    pub len: u64,
+    pub mtime: SystemTime,
+}
+
+/// The `stat` of a regular file; `None` for anything else (a FIFO, a device, a socket,
+/// a directory: never opened) or a file gone.
+pub fn sig_of(path: &Path) -> Option<Sig> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(path).ok()?;
+    m.is_file().then(|| Sig {
+        dev: m.dev(),
+        ino: m.ino(),
+        len: m.len(),
+        mtime: m.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+    })
+}
+
+/// What to do with a file at a scan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settle {
+    /// The version last loaded (or refused): nothing to do.
+    Unchanged,
+    /// Changed, maybe still being written: look again at the next scan.
+    Settling,
+    /// Whole: load it.
+    Load,
+}
+
+/// Whether a file is whole enough to load (pure). `done`: the version last loaded or
+/// refused; `first_seen`: this version and when a scan first saw it; `now` and
+/// `wall_now` the clocks.
+pub fn settle(
+    done: Option<Sig>,
+    first_seen: Option<(Sig, Instant)>,
+    sig: Sig,
+    now: Instant,
+    wall_now: SystemTime,
+) -> Settle {
+    if done == Some(sig) {
+        return Settle::Unchanged;
+    }
+    let quiet_for = wall_now.duration_since(sig.mtime).unwrap_or_default();
+    if quiet_for >= QUIET {
+        return Settle::Load;
+    }
+    let in_place = done.is_some_and(|d| d.dev == sig.dev && d.ino == sig.ino);
+    let held = first_seen.is_some_and(|(s, at)| s == sig && now.duration_since(at) >= STABLE);
+    if held && !in_place {
+        Settle::Load
+    } else {
+        Settle::Settling
+    }
+}
+
+/// A file to load.
+pub struct Job {
+    pub key: String,
+    pub path: PathBuf,
+    pub sig: Sig,
+}
+
+/// What loading a file gave.
+pub enum Outcome {
+    Loaded {
+        text: String,
+        plan: Arc<Plan>,
+    },
+    /// It does not load: why (`FILE:LINE:COL: error: …`).
+    Failed(String),
+}
+
+pub struct Done {
+    pub key: String,
+    pub sig: Sig,
+    pub outcome: Outcome,
+    pub took: Duration,
+}
+
+/// The loader's thread: jobs in; results out to the serve's loop (the receiver
+/// [`Loader::spawn`] gives).
+pub struct Loader {
+    jobs: mpsc::Sender<Job>,
+}
+
+/// The budget in force: [`LOAD_BUDGET`] unless `BATON_SERVE_LOAD_BUDGET_MS` says.
+pub fn budget() -> Duration {
+    std::env::var(LOAD_BUDGET_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map_or(LOAD_BUDGET, Duration::from_millis)
+}
+
+impl Loader {
+    pub fn spawn() -> std::io::Result<(Loader, tokio::sync::mpsc::UnboundedReceiver<Done>)> {
+        let (jobs, rx) = mpsc::channel::<Job>();
+        let (tx, done) = tokio::sync::mpsc::unbounded_channel();
+        let budget = budget();
+        std::thread::Builder::new()
+            .name("serve-loader".into())
+            .spawn(move || {
+                for job in rx {
+                    if tx.send(load_within(job, budget)).is_err() {
+                        return;
+                    }
+                }
+            })?;
+        Ok((Loader { jobs }, done))
+    }
+
+    /// Queue a file; `false` once the loader's thread is gone.
+    pub fn load(&self, job: Job) -> bool {
+        self.jobs.send(job).is_ok()
+    }
+}
+
+/// Read and load one file on a thread of its own, waiting for it at most `budget`.
+fn load_within(job: Job, budget: Duration) -> Done {
+    let started = Instant::now();
+    let (tx, rx) = mpsc::channel();
+    let path = job.path.clone();
+    let key = job.key.clone();
+    let spawned = std::thread::Builder::new()
+        .name("serve-load".into())
+        .spawn(move || {
+            let _ = tx.send(load_file(&path, &key));
+        });
+    let outcome = match spawned {
+        Err(e) => Outcome::Failed(format!("{}: cannot start loading it: {e}", job.key)),
+        Ok(_) => match rx.recv_timeout(budget) {
+            Ok(outcome) => outcome,
+            Err(_) => Outcome::Failed(format!(
+                "{}: error: loading it took longer than the serve's budget of {} ms; it is not read again until it changes\n  = help: make it smaller (fewer steps, a smaller matrix), or raise {LOAD_BUDGET_ENV}",
+                job.key,
+                budget.as_millis()
+            )),
+        },
+    };
+    Done {
+        key: job.key,
+        sig: job.sig,
+        outcome,
+        took: started.elapsed(),
+    }
+}
+
+fn load_file(path: &Path, key: &str) -> Outcome {
+    let text = match workflow::read_source(path) {
+        Ok(t) => t,
+        Err(d) => return Outcome::Failed(d.to_string()),
+    };
+    match workflow::load_str(&text, Path::new(key)) {
+        Ok(plan) => Outcome::Loaded {
+            text,
+            plan: Arc::new(plan),
+        },
+        Err(d) => Outcome::Failed(d.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sig(ino: u64, len: u64, mtime: SystemTime) -> Sig {
+        Sig {
+            dev: 1,
+            ino,
+            len,
+            mtime,
+        }
+    }
+
+    #[test]
+    fn a_file_is_loaded_once_whole() {
+        let t0 = Instant::now();
+        let w0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let old = sig(7, 100, w0);
+        // An old file (written long ago) loads at once; the same version never again.
+        assert_eq!(settle(None, None, old, t0, w0 + QUIET), Settle::Load);
+        assert_eq!(
+            settle(Some(old), None, old, t0, w0 + QUIET),
+            Settle::Unchanged
+        );
+        // Written in place (same inode) a second ago: it waits until quiet for QUIET,
+        // even if a scan saw it unchanged.
+        let half = sig(7, 40, w0 + Duration::from_secs(10));
+        let at = w0 + Duration::from_secs(11);
+        assert_eq!(settle(Some(old), None, half, t0, at), Settle::Settling);
+        let later = t0 + Duration::from_secs(3);
+        let seen = Some((half, t0));
+        assert_eq!(
+            settle(Some(old), seen, half, later, at + Duration::from_secs(2)),
+            Settle::Settling
+        );
+        assert_eq!(
+            settle(Some(old), seen, half, later, w0 + Duration::from_secs(15)),
+            Settle::Load
+        );
+        // Replaced by a rename (a new inode): loaded once a scan saw it unchanged.
+        let renamed = sig(8, 120, w0 + Duration::from_secs(10));
+        assert_eq!(settle(Some(old), None, renamed, t0, at), Settle::Settling);
+        let seen = Some((renamed, t0));
+        assert_eq!(
+            settle(Some(old), seen, renamed, t0 + STABLE, at),
+            Settle::Load
+        );
+        // Changed again between two scans: it settles again.
+        let grown = sig(8, 130, w0 + Duration::from_secs(10));
+        assert_eq!(
+            settle(Some(old), seen, grown, t0 + STABLE, at),
+            Settle::Settling
+        );
+    }
+}
