@@ -9,7 +9,7 @@
 # Everything lives in $BATON_SSH_DIR (default /tmp/baton-ssh); the port is
 # $BATON_SSH_PORT (default 42622). The config names:
 #   baton-h2, baton-h3   the two hosts (user root, the authorized key)
-#   baton-refused        127.0.0.2 with a key it does not authorize
+#   baton-refused        127.0.0.2 as nobody, with a key it does not authorize
 #   baton-down           127.0.0.4, where nothing listens
 # and $BATON_SSH_DIR/full is a 64 KiB tmpfs, filled: a full remote disk.
 set -eu
@@ -91,6 +91,8 @@ Host baton-down
 Host baton-refused
   HostName 127.0.0.2
   IdentityFile $DIR/wrong
+  # Another user: a shared connection (ControlMaster) is per host, port and user.
+  User nobody
 Host *
   Port $PORT
   User root

@@ -2,7 +2,7 @@
 //! capability routing (`labels` on an executor, `requires` on a step): read from the
 //! spanned tree and resolved for the loader, with its diagnostics.
 use super::diag::{Reporter, did_you_mean};
-use super::plan::{ExecutorKind, ExecutorSpec, SlurmOptions};
+use super::plan::{BatchOptions, ExecutorKind, ExecutorSpec, SlurmOptions, SshOptions};
 use super::template::is_step_id;
 use super::tree::{Entry, Node, Span, Val};
 use super::units::parse_duration;
@@ -22,9 +22,32 @@ pub const EXECUTOR_FIELDS: &[&str] = &[
     "extra_args",
     "workdir",
     "poll",
+    "host",
+    "ssh_config",
+    "submit",
+    "status",
+    "cancel",
 ];
-/// The fields only a Slurm executor takes: all but `type` and `labels`.
-const SLURM_ONLY: &[&str] = EXECUTOR_FIELDS.split_at(2).1;
+/// The fields each type takes besides `type` and `labels`.
+const SLURM_FIELDS: &[&str] = &[
+    "partition",
+    "account",
+    "qos",
+    "cpus",
+    "mem",
+    "gres",
+    "time_limit",
+    "extra_args",
+    "workdir",
+    "poll",
+];
+const SSH_FIELDS: &[&str] = &["host", "ssh_config", "workdir"];
+const BATCH_FIELDS: &[&str] = &["submit", "status", "cancel", "workdir", "poll", "cpus"];
+const TYPES: &[&str] = &["local", "slurm", "ssh", "batch"];
+/// Where an SSH executor keeps attempts' files on its host unless `workdir` says otherwise.
+pub const DEFAULT_SSH_WORKDIR: &str = ".baton/ssh";
+/// Where a batch executor's job files go unless `workdir` says otherwise.
+pub const DEFAULT_BATCH_WORKDIR: &str = ".baton/batch";
 /// Slowest `squeue` interval unless `poll` says otherwise.
 pub const DEFAULT_POLL: Duration = Duration::from_secs(5);
 /// Where job files go unless `workdir` says otherwise (relative to the workflow file).
@@ -159,24 +182,59 @@ impl ExecutorReader<'_, '_> {
                 .into_iter()
                 .map(|(s, _)| s.to_string())
                 .collect();
-            let kind = match ty {
-                "local" => {
-                    for f in fields
-                        .iter()
-                        .filter(|f| SLURM_ONLY.contains(&f.key.as_str()))
-                    {
-                        self.err(&f.key_span, format!("`{}` of {what} applies to Slurm executors only", f.key), "add type = \"slurm\", or remove the field (a local executor runs steps as processes here)");
-                    }
-                    ExecutorKind::Local
+            let takes: &[&str] = match ty {
+                "slurm" => SLURM_FIELDS,
+                "ssh" => SSH_FIELDS,
+                "batch" => BATCH_FIELDS,
+                _ => &[],
+            };
+            if TYPES.contains(&ty) {
+                for f in fields.iter().filter(|f| {
+                    !["type", "labels"].contains(&f.key.as_str())
+                        && EXECUTOR_FIELDS.contains(&f.key.as_str())
+                        && !takes.contains(&f.key.as_str())
+                }) {
+                    let owners: Vec<&str> = [
+                        ("slurm", SLURM_FIELDS),
+                        ("ssh", SSH_FIELDS),
+                        ("batch", BATCH_FIELDS),
+                    ]
+                    .iter()
+                    .filter(|(_, keys)| keys.contains(&f.key.as_str()))
+                    .map(|(t, _)| *t)
+                    .collect();
+                    self.err(
+                        &f.key_span,
+                        format!(
+                            "`{}` of {what} applies to {} executors only",
+                            f.key,
+                            owners.join(" and ")
+                        ),
+                        format!(
+                            "remove it, or set type = \"{}\" (this executor is \"{ty}\")",
+                            owners.first().unwrap_or(&"slurm")
+                        ),
+                    );
                 }
+            }
+            let kind = match ty {
+                "local" => ExecutorKind::Local,
                 "slurm" => ExecutorKind::Slurm(Box::new(self.slurm(fields, &what, base_dir))),
+                "ssh" => match self.ssh(fields, &what, &e.node.span) {
+                    Some(o) => ExecutorKind::Ssh(Box::new(o)),
+                    None => ExecutorKind::Local,
+                },
+                "batch" => match self.batch(fields, &what, &e.node.span, base_dir) {
+                    Some(o) => ExecutorKind::Batch(Box::new(o)),
+                    None => ExecutorKind::Local,
+                },
                 other => {
                     let span = get(fields, "type").map_or(e.key_span.clone(), |t| t.span.clone());
-                    let hint = did_you_mean(other, &["local", "slurm"], "executor types");
+                    let hint = did_you_mean(other, TYPES, "executor types");
                     self.err(
                         &span,
                         format!("unknown executor type \"{other}\" in {what}"),
-                        format!("{hint} (`type` is \"local\" (the default) or \"slurm\")"),
+                        format!("{hint} (`type` is \"local\" (the default), \"slurm\", \"ssh\" or \"batch\")"),
                     );
                     ExecutorKind::Local
                 }
@@ -186,6 +244,7 @@ impl ExecutorReader<'_, '_> {
                 kind,
                 labels,
                 line: self.r.map.line_col(e.key_span.start).0,
+                pinned: Vec::new(),
             });
         }
         out
@@ -244,6 +303,138 @@ impl ExecutorReader<'_, '_> {
             workdir,
             poll,
         }
+    }
+
+    fn ssh(&mut self, f: &[Entry], what: &str, span: &Span) -> Option<SshOptions> {
+        let Some(host_node) = get(f, "host") else {
+            self.err(
+                span,
+                format!("{what} has no `host`"),
+                "write host = \"gpu-box\" (a Host of your ~/.ssh/config, or a host name)",
+            );
+            return None;
+        };
+        let host = self.string(
+            host_node,
+            &format!("`host` of {what}"),
+            "host = \"gpu-box\"",
+        )?;
+        // `ssh` would read a leading '-' as an option; spaces and controls are no host.
+        if host.is_empty()
+            || host.starts_with('-')
+            || host.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
+            self.err(
+                &host_node.span,
+                format!("`host` of {what} is not a host: {host:?}"),
+                "write a Host of your ssh configuration or user@host, without spaces or a leading '-'",
+            );
+            return None;
+        }
+        let host = host.to_string();
+        let ssh_config = get(f, "ssh_config")
+            .and_then(|n| {
+                self.string(
+                    n,
+                    &format!("`ssh_config` of {what}"),
+                    "ssh_config = \"~/.ssh/lab_config\"",
+                )
+            })
+            .map(expand_home);
+        let workdir = get(f, "workdir")
+            .and_then(|n| {
+                self.string(
+                    n,
+                    &format!("`workdir` of {what}"),
+                    "workdir = \"/scratch/baton\"",
+                )
+            })
+            .unwrap_or(DEFAULT_SSH_WORKDIR)
+            .to_string();
+        Some(SshOptions {
+            host,
+            ssh_config,
+            workdir,
+        })
+    }
+
+    fn batch(
+        &mut self,
+        f: &[Entry],
+        what: &str,
+        span: &Span,
+        base_dir: &Path,
+    ) -> Option<BatchOptions> {
+        let mut command = |key: &str, example: &str, needs: &str| -> Option<Vec<String>> {
+            let Some(n) = get(f, key) else {
+                self.err(
+                    span,
+                    format!("{what} has no `{key}` command"),
+                    format!("write e.g. {key} = \"{example}\""),
+                );
+                return None;
+            };
+            let text = self.string(
+                n,
+                &format!("`{key}` of {what}"),
+                &format!("{key} = \"{example}\""),
+            )?;
+            match shlex::split(text) {
+                Some(words) if !words.is_empty() => {
+                    if !needs.is_empty() && !words.iter().any(|w| w.contains(needs)) {
+                        self.err(
+                            &n.span,
+                            format!("`{key}` of {what} never names {needs}"),
+                            format!("write e.g. {key} = \"{example}\""),
+                        );
+                        return None;
+                    }
+                    Some(words)
+                }
+                _ => {
+                    self.err(
+                        &n.span,
+                        format!("`{key}` of {what} is not a command: {text:?}"),
+                        format!("write e.g. {key} = \"{example}\" (quotes must close)"),
+                    );
+                    None
+                }
+            }
+        };
+        let submit = command("submit", "sbatch --parsable {script}", "{script}");
+        let status = command("status", "squeue -h -j {job_id}", "{job_id}");
+        let cancel = command("cancel", "scancel {job_id}", "{job_id}");
+        let workdir = get(f, "workdir")
+            .and_then(|n| {
+                self.string(
+                    n,
+                    &format!("`workdir` of {what}"),
+                    "workdir = \"/shared/baton\"",
+                )
+            })
+            .map(str::to_string);
+        let poll = get(f, "poll")
+            .and_then(|n| self.duration(n, &format!("`poll` of {what}")))
+            .unwrap_or(Duration::from_secs(1));
+        let cpus = get(f, "cpus").and_then(|n| match &n.val {
+            Val::Int(i) if (1..=i64::from(u32::MAX)).contains(i) => Some(*i as u32),
+            _ => {
+                self.err(
+                    &n.span,
+                    format!("`cpus` of {what} must be a whole number of at least 1"),
+                    "write e.g. cpus = 4",
+                );
+                None
+            }
+        });
+        Some(BatchOptions {
+            submit: submit?,
+            status: status?,
+            cancel: cancel?,
+            workdir: base_dir.join(workdir.as_deref().unwrap_or(DEFAULT_BATCH_WORKDIR)),
+            poll,
+            cpus,
+        })
     }
 
     /// A name of an executor, checked against the declared ones.
@@ -335,6 +526,14 @@ impl ExecutorReader<'_, '_> {
                 None
             }
         }
+    }
+}
+
+/// `~/x` is the user's `x` (as ssh reads it); anything else as written.
+fn expand_home(path: &str) -> std::path::PathBuf {
+    match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => Path::new(&home).join(rest),
+        _ => std::path::PathBuf::from(path),
     }
 }
 

@@ -118,6 +118,9 @@ pub struct ExecutorSpec {
     pub labels: Vec<String>,
     /// 1-based line of its table header.
     pub line: usize,
+    /// Steps with `requires` that name this executor in `executor`: they stay on it
+    /// (others with `requires` spread over every executor offering the labels).
+    pub pinned: Vec<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -125,6 +128,10 @@ pub enum ExecutorKind {
     /// A process on this machine (the default).
     Local,
     Slurm(Box<SlurmOptions>),
+    /// A process group on another host, through the system's `ssh`.
+    Ssh(Box<SshOptions>),
+    /// A job of any batch scheduler, through `submit`/`status`/`cancel` commands.
+    Batch(Box<BatchOptions>),
 }
 
 impl ExecutorKind {
@@ -132,8 +139,40 @@ impl ExecutorKind {
         match self {
             ExecutorKind::Local => "local",
             ExecutorKind::Slurm(_) => "slurm",
+            ExecutorKind::Ssh(_) => "ssh",
+            ExecutorKind::Batch(_) => "batch",
         }
     }
+}
+
+/// The options of a `type = "ssh"` executor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SshOptions {
+    /// What `ssh` connects to: a `Host` of the user's ssh configuration, or a name.
+    pub host: String,
+    /// An ssh configuration file (`ssh -F`); `None`: the user's own `~/.ssh/config`.
+    pub ssh_config: Option<PathBuf>,
+    /// The directory on the host for attempts' files (relative: to the remote home).
+    pub workdir: String,
+}
+
+/// The options of a `type = "batch"` executor: command templates, each run as
+/// arguments (split like a shell's words, never by a shell), with `{script}`,
+/// `{job_id}`, `{name}`, `{timeout_minutes}` and `{cpus}` filled in as whole words.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchOptions {
+    /// Submits `{script}`; its output's first word of digits (or `A.B` ids) is the job id.
+    pub submit: Vec<String>,
+    /// Says whether `{job_id}` is still queued or running: exit 0 and any output while
+    /// it is; a failure or empty output once it is gone.
+    pub status: Vec<String>,
+    /// Cancels `{job_id}`.
+    pub cancel: Vec<String>,
+    /// A directory the scheduler's nodes share (relative to the workflow file).
+    pub workdir: PathBuf,
+    /// How often `status` is asked.
+    pub poll: Duration,
+    pub cpus: Option<u32>,
 }
 
 /// The options of a `type = "slurm"` executor, passed to `sbatch`.
@@ -164,6 +203,29 @@ impl Plan {
             .filter(|s| s.gate.as_ref().is_some_and(|g| !g.auto_approvable()))
             .map(|s| s.id.as_str())
             .collect()
+    }
+
+    /// The executors a step's attempts take turns on (round-robin): every executor
+    /// offering all its `requires`, in file order, when there are several and the step
+    /// does not name its own; else none (it runs on [`Plan::executor_of`]).
+    pub fn spread_of(&self, step: usize) -> Vec<usize> {
+        let Some(s) = self.steps.get(step) else {
+            return Vec::new();
+        };
+        if s.requires.is_empty() || self.executors.iter().any(|e| e.pinned.contains(&step)) {
+            return Vec::new();
+        }
+        let offering: Vec<usize> = self
+            .executors
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| s.requires.iter().all(|l| e.labels.contains(l)))
+            .map(|(i, _)| i)
+            .collect();
+        if offering.len() < 2 {
+            return Vec::new();
+        }
+        offering
     }
 
     /// The executor a step runs on (`None`: local).
