@@ -64,8 +64,6 @@ pub fn for_plan(plan: &baton_workflow::Plan, run_id: &str) -> Vec<Executor> {
             ExecutorKind::Ssh(opts) => Executor::Ssh(Arc::new(
                 SshExecutor::new(&e.name, (**opts).clone(), run_id).with_secrets(&plan.secrets),
             )),
-            // Not built yet: its steps run here.
-            ExecutorKind::Batch(_) => Executor::Local,
         })
         .collect()
 }

@@ -6,7 +6,6 @@ use super::ExecError;
 use super::executor::{Attempt, Executor};
 use super::shell::ShellJob;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// How long an executor that did not answer is passed over (unless all are).
@@ -15,7 +14,9 @@ pub const DOWN_FOR: Duration = Duration::from_secs(30);
 #[derive(Debug)]
 pub struct Spread {
     members: Vec<Executor>,
-    next: AtomicUsize,
+    /// Whose turn it is: the one after the last that took a step (so a member passed
+    /// over does not hand its turns to one neighbour alone).
+    next: Mutex<usize>,
     /// When each member last did not answer.
     down: Mutex<Vec<Option<Instant>>>,
 }
@@ -34,7 +35,7 @@ impl Spread {
         let n = members.len();
         Spread {
             members,
-            next: AtomicUsize::new(0),
+            next: Mutex::new(0),
             down: Mutex::new(vec![None; n]),
         }
     }
@@ -49,15 +50,21 @@ impl Spread {
         timeout: Option<Duration>,
     ) -> Result<Attempt, ExecError> {
         let n = self.members.len().max(1);
-        let first = self.next.fetch_add(1, Ordering::Relaxed) % n;
         let down: Vec<bool> = {
             let d = self.down.lock().unwrap_or_else(|e| e.into_inner());
             d.iter()
                 .map(|t| t.is_some_and(|t| t.elapsed() < DOWN_FOR))
                 .collect()
         };
+        let turns = {
+            let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
+            let turns = order(*next % n, &down);
+            // Claimed now: steps starting at the same time take different members.
+            *next = turns.first().map_or(0, |i| (i + 1) % n);
+            turns
+        };
         let mut last = None;
-        for i in order(first, &down) {
+        for i in turns {
             match self.members[i].begin(job.clone(), timeout).await {
                 Ok(a) => {
                     self.down.lock().unwrap_or_else(|e| e.into_inner())[i] = None;
@@ -65,6 +72,8 @@ impl Spread {
                 }
                 Err(e @ ExecError::HostDown { .. }) => {
                     self.down.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(Instant::now());
+                    // The turn passes on: the next step starts after the one trying now.
+                    *self.next.lock().unwrap_or_else(|e| e.into_inner()) = (i + 2) % n;
                     last = Some(e);
                 }
                 Err(e) => return Err(e),

@@ -2,7 +2,7 @@
 //! capability routing (`labels` on an executor, `requires` on a step): read from the
 //! spanned tree and resolved for the loader, with its diagnostics.
 use super::diag::{Reporter, did_you_mean};
-use super::plan::{BatchOptions, ExecutorKind, ExecutorSpec, SlurmOptions, SshOptions};
+use super::plan::{ExecutorKind, ExecutorSpec, SlurmOptions, SshOptions};
 use super::template::is_step_id;
 use super::tree::{Entry, Node, Span, Val};
 use super::units::parse_duration;
@@ -24,9 +24,6 @@ pub const EXECUTOR_FIELDS: &[&str] = &[
     "poll",
     "host",
     "ssh_config",
-    "submit",
-    "status",
-    "cancel",
 ];
 /// The fields each type takes besides `type` and `labels`.
 const SLURM_FIELDS: &[&str] = &[
@@ -42,12 +39,9 @@ const SLURM_FIELDS: &[&str] = &[
     "poll",
 ];
 const SSH_FIELDS: &[&str] = &["host", "ssh_config", "workdir"];
-const BATCH_FIELDS: &[&str] = &["submit", "status", "cancel", "workdir", "poll", "cpus"];
-const TYPES: &[&str] = &["local", "slurm", "ssh", "batch"];
+const TYPES: &[&str] = &["local", "slurm", "ssh"];
 /// Where an SSH executor keeps attempts' files on its host unless `workdir` says otherwise.
 pub const DEFAULT_SSH_WORKDIR: &str = ".baton/ssh";
-/// Where a batch executor's job files go unless `workdir` says otherwise.
-pub const DEFAULT_BATCH_WORKDIR: &str = ".baton/batch";
 /// Slowest `squeue` interval unless `poll` says otherwise.
 pub const DEFAULT_POLL: Duration = Duration::from_secs(5);
 /// Where job files go unless `workdir` says otherwise (relative to the workflow file).
@@ -185,7 +179,6 @@ impl ExecutorReader<'_, '_> {
             let takes: &[&str] = match ty {
                 "slurm" => SLURM_FIELDS,
                 "ssh" => SSH_FIELDS,
-                "batch" => BATCH_FIELDS,
                 _ => &[],
             };
             if TYPES.contains(&ty) {
@@ -194,15 +187,11 @@ impl ExecutorReader<'_, '_> {
                         && EXECUTOR_FIELDS.contains(&f.key.as_str())
                         && !takes.contains(&f.key.as_str())
                 }) {
-                    let owners: Vec<&str> = [
-                        ("slurm", SLURM_FIELDS),
-                        ("ssh", SSH_FIELDS),
-                        ("batch", BATCH_FIELDS),
-                    ]
-                    .iter()
-                    .filter(|(_, keys)| keys.contains(&f.key.as_str()))
-                    .map(|(t, _)| *t)
-                    .collect();
+                    let owners: Vec<&str> = [("slurm", SLURM_FIELDS), ("ssh", SSH_FIELDS)]
+                        .iter()
+                        .filter(|(_, keys)| keys.contains(&f.key.as_str()))
+                        .map(|(t, _)| *t)
+                        .collect();
                     self.err(
                         &f.key_span,
                         format!(
@@ -224,17 +213,13 @@ impl ExecutorReader<'_, '_> {
                     Some(o) => ExecutorKind::Ssh(Box::new(o)),
                     None => ExecutorKind::Local,
                 },
-                "batch" => match self.batch(fields, &what, &e.node.span, base_dir) {
-                    Some(o) => ExecutorKind::Batch(Box::new(o)),
-                    None => ExecutorKind::Local,
-                },
                 other => {
                     let span = get(fields, "type").map_or(e.key_span.clone(), |t| t.span.clone());
                     let hint = did_you_mean(other, TYPES, "executor types");
                     self.err(
                         &span,
                         format!("unknown executor type \"{other}\" in {what}"),
-                        format!("{hint} (`type` is \"local\" (the default), \"slurm\", \"ssh\" or \"batch\")"),
+                        format!("{hint} (`type` is \"local\" (the default), \"slurm\" or \"ssh\")"),
                     );
                     ExecutorKind::Local
                 }
@@ -355,85 +340,6 @@ impl ExecutorReader<'_, '_> {
             host,
             ssh_config,
             workdir,
-        })
-    }
-
-    fn batch(
-        &mut self,
-        f: &[Entry],
-        what: &str,
-        span: &Span,
-        base_dir: &Path,
-    ) -> Option<BatchOptions> {
-        let mut command = |key: &str, example: &str, needs: &str| -> Option<Vec<String>> {
-            let Some(n) = get(f, key) else {
-                self.err(
-                    span,
-                    format!("{what} has no `{key}` command"),
-                    format!("write e.g. {key} = \"{example}\""),
-                );
-                return None;
-            };
-            let text = self.string(
-                n,
-                &format!("`{key}` of {what}"),
-                &format!("{key} = \"{example}\""),
-            )?;
-            match shlex::split(text) {
-                Some(words) if !words.is_empty() => {
-                    if !needs.is_empty() && !words.iter().any(|w| w.contains(needs)) {
-                        self.err(
-                            &n.span,
-                            format!("`{key}` of {what} never names {needs}"),
-                            format!("write e.g. {key} = \"{example}\""),
-                        );
-                        return None;
-                    }
-                    Some(words)
-                }
-                _ => {
-                    self.err(
-                        &n.span,
-                        format!("`{key}` of {what} is not a command: {text:?}"),
-                        format!("write e.g. {key} = \"{example}\" (quotes must close)"),
-                    );
-                    None
-                }
-            }
-        };
-        let submit = command("submit", "sbatch --parsable {script}", "{script}");
-        let status = command("status", "squeue -h -j {job_id}", "{job_id}");
-        let cancel = command("cancel", "scancel {job_id}", "{job_id}");
-        let workdir = get(f, "workdir")
-            .and_then(|n| {
-                self.string(
-                    n,
-                    &format!("`workdir` of {what}"),
-                    "workdir = \"/shared/baton\"",
-                )
-            })
-            .map(str::to_string);
-        let poll = get(f, "poll")
-            .and_then(|n| self.duration(n, &format!("`poll` of {what}")))
-            .unwrap_or(Duration::from_secs(1));
-        let cpus = get(f, "cpus").and_then(|n| match &n.val {
-            Val::Int(i) if (1..=i64::from(u32::MAX)).contains(i) => Some(*i as u32),
-            _ => {
-                self.err(
-                    &n.span,
-                    format!("`cpus` of {what} must be a whole number of at least 1"),
-                    "write e.g. cpus = 4",
-                );
-                None
-            }
-        });
-        Some(BatchOptions {
-            submit: submit?,
-            status: status?,
-            cancel: cancel?,
-            workdir: base_dir.join(workdir.as_deref().unwrap_or(DEFAULT_BATCH_WORKDIR)),
-            poll,
-            cpus,
         })
     }
 
@@ -665,6 +571,44 @@ requires = ["cpu"]
         assert_eq!(o.poll, super::DEFAULT_POLL);
         assert_eq!(plan.executors[2].kind, ExecutorKind::Local);
         assert_eq!(plan.executors[1].line, 16);
+    }
+
+    #[test]
+    fn a_step_routed_by_labels_spreads_one_naming_its_executor_stays() {
+        let plan = load_str(WF, Path::new("/w/routing.toml")).unwrap();
+        let at = |id: &str| plan.spread_of(plan.step_index(id).unwrap());
+        // `gpu` and `here` both offer gpu: turns over both, in file order.
+        assert_eq!(at("routed"), vec![1, 2]);
+        assert!(at("explicit").is_empty(), "names its executor");
+        assert!(at("defaulted").is_empty(), "requires nothing");
+    }
+
+    #[test]
+    fn an_ssh_executor_needs_a_host_that_is_no_option() {
+        let wf = |host: &str| {
+            format!(
+                "name = \"x\"\n[executors.box]\ntype = \"ssh\"\n{host}\npartition = \"p\"\n[[step]]\nid = \"a\"\nexecutor = \"box\"\nrun = \"true\"\n"
+            )
+        };
+        let e = load_str(&wf(""), Path::new("x.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("has no `host`"), "{e}");
+        assert!(
+            e.contains("`partition` of executor `box` applies to slurm executors only"),
+            "{e}"
+        );
+        let e = load_str(&wf("host = \"-oProxyCommand=x\""), Path::new("x.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("is not a host"), "{e}");
+        let ok = "name = \"x\"\n[executors.box]\ntype = \"ssh\"\nhost = \"gpu-box\"\n[[step]]\nid = \"a\"\nexecutor = \"box\"\nrun = \"true\"\n";
+        let plan = load_str(ok, Path::new("x.toml")).unwrap();
+        let ExecutorKind::Ssh(o) = &plan.executors[0].kind else {
+            panic!("an ssh executor")
+        };
+        assert_eq!(o.host, "gpu-box");
+        assert_eq!(o.workdir, super::DEFAULT_SSH_WORKDIR);
     }
 
     #[test]

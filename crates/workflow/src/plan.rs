@@ -130,8 +130,6 @@ pub enum ExecutorKind {
     Slurm(Box<SlurmOptions>),
     /// A process group on another host, through the system's `ssh`.
     Ssh(Box<SshOptions>),
-    /// A job of any batch scheduler, through `submit`/`status`/`cancel` commands.
-    Batch(Box<BatchOptions>),
 }
 
 impl ExecutorKind {
@@ -140,7 +138,6 @@ impl ExecutorKind {
             ExecutorKind::Local => "local",
             ExecutorKind::Slurm(_) => "slurm",
             ExecutorKind::Ssh(_) => "ssh",
-            ExecutorKind::Batch(_) => "batch",
         }
     }
 }
@@ -154,25 +151,6 @@ pub struct SshOptions {
     pub ssh_config: Option<PathBuf>,
     /// The directory on the host for attempts' files (relative: to the remote home).
     pub workdir: String,
-}
-
-/// The options of a `type = "batch"` executor: command templates, each run as
-/// arguments (split like a shell's words, never by a shell), with `{script}`,
-/// `{job_id}`, `{name}`, `{timeout_minutes}` and `{cpus}` filled in as whole words.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BatchOptions {
-    /// Submits `{script}`; its output's first word of digits (or `A.B` ids) is the job id.
-    pub submit: Vec<String>,
-    /// Says whether `{job_id}` is still queued or running: exit 0 and any output while
-    /// it is; a failure or empty output once it is gone.
-    pub status: Vec<String>,
-    /// Cancels `{job_id}`.
-    pub cancel: Vec<String>,
-    /// A directory the scheduler's nodes share (relative to the workflow file).
-    pub workdir: PathBuf,
-    /// How often `status` is asked.
-    pub poll: Duration,
-    pub cpus: Option<u32>,
 }
 
 /// The options of a `type = "slurm"` executor, passed to `sbatch`.

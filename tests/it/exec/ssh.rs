@@ -311,3 +311,71 @@ fn an_unreachable_host_a_refused_key_and_a_full_disk_each_say_which() {
     assert!(block("refused").contains("refused the key"), "{said}");
     let _ = Duration::ZERO;
 }
+
+#[test]
+fn steps_needing_a_label_take_turns_on_its_hosts_and_pass_over_one_down() {
+    let Some(config) = hosts() else { return };
+    let env = Env::new();
+    let mut wf = format!(
+        "name = \"ssh-spread\"\nmax_parallel = 2\n{}{}{}",
+        executor("two", "baton-h2", &config, &env, "\"gpu\""),
+        executor("gone", "baton-down", &config, &env, "\"gpu\""),
+        executor("three", "baton-h3", &config, &env, "\"gpu\""),
+    );
+    for i in 0..6 {
+        wf.push_str(&format!(
+            "\n[[step]]\nid = \"s{i}\"\nrequires = [\"gpu\"]\nrun = 'echo \"server=$(echo $SSH_CONNECTION | cut -d\" \" -f3)\" >> \"$BATON_OUTPUT\"'\n"
+        ));
+    }
+    wf.push_str("\n[[step]]\nid = \"pinned\"\nexecutor = \"three\"\nrequires = [\"gpu\"]\nrun = 'echo \"server=$(echo $SSH_CONNECTION | cut -d\" \" -f3)\" >> \"$BATON_OUTPUT\"'\n");
+    let wf = env.workflow("w.toml", &wf);
+    let out = env.run(&["run", wf.to_str().unwrap(), "--headless"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let id = run_id_of(&text(&out.stdout));
+    let show = env.show(&id);
+    let mut on = std::collections::BTreeMap::<String, usize>::new();
+    for i in 0..6 {
+        let s = format!("s{i}");
+        let executor = step_field(&show, &s, "jobs")[0]["executor"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let server = step_field(&show, &s, "outputs")["server"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        // Where the record says it ran is where it ran.
+        let expected = match executor.as_str() {
+            "two" => "127.0.0.2",
+            "three" => "127.0.0.3",
+            other => panic!("{s} ran on {other:?}: {show:#}"),
+        };
+        assert_eq!(server, expected, "{s}");
+        *on.entry(executor).or_default() += 1;
+    }
+    assert_eq!(on.get("two"), Some(&3), "{on:?}");
+    assert_eq!(on.get("three"), Some(&3), "{on:?}");
+    assert_eq!(
+        step_field(&show, "pinned", "outputs")["server"],
+        "127.0.0.3",
+        "a step naming its executor stays there"
+    );
+    // `show` says where each attempt ran.
+    let shown = text(&env.run(&["show", &id]).stdout);
+    assert!(shown.contains("where attempts ran:"), "{shown}");
+    for i in 0..6 {
+        let s = format!("s{i}");
+        let executor = step_field(&show, &s, "jobs")[0]["executor"].clone();
+        let executor = executor.as_str().unwrap_or_default();
+        assert!(
+            shown.contains(&format!("  {s} #1 on {executor} (job ")),
+            "{shown}"
+        );
+    }
+}

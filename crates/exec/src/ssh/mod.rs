@@ -183,13 +183,21 @@ impl SshExecutor {
         let out = self
             .call(script::LAUNCH, &[&dir], Some(body.as_bytes()))
             .await
-            .map_err(|p| ExecError::Spawn {
-                message: format!(
+            .map_err(|p| {
+                let message = format!(
                     "the step did not start on executor `{}`: {}",
                     self.name,
                     self.problem(&p)
-                ),
-                log_path: None,
+                );
+                // Another executor of the step's labels may take it (`spread`).
+                if p.transient() {
+                    ExecError::HostDown { message }
+                } else {
+                    ExecError::Spawn {
+                        message,
+                        log_path: None,
+                    }
+                }
             })?;
         let pgid = String::from_utf8_lossy(&out).trim().to_string();
         if pgid.is_empty() || !pgid.bytes().all(|b| b.is_ascii_digit()) {
