@@ -1,7 +1,7 @@
-//! `baton executors FILE`: where a workflow's steps run, and whether each cluster
-//! answers.
+//! `baton executors FILE`: where a workflow's steps run, and whether each cluster and
+//! each SSH host answers.
 use super::exit;
-use crate::workflow::{ExecutorKind, Plan, format_duration, load_file};
+use crate::workflow::{ExecutorKind, Plan, SshOptions, format_duration, load_file};
 use std::fmt::Write;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -11,7 +11,8 @@ use std::time::Duration;
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
 Steps without an executor run as local processes. A Slurm executor is checked with
-`sinfo` (does the cluster answer?) and `squeue` (jobs waiting in its partition).
+`sinfo` (does the cluster answer?) and `squeue` (jobs waiting in its partition); an SSH
+executor with `ssh HOST true` (BatchMode: does the host answer, and take the key?).
 
 Example:
   baton executors examples/slurm.toml")]
@@ -24,7 +25,7 @@ pub struct Args {
 pub fn run(args: &Args) -> i32 {
     match load_file(&args.file) {
         Ok(plan) => {
-            crate::stdio::out!("{}", render(&plan, &probe));
+            crate::stdio::out!("{}", render(&plan, &probe, &ask_host));
             exit::OK
         }
         Err(d) => {
@@ -37,8 +38,18 @@ pub fn run(args: &Args) -> i32 {
 /// What the cluster says: `Ok((partitions line, queued jobs))` or why it does not answer.
 pub type Probe = Result<(String, usize), String>;
 
-/// Render the list; `probe` asks a Slurm executor's cluster (a fake one in tests).
-pub fn render(plan: &Plan, probe: &dyn Fn(Option<&str>) -> Probe) -> String {
+/// Whether an SSH host answers, or which problem it has and what to do.
+fn ask_host(o: &SshOptions) -> Result<(), String> {
+    crate::exec::ssh::SshExecutor::new("probe", o.clone(), "probe").probe_blocking()
+}
+
+/// Render the list; `probe` asks a Slurm executor's cluster, `host` an SSH executor's
+/// host (fakes in tests).
+pub fn render(
+    plan: &Plan,
+    probe: &dyn Fn(Option<&str>) -> Probe,
+    host: &dyn Fn(&SshOptions) -> Result<(), String>,
+) -> String {
     let mut out = String::new();
     let local = plan.steps.iter().filter(|s| s.executor.is_none()).count();
     if plan.executors.is_empty() || local > 0 {
@@ -64,6 +75,14 @@ pub fn render(plan: &Plan, probe: &dyn Fn(Option<&str>) -> Probe) -> String {
                 steps.join(", ")
             }
         );
+        if let ExecutorKind::Ssh(o) = &e.kind {
+            let _ = writeln!(out, "  workdir: {} (on the host)", o.workdir);
+            let said = match host(o) {
+                Ok(()) => format!("  host: {} answers", o.host),
+                Err(why) => format!("  host: {} does not answer: {why}", o.host),
+            };
+            let _ = writeln!(out, "{said}");
+        }
         if let ExecutorKind::Slurm(o) = &e.kind {
             let mut opts = Vec::new();
             for (k, v) in [
@@ -164,15 +183,36 @@ mod tests {
     fn lists_executors_labels_steps_and_the_cluster() {
         let wf = "name = \"x\"\n[executors.hpc]\ntype = \"slurm\"\npartition = \"debug\"\nlabels = [\"gpu\"]\n\n[[step]]\nid = \"a\"\nrun = \"true\"\nrequires = [\"gpu\"]\n\n[[step]]\nid = \"b\"\nrun = \"true\"\n";
         let plan = crate::workflow::load_str(wf, Path::new("/w/x.toml")).unwrap();
-        let up = render(&plan, &|p| {
-            assert_eq!(p, Some("debug"));
-            Ok(("debug up 1".into(), 3))
-        });
+        let up = render(
+            &plan,
+            &|p| {
+                assert_eq!(p, Some("debug"));
+                Ok(("debug up 1".into(), 3))
+            },
+            &|_| Ok(()),
+        );
         assert_eq!(
             up,
             "local (implicit): 1 step(s)\nhpc (slurm, line 2)\n  labels: gpu\n  steps: a\n  options: partition debug, poll 5s\n  workdir: /w/.baton/slurm\n  cluster: answers (debug up 1); 3 job(s) queued\n"
         );
-        let down = render(&plan, &|_| Err("cannot run sinfo: not found".into()));
+        let down = render(
+            &plan,
+            &|_| Err("cannot run sinfo: not found".into()),
+            &|_| Ok(()),
+        );
         assert!(down.contains("cluster: does not answer: cannot run sinfo: not found"));
+    }
+
+    #[test]
+    fn says_whether_each_host_answers() {
+        let wf = "name = \"x\"\n[executors.gpu]\ntype = \"ssh\"\nhost = \"gpu-box\"\n\n[[step]]\nid = \"a\"\nexecutor = \"gpu\"\nrun = \"true\"\n";
+        let plan = crate::workflow::load_str(wf, Path::new("/w/x.toml")).unwrap();
+        let said = render(&plan, &|_| unreachable!("no cluster"), &|o| {
+            Err(format!("host {} refused the key", o.host))
+        });
+        assert_eq!(
+            said,
+            "gpu (ssh, line 2)\n  steps: a\n  workdir: .baton/ssh (on the host)\n  host: gpu-box does not answer: host gpu-box refused the key\n"
+        );
     }
 }

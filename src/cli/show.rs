@@ -164,6 +164,25 @@ pub fn text(v: &RunView) -> String {
             out.push_str(&format!("  {id} {line}\n"));
         }
     }
+    // Where each attempt ran that did not run here: its executor and job (a Slurm job
+    // id, an SSH step's process group on its host).
+    let placed: Vec<String> = steps
+        .iter()
+        .flat_map(|s| {
+            s.jobs.iter().map(move |j| {
+                format!(
+                    "  {} #{} on {} (job {})\n",
+                    s.id, j.attempt, j.job.executor, j.job.job_id
+                )
+            })
+        })
+        .collect();
+    if !placed.is_empty() {
+        out.push_str("\nwhere attempts ran:\n");
+        for line in placed {
+            out.push_str(&crate::sanitize::for_terminal(&line));
+        }
+    }
     let fallbacks: Vec<(&str, String)> = steps
         .iter()
         .filter_map(|s| Some((s.id.as_str(), s.alternative_text()?)))

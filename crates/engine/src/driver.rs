@@ -144,6 +144,8 @@ pub struct Driver {
     started: Vec<Input>,
     /// The plan's executors, by index (`Plan::executors`); empty: all local.
     executors: Vec<exec::Executor>,
+    /// The rotations of steps spread over several executors, by their executors.
+    spreads: HashMap<Vec<usize>, exec::Executor>,
     /// Shared private directory for the attempts' output/usage files; made on the
     /// first shell attempt, removed when the driver goes.
     files_dir: Option<exec::FilesDir>,
@@ -186,6 +188,7 @@ impl Driver {
         Driver {
             durable,
             executors,
+            spreads: HashMap::new(),
             log_dir,
             core,
             store,

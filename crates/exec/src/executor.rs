@@ -4,6 +4,7 @@
 //! the two back ends; an enum, not a trait object, so the local path costs one match.
 use super::shell::{self, Running, ShellJob};
 use super::slurm::{self, SlurmExecutor};
+use super::ssh::{self, SshExecutor};
 use super::stream::TailHandle;
 use super::{ExecError, Finished, KillReason};
 use baton_workflow::ExecutorKind;
@@ -15,6 +16,9 @@ use std::time::Duration;
 pub enum Executor {
     Local,
     Slurm(Arc<SlurmExecutor>),
+    Ssh(Arc<SshExecutor>),
+    /// Round-robin over the executors offering a step's labels.
+    Spread(Arc<super::spread::Spread>),
 }
 
 /// Where a started attempt lives, for the core to record (and resume to find again).
@@ -31,6 +35,7 @@ pub enum Placement {
 pub enum Attempt {
     Local(Running),
     Slurm(slurm::JobAttempt),
+    Ssh(ssh::SshAttempt),
 }
 
 /// Stops a running attempt, whatever runs it; cheap to clone.
@@ -38,6 +43,7 @@ pub enum Attempt {
 pub enum KillHandle {
     Local(shell::KillHandle),
     Slurm(slurm::CancelHandle),
+    Ssh(ssh::CancelHandle),
 }
 
 /// The executors of a plan, by index, for one run; empty when every step is local
@@ -55,6 +61,9 @@ pub fn for_plan(plan: &baton_workflow::Plan, run_id: &str) -> Vec<Executor> {
                 (**opts).clone(),
                 run_id,
             ))),
+            ExecutorKind::Ssh(opts) => Executor::Ssh(Arc::new(
+                SshExecutor::new(&e.name, (**opts).clone(), run_id).with_secrets(&plan.secrets),
+            )),
         })
         .collect()
 }
@@ -90,11 +99,19 @@ impl Executor {
                 let s = s.clone();
                 Box::pin(async move { s.submit(job, timeout).await.map(Attempt::Slurm) })
             }
+            Executor::Ssh(s) => {
+                let s = s.clone();
+                Box::pin(async move { s.start(job).await.map(Attempt::Ssh) })
+            }
+            Executor::Spread(s) => {
+                let s = s.clone();
+                Box::pin(async move { s.start(job, timeout).await })
+            }
         }
     }
 
-    /// Attach to an attempt a previous engine started (resume): only jobs outlive
-    /// their engine; a local process group is never re-attached.
+    /// Attach to an attempt a previous engine started (resume): only jobs and SSH
+    /// steps outlive their engine; a local process group is never re-attached.
     pub fn reattach(&self, job: ShellJob, job_id: &str) -> Result<Attempt, ExecError> {
         match self {
             Executor::Local => Err(ExecError::Spawn {
@@ -102,13 +119,21 @@ impl Executor {
                 log_path: None,
             }),
             Executor::Slurm(s) => Ok(Attempt::Slurm(s.reattach(job, job_id))),
+            Executor::Ssh(s) => Ok(Attempt::Ssh(s.reattach(job, job_id))),
+            // The driver re-attaches on the member named in the record.
+            Executor::Spread(_) => Err(ExecError::Spawn {
+                message: format!("job {job_id} names no executor to follow it on"),
+                log_path: None,
+            }),
         }
     }
 
     /// Cancel a job no attempt waits for (best effort).
     pub async fn cancel_job(&self, job_id: &str) {
-        if let Executor::Slurm(_) = self {
-            slurm::cancel(job_id).await;
+        match self {
+            Executor::Slurm(_) => slurm::cancel(job_id).await,
+            Executor::Ssh(s) => s.cancel_group(job_id).await,
+            Executor::Local | Executor::Spread(_) => {}
         }
     }
 
@@ -116,6 +141,8 @@ impl Executor {
         match self {
             Executor::Local => "local",
             Executor::Slurm(s) => s.name(),
+            Executor::Ssh(s) => s.name(),
+            Executor::Spread(_) => "spread",
         }
     }
 }
@@ -128,6 +155,10 @@ impl Attempt {
                 executor: j.executor_name().to_string(),
                 job_id: j.job_id().to_string(),
             },
+            Attempt::Ssh(a) => Placement::Job {
+                executor: a.executor_name().to_string(),
+                job_id: a.pgid().to_string(),
+            },
         }
     }
 
@@ -135,13 +166,14 @@ impl Attempt {
         match self {
             Attempt::Local(r) => KillHandle::Local(r.kill_handle()),
             Attempt::Slurm(j) => KillHandle::Slurm(j.cancel_handle()),
+            Attempt::Ssh(a) => KillHandle::Ssh(a.cancel_handle()),
         }
     }
 
     /// The cluster's states of the attempt's job; `None` for a local process.
     pub fn job_states(&self) -> Option<JobStates> {
         match self {
-            Attempt::Local(_) => None,
+            Attempt::Local(_) | Attempt::Ssh(_) => None,
             Attempt::Slurm(j) => Some(JobStates {
                 rx: j.status(),
                 last: None,
@@ -153,6 +185,7 @@ impl Attempt {
         match self {
             Attempt::Local(r) => r.tail(),
             Attempt::Slurm(j) => j.tail(),
+            Attempt::Ssh(a) => a.tail(),
         }
     }
 
@@ -161,6 +194,7 @@ impl Attempt {
         match self {
             Attempt::Local(r) => r.wait().await,
             Attempt::Slurm(j) => j.wait().await,
+            Attempt::Ssh(a) => a.wait().await,
         }
     }
 }
@@ -201,6 +235,7 @@ impl KillHandle {
         match self {
             KillHandle::Local(k) => k.terminate(grace, reason),
             KillHandle::Slurm(c) => c.terminate(grace, reason),
+            KillHandle::Ssh(c) => c.terminate(grace, reason),
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod executor;
 pub mod files_dir;
 pub mod group;
 pub mod leftovers;
+pub mod log_copy;
 pub mod log_index;
 pub mod lookup;
 pub mod outputs;
@@ -18,6 +19,8 @@ pub mod shell;
 pub mod signals;
 pub mod slurm;
 pub mod spawn;
+pub mod spread;
+pub mod ssh;
 pub mod stream;
 
 use baton_model::{StepOutcome, Usage};
@@ -122,6 +125,9 @@ pub enum ExecError {
     },
     #[error("refusing to signal process group {0} (not a step's group)")]
     RefusedPgid(i32),
+    /// A host did not answer (another executor of the step's labels may).
+    #[error("{message}")]
+    HostDown { message: String },
 }
 
 impl ExecError {

@@ -1,9 +1,11 @@
 //! Resume's look at the batch jobs of a run: a job the dead engine submitted but did
 //! not get to record (the window between `sbatch` and the commit) is found by its name
 //! (`baton-<run id>`) and comment (`<step>.<attempt>`), then adopted when its attempt
-//! still runs, or cancelled: never run twice.
+//! still runs, or cancelled: never run twice. An SSH step started but not recorded is
+//! found by its attempt's directory on the host, the same way.
 use baton_core::{Core, Effect};
 use baton_exec::slurm::{SlurmExecutor, state};
+use baton_exec::ssh::SshExecutor;
 use baton_model::Timestamp;
 use baton_workflow::ExecutorKind;
 
@@ -13,6 +15,11 @@ pub fn adopt(core: &mut Core, run_id: &str, now: Timestamp) -> Vec<Effect> {
     let plan = std::sync::Arc::clone(core.plan());
     let mut fx = Vec::new();
     for e in &plan.executors {
+        if let ExecutorKind::Ssh(opts) = &e.kind {
+            let host = SshExecutor::new(&e.name, (**opts).clone(), run_id);
+            fx.extend(adopt_ssh(core, &plan, &host, now));
+            continue;
+        }
         let ExecutorKind::Slurm(opts) = &e.kind else {
             continue;
         };
@@ -32,6 +39,28 @@ pub fn adopt(core: &mut Core, run_id: &str, now: Timestamp) -> Vec<Effect> {
             };
             fx.extend(core.adopt_job(step, attempt, e.name.clone(), job.job_id, now));
         }
+    }
+    fx
+}
+
+/// The SSH attempts of the run on one host whose attempt is the step's running one and
+/// not recorded: adopted by their process group, read from the host.
+fn adopt_ssh(
+    core: &mut Core,
+    plan: &baton_workflow::Plan,
+    host: &SshExecutor,
+    now: Timestamp,
+) -> Vec<Effect> {
+    let mut fx = Vec::new();
+    // An unreachable host adopts nothing: resume then treats its steps as locally.
+    let Ok(found) = host.run_attempts_blocking() else {
+        return fx;
+    };
+    for (step, attempt, pgid) in found {
+        let Some(step) = plan.step_index(&step) else {
+            continue;
+        };
+        fx.extend(core.adopt_job(step, attempt, host.name().to_string(), pgid, now));
     }
     fx
 }

@@ -2,7 +2,7 @@
 //! capability routing (`labels` on an executor, `requires` on a step): read from the
 //! spanned tree and resolved for the loader, with its diagnostics.
 use super::diag::{Reporter, did_you_mean};
-use super::plan::{ExecutorKind, ExecutorSpec, SlurmOptions};
+use super::plan::{ExecutorKind, ExecutorSpec, SlurmOptions, SshOptions};
 use super::template::is_step_id;
 use super::tree::{Entry, Node, Span, Val};
 use super::units::parse_duration;
@@ -22,9 +22,26 @@ pub const EXECUTOR_FIELDS: &[&str] = &[
     "extra_args",
     "workdir",
     "poll",
+    "host",
+    "ssh_config",
 ];
-/// The fields only a Slurm executor takes: all but `type` and `labels`.
-const SLURM_ONLY: &[&str] = EXECUTOR_FIELDS.split_at(2).1;
+/// The fields each type takes besides `type` and `labels`.
+const SLURM_FIELDS: &[&str] = &[
+    "partition",
+    "account",
+    "qos",
+    "cpus",
+    "mem",
+    "gres",
+    "time_limit",
+    "extra_args",
+    "workdir",
+    "poll",
+];
+const SSH_FIELDS: &[&str] = &["host", "ssh_config", "workdir"];
+const TYPES: &[&str] = &["local", "slurm", "ssh"];
+/// Where an SSH executor keeps attempts' files on its host unless `workdir` says otherwise.
+pub const DEFAULT_SSH_WORKDIR: &str = ".baton/ssh";
 /// Slowest `squeue` interval unless `poll` says otherwise.
 pub const DEFAULT_POLL: Duration = Duration::from_secs(5);
 /// Where job files go unless `workdir` says otherwise (relative to the workflow file).
@@ -159,24 +176,50 @@ impl ExecutorReader<'_, '_> {
                 .into_iter()
                 .map(|(s, _)| s.to_string())
                 .collect();
-            let kind = match ty {
-                "local" => {
-                    for f in fields
+            let takes: &[&str] = match ty {
+                "slurm" => SLURM_FIELDS,
+                "ssh" => SSH_FIELDS,
+                _ => &[],
+            };
+            if TYPES.contains(&ty) {
+                for f in fields.iter().filter(|f| {
+                    !["type", "labels"].contains(&f.key.as_str())
+                        && EXECUTOR_FIELDS.contains(&f.key.as_str())
+                        && !takes.contains(&f.key.as_str())
+                }) {
+                    let owners: Vec<&str> = [("slurm", SLURM_FIELDS), ("ssh", SSH_FIELDS)]
                         .iter()
-                        .filter(|f| SLURM_ONLY.contains(&f.key.as_str()))
-                    {
-                        self.err(&f.key_span, format!("`{}` of {what} applies to Slurm executors only", f.key), "add type = \"slurm\", or remove the field (a local executor runs steps as processes here)");
-                    }
-                    ExecutorKind::Local
+                        .filter(|(_, keys)| keys.contains(&f.key.as_str()))
+                        .map(|(t, _)| *t)
+                        .collect();
+                    self.err(
+                        &f.key_span,
+                        format!(
+                            "`{}` of {what} applies to {} executors only",
+                            f.key,
+                            owners.join(" and ")
+                        ),
+                        format!(
+                            "remove it, or set type = \"{}\" (this executor is \"{ty}\")",
+                            owners.first().unwrap_or(&"slurm")
+                        ),
+                    );
                 }
+            }
+            let kind = match ty {
+                "local" => ExecutorKind::Local,
                 "slurm" => ExecutorKind::Slurm(Box::new(self.slurm(fields, &what, base_dir))),
+                "ssh" => match self.ssh(fields, &what, &e.node.span) {
+                    Some(o) => ExecutorKind::Ssh(Box::new(o)),
+                    None => ExecutorKind::Local,
+                },
                 other => {
                     let span = get(fields, "type").map_or(e.key_span.clone(), |t| t.span.clone());
-                    let hint = did_you_mean(other, &["local", "slurm"], "executor types");
+                    let hint = did_you_mean(other, TYPES, "executor types");
                     self.err(
                         &span,
                         format!("unknown executor type \"{other}\" in {what}"),
-                        format!("{hint} (`type` is \"local\" (the default) or \"slurm\")"),
+                        format!("{hint} (`type` is \"local\" (the default), \"slurm\" or \"ssh\")"),
                     );
                     ExecutorKind::Local
                 }
@@ -186,6 +229,7 @@ impl ExecutorReader<'_, '_> {
                 kind,
                 labels,
                 line: self.r.map.line_col(e.key_span.start).0,
+                pinned: Vec::new(),
             });
         }
         out
@@ -244,6 +288,59 @@ impl ExecutorReader<'_, '_> {
             workdir,
             poll,
         }
+    }
+
+    fn ssh(&mut self, f: &[Entry], what: &str, span: &Span) -> Option<SshOptions> {
+        let Some(host_node) = get(f, "host") else {
+            self.err(
+                span,
+                format!("{what} has no `host`"),
+                "write host = \"gpu-box\" (a Host of your ~/.ssh/config, or a host name)",
+            );
+            return None;
+        };
+        let host = self.string(
+            host_node,
+            &format!("`host` of {what}"),
+            "host = \"gpu-box\"",
+        )?;
+        // `ssh` would read a leading '-' as an option; spaces and controls are no host.
+        if host.is_empty()
+            || host.starts_with('-')
+            || host.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
+            self.err(
+                &host_node.span,
+                format!("`host` of {what} is not a host: {host:?}"),
+                "write a Host of your ssh configuration or user@host, without spaces or a leading '-'",
+            );
+            return None;
+        }
+        let host = host.to_string();
+        let ssh_config = get(f, "ssh_config")
+            .and_then(|n| {
+                self.string(
+                    n,
+                    &format!("`ssh_config` of {what}"),
+                    "ssh_config = \"~/.ssh/lab_config\"",
+                )
+            })
+            .map(expand_home);
+        let workdir = get(f, "workdir")
+            .and_then(|n| {
+                self.string(
+                    n,
+                    &format!("`workdir` of {what}"),
+                    "workdir = \"/scratch/baton\"",
+                )
+            })
+            .unwrap_or(DEFAULT_SSH_WORKDIR)
+            .to_string();
+        Some(SshOptions {
+            host,
+            ssh_config,
+            workdir,
+        })
     }
 
     /// A name of an executor, checked against the declared ones.
@@ -335,6 +432,14 @@ impl ExecutorReader<'_, '_> {
                 None
             }
         }
+    }
+}
+
+/// `~/x` is the user's `x` (as ssh reads it); anything else as written.
+fn expand_home(path: &str) -> std::path::PathBuf {
+    match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => Path::new(&home).join(rest),
+        _ => std::path::PathBuf::from(path),
     }
 }
 
@@ -466,6 +571,44 @@ requires = ["cpu"]
         assert_eq!(o.poll, super::DEFAULT_POLL);
         assert_eq!(plan.executors[2].kind, ExecutorKind::Local);
         assert_eq!(plan.executors[1].line, 16);
+    }
+
+    #[test]
+    fn a_step_routed_by_labels_spreads_one_naming_its_executor_stays() {
+        let plan = load_str(WF, Path::new("/w/routing.toml")).unwrap();
+        let at = |id: &str| plan.spread_of(plan.step_index(id).unwrap());
+        // `gpu` and `here` both offer gpu: turns over both, in file order.
+        assert_eq!(at("routed"), vec![1, 2]);
+        assert!(at("explicit").is_empty(), "names its executor");
+        assert!(at("defaulted").is_empty(), "requires nothing");
+    }
+
+    #[test]
+    fn an_ssh_executor_needs_a_host_that_is_no_option() {
+        let wf = |host: &str| {
+            format!(
+                "name = \"x\"\n[executors.box]\ntype = \"ssh\"\n{host}\npartition = \"p\"\n[[step]]\nid = \"a\"\nexecutor = \"box\"\nrun = \"true\"\n"
+            )
+        };
+        let e = load_str(&wf(""), Path::new("x.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("has no `host`"), "{e}");
+        assert!(
+            e.contains("`partition` of executor `box` applies to slurm executors only"),
+            "{e}"
+        );
+        let e = load_str(&wf("host = \"-oProxyCommand=x\""), Path::new("x.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("is not a host"), "{e}");
+        let ok = "name = \"x\"\n[executors.box]\ntype = \"ssh\"\nhost = \"gpu-box\"\n[[step]]\nid = \"a\"\nexecutor = \"box\"\nrun = \"true\"\n";
+        let plan = load_str(ok, Path::new("x.toml")).unwrap();
+        let ExecutorKind::Ssh(o) = &plan.executors[0].kind else {
+            panic!("an ssh executor")
+        };
+        assert_eq!(o.host, "gpu-box");
+        assert_eq!(o.workdir, super::DEFAULT_SSH_WORKDIR);
     }
 
     #[test]

@@ -118,6 +118,9 @@ pub struct ExecutorSpec {
     pub labels: Vec<String>,
     /// 1-based line of its table header.
     pub line: usize,
+    /// Steps with `requires` that name this executor in `executor`: they stay on it
+    /// (others with `requires` spread over every executor offering the labels).
+    pub pinned: Vec<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -125,6 +128,8 @@ pub enum ExecutorKind {
     /// A process on this machine (the default).
     Local,
     Slurm(Box<SlurmOptions>),
+    /// A process group on another host, through the system's `ssh`.
+    Ssh(Box<SshOptions>),
 }
 
 impl ExecutorKind {
@@ -132,8 +137,20 @@ impl ExecutorKind {
         match self {
             ExecutorKind::Local => "local",
             ExecutorKind::Slurm(_) => "slurm",
+            ExecutorKind::Ssh(_) => "ssh",
         }
     }
+}
+
+/// The options of a `type = "ssh"` executor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SshOptions {
+    /// What `ssh` connects to: a `Host` of the user's ssh configuration, or a name.
+    pub host: String,
+    /// An ssh configuration file (`ssh -F`); `None`: the user's own `~/.ssh/config`.
+    pub ssh_config: Option<PathBuf>,
+    /// The directory on the host for attempts' files (relative: to the remote home).
+    pub workdir: String,
 }
 
 /// The options of a `type = "slurm"` executor, passed to `sbatch`.
@@ -164,6 +181,29 @@ impl Plan {
             .filter(|s| s.gate.as_ref().is_some_and(|g| !g.auto_approvable()))
             .map(|s| s.id.as_str())
             .collect()
+    }
+
+    /// The executors a step's attempts take turns on (round-robin): every executor
+    /// offering all its `requires`, in file order, when there are several and the step
+    /// does not name its own; else none (it runs on [`Plan::executor_of`]).
+    pub fn spread_of(&self, step: usize) -> Vec<usize> {
+        let Some(s) = self.steps.get(step) else {
+            return Vec::new();
+        };
+        if s.requires.is_empty() || self.executors.iter().any(|e| e.pinned.contains(&step)) {
+            return Vec::new();
+        }
+        let offering: Vec<usize> = self
+            .executors
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| s.requires.iter().all(|l| e.labels.contains(l)))
+            .map(|(i, _)| i)
+            .collect();
+        if offering.len() < 2 {
+            return Vec::new();
+        }
+        offering
     }
 
     /// The executor a step runs on (`None`: local).

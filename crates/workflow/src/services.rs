@@ -130,14 +130,18 @@ impl ServiceReader<'_, '_> {
             ),
         }
         if let Some(e) = step.executor.and_then(|e| executors.get(e))
-            && matches!(e.kind, ExecutorKind::Slurm(_))
+            && !matches!(e.kind, ExecutorKind::Local)
         {
             let span = get(f, "executor")
                 .or_else(|| get(f, "requires"))
                 .map_or(service.span.clone(), |n| n.span.clone());
             self.r.error(
                 &span,
-                format!("{label} is a service on the Slurm executor `{}`", e.name),
+                format!(
+                    "{label} is a service on the {} executor `{}`",
+                    e.kind.as_str(),
+                    e.name
+                ),
                 format!("{LOOPBACK_HINT}: run it locally (no `executor` or `requires` on it)"),
             );
         }

@@ -3,3 +3,4 @@ mod kill;
 mod services;
 mod shell;
 mod slurm;
+mod ssh;

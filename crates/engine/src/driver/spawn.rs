@@ -24,7 +24,11 @@ impl Driver {
                     });
                 });
             }
-            Effect::Reattach { spec, job_id, .. } => self.spawn(spec, false, Some(job_id)),
+            Effect::Reattach {
+                spec,
+                executor,
+                job_id,
+            } => self.spawn(spec, false, Some((executor, job_id))),
             Effect::CancelJob { executor, job_id } => {
                 if let Some(e) = self.executors.iter().find(|e| e.name() == executor) {
                     let e = e.clone();
@@ -62,7 +66,12 @@ impl Driver {
     }
 
     /// Start an attempt (or follow the job of one a previous engine started: `job`).
-    pub(super) fn spawn(&mut self, spec: SpawnSpec, compensation: bool, job: Option<String>) {
+    pub(super) fn spawn(
+        &mut self,
+        spec: SpawnSpec,
+        compensation: bool,
+        job: Option<(String, String)>,
+    ) {
         let tx = self.inbox_tx.clone();
         let key = (spec.step, spec.attempt);
         let (step, attempt) = key;
@@ -125,12 +134,18 @@ impl Driver {
                     },
                 );
                 let step_id = spec.step_id;
-                let executor = self.executor(step);
+                // A re-attached attempt is followed where it was started (a step whose
+                // label spreads over several executors may have run on any of them).
+                let executor = reattach
+                    .as_ref()
+                    .and_then(|(name, _)| self.executors.iter().find(|e| e.name() == name))
+                    .cloned()
+                    .unwrap_or_else(|| self.executor(step));
                 let timeout = spec.timeout;
                 // Started now, not when this task first runs (after the driver's next
                 // await).
                 let starting = match reattach {
-                    Some(id) => Box::pin(std::future::ready(executor.reattach(job, &id))),
+                    Some((_, id)) => Box::pin(std::future::ready(executor.reattach(job, &id))),
                     None => executor.begin(job, timeout),
                 };
                 tokio::spawn(async move {
@@ -216,10 +231,25 @@ impl Driver {
         }
     }
 
-    /// The executor of a step's attempts (local unless the plan says otherwise).
+    /// The executor of a step's attempts (local unless the plan says otherwise); a
+    /// step whose labels several executors offer takes turns on them (one rotation per
+    /// set of executors, shared by its steps).
     pub(super) fn executor(&mut self, step: usize) -> exec::Executor {
         if self.executors.is_empty() {
             return exec::Executor::Local;
+        }
+        let spread = self.core.plan().spread_of(step);
+        if !spread.is_empty() {
+            if let Some(e) = self.spreads.get(&spread) {
+                return e.clone();
+            }
+            let members = spread
+                .iter()
+                .filter_map(|&i| self.executors.get(i).cloned())
+                .collect();
+            let e = exec::Executor::Spread(std::sync::Arc::new(exec::spread::Spread::new(members)));
+            self.spreads.insert(spread, e.clone());
+            return e;
         }
         match self.core.executor_of(step) {
             Some(i) => self

@@ -9,7 +9,7 @@ pub mod state;
 
 use super::outputs::{MAX_FILE_BYTES, parse_read_outputs, parse_usage};
 use super::shell::ShellJob;
-use super::stream::{MaskingSplitter, Stream, TailHandle};
+use super::stream::{MaskingSplitter, TailHandle};
 use super::{ExecError, Finished, KillReason};
 use baton_model::StepOutcome;
 use baton_workflow::SlurmOptions;
@@ -571,17 +571,13 @@ async fn sacct(job_id: &str) -> Option<(End, Option<i32>)> {
 }
 
 /// Copies the job's output file, masked, into the step's log and its live tail, until
-/// `stop` (then one last read), with the times of the copies in the run's time index.
-/// Returns a write error, if any.
-///
-/// The masked copy is a function of the job's output alone (the splitter masks the same
-/// whatever the chunks), so the log an earlier engine wrote is a prefix of it: its
-/// first `copied` bytes are not written again (the live tail still gets them).
+/// `stop` (then one last read) ([`crate::log_copy::LogCopy`]). Returns a write error,
+/// if any.
 async fn tail_log(
     source: PathBuf,
     log_dir: PathBuf,
     log_path: PathBuf,
-    mut copied: u64,
+    copied: u64,
     masker: baton_model::mask::Masker,
     tail: TailHandle,
     mut stop: watch::Receiver<bool>,
@@ -589,41 +585,7 @@ async fn tail_log(
     use tokio::io::{AsyncReadExt, AsyncSeekExt};
     let mut splitter = MaskingSplitter::new(masker);
     let mut offset = 0u64;
-    let mut log: Option<std::fs::File> = None;
-    let mut error = None;
-    let mut times = crate::log_index::TimeIndex::default();
-    let mut sink = |bytes: Vec<u8>, log: &mut Option<std::fs::File>| {
-        tail.feed(Stream::Stdout, &bytes);
-        let skip = usize::try_from(copied)
-            .unwrap_or(usize::MAX)
-            .min(bytes.len());
-        copied -= skip as u64;
-        let bytes = &bytes[skip..];
-        if bytes.is_empty() {
-            return;
-        }
-        if log.is_none() && error.is_none() {
-            // Only in the run's own directory, never through a symlink (`own_files`).
-            let name = log_path.file_name().unwrap_or_default().to_string_lossy();
-            let opened = crate::own_files::append(&log_dir, &name);
-            match opened {
-                Ok(f) => *log = Some(f),
-                Err(e) => error = Some(crate::log_write_failed(&log_path, e)),
-            }
-        }
-        if let Some(f) = log.as_mut() {
-            // The time it was copied, in the run's time index (within a poll of the write).
-            let offset = f.metadata().map_or(0, |m| m.len());
-            let name = log_path.file_name().unwrap_or_default().to_string_lossy();
-            times.note(&log_dir, &name, offset, baton_model::Timestamp::now());
-        }
-        if let Some(f) = log.as_mut()
-            && let Err(e) = f.write_all(bytes)
-        {
-            error = Some(crate::log_write_failed(&log_path, e));
-            *log = None;
-        }
-    };
+    let mut copy = crate::log_copy::LogCopy::new(log_dir, log_path, copied, tail);
     loop {
         let last = *stop.borrow();
         if let Ok(mut f) = tokio::fs::File::open(&source).await
@@ -633,7 +595,7 @@ async fn tail_log(
             if let Ok(n) = f.read_to_end(&mut buf).await {
                 offset += n as u64;
                 if let Some(out) = splitter.push(&buf) {
-                    sink(out, &mut log);
+                    copy.write(&out);
                 }
             }
         }
@@ -646,9 +608,9 @@ async fn tail_log(
         }
     }
     if let Some(out) = splitter.finish() {
-        sink(out, &mut log);
+        copy.write(&out);
     }
-    error
+    copy.error
 }
 
 #[cfg(test)]

@@ -344,11 +344,21 @@ impl<'r, 's> Loader<'r, 's> {
             (steps, g)
         });
 
-        let executors = get(top, "executors")
+        let mut executors = get(top, "executors")
             .map(|n| self.executors().executors(n, &base_dir))
             .unwrap_or_default();
         let steps = graph.map(|(mut steps, g)| {
             self.route(top, &raw_steps, &mut steps, &executors);
+            // A step naming its executor stays there; one routed by labels alone
+            // spreads over every executor offering them.
+            for (i, (raw, step)) in raw_steps.iter().zip(steps.iter()).enumerate() {
+                if raw.executor.is_some()
+                    && !raw.requires.is_empty()
+                    && let Some(e) = step.executor.and_then(|e| executors.get_mut(e))
+                {
+                    e.pinned.push(i);
+                }
+            }
             super::caching::CacheReader { r: self.r }.apply(top, &mut steps, &base_dir);
             super::services::ServiceReader { r: self.r }.apply(top, &mut steps, &executors);
             (steps, g)

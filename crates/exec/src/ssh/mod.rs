@@ -1,0 +1,522 @@
+//! The SSH back end: a step runs on another host through the system's `ssh` (the
+//! user's own configuration, agent and known hosts; `BatchMode=yes`; one connection per
+//! host reused through `ControlMaster` sockets in a private directory). Each attempt
+//! has a directory on the host (`script::attempt_dir`) holding its 0600 job file (sent
+//! on stdin, removed once read), its output, `$BATON_OUTPUT`, `$BATON_USAGE`, its
+//! process group id and its exit code, so that an engine killed meanwhile re-attaches
+//! to it or collects it: never starts it twice.
+pub mod script;
+
+use super::log_copy::LogCopy;
+use super::outputs::{parse_read_outputs, parse_usage};
+use super::shell::ShellJob;
+use super::stream::{MaskingSplitter, TailHandle};
+use super::{ExecError, Finished, KillReason};
+use baton_model::StepOutcome;
+use baton_workflow::SshOptions;
+use script::HostProblem;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+/// How long a command that should answer at once (launch, collect, signal) may take.
+const CLI_DEADLINE: Duration = Duration::from_secs(60);
+/// How long a host may stay unreachable while an attempt runs there before it is lost.
+const UNREACHABLE_FOR: Duration = Duration::from_secs(300);
+/// How long an idle shared connection stays open.
+const PERSIST: &str = "ControlPersist=120";
+
+/// One `[executors.NAME]` of `type = "ssh"`, for one run.
+#[derive(Debug)]
+pub struct SshExecutor {
+    name: String,
+    opts: SshOptions,
+    run_id: String,
+    /// The workflow's `secrets`: a local step inherits them from baton's environment;
+    /// a remote one gets them in its job file.
+    secrets: Vec<String>,
+}
+
+/// Where the shared connections' sockets live: a 0700 directory of this user's, or
+/// none (each `ssh` then connects on its own).
+fn control_dir() -> Option<PathBuf> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+    let uid = nix::unistd::getuid().as_raw();
+    let dir = std::env::temp_dir().join(format!("baton-ssh-{uid}"));
+    let _ = std::fs::DirBuilder::new().mode(0o700).create(&dir);
+    let meta = std::fs::symlink_metadata(&dir).ok()?;
+    // Another user's directory (or a symlink) would hand them our connections.
+    (meta.is_dir() && meta.uid() == uid && meta.permissions().mode() & 0o077 == 0).then_some(dir)
+}
+
+impl SshExecutor {
+    pub fn new(name: &str, opts: SshOptions, run_id: &str) -> SshExecutor {
+        SshExecutor {
+            name: name.to_string(),
+            opts,
+            run_id: run_id.to_string(),
+            secrets: Vec::new(),
+        }
+    }
+
+    /// The secrets' names its steps get from baton's environment.
+    pub fn with_secrets(mut self, names: &[String]) -> SshExecutor {
+        self.secrets = names.to_vec();
+        self
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn host(&self) -> &str {
+        &self.opts.host
+    }
+
+    /// `ssh`'s arguments before the remote command: options, then `--` and the host.
+    fn ssh_args(&self) -> Vec<String> {
+        let mut a = Vec::new();
+        if let Some(f) = &self.opts.ssh_config {
+            a.push("-F".to_string());
+            a.push(f.to_string_lossy().into_owned());
+        }
+        for o in [
+            "BatchMode=yes",
+            "ServerAliveInterval=15",
+            "ServerAliveCountMax=4",
+        ] {
+            a.push("-o".into());
+            a.push(o.into());
+        }
+        if let Some(dir) = control_dir() {
+            for o in [
+                "ControlMaster=auto".to_string(),
+                format!("ControlPath={}/%C", dir.display()),
+                PERSIST.to_string(),
+            ] {
+                a.push("-o".into());
+                a.push(o);
+            }
+        }
+        a.push("-T".into());
+        a.push("--".into());
+        a.push(self.opts.host.clone());
+        a
+    }
+
+    fn command(&self, script: &str, args: &[&str]) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new("ssh");
+        cmd.args(self.ssh_args())
+            .arg(script::remote(script, args))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        cmd
+    }
+
+    /// Run a remote script to its end: its stdout, or what went wrong.
+    async fn call(
+        &self,
+        script: &str,
+        args: &[&str],
+        stdin: Option<&[u8]>,
+    ) -> Result<Vec<u8>, HostProblem> {
+        let mut cmd = self.command(script, args);
+        if stdin.is_some() {
+            cmd.stdin(Stdio::piped());
+        }
+        let run = async {
+            let mut child = cmd
+                .spawn()
+                .map_err(|e| HostProblem::Other(format!("cannot run ssh: {e}")))?;
+            if let (Some(bytes), Some(mut w)) = (stdin, child.stdin.take()) {
+                // A failed write shows as the remote side's error below.
+                let _ = w.write_all(bytes).await;
+                drop(w);
+            }
+            let out = child
+                .wait_with_output()
+                .await
+                .map_err(|e| HostProblem::Other(format!("ssh: {e}")))?;
+            if out.status.success() {
+                Ok(out.stdout)
+            } else {
+                Err(HostProblem::classify(
+                    out.status.code(),
+                    &String::from_utf8_lossy(&out.stderr),
+                ))
+            }
+        };
+        tokio::time::timeout(CLI_DEADLINE, run)
+            .await
+            .unwrap_or_else(|_| {
+                Err(HostProblem::Unreachable(format!(
+                    "no answer within {CLI_DEADLINE:?}"
+                )))
+            })
+    }
+
+    fn dir_of(&self, job: &ShellJob) -> String {
+        script::attempt_dir(&self.opts.workdir, &self.run_id, &job.step_id, job.attempt)
+    }
+
+    fn problem(&self, p: &HostProblem) -> String {
+        p.describe(&self.opts.host, &self.opts.workdir)
+    }
+
+    /// Send the attempt's job file and start it on the host.
+    pub async fn start(&self, job: ShellJob) -> Result<SshAttempt, ExecError> {
+        let dir = self.dir_of(&job);
+        // The secrets first: the step's own env (set later in the file) wins, as locally.
+        let mut env: Vec<(String, String)> = self
+            .secrets
+            .iter()
+            .filter_map(|k| Some((k.clone(), std::env::var(k).ok()?)))
+            .collect();
+        env.extend(job.env.iter().cloned());
+        let body = script::render_job(&job.command, &job.dir.to_string_lossy(), &env);
+        let out = self
+            .call(script::LAUNCH, &[&dir], Some(body.as_bytes()))
+            .await
+            .map_err(|p| {
+                let message = format!(
+                    "the step did not start on executor `{}`: {}",
+                    self.name,
+                    self.problem(&p)
+                );
+                // Another executor of the step's labels may take it (`spread`).
+                if p.transient() {
+                    ExecError::HostDown { message }
+                } else {
+                    ExecError::Spawn {
+                        message,
+                        log_path: None,
+                    }
+                }
+            })?;
+        let pgid = String::from_utf8_lossy(&out).trim().to_string();
+        if pgid.is_empty() || !pgid.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ExecError::Spawn {
+                message: format!(
+                    "host {} gave no process group for the step: {pgid:?}",
+                    self.opts.host
+                ),
+                log_path: None,
+            });
+        }
+        Ok(self.attach(job, dir, pgid, false))
+    }
+
+    /// Follow an attempt an earlier engine started there (its log goes on where that
+    /// engine left it).
+    pub fn reattach(self: &Arc<Self>, job: ShellJob, pgid: &str) -> SshAttempt {
+        let dir = self.dir_of(&job);
+        self.attach(job, dir, pgid.to_string(), true)
+    }
+
+    fn attach(&self, job: ShellJob, dir: String, pgid: String, again: bool) -> SshAttempt {
+        let log_path = job
+            .log_dir
+            .join(baton_model::log_file_name(&job.step_id, job.attempt));
+        let copied = if again {
+            std::fs::metadata(&log_path).map_or(0, |m| m.len())
+        } else {
+            0
+        };
+        SshAttempt {
+            exec: SshExecutor::new(&self.name, self.opts.clone(), &self.run_id),
+            dir,
+            pgid,
+            copied,
+            log_path,
+            log_dir: job.log_dir,
+            masker: job.masker,
+            cancel: CancelHandle::default(),
+            tail: TailHandle::default(),
+            started: Instant::now(),
+        }
+    }
+
+    /// Signal an attempt's process group (best effort; nothing once it has ended).
+    async fn signal(&self, dir: &str, signal: &str) {
+        let _ = self.call(script::SIGNAL, &[dir, signal], None).await;
+    }
+
+    /// Stop a started attempt no one follows (resume: one no longer wanted), by its
+    /// process group.
+    pub async fn cancel_group(&self, pgid: &str) {
+        let _ = self.call(script::SIGNAL_GROUP, &[pgid], None).await;
+    }
+
+    /// Whether the host answers (`baton executors`): `Err` says which problem and what
+    /// to do.
+    pub fn probe_blocking(&self) -> Result<(), String> {
+        let out = std::process::Command::new("ssh")
+            .args(["-o", "ConnectTimeout=5"])
+            .args(self.ssh_args())
+            .arg("true")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .output()
+            .map_err(|e| format!("cannot run ssh: {e}"))?;
+        if out.status.success() {
+            return Ok(());
+        }
+        let p = HostProblem::classify(out.status.code(), &String::from_utf8_lossy(&out.stderr));
+        Err(self.problem(&p))
+    }
+
+    /// The run's attempts that were started on the host: `(step, attempt, process
+    /// group)`. Resume uses it to find one started but not recorded.
+    pub fn run_attempts_blocking(&self) -> Result<Vec<(String, u32, String)>, String> {
+        let dir = format!(
+            "{}/{}",
+            self.opts.workdir.trim_end_matches('/'),
+            self.run_id
+        );
+        let out = std::process::Command::new("ssh")
+            .args(self.ssh_args())
+            .arg(script::remote(script::LIST, &[&dir]))
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("cannot run ssh: {e}"))?;
+        if !out.status.success() {
+            let p = HostProblem::classify(out.status.code(), &String::from_utf8_lossy(&out.stderr));
+            return Err(self.problem(&p));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| {
+                let (name, pgid) = l.trim().split_once(' ')?;
+                let (step, attempt) = name.rsplit_once('.')?;
+                Some((step.to_string(), attempt.parse().ok()?, pgid.to_string()))
+            })
+            .collect())
+    }
+}
+
+#[derive(Debug, Default)]
+struct CancelState {
+    requested: Option<(KillReason, Duration)>,
+}
+
+/// Stops an attempt: SIGTERM to its process group on the host, SIGKILL after the grace.
+#[derive(Debug, Clone, Default)]
+pub struct CancelHandle {
+    shared: Arc<(Mutex<CancelState>, Notify)>,
+}
+
+impl CancelHandle {
+    pub fn terminate(&self, grace: Duration, reason: KillReason) {
+        let mut s = self.shared.0.lock().unwrap_or_else(|e| e.into_inner());
+        if s.requested.is_none() {
+            s.requested = Some((reason, grace));
+            drop(s);
+            self.shared.1.notify_one();
+        }
+    }
+
+    fn requested(&self) -> Option<(KillReason, Duration)> {
+        self.shared
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .requested
+    }
+}
+
+/// A started attempt on a host. Call [`SshAttempt::wait`].
+#[derive(Debug)]
+pub struct SshAttempt {
+    exec: SshExecutor,
+    dir: String,
+    pgid: String,
+    copied: u64,
+    log_dir: PathBuf,
+    log_path: PathBuf,
+    masker: baton_model::mask::Masker,
+    cancel: CancelHandle,
+    tail: TailHandle,
+    started: Instant,
+}
+
+impl SshAttempt {
+    pub fn executor_name(&self) -> &str {
+        &self.exec.name
+    }
+    /// The step's process group on the host (its job id in the record).
+    pub fn pgid(&self) -> &str {
+        &self.pgid
+    }
+    pub fn cancel_handle(&self) -> CancelHandle {
+        self.cancel.clone()
+    }
+    pub fn tail(&self) -> TailHandle {
+        self.tail.clone()
+    }
+
+    /// Streams the attempt's output into the step's log until it ends (reconnecting
+    /// while the host is unreachable, up to `UNREACHABLE_FOR`), then collects its exit
+    /// code, `$BATON_OUTPUT` and `$BATON_USAGE`.
+    pub async fn wait(self) -> Finished {
+        let mut copy = LogCopy::new(
+            self.log_dir.clone(),
+            self.log_path.clone(),
+            self.copied,
+            self.tail.clone(),
+        );
+        let mut hard_at: Option<Instant> = None;
+        let mut asked = false;
+        let mut unreachable_since: Option<Instant> = None;
+        let mut lost: Option<String> = None;
+        loop {
+            match self.follow(&mut copy, &mut asked, &mut hard_at).await {
+                Ok(()) => break,
+                Err(p) if p.transient() => {
+                    let since = *unreachable_since.get_or_insert_with(Instant::now);
+                    if since.elapsed() > UNREACHABLE_FOR {
+                        lost = Some(self.exec.problem(&p));
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    copy.restart();
+                }
+                Err(p) => {
+                    lost = Some(self.exec.problem(&p));
+                    break;
+                }
+            }
+        }
+        let killed = self.cancel.requested().map(|(r, _)| r.outcome());
+        let collected = match &lost {
+            None => self
+                .exec
+                .call(
+                    script::COLLECT,
+                    &[&self.dir, &script::OUTPUT_MAX.to_string()],
+                    None,
+                )
+                .await
+                .map(|b| script::parse_collected(&b))
+                .map_err(|p| self.exec.problem(&p)),
+            Some(why) => Err(why.clone()),
+        };
+        let mut output_errors = Vec::new();
+        let (outcome, c) = match collected {
+            Ok(c) => {
+                let outcome = match (killed, c.exit_code) {
+                    (Some(k), _) => k,
+                    (None, Some(code)) => StepOutcome::Exited { exit_code: code },
+                    (None, None) => StepOutcome::Lost {
+                        reason: format!(
+                            "the step on host {} ended without an exit code (its wrapper was killed, or the host restarted); its files are in {} there",
+                            self.exec.opts.host, self.dir
+                        ),
+                    },
+                };
+                (outcome, c)
+            }
+            Err(why) => (
+                killed.unwrap_or(StepOutcome::Lost {
+                    reason: format!(
+                        "cannot follow the step on host {}: {why}",
+                        self.exec.opts.host
+                    ),
+                }),
+                script::Collected::default(),
+            ),
+        };
+        let (outputs, mut e1, cut_output) =
+            parse_read_outputs(&c.output, c.output_more, &self.masker);
+        let (usage, mut e2) = parse_usage(&c.usage, &self.masker);
+        output_errors.append(&mut e1);
+        output_errors.append(&mut e2);
+        let lines = self.tail.lines();
+        let start = lines.len().saturating_sub(20);
+        let mut stderr_tail = lines[start..].join("\n");
+        if let StepOutcome::Lost { reason } = &outcome {
+            stderr_tail = reason.clone();
+        }
+        Finished {
+            outcome,
+            duration_ms: u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            outputs,
+            usage,
+            stderr_tail,
+            log_path: Some(self.log_path.clone()),
+            output_errors,
+            log_errors: copy.error.into_iter().collect(),
+            cut_output,
+        }
+    }
+
+    /// One `ssh … tail` of the output, to its end, acting on kill requests meanwhile.
+    async fn follow(
+        &self,
+        copy: &mut LogCopy,
+        asked: &mut bool,
+        hard_at: &mut Option<Instant>,
+    ) -> Result<(), HostProblem> {
+        let mut cmd = self.exec.command(script::FOLLOW, &[&self.dir]);
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| HostProblem::Other(format!("cannot run ssh: {e}")))?;
+        let Some(mut out) = child.stdout.take() else {
+            return Err(HostProblem::Other("ssh gave no output pipe".into()));
+        };
+        let mut err = child.stderr.take();
+        let errors = tokio::spawn(async move {
+            let mut s = Vec::new();
+            if let Some(e) = err.as_mut() {
+                let _ = e.take(64 * 1024).read_to_end(&mut s).await;
+            }
+            s
+        });
+        let mut splitter = MaskingSplitter::new(self.masker.clone());
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let notified = self.cancel.shared.1.notified();
+            tokio::select! {
+                n = out.read(&mut buf) => match n {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => if let Some(bytes) = splitter.push(&buf[..n]) {
+                        copy.write(&bytes);
+                    },
+                },
+                _ = notified, if !*asked => {
+                    if let Some((_, grace)) = self.cancel.requested() {
+                        *asked = true;
+                        self.exec.signal(&self.dir, "TERM").await;
+                        *hard_at = Some(Instant::now() + grace);
+                    }
+                }
+                _ = tokio::time::sleep_until(hard_at.unwrap_or_else(Instant::now)), if hard_at.is_some() => {
+                    *hard_at = None;
+                    self.exec.signal(&self.dir, "KILL").await;
+                }
+            }
+        }
+        if let Some(bytes) = splitter.finish() {
+            copy.write(&bytes);
+        }
+        let status = child
+            .wait()
+            .await
+            .map_err(|e| HostProblem::Other(format!("ssh: {e}")))?;
+        let stderr = errors.await.unwrap_or_default();
+        if status.success() {
+            Ok(())
+        } else {
+            Err(HostProblem::classify(
+                status.code(),
+                &String::from_utf8_lossy(&stderr),
+            ))
+        }
+    }
+}

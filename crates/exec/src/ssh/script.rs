@@ -1,0 +1,364 @@
+//! Pure: what baton sends to an SSH host. Every remote command is one fixed script run
+//! by `sh -c`, its values passed as positional arguments (quoted words, never code); the
+//! step's environment and command travel on stdin into a 0600 file, so no value of
+//! theirs is ever on a command line (`ps` on the host shows paths only).
+use std::fmt::Write;
+
+/// Marks an SSH step's processes on the host (the attempt's directory).
+pub const ATTEMPT_MARK: &str = "BATON_SSH_ATTEMPT";
+/// The most of `$BATON_OUTPUT`/`$BATON_USAGE` read back, as for a local step.
+pub const OUTPUT_MAX: u64 = 1 << 20;
+
+/// Exit codes of the launch script, each a reason a step did not start.
+pub const EXISTS: i32 = 91;
+pub const NO_SPACE: i32 = 92;
+pub const NOT_STARTED: i32 = 93;
+pub const NO_DIR: i32 = 90;
+
+/// A value as one single-quoted shell word.
+pub fn quote(s: &str) -> String {
+    shlex::try_quote(s).map_or_else(
+        // A NUL cannot be in a word: the value cannot be passed at all.
+        |_| "''".to_string(),
+        |q| q.into_owned(),
+    )
+}
+
+/// An attempt's directory on the host: `WORKDIR/RUN/STEP.ATTEMPT` (relative: to the
+/// remote home, where `ssh` starts).
+pub fn attempt_dir(workdir: &str, run_id: &str, step_id: &str, attempt: u32) -> String {
+    format!(
+        "{}/{run_id}/{}.{attempt}",
+        workdir.trim_end_matches('/'),
+        baton_model::file_safe(step_id)
+    )
+}
+
+/// The command `ssh` runs: `sh -c SCRIPT sh ARGS…`, every part one quoted word (the
+/// login shell of the host may be any shell; this line is all it reads).
+pub fn remote(script: &str, args: &[&str]) -> String {
+    let mut line = format!("sh -c {} sh", quote(script));
+    for a in args {
+        line.push(' ');
+        line.push_str(&quote(a));
+    }
+    line
+}
+
+/// Makes the attempt's directory (new: an attempt starts once), writes stdin to its
+/// 0600 `job.sh`, starts it in a session of its own and prints the step's process group.
+pub const LAUNCH: &str = r#"umask 077
+d=$1
+mkdir -p "${d%/*}" 2>/dev/null
+if ! mkdir "$d"; then
+  [ -d "$d" ] && { echo "baton: $d exists: this attempt was started before" >&2; exit 91; }
+  exit 90
+fi
+if ! cat > "$d/job.sh"; then rm -rf "$d"; exit 92; fi
+setsid sh "$d/job.sh" "$d" </dev/null >/dev/null 2>"$d/wrapper.err" &
+i=0
+while [ ! -s "$d/pgid" ]; do
+  i=$((i + 1))
+  if [ $i -gt 1000 ] || { [ $i -gt 10 ] && [ -s "$d/wrapper.err" ]; }; then
+    cat "$d/wrapper.err" >&2; exit 93
+  fi
+  sleep 0.01
+done
+cat "$d/pgid""#;
+
+/// Streams the attempt's output from its start: while the wrapper runs, until it ends
+/// (`tail --pid`); once it has ended, what is there.
+pub const FOLLOW: &str = r#"d=$1
+[ -d "$d" ] || { echo "baton: no attempt directory $d on this host" >&2; exit 94; }
+w=$(cat "$d/wpid" 2>/dev/null)
+if [ -e "$d/exitcode" ] || [ -z "$w" ] || ! kill -0 "$w" 2>/dev/null; then
+  cat "$d/log" 2>/dev/null
+else
+  exec tail -c +1 -s 0.2 --pid="$w" -f "$d/log"
+fi"#;
+
+/// Prints `NAME LENGTH SIZE\n` (SIZE: the file's whole size) then the bytes of each of the attempt's result files there
+/// is, then whether its wrapper still runs; removes the directory of an ended attempt.
+pub const COLLECT: &str = r#"d=$1
+[ -d "$d" ] || { echo "baton: no attempt directory $d on this host" >&2; exit 94; }
+for f in exitcode output usage; do
+  if [ -f "$d/$f" ]; then
+    t=$(wc -c < "$d/$f"); n=$t; [ "$n" -gt $2 ] && n=$2
+    echo "$f $n $t"; head -c "$n" "$d/$f"
+  fi
+done
+w=$(cat "$d/wpid" 2>/dev/null)
+if [ -n "$w" ] && kill -0 "$w" 2>/dev/null && [ ! -e "$d/exitcode" ]; then echo "running 0"; fi
+if [ -e "$d/exitcode" ]; then rm -rf "$d"; rmdir "${d%/*}" 2>/dev/null; fi
+exit 0"#;
+
+/// Signals the step's process group, unless the attempt has ended (its group id may
+/// belong to someone else by now).
+pub const SIGNAL: &str = r#"d=$1
+[ -e "$d/exitcode" ] && exit 0
+pg=$(cat "$d/pgid" 2>/dev/null) || exit 0
+kill -s "$2" -- "-$pg" 2>/dev/null
+exit 0"#;
+
+/// Signals a process group by its id alone (an attempt adopted on resume and no
+/// longer wanted), only if its leader is a baton step's (its environment says so).
+pub const SIGNAL_GROUP: &str = r#"grep -qz '^BATON_SSH_ATTEMPT=' "/proc/$1/environ" 2>/dev/null && kill -s TERM -- "-$1" 2>/dev/null
+exit 0"#;
+
+/// The attempts of a run on this host: `STEP.ATTEMPT PGID` a line.
+pub const LIST: &str = r#"for d in "$1"/*/; do [ -s "$d/pgid" ] && { d=${d%/}; echo "${d##*/} $(cat "$d/pgid")"; }; done; exit 0"#;
+
+/// The wrapper (`job.sh`, 0600, sent on stdin): the step's environment, then its command
+/// in a session of its own (the process group a kill reaches), then its exit code,
+/// renamed into place so that a reader never sees half of it. It removes itself once
+/// read: the secrets in it do not stay on the host's disk.
+pub fn render_job(command: &str, dir: &str, env: &[(String, String)]) -> String {
+    let mut s = String::from(
+        "# written by baton: one attempt of a step\n\
+         d=$(cd \"$1\" && pwd) || exit 127\n\
+         echo $$ > \"$d/wpid\"\n",
+    );
+    for (k, v) in env {
+        // Names are checked by the loader; anything else is not exported.
+        if !k.is_empty()
+            && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            && !k.as_bytes()[0].is_ascii_digit()
+        {
+            let _ = writeln!(s, "export {k}={}", quote(v));
+        }
+    }
+    let _ = write!(
+        s,
+        "export BATON_OUTPUT=\"$d/output\" BATON_USAGE=\"$d/usage\" {ATTEMPT_MARK}=\"$d\"\n\
+         cd {dir} 2>/dev/null || cd || exit 127\n\
+         setsid sh -c {cmd} </dev/null >>\"$d/log\" 2>&1 &\n\
+         pg=$!\n\
+         rm -f \"$d/job.sh\"\n\
+         echo \"$pg\" > \"$d/pgid.tmp\" && mv \"$d/pgid.tmp\" \"$d/pgid\"\n\
+         wait \"$pg\"\n\
+         rc=$?\n\
+         echo \"$rc\" > \"$d/exitcode.tmp\" && mv \"$d/exitcode.tmp\" \"$d/exitcode\"\n",
+        dir = quote(dir),
+        cmd = quote(command),
+    );
+    s
+}
+
+/// What `COLLECT` printed.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Collected {
+    pub exit_code: Option<i32>,
+    pub output: String,
+    pub usage: String,
+    /// `$BATON_OUTPUT` was larger than what was read (`OUTPUT_MAX`): its last line read
+    /// may be cut, and is never handed on as whole.
+    pub output_more: bool,
+    /// The wrapper still runs (the attempt has not ended).
+    pub running: bool,
+}
+
+pub fn parse_collected(mut bytes: &[u8]) -> Collected {
+    let mut c = Collected::default();
+    while let Some(nl) = bytes.iter().position(|b| *b == b'\n') {
+        let head = String::from_utf8_lossy(&bytes[..nl]).into_owned();
+        bytes = &bytes[nl + 1..];
+        let mut words = head.split(' ');
+        let (Some(name), Some(n)) = (words.next(), words.next()) else {
+            break;
+        };
+        let size = words.next().and_then(|t| t.trim().parse::<usize>().ok());
+        let n = n.trim().parse::<usize>().unwrap_or(0).min(bytes.len());
+        if name == "output" {
+            c.output_more = size.is_some_and(|s| s > n);
+        }
+        let body = String::from_utf8_lossy(&bytes[..n]).into_owned();
+        bytes = &bytes[n..];
+        match name {
+            "exitcode" => c.exit_code = body.trim().parse().ok(),
+            "output" => c.output = body,
+            "usage" => c.usage = body,
+            "running" => c.running = true,
+            _ => {}
+        }
+    }
+    c
+}
+
+/// Why an `ssh` failed, from its exit code and stderr: which it is and what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostProblem {
+    /// No connection (refused, no route, timed out, unknown name).
+    Unreachable(String),
+    /// The host answers but does not take the key.
+    KeyRefused(String),
+    /// The host's key is unknown or changed.
+    HostKey(String),
+    /// The host's disk under the executor's workdir is full.
+    DiskFull(String),
+    /// Anything else the host or `ssh` said.
+    Other(String),
+}
+
+impl HostProblem {
+    /// `ssh`'s exit 255 is its own failure; any other code is the remote script's.
+    pub fn classify(code: Option<i32>, stderr: &str) -> HostProblem {
+        let said = stderr
+            .lines()
+            .map(|l| {
+                l.trim()
+                    .chars()
+                    .filter(|c| !c.is_control())
+                    .collect::<String>()
+            })
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join("; ");
+        let said = if said.is_empty() {
+            format!("ssh exited with {code:?}")
+        } else {
+            said
+        };
+        let lower = said.to_ascii_lowercase();
+        if code == Some(NO_SPACE)
+            || lower.contains("no space left on device")
+            || lower.contains("disk quota exceeded")
+        {
+            HostProblem::DiskFull(said)
+        } else if lower.contains("permission denied (")
+            || lower.contains("too many authentication failures")
+        {
+            HostProblem::KeyRefused(said)
+        } else if lower.contains("host key verification failed")
+            || lower.contains("remote host identification has changed")
+            || lower.contains("no ed25519 host key is known")
+            || lower.contains("host key is known")
+        {
+            HostProblem::HostKey(said)
+        } else if code == Some(255)
+            && [
+                "connection refused",
+                "no route to host",
+                "timed out",
+                "could not resolve hostname",
+                "network is unreachable",
+                "connection closed",
+                "connection reset",
+                "broken pipe",
+                "name or service not known",
+            ]
+            .iter()
+            .any(|p| lower.contains(p))
+        {
+            HostProblem::Unreachable(said)
+        } else {
+            HostProblem::Other(said)
+        }
+    }
+
+    /// Whether trying again later may help (the connection, not the host's answer).
+    pub fn transient(&self) -> bool {
+        matches!(self, HostProblem::Unreachable(_))
+    }
+
+    /// One line: which problem, what the host said, what to do.
+    pub fn describe(&self, host: &str, workdir: &str) -> String {
+        match self {
+            HostProblem::Unreachable(s) => format!(
+                "host {host} does not answer ({s}): check that it is up and that `ssh {host} true` works from here"
+            ),
+            HostProblem::KeyRefused(s) => format!(
+                "host {host} refused the key ({s}): add your public key to its ~/.ssh/authorized_keys or load the right one into your agent; baton runs ssh with BatchMode=yes (no passwords)"
+            ),
+            HostProblem::HostKey(s) => format!(
+                "host {host}'s key is not the one known here ({s}): check it, then add it to known_hosts (`ssh {host} true` once by hand)"
+            ),
+            HostProblem::DiskFull(s) => format!(
+                "the disk of host {host} is full under {workdir} ({s}): free space there, or set the executor's workdir to a filesystem with room"
+            ),
+            HostProblem::Other(s) => format!("host {host}: {s}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_words_never_code() {
+        assert_eq!(quote("a b"), "'a b'");
+        assert_eq!(quote("it's; rm -rf /"), r#""it's; rm -rf /""#);
+        let line = remote("echo \"$1\"", &["$(reboot)", "x y"]);
+        assert_eq!(line, r#"sh -c 'echo "$1"' sh '$(reboot)' 'x y'"#);
+    }
+
+    #[test]
+    fn the_job_holds_env_and_command_as_quoted_words() {
+        let j = render_job(
+            "echo 'hi'",
+            "/src dir",
+            &[
+                ("TOKEN".into(), "$(reboot)'x".into()),
+                ("bad name".into(), "x".into()),
+            ],
+        );
+        let line = j.lines().find(|l| l.starts_with("export TOKEN=")).unwrap();
+        // The shell reads the word back as the value: nothing in it runs.
+        let word = line.trim_start_matches("export TOKEN=");
+        assert_eq!(shlex::split(word), Some(vec!["$(reboot)'x".to_string()]));
+        assert!(!j.contains("bad name"));
+        assert!(j.contains("cd '/src dir' 2>/dev/null || cd || exit 127"));
+        assert!(j.contains("setsid sh -c "));
+        assert!(j.contains("mv \"$d/exitcode.tmp\" \"$d/exitcode\""));
+        // The secret is only in the file, and the file goes once read.
+        assert!(j.contains("rm -f \"$d/job.sh\""));
+    }
+
+    #[test]
+    fn an_attempts_directory_is_per_run_step_and_attempt() {
+        assert_eq!(
+            attempt_dir(".baton/ssh/", "01run", "build", 2),
+            ".baton/ssh/01run/build.2"
+        );
+    }
+
+    #[test]
+    fn collected_files_are_framed_by_length() {
+        let c = parse_collected(b"exitcode 2\n3\noutput 9\nanswer=4\nusage 0\nrunning 0\n");
+        assert_eq!(
+            c,
+            Collected {
+                exit_code: Some(3),
+                output: "answer=4\n".into(),
+                usage: String::new(),
+                output_more: false,
+                running: true,
+            }
+        );
+        assert_eq!(parse_collected(b""), Collected::default());
+        // A file larger than what was read says so: its last line is not handed on.
+        let cut = parse_collected(b"output 4 10
+k=ab");
+        assert!(cut.output_more);
+        assert_eq!(cut.output, "k=ab");
+    }
+
+    #[test]
+    fn host_problems_say_which_and_what_to_do() {
+        let p = HostProblem::classify(
+            Some(255),
+            "ssh: connect to host 127.0.0.4 port 22: Connection refused\n",
+        );
+        assert!(matches!(p, HostProblem::Unreachable(_)));
+        assert!(p.describe("h", "w").contains("does not answer"));
+        let p = HostProblem::classify(Some(255), "root@127.0.0.2: Permission denied (publickey).");
+        assert!(matches!(p, HostProblem::KeyRefused(_)));
+        assert!(p.describe("h", "w").contains("authorized_keys"));
+        let p = HostProblem::classify(Some(92), "cat: write error: No space left on device");
+        assert!(matches!(p, HostProblem::DiskFull(_)));
+        assert!(p.describe("h", "/scratch").contains("full under /scratch"));
+        let p = HostProblem::classify(Some(255), "Host key verification failed.");
+        assert!(matches!(p, HostProblem::HostKey(_)));
+        assert!(!p.transient());
+    }
+}

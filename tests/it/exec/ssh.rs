@@ -1,0 +1,381 @@
+//! Issue 46: steps on real SSH hosts (tests/ssh/hosts.sh: Debian's sshd on 127.0.0.2
+//! and 127.0.0.3). Skipped, with the reason printed, only where sshd is not installed
+//! or cannot be started (not root).
+use crate::helpers::*;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+/// The ssh config naming the hosts, once per test process; `None` (and why, printed)
+/// where they cannot run. They stop once this process has exited.
+fn hosts() -> Option<PathBuf> {
+    static UP: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    UP.get_or_init(start_hosts).clone()
+}
+
+fn start_hosts() -> Option<PathBuf> {
+    if !Path::new("/usr/sbin/sshd").exists() {
+        eprintln!("SKIPPED: sshd is not installed (apt-get install openssh-server)");
+        return None;
+    }
+    let root = std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
+        s.lines()
+            .find(|l| l.starts_with("Uid:"))
+            .is_some_and(|l| l.split_whitespace().nth(1) == Some("0"))
+    });
+    if !root {
+        eprintln!("SKIPPED: starting sshd hosts needs root");
+        return None;
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ssh/hosts.sh");
+    let out = Command::new(script)
+        .args(["start", &std::process::id().to_string()])
+        .output()
+        .expect("run hosts.sh");
+    assert!(
+        out.status.success(),
+        "sshd is installed but the hosts did not start:\n{}",
+        text(&out.stderr)
+    );
+    Some(PathBuf::from(text(&out.stdout).trim()))
+}
+
+/// An `[executors.NAME]` of `type = "ssh"` on one of the config's hosts, its attempts'
+/// files under the test's own directory.
+fn executor(name: &str, host: &str, config: &Path, env: &Env, labels: &str) -> String {
+    format!(
+        "[executors.{name}]\ntype = \"ssh\"\nhost = \"{host}\"\nssh_config = \"{}\"\nworkdir = \"{}\"\nlabels = [{labels}]\n",
+        config.display(),
+        env.path().join("remote").display()
+    )
+}
+
+/// Every process's command line on the machine (the hosts are this machine).
+fn command_lines() -> String {
+    text(
+        &Command::new("ps")
+            .args(["-eo", "pid,pgid,args", "--no-headers"])
+            .output()
+            .expect("ps")
+            .stdout,
+    )
+}
+
+#[test]
+fn a_step_runs_on_a_host_with_its_outputs_env_and_masked_secret() {
+    let Some(config) = hosts() else { return };
+    let env = Env::new();
+    let wf = env.workflow(
+        "w.toml",
+        &format!(
+            r#"name = "ssh-flow"
+secrets = ["TOKEN"]
+{}
+[[step]]
+id = "remote"
+executor = "box"
+run = 'echo "token=$TOKEN"; echo "host=$(cat /proc/self/loginuid 2>/dev/null)"; echo "answer=42" >> "$BATON_OUTPUT"; echo "cost_usd=0.5" >> "$BATON_USAGE"; while [ ! -e "$GO" ]; do sleep 0.1; done; echo "greeting=$GREETING"'
+env = {{ GO = "{go}", GREETING = "it's $(not code)" }}
+
+[[step]]
+id = "here"
+needs = ["remote"]
+run = 'test "$ANSWER" = 42'
+env = {{ ANSWER = "${{{{ steps.remote.outputs.answer }}}}" }}
+
+[[step]]
+id = "fails"
+executor = "box"
+run = 'echo failing >&2; exit 3'
+"#,
+            executor("box", "baton-h2", &config, &env, "\"gpu\""),
+            go = env.path().join("go").display()
+        ),
+    );
+    let secret = "s3cr3t-on-the-host";
+    let child = env
+        .cmd()
+        .env("TOKEN", secret)
+        .args(["run", wf.to_str().unwrap(), "--headless"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let id = env.wait_run_id();
+    // Live: its first lines are in the step's log while it still runs.
+    wait_until("the remote step's first line in its log", secs(30), || {
+        text(&env.run(&["logs", &id, "remote"]).stdout).contains("token=***")
+    });
+    // Its process group is recorded, and no command line on the host shows the secret.
+    let show = env.show(&id);
+    let job = &step_field(&show, "remote", "jobs")[0];
+    assert_eq!(job["executor"], "box", "{job}");
+    let pgid = job["job_id"].as_str().expect("a job id").to_string();
+    let lines = command_lines();
+    assert!(
+        !lines.contains(secret),
+        "a secret on a command line:\n{lines}"
+    );
+    assert!(
+        lines
+            .lines()
+            .any(|l| l.split_whitespace().nth(1) == Some(pgid.as_str())),
+        "the recorded group {pgid} runs:\n{lines}"
+    );
+    std::fs::write(env.path().join("go"), "").unwrap();
+    let out = wait_child(child, 60);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let show = env.show(&id);
+    assert_eq!(step_state(&show, "remote").as_deref(), Some("succeeded"));
+    assert_eq!(step_field(&show, "remote", "outputs")["answer"], "42");
+    assert_eq!(step_state(&show, "here").as_deref(), Some("succeeded"));
+    assert_eq!(step_state(&show, "fails").as_deref(), Some("failed"));
+    assert_eq!(step_field(&show, "fails", "exit_code"), 3);
+    let log = text(&env.run(&["logs", &id, "remote"]).stdout);
+    assert!(log.contains("token=***"), "{log}");
+    assert!(!log.contains(secret), "{log}");
+    assert!(log.contains("greeting=it's $(not code)"), "{log}");
+    // Nothing of the attempts (the job file held the secret) stays on the host.
+    let left: Vec<_> = walk(&env.path().join("remote"));
+    assert!(left.is_empty(), "left on the host: {left:?}");
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn a_timeout_and_a_cancel_reach_the_whole_group_on_the_host() {
+    let Some(config) = hosts() else { return };
+    let env = Env::new();
+    let wf = env.workflow(
+        "w.toml",
+        &format!(
+            "name = \"ssh-kill\"\n{}\n[[step]]\nid = \"slow\"\nexecutor = \"box\"\ntimeout = \"2s\"\nrun = '(sleep 4601; echo) & sleep 4602; wait'\n\n[[step]]\nid = \"long\"\nexecutor = \"box\"\nrun = '(sleep 4603; echo) & sleep 4604; wait'\n",
+            executor("box", "baton-h3", &config, &env, "")
+        ),
+    );
+    let child = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
+    let id = env.wait_run_id();
+    let running = |n: &str| command_lines().contains(&format!("sleep {n}"));
+    wait_until("both steps' processes on the host", secs(30), || {
+        running("4601") && running("4603")
+    });
+    wait_until("the timeout to end the slow step's group", secs(30), || {
+        !running("4601") && !running("4602")
+    });
+    assert!(running("4603") && running("4604"), "the other step runs on");
+    env.wait_step(&id, "slow", "failed", 30);
+    let out = env.run(&["cancel", &id]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = wait_child(child, 60);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    wait_until("the cancel to end the long step's group", secs(30), || {
+        !running("4603") && !running("4604")
+    });
+    let show = env.show(&id);
+    assert_eq!(step_state(&show, "long").as_deref(), Some("cancelled"));
+    let kinds: Vec<&str> = show["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"timeout"), "{kinds:?}");
+}
+
+#[test]
+fn resume_after_kill_9_reattaches_the_remote_step_once_with_its_whole_log() {
+    let Some(config) = hosts() else { return };
+    let env = Env::new();
+    let marks = env.path().join("marks");
+    let go = env.path().join("go");
+    let wf = env.workflow(
+        "w.toml",
+        &format!(
+            "name = \"ssh-resume\"\n{}\n[[step]]\nid = \"job\"\nexecutor = \"box\"\nrun = 'echo started >> \"$MARKS\"; echo line-1; echo line-2; while [ ! -e \"$GO\" ]; do sleep 0.1; done; echo line-3; echo \"done=yes\" >> \"$BATON_OUTPUT\"'\nenv = {{ MARKS = \"{}\", GO = \"{}\" }}\n\n[[step]]\nid = \"ended\"\nexecutor = \"box\"\nidempotent = false\nrun = 'echo started >> \"$MARKS2\"; while [ ! -e \"$GO\" ]; do sleep 0.1; done; echo \"fine=1\" >> \"$BATON_OUTPUT\"'\nenv = {{ MARKS2 = \"{}\", GO = \"{}\" }}\n",
+            executor("box", "baton-h2", &config, &env, ""),
+            marks.display(),
+            go.display(),
+            env.path().join("marks2").display(),
+            go.display(),
+        ),
+    );
+    let mut child = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
+    let id = env.wait_run_id();
+    let log = || text(&env.run(&["logs", &id, "job"]).stdout);
+    wait_until("the first lines in the step's log", secs(30), || {
+        log().contains("line-2")
+    });
+    wait_until("both job ids in the store", secs(10), || {
+        let show = env.show(&id);
+        ["job", "ended"]
+            .iter()
+            .all(|s| step_field(&show, s, "jobs")[0]["job_id"].is_string())
+    });
+    child.kill().expect("kill -9");
+    let _ = child.wait();
+    // Both end while no engine runs: one is re-attached, one collected.
+    std::fs::write(&go, "").unwrap();
+    let out = env.run(&["resume", &id]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let show = env.show(&id);
+    assert_eq!(step_state(&show, "job").as_deref(), Some("succeeded"));
+    assert_eq!(step_field(&show, "job", "outputs")["done"], "yes");
+    assert_eq!(step_state(&show, "ended").as_deref(), Some("succeeded"));
+    assert_eq!(step_field(&show, "ended", "outputs")["fine"], "1");
+    assert_eq!(log(), "line-1\nline-2\nline-3\n", "each line once");
+    for m in ["marks", "marks2"] {
+        let started = std::fs::read_to_string(env.path().join(m)).unwrap_or_default();
+        assert_eq!(started.lines().count(), 1, "started once: {started}");
+    }
+}
+
+#[test]
+fn an_unreachable_host_a_refused_key_and_a_full_disk_each_say_which() {
+    let Some(config) = hosts() else { return };
+    let env = Env::new();
+    let full = config.parent().unwrap().join("full");
+    let wf = env.workflow(
+        "w.toml",
+        &format!(
+            "name = \"ssh-problems\"\n{}{}{}[executors.full]\ntype = \"ssh\"\nhost = \"baton-h3\"\nssh_config = \"{}\"\nworkdir = \"{}\"\n\n[[step]]\nid = \"down\"\nexecutor = \"down\"\nrun = 'true'\n\n[[step]]\nid = \"refused\"\nexecutor = \"refused\"\nrun = 'true'\n\n[[step]]\nid = \"disk\"\nexecutor = \"full\"\nrun = 'true'\n\n[[step]]\nid = \"fine\"\nexecutor = \"up\"\nrun = 'true'\n",
+            executor("down", "baton-down", &config, &env, ""),
+            executor("refused", "baton-refused", &config, &env, ""),
+            executor("up", "baton-h2", &config, &env, ""),
+            config.display(),
+            full.join("w").display(),
+        ),
+    );
+    let out = env.run(&["run", wf.to_str().unwrap(), "--headless"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let id = run_id_of(&text(&out.stdout));
+    let show = env.show(&id);
+    let error_of = |step: &str| -> String {
+        show["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["step"] == step)
+            .map(|e| e["message"].as_str().unwrap_or("").to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert!(error_of("down").contains("does not answer"), "{show:#}");
+    assert!(
+        error_of("refused").contains("refused the key"),
+        "{}",
+        error_of("refused")
+    );
+    assert!(
+        error_of("refused").contains("authorized_keys"),
+        "{}",
+        error_of("refused")
+    );
+    assert!(
+        error_of("disk").contains("is full under"),
+        "{}",
+        error_of("disk")
+    );
+    assert_eq!(step_state(&show, "fine").as_deref(), Some("succeeded"));
+    // `baton executors` asks each host.
+    let out = env.run(&["executors", wf.to_str().unwrap()]);
+    let said = text(&out.stdout);
+    assert!(out.status.success(), "{said}{}", text(&out.stderr));
+    let block = |name: &str| {
+        said.split("\n")
+            .skip_while(|l| !l.starts_with(&format!("{name} (ssh")))
+            .take_while(|l| l.starts_with(name) || l.starts_with("  "))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert!(block("up").contains("host: baton-h2 answers"), "{said}");
+    assert!(block("down").contains("does not answer"), "{said}");
+    assert!(block("refused").contains("refused the key"), "{said}");
+    let _ = Duration::ZERO;
+}
+
+#[test]
+fn steps_needing_a_label_take_turns_on_its_hosts_and_pass_over_one_down() {
+    let Some(config) = hosts() else { return };
+    let env = Env::new();
+    let mut wf = format!(
+        "name = \"ssh-spread\"\nmax_parallel = 2\n{}{}{}",
+        executor("two", "baton-h2", &config, &env, "\"gpu\""),
+        executor("gone", "baton-down", &config, &env, "\"gpu\""),
+        executor("three", "baton-h3", &config, &env, "\"gpu\""),
+    );
+    for i in 0..6 {
+        wf.push_str(&format!(
+            "\n[[step]]\nid = \"s{i}\"\nrequires = [\"gpu\"]\nrun = 'echo \"server=$(echo $SSH_CONNECTION | cut -d\" \" -f3)\" >> \"$BATON_OUTPUT\"'\n"
+        ));
+    }
+    wf.push_str("\n[[step]]\nid = \"pinned\"\nexecutor = \"three\"\nrequires = [\"gpu\"]\nrun = 'echo \"server=$(echo $SSH_CONNECTION | cut -d\" \" -f3)\" >> \"$BATON_OUTPUT\"'\n");
+    let wf = env.workflow("w.toml", &wf);
+    let out = env.run(&["run", wf.to_str().unwrap(), "--headless"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let id = run_id_of(&text(&out.stdout));
+    let show = env.show(&id);
+    let mut on = std::collections::BTreeMap::<String, usize>::new();
+    for i in 0..6 {
+        let s = format!("s{i}");
+        let executor = step_field(&show, &s, "jobs")[0]["executor"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let server = step_field(&show, &s, "outputs")["server"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        // Where the record says it ran is where it ran.
+        let expected = match executor.as_str() {
+            "two" => "127.0.0.2",
+            "three" => "127.0.0.3",
+            other => panic!("{s} ran on {other:?}: {show:#}"),
+        };
+        assert_eq!(server, expected, "{s}");
+        *on.entry(executor).or_default() += 1;
+    }
+    assert_eq!(on.get("two"), Some(&3), "{on:?}");
+    assert_eq!(on.get("three"), Some(&3), "{on:?}");
+    assert_eq!(
+        step_field(&show, "pinned", "outputs")["server"],
+        "127.0.0.3",
+        "a step naming its executor stays there"
+    );
+    // `show` says where each attempt ran.
+    let shown = text(&env.run(&["show", &id]).stdout);
+    assert!(shown.contains("where attempts ran:"), "{shown}");
+    for i in 0..6 {
+        let s = format!("s{i}");
+        let executor = step_field(&show, &s, "jobs")[0]["executor"].clone();
+        let executor = executor.as_str().unwrap_or_default();
+        assert!(
+            shown.contains(&format!("  {s} #1 on {executor} (job ")),
+            "{shown}"
+        );
+    }
+}
