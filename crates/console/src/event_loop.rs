@@ -129,6 +129,7 @@ where
 {
     let mut view: Arc<RunView> = link.view.borrow_and_update().clone();
     ui.wall_clock = config.time == baton_session::config::TimeDisplay::Clock;
+    ui.on_quit = config.on_quit;
     ui.set_runs(link.runs.borrow_and_update().clone());
     ui.runs_partial = !*link.runs_complete.borrow();
     ui.driven = link.driven.borrow_and_update().clone();

@@ -186,12 +186,20 @@ pub(super) fn runs_tab(ui: &mut UiState, view: &RunView, action: Action) -> Vec<
                 what: ConfirmWhat::DeleteRun,
                 yes: false,
                 runs: vec![r.id.clone()],
+                button: Default::default(),
             }));
         }
         (Action::Enter, Some(r)) => return open_run(ui, r.id),
         (Action::Resume, Some(r)) if r.state == RunState::Interrupted => {
             let short = short_id(&r.id, &ui.run_ids).to_string();
-            toast(ui, format!("… resuming run {short}"), true);
+            toast(
+                ui,
+                format!(
+                    "… resuming run {short} ({}): this console takes it over and becomes its engine",
+                    r.workflow
+                ),
+                true,
+            );
             return vec![Request::Resume(r.id)];
         }
         (Action::Resume, Some(r)) => toast(
