@@ -16,6 +16,7 @@ mod dag;
 mod dialogs;
 mod fan;
 mod jump;
+mod keep;
 mod log;
 mod mark;
 mod notices;
@@ -33,6 +34,7 @@ pub use dialogs::{
     InputField, QuitButton,
 };
 pub use fan::{MAX_LABEL, graph_steps, node_label, node_width, rows, rows_match, shown_steps};
+pub use keep::Picked;
 pub use log::{LogState, search_from, show_match};
 pub use mark::MarkDialog;
 pub use notices::DecisionNotice;

@@ -167,9 +167,17 @@ pub(super) fn runs_tab(ui: &mut UiState, view: &RunView, action: Action) -> Vec<
             ui.runs_filter.clear();
             ui.run_sel = 0;
         }
-        (Action::Sort, _) => {
+        (Action::Sort, selected) => {
             ui.runs_sort = ui.runs_sort.next();
-            ui.run_sel = 0;
+            // The selection stays on its run in the new order.
+            let runs = &ui.runs;
+            ui.run_sel = selected
+                .and_then(|s| {
+                    ui.visible_runs(now)
+                        .iter()
+                        .position(|&i| runs[i].id == s.id)
+                })
+                .unwrap_or(0);
             let label = ui.runs_sort.label();
             toast(ui, format!("runs {label} (s: next order)"), true);
         }

@@ -161,3 +161,42 @@ fn resume_detach_drives_the_run_in_the_background() {
     assert!(said.contains("driven in the background (pid"), "{said}");
     finishes_in_the_background(&env, &id);
 }
+
+/// Point 3: the Runs tab's selection is the run, not the row: a run started from
+/// another shell lands above it and Enter still opens the run that was selected.
+#[test]
+fn a_new_run_above_the_selection_leaves_it_on_the_same_run() {
+    let env = Env::new();
+    for name in ["alpha", "beta"] {
+        let wf = env.workflow(
+            &format!("{name}.toml"),
+            &format!("name = \"{name}\"\n[[step]]\nid = \"only\"\nrun = \"true\"\n"),
+        );
+        let out = env.run(&["run", wf.to_str().unwrap(), "--headless"]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    let tmux = Tmux::new(&env, 120, 30, &tui(&env));
+    tmux.wait_for("the Runs tab", |s| s.contains("Runs ·"), 20);
+    // Newest first: beta, then alpha; the selection goes to alpha.
+    tmux.keys(&["Down"]);
+    let gamma = env.workflow(
+        "gamma.toml",
+        "name = \"gamma\"\n[[step]]\nid = \"only\"\nrun = \"true\"\n",
+    );
+    let out = env.run(&["run", gamma.to_str().unwrap(), "--headless"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    tmux.wait_for("the new run in the list", |s| s.contains("gamma"), 20);
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for(
+        "the run opened on its DAG",
+        |s| s.contains("Graph ·") || s.contains("List ·"),
+        20,
+    );
+    let header = screen.lines().next().unwrap_or_default();
+    assert!(
+        header.contains("alpha"),
+        "opened the run selected:\n{screen}"
+    );
+    tmux.keys(&["q"]);
+    tmux.wait_for("the console to exit", |s| s.contains("TUI-EXIT=0"), 20);
+}
