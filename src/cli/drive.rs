@@ -5,7 +5,7 @@ use super::exit;
 use crate::engine::driver::Sinks;
 use crate::exec::signals::ShutdownSignals;
 use crate::metrics::export::Exports;
-use crate::session::console::{ConsoleLink, Service};
+use crate::session::console::{ConsoleLink, Ended, Service, Stop};
 use crate::session::host::{self, drive_headless};
 use crate::session::prepare::Ready;
 use crate::session::{self, SessionError, run_exit_code};
@@ -188,10 +188,19 @@ fn drive_on(rt: &tokio::runtime::Runtime, store: Store, ready: Ready, display: D
             match result {
                 Ok(Ok((signal, mut outcomes))) => {
                     let state = match outcomes.remove(&run_id) {
-                        Some(Ok(out)) => out.state,
-                        Some(Err(e)) => {
+                        Some(Ended::Driven(Ok(out))) => out.state,
+                        Some(Ended::Driven(Err(e))) => {
                             crate::stdio::errln!("error: {e}");
                             return exit::STORAGE;
+                        }
+                        // Handed on: it goes on, so this process did its part.
+                        Some(Ended::Detached(handed)) => {
+                            print_ended(
+                                &display.db_path,
+                                Outcomes::from([(run_id, Ended::Detached(handed))]),
+                            );
+                            print_ended(&display.db_path, outcomes);
+                            return exit::OK;
                         }
                         None => Store::open(&display.db_path)
                             .and_then(|s| s.run(&run_id))
@@ -227,22 +236,32 @@ pub fn print_ended(db: &std::path::Path, outcomes: Outcomes) {
             .map(|r| crate::sanitize::for_terminal(&r.workflow))
             .unwrap_or_default();
         match out {
-            Ok(o) if o.state == crate::model::RunState::Interrupted => crate::stdio::outln!(
-                "run {id} {workflow}: interrupted; `baton resume {id}` continues it"
+            Ended::Driven(Ok(o)) if o.state == crate::model::RunState::Interrupted => {
+                crate::stdio::outln!(
+                    "run {id} {workflow}: interrupted; `baton resume {id}` continues it"
+                )
+            }
+            Ended::Driven(Ok(o)) => crate::stdio::outln!("run {id} {workflow}: {}", o.state),
+            Ended::Driven(Err(e)) => crate::stdio::errln!("error: run {id} {workflow}: {e}"),
+            Ended::Detached(Ok((pid, log))) => crate::stdio::outln!(
+                "run {id} {workflow}: handed to a background engine (pid {pid}); its output goes to {}; `baton tui` follows it",
+                log.display()
             ),
-            Ok(o) => crate::stdio::outln!("run {id} {workflow}: {}", o.state),
-            Err(e) => crate::stdio::errln!("error: run {id} {workflow}: {e}"),
+            Ended::Detached(Err(e)) => crate::stdio::errln!(
+                "error: run {id} {workflow} could not be handed on: {e}; it is interrupted: `baton resume {id}` continues it"
+            ),
         }
     }
 }
 
 /// How each run a console session drove ended, by run id.
-pub type Outcomes =
-    std::collections::BTreeMap<String, Result<crate::engine::driver::DriveOutcome, SessionError>>;
+pub type Outcomes = std::collections::BTreeMap<String, Ended>;
 
 /// Run the console against the session's service until the operator quits or a signal
-/// arrives; then the runs this console drives are stopped. Returns the signal's exit
-/// code, if one ended it, and how each driven run ended.
+/// arrives; then the runs this console drives are stopped, or handed to a background
+/// engine when the operator chose detach or the terminal hung up (unless `on_quit =
+/// "interrupt"`). Returns the signal's exit code, if one ended it, and how each driven
+/// run ended.
 pub async fn console(
     service: Service,
     link: ConsoleLink,
@@ -254,27 +273,38 @@ pub async fn console(
         ShutdownSignals::install().map_err(|e| format!("cannot install signal handlers: {e}"))?;
     let (stop_tx, stop_rx) = oneshot::channel();
     let serving = tokio::spawn(service.serve(stop_rx));
+    // A lost terminal (SIGHUP: the window closed, SSH dropped) hands the runs on.
+    let hangup_detaches = config.on_quit != crate::config::OnQuit::Interrupt;
+    let by_signal = |sig: crate::exec::signals::ShutdownSignal| Stop {
+        signal: Some(sig.exit_code()),
+        detach: hangup_detaches && sig == crate::exec::signals::ShutdownSignal::Hangup,
+    };
     let console = tui::event_loop::run_console_with(link, config, ui);
-    let ended: Result<Option<i32>, String> = tokio::select! {
+    let ended: Result<Stop, String> = tokio::select! {
         biased;
         // The console future is dropped here, which restores the terminal.
-        sig = signals.recv() => Ok(Some(sig.exit_code())),
+        sig = signals.recv() => Ok(by_signal(sig)),
         r = console => match r {
             // The console listens for signals too (and its input ends with the
             // terminal), so it may have stopped first: the signal still decides.
-            Ok(_) => {
+            Ok(exit) => {
                 let sig = tokio::time::timeout(Duration::from_millis(100), signals.recv())
                     .await
-                    .ok()
-                    .map(|s| s.exit_code());
-                Ok(sig)
+                    .ok();
+                Ok(match sig {
+                    Some(sig) => by_signal(sig),
+                    None => Stop {
+                        signal: None,
+                        detach: exit == tui::ConsoleExit::Detach,
+                    },
+                })
             }
             Err(e) => Err(e.to_string()),
         },
     };
-    let _ = stop_tx.send(ended.as_ref().ok().copied().flatten());
+    let _ = stop_tx.send(ended.as_ref().ok().copied().unwrap_or_default());
     let outcomes = serving
         .await
         .map_err(|e| format!("the console service failed: {e}"))?;
-    ended.map(|sig| (sig, outcomes))
+    ended.map(|stop| (stop.signal, outcomes))
 }

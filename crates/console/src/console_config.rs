@@ -4,7 +4,7 @@
 use super::keymap::{self, Keymap};
 use super::term::Caps;
 use super::theme::Theme;
-use baton_session::config::{Config, Notifications, TimeDisplay};
+use baton_session::config::{Config, Notifications, OnQuit, TimeDisplay};
 use baton_workflow::Diagnostics;
 
 #[derive(Debug, Clone)]
@@ -17,6 +17,8 @@ pub struct ConsoleConfig {
     /// Clicks and the wheel.
     pub mouse: bool,
     pub notifications: Notifications,
+    /// What leaving with runs driven here does to them (`q`, SIGHUP).
+    pub on_quit: OnQuit,
     /// What the terminal shows: its colours, and whether only ASCII.
     pub caps: Caps,
 }
@@ -45,6 +47,7 @@ impl ConsoleConfig {
             time: c.time,
             mouse: c.mouse,
             notifications: c.notifications,
+            on_quit: c.on_quit,
             caps: Caps::default(),
         }
     }

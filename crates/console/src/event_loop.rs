@@ -129,6 +129,7 @@ where
 {
     let mut view: Arc<RunView> = link.view.borrow_and_update().clone();
     ui.wall_clock = config.time == baton_session::config::TimeDisplay::Clock;
+    ui.on_quit = config.on_quit;
     ui.set_runs(link.runs.borrow_and_update().clone());
     ui.runs_partial = !*link.runs_complete.borrow();
     ui.driven = link.driven.borrow_and_update().clone();
@@ -149,7 +150,12 @@ where
     // a cleared terminal, so nothing of the last one is left.
     let mut screen = None;
     let mut asked_all_runs = false;
+    // What each list's selection is on: new rows, gone rows and new orders keep it there.
+    let mut picked = ui.picked(&view);
     loop {
+        ui.now = Some(Timestamp::now());
+        ui.keep_picked(&view, &picked);
+        picked = ui.picked(&view);
         if !asked_all_runs && ui.wants_all_runs() {
             // Asked once: the session reads them on a thread and sends the whole list.
             asked_all_runs = link.requests.try_send(ConsoleRequest::ReadAllRuns).is_ok();
@@ -190,6 +196,7 @@ where
             _ = signals.any() => return Ok(ConsoleExit::Interrupt),
             Some(a) = replies.next(), if !replies.is_empty() => {
                 requests = update(&mut ui, &view, a);
+                picked = ui.picked(&view);
                 dirty = true;
             }
             ev = events.next() => match ev {
@@ -200,6 +207,7 @@ where
                 Some(Ok(Event::Key(k))) => {
                     if let Some(a) = config.keys.action_for(ui.context(), &k) {
                         requests = update(&mut ui, &view, a);
+                        picked = ui.picked(&view);
                     }
                     dirty = true;
                 }
@@ -216,6 +224,7 @@ where
                     };
                     if let Some(a) = a {
                         requests = update(&mut ui, &view, a);
+                        picked = ui.picked(&view);
                         dirty = true;
                     }
                 }

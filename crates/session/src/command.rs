@@ -372,6 +372,22 @@ fn mask_before_writing(
     Ok(masked)
 }
 
+/// Hand an undriven run to a background engine (`baton resume --detach`, a console's
+/// detach): checked as a takeover here (who may, whether it can go on), then the lease
+/// let go and `baton resume RUN --headless` started in its own process group. Returns
+/// its pid and the file its output goes to.
+pub fn hand_to_background(
+    store: &mut Store,
+    run_id: &str,
+    given: &[(String, String)],
+    operator: &str,
+) -> Result<(u32, PathBuf), SessionError> {
+    let (ready, _) = take_over(store, run_id, given, operator, None, false)?;
+    drop(ready);
+    store.release_lease(run_id, &lease_holder())?;
+    spawn_detached(store, run_id, given)
+}
+
 /// Set in the environment of the background engine a command's `--detach` starts.
 pub const SERVE_ENV: &str = "BATON_ENGINE_SERVE";
 

@@ -10,6 +10,8 @@
 //! mouse = true                # clicks and the wheel in the console
 //! color = "16"                # 8 | 16 | 256 | truecolor: what the terminal shows (detected when absent)
 //! ascii = true                # ASCII glyphs and borders (the default in a non-UTF-8 locale)
+//! on_quit = "ask"             # ask (default) | detach | interrupt: what leaving a console
+//!                             # that drives runs does (SIGHUP detaches unless "interrupt")
 //!
 //! [notifications]             # in the console; each defaults to true
 //! bell = true                 # ring the terminal bell
@@ -52,6 +54,18 @@ pub enum Colors {
     TrueColor,
 }
 
+/// What leaving a console that drives runs does to them (`on_quit`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnQuit {
+    /// `q` asks (detach, interrupt or stay); a lost terminal (SIGHUP) detaches.
+    #[default]
+    Ask,
+    /// `q` and SIGHUP hand each run to a background engine without asking.
+    Detach,
+    /// `q` asks; SIGHUP interrupts the runs (`baton resume` continues them).
+    Interrupt,
+}
+
 /// Which console notifications are on (`[notifications]`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Notifications {
@@ -89,6 +103,8 @@ pub struct Config {
     pub color: Option<Colors>,
     /// `ascii = true`: ASCII glyphs and borders whatever the locale.
     pub ascii: bool,
+    /// What leaving a console that drives runs does to them.
+    pub on_quit: OnQuit,
     pub notifications: Notifications,
     /// `[keys]` as written, in file order; the console applies them to its defaults.
     pub keys: Vec<KeyEntry>,
@@ -138,6 +154,7 @@ impl Default for Config {
             mouse: true,
             color: None,
             ascii: false,
+            on_quit: OnQuit::default(),
             notifications: Notifications::default(),
             keys: Vec::new(),
         }
@@ -208,13 +225,14 @@ fn read_from(path: &Path) -> Read {
     }
 }
 
-const TOP: [&str; 8] = [
+const TOP: [&str; 9] = [
     "theme",
     "db",
     "time",
     "mouse",
     "color",
     "ascii",
+    "on_quit",
     "notifications",
     "keys",
 ];
@@ -277,6 +295,17 @@ pub fn read_str(path: &Path, text: &str) -> Read {
                 None => {}
             },
             "ascii" => c.ascii = boolean(&mut r, e).unwrap_or(false),
+            "on_quit" => match string(&mut r, e).as_deref() {
+                Some("ask") => c.on_quit = OnQuit::Ask,
+                Some("detach") => c.on_quit = OnQuit::Detach,
+                Some("interrupt") => c.on_quit = OnQuit::Interrupt,
+                Some(other) => r.error(
+                    &e.node.span,
+                    format!("`{other}` is not a way to leave a console"),
+                    "write on_quit = \"ask\", \"detach\" or \"interrupt\"",
+                ),
+                None => {}
+            },
             "notifications" => {
                 let Some(entries) = table(&mut r, e) else {
                     continue;
@@ -448,6 +477,19 @@ mod tests {
         assert_eq!(c.time, TimeDisplay::Relative);
         assert!(c.mouse && c.notifications.bell && c.notifications.desktop);
         assert_eq!(c.theme, None);
+    }
+
+    #[test]
+    fn on_quit_is_read_and_checked() {
+        assert_eq!(parse_ok("").on_quit, OnQuit::Ask);
+        assert_eq!(parse_ok("on_quit = \"detach\"\n").on_quit, OnQuit::Detach);
+        assert_eq!(
+            parse_ok("on_quit = \"interrupt\"\n").on_quit,
+            OnQuit::Interrupt
+        );
+        let e = errors("on_quit = \"leave\"\n");
+        assert!(e.contains("`leave` is not a way to leave a console"), "{e}");
+        assert!(e.contains("on_quit = \"ask\""), "{e}");
     }
 
     #[test]

@@ -49,10 +49,10 @@ pub enum ConsoleRequest {
     /// Read every run of a large store now (the Runs tab or a jump needs them), not
     /// only once the runs this console drives have ended.
     ReadAllRuns,
-    /// Drive an interrupted run here, and show it.
+    /// Drive an interrupted run here, and show it: what the takeover did, or why not.
     Resume {
         run_id: String,
-        reply: oneshot::Sender<Result<(), String>>,
+        reply: oneshot::Sender<Result<String, String>>,
     },
     /// Delete a finished or interrupted run (as `baton runs rm`): what was deleted, or
     /// why not.
@@ -87,7 +87,26 @@ enum Back {
 
 enum Reply {
     Command(oneshot::Sender<CommandOutcome>),
-    Resume(oneshot::Sender<Result<(), String>>),
+    Resume(oneshot::Sender<Result<String, String>>),
+}
+
+/// How the console asks its service to stop (`Service::serve`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stop {
+    /// The exit code of the signal that stopped the console, if one did.
+    pub signal: Option<i32>,
+    /// Hand each run this console drives to a background engine (as `--detach` does)
+    /// instead of leaving it interrupted.
+    pub detach: bool,
+}
+
+/// How a run this console drove ended when it stopped.
+#[derive(Debug)]
+pub enum Ended {
+    /// Driven here to its end, or interrupted with the console.
+    Driven(Result<DriveOutcome, SessionError>),
+    /// Handed to a background engine: its pid and the file its output goes to.
+    Detached(Result<(u32, PathBuf), SessionError>),
 }
 
 pub struct Service {
@@ -209,12 +228,10 @@ impl Service {
     }
 
     /// Serve the console until `stop` resolves (or the console hangs up). Then every
-    /// run this console drives is stopped (interrupted, resumable); the result is how
-    /// each run this service drove ended. `stop` carries a signal's exit code, if any.
-    pub async fn serve(
-        mut self,
-        stop: oneshot::Receiver<Option<i32>>,
-    ) -> BTreeMap<String, Result<DriveOutcome, SessionError>> {
+    /// run this console drives is stopped (interrupted, resumable) and, when `stop`
+    /// says detach, handed to a background engine; the result is how each run this
+    /// service drove ended.
+    pub async fn serve(mut self, stop: oneshot::Receiver<Stop>) -> BTreeMap<String, Ended> {
         let mut tick = tokio::time::interval(FOLLOW_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         tokio::pin!(stop);
@@ -225,10 +242,11 @@ impl Service {
                 .and_then(|id| self.driven.get(id))
                 .map(|h| h.view.clone());
             tokio::select! {
-                s = &mut stop => break s.unwrap_or(None),
+                s = &mut stop => break s.unwrap_or_default(),
                 req = self.requests.recv() => match req {
                     Some(req) => self.request(req),
-                    None => break None,
+                    // The console has gone: how to stop (detach or not) comes next.
+                    None => break (&mut stop).await.unwrap_or_default(),
                 },
                 Some(back) = self.back_rx.recv() => self.back(back),
                 changed = changed(&mut shown) => {
@@ -242,13 +260,40 @@ impl Service {
             }
         };
         for hosted in self.driven.values_mut() {
-            hosted.stop(signal);
+            hosted.stop(signal.signal);
         }
         let driven = std::mem::take(&mut self.driven);
+        let mut ended: BTreeMap<String, Ended> = std::mem::take(&mut self.outcomes)
+            .into_iter()
+            .map(|(id, o)| (id, Ended::Driven(o)))
+            .collect();
         for (id, hosted) in driven {
-            self.outcomes.insert(id, hosted.finish().await);
+            let out = hosted.finish().await;
+            let handed = match &out {
+                // Interrupted here: a background engine takes it from where it stopped.
+                Ok(o) if signal.detach && o.state == baton_model::RunState::Interrupted => {
+                    let (db, params, operator) =
+                        (self.db.clone(), self.params.clone(), self.operator.clone());
+                    let run = id.clone();
+                    let r = tokio::task::spawn_blocking(move || {
+                        let mut store = Store::open(&db)?;
+                        command::hand_to_background(&mut store, &run, &params, &operator)
+                    })
+                    .await
+                    .unwrap_or_else(|e| Err(SessionError::System(format!("detach failed: {e}"))));
+                    Some(r)
+                }
+                _ => None,
+            };
+            ended.insert(
+                id,
+                match handed {
+                    Some(r) => Ended::Detached(r),
+                    None => Ended::Driven(out),
+                },
+            );
         }
-        self.outcomes
+        ended
     }
 
     fn request(&mut self, req: ConsoleRequest) {
@@ -443,22 +488,31 @@ impl Service {
             reply,
         } = back;
         let run_id = ready.run_id.clone();
-        let hosted = Store::open(&self.db).map(|store| Hosted::spawn(store, *ready));
+        let workflow = ready.workflow.clone();
+        // Quietly: what the takeover did goes to the console's status line, never as a
+        // line written over its screen.
+        let hosted = Store::open(&self.db).map(|store| Hosted::spawn_quietly(store, *ready));
         match (hosted, reply) {
             (Ok(hosted), reply) => {
+                let taken = format!(
+                    "this console now drives the {} run (q offers to detach it)",
+                    baton_model::sanitize::for_terminal(&workflow)
+                );
+                let said: Vec<String> = [message, hosted.note.clone(), Some(taken)]
+                    .into_iter()
+                    .flatten()
+                    .filter(|m| !m.is_empty())
+                    .collect();
                 self.driven.insert(run_id.clone(), hosted);
                 self.publish_driven();
                 match reply {
                     Reply::Command(reply) => {
                         let _ = reply.send(CommandOutcome::Accepted {
-                            message: format!(
-                                "{}; this console now drives the run",
-                                message.unwrap_or_default()
-                            ),
+                            message: said.join("; "),
                         });
                     }
                     Reply::Resume(reply) => {
-                        let _ = reply.send(Ok(()));
+                        let _ = reply.send(Ok(said.join("; ")));
                     }
                 }
                 self.open(&run_id);

@@ -39,20 +39,28 @@ pub fn stop_leftovers(run_id: &str) -> usize {
     leftovers.len()
 }
 
-fn driver(store: Store, ready: Ready, sinks: Sinks) -> (Driver, Vec<baton_engine::Effect>) {
+/// The driver for `ready`, with what taking the run over did that its caller should
+/// say (a headless engine on stderr; a console on its status line, never over its
+/// screen).
+fn driver(
+    store: Store,
+    ready: Ready,
+    sinks: Sinks,
+) -> (Driver, Vec<baton_engine::Effect>, Option<String>) {
+    let mut note = None;
     if ready.stale {
         let n = stop_leftovers(&ready.run_id);
         if n > 0 {
-            crate::stdio::errln!(
+            note = Some(format!(
                 "stopped {n} process group(s) left running by the previous engine"
-            );
+            ));
         }
         // Its temporary files too (outputs not read yet may hold secrets in clear).
         baton_exec::leftovers::remove_run_temp_dirs(&ready.run_id);
     }
     let mut driver = Driver::new(ready.core, store, ready.run_id, lease_holder(), sinks);
     driver.announce(&ready.committed);
-    (driver, ready.initial)
+    (driver, ready.initial, note)
 }
 
 /// Drive the run here until it ends or a shutdown signal arrives (headless).
@@ -61,7 +69,10 @@ pub async fn drive_headless(
     ready: Ready,
     sinks: Sinks,
 ) -> Result<DriveOutcome, SessionError> {
-    let (driver, initial) = driver(store, ready, sinks);
+    let (driver, initial, note) = driver(store, ready, sinks);
+    if let Some(note) = note {
+        crate::stdio::errln!("{note}");
+    }
     let shutdown = async {
         match shutdown_signal().await {
             Ok(sig) => Some(sig.exit_code()),
@@ -80,17 +91,30 @@ pub struct Hosted {
     pub run_id: String,
     pub workflow: String,
     pub view: watch::Receiver<Arc<RunView>>,
+    /// What taking the run over did, for the console to say (`driver`).
+    pub note: Option<String>,
     commands: mpsc::Sender<CommandRequest>,
     stop: Option<oneshot::Sender<Option<i32>>>,
     done: JoinHandle<Result<DriveOutcome, DriverError>>,
 }
 
 impl Hosted {
-    /// Start driving `ready` on the current runtime (it must be inside one).
+    /// Start driving `ready` on the current runtime (it must be inside one); what the
+    /// takeover did is said on stderr (`baton serve`).
     pub fn spawn(store: Store, ready: Ready) -> Hosted {
+        let hosted = Hosted::spawn_quietly(store, ready);
+        if let Some(note) = &hosted.note {
+            crate::stdio::errln!("{note}");
+        }
+        hosted
+    }
+
+    /// Like [`Hosted::spawn`], keeping what the takeover did in `note` for a console
+    /// to show: a line on stderr would be written over its screen.
+    pub fn spawn_quietly(store: Store, ready: Ready) -> Hosted {
         let run_id = ready.run_id.clone();
         let workflow = ready.workflow.clone();
-        let (mut driver, initial) = driver(store, ready, Sinks::default());
+        let (mut driver, initial, note) = driver(store, ready, Sinks::default());
         let (view_tx, view) = watch::channel(Arc::new(driver.view()));
         let (commands, commands_rx) = mpsc::channel(32);
         driver.attach_console(view_tx, commands_rx);
@@ -102,6 +126,7 @@ impl Hosted {
             run_id,
             workflow,
             view,
+            note,
             commands,
             stop: Some(stop),
             done,

@@ -125,6 +125,8 @@ pub enum Action {
     NewLine,
     Yes,
     No,
+    /// Leave, handing the runs this console drives to a background engine.
+    Detach,
     SwitchButton,
     /// A key for a text field (filter, search, reason).
     Key(KeyEvent),
@@ -133,7 +135,8 @@ pub enum Action {
     /// The answer to a resume request.
     Resumed {
         run_id: String,
-        result: Result<(), String>,
+        /// What the takeover did (`this console now drives …`), or why not.
+        result: Result<String, String>,
     },
 }
 
@@ -143,6 +146,8 @@ pub enum ConsoleExit {
     Quit,
     /// The operator confirmed quitting while steps run: interrupt the run (it stays resumable).
     Interrupt,
+    /// Hand each run this console drives to a background engine, then quit.
+    Detach,
 }
 
 /// What `update` asks the shell to do.

@@ -161,8 +161,30 @@ pub struct ConfirmDialog {
     pub what: ConfirmWhat,
     /// The selected button; destructive confirmations start on No.
     pub yes: bool,
-    /// For a quit: the runs this console drives, which quitting interrupts.
+    /// For a quit: the runs this console drives, which quitting interrupts or detaches.
     pub runs: Vec<String>,
+    /// For a quit: the selected of its three buttons.
+    pub button: QuitButton,
+}
+
+/// The quit dialog's buttons, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum QuitButton {
+    Stay,
+    /// Hand each run to a background engine: nothing stops.
+    #[default]
+    Detach,
+    Interrupt,
+}
+
+impl QuitButton {
+    pub fn next(self) -> QuitButton {
+        match self {
+            QuitButton::Stay => QuitButton::Detach,
+            QuitButton::Detach => QuitButton::Interrupt,
+            QuitButton::Interrupt => QuitButton::Stay,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -281,6 +303,28 @@ pub(super) fn confirm_dialog(ui: &mut UiState, action: Action) -> Vec<Request> {
     let Some(Dialog::Confirm(d)) = ui.dialog.as_mut() else {
         return Vec::new();
     };
+    // A quit has three buttons: Stay, Detach (where it starts: leaving without
+    // stopping anything) and Interrupt.
+    if d.what == ConfirmWhat::Quit {
+        let choice = match action {
+            Action::SwitchButton => {
+                d.button = d.button.next();
+                return Vec::new();
+            }
+            Action::Detach => QuitButton::Detach,
+            Action::Yes => QuitButton::Interrupt,
+            Action::No | Action::Back => QuitButton::Stay,
+            Action::Confirm => d.button,
+            _ => return Vec::new(),
+        };
+        ui.dialog = None;
+        return match choice {
+            QuitButton::Stay => Vec::new(),
+            _ if ui.driven.is_empty() => vec![Request::Exit(ConsoleExit::Quit)],
+            QuitButton::Detach => vec![Request::Exit(ConsoleExit::Detach)],
+            QuitButton::Interrupt => vec![Request::Exit(ConsoleExit::Interrupt)],
+        };
+    }
     let yes = match action {
         Action::SwitchButton => {
             d.yes = !d.yes;

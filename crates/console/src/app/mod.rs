@@ -16,6 +16,7 @@ mod dag;
 mod dialogs;
 mod fan;
 mod jump;
+mod keep;
 mod log;
 mod mark;
 mod notices;
@@ -29,9 +30,11 @@ mod waiting;
 pub use actions::{Action, ConsoleExit, Hit, Hits, Request, Tab};
 pub use dag::{filter_problem, matches_filter, visible_steps};
 pub use dialogs::{
-    BudgetDialog, BudgetField, ConfirmDialog, ConfirmWhat, Decision, Dialog, GateDialog, InputField,
+    BudgetDialog, BudgetField, ConfirmDialog, ConfirmWhat, Decision, Dialog, GateDialog,
+    InputField, QuitButton,
 };
 pub use fan::{MAX_LABEL, graph_steps, node_label, node_width, rows, rows_match, shown_steps};
+pub use keep::Picked;
 pub use log::{LogState, search_from, show_match};
 pub use mark::MarkDialog;
 pub use notices::DecisionNotice;

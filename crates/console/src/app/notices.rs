@@ -83,6 +83,14 @@ impl UiState {
         }
     }
 
+    /// Remember that this console resumes `run_id` (`R`): its resume is not news.
+    pub(super) fn note_resumed(&mut self, run_id: &str) {
+        self.sent.push((run_id.to_string(), None));
+        if self.sent.len() > SENT {
+            self.sent.remove(0);
+        }
+    }
+
     /// Whether audit row `a` of `run_id` came from this console's own commands.
     fn is_own(&self, run_id: &str, a: &AuditView) -> bool {
         same_actor(&a.actor, &self.operator)

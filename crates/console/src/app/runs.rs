@@ -167,9 +167,17 @@ pub(super) fn runs_tab(ui: &mut UiState, view: &RunView, action: Action) -> Vec<
             ui.runs_filter.clear();
             ui.run_sel = 0;
         }
-        (Action::Sort, _) => {
+        (Action::Sort, selected) => {
             ui.runs_sort = ui.runs_sort.next();
-            ui.run_sel = 0;
+            // The selection stays on its run in the new order.
+            let runs = &ui.runs;
+            ui.run_sel = selected
+                .and_then(|s| {
+                    ui.visible_runs(now)
+                        .iter()
+                        .position(|&i| runs[i].id == s.id)
+                })
+                .unwrap_or(0);
             let label = ui.runs_sort.label();
             toast(ui, format!("runs {label} (s: next order)"), true);
         }
@@ -186,12 +194,20 @@ pub(super) fn runs_tab(ui: &mut UiState, view: &RunView, action: Action) -> Vec<
                 what: ConfirmWhat::DeleteRun,
                 yes: false,
                 runs: vec![r.id.clone()],
+                button: Default::default(),
             }));
         }
         (Action::Enter, Some(r)) => return open_run(ui, r.id),
         (Action::Resume, Some(r)) if r.state == RunState::Interrupted => {
             let short = short_id(&r.id, &ui.run_ids).to_string();
-            toast(ui, format!("… resuming run {short}"), true);
+            toast(
+                ui,
+                format!(
+                    "… resuming run {short} ({}): this console takes it over and becomes its engine",
+                    r.workflow
+                ),
+                true,
+            );
             return vec![Request::Resume(r.id)];
         }
         (Action::Resume, Some(r)) => toast(

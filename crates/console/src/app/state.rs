@@ -101,8 +101,10 @@ pub struct UiState {
     pub pending: usize,
     /// Where the last frame drew clickable things.
     pub hits: Hits,
-    /// The runs this console's process drives: quitting interrupts exactly these.
+    /// The runs this console's process drives: quitting interrupts or detaches exactly these.
     pub driven: Arc<Vec<String>>,
+    /// What `q` does while this console drives runs (the config's `on_quit`).
+    pub on_quit: baton_session::config::OnQuit,
     /// The fanned-out steps opened to their instances (by id), `app::fan`.
     pub expanded: std::collections::BTreeSet<String>,
     /// The DAG layout of the run shown (its id, step count and the steps opened then),

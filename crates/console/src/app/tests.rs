@@ -174,15 +174,56 @@ fn a_resumed_run_opens_on_its_dag() {
         update(&mut ui, &v, Action::Resume),
         vec![Request::Resume("01JXQZ0M3D5E7F9G1H2J3K4L5M".into())]
     );
+    // Issue 45 point 1: before it happens, the takeover is said, with the run named.
+    let before = ui.toast.clone().unwrap().text;
+    assert!(
+        before.contains("resuming run") && before.contains("this console takes it over"),
+        "{before}"
+    );
     update(
         &mut ui,
         &v,
         Action::Resumed {
             run_id: "01JXQZ0M3D5E7F9G1H2J3K4L5M".into(),
-            result: Ok(()),
+            result: Ok("this console now drives the nightly run".into()),
         },
     );
     assert_eq!(ui.tab, Tab::Dag);
+    let after = ui.toast.clone().unwrap().text;
+    assert!(after.contains("this console now drives"), "{after}");
+    // Its own resume on record is not someone else's news, and leaves the toast.
+    let mut prev = fixtures::release();
+    prev.run_id = "01JXQZ0M3D5E7F9G1H2J3K4L5M".into();
+    let mut next = prev.clone();
+    let mut row = next.audit[0].clone();
+    row.actor = "alice".into();
+    row.action = baton_model::AuditAction::RunResumed;
+    row.step = None;
+    next.audit.push(row);
+    assert!(ui.note_decisions(&prev, &next).is_empty());
+    assert_eq!(ui.toast.clone().unwrap().text, after);
+}
+
+/// Issue 45 point 1: a command on a run no engine drives says, as it is sent, that
+/// this console takes the run over, naming it; on a run this console drives, it does not.
+#[test]
+fn a_command_on_an_undriven_run_says_it_takes_the_run_over() {
+    let mut v = fixtures::release();
+    v.driven_by = None;
+    let mut ui = UiState::new("alice");
+    update(&mut ui, &v, Action::CancelRun);
+    let r = update(&mut ui, &v, Action::Yes);
+    assert!(matches!(&r[..], [Request::Command(_)]), "{r:?}");
+    let said = ui.toast.clone().unwrap().text;
+    assert!(
+        said.contains("no engine drives run") && said.contains(&v.workflow),
+        "{said}"
+    );
+    ui.driven = Arc::new(vec![v.run_id.clone()]);
+    update(&mut ui, &v, Action::CancelRun);
+    update(&mut ui, &v, Action::Yes);
+    let said = ui.toast.clone().unwrap().text;
+    assert!(!said.contains("no engine drives"), "{said}");
 }
 
 #[test]
@@ -308,8 +349,10 @@ fn esc_cancels_the_gate_dialog_without_a_command() {
     assert!(ui.dialog.is_none());
 }
 
+/// Issue 45 point 1: quitting a console that drives a run offers to detach it (the
+/// button it starts on: nothing stops), to interrupt it, or to stay.
 #[test]
-fn confirm_dialogs_default_to_no() {
+fn quitting_while_driving_offers_detach_interrupt_or_stay() {
     let v = fixtures::release();
     let mut ui = UiState::new("alice");
     ui.driven = Arc::new(vec![v.run_id.clone()]);
@@ -317,22 +360,48 @@ fn confirm_dialogs_default_to_no() {
     assert!(matches!(
         &ui.dialog,
         Some(Dialog::Confirm(ConfirmDialog {
-            yes: false,
             what: ConfirmWhat::Quit,
             runs,
+            button: QuitButton::Detach,
+            ..
         })) if runs == &vec![v.run_id.clone()]
     ));
-    assert!(
-        update(&mut ui, &v, Action::Confirm).is_empty(),
-        "Enter on the default does nothing"
+    assert_eq!(
+        update(&mut ui, &v, Action::Confirm),
+        vec![Request::Exit(ConsoleExit::Detach)],
+        "Enter on the default detaches"
     );
-    assert!(ui.dialog.is_none());
     update(&mut ui, &v, Action::Quit);
     update(&mut ui, &v, Action::SwitchButton);
     assert_eq!(
         update(&mut ui, &v, Action::Confirm),
         vec![Request::Exit(ConsoleExit::Interrupt)]
     );
+    update(&mut ui, &v, Action::Quit);
+    assert!(update(&mut ui, &v, Action::No).is_empty(), "n stays");
+    assert!(ui.dialog.is_none());
+    update(&mut ui, &v, Action::Quit);
+    assert_eq!(
+        update(&mut ui, &v, Action::Yes),
+        vec![Request::Exit(ConsoleExit::Interrupt)]
+    );
+    update(&mut ui, &v, Action::Quit);
+    assert_eq!(
+        update(&mut ui, &v, Action::Detach),
+        vec![Request::Exit(ConsoleExit::Detach)]
+    );
+    // `on_quit = "detach"`: no question.
+    ui.on_quit = baton_session::config::OnQuit::Detach;
+    assert_eq!(
+        update(&mut ui, &v, Action::Quit),
+        vec![Request::Exit(ConsoleExit::Detach)]
+    );
+}
+
+#[test]
+fn confirm_dialogs_default_to_no() {
+    let v = fixtures::release();
+    let mut ui = UiState::new("alice");
 
     update(&mut ui, &v, Action::CancelRun);
     assert!(matches!(

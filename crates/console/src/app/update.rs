@@ -37,6 +37,23 @@ pub(super) fn send(
     }]
 }
 
+/// `run X (workflow)` when no engine drives `run_id` (neither this console nor another
+/// live one): a command on it makes this console its engine.
+pub(super) fn undriven(ui: &UiState, view: &RunView, run_id: &str) -> Option<String> {
+    if ui.driven.iter().any(|d| d == run_id) {
+        return None;
+    }
+    let (driven_by, workflow) = if view.run_id == run_id {
+        (view.driven_by.as_ref(), view.workflow.as_str())
+    } else {
+        let r = ui.runs.iter().find(|r| r.id == run_id)?;
+        (r.driven_by.as_ref(), r.workflow.as_str())
+    };
+    driven_by
+        .is_none()
+        .then(|| format!("{} ({workflow})", short_id(run_id, &ui.run_ids)))
+}
+
 /// Apply one action. Pure: no I/O, no clock; what must happen outside comes back as requests.
 ///
 /// An approve, reject or mark refused before any dialog opens is held on screen
@@ -50,10 +67,29 @@ pub fn update(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> 
     let before = ui.toast.clone();
     let out = dispatch(ui, view, action);
     for r in &out {
-        match r {
-            Request::Command(c) => ui.note_sent(&view.run_id, c),
-            Request::CommandOn { run_id, command } => ui.note_sent(run_id, command),
-            _ => {}
+        let target = match r {
+            Request::Command(c) => {
+                ui.note_sent(&view.run_id, c);
+                &view.run_id
+            }
+            Request::CommandOn { run_id, command } => {
+                ui.note_sent(run_id, command);
+                run_id
+            }
+            Request::Resume(run_id) => {
+                ui.note_resumed(run_id);
+                continue;
+            }
+            _ => continue,
+        };
+        // Before it happens: acting on a run no engine drives makes this console its engine.
+        if let Some(named) = undriven(ui, view, target)
+            && let Some(t) = ui.toast.as_mut()
+        {
+            t.text = format!(
+                "{}; no engine drives run {named}: this console takes it over",
+                t.text.trim_end_matches(": sent, waiting for the engine")
+            );
         }
     }
     if opens_text
@@ -91,12 +127,12 @@ fn dispatch(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
         Action::Resumed { run_id, result } => {
             let short = short_id(&run_id, &ui.run_ids);
             match result {
-                Ok(()) => {
+                Ok(said) => {
                     // The service opens the resumed run: show it on its DAG, following.
                     ui.tab = Tab::Dag;
                     ui.follow = true;
                     ui.filter.clear();
-                    toast(ui, format!("✔ run {short} resumed"), true)
+                    toast(ui, format!("✔ run {short} resumed: {said}"), true)
                 }
                 Err(e) => toast(ui, format!("✘ resume {short}: {e}"), false),
             }
@@ -308,12 +344,15 @@ pub(super) fn main_view(ui: &mut UiState, view: &RunView, action: Action) -> Vec
         Action::Help => ui.overlay = Some(Overlay::Help),
         Action::Quit => {
             // Only runs this console drives stop with it; a run followed from another
-            // engine goes on.
-            if !ui.driven.is_empty() {
+            // engine goes on. `on_quit = "detach"` hands them on without asking.
+            if !ui.driven.is_empty() && ui.on_quit == baton_session::config::OnQuit::Detach {
+                return vec![Request::Exit(ConsoleExit::Detach)];
+            } else if !ui.driven.is_empty() {
                 ui.dialog = Some(Dialog::Confirm(ConfirmDialog {
                     what: ConfirmWhat::Quit,
                     yes: false,
                     runs: ui.driven.to_vec(),
+                    button: Default::default(),
                 }));
             } else {
                 return vec![Request::Exit(ConsoleExit::Quit)];
@@ -329,6 +368,7 @@ pub(super) fn main_view(ui: &mut UiState, view: &RunView, action: Action) -> Vec
                     what: ConfirmWhat::CancelRun,
                     yes: false,
                     runs: vec![view.run_id.clone()],
+                    button: Default::default(),
                 }));
             } else {
                 toast(

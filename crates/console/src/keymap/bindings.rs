@@ -830,6 +830,14 @@ pub static BINDINGS: &[Binding] = &[
     b!(Confirm, [k('y')], "y", Action::Yes, "yes", true),
     b!(
         Confirm,
+        [k('d')],
+        "d",
+        Action::Detach,
+        "quit: hand the runs to a background engine",
+        false
+    ),
+    b!(
+        Confirm,
         [k('n'), code(Esc)],
         "n/Esc",
         Action::No,

@@ -235,7 +235,7 @@ pub fn confirm(
             (
                 title,
                 format!(
-                    "This console drives run {}. Quitting interrupts {them}; {resume}. Runs driven elsewhere go on.",
+                    "This console drives run {}. Detach (d) hands {them} to a background engine, as `--detach` does: steps running now stop and start again there. Interrupt (y) leaves {them} interrupted; {resume}. Runs driven elsewhere go on.",
                     ids.join(", ")
                 ),
             )
@@ -267,7 +267,9 @@ pub fn confirm(
             )
         }
     };
-    let w = area.width.saturating_sub(4).min(60);
+    // The quit's three buttons and their keys need a little more room.
+    let widest = if d.what == ConfirmWhat::Quit { 64 } else { 60 };
+    let w = area.width.saturating_sub(4).min(widest);
     let lines_txt = super::common::wrap_text(&text, w.saturating_sub(4) as usize);
     let h = lines_txt.len() as u16 + 5;
     let r = centered(area, w, h);
@@ -290,13 +292,26 @@ pub fn confirm(
             },
         )
     };
-    lines.push(Line::from(vec![
-        styled(" ", theme.base),
-        btn("No", !d.yes),
-        styled("   ", theme.base),
-        btn("Yes", d.yes),
-        styled("   y/n · ←→ · Enter", theme.dim),
-    ]));
+    lines.push(Line::from(if d.what == ConfirmWhat::Quit {
+        use crate::app::QuitButton;
+        vec![
+            styled(" ", theme.base),
+            btn("Stay", d.button == QuitButton::Stay),
+            styled("  ", theme.base),
+            btn("Detach", d.button == QuitButton::Detach),
+            styled("  ", theme.base),
+            btn("Interrupt", d.button == QuitButton::Interrupt),
+            styled("  n/d/y · ←→ · Enter", theme.dim),
+        ]
+    } else {
+        vec![
+            styled(" ", theme.base),
+            btn("No", !d.yes),
+            styled("   ", theme.base),
+            btn("Yes", d.yes),
+            styled("   y/n · ←→ · Enter", theme.dim),
+        ]
+    }));
     frame.render_widget(Paragraph::new(lines).style(theme.base), inner);
 }
 

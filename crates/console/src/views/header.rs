@@ -81,24 +81,30 @@ pub fn render(
             theme.warning.add_modifier(Modifier::REVERSED),
         ));
     }
+    // Engine or viewer, on every screen: how many runs quitting would stop or hand on.
+    l1.push(Span::raw(if ui.driven.is_empty() { "" } else { " " }));
+    l1.push(match ui.driven.len() {
+        0 => styled("  viewer", theme.dim),
+        1 if narrow => styled(" drives 1 ", theme.warning.add_modifier(Modifier::REVERSED)),
+        1 => styled(
+            " drives 1 run ",
+            theme.warning.add_modifier(Modifier::REVERSED),
+        ),
+        n => styled(
+            if narrow {
+                format!(" drives {n} ")
+            } else {
+                format!(" drives {n} runs ")
+            },
+            theme.warning.add_modifier(Modifier::REVERSED),
+        ),
+    });
     l1.extend([
         styled(if narrow { "  ⏱ " } else { "  elapsed " }, theme.dim),
         styled(elapsed, theme.base),
-        styled("  gates ", theme.dim),
-        styled(
-            gates.to_string(),
-            if gates > 0 { theme.warning } else { theme.base },
-        ),
-        styled("  errors ", theme.dim),
-        styled(
-            open_errors.to_string(),
-            if open_errors > 0 {
-                theme.error
-            } else {
-                theme.base
-            },
-        ),
     ]);
+    // The gates and errors are counted on the tab line (`Approvals (2)  Errors (3)`):
+    // this line's room goes to engine-or-viewer and the budget.
     if let Some(b) = &view.budget {
         let mut parts = Vec::new();
         match b.cost {

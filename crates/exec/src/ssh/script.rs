@@ -337,8 +337,10 @@ mod tests {
         );
         assert_eq!(parse_collected(b""), Collected::default());
         // A file larger than what was read says so: its last line is not handed on.
-        let cut = parse_collected(b"output 4 10
-k=ab");
+        let cut = parse_collected(
+            b"output 4 10
+k=ab",
+        );
         assert!(cut.output_more);
         assert_eq!(cut.output, "k=ab");
     }

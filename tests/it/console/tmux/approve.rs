@@ -151,7 +151,7 @@ fn baton_tui_drives_a_run_whose_engine_died_and_its_quit_prompt_names_it() {
     tmux.keys(&["Enter"]);
     tmux.wait_for(
         "the console to take the run over",
-        |s| s.contains("this console now drives the run"),
+        |s| s.contains("this console now drives the orphan run"),
         20,
     );
     env.wait_step(&id, "soak", "running", 20);

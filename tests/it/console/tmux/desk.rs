@@ -65,7 +65,7 @@ fn the_waiting_tab_comes_first_and_approves_an_interrupted_runs_gate() {
     tmux.keys(&["Enter"]);
     tmux.wait_for(
         "the console to take the run over",
-        |s| s.contains("this console now drives the run"),
+        |s| s.contains("this console now drives the shipper run"),
         20,
     );
     wait_until("the approved step to run", secs(20), || {

@@ -14,6 +14,7 @@ mod inputs;
 mod keys;
 mod runs_tab;
 mod schedules_tab;
+mod shift;
 mod terminal;
 mod terms;
 
