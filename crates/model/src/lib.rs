@@ -13,6 +13,7 @@ pub mod logtimes;
 pub mod mask;
 pub mod metric_tallies;
 pub mod metrics;
+pub mod refusal;
 pub mod retention;
 pub mod sanitize;
 pub mod schedule;
@@ -32,6 +33,7 @@ pub use event::{
 pub use health::{Health, HealthLabel, HealthTerm};
 pub use history::{AuditAction, Decision};
 pub use liveness::{LEASE_STALE, Lease, Liveness};
+pub use refusal::{ReasonFor, Refusal};
 pub use state::{RunState, StepState};
 pub use time::Timestamp;
 pub use view::{

@@ -1,3 +1,4 @@
 //! Gates and approvals: what an approval is bound to, gates across processes.
 mod binding;
 mod gates;
+mod refusals;

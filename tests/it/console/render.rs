@@ -315,9 +315,11 @@ pub(super) fn scenarios() -> Vec<(&'static str, Setup)> {
             act(
                 &v,
                 &mut u,
-                &[Action::Outcome(CommandOutcome::Refused {
-                    reason: "carol already voted on deploy-prod".into(),
-                })],
+                &[Action::Outcome(CommandOutcome::Refused(
+                    baton::model::Refusal::Recorded {
+                        reason: "carol already voted on deploy-prod".into(),
+                    },
+                ))],
             );
             (v, u)
         }),

@@ -25,7 +25,7 @@ fn step_state() -> impl Strategy<Value = StepState> {
     use StepState::*;
     prop_oneof![
         3 => prop::sample::select(&[Queued, Running, Succeeded, Failed, RetryWait][..]),
-        1 => prop::sample::select(&StepState::ALL[..]),
+        1 => prop::sample::select(StepState::ALL),
     ]
 }
 
@@ -34,7 +34,7 @@ fn attempt() -> impl Strategy<Value = u32> {
 }
 
 fn run_state() -> impl Strategy<Value = RunState> {
-    prop::sample::select(&RunState::ALL[..])
+    prop::sample::select(RunState::ALL)
 }
 
 fn outcome() -> impl Strategy<Value = StepOutcome> {
@@ -54,7 +54,7 @@ fn error() -> impl Strategy<Value = ErrorRecord> {
         0..4usize,
         prop::option::of(step()),
         0..3u32,
-        prop::sample::select(&ErrorKind::ALL[..]),
+        prop::sample::select(ErrorKind::ALL),
         any::<bool>(),
     )
         .prop_map(|(id, step, attempt, kind, open)| {
@@ -184,7 +184,8 @@ fn event_kind() -> impl Strategy<Value = EventKind> {
         }),
         1 => command().prop_map(|command| EventKind::CommandRefused {
             command,
-            reason: "not an approver".into()
+            reason: "not an approver".into(),
+            code: Some("not_an_approver".into())
         }),
         1 => (step(), 2..5u32).prop_map(|(step, next_attempt)| EventKind::RetryScheduled {
             step,

@@ -83,10 +83,10 @@ impl Loader<'_, '_> {
                     }),
             };
             let catch_up = self
-                .choice(fields, "catch_up", &what, &CatchUp::NAMES)
+                .choice(fields, "catch_up", &what, CatchUp::NAMES)
                 .map_or(Some(CatchUp::None), |s| s.parse().ok());
             let overlap = self
-                .choice(fields, "overlap", &what, &Overlap::NAMES)
+                .choice(fields, "overlap", &what, Overlap::NAMES)
                 .map_or(Some(Overlap::Skip), |s| s.parse().ok());
             let max_catch_up = get(fields, "max_catch_up")
                 .and_then(|n| self.int_at_least(n, &format!("`max_catch_up` of {what}"), 0))
