@@ -334,6 +334,15 @@ mod tests {
         assert!(Refusal::CODES.contains(&"not_an_approver"));
     }
 
+    /// docs/architecture.md's table of refusals names every code.
+    #[test]
+    fn the_docs_list_every_code() {
+        let docs = include_str!("../../../docs/architecture.md");
+        for c in Refusal::CODES {
+            assert!(docs.contains(&format!("`{c}`")), "{c} is not in docs/architecture.md");
+        }
+    }
+
     #[test]
     fn masking_keeps_the_code() {
         let m = Masker::new(vec!["hunter2".into()]);
