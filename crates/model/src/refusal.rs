@@ -339,7 +339,10 @@ mod tests {
     fn the_docs_list_every_code() {
         let docs = include_str!("../../../docs/architecture.md");
         for c in Refusal::CODES {
-            assert!(docs.contains(&format!("`{c}`")), "{c} is not in docs/architecture.md");
+            assert!(
+                docs.contains(&format!("`{c}`")),
+                "{c} is not in docs/architecture.md"
+            );
         }
     }
 
