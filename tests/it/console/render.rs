@@ -296,8 +296,16 @@ pub(super) fn scenarios() -> Vec<(&'static str, Setup)> {
                     Action::GoTab(Tab::Approvals),
                     Action::Reject,
                     Action::Confirm,
+                    // The core's refusal opens the dialog again, its words under it.
+                    Action::Outcome(CommandOutcome::Refused(
+                        baton::model::Refusal::ReasonRequired {
+                            to: baton::model::ReasonFor::Reject,
+                        },
+                    )),
                 ],
             );
+            // Only the dialog is this snapshot's: the toast has its own.
+            u.toast = None;
             (v, u)
         }),
         ("outcome_refused", || {
