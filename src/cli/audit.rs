@@ -2,7 +2,7 @@
 //! `baton audit rotate`.
 use super::db::{DbOpt, fail};
 use super::exit;
-use crate::model::Timestamp;
+use crate::model::{AuditAction, Refusal, Timestamp};
 use crate::store::{AuditRow, AuditVerdict, Rotated, Sealed, SignaturesVerdict, Store, StoreError};
 use clap::{Args, Subcommand};
 
@@ -120,8 +120,31 @@ fn show(db: &DbOpt, run: &str, json: bool) -> i32 {
     exit::OK
 }
 
+/// A refused command's code, as its audit row records it: the core's refusal code
+/// (`details.code`), or `recorded` for a row written before refusals had codes.
+/// `None` for every other row.
+fn refusal_code(r: &AuditRow) -> Option<String> {
+    if r.action != AuditAction::CommandRefused.as_str() {
+        return None;
+    }
+    let details = serde_json::from_str::<serde_json::Value>(&r.details).ok();
+    let code = details.as_ref().and_then(|d| d["code"].as_str());
+    Some(
+        code.unwrap_or(
+            Refusal::Recorded {
+                reason: String::new(),
+            }
+            .code(),
+        )
+        .to_string(),
+    )
+}
+
 fn row_json(r: &AuditRow) -> serde_json::Value {
+    let refused =
+        refusal_code(r).map(|code| serde_json::json!({ "code": code, "message": r.reason }));
     serde_json::json!({
+        "refused": refused,
         "id": r.id,
         "run_id": r.run_id,
         "seq": r.seq,
@@ -148,7 +171,10 @@ pub fn table(rows: &[AuditRow]) -> String {
                 r.id.to_string(),
                 clock(r.at),
                 r.actor.clone(),
-                r.action.clone(),
+                match refusal_code(r) {
+                    Some(code) => format!("{} ({code})", r.action),
+                    None => r.action.clone(),
+                },
                 r.step.clone().unwrap_or_else(|| "-".into()),
                 r.reason
                     .as_deref()

@@ -4,6 +4,7 @@
 use super::drive::{self, Display};
 use super::exit;
 use super::run::{operator_name, parse_kv};
+use super::verdict::Verdict;
 use crate::model::{Command, CommandOutcome, StepState};
 use crate::session::command::{self, Applied, Delivery};
 use crate::session::signing::{self as sign, SignWith};
@@ -37,6 +38,12 @@ pub struct Target {
     /// withdrawn and never applies (e.g. `500ms`, `30s`).
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_wait)]
     pub wait: std::time::Duration,
+    /// Print the verdict as one JSON object: `{"run_id", "accepted": {"message"}}`,
+    /// `{"run_id", "run_state", "refused": {"code", "message"}}` (the codes: README,
+    /// "Refusals") or `{"run_id", "recorded": {"command", "for"}}`. A run this command
+    /// takes over is then driven as usual, its lines after the object.
+    #[arg(long)]
+    pub json: bool,
 }
 
 fn parse_wait(s: &str) -> Result<std::time::Duration, String> {
@@ -180,10 +187,8 @@ pub fn approve(a: ApproveArgs) -> i32 {
             );
             return exit::USAGE;
         }
-        let Some(reason) = a.reason.clone().filter(|r| !r.trim().is_empty()) else {
-            crate::stdio::errln!("error: raising the budget needs --reason");
-            return exit::USAGE;
-        };
+        // Whether a reason is given is the core's to say (`reason_required`).
+        let reason = a.reason.clone().unwrap_or_default();
         let (mut cost, mut calls, mut tokens) = (None, None, None);
         for r in &a.raise {
             let parsed = r.split_once('=').and_then(|(k, v)| match k {
@@ -217,24 +222,15 @@ pub fn approve(a: ApproveArgs) -> i32 {
             );
             return exit::USAGE;
         };
-        let mut command = Command::Approve {
+        // Whether the inputs fit the gate is the core's to say (`input_invalid`, exit
+        // 2, before anything is recorded).
+        Command::Approve {
             step,
             operator,
             reason: a.reason.filter(|r| !r.trim().is_empty()),
             signature: None,
             inputs: a.inputs.iter().cloned().collect(),
-        };
-        // Over the bound: refused before the inputs are read against the gate.
-        if let Err(code) = within_bounds(&command) {
-            return code;
         }
-        if let Command::Approve { step, inputs, .. } = &mut command {
-            *inputs = match checked_inputs(&a.target, step, &a.inputs) {
-                Ok(i) => i,
-                Err(code) => return code,
-            };
-        }
-        command
     };
     decide(&a.target, &a.sign, command)
 }
@@ -251,40 +247,7 @@ fn within_bounds(command: &Command) -> Result<(), i32> {
     }
 }
 
-/// The approval's inputs checked against the gate on the run as recorded (the core's
-/// check: wrong, missing and unknown ones refused here, exit 2, before anything is
-/// sent), with defaults filled in so a signature covers what the engine records. When
-/// the run cannot be read here, the inputs go as given and the engine checks them.
-fn checked_inputs(
-    target: &Target,
-    step: &str,
-    given: &[(String, String)],
-) -> Result<std::collections::BTreeMap<String, String>, i32> {
-    let as_given = || given.iter().cloned().collect();
-    let db = drive::db_path(target.db.as_deref());
-    let Ok(store) = Store::open_existing(&db) else {
-        return Ok(as_given());
-    };
-    let Ok(run_id) = store.resolve_run(&target.run) else {
-        return Ok(as_given());
-    };
-    match session::inspect::approval_inputs(&store, &run_id, step, given) {
-        Ok(Some(Ok(values))) => Ok(values),
-        Ok(Some(Err(errors))) => {
-            for e in errors {
-                crate::stdio::errln!("error: {e}");
-            }
-            Err(exit::USAGE)
-        }
-        Ok(None) | Err(_) => Ok(as_given()),
-    }
-}
-
 pub fn reject(a: RejectArgs) -> i32 {
-    if a.reason.trim().is_empty() {
-        crate::stdio::errln!("error: a rejection needs a reason (--reason \"…\")");
-        return exit::USAGE;
-    }
     let operator = match operator_name(a.target.operator.as_deref()) {
         Ok(o) => o,
         Err(e) => return session::report(&e),
@@ -360,10 +323,6 @@ pub fn cancel(a: CancelArgs) -> i32 {
 }
 
 pub fn mark(a: MarkArgs) -> i32 {
-    if a.reason.trim().is_empty() {
-        crate::stdio::errln!("error: marking a step needs a reason (--reason \"…\")");
-        return exit::USAGE;
-    }
     let operator = match operator_name(a.target.operator.as_deref()) {
         Ok(o) => o,
         Err(e) => return session::report(&e),
@@ -388,6 +347,7 @@ fn send(target: &Target, command: Command) -> i32 {
     if let Err(code) = within_bounds(&command) {
         return code;
     }
+    let out = Verdict { json: target.json };
     let db = drive::db_path(target.db.as_deref());
     let mut store = match Store::open_existing(&db) {
         Ok(s) => s,
@@ -414,22 +374,21 @@ fn send(target: &Target, command: Command) -> i32 {
     ) {
         Ok(Applied::ByEngine { outcome, .. }) => {
             let run_id = store.resolve_run(&target.run).unwrap_or_default();
-            report(&run_id, outcome)
+            report(out, &run_id, outcome)
         }
         Ok(Applied::TakenOver { ready, message }) => {
             // A command that leaves a finished run as it ended (a step whose
             // compensation failed, marked failed once undone by hand) has nothing to
             // drive: once recorded, its exit code is the command's.
             let stays = (!ready.stale && ready.core.is_finished()).then(|| ready.core.run_state());
-            match stays {
-                Some(state) => {
-                    crate::stdio::outln!("accepted: {message} (run {} stays {state})", ready.run_id)
-                }
-                None => crate::stdio::outln!(
+            let line = match stays {
+                Some(state) => format!("accepted: {message} (run {} stays {state})", ready.run_id),
+                None => format!(
                     "accepted: {message} (run {}); no engine was driving it: continuing it here (`--detach` drives it in the background)",
                     ready.run_id
                 ),
-            }
+            };
+            out.accepted(&ready.run_id, &message, &line);
             let code = drive::drive(store, *ready, Display::headless(operator, db));
             match stays {
                 Some(_) if code != exit::STORAGE => exit::OK,
@@ -438,8 +397,8 @@ fn send(target: &Target, command: Command) -> i32 {
         }
         Ok(Applied::Detached { pid, log, outcome }) => {
             let run_id = store.resolve_run(&target.run).unwrap_or_default();
-            let code = report(&run_id, outcome);
-            if code == exit::OK {
+            let code = report(out, &run_id, outcome);
+            if code == exit::OK && !out.json {
                 crate::stdio::outln!(
                     "driven in the background by pid {pid}; its output: {}",
                     log.display()
@@ -449,32 +408,35 @@ fn send(target: &Target, command: Command) -> i32 {
         }
         Ok(Applied::Recorded { id }) => {
             let run_id = store.resolve_run(&target.run).unwrap_or_default();
-            crate::stdio::outln!(
+            let line = format!(
                 "recorded: command {id} waits for the next engine to drive run {run_id} (`baton resume {run_id}`)"
             );
+            out.recorded(&run_id, id, None, &line);
             exit::OK
         }
         Ok(Applied::RecordedForStarter { id, starter }) => {
             let run_id = store.resolve_run(&target.run).unwrap_or_default();
-            crate::stdio::outln!(
+            let line = format!(
                 "recorded: command {id} waits for `{starter}`'s engine: no engine drives run {run_id}, and {}",
                 session::command::starter_only(&run_id, &starter)
             );
+            out.recorded(&run_id, id, Some(&starter), &line);
             exit::OK
         }
-        Err(e) => session::report(&e),
+        Err(e) => out.error(&e),
     }
 }
 
-fn report(run_id: &str, outcome: CommandOutcome) -> i32 {
+fn report(out: Verdict, run_id: &str, outcome: CommandOutcome) -> i32 {
     match outcome {
         CommandOutcome::Accepted { message } => {
-            crate::stdio::outln!("accepted: {message} (run {run_id})");
+            out.accepted(
+                run_id,
+                &message,
+                &format!("accepted: {message} (run {run_id})"),
+            );
             exit::OK
         }
-        CommandOutcome::Refused { reason } => {
-            crate::stdio::outln!("refused: {reason} (run {run_id})");
-            exit::FAILED
-        }
+        CommandOutcome::Refused(refusal) => out.refused(run_id, None, &refusal),
     }
 }

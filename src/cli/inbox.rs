@@ -14,7 +14,7 @@ use clap::Args;
     after_help = "Examples:\n  baton inbox\n  baton inbox --mine\n  baton inbox --json | jq '.[] | select(.kind == \"gate\") | .run_id'"
 )]
 pub struct InboxArgs {
-    /// Print a JSON array (run_id, workflow, run_state, kind, step, prompt, approvers, quorum, votes, since, deadline, left_ms, mine, why_not, commands)
+    /// Print a JSON array (run_id, workflow, run_state, kind, step, prompt, approvers, quorum, votes, since, deadline, left_ms, mine, why_not and refused: {code, message} when not, commands)
     #[arg(long)]
     pub json: bool,
     /// Only what you (this OS account) may decide now
@@ -47,6 +47,9 @@ pub fn run(args: InboxArgs) -> i32 {
             .map(|w| {
                 let mut v = serde_json::to_value(w).unwrap_or_default();
                 v["left_ms"] = serde_json::json!(w.left(now).map(|d| d.as_millis() as u64));
+                // Why not as a line, and as the refusal the core would give (its code).
+                v["why_not"] = serde_json::json!(w.why_not.as_ref().map(|r| r.to_string()));
+                v["refused"] = serde_json::json!(w.why_not.as_ref().map(|r| r.json()));
                 v
             })
             .collect();

@@ -28,6 +28,7 @@ pub mod store_init;
 pub mod table;
 pub mod tools;
 pub mod validate;
+pub mod verdict;
 
 /// Exit codes (README): decided by the session layer.
 pub use crate::session::exit;

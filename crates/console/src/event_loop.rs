@@ -7,6 +7,7 @@ use super::console_config::ConsoleConfig;
 use super::logfile::LogReaders;
 use super::signal;
 use super::views::render;
+use baton_model::Refusal;
 use baton_model::{CommandOutcome, RunView, Timestamp};
 use crossterm::event::{Event, EventStream};
 use futures::future::BoxFuture;
@@ -325,12 +326,12 @@ where
                     });
                     replies.push(Box::pin(async move {
                         Action::Outcome(match sent {
-                            Ok(()) => rx.await.unwrap_or_else(|_| CommandOutcome::Refused {
-                                reason: "no answer".into(),
+                            Ok(()) => rx
+                                .await
+                                .unwrap_or(CommandOutcome::Refused(Refusal::EngineStopped)),
+                            Err(e) => CommandOutcome::Refused(Refusal::CannotApply {
+                                why: format!("cannot ask ({e})"),
                             }),
-                            Err(e) => CommandOutcome::Refused {
-                                reason: format!("cannot ask ({e})"),
-                            },
                         })
                     }));
                 }
@@ -396,12 +397,12 @@ fn send_command(
     });
     Box::pin(async move {
         let outcome = match sent {
-            Ok(()) => rx.await.unwrap_or_else(|_| CommandOutcome::Refused {
-                reason: "the engine stopped before answering".into(),
+            Ok(()) => rx
+                .await
+                .unwrap_or(CommandOutcome::Refused(Refusal::EngineStopped)),
+            Err(e) => CommandOutcome::Refused(Refusal::CannotApply {
+                why: format!("the engine is not taking commands ({e})"),
             }),
-            Err(e) => CommandOutcome::Refused {
-                reason: format!("the engine is not taking commands ({e})"),
-            },
         };
         Action::Outcome(outcome)
     })

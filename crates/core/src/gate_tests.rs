@@ -451,3 +451,41 @@ fn saga_compensates_in_reverse_completion_order() {
     });
     assert!(refused(&o).contains("compensations already ran"));
 }
+
+/// The core decides each refusal as a typed `Refusal` with its stable code: one on
+/// the run's state is recorded with its code; one on the command as given (no reason)
+/// decides nothing about the run and is not recorded.
+#[test]
+fn refusals_carry_their_code_and_only_the_run_s_are_recorded() {
+    let mut g = gate();
+    g.approvers = vec!["alice".into()];
+    let mut sim = Sim::new(gated(g), cfg());
+    let o = sim.cmd(Command::Reject {
+        step: "ship".into(),
+        operator: "alice".into(),
+        reason: " ".into(),
+        signature: None,
+    });
+    let r = o.refusal().expect("refused");
+    assert_eq!(r.code(), "reason_required");
+    assert_eq!(r.to_string(), "a reason is required to reject");
+    assert!(sim.events_named("command_refused").is_empty());
+    let o = sim.approve("ship", "mallory");
+    assert_eq!(o.refusal().map(|r| r.code()), Some("not_an_approver"));
+    let refused = sim.events_named("command_refused");
+    let EventKind::CommandRefused { code, reason, .. } = &refused[0].kind else {
+        panic!()
+    };
+    assert_eq!(code.as_deref(), Some("not_an_approver"));
+    assert_eq!(reason, &o.refusal().unwrap().to_string());
+    let audit = sim.core.view(Timestamp(sim.now)).audit;
+    let row = audit
+        .iter()
+        .find(|a| a.action == AuditAction::CommandRefused)
+        .unwrap();
+    assert!(
+        row.details.starts_with("[not_an_approver]"),
+        "{}",
+        row.details
+    );
+}

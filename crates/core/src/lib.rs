@@ -194,7 +194,7 @@ pub enum Input {
     UnprovenCommand {
         id: i64,
         command: Command,
-        reason: String,
+        reason: Box<baton_model::Refusal>,
     },
     /// SIGINT/SIGTERM/quit: kill running groups; the run becomes interrupted (resumable).
     Shutdown {

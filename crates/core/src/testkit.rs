@@ -453,7 +453,7 @@ pub fn persisted(fx: &[Effect]) -> Vec<EventKind> {
 
 pub fn refused(o: &CommandOutcome) -> String {
     match o {
-        CommandOutcome::Refused { reason } => reason.clone(),
+        CommandOutcome::Refused(r) => r.to_string(),
         CommandOutcome::Accepted { message } => panic!("expected refusal, got accepted: {message}"),
     }
 }

@@ -146,7 +146,9 @@ pub fn describe(event: &Event) -> Option<String> {
             "{t} {step} fallback: {} ({reason})",
             baton_model::history::fallback_summary(*attempt, *alternative)
         ),
-        EventKind::CommandRefused { command, reason } => {
+        EventKind::CommandRefused {
+            command, reason, ..
+        } => {
             format!(
                 "{t} refused {} from {}: {reason}",
                 command_name(command),

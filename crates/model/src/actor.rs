@@ -1,5 +1,6 @@
 //! Who decided, as a name: one rule for comparing the names of approvers, the run's
 //! starter and voters, so that `ALICE`, ` alice ` and `alice` are one person.
+use crate::refusal::Refusal;
 
 /// The name as it is kept: trimmed; `None` when nothing is left.
 pub fn clean_name(name: &str) -> Option<&str> {
@@ -23,15 +24,15 @@ pub fn actor_key(name: &str) -> Option<String> {
 
 /// Whether `me` is among a gate's `approvers` (none listed: anyone), as the core
 /// refuses a decision by it.
-pub fn check_approver(approvers: &[String], me: &str) -> Result<(), String> {
+pub fn check_approver(approvers: &[String], me: &str) -> Result<(), Refusal> {
     if clean_name(me).is_none() {
-        return Err("an empty name cannot decide a gate".into());
+        return Err(Refusal::NoOperator);
     }
     if !approvers.is_empty() && !approvers.iter().any(|a| same_actor(a, me)) {
-        return Err(format!(
-            "`{me}` is not an approver (approvers: {})",
-            approvers.join(", ")
-        ));
+        return Err(Refusal::NotAnApprover {
+            actor: me.to_string(),
+            approvers: approvers.to_vec(),
+        });
     }
     Ok(())
 }
@@ -49,15 +50,17 @@ pub struct GateRules<'a> {
 /// Whether `me` may approve an unsigned gate now: an approver, not its run's starter
 /// unless self-approval is allowed, one vote each. The core refuses an approval by
 /// this, and the inbox says it before anyone tries.
-pub fn may_approve(rules: &GateRules<'_>, me: &str) -> Result<(), String> {
+pub fn may_approve(rules: &GateRules<'_>, me: &str) -> Result<(), Refusal> {
     check_approver(rules.approvers, me)?;
     if same_actor(me, rules.starter) && !rules.allow_self_approval {
-        return Err(format!(
-            "self-approval: `{me}` started this run (allow_self_approval = false)"
-        ));
+        return Err(Refusal::SelfApproval {
+            actor: me.to_string(),
+        });
     }
     if rules.votes.iter().any(|(a, _)| same_actor(a, me)) {
-        return Err(format!("`{me}` already approved this gate"));
+        return Err(Refusal::AlreadyApproved {
+            actor: me.to_string(),
+        });
     }
     Ok(())
 }

@@ -4,6 +4,7 @@
 //!
 //! Owned by the engine core; other modules read these types.
 use super::error::ErrorRecord;
+use super::refusal::Refusal;
 use super::state::{RunState, StepState};
 use super::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -281,7 +282,12 @@ pub enum EventKind {
     /// A command that was not applied, and why (recorded for the audit).
     CommandRefused {
         command: Command,
+        /// The refusal's message (its `Display`), masked.
         reason: String,
+        /// The refusal's stable code ([`crate::Refusal::code`]); none in events
+        /// recorded before refusals had codes.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code: Option<String>,
     },
     StepRetried {
         step: String,
@@ -530,21 +536,98 @@ impl Command {
 
 /// What became of a command.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "outcome", rename_all = "snake_case")]
+#[serde(into = "OutcomeWire", from = "OutcomeWire")]
 pub enum CommandOutcome {
     Accepted { message: String },
-    Refused { reason: String },
+    Refused(Refusal),
+}
+
+/// A verdict as the store's `commands` table keeps it: `{"outcome": "refused",
+/// "reason": MESSAGE, "refusal": {"code": …}}`. A verdict written before refusals had
+/// codes (`reason` alone), or with a code this baton does not know, reads back as
+/// [`Refusal::Recorded`] with its message.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+enum OutcomeWire {
+    Accepted {
+        message: String,
+    },
+    Refused {
+        #[serde(default)]
+        reason: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        refusal: Option<serde_json::Value>,
+    },
+}
+
+impl From<CommandOutcome> for OutcomeWire {
+    fn from(o: CommandOutcome) -> Self {
+        match o {
+            CommandOutcome::Accepted { message } => OutcomeWire::Accepted { message },
+            CommandOutcome::Refused(r) => OutcomeWire::Refused {
+                reason: r.to_string(),
+                refusal: serde_json::to_value(&r).ok(),
+            },
+        }
+    }
+}
+
+impl From<OutcomeWire> for CommandOutcome {
+    fn from(w: OutcomeWire) -> Self {
+        match w {
+            OutcomeWire::Accepted { message } => CommandOutcome::Accepted { message },
+            OutcomeWire::Refused { reason, refusal } => CommandOutcome::Refused(
+                refusal
+                    .and_then(|v| serde_json::from_value(v).ok())
+                    .unwrap_or(Refusal::Recorded { reason }),
+            ),
+        }
+    }
 }
 
 impl CommandOutcome {
     pub fn is_accepted(&self) -> bool {
         matches!(self, CommandOutcome::Accepted { .. })
     }
+
+    /// The refusal, if the command was refused.
+    pub fn refusal(&self) -> Option<&Refusal> {
+        match self {
+            CommandOutcome::Refused(r) => Some(r),
+            CommandOutcome::Accepted { .. } => None,
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A verdict keeps its refusal's kind through the store, and one written before
+    /// refusals had codes still reads, with its message.
+    #[test]
+    fn a_verdict_reads_back_typed_and_old_ones_still_read() {
+        let o = CommandOutcome::Refused(Refusal::ReasonRequired {
+            to: crate::refusal::ReasonFor::Reject,
+        });
+        let json = serde_json::to_string(&o).unwrap();
+        assert!(
+            json.contains("\"reason\":\"a reason is required to reject\""),
+            "{json}"
+        );
+        assert_eq!(serde_json::from_str::<CommandOutcome>(&json).unwrap(), o);
+        let old = r#"{"outcome":"refused","reason":"expired: gone"}"#;
+        let back: CommandOutcome = serde_json::from_str(old).unwrap();
+        assert_eq!(back.refusal().unwrap().code(), "recorded");
+        assert_eq!(back.refusal().unwrap().to_string(), "expired: gone");
+        let newer = r#"{"outcome":"refused","reason":"why","refusal":{"code":"from_the_future"}}"#;
+        let back: CommandOutcome = serde_json::from_str(newer).unwrap();
+        assert_eq!(back.refusal().unwrap().to_string(), "why");
+        let old_event = r#"{"type":"command_refused","command":{"cmd":"retry","step":"a","operator":"bob"},"reason":"no"}"#;
+        let k: EventKind = serde_json::from_str(old_event).unwrap();
+        assert!(matches!(k, EventKind::CommandRefused { code: None, .. }));
+        assert!(!serde_json::to_string(&k).unwrap().contains("code"));
+    }
 
     /// An event is one flat JSON object (`seq`, `at`, `type` and the kind's fields):
     /// a kind's field must not shadow the event's own, or it does not read back.

@@ -346,13 +346,29 @@ pub fn decision(kind: &EventKind) -> Option<Decision> {
         K::GateVoided { step, reason } => {
             d(ENGINE, Some(step), Some(reason), json!({}), String::new())
         }
-        K::CommandRefused { command, reason } => d(
-            command.operator(),
-            command_step(command).as_ref(),
-            Some(reason),
-            json!({ "command": command }),
-            serde_json::to_string(command).unwrap_or_default(),
-        ),
+        K::CommandRefused {
+            command,
+            reason,
+            code,
+        } => {
+            // The code only where the event has one: an older row keeps its hash.
+            let details = match code {
+                Some(code) => json!({ "command": command, "code": code }),
+                None => json!({ "command": command }),
+            };
+            let summary = serde_json::to_string(command).unwrap_or_default();
+            let summary = match code {
+                Some(code) => format!("[{code}] {summary}"),
+                None => summary,
+            };
+            d(
+                command.operator(),
+                command_step(command).as_ref(),
+                Some(reason),
+                details,
+                summary,
+            )
+        }
         K::StepRetried {
             step,
             actor,

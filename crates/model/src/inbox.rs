@@ -51,9 +51,9 @@ pub struct Waiting {
     pub since: Timestamp,
     /// When a gate times out, if it does.
     pub deadline: Option<Timestamp>,
-    /// Whether `me` may decide it now; when not, `why_not` says why.
+    /// Whether `me` may decide it now; when not, `why_not` is the core's refusal.
     pub mine: bool,
-    pub why_not: Option<String>,
+    pub why_not: Option<crate::Refusal>,
     /// The commands that decide it, as `baton` takes them.
     pub commands: Vec<String>,
 }

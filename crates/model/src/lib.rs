@@ -15,6 +15,7 @@ pub mod mask;
 pub mod metric_tallies;
 pub mod metrics;
 pub mod procs;
+pub mod refusal;
 pub mod retention;
 pub mod sanitize;
 pub mod schedule;
@@ -34,6 +35,7 @@ pub use event::{
 pub use health::{Health, HealthLabel, HealthTerm};
 pub use history::{AuditAction, Decision};
 pub use liveness::{LEASE_STALE, Lease, Liveness};
+pub use refusal::{ReasonFor, Refusal};
 pub use state::{RunState, StepState};
 pub use time::Timestamp;
 pub use view::{

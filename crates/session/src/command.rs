@@ -8,7 +8,7 @@ use super::SessionError;
 use super::host::lease_holder;
 use super::prepare::{PlanSource, Ready, rebuild, take_lease};
 use baton_core::{Effect, Input};
-use baton_model::{Command, CommandOutcome, RunState, Timestamp};
+use baton_model::{Command, CommandOutcome, Refusal, RunState, Timestamp};
 use baton_store::{Store, StoreError};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -62,10 +62,9 @@ pub fn take_over_with(
         return Err(SessionError::Refused {
             run_id: run_id.to_string(),
             state: store.run(run_id)?.state,
-            reason: format!(
-                "{}; a command of yours is recorded for that engine",
-                starter_only(run_id, &starter)
-            ),
+            refusal: Box::new(Refusal::StarterOnly {
+                starter_only: starter_only(run_id, &starter),
+            }),
         });
     }
     let holder = lease_holder();
@@ -129,9 +128,9 @@ fn apply_in_memory(
         return Err(SessionError::Refused {
             run_id: run_id.to_string(),
             state,
-            reason: format!(
-                "the run already finished; `baton retry {run_id} STEP` or `baton mark {run_id} STEP …` reopens it"
-            ),
+            refusal: Box::new(Refusal::NothingToResume {
+                run: run_id.to_string(),
+            }),
         });
     }
     let now = Timestamp::now();
@@ -152,11 +151,11 @@ fn apply_in_memory(
         let fx = core.handle(Input::Command { id: None, command }, now);
         match verdict(&fx) {
             Some(CommandOutcome::Accepted { message: m }) => message = Some(m),
-            Some(CommandOutcome::Refused { reason }) => {
+            Some(CommandOutcome::Refused(refusal)) => {
                 return Err(SessionError::Refused {
                     run_id: run_id.to_string(),
                     state,
-                    reason,
+                    refusal: Box::new(refusal),
                 });
             }
             None => {
@@ -262,13 +261,13 @@ pub fn apply(
                 // The engine is gone now: the run is undriven; look again.
                 Waited::NotTaken if live_holder(store, &run_id)?.is_none() => continue,
                 Waited::NotTaken => {
-                    let reason = format!(
-                        "the engine driving the run ({holder}) did not take the command within {}; it was withdrawn and will never apply",
-                        baton_model::time::human_duration(wait)
-                    );
+                    let refusal = Refusal::NotTaken {
+                        holder: holder.clone(),
+                        wait: baton_model::time::human_duration(wait),
+                    };
                     return Ok(Applied::ByEngine {
                         holder,
-                        outcome: CommandOutcome::Refused { reason },
+                        outcome: CommandOutcome::Refused(refusal),
                     });
                 }
             }
@@ -323,19 +322,19 @@ pub fn apply(
                 let outcome = match wait_for_verdict(store, id, wait)? {
                     Some(outcome) => outcome,
                     None => {
-                        let reason = format!(
-                            "the background engine (pid {pid}) did not take the command within {}; see {}",
-                            baton_model::time::human_duration(wait),
-                            log.display()
-                        );
-                        if store.withdraw_command(id, &reason)? {
-                            CommandOutcome::Refused { reason }
+                        let refusal = Refusal::NotTakenInBackground {
+                            pid,
+                            wait: baton_model::time::human_duration(wait),
+                            log: log.display().to_string(),
+                        };
+                        if store.withdraw_command(id, &refusal)? {
+                            CommandOutcome::Refused(refusal)
                         } else {
-                            wait_for_verdict(store, id, wait)?.unwrap_or(CommandOutcome::Refused {
-                                reason: format!(
-                                    "the background engine took the command but gave no answer; `baton show {run_id}` says whether it applied"
-                                ),
-                            })
+                            wait_for_verdict(store, id, wait)?.unwrap_or(CommandOutcome::Refused(
+                                Refusal::NoAnswer {
+                                    run: run_id.clone(),
+                                },
+                            ))
                         }
                     }
                 };
@@ -366,7 +365,7 @@ fn mask_before_writing(
         return Err(SessionError::Refused {
             run_id: run_id.to_string(),
             state: store.run(run_id)?.state,
-            reason: baton_signing::SECRET_IN_SIGNED_REASON.to_string(),
+            refusal: Box::new(Refusal::SecretInSignedReason),
         });
     }
     Ok(masked)
@@ -462,20 +461,21 @@ pub fn submit_and_wait(
     if let Some(outcome) = wait_for_verdict(store, id, wait)? {
         return Ok(Waited::Verdict(outcome));
     }
-    let reason = format!("no engine took the command within {}s", wait.as_secs());
-    if store.withdraw_command(id, &reason)? {
+    let holder = live_holder(store, run_id)?.unwrap_or_else(|| "none".into());
+    let not_taken = Refusal::NotTaken {
+        holder,
+        wait: baton_model::time::human_duration(wait),
+    };
+    if store.withdraw_command(id, &not_taken)? {
         return Ok(Waited::NotTaken);
     }
     // An engine took it: its verdict is the one on record, so wait for it (an engine
     // that died holding it never answers: say so, and where to look).
-    Ok(Waited::Verdict(wait_for_verdict(store, id, wait)?.unwrap_or(
-        CommandOutcome::Refused {
-            reason: format!(
-                "the engine took the command but gave no answer within {}s; whether it was applied shows in `baton show {run_id}`",
-                wait.as_secs()
-            ),
-        },
-    )))
+    Ok(Waited::Verdict(
+        wait_for_verdict(store, id, wait)?.unwrap_or(CommandOutcome::Refused(Refusal::NoAnswer {
+            run: run_id.to_string(),
+        })),
+    ))
 }
 
 /// A command's deadline: its submitter waits this long, then withdraws it; should the

@@ -232,9 +232,7 @@ pub(super) fn hold_again(store: &mut Store, run_id: &str, core: &Core) -> Result
         Err((group, holder)) => Err(SessionError::Refused {
             run_id: run_id.to_string(),
             state: RunState::Interrupted,
-            reason: format!(
-                "concurrency group `{group}` is held by run {holder} now; resume this run once that one has ended (or `baton cancel {holder}`)"
-            ),
+            refusal: Box::new(baton_model::Refusal::GroupHeld { group, holder }),
         }),
     }
 }

@@ -9,7 +9,7 @@ use super::host::Hosted;
 use super::prepare::Ready;
 use super::run_list::RunList;
 use baton_engine::driver::{CommandRequest, DriveOutcome};
-use baton_model::{Command, CommandOutcome, RunView, SharedRuns};
+use baton_model::{Command, CommandOutcome, Refusal, RunView, SharedRuns};
 use baton_store::Store;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -297,25 +297,21 @@ impl Service {
     }
 
     fn request(&mut self, req: ConsoleRequest) {
-        const READ_ONLY: &str = "this console is read-only (baton tui --readonly)";
+        let read_only = || Refusal::ReadOnly.to_string();
         match req {
             ConsoleRequest::OpenRun(id) => self.open(&id),
             ConsoleRequest::ReadAllRuns => self.run_list.read_rest(),
             ConsoleRequest::Command { reply, .. } if self.read_only => {
-                let _ = reply.send(CommandOutcome::Refused {
-                    reason: READ_ONLY.into(),
-                });
+                let _ = reply.send(CommandOutcome::Refused(Refusal::ReadOnly));
             }
             ConsoleRequest::Resume { reply, .. } if self.read_only => {
-                let _ = reply.send(Err(READ_ONLY.into()));
+                let _ = reply.send(Err(read_only()));
             }
             ConsoleRequest::DeleteRun { reply, .. } if self.read_only => {
-                let _ = reply.send(Err(READ_ONLY.into()));
+                let _ = reply.send(Err(read_only()));
             }
             ConsoleRequest::Schedule { reply, .. } if self.read_only => {
-                let _ = reply.send(CommandOutcome::Refused {
-                    reason: READ_ONLY.into(),
-                });
+                let _ = reply.send(CommandOutcome::Refused(Refusal::ReadOnly));
             }
             ConsoleRequest::Schedule {
                 act,
@@ -333,9 +329,7 @@ impl Service {
                         });
                     let _ = reply.send(match done {
                         Ok(message) => CommandOutcome::Accepted { message },
-                        Err(e) => CommandOutcome::Refused {
-                            reason: refusal(&e),
-                        },
+                        Err(e) => CommandOutcome::Refused(refusal(&e)),
                     });
                 });
             }
@@ -365,9 +359,7 @@ impl Service {
                 reply,
             } => {
                 let Some(run_id) = run_id.or_else(|| self.current.clone()) else {
-                    let _ = reply.send(CommandOutcome::Refused {
-                        reason: "no run is open".into(),
-                    });
+                    let _ = reply.send(CommandOutcome::Refused(Refusal::NoRunOpen));
                     return;
                 };
                 if let Some(hosted) = self.driven.get(&run_id) {
@@ -379,18 +371,18 @@ impl Service {
                             sign_for_console(&db, &run_id, command)
                         })
                         .await
-                        .unwrap_or_else(|e| Err(format!("signing failed: {e}")));
+                        .unwrap_or_else(|e| Err(Refusal::SigningFailed { why: e.to_string() }));
                         let command = match signed {
                             Ok(c) => c,
                             Err(reason) => {
-                                let _ = reply.send(CommandOutcome::Refused { reason });
+                                let _ = reply.send(CommandOutcome::Refused(reason));
                                 return;
                             }
                         };
                         if let Err(e) = tx.send(CommandRequest { command, reply }).await {
-                            let _ = e.0.reply.send(CommandOutcome::Refused {
-                                reason: "the engine has stopped".into(),
-                            });
+                            let _ =
+                                e.0.reply
+                                    .send(CommandOutcome::Refused(Refusal::EngineStopped));
                         }
                     });
                     return;
@@ -421,8 +413,16 @@ impl Service {
                 .map_err(SessionError::from)
                 .and_then(|mut store| match command {
                     Some(command) => {
-                        let command =
-                            sign_for_console(&db, &run_id, command).map_err(SessionError::Usage)?;
+                        let command = match sign_for_console(&db, &run_id, command) {
+                            Ok(c) => c,
+                            Err(refusal) => {
+                                return Err(SessionError::Refused {
+                                    state: store.run(&run_id)?.state,
+                                    run_id: run_id.clone(),
+                                    refusal: Box::new(refusal),
+                                });
+                            }
+                        };
                         command::apply(
                             &mut store,
                             &run_id,
@@ -470,12 +470,10 @@ impl Service {
                     let _ = reply.send(Err("another engine drives the run".into()));
                 }
                 (Err(e), Reply::Command(reply)) => {
-                    let _ = reply.send(CommandOutcome::Refused {
-                        reason: refusal(&e),
-                    });
+                    let _ = reply.send(CommandOutcome::Refused(refusal(&e)));
                 }
                 (Err(e), Reply::Resume(reply)) => {
-                    let _ = reply.send(Err(refusal(&e)));
+                    let _ = reply.send(Err(refusal(&e).to_string()));
                 }
             }
         });
@@ -518,9 +516,9 @@ impl Service {
                 self.open(&run_id);
             }
             (Err(e), Reply::Command(reply)) => {
-                let _ = reply.send(CommandOutcome::Refused {
-                    reason: e.to_string(),
-                });
+                let _ = reply.send(CommandOutcome::Refused(Refusal::CannotApply {
+                    why: e.to_string(),
+                }));
             }
             (Err(e), Reply::Resume(reply)) => {
                 let _ = reply.send(Err(e.to_string()));
@@ -630,18 +628,23 @@ impl Service {
 /// The reason shown in the console for a command that could not apply.
 /// The console's decisions on a signed gate are signed through ssh-agent (the agent's
 /// first key listed under an approver); others pass as they are.
-fn sign_for_console(db: &Path, run_id: &str, command: Command) -> Result<Command, String> {
+fn sign_for_console(db: &Path, run_id: &str, command: Command) -> Result<Command, Refusal> {
     if !matches!(command, Command::Approve { .. } | Command::Reject { .. }) {
         return Ok(command);
     }
-    let store = Store::open_read_only(db).map_err(|e| e.to_string())?;
-    super::signing::sign_command(&store, run_id, command, None).map_err(|e| e.to_string())
+    let failed = |e: SessionError| Refusal::SigningFailed { why: e.to_string() };
+    let store = Store::open_read_only(db).map_err(|e| failed(e.into()))?;
+    super::signing::sign_command(&store, run_id, command, None).map_err(failed)
 }
 
-fn refusal(e: &SessionError) -> String {
+/// The refusal a console shows for a command that could not apply: the core's (or
+/// the session's) own, or what went wrong on the way.
+fn refusal(e: &SessionError) -> Refusal {
     match e {
-        SessionError::Refused { reason, state, .. } => format!("{reason} (the run is {state})"),
-        other => other.to_string(),
+        SessionError::Refused { refusal, .. } => (**refusal).clone(),
+        other => Refusal::CannotApply {
+            why: other.to_string(),
+        },
     }
 }
 

@@ -5,7 +5,7 @@ use super::SessionError;
 use super::prepare::Ready;
 use baton_engine::driver::{CommandRequest, DriveOutcome, Driver, DriverError, Sinks};
 use baton_exec::signals::shutdown_signal;
-use baton_model::{Command, CommandOutcome, RunView};
+use baton_model::{Command, CommandOutcome, Refusal, RunView};
 use baton_store::Store;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -142,13 +142,11 @@ impl Hosted {
             .await
             .is_err()
         {
-            return CommandOutcome::Refused {
-                reason: "the engine has stopped".into(),
-            };
+            return CommandOutcome::Refused(Refusal::EngineStopped);
         }
-        answer.await.unwrap_or_else(|_| CommandOutcome::Refused {
-            reason: "the engine stopped before answering".into(),
-        })
+        answer
+            .await
+            .unwrap_or(CommandOutcome::Refused(Refusal::EngineStopped))
     }
 
     /// A sender for commands, for a caller that answers asynchronously.

@@ -72,20 +72,6 @@ fn takeover_actions(core: &Core, view: &mut RunView, now: Timestamp) {
     }
 }
 
-/// The inputs an approval of `step` in run `run_id` would give, checked by the core's
-/// own check ([`Core::approval_inputs`]) on the run replayed: the command line refuses
-/// a wrong, missing or unknown input before anything is sent or recorded. `None`: the
-/// run has no such step (the engine says so).
-#[allow(clippy::type_complexity)]
-pub fn approval_inputs(
-    store: &Store,
-    run_id: &str,
-    step: &str,
-    given: &[(String, String)],
-) -> Result<Option<Result<std::collections::BTreeMap<String, String>, Vec<String>>>, SessionError> {
-    Ok(replayed(store, run_id)?.approval_inputs(step, given))
-}
-
 /// The run's core rebuilt from its events, to read: with the workflow text the run
 /// recorded or, when that text does not load (the run's secrets are masked in it, and a
 /// secret's value inside a step id breaks it), with the workflow file as it is now;

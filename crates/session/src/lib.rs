@@ -33,7 +33,7 @@ pub mod serve;
 pub mod signing;
 pub mod stdio;
 
-use baton_model::RunState;
+use baton_model::{Refusal, RunState};
 use baton_store::StoreError;
 
 /// Exit codes (README): the session decides them, the front ends return them.
@@ -44,6 +44,12 @@ pub mod exit {
     pub const STORAGE: i32 = 3;
     pub const SKIPPED: i32 = baton_model::state::SKIPPED_EXIT;
     pub const INTERRUPTED: i32 = 130;
+
+    /// A refused command's exit code: 2 when the command as given can never apply
+    /// (fix the command), else 1.
+    pub fn refused(r: &baton_model::Refusal) -> i32 {
+        if r.fix_the_command() { USAGE } else { FAILED }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -54,12 +60,13 @@ pub enum SessionError {
     /// A workflow's diagnostics, already formatted (`FILE:LINE:COL: error: …`; exit 2).
     #[error("{0}")]
     Diagnostics(String),
-    /// The command cannot apply; `state` is the run's state now (exit 1).
-    #[error("refused: {reason} (run {run_id} is {state})")]
+    /// The command cannot apply; `state` is the run's state now (exit 1, or 2 for
+    /// a command wrong as given: [`Refusal::fix_the_command`]).
+    #[error("refused: {refusal} (run {run_id} is {state})")]
     Refused {
         run_id: String,
         state: RunState,
-        reason: String,
+        refusal: Box<Refusal>,
     },
     /// Another live engine drives the run (exit 1 where that is a refusal).
     #[error("run {run_id} is driven by {holder}; only one engine may drive a run")]
@@ -78,7 +85,8 @@ impl SessionError {
     pub fn exit_code(&self) -> i32 {
         match self {
             SessionError::Usage(_) | SessionError::Diagnostics(_) => exit::USAGE,
-            SessionError::Refused { .. } | SessionError::Driven { .. } => exit::FAILED,
+            SessionError::Refused { refusal, .. } => exit::refused(refusal),
+            SessionError::Driven { .. } => exit::FAILED,
             SessionError::Store(e) if e.is_usage() => exit::USAGE,
             SessionError::Store(_) | SessionError::Replay { .. } => exit::STORAGE,
             SessionError::System(_) => exit::FAILED,
@@ -92,6 +100,10 @@ pub fn report(e: &SessionError) -> i32 {
     match e {
         // Formatted diagnostics may or may not end their last line: it is always ended.
         SessionError::Diagnostics(d) => crate::stdio::errln!("{}", d.trim_end_matches('\n')),
+        // A command wrong as given is a usage error, said where usage errors are.
+        SessionError::Refused { refusal, .. } if refusal.fix_the_command() => {
+            crate::stdio::errln!("error: {e}")
+        }
         SessionError::Refused { .. } => crate::stdio::outln!("{e}"),
         other => crate::stdio::errln!("error: {other}"),
     }

@@ -127,8 +127,52 @@ fn decision(command: &Command) -> Option<(&str, Verdict, &str, &BTreeMap<String,
     }
 }
 
+/// An approval's inputs as the engine records them, which its signature covers: the
+/// given ones with the gate's defaults filled in, from the workflow the run recorded.
+/// Whether they fit the gate is the core's to say when the approval arrives: inputs
+/// that do not are left as given, and refused there (`input_invalid`).
+fn with_defaults(store: &Store, run_id: &str, mut command: Command) -> Command {
+    let Command::Approve { step, inputs, .. } = &mut command else {
+        return command;
+    };
+    let Ok(record) = store.run(run_id) else {
+        return command;
+    };
+    let signers = store
+        .first_event(run_id)
+        .ok()
+        .flatten()
+        .and_then(|e| match e.kind {
+            EventKind::RunStarted {
+                allowed_signers, ..
+            } => allowed_signers,
+            _ => None,
+        });
+    let from = baton_workflow::SignersFrom::Recorded(signers.as_deref());
+    let Ok(plan) = baton_workflow::load_str_with(&record.source_text, &record.source_path, from)
+    else {
+        return command;
+    };
+    let Some(gate) = plan
+        .steps
+        .iter()
+        .find(|s| s.id == *step)
+        .and_then(|s| s.gate.as_ref())
+    else {
+        return command;
+    };
+    let given: Vec<(String, String)> = inputs.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    if let Ok(filled) =
+        baton_workflow::resolve_values(&gate.inputs, &given, baton_workflow::Values::Inputs)
+    {
+        *inputs = filled;
+    }
+    command
+}
+
 /// The message `command` (an approval or rejection) is signed over.
 pub fn message_for(store: &Store, run_id: &str, command: &Command) -> Result<String, SessionError> {
+    let command = &with_defaults(store, run_id, command.clone());
     let Some((step, verdict, reason, inputs)) = decision(command) else {
         return Err(SessionError::Usage(
             "only approvals and rejections of a gate are signed".into(),
@@ -144,10 +188,10 @@ pub fn message_for(store: &Store, run_id: &str, command: &Command) -> Result<Str
 pub fn sign_command(
     store: &Store,
     run_id: &str,
-    mut command: Command,
+    command: Command,
     with: Option<SignWith>,
 ) -> Result<Command, SessionError> {
-    let Some((step, verdict, reason, inputs)) = decision(&command) else {
+    let Some((step, ..)) = decision(&command) else {
         return Ok(command);
     };
     // A gate that never opened: the engine says why the decision cannot apply.
@@ -164,6 +208,10 @@ pub fn sign_command(
             ))),
         };
     }
+    let mut command = with_defaults(store, run_id, command);
+    let Some((_, verdict, reason, inputs)) = decision(&command) else {
+        return Ok(command);
+    };
     let message = gate.message(verdict, reason, inputs);
     let pem = match with.unwrap_or(SignWith::Agent) {
         SignWith::SignatureFile(path) => read_signature(&path)?,

@@ -42,7 +42,36 @@ pub struct AllowedSigners {
 #[error("line {line}: {message}")]
 pub struct SignersError {
     pub line: usize,
-    pub message: String,
+    pub message: LineError,
+}
+
+/// What is wrong with an allowed-signers line, and what would be right.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LineError {
+    #[error("no key after the principals")]
+    NoKey,
+    #[error("not a public key (expected `keytype base64 [comment]`, as in a .pub file): {0}")]
+    NotAKey(String),
+    #[error("an empty principal (two commas, or a comma at an end)")]
+    EmptyPrincipal,
+    #[error(
+        "principal `{0}` is a pattern; baton matches principals exactly: list each approver's principal"
+    )]
+    Pattern(String),
+    #[error("`namespaces` is empty")]
+    EmptyNamespaces,
+    #[error(
+        "`cert-authority` is not supported: baton verifies plain keys, not certificates; list each approver's key"
+    )]
+    CertAuthority,
+    #[error(
+        "`{0}` is not supported: remove the option (and remove a key from the file when it should stop counting)"
+    )]
+    Validity(String),
+    #[error("unknown option `{0}` (an allowed-signers line takes `namespaces=\"…\"`)")]
+    UnknownOption(String),
+    #[error("unterminated quote in `{0}`")]
+    Unterminated(String),
 }
 
 impl AllowedSigners {
@@ -112,12 +141,12 @@ pub fn same_principal(a: &str, b: &str) -> bool {
     baton_model::same_actor(a, b)
 }
 
-fn parse_line(l: &str, line: usize) -> Result<SignerEntry, String> {
+fn parse_line(l: &str, line: usize) -> Result<SignerEntry, LineError> {
     let (principals, rest) = split_field(l);
     let principals = parse_principals(principals)?;
     let rest = rest.trim_start();
     if rest.is_empty() {
-        return Err("no key after the principals".into());
+        return Err(LineError::NoKey);
     }
     // The options field is present exactly when the next word is not a key type.
     let (options, key_text) = if starts_with_key_type(rest) {
@@ -131,11 +160,9 @@ fn parse_line(l: &str, line: usize) -> Result<SignerEntry, String> {
         None => None,
     };
     if key_text.is_empty() {
-        return Err("no key after the principals".into());
+        return Err(LineError::NoKey);
     }
-    let key = PublicKey::from_openssh(key_text).map_err(|e| {
-        format!("not a public key (expected `keytype base64 [comment]`, as in a .pub file): {e}")
-    })?;
+    let key = PublicKey::from_openssh(key_text).map_err(|e| LineError::NotAKey(e.to_string()))?;
     Ok(SignerEntry {
         principals,
         namespaces,
@@ -165,18 +192,16 @@ fn starts_with_key_type(s: &str) -> bool {
         || word.starts_with("rsa-sha2-")
 }
 
-fn parse_principals(field: &str) -> Result<Vec<String>, String> {
+fn parse_principals(field: &str) -> Result<Vec<String>, LineError> {
     let field = field.trim_matches('"');
     let mut out = Vec::new();
     for p in field.split(',') {
         let p = p.trim();
         if p.is_empty() {
-            return Err("an empty principal (two commas, or a comma at an end)".into());
+            return Err(LineError::EmptyPrincipal);
         }
         if p.contains(['*', '?', '!']) {
-            return Err(format!(
-                "principal `{p}` is a pattern; baton matches principals exactly: list each approver's principal"
-            ));
+            return Err(LineError::Pattern(p.to_string()));
         }
         out.push(p.to_string());
     }
@@ -184,7 +209,7 @@ fn parse_principals(field: &str) -> Result<Vec<String>, String> {
 }
 
 /// Comma-separated `name[=value]`, values possibly double-quoted; returns `namespaces`.
-fn parse_options(field: &str) -> Result<Option<String>, String> {
+fn parse_options(field: &str) -> Result<Option<String>, LineError> {
     let mut namespaces = None;
     for opt in split_options(field) {
         let (name, value) = match opt.split_once('=') {
@@ -195,24 +220,18 @@ fn parse_options(field: &str) -> Result<Option<String>, String> {
             ("namespaces", Some(v)) => {
                 let v = unquote(v)?;
                 if v.trim().is_empty() {
-                    return Err("`namespaces` is empty".into());
+                    return Err(LineError::EmptyNamespaces);
                 }
                 namespaces = Some(v.to_string());
             }
             ("cert-authority", _) => {
-                return Err(
-                    "`cert-authority` is not supported: baton verifies plain keys, not certificates; list each approver's key".into(),
-                );
+                return Err(LineError::CertAuthority);
             }
             (n @ ("valid-after" | "valid-before"), _) => {
-                return Err(format!(
-                    "`{n}` is not supported: remove the option (and remove a key from the file when it should stop counting)"
-                ));
+                return Err(LineError::Validity(n.to_string()));
             }
             (other, _) => {
-                return Err(format!(
-                    "unknown option `{other}` (an allowed-signers line takes `namespaces=\"…\"`)"
-                ));
+                return Err(LineError::UnknownOption(other.to_string()));
             }
         }
     }
@@ -237,11 +256,11 @@ fn split_options(field: &str) -> Vec<&str> {
     out
 }
 
-fn unquote(v: &str) -> Result<&str, String> {
+fn unquote(v: &str) -> Result<&str, LineError> {
     match v.strip_prefix('"') {
         Some(inner) => inner
             .strip_suffix('"')
-            .ok_or_else(|| format!("unterminated quote in `{v}`")),
+            .ok_or_else(|| LineError::Unterminated(v.to_string())),
         None => Ok(v),
     }
 }
@@ -317,7 +336,7 @@ mod tests {
         for (line, want) in cases {
             let e = AllowedSigners::parse(&format!("# head\n{line}\n")).unwrap_err();
             assert_eq!(e.line, 2, "{line}");
-            assert!(e.message.contains(want), "{line}: {e}");
+            assert!(e.message.to_string().contains(want), "{line}: {e}");
         }
     }
 

@@ -12,7 +12,7 @@
 pub mod allowed;
 pub mod keys;
 
-pub use allowed::{AllowedSigners, SignersError, principal_account};
+pub use allowed::{AllowedSigners, LineError, SignersError, principal_account};
 
 use sha2::{Digest, Sha256};
 use ssh_key::{HashAlg, PublicKey, SshSig};
@@ -21,10 +21,6 @@ use std::collections::BTreeMap;
 /// The SSHSIG namespace of every baton decision (`ssh-keygen -Y sign -n baton`), so a
 /// signature made for something else (a git commit, a file) never counts as one.
 pub const NAMESPACE: &str = "baton";
-
-/// Why a signed decision whose reason holds one of the run's secrets is refused: the
-/// reason is kept as signed, and a secret is never kept.
-pub const SECRET_IN_SIGNED_REASON: &str = "the reason holds a secret; a signed reason is kept as it was signed, so write it without the secret";
 
 /// What a signed decision says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString)]

@@ -1,7 +1,7 @@
 //! Cross-process operator commands and the one-engine-per-run lease.
 use super::{Store, StoreError};
 use baton_model::liveness::{self, Lease, parse_holder};
-use baton_model::{Command, CommandOutcome, Event, Timestamp};
+use baton_model::{Command, CommandOutcome, Event, Refusal, Timestamp};
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use std::time::Duration;
 
@@ -26,7 +26,7 @@ pub struct Claimed {
     pub command: Command,
     /// Why the row is not proved to come from the account it names (see [`super::proof`]):
     /// such a command is refused, on record.
-    pub unproven: Option<String>,
+    pub unproven: Option<Refusal>,
 }
 
 impl Store {
@@ -82,10 +82,7 @@ impl Store {
     pub fn claim_commands(&mut self, run_id: &str) -> Result<Vec<Claimed>, StoreError> {
         let now = Timestamp::now();
         let r = (|| {
-            let expired = serde_json::to_string(&CommandOutcome::Refused {
-                reason: "expired: no engine took the command before its submitter stopped waiting"
-                    .into(),
-            })?;
+            let expired = serde_json::to_string(&CommandOutcome::Refused(Refusal::Expired))?;
             let expired: Vec<String> = self
                 .conn
                 .prepare_cached(&format!(
@@ -123,10 +120,10 @@ impl Store {
                                 .err()
                                 .map(|why| match reclaimed.contains(&id) {
                                     // Its proof was used up by that engine.
-                                    true => format!(
+                                    true => Refusal::Unproven { why: format!(
                                         "the engine that took this command stopped before recording its verdict; unless `baton audit {run_id}` shows it decided, hand it in again ({why})"
-                                    ),
-                                    false => why,
+                                    ) },
+                                    false => Refusal::Unproven { why: why.to_string() },
                                 });
                         claimed.push(Claimed {
                             id,
@@ -139,9 +136,10 @@ impl Store {
                     // this batch are still applied.
                     Err(e) => {
                         super::proof::discard(&self.path, &json);
-                        let outcome = serde_json::to_string(&CommandOutcome::Refused {
-                            reason: format!("not a command this baton can read: {e}"),
-                        })?;
+                        let outcome =
+                            serde_json::to_string(&CommandOutcome::Refused(Refusal::Unreadable {
+                                why: e.to_string(),
+                            }))?;
                         self.conn.execute(
                             "UPDATE commands SET status = 'refused', outcome = ?2, done_at = ?3
                              WHERE id = ?1",
@@ -270,10 +268,8 @@ impl Store {
     /// The submitter gives up on a command no engine has taken: it is refused with
     /// `reason`. `false` when an engine already claimed (or answered) it: then its
     /// verdict is coming, or is there, and must be waited for.
-    pub fn withdraw_command(&mut self, id: i64, reason: &str) -> Result<bool, StoreError> {
-        let outcome = CommandOutcome::Refused {
-            reason: reason.to_string(),
-        };
+    pub fn withdraw_command(&mut self, id: i64, reason: &Refusal) -> Result<bool, StoreError> {
+        let outcome = CommandOutcome::Refused(reason.clone());
         let r = (|| {
             let json: Option<String> = self
                 .conn

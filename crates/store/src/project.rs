@@ -330,7 +330,9 @@ fn records<'a>(ev: &'a Event, errors: &mut Vec<ErrorOp<'a>>, approvals: &mut Vec
             None,
             serde_json::json!({}),
         ),
-        EventKind::CommandRefused { command, reason } => {
+        EventKind::CommandRefused {
+            command, reason, ..
+        } => {
             // Refused attempts to decide a gate (or raise the budget) are approval records.
             if matches!(
                 command,

@@ -82,9 +82,11 @@ fn a_text_over_the_bound_is_refused_by_the_cli_and_by_the_engine() {
             .unwrap()
             .ok_or_else(|| "none yet".to_string())
     });
-    let baton::model::CommandOutcome::Refused { reason } = outcome else {
+    let baton::model::CommandOutcome::Refused(refusal) = outcome else {
         panic!("accepted: {outcome:?}");
     };
+    assert_eq!(refusal.code(), "too_long");
+    let reason = refusal.to_string();
     assert!(
         reason.starts_with("input `tag` is 20971520 characters long; an operator's text is at most 65535 characters"),
         "{reason}"

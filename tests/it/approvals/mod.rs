@@ -2,3 +2,4 @@
 mod binding;
 mod bounds;
 mod gates;
+mod refusals;

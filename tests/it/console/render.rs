@@ -296,8 +296,16 @@ pub(super) fn scenarios() -> Vec<(&'static str, Setup)> {
                     Action::GoTab(Tab::Approvals),
                     Action::Reject,
                     Action::Confirm,
+                    // The core's refusal opens the dialog again, its words under it.
+                    Action::Outcome(CommandOutcome::Refused(
+                        baton::model::Refusal::ReasonRequired {
+                            to: baton::model::ReasonFor::Reject,
+                        },
+                    )),
                 ],
             );
+            // Only the dialog is this snapshot's: the toast has its own.
+            u.toast = None;
             (v, u)
         }),
         ("outcome_refused", || {
@@ -315,9 +323,11 @@ pub(super) fn scenarios() -> Vec<(&'static str, Setup)> {
             act(
                 &v,
                 &mut u,
-                &[Action::Outcome(CommandOutcome::Refused {
-                    reason: "carol already voted on deploy-prod".into(),
-                })],
+                &[Action::Outcome(CommandOutcome::Refused(
+                    baton::model::Refusal::Recorded {
+                        reason: "carol already voted on deploy-prod".into(),
+                    },
+                ))],
             );
             (v, u)
         }),

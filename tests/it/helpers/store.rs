@@ -143,6 +143,7 @@ impl Script {
                 inputs: Default::default(),
             },
             reason: reason.into(),
+            code: Some("not_an_approver".into()),
         })
     }
     /// `actor` approves `step` (over `digest`, saying `reason`), and the gate passes on

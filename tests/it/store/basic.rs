@@ -2,7 +2,9 @@
 //! detection and leases.
 
 use crate::helpers::*;
-use baton::model::{Command, CommandOutcome, ErrorKind, EventKind, RunState, StepState, Timestamp};
+use baton::model::{
+    Command, CommandOutcome, ErrorKind, EventKind, Refusal, RunState, StepState, Timestamp,
+};
 use baton::store::{Claimed, LeaseOutcome, Store, StoreError, schema};
 use std::time::Duration;
 
@@ -294,7 +296,9 @@ fn commands_cross_between_two_stores_on_one_file() {
     assert_eq!(claimed.len(), 1);
     assert_eq!((claimed[0].id, &claimed[0].command), (id, &cmd));
     // The row names `bob`, but this test's account made its proof: not bob's.
-    let why = claimed[0].unproven.as_deref().unwrap_or_default();
+    let unproven = claimed[0].unproven.as_ref().expect("unproven");
+    assert_eq!(unproven.code(), "unproven");
+    let why = unproven.to_string();
     assert!(why.contains("no proof that `bob` submitted it"), "{why}");
     assert!(
         engine.claim_commands("R1").unwrap().is_empty(),
@@ -331,11 +335,16 @@ fn commands_cross_between_two_stores_on_one_file() {
         "taken once"
     );
     // Claimed: the submitter can no longer withdraw it; the engine's verdict stands.
-    assert!(!cli.withdraw_command(id, "gave up").unwrap());
-    assert_eq!(cli.command_outcome(id).unwrap(), None);
-    let outcome = CommandOutcome::Refused {
-        reason: "bob is not an approver".into(),
+    let gave_up = Refusal::NotTaken {
+        holder: "pid 1 on host".into(),
+        wait: "10s".into(),
     };
+    assert!(!cli.withdraw_command(id, &gave_up).unwrap());
+    assert_eq!(cli.command_outcome(id).unwrap(), None);
+    let outcome = CommandOutcome::Refused(Refusal::NotAnApprover {
+        actor: "bob".into(),
+        approvers: vec!["alice".into()],
+    });
     engine.complete_command(id, &outcome).unwrap();
     assert!(engine.claim_commands("R1").unwrap().is_empty());
     assert_eq!(cli.command_outcome(id).unwrap(), Some(outcome.clone()));
@@ -358,7 +367,7 @@ fn commands_cross_between_two_stores_on_one_file() {
             None,
         )
         .unwrap();
-    assert!(cli.withdraw_command(late, "no engine").unwrap());
+    assert!(cli.withdraw_command(late, &gave_up).unwrap());
     assert!(engine.claim_commands("R1").unwrap().is_empty());
     assert!(matches!(
         engine.complete_command(late, &outcome),
@@ -366,9 +375,7 @@ fn commands_cross_between_two_stores_on_one_file() {
     ));
     assert_eq!(
         cli.command_outcome(late).unwrap(),
-        Some(CommandOutcome::Refused {
-            reason: "no engine".into()
-        })
+        Some(CommandOutcome::Refused(gave_up.clone()))
     );
     assert!(matches!(
         cli.submit_command(
@@ -397,7 +404,7 @@ fn commands_cross_between_two_stores_on_one_file() {
     assert!(engine.claim_commands("R1").unwrap().is_empty());
     assert!(matches!(
         cli.command_outcome(stale).unwrap(),
-        Some(CommandOutcome::Refused { reason }) if reason.starts_with("expired")
+        Some(CommandOutcome::Refused(Refusal::Expired))
     ));
     // Proofs go with their rows: checked (whatever the verdict), withdrawn (`late`) and
     // expired (`stale`) ones are removed.
@@ -421,7 +428,7 @@ fn commands_cross_between_two_stores_on_one_file() {
     );
     assert!(matches!(
         cli.command_outcome(bogus).unwrap(),
-        Some(CommandOutcome::Refused { reason }) if reason.starts_with("not a command this baton can read")
+        Some(CommandOutcome::Refused(r @ Refusal::Unreadable { .. })) if r.to_string().starts_with("not a command this baton can read")
     ));
 }
 

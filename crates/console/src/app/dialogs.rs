@@ -187,6 +187,22 @@ impl QuitButton {
     }
 }
 
+impl Dialog {
+    /// Show `text` under the dialog's reason (a refusal of what was typed in it).
+    pub(super) fn set_error(&mut self, text: String) {
+        match self {
+            Dialog::Gate(d) => d.error = Some(text),
+            Dialog::Budget(d) => d.error = Some(text),
+            Dialog::Mark(d) => {
+                d.confirming = false;
+                d.error = Some(text);
+            }
+            Dialog::Schedule(d) => d.error = Some(text),
+            Dialog::Confirm(_) | Dialog::Refused(_) => {}
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum Dialog {
     Gate(Box<GateDialog>),
@@ -275,10 +291,6 @@ pub(super) fn gate_dialog(ui: &mut UiState, action: Action) -> Vec<Request> {
                         inputs,
                     }
                 }
-                Decision::Reject if reason.is_empty() => {
-                    d.error = Some("a reason is required to reject".into());
-                    return Vec::new();
-                }
                 Decision::Reject => Command::Reject {
                     step: step.clone(),
                     operator,
@@ -291,7 +303,7 @@ pub(super) fn gate_dialog(ui: &mut UiState, action: Action) -> Vec<Request> {
                 Decision::Reject => "reject",
             };
             let run_id = d.run_id.clone();
-            ui.dialog = None;
+            ui.sent_from = ui.dialog.take();
             return send(ui, run_id, command, &format!("{verb} {step}"));
         }
         _ => {}
@@ -493,16 +505,10 @@ pub(super) fn budget_command(d: &BudgetDialog, operator: &str) -> Result<Command
             }
         }
     }
-    if cost.is_none() && calls.is_none() && tokens.is_none() {
-        return Err("type an amount to raise at least one limit by".into());
-    }
-    let reason = d.reason.trim();
-    if reason.is_empty() {
-        return Err("a reason is required to raise the budget".into());
-    }
+    // Whether anything is raised, and why, is the core's to say.
     Ok(Command::RaiseBudget {
         operator: operator.to_string(),
-        reason: reason.to_string(),
+        reason: d.reason.trim().to_string(),
         cost,
         calls,
         tokens,
@@ -527,7 +533,7 @@ pub(super) fn budget_dialog(ui: &mut UiState, action: Action) -> Vec<Request> {
         }
         Action::Confirm => match budget_command(d, &ui.operator) {
             Ok(command) => {
-                ui.dialog = None;
+                ui.sent_from = ui.dialog.take();
                 return send(ui, None, command, "raise the budget");
             }
             Err(e) => d.error = Some(e),

@@ -87,9 +87,6 @@ pub(super) fn mark_dialog(ui: &mut UiState, action: Action) -> Vec<Request> {
             d.error = None;
             d.confirming = false;
         }
-        Action::Confirm if d.reason.trim().is_empty() => {
-            d.error = Some("a reason is required to mark a step".into());
-        }
         Action::Confirm if !d.confirming => d.confirming = true,
         Action::Confirm => {
             let command = Command::Mark {
@@ -102,7 +99,7 @@ pub(super) fn mark_dialog(ui: &mut UiState, action: Action) -> Vec<Request> {
                 d.run_id.clone(),
                 format!("mark {} {}", d.step_id, d.state()),
             );
-            ui.dialog = None;
+            ui.sent_from = ui.dialog.take();
             return send(ui, run_id, command, &what);
         }
         _ => {}

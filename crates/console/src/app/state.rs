@@ -99,6 +99,10 @@ pub struct UiState {
     pub utc_offset: Option<chrono::FixedOffset>,
     /// Commands sent and not answered yet.
     pub pending: usize,
+    /// The dialog the last command was sent from, until its verdict: when the core
+    /// refuses the command as given (a reason required, inputs that do not fit), the
+    /// dialog opens again as it was, the refusal's words under it.
+    pub sent_from: Option<Dialog>,
     /// Where the last frame drew clickable things.
     pub hits: Hits,
     /// The runs this console's process drives: quitting interrupts or detaches exactly these.

@@ -1,6 +1,6 @@
 use super::*;
 use crate::keymap::Context;
-use baton_model::{Command, CommandOutcome, RunState, RunView, StepState, Timestamp};
+use baton_model::{Command, CommandOutcome, Refusal, RunState, RunView, StepState, Timestamp};
 use crossterm::event::KeyEvent;
 use std::sync::Arc;
 
@@ -298,33 +298,66 @@ fn approve_flow_sends_the_typed_reason_as_the_operator() {
     update(
         &mut ui,
         &v,
-        Action::Outcome(CommandOutcome::Refused {
-            reason: "self-approval is not allowed".into(),
-        }),
+        Action::Outcome(CommandOutcome::Refused(Refusal::SelfApproval {
+            actor: "alice".into(),
+        })),
     );
     let t = ui.toast.clone().unwrap();
     assert!(!t.ok && t.text.contains("self-approval"));
     assert_eq!(ui.pending, 0);
 }
 
+/// Whether a reject needs a reason is the core's to say: the console sends what was
+/// typed, and the core's refusal (`reason_required`, its one wording) opens the dialog
+/// again as it was, the refusal under the reason box.
 #[test]
 fn reject_requires_a_reason_and_stays_open() {
     let v = fixtures::release();
     let mut ui = UiState::new("carol");
     ui.tab = Tab::Approvals;
     update(&mut ui, &v, Action::Reject);
-    assert!(update(&mut ui, &v, Action::Confirm).is_empty());
+    typed(&mut ui, &v, "  ");
+    let reqs = update(&mut ui, &v, Action::Confirm);
+    assert!(
+        matches!(&reqs[..], [Request::Command(Command::Reject { reason, .. })] if reason.is_empty()),
+        "{reqs:?}"
+    );
+    let refusal = Refusal::ReasonRequired {
+        to: baton_model::ReasonFor::Reject,
+    };
+    update(
+        &mut ui,
+        &v,
+        Action::Outcome(CommandOutcome::Refused(refusal.clone())),
+    );
     match &ui.dialog {
         Some(Dialog::Gate(d)) => {
-            assert_eq!(d.error.as_deref(), Some("a reason is required to reject"))
+            assert_eq!(d.error.as_deref(), Some(refusal.to_string().as_str()));
+            assert_eq!(d.error.as_deref(), Some("a reason is required to reject"));
         }
         other => panic!("dialog closed: {other:?}"),
     }
-    typed(&mut ui, &v, "  ");
     assert!(
-        update(&mut ui, &v, Action::Confirm).is_empty(),
-        "blank is empty"
+        ui.toast
+            .as_ref()
+            .is_some_and(|t| !t.ok && t.text.contains(&refusal.to_string()))
     );
+    // A refusal on the run's state closes nothing more: the toast says it.
+    let mut other = UiState::new("carol");
+    other.tab = Tab::Approvals;
+    update(&mut other, &v, Action::Reject);
+    typed(&mut other, &v, "no");
+    update(&mut other, &v, Action::Confirm);
+    let decided = Refusal::AlreadyDecided {
+        step: "deploy-prod".into(),
+        decision: "approved".into(),
+    };
+    update(
+        &mut other,
+        &v,
+        Action::Outcome(CommandOutcome::Refused(decided)),
+    );
+    assert!(other.dialog.is_none());
     typed(&mut ui, &v, "CVE open");
     let reqs = update(&mut ui, &v, Action::Confirm);
     assert_eq!(
@@ -815,14 +848,27 @@ fn the_budget_gate_is_raised_in_one_dialog_with_every_exhausted_limit_and_the_re
     assert!(ui.dialog.is_none());
 }
 
+/// An amount and a reason are the core's to require (`nothing_to_raise`,
+/// `reason_required`): its refusal opens the dialog again with its words.
 #[test]
 fn the_budget_dialog_needs_an_amount_and_a_reason() {
     let v = fixtures::budget_exhausted();
     let mut ui = budget_ui(&v);
     update(&mut ui, &v, Action::Approve);
-    assert!(update(&mut ui, &v, Action::Confirm).is_empty());
     typed(&mut ui, &v, "2.5");
-    assert!(update(&mut ui, &v, Action::Confirm).is_empty());
+    let reqs = update(&mut ui, &v, Action::Confirm);
+    assert!(
+        matches!(&reqs[..], [Request::Command(Command::RaiseBudget { reason, .. })] if reason.is_empty()),
+        "{reqs:?}"
+    );
+    let refusal = Refusal::ReasonRequired {
+        to: baton_model::ReasonFor::RaiseBudget,
+    };
+    update(
+        &mut ui,
+        &v,
+        Action::Outcome(CommandOutcome::Refused(refusal)),
+    );
     match &ui.dialog {
         Some(Dialog::Budget(d)) => assert_eq!(
             d.error.as_deref(),

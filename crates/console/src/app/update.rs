@@ -107,10 +107,17 @@ fn dispatch(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
     match action {
         Action::Outcome(outcome) => {
             ui.pending = ui.pending.saturating_sub(1);
+            let form = ui.sent_from.take();
             match outcome {
                 CommandOutcome::Accepted { message } => toast(ui, format!("✔ {message}"), true),
-                CommandOutcome::Refused { reason } => {
-                    toast(ui, format!("✘ refused: {reason}"), false)
+                CommandOutcome::Refused(refusal) => {
+                    // Refused as typed: the form again, with the core's words under it.
+                    let again = refusal.fix_the_command() && ui.dialog.is_none();
+                    if let Some(mut form) = form.filter(|_| again) {
+                        form.set_error(refusal.to_string());
+                        ui.dialog = Some(form);
+                    }
+                    toast(ui, format!("✘ refused: {refusal}"), false)
                 }
             }
             return Vec::new();

@@ -132,7 +132,7 @@ fn render_detail(
     lines.push(kv("who", 9, styled(w.who(), theme.base), theme));
     let you = match &w.why_not {
         None => format!("{}: you may decide", ui.operator),
-        Some(why) => why.clone(),
+        Some(why) => why.to_string(),
     };
     let you_st = if w.mine { theme.ok } else { theme.warning };
     lines.push(kv("you", 9, styled(you, you_st), theme));

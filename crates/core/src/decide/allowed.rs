@@ -1,53 +1,51 @@
 //! What the core would accept now: the state checks commands are refused by, shared by `on_command` and the view.
 use super::*;
+use baton_model::Refusal;
 use baton_model::view::Actions;
 
 impl Core {
     /// Any command at all: the run has started and is not interrupted.
-    pub(super) fn can_command(&self) -> Result<(), String> {
+    pub(super) fn can_command(&self) -> Result<(), Refusal> {
         if self.events.is_empty() {
-            return Err("the run has not started".into());
+            return Err(Refusal::NotStarted);
         }
         if self.run_state == RunState::Interrupted {
-            return Err(format!(
-                "the run is interrupted; `baton resume {}` continues it",
-                self.cfg.run_id
-            ));
+            return Err(Refusal::Interrupted {
+                run: self.cfg.run_id.clone(),
+            });
         }
         Ok(())
     }
 
     /// Retry and mark may reopen a finished run, unless work was already undone.
-    fn check_reopen(&self, now: Timestamp) -> Result<(), String> {
+    fn check_reopen(&self, now: Timestamp) -> Result<(), Refusal> {
         // A cancelled run may be reopened once it has stopped (as Airflow's clear and
         // `argo retry` do), not while its cancel is still under way.
         if self.cancel_requested && !self.finished {
-            return Err("the run is being cancelled".into());
+            return Err(Refusal::Cancelling);
         }
         if self.compensation_ran {
-            return Err(
-                "the run's compensations already ran (its work was undone); start a new run".into(),
-            );
+            return Err(Refusal::Compensated);
         }
         if self.decided.is_some()
             && let Some(d) = self.deadline
             && now >= d
         {
-            return Err("the run's timeout has passed".into());
+            return Err(Refusal::RunTimedOut);
         }
         Ok(())
     }
 
-    pub(super) fn can_retry(&self, i: usize, now: Timestamp) -> Result<(), String> {
+    pub(super) fn can_retry(&self, i: usize, now: Timestamp) -> Result<(), Refusal> {
         let st = self.steps[i].state;
         if !matches!(
             st,
             StepState::Failed | StepState::Rejected | StepState::Interrupted | StepState::Cancelled
         ) {
-            return Err(format!(
-                "`{}` is {st}; only failed, rejected, cancelled or interrupted steps can be retried",
-                self.id(i)
-            ));
+            return Err(Refusal::NotRetryable {
+                step: self.id(i),
+                state: st,
+            });
         }
         self.check_reopen(now)
     }
@@ -58,19 +56,17 @@ impl Core {
         i: usize,
         target: StepState,
         now: Timestamp,
-    ) -> Result<(), String> {
+    ) -> Result<(), Refusal> {
         let st = self.steps[i].state;
         // Its compensation failed: the operator undoes it by hand and records that
         // (the suggestion of its error record). The run stays as it ended.
         if st == StepState::CompensationFailed {
             return match target {
                 StepState::Failed => Ok(()),
-                _ => Err(format!(
-                    "`{}` was not undone (its compensation failed): undo it by hand, then `baton mark {} {} --state failed --reason …`",
-                    self.id(i),
-                    self.cfg.run_id,
-                    self.id(i)
-                )),
+                _ => Err(Refusal::NotUndone {
+                    run: self.cfg.run_id.clone(),
+                    step: self.id(i),
+                }),
             };
         }
         if matches!(
@@ -80,10 +76,16 @@ impl Core {
                 | StepState::Compensating
                 | StepState::Compensated
         ) {
-            return Err(format!("`{}` is {st} and cannot be marked now", self.id(i)));
+            return Err(Refusal::Busy {
+                step: self.id(i),
+                state: st,
+            });
         }
         if st == target {
-            return Err(format!("`{}` is already {st}", self.id(i)));
+            return Err(Refusal::AlreadyInState {
+                step: self.id(i),
+                state: st,
+            });
         }
         self.check_mark_gate(i, target)?;
         self.check_reopen(now)
@@ -91,49 +93,42 @@ impl Core {
 
     /// A gate is decided by approvals and rejections under its rules, never by `mark`:
     /// not while it waits, and a gated step is marked succeeded only once approved.
-    fn check_mark_gate(&self, i: usize, target: StepState) -> Result<(), String> {
+    fn check_mark_gate(&self, i: usize, target: StepState) -> Result<(), Refusal> {
         if self.plan.steps[i].gate.is_none() {
             return Ok(());
         }
-        let how = format!(
-            "approve or reject it (`baton approve {} {}`) under the gate's rules",
-            self.cfg.run_id,
-            self.id(i)
-        );
         if self.steps[i].state == StepState::WaitingApproval {
-            return Err(format!(
-                "`{}` is waiting for approval: a gate cannot be marked; {how}",
-                self.id(i)
-            ));
+            return Err(Refusal::GateWaiting {
+                run: self.cfg.run_id.clone(),
+                step: self.id(i),
+            });
         }
         if target == StepState::Succeeded && self.steps[i].gate.approved.is_none() {
-            return Err(format!(
-                "`{}` has a gate that was not approved: it cannot be marked succeeded",
-                self.id(i)
-            ));
+            return Err(Refusal::GateNotApproved { step: self.id(i) });
         }
         Ok(())
     }
 
-    pub(super) fn can_cancel(&self) -> Result<(), String> {
+    pub(super) fn can_cancel(&self) -> Result<(), Refusal> {
         if self.finished || self.decided.is_some() {
-            return Err(format!("the run already finished ({})", self.run_state));
+            return Err(Refusal::AlreadyFinished {
+                state: self.run_state,
+            });
         }
         if self.cancel_requested {
-            return Err("cancel was already requested".into());
+            return Err(Refusal::AlreadyCancelling);
         }
         Ok(())
     }
 
-    pub(super) fn can_raise_budget(&self) -> Result<(), String> {
+    pub(super) fn can_raise_budget(&self) -> Result<(), Refusal> {
         if self.plan.budget.is_none() {
-            return Err("the workflow sets no budget".into());
+            return Err(Refusal::NoBudget);
         }
         if self.finished || self.stopping() {
-            return Err(format!(
-                "the run is {} and no longer scheduling",
-                self.run_state
-            ));
+            return Err(Refusal::NotScheduling {
+                state: self.run_state,
+            });
         }
         Ok(())
     }

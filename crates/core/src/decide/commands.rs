@@ -1,16 +1,18 @@
 //! Operator commands: lookup, the checks that refuse them, and what each one does.
 use super::*;
+use baton_model::{ReasonFor, Refusal};
 use baton_signing::{self as signing, Verdict};
 
 impl Core {
-    pub(super) fn lookup(&self, step: &str) -> Result<usize, String> {
+    pub(super) fn lookup(&self, step: &str) -> Result<usize, Refusal> {
         match self.ids.get(step) {
             Some(&i) => Ok(i),
-            None if step == "budget" => Err(format!(
-                "the budget gate is raised, not approved: `baton approve {} --raise cost=N --reason …` (no step; `cost=N` adds N to the ceiling)",
-                self.cfg.run_id
-            )),
-            None => Err(format!("no step named `{step}` in this run")),
+            None if step == "budget" => Err(Refusal::BudgetIsRaised {
+                run: self.cfg.run_id.clone(),
+            }),
+            None => Err(Refusal::NoSuchStep {
+                step: step.to_string(),
+            }),
         }
     }
 
@@ -90,11 +92,9 @@ impl Core {
         cmd: &Command,
         now: Timestamp,
         fx: &mut Fx,
-    ) -> Result<String, String> {
+    ) -> Result<String, Refusal> {
         if baton_model::clean_name(cmd.operator()).is_none() {
-            return Err(
-                "a command needs the name of who gives it (an empty name is nobody)".into(),
-            );
+            return Err(Refusal::NoOperator);
         }
         match cmd {
             Command::Approve {
@@ -107,10 +107,15 @@ impl Core {
                 let i = self.lookup(step)?;
                 self.check_gate(i)?;
                 let plan = Arc::clone(&self.plan);
-                let g = plan.steps[i].gate.as_ref().ok_or("no gate")?;
+                let g = plan.steps[i]
+                    .gate
+                    .as_ref()
+                    .ok_or_else(|| Refusal::NoGate { step: step.clone() })?;
                 let given: Vec<(String, String)> =
                     inputs.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-                let inputs = self.inputs_of(i, &given).map_err(|e| e.join("; "))?;
+                let inputs = self
+                    .inputs_of(i, &given)
+                    .map_err(|problems| Refusal::InputInvalid { problems })?;
                 self.check_same_inputs(i, &inputs)?;
                 // A signed gate's vote is its signer's (a principal), whoever hands it in.
                 let (actor, signature) = if self.steps[i].gate.signed {
@@ -177,7 +182,9 @@ impl Core {
                 let i = self.lookup(step)?;
                 self.check_gate(i)?;
                 if reason.trim().is_empty() {
-                    return Err("a reason is required to reject".into());
+                    return Err(Refusal::ReasonRequired {
+                        to: ReasonFor::Reject,
+                    });
                 }
                 let signature = if self.steps[i].gate.signed {
                     Some(self.check_signed(
@@ -249,12 +256,12 @@ impl Core {
             } => {
                 let i = self.lookup(step)?;
                 if !matches!(state, StepState::Succeeded | StepState::Failed) {
-                    return Err(format!(
-                        "a step can be marked succeeded or failed, not {state}"
-                    ));
+                    return Err(Refusal::MarkState { state: *state });
                 }
                 if reason.trim().is_empty() {
-                    return Err("a reason is required to mark a step".into());
+                    return Err(Refusal::ReasonRequired {
+                        to: ReasonFor::Mark,
+                    });
                 }
                 self.can_mark(i, *state, now)?;
                 // Undone by hand after its compensation failed: recorded, the run not reopened.
@@ -321,10 +328,15 @@ impl Core {
             } => {
                 self.can_raise_budget()?;
                 if cost.is_none() && calls.is_none() && tokens.is_none() {
-                    return Err("nothing to raise: give cost, calls or tokens".into());
+                    return Err(Refusal::NothingToRaise);
                 }
                 if cost.is_some_and(|c| !c.is_finite() || c < 0.0) {
-                    return Err("the cost raise must be a non-negative number".into());
+                    return Err(Refusal::BadRaise);
+                }
+                if reason.trim().is_empty() {
+                    return Err(Refusal::ReasonRequired {
+                        to: ReasonFor::RaiseBudget,
+                    });
                 }
                 self.close_budget_records(now, fx);
                 let kind = EventKind::BudgetRaised {

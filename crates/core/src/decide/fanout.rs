@@ -187,7 +187,11 @@ impl Core {
     /// What a retry of step `i` takes up again: the step itself, or for a fanned-out
     /// step each of its instances that can be retried (failed, rejected, cancelled or
     /// interrupted), each recorded as its own retry.
-    pub(super) fn retry_targets(&self, i: usize, now: Timestamp) -> Result<Vec<usize>, String> {
+    pub(super) fn retry_targets(
+        &self,
+        i: usize,
+        now: Timestamp,
+    ) -> Result<Vec<usize>, baton_model::Refusal> {
         self.can_retry(i, now)?;
         if !self.fans.contains_key(&i) {
             return Ok(vec![i]);
@@ -197,10 +201,7 @@ impl Core {
             .filter(|&k| self.can_retry(k, now).is_ok())
             .collect();
         if ks.is_empty() {
-            return Err(format!(
-                "`{}` has no failed, rejected, cancelled or interrupted instance to retry",
-                self.id(i)
-            ));
+            return Err(baton_model::Refusal::NoInstanceToRetry { step: self.id(i) });
         }
         Ok(ks)
     }

@@ -1,5 +1,6 @@
 //! Approval gates: opening one (digest, timeout), approval, gate timeouts, and the checks on deciding one.
 use super::*;
+use baton_model::Refusal;
 use baton_signing as signing;
 use baton_workflow::{Values, resolve_values};
 
@@ -160,42 +161,37 @@ impl Core {
         }
     }
 
-    pub(super) fn check_gate(&self, i: usize) -> Result<(), String> {
+    pub(super) fn check_gate(&self, i: usize) -> Result<(), Refusal> {
         let st = self.steps[i].state;
+        let step = self.id(i);
         if self.plan.steps[i].gate.is_none() {
-            return Err(format!("step `{}` has no gate", self.id(i)));
+            return Err(Refusal::NoGate { step });
         }
         if st != StepState::WaitingApproval {
             return Err(match self.steps[i].gate.decided {
-                Some(Decision::Approved) => format!(
-                    "the gate of `{}` was already decided (approved)",
-                    self.id(i)
-                ),
-                Some(Decision::Rejected) => format!(
-                    "the gate of `{}` was already decided (rejected)",
-                    self.id(i)
-                ),
-                None => format!(
-                    "the gate of `{}` is not open (the step is {st})",
-                    self.id(i)
-                ),
+                Some(Decision::Approved) => Refusal::AlreadyDecided {
+                    step,
+                    decision: "approved".into(),
+                },
+                Some(Decision::Rejected) => Refusal::AlreadyDecided {
+                    step,
+                    decision: "rejected".into(),
+                },
+                None => Refusal::NotWaiting { step, state: st },
             });
         }
         Ok(())
     }
 
     /// A signature handed in for a gate that does not take them is refused, not ignored.
-    pub(super) fn check_unsigned(&self, i: usize, has_signature: bool) -> Result<(), String> {
+    pub(super) fn check_unsigned(&self, i: usize, has_signature: bool) -> Result<(), Refusal> {
         if has_signature {
-            return Err(format!(
-                "the gate of `{}` is not signed (no `signed = true`): decide it without a signature",
-                self.id(i)
-            ));
+            return Err(Refusal::NotSigned { step: self.id(i) });
         }
         Ok(())
     }
 
-    pub(super) fn check_approver(&self, i: usize, operator: &str) -> Result<(), String> {
+    pub(super) fn check_approver(&self, i: usize, operator: &str) -> Result<(), Refusal> {
         let approvers = self.plan.steps[i]
             .gate
             .as_ref()
@@ -213,8 +209,8 @@ impl Core {
 
     /// The inputs an approval of step `step`'s gate gives: checked against the gate's
     /// `inputs` (the checker of `--param`), defaults filled in. Every error says what
-    /// would be right. The command line asks this before it sends an approval, and the
-    /// core again when the approval arrives. `None`: the run has no such step.
+    /// would be right. The core asks it when an approval arrives (a front end never
+    /// checks them itself). `None`: the run has no such step.
     pub fn approval_inputs(
         &self,
         step: &str,
@@ -250,7 +246,7 @@ impl Core {
         &self,
         i: usize,
         inputs: &BTreeMap<String, String>,
-    ) -> Result<(), String> {
+    ) -> Result<(), Refusal> {
         let g = &self.steps[i].gate;
         let Some(first) = g.inputs.as_ref().filter(|_| !g.votes.is_empty()) else {
             return Ok(());
@@ -267,15 +263,10 @@ impl Core {
         if differ.is_empty() {
             return Ok(());
         }
-        Err(format!(
-            "the inputs differ from the first approval of `{}`: {}; every approval of a gate carries the same inputs (give --input {})",
-            self.id(i),
-            differ.join(", "),
-            first
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join(" --input ")
-        ))
+        Err(Refusal::InputsDiffer {
+            step: self.id(i),
+            differ,
+            first: first.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+        })
     }
 }

@@ -4,7 +4,7 @@ use crate::{digest, retry};
 use baton_model::error::ErrorRecordBuilder;
 use baton_model::suggest::Cause;
 use baton_model::time::human_duration;
-use baton_model::{ErrorKind, EventKind, Severity};
+use baton_model::{ErrorKind, EventKind, Refusal, Severity};
 use baton_workflow::{Action, OnTimeout, Template, TemplateRef, Trigger, Upstream, Verdict};
 
 mod admission;
@@ -92,9 +92,7 @@ impl Core {
             };
             fx.push(Effect::CommandDone {
                 id,
-                outcome: CommandOutcome::Refused {
-                    reason: "the run has not started".into(),
-                },
+                outcome: CommandOutcome::Refused(Refusal::NotStarted),
             });
             return fx;
         }
@@ -167,14 +165,14 @@ impl Core {
             Input::Command { id, command } => {
                 // A text over the bound is refused before anything reads it.
                 let result = match command.too_long() {
-                    Some(why) => Err(why),
+                    Some(why) => Err(Refusal::TooLong { why }),
                     None => self
                         .can_command()
                         .and_then(|()| self.on_command(&command, now, &mut fx)),
                 };
                 let outcome = match result {
                     Ok(message) => CommandOutcome::Accepted { message },
-                    Err(reason) => self.refuse(&command, &reason, now, &mut fx),
+                    Err(refusal) => self.refuse(&command, &refusal, now, &mut fx),
                 };
                 fx.push(Effect::CommandDone { id, outcome });
             }
@@ -346,25 +344,31 @@ impl Core {
         self.masker.mask(s) != s
     }
 
-    /// Refuse `command` on record (`CommandRefused`, its text and the reason masked).
+    /// Refuse `command` on record (`CommandRefused` with the refusal's code, its text
+    /// and the message masked). A command wrong as given ([`Refusal::fix_the_command`]:
+    /// no reason, inputs that do not fit) decides nothing about the run: it is refused
+    /// without a record, as nothing else about the run was read to refuse it.
     fn refuse(
         &mut self,
         command: &Command,
-        reason: &str,
+        refusal: &Refusal,
         now: Timestamp,
         fx: &mut Fx,
     ) -> CommandOutcome {
-        let reason = self.mask(reason);
-        let command = self.mask_command(command);
-        self.emit(
-            EventKind::CommandRefused {
-                command,
-                reason: reason.clone(),
-            },
-            now,
-            fx,
-        );
-        CommandOutcome::Refused { reason }
+        let refusal = refusal.masked(&self.masker);
+        if !refusal.fix_the_command() {
+            let command = self.mask_command(command);
+            self.emit(
+                EventKind::CommandRefused {
+                    command,
+                    reason: refusal.to_string(),
+                    code: Some(refusal.code().to_string()),
+                },
+                now,
+                fx,
+            );
+        }
+        CommandOutcome::Refused(refusal)
     }
 
     /// The command with its operator text masked by the run's secrets, and any text

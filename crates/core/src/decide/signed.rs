@@ -4,7 +4,7 @@
 //! and again whenever the history is replayed, so a vote written into the store by
 //! anyone else does not count.
 use super::*;
-use baton_model::{DecisionSignature, same_actor};
+use baton_model::{DecisionSignature, Refusal, same_actor};
 use baton_signing::{self as signing, AllowedSigners, Verdict};
 
 /// A recorded approval vote, as `vote_holds` checks it.
@@ -61,24 +61,26 @@ impl Core {
         inputs: &BTreeMap<String, String>,
         pem: Option<&str>,
         account: &str,
-    ) -> Result<DecisionSignature, String> {
+    ) -> Result<DecisionSignature, Refusal> {
         let step = self.id(i);
         let run = &self.cfg.run_id;
         let Some(pem) = pem.filter(|p| !p.trim().is_empty()) else {
-            let verb = verdict.as_str();
-            return Err(format!(
-                "the gate of `{step}` takes only signed decisions (signed = true): {verb} with your SSH key through ssh-agent (`baton {verb} {run} {step} --reason …`, with SSH_AUTH_SOCK set and the key added), with a key file (`--sign-key ~/.ssh/id_ed25519`), or sign elsewhere: `baton {verb} {run} {step} --reason … --print-message > msg`, `ssh-keygen -Y sign -n baton -f KEY msg`, then `--signature msg.sig`"
-            ));
+            return Err(Refusal::SignatureRequired {
+                run: run.clone(),
+                step,
+                verb: verdict.as_str().to_string(),
+            });
         };
         let Some(signers) = self.signers() else {
-            return Err("the workflow has no [approvals] allowed_signers".into());
+            return Err(Refusal::NoAllowedSigners);
         };
         if self.holds_secret(reason) {
-            return Err(signing::SECRET_IN_SIGNED_REASON.into());
+            return Err(Refusal::SecretInSignedReason);
         }
         let digest = signing::approval_digest(&self.steps[i].gate.digest, inputs);
         let message = self.gate_message(i, &digest, verdict, reason, inputs);
-        let checked = signing::check(signers, &message, pem).map_err(|e| e.to_string())?;
+        let checked = signing::check(signers, &message, pem)
+            .map_err(|e| Refusal::BadSignature { why: e.to_string() })?;
         let approvers = self.approvers(i);
         let eligible: Vec<&String> = checked
             .principals
@@ -86,27 +88,31 @@ impl Core {
             .filter(|p| approvers.iter().any(|a| same_actor(a, p)))
             .collect();
         if eligible.is_empty() {
-            return Err(format!(
-                "key {} signs as {} in the allowed signers, and none of them is an approver of `{step}` (approvers: {})",
-                checked.key,
-                checked.principals.join(", "),
-                approvers.join(", ")
-            ));
+            return Err(Refusal::KeyNotAnApprover {
+                key: checked.key,
+                principals: checked.principals,
+                step,
+                approvers: approvers.to_vec(),
+            });
         }
         let g = &self.steps[i].gate;
         let principal = if verdict == Verdict::Approve {
             if let Some(at) = g.keys.iter().position(|k| *k == checked.key) {
-                return Err(format!(
-                    "key {} already approved this gate (as `{}`): one key is one vote",
-                    checked.key, g.votes[at].0
-                ));
+                return Err(Refusal::KeyAlreadyVoted {
+                    key: checked.key,
+                    actor: g.votes[at].0.clone(),
+                });
             }
             match eligible
                 .iter()
                 .find(|p| !g.votes.iter().any(|(a, _)| same_actor(a, p)))
             {
                 Some(p) => (*p).clone(),
-                None => return Err(format!("`{}` already approved this gate", eligible[0])),
+                None => {
+                    return Err(Refusal::AlreadyApproved {
+                        actor: eligible[0].clone(),
+                    });
+                }
             }
         } else {
             eligible[0].clone()
@@ -115,10 +121,11 @@ impl Core {
             && !self.self_approval_allowed(i)
             && let Some(p) = self.starter_principal(&checked.principals)
         {
-            return Err(format!(
-                "self-approval: key {} is listed under `{p}`, which is account `{}`, who started this run (allow_self_approval = false; a principal is the account named before its `@`)",
-                checked.key, self.operator
-            ));
+            return Err(Refusal::SelfApprovalByKey {
+                key: checked.key,
+                principal: p.to_string(),
+                account: self.operator.clone(),
+            });
         }
         Ok(DecisionSignature {
             principal,

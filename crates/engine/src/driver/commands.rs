@@ -32,7 +32,7 @@ impl Driver {
                 Some(reason) => Input::UnprovenCommand {
                     id,
                     command,
-                    reason,
+                    reason: Box::new(reason),
                 },
                 None => Input::Command {
                     id: Some(id),

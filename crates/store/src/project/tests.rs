@@ -184,7 +184,8 @@ fn event_kind() -> impl Strategy<Value = EventKind> {
         }),
         1 => command().prop_map(|command| EventKind::CommandRefused {
             command,
-            reason: "not an approver".into()
+            reason: "not an approver".into(),
+            code: Some("not_an_approver".into())
         }),
         1 => (step(), 2..5u32).prop_map(|(step, next_attempt)| EventKind::RetryScheduled {
             step,

@@ -134,11 +134,19 @@ fn the_console_marks_a_step_with_a_reason_and_a_confirm() {
     );
     tmux.keys(&["m"]);
     tmux.wait_for("the mark dialog", |s| s.contains("Mark migrate"), 10);
+    // Sent without a reason: the core's refusal opens the dialog again, its words
+    // under the reason.
+    tmux.keys(&["Enter"]);
+    tmux.wait_for(
+        "the confirm",
+        |s| s.contains("Enter again to record it"),
+        10,
+    );
     tmux.keys(&["Enter"]);
     tmux.wait_for(
         "a reason is asked for",
-        |s| s.contains("a reason is required"),
-        10,
+        |s| s.contains("a reason is required to mark a step"),
+        20,
     );
     tmux.literal("rolled it back by hand");
     tmux.keys(&["Enter"]);

@@ -1,0 +1,363 @@
+//! Why a command was not applied: one type the core (and, for what happens before or
+//! around the core, the session and the store) decides, which every front end shows
+//! by its `Display` (one wording each) and scripts read by its stable code
+//! (`reason_required`, `already_decided`, …: [`Refusal::code`], the variant's name in
+//! snake_case; `docs/architecture.md` lists them).
+use crate::mask::Masker;
+use crate::state::{RunState, StepState};
+use serde::{Deserialize, Serialize};
+
+/// What a reason is required for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum ReasonFor {
+    Reject,
+    Mark,
+    RaiseBudget,
+}
+
+impl std::fmt::Display for ReasonFor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ReasonFor::Reject => "reject",
+            ReasonFor::Mark => "mark a step",
+            ReasonFor::RaiseBudget => "raise the budget",
+        })
+    }
+}
+
+/// A command that was not applied, and why. Serialized with its code as the tag
+/// (`{"code": "not_an_approver", "actor": …}`), so a verdict handed between processes
+/// (the store's `commands` table) keeps its kind.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    thiserror::Error,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::VariantNames,
+)]
+#[serde(tag = "code", rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum Refusal {
+    // The run as a whole.
+    #[error("the run has not started")]
+    NotStarted,
+    #[error("the run is interrupted; `baton resume {run}` continues it")]
+    Interrupted { run: String },
+    #[error("the run already finished ({state})")]
+    AlreadyFinished { state: RunState },
+    #[error(
+        "the run already finished; `baton retry {run} STEP` or `baton mark {run} STEP …` reopens it"
+    )]
+    NothingToResume { run: String },
+    #[error("cancel was already requested")]
+    AlreadyCancelling,
+    #[error("the run is being cancelled")]
+    Cancelling,
+    #[error("the run's compensations already ran (its work was undone); start a new run")]
+    Compensated,
+    #[error("the run's timeout has passed")]
+    RunTimedOut,
+
+    // The command as given.
+    #[error("a command needs the name of who gives it (an empty name is nobody)")]
+    NoOperator,
+    #[error("no step named `{step}` in this run")]
+    NoSuchStep { step: String },
+    #[error(
+        "the budget gate is raised, not approved: `baton approve {run} --raise cost=N --reason …` (no step; `cost=N` adds N to the ceiling)"
+    )]
+    BudgetIsRaised { run: String },
+    #[error("a reason is required to {to}")]
+    ReasonRequired { to: ReasonFor },
+    #[error("{}", problems.join("; "))]
+    InputInvalid { problems: Vec<String> },
+    #[error("a step can be marked succeeded or failed, not {state}")]
+    MarkState { state: StepState },
+    #[error("nothing to raise: give cost, calls or tokens")]
+    NothingToRaise,
+    #[error("the cost raise must be a non-negative number")]
+    BadRaise,
+    /// A text over the bound (`bounds::MAX_OPERATOR_TEXT`), however the command came:
+    /// refused on record, with only a cut copy of the command kept.
+    #[error("{why}")]
+    TooLong { why: String },
+
+    // Gates.
+    #[error("step `{step}` has no gate")]
+    NoGate { step: String },
+    #[error("the gate of `{step}` was already decided ({decision})")]
+    AlreadyDecided { step: String, decision: String },
+    #[error("the gate of `{step}` is not open (the step is {state})")]
+    NotWaiting { step: String, state: StepState },
+    #[error("`{actor}` is not an approver (approvers: {})", approvers.join(", "))]
+    NotAnApprover {
+        actor: String,
+        approvers: Vec<String>,
+    },
+    #[error("self-approval: `{actor}` started this run (allow_self_approval = false)")]
+    SelfApproval { actor: String },
+    #[error("`{actor}` already approved this gate")]
+    AlreadyApproved { actor: String },
+    #[error(
+        "the inputs differ from the first approval of `{step}`: {}; every approval of a gate carries the same inputs (give --input {})",
+        differ.join(", "),
+        first.join(" --input ")
+    )]
+    InputsDiffer {
+        step: String,
+        /// What differs, input by input.
+        differ: Vec<String>,
+        /// The first approval's inputs, `NAME=VALUE`.
+        first: Vec<String>,
+    },
+
+    // Signed gates.
+    #[error(
+        "the gate of `{step}` is not signed (no `signed = true`): decide it without a signature"
+    )]
+    NotSigned { step: String },
+    #[error(
+        "the gate of `{step}` takes only signed decisions (signed = true): {verb} with your SSH key through ssh-agent (`baton {verb} {run} {step} --reason …`, with SSH_AUTH_SOCK set and the key added), with a key file (`--sign-key ~/.ssh/id_ed25519`), or sign elsewhere: `baton {verb} {run} {step} --reason … --print-message > msg`, `ssh-keygen -Y sign -n baton -f KEY msg`, then `--signature msg.sig`"
+    )]
+    SignatureRequired {
+        run: String,
+        step: String,
+        verb: String,
+    },
+    #[error("the workflow has no [approvals] allowed_signers")]
+    NoAllowedSigners,
+    #[error(
+        "the reason holds a secret; a signed reason is kept as it was signed, so write it without the secret"
+    )]
+    SecretInSignedReason,
+    #[error("{why}")]
+    BadSignature { why: String },
+    #[error(
+        "key {key} signs as {} in the allowed signers, and none of them is an approver of `{step}` (approvers: {})",
+        principals.join(", "),
+        approvers.join(", ")
+    )]
+    KeyNotAnApprover {
+        key: String,
+        principals: Vec<String>,
+        step: String,
+        approvers: Vec<String>,
+    },
+    #[error("key {key} already approved this gate (as `{actor}`): one key is one vote")]
+    KeyAlreadyVoted { key: String, actor: String },
+    #[error(
+        "self-approval: key {key} is listed under `{principal}`, which is account `{account}`, who started this run (allow_self_approval = false; a principal is the account named before its `@`)"
+    )]
+    SelfApprovalByKey {
+        key: String,
+        principal: String,
+        account: String,
+    },
+    #[error("signing failed: {why}")]
+    SigningFailed { why: String },
+
+    // Retry and mark.
+    #[error(
+        "`{step}` is {state}; only failed, rejected, cancelled or interrupted steps can be retried"
+    )]
+    NotRetryable { step: String, state: StepState },
+    #[error("`{step}` has no failed, rejected, cancelled or interrupted instance to retry")]
+    NoInstanceToRetry { step: String },
+    #[error(
+        "`{step}` was not undone (its compensation failed): undo it by hand, then `baton mark {run} {step} --state failed --reason …`"
+    )]
+    NotUndone { run: String, step: String },
+    #[error("`{step}` is {state} and cannot be marked now")]
+    Busy { step: String, state: StepState },
+    #[error("`{step}` is already {state}")]
+    AlreadyInState { step: String, state: StepState },
+    #[error(
+        "`{step}` is waiting for approval: a gate cannot be marked; approve or reject it (`baton approve {run} {step}`) under the gate's rules"
+    )]
+    GateWaiting { run: String, step: String },
+    #[error("`{step}` has a gate that was not approved: it cannot be marked succeeded")]
+    GateNotApproved { step: String },
+
+    // The budget.
+    #[error("the workflow sets no budget")]
+    NoBudget,
+    #[error("the run is {state} and no longer scheduling")]
+    NotScheduling { state: RunState },
+
+    // Delivery: the command between a front end and the engine.
+    #[error(
+        "the engine driving the run ({holder}) did not take the command within {wait}; it was withdrawn and will never apply"
+    )]
+    NotTaken { holder: String, wait: String },
+    #[error("the background engine (pid {pid}) did not take the command within {wait}; see {log}")]
+    NotTakenInBackground { pid: u32, wait: String, log: String },
+    #[error(
+        "the engine took the command but gave no answer; whether it was applied shows in `baton show {run}`"
+    )]
+    NoAnswer { run: String },
+    #[error("expired: no engine took the command before its submitter stopped waiting")]
+    Expired,
+    #[error("{why}")]
+    Unproven { why: String },
+    #[error("not a command this baton can read: {why}")]
+    Unreadable { why: String },
+    #[error("{starter_only}; a command of yours is recorded for that engine")]
+    StarterOnly { starter_only: String },
+    #[error(
+        "concurrency group `{group}` is held by run {holder} now; resume this run once that one has ended (or `baton cancel {holder}`)"
+    )]
+    GroupHeld { group: String, holder: String },
+    #[error("the engine has stopped")]
+    EngineStopped,
+    #[error("this console is read-only (baton tui --readonly)")]
+    ReadOnly,
+    #[error("no run is open")]
+    NoRunOpen,
+    #[error("{why}")]
+    CannotApply { why: String },
+    /// A refusal recorded before refusals had codes (an older store's verdict).
+    #[error("{reason}")]
+    Recorded { reason: String },
+}
+
+impl Refusal {
+    /// The stable code scripts read (`--json`'s `refused.code`, the audit).
+    pub fn code(&self) -> &'static str {
+        self.into()
+    }
+
+    /// Every code, in the order of the variants.
+    pub const CODES: &'static [&'static str] = <Refusal as strum::VariantNames>::VARIANTS;
+
+    /// The command as given can never apply, whatever the run's state: fix the command
+    /// (a usage error, exit 2). Such a command decides nothing about the run, so the
+    /// core refuses it without a record.
+    pub fn fix_the_command(&self) -> bool {
+        matches!(
+            self,
+            Refusal::ReasonRequired { .. }
+                | Refusal::InputInvalid { .. }
+                | Refusal::MarkState { .. }
+                | Refusal::NothingToRaise
+                | Refusal::BadRaise
+        )
+    }
+
+    /// `{"code": …, "message": …}`: how every JSON output reports a refusal.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::json!({ "code": self.code(), "message": self.to_string() })
+    }
+
+    /// The refusal with every text in it masked (an operator's name, input or reason
+    /// may hold one of the run's secrets); its code is kept.
+    pub fn masked(&self, masker: &Masker) -> Refusal {
+        if masker.is_empty() {
+            return self.clone();
+        }
+        let Ok(mut v) = serde_json::to_value(self) else {
+            return self.clone();
+        };
+        mask_value(&mut v, masker);
+        serde_json::from_value(v).unwrap_or_else(|_| Refusal::Recorded {
+            reason: masker.mask(&self.to_string()).into_owned(),
+        })
+    }
+}
+
+fn mask_value(v: &mut serde_json::Value, masker: &Masker) {
+    match v {
+        serde_json::Value::String(s) => *s = masker.mask(s).into_owned(),
+        serde_json::Value::Array(a) => a.iter_mut().for_each(|x| mask_value(x, masker)),
+        serde_json::Value::Object(o) => {
+            for (k, x) in o.iter_mut() {
+                if k != "code" {
+                    mask_value(x, masker);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The code serde tags a refusal with is strum's name of it, for every variant.
+    #[test]
+    fn serde_and_strum_say_the_same_code() {
+        let some = [
+            Refusal::NotStarted,
+            Refusal::ReasonRequired {
+                to: ReasonFor::Reject,
+            },
+            Refusal::AlreadyDecided {
+                step: "ship".into(),
+                decision: "approved".into(),
+            },
+            Refusal::NotAnApprover {
+                actor: "mallory".into(),
+                approvers: vec!["alice".into()],
+            },
+            Refusal::InputInvalid {
+                problems: vec!["a".into(), "b".into()],
+            },
+            Refusal::Recorded {
+                reason: "old".into(),
+            },
+        ];
+        for r in some {
+            let v = serde_json::to_value(&r).unwrap();
+            assert_eq!(v["code"], r.code(), "{r:?}");
+            assert!(Refusal::CODES.contains(&r.code()));
+            let back: Refusal = serde_json::from_value(v).unwrap();
+            assert_eq!(back, r);
+        }
+        assert_eq!(
+            Refusal::ReasonRequired {
+                to: ReasonFor::Reject
+            }
+            .to_string(),
+            "a reason is required to reject"
+        );
+    }
+
+    #[test]
+    fn codes_are_unique_snake_case() {
+        let mut seen = std::collections::BTreeSet::new();
+        for c in Refusal::CODES {
+            assert!(seen.insert(*c), "{c} twice");
+            assert!(c.chars().all(|x| x.is_ascii_lowercase() || x == '_'), "{c}");
+        }
+        assert!(Refusal::CODES.contains(&"reason_required"));
+        assert!(Refusal::CODES.contains(&"not_an_approver"));
+    }
+
+    /// docs/architecture.md's table of refusals names every code.
+    #[test]
+    fn the_docs_list_every_code() {
+        let docs = include_str!("../../../docs/architecture.md");
+        for c in Refusal::CODES {
+            assert!(
+                docs.contains(&format!("`{c}`")),
+                "{c} is not in docs/architecture.md"
+            );
+        }
+    }
+
+    #[test]
+    fn masking_keeps_the_code() {
+        let m = Masker::new(vec!["hunter2".into()]);
+        let r = Refusal::InputInvalid {
+            problems: vec!["`hunter2` is not one of a, b".into()],
+        };
+        let masked = r.masked(&m);
+        assert_eq!(masked.code(), "input_invalid");
+        assert!(!masked.to_string().contains("hunter2"), "{masked}");
+    }
+}
