@@ -52,7 +52,6 @@ impl Core {
 
     /// Check a signed decision handed in by `account` on gate `i` (which is signed and
     /// open): the signature that will be recorded, or why it does not count.
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn check_signed(
         &self,
         i: usize,
