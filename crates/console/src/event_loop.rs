@@ -265,27 +265,15 @@ where
                 }
                 Err(_) => runs_open = false,
             },
-            r = link.driven.changed(), if driven_open => match r {
-                Ok(()) => {
-                    ui.driven = link.driven.borrow_and_update().clone();
-                    dirty = true;
-                }
-                Err(_) => driven_open = false,
-            },
-            r = link.waiting.changed(), if waiting_open => match r {
-                Ok(()) => {
-                    ui.waiting = link.waiting.borrow_and_update().clone();
-                    dirty = true;
-                }
-                Err(_) => waiting_open = false,
-            },
-            r = link.schedules.changed(), if schedules_open => match r {
-                Ok(()) => {
-                    ui.schedules = link.schedules.borrow_and_update().clone();
-                    dirty = true;
-                }
-                Err(_) => schedules_open = false,
-            },
+            r = link.driven.changed(), if driven_open => {
+                dirty |= take(r.is_ok(), &mut link.driven, &mut ui.driven, &mut driven_open);
+            }
+            r = link.waiting.changed(), if waiting_open => {
+                dirty |= take(r.is_ok(), &mut link.waiting, &mut ui.waiting, &mut waiting_open);
+            }
+            r = link.schedules.changed(), if schedules_open => {
+                dirty |= take(r.is_ok(), &mut link.schedules, &mut ui.schedules, &mut schedules_open);
+            }
             // The Schedules tab's `in 3m` moves with the clock.
             _ = tick.tick(), if ticking || !ui.waiting.is_empty() || ui.tab == Tab::Schedules => dirty = true,
             // The next turn's `sync` reads what was appended.
@@ -363,6 +351,22 @@ where
 /// the terminal where its cursor is, and the answer, read from the keyboard's stream,
 /// races the key reader (the console then stops, "cursor position could not be read").
 /// A blank frame after the clear makes ratatui's next diff send every cell.
+/// What a watched value's change brings: the new value into `slot` (and a redraw), or,
+/// once its sender is gone, that channel closed (the last value stays shown).
+fn take<T: Clone>(
+    changed: bool,
+    rx: &mut tokio::sync::watch::Receiver<T>,
+    slot: &mut T,
+    open: &mut bool,
+) -> bool {
+    if changed {
+        *slot = rx.borrow_and_update().clone();
+    } else {
+        *open = false;
+    }
+    changed
+}
+
 fn clear<B: Backend>(terminal: &mut Terminal<B>) -> Result<(), TuiError> {
     let failed = |e: B::Error| TuiError::Draw(e.to_string());
     terminal

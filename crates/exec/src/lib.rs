@@ -14,6 +14,7 @@ pub mod lookup;
 pub mod outputs;
 pub mod own_files;
 pub mod probe;
+mod remote_cancel;
 pub mod scrub;
 pub mod shell;
 pub mod signals;

@@ -10,7 +10,7 @@ pub mod state;
 use super::outputs::{MAX_FILE_BYTES, parse_read_outputs, parse_usage};
 use super::shell::ShellJob;
 use super::stream::{MaskingSplitter, TailHandle};
-use super::{ExecError, Finished, KillReason};
+use super::{ExecError, Finished};
 use baton_model::StepOutcome;
 use baton_workflow::SlurmOptions;
 use script::JobFiles;
@@ -353,35 +353,7 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     f.write_all(text.as_bytes())
 }
 
-#[derive(Debug, Default)]
-struct CancelState {
-    requested: Option<(KillReason, Duration)>,
-}
-
-/// Stops a job: `scancel` now (a running job gets SIGTERM first), hard after the grace.
-#[derive(Debug, Clone, Default)]
-pub struct CancelHandle {
-    shared: Arc<(Mutex<CancelState>, Notify)>,
-}
-
-impl CancelHandle {
-    pub fn terminate(&self, grace: Duration, reason: KillReason) {
-        let mut s = self.shared.0.lock().unwrap_or_else(|e| e.into_inner());
-        if s.requested.is_none() {
-            s.requested = Some((reason, grace));
-            drop(s);
-            self.shared.1.notify_one();
-        }
-    }
-
-    fn requested(&self) -> Option<(KillReason, Duration)> {
-        self.shared
-            .0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .requested
-    }
-}
+pub use super::remote_cancel::CancelHandle;
 
 /// A submitted job. Call [`JobAttempt::wait`].
 #[derive(Debug)]
@@ -445,7 +417,7 @@ impl JobAttempt {
                 Seen::Gone => break None,
                 Seen::Unknown => {}
             }
-            let notified = self.cancel.shared.1.notified();
+            let notified = self.cancel.notified();
             tokio::select! {
                 changed = self.status.changed() => if changed.is_err() { break None },
                 _ = notified, if !asked => {

@@ -11,16 +11,15 @@ use super::log_copy::LogCopy;
 use super::outputs::{parse_read_outputs, parse_usage};
 use super::shell::ShellJob;
 use super::stream::{MaskingSplitter, TailHandle};
-use super::{ExecError, Finished, KillReason};
+use super::{ExecError, Finished};
 use baton_model::StepOutcome;
 use baton_workflow::SshOptions;
 use script::HostProblem;
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::sync::Notify;
 use tokio::time::Instant;
 
 /// How long a command that should answer at once (launch, collect, signal) may take.
@@ -301,35 +300,7 @@ impl SshExecutor {
     }
 }
 
-#[derive(Debug, Default)]
-struct CancelState {
-    requested: Option<(KillReason, Duration)>,
-}
-
-/// Stops an attempt: SIGTERM to its process group on the host, SIGKILL after the grace.
-#[derive(Debug, Clone, Default)]
-pub struct CancelHandle {
-    shared: Arc<(Mutex<CancelState>, Notify)>,
-}
-
-impl CancelHandle {
-    pub fn terminate(&self, grace: Duration, reason: KillReason) {
-        let mut s = self.shared.0.lock().unwrap_or_else(|e| e.into_inner());
-        if s.requested.is_none() {
-            s.requested = Some((reason, grace));
-            drop(s);
-            self.shared.1.notify_one();
-        }
-    }
-
-    fn requested(&self) -> Option<(KillReason, Duration)> {
-        self.shared
-            .0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .requested
-    }
-}
+pub use super::remote_cancel::CancelHandle;
 
 /// A started attempt on a host. Call [`SshAttempt::wait`].
 #[derive(Debug)]
@@ -481,7 +452,7 @@ impl SshAttempt {
         let mut splitter = MaskingSplitter::new(self.masker.clone());
         let mut buf = vec![0u8; 64 * 1024];
         loop {
-            let notified = self.cancel.shared.1.notified();
+            let notified = self.cancel.notified();
             tokio::select! {
                 n = out.read(&mut buf) => match n {
                     Ok(0) | Err(_) => break,
