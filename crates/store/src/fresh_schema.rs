@@ -5,7 +5,7 @@
 //!
 //! The file is derived from the migrations, never written by hand: a test makes a
 //! store by the migrations and by the file and requires the same schema and rows;
-//! `BATON_BLESS_SCHEMA=1 cargo test --lib fresh_schema` writes it anew after a
+//! `BATON_BLESS_SCHEMA=1 cargo test -p baton-store fresh_schema` writes it anew after a
 //! migration is added.
 use super::error::StoreError;
 use rusqlite::Connection;
