@@ -227,6 +227,18 @@ fn bench(c: &mut Criterion) {
     std::fs::write(d.join("sleep.toml"), sleeps).expect("write");
     std::fs::write(d.join("Makefile.sleep"), sleeps_make).expect("write");
 
+    let pairs = std::env::var("BATON_BENCH_PAIRS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(7usize)
+        .max(5);
+    // `BATON_BENCH_ONLY=per-step`: the per-step table alone (its 100,000-step rounds take
+    // long enough that the rest of the bench is better left for another run).
+    if std::env::var("BATON_BENCH_ONLY").is_ok_and(|v| v == "per-step") {
+        let bases = base_binaries();
+        per_step_table(&per_step_rows(d, pairs, &bases), &bases);
+        return;
+    }
     let mut g = c.benchmark_group("engine");
     g.sample_size(10).measurement_time(Duration::from_secs(20));
     g.bench_function("a_make_j2_1000_true", |b| b.iter(|| make_j2(d)));
@@ -239,11 +251,6 @@ fn bench(c: &mut Criterion) {
     // make, ninja, floor), so a slow spell of the shared machine hits all of them;
     // ratios of the medians. BATON_BENCH_PAIRS sets the rounds (default 7, at least 5).
     let load_start = load();
-    let pairs = std::env::var("BATON_BENCH_PAIRS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(7usize)
-        .max(5);
     let (mut bt, mut mt, mut nt, mut ft) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut b1, mut m1) = (Vec::new(), Vec::new());
     let bases = base_binaries();
@@ -327,8 +334,13 @@ fn bench(c: &mut Criterion) {
         "  (d) peak RSS of (b): {:.1} MiB (target < 64 MiB)",
         rss as f64 / 1024.0
     );
+    per_step_table(&rows, &bases);
+}
+
+/// Prints the per-step table and, in a real `cargo bench`, writes it into the doc.
+fn per_step_table(rows: &[Row], bases: &[std::path::PathBuf]) {
     let names: Vec<String> = bases.iter().map(|b| b.display().to_string()).collect();
-    let t = per_step::table(&rows, &names);
+    let t = per_step::table(rows, &names);
     println!(
         "  per step of `true` (max_parallel 2; ratios: median (min–max) of the rounds' own); load average {} at the end:\n{t}",
         load()
