@@ -83,6 +83,18 @@ pub fn render(
             };
             let _ = writeln!(out, "{said}");
         }
+        if let ExecutorKind::Batch(o) = &e.kind {
+            for (name, args) in [("submit", &o.submit), ("status", &o.status), ("cancel", &o.cancel)] {
+                let _ = writeln!(out, "  {name}: {}", batch_command(args));
+            }
+            let mut opts: Vec<String> = o.resources.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            if let Some(t) = o.time_limit {
+                opts.push(format!("time_limit {}", format_duration(t)));
+            }
+            opts.push(format!("poll {}", format_duration(o.poll)));
+            let _ = writeln!(out, "  options: {}", opts.join(", "));
+            let _ = writeln!(out, "  workdir: {}", o.workdir.display());
+        }
         if let ExecutorKind::Slurm(o) = &e.kind {
             let mut opts = Vec::new();
             for (k, v) in [
@@ -119,6 +131,27 @@ pub fn render(
         }
     }
     out
+}
+
+/// A batch command as written: each argument quoted when it holds a space, a group in
+/// brackets (it is left out when one of its values is missing).
+fn batch_command(args: &[crate::workflow::BatchArg]) -> String {
+    let word = |a: &str| {
+        if a.is_empty() || a.contains(char::is_whitespace) {
+            format!("{a:?}")
+        } else {
+            a.to_string()
+        }
+    };
+    args.iter()
+        .map(|a| match a {
+            crate::workflow::BatchArg::One(a) => word(a),
+            crate::workflow::BatchArg::Group(g) => {
+                format!("[{}]", g.iter().map(|a| word(a)).collect::<Vec<_>>().join(" "))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Ask the cluster with `sinfo` and `squeue` (bounded: a hung controller is an answer).
