@@ -273,7 +273,7 @@ fn sge_part(dir: &Path, pairs: usize) {
     };
     let vars = cell_vars(&file);
     let head = format!(
-        "[executors.x]\ntype = \"batch\"\nsubmit = [\"qsub\", \"-terse\", \"-N\", \"{{name}}\", \"-o\", \"{{log}}\", \"-j\", \"y\", \"{{script}}\"]\nstatus = [\"sh\", \"-c\", \"qstat | awk -v id=\\\"$1\\\" '$1 == id {{ print $5 }}'\", \"sh\", \"{{job_id}}\"]\ncancel = [\"qdel\", \"{{job_id}}\"]\npoll = \"1s\"\nworkdir = \"{}\"\n",
+        "[executors.x]\ntype = \"batch\"\nsubmit = [\"qsub\", \"-terse\", \"-N\", \"{{name}}\", \"-o\", \"{{log}}\", \"-j\", \"y\", \"{{script}}\"]\nstatus = [\"sh\", \"-c\", \"qstat | awk -v id=\\\"$1\\\" '$1 == id {{{{ print $5 }}}}'\", \"sh\", \"{{job_id}}\"]\ncancel = [\"qdel\", \"{{job_id}}\"]\npoll = \"1s\"\nworkdir = \"{}\"\n",
         dir.join("sge-jobs").display()
     );
     let wf = dir.join("sge-chain.toml");

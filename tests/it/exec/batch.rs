@@ -42,7 +42,7 @@ fn sge() -> Option<Scheduler> {
 [executors.grid]
 type = "batch"
 submit = ["qsub", "-terse", "-N", "{name}", "-o", "{log}", "-j", "y", ["-l", "h_rt={timeout_s}"], "{script}"]
-status = ["sh", "-c", "qstat | awk -v id=\"$1\" '$1 == id { print $5 }'", "sh", "{job_id}"]
+status = ["sh", "-c", "qstat | awk -v id=\"$1\" '$1 == id {{ print $5 }}'", "sh", "{job_id}"]
 cancel = ["qdel", "{job_id}"]
 poll = "1s"
 labels = ["hpc"]
@@ -303,7 +303,8 @@ fn waiting_step(s: &Scheduler, env: &Env, name: &str) -> std::path::PathBuf {
 /// one job, started once, its whole log.
 fn resume_follows(s: &Scheduler, env: &Env, id: &str) {
     std::fs::write(env.path().join("go"), "").unwrap();
-    let out = s.run(env, &["resume", id]);
+    // A job not followed would leave the step waiting for a `mark`: a deadline, not a hang.
+    let out = wait_child(s.spawn(env, &["resume", id]), 120);
     assert_eq!(
         out.status.code(),
         Some(0),
