@@ -30,7 +30,9 @@ const SPREAD_STEPS: usize = 100;
 const PER_HOST: usize = 10;
 
 fn script(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join(name)
 }
 
 /// Start daemons with their script; its last output line, or why not.
@@ -118,7 +120,13 @@ fn bare(program: &str, args: &[String], vars: &[(String, String)], times: usize)
 
 /// Alternating pairs of `a` (baton) and `b` (the baseline): prints means, medians and
 /// ratios per step.
-fn compare(label: &str, per: usize, pairs: usize, mut a: impl FnMut() -> Duration, mut b: impl FnMut() -> Duration) {
+fn compare(
+    label: &str,
+    per: usize,
+    pairs: usize,
+    mut a: impl FnMut() -> Duration,
+    mut b: impl FnMut() -> Duration,
+) {
     // One warm-up each: page cache, connections, the scheduler's first job.
     a();
     b();
@@ -156,7 +164,9 @@ fn compare(label: &str, per: usize, pairs: usize, mut a: impl FnMut() -> Duratio
 fn chain(name: &str, head: &str, n: usize, run: &str) -> String {
     let mut w = format!("name = \"{name}\"\n{head}\n");
     for i in 0..n {
-        w.push_str(&format!("\n[[step]]\nid = \"s{i}\"\nexecutor = \"x\"\nrun = '{run}'\n"));
+        w.push_str(&format!(
+            "\n[[step]]\nid = \"s{i}\"\nexecutor = \"x\"\nrun = '{run}'\n"
+        ));
         if i > 0 {
             w.push_str(&format!("needs = [\"s{}\"]\n", i - 1));
         }
@@ -176,7 +186,11 @@ fn ssh_part(dir: &Path, pairs: usize) {
         )
     };
     let wf = dir.join("ssh-chain.toml");
-    std::fs::write(&wf, chain("ssh-chain", &head("baton-h2", "x"), CHAIN, "true")).unwrap();
+    std::fs::write(
+        &wf,
+        chain("ssh-chain", &head("baton-h2", "x"), CHAIN, "true"),
+    )
+    .unwrap();
     let mux = std::env::temp_dir().join(format!("baton-bench-mux-{}", std::process::id()));
     let shared: Vec<String> = [
         "-F",
@@ -335,7 +349,8 @@ fn main() {
     let tmp = std::env::temp_dir().join(format!("baton-remote-bench-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).expect("temp dir");
     println!("remote bench; load at the start: {}", load::load());
-    let parts: [(&str, fn(&Path, usize)); 4] = [
+    type Part = fn(&Path, usize);
+    let parts: [(&str, Part); 4] = [
         ("ssh", ssh_part),
         ("sge", sge_part),
         ("slurm", slurm_part),

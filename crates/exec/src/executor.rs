@@ -41,7 +41,8 @@ pub enum Attempt {
     Local(Running),
     Slurm(slurm::JobAttempt),
     Ssh(ssh::SshAttempt),
-    Batch(batch::BatchAttempt),
+    /// Boxed: its options and values would make every local attempt's move bigger.
+    Batch(Box<batch::BatchAttempt>),
 }
 
 /// Stops a running attempt, whatever runs it; cheap to clone.
@@ -114,7 +115,11 @@ impl Executor {
             }
             Executor::Batch(s) => {
                 let s = s.clone();
-                Box::pin(async move { s.submit(job, timeout).await.map(Attempt::Batch) })
+                Box::pin(async move {
+                    s.submit(job, timeout)
+                        .await
+                        .map(|a| Attempt::Batch(Box::new(a)))
+                })
             }
             Executor::Spread(s) => {
                 let s = s.clone();
@@ -133,7 +138,7 @@ impl Executor {
             }),
             Executor::Slurm(s) => Ok(Attempt::Slurm(s.reattach(job, job_id))),
             Executor::Ssh(s) => Ok(Attempt::Ssh(s.reattach(job, job_id))),
-            Executor::Batch(s) => Ok(Attempt::Batch(s.reattach(job, job_id))),
+            Executor::Batch(s) => Ok(Attempt::Batch(Box::new(s.reattach(job, job_id)))),
             // The driver re-attaches on the member named in the record.
             Executor::Spread(_) => Err(ExecError::Spawn {
                 message: format!("job {job_id} names no executor to follow it on"),

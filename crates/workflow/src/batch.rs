@@ -81,9 +81,9 @@ pub fn parse_arg(arg: &str) -> Result<Vec<Piece>, String> {
                     }
                 }
                 let ok = !name.is_empty()
-                    && name
-                        .bytes()
-                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.');
+                    && name.bytes().all(|b| {
+                        b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.'
+                    });
                 if !ok {
                     return Err(format!("`{{{name}}}` is not a value's name"));
                 }
@@ -205,7 +205,10 @@ mod tests {
     fn arguments_split_into_text_and_values() {
         assert_eq!(
             parse_arg("h_rt={timeout_s}").unwrap(),
-            vec![Piece::Text("h_rt=".into()), Piece::Value("timeout_s".into())]
+            vec![
+                Piece::Text("h_rt=".into()),
+                Piece::Value("timeout_s".into())
+            ]
         );
         assert_eq!(
             parse_arg("{{literal}}").unwrap(),
@@ -221,10 +224,17 @@ mod tests {
     fn only_known_values_and_no_job_id_before_there_is_one() {
         assert_eq!(check_value("submit", "script"), None);
         assert_eq!(check_value("submit", "resources.mem"), None);
-        assert!(check_value("submit", "job_id").unwrap().contains("only `status`"));
+        assert!(
+            check_value("submit", "job_id")
+                .unwrap()
+                .contains("only `status`")
+        );
         assert_eq!(check_value("cancel", "job_id"), None);
         let e = check_value("status", "jobid").unwrap();
-        assert!(e.contains("{job_id}") && e.contains("{resources.NAME}"), "{e}");
+        assert!(
+            e.contains("{job_id}") && e.contains("{resources.NAME}"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -247,7 +257,14 @@ mod tests {
         };
         assert_eq!(
             render(&args, &with(Some("90"))).unwrap(),
-            ["qsub", "-l", "h_rt=90", "-N", "it's; $(reboot)", "/w/job sh"]
+            [
+                "qsub",
+                "-l",
+                "h_rt=90",
+                "-N",
+                "it's; $(reboot)",
+                "/w/job sh"
+            ]
         );
         assert_eq!(
             render(&args, &with(None)).unwrap(),

@@ -210,10 +210,10 @@ impl ExecutorReader<'_, '_> {
                         ("ssh", SSH_FIELDS),
                         ("batch", BATCH_FIELDS),
                     ]
-                        .iter()
-                        .filter(|(_, keys)| keys.contains(&f.key.as_str()))
-                        .map(|(t, _)| *t)
-                        .collect();
+                    .iter()
+                    .filter(|(_, keys)| keys.contains(&f.key.as_str()))
+                    .map(|(t, _)| *t)
+                    .collect();
                     self.err(
                         &f.key_span,
                         format!(
@@ -677,10 +677,16 @@ run = "true"
         assert_eq!(o.workdir, Path::new("/w/.baton/batch"));
         assert_eq!(o.poll, super::DEFAULT_POLL);
         // A slurm-only key on a batch executor names the types taking it.
-        let e = load_str(&wf.replace("time_limit", "partition = \"p\"\ntime_limit"), Path::new("x.toml"))
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("`partition` of executor `grid` applies to slurm executors only"), "{e}");
+        let e = load_str(
+            &wf.replace("time_limit", "partition = \"p\"\ntime_limit"),
+            Path::new("x.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("`partition` of executor `grid` applies to slurm executors only"),
+            "{e}"
+        );
     }
 
     #[test]

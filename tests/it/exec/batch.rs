@@ -20,7 +20,10 @@ fn sge() -> Option<Scheduler> {
         .get_or_init(|| {
             let file = start_daemons(
                 "sge/cell.sh",
-                &["/usr/lib/gridengine/sge_qmaster", "/usr/lib/gridengine/qsub"],
+                &[
+                    "/usr/lib/gridengine/sge_qmaster",
+                    "/usr/lib/gridengine/qsub",
+                ],
                 "gridengine-master gridengine-exec gridengine-client",
                 true,
             )?;
@@ -197,10 +200,21 @@ env = {{ PIDS = "{}" }}
         .expect("spawn");
     let out = wait_child(child, 120);
     let stdout = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{}: {stdout}\n{}", s.name, text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}: {stdout}\n{}",
+        s.name,
+        text(&out.stderr)
+    );
     let id = run_id_of(&stdout);
     let show = env.show(&id);
-    assert_eq!(step_state(&show, "compute").as_deref(), Some("succeeded"), "{}: {show:#}", s.name);
+    assert_eq!(
+        step_state(&show, "compute").as_deref(),
+        Some("succeeded"),
+        "{}: {show:#}",
+        s.name
+    );
     assert_eq!(step_field(&show, "compute", "outputs")["answer"], "42");
     let job = &step_field(&show, "compute", "jobs")[0];
     assert_eq!(job["executor"], "grid", "{job}");
@@ -209,7 +223,11 @@ env = {{ PIDS = "{}" }}
     assert_eq!(step_state(&show, "fails").as_deref(), Some("failed"));
     assert_eq!(step_field(&show, "fails", "exit_code"), 3);
     assert_eq!(step_state(&show, "slow").as_deref(), Some("failed"));
-    assert!(error_kinds(&show).contains(&"timeout".into()), "{}: {show:#}", s.name);
+    assert!(
+        error_kinds(&show).contains(&"timeout".into()),
+        "{}: {show:#}",
+        s.name
+    );
     // The timeout reached the job: its shell is gone, and the scheduler lists it no more.
     let slow_job = step_field(&show, "slow", "jobs")[0]["job_id"]
         .as_str()
@@ -267,9 +285,20 @@ fn cancel(s: &Scheduler) {
     let out = s.run(&env, &["cancel", &id]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let out = wait_child(child, 60);
-    assert_eq!(out.status.code(), Some(1), "{}: {}", s.name, text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}: {}",
+        s.name,
+        text(&out.stderr)
+    );
     let show = env.show(&id);
-    assert_eq!(step_state(&show, "long").as_deref(), Some("cancelled"), "{}: {show:#}", s.name);
+    assert_eq!(
+        step_state(&show, "long").as_deref(),
+        Some("cancelled"),
+        "{}: {show:#}",
+        s.name
+    );
     let job = step_field(&show, "long", "jobs")[0]["job_id"]
         .as_str()
         .unwrap_or_default()
@@ -314,10 +343,20 @@ fn resume_follows(s: &Scheduler, env: &Env, id: &str) {
         text(&out.stderr)
     );
     let show = env.show(id);
-    assert_eq!(step_state(&show, "job").as_deref(), Some("succeeded"), "{}: {show:#}", s.name);
+    assert_eq!(
+        step_state(&show, "job").as_deref(),
+        Some("succeeded"),
+        "{}: {show:#}",
+        s.name
+    );
     assert_eq!(step_field(&show, "job", "outputs")["done"], "yes");
     let started = std::fs::read_to_string(env.path().join("marks")).unwrap_or_default();
-    assert_eq!(started.lines().count(), 1, "{}: submitted once: {started}", s.name);
+    assert_eq!(
+        started.lines().count(),
+        1,
+        "{}: submitted once: {started}",
+        s.name
+    );
     let log = text(&env.run(&["logs", id, "job"]).stdout);
     assert_eq!(log, "line-1\nline-2\n", "{}: each line once", s.name);
 }
@@ -404,7 +443,9 @@ fn a_batch_definition_is_checked_at_load() {
         "does not pass the job (`{job_id}`)",
     );
     check(
-        &format!("submit = [\"qsub\", \"-l\", \"mem={{resources.mem}}\", \"{{script}}\"]\n{ok_status}"),
+        &format!(
+            "submit = [\"qsub\", \"-l\", \"mem={{resources.mem}}\", \"{{script}}\"]\n{ok_status}"
+        ),
         "which `resources` does not give",
     );
     check(ok_status, "has no `submit` command");

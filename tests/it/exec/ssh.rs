@@ -266,7 +266,11 @@ fn an_attempt_launched_but_not_recorded_is_adopted_from_its_remote_directory() {
         text(&out.stderr)
     );
     let show = env.show(&id);
-    assert_eq!(step_state(&show, "job").as_deref(), Some("succeeded"), "{show:#}");
+    assert_eq!(
+        step_state(&show, "job").as_deref(),
+        Some("succeeded"),
+        "{show:#}"
+    );
     assert_eq!(step_field(&show, "job", "outputs")["done"], "yes");
     assert_eq!(step_field(&show, "job", "jobs")[0]["executor"], "box");
     let started = std::fs::read_to_string(&marks).unwrap_or_default();

@@ -27,7 +27,11 @@ pub fn start_daemons(script: &str, needs: &[&str], install: &str, owned: bool) -
         eprintln!("SKIPPED: tests/{script} needs root");
         return None;
     }
-    let mut cmd = Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join(script));
+    let mut cmd = Command::new(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests")
+            .join(script),
+    );
     cmd.arg("start");
     if owned {
         cmd.arg(std::process::id().to_string());
@@ -38,7 +42,14 @@ pub fn start_daemons(script: &str, needs: &[&str], install: &str, owned: bool) -
         "{install} is installed but tests/{script} did not start:\n{}",
         text(&out.stderr)
     );
-    Some(text(&out.stdout).trim().lines().last().unwrap_or("").to_string())
+    Some(
+        text(&out.stdout)
+            .trim()
+            .lines()
+            .last()
+            .unwrap_or("")
+            .to_string(),
+    )
 }
 
 /// `baton run WF --headless` (with `vars` in its environment) and the `started`

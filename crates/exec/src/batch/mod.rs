@@ -108,8 +108,8 @@ impl BatchExecutor {
             .filter_map(|k| Some((k.clone(), std::env::var(k).ok()?)))
             .collect();
         env.extend(job.env.iter().cloned());
-        let env = super::env_files::place(&env, &files.dir)
-            .map_err(setup("the job's value files"))?;
+        let env =
+            super::env_files::place(&env, &files.dir).map_err(setup("the job's value files"))?;
         slurm::write_private(&files.env(), &files_of::render_env(&env, &files))
             .map_err(setup("the job's environment file"))?;
         slurm::write_private(
@@ -146,7 +146,10 @@ impl BatchExecutor {
         // Nothing was submitted: the files (the environment holds secrets) go.
         let _ = std::fs::remove_dir_all(&files.dir);
         ExecError::Spawn {
-            message: format!("the job was not submitted to executor `{}`: {why}", self.name),
+            message: format!(
+                "the job was not submitted to executor `{}`: {why}",
+                self.name
+            ),
             log_path: None,
         }
     }

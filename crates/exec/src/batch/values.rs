@@ -152,7 +152,10 @@ mod tests {
         let files = JobFiles::new(Path::new("/shared/w"), "01run", "build", 2);
         let v = Values::new(&opts(), "01run", "build", 2, &files)
             .with_timeout(Some(Duration::from_millis(90_500)));
-        assert_eq!(v.get("script").as_deref(), Some("/shared/w/01run/build.2/job.sh"));
+        assert_eq!(
+            v.get("script").as_deref(),
+            Some("/shared/w/01run/build.2/job.sh")
+        );
         assert_eq!(v.get("log").as_deref(), Some("/shared/w/01run/build.2/log"));
         assert_eq!(v.get("name").as_deref(), Some("baton-01run"));
         assert_eq!(v.get("attempt").as_deref(), Some("2"));

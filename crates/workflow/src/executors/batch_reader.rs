@@ -89,7 +89,10 @@ impl ExecutorReader<'_, '_> {
                 _ => {
                     self.err(
                         &e.node.span,
-                        format!("resource `{}` of {what} must be a string or a whole number", e.key),
+                        format!(
+                            "resource `{}` of {what} must be a string or a whole number",
+                            e.key
+                        ),
                         "write e.g. mem = \"4G\" or slots = 2",
                     );
                     continue;
@@ -124,14 +127,22 @@ impl ExecutorReader<'_, '_> {
         let mut uses_job_id = false;
         let mut check = |me: &mut Self, arg: &str, span: &Span, grouped: bool| {
             if let Err(e) = batch::parse_arg(arg) {
-                me.err(span, format!("{label}: {e}"), "write values as {script}, {job_id}, …");
+                me.err(
+                    span,
+                    format!("{label}: {e}"),
+                    "write values as {script}, {job_id}, …",
+                );
                 return false;
             }
             let mut fine = true;
             for v in batch::values_of(arg) {
                 uses_job_id |= v == batch::JOB_ID;
                 if let Some(why) = batch::check_value(key, &v) {
-                    me.err(span, format!("{label}: {why}"), "see docs/workflow-format.md, Executors");
+                    me.err(
+                        span,
+                        format!("{label}: {why}"),
+                        "see docs/workflow-format.md, Executors",
+                    );
                     fine = false;
                 } else if let Some(r) = v.strip_prefix(batch::RESOURCES)
                     && !grouped
@@ -193,7 +204,11 @@ impl ExecutorReader<'_, '_> {
             }
         }
         if items.is_empty() {
-            self.err(&n.span, format!("{label} is empty"), format!("write {key} = {example}"));
+            self.err(
+                &n.span,
+                format!("{label} is empty"),
+                format!("write {key} = {example}"),
+            );
             ok = false;
         }
         if ok && key != "submit" && !uses_job_id {
@@ -206,5 +221,4 @@ impl ExecutorReader<'_, '_> {
         }
         ok.then_some(args)
     }
-
 }
