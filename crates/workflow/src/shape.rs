@@ -44,7 +44,7 @@ fn gate_policy(gate: Option<&Gate>) -> String {
         .iter()
         .map(|p| {
             format!(
-                "{}: {}{}{}{}",
+                "{}: {}{}{}{}{}",
                 p.name,
                 p.ty.describe(),
                 if p.required { " required" } else { "" },
@@ -55,7 +55,8 @@ fn gate_policy(gate: Option<&Gate>) -> String {
                 p.pattern
                     .as_ref()
                     .map(|r| format!(" matching {}", r.as_str()))
-                    .unwrap_or_default()
+                    .unwrap_or_default(),
+                crate::input_choices::written(p)
             )
         })
         .collect();

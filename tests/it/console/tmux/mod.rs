@@ -7,6 +7,7 @@ use std::time::Duration;
 
 mod approve;
 mod completion;
+mod decide;
 mod desk;
 mod fanned;
 mod hostile;
