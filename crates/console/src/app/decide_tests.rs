@@ -52,7 +52,7 @@ fn every_tab_opens_the_same_dialog_with_the_gates_fields() {
     };
     // The Waiting tab, on the same gate as the inbox lists it (another run or this).
     let mut ui = UiState::new("carol");
-    ui.waiting = baton_model::inbox::waiting(&v, "carol");
+    ui.waiting = std::sync::Arc::new(baton_model::inbox::waiting(&v, "carol"));
     update(&mut ui, &v, Action::GoTab(Tab::Waiting));
     update(&mut ui, &v, Action::Approve);
     let Some(Dialog::Gate(from_waiting)) = ui.dialog.clone() else {
@@ -80,7 +80,9 @@ fn an_edited_value_is_shown_against_the_proposal_before_the_final_enter() {
     update(&mut ui, &v, Action::GoTab(Tab::Approvals));
     update(&mut ui, &v, Action::Approve);
     // Unchanged: Enter approves at once, with the proposal.
-    let mut same = ui.clone();
+    let mut same = UiState::new("carol");
+    update(&mut same, &v, Action::GoTab(Tab::Approvals));
+    update(&mut same, &v, Action::Approve);
     let sent = update(&mut same, &v, Action::Confirm);
     assert_eq!(sent.len(), 1, "{sent:?}");
     // `LIMIT 10` → `LIMIT 1`: the first Enter shows the change, nothing is sent.
