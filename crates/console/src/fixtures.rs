@@ -325,6 +325,7 @@ pub fn release() -> RunView {
         actions: Actions::default(),
         inputs: Vec::new(),
         auto: Vec::new(),
+        signed: false,
     }];
     let audit = vec![
         AuditView {

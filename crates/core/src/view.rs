@@ -250,6 +250,7 @@ impl Core {
                         .enumerate()
                         .map(|(k, r)| self.mask(&r.describe(k + 1)))
                         .collect(),
+                    signed: s.gate.signed,
                 },
             ));
         }
@@ -285,6 +286,7 @@ impl Core {
                     actions: self.gate_actions(None, now),
                     inputs: Vec::new(),
                     auto: Vec::new(),
+                    signed: false,
                 },
             ));
         }

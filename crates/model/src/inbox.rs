@@ -59,6 +59,9 @@ pub struct Waiting {
     /// A gate's inputs, as its approve dialog asks them (any tab, any run).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub inputs: Vec<super::view::InputView>,
+    /// A signed gate: decided by whoever holds an approver's key.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub signed: bool,
 }
 
 impl Waiting {
@@ -102,6 +105,7 @@ pub fn waiting(view: &RunView, me: &str) -> Vec<Waiting> {
         why_not: None,
         commands: Vec::new(),
         inputs: Vec::new(),
+        signed: false,
     };
     let mut out = Vec::new();
     for g in &view.gates {
@@ -128,6 +132,7 @@ pub fn waiting(view: &RunView, me: &str) -> Vec<Waiting> {
                 w.votes = g.approvals.iter().map(|(a, _)| a.clone()).collect();
                 w.deadline = g.deadline;
                 w.inputs = g.inputs.clone();
+                w.signed = g.signed;
                 let rules = GateRules {
                     approvers: &g.approvers,
                     starter: &view.operator,
@@ -242,6 +247,7 @@ mod tests {
             why_not: None,
             commands: Vec::new(),
             inputs: Vec::new(),
+            signed: false,
         }
     }
 

@@ -309,6 +309,10 @@ pub struct GateView {
     /// none held when it opened, so a person decides.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub auto: Vec<String>,
+    /// Decided only by signatures: the vote is the key's principal's, whoever hands it
+    /// in, so the account at the keyboard is not what decides who may.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub signed: bool,
 }
 
 /// The commands the engine would accept now, from the same checks it refuses them by.

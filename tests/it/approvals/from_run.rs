@@ -74,11 +74,12 @@ fn a_list_the_run_did_not_make_fails_the_step_and_passes_no_template_on() {
     let id = run_id_of(&text(&out.stdout));
     let show = env.show(&id);
     assert_eq!(step_state(&show, "pick").as_deref(), Some("failed"));
-    let errors = text(&env.run(&["errors", &id]).stdout);
+    let events = text(&env.run(&["events", &id]).stdout);
     assert!(
-        errors.contains("its values render to \"orders\", which is not a JSON list of strings"),
-        "{errors}"
+        events.contains("pick error template_error [high]: gate input: input `db`: its values render to \"orders\", which is not a JSON list of strings"),
+        "{events}"
     );
+    assert!(!events.contains("gate:"), "the gate never opened:\n{events}");
     assert!(!env.path().join("picked").exists(), "the step never ran");
 }
 

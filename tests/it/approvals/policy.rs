@@ -115,8 +115,8 @@ auto = [{ if = "run.id != ''", decide = "approve" }, { if = "with.X == ''", deci
     let file = wf.to_str().unwrap();
     for want in [
         format!("{file}:7:7: error: `if` of step `deploy` reads `with.X`"),
-        format!("{file}:11:48: error: rule 1 of the `auto` of the gate of step `deploy` approves a signed gate"),
-        format!("{file}:11:75: error: `if` of rule 2 of the `auto` of the gate of step `deploy` reads `with.X`, which the step's `with` does not set"),
+        format!("{file}:11:41: error: rule 1 of the `auto` of the gate of step `deploy` approves a signed gate"),
+        format!("{file}:11:62: error: `if` of rule 2 of the `auto` of the gate of step `deploy` reads `with.X`, which the step's `with` does not set"),
     ] {
         assert!(err.contains(&want), "want {want}\n{err}");
     }

@@ -45,6 +45,7 @@ pub(super) fn waiting_tab(ui: &mut UiState, view: &RunView, action: Action) -> V
             };
             // Who may not decide it is told so before typing a word, saying who may.
             let refused = match decision {
+                _ if w.signed => None,
                 Decision::Approve => w.why_not.clone(),
                 Decision::Reject => {
                     baton_model::actor::check_approver(&w.approvers, &ui.operator).err()

@@ -247,9 +247,10 @@ impl Loader<'_, '_> {
                         ok = false;
                     }
                     Some(keys) if !keys.contains(&k.as_str()) => {
-                        let hint = match did_you_mean(k, keys, "the step's `with` parameters") {
-                            h if keys.is_empty() => format!("{h}; the step sets no `with` (it does not `uses` a tool)"),
-                            h => h,
+                        let hint = if keys.is_empty() {
+                            "the step sets no `with` (it does not `uses` a tool): read a param or an earlier step's output instead".to_string()
+                        } else {
+                            did_you_mean(k, keys, "the step's `with` parameters")
                         };
                         self.err(&place, format!("{what} reads `{name}`, which the step's `with` does not set"), hint);
                         ok = false;

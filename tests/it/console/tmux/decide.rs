@@ -56,7 +56,7 @@ fn waiting_decides_any_runs_gate_in_the_one_dialog_at_80x24() {
     let tmux = Tmux::new(&env, 80, 24, &command);
     tmux.wait_for(
         "the Waiting tab with both gates",
-        |s| s.contains("Run the query?") && s.contains("Ship it?"),
+        |s| s.contains("query · gate") && s.contains("deploy") && s.contains("Run the query?"),
         20,
     );
     // The gate only alice decides: refused before a word is typed, saying who may.
@@ -66,13 +66,18 @@ fn waiting_decides_any_runs_gate_in_the_one_dialog_at_80x24() {
         |s| s.contains("is not an approver (approvers: alice)"),
         10,
     );
-    tmux.keys(&["Escape", "x"]);
+    // Esc alone (Esc then a key at once reads as Alt+key).
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the refusal closed", |s| !s.contains("Not now"), 10);
+    tmux.keys(&["x"]);
     tmux.wait_for(
         "a rejection refused the same way",
-        |s| s.contains("is not an approver (approvers: alice)") && !s.contains("Reason ("),
+        |s| s.contains("Not now") && s.contains("is not an approver (approvers: alice)") && !s.contains("Reason ("),
         10,
     );
-    tmux.keys(&["Escape", "Up", "a"]);
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the refusal closed", |s| !s.contains("Not now"), 10);
+    tmux.keys(&["Up", "a"]);
     tmux.wait_for(
         "the fields with what each is, from the run",
         |s| {
@@ -101,6 +106,12 @@ fn waiting_decides_any_runs_gate_in_the_one_dialog_at_80x24() {
         tmux.keys(&["BSpace"]);
     }
     tmux.literal("SELECT 2");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for(
+        "the edit against the proposal",
+        |s| s.contains("- SELECT 1") && s.contains("+ SELECT 2"),
+        10,
+    );
     tmux.keys(&["Enter"]);
     let out = wait_child(engine, 30);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
