@@ -36,9 +36,9 @@ mod input_choices_tests;
 #[cfg(test)]
 mod inputs_tests;
 #[cfg(test)]
-mod policy_tests;
-#[cfg(test)]
 mod matrix_rules_tests;
+#[cfg(test)]
+mod policy_tests;
 #[cfg(test)]
 mod proptests;
 #[cfg(test)]

@@ -67,7 +67,10 @@ fn decisions(sim: &Sim) -> Vec<(String, String, String)> {
 #[test]
 fn the_first_rule_that_holds_decides_as_policy_naming_the_rule() {
     let sim = thought("ls", "1");
-    assert!(matches!(sim.state("exec"), StepState::Queued | StepState::Running));
+    assert!(matches!(
+        sim.state("exec"),
+        StepState::Queued | StepState::Running
+    ));
     let d = decisions(&sim);
     assert_eq!(d.len(), 1, "{d:?}");
     assert_eq!((d[0].0.as_str(), d[0].1.as_str()), ("approve", "policy"));
@@ -95,7 +98,10 @@ fn the_first_rule_that_holds_decides_as_policy_naming_the_rule() {
     assert_eq!((d[0].0.as_str(), d[0].1.as_str()), ("reject", "policy"));
     assert!(d[0].2.starts_with("rule 1: never delete; "), "{}", d[0].2);
     let errs = sim.open_errors("exec");
-    assert!(errs[0].message.contains("rejected by policy: rule 1"), "{errs:?}");
+    assert!(
+        errs[0].message.contains("rejected by policy: rule 1"),
+        "{errs:?}"
+    );
 }
 
 #[test]
@@ -113,7 +119,10 @@ fn when_no_rule_holds_a_person_is_asked_and_sees_the_rules() {
         ]
     );
     assert!(sim.approve("exec", "alice").is_accepted());
-    assert!(matches!(sim.state("exec"), StepState::Queued | StepState::Running));
+    assert!(matches!(
+        sim.state("exec"),
+        StepState::Queued | StepState::Running
+    ));
 }
 
 #[test]
@@ -167,7 +176,10 @@ fn a_rule_beats_auto_approve_and_a_resume_decides_an_unvoted_gate() {
     let i = core.plan.step_index("exec").unwrap();
     assert_eq!(core.steps[i].state, StepState::WaitingApproval);
     core.resume("olivia", Timestamp(T0 + 10));
-    assert!(matches!(core.steps[i].state, StepState::Queued | StepState::Running));
+    assert!(matches!(
+        core.steps[i].state,
+        StepState::Queued | StepState::Running
+    ));
     let approved = core
         .events()
         .iter()

@@ -91,8 +91,8 @@ pub fn recorded_gate(
             _ => {}
         }
     }
-    Ok(
-        gate.map(|(opening, digest, approvers, signed, inputs)| RecordedGate {
+    Ok(gate.map(
+        |(opening, digest, approvers, signed, inputs)| RecordedGate {
             run_id: run_id.to_string(),
             step: step.to_string(),
             opening,
@@ -101,8 +101,8 @@ pub fn recorded_gate(
             approvers,
             signers,
             inputs,
-        }),
-    )
+        },
+    ))
 }
 
 fn not_opened(run_id: &str, step: &str) -> SessionError {

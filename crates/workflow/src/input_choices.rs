@@ -27,7 +27,9 @@ pub enum ChoiceError {
     NotAList { input: String, got: String },
     #[error("input `{input}`: its values render to an empty list, so there is nothing to choose")]
     Empty { input: String },
-    #[error("input `{input}`: its values render to {n} choices, more than the {MAX_CHOICES} a gate offers")]
+    #[error(
+        "input `{input}`: its values render to {n} choices, more than the {MAX_CHOICES} a gate offers"
+    )]
     TooMany { input: String, n: usize },
     #[error("input `{input}`: its values list \"{value}\" twice")]
     Repeated { input: String, value: String },
@@ -140,7 +142,10 @@ fn check_default(spec: &ParamSpec, value: &str) -> Result<(), ChoiceError> {
     if let Some(re) = &spec.pattern
         && !re.is_match(value)
     {
-        return Err(bad(format!("it does not match the pattern {}", re.as_str())));
+        return Err(bad(format!(
+            "it does not match the pattern {}",
+            re.as_str()
+        )));
     }
     Ok(())
 }

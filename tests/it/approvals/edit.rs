@@ -37,7 +37,13 @@ fn an_input_file_replaces_the_proposal_and_the_record_says_so() {
         text(&out.stderr)
     );
     let out = env.run(&[
-        "approve", &id, "apply", "--input", "sql=x", "--input-file", "sql=fix.sql",
+        "approve",
+        &id,
+        "apply",
+        "--input",
+        "sql=x",
+        "--input-file",
+        "sql=fix.sql",
     ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("given by both --input and --input-file"));

@@ -79,7 +79,10 @@ fn a_list_the_run_did_not_make_fails_the_step_and_passes_no_template_on() {
         events.contains("pick error template_error [high]: gate input: input `db`: its values render to \"orders\", which is not a JSON list of strings"),
         "{events}"
     );
-    assert!(!events.contains("gate:"), "the gate never opened:\n{events}");
+    assert!(
+        !events.contains("gate:"),
+        "the gate never opened:\n{events}"
+    );
     assert!(!env.path().join("picked").exists(), "the step never ran");
 }
 
@@ -108,11 +111,17 @@ u = { type = "string", values = "${{ steps.a.outputs.v }}" }
     let err = text(&out.stderr);
     let file = wf.to_str().unwrap();
     for want in [
-        format!("{file}:9:17: error: step `b` reads `steps.a.outputs.v`, but `a` is not among its ancestors"),
+        format!(
+            "{file}:9:17: error: step `b` reads `steps.a.outputs.v`, but `a` is not among its ancestors"
+        ),
         format!("{file}:10:31: error: template refers to step \"nope\", which is not a step"),
-        format!("{file}:11:17: error: the `default` of an input of `b`'s gate reads the gate's own input `x`"),
+        format!(
+            "{file}:11:17: error: the `default` of an input of `b`'s gate reads the gate's own input `x`"
+        ),
         format!("{file}:12:17: error: template refers to unknown parameter `region`"),
-        format!("{file}:13:33: error: input `u` of the gate of step `b` has `values` but is not an enum"),
+        format!(
+            "{file}:13:33: error: input `u` of the gate of step `b` has `values` but is not an enum"
+        ),
     ] {
         assert!(err.contains(&want), "want {want}\n{err}");
     }

@@ -62,7 +62,9 @@ fn a_rule_approves_or_rejects_as_policy_and_the_chain_names_it() {
     let audit = text(&env.run(&["audit", &id, "--json"]).stdout);
     assert!(audit.contains(r#""actor":"policy""#), "{audit}");
     assert!(
-        audit.contains("rule 2: harmless; condition true: with.CMD == 'echo hi' (with.CMD = \\\"echo hi\\\")"),
+        audit.contains(
+            "rule 2: harmless; condition true: with.CMD == 'echo hi' (with.CMD = \\\"echo hi\\\")"
+        ),
         "{audit}"
     );
     let verify = env.run(&["audit", "verify"]);
@@ -115,8 +117,12 @@ auto = [{ if = "run.id != ''", decide = "approve" }, { if = "with.X == ''", deci
     let file = wf.to_str().unwrap();
     for want in [
         format!("{file}:7:7: error: `if` of step `deploy` reads `with.X`"),
-        format!("{file}:11:41: error: rule 1 of the `auto` of the gate of step `deploy` approves a signed gate"),
-        format!("{file}:11:62: error: `if` of rule 2 of the `auto` of the gate of step `deploy` reads `with.X`, which the step's `with` does not set"),
+        format!(
+            "{file}:11:41: error: rule 1 of the `auto` of the gate of step `deploy` approves a signed gate"
+        ),
+        format!(
+            "{file}:11:62: error: `if` of rule 2 of the `auto` of the gate of step `deploy` reads `with.X`, which the step's `with` does not set"
+        ),
     ] {
         assert!(err.contains(&want), "want {want}\n{err}");
     }

@@ -10,8 +10,16 @@ fn a_gate_i_may_not_decide_is_refused_before_typing_saying_who_may() {
     // alice started the run and the gate refuses self-approval; dave is no approver.
     for (who, action, says) in [
         ("alice", Action::Approve, "self-approval"),
-        ("dave", Action::Approve, "is not an approver (approvers: alice, bob, carol)"),
-        ("dave", Action::Reject, "is not an approver (approvers: alice, bob, carol)"),
+        (
+            "dave",
+            Action::Approve,
+            "is not an approver (approvers: alice, bob, carol)",
+        ),
+        (
+            "dave",
+            Action::Reject,
+            "is not an approver (approvers: alice, bob, carol)",
+        ),
         ("bob", Action::Approve, "already approved"),
     ] {
         let mut ui = UiState::new(who);
@@ -60,7 +68,10 @@ fn every_tab_opens_the_same_dialog_with_the_gates_fields() {
     };
     assert_eq!(from_waiting.fields, from_approvals.fields);
     assert_eq!(from_waiting.fields[0].value, "SELECT 1");
-    assert_eq!(from_waiting.fields[0].input.pattern.as_deref(), Some("^SELECT"));
+    assert_eq!(
+        from_waiting.fields[0].input.pattern.as_deref(),
+        Some("^SELECT")
+    );
 }
 
 #[test]

@@ -30,8 +30,8 @@ mod waiting;
 pub use actions::{Action, ConsoleExit, Hit, Hits, Request, Tab};
 pub use dag::{filter_problem, matches_filter, visible_steps};
 pub use dialogs::{
-    BudgetDialog, BudgetField, ConfirmDialog, ConfirmWhat, Decision, DiffLine, Dialog,
-    GateDialog, InputField, QuitButton, proposal_diff,
+    BudgetDialog, BudgetField, ConfirmDialog, ConfirmWhat, Decision, Dialog, DiffLine, GateDialog,
+    InputField, QuitButton, proposal_diff,
 };
 pub use fan::{MAX_LABEL, graph_steps, node_label, node_width, rows, rows_match, shown_steps};
 pub use keep::Picked;

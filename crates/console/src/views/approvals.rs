@@ -59,7 +59,10 @@ pub fn render(
         frame.render_widget(block, bottom);
         let mut lines = policy_lines(view, inner.width as usize, theme);
         if lines.is_empty() {
-            lines.push(Line::from(styled("no gate was decided by a policy rule", theme.dim)));
+            lines.push(Line::from(styled(
+                "no gate was decided by a policy rule",
+                theme.dim,
+            )));
         }
         frame.render_widget(Paragraph::new(lines).style(theme.base), inner);
         return;
@@ -264,7 +267,12 @@ pub fn gate_lines<'a>(
     }
     let decided = policy_lines(view, w, theme);
     if !decided.is_empty() {
-        lines.push(kv("decided", LW, styled("by policy, in this run:", theme.dim), theme));
+        lines.push(kv(
+            "decided",
+            LW,
+            styled("by policy, in this run:", theme.dim),
+            theme,
+        ));
         lines.extend(decided);
     }
     if !g.allow_self_approval && baton_model::same_actor(&view.operator, &ui.operator) {

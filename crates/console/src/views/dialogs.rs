@@ -234,7 +234,10 @@ fn field_lines<'a>(f: &InputField, focused: bool, w: usize, theme: &Theme) -> Ve
     let mut out = vec![Line::from(vec![
         styled(label, if focused { theme.key } else { theme.dim }),
         styled(shown, value_st),
-        styled(format!("  {}", fit(&format!("{ty}{need}"), rest)), theme.dim),
+        styled(
+            format!("  {}", fit(&format!("{ty}{need}"), rest)),
+            theme.dim,
+        ),
     ])];
     let body = w.saturating_sub(LW).max(8);
     let pad = " ".repeat(LW);
@@ -250,12 +253,18 @@ fn field_lines<'a>(f: &InputField, focused: bool, w: usize, theme: &Theme) -> Ve
     }
     if !about.is_empty() {
         for l in wrap_text(&about.join(" · "), body) {
-            out.push(Line::from(vec![styled(pad.clone(), theme.dim), styled(l, theme.dim)]));
+            out.push(Line::from(vec![
+                styled(pad.clone(), theme.dim),
+                styled(l, theme.dim),
+            ]));
         }
     }
     if let Some(e) = &f.error {
         for l in wrap_text(&format!("✘ {}", baton_model::sanitize::one_line(e)), body) {
-            out.push(Line::from(vec![styled(pad.clone(), theme.error), styled(l, theme.error)]));
+            out.push(Line::from(vec![
+                styled(pad.clone(), theme.error),
+                styled(l, theme.error),
+            ]));
         }
     }
     out

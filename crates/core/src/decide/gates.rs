@@ -40,10 +40,17 @@ impl Core {
         };
         if let Some(k) = rendered
             .iter()
-            .find(|(_, r)| r.default.iter().chain(r.values.iter().flatten()).any(|v| self.holds_secret(v)))
+            .find(|(_, r)| {
+                r.default
+                    .iter()
+                    .chain(r.values.iter().flatten())
+                    .any(|v| self.holds_secret(v))
+            })
             .map(|(k, _)| k.clone())
         {
-            let m = format!("gate input: input `{k}` renders one of the run's secrets; an input is kept on record, so it cannot offer one");
+            let m = format!(
+                "gate input: input `{k}` renders one of the run's secrets; an input is kept on record, so it cannot offer one"
+            );
             return self.fail_template(i, m, now, fx);
         }
         self.set(i, StepState::WaitingApproval, None, now, fx);

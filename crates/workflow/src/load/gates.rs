@@ -174,15 +174,24 @@ impl Loader<'_, '_> {
         signed: bool,
         inputs: &[ParamSpec],
     ) -> Vec<RawAuto<'n>> {
-        let example = "auto = [{ if = \"with.cmd == 'ls'\", decide = \"approve\", reason = \"read-only\" }]";
+        let example =
+            "auto = [{ if = \"with.cmd == 'ls'\", decide = \"approve\", reason = \"read-only\" }]";
         let Val::Array(items) = &n.val else {
-            self.type_error(n, &format!("`auto` of the gate of {label}"), "an array of tables", example);
+            self.type_error(
+                n,
+                &format!("`auto` of the gate of {label}"),
+                "an array of tables",
+                example,
+            );
             return Vec::new();
         };
         if items.len() > MAX_AUTO_RULES {
             self.err(
                 &n.span,
-                format!("the gate of {label} has {} `auto` rules, more than {MAX_AUTO_RULES}", items.len()),
+                format!(
+                    "the gate of {label} has {} `auto` rules, more than {MAX_AUTO_RULES}",
+                    items.len()
+                ),
                 "keep a gate's policy short enough to read: join rules with || and &&",
             );
         }
@@ -194,9 +203,15 @@ impl Loader<'_, '_> {
             };
             self.unknown_fields(fields, AUTO_FIELDS, &format!("in {what}"));
             let cond = match get(fields, "if") {
-                Some(c) => self.string(c, &format!("`if` of {what}")).map(|s| (s, c.span.clone())),
+                Some(c) => self
+                    .string(c, &format!("`if` of {what}"))
+                    .map(|s| (s, c.span.clone())),
                 None => {
-                    self.err(&item.span, format!("{what} has no `if`"), "add if = \"<condition>\": the rule decides when it holds");
+                    self.err(
+                        &item.span,
+                        format!("{what} has no `if`"),
+                        "add if = \"<condition>\": the rule decides when it holds",
+                    );
                     None
                 }
             };
@@ -206,13 +221,21 @@ impl Loader<'_, '_> {
                     Some("reject") => Some((AutoDecide::Reject, d)),
                     Some(other) => {
                         let hint = did_you_mean(other, &["approve", "reject"], "decisions");
-                        self.err(&d.span, format!("unknown `decide` \"{other}\" in {what}"), format!("{hint} (`decide` is \"approve\" or \"reject\")"));
+                        self.err(
+                            &d.span,
+                            format!("unknown `decide` \"{other}\" in {what}"),
+                            format!("{hint} (`decide` is \"approve\" or \"reject\")"),
+                        );
                         None
                     }
                     None => None,
                 },
                 None => {
-                    self.err(&item.span, format!("{what} has no `decide`"), "add decide = \"approve\" or decide = \"reject\"");
+                    self.err(
+                        &item.span,
+                        format!("{what} has no `decide`"),
+                        "add decide = \"approve\" or decide = \"reject\"",
+                    );
                     None
                 }
             };
@@ -241,7 +264,11 @@ impl Loader<'_, '_> {
                 }
             }
             if let (Some(cond), Some((decide, _))) = (cond, decide) {
-                out.push(RawAuto { cond, decide, reason });
+                out.push(RawAuto {
+                    cond,
+                    decide,
+                    reason,
+                });
             }
         }
         out

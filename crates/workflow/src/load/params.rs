@@ -301,8 +301,7 @@ impl Loader<'_, '_> {
                             );
                     }
                     let pwhat = format!("parameter `{}` of {what}", pe.key);
-                    if let Some(rp) = self.param_spec(&pe.node, &pwhat, TOOL_PARAM_FIELDS, false)
-                    {
+                    if let Some(rp) = self.param_spec(&pe.node, &pwhat, TOOL_PARAM_FIELDS, false) {
                         params.push(ToolParam {
                             name: pe.key.to_string(),
                             ty: rp.ty,

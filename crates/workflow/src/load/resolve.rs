@@ -190,10 +190,18 @@ impl Loader<'_, '_> {
                     .iter()
                     .enumerate()
                     .filter_map(|(k, r)| {
-                        let what = format!("`if` of rule {} of the `auto` of the gate of {label}", k + 1);
+                        let what = format!(
+                            "`if` of rule {} of the `auto` of the gate of {label}",
+                            k + 1
+                        );
                         let (text, span) = &r.cond;
-                        let condition =
-                            self.check_condition(&site, &what, (*text, span), Some(&with_keys), &mut refs)?;
+                        let condition = self.check_condition(
+                            &site,
+                            &what,
+                            (*text, span),
+                            Some(&with_keys),
+                            &mut refs,
+                        )?;
                         Some(AutoRule {
                             condition,
                             decide: r.decide,

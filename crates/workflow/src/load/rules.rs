@@ -123,11 +123,7 @@ impl Loader<'_, '_> {
         let mut c = match condition::parse(text) {
             Ok(c) => c,
             Err(e) => {
-                self.err(
-                    &at(&e.at),
-                    format!("{what}: {}", e.message),
-                    e.hint,
-                );
+                self.err(&at(&e.at), format!("{what}: {}", e.message), e.hint);
                 return None;
             }
         };
@@ -157,9 +153,7 @@ impl Loader<'_, '_> {
                     };
                     self.err(
                         &place,
-                        format!(
-                            "{what} reads `env.{e}`, which the run-wide `env` does not set"
-                        ),
+                        format!("{what} reads `env.{e}`, which the run-wide `env` does not set"),
                         hint,
                     );
                     ok = false;
@@ -172,9 +166,7 @@ impl Loader<'_, '_> {
                         let hint = did_you_mean(step_id, &ids, "step ids");
                         self.err(
                             &place,
-                            format!(
-                                "{what} reads step \"{step_id}\", which is not a step"
-                            ),
+                            format!("{what} reads step \"{step_id}\", which is not a step"),
                             hint,
                         );
                         ok = false;
@@ -252,7 +244,11 @@ impl Loader<'_, '_> {
                         } else {
                             did_you_mean(k, keys, "the step's `with` parameters")
                         };
-                        self.err(&place, format!("{what} reads `{name}`, which the step's `with` does not set"), hint);
+                        self.err(
+                            &place,
+                            format!("{what} reads `{name}`, which the step's `with` does not set"),
+                            hint,
+                        );
                         ok = false;
                     }
                     Some(_) => {}

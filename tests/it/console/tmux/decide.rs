@@ -72,7 +72,11 @@ fn waiting_decides_any_runs_gate_in_the_one_dialog_at_80x24() {
     tmux.keys(&["x"]);
     tmux.wait_for(
         "a rejection refused the same way",
-        |s| s.contains("Not now") && s.contains("is not an approver (approvers: alice)") && !s.contains("Reason ("),
+        |s| {
+            s.contains("Not now")
+                && s.contains("is not an approver (approvers: alice)")
+                && !s.contains("Reason (")
+        },
         10,
     );
     tmux.keys(&["Escape"]);

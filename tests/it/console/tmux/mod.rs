@@ -13,6 +13,7 @@ mod fanned;
 mod hostile;
 mod inputs;
 mod keys;
+mod policy;
 mod runs_tab;
 mod schedules_tab;
 mod shift;
