@@ -126,3 +126,52 @@ u = { type = "string", values = "${{ steps.a.outputs.v }}" }
         assert!(err.contains(&want), "want {want}\n{err}");
     }
 }
+
+/// An engine killed (-9) while the gate is open: the resumed run asks what the opening
+/// rendered (recorded with it), the list step does not run again, and the step gets
+/// the approved choice.
+#[test]
+fn a_killed_engine_resumes_with_the_choices_its_opening_rendered() {
+    let env = Env::new();
+    let made = SHARDS.replace(
+        r#"echo first=users >> "$BATON_OUTPUT"'''"#,
+        r#"echo first=users >> "$BATON_OUTPUT"; echo ran >> list-ran'''"#,
+    );
+    assert_ne!(made, SHARDS);
+    let wf = env.workflow("shards.toml", &made);
+    let mut engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
+    let id = env.wait_run_id();
+    env.wait_step(&id, "pick", "waiting_approval", 20);
+    engine.kill().unwrap();
+    engine.wait().unwrap();
+    let resumed = env.spawn(&["resume", &id, "--headless"]);
+    // The resumed engine holds the run before the approvals arrive.
+    wait_until("the resume", secs(20), || {
+        let events = text(&env.run(&["events", &id]).stdout);
+        if events.contains("resumed") {
+            Ok(())
+        } else {
+            Err(events)
+        }
+    });
+    let out = env.run(&["approve", &id, "pick", "--input", "db=mongo"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("\"mongo\" is not one of \"orders\", \"users\""),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = env.run(&["approve", &id, "pick", "--input", "db=orders"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let done = wait_child(resumed, 30);
+    assert_eq!(done.status.code(), Some(0), "{}", text(&done.stdout));
+    assert_eq!(
+        std::fs::read_to_string(env.path().join("picked")).unwrap(),
+        "orders|SELECT 1 -- eu"
+    );
+    assert_eq!(
+        std::fs::read_to_string(env.path().join("list-ran")).unwrap(),
+        "ran\n",
+        "the list step ran once"
+    );
+}
