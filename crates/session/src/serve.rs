@@ -9,6 +9,7 @@
 //! (`model::schedule::decide`); this is the shell around it.
 mod catalog;
 mod loader;
+mod parked;
 
 pub use catalog::{Catalog, Changes};
 pub use loader::{LOAD_BUDGET, LOAD_BUDGET_ENV, QUIET};
@@ -84,9 +85,10 @@ pub async fn serve(opts: ServeOptions) -> Result<i32, SessionError> {
     let (loader, mut loads) = loader::Loader::spawn()
         .map_err(|e| SessionError::System(format!("cannot start the loader's thread: {e}")))?;
     let mut driving: Vec<Driving> = Vec::new();
+    let mut parking = parked::Parking::spawn(opts.db.clone());
     report_changes(&catalog.scan(&mut store, &loader));
     set_ready(&opts.ready, catalog.not_ready());
-    resume_unfinished(&mut store, &opts, &mut driving);
+    resume_unfinished(&mut store, &opts, &mut driving, &parking);
     let mut last_scan = tokio::time::Instant::now();
     let mut last_beat = last_scan;
     let code = loop {
@@ -104,6 +106,10 @@ pub async fn serve(opts: ServeOptions) -> Result<i32, SessionError> {
                 report_changes(&catalog.apply(&mut store, done, Timestamp::now()));
                 set_ready(&opts.ready, catalog.not_ready());
             }
+            Some(hosted) = parking.woken() => {
+                crate::stdio::errln!("serve: queued run {} is driven now", hosted.run_id);
+                driving.push(Driving { hosted });
+            }
             _ = tokio::time::sleep(TICK) => {}
         }
         let now = Timestamp::now();
@@ -120,7 +126,12 @@ pub async fn serve(opts: ServeOptions) -> Result<i32, SessionError> {
             }
         }
         reap(&mut driving).await;
-        triggers(&mut store, &catalog, &opts, &mut driving).await;
+        let mut starting = Starting {
+            driving: &mut driving,
+            parking: &parking,
+        };
+        triggers(&mut store, &catalog, &opts, &mut starting).await;
+        backfills(&mut store, &catalog, &opts, &mut starting).await;
         let rows = match store.schedules() {
             Ok(r) => r,
             Err(e) => {
@@ -139,7 +150,8 @@ pub async fn serve(opts: ServeOptions) -> Result<i32, SessionError> {
                     s,
                     row,
                 };
-                if let Err(e) = tick_schedule(&mut store, &opts, &at, started, &mut driving).await {
+                if let Err(e) = tick_schedule(&mut store, &opts, &at, started, &mut starting).await
+                {
                     crate::stdio::errln!(
                         "serve: {}: {e}",
                         sched::schedule_name(&entry.plan.name, s.index)
@@ -148,7 +160,15 @@ pub async fn serve(opts: ServeOptions) -> Result<i32, SessionError> {
             }
         }
     };
-    // Stop firing; the runs' steps get their grace; each run is left interrupted.
+    // Stop firing; the runs' steps get their grace; each run is left interrupted (a
+    // parked one lets its lease go).
+    driving.extend(
+        parking
+            .stop()
+            .await
+            .into_iter()
+            .map(|hosted| Driving { hosted }),
+    );
     crate::stdio::errln!("serve: stopping {} run(s)", driving.len());
     for d in &mut driving {
         d.hosted.stop(Some(code));
@@ -203,7 +223,12 @@ fn watch(dir: &Path, tx: tokio::sync::mpsc::Sender<()>) -> Option<notify::Recomm
 }
 
 /// Runs a serve started that a dead serve left unfinished: taken over and driven here.
-fn resume_unfinished(store: &mut Store, opts: &ServeOptions, driving: &mut Vec<Driving>) {
+fn resume_unfinished(
+    store: &mut Store,
+    opts: &ServeOptions,
+    driving: &mut Vec<Driving>,
+    parking: &parked::Parking,
+) {
     let runs = match store.unfinished_slot_runs() {
         Ok(r) => r,
         Err(e) => {
@@ -221,14 +246,37 @@ fn resume_unfinished(store: &mut Store, opts: &ServeOptions, driving: &mut Vec<D
         match taken {
             Ok((ready, own)) => {
                 crate::stdio::errln!("serve: resuming run {run_id}");
-                driving.push(Driving {
-                    hosted: Hosted::spawn(own, ready),
-                });
+                let mut starting = Starting {
+                    driving: &mut *driving,
+                    parking,
+                };
+                starting.host(own, ready);
             }
             Err(SessionError::Driven { holder, .. }) => {
                 crate::stdio::errln!("serve: run {run_id} is driven by {holder}; left to it");
             }
             Err(e) => crate::stdio::errln!("serve: cannot resume run {run_id}: {e}"),
+        }
+    }
+}
+
+/// Where a run the serve starts or resumes goes: driven here, or, queued for its group,
+/// parked without an engine (`parked`) until its turn.
+struct Starting<'a> {
+    driving: &'a mut Vec<Driving>,
+    parking: &'a parked::Parking,
+}
+
+impl Starting<'_> {
+    fn host(&mut self, own: Store, ready: prepare::Ready) {
+        if ready.core.waits_for_group() {
+            // Its connection closes here: a queued run holds none while it waits.
+            drop(own);
+            self.parking.park(ready);
+        } else {
+            self.driving.push(Driving {
+                hosted: Hosted::spawn(own, ready),
+            });
         }
     }
 }
@@ -297,12 +345,13 @@ async fn start_run(
     entry: &catalog::Entry,
     schedule: Option<&Schedule>,
     params: &[(String, String)],
-    driving: &mut Vec<Driving>,
+    starting: &mut Starting<'_>,
 ) -> Result<String, SessionError> {
     let spec = NewRunSpec {
         workflow: PathBuf::from(file),
         params: params.to_vec(),
         operator: opts.operator.clone(),
+        slot: Some(slot_at),
         ..NewRunSpec::default()
     };
     let (db, text) = (opts.db.clone(), entry.text.clone());
@@ -334,9 +383,7 @@ async fn start_run(
                 sched::schedule_name(&entry.plan.name, index),
                 slot_at.to_rfc3339()
             );
-            driving.push(Driving {
-                hosted: Hosted::spawn(own, ready),
-            });
+            starting.host(own, ready);
             Ok(run_id)
         }
         Err(e) => {
@@ -351,7 +398,7 @@ async fn triggers(
     store: &mut Store,
     catalog: &Catalog,
     opts: &ServeOptions,
-    driving: &mut Vec<Driving>,
+    starting: &mut Starting<'_>,
 ) {
     let Ok(requested) = store.requested_triggers() else {
         return;
@@ -361,8 +408,39 @@ async fn triggers(
             continue;
         };
         let slot = (t.file.as_str(), TRIGGER_INDEX, t.at);
-        if let Err(e) = start_run(store, opts, slot, entry, None, &t.params, driving).await {
+        if let Err(e) = start_run(store, opts, slot, entry, None, &t.params, starting).await {
             crate::stdio::errln!("serve: {} triggered by {}: {e}", entry.plan.name, t.by);
+        }
+    }
+}
+
+/// Slots operators backfilled (`baton schedule backfill`): of each schedule, the oldest
+/// asked for, once the schedule has no unfinished run; each run knows its slot. A slot
+/// whose schedule is no longer served waits until it is again.
+async fn backfills(
+    store: &mut Store,
+    catalog: &Catalog,
+    opts: &ServeOptions,
+    starting: &mut Starting<'_>,
+) {
+    let Ok(due) = store.due_backfills() else {
+        return;
+    };
+    for b in due {
+        let Some(entry) = catalog.entries.get(&b.file) else {
+            continue;
+        };
+        let Some(s) = entry.plan.schedules.iter().find(|s| s.index == b.index) else {
+            continue;
+        };
+        let slot = (b.file.as_str(), b.index, b.slot);
+        if let Err(e) = start_run(store, opts, slot, entry, Some(s), &s.params, starting).await {
+            crate::stdio::errln!(
+                "serve: {} slot {} backfilled by {}: {e}",
+                sched::schedule_name(&entry.plan.name, b.index),
+                b.slot.to_rfc3339(),
+                b.by
+            );
         }
     }
 }
@@ -382,7 +460,7 @@ async fn tick_schedule(
     opts: &ServeOptions,
     at: &Slot<'_>,
     started: Timestamp,
-    driving: &mut Vec<Driving>,
+    starting: &mut Starting<'_>,
 ) -> Result<(), SessionError> {
     let Slot {
         file,
@@ -407,7 +485,7 @@ async fn tick_schedule(
         }
         if *fate == Fate::Start {
             let at = (file, s.index, *slot);
-            start_run(store, opts, at, entry, Some(s), &s.params, driving).await?;
+            start_run(store, opts, at, entry, Some(s), &s.params, starting).await?;
         } else {
             crate::stdio::errln!(
                 "serve: {} slot {} {}",
