@@ -91,6 +91,9 @@ pub async fn serve(opts: ServeOptions) -> Result<i32, SessionError> {
     resume_unfinished(&mut store, &opts, &mut driving, &parking);
     let mut last_scan = tokio::time::Instant::now();
     let mut last_beat = last_scan;
+    // What the loop knows between ticks: an idle serve looks at the store's version and
+    // the clock, and nothing else, until a slot comes or something changed.
+    let mut known = Known::default();
     let code = loop {
         tokio::select! {
             sig = signals.recv() => break sig.exit_code(),
@@ -99,11 +102,16 @@ pub async fn serve(opts: ServeOptions) -> Result<i32, SessionError> {
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 while watched.try_recv().is_ok() {}
                 last_scan = tokio::time::Instant::now();
-                report_changes(&catalog.scan(&mut store, &loader));
+                known.note(&catalog.scan(&mut store, &loader));
                 set_ready(&opts.ready, catalog.not_ready());
             }
             Some(done) = loads.recv() => {
-                report_changes(&catalog.apply(&mut store, done, Timestamp::now()));
+                known.note(&catalog.apply(&mut store, done, Timestamp::now()));
+                // Every load back by now in one pass: the schedules are looked at once
+                // for them all (1,000 files loaded one per pass took minutes).
+                while let Ok(done) = loads.try_recv() {
+                    known.note(&catalog.apply(&mut store, done, Timestamp::now()));
+                }
                 set_ready(&opts.ready, catalog.not_ready());
             }
             Some(hosted) = parking.woken() => {
@@ -115,7 +123,7 @@ pub async fn serve(opts: ServeOptions) -> Result<i32, SessionError> {
         let now = Timestamp::now();
         if last_scan.elapsed() >= RESCAN {
             last_scan = tokio::time::Instant::now();
-            report_changes(&catalog.scan(&mut store, &loader));
+            known.note(&catalog.scan(&mut store, &loader));
             set_ready(&opts.ready, catalog.not_ready());
         }
         if last_beat.elapsed() >= HEARTBEAT {
@@ -130,35 +138,52 @@ pub async fn serve(opts: ServeOptions) -> Result<i32, SessionError> {
             driving: &mut driving,
             parking: &parking,
         };
-        triggers(&mut store, &catalog, &opts, &mut starting).await;
-        backfills(&mut store, &catalog, &opts, &mut starting).await;
-        let rows = match store.schedules() {
-            Ok(r) => r,
-            Err(e) => {
-                crate::stdio::errln!("serve: cannot read the schedules: {e}");
-                continue;
+        let changed = known.changed(&store);
+        if changed {
+            triggers(&mut store, &catalog, &opts, &mut starting).await;
+            backfills(&mut store, &catalog, &opts, &mut starting).await;
+            match store.schedules() {
+                Ok(r) => known.rows = r,
+                Err(e) => {
+                    crate::stdio::errln!("serve: cannot read the schedules: {e}");
+                    known.version = None;
+                    continue;
+                }
             }
-        };
+        } else if !known.due(now) {
+            continue;
+        }
+        let rows = std::mem::take(&mut known.rows);
         for (file, entry) in &catalog.entries {
             for s in &entry.plan.schedules {
                 let Some(row) = rows.iter().find(|r| &r.file == file && r.index == s.index) else {
                     continue;
                 };
+                let key = (file.clone(), s.index);
+                if !changed && known.next.get(&key).is_some_and(|t| *t > now) {
+                    continue;
+                }
                 let at = Slot {
                     file,
                     entry,
                     s,
                     row,
                 };
-                if let Err(e) = tick_schedule(&mut store, &opts, &at, started, &mut starting).await
-                {
-                    crate::stdio::errln!(
-                        "serve: {}: {e}",
-                        sched::schedule_name(&entry.plan.name, s.index)
-                    );
+                match tick_schedule(&mut store, &opts, &at, started, &mut starting).await {
+                    Ok(next) => {
+                        known.next.insert(key, next.unwrap_or(Timestamp(i64::MAX)));
+                    }
+                    Err(e) => {
+                        known.next.remove(&key);
+                        crate::stdio::errln!(
+                            "serve: {}: {e}",
+                            sched::schedule_name(&entry.plan.name, s.index)
+                        );
+                    }
                 }
             }
         }
+        known.rows = rows;
     };
     // Stop firing; the runs' steps get their grace; each run is left interrupted (a
     // parked one lets its lease go).
@@ -454,14 +479,58 @@ struct Slot<'a> {
     row: &'a ScheduleRow,
 }
 
-/// One schedule at `now`: decide, record each slot, then act.
+/// What the serve's loop knows between ticks, so that an idle serve does nothing but
+/// look at the store's version and the clock (issue 41 point 5).
+#[derive(Default)]
+struct Known {
+    /// The store's `data_version` at the last read of the schedules (`None`: read them).
+    version: Option<i64>,
+    /// The catalog loaded or dropped a file since.
+    catalog: bool,
+    /// The schedules as last read.
+    rows: Vec<ScheduleRow>,
+    /// Each schedule's next slot, as its last decision said.
+    next: std::collections::HashMap<(String, u32), Timestamp>,
+}
+
+impl Known {
+    /// Report what a scan or a load changed, and remember that the catalog did.
+    fn note(&mut self, c: &Changes) {
+        report_changes(c);
+        if !c.loaded.is_empty() || !c.removed.is_empty() {
+            self.catalog = true;
+        }
+    }
+
+    /// Whether the schedules, triggers and backfills must be read again: another
+    /// connection committed (an operator's decision, a run's progress), or the catalog
+    /// changed. Reading the version is all an idle tick costs.
+    fn changed(&mut self, store: &Store) -> bool {
+        let version = store.data_version().ok();
+        let changed = self.catalog || version.is_none() || version != self.version;
+        if self.catalog {
+            // A schedule gone, or changed, keeps no next slot of its old self.
+            self.next.clear();
+        }
+        self.version = version;
+        self.catalog = false;
+        changed
+    }
+
+    /// Whether some schedule's next slot has come.
+    fn due(&self, now: Timestamp) -> bool {
+        self.next.values().any(|t| *t <= now)
+    }
+}
+
+/// One schedule at `now`: decide, record each slot, then act; its next slot.
 async fn tick_schedule(
     store: &mut Store,
     opts: &ServeOptions,
     at: &Slot<'_>,
     started: Timestamp,
     starting: &mut Starting<'_>,
-) -> Result<(), SessionError> {
+) -> Result<Option<Timestamp>, SessionError> {
     let Slot {
         file,
         entry,
@@ -495,5 +564,5 @@ async fn tick_schedule(
             );
         }
     }
-    Ok(())
+    Ok(d.next)
 }

@@ -85,7 +85,8 @@ impl Catalog {
     pub fn scan(&mut self, store: &mut Store, loader: &Loader) -> Changes {
         let mut changes = Changes::default();
         let files = workflow_files(&self.dir);
-        let present: Vec<String> = files.iter().map(|(k, _)| k.clone()).collect();
+        let present: std::collections::HashSet<String> =
+            files.iter().map(|(k, _)| k.clone()).collect();
         let (now, wall) = (Instant::now(), SystemTime::now());
         for (key, path) in files {
             let Some(sig) = loader::sig_of(&path) else {
@@ -120,7 +121,7 @@ impl Catalog {
             .keys()
             .chain(self.broken.keys())
             .chain(self.done.keys())
-            .filter(|k| !present.contains(k))
+            .filter(|k| !present.contains(*k))
             .cloned()
             .collect();
         for key in gone {
