@@ -56,6 +56,11 @@ impl Catalog {
     }
 
     /// Whether every file in the directory is loaded as it is now.
+    /// Whether a file is settling or loading: the directory is read again soon.
+    pub fn busy(&self) -> bool {
+        !self.settling.is_empty() || !self.loading.is_empty()
+    }
+
     pub fn not_ready(&self) -> Option<String> {
         let failing: Vec<&str> = self
             .entries
