@@ -32,9 +32,13 @@ mod fanout_tests;
 #[cfg(test)]
 mod gate_tests;
 #[cfg(test)]
+mod input_choices_tests;
+#[cfg(test)]
 mod inputs_tests;
 #[cfg(test)]
 mod matrix_rules_tests;
+#[cfg(test)]
+mod policy_tests;
 #[cfg(test)]
 mod proptests;
 #[cfg(test)]
@@ -87,6 +91,16 @@ pub struct RunConfig {
     pub max_parallel: Option<usize>,
     /// `--no-cache`: cached steps run (and refresh their cache entries) all the same.
     pub no_cache: bool,
+    /// The schedule's slot `baton serve` started the run for (a trigger's time):
+    /// `${{ run.slot }}`, `$BATON_SLOT`. A replay takes it from `RunStarted`.
+    pub slot: Option<Timestamp>,
+}
+
+impl RunConfig {
+    /// `${{ run.slot }}`: the slot as RFC 3339 UTC, empty for a run no schedule started.
+    pub fn slot_text(&self) -> String {
+        self.slot.map(Timestamp::slot_text).unwrap_or_default()
+    }
 }
 
 /// Where a queued step of a store-wide pool is with its slot.
@@ -394,6 +408,10 @@ struct GateRt {
     /// The `inputs` of this opening's first counted vote (every later vote carries the
     /// same); once approved, what `steps.ID.inputs.NAME` reads.
     inputs: Option<BTreeMap<String, String>>,
+    /// The inputs' `default`/`values` templates as this opening rendered them.
+    rendered: BTreeMap<String, baton_model::RenderedInput>,
+    /// What the first counted vote changed from the proposal (input → proposed value).
+    proposed: Option<BTreeMap<String, String>>,
 }
 
 blank!(GateRt);
@@ -879,6 +897,7 @@ fn resolve_run_env(plan: &Plan, cfg: &RunConfig) -> BTreeMap<String, Result<Stri
         let v = t.render(|r| match r {
             TemplateRef::Param(p) => cfg.params.get(p).cloned(),
             TemplateRef::RunId => Some(cfg.run_id.clone()),
+            TemplateRef::RunSlot => Some(cfg.slot_text()),
             TemplateRef::Env(e) => out.get(e).and_then(|v| v.as_ref().ok().cloned()),
             TemplateRef::StepOutput { .. }
             | TemplateRef::StepInput { .. }

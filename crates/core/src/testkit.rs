@@ -47,6 +47,7 @@ pub fn gate() -> Gate {
         allow_self_approval: true,
         signed: false,
         inputs: Vec::new(),
+        auto: Vec::new(),
     }
 }
 
@@ -259,6 +260,7 @@ pub fn cfg() -> RunConfig {
         auto_approve: false,
         max_parallel: None,
         no_cache: false,
+        slot: None,
     }
 }
 

@@ -14,6 +14,7 @@
 //! cmp     := primary (("==" | "!=" | "<" | "<=" | ">" | ">=") primary)?
 //! primary := STRING | NUMBER | "true" | "false" | NAME | FUNC "(" args ")" | "(" expr ")"
 //! NAME    := params.N | env.N | run.id | steps.ID.outputs.N | steps.ID.inputs.N | steps.ID.state
+//!          | with.N (in a gate's `auto` rules only: the step's tool parameters)
 //! ```
 //! Values are text, numbers or booleans. A comparison is numeric when both sides read
 //! as numbers, else it compares text (`true`/`false` compare as those words). Truth:
@@ -33,6 +34,8 @@ pub enum Name {
     Param(String),
     Env(String),
     RunId,
+    /// `run.slot`: the schedule's slot the run was started for (empty if none).
+    RunSlot,
     /// `steps.ID.outputs.KEY`; `step` is the index in `Plan::steps` once resolved.
     StepOutput {
         step: usize,
@@ -50,6 +53,9 @@ pub enum Name {
         step_id: String,
         key: String,
     },
+    /// `with.NAME`: the step's own tool parameter, as it would run (a gate's `auto`
+    /// rules only, decided when the gate opens).
+    With(String),
 }
 
 impl Name {
@@ -70,9 +76,11 @@ impl fmt::Display for Name {
             Name::Param(p) => write!(f, "params.{p}"),
             Name::Env(e) => write!(f, "env.{e}"),
             Name::RunId => f.write_str("run.id"),
+            Name::RunSlot => f.write_str("run.slot"),
             Name::StepOutput { step_id, key, .. } => write!(f, "steps.{step_id}.outputs.{key}"),
             Name::StepState { step_id, .. } => write!(f, "steps.{step_id}.state"),
             Name::StepInput { step_id, key, .. } => write!(f, "steps.{step_id}.inputs.{key}"),
+            Name::With(k) => write!(f, "with.{k}"),
         }
     }
 }

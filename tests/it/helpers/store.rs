@@ -72,6 +72,7 @@ impl Script {
             seed: 7,
             auto_approve: false,
             allowed_signers: None,
+            slot: None,
         })
     }
     pub fn state(&mut self, step: &str, state: StepState, attempt: u32) -> &mut Self {
@@ -130,6 +131,7 @@ impl Script {
             approvers: approvers.iter().map(|a| a.to_string()).collect(),
             quorum: 1,
             signed: false,
+            inputs: Default::default(),
         })
     }
     /// `operator`'s approval of `step` is refused, for `reason`.
@@ -156,6 +158,7 @@ impl Script {
             digest: digest.into(),
             signature: None,
             inputs: Default::default(),
+            proposed: Default::default(),
         })
         .push(EventKind::GateApproved {
             step: step.into(),

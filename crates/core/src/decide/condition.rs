@@ -21,11 +21,12 @@ impl Core {
     }
 
     /// A name's value now (as text; `None`: it has none).
-    fn read_name(&self, n: &Name) -> Option<String> {
+    pub(super) fn read_name(&self, n: &Name) -> Option<String> {
         match n {
             Name::Param(p) => self.cfg.params.get(p).cloned(),
             Name::Env(e) => self.run_env.get(e).and_then(|v| v.as_ref().ok().cloned()),
             Name::RunId => Some(self.cfg.run_id.clone()),
+            Name::RunSlot => Some(self.cfg.slot_text()),
             Name::StepOutput { step, key, .. } => self
                 .steps
                 .get(*step)
@@ -34,6 +35,8 @@ impl Core {
             Name::StepState { step, .. } => {
                 self.steps.get(*step).map(|s| s.state.as_str().to_string())
             }
+            // Read only by a gate's `auto` rules, which look it up themselves.
+            Name::With(_) => None,
         }
     }
 }

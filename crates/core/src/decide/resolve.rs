@@ -24,6 +24,13 @@ impl Core {
         })
     }
 
+    /// Step `i`'s tool parameter `key` as it would run (its own approval inputs held as
+    /// written): what a gate's `auto` rule reads as `with.KEY`.
+    pub(super) fn with_value(&self, i: usize, key: &str) -> Option<String> {
+        let t = self.plan.steps[i].with.get(key)?;
+        self.render_holding(i, t, Some(i)).ok()
+    }
+
     /// What step `i`'s next attempt runs: its current alternative.
     pub(super) fn resolve(&self, i: usize) -> Result<Resolved, String> {
         self.resolve_holding(i, None, self.steps[i].alternative)
@@ -111,6 +118,8 @@ impl Core {
         };
         env.insert("BATON_RUN_ID".into(), self.cfg.run_id.clone());
         env.insert("BATON_STEP_ID".into(), step.id.clone());
+        // Empty without a slot: never one inherited from baton's own environment.
+        env.insert("BATON_SLOT".into(), self.cfg.slot_text());
         let executor = match runs.executor.and_then(|e| self.plan.executors.get(e)) {
             Some(e) => format!("{} {:?}", e.name, e.kind),
             None => "local".into(),
