@@ -1,41 +1,45 @@
-//! Each fanned-out step's instance counts in one run, from its projected `steps` rows
-//! (an instance's id is `STEP[…]`, and a workflow step's id never holds `[`): what
-//! `runs` reports under a run, each state classified by `model::fan::FanCounts` as the
-//! core counts them for every view of a run. One range of the index of instances
-//! (`steps_fanned`).
+//! Each fanned-out step's instance counts in one run, from its summary
+//! (`store::summaries`; an instance's id is `STEP[…]`, and a workflow step's id never
+//! holds `[`): what `runs` reports under a run, each state classified by
+//! `model::fan::FanCounts` as the core counts them for every view of a run. Only the
+//! runs with a fan-out are read (the partial index `run_summaries_fanned`).
 use super::{Store, StoreError};
-use baton_model::StepState;
 use baton_model::fan::FanCounts;
+use baton_model::state_summary::StateSummary;
 use std::collections::HashMap;
 
-/// Above this many runs, [`Store::fan_counts_of`] reads the index of instances once for
-/// all of them instead of once per run (a query's own cost, times 50,000, was a fifth
-/// of `runs --json`).
+/// Above this many runs, [`Store::fan_counts_of`] reads the summaries of the runs with a
+/// fan-out once for all of them instead of once per run.
 const ONE_PASS_FROM: usize = 64;
 
+/// One run's summary if it has a fan-out.
+pub(super) const FANNED_ONE: &str =
+    "SELECT json FROM run_summaries WHERE run_id = ?1 AND fanned = 1";
+
+/// Every run's summary that has a fan-out: the partial index `run_summaries_fanned`.
+pub(super) const FANNED_ALL: &str = "SELECT run_id, json FROM run_summaries WHERE fanned = 1";
+
 impl Store {
-    /// (step, its instances' counts) for each fanned-out step of `run_id`, by step id (the
-    /// projection keeps no plan order).
+    /// (step, its instances' counts) for each fanned-out step of `run_id`, by step id
+    /// (the summary keeps no plan order).
     pub fn fan_counts(&self, run_id: &str) -> Result<Vec<(String, FanCounts)>, StoreError> {
         let r = (|| {
-            let mut st = self.conn.prepare_cached(&fan_counts_sql())?;
+            let mut st = self.conn.prepare_cached(FANNED_ONE)?;
             let mut rows = st.query([run_id])?;
-            let mut out: Vec<(String, FanCounts)> = Vec::new();
-            while let Some(row) = rows.next()? {
-                add(
-                    &mut out,
-                    row.get(0)?,
-                    &row.get::<_, String>(1)?,
-                    row.get(2)?,
-                );
+            match rows.next()? {
+                Some(row) => {
+                    let s: StateSummary = serde_json::from_str(row.get_ref(0)?.as_str()?)?;
+                    Ok(s.fan_counts())
+                }
+                None => Ok(Vec::new()),
             }
-            Ok(out)
         })();
         self.ctx(r)
     }
 
     /// [`Store::fan_counts`] of each of `run_ids`, in their order: for a long list, one
-    /// pass over the index of instances (in a snapshot), not a query per run.
+    /// pass over the summaries of the runs with a fan-out (in a snapshot), not a query
+    /// per run.
     pub fn fan_counts_of(
         &self,
         run_ids: &[&str],
@@ -44,12 +48,12 @@ impl Store {
             return run_ids.iter().map(|id| self.fan_counts(id)).collect();
         }
         let r = super::in_read_snapshot(&self.conn, |c| {
-            let mut st = c.prepare_cached(&every_runs_fan_counts_sql())?;
+            let mut st = c.prepare_cached(FANNED_ALL)?;
             let mut rows = st.query([])?;
             let mut by_run: HashMap<String, Vec<(String, FanCounts)>> = HashMap::new();
             while let Some(row) = rows.next()? {
-                let fans = by_run.entry(row.get(0)?).or_default();
-                add(fans, row.get(1)?, &row.get::<_, String>(2)?, row.get(3)?);
+                let s: StateSummary = serde_json::from_str(row.get_ref(1)?.as_str()?)?;
+                by_run.insert(row.get(0)?, s.fan_counts());
             }
             Ok(run_ids
                 .iter()
@@ -58,41 +62,6 @@ impl Store {
         });
         self.ctx(r)
     }
-}
-
-/// `n` instances of `parent` in `state`, counted into `out` (kept in `parent` order).
-fn add(out: &mut Vec<(String, FanCounts)>, parent: String, state: &str, n: i64) {
-    let state = StepState::parse(state).unwrap_or(StepState::Interrupted);
-    let n = n as usize;
-    match out.iter_mut().find(|(p, _)| *p == parent) {
-        Some((_, c)) => c.add(state, n),
-        None => {
-            let mut c = FanCounts::default();
-            c.add(state, n);
-            out.push((parent, c));
-        }
-    }
-}
-
-/// Each fanned-out step's instances by state: read from the index of instances alone
-/// (`schema::FANNED_WHERE`), so a run without a fan-out costs one probe.
-pub(super) fn fan_counts_sql() -> String {
-    format!(
-        "SELECT substr(step_id, 1, instr(step_id, '[') - 1) AS parent, state, count(*)
-         FROM steps WHERE run_id = ?1 AND {}
-         GROUP BY parent, state ORDER BY parent",
-        super::schema::FANNED_WHERE
-    )
-}
-
-/// [`fan_counts_sql`] of every run at once: one pass over the index of instances.
-pub(super) fn every_runs_fan_counts_sql() -> String {
-    format!(
-        "SELECT run_id, substr(step_id, 1, instr(step_id, '[') - 1) AS parent, state, count(*)
-         FROM steps WHERE {}
-         GROUP BY run_id, parent, state ORDER BY run_id, parent",
-        super::schema::FANNED_WHERE
-    )
 }
 
 #[cfg(test)]

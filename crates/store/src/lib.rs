@@ -34,6 +34,7 @@ pub mod schedules;
 pub mod schema;
 pub mod slots;
 pub mod starter_seal;
+mod summaries;
 mod verify;
 mod waiting;
 pub mod wake;
@@ -97,6 +98,10 @@ pub struct Store {
     /// re-keyed, so `commit` looks a run up once, not on every batch (a deleted run
     /// is dropped from it; an engine that still commits to one fails on its foreign key).
     run_keys: HashMap<String, i64>,
+    /// The summary fold of each run this connection commits to (`summaries`), as of
+    /// its last commit: a commit folds only its own events. Dropped when the run
+    /// finishes (a run reopened later is folded again from the store once).
+    folds: HashMap<String, summaries::Folded>,
     /// Where keyed heads are also appended (see [`witness`]).
     witness: witness::Witness,
     /// A group store: its runs are sealed by their starters' engines (`starter_seal`).
@@ -282,6 +287,7 @@ impl Store {
             keys,
             sync_full: false,
             run_keys: HashMap::new(),
+            folds: HashMap::new(),
             witness: witness::Witness::for_db(path),
             shared,
             account: std::sync::OnceLock::new(),
@@ -426,7 +432,9 @@ impl Store {
     pub fn create_run(&mut self, run: &NewRun) -> Result<(), StoreError> {
         let seal = self.account_key()?;
         let r = in_transaction(&self.conn, |tx| insert_run(tx, run, seal));
-        self.ctx_run(&run.id, r)
+        let folded = self.ctx_run(&run.id, r)?;
+        self.folds.insert(run.id.clone(), folded);
+        Ok(())
     }
 
     /// Record a new run, its lease for `holder` and its first events in ONE
@@ -444,15 +452,20 @@ impl Store {
         self.witness_ready()?;
         let seal = self.account_key()?;
         let r = in_transaction(&self.conn, |tx| {
-            insert_run(tx, run, seal)?;
+            let folded = insert_run(tx, run, seal)?;
             tx.prepare_cached(
                 "INSERT INTO leases (run_id, holder, acquired_at, heartbeat_at) VALUES (?1, ?2, ?3, ?3)",
             )?
             .execute(params![run.id, holder, Timestamp::now().0])?;
-            commit_body(tx, &self.keys, seal, &run.id, None, events, &[])
+            let known = Known {
+                key: None,
+                fold: Some(folded),
+            };
+            commit_body(tx, &self.keys, seal, &run.id, known, events, &[])
         });
-        let (key, heads) = self.ctx_run(&run.id, r)?;
+        let (key, heads, folded) = self.ctx_run(&run.id, r)?;
         self.run_keys.insert(run.id.clone(), key);
+        self.keep_fold(&run.id, folded, events);
         self.witness(&heads)
     }
 
@@ -488,15 +501,32 @@ impl Store {
         let r = self.set_sync_full(full);
         self.ctx(r)?;
         self.witness_ready()?;
-        let known = self.run_keys.get(run_id).copied();
+        let prior = Known {
+            key: self.run_keys.get(run_id).copied(),
+            fold: self.folds.remove(run_id),
+        };
+        let known = prior.key;
         let seal = self.account_key()?;
         let logs = self.shareable_logs(logs);
-        let r = commit_tx(&self.conn, &self.keys, seal, run_id, known, events, &logs);
-        let (key, heads) = self.ctx_run(run_id, r)?;
+        let r = in_transaction(&self.conn, |tx| {
+            commit_body(tx, &self.keys, seal, run_id, prior, events, &logs)
+        });
+        let (key, heads, folded) = self.ctx_run(run_id, r)?;
         if known.is_none() {
             self.run_keys.insert(run_id.to_string(), key);
         }
+        self.keep_fold(run_id, folded, events);
         self.witness(&heads)
+    }
+
+    /// Keep a run's fold for its next commit, unless `events` finished it.
+    fn keep_fold(&mut self, run_id: &str, folded: summaries::Folded, events: &[Event]) {
+        let finished = events
+            .iter()
+            .any(|e| matches!(e.kind, baton_model::EventKind::RunFinished { .. }));
+        if !finished {
+            self.folds.insert(run_id.to_string(), folded);
+        }
     }
 
     fn set_sync_full(&mut self, full: bool) -> Result<(), StoreError> {
@@ -523,7 +553,15 @@ impl Store {
             path: log_path.to_path_buf(),
             tail: tail.to_string(),
         };
-        let r = put_attempt_log(&self.conn, run_id, &self.shareable_logs(&[log])[0]);
+        let logs = [log];
+        let shared = self.shareable_logs(&logs);
+        let log = &shared[0];
+        // The attempt may be new: the run's summary counts it (folded again, once).
+        self.folds.remove(run_id);
+        let r = in_transaction(&self.conn, |tx| {
+            put_attempt_log(tx, run_id, log)?;
+            summaries::save(tx, run_id, &summaries::replayed(tx, run_id)?.summary())
+        });
         self.ctx_run(run_id, r)
     }
 
@@ -580,7 +618,7 @@ fn insert_run(
     tx: &Connection,
     run: &NewRun,
     seal: Option<&starter_seal::AccountKey>,
-) -> Result<(), StoreError> {
+) -> Result<summaries::Folded, StoreError> {
     tx.prepare_cached(&format!(
         "INSERT INTO runs (id, workflow, source_path, operator, state, started_at, key, rev)
          VALUES (?1, ?2, ?3, ?4, 'pending', ?5, (SELECT coalesce(max(key), 0) + 1 FROM runs), {})",
@@ -614,26 +652,18 @@ fn insert_run(
         };
         starter_seal::insert(tx, key, &record)?;
     }
-    Ok(())
+    let fold = baton_model::state_summary::SummaryFold::new(run.steps.iter().map(String::as_str));
+    summaries::save(tx, &run.id, &fold.summary())?;
+    Ok(summaries::Folded {
+        key: run_key(tx, &run.id)?,
+        seq: None,
+        fold,
+    })
 }
 
 /// One batch: its attempts' logs and events, projected (one statement per touched
 /// row, see [`project`]) and audited, in one `BEGIN IMMEDIATE` transaction. The run's
 /// key is looked up unless `known`; returns it and the keyed heads to witness.
-fn commit_tx(
-    conn: &Connection,
-    keys: &AuditKeys,
-    seal: Option<&starter_seal::AccountKey>,
-    run_id: &str,
-    known: Option<i64>,
-    events: &[Event],
-    logs: &[AttemptLog],
-) -> Result<(i64, Vec<witness::Entry>), StoreError> {
-    in_transaction(conn, |tx| {
-        commit_body(tx, keys, seal, run_id, known, events, logs)
-    })
-}
-
 /// `BEGIN IMMEDIATE` … `COMMIT` through cached statements: a `Transaction` parses
 /// both on every commit, which shows at one commit per step. Rolled back on error.
 fn in_transaction<T>(
@@ -670,18 +700,26 @@ fn in_read_snapshot<T>(
     r
 }
 
+/// What a connection already knows of a run before it commits to it: its key
+/// (`runs.key`) and its summary's fold (`summaries`), if it does.
+#[derive(Debug, Default)]
+struct Known {
+    key: Option<i64>,
+    fold: Option<summaries::Folded>,
+}
+
 fn commit_body(
     tx: &Connection,
     keys: &AuditKeys,
     seal: Option<&starter_seal::AccountKey>,
     run_id: &str,
-    known: Option<i64>,
+    known: Known,
     events: &[Event],
     logs: &[AttemptLog],
-) -> Result<(i64, Vec<witness::Entry>), StoreError> {
+) -> Result<(i64, Vec<witness::Entry>, summaries::Folded), StoreError> {
     key_check::check_signing(tx, keys)?;
     let mut heads = Vec::new();
-    let run_key = match known {
+    let run_key = match known.key {
         Some(k) => k,
         None => run_key(tx, run_id)?,
     };
@@ -742,13 +780,18 @@ fn commit_body(
             }
         }
     }
-    project::write(tx, run_id, &project::fold(logs, events))?;
+    // The run's summary, folded once and saved with the batch (`summaries`).
+    let before = tail.as_ref().map(|t| t.seq);
+    let folded = summaries::advance(tx, run_id, run_key, before, known.fold, logs, events)?;
+    let summary = folded.fold.summary();
+    summaries::save(tx, run_id, &summary)?;
+    project::write(tx, run_id, &project::fold(logs, events), &summary)?;
     if let Some((id, hash)) = head {
         heads.extend(witness::Entry::of_head(&set_chain_head(
             tx, id, &hash, keys,
         )?));
     }
-    Ok((run_key, heads))
+    Ok((run_key, heads, folded))
 }
 
 /// The writer of run `run_id`'s next events after `tail`, refused when these keys

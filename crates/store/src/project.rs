@@ -17,6 +17,7 @@ use super::AttemptLog;
 use super::error::StoreError;
 use baton_model::history::{self, Closes};
 use baton_model::signals;
+use baton_model::state_summary::StateSummary;
 use baton_model::{
     Command, ErrorRecord, Event, EventKind, RunState, StepOutcome, StepState, Usage,
 };
@@ -486,7 +487,12 @@ const ATTEMPT_UPSERT: &str = "INSERT INTO attempts (run_id, step_id, attempt, st
         log_tail     = CASE WHEN ?11 THEN excluded.log_tail ELSE log_tail END";
 
 /// Write a folded batch: one statement per patched row.
-pub fn write(conn: &Connection, run_id: &str, p: &Projection<'_>) -> Result<(), StoreError> {
+pub fn write(
+    conn: &Connection,
+    run_id: &str,
+    p: &Projection<'_>,
+    summary: &StateSummary,
+) -> Result<(), StoreError> {
     let RunPatch {
         state,
         finished_at,
@@ -628,10 +634,15 @@ pub fn write(conn: &Connection, run_id: &str, p: &Projection<'_>) -> Result<(), 
         || !p.attempts.is_empty()
         || !p.approvals.is_empty()
     {
-        super::run_counts::write(conn, run_id, state.is_some() || finished_at.is_some())?;
+        super::run_counts::write(
+            conn,
+            run_id,
+            state.is_some() || finished_at.is_some(),
+            summary,
+        )?;
     }
     Ok(())
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

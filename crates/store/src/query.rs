@@ -2,9 +2,9 @@
 //! are its replayed events (`session::inspect`), not queries.
 use super::audit::{self, AuditRow};
 use super::commands::holder_alive;
-use super::run_counts::Counts;
 use super::{SignaturesVerdict, Store, StoreError};
 use baton_model::liveness::{self, Lease, Liveness};
+use baton_model::state_summary::Counts;
 use baton_model::{Event, RunState, RunSummary, StepState, Timestamp};
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
@@ -335,8 +335,8 @@ impl Store {
     }
 
     /// Run summaries from `runs` (with their leases) under `tail` (a WHERE and ORDER
-    /// BY), with their `rev`. A run that goes on has no counts on its row: its own
-    /// steps are counted (an index range).
+    /// BY), with their `rev`. A run that goes on has no counts on its row: they are
+    /// its summary's (`store::summaries`).
     pub(super) fn summaries(
         &self,
         tail: &str,
@@ -359,7 +359,7 @@ impl Store {
                     done: done as usize,
                     health,
                 },
-                _ => super::run_counts::tally(&self.conn, &id)?.counts(),
+                _ => super::summaries::load(&self.conn, &id)?.counts(),
             };
             let l = live(&r.get::<_, String>(2)?, r.get(6)?, r.get(7)?, now);
             let summary = RunSummary {

@@ -1,131 +1,15 @@
 //! A run's step counts and health as `runs`, the console's run list, metrics and `gc`
-//! show them: counted from the projected `steps` and open `errors` of ONE run (an index
-//! range), and kept on the run's row once it ends (schema `RUN_COUNTS`), so that
-//! listing runs never scans every run's steps. Its golden signals likewise (schema
+//! show them: read from its summary (`store::summaries`, folded from its events as they
+//! are committed), and kept on the run's row once it ends (schema `RUN_COUNTS`), so
+//! that listing runs reads one row per run. Its golden signals likewise (schema
 //! `RUN_SIGNALS`): `runs --json` reads them from the rows, never replaying a run.
 use super::{Store, StoreError};
-use baton_model::health::{self, StepScore};
 use baton_model::signals::{self, SignalFacts};
+use baton_model::state_summary::StateSummary;
 use baton_model::view::GoldenSignals;
-use baton_model::{
-    ErrorKind, ErrorRecord, Event, Health, RunState, RunSummary, Severity, StepState, Timestamp,
-};
-use rusqlite::{Connection, OptionalExtension, params};
+use baton_model::{Event, RunState, RunSummary, Timestamp};
+use rusqlite::{Connection, params};
 use std::collections::HashMap;
-
-/// One run's steps and open errors as the projection holds them: what `runs` and the
-/// metrics' gauges count and score (with `model::health`, as the core's view does).
-#[derive(Debug, Default)]
-pub(super) struct Tally {
-    /// (score, how many steps) per group of steps that score alike.
-    steps: Vec<(StepScore, usize)>,
-    /// (severity, how many) of the open error records.
-    open_errors: Vec<(Severity, usize)>,
-    /// How many of the failed steps the workflow dealt with (the run's row, from its
-    /// `run_finished` event).
-    dealt_with: usize,
-}
-
-impl Tally {
-    /// How many steps are in a state `pred` holds for.
-    pub(super) fn count(&self, pred: impl Fn(StepState) -> bool) -> usize {
-        self.steps
-            .iter()
-            .filter(|(s, _)| pred(s.state))
-            .map(|(_, n)| n)
-            .sum()
-    }
-
-    pub(super) fn health(&self) -> Health {
-        // Which failed steps were dealt with does not matter to the scores, only how
-        // many: the first ones met stand for them.
-        let mut dealt = self.dealt_with;
-        let scores = self.steps.iter().flat_map(|(score, n)| {
-            let mut out = vec![(*score, *n)];
-            if score.state == StepState::Failed && dealt > 0 {
-                let k = dealt.min(*n);
-                dealt -= k;
-                out = vec![
-                    (
-                        StepScore {
-                            dealt_with: true,
-                            ..*score
-                        },
-                        k,
-                    ),
-                    (*score, n - k),
-                ];
-            }
-            out.into_iter()
-                .flat_map(|(score, n)| std::iter::repeat_n(score, n))
-        });
-        let errors: Vec<ErrorRecord> = self
-            .open_errors
-            .iter()
-            .flat_map(|(sev, n)| {
-                let rec = ErrorRecord::builder(ErrorKind::Storage, "")
-                    .severity(*sev)
-                    .build(Timestamp(0));
-                std::iter::repeat_n(rec, *n)
-            })
-            .collect();
-        health::compute(scores, &errors)
-    }
-
-    /// (steps_total, steps_done, health) as the run's row keeps them.
-    pub(super) fn counts(&self) -> Counts {
-        Counts {
-            total: self.count(|_| true),
-            done: self.count(StepState::is_final),
-            health: self.health().score,
-        }
-    }
-}
-
-/// What a run's row keeps of its [`Tally`].
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(super) struct Counts {
-    pub total: usize,
-    pub done: usize,
-    pub health: f64,
-}
-
-/// One run's [`Tally`]: its steps grouped as they score, and its open errors.
-pub(super) fn tally(conn: &Connection, run_id: &str) -> Result<Tally, StoreError> {
-    let mut t = Tally::default();
-    let mut st = conn.prepare_cached(
-        "SELECT state, attempts > 1, timed_out, count(*) FROM steps WHERE run_id = ?1
-         GROUP BY state, attempts > 1, timed_out",
-    )?;
-    let mut rows = st.query([run_id])?;
-    while let Some(r) = rows.next()? {
-        let retried: bool = r.get(1)?;
-        // Only "more than one" matters to the score, so 2 stands for any retry.
-        let score = StepScore {
-            state: StepState::parse(&r.get::<_, String>(0)?).unwrap_or(StepState::Interrupted),
-            attempts: if retried { 2 } else { 1 },
-            timed_out: r.get(2)?,
-            // Set for as many failed steps as the run dealt with, in `health`.
-            dealt_with: false,
-        };
-        t.steps.push((score, r.get::<_, i64>(3)? as usize));
-    }
-    let mut st = conn.prepare_cached(
-        "SELECT severity, count(*) FROM errors WHERE run_id = ?1 AND open = 1 GROUP BY severity",
-    )?;
-    let mut rows = st.query([run_id])?;
-    while let Some(r) = rows.next()? {
-        let sev: Severity = serde_json::from_value(serde_json::Value::String(r.get(0)?))?;
-        t.open_errors.push((sev, r.get::<_, i64>(1)? as usize));
-    }
-    t.dealt_with = conn
-        .prepare_cached("SELECT dealt_with FROM runs WHERE id = ?1")?
-        .query_row([run_id], |r| r.get::<_, i64>(0))
-        .optional()?
-        .unwrap_or(0)
-        .max(0) as usize;
-    Ok(t)
-}
 
 /// The store's next change number (`runs.rev`): one index lookup.
 pub(super) const NEXT_REV: &str = "(SELECT coalesce(max(rev), 0) + 1 FROM runs)";
@@ -134,23 +18,30 @@ pub(super) const NEXT_REV: &str = "(SELECT coalesce(max(rev), 0) + 1 FROM runs)"
 /// ended (NULL while it goes on, when readers count live), and mark the row changed
 /// (`moved`: its state or end did). A batch that only moves the steps of a run that
 /// goes on writes nothing here.
-pub(super) fn write(conn: &Connection, run_id: &str, moved: bool) -> Result<(), StoreError> {
-    if let Some(ended) = write_signals(conn, run_id, moved)? {
-        super::metric_totals::keep(conn, run_id, ended)?;
+pub(super) fn write(
+    conn: &Connection,
+    run_id: &str,
+    moved: bool,
+    s: &StateSummary,
+) -> Result<(), StoreError> {
+    if let Some(ended) = write_signals(conn, run_id, moved, s)? {
+        super::metric_totals::keep(conn, run_id, ended.then_some(s))?;
     }
     Ok(())
 }
 
 /// The counts and signals part of [`write`] (all that schema `RUN_SIGNALS` knows):
 /// whether the run has ended, `None` when it wrote nothing.
-fn write_signals(conn: &Connection, run_id: &str, moved: bool) -> Result<Option<bool>, StoreError> {
-    let Some(ended) = write_counts(conn, run_id, moved)? else {
+fn write_signals(
+    conn: &Connection,
+    run_id: &str,
+    moved: bool,
+    s: &StateSummary,
+) -> Result<Option<bool>, StoreError> {
+    let Some(ended) = write_counts(conn, run_id, moved, s)? else {
         return Ok(None);
     };
-    let k = match &ended {
-        Some(t) => Some(kept_signals(conn, run_id, t)?),
-        None => None,
-    };
+    let k = ended.then(|| kept_signals(s));
     conn.prepare_cached(
         "UPDATE runs SET p50_ms = ?2, p95_ms = ?3, queue_depth = ?4, running = ?5
          WHERE id = ?1",
@@ -162,16 +53,17 @@ fn write_signals(conn: &Connection, run_id: &str, moved: bool) -> Result<Option<
         k.map(|k| k.queue_depth as i64),
         k.map(|k| k.running as i64),
     ])?;
-    Ok(Some(ended.is_some()))
+    Ok(Some(ended))
 }
 
 /// The counts part of [`write`] (all that schema `RUN_COUNTS` knows): `None` when it
-/// wrote nothing, else the run's [`Tally`] if it has ended.
+/// wrote nothing, else whether the run has ended.
 fn write_counts(
     conn: &Connection,
     run_id: &str,
     moved: bool,
-) -> Result<Option<Option<Tally>>, StoreError> {
+    s: &StateSummary,
+) -> Result<Option<bool>, StoreError> {
     let (state, kept): (String, Option<i64>) = conn
         .prepare_cached("SELECT state, steps_total FROM runs WHERE id = ?1")?
         .query_row([run_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
@@ -179,12 +71,7 @@ fn write_counts(
     if !ended && kept.is_none() && !moved {
         return Ok(None);
     }
-    let t = if ended {
-        Some(tally(conn, run_id)?)
-    } else {
-        None
-    };
-    let c = t.as_ref().map(Tally::counts);
+    let c = ended.then(|| s.counts());
     conn.prepare_cached(&format!(
         "UPDATE runs SET steps_total = ?2, steps_done = ?3, health = ?4, rev = {NEXT_REV}
          WHERE id = ?1"
@@ -195,7 +82,7 @@ fn write_counts(
         c.map(|c| c.done as i64),
         c.map(|c| c.health)
     ])?;
-    Ok(Some(t))
+    Ok(Some(ended))
 }
 
 /// What a run's row keeps of its golden signals once it ends (NULL while it goes on,
@@ -210,35 +97,14 @@ pub(super) struct KeptSignals {
     pub running: usize,
 }
 
-/// What [`attempt_durations`] reads: an index range of the run's attempts.
-pub(super) const DURATIONS: &str =
-    "SELECT duration_ms FROM attempts WHERE run_id = ?1 AND duration_ms IS NOT NULL";
-
-/// How long each of the run's attempts that ended took (ms), in no order: what its
-/// latency and the metrics' duration histogram count.
-pub(super) fn attempt_durations(conn: &Connection, run_id: &str) -> Result<Vec<u64>, StoreError> {
-    Ok(conn
-        .prepare_cached(DURATIONS)?
-        .query_map([run_id], |r| r.get::<_, i64>(0))?
-        .map(|v| v.map(|v| v.max(0) as u64))
-        .collect::<Result<_, _>>()?)
-}
-
-/// One run's [`KeptSignals`], from its own attempts (an index range) and [`Tally`].
-pub(super) fn kept_signals(
-    conn: &Connection,
-    run_id: &str,
-    t: &Tally,
-) -> Result<KeptSignals, StoreError> {
-    let mut d = attempt_durations(conn, run_id)?;
-    d.sort_unstable();
-    let (p50_ms, p95_ms) = signals::latency(&d);
-    Ok(KeptSignals {
-        p50_ms,
-        p95_ms,
-        queue_depth: t.count(|s| s == StepState::Queued),
-        running: t.count(StepState::has_process),
-    })
+/// One run's [`KeptSignals`], from its summary.
+pub(super) fn kept_signals(s: &StateSummary) -> KeptSignals {
+    KeptSignals {
+        p50_ms: s.p50_ms,
+        p95_ms: s.p95_ms,
+        queue_depth: s.queue_depth(),
+        running: s.running(),
+    }
 }
 
 /// What [`Store::run_signals`] reads: one pass over `runs`, no history table.
@@ -276,7 +142,7 @@ impl Store {
                 let id: String = r.get(0)?;
                 let kept = match kept {
                     Some(k) => k,
-                    None => kept_signals(c, &id, &tally(c, &id)?)?,
+                    None => kept_signals(&super::summaries::load(c, &id)?),
                 };
                 facts.insert(
                     id,
@@ -339,7 +205,12 @@ pub(super) fn backfill_signals(conn: &Connection) -> Result<(), StoreError> {
             finished as i64,
             failed as i64
         ])?;
-        write_signals(conn, &id, true)?;
+        write_signals(
+            conn,
+            &id,
+            true,
+            &super::summaries::replayed(conn, &id)?.summary(),
+        )?;
     }
     Ok(())
 }
@@ -351,7 +222,12 @@ pub(super) fn backfill(conn: &Connection) -> Result<(), StoreError> {
         .query_map([], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     for id in ids {
-        write_counts(conn, &id, true)?;
+        write_counts(
+            conn,
+            &id,
+            true,
+            &super::summaries::replayed(conn, &id)?.summary(),
+        )?;
     }
     Ok(())
 }

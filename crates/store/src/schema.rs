@@ -95,7 +95,33 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "a run's workflow text and params in a table of their own: each commit rewrote them with the run's row",
         RUN_SOURCES,
     ),
+    (
+        23,
+        "each run's summary saved with each commit: what runs, metrics and the inbox read across runs",
+        RUN_SUMMARIES,
+    ),
 ];
+
+/// Issue 40 point 4: what `runs`, the metrics and the inbox read across runs is each
+/// run's summary (`model::state_summary`), folded once from its events as they are
+/// committed and saved with them (`store::summaries`), not a second fold of the steps',
+/// attempts', errors' and approvals' rows in SQL. `waiting` and `fanned` are in partial
+/// indexes of their own (the inbox's question, `runs`' fan-out counts), which replace
+/// the steps' and errors' (every step's write paid for them). Backfilled from every
+/// run's rows and events.
+const RUN_SUMMARIES: &str = r#"
+CREATE TABLE run_summaries (
+    run_id  TEXT PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+    waiting INTEGER NOT NULL DEFAULT 0,
+    fanned  INTEGER NOT NULL DEFAULT 0,
+    json    TEXT NOT NULL
+);
+CREATE INDEX run_summaries_waiting ON run_summaries(run_id) WHERE waiting = 1;
+CREATE INDEX run_summaries_fanned ON run_summaries(run_id) WHERE fanned = 1;
+DROP INDEX IF EXISTS steps_waiting_on_someone;
+DROP INDEX IF EXISTS errors_budget_open;
+DROP INDEX IF EXISTS steps_fanned;
+"#;
 
 /// Issue 47: SQLite writes a row whole on any UPDATE of it, its overflow pages
 /// included, and the projection updates a run's row as its steps end (its attempts'
@@ -128,8 +154,6 @@ macro_rules! waiting_where {
          OR state = 'compensation_failed' OR state = 'running'"
     };
 }
-/// The rows of `steps_waiting_on_someone`: a query that says so reads the index.
-pub(super) const WAITING_WHERE: &str = waiting_where!();
 const WAITING_STEPS_WITHOUT_IN: &str = concat!(
     "DROP INDEX IF EXISTS steps_waiting_on_someone;\n",
     "CREATE INDEX steps_waiting_on_someone ON steps(run_id) WHERE ",
@@ -146,8 +170,6 @@ macro_rules! fanned_where {
         "instr(step_id, '[') > 0"
     };
 }
-/// The rows of `steps_fanned`: a query that says so reads the index.
-pub(super) const FANNED_WHERE: &str = fanned_where!();
 const FANNED_STEPS: &str = concat!(
     "CREATE INDEX steps_fanned ON steps(run_id, step_id, state) WHERE ",
     fanned_where!(),
@@ -644,6 +666,7 @@ pub fn migrate(conn: &mut Connection, keys: &AuditKeys) -> Result<(), StoreError
                 12 => super::run_counts::backfill(&tx),
                 15 => super::run_counts::backfill_signals(&tx),
                 18 => super::metric_totals::backfill(&tx),
+                23 => super::summaries::backfill(&tx),
                 _ => Ok(()),
             })
             .and_then(|()| applied(&tx, v, description, Timestamp::now().0))

@@ -169,7 +169,7 @@ impl Store {
                 None => Verdict::Holds,
             };
             let events = events_for(&verdict);
-            insert_run(tx, run, seal)?;
+            let folded = insert_run(tx, run, seal)?;
             tx.prepare_cached(
                 "INSERT INTO leases (run_id, holder, acquired_at, heartbeat_at) VALUES (?1, ?2, ?3, ?3)",
             )?
@@ -179,11 +179,16 @@ impl Store {
                 let first = joining.when_busy == WhenBusy::QueueFirst;
                 join(tx, &run.id, &joining.group, holds, first)?;
             }
-            let (key, heads) = commit_body(tx, keys, seal, &run.id, None, &events, &[])?;
-            Ok((verdict, events, key, heads))
+            let known = super::Known {
+                key: None,
+                fold: Some(folded),
+            };
+            let (key, heads, folded) = commit_body(tx, keys, seal, &run.id, known, &events, &[])?;
+            Ok((verdict, events, key, heads, folded))
         });
-        let (verdict, events, key, heads) = self.ctx_run(&run.id, r)?;
+        let (verdict, events, key, heads, folded) = self.ctx_run(&run.id, r)?;
         self.run_keys.insert(run.id.clone(), key);
+        self.keep_fold(&run.id, folded, &events);
         self.witness(&heads)?;
         Ok((verdict, events))
     }
