@@ -1,6 +1,9 @@
 //! Versioned migrations. `PRAGMA user_version` holds the schema version; the
 //! `migrations` table records when each step was applied. A database whose version is
 //! newer than `SCHEMA_VERSION` was written by a newer baton and is refused untouched.
+pub(crate) mod backfills;
+pub(crate) mod fresh_schema;
+
 use super::audit::{AuditHead, AuditKeys};
 use super::error::StoreError;
 use super::event_chain;
@@ -634,12 +637,12 @@ pub fn version(conn: &Connection) -> Result<i64, StoreError> {
 /// signing key, if there is one (the upgrade adopts them, as `baton audit seal` would),
 /// and keys the audit chain's head likewise.
 pub fn migrate(conn: &mut Connection, keys: &AuditKeys) -> Result<(), StoreError> {
-    if version(conn)? == 0 && super::fresh_schema::is_empty(conn)? {
+    if version(conn)? == 0 && fresh_schema::is_empty(conn)? {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         // Checked again inside: another process may have made it meanwhile.
-        if version(&tx)? == 0 && super::fresh_schema::is_empty(&tx)? {
+        if version(&tx)? == 0 && fresh_schema::is_empty(&tx)? {
             let now = Timestamp::now().0;
-            super::fresh_schema::create(&tx)
+            fresh_schema::create(&tx)
                 .and_then(|()| {
                     MIGRATIONS
                         .iter()
@@ -663,10 +666,10 @@ pub fn migrate(conn: &mut Connection, keys: &AuditKeys) -> Result<(), StoreError
             .map_err(StoreError::from)
             .and_then(|()| match v {
                 5 => link_existing_events(&tx, keys),
-                12 => super::run_counts::backfill(&tx),
-                15 => super::run_counts::backfill_signals(&tx),
-                18 => super::metric_totals::backfill(&tx),
-                23 => super::summaries::backfill(&tx),
+                12 => backfills::counts(&tx),
+                15 => backfills::signals(&tx),
+                18 => backfills::totals(&tx),
+                23 => backfills::summaries(&tx),
                 _ => Ok(()),
             })
             .and_then(|()| applied(&tx, v, description, Timestamp::now().0))
@@ -770,5 +773,4 @@ fn migration_failed(version: i64, description: &str, e: rusqlite::Error) -> Stor
 }
 
 #[cfg(test)]
-#[path = "schema_tests.rs"]
 mod tests;

@@ -13,11 +13,11 @@ use std::collections::HashMap;
 const ONE_PASS_FROM: usize = 64;
 
 /// One run's summary if it has a fan-out.
-pub(super) const FANNED_ONE: &str =
+pub(crate) const FANNED_ONE: &str =
     "SELECT json FROM run_summaries WHERE run_id = ?1 AND fanned = 1";
 
 /// Every run's summary that has a fan-out: the partial index `run_summaries_fanned`.
-pub(super) const FANNED_ALL: &str = "SELECT run_id, json FROM run_summaries WHERE fanned = 1";
+pub(crate) const FANNED_ALL: &str = "SELECT run_id, json FROM run_summaries WHERE fanned = 1";
 
 impl Store {
     /// (step, its instances' counts) for each fanned-out step of `run_id`, by step id

@@ -108,7 +108,7 @@ proptest! {
         prop_assert_eq!(waiting.contains(&RUN.to_string()), saved.waiting());
         // The migration that adds the summaries derives the same from the store.
         s.conn.execute_batch("DELETE FROM run_summaries").unwrap();
-        backfill(&s.conn).unwrap();
+        crate::schema::backfills::summaries(&s.conn).unwrap();
         prop_assert_eq!(load(&s.conn, RUN).unwrap(), saved);
     }
 }

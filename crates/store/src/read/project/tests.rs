@@ -3,7 +3,7 @@
 //! projected table as committing them one event per transaction does. A one-event
 //! batch is the projection's plain meaning (each event's own upserts); this is the
 //! guarantee a second, per-event copy of the projection used to give, without the copy.
-use super::super::{AttemptLog, NewRun, Store};
+use crate::{AttemptLog, NewRun, Store};
 use baton_model::{
     Command, ErrorKind, ErrorRecord, Event, EventKind, RunState, StepOutcome, StepState, Timestamp,
     Usage,
@@ -339,7 +339,7 @@ proptest! {
                     running = NULL",
             )
             .unwrap();
-        super::super::run_counts::backfill_signals(&got.conn).unwrap();
+        crate::schema::backfills::signals(&got.conn).unwrap();
         prop_assert_eq!(dump(&got), kept.clone());
         // The metric totals kept as the run ended and went on again are those counted
         // afresh from the run's rows by the migration that adds them.
@@ -347,7 +347,7 @@ proptest! {
         got.conn
             .execute_batch("UPDATE runs SET metrics_json = NULL; DELETE FROM metric_totals")
             .unwrap();
-        super::super::metric_totals::backfill(&got.conn).unwrap();
+        crate::schema::backfills::totals(&got.conn).unwrap();
         prop_assert_eq!(super::super::metric_totals::totals(&got.conn).unwrap(), totals);
         prop_assert_eq!(dump(&got), kept);
     }

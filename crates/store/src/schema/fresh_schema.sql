@@ -1,5 +1,5 @@
 -- The schema baton's migrations make, written from them by the test in
--- crates/store/src/fresh_schema.rs: never edit by hand.
+-- crates/store/src/schema/fresh_schema.rs: never edit by hand.
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL

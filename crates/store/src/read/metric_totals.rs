@@ -9,14 +9,14 @@ use baton_model::state_summary::StateSummary;
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// One run's share, from its saved summary: what `metrics` adds for a run that goes on.
-pub(super) fn share(conn: &Connection, run_id: &str) -> Result<Tallies, StoreError> {
+pub(crate) fn share(conn: &Connection, run_id: &str) -> Result<Tallies, StoreError> {
     Ok(super::summaries::load(conn, run_id)?.tallies)
 }
 
 /// Keep the run's share on its row if it has ended (`ended`: its summary; else none),
 /// and move its workflow's totals by the difference. Called by the projection with the
 /// run's counts (`run_counts::write`), in the same transaction.
-pub(super) fn keep(
+pub(crate) fn keep(
     conn: &Connection,
     run_id: &str,
     ended: Option<&StateSummary>,
@@ -38,7 +38,7 @@ pub(super) fn keep(
 }
 
 /// Take a run's kept share out of the totals: it is about to be deleted.
-pub(super) fn forget(conn: &Connection, run_id: &str) -> Result<(), StoreError> {
+pub(crate) fn forget(conn: &Connection, run_id: &str) -> Result<(), StoreError> {
     if let Some((workflow, Some(old))) = kept(conn, run_id)? {
         move_totals(conn, &workflow, Some(&old), None)?;
     }
@@ -46,7 +46,7 @@ pub(super) fn forget(conn: &Connection, run_id: &str) -> Result<(), StoreError> 
 }
 
 /// The totals of every ended run, per workflow.
-pub(super) fn totals(conn: &Connection) -> Result<Vec<(String, Tallies)>, StoreError> {
+pub(crate) fn totals(conn: &Connection) -> Result<Vec<(String, Tallies)>, StoreError> {
     let mut st = conn.prepare_cached("SELECT workflow, json FROM metric_totals")?;
     let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
     rows.map(|row| {
@@ -54,19 +54,6 @@ pub(super) fn totals(conn: &Connection) -> Result<Vec<(String, Tallies)>, StoreE
         Ok((wf, serde_json::from_str(&json)?))
     })
     .collect()
-}
-
-/// Schema `METRIC_TOTALS`: the shares and totals of the runs that ended before it.
-pub(super) fn backfill(conn: &Connection) -> Result<(), StoreError> {
-    let ids: Vec<String> = conn
-        .prepare("SELECT id FROM runs WHERE steps_total IS NOT NULL")?
-        .query_map([], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    for id in ids {
-        let s = super::summaries::replayed(conn, &id)?.summary();
-        keep(conn, &id, Some(&s))?;
-    }
-    Ok(())
 }
 
 /// The run's workflow and its kept share; `None` if there is no such run.

@@ -15,7 +15,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 /// A run's fold as of its event `seq` (`None`: before its first), for the run keyed
 /// `key` (`runs.key`: a run deleted and made again is another).
 #[derive(Debug)]
-pub(super) struct Folded {
+pub(crate) struct Folded {
     pub key: i64,
     pub seq: Option<u64>,
     pub fold: SummaryFold,
@@ -23,7 +23,7 @@ pub(super) struct Folded {
 
 /// The fold of run `run_id` from what the store holds now: its steps and attempts
 /// (a row of each, however it was made), then its events in order.
-pub(super) fn replayed(conn: &Connection, run_id: &str) -> Result<SummaryFold, StoreError> {
+pub(crate) fn replayed(conn: &Connection, run_id: &str) -> Result<SummaryFold, StoreError> {
     let steps: Vec<String> = conn
         .prepare_cached("SELECT step_id FROM steps WHERE run_id = ?1")?
         .query_map([run_id], |r| r.get(0))?
@@ -36,7 +36,7 @@ pub(super) fn replayed(conn: &Connection, run_id: &str) -> Result<SummaryFold, S
     }
     let mut st = conn.prepare_cached(&format!(
         "SELECT e.json FROM {} ORDER BY e.id",
-        super::query::RUN_EVENTS
+        crate::ledger::rows::RUN_EVENTS
     ))?;
     let mut rows = st.query([run_id])?;
     while let Some(r) = rows.next()? {
@@ -49,7 +49,7 @@ pub(super) fn replayed(conn: &Connection, run_id: &str) -> Result<SummaryFold, S
 /// Fold a batch just inserted (`events`, after `logs`) into the run's fold: `cached` if
 /// it stands where the run stood before the batch (`before`, its last event then),
 /// else rebuilt from the store (which holds the batch already).
-pub(super) fn advance(
+pub(crate) fn advance(
     conn: &Connection,
     run_id: &str,
     key: i64,
@@ -82,7 +82,7 @@ pub(super) fn advance(
 }
 
 /// Save a run's summary (made or replaced).
-pub(super) fn save(conn: &Connection, run_id: &str, s: &StateSummary) -> Result<(), StoreError> {
+pub(crate) fn save(conn: &Connection, run_id: &str, s: &StateSummary) -> Result<(), StoreError> {
     conn.prepare_cached(
         "INSERT INTO run_summaries (run_id, waiting, fanned, json) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (run_id) DO UPDATE SET waiting = excluded.waiting,
@@ -98,7 +98,7 @@ pub(super) fn save(conn: &Connection, run_id: &str, s: &StateSummary) -> Result<
 }
 
 /// A run's saved summary; an empty one if it has none (no such run).
-pub(super) fn load(conn: &Connection, run_id: &str) -> Result<StateSummary, StoreError> {
+pub(crate) fn load(conn: &Connection, run_id: &str) -> Result<StateSummary, StoreError> {
     let json: Option<String> = conn
         .prepare_cached("SELECT json FROM run_summaries WHERE run_id = ?1")?
         .query_row([run_id], |r| r.get(0))
@@ -107,19 +107,6 @@ pub(super) fn load(conn: &Connection, run_id: &str) -> Result<StateSummary, Stor
         Some(j) => serde_json::from_str(&j)?,
         None => StateSummary::default(),
     })
-}
-
-/// Schema `RUN_SUMMARIES`: the summary of every run recorded before it, from its rows
-/// and events.
-pub(super) fn backfill(conn: &Connection) -> Result<(), StoreError> {
-    let ids: Vec<String> = conn
-        .prepare("SELECT id FROM runs")?
-        .query_map([], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    for id in ids {
-        save(conn, &id, &replayed(conn, &id)?.summary())?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -46,7 +46,7 @@ pub enum Verdict {
 
 /// The one reading of whether a group member's run is live now: recorded unfinished
 /// and driven by a live engine.
-pub(super) fn live_state(
+pub(crate) fn live_state(
     tx: &Connection,
     run_id: &str,
     now: Timestamp,
@@ -72,7 +72,7 @@ pub(super) fn live_state(
 
 /// Whether a member's run still holds what it took (its group, its pool slots): live,
 /// or its engine gone while something it started still runs here.
-pub(super) fn still_holds(
+pub(crate) fn still_holds(
     tx: &Connection,
     run_id: &str,
     now: Timestamp,
@@ -179,7 +179,7 @@ impl Store {
                 let first = joining.when_busy == WhenBusy::QueueFirst;
                 join(tx, &run.id, &joining.group, holds, first)?;
             }
-            let known = super::Known {
+            let known = crate::Known {
                 key: None,
                 fold: Some(folded),
             };

@@ -47,7 +47,7 @@ fn mismatch(id: &str, var: &str) -> StoreError {
 }
 
 /// At open: every configured key that has a check value must match it.
-pub(super) fn check_configured(conn: &Connection, keys: &AuditKeys) -> Result<(), StoreError> {
+pub(crate) fn check_configured(conn: &Connection, keys: &AuditKeys) -> Result<(), StoreError> {
     let signing = keys.signing.as_ref().map(|(id, _)| id.as_str());
     for (id, key) in &keys.verify {
         if let Some(r) = recorded(conn, id)?
@@ -66,7 +66,7 @@ pub(super) fn check_configured(conn: &Connection, keys: &AuditKeys) -> Result<()
 
 /// In a keyed write's transaction, before anything is written: the signing key must
 /// match its id's check value, which is recorded if there is none yet.
-pub(super) fn check_signing(tx: &Connection, keys: &AuditKeys) -> Result<(), StoreError> {
+pub(crate) fn check_signing(tx: &Connection, keys: &AuditKeys) -> Result<(), StoreError> {
     let Some((id, key)) = &keys.signing else {
         return Ok(());
     };

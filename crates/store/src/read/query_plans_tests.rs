@@ -2,7 +2,7 @@
 //! size. Their queries never scan a history table (`events`, `steps`, `attempts`,
 //! `errors`, `approvals`, `audit`): one pass over `runs` at most, else index lookups.
 use super::Store;
-use super::query::AUDIT_SELECT;
+use crate::ledger::rows::AUDIT_SELECT;
 
 /// The steps of `sql`'s query plan (SQLite's `EXPLAIN QUERY PLAN` details).
 fn plan(s: &Store, sql: &str) -> Vec<String> {
@@ -33,7 +33,7 @@ fn the_run_list_signals_gc_and_one_runs_audit_rows_scan_no_history_table() {
     let s = Store::open(&dir.path().join("p.db")).unwrap();
     for sql in [
         super::run_counts::SIGNALS_SELECT.to_string(),
-        format!("SELECT id, {} FROM runs", super::delete::ENDED_AT),
+        format!("SELECT id, {} FROM runs", crate::delete::ENDED_AT),
         format!("{AUDIT_SELECT} WHERE run_id = ?1 ORDER BY id"),
         format!("{AUDIT_SELECT} WHERE id = ?1"),
         "SELECT state FROM steps WHERE run_id = ?1 AND step_id = ?2".into(),
@@ -105,7 +105,7 @@ fn a_steps_commit_never_writes_the_row_that_holds_the_workflow_text() {
         "# a comment line of the workflow\n".repeat(2_000)
     );
     let params = format!(r#"{{"p":"{}"}}"#, "v".repeat(20_000));
-    s.create_run(&super::NewRun {
+    s.create_run(&crate::NewRun {
         id: "R".into(),
         workflow: "w".into(),
         source_path: "w.toml".into(),

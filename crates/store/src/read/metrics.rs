@@ -7,7 +7,7 @@ use baton_model::{RunState, RunSummary, StepState, Timestamp};
 use std::collections::HashSet;
 
 /// Ended runs by workflow and state: the partial index `runs_ended` alone.
-pub(super) const ENDED_RUNS: &str = "SELECT workflow, state, count(*) FROM runs
+pub(crate) const ENDED_RUNS: &str = "SELECT workflow, state, count(*) FROM runs
      WHERE steps_total IS NOT NULL GROUP BY workflow, state";
 
 /// How many ended runs of each workflow are in each state (their state is final:

@@ -7,18 +7,18 @@ use super::{Store, StoreError};
 use baton_model::signals::{self, SignalFacts};
 use baton_model::state_summary::StateSummary;
 use baton_model::view::GoldenSignals;
-use baton_model::{Event, RunState, RunSummary, Timestamp};
+use baton_model::{RunState, RunSummary, Timestamp};
 use rusqlite::{Connection, params};
 use std::collections::HashMap;
 
 /// The store's next change number (`runs.rev`): one index lookup.
-pub(super) const NEXT_REV: &str = "(SELECT coalesce(max(rev), 0) + 1 FROM runs)";
+pub(crate) const NEXT_REV: &str = "(SELECT coalesce(max(rev), 0) + 1 FROM runs)";
 
 /// Keep the run's counts, signals and share of the metric totals on its row if it has
 /// ended (NULL while it goes on, when readers count live), and mark the row changed
 /// (`moved`: its state or end did). A batch that only moves the steps of a run that
 /// goes on writes nothing here.
-pub(super) fn write(
+pub(crate) fn write(
     conn: &Connection,
     run_id: &str,
     moved: bool,
@@ -32,7 +32,7 @@ pub(super) fn write(
 
 /// The counts and signals part of [`write`] (all that schema `RUN_SIGNALS` knows):
 /// whether the run has ended, `None` when it wrote nothing.
-fn write_signals(
+pub(crate) fn write_signals(
     conn: &Connection,
     run_id: &str,
     moved: bool,
@@ -58,7 +58,7 @@ fn write_signals(
 
 /// The counts part of [`write`] (all that schema `RUN_COUNTS` knows): `None` when it
 /// wrote nothing, else whether the run has ended.
-fn write_counts(
+pub(crate) fn write_counts(
     conn: &Connection,
     run_id: &str,
     moved: bool,
@@ -90,7 +90,7 @@ fn write_counts(
 /// running. The rest (its attempts that ended, when it started and finished) the
 /// projection keeps as the run goes on.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(super) struct KeptSignals {
+pub(crate) struct KeptSignals {
     pub p50_ms: Option<u64>,
     pub p95_ms: Option<u64>,
     pub queue_depth: usize,
@@ -98,7 +98,7 @@ pub(super) struct KeptSignals {
 }
 
 /// One run's [`KeptSignals`], from its summary.
-pub(super) fn kept_signals(s: &StateSummary) -> KeptSignals {
+pub(crate) fn kept_signals(s: &StateSummary) -> KeptSignals {
     KeptSignals {
         p50_ms: s.p50_ms,
         p95_ms: s.p95_ms,
@@ -108,7 +108,7 @@ pub(super) fn kept_signals(s: &StateSummary) -> KeptSignals {
 }
 
 /// What [`Store::run_signals`] reads: one pass over `runs`, no history table.
-pub(super) const SIGNALS_SELECT: &str = "SELECT id, began_at, ended_at, attempts_finished,
+pub(crate) const SIGNALS_SELECT: &str = "SELECT id, began_at, ended_at, attempts_finished,
         attempts_failed, p50_ms, p95_ms, queue_depth, running
      FROM runs";
 
@@ -175,68 +175,11 @@ impl Store {
     }
 }
 
-/// Schema `RUN_SIGNALS`: what every run recorded before it keeps of its golden
-/// signals, from its events folded as one batch by the projection (from fresh rows).
-pub(super) fn backfill_signals(conn: &Connection) -> Result<(), StoreError> {
-    let ids: Vec<String> = conn
-        .prepare("SELECT id FROM runs")?
-        .query_map([], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    let mut read = conn.prepare(&format!(
-        "SELECT e.json FROM {} ORDER BY e.id",
-        super::query::RUN_EVENTS
-    ))?;
-    for id in ids {
-        let events: Vec<Event> = read
-            .query_map([&id], |r| r.get::<_, String>(0))?
-            .map(|j| Ok(serde_json::from_str(&j?)?))
-            .collect::<Result<_, StoreError>>()?;
-        let p = super::project::fold(&[], &events);
-        let (finished, failed) = super::project::ended_attempts(&p, |_| Ok(None))?;
-        conn.prepare_cached(
-            "UPDATE runs SET began_at = ?2, ended_at = ?3, attempts_finished = ?4,
-                attempts_failed = ?5
-             WHERE id = ?1",
-        )?
-        .execute(params![
-            id,
-            p.run.began_at,
-            p.run.ended_at.flatten(),
-            finished as i64,
-            failed as i64
-        ])?;
-        write_signals(
-            conn,
-            &id,
-            true,
-            &super::summaries::replayed(conn, &id)?.summary(),
-        )?;
-    }
-    Ok(())
-}
-
-/// Schema `RUN_COUNTS`: the counts of every run recorded before it.
-pub(super) fn backfill(conn: &Connection) -> Result<(), StoreError> {
-    let ids: Vec<String> = conn
-        .prepare("SELECT id FROM runs")?
-        .query_map([], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    for id in ids {
-        write_counts(
-            conn,
-            &id,
-            true,
-            &super::summaries::replayed(conn, &id)?.summary(),
-        )?;
-    }
-    Ok(())
-}
-
 /// How many runs were ever deleted from this store (`meta`): a reader holding a list
 /// of runs reads it again when this moves (a deletion leaves no row to see).
-pub(super) const DELETED_KEY: &str = "runs_deleted";
+pub(crate) const DELETED_KEY: &str = "runs_deleted";
 
-pub(super) fn mark_deleted(conn: &Connection) -> Result<(), StoreError> {
+pub(crate) fn mark_deleted(conn: &Connection) -> Result<(), StoreError> {
     conn.prepare_cached(
         "INSERT INTO meta (key, value) VALUES (?1, '1')
          ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
