@@ -55,6 +55,7 @@ pub(crate) fn push<'a>(ev: &'a Event, approvals: &mut Vec<Approval<'a>>) {
             approvers,
             quorum,
             signed,
+            ..
         } => {
             let mut details = serde_json::json!({"prompt": prompt, "deadline": deadline, "approvers": approvers, "quorum": quorum});
             if *signed {
@@ -76,6 +77,7 @@ pub(crate) fn push<'a>(ev: &'a Event, approvals: &mut Vec<Approval<'a>>) {
             digest,
             signature,
             inputs,
+            ..
         } => {
             let mut details = serde_json::json!({});
             if !inputs.is_empty() {
