@@ -69,6 +69,7 @@ fn history() -> Vec<Event> {
                 approvers: vec![],
                 quorum: 1,
                 signed: false,
+                inputs: Default::default(),
             },
         ),
         ev(
