@@ -4,7 +4,7 @@
 //! a row of the one audit chain, appended in the transaction that makes it, so `audit
 //! verify` covers them as every other row; `baton audit` (no run) lists them.
 use super::audit::{self, AuditKeys, AuditRow};
-use super::query::{AUDIT_SELECT, audit_row};
+use crate::ledger::rows::{AUDIT_SELECT, audit_row};
 use super::schedules::AUDIT_SUBJECT as SCHEDULES;
 use super::{Store, StoreError, chain_write, insert_audit_row, set_chain_head};
 use baton_model::Timestamp;

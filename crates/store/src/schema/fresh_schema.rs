@@ -7,7 +7,7 @@
 //! store by the migrations and by the file and requires the same schema and rows;
 //! `BATON_BLESS_SCHEMA=1 cargo test -p baton-store fresh_schema` writes it anew after a
 //! migration is added.
-use super::error::StoreError;
+use crate::error::StoreError;
 use rusqlite::Connection;
 
 /// Every table, index and trigger as the migrations leave them, in their order.
@@ -16,14 +16,14 @@ const FRESH: &str = include_str!("fresh_schema.sql");
 /// True when the file holds nothing yet (no table, index or trigger): only then is the
 /// schema made whole. A SQLite file with anything in it takes the migrations, which
 /// fail where its objects clash with baton's.
-pub(super) fn is_empty(conn: &Connection) -> Result<bool, StoreError> {
+pub(crate) fn is_empty(conn: &Connection) -> Result<bool, StoreError> {
     let objects: i64 = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?;
     Ok(objects == 0)
 }
 
 /// Make the whole schema in `tx` (the caller records the migrations as applied, sets
 /// `user_version` and commits).
-pub(super) fn create(tx: &Connection) -> Result<(), StoreError> {
+pub(crate) fn create(tx: &Connection) -> Result<(), StoreError> {
     tx.execute_batch(FRESH)?;
     Ok(())
 }
@@ -44,7 +44,7 @@ fn schema_text(conn: &Connection) -> String {
         .collect::<Result<_, _>>()
         .unwrap();
     let header = "-- The schema baton's migrations make, written from them by the test in\n\
-                  -- crates/store/src/fresh_schema.rs: never edit by hand.\n";
+                  -- crates/store/src/schema/fresh_schema.rs: never edit by hand.\n";
     std::iter::once(header.to_string())
         .chain(sql.iter().map(|s| format!("{s};\n")))
         .collect()
@@ -112,12 +112,12 @@ mod tests {
         migrated.execute_batch("DROP TABLE placeholder").unwrap();
         let text = schema_text(&migrated);
         if std::env::var_os("BATON_BLESS_SCHEMA").is_some() {
-            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/fresh_schema.sql");
+            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/schema/fresh_schema.sql");
             std::fs::write(path, &text).unwrap();
         }
         assert!(
             text == FRESH,
-            "crates/store/src/fresh_schema.sql is not the schema the migrations make: \
+            "crates/store/src/schema/fresh_schema.sql is not the schema the migrations make: \
              write it anew with BATON_BLESS_SCHEMA=1 cargo test -p baton-store fresh_schema"
         );
         // By the whole schema, as `migrate` makes a new store.

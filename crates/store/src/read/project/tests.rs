@@ -3,7 +3,7 @@
 //! projected table as committing them one event per transaction does. A one-event
 //! batch is the projection's plain meaning (each event's own upserts); this is the
 //! guarantee a second, per-event copy of the projection used to give, without the copy.
-use super::super::{AttemptLog, NewRun, Store, put_attempt_log};
+use crate::{AttemptLog, NewRun, Store};
 use baton_model::{
     Command, ErrorKind, ErrorRecord, Event, EventKind, RunState, StepOutcome, StepState, Timestamp,
     Usage,
@@ -13,7 +13,7 @@ use rusqlite::types::Value;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-const RUN: &str = "01jzq8k3m5n7p9r1s3t5v7x9z1";
+pub(crate) const RUN: &str = "01jzq8k3m5n7p9r1s3t5v7x9z1";
 const STEPS: [&str; 3] = ["a", "b", "c"];
 
 fn step() -> impl Strategy<Value = String> {
@@ -98,7 +98,7 @@ fn command() -> impl Strategy<Value = Command> {
     ]
 }
 
-fn event_kind() -> impl Strategy<Value = EventKind> {
+pub(crate) fn event_kind() -> impl Strategy<Value = EventKind> {
     prop_oneof![
         8 => (step(), step_state(), attempt(), prop::option::of(Just("why".to_string())))
             .prop_map(|(step, state, attempt, reason)| EventKind::StepStateChanged {
@@ -216,7 +216,7 @@ fn event_kind() -> impl Strategy<Value = EventKind> {
     ]
 }
 
-fn logs() -> impl Strategy<Value = Vec<AttemptLog>> {
+pub(crate) fn logs() -> impl Strategy<Value = Vec<AttemptLog>> {
     prop::collection::vec(
         (step(), attempt(), "[a-z]{0,4}").prop_map(|(step_id, attempt, tail)| AttemptLog {
             path: PathBuf::from(format!("/logs/{step_id}.{attempt}.log")),
@@ -228,7 +228,7 @@ fn logs() -> impl Strategy<Value = Vec<AttemptLog>> {
     )
 }
 
-fn events(kinds: Vec<EventKind>) -> Vec<Event> {
+pub(crate) fn events(kinds: Vec<EventKind>) -> Vec<Event> {
     kinds
         .into_iter()
         .enumerate()
@@ -240,7 +240,7 @@ fn events(kinds: Vec<EventKind>) -> Vec<Event> {
         .collect()
 }
 
-fn open(dir: &tempfile::TempDir, name: &str, listed: bool) -> Store {
+pub(crate) fn open(dir: &tempfile::TempDir, name: &str, listed: bool) -> Store {
     let mut s = Store::open(&dir.path().join(name)).unwrap();
     s.create_run(&NewRun {
         id: RUN.into(),
@@ -293,11 +293,10 @@ fn dump(s: &Store) -> BTreeMap<&'static str, Vec<Vec<Value>>> {
 
 /// The reference: the logs first, then each event in its own transaction.
 fn reference(s: &mut Store, logs: &[AttemptLog], evs: &[Event]) {
-    let tx = s.conn.transaction().unwrap();
     for log in logs {
-        put_attempt_log(&tx, RUN, log).unwrap();
+        s.set_attempt_log(RUN, &log.step_id, log.attempt, &log.path, &log.tail)
+            .unwrap();
     }
-    tx.commit().unwrap();
     for ev in evs {
         s.commit(RUN, std::slice::from_ref(ev)).unwrap();
     }
@@ -342,7 +341,7 @@ proptest! {
                     running = NULL",
             )
             .unwrap();
-        super::super::run_counts::backfill_signals(&got.conn).unwrap();
+        crate::schema::backfills::signals(&got.conn).unwrap();
         prop_assert_eq!(dump(&got), kept.clone());
         // The metric totals kept as the run ended and went on again are those counted
         // afresh from the run's rows by the migration that adds them.
@@ -350,7 +349,7 @@ proptest! {
         got.conn
             .execute_batch("UPDATE runs SET metrics_json = NULL; DELETE FROM metric_totals")
             .unwrap();
-        super::super::metric_totals::backfill(&got.conn).unwrap();
+        crate::schema::backfills::totals(&got.conn).unwrap();
         prop_assert_eq!(super::super::metric_totals::totals(&got.conn).unwrap(), totals);
         prop_assert_eq!(dump(&got), kept);
     }

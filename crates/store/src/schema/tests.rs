@@ -194,6 +194,7 @@ fn v4_store(path: &std::path::Path, keys: &AuditKeys) {
          UPDATE runs SET (source_text, params_json) =
              (SELECT source_text, params_json FROM run_sources WHERE run_id = runs.id);
          DROP TABLE run_sources;
+         DROP TABLE run_summaries;
          DROP TABLE group_members;
          DROP TABLE pool_slots;
          DROP TABLE pool_buckets;
@@ -208,13 +209,10 @@ fn v4_store(path: &std::path::Path, keys: &AuditKeys) {
          CREATE TRIGGER events_no_update BEFORE UPDATE ON events
              BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
          ALTER TABLE commands DROP COLUMN claimed_by;
-         DROP INDEX steps_waiting_on_someone;
-         DROP INDEX errors_budget_open;
          DROP INDEX runs_by_rev;
          DROP INDEX runs_going_on;
          DROP INDEX runs_ended;
          DROP INDEX runs_by_workflow;
-         DROP INDEX steps_fanned;
          DROP TABLE metric_totals;
          ALTER TABLE runs DROP COLUMN metrics_json;
          ALTER TABLE runs DROP COLUMN steps_total;

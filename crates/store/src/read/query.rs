@@ -1,13 +1,14 @@
 //! Read queries: replay, run records, the run list, logs and audit. One run's details
 //! are its replayed events (`session::inspect`), not queries.
 use super::audit::{self, AuditRow};
-use super::commands::holder_alive;
-use super::run_counts::Counts;
+use super::commands::live;
 use super::{SignaturesVerdict, Store, StoreError};
-use baton_model::liveness::{self, Lease, Liveness};
-use baton_model::{Event, RunState, RunSummary, StepState, Timestamp};
+use crate::RunRecord;
+use crate::ledger::rows::{AUDIT_SELECT, CHAIN_COLUMNS, RUN_EVENTS, audit_row, stored};
+use baton_model::liveness::Liveness;
+use baton_model::state_summary::Counts;
+use baton_model::{Event, RunSummary, StepState, Timestamp};
 use rusqlite::{OptionalExtension, params};
-use serde::Serialize;
 use std::path::PathBuf;
 
 /// Where a reader of the run list is: the store's change number and deletion count
@@ -40,60 +41,12 @@ pub struct RunChanges {
     pub cursor: RunsCursor,
 }
 
-/// A run as recorded, with what resume needs to re-plan it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RunRecord {
-    pub id: String,
-    pub workflow: String,
-    pub source_path: PathBuf,
-    pub source_text: String,
-    pub params_json: String,
-    pub operator: String,
-    /// As readers show it: the recorded state, or `Interrupted` when the run's engine
-    /// is gone (see [`liveness::liveness`]).
-    pub state: RunState,
-    /// The live engine driving the run (its lease holder), if any.
-    pub driven_by: Option<String>,
-    pub started_at: Timestamp,
-    pub finished_at: Option<Timestamp>,
-    /// The last event's sequence number (the next event is `last_seq + 1`).
-    pub last_seq: u64,
-}
-
-impl RunRecord {
-    pub fn liveness(&self) -> Liveness {
-        Liveness {
-            state: self.state,
-            driven_by: self.driven_by.clone(),
-        }
-    }
-}
-
-fn parse_run_state(s: &str) -> RunState {
-    RunState::parse(s).unwrap_or(RunState::Interrupted)
-}
-
 fn parse_step_state(s: &str) -> StepState {
     StepState::parse(s).unwrap_or(StepState::Interrupted)
 }
 
 fn opt_ts(v: Option<i64>) -> Option<Timestamp> {
     v.map(Timestamp)
-}
-
-/// A run's liveness now from its recorded state and its lease columns (`holder`,
-/// `heartbeat_at` of a `LEFT JOIN leases`).
-pub(super) fn live(
-    recorded: &str,
-    holder: Option<String>,
-    heartbeat_at: Option<i64>,
-    now: Timestamp,
-) -> Liveness {
-    let lease = holder.zip(heartbeat_at).map(|(holder, beat)| Lease {
-        holder,
-        heartbeat_at: Timestamp(beat),
-    });
-    liveness::liveness(parse_run_state(recorded), lease.as_ref(), now, holder_alive)
 }
 
 impl Store {
@@ -335,9 +288,9 @@ impl Store {
     }
 
     /// Run summaries from `runs` (with their leases) under `tail` (a WHERE and ORDER
-    /// BY), with their `rev`. A run that goes on has no counts on its row: its own
-    /// steps are counted (an index range).
-    pub(super) fn summaries(
+    /// BY), with their `rev`. A run that goes on has no counts on its row: they are
+    /// its summary's (`store::summaries`).
+    pub(crate) fn summaries(
         &self,
         tail: &str,
         p: impl rusqlite::Params,
@@ -359,7 +312,7 @@ impl Store {
                     done: done as usize,
                     health,
                 },
-                _ => super::run_counts::tally(&self.conn, &id)?.counts(),
+                _ => super::summaries::load(&self.conn, &id)?.counts(),
             };
             let l = live(&r.get::<_, String>(2)?, r.get(6)?, r.get(7)?, now);
             let summary = RunSummary {
@@ -440,7 +393,7 @@ impl Store {
 /// caller) anchors the new ones.
 fn checked_events_after(
     c: &rusqlite::Connection,
-    keys: &super::AuditKeys,
+    keys: &audit::AuditKeys,
     run_id: &str,
     after: u64,
     hand: &mut dyn FnMut(&str) -> Result<(), StoreError>,
@@ -483,22 +436,6 @@ fn checked_events_after(
         .map_err(tampered)
 }
 
-/// The columns [`stored`] reads, of events `e`.
-pub(super) const CHAIN_COLUMNS: &str = "e.seq, e.json, e.hash, e.head_key_id, e.head_mac";
-
-/// A row of [`CHAIN_COLUMNS`] (first) as the event chain reads it.
-pub(super) fn stored<'r>(
-    r: &'r rusqlite::Row<'_>,
-) -> Result<super::event_chain::Stored<'r>, StoreError> {
-    Ok(super::event_chain::Stored {
-        seq: r.get::<_, i64>(0)? as u64,
-        json: r.get_ref(1)?.as_str()?,
-        hash: r.get_ref(2)?.as_blob_or_null()?,
-        head_key_id: r.get_ref(3)?.as_str_or_null()?,
-        head_mac: r.get_ref(4)?.as_blob_or_null()?,
-    })
-}
-
 impl Store {
     /// Verify every signed decision again (all runs, or `run_id`'s) against the
     /// allowed signers its run recorded; see [`super::audit_signatures`].
@@ -521,36 +458,4 @@ impl Store {
         })();
         self.ctx(r)
     }
-}
-
-/// A run's events (`e`), `?1` its id: a rowid range scan (see `schema` V2).
-pub(super) const RUN_EVENTS: &str = "runs r JOIN events e
-    ON e.id BETWEEN r.key << 32 AND (r.key << 32) + 4294967295 WHERE r.id = ?1";
-
-pub(crate) const AUDIT_SELECT: &str = "SELECT id, run_id, seq, at, actor, action, step, reason, details, key_id, prev_hash, hash FROM audit";
-
-/// Every audit row in the store file behind `conn`, all runs, oldest first, read with
-/// no checks at all: for whoever must see the rows as they are on disk (the tamper
-/// tests rewrite them the way an attacker would).
-pub fn raw_audit_rows(conn: &rusqlite::Connection) -> rusqlite::Result<Vec<AuditRow>> {
-    let mut st = conn.prepare(&format!("{AUDIT_SELECT} ORDER BY id"))?;
-    let rows = st.query_map([], audit_row)?;
-    rows.collect()
-}
-
-pub(super) fn audit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRow> {
-    Ok(AuditRow {
-        id: r.get(0)?,
-        run_id: r.get(1)?,
-        seq: r.get::<_, Option<i64>>(2)?.map(|s| s as u64),
-        at: Timestamp(r.get(3)?),
-        actor: r.get(4)?,
-        action: r.get(5)?,
-        step: r.get(6)?,
-        reason: r.get(7)?,
-        details: r.get(8)?,
-        key_id: r.get(9)?,
-        prev_hash: r.get(10)?,
-        hash: r.get(11)?,
-    })
 }

@@ -1,5 +1,5 @@
-//! The store's metrics (`baton_model::metrics::Metrics`), read from the projected
-//! tables: the kept totals of the runs that ended, and the rows of those that go on.
+//! The store's metrics (`baton_model::metrics::Metrics`): the kept totals of the runs
+//! that ended, and the summaries (`store::summaries`) of those that go on.
 use super::{Store, StoreError};
 use baton_model::metrics::ScheduleGauges;
 use baton_model::metrics::{Metrics, RunGauges};
@@ -7,7 +7,7 @@ use baton_model::{RunState, RunSummary, StepState, Timestamp};
 use std::collections::HashSet;
 
 /// Ended runs by workflow and state: the partial index `runs_ended` alone.
-pub(super) const ENDED_RUNS: &str = "SELECT workflow, state, count(*) FROM runs
+pub(crate) const ENDED_RUNS: &str = "SELECT workflow, state, count(*) FROM runs
      WHERE steps_total IS NOT NULL GROUP BY workflow, state";
 
 /// How many ended runs of each workflow are in each state (their state is final:
@@ -43,7 +43,7 @@ fn count_runs(m: &mut Metrics, wf: &str, state: RunState, n: u64) {
 impl Store {
     /// The metrics of every run in the store, or of `run` (a full id) alone. The sums
     /// of the runs that ended are read from their totals (`store::metric_totals`); a
-    /// run that goes on is counted from its own rows: nothing here reads every run's
+    /// run that goes on is read from its summary: nothing here reads every run's
     /// steps, however long the history.
     pub fn metrics(&self, run: Option<&str>) -> Result<Metrics, StoreError> {
         let r = super::in_read_snapshot(&self.conn, |c| {
@@ -152,7 +152,7 @@ impl Store {
             if !(all || live || newest) {
                 continue;
             }
-            let t = super::run_counts::tally(&self.conn, &r.id)?;
+            let t = super::summaries::load(&self.conn, &r.id)?;
             let count = |pred: fn(StepState) -> bool| live.then(|| t.count(pred) as u64);
             let health = t.health();
             out.push(RunGauges {

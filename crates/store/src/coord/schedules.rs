@@ -184,7 +184,7 @@ impl Store {
                                 slot_at: Timestamp(at),
                                 run_id,
                                 // A run deleted since reads as gone: interrupted.
-                                state: super::query::live(
+                                state: super::commands::live(
                                     state.as_deref().unwrap_or("interrupted"),
                                     r.get(17)?,
                                     r.get(18)?,
@@ -423,13 +423,15 @@ impl Store {
         self.witness_ready()?;
         let keys: &AuditKeys = &self.keys;
         let r = in_transaction(&self.conn, |tx| {
-            super::key_check::check_signing(tx, keys)?;
+            crate::ledger::key_check::check_signing(tx, keys)?;
             let (v, found) = body(tx)?;
-            let head = super::decisions::append(tx, keys, subject, &make(&found))?;
+            let head = crate::decisions::append(tx, keys, subject, &make(&found))?;
             Ok((v, head))
         });
         let (v, head) = self.ctx(r)?;
-        self.witness(&Vec::from_iter(super::witness::Entry::of_head(&head)))?;
+        self.witness(&Vec::from_iter(crate::ledger::witness::Entry::of_head(
+            &head,
+        )))?;
         Ok(v)
     }
 
@@ -467,7 +469,7 @@ impl Store {
             &l,
             Timestamp::now(),
             baton_model::LEASE_STALE,
-            super::holder_alive,
+            super::commands::holder_alive,
         )
         .then_some(l.holder)
     }

@@ -184,7 +184,7 @@ impl Store {
                 .query_row(
                     &format!(
                         "SELECT e.json FROM {} ORDER BY e.id LIMIT 1",
-                        super::query::RUN_EVENTS
+                        crate::ledger::rows::RUN_EVENTS
                     ),
                     [run_id],
                     |r| r.get(0),
@@ -228,7 +228,7 @@ impl Store {
                     r.get::<_, i64>(0)
                 });
             self.conn
-                .busy_handler(Some(super::busy::wait_for_writer_as_engine))?;
+                .busy_handler(Some(crate::busy::wait_for_writer_as_engine))?;
             Ok(busy? == 0)
         })();
         self.ctx(r)
@@ -425,7 +425,7 @@ pub fn lease_holder_name() -> String {
     format!("pid {} on {}", std::process::id(), hostname())
 }
 
-pub(super) fn hostname() -> String {
+pub(crate) fn hostname() -> String {
     nix::unistd::gethostname()
         .map(|h| h.to_string_lossy().into_owned())
         .unwrap_or_else(|_| "localhost".into())
@@ -477,6 +477,26 @@ impl Store {
             .map_err(StoreError::from);
         self.ctx(r)
     }
+}
+
+/// A run's liveness now from its recorded state and its lease columns (`holder`,
+/// `heartbeat_at` of a `LEFT JOIN leases`).
+pub(crate) fn live(
+    recorded: &str,
+    holder: Option<String>,
+    heartbeat_at: Option<i64>,
+    now: Timestamp,
+) -> baton_model::liveness::Liveness {
+    let lease = holder.zip(heartbeat_at).map(|(holder, beat)| Lease {
+        holder,
+        heartbeat_at: Timestamp(beat),
+    });
+    liveness::liveness(
+        baton_model::RunState::parse(recorded).unwrap_or(baton_model::RunState::Interrupted),
+        lease.as_ref(),
+        now,
+        holder_alive,
+    )
 }
 
 #[cfg(test)]

@@ -282,7 +282,7 @@ pub fn judge_run(
 
 /// The store (in the caller's snapshot) against what the witness saw: the chain, then
 /// every witnessed run (or only `only`). The first rollback, if any.
-pub(super) fn check(
+pub(crate) fn check(
     c: &Connection,
     seen: &Newest,
     only: Option<&str>,
@@ -449,7 +449,7 @@ impl Store {
     }
 
     /// The newest heads the witness saw (nothing without a key or a witness file).
-    pub(super) fn newest_witnessed(&self) -> Result<Newest, StoreError> {
+    pub(crate) fn newest_witnessed(&self) -> Result<Newest, StoreError> {
         if !self.keys.configured() {
             return Ok(Newest::default());
         }
@@ -461,7 +461,7 @@ impl Store {
     }
 
     /// Before a keyed write: the witness must be writable.
-    pub(super) fn witness_ready(&mut self) -> Result<(), StoreError> {
+    pub(crate) fn witness_ready(&mut self) -> Result<(), StoreError> {
         if self.keys.signing.is_some() {
             self.witness.ready()?;
         }
@@ -469,7 +469,7 @@ impl Store {
     }
 
     /// After a committed write: the keyed heads it left.
-    pub(super) fn witness(&mut self, entries: &[Entry]) -> Result<(), StoreError> {
+    pub(crate) fn witness(&mut self, entries: &[Entry]) -> Result<(), StoreError> {
         self.witness.append(entries)
     }
 }

@@ -46,7 +46,7 @@ pub enum Verdict {
 
 /// The one reading of whether a group member's run is live now: recorded unfinished
 /// and driven by a live engine.
-pub(super) fn live_state(
+pub(crate) fn live_state(
     tx: &Connection,
     run_id: &str,
     now: Timestamp,
@@ -72,7 +72,7 @@ pub(super) fn live_state(
 
 /// Whether a member's run still holds what it took (its group, its pool slots): live,
 /// or its engine gone while something it started still runs here.
-pub(super) fn still_holds(
+pub(crate) fn still_holds(
     tx: &Connection,
     run_id: &str,
     now: Timestamp,
@@ -169,7 +169,7 @@ impl Store {
                 None => Verdict::Holds,
             };
             let events = events_for(&verdict);
-            insert_run(tx, run, seal)?;
+            let folded = insert_run(tx, run, seal)?;
             tx.prepare_cached(
                 "INSERT INTO leases (run_id, holder, acquired_at, heartbeat_at, key_id) VALUES (?1, ?2, ?3, ?3, ?4)",
             )?
@@ -179,11 +179,16 @@ impl Store {
                 let first = joining.when_busy == WhenBusy::QueueFirst;
                 join(tx, &run.id, &joining.group, holds, first)?;
             }
-            let (key, heads) = commit_body(tx, keys, seal, &run.id, None, &events, &[])?;
-            Ok((verdict, events, key, heads))
+            let known = crate::Known {
+                key: None,
+                fold: Some(folded),
+            };
+            let (key, heads, folded) = commit_body(tx, keys, seal, &run.id, known, &events, &[])?;
+            Ok((verdict, events, key, heads, folded))
         });
-        let (verdict, events, key, heads) = self.ctx_run(&run.id, r)?;
+        let (verdict, events, key, heads, folded) = self.ctx_run(&run.id, r)?;
         self.run_keys.insert(run.id.clone(), key);
+        self.keep_fold(&run.id, folded, &events);
         self.witness(&heads)?;
         Ok((verdict, events))
     }

@@ -15,11 +15,11 @@
 //! chunkings.
 use super::AttemptLog;
 use super::error::StoreError;
+use crate::ledger::approvals::{self, Approval};
 use baton_model::history::{self, Closes};
 use baton_model::signals;
-use baton_model::{
-    Command, ErrorRecord, Event, EventKind, RunState, StepOutcome, StepState, Usage,
-};
+use baton_model::state_summary::StateSummary;
+use baton_model::{ErrorRecord, Event, EventKind, RunState, StepOutcome, StepState, Usage};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -93,18 +93,6 @@ pub enum ErrorOp<'a> {
     CloseIds(&'a [String]),
     /// Close the step's open records.
     CloseStep(&'a str),
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Approval<'a> {
-    pub seq: i64,
-    pub at: i64,
-    pub step: Cow<'a, str>,
-    pub kind: &'static str,
-    pub actor: &'a str,
-    pub reason: Option<&'a str>,
-    pub digest: Option<&'a str>,
-    pub details: serde_json::Value,
 }
 
 impl StepOps {
@@ -215,35 +203,10 @@ fn attempt_ops(ev: &Event) -> Option<((&str, u32), AttemptOps<'_>)> {
     }
 }
 
-/// The approvals rows one event writes, in order: what `audit verify` compares the
-/// stored rows with.
-pub fn approvals_of(ev: &Event) -> Vec<Approval<'_>> {
-    let mut approvals = Vec::new();
-    records(ev, &mut Vec::new(), &mut approvals);
-    approvals
-}
-
-/// The errors and approvals rows one event writes, in order.
+/// The errors rows one event writes, in order, then its approvals rows
+/// (`ledger::approvals`).
 fn records<'a>(ev: &'a Event, errors: &mut Vec<ErrorOp<'a>>, approvals: &mut Vec<Approval<'a>>) {
     let seq = ev.seq as i64;
-    let at = ev.at.0;
-    let mut approval = |step: Cow<'a, str>,
-                        kind: &'static str,
-                        actor: &'a str,
-                        reason: Option<&'a str>,
-                        digest: Option<&'a str>,
-                        details: serde_json::Value| {
-        approvals.push(Approval {
-            seq,
-            at,
-            step,
-            kind,
-            actor,
-            reason,
-            digest,
-            details,
-        })
-    };
     if let EventKind::ErrorRecorded { error } = &ev.kind {
         errors.push(ErrorOp::Record { seq, error });
     }
@@ -252,107 +215,7 @@ fn records<'a>(ev: &'a Event, errors: &mut Vec<ErrorOp<'a>>, approvals: &mut Vec
         Some(Closes::Step(step)) => errors.push(ErrorOp::CloseStep(step)),
         None => {}
     }
-    match &ev.kind {
-        EventKind::GateOpened {
-            step,
-            digest,
-            prompt,
-            deadline,
-            approvers,
-            quorum,
-            signed,
-            ..
-        } => {
-            let mut details = serde_json::json!({"prompt": prompt, "deadline": deadline, "approvers": approvers, "quorum": quorum});
-            if *signed {
-                details["signed"] = serde_json::json!(true);
-            }
-            approval(
-                Cow::Borrowed(step),
-                "opened",
-                "engine",
-                None,
-                Some(digest),
-                details,
-            )
-        }
-        EventKind::ApprovalGiven {
-            step,
-            actor,
-            reason,
-            digest,
-            signature,
-            inputs,
-            ..
-        } => {
-            let mut details = serde_json::json!({});
-            if !inputs.is_empty() {
-                details["inputs"] = serde_json::json!(inputs);
-            }
-            approval(
-                Cow::Borrowed(step),
-                "vote",
-                actor,
-                reason.as_deref(),
-                Some(digest),
-                history::with_signature(details, signature.as_ref()),
-            )
-        }
-        EventKind::GateApproved {
-            step,
-            actor,
-            approvers,
-        } => approval(
-            Cow::Borrowed(step),
-            "approved",
-            actor,
-            None,
-            None,
-            serde_json::json!({"approvers": approvers}),
-        ),
-        EventKind::GateRejected {
-            step,
-            actor,
-            reason,
-            timed_out,
-            signature,
-        } => approval(
-            Cow::Borrowed(step),
-            if *timed_out { "timed_out" } else { "rejected" },
-            actor,
-            Some(reason),
-            None,
-            history::with_signature(serde_json::json!({}), signature.as_ref()),
-        ),
-        EventKind::GateVoided { step, reason } => approval(
-            Cow::Borrowed(step),
-            "voided",
-            "engine",
-            Some(reason),
-            None,
-            serde_json::json!({}),
-        ),
-        EventKind::CommandRefused {
-            command, reason, ..
-        } => {
-            // Refused attempts to decide a gate (or raise the budget) are approval records.
-            if matches!(
-                command,
-                Command::Approve { .. } | Command::Reject { .. } | Command::RaiseBudget { .. }
-            ) && let Some(step) = baton_model::history::command_step(command)
-            {
-                approval(
-                    Cow::Owned(step),
-                    "refused",
-                    command.operator(),
-                    Some(reason),
-                    None,
-                    serde_json::json!({"command": command}),
-                )
-            }
-        }
-        _ => {}
-    }
+    approvals::push(ev, approvals);
 }
 
 /// Fold a batch (its attempts' logs first, then its events in order) into one patch
@@ -434,7 +297,7 @@ pub fn fold<'a>(logs: &'a [AttemptLog], events: &'a [Event]) -> Projection<'a> {
 }
 
 /// Count an attempt that ended in the transition `old` → `new` into (finished, failed).
-pub(super) fn count_end(into: &mut (u64, u64), old: StepState, new: StepState) {
+pub(crate) fn count_end(into: &mut (u64, u64), old: StepState, new: StepState) {
     if let Some(failed) = signals::attempt_end(old, new) {
         into.0 += 1;
         into.1 += u64::from(failed);
@@ -443,7 +306,7 @@ pub(super) fn count_end(into: &mut (u64, u64), old: StepState, new: StepState) {
 
 /// The attempts that ended in the batch: those within it and, for each step it
 /// moves, the first move from the state `before` says the row held (`None`: no row).
-pub(super) fn ended_attempts<'a>(
+pub(crate) fn ended_attempts<'a>(
     p: &Projection<'a>,
     mut before: impl FnMut(&'a str) -> Result<Option<StepState>, StoreError>,
 ) -> Result<(u64, u64), StoreError> {
@@ -463,7 +326,7 @@ pub(super) fn ended_attempts<'a>(
 
 /// The rows every step's transitions write (checked by `query_plans_tests`).
 #[cfg(test)]
-pub(super) const PER_STEP_WRITES: [&str; 2] = [STEP_UPSERT, ATTEMPT_UPSERT];
+pub(crate) const PER_STEP_WRITES: [&str; 2] = [STEP_UPSERT, ATTEMPT_UPSERT];
 
 /// A step's changes applied to its row, or to a new one (`pending`, no attempts, not
 /// timed out). Parameters: ?1 run, ?2 step, ?3 state, ?4 attempts, ?5 timed out.
@@ -488,7 +351,12 @@ const ATTEMPT_UPSERT: &str = "INSERT INTO attempts (run_id, step_id, attempt, st
         log_tail     = CASE WHEN ?11 THEN excluded.log_tail ELSE log_tail END";
 
 /// Write a folded batch: one statement per patched row.
-pub fn write(conn: &Connection, run_id: &str, p: &Projection<'_>) -> Result<(), StoreError> {
+pub fn write(
+    conn: &Connection,
+    run_id: &str,
+    p: &Projection<'_>,
+    summary: &StateSummary,
+) -> Result<(), StoreError> {
     let RunPatch {
         state,
         finished_at,
@@ -630,10 +498,15 @@ pub fn write(conn: &Connection, run_id: &str, p: &Projection<'_>) -> Result<(), 
         || !p.attempts.is_empty()
         || !p.approvals.is_empty()
     {
-        super::run_counts::write(conn, run_id, state.is_some() || finished_at.is_some())?;
+        super::run_counts::write(
+            conn,
+            run_id,
+            state.is_some() || finished_at.is_some(),
+            summary,
+        )?;
     }
     Ok(())
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -470,7 +470,7 @@ pub fn verify_rows(
 }
 
 /// Row `expected` is not there: the chain goes on at row `found` (its next row).
-pub(super) fn missing_row(expected: i64, found: i64) -> AuditVerdict {
+pub(crate) fn missing_row(expected: i64, found: i64) -> AuditVerdict {
     AuditVerdict::Broken {
         row_id: expected,
         run_id: None,
@@ -482,7 +482,7 @@ pub(super) fn missing_row(expected: i64, found: i64) -> AuditVerdict {
 }
 
 /// An unkeyed `row` after the keyed row `first_keyed`: a keyed chain never goes back.
-pub(super) fn unkeyed_after(first_keyed: Option<i64>, row: &AuditRow) -> Option<AuditVerdict> {
+pub(crate) fn unkeyed_after(first_keyed: Option<i64>, row: &AuditRow) -> Option<AuditVerdict> {
     match (&row.key_id, first_keyed) {
         (None, Some(k)) => Some(AuditVerdict::Broken {
             row_id: row.id,
@@ -498,7 +498,7 @@ pub(super) fn unkeyed_after(first_keyed: Option<i64>, row: &AuditRow) -> Option<
 
 /// A row's content against its hash: `Err` when it was altered, `Ok(Some(KeyMissing))`
 /// when its key is not available to check it.
-pub(super) fn content_verdict(
+pub(crate) fn content_verdict(
     row: &AuditRow,
     keys: &AuditKeys,
 ) -> Result<Option<AuditVerdict>, AuditVerdict> {
@@ -521,7 +521,7 @@ pub(super) fn content_verdict(
 }
 
 /// `row` links to `prev`, the row before it (`None`: it is the chain's first).
-pub(super) fn link_verdict(prev: Option<&AuditRow>, row: &AuditRow) -> Option<AuditVerdict> {
+pub(crate) fn link_verdict(prev: Option<&AuditRow>, row: &AuditRow) -> Option<AuditVerdict> {
     let prev_hash = prev.map_or(GENESIS, |p| p.hash.as_str());
     if row.prev_hash == prev_hash {
         return None;
@@ -544,7 +544,7 @@ pub(super) fn link_verdict(prev: Option<&AuditRow>, row: &AuditRow) -> Option<Au
 }
 
 /// What is wrong with `last`, the chain's last row, against the recorded head.
-pub(super) fn last_row_verdict(
+pub(crate) fn last_row_verdict(
     last: &AuditRow,
     head: Option<&AuditHead>,
     first_keyed: Option<i64>,

@@ -47,7 +47,7 @@ fn mismatch(id: &str, var: &str) -> StoreError {
 }
 
 /// The id of the key this process signs with, if any.
-pub(super) fn signing_id(keys: &AuditKeys) -> Option<&str> {
+pub(crate) fn signing_id(keys: &AuditKeys) -> Option<&str> {
     keys.signing.as_ref().map(|(id, _)| id.as_str())
 }
 
@@ -58,7 +58,7 @@ fn retired_key(id: &str) -> String {
 
 /// Record that `ids` were retired by `baton audit rotate` (in its transaction): a
 /// process signing with one of them is refused from then on.
-pub(super) fn retire<'a>(
+pub(crate) fn retire<'a>(
     tx: &Connection,
     ids: impl IntoIterator<Item = &'a String>,
     now: i64,
@@ -90,7 +90,7 @@ fn check_not_retired(conn: &Connection, id: &str) -> Result<(), StoreError> {
 
 /// At open: every configured key that has a check value must match it, and the
 /// signing key must not be one a rotation retired.
-pub(super) fn check_configured(conn: &Connection, keys: &AuditKeys) -> Result<(), StoreError> {
+pub(crate) fn check_configured(conn: &Connection, keys: &AuditKeys) -> Result<(), StoreError> {
     let signing = signing_id(keys);
     if let Some(id) = signing {
         check_not_retired(conn, id)?;
@@ -112,7 +112,7 @@ pub(super) fn check_configured(conn: &Connection, keys: &AuditKeys) -> Result<()
 
 /// In a keyed write's transaction, before anything is written: the signing key must
 /// match its id's check value, which is recorded if there is none yet.
-pub(super) fn check_signing(tx: &Connection, keys: &AuditKeys) -> Result<(), StoreError> {
+pub(crate) fn check_signing(tx: &Connection, keys: &AuditKeys) -> Result<(), StoreError> {
     let Some((id, key)) = &keys.signing else {
         return Ok(());
     };

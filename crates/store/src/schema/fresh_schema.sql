@@ -1,5 +1,5 @@
 -- The schema baton's migrations make, written from them by the test in
--- crates/store/src/fresh_schema.rs: never edit by hand.
+-- crates/store/src/schema/fresh_schema.rs: never edit by hand.
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -128,8 +128,6 @@ CREATE TABLE run_seals (
     head_seq INTEGER,
     head     BLOB
 );
-CREATE INDEX errors_budget_open ON errors(run_id)
-    WHERE open = 1 AND kind = 'budget_exceeded';
 CREATE TABLE group_members (
     run_id TEXT PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
     grp    TEXT NOT NULL,
@@ -194,10 +192,16 @@ CREATE TABLE metric_totals (
 CREATE INDEX runs_going_on ON runs(started_at) WHERE steps_total IS NULL;
 CREATE INDEX runs_ended ON runs(workflow, state, steps_total) WHERE steps_total IS NOT NULL;
 CREATE INDEX runs_by_workflow ON runs(workflow, started_at, id);
-CREATE INDEX steps_fanned ON steps(run_id, step_id, state) WHERE instr(step_id, '[') > 0;
-CREATE INDEX steps_waiting_on_someone ON steps(run_id) WHERE state = 'waiting_approval' OR state = 'interrupted' OR state = 'compensation_failed' OR state = 'running';
 CREATE TABLE run_sources (
     run_id      TEXT PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
     source_text TEXT NOT NULL,
     params_json TEXT NOT NULL
 );
+CREATE TABLE run_summaries (
+    run_id  TEXT PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+    waiting INTEGER NOT NULL DEFAULT 0,
+    fanned  INTEGER NOT NULL DEFAULT 0,
+    json    TEXT NOT NULL
+);
+CREATE INDEX run_summaries_waiting ON run_summaries(run_id) WHERE waiting = 1;
+CREATE INDEX run_summaries_fanned ON run_summaries(run_id) WHERE fanned = 1;

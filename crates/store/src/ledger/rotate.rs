@@ -20,7 +20,7 @@
 use super::audit::{AuditKeys, AuditRow, AuditVerdict, GENESIS, Heads};
 use super::decisions::STORE_SUBJECT;
 use super::event_chain::Mark;
-use super::query::raw_audit_rows;
+use super::rows::raw_audit_rows;
 use super::verify::verify_store;
 use super::witness::{self, Entry};
 use super::{
@@ -50,7 +50,7 @@ pub enum Rotated {
 /// The chain with every row from the first one keyed otherwise than `key_id` on
 /// re-keyed under `keys` (whose signing key is `key_id`), and the key ids it retired.
 /// Only the rewritten rows are returned. Pure.
-pub(super) fn rekey(
+pub(crate) fn rekey(
     rows: Vec<AuditRow>,
     key_id: &str,
     keys: &AuditKeys,
@@ -302,7 +302,7 @@ mod tests {
         after.extend(rewritten);
         assert!(after[2..].iter().all(|r| r.key_id.as_deref() == Some("k2")));
         let last = after.last().unwrap();
-        let head = super::super::AuditHead::seal(last.id, &last.hash, &k2);
+        let head = crate::AuditHead::seal(last.id, &last.hash, &k2);
         assert_eq!(
             super::super::audit::verify_rows(after, Some(head), &k2, None, Heads::Keyed),
             AuditVerdict::Intact { rows: 7 }

@@ -4,7 +4,7 @@
 //! 1. the audit chain ([`audit::verify_rows`]): links, hashes, keys, its head;
 //! 2. each run (in the order the runs were created), its events in seq order
 //!    ([`event_chain::Check`]), each event's columns against its stored text, and its
-//!    head; the `approvals` rows, which the events write ([`project::approvals_of`]),
+//!    head; the `approvals` rows, which the events write ([`approvals::approvals_of`]),
 //!    must be exactly those the events give;
 //! 3. the chain and the histories against each other: every audit row that names an
 //!    event finds it in its run (a run deleted without its `run_deleted` row leaves rows
@@ -16,10 +16,10 @@
 //! [`audit`]: super::audit
 //! [`event_chain`]: super::event_chain
 //! [`witness`]: super::witness
-//! [`project::approvals_of`]: super::project::approvals_of
+//! [`approvals::approvals_of`]: super::approvals::approvals_of
 use super::audit::{self, AuditRow, AuditVerdict, Heads};
 use super::event_chain::{Break, Check, Mark};
-use super::query::{AUDIT_SELECT, CHAIN_COLUMNS, RUN_EVENTS, audit_row, stored};
+use super::rows::{AUDIT_SELECT, CHAIN_COLUMNS, RUN_EVENTS, audit_row, stored};
 use super::witness::{self, Entry};
 use super::{Store, StoreError, audit_head, in_transaction, key_check, run_key, run_tail};
 use baton_model::history::PLAIN_KINDS;
@@ -167,7 +167,7 @@ impl Store {
 }
 
 /// The checks 1–3 of the module docs, in a snapshot the caller holds.
-pub(super) fn verify_store(
+pub(crate) fn verify_store(
     c: &Connection,
     keys: &audit::AuditKeys,
     count_run: Option<&str>,
@@ -483,7 +483,7 @@ impl Approvals {
 
     /// The rows `ev` writes must be the next stored ones: why not, if they are not.
     fn expect(&mut self, ev: &Event) -> Result<Option<String>, StoreError> {
-        for a in super::project::approvals_of(ev) {
+        for a in super::approvals::approvals_of(ev) {
             let want = (
                 a.seq,
                 a.step.as_ref(),
@@ -578,7 +578,7 @@ mod tests {
                 kind,
             };
             assert!(baton_model::history::audit_action(&ev.kind).is_none());
-            assert!(super::super::project::approvals_of(&ev).is_empty());
+            assert!(super::super::approvals::approvals_of(&ev).is_empty());
             let json = serde_json::to_string(&ev).unwrap();
             let head: EventHead = serde_json::from_str(&json).unwrap();
             assert_eq!(

@@ -17,7 +17,7 @@ use baton_model::{Event, EventKind, RunState, procs};
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// What `run_id` (whose engine is gone) left running now; empty once nothing is.
-pub(super) fn left_running(tx: &Connection, run_id: &str) -> Result<Vec<LeftRunning>, StoreError> {
+pub(crate) fn left_running(tx: &Connection, run_id: &str) -> Result<Vec<LeftRunning>, StoreError> {
     let lease: Option<String> = tx
         .prepare_cached("SELECT holder FROM leases WHERE run_id = ?1")?
         .query_row([run_id], |r| r.get(0))

@@ -2,7 +2,7 @@
 //! size. Their queries never scan a history table (`events`, `steps`, `attempts`,
 //! `errors`, `approvals`, `audit`): one pass over `runs` at most, else index lookups.
 use super::Store;
-use super::query::AUDIT_SELECT;
+use crate::ledger::rows::AUDIT_SELECT;
 
 /// The steps of `sql`'s query plan (SQLite's `EXPLAIN QUERY PLAN` details).
 fn plan(s: &Store, sql: &str) -> Vec<String> {
@@ -33,15 +33,13 @@ fn the_run_list_signals_gc_and_one_runs_audit_rows_scan_no_history_table() {
     let s = Store::open(&dir.path().join("p.db")).unwrap();
     for sql in [
         super::run_counts::SIGNALS_SELECT.to_string(),
-        format!("SELECT id, {} FROM runs", super::delete::ENDED_AT),
+        format!("SELECT id, {} FROM runs", crate::delete::ENDED_AT),
         format!("{AUDIT_SELECT} WHERE run_id = ?1 ORDER BY id"),
         format!("{AUDIT_SELECT} WHERE id = ?1"),
-        super::run_counts::DURATIONS.into(),
         "SELECT state FROM steps WHERE run_id = ?1 AND step_id = ?2".into(),
-    ]
-    .into_iter()
-    .chain(super::metric_totals::SHARE_QUERIES.map(String::from))
-    {
+        "SELECT json FROM run_summaries WHERE run_id = ?1".into(),
+        super::fan_counts::FANNED_ONE.into(),
+    ] {
         let p = plan(&s, &sql);
         assert_eq!(scans_history(&p), None, "{sql}: {p:?}");
     }
@@ -52,17 +50,14 @@ fn the_run_list_signals_gc_and_one_runs_audit_rows_scan_no_history_table() {
             .all(|d| d.contains("COVERING INDEX runs_ended") || !d.starts_with("SCAN")),
         "{p:?}"
     );
-    // A run's fan-out counts read the index of instances alone, covering.
-    let p = plan(&s, &super::fan_counts::fan_counts_sql());
+    // Every run's fan-out counts at once: the summaries of the runs with a fan-out
+    // alone, through their partial index, never every step or every summary.
+    let p = plan(&s, super::fan_counts::FANNED_ALL);
     assert!(
-        p.iter().any(|d| d.contains("COVERING INDEX steps_fanned")),
-        "{p:?}"
-    );
-    // Every run's at once: a pass over that index alone, never over every step.
-    let p = plan(&s, &super::fan_counts::every_runs_fan_counts_sql());
-    assert!(
-        p.iter().any(|d| d.contains("COVERING INDEX steps_fanned"))
-            && !p.iter().any(|d| d == "SCAN steps"),
+        p.iter().any(|d| d.contains("INDEX run_summaries_fanned"))
+            && !p
+                .iter()
+                .any(|d| d == "SCAN steps" || d == "SCAN run_summaries"),
         "{p:?}"
     );
     // The guard itself: a grouped read of every step is a scan.
@@ -110,7 +105,7 @@ fn a_steps_commit_never_writes_the_row_that_holds_the_workflow_text() {
         "# a comment line of the workflow\n".repeat(2_000)
     );
     let params = format!(r#"{{"p":"{}"}}"#, "v".repeat(20_000));
-    s.create_run(&super::NewRun {
+    s.create_run(&crate::NewRun {
         id: "R".into(),
         workflow: "w".into(),
         source_path: "w.toml".into(),

@@ -124,7 +124,7 @@ fn unproven(run_id: &str, what: String) -> StoreError {
 impl AccountKey {
     /// A key for `purpose` (a tag ending in NUL) derived from this account's secret and
     /// `data`: what no one without this account's secret can compute.
-    pub(super) fn derive(&self, purpose: &[u8], data: &[u8]) -> [u8; MAC_LEN] {
+    pub(crate) fn derive(&self, purpose: &[u8], data: &[u8]) -> [u8; MAC_LEN] {
         mac(self, &[purpose, data])
     }
 
@@ -214,7 +214,7 @@ fn make_key(dir: &Path, path: &Path) -> Result<(), StoreError> {
 /// Without `$HOME`, the account's home from the password database (never a path
 /// relative to wherever baton runs).
 pub fn state_dir() -> PathBuf {
-    super::state_dir_from(|k| {
+    crate::state_dir_from(|k| {
         std::env::var_os(k).or_else(|| {
             (k == "HOME")
                 .then(|| nix::unistd::User::from_uid(nix::unistd::geteuid()))
@@ -225,14 +225,14 @@ pub fn state_dir() -> PathBuf {
 }
 
 /// Record the seal of a new run's record (in the transaction that creates it).
-pub(super) fn insert(tx: &Connection, key: &AccountKey, r: &Record<'_>) -> Result<(), StoreError> {
+pub(crate) fn insert(tx: &Connection, key: &AccountKey, r: &Record<'_>) -> Result<(), StoreError> {
     tx.prepare_cached("INSERT INTO run_seals (run_id, record) VALUES (?1, ?2)")?
         .execute(params![r.run_id, seal_record(key, r)])?;
     Ok(())
 }
 
 /// Seal the run's new events head (in the transaction that appends the events).
-pub(super) fn update_head(
+pub(crate) fn update_head(
     tx: &Connection,
     key: &AccountKey,
     run_id: &str,
@@ -253,7 +253,7 @@ type StoredSeal = (Vec<u8>, Option<i64>, Option<Vec<u8>>);
 
 impl Store {
     /// This account's secret, read once per store (made on first use).
-    pub(super) fn account_key(&self) -> Result<Option<&AccountKey>, StoreError> {
+    pub(crate) fn account_key(&self) -> Result<Option<&AccountKey>, StoreError> {
         if !self.shared {
             return Ok(None);
         }
@@ -267,7 +267,7 @@ impl Store {
     /// Before this account's engine takes run `r` over in a group store: its record and
     /// its events are what this account's engines sealed, or it is refused (`Unproven`,
     /// naming what was altered). Nothing to check in a private store.
-    pub fn check_sealed(&self, r: &super::RunRecord) -> Result<(), StoreError> {
+    pub fn check_sealed(&self, r: &crate::RunRecord) -> Result<(), StoreError> {
         let Some(key) = self.account_key()? else {
             return Ok(());
         };
@@ -332,17 +332,17 @@ impl Store {
 /// the one before (`event_chain`): its hash then stands for the whole history.
 fn linked_head(c: &Connection, run_id: &str) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
     use super::event_chain::Check;
-    let keys = super::AuditKeys::default();
+    let keys = super::audit::AuditKeys::default();
     let mut check = Check::new(run_id, &keys);
     let mut st = c.prepare_cached(&format!(
         "SELECT {} FROM {} ORDER BY e.id",
-        super::query::CHAIN_COLUMNS,
-        super::query::RUN_EVENTS
+        super::rows::CHAIN_COLUMNS,
+        super::rows::RUN_EVENTS
     ))?;
     let mut rows = st.query(params![run_id])?;
     let mut last = None;
     while let Some(row) = rows.next()? {
-        let ev = super::query::stored(row)?;
+        let ev = super::rows::stored(row)?;
         // Links only: the head mark is the audit key's business, not the seal's.
         let mut unmarked = ev;
         unmarked.head_mac = None;
