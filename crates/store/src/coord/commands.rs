@@ -369,7 +369,7 @@ impl Store {
                  ON CONFLICT (run_id) DO UPDATE SET holder = excluded.holder,
                     acquired_at = excluded.acquired_at, heartbeat_at = excluded.heartbeat_at,
                     key_id = excluded.key_id",
-                params![run_id, holder, now.0, super::key_check::signing_id(&self.keys)],
+                params![run_id, holder, now.0, crate::ledger::key_check::signing_id(&self.keys)],
             )?;
             tx.commit()?;
             Ok(LeaseOutcome::Acquired)

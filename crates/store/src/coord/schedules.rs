@@ -412,7 +412,7 @@ impl Store {
     }
 
     /// [`Self::decide_with`] under the audit subject `subject`.
-    pub(super) fn decide_on<T, X>(
+    pub(crate) fn decide_on<T, X>(
         &mut self,
         subject: &str,
         make: impl FnOnce(&X) -> Decision,

@@ -173,7 +173,7 @@ impl Store {
             tx.prepare_cached(
                 "INSERT INTO leases (run_id, holder, acquired_at, heartbeat_at, key_id) VALUES (?1, ?2, ?3, ?3, ?4)",
             )?
-            .execute(params![run.id, lease_holder, now.0, super::key_check::signing_id(keys)])?;
+            .execute(params![run.id, lease_holder, now.0, crate::ledger::key_check::signing_id(keys)])?;
             let holds = verdict == Verdict::Holds;
             if holds || joining.when_busy != WhenBusy::Skip {
                 let first = joining.when_busy == WhenBusy::QueueFirst;

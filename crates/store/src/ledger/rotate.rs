@@ -18,7 +18,7 @@
 //! A row's hash is thereby a different one after a rotation: whoever noted a hash
 //! elsewhere notes the new one (the witness has both).
 use super::audit::{AuditKeys, AuditRow, AuditVerdict, GENESIS, Heads};
-use super::decisions::STORE_SUBJECT;
+use crate::decisions::STORE_SUBJECT;
 use super::event_chain::Mark;
 use super::rows::raw_audit_rows;
 use super::verify::verify_store;
@@ -97,7 +97,7 @@ fn live_writers_under_other_keys(
                 holder,
                 heartbeat_at: baton_model::Timestamp(beat),
             };
-            lease_is_live(&lease, now, baton_model::LEASE_STALE, super::holder_alive).then(|| {
+            lease_is_live(&lease, now, baton_model::LEASE_STALE, crate::holder_alive).then(|| {
                 let key = key.map_or("no key".to_string(), |k| format!("the key `{k}`"));
                 let what = if run.starts_with('@') {
                     format!("`{run}`")
@@ -218,7 +218,7 @@ impl Store {
                     "runs": marks,
                 }),
             };
-            let head = super::decisions::append(tx, &new_only, STORE_SUBJECT, &decision)?;
+            let head = crate::decisions::append(tx, &new_only, STORE_SUBJECT, &decision)?;
             heads.extend(Entry::of_head(&head));
             // The old keys can go only if the new one alone verifies everything.
             let after = verify_store(tx, &new_only, None, Heads::Keyed)?;
