@@ -46,27 +46,27 @@ fn the_forms_of_cron_parse_and_bad_ones_say_why() {
     ] {
         assert!(parse_cron(ok).is_ok(), "{ok}");
     }
-    assert!(parse_cron("* * * *").unwrap_err().contains("4 field(s)"));
+    assert!(parse_cron("* * * *").unwrap_err().to_string().contains("4 field(s)"));
     assert!(
         parse_cron("0 0 0 1 1 * 2030")
-            .unwrap_err()
+            .unwrap_err().to_string()
             .contains("7 field(s)")
     );
     assert_eq!(
-        parse_cron("61 * * * *").unwrap_err(),
+        parse_cron("61 * * * *").unwrap_err().to_string(),
         "the minute field `61` holds 61, outside 0-59"
     );
     assert_eq!(
-        parse_cron("0 30 25 * * *").unwrap_err(),
+        parse_cron("0 30 25 * * *").unwrap_err().to_string(),
         "the hour field `25` holds 25, outside 0-23"
     );
     assert_eq!(
-        parse_cron("0 2 * 0-12 *").unwrap_err(),
+        parse_cron("0 2 * 0-12 *").unwrap_err().to_string(),
         "the month field `0-12` holds 0, outside 1-12"
     );
     assert!(parse_cron("").is_err());
     assert!(parse_zone("Europe/Paris").is_ok());
-    assert!(parse_zone("Mars/Olympus").unwrap_err().contains("IANA"));
+    assert!(parse_zone("Mars/Olympus").unwrap_err().to_string().contains("IANA"));
 }
 
 #[test]
