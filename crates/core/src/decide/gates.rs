@@ -22,7 +22,7 @@ impl Core {
             Err(r) => {
                 return self.fail_template(
                     i,
-                    format!("gate prompt: cannot resolve `{r}`"),
+                    TemplateFailure::Prompt(r),
                     now,
                     fx,
                 );
@@ -208,14 +208,15 @@ impl Core {
     }
 
     /// The inputs an approval of step `step`'s gate gives: checked against the gate's
-    /// `inputs` (the checker of `--param`), defaults filled in. Every error says what
-    /// would be right. The core asks it when an approval arrives (a front end never
-    /// checks them itself). `None`: the run has no such step.
+    /// `inputs` (the checker of `--param`), defaults filled in; refused as
+    /// `input_invalid`, every problem saying what would be right. The core asks it when
+    /// an approval arrives (a front end never checks them itself). `None`: the run has
+    /// no such step.
     pub fn approval_inputs(
         &self,
         step: &str,
         given: &[(String, String)],
-    ) -> Option<Result<BTreeMap<String, String>, Vec<String>>> {
+    ) -> Option<Result<BTreeMap<String, String>, Refusal>> {
         let i = self.lookup(step).ok()?;
         Some(self.inputs_of(i, given))
     }
@@ -224,19 +225,20 @@ impl Core {
         &self,
         i: usize,
         given: &[(String, String)],
-    ) -> Result<BTreeMap<String, String>, Vec<String>> {
+    ) -> Result<BTreeMap<String, String>, Refusal> {
         let specs = self.plan.steps[i]
             .gate
             .as_ref()
             .map_or(&[][..], |g| g.inputs.as_slice());
-        let values = resolve_values(specs, given, Values::Inputs)?;
+        let values = resolve_values(specs, given, Values::Inputs)
+            .map_err(|problems| Refusal::InputInvalid { problems })?;
         let secret: Vec<String> = values
             .iter()
             .filter(|(_, v)| self.holds_secret(v))
             .map(|(k, _)| format!("input `{k}` holds one of the run's secrets; inputs are kept on record, so give it without the secret"))
             .collect();
         if !secret.is_empty() {
-            return Err(secret);
+            return Err(Refusal::InputInvalid { problems: secret });
         }
         Ok(values)
     }
