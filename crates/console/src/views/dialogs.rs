@@ -190,16 +190,10 @@ fn field_line<'a>(f: &InputField, focused: bool, w: usize, theme: &Theme) -> Lin
     ];
     let used = LW + super::common::text_width(&shown);
     let rest = w.saturating_sub(used + 2);
-    match &f.error {
-        Some(e) => spans.push(styled(
-            format!("  ✘ {}", fit(e, rest.saturating_sub(2))),
-            theme.error,
-        )),
-        None => spans.push(styled(
-            format!("  {}", fit(&format!("{ty}{need}"), rest)),
-            theme.dim,
-        )),
-    }
+    spans.push(styled(
+        format!("  {}", fit(&format!("{ty}{need}"), rest)),
+        theme.dim,
+    ));
     Line::from(spans)
 }
 
