@@ -2,4 +2,5 @@
 mod binding;
 mod bounds;
 mod gates;
+mod one_wording;
 mod refusals;
