@@ -166,7 +166,8 @@ pub fn gate(
 }
 
 /// One input of the approve dialog: its name, its value (an enum `‹ pro ›`, a bool
-/// `[x]`, typed text), its type, and its error beside it.
+/// `[x]`, typed text) and its type (whether it fits is the core's to say, under the
+/// reason box).
 fn field_line<'a>(f: &InputField, focused: bool, w: usize, theme: &Theme) -> Line<'a> {
     let i = &f.input;
     let value = baton_model::sanitize::one_line(&f.value);
