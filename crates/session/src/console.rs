@@ -520,9 +520,7 @@ impl Service {
                 }));
             }
             (Err(e), Reply::Resume(reply)) => {
-                let _ = reply.send(Err(Refusal::CannotApply {
-                    why: e.to_string(),
-                }));
+                let _ = reply.send(Err(Refusal::CannotApply { why: e.to_string() }));
             }
         }
     }

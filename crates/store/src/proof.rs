@@ -63,10 +63,7 @@ pub enum ProofGap {
     #[error("{} is not a directory", .dir.display())]
     NotADir { dir: PathBuf },
     #[error("{}: {error}", .dir.display())]
-    Dir {
-        dir: PathBuf,
-        error: std::io::Error,
-    },
+    Dir { dir: PathBuf, error: std::io::Error },
     #[error("its proof {}: {error}", .path.display())]
     Unreadable {
         path: PathBuf,
@@ -273,7 +270,9 @@ mod tests {
         let edited = json.replace("\"ok\"", "\"changed\"");
         assert!(check(&db, "R1", &edited, &me()).is_err());
         let (json, proof) = sealed();
-        let e = check(&db, "R1", &json, "someone-else").unwrap_err().to_string();
+        let e = check(&db, "R1", &json, "someone-else")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains(&format!("made by `{}`", me())), "{e}");
         // Whatever the verdict, the proof is gone: the row cannot come back with it.
         assert!(!proof.exists());

@@ -240,11 +240,7 @@ pub fn combinations_at_most(
 
 /// Refuse a matrix whose axes' combinations (after `exclude`) are more than `max`,
 /// without building them.
-fn count_at_most(
-    m: &Matrix,
-    axes: &[(&str, Vec<Value>)],
-    max: usize,
-) -> Result<(), FanoutError> {
+fn count_at_most(m: &Matrix, axes: &[(&str, Vec<Value>)], max: usize) -> Result<(), FanoutError> {
     if axes.is_empty() {
         return Ok(());
     }

@@ -601,10 +601,7 @@ pub(crate) fn parse_addr(
             "" => (h, None),
             p => (
                 h,
-                Some(
-                    p.strip_prefix(':')
-                        .ok_or(ProbeAddrError::AfterBracket)?,
-                ),
+                Some(p.strip_prefix(':').ok_or(ProbeAddrError::AfterBracket)?),
             ),
         }
     } else {

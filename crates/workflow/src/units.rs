@@ -149,29 +149,48 @@ mod tests {
 
     #[test]
     fn bad_durations_say_why() {
-        assert!(parse_duration("").unwrap_err().to_string().contains("empty"));
-        assert!(parse_duration("10").unwrap_err().to_string().contains("no unit"));
-        assert!(parse_duration("10 min").unwrap_err().to_string().contains("no unit"));
+        assert!(
+            parse_duration("")
+                .unwrap_err()
+                .to_string()
+                .contains("empty")
+        );
+        assert!(
+            parse_duration("10")
+                .unwrap_err()
+                .to_string()
+                .contains("no unit")
+        );
+        assert!(
+            parse_duration("10 min")
+                .unwrap_err()
+                .to_string()
+                .contains("no unit")
+        );
         assert!(
             parse_duration("10y")
-                .unwrap_err().to_string()
+                .unwrap_err()
+                .to_string()
                 .contains("unknown unit \"y\"")
         );
         assert!(
             parse_duration("s")
-                .unwrap_err().to_string()
+                .unwrap_err()
+                .to_string()
                 .contains("expected a number")
         );
         assert!(parse_duration("-1s").is_err());
         assert!(parse_duration("1.5s").is_err());
         assert!(
             parse_duration("99999999999999999999s")
-                .unwrap_err().to_string()
+                .unwrap_err()
+                .to_string()
                 .contains("too large")
         );
         assert!(
             parse_duration("999999999999999d")
-                .unwrap_err().to_string()
+                .unwrap_err()
+                .to_string()
                 .contains("too large")
         );
     }
@@ -199,14 +218,25 @@ mod tests {
                 per: Duration::from_secs(3600)
             })
         );
-        assert!(parse_rate("0/s").unwrap_err().to_string().contains("at least 1"));
+        assert!(
+            parse_rate("0/s")
+                .unwrap_err()
+                .to_string()
+                .contains("at least 1")
+        );
         assert!(parse_rate("10").is_err());
         assert!(
             parse_rate("x/s")
-                .unwrap_err().to_string()
+                .unwrap_err()
+                .to_string()
                 .contains("not a whole number")
         );
-        assert!(parse_rate("10/day").unwrap_err().to_string().contains("unknown unit"));
+        assert!(
+            parse_rate("10/day")
+                .unwrap_err()
+                .to_string()
+                .contains("unknown unit")
+        );
     }
 }
 

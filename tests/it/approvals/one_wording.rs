@@ -34,7 +34,10 @@ fn the_cli_and_the_console_show_the_cores_one_wording_for_a_bad_input() {
     let v: serde_json::Value = serde_json::from_str(stdout.lines().next().unwrap_or_default())
         .unwrap_or_else(|e| panic!("{e}: {stdout}"));
     assert_eq!(v["refused"]["code"], "input_invalid", "{v}");
-    let words = v["refused"]["message"].as_str().unwrap_or_default().to_string();
+    let words = v["refused"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     assert!(
         words.contains("input `tag`") && words.contains("does not match the pattern ^v\\d+$"),
         "{words}"
@@ -55,7 +58,11 @@ fn the_cli_and_the_console_show_the_cores_one_wording_for_a_bad_input() {
     let mut ui = UiState::new(operator.clone());
     update(&mut ui, &view, Action::GoTab(Tab::Approvals));
     assert!(update(&mut ui, &view, Action::Approve).is_empty());
-    assert!(matches!(ui.dialog, Some(Dialog::Gate(_))), "{:?}", ui.dialog);
+    assert!(
+        matches!(ui.dialog, Some(Dialog::Gate(_))),
+        "{:?}",
+        ui.dialog
+    );
     for c in "1.0".chars() {
         let key = KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
         update(&mut ui, &view, Action::Key(key));

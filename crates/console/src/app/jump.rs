@@ -75,11 +75,7 @@ pub fn resolve(
     }
 }
 
-fn ambiguous<'a>(
-    t: &str,
-    what: &str,
-    names: impl ExactSizeIterator<Item = &'a str>,
-) -> JumpError {
+fn ambiguous<'a>(t: &str, what: &str, names: impl ExactSizeIterator<Item = &'a str>) -> JumpError {
     let n = names.len();
     let shown: Vec<&str> = names.take(LISTED).collect();
     let more = if n > LISTED {

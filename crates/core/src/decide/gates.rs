@@ -20,12 +20,7 @@ impl Core {
         let prompt = match prompt {
             Ok(p) => p,
             Err(r) => {
-                return self.fail_template(
-                    i,
-                    TemplateFailure::Prompt(r),
-                    now,
-                    fx,
-                );
+                return self.fail_template(i, TemplateFailure::Prompt(r), now, fx);
             }
         };
         let digest = match self.gate_digest(i) {

@@ -46,10 +46,16 @@ fn the_forms_of_cron_parse_and_bad_ones_say_why() {
     ] {
         assert!(parse_cron(ok).is_ok(), "{ok}");
     }
-    assert!(parse_cron("* * * *").unwrap_err().to_string().contains("4 field(s)"));
+    assert!(
+        parse_cron("* * * *")
+            .unwrap_err()
+            .to_string()
+            .contains("4 field(s)")
+    );
     assert!(
         parse_cron("0 0 0 1 1 * 2030")
-            .unwrap_err().to_string()
+            .unwrap_err()
+            .to_string()
             .contains("7 field(s)")
     );
     assert_eq!(
@@ -66,7 +72,12 @@ fn the_forms_of_cron_parse_and_bad_ones_say_why() {
     );
     assert!(parse_cron("").is_err());
     assert!(parse_zone("Europe/Paris").is_ok());
-    assert!(parse_zone("Mars/Olympus").unwrap_err().to_string().contains("IANA"));
+    assert!(
+        parse_zone("Mars/Olympus")
+            .unwrap_err()
+            .to_string()
+            .contains("IANA")
+    );
 }
 
 #[test]

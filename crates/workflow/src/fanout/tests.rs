@@ -131,12 +131,14 @@ fn a_list_parameter_gives_an_axis_as_commas_or_json() {
     params.insert("pythons".to_string(), r#"[1,"#.to_string());
     assert!(
         matrix_instances("test", &m, &params, 100)
-            .unwrap_err().to_string()
+            .unwrap_err()
+            .to_string()
             .contains("not a JSON array")
     );
     assert!(
         matrix_instances("test", &m, &BTreeMap::new(), 100)
-            .unwrap_err().to_string()
+            .unwrap_err()
+            .to_string()
             .contains("no value")
     );
 }
@@ -149,12 +151,14 @@ fn a_matrix_over_its_limit_or_with_twin_ids_is_refused() {
     };
     assert!(
         matrix_instances("s", &m, &BTreeMap::new(), 2)
-            .unwrap_err().to_string()
+            .unwrap_err()
+            .to_string()
             .contains("max_instances = 2")
     );
     assert!(
         matrix_instances("s", &m, &BTreeMap::new(), 10)
-            .unwrap_err().to_string()
+            .unwrap_err()
+            .to_string()
             .contains("`s[x]`")
     );
 }
@@ -173,17 +177,20 @@ fn for_each_reads_a_json_array_only() {
     assert_eq!(read(&inst, None).as_deref(), Some(r#"{"k":1}"#));
     assert!(
         for_each_instances("p", "r", "{}", 10)
-            .unwrap_err().to_string()
+            .unwrap_err()
+            .to_string()
             .contains("an object, not a JSON array")
     );
     assert!(
         for_each_instances("p", "r", "a,b", 10)
-            .unwrap_err().to_string()
+            .unwrap_err()
+            .to_string()
             .contains("not JSON")
     );
     assert!(
         for_each_instances("p", "r", "[1,2,3]", 2)
-            .unwrap_err().to_string()
+            .unwrap_err()
+            .to_string()
             .contains("3 items, more than max_instances = 2")
     );
     assert!(for_each_instances("p", "r", "[]", 2).unwrap().is_empty());
@@ -222,7 +229,9 @@ fn a_huge_matrix_is_refused_before_it_is_expanded() {
         axes: (0..7).map(|i| (format!("k{i}"), axis(&ten))).collect(),
         ..Matrix::default()
     };
-    let e = matrix_instances("s", &m, &BTreeMap::new(), 10_000).unwrap_err().to_string();
+    let e = matrix_instances("s", &m, &BTreeMap::new(), 10_000)
+        .unwrap_err()
+        .to_string();
     assert_eq!(
         e,
         "the matrix makes 10000000 combinations, more than max_instances = 10000"
@@ -231,7 +240,9 @@ fn a_huge_matrix_is_refused_before_it_is_expanded() {
         axes: (0..40).map(|i| (format!("k{i}"), axis(&ten))).collect(),
         ..Matrix::default()
     };
-    let e = matrix_instances("s", &m, &BTreeMap::new(), 10_000).unwrap_err().to_string();
+    let e = matrix_instances("s", &m, &BTreeMap::new(), 10_000)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("more than 2^64"), "{e}");
     // 3 × 3 = 9 before exclude, 5 after: within 5.
     let three = axis(&[json!(1), json!(2), json!(3)]);
@@ -249,7 +260,9 @@ fn a_huge_matrix_is_refused_before_it_is_expanded() {
             .len(),
         5
     );
-    let e = matrix_instances("s", &m, &BTreeMap::new(), 4).unwrap_err().to_string();
+    let e = matrix_instances("s", &m, &BTreeMap::new(), 4)
+        .unwrap_err()
+        .to_string();
     assert_eq!(
         e,
         "the matrix makes 9 combinations before exclude and more than 4 after it, more than max_instances = 4"
