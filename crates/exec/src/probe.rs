@@ -100,7 +100,7 @@ async fn bounded(
 ) -> Result<String, Failed> {
     tokio::time::timeout(timeout, f)
         .await
-        .unwrap_or_else(|_| Err(Failed::NoAnswer(timeout)))
+        .unwrap_or(Err(Failed::NoAnswer(timeout)))
 }
 
 async fn http(addr: SocketAddr, host: &str, path: &str) -> Result<String, Failed> {
