@@ -335,6 +335,7 @@ mod tests {
             approvers: vec![],
             quorum: 1,
             signed,
+            inputs: Default::default(),
         })
     }
 

@@ -1,6 +1,9 @@
 //! Gates and approvals: what an approval is bound to, gates across processes.
 mod binding;
 mod bounds;
+mod edit;
+mod from_run;
 mod gates;
 mod one_wording;
+mod policy;
 mod refusals;

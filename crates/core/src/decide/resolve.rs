@@ -20,6 +20,13 @@ pub enum TemplateFailure {
     NotOfType(String),
     #[error("gate prompt: cannot resolve `{0}`")]
     Prompt(Unresolved),
+    /// An input whose default or choices the run makes could not be made.
+    #[error("gate input: {0}")]
+    GateInput(baton_workflow::input_choices::ChoiceError),
+    #[error(
+        "gate input: input `{0}` renders one of the run's secrets; an input is kept on record, so it cannot offer one"
+    )]
+    SecretInInput(String),
     #[error(transparent)]
     Fanout(#[from] FanoutError),
 }
@@ -45,6 +52,13 @@ impl Core {
             }
             _ => self.template_value(i, r),
         })
+    }
+
+    /// Step `i`'s tool parameter `key` as it would run (its own approval inputs held as
+    /// written): what a gate's `auto` rule reads as `with.KEY`.
+    pub(super) fn with_value(&self, i: usize, key: &str) -> Option<String> {
+        let t = self.plan.steps[i].with.get(key)?;
+        self.render_holding(i, t, Some(i)).ok()
     }
 
     /// What step `i`'s next attempt runs: its current alternative.
