@@ -370,6 +370,8 @@ pub(super) fn gate_dialog(ui: &mut UiState, action: Action) -> Vec<Request> {
                 Decision::Reject => "reject",
             };
             let run_id = d.run_id.clone();
+            // A refusal brings the form back to editing, not to the review.
+            d.review = false;
             ui.sent_from = ui.dialog.take();
             return send(ui, run_id, command, &format!("{verb} {step}"));
         }
