@@ -124,6 +124,14 @@ pub enum CadenceError {
     Cron(croner::errors::CronError),
     #[error("`{0}` is not an IANA time zone")]
     Zone(String),
+    #[error(
+        "`{text}` is not a time: write RFC 3339 (2026-03-01T02:00:00Z), or a date or date and time in the schedule's zone {zone} (2026-03-01, 2026-03-01T02:30)"
+    )]
+    NotATime { text: String, zone: chrono_tz::Tz },
+    #[error(
+        "`{text}` does not exist in {zone} (the clocks skip it that day): give a time before or after the gap, or one with its offset"
+    )]
+    InAGap { text: String, zone: chrono_tz::Tz },
 }
 
 /// Parse a cron expression: five fields, six with seconds first, or `@hourly`,
@@ -273,32 +281,37 @@ impl Cadence {
 /// or a date or date and time on the wall clock of `zone`, the schedule's (`2026-03-01`
 /// is its midnight; `2026-03-01T02:30`, `2026-03-01 02:30:00`). A wall-clock time a
 /// spring-forward gap skips is refused; one a fall-back repeats is its first pass.
-pub fn parse_instant(text: &str, zone: chrono_tz::Tz) -> Result<Timestamp, String> {
+pub fn parse_instant(text: &str, zone: chrono_tz::Tz) -> Result<Timestamp, CadenceError> {
     use chrono::{LocalResult, NaiveDate, NaiveDateTime};
     let t = text.trim();
     if let Ok(at) = chrono::DateTime::parse_from_rfc3339(t) {
         return Ok(Timestamp(at.timestamp_millis()));
     }
-    let naive = ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
-        .iter()
-        .find_map(|f| NaiveDateTime::parse_from_str(t, f).ok())
-        .or_else(|| {
-            NaiveDate::parse_from_str(t, "%Y-%m-%d")
-                .ok()
-                .and_then(|d| d.and_hms_opt(0, 0, 0))
-        })
-        .ok_or_else(|| {
-            format!(
-                "`{t}` is not a time: write RFC 3339 (2026-03-01T02:00:00Z), or a date or date and time in the schedule's zone {zone} (2026-03-01, 2026-03-01T02:30)"
-            )
-        })?;
+    let naive = [
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ]
+    .iter()
+    .find_map(|f| NaiveDateTime::parse_from_str(t, f).ok())
+    .or_else(|| {
+        NaiveDate::parse_from_str(t, "%Y-%m-%d")
+            .ok()
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+    })
+    .ok_or_else(|| CadenceError::NotATime {
+        text: t.to_string(),
+        zone,
+    })?;
     match zone.from_local_datetime(&naive) {
         LocalResult::Single(at) | LocalResult::Ambiguous(at, _) => {
             Ok(Timestamp(at.timestamp_millis()))
         }
-        LocalResult::None => Err(format!(
-            "`{t}` does not exist in {zone} (the clocks skip it that day): give a time before or after the gap, or one with its offset"
-        )),
+        LocalResult::None => Err(CadenceError::InAGap {
+            text: t.to_string(),
+            zone,
+        }),
     }
 }
 
