@@ -25,7 +25,22 @@ fn usage() -> &'static str {
     "usage: gen_dag --layers N --width N [--cmd CMD | --builtin noop|sleep|fail] [--makefile PATH]"
 }
 
-fn parse(args: &[String]) -> Result<Opts, String> {
+/// A command line this generator cannot take; each says the usage.
+#[derive(Debug, thiserror::Error)]
+enum UsageError {
+    #[error("{usage}", usage = usage())]
+    Help,
+    #[error("{0} needs a value; {usage}", usage = usage())]
+    NeedsValue(String),
+    #[error("{0} takes a whole number")]
+    NotANumber(&'static str),
+    #[error("unknown argument {0}; {usage}", usage = usage())]
+    Unknown(String),
+    #[error("--layers and --width must be at least 1")]
+    Zero,
+}
+
+fn parse(args: &[String]) -> Result<Opts, UsageError> {
     let mut o = Opts {
         layers: 10,
         width: 100,
@@ -37,28 +52,28 @@ fn parse(args: &[String]) -> Result<Opts, String> {
         let mut value = || {
             it.next()
                 .cloned()
-                .ok_or(format!("{a} needs a value; {}", usage()))
+                .ok_or_else(|| UsageError::NeedsValue(a.clone()))
         };
         match a.as_str() {
             "--layers" => {
                 o.layers = value()?
                     .parse()
-                    .map_err(|_| "--layers takes a whole number")?
+                    .map_err(|_| UsageError::NotANumber("--layers"))?
             }
             "--width" => {
                 o.width = value()?
                     .parse()
-                    .map_err(|_| "--width takes a whole number")?
+                    .map_err(|_| UsageError::NotANumber("--width"))?
             }
             "--cmd" => o.action = Action::Cmd(value()?),
             "--builtin" => o.action = Action::Builtin(value()?),
             "--makefile" => o.makefile = Some(value()?),
-            "-h" | "--help" => return Err(usage().into()),
-            other => return Err(format!("unknown argument {other}; {}", usage())),
+            "-h" | "--help" => return Err(UsageError::Help),
+            other => return Err(UsageError::Unknown(other.to_string())),
         }
     }
     if o.layers == 0 || o.width == 0 {
-        return Err("--layers and --width must be at least 1".into());
+        return Err(UsageError::Zero);
     }
     Ok(o)
 }

@@ -46,10 +46,10 @@ pub struct Target {
     pub json: bool,
 }
 
-fn parse_wait(s: &str) -> Result<std::time::Duration, String> {
+fn parse_wait(s: &str) -> Result<std::time::Duration, crate::workflow::DurationError> {
     crate::workflow::parse_duration(s).and_then(|d| {
         if d.is_zero() {
-            Err("the wait must be longer than 0".into())
+            Err(crate::workflow::DurationError::Zero("wait"))
         } else {
             Ok(d)
         }
@@ -193,31 +193,21 @@ pub fn approve(a: ApproveArgs) -> i32 {
         }
         // Whether a reason is given is the core's to say (`reason_required`).
         let reason = a.reason.clone().unwrap_or_default();
-        let (mut cost, mut calls, mut tokens) = (None, None, None);
+        // Read as the console reads its budget dialog; whether the amounts raise
+        // anything is the core's to say (`bad_raise`, `nothing_to_raise`).
+        let mut raise = crate::model::raise::Raise::default();
         for r in &a.raise {
-            let parsed = r.split_once('=').and_then(|(k, v)| match k {
-                "cost" => v
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|x| x.is_finite() && *x > 0.0)
-                    .map(|x| cost = Some(x)),
-                "calls" => v.parse::<u64>().ok().map(|x| calls = Some(x)),
-                "tokens" => v.parse::<u64>().ok().map(|x| tokens = Some(x)),
-                _ => None,
-            });
-            if parsed.is_none() {
-                crate::stdio::errln!(
-                    "error: --raise {r}: expected cost=<positive number>, calls=<integer> or tokens=<integer>"
-                );
+            if let Err(e) = raise.set_pair(r) {
+                crate::stdio::errln!("error: --raise {e}");
                 return exit::USAGE;
             }
         }
         Command::RaiseBudget {
             operator,
             reason,
-            cost,
-            calls,
-            tokens,
+            cost: raise.cost,
+            calls: raise.calls,
+            tokens: raise.tokens,
         }
     } else {
         let Some(step) = a.step else {
@@ -247,11 +237,17 @@ pub fn approve(a: ApproveArgs) -> i32 {
 }
 
 /// A text over the bound (`model::bounds`) is refused here, exit 2, in the words the
-/// engine would refuse it in, before anything is sent or recorded.
-fn within_bounds(command: &Command) -> Result<(), i32> {
+/// engine would refuse it in (`too_long`, with `--json` as every refusal is printed),
+/// before anything is sent or recorded.
+fn within_bounds(target: &Target, command: &Command) -> Result<(), i32> {
     match command.too_long() {
         Some(why) => {
-            crate::stdio::errln!("error: {why}");
+            let refusal = crate::model::Refusal::TooLong { why };
+            if target.json {
+                Verdict { json: true }.refused(&target.run, None, &refusal);
+            } else {
+                crate::stdio::errln!("error: {refusal}");
+            }
             Err(exit::USAGE)
         }
         None => Ok(()),
@@ -278,7 +274,7 @@ pub fn reject(a: RejectArgs) -> i32 {
 /// An approval or rejection: its message printed (`--print-message`), or the decision
 /// signed when its gate is signed, then sent.
 fn decide(target: &Target, opts: &SignOpts, command: Command) -> i32 {
-    if let Err(code) = within_bounds(&command) {
+    if let Err(code) = within_bounds(target, &command) {
         return code;
     }
     if !matches!(command, Command::Approve { .. } | Command::Reject { .. }) {
@@ -301,7 +297,7 @@ fn decide(target: &Target, opts: &SignOpts, command: Command) -> i32 {
             crate::stdio::out!("{message}");
             exit::OK
         }
-        Err(e) => session::report(&e),
+        Err(e) => Verdict { json: target.json }.error(&e),
     }
 }
 
@@ -355,7 +351,7 @@ pub fn mark(a: MarkArgs) -> i32 {
 
 /// Apply the command through the session and print what became of it.
 fn send(target: &Target, command: Command) -> i32 {
-    if let Err(code) = within_bounds(&command) {
+    if let Err(code) = within_bounds(target, &command) {
         return code;
     }
     let out = Verdict { json: target.json };

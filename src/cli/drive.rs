@@ -54,7 +54,7 @@ impl Display {
         params: Vec<(String, String)>,
     ) -> Result<Display, SessionError> {
         // Checked even when headless: a bad `--theme` is a usage error wherever it goes.
-        let console = load_console(theme).map_err(SessionError::Usage)?;
+        let console = load_console(theme).map_err(|e| SessionError::Usage(e.to_string()))?;
         let console = wants_console(headless).then_some(console);
         let events_out =
             match events {
@@ -102,27 +102,43 @@ fn open_events(spec: &str) -> std::io::Result<Box<dyn Write + Send>> {
     }
 }
 
+/// Why the console could not start or ended badly (a usage error before it starts: a
+/// theme or a config that is wrong).
+#[derive(Debug, thiserror::Error)]
+pub enum ConsoleError {
+    #[error(transparent)]
+    Theme(#[from] crate::tui::ThemeError),
+    #[error(transparent)]
+    Config(#[from] crate::workflow::Diagnostics),
+    #[error("cannot install signal handlers: {0}")]
+    Signals(std::io::Error),
+    #[error(transparent)]
+    Tui(#[from] tui::TuiError),
+    #[error("the console service failed: {0}")]
+    Service(tokio::task::JoinError),
+}
+
 /// The console's settings from the configuration in force, with the theme `--theme`
 /// names (see [`load_theme`]), for this terminal: its colours (none: the monochrome
 /// theme) and whether only ASCII.
-pub fn load_console(theme: Option<&str>) -> Result<ConsoleConfig, String> {
+pub fn load_console(theme: Option<&str>) -> Result<ConsoleConfig, ConsoleError> {
     let config = crate::config::get();
     let caps = TermEnv::read().caps(config);
     let mut theme = load_theme(theme)?;
     if caps.color == ColorDepth::Mono {
         theme = Theme::monochrome();
     }
-    let console = ConsoleConfig::from_config(config, theme).map_err(|d| d.to_string())?;
+    let console = ConsoleConfig::from_config(config, theme)?;
     Ok(console.on(caps))
 }
 
 /// The named theme (`--theme`, else the config's `theme`, else `default`; an unknown
 /// name is an error even under `NO_COLOR`), or the monochrome one when `NO_COLOR` is set.
-pub fn load_theme(name: Option<&str>) -> Result<Theme, String> {
+pub fn load_theme(name: Option<&str>) -> Result<Theme, crate::tui::ThemeError> {
     let name = name
         .or(crate::config::get().theme.as_deref())
         .unwrap_or("default");
-    let theme = Theme::load(name).map_err(|e| e.to_string())?;
+    let theme = Theme::load(name)?;
     if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
         return Ok(Theme::monochrome());
     }
@@ -267,10 +283,9 @@ pub async fn console(
     link: ConsoleLink,
     config: ConsoleConfig,
     ui: UiState,
-) -> Result<(Option<i32>, Outcomes), String> {
+) -> Result<(Option<i32>, Outcomes), ConsoleError> {
     // Installed before the console so a signal is seen here too and decides the exit code.
-    let mut signals =
-        ShutdownSignals::install().map_err(|e| format!("cannot install signal handlers: {e}"))?;
+    let mut signals = ShutdownSignals::install().map_err(ConsoleError::Signals)?;
     let (stop_tx, stop_rx) = oneshot::channel();
     let serving = tokio::spawn(service.serve(stop_rx));
     // A lost terminal (SIGHUP: the window closed, SSH dropped) hands the runs on.
@@ -280,7 +295,7 @@ pub async fn console(
         detach: hangup_detaches && sig == crate::exec::signals::ShutdownSignal::Hangup,
     };
     let console = tui::event_loop::run_console_with(link, config, ui);
-    let ended: Result<Stop, String> = tokio::select! {
+    let ended: Result<Stop, ConsoleError> = tokio::select! {
         biased;
         // The console future is dropped here, which restores the terminal.
         sig = signals.recv() => Ok(by_signal(sig)),
@@ -299,12 +314,10 @@ pub async fn console(
                     },
                 })
             }
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(e.into()),
         },
     };
     let _ = stop_tx.send(ended.as_ref().ok().copied().unwrap_or_default());
-    let outcomes = serving
-        .await
-        .map_err(|e| format!("the console service failed: {e}"))?;
+    let outcomes = serving.await.map_err(ConsoleError::Service)?;
     ended.map(|stop| (stop.signal, outcomes))
 }

@@ -1,6 +1,7 @@
 //! `baton executors FILE`: where a workflow's steps run, and whether each cluster and
 //! each SSH host answers.
 use super::exit;
+use crate::exec::ssh::HostError;
 use crate::workflow::{ExecutorKind, Plan, SshOptions, format_duration, load_file};
 use std::fmt::Write;
 use std::path::PathBuf;
@@ -36,10 +37,32 @@ pub fn run(args: &Args) -> i32 {
 }
 
 /// What the cluster says: `Ok((partitions line, queued jobs))` or why it does not answer.
-pub type Probe = Result<(String, usize), String>;
+pub type Probe = Result<(String, usize), ClusterError>;
+
+/// Why the cluster does not answer.
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    #[error("cannot run {program}: {error}")]
+    CannotRun {
+        program: String,
+        error: std::io::Error,
+    },
+    #[error("{program} did not answer within 10s")]
+    NoAnswer { program: String },
+    #[error("{program}: {error}")]
+    Lost {
+        program: String,
+        error: std::io::Error,
+    },
+    /// What the command said on stderr, plain.
+    #[error("{0}")]
+    Said(String),
+    #[error("sinfo lists no partition")]
+    NoPartition,
+}
 
 /// Whether an SSH host answers, or which problem it has and what to do.
-fn ask_host(o: &SshOptions) -> Result<(), String> {
+fn ask_host(o: &SshOptions) -> Result<(), HostError> {
     crate::exec::ssh::SshExecutor::new("probe", o.clone(), "probe").probe_blocking()
 }
 
@@ -48,7 +71,7 @@ fn ask_host(o: &SshOptions) -> Result<(), String> {
 pub fn render(
     plan: &Plan,
     probe: &dyn Fn(Option<&str>) -> Probe,
-    host: &dyn Fn(&SshOptions) -> Result<(), String>,
+    host: &dyn Fn(&SshOptions) -> Result<(), HostError>,
 ) -> String {
     let mut out = String::new();
     let local = plan.steps.iter().filter(|s| s.executor.is_none()).count();
@@ -180,20 +203,23 @@ fn probe(partition: Option<&str>) -> Probe {
     let parts = cli("sinfo", &sinfo)?;
     let parts: Vec<String> = parts.lines().map(|l| l.trim().to_string()).collect();
     if parts.is_empty() {
-        return Err("sinfo lists no partition".into());
+        return Err(ClusterError::NoPartition);
     }
     let queued = cli("squeue", &squeue)?.lines().count();
     Ok((parts.join("; "), queued))
 }
 
-fn cli(program: &str, args: &[String]) -> Result<String, String> {
+fn cli(program: &str, args: &[String]) -> Result<String, ClusterError> {
     let mut child = std::process::Command::new(program)
         .args(args)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
-        .map_err(|e| format!("cannot run {program}: {e}"))?;
+        .map_err(|error| ClusterError::CannotRun {
+            program: program.into(),
+            error,
+        })?;
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
         match child.try_wait() {
@@ -204,17 +230,24 @@ fn cli(program: &str, args: &[String]) -> Result<String, String> {
             _ => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(format!("{program} did not answer within 10s"));
+                return Err(ClusterError::NoAnswer {
+                    program: program.into(),
+                });
             }
         }
     }
     let out = child
         .wait_with_output()
-        .map_err(|e| format!("{program}: {e}"))?;
+        .map_err(|error| ClusterError::Lost {
+            program: program.into(),
+            error,
+        })?;
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     } else {
-        Err(crate::sanitize::strip_to_plain(out.stderr.trim_ascii()))
+        Err(ClusterError::Said(crate::sanitize::strip_to_plain(
+            out.stderr.trim_ascii(),
+        )))
     }
 }
 
@@ -241,7 +274,12 @@ mod tests {
         );
         let down = render(
             &plan,
-            &|_| Err("cannot run sinfo: not found".into()),
+            &|_| {
+                Err(ClusterError::CannotRun {
+                    program: "sinfo".into(),
+                    error: std::io::Error::other("not found"),
+                })
+            },
             &|_| Ok(()),
         );
         assert!(down.contains("cluster: does not answer: cannot run sinfo: not found"));
@@ -265,7 +303,7 @@ mod tests {
         let wf = "name = \"x\"\n[executors.gpu]\ntype = \"ssh\"\nhost = \"gpu-box\"\n\n[[step]]\nid = \"a\"\nexecutor = \"gpu\"\nrun = \"true\"\n";
         let plan = crate::workflow::load_str(wf, Path::new("/w/x.toml")).unwrap();
         let said = render(&plan, &|_| unreachable!("no cluster"), &|o| {
-            Err(format!("host {} refused the key", o.host))
+            Err(HostError::Host(format!("host {} refused the key", o.host)))
         });
         assert_eq!(
             said,

@@ -79,10 +79,15 @@ impl EngineArgs {
     }
 }
 
-pub fn parse_kv(s: &str) -> Result<(String, String), String> {
+/// A `--param`/`--input` that is not `NAME=VALUE` (clap says which flag).
+#[derive(Debug, thiserror::Error)]
+#[error("expected NAME=VALUE, got `{0}`")]
+pub struct NotKeyValue(String);
+
+pub fn parse_kv(s: &str) -> Result<(String, String), NotKeyValue> {
     match s.split_once('=') {
         Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
-        _ => Err(format!("expected NAME=VALUE, got `{s}`")),
+        _ => Err(NotKeyValue(s.to_string())),
     }
 }
 

@@ -30,11 +30,13 @@ pub struct RunsArgs {
     pub db: DbOpt,
 }
 
-fn parse_state(s: &str) -> Result<RunState, String> {
-    RunState::parse(s).ok_or_else(|| {
-        let all: Vec<&str> = RunState::ALL.iter().map(|s| s.as_str()).collect();
-        format!("`{s}` is not a run state; one of: {}", all.join(", "))
-    })
+/// `--state` naming no run state.
+#[derive(Debug, thiserror::Error)]
+#[error("`{0}` is not a run state; one of: {all}", all = RunState::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "))]
+struct NotAState(String);
+
+fn parse_state(s: &str) -> Result<RunState, NotAState> {
+    RunState::parse(s).ok_or_else(|| NotAState(s.to_string()))
 }
 
 #[derive(Debug, Subcommand)]

@@ -60,7 +60,7 @@ impl Exports {
                     addr: spec.to_string(),
                     why,
                 };
-                let addrs = listen_addrs(spec).map_err(fail)?;
+                let addrs = listen_addrs(spec).map_err(|e| fail(e.to_string()))?;
                 let l = TcpListener::bind(&addrs[..]).map_err(|e| fail(e.to_string()))?;
                 l.set_nonblocking(true).map_err(|e| fail(e.to_string()))?;
                 let bound = l.local_addr().map_err(|e| fail(e.to_string()))?;
@@ -133,18 +133,36 @@ impl Running {
     }
 }
 
+/// `--metrics-listen` that names no address.
+#[derive(Debug, thiserror::Error)]
+pub enum AddrError {
+    #[error("{0}; expected HOST:PORT, e.g. 127.0.0.1:9464")]
+    Resolve(std::io::Error),
+    #[error("no address to listen on; expected HOST:PORT, e.g. 127.0.0.1:9464")]
+    Nothing,
+}
+
+/// Why the metrics file could not be written this time (said once per distinct why).
+#[derive(Debug, thiserror::Error)]
+enum RefreshError {
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Write(#[from] std::io::Error),
+}
+
 /// `PORT` alone is loopback; otherwise `HOST:PORT` (an IPv6 host in brackets).
-pub fn listen_addrs(spec: &str) -> Result<Vec<SocketAddr>, String> {
+pub fn listen_addrs(spec: &str) -> Result<Vec<SocketAddr>, AddrError> {
     let spec = spec.trim();
     if let Ok(port) = spec.trim_start_matches(':').parse::<u16>() {
         return Ok(vec![SocketAddr::from(([127, 0, 0, 1], port))]);
     }
     let addrs: Vec<SocketAddr> = spec
         .to_socket_addrs()
-        .map_err(|e| format!("{e}; expected HOST:PORT, e.g. 127.0.0.1:9464"))?
+        .map_err(AddrError::Resolve)?
         .collect();
     if addrs.is_empty() {
-        return Err("no address to listen on; expected HOST:PORT, e.g. 127.0.0.1:9464".into());
+        return Err(AddrError::Nothing);
     }
     Ok(addrs)
 }
@@ -186,6 +204,7 @@ fn keep_file(db: &Path, path: &Path, stop: &mpsc::Receiver<()>) {
         match refresh(db, path, &mut store, &mut seen, stopping) {
             Ok(()) => last_error = None,
             Err(e) => {
+                let e = e.to_string();
                 if last_error.as_ref() != Some(&e) {
                     crate::stdio::errln!("warning: --metrics-file {}: {e}", path.display());
                 }
@@ -209,19 +228,19 @@ fn refresh(
     store: &mut Option<Store>,
     seen: &mut Option<i64>,
     force: bool,
-) -> Result<(), String> {
+) -> Result<(), RefreshError> {
     let s = match store {
         Some(s) => s,
-        None => store.insert(Store::open(db).map_err(|e| e.to_string())?),
+        None => store.insert(Store::open(db)?),
     };
-    let version = s.data_version().map_err(|e| e.to_string())?;
+    let version = s.data_version()?;
     if !force && *seen == Some(version) {
         return Ok(());
     }
-    let mut m = s.metrics(None).map_err(|e| e.to_string())?;
+    let mut m = s.metrics(None)?;
     crate::session::inspect::add_budgets(s, &mut m, crate::model::Timestamp::now());
     let text = render(&m, Format::Prometheus);
-    write_atomic(path, text.as_bytes()).map_err(|e| e.to_string())?;
+    write_atomic(path, text.as_bytes())?;
     *seen = Some(version);
     Ok(())
 }

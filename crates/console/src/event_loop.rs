@@ -420,14 +420,20 @@ fn send_command(
 fn ask<T: Send + 'static>(
     requests: &tokio::sync::mpsc::Sender<ConsoleRequest>,
     what: &'static str,
-    request: impl FnOnce(oneshot::Sender<Result<T, String>>) -> ConsoleRequest,
-) -> impl std::future::Future<Output = Result<T, String>> + Send + 'static {
+    request: impl FnOnce(oneshot::Sender<Result<T, Refusal>>) -> ConsoleRequest,
+) -> impl std::future::Future<Output = Result<T, Refusal>> + Send + 'static {
     let (tx, rx) = oneshot::channel();
     let sent = requests.try_send(request(tx));
     async move {
         match sent {
-            Ok(()) => rx.await.unwrap_or_else(|_| Err("no answer".into())),
-            Err(e) => Err(format!("cannot ask to {what} ({e})")),
+            Ok(()) => rx.await.unwrap_or_else(|_| {
+                Err(Refusal::CannotApply {
+                    why: "no answer".into(),
+                })
+            }),
+            Err(e) => Err(Refusal::CannotApply {
+                why: format!("cannot ask to {what} ({e})"),
+            }),
         }
     }
 }

@@ -528,7 +528,7 @@ pub struct Core {
     services: Vec<usize>,
     max_parallel: usize,
     /// `env.X` references resolve against this: the workflow's own `env` table.
-    run_env: BTreeMap<String, Result<String, String>>,
+    run_env: BTreeMap<String, Result<String, baton_workflow::Unresolved>>,
 
     steps: Vec<StepRt>,
     events: eventlog::EventLog,
@@ -890,9 +890,12 @@ impl Core {
 
 /// The run `env` table, each value rendered against params, run id and the entries it
 /// reads (rendered first: `env_order`).
-fn resolve_run_env(plan: &Plan, cfg: &RunConfig) -> BTreeMap<String, Result<String, String>> {
+fn resolve_run_env(
+    plan: &Plan,
+    cfg: &RunConfig,
+) -> BTreeMap<String, Result<String, baton_workflow::Unresolved>> {
     use baton_workflow::TemplateRef;
-    let mut out: BTreeMap<String, Result<String, String>> = BTreeMap::new();
+    let mut out: BTreeMap<String, Result<String, baton_workflow::Unresolved>> = BTreeMap::new();
     for (k, t) in baton_workflow::env_order(&plan.env) {
         let v = t.render(|r| match r {
             TemplateRef::Param(p) => cfg.params.get(p).cloned(),

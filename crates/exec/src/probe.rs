@@ -33,6 +33,31 @@ pub struct Checked {
     pub detail: String,
 }
 
+/// What a failed check got, as the operator reads it (masked and cut to one line
+/// before it is shown).
+#[derive(Debug, thiserror::Error)]
+enum Failed {
+    #[error("no answer within {}", human_duration(*.0))]
+    NoAnswer(Duration),
+    /// Connecting, sending or reading: `connection refused`.
+    #[error("{}", io_text(.0))]
+    Io(std::io::Error),
+    #[error("the connection closed without an answer")]
+    Closed,
+    #[error("not an HTTP answer: {0}")]
+    NotHttp(String),
+    /// An answer outside 2xx: `HTTP 503 Service Unavailable`.
+    #[error("{0}")]
+    Status(String),
+    #[error("could not start: {}", io_text(.0))]
+    NotStarted(std::io::Error),
+    #[error("waiting for it failed: {}", io_text(.0))]
+    Wait(std::io::Error),
+    /// `exit 1`, `killed by signal 9`, `ended`, with the last line it wrote.
+    #[error("{how}{}", .said.as_deref().map(|l| format!(": {l}")).unwrap_or_default())]
+    Ended { how: String, said: Option<String> },
+}
+
 /// Check once. A `run` check runs in `dir` with baton's environment plus `env` (the
 /// service's), less baton's own secrets, in its own process group; it is killed with
 /// its group when `timeout` passes.
@@ -52,7 +77,7 @@ pub async fn check(
                 TcpStream::connect(addr)
                     .await
                     .map(|_| "connected".to_string())
-                    .map_err(|e| io_text(&e))
+                    .map_err(Failed::Io)
             })
             .await
         }
@@ -60,7 +85,7 @@ pub async fn check(
     };
     let (ok, detail) = match result {
         Ok(d) => (true, d),
-        Err(d) => (false, d),
+        Err(d) => (false, d.to_string()),
     };
     let detail = baton_model::sanitize::strip_to_plain(masker.mask(&detail).as_bytes());
     Checked {
@@ -71,25 +96,23 @@ pub async fn check(
 
 async fn bounded(
     timeout: Duration,
-    f: impl std::future::Future<Output = Result<String, String>>,
-) -> Result<String, String> {
+    f: impl std::future::Future<Output = Result<String, Failed>>,
+) -> Result<String, Failed> {
     tokio::time::timeout(timeout, f)
         .await
-        .unwrap_or_else(|_| Err(format!("no answer within {}", human_duration(timeout))))
+        .unwrap_or(Err(Failed::NoAnswer(timeout)))
 }
 
-async fn http(addr: SocketAddr, host: &str, path: &str) -> Result<String, String> {
-    let mut s = TcpStream::connect(addr).await.map_err(|e| io_text(&e))?;
+async fn http(addr: SocketAddr, host: &str, path: &str) -> Result<String, Failed> {
+    let mut s = TcpStream::connect(addr).await.map_err(Failed::Io)?;
     let request = format!(
         "GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: baton-probe\r\nAccept: */*\r\nConnection: close\r\n\r\n"
     );
-    s.write_all(request.as_bytes())
-        .await
-        .map_err(|e| io_text(&e))?;
+    s.write_all(request.as_bytes()).await.map_err(Failed::Io)?;
     let mut head = Vec::with_capacity(128);
     let mut chunk = [0u8; 128];
     while !head.contains(&b'\n') && head.len() < MAX_STATUS_LINE {
-        let n = s.read(&mut chunk).await.map_err(|e| io_text(&e))?;
+        let n = s.read(&mut chunk).await.map_err(Failed::Io)?;
         if n == 0 {
             break;
         }
@@ -100,15 +123,15 @@ async fn http(addr: SocketAddr, host: &str, path: &str) -> Result<String, String
     if (200..300).contains(&code) {
         Ok(text)
     } else {
-        Err(text)
+        Err(Failed::Status(text))
     }
 }
 
 /// The status code of an HTTP/1.x answer's first line and `HTTP 503 Service
 /// Unavailable` to say what it got.
-fn status(head: &[u8]) -> Result<(u16, String), String> {
+fn status(head: &[u8]) -> Result<(u16, String), Failed> {
     if head.is_empty() {
-        return Err("the connection closed without an answer".into());
+        return Err(Failed::Closed);
     }
     let line = head.split(|&b| b == b'\n').next().unwrap_or_default();
     let line = String::from_utf8_lossy(line);
@@ -131,7 +154,7 @@ fn status(head: &[u8]) -> Result<(u16, String), String> {
                 },
             ))
         }
-        _ => Err(format!("not an HTTP answer: {}", clip(line.trim_end()))),
+        _ => Err(Failed::NotHttp(clip(line.trim_end()))),
     }
 }
 
@@ -140,7 +163,7 @@ async fn run(
     timeout: Duration,
     dir: &Path,
     env: &[(String, String)],
-) -> Result<String, String> {
+) -> Result<String, Failed> {
     let mut cmd = match Invocation::of(command) {
         Invocation::Direct { program, args } => {
             let mut c = tokio::process::Command::new(program);
@@ -164,9 +187,7 @@ async fn run(
     for k in super::scrub::baton_own_in_env() {
         cmd.env_remove(k);
     }
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| format!("could not start: {}", io_text(&e)))?;
+    let mut child = cmd.spawn().map_err(Failed::NotStarted)?;
     let pgid = child.id().map(|p| p as i32);
     let (out, err) = (child.stdout.take(), child.stderr.take());
     let finished = tokio::time::timeout(timeout, async {
@@ -180,13 +201,13 @@ async fn run(
     }
     let Ok((out, err, status)) = finished else {
         let _ = tokio::time::timeout(Duration::from_secs(2), child.wait()).await;
-        return Err(format!("no answer within {}", human_duration(timeout)));
+        return Err(Failed::NoAnswer(timeout));
     };
-    let status = status.map_err(|e| format!("waiting for it failed: {}", io_text(&e)))?;
+    let status = status.map_err(Failed::Wait)?;
     let said = last_line(&err).or_else(|| last_line(&out));
-    let with = |head: String| match &said {
-        Some(l) => format!("{head}: {l}"),
-        None => head,
+    let with = |how: String| Failed::Ended {
+        how,
+        said: said.clone(),
     };
     use std::os::unix::process::ExitStatusExt;
     match (status.code(), status.signal()) {
@@ -266,10 +287,11 @@ mod tests {
         assert!(
             status(b"SSH-2.0-OpenSSH\r\n")
                 .unwrap_err()
+                .to_string()
                 .contains("not an HTTP answer")
         );
         assert!(status(b"HTTP/1.1 2000 x").is_err());
-        assert!(status(b"").unwrap_err().contains("closed"));
+        assert!(status(b"").unwrap_err().to_string().contains("closed"));
     }
 
     #[test]

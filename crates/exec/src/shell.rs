@@ -238,7 +238,7 @@ pub struct Running {
     kill: KillHandle,
     tail: TailHandle,
     stderr_tail: TailHandle,
-    pumps: Vec<JoinHandle<Option<String>>>,
+    pumps: Vec<JoinHandle<Option<LogError>>>,
     stop: watch::Sender<bool>,
     files: Option<AttemptFiles>,
     masker: Masker,
@@ -411,6 +411,10 @@ fn start(
     })
 }
 
+/// Why the log could not be written: kept once opening failed (every later write
+/// says the same), so shared.
+type LogError = Arc<std::io::Error>;
+
 /// An attempt's log file, created on the first byte written: most steps of a large
 /// DAG print nothing, and a create per attempt is measurable. Readers treat a missing
 /// file as an empty log.
@@ -424,7 +428,7 @@ struct LazyLog {
     /// is masked again as the one stream the file holds, so a secret written half to
     /// each is still masked.
     masking: Mutex<MaskingSplitter>,
-    file: std::sync::OnceLock<Result<File, String>>,
+    file: std::sync::OnceLock<Result<File, LogError>>,
     /// Bytes in the file so far (None before the first write) and this attempt's
     /// records in the run's time index; one lock, so stdout's and stderr's writes are
     /// recorded in order.
@@ -446,13 +450,13 @@ impl LazyLog {
         }
     }
 
-    fn open(&self) -> Result<File, String> {
+    fn open(&self) -> Result<File, LogError> {
         // Only in the run's own directory, never through a symlink (`own_files`).
-        crate::own_files::append(&self.dir, &self.name).map_err(|e| e.to_string())
+        crate::own_files::append(&self.dir, &self.name).map_err(Arc::new)
     }
 
     /// Append a stream's masked bytes, once they are safe in the file's order.
-    fn write(&self, bytes: &[u8]) -> Result<(), String> {
+    fn write(&self, bytes: &[u8]) -> Result<(), LogError> {
         let mut masking = self.masking.lock().unwrap_or_else(|p| p.into_inner());
         match masking.push(bytes) {
             Some(out) => self.write_all(&out),
@@ -461,7 +465,7 @@ impl LazyLog {
     }
 
     /// Append what is still held back: both streams have ended.
-    fn finish(&self) -> Result<(), String> {
+    fn finish(&self) -> Result<(), LogError> {
         let mut masking = self.masking.lock().unwrap_or_else(|p| p.into_inner());
         match masking.finish() {
             Some(out) => self.write_all(&out),
@@ -469,7 +473,7 @@ impl LazyLog {
         }
     }
 
-    fn write_all(&self, bytes: &[u8]) -> Result<(), String> {
+    fn write_all(&self, bytes: &[u8]) -> Result<(), LogError> {
         match self.file.get_or_init(|| self.open()) {
             Ok(f) => {
                 let mut times = self.times.lock().unwrap_or_else(|p| p.into_inner());
@@ -478,7 +482,7 @@ impl LazyLog {
                 let offset = *written.get_or_insert_with(|| f.metadata().map_or(0, |m| m.len()));
                 index.note(&self.dir, &self.name, offset, baton_model::Timestamp::now());
                 let mut f: &File = f;
-                f.write_all(bytes).map_err(|e| e.to_string())?;
+                f.write_all(bytes).map_err(Arc::new)?;
                 *written = Some(offset + bytes.len() as u64);
                 Ok(())
             }
@@ -494,7 +498,7 @@ struct Sink {
     tail: TailHandle,
     stderr_tail: Option<TailHandle>,
     /// The first log write failure; output keeps being read so the step never blocks.
-    error: Option<String>,
+    error: Option<LogError>,
 }
 
 impl Sink {
@@ -518,7 +522,7 @@ async fn pump(
     mut sink: Sink,
     masker: Masker,
     mut stop: watch::Receiver<bool>,
-) -> Option<String> {
+) -> Option<LogError> {
     let mut splitter = MaskingSplitter::new(masker);
     let mut buf = vec![0u8; READ_CHUNK];
     loop {

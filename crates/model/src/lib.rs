@@ -15,6 +15,7 @@ pub mod mask;
 pub mod metric_tallies;
 pub mod metrics;
 pub mod procs;
+pub mod raise;
 pub mod refusal;
 pub mod retention;
 pub mod sanitize;

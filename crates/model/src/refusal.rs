@@ -80,7 +80,7 @@ pub enum Refusal {
     MarkState { state: StepState },
     #[error("nothing to raise: give cost, calls or tokens")]
     NothingToRaise,
-    #[error("the cost raise must be a non-negative number")]
+    #[error("a raise must be more than nothing: a cost above 0, calls or tokens of at least 1")]
     BadRaise,
     /// A text over the bound (`bounds::MAX_OPERATOR_TEXT`), however the command came:
     /// refused on record, with only a cut copy of the command kept.
@@ -216,6 +216,12 @@ pub enum Refusal {
     EngineStopped,
     #[error("this console is read-only (baton tui --readonly)")]
     ReadOnly,
+    /// Resume or delete a run this console already drives.
+    #[error("this console already drives the run")]
+    DrivenHere,
+    /// Resume a run another live engine drives.
+    #[error("another engine drives the run")]
+    DrivenElsewhere,
     #[error("no run is open")]
     NoRunOpen,
     #[error("{why}")]
@@ -324,6 +330,231 @@ mod tests {
             }
             .to_string(),
             "a reason is required to reject"
+        );
+    }
+
+    /// One of every variant. The match below has no wildcard, so a new variant does
+    /// not compile until it is added here, and `every_variant_has_its_own_code` then
+    /// checks it.
+    fn every_variant() -> Vec<Refusal> {
+        let s = |x: &str| x.to_string();
+        let all = vec![
+            Refusal::NotStarted,
+            Refusal::Interrupted { run: s("r") },
+            Refusal::AlreadyFinished {
+                state: RunState::Succeeded,
+            },
+            Refusal::NothingToResume { run: s("r") },
+            Refusal::AlreadyCancelling,
+            Refusal::Cancelling,
+            Refusal::Compensated,
+            Refusal::RunTimedOut,
+            Refusal::NoOperator,
+            Refusal::NoSuchStep { step: s("a") },
+            Refusal::BudgetIsRaised { run: s("r") },
+            Refusal::ReasonRequired {
+                to: ReasonFor::Mark,
+            },
+            Refusal::InputInvalid {
+                problems: vec![s("p")],
+            },
+            Refusal::MarkState {
+                state: StepState::Running,
+            },
+            Refusal::NothingToRaise,
+            Refusal::BadRaise,
+            Refusal::TooLong { why: s("w") },
+            Refusal::NoGate { step: s("a") },
+            Refusal::AlreadyDecided {
+                step: s("a"),
+                decision: s("approved"),
+            },
+            Refusal::NotWaiting {
+                step: s("a"),
+                state: StepState::Pending,
+            },
+            Refusal::NotAnApprover {
+                actor: s("m"),
+                approvers: vec![s("a")],
+            },
+            Refusal::SelfApproval { actor: s("a") },
+            Refusal::AlreadyApproved { actor: s("a") },
+            Refusal::InputsDiffer {
+                step: s("a"),
+                differ: vec![s("d")],
+                first: vec![s("k=v")],
+            },
+            Refusal::NotSigned { step: s("a") },
+            Refusal::SignatureRequired {
+                run: s("r"),
+                step: s("a"),
+                verb: s("approve"),
+            },
+            Refusal::NoAllowedSigners,
+            Refusal::SecretInSignedReason,
+            Refusal::BadSignature { why: s("w") },
+            Refusal::KeyNotAnApprover {
+                key: s("k"),
+                principals: vec![s("p")],
+                step: s("a"),
+                approvers: vec![s("a")],
+            },
+            Refusal::KeyAlreadyVoted {
+                key: s("k"),
+                actor: s("a"),
+            },
+            Refusal::SelfApprovalByKey {
+                key: s("k"),
+                principal: s("p"),
+                account: s("a"),
+            },
+            Refusal::SigningFailed { why: s("w") },
+            Refusal::NotRetryable {
+                step: s("a"),
+                state: StepState::Succeeded,
+            },
+            Refusal::NoInstanceToRetry { step: s("a") },
+            Refusal::NotUndone {
+                run: s("r"),
+                step: s("a"),
+            },
+            Refusal::Busy {
+                step: s("a"),
+                state: StepState::Running,
+            },
+            Refusal::AlreadyInState {
+                step: s("a"),
+                state: StepState::Failed,
+            },
+            Refusal::GateWaiting {
+                run: s("r"),
+                step: s("a"),
+            },
+            Refusal::GateNotApproved { step: s("a") },
+            Refusal::NoBudget,
+            Refusal::NotScheduling {
+                state: RunState::Failed,
+            },
+            Refusal::NotTaken {
+                holder: s("h"),
+                wait: s("10s"),
+            },
+            Refusal::NotTakenInBackground {
+                pid: 1,
+                wait: s("10s"),
+                log: s("l"),
+            },
+            Refusal::NoAnswer { run: s("r") },
+            Refusal::Expired,
+            Refusal::Unproven { why: s("w") },
+            Refusal::Unreadable { why: s("w") },
+            Refusal::StarterOnly {
+                starter_only: s("w"),
+            },
+            Refusal::GroupHeld {
+                group: s("g"),
+                holder: s("r"),
+            },
+            Refusal::EngineStopped,
+            Refusal::ReadOnly,
+            Refusal::DrivenHere,
+            Refusal::DrivenElsewhere,
+            Refusal::NoRunOpen,
+            Refusal::CannotApply { why: s("w") },
+            Refusal::Recorded { reason: s("w") },
+        ];
+        for r in &all {
+            match r {
+                Refusal::NotStarted
+                | Refusal::Interrupted { .. }
+                | Refusal::AlreadyFinished { .. }
+                | Refusal::NothingToResume { .. }
+                | Refusal::AlreadyCancelling
+                | Refusal::Cancelling
+                | Refusal::Compensated
+                | Refusal::RunTimedOut
+                | Refusal::NoOperator
+                | Refusal::NoSuchStep { .. }
+                | Refusal::BudgetIsRaised { .. }
+                | Refusal::ReasonRequired { .. }
+                | Refusal::InputInvalid { .. }
+                | Refusal::MarkState { .. }
+                | Refusal::NothingToRaise
+                | Refusal::BadRaise
+                | Refusal::TooLong { .. }
+                | Refusal::NoGate { .. }
+                | Refusal::AlreadyDecided { .. }
+                | Refusal::NotWaiting { .. }
+                | Refusal::NotAnApprover { .. }
+                | Refusal::SelfApproval { .. }
+                | Refusal::AlreadyApproved { .. }
+                | Refusal::InputsDiffer { .. }
+                | Refusal::NotSigned { .. }
+                | Refusal::SignatureRequired { .. }
+                | Refusal::NoAllowedSigners
+                | Refusal::SecretInSignedReason
+                | Refusal::BadSignature { .. }
+                | Refusal::KeyNotAnApprover { .. }
+                | Refusal::KeyAlreadyVoted { .. }
+                | Refusal::SelfApprovalByKey { .. }
+                | Refusal::SigningFailed { .. }
+                | Refusal::NotRetryable { .. }
+                | Refusal::NoInstanceToRetry { .. }
+                | Refusal::NotUndone { .. }
+                | Refusal::Busy { .. }
+                | Refusal::AlreadyInState { .. }
+                | Refusal::GateWaiting { .. }
+                | Refusal::GateNotApproved { .. }
+                | Refusal::NoBudget
+                | Refusal::NotScheduling { .. }
+                | Refusal::NotTaken { .. }
+                | Refusal::NotTakenInBackground { .. }
+                | Refusal::NoAnswer { .. }
+                | Refusal::Expired
+                | Refusal::Unproven { .. }
+                | Refusal::Unreadable { .. }
+                | Refusal::StarterOnly { .. }
+                | Refusal::GroupHeld { .. }
+                | Refusal::EngineStopped
+                | Refusal::ReadOnly
+                | Refusal::DrivenHere
+                | Refusal::DrivenElsewhere
+                | Refusal::NoRunOpen
+                | Refusal::CannotApply { .. }
+                | Refusal::Recorded { .. } => {}
+            }
+        }
+        all
+    }
+
+    /// Every variant has a code of its own, which its JSON (`--json`'s `refused`, the
+    /// serde form kept in events) carries, and which docs/architecture.md lists.
+    #[test]
+    fn every_variant_has_its_own_code() {
+        let docs = include_str!("../../../docs/architecture.md");
+        let mut seen = std::collections::BTreeSet::new();
+        for r in every_variant() {
+            let code = r.code();
+            assert!(seen.insert(code), "{code}: two variants, one code");
+            assert_eq!(r.json()["code"], code, "{r:?}");
+            assert_eq!(r.json()["message"], r.to_string(), "{r:?}");
+            assert!(!r.to_string().is_empty(), "{code} says nothing");
+            let v = serde_json::to_value(&r).unwrap();
+            assert_eq!(v["code"], code, "{r:?}");
+            assert_eq!(serde_json::from_value::<Refusal>(v).unwrap(), r);
+            assert!(
+                docs.contains(&format!("`{code}`")),
+                "{code} is not in docs/architecture.md's table of refusals"
+            );
+        }
+        assert_eq!(
+            seen.into_iter().collect::<Vec<_>>(),
+            {
+                let mut all = Refusal::CODES.to_vec();
+                all.sort_unstable();
+                all
+            },
+            "every_variant() lists each variant once"
         );
     }
 

@@ -101,19 +101,50 @@ pub struct Cadence {
     pub expr: String,
 }
 
+/// Why a cron expression or a time zone was refused (the loader says where, and what
+/// would be right).
+#[derive(Debug, thiserror::Error)]
+pub enum CadenceError {
+    #[error("the expression is empty")]
+    Empty,
+    #[error(
+        "it has {0} field(s); cron has 5 (minute hour day month weekday) or 6 with seconds first"
+    )]
+    FieldCount(usize),
+    #[error("the {field} field `{value}` holds {n}, outside {lo}-{hi}")]
+    OutOfRange {
+        field: &'static str,
+        value: String,
+        n: u32,
+        lo: u32,
+        hi: u32,
+    },
+    /// croner's own words, when no field is out of range.
+    #[error(transparent)]
+    Cron(croner::errors::CronError),
+    #[error("`{0}` is not an IANA time zone")]
+    Zone(String),
+    #[error(
+        "`{text}` is not a time: write RFC 3339 (2026-03-01T02:00:00Z), or a date or date and time in the schedule's zone {zone} (2026-03-01, 2026-03-01T02:30)"
+    )]
+    NotATime { text: String, zone: chrono_tz::Tz },
+    #[error(
+        "`{text}` does not exist in {zone} (the clocks skip it that day): give a time before or after the gap, or one with its offset"
+    )]
+    InAGap { text: String, zone: chrono_tz::Tz },
+}
+
 /// Parse a cron expression: five fields, six with seconds first, or `@hourly`,
 /// `@daily`, `@weekly`, `@monthly` (and `@yearly`). A year field is refused.
-pub fn parse_cron(expr: &str) -> Result<Cron, String> {
+pub fn parse_cron(expr: &str) -> Result<Cron, CadenceError> {
     let trimmed = expr.trim();
     if trimmed.is_empty() {
-        return Err("the expression is empty".into());
+        return Err(CadenceError::Empty);
     }
     if !trimmed.starts_with('@') {
         let n = trimmed.split_whitespace().count();
         if n != 5 && n != 6 {
-            return Err(format!(
-                "it has {n} field(s); cron has 5 (minute hour day month weekday) or 6 with seconds first"
-            ));
+            return Err(CadenceError::FieldCount(n));
         }
     }
     CronParser::builder()
@@ -121,13 +152,13 @@ pub fn parse_cron(expr: &str) -> Result<Cron, String> {
         .year(Year::Disallowed)
         .build()
         .parse(trimmed)
-        .map_err(|e| out_of_range(trimmed).unwrap_or_else(|| e.to_string()))
+        .map_err(|e| out_of_range(trimmed).unwrap_or(CadenceError::Cron(e)))
 }
 
 /// Which field of a refused expression holds a number outside its range, if one does:
 /// croner says only "Number out of bounds", an operator needs the field. (Only to
 /// explain a refusal: croner alone parses.)
-fn out_of_range(expr: &str) -> Option<String> {
+fn out_of_range(expr: &str) -> Option<CadenceError> {
     const FIELDS: [(&str, u32, u32); 6] = [
         ("second", 0, 59),
         ("minute", 0, 59),
@@ -147,17 +178,23 @@ fn out_of_range(expr: &str) -> Option<String> {
             .flat_map(|v| v.split('-'))
             .filter_map(|n| n.parse::<u32>().ok())
             .find(|n| *n < lo || *n > hi)
-            .map(|n| format!("the {name} field `{f}` holds {n}, outside {lo}-{hi}"))
+            .map(|n| CadenceError::OutOfRange {
+                field: name,
+                value: f.to_string(),
+                n,
+                lo,
+                hi,
+            })
     })
 }
 
 /// Parse an IANA time zone name (`Europe/Paris`, `UTC`).
-pub fn parse_zone(name: &str) -> Result<chrono_tz::Tz, String> {
-    chrono_tz::Tz::from_str(name.trim()).map_err(|_| format!("`{name}` is not an IANA time zone"))
+pub fn parse_zone(name: &str) -> Result<chrono_tz::Tz, CadenceError> {
+    chrono_tz::Tz::from_str(name.trim()).map_err(|_| CadenceError::Zone(name.to_string()))
 }
 
 impl Cadence {
-    pub fn new(expr: &str, zone: &str) -> Result<Cadence, String> {
+    pub fn new(expr: &str, zone: &str) -> Result<Cadence, CadenceError> {
         Ok(Cadence {
             cron: parse_cron(expr)?,
             zone: parse_zone(zone)?,
@@ -244,32 +281,37 @@ impl Cadence {
 /// or a date or date and time on the wall clock of `zone`, the schedule's (`2026-03-01`
 /// is its midnight; `2026-03-01T02:30`, `2026-03-01 02:30:00`). A wall-clock time a
 /// spring-forward gap skips is refused; one a fall-back repeats is its first pass.
-pub fn parse_instant(text: &str, zone: chrono_tz::Tz) -> Result<Timestamp, String> {
+pub fn parse_instant(text: &str, zone: chrono_tz::Tz) -> Result<Timestamp, CadenceError> {
     use chrono::{LocalResult, NaiveDate, NaiveDateTime};
     let t = text.trim();
     if let Ok(at) = chrono::DateTime::parse_from_rfc3339(t) {
         return Ok(Timestamp(at.timestamp_millis()));
     }
-    let naive = ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
-        .iter()
-        .find_map(|f| NaiveDateTime::parse_from_str(t, f).ok())
-        .or_else(|| {
-            NaiveDate::parse_from_str(t, "%Y-%m-%d")
-                .ok()
-                .and_then(|d| d.and_hms_opt(0, 0, 0))
-        })
-        .ok_or_else(|| {
-            format!(
-                "`{t}` is not a time: write RFC 3339 (2026-03-01T02:00:00Z), or a date or date and time in the schedule's zone {zone} (2026-03-01, 2026-03-01T02:30)"
-            )
-        })?;
+    let naive = [
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ]
+    .iter()
+    .find_map(|f| NaiveDateTime::parse_from_str(t, f).ok())
+    .or_else(|| {
+        NaiveDate::parse_from_str(t, "%Y-%m-%d")
+            .ok()
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+    })
+    .ok_or_else(|| CadenceError::NotATime {
+        text: t.to_string(),
+        zone,
+    })?;
     match zone.from_local_datetime(&naive) {
         LocalResult::Single(at) | LocalResult::Ambiguous(at, _) => {
             Ok(Timestamp(at.timestamp_millis()))
         }
-        LocalResult::None => Err(format!(
-            "`{t}` does not exist in {zone} (the clocks skip it that day): give a time before or after the gap, or one with its offset"
-        )),
+        LocalResult::None => Err(CadenceError::InAGap {
+            text: t.to_string(),
+            zone,
+        }),
     }
 }
 

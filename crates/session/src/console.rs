@@ -52,13 +52,13 @@ pub enum ConsoleRequest {
     /// Drive an interrupted run here, and show it: what the takeover did, or why not.
     Resume {
         run_id: String,
-        reply: oneshot::Sender<Result<String, String>>,
+        reply: oneshot::Sender<Result<String, Refusal>>,
     },
     /// Delete a finished or interrupted run (as `baton runs rm`): what was deleted, or
     /// why not.
     DeleteRun {
         run_id: String,
-        reply: oneshot::Sender<Result<String, String>>,
+        reply: oneshot::Sender<Result<String, Refusal>>,
     },
     /// Pause, resume or trigger a schedule, as `baton schedule …` does, under this
     /// console's operator.
@@ -87,7 +87,7 @@ enum Back {
 
 enum Reply {
     Command(oneshot::Sender<CommandOutcome>),
-    Resume(oneshot::Sender<Result<String, String>>),
+    Resume(oneshot::Sender<Result<String, Refusal>>),
 }
 
 /// How the console asks its service to stop (`Service::serve`).
@@ -297,7 +297,6 @@ impl Service {
     }
 
     fn request(&mut self, req: ConsoleRequest) {
-        let read_only = || Refusal::ReadOnly.to_string();
         match req {
             ConsoleRequest::OpenRun(id) => self.open(&id),
             ConsoleRequest::ReadAllRuns => self.run_list.read_rest(),
@@ -305,10 +304,10 @@ impl Service {
                 let _ = reply.send(CommandOutcome::Refused(Refusal::ReadOnly));
             }
             ConsoleRequest::Resume { reply, .. } if self.read_only => {
-                let _ = reply.send(Err(read_only()));
+                let _ = reply.send(Err(Refusal::ReadOnly));
             }
             ConsoleRequest::DeleteRun { reply, .. } if self.read_only => {
-                let _ = reply.send(Err(read_only()));
+                let _ = reply.send(Err(Refusal::ReadOnly));
             }
             ConsoleRequest::Schedule { reply, .. } if self.read_only => {
                 let _ = reply.send(CommandOutcome::Refused(Refusal::ReadOnly));
@@ -335,7 +334,7 @@ impl Service {
             }
             ConsoleRequest::DeleteRun { run_id, reply } => {
                 if self.driven.contains_key(&run_id) {
-                    let _ = reply.send(Err("this console drives the run".into()));
+                    let _ = reply.send(Err(Refusal::DrivenHere));
                     return;
                 }
                 // The store refuses a run a live engine drives, inside its transaction.
@@ -349,7 +348,7 @@ impl Service {
                                 d.workflow, d.state, d.events, d.audit_row
                             )
                         })
-                        .map_err(|e| e.to_string());
+                        .map_err(|e| refusal(&e.into()));
                     let _ = reply.send(result);
                 });
             }
@@ -391,7 +390,7 @@ impl Service {
             }
             ConsoleRequest::Resume { run_id, reply } => {
                 if self.driven.contains_key(&run_id) {
-                    let _ = reply.send(Err("this console already drives the run".into()));
+                    let _ = reply.send(Err(Refusal::DrivenHere));
                     self.open(&run_id);
                     return;
                 }
@@ -467,13 +466,13 @@ impl Service {
                     });
                 }
                 (Ok(_), Reply::Resume(reply)) => {
-                    let _ = reply.send(Err("another engine drives the run".into()));
+                    let _ = reply.send(Err(Refusal::DrivenElsewhere));
                 }
                 (Err(e), Reply::Command(reply)) => {
                     let _ = reply.send(CommandOutcome::Refused(refusal(&e)));
                 }
                 (Err(e), Reply::Resume(reply)) => {
-                    let _ = reply.send(Err(refusal(&e).to_string()));
+                    let _ = reply.send(Err(refusal(&e)));
                 }
             }
         });
@@ -521,7 +520,7 @@ impl Service {
                 }));
             }
             (Err(e), Reply::Resume(reply)) => {
-                let _ = reply.send(Err(e.to_string()));
+                let _ = reply.send(Err(Refusal::CannotApply { why: e.to_string() }));
             }
         }
     }

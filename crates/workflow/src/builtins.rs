@@ -60,28 +60,46 @@ impl ParamType {
     }
 
     /// Whether `value` is of this type; the error says what would be right.
-    pub fn check(&self, value: &str) -> Result<(), String> {
+    pub fn check(&self, value: &str) -> Result<(), ValueError> {
         match self {
             ParamType::String => Ok(()),
-            ParamType::Int => {
-                value.trim().parse::<i64>().map(|_| ()).map_err(|_| {
-                    format!("\"{value}\" is not an int; write a whole number such as 42")
-                })
-            }
+            ParamType::Int => value
+                .trim()
+                .parse::<i64>()
+                .map(|_| ())
+                .map_err(|_| ValueError::NotInt(value.to_string())),
             ParamType::Bool => match value {
                 "true" | "false" => Ok(()),
-                _ => Err(format!("\"{value}\" is not a bool; write true or false")),
+                _ => Err(ValueError::NotBool(value.to_string())),
             },
             ParamType::Enum(values) => {
                 if values.iter().any(|v| v == value) {
                     Ok(())
                 } else {
-                    Err(format!("\"{value}\" is not one of {}", quote_list(values)))
+                    Err(ValueError::NotOneOf {
+                        value: value.to_string(),
+                        allowed: values.clone(),
+                    })
                 }
             }
-            ParamType::List => super::fanout::parse_list(value).map(|_| ()),
+            ParamType::List => super::fanout::parse_list(value)
+                .map(|_| ())
+                .map_err(ValueError::NotList),
         }
     }
+}
+
+/// A value that is not of its parameter's type; each says what would be right.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValueError {
+    #[error("\"{0}\" is not an int; write a whole number such as 42")]
+    NotInt(String),
+    #[error("\"{0}\" is not a bool; write true or false")]
+    NotBool(String),
+    #[error("\"{value}\" is not one of {}", quote_list(.allowed))]
+    NotOneOf { value: String, allowed: Vec<String> },
+    #[error(transparent)]
+    NotList(super::fanout::FanoutError),
 }
 
 pub(crate) fn quote_list(values: &[String]) -> String {

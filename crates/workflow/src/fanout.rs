@@ -70,24 +70,70 @@ pub fn text(v: &Value) -> String {
     }
 }
 
+/// Why a step could not fan out (the step fails with it), or a list parameter is not
+/// a list. Texts quoted from a value are cut to 60 characters.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FanoutError {
+    #[error("\"{0}\" is a JSON object, not a list: write [\"a\", \"b\"] or a,b")]
+    ListIsObject(String),
+    #[error("\"{0}\" is not a JSON array: write [\"a\", \"b\"] or a,b")]
+    ListNotArray(String),
+    #[error("matrix `{axis}` reads parameter `{param}`, which has no value")]
+    NoParam { axis: String, param: String },
+    #[error("matrix `{axis}` (parameter `{param}`): {why}")]
+    BadParam {
+        axis: String,
+        param: String,
+        why: Box<FanoutError>,
+    },
+    /// `made`: how many, in words (`12 combinations before exclude …`).
+    #[error("the matrix makes {made}, more than max_instances = {max}")]
+    TooMany { made: String, max: usize },
+    #[error(
+        "a matrix value holds a control character ({label:?}): instance ids are shown in terminals"
+    )]
+    ControlChar { label: String },
+    #[error("two combinations are both named `{id}`: make their values differ")]
+    SameId { id: String },
+    #[error("for_each: `{reads}` is {kind}, not a JSON array (\"{text}\")")]
+    NotAnArray {
+        reads: String,
+        kind: &'static str,
+        text: String,
+    },
+    #[error(
+        "for_each: `{reads}` is not JSON ({why}): \"{text}\"; write a JSON array such as [\"a\", \"b\"] to $BATON_OUTPUT"
+    )]
+    NotJson {
+        reads: String,
+        why: String,
+        text: String,
+    },
+    #[error("for_each: `{reads}` holds {n} items, more than max_instances = {max}")]
+    TooManyItems { reads: String, n: usize, max: usize },
+    /// The output it reads was cut (why, as the output's reader says).
+    #[error("for_each: {0}")]
+    OutputCut(String),
+    #[error("for_each: `{reads}` has no value: `{step}` did not output `{key}`")]
+    NoValue {
+        reads: String,
+        step: String,
+        key: String,
+    },
+}
+
 /// A `type = "list"` parameter's value: a JSON array, or values separated by commas.
-pub fn parse_list(raw: &str) -> Result<Vec<Value>, String> {
+pub fn parse_list(raw: &str) -> Result<Vec<Value>, FanoutError> {
     let t = raw.trim();
     // A JSON object is one value, not a list of them (split on its commas it would
     // make nonsense items).
     if t.starts_with('{') {
-        return Err(format!(
-            "\"{}\" is a JSON object, not a list: write [\"a\", \"b\"] or a,b",
-            short(t)
-        ));
+        return Err(FanoutError::ListIsObject(short(t)));
     }
     if t.starts_with('[') {
         return match serde_json::from_str::<Value>(t) {
             Ok(Value::Array(items)) => Ok(items),
-            Ok(_) | Err(_) => Err(format!(
-                "\"{}\" is not a JSON array: write [\"a\", \"b\"] or a,b",
-                short(t)
-            )),
+            Ok(_) | Err(_) => Err(FanoutError::ListNotArray(short(t))),
         };
     }
     Ok(t.split(',')
@@ -110,7 +156,10 @@ fn short(s: &str) -> String {
 /// it names equal, a partial entry matches more); then each `include` entry is added to
 /// every remaining combination whose original values it does not change (an added value
 /// may be overwritten), or becomes a combination of its own if it fits none.
-pub fn combinations(m: &Matrix, params: &BTreeMap<String, String>) -> Result<Vec<Combo>, String> {
+pub fn combinations(
+    m: &Matrix,
+    params: &BTreeMap<String, String>,
+) -> Result<Vec<Combo>, FanoutError> {
     combinations_at_most(m, params, usize::MAX)
 }
 
@@ -129,16 +178,21 @@ pub fn combinations_at_most(
     m: &Matrix,
     params: &BTreeMap<String, String>,
     max: usize,
-) -> Result<Vec<Combo>, String> {
+) -> Result<Vec<Combo>, FanoutError> {
     let mut axes: Vec<(&str, Vec<Value>)> = Vec::with_capacity(m.axes.len());
     for (k, axis) in &m.axes {
         let values = match axis {
             Axis::Values(v) => v.clone(),
             Axis::Param(p) => {
-                let raw = params.get(p).ok_or_else(|| {
-                    format!("matrix `{k}` reads parameter `{p}`, which has no value")
+                let raw = params.get(p).ok_or_else(|| FanoutError::NoParam {
+                    axis: k.clone(),
+                    param: p.clone(),
                 })?;
-                parse_list(raw).map_err(|e| format!("matrix `{k}` (parameter `{p}`): {e}"))?
+                parse_list(raw).map_err(|e| FanoutError::BadParam {
+                    axis: k.clone(),
+                    param: p.clone(),
+                    why: Box::new(e),
+                })?
             }
         };
         axes.push((k, values));
@@ -186,18 +240,14 @@ pub fn combinations_at_most(
 
 /// Refuse a matrix whose axes' combinations (after `exclude`) are more than `max`,
 /// without building them.
-fn count_at_most(m: &Matrix, axes: &[(&str, Vec<Value>)], max: usize) -> Result<(), String> {
+fn count_at_most(m: &Matrix, axes: &[(&str, Vec<Value>)], max: usize) -> Result<(), FanoutError> {
     if axes.is_empty() {
         return Ok(());
     }
     let product = axes
         .iter()
         .try_fold(1usize, |n, (_, v)| n.checked_mul(v.len()));
-    let over = |n: String| {
-        Err(format!(
-            "the matrix makes {n}, more than max_instances = {max}"
-        ))
-    };
+    let over = |made: String| Err(FanoutError::TooMany { made, max });
     let Some(product) = product else {
         return over("more than 2^64 combinations".into());
     };
@@ -272,28 +322,24 @@ pub fn matrix_instances(
     m: &Matrix,
     params: &BTreeMap<String, String>,
     max: usize,
-) -> Result<Instances, String> {
+) -> Result<Instances, FanoutError> {
     let combos = combinations_at_most(m, params, max)?;
     if combos.len() > max {
-        return Err(format!(
-            "the matrix makes {} combinations, more than max_instances = {max}",
-            combos.len()
-        ));
+        return Err(FanoutError::TooMany {
+            made: format!("{} combinations", combos.len()),
+            max,
+        });
     }
     let mut seen = std::collections::HashSet::with_capacity(combos.len());
     let mut out = Vec::with_capacity(combos.len());
     for c in combos {
         let label = c.iter().map(|(_, v)| text(v)).collect::<Vec<_>>().join(",");
         if label.chars().any(char::is_control) {
-            return Err(format!(
-                "a matrix value holds a control character ({label:?}): instance ids are shown in terminals"
-            ));
+            return Err(FanoutError::ControlChar { label });
         }
         let id = instance_id(parent, &label);
         if !seen.insert(id.clone()) {
-            return Err(format!(
-                "two combinations are both named `{id}`: make their values differ"
-            ));
+            return Err(FanoutError::SameId { id });
         }
         let obj: serde_json::Map<String, Value> = c.into_iter().collect();
         out.push((id, Value::Object(obj)));
@@ -308,28 +354,30 @@ pub fn for_each_instances(
     reads: &str,
     output: &str,
     max: usize,
-) -> Result<Instances, String> {
+) -> Result<Instances, FanoutError> {
     let items = match serde_json::from_str::<Value>(output) {
         Ok(Value::Array(items)) => items,
         Ok(other) => {
-            return Err(format!(
-                "for_each: `{reads}` is {}, not a JSON array (\"{}\")",
-                kind(&other),
-                short(output)
-            ));
+            return Err(FanoutError::NotAnArray {
+                reads: reads.to_string(),
+                kind: kind(&other),
+                text: short(output),
+            });
         }
         Err(e) => {
-            return Err(format!(
-                "for_each: `{reads}` is not JSON ({e}): \"{}\"; write a JSON array such as [\"a\", \"b\"] to $BATON_OUTPUT",
-                short(output)
-            ));
+            return Err(FanoutError::NotJson {
+                reads: reads.to_string(),
+                why: e.to_string(),
+                text: short(output),
+            });
         }
     };
     if items.len() > max {
-        return Err(format!(
-            "for_each: `{reads}` holds {} items, more than max_instances = {max}",
-            items.len()
-        ));
+        return Err(FanoutError::TooManyItems {
+            reads: reads.to_string(),
+            n: items.len(),
+            max,
+        });
     }
     Ok(items
         .into_iter()

@@ -57,7 +57,7 @@ pub fn render(
                 .map_err(|reference| ChoiceError::Unresolved {
                     input: spec.name.clone(),
                     what,
-                    reference,
+                    reference: reference.to_string(),
                 })
         };
         let values = match &t.values {
@@ -138,7 +138,7 @@ fn check_default(spec: &ParamSpec, value: &str) -> Result<(), ChoiceError> {
             value.chars().count()
         )));
     }
-    spec.ty.check(value).map_err(bad)?;
+    spec.ty.check(value).map_err(|e| bad(e.to_string()))?;
     if let Some(re) = &spec.pattern
         && !re.is_match(value)
     {

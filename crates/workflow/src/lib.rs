@@ -22,13 +22,18 @@ pub mod trigger;
 pub mod units;
 
 pub use batch::{BatchArg, BatchOptions};
-pub use builtins::builtin_tools;
+pub use builtins::{ValueError, builtin_tools};
 pub use diag::{Diagnostic, Diagnostics, suggest};
 pub use envrefs::{env_cycles, env_order};
 pub use load::{SignersFrom, load_file, load_str, load_str_with};
 pub use params::{Values, resolve_params, resolve_values};
 pub use plan::*;
 pub use source::{DEFAULT_MAX_WORKFLOW_BYTES, MAX_WORKFLOW_BYTES_ENV, read_source};
-pub use template::{Template, TemplateRef, TemplateSegment, UNRESOLVED_STEP, parse_template};
+pub use template::{
+    Template, TemplateError, TemplateRef, TemplateSegment, UNRESOLVED_STEP, Unresolved,
+    parse_template,
+};
 pub use trigger::{Trigger, Upstream, Verdict};
-pub use units::{format_duration, format_rate, parse_duration, parse_rate};
+pub use units::{
+    DurationError, RateError, format_duration, format_rate, parse_duration, parse_rate,
+};

@@ -795,7 +795,10 @@ impl OnConflict {
 impl Concurrency {
     /// The group's name for a run with these `params` (every reference was checked at
     /// load time to be a declared parameter, and `resolve_params` gives each a value).
-    pub fn group_for(&self, params: &BTreeMap<String, String>) -> Result<String, String> {
+    pub fn group_for(
+        &self,
+        params: &BTreeMap<String, String>,
+    ) -> Result<String, super::template::Unresolved> {
         self.group.render(|r| match r {
             super::template::TemplateRef::Param(p) => params.get(p).cloned(),
             _ => None,

@@ -318,7 +318,7 @@ impl ServiceReader<'_, '_> {
         let at = |why: String| (e.node.span.clone(), why);
         let result = match e.key.as_str() {
             "http" => parse_http(text).map_err(|why| {
-                let (span, why) = at(why);
+                let (span, why) = at(why.to_string());
                 (span, format!("`{key}.http` of {}: `{text}` {why}", rest(what)), format!(
                     "write a plain http URL such as \"http://127.0.0.1:8080/health\"; {LOOPBACK_HINT}"
                 ))
@@ -329,7 +329,7 @@ impl ServiceReader<'_, '_> {
                     addr,
                 })
                 .map_err(|why| {
-                    let (span, why) = at(why);
+                    let (span, why) = at(why.to_string());
                     (span, format!("`{key}.tcp` of {}: `{text}` {why}", rest(what)), format!(
                         "write an address and port such as \"127.0.0.1:5432\"; {LOOPBACK_HINT}"
                     ))
@@ -385,6 +385,7 @@ impl ServiceReader<'_, '_> {
             }
             Ok(d) => Some(d),
             Err(e) => {
+                let e = e.to_string();
                 self.r.error(
                     &n.span,
                     format!("{what}: {}", e.split("; write").next().unwrap_or(&e)),
@@ -523,26 +524,56 @@ fn run_probe(text: &str) -> Result<ProbeCheck, (String, &'static str)> {
     })
 }
 
+/// Why a probe's URL or address was refused: the end of a sentence that starts with
+/// the text as written (the loader adds where, and what would be right).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProbeAddrError {
+    #[error("uses https, which a probe does not speak")]
+    Https,
+    #[error("is not an http:// URL")]
+    NotHttp,
+    #[error("contains a space or a control character")]
+    Space,
+    #[error("has a fragment (#…), which is never sent")]
+    Fragment,
+    #[error("has a user name, which a probe does not send")]
+    UserName,
+    #[error("has a `[` without its `]`")]
+    Unclosed,
+    #[error("has text after `]` that is not `:PORT`")]
+    AfterBracket,
+    #[error("has port `{0}`, not a port number (1 to 65535)")]
+    BadPort(String),
+    #[error("has no port")]
+    NoPort,
+    #[error("has no host")]
+    NoHost,
+    #[error("names host `{0}`, which is not an IP address or localhost")]
+    NotAnIp(String),
+    #[error("names {0}, which is not a loopback address")]
+    NotLoopback(IpAddr),
+}
+
 /// `http://HOST[:PORT][/PATH]` with a loopback host: the check's address, `Host`
 /// header and path, or why not.
-pub(crate) fn parse_http(url: &str) -> Result<ProbeCheck, String> {
+pub(crate) fn parse_http(url: &str) -> Result<ProbeCheck, ProbeAddrError> {
     let Some(rest) = url.strip_prefix("http://") else {
         return Err(if url.starts_with("https://") {
-            "uses https, which a probe does not speak".into()
+            ProbeAddrError::Https
         } else {
-            "is not an http:// URL".into()
+            ProbeAddrError::NotHttp
         });
     };
     if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err("contains a space or a control character".into());
+        return Err(ProbeAddrError::Space);
     }
     if url.contains('#') {
-        return Err("has a fragment (#…), which is never sent".into());
+        return Err(ProbeAddrError::Fragment);
     }
     let split = rest.find(['/', '?']).unwrap_or(rest.len());
     let (authority, path) = rest.split_at(split);
     if authority.contains('@') {
-        return Err("has a user name, which a probe does not send".into());
+        return Err(ProbeAddrError::UserName);
     }
     let (addr, host) = parse_addr(authority, Some(80))?;
     let path = match path {
@@ -563,19 +594,14 @@ pub(crate) fn parse_http(url: &str) -> Result<ProbeCheck, String> {
 pub(crate) fn parse_addr(
     s: &str,
     default_port: Option<u16>,
-) -> Result<(SocketAddr, String), String> {
+) -> Result<(SocketAddr, String), ProbeAddrError> {
     let (host, port) = if let Some(v6) = s.strip_prefix('[') {
-        let (h, after) = v6
-            .split_once(']')
-            .ok_or_else(|| "has a `[` without its `]`".to_string())?;
+        let (h, after) = v6.split_once(']').ok_or(ProbeAddrError::Unclosed)?;
         match after {
             "" => (h, None),
             p => (
                 h,
-                Some(
-                    p.strip_prefix(':')
-                        .ok_or_else(|| "has text after `]` that is not `:PORT`".to_string())?,
-                ),
+                Some(p.strip_prefix(':').ok_or(ProbeAddrError::AfterBracket)?),
             ),
         }
     } else {
@@ -587,23 +613,23 @@ pub(crate) fn parse_addr(
     let port = match (port, default_port) {
         (Some(p), _) => match p.parse::<u16>() {
             Ok(0) | Err(_) => {
-                return Err(format!("has port `{p}`, not a port number (1 to 65535)"));
+                return Err(ProbeAddrError::BadPort(p.to_string()));
             }
             Ok(p) => p,
         },
         (None, Some(d)) => d,
-        (None, None) => return Err("has no port".into()),
+        (None, None) => return Err(ProbeAddrError::NoPort),
     };
     let ip: IpAddr = if host.eq_ignore_ascii_case("localhost") {
         IpAddr::V4(Ipv4Addr::LOCALHOST)
     } else if host.is_empty() {
-        return Err("has no host".into());
+        return Err(ProbeAddrError::NoHost);
     } else {
         host.parse()
-            .map_err(|_| format!("names host `{host}`, which is not an IP address or localhost"))?
+            .map_err(|_| ProbeAddrError::NotAnIp(host.to_string()))?
     };
     if !ip.is_loopback() {
-        return Err(format!("names {ip}, which is not a loopback address"));
+        return Err(ProbeAddrError::NotLoopback(ip));
     }
     let shown = match ip {
         IpAddr::V6(_) if !host.eq_ignore_ascii_case("localhost") => format!("[{host}]:{port}"),
@@ -655,7 +681,7 @@ mod tests {
             ("http://[::1/", "`]`"),
             ("http:///health", "no host"),
         ] {
-            let e = parse_http(bad).unwrap_err();
+            let e = parse_http(bad).unwrap_err().to_string();
             assert!(e.contains(why), "{bad}: {e}");
         }
     }
@@ -670,11 +696,13 @@ mod tests {
         assert!(
             parse_addr("127.0.0.1", None)
                 .unwrap_err()
+                .to_string()
                 .contains("no port")
         );
         assert!(
             parse_addr("0.0.0.0:80", None)
                 .unwrap_err()
+                .to_string()
                 .contains("loopback")
         );
         assert!(parse_addr("[::1]x", None).is_err());

@@ -10,8 +10,17 @@ pub const DEFAULT_MAX_WORKFLOW_BYTES: u64 = 16 << 20;
 /// The environment variable that overrides [`DEFAULT_MAX_WORKFLOW_BYTES`] (a byte count).
 pub const MAX_WORKFLOW_BYTES_ENV: &str = "BATON_MAX_WORKFLOW_BYTES";
 
+/// `$BATON_MAX_WORKFLOW_BYTES` set to what is not a size (the reader says what to set).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LimitError {
+    #[error("{env}=\"{0}\" is not a positive whole number of bytes", env = MAX_WORKFLOW_BYTES_ENV)]
+    NotACount(String),
+    #[error("{env} is not a positive whole number of bytes", env = MAX_WORKFLOW_BYTES_ENV)]
+    NotUnicode,
+}
+
 /// The size limit in force: `$BATON_MAX_WORKFLOW_BYTES` when set, else the default.
-pub fn max_workflow_bytes() -> Result<u64, String> {
+pub fn max_workflow_bytes() -> Result<u64, LimitError> {
     match std::env::var(MAX_WORKFLOW_BYTES_ENV) {
         Err(std::env::VarError::NotPresent) => Ok(DEFAULT_MAX_WORKFLOW_BYTES),
         Ok(v) => v
@@ -19,12 +28,8 @@ pub fn max_workflow_bytes() -> Result<u64, String> {
             .parse::<u64>()
             .ok()
             .filter(|&n| n > 0)
-            .ok_or_else(|| {
-                format!("{MAX_WORKFLOW_BYTES_ENV}=\"{v}\" is not a positive whole number of bytes")
-            }),
-        Err(std::env::VarError::NotUnicode(_)) => Err(format!(
-            "{MAX_WORKFLOW_BYTES_ENV} is not a positive whole number of bytes"
-        )),
+            .ok_or(LimitError::NotACount(v)),
+        Err(std::env::VarError::NotUnicode(_)) => Err(LimitError::NotUnicode),
     }
 }
 
@@ -42,7 +47,7 @@ pub fn read_source(path: &Path) -> Result<String, Diagnostics> {
     };
     let limit = max_workflow_bytes().map_err(|m| {
         whole_file(
-            m,
+            m.to_string(),
             format!("unset it, or set it to a size in bytes such as {DEFAULT_MAX_WORKFLOW_BYTES}"),
         )
     })?;

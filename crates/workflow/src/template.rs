@@ -59,19 +59,37 @@ impl Template {
     pub fn render(
         &self,
         mut lookup: impl FnMut(&TemplateRef) -> Option<String>,
-    ) -> Result<String, String> {
+    ) -> Result<String, Unresolved> {
         let mut out = String::new();
         for seg in &self.segments {
             match seg {
                 TemplateSegment::Literal(s) => out.push_str(s),
                 TemplateSegment::Ref(r) => match lookup(r) {
                     Some(v) => out.push_str(&v),
-                    None => return Err(r.to_string()),
+                    None => return Err(Unresolved(r.clone())),
                 },
             }
         }
         Ok(out)
     }
+}
+
+/// The first reference a template could not resolve; shown as written
+/// (`steps.build.outputs.version`), the caller says what it was for.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Unresolved(pub TemplateRef);
+
+/// Why a text is not a template; each says what would be right.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TemplateError {
+    /// `at`: the text from the `${{` on, cut to 40 characters.
+    #[error("unclosed template: \"${{{{\" at \"{at}\" has no matching \"}}}}\"")]
+    Unclosed { at: String },
+    #[error("empty template \"${{{{ }}}}\": write one of {forms}", forms = REF_FORMS)]
+    Empty,
+    #[error("invalid template reference \"{0}\": expected {forms}", forms = REF_FORMS)]
+    BadRef(String),
 }
 
 impl std::fmt::Display for TemplateRef {
@@ -114,7 +132,7 @@ const REF_FORMS: &str = "steps.<id>.outputs.<key>, steps.<id>.inputs.<name>, par
 
 /// Parse `text` into literal and reference segments. Step references are left with
 /// `step = UNRESOLVED_STEP`; the loader resolves them.
-pub fn parse_template(text: &str) -> Result<Template, String> {
+pub fn parse_template(text: &str) -> Result<Template, TemplateError> {
     let mut segments = Vec::new();
     let mut literal = String::new();
     let mut rest = text;
@@ -122,10 +140,9 @@ pub fn parse_template(text: &str) -> Result<Template, String> {
         literal.push_str(&rest[..open]);
         let after = &rest[open + 3..];
         let Some(close) = after.find("}}") else {
-            return Err(format!(
-                "unclosed template: \"${{{{\" at \"{}\" has no matching \"}}}}\"",
-                shorten(&rest[open..])
-            ));
+            return Err(TemplateError::Unclosed {
+                at: shorten(&rest[open..]),
+            });
         };
         let expr = after[..close].trim();
         let r = parse_ref(expr)?;
@@ -150,19 +167,12 @@ fn shorten(s: &str) -> String {
     out
 }
 
-fn parse_ref(expr: &str) -> Result<TemplateRef, String> {
+fn parse_ref(expr: &str) -> Result<TemplateRef, TemplateError> {
     if expr.is_empty() {
-        return Err(format!(
-            "empty template \"${{{{ }}}}\": write one of {REF_FORMS}"
-        ));
+        return Err(TemplateError::Empty);
     }
     let parts: Vec<&str> = expr.split('.').collect();
-    let bad = || {
-        format!(
-            "invalid template reference \"{}\": expected {REF_FORMS}",
-            shorten(expr)
-        )
-    };
+    let bad = || TemplateError::BadRef(shorten(expr));
     match parts.as_slice() {
         ["run", "id"] => Ok(TemplateRef::RunId),
         ["run", "slot"] => Ok(TemplateRef::RunSlot),
@@ -252,16 +262,19 @@ mod tests {
         assert!(
             parse_template("a ${{ params.x")
                 .unwrap_err()
+                .to_string()
                 .contains("unclosed")
         );
         assert!(
             parse_template("${{ }}")
                 .unwrap_err()
+                .to_string()
                 .contains("empty template")
         );
         assert!(
             parse_template("${{ steps.build.version }}")
                 .unwrap_err()
+                .to_string()
                 .contains("expected steps.<id>.outputs.<key>")
         );
         assert!(parse_template("${{ params.a b }}").is_err());
@@ -288,6 +301,6 @@ mod tests {
     fn render_resolves_or_names_the_missing_reference() {
         let t = parse_template("hi ${{ params.who }}").unwrap();
         assert_eq!(t.render(|_| Some("bob".into())), Ok("hi bob".into()));
-        assert_eq!(t.render(|_| None), Err("params.who".into()));
+        assert_eq!(t.render(|_| None).unwrap_err().to_string(), "params.who");
     }
 }

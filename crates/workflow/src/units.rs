@@ -9,22 +9,40 @@ const DURATION_HINT: &str = "write a whole number followed by a unit: ms, s, m, 
 /// `builtin.sleep`): 30 days. Longer is a typo, and would overflow timestamps anyway.
 pub const MAX_DURATION: Duration = Duration::from_secs(30 * 86_400);
 
+/// Why a text is not a duration; each says what to write instead.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DurationError {
+    #[error("empty duration; {hint}", hint = DURATION_HINT)]
+    Empty,
+    #[error("invalid duration \"{text}\": expected a number at \"{rest}\"; {hint}", hint = DURATION_HINT)]
+    NoNumber { text: String, rest: String },
+    #[error("invalid duration \"{text}\": the number {n} has no unit; {hint}", hint = DURATION_HINT)]
+    NoUnit { text: String, n: u64 },
+    #[error("invalid duration \"{text}\": unknown unit \"{unit}\"; {hint}", hint = DURATION_HINT)]
+    UnknownUnit { text: String, unit: String },
+    #[error("invalid duration \"{0}\": too large, longer than the limit of 30d (30 days)")]
+    TooLong(String),
+    /// Where zero means nothing (a wait, a timeout).
+    #[error("the {0} must be longer than 0")]
+    Zero(&'static str),
+}
+
 /// Parse a duration such as `30s` or `1h30m`, at most [`MAX_DURATION`].
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let too_long =
-        || format!("invalid duration \"{s}\": too large, longer than the limit of 30d (30 days)");
+pub fn parse_duration(s: &str) -> Result<Duration, DurationError> {
+    let too_long = || DurationError::TooLong(s.to_string());
     let text = s.trim();
     if text.is_empty() {
-        return Err(format!("empty duration; {DURATION_HINT}"));
+        return Err(DurationError::Empty);
     }
     let mut total = Duration::ZERO;
     let mut rest = text;
     while !rest.is_empty() {
         let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
         if digits == 0 {
-            return Err(format!(
-                "invalid duration \"{s}\": expected a number at \"{rest}\"; {DURATION_HINT}"
-            ));
+            return Err(DurationError::NoNumber {
+                text: s.to_string(),
+                rest: rest.to_string(),
+            });
         }
         let n: u64 = rest[..digits].parse().map_err(|_| too_long())?;
         rest = &rest[digits..];
@@ -38,14 +56,16 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             "h" => 3_600_000,
             "d" => 86_400_000,
             "" => {
-                return Err(format!(
-                    "invalid duration \"{s}\": the number {n} has no unit; {DURATION_HINT}"
-                ));
+                return Err(DurationError::NoUnit {
+                    text: s.to_string(),
+                    n,
+                });
             }
             other => {
-                return Err(format!(
-                    "invalid duration \"{s}\": unknown unit \"{other}\"; {DURATION_HINT}"
-                ));
+                return Err(DurationError::UnknownUnit {
+                    text: s.to_string(),
+                    unit: other.to_string(),
+                });
             }
         };
         let ms = n.checked_mul(millis_per).ok_or_else(too_long)?;
@@ -57,32 +77,43 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(total)
 }
 
+const RATE_HINT: &str =
+    "write N/s, N/min or N/h with N a whole number of at least 1 (e.g. \"10/min\")";
+
+/// Why a text is not a rate; each says what to write instead.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RateError {
+    #[error("invalid rate \"{0}\": {hint}", hint = RATE_HINT)]
+    NoSlash(String),
+    #[error("invalid rate \"{text}\": \"{count}\" is not a whole number; {hint}", hint = RATE_HINT)]
+    NotANumber { text: String, count: String },
+    #[error("invalid rate \"{0}\": the count must be at least 1; {hint}", hint = RATE_HINT)]
+    Zero(String),
+    #[error("invalid rate \"{text}\": unknown unit \"{unit}\"; {hint}", hint = RATE_HINT)]
+    UnknownUnit { text: String, unit: String },
+}
+
 /// Parse a rate such as `10/min`: at most `N` starts per second, minute or hour.
-pub fn parse_rate(s: &str) -> Result<Rate, String> {
-    const HINT: &str =
-        "write N/s, N/min or N/h with N a whole number of at least 1 (e.g. \"10/min\")";
+pub fn parse_rate(s: &str) -> Result<Rate, RateError> {
     let Some((n, unit)) = s.trim().split_once('/') else {
-        return Err(format!("invalid rate \"{s}\": {HINT}"));
+        return Err(RateError::NoSlash(s.to_string()));
     };
-    let count: u32 = n.trim().parse().map_err(|_| {
-        format!(
-            "invalid rate \"{s}\": \"{}\" is not a whole number; {HINT}",
-            n.trim()
-        )
+    let count: u32 = n.trim().parse().map_err(|_| RateError::NotANumber {
+        text: s.to_string(),
+        count: n.trim().to_string(),
     })?;
     if count == 0 {
-        return Err(format!(
-            "invalid rate \"{s}\": the count must be at least 1; {HINT}"
-        ));
+        return Err(RateError::Zero(s.to_string()));
     }
     let per = match unit.trim() {
         "s" | "sec" => Duration::from_secs(1),
         "min" => Duration::from_secs(60),
         "h" => Duration::from_secs(3600),
         other => {
-            return Err(format!(
-                "invalid rate \"{s}\": unknown unit \"{other}\"; {HINT}"
-            ));
+            return Err(RateError::UnknownUnit {
+                text: s.to_string(),
+                unit: other.to_string(),
+            });
         }
     };
     Ok(Rate { count, per })
@@ -111,24 +142,41 @@ mod tests {
     #[test]
     fn durations_have_a_ceiling_of_30_days() {
         for s in ["31d", "30d1ms", "721h", "99999999999d", "2592000001ms"] {
-            let e = parse_duration(s).unwrap_err();
+            let e = parse_duration(s).unwrap_err().to_string();
             assert!(e.contains("longer than the limit of 30d"), "{s}: {e}");
         }
     }
 
     #[test]
     fn bad_durations_say_why() {
-        assert!(parse_duration("").unwrap_err().contains("empty"));
-        assert!(parse_duration("10").unwrap_err().contains("no unit"));
-        assert!(parse_duration("10 min").unwrap_err().contains("no unit"));
+        assert!(
+            parse_duration("")
+                .unwrap_err()
+                .to_string()
+                .contains("empty")
+        );
+        assert!(
+            parse_duration("10")
+                .unwrap_err()
+                .to_string()
+                .contains("no unit")
+        );
+        assert!(
+            parse_duration("10 min")
+                .unwrap_err()
+                .to_string()
+                .contains("no unit")
+        );
         assert!(
             parse_duration("10y")
                 .unwrap_err()
+                .to_string()
                 .contains("unknown unit \"y\"")
         );
         assert!(
             parse_duration("s")
                 .unwrap_err()
+                .to_string()
                 .contains("expected a number")
         );
         assert!(parse_duration("-1s").is_err());
@@ -136,11 +184,13 @@ mod tests {
         assert!(
             parse_duration("99999999999999999999s")
                 .unwrap_err()
+                .to_string()
                 .contains("too large")
         );
         assert!(
             parse_duration("999999999999999d")
                 .unwrap_err()
+                .to_string()
                 .contains("too large")
         );
     }
@@ -168,14 +218,25 @@ mod tests {
                 per: Duration::from_secs(3600)
             })
         );
-        assert!(parse_rate("0/s").unwrap_err().contains("at least 1"));
+        assert!(
+            parse_rate("0/s")
+                .unwrap_err()
+                .to_string()
+                .contains("at least 1")
+        );
         assert!(parse_rate("10").is_err());
         assert!(
             parse_rate("x/s")
                 .unwrap_err()
+                .to_string()
                 .contains("not a whole number")
         );
-        assert!(parse_rate("10/day").unwrap_err().contains("unknown unit"));
+        assert!(
+            parse_rate("10/day")
+                .unwrap_err()
+                .to_string()
+                .contains("unknown unit")
+        );
     }
 }
 

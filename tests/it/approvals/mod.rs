@@ -4,5 +4,6 @@ mod bounds;
 mod edit;
 mod from_run;
 mod gates;
+mod one_wording;
 mod policy;
 mod refusals;

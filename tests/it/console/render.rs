@@ -276,14 +276,28 @@ pub(super) fn scenarios() -> Vec<(&'static str, Setup)> {
                 input("dry", "bool", &[], Some("false")),
             ];
             let mut u = ui();
-            // The focus on `tag`, a value that does not match: refused beside it.
+            // The focus on `tag`, a value that does not match: sent as typed, and the
+            // core's refusal opens the dialog again with its words under it.
             act(
                 &v,
                 &mut u,
                 &[Action::GoTab(Tab::Approvals), Action::Approve, Action::Down],
             );
             typed(&v, &mut u, "1.0");
-            act(&v, &mut u, &[Action::Confirm]);
+            let refused = baton::model::Refusal::InputInvalid {
+                problems: vec![
+                    r#"input `tag` is "1.0", which does not match the pattern ^v\d+$; pass a value that matches it"#
+                        .into(),
+                ],
+            };
+            act(
+                &v,
+                &mut u,
+                &[
+                    Action::Confirm,
+                    Action::Outcome(CommandOutcome::Refused(refused)),
+                ],
+            );
             (v, u)
         }),
         ("reject_dialog_empty_reason", || {

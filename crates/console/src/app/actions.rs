@@ -1,5 +1,5 @@
 //! What the operator asks for, what `update` asks of the shell, and what a click can hit.
-use baton_model::{Command, CommandOutcome};
+use baton_model::{Command, CommandOutcome, Refusal};
 use crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
 
@@ -98,7 +98,7 @@ pub enum Action {
     /// The answer to a delete request.
     Deleted {
         run_id: String,
-        result: Result<String, String>,
+        result: Result<String, Refusal>,
     },
     /// A left click at a screen cell: selects what was drawn there.
     Click {
@@ -136,7 +136,7 @@ pub enum Action {
     Resumed {
         run_id: String,
         /// What the takeover did (`this console now drives …`), or why not.
-        result: Result<String, String>,
+        result: Result<String, Refusal>,
     },
 }
 

@@ -5,7 +5,6 @@ use super::state::UiState;
 use super::targets::target_gate;
 use super::update::{edit_line, send, toast};
 use baton_model::{Command, InputView, RunView};
-use baton_workflow::{ParamType, Values, resolve_values};
 use ratatui_textarea::TextArea;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,41 +182,6 @@ impl InputField {
     }
 }
 
-/// The fields' values checked by the checker `baton approve --input` and the engine
-/// use (`workflow::resolve_values`), each error set beside its field: the inputs, or
-/// `None` when one is wrong.
-fn checked_inputs(fields: &mut [InputField]) -> Option<std::collections::BTreeMap<String, String>> {
-    let mut all = std::collections::BTreeMap::new();
-    for f in fields.iter_mut() {
-        let spec = baton_workflow::ParamSpec {
-            name: f.input.name.clone(),
-            ty: match f.input.ty.as_str() {
-                "int" => ParamType::Int,
-                "bool" => ParamType::Bool,
-                "enum" => ParamType::Enum(f.input.values.clone()),
-                "list" => ParamType::List,
-                _ => ParamType::String,
-            },
-            required: f.input.required,
-            default: f.input.default.clone(),
-            pattern: f
-                .input
-                .pattern
-                .as_deref()
-                .and_then(|p| regex::Regex::new(p).ok()),
-            secret: false,
-            description: None,
-            from_run: None,
-        };
-        let given: Vec<(String, String)> = f.given().into_iter().collect();
-        match resolve_values(std::slice::from_ref(&spec), &given, Values::Inputs) {
-            Ok(v) => all.extend(v),
-            Err(e) => f.error = Some(e.join("; ")),
-        }
-    }
-    fields.iter().all(|f| f.error.is_none()).then_some(all)
-}
-
 /// One exhausted limit in the budget dialog: what is used of what, and the raise typed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BudgetField {
@@ -377,10 +341,10 @@ pub(super) fn gate_dialog(ui: &mut UiState, action: Action) -> Vec<Request> {
             let step = d.step_id.clone();
             let command = match d.decision {
                 Decision::Approve => {
-                    let Some(inputs) = checked_inputs(&mut d.fields) else {
-                        d.focus = d.fields.iter().position(|f| f.error.is_some()).unwrap_or(0);
-                        return Vec::new();
-                    };
+                    // As typed: whether the inputs fit the gate is the core's to say
+                    // (`Core::approval_inputs`, `input_invalid`), in the words `baton
+                    // approve` prints; its refusal opens this dialog again.
+                    let inputs = d.fields.iter().filter_map(InputField::given).collect();
                     // Edited values are shown against the proposal before they go.
                     if !d.review && !d.changes().is_empty() {
                         d.review = true;
@@ -406,6 +370,8 @@ pub(super) fn gate_dialog(ui: &mut UiState, action: Action) -> Vec<Request> {
                 Decision::Reject => "reject",
             };
             let run_id = d.run_id.clone();
+            // A refusal brings the form back to editing, not to the review.
+            d.review = false;
             ui.sent_from = ui.dialog.take();
             return send(ui, run_id, command, &format!("{verb} {step}"));
         }
@@ -580,42 +546,22 @@ pub(super) fn open_budget_dialog(ui: &mut UiState, view: &RunView) {
 }
 
 /// The raise typed in the budget dialog as one command, or what is wrong with it.
-pub(super) fn budget_command(d: &BudgetDialog, operator: &str) -> Result<Command, String> {
-    let (mut cost, mut calls, mut tokens) = (None, None, None);
-    for f in &d.fields {
-        let t = f.raise.trim();
-        if t.is_empty() {
-            continue;
-        }
-        let bad = || format!("{}: `{t}` is not an amount", f.limit);
-        match f.limit {
-            "cost" => {
-                let v: f64 = t.parse().map_err(|_| bad())?;
-                if !v.is_finite() || v <= 0.0 {
-                    return Err(bad());
-                }
-                cost = Some(v);
-            }
-            _ => {
-                let v: u64 = t.parse().map_err(|_| bad())?;
-                if v == 0 {
-                    return Err(bad());
-                }
-                if f.limit == "calls" {
-                    calls = Some(v);
-                } else {
-                    tokens = Some(v);
-                }
-            }
-        }
+pub(super) fn budget_command(
+    d: &BudgetDialog,
+    operator: &str,
+) -> Result<Command, baton_model::raise::RaiseError> {
+    // Read as `baton approve --raise` reads it; whether anything is raised, and by
+    // enough, is the core's to say.
+    let mut raise = baton_model::raise::Raise::default();
+    for f in d.fields.iter().filter(|f| !f.raise.trim().is_empty()) {
+        raise.set(f.limit, &f.raise)?;
     }
-    // Whether anything is raised, and why, is the core's to say.
     Ok(Command::RaiseBudget {
         operator: operator.to_string(),
         reason: d.reason.trim().to_string(),
-        cost,
-        calls,
-        tokens,
+        cost: raise.cost,
+        calls: raise.calls,
+        tokens: raise.tokens,
     })
 }
 
@@ -640,7 +586,7 @@ pub(super) fn budget_dialog(ui: &mut UiState, action: Action) -> Vec<Request> {
                 ui.sent_from = ui.dialog.take();
                 return send(ui, None, command, "raise the budget");
             }
-            Err(e) => d.error = Some(e),
+            Err(e) => d.error = Some(e.to_string()),
         },
         _ => {}
     }

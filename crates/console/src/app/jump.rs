@@ -15,6 +15,18 @@ pub enum Target {
     Run(String),
 }
 
+/// Why a jump's text leads nowhere, said where it was typed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JumpError {
+    #[error("type a run id (its start is enough) or a step id")]
+    Empty,
+    #[error("no run id starts with `{0}` and no step is `{0}`")]
+    Nothing(String),
+    /// `what` (`runs`, `steps`) the text starts, the first few of them listed.
+    #[error("{0}")]
+    Ambiguous(String),
+}
+
 /// How many candidates an ambiguous jump lists.
 const LISTED: usize = 4;
 
@@ -24,10 +36,10 @@ pub fn resolve(
     text: &str,
     view: &RunView,
     runs: &[std::sync::Arc<baton_model::RunSummary>],
-) -> Result<Target, String> {
+) -> Result<Target, JumpError> {
     let t = text.trim();
     if t.is_empty() {
-        return Err("type a run id (its start is enough) or a step id".into());
+        return Err(JumpError::Empty);
     }
     if let Some(i) = view.step_index(t) {
         return Ok(Target::Step(i));
@@ -54,7 +66,7 @@ pub fn resolve(
         .collect();
     match steps.as_slice() {
         [one] => Ok(Target::Step(*one)),
-        [] => Err(format!("no run id starts with `{t}` and no step is `{t}`")),
+        [] => Err(JumpError::Nothing(t.to_string())),
         many => Err(ambiguous(
             t,
             "steps",
@@ -63,7 +75,7 @@ pub fn resolve(
     }
 }
 
-fn ambiguous<'a>(t: &str, what: &str, names: impl ExactSizeIterator<Item = &'a str>) -> String {
+fn ambiguous<'a>(t: &str, what: &str, names: impl ExactSizeIterator<Item = &'a str>) -> JumpError {
     let n = names.len();
     let shown: Vec<&str> = names.take(LISTED).collect();
     let more = if n > LISTED {
@@ -71,10 +83,10 @@ fn ambiguous<'a>(t: &str, what: &str, names: impl ExactSizeIterator<Item = &'a s
     } else {
         String::new()
     };
-    format!(
+    JumpError::Ambiguous(format!(
         "`{t}` starts {n} {what}: {}{more}; type more of it",
         shown.join(", ")
-    )
+    ))
 }
 
 /// Keys while the `:` prompt is open.

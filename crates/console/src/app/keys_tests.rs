@@ -92,15 +92,15 @@ fn colon_jumps_to_a_step_or_a_run_and_says_why_it_cannot() {
         resolve("01jxqy8", &v, &runs),
         Ok(Target::Run("01JXQY8A1B2C3D4E5F6G7H8J9K".into()))
     );
-    let many = resolve("01JXQ", &v, &runs).unwrap_err();
+    let many = resolve("01JXQ", &v, &runs).unwrap_err().to_string();
     assert!(many.contains("starts") && many.contains("runs"), "{many}");
     assert!(
         many.contains("01JXQY8A1B2C"),
         "the candidates are listed: {many}"
     );
-    let steps = resolve("deploy", &v, &runs).unwrap_err();
+    let steps = resolve("deploy", &v, &runs).unwrap_err().to_string();
     assert!(steps.contains("deploy-staging"), "{steps}");
-    let none = resolve("zzz", &v, &runs).unwrap_err();
+    let none = resolve("zzz", &v, &runs).unwrap_err().to_string();
     assert!(none.contains("no run id starts with `zzz`"), "{none}");
 
     // Through the keys: `:` opens the prompt, Enter jumps or keeps it open with why.

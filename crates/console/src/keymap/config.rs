@@ -28,7 +28,7 @@ pub fn from_config(c: &Config) -> Result<Keymap, Diagnostics> {
                 .filter_map(|(spec, at)| match parse_key(spec) {
                     Ok(key) => Some(key),
                     Err(m) => {
-                        problems.push(problem(*at, m, Some(KEY_HINT.into())));
+                        problems.push(problem(*at, m.to_string(), Some(KEY_HINT.into())));
                         None
                     }
                 })

@@ -126,9 +126,14 @@ impl Named {
     }
 }
 
+/// A key the config names that is none (the config's reader says what would be right).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a key")]
+pub struct NotAKey(pub String);
+
 /// A key as the config writes it: `y`, `R`, `ctrl-c`, `alt-enter`, `shift-tab`, `f5`,
 /// `pgdn`, `space`.
-pub fn parse_key(spec: &str) -> Result<Key, String> {
+pub fn parse_key(spec: &str) -> Result<Key, NotAKey> {
     let mut mods = KeyModifiers::NONE;
     let mut rest = spec;
     loop {
@@ -159,7 +164,7 @@ pub fn parse_key(spec: &str) -> Result<Key, String> {
             Ok(named) => named.code(),
             Err(_) => match function_key(rest) {
                 Some(n) => KeyCode::F(n),
-                None => return Err(format!("`{spec}` is not a key")),
+                None => return Err(NotAKey(spec.to_string())),
             },
         },
     };

@@ -113,9 +113,7 @@ impl Core {
                     .ok_or_else(|| Refusal::NoGate { step: step.clone() })?;
                 let given: Vec<(String, String)> =
                     inputs.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-                let inputs = self
-                    .inputs_of(i, &given)
-                    .map_err(|problems| Refusal::InputInvalid { problems })?;
+                let inputs = self.inputs_of(i, &given)?;
                 self.check_same_inputs(i, &inputs)?;
                 // A signed gate's vote is its signer's (a principal), whoever hands it in.
                 let (actor, signature) = if self.steps[i].gate.signed {
@@ -309,7 +307,12 @@ impl Core {
                 if cost.is_none() && calls.is_none() && tokens.is_none() {
                     return Err(Refusal::NothingToRaise);
                 }
-                if cost.is_some_and(|c| !c.is_finite() || c < 0.0) {
+                let raise = baton_model::raise::Raise {
+                    cost: *cost,
+                    calls: *calls,
+                    tokens: *tokens,
+                };
+                if raise.is_bad() {
                     return Err(Refusal::BadRaise);
                 }
                 if reason.trim().is_empty() {

@@ -2,7 +2,7 @@
 //! its gate), its instances run within its `max_parallel`, `fail_fast` stops them on
 //! the first failure, and the step settles with their aggregate state.
 use super::*;
-use baton_workflow::fanout::{self, FanSource};
+use baton_workflow::fanout::{self, FanSource, FanoutError};
 
 impl Core {
     /// In `schedule`, for a step about to start: a fanned-out step decides and records
@@ -24,10 +24,12 @@ impl Core {
                 let made = match self.output_of(*step, key) {
                     Some(out) => fanout::for_each_instances(&id, &reads, &out, f.max_instances),
                     None => Err(match self.output_cut(*step, key) {
-                        Some(why) => format!("for_each: {why}"),
-                        None => format!(
-                            "for_each: `{reads}` has no value: `{step_id}` did not output `{key}`"
-                        ),
+                        Some(why) => FanoutError::OutputCut(why),
+                        None => FanoutError::NoValue {
+                            reads: reads.clone(),
+                            step: step_id.clone(),
+                            key: key.clone(),
+                        },
                     }),
                 };
                 (made, format!("for_each: `{reads}` is an empty array"))
@@ -36,7 +38,7 @@ impl Core {
         let instances = match made {
             Ok(v) => v,
             Err(m) => {
-                self.fail_template(i, m, now, fx);
+                self.fail_template(i, m.into(), now, fx);
                 return true;
             }
         };

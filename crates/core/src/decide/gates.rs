@@ -20,12 +20,7 @@ impl Core {
         let prompt = match prompt {
             Ok(p) => p,
             Err(r) => {
-                return self.fail_template(
-                    i,
-                    format!("gate prompt: cannot resolve `{r}`"),
-                    now,
-                    fx,
-                );
+                return self.fail_template(i, TemplateFailure::Prompt(r), now, fx);
             }
         };
         let digest = match self.gate_digest(i) {
@@ -36,7 +31,7 @@ impl Core {
         // recorded with the opening (issue 44 point 1).
         let rendered = match input_choices::render(&g.inputs, |r| self.template_value(i, r)) {
             Ok(r) => r,
-            Err(e) => return self.fail_template(i, format!("gate input: {e}"), now, fx),
+            Err(e) => return self.fail_template(i, TemplateFailure::GateInput(e), now, fx),
         };
         if let Some(k) = rendered
             .iter()
@@ -48,10 +43,7 @@ impl Core {
             })
             .map(|(k, _)| k.clone())
         {
-            let m = format!(
-                "gate input: input `{k}` renders one of the run's secrets; an input is kept on record, so it cannot offer one"
-            );
-            return self.fail_template(i, m, now, fx);
+            return self.fail_template(i, TemplateFailure::SecretInInput(k), now, fx);
         }
         self.set(i, StepState::WaitingApproval, None, now, fx);
         let kind = EventKind::GateOpened {
@@ -282,14 +274,15 @@ impl Core {
     }
 
     /// The inputs an approval of step `step`'s gate gives: checked against the gate's
-    /// `inputs` (the checker of `--param`), defaults filled in. Every error says what
-    /// would be right. The core asks it when an approval arrives (a front end never
-    /// checks them itself). `None`: the run has no such step.
+    /// `inputs` (the checker of `--param`), defaults filled in; refused as
+    /// `input_invalid`, every problem saying what would be right. The core asks it when
+    /// an approval arrives (a front end never checks them itself). `None`: the run has
+    /// no such step.
     pub fn approval_inputs(
         &self,
         step: &str,
         given: &[(String, String)],
-    ) -> Option<Result<BTreeMap<String, String>, Vec<String>>> {
+    ) -> Option<Result<BTreeMap<String, String>, Refusal>> {
         let i = self.lookup(step).ok()?;
         Some(self.inputs_of(i, given))
     }
@@ -298,15 +291,16 @@ impl Core {
         &self,
         i: usize,
         given: &[(String, String)],
-    ) -> Result<BTreeMap<String, String>, Vec<String>> {
-        let values = resolve_values(&self.input_specs(i), given, Values::Inputs)?;
+    ) -> Result<BTreeMap<String, String>, Refusal> {
+        let values = resolve_values(&self.input_specs(i), given, Values::Inputs)
+            .map_err(|problems| Refusal::InputInvalid { problems })?;
         let secret: Vec<String> = values
             .iter()
             .filter(|(_, v)| self.holds_secret(v))
             .map(|(k, _)| format!("input `{k}` holds one of the run's secrets; inputs are kept on record, so give it without the secret"))
             .collect();
         if !secret.is_empty() {
-            return Err(secret);
+            return Err(Refusal::InputInvalid { problems: secret });
         }
         Ok(values)
     }

@@ -27,6 +27,7 @@ mod services;
 mod shared_pools;
 mod signed;
 
+pub(super) use resolve::TemplateFailure;
 pub(super) use signed::Vote;
 
 type Fx = Vec<Effect>;
@@ -462,7 +463,8 @@ impl Core {
         self.set(i, StepState::Interrupted, Some(why.to_string()), now, fx);
     }
 
-    fn fail_template(&mut self, i: usize, msg: String, now: Timestamp, fx: &mut Fx) {
+    fn fail_template(&mut self, i: usize, why: TemplateFailure, now: Timestamp, fx: &mut Fx) {
+        let msg = why.to_string();
         let cause = self.param_behind(i).map_or(Cause::Attempt, Cause::Param);
         let b = self
             .step_error(i, ErrorKind::TemplateError, msg.clone())

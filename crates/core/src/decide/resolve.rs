@@ -1,9 +1,39 @@
 //! Templates rendered into what a step runs: the resolved command, its approval digest and spawn spec.
 use super::*;
+use baton_workflow::Unresolved;
+use baton_workflow::fanout::FanoutError;
+
+/// Why what step `i` runs could not be made from its templates: the step fails with
+/// it (a template error, never retried).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TemplateFailure {
+    #[error("run env {key}: cannot resolve `{r}`")]
+    RunEnv { key: String, r: Unresolved },
+    /// `why`: the reference that has no value, or why its output was cut.
+    #[error("env {key}: {why}")]
+    Env { key: String, why: String },
+    #[error("with {key}: {why}")]
+    With { key: String, why: String },
+    /// A `with` value that does not fit the tool's parameter, masked (the value may
+    /// hold a secret).
+    #[error("{0}")]
+    NotOfType(String),
+    #[error("gate prompt: cannot resolve `{0}`")]
+    Prompt(Unresolved),
+    /// An input whose default or choices the run makes could not be made.
+    #[error("gate input: {0}")]
+    GateInput(baton_workflow::input_choices::ChoiceError),
+    #[error(
+        "gate input: input `{0}` renders one of the run's secrets; an input is kept on record, so it cannot offer one"
+    )]
+    SecretInInput(String),
+    #[error(transparent)]
+    Fanout(#[from] FanoutError),
+}
 
 impl Core {
     /// A template as step `i` reads it.
-    pub(crate) fn render(&self, i: usize, t: &Template) -> Result<String, String> {
+    pub(crate) fn render(&self, i: usize, t: &Template) -> Result<String, Unresolved> {
         self.render_holding(i, t, None)
     }
 
@@ -15,7 +45,7 @@ impl Core {
         i: usize,
         t: &Template,
         held: Option<usize>,
-    ) -> Result<String, String> {
+    ) -> Result<String, Unresolved> {
         t.render(|r| match r {
             TemplateRef::StepInput { step, .. } if held == Some(*step) => {
                 Some(format!("${{{{ {r} }}}}"))
@@ -32,13 +62,13 @@ impl Core {
     }
 
     /// What step `i`'s next attempt runs: its current alternative.
-    pub(super) fn resolve(&self, i: usize) -> Result<Resolved, String> {
+    pub(super) fn resolve(&self, i: usize) -> Result<Resolved, TemplateFailure> {
         self.resolve_holding(i, None, self.steps[i].alternative)
     }
 
     /// The digest gate `i` binds to: what would run, its own inputs held as written;
     /// with a `fallback`, what every alternative would run (the gate is asked once).
-    pub(super) fn gate_digest(&self, i: usize) -> Result<String, String> {
+    pub(super) fn gate_digest(&self, i: usize) -> Result<String, TemplateFailure> {
         let first = self
             .resolve_holding(i, Some(i), 0)
             .map(|r| self.digest_of(&r))?;
@@ -57,7 +87,7 @@ impl Core {
         i: usize,
         held: Option<usize>,
         alternative: u32,
-    ) -> Result<Resolved, String> {
+    ) -> Result<Resolved, TemplateFailure> {
         let step = &self.plan.steps[i];
         let runs = step.alternative(alternative);
         let mut env = BTreeMap::new();
@@ -70,20 +100,31 @@ impl Core {
         for (k, v) in &self.run_env {
             match v {
                 Ok(v) => env.insert(k.clone(), v.clone()),
-                Err(r) => return Err(format!("run env {k}: cannot resolve `{r}`")),
+                Err(r) => {
+                    return Err(TemplateFailure::RunEnv {
+                        key: k.clone(),
+                        r: r.clone(),
+                    });
+                }
             };
         }
         for (k, t) in runs.env {
             let v = self
                 .render_holding(i, t, held)
-                .map_err(|r| format!("env {k}: {}", self.unresolved(t, &r)))?;
+                .map_err(|r| TemplateFailure::Env {
+                    key: k.clone(),
+                    why: self.unresolved(t, &r.to_string()),
+                })?;
             env.insert(k.clone(), v);
         }
         let mut with = BTreeMap::new();
         for (k, t) in runs.with {
             let v = self
                 .render_holding(i, t, held)
-                .map_err(|r| format!("with {k}: {}", self.unresolved(t, &r)))?;
+                .map_err(|r| TemplateFailure::With {
+                    key: k.clone(),
+                    why: self.unresolved(t, &r.to_string()),
+                })?;
             self.check_with(runs.action, k, t, &v)?;
             with.insert(k.clone(), v);
         }
@@ -144,7 +185,7 @@ impl Core {
         k: &str,
         t: &Template,
         v: &str,
-    ) -> Result<(), String> {
+    ) -> Result<(), TemplateFailure> {
         if t.refs().next().is_none() {
             return Ok(());
         }
@@ -165,10 +206,10 @@ impl Core {
             return Ok(());
         }
         p.ty.check(v).map_err(|e| {
-            self.mask(&format!(
+            TemplateFailure::NotOfType(self.mask(&format!(
                 "with {k} = \"{v}\" (from `{t}`) does not fit the tool's parameter: {e} (it is of type {})",
                 p.ty.describe()
-            ))
+            )))
         })
     }
 

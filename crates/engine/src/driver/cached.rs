@@ -14,6 +14,15 @@ use std::path::PathBuf;
 
 type Key = (usize, u32);
 
+/// Why the cache could not be consulted (the step then runs, and says so).
+#[derive(Debug, thiserror::Error)]
+enum LookUpError {
+    #[error(transparent)]
+    Store(#[from] baton_store::StoreError),
+    #[error(transparent)]
+    Files(#[from] CacheFileError),
+}
+
 /// What the driver keeps about cached attempts between their start and their end.
 #[derive(Default)]
 pub(super) struct CacheState {
@@ -92,9 +101,13 @@ impl Driver {
     }
 
     /// The key, and whether its entry answers the attempt (`cache::decide`).
-    fn look_up(&mut self, spec: &SpawnSpec, req: &CacheRequest) -> Result<(String, Found), String> {
-        let salt = self.salt().map_err(|e| e.to_string())?;
-        let inputs = files::input_hashes(&spec.dir, &req.spec.inputs).map_err(|e| e.to_string())?;
+    fn look_up(
+        &mut self,
+        spec: &SpawnSpec,
+        req: &CacheRequest,
+    ) -> Result<(String, Found), LookUpError> {
+        let salt = self.salt()?;
+        let inputs = files::input_hashes(&spec.dir, &req.spec.inputs)?;
         let key = cache::cache_key(&KeyFacts {
             workflow: &req.workflow,
             step: &spec.step_id,
@@ -109,12 +122,11 @@ impl Driver {
         if !req.consult {
             return Ok((key, Found::Miss));
         }
-        let entry = self.store.cache_get(&key).map_err(|e| e.to_string())?;
+        let entry = self.store.cache_get(&key)?;
         let cache_dir = self.store.cache_dir();
         let mut seen = Vec::new();
         for (path, sha) in entry.iter().flat_map(|e| e.products.iter()) {
-            let current = files::hash_file(&files::product_path(&spec.dir, path))
-                .map_err(|e| e.to_string())?;
+            let current = files::hash_file(&files::product_path(&spec.dir, path))?;
             seen.push(ProductSeen {
                 path: path.clone(),
                 current,

@@ -30,6 +30,27 @@ pub const POLL_MIN: Duration = Duration::from_millis(500);
 const EXIT_FILE_WAIT: Duration = Duration::from_secs(10);
 /// How long any one Slurm command may take.
 const CLI_DEADLINE: Duration = Duration::from_secs(30);
+
+/// A Slurm command that did not do what was asked: what it said, or why it could not
+/// be asked.
+#[derive(Debug, thiserror::Error)]
+pub enum SlurmCliError {
+    #[error("{program} did not answer within {wait:?}", wait = CLI_DEADLINE)]
+    NoAnswer { program: String },
+    #[error("cannot run {program}: {error}")]
+    CannotRun {
+        program: String,
+        error: std::io::Error,
+    },
+    #[error("{program} exited with {status}")]
+    Exited {
+        program: String,
+        status: std::process::ExitStatus,
+    },
+    /// Its stderr, trimmed.
+    #[error("{said}")]
+    Said { said: String },
+}
 /// How often a running job's output file is read for the live tail.
 const TAIL_EVERY: Duration = Duration::from_millis(250);
 
@@ -265,13 +286,18 @@ impl SlurmExecutor {
 
     /// The run's jobs on this executor still known to Slurm: `(job id, step, attempt,
     /// state)`. Resume uses it to find a job submitted but not recorded.
-    pub fn run_jobs_blocking(&self) -> Result<Vec<JobStatus>, String> {
+    pub fn run_jobs_blocking(&self) -> Result<Vec<JobStatus>, SlurmCliError> {
         let out = std::process::Command::new("squeue")
             .args(squeue_args(&self.monitor.name_filter))
             .output()
-            .map_err(|e| format!("cannot run squeue: {e}"))?;
+            .map_err(|error| SlurmCliError::CannotRun {
+                program: "squeue".into(),
+                error,
+            })?;
         if !out.status.success() {
-            return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
+            return Err(SlurmCliError::Said {
+                said: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            });
         }
         Ok(state::parse_squeue(&String::from_utf8_lossy(&out.stdout)))
     }
@@ -300,14 +326,14 @@ fn squeue_args(name: &str) -> Vec<String> {
     ]
 }
 
-async fn squeue(name: &str) -> Result<Vec<JobStatus>, String> {
+async fn squeue(name: &str) -> Result<Vec<JobStatus>, SlurmCliError> {
     let out = slurm_cli("squeue", &squeue_args(name)).await?;
     Ok(state::parse_squeue(&out))
 }
 
 /// Run a Slurm command (arguments, never a shell string) with a deadline. baton's own
 /// `BATON_*` variables stay out of the job's environment (`sbatch` exports its own).
-async fn slurm_cli(program: &str, args: &[String]) -> Result<String, String> {
+async fn slurm_cli(program: &str, args: &[String]) -> Result<String, SlurmCliError> {
     let mut cmd = tokio::process::Command::new(program);
     cmd.args(args)
         .stdin(std::process::Stdio::null())
@@ -319,16 +345,24 @@ async fn slurm_cli(program: &str, args: &[String]) -> Result<String, String> {
     }
     let out = tokio::time::timeout(CLI_DEADLINE, cmd.output())
         .await
-        .map_err(|_| format!("{program} did not answer within {CLI_DEADLINE:?}"))?
-        .map_err(|e| format!("cannot run {program}: {e}"))?;
+        .map_err(|_| SlurmCliError::NoAnswer {
+            program: program.into(),
+        })?
+        .map_err(|error| SlurmCliError::CannotRun {
+            program: program.into(),
+            error,
+        })?;
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     } else {
-        let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
-        Err(if err.is_empty() {
-            format!("{program} exited with {}", out.status)
+        let said = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        Err(if said.is_empty() {
+            SlurmCliError::Exited {
+                program: program.into(),
+                status: out.status,
+            }
         } else {
-            err
+            SlurmCliError::Said { said }
         })
     }
 }

@@ -254,7 +254,7 @@ impl SshExecutor {
 
     /// Whether the host answers (`baton executors`): `Err` says which problem and what
     /// to do.
-    pub fn probe_blocking(&self) -> Result<(), String> {
+    pub fn probe_blocking(&self) -> Result<(), HostError> {
         let out = std::process::Command::new("ssh")
             .args(["-o", "ConnectTimeout=5"])
             .args(self.ssh_args())
@@ -263,17 +263,17 @@ impl SshExecutor {
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .output()
-            .map_err(|e| format!("cannot run ssh: {e}"))?;
+            .map_err(HostError::NoSsh)?;
         if out.status.success() {
             return Ok(());
         }
         let p = HostProblem::classify(out.status.code(), &String::from_utf8_lossy(&out.stderr));
-        Err(self.problem(&p))
+        Err(HostError::Host(self.problem(&p)))
     }
 
     /// The run's attempts that were started on the host: `(step, attempt, process
     /// group)`. Resume uses it to find one started but not recorded.
-    pub fn run_attempts_blocking(&self) -> Result<Vec<(String, u32, String)>, String> {
+    pub fn run_attempts_blocking(&self) -> Result<Vec<(String, u32, String)>, HostError> {
         let dir = format!(
             "{}/{}",
             self.opts.workdir.trim_end_matches('/'),
@@ -284,10 +284,10 @@ impl SshExecutor {
             .arg(script::remote(script::LIST, &[&dir]))
             .stdin(Stdio::null())
             .output()
-            .map_err(|e| format!("cannot run ssh: {e}"))?;
+            .map_err(HostError::NoSsh)?;
         if !out.status.success() {
             let p = HostProblem::classify(out.status.code(), &String::from_utf8_lossy(&out.stderr));
-            return Err(self.problem(&p));
+            return Err(HostError::Host(self.problem(&p)));
         }
         Ok(String::from_utf8_lossy(&out.stdout)
             .lines()
@@ -298,6 +298,16 @@ impl SshExecutor {
             })
             .collect())
     }
+}
+
+/// Why a host could not be asked (`baton executors`, resume).
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    #[error("cannot run ssh: {0}")]
+    NoSsh(std::io::Error),
+    /// What `ssh` or the host said, classified, and what to do about it.
+    #[error("{0}")]
+    Host(String),
 }
 
 pub use super::remote_cancel::CancelHandle;

@@ -40,13 +40,52 @@ fn dir(db: &Path) -> PathBuf {
     real.with_file_name(format!("{name}.proofs"))
 }
 
+/// A command row the engine refuses: nothing proves that the account it names
+/// submitted it (`Refusal::Unproven` carries this text).
+#[derive(Debug, thiserror::Error)]
+#[error("no proof that `{operator}` submitted it: {why}")]
+pub struct Unproven {
+    pub operator: String,
+    pub why: ProofGap,
+}
+
+/// What is missing from a row's proof, or wrong with it.
+#[derive(Debug, thiserror::Error)]
+pub enum ProofGap {
+    #[error("the command is not JSON: {0}")]
+    NotJson(serde_json::Error),
+    #[error("the row's proof is not a proof's name")]
+    BadName,
+    #[error(
+        "the row names no proof (written into the database by hand, or by an older baton); submit the command again with baton"
+    )]
+    NoProof,
+    #[error("{} is not a directory", .dir.display())]
+    NotADir { dir: PathBuf },
+    #[error("{}: {error}", .dir.display())]
+    Dir { dir: PathBuf, error: std::io::Error },
+    #[error("its proof {}: {error}", .path.display())]
+    Unreadable {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    #[error("its proof {} is not a single plain file of {len} bytes", .path.display(), len = PROOF_LEN)]
+    NotPlain { path: PathBuf },
+    #[error("its proof is for another command")]
+    OtherCommand,
+    #[error("its proof was made by `{0}`")]
+    MadeBy(String),
+    #[error("its proof was made by uid {0}")]
+    MadeByUid(u32),
+}
+
 /// The proofs directory, if it is one (not a symlink to somewhere else).
-fn real_dir(db: &Path) -> Result<PathBuf, String> {
+fn real_dir(db: &Path) -> Result<PathBuf, ProofGap> {
     let dir = dir(db);
     match std::fs::symlink_metadata(&dir) {
         Ok(m) if m.is_dir() => Ok(dir),
-        Ok(_) => Err(format!("{} is not a directory", dir.display())),
-        Err(e) => Err(format!("{}: {e}", dir.display())),
+        Ok(_) => Err(ProofGap::NotADir { dir }),
+        Err(error) => Err(ProofGap::Dir { dir, error }),
     }
 }
 
@@ -61,13 +100,12 @@ pub fn digest(run_id: &str, json: &str) -> String {
 
 /// A proof's name, as the row gives it: 32 hex digits, nothing that could name a
 /// path elsewhere.
-fn nonce_of(json: &str) -> Result<String, String> {
-    let value: serde_json::Value =
-        serde_json::from_str(json).map_err(|e| format!("the command is not JSON: {e}"))?;
+fn nonce_of(json: &str) -> Result<String, ProofGap> {
+    let value: serde_json::Value = serde_json::from_str(json).map_err(ProofGap::NotJson)?;
     match value.get(FIELD).and_then(|v| v.as_str()) {
         Some(n) if n.len() == 32 && n.bytes().all(|b| b.is_ascii_hexdigit()) => Ok(n.into()),
-        Some(_) => Err("the row's proof is not a proof's name".into()),
-        None => Err("the row names no proof (written into the database by hand, or by an older baton); submit the command again with baton".into()),
+        Some(_) => Err(ProofGap::BadName),
+        None => Err(ProofGap::NoProof),
     }
 }
 
@@ -146,8 +184,13 @@ fn account_of(uid: u32) -> Option<String> {
 /// The engine's side: whether the row `json` of `run_id` was submitted by `operator`,
 /// the account it names. The proof is removed first, whatever the verdict: it proves
 /// one row, once, and a row refused now cannot be handed in again with it.
-pub fn check(db: &Path, run_id: &str, json: &str, operator: &str) -> Result<(), String> {
-    let refused = |why: String| Err(format!("no proof that `{operator}` submitted it: {why}"));
+pub fn check(db: &Path, run_id: &str, json: &str, operator: &str) -> Result<(), Unproven> {
+    let refused = |why: ProofGap| {
+        Err(Unproven {
+            operator: operator.to_string(),
+            why,
+        })
+    };
     let nonce = match nonce_of(json) {
         Ok(n) => n,
         Err(why) => return refused(why),
@@ -162,32 +205,29 @@ pub fn check(db: &Path, run_id: &str, json: &str, operator: &str) -> Result<(), 
         .open(&path)
     {
         Ok(f) => f,
-        Err(e) => return refused(format!("its proof {}: {e}", path.display())),
+        Err(error) => return refused(ProofGap::Unreadable { path, error }),
     };
     // Unlinked, then examined through the descriptor: no other name can be left for
     // it (a second link shows as a link count above zero) and nothing can swap it now.
     let _ = std::fs::remove_file(&path);
     let meta = match f.metadata() {
         Ok(m) => m,
-        Err(e) => return refused(format!("its proof {}: {e}", path.display())),
+        Err(error) => return refused(ProofGap::Unreadable { path, error }),
     };
     if !meta.is_file() || meta.nlink() != 0 || meta.len() != PROOF_LEN as u64 {
-        return refused(format!(
-            "its proof {} is not a single plain file of {PROOF_LEN} bytes",
-            path.display()
-        ));
+        return refused(ProofGap::NotPlain { path });
     }
     let mut text = String::new();
-    if let Err(e) = (&mut f).take(PROOF_LEN as u64).read_to_string(&mut text) {
-        return refused(format!("its proof {}: {e}", path.display()));
+    if let Err(error) = (&mut f).take(PROOF_LEN as u64).read_to_string(&mut text) {
+        return refused(ProofGap::Unreadable { path, error });
     }
     if text != digest(run_id, json) {
-        return refused("its proof is for another command".into());
+        return refused(ProofGap::OtherCommand);
     }
     match account_of(meta.uid()) {
         Some(owner) if same_actor(&owner, operator) => Ok(()),
-        Some(owner) => refused(format!("its proof was made by `{owner}`")),
-        None => refused(format!("its proof was made by uid {}", meta.uid())),
+        Some(owner) => refused(ProofGap::MadeBy(owner)),
+        None => refused(ProofGap::MadeByUid(meta.uid())),
     }
 }
 
@@ -230,11 +270,13 @@ mod tests {
         let edited = json.replace("\"ok\"", "\"changed\"");
         assert!(check(&db, "R1", &edited, &me()).is_err());
         let (json, proof) = sealed();
-        let e = check(&db, "R1", &json, "someone-else").unwrap_err();
+        let e = check(&db, "R1", &json, "someone-else")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains(&format!("made by `{}`", me())), "{e}");
         // Whatever the verdict, the proof is gone: the row cannot come back with it.
         assert!(!proof.exists());
-        let e = check(&db, "R1", &json, &me()).unwrap_err();
+        let e = check(&db, "R1", &json, &me()).unwrap_err().to_string();
         assert!(e.contains("no proof that"), "{e}");
         let (json, proof) = sealed();
         check(&db, "R1", &json, &me()).unwrap();
@@ -258,10 +300,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("b.db");
         let bare = serde_json::to_string(&approve(&me())).unwrap();
-        let e = check(&db, "R1", &bare, &me()).unwrap_err();
+        let e = check(&db, "R1", &bare, &me()).unwrap_err().to_string();
         assert!(e.contains("the row names no proof"), "{e}");
         let sneaky = bare.replacen('{', "{\"proof\":\"../../etc/passwd\",", 1);
-        let e = check(&db, "R1", &sneaky, &me()).unwrap_err();
+        let e = check(&db, "R1", &sneaky, &me()).unwrap_err().to_string();
         assert!(e.contains("not a proof's name"), "{e}");
     }
 
@@ -272,7 +314,7 @@ mod tests {
         let (json, proof) = seal(&db, false, "R1", &approve(&me())).unwrap();
         let copy = dir.path().join("copy");
         std::fs::hard_link(&proof, &copy).unwrap();
-        let e = check(&db, "R1", &json, &me()).unwrap_err();
+        let e = check(&db, "R1", &json, &me()).unwrap_err().to_string();
         assert!(e.contains("single plain file"), "{e}");
         std::os::unix::fs::symlink(&copy, &proof).unwrap();
         assert!(check(&db, "R1", &json, &me()).is_err());
@@ -282,7 +324,7 @@ mod tests {
         let elsewhere = dir.path().join("elsewhere");
         std::fs::rename(&proofs, &elsewhere).unwrap();
         std::os::unix::fs::symlink(&elsewhere, &proofs).unwrap();
-        let e = check(&db, "R1", &json, &me()).unwrap_err();
+        let e = check(&db, "R1", &json, &me()).unwrap_err().to_string();
         assert!(e.contains("not a directory"), "{e}");
     }
 }

@@ -8,7 +8,7 @@
 use super::audit::AuditRow;
 use baton_model::DecisionSignature;
 use baton_model::history::AuditAction;
-use baton_signing::{self as signing, AllowedSigners, Verdict};
+use baton_signing::{self as signing, AllowedSigners, SignersError, Verdict};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -28,7 +28,7 @@ pub enum SignaturesVerdict {
 
 #[derive(Default)]
 struct RunSigning {
-    signers: Option<Result<AllowedSigners, String>>,
+    signers: Option<Result<AllowedSigners, SignersError>>,
     /// The latest opening of each step's gate: (gate_opened seq, digest, approvers, signed).
     gates: HashMap<String, (u64, String, Vec<String>, bool)>,
 }
@@ -56,7 +56,7 @@ pub fn verify_signatures(
             Some(AuditAction::RunStarted) => {
                 run.signers = details["allowed_signers"]
                     .as_str()
-                    .map(|t| AllowedSigners::parse(t).map_err(|e| e.to_string()));
+                    .map(AllowedSigners::parse);
                 continue;
             }
             Some(AuditAction::GateOpened) => {

@@ -31,7 +31,7 @@ impl Loader<'_, '_> {
             Err(msg) => {
                 self.err(
                     &g.span,
-                    msg,
+                    msg.to_string(),
                     "the group may read parameters: \"deploy-${{ params.env }}\"",
                 );
                 return None;

@@ -430,21 +430,36 @@ impl Loader<'_, '_> {
     }
 }
 
+/// Why the allowed-signers file could not be read (the loader names the file).
+#[derive(Debug, thiserror::Error)]
+pub(super) enum SignersFileError {
+    #[error("no such file")]
+    NotFound,
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("not a regular file")]
+    NotAFile,
+    #[error(
+        "{0} bytes, more than the {max} an allowed-signers file may have",
+        max = MAX_SIGNERS_BYTES
+    )]
+    TooBig(u64),
+    #[error("not UTF-8 text")]
+    NotUtf8,
+}
+
 /// The allowed-signers file, bounded (it is a list of public keys).
-pub(super) fn read_signers(path: &Path) -> Result<String, String> {
+pub(super) fn read_signers(path: &Path) -> Result<String, SignersFileError> {
     let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file".to_string(),
-        _ => e.to_string(),
+        std::io::ErrorKind::NotFound => SignersFileError::NotFound,
+        _ => e.into(),
     })?;
     if !meta.is_file() {
-        return Err("not a regular file".into());
+        return Err(SignersFileError::NotAFile);
     }
     if meta.len() > MAX_SIGNERS_BYTES {
-        return Err(format!(
-            "{} bytes, more than the {MAX_SIGNERS_BYTES} an allowed-signers file may have",
-            meta.len()
-        ));
+        return Err(SignersFileError::TooBig(meta.len()));
     }
-    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
-    String::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string())
+    let bytes = std::fs::read(path)?;
+    String::from_utf8(bytes).map_err(|_| SignersFileError::NotUtf8)
 }

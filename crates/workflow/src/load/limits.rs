@@ -54,7 +54,7 @@ impl Loader<'_, '_> {
                     .map_err(|e| {
                         self.err(
                             &r.span,
-                            format!("`rate` of {what}: {}", short(&e)),
+                            format!("`rate` of {what}: {}", short(&e.to_string())),
                             "write N/s, N/min or N/h with N of at least 1, e.g. rate = \"10/min\"",
                         )
                     })

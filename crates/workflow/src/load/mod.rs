@@ -8,7 +8,7 @@ use super::template::{
     Template, TemplateRef, TemplateSegment, is_name, is_step_id, parse_template,
 };
 use super::tree::{self, Entry, Node, Span, Val};
-use super::units::{parse_duration, parse_rate};
+use super::units::{DurationError, parse_duration, parse_rate};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -403,7 +403,7 @@ impl Loader<'_, '_> {
                     };
                     self.err(
                         &e.span,
-                        format!("`DURATION` of builtin.sleep: {}", short(&msg)),
+                        format!("`DURATION` of builtin.sleep: {}", short(&msg.to_string())),
                         hint,
                     );
                 }

@@ -47,7 +47,7 @@ impl Loader<'_, '_> {
             Err(msg) => {
                 self.err(
                     &e.span,
-                    msg,
+                    msg.to_string(),
                     "a template is ${{ steps.<id>.outputs.<key> }}, ${{ params.<name> }}, ${{ env.<NAME> }} or ${{ run.id }}",
                 );
                 return None;

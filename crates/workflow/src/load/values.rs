@@ -116,7 +116,7 @@ impl Loader<'_, '_> {
             Err(e) if d_too_long(&e) => {
                 self.err(
                     &n.span,
-                    format!("{what}: {}", short(&e)),
+                    format!("{what}: {}", short(&e.to_string())),
                     "durations are at most 30 days (\"30d\"); for a longer wait, use a gate without a timeout",
                 );
                 None
@@ -124,7 +124,7 @@ impl Loader<'_, '_> {
             Err(e) => {
                 self.err(
                     &n.span,
-                    format!("{what}: {}", short(&e)),
+                    format!("{what}: {}", short(&e.to_string())),
                     Some(duration_hint(what)),
                 );
                 None
@@ -245,8 +245,8 @@ impl Loader<'_, '_> {
 }
 
 /// A units error saying the duration is over the ceiling.
-pub(super) fn d_too_long(e: &str) -> bool {
-    e.contains("longer than the limit")
+pub(super) fn d_too_long(e: &DurationError) -> bool {
+    matches!(e, DurationError::TooLong(_))
 }
 
 pub(super) fn duration_hint(what: &str) -> String {

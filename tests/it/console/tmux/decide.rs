@@ -93,17 +93,24 @@ fn waiting_decides_any_runs_gate_in_the_one_dialog_at_80x24() {
         },
         10,
     );
-    // A value the pattern refuses: the error shown whole, wrapped at 80 columns.
+    // A value the pattern refuses: sent as typed (after the edit is shown), the
+    // engine's core refuses it, and its words are shown whole, wrapped at 80 columns.
     tmux.keys(&["Tab"]);
     for _ in 0.."SELECT 1".len() {
         tmux.keys(&["BSpace"]);
     }
     tmux.literal("DROP TABLE users");
     tmux.keys(&["Enter"]);
+    tmux.wait_for(
+        "the edit against the proposal",
+        |s| s.contains("+ DROP TABLE users"),
+        10,
+    );
+    tmux.keys(&["Enter"]);
     let screen = tmux.wait_for(
         "the whole error",
         |s| s.contains("pass a value that matches it"),
-        10,
+        20,
     );
     assert!(screen.contains("does not match"), "{screen}");
     for _ in 0.."DROP TABLE users".len() {
