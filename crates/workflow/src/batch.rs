@@ -8,6 +8,21 @@
 //! without a timeout). Pure: parsing, checking and rendering.
 use std::time::Duration;
 
+/// Why an argument cannot be read or given its values.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BatchArgError {
+    #[error("`{{{0}` is not closed with `}}`")]
+    Unclosed(String),
+    #[error("`{{{0}}}` is not a value's name")]
+    BadName(String),
+    #[error("a lone `}}` (write `}}}}` for a brace)")]
+    LoneBrace,
+    #[error(
+        "`{{{0}}}` has no value for this step (put the argument in a group, [\"…\"], to leave it out then)"
+    )]
+    NoValue(String),
+}
+
 /// What `submit` may use: the attempt's files and name, and the step's resources.
 pub const SUBMIT_VALUES: &[&str] = &[
     "script",
@@ -57,7 +72,7 @@ pub enum Piece {
 }
 
 /// Split an argument into text and `{value}`s (`{{` and `}}` are literal braces).
-pub fn parse_arg(arg: &str) -> Result<Vec<Piece>, String> {
+pub fn parse_arg(arg: &str) -> Result<Vec<Piece>, BatchArgError> {
     let mut out = Vec::new();
     let mut text = String::new();
     let mut chars = arg.chars().peekable();
@@ -77,7 +92,7 @@ pub fn parse_arg(arg: &str) -> Result<Vec<Piece>, String> {
                     match chars.next() {
                         Some('}') => break,
                         Some(c) => name.push(c),
-                        None => return Err(format!("`{{{name}` is not closed with `}}`")),
+                        None => return Err(BatchArgError::Unclosed(name)),
                     }
                 }
                 let ok = !name.is_empty()
@@ -85,14 +100,14 @@ pub fn parse_arg(arg: &str) -> Result<Vec<Piece>, String> {
                         b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.'
                     });
                 if !ok {
-                    return Err(format!("`{{{name}}}` is not a value's name"));
+                    return Err(BatchArgError::BadName(name));
                 }
                 if !text.is_empty() {
                     out.push(Piece::Text(std::mem::take(&mut text)));
                 }
                 out.push(Piece::Value(name));
             }
-            '}' => return Err("a lone `}` (write `}}` for a brace)".into()),
+            '}' => return Err(BatchArgError::LoneBrace),
             c => text.push(c),
         }
     }
@@ -147,13 +162,16 @@ pub fn check_value(command: &str, name: &str) -> Option<String> {
 pub fn render(
     args: &[BatchArg],
     value: &dyn Fn(&str) -> Option<String>,
-) -> Result<Vec<String>, String> {
-    let one = |arg: &str| -> Result<String, String> {
+) -> Result<Vec<String>, BatchArgError> {
+    let one = |arg: &str| -> Result<String, BatchArgError> {
         let mut s = String::new();
         for p in parse_arg(arg)? {
             match p {
                 Piece::Text(t) => s.push_str(&t),
-                Piece::Value(v) => s.push_str(&value(&v).ok_or(v)?),
+                Piece::Value(v) => match value(&v) {
+                    Some(x) => s.push_str(&x),
+                    None => return Err(BatchArgError::NoValue(v)),
+                },
             }
         }
         Ok(s)
@@ -161,9 +179,7 @@ pub fn render(
     let mut out = Vec::new();
     for a in args {
         match a {
-            BatchArg::One(arg) => out.push(one(arg).map_err(|v| {
-                format!("`{{{v}}}` has no value for this step (put the argument in a group, [\"…\"], to leave it out then)")
-            })?),
+            BatchArg::One(arg) => out.push(one(arg)?),
             BatchArg::Group(group) => {
                 if let Ok(all) = group.iter().map(|a| one(a)).collect::<Result<Vec<_>, _>>() {
                     out.extend(all);
@@ -271,7 +287,7 @@ mod tests {
             ["qsub", "-N", "it's; $(reboot)", "/w/job sh"]
         );
         let e = render(&[BatchArg::One("{resources.mem}".into())], &|_| None).unwrap_err();
-        assert!(e.contains("`{resources.mem}` has no value"), "{e}");
+        assert!(e.to_string().contains("`{resources.mem}` has no value"), "{e}");
     }
 
     #[test]

@@ -129,7 +129,7 @@ impl BatchExecutor {
         let permit = self.submitting.acquire().await;
         let ran = submit(&args, &files).await;
         drop(permit);
-        let out = ran.map_err(|e| self.spawn_failed(&files, e))?;
+        let out = ran.map_err(|e| self.spawn_failed(&files, e.to_string()))?;
         let Some(job_id) = baton_workflow::batch::parse_job_id(&out) else {
             return Err(self.spawn_failed(
                 &files,
@@ -226,9 +226,34 @@ impl BatchExecutor {
     }
 }
 
+/// Why `submit` did not give a job id back.
+#[derive(Debug, thiserror::Error)]
+enum SubmitError {
+    #[error("cannot create {}: {source}", path.display())]
+    Create {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("`submit` is empty")]
+    Empty,
+    #[error("cannot run {program}: {source}")]
+    Run {
+        program: String,
+        source: std::io::Error,
+    },
+    #[error("{program} did not answer within {CLI_DEADLINE:?}")]
+    NoAnswer { program: String },
+    #[error("{program} exited with {status}: {stderr}")]
+    Failed {
+        program: String,
+        status: std::process::ExitStatus,
+        stderr: String,
+    },
+}
+
 /// Run `submit` with its output to `submit.out` (in its own process group: a Ctrl-C
 /// meant for baton does not cut it short); its pid in `submit.pid` meanwhile.
-async fn submit(args: &[String], files: &JobFiles) -> Result<String, String> {
+async fn submit(args: &[String], files: &JobFiles) -> Result<String, SubmitError> {
     let open = |path: PathBuf| {
         use std::os::unix::fs::OpenOptionsExt;
         std::fs::OpenOptions::new()
@@ -236,11 +261,11 @@ async fn submit(args: &[String], files: &JobFiles) -> Result<String, String> {
             .create_new(true)
             .mode(0o600)
             .open(&path)
-            .map_err(|e| format!("cannot create {}: {e}", path.display()))
+            .map_err(|source| SubmitError::Create { path, source })
     };
     let out = open(values::submit_out(files))?;
     let err = open(files.dir.join("submit.err"))?;
-    let (program, rest) = args.split_first().ok_or("`submit` is empty")?;
+    let (program, rest) = args.split_first().ok_or(SubmitError::Empty)?;
     let mut cmd = tokio::process::Command::new(program);
     cmd.args(rest)
         .stdin(Stdio::null())
@@ -250,15 +275,23 @@ async fn submit(args: &[String], files: &JobFiles) -> Result<String, String> {
     without_baton_vars(&mut cmd);
     let mut child = cmd
         .spawn()
-        .map_err(|e| format!("cannot run {program}: {e}"))?;
+        .map_err(|source| SubmitError::Run {
+            program: program.clone(),
+            source,
+        })?;
     if let Some(pid) = child.id() {
         let _ = std::fs::write(files.dir.join(values::SUBMIT_PID), pid.to_string());
     }
     let status = match tokio::time::timeout(CLI_DEADLINE, child.wait()).await {
-        Ok(s) => s.map_err(|e| format!("{program}: {e}"))?,
+        Ok(s) => s.map_err(|source| SubmitError::Run {
+            program: program.clone(),
+            source,
+        })?,
         Err(_) => {
             let _ = child.start_kill();
-            return Err(format!("{program} did not answer within {CLI_DEADLINE:?}"));
+            return Err(SubmitError::NoAnswer {
+                program: program.clone(),
+            });
         }
     };
     let _ = std::fs::remove_file(files.dir.join(values::SUBMIT_PID));
@@ -267,10 +300,11 @@ async fn submit(args: &[String], files: &JobFiles) -> Result<String, String> {
         Ok(stdout)
     } else {
         let stderr = std::fs::read(files.dir.join("submit.err")).unwrap_or_default();
-        Err(format!(
-            "{program} exited with {status}: {}",
-            bounded(&String::from_utf8_lossy(&stderr))
-        ))
+        Err(SubmitError::Failed {
+            program: program.clone(),
+            status,
+            stderr: bounded(&String::from_utf8_lossy(&stderr)),
+        })
     }
 }
 
