@@ -25,6 +25,7 @@ pub mod host;
 pub mod identity;
 pub mod inbox;
 pub mod inspect;
+pub mod news;
 mod jobs;
 pub mod prepare;
 pub mod run_list;

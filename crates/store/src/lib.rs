@@ -13,6 +13,7 @@ mod cache;
 mod commands;
 mod completion;
 mod delete;
+mod durations;
 mod error;
 pub mod event_chain;
 mod fan_counts;

@@ -222,6 +222,9 @@ pub fn step_lines<'a>(
         },
     };
     lines.push(kv("time", LW, styled(timing, theme.base), theme));
+    if let Some(l) = timeout_line(s, ui, now) {
+        lines.push(kv("timeout", LW, styled(l, theme.base), theme));
+    }
     if let Some(r) = s.retry_at.filter(|_| s.state == StepState::RetryWait) {
         let left = if r > now {
             format!("in {}", dur(now, r))
@@ -405,4 +408,23 @@ pub fn error_lines<'a>(e: &ErrorRecord, w: usize, theme: &Theme) -> Vec<Line<'a>
         ]));
     }
     lines
+}
+
+/// A step's `timeout` and, while it runs, when it fires (issue 45 point 6): `10m ·
+/// fires at 14:03:22 (in 4m12s)`; the wall clock or `+12m` in the run as `t` says.
+fn timeout_line(s: &StepView, ui: &UiState, now: Timestamp) -> Option<String> {
+    let t = std::time::Duration::from_millis(s.timeout_ms?);
+    let limit = human_duration(t);
+    match s.started_at {
+        Some(start) if s.state == StepState::Running && s.finished_at.is_none() => {
+            let fires = start.add(t);
+            let when = ui.wall(fires, now);
+            Some(if fires > now {
+                format!("{limit} · fires at {when} (in {})", dur(now, fires))
+            } else {
+                format!("{limit} · fired at {when}")
+            })
+        }
+        _ => Some(limit),
+    }
 }

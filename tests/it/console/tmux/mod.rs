@@ -12,6 +12,8 @@ mod fanned;
 mod hostile;
 mod inputs;
 mod keys;
+mod news;
+mod pasted;
 mod runs_tab;
 mod schedules_tab;
 mod shift;
