@@ -366,7 +366,9 @@ impl Store {
         let mut st = self.conn.prepare_cached(&format!(
             "SELECT id, workflow, state, operator, started_at, finished_at, l.holder,
                     l.heartbeat_at, steps_total, steps_done, health, rev,
-                    (SELECT e.at FROM events e WHERE e.run_id = runs.id AND e.seq = runs.last_seq)
+                    CASE WHEN finished_at IS NULL THEN
+                      (SELECT e.at FROM events e WHERE e.id BETWEEN runs.key << 32
+                       AND (runs.key << 32) + 4294967295 ORDER BY e.id DESC LIMIT 1) END
              FROM runs LEFT JOIN leases l ON l.run_id = runs.id {tail}"
         ))?;
         let mut rows = st.query(p)?;

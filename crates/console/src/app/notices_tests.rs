@@ -92,7 +92,7 @@ fn own_actions_are_logged_and_a_flash_clears_on_another_tab() {
     let out = update(&mut ui, &v, Action::Yes);
     assert!(matches!(&out[..], [Request::Command(Command::Cancel { .. })]), "{out:?}");
     assert_eq!(ui.action_log.len(), 1);
-    assert_eq!(ui.action_log[0].what, "cancel");
+    assert!(ui.action_log[0].what.starts_with("cancel"), "{:?}", ui.action_log);
     assert_eq!(ui.action_log[0].result, None);
     let refusal = Refusal::EngineStopped;
     update(&mut ui, &v, Action::Outcome(CommandOutcome::Refused(refusal.clone())));
