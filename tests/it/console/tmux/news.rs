@@ -1,6 +1,7 @@
 //! Issue 45 point 5: news is true. Decisions recorded from another shell on any run
 //! (not only the one on screen) are notices with who, what and the reason typed, kept
 //! in `!`; this console's own action goes to its action log (`@`), not to notices.
+use super::pasted::new_run_id;
 use super::*;
 
 const GATED: &str = "name = 'gated'\n[[step]]\nid = 'ship'\nrun = 'true'\ngate = { prompt = 'Ship it?' }\n";
@@ -22,10 +23,12 @@ fn others_decisions_on_any_run_are_notices_and_the_consoles_own_go_to_its_log() 
     let env = Env::new();
     let gated = env.workflow("gated.toml", GATED);
     let (_a, approved) = env.spawn_until(&gated, "ship", "waiting_approval");
-    let (_b, rejected) = env.spawn_until(&gated, "ship", "waiting_approval");
+    let _b = env.spawn(&["run", gated.to_str().unwrap(), "--headless"]);
+    let rejected = new_run_id(&env, std::slice::from_ref(&approved));
+    env.wait_step(&rejected, "ship", "waiting_approval", 30);
     let budget = env.workflow("budget.toml", BUDGET);
     let _c = env.spawn(&["run", budget.to_str().unwrap(), "--headless"]);
-    let raised = env.wait_run_id();
+    let raised = new_run_id(&env, &[approved.clone(), rejected.clone()]);
     wait_until("the budget stop", secs(30), || {
         env.show(&raised)["errors"]
             .as_array()
@@ -33,7 +36,9 @@ fn others_decisions_on_any_run_are_notices_and_the_consoles_own_go_to_its_log() 
     });
     // The run on screen (the newest).
     let on_screen = env.workflow("onscreen.toml", ON_SCREEN);
-    let (_d, _shown) = env.spawn_until(&on_screen, "wait", "waiting_approval");
+    let _d = env.spawn(&["run", on_screen.to_str().unwrap(), "--headless"]);
+    let shown = new_run_id(&env, &[approved.clone(), rejected.clone(), raised.clone()]);
+    env.wait_step(&shown, "wait", "waiting_approval", 30);
 
     let command = format!(
         "cd {} && BATON_DB={} XDG_CONFIG_HOME={} {} tui ; sleep 30",
@@ -78,10 +83,13 @@ fn others_decisions_on_any_run_are_notices_and_the_consoles_own_go_to_its_log() 
     );
     assert!(!screen.contains("no reason given"), "{screen}");
     tmux.keys(&["Escape"]);
+    tmux.wait_for("the notices closed", |s| !s.contains("Notices ·"), 10);
 
     // This console cancels the run on screen: in its action log, not a notice.
+    tmux.keys(&["1"]);
+    tmux.wait_for("the DAG", |s| s.contains("Graph ·"), 10);
     tmux.keys(&["c"]);
-    tmux.wait_for("the cancel confirmation", |s| s.contains("Cancel"), 10);
+    tmux.wait_for("the cancel confirmation", |s| s.contains("Cancel the run?"), 10);
     tmux.keys(&["y"]);
     tmux.keys(&["@"]);
     tmux.wait_for(
@@ -90,6 +98,7 @@ fn others_decisions_on_any_run_are_notices_and_the_consoles_own_go_to_its_log() 
         20,
     );
     tmux.keys(&["Escape"]);
+    tmux.wait_for("the log closed", |s| !s.contains("Action log ·"), 10);
     tmux.keys(&["!"]);
     let screen = tmux.wait_for("the notices list again", |s| s.contains("Notices · "), 10);
     assert!(screen.contains("Notices · 3"), "{screen}");

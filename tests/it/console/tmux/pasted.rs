@@ -36,8 +36,9 @@ fn stage(env: &Env) -> Vec<Staged> {
     for (scenario, wf) in [("gate", GATE), ("budget", BUDGET), ("mark", MARK)] {
         let path = env.workflow(&format!("{scenario}.toml"), wf);
         for _ in 0..COPIES {
+            let known: Vec<String> = out.iter().map(|s: &Staged| s.id.clone()).collect();
             let mut engine = env.spawn(&["run", path.to_str().unwrap(), "--headless"]);
-            let id = env.wait_run_id();
+            let id = new_run_id(env, &known);
             match scenario {
                 "gate" => env.wait_step(&id, "ship", "waiting_approval", 30),
                 "budget" => wait_until("the budget stop", secs(30), || {
@@ -64,6 +65,18 @@ fn stage(env: &Env) -> Vec<Staged> {
         }
     }
     out
+}
+
+/// The id of a run that is not one of `known`, once it is in the store.
+pub(super) fn new_run_id(env: &Env, known: &[String]) -> String {
+    wait_until("a new run", secs(30), || {
+        let runs = env.runs();
+        runs.as_array()?
+            .iter()
+            .filter_map(|r| r["id"].as_str())
+            .find(|id| !known.iter().any(|k| k == id))
+            .map(str::to_string)
+    })
 }
 
 /// A run in the store whose id shares the first 14 characters of `id`.
