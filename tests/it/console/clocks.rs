@@ -73,10 +73,13 @@ fn clocks_and_words_at_two_sizes() {
             let t = text(&draw(&v, &mut u, &theme, w, h));
             match name {
                 "runs_interrupted_took_stops" => {
-                    let row = t.lines().find(|l| l.contains("nightly-etl")).unwrap_or("");
-                    assert!(row.contains("48s"), "{row}");
+                    let row = t
+                        .lines()
+                        .find(|l| l.contains("nightly-etl") && l.contains("interrupted"))
+                        .unwrap_or("");
+                    assert!(row.contains("48.0s"), "{row}");
                 }
-                "dag_detail_running_timeout" => assert!(t.contains("10m · fires at"), "{t}"),
+                "dag_detail_running_timeout" => assert!(t.contains("10m00s · fires at"), "{t}"),
                 "header_failed_by_rejection" => {
                     assert!(!t.contains("failed 0%") && !t.contains("fail 0%"), "{t}")
                 }

@@ -118,7 +118,7 @@ pub static BINDINGS: &[Binding] = &[
         [k(':')],
         ":",
         Action::Jump,
-        "command line: a run, step, workflow, tab (runs state:failed) or q; Tab completes",
+        "go to a run, step, workflow, tab; q quits (Tab: more)",
         false
     ),
     b!(

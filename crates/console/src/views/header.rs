@@ -189,7 +189,7 @@ pub fn render(
             theme.dim,
         ),
         styled(
-            failed_text(view, failed),
+            failed_text(view, failed, narrow),
             if failed > 0.0 || view.state == RunState::Failed {
                 theme.warning
             } else {
@@ -264,8 +264,8 @@ pub fn render(
 /// The judged steps' failed share as the header says it (issue 45 point 6): a share
 /// under 1% is `<1%`, never `0%`; a failed run whose failure no judged step carries (a
 /// rejection, the run's timeout, a step outside the score) says how many steps ended
-/// failed, never `0%`.
-fn failed_text(view: &RunView, share: f64) -> String {
+/// failed (`1 step`, narrow `1✘`), never `0%`.
+fn failed_text(view: &RunView, share: f64, narrow: bool) -> String {
     if share > 0.0 && share < 0.005 {
         return "<1%".into();
     }
@@ -287,6 +287,8 @@ fn failed_text(view: &RunView, share: f64) -> String {
         .count();
     match n {
         0 => "run".into(),
+        // Narrow: as wide as `17%`, so the line's last figures keep their room.
+        n if narrow => format!("{n}✘"),
         1 => "1 step".into(),
         n => format!("{n} steps"),
     }
