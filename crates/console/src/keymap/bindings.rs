@@ -118,7 +118,7 @@ pub static BINDINGS: &[Binding] = &[
         [k(':')],
         ":",
         Action::Jump,
-        "go to a run, step, workflow, tab; q quits (Tab: more)",
+        "go to a run, step, workflow or tab; :q quits",
         false
     ),
     b!(
