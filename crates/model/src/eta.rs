@@ -68,7 +68,9 @@ fn own_left(
     let took = expected(&s.id)?;
     match s.state {
         // Past its usual time: it may end any moment.
-        StepState::Running => Some(took.saturating_sub(s.started_at.map_or(Duration::ZERO, |t| now.since(t)))),
+        StepState::Running => {
+            Some(took.saturating_sub(s.started_at.map_or(Duration::ZERO, |t| now.since(t))))
+        }
         StepState::RetryWait => Some(took + s.retry_at.map_or(Duration::ZERO, |r| r.since(now))),
         // A person decides: no one knows when.
         StepState::Pending if s.has_gate => None,

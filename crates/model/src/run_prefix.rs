@@ -15,7 +15,12 @@ pub fn len<'a>(id: &str, others: impl IntoIterator<Item = &'a str>) -> usize {
     let shared = others
         .into_iter()
         .filter(|o| *o != id)
-        .map(|o| o.chars().zip(id.chars()).take_while(|(a, b)| a == b).count())
+        .map(|o| {
+            o.chars()
+                .zip(id.chars())
+                .take_while(|(a, b)| a == b)
+                .count()
+        })
         .max()
         .unwrap_or(0);
     (shared + 1).max(MIN).min(id.chars().count())

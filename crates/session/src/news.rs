@@ -31,29 +31,31 @@ impl News {
     /// What a row names beyond its step: a schedule's pause or resume its schedules,
     /// a trigger its workflow, a raise its amounts (`cost +5`).
     pub fn subject(&self) -> String {
-    let details: serde_json::Value = serde_json::from_str(&self.details).unwrap_or_default();
-    match self.action {
-        AuditAction::SchedulePaused | AuditAction::ScheduleResumed => details["schedules"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            })
-            .unwrap_or_default(),
-        AuditAction::ScheduleTriggered => details["workflow"].as_str().unwrap_or("").to_string(),
-        AuditAction::BudgetRaised => ["cost", "calls", "tokens"]
-            .iter()
-            .filter_map(|d| {
-                let v = &details[d];
-                (!v.is_null()).then(|| format!("{d} +{v}"))
-            })
-            .collect::<Vec<_>>()
-            .join(", "),
-        _ => String::new(),
+        let details: serde_json::Value = serde_json::from_str(&self.details).unwrap_or_default();
+        match self.action {
+            AuditAction::SchedulePaused | AuditAction::ScheduleResumed => details["schedules"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_default(),
+            AuditAction::ScheduleTriggered => {
+                details["workflow"].as_str().unwrap_or("").to_string()
+            }
+            AuditAction::BudgetRaised => ["cost", "calls", "tokens"]
+                .iter()
+                .filter_map(|d| {
+                    let v = &details[d];
+                    (!v.is_null()).then(|| format!("{d} +{v}"))
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+            _ => String::new(),
+        }
     }
-}
 }
 
 pub(super) struct Feed {

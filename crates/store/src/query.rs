@@ -468,9 +468,9 @@ impl Store {
     /// as news (issue 45 point 5).
     pub fn audit_after(&self, after: i64, limit: usize) -> Result<Vec<AuditRow>, StoreError> {
         let r = (|| {
-            let mut st = self
-                .conn
-                .prepare_cached(&format!("{AUDIT_SELECT} WHERE id > ?1 ORDER BY id LIMIT ?2"))?;
+            let mut st = self.conn.prepare_cached(&format!(
+                "{AUDIT_SELECT} WHERE id > ?1 ORDER BY id LIMIT ?2"
+            ))?;
             let limit = i64::try_from(limit).unwrap_or(i64::MAX);
             let rows = st.query_map(params![after, limit], audit_row)?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)

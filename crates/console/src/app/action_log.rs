@@ -110,9 +110,11 @@ impl UiState {
         run_id: Option<&str>,
         result: Result<String, String>,
     ) {
-        if let Some(e) = self.action_log.iter_mut().find(|e| {
-            e.kind == kind && e.result.is_none() && run_id.is_none_or(|r| r == e.run_id)
-        }) {
+        if let Some(e) = self
+            .action_log
+            .iter_mut()
+            .find(|e| e.kind == kind && e.result.is_none() && run_id.is_none_or(|r| r == e.run_id))
+        {
             e.result = Some(result);
         }
     }

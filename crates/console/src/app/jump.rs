@@ -39,8 +39,14 @@ fn tab_named(word: &str) -> Option<Tab> {
 }
 
 /// Everything `:` takes whole, for completion: commands, tab names, workflows, step ids.
-fn names<'a>(view: &'a RunView, runs: &'a [std::sync::Arc<baton_model::RunSummary>]) -> Vec<String> {
-    let mut out: Vec<String> = ["q", "quit", "help"].iter().map(|s| s.to_string()).collect();
+fn names<'a>(
+    view: &'a RunView,
+    runs: &'a [std::sync::Arc<baton_model::RunSummary>],
+) -> Vec<String> {
+    let mut out: Vec<String> = ["q", "quit", "help"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     out.extend(Tab::ALL.iter().map(|t| t.title().to_ascii_lowercase()));
     out.extend(["gates", "wait", "sched"].iter().map(|s| s.to_string()));
     for r in runs {
@@ -77,7 +83,11 @@ pub fn complete(
             .map_or(0, |((i, a), _)| i + a.len_utf8());
         common.truncate(n);
     }
-    if common.len() > text.len() { common } else { text.to_string() }
+    if common.len() > text.len() {
+        common
+    } else {
+        text.to_string()
+    }
 }
 
 /// How many candidates an ambiguous jump lists.
@@ -194,7 +204,11 @@ pub(super) fn jump_input(ui: &mut UiState, view: &RunView, action: Action) -> Ve
                         ui.run_sel = 0;
                     }
                     (Tab::Dag, false) => ui.filter = filter,
-                    _ => toast(ui, format!("✘ the {} tab takes no filter", tab.title()), false),
+                    _ => toast(
+                        ui,
+                        format!("✘ the {} tab takes no filter", tab.title()),
+                        false,
+                    ),
                 }
             }
             Ok(Target::Workflow(w)) => {

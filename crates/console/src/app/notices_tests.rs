@@ -47,7 +47,11 @@ fn others_decisions_are_notices_and_ones_own_are_not() {
     assert!(ui.note_news(std::slice::from_ref(&row)).is_empty());
     assert!(ui.notices.is_empty());
     row.id = 2;
-    assert_eq!(ui.note_news(&[row]).len(), 1, "a second one is another shell's");
+    assert_eq!(
+        ui.note_news(&[row]).len(),
+        1,
+        "a second one is another shell's"
+    );
     // A budget raise from another shell of the same account on a run this console
     // acted on (without a step) is news, with its amounts and reason.
     let mut raise = news(3, "01OTHERRUN", "carol", AuditAction::BudgetRaised);
@@ -90,12 +94,23 @@ fn own_actions_are_logged_and_a_flash_clears_on_another_tab() {
     let mut ui = UiState::new("alice");
     update(&mut ui, &v, Action::CancelRun);
     let out = update(&mut ui, &v, Action::Yes);
-    assert!(matches!(&out[..], [Request::Command(Command::Cancel { .. })]), "{out:?}");
+    assert!(
+        matches!(&out[..], [Request::Command(Command::Cancel { .. })]),
+        "{out:?}"
+    );
     assert_eq!(ui.action_log.len(), 1);
-    assert!(ui.action_log[0].what.starts_with("cancel"), "{:?}", ui.action_log);
+    assert!(
+        ui.action_log[0].what.starts_with("cancel"),
+        "{:?}",
+        ui.action_log
+    );
     assert_eq!(ui.action_log[0].result, None);
     let refusal = Refusal::EngineStopped;
-    update(&mut ui, &v, Action::Outcome(CommandOutcome::Refused(refusal.clone())));
+    update(
+        &mut ui,
+        &v,
+        Action::Outcome(CommandOutcome::Refused(refusal.clone())),
+    );
     assert_eq!(ui.action_log[0].result, Some(Err(refusal.to_string())));
     assert!(ui.toast.is_some());
     update(&mut ui, &v, Action::GoTab(Tab::Runs));
@@ -103,7 +118,6 @@ fn own_actions_are_logged_and_a_flash_clears_on_another_tab() {
     update(&mut ui, &v, Action::ActionLog);
     assert_eq!(ui.overlay, Some(Overlay::ActionLog));
 }
-
 
 /// Issue 45 point 7: `Esc` on the run `Enter` opened goes back to the list it came from;
 /// a tab key forgets where from.
@@ -148,11 +162,17 @@ fn the_colon_prompt_takes_names_and_commands_and_completes() {
     update(&mut ui, &v, Action::Key(tab));
     assert_eq!(ui.jump.as_deref(), Some("nightly-etl"));
     update(&mut ui, &v, Action::Confirm);
-    assert_eq!((ui.tab, ui.runs_filter.as_str()), (Tab::Runs, "wf:nightly-etl"));
+    assert_eq!(
+        (ui.tab, ui.runs_filter.as_str()),
+        (Tab::Runs, "wf:nightly-etl")
+    );
     update(&mut ui, &v, Action::Jump);
     typed(&mut ui, &v, "runs state:failed");
     update(&mut ui, &v, Action::Confirm);
-    assert_eq!((ui.tab, ui.runs_filter.as_str()), (Tab::Runs, "state:failed"));
+    assert_eq!(
+        (ui.tab, ui.runs_filter.as_str()),
+        (Tab::Runs, "state:failed")
+    );
     update(&mut ui, &v, Action::Jump);
     typed(&mut ui, &v, "gates");
     update(&mut ui, &v, Action::Confirm);

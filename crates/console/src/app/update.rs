@@ -154,7 +154,11 @@ fn dispatch(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
         }
         Action::Deleted { run_id, result } => {
             ui.pending = ui.pending.saturating_sub(1);
-            ui.log_answer(super::action_log::Kind::Delete, Some(&run_id), result.clone());
+            ui.log_answer(
+                super::action_log::Kind::Delete,
+                Some(&run_id),
+                result.clone(),
+            );
             let short = short_id(&run_id, &ui.run_ids);
             match result {
                 Ok(message) => toast(ui, format!("✔ deleted run {short}: {message}"), true),
@@ -163,7 +167,11 @@ fn dispatch(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
             return Vec::new();
         }
         Action::Resumed { run_id, result } => {
-            ui.log_answer(super::action_log::Kind::Resume, Some(&run_id), result.clone());
+            ui.log_answer(
+                super::action_log::Kind::Resume,
+                Some(&run_id),
+                result.clone(),
+            );
             let short = short_id(&run_id, &ui.run_ids);
             match result {
                 Ok(said) => {

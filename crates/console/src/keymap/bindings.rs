@@ -884,7 +884,14 @@ pub static BINDINGS: &[Binding] = &[
         "a page at a time",
         false
     ),
-    b!(Overlay, [code(Home), k('g')], "Home/End", Action::Top, "the top", false),
+    b!(
+        Overlay,
+        [code(Home), k('g')],
+        "Home/End",
+        Action::Top,
+        "the top",
+        false
+    ),
     b!(
         Overlay,
         [code(End), k('G')],

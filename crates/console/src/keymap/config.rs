@@ -202,25 +202,39 @@ mod tests {
     fn a_user_binding_that_takes_a_global_key_in_its_view_is_a_conflict() {
         let e = errors("[keys]\napprove = \"y\"\n");
         assert!(
-            e.contains("config.toml:2:1: error: `y` is bound to both `copy` (by default) and `approve` in"),
+            e.contains(
+                "config.toml:2:1: error: `y` is bound to both `copy` (by default) and `approve` in"
+            ),
             "{e}"
         );
         assert!(e.contains("move `copy` off it"), "{e}");
         let k = &keymap("[keys]\napprove = \"y\"\ncopy = \"Y\"\n");
-        assert_eq!(k.action_for(Context::Approvals, &key('y')), Some(Action::Approve));
+        assert_eq!(
+            k.action_for(Context::Approvals, &key('y')),
+            Some(Action::Approve)
+        );
         // A global binding on a key a view keeps is no theft: the view's action wins
         // there, the new one works everywhere else.
         let k = &keymap("[keys]\nretry = \"ctrl-r\"\ntab_runs = \"r\"\n");
-        assert_eq!(k.action_for(Context::Dag, &key('r')), Some(Action::GoTab(Tab::Runs)));
+        assert_eq!(
+            k.action_for(Context::Dag, &key('r')),
+            Some(Action::GoTab(Tab::Runs))
+        );
     }
 
     /// Vim's h/l across the graph's layers, when `[keys]` says so: `l` leaves the log
     /// (bound in the graph) and `h` leaves health (global), each moved.
     #[test]
     fn h_and_l_move_between_layers_when_the_config_says_so() {
-        let e = errors("[keys]\nleft = [\"left\", \"h\"]\nright = [\"right\", \"l\"]\nlog = \"o\"\n");
-        assert!(e.contains("`h` is bound to both `health` (by default)"), "{e}");
-        let e = errors("[keys]\nleft = [\"left\", \"h\"]\nright = [\"right\", \"l\"]\nhealth = \"i\"\n");
+        let e =
+            errors("[keys]\nleft = [\"left\", \"h\"]\nright = [\"right\", \"l\"]\nlog = \"o\"\n");
+        assert!(
+            e.contains("`h` is bound to both `health` (by default)"),
+            "{e}"
+        );
+        let e = errors(
+            "[keys]\nleft = [\"left\", \"h\"]\nright = [\"right\", \"l\"]\nhealth = \"i\"\n",
+        );
         assert!(e.contains("`l` is bound to both `log` (by default)"), "{e}");
         let k = &keymap(
             "[keys]\nleft = [\"left\", \"h\"]\nright = [\"right\", \"l\"]\nlog = \"o\"\nhealth = \"i\"\n",
@@ -228,7 +242,10 @@ mod tests {
         assert_eq!(k.action_for(Context::Dag, &key('h')), Some(Action::Left));
         assert_eq!(k.action_for(Context::Dag, &key('l')), Some(Action::Right));
         assert_eq!(k.action_for(Context::Dag, &key('o')), Some(Action::Log));
-        assert_eq!(k.action_for(Context::Errors, &key('i')), Some(Action::ToggleHealth));
+        assert_eq!(
+            k.action_for(Context::Errors, &key('i')),
+            Some(Action::ToggleHealth)
+        );
     }
 
     /// docs/configuration.md names every action `[keys]` accepts.

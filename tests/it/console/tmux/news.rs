@@ -4,10 +4,22 @@
 use super::pasted::new_run_id;
 use super::*;
 
-const GATED: &str = "name = 'gated'\n[[step]]\nid = 'ship'\nrun = 'true'\ngate = { prompt = 'Ship it?' }\n";
+const GATED: &str =
+    "name = 'gated'\n[[step]]\nid = 'ship'\nrun = 'true'\ngate = { prompt = 'Ship it?' }\n";
 const BUDGET: &str = "name = 'budgeted'\nbudget = { cost = 1.0 }\n[[step]]\nid = 'a'\nrun = 'true'\ncost = 1.0\n[[step]]\nid = 'b'\nneeds = ['a']\nrun = 'true'\ncost = 1.0\n";
 const ON_SCREEN: &str =
     "name = 'onscreen'\n[[step]]\nid = 'wait'\nrun = 'true'\ngate = { prompt = 'Go?' }\n";
+
+/// The engines this test started, stopped (by their ids) when it ends.
+struct Engines(Vec<std::process::Child>);
+
+impl Drop for Engines {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            crate::cli::suggestions::terminate(c);
+        }
+    }
+}
 
 fn ok(out: &std::process::Output) {
     assert!(
@@ -22,12 +34,18 @@ fn ok(out: &std::process::Output) {
 fn others_decisions_on_any_run_are_notices_and_the_consoles_own_go_to_its_log() {
     let env = Env::new();
     let gated = env.workflow("gated.toml", GATED);
-    let (_a, approved) = env.spawn_until(&gated, "ship", "waiting_approval");
-    let _b = env.spawn(&["run", gated.to_str().unwrap(), "--headless"]);
+    let mut engines = Engines(Vec::new());
+    let (a, approved) = env.spawn_until(&gated, "ship", "waiting_approval");
+    engines.0.push(a);
+    engines
+        .0
+        .push(env.spawn(&["run", gated.to_str().unwrap(), "--headless"]));
     let rejected = new_run_id(&env, std::slice::from_ref(&approved));
     env.wait_step(&rejected, "ship", "waiting_approval", 30);
     let budget = env.workflow("budget.toml", BUDGET);
-    let _c = env.spawn(&["run", budget.to_str().unwrap(), "--headless"]);
+    engines
+        .0
+        .push(env.spawn(&["run", budget.to_str().unwrap(), "--headless"]));
     let raised = new_run_id(&env, &[approved.clone(), rejected.clone()]);
     wait_until("the budget stop", secs(30), || {
         env.show(&raised)["errors"]
@@ -36,7 +54,9 @@ fn others_decisions_on_any_run_are_notices_and_the_consoles_own_go_to_its_log() 
     });
     // The run on screen (the newest).
     let on_screen = env.workflow("onscreen.toml", ON_SCREEN);
-    let _d = env.spawn(&["run", on_screen.to_str().unwrap(), "--headless"]);
+    engines
+        .0
+        .push(env.spawn(&["run", on_screen.to_str().unwrap(), "--headless"]));
     let shown = new_run_id(&env, &[approved.clone(), rejected.clone(), raised.clone()]);
     env.wait_step(&shown, "wait", "waiting_approval", 30);
 
@@ -57,7 +77,14 @@ fn others_decisions_on_any_run_are_notices_and_the_consoles_own_go_to_its_log() 
         |s| s.contains("approved ship: “canary is green”"),
         20,
     );
-    ok(&env.run(&["approve", &raised, "--raise", "cost=1", "--reason", "one more batch"]));
+    ok(&env.run(&[
+        "approve",
+        &raised,
+        "--raise",
+        "cost=1",
+        "--reason",
+        "one more batch",
+    ]));
     tmux.wait_for(
         "the raise as news",
         |s| s.contains("raised the budget cost +1") && s.contains("one more batch"),
@@ -89,7 +116,11 @@ fn others_decisions_on_any_run_are_notices_and_the_consoles_own_go_to_its_log() 
     tmux.keys(&["1"]);
     tmux.wait_for("the DAG", |s| s.contains("Graph ·"), 10);
     tmux.keys(&["c"]);
-    tmux.wait_for("the cancel confirmation", |s| s.contains("Cancel the run?"), 10);
+    tmux.wait_for(
+        "the cancel confirmation",
+        |s| s.contains("Cancel the run?"),
+        10,
+    );
     tmux.keys(&["y"]);
     tmux.keys(&["@"]);
     tmux.wait_for(

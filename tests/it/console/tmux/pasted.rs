@@ -11,7 +11,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 const GATE: &str = "name = 'gated'\n[[step]]\nid = 'ship'\nrun = 'true'\n[step.gate]\nprompt = 'Ship it?'\n[step.gate.inputs]\nticket = { type = 'string', required = true, pattern = '^[a-z]+$' }\n";
 const BUDGET: &str = "name = 'budgeted'\nbudget = { cost = 1.0 }\n[[step]]\nid = 'a'\nrun = 'true'\ncost = 1.0\n[[step]]\nid = 'b'\nneeds = ['a']\nrun = 'true'\ncost = 1.0\n";
-const MARK: &str = "name = 'marked'\n[[step]]\nid = 'migrate'\nrun = 'sleep 60'\nidempotent = false\n";
+const MARK: &str =
+    "name = 'marked'\n[[step]]\nid = 'migrate'\nrun = 'sleep 60'\nidempotent = false\n";
 /// Copies of each waiting run: one per distinct command printed for it.
 const COPIES: usize = 4;
 /// What `…` stands for: a reason, or the gate's input (`^[a-z]+$`).
@@ -102,10 +103,10 @@ fn commands(text: &str) -> Vec<String> {
                     .filter(|c| c.starts_with("baton "))
                     .map(str::to_string),
             );
-        } else if let Some(i) = line.find("baton ") {
-            if line[..i].trim().is_empty() {
-                out.push(line[i..].trim().to_string());
-            }
+        } else if let Some(i) = line.find("baton ")
+            && line[..i].trim().is_empty()
+        {
+            out.push(line[i..].trim().to_string());
         }
     }
     out
@@ -171,7 +172,11 @@ fn every_command_and_id_the_console_inbox_and_show_print_works_when_pasted() {
     let out = env.run(&["inbox"]);
     assert!(out.status.success(), "{}", text_of(&out));
     let inbox = text(&out.stdout);
-    assert_eq!(check_ids(&env, "inbox", &inbox, &ids).len(), ids.len(), "{inbox}");
+    assert_eq!(
+        check_ids(&env, "inbox", &inbox, &ids).len(),
+        ids.len(),
+        "{inbox}"
+    );
     printed.extend(commands(&inbox).into_iter().map(|c| ("inbox".into(), c)));
 
     // `baton show RUN`: what waits and the error records' suggestions.
@@ -197,7 +202,11 @@ fn every_command_and_id_the_console_inbox_and_show_print_works_when_pasted() {
         |s| all.iter().all(|id| s.contains(&id[..15])),
         30,
     );
-    assert_eq!(check_ids(&env, "Runs tab", &screen, &all).len(), all.len(), "{screen}");
+    assert_eq!(
+        check_ids(&env, "Runs tab", &screen, &all).len(),
+        all.len(),
+        "{screen}"
+    );
     tmux.keys(&["6"]);
     let mut seen_waiting = Vec::new();
     let mut prev: Vec<String> = Vec::new();
