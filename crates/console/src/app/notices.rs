@@ -193,7 +193,8 @@ impl UiState {
                 continue;
             }
             let mut reason = n.reason.clone();
-            if n.action == AuditAction::Approved && reason.is_none() {
+            let unsaid = reason.as_deref().is_none_or(|r| r.trim().is_empty());
+            if n.action == AuditAction::Approved && unsaid {
                 // The vote that closed the gate carries the reason typed.
                 let vote = news.iter().rposition(|d| {
                     d.action == AuditAction::ApprovalVote
