@@ -100,7 +100,9 @@ pub struct Sent {
 impl Sent {
     fn matches(&self, operator: &str, n: &News) -> bool {
         let step = self.step.is_none() || self.step == n.step;
-        let reason = self.reason.is_none() || self.reason == n.reason;
+        // A row without a reason (a gate's approval: its vote carries it) matches on
+        // the rest.
+        let reason = self.reason.is_none() || n.reason.is_none() || self.reason == n.reason;
         // An approval is the vote, then (its quorum met) the gate's approval.
         let action = n.action == self.action
             || (self.action == AuditAction::Approved && n.action == AuditAction::ApprovalVote);

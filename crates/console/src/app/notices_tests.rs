@@ -182,3 +182,28 @@ fn the_colon_prompt_takes_names_and_commands_and_completes() {
     let out = update(&mut ui, &v, Action::Confirm);
     assert!(matches!(&out[..], [Request::Exit(_)]), "{out:?}");
 }
+
+/// This console's own approval is its vote and then the gate's approval, which carries
+/// no reason: neither is news.
+#[test]
+fn ones_own_approval_is_not_news_though_the_gates_approval_has_no_reason() {
+    let mut ui = UiState::new("carol");
+    let cmd = Command::Approve {
+        step: "ship".into(),
+        operator: "carol".into(),
+        reason: Some("engine is gone".into()),
+        signature: None,
+        inputs: Default::default(),
+    };
+    ui.note_sent("01RUN", &cmd);
+    let mut vote = news(1, "01RUN", "carol", AuditAction::ApprovalVote);
+    vote.step = Some("ship".into());
+    vote.reason = Some("engine is gone".into());
+    let mut approved = news(2, "01RUN", "carol", AuditAction::Approved);
+    approved.step = Some("ship".into());
+    assert!(
+        ui.note_news(&[vote, approved]).is_empty(),
+        "{:?}",
+        ui.notices
+    );
+}

@@ -106,13 +106,13 @@ pub fn update(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> 
             }
         }
     }
-    // A flash belongs where it was raised: another tab or run takes it away (one this
-    // action raised stays).
     match action_kind {
         Some(true) if ui.tab != tab => ui.came_from = Some(tab),
         Some(false) => ui.came_from = None,
         _ => {}
     }
+    // A flash belongs where it was raised: another tab or run takes it away (one this
+    // action raised stays).
     let moved = ui.tab != tab || out.iter().any(|r| matches!(r, Request::OpenRun(_)));
     if moved && ui.toast == before {
         ui.toast = None;
