@@ -14,6 +14,7 @@ pub mod drive;
 pub mod events;
 pub mod executors;
 pub mod inbox;
+pub mod input_file;
 pub mod logs;
 pub mod metrics;
 pub mod plan;

@@ -32,8 +32,8 @@ pub use action_log::{Kind as LoggedKind, Logged};
 pub use actions::{Action, ConsoleExit, Hit, Hits, Request, Tab};
 pub use dag::{filter_problem, matches_filter, visible_steps};
 pub use dialogs::{
-    BudgetDialog, BudgetField, ConfirmDialog, ConfirmWhat, Decision, Dialog, GateDialog,
-    InputField, QuitButton,
+    BudgetDialog, BudgetField, ConfirmDialog, ConfirmWhat, Decision, Dialog, DiffLine, GateDialog,
+    InputField, QuitButton, proposal_diff,
 };
 pub use fan::{MAX_LABEL, graph_steps, node_label, node_width, rows, rows_match, shown_steps};
 pub use keep::Picked;
@@ -48,6 +48,8 @@ pub use state::{
 pub use targets::{acts, copy_target, offered};
 pub use update::update;
 
+#[cfg(test)]
+mod decide_tests;
 #[cfg(test)]
 mod keys_tests;
 #[cfg(test)]

@@ -18,6 +18,7 @@ mod exits;
 mod fanout;
 mod gates;
 mod jobs;
+mod policy;
 mod resolve;
 mod run;
 mod saga;
@@ -307,6 +308,11 @@ impl Core {
                         now,
                         &mut fx,
                     );
+                }
+                // An engine killed between a gate's opening and its rule's decision:
+                // the rules read recorded values, so they decide as they would have.
+                if st == StepState::WaitingApproval && self.steps[i].gate.votes.is_empty() {
+                    self.apply_policy(i, now, &mut fx);
                 }
             }
         }

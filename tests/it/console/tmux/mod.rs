@@ -7,6 +7,7 @@ use std::time::Duration;
 
 mod approve;
 mod completion;
+mod decide;
 mod desk;
 mod fanned;
 mod hostile;
@@ -14,6 +15,7 @@ mod inputs;
 mod keys;
 mod news;
 mod pasted;
+mod policy;
 mod runs_tab;
 mod schedules_tab;
 mod shift;
