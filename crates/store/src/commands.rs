@@ -318,6 +318,19 @@ impl Store {
     /// Take the run's lease for `holder` (see [`lease_holder_name`]). A lease held by
     /// the same holder is renewed; one whose heartbeat is older than `stale_after`, or
     /// whose holder is a dead process on this host, is taken over.
+    /// Whether a command waits for `run_id`'s engine (a queued run the serve keeps
+    /// without an engine is woken for it).
+    pub fn has_open_commands(&self, run_id: &str) -> Result<bool, StoreError> {
+        let r = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT EXISTS (SELECT 1 FROM commands WHERE run_id = ?1 AND {OPEN})"
+            ))
+            .and_then(|mut st| st.query_row([run_id], |r| r.get(0)))
+            .map_err(StoreError::from);
+        self.ctx(r)
+    }
+
     pub fn acquire_lease(
         &mut self,
         run_id: &str,
@@ -350,11 +363,13 @@ impl Store {
                     });
                 }
             }
+            // The key it writes with: `audit rotate` waits for no live holder under another.
             tx.execute(
-                "INSERT INTO leases (run_id, holder, acquired_at, heartbeat_at) VALUES (?1, ?2, ?3, ?3)
+                "INSERT INTO leases (run_id, holder, acquired_at, heartbeat_at, key_id) VALUES (?1, ?2, ?3, ?3, ?4)
                  ON CONFLICT (run_id) DO UPDATE SET holder = excluded.holder,
-                    acquired_at = excluded.acquired_at, heartbeat_at = excluded.heartbeat_at",
-                params![run_id, holder, now.0],
+                    acquired_at = excluded.acquired_at, heartbeat_at = excluded.heartbeat_at,
+                    key_id = excluded.key_id",
+                params![run_id, holder, now.0, super::key_check::signing_id(&self.keys)],
             )?;
             tx.commit()?;
             Ok(LeaseOutcome::Acquired)

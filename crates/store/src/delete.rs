@@ -192,6 +192,7 @@ mod tests {
                 seed: 1,
                 auto_approve: false,
                 allowed_signers: None,
+                slot: None,
             },
             EventKind::CancelRequested {
                 actor: "alice".into(),

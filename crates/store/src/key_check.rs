@@ -46,9 +46,55 @@ fn mismatch(id: &str, var: &str) -> StoreError {
     ))
 }
 
-/// At open: every configured key that has a check value must match it.
+/// The id of the key this process signs with, if any.
+pub(super) fn signing_id(keys: &AuditKeys) -> Option<&str> {
+    keys.signing.as_ref().map(|(id, _)| id.as_str())
+}
+
+/// The meta key saying key `id` was retired by a rotation (its value: when, ms).
+fn retired_key(id: &str) -> String {
+    format!("audit_key_retired:{id}")
+}
+
+/// Record that `ids` were retired by `baton audit rotate` (in its transaction): a
+/// process signing with one of them is refused from then on.
+pub(super) fn retire<'a>(
+    tx: &Connection,
+    ids: impl IntoIterator<Item = &'a String>,
+    now: i64,
+) -> Result<(), StoreError> {
+    let mut st = tx.prepare_cached("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)")?;
+    for id in ids {
+        st.execute([retired_key(id), now.to_string()])?;
+    }
+    Ok(())
+}
+
+/// Why signing with `id` is refused: a rotation retired it.
+fn check_not_retired(conn: &Connection, id: &str) -> Result<(), StoreError> {
+    let at: Option<String> = conn
+        .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+        .query_row([retired_key(id)], |r| r.get(0))
+        .optional()?;
+    let Some(at) = at else {
+        return Ok(());
+    };
+    let when = at
+        .parse::<i64>()
+        .map(|ms| baton_model::Timestamp(ms).to_rfc3339())
+        .unwrap_or(at);
+    Err(StoreError::Keys(format!(
+        "the audit key `{id}` (BATON_AUDIT_KEY_ID) was retired by `baton audit rotate` at {when}: the store is keyed with its successor now. Set BATON_AUDIT_KEY and BATON_AUDIT_KEY_ID to the current key (a new key takes a new id, never a retired one)"
+    )))
+}
+
+/// At open: every configured key that has a check value must match it, and the
+/// signing key must not be one a rotation retired.
 pub(super) fn check_configured(conn: &Connection, keys: &AuditKeys) -> Result<(), StoreError> {
-    let signing = keys.signing.as_ref().map(|(id, _)| id.as_str());
+    let signing = signing_id(keys);
+    if let Some(id) = signing {
+        check_not_retired(conn, id)?;
+    }
     for (id, key) in &keys.verify {
         if let Some(r) = recorded(conn, id)?
             && !matches(key, &r)
@@ -70,6 +116,8 @@ pub(super) fn check_signing(tx: &Connection, keys: &AuditKeys) -> Result<(), Sto
     let Some((id, key)) = &keys.signing else {
         return Ok(());
     };
+    // Opened before a rotation retired it: refused at its first write all the same.
+    check_not_retired(tx, id)?;
     match recorded(tx, id)? {
         Some(r) if matches(key, &r) => Ok(()),
         Some(_) => Err(mismatch(id, "BATON_AUDIT_KEY")),

@@ -12,6 +12,7 @@ mod busy;
 mod cache;
 mod commands;
 mod completion;
+mod decisions;
 mod delete;
 mod durations;
 mod error;
@@ -44,6 +45,7 @@ pub use audit::{AuditHead, AuditKeys, AuditRow, AuditVerdict};
 pub use audit_signatures::SignaturesVerdict;
 pub use cache::CacheEntry;
 pub use commands::{Claimed, LeaseOutcome, holder_alive, lease_holder_name};
+pub use decisions::STORE_SUBJECT;
 pub use delete::DeletedRun;
 pub use error::StoreError;
 pub use logtail::{CUT_LINE_MARKER, read_tail};
@@ -447,9 +449,14 @@ impl Store {
         let r = in_transaction(&self.conn, |tx| {
             insert_run(tx, run, seal)?;
             tx.prepare_cached(
-                "INSERT INTO leases (run_id, holder, acquired_at, heartbeat_at) VALUES (?1, ?2, ?3, ?3)",
+                "INSERT INTO leases (run_id, holder, acquired_at, heartbeat_at, key_id) VALUES (?1, ?2, ?3, ?3, ?4)",
             )?
-            .execute(params![run.id, holder, Timestamp::now().0])?;
+            .execute(params![
+                run.id,
+                holder,
+                Timestamp::now().0,
+                key_check::signing_id(&self.keys)
+            ])?;
             commit_body(tx, &self.keys, seal, &run.id, None, events, &[])
         });
         let (key, heads) = self.ctx_run(&run.id, r)?;

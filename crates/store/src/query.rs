@@ -583,7 +583,7 @@ impl Store {
 pub(super) const RUN_EVENTS: &str = "runs r JOIN events e
     ON e.id BETWEEN r.key << 32 AND (r.key << 32) + 4294967295 WHERE r.id = ?1";
 
-pub(super) const AUDIT_SELECT: &str = "SELECT id, run_id, seq, at, actor, action, step, reason, details, key_id, prev_hash, hash FROM audit";
+pub(crate) const AUDIT_SELECT: &str = "SELECT id, run_id, seq, at, actor, action, step, reason, details, key_id, prev_hash, hash FROM audit";
 
 /// Every audit row in the store file behind `conn`, all runs, oldest first, read with
 /// no checks at all: for whoever must see the rows as they are on disk (the tamper

@@ -18,6 +18,7 @@
 //! A row's hash is thereby a different one after a rotation: whoever noted a hash
 //! elsewhere notes the new one (the witness has both).
 use super::audit::{AuditKeys, AuditRow, AuditVerdict, GENESIS, Heads};
+use super::decisions::STORE_SUBJECT;
 use super::event_chain::Mark;
 use super::query::raw_audit_rows;
 use super::verify::verify_store;
@@ -25,6 +26,7 @@ use super::witness::{self, Entry};
 use super::{
     Store, StoreError, audit_head, in_transaction, key_check, run_key, run_tail, set_chain_head,
 };
+use baton_model::history::{AuditAction, Decision};
 use std::collections::BTreeSet;
 
 /// What `baton audit rotate` did.
@@ -40,6 +42,9 @@ pub enum Rotated {
     },
     /// The store did not check out: nothing was changed.
     Refused(AuditVerdict),
+    /// An engine (or the serve) writes under another key: nothing was changed; why,
+    /// naming each run and its holder's pid.
+    Busy(String),
 }
 
 /// The chain with every row from the first one keyed otherwise than `key_id` on
@@ -73,9 +78,48 @@ pub(super) fn rekey(
     (out, retired)
 }
 
+/// The live leases (runs' engines, the serve) held under another key than `key_id`, or
+/// under none, in words naming each run and its holder's pid; `None` if there are none.
+fn live_writers_under_other_keys(
+    tx: &rusqlite::Connection,
+    key_id: &str,
+) -> Result<Option<String>, StoreError> {
+    use baton_model::liveness::{Lease, lease_is_live};
+    let rows: Vec<(String, String, i64, Option<String>)> = tx
+        .prepare("SELECT run_id, holder, heartbeat_at, key_id FROM leases WHERE key_id IS NOT ?1 ORDER BY run_id")?
+        .query_map([key_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .collect::<Result<_, _>>()?;
+    let now = baton_model::Timestamp::now();
+    let live: Vec<String> = rows
+        .into_iter()
+        .filter_map(|(run, holder, beat, key)| {
+            let lease = Lease {
+                holder,
+                heartbeat_at: baton_model::Timestamp(beat),
+            };
+            lease_is_live(&lease, now, baton_model::LEASE_STALE, super::holder_alive).then(|| {
+                let key = key.map_or("no key".to_string(), |k| format!("the key `{k}`"));
+                let what = if run.starts_with('@') {
+                    format!("`{run}`")
+                } else {
+                    format!("run {run}")
+                };
+                format!("{what} is driven by {} under {key}", lease.holder)
+            })
+        })
+        .collect();
+    Ok((!live.is_empty()).then(|| {
+        format!(
+            "{}; its next records would be keyed with a key the rotation retires. Let it finish or stop it (a run resumes later under `{key_id}`), then rotate",
+            live.join("; ")
+        )
+    }))
+}
+
 impl Store {
-    /// `baton audit rotate`: see the module docs.
-    pub fn rotate(&mut self) -> Result<Rotated, StoreError> {
+    /// `baton audit rotate`, by `actor`: see the module docs. The rotation is itself a
+    /// decision on the chain (`key_rotated`, subject `store`), keyed with the new key.
+    pub fn rotate(&mut self, actor: &str) -> Result<Rotated, StoreError> {
         let Some((key_id, key)) = self.keys.signing.clone() else {
             return Err(StoreError::Keys(
                 "`baton audit rotate` re-keys the store with BATON_AUDIT_KEY (the new key, named by BATON_AUDIT_KEY_ID), which is not set; keep the old keys in BATON_AUDIT_KEYS for it".into(),
@@ -93,6 +137,11 @@ impl Store {
         let mut heads = Vec::new();
         let r = in_transaction(&self.conn, |tx| {
             key_check::check_signing(tx, keys)?;
+            // An engine writing under another key would key its next records with a
+            // key about to be retired: they could never be verified again.
+            if let Some(why) = live_writers_under_other_keys(tx, &key_id)? {
+                return Ok(Rotated::Busy(why));
+            }
             let verdict = verify_store(tx, keys, None, Heads::Keyed)?;
             if !verdict.is_intact() {
                 return Ok(Rotated::Refused(verdict));
@@ -144,6 +193,33 @@ impl Store {
                 retired.insert(old);
                 marks += 1;
             }
+            let decision = Decision {
+                actor: actor.to_string(),
+                action: AuditAction::KeyRotated,
+                step: None,
+                reason: None,
+                summary: format!(
+                    "re-keyed {} audit row(s) and {marks} run mark(s) with `{key_id}`; retired {}",
+                    rows.len(),
+                    if retired.is_empty() {
+                        "none".to_string()
+                    } else {
+                        retired
+                            .iter()
+                            .map(|k| format!("`{k}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    }
+                ),
+                details: serde_json::json!({
+                    "key_id": key_id,
+                    "retired": retired,
+                    "rows": rows.len(),
+                    "runs": marks,
+                }),
+            };
+            let head = super::decisions::append(tx, &new_only, STORE_SUBJECT, &decision)?;
+            heads.extend(Entry::of_head(&head));
             // The old keys can go only if the new one alone verifies everything.
             let after = verify_store(tx, &new_only, None, Heads::Keyed)?;
             if !after.is_intact() {
@@ -151,6 +227,8 @@ impl Store {
                     "the store re-keyed under `{key_id}` would not verify with it alone ({after}); nothing was changed"
                 )));
             }
+            // From now on a process signing with a retired key is refused (`key_check`).
+            key_check::retire(tx, &retired, baton_model::Timestamp::now().0)?;
             Ok(Rotated::Done {
                 key_id: key_id.clone(),
                 rows: rows.len(),
@@ -233,5 +311,53 @@ mod tests {
         let mut fresh = Vec::new();
         append(&mut fresh, 3, &k2);
         assert_eq!(rekey(fresh, "k2", &k2), (Vec::new(), BTreeSet::new()));
+    }
+
+    #[test]
+    fn a_live_lease_under_the_old_key_stops_rotation_and_a_retired_key_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("b.db");
+        let mut old = Store::open(&db).unwrap();
+        old.set_audit_keys(key("k1", "one", ""));
+        old.set_paused(&[], true, "alice", "keyed with k1").unwrap();
+        let me = crate::lease_holder_name();
+        old.acquire_lease("@serve", &me, Timestamp::now(), baton_model::LEASE_STALE)
+            .unwrap();
+        let mut new = Store::open(&db).unwrap();
+        new.set_audit_keys(key("k2", "two", "k1=one"));
+        // This process holds a lease under k1: nothing changes, and it is named.
+        match new.rotate("alice").unwrap() {
+            Rotated::Busy(why) => {
+                assert!(why.contains("`@serve`") && why.contains(&me), "{why}");
+                assert!(why.contains("`k1`"), "{why}");
+            }
+            other => panic!("rotated under a live writer: {other:?}"),
+        }
+        old.release_lease("@serve", &me).unwrap();
+        match new.rotate("alice").unwrap() {
+            Rotated::Done { retired, .. } => assert_eq!(retired, vec!["k1".to_string()]),
+            other => panic!("{other:?}"),
+        }
+        // The process opened before the rotation is refused at its next write, and
+        // writes nothing.
+        let rows = || raw_audit_rows(&new.conn).unwrap().len();
+        let before = rows();
+        let e = old
+            .set_paused(&[], false, "alice", "still k1")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`k1`") && e.contains("retired"), "{e}");
+        assert_eq!(rows(), before);
+        // A retired id is never signed with again, not even to rotate back to it.
+        let mut back = Store::open(&db).unwrap();
+        back.set_audit_keys(key("k1", "one", "k2=two"));
+        assert!(
+            back.rotate("alice")
+                .unwrap_err()
+                .to_string()
+                .contains("retired")
+        );
+        new.set_paused(&[], false, "alice", "k2 writes").unwrap();
+        assert!(new.verify_audit(None).unwrap().is_intact());
     }
 }

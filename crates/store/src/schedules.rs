@@ -3,9 +3,9 @@
 //! no slot fires twice), the triggers operators asked for, and each workflow file's
 //! last load. Pausing, resuming and triggering are decisions: each goes on the audit
 //! chain in the transaction that records it.
-use super::audit::{self, AuditKeys};
+use super::audit::AuditKeys;
 use super::error::StoreError;
-use super::{Store, chain_write, in_transaction, insert_audit_row, set_chain_head};
+use super::{Store, in_transaction};
 use baton_model::history::{AuditAction, Decision};
 use baton_model::{RunState, Timestamp};
 use rusqlite::{OptionalExtension, params};
@@ -17,7 +17,10 @@ pub const AUDIT_SUBJECT: &str = "schedules";
 /// A trigger waiting for the serve to start it.
 pub const REQUESTED: &str = "requested";
 
+pub use backfill::{BackfillAsk, Backfilled, DueBackfill};
 pub use baton_model::schedule::{LastRun, Paused, ScheduleRow, SlotRow};
+
+mod backfill;
 
 /// A trigger an operator asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -395,25 +398,34 @@ impl Store {
         d: &Decision,
         body: impl FnOnce(&rusqlite::Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
+        self.decide_with(|()| d.clone(), |tx| Ok((body(tx)?, ())))
+    }
+
+    /// [`Self::decide`] of a decision made from what `body` found (`X`), in its
+    /// transaction.
+    fn decide_with<T, X>(
+        &mut self,
+        make: impl FnOnce(&X) -> Decision,
+        body: impl FnOnce(&rusqlite::Connection) -> Result<(T, X), StoreError>,
+    ) -> Result<T, StoreError> {
+        self.decide_on(AUDIT_SUBJECT, make, body)
+    }
+
+    /// [`Self::decide_with`] under the audit subject `subject`.
+    pub(super) fn decide_on<T, X>(
+        &mut self,
+        subject: &str,
+        make: impl FnOnce(&X) -> Decision,
+        body: impl FnOnce(&rusqlite::Connection) -> Result<(T, X), StoreError>,
+    ) -> Result<T, StoreError> {
         let r = self.set_sync_full(true);
         self.ctx(r)?;
         self.witness_ready()?;
         let keys: &AuditKeys = &self.keys;
         let r = in_transaction(&self.conn, |tx| {
             super::key_check::check_signing(tx, keys)?;
-            let v = body(tx)?;
-            let (prev_id, prev_hash) = chain_write(tx, keys)?;
-            let row = audit::seal(
-                prev_id + 1,
-                AUDIT_SUBJECT,
-                None,
-                Timestamp::now(),
-                d,
-                prev_hash,
-                keys,
-            );
-            insert_audit_row(tx, &row)?;
-            let head = set_chain_head(tx, row.id, &row.hash, keys)?;
+            let (v, found) = body(tx)?;
+            let head = super::decisions::append(tx, keys, subject, &make(&found))?;
             Ok((v, head))
         });
         let (v, head) = self.ctx(r)?;

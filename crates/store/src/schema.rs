@@ -95,7 +95,18 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "a run's workflow text and params in a table of their own: each commit rewrote them with the run's row",
         RUN_SOURCES,
     ),
+    (
+        23,
+        "each lease names the audit key its holder writes with",
+        LEASE_KEYS,
+    ),
 ];
+
+/// Issue 41 point 7: `baton audit rotate` refuses while an engine (or the serve) holds
+/// a lease under another key than the new one, naming the run and the holder's pid;
+/// the lease says which key its holder writes with (`NULL`: none, or a lease taken
+/// before this migration).
+const LEASE_KEYS: &str = "ALTER TABLE leases ADD COLUMN key_id TEXT;";
 
 /// Issue 47: SQLite writes a row whole on any UPDATE of it, its overflow pages
 /// included, and the projection updates a run's row as its steps end (its attempts'

@@ -38,6 +38,7 @@ fn a_v1_database_migrates_and_keeps_its_runs_and_events() {
                 seed: 1,
                 auto_approve: false,
                 allowed_signers: None,
+                slot: None,
             },
         ),
         state(2, StepState::Queued),
@@ -173,6 +174,7 @@ fn v4_store(path: &std::path::Path, keys: &AuditKeys) {
                 seed: 1,
                 auto_approve: false,
                 allowed_signers: None,
+                slot: None,
             },
         )];
         evs.extend((2..=4).map(|n| state(n, StepState::Queued)));
@@ -229,6 +231,7 @@ fn v4_store(path: &std::path::Path, keys: &AuditKeys) {
          ALTER TABLE runs DROP COLUMN running;
          ALTER TABLE runs DROP COLUMN dealt_with;
          ALTER TABLE attempts DROP COLUMN log_times;
+         ALTER TABLE leases DROP COLUMN key_id;
          DELETE FROM migrations WHERE version >= 5;
          UPDATE meta SET value = '{}:{}' WHERE key = 'audit_head';
          PRAGMA user_version = 4;",

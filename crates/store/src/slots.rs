@@ -171,9 +171,9 @@ impl Store {
             let events = events_for(&verdict);
             insert_run(tx, run, seal)?;
             tx.prepare_cached(
-                "INSERT INTO leases (run_id, holder, acquired_at, heartbeat_at) VALUES (?1, ?2, ?3, ?3)",
+                "INSERT INTO leases (run_id, holder, acquired_at, heartbeat_at, key_id) VALUES (?1, ?2, ?3, ?3, ?4)",
             )?
-            .execute(params![run.id, lease_holder, now.0])?;
+            .execute(params![run.id, lease_holder, now.0, super::key_check::signing_id(keys)])?;
             let holds = verdict == Verdict::Holds;
             if holds || joining.when_busy != WhenBusy::Skip {
                 let first = joining.when_busy == WhenBusy::QueueFirst;
