@@ -252,6 +252,52 @@ fn main() -> std::io::Result<()> {
     update(&mut u, &v, Action::Help);
     shot("help", &v, &mut u, "default")?;
 
+    // Decisions others recorded on any run (`!`): who, what and the reason typed.
+    let mut u = ui();
+    let news = |id: i64, run: &str, actor: &str, action, step: Option<&str>, reason: &str| {
+        baton::session::news::News {
+            id,
+            run_id: run.into(),
+            at: Timestamp(v.now.0 - (40 - id) * 20_000),
+            actor: actor.into(),
+            action,
+            step: step.map(str::to_string),
+            reason: Some(reason.into()),
+            details: r#"{"cost":5.0}"#.into(),
+        }
+    };
+    use baton::model::AuditAction as A;
+    let runs = fixtures::runs();
+    u.note_news(&[
+        news(
+            1,
+            &runs[1].id,
+            "dave",
+            A::BudgetRaised,
+            None,
+            "one more batch",
+        ),
+        news(
+            2,
+            &v.run_id,
+            "bob",
+            A::ApprovalVote,
+            Some("deploy-prod"),
+            "canary green",
+        ),
+        news(3, &v.run_id, "bob", A::Approved, Some("deploy-prod"), ""),
+        news(
+            4,
+            &runs[2].id,
+            "erin",
+            A::Rejected,
+            Some("deploy-prod"),
+            "not on a Friday",
+        ),
+    ]);
+    update(&mut u, &v, Action::Notices);
+    shot("notices", &v, &mut u, "default")?;
+
     // The full-screen log: every match of a search marked, times on.
     let dir = tempfile::tempdir()?;
     let mut lv = fixtures::release();

@@ -58,7 +58,9 @@ pub fn run(args: InboxArgs) -> i32 {
             return exit::FAILED;
         }
     } else {
-        crate::stdio::out!("{}", text(&items, &me, args.mine, now));
+        // Each run as the shortest prefix the store tells apart (`approve` takes it).
+        let short = |id: &str| store.run_prefix(id).unwrap_or_else(|_| id.to_string());
+        crate::stdio::out!("{}", text(&items, short, &me, args.mine, now));
     }
     exit::OK
 }
@@ -72,8 +74,15 @@ pub fn left(w: &Waiting, now: Timestamp) -> String {
     }
 }
 
-/// The human listing (pure): a table, then how to decide each.
-pub fn text(items: &[Waiting], me: &str, mine: bool, now: Timestamp) -> String {
+/// The human listing (pure but for `short`, a run's id as printed): a table, then how
+/// to decide each.
+pub fn text(
+    items: &[Waiting],
+    short: impl Fn(&str) -> String,
+    me: &str,
+    mine: bool,
+    now: Timestamp,
+) -> String {
     if items.is_empty() {
         return if mine {
             format!("nothing waits on you ({me})\n")
@@ -86,7 +95,7 @@ pub fn text(items: &[Waiting], me: &str, mine: bool, now: Timestamp) -> String {
         .map(|w| {
             [
                 left(w, now),
-                w.run_id.chars().take(8).collect(),
+                short(&w.run_id),
                 w.workflow.clone(),
                 w.step.clone(),
                 w.kind.as_str().to_string(),

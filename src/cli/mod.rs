@@ -75,7 +75,7 @@ pub enum Cmd {
     Metrics(metrics::MetricsArgs),
     /// List or clear the results cached steps keep (`cache = true`)
     Cache(cache::CacheArgs),
-    /// Approve a gated step (or raise an exhausted budget: STEP `budget` with --raise)
+    /// Approve a gated step (or raise an exhausted budget: --raise DIM=N, with no STEP)
     Approve(control::ApproveArgs),
     /// Reject a gated step, with a reason
     Reject(control::RejectArgs),

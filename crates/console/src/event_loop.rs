@@ -136,7 +136,8 @@ where
     ui.driven = link.driven.borrow_and_update().clone();
     ui.waiting = link.waiting.borrow_and_update().clone();
     ui.schedules = link.schedules.borrow_and_update().clone();
-    let (mut waiting_open, mut schedules_open) = (true, true);
+    let (mut waiting_open, mut schedules_open, mut news_open) = (true, true, true);
+    let mut expected_open = true;
     let mut replies: FuturesUnordered<BoxFuture<'static, Action>> = FuturesUnordered::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -244,12 +245,6 @@ where
                     for n in signal::notices(&view, &next, on) {
                         emit(out, &signal::notice_bytes(&n, &next.workflow, on));
                     }
-                    for d in ui.note_decisions(&view, &next) {
-                        if on.decision {
-                            let n = signal::Notice::Decision { text: d.text() };
-                            emit(out, &signal::notice_bytes(&n, &next.workflow, on));
-                        }
-                    }
                     dirty = true;
                     view = next;
                 }
@@ -274,6 +269,24 @@ where
             r = link.schedules.changed(), if schedules_open => {
                 dirty |= take(r.is_ok(), &mut link.schedules, &mut ui.schedules, &mut schedules_open);
             }
+            r = link.expected.changed(), if expected_open => {
+                dirty |= take(r.is_ok(), &mut link.expected, &mut ui.expected, &mut expected_open);
+            }
+            // Decisions recorded anywhere in the store: others' are notices (and rung).
+            r = link.news.changed(), if news_open => match r {
+                Ok(()) => {
+                    let rows = link.news.borrow_and_update().clone();
+                    let on = &config.notifications;
+                    for d in ui.note_news(&rows) {
+                        if on.decision {
+                            let n = signal::Notice::Decision { text: d.text() };
+                            emit(out, &signal::notice_bytes(&n, &d.workflow, on));
+                        }
+                    }
+                    dirty = true;
+                }
+                Err(_) => news_open = false,
+            },
             // The Schedules tab's `in 3m` moves with the clock.
             _ = tick.tick(), if ticking || !ui.waiting.is_empty() || ui.tab == Tab::Schedules => dirty = true,
             // The next turn's `sync` reads what was appended.
@@ -482,6 +495,8 @@ mod tests {
             driven: drx,
             waiting: tokio::sync::watch::channel(Arc::new(Vec::new())).1,
             schedules: tokio::sync::watch::channel(Arc::new(Default::default())).1,
+            news: tokio::sync::watch::channel(Arc::new(Vec::new())).1,
+            expected: tokio::sync::watch::channel(Arc::new(Default::default())).1,
             requests: qtx,
             log_times: None,
         };
@@ -571,6 +586,8 @@ mod tests {
             driven: drx,
             waiting: tokio::sync::watch::channel(Arc::new(Vec::new())).1,
             schedules: tokio::sync::watch::channel(Arc::new(Default::default())).1,
+            news: tokio::sync::watch::channel(Arc::new(Vec::new())).1,
+            expected: tokio::sync::watch::channel(Arc::new(Default::default())).1,
             requests: qtx,
             log_times: None,
         };
@@ -631,6 +648,8 @@ mod tests {
             driven: drx,
             waiting: tokio::sync::watch::channel(Arc::new(Vec::new())).1,
             schedules: tokio::sync::watch::channel(Arc::new(Default::default())).1,
+            news: tokio::sync::watch::channel(Arc::new(Vec::new())).1,
+            expected: tokio::sync::watch::channel(Arc::new(Default::default())).1,
             requests: qtx,
             log_times: None,
         };

@@ -40,6 +40,7 @@ fn step(id: &str, needs: &[usize], state: StepState, action: &str) -> StepView {
         exit_code: None,
         signal: None,
         timed_out: false,
+        timeout_ms: None,
         outputs: BTreeMap::new(),
         error: None,
         log_path: None,
@@ -194,6 +195,9 @@ pub fn release() -> RunView {
         "\u{1b}[1;32m    Finished\u{1b}[0m release [optimized] target(s) in 55.21s".into(),
     ];
     steps[3].max_attempts = 2;
+    steps[4].timeout_ms = Some(300_000);
+    // `package` runs under a 10m timeout, fired 10m after its start at +3m11s.
+    steps[6].timeout_ms = Some(600_000);
     steps[4].retry_at = Some(at(440));
     // Attempt 1 ran its 5m timeout out (the error below).
     steps[4].duration_ms = Some(300_000);
@@ -725,11 +729,12 @@ pub fn runs() -> Vec<RunSummary> {
         operator: "alice".into(),
         started_at: at(start),
         finished_at: end.map(at),
+        stopped_at: None,
         steps_total: total,
         steps_done: done,
         health: h,
     };
-    vec![
+    let mut runs = vec![
         r(
             RUN,
             "release",
@@ -770,7 +775,12 @@ pub fn runs() -> Vec<RunSummary> {
             5,
             Some(100.0),
         ),
-    ]
+    ];
+    // The interrupted run's engine stopped 48 s in: its clock stops there.
+    for r in runs.iter_mut().filter(|r| r.state == RunState::Interrupted) {
+        r.stopped_at = Some(at(-3552));
+    }
+    runs
 }
 
 /// What waits on `carol` across three runs (the Waiting tab): `release()`'s gates, an

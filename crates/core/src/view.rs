@@ -163,6 +163,7 @@ impl Core {
             exit_code: s.exit_code,
             signal: s.signal,
             timed_out: s.timed_out,
+            timeout_ms: step.timeout.map(|t| t.as_millis() as u64),
             outputs: s.outputs.clone(),
             error: s.last_error.map(|n| Box::new(self.errors[n].clone())),
             log_path: None,

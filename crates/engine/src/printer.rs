@@ -276,9 +276,14 @@ pub fn hint(run_id: &str, event: &Event, plan: Option<&Plan>) -> Option<String> 
             "{t} {step} waiting for a signed decision: `baton approve {run_id} {step}{} --sign-key KEY` (or through ssh-agent without it) or `baton reject {run_id} {step} --reason … --sign-key KEY`",
             inputs(step)
         )),
-        EventKind::BudgetExceeded { dimension, .. } => Some(format!(
-            "{t} waiting: `baton approve {run_id} --raise {dimension}=N --reason …` (adds N to the ceiling) or `baton cancel {run_id}`"
-        )),
+        EventKind::BudgetExceeded {
+            dimension, limit, ..
+        } => {
+            let by = baton_model::inbox::raise_by(*limit);
+            Some(format!(
+                "{t} waiting: `baton approve {run_id} --raise {dimension}={by} --reason …` (adds {by} to the ceiling) or `baton cancel {run_id}`"
+            ))
+        }
         _ => None,
     }
 }
@@ -360,7 +365,7 @@ mod tests {
         });
         let b = hint("R1", &budget, None).unwrap();
         assert!(
-            b.contains("`baton approve R1 --raise tokens=N --reason …`"),
+            b.contains("`baton approve R1 --raise tokens=5000 --reason …`"),
             "{b}"
         );
         assert!(b.contains("`baton cancel R1`"), "{b}");

@@ -116,8 +116,15 @@ pub fn waiting(view: &RunView, me: &str) -> Vec<Waiting> {
                     continue;
                 }
                 let mut w = item(WaitKind::Budget, &g.step_id, g.prompt.clone(), opened);
+                let raises: Vec<(&str, f64)> = view.budget.as_ref().map_or_else(Vec::new, |b| {
+                    b.dimensions()
+                        .into_iter()
+                        .filter(|(d, ..)| b.exhausted.iter().any(|e| e == d))
+                        .filter_map(|(d, _, limit)| limit.map(|l| (d, l)))
+                        .collect()
+                });
                 w.commands = vec![
-                    format!("baton approve {run} budget --raise LIMIT=AMOUNT --reason …"),
+                    raise_command(run, &raises),
                     format!("baton cancel {run} --reason …"),
                 ];
                 out.push(w);
@@ -212,6 +219,30 @@ pub fn approve_inputs<'a>(
         .filter(|(_, required, default)| *required && default.is_none())
         .map(|(name, ..)| format!(" --input {name}=…"))
         .collect()
+}
+
+/// How much a printed raise adds to a ceiling: as much again (a ceiling of 0 gets 1),
+/// so that the command works as pasted; the operator edits the number.
+pub fn raise_by(limit: f64) -> String {
+    if limit > 0.0 && limit.is_finite() {
+        format!("{limit}")
+    } else {
+        "1".into()
+    }
+}
+
+/// The command that raises an exhausted budget (issue 45 point 4): `--raise DIM=N`
+/// for each ceiling in the way (`cost` when none is known), no STEP.
+pub fn raise_command(run: &str, raises: &[(&str, f64)]) -> String {
+    let mut c = format!("baton approve {run}");
+    if raises.is_empty() {
+        c.push_str(" --raise cost=1");
+    }
+    for (dim, limit) in raises {
+        c.push_str(&format!(" --raise {dim}={}", raise_by(*limit)));
+    }
+    c.push_str(" --reason …");
+    c
 }
 
 /// Soonest deadline first, then the longest waiting (items without a deadline after

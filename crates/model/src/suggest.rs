@@ -27,8 +27,9 @@ pub enum Cause {
     Param(String),
     /// The step was skipped because `need` failed.
     Need(String),
-    /// The budget gate stopped the run at this ceiling (`cost`, `calls`, `tokens`).
-    Budget(String),
+    /// The budget gate stopped the run at this ceiling (`cost`, `calls`, `tokens`);
+    /// `by` is what the suggested raise adds (`inbox::raise_by` of the ceiling).
+    Budget { dimension: String, by: String },
     /// The step waits for a rate token of `pool`.
     Rate { pool: String, rate: String },
     /// An output or usage line the step wrote is malformed (the step is not failed).
@@ -89,8 +90,8 @@ pub fn suggest(kind: ErrorKind, s: &Situation<'_>) -> String {
         (_, Cause::Rate { pool, rate }) => format!(
             "nothing to do: the step starts when pool `{pool}` has a token again ({rate}); raise the pool's `rate` or `burst` in the workflow for faster runs"
         ),
-        (_, Cause::Budget(dim)) => format!(
-            "`baton approve {r} --raise {dim}=N --reason …` adds N to the ceiling and the run goes on, or `baton cancel {r}` stops it"
+        (_, Cause::Budget { dimension, by }) => format!(
+            "`baton approve {r} --raise {dimension}={by} --reason …` adds {by} to the ceiling (as much again; change the number) and the run goes on, or `baton cancel {r}` stops it"
         ),
         (_, Cause::Need(need)) => match s.closed {
             None => format!(
@@ -257,7 +258,10 @@ mod tests {
             Cause::RunTimeout,
             Cause::Param("version".into()),
             Cause::Need("build".into()),
-            Cause::Budget("cost".into()),
+            Cause::Budget {
+                dimension: "cost".into(),
+                by: "5".into(),
+            },
             Cause::Rate {
                 pool: "p".into(),
                 rate: "1/min".into(),
@@ -320,7 +324,7 @@ mod tests {
                                         "{kind:?}: {text}"
                                     ),
                                     "approve" | "cancel" => {
-                                        assert!(matches!(cause, Cause::Budget(_)), "{text}")
+                                        assert!(matches!(cause, Cause::Budget { .. }), "{text}")
                                     }
                                     "run" => assert!(c.starts_with("baton run /w/release.toml")),
                                     other => panic!("unexpected command {other}: {text}"),

@@ -91,6 +91,10 @@ pub struct StepView {
     /// The latest attempt was stopped by its `timeout`.
     #[serde(default)]
     pub timed_out: bool,
+    /// The step's `timeout` in ms, if it has one: a running step says when it fires
+    /// (issue 45 point 6).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
     pub outputs: BTreeMap<String, String>,
     /// The latest error record of this step, if any (boxed, as `probe`: most steps
     /// have none, and a 100,000-step view holds 100,000 of these).
@@ -525,29 +529,17 @@ impl RunView {
     }
 
     /// How far the run is at `now`: steps in a final state of all steps, and the time
-    /// left at the rate steps have finished so far (unknown before the first finishes,
-    /// while the run waits on a person or a gone engine; none once it has ended).
-    pub fn progress(&self, now: Timestamp) -> Progress {
+    /// left from each step's `expected` duration along the longest chain still to run
+    /// (`eta::eta`: unknown where a duration is not known, a person decides, or the
+    /// engine is gone; none once it has ended).
+    pub fn progress(
+        &self,
+        now: Timestamp,
+        expected: &dyn Fn(&str) -> Option<Duration>,
+    ) -> Progress {
         let total = self.steps.len();
         let finished = self.steps.iter().filter(|s| s.state.is_final()).count();
-        let eta = if self.state.is_final() || finished >= total {
-            Eta::None
-        } else {
-            match self.started_at {
-                Some(start)
-                    if finished > 0
-                        // Waiting on a person, or on an engine that is gone: there is
-                        // no pace to extrapolate.
-                        && !matches!(self.state, RunState::Waiting | RunState::Interrupted) =>
-                {
-                    let per_step = now.since(start).as_secs_f64() / finished as f64;
-                    Eta::About(Duration::from_secs_f64(
-                        per_step * (total - finished) as f64,
-                    ))
-                }
-                _ => Eta::Unknown,
-            }
-        };
+        let eta = super::eta::eta(self, now, expected);
         Progress {
             finished,
             total,
@@ -570,10 +562,10 @@ pub struct Progress {
 pub enum Eta {
     /// The run has ended (or has nothing left).
     None,
-    /// The run goes on but nothing tells when it ends: nothing finished yet, it waits
-    /// on a person (a gate, now or ahead) or on an engine that is gone.
+    /// The run goes on but nothing tells when it ends: a step never timed before, a
+    /// person deciding (a gate, now or ahead), an engine that is gone.
     Unknown,
-    /// At the pace steps have finished so far.
+    /// From the durations its steps took before (`eta::eta`).
     About(Duration),
 }
 
@@ -601,9 +593,22 @@ pub struct RunSummary {
     pub operator: String,
     pub started_at: Timestamp,
     pub finished_at: Option<Timestamp>,
+    /// An interrupted run's engine's last sign of life (its last event or heartbeat):
+    /// where its clocks stop, as [`RunView::clock_at`]'s do (issue 45 point 6).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped_at: Option<Timestamp>,
     pub steps_total: usize,
     pub steps_done: usize,
     pub health: Option<f64>,
+}
+
+impl RunSummary {
+    /// Where the run's clock stands at `now`: its end, or where its engine stopped.
+    pub fn clock_end(&self, now: Timestamp) -> Timestamp {
+        self.finished_at
+            .or(self.stopped_at.map(|s| s.min(now)))
+            .unwrap_or(now)
+    }
 }
 
 /// The store's runs as the console holds them, newest first: each run shared, so a new

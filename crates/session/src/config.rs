@@ -22,7 +22,7 @@
 //! decision = true             # a decision someone else recorded on the run on screen
 //!
 //! [keys]                      # rebind any action (`?` in the console lists them)
-//! approve = "y"
+//! approve = "A"
 //! quit = ["q", "ctrl-c"]
 //! ```
 //!

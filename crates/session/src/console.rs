@@ -31,9 +31,23 @@ pub struct ConsoleLink {
     pub waiting: watch::Receiver<Arc<Vec<baton_model::inbox::Waiting>>>,
     /// The schedules `baton serve` serves (`session::schedules`).
     pub schedules: watch::Receiver<Arc<super::schedules::Board>>,
+    /// The decisions recorded in the store since the console opened, every run's
+    /// (`session::news`), newest last.
+    pub news: watch::Receiver<Arc<Vec<super::news::News>>>,
+    /// How long the shown run's steps took before: its ETA goes by them.
+    pub expected: watch::Receiver<Arc<Expected>>,
     pub requests: mpsc::Sender<ConsoleRequest>,
     /// An ended run's log times, read from the store when a log is opened.
     pub log_times: Option<baton_model::logtimes::StoredTimes>,
+}
+
+/// How long a run's steps took in its workflow's newest successful run (ms by step
+/// id; empty when it never succeeded): the console's estimate of the time the run has
+/// left goes by them (`model::eta`).
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Expected {
+    pub run_id: String,
+    pub ms: BTreeMap<String, u64>,
 }
 
 #[derive(Debug)]
@@ -132,6 +146,8 @@ pub struct Service {
     runs_read_at: std::time::Instant,
     waiting: super::inbox::Feed,
     schedules: super::schedules::Feed,
+    news: super::news::Feed,
+    expected_tx: watch::Sender<Arc<Expected>>,
     /// Opened with `--readonly`: the store read-only, every command and resume refused.
     read_only: bool,
 }
@@ -172,6 +188,8 @@ impl Service {
         let data_version = store.data_version()?;
         let (waiting, waiting_rx) = super::inbox::Feed::new(&store, operator);
         let (schedules, schedules_rx) = super::schedules::Feed::new(&store);
+        let (news, news_rx) = super::news::Feed::new(&store);
+        let (expected_tx, expected_rx) = watch::channel(Arc::new(Expected::default()));
         let service = Service {
             db: db.to_path_buf(),
             store,
@@ -194,6 +212,8 @@ impl Service {
             runs_read_at: std::time::Instant::now(),
             waiting,
             schedules,
+            news,
+            expected_tx,
         };
         let link = ConsoleLink {
             view,
@@ -202,6 +222,8 @@ impl Service {
             driven,
             waiting: waiting_rx,
             schedules: schedules_rx,
+            news: news_rx,
+            expected: expected_rx,
             requests: requests_tx,
             log_times: Some(stored_log_times(db)),
         };
@@ -527,6 +549,20 @@ impl Service {
 
     fn open(&mut self, run_id: &str) {
         self.current = Some(run_id.to_string());
+        // Read once per run opened: the steps' durations before, for its estimate.
+        let workflow = self
+            .run_list
+            .runs()
+            .iter()
+            .find(|r| r.id == run_id)
+            .map(|r| r.workflow.clone());
+        let ms = workflow
+            .and_then(|w| self.store.step_durations(&w, run_id).ok())
+            .unwrap_or_default();
+        let _ = self.expected_tx.send(Arc::new(Expected {
+            run_id: run_id.to_string(),
+            ms,
+        }));
         if self.driven.contains_key(run_id) {
             self.follow.close();
         } else {
@@ -573,6 +609,9 @@ impl Service {
             self.run_list.read_rest();
         }
         let waiting_for_rest = !self.run_list.complete();
+        if changed {
+            self.news.refresh(&self.store);
+        }
         let mut moved = (changed || waiting_for_rest)
             && self.run_list.read_changes(&self.store).unwrap_or(false);
         if waiting_for_rest && self.run_list.complete() {

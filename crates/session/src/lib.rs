@@ -26,6 +26,7 @@ pub mod identity;
 pub mod inbox;
 pub mod inspect;
 mod jobs;
+pub mod news;
 pub mod prepare;
 pub mod run_list;
 pub mod schedules;

@@ -4,9 +4,9 @@
 //! a row of the one audit chain, appended in the transaction that makes it, so `audit
 //! verify` covers them as every other row; `baton audit` (no run) lists them.
 use super::audit::{self, AuditKeys, AuditRow};
-use crate::ledger::rows::{AUDIT_SELECT, audit_row};
 use super::schedules::AUDIT_SUBJECT as SCHEDULES;
 use super::{Store, StoreError, chain_write, insert_audit_row, set_chain_head};
+use crate::ledger::rows::{AUDIT_SELECT, audit_row};
 use baton_model::Timestamp;
 use baton_model::history::{AuditAction, Decision};
 use rusqlite::Connection;

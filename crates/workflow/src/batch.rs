@@ -287,7 +287,10 @@ mod tests {
             ["qsub", "-N", "it's; $(reboot)", "/w/job sh"]
         );
         let e = render(&[BatchArg::One("{resources.mem}".into())], &|_| None).unwrap_err();
-        assert!(e.to_string().contains("`{resources.mem}` has no value"), "{e}");
+        assert!(
+            e.to_string().contains("`{resources.mem}` has no value"),
+            "{e}"
+        );
     }
 
     #[test]

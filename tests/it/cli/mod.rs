@@ -10,5 +10,5 @@ mod notify;
 mod run_headless;
 mod runs_signals;
 mod scores;
-mod suggestions;
+pub(crate) mod suggestions;
 mod workflow;

@@ -179,7 +179,7 @@ impl Drop for Staged {
 }
 
 /// SIGTERM to a process this test started (by its id), then wait for it.
-fn terminate(child: &mut Child) {
+pub(crate) fn terminate(child: &mut Child) {
     if child.try_wait().ok().flatten().is_none() {
         let _ = Command::new("kill").arg(child.id().to_string()).status();
     }
@@ -243,7 +243,7 @@ fn records(show: &Value) -> Vec<(String, String, String)> {
 
 /// The first line a command prints (it may go on driving the run: it is stopped
 /// then), and its exit code if it ended by itself.
-fn first_line(env: &Env, args: &[String]) -> (String, Option<i32>, String) {
+pub(crate) fn first_line(env: &Env, args: &[String]) -> (String, Option<i32>, String) {
     let mut child = env
         .cmd()
         .args(args)

@@ -1,4 +1,5 @@
 //! The console: rendered views (snapshots) and the real binary driven in tmux.
+mod clocks;
 mod fanned;
 mod log_times;
 mod marked;

@@ -484,15 +484,20 @@ pub(super) fn scenarios() -> Vec<(&'static str, Setup)> {
             (v, u)
         }),
         ("notices", || {
-            let prev = fixtures::release();
-            let mut next = prev.clone();
-            let mut row = next.audit[next.audit.len() - 1].clone();
-            row.actor = "bob".into();
-            row.action = baton::model::AuditAction::Rejected;
-            row.reason = Some("not on a Friday".into());
-            next.audit.push(row);
+            let next = fixtures::release();
+            let last = &next.audit[next.audit.len() - 1];
+            let row = baton::session::news::News {
+                id: 1,
+                run_id: next.run_id.clone(),
+                at: last.at,
+                actor: "bob".into(),
+                action: baton::model::AuditAction::Rejected,
+                step: last.step.clone(),
+                reason: Some("not on a Friday".into()),
+                details: "{}".into(),
+            };
             let mut u = ui();
-            u.note_decisions(&prev, &next);
+            u.note_news(&[row]);
             act(&next, &mut u, &[Action::Notices]);
             (next, u)
         }),
@@ -681,33 +686,39 @@ fn clicks_select_what_was_drawn_there() {
     assert_eq!((u.tab, u.error_sel), (Tab::Errors, 2));
 }
 
-/// The header's `6/14` and its estimate: final steps of all, and the time left at the
-/// pace so far; no estimate before a step finishes or after the run ends.
+/// The header's `6/14` and its estimate (issue 45 point 6): final steps of all, and the
+/// time left from how long the steps took before, along the longest chain still to run;
+/// unknown where a duration is not known or a person decides; none once the run ended.
 #[test]
 fn progress_counts_final_steps_and_estimates_the_end() {
     use baton::model::{Eta, RunState, StepState};
     use std::time::Duration;
     let mut v = fixtures::release();
     let now = v.now;
-    let p = v.progress(now);
+    let p = v.progress(now, &|_| None);
     assert_eq!((p.finished, p.total), (6, 14));
-    // 7 minutes for 6 steps: 8 more take 9m20s.
-    assert_eq!(p.eta, Eta::About(Duration::from_secs(560)));
-    // Nothing finished yet: no pace to go by, and the header says so.
-    for s in &mut v.steps {
-        s.state = StepState::Pending;
-    }
-    assert_eq!(v.progress(now).eta, Eta::Unknown);
+    // No durations known: unknown, never a guess from the pace of the steps so far.
+    assert_eq!(p.eta, Eta::Unknown);
     let theme = Theme::load("default").unwrap();
     let screen = text(&draw(&v, &mut ui(), &theme, 200, 50));
     assert!(screen.contains("ETA unknown"), "{screen}");
-    v.state = RunState::Waiting;
-    assert_eq!(v.progress(now).eta, Eta::Unknown);
+    // Every duration known, but `deploy-prod` waits at its gate: a person decides when.
+    let minute = |_: &str| Some(Duration::from_secs(60));
+    assert_eq!(v.progress(now, &minute).eta, Eta::Unknown);
+    // Approved: the longest chain left. `package` (60 s, started at +3m11s, so done
+    // by now), then `deploy-prod`, `smoke-prod`, `announce`: 3 minutes.
+    for s in &mut v.steps {
+        if s.state == StepState::WaitingApproval {
+            s.state = StepState::Queued;
+        }
+    }
+    let p = v.progress(now, &minute);
+    assert_eq!(p.eta, Eta::About(Duration::from_secs(180)), "{p:?}");
     for s in &mut v.steps {
         s.state = StepState::Succeeded;
     }
     v.state = RunState::Succeeded;
-    let p = v.progress(now);
+    let p = v.progress(now, &minute);
     assert_eq!((p.finished, p.eta, p.fraction()), (14, Eta::None, 1.0));
 }
 

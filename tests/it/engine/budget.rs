@@ -123,7 +123,7 @@ fn reported_calls_count_and_a_budget_stop_is_on_record() {
         rec["suggestion"]
             .as_str()
             .unwrap()
-            .contains(&format!("`baton approve {id} --raise calls=N --reason …`")),
+            .contains(&format!("`baton approve {id} --raise calls=3 --reason …`")),
         "{rec:#}"
     );
     assert_eq!(show["budget"]["calls"]["used"], 3.0, "{show:#}");

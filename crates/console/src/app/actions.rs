@@ -81,6 +81,8 @@ pub enum Action {
     ToggleHealth,
     /// The decisions others recorded (`!`).
     Notices,
+    /// What this console did (`@`, as lazygit's command log).
+    ActionLog,
     /// Every time in the console: relative (`3m ago`, `+4m12s`) or wall clock.
     #[strum(serialize = "time")]
     ToggleTime,

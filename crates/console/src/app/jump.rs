@@ -1,6 +1,9 @@
-//! `:` jumps as vim's command line does: to a run by the start of its id, or to a step
-//! of the run on screen by its id. What names nothing, or more than one run, is said
-//! where it was typed, with the candidates.
+//! `:` jumps as vim's and k9s' command lines do (issue 45 point 7): a command (`q`,
+//! `quit`, `help`), a tab by its name (`runs`, `gates`, `waiting`; `runs state:failed`
+//! opens Runs with that filter), a workflow by its name (the Runs tab filtered to it),
+//! a run by the start of its id, or a step of the run on screen by its id. `Tab`
+//! completes what is typed to the longest start the candidates share. What names
+//! nothing, or more than one run, is said where it was typed, with the candidates.
 use super::actions::{Action, Request, Tab};
 use super::state::UiState;
 use super::update::{edit_line, toast};
@@ -13,12 +16,84 @@ pub enum Target {
     Step(usize),
     /// A run of the store (its whole id).
     Run(String),
+    /// A tab, and the filter its list opens with (`runs state:failed`).
+    Tab(Tab, String),
+    /// A workflow's runs (the Runs tab filtered to it).
+    Workflow(String),
+    Quit,
+    Help,
+}
+
+/// A tab by the names `:` takes (its title, its short title).
+fn tab_named(word: &str) -> Option<Tab> {
+    let w = word.to_ascii_lowercase();
+    Tab::ALL.iter().copied().find(|t| {
+        let short = match t {
+            Tab::Approvals => "gates",
+            Tab::Waiting => "wait",
+            Tab::Schedules => "sched",
+            _ => "",
+        };
+        t.title().to_ascii_lowercase() == w || (!short.is_empty() && short == w)
+    })
+}
+
+/// Everything `:` takes whole, for completion: commands, tab names, workflows, step ids.
+fn names<'a>(
+    view: &'a RunView,
+    runs: &'a [std::sync::Arc<baton_model::RunSummary>],
+) -> Vec<String> {
+    let mut out: Vec<String> = ["q", "quit", "help"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    out.extend(Tab::ALL.iter().map(|t| t.title().to_ascii_lowercase()));
+    out.extend(["gates", "wait", "sched"].iter().map(|s| s.to_string()));
+    for r in runs {
+        if !out.contains(&r.workflow) {
+            out.push(r.workflow.clone());
+        }
+    }
+    out.extend(view.steps.iter().map(|s| s.id.clone()));
+    out
+}
+
+/// `text` completed to the longest start every name that starts with it shares (as a
+/// shell's Tab); unchanged when none or nothing more is shared.
+pub fn complete(
+    text: &str,
+    view: &RunView,
+    runs: &[std::sync::Arc<baton_model::RunSummary>],
+) -> String {
+    if text.contains(' ') {
+        return text.to_string();
+    }
+    let all = names(view, runs);
+    let mut hits = all.iter().filter(|n| n.starts_with(text));
+    let Some(first) = hits.next() else {
+        return text.to_string();
+    };
+    let mut common = first.clone();
+    for h in hits {
+        let n = common
+            .char_indices()
+            .zip(h.chars())
+            .take_while(|((_, a), b)| a == b)
+            .last()
+            .map_or(0, |((i, a), _)| i + a.len_utf8());
+        common.truncate(n);
+    }
+    if common.len() > text.len() {
+        common
+    } else {
+        text.to_string()
+    }
 }
 
 /// Why a jump's text leads nowhere, said where it was typed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum JumpError {
-    #[error("type a run id (its start is enough) or a step id")]
+    #[error("type a run id (its start is enough), a step id, a workflow, a tab or q")]
     Empty,
     #[error("no run id starts with `{0}` and no step is `{0}`")]
     Nothing(String),
@@ -41,8 +116,20 @@ pub fn resolve(
     if t.is_empty() {
         return Err(JumpError::Empty);
     }
+    let (head, rest) = t.split_once(' ').map_or((t, ""), |(h, r)| (h, r.trim()));
+    match head {
+        "q" | "quit" => return Ok(Target::Quit),
+        "help" | "h" => return Ok(Target::Help),
+        _ => {}
+    }
+    if let Some(tab) = tab_named(head) {
+        return Ok(Target::Tab(tab, rest.to_string()));
+    }
     if let Some(i) = view.step_index(t) {
         return Ok(Target::Step(i));
+    }
+    if runs.iter().any(|r| r.workflow == t) {
+        return Ok(Target::Workflow(t.to_string()));
     }
     let up = t.to_ascii_uppercase();
     let runs: Vec<&str> = runs
@@ -96,6 +183,9 @@ pub(super) fn jump_input(ui: &mut UiState, view: &RunView, action: Action) -> Ve
     };
     match action {
         Action::Back => ui.jump = None,
+        Action::Key(k) if k.code == crossterm::event::KeyCode::Tab => {
+            *text = complete(text, view, &ui.runs);
+        }
         Action::Key(k) => edit_line(text, k),
         Action::Confirm => match resolve(text, view, &ui.runs) {
             Err(why) => toast(ui, format!("✘ {why}"), false),
@@ -113,6 +203,37 @@ pub(super) fn jump_input(ui: &mut UiState, view: &RunView, action: Action) -> Ve
             Ok(Target::Run(id)) => {
                 ui.jump = None;
                 return super::runs::open_run(ui, id);
+            }
+            Ok(Target::Tab(tab, filter)) => {
+                ui.jump = None;
+                ui.tab = tab;
+                match (tab, filter.is_empty()) {
+                    (_, true) => {}
+                    (Tab::Runs, false) => {
+                        ui.runs_filter = filter;
+                        ui.run_sel = 0;
+                    }
+                    (Tab::Dag, false) => ui.filter = filter,
+                    _ => toast(
+                        ui,
+                        format!("✘ the {} tab takes no filter", tab.title()),
+                        false,
+                    ),
+                }
+            }
+            Ok(Target::Workflow(w)) => {
+                ui.jump = None;
+                ui.tab = Tab::Runs;
+                ui.runs_filter = format!("wf:{w}");
+                ui.run_sel = 0;
+            }
+            Ok(Target::Quit) => {
+                ui.jump = None;
+                return super::update::main_view(ui, view, Action::Quit);
+            }
+            Ok(Target::Help) => {
+                ui.jump = None;
+                ui.overlay = Some(super::state::Overlay::Help);
             }
         },
         _ => {}

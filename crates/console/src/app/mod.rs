@@ -11,6 +11,7 @@
 //!   handlers.
 //! - `targets`: what an action is about (the gate, the step, what `y` copies) and
 //!   whether it is offered now.
+pub mod action_log;
 mod actions;
 mod dag;
 mod dialogs;
@@ -27,6 +28,7 @@ mod targets;
 mod update;
 mod waiting;
 
+pub use action_log::{Kind as LoggedKind, Logged};
 pub use actions::{Action, ConsoleExit, Hit, Hits, Request, Tab};
 pub use dag::{filter_problem, matches_filter, visible_steps};
 pub use dialogs::{
@@ -50,5 +52,7 @@ pub use update::update;
 mod decide_tests;
 #[cfg(test)]
 mod keys_tests;
+#[cfg(test)]
+mod notices_tests;
 #[cfg(test)]
 mod tests;

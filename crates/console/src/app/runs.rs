@@ -77,32 +77,22 @@ impl RunIds {
     }
 }
 
-/// The run id as a person reads and types it: its first 8 characters, or more where
-/// another listed run starts the same (runs started within a second share their first
-/// 8), so that what the console shows is a prefix `baton` accepts.
+/// The run id as a person reads and types it: the shortest prefix no other run in the
+/// store starts with, at least 8 characters (`model::run_prefix`, as `baton inbox`
+/// prints it), so that what the console shows is a prefix `baton` accepts. The run
+/// list is the store's (once its older runs are read).
 pub fn short_id<'a>(id: &'a str, listed: &RunIds) -> &'a str {
     let ids = &listed.0;
     let (before, after) = match ids.binary_search_by(|x| x.as_str().cmp(id)) {
         Ok(i) => (i.checked_sub(1), i + 1),
         Err(i) => (i.checked_sub(1), i),
     };
-    let shared = [before, Some(after)]
+    let near = [before, Some(after)]
         .into_iter()
         .flatten()
         .filter_map(|i| ids.get(i))
-        .map(|other| {
-            other
-                .chars()
-                .zip(id.chars())
-                .take_while(|(a, b)| a == b)
-                .count()
-        })
-        .max()
-        .unwrap_or(0);
-    match id.char_indices().nth((shared + 1).max(8)) {
-        Some((i, _)) => &id[..i],
-        None => id,
-    }
+        .map(String::as_str);
+    baton_model::run_prefix::prefix(id, near)
 }
 
 impl UiState {
@@ -131,7 +121,7 @@ impl UiState {
             .filter(|&i| run_matches(&self.runs[i], &self.runs_filter))
             .collect();
         let r = &self.runs;
-        let took = |i: usize| r[i].finished_at.unwrap_or(now).since(r[i].started_at);
+        let took = |i: usize| r[i].clock_end(now).since(r[i].started_at);
         let live = |i: usize| !r[i].state.is_final() && r[i].state != RunState::Interrupted;
         match self.runs_sort {
             RunsSort::Started => v.sort_by_key(|&i| std::cmp::Reverse(r[i].started_at)),

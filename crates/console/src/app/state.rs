@@ -18,6 +18,8 @@ pub enum Overlay {
     Health,
     /// Others' decisions seen so far (`!`).
     Notices,
+    /// What this console did (`@`).
+    ActionLog,
     /// Index into `RunView::errors`.
     ErrorDetail(usize),
 }
@@ -78,10 +80,20 @@ pub struct UiState {
     pub schedules: Arc<baton_session::schedules::Board>,
     /// The selected line of the Schedules tab.
     pub sched_sel: usize,
-    /// Decisions others recorded on the runs shown (`app::notices`), oldest first.
+    /// Decisions others recorded in the store (`app::notices`), oldest first.
     pub notices: Vec<super::notices::DecisionNotice>,
-    /// This console's own commands, (run, step), so their decisions are not news.
-    pub(super) sent: Vec<(String, Option<String>)>,
+    /// The newest audit row `notices` has looked at (`session::news`).
+    pub news_seen: i64,
+    /// This console's own commands, so that their decisions are not news.
+    pub(super) sent: Vec<super::notices::Sent>,
+    /// How long the shown run's steps took before (`session::console::Expected`): the
+    /// header's estimate goes by them.
+    pub expected: Arc<baton_session::console::Expected>,
+    /// The tab `Enter` left for the DAG (a run opened from Runs or Waiting): `Esc` there
+    /// goes back to it, as k9s does (issue 45 point 7).
+    pub came_from: Option<Tab>,
+    /// What this console did (`@`, `app::action_log`), oldest first.
+    pub action_log: Vec<super::action_log::Logged>,
     pub overlay: Option<Overlay>,
     pub overlay_scroll: usize,
     pub log: Option<LogState>,
@@ -177,6 +189,14 @@ impl UiState {
         } else {
             &self.filter
         }
+    }
+
+    /// How long step `id` of the run on screen took before, if known.
+    pub fn expected(&self, view: &RunView, id: &str) -> Option<std::time::Duration> {
+        (self.expected.run_id == view.run_id)
+            .then(|| self.expected.ms.get(id))
+            .flatten()
+            .map(|ms| std::time::Duration::from_millis(*ms))
     }
 
     /// Drop the toast once it has been shown long enough at `now`; true if it went.

@@ -1,5 +1,6 @@
 use super::*;
 use crate::keymap::Context;
+use baton_model::AuditAction::RunResumed;
 use baton_model::{Command, CommandOutcome, Refusal, RunState, RunView, StepState, Timestamp};
 use crossterm::event::KeyEvent;
 use std::sync::Arc;
@@ -112,8 +113,17 @@ fn the_runs_tab_sorts_by_start_duration_and_state() {
     );
     update(&mut ui, &v, Action::Sort);
     assert_eq!(ui.runs_sort, RunsSort::Duration);
-    // Still going: the interrupted run has gone on for an hour, the live one 7m.
-    assert_eq!(shown(&ui, &v)[0], "nightly-etl:interrupted");
+    // The live one 7m; the interrupted run's clock stopped 48 s in (issue 45 point 6),
+    // it does not go on for the hour since.
+    assert_eq!(
+        shown(&ui, &v),
+        [
+            "release:running",
+            "release:failed",
+            "docs-site:succeeded",
+            "nightly-etl:interrupted"
+        ]
+    );
     update(&mut ui, &v, Action::Sort);
     assert_eq!(
         shown(&ui, &v),
@@ -192,16 +202,15 @@ fn a_resumed_run_opens_on_its_dag() {
     let after = ui.toast.clone().unwrap().text;
     assert!(after.contains("this console now drives"), "{after}");
     // Its own resume on record is not someone else's news, and leaves the toast.
-    let mut prev = fixtures::release();
-    prev.run_id = "01JXQZ0M3D5E7F9G1H2J3K4L5M".into();
-    let mut next = prev.clone();
-    let mut row = next.audit[0].clone();
-    row.actor = "alice".into();
-    row.action = baton_model::AuditAction::RunResumed;
-    row.step = None;
-    next.audit.push(row);
-    assert!(ui.note_decisions(&prev, &next).is_empty());
+    let row = super::notices_tests::news(1, "01JXQZ0M3D5E7F9G1H2J3K4L5M", "alice", RunResumed);
+    assert!(ui.note_news(&[row]).is_empty());
     assert_eq!(ui.toast.clone().unwrap().text, after);
+    // The action log has it, answered.
+    let logged = ui.action_log.last().unwrap();
+    assert_eq!(logged.what, "resume");
+    assert!(
+        matches!(&logged.result, Some(crate::app::action_log::Answer::Done(m)) if m.contains("now drives"))
+    );
 }
 
 /// Issue 45 point 1: a command on a run no engine drives says, as it is sent, that
@@ -903,38 +912,6 @@ fn the_waiting_tab_approves_a_gate_of_another_run() {
             if run_id == "01OTHERRUN" && step == "deploy-prod"),
         "{out:?}"
     );
-}
-
-/// Issue 28 point 4: a decision someone else recorded is news; this console's own is not.
-#[test]
-fn others_decisions_are_notices_and_ones_own_are_not() {
-    let prev = fixtures::release();
-    let mut next = prev.clone();
-    let mut row = next.audit[next.audit.len() - 1].clone();
-    row.actor = "bob".into();
-    row.action = baton_model::AuditAction::Rejected;
-    row.step = Some("deploy-prod".into());
-    row.reason = Some("not today".into());
-    next.audit.push(row.clone());
-    let mut ui = UiState::new("carol");
-    let news = ui.note_decisions(&prev, &next);
-    assert_eq!(news.len(), 1);
-    assert_eq!(news[0].text(), "bob rejected deploy-prod: “not today”");
-    assert!(ui.toast.as_ref().unwrap().text.contains("bob rejected"));
-    // The same decision by carol after this console sent it: not news.
-    let mut ui = UiState::new("carol");
-    let cmd = Command::Reject {
-        step: "deploy-prod".into(),
-        operator: "carol".into(),
-        reason: "not today".into(),
-        signature: None,
-    };
-    ui.note_sent(&prev.run_id, &cmd);
-    let mut mine = prev.clone();
-    row.actor = "carol".into();
-    mine.audit.push(row);
-    assert!(ui.note_decisions(&prev, &mine).is_empty());
-    assert!(ui.notices.is_empty());
 }
 
 /// Issue 28 point 5: Backspace in a text field takes a whole grapheme cluster: an emoji

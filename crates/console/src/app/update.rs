@@ -1,4 +1,5 @@
 //! `update`: one action applied to the UI state, dispatched by context.
+use super::action_log::Answer;
 use super::actions::{Action, ConsoleExit, Hit, Request, Tab};
 use super::dag::{dag, filter_problem};
 use super::dialogs::{
@@ -65,8 +66,16 @@ pub fn update(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> 
             && matches!(action, Action::Pause | Action::Resume | Action::Trigger)))
         && ui.dialog.is_none();
     let before = ui.toast.clone();
+    let tab = ui.tab;
+    // Enter may leave for the DAG (Esc comes back); a tab key forgets where from.
+    let action_kind = match action {
+        Action::Enter => Some(true),
+        Action::GoTab(_) | Action::NextTab | Action::PrevTab => Some(false),
+        _ => None,
+    };
     let out = dispatch(ui, view, action);
     for r in &out {
+        ui.log_request(&view.run_id, r);
         let target = match r {
             Request::Command(c) => {
                 ui.note_sent(&view.run_id, c);
@@ -80,17 +89,34 @@ pub fn update(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> 
                 ui.note_resumed(run_id);
                 continue;
             }
+            Request::Schedule { act, reason, .. } => {
+                ui.note_schedule(*act, reason);
+                continue;
+            }
             _ => continue,
         };
         // Before it happens: acting on a run no engine drives makes this console its engine.
-        if let Some(named) = undriven(ui, view, target)
-            && let Some(t) = ui.toast.as_mut()
-        {
-            t.text = format!(
-                "{}; no engine drives run {named}: this console takes it over",
-                t.text.trim_end_matches(": sent, waiting for the engine")
-            );
+        if let Some(named) = undriven(ui, view, target) {
+            // The takeover is on record as this console's resume.
+            ui.note_resumed(target);
+            if let Some(t) = ui.toast.as_mut() {
+                t.text = format!(
+                    "{}; no engine drives run {named}: this console takes it over",
+                    t.text.trim_end_matches(": sent, waiting for the engine")
+                );
+            }
         }
+    }
+    match action_kind {
+        Some(true) if ui.tab != tab => ui.came_from = Some(tab),
+        Some(false) => ui.came_from = None,
+        _ => {}
+    }
+    // A flash belongs where it was raised: another tab or run takes it away (one this
+    // action raised stays).
+    let moved = ui.tab != tab || out.iter().any(|r| matches!(r, Request::OpenRun(_)));
+    if moved && ui.toast == before {
+        ui.toast = None;
     }
     if opens_text
         && ui.dialog.is_none()
@@ -107,6 +133,11 @@ fn dispatch(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
     match action {
         Action::Outcome(outcome) => {
             ui.pending = ui.pending.saturating_sub(1);
+            let answer = match &outcome {
+                CommandOutcome::Accepted { message } => Answer::Done(message.clone()),
+                CommandOutcome::Refused(r) => Answer::Refused(r.to_string()),
+            };
+            ui.log_answer(super::action_log::Kind::Command, None, answer);
             let form = ui.sent_from.take();
             match outcome {
                 CommandOutcome::Accepted { message } => toast(ui, format!("✔ {message}"), true),
@@ -124,6 +155,11 @@ fn dispatch(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
         }
         Action::Deleted { run_id, result } => {
             ui.pending = ui.pending.saturating_sub(1);
+            ui.log_answer(
+                super::action_log::Kind::Delete,
+                Some(&run_id),
+                Answer::of(&result),
+            );
             let short = short_id(&run_id, &ui.run_ids);
             match result {
                 Ok(message) => toast(ui, format!("✔ deleted run {short}: {message}"), true),
@@ -132,6 +168,11 @@ fn dispatch(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
             return Vec::new();
         }
         Action::Resumed { run_id, result } => {
+            ui.log_answer(
+                super::action_log::Kind::Resume,
+                Some(&run_id),
+                Answer::of(&result),
+            );
             let short = short_id(&run_id, &ui.run_ids);
             match result {
                 Ok(said) => {
@@ -165,6 +206,17 @@ fn dispatch(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
         }
         return Vec::new();
     }
+    // Esc on the view Enter opened goes back to the list it came from (k9s), once
+    // nothing is open on it (a dialog, an overlay, a log, a typed filter).
+    let plain_view = !ui.context().is_modal() && ui.overlay.is_none();
+    if action == Action::Back
+        && plain_view
+        && (ui.tab != Tab::Dag || ui.filter.is_empty())
+        && let Some(t) = ui.came_from.take()
+    {
+        ui.tab = t;
+        return Vec::new();
+    }
     match ui.context() {
         Context::GateDialog => gate_dialog(ui, action),
         Context::BudgetDialog => budget_dialog(ui, action),
@@ -192,6 +244,9 @@ fn toggle_time(ui: &mut UiState) {
     toast(ui, text, true);
 }
 
+/// How many lines PgUp/PgDn move an overlay (help, notices, the action log).
+const OVERLAY_PAGE: usize = 15;
+
 pub(super) fn overlay(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
     match action {
         Action::ToggleTime => toggle_time(ui),
@@ -202,6 +257,13 @@ pub(super) fn overlay(ui: &mut UiState, view: &RunView, action: Action) -> Vec<R
         }
         Action::Up => ui.overlay_scroll = ui.overlay_scroll.saturating_sub(1),
         Action::Down => ui.overlay_scroll = ui.overlay_scroll.saturating_add(1).min(500),
+        // A page as `less` turns one (the views stop at their last line).
+        Action::PageUp => ui.overlay_scroll = ui.overlay_scroll.saturating_sub(OVERLAY_PAGE),
+        Action::PageDown => {
+            ui.overlay_scroll = ui.overlay_scroll.saturating_add(OVERLAY_PAGE).min(500)
+        }
+        Action::Top => ui.overlay_scroll = 0,
+        Action::Bottom => ui.overlay_scroll = 500,
         Action::Log => {
             if let Some(Overlay::ErrorDetail(i)) = ui.overlay {
                 ui.overlay = None;
@@ -300,7 +362,11 @@ pub(super) fn retry(ui: &mut UiState, view: &RunView, step: &str) -> Vec<Request
             let why = if run_accepts_commands(view) {
                 format!("{step} is {}: it cannot be retried now", s.state)
             } else {
-                format!("the run is {}: `baton resume` first", view.state)
+                format!(
+                    "the run is {}: `baton resume {}` first",
+                    view.state,
+                    short_id(&view.run_id, &ui.run_ids)
+                )
             };
             toast(ui, format!("✘ {why}"), false);
             Vec::new()
@@ -327,6 +393,10 @@ pub(super) fn main_view(ui: &mut UiState, view: &RunView, action: Action) -> Vec
         Action::ToggleHealth => ui.overlay = Some(Overlay::Health),
         Action::Notices => {
             ui.overlay = Some(Overlay::Notices);
+            ui.overlay_scroll = 0;
+        }
+        Action::ActionLog => {
+            ui.overlay = Some(Overlay::ActionLog);
             ui.overlay_scroll = 0;
         }
         Action::Copy => return copy(ui, view),

@@ -118,7 +118,7 @@ pub static BINDINGS: &[Binding] = &[
         [k(':')],
         ":",
         Action::Jump,
-        "jump to a run (the start of its id) or a step (its id)",
+        "go to a run, step, workflow or tab; :q quits",
         false
     ),
     b!(
@@ -143,6 +143,14 @@ pub static BINDINGS: &[Binding] = &[
         "!",
         Action::Notices,
         "notices: decisions others recorded",
+        false
+    ),
+    b!(
+        Global,
+        [k('@')],
+        "@",
+        Action::ActionLog,
+        "action log: what this console did",
         false
     ),
     b!(Global, [k('?')], "?", Action::Help, "help: every key", true),
@@ -858,6 +866,38 @@ pub static BINDINGS: &[Binding] = &[
         "↑↓/jk",
         Action::Down,
         "scroll",
+        false
+    ),
+    b!(
+        Overlay,
+        [code(PageUp)],
+        "PgUp/PgDn",
+        Action::PageUp,
+        "a page at a time",
+        false
+    ),
+    b!(
+        Overlay,
+        [code(PageDown), k(' ')],
+        "PgUp/PgDn",
+        Action::PageDown,
+        "a page at a time",
+        false
+    ),
+    b!(
+        Overlay,
+        [code(Home), k('g')],
+        "Home/End",
+        Action::Top,
+        "the top",
+        false
+    ),
+    b!(
+        Overlay,
+        [code(End), k('G')],
+        "Home/End",
+        Action::Bottom,
+        "the end",
         false
     ),
     b!(

@@ -87,9 +87,10 @@ mod tests {
 
     #[test]
     fn a_user_binding_moves_an_action_and_takes_its_key_from_the_default() {
-        let k = &keymap("[keys]\napprove = \"y\"\nquit = [\"Q\", \"ctrl-q\"]\n");
+        let k = &keymap("[keys]\napprove = \"A\"\nquit = [\"Q\", \"ctrl-q\"]\n");
+        let shift = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::SHIFT);
         assert_eq!(
-            k.action_for(Context::Approvals, &key('y')),
+            k.action_for(Context::Approvals, &shift('A')),
             Some(Action::Approve)
         );
         // `a` no longer approves; the old key is free.
@@ -114,7 +115,7 @@ mod tests {
         assert!(
             hints
                 .iter()
-                .any(|(l, d)| *l == "y" && d.starts_with("approve")),
+                .any(|(l, d)| *l == "A" && d.starts_with("approve")),
             "{hints:?}"
         );
         assert!(!hints.iter().any(|(l, _)| *l == "a"), "{hints:?}");
@@ -123,7 +124,7 @@ mod tests {
         assert!(
             approvals
                 .iter()
-                .any(|(keys, d, _)| keys == "y" && d.starts_with("approve"))
+                .any(|(keys, d, _)| keys == "A" && d.starts_with("approve"))
         );
     }
 
@@ -194,20 +195,55 @@ mod tests {
         );
     }
 
+    /// Issue 45 point 7: a binding that takes a global key in a view (the doc's old
+    /// example, `approve = "y"`, took copy's `y` in the DAG, Approvals and Waiting) is
+    /// a conflict, as one on a key of the same view is.
+    #[test]
+    fn a_user_binding_that_takes_a_global_key_in_its_view_is_a_conflict() {
+        let e = errors("[keys]\napprove = \"y\"\n");
+        assert!(
+            e.contains(
+                "config.toml:2:1: error: `y` is bound to both `copy` (by default) and `approve` in"
+            ),
+            "{e}"
+        );
+        assert!(e.contains("move `copy` off it"), "{e}");
+        let k = &keymap("[keys]\napprove = \"y\"\ncopy = \"Y\"\n");
+        assert_eq!(
+            k.action_for(Context::Approvals, &key('y')),
+            Some(Action::Approve)
+        );
+        // A global binding on a key a view keeps is no theft: the view's action wins
+        // there, the new one works everywhere else.
+        let k = &keymap("[keys]\nretry = \"ctrl-r\"\ntab_runs = \"r\"\n");
+        assert_eq!(
+            k.action_for(Context::Dag, &key('r')),
+            Some(Action::GoTab(Tab::Runs))
+        );
+    }
+
     /// Vim's h/l across the graph's layers, when `[keys]` says so: `l` leaves the log
-    /// (bound in the graph) and `h` shadows the global health in the graph only.
+    /// (bound in the graph) and `h` leaves health (global), each moved.
     #[test]
     fn h_and_l_move_between_layers_when_the_config_says_so() {
-        let e = errors("[keys]\nleft = [\"left\", \"h\"]\nright = [\"right\", \"l\"]\n");
+        let e =
+            errors("[keys]\nleft = [\"left\", \"h\"]\nright = [\"right\", \"l\"]\nlog = \"o\"\n");
+        assert!(
+            e.contains("`h` is bound to both `health` (by default)"),
+            "{e}"
+        );
+        let e = errors(
+            "[keys]\nleft = [\"left\", \"h\"]\nright = [\"right\", \"l\"]\nhealth = \"i\"\n",
+        );
         assert!(e.contains("`l` is bound to both `log` (by default)"), "{e}");
-        let k =
-            &keymap("[keys]\nleft = [\"left\", \"h\"]\nright = [\"right\", \"l\"]\nlog = \"o\"\n");
+        let k = &keymap(
+            "[keys]\nleft = [\"left\", \"h\"]\nright = [\"right\", \"l\"]\nlog = \"o\"\nhealth = \"i\"\n",
+        );
         assert_eq!(k.action_for(Context::Dag, &key('h')), Some(Action::Left));
         assert_eq!(k.action_for(Context::Dag, &key('l')), Some(Action::Right));
         assert_eq!(k.action_for(Context::Dag, &key('o')), Some(Action::Log));
-        // Elsewhere `h` is still health.
         assert_eq!(
-            k.action_for(Context::Errors, &key('h')),
+            k.action_for(Context::Errors, &key('i')),
             Some(Action::ToggleHealth)
         );
     }

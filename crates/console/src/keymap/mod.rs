@@ -221,23 +221,26 @@ impl Keymap {
         }
         // A user binding that takes a key another action keeps by default in the same
         // context is a conflict, as two user bindings on one key are: the other action
-        // would lose its key without a word.
+        // would lose its key without a word. A global key is kept in every view that
+        // is not modal (issue 45 point 7: `approve = "y"` would take copy's `y` in the
+        // DAG, Approvals and Waiting).
         for (t, b) in map.bound.iter().enumerate() {
             if owner[t].is_some() {
                 continue;
             }
             for k in &b.keys {
-                if let Some((_, _, j)) =
-                    claimed.iter().find(|(c, kk, _)| *c == b.context && kk == k)
-                {
+                let here = |c: &Context| {
+                    *c == b.context || (b.context == Context::Global && !c.is_modal())
+                };
+                if let Some((c, _, j)) = claimed.iter().find(|(c, kk, _)| here(c) && kk == k) {
+                    let place = c.title();
                     let other = action_name(&b.action);
                     return Err(RebindError {
                         index: *j,
                         message: format!(
-                            "`{}` is bound to both `{other}` (by default) and `{}` in {}",
+                            "`{}` is bound to both `{other}` (by default) and `{}` in {place}",
                             key_spec(*k),
                             overrides[*j].0,
-                            b.context.title()
                         ),
                         hint: Some(format!(
                             "give `{}` another key, or move `{other}` off it ({other} = \"…\")",

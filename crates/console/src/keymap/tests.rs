@@ -99,7 +99,8 @@ fn text_contexts_pass_other_keys_through_and_modals_block_globals() {
 }
 
 /// The footer offers only what a key does here: with `h`/`l` moving across the graph's
-/// layers (`[keys]`), the graph's footer no longer says `h health`; other views still do.
+/// layers (`[keys]`, health moved to `i`: a global key is not taken silently), the
+/// graph's footer no longer says `h health`; every view says `i health`.
 #[test]
 fn a_global_key_a_view_takes_for_itself_is_not_offered_there() {
     let keys = |specs: &[&str]| specs.iter().map(|s| parse_key(s).unwrap()).collect();
@@ -107,6 +108,7 @@ fn a_global_key_a_view_takes_for_itself_is_not_offered_there() {
         ("left".into(), keys(&["left", "H", "h"])),
         ("right".into(), keys(&["right", "L", "l"])),
         ("log".into(), keys(&["o"])),
+        ("health".into(), keys(&["i"])),
     ])
     .unwrap();
     let says = |ctx| {
@@ -121,7 +123,7 @@ fn a_global_key_a_view_takes_for_itself_is_not_offered_there() {
         says(Context::Dag)
     );
     assert!(
-        says(Context::Errors).iter().any(|h| h.starts_with("h ")),
+        says(Context::Errors).iter().any(|h| h.starts_with("i ")),
         "{:?}",
         says(Context::Errors)
     );

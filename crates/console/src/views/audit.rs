@@ -1,5 +1,5 @@
 //! Audit tab: the run's decisions, oldest first.
-use super::common::{in_run, pad, panel, styled, window};
+use super::common::{in_run, pad, panel, styled, text_width, window};
 use crate::app::Hits;
 use crate::app::UiState;
 use crate::theme::Theme;
@@ -44,10 +44,23 @@ pub fn render(
         .take(rows)
         .map(|a| at(a).chars().count())
         .fold(8, usize::max);
+    // Each column as wide as its widest shown value (issue 45 point 6: an action name
+    // is never cut; an actor or a step only past a third of the width).
+    let shown = || view.audit.iter().skip(first).take(rows);
+    let third = (inner.width as usize / 3).max(10);
+    let widest = |min: usize, f: &dyn Fn(&baton_model::view::AuditView) -> usize| {
+        shown().map(f).fold(min, usize::max)
+    };
+    let aw = widest(5, &|a| text_width(&a.actor)).min(third);
+    let cw = widest(6, &|a| a.action.as_str().len());
+    let sw = widest(4, &|a| text_width(a.step.as_deref().unwrap_or("–"))).min(third);
     let mut lines = vec![Line::from(styled(
         format!(
-            "{:>tw$}  {:10} {:18} {:18} reason · details",
-            "at", "actor", "action", "step"
+            "{:>tw$}  {} {} {} reason · details",
+            "at",
+            pad("actor", aw),
+            pad("action", cw),
+            pad("step", sw)
         ),
         theme.dim,
     ))];
@@ -63,9 +76,9 @@ pub fn render(
         let text = format!(
             "{:>tw$}  {} {} {} {}",
             at(a),
-            pad(&a.actor, 10),
-            pad(&a.action.to_string(), 18),
-            pad(a.step.as_deref().unwrap_or("–"), 18),
+            pad(&a.actor, aw),
+            pad(a.action.as_str(), cw),
+            pad(a.step.as_deref().unwrap_or("–"), sw),
             said.join(" · ")
         );
         lines.push(Line::from(styled(

@@ -222,6 +222,13 @@ pub fn step_lines<'a>(
         },
     };
     lines.push(kv("time", LW, styled(timing, theme.base), theme));
+    if let Some(l) = timeout_line(s, ui, now) {
+        // Wrapped, never cut: the pane beside the graph is narrow.
+        for (k, part) in wrap_text(&l, room).into_iter().enumerate() {
+            let label = if k == 0 { "timeout" } else { "" };
+            lines.push(kv(label, LW, styled(part, theme.base), theme));
+        }
+    }
     if let Some(r) = s.retry_at.filter(|_| s.state == StepState::RetryWait) {
         let left = if r > now {
             format!("in {}", dur(now, r))
@@ -405,4 +412,23 @@ pub fn error_lines<'a>(e: &ErrorRecord, w: usize, theme: &Theme) -> Vec<Line<'a>
         ]));
     }
     lines
+}
+
+/// A step's `timeout` and, while it runs, when it fires (issue 45 point 6): `10m00s ·
+/// fires at 14:03:22 (in 4m12s)`; the wall clock or `+12m` in the run as `t` says.
+fn timeout_line(s: &StepView, ui: &UiState, now: Timestamp) -> Option<String> {
+    let t = std::time::Duration::from_millis(s.timeout_ms?);
+    let limit = human_duration(t);
+    match s.started_at {
+        Some(start) if s.state == StepState::Running && s.finished_at.is_none() => {
+            let fires = start.add(t);
+            let when = ui.wall(fires, now);
+            Some(if fires > now {
+                format!("{limit} · fires at {when} (in {})", dur(now, fires))
+            } else {
+                format!("{limit} · fired at {when}")
+            })
+        }
+        _ => Some(limit),
+    }
 }

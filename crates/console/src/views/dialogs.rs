@@ -296,7 +296,12 @@ pub fn confirm(
                 _ => (
                     " Quit while this console drives runs? ",
                     "them",
-                    "`baton resume RUN` continues each later".to_string(),
+                    d.runs
+                        .iter()
+                        .map(|r| format!("`baton resume {}`", short(r)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                        + " continue them later",
                 ),
             };
             (

@@ -189,8 +189,8 @@ pub fn render(
             theme.dim,
         ),
         styled(
-            format!("{:.0}%", failed * 100.0),
-            if failed > 0.0 {
+            failed_text(view, failed, narrow),
+            if failed > 0.0 || view.state == RunState::Failed {
                 theme.warning
             } else {
                 theme.base
@@ -215,7 +215,7 @@ pub fn render(
     };
     // The progress count keeps its room: the titles shorten, then the gaps narrow. A
     // count's room (` (3)`) is kept while it is 0, so a gate opening does not rename tabs.
-    let p = view.progress(now);
+    let p = view.progress(now, &|id| ui.expected(view, id));
     let keep = format!("{}/{}", p.finished, p.total).len() + 2;
     let count_w = |t: &Tab| match t {
         Tab::Approvals | Tab::Errors | Tab::Waiting => count(t).len().max(4),
@@ -261,6 +261,39 @@ pub fn render(
     );
 }
 
+/// The judged steps' failed share as the header says it (issue 45 point 6): a share
+/// under 1% is `<1%`, never `0%`; a failed run whose failure no judged step carries (a
+/// rejection, the run's timeout, a step outside the score) says how many steps ended
+/// failed (`1 step`, narrow `1✘`), never `0%`.
+fn failed_text(view: &RunView, share: f64, narrow: bool) -> String {
+    if share > 0.0 && share < 0.005 {
+        return "<1%".into();
+    }
+    if share > 0.0 || view.state != RunState::Failed {
+        return format!("{:.0}%", share * 100.0);
+    }
+    let n = view
+        .steps
+        .iter()
+        .filter(|s| {
+            matches!(
+                s.state,
+                StepState::Failed
+                    | StepState::Rejected
+                    | StepState::CompensationFailed
+                    | StepState::Interrupted
+            )
+        })
+        .count();
+    match n {
+        0 => "run".into(),
+        // Narrow: as wide as `17%`, so the line's last figures keep their room.
+        n if narrow => format!("{n}✘"),
+        1 => "1 step".into(),
+        n => format!("{n} steps"),
+    }
+}
+
 /// A tab's title on the tab line; `short` where the whole line would not fit.
 fn tab_title(t: Tab, short: bool) -> &'static str {
     match (t, short) {
@@ -282,7 +315,7 @@ fn progress(
     narrow: bool,
     theme: &Theme,
 ) {
-    let p = view.progress(now);
+    let p = view.progress(now, &|id| ui.expected(view, id));
     let count = format!("{}/{}", p.finished, p.total);
     let cells = if narrow { 5 } else { 10 };
     let filled = ((p.fraction() * cells as f64).round() as usize).min(cells);
@@ -388,7 +421,10 @@ pub fn footer(
                 s.push("following running steps".into());
             }
             if view.state == RunState::Interrupted {
-                s.push("run interrupted: `baton resume` continues it".into());
+                s.push(format!(
+                    "run interrupted: `baton resume {}` continues it",
+                    short_id(&view.run_id, &ui.run_ids)
+                ));
             }
             if let Some(w) = view
                 .waiting_for

@@ -18,6 +18,7 @@ pub mod notices;
 pub mod overlays;
 pub mod runs;
 pub mod schedules;
+pub mod strip;
 pub mod waiting;
 
 use super::app::{Dialog, Hits, Overlay, Tab, UiState};
@@ -88,6 +89,7 @@ fn draw(frame: &mut Frame, view: &RunView, ui: &UiState, config: &ConsoleConfig)
         Some(Overlay::Help) => overlays::help(frame, area, view, ui, theme, keys),
         Some(Overlay::Health) => overlays::health(frame, area, view, theme),
         Some(Overlay::Notices) => notices::render(frame, area, ui, theme),
+        Some(Overlay::ActionLog) => notices::render_actions(frame, area, ui, theme),
         Some(Overlay::ErrorDetail(i)) => overlays::error_detail(frame, area, view, ui, i, theme),
         None => {}
     }

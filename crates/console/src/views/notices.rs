@@ -2,6 +2,7 @@
 //! with who, what, why and when.
 use super::common::{centered, panel, styled, wrap_text};
 use crate::app::UiState;
+use crate::app::action_log::Answer;
 use crate::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -40,6 +41,51 @@ pub fn render(frame: &mut Frame, area: Rect, ui: &UiState, theme: &Theme) {
         lines.push(Line::from(styled(head, theme.dim)));
         for l in wrap_text(&n.text(), width.saturating_sub(2)) {
             lines.push(Line::from(styled(format!("  {l}"), theme.base)));
+        }
+    }
+    let skip = ui.overlay_scroll.min(lines.len().saturating_sub(1));
+    let shown: Vec<Line> = lines.into_iter().skip(skip).collect();
+    frame.render_widget(Paragraph::new(shown).style(theme.base), inner);
+}
+
+/// The action log (`@`): what this console did, newest first, with what became of it.
+pub fn render_actions(frame: &mut Frame, area: Rect, ui: &UiState, theme: &Theme) {
+    let w = area.width.saturating_sub(4).min(100);
+    let h = area.height.saturating_sub(2);
+    let r = centered(area, w, h);
+    frame.render_widget(Clear, r);
+    let block = panel(
+        format!(" Action log · {} · Esc closes ", ui.action_log.len()),
+        theme,
+        true,
+    )
+    .style(theme.base);
+    let inner = block.inner(r);
+    frame.render_widget(block, r);
+    let width = inner.width.max(1) as usize;
+    let mut lines: Vec<Line> = Vec::new();
+    if ui.action_log.is_empty() {
+        lines.push(Line::from(styled(
+            "nothing done from this console yet: its approvals, rejections, retries, marks, cancels, resumes, deletes and schedule changes show here (others' are notices, !)",
+            theme.dim,
+        )));
+    }
+    for e in ui.action_log.iter().rev() {
+        let head = match e.at {
+            Some(at) => format!("{}  {}", ui.wall(at, ui.now.unwrap_or(at)), e.on),
+            None => e.on.clone(),
+        };
+        lines.push(Line::from(styled(head, theme.dim)));
+        let (mark, result, st) = match &e.result {
+            None => ("…", "sent, no answer yet".to_string(), theme.dim),
+            Some(Answer::Done(m)) => ("✔", m.clone(), theme.ok),
+            Some(Answer::Refused(m)) => ("✘", m.clone(), theme.error),
+        };
+        for l in wrap_text(&format!("{mark} {}", e.what), width.saturating_sub(2)) {
+            lines.push(Line::from(styled(format!("  {l}"), theme.base)));
+        }
+        for l in wrap_text(&result, width.saturating_sub(4)) {
+            lines.push(Line::from(styled(format!("    {l}"), st)));
         }
     }
     let skip = ui.overlay_scroll.min(lines.len().saturating_sub(1));

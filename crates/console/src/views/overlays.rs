@@ -68,7 +68,7 @@ pub fn help(
     popup(
         frame,
         centered(area, 72, area.height.saturating_sub(2)),
-        " Help · ↑↓ scroll · Esc close ",
+        " Help · ↑↓ PgUp PgDn Home End · Esc close ",
         lines,
         ui.overlay_scroll,
         theme,

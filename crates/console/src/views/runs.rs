@@ -48,7 +48,15 @@ pub fn render(
         return;
     }
     let sel = ui.run_sel.min(vis.len() - 1);
-    let rows = (inner.height as usize).saturating_sub(2);
+    // Each workflow's last runs above the table (a quarter of the rows at most, none
+    // while filtering: the strip is the store's, the table the filter's).
+    let strip = if ui.runs_filter.is_empty() && inner.height >= 10 {
+        super::strip::lines(ui, inner.width as usize, inner.height as usize / 4, theme)
+    } else {
+        Vec::new()
+    };
+    let top = strip.len() + usize::from(!strip.is_empty());
+    let rows = (inner.height as usize).saturating_sub(2 + top);
     let first = window(sel, vis.len(), rows);
     let shown: Vec<&baton_model::RunSummary> = vis
         .iter()
@@ -61,17 +69,32 @@ pub fn render(
         .iter()
         .map(|r| text_width(&when(ui, r.started_at, now)))
         .fold(14, usize::max);
-    let mut lines = vec![Line::from(styled(
+    // The ids whole: a prefix the store tells apart is never cut (issue 45 point 4).
+    let iw = shown
+        .iter()
+        .map(|r| text_width(short_id(&r.id, &ui.run_ids)))
+        .fold(8, usize::max);
+    let mut lines = strip;
+    if top > 0 {
+        lines.push(Line::from(""));
+    }
+    lines.push(Line::from(styled(
         format!(
-            "  {:8}  {:16} {:13} {:>tw$} {:>9} {:>9} {:>6}",
-            "run", "workflow", "state", "started", "took", "steps", "health"
+            "  {}  {:16} {:13} {:>tw$} {:>9} {:>9} {:>6}",
+            pad("run", iw),
+            "workflow",
+            "state",
+            "started",
+            "took",
+            "steps",
+            "health"
         ),
         theme.dim,
-    ))];
+    )));
     for (k, r) in shown.iter().enumerate() {
         let i = first + k;
         let cur = if r.id == view.run_id { "●" } else { " " };
-        let took = dur(r.started_at, r.finished_at.unwrap_or(now));
+        let took = dur(r.started_at, r.clock_end(now));
         let state = pad(&format!("{} {}", run_state_glyph(r.state), r.state), 13);
         let rest = format!(
             " {:>tw$} {:>9} {:>9} {:>6}",
@@ -83,7 +106,7 @@ pub fn render(
         // Display columns, not characters: a CJK or emoji name keeps the table straight.
         let head = format!(
             "{cur} {}  {} ",
-            pad(short_id(&r.id, &ui.run_ids), 8),
+            pad(short_id(&r.id, &ui.run_ids), iw),
             pad(&r.workflow, 16)
         );
         let line = if i == sel {
@@ -97,8 +120,9 @@ pub fn render(
         };
         lines.push(line);
     }
-    let shown = lines.len() - 1;
-    super::common::record_rows(hits, inner, 1, first, shown, crate::app::Hit::Run);
+    let shown = lines.len() - 1 - top;
+    let row0 = (1 + top) as u16;
+    super::common::record_rows(hits, inner, row0, first, shown, crate::app::Hit::Run);
     if let Some(r) = vis.get(sel).map(|&i| &ui.runs[i]) {
         let hint = if r.state == RunState::Interrupted {
             "Enter: open · R: resume this interrupted run"

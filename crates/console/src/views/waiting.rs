@@ -56,19 +56,33 @@ pub fn render(
     let rows = (inner.height as usize).saturating_sub(1);
     let first = window(sel, items.len(), rows);
     let ww = (inner.width as usize).saturating_sub(2 + 12 + 9 + 14 + 16 + 7 + 5 + 6);
+    // The ids whole (issue 45 point 4): as wide as the longest shown.
+    let iw = items
+        .iter()
+        .skip(first)
+        .take(rows)
+        .map(|w| super::common::text_width(short_id(&w.run_id, &ui.run_ids)))
+        .fold(8, usize::max);
+    let ww = ww.saturating_sub(iw - 8);
     let mut lines = vec![Line::from(styled(
         format!(
-            "  {:11} {:8} {:13} {:15} {:6} {:4} {}",
-            "time left", "run", "workflow", "step", "waits", "you", "who"
+            "  {:11} {} {:13} {:15} {:6} {:4} {}",
+            "time left",
+            pad("run", iw),
+            "workflow",
+            "step",
+            "waits",
+            "you",
+            "who"
         ),
         theme.dim,
     ))];
     for (k, w) in items.iter().skip(first).take(rows).enumerate() {
         let mark = if w.run_id == view.run_id { "●" } else { " " };
         let text = format!(
-            "{mark} {} {:8} {} {} {:6} {:4} {}",
+            "{mark} {} {} {} {} {:6} {:4} {}",
             pad(&left(w, now), 11),
-            short_id(&w.run_id, &ui.run_ids),
+            pad(short_id(&w.run_id, &ui.run_ids), iw),
             pad(&fit(&w.workflow, 13), 13),
             pad(&fit(&w.step, 15), 15),
             w.kind.as_str(),

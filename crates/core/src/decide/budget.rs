@@ -60,7 +60,11 @@ impl Core {
                 .context("used", used)
                 .context("limit", limit)
                 .retryable(false);
-            self.record(b, Cause::Budget(dimension.into()), false, now, fx);
+            let cause = Cause::Budget {
+                dimension: dimension.into(),
+                by: baton_model::inbox::raise_by(limit),
+            };
+            self.record(b, cause, false, now, fx);
         }
     }
 

@@ -273,12 +273,10 @@ async fn submit(args: &[String], files: &JobFiles) -> Result<String, SubmitError
         .stderr(Stdio::from(err))
         .process_group(0);
     without_baton_vars(&mut cmd);
-    let mut child = cmd
-        .spawn()
-        .map_err(|source| SubmitError::Run {
-            program: program.clone(),
-            source,
-        })?;
+    let mut child = cmd.spawn().map_err(|source| SubmitError::Run {
+        program: program.clone(),
+        source,
+    })?;
     if let Some(pid) = child.id() {
         let _ = std::fs::write(files.dir.join(values::SUBMIT_PID), pid.to_string());
     }

@@ -12,6 +12,7 @@ fn summary(id: &str, at: i64, state: RunState) -> RunSummary {
         operator: "alice".into(),
         started_at: Timestamp(at),
         finished_at: None,
+        stopped_at: None,
         steps_total: 1,
         steps_done: 0,
         health: Some(100.0),

@@ -18,7 +18,6 @@
 //! A row's hash is thereby a different one after a rotation: whoever noted a hash
 //! elsewhere notes the new one (the witness has both).
 use super::audit::{AuditKeys, AuditRow, AuditVerdict, GENESIS, Heads};
-use crate::decisions::STORE_SUBJECT;
 use super::event_chain::Mark;
 use super::rows::raw_audit_rows;
 use super::verify::verify_store;
@@ -26,6 +25,7 @@ use super::witness::{self, Entry};
 use super::{
     Store, StoreError, audit_head, in_transaction, key_check, run_key, run_tail, set_chain_head,
 };
+use crate::decisions::STORE_SUBJECT;
 use baton_model::history::{AuditAction, Decision};
 use std::collections::BTreeSet;
 

@@ -7,7 +7,7 @@ use crate::RunRecord;
 use crate::ledger::rows::{AUDIT_SELECT, CHAIN_COLUMNS, RUN_EVENTS, audit_row, stored};
 use baton_model::liveness::Liveness;
 use baton_model::state_summary::Counts;
-use baton_model::{Event, RunSummary, StepState, Timestamp};
+use baton_model::{Event, RunState, RunSummary, StepState, Timestamp};
 use rusqlite::{OptionalExtension, params};
 use std::path::PathBuf;
 
@@ -230,6 +230,26 @@ impl Store {
         self.ctx(r)
     }
 
+    /// The shortest prefix of run `id` that [`Store::resolve_run`] takes back to it
+    /// (`model::run_prefix`: at least 8 characters): what `baton` prints for a run.
+    /// Two index lookups, the ids sorted either side of it.
+    pub fn run_prefix(&self, id: &str) -> Result<String, StoreError> {
+        let r = (|| {
+            let mut near = Vec::with_capacity(2);
+            for sql in [
+                "SELECT id FROM runs WHERE id < ?1 ORDER BY id DESC LIMIT 1",
+                "SELECT id FROM runs WHERE id > ?1 ORDER BY id LIMIT 1",
+            ] {
+                let mut st = self.conn.prepare_cached(sql)?;
+                if let Some(other) = st.query_row([id], |r| r.get::<_, String>(0)).optional()? {
+                    near.push(other);
+                }
+            }
+            Ok(baton_model::run_prefix::prefix(id, near.iter().map(String::as_str)).to_string())
+        })();
+        self.ctx(r)
+    }
+
     /// Every run, newest first, with step counts and health; states as readers show
     /// them now (see [`liveness::liveness`]).
     pub fn list_runs(&self) -> Result<Vec<RunSummary>, StoreError> {
@@ -298,7 +318,10 @@ impl Store {
         let now = Timestamp::now();
         let mut st = self.conn.prepare_cached(&format!(
             "SELECT id, workflow, state, operator, started_at, finished_at, l.holder,
-                    l.heartbeat_at, steps_total, steps_done, health, rev
+                    l.heartbeat_at, steps_total, steps_done, health, rev,
+                    CASE WHEN finished_at IS NULL THEN
+                      (SELECT e.at FROM events e WHERE e.id BETWEEN runs.key << 32
+                       AND (runs.key << 32) + 4294967295 ORDER BY e.id DESC LIMIT 1) END
              FROM runs LEFT JOIN leases l ON l.run_id = runs.id {tail}"
         ))?;
         let mut rows = st.query(p)?;
@@ -314,7 +337,14 @@ impl Store {
                 },
                 _ => super::summaries::load(&self.conn, &id)?.counts(),
             };
-            let l = live(&r.get::<_, String>(2)?, r.get(6)?, r.get(7)?, now);
+            let beat: Option<i64> = r.get(7)?;
+            let l = live(&r.get::<_, String>(2)?, r.get(6)?, beat, now);
+            let finished_at = opt_ts(r.get(5)?);
+            // The engine's last sign of life, as `session::inspect` stops a view's clocks.
+            let last_event: Option<i64> = r.get(12)?;
+            let stopped_at = (l.state == RunState::Interrupted && finished_at.is_none())
+                .then(|| last_event.max(beat).map(Timestamp))
+                .flatten();
             let summary = RunSummary {
                 id,
                 workflow: r.get(1)?,
@@ -322,7 +352,8 @@ impl Store {
                 driven_by: l.driven_by,
                 operator: r.get(3)?,
                 started_at: Timestamp(r.get(4)?),
-                finished_at: opt_ts(r.get(5)?),
+                finished_at,
+                stopped_at,
                 steps_total: c.total,
                 steps_done: c.done,
                 health: Some(c.health),
@@ -373,6 +404,31 @@ impl Store {
                 }
             })
             .collect())
+    }
+
+    /// The newest audit row's id (0 in an empty store): where a reader of
+    /// [`Store::audit_after`] starts, so that what was decided before it is not news.
+    pub fn audit_head_id(&self) -> Result<i64, StoreError> {
+        let r = self
+            .conn
+            .query_row("SELECT COALESCE(MAX(id), 0) FROM audit", [], |r| r.get(0))
+            .map_err(StoreError::from);
+        self.ctx(r)
+    }
+
+    /// The audit rows after row `after`, every run's and the schedules', oldest first,
+    /// at most `limit` (a range of the primary key): the decisions the console shows
+    /// as news (issue 45 point 5).
+    pub fn audit_after(&self, after: i64, limit: usize) -> Result<Vec<AuditRow>, StoreError> {
+        let r = (|| {
+            let mut st = self.conn.prepare_cached(&format!(
+                "{AUDIT_SELECT} WHERE id > ?1 ORDER BY id LIMIT ?2"
+            ))?;
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let rows = st.query_map(params![after, limit], audit_row)?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })();
+        self.ctx(r)
     }
 
     /// The run's audit rows, oldest first.

@@ -116,12 +116,13 @@ fn colon_jumps_to_runs_and_steps_and_the_log_pages_as_less_does() {
 }
 
 /// A failed run opens on its first failed step; with `[keys]` giving `h`/`l` to the
-/// graph, they move across its layers and the graph's footer no longer offers `h health`.
+/// graph (and health and the log other keys), they move across its layers and the
+/// graph's footer no longer offers `h health`.
 #[test]
 fn a_failed_run_opens_on_its_failure_and_h_l_move_across_layers_when_configured() {
     let env = Env::new();
     env.config(
-        "[keys]\nleft = [\"left\", \"H\", \"h\"]\nright = [\"right\", \"L\", \"l\"]\nlog = \"o\"\n",
+        "[keys]\nleft = [\"left\", \"H\", \"h\"]\nright = [\"right\", \"L\", \"l\"]\nlog = \"o\"\nhealth = \"i\"\n",
     );
     let wf = env.workflow(
         "flaky.toml",
@@ -165,7 +166,7 @@ fn a_failed_run_opens_on_its_failure_and_h_l_move_across_layers_when_configured(
     t.wait_for("l: the layer after", |s| s.contains("╭ ✘ compile"), 10);
     t.keys(&["l"]);
     t.wait_for("l again", |s| s.contains("╭ ⇣ package"), 10);
-    // `h` is still health in the other views.
+    // Health moved to `i`, in every view.
     t.keys(&["3"]);
-    t.wait_for("the errors tab", |s| s.contains("h health"), 10);
+    t.wait_for("the errors tab", |s| s.contains("i health"), 10);
 }

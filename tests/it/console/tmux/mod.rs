@@ -13,6 +13,8 @@ mod fanned;
 mod hostile;
 mod inputs;
 mod keys;
+mod news;
+mod pasted;
 mod policy;
 mod runs_tab;
 mod schedules_tab;

@@ -1,0 +1,135 @@
+//! This console's own actions (issue 45 point 5, lazygit's command log, `@`): each
+//! command, resume, delete and schedule change it asks for, with the run it was on and
+//! what became of it. Others' decisions are notices (`!`), never here.
+use super::actions::Request;
+use super::runs::short_id;
+use super::state::UiState;
+use baton_model::{Command, Timestamp};
+
+/// How many entries the log keeps, newest last.
+const KEEP: usize = 200;
+
+/// What kind of answer an entry waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A command or a schedule change: `Action::Outcome`.
+    Command,
+    Resume,
+    Delete,
+}
+
+/// One thing this console did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Logged {
+    pub at: Option<Timestamp>,
+    /// The run (its short id and workflow), empty for a schedule.
+    pub on: String,
+    pub run_id: String,
+    /// `approve deploy: “canary green”`.
+    pub what: String,
+    pub kind: Kind,
+    /// `None` until answered.
+    pub result: Option<Answer>,
+}
+
+/// What came back for a thing this console did, as the log shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// What was done.
+    Done(String),
+    /// Why not.
+    Refused(String),
+}
+
+impl Answer {
+    /// The log's line for a front end's result.
+    pub fn of<E: std::fmt::Display>(r: &Result<String, E>) -> Answer {
+        match r {
+            Ok(m) => Answer::Done(m.clone()),
+            Err(e) => Answer::Refused(e.to_string()),
+        }
+    }
+}
+
+/// `approve deploy: “canary green”`: a command as the log says it.
+fn command_text(c: &Command) -> String {
+    let (verb, step, reason) = match c {
+        Command::Approve { step, reason, .. } => ("approve", Some(step), reason.as_deref()),
+        Command::Reject { step, reason, .. } => ("reject", Some(step), Some(reason.as_str())),
+        Command::Retry { step, .. } => ("retry", Some(step), None),
+        Command::Mark {
+            step,
+            state,
+            reason,
+            ..
+        } => {
+            return format!("mark {step} {state}: “{reason}”");
+        }
+        Command::Cancel { reason, .. } => ("cancel", None, reason.as_deref()),
+        Command::RaiseBudget { reason, .. } => ("raise the budget", None, Some(reason.as_str())),
+    };
+    let mut t = verb.to_string();
+    if let Some(s) = step {
+        t.push_str(&format!(" {s}"));
+    }
+    if let Some(r) = reason.filter(|r| !r.is_empty()) {
+        t.push_str(&format!(": “{r}”"));
+    }
+    t
+}
+
+impl UiState {
+    /// Log what `req` asks for (on `shown`, the run on screen, when it names none).
+    pub(super) fn log_request(&mut self, shown: &str, req: &Request) {
+        let (run_id, what, kind) = match req {
+            Request::Command(c) => (shown.to_string(), command_text(c), Kind::Command),
+            Request::CommandOn { run_id, command } => {
+                (run_id.clone(), command_text(command), Kind::Command)
+            }
+            Request::Resume(id) => (id.clone(), "resume".into(), Kind::Resume),
+            Request::DeleteRun(id) => (id.clone(), "delete".into(), Kind::Delete),
+            Request::Schedule {
+                act,
+                target,
+                reason,
+            } => (
+                String::new(),
+                format!("{} schedule {target}: “{reason}”", act.verb()),
+                Kind::Command,
+            ),
+            _ => return,
+        };
+        let on = if run_id.is_empty() {
+            String::new()
+        } else {
+            let workflow = self
+                .runs
+                .iter()
+                .find(|r| r.id == run_id)
+                .map(|r| r.workflow.clone())
+                .unwrap_or_default();
+            format!("{} {workflow}", short_id(&run_id, &self.run_ids))
+        };
+        self.action_log.push(Logged {
+            at: self.now,
+            on,
+            run_id,
+            what,
+            kind,
+            result: None,
+        });
+        let over = self.action_log.len().saturating_sub(KEEP);
+        self.action_log.drain(..over);
+    }
+
+    /// The answer to the oldest unanswered entry of `kind` (on `run_id` when given).
+    pub(super) fn log_answer(&mut self, kind: Kind, run_id: Option<&str>, result: Answer) {
+        if let Some(e) = self
+            .action_log
+            .iter_mut()
+            .find(|e| e.kind == kind && e.result.is_none() && run_id.is_none_or(|r| r == e.run_id))
+        {
+            e.result = Some(result);
+        }
+    }
+}

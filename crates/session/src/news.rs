@@ -1,0 +1,111 @@
+//! Decisions recorded in the store while the console is open (issue 45 point 5): every
+//! run's and the schedules', read after the last audit row seen whenever the store
+//! changes. The console tells its own from others' (`console::app::notices`).
+use baton_model::{AuditAction, Timestamp};
+use baton_store::Store;
+use std::sync::Arc;
+use tokio::sync::watch;
+
+/// How many rows the feed keeps (the console keeps its own list of notices).
+const KEEP: usize = 200;
+/// How many rows one look reads at most.
+const PAGE: usize = 500;
+
+/// One audit row, as the console reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct News {
+    /// The audit row's id: rows are news once, in this order.
+    pub id: i64,
+    /// The run, or `schedules` for a schedule's pause, resume or trigger.
+    pub run_id: String,
+    pub at: Timestamp,
+    pub actor: String,
+    pub action: AuditAction,
+    pub step: Option<String>,
+    pub reason: Option<String>,
+    /// The row's details (JSON text): a schedule's name, a raise's amounts.
+    pub details: String,
+}
+
+impl News {
+    /// What a row names beyond its step: a schedule's pause or resume its schedules,
+    /// a trigger its workflow, a raise its amounts (`cost +5`).
+    pub fn subject(&self) -> String {
+        let details: serde_json::Value = serde_json::from_str(&self.details).unwrap_or_default();
+        match self.action {
+            AuditAction::SchedulePaused | AuditAction::ScheduleResumed => details["schedules"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_default(),
+            AuditAction::ScheduleTriggered => {
+                details["workflow"].as_str().unwrap_or("").to_string()
+            }
+            AuditAction::BudgetRaised => ["cost", "calls", "tokens"]
+                .iter()
+                .filter_map(|d| {
+                    let v = &details[d];
+                    (!v.is_null()).then(|| format!("{d} +{v}"))
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+            _ => String::new(),
+        }
+    }
+}
+
+pub(super) struct Feed {
+    after: i64,
+    kept: Vec<News>,
+    tx: watch::Sender<Arc<Vec<News>>>,
+}
+
+impl Feed {
+    /// A feed of what is recorded from now on (what is on record already is not news).
+    pub(super) fn new(store: &Store) -> (Feed, watch::Receiver<Arc<Vec<News>>>) {
+        let after = store.audit_head_id().unwrap_or(0);
+        let (tx, rx) = watch::channel(Arc::new(Vec::new()));
+        let feed = Feed {
+            after,
+            kept: Vec::new(),
+            tx,
+        };
+        (feed, rx)
+    }
+
+    /// Read the rows recorded since the last look; sent when there are any.
+    pub(super) fn refresh(&mut self, store: &Store) {
+        let mut moved = false;
+        // Busy and the like: the next look tries again from the same row.
+        while let Ok(rows) = store.audit_after(self.after, PAGE) {
+            let Some(last) = rows.last() else { break };
+            self.after = last.id;
+            let full = rows.len() == PAGE;
+            self.kept.extend(rows.into_iter().filter_map(|r| {
+                Some(News {
+                    id: r.id,
+                    action: AuditAction::parse(&r.action)?,
+                    run_id: r.run_id,
+                    at: r.at,
+                    actor: r.actor,
+                    step: r.step,
+                    reason: r.reason,
+                    details: r.details,
+                })
+            }));
+            moved = true;
+            if !full {
+                break;
+            }
+        }
+        if moved {
+            let over = self.kept.len().saturating_sub(KEEP);
+            self.kept.drain(..over);
+            let _ = self.tx.send(Arc::new(self.kept.clone()));
+        }
+    }
+}

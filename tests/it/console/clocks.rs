@@ -1,0 +1,92 @@
+//! Issue 45 point 6, snapshots at 80×24 and 120×40 reviewed by eye: clocks stop with
+//! the engine (the Runs tab's `took` of an interrupted run), the running step says its
+//! timeout and when it fires, a failed run never reads `failed 0%`, and the Audit tab
+//! never cuts an action's name.
+use super::render::{act, draw, text, typed, ui};
+use baton::model::view::AuditView;
+use baton::model::{AuditAction, RunState, RunView, StepState};
+use baton::tui::app::{Action, Tab, UiState};
+use baton::tui::{Theme, fixtures};
+
+type Setup = fn() -> (RunView, UiState);
+
+fn scenarios() -> Vec<(&'static str, Setup)> {
+    vec![
+        ("runs_interrupted_took_stops", || {
+            let v = fixtures::release();
+            let mut u = ui();
+            act(&v, &mut u, &[Action::GoTab(Tab::Runs)]);
+            (v, u)
+        }),
+        ("dag_detail_running_timeout", || {
+            let v = fixtures::release();
+            let mut u = ui();
+            act(&v, &mut u, &[Action::Filter]);
+            typed(&v, &mut u, "package");
+            act(&v, &mut u, &[Action::Confirm]);
+            (v, u)
+        }),
+        ("header_failed_by_rejection", || {
+            let mut v = fixtures::finished_failed();
+            // Failed by a rejection: no judged step failed.
+            v.health.failed_share = Some(0.0);
+            for s in &mut v.steps {
+                if s.state == StepState::Failed {
+                    s.state = StepState::Succeeded;
+                }
+            }
+            if let Some(s) = v.steps.iter_mut().find(|s| s.id == "deploy-prod") {
+                s.state = StepState::Rejected;
+            }
+            v.state = RunState::Failed;
+            (v, ui())
+        }),
+        ("audit_saga", || {
+            let mut v = fixtures::release();
+            let last = v.audit[v.audit.len() - 1].clone();
+            for (action, step) in [
+                (AuditAction::CompensationStarted, "deploy-staging"),
+                (AuditAction::CompensationFinished, "deploy-staging"),
+            ] {
+                v.audit.push(AuditView {
+                    at: last.at,
+                    actor: "engine".into(),
+                    action,
+                    step: Some(step.into()),
+                    reason: None,
+                    details: "./deploy.sh rollback staging".into(),
+                });
+            }
+            let mut u = ui();
+            act(&v, &mut u, &[Action::GoTab(Tab::Audit)]);
+            (v, u)
+        }),
+    ]
+}
+
+#[test]
+fn clocks_and_words_at_two_sizes() {
+    let theme = Theme::load("default").unwrap();
+    for (name, setup) in scenarios() {
+        for (w, h) in [(80u16, 24u16), (120, 40)] {
+            let (v, mut u) = setup();
+            let t = text(&draw(&v, &mut u, &theme, w, h));
+            match name {
+                "runs_interrupted_took_stops" => {
+                    let row = t
+                        .lines()
+                        .find(|l| l.contains("nightly-etl") && l.contains("interrupted"))
+                        .unwrap_or("");
+                    assert!(row.contains("48.0s"), "{row}");
+                }
+                "dag_detail_running_timeout" => assert!(t.contains("10m00s · fires at"), "{t}"),
+                "header_failed_by_rejection" => {
+                    assert!(!t.contains("failed 0%") && !t.contains("fail 0%"), "{t}")
+                }
+                "audit_saga" => assert!(t.contains("compensation_started "), "{t}"),
+                _ => {}
+            }
+            insta::assert_snapshot!(format!("{name}_{w}x{h}"), t);
+        }
+    }
+}
