@@ -12,6 +12,7 @@ pub mod db;
 pub mod delete;
 pub mod drive;
 pub mod events;
+pub mod hold;
 pub mod executors;
 pub mod inbox;
 pub mod logs;
@@ -84,6 +85,10 @@ pub enum Cmd {
     Cancel(control::CancelArgs),
     /// Set a step's outcome by hand (audited, reason required)
     Mark(control::MarkArgs),
+    /// Hold steps of a run (or the run) without failing them; a running one is frozen
+    Hold(hold::HoldArgs),
+    /// Release held steps: they start, or a frozen one runs on
+    Release(hold::ReleaseArgs),
     /// Continue an interrupted run from its event log
     Resume(resume::ResumeArgs),
     /// Open the console over every run in the store, live and past
@@ -181,6 +186,8 @@ pub fn main() -> i32 {
         Cmd::Retry(a) => control::retry(a),
         Cmd::Cancel(a) => control::cancel(a),
         Cmd::Mark(a) => control::mark(a),
+        Cmd::Hold(a) => hold::hold(a),
+        Cmd::Release(a) => hold::release(a),
         Cmd::Resume(a) => resume::exec(a),
         Cmd::Tui(a) => console::exec(a),
         Cmd::Serve(a) => serve::exec(a),

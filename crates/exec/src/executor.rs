@@ -42,7 +42,8 @@ pub enum Attempt {
 #[derive(Debug, Clone)]
 pub enum KillHandle {
     Local(shell::KillHandle),
-    Slurm(slurm::CancelHandle),
+    /// The job's cancel handle and its id (`scontrol suspend` names it).
+    Slurm(slurm::CancelHandle, String),
     Ssh(ssh::CancelHandle),
 }
 
@@ -165,7 +166,7 @@ impl Attempt {
     pub fn kill_handle(&self) -> KillHandle {
         match self {
             Attempt::Local(r) => KillHandle::Local(r.kill_handle()),
-            Attempt::Slurm(j) => KillHandle::Slurm(j.cancel_handle()),
+            Attempt::Slurm(j) => KillHandle::Slurm(j.cancel_handle(), j.job_id().to_string()),
             Attempt::Ssh(a) => KillHandle::Ssh(a.cancel_handle()),
         }
     }
@@ -234,8 +235,23 @@ impl KillHandle {
     pub fn terminate(&self, grace: Duration, reason: KillReason) {
         match self {
             KillHandle::Local(k) => k.terminate(grace, reason),
-            KillHandle::Slurm(c) => c.terminate(grace, reason),
+            KillHandle::Slurm(c, _) => c.terminate(grace, reason),
             KillHandle::Ssh(c) => c.terminate(grace, reason),
+        }
+    }
+
+    /// Freeze (`stop`) or continue a held attempt (issue 43): its whole process group
+    /// (SIGSTOP/SIGCONT, the group a timeout kills), or its Slurm job (`scontrol
+    /// suspend`/`resume`). A step on an SSH host is not frozen (the core refuses it).
+    pub async fn freeze(&self, stop: bool) -> Result<(), ExecError> {
+        match self {
+            KillHandle::Local(k) => k.pause(stop).map(|_| ()),
+            KillHandle::Slurm(_, job_id) => slurm::suspend(job_id, stop)
+                .await
+                .map_err(|why| ExecError::Freeze { why }),
+            KillHandle::Ssh(_) => Err(ExecError::Freeze {
+                why: "a step on an SSH host cannot be frozen".into(),
+            }),
         }
     }
 }

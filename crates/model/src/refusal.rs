@@ -15,6 +15,8 @@ pub enum ReasonFor {
     Reject,
     Mark,
     RaiseBudget,
+    Hold,
+    Release,
 }
 
 impl std::fmt::Display for ReasonFor {
@@ -23,6 +25,8 @@ impl std::fmt::Display for ReasonFor {
             ReasonFor::Reject => "reject",
             ReasonFor::Mark => "mark a step",
             ReasonFor::RaiseBudget => "raise the budget",
+            ReasonFor::Hold => "hold",
+            ReasonFor::Release => "release",
         })
     }
 }
@@ -183,6 +187,20 @@ pub enum Refusal {
     #[error("`{step}` has a gate that was not approved: it cannot be marked succeeded")]
     GateNotApproved { step: String },
 
+    // Hold and release.
+    #[error("`{step}` is {state}: only a step that has not ended can be held")]
+    NotHoldable { step: String, state: StepState },
+    #[error("`{step}` is already held")]
+    AlreadyHeld { step: String },
+    #[error("`{step}` is not held")]
+    NotHeld { step: String },
+    #[error("nothing in the run can be {what} now")]
+    NothingToHold { what: String },
+    #[error("`{step}` cannot be frozen: {why}")]
+    CannotFreeze { step: String, why: String },
+    #[error("`--until` is not in the future: {until}")]
+    UntilPassed { until: String },
+
     // The budget.
     #[error("the workflow sets no budget")]
     NoBudget,
@@ -245,6 +263,7 @@ impl Refusal {
                 | Refusal::MarkState { .. }
                 | Refusal::NothingToRaise
                 | Refusal::BadRaise
+                | Refusal::UntilPassed { .. }
         )
     }
 

@@ -95,6 +95,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "a run's workflow text and params in a table of their own: each commit rewrote them with the run's row",
         RUN_SOURCES,
     ),
+    (
+        23,
+        "held steps wait on someone too: the index of steps waiting on someone names `held`",
+        WAITING_HELD,
+    ),
 ];
 
 /// Issue 47: SQLite writes a row whole on any UPDATE of it, its overflow pages
@@ -125,12 +130,23 @@ ALTER TABLE runs DROP COLUMN params_json;
 macro_rules! waiting_where {
     () => {
         "state = 'waiting_approval' OR state = 'interrupted' \
-         OR state = 'compensation_failed' OR state = 'running'"
+         OR state = 'compensation_failed' OR state = 'running' OR state = 'held'"
     };
 }
 /// The rows of `steps_waiting_on_someone`: a query that says so reads the index.
 pub(super) const WAITING_WHERE: &str = waiting_where!();
 const WAITING_STEPS_WITHOUT_IN: &str = concat!(
+    "DROP INDEX IF EXISTS steps_waiting_on_someone;\n",
+    "CREATE INDEX steps_waiting_on_someone ON steps(run_id) WHERE ",
+    "state = 'waiting_approval' OR state = 'interrupted' ",
+    "OR state = 'compensation_failed' OR state = 'running'",
+    ";"
+);
+
+/// Issue 43: a held step (`baton hold`, `exhausted = "hold"`) waits on someone: the
+/// inbox reads its run. The index of migration 21 with `held` added (its condition is
+/// `waiting_where!`, which the query says the same way).
+const WAITING_HELD: &str = concat!(
     "DROP INDEX IF EXISTS steps_waiting_on_someone;\n",
     "CREATE INDEX steps_waiting_on_someone ON steps(run_id) WHERE ",
     waiting_where!(),

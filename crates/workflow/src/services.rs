@@ -455,6 +455,7 @@ impl ServiceReader<'_, '_> {
             delay,
             max_delay: delay,
             jitter: false,
+            hold_when_exhausted: false,
         }
     }
 

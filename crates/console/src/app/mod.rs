@@ -47,6 +47,8 @@ pub use targets::{acts, copy_target, offered};
 pub use update::update;
 
 #[cfg(test)]
+mod hold_tests;
+#[cfg(test)]
 mod keys_tests;
 #[cfg(test)]
 mod tests;

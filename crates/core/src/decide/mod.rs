@@ -17,6 +17,7 @@ mod condition;
 mod exits;
 mod fanout;
 mod gates;
+mod hold;
 mod jobs;
 mod resolve;
 mod run;
@@ -26,6 +27,7 @@ mod services;
 mod shared_pools;
 mod signed;
 
+pub(crate) use hold::HoldRt;
 pub(super) use signed::Vote;
 
 type Fx = Vec<Effect>;
