@@ -195,9 +195,9 @@ CREATE INDEX runs_going_on ON runs(started_at) WHERE steps_total IS NULL;
 CREATE INDEX runs_ended ON runs(workflow, state, steps_total) WHERE steps_total IS NOT NULL;
 CREATE INDEX runs_by_workflow ON runs(workflow, started_at, id);
 CREATE INDEX steps_fanned ON steps(run_id, step_id, state) WHERE instr(step_id, '[') > 0;
-CREATE INDEX steps_waiting_on_someone ON steps(run_id) WHERE state = 'waiting_approval' OR state = 'interrupted' OR state = 'compensation_failed' OR state = 'running';
 CREATE TABLE run_sources (
     run_id      TEXT PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
     source_text TEXT NOT NULL,
     params_json TEXT NOT NULL
 );
+CREATE INDEX steps_waiting_on_someone ON steps(run_id) WHERE state = 'waiting_approval' OR state = 'interrupted' OR state = 'compensation_failed' OR state = 'running' OR state = 'held';
