@@ -232,7 +232,7 @@ pub static BINDINGS: &[Binding] = &[
         [k('P')],
         "P",
         Action::Hold,
-        "hold the step (a running one is frozen), or release it",
+        "hold (freezing it) or release the step",
         true
     ),
     b!(
