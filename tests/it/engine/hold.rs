@@ -146,6 +146,12 @@ run = "echo after ran > after.txt"
     let show = env.show(&run);
     assert_eq!(step_state(&show, "after").as_deref(), Some("held"), "{show:#}");
     assert!(!env.path().join("after.txt").exists(), "a held step does not start");
+    // The metrics count it (held is a step state like any other).
+    let metrics = text(&env.run(&["metrics", &run]).stdout);
+    assert!(
+        metrics.contains(r#"baton_steps{workflow="gated",state="held"} 1"#),
+        "{metrics}"
+    );
     ok(&env.run(&["release", &run, "--reason", "today after all"]));
     wait_until("the run to succeed", secs(30), || env.show(&run)["state"] == "succeeded");
     assert!(env.path().join("after.txt").exists());
