@@ -268,3 +268,32 @@ fn holds_that_cannot_apply_are_refused() {
     assert!(refused(&sim.cmd(no_reason)).contains("reason is required to hold"));
     assert_eq!(sim.events_named("command_refused").len(), 3);
 }
+
+/// A frozen local step does not survive its engine (its output went through the
+/// engine's pipes): resume stops what is left of it and, the step being idempotent,
+/// holds it again instead of running it, so the operator's hold still stands.
+#[test]
+fn a_resume_holds_a_frozen_local_step_again_instead_of_running_it() {
+    let p = plan().step("a").build();
+    let mut sim = Sim::new(p.clone(), cfg());
+    sim.started("a");
+    sim.cmd(hold(&["a"], None, false));
+    let events = sim.core.events().to_vec();
+    let mut again = Core::replay(p, cfg(), &events).expect("replay");
+    let fx = again.resume("olivia", Timestamp(T0 + 5_000));
+    assert!(fx.iter().any(|e| matches!(e, Effect::KillStale { pgid: 1000 })));
+    assert!(spawned(&fx).is_empty(), "a held step does not run");
+    let a = &again.steps[0];
+    assert_eq!(a.state, StepState::Held);
+    let h = a.hold.as_ref().expect("held again");
+    assert_eq!(h.by, "alice");
+    assert!(!h.frozen && h.reason.contains("frozen when the engine stopped"));
+    let fx = again.handle(
+        Input::Command {
+            id: None,
+            command: release(&["a"]),
+        },
+        Timestamp(T0 + 6_000),
+    );
+    assert_eq!(spawned(&fx), ["a"]);
+}

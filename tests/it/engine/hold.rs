@@ -158,3 +158,43 @@ run = "echo after ran > after.txt"
     let refused = env.run(&["release", &run, "after", "--reason", "again"]);
     assert_eq!(refused.status.code(), Some(1), "{}", text(&refused.stdout));
 }
+
+/// kill -9 of the engine while a local step is frozen: its process cannot go on (its
+/// output went through the dead engine's pipe), so resume stops it, not left stopped
+/// for ever, and holds the step again instead of running it; released, it runs again
+/// whole. (A Slurm step stays frozen across the crash: `exec::slurm`.)
+#[test]
+fn after_kill_9_a_frozen_local_step_is_held_again_not_run() {
+    let env = Env::new();
+    let wf = env.workflow("counter.toml", COUNTER);
+    let mut engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
+    let run = env.wait_run_id();
+    wait_until("the step to count", secs(30), || progress(env.path()) >= 5);
+    ok(&env.run(&["hold", &run, "count", "--reason", "over a crash"]));
+    let pids = wait_until("the group to stop", secs(10), || {
+        let pids = step_processes(&run);
+        let all = pids.len() >= 2 && pids.iter().all(|&p| stat(p).is_some_and(|s| s.0 == 'T'));
+        if all { Ok(pids) } else { Err(format!("{pids:?}")) }
+    });
+    let by = step_field(&env.show(&run), "count", "hold")["by"].clone();
+    assert!(by.is_string(), "held under the OS account");
+    engine.kill().expect("kill -9");
+    let _ = engine.wait();
+    let resumed = env.spawn(&["resume", &run, "--headless"]);
+    env.wait_step(&run, "count", "held", 30);
+    wait_until("the old group to be gone", secs(30), || {
+        pids.iter().all(|&p| !process_alive(p))
+    });
+    let show = env.show(&run);
+    assert_eq!(step_field(&show, "count", "hold")["by"], by, "{show:#}");
+    assert_eq!(step_field(&show, "count", "attempts"), 1, "not run again");
+    ok(&env.run(&["release", &run, "count", "--reason", "go"]));
+    let done = wait_child(resumed, 120);
+    assert_eq!(done.status.code(), Some(0), "{}", text(&done.stderr));
+    let show = env.show(&run);
+    assert_eq!(step_field(&show, "count", "attempts"), 2);
+    let log = step_field(&show, "count", "log_path");
+    let log = std::fs::read_to_string(log.as_str().unwrap()).unwrap();
+    let want: Vec<String> = (1..=400).map(|i| format!("n {i}")).collect();
+    assert_eq!(log.lines().collect::<Vec<_>>(), want);
+}
