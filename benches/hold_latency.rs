@@ -59,7 +59,10 @@ fn until(pids: &[i32], stopped: bool, t0: Instant) -> Result<f64, String> {
             return Ok(t0.elapsed().as_secs_f64() * 1e3);
         }
         if Instant::now() > deadline {
-            return Err(format!("the group did not {}", if stopped { "stop" } else { "continue" }));
+            return Err(format!(
+                "the group did not {}",
+                if stopped { "stop" } else { "continue" }
+            ));
         }
         std::thread::sleep(Duration::from_micros(200));
     }
@@ -71,7 +74,11 @@ fn run_cmd(mut c: Command) -> Result<(), String> {
         .stderr(Stdio::null())
         .status()
         .map_err(|e| e.to_string())?;
-    if s.success() { Ok(()) } else { Err(format!("{c:?} failed")) }
+    if s.success() {
+        Ok(())
+    } else {
+        Err(format!("{c:?} failed"))
+    }
 }
 
 struct Engine {
@@ -174,7 +181,12 @@ fn main() {
         c.args(["cancel", &e.run, "--db"]).arg(&db);
         run_cmd(c)?;
         let _ = e.child.wait();
-        Ok((summary(hold), summary(release), summary(stop), summary(cont)))
+        Ok((
+            summary(hold),
+            summary(release),
+            summary(stop),
+            summary(cont),
+        ))
     })();
     let (hold, release, stop, cont) = match result {
         Ok(r) => r,

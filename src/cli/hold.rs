@@ -33,7 +33,9 @@ pub struct HoldArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "Example:\n  baton release 01jd4 --reason \"freeze over\"   # every held step")]
+#[command(
+    after_help = "Example:\n  baton release 01jd4 --reason \"freeze over\"   # every held step"
+)]
 pub struct ReleaseArgs {
     #[command(flatten)]
     pub target: Target,

@@ -51,11 +51,18 @@ fn a_held_step_takes_no_slot_and_starts_once_released() {
     assert_eq!(spawned(&fx), ["b"], "b takes the slot a would have");
     sim.exit("b", 0);
     assert_eq!(sim.state("a"), StepState::Held);
-    assert_eq!(sim.core.run_state(), RunState::Waiting, "only a held step is left");
+    assert_eq!(
+        sim.core.run_state(),
+        RunState::Waiting,
+        "only a held step is left"
+    );
     let v = sim.core.view(Timestamp(sim.now));
     let a = &v.steps[sim.idx("a")];
     let h = a.hold.as_ref().expect("the view shows the hold");
-    assert_eq!((h.by.as_str(), h.reason.as_str()), ("alice", "change freeze"));
+    assert_eq!(
+        (h.by.as_str(), h.reason.as_str()),
+        ("alice", "change freeze")
+    );
     assert!(a.actions.release && !a.actions.hold);
     let fx = sim.input(Input::Command {
         id: None,
@@ -66,7 +73,12 @@ fn a_held_step_takes_no_slot_and_starts_once_released() {
     sim.exit("a", 0);
     assert_eq!(sim.core.run_state(), RunState::Succeeded);
     let audit = sim.core.view(Timestamp(sim.now)).audit;
-    let by = |act| audit.iter().find(|x| x.action == act).map(|x| x.actor.clone());
+    let by = |act| {
+        audit
+            .iter()
+            .find(|x| x.action == act)
+            .map(|x| x.actor.clone())
+    };
     assert_eq!(by(AuditAction::Hold).as_deref(), Some("alice"));
     assert_eq!(by(AuditAction::Release).as_deref(), Some("bob"));
 }
@@ -89,7 +101,11 @@ fn a_frozen_step_keeps_its_slot_and_its_timeout_waits() {
     let w = sim.idx("work");
     assert_eq!(freezes(&sim.last), [(w, true)]);
     assert_eq!(sim.state("work"), StepState::Running, "frozen, not moved");
-    assert_eq!(sim.state("other"), StepState::Queued, "its slot is still its own");
+    assert_eq!(
+        sim.state("other"),
+        StepState::Queued,
+        "its slot is still its own"
+    );
     assert_eq!(sim.core.run_state(), RunState::Waiting);
     // Frozen for an hour: the 10 s timeout does not fire.
     assert!(kills(&sim.tick_at(3_600_000)).is_empty());
@@ -111,7 +127,11 @@ fn until_releases_the_step_by_itself() {
     let mut sim = Sim::new(plan().step("a").step_needs("b", &["a"]).build(), cfg());
     assert!(sim.cmd(hold(&["b"], Some(60_000), false)).is_accepted());
     sim.exit("a", 0);
-    assert_eq!(sim.state("b"), StepState::Held, "its need succeeded; it stays held");
+    assert_eq!(
+        sim.state("b"),
+        StepState::Held,
+        "its need succeeded; it stays held"
+    );
     assert!(spawned(&sim.tick_at(59_999)).is_empty());
     assert_eq!(spawned(&sim.tick_at(60_000)), ["b"]);
     let released = sim.events_named("step_released");
@@ -127,17 +147,16 @@ fn until_releases_the_step_by_itself() {
 /// running ones too; a release with no step releases them all.
 #[test]
 fn a_run_hold_holds_what_has_not_started_and_freeze_the_rest() {
-    let p = plan()
-        .step("a")
-        .step_needs("b", &["a"])
-        .step("c")
-        .build();
+    let p = plan().step("a").step_needs("b", &["a"]).step("c").build();
     let mut sim = Sim::new(p, cfg());
     sim.started("a");
     sim.started("c");
     assert!(sim.cmd(hold(&[], None, false)).is_accepted());
     assert_eq!(sim.state("b"), StepState::Held);
-    assert!(freezes(&sim.last).is_empty(), "running steps go on without --freeze");
+    assert!(
+        freezes(&sim.last).is_empty(),
+        "running steps go on without --freeze"
+    );
     let out = sim.cmd(hold(&[], None, true));
     assert!(out.is_accepted(), "{out:?}");
     let mut frozen = freezes(&sim.last);
@@ -188,7 +207,11 @@ fn exhausted_retries_hold_the_step_for_a_person() {
     assert_eq!(sim.core.run_state(), RunState::Waiting);
     let v = sim.core.view(Timestamp(sim.now));
     let s = &v.steps[sim.idx("flaky")];
-    assert!(s.hold.as_ref().is_some_and(|h| h.exhausted && h.by == "engine"));
+    assert!(
+        s.hold
+            .as_ref()
+            .is_some_and(|h| h.exhausted && h.by == "engine")
+    );
     assert!(s.actions.retry && s.actions.release && s.actions.mark_succeeded);
     let items = baton_model::inbox::waiting(&v, "alice");
     assert!(
@@ -255,7 +278,9 @@ fn holds_that_cannot_apply_are_refused() {
         .build();
     let mut sim = Sim::new(p, cfg());
     sim.exit("done", 0);
-    assert!(refused(&sim.cmd(hold(&["done"], None, false))).contains("only a step that has not ended"));
+    assert!(
+        refused(&sim.cmd(hold(&["done"], None, false))).contains("only a step that has not ended")
+    );
     assert!(refused(&sim.cmd(hold(&["wait"], None, false))).contains("built-in"));
     assert!(refused(&sim.cmd(hold(&["nope"], None, false))).contains("no step named"));
     let no_reason = Command::Hold {
@@ -281,7 +306,10 @@ fn a_resume_holds_a_frozen_local_step_again_instead_of_running_it() {
     let events = sim.core.events().to_vec();
     let mut again = Core::replay(p, cfg(), &events).expect("replay");
     let fx = again.resume("olivia", Timestamp(T0 + 5_000));
-    assert!(fx.iter().any(|e| matches!(e, Effect::KillStale { pgid: 1000 })));
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::KillStale { pgid: 1000 }))
+    );
     assert!(spawned(&fx).is_empty(), "a held step does not run");
     let a = &again.steps[0];
     assert_eq!(a.state, StepState::Held);

@@ -192,7 +192,11 @@ pub fn describe(event: &Event) -> Option<String> {
             exhausted,
         } => {
             let how = baton_model::history::hold_summary(*until, *frozen, *exhausted);
-            let how = if how.is_empty() { how } else { format!(" ({how})") };
+            let how = if how.is_empty() {
+                how
+            } else {
+                format!(" ({how})")
+            };
             format!("{t} {step} held by {actor}: {reason}{how}")
         }
         EventKind::StepReleased {

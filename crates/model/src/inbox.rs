@@ -159,7 +159,8 @@ pub fn waiting(view: &RunView, me: &str) -> Vec<Waiting> {
         }
         let mut w = item(WaitKind::Held, &s.id, prompt, h.at);
         w.deadline = h.until;
-        w.commands.push(format!("baton release {run} {} --reason …", s.id));
+        w.commands
+            .push(format!("baton release {run} {} --reason …", s.id));
         if s.actions.retry {
             w.commands.push(format!("baton retry {run} {}", s.id));
         }

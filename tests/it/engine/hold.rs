@@ -72,9 +72,18 @@ fn hold_freezes_the_whole_group_and_release_continues_it_with_its_output_whole()
     let pids = wait_until("the group to stop", secs(10), || {
         let pids = step_processes(&run);
         let all = pids.len() >= 2 && pids.iter().all(|&p| stat(p).is_some_and(|s| s.0 == 'T'));
-        if all { Ok(pids) } else { Err(format!("{pids:?}")) }
+        if all {
+            Ok(pids)
+        } else {
+            Err(format!("{pids:?}"))
+        }
     });
-    let cpu = |pids: &[i32]| pids.iter().filter_map(|&p| stat(p)).map(|s| s.1).sum::<u64>();
+    let cpu = |pids: &[i32]| {
+        pids.iter()
+            .filter_map(|&p| stat(p))
+            .map(|s| s.1)
+            .sum::<u64>()
+    };
     let (before, counted) = (cpu(&pids), progress(env.path()));
     // The window in which a running counter would use CPU and count on: not a wait
     // for a condition (nothing is to happen), the span the test observes.
@@ -101,7 +110,9 @@ fn hold_freezes_the_whole_group_and_release_continues_it_with_its_output_whole()
     wait_until("the group to run again", secs(10), || {
         pids.iter().all(|&p| stat(p).is_none_or(|s| s.0 != 'T'))
     });
-    wait_until("the count to go on", secs(30), || progress(env.path()) > counted);
+    wait_until("the count to go on", secs(30), || {
+        progress(env.path()) > counted
+    });
     let done = wait_child(engine, 120);
     assert_eq!(done.status.code(), Some(0), "{}", text(&done.stderr));
     let show = env.show(&run);
@@ -113,7 +124,10 @@ fn hold_freezes_the_whole_group_and_release_continues_it_with_its_output_whole()
     assert_eq!(lines, want, "every number once, in order");
     let audit = env.run(&["audit", &run]);
     let audit = text(&audit.stdout);
-    assert!(audit.contains("hold") && audit.contains("release"), "{audit}");
+    assert!(
+        audit.contains("hold") && audit.contains("release"),
+        "{audit}"
+    );
 }
 
 /// A held step that has not started does not start, on an undriven run taken over by
@@ -144,8 +158,15 @@ run = "echo after ran > after.txt"
     ok(&env.run(&["approve", &run, "ask", "--reason", "fine"]));
     env.wait_step(&run, "ask", "succeeded", 20);
     let show = env.show(&run);
-    assert_eq!(step_state(&show, "after").as_deref(), Some("held"), "{show:#}");
-    assert!(!env.path().join("after.txt").exists(), "a held step does not start");
+    assert_eq!(
+        step_state(&show, "after").as_deref(),
+        Some("held"),
+        "{show:#}"
+    );
+    assert!(
+        !env.path().join("after.txt").exists(),
+        "a held step does not start"
+    );
     // The metrics count it (held is a step state like any other).
     let metrics = text(&env.run(&["metrics", &run]).stdout);
     assert!(
@@ -153,7 +174,9 @@ run = "echo after ran > after.txt"
         "{metrics}"
     );
     ok(&env.run(&["release", &run, "--reason", "today after all"]));
-    wait_until("the run to succeed", secs(30), || env.show(&run)["state"] == "succeeded");
+    wait_until("the run to succeed", secs(30), || {
+        env.show(&run)["state"] == "succeeded"
+    });
     assert!(env.path().join("after.txt").exists());
     let refused = env.run(&["release", &run, "after", "--reason", "again"]);
     assert_eq!(refused.status.code(), Some(1), "{}", text(&refused.stdout));
@@ -174,7 +197,11 @@ fn after_kill_9_a_frozen_local_step_is_held_again_not_run() {
     let pids = wait_until("the group to stop", secs(10), || {
         let pids = step_processes(&run);
         let all = pids.len() >= 2 && pids.iter().all(|&p| stat(p).is_some_and(|s| s.0 == 'T'));
-        if all { Ok(pids) } else { Err(format!("{pids:?}")) }
+        if all {
+            Ok(pids)
+        } else {
+            Err(format!("{pids:?}"))
+        }
     });
     let by = step_field(&env.show(&run), "count", "hold")["by"].clone();
     assert!(by.is_string(), "held under the OS account");

@@ -332,7 +332,12 @@ fn hold_suspends_a_running_job_and_release_resumes_it() {
     };
     wait_until("the job to count", secs(60), || progress() >= 3);
     let out = env.run(&["hold", &id, "count", "--reason", "drain the node"]);
-    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
     wait_until("the job to be suspended", secs(30), || {
         jobs_of(&id).iter().any(|j| j.1 == "SUSPENDED")
     });
@@ -380,7 +385,12 @@ fn a_frozen_job_stays_frozen_across_kill_9_and_resume() {
     };
     wait_until("the job to count", secs(60), || progress() >= 3);
     let out = env.run(&["hold", &id, "count", "--reason", "hold over a crash"]);
-    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
     wait_until("the job to be suspended", secs(30), || {
         jobs_of(&id).iter().any(|j| j.1 == "SUSPENDED")
     });
@@ -392,7 +402,11 @@ fn a_frozen_job_stays_frozen_across_kill_9_and_resume() {
     });
     let show = env.show(&id);
     assert_eq!(step_state(&show, "count").as_deref(), Some("running"));
-    assert_eq!(step_field(&show, "count", "hold")["frozen"], true, "{show:#}");
+    assert_eq!(
+        step_field(&show, "count", "hold")["frozen"],
+        true,
+        "{show:#}"
+    );
     let counted = progress();
     // The span observed: a running job would count on in it.
     std::thread::sleep(Duration::from_millis(500));

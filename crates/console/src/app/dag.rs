@@ -146,7 +146,11 @@ fn hold_step(ui: &mut UiState, view: &RunView, i: usize) -> Vec<Request> {
         };
         (c, format!("hold {}", s.id))
     } else {
-        toast(ui, format!("✘ {} is {}: it cannot be held now", s.id, s.state), false);
+        toast(
+            ui,
+            format!("✘ {} is {}: it cannot be held now", s.id, s.state),
+            false,
+        );
         return Vec::new();
     };
     send(ui, None, command, &what)

@@ -29,7 +29,11 @@ fn p_holds_the_focused_step_and_releases_it_once_held() {
     );
     v.steps[i].actions.release = false;
     assert!(update(&mut ui, &v, Action::Hold).is_empty());
-    assert!(ui.toast.as_ref().is_some_and(|t| !t.ok && t.text.contains("cannot be held")));
+    assert!(
+        ui.toast
+            .as_ref()
+            .is_some_and(|t| !t.ok && t.text.contains("cannot be held"))
+    );
 }
 
 #[test]

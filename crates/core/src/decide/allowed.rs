@@ -39,8 +39,8 @@ impl Core {
     pub(super) fn can_retry(&self, i: usize, now: Timestamp) -> Result<(), Refusal> {
         let st = self.steps[i].state;
         // Held because its retries ran out: it waits for this (or a mark, a release).
-        let exhausted = st == StepState::Held
-            && self.steps[i].hold.as_ref().is_some_and(|h| h.exhausted);
+        let exhausted =
+            st == StepState::Held && self.steps[i].hold.as_ref().is_some_and(|h| h.exhausted);
         if !exhausted
             && !matches!(
                 st,

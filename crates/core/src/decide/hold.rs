@@ -33,7 +33,10 @@ impl Core {
     fn unstarted(st: StepState) -> bool {
         matches!(
             st,
-            StepState::Pending | StepState::Queued | StepState::RetryWait | StepState::WaitingApproval
+            StepState::Pending
+                | StepState::Queued
+                | StepState::RetryWait
+                | StepState::WaitingApproval
         )
     }
 
@@ -94,7 +97,9 @@ impl Core {
         fx: &mut Fx,
     ) -> Result<String, Refusal> {
         if ask.reason.trim().is_empty() {
-            return Err(Refusal::ReasonRequired { to: ReasonFor::Hold });
+            return Err(Refusal::ReasonRequired {
+                to: ReasonFor::Hold,
+            });
         }
         if let Some(u) = ask.until
             && u <= now
@@ -138,7 +143,9 @@ impl Core {
                 held += 1;
             }
         }
-        Ok(format!("held {held} step(s), froze {frozen} running step(s)"))
+        Ok(format!(
+            "held {held} step(s), froze {frozen} running step(s)"
+        ))
     }
 
     /// Hold step `i` (checked by `can_hold`, or its retries ran out): whether it was
@@ -257,7 +264,10 @@ impl Core {
             return;
         }
         if hold.exhausted {
-            let why = format!("released by {actor}: its retries had run out ({})", hold.reason);
+            let why = format!(
+                "released by {actor}: its retries had run out ({})",
+                hold.reason
+            );
             self.set(i, StepState::Failed, Some(why), now, fx);
         } else {
             let why = format!("released by {actor}: {reason}");

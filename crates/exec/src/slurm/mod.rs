@@ -296,7 +296,11 @@ pub async fn suspend(job_id: &str, stop: bool) -> Result<(), String> {
     let Err(first) = slurm_cli("scontrol", &[verb.to_string(), job_id.to_string()]).await else {
         return Ok(());
     };
-    let sig = if stop { "--signal=STOP" } else { "--signal=CONT" };
+    let sig = if stop {
+        "--signal=STOP"
+    } else {
+        "--signal=CONT"
+    };
     let args = [sig.to_string(), "--full".to_string(), job_id.to_string()];
     slurm_cli("scancel", &args)
         .await
