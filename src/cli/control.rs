@@ -112,6 +112,10 @@ pub struct ApproveArgs {
     /// A wrong, missing or unknown input is refused before anything is recorded.
     #[arg(long = "input", value_name = "NAME=VALUE", value_parser = parse_kv, conflicts_with = "raise")]
     pub inputs: Vec<(String, String)>,
+    /// An input's value read from a file, whole (a SQL script, a patch, a prompt):
+    /// `--input-file sql=fix.sql` (repeatable; at most 65,535 characters).
+    #[arg(long = "input-file", value_name = "NAME=PATH", value_parser = parse_kv, conflicts_with = "raise")]
+    pub input_files: Vec<(String, String)>,
 }
 
 #[derive(Debug, Args)]
@@ -222,6 +226,13 @@ pub fn approve(a: ApproveArgs) -> i32 {
             );
             return exit::USAGE;
         };
+        let inputs = match super::input_file::merged(&a.inputs, &a.input_files) {
+            Ok(i) => i,
+            Err(e) => {
+                crate::stdio::errln!("error: {e}");
+                return exit::USAGE;
+            }
+        };
         // Whether the inputs fit the gate is the core's to say (`input_invalid`, exit
         // 2, before anything is recorded).
         Command::Approve {
@@ -229,7 +240,7 @@ pub fn approve(a: ApproveArgs) -> i32 {
             operator,
             reason: a.reason.filter(|r| !r.trim().is_empty()),
             signature: None,
-            inputs: a.inputs.iter().cloned().collect(),
+            inputs: inputs.into_iter().collect(),
         }
     };
     decide(&a.target, &a.sign, command)

@@ -15,6 +15,7 @@ pub mod events;
 pub mod executors;
 pub mod hold;
 pub mod inbox;
+pub mod input_file;
 pub mod logs;
 pub mod metrics;
 pub mod plan;

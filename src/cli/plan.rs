@@ -239,12 +239,18 @@ pub fn render_with(plan: &Plan, params: &std::collections::BTreeMap<String, Stri
                     .as_ref()
                     .map(|p| format!(", matching {}", p.as_str()))
                     .unwrap_or_default();
+                // Rendered when the gate opens: shown as written, never as a value.
+                let from_run = crate::workflow::input_choices::written(i);
                 let _ = writeln!(
                     out,
-                    "    asks {}: {}{how}{pattern}",
+                    "    asks {}: {}{how}{pattern}{from_run}",
                     i.name,
                     i.ty.describe()
                 );
+            }
+            // The policy, first rule first: the first that holds decides.
+            for (k, r) in g.auto.iter().enumerate() {
+                let _ = writeln!(out, "    auto {}", r.describe(k + 1));
             }
         }
     }

@@ -256,7 +256,11 @@ pub fn text(v: &RunView) -> String {
         out.push_str(&format!("cached, not run: {}\n", cached.join(", ")));
     }
     for s in steps.iter().filter(|s| !s.inputs.is_empty()) {
-        let line = crate::model::history::inputs_line(&s.inputs);
+        let mut line = crate::model::history::inputs_line(&s.inputs);
+        if !s.changed_inputs.is_empty() {
+            let changed = crate::model::history::changed_line(&s.changed_inputs);
+            line.push_str(&format!(" ({changed})"));
+        }
         out.push_str(&crate::sanitize::for_terminal(&format!(
             "approved {} with {line}",
             s.id

@@ -70,6 +70,9 @@ pub struct StepJson<'a> {
     pub duration_ms: Option<u64>,
     pub outputs: &'a BTreeMap<String, String>,
     pub inputs: &'a BTreeMap<String, String>,
+    /// The inputs the approver changed from the gate's proposal, with what it proposed.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub changed_inputs: &'a BTreeMap<String, String>,
     pub log_path: Option<&'a Path>,
     pub executor: &'a str,
     pub job_id: Option<&'a str>,
@@ -212,6 +215,7 @@ fn step<'a>(view: &'a RunView, s: &'a StepView) -> StepJson<'a> {
         duration_ms: s.duration(now).map(|d| d.as_millis() as u64),
         outputs: &s.outputs,
         inputs: &s.inputs,
+        changed_inputs: &s.changed_inputs,
         log_path: s.log_path.as_deref(),
         executor: s.executor(),
         job_id: latest.map(|j| j.job_id.as_str()),

@@ -29,7 +29,24 @@ struct FileReport {
     ok: bool,
     steps: usize,
     gates: usize,
+    /// Each gate's `auto` rules (`deploy rule 1: if … then approve (…)`), in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    policy: Vec<String>,
     diagnostics: Vec<Diagnostic>,
+}
+
+/// Every `auto` rule of the plan's gates, named by step and number.
+pub(crate) fn policy_lines(plan: &crate::workflow::Plan) -> Vec<String> {
+    plan.steps
+        .iter()
+        .filter_map(|s| s.gate.as_deref().map(|g| (s, g)))
+        .flat_map(|(s, g)| {
+            g.auto
+                .iter()
+                .enumerate()
+                .map(move |(k, r)| format!("{} {}", s.id, r.describe(k + 1)))
+        })
+        .collect()
 }
 
 pub fn run(args: &Args) -> i32 {
@@ -42,6 +59,7 @@ pub fn run(args: &Args) -> i32 {
                 ok: true,
                 steps: plan.steps.len(),
                 gates: plan.gate_count(),
+                policy: policy_lines(&plan),
                 diagnostics: Vec::new(),
             },
             Err(d) => FileReport {
@@ -49,6 +67,7 @@ pub fn run(args: &Args) -> i32 {
                 ok: false,
                 steps: 0,
                 gates: 0,
+                policy: Vec::new(),
                 diagnostics: d.0,
             },
         })
@@ -70,6 +89,9 @@ pub fn run(args: &Args) -> i32 {
                     count(r.steps, "step", "steps"),
                     count(r.gates, "gate", "gates")
                 );
+                for line in &r.policy {
+                    crate::stdio::outln!("  auto: {line}");
+                }
             } else {
                 for d in &r.diagnostics {
                     crate::stdio::errln!("{d}");

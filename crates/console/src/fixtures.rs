@@ -50,6 +50,7 @@ fn step(id: &str, needs: &[usize], state: StepState, action: &str) -> StepView {
         cached_from: None,
         probe: None,
         inputs: BTreeMap::new(),
+        changed_inputs: BTreeMap::new(),
         waiting_for: None,
         left_running: None,
         why: None,
@@ -324,6 +325,8 @@ pub fn release() -> RunView {
         ],
         actions: Actions::default(),
         inputs: Vec::new(),
+        auto: Vec::new(),
+        signed: false,
     }];
     let audit = vec![
         AuditView {

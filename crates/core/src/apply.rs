@@ -280,6 +280,7 @@ impl Core {
                 deadline,
                 digest,
                 signed,
+                inputs,
                 ..
             } => {
                 if let Some(i) = idx(self, step) {
@@ -301,6 +302,8 @@ impl Core {
                         approved: None,
                         decided: None,
                         inputs: None,
+                        rendered: inputs.clone(),
+                        proposed: None,
                     };
                     if let (Some(d), Some(t)) = (*deadline, timeout) {
                         let warn = at.add(t.mul_f64(0.8));
@@ -325,6 +328,7 @@ impl Core {
                 digest,
                 signature,
                 inputs,
+                proposed,
             } => {
                 if let Some(i) = idx(self, step) {
                     // On a signed gate a vote counts only if its signature holds, whoever
@@ -345,6 +349,7 @@ impl Core {
                         g.votes.push((actor.clone(), reason.clone()));
                         g.keys.extend(key);
                         g.inputs.get_or_insert_with(|| inputs.clone());
+                        g.proposed.get_or_insert_with(|| proposed.clone());
                     }
                 }
             }
@@ -362,9 +367,8 @@ impl Core {
                         g.decided = Some(Decision::Approved);
                         if g.inputs.is_none() {
                             // Approved with no vote (on timeout): the inputs' defaults.
-                            let defaults = self.plan.steps[i].gate.as_ref().and_then(|gate| {
-                                resolve_values(&gate.inputs, &[], Values::Inputs).ok()
-                            });
+                            let defaults =
+                                resolve_values(&self.input_specs(i), &[], Values::Inputs).ok();
                             self.steps[i].gate.inputs = Some(defaults.unwrap_or_default());
                         }
                     }

@@ -32,11 +32,15 @@ mod fanout_tests;
 #[cfg(test)]
 mod gate_tests;
 #[cfg(test)]
+mod input_choices_tests;
+#[cfg(test)]
 mod hold_tests;
 #[cfg(test)]
 mod inputs_tests;
 #[cfg(test)]
 mod matrix_rules_tests;
+#[cfg(test)]
+mod policy_tests;
 #[cfg(test)]
 mod proptests;
 #[cfg(test)]
@@ -409,6 +413,10 @@ struct GateRt {
     /// The `inputs` of this opening's first counted vote (every later vote carries the
     /// same); once approved, what `steps.ID.inputs.NAME` reads.
     inputs: Option<BTreeMap<String, String>>,
+    /// The inputs' `default`/`values` templates as this opening rendered them.
+    rendered: BTreeMap<String, baton_model::RenderedInput>,
+    /// What the first counted vote changed from the proposal (input → proposed value).
+    proposed: Option<BTreeMap<String, String>>,
 }
 
 blank!(GateRt);

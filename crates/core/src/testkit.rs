@@ -47,6 +47,7 @@ pub fn gate() -> Gate {
         allow_self_approval: true,
         signed: false,
         inputs: Vec::new(),
+        auto: Vec::new(),
     }
 }
 

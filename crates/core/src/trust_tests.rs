@@ -349,6 +349,7 @@ fn a_signed_approval_covers_its_inputs_and_edited_inputs_do_not_count_on_replay(
         pattern: None,
         secret: false,
         description: None,
+        from_run: None,
     }];
     let signers =
         baton_signing::AllowedSigners::parse(&format!("alice@example.com {TEST_PUB}\n")).unwrap();

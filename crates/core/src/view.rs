@@ -179,6 +179,12 @@ impl Core {
                 .clone()
                 .filter(|_| s.gate.approved.is_some())
                 .unwrap_or_default(),
+            changed_inputs: s
+                .gate
+                .proposed
+                .clone()
+                .filter(|_| s.gate.approved.is_some())
+                .unwrap_or_default(),
             why: s.why.clone(),
             condition: step.condition.as_ref().map(|c| c.text.clone()),
             fallback: self.fallback_texts(i),
@@ -238,7 +244,14 @@ impl Core {
                     needs_outputs,
                     env,
                     actions: self.gate_actions(Some(i), now),
-                    inputs: g.inputs.iter().map(input_view).collect(),
+                    inputs: self.input_specs(i).iter().map(input_view).collect(),
+                    auto: g
+                        .auto
+                        .iter()
+                        .enumerate()
+                        .map(|(k, r)| self.mask(&r.describe(k + 1)))
+                        .collect(),
+                    signed: s.gate.signed,
                 },
             ));
         }
@@ -273,6 +286,8 @@ impl Core {
                     env: Vec::new(),
                     actions: self.gate_actions(None, now),
                     inputs: Vec::new(),
+                    auto: Vec::new(),
+                    signed: false,
                 },
             ));
         }

@@ -165,6 +165,7 @@ mod tests {
                 approvers: vec![],
                 quorum: 1,
                 signed: false,
+                inputs: Default::default(),
             }),
             &mut prompts,
         )

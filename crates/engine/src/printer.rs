@@ -358,6 +358,7 @@ mod tests {
             approvers: vec![],
             quorum: 1,
             signed,
+            inputs: Default::default(),
         })
     }
 

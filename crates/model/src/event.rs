@@ -10,6 +10,16 @@ use super::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// An approval input's `default` and enum `values` as rendered from the run when its
+/// gate opened (`None`: as the workflow writes it).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RenderedInput {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values: Option<Vec<String>>,
+}
+
 /// One entry of a run's event log. `seq` is 1-based and contiguous per run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
@@ -240,6 +250,11 @@ pub enum EventKind {
         /// `signed = true`: only approvers' SSH signatures decide it.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         signed: bool,
+        /// The inputs whose `default` or `values` are templates, as rendered when the
+        /// gate opened (issue 44 point 1): what this opening asks, kept so that a
+        /// replay, another process's `approve` and the console see the same.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        inputs: BTreeMap<String, RenderedInput>,
     },
     /// 80% of the gate's time has passed.
     GateWarning {
@@ -260,6 +275,11 @@ pub enum EventKind {
         /// The gate's `inputs` as the approver gave them, checked, defaults filled in.
         #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
         inputs: BTreeMap<String, String>,
+        /// What the gate proposed for each input the approver changed (its default as
+        /// this opening had it): with `inputs`, the proposal and the approved values
+        /// (issue 44 point 2). Empty when every proposed value stands.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        proposed: BTreeMap<String, String>,
     },
     GateApproved {
         step: String,

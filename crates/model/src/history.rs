@@ -84,6 +84,8 @@ impl fmt::Display for AuditAction {
 
 /// The actor of decisions the engine takes itself (timeouts, policies, compensation).
 pub const ENGINE: &str = "engine";
+/// The actor of a decision made by a gate's `auto` rule (issue 44 point 4).
+pub const POLICY: &str = "policy";
 
 /// The kinds of event that record no decision and write no approval row whatever
 /// their fields: the bulk of every history (a step's states, its process, its end, the
@@ -201,6 +203,20 @@ pub fn inputs_line(inputs: &BTreeMap<String, String>) -> String {
     format!("inputs: {}", pairs.join(", "))
 }
 
+/// `changed from the proposal: sql (was "SELECT 1")`: the inputs an approver edited,
+/// with what the gate proposed (each cut to a line).
+pub fn changed_line(proposed: &BTreeMap<String, String>) -> String {
+    let each: Vec<String> = proposed
+        .iter()
+        .map(|(k, v)| {
+            let short: String = v.chars().take(40).collect();
+            let cut = if short.len() < v.len() { "…" } else { "" };
+            format!("{k} (was {:?}{cut})", short)
+        })
+        .collect();
+    format!("changed from the proposal: {}", each.join(", "))
+}
+
 /// The decision an event records, `None` for plain transitions (exactly when
 /// [`audit_action`] is `None`).
 pub fn decision(kind: &EventKind) -> Option<Decision> {
@@ -279,6 +295,7 @@ pub fn decision(kind: &EventKind) -> Option<Decision> {
             approvers,
             quorum,
             signed,
+            inputs,
         } => {
             let who = if approvers.is_empty() {
                 "anyone".to_string()
@@ -289,6 +306,10 @@ pub fn decision(kind: &EventKind) -> Option<Decision> {
                         "approvers": approvers, "quorum": quorum });
             if *signed {
                 details["signed"] = json!(true);
+            }
+            // What the inputs' templates rendered to: the choices this opening offered.
+            if !inputs.is_empty() {
+                details["inputs"] = json!(inputs);
             }
             let how = if *signed {
                 "; signed approvals only"
@@ -312,17 +333,26 @@ pub fn decision(kind: &EventKind) -> Option<Decision> {
             digest,
             signature,
             inputs,
+            proposed,
         } => {
             let mut details = json!({ "digest": digest });
             if !inputs.is_empty() {
                 details["inputs"] = json!(inputs);
+            }
+            // Edited before approving: what was proposed for each changed input.
+            if !proposed.is_empty() {
+                details["proposed"] = json!(proposed);
+            }
+            let mut summary = approval_summary(signature.as_ref(), inputs);
+            if !proposed.is_empty() {
+                summary.push_str(&format!("; {}", changed_line(proposed)));
             }
             d(
                 actor,
                 Some(step),
                 reason.as_ref(),
                 with_signature(details, signature.as_ref()),
-                approval_summary(signature.as_ref(), inputs),
+                summary,
             )
         }
         K::GateApproved {

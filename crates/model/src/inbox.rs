@@ -59,6 +59,12 @@ pub struct Waiting {
     pub why_not: Option<crate::Refusal>,
     /// The commands that decide it, as `baton` takes them.
     pub commands: Vec<String>,
+    /// A gate's inputs, as its approve dialog asks them (any tab, any run).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub inputs: Vec<super::view::InputView>,
+    /// A signed gate: decided by whoever holds an approver's key.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub signed: bool,
 }
 
 impl Waiting {
@@ -101,6 +107,8 @@ pub fn waiting(view: &RunView, me: &str) -> Vec<Waiting> {
         mine: true,
         why_not: None,
         commands: Vec::new(),
+        inputs: Vec::new(),
+        signed: false,
     };
     let mut out = Vec::new();
     for g in &view.gates {
@@ -126,6 +134,8 @@ pub fn waiting(view: &RunView, me: &str) -> Vec<Waiting> {
                 w.quorum = g.quorum.max(1);
                 w.votes = g.approvals.iter().map(|(a, _)| a.clone()).collect();
                 w.deadline = g.deadline;
+                w.inputs = g.inputs.clone();
+                w.signed = g.signed;
                 let rules = GateRules {
                     approvers: &g.approvers,
                     starter: &view.operator,
@@ -256,6 +266,8 @@ mod tests {
             mine: true,
             why_not: None,
             commands: Vec::new(),
+            inputs: Vec::new(),
+            signed: false,
         }
     }
 

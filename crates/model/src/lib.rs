@@ -30,7 +30,7 @@ pub use cache_entry::CacheEntry;
 pub use error::{ErrorKind, ErrorRecord, OutputProblem, Severity};
 pub use event::{
     Actor, Command, CommandOutcome, DecisionSignature, Event, EventHead, EventKind, ProbeKind,
-    StepOutcome, Usage,
+    RenderedInput, StepOutcome, Usage,
 };
 pub use health::{Health, HealthLabel, HealthTerm};
 pub use history::{AuditAction, Decision};

@@ -125,6 +125,10 @@ pub struct StepView {
     /// The inputs its gate was approved with (`steps.ID.inputs.NAME`), once approved.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub inputs: BTreeMap<String, String>,
+    /// The inputs the approver changed from the gate's proposal, with what was
+    /// proposed (issue 44 point 2).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub changed_inputs: BTreeMap<String, String>,
     /// Its `fallback`: what each alternative runs, in order (alternative 1 first).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fallback: Vec<String>,
@@ -304,6 +308,14 @@ pub struct GateView {
     /// What an approval gives (`gate.inputs`), in the workflow's order.
     #[serde(default)]
     pub inputs: Vec<InputView>,
+    /// The gate's `auto` rules as `plan` lists them (`rule 1: if … then approve (…)`):
+    /// none held when it opened, so a person decides.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub auto: Vec<String>,
+    /// Decided only by signatures: the vote is the key's principal's, whoever hands it
+    /// in, so the account at the keyboard is not what decides who may.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub signed: bool,
 }
 
 /// The commands the engine would accept now, from the same checks it refuses them by.
@@ -400,6 +412,25 @@ pub struct GoldenSignals {
 }
 
 impl RunView {
+    /// The gates a policy rule decided, from the audit (actor `policy`), oldest first:
+    /// `deploy approved by policy rule 2: read-only; condition true: …`.
+    pub fn policy_decisions(&self) -> Vec<String> {
+        self.audit
+            .iter()
+            .filter(|a| a.actor == history::POLICY)
+            .filter_map(|a| {
+                let verb = match a.action {
+                    AuditAction::ApprovalVote => "approved",
+                    AuditAction::Rejected => "rejected",
+                    _ => return None,
+                };
+                let step = a.step.as_deref().unwrap_or("?");
+                let reason = a.reason.as_deref().unwrap_or_default();
+                Some(format!("{step} {verb} by policy {reason}"))
+            })
+            .collect()
+    }
+
     /// Finished attempts per second as of `now`: the rate the view was computed with
     /// (at `self.now`) spread over the longer time since, while the run goes on. A run
     /// waiting at a gate finishes nothing, and its rate falls as it waits.

@@ -32,6 +32,8 @@ pub struct RecordedGate {
     pub approvers: Vec<String>,
     /// The run's allowed signers (recorded when it started), if any.
     pub signers: Option<AllowedSigners>,
+    /// The inputs' defaults and choices as this opening rendered them.
+    pub inputs: BTreeMap<String, baton_model::RenderedInput>,
 }
 
 impl RecordedGate {
@@ -83,13 +85,14 @@ pub fn recorded_gate(
                 digest,
                 approvers,
                 signed,
+                inputs,
                 ..
-            } if s == step => gate = Some((ev.seq, digest, approvers, signed)),
+            } if s == step => gate = Some((ev.seq, digest, approvers, signed, inputs)),
             _ => {}
         }
     }
-    Ok(
-        gate.map(|(opening, digest, approvers, signed)| RecordedGate {
+    Ok(gate.map(
+        |(opening, digest, approvers, signed, inputs)| RecordedGate {
             run_id: run_id.to_string(),
             step: step.to_string(),
             opening,
@@ -97,8 +100,9 @@ pub fn recorded_gate(
             signed,
             approvers,
             signers,
-        }),
-    )
+            inputs,
+        },
+    ))
 }
 
 fn not_opened(run_id: &str, step: &str) -> SessionError {
@@ -162,8 +166,15 @@ fn with_defaults(store: &Store, run_id: &str, mut command: Command) -> Command {
         return command;
     };
     let given: Vec<(String, String)> = inputs.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    // The defaults this opening rendered from the run, as the engine fills them in.
+    let rendered = recorded_gate(store, run_id, step)
+        .ok()
+        .flatten()
+        .map(|g| g.inputs)
+        .unwrap_or_default();
+    let specs = baton_workflow::input_choices::with_rendered(&gate.inputs, &rendered);
     if let Ok(filled) =
-        baton_workflow::resolve_values(&gate.inputs, &given, baton_workflow::Values::Inputs)
+        baton_workflow::resolve_values(&specs, &given, baton_workflow::Values::Inputs)
     {
         *inputs = filled;
     }

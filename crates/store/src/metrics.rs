@@ -248,6 +248,7 @@ mod tests {
             approvers: vec![],
             quorum: 1,
             signed: false,
+            inputs: Default::default(),
         }
     }
 

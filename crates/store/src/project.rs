@@ -261,6 +261,7 @@ fn records<'a>(ev: &'a Event, errors: &mut Vec<ErrorOp<'a>>, approvals: &mut Vec
             approvers,
             quorum,
             signed,
+            ..
         } => {
             let mut details = serde_json::json!({"prompt": prompt, "deadline": deadline, "approvers": approvers, "quorum": quorum});
             if *signed {
@@ -282,6 +283,7 @@ fn records<'a>(ev: &'a Event, errors: &mut Vec<ErrorOp<'a>>, approvals: &mut Vec
             digest,
             signature,
             inputs,
+            ..
         } => {
             let mut details = serde_json::json!({});
             if !inputs.is_empty() {

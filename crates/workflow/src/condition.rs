@@ -14,6 +14,7 @@
 //! cmp     := primary (("==" | "!=" | "<" | "<=" | ">" | ">=") primary)?
 //! primary := STRING | NUMBER | "true" | "false" | NAME | FUNC "(" args ")" | "(" expr ")"
 //! NAME    := params.N | env.N | run.id | steps.ID.outputs.N | steps.ID.inputs.N | steps.ID.state
+//!          | with.N (in a gate's `auto` rules only: the step's tool parameters)
 //! ```
 //! Values are text, numbers or booleans. A comparison is numeric when both sides read
 //! as numbers, else it compares text (`true`/`false` compare as those words). Truth:
@@ -50,6 +51,9 @@ pub enum Name {
         step_id: String,
         key: String,
     },
+    /// `with.NAME`: the step's own tool parameter, as it would run (a gate's `auto`
+    /// rules only, decided when the gate opens).
+    With(String),
 }
 
 impl Name {
@@ -73,6 +77,7 @@ impl fmt::Display for Name {
             Name::StepOutput { step_id, key, .. } => write!(f, "steps.{step_id}.outputs.{key}"),
             Name::StepState { step_id, .. } => write!(f, "steps.{step_id}.state"),
             Name::StepInput { step_id, key, .. } => write!(f, "steps.{step_id}.inputs.{key}"),
+            Name::With(k) => write!(f, "with.{k}"),
         }
     }
 }

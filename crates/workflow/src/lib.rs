@@ -7,6 +7,7 @@ mod envrefs;
 mod executors;
 pub mod fanout;
 mod graph;
+pub mod input_choices;
 mod load;
 mod notify;
 pub mod params;

@@ -85,6 +85,19 @@ pub struct ParamSpec {
     pub pattern: Option<regex::Regex>,
     pub secret: bool,
     pub description: Option<String>,
+    /// A gate input's `default` or `values` written as a template over params and the
+    /// gate's ancestors' outputs: rendered when the gate opens
+    /// ([`crate::input_choices::render`]); until then `default` is `None` and an enum's
+    /// values are empty, so that no template is ever taken for a value.
+    pub from_run: Option<Box<InputTemplates>>,
+}
+
+/// An approval input's templates (issue 44 point 1).
+#[derive(Debug, Clone, Default)]
+pub struct InputTemplates {
+    pub default: Option<Template>,
+    /// A JSON list of the enum's choices (`values = "${{ steps.ls.outputs.dbs }}"`).
+    pub values: Option<Template>,
 }
 
 #[derive(Debug, Clone)]
@@ -338,6 +351,52 @@ pub struct Gate {
     /// `inputs`: typed values an approver supplies with the approval (the types of
     /// `params`); later steps read them as `steps.ID.inputs.NAME`.
     pub inputs: Vec<ParamSpec>,
+    /// `auto`: rules decided when the gate opens; the first that holds decides, and
+    /// when none does a person is asked (issue 44 point 4).
+    pub auto: Vec<AutoRule>,
+}
+
+/// One rule of a gate's `auto = [{ if, decide, reason }]`.
+#[derive(Debug, Clone)]
+pub struct AutoRule {
+    /// `if`: over params, the gate's ancestors' outputs and the step's `with`.
+    pub condition: crate::condition::Condition,
+    pub decide: AutoDecide,
+    /// `reason`: on record with the decision (`""` when not given).
+    pub reason: String,
+}
+
+/// What an `auto` rule decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AutoDecide {
+    Approve,
+    Reject,
+}
+
+impl AutoDecide {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AutoDecide::Approve => "approve",
+            AutoDecide::Reject => "reject",
+        }
+    }
+}
+
+impl AutoRule {
+    /// `rule 2: if with.cmd == 'ls' then approve (read-only)`: as `plan`, `validate`
+    /// and the console list it (`n` counts from 1).
+    pub fn describe(&self, n: usize) -> String {
+        let reason = if self.reason.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", self.reason)
+        };
+        format!(
+            "rule {n}: if {} then {}{reason}",
+            self.condition.text,
+            self.decide.as_str()
+        )
+    }
 }
 
 impl Gate {

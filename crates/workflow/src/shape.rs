@@ -44,7 +44,7 @@ fn gate_policy(gate: Option<&Gate>) -> String {
         .iter()
         .map(|p| {
             format!(
-                "{}: {}{}{}{}",
+                "{}: {}{}{}{}{}",
                 p.name,
                 p.ty.describe(),
                 if p.required { " required" } else { "" },
@@ -55,12 +55,25 @@ fn gate_policy(gate: Option<&Gate>) -> String {
                 p.pattern
                     .as_ref()
                     .map(|r| format!(" matching {}", r.as_str()))
-                    .unwrap_or_default()
+                    .unwrap_or_default(),
+                crate::input_choices::written(p)
             )
         })
         .collect();
+    // The policy decides at each opening: a run keeps the rules it started with.
+    let auto: Vec<String> = g
+        .auto
+        .iter()
+        .enumerate()
+        .map(|(k, r)| r.describe(k + 1))
+        .collect();
+    let auto = if auto.is_empty() {
+        String::new()
+    } else {
+        format!(", auto [{}]", auto.join("; "))
+    };
     format!(
-        "approvers [{}], quorum {}, self-approval {}, {}, {timeout}, inputs [{}]",
+        "approvers [{}], quorum {}, self-approval {}, {}, {timeout}, inputs [{}]{auto}",
         approvers.join(", "),
         g.quorum.max(1),
         if g.allow_self_approval {
@@ -215,6 +228,15 @@ run = "true"
                 BASE.replace(
                     "\"bob\"] }",
                     "\"bob\"], inputs = { model = { type = \"enum\", values = [\"pro\"] } } }",
+                ),
+                3,
+                "step `approval` changed",
+            ),
+            // A policy rule added (issue 44 point 4): it would decide the next opening.
+            (
+                BASE.replace(
+                    "\"bob\"] }",
+                    "\"bob\"], auto = [{ if = \"run.id != ''\", decide = \"reject\" }] }",
                 ),
                 3,
                 "step `approval` changed",

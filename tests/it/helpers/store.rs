@@ -130,6 +130,7 @@ impl Script {
             approvers: approvers.iter().map(|a| a.to_string()).collect(),
             quorum: 1,
             signed: false,
+            inputs: Default::default(),
         })
     }
     /// `operator`'s approval of `step` is refused, for `reason`.
@@ -156,6 +157,7 @@ impl Script {
             digest: digest.into(),
             signature: None,
             inputs: Default::default(),
+            proposed: Default::default(),
         })
         .push(EventKind::GateApproved {
             step: step.into(),

@@ -27,6 +27,96 @@ pub struct GateDialog {
     pub fields: Vec<InputField>,
     /// The field being typed in: `fields.len()` is the reason box.
     pub focus: usize,
+    /// The approver changed proposed values and sees them against the proposal: the
+    /// next Enter approves them (issue 44 point 2); any edit or Esc goes back.
+    pub review: bool,
+}
+
+impl GateDialog {
+    /// The one decision dialog every tab opens (Approvals, Waiting, the DAG): an
+    /// approval gets a field per input, proposed values filled in; a rejection none.
+    pub(super) fn new(
+        decision: Decision,
+        run_id: Option<String>,
+        step_id: &str,
+        inputs: &[InputView],
+    ) -> GateDialog {
+        let fields = match decision {
+            Decision::Approve => inputs.iter().map(InputField::new).collect(),
+            Decision::Reject => Vec::new(),
+        };
+        GateDialog {
+            decision,
+            run_id,
+            step_id: step_id.to_string(),
+            reason: new_reason_box(decision),
+            error: None,
+            fields,
+            focus: 0,
+            review: false,
+        }
+    }
+
+    /// Each field whose value is not what the gate proposed: (name, proposed, value).
+    pub fn changes(&self) -> Vec<(&str, &str, &str)> {
+        self.fields
+            .iter()
+            .filter_map(|f| {
+                let proposed = f.input.default.as_deref()?;
+                // An emptied text field gives nothing: the proposal stands.
+                f.given()?;
+                (proposed != f.value).then_some((f.input.name.as_str(), proposed, f.value.as_str()))
+            })
+            .collect()
+    }
+}
+
+/// One line of the diff of an edited value against its proposal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DiffLine {
+    /// `sql:` before its lines.
+    Name(String),
+    Kept(String),
+    Removed(String),
+    Added(String),
+}
+
+/// The edits against the proposal, line by line (a long SQL script or prompt shows
+/// what changed, not all of it twice): unchanged lines far from a change are left out.
+pub fn proposal_diff(changes: &[(&str, &str, &str)]) -> Vec<DiffLine> {
+    use similar::{ChangeTag, TextDiff};
+    let mut out = Vec::new();
+    for (name, proposed, value) in changes {
+        out.push(DiffLine::Name(format!("{name}:")));
+        let diff = TextDiff::from_lines(*proposed, *value);
+        for group in diff.grouped_ops(2) {
+            for op in group {
+                for c in diff.iter_changes(&op) {
+                    let line = c.value().trim_end_matches('\n').to_string();
+                    out.push(match c.tag() {
+                        ChangeTag::Equal => DiffLine::Kept(line),
+                        ChangeTag::Delete => DiffLine::Removed(line),
+                        ChangeTag::Insert => DiffLine::Added(line),
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Whether `me` may take `decision` on a gate with these rules: a refusal (which says
+/// who may) is shown before any text is typed (issue 45 point 2). The engine checks
+/// again when the decision arrives.
+pub(super) fn may_decide(
+    decision: Decision,
+    rules: &baton_model::actor::GateRules<'_>,
+    me: &str,
+) -> Result<(), baton_model::Refusal> {
+    match decision {
+        Decision::Approve => baton_model::actor::may_approve(rules, me),
+        Decision::Reject => baton_model::actor::check_approver(rules.approvers, me),
+    }
 }
 
 /// One of a gate's inputs in the approve dialog: an enum is a choice, a bool a toggle,
@@ -117,6 +207,7 @@ fn checked_inputs(fields: &mut [InputField]) -> Option<std::collections::BTreeMa
                 .and_then(|p| regex::Regex::new(p).ok()),
             secret: false,
             description: None,
+            from_run: None,
         };
         let given: Vec<(String, String)> = f.given().into_iter().collect();
         match resolve_values(std::slice::from_ref(&spec), &given, Values::Inputs) {
@@ -261,6 +352,13 @@ pub(super) fn gate_dialog(ui: &mut UiState, action: Action) -> Vec<Request> {
         return Vec::new();
     };
     let n = d.fields.len() + 1;
+    // Reviewing the changes: Enter approves them, anything else goes back to editing.
+    if d.review && !matches!(action, Action::Confirm) {
+        d.review = false;
+        if matches!(action, Action::Back) {
+            return Vec::new();
+        }
+    }
     match action {
         Action::Back => ui.dialog = None,
         Action::Down => d.focus = (d.focus + 1) % n,
@@ -283,6 +381,11 @@ pub(super) fn gate_dialog(ui: &mut UiState, action: Action) -> Vec<Request> {
                         d.focus = d.fields.iter().position(|f| f.error.is_some()).unwrap_or(0);
                         return Vec::new();
                     };
+                    // Edited values are shown against the proposal before they go.
+                    if !d.review && !d.changes().is_empty() {
+                        d.review = true;
+                        return Vec::new();
+                    }
                     Command::Approve {
                         step: step.clone(),
                         operator,
@@ -420,20 +523,21 @@ pub(super) fn open_gate_dialog(ui: &mut UiState, view: &RunView, decision: Decis
             false,
         );
     }
-    // A rejection needs no inputs.
-    let fields: Vec<InputField> = match decision {
-        Decision::Approve => g.inputs.iter().map(InputField::new).collect(),
-        Decision::Reject => Vec::new(),
+    let rules = baton_model::actor::GateRules {
+        approvers: &g.approvers,
+        starter: &view.operator,
+        allow_self_approval: g.allow_self_approval,
+        votes: &g.approvals,
     };
-    ui.dialog = Some(Dialog::Gate(Box::new(GateDialog {
-        decision,
-        run_id: None,
-        step_id: g.step_id.clone(),
-        reason: new_reason_box(decision),
-        error: None,
-        focus: 0,
-        fields,
-    })));
+    // A signed gate's vote is its key's principal's: the engine checks the signature.
+    if !g.signed
+        && let Err(why) = may_decide(decision, &rules, &ui.operator)
+    {
+        ui.dialog = Some(Dialog::Refused(format!("✘ {}: {why}", g.step_id)));
+        return;
+    }
+    let d = GateDialog::new(decision, None, &g.step_id, &g.inputs);
+    ui.dialog = Some(Dialog::Gate(Box::new(d)));
 }
 
 /// One field per exhausted limit (every limit set, if none is exhausted yet).

@@ -30,8 +30,8 @@ mod waiting;
 pub use actions::{Action, ConsoleExit, Hit, Hits, Request, Tab};
 pub use dag::{filter_problem, matches_filter, visible_steps};
 pub use dialogs::{
-    BudgetDialog, BudgetField, ConfirmDialog, ConfirmWhat, Decision, Dialog, GateDialog,
-    InputField, QuitButton,
+    BudgetDialog, BudgetField, ConfirmDialog, ConfirmWhat, Decision, Dialog, DiffLine, GateDialog,
+    InputField, QuitButton, proposal_diff,
 };
 pub use fan::{MAX_LABEL, graph_steps, node_label, node_width, rows, rows_match, shown_steps};
 pub use keep::Picked;
@@ -46,6 +46,8 @@ pub use state::{
 pub use targets::{acts, copy_target, offered};
 pub use update::update;
 
+#[cfg(test)]
+mod decide_tests;
 #[cfg(test)]
 mod hold_tests;
 #[cfg(test)]

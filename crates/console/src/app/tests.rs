@@ -275,7 +275,7 @@ fn a_success_goes_after_five_seconds_a_refusal_after_thirty() {
 #[test]
 fn approve_flow_sends_the_typed_reason_as_the_operator() {
     let v = fixtures::release();
-    let mut ui = UiState::new("alice");
+    let mut ui = UiState::new("carol");
     update(&mut ui, &v, Action::GoTab(Tab::Approvals));
     assert!(update(&mut ui, &v, Action::Approve).is_empty());
     assert_eq!(ui.context(), Context::GateDialog);
@@ -287,7 +287,7 @@ fn approve_flow_sends_the_typed_reason_as_the_operator() {
         reqs,
         vec![Request::Command(Command::Approve {
             step: "deploy-prod".into(),
-            operator: "alice".into(),
+            operator: "carol".into(),
             reason: Some("looks good\nship it".into()),
             signature: None,
             inputs: Default::default(),
@@ -298,12 +298,12 @@ fn approve_flow_sends_the_typed_reason_as_the_operator() {
     update(
         &mut ui,
         &v,
-        Action::Outcome(CommandOutcome::Refused(Refusal::SelfApproval {
-            actor: "alice".into(),
+        Action::Outcome(CommandOutcome::Refused(Refusal::AlreadyApproved {
+            actor: "carol".into(),
         })),
     );
     let t = ui.toast.clone().unwrap();
-    assert!(!t.ok && t.text.contains("self-approval"));
+    assert!(!t.ok && t.text.contains("already approved"));
     assert_eq!(ui.pending, 0);
 }
 

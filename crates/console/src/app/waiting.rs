@@ -4,9 +4,7 @@
 //! mark a step, open the run. A run no engine drives is taken over by the console's
 //! service as `baton approve` would.
 use super::actions::{Action, Request, Tab};
-use super::dialogs::{
-    Decision, Dialog, GateDialog, InputField, new_reason_box, open_budget_dialog,
-};
+use super::dialogs::{Decision, Dialog, GateDialog, open_budget_dialog};
 use super::mark::MarkDialog;
 use super::state::UiState;
 use super::update::{move_sel, toast};
@@ -45,32 +43,22 @@ pub(super) fn waiting_tab(ui: &mut UiState, view: &RunView, action: Action) -> V
             } else {
                 Decision::Reject
             };
-            if decision == Decision::Approve
-                && let Some(why) = &w.why_not
-            {
-                toast(ui, format!("✘ {why}"), false);
+            // Who may not decide it is told so before typing a word, saying who may.
+            let refused = match decision {
+                _ if w.signed => None,
+                Decision::Approve => w.why_not.clone(),
+                Decision::Reject => {
+                    baton_model::actor::check_approver(&w.approvers, &ui.operator).err()
+                }
+            };
+            if let Some(why) = refused {
+                ui.dialog = Some(Dialog::Refused(format!("✘ {}: {why}", w.step)));
                 return Vec::new();
             }
-            // The inputs of a gate of the run on screen get their fields; another run's
-            // approval goes without, and its engine says what it needs.
-            let fields = match decision {
-                Decision::Approve if w.run_id == view.run_id => view
-                    .gates
-                    .iter()
-                    .find(|g| g.step_id == w.step)
-                    .map(|g| g.inputs.iter().map(InputField::new).collect())
-                    .unwrap_or_default(),
-                _ => Vec::new(),
-            };
-            ui.dialog = Some(Dialog::Gate(Box::new(GateDialog {
-                decision,
-                run_id: Some(w.run_id.clone()),
-                step_id: w.step.clone(),
-                reason: new_reason_box(decision),
-                error: None,
-                focus: 0,
-                fields,
-            })));
+            // The same dialog as the Approvals tab's, with the gate's input fields
+            // whichever run it is in.
+            let d = GateDialog::new(decision, Some(w.run_id.clone()), &w.step, &w.inputs);
+            ui.dialog = Some(Dialog::Gate(Box::new(d)));
         }
         Action::Approve if w.kind == WaitKind::Budget => {
             // The dialog needs the run's budget: on its own run, at once; else the run

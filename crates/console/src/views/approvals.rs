@@ -53,7 +53,18 @@ pub fn render(
             Paragraph::new(styled("no gate is waiting for a decision", theme.dim)),
             inner,
         );
-        frame.render_widget(panel(" Gate ", theme, false), bottom);
+        // What the gates' rules decided without a person (issue 44 point 4).
+        let block = panel(" Decided by policy ", theme, false);
+        let inner = block.inner(bottom);
+        frame.render_widget(block, bottom);
+        let mut lines = policy_lines(view, inner.width as usize, theme);
+        if lines.is_empty() {
+            lines.push(Line::from(styled(
+                "no gate was decided by a policy rule",
+                theme.dim,
+            )));
+        }
+        frame.render_widget(Paragraph::new(lines).style(theme.base), inner);
         return;
     }
     let sel = ui.gate_sel.min(view.gates.len() - 1);
@@ -243,6 +254,27 @@ pub fn gate_lines<'a>(
             .chain(t)
             .collect::<Vec<_>>(),
     ));
+    // The gate's rules: none held when it opened, so a person decides.
+    for (k, rule) in g.auto.iter().enumerate() {
+        for (n, l) in wrap_text(rule, body).into_iter().enumerate() {
+            let label = if k == 0 && n == 0 { "policy" } else { "" };
+            lines.push(kv(label, LW, styled(l, theme.base), theme));
+        }
+    }
+    if !g.auto.is_empty() {
+        let none = "no rule held when it opened: a person decides";
+        lines.push(kv("", LW, styled(none, theme.dim), theme));
+    }
+    let decided = policy_lines(view, w, theme);
+    if !decided.is_empty() {
+        lines.push(kv(
+            "decided",
+            LW,
+            styled("by policy, in this run:", theme.dim),
+            theme,
+        ));
+        lines.extend(decided);
+    }
     if !g.allow_self_approval && baton_model::same_actor(&view.operator, &ui.operator) {
         lines.push(kv(
             "note",
@@ -255,4 +287,13 @@ pub fn gate_lines<'a>(
         ));
     }
     lines
+}
+
+/// Each gate of the run a policy rule decided, wrapped whole: which rule, and why.
+fn policy_lines<'a>(view: &RunView, w: usize, theme: &Theme) -> Vec<Line<'a>> {
+    view.policy_decisions()
+        .iter()
+        .flat_map(|d| wrap_text(&baton_model::sanitize::one_line(d), w.max(8)))
+        .map(|l| Line::from(styled(l, theme.base)))
+        .collect()
 }

@@ -58,6 +58,9 @@ pub fn gate(
             theme.warning,
         ))],
     };
+    if d.review {
+        info = review_lines(d, body_w, theme);
+    }
     if d.decision == Decision::Approve {
         info.push(Line::from(styled(
             format!("you approve as {}", ui.operator),
@@ -70,8 +73,21 @@ pub fn gate(
         )));
     }
     let reason_h = 5u16;
-    let fields_h = d.fields.len() as u16;
-    let want = info.len() as u16 + fields_h + reason_h + 4;
+    // Each field with its details and its error, whole.
+    let field_text: Vec<Line> = d
+        .fields
+        .iter()
+        .enumerate()
+        .flat_map(|(k, f)| field_lines(f, k == d.focus, body_w, theme))
+        .collect();
+    let fields_h = field_text.len() as u16;
+    // The error under the reason box, wrapped whole (as much as fits beside the box).
+    let err_lines: Vec<String> = d
+        .error
+        .as_ref()
+        .map(|e| wrap_text(&format!("✘ {}", baton_model::sanitize::one_line(e)), body_w))
+        .unwrap_or_default();
+    let want = info.len() as u16 + fields_h + reason_h + 3 + err_lines.len().max(1) as u16;
     let r = centered(area, w, want.min(area.height));
     frame.render_widget(Clear, r);
     let (title, st) = match d.decision {
@@ -87,7 +103,11 @@ pub fn gate(
     }
     // Bottom up: hints, error, reason box; the gate's context gets what is left.
     let hint_y = inner.y + inner.height - 1;
-    let err_h = u16::from(inner.height >= 3);
+    let err_h = if inner.height >= 3 {
+        (err_lines.len().max(1) as u16).min((inner.height / 3).max(1))
+    } else {
+        0
+    };
     let box_h = reason_h.min(inner.height.saturating_sub(1 + err_h));
     let box_r = Rect {
         y: hint_y.saturating_sub(err_h + box_h),
@@ -105,13 +125,7 @@ pub fn gate(
         height: fields_h,
         ..inner
     };
-    let lines: Vec<Line> = d
-        .fields
-        .iter()
-        .enumerate()
-        .map(|(k, f)| field_line(f, k == d.focus, body_w, theme))
-        .collect();
-    frame.render_widget(Paragraph::new(lines).style(theme.base), fields_r);
+    frame.render_widget(Paragraph::new(field_text).style(theme.base), fields_r);
     let mut ta = d.reason.clone();
     let label = match d.decision {
         Decision::Approve => " Reason (optional) ",
@@ -122,19 +136,19 @@ pub fn gate(
     ta.set_cursor_line_style(theme.base);
     ta.set_placeholder_style(theme.dim);
     frame.render_widget(&ta, box_r);
-    if err_h == 1
-        && let Some(e) = &d.error
-    {
-        {
-            frame.render_widget(
-                Paragraph::new(styled(format!("✘ {e}"), theme.error)),
-                Rect {
-                    y: hint_y - 1,
-                    height: 1,
-                    ..inner
-                },
-            );
-        }
+    if err_h > 0 && !err_lines.is_empty() {
+        let lines: Vec<Line> = err_lines
+            .into_iter()
+            .map(|l| Line::from(styled(l, theme.error)))
+            .collect();
+        frame.render_widget(
+            Paragraph::new(lines),
+            Rect {
+                y: hint_y - err_h,
+                height: err_h,
+                ..inner
+            },
+        );
     }
     // The keys in force (a `[keys]` rebinding shows here too), the decision named.
     let mut spans = Vec::new();
@@ -165,9 +179,35 @@ pub fn gate(
     );
 }
 
+/// The values the approver changed, against what the gate proposed, before the final
+/// Enter (issue 44 point 2).
+fn review_lines<'a>(d: &GateDialog, w: usize, theme: &Theme) -> Vec<Line<'a>> {
+    use crate::app::DiffLine;
+    let mut out = vec![Line::from(styled(
+        "You changed what the gate proposed. Enter approves these values; any other key goes back.",
+        theme.warning,
+    ))];
+    for l in crate::app::proposal_diff(&d.changes()) {
+        let (text, st) = match l {
+            DiffLine::Name(n) => (n, theme.title),
+            DiffLine::Kept(t) => (format!("  {t}"), theme.dim),
+            DiffLine::Removed(t) => (format!("- {t}"), theme.error),
+            DiffLine::Added(t) => (format!("+ {t}"), theme.ok),
+        };
+        let text = baton_model::sanitize::one_line(&text);
+        out.extend(
+            wrap_text(&text, w)
+                .into_iter()
+                .map(|t| Line::from(styled(t, st))),
+        );
+    }
+    out
+}
+
 /// One input of the approve dialog: its name, its value (an enum `‹ pro ›`, a bool
-/// `[x]`, typed text), its type, and its error beside it.
-fn field_line<'a>(f: &InputField, focused: bool, w: usize, theme: &Theme) -> Line<'a> {
+/// `[x]`, typed text) and its type on a line; under it what it is (description,
+/// pattern, the proposed value) and its error, each wrapped whole (issue 45 point 2).
+fn field_lines<'a>(f: &InputField, focused: bool, w: usize, theme: &Theme) -> Vec<Line<'a>> {
     let i = &f.input;
     let value = baton_model::sanitize::one_line(&f.value);
     let shown = match i.ty.as_str() {
@@ -184,23 +224,50 @@ fn field_line<'a>(f: &InputField, focused: bool, w: usize, theme: &Theme) -> Lin
     let need = if i.required { ", required" } else { "" };
     let label = format!("{:LW$}", fit(&i.name, LW - 1));
     let value_st = if focused { theme.selection } else { theme.base };
-    let mut spans = vec![
-        styled(label, if focused { theme.key } else { theme.dim }),
-        styled(shown.clone(), value_st),
-    ];
     let used = LW + super::common::text_width(&shown);
     let rest = w.saturating_sub(used + 2);
-    match &f.error {
-        Some(e) => spans.push(styled(
-            format!("  ✘ {}", fit(e, rest.saturating_sub(2))),
-            theme.error,
-        )),
-        None => spans.push(styled(
+    let shown = if used + 2 > w {
+        fit(&shown, w.saturating_sub(LW + 2))
+    } else {
+        shown
+    };
+    let mut out = vec![Line::from(vec![
+        styled(label, if focused { theme.key } else { theme.dim }),
+        styled(shown, value_st),
+        styled(
             format!("  {}", fit(&format!("{ty}{need}"), rest)),
             theme.dim,
-        )),
+        ),
+    ])];
+    let body = w.saturating_sub(LW).max(8);
+    let pad = " ".repeat(LW);
+    let mut about = Vec::new();
+    if let Some(d) = &i.description {
+        about.push(baton_model::sanitize::one_line(d));
     }
-    Line::from(spans)
+    if let Some(p) = &i.pattern {
+        about.push(format!("matching {p}"));
+    }
+    if let Some(d) = &i.default {
+        about.push(format!("proposed {:?}", baton_model::sanitize::one_line(d)));
+    }
+    if !about.is_empty() {
+        for l in wrap_text(&about.join(" · "), body) {
+            out.push(Line::from(vec![
+                styled(pad.clone(), theme.dim),
+                styled(l, theme.dim),
+            ]));
+        }
+    }
+    if let Some(e) = &f.error {
+        for l in wrap_text(&format!("✘ {}", baton_model::sanitize::one_line(e)), body) {
+            out.push(Line::from(vec![
+                styled(pad.clone(), theme.error),
+                styled(l, theme.error),
+            ]));
+        }
+    }
+    out
 }
 
 pub fn confirm(

@@ -141,6 +141,7 @@ impl Core {
                     (operator.clone(), None)
                 };
                 let operator = &actor;
+                let proposed = self.changed_from_proposal(i, &inputs);
                 let kind = EventKind::ApprovalGiven {
                     step: step.clone(),
                     actor: actor.clone(),
@@ -148,6 +149,7 @@ impl Core {
                     digest: signing::approval_digest(&self.steps[i].gate.digest, &inputs),
                     signature,
                     inputs,
+                    proposed,
                 };
                 self.emit(kind, now, fx);
                 let votes = self.steps[i].gate.votes.len() as u32;
@@ -203,31 +205,8 @@ impl Core {
                 let actor = signature
                     .as_ref()
                     .map_or_else(|| operator.clone(), |s| s.principal.clone());
-                let operator = &actor;
                 let reason = self.mask(reason);
-                let kind = EventKind::GateRejected {
-                    step: step.clone(),
-                    actor: actor.clone(),
-                    reason: reason.clone(),
-                    timed_out: false,
-                    signature,
-                };
-                self.emit(kind, now, fx);
-                let b = self
-                    .step_error(
-                        i,
-                        ErrorKind::GateRejected,
-                        format!("rejected by {operator}: {reason}"),
-                    )
-                    .context("actor", operator);
-                self.record(b, Cause::Attempt, false, now, fx);
-                self.set(
-                    i,
-                    StepState::Rejected,
-                    Some(format!("rejected by {operator}: {reason}")),
-                    now,
-                    fx,
-                );
+                self.reject_gate(i, &actor, reason, signature, now, fx);
                 Ok(format!("rejected `{step}`"))
             }
             Command::Retry { step, operator } => {

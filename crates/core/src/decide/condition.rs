@@ -21,7 +21,7 @@ impl Core {
     }
 
     /// A name's value now (as text; `None`: it has none).
-    fn read_name(&self, n: &Name) -> Option<String> {
+    pub(super) fn read_name(&self, n: &Name) -> Option<String> {
         match n {
             Name::Param(p) => self.cfg.params.get(p).cloned(),
             Name::Env(e) => self.run_env.get(e).and_then(|v| v.as_ref().ok().cloned()),
@@ -34,6 +34,8 @@ impl Core {
             Name::StepState { step, .. } => {
                 self.steps.get(*step).map(|s| s.state.as_str().to_string())
             }
+            // Read only by a gate's `auto` rules, which look it up themselves.
+            Name::With(_) => None,
         }
     }
 }

@@ -2,7 +2,7 @@
 use super::*;
 use baton_model::Refusal;
 use baton_signing as signing;
-use baton_workflow::{Values, resolve_values};
+use baton_workflow::{Values, input_choices, resolve_values};
 
 impl Core {
     pub(super) fn open_gate(&mut self, i: usize, now: Timestamp, fx: &mut Fx) {
@@ -32,48 +32,122 @@ impl Core {
             Ok(d) => d,
             Err(m) => return self.fail_template(i, m, now, fx),
         };
+        // Inputs whose default or choices the run makes: rendered now, once, and
+        // recorded with the opening (issue 44 point 1).
+        let rendered = match input_choices::render(&g.inputs, |r| self.template_value(i, r)) {
+            Ok(r) => r,
+            Err(e) => return self.fail_template(i, format!("gate input: {e}"), now, fx),
+        };
+        if let Some(k) = rendered
+            .iter()
+            .find(|(_, r)| {
+                r.default
+                    .iter()
+                    .chain(r.values.iter().flatten())
+                    .any(|v| self.holds_secret(v))
+            })
+            .map(|(k, _)| k.clone())
+        {
+            let m = format!(
+                "gate input: input `{k}` renders one of the run's secrets; an input is kept on record, so it cannot offer one"
+            );
+            return self.fail_template(i, m, now, fx);
+        }
         self.set(i, StepState::WaitingApproval, None, now, fx);
         let kind = EventKind::GateOpened {
             step: self.id(i),
             prompt: self.mask(&prompt),
             deadline: g.timeout.map(|t| now.add(t)),
-            digest: digest.clone(),
+            digest,
             approvers: g.approvers.clone(),
             quorum: g.quorum.max(1),
             signed: g.signed,
+            inputs: rendered,
         };
         self.emit(kind, now, fx);
+        // The gate's own rules first: a rule that rejects is not overruled by
+        // `--auto-approve` (issue 44 point 4).
+        if self.apply_policy(i, now, fx) {
+            return;
+        }
         // Auto-approvable: no input is required, so the defaults stand.
-        let defaults = resolve_values(&g.inputs, &[], Values::Inputs);
+        let defaults = resolve_values(&self.input_specs(i), &[], Values::Inputs);
         if self.cfg.auto_approve
             && g.auto_approvable()
             && let Ok(inputs) = defaults
         {
-            let step = self.id(i);
             let actor = self.auto_actor.clone();
-            self.emit(
-                EventKind::ApprovalGiven {
-                    step: step.clone(),
-                    actor: actor.clone(),
-                    reason: Some("--auto-approve".into()),
-                    digest: signing::approval_digest(&digest, &inputs),
-                    signature: None,
-                    inputs,
-                },
-                now,
-                fx,
-            );
-            self.emit(
-                EventKind::GateApproved {
-                    step,
-                    actor: actor.clone(),
-                    approvers: vec![actor],
-                },
-                now,
-                fx,
-            );
-            self.after_approval(i, now, fx);
+            self.pass_gate(i, &actor, "--auto-approve".into(), inputs, now, fx);
         }
+    }
+
+    /// Pass step `i`'s open gate with one vote by `actor` (`--auto-approve`, a policy
+    /// rule) with `inputs`, bound to the opening's digest.
+    pub(super) fn pass_gate(
+        &mut self,
+        i: usize,
+        actor: &str,
+        reason: String,
+        inputs: BTreeMap<String, String>,
+        now: Timestamp,
+        fx: &mut Fx,
+    ) {
+        let step = self.id(i);
+        let digest = signing::approval_digest(&self.steps[i].gate.digest, &inputs);
+        self.emit(
+            EventKind::ApprovalGiven {
+                step: step.clone(),
+                actor: actor.to_string(),
+                reason: Some(reason),
+                digest,
+                signature: None,
+                inputs,
+                proposed: BTreeMap::new(),
+            },
+            now,
+            fx,
+        );
+        self.emit(
+            EventKind::GateApproved {
+                step,
+                actor: actor.to_string(),
+                approvers: vec![actor.to_string()],
+            },
+            now,
+            fx,
+        );
+        self.after_approval(i, now, fx);
+    }
+
+    /// Reject step `i`'s open gate: by a person (with the signature that counted, on a
+    /// signed gate) or a policy rule. The step is `rejected`, with an error record.
+    pub(super) fn reject_gate(
+        &mut self,
+        i: usize,
+        actor: &str,
+        reason: String,
+        signature: Option<baton_model::DecisionSignature>,
+        now: Timestamp,
+        fx: &mut Fx,
+    ) {
+        let kind = EventKind::GateRejected {
+            step: self.id(i),
+            actor: actor.to_string(),
+            reason: reason.clone(),
+            timed_out: false,
+            signature,
+        };
+        self.emit(kind, now, fx);
+        let b = self
+            .step_error(
+                i,
+                ErrorKind::GateRejected,
+                format!("rejected by {actor}: {reason}"),
+            )
+            .context("actor", actor);
+        self.record(b, Cause::Attempt, false, now, fx);
+        let why = format!("rejected by {actor}: {reason}");
+        self.set(i, StepState::Rejected, Some(why), now, fx);
     }
 
     pub(super) fn after_approval(&mut self, i: usize, now: Timestamp, fx: &mut Fx) {
@@ -100,7 +174,7 @@ impl Core {
         // cannot be approved by nobody: the gate is rejected, saying why.
         let missing = match &self.steps[i].gate.inputs {
             Some(_) => None,
-            None => resolve_values(&g.inputs, &[], Values::Inputs)
+            None => resolve_values(&self.input_specs(i), &[], Values::Inputs)
                 .err()
                 .map(|e| e.join("; ")),
         };
@@ -225,11 +299,7 @@ impl Core {
         i: usize,
         given: &[(String, String)],
     ) -> Result<BTreeMap<String, String>, Vec<String>> {
-        let specs = self.plan.steps[i]
-            .gate
-            .as_ref()
-            .map_or(&[][..], |g| g.inputs.as_slice());
-        let values = resolve_values(specs, given, Values::Inputs)?;
+        let values = resolve_values(&self.input_specs(i), given, Values::Inputs)?;
         let secret: Vec<String> = values
             .iter()
             .filter(|(_, v)| self.holds_secret(v))
@@ -239,6 +309,32 @@ impl Core {
             return Err(secret);
         }
         Ok(values)
+    }
+
+    /// Step `i`'s gate inputs as its current opening asks them: rendered defaults and
+    /// choices in place of their templates.
+    pub(crate) fn input_specs(&self, i: usize) -> Vec<baton_workflow::ParamSpec> {
+        let specs = self.plan.steps[i]
+            .gate
+            .as_ref()
+            .map_or(&[][..], |g| g.inputs.as_slice());
+        input_choices::with_rendered(specs, &self.steps[i].gate.rendered)
+    }
+
+    /// The inputs an approval changed from what the gate proposed (its defaults as this
+    /// opening has them), each with the proposed value: an edit before approving.
+    pub(super) fn changed_from_proposal(
+        &self,
+        i: usize,
+        inputs: &BTreeMap<String, String>,
+    ) -> BTreeMap<String, String> {
+        self.input_specs(i)
+            .into_iter()
+            .filter_map(|s| {
+                let proposed = s.default?;
+                (inputs.get(&s.name) != Some(&proposed)).then(|| (s.name, self.mask(&proposed)))
+            })
+            .collect()
     }
 
     /// With a quorum every approval carries the same inputs: those of the first vote.

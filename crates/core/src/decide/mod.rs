@@ -19,6 +19,7 @@ mod fanout;
 mod gates;
 mod hold;
 mod jobs;
+mod policy;
 mod resolve;
 mod run;
 mod saga;
@@ -326,6 +327,11 @@ impl Core {
                         now,
                         &mut fx,
                     );
+                }
+                // An engine killed between a gate's opening and its rule's decision:
+                // the rules read recorded values, so they decide as they would have.
+                if st == StepState::WaitingApproval && self.steps[i].gate.votes.is_empty() {
+                    self.apply_policy(i, now, &mut fx);
                 }
             }
         }

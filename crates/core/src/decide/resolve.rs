@@ -24,6 +24,13 @@ impl Core {
         })
     }
 
+    /// Step `i`'s tool parameter `key` as it would run (its own approval inputs held as
+    /// written): what a gate's `auto` rule reads as `with.KEY`.
+    pub(super) fn with_value(&self, i: usize, key: &str) -> Option<String> {
+        let t = self.plan.steps[i].with.get(key)?;
+        self.render_holding(i, t, Some(i)).ok()
+    }
+
     /// What step `i`'s next attempt runs: its current alternative.
     pub(super) fn resolve(&self, i: usize) -> Result<Resolved, String> {
         self.resolve_holding(i, None, self.steps[i].alternative)

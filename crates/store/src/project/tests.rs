@@ -157,6 +157,7 @@ fn event_kind() -> impl Strategy<Value = EventKind> {
             approvers: vec!["bob".into()],
             quorum: 1,
             signed: false,
+            inputs: Default::default(),
         }),
         1 => step().prop_map(|step| EventKind::ApprovalGiven {
             step,
@@ -165,6 +166,7 @@ fn event_kind() -> impl Strategy<Value = EventKind> {
             digest: "d1".into(),
             signature: None,
             inputs: Default::default(),
+            proposed: Default::default(),
         }),
         1 => step().prop_map(|step| EventKind::GateApproved {
             step,

@@ -325,6 +325,10 @@ impl Loader<'_, '_> {
                     format!("the gate prompt of {label} reads `{r}`"),
                     "a fanned-out step's gate is asked once, before any instance: leave instance values out of its prompt".to_string(),
                 )),
+                TemplateRef::Matrix(_) | TemplateRef::Item(_) if site == TemplateSite::InputChoice => Some((
+                    format!("the `{}` of an input of {label}'s gate reads `{r}`", e.key),
+                    "a fanned-out step's gate is asked once, before any instance: leave instance values out of its inputs".to_string(),
+                )),
                 TemplateRef::Matrix(k) => match fanout.and_then(RawFanout::matrix_keys) {
                     None => Some((
                         format!("{label} reads `{r}` but has no `matrix`"),

@@ -11,7 +11,20 @@ pub(super) const GATE_FIELDS: &[&str] = &[
     "allow_self_approval",
     "signed",
     "inputs",
+    "auto",
 ];
+/// One rule of a gate's `auto`.
+pub(super) const AUTO_FIELDS: &[&str] = &["if", "decide", "reason"];
+/// A gate's policy is read by people: a longer list is a program, not a policy.
+pub(super) const MAX_AUTO_RULES: usize = 64;
+
+/// One rule of a gate's `auto`, as written: its `if` is checked with the step's other
+/// conditions once the steps are known.
+pub(super) struct RawAuto<'n> {
+    pub(super) cond: (&'n str, Span),
+    pub(super) decide: AutoDecide,
+    pub(super) reason: String,
+}
 /// What an approver supplies: the types of `params`, never secret (the values are on
 /// record and in the audit).
 pub(super) const INPUT_FIELDS: &[&str] = &[
@@ -98,7 +111,7 @@ impl Loader<'_, '_> {
                 .filter(|s| *s)
                 .map(|_| b.span.clone())
         });
-        let inputs = get(entries, "inputs")
+        let (inputs, input_templates): (Vec<_>, Vec<_>) = get(entries, "inputs")
             .and_then(|n| {
                 self.table(
                     n,
@@ -108,12 +121,17 @@ impl Loader<'_, '_> {
             })
             .map(|list| {
                 let of = format!(" of the gate of {label}");
-                self.typed_values(list, "input", &of, INPUT_FIELDS)
+                self.typed_values(list, "input", &of, INPUT_FIELDS, true)
             })
-            .unwrap_or_default();
+            .unwrap_or_default()
+            .into_iter()
+            .unzip();
         if on_timeout == OnTimeout::Approve {
             self.check_timeout_approval(get(entries, "on_timeout"), &inputs, label);
         }
+        let auto = get(entries, "auto")
+            .map(|n| self.auto_rules(n, label, signed.is_some(), &inputs))
+            .unwrap_or_default();
         if let Some((q, span)) = &quorum
             && !approvers.is_empty()
             && *q as usize > approvers.len()
@@ -141,7 +159,119 @@ impl Loader<'_, '_> {
             allow_self_approval,
             signed,
             inputs,
+            input_templates,
+            auto,
         })
+    }
+
+    /// `auto = [{ if = "…", decide = "approve" | "reject", reason = "…" }]`. A signed
+    /// gate is approved only by signatures, and a rule cannot give a required input:
+    /// either is an error at the rule's `decide`.
+    fn auto_rules<'n>(
+        &mut self,
+        n: &'n Node,
+        label: &str,
+        signed: bool,
+        inputs: &[ParamSpec],
+    ) -> Vec<RawAuto<'n>> {
+        let example =
+            "auto = [{ if = \"with.cmd == 'ls'\", decide = \"approve\", reason = \"read-only\" }]";
+        let Val::Array(items) = &n.val else {
+            self.type_error(
+                n,
+                &format!("`auto` of the gate of {label}"),
+                "an array of tables",
+                example,
+            );
+            return Vec::new();
+        };
+        if items.len() > MAX_AUTO_RULES {
+            self.err(
+                &n.span,
+                format!(
+                    "the gate of {label} has {} `auto` rules, more than {MAX_AUTO_RULES}",
+                    items.len()
+                ),
+                "keep a gate's policy short enough to read: join rules with || and &&",
+            );
+        }
+        let mut out = Vec::new();
+        for (k, item) in items.iter().enumerate().take(MAX_AUTO_RULES) {
+            let what = format!("rule {} of the `auto` of the gate of {label}", k + 1);
+            let Some(fields) = self.table(item, &what, example) else {
+                continue;
+            };
+            self.unknown_fields(fields, AUTO_FIELDS, &format!("in {what}"));
+            let cond = match get(fields, "if") {
+                Some(c) => self
+                    .string(c, &format!("`if` of {what}"))
+                    .map(|s| (s, c.span.clone())),
+                None => {
+                    self.err(
+                        &item.span,
+                        format!("{what} has no `if`"),
+                        "add if = \"<condition>\": the rule decides when it holds",
+                    );
+                    None
+                }
+            };
+            let decide = match get(fields, "decide") {
+                Some(d) => match self.string(d, &format!("`decide` of {what}")) {
+                    Some("approve") => Some((AutoDecide::Approve, d)),
+                    Some("reject") => Some((AutoDecide::Reject, d)),
+                    Some(other) => {
+                        let hint = did_you_mean(other, &["approve", "reject"], "decisions");
+                        self.err(
+                            &d.span,
+                            format!("unknown `decide` \"{other}\" in {what}"),
+                            format!("{hint} (`decide` is \"approve\" or \"reject\")"),
+                        );
+                        None
+                    }
+                    None => None,
+                },
+                None => {
+                    self.err(
+                        &item.span,
+                        format!("{what} has no `decide`"),
+                        "add decide = \"approve\" or decide = \"reject\"",
+                    );
+                    None
+                }
+            };
+            let reason = get(fields, "reason")
+                .and_then(|r| self.string(r, &format!("`reason` of {what}")))
+                .map(str::to_string)
+                .unwrap_or_default();
+            if let Some((AutoDecide::Approve, d)) = &decide {
+                let required: Vec<&str> = inputs
+                    .iter()
+                    .filter(|p| p.required)
+                    .map(|p| p.name.as_str())
+                    .collect();
+                if signed {
+                    self.err(
+                        &d.span,
+                        format!("{what} approves a signed gate"),
+                        "a signed gate is approved only by its approvers' signatures: a rule may only reject it (decide = \"reject\")",
+                    );
+                } else if !required.is_empty() {
+                    self.err(
+                        &d.span,
+                        format!("{what} approves, but the gate's input(s) `{}` are required: a rule has no value to give", required.join("`, `")),
+                        "give the input(s) a default (a rule approves with the defaults), or decide = \"reject\"",
+                    );
+                }
+            }
+            if let (Some(cond), Some((decide, _))) = (cond, decide) {
+                out.push(RawAuto {
+                    cond,
+                    decide,
+                    reason,
+                });
+            }
+        }
+        out
     }
 
     /// A timeout approves with no approver to give inputs: it takes the defaults, so

@@ -172,6 +172,10 @@ struct RawGate<'n> {
     signed: Option<Span>,
     /// `inputs`: what an approver supplies.
     inputs: Vec<ParamSpec>,
+    /// Each input's `default` and `values` templates, in the order of `inputs`.
+    input_templates: Vec<params::RawInputTemplates>,
+    /// `auto`: the rules as written, checked once the steps are known.
+    auto: Vec<gates::RawAuto<'n>>,
 }
 
 /// A template use, to be checked once all steps are known.
@@ -181,6 +185,8 @@ enum TemplateSite {
     StepEnv,
     With,
     Prompt,
+    /// A gate input's `default` or `values`: rendered when the gate opens, like the prompt.
+    InputChoice,
     AllowFailure,
 }
 

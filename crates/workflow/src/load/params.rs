@@ -18,21 +18,28 @@ pub(super) const TOOL_PARAM_FIELDS: &[&str] =
 impl Loader<'_, '_> {
     pub(super) fn params(&mut self, n: &Node) -> Vec<ParamSpec> {
         match self.table(n, "`params`", "[params.version] with type = \"string\"") {
-            Some(entries) => self.typed_values(entries, "parameter", "", PARAM_FIELDS),
+            Some(entries) => self
+                .typed_values(entries, "parameter", "", PARAM_FIELDS, false)
+                .into_iter()
+                .map(|(p, _)| p)
+                .collect(),
             None => Vec::new(),
         }
     }
 
     /// A table of named, typed values (`[params]`, a gate's `inputs`): each name checked
     /// and each declaration read by [`Self::param_spec`]. `of` names the owner in
-    /// messages (" of the gate of step `x`").
+    /// messages (" of the gate of step `x`"). `templated`: a gate's inputs, whose
+    /// `default` and `values` may be templates (returned as written, resolved with the
+    /// step's other templates).
     pub(super) fn typed_values(
         &mut self,
         entries: &[Entry],
         noun: &str,
         of: &str,
         fields: &[&str],
-    ) -> Vec<ParamSpec> {
+        templated: bool,
+    ) -> Vec<(ParamSpec, RawInputTemplates)> {
         let mut out = Vec::new();
         for e in entries {
             if !is_name(&e.key, true) {
@@ -43,8 +50,8 @@ impl Loader<'_, '_> {
                 );
             }
             let what = format!("{noun} `{}`{of}", e.key);
-            if let Some(p) = self.param_spec(&e.node, &what, fields) {
-                out.push(ParamSpec {
+            if let Some(p) = self.param_spec(&e.node, &what, fields, templated) {
+                let spec = ParamSpec {
                     name: e.key.to_string(),
                     ty: p.ty,
                     required: p.required,
@@ -52,24 +59,43 @@ impl Loader<'_, '_> {
                     pattern: p.pattern,
                     secret: p.secret,
                     description: p.description,
-                });
+                    from_run: None,
+                };
+                out.push((spec, p.templates));
             }
         }
         out
     }
 
-    /// A typed parameter (run param or tool param: `fields` says which keys apply).
-    pub(super) fn param_spec(&mut self, n: &Node, what: &str, fields: &[&str]) -> Option<RawParam> {
+    /// A typed parameter (run param or tool param: `fields` says which keys apply;
+    /// `templated`: a gate input, whose `default` and `values` may be templates).
+    pub(super) fn param_spec(
+        &mut self,
+        n: &Node,
+        what: &str,
+        fields: &[&str],
+        templated: bool,
+    ) -> Option<RawParam> {
         let entries = self.table(n, what, "{ type = \"string\", required = true }")?;
         self.unknown_fields(entries, fields, &format!("in {what}"));
         let mut ty = ParamType::String;
+        let mut templates = RawInputTemplates::default();
         let values = get(entries, "values");
+        // `values = "${{ … }}"`: a JSON list the run makes, rendered when the gate opens.
+        let values_template = values.and_then(|v| match &v.val {
+            Val::Str(s) if templated && s.contains("${{") => Some((s.to_string(), v.span.clone())),
+            _ => None,
+        });
         if let Some(t) = get(entries, "type") {
             match self.string(t, &format!("`type` of {what}")) {
                 Some("string") => {}
                 Some("int") => ty = ParamType::Int,
                 Some("bool") => ty = ParamType::Bool,
                 Some("list") => ty = ParamType::List,
+                Some("enum") if values_template.is_some() => {
+                    ty = ParamType::Enum(Vec::new());
+                    templates.values = values_template.clone();
+                }
                 Some("enum") => {
                     let list = match values {
                         Some(v) => self.string_list(
@@ -137,6 +163,14 @@ impl Loader<'_, '_> {
                 .ok()
         });
         let default = get(entries, "default").and_then(|d| {
+            if let Val::Str(s) = &d.val
+                && templated
+                && s.contains("${{")
+            {
+                // Checked against its type and pattern once rendered, when the gate opens.
+                templates.default = Some((s.to_string(), d.span.clone()));
+                return None;
+            }
             let text = match &d.val {
                 Val::Str(s) => s.to_string(),
                 Val::Int(i) => i.to_string(),
@@ -152,7 +186,9 @@ impl Loader<'_, '_> {
                 }
             };
             self.no_nul(&text, &d.span, &format!("`default` of {what}"));
-            if let Err(e) = ty.check(&text) {
+            if templates.values.is_some() {
+                // An enum whose choices the run makes: checked against them when it opens.
+            } else if let Err(e) = ty.check(&text) {
                 self.err(
                     &d.span,
                     format!("`default` of {what}: {e}"),
@@ -172,7 +208,11 @@ impl Loader<'_, '_> {
             }
             Some((text, d.span.clone()))
         });
-        if required && let Some((_, span)) = &default {
+        let default_span = default
+            .as_ref()
+            .map(|(_, s)| s)
+            .or(templates.default.as_ref().map(|(_, s)| s));
+        if required && let Some(span) = default_span {
             self.err(
                 span,
                 format!("{what} is required and also has a default"),
@@ -186,6 +226,7 @@ impl Loader<'_, '_> {
             pattern,
             secret,
             description,
+            templates,
         })
     }
 
@@ -260,7 +301,7 @@ impl Loader<'_, '_> {
                             );
                     }
                     let pwhat = format!("parameter `{}` of {what}", pe.key);
-                    if let Some(rp) = self.param_spec(&pe.node, &pwhat, TOOL_PARAM_FIELDS) {
+                    if let Some(rp) = self.param_spec(&pe.node, &pwhat, TOOL_PARAM_FIELDS, false) {
                         params.push(ToolParam {
                             name: pe.key.to_string(),
                             ty: rp.ty,
@@ -292,4 +333,12 @@ pub(super) struct RawParam {
     pattern: Option<regex::Regex>,
     secret: bool,
     description: Option<String>,
+    templates: RawInputTemplates,
+}
+
+/// A gate input's `default` and `values` written as templates, with where.
+#[derive(Default)]
+pub(super) struct RawInputTemplates {
+    pub(super) default: Option<(String, Span)>,
+    pub(super) values: Option<(String, Span)>,
 }

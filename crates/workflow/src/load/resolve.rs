@@ -183,6 +183,32 @@ impl Loader<'_, '_> {
                     }
                     None => Template::literal(format!("Approve step {}?", ids[i])),
                 };
+                let inputs = self.input_templates(g, &site, &mut refs);
+                let with_keys: Vec<&str> = with.keys().map(String::as_str).collect();
+                let auto = g
+                    .auto
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(k, r)| {
+                        let what = format!(
+                            "`if` of rule {} of the `auto` of the gate of {label}",
+                            k + 1
+                        );
+                        let (text, span) = &r.cond;
+                        let condition = self.check_condition(
+                            &site,
+                            &what,
+                            (*text, span),
+                            Some(&with_keys),
+                            &mut refs,
+                        )?;
+                        Some(AutoRule {
+                            condition,
+                            decide: r.decide,
+                            reason: r.reason.clone(),
+                        })
+                    })
+                    .collect();
                 Gate {
                     prompt,
                     approvers: g.approvers.iter().map(|(a, _)| a.clone()).collect(),
@@ -191,7 +217,8 @@ impl Loader<'_, '_> {
                     on_timeout: g.on_timeout,
                     allow_self_approval: g.allow_self_approval,
                     signed: g.signed.is_some(),
-                    inputs: g.inputs.clone(),
+                    inputs,
+                    auto,
                 }
             });
             let condition = self.condition(&site, &label, &mut refs);
@@ -240,6 +267,35 @@ impl Loader<'_, '_> {
             needs_spans.push(spans);
         }
         Some((steps, needs_spans, refs))
+    }
+
+    /// A gate's inputs with their `default`/`values` templates parsed and checked as the
+    /// prompt's are (params, ancestors' outputs; FILE:LINE:COL of the value).
+    fn input_templates(
+        &mut self,
+        g: &RawGate<'_>,
+        site: &Site<'_, '_, '_>,
+        refs: &mut Vec<StepRef>,
+    ) -> Vec<ParamSpec> {
+        let mut inputs = g.inputs.clone();
+        for (spec, raw) in inputs.iter_mut().zip(&g.input_templates) {
+            let mut parse = |l: &mut Self, key: &'static str, written: &Option<(String, Span)>| {
+                let (value, span) = written.as_ref()?;
+                let te = TextEntry {
+                    key,
+                    key_span: span.clone(),
+                    value: value.clone(),
+                    span: span.clone(),
+                };
+                l.step_template(&te, TemplateSite::InputChoice, site, refs)
+            };
+            let default = parse(self, "default", &raw.default);
+            let values = parse(self, "values", &raw.values);
+            if default.is_some() || values.is_some() {
+                spec.from_run = Some(Box::new(InputTemplates { default, values }));
+            }
+        }
+        inputs
     }
 
     /// The action `run` or `uses` names (`label`: whose, for messages).

@@ -79,12 +79,28 @@ impl Loader<'_, '_> {
         }
     }
 
-    /// Step `i`'s `if`, parsed and its names checked: params and env that exist,
-    /// steps among its transitive needs (recorded in `refs` for the graph check).
+    /// Step `i`'s `if`, parsed and its names checked ([`Self::check_condition`]).
     pub(super) fn condition(
         &mut self,
         site: &Site<'_, '_, '_>,
         label: &str,
+        refs: &mut Vec<StepRef>,
+    ) -> Option<Condition> {
+        let (text, span) = site.raw[site.i].rules.cond.as_ref()?;
+        let what = format!("`if` of {label}");
+        self.check_condition(site, &what, (text, span), None, refs)
+    }
+
+    /// A condition of step `i` (its `if`, or a rule of its gate's `auto`: `what` names
+    /// it), parsed and its names checked: params and env that exist, steps among its
+    /// transitive needs (recorded in `refs` for the graph check), and `with.NAME` only
+    /// where `with` lists the step's tool parameters (a gate's `auto`).
+    pub(super) fn check_condition(
+        &mut self,
+        site: &Site<'_, '_, '_>,
+        what: &str,
+        (text, span): (&str, &Span),
+        with: Option<&[&str]>,
         refs: &mut Vec<StepRef>,
     ) -> Option<Condition> {
         let &Site {
@@ -93,7 +109,6 @@ impl Loader<'_, '_> {
             raw,
             param_names,
         } = site;
-        let (text, span) = raw[i].rules.cond.as_ref()?;
         // Where a place in the text is in the file: inside a plain one-line string,
         // exactly; else the string's start.
         let written = self.r.map.text(span).unwrap_or("");
@@ -108,11 +123,7 @@ impl Loader<'_, '_> {
         let mut c = match condition::parse(text) {
             Ok(c) => c,
             Err(e) => {
-                self.err(
-                    &at(&e.at),
-                    format!("`if` of {label}: {}", e.message),
-                    e.hint,
-                );
+                self.err(&at(&e.at), format!("{what}: {}", e.message), e.hint);
                 return None;
             }
         };
@@ -127,7 +138,7 @@ impl Loader<'_, '_> {
                     };
                     self.err(
                         &place,
-                        format!("`if` of {label} reads unknown parameter `{p}`"),
+                        format!("{what} reads unknown parameter `{p}`"),
                         hint,
                     );
                     ok = false;
@@ -142,9 +153,7 @@ impl Loader<'_, '_> {
                     };
                     self.err(
                         &place,
-                        format!(
-                            "`if` of {label} reads `env.{e}`, which the run-wide `env` does not set"
-                        ),
+                        format!("{what} reads `env.{e}`, which the run-wide `env` does not set"),
                         hint,
                     );
                     ok = false;
@@ -157,9 +166,7 @@ impl Loader<'_, '_> {
                         let hint = did_you_mean(step_id, &ids, "step ids");
                         self.err(
                             &place,
-                            format!(
-                                "`if` of {label} reads step \"{step_id}\", which is not a step"
-                            ),
+                            format!("{what} reads step \"{step_id}\", which is not a step"),
                             hint,
                         );
                         ok = false;
@@ -168,7 +175,7 @@ impl Loader<'_, '_> {
                     if target == i {
                         self.err(
                             &place,
-                            format!("`if` of {label} reads the step itself ({name})"),
+                            format!("{what} reads the step itself ({name})"),
                             "a condition is decided before the step runs: read a step it needs",
                         );
                         ok = false;
@@ -202,7 +209,7 @@ impl Loader<'_, '_> {
                                 did_you_mean(key, &names, &format!("inputs of `{step_id}`'s gate"));
                             self.err(
                                 &place,
-                                format!("`if` of {label} reads `{name}`, but `{step_id}`'s gate declares no input `{key}`"),
+                                format!("{what} reads `{name}`, but `{step_id}`'s gate declares no input `{key}`"),
                                 hint,
                             );
                             ok = false;
@@ -222,6 +229,30 @@ impl Loader<'_, '_> {
                         span: place,
                     });
                 }
+                Name::With(k) => match with {
+                    None => {
+                        self.err(
+                            &place,
+                            format!("{what} reads `{name}`"),
+                            "`with.NAME` is read only by a gate's `auto` rules (the step's tool parameters as they would run)",
+                        );
+                        ok = false;
+                    }
+                    Some(keys) if !keys.contains(&k.as_str()) => {
+                        let hint = if keys.is_empty() {
+                            "the step sets no `with` (it does not `uses` a tool): read a param or an earlier step's output instead".to_string()
+                        } else {
+                            did_you_mean(k, keys, "the step's `with` parameters")
+                        };
+                        self.err(
+                            &place,
+                            format!("{what} reads `{name}`, which the step's `with` does not set"),
+                            hint,
+                        );
+                        ok = false;
+                    }
+                    Some(_) => {}
+                },
                 _ => {}
             }
         }

@@ -214,6 +214,14 @@ impl Loader<'_, '_> {
             );
             return false;
         }
+        if target == i && site == TemplateSite::InputChoice {
+            self.err(
+                &e.span,
+                format!("the `{}` of an input of `{step_id}`'s gate reads the gate's own input `{key}`", e.key),
+                "an input's default and choices are rendered when the gate opens, before anyone gives an input: read a param or an earlier step's output instead",
+            );
+            return false;
+        }
         if target == i && site == TemplateSite::Prompt {
             self.err(
                 &e.span,

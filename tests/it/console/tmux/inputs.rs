@@ -66,6 +66,18 @@ dry = { type = "bool", default = false }
     tmux.wait_for("the next choice", |s| s.contains("‹ pro-1.5 ›"), 10);
     tmux.keys(&["Tab", "Tab", "Space"]);
     tmux.wait_for("the toggle on", |s| s.contains("[x]"), 10);
+    // Two proposed values changed: shown against the proposal before the last Enter.
+    tmux.keys(&["Enter"]);
+    tmux.wait_for(
+        "the changes against the proposal",
+        |s| {
+            s.contains("You changed what the gate proposed")
+                && s.contains("- pro")
+                && s.contains("+ pro-1.5")
+                && s.contains("+ true")
+        },
+        10,
+    );
     tmux.keys(&["Enter"]);
     let out = wait_child(engine, 30);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));

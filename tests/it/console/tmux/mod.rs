@@ -7,11 +7,13 @@ use std::time::Duration;
 
 mod approve;
 mod completion;
+mod decide;
 mod desk;
 mod fanned;
 mod hostile;
 mod inputs;
 mod keys;
+mod policy;
 mod runs_tab;
 mod schedules_tab;
 mod shift;
