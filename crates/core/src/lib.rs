@@ -32,9 +32,9 @@ mod fanout_tests;
 #[cfg(test)]
 mod gate_tests;
 #[cfg(test)]
-mod input_choices_tests;
-#[cfg(test)]
 mod hold_tests;
+#[cfg(test)]
+mod input_choices_tests;
 #[cfg(test)]
 mod inputs_tests;
 #[cfg(test)]
