@@ -52,6 +52,7 @@ async fn once() -> Duration {
         auto_approve: false,
         max_parallel: None,
         no_cache: false,
+        slot: None,
     };
     let mut core = Core::new(plan, cfg);
     let initial = core.start(Timestamp::now());

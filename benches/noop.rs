@@ -54,6 +54,7 @@ fn bench(c: &mut Criterion) {
                     auto_approve: false,
                     max_parallel: None,
                     no_cache: false,
+                    slot: None,
                 };
                 let mut core = Core::new(plan.clone(), cfg);
                 let initial = core.start(Timestamp::now());

@@ -50,6 +50,7 @@ fn events() -> (Event, Vec<Event>) {
         seed: 1,
         auto_approve: false,
         allowed_signers: None,
+        slot: None,
     });
     for i in 0..STEPS {
         let step = step_id(i);

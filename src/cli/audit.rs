@@ -1,4 +1,4 @@
-//! `baton audit RUN [--json]`, `baton audit verify [RUN]`, `baton audit seal` and
+//! `baton audit [RUN] [--json]`, `baton audit verify [RUN]`, `baton audit seal` and
 //! `baton audit rotate`.
 use super::db::{DbOpt, fail};
 use super::exit;
@@ -9,12 +9,13 @@ use clap::{Args, Subcommand};
 #[derive(Debug, Args)]
 #[command(
     args_conflicts_with_subcommands = true,
-    after_help = "Examples:\n  baton audit 01J9Z3\n  baton audit 01J9Z3 --json\n  baton audit verify            # the whole store: chain, run histories, approvals\n  baton audit verify 01J9Z3\n  baton audit seal              # adopt a store recorded before BATON_AUDIT_KEY was set\n  baton audit rotate            # re-key the store with BATON_AUDIT_KEY; old keys can go\n\nWith BATON_AUDIT_KEY (and BATON_AUDIT_KEY_ID) set, new records are HMAC-SHA-256 keyed,\nand `verify`, resume and every replay refuse a history rewritten without the key;\nBATON_AUDIT_KEYS=\"old=secret,…\" lets records keyed with earlier keys verify until\n`baton audit rotate` re-keys them. Keyed heads also go to a witness file\n(BATON_AUDIT_WITNESS, default DB.witness) that shows a rollback.\nWithout a key, `verify` proves integrity against accidents only."
+    after_help = "Examples:\n  baton audit                   # decisions about the store: schedules, key rotations, deletions\n  baton audit 01J9Z3\n  baton audit 01J9Z3 --json\n  baton audit verify            # the whole store: chain, run histories, approvals\n  baton audit verify 01J9Z3\n  baton audit seal              # adopt a store recorded before BATON_AUDIT_KEY was set\n  baton audit rotate            # re-key the store with BATON_AUDIT_KEY; old keys can go\n\nWith BATON_AUDIT_KEY (and BATON_AUDIT_KEY_ID) set, new records are HMAC-SHA-256 keyed,\nand `verify`, resume and every replay refuse a history rewritten without the key;\nBATON_AUDIT_KEYS=\"old=secret,…\" lets records keyed with earlier keys verify until\n`baton audit rotate` re-keys them. Keyed heads also go to a witness file\n(BATON_AUDIT_WITNESS, default DB.witness) that shows a rollback.\nWithout a key, `verify` proves integrity against accidents only."
 )]
 pub struct AuditArgs {
     #[command(subcommand)]
     pub verify: Option<AuditCmd>,
-    /// The run id, or a unique prefix of it
+    /// The run id, or a unique prefix of it (none: the decisions about the store itself,
+    /// the schedules' pause, resume, trigger and backfill, key rotations, runs deleted)
     pub run: Option<String>,
     /// Print a JSON array of audit rows
     #[arg(long)]
@@ -90,12 +91,7 @@ pub fn run(args: AuditArgs) -> i32 {
         }
         None => match args.run {
             Some(run) => show(&args.db, &run, args.json),
-            None => {
-                crate::stdio::errln!(
-                    "error: give a RUN to show its audit trail, or `verify`; see `baton audit --help`"
-                );
-                exit::USAGE
-            }
+            None => show_store(&args.db, args.json),
         },
     }
 }
@@ -118,6 +114,67 @@ fn show(db: &DbOpt, run: &str, json: bool) -> i32 {
         crate::stdio::out!("{}", table(&rows));
     }
     exit::OK
+}
+
+/// `baton audit` without a run: the decisions about the store (schedules' pause,
+/// resume, trigger and backfill, key rotations, runs deleted), oldest first.
+fn show_store(db: &DbOpt, json: bool) -> i32 {
+    let rows = match db.open().and_then(|s| s.store_audit()) {
+        Ok(r) => r,
+        Err(e) => return fail(&e),
+    };
+    if json {
+        let v: Vec<_> = rows.iter().map(row_json).collect();
+        if let Err(e) = crate::stdio::out_json_line(&v) {
+            crate::stdio::errln!("error: {e}");
+            return exit::FAILED;
+        }
+        return exit::OK;
+    }
+    if rows.is_empty() {
+        crate::stdio::outln!(
+            "no decisions about the store recorded (`baton audit RUN` shows a run's)"
+        );
+        return exit::OK;
+    }
+    let cells: Vec<[String; 6]> = rows
+        .iter()
+        .map(|r| {
+            [
+                r.id.to_string(),
+                clock(r.at),
+                r.actor.clone(),
+                r.action.clone(),
+                crate::sanitize::one_line(&subject_of(r)),
+                r.reason
+                    .as_deref()
+                    .map(crate::sanitize::one_line)
+                    .unwrap_or_default(),
+            ]
+        })
+        .collect();
+    crate::stdio::out!(
+        "{}",
+        super::table::render(
+            &["ID", "AT", "ACTOR", "ACTION", "SUBJECT", "REASON"],
+            &cells
+        )
+    );
+    exit::OK
+}
+
+/// What a decision about the store was about: the schedules it named, the workflow
+/// triggered, the key a rotation went to, the run deleted.
+fn subject_of(r: &AuditRow) -> String {
+    let d: serde_json::Value = serde_json::from_str(&r.details).unwrap_or_default();
+    let text = |v: &serde_json::Value| v.as_str().map(str::to_string);
+    if let Some(names) = d["schedules"].as_array() {
+        return names.iter().filter_map(text).collect::<Vec<_>>().join(", ");
+    }
+    text(&d["schedule"])
+        .or_else(|| text(&d["workflow"]))
+        .or_else(|| text(&d["key_id"]).map(|k| format!("key {k}")))
+        .unwrap_or_else(|| r.run_id.clone())
 }
 
 /// A refused command's code, as its audit row records it: the core's refusal code
@@ -270,7 +327,11 @@ fn seal(store: Result<Store, StoreError>) -> i32 {
 }
 
 fn rotate(store: Result<Store, StoreError>) -> i32 {
-    match store.and_then(|mut s| s.rotate()) {
+    let actor = match crate::session::identity::os_account() {
+        Ok(a) => a,
+        Err(e) => return crate::session::report(&e),
+    };
+    match store.and_then(|mut s| s.rotate(&actor)) {
         Err(e) => fail(&e),
         Ok(Rotated::Done {
             key_id,
@@ -294,6 +355,13 @@ fn rotate(store: Result<Store, StoreError>) -> i32 {
         }
         Ok(Rotated::Refused(v)) => {
             crate::stdio::outln!("not rotated, nothing changed: {v}");
+            exit::FAILED
+        }
+        Ok(Rotated::Busy(why)) => {
+            crate::stdio::outln!(
+                "not rotated, nothing changed: {}",
+                crate::sanitize::for_terminal(&why)
+            );
             exit::FAILED
         }
     }

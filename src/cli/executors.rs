@@ -83,6 +83,26 @@ pub fn render(
             };
             let _ = writeln!(out, "{said}");
         }
+        if let ExecutorKind::Batch(o) = &e.kind {
+            for (name, args) in [
+                ("submit", &o.submit),
+                ("status", &o.status),
+                ("cancel", &o.cancel),
+            ] {
+                let _ = writeln!(out, "  {name}: {}", batch_command(args));
+            }
+            let mut opts: Vec<String> = o
+                .resources
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect();
+            if let Some(t) = o.time_limit {
+                opts.push(format!("time_limit {}", format_duration(t)));
+            }
+            opts.push(format!("poll {}", format_duration(o.poll)));
+            let _ = writeln!(out, "  options: {}", opts.join(", "));
+            let _ = writeln!(out, "  workdir: {}", o.workdir.display());
+        }
         if let ExecutorKind::Slurm(o) = &e.kind {
             let mut opts = Vec::new();
             for (k, v) in [
@@ -119,6 +139,30 @@ pub fn render(
         }
     }
     out
+}
+
+/// A batch command as written: each argument quoted when it holds a space, a group in
+/// brackets (it is left out when one of its values is missing).
+fn batch_command(args: &[crate::workflow::BatchArg]) -> String {
+    let word = |a: &str| {
+        if a.is_empty() || a.contains(char::is_whitespace) {
+            format!("{a:?}")
+        } else {
+            a.to_string()
+        }
+    };
+    args.iter()
+        .map(|a| match a {
+            crate::workflow::BatchArg::One(a) => word(a),
+            crate::workflow::BatchArg::Group(g) => {
+                format!(
+                    "[{}]",
+                    g.iter().map(|a| word(a)).collect::<Vec<_>>().join(" ")
+                )
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Ask the cluster with `sinfo` and `squeue` (bounded: a hung controller is an answer).
@@ -201,6 +245,19 @@ mod tests {
             &|_| Ok(()),
         );
         assert!(down.contains("cluster: does not answer: cannot run sinfo: not found"));
+    }
+
+    #[test]
+    fn lists_a_batch_executors_commands_as_written() {
+        let wf = "name = \"x\"\n[executors.grid]\ntype = \"batch\"\nsubmit = [\"qsub\", \"-terse\", [\"-l\", \"h_rt={timeout_s}\"], \"{script}\"]\nstatus = [\"sh\", \"-c\", \"qstat -j \\\"$1\\\"\", \"sh\", \"{job_id}\"]\ncancel = [\"qdel\", \"{job_id}\"]\nresources = { mem = \"4G\" }\n\n[[step]]\nid = \"a\"\nexecutor = \"grid\"\nrun = \"true\"\n";
+        let plan = crate::workflow::load_str(wf, Path::new("/w/x.toml")).unwrap();
+        let said = render(&plan, &|_| unreachable!("no cluster"), &|_| {
+            unreachable!("no host")
+        });
+        assert_eq!(
+            said,
+            "grid (batch, line 2)\n  steps: a\n  submit: qsub -terse [-l h_rt={timeout_s}] {script}\n  status: sh -c \"qstat -j \\\"$1\\\"\" sh {job_id}\n  cancel: qdel {job_id}\n  options: mem 4G, poll 5s\n  workdir: /w/.baton/batch\n"
+        );
     }
 
     #[test]

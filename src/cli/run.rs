@@ -105,6 +105,7 @@ pub fn exec(args: RunArgs) -> i32 {
         auto_approve: args.auto_approve,
         operator,
         no_cache: args.no_cache,
+        slot: None,
     }) {
         Ok(l) => l,
         Err(e) => return session::report(&e),

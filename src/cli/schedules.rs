@@ -41,6 +41,35 @@ pub enum ScheduleCmd {
         after_help = "Examples:\n  baton schedule trigger nightly --param env=staging --reason \"rerun after fix\""
     )]
     Trigger(TriggerArgs),
+    /// Start each slot of a past range that never ran, once, one after the other (listed first)
+    #[command(
+        after_help = "Examples:\n  baton schedule backfill nightly --from 2026-03-01 --to 2026-03-07 --dry-run\n  baton schedule backfill nightly#2 --from 2026-03-01T00:00:00Z --to 2026-03-02T00:00:00Z --reason \"outage\"\n\nA date or a time without an offset is read in the schedule's time zone; both ends count.\nA slot that made a run, or was asked for already, is listed and never started again.\nEach run gets its slot as ${{ run.slot }} and $BATON_SLOT."
+    )]
+    Backfill(BackfillArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BackfillArgs {
+    /// The workflow's name (every schedule of it), or WORKFLOW#N for its Nth schedule
+    #[arg(value_name = "WORKFLOW[#N]")]
+    pub target: String,
+    /// The range's first instant (RFC 3339, or a date or date and time in the schedule's zone)
+    #[arg(long, value_name = "T")]
+    pub from: String,
+    /// The range's last instant (included; not after now)
+    #[arg(long, value_name = "T")]
+    pub to: String,
+    /// List the slots and what would become of each; record nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print a JSON array (schedule, slot, starts, fate, run)
+    #[arg(long)]
+    pub json: bool,
+    /// Why (recorded on the audit chain)
+    #[arg(long, value_name = "TEXT", default_value = "backfill")]
+    pub reason: String,
+    #[command(flatten)]
+    pub db: DbOpt,
 }
 
 #[derive(Debug, Args)]
@@ -112,6 +141,7 @@ pub fn exec(args: ScheduleArgs) -> i32 {
         ScheduleCmd::Pause(d) => pause(&d, true),
         ScheduleCmd::Resume(d) => pause(&d, false),
         ScheduleCmd::Trigger(t) => trigger(&t),
+        ScheduleCmd::Backfill(b) => backfill(&b),
     };
     match r {
         Ok(code) => code,
@@ -138,5 +168,49 @@ fn trigger(t: &TriggerArgs) -> Result<i32, SessionError> {
     let mut store = t.db.open()?;
     let said = schedules::trigger(&mut store, &t.workflow, &t.params, &actor, &t.reason)?;
     crate::stdio::outln!("{}", crate::sanitize::for_terminal(&said));
+    Ok(exit::OK)
+}
+
+fn backfill(b: &BackfillArgs) -> Result<i32, SessionError> {
+    let actor = identity::os_account()?;
+    let mut store = b.db.open()?;
+    let lines = schedules::backfill(
+        &mut store,
+        &b.target,
+        (&b.from, &b.to),
+        b.dry_run,
+        &actor,
+        &b.reason,
+    )?;
+    if b.json {
+        let v: Vec<serde_json::Value> = lines.iter().map(|l| l.json()).collect();
+        crate::stdio::outln!("{}", serde_json::Value::Array(v));
+        return Ok(exit::OK);
+    }
+    for l in &lines {
+        crate::stdio::outln!("{}", crate::sanitize::for_terminal(&l.text()));
+    }
+    let starts = lines
+        .iter()
+        .filter(|l| l.fate == crate::store::schedules::Backfilled::Requested)
+        .count();
+    let said = if b.dry_run {
+        format!(
+            "dry run: {starts} of {} slot(s) would start; nothing recorded",
+            lines.len()
+        )
+    } else {
+        match store.serve_holder(session::serve::SERVE_LEASE) {
+            Some(holder) => format!(
+                "{starts} of {} slot(s) asked for: the serve ({holder}) starts them one after the other",
+                lines.len()
+            ),
+            None => format!(
+                "{starts} of {} slot(s) asked for: recorded; no serve is running, the next `baton serve` starts them",
+                lines.len()
+            ),
+        }
+    };
+    crate::stdio::errln!("{said}");
     Ok(exit::OK)
 }

@@ -19,8 +19,15 @@ const FILE_REFRESH: Duration = Duration::from_secs(1);
 const MAX_HEAD: usize = 8 * 1024;
 /// A connection gets this long to send its request and read the answer.
 const CONNECTION_DEADLINE: Duration = Duration::from_secs(10);
-/// Connections answered at once; more wait to be accepted.
-const MAX_CONNECTIONS: usize = 4;
+/// A connection gets this long to send its request's head (a probe sends it at once):
+/// an idle connection is closed then, and never holds a place for long.
+const HEAD_TIMEOUT: Duration = Duration::from_secs(2);
+/// Connections open at once; more wait to be accepted. Each costs a task and a
+/// descriptor at most `HEAD_TIMEOUT` unless it asked something.
+const MAX_CONNECTIONS: usize = 64;
+/// `/metrics` answers made at once (each reads the store); `/healthz` and `/ready`
+/// never wait for them.
+const MAX_METRICS: usize = 4;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
@@ -313,6 +320,7 @@ pub fn route(head: &str) -> Route {
 /// time, and each connection is answered once and closed.
 async fn serve(listener: tokio::net::TcpListener, db: PathBuf, ready: Readiness) {
     let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let metrics = Arc::new(tokio::sync::Semaphore::new(MAX_METRICS));
     let db = Arc::new(db);
     loop {
         let Ok(slot) = slots.clone().acquire_owned().await else {
@@ -326,34 +334,56 @@ async fn serve(listener: tokio::net::TcpListener, db: PathBuf, ready: Readiness)
                 continue;
             }
         };
-        let db = db.clone();
-        let ready = ready.clone();
+        let (db, ready, metrics) = (db.clone(), ready.clone(), metrics.clone());
         tokio::spawn(async move {
-            let _ = tokio::time::timeout(CONNECTION_DEADLINE, answer(sock, &db, &ready)).await;
+            let asked = Asked {
+                db: &db,
+                ready: &ready,
+                metrics: &metrics,
+            };
+            let _ = tokio::time::timeout(CONNECTION_DEADLINE, answer(sock, asked)).await;
             drop(slot);
         });
     }
 }
 
-async fn answer(
-    mut sock: tokio::net::TcpStream,
-    db: &Arc<PathBuf>,
-    ready: &Readiness,
-) -> std::io::Result<()> {
+/// What a connection's answer reads: the store, the serve's readiness, and the places
+/// for `/metrics` answers.
+#[derive(Clone, Copy)]
+struct Asked<'a> {
+    db: &'a Arc<PathBuf>,
+    ready: &'a Readiness,
+    metrics: &'a Arc<tokio::sync::Semaphore>,
+}
+
+/// The request's head (`None`: over `MAX_HEAD`); `Ok(None)` inside: the peer closed.
+async fn read_head(sock: &mut tokio::net::TcpStream) -> std::io::Result<Option<Option<String>>> {
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 1024];
-    let head = loop {
+    loop {
         if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break Some(String::from_utf8_lossy(&buf[..end]).into_owned());
+            return Ok(Some(Some(
+                String::from_utf8_lossy(&buf[..end]).into_owned(),
+            )));
         }
         if buf.len() > MAX_HEAD {
-            break None;
+            return Ok(Some(None));
         }
         let n = sock.read(&mut chunk).await?;
         if n == 0 {
-            return Ok(());
+            return Ok(None);
         }
         buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+async fn answer(mut sock: tokio::net::TcpStream, asked: Asked<'_>) -> std::io::Result<()> {
+    let Asked { db, ready, metrics } = asked;
+    // A connection that says nothing is closed soon: it never holds a place for long.
+    let head = match tokio::time::timeout(HEAD_TIMEOUT, read_head(&mut sock)).await {
+        Ok(Ok(Some(head))) => head,
+        Ok(Ok(None)) | Err(_) => return Ok(()),
+        Ok(Err(e)) => return Err(e),
     };
     let (status, content_type, body, head_only) = match head.as_deref().map(route) {
         None => (
@@ -389,6 +419,7 @@ async fn answer(
             ("405 Method Not Allowed", "text/plain", String::new(), false)
         }
         Some(Route::Metrics { format, head }) => {
+            let _place = metrics.clone().acquire_owned().await;
             let db = db.clone();
             let text = tokio::task::spawn_blocking(move || {
                 let store = Store::open(&db).map_err(|e| e.to_string())?;

@@ -46,8 +46,14 @@ impl Core {
                 operator,
                 seed,
                 auto_approve,
+                slot,
                 ..
             } => {
+                if self.cfg.slot != *slot {
+                    // A replay learns the slot here: the run `env` may read it.
+                    self.cfg.slot = *slot;
+                    self.run_env = resolve_run_env(&self.plan, &self.cfg);
+                }
                 self.operator = operator.clone();
                 self.auto_actor = operator.clone();
                 self.auto_recorded = *auto_approve;

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 /// Names baton sets per run or per attempt: they never enter a key.
 pub const PER_RUN_ENV: &[&str] = &[
     "BATON_RUN_ID",
+    "BATON_SLOT",
     "BATON_ATTEMPT",
     "BATON_OUTPUT",
     "BATON_USAGE",

@@ -191,6 +191,7 @@ impl Core {
             TemplateRef::Param(p) => self.cfg.params.get(p).cloned(),
             TemplateRef::Env(e) => self.run_env.get(e)?.as_ref().ok().cloned(),
             TemplateRef::RunId => Some(self.cfg.run_id.clone()),
+            TemplateRef::RunSlot => Some(self.cfg.slot_text()),
             TemplateRef::Matrix(k) => self.instance_value(i, r, Some(k)),
             TemplateRef::Item(k) => self.instance_value(i, r, k.as_deref()),
         }

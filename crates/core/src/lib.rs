@@ -93,6 +93,16 @@ pub struct RunConfig {
     pub max_parallel: Option<usize>,
     /// `--no-cache`: cached steps run (and refresh their cache entries) all the same.
     pub no_cache: bool,
+    /// The schedule's slot `baton serve` started the run for (a trigger's time):
+    /// `${{ run.slot }}`, `$BATON_SLOT`. A replay takes it from `RunStarted`.
+    pub slot: Option<Timestamp>,
+}
+
+impl RunConfig {
+    /// `${{ run.slot }}`: the slot as RFC 3339 UTC, empty for a run no schedule started.
+    pub fn slot_text(&self) -> String {
+        self.slot.map(Timestamp::slot_text).unwrap_or_default()
+    }
 }
 
 /// Where a queued step of a store-wide pool is with its slot.
@@ -908,6 +918,7 @@ fn resolve_run_env(plan: &Plan, cfg: &RunConfig) -> BTreeMap<String, Result<Stri
         let v = t.render(|r| match r {
             TemplateRef::Param(p) => cfg.params.get(p).cloned(),
             TemplateRef::RunId => Some(cfg.run_id.clone()),
+            TemplateRef::RunSlot => Some(cfg.slot_text()),
             TemplateRef::Env(e) => out.get(e).and_then(|v| v.as_ref().ok().cloned()),
             TemplateRef::StepOutput { .. }
             | TemplateRef::StepInput { .. }

@@ -509,3 +509,65 @@ fn a_gated_cached_step_opens_its_gate_before_the_cache() {
     let spec = spawn_of(&sim.last, "deploy").expect("deploy starts after approval");
     assert!(spec.cache.as_ref().is_some_and(|r| r.consult));
 }
+
+#[test]
+fn a_scheduled_run_keeps_its_slot_in_run_started_and_a_replay_reads_it() {
+    let slot_ref = Template {
+        segments: vec![
+            TemplateSegment::Literal("day=".into()),
+            TemplateSegment::Ref(TemplateRef::RunSlot),
+        ],
+    };
+    let run_wide = slot_ref.clone();
+    let p = plan()
+        .step("load")
+        .env("DAY", slot_ref)
+        .plan_mut(|p| {
+            p.env.insert("RUN_DAY".into(), run_wide);
+        })
+        .build();
+    let slot = Timestamp(1_774_746_000_000); // 2026-03-29T01:00:00Z
+    let c = RunConfig {
+        slot: Some(slot),
+        ..cfg()
+    };
+    let sim = Sim::new(p.clone(), c);
+    let env: BTreeMap<_, _> = spawn_of(&sim.last, "load")
+        .expect("load spawned")
+        .env
+        .iter()
+        .cloned()
+        .collect();
+    assert_eq!(env["DAY"], "day=2026-03-29T01:00:00Z");
+    assert_eq!(env["BATON_SLOT"], "2026-03-29T01:00:00Z");
+    assert!(matches!(
+        sim.core.events().first().map(|e| &e.kind),
+        Some(EventKind::RunStarted { slot: Some(s), .. }) if *s == slot
+    ));
+    // Rebuilt from its events with a configuration that knows no slot (a resume):
+    // the slot comes back from `RunStarted`.
+    let mut core = Core::replay(p.clone(), cfg(), sim.core.events()).expect("replay");
+    let fx = core.resume("olivia", Timestamp(T0 + 100));
+    let env: BTreeMap<_, _> = spawn_of(&fx, "load")
+        .expect("load spawned again")
+        .env
+        .iter()
+        .cloned()
+        .collect();
+    assert_eq!(env["BATON_SLOT"], "2026-03-29T01:00:00Z");
+    assert_eq!(env["DAY"], "day=2026-03-29T01:00:00Z");
+    // The run-wide `env` too (resolved before the replay knew the slot).
+    assert_eq!(env["RUN_DAY"], "day=2026-03-29T01:00:00Z");
+    // A run no schedule started: empty, never inherited.
+    let plain = Sim::new(p, cfg());
+    let env: BTreeMap<_, _> = spawn_of(&plain.last, "load")
+        .expect("load spawned")
+        .env
+        .iter()
+        .cloned()
+        .collect();
+    assert_eq!(
+        (env["DAY"].as_str(), env["BATON_SLOT"].as_str()),
+        ("day=", "")
+    );
+}

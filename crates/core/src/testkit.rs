@@ -261,6 +261,7 @@ pub fn cfg() -> RunConfig {
         auto_approve: false,
         max_parallel: None,
         no_cache: false,
+        slot: None,
     }
 }
 

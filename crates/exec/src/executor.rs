@@ -1,7 +1,10 @@
 //! The executor interface: where a shell attempt runs. The driver starts an attempt with
 //! [`Executor::start`] and gets an [`Attempt`] it can stop ([`KillHandle`]), tail and
-//! wait on, without knowing which back end runs it. Local processes and Slurm jobs are
-//! the two back ends; an enum, not a trait object, so the local path costs one match.
+//! wait on, without knowing which back end runs it. Local processes, Slurm jobs, SSH
+//! hosts and any batch scheduler (`batch`) are the back ends; an enum, not a trait
+//! object, so the local path costs one match.
+use super::batch::{self, BatchExecutor};
+use super::remote_cancel::CancelHandle;
 use super::shell::{self, Running, ShellJob};
 use super::slurm::{self, SlurmExecutor};
 use super::ssh::{self, SshExecutor};
@@ -17,6 +20,8 @@ pub enum Executor {
     Local,
     Slurm(Arc<SlurmExecutor>),
     Ssh(Arc<SshExecutor>),
+    /// Any batch scheduler through its own commands (`type = "batch"`).
+    Batch(Arc<BatchExecutor>),
     /// Round-robin over the executors offering a step's labels.
     Spread(Arc<super::spread::Spread>),
 }
@@ -36,15 +41,18 @@ pub enum Attempt {
     Local(Running),
     Slurm(slurm::JobAttempt),
     Ssh(ssh::SshAttempt),
+    /// Boxed: its options and values would make every local attempt's move bigger.
+    Batch(Box<batch::BatchAttempt>),
 }
 
 /// Stops a running attempt, whatever runs it; cheap to clone.
 #[derive(Debug, Clone)]
 pub enum KillHandle {
     Local(shell::KillHandle),
-    /// The job's cancel handle and its id (`scontrol suspend` names it).
-    Slurm(slurm::CancelHandle, String),
-    Ssh(ssh::CancelHandle),
+    /// A job or a remote process group: its waiter does the stopping.
+    Remote(CancelHandle),
+    /// A Slurm job: its cancel handle and its id (`scontrol suspend` names it).
+    Slurm(CancelHandle, String),
 }
 
 /// The executors of a plan, by index, for one run; empty when every step is local
@@ -64,6 +72,9 @@ pub fn for_plan(plan: &baton_workflow::Plan, run_id: &str) -> Vec<Executor> {
             ))),
             ExecutorKind::Ssh(opts) => Executor::Ssh(Arc::new(
                 SshExecutor::new(&e.name, (**opts).clone(), run_id).with_secrets(&plan.secrets),
+            )),
+            ExecutorKind::Batch(opts) => Executor::Batch(Arc::new(
+                BatchExecutor::new(&e.name, (**opts).clone(), run_id).with_secrets(&plan.secrets),
             )),
         })
         .collect()
@@ -104,6 +115,14 @@ impl Executor {
                 let s = s.clone();
                 Box::pin(async move { s.start(job).await.map(Attempt::Ssh) })
             }
+            Executor::Batch(s) => {
+                let s = s.clone();
+                Box::pin(async move {
+                    s.submit(job, timeout)
+                        .await
+                        .map(|a| Attempt::Batch(Box::new(a)))
+                })
+            }
             Executor::Spread(s) => {
                 let s = s.clone();
                 Box::pin(async move { s.start(job, timeout).await })
@@ -121,6 +140,7 @@ impl Executor {
             }),
             Executor::Slurm(s) => Ok(Attempt::Slurm(s.reattach(job, job_id))),
             Executor::Ssh(s) => Ok(Attempt::Ssh(s.reattach(job, job_id))),
+            Executor::Batch(s) => Ok(Attempt::Batch(Box::new(s.reattach(job, job_id)))),
             // The driver re-attaches on the member named in the record.
             Executor::Spread(_) => Err(ExecError::Spawn {
                 message: format!("job {job_id} names no executor to follow it on"),
@@ -134,6 +154,7 @@ impl Executor {
         match self {
             Executor::Slurm(_) => slurm::cancel(job_id).await,
             Executor::Ssh(s) => s.cancel_group(job_id).await,
+            Executor::Batch(s) => s.cancel_job(job_id).await,
             Executor::Local | Executor::Spread(_) => {}
         }
     }
@@ -143,6 +164,7 @@ impl Executor {
             Executor::Local => "local",
             Executor::Slurm(s) => s.name(),
             Executor::Ssh(s) => s.name(),
+            Executor::Batch(s) => s.name(),
             Executor::Spread(_) => "spread",
         }
     }
@@ -160,6 +182,10 @@ impl Attempt {
                 executor: a.executor_name().to_string(),
                 job_id: a.pgid().to_string(),
             },
+            Attempt::Batch(j) => Placement::Job {
+                executor: j.executor_name().to_string(),
+                job_id: j.job_id().to_string(),
+            },
         }
     }
 
@@ -167,7 +193,8 @@ impl Attempt {
         match self {
             Attempt::Local(r) => KillHandle::Local(r.kill_handle()),
             Attempt::Slurm(j) => KillHandle::Slurm(j.cancel_handle(), j.job_id().to_string()),
-            Attempt::Ssh(a) => KillHandle::Ssh(a.cancel_handle()),
+            Attempt::Ssh(a) => KillHandle::Remote(a.cancel_handle()),
+            Attempt::Batch(j) => KillHandle::Remote(j.cancel_handle()),
         }
     }
 
@@ -179,6 +206,10 @@ impl Attempt {
                 rx: j.status(),
                 last: None,
             }),
+            Attempt::Batch(j) => Some(JobStates {
+                rx: j.status(),
+                last: None,
+            }),
         }
     }
 
@@ -187,6 +218,7 @@ impl Attempt {
             Attempt::Local(r) => r.tail(),
             Attempt::Slurm(j) => j.tail(),
             Attempt::Ssh(a) => a.tail(),
+            Attempt::Batch(j) => j.tail(),
         }
     }
 
@@ -196,6 +228,7 @@ impl Attempt {
             Attempt::Local(r) => r.wait().await,
             Attempt::Slurm(j) => j.wait().await,
             Attempt::Ssh(a) => a.wait().await,
+            Attempt::Batch(j) => j.wait().await,
         }
     }
 }
@@ -235,8 +268,7 @@ impl KillHandle {
     pub fn terminate(&self, grace: Duration, reason: KillReason) {
         match self {
             KillHandle::Local(k) => k.terminate(grace, reason),
-            KillHandle::Slurm(c, _) => c.terminate(grace, reason),
-            KillHandle::Ssh(c) => c.terminate(grace, reason),
+            KillHandle::Remote(c) | KillHandle::Slurm(c, _) => c.terminate(grace, reason),
         }
     }
 
@@ -249,8 +281,8 @@ impl KillHandle {
             KillHandle::Slurm(_, job_id) => slurm::suspend(job_id, stop)
                 .await
                 .map_err(|why| ExecError::Freeze { why }),
-            KillHandle::Ssh(_) => Err(ExecError::Freeze {
-                why: "a step on an SSH host cannot be frozen".into(),
+            KillHandle::Remote(_) => Err(ExecError::Freeze {
+                why: "a step on an SSH host or another batch system cannot be frozen yet".into(),
             }),
         }
     }

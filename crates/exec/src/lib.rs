@@ -1,10 +1,12 @@
 //! Step executors (docs/architecture.md, "The layers"): a shell step runs as a real process in its own process
 //! group; a builtin runs inside the engine. Both end in a [`Finished`], which the
 //! driver turns into `Input::StepExited`.
+pub mod batch;
 pub mod builtin;
 pub mod command;
 pub mod env_files;
 pub mod executor;
+pub mod failpoint;
 pub mod files_dir;
 pub mod group;
 pub mod leftovers;

@@ -124,6 +124,11 @@ pub enum EventKind {
         /// checked against it.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         allowed_signers: Option<String>,
+        /// The schedule's slot a `baton serve` started the run for (a trigger's time for
+        /// a triggered run): `${{ run.slot }}` and `$BATON_SLOT`. Recorded on the chain,
+        /// so a resumed run knows it too.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        slot: Option<Timestamp>,
     },
     RunResumed {
         operator: Actor,

@@ -61,6 +61,10 @@ pub enum AuditAction {
     SchedulePaused,
     ScheduleResumed,
     ScheduleTriggered,
+    /// `baton schedule backfill`: slots of a past range asked for.
+    ScheduleBackfilled,
+    /// `baton audit rotate`: the store re-keyed with a new audit key, old ones retired.
+    KeyRotated,
 }
 
 impl AuditAction {
@@ -241,6 +245,7 @@ pub fn decision(kind: &EventKind) -> Option<Decision> {
             params,
             auto_approve,
             allowed_signers,
+            slot,
             ..
         } => {
             let list: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
@@ -255,6 +260,10 @@ pub fn decision(kind: &EventKind) -> Option<Decision> {
             // The signers every signed decision of the run is verified against.
             if let Some(text) = allowed_signers {
                 details["allowed_signers"] = json!(text);
+            }
+            // The schedule's slot (or trigger's time) the run was started for.
+            if let Some(at) = slot {
+                details["slot"] = json!(at.slot_text());
             }
             d(
                 operator,

@@ -21,6 +21,7 @@ pub mod sanitize;
 pub mod schedule;
 pub mod signals;
 pub mod state;
+pub mod state_summary;
 pub mod suggest;
 pub mod time;
 pub mod view;

@@ -26,6 +26,10 @@ pub const DEFAULT_MAX_CATCH_UP: u32 = 10;
 /// per-second schedule starts the latest ones, not thousands).
 pub const MAX_ON_TIME: usize = 64;
 
+/// Slots one `baton schedule backfill` asks for at most (a typo in a range of a
+/// per-second schedule is refused, not thousands of runs).
+pub const MAX_BACKFILL: usize = 1000;
+
 /// What to do with slots missed while nothing served.
 #[derive(
     Debug,
@@ -215,6 +219,57 @@ impl Cadence {
             }
         }
         out
+    }
+}
+
+impl Cadence {
+    /// The slots in `[from, to]`, oldest first, at most `limit` (the earliest ones).
+    pub fn slots_between(&self, from: Timestamp, to: Timestamp, limit: usize) -> Vec<Timestamp> {
+        let mut out = Vec::new();
+        let mut cursor = Timestamp(from.0 - 1);
+        while out.len() < limit {
+            match self.next_after(cursor) {
+                Some(s) if s <= to => {
+                    out.push(s);
+                    cursor = s;
+                }
+                _ => break,
+            }
+        }
+        out
+    }
+}
+
+/// A backfill's `--from` or `--to`: RFC 3339 with its offset (`2026-03-01T02:00:00Z`),
+/// or a date or date and time on the wall clock of `zone`, the schedule's (`2026-03-01`
+/// is its midnight; `2026-03-01T02:30`, `2026-03-01 02:30:00`). A wall-clock time a
+/// spring-forward gap skips is refused; one a fall-back repeats is its first pass.
+pub fn parse_instant(text: &str, zone: chrono_tz::Tz) -> Result<Timestamp, String> {
+    use chrono::{LocalResult, NaiveDate, NaiveDateTime};
+    let t = text.trim();
+    if let Ok(at) = chrono::DateTime::parse_from_rfc3339(t) {
+        return Ok(Timestamp(at.timestamp_millis()));
+    }
+    let naive = ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(t, f).ok())
+        .or_else(|| {
+            NaiveDate::parse_from_str(t, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+        })
+        .ok_or_else(|| {
+            format!(
+                "`{t}` is not a time: write RFC 3339 (2026-03-01T02:00:00Z), or a date or date and time in the schedule's zone {zone} (2026-03-01, 2026-03-01T02:30)"
+            )
+        })?;
+    match zone.from_local_datetime(&naive) {
+        LocalResult::Single(at) | LocalResult::Ambiguous(at, _) => {
+            Ok(Timestamp(at.timestamp_millis()))
+        }
+        LocalResult::None => Err(format!(
+            "`{t}` does not exist in {zone} (the clocks skip it that day): give a time before or after the gap, or one with its offset"
+        )),
     }
 }
 

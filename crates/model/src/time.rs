@@ -44,6 +44,14 @@ impl Timestamp {
             None => self.0.to_string(),
         }
     }
+    /// A schedule's slot as `${{ run.slot }}` and `$BATON_SLOT` give it: RFC 3339 in
+    /// UTC, whole seconds unless it has a fraction (a trigger's time).
+    pub fn slot_text(self) -> String {
+        match chrono::DateTime::from_timestamp_millis(self.0) {
+            Some(t) => t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+            None => self.0.to_string(),
+        }
+    }
     /// Wall-clock text at `offset` from UTC: `14:03:22` on the same day as `now`, else
     /// `2026-11-20 14:03:22`, so an incident review can line things up with other logs.
     pub fn wall(self, now: Timestamp, offset: chrono::FixedOffset) -> String {

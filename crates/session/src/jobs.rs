@@ -2,8 +2,10 @@
 //! not get to record (the window between `sbatch` and the commit) is found by its name
 //! (`baton-<run id>`) and comment (`<step>.<attempt>`), then adopted when its attempt
 //! still runs, or cancelled: never run twice. An SSH step started but not recorded is
-//! found by its attempt's directory on the host, the same way.
+//! found by its attempt's directory on the host, the same way; a job of a generic batch
+//! executor by its attempt's directory (`attempt` and the id `submit` printed).
 use baton_core::{Core, Effect};
+use baton_exec::batch::BatchExecutor;
 use baton_exec::slurm::{SlurmExecutor, state};
 use baton_exec::ssh::SshExecutor;
 use baton_model::Timestamp;
@@ -18,6 +20,15 @@ pub fn adopt(core: &mut Core, run_id: &str, now: Timestamp) -> Vec<Effect> {
         if let ExecutorKind::Ssh(opts) = &e.kind {
             let host = SshExecutor::new(&e.name, (**opts).clone(), run_id);
             fx.extend(adopt_ssh(core, &plan, &host, now));
+            continue;
+        }
+        if let ExecutorKind::Batch(opts) = &e.kind {
+            let batch = BatchExecutor::new(&e.name, (**opts).clone(), run_id);
+            for (step, attempt, job_id) in batch.run_attempts_blocking() {
+                if let Some(step) = plan.step_index(&step) {
+                    fx.extend(core.adopt_job(step, attempt, e.name.clone(), job_id, now));
+                }
+            }
             continue;
         }
         let ExecutorKind::Slurm(opts) = &e.kind else {

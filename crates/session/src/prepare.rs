@@ -22,6 +22,8 @@ pub struct NewRunSpec {
     pub operator: String,
     /// `--no-cache`: cached steps run all the same (their cache entries are refreshed).
     pub no_cache: bool,
+    /// The schedule's slot (or trigger's time) `baton serve` starts the run for.
+    pub slot: Option<Timestamp>,
 }
 
 /// A workflow loaded and its params resolved: nothing is written yet.
@@ -152,6 +154,7 @@ pub(super) fn unwritten(loaded: Loaded) -> Unwritten {
     };
     let cfg = RunConfig {
         no_cache: spec.no_cache,
+        slot: spec.slot,
         ..run_config(
             &run_id,
             &spec.operator,
@@ -199,6 +202,7 @@ pub fn run_config(
         auto_approve,
         max_parallel,
         no_cache: false,
+        slot: None,
     }
 }
 

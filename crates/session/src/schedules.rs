@@ -4,8 +4,8 @@
 //! recorded under the OS account on the audit chain in the store's transaction.
 use super::SessionError;
 use baton_model::Timestamp;
-use baton_model::schedule::{next_slot, schedule_name};
-use baton_store::schedules::ScheduleRow;
+use baton_model::schedule::{Cadence, MAX_BACKFILL, next_slot, parse_instant, schedule_name};
+use baton_store::schedules::{BackfillAsk, Backfilled, ScheduleRow};
 use baton_store::{Store, StoreError};
 use std::sync::Arc;
 
@@ -245,6 +245,109 @@ pub fn trigger(
             "triggered {workflow}: recorded; no serve is running, the next `baton serve` starts it"
         ),
     })
+}
+
+/// One slot of a backfill's range, as listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackfillLine {
+    /// `WORKFLOW#N`.
+    pub schedule: String,
+    pub slot: Timestamp,
+    pub fate: Backfilled,
+}
+
+impl BackfillLine {
+    /// `nightly#1 2026-03-01T02:00:00Z starts` or `… ran: started run 01J…`.
+    pub fn text(&self) -> String {
+        let what = match &self.fate {
+            Backfilled::Requested => "starts".to_string(),
+            Backfilled::Decided { fate, run } => match run {
+                Some(r) => format!("decided already: {fate} run {r}"),
+                None => format!("decided already: {fate}"),
+            },
+        };
+        format!("{} {} {what}", self.schedule, self.slot.slot_text())
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        let (starts, fate, run) = match &self.fate {
+            Backfilled::Requested => (true, None, None),
+            Backfilled::Decided { fate, run } => (false, Some(fate), run.as_ref()),
+        };
+        serde_json::json!({
+            "schedule": self.schedule,
+            "slot": self.slot.slot_text(),
+            "starts": starts,
+            "fate": fate,
+            "run": run,
+        })
+    }
+}
+
+/// `baton schedule backfill TARGET --from T --to T`: every slot of the range of each
+/// schedule `target` names (both ends count, read in the schedule's zone), listed with
+/// what becomes of it. Unless `dry_run`, the slots that never made a run are asked of
+/// the serve, as `actor`'s decision on the audit chain; a slot that ran, or was asked
+/// for already, is listed and never started again.
+pub fn backfill(
+    store: &mut Store,
+    target: &str,
+    (from, to): (&str, &str),
+    dry_run: bool,
+    actor: &str,
+    reason: &str,
+) -> Result<Vec<BackfillLine>, SessionError> {
+    check_reason(reason)?;
+    let now = Timestamp::now();
+    let mut out = Vec::new();
+    for row in resolve(&store.schedules()?, target)? {
+        let name = schedule_name(&row.workflow, row.index);
+        let cadence = Cadence::new(&row.cron, &row.timezone)
+            .map_err(|e| SessionError::Usage(format!("{name}: its cron no longer reads: {e}")))?;
+        let usage = |e: String| SessionError::Usage(e);
+        let (start, end) = (
+            parse_instant(from, cadence.zone).map_err(|e| usage(format!("--from: {e}")))?,
+            parse_instant(to, cadence.zone).map_err(|e| usage(format!("--to: {e}")))?,
+        );
+        if end < start {
+            return Err(usage(format!("--to ({to}) is before --from ({from})")));
+        }
+        if end > now {
+            return Err(usage(format!(
+                "--to ({to}) is in the future: slots to come are the serve's; backfill up to now at most"
+            )));
+        }
+        let slots = cadence.slots_between(start, end, MAX_BACKFILL + 1);
+        if slots.len() > MAX_BACKFILL {
+            return Err(usage(format!(
+                "{name} has more than {MAX_BACKFILL} slots from {from} to {to}: backfill a shorter range at a time"
+            )));
+        }
+        let fates = if dry_run {
+            store.slot_fates(&row.file, row.index, &slots)?
+        } else {
+            store.request_backfill(&BackfillAsk {
+                file: &row.file,
+                index: row.index,
+                name: &name,
+                slots: &slots,
+                actor,
+                reason: reason.trim(),
+                range: (start, end),
+            })?
+        };
+        out.extend(
+            slots
+                .into_iter()
+                .zip(fates)
+                .map(|(slot, fate)| BackfillLine {
+                    schedule: name.clone(),
+                    slot,
+                    fate,
+                }),
+        );
+    }
+    Ok(out)
 }
 
 /// The console's decision (`target`: `WORKFLOW#N` for a pause or resume, the workflow

@@ -9,6 +9,7 @@
 //! (`model::schedule::decide`); this is the shell around it.
 mod catalog;
 mod loader;
+mod parked;
 
 pub use catalog::{Catalog, Changes};
 pub use loader::{LOAD_BUDGET, LOAD_BUDGET_ENV, QUIET};
@@ -31,8 +32,12 @@ use std::time::Duration;
 pub const SERVE_LEASE: &str = "@serve";
 /// How often the loop looks at the clock, the store and the directory.
 const TICK: Duration = Duration::from_millis(200);
-/// The directory is read again at least this often (the watcher's fallback).
+/// The directory is read again at least this often without a watcher, or while a file
+/// settles or loads.
 const RESCAN: Duration = Duration::from_secs(1);
+/// With a watcher telling of changes, and nothing settling, this often (a fallback): a
+/// scan stats every file, which at 1,000 files each second was most of an idle serve.
+const RESCAN_WATCHED: Duration = Duration::from_secs(30);
 const HEARTBEAT: Duration = Duration::from_secs(2);
 
 /// Whether the serve is ready (`None`) or why not: `/ready` answers from it.
@@ -79,16 +84,20 @@ pub async fn serve(opts: ServeOptions) -> Result<i32, SessionError> {
         opts.operator
     );
     let (watch_tx, mut watched) = tokio::sync::mpsc::channel::<()>(1);
-    let _watcher = watch(&opts.dir, watch_tx);
+    let watcher = watch(&opts.dir, watch_tx);
     let mut catalog = Catalog::new(&opts.dir);
     let (loader, mut loads) = loader::Loader::spawn()
         .map_err(|e| SessionError::System(format!("cannot start the loader's thread: {e}")))?;
     let mut driving: Vec<Driving> = Vec::new();
+    let mut parking = parked::Parking::spawn(opts.db.clone());
     report_changes(&catalog.scan(&mut store, &loader));
     set_ready(&opts.ready, catalog.not_ready());
-    resume_unfinished(&mut store, &opts, &mut driving);
+    resume_unfinished(&mut store, &opts, &mut driving, &parking);
     let mut last_scan = tokio::time::Instant::now();
     let mut last_beat = last_scan;
+    // What the loop knows between ticks: an idle serve looks at the store's version and
+    // the clock, and nothing else, until a slot comes or something changed.
+    let mut known = Known::default();
     let code = loop {
         tokio::select! {
             sig = signals.recv() => break sig.exit_code(),
@@ -97,19 +106,33 @@ pub async fn serve(opts: ServeOptions) -> Result<i32, SessionError> {
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 while watched.try_recv().is_ok() {}
                 last_scan = tokio::time::Instant::now();
-                report_changes(&catalog.scan(&mut store, &loader));
+                known.note(&catalog.scan(&mut store, &loader));
                 set_ready(&opts.ready, catalog.not_ready());
             }
             Some(done) = loads.recv() => {
-                report_changes(&catalog.apply(&mut store, done, Timestamp::now()));
+                known.note(&catalog.apply(&mut store, done, Timestamp::now()));
+                // Every load back by now in one pass: the schedules are looked at once
+                // for them all (1,000 files loaded one per pass took minutes).
+                while let Ok(done) = loads.try_recv() {
+                    known.note(&catalog.apply(&mut store, done, Timestamp::now()));
+                }
                 set_ready(&opts.ready, catalog.not_ready());
+            }
+            Some(hosted) = parking.woken() => {
+                crate::stdio::errln!("serve: queued run {} is driven now", hosted.run_id);
+                driving.push(Driving { hosted });
             }
             _ = tokio::time::sleep(TICK) => {}
         }
         let now = Timestamp::now();
-        if last_scan.elapsed() >= RESCAN {
+        let rescan = if watcher.is_some() && !catalog.busy() {
+            RESCAN_WATCHED
+        } else {
+            RESCAN
+        };
+        if last_scan.elapsed() >= rescan {
             last_scan = tokio::time::Instant::now();
-            report_changes(&catalog.scan(&mut store, &loader));
+            known.note(&catalog.scan(&mut store, &loader));
             set_ready(&opts.ready, catalog.not_ready());
         }
         if last_beat.elapsed() >= HEARTBEAT {
@@ -120,35 +143,66 @@ pub async fn serve(opts: ServeOptions) -> Result<i32, SessionError> {
             }
         }
         reap(&mut driving).await;
-        triggers(&mut store, &catalog, &opts, &mut driving).await;
-        let rows = match store.schedules() {
-            Ok(r) => r,
-            Err(e) => {
-                crate::stdio::errln!("serve: cannot read the schedules: {e}");
-                continue;
-            }
+        let mut starting = Starting {
+            driving: &mut driving,
+            parking: &parking,
         };
+        let changed = known.changed(&store);
+        if changed {
+            triggers(&mut store, &catalog, &opts, &mut starting).await;
+            backfills(&mut store, &catalog, &opts, &mut starting).await;
+            match store.schedules() {
+                Ok(r) => known.rows = r,
+                Err(e) => {
+                    crate::stdio::errln!("serve: cannot read the schedules: {e}");
+                    known.version = None;
+                    continue;
+                }
+            }
+        } else if !known.due(now) {
+            continue;
+        }
+        let rows = std::mem::take(&mut known.rows);
         for (file, entry) in &catalog.entries {
             for s in &entry.plan.schedules {
                 let Some(row) = rows.iter().find(|r| &r.file == file && r.index == s.index) else {
                     continue;
                 };
+                let key = (file.clone(), s.index);
+                if !changed && known.next.get(&key).is_some_and(|t| *t > now) {
+                    continue;
+                }
                 let at = Slot {
                     file,
                     entry,
                     s,
                     row,
                 };
-                if let Err(e) = tick_schedule(&mut store, &opts, &at, started, &mut driving).await {
-                    crate::stdio::errln!(
-                        "serve: {}: {e}",
-                        sched::schedule_name(&entry.plan.name, s.index)
-                    );
+                match tick_schedule(&mut store, &opts, &at, started, &mut starting).await {
+                    Ok(next) => {
+                        known.next.insert(key, next.unwrap_or(Timestamp(i64::MAX)));
+                    }
+                    Err(e) => {
+                        known.next.remove(&key);
+                        crate::stdio::errln!(
+                            "serve: {}: {e}",
+                            sched::schedule_name(&entry.plan.name, s.index)
+                        );
+                    }
                 }
             }
         }
+        known.rows = rows;
     };
-    // Stop firing; the runs' steps get their grace; each run is left interrupted.
+    // Stop firing; the runs' steps get their grace; each run is left interrupted (a
+    // parked one lets its lease go).
+    driving.extend(
+        parking
+            .stop()
+            .await
+            .into_iter()
+            .map(|hosted| Driving { hosted }),
+    );
     crate::stdio::errln!("serve: stopping {} run(s)", driving.len());
     for d in &mut driving {
         d.hosted.stop(Some(code));
@@ -194,7 +248,15 @@ fn report_changes(c: &Changes) {
 /// rescan alone serves).
 fn watch(dir: &Path, tx: tokio::sync::mpsc::Sender<()>) -> Option<notify::RecommendedWatcher> {
     use notify::Watcher;
-    let mut w = notify::recommended_watcher(move |_res: notify::Result<notify::Event>| {
+    let mut w = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+        // Reading the directory (this serve's own scans: open, read, close) is an
+        // access, not a change: waking for it made every scan start the next, ten a
+        // second forever, 6 % of a core at 1,000 files.
+        if let Ok(ev) = &res
+            && matches!(ev.kind, notify::EventKind::Access(_))
+        {
+            return;
+        }
         let _ = tx.try_send(());
     })
     .ok()?;
@@ -203,7 +265,12 @@ fn watch(dir: &Path, tx: tokio::sync::mpsc::Sender<()>) -> Option<notify::Recomm
 }
 
 /// Runs a serve started that a dead serve left unfinished: taken over and driven here.
-fn resume_unfinished(store: &mut Store, opts: &ServeOptions, driving: &mut Vec<Driving>) {
+fn resume_unfinished(
+    store: &mut Store,
+    opts: &ServeOptions,
+    driving: &mut Vec<Driving>,
+    parking: &parked::Parking,
+) {
     let runs = match store.unfinished_slot_runs() {
         Ok(r) => r,
         Err(e) => {
@@ -221,14 +288,37 @@ fn resume_unfinished(store: &mut Store, opts: &ServeOptions, driving: &mut Vec<D
         match taken {
             Ok((ready, own)) => {
                 crate::stdio::errln!("serve: resuming run {run_id}");
-                driving.push(Driving {
-                    hosted: Hosted::spawn(own, ready),
-                });
+                let mut starting = Starting {
+                    driving: &mut *driving,
+                    parking,
+                };
+                starting.host(own, ready);
             }
             Err(SessionError::Driven { holder, .. }) => {
                 crate::stdio::errln!("serve: run {run_id} is driven by {holder}; left to it");
             }
             Err(e) => crate::stdio::errln!("serve: cannot resume run {run_id}: {e}"),
+        }
+    }
+}
+
+/// Where a run the serve starts or resumes goes: driven here, or, queued for its group,
+/// parked without an engine (`parked`) until its turn.
+struct Starting<'a> {
+    driving: &'a mut Vec<Driving>,
+    parking: &'a parked::Parking,
+}
+
+impl Starting<'_> {
+    fn host(&mut self, own: Store, ready: prepare::Ready) {
+        if ready.core.waits_for_group() {
+            // Its connection closes here: a queued run holds none while it waits.
+            drop(own);
+            self.parking.park(ready);
+        } else {
+            self.driving.push(Driving {
+                hosted: Hosted::spawn(own, ready),
+            });
         }
     }
 }
@@ -297,12 +387,13 @@ async fn start_run(
     entry: &catalog::Entry,
     schedule: Option<&Schedule>,
     params: &[(String, String)],
-    driving: &mut Vec<Driving>,
+    starting: &mut Starting<'_>,
 ) -> Result<String, SessionError> {
     let spec = NewRunSpec {
         workflow: PathBuf::from(file),
         params: params.to_vec(),
         operator: opts.operator.clone(),
+        slot: Some(slot_at),
         ..NewRunSpec::default()
     };
     let (db, text) = (opts.db.clone(), entry.text.clone());
@@ -334,9 +425,7 @@ async fn start_run(
                 sched::schedule_name(&entry.plan.name, index),
                 slot_at.to_rfc3339()
             );
-            driving.push(Driving {
-                hosted: Hosted::spawn(own, ready),
-            });
+            starting.host(own, ready);
             Ok(run_id)
         }
         Err(e) => {
@@ -351,7 +440,7 @@ async fn triggers(
     store: &mut Store,
     catalog: &Catalog,
     opts: &ServeOptions,
-    driving: &mut Vec<Driving>,
+    starting: &mut Starting<'_>,
 ) {
     let Ok(requested) = store.requested_triggers() else {
         return;
@@ -361,8 +450,39 @@ async fn triggers(
             continue;
         };
         let slot = (t.file.as_str(), TRIGGER_INDEX, t.at);
-        if let Err(e) = start_run(store, opts, slot, entry, None, &t.params, driving).await {
+        if let Err(e) = start_run(store, opts, slot, entry, None, &t.params, starting).await {
             crate::stdio::errln!("serve: {} triggered by {}: {e}", entry.plan.name, t.by);
+        }
+    }
+}
+
+/// Slots operators backfilled (`baton schedule backfill`): of each schedule, the oldest
+/// asked for, once the schedule has no unfinished run; each run knows its slot. A slot
+/// whose schedule is no longer served waits until it is again.
+async fn backfills(
+    store: &mut Store,
+    catalog: &Catalog,
+    opts: &ServeOptions,
+    starting: &mut Starting<'_>,
+) {
+    let Ok(due) = store.due_backfills() else {
+        return;
+    };
+    for b in due {
+        let Some(entry) = catalog.entries.get(&b.file) else {
+            continue;
+        };
+        let Some(s) = entry.plan.schedules.iter().find(|s| s.index == b.index) else {
+            continue;
+        };
+        let slot = (b.file.as_str(), b.index, b.slot);
+        if let Err(e) = start_run(store, opts, slot, entry, Some(s), &s.params, starting).await {
+            crate::stdio::errln!(
+                "serve: {} slot {} backfilled by {}: {e}",
+                sched::schedule_name(&entry.plan.name, b.index),
+                b.slot.to_rfc3339(),
+                b.by
+            );
         }
     }
 }
@@ -376,14 +496,58 @@ struct Slot<'a> {
     row: &'a ScheduleRow,
 }
 
-/// One schedule at `now`: decide, record each slot, then act.
+/// What the serve's loop knows between ticks, so that an idle serve does nothing but
+/// look at the store's version and the clock (issue 41 point 5).
+#[derive(Default)]
+struct Known {
+    /// The store's `data_version` at the last read of the schedules (`None`: read them).
+    version: Option<i64>,
+    /// The catalog loaded or dropped a file since.
+    catalog: bool,
+    /// The schedules as last read.
+    rows: Vec<ScheduleRow>,
+    /// Each schedule's next slot, as its last decision said.
+    next: std::collections::HashMap<(String, u32), Timestamp>,
+}
+
+impl Known {
+    /// Report what a scan or a load changed, and remember that the catalog did.
+    fn note(&mut self, c: &Changes) {
+        report_changes(c);
+        if !c.loaded.is_empty() || !c.removed.is_empty() {
+            self.catalog = true;
+        }
+    }
+
+    /// Whether the schedules, triggers and backfills must be read again: another
+    /// connection committed (an operator's decision, a run's progress), or the catalog
+    /// changed. Reading the version is all an idle tick costs.
+    fn changed(&mut self, store: &Store) -> bool {
+        let version = store.data_version().ok();
+        let changed = self.catalog || version.is_none() || version != self.version;
+        if self.catalog {
+            // A schedule gone, or changed, keeps no next slot of its old self.
+            self.next.clear();
+        }
+        self.version = version;
+        self.catalog = false;
+        changed
+    }
+
+    /// Whether some schedule's next slot has come.
+    fn due(&self, now: Timestamp) -> bool {
+        self.next.values().any(|t| *t <= now)
+    }
+}
+
+/// One schedule at `now`: decide, record each slot, then act; its next slot.
 async fn tick_schedule(
     store: &mut Store,
     opts: &ServeOptions,
     at: &Slot<'_>,
     started: Timestamp,
-    driving: &mut Vec<Driving>,
-) -> Result<(), SessionError> {
+    starting: &mut Starting<'_>,
+) -> Result<Option<Timestamp>, SessionError> {
     let Slot {
         file,
         entry,
@@ -407,7 +571,7 @@ async fn tick_schedule(
         }
         if *fate == Fate::Start {
             let at = (file, s.index, *slot);
-            start_run(store, opts, at, entry, Some(s), &s.params, driving).await?;
+            start_run(store, opts, at, entry, Some(s), &s.params, starting).await?;
         } else {
             crate::stdio::errln!(
                 "serve: {} slot {} {}",
@@ -417,5 +581,5 @@ async fn tick_schedule(
             );
         }
     }
-    Ok(())
+    Ok(d.next)
 }

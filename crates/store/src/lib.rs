@@ -6,47 +6,38 @@
 //! effects those events decided. Other processes talk to a running engine through the
 //! `commands` table; one engine per run is ensured by a lease with a heartbeat.
 mod access;
-pub mod audit;
-pub mod audit_signatures;
 mod busy;
-mod cache;
-mod commands;
-mod completion;
+mod decisions;
 mod delete;
 mod error;
-pub mod event_chain;
-mod fan_counts;
-mod fresh_schema;
-mod key_check;
-mod left_running;
-mod log_times;
-mod logtail;
-mod metric_totals;
-mod metrics;
 mod paths;
-pub mod pool_slots;
-mod project;
-pub mod proof;
-mod query;
-mod rotate;
-mod run_counts;
-pub mod schedules;
 pub mod schema;
-pub mod slots;
-pub mod starter_seal;
-mod verify;
-mod waiting;
-pub mod wake;
-pub mod witness;
+// The rooms (docs/architecture.md, "The store"): the ledger, the read side and
+// coordination; with the schema, no circle among them.
+pub mod coord;
+pub mod ledger;
+pub mod read;
+
+// The paths these modules had before the rooms (`baton_store::audit`, …).
+use coord::{cache, commands};
+pub use coord::{pool_slots, proof, schedules, slots, wake};
+use ledger::append::{
+    chain_write, insert_audit_row, run_key, run_tail, run_writer, set_chain_head,
+};
+pub use ledger::{audit, audit_signatures, event_chain, starter_seal, witness};
+use ledger::{key_check, rotate, verify};
+use read::{logtail, metric_totals, project, query, run_counts, summaries};
 
 pub use audit::{AuditHead, AuditKeys, AuditRow, AuditVerdict};
 pub use audit_signatures::SignaturesVerdict;
 pub use cache::CacheEntry;
 pub use commands::{Claimed, LeaseOutcome, holder_alive, lease_holder_name};
+pub use decisions::STORE_SUBJECT;
 pub use delete::DeletedRun;
 pub use error::StoreError;
+pub use ledger::rows::raw_audit_rows;
 pub use logtail::{CUT_LINE_MARKER, read_tail};
-pub use query::{RunChanges, RunRecord, RunsCursor, raw_audit_rows};
+pub use query::{RunChanges, RunsCursor};
 pub use rotate::Rotated;
 pub use verify::Sealed;
 
@@ -97,6 +88,10 @@ pub struct Store {
     /// re-keyed, so `commit` looks a run up once, not on every batch (a deleted run
     /// is dropped from it; an engine that still commits to one fails on its foreign key).
     run_keys: HashMap<String, i64>,
+    /// The summary fold of each run this connection commits to (`summaries`), as of
+    /// its last commit: a commit folds only its own events. Dropped when the run
+    /// finishes (a run reopened later is folded again from the store once).
+    folds: HashMap<String, summaries::Folded>,
     /// Where keyed heads are also appended (see [`witness`]).
     witness: witness::Witness,
     /// A group store: its runs are sealed by their starters' engines (`starter_seal`).
@@ -282,6 +277,7 @@ impl Store {
             keys,
             sync_full: false,
             run_keys: HashMap::new(),
+            folds: HashMap::new(),
             witness: witness::Witness::for_db(path),
             shared,
             account: std::sync::OnceLock::new(),
@@ -426,7 +422,9 @@ impl Store {
     pub fn create_run(&mut self, run: &NewRun) -> Result<(), StoreError> {
         let seal = self.account_key()?;
         let r = in_transaction(&self.conn, |tx| insert_run(tx, run, seal));
-        self.ctx_run(&run.id, r)
+        let folded = self.ctx_run(&run.id, r)?;
+        self.folds.insert(run.id.clone(), folded);
+        Ok(())
     }
 
     /// Record a new run, its lease for `holder` and its first events in ONE
@@ -444,15 +442,25 @@ impl Store {
         self.witness_ready()?;
         let seal = self.account_key()?;
         let r = in_transaction(&self.conn, |tx| {
-            insert_run(tx, run, seal)?;
+            let folded = insert_run(tx, run, seal)?;
             tx.prepare_cached(
-                "INSERT INTO leases (run_id, holder, acquired_at, heartbeat_at) VALUES (?1, ?2, ?3, ?3)",
+                "INSERT INTO leases (run_id, holder, acquired_at, heartbeat_at, key_id) VALUES (?1, ?2, ?3, ?3, ?4)",
             )?
-            .execute(params![run.id, holder, Timestamp::now().0])?;
-            commit_body(tx, &self.keys, seal, &run.id, None, events, &[])
+            .execute(params![
+                run.id,
+                holder,
+                Timestamp::now().0,
+                key_check::signing_id(&self.keys)
+            ])?;
+            let known = Known {
+                key: None,
+                fold: Some(folded),
+            };
+            commit_body(tx, &self.keys, seal, &run.id, known, events, &[])
         });
-        let (key, heads) = self.ctx_run(&run.id, r)?;
+        let (key, heads, folded) = self.ctx_run(&run.id, r)?;
         self.run_keys.insert(run.id.clone(), key);
+        self.keep_fold(&run.id, folded, events);
         self.witness(&heads)
     }
 
@@ -488,15 +496,32 @@ impl Store {
         let r = self.set_sync_full(full);
         self.ctx(r)?;
         self.witness_ready()?;
-        let known = self.run_keys.get(run_id).copied();
+        let prior = Known {
+            key: self.run_keys.get(run_id).copied(),
+            fold: self.folds.remove(run_id),
+        };
+        let known = prior.key;
         let seal = self.account_key()?;
         let logs = self.shareable_logs(logs);
-        let r = commit_tx(&self.conn, &self.keys, seal, run_id, known, events, &logs);
-        let (key, heads) = self.ctx_run(run_id, r)?;
+        let r = in_transaction(&self.conn, |tx| {
+            commit_body(tx, &self.keys, seal, run_id, prior, events, &logs)
+        });
+        let (key, heads, folded) = self.ctx_run(run_id, r)?;
         if known.is_none() {
             self.run_keys.insert(run_id.to_string(), key);
         }
+        self.keep_fold(run_id, folded, events);
         self.witness(&heads)
+    }
+
+    /// Keep a run's fold for its next commit, unless `events` finished it.
+    fn keep_fold(&mut self, run_id: &str, folded: summaries::Folded, events: &[Event]) {
+        let finished = events
+            .iter()
+            .any(|e| matches!(e.kind, baton_model::EventKind::RunFinished { .. }));
+        if !finished {
+            self.folds.insert(run_id.to_string(), folded);
+        }
     }
 
     fn set_sync_full(&mut self, full: bool) -> Result<(), StoreError> {
@@ -523,7 +548,15 @@ impl Store {
             path: log_path.to_path_buf(),
             tail: tail.to_string(),
         };
-        let r = put_attempt_log(&self.conn, run_id, &self.shareable_logs(&[log])[0]);
+        let logs = [log];
+        let shared = self.shareable_logs(&logs);
+        let log = &shared[0];
+        // The attempt may be new: the run's summary counts it (folded again, once).
+        self.folds.remove(run_id);
+        let r = in_transaction(&self.conn, |tx| {
+            put_attempt_log(tx, run_id, log)?;
+            summaries::save(tx, run_id, &summaries::replayed(tx, run_id)?.summary())
+        });
         self.ctx_run(run_id, r)
     }
 
@@ -549,6 +582,35 @@ impl Store {
             .query_row("PRAGMA data_version", [], |r| r.get(0))
             .map_err(StoreError::from);
         self.ctx(r)
+    }
+}
+
+/// A run as recorded, with what resume needs to re-plan it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct RunRecord {
+    pub id: String,
+    pub workflow: String,
+    pub source_path: PathBuf,
+    pub source_text: String,
+    pub params_json: String,
+    pub operator: String,
+    /// As readers show it: the recorded state, or `Interrupted` when the run's engine
+    /// is gone (see [`baton_model::liveness::liveness`]).
+    pub state: baton_model::RunState,
+    /// The live engine driving the run (its lease holder), if any.
+    pub driven_by: Option<String>,
+    pub started_at: Timestamp,
+    pub finished_at: Option<Timestamp>,
+    /// The last event's sequence number (the next event is `last_seq + 1`).
+    pub last_seq: u64,
+}
+
+impl RunRecord {
+    pub fn liveness(&self) -> baton_model::liveness::Liveness {
+        baton_model::liveness::Liveness {
+            state: self.state,
+            driven_by: self.driven_by.clone(),
+        }
     }
 }
 
@@ -580,7 +642,7 @@ fn insert_run(
     tx: &Connection,
     run: &NewRun,
     seal: Option<&starter_seal::AccountKey>,
-) -> Result<(), StoreError> {
+) -> Result<summaries::Folded, StoreError> {
     tx.prepare_cached(&format!(
         "INSERT INTO runs (id, workflow, source_path, operator, state, started_at, key, rev)
          VALUES (?1, ?2, ?3, ?4, 'pending', ?5, (SELECT coalesce(max(key), 0) + 1 FROM runs), {})",
@@ -614,26 +676,18 @@ fn insert_run(
         };
         starter_seal::insert(tx, key, &record)?;
     }
-    Ok(())
+    let fold = baton_model::state_summary::SummaryFold::new(run.steps.iter().map(String::as_str));
+    summaries::save(tx, &run.id, &fold.summary())?;
+    Ok(summaries::Folded {
+        key: run_key(tx, &run.id)?,
+        seq: None,
+        fold,
+    })
 }
 
 /// One batch: its attempts' logs and events, projected (one statement per touched
 /// row, see [`project`]) and audited, in one `BEGIN IMMEDIATE` transaction. The run's
 /// key is looked up unless `known`; returns it and the keyed heads to witness.
-fn commit_tx(
-    conn: &Connection,
-    keys: &AuditKeys,
-    seal: Option<&starter_seal::AccountKey>,
-    run_id: &str,
-    known: Option<i64>,
-    events: &[Event],
-    logs: &[AttemptLog],
-) -> Result<(i64, Vec<witness::Entry>), StoreError> {
-    in_transaction(conn, |tx| {
-        commit_body(tx, keys, seal, run_id, known, events, logs)
-    })
-}
-
 /// `BEGIN IMMEDIATE` … `COMMIT` through cached statements: a `Transaction` parses
 /// both on every commit, which shows at one commit per step. Rolled back on error.
 fn in_transaction<T>(
@@ -670,18 +724,26 @@ fn in_read_snapshot<T>(
     r
 }
 
+/// What a connection already knows of a run before it commits to it: its key
+/// (`runs.key`) and its summary's fold (`summaries`), if it does.
+#[derive(Debug, Default)]
+struct Known {
+    key: Option<i64>,
+    fold: Option<summaries::Folded>,
+}
+
 fn commit_body(
     tx: &Connection,
     keys: &AuditKeys,
     seal: Option<&starter_seal::AccountKey>,
     run_id: &str,
-    known: Option<i64>,
+    known: Known,
     events: &[Event],
     logs: &[AttemptLog],
-) -> Result<(i64, Vec<witness::Entry>), StoreError> {
+) -> Result<(i64, Vec<witness::Entry>, summaries::Folded), StoreError> {
     key_check::check_signing(tx, keys)?;
     let mut heads = Vec::new();
-    let run_key = match known {
+    let run_key = match known.key {
         Some(k) => k,
         None => run_key(tx, run_id)?,
     };
@@ -742,131 +804,18 @@ fn commit_body(
             }
         }
     }
-    project::write(tx, run_id, &project::fold(logs, events))?;
+    // The run's summary, folded once and saved with the batch (`summaries`).
+    let before = tail.as_ref().map(|t| t.seq);
+    let folded = summaries::advance(tx, run_id, run_key, before, known.fold, logs, events)?;
+    let summary = folded.fold.summary();
+    summaries::save(tx, run_id, &summary)?;
+    project::write(tx, run_id, &project::fold(logs, events), &summary)?;
     if let Some((id, hash)) = head {
         heads.extend(witness::Entry::of_head(&set_chain_head(
             tx, id, &hash, keys,
         )?));
     }
-    Ok((run_key, heads))
-}
-
-/// The writer of run `run_id`'s next events after `tail`, refused when these keys
-/// would break its history.
-fn run_writer(
-    run_id: &str,
-    tail: Option<&event_chain::Tail>,
-    keys: &AuditKeys,
-) -> Result<event_chain::Writer, StoreError> {
-    event_chain::Writer::new(run_id, tail, keys)
-        .map_err(|r| refusal(&format!("run {run_id}'s history"), r))
-}
-
-/// The last event of the run keyed `run_key` (`store::event_chain`), if it has events.
-fn run_tail(tx: &Connection, run_key: i64) -> Result<Option<event_chain::Tail>, StoreError> {
-    Ok(tx
-        .prepare_cached(
-            "SELECT id, seq, hash, head_key_id FROM events
-             WHERE id BETWEEN ?1 << 32 AND (?1 << 32) + 4294967295 ORDER BY id DESC LIMIT 1",
-        )?
-        .query_row([run_key], |r| {
-            Ok(event_chain::Tail {
-                id: r.get(0)?,
-                seq: r.get::<_, i64>(1)? as u64,
-                hash: r.get::<_, Option<Vec<u8>>>(2)?.unwrap_or_default(),
-                head_key_id: r.get(3)?,
-            })
-        })
-        .optional()?)
-}
-
-/// The key of run `run_id` (`runs.key`).
-fn run_key(tx: &Connection, run_id: &str) -> Result<i64, StoreError> {
-    tx.prepare_cached("SELECT key FROM runs WHERE id = ?1")?
-        .query_row([run_id], |r| r.get::<_, i64>(0))
-        .optional()?
-        .ok_or_else(|| StoreError::NotFound(format!("run {run_id}")))
-}
-
-/// Why a writer with these keys may not extend `what` (a run's history, the audit chain).
-fn refusal(what: &str, r: audit::Refusal) -> StoreError {
-    StoreError::Keys(match r {
-        audit::Refusal::NeedsKey { key_id } => format!(
-            "{what} is keyed (key `{key_id}`), but BATON_AUDIT_KEY is not set: an unkeyed record after a keyed one would break it; set BATON_AUDIT_KEY and BATON_AUDIT_KEY_ID as when it was recorded"
-        ),
-        audit::Refusal::NotAdopted => format!(
-            "{what} was recorded without a key, and BATON_AUDIT_KEY is set: check the store with `baton audit verify` without the key, then adopt it with `baton audit seal`"
-        ),
-    })
-}
-
-fn insert_audit_row(tx: &Connection, row: &AuditRow) -> Result<(), StoreError> {
-    tx.prepare_cached(
-        "INSERT INTO audit (id, run_id, seq, at, actor, action, step, reason, details, key_id, prev_hash, hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-    )?
-    .execute(params![
-        row.id,
-        row.run_id,
-        row.seq.map(|s| s as i64),
-        row.at.0,
-        row.actor,
-        row.action,
-        row.step,
-        row.reason,
-        row.details,
-        row.key_id,
-        row.prev_hash,
-        row.hash
-    ])?;
-    Ok(())
-}
-
-/// Record the chain's last row in `meta('audit_head')`, keyed if there is a signing
-/// key (see [`audit`]); the head written.
-fn set_chain_head(
-    tx: &Connection,
-    id: i64,
-    hash: &str,
-    keys: &AuditKeys,
-) -> Result<audit::AuditHead, StoreError> {
-    let head = audit::AuditHead::seal(id, hash, keys);
-    tx.prepare_cached(
-        "INSERT INTO meta (key, value) VALUES ('audit_head', ?1)
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-    )?
-    .execute([head.to_meta()])?;
-    Ok(head)
-}
-
-/// The recorded audit head, if any.
-fn audit_head(conn: &Connection) -> Result<Option<audit::AuditHead>, StoreError> {
-    let value: Option<String> = conn
-        .prepare_cached("SELECT value FROM meta WHERE key = 'audit_head'")?
-        .query_row([], |r| r.get(0))
-        .optional()?;
-    Ok(value.as_deref().and_then(audit::AuditHead::parse))
-}
-
-/// The last audit row's (id, hash) to append after, or (0, genesis) for an empty chain;
-/// refused when these keys would break the chain: no key on a keyed chain, or a key on
-/// a chain recorded without one and not adopted (`baton audit seal`).
-fn chain_write(conn: &Connection, keys: &AuditKeys) -> Result<(i64, String), StoreError> {
-    let last: Option<(i64, String, Option<String>)> = conn
-        .prepare_cached("SELECT id, hash, key_id FROM audit ORDER BY id DESC LIMIT 1")?
-        .query_row([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .optional()?;
-    let Some((id, hash, row_key)) = last else {
-        return Ok((0, audit::GENESIS.to_string()));
-    };
-    let head_key = audit_head(conn)?.and_then(|h| h.keyed.map(|(k, _)| k));
-    audit::may_extend(
-        keys.signing.is_some(),
-        head_key.as_deref(),
-        row_key.as_deref(),
-    )
-    .map_err(|r| refusal("the audit chain", r))?;
-    Ok((id, hash))
+    Ok((run_key, heads, folded))
 }
 
 /// The last `max` bytes of `s`, cut at a character boundary.
@@ -880,9 +829,6 @@ fn bounded_tail(s: &str, max: usize) -> &str {
     }
     &s[start..]
 }
-
-#[cfg(test)]
-mod query_plans_tests;
 
 #[cfg(test)]
 mod tests {

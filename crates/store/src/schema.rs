@@ -1,6 +1,9 @@
 //! Versioned migrations. `PRAGMA user_version` holds the schema version; the
 //! `migrations` table records when each step was applied. A database whose version is
 //! newer than `SCHEMA_VERSION` was written by a newer baton and is refused untouched.
+pub(crate) mod backfills;
+pub(crate) mod fresh_schema;
+
 use super::audit::{AuditHead, AuditKeys};
 use super::error::StoreError;
 use super::event_chain;
@@ -97,10 +100,47 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (
         23,
+        "each lease names the audit key its holder writes with",
+        LEASE_KEYS,
+    ),
+    (
+        24,
+        "each run's summary saved with each commit: what runs, metrics and the inbox read across runs",
+        RUN_SUMMARIES,
+    ),
+    (
+        25,
         "held steps wait on someone too: the index of steps waiting on someone names `held`",
         WAITING_HELD,
     ),
 ];
+
+/// Issue 41 point 7: `baton audit rotate` refuses while an engine (or the serve) holds
+/// a lease under another key than the new one, naming the run and the holder's pid;
+/// the lease says which key its holder writes with (`NULL`: none, or a lease taken
+/// before this migration).
+const LEASE_KEYS: &str = "ALTER TABLE leases ADD COLUMN key_id TEXT;";
+
+/// Issue 40 point 4: what `runs`, the metrics and the inbox read across runs is each
+/// run's summary (`model::state_summary`), folded once from its events as they are
+/// committed and saved with them (`store::summaries`), not a second fold of the steps',
+/// attempts', errors' and approvals' rows in SQL. `waiting` and `fanned` are in partial
+/// indexes of their own (the inbox's question, `runs`' fan-out counts), which replace
+/// the steps' and errors' (every step's write paid for them). Backfilled from every
+/// run's rows and events.
+const RUN_SUMMARIES: &str = r#"
+CREATE TABLE run_summaries (
+    run_id  TEXT PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+    waiting INTEGER NOT NULL DEFAULT 0,
+    fanned  INTEGER NOT NULL DEFAULT 0,
+    json    TEXT NOT NULL
+);
+CREATE INDEX run_summaries_waiting ON run_summaries(run_id) WHERE waiting = 1;
+CREATE INDEX run_summaries_fanned ON run_summaries(run_id) WHERE fanned = 1;
+DROP INDEX IF EXISTS steps_waiting_on_someone;
+DROP INDEX IF EXISTS errors_budget_open;
+DROP INDEX IF EXISTS steps_fanned;
+"#;
 
 /// Issue 47: SQLite writes a row whole on any UPDATE of it, its overflow pages
 /// included, and the projection updates a run's row as its steps end (its attempts'
@@ -133,8 +173,6 @@ macro_rules! waiting_where {
          OR state = 'compensation_failed' OR state = 'running' OR state = 'held'"
     };
 }
-/// The rows of `steps_waiting_on_someone`: a query that says so reads the index.
-pub(super) const WAITING_WHERE: &str = waiting_where!();
 const WAITING_STEPS_WITHOUT_IN: &str = concat!(
     "DROP INDEX IF EXISTS steps_waiting_on_someone;\n",
     "CREATE INDEX steps_waiting_on_someone ON steps(run_id) WHERE ",
@@ -162,8 +200,6 @@ macro_rules! fanned_where {
         "instr(step_id, '[') > 0"
     };
 }
-/// The rows of `steps_fanned`: a query that says so reads the index.
-pub(super) const FANNED_WHERE: &str = fanned_where!();
 const FANNED_STEPS: &str = concat!(
     "CREATE INDEX steps_fanned ON steps(run_id, step_id, state) WHERE ",
     fanned_where!(),
@@ -628,12 +664,12 @@ pub fn version(conn: &Connection) -> Result<i64, StoreError> {
 /// signing key, if there is one (the upgrade adopts them, as `baton audit seal` would),
 /// and keys the audit chain's head likewise.
 pub fn migrate(conn: &mut Connection, keys: &AuditKeys) -> Result<(), StoreError> {
-    if version(conn)? == 0 && super::fresh_schema::is_empty(conn)? {
+    if version(conn)? == 0 && fresh_schema::is_empty(conn)? {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         // Checked again inside: another process may have made it meanwhile.
-        if version(&tx)? == 0 && super::fresh_schema::is_empty(&tx)? {
+        if version(&tx)? == 0 && fresh_schema::is_empty(&tx)? {
             let now = Timestamp::now().0;
-            super::fresh_schema::create(&tx)
+            fresh_schema::create(&tx)
                 .and_then(|()| {
                     MIGRATIONS
                         .iter()
@@ -657,9 +693,10 @@ pub fn migrate(conn: &mut Connection, keys: &AuditKeys) -> Result<(), StoreError
             .map_err(StoreError::from)
             .and_then(|()| match v {
                 5 => link_existing_events(&tx, keys),
-                12 => super::run_counts::backfill(&tx),
-                15 => super::run_counts::backfill_signals(&tx),
-                18 => super::metric_totals::backfill(&tx),
+                12 => backfills::counts(&tx),
+                15 => backfills::signals(&tx),
+                18 => backfills::totals(&tx),
+                24 => backfills::summaries(&tx),
                 _ => Ok(()),
             })
             .and_then(|()| applied(&tx, v, description, Timestamp::now().0))
@@ -763,5 +800,4 @@ fn migration_failed(version: i64, description: &str, e: rusqlite::Error) -> Stor
 }
 
 #[cfg(test)]
-#[path = "schema_tests.rs"]
 mod tests;

@@ -34,6 +34,8 @@ pub enum Name {
     Param(String),
     Env(String),
     RunId,
+    /// `run.slot`: the schedule's slot the run was started for (empty if none).
+    RunSlot,
     /// `steps.ID.outputs.KEY`; `step` is the index in `Plan::steps` once resolved.
     StepOutput {
         step: usize,
@@ -74,6 +76,7 @@ impl fmt::Display for Name {
             Name::Param(p) => write!(f, "params.{p}"),
             Name::Env(e) => write!(f, "env.{e}"),
             Name::RunId => f.write_str("run.id"),
+            Name::RunSlot => f.write_str("run.slot"),
             Name::StepOutput { step_id, key, .. } => write!(f, "steps.{step_id}.outputs.{key}"),
             Name::StepState { step_id, .. } => write!(f, "steps.{step_id}.state"),
             Name::StepInput { step_id, key, .. } => write!(f, "steps.{step_id}.inputs.{key}"),

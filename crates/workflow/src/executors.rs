@@ -9,6 +9,8 @@ use super::units::parse_duration;
 use std::path::Path;
 use std::time::Duration;
 
+mod batch_reader;
+
 pub const EXECUTOR_FIELDS: &[&str] = &[
     "type",
     "labels",
@@ -24,6 +26,10 @@ pub const EXECUTOR_FIELDS: &[&str] = &[
     "poll",
     "host",
     "ssh_config",
+    "submit",
+    "status",
+    "cancel",
+    "resources",
 ];
 /// The fields each type takes besides `type` and `labels`.
 const SLURM_FIELDS: &[&str] = &[
@@ -39,7 +45,18 @@ const SLURM_FIELDS: &[&str] = &[
     "poll",
 ];
 const SSH_FIELDS: &[&str] = &["host", "ssh_config", "workdir"];
-const TYPES: &[&str] = &["local", "slurm", "ssh"];
+const BATCH_FIELDS: &[&str] = &[
+    "submit",
+    "status",
+    "cancel",
+    "workdir",
+    "poll",
+    "time_limit",
+    "resources",
+];
+const TYPES: &[&str] = &["local", "slurm", "ssh", "batch"];
+/// Where a batch executor's job files go unless `workdir` says otherwise.
+pub const DEFAULT_BATCH_WORKDIR: &str = ".baton/batch";
 /// Where an SSH executor keeps attempts' files on its host unless `workdir` says otherwise.
 pub const DEFAULT_SSH_WORKDIR: &str = ".baton/ssh";
 /// Slowest `squeue` interval unless `poll` says otherwise.
@@ -179,6 +196,7 @@ impl ExecutorReader<'_, '_> {
             let takes: &[&str] = match ty {
                 "slurm" => SLURM_FIELDS,
                 "ssh" => SSH_FIELDS,
+                "batch" => BATCH_FIELDS,
                 _ => &[],
             };
             if TYPES.contains(&ty) {
@@ -187,11 +205,15 @@ impl ExecutorReader<'_, '_> {
                         && EXECUTOR_FIELDS.contains(&f.key.as_str())
                         && !takes.contains(&f.key.as_str())
                 }) {
-                    let owners: Vec<&str> = [("slurm", SLURM_FIELDS), ("ssh", SSH_FIELDS)]
-                        .iter()
-                        .filter(|(_, keys)| keys.contains(&f.key.as_str()))
-                        .map(|(t, _)| *t)
-                        .collect();
+                    let owners: Vec<&str> = [
+                        ("slurm", SLURM_FIELDS),
+                        ("ssh", SSH_FIELDS),
+                        ("batch", BATCH_FIELDS),
+                    ]
+                    .iter()
+                    .filter(|(_, keys)| keys.contains(&f.key.as_str()))
+                    .map(|(t, _)| *t)
+                    .collect();
                     self.err(
                         &f.key_span,
                         format!(
@@ -213,13 +235,17 @@ impl ExecutorReader<'_, '_> {
                     Some(o) => ExecutorKind::Ssh(Box::new(o)),
                     None => ExecutorKind::Local,
                 },
+                "batch" => match self.batch(fields, &what, &e.node.span, base_dir) {
+                    Some(o) => ExecutorKind::Batch(Box::new(o)),
+                    None => ExecutorKind::Local,
+                },
                 other => {
                     let span = get(fields, "type").map_or(e.key_span.clone(), |t| t.span.clone());
                     let hint = did_you_mean(other, TYPES, "executor types");
                     self.err(
                         &span,
                         format!("unknown executor type \"{other}\" in {what}"),
-                        format!("{hint} (`type` is \"local\" (the default), \"slurm\" or \"ssh\")"),
+                        format!("{hint} (`type` is \"local\" (the default), \"slurm\", \"ssh\" or \"batch\")"),
                     );
                     ExecutorKind::Local
                 }
@@ -609,6 +635,58 @@ requires = ["cpu"]
         };
         assert_eq!(o.host, "gpu-box");
         assert_eq!(o.workdir, super::DEFAULT_SSH_WORKDIR);
+    }
+
+    #[test]
+    fn a_batch_executor_reads_its_commands_groups_and_resources() {
+        let wf = r#"name = "x"
+[executors.grid]
+type = "batch"
+submit = ["qsub", "-terse", ["-l", "h_rt={timeout_s}"], "-l", "mem={resources.mem}", "{script}"]
+status = ["qstat", "-j", "{job_id}"]
+cancel = ["qdel", "{job_id}"]
+resources = { mem = "4G", slots = 2 }
+time_limit = "1h"
+[[step]]
+id = "a"
+executor = "grid"
+run = "true"
+"#;
+        let plan = load_str(wf, Path::new("/w/x.toml")).unwrap();
+        let ExecutorKind::Batch(o) = &plan.executors[0].kind else {
+            panic!("a batch executor")
+        };
+        use crate::BatchArg::{Group, One};
+        assert_eq!(
+            o.submit,
+            vec![
+                One("qsub".into()),
+                One("-terse".into()),
+                Group(vec!["-l".into(), "h_rt={timeout_s}".into()]),
+                One("-l".into()),
+                One("mem={resources.mem}".into()),
+                One("{script}".into()),
+            ]
+        );
+        assert_eq!(o.cancel, vec![One("qdel".into()), One("{job_id}".into())]);
+        assert_eq!(
+            o.resources,
+            vec![("mem".into(), "4G".into()), ("slots".into(), "2".into())]
+        );
+        assert_eq!(o.time_limit, Some(Duration::from_secs(3600)));
+        assert_eq!(o.workdir, Path::new("/w/.baton/batch"));
+        assert_eq!(o.poll, super::DEFAULT_POLL);
+        // A slurm-only key on a batch executor names the types taking it.
+        let e = load_str(
+            &wf.replace("time_limit", "partition = \"p\"\ntime_limit"),
+            Path::new("x.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("`partition` of executor `grid` applies to slurm executors only"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -1,4 +1,5 @@
 //! The workflow format: TOML with source spans → typed spec → validated, immutable `Plan`.
+pub mod batch;
 mod builtins;
 mod caching;
 pub mod condition;
@@ -20,6 +21,7 @@ pub mod tree;
 pub mod trigger;
 pub mod units;
 
+pub use batch::{BatchArg, BatchOptions};
 pub use builtins::builtin_tools;
 pub use diag::{Diagnostic, Diagnostics, suggest};
 pub use envrefs::{env_cycles, env_order};

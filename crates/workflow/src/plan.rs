@@ -143,6 +143,8 @@ pub enum ExecutorKind {
     Slurm(Box<SlurmOptions>),
     /// A process group on another host, through the system's `ssh`.
     Ssh(Box<SshOptions>),
+    /// A job of any batch scheduler, through its own submit/status/cancel commands.
+    Batch(Box<crate::batch::BatchOptions>),
 }
 
 impl ExecutorKind {
@@ -151,6 +153,7 @@ impl ExecutorKind {
             ExecutorKind::Local => "local",
             ExecutorKind::Slurm(_) => "slurm",
             ExecutorKind::Ssh(_) => "ssh",
+            ExecutorKind::Batch(_) => "batch",
         }
     }
 }

@@ -20,6 +20,8 @@ pub enum TemplateRef {
     Param(String),
     Env(String),
     RunId,
+    /// `run.slot`: the schedule's slot the run was started for (empty if none).
+    RunSlot,
     /// `matrix.<key>` in an instance of a matrix step.
     Matrix(String),
     /// `item` (`None`) or `item.<key>` in an instance of a `for_each` step.
@@ -84,6 +86,7 @@ impl std::fmt::Display for TemplateRef {
             TemplateRef::Param(p) => write!(f, "params.{p}"),
             TemplateRef::Env(e) => write!(f, "env.{e}"),
             TemplateRef::RunId => f.write_str("run.id"),
+            TemplateRef::RunSlot => f.write_str("run.slot"),
             TemplateRef::Matrix(k) => write!(f, "matrix.{k}"),
             TemplateRef::Item(None) => f.write_str("item"),
             TemplateRef::Item(Some(k)) => write!(f, "item.{k}"),
@@ -107,7 +110,7 @@ impl std::fmt::Display for Template {
 /// loader replaces it with the step's index during validation.
 pub const UNRESOLVED_STEP: usize = usize::MAX;
 
-const REF_FORMS: &str = "steps.<id>.outputs.<key>, steps.<id>.inputs.<name>, params.<name>, env.<NAME>, run.id, matrix.<key> or item[.<key>]";
+const REF_FORMS: &str = "steps.<id>.outputs.<key>, steps.<id>.inputs.<name>, params.<name>, env.<NAME>, run.id, run.slot, matrix.<key> or item[.<key>]";
 
 /// Parse `text` into literal and reference segments. Step references are left with
 /// `step = UNRESOLVED_STEP`; the loader resolves them.
@@ -162,6 +165,7 @@ fn parse_ref(expr: &str) -> Result<TemplateRef, String> {
     };
     match parts.as_slice() {
         ["run", "id"] => Ok(TemplateRef::RunId),
+        ["run", "slot"] => Ok(TemplateRef::RunSlot),
         ["matrix", key] if is_name(key, true) => Ok(TemplateRef::Matrix(key.to_string())),
         ["item"] => Ok(TemplateRef::Item(None)),
         ["item", key] if is_name(key, true) => Ok(TemplateRef::Item(Some(key.to_string()))),

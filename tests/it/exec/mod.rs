@@ -1,4 +1,5 @@
-//! Executors against real processes: shell, kill, services, Slurm.
+//! Executors against real processes: shell, kill, services, Slurm, SSH, batch schedulers.
+mod batch;
 mod kill;
 mod services;
 mod shell;

@@ -1,7 +1,6 @@
 //! Issue 13: workflows on a real single-node Slurm (tests/slurm/cluster.sh). Skipped,
 //! with the reason printed, only where Slurm is not installed or cannot be started.
 use crate::helpers::*;
-use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -13,42 +12,13 @@ fn cluster() -> bool {
 }
 
 fn start_cluster() -> bool {
-    let have = |p: &str| {
-        Command::new("sh")
-            .args(["-c", &format!("command -v {p}")])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
-    if !have("sbatch") || !have("slurmctld") {
-        eprintln!(
-            "SKIPPED: Slurm is not installed (apt-get install slurmctld slurmd slurm-client munge)"
-        );
-        return false;
-    }
-    let root = nix_root();
-    if !root {
-        eprintln!("SKIPPED: starting a Slurm cluster needs root");
-        return false;
-    }
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/slurm/cluster.sh");
-    let out = Command::new(script)
-        .arg("start")
-        .output()
-        .expect("run cluster.sh");
-    assert!(
-        out.status.success(),
-        "Slurm is installed but did not start:\n{}",
-        text(&out.stderr)
-    );
-    true
-}
-
-fn nix_root() -> bool {
-    std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
-        s.lines()
-            .find(|l| l.starts_with("Uid:"))
-            .is_some_and(|l| l.split_whitespace().nth(1) == Some("0"))
-    })
+    start_daemons(
+        "slurm/cluster.sh",
+        &["/usr/bin/sbatch", "/usr/sbin/slurmctld"],
+        "slurmctld slurmd slurm-client munge",
+        false,
+    )
+    .is_some()
 }
 
 /// `squeue`'s jobs named after the run, in every state: `(id, state, comment)`.

@@ -14,30 +14,7 @@ fn hosts() -> Option<PathBuf> {
 }
 
 fn start_hosts() -> Option<PathBuf> {
-    if !Path::new("/usr/sbin/sshd").exists() {
-        eprintln!("SKIPPED: sshd is not installed (apt-get install openssh-server)");
-        return None;
-    }
-    let root = std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
-        s.lines()
-            .find(|l| l.starts_with("Uid:"))
-            .is_some_and(|l| l.split_whitespace().nth(1) == Some("0"))
-    });
-    if !root {
-        eprintln!("SKIPPED: starting sshd hosts needs root");
-        return None;
-    }
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ssh/hosts.sh");
-    let out = Command::new(script)
-        .args(["start", &std::process::id().to_string()])
-        .output()
-        .expect("run hosts.sh");
-    assert!(
-        out.status.success(),
-        "sshd is installed but the hosts did not start:\n{}",
-        text(&out.stderr)
-    );
-    Some(PathBuf::from(text(&out.stdout).trim()))
+    start_daemons("ssh/hosts.sh", &["/usr/sbin/sshd"], "openssh-server", true).map(PathBuf::from)
 }
 
 /// An `[executors.NAME]` of `type = "ssh"` on one of the config's hosts, its attempts'
@@ -246,6 +223,60 @@ fn resume_after_kill_9_reattaches_the_remote_step_once_with_its_whole_log() {
         let started = std::fs::read_to_string(env.path().join(m)).unwrap_or_default();
         assert_eq!(started.lines().count(), 1, "started once: {started}");
     }
+}
+
+/// The engine dies (SIGKILL, the `started` failpoint) after the step was launched on the
+/// host and before its process group was recorded: resume finds the attempt by its
+/// directory there and follows it. The step is not idempotent, so a step not adopted
+/// would wait for a `mark` instead of succeeding.
+#[test]
+fn an_attempt_launched_but_not_recorded_is_adopted_from_its_remote_directory() {
+    let Some(config) = hosts() else { return };
+    let env = Env::new();
+    let marks = env.path().join("marks");
+    let go = env.path().join("go");
+    let wf = env.workflow(
+        "w.toml",
+        &format!(
+            "name = \"ssh-adopt\"\n{}\n[[step]]\nid = \"job\"\nexecutor = \"box\"\nidempotent = false\nrun = 'echo started >> \"$MARKS\"; echo line-1; while [ ! -e \"$GO\" ]; do sleep 0.1; done; echo line-2; echo \"done=yes\" >> \"$BATON_OUTPUT\"'\nenv = {{ MARKS = \"{}\", GO = \"{}\" }}\n",
+            executor("box", "baton-h3", &config, &env, ""),
+            marks.display(),
+            go.display(),
+        ),
+    );
+    let out = died_at_started(&env, &[], &wf, "job");
+    let id = env.wait_run_id();
+    let show = env.show(&id);
+    assert!(
+        !step_field(&show, "job", "jobs")[0]["job_id"].is_string(),
+        "the dead engine recorded no process group: {show:#}\n{}",
+        text(&out.stderr)
+    );
+    wait_until("the step to run on the host", secs(10), || {
+        std::fs::read_to_string(&marks).is_ok_and(|m| m.lines().count() == 1)
+    });
+    std::fs::write(&go, "").unwrap();
+    // A step not adopted would wait for a `mark`: a deadline, not a hang.
+    let out = wait_child(env.spawn(&["resume", &id]), 120);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let show = env.show(&id);
+    assert_eq!(
+        step_state(&show, "job").as_deref(),
+        Some("succeeded"),
+        "{show:#}"
+    );
+    assert_eq!(step_field(&show, "job", "outputs")["done"], "yes");
+    assert_eq!(step_field(&show, "job", "jobs")[0]["executor"], "box");
+    let started = std::fs::read_to_string(&marks).unwrap_or_default();
+    assert_eq!(started.lines().count(), 1, "started once: {started}");
+    let log = text(&env.run(&["logs", &id, "job"]).stdout);
+    assert_eq!(log, "line-1\nline-2\n", "its whole output");
 }
 
 #[test]

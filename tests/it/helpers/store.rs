@@ -72,6 +72,7 @@ impl Script {
             seed: 7,
             auto_approve: false,
             allowed_signers: None,
+            slot: None,
         })
     }
     pub fn state(&mut self, step: &str, state: StepState, attempt: u32) -> &mut Self {

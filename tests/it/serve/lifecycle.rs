@@ -177,3 +177,51 @@ fn a_changed_file_takes_effect_and_a_broken_one_keeps_its_last_version_serving()
     });
     term(child);
 }
+
+/// Idle connections neither starve the probes nor stay (issue 41 point 5): with more
+/// idle connections open than `/metrics` answers at once, `/healthz` and `/ready` are
+/// answered while every idle one is still open, and each idle one is closed once its
+/// head's short timeout passed.
+#[test]
+fn idle_connections_never_starve_the_probes_and_are_closed_soon() {
+    let mut s = Served::new();
+    s.write("report.toml", HOURLY);
+    let (child, log) = s.start(&["--listen", "127.0.0.1:0"]);
+    let served = wait_log(&log, "metrics: serving http://", 30);
+    let addr = served
+        .lines()
+        .find_map(|l| l.strip_prefix("metrics: serving http://"))
+        .unwrap()
+        .trim_end_matches("/metrics")
+        .to_string();
+    wait_until("/ready", secs(30), || {
+        get(&addr, "/ready").0 == "HTTP/1.1 200 OK"
+    });
+    // Eight connections that say nothing (a half-open scanner, a stuck client).
+    let idle: Vec<std::net::TcpStream> = (0..8)
+        .map(|_| std::net::TcpStream::connect(&addr).unwrap())
+        .collect();
+    assert_eq!(get(&addr, "/healthz").0, "HTTP/1.1 200 OK");
+    assert_eq!(get(&addr, "/ready").0, "HTTP/1.1 200 OK");
+    // Answered without waiting for any idle one to go: all are still open.
+    let open = |c: &std::net::TcpStream| {
+        c.set_nonblocking(true).unwrap();
+        let mut b = [0u8; 1];
+        let still = matches!(c.peek(&mut b), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock);
+        c.set_nonblocking(false).unwrap();
+        still
+    };
+    assert!(
+        idle.iter().all(open),
+        "an idle connection was closed before the probes were answered"
+    );
+    // Each is closed by the serve soon (its head never came).
+    for mut c in idle {
+        c.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+            .unwrap();
+        let mut rest = Vec::new();
+        let n = c.read_to_end(&mut rest).unwrap();
+        assert_eq!(n, 0, "an idle connection got an answer");
+    }
+    term(child);
+}

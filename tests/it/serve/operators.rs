@@ -107,4 +107,15 @@ fn pause_survives_a_restart_and_trigger_starts_a_run_all_on_record() {
     }
     let verify = s.env.run(&["audit", "verify"]);
     assert!(verify.status.success(), "{}", text(&verify.stdout));
+    // Each decision can be read: `baton audit` lists the store's own, in order.
+    let listed = s.env.run(&["audit"]);
+    assert!(listed.status.success(), "{}", text(&listed.stderr));
+    let table = text(&listed.stdout);
+    let at = |w: &str| table.find(w).unwrap_or_else(|| panic!("{w} in {table}"));
+    assert!(at("schedule_paused") < at("schedule_triggered"), "{table}");
+    assert!(at("schedule_triggered") < at("schedule_resumed"), "{table}");
+    assert!(
+        table.contains("nightly#1") && table.contains("db maintenance"),
+        "{table}"
+    );
 }

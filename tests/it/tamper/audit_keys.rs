@@ -101,8 +101,12 @@ fn rotation_re_keys_the_store_so_the_old_key_can_be_deleted() {
     let new = finished_run(&env, K2);
     expect(&baton(&env, K2, &["audit", "verify"]), 0, &["intact"]);
     expect(&baton(&env, K2, &["show", &new]), 0, &[]);
-    // The old key alone no longer reads the store: nothing is left under it.
-    expect(&baton(&env, K1, &["audit", "verify"]), 1, &["`k2`"]);
+    // The old key, retired, is refused before it reads or writes anything.
+    expect(
+        &baton(&env, K1, &["audit", "verify"]),
+        2,
+        &["`k1`", "retired"],
+    );
 }
 
 #[test]
@@ -143,6 +147,91 @@ fn a_mistyped_key_is_refused_before_it_writes_anything() {
         2,
         &["`k1`", "BATON_AUDIT_KEYS"],
     );
+}
+
+/// (runs, events, audit rows, leases) in the store.
+fn counts(env: &Env) -> [i64; 4] {
+    let c = raw(env);
+    ["runs", "events", "audit", "leases"].map(|t| {
+        c.query_row(&format!("SELECT COUNT(*) FROM {t}"), [], |r| r.get(0))
+            .unwrap()
+    })
+}
+
+#[test]
+fn rotation_waits_for_an_engine_under_the_old_key_and_a_retired_key_writes_nothing() {
+    let env = Env::new();
+    let go = env.path().join("go");
+    let wf = env.workflow(
+        "wait.toml",
+        &format!(
+            "name = \"wait\"\n[[step]]\nid = \"a\"\nrun = \"while [ ! -e '{}' ]; do sleep 0.1; done\"\n",
+            go.display()
+        ),
+    );
+    let mut engine = cmd(&env, K1)
+        .args(["run", wf.to_str().unwrap(), "--headless"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the engine");
+    // Read-only, and only once it exists: never made here before the engine makes it.
+    let run: String = wait_until("the run to start", Duration::from_secs(30), || {
+        let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY;
+        Connection::open_with_flags(env.db(), flags)
+            .ok()?
+            .query_row("SELECT id FROM runs", [], |r| r.get::<_, String>(0))
+            .ok()
+    });
+    let both = Keys {
+        more: Some("k1=the-first-key"),
+        ..K2
+    };
+    // The engine writes under k1: rotating now would leave its next records under a
+    // deleted key. Refused, naming the run and the engine's pid; nothing changed.
+    let pid = format!("pid {} on ", engine.id());
+    expect(
+        &baton(&env, both, &["audit", "rotate"]),
+        1,
+        &["not rotated, nothing changed", &run, &pid, "`k1`"],
+    );
+    expect(&baton(&env, K1, &["audit", "verify"]), 0, &["intact"]);
+    // The engine dies (kill -9): nothing writes under k1 any more, the rotation goes.
+    engine.kill().unwrap();
+    engine.wait().unwrap();
+    expect(
+        &baton(&env, both, &["audit", "rotate"]),
+        0,
+        &["re-keyed with `k2`"],
+    );
+    // The rotation is a decision about the store, on the chain: `baton audit` lists it.
+    let listed = baton(&env, K2, &["audit", "--json"]);
+    expect(&listed, 0, &[]);
+    let rows: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    let rotated: Vec<&serde_json::Value> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["action"] == "key_rotated")
+        .collect();
+    assert_eq!(rotated.len(), 1, "{rows}");
+    assert_eq!(rotated[0]["details"]["key_id"], "k2");
+    assert_eq!(rotated[0]["details"]["retired"], serde_json::json!(["k1"]));
+    assert_eq!(rotated[0]["run_id"], "store");
+    // A process with the retired key is refused before it writes anything: a resume
+    // of the run, a new run.
+    let before = counts(&env);
+    expect(&baton(&env, K1, &["resume", &run]), 2, &["`k1`", "retired"]);
+    expect(
+        &baton(&env, K1, &["run", wf.to_str().unwrap(), "--headless"]),
+        2,
+        &["`k1`", "retired"],
+    );
+    assert_eq!(counts(&env), before);
+    // Under the new key the run resumes and ends; the store verifies with it alone.
+    std::fs::write(&go, "").unwrap();
+    expect(&baton(&env, K2, &["resume", &run, "--headless"]), 0, &[]);
+    expect(&baton(&env, K2, &["audit", "verify"]), 0, &["intact"]);
 }
 
 /// Drop the triggers that keep `events` append-only, as an attacker can.

@@ -26,6 +26,7 @@ impl Core {
             Name::Param(p) => self.cfg.params.get(p).cloned(),
             Name::Env(e) => self.run_env.get(e).and_then(|v| v.as_ref().ok().cloned()),
             Name::RunId => Some(self.cfg.run_id.clone()),
+            Name::RunSlot => Some(self.cfg.slot_text()),
             Name::StepOutput { step, key, .. } => self
                 .steps
                 .get(*step)

@@ -63,6 +63,7 @@ impl Core {
                 .approvals
                 .as_ref()
                 .map(|a| a.signers.text().to_string()),
+            slot: self.cfg.slot,
         }
     }
 

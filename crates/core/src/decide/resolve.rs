@@ -118,6 +118,8 @@ impl Core {
         };
         env.insert("BATON_RUN_ID".into(), self.cfg.run_id.clone());
         env.insert("BATON_STEP_ID".into(), step.id.clone());
+        // Empty without a slot: never one inherited from baton's own environment.
+        env.insert("BATON_SLOT".into(), self.cfg.slot_text());
         let executor = match runs.executor.and_then(|e| self.plan.executors.get(e)) {
             Some(e) => format!("{} {:?}", e.name, e.kind),
             None => "local".into(),

@@ -174,6 +174,7 @@ impl Driver {
                             return;
                         }
                     };
+                    exec::failpoint::die_at("started", &step_id);
                     let kill = running.kill_handle();
                     let tail = running.tail();
                     let _ = tx.send(Msg::Started {

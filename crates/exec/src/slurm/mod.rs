@@ -354,7 +354,7 @@ async fn slurm_cli(program: &str, args: &[String]) -> Result<String, String> {
     }
 }
 
-fn prepare_dir(dir: &Path) -> std::io::Result<()> {
+pub(crate) fn prepare_dir(dir: &Path) -> std::io::Result<()> {
     // A directory an earlier engine left for this attempt holds nothing to keep.
     if dir.exists() {
         std::fs::remove_dir_all(dir)?;
@@ -365,7 +365,7 @@ fn prepare_dir(dir: &Path) -> std::io::Result<()> {
         .create(dir)
 }
 
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+pub(crate) fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     let mut f = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -484,24 +484,8 @@ impl JobAttempt {
             Ok(Some(e)) => vec![e],
             _ => Vec::new(),
         };
-        let mut read = |path: &Path, name: &str| match std::fs::read(path) {
-            Ok(b) => {
-                let n = b.len().min(MAX_FILE_BYTES as usize);
-                let text = String::from_utf8_lossy(&b[..n]).into_owned();
-                (text, b.len() > n)
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (String::new(), false),
-            Err(e) => {
-                output_errors.push(format!("{name}: cannot read: {e}"));
-                (String::new(), false)
-            }
-        };
-        let (out_text, more) = read(&self.files.output(), "$BATON_OUTPUT");
-        let (usage_text, _) = read(&self.files.usage(), "$BATON_USAGE");
-        let (outputs, mut e1, cut_output) = parse_read_outputs(&out_text, more, &self.masker);
-        let (usage, mut e2) = parse_usage(&usage_text, &self.masker);
-        output_errors.append(&mut e1);
-        output_errors.append(&mut e2);
+        let (outputs, usage, cut_output) =
+            read_results(&self.files, &self.masker, &mut output_errors);
         // The environment file holds secrets: nothing of the attempt stays behind.
         let _ = std::fs::remove_dir_all(&self.files.dir);
         let lines = self.tail.lines();
@@ -537,7 +521,7 @@ impl Drop for JobAttempt {
     }
 }
 
-async fn read_exit_code(path: &Path, wait: bool) -> Option<i32> {
+pub(crate) async fn read_exit_code(path: &Path, wait: bool) -> Option<i32> {
     let deadline = Instant::now() + if wait { EXIT_FILE_WAIT } else { Duration::ZERO };
     loop {
         if let Ok(text) = tokio::fs::read_to_string(path).await
@@ -550,6 +534,34 @@ async fn read_exit_code(path: &Path, wait: bool) -> Option<i32> {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// A job's `$BATON_OUTPUT` and `$BATON_USAGE` files, read (bounded) and parsed as a
+/// local step's are; problems go to `errors`.
+pub(crate) fn read_results(
+    files: &JobFiles,
+    masker: &baton_model::mask::Masker,
+    errors: &mut Vec<String>,
+) -> (Vec<(String, String)>, baton_model::Usage, Option<String>) {
+    let mut read = |path: &Path, name: &str| match std::fs::read(path) {
+        Ok(b) => {
+            let n = b.len().min(MAX_FILE_BYTES as usize);
+            let text = String::from_utf8_lossy(&b[..n]).into_owned();
+            (text, b.len() > n)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (String::new(), false),
+        Err(e) => {
+            errors.push(format!("{name}: cannot read: {e}"));
+            (String::new(), false)
+        }
+    };
+    let (out_text, more) = read(&files.output(), "$BATON_OUTPUT");
+    let (usage_text, _) = read(&files.usage(), "$BATON_USAGE");
+    let (outputs, mut e1, cut_output) = parse_read_outputs(&out_text, more, masker);
+    let (usage, mut e2) = parse_usage(&usage_text, masker);
+    errors.append(&mut e1);
+    errors.append(&mut e2);
+    (outputs, usage, cut_output)
 }
 
 async fn sacct(job_id: &str) -> Option<(End, Option<i32>)> {
@@ -566,7 +578,7 @@ async fn sacct(job_id: &str) -> Option<(End, Option<i32>)> {
 /// Copies the job's output file, masked, into the step's log and its live tail, until
 /// `stop` (then one last read) ([`crate::log_copy::LogCopy`]). Returns a write error,
 /// if any.
-async fn tail_log(
+pub(crate) async fn tail_log(
     source: PathBuf,
     log_dir: PathBuf,
     log_path: PathBuf,

@@ -403,3 +403,54 @@ fn spring_forward_moves_a_gap_slot_for_every_hour_field_form() {
         vec!["2026-03-29T00:30:00.000Z", "2026-03-29T01:30:00.000Z"]
     );
 }
+
+#[test]
+fn a_backfill_range_is_inclusive_and_its_ends_read_in_the_schedules_zone() {
+    let zone = parse_zone("Europe/Paris").unwrap();
+    // A wall-clock date is the zone's midnight; RFC 3339 keeps its offset.
+    assert_eq!(
+        parse_instant("2026-03-01", zone).unwrap(),
+        utc("2026-02-28T23:00:00Z")
+    );
+    assert_eq!(
+        parse_instant("2026-03-01 02:30", zone).unwrap(),
+        utc("2026-03-01T01:30:00Z")
+    );
+    assert_eq!(
+        parse_instant("2026-03-01T02:30:00+05:00", zone).unwrap(),
+        utc("2026-02-28T21:30:00Z")
+    );
+    // A time the spring-forward gap skips, and a word, are refused saying why.
+    let gap = parse_instant("2026-03-29T02:30", zone).unwrap_err();
+    assert!(gap.contains("does not exist in Europe/Paris"), "{gap}");
+    let bad = parse_instant("yesterday", zone).unwrap_err();
+    assert!(
+        bad.contains("RFC 3339") && bad.contains("Europe/Paris"),
+        "{bad}"
+    );
+    // Both ends count; the spring-forward day's 02:30 is its 03:00, once.
+    let c = paris("30 2 * * *");
+    let slots: Vec<String> = c
+        .slots_between(
+            parse_instant("2026-03-28T02:30", zone).unwrap(),
+            parse_instant("2026-03-30T02:30", zone).unwrap(),
+            MAX_BACKFILL,
+        )
+        .into_iter()
+        .map(|t| t.to_rfc3339())
+        .collect();
+    assert_eq!(
+        slots,
+        vec![
+            "2026-03-28T01:30:00.000Z",
+            "2026-03-29T01:00:00.000Z",
+            "2026-03-30T00:30:00.000Z",
+        ]
+    );
+    // Bounded: the earliest `limit` of them.
+    let per_minute = Cadence::new("* * * * *", "UTC").unwrap();
+    let first =
+        per_minute.slots_between(utc("2026-01-01T00:00:00Z"), utc("2026-01-02T00:00:00Z"), 3);
+    assert_eq!(first.len(), 3);
+    assert_eq!(first[0], utc("2026-01-01T00:00:00Z"));
+}

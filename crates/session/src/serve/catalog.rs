@@ -56,6 +56,11 @@ impl Catalog {
     }
 
     /// Whether every file in the directory is loaded as it is now.
+    /// Whether a file is settling or loading: the directory is read again soon.
+    pub fn busy(&self) -> bool {
+        !self.settling.is_empty() || !self.loading.is_empty()
+    }
+
     pub fn not_ready(&self) -> Option<String> {
         let failing: Vec<&str> = self
             .entries
@@ -85,7 +90,8 @@ impl Catalog {
     pub fn scan(&mut self, store: &mut Store, loader: &Loader) -> Changes {
         let mut changes = Changes::default();
         let files = workflow_files(&self.dir);
-        let present: Vec<String> = files.iter().map(|(k, _)| k.clone()).collect();
+        let present: std::collections::HashSet<String> =
+            files.iter().map(|(k, _)| k.clone()).collect();
         let (now, wall) = (Instant::now(), SystemTime::now());
         for (key, path) in files {
             let Some(sig) = loader::sig_of(&path) else {
@@ -120,7 +126,7 @@ impl Catalog {
             .keys()
             .chain(self.broken.keys())
             .chain(self.done.keys())
-            .filter(|k| !present.contains(k))
+            .filter(|k| !present.contains(*k))
             .cloned()
             .collect();
         for key in gone {

@@ -1,0 +1,18 @@
+//! For crash tests only: `BATON_FAILPOINT=POINT:STEP` makes the engine kill itself with
+//! SIGKILL (as `kill -9` would, nothing cleaned up) at a named moment of that step's
+//! attempt, a moment too short for a test to hit from outside. The one point:
+//! - `started`: the attempt was started (a process spawned, a job submitted, a step
+//!   launched on a host) and the engine has not yet heard of it, so its placement (pid,
+//!   job id) is not recorded: resume must find it by itself.
+use std::sync::OnceLock;
+
+/// Die here if `BATON_FAILPOINT` names this point and step.
+pub fn die_at(point: &str, step: &str) {
+    static SET: OnceLock<Option<String>> = OnceLock::new();
+    let Some(set) = SET.get_or_init(|| std::env::var("BATON_FAILPOINT").ok()) else {
+        return;
+    };
+    if set.split_once(':') == Some((point, step)) {
+        let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGKILL);
+    }
+}

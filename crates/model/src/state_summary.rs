@@ -1,0 +1,537 @@
+//! One run's summary: what is read of it across runs (`baton runs`, the metrics, the
+//! inbox's "who waits on someone"), folded once from its events as they are committed
+//! and saved with each commit, in the same transaction (Temporal's "mutable state
+//! summary"). Readers across runs read this summary, never the events or the rows of
+//! every step again.
+//!
+//! [`SummaryFold`] is the fold: it keeps what it must remember of the run's steps,
+//! attempts, open errors and open gates to move the counts by each event in O(1), and
+//! hands out the small [`StateSummary`] that is saved. Folding a history in any
+//! chunking gives the summary of folding it whole (`state_summary_tests`; the store
+//! checks what it saved against a full replay on random histories).
+use crate::error::{ErrorKind, ErrorRecord, Severity};
+use crate::event::{Event, EventKind};
+use crate::fan::FanCounts;
+use crate::health::{self, StepScore};
+use crate::history::{self, Closes};
+use crate::metric_tallies::Tallies;
+use crate::signals;
+use crate::state::{RunState, StepState};
+use crate::{Health, Timestamp};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// The states in which a step waits on a person (an open gate, a step to retry or
+/// mark; a running step too: its engine may be gone).
+pub fn waits_on_someone(s: StepState) -> bool {
+    matches!(
+        s,
+        StepState::WaitingApproval
+            | StepState::Interrupted
+            | StepState::CompensationFailed
+            | StepState::Running
+    )
+}
+
+/// A fan-out instance's parent step (`PARENT[KEY]` → `PARENT`); a workflow step's id
+/// never holds `[`.
+pub fn fan_parent(step: &str) -> Option<&str> {
+    step.find('[').map(|i| &step[..i])
+}
+
+/// What is saved of one run with each commit. Maps are lists of pairs in JSON, with
+/// no zero entries, so that equal summaries compare (and serialize) equal.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StateSummary {
+    /// Steps grouped as they score: (state, retried, timed out) → how many.
+    #[serde(default, with = "pairs")]
+    pub steps: BTreeMap<(String, bool, bool), u64>,
+    /// Fan-out instances by parent step, then by state → how many.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fans: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Open error records by severity.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub open_errors: BTreeMap<String, u64>,
+    /// Open `budget_exceeded` records: the budget waits for someone to raise it.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub budget_open: u64,
+    /// How many failed steps the workflow dealt with (its `run_finished`; 0 again
+    /// when the run is reopened).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub dealt_with: u64,
+    /// The latency of its attempts that ended (nearest rank).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p50_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p95_ms: Option<u64>,
+    /// Its share of the metrics' sums (`Tallies::steps` included).
+    #[serde(default)]
+    pub tallies: Tallies,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// (steps_total, steps_done, health) as `runs` shows them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Counts {
+    pub total: usize,
+    pub done: usize,
+    pub health: f64,
+}
+
+impl StateSummary {
+    /// How many steps are in a state `pred` holds for.
+    pub fn count(&self, pred: impl Fn(StepState) -> bool) -> usize {
+        self.scores()
+            .filter(|(s, _)| pred(s.state))
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// Each group of steps that score alike, and how many.
+    fn scores(&self) -> impl Iterator<Item = (StepScore, usize)> + '_ {
+        self.steps.iter().map(|((state, retried, timed_out), n)| {
+            (
+                StepScore {
+                    state: StepState::parse(state).unwrap_or(StepState::Interrupted),
+                    // Only "more than one" matters to the score: 2 stands for any retry.
+                    attempts: if *retried { 2 } else { 1 },
+                    timed_out: *timed_out,
+                    dealt_with: false,
+                },
+                *n as usize,
+            )
+        })
+    }
+
+    /// The run's health, scored as the core's view scores it (`model::health`).
+    pub fn health(&self) -> Health {
+        // Which failed steps were dealt with does not matter to the scores, only how
+        // many: the first ones met stand for them.
+        let mut dealt = self.dealt_with as usize;
+        let scores: Vec<(StepScore, usize)> = self
+            .scores()
+            .flat_map(|(score, n)| {
+                let mut out = vec![(score, n)];
+                if score.state == StepState::Failed && dealt > 0 {
+                    let k = dealt.min(n);
+                    dealt -= k;
+                    out = vec![
+                        (
+                            StepScore {
+                                dealt_with: true,
+                                ..score
+                            },
+                            k,
+                        ),
+                        (score, n - k),
+                    ];
+                }
+                out
+            })
+            .collect();
+        let errors: Vec<ErrorRecord> = self
+            .open_errors
+            .iter()
+            .filter_map(|(sev, n)| Some((sev.parse::<Severity>().ok()?, *n)))
+            .flat_map(|(sev, n)| {
+                let rec = ErrorRecord::builder(ErrorKind::Storage, "")
+                    .severity(sev)
+                    .build(Timestamp(0));
+                std::iter::repeat_n(rec, n as usize)
+            })
+            .collect();
+        health::compute(
+            scores
+                .into_iter()
+                .flat_map(|(score, n)| std::iter::repeat_n(score, n)),
+            &errors,
+        )
+    }
+
+    pub fn counts(&self) -> Counts {
+        Counts {
+            total: self.count(|_| true),
+            done: self.count(StepState::is_final),
+            health: self.health().score,
+        }
+    }
+
+    /// Steps queued, and steps a process runs for: the signals' gauges.
+    pub fn queue_depth(&self) -> usize {
+        self.count(|s| s == StepState::Queued)
+    }
+
+    pub fn running(&self) -> usize {
+        self.count(StepState::has_process)
+    }
+
+    /// Something in the run waits on a person: a step (see [`waits_on_someone`]) or
+    /// an exhausted budget.
+    pub fn waiting(&self) -> bool {
+        self.budget_open > 0 || self.count(waits_on_someone) > 0
+    }
+
+    /// Each fanned-out step's instance counts, by step id.
+    pub fn fan_counts(&self) -> Vec<(String, FanCounts)> {
+        self.fans
+            .iter()
+            .map(|(parent, states)| {
+                let mut c = FanCounts::default();
+                for (s, n) in states {
+                    c.add(
+                        StepState::parse(s).unwrap_or(StepState::Interrupted),
+                        *n as usize,
+                    );
+                }
+                (parent.clone(), c)
+            })
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct StepRow {
+    state: StepState,
+    attempts: u32,
+    timed_out: bool,
+}
+
+impl Default for StepRow {
+    fn default() -> Self {
+        StepRow {
+            state: StepState::Pending,
+            attempts: 0,
+            timed_out: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+struct AttemptRow {
+    state: Option<StepState>,
+    duration_ms: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct ErrorRow {
+    step: Option<String>,
+    kind: &'static str,
+    severity: &'static str,
+    open: bool,
+}
+
+/// The fold of one run's history into its [`StateSummary`]: every step, attempt and
+/// error record the run has, as much as the counts need, and the counts kept as they
+/// move.
+#[derive(Debug, Clone, Default)]
+pub struct SummaryFold {
+    steps: HashMap<String, StepRow>,
+    attempts: HashMap<(String, u32), AttemptRow>,
+    errors: HashMap<String, ErrorRow>,
+    /// The ids of each step's open error records (what a success closes).
+    open_by_step: HashMap<String, BTreeSet<String>>,
+    /// When each step's gate opened, until decided, voided or opened again.
+    gates: HashMap<String, i64>,
+    /// Every ended attempt's duration, ascending (its latency).
+    durations: Vec<u64>,
+    sum: StateSummary,
+}
+
+impl SummaryFold {
+    /// A run created with these steps (all `pending`), before any event.
+    pub fn new<'a>(steps: impl IntoIterator<Item = &'a str>) -> SummaryFold {
+        let mut f = SummaryFold::default();
+        for s in steps {
+            f.step(s);
+        }
+        f
+    }
+
+    /// The fold of `events` from [`SummaryFold::new`]`(steps)`.
+    pub fn replay<'a>(steps: impl IntoIterator<Item = &'a str>, events: &[Event]) -> SummaryFold {
+        let mut f = SummaryFold::new(steps);
+        for ev in events {
+            f.apply(ev);
+        }
+        f
+    }
+
+    /// The summary as of the events folded so far.
+    pub fn summary(&self) -> StateSummary {
+        let mut s = self.sum.clone();
+        for ((state, _, _), n) in &s.steps {
+            *s.tallies.steps.entry(state.clone()).or_default() += n;
+        }
+        (s.p50_ms, s.p95_ms) = signals::latency(&self.durations);
+        s
+    }
+
+    /// The step's row, made `pending` if the run had none.
+    fn step(&mut self, step: &str) -> StepRow {
+        if let Some(row) = self.steps.get(step) {
+            return row.clone();
+        }
+        let row = StepRow::default();
+        self.step_counts(step, &row, true);
+        self.steps.insert(step.to_string(), row.clone());
+        row
+    }
+
+    /// Add (`add`) or take away a step row's part of the counts.
+    fn step_counts(&mut self, step: &str, row: &StepRow, add: bool) {
+        let key = (
+            row.state.as_str().to_string(),
+            row.attempts > 1,
+            row.timed_out,
+        );
+        move_count(&mut self.sum.steps, key, add);
+        if let Some(parent) = fan_parent(step) {
+            let states = self.sum.fans.entry(parent.to_string()).or_default();
+            move_count(states, row.state.as_str().to_string(), add);
+            if states.is_empty() {
+                self.sum.fans.remove(parent);
+            }
+        }
+    }
+
+    /// Change a step's row by `f` (creating it if missing), moving the counts.
+    fn change_step(&mut self, step: &str, f: impl FnOnce(&mut StepRow)) {
+        let old = self.step(step);
+        let mut new = old.clone();
+        f(&mut new);
+        if new != old {
+            self.step_counts(step, &old, false);
+            self.step_counts(step, &new, true);
+            self.steps.insert(step.to_string(), new);
+        }
+    }
+
+    /// Change an attempt's row by `f` (creating it if missing), moving the counts.
+    fn change_attempt(&mut self, step: &str, attempt: u32, f: impl FnOnce(&mut AttemptRow)) {
+        let key = (step.to_string(), attempt);
+        let old = self.attempts.get(&key).cloned();
+        let mut new = old.clone().unwrap_or_default();
+        f(&mut new);
+        if old.as_ref() == Some(&new) {
+            return;
+        }
+        if let Some(o) = &old {
+            self.attempt_counts(o, false);
+        }
+        self.attempt_counts(&new, true);
+        self.attempts.insert(key, new);
+    }
+
+    fn attempt_counts(&mut self, row: &AttemptRow, add: bool) {
+        let mut t = Tallies::default();
+        t.count_attempts(row.state, 1);
+        if let Some(ms) = row.duration_ms {
+            t.observe_duration(ms);
+            match self.durations.binary_search(&ms) {
+                Ok(i) if !add => {
+                    self.durations.remove(i);
+                }
+                Ok(i) | Err(i) if add => self.durations.insert(i, ms),
+                _ => {}
+            }
+        }
+        self.sum.tallies.merge(&t, add);
+    }
+
+    fn error_counts(&mut self, id: &str, row: &ErrorRow, add: bool) {
+        let mut t = Tallies::default();
+        t.count_errors(
+            row.kind.to_string(),
+            row.severity.to_string(),
+            1,
+            u64::from(row.open),
+        );
+        self.sum.tallies.merge(&t, add);
+        if row.open {
+            move_count(&mut self.sum.open_errors, row.severity.to_string(), add);
+            if row.kind == ErrorKind::BudgetExceeded.as_str() {
+                self.sum.budget_open = if add {
+                    self.sum.budget_open + 1
+                } else {
+                    self.sum.budget_open.saturating_sub(1)
+                };
+            }
+            if let Some(step) = &row.step {
+                let ids = self.open_by_step.entry(step.clone()).or_default();
+                if add {
+                    ids.insert(id.to_string());
+                } else {
+                    ids.remove(id);
+                    if ids.is_empty() {
+                        self.open_by_step.remove(step);
+                    }
+                }
+            }
+        }
+    }
+
+    fn set_error(&mut self, id: &str, new: Option<ErrorRow>) {
+        if let Some(old) = self.errors.remove(id) {
+            self.error_counts(id, &old, false);
+        }
+        if let Some(row) = new {
+            self.error_counts(id, &row, true);
+            self.errors.insert(id.to_string(), row);
+        }
+    }
+
+    fn close_error(&mut self, id: &str) {
+        if let Some(row) = self.errors.get(id).filter(|r| r.open).cloned() {
+            self.set_error(id, Some(ErrorRow { open: false, ..row }));
+        }
+    }
+
+    /// An attempt's log was recorded: the attempt has a row.
+    pub fn log(&mut self, step: &str, attempt: u32) {
+        self.change_attempt(step, attempt, |_| {});
+    }
+
+    /// Fold one event.
+    pub fn apply(&mut self, ev: &Event) {
+        let at = ev.at.0;
+        match &ev.kind {
+            // Reopened (a retry or a mark after the run had finished).
+            EventKind::RunStateChanged {
+                state: RunState::Running | RunState::Waiting,
+                ..
+            } => self.sum.dealt_with = 0,
+            EventKind::RunFinished { dealt_with, .. } => {
+                self.sum.dealt_with = dealt_with.len() as u64
+            }
+            EventKind::StepStateChanged {
+                step,
+                state,
+                attempt,
+                ..
+            } => {
+                let (state, attempt) = (*state, *attempt);
+                self.change_step(step, |r| {
+                    r.state = state;
+                    r.attempts = r.attempts.max(attempt);
+                    if state == StepState::Running {
+                        r.timed_out = false;
+                    }
+                });
+                // An attempt exists once it runs (queued and gate states precede it).
+                if attempt > 0
+                    && !matches!(
+                        state,
+                        StepState::Pending | StepState::Queued | StepState::WaitingApproval
+                    )
+                {
+                    self.change_attempt(step, attempt, |a| a.state = Some(state));
+                }
+            }
+            EventKind::StepFinished {
+                step,
+                attempt,
+                outcome,
+                duration_ms,
+                ..
+            } => {
+                let timed_out = matches!(outcome, crate::StepOutcome::TimedOut);
+                self.change_step(step, |r| {
+                    r.attempts = r.attempts.max(*attempt);
+                    r.timed_out = timed_out;
+                });
+                self.change_attempt(step, *attempt, |a| a.duration_ms = Some(*duration_ms));
+            }
+            EventKind::StepMarked { step, state, .. } => {
+                let state = *state;
+                self.change_step(step, |r| r.state = state);
+            }
+            EventKind::ErrorRecorded { error } => self.set_error(
+                &error.id,
+                Some(ErrorRow {
+                    step: error.step.clone(),
+                    kind: error.kind.as_str(),
+                    severity: error.severity.as_str(),
+                    open: error.open,
+                }),
+            ),
+            EventKind::GateOpened { step, .. } => {
+                self.gates.insert(step.clone(), at);
+            }
+            EventKind::GateApproved { step, .. } => self.gate_decided(step, "approved", at),
+            EventKind::GateRejected {
+                step, timed_out, ..
+            } => {
+                let kind = if *timed_out { "timed_out" } else { "rejected" };
+                self.gate_decided(step, kind, at)
+            }
+            EventKind::GateVoided { step, .. } => {
+                self.gates.remove(step);
+            }
+            _ => {}
+        }
+        match history::errors_closed(&ev.kind) {
+            Some(Closes::Ids { ids, .. }) => {
+                for id in ids {
+                    self.close_error(id);
+                }
+            }
+            Some(Closes::Step(step)) => {
+                let ids = self.open_by_step.get(step).cloned().unwrap_or_default();
+                for id in ids {
+                    self.close_error(&id);
+                }
+            }
+            None => {}
+        }
+    }
+
+    /// A gate was decided: how long it waited since it opened, if it was open.
+    fn gate_decided(&mut self, step: &str, decision: &str, at: i64) {
+        if let Some(opened) = self.gates.remove(step) {
+            let mut t = Tallies::default();
+            t.observe_gate_wait(decision.to_string(), (at - opened).max(0) as u64);
+            self.sum.tallies.merge(&t, true);
+        }
+    }
+}
+
+/// Move `map[key]` by one, dropping it at zero.
+fn move_count<K: Ord>(map: &mut BTreeMap<K, u64>, key: K, add: bool) {
+    if add {
+        *map.entry(key).or_default() += 1;
+    } else if let Some(n) = map.get_mut(&key) {
+        *n = n.saturating_sub(1);
+        if *n == 0 {
+            map.remove(&key);
+        }
+    }
+}
+
+/// Serde for a map as a list of `[key, value]` pairs (JSON keys are strings only).
+mod pairs {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::collections::BTreeMap;
+
+    pub fn serialize<S: Serializer, K: Serialize, V: Serialize>(
+        m: &BTreeMap<K, V>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_seq(m.iter())
+    }
+
+    pub fn deserialize<'de, D, K, V>(d: D) -> Result<BTreeMap<K, V>, D::Error>
+    where
+        D: Deserializer<'de>,
+        K: Deserialize<'de> + Ord,
+        V: Deserialize<'de>,
+    {
+        Ok(Vec::<(K, V)>::deserialize(d)?.into_iter().collect())
+    }
+}
+
+#[cfg(test)]
+#[path = "state_summary_tests.rs"]
+mod tests;

@@ -1,0 +1,138 @@
+use super::*;
+use crate::{StepOutcome, Usage};
+
+fn ev(seq: u64, kind: EventKind) -> Event {
+    Event {
+        seq,
+        at: Timestamp(1_000 * seq as i64),
+        kind,
+    }
+}
+
+fn moved(seq: u64, step: &str, state: StepState, attempt: u32) -> Event {
+    ev(
+        seq,
+        EventKind::StepStateChanged {
+            step: step.into(),
+            state,
+            attempt,
+            reason: None,
+        },
+    )
+}
+
+fn finished(seq: u64, step: &str, attempt: u32, ms: u64, outcome: StepOutcome) -> Event {
+    ev(
+        seq,
+        EventKind::StepFinished {
+            step: step.into(),
+            attempt,
+            outcome,
+            duration_ms: ms,
+            outputs: Default::default(),
+            usage: Usage::default(),
+        },
+    )
+}
+
+fn error(seq: u64, id: &str, step: &str, kind: ErrorKind) -> Event {
+    let mut e = ErrorRecord::builder(kind, "boom")
+        .step(step, 1)
+        .severity(Severity::High)
+        .build(Timestamp(0));
+    e.id = id.into();
+    ev(seq, EventKind::ErrorRecorded { error: e })
+}
+
+/// A run of three steps and a fan-out of two instances: one succeeds, one fails after
+/// a retry with an error, one waits at a gate that was decided once before.
+fn history() -> Vec<Event> {
+    use StepState::*;
+    vec![
+        moved(1, "build", Running, 1),
+        finished(2, "build", 1, 40, StepOutcome::Exited { exit_code: 0 }),
+        moved(3, "build", Succeeded, 1),
+        moved(4, "test[a]", Running, 1),
+        finished(5, "test[a]", 1, 100, StepOutcome::Exited { exit_code: 1 }),
+        moved(6, "test[a]", RetryWait, 1),
+        error(7, "e1", "test[a]", ErrorKind::ExitNonzero),
+        moved(8, "test[a]", Running, 2),
+        finished(9, "test[a]", 2, 300, StepOutcome::TimedOut),
+        moved(10, "test[a]", Failed, 2),
+        ev(
+            11,
+            EventKind::GateOpened {
+                step: "ship".into(),
+                prompt: "ship?".into(),
+                deadline: None,
+                digest: "d".into(),
+                approvers: vec![],
+                quorum: 1,
+                signed: false,
+                inputs: Default::default(),
+            },
+        ),
+        ev(
+            13,
+            EventKind::GateApproved {
+                step: "ship".into(),
+                actor: "bob".into(),
+                approvers: vec![],
+            },
+        ),
+        moved(14, "ship", WaitingApproval, 0),
+    ]
+}
+
+#[test]
+fn a_history_is_counted_as_runs_and_the_metrics_read_it() {
+    let f = SummaryFold::replay(["build", "ship", "test[b]"], &history());
+    let s = f.summary();
+    assert_eq!(s.count(|_| true), 4);
+    assert_eq!(s.count(StepState::is_final), 2);
+    assert!(s.waiting(), "the gate waits on someone");
+    assert_eq!(s.open_errors.get("high"), Some(&1));
+    assert_eq!((s.p50_ms, s.p95_ms), (Some(100), Some(300)));
+    let fans = s.fan_counts();
+    assert_eq!(fans.len(), 1);
+    assert_eq!(fans[0].0, "test");
+    assert_eq!((fans[0].1.total, fans[0].1.failed), (2, 1));
+    assert_eq!(s.tallies.attempts_started, 3);
+    assert_eq!(s.tallies.steps.get("failed"), Some(&1));
+    assert_eq!(s.tallies.gate_waits["approved"].sum_ms, 2_000);
+    assert!(s.counts().health < 100.0);
+    // The failed step retried and timed out scores as such.
+    assert!(s.steps.contains_key(&("failed".to_string(), true, true)));
+}
+
+#[test]
+fn a_success_closes_its_steps_errors_and_a_budget_waits_until_closed() {
+    let mut evs = history();
+    evs.push(error(15, "b1", "build", ErrorKind::BudgetExceeded));
+    let mut f = SummaryFold::replay(["build"], &evs);
+    assert_eq!(f.summary().budget_open, 1);
+    f.apply(&moved(16, "test[a]", StepState::Succeeded, 3));
+    f.apply(&moved(17, "build", StepState::Succeeded, 1));
+    let s = f.summary();
+    assert_eq!(s.budget_open, 0);
+    assert!(s.open_errors.is_empty(), "{:?}", s.open_errors);
+    assert_eq!(s.tallies.errors.values().map(|e| e.total).sum::<u64>(), 2);
+}
+
+#[test]
+fn the_summary_reads_back_as_saved() {
+    let s = SummaryFold::replay(["build"], &history()).summary();
+    let json = serde_json::to_string(&s).unwrap();
+    assert_eq!(serde_json::from_str::<StateSummary>(&json).unwrap(), s);
+}
+
+/// Counts moved back leave no zero entries: a step that came and went equals one
+/// that never moved.
+#[test]
+fn moving_back_leaves_the_summary_of_never_moving() {
+    let mut f = SummaryFold::new(["a"]);
+    let before = f.summary();
+    f.apply(&moved(1, "a", StepState::Queued, 0));
+    f.apply(&moved(2, "a", StepState::Pending, 0));
+    assert_eq!(f.summary(), before);
+}

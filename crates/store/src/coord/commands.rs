@@ -1,0 +1,534 @@
+//! Cross-process operator commands and the one-engine-per-run lease.
+use super::{Store, StoreError};
+use baton_model::liveness::{self, Lease, parse_holder};
+use baton_model::{Command, CommandOutcome, Event, Refusal, Timestamp};
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use std::time::Duration;
+
+/// How long [`Store::scrub_wal`] waits for readers to leave the write-ahead log.
+const SCRUB_WAIT: Duration = Duration::from_millis(200);
+
+/// The result of asking for a run's lease.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LeaseOutcome {
+    Acquired,
+    /// Another live engine holds it.
+    HeldBy {
+        holder: String,
+        heartbeat_at: Timestamp,
+    },
+}
+
+/// A command an engine took from the store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claimed {
+    pub id: i64,
+    pub command: Command,
+    /// Why the row is not proved to come from the account it names (see [`super::proof`]):
+    /// such a command is refused, on record.
+    pub unproven: Option<Refusal>,
+}
+
+impl Store {
+    /// Queue a command for the engine driving `run_id`; returns its id. With a
+    /// `deadline`, an engine that has not taken it by then never will (it is refused
+    /// as expired); without, it waits for the next engine (`--no-drive`).
+    pub fn submit_command(
+        &mut self,
+        run_id: &str,
+        cmd: &Command,
+        deadline: Option<Timestamp>,
+    ) -> Result<i64, StoreError> {
+        let r = (|| {
+            if !self.run_exists(run_id)? {
+                return Err(StoreError::NotFound(format!("run {run_id}")));
+            }
+            // The row's proof first: an engine may take the row as soon as it is in.
+            // A group store's directory is setgid (2770): its members share the proofs.
+            let shared = {
+                use std::os::unix::fs::MetadataExt;
+                let dir = super::parent_dir(
+                    &std::fs::canonicalize(&self.path).unwrap_or_else(|_| self.path.clone()),
+                );
+                std::fs::metadata(dir).is_ok_and(|m| m.mode() & 0o2000 != 0)
+            };
+            let (json, proof) = super::proof::seal(&self.path, shared, run_id, cmd)?;
+            let inserted = self.conn.execute(
+                "INSERT INTO commands (run_id, json, submitted_at, deadline) VALUES (?1, ?2, ?3, ?4)",
+                params![run_id, json, Timestamp::now().0, deadline.map(|d| d.0)],
+            );
+            if let Err(e) = inserted {
+                let _ = std::fs::remove_file(&proof);
+                return Err(e.into());
+            }
+            Ok(self.conn.last_insert_rowid())
+        })();
+        let id = self.ctx_run(run_id, r)?;
+        // Committed: the engine may look now.
+        super::wake::notify(&self.path, run_id);
+        Ok(id)
+    }
+
+    /// The engine takes the commands not yet taken, oldest first: they become
+    /// `claimed` in the same statement, so a submitter can no longer withdraw them
+    /// (see [`Store::withdraw_command`]) and the engine's verdict is the one on record.
+    /// Commands past their deadline are refused as expired instead: their submitter
+    /// has stopped waiting (or died), so applying them now would surprise everyone.
+    /// Each comes with its proof's verdict ([`Claimed::unproven`]).
+    ///
+    /// A claim is the lease's: it names the run's lease holder (`claimed_by`), and a
+    /// command claimed under another holder, whose engine stopped before its verdict
+    /// (the caller holds the lease now), is taken again, so it is decided on record.
+    pub fn claim_commands(&mut self, run_id: &str) -> Result<Vec<Claimed>, StoreError> {
+        let now = Timestamp::now();
+        let r = (|| {
+            let expired = serde_json::to_string(&CommandOutcome::Refused(Refusal::Expired))?;
+            let expired: Vec<String> = self
+                .conn
+                .prepare_cached(&format!(
+                    "UPDATE commands SET status = 'refused', outcome = ?3, done_at = ?2
+                     WHERE run_id = ?1 AND deadline IS NOT NULL AND deadline <= ?2 AND {OPEN}
+                     RETURNING json"
+                ))?
+                .query_map(params![run_id, now.0, expired], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            for json in &expired {
+                super::proof::discard(&self.path, json);
+            }
+            // Taken by an engine that stopped before its verdict (see [`OPEN`]).
+            let reclaimed: std::collections::HashSet<i64> = self
+                .conn
+                .prepare_cached(&format!(
+                    "SELECT id FROM commands WHERE run_id = ?1 AND status = 'claimed' AND {OPEN}"
+                ))?
+                .query_map([run_id], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            let mut st = self.conn.prepare_cached(&format!(
+                "UPDATE commands SET status = 'claimed', claimed_by = {HOLDER}
+                 WHERE run_id = ?1 AND {OPEN} RETURNING id, json"
+            ))?;
+            let mut rows: Vec<(i64, String)> = st
+                .query_map([run_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            rows.sort_by_key(|(id, _)| *id);
+            let mut claimed = Vec::new();
+            for (id, json) in rows {
+                match serde_json::from_str::<Command>(&json) {
+                    Ok(command) => {
+                        let unproven =
+                            super::proof::check(&self.path, run_id, &json, command.operator())
+                                .err()
+                                .map(|why| match reclaimed.contains(&id) {
+                                    // Its proof was used up by that engine.
+                                    true => Refusal::Unproven { why: format!(
+                                        "the engine that took this command stopped before recording its verdict; unless `baton audit {run_id}` shows it decided, hand it in again ({why})"
+                                    ) },
+                                    false => Refusal::Unproven { why: why.to_string() },
+                                });
+                        claimed.push(Claimed {
+                            id,
+                            command,
+                            unproven,
+                        });
+                    }
+                    // A row no engine of this baton can read (written by hand, or by a
+                    // newer baton) is refused, never the engine's end: the others in
+                    // this batch are still applied.
+                    Err(e) => {
+                        super::proof::discard(&self.path, &json);
+                        let outcome =
+                            serde_json::to_string(&CommandOutcome::Refused(Refusal::Unreadable {
+                                why: e.to_string(),
+                            }))?;
+                        self.conn.execute(
+                            "UPDATE commands SET status = 'refused', outcome = ?2, done_at = ?3
+                             WHERE id = ?1",
+                            params![id, outcome, now.0],
+                        )?;
+                    }
+                }
+            }
+            Ok(claimed)
+        })();
+        self.ctx(r)
+    }
+
+    /// The oldest cancel recorded for the run's next engine and not decided yet (see
+    /// [`OPEN`]; not past its deadline), if any. Its proof is checked when it is
+    /// claimed; meanwhile the engine taking the run over starts nothing (a cancel never
+    /// starts anything).
+    pub fn waiting_cancel(&self, run_id: &str) -> Result<Option<Command>, StoreError> {
+        let r = (|| {
+            let rows: Vec<String> = self
+                .conn
+                .prepare_cached(&format!(
+                    "SELECT json FROM commands WHERE run_id = ?1 AND {OPEN}
+                     AND (deadline IS NULL OR deadline > ?2) ORDER BY id"
+                ))?
+                .query_map(params![run_id, Timestamp::now().0], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            Ok(rows
+                .iter()
+                .filter_map(|json| serde_json::from_str::<Command>(json).ok())
+                .find(|c| matches!(c, Command::Cancel { .. })))
+        })();
+        self.ctx(r)
+    }
+
+    /// The run's first event (its `run_started`), read alone: what a submitter needs of
+    /// a long history to know the run's workflow (see `session::prepare::submitter_masker`).
+    pub fn first_event(&self, run_id: &str) -> Result<Option<Event>, StoreError> {
+        let r = (|| {
+            let json: Option<String> = self
+                .conn
+                .query_row(
+                    &format!(
+                        "SELECT e.json FROM {} ORDER BY e.id LIMIT 1",
+                        crate::ledger::rows::RUN_EVENTS
+                    ),
+                    [run_id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            Ok(match json {
+                Some(json) => Some(serde_json::from_str(&json)?),
+                None => None,
+            })
+        })();
+        self.ctx(r)
+    }
+
+    /// Replace a command's stored text (the engine's masked copy of it), leaving no
+    /// copy of the old text in the database's pages: the freed space is zeroed
+    /// (`secure_delete`). The write-ahead log still holds the old row until
+    /// [`Store::scrub_wal`] empties it.
+    pub fn rewrite_command(&mut self, id: i64, cmd: &Command) -> Result<(), StoreError> {
+        let r = (|| {
+            self.conn.pragma_update(None, "secure_delete", true)?;
+            self.conn.execute(
+                "UPDATE commands SET json = ?2 WHERE id = ?1",
+                params![id, serde_json::to_string(cmd)?],
+            )?;
+            Ok(())
+        })();
+        self.ctx(r)
+    }
+
+    /// Copy the write-ahead log into the database and truncate it to nothing, so no
+    /// older version of a page (a command's text before it was masked) stays in the
+    /// `-wal` file. `false` when a reader still used the log: try again later.
+    pub fn scrub_wal(&mut self) -> Result<bool, StoreError> {
+        let r = (|| {
+            // A reader in the way is waited for briefly, not for the full busy timeout:
+            // the engine tries again on its next poll.
+            self.conn.busy_timeout(SCRUB_WAIT)?;
+            let busy = self
+                .conn
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                    r.get::<_, i64>(0)
+                });
+            self.conn
+                .busy_handler(Some(crate::busy::wait_for_writer_as_engine))?;
+            Ok(busy? == 0)
+        })();
+        self.ctx(r)
+    }
+
+    /// Record what became of a claimed (or pending) command. A command already
+    /// completed or withdrawn (or unknown) is `NotFound`.
+    pub fn complete_command(
+        &mut self,
+        id: i64,
+        outcome: &CommandOutcome,
+    ) -> Result<(), StoreError> {
+        let status = if outcome.is_accepted() {
+            "accepted"
+        } else {
+            "refused"
+        };
+        let r = (|| {
+            let n = self.conn.execute(
+                "UPDATE commands SET status = ?2, outcome = ?3, done_at = ?4
+                 WHERE id = ?1 AND status IN ('pending', 'claimed')",
+                params![
+                    id,
+                    status,
+                    serde_json::to_string(outcome)?,
+                    Timestamp::now().0
+                ],
+            )?;
+            if n == 0 {
+                return Err(StoreError::NotFound(format!("pending command {id}")));
+            }
+            Ok(())
+        })();
+        self.ctx(r)
+    }
+
+    /// The submitter gives up on a command no engine has taken: it is refused with
+    /// `reason`. `false` when an engine already claimed (or answered) it: then its
+    /// verdict is coming, or is there, and must be waited for.
+    pub fn withdraw_command(&mut self, id: i64, reason: &Refusal) -> Result<bool, StoreError> {
+        let outcome = CommandOutcome::Refused(reason.clone());
+        let r = (|| {
+            let json: Option<String> = self
+                .conn
+                .query_row(
+                    "UPDATE commands SET status = 'refused', outcome = ?2, done_at = ?3
+                     WHERE id = ?1 AND status = 'pending' RETURNING json",
+                    params![id, serde_json::to_string(&outcome)?, Timestamp::now().0],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            // No engine will look for its proof now.
+            if let Some(json) = &json {
+                super::proof::discard(&self.path, json);
+            }
+            Ok(json.is_some())
+        })();
+        self.ctx(r)
+    }
+
+    /// `None` while the command is pending or claimed; `NotFound` for an unknown id.
+    pub fn command_outcome(&self, id: i64) -> Result<Option<CommandOutcome>, StoreError> {
+        let r = (|| {
+            let row: Option<Option<String>> = self
+                .conn
+                .query_row("SELECT outcome FROM commands WHERE id = ?1", [id], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            match row {
+                None => Err(StoreError::NotFound(format!("command {id}"))),
+                Some(None) => Ok(None),
+                Some(Some(json)) => Ok(Some(serde_json::from_str(&json)?)),
+            }
+        })();
+        self.ctx(r)
+    }
+
+    fn run_exists(&self, run_id: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT 1 FROM runs WHERE id = ?1", [run_id], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
+    /// Take the run's lease for `holder` (see [`lease_holder_name`]). A lease held by
+    /// the same holder is renewed; one whose heartbeat is older than `stale_after`, or
+    /// whose holder is a dead process on this host, is taken over.
+    /// Whether a command waits for `run_id`'s engine (a queued run the serve keeps
+    /// without an engine is woken for it).
+    pub fn has_open_commands(&self, run_id: &str) -> Result<bool, StoreError> {
+        let r = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT EXISTS (SELECT 1 FROM commands WHERE run_id = ?1 AND {OPEN})"
+            ))
+            .and_then(|mut st| st.query_row([run_id], |r| r.get(0)))
+            .map_err(StoreError::from);
+        self.ctx(r)
+    }
+
+    pub fn acquire_lease(
+        &mut self,
+        run_id: &str,
+        holder: &str,
+        now: Timestamp,
+        stale_after: Duration,
+    ) -> Result<LeaseOutcome, StoreError> {
+        let r = (|| {
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let current: Option<(String, i64)> = tx
+                .query_row(
+                    "SELECT holder, heartbeat_at FROM leases WHERE run_id = ?1",
+                    [run_id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            if let Some((other, beat)) = current {
+                let lease = Lease {
+                    holder: other,
+                    heartbeat_at: Timestamp(beat),
+                };
+                if lease.holder != holder
+                    && liveness::lease_is_live(&lease, now, stale_after, holder_alive)
+                {
+                    return Ok(LeaseOutcome::HeldBy {
+                        holder: lease.holder,
+                        heartbeat_at: lease.heartbeat_at,
+                    });
+                }
+            }
+            // The key it writes with: `audit rotate` waits for no live holder under another.
+            tx.execute(
+                "INSERT INTO leases (run_id, holder, acquired_at, heartbeat_at, key_id) VALUES (?1, ?2, ?3, ?3, ?4)
+                 ON CONFLICT (run_id) DO UPDATE SET holder = excluded.holder,
+                    acquired_at = excluded.acquired_at, heartbeat_at = excluded.heartbeat_at,
+                    key_id = excluded.key_id",
+                params![run_id, holder, now.0, crate::ledger::key_check::signing_id(&self.keys)],
+            )?;
+            tx.commit()?;
+            Ok(LeaseOutcome::Acquired)
+        })();
+        self.ctx(r)
+    }
+
+    /// Renew the lease; `LeaseLost` if another engine took it over meanwhile.
+    pub fn heartbeat(
+        &mut self,
+        run_id: &str,
+        holder: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let r = (|| {
+            let n = self.conn.execute(
+                "UPDATE leases SET heartbeat_at = ?3 WHERE run_id = ?1 AND holder = ?2",
+                params![run_id, holder, now.0],
+            )?;
+            if n == 0 {
+                return Err(StoreError::LeaseLost {
+                    run_id: run_id.to_string(),
+                    holder: self.lease_holder(run_id),
+                });
+            }
+            Ok(())
+        })();
+        self.ctx(r)
+    }
+
+    /// Give the lease up (no error if it is not held by `holder`).
+    pub fn release_lease(&mut self, run_id: &str, holder: &str) -> Result<(), StoreError> {
+        let r = self
+            .conn
+            .execute(
+                "DELETE FROM leases WHERE run_id = ?1 AND holder = ?2",
+                params![run_id, holder],
+            )
+            .map(|_| ())
+            .map_err(StoreError::from);
+        self.ctx(r)
+    }
+}
+
+/// The run's lease holder now (`?1` is the run), whom a claim belongs to.
+const HOLDER: &str = "(SELECT holder FROM leases WHERE run_id = ?1)";
+/// A command no engine has decided: pending, or claimed under a lease no longer held.
+const OPEN: &str = "(status = 'pending' OR (status = 'claimed' AND claimed_by IS NOT (SELECT holder FROM leases WHERE run_id = ?1)))";
+
+/// `pid <pid> on <host>` for this process: the lease holder format, which lets another
+/// process on the same host tell that the holder died.
+pub fn lease_holder_name() -> String {
+    format!("pid {} on {}", std::process::id(), hostname())
+}
+
+pub(crate) fn hostname() -> String {
+    nix::unistd::gethostname()
+        .map(|h| h.to_string_lossy().into_owned())
+        .unwrap_or_else(|_| "localhost".into())
+}
+
+/// Whether the holder's process is alive: `Some(false)` only for a process of this host
+/// that is gone (or a zombie no one reaped), `None` for a holder on another host or in
+/// another form (only its heartbeat can tell). The one place that looks at processes
+/// for [`liveness`].
+pub fn holder_alive(holder: &str) -> Option<bool> {
+    let (pid, host) = parse_holder(holder)?;
+    if host != hostname() || pid <= 0 {
+        return None;
+    }
+    match nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None) {
+        Err(nix::errno::Errno::ESRCH) => Some(false),
+        // EPERM: it exists, owned by someone else.
+        _ => Some(!is_zombie(pid)),
+    }
+}
+
+/// A killed child whose parent has not reaped it yet still answers `kill(pid, 0)`.
+fn is_zombie(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            // The state follows the command name, which is in parentheses.
+            let after = s.rsplit_once(')')?.1;
+            after.split_whitespace().next().map(|st| st == "Z")
+        })
+        .unwrap_or(false)
+}
+
+impl Store {
+    /// The run's lease row, if any (live or not: see [`liveness::liveness`]).
+    pub fn lease(&self, run_id: &str) -> Result<Option<Lease>, StoreError> {
+        let r = self
+            .conn
+            .prepare_cached("SELECT holder, heartbeat_at FROM leases WHERE run_id = ?1")
+            .and_then(|mut st| {
+                st.query_row([run_id], |r| {
+                    Ok(Lease {
+                        holder: r.get(0)?,
+                        heartbeat_at: Timestamp(r.get(1)?),
+                    })
+                })
+                .optional()
+            })
+            .map_err(StoreError::from);
+        self.ctx(r)
+    }
+}
+
+/// A run's liveness now from its recorded state and its lease columns (`holder`,
+/// `heartbeat_at` of a `LEFT JOIN leases`).
+pub(crate) fn live(
+    recorded: &str,
+    holder: Option<String>,
+    heartbeat_at: Option<i64>,
+    now: Timestamp,
+) -> baton_model::liveness::Liveness {
+    let lease = holder.zip(heartbeat_at).map(|(holder, beat)| Lease {
+        holder,
+        heartbeat_at: Timestamp(beat),
+    });
+    liveness::liveness(
+        baton_model::RunState::parse(recorded).unwrap_or(baton_model::RunState::Interrupted),
+        lease.as_ref(),
+        now,
+        holder_alive,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn holder_names_parse_and_liveness_is_checked_on_this_host_only() {
+        let me = lease_holder_name();
+        assert_eq!(
+            parse_holder(&me).map(|(p, _)| p),
+            Some(std::process::id() as i32)
+        );
+        assert_eq!(holder_alive(&me), Some(true));
+        assert_eq!(holder_alive("pid 999999999 on some-other-host"), None);
+        assert_eq!(holder_alive("an engine somewhere"), None);
+    }
+
+    #[test]
+    fn a_reaped_or_unreaped_dead_child_on_this_host_is_dead() {
+        let host = hostname();
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        let holder = format!("pid {pid} on {host}");
+        // Exited but not reaped: a zombie (wait for it to exit, bounded).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !is_zombie(pid as i32) {
+            assert!(std::time::Instant::now() < deadline, "child never exited");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert_eq!(holder_alive(&holder), Some(false));
+        child.wait().unwrap();
+        assert_eq!(holder_alive(&holder), Some(false));
+    }
+}

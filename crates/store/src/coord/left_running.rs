@@ -1,0 +1,113 @@
+//! What a run whose engine is gone left running (issue 41 point 1): a concurrency
+//! group or a store-wide pool slot is handed over only once none of it is left, so a
+//! `kill -9` of the holder's engine never lets a second deploy start beside the first
+//! one's process.
+//!
+//! On this host the run's processes are found by the run id in their environment
+//! (`model::procs`, as resume finds the leftovers it stops), for a run recorded
+//! unfinished only (an idempotent step may start before its start is committed, so
+//! the steps' projected states are no guide to what runs).
+//! A step's batch job counts while its attempt is unfinished (the cluster may run it;
+//! a takeover re-attaches to it). A holder on another host cannot be looked at: its
+//! lease's heartbeat is all there is (`model::liveness`).
+use super::StoreError;
+use super::commands::hostname;
+use baton_model::liveness::{LeftRunning, parse_holder};
+use baton_model::{Event, EventKind, RunState, procs};
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// What `run_id` (whose engine is gone) left running now; empty once nothing is.
+pub(crate) fn left_running(tx: &Connection, run_id: &str) -> Result<Vec<LeftRunning>, StoreError> {
+    let lease: Option<String> = tx
+        .prepare_cached("SELECT holder FROM leases WHERE run_id = ?1")?
+        .query_row([run_id], |r| r.get(0))
+        .optional()?;
+    let elsewhere = lease
+        .as_deref()
+        .and_then(parse_holder)
+        .is_some_and(|(_, host)| host != hostname());
+    if elsewhere {
+        return Ok(Vec::new());
+    }
+    let recorded: Option<String> = tx
+        .prepare_cached("SELECT state FROM runs WHERE id = ?1")?
+        .query_row([run_id], |r| r.get(0))
+        .optional()?;
+    if recorded
+        .as_deref()
+        .and_then(RunState::parse)
+        .is_none_or(|s| s.is_final())
+    {
+        return Ok(Vec::new());
+    }
+    let unfinished: Vec<(String, u32)> = tx
+        .prepare_cached(
+            "SELECT step_id, attempts FROM steps
+             WHERE run_id = ?1 AND state IN ('running', 'ready')",
+        )?
+        .query_map([run_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut left: Vec<LeftRunning> = Vec::new();
+    for p in procs::run_processes(run_id) {
+        if !p.slurm_job && !left.iter().any(|l| l.step() == p.step) {
+            left.push(LeftRunning::Process {
+                step: p.step,
+                pid: p.pid,
+            });
+        }
+    }
+    left.extend(jobs(tx, run_id, &unfinished)?);
+    Ok(left)
+}
+
+/// The batch jobs of the unfinished attempts (`step_job` events of those attempts).
+fn jobs(
+    tx: &Connection,
+    run_id: &str,
+    unfinished: &[(String, u32)],
+) -> Result<Vec<LeftRunning>, StoreError> {
+    let Some(key) = tx
+        .prepare_cached("SELECT key FROM runs WHERE id = ?1")?
+        .query_row([run_id], |r| r.get::<_, i64>(0))
+        .optional()?
+    else {
+        return Ok(Vec::new());
+    };
+    let rows: Vec<String> = tx
+        .prepare_cached(
+            "SELECT json FROM events WHERE id BETWEEN (?1 << 32) AND (?1 << 32) + 4294967295
+             AND type = 'step_job'",
+        )?
+        .query_map(params![key], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut out = Vec::new();
+    for json in rows {
+        let Ok(ev) = serde_json::from_str::<Event>(&json) else {
+            continue;
+        };
+        if let EventKind::StepJob {
+            step,
+            attempt,
+            executor,
+            job_id,
+        } = ev.kind
+            && unfinished.iter().any(|(s, a)| *s == step && *a == attempt)
+        {
+            out.push(LeftRunning::Job {
+                step,
+                executor,
+                job_id,
+            });
+        }
+    }
+    Ok(out)
+}
+
+impl super::Store {
+    /// What run `run_id` left running while its engine is gone (readers ask it of an
+    /// interrupted run: its steps read interrupted, with their process or job).
+    pub fn left_running(&self, run_id: &str) -> Result<Vec<LeftRunning>, StoreError> {
+        let r = left_running(&self.conn, run_id);
+        self.ctx(r)
+    }
+}

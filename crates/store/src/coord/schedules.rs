@@ -1,0 +1,493 @@
+//! What `baton serve` keeps about schedules: each schedule served (and whether it is
+//! paused), each slot decided (one row per workflow file, schedule and slot time, so
+//! no slot fires twice), the triggers operators asked for, and each workflow file's
+//! last load. Pausing, resuming and triggering are decisions: each goes on the audit
+//! chain in the transaction that records it.
+use super::audit::AuditKeys;
+use super::error::StoreError;
+use super::{Store, in_transaction};
+use baton_model::history::{AuditAction, Decision};
+use baton_model::{RunState, Timestamp};
+use rusqlite::{OptionalExtension, params};
+
+/// Slot rows of schedule 0 are operators' triggers (`baton schedule trigger`).
+pub const TRIGGER_INDEX: u32 = 0;
+/// The audit chain's row names a run; a schedule's decision names this instead.
+pub const AUDIT_SUBJECT: &str = "schedules";
+/// A trigger waiting for the serve to start it.
+pub const REQUESTED: &str = "requested";
+
+pub use backfill::{BackfillAsk, Backfilled, DueBackfill};
+pub use baton_model::schedule::{LastRun, Paused, ScheduleRow, SlotRow};
+
+mod backfill;
+
+/// A trigger an operator asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trigger {
+    pub file: String,
+    pub at: Timestamp,
+    pub params: Vec<(String, String)>,
+    pub by: String,
+}
+
+/// The schedule to record when a workflow is loaded.
+#[derive(Debug, Clone)]
+pub struct Served<'a> {
+    pub file: &'a str,
+    pub index: u32,
+    pub workflow: &'a str,
+    pub cron: &'a str,
+    pub timezone: &'a str,
+    pub catch_up: &'a str,
+    pub overlap: &'a str,
+}
+
+/// Every schedule served with its latest slot and its latest run (`Store::schedules`):
+/// each a lookup of one index entry (`schedule_slots_with_run` holds only the slots
+/// that made a run), whatever the history.
+const SCHEDULES: &str =
+    "SELECT s.file, s.idx, s.workflow, s.cron, s.timezone, s.catch_up, s.overlap,
+            s.since, s.paused, s.paused_by, s.paused_reason, s.paused_at,
+            l.slot_at, l.fate, lr.slot_at, lr.run_id, r.state, ls.holder,
+            ls.heartbeat_at
+     FROM schedules s
+     LEFT JOIN schedule_slots l ON l.file = s.file AND l.idx = s.idx
+        AND l.slot_at = (SELECT MAX(slot_at) FROM schedule_slots m
+             WHERE m.file = s.file AND m.idx = s.idx)
+     LEFT JOIN schedule_slots lr ON lr.file = s.file AND lr.idx = s.idx
+        AND lr.slot_at = (SELECT m.slot_at FROM schedule_slots m
+              WHERE m.file = s.file AND m.idx = s.idx
+                AND m.run_id IS NOT NULL
+              ORDER BY m.slot_at DESC LIMIT 1)
+     LEFT JOIN runs r ON r.id = lr.run_id
+     LEFT JOIN leases ls ON ls.run_id = lr.run_id
+     WHERE s.active = 1
+     ORDER BY s.workflow, s.file, s.idx";
+
+impl Store {
+    /// Record the schedules of `file` as now loaded (a new one is served from `now`);
+    /// the file's other schedules are no longer served. A paused one stays paused.
+    pub fn serve_schedules(
+        &mut self,
+        file: &str,
+        schedules: &[Served<'_>],
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let r = in_transaction(&self.conn, |tx| {
+            tx.execute("UPDATE schedules SET active = 0 WHERE file = ?1", [file])?;
+            for s in schedules {
+                tx.execute(
+                    "INSERT INTO schedules (file, idx, workflow, cron, timezone, catch_up, overlap, since, active)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1)
+                     ON CONFLICT (file, idx) DO UPDATE SET workflow = excluded.workflow,
+                        cron = excluded.cron, timezone = excluded.timezone,
+                        catch_up = excluded.catch_up, overlap = excluded.overlap, active = 1",
+                    params![
+                        s.file, s.index, s.workflow, s.cron, s.timezone, s.catch_up, s.overlap,
+                        now.0
+                    ],
+                )?;
+            }
+            Ok(())
+        });
+        self.ctx(r)
+    }
+
+    /// `file` is gone from the served directory: its schedules are no longer served.
+    pub fn unserve_file(&mut self, file: &str) -> Result<(), StoreError> {
+        let r = (|| {
+            self.conn
+                .execute("UPDATE schedules SET active = 0 WHERE file = ?1", [file])?;
+            self.conn
+                .execute("DELETE FROM serve_files WHERE file = ?1", [file])?;
+            Ok(())
+        })();
+        self.ctx(r)
+    }
+
+    /// Record how `file` loaded last (`error`: why it does not, `FILE:LINE:COL` first).
+    pub fn record_load(
+        &mut self,
+        file: &str,
+        workflow: Option<&str>,
+        error: Option<&str>,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let r = self
+            .conn
+            .execute(
+                "INSERT INTO serve_files (file, workflow, error, checked_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (file) DO UPDATE SET workflow = COALESCE(excluded.workflow, serve_files.workflow),
+                    error = excluded.error, checked_at = excluded.checked_at",
+                params![file, workflow, error, now.0],
+            )
+            .map(|_| ())
+            .map_err(StoreError::from);
+        self.ctx(r)
+    }
+
+    /// The workflow files that no longer load, with their errors.
+    pub fn load_errors(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let r = (|| {
+            let mut st = self.conn.prepare(
+                "SELECT file, error FROM serve_files WHERE error IS NOT NULL ORDER BY file",
+            )?;
+            let rows = st
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            Ok(rows)
+        })();
+        self.ctx(r)
+    }
+
+    /// Every schedule served, by workflow and index, with its latest slot and its latest
+    /// run (each one index entry: `schedule_slots_with_run` holds only slots with a run).
+    pub fn schedules(&self) -> Result<Vec<ScheduleRow>, StoreError> {
+        let now = Timestamp::now();
+        let r = (|| {
+            let mut st = self.conn.prepare_cached(SCHEDULES)?;
+            let rows = st
+                .query_map([], |r| {
+                    let paused: bool = r.get(8)?;
+                    let slot_at: Option<i64> = r.get(12)?;
+                    let run_at: Option<i64> = r.get(14)?;
+                    let run_id: Option<String> = r.get(15)?;
+                    let state: Option<String> = r.get(16)?;
+                    Ok(ScheduleRow {
+                        file: r.get(0)?,
+                        index: r.get(1)?,
+                        workflow: r.get(2)?,
+                        cron: r.get(3)?,
+                        timezone: r.get(4)?,
+                        catch_up: r.get(5)?,
+                        overlap: r.get(6)?,
+                        since: Timestamp(r.get(7)?),
+                        paused: paused
+                            .then(|| -> rusqlite::Result<Paused> {
+                                Ok(Paused {
+                                    by: r.get::<_, Option<String>>(9)?.unwrap_or_default(),
+                                    reason: r.get::<_, Option<String>>(10)?.unwrap_or_default(),
+                                    at: Timestamp(r.get::<_, Option<i64>>(11)?.unwrap_or_default()),
+                                })
+                            })
+                            .transpose()?,
+                        last: match slot_at {
+                            None => None,
+                            Some(at) => Some(SlotRow {
+                                slot_at: Timestamp(at),
+                                fate: r.get(13)?,
+                            }),
+                        },
+                        last_run: match (run_at, run_id) {
+                            (Some(at), Some(run_id)) => Some(LastRun {
+                                slot_at: Timestamp(at),
+                                run_id,
+                                // A run deleted since reads as gone: interrupted.
+                                state: super::commands::live(
+                                    state.as_deref().unwrap_or("interrupted"),
+                                    r.get(17)?,
+                                    r.get(18)?,
+                                    now,
+                                )
+                                .state,
+                            }),
+                            _ => None,
+                        },
+                    })
+                })?
+                .collect::<Result<_, _>>()?;
+            Ok(rows)
+        })();
+        self.ctx(r)
+    }
+
+    /// The latest slot recorded for a schedule.
+    pub fn last_slot(&self, file: &str, index: u32) -> Result<Option<Timestamp>, StoreError> {
+        let r = self
+            .conn
+            .query_row(
+                "SELECT MAX(slot_at) FROM schedule_slots WHERE file = ?1 AND idx = ?2",
+                params![file, index],
+                |r| r.get::<_, Option<i64>>(0),
+            )
+            .map(|v| v.map(Timestamp))
+            .map_err(StoreError::from);
+        self.ctx(r)
+    }
+
+    /// Record a slot's fate. `false` when the slot was recorded already (by an earlier
+    /// serve): it is never decided twice.
+    pub fn record_slot(
+        &mut self,
+        file: &str,
+        index: u32,
+        slot_at: Timestamp,
+        fate: &str,
+    ) -> Result<bool, StoreError> {
+        let r = self
+            .conn
+            .execute(
+                "INSERT INTO schedule_slots (file, idx, slot_at, fate, recorded_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+                params![file, index, slot_at.0, fate, Timestamp::now().0],
+            )
+            .map(|n| n == 1)
+            .map_err(StoreError::from);
+        self.ctx(r)
+    }
+
+    /// A recorded slot started its run (or, `run_id` `None`, could not: `fate` says why).
+    pub fn slot_started(
+        &mut self,
+        file: &str,
+        index: u32,
+        slot_at: Timestamp,
+        fate: &str,
+        run_id: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let r = self
+            .conn
+            .execute(
+                "UPDATE schedule_slots SET fate = ?4, run_id = ?5
+                 WHERE file = ?1 AND idx = ?2 AND slot_at = ?3",
+                params![file, index, slot_at.0, fate, run_id],
+            )
+            .map(|_| ())
+            .map_err(StoreError::from);
+        self.ctx(r)
+    }
+
+    /// The runs slots started that have not finished as recorded (a serve that died
+    /// left them; the next one resumes them).
+    pub fn unfinished_slot_runs(&self) -> Result<Vec<(String, u32, String)>, StoreError> {
+        let r = (|| {
+            let mut st = self.conn.prepare(
+                "SELECT l.file, l.idx, l.run_id, r.state FROM schedule_slots l
+                 JOIN runs r ON r.id = l.run_id ORDER BY l.slot_at",
+            )?;
+            let rows: Vec<(String, u32, String, String)> = st
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                .collect::<Result<_, _>>()?;
+            Ok(rows
+                .into_iter()
+                .filter(|(_, _, _, state)| !RunState::parse(state).is_some_and(RunState::is_final))
+                .map(|(f, i, id, _)| (f, i, id))
+                .collect())
+        })();
+        self.ctx(r)
+    }
+
+    /// Triggers waiting for the serve, oldest first.
+    pub fn requested_triggers(&self) -> Result<Vec<Trigger>, StoreError> {
+        let r = (|| {
+            let mut st = self.conn.prepare_cached(
+                "SELECT file, slot_at, params, requested_by FROM schedule_slots
+                 WHERE idx = ?1 AND fate = ?2 ORDER BY slot_at",
+            )?;
+            let rows = st
+                .query_map(params![TRIGGER_INDEX, REQUESTED], |r| {
+                    let params: Option<String> = r.get(2)?;
+                    Ok(Trigger {
+                        file: r.get(0)?,
+                        at: Timestamp(r.get(1)?),
+                        params: params
+                            .and_then(|p| serde_json::from_str(&p).ok())
+                            .unwrap_or_default(),
+                        by: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+                    })
+                })?
+                .collect::<Result<_, _>>()?;
+            Ok(rows)
+        })();
+        self.ctx(r)
+    }
+
+    /// Pause (`paused`) or resume the schedules `targets` (file, index), on the audit
+    /// chain as `actor`'s decision.
+    pub fn set_paused(
+        &mut self,
+        targets: &[(String, u32, String)],
+        paused: bool,
+        actor: &str,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        let now = Timestamp::now();
+        let names: Vec<String> = targets
+            .iter()
+            .map(|(_, i, w)| baton_model::schedule::schedule_name(w, *i))
+            .collect();
+        let decision = Decision {
+            actor: actor.to_string(),
+            action: if paused {
+                AuditAction::SchedulePaused
+            } else {
+                AuditAction::ScheduleResumed
+            },
+            step: None,
+            reason: Some(reason.to_string()),
+            summary: format!(
+                "{} {}",
+                if paused { "paused" } else { "resumed" },
+                names.join(", ")
+            ),
+            details: serde_json::json!({ "schedules": names }),
+        };
+        self.decide(&decision, |tx| {
+            for (file, index, _) in targets {
+                if paused {
+                    tx.execute(
+                        "UPDATE schedules SET paused = 1, paused_by = ?3, paused_reason = ?4, paused_at = ?5
+                         WHERE file = ?1 AND idx = ?2",
+                        params![file, index, actor, reason, now.0],
+                    )?;
+                } else {
+                    tx.execute(
+                        "UPDATE schedules SET paused = 0, paused_by = NULL, paused_reason = NULL, paused_at = NULL
+                         WHERE file = ?1 AND idx = ?2",
+                        params![file, index],
+                    )?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Ask the serve of `file` (workflow `workflow`) to start a run now, with `params`.
+    pub fn request_trigger(
+        &mut self,
+        file: &str,
+        workflow: &str,
+        params_given: &[(String, String)],
+        actor: &str,
+        reason: &str,
+    ) -> Result<Timestamp, StoreError> {
+        let decision = Decision {
+            actor: actor.to_string(),
+            action: AuditAction::ScheduleTriggered,
+            step: None,
+            reason: Some(reason.to_string()),
+            summary: format!("triggered {workflow}"),
+            details: serde_json::json!({
+                "workflow": workflow,
+                "params": params_given.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            }),
+        };
+        let text = serde_json::to_string(params_given).unwrap_or_default();
+        self.decide(&decision, |tx| {
+            // Unique per millisecond: two triggers in the same one are one apart.
+            let mut at = Timestamp::now().0;
+            loop {
+                let n = tx.execute(
+                    "INSERT INTO schedule_slots (file, idx, slot_at, fate, params, requested_by, recorded_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?3) ON CONFLICT DO NOTHING",
+                    params![file, TRIGGER_INDEX, at, REQUESTED, text, actor],
+                )?;
+                if n == 1 {
+                    return Ok(Timestamp(at));
+                }
+                at += 1;
+            }
+        })
+    }
+
+    /// `body` and the audit row of `d` in one transaction, committed with
+    /// `synchronous = FULL` like every decision.
+    fn decide<T>(
+        &mut self,
+        d: &Decision,
+        body: impl FnOnce(&rusqlite::Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.decide_with(|()| d.clone(), |tx| Ok((body(tx)?, ())))
+    }
+
+    /// [`Self::decide`] of a decision made from what `body` found (`X`), in its
+    /// transaction.
+    fn decide_with<T, X>(
+        &mut self,
+        make: impl FnOnce(&X) -> Decision,
+        body: impl FnOnce(&rusqlite::Connection) -> Result<(T, X), StoreError>,
+    ) -> Result<T, StoreError> {
+        self.decide_on(AUDIT_SUBJECT, make, body)
+    }
+
+    /// [`Self::decide_with`] under the audit subject `subject`.
+    pub(crate) fn decide_on<T, X>(
+        &mut self,
+        subject: &str,
+        make: impl FnOnce(&X) -> Decision,
+        body: impl FnOnce(&rusqlite::Connection) -> Result<(T, X), StoreError>,
+    ) -> Result<T, StoreError> {
+        let r = self.set_sync_full(true);
+        self.ctx(r)?;
+        self.witness_ready()?;
+        let keys: &AuditKeys = &self.keys;
+        let r = in_transaction(&self.conn, |tx| {
+            crate::ledger::key_check::check_signing(tx, keys)?;
+            let (v, found) = body(tx)?;
+            let head = crate::decisions::append(tx, keys, subject, &make(&found))?;
+            Ok((v, head))
+        });
+        let (v, head) = self.ctx(r)?;
+        self.witness(&Vec::from_iter(crate::ledger::witness::Entry::of_head(
+            &head,
+        )))?;
+        Ok(v)
+    }
+
+    /// Every workflow file a serve loaded, with its workflow's name.
+    pub fn served_files(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let r = (|| {
+            let mut st = self.conn.prepare(
+                "SELECT file, workflow FROM serve_files WHERE workflow IS NOT NULL ORDER BY workflow",
+            )?;
+            let rows = st
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            Ok(rows)
+        })();
+        self.ctx(r)
+    }
+
+    /// The live serve of this store (`pid N on HOST`), if one holds its lease.
+    pub fn serve_holder(&self, lease: &str) -> Option<String> {
+        let (holder, beat): (String, i64) = self
+            .conn
+            .query_row(
+                "SELECT holder, heartbeat_at FROM leases WHERE run_id = ?1",
+                [lease],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .ok()
+            .flatten()?;
+        let l = baton_model::Lease {
+            holder,
+            heartbeat_at: Timestamp(beat),
+        };
+        baton_model::liveness::lease_is_live(
+            &l,
+            Timestamp::now(),
+            baton_model::LEASE_STALE,
+            super::commands::holder_alive,
+        )
+        .then_some(l.holder)
+    }
+
+    /// Whether any slot row mentions `run_id` (a run a serve started).
+    pub fn slot_of_run(&self, run_id: &str) -> Result<Option<(String, u32)>, StoreError> {
+        let r = self
+            .conn
+            .query_row(
+                "SELECT file, idx FROM schedule_slots WHERE run_id = ?1",
+                [run_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(StoreError::from);
+        self.ctx(r)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,327 @@
+//! Concurrency groups across runs (`concurrency = { group = … }`): the table
+//! `group_members`, one row per run of a group, at most one of them `active` (a unique
+//! index). Every decision is one `BEGIN IMMEDIATE` transaction, so two engines started
+//! at the same instant never both hold a group.
+//!
+//! A group is held by its active run until that run is no longer live: finished, or
+//! its engine gone (its lease lapsed: `model::liveness`) and nothing it started still
+//! running (`left_running`: a killed engine's step process holds the group until it
+//! ends, or a takeover stops it). Nothing is released explicitly, so a killed engine
+//! cannot keep a group longer than its work. Queued runs take it oldest
+//! first (a run that superseded the holder, `cancel_running`, goes before them); a
+//! queued run whose engine is gone keeps its place but is passed over until resumed.
+use super::left_running::left_running;
+use super::{NewRun, Store, StoreError, commit_body, in_transaction, insert_run};
+use baton_model::liveness::{self, Lease, held_by_leftovers};
+use baton_model::{Event, RunState, Timestamp};
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// How a new run joins its group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Joining {
+    pub group: String,
+    /// What it does when the group is busy.
+    pub when_busy: WhenBusy,
+}
+
+/// A new run's answer to a busy group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WhenBusy {
+    /// Wait in line (oldest first).
+    Queue,
+    /// Wait first in line (it cancels the holder: `cancel_running`).
+    QueueFirst,
+    /// Do not wait: the run ends.
+    Skip,
+}
+
+/// What the store decided for a new run of a group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// The group was free: the run holds it.
+    Holds,
+    /// The group is busy: `holder` holds it (the run waits, or skips).
+    Busy { holder: String },
+}
+
+/// The one reading of whether a group member's run is live now: recorded unfinished
+/// and driven by a live engine.
+pub(crate) fn live_state(
+    tx: &Connection,
+    run_id: &str,
+    now: Timestamp,
+) -> Result<Option<RunState>, StoreError> {
+    let row: Option<(String, Option<String>, Option<i64>)> = tx
+        .prepare_cached(
+            "SELECT r.state, l.holder, l.heartbeat_at FROM runs r
+             LEFT JOIN leases l ON l.run_id = r.id WHERE r.id = ?1",
+        )?
+        .query_row([run_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    let Some((state, holder, beat)) = row else {
+        return Ok(None);
+    };
+    let recorded = RunState::parse(&state).unwrap_or(RunState::Interrupted);
+    let lease = holder.zip(beat).map(|(holder, b)| Lease {
+        holder,
+        heartbeat_at: Timestamp(b),
+    });
+    let l = liveness::liveness(recorded, lease.as_ref(), now, super::commands::holder_alive);
+    Ok((!l.state.is_final() && l.state != RunState::Interrupted).then_some(l.state))
+}
+
+/// Whether a member's run still holds what it took (its group, its pool slots): live,
+/// or its engine gone while something it started still runs here.
+pub(crate) fn still_holds(
+    tx: &Connection,
+    run_id: &str,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    Ok(live_state(tx, run_id, now)?.is_some() || !left_running(tx, run_id)?.is_empty())
+}
+
+/// The group's active row, as recorded (its run may no longer be live).
+fn active_member(tx: &Connection, group: &str) -> Result<Option<String>, StoreError> {
+    Ok(tx
+        .prepare_cached("SELECT run_id FROM group_members WHERE grp = ?1 AND active = 1")?
+        .query_row([group], |r| r.get(0))
+        .optional()?)
+}
+
+/// The group's active run, once a holder that no longer holds it has let it go.
+fn holder(tx: &Connection, group: &str, now: Timestamp) -> Result<Option<String>, StoreError> {
+    match active_member(tx, group)? {
+        Some(run) if still_holds(tx, &run, now)? => Ok(Some(run)),
+        Some(run) => {
+            tx.prepare_cached("UPDATE group_members SET active = 0 WHERE run_id = ?1")?
+                .execute([&run])?;
+            Ok(None)
+        }
+        None => Ok(None),
+    }
+}
+
+/// The first live queued run in the group's line, if any.
+fn first_in_line(
+    tx: &Connection,
+    group: &str,
+    now: Timestamp,
+) -> Result<Option<String>, StoreError> {
+    let line: Vec<String> = tx
+        .prepare_cached(
+            "SELECT run_id FROM group_members WHERE grp = ?1 AND active = 0 ORDER BY first DESC, seq",
+        )?
+        .query_map([group], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for run in line {
+        if live_state(tx, &run, now)? == Some(RunState::Queued) {
+            return Ok(Some(run));
+        }
+    }
+    Ok(None)
+}
+
+fn join(
+    tx: &Connection,
+    run_id: &str,
+    group: &str,
+    active: bool,
+    first: bool,
+) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO group_members (run_id, grp, active, first, seq)
+         VALUES (?1, ?2, ?3, ?4, (SELECT coalesce(max(seq), 0) + 1 FROM group_members))",
+    )?
+    .execute(params![run_id, group, active, first])?;
+    Ok(())
+}
+
+impl Store {
+    /// [`Store::create_started_run`] for a run of a group: the group is looked at, the
+    /// run recorded with its lease and the first events `events_for(verdict)` gives,
+    /// and (unless it skips) made the group's holder or queued in its line, all in ONE
+    /// transaction.
+    pub fn create_run_in_group(
+        &mut self,
+        run: &NewRun,
+        lease_holder: &str,
+        joining: &Joining,
+        events_for: impl FnOnce(&Verdict) -> Vec<Event>,
+    ) -> Result<(Verdict, Vec<Event>), StoreError> {
+        self.check_identity()?;
+        let r = self.set_sync_full(true);
+        self.ctx(r)?;
+        self.witness_ready()?;
+        let seal = self.account_key()?;
+        let now = Timestamp::now();
+        let keys = &self.keys;
+        let r = in_transaction(&self.conn, |tx| {
+            let busy = match holder(tx, &joining.group, now)? {
+                Some(h) => Some(h),
+                // A free group still goes to those already waiting, oldest first.
+                None if joining.when_busy != WhenBusy::QueueFirst => {
+                    first_in_line(tx, &joining.group, now)?
+                }
+                None => None,
+            };
+            let verdict = match busy {
+                Some(holder) => Verdict::Busy { holder },
+                None => Verdict::Holds,
+            };
+            let events = events_for(&verdict);
+            let folded = insert_run(tx, run, seal)?;
+            tx.prepare_cached(
+                "INSERT INTO leases (run_id, holder, acquired_at, heartbeat_at, key_id) VALUES (?1, ?2, ?3, ?3, ?4)",
+            )?
+            .execute(params![run.id, lease_holder, now.0, crate::ledger::key_check::signing_id(keys)])?;
+            let holds = verdict == Verdict::Holds;
+            if holds || joining.when_busy != WhenBusy::Skip {
+                let first = joining.when_busy == WhenBusy::QueueFirst;
+                join(tx, &run.id, &joining.group, holds, first)?;
+            }
+            let known = crate::Known {
+                key: None,
+                fold: Some(folded),
+            };
+            let (key, heads, folded) = commit_body(tx, keys, seal, &run.id, known, &events, &[])?;
+            Ok((verdict, events, key, heads, folded))
+        });
+        let (verdict, events, key, heads, folded) = self.ctx_run(&run.id, r)?;
+        self.run_keys.insert(run.id.clone(), key);
+        self.keep_fold(&run.id, folded, &events);
+        self.witness(&heads)?;
+        Ok((verdict, events))
+    }
+
+    /// For a queued run: take its group if it is free and the run is first in line.
+    /// `Some(group)` once the run holds it (also when it already did); `None` while it
+    /// must wait, or when the run is in no group.
+    pub fn admit_queued(&mut self, run_id: &str) -> Result<Option<String>, StoreError> {
+        let now = Timestamp::now();
+        let r = in_transaction(&self.conn, |tx| {
+            let Some((group, active)) = membership(tx, run_id)? else {
+                return Ok(None);
+            };
+            if active {
+                return Ok(Some(group));
+            }
+            if holder(tx, &group, now)?.is_some() {
+                return Ok(None);
+            }
+            if first_in_line(tx, &group, now)?.as_deref() != Some(run_id) {
+                return Ok(None);
+            }
+            set_active(tx, run_id)?;
+            Ok(Some(group))
+        });
+        self.ctx(r)
+    }
+
+    /// For a run taken over to be driven again (resumed, reopened by a command): it
+    /// holds its group again, unless another live run holds it now (`Err(holder)`).
+    /// A run in no group, or holding its group already, is `Ok`.
+    pub fn reclaim_group(
+        &mut self,
+        run_id: &str,
+    ) -> Result<Result<(), (String, String)>, StoreError> {
+        let now = Timestamp::now();
+        let r = in_transaction(&self.conn, |tx| {
+            let Some((group, active)) = membership(tx, run_id)? else {
+                return Ok(Ok(()));
+            };
+            if active {
+                return Ok(Ok(()));
+            }
+            match holder(tx, &group, now)? {
+                Some(other) => Ok(Err((group, other))),
+                None => {
+                    set_active(tx, run_id)?;
+                    Ok(Ok(()))
+                }
+            }
+        });
+        self.ctx(r)
+    }
+
+    /// The run that holds `group` now, if any (a holder no longer live does not,
+    /// unless what it started still runs).
+    pub fn group_holder(&self, group: &str) -> Result<Option<String>, StoreError> {
+        let now = Timestamp::now();
+        let r = (|| -> Result<Option<String>, StoreError> {
+            match active_member(&self.conn, group)? {
+                Some(run) if still_holds(&self.conn, &run, now)? => Ok(Some(run)),
+                _ => Ok(None),
+            }
+        })();
+        self.ctx(r)
+    }
+
+    /// The live runs waiting in `group`'s line, first in line first (a superseding run
+    /// before the others, then oldest first).
+    pub fn group_line(&self, group: &str) -> Result<Vec<String>, StoreError> {
+        let now = Timestamp::now();
+        let r = (|| -> Result<Vec<String>, StoreError> {
+            let line: Vec<String> = self
+                .conn
+                .prepare_cached(
+                    "SELECT run_id FROM group_members WHERE grp = ?1 AND active = 0 ORDER BY first DESC, seq",
+                )?
+                .query_map([group], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            let mut out = Vec::new();
+            for run in line {
+                if live_state(&self.conn, &run, now)? == Some(RunState::Queued) {
+                    out.push(run);
+                }
+            }
+            Ok(out)
+        })();
+        self.ctx(r)
+    }
+
+    /// Why a queued run of a group waits now, as every reader shows it: the live
+    /// holder, a dead holder's work still running (and what frees it), or the runs
+    /// first in line. `None`: in no group, holding it, or about to take it.
+    pub fn group_wait(&self, run_id: &str) -> Result<Option<String>, StoreError> {
+        let now = Timestamp::now();
+        let r = (|| -> Result<Option<String>, StoreError> {
+            let tx = &self.conn;
+            let Some((group, false)) = membership(tx, run_id)? else {
+                return Ok(None);
+            };
+            if let Some(h) = active_member(tx, &group)?.filter(|h| h != run_id) {
+                if live_state(tx, &h, now)?.is_some() {
+                    return Ok(Some(format!(
+                        "waiting for concurrency group `{group}`, held by run {h}"
+                    )));
+                }
+                let left = left_running(tx, &h)?;
+                if !left.is_empty() {
+                    return Ok(Some(format!(
+                        "waiting for concurrency group `{group}`: {}",
+                        held_by_leftovers(&h, &left)
+                    )));
+                }
+            }
+            Ok(first_in_line(tx, &group, now)?
+                .filter(|first| first != run_id)
+                .map(|first| {
+                    format!("waiting for concurrency group `{group}`: run {first} is first in line")
+                }))
+        })();
+        self.ctx(r)
+    }
+}
+
+fn membership(tx: &Connection, run_id: &str) -> Result<Option<(String, bool)>, StoreError> {
+    Ok(tx
+        .prepare_cached("SELECT grp, active FROM group_members WHERE run_id = ?1")?
+        .query_row([run_id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?)
+}
+
+fn set_active(tx: &Connection, run_id: &str) -> Result<(), StoreError> {
+    tx.prepare_cached("UPDATE group_members SET active = 1, first = 0 WHERE run_id = ?1")?
+        .execute([run_id])?;
+    Ok(())
+}

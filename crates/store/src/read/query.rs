@@ -1,0 +1,461 @@
+//! Read queries: replay, run records, the run list, logs and audit. One run's details
+//! are its replayed events (`session::inspect`), not queries.
+use super::audit::{self, AuditRow};
+use super::commands::live;
+use super::{SignaturesVerdict, Store, StoreError};
+use crate::RunRecord;
+use crate::ledger::rows::{AUDIT_SELECT, CHAIN_COLUMNS, RUN_EVENTS, audit_row, stored};
+use baton_model::liveness::Liveness;
+use baton_model::state_summary::Counts;
+use baton_model::{Event, RunSummary, StepState, Timestamp};
+use rusqlite::{OptionalExtension, params};
+use std::path::PathBuf;
+
+/// Where a reader of the run list is: the store's change number and deletion count
+/// it last read (see [`Store::run_changes`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RunsCursor {
+    rev: i64,
+    deleted: i64,
+}
+
+fn runs_cursor(c: &rusqlite::Connection) -> Result<RunsCursor, StoreError> {
+    let rev: i64 = c
+        .prepare_cached("SELECT coalesce(max(rev), 0) FROM runs")?
+        .query_row([], |r| r.get(0))?;
+    let deleted: i64 = c
+        .prepare_cached("SELECT CAST(value AS INTEGER) FROM meta WHERE key = ?1")?
+        .query_row([super::run_counts::DELETED_KEY], |r| r.get(0))
+        .optional()?
+        .unwrap_or(0);
+    Ok(RunsCursor { rev, deleted })
+}
+
+/// What [`Store::run_changes`] read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunChanges {
+    /// `runs` is every run (else: those created or changed since the cursor).
+    pub full: bool,
+    /// Newest first.
+    pub runs: Vec<RunSummary>,
+    pub cursor: RunsCursor,
+}
+
+fn parse_step_state(s: &str) -> StepState {
+    StepState::parse(s).unwrap_or(StepState::Interrupted)
+}
+
+fn opt_ts(v: Option<i64>) -> Option<Timestamp> {
+    v.map(Timestamp)
+}
+
+impl Store {
+    /// The run's events in `seq` order (replay).
+    pub fn events(&self, run_id: &str) -> Result<Vec<Event>, StoreError> {
+        self.events_after(run_id, 0)
+    }
+
+    /// The run's events with a `seq` above `after`, in order: what a follower has not
+    /// seen yet (one index range, not the whole history). With a key configured they
+    /// are checked first (see [`super::event_chain`]): a history that is not what was
+    /// committed is refused (`Tampered`, naming its first broken event).
+    pub fn events_after(&self, run_id: &str, after: u64) -> Result<Vec<Event>, StoreError> {
+        let mut out = Vec::new();
+        self.each_event(run_id, after, |ev| {
+            out.push(ev);
+            Ok::<_, std::convert::Infallible>(())
+        })?
+        .unwrap_or_else(|never| match never {});
+        Ok(out)
+    }
+
+    /// Whether the run's history is what was committed (with a key configured; without
+    /// one there is nothing to check): `Tampered`, naming its first broken event, if not.
+    pub fn check_events(&self, run_id: &str) -> Result<(), StoreError> {
+        if !self.keys.configured() {
+            return Ok(());
+        }
+        self.each_event(run_id, 0, |_| Ok::<_, std::convert::Infallible>(()))?
+            .unwrap_or_else(|never| match never {});
+        Ok(())
+    }
+
+    /// Hand the run's events with a `seq` above `after` to `f`, in order, one at a time
+    /// as they are read: a reader that folds them (a replay) never holds the history,
+    /// which a 100,000-step run makes half a million events long. With a key configured
+    /// each event is checked before `f` sees it and the run's head mark once all are
+    /// read, as [`Store::events_after`] checks them. `f`'s first error stops the events
+    /// it is handed and comes back inside `Ok` once the whole history was checked: a
+    /// history that is not what was committed (`Tampered`) says so first, whatever `f`
+    /// made of the events before the break.
+    pub fn each_event<E>(
+        &self,
+        run_id: &str,
+        after: u64,
+        mut f: impl FnMut(Event) -> Result<(), E>,
+    ) -> Result<Result<(), E>, StoreError> {
+        let mut folded: Result<(), E> = Ok(());
+        let mut hand = |json: &str| -> Result<(), StoreError> {
+            if folded.is_ok() {
+                folded = f(serde_json::from_str(json)?);
+            }
+            Ok(())
+        };
+        if self.keys.configured() {
+            let r = super::in_read_snapshot(&self.conn, |c| {
+                checked_events_after(c, &self.keys, run_id, after, &mut hand)
+            });
+            self.ctx(r)?;
+            return Ok(folded);
+        }
+        let r = (|| {
+            let mut st = self.conn.prepare_cached(&format!(
+                "SELECT e.json FROM {RUN_EVENTS} AND e.id > (r.key << 32) + ?2 ORDER BY e.id"
+            ))?;
+            let mut rows = st.query(params![run_id, after as i64])?;
+            while let Some(r) = rows.next()? {
+                hand(r.get_ref(0)?.as_str()?)?;
+            }
+            Ok(())
+        })();
+        self.ctx(r)?;
+        Ok(folded)
+    }
+
+    /// Each step's last recorded output tail (of its latest attempt that has one).
+    pub fn attempt_tails(
+        &self,
+        run_id: &str,
+    ) -> Result<std::collections::HashMap<String, String>, StoreError> {
+        let r = (|| {
+            let mut st = self.conn.prepare_cached(
+                "SELECT step_id, log_tail FROM attempts
+                 WHERE run_id = ?1 AND log_tail IS NOT NULL ORDER BY step_id, attempt",
+            )?;
+            let rows = st.query_map([run_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            // Later attempts come later and replace earlier ones.
+            Ok(rows.collect::<Result<_, _>>()?)
+        })();
+        self.ctx(r)
+    }
+
+    /// The run as recorded, its state as readers show it now (see [`RunRecord::state`]).
+    pub fn run(&self, run_id: &str) -> Result<RunRecord, StoreError> {
+        let now = Timestamp::now();
+        let r = self
+            .conn
+            .query_row(
+                "SELECT id, workflow, source_path, s.source_text, s.params_json, operator, state,
+                        started_at, finished_at,
+                        coalesce((SELECT e.seq FROM events e
+                                  WHERE e.id BETWEEN runs.key << 32 AND (runs.key << 32) + 4294967295
+                                  ORDER BY e.id DESC LIMIT 1), 0),
+                        l.holder, l.heartbeat_at
+                 FROM runs JOIN run_sources s ON s.run_id = runs.id
+                      LEFT JOIN leases l ON l.run_id = runs.id
+                 WHERE id = ?1",
+                [run_id],
+                |r| {
+                    let started_at = Timestamp(r.get(7)?);
+                    let l = live(&r.get::<_, String>(6)?, r.get(10)?, r.get(11)?, now);
+                    Ok(RunRecord {
+                        id: r.get(0)?,
+                        workflow: r.get(1)?,
+                        source_path: PathBuf::from(r.get::<_, String>(2)?),
+                        source_text: r.get(3)?,
+                        params_json: r.get(4)?,
+                        operator: r.get(5)?,
+                        state: l.state,
+                        driven_by: l.driven_by,
+                        started_at,
+                        finished_at: opt_ts(r.get(8)?),
+                        last_seq: r.get::<_, i64>(9)? as u64,
+                    })
+                },
+            )
+            .optional()
+            .map_err(StoreError::from)
+            .and_then(|o| o.ok_or_else(|| StoreError::NotFound(format!("run {run_id}"))));
+        self.ctx(r)
+    }
+
+    /// The run's state as readers show it (recorded, or `interrupted` when its engine
+    /// is gone) and the live engine driving it, now: [`Store::run`]'s, without the
+    /// workflow text (megabytes for a 100,000-step run, read on every look of the
+    /// console). What the console's followed view shows as the run's state.
+    pub fn run_liveness(&self, run_id: &str) -> Result<Liveness, StoreError> {
+        let now = Timestamp::now();
+        let r = self
+            .conn
+            .query_row(
+                "SELECT runs.state, l.holder, l.heartbeat_at
+                 FROM runs LEFT JOIN leases l ON l.run_id = runs.id WHERE id = ?1",
+                [run_id],
+                |r| Ok(live(&r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, now)),
+            )
+            .optional()
+            .map_err(StoreError::from)
+            .and_then(|o| o.ok_or_else(|| StoreError::NotFound(format!("run {run_id}"))));
+        self.ctx(r)
+    }
+
+    /// A unique prefix of a run id → the full id. An exact match wins.
+    pub fn resolve_run(&self, prefix: &str) -> Result<String, StoreError> {
+        if prefix.is_empty() {
+            return Err(StoreError::NotFound("run ``".into()));
+        }
+        let r = (|| {
+            // Range scan on the primary key; LIKE would treat `_` and `%` as wildcards.
+            let mut upper = prefix.to_string();
+            upper.push(char::MAX);
+            let mut st = self.conn.prepare_cached(
+                "SELECT id FROM runs WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT 11",
+            )?;
+            let ids: Vec<String> = st
+                .query_map(params![prefix, upper], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            let ids: Vec<String> = ids.into_iter().filter(|i| i.starts_with(prefix)).collect();
+            if ids.iter().any(|i| i == prefix) {
+                return Ok(prefix.to_string());
+            }
+            match ids.len() {
+                0 => Err(StoreError::NotFound(format!("run `{prefix}`"))),
+                1 => Ok(ids.into_iter().next().unwrap_or_default()),
+                _ => Err(StoreError::Ambiguous {
+                    prefix: prefix.to_string(),
+                    matches: ids,
+                }),
+            }
+        })();
+        self.ctx(r)
+    }
+
+    /// Every run, newest first, with step counts and health; states as readers show
+    /// them now (see [`liveness::liveness`]).
+    pub fn list_runs(&self) -> Result<Vec<RunSummary>, StoreError> {
+        let r = self.summaries("ORDER BY started_at DESC, id DESC", []);
+        self.ctx(r.map(|v| v.into_iter().map(|(s, _)| s).collect()))
+    }
+
+    /// The `n` newest runs, as [`Store::list_runs`] lists them (one index range).
+    pub fn newest_runs(&self, n: usize) -> Result<Vec<RunSummary>, StoreError> {
+        let r = self.summaries(
+            "ORDER BY started_at DESC, id DESC LIMIT ?1",
+            [i64::try_from(n).unwrap_or(i64::MAX)],
+        );
+        self.ctx(r.map(|v| v.into_iter().map(|(s, _)| s).collect()))
+    }
+
+    /// The runs among `ids` (those still in the store), as [`Store::list_runs`] lists
+    /// them: what a reader holding a list reads again of the runs still going.
+    pub fn runs_by_id(&self, ids: &[&str]) -> Result<Vec<RunSummary>, StoreError> {
+        let mut out = Vec::new();
+        for id in ids {
+            let r = self.summaries("WHERE id = ?1", [id]);
+            out.extend(self.ctx(r)?.into_iter().map(|(s, _)| s));
+        }
+        Ok(out)
+    }
+
+    /// What changed in the run list since `since` (`None`: everything): the runs
+    /// created or changed since (newest first), or every run when `full` (the first
+    /// read, or a run was deleted since); and the cursor to ask with next time. Reads
+    /// the changed rows only (`runs_by_rev`), never every run.
+    pub fn run_changes(&self, since: Option<RunsCursor>) -> Result<RunChanges, StoreError> {
+        let r = super::in_read_snapshot(&self.conn, |c| {
+            let cursor = runs_cursor(c)?;
+            let deleted = cursor.deleted;
+            let full = since.is_none_or(|s| s.deleted != deleted);
+            let mut runs = match since {
+                Some(s) if !full => self.summaries("WHERE rev > ?1", [s.rev])?,
+                _ => self.summaries("", [])?,
+            };
+            runs.sort_by(|a, b| (b.0.started_at, &b.0.id).cmp(&(a.0.started_at, &a.0.id)));
+            Ok(RunChanges {
+                full,
+                runs: runs.into_iter().map(|(s, _)| s).collect(),
+                cursor,
+            })
+        });
+        self.ctx(r)
+    }
+
+    /// Where the run list is now: a reader that starts from it reads what changes
+    /// after (two index lookups).
+    pub fn runs_cursor(&self) -> Result<RunsCursor, StoreError> {
+        let r = runs_cursor(&self.conn);
+        self.ctx(r)
+    }
+
+    /// Run summaries from `runs` (with their leases) under `tail` (a WHERE and ORDER
+    /// BY), with their `rev`. A run that goes on has no counts on its row: they are
+    /// its summary's (`store::summaries`).
+    pub(crate) fn summaries(
+        &self,
+        tail: &str,
+        p: impl rusqlite::Params,
+    ) -> Result<Vec<(RunSummary, i64)>, StoreError> {
+        let now = Timestamp::now();
+        let mut st = self.conn.prepare_cached(&format!(
+            "SELECT id, workflow, state, operator, started_at, finished_at, l.holder,
+                    l.heartbeat_at, steps_total, steps_done, health, rev
+             FROM runs LEFT JOIN leases l ON l.run_id = runs.id {tail}"
+        ))?;
+        let mut rows = st.query(p)?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let id: String = r.get(0)?;
+            let kept: (Option<i64>, Option<i64>, Option<f64>) = (r.get(8)?, r.get(9)?, r.get(10)?);
+            let c = match kept {
+                (Some(total), Some(done), Some(health)) => Counts {
+                    total: total as usize,
+                    done: done as usize,
+                    health,
+                },
+                _ => super::summaries::load(&self.conn, &id)?.counts(),
+            };
+            let l = live(&r.get::<_, String>(2)?, r.get(6)?, r.get(7)?, now);
+            let summary = RunSummary {
+                id,
+                workflow: r.get(1)?,
+                state: l.state,
+                driven_by: l.driven_by,
+                operator: r.get(3)?,
+                started_at: Timestamp(r.get(4)?),
+                finished_at: opt_ts(r.get(5)?),
+                steps_total: c.total,
+                steps_done: c.done,
+                health: Some(c.health),
+            };
+            out.push((summary, r.get(11)?));
+        }
+        Ok(out)
+    }
+
+    /// The current state of one step, `None` if the run never mentioned it.
+    pub fn step_state(&self, run_id: &str, step: &str) -> Result<Option<StepState>, StoreError> {
+        let r = self
+            .conn
+            .prepare_cached("SELECT state FROM steps WHERE run_id = ?1 AND step_id = ?2")
+            .and_then(|mut st| {
+                st.query_row(params![run_id, step], |r| r.get::<_, String>(0))
+                    .optional()
+            })
+            .map(|o| o.map(|s| parse_step_state(&s)))
+            .map_err(StoreError::from);
+        self.ctx(r)
+    }
+
+    /// Log files of a step's attempts, by attempt. Attempts with no recorded path fall
+    /// back to the conventional `<log_dir>/<step>.<attempt>.log` when that file exists.
+    pub fn attempt_logs(
+        &self,
+        run_id: &str,
+        step: &str,
+    ) -> Result<Vec<(u32, PathBuf)>, StoreError> {
+        let r = (|| {
+            let mut st = self.conn.prepare_cached(
+                "SELECT attempt, log_path FROM attempts WHERE run_id = ?1 AND step_id = ?2 ORDER BY attempt",
+            )?;
+            let rows: Vec<(u32, Option<String>)> = st
+                .query_map(params![run_id, step], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            Ok(rows)
+        })();
+        let rows = self.ctx(r)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(n, p)| match p {
+                Some(p) => Some((n, PathBuf::from(p))),
+                None => {
+                    let p = self.log_path(run_id, step, n);
+                    p.exists().then_some((n, p))
+                }
+            })
+            .collect())
+    }
+
+    /// The run's audit rows, oldest first.
+    pub fn audit(&self, run_id: &str) -> Result<Vec<AuditRow>, StoreError> {
+        let r = (|| {
+            let mut st = self
+                .conn
+                .prepare_cached(&format!("{AUDIT_SELECT} WHERE run_id = ?1 ORDER BY id"))?;
+            let rows = st.query_map([run_id], audit_row)?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })();
+        self.ctx(r)
+    }
+}
+
+/// [`Store::each_event`] with every event's link, hash and key checked before `hand`
+/// reads its text, and the run's head mark: event `after` (already checked by the
+/// caller) anchors the new ones.
+fn checked_events_after(
+    c: &rusqlite::Connection,
+    keys: &audit::AuditKeys,
+    run_id: &str,
+    after: u64,
+    hand: &mut dyn FnMut(&str) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    use super::event_chain::{Break, Check};
+    let tampered = |b: Break| StoreError::Tampered {
+        run_id: run_id.to_string(),
+        seq: b.seq,
+        reason: b.reason,
+    };
+    let gone = || {
+        tampered(Break {
+            seq: after,
+            reason: format!("event {after} is gone"),
+        })
+    };
+    let mut st = c.prepare_cached(&format!(
+        "SELECT {CHAIN_COLUMNS} FROM {RUN_EVENTS} AND e.id >= (r.key << 32) + ?2 ORDER BY e.id"
+    ))?;
+    let mut rows = st.query(params![run_id, after as i64])?;
+    let mut check = (after == 0).then(|| Check::new(run_id, keys));
+    while let Some(r) = rows.next()? {
+        let ev = stored(r)?;
+        let Some(c) = check.as_mut() else {
+            // The anchor: the event the caller has.
+            if ev.seq != after {
+                return Err(gone());
+            }
+            check = Some(Check::after(run_id, keys, ev).map_err(tampered)?);
+            continue;
+        };
+        let json = ev.json;
+        c.push(ev).map_err(tampered)?;
+        hand(json)?;
+    }
+    check
+        .ok_or_else(gone)?
+        .finish(audit::Heads::Keyed)
+        .map(|_last| ())
+        .map_err(tampered)
+}
+
+impl Store {
+    /// Verify every signed decision again (all runs, or `run_id`'s) against the
+    /// allowed signers its run recorded; see [`super::audit_signatures`].
+    pub fn verify_signatures(&self, run_id: Option<&str>) -> Result<SignaturesVerdict, StoreError> {
+        let r = (|| {
+            // One run's rows alone are an index range (`audit_by_run`).
+            let rows: Vec<AuditRow> = match run_id {
+                Some(run) => self
+                    .conn
+                    .prepare(&format!("{AUDIT_SELECT} WHERE run_id = ?1 ORDER BY id"))?
+                    .query_map([run], audit_row)?
+                    .collect::<Result<_, _>>()?,
+                None => self
+                    .conn
+                    .prepare(&format!("{AUDIT_SELECT} ORDER BY id"))?
+                    .query_map([], audit_row)?
+                    .collect::<Result<_, _>>()?,
+            };
+            Ok(super::audit_signatures::verify_signatures(rows, run_id))
+        })();
+        self.ctx(r)
+    }
+}

@@ -1,0 +1,113 @@
+//! Each run's summary (`model::state_summary`), saved with every commit in the same
+//! transaction (`run_summaries`, schema `RUN_SUMMARIES`): what `runs`, the metrics and
+//! the inbox read across runs, instead of folding the rows of every step, attempt,
+//! error and approval again in SQL.
+//!
+//! The fold lives in memory beside the connection ([`Folded`], one per run this `Store`
+//! commits to): a commit folds only its own events and writes one small row. A fold
+//! that does not match the run's last stored event (another process committed, or this
+//! connection never did) is rebuilt once from the run's rows and events.
+use super::StoreError;
+use baton_model::Event;
+use baton_model::state_summary::{StateSummary, SummaryFold};
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// A run's fold as of its event `seq` (`None`: before its first), for the run keyed
+/// `key` (`runs.key`: a run deleted and made again is another).
+#[derive(Debug)]
+pub(crate) struct Folded {
+    pub key: i64,
+    pub seq: Option<u64>,
+    pub fold: SummaryFold,
+}
+
+/// The fold of run `run_id` from what the store holds now: its steps and attempts
+/// (a row of each, however it was made), then its events in order.
+pub(crate) fn replayed(conn: &Connection, run_id: &str) -> Result<SummaryFold, StoreError> {
+    let steps: Vec<String> = conn
+        .prepare_cached("SELECT step_id FROM steps WHERE run_id = ?1")?
+        .query_map([run_id], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut fold = SummaryFold::new(steps.iter().map(String::as_str));
+    let mut st = conn.prepare_cached("SELECT step_id, attempt FROM attempts WHERE run_id = ?1")?;
+    let mut rows = st.query([run_id])?;
+    while let Some(r) = rows.next()? {
+        fold.log(r.get_ref(0)?.as_str()?, r.get::<_, i64>(1)? as u32);
+    }
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT e.json FROM {} ORDER BY e.id",
+        crate::ledger::rows::RUN_EVENTS
+    ))?;
+    let mut rows = st.query([run_id])?;
+    while let Some(r) = rows.next()? {
+        let ev: Event = serde_json::from_str(r.get_ref(0)?.as_str()?)?;
+        fold.apply(&ev);
+    }
+    Ok(fold)
+}
+
+/// Fold a batch just inserted (`events`, after `logs`) into the run's fold: `cached` if
+/// it stands where the run stood before the batch (`before`, its last event then),
+/// else rebuilt from the store (which holds the batch already).
+pub(crate) fn advance(
+    conn: &Connection,
+    run_id: &str,
+    key: i64,
+    before: Option<u64>,
+    cached: Option<Folded>,
+    logs: &[super::AttemptLog],
+    events: &[Event],
+) -> Result<Folded, StoreError> {
+    let seq = events.last().map(|e| e.seq).or(before);
+    let fold = match cached {
+        Some(f) if f.key == key && f.seq == before => {
+            let mut fold = f.fold;
+            for log in logs {
+                fold.log(&log.step_id, log.attempt);
+            }
+            for ev in events {
+                fold.apply(ev);
+            }
+            fold
+        }
+        _ => {
+            let mut fold = replayed(conn, run_id)?;
+            for log in logs {
+                fold.log(&log.step_id, log.attempt);
+            }
+            fold
+        }
+    };
+    Ok(Folded { key, seq, fold })
+}
+
+/// Save a run's summary (made or replaced).
+pub(crate) fn save(conn: &Connection, run_id: &str, s: &StateSummary) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO run_summaries (run_id, waiting, fanned, json) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (run_id) DO UPDATE SET waiting = excluded.waiting,
+            fanned = excluded.fanned, json = excluded.json",
+    )?
+    .execute(params![
+        run_id,
+        i64::from(s.waiting()),
+        i64::from(!s.fans.is_empty()),
+        serde_json::to_string(s)?
+    ])?;
+    Ok(())
+}
+
+/// A run's saved summary; an empty one if it has none (no such run).
+pub(crate) fn load(conn: &Connection, run_id: &str) -> Result<StateSummary, StoreError> {
+    let json: Option<String> = conn
+        .prepare_cached("SELECT json FROM run_summaries WHERE run_id = ?1")?
+        .query_row([run_id], |r| r.get(0))
+        .optional()?;
+    Ok(match json {
+        Some(j) => serde_json::from_str(&j)?,
+        None => StateSummary::default(),
+    })
+}
+
+#[cfg(test)]
+mod tests;

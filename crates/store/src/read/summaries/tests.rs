@@ -1,0 +1,130 @@
+//! The summary saved with each commit is the summary of a full replay of the run's
+//! events, however the history was chunked into commits and whether the connection
+//! that committed it kept its fold or folded it again from the store (reopened); and
+//! it counts what the rows of the steps and errors hold (the second fold it replaced).
+use super::super::Store;
+use super::super::project::tests::{RUN, event_kind, events, logs, open};
+use super::*;
+use proptest::prelude::*;
+use std::collections::BTreeMap;
+
+/// The old fold in SQL of the steps' rows, as the summary groups them.
+fn steps_in_sql(s: &Store) -> BTreeMap<(String, bool, bool), u64> {
+    let mut st = s
+        .conn
+        .prepare(
+            "SELECT state, attempts > 1, timed_out, count(*) FROM steps WHERE run_id = ?1
+             GROUP BY state, attempts > 1, timed_out",
+        )
+        .unwrap();
+    st.query_map([RUN], |r| {
+        Ok((
+            (r.get(0)?, r.get(1)?, r.get(2)?),
+            r.get::<_, i64>(3)? as u64,
+        ))
+    })
+    .unwrap()
+    .collect::<Result<_, _>>()
+    .unwrap()
+}
+
+/// The old fold in SQL of the open errors, by severity.
+fn open_errors_in_sql(s: &Store) -> BTreeMap<String, u64> {
+    let mut st = s
+        .conn
+        .prepare(
+            "SELECT severity, count(*) FROM errors WHERE run_id = ?1 AND open = 1
+             GROUP BY severity",
+        )
+        .unwrap();
+    st.query_map([RUN], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+fn scalar(s: &Store, sql: &str) -> i64 {
+    s.conn.query_row(sql, [RUN], |r| r.get(0)).unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+    #[test]
+    fn the_saved_summary_is_a_full_replays(
+        kinds in prop::collection::vec(event_kind(), 1..40),
+        logs in logs(),
+        chunks in prop::collection::vec((1..12usize, any::<bool>()), 1..40),
+        listed in any::<bool>(),
+    ) {
+        let evs = events(kinds);
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = open(&dir, "s.db", listed);
+        let mut rest = &evs[..];
+        let mut first = true;
+        for (n, reopen) in chunks.iter().cycle() {
+            if rest.is_empty() {
+                break;
+            }
+            if *reopen {
+                // A connection that never committed to the run folds it from the store.
+                s = Store::open(&dir.path().join("s.db")).unwrap();
+            }
+            let (batch, tail) = rest.split_at((*n).min(rest.len()));
+            let batch_logs: &[crate::AttemptLog] = if first { &logs } else { &[] };
+            s.commit_with_logs(RUN, batch, batch_logs).unwrap();
+            first = false;
+            rest = tail;
+        }
+        let saved = load(&s.conn, RUN).unwrap();
+        let steps: &[&str] = if listed { &["b", "a"] } else { &[] };
+        let mut replay = SummaryFold::new(steps.iter().copied());
+        for l in &logs {
+            replay.log(&l.step_id, l.attempt);
+        }
+        for ev in &evs {
+            replay.apply(ev);
+        }
+        prop_assert_eq!(&saved, &replay.summary());
+        // What the SQL folds counted from the rows, the summary counts.
+        prop_assert_eq!(&saved.steps, &steps_in_sql(&s));
+        prop_assert_eq!(&saved.open_errors, &open_errors_in_sql(&s));
+        prop_assert_eq!(
+            saved.tallies.attempts_started as i64,
+            scalar(&s, "SELECT count(*) FROM attempts WHERE run_id = ?1")
+        );
+        prop_assert_eq!(
+            saved.tallies.step_durations.sum_ms as i64,
+            scalar(&s, "SELECT coalesce(sum(duration_ms), 0) FROM attempts WHERE run_id = ?1")
+        );
+        let waiting_in_sql = scalar(
+            &s,
+            "SELECT (SELECT count(*) FROM steps WHERE run_id = ?1 AND state IN
+                        ('waiting_approval', 'interrupted', 'compensation_failed', 'running'))
+                  + (SELECT count(*) FROM errors WHERE run_id = ?1 AND open = 1
+                        AND kind = 'budget_exceeded')",
+        );
+        prop_assert_eq!(waiting_in_sql > 0, saved.waiting());
+        let waiting = s.runs_waiting_on_someone().unwrap();
+        prop_assert_eq!(waiting.contains(&RUN.to_string()), saved.waiting());
+        // The migration that adds the summaries derives the same from the store.
+        s.conn.execute_batch("DELETE FROM run_summaries").unwrap();
+        crate::schema::backfills::summaries(&s.conn).unwrap();
+        prop_assert_eq!(load(&s.conn, RUN).unwrap(), saved);
+    }
+}
+
+/// A run made by `create_run` has its summary before any event: `runs` counts its
+/// listed steps, pending.
+#[test]
+fn a_new_run_is_summarised_before_its_first_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open(&dir, "n.db", true);
+    let saved = load(&s.conn, RUN).unwrap();
+    assert_eq!(saved.count(|_| true), 2);
+    assert_eq!(
+        saved.tallies.steps.get("pending"),
+        Some(&2),
+        "{:?}",
+        saved.tallies
+    );
+}
