@@ -16,7 +16,6 @@ pub mod schedules;
 pub mod slots;
 pub mod wake;
 
-use crate::ledger::append::{chain_write, insert_audit_row, set_chain_head};
 use crate::ledger::{audit, starter_seal};
 use crate::{NewRun, Store, StoreError};
 use crate::{commit_body, error, in_transaction, insert_run, parent_dir};
