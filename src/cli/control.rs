@@ -350,7 +350,7 @@ pub fn mark(a: MarkArgs) -> i32 {
 }
 
 /// Apply the command through the session and print what became of it.
-fn send(target: &Target, command: Command) -> i32 {
+pub(super) fn send(target: &Target, command: Command) -> i32 {
     if let Err(code) = within_bounds(target, &command) {
         return code;
     }

@@ -13,6 +13,7 @@ pub mod delete;
 pub mod drive;
 pub mod events;
 pub mod executors;
+pub mod hold;
 pub mod inbox;
 pub mod input_file;
 pub mod logs;
@@ -85,6 +86,10 @@ pub enum Cmd {
     Cancel(control::CancelArgs),
     /// Set a step's outcome by hand (audited, reason required)
     Mark(control::MarkArgs),
+    /// Hold steps of a run (or the run) without failing them; a running one is frozen
+    Hold(hold::HoldArgs),
+    /// Release held steps: they start, or a frozen one runs on
+    Release(hold::ReleaseArgs),
     /// Continue an interrupted run from its event log
     Resume(resume::ResumeArgs),
     /// Open the console over every run in the store, live and past
@@ -182,6 +187,8 @@ pub fn main() -> i32 {
         Cmd::Retry(a) => control::retry(a),
         Cmd::Cancel(a) => control::cancel(a),
         Cmd::Mark(a) => control::mark(a),
+        Cmd::Hold(a) => hold::hold(a),
+        Cmd::Release(a) => hold::release(a),
         Cmd::Resume(a) => resume::exec(a),
         Cmd::Tui(a) => console::exec(a),
         Cmd::Serve(a) => serve::exec(a),

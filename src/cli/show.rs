@@ -126,9 +126,10 @@ pub fn text(v: &RunView) -> String {
                     (None, Some(_)) => format!("  {}", s.id),
                     (None, None) => s.id.clone(),
                 },
-                match &s.marked {
-                    Some(_) => format!("{} (marked)", s.state),
-                    None => s.state.to_string(),
+                match (&s.marked, &s.hold) {
+                    (Some(_), _) => format!("{} (marked)", s.state),
+                    (None, Some(h)) if h.frozen => format!("{} (frozen)", s.state),
+                    _ => s.state.to_string(),
                 },
                 s.attempts.to_string(),
                 s.duration(v.now).map_or("-".into(), human_duration),
@@ -151,6 +152,20 @@ pub fn text(v: &RunView) -> String {
         for s in not_run {
             let why = s.why.as_deref().unwrap_or_default();
             out.push_str(&format!("  {} {}: {}\n", s.id, s.state, why));
+        }
+    }
+    let held: Vec<&crate::model::StepView> = steps.iter().filter(|s| s.hold.is_some()).collect();
+    if !held.is_empty() {
+        out.push_str("\nheld:\n");
+        for s in held {
+            let Some(h) = &s.hold else { continue };
+            let until = h
+                .until
+                .map(|t| format!(" until {}", t.to_rfc3339()))
+                .unwrap_or_default();
+            let line = format!("by {}: {}{until}", h.by, h.reason);
+            let line = crate::sanitize::for_terminal(&line);
+            out.push_str(&format!("  {} {line}\n", s.id));
         }
     }
     let marked: Vec<(&str, String)> = steps

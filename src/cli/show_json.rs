@@ -11,7 +11,7 @@ use std::path::Path;
 
 /// The version of the shape below; bump it (and list the difference in
 /// `docs/show-json.md`) whenever a field is added, removed, renamed or retyped.
-pub const SCHEMA: u32 = 2;
+pub const SCHEMA: u32 = 3;
 
 /// The whole document.
 #[derive(Debug, Serialize)]
@@ -98,6 +98,18 @@ pub struct StepJson<'a> {
     pub instance_of: Option<&'a str>,
     /// Set by `baton mark`: the state, who, why and when (schema 2).
     pub marked: Option<MarkJson<'a>>,
+    /// Set by `baton hold` (or `exhausted = "hold"`): who, why, until when (schema 3).
+    pub hold: Option<HoldJson<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct HoldJson<'a> {
+    pub by: &'a str,
+    pub reason: &'a str,
+    pub at: String,
+    pub until: Option<String>,
+    pub frozen: bool,
+    pub exhausted: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -226,6 +238,14 @@ fn step<'a>(view: &'a RunView, s: &'a StepView) -> StepJson<'a> {
             by: &m.by,
             reason: &m.reason,
             at: m.at.to_rfc3339(),
+        }),
+        hold: s.hold.as_deref().map(|h| HoldJson {
+            by: &h.by,
+            reason: &h.reason,
+            at: h.at.to_rfc3339(),
+            until: h.until.map(Timestamp::to_rfc3339),
+            frozen: h.frozen,
+            exhausted: h.exhausted,
         }),
     }
 }

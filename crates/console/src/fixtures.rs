@@ -24,6 +24,7 @@ fn at(secs: i64) -> Timestamp {
 fn step(id: &str, needs: &[usize], state: StepState, action: &str) -> StepView {
     StepView {
         marked: None,
+        hold: None,
         id: id.into(),
         needs: needs.to_vec(),
         state,

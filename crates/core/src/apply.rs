@@ -420,6 +420,32 @@ impl Core {
                     }));
                 }
             }
+            EventKind::StepHeld {
+                step,
+                actor,
+                reason,
+                until,
+                frozen,
+                exhausted,
+            } => {
+                if let Some(i) = idx(self, step) {
+                    let hold = decide::HoldRt {
+                        by: actor.clone(),
+                        reason: reason.clone(),
+                        at,
+                        until: *until,
+                        frozen: *frozen,
+                        exhausted: *exhausted,
+                        timeout_left: None,
+                    };
+                    self.fold_held(i, hold);
+                }
+            }
+            EventKind::StepReleased { step, .. } => {
+                if let Some(i) = idx(self, step) {
+                    self.fold_released(i, at);
+                }
+            }
             EventKind::BudgetExceeded {
                 dimension,
                 used,
@@ -529,6 +555,12 @@ impl Core {
                 self.steps[i].slot_wait = None;
             }
             _ => {}
+        }
+        // What a hold was on is over: a frozen attempt ended, a held step moved on
+        // (released, retried, marked, cancelled).
+        let frozen = self.steps[i].hold.as_ref().is_some_and(|h| h.frozen);
+        if (old == StepState::Running && frozen) || old == StepState::Held {
+            self.fold_released(i, at);
         }
         if old.has_process() && !new.has_process() {
             self.probe_timer(i, None);

@@ -32,6 +32,8 @@ mod fanout_tests;
 #[cfg(test)]
 mod gate_tests;
 #[cfg(test)]
+mod hold_tests;
+#[cfg(test)]
 mod input_choices_tests;
 #[cfg(test)]
 mod inputs_tests;
@@ -267,6 +269,17 @@ pub enum Effect {
     KillStale {
         pgid: i32,
     },
+    /// A held running step: stop its whole process group (SIGSTOP) or suspend its
+    /// Slurm job (`scontrol suspend`).
+    Freeze {
+        step: usize,
+        attempt: u32,
+    },
+    /// Its hold released: continue the group (SIGCONT) or job (`scontrol resume`).
+    Thaw {
+        step: usize,
+        attempt: u32,
+    },
     /// A batch job for an attempt no longer running: cancel it.
     CancelJob {
         executor: String,
@@ -375,6 +388,8 @@ enum Timer {
     Probe(usize),
     /// A service that is not ready by now has failed.
     ReadyDeadline(usize),
+    /// A hold's `--until` passed.
+    HoldUntil(usize),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -464,6 +479,8 @@ struct StepRt {
     why: Option<String>,
     /// Its `step_marked`, while it is in the state it was marked.
     marked: Option<Box<baton_model::view::MarkView>>,
+    /// Its hold, while it is held or frozen (`decide/hold.rs`).
+    hold: Option<Box<decide::HoldRt>>,
 }
 
 /// A service's probing in its current attempt. Its timers and counts are the core's
@@ -532,7 +549,9 @@ pub struct Core {
 
     steps: Vec<StepRt>,
     events: eventlog::EventLog,
-    counts: [usize; 16],
+    counts: [usize; StepState::ALL.len()],
+    /// Running steps that are frozen (held while they ran): they keep their slots.
+    frozen: usize,
     unsettled: usize,
     lanes: Vec<Lane>,
     next_ticket: u64,
@@ -620,6 +639,7 @@ impl StepRt {
             last_error: None,
             why: None,
             marked: None,
+            hold: None,
         }
     }
 }
@@ -674,7 +694,7 @@ impl Core {
                 bucket: p.rate.map(|r| Bucket::new(r, p.burst)),
             });
         }
-        let mut counts = [0; 16];
+        let mut counts = [0; StepState::ALL.len()];
         counts[si(StepState::Pending)] = n;
         let masker = Masker::new(cfg.secret_values.iter().cloned());
         let run_env = resolve_run_env(&plan, &cfg);
@@ -697,6 +717,7 @@ impl Core {
             steps,
             events: eventlog::EventLog::default(),
             counts,
+            frozen: 0,
             unsettled: n,
             lanes,
             next_ticket: 0,

@@ -56,6 +56,7 @@ mod tests {
             delay: Duration::from_secs(1),
             max_delay: Duration::from_secs(10),
             jitter,
+            hold_when_exhausted: false,
         }
     }
 

@@ -189,6 +189,7 @@ impl PlanBuilder {
                 delay: secs(1),
                 max_delay: secs(1),
                 jitter: false,
+                hold_when_exhausted: false,
             };
         })
     }

@@ -118,6 +118,8 @@ struct Live {
     kill: Option<exec::KillHandle>,
     tail: Option<exec::TailHandle>,
     cancel: Option<oneshot::Sender<KillReason>>,
+    /// Held while it runs (`Effect::Freeze`): frozen as soon as its handle is known.
+    frozen: bool,
 }
 
 pub struct Driver {
@@ -676,6 +678,10 @@ impl Driver {
                 tail,
             } => {
                 if let Some(live) = self.live.get_mut(&key) {
+                    // Held before its process was known: it freezes now.
+                    if live.frozen {
+                        spawn::freeze(&kill, true);
+                    }
                     live.kill = Some(kill);
                     live.tail = Some(tail);
                 }

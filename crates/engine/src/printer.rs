@@ -183,6 +183,27 @@ pub fn describe(event: &Event) -> Option<String> {
             actor,
             reason,
         } => format!("{t} {step} marked {state} by {actor}: {reason}"),
+        EventKind::StepHeld {
+            step,
+            actor,
+            reason,
+            until,
+            frozen,
+            exhausted,
+        } => {
+            let how = baton_model::history::hold_summary(*until, *frozen, *exhausted);
+            let how = if how.is_empty() {
+                how
+            } else {
+                format!(" ({how})")
+            };
+            format!("{t} {step} held by {actor}: {reason}{how}")
+        }
+        EventKind::StepReleased {
+            step,
+            actor,
+            reason,
+        } => format!("{t} {step} released by {actor}: {reason}"),
         EventKind::BudgetExceeded {
             dimension,
             used,
@@ -303,6 +324,8 @@ fn command_name(c: &baton_model::Command) -> &'static str {
         Retry { .. } => "retry",
         Cancel { .. } => "cancel",
         Mark { .. } => "mark",
+        Hold { .. } => "hold",
+        Release { .. } => "release",
         RaiseBudget { .. } => "budget raise",
     }
 }

@@ -51,6 +51,8 @@ pub enum KillHandle {
     Local(shell::KillHandle),
     /// A job or a remote process group: its waiter does the stopping.
     Remote(CancelHandle),
+    /// A Slurm job: its cancel handle and its id (`scontrol suspend` names it).
+    Slurm(CancelHandle, String),
 }
 
 /// The executors of a plan, by index, for one run; empty when every step is local
@@ -190,7 +192,7 @@ impl Attempt {
     pub fn kill_handle(&self) -> KillHandle {
         match self {
             Attempt::Local(r) => KillHandle::Local(r.kill_handle()),
-            Attempt::Slurm(j) => KillHandle::Remote(j.cancel_handle()),
+            Attempt::Slurm(j) => KillHandle::Slurm(j.cancel_handle(), j.job_id().to_string()),
             Attempt::Ssh(a) => KillHandle::Remote(a.cancel_handle()),
             Attempt::Batch(j) => KillHandle::Remote(j.cancel_handle()),
         }
@@ -266,7 +268,22 @@ impl KillHandle {
     pub fn terminate(&self, grace: Duration, reason: KillReason) {
         match self {
             KillHandle::Local(k) => k.terminate(grace, reason),
-            KillHandle::Remote(c) => c.terminate(grace, reason),
+            KillHandle::Remote(c) | KillHandle::Slurm(c, _) => c.terminate(grace, reason),
+        }
+    }
+
+    /// Freeze (`stop`) or continue a held attempt (issue 43): its whole process group
+    /// (SIGSTOP/SIGCONT, the group a timeout kills), or its Slurm job (`scontrol
+    /// suspend`/`resume`). A step on an SSH host is not frozen (the core refuses it).
+    pub async fn freeze(&self, stop: bool) -> Result<(), ExecError> {
+        match self {
+            KillHandle::Local(k) => k.pause(stop).map(|_| ()),
+            KillHandle::Slurm(_, job_id) => slurm::suspend(job_id, stop)
+                .await
+                .map_err(|why| ExecError::Freeze { why }),
+            KillHandle::Remote(_) => Err(ExecError::Freeze {
+                why: "a step on an SSH host or another batch system cannot be frozen yet".into(),
+            }),
         }
     }
 }

@@ -89,6 +89,8 @@ pub fn kill_stale_group(pgid: i32, grace: Duration) -> Result<bool, ExecError> {
     if !group_alive(pgid) || !signal_group(pgid, Signal::SIGTERM)? {
         return Ok(false);
     }
+    // A group left frozen by a hold takes its SIGTERM once it runs again.
+    let _ = signal_group(pgid, Signal::SIGCONT);
     let deadline = Instant::now() + grace;
     while group_alive(pgid) && Instant::now() < deadline {
         std::thread::sleep(POLL);

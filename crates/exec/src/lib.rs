@@ -131,6 +131,9 @@ pub enum ExecError {
     /// A host did not answer (another executor of the step's labels may).
     #[error("{message}")]
     HostDown { message: String },
+    /// A hold's freeze or release did not reach the attempt.
+    #[error("cannot freeze or continue the step: {why}")]
+    Freeze { why: String },
 }
 
 impl ExecError {

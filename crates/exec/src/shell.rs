@@ -224,8 +224,26 @@ impl KillHandle {
         state.requested = Some((reason, grace));
         // Under the lock, so the group is still the step's (the leader is not reaped).
         let _ = signal_group(self.shared.pgid, Signal::SIGTERM);
+        // A frozen (held) group takes its SIGTERM only once it runs again.
+        let _ = signal_group(self.shared.pgid, Signal::SIGCONT);
         drop(state);
         self.shared.notify.notify_one();
+    }
+
+    /// Freeze (`stop`: SIGSTOP) or continue (SIGCONT) the whole group: a hold
+    /// (issue 43). `Ok(false)` when the group is gone (its end is on its way).
+    pub fn pause(&self, stop: bool) -> Result<bool, ExecError> {
+        let state = self.shared.lock();
+        if state.reaped {
+            return Ok(false);
+        }
+        let sig = if stop {
+            Signal::SIGSTOP
+        } else {
+            Signal::SIGCONT
+        };
+        // Under the lock, as `terminate`: the group is still the step's.
+        signal_group(self.shared.pgid, sig)
     }
 }
 

@@ -74,6 +74,22 @@ impl Command {
             Command::RaiseBudget {
                 operator, reason, ..
             } => (None, operator, Some(reason), None, None),
+            Command::Hold {
+                steps,
+                operator,
+                reason,
+                ..
+            }
+            | Command::Release {
+                steps,
+                operator,
+                reason,
+            } => {
+                for s in steps.iter_mut() {
+                    out.push(("the step name".into(), s));
+                }
+                (None, operator, Some(reason), None, None)
+            }
         };
         if let Some(s) = step {
             out.push(("the step name".into(), s));

@@ -326,6 +326,30 @@ pub enum EventKind {
         actor: Actor,
         reason: String,
     },
+    /// The step is held (`baton hold`, or its retries ran out under `retry = {
+    /// exhausted = "hold" }`, `actor` then `engine`). A step that had not started goes
+    /// `held` with it; a running one (`frozen`) keeps running, its process group
+    /// stopped (SIGSTOP, `scontrol suspend`) and its timeout's clock with it.
+    StepHeld {
+        step: String,
+        actor: Actor,
+        reason: String,
+        /// `--until`: when the engine releases it by itself.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        until: Option<Timestamp>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        frozen: bool,
+        /// Held because its retries ran out: released, it fails as it would have.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        exhausted: bool,
+    },
+    /// The hold is over (`baton release`, or `--until` passed: `actor` `engine`): a
+    /// frozen step runs on (SIGCONT, `scontrol resume`), a held one is evaluated again.
+    StepReleased {
+        step: String,
+        actor: Actor,
+        reason: String,
+    },
     BudgetExceeded {
         /// `cost`, `calls` or `tokens`.
         dimension: String,
@@ -389,6 +413,8 @@ impl EventKind {
             | GateVoided { step, .. }
             | StepRetried { step, .. }
             | StepMarked { step, .. }
+            | StepHeld { step, .. }
+            | StepReleased { step, .. }
             | CompensationStarted { step }
             | CompensationFinished { step, .. }
             | ErrorsClosed { step, .. } => Some(step),
@@ -433,6 +459,8 @@ impl EventKind {
             CommandRefused { .. } => "command_refused",
             StepRetried { .. } => "step_retried",
             StepMarked { .. } => "step_marked",
+            StepHeld { .. } => "step_held",
+            StepReleased { .. } => "step_released",
             BudgetExceeded { .. } => "budget_exceeded",
             BudgetRaised { .. } => "budget_raised",
             CancelRequested { .. } => "cancel_requested",
@@ -496,6 +524,25 @@ pub enum Command {
         operator: Actor,
         reason: String,
     },
+    /// Hold `steps` (none: the run, every step that has not started; `freeze` also the
+    /// running ones) until released, or until `until` (`baton hold`).
+    Hold {
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        steps: Vec<String>,
+        operator: Actor,
+        reason: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        until: Option<Timestamp>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        freeze: bool,
+    },
+    /// Release held `steps` (none: every held step of the run) (`baton release`).
+    Release {
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        steps: Vec<String>,
+        operator: Actor,
+        reason: String,
+    },
     /// Raise the run's budget ceilings by the amounts given (`baton approve RUN --raise cost=5`).
     RaiseBudget {
         operator: Actor,
@@ -514,6 +561,8 @@ impl Command {
             | Command::Retry { operator, .. }
             | Command::Cancel { operator, .. }
             | Command::Mark { operator, .. }
+            | Command::Hold { operator, .. }
+            | Command::Release { operator, .. }
             | Command::RaiseBudget { operator, .. } => operator,
         }
     }
@@ -538,6 +587,8 @@ impl Command {
             }
             Command::Reject { reason, .. }
             | Command::Mark { reason, .. }
+            | Command::Hold { reason, .. }
+            | Command::Release { reason, .. }
             | Command::RaiseBudget { reason, .. } => *reason = masker.mask(reason).into_owned(),
             Command::Retry { .. } => {}
         }

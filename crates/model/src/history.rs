@@ -49,6 +49,10 @@ pub enum AuditAction {
     CompensationFinished,
     /// A step's next attempt runs its next `fallback` alternative.
     Fallback,
+    /// `baton hold`, or a step's retries ran out under `exhausted = "hold"`.
+    Hold,
+    /// `baton release`, or a hold's `--until` passed.
+    Release,
     /// A run was deleted (`runs rm`, `gc`): a row of the store, not of an event.
     RunDeleted,
     /// What a deleted run's rows become: content blanked, links kept.
@@ -125,6 +129,8 @@ pub fn audit_action(kind: &EventKind) -> Option<AuditAction> {
         K::CompensationStarted { .. } => AuditAction::CompensationStarted,
         K::CompensationFinished { .. } => AuditAction::CompensationFinished,
         K::StepFellBack { .. } => AuditAction::Fallback,
+        K::StepHeld { .. } => AuditAction::Hold,
+        K::StepReleased { .. } => AuditAction::Release,
         K::RunStateChanged { .. }
         | K::StepStateChanged { .. }
         | K::StepProcess { .. }
@@ -505,6 +511,25 @@ pub fn decision(kind: &EventKind) -> Option<Decision> {
                     .unwrap_or_default()
             ),
         ),
+        K::StepHeld {
+            step,
+            actor,
+            reason,
+            until,
+            frozen,
+            exhausted,
+        } => d(
+            actor,
+            Some(step),
+            Some(reason),
+            json!({ "until": until, "frozen": frozen, "exhausted": exhausted }),
+            hold_summary(*until, *frozen, *exhausted),
+        ),
+        K::StepReleased {
+            step,
+            actor,
+            reason,
+        } => d(actor, Some(step), Some(reason), json!({}), String::new()),
         K::RunStateChanged { .. }
         | K::StepStateChanged { .. }
         | K::StepProcess { .. }
@@ -520,6 +545,21 @@ pub fn decision(kind: &EventKind) -> Option<Decision> {
         | K::ErrorsClosed { .. }
         | K::GateWarning { .. } => return None,
     })
+}
+
+/// A hold's one-line account: frozen or not, until when, and why the engine held it.
+pub fn hold_summary(until: Option<Timestamp>, frozen: bool, exhausted: bool) -> String {
+    let mut parts = Vec::new();
+    if frozen {
+        parts.push("frozen (its process group stopped)".to_string());
+    }
+    if exhausted {
+        parts.push("its retries ran out".to_string());
+    }
+    if let Some(t) = until {
+        parts.push(format!("until {}", t.to_rfc3339()));
+    }
+    parts.join("; ")
 }
 
 /// A fallback's one-line account: which attempt failed and which alternative runs next.
@@ -538,6 +578,9 @@ pub fn command_step(cmd: &Command) -> Option<String> {
         | Command::Retry { step, .. }
         | Command::Mark { step, .. } => Some(step.clone()),
         Command::RaiseBudget { .. } => Some("budget".into()),
+        Command::Hold { steps, .. } | Command::Release { steps, .. } => {
+            (!steps.is_empty()).then(|| steps.join(","))
+        }
         Command::Cancel { .. } => None,
     }
 }
@@ -591,6 +634,8 @@ pub fn errors_closed(kind: &EventKind) -> Option<Closes<'_>> {
         | K::CancelRequested { .. }
         | K::CompensationStarted { .. }
         | K::CompensationFinished { .. }
+        | K::StepHeld { .. }
+        | K::StepReleased { .. }
         | K::RunFinished { .. } => None,
     }
 }
@@ -623,6 +668,7 @@ pub fn step_duration(
         | S::Interrupted
         | S::Compensating
         | S::Compensated
+        | S::Held
         | S::CompensationFailed => last_attempt_ms.map(Duration::from_millis),
     }
 }

@@ -20,6 +20,9 @@ pub enum WaitKind {
     /// A step the engine cannot decide by itself (interrupted and not idempotent, or
     /// its compensation failed): a person retries it or marks what it did.
     Mark,
+    /// A held step (`baton hold`, or its retries ran out under `exhausted = "hold"`):
+    /// a person releases it (or retries or marks it). `deadline` is its `--until`.
+    Held,
 }
 
 impl WaitKind {
@@ -162,6 +165,23 @@ pub fn waiting(view: &RunView, me: &str) -> Vec<Waiting> {
                 out.push(w);
             }
         }
+    }
+    for s in &view.steps {
+        let Some(h) = s.hold.as_ref().filter(|_| s.actions.release) else {
+            continue;
+        };
+        let mut prompt = format!("held by {}: {}", h.by, h.reason);
+        if h.frozen {
+            prompt.push_str(" (frozen: its process group is stopped)");
+        }
+        let mut w = item(WaitKind::Held, &s.id, prompt, h.at);
+        w.deadline = h.until;
+        w.commands
+            .push(format!("baton release {run} {} --reason …", s.id));
+        if s.actions.retry {
+            w.commands.push(format!("baton retry {run} {}", s.id));
+        }
+        out.push(w);
     }
     for s in &view.steps {
         let marks = s.actions.mark_succeeded || s.actions.mark_failed;

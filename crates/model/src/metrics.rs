@@ -109,7 +109,10 @@ impl AttemptOutcome {
             | StepState::Compensating
             | StepState::Compensated
             | StepState::CompensationFailed => Some(AttemptOutcome::Succeeded),
-            StepState::Failed | StepState::RetryWait => Some(AttemptOutcome::Failed),
+            // A held attempt's row: its retries ran out, or it was held before the next.
+            StepState::Failed | StepState::RetryWait | StepState::Held => {
+                Some(AttemptOutcome::Failed)
+            }
             StepState::Cancelled => Some(AttemptOutcome::Cancelled),
             StepState::Interrupted => Some(AttemptOutcome::Interrupted),
             StepState::Pending

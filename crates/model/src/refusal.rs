@@ -15,6 +15,8 @@ pub enum ReasonFor {
     Reject,
     Mark,
     RaiseBudget,
+    Hold,
+    Release,
 }
 
 impl std::fmt::Display for ReasonFor {
@@ -23,6 +25,8 @@ impl std::fmt::Display for ReasonFor {
             ReasonFor::Reject => "reject",
             ReasonFor::Mark => "mark a step",
             ReasonFor::RaiseBudget => "raise the budget",
+            ReasonFor::Hold => "hold",
+            ReasonFor::Release => "release",
         })
     }
 }
@@ -183,6 +187,20 @@ pub enum Refusal {
     #[error("`{step}` has a gate that was not approved: it cannot be marked succeeded")]
     GateNotApproved { step: String },
 
+    // Hold and release.
+    #[error("`{step}` is {state}: only a step that has not ended can be held")]
+    NotHoldable { step: String, state: StepState },
+    #[error("`{step}` is already held")]
+    AlreadyHeld { step: String },
+    #[error("`{step}` is not held")]
+    NotHeld { step: String },
+    #[error("nothing in the run can be {what} now")]
+    NothingToHold { what: String },
+    #[error("`{step}` cannot be frozen: {why}")]
+    CannotFreeze { step: String, why: String },
+    #[error("`--until` is not in the future: {until}")]
+    UntilPassed { until: String },
+
     // The budget.
     #[error("the workflow sets no budget")]
     NoBudget,
@@ -251,6 +269,7 @@ impl Refusal {
                 | Refusal::MarkState { .. }
                 | Refusal::NothingToRaise
                 | Refusal::BadRaise
+                | Refusal::UntilPassed { .. }
         )
     }
 
@@ -431,6 +450,18 @@ mod tests {
                 step: s("a"),
             },
             Refusal::GateNotApproved { step: s("a") },
+            Refusal::NotHoldable {
+                step: s("a"),
+                state: StepState::Succeeded,
+            },
+            Refusal::AlreadyHeld { step: s("a") },
+            Refusal::NotHeld { step: s("a") },
+            Refusal::NothingToHold { what: s("held") },
+            Refusal::CannotFreeze {
+                step: s("a"),
+                why: s("w"),
+            },
+            Refusal::UntilPassed { until: s("t") },
             Refusal::NoBudget,
             Refusal::NotScheduling {
                 state: RunState::Failed,
@@ -515,6 +546,12 @@ mod tests {
                 | Refusal::Unreadable { .. }
                 | Refusal::StarterOnly { .. }
                 | Refusal::GroupHeld { .. }
+                | Refusal::NotHoldable { .. }
+                | Refusal::AlreadyHeld { .. }
+                | Refusal::NotHeld { .. }
+                | Refusal::NothingToHold { .. }
+                | Refusal::CannotFreeze { .. }
+                | Refusal::UntilPassed { .. }
                 | Refusal::EngineStopped
                 | Refusal::ReadOnly
                 | Refusal::DrivenHere

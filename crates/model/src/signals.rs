@@ -32,7 +32,8 @@ pub fn attempt_end(old: StepState, new: StepState) -> Option<bool> {
     }
     match new {
         StepState::Succeeded => Some(false),
-        StepState::Failed | StepState::RetryWait => Some(true),
+        // Held because its retries ran out (`exhausted = "hold"`): it failed.
+        StepState::Failed | StepState::RetryWait | StepState::Held => Some(true),
         _ => None,
     }
 }

@@ -39,6 +39,11 @@ pub enum StepState {
     Compensating,
     Compensated,
     CompensationFailed,
+    /// An operator held it before it started (`baton hold`), or its retries ran out
+    /// under `retry = { exhausted = "hold" }`: it takes no slot and does not start
+    /// until it is released (`baton release`), retried or marked. A held step that was
+    /// already running stays `running`, frozen (see `StepView::hold`).
+    Held,
 }
 
 impl StepState {
@@ -114,6 +119,7 @@ impl StepState {
             StepState::Compensating => "↶",
             StepState::Compensated => "↺",
             StepState::CompensationFailed => "‼",
+            StepState::Held => "⏯",
         }
     }
 }

@@ -22,11 +22,12 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// The states in which a step waits on a person (an open gate, a step to retry or
-/// mark; a running step too: its engine may be gone).
+/// mark, a held step to release; a running step too: its engine may be gone).
 pub fn waits_on_someone(s: StepState) -> bool {
     matches!(
         s,
         StepState::WaitingApproval
+            | StepState::Held
             | StepState::Interrupted
             | StepState::CompensationFailed
             | StepState::Running

@@ -123,6 +123,9 @@ pub struct StepView {
     /// The step's `if`, as written (the console shows it in the step's detail).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub condition: Option<String>,
+    /// Its hold, while it is held (a `held` step, or a `running` one frozen).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold: Option<Box<HoldView>>,
     /// The inputs its gate was approved with (`steps.ID.inputs.NAME`), once approved.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub inputs: BTreeMap<String, String>,
@@ -332,6 +335,28 @@ pub struct Actions {
     pub mark_failed: bool,
     pub cancel: bool,
     pub raise_budget: bool,
+    /// `baton hold` (a step: it has not ended and is not held; the run: something is).
+    #[serde(default)]
+    pub hold: bool,
+    /// `baton release` (a step: it is held; the run: some step is).
+    #[serde(default)]
+    pub release: bool,
+}
+
+/// A step's hold (`baton hold`, `retry = { exhausted = "hold" }`): who, why, until when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HoldView {
+    pub by: String,
+    pub reason: String,
+    pub at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<Timestamp>,
+    /// It was running: its process group is stopped and its timeout's clock with it.
+    #[serde(default)]
+    pub frozen: bool,
+    /// Its retries ran out (`exhausted = "hold"`): released, it fails.
+    #[serde(default)]
+    pub exhausted: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

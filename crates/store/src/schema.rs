@@ -160,18 +160,14 @@ ALTER TABLE runs DROP COLUMN params_json;
 /// list of more than two values by building a temporary table (a B-tree opened and
 /// closed), and a partial index's condition is evaluated on every write of a row, so
 /// every projection of a step paid for one (2.6 % of the engine's thread on a DAG of
-/// `true`). The same states as comparisons cost nothing; the query says it the same way
-/// (`store::waiting`), as SQLite needs to use a partial index.
-macro_rules! waiting_where {
-    () => {
-        "state = 'waiting_approval' OR state = 'interrupted' \
-         OR state = 'compensation_failed' OR state = 'running'"
-    };
-}
+/// `true`). The same states as comparisons cost nothing; the query said it the same way
+/// (`store::waiting`), as SQLite needs to use a partial index. Migration 24 dropped the
+/// index: the inbox reads each run's saved summary (`run_summaries.waiting`).
 const WAITING_STEPS_WITHOUT_IN: &str = concat!(
     "DROP INDEX IF EXISTS steps_waiting_on_someone;\n",
     "CREATE INDEX steps_waiting_on_someone ON steps(run_id) WHERE ",
-    waiting_where!(),
+    "state = 'waiting_approval' OR state = 'interrupted' ",
+    "OR state = 'compensation_failed' OR state = 'running'",
     ";"
 );
 

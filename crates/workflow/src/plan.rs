@@ -304,6 +304,9 @@ pub struct RetryPolicy {
     pub delay: Duration,
     pub max_delay: Duration,
     pub jitter: bool,
+    /// `exhausted = "hold"`: once its attempts are used (and its fallbacks), the step
+    /// is held for an operator (retry, mark or release) instead of failing.
+    pub hold_when_exhausted: bool,
 }
 
 impl Default for RetryPolicy {
@@ -314,6 +317,7 @@ impl Default for RetryPolicy {
             delay: Duration::from_secs(1),
             max_delay: Duration::from_secs(60),
             jitter: false,
+            hold_when_exhausted: false,
         }
     }
 }

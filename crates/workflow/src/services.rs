@@ -456,6 +456,7 @@ impl ServiceReader<'_, '_> {
             delay,
             max_delay: delay,
             jitter: false,
+            hold_when_exhausted: false,
         }
     }
 

@@ -31,6 +31,14 @@ fn full() -> RunView {
             reason: "fixed by hand".into(),
             at: v.now,
         }));
+        s.hold = Some(Box::new(crate::model::view::HoldView {
+            by: "olivia".into(),
+            reason: "change freeze".into(),
+            at: v.now,
+            until: Some(v.now),
+            frozen: true,
+            exhausted: false,
+        }));
         s.probe = Some(Box::new(ProbeView {
             probe: ProbeKind::Live,
             check: "tcp 127.0.0.1:5432".into(),

@@ -6,6 +6,7 @@ mod conditions;
 mod crash;
 mod fallback;
 mod fanout;
+mod hold;
 mod lease;
 mod signals;
 mod write_ahead;

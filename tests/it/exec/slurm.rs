@@ -275,3 +275,125 @@ fn a_reattached_jobs_log_has_each_line_once() {
     );
     assert_eq!(log(), "line-1\nline-2\nline-3\n", "each line once");
 }
+
+/// Issue 43 point 1: `baton hold` of a running cluster step suspends its job (`scontrol
+/// suspend`: the cluster stops its processes), the count stops; `release` resumes it
+/// and the job ends with every line of its output.
+#[test]
+fn hold_suspends_a_running_job_and_release_resumes_it() {
+    if !cluster() {
+        return;
+    }
+    let env = Env::new();
+    let dir = env.path().display().to_string();
+    let wf = env.workflow(
+        "w.toml",
+        &format!(
+            "name = \"slurm-hold\"\n{HEAD}\n[[step]]\nid = \"count\"\nexecutor = \"cluster\"\nrun = '''\ni=0; while [ $i -lt 60 ]; do i=$((i+1)); echo \"n $i\"; echo $i > {dir}/progress; sleep 0.1; done\n'''\n"
+        ),
+    );
+    let child = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
+    let id = env.wait_run_id();
+    let progress = || {
+        std::fs::read_to_string(env.path().join("progress"))
+            .ok()
+            .and_then(|s| s.trim().parse::<u32>().ok())
+            .unwrap_or(0)
+    };
+    wait_until("the job to count", secs(60), || progress() >= 3);
+    let out = env.run(&["hold", &id, "count", "--reason", "drain the node"]);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    wait_until("the job to be suspended", secs(30), || {
+        jobs_of(&id).iter().any(|j| j.1 == "SUSPENDED")
+    });
+    let counted = progress();
+    // The span observed: a running job would count 5 more in it.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(progress(), counted, "a suspended job does not count");
+    let out = env.run(&["release", &id, "count", "--reason", "node is back"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    wait_until("the job to run again", secs(30), || {
+        jobs_of(&id).iter().any(|j| j.1 == "RUNNING") || progress() > counted
+    });
+    let out = wait_child(child, 120);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let show = env.show(&id);
+    let log = step_field(&show, "count", "log_path");
+    let log = std::fs::read_to_string(log.as_str().unwrap()).unwrap();
+    let want: Vec<String> = (1..=60).map(|i| format!("n {i}")).collect();
+    assert_eq!(log.lines().collect::<Vec<_>>(), want);
+}
+
+/// Issue 43 point 1: a hold survives its engine. kill -9 while a cluster step is
+/// frozen; resume re-attaches to its job, which stays suspended (not cancelled as a
+/// leftover); release resumes it and its log is whole.
+#[test]
+fn a_frozen_job_stays_frozen_across_kill_9_and_resume() {
+    if !cluster() {
+        return;
+    }
+    let env = Env::new();
+    let dir = env.path().display().to_string();
+    let wf = env.workflow(
+        "w.toml",
+        &format!(
+            "name = \"slurm-hold-crash\"\n{HEAD}\n[[step]]\nid = \"count\"\nexecutor = \"cluster\"\nrun = '''\ni=0; while [ $i -lt 40 ]; do i=$((i+1)); echo \"n $i\"; echo $i > {dir}/progress; sleep 0.1; done\n'''\n"
+        ),
+    );
+    let mut child = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
+    let id = env.wait_run_id();
+    let progress = || {
+        std::fs::read_to_string(env.path().join("progress"))
+            .ok()
+            .and_then(|s| s.trim().parse::<u32>().ok())
+            .unwrap_or(0)
+    };
+    wait_until("the job to count", secs(60), || progress() >= 3);
+    let out = env.run(&["hold", &id, "count", "--reason", "hold over a crash"]);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    wait_until("the job to be suspended", secs(30), || {
+        jobs_of(&id).iter().any(|j| j.1 == "SUSPENDED")
+    });
+    child.kill().expect("kill -9");
+    let _ = child.wait();
+    let resumed = env.spawn(&["resume", &id, "--headless"]);
+    wait_until("the resumed engine to drive the run", secs(30), || {
+        env.show(&id)["driven_by"].is_string()
+    });
+    let show = env.show(&id);
+    assert_eq!(step_state(&show, "count").as_deref(), Some("running"));
+    assert_eq!(
+        step_field(&show, "count", "hold")["frozen"],
+        true,
+        "{show:#}"
+    );
+    let counted = progress();
+    // The span observed: a running job would count on in it.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(progress(), counted, "still frozen after the resume");
+    assert!(
+        jobs_of(&id).iter().any(|j| j.1 == "SUSPENDED"),
+        "not cancelled as a leftover: {:?}",
+        jobs_of(&id)
+    );
+    let out = env.run(&["release", &id, "count", "--reason", "go on"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = wait_child(resumed, 120);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let show = env.show(&id);
+    let log = step_field(&show, "count", "log_path");
+    let log = std::fs::read_to_string(log.as_str().unwrap()).unwrap();
+    let want: Vec<String> = (1..=40).map(|i| format!("n {i}")).collect();
+    assert_eq!(log.lines().collect::<Vec<_>>(), want);
+    assert_eq!(jobs_of(&id).len(), 1, "one job, never submitted again");
+}

@@ -67,6 +67,19 @@ fn command_text(c: &Command) -> String {
         }
         Command::Cancel { reason, .. } => ("cancel", None, reason.as_deref()),
         Command::RaiseBudget { reason, .. } => ("raise the budget", None, Some(reason.as_str())),
+        Command::Hold { steps, reason, .. } | Command::Release { steps, reason, .. } => {
+            let verb = if matches!(c, Command::Hold { .. }) {
+                "hold"
+            } else {
+                "release"
+            };
+            let what = if steps.is_empty() {
+                "the run".to_string()
+            } else {
+                steps.join(", ")
+            };
+            return format!("{verb} {what}: “{reason}”");
+        }
     };
     let mut t = verb.to_string();
     if let Some(s) = step {

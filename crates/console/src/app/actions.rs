@@ -67,6 +67,10 @@ pub enum Action {
     Retry,
     /// Set a step's outcome by hand (a reason and a confirm; `baton mark`).
     Mark,
+    /// Hold the selected step (a running one is frozen) or release a held one; in the
+    /// Runs tab, the selected run; in the Waiting tab, release the held item
+    /// (`baton hold`/`release`).
+    Hold,
     #[strum(serialize = "cancel")]
     CancelRun,
     Filter,

@@ -2,9 +2,9 @@
 use super::actions::{Action, Request};
 use super::log::open_log;
 use super::state::UiState;
-use super::update::{move_sel, retry};
+use super::update::{move_sel, retry, send, toast};
 use crate::layout::DagLayout;
-use baton_model::{RunView, StepState};
+use baton_model::{Command, RunView, StepState};
 
 /// Filter terms separated by spaces, all must match: `state:NAME` (prefix of the state)
 /// or a case-insensitive substring of the step id.
@@ -66,6 +66,7 @@ pub(super) fn dag(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Reque
             let id = view.steps[focus].id.clone();
             return retry(ui, view, &id);
         }
+        Action::Hold => return hold_step(ui, view, focus),
         Action::Up
         | Action::Down
         | Action::Left
@@ -120,4 +121,37 @@ pub(super) fn graph_move(l: &DagLayout, from: usize, action: &Action) -> usize {
         _ => None,
     };
     found.unwrap_or(from)
+}
+
+/// `P` on a step: hold it (a running one is frozen) or, held, release it; recorded
+/// under the console's account with the console's reason, as its cancel is.
+fn hold_step(ui: &mut UiState, view: &RunView, i: usize) -> Vec<Request> {
+    let s = &view.steps[i];
+    let (steps, operator) = (vec![s.id.clone()], ui.operator.clone());
+    let (command, what) = if s.actions.release {
+        let reason = "released from the console".to_string();
+        let c = Command::Release {
+            steps,
+            operator,
+            reason,
+        };
+        (c, format!("release {}", s.id))
+    } else if s.actions.hold {
+        let c = Command::Hold {
+            steps,
+            operator,
+            reason: "held from the console".into(),
+            until: None,
+            freeze: false,
+        };
+        (c, format!("hold {}", s.id))
+    } else {
+        toast(
+            ui,
+            format!("✘ {} is {}: it cannot be held now", s.id, s.state),
+            false,
+        );
+        return Vec::new();
+    };
+    send(ui, None, command, &what)
 }

@@ -51,6 +51,8 @@ pub use update::update;
 #[cfg(test)]
 mod decide_tests;
 #[cfg(test)]
+mod hold_tests;
+#[cfg(test)]
 mod keys_tests;
 #[cfg(test)]
 mod notices_tests;

@@ -50,6 +50,7 @@ pub fn acts(action: &Action) -> bool {
             | Action::Reject
             | Action::Retry
             | Action::Mark
+            | Action::Hold
             | Action::CancelRun
             | Action::Resume
             | Action::Delete
@@ -163,6 +164,10 @@ pub fn offered(ui: &UiState, view: &RunView, ctx: Context, action: &Action) -> b
         }
         Action::Reject => target_gate(ui, view, ctx).is_some_and(|g| g.actions.reject),
         Action::Retry => target_step(ui, view, ctx).is_some_and(|i| view.steps[i].actions.retry),
+        Action::Hold if ctx == Context::Dag => target_step(ui, view, ctx).is_some_and(|i| {
+            let a = view.steps[i].actions;
+            a.hold || a.release
+        }),
         Action::Expand => super::fan::offered(view, target_step(ui, view, ctx)),
         Action::CancelRun => view.actions.cancel,
         Action::Copy => copy_target(ui, view, ctx).is_some(),

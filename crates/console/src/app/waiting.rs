@@ -71,6 +71,15 @@ pub(super) fn waiting_tab(ui: &mut UiState, view: &RunView, action: Action) -> V
                 return out;
             }
         }
+        Action::Hold if w.kind == WaitKind::Held => {
+            let command = baton_model::Command::Release {
+                steps: vec![w.step.clone()],
+                operator: ui.operator.clone(),
+                reason: "released from the console".into(),
+            };
+            let what = format!("release {}", w.step);
+            return super::update::send(ui, Some(w.run_id.clone()), command, &what);
+        }
         Action::Mark if w.kind == WaitKind::Mark => {
             ui.dialog = Some(Dialog::Mark(Box::new(MarkDialog::new(
                 Some(w.run_id.clone()),
@@ -84,6 +93,7 @@ pub(super) fn waiting_tab(ui: &mut UiState, view: &RunView, action: Action) -> V
                 WaitKind::Gate => "a gate: a approves, x rejects",
                 WaitKind::Budget => "the budget: a raises it (or c cancels its run)",
                 WaitKind::Mark => "a step to mark: m marks it",
+                WaitKind::Held => "a release: P releases it",
             };
             toast(ui, format!("✘ {} waits on {what}", w.step), false);
         }
@@ -99,6 +109,7 @@ pub(super) fn offered(ui: &UiState, action: &Action) -> bool {
         Action::Approve => w.is_some_and(|w| w.kind != WaitKind::Mark && w.mine),
         Action::Reject => w.is_some_and(|w| w.kind == WaitKind::Gate),
         Action::Mark => w.is_some_and(|w| w.kind == WaitKind::Mark),
+        Action::Hold => w.is_some_and(|w| w.kind == WaitKind::Held),
         Action::Enter | Action::Copy => w.is_some(),
         // Not here: `c` would cancel the run on screen, not the selected item's.
         Action::CancelRun => false,

@@ -237,6 +237,30 @@ pub static BINDINGS: &[Binding] = &[
     b!(Dag, [k('r')], "r", Action::Retry, "retry the step", true),
     b!(
         Dag,
+        [k('P')],
+        "P",
+        Action::Hold,
+        "hold (freezing it) or release the step",
+        true
+    ),
+    b!(
+        Runs,
+        [k('P')],
+        "P",
+        Action::Hold,
+        "hold the run's steps that have not started, or release them",
+        false
+    ),
+    b!(
+        Waiting,
+        [k('P')],
+        "P",
+        Action::Hold,
+        "release the held step",
+        false
+    ),
+    b!(
+        Dag,
         [k('/')],
         "/",
         Action::Filter,

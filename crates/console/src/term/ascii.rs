@@ -15,6 +15,7 @@ pub fn symbol(s: &str) -> &'static str {
         // Step and run states (`StepState::glyph`), the cached success.
         '·' => ".",
         '⏸' => "=",
+        '⏯' => "|",
         '○' => "o",
         '▶' | '▸' | '›' => ">",
         '‹' => "<",

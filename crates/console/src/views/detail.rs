@@ -183,6 +183,21 @@ pub fn step_lines<'a>(
             lines.push(kv(label, LW, styled(part, theme.warning), theme));
         }
     }
+    if let Some(h) = &s.hold {
+        // Held (`baton hold`, `P`): by whom, why, until when; frozen if it ran.
+        let mut line = format!("by {}: {}", h.by, h.reason);
+        if h.frozen {
+            line.push_str(" (frozen)");
+        }
+        if let Some(u) = h.until {
+            line.push_str(&format!(" until {}", u.to_rfc3339()));
+        }
+        let line = baton_model::sanitize::for_terminal(&line);
+        for (k, part) in wrap_text(&line, room).into_iter().enumerate() {
+            let label = if k == 0 { "held" } else { "" };
+            lines.push(kv(label, LW, styled(part, theme.warning), theme));
+        }
+    }
     if let Some(why) = &s.why {
         // Why it did not run: its trigger rule, or its condition and what it read.
         for (k, part) in wrap_text(why, room).into_iter().enumerate() {

@@ -125,6 +125,7 @@ fn render_detail(
         WaitKind::Gate => "gate",
         WaitKind::Budget => "budget",
         WaitKind::Mark => "step to mark",
+        WaitKind::Held => "held step",
     };
     let block = panel(format!(" {} · {what} ", w.step), theme, false);
     let inner = block.inner(area);

@@ -38,10 +38,18 @@ impl Core {
 
     pub(super) fn can_retry(&self, i: usize, now: Timestamp) -> Result<(), Refusal> {
         let st = self.steps[i].state;
-        if !matches!(
-            st,
-            StepState::Failed | StepState::Rejected | StepState::Interrupted | StepState::Cancelled
-        ) {
+        // Held because its retries ran out: it waits for this (or a mark, a release).
+        let exhausted =
+            st == StepState::Held && self.steps[i].hold.as_ref().is_some_and(|h| h.exhausted);
+        if !exhausted
+            && !matches!(
+                st,
+                StepState::Failed
+                    | StepState::Rejected
+                    | StepState::Interrupted
+                    | StepState::Cancelled
+            )
+        {
             return Err(Refusal::NotRetryable {
                 step: self.id(i),
                 state: st,
@@ -146,6 +154,8 @@ impl Core {
             retry: self.can_retry(i, now).is_ok(),
             mark_succeeded: self.can_mark(i, StepState::Succeeded, now).is_ok(),
             mark_failed: self.can_mark(i, StepState::Failed, now).is_ok(),
+            hold: self.can_cancel().is_ok() && self.can_hold(i).is_ok(),
+            release: self.steps[i].hold.is_some(),
             ..Actions::default()
         }
     }
@@ -173,9 +183,13 @@ impl Core {
         if self.can_command().is_err() {
             return Actions::default();
         }
+        let scheduling = self.can_cancel().is_ok();
         Actions {
-            cancel: self.can_cancel().is_ok(),
+            cancel: scheduling,
             raise_budget: self.can_raise_budget().is_ok(),
+            hold: scheduling
+                && (0..self.steps.len()).any(|i| self.can_hold(i).is_ok_and(|frozen| !frozen)),
+            release: (0..self.steps.len()).any(|i| self.steps[i].hold.is_some()),
             ..Actions::default()
         }
     }

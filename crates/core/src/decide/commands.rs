@@ -280,6 +280,27 @@ impl Core {
                 }
                 Ok(format!("marked `{step}` {state}"))
             }
+            Command::Hold {
+                steps,
+                operator,
+                reason,
+                until,
+                freeze,
+            } => {
+                let ask = super::hold::HoldAsk {
+                    steps,
+                    operator,
+                    reason,
+                    until: *until,
+                    freeze: *freeze,
+                };
+                self.on_hold(ask, now, fx)
+            }
+            Command::Release {
+                steps,
+                operator,
+                reason,
+            } => self.on_release(steps, operator, reason, now, fx),
             Command::Cancel { operator, reason } => {
                 self.can_cancel()?;
                 let kind = EventKind::CancelRequested {

@@ -224,6 +224,11 @@ impl Core {
             self.set(i, StepState::RetryWait, Some(reason), now, fx);
         } else if fall_back {
             self.fall_back(i, attempt, alternative + 1, &msg, now, fx);
+        } else if runs.retry.hold_when_exhausted && !self.stopping() {
+            // `exhausted = "hold"`: it waits on the desk for a retry, a mark or a release.
+            let why = format!("{msg}; its retries ran out (exhausted = \"hold\")");
+            let actor = baton_model::history::ENGINE;
+            self.hold_one(i, actor, &why, None, true, now, fx);
         } else {
             self.set(i, StepState::Failed, Some(msg), now, fx);
         }

@@ -17,6 +17,7 @@ mod condition;
 mod exits;
 mod fanout;
 mod gates;
+mod hold;
 mod jobs;
 mod policy;
 mod resolve;
@@ -27,6 +28,7 @@ mod services;
 mod shared_pools;
 mod signed;
 
+pub(crate) use hold::HoldRt;
 pub(super) use resolve::TemplateFailure;
 pub(super) use signed::Vote;
 
@@ -237,6 +239,14 @@ impl Core {
             now,
             &mut fx,
         );
+        // Frozen local steps: their processes do not survive the engine (their output
+        // went through its pipes); an idempotent one is held again below, not run.
+        let frozen: Vec<(usize, HoldRt)> = (0..self.steps.len())
+            .filter_map(|i| {
+                let h = self.steps[i].hold.as_deref().filter(|h| h.frozen)?;
+                Some((i, h.clone()))
+            })
+            .collect();
         for i in 0..self.steps.len() {
             if self.reattach(i, now, &mut fx) {
                 continue;
@@ -291,6 +301,15 @@ impl Core {
             };
             self.stop_all(target, "the run is stopping", now, &mut fx);
         } else if start {
+            for (i, h) in frozen {
+                if self.steps[i].state == StepState::Interrupted && self.plan.steps[i].idempotent {
+                    let why = format!(
+                        "{} (it was frozen when the engine stopped; released, it runs again)",
+                        h.reason
+                    );
+                    self.hold_one(i, &h.by, &why, h.until, false, now, &mut fx);
+                }
+            }
             for i in 0..self.steps.len() {
                 let st = self.steps[i].state;
                 let again = st == StepState::Interrupted && self.plan.steps[i].idempotent;

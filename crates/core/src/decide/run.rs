@@ -139,10 +139,16 @@ impl Core {
         }
         let c = |s| self.counts[si(s)];
         let budget = self.budget_gate.is_some();
-        let waiting = self.counts[si(StepState::Running)] == 0
+        // A frozen step runs no more than a held one: both wait for a person.
+        let held = c(StepState::Held) + self.frozen;
+        let waiting = self.counts[si(StepState::Running)] == self.frozen
             && c(StepState::RetryWait) == 0
-            && (c(StepState::Queued) == 0 || budget)
-            && (c(StepState::WaitingApproval) > 0 || budget || c(StepState::Interrupted) > 0);
+            // Queued steps behind frozen ones wait for the release, as at the budget.
+            && (c(StepState::Queued) == 0 || budget || self.frozen > 0)
+            && (c(StepState::WaitingApproval) > 0
+                || budget
+                || c(StepState::Interrupted) > 0
+                || held > 0);
         let want = if waiting {
             RunState::Waiting
         } else {

@@ -107,6 +107,7 @@ impl Core {
                         self.ready_timeout(i, fx);
                     }
                 }
+                Timer::HoldUntil(i) => self.hold_expired(i, t, now, fx),
             }
         }
     }

@@ -313,6 +313,27 @@ pub fn cancel_blocking(job_id: &str) {
 }
 
 /// Cancel a job, best effort.
+/// Suspend (`stop`) or resume a job for a hold: `scontrol suspend|resume` (the
+/// cluster stops and continues every process of the job, and keeps its node); where
+/// this account may not (`scontrol suspend` is an operator's), the job's processes
+/// are sent SIGSTOP/SIGCONT (`scancel --signal --full`), which any owner may.
+pub async fn suspend(job_id: &str, stop: bool) -> Result<(), String> {
+    let verb = if stop { "suspend" } else { "resume" };
+    let Err(first) = slurm_cli("scontrol", &[verb.to_string(), job_id.to_string()]).await else {
+        return Ok(());
+    };
+    let sig = if stop {
+        "--signal=STOP"
+    } else {
+        "--signal=CONT"
+    };
+    let args = [sig.to_string(), "--full".to_string(), job_id.to_string()];
+    slurm_cli("scancel", &args)
+        .await
+        .map(|_| ())
+        .map_err(|second| format!("scontrol {verb}: {first}; scancel {sig}: {second}"))
+}
+
 pub async fn cancel(job_id: &str) {
     let _ = slurm_cli("scancel", &[job_id.to_string()]).await;
 }

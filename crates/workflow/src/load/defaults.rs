@@ -3,7 +3,14 @@
 use super::*;
 
 pub(super) const DEFAULTS_FIELDS: &[&str] = &["timeout", "retry", "executor", "cache"];
-pub(super) const RETRY_FIELDS: &[&str] = &["attempts", "backoff", "delay", "max_delay", "jitter"];
+pub(super) const RETRY_FIELDS: &[&str] = &[
+    "attempts",
+    "backoff",
+    "delay",
+    "max_delay",
+    "jitter",
+    "exhausted",
+];
 pub(super) const MAX_ATTEMPTS: i64 = 100;
 
 impl Loader<'_, '_> {
@@ -87,6 +94,22 @@ impl Loader<'_, '_> {
             && let Some(b) = self.boolean(j, &sub(what, "jitter"))
         {
             p.jitter = b;
+        }
+        if let Some(e) = get(entries, "exhausted")
+            && let Some(s) = self.string(e, &sub(what, "exhausted"))
+        {
+            match s {
+                "fail" => p.hold_when_exhausted = false,
+                "hold" => p.hold_when_exhausted = true,
+                other => {
+                    let hint = did_you_mean(other, &["fail", "hold"], "values of exhausted");
+                    self.err(
+                        &e.span,
+                        format!("unknown exhausted \"{other}\" in {what}"),
+                        format!("{hint} (exhausted is \"fail\" or \"hold\")"),
+                    );
+                }
+            }
         }
         p
     }

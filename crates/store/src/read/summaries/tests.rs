@@ -99,7 +99,7 @@ proptest! {
         let waiting_in_sql = scalar(
             &s,
             "SELECT (SELECT count(*) FROM steps WHERE run_id = ?1 AND state IN
-                        ('waiting_approval', 'interrupted', 'compensation_failed', 'running'))
+                        ('waiting_approval', 'held', 'interrupted', 'compensation_failed', 'running'))
                   + (SELECT count(*) FROM errors WHERE run_id = ?1 AND open = 1
                         AND kind = 'budget_exceeded')",
         );

@@ -1,0 +1,335 @@
+//! Hold and release (issue 43): an operator pauses steps without failing or cancelling
+//! anything. A step that has not started goes `held` (it takes no slot of
+//! `max_parallel`, a pool or a group and does not start); a running one stays
+//! `running`, frozen: the driver stops its process group (`Effect::Freeze`) and its
+//! timeout's clock stops with it (`HoldRt::timeout_left`), until it is released.
+use super::*;
+use baton_model::{ReasonFor, Refusal};
+
+/// A step's hold, folded from `StepHeld` (its view is `model::view::HoldView`).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct HoldRt {
+    pub by: String,
+    pub reason: String,
+    pub at: Timestamp,
+    pub until: Option<Timestamp>,
+    pub frozen: bool,
+    pub exhausted: bool,
+    /// A frozen step's timeout: what was left of it when it froze (its timer is off).
+    pub timeout_left: Option<Duration>,
+}
+
+/// What a hold asks of the steps it names.
+pub(super) struct HoldAsk<'a> {
+    pub steps: &'a [String],
+    pub operator: &'a str,
+    pub reason: &'a str,
+    pub until: Option<Timestamp>,
+    pub freeze: bool,
+}
+
+impl Core {
+    /// A step that has not started and may be held (`held` state).
+    fn unstarted(st: StepState) -> bool {
+        matches!(
+            st,
+            StepState::Pending
+                | StepState::Queued
+                | StepState::RetryWait
+                | StepState::WaitingApproval
+        )
+    }
+
+    /// Whether step `i` may be held now: `Ok(true)` it would be frozen (it runs).
+    pub(super) fn can_hold(&self, i: usize) -> Result<bool, Refusal> {
+        let s = &self.steps[i];
+        if s.hold.is_some() {
+            return Err(Refusal::AlreadyHeld { step: self.id(i) });
+        }
+        if Self::unstarted(s.state) {
+            return Ok(false);
+        }
+        if s.state != StepState::Running {
+            return Err(Refusal::NotHoldable {
+                step: self.id(i),
+                state: s.state,
+            });
+        }
+        self.can_freeze(i).map(|()| true)
+    }
+
+    /// A running step can be frozen when baton owns something it can stop: a local
+    /// process group or a Slurm job, never a built-in (it runs inside the engine), a
+    /// service (its dependants use it) or a step on an SSH host.
+    fn can_freeze(&self, i: usize) -> Result<(), Refusal> {
+        let step = &self.plan.steps[i];
+        let why = if matches!(step.action, Action::Builtin(_)) {
+            Some("a built-in runs inside the engine, not in a process of its own")
+        } else if step.service.is_some() {
+            Some("a service keeps running for the steps that need it")
+        } else if self.steps[i].kill_sent {
+            Some("it is being stopped")
+        } else if self.executor_of(i).is_some_and(|e| {
+            matches!(
+                self.plan.executors.get(e).map(|x| &x.kind),
+                Some(baton_workflow::ExecutorKind::Ssh(_))
+            )
+        }) {
+            Some("a step on an SSH host cannot be frozen yet")
+        } else {
+            None
+        };
+        match why {
+            Some(why) => Err(Refusal::CannotFreeze {
+                step: self.id(i),
+                why: why.into(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// `baton hold`: each named step, or (none named) every step that has not started
+    /// and, with `freeze`, every running one that can be frozen.
+    pub(super) fn on_hold(
+        &mut self,
+        ask: HoldAsk<'_>,
+        now: Timestamp,
+        fx: &mut Fx,
+    ) -> Result<String, Refusal> {
+        if ask.reason.trim().is_empty() {
+            return Err(Refusal::ReasonRequired {
+                to: ReasonFor::Hold,
+            });
+        }
+        if let Some(u) = ask.until
+            && u <= now
+        {
+            return Err(Refusal::UntilPassed {
+                until: u.to_rfc3339(),
+            });
+        }
+        self.can_cancel().map_err(|_| Refusal::NotScheduling {
+            state: self.run_state,
+        })?;
+        let targets: Vec<usize> = if ask.steps.is_empty() {
+            (0..self.steps.len())
+                .filter(|&i| match self.can_hold(i) {
+                    Ok(frozen) => !frozen || ask.freeze,
+                    Err(_) => false,
+                })
+                .collect()
+        } else {
+            let mut v = Vec::new();
+            for s in ask.steps {
+                let i = self.lookup(s)?;
+                self.can_hold(i)?;
+                if !v.contains(&i) {
+                    v.push(i);
+                }
+            }
+            v
+        };
+        if targets.is_empty() {
+            return Err(Refusal::NothingToHold {
+                what: "held".into(),
+            });
+        }
+        let reason = self.mask(ask.reason);
+        let (mut held, mut frozen) = (0, 0);
+        for i in targets {
+            if self.hold_one(i, ask.operator, &reason, ask.until, false, now, fx) {
+                frozen += 1;
+            } else {
+                held += 1;
+            }
+        }
+        Ok(format!(
+            "held {held} step(s), froze {frozen} running step(s)"
+        ))
+    }
+
+    /// Hold step `i` (checked by `can_hold`, or its retries ran out): whether it was
+    /// frozen (it runs).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn hold_one(
+        &mut self,
+        i: usize,
+        actor: &str,
+        reason: &str,
+        until: Option<Timestamp>,
+        exhausted: bool,
+        now: Timestamp,
+        fx: &mut Fx,
+    ) -> bool {
+        // An attempt whose retries ran out has ended: it is held, not frozen.
+        let frozen = !exhausted && self.steps[i].state == StepState::Running;
+        let kind = EventKind::StepHeld {
+            step: self.id(i),
+            actor: actor.to_string(),
+            reason: reason.to_string(),
+            until,
+            frozen,
+            exhausted,
+        };
+        self.emit(kind, now, fx);
+        if frozen {
+            fx.push(Effect::Freeze {
+                step: i,
+                attempt: self.steps[i].attempts,
+            });
+        } else {
+            self.set(
+                i,
+                StepState::Held,
+                Some(format!("held by {actor}: {reason}")),
+                now,
+                fx,
+            );
+        }
+        frozen
+    }
+
+    /// `baton release`: each named step, or (none named) every held step.
+    pub(super) fn on_release(
+        &mut self,
+        steps: &[String],
+        operator: &str,
+        reason: &str,
+        now: Timestamp,
+        fx: &mut Fx,
+    ) -> Result<String, Refusal> {
+        if reason.trim().is_empty() {
+            return Err(Refusal::ReasonRequired {
+                to: ReasonFor::Release,
+            });
+        }
+        let targets: Vec<usize> = if steps.is_empty() {
+            (0..self.steps.len())
+                .filter(|&i| self.steps[i].hold.is_some())
+                .collect()
+        } else {
+            let mut v = Vec::new();
+            for s in steps {
+                let i = self.lookup(s)?;
+                if self.steps[i].hold.is_none() {
+                    return Err(Refusal::NotHeld { step: self.id(i) });
+                }
+                if !v.contains(&i) {
+                    v.push(i);
+                }
+            }
+            v
+        };
+        if targets.is_empty() {
+            return Err(Refusal::NothingToHold {
+                what: "released".into(),
+            });
+        }
+        let reason = self.mask(reason);
+        let n = targets.len();
+        for i in targets {
+            self.release_one(i, operator, &reason, now, fx);
+        }
+        Ok(format!("released {n} step(s)"))
+    }
+
+    /// End step `i`'s hold: a frozen step runs on, a held one is evaluated again (its
+    /// gate, if it was open, is asked again), and one held because its retries ran out
+    /// fails as it would have.
+    pub(super) fn release_one(
+        &mut self,
+        i: usize,
+        actor: &str,
+        reason: &str,
+        now: Timestamp,
+        fx: &mut Fx,
+    ) {
+        let Some(hold) = self.steps[i].hold.clone() else {
+            return;
+        };
+        let kind = EventKind::StepReleased {
+            step: self.id(i),
+            actor: actor.to_string(),
+            reason: reason.to_string(),
+        };
+        self.emit(kind, now, fx);
+        if hold.frozen {
+            fx.push(Effect::Thaw {
+                step: i,
+                attempt: self.steps[i].attempts,
+            });
+            return;
+        }
+        if self.steps[i].state != StepState::Held {
+            return;
+        }
+        if hold.exhausted {
+            let why = format!(
+                "released by {actor}: its retries had run out ({})",
+                hold.reason
+            );
+            self.set(i, StepState::Failed, Some(why), now, fx);
+        } else {
+            let why = format!("released by {actor}: {reason}");
+            self.set(i, StepState::Pending, Some(why), now, fx);
+        }
+    }
+
+    /// `--until` passed: the engine releases the step (on record, as `engine`).
+    pub(super) fn hold_expired(&mut self, i: usize, t: Timestamp, now: Timestamp, fx: &mut Fx) {
+        if self.steps[i].hold.as_ref().and_then(|h| h.until) == Some(t) {
+            let why = format!("the hold's time passed (until {})", t.to_rfc3339());
+            self.release_one(i, baton_model::history::ENGINE, &why, now, fx);
+        }
+    }
+
+    /// Fold `StepHeld`: the hold on record, a frozen step's timeout clock stopped.
+    pub(crate) fn fold_held(&mut self, i: usize, mut hold: HoldRt) {
+        if hold.frozen {
+            self.frozen += 1;
+            if let Some(t) = self.steps[i].timeout_at.take() {
+                self.timers.remove(&(t, Timer::StepTimeout(i)));
+                hold.timeout_left = Some(t.since(hold.at));
+            }
+        }
+        if let Some(u) = hold.until {
+            self.timers.insert((u, Timer::HoldUntil(i)));
+        }
+        self.steps[i].hold = Some(Box::new(hold));
+    }
+
+    /// Fold `StepReleased` (or the end of what the hold was on): a frozen step's
+    /// timeout runs again with what was left of it.
+    pub(crate) fn fold_released(&mut self, i: usize, at: Timestamp) {
+        let Some(hold) = self.steps[i].hold.take() else {
+            return;
+        };
+        if let Some(u) = hold.until {
+            self.timers.remove(&(u, Timer::HoldUntil(i)));
+        }
+        if hold.frozen {
+            self.frozen -= 1;
+            if let Some(left) = hold.timeout_left
+                && self.steps[i].state == StepState::Running
+            {
+                let due = at.add(left);
+                self.steps[i].timeout_at = Some(due);
+                self.timers.insert((due, Timer::StepTimeout(i)));
+            }
+        }
+    }
+
+    /// The hold as readers see it.
+    pub(crate) fn hold_view(&self, i: usize) -> Option<Box<baton_model::view::HoldView>> {
+        self.steps[i].hold.as_ref().map(|h| {
+            Box::new(baton_model::view::HoldView {
+                by: h.by.clone(),
+                reason: h.reason.clone(),
+                at: h.at,
+                until: h.until,
+                frozen: h.frozen,
+                exhausted: h.exhausted,
+            })
+        })
+    }
+}

@@ -1,0 +1,327 @@
+//! Hold and release (issue 43 point 1) on a fake clock: slots, freezing, the timeout's
+//! clock, `--until`, run-level holds, `exhausted = "hold"`, and replay.
+use super::testkit::*;
+use super::*;
+use baton_model::{AuditAction, EventKind};
+
+fn hold(steps: &[&str], until: Option<i64>, freeze: bool) -> Command {
+    Command::Hold {
+        steps: steps.iter().map(|s| s.to_string()).collect(),
+        operator: "alice".into(),
+        reason: "change freeze".into(),
+        until: until.map(|ms| Timestamp(T0 + ms)),
+        freeze,
+    }
+}
+
+fn release(steps: &[&str]) -> Command {
+    Command::Release {
+        steps: steps.iter().map(|s| s.to_string()).collect(),
+        operator: "bob".into(),
+        reason: "freeze over".into(),
+    }
+}
+
+fn freezes(fx: &[Effect]) -> Vec<(usize, bool)> {
+    fx.iter()
+        .filter_map(|e| match e {
+            Effect::Freeze { step, .. } => Some((*step, true)),
+            Effect::Thaw { step, .. } => Some((*step, false)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A held step that has not started takes no slot: with `max_parallel = 1`, the next
+/// step starts in its place, and the held one starts only once released.
+#[test]
+fn a_held_step_takes_no_slot_and_starts_once_released() {
+    let p = plan()
+        .step("first")
+        .step("a")
+        .step("b")
+        .max_parallel(1)
+        .build();
+    let mut sim = Sim::new(p, cfg());
+    assert_eq!(spawned(&sim.last), ["first"]);
+    assert_eq!(sim.state("a"), StepState::Queued);
+    assert!(sim.cmd(hold(&["a"], None, false)).is_accepted());
+    assert_eq!(sim.state("a"), StepState::Held);
+    let fx = sim.exit("first", 0);
+    assert_eq!(spawned(&fx), ["b"], "b takes the slot a would have");
+    sim.exit("b", 0);
+    assert_eq!(sim.state("a"), StepState::Held);
+    assert_eq!(
+        sim.core.run_state(),
+        RunState::Waiting,
+        "only a held step is left"
+    );
+    let v = sim.core.view(Timestamp(sim.now));
+    let a = &v.steps[sim.idx("a")];
+    let h = a.hold.as_ref().expect("the view shows the hold");
+    assert_eq!(
+        (h.by.as_str(), h.reason.as_str()),
+        ("alice", "change freeze")
+    );
+    assert!(a.actions.release && !a.actions.hold);
+    let fx = sim.input(Input::Command {
+        id: None,
+        command: release(&["a"]),
+    });
+    assert_eq!(spawned(&fx), ["a"]);
+    assert!(sim.core.steps[sim.idx("a")].hold.is_none());
+    sim.exit("a", 0);
+    assert_eq!(sim.core.run_state(), RunState::Succeeded);
+    let audit = sim.core.view(Timestamp(sim.now)).audit;
+    let by = |act| {
+        audit
+            .iter()
+            .find(|x| x.action == act)
+            .map(|x| x.actor.clone())
+    };
+    assert_eq!(by(AuditAction::Hold).as_deref(), Some("alice"));
+    assert_eq!(by(AuditAction::Release).as_deref(), Some("bob"));
+}
+
+/// A running step held is frozen (its group is stopped) and keeps its slot; its
+/// timeout's clock stops while it is frozen and runs on with what was left.
+#[test]
+fn a_frozen_step_keeps_its_slot_and_its_timeout_waits() {
+    let p = plan()
+        .step("work")
+        .with(|s| s.timeout = Some(secs(10)))
+        .step("other")
+        .max_parallel(1)
+        .build();
+    let mut sim = Sim::new(p, cfg());
+    sim.started("work");
+    sim.at(4_000);
+    let out = sim.cmd(hold(&["work"], None, false));
+    assert!(out.is_accepted(), "{out:?}");
+    let w = sim.idx("work");
+    assert_eq!(freezes(&sim.last), [(w, true)]);
+    assert_eq!(sim.state("work"), StepState::Running, "frozen, not moved");
+    assert_eq!(
+        sim.state("other"),
+        StepState::Queued,
+        "its slot is still its own"
+    );
+    assert_eq!(sim.core.run_state(), RunState::Waiting);
+    // Frozen for an hour: the 10 s timeout does not fire.
+    assert!(kills(&sim.tick_at(3_600_000)).is_empty());
+    assert_eq!(sim.core.next_wakeup(), None);
+    let fx = sim.input(Input::Command {
+        id: None,
+        command: release(&["work"]),
+    });
+    assert_eq!(freezes(&fx), [(w, false)]);
+    assert_eq!(sim.core.run_state(), RunState::Running);
+    // 6 s of its 10 were left: it times out 6 s after the release, not before.
+    assert!(kills(&sim.tick_at(3_605_999)).is_empty());
+    assert_eq!(kills(&sim.tick_at(3_606_000)), [w]);
+}
+
+/// `--until` releases by itself, on record as the engine.
+#[test]
+fn until_releases_the_step_by_itself() {
+    let mut sim = Sim::new(plan().step("a").step_needs("b", &["a"]).build(), cfg());
+    assert!(sim.cmd(hold(&["b"], Some(60_000), false)).is_accepted());
+    sim.exit("a", 0);
+    assert_eq!(
+        sim.state("b"),
+        StepState::Held,
+        "its need succeeded; it stays held"
+    );
+    assert!(spawned(&sim.tick_at(59_999)).is_empty());
+    assert_eq!(spawned(&sim.tick_at(60_000)), ["b"]);
+    let released = sim.events_named("step_released");
+    let EventKind::StepReleased { actor, .. } = &released[0].kind else {
+        panic!()
+    };
+    assert_eq!(actor, "engine");
+    sim.at(70_000);
+    assert!(refused(&sim.cmd(hold(&["a"], Some(1_000), false))).contains("not in the future"));
+}
+
+/// Holding the run holds every step that has not started; `--freeze` freezes the
+/// running ones too; a release with no step releases them all.
+#[test]
+fn a_run_hold_holds_what_has_not_started_and_freeze_the_rest() {
+    let p = plan().step("a").step_needs("b", &["a"]).step("c").build();
+    let mut sim = Sim::new(p, cfg());
+    sim.started("a");
+    sim.started("c");
+    assert!(sim.cmd(hold(&[], None, false)).is_accepted());
+    assert_eq!(sim.state("b"), StepState::Held);
+    assert!(
+        freezes(&sim.last).is_empty(),
+        "running steps go on without --freeze"
+    );
+    let out = sim.cmd(hold(&[], None, true));
+    assert!(out.is_accepted(), "{out:?}");
+    let mut frozen = freezes(&sim.last);
+    frozen.sort();
+    assert_eq!(frozen, [(sim.idx("a"), true), (sim.idx("c"), true)]);
+    assert!(refused(&sim.cmd(hold(&["a"], None, false))).contains("already held"));
+    sim.cmd(release(&[]));
+    assert_eq!(freezes(&sim.last).len(), 2);
+    assert_eq!(sim.state("b"), StepState::Pending);
+    sim.exit("a", 0);
+    assert_eq!(sim.state("b"), StepState::Running);
+    assert!(refused(&sim.cmd(release(&["b"]))).contains("not held"));
+}
+
+/// A cancel kills a frozen step (the driver continues it so that it takes the signal)
+/// and cancels a held one.
+#[test]
+fn a_cancel_ends_held_and_frozen_steps() {
+    let mut sim = Sim::new(plan().step("a").step_needs("b", &["a"]).build(), cfg());
+    sim.started("a");
+    sim.cmd(hold(&[], None, true));
+    let fx = sim.input(Input::Command {
+        id: None,
+        command: Command::Cancel {
+            operator: "carol".into(),
+            reason: None,
+        },
+    });
+    assert_eq!(kills(&fx), [sim.idx("a")]);
+    assert_eq!(sim.state("b"), StepState::Cancelled);
+    sim.finish("a", StepOutcome::Killed, vec![]);
+    assert_eq!(sim.core.run_state(), RunState::Cancelled);
+    assert_eq!(sim.core.frozen, 0);
+}
+
+/// `retry = { exhausted = "hold" }`: a step whose retries ran out waits, held, for a
+/// retry, a mark or a release (which fails it as it would have).
+#[test]
+fn exhausted_retries_hold_the_step_for_a_person() {
+    let p = plan()
+        .step("flaky")
+        .with(|s| s.retry.hold_when_exhausted = true)
+        .step_needs("after", &["flaky"])
+        .build();
+    let mut sim = Sim::new(p, cfg());
+    sim.exit("flaky", 1);
+    assert_eq!(sim.state("flaky"), StepState::Held);
+    assert_eq!(sim.core.run_state(), RunState::Waiting);
+    let v = sim.core.view(Timestamp(sim.now));
+    let s = &v.steps[sim.idx("flaky")];
+    assert!(
+        s.hold
+            .as_ref()
+            .is_some_and(|h| h.exhausted && h.by == "engine")
+    );
+    assert!(s.actions.retry && s.actions.release && s.actions.mark_succeeded);
+    let items = baton_model::inbox::waiting(&v, "alice");
+    assert!(
+        items
+            .iter()
+            .any(|w| w.kind == baton_model::inbox::WaitKind::Held && w.step == "flaky"),
+        "{items:?}"
+    );
+    // Retried: it runs again.
+    let fx = sim.input(Input::Command {
+        id: None,
+        command: Command::Retry {
+            step: "flaky".into(),
+            operator: "bob".into(),
+        },
+    });
+    assert_eq!(spawned(&fx), ["flaky"]);
+    sim.exit("flaky", 1);
+    assert_eq!(sim.state("flaky"), StepState::Held);
+    // Released: it fails as it would have, and its dependant cannot run.
+    sim.cmd(release(&["flaky"]));
+    assert_eq!(sim.state("flaky"), StepState::Failed);
+    assert_eq!(sim.state("after"), StepState::UpstreamFailed);
+    assert_eq!(sim.core.run_state(), RunState::Failed);
+}
+
+/// The hold is in the history: a replay folds the same held and frozen steps, with
+/// the frozen one's timeout still stopped.
+#[test]
+fn a_replay_keeps_the_holds() {
+    let p = plan()
+        .step("a")
+        .with(|s| s.timeout = Some(secs(10)))
+        .step("b")
+        .max_parallel(1)
+        .build();
+    let mut sim = Sim::new(p.clone(), cfg());
+    sim.started("a");
+    sim.at(2_000);
+    sim.cmd(hold(&[], None, true));
+    assert_eq!(sim.state("b"), StepState::Held);
+    let events = sim.core.events().to_vec();
+    let again = Core::replay(p, cfg(), &events).expect("replay");
+    let (a, b) = (sim.idx("a"), sim.idx("b"));
+    assert_eq!(again.steps[b].state, StepState::Held);
+    let h = again.steps[a].hold.as_ref().expect("still frozen");
+    assert!(h.frozen);
+    assert_eq!(h.timeout_left, Some(secs(8)));
+    assert_eq!(again.frozen, 1);
+    assert_eq!(again.next_wakeup(), None);
+}
+
+/// What cannot be held or frozen is refused with a reason, on record.
+#[test]
+fn holds_that_cannot_apply_are_refused() {
+    let p = plan()
+        .step("done")
+        .step("wait")
+        .with(|s| {
+            s.action = baton_workflow::Action::Builtin(Builtin::Sleep);
+            let five = baton_workflow::Template::literal("5s");
+            s.with.insert("DURATION".into(), five);
+        })
+        .build();
+    let mut sim = Sim::new(p, cfg());
+    sim.exit("done", 0);
+    assert!(
+        refused(&sim.cmd(hold(&["done"], None, false))).contains("only a step that has not ended")
+    );
+    assert!(refused(&sim.cmd(hold(&["wait"], None, false))).contains("built-in"));
+    assert!(refused(&sim.cmd(hold(&["nope"], None, false))).contains("no step named"));
+    let no_reason = Command::Hold {
+        steps: vec![],
+        operator: "alice".into(),
+        reason: " ".into(),
+        until: None,
+        freeze: false,
+    };
+    assert!(refused(&sim.cmd(no_reason)).contains("reason is required to hold"));
+    assert_eq!(sim.events_named("command_refused").len(), 3);
+}
+
+/// A frozen local step does not survive its engine (its output went through the
+/// engine's pipes): resume stops what is left of it and, the step being idempotent,
+/// holds it again instead of running it, so the operator's hold still stands.
+#[test]
+fn a_resume_holds_a_frozen_local_step_again_instead_of_running_it() {
+    let p = plan().step("a").build();
+    let mut sim = Sim::new(p.clone(), cfg());
+    sim.started("a");
+    sim.cmd(hold(&["a"], None, false));
+    let events = sim.core.events().to_vec();
+    let mut again = Core::replay(p, cfg(), &events).expect("replay");
+    let fx = again.resume("olivia", Timestamp(T0 + 5_000));
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::KillStale { pgid: 1000 }))
+    );
+    assert!(spawned(&fx).is_empty(), "a held step does not run");
+    let a = &again.steps[0];
+    assert_eq!(a.state, StepState::Held);
+    let h = a.hold.as_ref().expect("held again");
+    assert_eq!(h.by, "alice");
+    assert!(!h.frozen && h.reason.contains("frozen when the engine stopped"));
+    let fx = again.handle(
+        Input::Command {
+            id: None,
+            command: release(&["a"]),
+        },
+        Timestamp(T0 + 6_000),
+    );
+    assert_eq!(spawned(&fx), ["a"]);
+}

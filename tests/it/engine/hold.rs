@@ -1,0 +1,227 @@
+//! Issue 43 point 1: `baton hold` and `baton release` on real processes. A step that
+//! counts in a loop (in a subshell, so its group has two processes) is frozen: every
+//! process of its group stopped, no CPU used while frozen, nothing it would have
+//! written lost once released. Holds go through the same ways as other commands: to
+//! the engine that drives the run, or taking an undriven run over.
+use crate::helpers::*;
+use baton::model::procs;
+use std::path::Path;
+use std::time::Duration;
+
+/// Counts to 400, writing each number to its log and to `progress`; a busy inner loop
+/// makes it use CPU all the time it runs.
+const COUNTER: &str = r#"
+name = "counter"
+[[step]]
+id = "count"
+timeout = "5m"
+run = '''
+( i=0
+  while [ $i -lt 400 ]; do
+    i=$((i+1)); echo "n $i"; echo $i > progress
+    j=0; while [ $j -lt 3000 ]; do j=$((j+1)); done
+  done ) &
+wait
+'''
+"#;
+
+fn progress(dir: &Path) -> u64 {
+    std::fs::read_to_string(dir.join("progress"))
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// `(state, utime + stime)` of a process from `/proc/PID/stat` (fields 3, 14 and 15).
+fn stat(pid: i32) -> Option<(char, u64)> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest: Vec<&str> = s[s.rfind(')')? + 1..].split_whitespace().collect();
+    let state = rest.first()?.chars().next()?;
+    let cpu = rest.get(11)?.parse::<u64>().ok()? + rest.get(12)?.parse::<u64>().ok()?;
+    Some((state, cpu))
+}
+
+fn step_processes(run: &str) -> Vec<i32> {
+    procs::run_processes(run)
+        .into_iter()
+        .filter(|p| p.step == "count")
+        .map(|p| p.pid)
+        .collect()
+}
+
+fn ok(out: &std::process::Output) {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn hold_freezes_the_whole_group_and_release_continues_it_with_its_output_whole() {
+    let env = Env::new();
+    let wf = env.workflow("counter.toml", COUNTER);
+    let engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
+    let run = env.wait_run_id();
+    wait_until("the step to count", secs(30), || progress(env.path()) >= 5);
+    let out = env.run(&["hold", &run, "count", "--reason", "look at it first"]);
+    ok(&out);
+    // Every process of the step's group stops (the shell and its counting subshell).
+    let pids = wait_until("the group to stop", secs(10), || {
+        let pids = step_processes(&run);
+        let all = pids.len() >= 2 && pids.iter().all(|&p| stat(p).is_some_and(|s| s.0 == 'T'));
+        if all {
+            Ok(pids)
+        } else {
+            Err(format!("{pids:?}"))
+        }
+    });
+    let cpu = |pids: &[i32]| {
+        pids.iter()
+            .filter_map(|&p| stat(p))
+            .map(|s| s.1)
+            .sum::<u64>()
+    };
+    let (before, counted) = (cpu(&pids), progress(env.path()));
+    // The window in which a running counter would use CPU and count on: not a wait
+    // for a condition (nothing is to happen), the span the test observes.
+    std::thread::sleep(Duration::from_millis(700));
+    assert_eq!(cpu(&pids), before, "a frozen process uses no CPU");
+    assert_eq!(progress(env.path()), counted, "nor counts");
+    let show = env.show(&run);
+    assert_eq!(step_state(&show, "count").as_deref(), Some("running"));
+    let hold = step_field(&show, "count", "hold");
+    assert_eq!(hold["frozen"], true, "{show:#}");
+    assert_eq!(hold["reason"], "look at it first");
+    assert_eq!(show["state"], "waiting", "a frozen step waits for a person");
+    let inbox = env.run(&["inbox", "--json"]);
+    let items: serde_json::Value = serde_json::from_slice(&inbox.stdout).unwrap();
+    assert!(
+        items
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w["kind"] == "held" && w["step"] == "count" && w["run_id"] == run.as_str()),
+        "{items:#}"
+    );
+    ok(&env.run(&["release", &run, "count", "--reason", "go on"]));
+    wait_until("the group to run again", secs(10), || {
+        pids.iter().all(|&p| stat(p).is_none_or(|s| s.0 != 'T'))
+    });
+    wait_until("the count to go on", secs(30), || {
+        progress(env.path()) > counted
+    });
+    let done = wait_child(engine, 120);
+    assert_eq!(done.status.code(), Some(0), "{}", text(&done.stderr));
+    let show = env.show(&run);
+    assert_eq!(step_state(&show, "count").as_deref(), Some("succeeded"));
+    let log = step_field(&show, "count", "log_path");
+    let log = std::fs::read_to_string(log.as_str().unwrap()).unwrap();
+    let lines: Vec<&str> = log.lines().collect();
+    let want: Vec<String> = (1..=400).map(|i| format!("n {i}")).collect();
+    assert_eq!(lines, want, "every number once, in order");
+    let audit = env.run(&["audit", &run]);
+    let audit = text(&audit.stdout);
+    assert!(
+        audit.contains("hold") && audit.contains("release"),
+        "{audit}"
+    );
+}
+
+/// A held step that has not started does not start, on an undriven run taken over by
+/// `hold --detach` and on the run that background engine drives (`release`).
+#[test]
+fn hold_and_release_work_on_undriven_and_driven_runs() {
+    let env = Env::new();
+    let wf = env.workflow(
+        "gated.toml",
+        r#"
+name = "gated"
+[[step]]
+id = "ask"
+run = "true"
+gate = { prompt = "go?" }
+[[step]]
+id = "after"
+needs = ["ask"]
+run = "echo after ran > after.txt"
+"#,
+    );
+    let (mut engine, run) = env.spawn_until(&wf, "ask", "waiting_approval");
+    let _ = engine.kill(); // SIGKILL: the run is undriven now
+    let _ = engine.wait();
+    let out = env.run(&["hold", &run, "after", "--reason", "not today", "--detach"]);
+    ok(&out);
+    env.wait_step(&run, "after", "held", 20);
+    ok(&env.run(&["approve", &run, "ask", "--reason", "fine"]));
+    env.wait_step(&run, "ask", "succeeded", 20);
+    let show = env.show(&run);
+    assert_eq!(
+        step_state(&show, "after").as_deref(),
+        Some("held"),
+        "{show:#}"
+    );
+    assert!(
+        !env.path().join("after.txt").exists(),
+        "a held step does not start"
+    );
+    // The metrics count it (held is a step state like any other).
+    let metrics = text(&env.run(&["metrics", &run]).stdout);
+    assert!(
+        metrics.contains(r#"baton_steps{workflow="gated",state="held"} 1"#),
+        "{metrics}"
+    );
+    ok(&env.run(&["release", &run, "--reason", "today after all"]));
+    wait_until("the run to succeed", secs(30), || {
+        env.show(&run)["state"] == "succeeded"
+    });
+    assert!(env.path().join("after.txt").exists());
+    let refused = env.run(&["release", &run, "after", "--reason", "again"]);
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused.stdout));
+}
+
+/// kill -9 of the engine while a local step is frozen: its process cannot go on (its
+/// output went through the dead engine's pipe), so resume stops it, not left stopped
+/// for ever, and holds the step again instead of running it; released, it runs again
+/// whole. (A Slurm step stays frozen across the crash: `exec::slurm`.)
+#[test]
+fn after_kill_9_a_frozen_local_step_is_held_again_not_run() {
+    let env = Env::new();
+    let wf = env.workflow("counter.toml", COUNTER);
+    let mut engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
+    let run = env.wait_run_id();
+    wait_until("the step to count", secs(30), || progress(env.path()) >= 5);
+    ok(&env.run(&["hold", &run, "count", "--reason", "over a crash"]));
+    let pids = wait_until("the group to stop", secs(10), || {
+        let pids = step_processes(&run);
+        let all = pids.len() >= 2 && pids.iter().all(|&p| stat(p).is_some_and(|s| s.0 == 'T'));
+        if all {
+            Ok(pids)
+        } else {
+            Err(format!("{pids:?}"))
+        }
+    });
+    let by = step_field(&env.show(&run), "count", "hold")["by"].clone();
+    assert!(by.is_string(), "held under the OS account");
+    engine.kill().expect("kill -9");
+    let _ = engine.wait();
+    let resumed = env.spawn(&["resume", &run, "--headless"]);
+    env.wait_step(&run, "count", "held", 30);
+    wait_until("the old group to be gone", secs(30), || {
+        pids.iter().all(|&p| !process_alive(p))
+    });
+    let show = env.show(&run);
+    assert_eq!(step_field(&show, "count", "hold")["by"], by, "{show:#}");
+    assert_eq!(step_field(&show, "count", "attempts"), 1, "not run again");
+    ok(&env.run(&["release", &run, "count", "--reason", "go"]));
+    let done = wait_child(resumed, 120);
+    assert_eq!(done.status.code(), Some(0), "{}", text(&done.stderr));
+    let show = env.show(&run);
+    assert_eq!(step_field(&show, "count", "attempts"), 2);
+    let log = step_field(&show, "count", "log_path");
+    let log = std::fs::read_to_string(log.as_str().unwrap()).unwrap();
+    let want: Vec<String> = (1..=400).map(|i| format!("n {i}")).collect();
+    assert_eq!(log.lines().collect::<Vec<_>>(), want);
+}
