@@ -210,6 +210,12 @@ impl TailHandle {
     }
 
     /// The last lines, oldest first, then any unfinished lines (stdout, then stderr).
+    /// The last `n` lines, joined: an ended attempt's `stderr_tail`.
+    pub fn last_lines(&self, n: usize) -> String {
+        let lines = self.lines();
+        lines[lines.len().saturating_sub(n)..].join("\n")
+    }
+
     pub fn lines(&self) -> Vec<String> {
         let buf = self.lock();
         let mut lines: Vec<String> = buf.lines.iter().cloned().collect();

@@ -276,6 +276,59 @@ fn a_reattached_jobs_log_has_each_line_once() {
     assert_eq!(log(), "line-1\nline-2\nline-3\n", "each line once");
 }
 
+/// A workflow whose cluster step `count` prints `n 1` … `n {lines}`, writing each
+/// number to `progress` in the test's directory.
+fn counting(env: &Env, name: &str, lines: u32) -> String {
+    let dir = env.path().display().to_string();
+    let wf = env.workflow(
+        "w.toml",
+        &format!(
+            "name = \"{name}\"\n{HEAD}\n[[step]]\nid = \"count\"\nexecutor = \"cluster\"\nrun = '''\ni=0; while [ $i -lt {lines} ]; do i=$((i+1)); echo \"n $i\"; echo $i > {dir}/progress; sleep 0.1; done\n'''\n"
+        ),
+    );
+    wf.to_str().unwrap().to_string()
+}
+
+/// How far `count` has counted.
+fn progress(env: &Env) -> u32 {
+    std::fs::read_to_string(env.path().join("progress"))
+        .ok()
+        .and_then(|s| s.trim().parse::<u32>().ok())
+        .unwrap_or(0)
+}
+
+/// Hold `count` once it counts, and wait until its job is suspended.
+fn hold_counting(env: &Env, id: &str, reason: &str) {
+    wait_until("the job to count", secs(60), || progress(env) >= 3);
+    let out = env.run(&["hold", id, "count", "--reason", reason]);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    wait_until("the job to be suspended", secs(30), || {
+        jobs_of(id).iter().any(|j| j.1 == "SUSPENDED")
+    });
+}
+
+/// The count stands still over half a second (a running job would count 5 more).
+fn assert_stands_still(env: &Env, why: &str) {
+    let counted = progress(env);
+    // The span observed, not a wait for a condition.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(progress(env), counted, "{why}");
+}
+
+/// `count`'s log holds every line once, in order.
+fn assert_whole_log(env: &Env, id: &str, lines: u32) {
+    let show = env.show(id);
+    let log = step_field(&show, "count", "log_path");
+    let log = std::fs::read_to_string(log.as_str().unwrap()).unwrap();
+    let want: Vec<String> = (1..=lines).map(|i| format!("n {i}")).collect();
+    assert_eq!(log.lines().collect::<Vec<_>>(), want);
+}
+
 /// Issue 43 point 1: `baton hold` of a running cluster step suspends its job (`scontrol
 /// suspend`: the cluster stops its processes), the count stops; `release` resumes it
 /// and the job ends with every line of its output.
@@ -285,48 +338,20 @@ fn hold_suspends_a_running_job_and_release_resumes_it() {
         return;
     }
     let env = Env::new();
-    let dir = env.path().display().to_string();
-    let wf = env.workflow(
-        "w.toml",
-        &format!(
-            "name = \"slurm-hold\"\n{HEAD}\n[[step]]\nid = \"count\"\nexecutor = \"cluster\"\nrun = '''\ni=0; while [ $i -lt 60 ]; do i=$((i+1)); echo \"n $i\"; echo $i > {dir}/progress; sleep 0.1; done\n'''\n"
-        ),
-    );
-    let child = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
+    let wf = counting(&env, "slurm-hold", 60);
+    let child = env.spawn(&["run", &wf, "--headless"]);
     let id = env.wait_run_id();
-    let progress = || {
-        std::fs::read_to_string(env.path().join("progress"))
-            .ok()
-            .and_then(|s| s.trim().parse::<u32>().ok())
-            .unwrap_or(0)
-    };
-    wait_until("the job to count", secs(60), || progress() >= 3);
-    let out = env.run(&["hold", &id, "count", "--reason", "drain the node"]);
-    assert!(
-        out.status.success(),
-        "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    wait_until("the job to be suspended", secs(30), || {
-        jobs_of(&id).iter().any(|j| j.1 == "SUSPENDED")
-    });
-    let counted = progress();
-    // The span observed: a running job would count 5 more in it.
-    std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(progress(), counted, "a suspended job does not count");
+    hold_counting(&env, &id, "drain the node");
+    assert_stands_still(&env, "a suspended job does not count");
+    let counted = progress(&env);
     let out = env.run(&["release", &id, "count", "--reason", "node is back"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     wait_until("the job to run again", secs(30), || {
-        jobs_of(&id).iter().any(|j| j.1 == "RUNNING") || progress() > counted
+        jobs_of(&id).iter().any(|j| j.1 == "RUNNING") || progress(&env) > counted
     });
     let out = wait_child(child, 120);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let show = env.show(&id);
-    let log = step_field(&show, "count", "log_path");
-    let log = std::fs::read_to_string(log.as_str().unwrap()).unwrap();
-    let want: Vec<String> = (1..=60).map(|i| format!("n {i}")).collect();
-    assert_eq!(log.lines().collect::<Vec<_>>(), want);
+    assert_whole_log(&env, &id, 60);
 }
 
 /// Issue 43 point 1: a hold survives its engine. kill -9 while a cluster step is
@@ -338,32 +363,10 @@ fn a_frozen_job_stays_frozen_across_kill_9_and_resume() {
         return;
     }
     let env = Env::new();
-    let dir = env.path().display().to_string();
-    let wf = env.workflow(
-        "w.toml",
-        &format!(
-            "name = \"slurm-hold-crash\"\n{HEAD}\n[[step]]\nid = \"count\"\nexecutor = \"cluster\"\nrun = '''\ni=0; while [ $i -lt 40 ]; do i=$((i+1)); echo \"n $i\"; echo $i > {dir}/progress; sleep 0.1; done\n'''\n"
-        ),
-    );
-    let mut child = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
+    let wf = counting(&env, "slurm-hold-crash", 40);
+    let mut child = env.spawn(&["run", &wf, "--headless"]);
     let id = env.wait_run_id();
-    let progress = || {
-        std::fs::read_to_string(env.path().join("progress"))
-            .ok()
-            .and_then(|s| s.trim().parse::<u32>().ok())
-            .unwrap_or(0)
-    };
-    wait_until("the job to count", secs(60), || progress() >= 3);
-    let out = env.run(&["hold", &id, "count", "--reason", "hold over a crash"]);
-    assert!(
-        out.status.success(),
-        "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    wait_until("the job to be suspended", secs(30), || {
-        jobs_of(&id).iter().any(|j| j.1 == "SUSPENDED")
-    });
+    hold_counting(&env, &id, "hold over a crash");
     child.kill().expect("kill -9");
     let _ = child.wait();
     let resumed = env.spawn(&["resume", &id, "--headless"]);
@@ -377,10 +380,7 @@ fn a_frozen_job_stays_frozen_across_kill_9_and_resume() {
         true,
         "{show:#}"
     );
-    let counted = progress();
-    // The span observed: a running job would count on in it.
-    std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(progress(), counted, "still frozen after the resume");
+    assert_stands_still(&env, "still frozen after the resume");
     assert!(
         jobs_of(&id).iter().any(|j| j.1 == "SUSPENDED"),
         "not cancelled as a leftover: {:?}",
@@ -390,10 +390,6 @@ fn a_frozen_job_stays_frozen_across_kill_9_and_resume() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let out = wait_child(resumed, 120);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let show = env.show(&id);
-    let log = step_field(&show, "count", "log_path");
-    let log = std::fs::read_to_string(log.as_str().unwrap()).unwrap();
-    let want: Vec<String> = (1..=40).map(|i| format!("n {i}")).collect();
-    assert_eq!(log.lines().collect::<Vec<_>>(), want);
+    assert_whole_log(&env, &id, 40);
     assert_eq!(jobs_of(&id).len(), 1, "one job, never submitted again");
 }

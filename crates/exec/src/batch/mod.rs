@@ -489,12 +489,11 @@ impl BatchAttempt {
         // The environment file holds secrets: nothing of the attempt stays behind.
         let _ = std::fs::remove_dir_all(&self.files.dir);
         let _ = std::fs::remove_dir(self.files.dir.parent().unwrap_or(Path::new("")));
-        let lines = self.tail.lines();
-        let start = lines.len().saturating_sub(20);
-        let mut stderr_tail = lines[start..].join("\n");
-        if let StepOutcome::Lost { reason } = &outcome {
-            stderr_tail = reason.clone();
-        }
+        // A lost attempt's tail is why it was lost.
+        let stderr_tail = match &outcome {
+            StepOutcome::Lost { reason } => reason.clone(),
+            _ => self.tail.last_lines(20),
+        };
         Finished {
             outcome,
             duration_ms: u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX),

@@ -522,14 +522,12 @@ impl JobAttempt {
             read_results(&self.files, &self.masker, &mut output_errors);
         // The environment file holds secrets: nothing of the attempt stays behind.
         let _ = std::fs::remove_dir_all(&self.files.dir);
-        let lines = self.tail.lines();
-        let start = lines.len().saturating_sub(20);
         Finished {
             outcome,
             duration_ms: u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX),
             outputs,
             usage,
-            stderr_tail: lines[start..].join("\n"),
+            stderr_tail: self.tail.last_lines(20),
             log_path: Some(self.log_path.clone()),
             output_errors,
             cut_output,
