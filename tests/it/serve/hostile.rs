@@ -55,14 +55,7 @@ fn unknown_needs(n: usize) -> String {
 fn hostile_files_are_reported_once_while_the_serve_fires_and_answers() {
     let mut s = Served::new();
     s.write("tick.toml", TICK);
-    let (child, log) = s.start(&["--listen", "127.0.0.1:0"]);
-    let served = wait_log(&log, "metrics: serving http://", 30);
-    let addr = served
-        .lines()
-        .find_map(|l| l.strip_prefix("metrics: serving http://"))
-        .unwrap()
-        .trim_end_matches("/metrics")
-        .to_string();
+    let (child, log, addr) = s.start_listening();
     wait_until("a first run", secs(30), || marks(&s) >= 1);
 
     let deep = s.write("deep.toml", &deep_if(10_000));

@@ -115,14 +115,7 @@ const HOURLY: &str = "name = \"report\"\n\n[[schedule]]\ncron = \"@hourly\"\n\n[
 fn a_changed_file_takes_effect_and_a_broken_one_keeps_its_last_version_serving() {
     let mut s = Served::new();
     s.write("report.toml", HOURLY);
-    let (child, log) = s.start(&["--listen", "127.0.0.1:0"]);
-    let served = wait_log(&log, "metrics: serving http://", 30);
-    let addr = served
-        .lines()
-        .find_map(|l| l.strip_prefix("metrics: serving http://"))
-        .unwrap()
-        .trim_end_matches("/metrics")
-        .to_string();
+    let (child, log, addr) = s.start_listening();
     wait_until("/ready", secs(30), || {
         get(&addr, "/ready").0 == "HTTP/1.1 200 OK"
     });
@@ -186,14 +179,7 @@ fn a_changed_file_takes_effect_and_a_broken_one_keeps_its_last_version_serving()
 fn idle_connections_never_starve_the_probes_and_are_closed_soon() {
     let mut s = Served::new();
     s.write("report.toml", HOURLY);
-    let (child, log) = s.start(&["--listen", "127.0.0.1:0"]);
-    let served = wait_log(&log, "metrics: serving http://", 30);
-    let addr = served
-        .lines()
-        .find_map(|l| l.strip_prefix("metrics: serving http://"))
-        .unwrap()
-        .trim_end_matches("/metrics")
-        .to_string();
+    let (child, _log, addr) = s.start_listening();
     wait_until("/ready", secs(30), || {
         get(&addr, "/ready").0 == "HTTP/1.1 200 OK"
     });

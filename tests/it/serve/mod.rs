@@ -78,6 +78,20 @@ impl Served {
         (child, log)
     }
 
+    /// Start `baton serve --listen 127.0.0.1:0` and wait until it says where it
+    /// listens: the child, its stderr's file and the address (`127.0.0.1:PORT`).
+    pub fn start_listening(&mut self) -> (Child, PathBuf, String) {
+        let (child, log) = self.start(&["--listen", "127.0.0.1:0"]);
+        let served = wait_log(&log, "metrics: serving http://", 30);
+        let addr = served
+            .lines()
+            .find_map(|l| l.strip_prefix("metrics: serving http://"))
+            .unwrap()
+            .trim_end_matches("/metrics")
+            .to_string();
+        (child, log, addr)
+    }
+
     pub fn schedules(&self) -> serde_json::Value {
         let out = self.env.run(&["schedules", "--json"]);
         assert!(out.status.success(), "{}", text(&out.stderr));
