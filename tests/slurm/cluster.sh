@@ -62,7 +62,7 @@ CONF
         i=$((i + 1))
         if [ $i -gt 60 ]; then
             echo "cluster.sh: the cluster did not come up; see $DIR/log" >&2
-            tail -5 "$DIR/log/slurmctld.log" "$DIR/log/slurmd.log" >&2 || true
+            tail -n 5 "$DIR/log/slurmctld.log" "$DIR/log/slurmd.log" >&2 || true
             exit 1
         fi
         scontrol update nodename="$host" state=resume >/dev/null 2>&1 || true
@@ -74,6 +74,14 @@ CONF
 stop() {
     for p in slurmd slurmctld; do
         [ -f "$DIR/$p.pid" ] && kill "$(cat "$DIR/$p.pid")" 2>/dev/null || true
+    done
+    # Gone before this returns: a start right after would see a daemon still exiting
+    # (`pgrep`), start none, and wait for a cluster that never comes up.
+    i=0
+    while pgrep -x slurmctld >/dev/null || pgrep -x slurmd >/dev/null; do
+        i=$((i + 1))
+        [ $i -gt 40 ] && { echo "cluster.sh: slurmctld or slurmd did not stop" >&2; exit 1; }
+        sleep 0.25
     done
     echo stopped
 }
