@@ -45,26 +45,41 @@ pub fn remote(script: &str, args: &[&str]) -> String {
     line
 }
 
-/// Makes the attempt's directory (new: an attempt starts once), writes stdin to its
-/// 0600 `job.sh`, starts it in a session of its own and prints the step's process group.
-pub const LAUNCH: &str = r#"umask 077
+/// A step's whole happy path on one connection (`ssh HOST sh -c RUN sh DIR MAX`). Reads
+/// `BOUNDARY SIZE\n` then SIZE bytes of job file from stdin; makes the attempt's
+/// directory (new: an attempt starts once) with its 0600 `job.sh`; starts the wrapper in
+/// a session of its own (it outlives this connection); prints the step's process group,
+/// then the step's output as it grows (`tail --pid`, to the wrapper's end), then
+/// `\n` BOUNDARY `\n` and the result files as `COLLECT` prints them, then `end 0`. The
+/// directory goes only once the engine answers `ok` on stdin (it has the results): an
+/// engine gone meanwhile leaves it for resume to re-attach or collect.
+pub const RUN: &str = r#"umask 077
 d=$1
-mkdir -p "${d%/*}" 2>/dev/null
-if ! mkdir "$d"; then
+read -r b n || exit 96
+if ! mkdir "$d" 2>/dev/null; then
   [ -d "$d" ] && { echo "baton: $d exists: this attempt was started before" >&2; exit 91; }
-  exit 90
+  mkdir -p "${d%/*}" 2>/dev/null
+  mkdir "$d" || exit 90
 fi
-if ! cat > "$d/job.sh"; then rm -rf "$d"; exit 92; fi
-setsid sh "$d/job.sh" "$d" </dev/null >/dev/null 2>"$d/wrapper.err" &
-i=0
-while [ ! -s "$d/pgid" ]; do
-  i=$((i + 1))
-  if [ $i -gt 1000 ] || { [ $i -gt 10 ] && [ -s "$d/wrapper.err" ]; }; then
-    cat "$d/wrapper.err" >&2; exit 93
+if ! head -c "$n" > "$d/job.sh" || ! : >> "$d/log"; then rm -rf "$d"; exit 92; fi
+r=$(setsid sh "$d/job.sh" "$d" </dev/null 2>"$d/wrapper.err" &)
+pg=${r% *}
+w=${r#* }
+case "$pg$w" in ''|*[!0-9]*) cat "$d/wrapper.err" >&2; exit 93;; esac
+echo "$pg"
+tail -c +1 -s 0.01 --pid="$w" -f "$d/log"
+printf '\n%s\n' "$b"
+if [ -f "$d/exitcode" ] && read -r rc < "$d/exitcode"; then echo "exitcode ${#rc} ${#rc}"; printf %s "$rc"; fi
+for f in output usage; do
+  if [ -s "$d/$f" ]; then
+    t=$(wc -c < "$d/$f"); m=$t; [ "$m" -gt "$2" ] && m=$2
+    echo "$f $m $t"; head -c "$m" "$d/$f"
   fi
-  sleep 0.01
 done
-cat "$d/pgid""#;
+if [ ! -e "$d/exitcode" ] && kill -0 "$w" 2>/dev/null; then echo "running 0"; fi
+echo "end 0"
+if read -r a && [ "$a" = ok ] && [ -e "$d/exitcode" ]; then rm -rf "$d"; rmdir "${d%/*}" 2>/dev/null; fi
+exit 0"#;
 
 /// Streams the attempt's output from its start: while the wrapper runs, until it ends
 /// (`tail --pid`); once it has ended, what is there.
@@ -113,8 +128,10 @@ pub const LIST: &str = r#"for d in "$1"/*/; do [ -s "$d/pgid" ] && { d=${d%/}; e
 /// renamed into place so that a reader never sees half of it. It removes itself once
 /// read: the secrets in it do not stay on the host's disk.
 pub fn render_job(command: &str, dir: &str, env: &[(String, String)]) -> String {
+    // In braces: a file cut short (its sender gone mid-way) is a syntax error, so none
+    // of it runs.
     let mut s = String::from(
-        "# written by baton: one attempt of a step\n\
+        "# written by baton: one attempt of a step\n{\n\
          d=$(cd \"$1\" && pwd) || exit 127\n\
          echo $$ > \"$d/wpid\"\n",
     );
@@ -135,9 +152,14 @@ pub fn render_job(command: &str, dir: &str, env: &[(String, String)]) -> String 
          pg=$!\n\
          rm -f \"$d/job.sh\"\n\
          echo \"$pg\" > \"$d/pgid.tmp\" && mv \"$d/pgid.tmp\" \"$d/pgid\"\n\
+         trap '' PIPE\n\
+         echo \"$pg $$\"\n\
+         exec >/dev/null\n\
+         trap - PIPE\n\
          wait \"$pg\"\n\
          rc=$?\n\
-         echo \"$rc\" > \"$d/exitcode.tmp\" && mv \"$d/exitcode.tmp\" \"$d/exitcode\"\n",
+         echo \"$rc\" > \"$d/exitcode.tmp\" && mv \"$d/exitcode.tmp\" \"$d/exitcode\"\n\
+         }}\n",
         dir = quote(dir),
         cmd = quote(command),
     );
@@ -155,6 +177,8 @@ pub struct Collected {
     pub output_more: bool,
     /// The wrapper still runs (the attempt has not ended).
     pub running: bool,
+    /// The `end` record came: nothing of the results is missing.
+    pub complete: bool,
 }
 
 pub fn parse_collected(mut bytes: &[u8]) -> Collected {
@@ -178,6 +202,10 @@ pub fn parse_collected(mut bytes: &[u8]) -> Collected {
             "output" => c.output = body,
             "usage" => c.usage = body,
             "running" => c.running = true,
+            "end" => {
+                c.complete = true;
+                break;
+            }
             _ => {}
         }
     }
@@ -333,6 +361,7 @@ mod tests {
                 usage: String::new(),
                 output_more: false,
                 running: true,
+                complete: false,
             }
         );
         assert_eq!(parse_collected(b""), Collected::default());
