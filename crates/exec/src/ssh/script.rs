@@ -48,8 +48,10 @@ pub fn remote(script: &str, args: &[&str]) -> String {
 /// A step's whole happy path on one connection (`ssh HOST sh -c RUN sh DIR MAX`). Reads
 /// `BOUNDARY SIZE\n` then SIZE bytes of job file from stdin; makes the attempt's
 /// directory (new: an attempt starts once) with its 0600 `job.sh`; starts the wrapper in
-/// a session of its own (it outlives this connection); prints the step's process group,
-/// then the step's output as it grows (`tail --pid`, to the wrapper's end), then
+/// a session of its own (it outlives this connection); prints the step's process group
+/// (the wrapper's first line, through a fifo), then the step's output as it grows
+/// (`tail --pid`, to the wrapper's end: this shell reaps its child at once, where an
+/// orphan's end waits for whatever init the host has), then
 /// `\n` BOUNDARY `\n` and the result files as `COLLECT` prints them, then `end 0`. The
 /// directory goes only once the engine answers `ok` on stdin (it has the results): an
 /// engine gone meanwhile leaves it for resume to re-attach or collect.
@@ -62,12 +64,16 @@ if ! mkdir "$d" 2>/dev/null; then
   mkdir "$d" || exit 90
 fi
 if ! head -c "$n" > "$d/job.sh" || ! : >> "$d/log"; then rm -rf "$d"; exit 92; fi
-r=$(setsid sh "$d/job.sh" "$d" </dev/null 2>"$d/wrapper.err" &)
-pg=${r% *}
-w=${r#* }
-case "$pg$w" in ''|*[!0-9]*) cat "$d/wrapper.err" >&2; exit 93;; esac
+mkfifo "$d/started" || { rm -rf "$d"; exit 92; }
+setsid sh "$d/job.sh" "$d" </dev/null >"$d/started" 2>"$d/wrapper.err" &
+w=$!
+read -r pg wp < "$d/started"
+case "$pg$wp" in ''|*[!0-9]*) wait "$w"; cat "$d/wrapper.err" >&2; exit 93;; esac
 echo "$pg"
-tail -c +1 -s 0.01 --pid="$w" -f "$d/log"
+tail -c +1 -s 0.01 --pid="$wp" -f "$d/log" &
+t=$!
+wait "$w"
+wait "$t"
 printf '\n%s\n' "$b"
 if [ -f "$d/exitcode" ] && read -r rc < "$d/exitcode"; then echo "exitcode ${#rc} ${#rc}"; printf %s "$rc"; fi
 for f in output usage; do
