@@ -228,7 +228,9 @@ fn ssh_part(dir: &Path, pairs: usize) {
     .collect();
     // `compare`'s warm-up run of each side opens its master connection.
     compare(
-        &format!("ssh: {SSH_CHAIN} chained `true` steps vs `ssh HOST true`, both over a warm shared connection"),
+        &format!(
+            "ssh: {SSH_CHAIN} chained `true` steps vs `ssh HOST true`, both over a warm shared connection"
+        ),
         SSH_CHAIN,
         pairs,
         || baton(dir, &wf, &[]),

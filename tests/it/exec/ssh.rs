@@ -481,7 +481,10 @@ run = 'true'
     let log = text(&env.run(&["logs", &id, "plain"]).stdout);
     assert!(log.contains("no newline at the end"), "{log}");
     assert_eq!(step_state(&show, "quiet").as_deref(), Some("succeeded"));
-    let n = std::fs::read_to_string(&calls).unwrap_or_default().lines().count();
+    let n = std::fs::read_to_string(&calls)
+        .unwrap_or_default()
+        .lines()
+        .count();
     assert_eq!(n, 3, "one ssh per step, three steps");
     let left: Vec<_> = walk(&env.path().join("remote"));
     assert!(left.is_empty(), "left on the host: {left:?}");

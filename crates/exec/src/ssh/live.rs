@@ -74,7 +74,7 @@ impl SshExecutor {
             if let Some(w) = stdin.as_mut() {
                 // The boundary and the job (secrets in it) only ever travel here. A
                 // failed write shows as the host's answer below.
-                let head = format!("{boundary} {}\n", body.len());
+                let head = format!("{boundary}\n");
                 let _ = w.write_all(head.as_bytes()).await;
                 let _ = w.write_all(body.as_bytes()).await;
                 let _ = w.flush().await;

@@ -1,11 +1,12 @@
 //! The SSH back end: a step runs on another host through the system's `ssh` (the
 //! user's own configuration, agent and known hosts; `BatchMode=yes`; one connection per
 //! host reused through `ControlMaster` sockets in a private directory). A step costs
-//! one `ssh` when nothing goes wrong (`live`: start, output, results). Each attempt
-//! has a directory on the host (`script::attempt_dir`) holding its 0600 job file (sent
-//! on stdin, removed once read), its output, `$BATON_OUTPUT`, `$BATON_USAGE`, its
-//! process group id and its exit code, so that an engine killed meanwhile re-attaches
-//! to it or collects it (`FOLLOW`, `COLLECT`): never starts it twice.
+//! one `ssh` when nothing goes wrong (`live`: start, output, results; the step's env
+//! and secrets on its stdin, never on a command line or the host's disk). Each attempt
+//! has a directory on the host (`script::attempt_dir`, private: umask 077) holding its
+//! output, `$BATON_OUTPUT`, `$BATON_USAGE`, its process group id and its exit code,
+//! so that an engine killed meanwhile re-attaches to it or collects it (`FOLLOW`,
+//! `COLLECT`): never starts it twice.
 pub mod frame;
 mod live;
 pub mod script;
@@ -183,19 +184,19 @@ impl SshExecutor {
         env.extend(job.env.iter().cloned());
         let body = script::render_job(&job.command, &job.dir.to_string_lossy(), &env);
         let (pgid, live) = self.launch(&dir, &body).await.map_err(|p| {
-                let message = format!(
-                    "the step did not start on executor `{}`: {}",
-                    self.name,
-                    self.problem(&p)
-                );
-                // Another executor of the step's labels may take it (`spread`).
-                if p.transient() {
-                    ExecError::HostDown { message }
-                } else {
-                    ExecError::Spawn {
-                        message,
-                        log_path: None,
-                    }
+            let message = format!(
+                "the step did not start on executor `{}`: {}",
+                self.name,
+                self.problem(&p)
+            );
+            // Another executor of the step's labels may take it (`spread`).
+            if p.transient() {
+                ExecError::HostDown { message }
+            } else {
+                ExecError::Spawn {
+                    message,
+                    log_path: None,
+                }
             }
         })?;
         let mut attempt = self.attach(job, dir, pgid, false);
