@@ -80,7 +80,10 @@ for f in output usage; do
   fi
 done
 echo "end 0"
-if read -r a && [ "$a" = ok ] && [ -e "$d/exitcode" ]; then rm -rf "$d"; rmdir "${d%/*}" 2>/dev/null; fi
+# Removed after this connection ends (the engine waits only for its end).
+if read -r a && [ "$a" = ok ] && [ -e "$d/exitcode" ]; then
+  { rm -rf "$d"; rmdir "${d%/*}"; } </dev/null >/dev/null 2>&1 &
+fi
 exit 0"#;
 
 /// Streams the attempt's output from its start: while the wrapper runs, until it ends
