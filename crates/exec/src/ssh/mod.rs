@@ -200,7 +200,7 @@ impl SshExecutor {
             }
         })?;
         let mut attempt = self.attach(job, dir, pgid, false);
-        attempt.live = Some(live);
+        attempt.live = Some(Box::new(live));
         Ok(attempt)
     }
 
@@ -320,7 +320,7 @@ pub struct SshAttempt {
     tail: TailHandle,
     started: Instant,
     /// The `ssh` that started the attempt, still streaming (none once re-attached).
-    live: Option<live::Live>,
+    live: Option<Box<live::Live>>,
 }
 
 impl SshAttempt {
@@ -356,7 +356,7 @@ impl SshAttempt {
         let mut in_band = None;
         loop {
             let followed = match live.take() {
-                Some(l) => match self.stream(l, &mut copy, &mut asked, &mut hard_at).await {
+                Some(l) => match self.stream(*l, &mut copy, &mut asked, &mut hard_at).await {
                     Ok(Some(c)) => {
                         in_band = Some(c);
                         break;
