@@ -9,7 +9,17 @@ use super::time::Timestamp;
 use super::view::RunView;
 use serde::Serialize;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, strum::IntoStaticStr, strum::EnumString)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
 pub enum WaitKind {
@@ -26,6 +36,8 @@ pub enum WaitKind {
 }
 
 impl WaitKind {
+    pub const ALL: &'static [WaitKind] = <WaitKind as strum::VariantArray>::VARIANTS;
+
     pub fn as_str(self) -> &'static str {
         self.into()
     }
@@ -65,9 +77,19 @@ pub struct Waiting {
     /// A signed gate: decided by whoever holds an approver's key.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub signed: bool,
+    /// When the run's engine was last seen, once it is gone (`RunView::engine_gone_at`):
+    /// the item's clocks stop there, as the run's do in every view.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub engine_gone_at: Option<Timestamp>,
 }
 
 impl Waiting {
+    /// The item's clock at `now`: `now`, or where its run's engine stopped (how long it
+    /// waited and the time left do not move while no engine drives the run).
+    pub fn clock(&self, now: Timestamp) -> Timestamp {
+        self.engine_gone_at.map_or(now, |gone| gone.min(now))
+    }
+
     /// Who may decide: the approvers (or `anyone`), with the votes so far against the
     /// quorum when it takes more than one or some were cast (`alice,bob 1/2`).
     pub fn who(&self) -> String {
@@ -109,6 +131,7 @@ pub fn waiting(view: &RunView, me: &str) -> Vec<Waiting> {
         commands: Vec::new(),
         inputs: Vec::new(),
         signed: false,
+        engine_gone_at: view.engine_gone_at,
     };
     let mut out = Vec::new();
     for g in &view.gates {
@@ -299,6 +322,7 @@ mod tests {
             commands: Vec::new(),
             inputs: Vec::new(),
             signed: false,
+            engine_gone_at: None,
         }
     }
 

@@ -2,8 +2,8 @@
 //! error, audit row, waiting item or schedule it is on, not a row number. The shell
 //! takes what is selected before new data replaces the old ([`UiState::picked`]) and
 //! puts each selection back on the same thing after ([`UiState::keep_picked`]): a
-//! run `serve` starts, a gate that opens, a re-sort, never moves the highlight onto
-//! another item between a look and a key.
+//! run `serve` starts, a gate that opens, a re-sort, a filter typed (`/`), never moves
+//! the highlight onto another item between a look and a key.
 use super::state::UiState;
 use baton_model::view::AuditView;
 use baton_model::{RunView, inbox::Waiting};
@@ -26,11 +26,6 @@ fn waiting_key(w: &Waiting) -> (String, String, baton_model::inbox::WaitKind) {
     (w.run_id.clone(), w.step.clone(), w.kind)
 }
 
-/// `sel` clamped to a list of `n`: the index a view draws as selected.
-fn at(sel: usize, n: usize) -> Option<usize> {
-    (n > 0).then(|| sel.min(n - 1))
-}
-
 impl UiState {
     /// What every list's selection is on now, with `view` the run on screen.
     pub fn picked(&self, view: &RunView) -> Picked {
@@ -42,12 +37,14 @@ impl UiState {
             run: (self.tab == super::Tab::Runs)
                 .then(|| self.selected_run(now).map(|r| r.id.clone()))
                 .flatten(),
-            waiting: at(self.wait_sel, self.waiting.len()).map(|i| waiting_key(&self.waiting[i])),
-            gate: at(self.gate_sel, view.gates.len()).map(|i| view.gates[i].step_id.clone()),
-            error: at(self.error_sel, view.errors.len()).map(|i| view.errors[i].id.clone()),
-            audit: at(self.audit_sel, view.audit.len()).map(|i| view.audit[i].clone()),
-            schedule: at(self.sched_sel, self.schedules.rows.len())
-                .map(|i| self.schedules.rows[i].name.clone()),
+            waiting: self.waiting_at().map(|i| waiting_key(&self.waiting[i])),
+            gate: self.gate_at(view).map(|i| view.gates[i].step_id.clone()),
+            error: self.error_at(view).map(|i| view.errors[i].id.clone()),
+            audit: self.audit_at(view).map(|i| view.audit[i].clone()),
+            schedule: self
+                .schedule_at()
+                .and_then(|i| self.schedules.rows.get(i))
+                .map(|l| l.name.clone()),
         }
     }
 

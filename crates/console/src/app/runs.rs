@@ -35,34 +35,6 @@ impl RunsSort {
     }
 }
 
-/// Whether a run passes the Runs tab's filter: every word must match.
-pub fn run_matches(r: &RunSummary, filter: &str) -> bool {
-    filter.split_whitespace().all(|term| {
-        let t = term.to_lowercase();
-        if let Some(st) = t.strip_prefix("state:") {
-            r.state.as_str().starts_with(st)
-        } else if let Some(wf) = t.strip_prefix("wf:") {
-            r.workflow.to_lowercase().contains(wf)
-        } else {
-            r.id.to_lowercase().contains(&t)
-                || r.workflow.to_lowercase().contains(&t)
-                || r.operator.to_lowercase().contains(&t)
-        }
-    })
-}
-
-/// What is wrong with a Runs filter: a `state:` term that starts no run state.
-pub fn runs_filter_problem(filter: &str) -> Option<String> {
-    filter.split_whitespace().find_map(|term| {
-        let st = term.to_lowercase().strip_prefix("state:")?.to_string();
-        let known = RunState::ALL.iter().any(|s| s.as_str().starts_with(&st));
-        (!known).then(|| {
-            let names: Vec<&str> = RunState::ALL.iter().map(|s| s.as_str()).collect();
-            format!("no run state starts with `{st}`: {}", names.join(", "))
-        })
-    })
-}
-
 /// The listed runs' ids in order: where [`short_id`] finds the ids nearest an id
 /// (the longest prefix an id shares with any other is shared with a neighbour in
 /// order), so a row's short id costs a binary search, not a pass over every run.
@@ -117,8 +89,9 @@ impl UiState {
     /// The Runs tab's lines: indices into `runs`, filtered and sorted (`now` ends the
     /// runs still going, for the duration order).
     pub fn visible_runs(&self, now: Timestamp) -> Vec<usize> {
+        let f = super::filter::Filter::parse(&self.runs_filter);
         let mut v: Vec<usize> = (0..self.runs.len())
-            .filter(|&i| run_matches(&self.runs[i], &self.runs_filter))
+            .filter(|&i| f.matches(&*self.runs[i]))
             .collect();
         let r = &self.runs;
         let took = |i: usize| r[i].clock_end(now).since(r[i].started_at);

@@ -24,6 +24,11 @@ macro_rules! b {
 
 use KeyCode::{BackTab, Down, End, Enter, Esc, Home, Left, PageDown, PageUp, Right, Up};
 
+/// `/` on every list: one syntax (`app::filter`).
+const FILTER: &str = "filter: words, state:NAME, wf:NAME";
+/// Esc on a list: the filter goes first, then back to where Enter came from.
+const BACK: &str = "clear the filter, else back to where Enter came from";
+
 pub static BINDINGS: &[Binding] = &[
     b!(
         Global,
@@ -259,14 +264,7 @@ pub static BINDINGS: &[Binding] = &[
         "release the held step",
         false
     ),
-    b!(
-        Dag,
-        [k('/')],
-        "/",
-        Action::Filter,
-        "filter: id text or state:failed",
-        true
-    ),
+    b!(Dag, [k('/')], "/", Action::Filter, FILTER, true),
     b!(
         Dag,
         [k('g')],
@@ -296,7 +294,7 @@ pub static BINDINGS: &[Binding] = &[
         [code(Esc)],
         "Esc",
         Action::Back,
-        "clear filter; follow running steps",
+        "clear the filter, else follow running steps",
         false
     ),
     b!(
@@ -573,14 +571,7 @@ pub static BINDINGS: &[Binding] = &[
         "resume an interrupted run and open it",
         true
     ),
-    b!(
-        Runs,
-        [k('/')],
-        "/",
-        Action::Filter,
-        "filter: words of an id, workflow or operator; state:NAME; wf:NAME",
-        true
-    ),
+    b!(Runs, [k('/')], "/", Action::Filter, FILTER, true),
     b!(
         Runs,
         [k('s')],
@@ -597,14 +588,17 @@ pub static BINDINGS: &[Binding] = &[
         "delete the run and its logs (asks first)",
         true
     ),
-    b!(
-        Runs,
-        [code(Esc)],
-        "Esc",
-        Action::Back,
-        "clear the filter",
-        false
-    ),
+    b!(Runs, [code(Esc)], "Esc", Action::Back, BACK, false),
+    b!(Approvals, [k('/')], "/", Action::Filter, FILTER, true),
+    b!(Approvals, [code(Esc)], "Esc", Action::Back, BACK, false),
+    b!(Errors, [k('/')], "/", Action::Filter, FILTER, true),
+    b!(Errors, [code(Esc)], "Esc", Action::Back, BACK, false),
+    b!(Audit, [k('/')], "/", Action::Filter, FILTER, true),
+    b!(Audit, [code(Esc)], "Esc", Action::Back, BACK, false),
+    b!(Waiting, [k('/')], "/", Action::Filter, FILTER, true),
+    b!(Waiting, [code(Esc)], "Esc", Action::Back, BACK, false),
+    b!(Schedules, [k('/')], "/", Action::Filter, FILTER, true),
+    b!(Schedules, [code(Esc)], "Esc", Action::Back, BACK, false),
     // Footer order: what an operator needs first (moving, searching, leaving).
     b!(
         Log,
@@ -874,6 +868,78 @@ pub static BINDINGS: &[Binding] = &[
         "n/Esc",
         Action::No,
         "no",
+        true
+    ),
+    b!(
+        Help,
+        [code(Up), k('k')],
+        "↑↓/jk",
+        Action::Up,
+        "previous key",
+        true
+    ),
+    b!(
+        Help,
+        [code(Down), k('j')],
+        "↑↓/jk",
+        Action::Down,
+        "next key",
+        false
+    ),
+    b!(
+        Help,
+        [code(PageUp)],
+        "PgUp/PgDn",
+        Action::PageUp,
+        "a page",
+        false
+    ),
+    b!(
+        Help,
+        [code(PageDown), k(' ')],
+        "PgUp/PgDn",
+        Action::PageDown,
+        "a page",
+        false
+    ),
+    b!(
+        Help,
+        [code(Home), k('g')],
+        "Home/End",
+        Action::Top,
+        "first key",
+        false
+    ),
+    b!(
+        Help,
+        [code(End), k('G')],
+        "Home/End",
+        Action::Bottom,
+        "last key",
+        false
+    ),
+    b!(
+        Help,
+        [k('/')],
+        "/",
+        Action::Filter,
+        "search: words of a key, action or tab",
+        true
+    ),
+    b!(
+        Help,
+        [code(Enter)],
+        "Enter",
+        Action::Confirm,
+        "run: the selected key's action",
+        true
+    ),
+    b!(
+        Help,
+        [code(Esc), k('q'), k('?')],
+        "Esc",
+        Action::Back,
+        "close (or clear the search)",
         true
     ),
     b!(

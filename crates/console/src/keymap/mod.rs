@@ -52,7 +52,9 @@ pub enum Context {
     Refused,
     /// A yes/no confirmation.
     Confirm,
-    /// Help, health or error-detail overlay.
+    /// The help (`?`): select a key, search (`/`), run it (Enter).
+    Help,
+    /// Health, notices, the action log or error-detail overlay.
     Overlay,
 }
 
@@ -71,6 +73,7 @@ impl Context {
                 | Context::ScheduleDialog
                 | Context::Refused
                 | Context::Confirm
+                | Context::Help
                 | Context::Overlay
         )
     }
@@ -110,6 +113,7 @@ impl Context {
             Context::ScheduleDialog => "Schedule dialog",
             Context::Refused => "Refusal",
             Context::Confirm => "Confirmation",
+            Context::Help => "Help (?)",
             Context::Overlay => "Overlays",
         }
     }
@@ -130,6 +134,12 @@ pub struct Bound {
 #[derive(Debug, Clone)]
 pub struct Keymap {
     bound: Vec<Bound>,
+}
+
+impl Default for Keymap {
+    fn default() -> Keymap {
+        Keymap::defaults()
+    }
 }
 
 /// A rebinding that cannot be applied: which one (its index in the list given) and why.
@@ -390,7 +400,8 @@ impl Keymap {
     }
 }
 
-const HELP_ORDER: [Context; 19] = [
+/// The help's sections, in order.
+pub const HELP_ORDER: [Context; 20] = [
     Context::Global,
     Context::Dag,
     Context::Approvals,
@@ -409,6 +420,7 @@ const HELP_ORDER: [Context; 19] = [
     Context::FilterInput,
     Context::SearchInput,
     Context::JumpInput,
+    Context::Help,
     Context::Overlay,
 ];
 
