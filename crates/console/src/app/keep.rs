@@ -26,6 +26,11 @@ fn waiting_key(w: &Waiting) -> (String, String, baton_model::inbox::WaitKind) {
     (w.run_id.clone(), w.step.clone(), w.kind)
 }
 
+/// `sel` clamped to a list of `n`.
+fn at(sel: usize, n: usize) -> Option<usize> {
+    (n > 0).then(|| sel.min(n - 1))
+}
+
 impl UiState {
     /// What every list's selection is on now, with `view` the run on screen.
     pub fn picked(&self, view: &RunView) -> Picked {
@@ -37,14 +42,14 @@ impl UiState {
             run: (self.tab == super::Tab::Runs)
                 .then(|| self.selected_run(now).map(|r| r.id.clone()))
                 .flatten(),
-            waiting: self.waiting_at().map(|i| waiting_key(&self.waiting[i])),
-            gate: self.gate_at(view).map(|i| view.gates[i].step_id.clone()),
-            error: self.error_at(view).map(|i| view.errors[i].id.clone()),
-            audit: self.audit_at(view).map(|i| view.audit[i].clone()),
-            schedule: self
-                .schedule_at()
-                .and_then(|i| self.schedules.rows.get(i))
-                .map(|l| l.name.clone()),
+            // The item chosen, even while a filter hides it (`app::lists`): it is
+            // selected again once shown.
+            waiting: at(self.wait_sel, self.waiting.len()).map(|i| waiting_key(&self.waiting[i])),
+            gate: at(self.gate_sel, view.gates.len()).map(|i| view.gates[i].step_id.clone()),
+            error: at(self.error_sel, view.errors.len()).map(|i| view.errors[i].id.clone()),
+            audit: at(self.audit_sel, view.audit.len()).map(|i| view.audit[i].clone()),
+            schedule: at(self.sched_sel, self.schedules.rows.len())
+                .map(|i| self.schedules.rows[i].name.clone()),
         }
     }
 
@@ -52,15 +57,8 @@ impl UiState {
     /// `view`'s and this state's; one whose item went keeps its row (clamped).
     pub fn keep_picked(&mut self, view: &RunView, was: &Picked) {
         let now = self.store_clock(view);
-        if let Some(id) = &was.run {
-            let runs = &self.runs;
-            if let Some(i) = self
-                .visible_runs(now)
-                .iter()
-                .position(|&i| &runs[i].id == id)
-            {
-                self.run_sel = i;
-            }
+        if let Some(i) = was.run.as_deref().and_then(|id| self.run_row(now, id)) {
+            self.run_sel = i;
         }
         if let Some(key) = &was.waiting
             && let Some(i) = self.waiting.iter().position(|w| &waiting_key(w) == key)

@@ -110,6 +110,14 @@ impl UiState {
         v
     }
 
+    /// The line of the Runs tab that shows run `id`, if it is shown.
+    pub fn run_row(&self, now: Timestamp, id: &str) -> Option<usize> {
+        let runs = &self.runs;
+        self.visible_runs(now)
+            .iter()
+            .position(|&i| runs[i].id == id)
+    }
+
     /// The run the Runs tab's selection is on.
     pub fn selected_run(&self, now: Timestamp) -> Option<&RunSummary> {
         let vis = self.visible_runs(now);
@@ -126,21 +134,15 @@ pub(super) fn runs_tab(ui: &mut UiState, view: &RunView, action: Action) -> Vec<
     let run = ui.selected_run(now).cloned();
     match (action, run) {
         (Action::Filter, _) => ui.filter_editing = true,
-        (Action::Back, _) => {
+        (Action::Back, selected) => {
             ui.runs_filter.clear();
-            ui.run_sel = 0;
+            // The selection stays on its run, the whole list back around it.
+            ui.run_sel = selected.and_then(|s| ui.run_row(now, &s.id)).unwrap_or(0);
         }
         (Action::Sort, selected) => {
             ui.runs_sort = ui.runs_sort.next();
             // The selection stays on its run in the new order.
-            let runs = &ui.runs;
-            ui.run_sel = selected
-                .and_then(|s| {
-                    ui.visible_runs(now)
-                        .iter()
-                        .position(|&i| runs[i].id == s.id)
-                })
-                .unwrap_or(0);
+            ui.run_sel = selected.and_then(|s| ui.run_row(now, &s.id)).unwrap_or(0);
             let label = ui.runs_sort.label();
             toast(ui, format!("runs {label} (s: next order)"), true);
         }

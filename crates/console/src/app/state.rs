@@ -81,6 +81,9 @@ pub struct UiState {
     /// shows), which Enter runs.
     pub help_filter: String,
     pub help_sel: usize,
+    /// What was selected when the filter being typed was opened: each keystroke puts
+    /// the selections back on it where the filter shows it (issue 45 point 3).
+    pub(super) typing_from: Option<super::keep::Picked>,
     /// The keys in force (the shell sets the config's): the help lists and runs them.
     pub keys: Arc<crate::keymap::Keymap>,
     pub runs_sort: RunsSort,

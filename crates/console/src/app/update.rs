@@ -298,7 +298,10 @@ pub(super) fn overlay(ui: &mut UiState, view: &RunView, action: Action) -> Vec<R
 /// Typing a filter (`/`) on any list, or the help's search: every key filters at
 /// once; each list's selection stays on its item while it is shown (issue 45 point 3).
 pub(super) fn filter_input(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
-    let was = ui.picked(view);
+    let was = match ui.typing_from.take() {
+        Some(was) => was,
+        None => ui.picked(view),
+    };
     match action {
         // A term that would hide every row whatever the data: say so, keep typing.
         Action::Confirm => match ui.filter_problem() {
@@ -313,6 +316,9 @@ pub(super) fn filter_input(ui: &mut UiState, view: &RunView, action: Action) -> 
         _ => {}
     }
     ui.keep_picked(view, &was);
+    if ui.filter_editing {
+        ui.typing_from = Some(was);
+    }
     Vec::new()
 }
 
