@@ -121,6 +121,23 @@ impl UiState {
         } = sel;
     }
 
+    /// What the filter being typed looks at, under it: the one syntax, and what words
+    /// match on this list.
+    pub fn filter_hint(&self) -> &'static str {
+        if self.overlay == Some(super::state::Overlay::Help) {
+            return "words of a key, what it does or its tab";
+        }
+        match self.tab {
+            Tab::Dag => "step id words; state:NAME (e.g. state:failed)",
+            Tab::Runs => "id, workflow or operator words; state:NAME; wf:NAME",
+            Tab::Waiting => "run, step or prompt words; state:KIND or run state; wf:NAME",
+            Tab::Approvals => "step, prompt or approver words; state:gate|budget|warned",
+            Tab::Errors => "step or message words; state:SEVERITY|KIND|open|closed",
+            Tab::Audit => "actor, step or reason words; state:ACTION",
+            Tab::Schedules => "name, cron or file words; state:paused|active|broken; wf:NAME",
+        }
+    }
+
     /// What is wrong with the filter being typed, for the rows it filters.
     pub fn filter_problem(&self) -> Option<String> {
         let f = Filter::parse(self.active_filter());
