@@ -38,9 +38,15 @@ fn filter(tmux: &Tmux, words: &str, matched: usize) -> String {
     tmux.wait_for(&want, |s| s.contains(&want) && !s.contains("▏"), 10)
 }
 
-/// The footer: the keys offered on the tab.
-fn footer(s: &str) -> &str {
-    s.lines().last().unwrap_or_default()
+/// Wait for the tab whose panel is titled `title` showing `row`, its footer offering
+/// `/ filter` (the footer comes from the one key table).
+fn on_tab(tmux: &Tmux, title: &str, row: &str) {
+    let footer = |s: &str| s.lines().last().unwrap_or_default().contains("/ filter");
+    tmux.wait_for(
+        &format!("{title} with {row} and `/ filter` in its footer"),
+        |s| s.contains(&format!("╭ {title}")) && s.contains(row) && footer(s),
+        20,
+    );
 }
 
 #[test]
@@ -72,8 +78,7 @@ fn slash_filters_every_list_and_the_help_runs_a_key() {
 
     // Approvals: a word of a step id.
     tmux.keys(&["2"]);
-    tmux.wait_for("the gates", |s| s.contains("⏸ deploy-prod"), 10);
-    assert!(footer(&tmux.screen()).contains("/ filter"));
+    on_tab(&tmux, "Open gates (2)", "⏸ deploy-prod");
     let sc = filter(&tmux, "page", 1);
     assert!(
         sc.contains("⏸ page-oncall") && !sc.contains("⏸ deploy-prod"),
@@ -88,12 +93,8 @@ fn slash_filters_every_list_and_the_help_runs_a_key() {
 
     // Errors: each flaky step failed once.
     tmux.keys(&["3"]);
-    tmux.wait_for(
-        "two errors",
-        |s| s.contains("flaky-a#1") && s.contains("flaky-b#1"),
-        10,
-    );
-    assert!(footer(&tmux.screen()).contains("/ filter"));
+    on_tab(&tmux, "Errors ·", "flaky-a#1");
+    tmux.wait_for("two errors", |s| s.contains("flaky-b#1"), 10);
     let sc = filter(&tmux, "flaky-b state:closed", 1);
     assert!(
         sc.contains("flaky-b#1") && !sc.contains("flaky-a#1"),
@@ -108,8 +109,7 @@ fn slash_filters_every_list_and_the_help_runs_a_key() {
 
     // Audit: `state:` is the action.
     tmux.keys(&["4"]);
-    tmux.wait_for("the audit", |s| s.contains("gate_opened"), 10);
-    assert!(footer(&tmux.screen()).contains("/ filter"));
+    on_tab(&tmux, "Audit ·", "gate_opened");
     let sc = filter(&tmux, "state:gate_op", 2);
     assert!(!sc.contains("run_started"), "{sc}");
     tmux.keys(&["Escape"]);
@@ -117,20 +117,18 @@ fn slash_filters_every_list_and_the_help_runs_a_key() {
 
     // Waiting: the selection stays on its gate while a filter that shows it is typed.
     tmux.keys(&["6"]);
-    tmux.wait_for(
-        "both gates waiting",
-        |s| s.contains("2 across the store"),
-        10,
-    );
-    assert!(footer(&tmux.screen()).contains("/ filter"));
-    tmux.keys(&["Down"]);
+    on_tab(&tmux, "Waiting ·", "2 across the store");
     let detail = |s: &str| {
         ["deploy-prod", "page-oncall"]
             .into_iter()
             .find(|g| s.contains(&format!("╭ {g} · gate")))
             .map(str::to_string)
     };
-    let chosen = detail(&tmux.wait_for("a detail", |s| detail(s).is_some(), 10)).unwrap();
+    let first = detail(&tmux.wait_for("a detail", |s| detail(s).is_some(), 10)).unwrap();
+    // The second item chosen (once the screen says so).
+    tmux.keys(&["Down"]);
+    let second = |s: &str| detail(s).filter(|d| *d != first);
+    let chosen = second(&tmux.wait_for("the second item", |s| second(s).is_some(), 10)).unwrap();
     let sc = filter(&tmux, "wf:ship state:gate", 2);
     assert_eq!(detail(&sc).as_deref(), Some(chosen.as_str()), "{sc}");
     let sc = filter_more(&tmux, " deploy");
@@ -144,12 +142,8 @@ fn slash_filters_every_list_and_the_help_runs_a_key() {
 
     // Schedules: `wf:` keeps one of the two.
     tmux.keys(&["7"]);
-    tmux.wait_for(
-        "the schedules",
-        |s| s.contains("alpha#1") && s.contains("beta#1"),
-        20,
-    );
-    assert!(footer(&tmux.screen()).contains("/ filter"));
+    on_tab(&tmux, "Schedules ·", "alpha#1");
+    tmux.wait_for("both schedules", |s| s.contains("beta#1"), 20);
     let sc = filter(&tmux, "wf:bet", 1);
     assert!(sc.contains("beta#1") && !sc.contains("alpha#1"), "{sc}");
     // A state no schedule can be in is refused where it is typed.
