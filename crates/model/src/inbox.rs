@@ -105,9 +105,10 @@ impl Waiting {
         }
     }
 
-    /// The time left before its deadline at `now` (zero once past), if it has one.
+    /// The time left before its deadline at `now` (zero once past), if it has one;
+    /// standing where the run's engine stopped while none drives it ([`Waiting::clock`]).
     pub fn left(&self, now: Timestamp) -> Option<std::time::Duration> {
-        self.deadline.map(|d| d.since(now))
+        self.deadline.map(|d| d.since(self.clock(now)))
     }
 }
 
@@ -341,5 +342,18 @@ mod tests {
             items[0].left(Timestamp(40)),
             Some(std::time::Duration::from_millis(60))
         );
+    }
+
+    /// Issue 45 point 6: on a run no engine drives, the time left stands where the
+    /// engine was last seen, however late it is read.
+    #[test]
+    fn the_clock_of_an_item_stops_with_its_runs_engine() {
+        let mut item = w("gone", Some(1_000), 100);
+        item.engine_gone_at = Some(Timestamp(400));
+        assert_eq!(item.clock(Timestamp(300)), Timestamp(300));
+        assert_eq!(item.clock(Timestamp(90_000)), Timestamp(400));
+        let left = Some(std::time::Duration::from_millis(600));
+        assert_eq!(item.left(Timestamp(500)), left);
+        assert_eq!(item.left(Timestamp(90_000)), left);
     }
 }

@@ -60,6 +60,7 @@ pub(super) fn schedules_tab(ui: &mut UiState, action: Action) -> Vec<Request> {
     let picked = match ui.selected_schedule() {
         Some(SchedulePick::Schedule(l)) => Ok(l.clone()),
         Some(SchedulePick::Broken(f, _)) => Err(format!("{f} does not load: fix it first")),
+        None if ui.schedule_lines() > 0 => Err("nothing the filter shows: Esc clears it".into()),
         None => Err("no schedule is served".to_string()),
     };
     let acts = matches!(

@@ -13,9 +13,8 @@ use ratatui::widgets::Paragraph;
 /// `12m left`, `overdue`, or `–` without a deadline; on a run no engine drives, the
 /// time left where the engine stopped (its clocks stand still, as in every view).
 fn left(w: &Waiting, now: Timestamp) -> String {
-    let now = w.clock(now);
-    match w.deadline {
-        Some(d) if d > now => format!("{} left", dur(now, d)),
+    match w.left(now) {
+        Some(d) if !d.is_zero() => format!("{} left", baton_model::time::human_duration(d)),
         Some(_) => "overdue".into(),
         None => "–".into(),
     }
