@@ -72,7 +72,7 @@ pub fn help_entries<'a>(keys: &'a Keymap, ui: &UiState, view: &RunView) -> Vec<H
             },
             now: super::targets::offered(ui, view, b.context, &b.action),
         })
-        .filter(|e| !(ui.readonly && !e.now))
+        .filter(|e| !ui.readonly || e.now)
         .filter(|e| f.matches(e))
         .collect()
 }

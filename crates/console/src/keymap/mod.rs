@@ -4,14 +4,16 @@
 //! `h` and `l` are health and log, so in the graph `H`/`L` (and the arrow keys) move
 //! between layers; `j`/`k` move within a layer.
 //!
-//! - `bindings`: the default table.
+//! - `bindings`: the default table (the views'; `modal_bindings` the log's, the
+//!   inputs', the dialogs', the help's and the overlays').
 //! - `keys`: how keys are written in the config and shown on screen.
 //! - `config`: the config's `[keys]` applied to the defaults.
 mod bindings;
 mod config;
 mod keys;
+mod modal_bindings;
 
-pub use bindings::{BINDINGS, Binding};
+pub use bindings::{Binding, bindings};
 pub use config::{checked, from_config};
 pub use keys::{Key, key_name, key_spec, keys_text, parse_key};
 
@@ -119,7 +121,7 @@ impl Context {
     }
 }
 
-/// A binding in force: a default from [`BINDINGS`], or one the config's `[keys]` moved.
+/// A binding in force: a default from [`bindings`], or one the config's `[keys]` moved.
 #[derive(Debug, Clone)]
 pub struct Bound {
     pub context: Context,
@@ -153,8 +155,7 @@ pub struct RebindError {
 impl Keymap {
     pub fn defaults() -> Keymap {
         Keymap {
-            bound: BINDINGS
-                .iter()
+            bound: bindings()
                 .map(|b| Bound {
                     context: b.context,
                     keys: b.keys.to_vec(),
@@ -433,7 +434,7 @@ pub fn action_name(a: &Action) -> &'static str {
 /// Every action name `[keys]` accepts, in table order.
 pub fn action_names() -> Vec<&'static str> {
     let mut names: Vec<&'static str> = Vec::new();
-    for n in BINDINGS.iter().map(|b| action_name(&b.action)) {
+    for n in bindings().map(|b| action_name(&b.action)) {
         if !names.contains(&n) {
             names.push(n);
         }
