@@ -481,6 +481,8 @@ struct StepRt {
     marked: Option<Box<baton_model::view::MarkView>>,
     /// Its hold, while it is held or frozen (`decide/hold.rs`).
     hold: Option<Box<decide::HoldRt>>,
+    /// Every transition, oldest first (the view's `history`: the Timeline tab).
+    history: Vec<baton_model::timeline::Transition>,
 }
 
 /// A service's probing in its current attempt. Its timers and counts are the core's
@@ -640,6 +642,7 @@ impl StepRt {
             why: None,
             marked: None,
             hold: None,
+            history: Vec::new(),
         }
     }
 }
