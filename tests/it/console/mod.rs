@@ -5,4 +5,5 @@ mod log_times;
 mod marked;
 mod render;
 mod render_terms;
+mod timeline;
 mod tmux;

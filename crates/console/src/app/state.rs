@@ -167,6 +167,7 @@ impl UiState {
                 Tab::Runs => Context::Runs,
                 Tab::Waiting => Context::Waiting,
                 Tab::Schedules => Context::Schedules,
+                Tab::Timeline => Context::Timeline,
             },
         }
     }

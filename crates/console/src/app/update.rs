@@ -403,7 +403,10 @@ pub(super) fn main_view(ui: &mut UiState, view: &RunView, action: Action) -> Vec
         Action::Click { col, row } => match ui.hits.at(col, row) {
             Some(Hit::Tab(t)) => ui.tab = t,
             Some(Hit::Step(i)) => {
-                ui.tab = Tab::Dag;
+                // A step clicked on the Timeline stays there; elsewhere it opens the DAG.
+                if ui.tab != Tab::Timeline {
+                    ui.tab = Tab::Dag;
+                }
                 ui.selected = i;
                 ui.follow = false;
             }
@@ -489,6 +492,7 @@ pub(super) fn main_view(ui: &mut UiState, view: &RunView, action: Action) -> Vec
             }
             Tab::Audit => move_sel(&mut ui.audit_sel, view.audit.len(), &other),
             Tab::Runs => return runs_tab(ui, view, other),
+            Tab::Timeline => return super::timeline::timeline_tab(ui, view, other),
             Tab::Waiting | Tab::Schedules => {}
         },
     }

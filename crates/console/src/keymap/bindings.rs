@@ -24,6 +24,11 @@ macro_rules! b {
 
 use KeyCode::{BackTab, Down, End, Enter, Esc, Home, Left, PageDown, PageUp, Right, Up};
 
+/// Every default binding: this table's, then the Timeline tab's.
+pub fn all() -> impl Iterator<Item = &'static Binding> + Clone {
+    BINDINGS.iter().chain(super::timeline_keys::TIMELINE)
+}
+
 pub static BINDINGS: &[Binding] = &[
     b!(
         Global,
@@ -79,6 +84,14 @@ pub static BINDINGS: &[Binding] = &[
         "7",
         Action::GoTab(Tab::Schedules),
         "Schedules tab (what `baton serve` serves)",
+        false
+    ),
+    b!(
+        Global,
+        [k('8')],
+        "8",
+        Action::GoTab(Tab::Timeline),
+        "Timeline tab (waits and attempts in time)",
         false
     ),
     b!(

@@ -10,8 +10,9 @@
 mod bindings;
 mod config;
 mod keys;
+mod timeline_keys;
 
-pub use bindings::{BINDINGS, Binding};
+pub use bindings::{BINDINGS, Binding, all as all_bindings};
 pub use config::{checked, from_config};
 pub use keys::{Key, key_name, key_spec, keys_text, parse_key};
 
@@ -32,6 +33,8 @@ pub enum Context {
     Waiting,
     /// What `baton serve` serves.
     Schedules,
+    /// The run's steps on a time axis.
+    Timeline,
     Log,
     /// Typing a DAG filter.
     FilterInput,
@@ -100,6 +103,7 @@ impl Context {
             Context::Runs => "Runs",
             Context::Waiting => "Waiting",
             Context::Schedules => "Schedules",
+            Context::Timeline => "Timeline",
             Context::Log => "Full log",
             Context::FilterInput => "Filter input",
             Context::SearchInput => "Log search input",
@@ -143,8 +147,7 @@ pub struct RebindError {
 impl Keymap {
     pub fn defaults() -> Keymap {
         Keymap {
-            bound: BINDINGS
-                .iter()
+            bound: bindings::all()
                 .map(|b| Bound {
                     context: b.context,
                     keys: b.keys.to_vec(),
@@ -390,7 +393,7 @@ impl Keymap {
     }
 }
 
-const HELP_ORDER: [Context; 19] = [
+const HELP_ORDER: [Context; 20] = [
     Context::Global,
     Context::Dag,
     Context::Approvals,
@@ -399,6 +402,7 @@ const HELP_ORDER: [Context; 19] = [
     Context::Runs,
     Context::Waiting,
     Context::Schedules,
+    Context::Timeline,
     Context::Log,
     Context::GateDialog,
     Context::BudgetDialog,
@@ -421,7 +425,7 @@ pub fn action_name(a: &Action) -> &'static str {
 /// Every action name `[keys]` accepts, in table order.
 pub fn action_names() -> Vec<&'static str> {
     let mut names: Vec<&'static str> = Vec::new();
-    for n in BINDINGS.iter().map(|b| action_name(&b.action)) {
+    for n in bindings::all().map(|b| action_name(&b.action)) {
         if !names.contains(&n) {
             names.push(n);
         }
