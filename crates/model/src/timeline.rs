@@ -95,7 +95,10 @@ pub fn segments(history: &[Transition], end: Timestamp) -> Vec<Segment> {
 /// How the attempt that started at `history[n]` ended: by the first state after it
 /// that is not `ready`.
 fn attempt_end(history: &[Transition], n: usize) -> AttemptEnd {
-    match history[n + 1..].iter().find(|x| x.state != StepState::Ready) {
+    match history[n + 1..]
+        .iter()
+        .find(|x| x.state != StepState::Ready)
+    {
         None => AttemptEnd::Running,
         Some(x) if x.state == StepState::Succeeded => AttemptEnd::Succeeded,
         // Compensating follows a success: the attempt had succeeded.

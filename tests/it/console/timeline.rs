@@ -26,7 +26,11 @@ fn scenarios() -> Vec<(&'static str, Setup)> {
             // unit-tests (failed once, retried) selected: its spans in words below.
             let v = fixtures::release();
             let mut u = on_timeline(&v);
-            act(&v, &mut u, &[Action::Top, Action::Down, Action::Down, Action::Down]);
+            act(
+                &v,
+                &mut u,
+                &[Action::Top, Action::Down, Action::Down, Action::Down],
+            );
             (v, u)
         }),
         ("timeline_interrupted", || {
@@ -58,7 +62,10 @@ fn the_timeline_at_two_sizes() {
             let (v, mut u) = setup();
             let t = text(&draw(&v, &mut u, &theme, w, h));
             assert!(t.contains("8 Time"), "the tab is on the tab line: {t}");
-            assert!(t.contains("░ queued") && t.contains("▓ failed attempt"), "{t}");
+            assert!(
+                t.contains("░ queued") && t.contains("▓ failed attempt"),
+                "{t}"
+            );
             match name {
                 "timeline_retried_selected" => assert!(
                     t.contains("unit-tests  queued 1.0s · #1 57.0s ✘ · backoff 15.0s"),
@@ -88,7 +95,11 @@ fn the_timeline_in_ascii() {
     let config = baton::tui::ConsoleConfig::with_theme(theme).on(caps);
     let v = fixtures::release();
     let mut u = on_timeline(&v);
-    act(&v, &mut u, &[Action::Top, Action::Down, Action::Down, Action::Down]);
+    act(
+        &v,
+        &mut u,
+        &[Action::Top, Action::Down, Action::Down, Action::Down],
+    );
     let t = text(&draw_with(&v, &mut u, &config, 80, 24));
     assert!(t.is_ascii(), "{t}");
     for legend in ["- queued", "= gate", "x failed attempt", ". retry backoff"] {

@@ -49,7 +49,11 @@ fn names<'a>(
         .map(|s| s.to_string())
         .collect();
     out.extend(Tab::ALL.iter().map(|t| t.title().to_ascii_lowercase()));
-    out.extend(["gates", "wait", "sched", "gantt"].iter().map(|s| s.to_string()));
+    out.extend(
+        ["gates", "wait", "sched", "gantt"]
+            .iter()
+            .map(|s| s.to_string()),
+    );
     for r in runs {
         if !out.contains(&r.workflow) {
             out.push(r.workflow.clone());

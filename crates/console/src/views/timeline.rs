@@ -160,7 +160,11 @@ fn legend(theme: &Theme) -> Line<'static> {
     let mut spans = Vec::new();
     for (c, what) in Cell::LEGEND {
         // A running attempt is told from one that ran by its head, in colour or not.
-        let symbol = if c == Cell::Running { "█▶" } else { c.symbol() };
+        let symbol = if c == Cell::Running {
+            "█▶"
+        } else {
+            c.symbol()
+        };
         spans.push(styled(symbol, cell_style(c, theme)));
         spans.push(styled(format!(" {what}  "), theme.dim));
     }
