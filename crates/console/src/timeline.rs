@@ -114,14 +114,21 @@ fn last_column(t: Timestamp, start: Timestamp, end: Timestamp, width: usize) -> 
     (ceil.max(1) as usize - 1).min(width.saturating_sub(1))
 }
 
-/// Step `i`'s bar: its spans up to `end` painted on `width` cells. A span shorter than
-/// a cell still takes one (an attempt of 20 ms in an hour's run is seen).
-pub fn bar(view: &RunView, i: usize, start: Timestamp, end: Timestamp, width: usize) -> Vec<Cell> {
+/// Step `i`'s bar over the axis `start..end`: its spans up to `until` (the clock, or
+/// the run's end) painted on `width` cells. A span shorter than a cell still takes one
+/// (an attempt of 20 ms in an hour's run is seen).
+pub fn bar(
+    view: &RunView,
+    i: usize,
+    (start, end): (Timestamp, Timestamp),
+    until: Timestamp,
+    width: usize,
+) -> Vec<Cell> {
     let mut cells = vec![Cell::Empty; width];
     if width == 0 {
         return cells;
     }
-    for seg in timeline::segments(&view.steps[i].history, end) {
+    for seg in timeline::segments(&view.steps[i].history, until.min(end)) {
         let cell = match seg.kind {
             SegmentKind::Queue => Cell::Queue,
             SegmentKind::Gate => Cell::Gate,
@@ -201,6 +208,8 @@ pub fn layout(
     min_gap: usize,
 ) -> Layout {
     let (start, end) = span(view, clock);
+    // Open spans end at the clock (or the run's end), not where a short axis is padded.
+    let until = view.finished_at.unwrap_or(clock);
     Layout {
         start,
         end,
@@ -209,7 +218,7 @@ pub fn layout(
             .iter()
             .map(|&i| Row {
                 step: i,
-                cells: bar(view, i, start, end, width),
+                cells: bar(view, i, (start, end), until, width),
             })
             .collect(),
         ticks: ticks(start, end, width, min_gap),

@@ -149,3 +149,23 @@ fn a_short_attempt_is_seen_in_a_long_run() {
     assert_eq!(draw(cells).trim(), "#");
     assert_eq!(cells[30], Cell::Succeeded);
 }
+
+/// A run shorter than a second gets a second's axis; its running attempt ends at the
+/// clock, not at the padded end.
+#[test]
+fn a_short_run_is_drawn_on_a_second_and_its_attempt_ends_at_the_clock() {
+    let mut v = fixtures::release();
+    v.started_at = Some(t(0));
+    for s in &mut v.steps {
+        s.history.retain(|h| h.at == t(0));
+    }
+    let i = v.step_index("checkout").unwrap();
+    v.steps[i].history.truncate(2);
+    let clock = Timestamp(t(0).0 + 250);
+    let l = layout(&v, &[i], clock, 40, 8);
+    assert_eq!(l.end, t(1));
+    assert_eq!(
+        draw(&l.rows[0].cells),
+        format!("{}{}", ">".repeat(10), " ".repeat(30))
+    );
+}

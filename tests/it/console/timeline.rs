@@ -38,7 +38,7 @@ fn scenarios() -> Vec<(&'static str, Setup)> {
             // running bars end there, not at the clock (+7m, or any later).
             let mut v = fixtures::release();
             v.state = RunState::Interrupted;
-            v.engine_gone_at = Some(Timestamp(fixtures::T0 + 400_000));
+            baton::model::liveness::stop_clocks(&mut v, Timestamp(fixtures::T0 + 400_000));
             let mut u = on_timeline(&v);
             u.now = Some(Timestamp(fixtures::T0 + 3_600_000));
             (v, u)

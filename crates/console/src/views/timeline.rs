@@ -91,7 +91,7 @@ pub fn render(
             styled(pad(&fit(&s.id, lw - 2), lw - 2), id_style),
             Span::raw(" "),
         ];
-        spans.extend(bar_spans(&row.cells, theme));
+        spans.extend(bar_spans(&row.cells, view.engine_gone_at.is_none(), theme));
         lines.push(Line::from(spans));
     }
     let shown = lines.len() - 2;
@@ -138,14 +138,15 @@ fn cell_style(c: Cell, theme: &Theme) -> Style {
     }
 }
 
-/// A bar as spans of equal cells; a running attempt's last cell is `▶`, its head.
-fn bar_spans(cells: &[Cell], theme: &Theme) -> Vec<Span<'static>> {
+/// A bar as spans of equal cells; a running attempt's last cell is `▶`, its head,
+/// while an engine drives it (`live`): a gone engine's attempts grow no more.
+fn bar_spans(cells: &[Cell], live: bool, theme: &Theme) -> Vec<Span<'static>> {
     let mut out = Vec::new();
     let mut k = 0;
     while k < cells.len() {
         let c = cells[k];
         let n = cells[k..].iter().take_while(|x| **x == c).count();
-        let text = if c == Cell::Running {
+        let text = if c == Cell::Running && live {
             format!("{}▶", c.symbol().repeat(n - 1))
         } else {
             c.symbol().repeat(n)
@@ -232,6 +233,8 @@ fn spans_text(view: &RunView, i: usize, clock: Timestamp) -> String {
                     let how = match end {
                         AttemptEnd::Succeeded => "✔",
                         AttemptEnd::Failed => "✘",
+                        // Its engine is gone: the attempt's time stops where it did.
+                        AttemptEnd::Running if view.engine_gone_at.is_some() => "↯ engine gone",
                         AttemptEnd::Running => "▶",
                     };
                     format!("#{attempt} {d} {how}")

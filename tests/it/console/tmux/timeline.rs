@@ -27,8 +27,7 @@ fn detail(screen: &str, step: &str) -> Option<String> {
 /// The running attempt's time in the detail line (`#1 2.0s ▶` → 2.0).
 fn running_secs(line: &str) -> Option<f64> {
     let head = line.split(" ▶").next()?;
-    let d = head.rsplit(' ').next()?;
-    d.strip_suffix('s')?.parse().ok()
+    seconds(head.rsplit(' ').next()?)
 }
 
 #[test]
@@ -128,4 +127,78 @@ fn the_timeline_shows_a_retry_a_gate_and_a_growing_run_at_80x24() {
     tmux.keys(&["q"]);
     let s = tmux.wait_for("baton to exit", |s| s.contains("BATON-EXIT="), 15);
     assert!(s.contains("BATON-EXIT=0"), "{s}");
+}
+
+/// A step that waits for a file (a shell loop a killed engine leaves running).
+const WAITS: &str = "name = \"stopped\"\n[[step]]\nid = \"wait\"\nrun = \"while [ ! -e go ]; do sleep 0.1; done\"\n";
+
+/// Seconds in a duration as the console writes it: `41ms`, `2.0s`, `1m05s`.
+fn seconds(d: &str) -> Option<f64> {
+    if let Some(ms) = d.strip_suffix("ms") {
+        return ms.parse::<f64>().ok().map(|ms| ms / 1000.0);
+    }
+    let d = d.strip_suffix('s')?;
+    match d.split_once('m') {
+        Some((m, s)) => Some(m.parse::<f64>().ok()? * 60.0 + s.parse::<f64>().ok()?),
+        None => d.parse().ok(),
+    }
+}
+
+/// The run's time in a detail line (`#1 2.0s ↯ engine gone` → 2.0).
+fn stopped_secs(line: &str) -> Option<f64> {
+    let head = line.split(" ↯").next()?;
+    seconds(head.rsplit(' ').next()?)
+}
+
+/// Point 6 on the Timeline: the engine killed (-9) while its step runs, the run opened
+/// in `baton tui`: the step's attempt ends where the engine stopped, and stays there
+/// while the wall clock goes on (no running head, its time no longer than the engine
+/// lived).
+#[test]
+fn an_interrupted_runs_timeline_stops_at_the_engines_last_sign_of_life() {
+    let env = Env::new();
+    let wf = env.workflow("stopped.toml", WAITS);
+    let spawned = std::time::Instant::now();
+    let (mut engine, _id) = env.spawn_until(&wf, "wait", "running");
+    engine.kill().expect("kill -9 the engine");
+    let _ = engine.wait();
+    let lived = spawned.elapsed().as_secs_f64();
+    let killed = std::time::Instant::now();
+    let command = format!(
+        "cd {} && BATON_DB={} TERM=xterm-256color {} tui ; echo TUI-EXIT=$? ; sleep 30",
+        shell_quote(&env.path().to_string_lossy()),
+        shell_quote(&env.db().to_string_lossy()),
+        shell_quote(env!("CARGO_BIN_EXE_baton")),
+    );
+    let tmux = Tmux::new(&env, 80, 24, &command);
+    tmux.wait_for("the interrupted run", |s| s.contains("interrupted"), 30);
+    tmux.keys(&["8"]);
+    let s = tmux.wait_for(
+        "the stopped attempt",
+        |s| detail(s, "wait").and_then(|d| stopped_secs(&d)).is_some(),
+        10,
+    );
+    let first = detail(&s, "wait").and_then(|d| stopped_secs(&d));
+    // Three seconds after the kill the attempt still reads the same, and no longer
+    // than the engine lived: its clock stopped with the engine.
+    let later = wait_until("3 s after the kill, the same time", secs(20), || {
+        let s = tmux.screen();
+        let now = detail(&s, "wait").and_then(|d| stopped_secs(&d));
+        if now != first {
+            panic!("the stopped attempt's time moved: {first:?} then {now:?}\n{s}");
+        }
+        (killed.elapsed() >= Duration::from_secs(3)).then_some(s)
+    });
+    let t = first.unwrap_or(f64::MAX);
+    assert!(
+        t <= lived + 0.2,
+        "{t} s shown, the engine lived {lived} s\n{later}"
+    );
+    let row = later.lines().find(|l| l.contains(" wait ")).unwrap_or("");
+    assert!(
+        row.contains('█') && !row.contains('▶'),
+        "no running head: {row}"
+    );
+    // Let the shell the engine left behind end.
+    std::fs::write(env.path().join("go"), "").unwrap();
 }
