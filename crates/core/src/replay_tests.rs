@@ -603,9 +603,16 @@ fn a_steps_history_is_every_transition_and_replays_the_same() {
             (Succeeded, 2, 3000),
         ]
     );
-    let replayed = Core::replay(p, cfg(), sim.core.events()).expect("replay");
+    let mut replayed = Core::replay(p, cfg(), sim.core.events()).expect("replay");
     assert_eq!(
         replayed.view(Timestamp(sim.now)).steps[0].history,
         view.steps[0].history
+    );
+    // An engine no console reads keeps none.
+    replayed.forget_history();
+    assert!(
+        replayed.view(Timestamp(sim.now)).steps[0]
+            .history
+            .is_empty()
     );
 }
