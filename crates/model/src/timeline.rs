@@ -56,32 +56,30 @@ pub struct Segment {
 pub fn segments(history: &[Transition], end: Timestamp) -> Vec<Segment> {
     let mut out = Vec::new();
     for (n, t) in history.iter().enumerate() {
-        let next = history.get(n + 1);
-        let to = next.map_or(end, |x| x.at).min(end);
-        let kind = match t.state {
-            StepState::Queued => SegmentKind::Queue,
-            StepState::WaitingApproval => SegmentKind::Gate,
-            StepState::RetryWait => SegmentKind::Backoff,
-            StepState::Held => SegmentKind::Held,
-            StepState::Running => SegmentKind::Attempt {
-                attempt: t.attempt,
-                end: attempt_end(history, n),
-            },
-            // A service that became ready: its attempt goes on (see below).
+        let after = &history[n + 1..];
+        // A span lasts until the next transition; an attempt until the first that is
+        // not `ready` (a ready service's attempt goes on).
+        let until = |skip_ready: bool| {
+            after
+                .iter()
+                .find(|x| !(skip_ready && x.state == StepState::Ready))
+                .map_or(end, |x| x.at)
+                .min(end)
+        };
+        let (kind, to) = match t.state {
+            StepState::Queued => (SegmentKind::Queue, until(false)),
+            StepState::WaitingApproval => (SegmentKind::Gate, until(false)),
+            StepState::RetryWait => (SegmentKind::Backoff, until(false)),
+            StepState::Held => (SegmentKind::Held, until(false)),
+            StepState::Running => {
+                let attempt = t.attempt;
+                let end = attempt_end(after);
+                (SegmentKind::Attempt { attempt, end }, until(true))
+            }
+            // `ready` is part of its attempt; a final state is no span.
             _ => continue,
         };
-        // A ready service's attempt lasts until it leaves `ready` too.
-        let to = match kind {
-            SegmentKind::Attempt { .. } => {
-                let after = history[n + 1..]
-                    .iter()
-                    .find(|x| x.state != StepState::Ready)
-                    .map_or(end, |x| x.at);
-                after.min(end)
-            }
-            _ => to,
-        };
-        if to >= t.at && t.at <= end {
+        if t.at <= to {
             out.push(Segment {
                 kind,
                 from: t.at,
@@ -92,13 +90,10 @@ pub fn segments(history: &[Transition], end: Timestamp) -> Vec<Segment> {
     out
 }
 
-/// How the attempt that started at `history[n]` ended: by the first state after it
-/// that is not `ready`.
-fn attempt_end(history: &[Transition], n: usize) -> AttemptEnd {
-    match history[n + 1..]
-        .iter()
-        .find(|x| x.state != StepState::Ready)
-    {
+/// How an attempt ended, from the transitions `after` its start: by the first that is
+/// not `ready`.
+fn attempt_end(after: &[Transition]) -> AttemptEnd {
+    match after.iter().find(|x| x.state != StepState::Ready) {
         None => AttemptEnd::Running,
         Some(x) if x.state == StepState::Succeeded => AttemptEnd::Succeeded,
         // Compensating follows a success: the attempt had succeeded.
