@@ -207,6 +207,8 @@ fn a_decision_from_another_shell_is_a_notice_and_cancel_names_the_run() {
         10,
     );
     tmux.keys(&["Escape"]);
+    // An Esc and a `q` read together are Alt-q: the dialog must be gone first.
+    tmux.wait_for("the dialog closed", |s| !s.contains("Cancel the run?"), 10);
     tmux.keys(&["q"]);
     tmux.wait_for("the console to exit", |s| s.contains("TUI-EXIT=0"), 20);
 }
