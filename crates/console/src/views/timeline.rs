@@ -45,7 +45,15 @@ pub fn render(
     } else {
         7
     };
-    let l = timeline::layout(view, &steps, clock, bw, gap);
+    // Only the rows on screen are laid out: a 100,000-step run costs a screenful.
+    let room = (area.height as usize).saturating_sub(2 + CHROME);
+    let focus = ui.focus(view);
+    let sel = focus
+        .and_then(|f| steps.iter().position(|&i| i == f))
+        .unwrap_or(0);
+    let first = window(sel, steps.len(), room);
+    let shown_steps = &steps[first..(first + room).min(steps.len())];
+    let l = timeline::layout(view, shown_steps, clock, bw, gap);
     let per_col = Duration::from_millis((end.0 - start.0).max(0) as u64 / bw.max(1) as u64);
     let title = format!(
         " Timeline · {} · {} a column ",
@@ -75,13 +83,7 @@ pub fn render(
             styled(axis_line(&l), theme.border_for(false)),
         ]),
     ];
-    let room = (inner.height as usize).saturating_sub(CHROME);
-    let focus = ui.focus(view);
-    let sel = focus
-        .and_then(|f| steps.iter().position(|&i| i == f))
-        .unwrap_or(0);
-    let first = window(sel, steps.len(), room);
-    for row in l.rows.iter().skip(first).take(room) {
+    for row in &l.rows {
         let s = &view.steps[row.step];
         let picked = Some(row.step) == focus;
         let id_style = if picked { theme.selection } else { theme.base };
@@ -103,7 +105,7 @@ pub fn render(
                 height: 1,
                 ..inner
             },
-            Hit::Step(l.rows[first + k].step),
+            Hit::Step(l.rows[k].step),
         );
     }
     // The legend and the selected step's spans at the bottom.
