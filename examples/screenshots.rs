@@ -229,6 +229,19 @@ fn main() -> std::io::Result<()> {
     update(&mut u, &v, Action::GoTab(Tab::Runs));
     shot("runs", &v, &mut u, "default")?;
 
+    // The Timeline: the retried unit-tests selected, its spans in words.
+    let mut u = ui();
+    for a in [
+        Action::GoTab(Tab::Timeline),
+        Action::Top,
+        Action::Down,
+        Action::Down,
+        Action::Down,
+    ] {
+        update(&mut u, &v, a);
+    }
+    shot("timeline", &v, &mut u, "default")?;
+
     // What waits on the operator across every run (the Waiting tab).
     let mut u = ui();
     u.waiting = Arc::new(fixtures::waiting());

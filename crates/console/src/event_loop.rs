@@ -199,6 +199,10 @@ where
             biased;
             _ = signals.any() => return Ok(ConsoleExit::Interrupt),
             Some(a) = replies.next(), if !replies.is_empty() => {
+                // The clock of the moment it arrived: a flash it raises lasts its time
+                // from now, not from before the wait (an answer slower than a flash's
+                // time took its flash away at once).
+                ui.now = Some(Timestamp::now());
                 requests = update(&mut ui, &view, a);
                 picked = ui.picked(&view);
                 dirty = true;
@@ -210,6 +214,7 @@ where
                 }
                 Some(Ok(Event::Key(k))) => {
                     if let Some(a) = config.keys.action_for(ui.context(), &k) {
+                        ui.now = Some(Timestamp::now());
                         requests = update(&mut ui, &view, a);
                         picked = ui.picked(&view);
                     }
@@ -227,6 +232,7 @@ where
                         _ => None,
                     };
                     if let Some(a) = a {
+                        ui.now = Some(Timestamp::now());
                         requests = update(&mut ui, &view, a);
                         picked = ui.picked(&view);
                         dirty = true;

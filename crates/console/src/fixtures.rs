@@ -10,6 +10,7 @@ use baton_model::{
 use std::collections::BTreeMap;
 
 mod schedules;
+mod timeline;
 pub use schedules::schedules;
 
 /// 2025-06-15 15:06:40 UTC: every fixture time is an offset from here.
@@ -25,6 +26,7 @@ fn step(id: &str, needs: &[usize], state: StepState, action: &str) -> StepView {
     StepView {
         marked: None,
         hold: None,
+        history: Vec::new(),
         id: id.into(),
         needs: needs.to_vec(),
         state,
@@ -258,6 +260,7 @@ pub fn release() -> RunView {
     steps[9].has_gate = true;
     steps[9].pool = Some("deploy".into());
     steps[13].pool = Some("registry".into());
+    timeline::histories(&mut steps);
 
     let unit_err = {
         let mut e = err(

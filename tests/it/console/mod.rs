@@ -6,4 +6,5 @@ mod log_times;
 mod marked;
 mod render;
 mod render_terms;
+mod timeline;
 mod tmux;

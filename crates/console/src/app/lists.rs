@@ -108,7 +108,7 @@ impl UiState {
             Tab::Errors => (self.error_sel, self.shown_errors(view)),
             Tab::Audit => (self.audit_sel, self.shown_audit(view)),
             Tab::Schedules => (self.sched_sel, self.shown_schedules()),
-            Tab::Dag | Tab::Runs => return,
+            Tab::Dag | Tab::Runs | Tab::Timeline => return,
         };
         let mut sel = sel;
         move_shown(&mut sel, &shown, action);
@@ -128,7 +128,7 @@ impl UiState {
             return "words of a key, what it does or its tab";
         }
         match self.tab {
-            Tab::Dag => "step id words; state:NAME (e.g. state:failed)",
+            Tab::Dag | Tab::Timeline => "step id words; state:NAME (e.g. state:failed)",
             Tab::Runs => "id, workflow or operator words; state:NAME; wf:NAME",
             Tab::Waiting => "run, step or prompt words; state:KIND or run state; wf:NAME",
             Tab::Approvals => "step, prompt or approver words; state:gate|budget|warned",
@@ -145,7 +145,7 @@ impl UiState {
             return f.problem::<super::help::HelpEntry>();
         }
         match self.tab {
-            Tab::Dag => f.problem::<StepView>(),
+            Tab::Dag | Tab::Timeline => f.problem::<StepView>(),
             Tab::Runs => f.problem::<baton_model::RunSummary>(),
             Tab::Waiting => f.problem::<baton_model::inbox::Waiting>(),
             Tab::Approvals => f.problem::<baton_model::GateView>(),

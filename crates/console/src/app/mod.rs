@@ -30,6 +30,7 @@ mod runs;
 mod schedules;
 mod state;
 mod targets;
+mod timeline;
 mod update;
 mod waiting;
 

@@ -184,6 +184,7 @@ impl UiState {
                 Tab::Runs => Context::Runs,
                 Tab::Waiting => Context::Waiting,
                 Tab::Schedules => Context::Schedules,
+                Tab::Timeline => Context::Timeline,
             },
         }
     }
@@ -205,7 +206,7 @@ impl UiState {
             return &self.help_filter;
         }
         match self.tab {
-            Tab::Dag => &self.filter,
+            Tab::Dag | Tab::Timeline => &self.filter,
             Tab::Runs => &self.runs_filter,
             Tab::Waiting => &self.waiting_filter,
             Tab::Approvals => &self.gates_filter,
@@ -221,7 +222,7 @@ impl UiState {
             return &mut self.help_filter;
         }
         match self.tab {
-            Tab::Dag => &mut self.filter,
+            Tab::Dag | Tab::Timeline => &mut self.filter,
             Tab::Runs => &mut self.runs_filter,
             Tab::Waiting => &mut self.waiting_filter,
             Tab::Approvals => &mut self.gates_filter,

@@ -15,7 +15,7 @@ pub(super) fn target_step(ui: &UiState, view: &RunView, ctx: Context) -> Option<
             .and_then(|s| view.step_index(s))
     };
     match ctx {
-        Context::Dag => ui.focus(view),
+        Context::Dag | Context::Timeline => ui.focus(view),
         Context::Errors => ui.error_at(view).and_then(of_error),
         Context::Overlay => match ui.overlay {
             Some(Overlay::ErrorDetail(e)) => of_error(e),
@@ -61,7 +61,7 @@ pub fn acts(action: &Action) -> bool {
 /// screen shows 8 characters), the step id, an error with its suggestion, an audit row.
 pub fn copy_target(ui: &UiState, view: &RunView, ctx: Context) -> Option<(String, String)> {
     match ctx {
-        Context::Dag => ui
+        Context::Dag | Context::Timeline => ui
             .focus(view)
             .map(|i| ("step id".to_string(), view.steps[i].id.clone())),
         Context::Approvals => {

@@ -407,7 +407,10 @@ pub(super) fn main_view(ui: &mut UiState, view: &RunView, action: Action) -> Vec
         Action::Click { col, row } => match ui.hits.at(col, row) {
             Some(Hit::Tab(t)) => ui.tab = t,
             Some(Hit::Step(i)) => {
-                ui.tab = Tab::Dag;
+                // A step clicked on the Timeline stays there; elsewhere it opens the DAG.
+                if ui.tab != Tab::Timeline {
+                    ui.tab = Tab::Dag;
+                }
                 ui.selected = i;
                 ui.follow = false;
             }
@@ -439,9 +442,13 @@ pub(super) fn main_view(ui: &mut UiState, view: &RunView, action: Action) -> Vec
                 return vec![Request::Exit(ConsoleExit::Quit)];
             }
         }
-        // `/` and Esc on every list (the DAG's and the Runs tab's say more).
-        Action::Filter if !matches!(ui.tab, Tab::Dag | Tab::Runs) => ui.filter_editing = true,
-        Action::Back if !matches!(ui.tab, Tab::Dag | Tab::Runs) => ui.active_filter_mut().clear(),
+        // `/` and Esc on every list (the DAG's, the Timeline's and the Runs tab's say more).
+        Action::Filter if !matches!(ui.tab, Tab::Dag | Tab::Runs | Tab::Timeline) => {
+            ui.filter_editing = true
+        }
+        Action::Back if !matches!(ui.tab, Tab::Dag | Tab::Runs | Tab::Timeline) => {
+            ui.active_filter_mut().clear()
+        }
         // The Waiting tab's keys are about its selected item's run, not the one on screen.
         _ if ui.tab == Tab::Waiting => return super::waiting::waiting_tab(ui, view, action),
         // Likewise the Schedules tab's: about its selected schedule.
@@ -494,6 +501,7 @@ pub(super) fn main_view(ui: &mut UiState, view: &RunView, action: Action) -> Vec
             }
             Tab::Audit => ui.move_in_list(view, &other),
             Tab::Runs => return runs_tab(ui, view, other),
+            Tab::Timeline => return super::timeline::timeline_tab(ui, view, other),
             Tab::Waiting | Tab::Schedules => {}
         },
     }

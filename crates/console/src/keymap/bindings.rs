@@ -25,7 +25,9 @@ macro_rules! b {
 use KeyCode::{BackTab, Down, Enter, Esc, Left, PageDown, PageUp, Right, Up};
 
 /// `/` on every list: one syntax (`app::filter`).
-const FILTER: &str = "filter: words, state:NAME, wf:NAME";
+pub(super) const FILTER: &str = "filter: words, state:NAME, wf:NAME";
+/// Esc on the DAG and the Timeline: the filter goes first, then the selection follows.
+pub(super) const FOLLOW: &str = "clear the filter, else follow running steps";
 /// Esc on a list: the filter goes first, then back to where Enter came from.
 const BACK: &str = "clear the filter, else back to where Enter came from";
 
@@ -85,6 +87,14 @@ static BINDINGS: &[Binding] = &[
         "7",
         Action::GoTab(Tab::Schedules),
         "Schedules tab (what `baton serve` serves)",
+        false
+    ),
+    b!(
+        Global,
+        [k('8')],
+        "8",
+        Action::GoTab(Tab::Timeline),
+        "Timeline tab (waits and attempts in time)",
         false
     ),
     b!(
@@ -290,14 +300,7 @@ static BINDINGS: &[Binding] = &[
         "expand: open or close a fanned-out step",
         true
     ),
-    b!(
-        Dag,
-        [code(Esc)],
-        "Esc",
-        Action::Back,
-        "clear the filter, else follow running steps",
-        false
-    ),
+    b!(Dag, [code(Esc)], "Esc", Action::Back, FOLLOW, false),
     b!(
         Approvals,
         [code(Up), k('k')],
@@ -602,7 +605,10 @@ static BINDINGS: &[Binding] = &[
     b!(Schedules, [code(Esc)], "Esc", Action::Back, BACK, false),
 ];
 
-/// Every default binding, in table order: the views' then the modal contexts'.
+/// Every default binding, in table order: the views', the Timeline's, then the modal contexts'.
 pub fn bindings() -> impl Iterator<Item = &'static Binding> + Clone {
-    BINDINGS.iter().chain(super::modal_bindings::MODAL.iter())
+    BINDINGS
+        .iter()
+        .chain(super::timeline_keys::TIMELINE)
+        .chain(super::modal_bindings::MODAL.iter())
 }

@@ -12,6 +12,7 @@ mod bindings;
 mod config;
 mod keys;
 mod modal_bindings;
+mod timeline_keys;
 
 pub use bindings::{Binding, bindings};
 pub use config::{checked, from_config};
@@ -34,6 +35,8 @@ pub enum Context {
     Waiting,
     /// What `baton serve` serves.
     Schedules,
+    /// The run's steps on a time axis.
+    Timeline,
     Log,
     /// Typing a DAG filter.
     FilterInput,
@@ -105,6 +108,7 @@ impl Context {
             Context::Runs => "Runs",
             Context::Waiting => "Waiting",
             Context::Schedules => "Schedules",
+            Context::Timeline => "Timeline",
             Context::Log => "Full log",
             Context::FilterInput => "Filter input",
             Context::SearchInput => "Log search input",
@@ -402,7 +406,7 @@ impl Keymap {
 }
 
 /// The help's sections, in order.
-pub const HELP_ORDER: [Context; 20] = [
+pub const HELP_ORDER: [Context; 21] = [
     Context::Global,
     Context::Dag,
     Context::Approvals,
@@ -411,6 +415,7 @@ pub const HELP_ORDER: [Context; 20] = [
     Context::Runs,
     Context::Waiting,
     Context::Schedules,
+    Context::Timeline,
     Context::Log,
     Context::GateDialog,
     Context::BudgetDialog,

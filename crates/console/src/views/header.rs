@@ -300,6 +300,7 @@ fn tab_title(t: Tab, short: bool) -> &'static str {
         (Tab::Approvals, true) => "Gates",
         (Tab::Waiting, true) => "Wait",
         (Tab::Schedules, true) => "Sched",
+        (Tab::Timeline, true) => "Time",
         _ => t.title(),
     }
 }

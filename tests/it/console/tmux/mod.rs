@@ -22,6 +22,7 @@ mod schedules_tab;
 mod shift;
 mod terminal;
 mod terms;
+mod timeline;
 
 struct Tmux {
     socket: String,
