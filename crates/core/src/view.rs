@@ -42,6 +42,7 @@ impl Core {
                 used_calls: self.used_calls,
                 used_tokens: self.used_tokens,
                 exhausted: self.exhausted(),
+                burn: self.burn.burns(self.totals(), self.limits(), now),
             }),
             steps,
             gates: self.gate_views(now),
@@ -197,6 +198,7 @@ impl Core {
             parent: step.instance.as_ref().map(|x| x.parent),
             marked: s.marked.clone(),
             hold: self.hold_view(i),
+            usage: s.usage.as_deref().map(|(u, _)| *u),
         }
     }
 
