@@ -361,6 +361,9 @@ pub struct HoldView {
     /// Its retries ran out (`exhausted = "hold"`): released, it fails.
     #[serde(default)]
     pub exhausted: bool,
+    /// Frozen by the engine at a budget's ceiling: a raise continues it.
+    #[serde(default)]
+    pub budget: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

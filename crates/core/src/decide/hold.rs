@@ -342,6 +342,7 @@ impl Core {
                 until: h.until,
                 frozen: h.frozen,
                 exhausted: h.exhausted,
+                budget: h.budget,
             })
         })
     }

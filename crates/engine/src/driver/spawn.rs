@@ -185,6 +185,16 @@ impl Driver {
                         tail: tail.clone(),
                     });
                     let mut states = running.job_states();
+                    let mut follower = (!compensation)
+                        .then(|| running.usage_follower())
+                        .flatten()
+                        .map(|f| {
+                            let mut every = tokio::time::interval(exec::usage_follow::POLL);
+                            every.set_missed_tick_behavior(
+                                tokio::time::MissedTickBehavior::Skip,
+                            );
+                            (f, every)
+                        });
                     let wait = running.wait();
                     tokio::pin!(wait);
                     let mut cancel_rx = Some(cancel_rx);
@@ -211,6 +221,20 @@ impl Driver {
                                 }
                             }, if states.is_some() => {
                                 let _ = tx.send(Msg::JobState { key, state, reason });
+                            }
+                            // `$BATON_USAGE` as it grows (issue 43 point 2).
+                            usage = async {
+                                match follower.as_mut() {
+                                    Some((f, every)) => {
+                                        every.tick().await;
+                                        f.poll()
+                                    }
+                                    None => std::future::pending().await,
+                                }
+                            }, if follower.is_some() => {
+                                if let Some(usage) = usage {
+                                    let _ = tx.send(Msg::Usage { key, usage });
+                                }
                             }
                         }
                     };
