@@ -105,7 +105,15 @@ fn frozen_at_the_ceiling(env: &Env, run: &str) -> (Value, Vec<i32>) {
     let pids = wait_until("agent's group to stop", secs(10), || {
         let pids = agent_processes(run);
         let all = !pids.is_empty() && pids.iter().all(|&p| stopped(p));
-        if all { Ok(pids) } else { Err(format!("{pids:?}")) }
+        if all {
+            Ok(pids)
+        } else {
+            let states: Vec<String> = pids
+                .iter()
+                .map(|p| std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default())
+                .collect();
+            Err(format!("{states:?}"))
+        }
     });
     (show, pids)
 }
@@ -244,10 +252,13 @@ fn after_kill_9_at_the_ceiling_the_gate_and_the_hold_stand() {
     let wf = env.workflow("loop.toml", LOOP);
     let mut engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
     let run = env.wait_run_id();
-    let (show, pids) = frozen_at_the_ceiling(&env, &run);
-    let used = tokens_used(&show);
+    let (_, pids) = frozen_at_the_ceiling(&env, &run);
     engine.kill().expect("kill -9");
     let _ = engine.wait();
+    // What the dead engine recorded (lines read between the freeze's decision and
+    // the group's stop included).
+    let used = tokens_used(&env.show(&run));
+    assert!(used >= 1000.0);
     // The step's group loses its engine, its parent: an orphaned process group with a
     // stopped member gets SIGHUP then SIGCONT from the kernel (POSIX), so the frozen
     // step does not stay frozen: it dies of the SIGHUP (this one), or, ignoring it,
