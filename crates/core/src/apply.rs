@@ -239,6 +239,15 @@ impl Core {
                     self.durations.push(*duration_ms);
                     // What was read while it ran gives way to the whole file's sum.
                     self.fold_usage(i, *usage, false);
+                    // A budget gate its running usage opened is over with it: the next
+                    // start is checked against the ceilings as any start is.
+                    if self
+                        .budget_gate
+                        .as_ref()
+                        .is_some_and(|g| g.step.as_deref() == Some(step.as_str()))
+                    {
+                        self.budget_gate = None;
+                    }
                 }
             }
             EventKind::StepFellBack {

@@ -138,6 +138,26 @@ fn the_ceiling_freezes_the_step_and_a_raise_continues_it() {
     assert_eq!(spawned(&fx), ["report"]);
 }
 
+/// A step that ends before its freeze takes (it wrote its last line and exited):
+/// the gate its usage opened closes with its end, and the next start meets the
+/// ceiling as any start does (its own gate and record).
+#[test]
+fn a_step_that_ends_at_the_ceiling_hands_the_gate_to_the_next_start() {
+    let mut sim = Sim::new(tokens(1000), cfg());
+    sim.started("agent");
+    usage(&mut sim, "agent", 1000);
+    assert!(sim.core.budget_gate.is_some());
+    let fx = exit_with(&mut sim, "agent", 1000);
+    assert!(spawned(&fx).is_empty(), "report is over the ceiling");
+    assert_eq!(sim.state("agent"), StepState::Succeeded);
+    let gate = sim.core.budget_gate.as_ref().expect("open again");
+    assert_eq!(gate.step.as_deref(), Some("report"));
+    assert_eq!(sim.open_errors("report").len(), 1);
+    assert!(sim.open_errors("agent").is_empty());
+    assert!(sim.cmd(raise(10)).is_accepted());
+    assert_eq!(spawned(&sim.last), ["report"]);
+}
+
 /// A cancel at the budget gate kills the frozen step (its group gets SIGCONT after
 /// SIGTERM, see `exec::shell::KillHandle::terminate`).
 #[test]
