@@ -14,8 +14,8 @@
 //! poller at that pace.
 //!
 //! Overshoot: `budget = { tokens = 100 }`, the same step writing up to 1000 lines; once
-//! every process of its group is stopped, the lines in `times` less 100 are the lines
-//! written past the ceiling. 10 runs.
+//! every process of its group is stopped, the lines in its `$BATON_USAGE` (the step
+//! tells its path) less 100 are the lines written past the ceiling. 10 runs.
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -27,6 +27,7 @@ const RUNS: usize = 10;
 
 const AGENT: &str = r#"#!/bin/bash
 n=$1
+echo "$BATON_USAGE" > usage_path
 i=0
 while [ $i -lt $n ]; do
   i=$((i+1))
@@ -87,12 +88,14 @@ fn start(dir: &Path, wf: &str, events: Option<&Path>) -> Result<Child, String> {
         .map_err(|e| format!("cannot start baton: {e}"))
 }
 
-/// The tokens of a `step_usage` event line, wherever the kind's fields sit.
+/// The tokens of a `step_usage` event line (or of `step_finished`, which counts the
+/// lines written just before the step's end), wherever the kind's fields sit.
 fn usage_tokens(line: &str) -> Option<u64> {
     let v: serde_json::Value = serde_json::from_str(line).ok()?;
-    let kind = if v["type"] == "step_usage" {
+    let counts = |k: &serde_json::Value| k["type"] == "step_usage" || k["type"] == "step_finished";
+    let kind = if counts(&v) {
         &v
-    } else if v["kind"]["type"] == "step_usage" {
+    } else if counts(&v["kind"]) {
         &v["kind"]
     } else {
         return None;
@@ -162,6 +165,14 @@ fn lag() -> Result<(Vec<f64>, Vec<f64>), String> {
     Ok((lags(&counted), lags(&seen)))
 }
 
+/// The lines in the step's `$BATON_USAGE` itself (its path, from `usage_path`).
+fn usage_lines(dir: &Path) -> u64 {
+    std::fs::read_to_string(dir.join("usage_path"))
+        .ok()
+        .and_then(|p| std::fs::read_to_string(p.trim()).ok())
+        .map_or(0, |s| s.matches('\n').count() as u64)
+}
+
 fn stat(pid: i32) -> Option<char> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     s[s.rfind(')')? + 1..].trim_start().chars().next()
@@ -205,7 +216,7 @@ fn overshoot() -> Result<u64, String> {
     };
     loop {
         let pids = step_pids(&run);
-        if times(dir.path()).len() > 100
+        if usage_lines(dir.path()) >= 100
             && !pids.is_empty()
             && pids.iter().all(|&p| stat(p).is_none_or(|s| s == 'T'))
         {
@@ -216,7 +227,7 @@ fn overshoot() -> Result<u64, String> {
         }
         std::thread::sleep(Duration::from_millis(1));
     }
-    let written = times(dir.path()).len() as u64;
+    let written = usage_lines(dir.path());
     let _ = Command::new(BATON)
         .args(["cancel", &run, "--db"])
         .arg(&db)
