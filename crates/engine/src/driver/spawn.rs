@@ -189,7 +189,11 @@ impl Driver {
                         .then(|| running.usage_follower())
                         .flatten()
                         .map(|f| {
-                            let mut every = tokio::time::interval(exec::usage_follow::POLL);
+                            // First read one period in: a step that ends sooner (most of
+                            // a big DAG's) costs a timer, not a read of a missing file.
+                            let poll = exec::usage_follow::POLL;
+                            let mut every =
+                                tokio::time::interval_at(tokio::time::Instant::now() + poll, poll);
                             every.set_missed_tick_behavior(
                                 tokio::time::MissedTickBehavior::Skip,
                             );
