@@ -280,7 +280,10 @@ pub fn text(v: &RunView) -> String {
         }
     }
     // What running steps have spent so far (issue 43): read as they write it.
-    for s in steps.iter().filter(|s| s.state == crate::model::StepState::Running) {
+    for s in steps
+        .iter()
+        .filter(|s| s.state == crate::model::StepState::Running)
+    {
         if let Some(u) = &s.usage {
             out.push_str(&format!(
                 "{}: running, used so far: cost {}, tokens {}, calls {}\n",

@@ -34,8 +34,6 @@ mod gate_tests;
 #[cfg(test)]
 mod hold_tests;
 #[cfg(test)]
-mod usage_tests;
-#[cfg(test)]
 mod input_choices_tests;
 #[cfg(test)]
 mod inputs_tests;
@@ -63,6 +61,8 @@ mod tests;
 mod trigger_mix_tests;
 #[cfg(test)]
 mod trust_tests;
+#[cfg(test)]
+mod usage_tests;
 
 use baton_model::mask::Masker;
 use baton_model::view::{AttemptJob, AuditView, JobView};

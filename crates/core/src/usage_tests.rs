@@ -116,7 +116,11 @@ fn the_ceiling_freezes_the_step_and_a_raise_continues_it() {
     let s = &sim.core.steps[a];
     let h = s.hold.as_ref().expect("held");
     assert!(h.frozen && h.budget && h.by == "engine", "{h:?}");
-    assert!(h.reason.contains("`tokens` 1200 used of 1000"), "{}", h.reason);
+    assert!(
+        h.reason.contains("`tokens` 1200 used of 1000"),
+        "{}",
+        h.reason
+    );
     assert_eq!(s.state, StepState::Running, "frozen, not moved");
     assert!(sim.core.budget_gate.is_some());
     let open = sim.open_errors("agent");

@@ -223,7 +223,10 @@ mod tests {
         .unwrap();
         assert_eq!(budget.event, NotifyEvent::GateOpened);
         assert_eq!(budget.step.as_deref(), Some("agent"));
-        assert!(budget.prompt.contains("tokens 1200 used of 1000"), "{budget:?}");
+        assert!(
+            budget.prompt.contains("tokens 1200 used of 1000"),
+            "{budget:?}"
+        );
         assert!(
             notice(
                 &ev(EventKind::StepStateChanged {

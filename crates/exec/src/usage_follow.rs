@@ -45,8 +45,7 @@ impl UsageLines {
         let mut rest = bytes;
         while let Some(n) = rest.iter().position(|&b| b == b'\n') {
             let (line, tail) = rest.split_at(n);
-            if !std::mem::take(&mut self.skipping) && self.partial.len() + line.len() <= MAX_LINE
-            {
+            if !std::mem::take(&mut self.skipping) && self.partial.len() + line.len() <= MAX_LINE {
                 self.partial.extend_from_slice(line);
                 let text = String::from_utf8_lossy(&self.partial);
                 let text = text.strip_suffix('\r').unwrap_or(&text);

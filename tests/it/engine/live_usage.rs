@@ -145,7 +145,11 @@ fn usage_is_read_as_it_is_written_and_the_ceiling_freezes_the_step() {
         (tokens_used(&v) == 600.0).then_some(v)
     });
     assert_eq!(step_state(&show, "agent").as_deref(), Some("running"));
-    assert_eq!(step_field(&show, "agent", "usage")["tokens"], 600, "{show:#}");
+    assert_eq!(
+        step_field(&show, "agent", "usage")["tokens"],
+        600,
+        "{show:#}"
+    );
     let burn = show["budget"]["burn"].as_array().expect("a pace");
     let tokens = burn.iter().find(|b| b["dimension"] == "tokens").unwrap();
     assert!(tokens["per_minute"].as_f64().unwrap() > 0.0, "{burn:?}");
@@ -176,7 +180,10 @@ fn usage_is_read_as_it_is_written_and_the_ceiling_freezes_the_step() {
     assert_eq!(step_state(&show, "agent").as_deref(), Some("running"));
     assert_eq!(show["state"], "waiting");
     let hold = step_field(&show, "agent", "hold");
-    assert_eq!((hold["frozen"].clone(), hold["by"].clone()), (true.into(), "engine".into()));
+    assert_eq!(
+        (hold["frozen"].clone(), hold["by"].clone()),
+        (true.into(), "engine".into())
+    );
     let recs = budget_records(&show);
     assert_eq!(recs.len(), 1, "{show:#}");
     assert_eq!(recs[0]["step"], "agent");
@@ -225,7 +232,12 @@ fn a_raise_continues_the_step_the_ceiling_froze() {
     );
     assert!(written < 300, "frozen before the end: {written}");
     ok(&env.run(&[
-        "approve", &run, "--raise", "tokens=100000", "--reason", "go on",
+        "approve",
+        &run,
+        "--raise",
+        "tokens=100000",
+        "--reason",
+        "go on",
     ]));
     wait_until("agent's group to run again", secs(10), || {
         pids.iter().all(|&p| !stopped(p))
@@ -235,9 +247,16 @@ fn a_raise_continues_the_step_the_ceiling_froze() {
     let show = env.show(&run);
     assert_eq!(progress(env.path()), 300);
     assert_eq!(tokens_used(&show), 30_000.0, "every line counted once");
-    assert_eq!(step_field(&show, "agent", "attempts"), 1, "continued, not rerun");
+    assert_eq!(
+        step_field(&show, "agent", "attempts"),
+        1,
+        "continued, not rerun"
+    );
     assert!(budget_records(&show).iter().all(|r| r["open"] == false));
-    assert_eq!(std::fs::read_to_string(env.path().join("ledger")).unwrap(), "report\n");
+    assert_eq!(
+        std::fs::read_to_string(env.path().join("ledger")).unwrap(),
+        "report\n"
+    );
 }
 
 /// kill -9 of the engine while the step is frozen at the ceiling, then resume. The
@@ -263,9 +282,11 @@ fn after_kill_9_at_the_ceiling_the_gate_and_the_hold_stand() {
     // stopped member gets SIGHUP then SIGCONT from the kernel (POSIX), so the frozen
     // step does not stay frozen: it dies of the SIGHUP (this one), or, ignoring it,
     // runs on until it writes to the dead engine's pipe.
-    wait_until("the kernel to end the orphaned frozen group", secs(30), || {
-        pids.iter().all(|&p| !process_alive(p))
-    });
+    wait_until(
+        "the kernel to end the orphaned frozen group",
+        secs(30),
+        || pids.iter().all(|&p| !process_alive(p)),
+    );
     let resumed = env.spawn(&["resume", &run, "--headless"]);
     env.wait_step(&run, "agent", "held", 30);
     let show = env.show(&run);
@@ -280,11 +301,20 @@ fn after_kill_9_at_the_ceiling_the_gate_and_the_hold_stand() {
     assert_eq!(show["state"], "waiting");
     assert_eq!(step_field(&show, "agent", "attempts"), 1);
     ok(&env.run(&[
-        "approve", &run, "--raise", "tokens=100000", "--reason", "after the crash",
+        "approve",
+        &run,
+        "--raise",
+        "tokens=100000",
+        "--reason",
+        "after the crash",
     ]));
     let done = wait_child(resumed, 120);
     assert_eq!(done.status.code(), Some(0), "{}", text(&done.stdout));
     let show = env.show(&run);
-    assert_eq!(step_field(&show, "agent", "attempts"), 2, "run again, whole");
+    assert_eq!(
+        step_field(&show, "agent", "attempts"),
+        2,
+        "run again, whole"
+    );
     assert_eq!(tokens_used(&show), used + 30_000.0);
 }

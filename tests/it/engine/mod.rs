@@ -7,7 +7,7 @@ mod crash;
 mod fallback;
 mod fanout;
 mod hold;
-mod live_usage;
 mod lease;
+mod live_usage;
 mod signals;
 mod write_ahead;

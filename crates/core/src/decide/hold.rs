@@ -148,7 +148,15 @@ impl Core {
         let reason = self.mask(ask.reason);
         let (mut held, mut frozen) = (0, 0);
         for i in targets {
-            if self.hold_one(i, ask.operator, &reason, ask.until, HoldFor::Operator, now, fx) {
+            if self.hold_one(
+                i,
+                ask.operator,
+                &reason,
+                ask.until,
+                HoldFor::Operator,
+                now,
+                fx,
+            ) {
                 frozen += 1;
             } else {
                 held += 1;

@@ -4,8 +4,8 @@
 //! budget's ceiling, the step that reported it is frozen as a hold of the engine's
 //! (`StepHeld` with `budget`) and the budget gate opens; a raise that clears every
 //! ceiling continues the steps it froze.
-use super::*;
 use super::hold::HoldFor;
+use super::*;
 use baton_model::history::ENGINE;
 
 impl Core {
@@ -34,7 +34,11 @@ impl Core {
         (0..3)
             .filter_map(|d| {
                 let limit = limits[d]?;
-                (used[d] + 1e-9 >= limit).then_some((baton_model::burn::DIMENSIONS[d], used[d], limit))
+                (used[d] + 1e-9 >= limit).then_some((
+                    baton_model::burn::DIMENSIONS[d],
+                    used[d],
+                    limit,
+                ))
             })
             .collect()
     }

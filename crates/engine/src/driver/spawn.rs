@@ -194,9 +194,7 @@ impl Driver {
                             let poll = exec::usage_follow::POLL;
                             let mut every =
                                 tokio::time::interval_at(tokio::time::Instant::now() + poll, poll);
-                            every.set_missed_tick_behavior(
-                                tokio::time::MissedTickBehavior::Skip,
-                            );
+                            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
                             (f, every)
                         });
                     let wait = running.wait();
