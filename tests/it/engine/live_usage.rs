@@ -77,14 +77,30 @@ fn progress(dir: &Path) -> u64 {
         .unwrap_or(0)
 }
 
+/// `(state, parent)` of a process, from `/proc/PID/stat` (fields 3 and 4).
+fn stat(pid: i32) -> Option<(char, i32)> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest: Vec<&str> = s[s.rfind(')')? + 1..].split_whitespace().collect();
+    Some((rest.first()?.chars().next()?, rest.get(1)?.parse().ok()?))
+}
+
 fn stopped(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| {
-            let rest = s[s.rfind(')')? + 1..].trim_start().to_string();
-            rest.chars().next()
+    stat(pid).is_some_and(|(s, _)| s == 'T')
+}
+
+/// Every process of the group is stopped: `T`, or `D` waiting on a `vfork` child that
+/// is (`sh` forks `sleep` with vfork: stopped between the fork and the exec, the child
+/// holds its parent in `D` until it runs again).
+fn all_stopped(pids: &[i32]) -> bool {
+    let stats: Vec<(i32, Option<(char, i32)>)> = pids.iter().map(|&p| (p, stat(p))).collect();
+    !pids.is_empty()
+        && stats.iter().all(|(pid, st)| match st {
+            Some(('T', _)) => true,
+            Some(('D', _)) => stats
+                .iter()
+                .any(|(_, c)| matches!(c, Some(('T', parent)) if parent == pid)),
+            _ => false,
         })
-        == Some('T')
 }
 
 fn agent_processes(run: &str) -> Vec<i32> {
@@ -104,8 +120,7 @@ fn frozen_at_the_ceiling(env: &Env, run: &str) -> (Value, Vec<i32>) {
     });
     let pids = wait_until("agent's group to stop", secs(10), || {
         let pids = agent_processes(run);
-        let all = !pids.is_empty() && pids.iter().all(|&p| stopped(p));
-        if all {
+        if all_stopped(&pids) {
             Ok(pids)
         } else {
             let states: Vec<String> = pids
