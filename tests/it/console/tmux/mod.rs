@@ -13,6 +13,7 @@ mod fanned;
 mod hostile;
 mod inputs;
 mod keys;
+mod live_usage;
 mod news;
 mod pasted;
 mod policy;
