@@ -279,6 +279,18 @@ pub fn text(v: &RunView) -> String {
             out.push('\n');
         }
     }
+    // What running steps have spent so far (issue 43): read as they write it.
+    for s in steps
+        .iter()
+        .filter(|s| s.state == crate::model::StepState::Running)
+    {
+        if let Some(u) = &s.usage {
+            out.push_str(&format!(
+                "{}: running, used so far: cost {}, tokens {}, calls {}\n",
+                s.id, u.cost, u.tokens, u.calls
+            ));
+        }
+    }
     for s in steps {
         if let Some(w) = &s.waiting_for {
             out.push_str(&crate::sanitize::for_terminal(&format!("{}: {w}", s.id)));
@@ -315,6 +327,25 @@ fn budget_line(b: &crate::model::view::BudgetView) -> String {
     let mut line = format!("budget: {}", parts.join(", "));
     if !b.exhausted.is_empty() {
         line.push_str(&format!("; exhausted: {}", b.exhausted.join(", ")));
+    }
+    let pace: Vec<String> = b
+        .burn
+        .iter()
+        .filter(|x| x.per_minute > 0.0)
+        .map(|x| {
+            let left = match x.left_ms {
+                Some(0) => ", at its ceiling".to_string(),
+                Some(ms) => format!(
+                    ", its ceiling in {}",
+                    crate::model::time::human_duration(std::time::Duration::from_millis(ms))
+                ),
+                None => String::new(),
+            };
+            format!("{} {:.2}/min{left}", x.dimension, x.per_minute)
+        })
+        .collect();
+    if !pace.is_empty() {
+        line.push_str(&format!("; pace: {}", pace.join(", ")));
     }
     line
 }

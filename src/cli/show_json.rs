@@ -11,7 +11,7 @@ use std::path::Path;
 
 /// The version of the shape below; bump it (and list the difference in
 /// `docs/show-json.md`) whenever a field is added, removed, renamed or retyped.
-pub const SCHEMA: u32 = 3;
+pub const SCHEMA: u32 = 4;
 
 /// The whole document.
 #[derive(Debug, Serialize)]
@@ -49,6 +49,9 @@ pub struct BudgetJson<'a> {
     #[serde(flatten)]
     pub dimensions: BTreeMap<&'static str, BudgetUse>,
     pub exhausted: &'a [String],
+    /// Each dimension's pace over the last minute (`per_minute`) and the time left to
+    /// its ceiling at that pace (`left_ms`; absent without a ceiling or a pace).
+    pub burn: &'a [crate::model::burn::Burn],
 }
 
 #[derive(Debug, Serialize)]
@@ -100,6 +103,10 @@ pub struct StepJson<'a> {
     pub marked: Option<MarkJson<'a>>,
     /// Set by `baton hold` (or `exhausted = "hold"`): who, why, until when (schema 3).
     pub hold: Option<HoldJson<'a>>,
+    /// Its latest attempt's `$BATON_USAGE` sums (`cost`, `tokens`, `calls`); while it
+    /// runs, as far as the engine has read the file (issue 43).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usage: Option<crate::model::Usage>,
 }
 
 #[derive(Debug, Serialize)]
@@ -110,6 +117,8 @@ pub struct HoldJson<'a> {
     pub until: Option<String>,
     pub frozen: bool,
     pub exhausted: bool,
+    /// Frozen by the engine at a budget's ceiling: `approve --raise` continues it.
+    pub budget: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -197,6 +206,7 @@ fn budget(b: &BudgetView) -> BudgetJson<'_> {
             .map(|(dim, used, limit)| (dim, BudgetUse { used, limit }))
             .collect(),
         exhausted: &b.exhausted,
+        burn: &b.burn,
     }
 }
 
@@ -246,7 +256,9 @@ fn step<'a>(view: &'a RunView, s: &'a StepView) -> StepJson<'a> {
             until: h.until.map(Timestamp::to_rfc3339),
             frozen: h.frozen,
             exhausted: h.exhausted,
+            budget: h.budget,
         }),
+        usage: s.usage,
     }
 }
 

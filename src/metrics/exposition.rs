@@ -364,6 +364,46 @@ pub fn render(m: &Metrics, format: Format) -> String {
         }
     }
 
+    o.family(
+        "baton_run_budget_burn_per_minute",
+        Kind::Gauge,
+        "A run's budget use per minute over the last minute, running steps' usage included as it is written, by dimension.",
+    );
+    for g in &m.run_gauges {
+        for b in &g.burn {
+            o.sample(
+                "baton_run_budget_burn_per_minute",
+                &[
+                    ("workflow", &g.workflow),
+                    ("run", &g.run),
+                    ("dimension", &b.dimension),
+                ],
+                Value::Float(b.per_minute),
+            );
+        }
+    }
+
+    o.family(
+        "baton_run_budget_seconds_left",
+        Kind::Gauge,
+        "Seconds until a run's budget ceiling at its pace over the last minute, by dimension (absent without a ceiling or a pace; 0 once reached).",
+    );
+    for g in &m.run_gauges {
+        for b in &g.burn {
+            if let Some(ms) = b.left_ms {
+                o.sample(
+                    "baton_run_budget_seconds_left",
+                    &[
+                        ("workflow", &g.workflow),
+                        ("run", &g.run),
+                        ("dimension", &b.dimension),
+                    ],
+                    Value::Float(ms as f64 / 1000.0),
+                );
+            }
+        }
+    }
+
     schedules(&mut o, m);
 
     if format == Format::OpenMetrics {
@@ -486,6 +526,11 @@ mod tests {
             queue_depth: Some(4),
             running: Some(2),
             budget: vec![("cost", 2.5, Some(3.0)), ("calls", 4.0, None)],
+            burn: vec![crate::model::burn::Burn {
+                dimension: "cost".into(),
+                per_minute: 0.5,
+                left_ms: Some(60_000),
+            }],
         });
         m
     }
@@ -509,6 +554,10 @@ mod tests {
         // No ceiling, no limit sample: calls is used but not limited.
         assert!(t.contains(",dimension=\"calls\"} 4\n"));
         assert_eq!(t.matches("baton_run_budget_limit{").count(), 1);
+        assert!(t.contains(
+            "baton_run_budget_burn_per_minute{workflow=\"re\\\"lease\\\\n\\new\",run=\"01J\",dimension=\"cost\"} 0.5\n"
+        ));
+        assert!(t.contains(",dimension=\"cost\"} 60\n"), "seconds left: {t}");
         assert!(!t.contains("# EOF"));
         assert!(!t.contains("# UNIT"));
         // Every sample's family was introduced by HELP and TYPE lines.
@@ -598,6 +647,6 @@ mod tests {
     fn an_empty_store_renders_every_family_and_nothing_else() {
         let t = render(&Metrics::default(), Format::Prometheus);
         assert!(t.lines().all(|l| l.starts_with("# ")), "{t}");
-        assert_eq!(t.matches("# TYPE ").count(), 14);
+        assert_eq!(t.matches("# TYPE ").count(), 16);
     }
 }

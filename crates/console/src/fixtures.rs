@@ -27,6 +27,7 @@ fn step(id: &str, needs: &[usize], state: StepState, action: &str) -> StepView {
         marked: None,
         hold: None,
         history: Vec::new(),
+        usage: None,
         id: id.into(),
         needs: needs.to_vec(),
         state,
@@ -384,6 +385,7 @@ pub fn release() -> RunView {
             used_calls: 41,
             used_tokens: 18_250,
             exhausted: Vec::new(),
+            burn: Vec::new(),
         }),
         steps,
         gates,
@@ -492,6 +494,7 @@ pub fn budget_exhausted() -> RunView {
         used_calls: 500,
         used_tokens: 18_250,
         exhausted: vec!["cost".into(), "calls".into()],
+        burn: Vec::new(),
     });
     let mut g = v.gates[0].clone();
     g.step = None;

@@ -237,13 +237,17 @@ impl Core {
                     s.pgid = None;
                     s.job = None;
                     self.durations.push(*duration_ms);
-                    self.used_cost += usage.cost;
-                    self.used_tokens = self.used_tokens.saturating_add(usage.tokens);
-                    // The attempt counted one call when it started; `calls=N` in
-                    // `$BATON_USAGE` makes it N (`calls=0` or none: the one call stays).
-                    self.used_calls = self
-                        .used_calls
-                        .saturating_add(usage.calls.saturating_sub(1));
+                    // What was read while it ran gives way to the whole file's sum.
+                    self.fold_usage(i, *usage, false);
+                    // A budget gate its running usage opened is over with it: the next
+                    // start is checked against the ceilings as any start is.
+                    if self
+                        .budget_gate
+                        .as_ref()
+                        .is_some_and(|g| g.step.as_deref() == Some(step.as_str()))
+                    {
+                        self.budget_gate = None;
+                    }
                 }
             }
             EventKind::StepFellBack {
@@ -427,6 +431,7 @@ impl Core {
                 until,
                 frozen,
                 exhausted,
+                budget,
             } => {
                 if let Some(i) = idx(self, step) {
                     let hold = decide::HoldRt {
@@ -436,9 +441,22 @@ impl Core {
                         until: *until,
                         frozen: *frozen,
                         exhausted: *exhausted,
+                        budget: *budget,
                         timeout_left: None,
                     };
                     self.fold_held(i, hold);
+                }
+            }
+            EventKind::StepUsage {
+                step,
+                attempt,
+                usage,
+            } => {
+                if let Some(i) = idx(self, step)
+                    && self.steps[i].attempts == *attempt
+                    && self.steps[i].state == StepState::Running
+                {
+                    self.fold_usage(i, *usage, true);
                 }
             }
             EventKind::StepReleased { step, .. } => {
@@ -494,6 +512,36 @@ impl Core {
                 self.decided = Some(*state);
             }
         }
+        if self.plan.budget.is_some() {
+            let totals = [
+                self.used_cost,
+                self.used_calls as f64,
+                self.used_tokens as f64,
+            ];
+            self.burn.push(at, totals);
+        }
+    }
+
+    /// Step `i`'s latest attempt used `usage` so far (`live`: it still runs; else it
+    /// ended and this is its whole file): what the run's totals counted of it before
+    /// gives way to this. The attempt counted one call when it started; `calls=N`
+    /// makes it N (`calls=0` or none: the one call stays).
+    pub(super) fn fold_usage(&mut self, i: usize, usage: Usage, live: bool) {
+        let before = match self.steps[i].usage.as_deref() {
+            Some((u, true)) => *u,
+            _ => Usage::default(),
+        };
+        self.used_cost = (self.used_cost - before.cost).max(0.0) + usage.cost;
+        self.used_tokens = self
+            .used_tokens
+            .saturating_sub(before.tokens)
+            .saturating_add(usage.tokens);
+        self.used_calls = self
+            .used_calls
+            .saturating_sub(before.calls.saturating_sub(1))
+            .saturating_add(usage.calls.saturating_sub(1));
+        let keep = live || usage != Usage::default() || self.steps[i].usage.is_some();
+        self.steps[i].usage = keep.then(|| Box::new((usage, live)));
     }
 
     /// Set (or clear) when a service's next probe check is due.
@@ -605,6 +653,7 @@ impl Core {
                 s.pgid = None;
                 s.job = None;
                 s.cached_from = None;
+                s.usage = None;
                 if let Some(t) = step.alternative(s.alternative).timeout {
                     let d = at.add(t);
                     s.timeout_at = Some(d);

@@ -61,6 +61,8 @@ mod tests;
 mod trigger_mix_tests;
 #[cfg(test)]
 mod trust_tests;
+#[cfg(test)]
+mod usage_tests;
 
 use baton_model::mask::Masker;
 use baton_model::view::{AttemptJob, AuditView, JobView};
@@ -174,6 +176,13 @@ pub enum Input {
         reason: Option<String>,
     },
     StepExited(StepExit),
+    /// What a running attempt has written to `$BATON_USAGE` so far, summed (the
+    /// engine follows the file): counted at once, and frozen at a budget's ceiling.
+    Usage {
+        step: usize,
+        attempt: u32,
+        usage: Usage,
+    },
     /// The driver found the attempt's cache key in the cache (`SpawnSpec::cache`): no
     /// process started.
     CacheHit(CacheHit),
@@ -483,6 +492,10 @@ struct StepRt {
     hold: Option<Box<decide::HoldRt>>,
     /// Every transition, oldest first (the view's `history`: the Timeline tab).
     history: Vec<baton_model::timeline::Transition>,
+    /// Its latest attempt's `$BATON_USAGE` (boxed: most steps write none), and
+    /// whether that attempt still runs: a running attempt's usage is in the run's
+    /// totals as far as the engine has read it, replaced by its end's (issue 43).
+    usage: Option<Box<(Usage, bool)>>,
 }
 
 /// A service's probing in its current attempt. Its timers and counts are the core's
@@ -594,6 +607,8 @@ pub struct Core {
     used_calls: u64,
     used_tokens: u64,
     budget_gate: Option<BudgetGate>,
+    /// The run's use as it changed, for its pace (`model::burn`); only with a budget.
+    burn: baton_model::burn::Samples,
 
     errors: Vec<ErrorRecord>,
     error_ids: HashMap<String, usize>,
@@ -646,6 +661,7 @@ impl StepRt {
             marked: None,
             hold: None,
             history: Vec::new(),
+            usage: None,
         }
     }
 }
@@ -751,6 +767,7 @@ impl Core {
             used_calls: 0,
             used_tokens: 0,
             budget_gate: None,
+            burn: Default::default(),
             errors: Vec::new(),
             error_ids: HashMap::new(),
             audit: Vec::new(),

@@ -42,6 +42,7 @@ impl Core {
                 used_calls: self.used_calls,
                 used_tokens: self.used_tokens,
                 exhausted: self.exhausted(),
+                burn: self.burn.burns(self.totals(), self.limits(), now),
             }),
             steps,
             gates: self.gate_views(now),
@@ -198,6 +199,7 @@ impl Core {
             marked: s.marked.clone(),
             hold: self.hold_view(i),
             history: s.history.clone(),
+            usage: s.usage.as_deref().map(|(u, _)| *u),
         }
     }
 

@@ -92,6 +92,8 @@ enum Msg {
         state: String,
         reason: Option<String>,
     },
+    /// What a running attempt has written to `$BATON_USAGE` so far, summed.
+    Usage { key: (usize, u32), usage: Usage },
     /// A check of a service's probe answered.
     Probed {
         key: (usize, u32),
@@ -289,7 +291,12 @@ impl Driver {
                     kill.terminate(KILL_GRACE, KillReason::Cancel)
                 }
                 // Nothing can be recorded any more: a notifier's result is dropped.
-                Ok(Some(Msg::Notified { .. } | Msg::JobState { .. } | Msg::Probed { .. })) => {}
+                Ok(Some(
+                    Msg::Notified { .. }
+                    | Msg::JobState { .. }
+                    | Msg::Probed { .. }
+                    | Msg::Usage { .. },
+                )) => {}
                 Ok(None) | Err(_) => break,
             }
         }
@@ -700,6 +707,11 @@ impl Driver {
                 ok: checked.ok,
                 detail: checked.detail,
             })),
+            Msg::Usage { key, usage } => inputs.push(Input::Usage {
+                step: key.0,
+                attempt: key.1,
+                usage,
+            }),
             Msg::JobState { key, state, reason } => inputs.push(Input::JobState {
                 step: key.0,
                 attempt: key.1,

@@ -52,6 +52,20 @@ pub fn notice(ev: &Event, prompts: &mut HashMap<String, String>) -> Option<Notic
         EventKind::GateApproved { step, .. } | EventKind::GateRejected { step, .. } => {
             Some(gate(NotifyEvent::GateDecided, step, prompts, String::new()))
         }
+        // The budget gate opens: a person must raise the budget or cancel the run.
+        EventKind::BudgetExceeded {
+            dimension,
+            used,
+            limit,
+            step,
+        } => Some(Notice {
+            event: NotifyEvent::GateOpened,
+            step: Some(step.clone().unwrap_or_else(|| "budget".into())),
+            prompt: format!(
+                "budget exceeded: {dimension} {used} used of {limit}; raise it (`approve --raise`) or cancel the run"
+            ),
+            deadline: String::new(),
+        }),
         EventKind::RunFinished { .. } => Some(Notice {
             event: NotifyEvent::RunFinished,
             step: None,
@@ -196,6 +210,23 @@ mod tests {
         )
         .unwrap();
         assert_eq!(failed.event, NotifyEvent::StepFailed);
+        // The budget gate is a gate: it opens for a person.
+        let budget = notice(
+            &ev(EventKind::BudgetExceeded {
+                dimension: "tokens".into(),
+                used: 1200.0,
+                limit: 1000.0,
+                step: Some("agent".into()),
+            }),
+            &mut prompts,
+        )
+        .unwrap();
+        assert_eq!(budget.event, NotifyEvent::GateOpened);
+        assert_eq!(budget.step.as_deref(), Some("agent"));
+        assert!(
+            budget.prompt.contains("tokens 1200 used of 1000"),
+            "{budget:?}"
+        );
         assert!(
             notice(
                 &ev(EventKind::StepStateChanged {

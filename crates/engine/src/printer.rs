@@ -190,6 +190,7 @@ pub fn describe(event: &Event) -> Option<String> {
             until,
             frozen,
             exhausted,
+            ..
         } => {
             let how = baton_model::history::hold_summary(*until, *frozen, *exhausted);
             let how = if how.is_empty() {
@@ -204,6 +205,8 @@ pub fn describe(event: &Event) -> Option<String> {
             actor,
             reason,
         } => format!("{t} {step} released by {actor}: {reason}"),
+        // Many a second while a step spends: `show` and the console give the sums.
+        EventKind::StepUsage { .. } => return None,
         EventKind::BudgetExceeded {
             dimension,
             used,

@@ -222,6 +222,17 @@ impl Attempt {
         }
     }
 
+    /// A follower of the attempt's `$BATON_USAGE` while it runs (issue 43): a local
+    /// process's only. A job's or a remote host's file is read when it ends, as before.
+    pub fn usage_follower(&self) -> Option<super::usage_follow::UsageFollower> {
+        match self {
+            Attempt::Local(r) => r
+                .usage_path()
+                .map(|p| super::usage_follow::UsageFollower::new(p.to_path_buf())),
+            Attempt::Slurm(_) | Attempt::Ssh(_) | Attempt::Batch(_) => None,
+        }
+    }
+
     /// Waits for the attempt to end and collects its outputs, usage and log.
     pub async fn wait(self) -> Finished {
         match self {

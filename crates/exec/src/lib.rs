@@ -25,6 +25,7 @@ pub mod spawn;
 pub mod spread;
 pub mod ssh;
 pub mod stream;
+pub mod usage_follow;
 
 use baton_model::{StepOutcome, Usage};
 use std::path::PathBuf;

@@ -95,27 +95,7 @@ pub fn parse_usage(text: &str, masker: &Masker) -> (Usage, Vec<String>) {
     let mut usage = Usage::default();
     let mut errors = Vec::new();
     for (n, line) in lines(text) {
-        let ok = match line.split_once('=') {
-            Some(("cost", v)) => match v.trim().parse::<f64>() {
-                Ok(c) if c.is_finite() && c >= 0.0 => {
-                    usage.cost += c;
-                    true
-                }
-                _ => false,
-            },
-            Some(("tokens", v)) => v
-                .trim()
-                .parse::<u64>()
-                .map(|t| usage.tokens = usage.tokens.saturating_add(t))
-                .is_ok(),
-            Some(("calls", v)) => v
-                .trim()
-                .parse::<u64>()
-                .map(|c| usage.calls = usage.calls.saturating_add(c))
-                .is_ok(),
-            _ => false,
-        };
-        if !ok {
+        if !add_usage_line(&mut usage, line) {
             errors.push(format!(
                 "$BATON_USAGE line {n}: expected cost=<number>, tokens=<integer> or calls=<integer>, got {:?}",
                 shorten(&masker.mask(line))
@@ -123,6 +103,32 @@ pub fn parse_usage(text: &str, masker: &Masker) -> (Usage, Vec<String>) {
         }
     }
     (usage, errors)
+}
+
+/// Adds one `$BATON_USAGE` line to `usage`; `false` (nothing added) when it is not
+/// `cost=<number ≥ 0>`, `tokens=<integer>` or `calls=<integer>`. The end's read and
+/// the live follower (`usage_follow`) both read lines with it.
+pub fn add_usage_line(usage: &mut Usage, line: &str) -> bool {
+    match line.split_once('=') {
+        Some(("cost", v)) => match v.trim().parse::<f64>() {
+            Ok(c) if c.is_finite() && c >= 0.0 => {
+                usage.cost += c;
+                true
+            }
+            _ => false,
+        },
+        Some(("tokens", v)) => v
+            .trim()
+            .parse::<u64>()
+            .map(|t| usage.tokens = usage.tokens.saturating_add(t))
+            .is_ok(),
+        Some(("calls", v)) => v
+            .trim()
+            .parse::<u64>()
+            .map(|c| usage.calls = usage.calls.saturating_add(c))
+            .is_ok(),
+        _ => false,
+    }
 }
 
 #[cfg(test)]

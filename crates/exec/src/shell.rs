@@ -579,6 +579,11 @@ impl Running {
         &self.log.path
     }
 
+    /// Where the step writes `$BATON_USAGE` (followed while it runs: `usage_follow`).
+    pub fn usage_path(&self) -> Option<&Path> {
+        self.files.as_ref().map(|f| f.usage.as_path())
+    }
+
     /// Waits for the attempt to end: the main process exits, what is left of the group
     /// is stopped, the output is drained, `$BATON_OUTPUT`/`$BATON_USAGE` are read and
     /// removed.

@@ -342,6 +342,17 @@ pub enum EventKind {
         /// Held because its retries ran out: released, it fails as it would have.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         exhausted: bool,
+        /// Frozen because the run's usage reached a budget ceiling while it ran: a
+        /// raise continues it, a cancel kills it (issue 43 point 3).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        budget: bool,
+    },
+    /// What a running attempt has written to `$BATON_USAGE` so far (summed), as the
+    /// engine follows the file (issue 43 point 2); its `step_finished` usage replaces it.
+    StepUsage {
+        step: String,
+        attempt: u32,
+        usage: Usage,
     },
     /// The hold is over (`baton release`, or `--until` passed: `actor` `engine`): a
     /// frozen step runs on (SIGCONT, `scontrol resume`), a held one is evaluated again.
@@ -415,6 +426,7 @@ impl EventKind {
             | StepMarked { step, .. }
             | StepHeld { step, .. }
             | StepReleased { step, .. }
+            | StepUsage { step, .. }
             | CompensationStarted { step }
             | CompensationFinished { step, .. }
             | ErrorsClosed { step, .. } => Some(step),
@@ -461,6 +473,7 @@ impl EventKind {
             StepMarked { .. } => "step_marked",
             StepHeld { .. } => "step_held",
             StepReleased { .. } => "step_released",
+            StepUsage { .. } => "step_usage",
             BudgetExceeded { .. } => "budget_exceeded",
             BudgetRaised { .. } => "budget_raised",
             CancelRequested { .. } => "cancel_requested",

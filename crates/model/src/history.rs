@@ -144,6 +144,7 @@ pub fn audit_action(kind: &EventKind) -> Option<AuditAction> {
         | K::RetryScheduled { .. }
         | K::ErrorRecorded { .. }
         | K::ErrorsClosed { .. }
+        | K::StepUsage { .. }
         | K::GateWarning { .. } => return None,
     })
 }
@@ -518,11 +519,12 @@ pub fn decision(kind: &EventKind) -> Option<Decision> {
             until,
             frozen,
             exhausted,
+            budget,
         } => d(
             actor,
             Some(step),
             Some(reason),
-            json!({ "until": until, "frozen": frozen, "exhausted": exhausted }),
+            json!({ "until": until, "frozen": frozen, "exhausted": exhausted, "budget": budget }),
             hold_summary(*until, *frozen, *exhausted),
         ),
         K::StepReleased {
@@ -543,6 +545,7 @@ pub fn decision(kind: &EventKind) -> Option<Decision> {
         | K::RetryScheduled { .. }
         | K::ErrorRecorded { .. }
         | K::ErrorsClosed { .. }
+        | K::StepUsage { .. }
         | K::GateWarning { .. } => return None,
     })
 }
@@ -636,6 +639,7 @@ pub fn errors_closed(kind: &EventKind) -> Option<Closes<'_>> {
         | K::CompensationFinished { .. }
         | K::StepHeld { .. }
         | K::StepReleased { .. }
+        | K::StepUsage { .. }
         | K::RunFinished { .. } => None,
     }
 }

@@ -2,6 +2,7 @@
 //! snapshot that the console and the headless printer both read.
 pub mod actor;
 pub mod bounds;
+pub mod burn;
 pub mod cache_entry;
 pub mod error;
 pub mod eta;

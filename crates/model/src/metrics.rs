@@ -141,6 +141,8 @@ pub struct RunGauges {
     /// Budget use of a run whose workflow sets a `budget`: (dimension, used, ceiling),
     /// the replayed core's figures (`session::inspect::add_budgets`).
     pub budget: Vec<(&'static str, f64, Option<f64>)>,
+    /// Its pace and the time left to each ceiling at it (`model::burn`).
+    pub burn: Vec<crate::burn::Burn>,
 }
 
 /// A histogram with fixed bucket bounds, in milliseconds (exact integer comparisons;

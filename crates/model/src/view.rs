@@ -123,6 +123,10 @@ pub struct StepView {
     /// The step's `if`, as written (the console shows it in the step's detail).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub condition: Option<String>,
+    /// What its latest attempt used (`$BATON_USAGE`, summed): while it runs, as far
+    /// as the engine has read the file; `None` before it wrote any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<crate::Usage>,
     /// Its hold, while it is held (a `held` step, or a `running` one frozen).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hold: Option<Box<HoldView>>,
@@ -361,6 +365,9 @@ pub struct HoldView {
     /// Its retries ran out (`exhausted = "hold"`): released, it fails.
     #[serde(default)]
     pub exhausted: bool,
+    /// Frozen by the engine at a budget's ceiling: a raise continues it.
+    #[serde(default)]
+    pub budget: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -375,6 +382,11 @@ pub struct BudgetView {
     /// The ceilings that stop the next step (`cost`, `calls`, `tokens`), in that order.
     #[serde(default)]
     pub exhausted: Vec<String>,
+    /// The pace of each dimension over the last minute and the time left to its
+    /// ceiling at that pace (`model::burn`); running steps' usage counts as it is
+    /// written (issue 43 point 2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub burn: Vec<crate::burn::Burn>,
 }
 
 impl BudgetView {

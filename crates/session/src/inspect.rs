@@ -171,6 +171,7 @@ pub fn add_budgets(store: &Store, m: &mut baton_model::metrics::Metrics, now: Ti
     for g in &mut m.run_gauges {
         if let Ok(Some(b)) = replayed(store, &g.run).map(|c| c.view(now).budget) {
             g.budget = b.dimensions();
+            g.burn = b.burn;
         }
     }
 }

@@ -17,7 +17,19 @@ fn full() -> RunView {
             value: 1.0,
         });
     }
+    if let Some(b) = v.budget.as_mut() {
+        b.burn = vec![crate::model::burn::Burn {
+            dimension: "cost".into(),
+            per_minute: 0.5,
+            left_ms: Some(60_000),
+        }];
+    }
     for s in &mut v.steps {
+        s.usage = Some(crate::model::Usage {
+            cost: 0.25,
+            tokens: 600,
+            calls: 1,
+        });
         s.outputs.clear();
         s.exit_code = Some(0);
         s.signal = Some(9);
@@ -38,6 +50,7 @@ fn full() -> RunView {
             until: Some(v.now),
             frozen: true,
             exhausted: false,
+            budget: false,
         }));
         s.probe = Some(Box::new(ProbeView {
             probe: ProbeKind::Live,

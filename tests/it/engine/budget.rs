@@ -88,7 +88,10 @@ budget = { calls = 3 }
 
 [[step]]
 id = "agent"
-run = 'echo calls=3 >> "$BATON_USAGE"'
+# No newline: the line is read when the step ends (the live follower counts whole
+# lines only), so the ceiling stops `report`'s start, which these tests are about,
+# and not `agent` while it runs (tests/it/engine/live_usage.rs).
+run = 'printf calls=3 >> "$BATON_USAGE"'
 
 [[step]]
 id = "report"

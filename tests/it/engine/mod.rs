@@ -8,5 +8,6 @@ mod fallback;
 mod fanout;
 mod hold;
 mod lease;
+mod live_usage;
 mod signals;
 mod write_ahead;

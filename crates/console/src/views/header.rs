@@ -139,6 +139,14 @@ pub fn render(
         if let Some(text) = text {
             l1.push(styled(label, theme.dim));
             l1.push(styled(text, if near { theme.warning } else { theme.base }));
+            // The pace and the time left to the nearest ceiling, when there is room.
+            if let Some(pace) = pace_text(b) {
+                let pace = format!(" · {pace}");
+                let used: usize = l1.iter().map(|s| s.width()).sum();
+                if used + text_width(&pace) <= area.width as usize {
+                    l1.push(styled(pace, if near { theme.warning } else { theme.dim }));
+                }
+            }
         }
     }
 
@@ -475,6 +483,31 @@ fn budget_text(parts: &[String], max: usize, fits: impl Fn(&str) -> bool) -> Opt
         .find(|t| !t.is_empty() && fits(t))
 }
 
+/// The pace of the dimension nearest its ceiling and the time left at it (issue 43):
+/// `600 tok/min, 40s left`; `None` while nothing is being spent towards a ceiling.
+fn pace_text(b: &baton_model::view::BudgetView) -> Option<String> {
+    let burn = b
+        .burn
+        .iter()
+        .filter(|x| x.per_minute > 0.0)
+        .filter_map(|x| Some((x, x.left_ms?)))
+        .min_by_key(|(_, left)| *left)?;
+    let (x, left) = burn;
+    let rate = match x.dimension.as_str() {
+        "cost" => format!("${:.2}/min", x.per_minute),
+        "calls" => format!("{:.1} calls/min", x.per_minute),
+        _ => format!("{:.0} tok/min", x.per_minute),
+    };
+    Some(if left == 0 {
+        format!("{rate}, at the ceiling")
+    } else {
+        format!(
+            "{rate}, {} left",
+            human_duration(Duration::from_millis(left))
+        )
+    })
+}
+
 /// The health label in a narrow header (still readable without colour).
 fn short_label(l: baton_model::HealthLabel) -> &'static str {
     match l {
@@ -486,6 +519,32 @@ fn short_label(l: baton_model::HealthLabel) -> &'static str {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_pace_names_the_nearest_ceiling() {
+        use baton_model::burn::Burn;
+        let mut b = crate::fixtures::release().budget.unwrap();
+        assert_eq!(super::pace_text(&b), None, "no pace known");
+        let burn = |d: &str, per_minute, left_ms| Burn {
+            dimension: d.into(),
+            per_minute,
+            left_ms,
+        };
+        b.burn = vec![
+            burn("cost", 0.5, Some(600_000)),
+            burn("calls", 0.0, None),
+            burn("tokens", 600.0, Some(40_000)),
+        ];
+        assert_eq!(
+            super::pace_text(&b).as_deref(),
+            Some("600 tok/min, 40.0s left")
+        );
+        b.burn[2].left_ms = Some(0);
+        assert_eq!(
+            super::pace_text(&b).as_deref(),
+            Some("600 tok/min, at the ceiling")
+        );
+    }
+
     #[test]
     fn a_budget_figure_left_out_is_marked() {
         let parts: Vec<String> = ["$1.20/$5.00", "3/10 calls", "5300/6000 tok"]

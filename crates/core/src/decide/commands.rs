@@ -350,6 +350,7 @@ impl Core {
                     tokens: *tokens,
                 };
                 self.emit(kind, now, fx);
+                self.after_raise(operator, &self.mask(reason), now, fx);
                 Ok("budget raised".into())
             }
         }

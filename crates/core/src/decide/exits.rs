@@ -228,7 +228,7 @@ impl Core {
             // `exhausted = "hold"`: it waits on the desk for a retry, a mark or a release.
             let why = format!("{msg}; its retries ran out (exhausted = \"hold\")");
             let actor = baton_model::history::ENGINE;
-            self.hold_one(i, actor, &why, None, true, now, fx);
+            self.hold_one(i, actor, &why, None, hold::HoldFor::Exhausted, now, fx);
         } else {
             self.set(i, StepState::Failed, Some(msg), now, fx);
         }

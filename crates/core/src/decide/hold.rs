@@ -15,8 +15,19 @@ pub(crate) struct HoldRt {
     pub until: Option<Timestamp>,
     pub frozen: bool,
     pub exhausted: bool,
+    /// Frozen by the engine at a budget's ceiling (`decide/usage.rs`).
+    pub budget: bool,
     /// A frozen step's timeout: what was left of it when it froze (its timer is off).
     pub timeout_left: Option<Duration>,
+}
+
+/// Who a hold is for: an operator's, retries that ran out (released, it fails), or
+/// the budget's ceiling (a raise releases it: `decide/usage.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HoldFor {
+    Operator,
+    Exhausted,
+    Budget,
 }
 
 /// What a hold asks of the steps it names.
@@ -61,7 +72,7 @@ impl Core {
     /// A running step can be frozen when baton owns something it can stop: a local
     /// process group or a Slurm job, never a built-in (it runs inside the engine), a
     /// service (its dependants use it) or a step on an SSH host.
-    fn can_freeze(&self, i: usize) -> Result<(), Refusal> {
+    pub(super) fn can_freeze(&self, i: usize) -> Result<(), Refusal> {
         let step = &self.plan.steps[i];
         let why = if matches!(step.action, Action::Builtin(_)) {
             Some("a built-in runs inside the engine, not in a process of its own")
@@ -137,7 +148,15 @@ impl Core {
         let reason = self.mask(ask.reason);
         let (mut held, mut frozen) = (0, 0);
         for i in targets {
-            if self.hold_one(i, ask.operator, &reason, ask.until, false, now, fx) {
+            if self.hold_one(
+                i,
+                ask.operator,
+                &reason,
+                ask.until,
+                HoldFor::Operator,
+                now,
+                fx,
+            ) {
                 frozen += 1;
             } else {
                 held += 1;
@@ -157,10 +176,11 @@ impl Core {
         actor: &str,
         reason: &str,
         until: Option<Timestamp>,
-        exhausted: bool,
+        what: HoldFor,
         now: Timestamp,
         fx: &mut Fx,
     ) -> bool {
+        let exhausted = what == HoldFor::Exhausted;
         // An attempt whose retries ran out has ended: it is held, not frozen.
         let frozen = !exhausted && self.steps[i].state == StepState::Running;
         let kind = EventKind::StepHeld {
@@ -170,6 +190,7 @@ impl Core {
             until,
             frozen,
             exhausted,
+            budget: what == HoldFor::Budget,
         };
         self.emit(kind, now, fx);
         if frozen {
@@ -329,6 +350,7 @@ impl Core {
                 until: h.until,
                 frozen: h.frozen,
                 exhausted: h.exhausted,
+                budget: h.budget,
             })
         })
     }

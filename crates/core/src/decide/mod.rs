@@ -27,6 +27,7 @@ mod scheduling;
 mod services;
 mod shared_pools;
 mod signed;
+mod usage;
 
 pub(crate) use hold::HoldRt;
 pub(super) use resolve::TemplateFailure;
@@ -140,6 +141,11 @@ impl Core {
                 reason,
             } => self.on_job_state(step, attempt, state, reason, now, &mut fx),
             Input::StepExited(exit) => self.on_exit(exit, now, &mut fx),
+            Input::Usage {
+                step,
+                attempt,
+                usage,
+            } => self.on_usage(step, attempt, usage, now, &mut fx),
             Input::CacheHit(hit) => self.on_cache_hit(hit, now, &mut fx),
             Input::ProbeResult(result) => self.on_probe_result(result, now, &mut fx),
             Input::NotifierFailed {
@@ -307,7 +313,12 @@ impl Core {
                         "{} (it was frozen when the engine stopped; released, it runs again)",
                         h.reason
                     );
-                    self.hold_one(i, &h.by, &why, h.until, false, now, &mut fx);
+                    let what = if h.budget {
+                        hold::HoldFor::Budget
+                    } else {
+                        hold::HoldFor::Operator
+                    };
+                    self.hold_one(i, &h.by, &why, h.until, what, now, &mut fx);
                 }
             }
             for i in 0..self.steps.len() {

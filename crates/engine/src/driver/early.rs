@@ -74,6 +74,9 @@ impl Durable {
                 ) && plain(step)
             }
             EventKind::StepProcess { step, .. } => plain(step),
+            // A reading of a running step's usage: a crash loses the last few ms of
+            // them, and the step's own end (or the lost attempt) settles its usage.
+            EventKind::StepUsage { .. } => true,
             EventKind::StepFinished { step, outcome, .. } => {
                 matches!(outcome, StepOutcome::Exited { exit_code: 0 }) && plain(step)
             }

@@ -185,6 +185,18 @@ impl Driver {
                         tail: tail.clone(),
                     });
                     let mut states = running.job_states();
+                    let mut follower = (!compensation)
+                        .then(|| running.usage_follower())
+                        .flatten()
+                        .map(|f| {
+                            // First read one period in: a step that ends sooner (most of
+                            // a big DAG's) costs a timer, not a read of a missing file.
+                            let poll = exec::usage_follow::POLL;
+                            let mut every =
+                                tokio::time::interval_at(tokio::time::Instant::now() + poll, poll);
+                            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+                            (f, every)
+                        });
                     let wait = running.wait();
                     tokio::pin!(wait);
                     let mut cancel_rx = Some(cancel_rx);
@@ -211,6 +223,20 @@ impl Driver {
                                 }
                             }, if states.is_some() => {
                                 let _ = tx.send(Msg::JobState { key, state, reason });
+                            }
+                            // `$BATON_USAGE` as it grows (issue 43 point 2).
+                            usage = async {
+                                match follower.as_mut() {
+                                    Some((f, every)) => {
+                                        every.tick().await;
+                                        f.poll()
+                                    }
+                                    None => std::future::pending().await,
+                                }
+                            }, if follower.is_some() => {
+                                if let Some(usage) = usage {
+                                    let _ = tx.send(Msg::Usage { key, usage });
+                                }
                             }
                         }
                     };

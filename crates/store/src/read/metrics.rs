@@ -163,6 +163,7 @@ impl Store {
                 health: health.score,
                 quality: health.quality,
                 budget: Vec::new(),
+                burn: Vec::new(),
             });
         }
         out.sort_by(|a, b| a.run.cmp(&b.run));

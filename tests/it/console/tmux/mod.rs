@@ -14,6 +14,7 @@ mod filters;
 mod hostile;
 mod inputs;
 mod keys;
+mod live_usage;
 mod news;
 mod pasted;
 mod policy;
