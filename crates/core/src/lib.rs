@@ -63,6 +63,7 @@ mod trigger_mix_tests;
 mod trust_tests;
 
 use baton_model::mask::Masker;
+use baton_model::state_summary::{StateSummary, SummaryFold};
 use baton_model::view::{AttemptJob, AuditView, JobView};
 use baton_model::{
     Command, CommandOutcome, ErrorRecord, Event, OutputProblem, ProbeKind, ProbeView, RunState,
@@ -603,6 +604,10 @@ pub struct Core {
     attempts_failed: u64,
     /// Fanned-out steps by plan index: their instances (`fanout.rs`).
     fans: BTreeMap<usize, fanout::FanRt>,
+    /// The run's summary for readers across runs (`model::state_summary`), moved by
+    /// `apply` with every event the core emits or folds: handed to the store with each
+    /// commit (`Core::state_summary`), which saves it as given.
+    run_summary: SummaryFold,
 }
 
 impl StepRt {
@@ -753,6 +758,7 @@ impl Core {
             attempts_finished: 0,
             attempts_failed: 0,
             fans: BTreeMap::new(),
+            run_summary: SummaryFold::new(plan.steps.iter().map(|s| s.id.as_str())),
             masker,
             plan,
             cfg,
@@ -824,6 +830,12 @@ impl Core {
     /// interrupted (the driver waits for its kills, then exits; `resume` continues).
     pub fn is_finished(&self) -> bool {
         self.finished || self.run_state == RunState::Interrupted
+    }
+
+    /// The run's summary as of the latest event applied: what `runs`, the metrics and
+    /// the inbox read of it across runs, saved with each commit (issue 40 point 4).
+    pub fn state_summary(&self) -> StateSummary {
+        self.run_summary.summary()
     }
 
     /// The sequence number of the latest event applied (0 before the first).
