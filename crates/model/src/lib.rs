@@ -24,6 +24,7 @@ pub mod sanitize;
 pub mod schedule;
 pub mod signals;
 pub mod state;
+pub mod ranked;
 pub mod state_summary;
 pub mod suggest;
 pub mod time;
