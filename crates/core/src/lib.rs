@@ -815,7 +815,7 @@ impl Core {
             });
         }
         self.apply(&ev);
-        self.events.push(ev.into_owned());
+        self.events.push(&ev);
         if let Some((seq, step)) = self.passage_unsigned.take() {
             return Err(ReplayError::UnsignedPassage { seq, step });
         }
@@ -840,12 +840,12 @@ impl Core {
 
     /// The sequence number of the latest event applied (0 before the first).
     pub fn last_seq(&self) -> u64 {
-        self.events.last().map_or(0, |e| e.seq)
+        self.events.last().map_or(0, |(seq, _)| seq)
     }
 
     /// When the latest event applied was recorded (`None` before the first).
     pub fn last_event_at(&self) -> Option<Timestamp> {
-        self.events.last().map(|e| e.at)
+        self.events.last().map(|(_, at)| at)
     }
 
     /// Every event so far (unit tests only: elsewhere the store holds the history).
@@ -892,7 +892,7 @@ impl Core {
 
     /// The time of the latest event (the core's notion of "now" between inputs).
     fn last_touch(&self) -> Option<Timestamp> {
-        self.events.last().map(|e| e.at)
+        self.events.last().map(|(_, at)| at)
     }
 
     /// Steps a process runs for now (`StepState::has_process`): attempts and ready services.
