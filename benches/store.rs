@@ -16,8 +16,8 @@
 //!
 //! `BATON_BENCH_BASE=<another build's store bench executable>` runs the two builds in
 //! alternating rounds and prints the ratios (`support/paired.rs`).
-use baton::model::{Event, EventKind, StepOutcome, StepState, Timestamp, Usage};
 use baton::model::state_summary::SummaryFold;
+use baton::model::{Event, EventKind, StepOutcome, StepState, Timestamp, Usage};
 use baton::store::{AuditKeys, NewRun, Store};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group};
 use std::collections::BTreeMap;
@@ -136,7 +136,13 @@ fn setup(started: &Event, keyed: bool) -> (tempfile::TempDir, Store, SummaryFold
             steps: (0..STEPS).map(step_id).collect(),
         })
         .expect("create run");
-    let mut fold = SummaryFold::new((0..STEPS).map(step_id).collect::<Vec<_>>().iter().map(String::as_str));
+    let mut fold = SummaryFold::new(
+        (0..STEPS)
+            .map(step_id)
+            .collect::<Vec<_>>()
+            .iter()
+            .map(String::as_str),
+    );
     commit(&mut store, &mut fold, std::slice::from_ref(started));
     (dir, store, fold)
 }

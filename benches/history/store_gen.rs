@@ -4,8 +4,8 @@
 //! path (`create_started_run`, `commit_with_logs`, `release_lease`), so the projection,
 //! the event chain and the audit rows are what `baton run` writes. Its logs are not
 //! copied: the attempts name the template's files.
-use baton::model::{Event, Timestamp};
 use baton::model::state_summary::SummaryFold;
+use baton::model::{Event, Timestamp};
 use baton::store::{AttemptLog, NewRun, Store};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

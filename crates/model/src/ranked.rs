@@ -28,7 +28,12 @@ impl Ranked {
         for i in 0..PS.len() {
             let m = &mut self.marks[i];
             match m.at {
-                None => *m = Mark { at: Some(ms), below: 0 },
+                None => {
+                    *m = Mark {
+                        at: Some(ms),
+                        below: 0,
+                    }
+                }
                 Some(at) if ms < at => m.below += 1,
                 Some(_) => {}
             }

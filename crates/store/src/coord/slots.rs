@@ -13,8 +13,8 @@
 use super::left_running::left_running;
 use super::{NewRun, Store, StoreError, commit_body, in_transaction, insert_run};
 use baton_model::liveness::{self, Lease, held_by_leftovers};
-use baton_model::{Event, RunState, Timestamp};
 use baton_model::state_summary::StateSummary;
+use baton_model::{Event, RunState, Timestamp};
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// How a new run joins its group.
