@@ -482,6 +482,8 @@ struct StepRt {
     marked: Option<Box<baton_model::view::MarkView>>,
     /// Its hold, while it is held or frozen (`decide/hold.rs`).
     hold: Option<Box<decide::HoldRt>>,
+    /// Every transition, oldest first (the view's `history`: the Timeline tab).
+    history: Vec<baton_model::timeline::Transition>,
 }
 
 /// A service's probing in its current attempt. Its timers and counts are the core's
@@ -608,6 +610,9 @@ pub struct Core {
     /// `apply` with every event the core emits or folds: handed to the store with each
     /// commit (`Core::state_summary`), which saves it as given.
     run_summary: SummaryFold,
+    /// Keep each step's transitions (`StepView::history`); a headless engine, which
+    /// shows no timeline, does not ([`Core::forget_history`]).
+    keep_history: bool,
 }
 
 impl StepRt {
@@ -645,6 +650,7 @@ impl StepRt {
             why: None,
             marked: None,
             hold: None,
+            history: Vec::new(),
         }
     }
 }
@@ -759,9 +765,20 @@ impl Core {
             attempts_failed: 0,
             fans: BTreeMap::new(),
             run_summary: SummaryFold::new(plan.steps.iter().map(|s| s.id.as_str())),
+            keep_history: true,
             masker,
             plan,
             cfg,
+        }
+    }
+
+    /// Keep no step's transitions from here on, and drop those kept: an engine no
+    /// console reads (`baton run --headless`) saves their memory (a 100,000-step run
+    /// holds ~10 MB of them). Readers rebuild them from the events.
+    pub fn forget_history(&mut self) {
+        self.keep_history = false;
+        for s in &mut self.steps {
+            s.history = Vec::new();
         }
     }
 
