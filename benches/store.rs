@@ -16,6 +16,7 @@
 //!
 //! `BATON_BENCH_BASE=<another build's store bench executable>` runs the two builds in
 //! alternating rounds and prints the ratios (`support/paired.rs`).
+use baton::model::state_summary::SummaryFold;
 use baton::model::{Event, EventKind, StepOutcome, StepState, Timestamp, Usage};
 use baton::store::{AuditKeys, NewRun, Store};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group};
@@ -108,7 +109,18 @@ fn keys(keyed: bool) -> AuditKeys {
     })
 }
 
-fn setup(started: &Event, keyed: bool) -> (tempfile::TempDir, Store) {
+/// Commit `chunk` as an engine does: with the run's summary its core folded
+/// (here `fold`, the same fold the core keeps).
+fn commit(store: &mut Store, fold: &mut SummaryFold, chunk: &[Event]) {
+    for e in chunk {
+        fold.apply(e);
+    }
+    store
+        .commit_with_logs(RUN, chunk, &[], &fold.summary())
+        .expect("commit");
+}
+
+fn setup(started: &Event, keyed: bool) -> (tempfile::TempDir, Store, SummaryFold) {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut store = Store::open(&dir.path().join("bench.db")).expect("open");
     store.set_audit_keys(keys(keyed));
@@ -124,10 +136,15 @@ fn setup(started: &Event, keyed: bool) -> (tempfile::TempDir, Store) {
             steps: (0..STEPS).map(step_id).collect(),
         })
         .expect("create run");
-    store
-        .commit(RUN, std::slice::from_ref(started))
-        .expect("start");
-    (dir, store)
+    let mut fold = SummaryFold::new(
+        (0..STEPS)
+            .map(step_id)
+            .collect::<Vec<_>>()
+            .iter()
+            .map(String::as_str),
+    );
+    commit(&mut store, &mut fold, std::slice::from_ref(started));
+    (dir, store, fold)
 }
 
 fn commits(c: &mut Criterion) {
@@ -144,9 +161,9 @@ fn commits(c: &mut Criterion) {
         g.bench_function(name, |b| {
             b.iter_batched(
                 || setup(&started, keyed),
-                |(dir, mut store)| {
+                |(dir, mut store, mut fold)| {
                     for chunk in evs.chunks(steps_per_commit * PER_STEP) {
-                        store.commit(RUN, chunk).expect("commit");
+                        commit(&mut store, &mut fold, chunk);
                     }
                     (dir, store)
                 },
@@ -163,9 +180,9 @@ fn replay(c: &mut Criterion) {
     g.sample_size(10);
     g.throughput(Throughput::Elements(STEPS as u64));
     for (name, keyed) in [("replay", false), ("replay_keyed", true)] {
-        let (_dir, mut store) = setup(&started, keyed);
+        let (_dir, mut store, mut fold) = setup(&started, keyed);
         for chunk in evs.chunks(64 * PER_STEP) {
-            store.commit(RUN, chunk).expect("commit");
+            commit(&mut store, &mut fold, chunk);
         }
         g.bench_function(name, |b| {
             b.iter(|| {

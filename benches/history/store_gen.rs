@@ -4,6 +4,7 @@
 //! path (`create_started_run`, `commit_with_logs`, `release_lease`), so the projection,
 //! the event chain and the audit rows are what `baton run` writes. Its logs are not
 //! copied: the attempts name the template's files.
+use baton::model::state_summary::SummaryFold;
 use baton::model::{Event, Timestamp};
 use baton::store::{AttemptLog, NewRun, Store};
 use std::path::{Path, PathBuf};
@@ -195,11 +196,20 @@ pub fn generate(db: &Path, templates: &[Template], n: usize) -> std::time::Durat
             started_at: Timestamp(started),
             ..t.run.clone()
         };
+        // The summaries an engine's core hands over with each commit.
+        let mut fold = SummaryFold::new(run.steps.iter().map(String::as_str));
+        fold.apply(&events[0]);
         store
-            .create_started_run(&run, &holder, &events[..1])
+            .create_started_run(&run, &holder, &events[..1], &fold.summary())
             .expect("create run");
+        for l in &t.logs {
+            fold.log(&l.step_id, l.attempt);
+        }
+        for e in &events[1..] {
+            fold.apply(e);
+        }
         store
-            .commit_with_logs(&id, &events[1..], &t.logs)
+            .commit_with_logs(&id, &events[1..], &t.logs, &fold.summary())
             .expect("commit run");
         store.release_lease(&id, &holder).expect("release lease");
     }

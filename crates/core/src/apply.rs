@@ -9,6 +9,7 @@ use decide::Vote;
 impl Core {
     pub(super) fn apply(&mut self, ev: &Event) {
         let at = ev.at;
+        self.run_summary.apply(ev);
         let idx = |core: &Core, s: &str| core.ids.get(s).copied();
         if let Some(d) = history::decision(&ev.kind) {
             self.audit.push(AuditView {

@@ -2,12 +2,14 @@
 //! the latest (its sequence number and time are all a decision reads). The history
 //! itself is the store's; the core keeps it only in unit tests, which replay from it.
 //! (A 100,000-step run emits half a million events: kept here they were ~90 MB.)
-use baton_model::Event;
+use baton_model::{Event, Timestamp};
 
 #[derive(Debug, Clone, Default)]
 pub(super) struct EventLog {
     count: usize,
-    last: Option<Event>,
+    /// The latest event's sequence number and time: all that is read of it (kept
+    /// whole, it was a copy of every event the core emitted).
+    last: Option<(u64, Timestamp)>,
     #[cfg(test)]
     history: Vec<Event>,
 }
@@ -21,15 +23,16 @@ impl EventLog {
         self.count == 0
     }
 
-    pub(super) fn last(&self) -> Option<&Event> {
-        self.last.as_ref()
+    /// The latest event's (seq, at).
+    pub(super) fn last(&self) -> Option<(u64, Timestamp)> {
+        self.last
     }
 
-    pub(super) fn push(&mut self, ev: Event) {
+    pub(super) fn push(&mut self, ev: &Event) {
         self.count += 1;
         #[cfg(test)]
         self.history.push(ev.clone());
-        self.last = Some(ev);
+        self.last = Some((ev.seq, ev.at));
     }
 
     #[cfg(test)]

@@ -65,6 +65,7 @@ mod trust_tests;
 mod usage_tests;
 
 use baton_model::mask::Masker;
+use baton_model::state_summary::{StateSummary, SummaryFold};
 use baton_model::view::{AttemptJob, AuditView, JobView};
 use baton_model::{
     Command, CommandOutcome, ErrorRecord, Event, OutputProblem, ProbeKind, ProbeView, RunState,
@@ -620,6 +621,10 @@ pub struct Core {
     attempts_failed: u64,
     /// Fanned-out steps by plan index: their instances (`fanout.rs`).
     fans: BTreeMap<usize, fanout::FanRt>,
+    /// The run's summary for readers across runs (`model::state_summary`), moved by
+    /// `apply` with every event the core emits or folds: handed to the store with each
+    /// commit (`Core::state_summary`), which saves it as given.
+    run_summary: SummaryFold,
     /// Keep each step's transitions (`StepView::history`); a headless engine, which
     /// shows no timeline, does not ([`Core::forget_history`]).
     keep_history: bool,
@@ -776,6 +781,7 @@ impl Core {
             attempts_finished: 0,
             attempts_failed: 0,
             fans: BTreeMap::new(),
+            run_summary: SummaryFold::new(plan.steps.iter().map(|s| s.id.as_str())),
             keep_history: true,
             masker,
             plan,
@@ -843,7 +849,7 @@ impl Core {
             });
         }
         self.apply(&ev);
-        self.events.push(ev.into_owned());
+        self.events.push(&ev);
         if let Some((seq, step)) = self.passage_unsigned.take() {
             return Err(ReplayError::UnsignedPassage { seq, step });
         }
@@ -860,14 +866,20 @@ impl Core {
         self.finished || self.run_state == RunState::Interrupted
     }
 
+    /// The run's summary as of the latest event applied: what `runs`, the metrics and
+    /// the inbox read of it across runs, saved with each commit (issue 40 point 4).
+    pub fn state_summary(&self) -> StateSummary {
+        self.run_summary.summary()
+    }
+
     /// The sequence number of the latest event applied (0 before the first).
     pub fn last_seq(&self) -> u64 {
-        self.events.last().map_or(0, |e| e.seq)
+        self.events.last().map_or(0, |(seq, _)| seq)
     }
 
     /// When the latest event applied was recorded (`None` before the first).
     pub fn last_event_at(&self) -> Option<Timestamp> {
-        self.events.last().map(|e| e.at)
+        self.events.last().map(|(_, at)| at)
     }
 
     /// Every event so far (unit tests only: elsewhere the store holds the history).
@@ -914,7 +926,7 @@ impl Core {
 
     /// The time of the latest event (the core's notion of "now" between inputs).
     fn last_touch(&self) -> Option<Timestamp> {
-        self.events.last().map(|e| e.at)
+        self.events.last().map(|(_, at)| at)
     }
 
     /// Steps a process runs for now (`StepState::has_process`): attempts and ready services.

@@ -9,6 +9,8 @@ use rand::{Rng, SeedableRng};
 
 struct Outcome {
     events: Vec<Event>,
+    /// The core's summary after each input, with how many events it had emitted then.
+    summaries: Vec<(usize, StateSummary)>,
     view: baton_model::RunView,
     now: Timestamp,
 }
@@ -67,6 +69,7 @@ fn drive(plan: Arc<Plan>, seed: u64) -> Result<Outcome, TestCaseError> {
     let mut running: Vec<(usize, u32)> = Vec::new();
     let mut compensating: Vec<usize> = Vec::new();
     let mut fx = core.start(now);
+    let mut summaries = vec![(core.events().len(), core.state_summary())];
     for _ in 0..5000 {
         for e in &fx {
             match e {
@@ -143,6 +146,7 @@ fn drive(plan: Arc<Plan>, seed: u64) -> Result<Outcome, TestCaseError> {
             now = now.max(t);
             core.handle(Input::Tick, now)
         };
+        summaries.push((core.events().len(), core.state_summary()));
     }
     prop_assert!(core.is_finished(), "run did not finish");
     for (i, s) in core.steps.iter().enumerate() {
@@ -150,6 +154,7 @@ fn drive(plan: Arc<Plan>, seed: u64) -> Result<Outcome, TestCaseError> {
     }
     Ok(Outcome {
         events: core.events().to_vec(),
+        summaries,
         view: core.view(now),
         now,
     })
@@ -167,7 +172,23 @@ proptest! {
         prop_assert_eq!(&a.events, &b.events, "same inputs, same events");
         let mut c = cfg();
         c.auto_approve = true;
-        let replayed = Core::replay(plan, c, &a.events).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let replayed = Core::replay(plan.clone(), c, &a.events).map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert_eq!(replayed.view(a.now), a.view);
+        // The summary the core hands the store with each commit is, after every input,
+        // a replay's of the events it emitted so far (issue 40 point 4), and a core
+        // replayed from the history has it too.
+        let mut fold = SummaryFold::new(plan.steps.iter().map(|s| s.id.as_str()));
+        let mut folded = 0;
+        for (n, summary) in &a.summaries {
+            for ev in &a.events[folded..*n] {
+                fold.apply(ev);
+            }
+            folded = *n;
+            prop_assert_eq!(&fold.summary(), summary, "after {} events", n);
+        }
+        let last = &a.summaries.last().expect("the start's summary").1;
+        prop_assert_eq!(last.count(|_| true), plan.steps.len());
+        prop_assert_eq!(last.count(StepState::is_final), plan.steps.len());
+        prop_assert_eq!(&replayed.state_summary(), last);
     }
 }

@@ -575,7 +575,11 @@ impl Driver {
         batch.append(events);
         self.unsaved_since = None;
         let logs = std::mem::take(&mut self.pending_logs);
-        self.store.commit_with_logs(&self.run_id, &batch, &logs)?;
+        // The core has folded every event it emitted: the batch ends at its last.
+        debug_assert!(batch.last().is_none_or(|e| e.seq == self.core.last_seq()));
+        let summary = self.core.state_summary();
+        self.store
+            .commit_with_logs(&self.run_id, &batch, &logs, &summary)?;
         self.durable.record(&batch);
         self.cache_committed(&batch);
         self.emit(&batch);

@@ -6,7 +6,7 @@ use baton_workflow::Plan;
 /// The human line for an event, or `None` for events that are not worth a line
 /// (process ids, output records).
 pub fn describe(event: &Event) -> Option<String> {
-    let t = event.at.clock();
+    let t = event.at.clock_text();
     let line = match &event.kind {
         EventKind::RunStarted {
             workflow, operator, ..
@@ -273,7 +273,7 @@ pub fn lines(run_id: &str, events: &[Event], plan: Option<&Plan>) -> Vec<String>
 /// What to type, after the line of an event that waits for a person: headless, the run
 /// just stops, and whoever reads its output may not know the commands.
 pub fn hint(run_id: &str, event: &Event, plan: Option<&Plan>) -> Option<String> {
-    let t = event.at.clock();
+    let t = event.at.clock_text();
     // The inputs an approval of `step`'s gate must give, as `baton inbox` writes them.
     let inputs = |step: &str| {
         let gate = plan.and_then(|p| p.steps.get(p.step_index(step)?)?.gate.as_deref());

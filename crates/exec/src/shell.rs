@@ -31,6 +31,10 @@ pub const ORPHAN_GRACE: Duration = Duration::from_secs(2);
 /// After the group is gone, how long to keep reading pipes that an escaped process
 /// (one that left the group) may hold open.
 pub const DRAIN: Duration = Duration::from_millis(250);
+/// A pipe is read into a buffer of `FIRST_CHUNK` bytes, grown (up to `READ_CHUNK`)
+/// while reads fill it: most steps write little or nothing, and two zeroed 64 KiB
+/// buffers per attempt were the engine thread's largest allocations.
+const FIRST_CHUNK: usize = 4 * 1024;
 const READ_CHUNK: usize = 64 * 1024;
 const STDERR_TAIL_LINES: usize = 20;
 const STDERR_TAIL_LINE_BYTES: usize = 512;
@@ -542,7 +546,7 @@ async fn pump(
     mut stop: watch::Receiver<bool>,
 ) -> Option<LogError> {
     let mut splitter = MaskingSplitter::new(masker);
-    let mut buf = vec![0u8; READ_CHUNK];
+    let mut buf = vec![0u8; FIRST_CHUNK];
     loop {
         let n = tokio::select! {
             biased;
@@ -554,6 +558,9 @@ async fn pump(
         };
         if let Some(out) = splitter.push(&buf[..n]) {
             sink.emit(&out);
+        }
+        if n == buf.len() && buf.len() < READ_CHUNK {
+            buf.resize((buf.len() * 4).min(READ_CHUNK), 0);
         }
     }
     if let Some(out) = splitter.finish() {

@@ -18,6 +18,7 @@ pub mod metric_tallies;
 pub mod metrics;
 pub mod procs;
 pub mod raise;
+pub mod ranked;
 pub mod refusal;
 pub mod retention;
 pub mod run_prefix;

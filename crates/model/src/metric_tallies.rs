@@ -26,6 +26,19 @@ impl Buckets {
         self.sum_ms = self.sum_ms.saturating_add(ms);
     }
 
+    /// Add (`add`) or take away one observation of `ms`: what merging the buckets of
+    /// that one observation does, without making them.
+    pub fn move_observation(&mut self, bounds_ms: &[u64], ms: u64, add: bool) {
+        if self.counts.len() < bounds_ms.len() + 1 {
+            self.counts.resize(bounds_ms.len() + 1, 0);
+        }
+        apply(&mut self.counts[Histogram::bucket(bounds_ms, ms)], 1, add);
+        apply(&mut self.sum_ms, ms, add);
+        if self.is_empty() {
+            *self = Buckets::default();
+        }
+    }
+
     fn merge(&mut self, o: &Buckets, add: bool) {
         if self.counts.len() < o.counts.len() {
             self.counts.resize(o.counts.len(), 0);

@@ -362,6 +362,12 @@ pub fn one_line(text: &str) -> String {
 /// the default style and ends in it: a colour a value leaves open ends with its line
 /// (one of baton's records), never reaching the next.
 pub fn for_terminal(text: &str) -> String {
+    // Most text holds nothing a terminal acts on (no escape, control or bidi
+    // character, so no newline either): it is shown as it is, without taking it apart
+    // into styled runs (the headless engine writes a line or two per step).
+    if !text.chars().any(acts_on_terminal) {
+        return text.to_string();
+    }
     let mut out = String::with_capacity(text.len());
     for (n, line) in text.split('\n').enumerate() {
         if n > 0 {

@@ -15,7 +15,8 @@ use crate::fan::FanCounts;
 use crate::health::{self, StepScore};
 use crate::history::{self, Closes};
 use crate::metric_tallies::Tallies;
-use crate::signals;
+use crate::metrics::{AttemptOutcome, STEP_DURATION_BOUNDS_MS};
+use crate::ranked::Ranked;
 use crate::state::{RunState, StepState};
 use crate::{Health, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -193,7 +194,7 @@ impl StateSummary {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 struct StepRow {
     state: StepState,
     attempts: u32,
@@ -210,7 +211,7 @@ impl Default for StepRow {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 struct AttemptRow {
     state: Option<StepState>,
     duration_ms: Option<u64>,
@@ -226,18 +227,25 @@ struct ErrorRow {
 
 /// The fold of one run's history into its [`StateSummary`]: every step, attempt and
 /// error record the run has, as much as the counts need, and the counts kept as they
-/// move.
+/// move. It runs on the engine's thread for every event: a step moving allocates
+/// nothing once its row exists (the groups are counted in arrays, the maps of the
+/// summary made when it is asked for), and nothing costs more as the run grows.
 #[derive(Debug, Clone, Default)]
 pub struct SummaryFold {
     steps: HashMap<String, StepRow>,
-    attempts: HashMap<(String, u32), AttemptRow>,
+    /// Each step's attempts, by number (most steps have one).
+    attempts: HashMap<String, Vec<(u32, AttemptRow)>>,
+    /// Steps by (state, retried, timed out): `group`'s index.
+    groups: Vec<u64>,
+    /// Fan-out instances by parent step, by state (`StepState as usize`).
+    fans: HashMap<String, Vec<u64>>,
     errors: HashMap<String, ErrorRow>,
     /// The ids of each step's open error records (what a success closes).
     open_by_step: HashMap<String, BTreeSet<String>>,
     /// When each step's gate opened, until decided, voided or opened again.
     gates: HashMap<String, i64>,
-    /// Every ended attempt's duration, ascending (its latency).
-    durations: Vec<u64>,
+    /// Every ended attempt's duration (its latency).
+    durations: Ranked,
     sum: StateSummary,
 }
 
@@ -263,37 +271,53 @@ impl SummaryFold {
     /// The summary as of the events folded so far.
     pub fn summary(&self) -> StateSummary {
         let mut s = self.sum.clone();
-        for ((state, _, _), n) in &s.steps {
+        for (i, &n) in self.groups.iter().enumerate().filter(|(_, n)| **n > 0) {
+            let (state, retried, timed_out) = ungroup(i);
+            let state = state.as_str().to_string();
             *s.tallies.steps.entry(state.clone()).or_default() += n;
+            s.steps.insert((state, retried, timed_out), n);
         }
-        (s.p50_ms, s.p95_ms) = signals::latency(&self.durations);
+        for (parent, states) in &self.fans {
+            let counts = states
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| **n > 0)
+                .map(|(i, &n)| (StepState::ALL[i].as_str().to_string(), n))
+                .collect();
+            s.fans.insert(parent.clone(), counts);
+        }
+        (s.p50_ms, s.p95_ms) = self.durations.latency();
         s
     }
 
     /// The step's row, made `pending` if the run had none.
     fn step(&mut self, step: &str) -> StepRow {
         if let Some(row) = self.steps.get(step) {
-            return row.clone();
+            return *row;
         }
         let row = StepRow::default();
         self.step_counts(step, &row, true);
-        self.steps.insert(step.to_string(), row.clone());
+        self.steps.insert(step.to_string(), row);
         row
     }
 
     /// Add (`add`) or take away a step row's part of the counts.
     fn step_counts(&mut self, step: &str, row: &StepRow, add: bool) {
-        let key = (
-            row.state.as_str().to_string(),
-            row.attempts > 1,
-            row.timed_out,
-        );
-        move_count(&mut self.sum.steps, key, add);
+        let g = group(row.state, row.attempts > 1, row.timed_out);
+        if self.groups.len() <= g {
+            self.groups.resize(GROUPS, 0);
+        }
+        move_by_one(&mut self.groups[g], add);
         if let Some(parent) = fan_parent(step) {
-            let states = self.sum.fans.entry(parent.to_string()).or_default();
-            move_count(states, row.state.as_str().to_string(), add);
-            if states.is_empty() {
-                self.sum.fans.remove(parent);
+            if !self.fans.contains_key(parent) {
+                self.fans
+                    .insert(parent.to_string(), vec![0; StepState::ALL.len()]);
+            }
+            if let Some(states) = self.fans.get_mut(parent) {
+                move_by_one(&mut states[row.state as usize], add);
+                if states.iter().all(|&n| n == 0) {
+                    self.fans.remove(parent);
+                }
             }
         }
     }
@@ -301,45 +325,66 @@ impl SummaryFold {
     /// Change a step's row by `f` (creating it if missing), moving the counts.
     fn change_step(&mut self, step: &str, f: impl FnOnce(&mut StepRow)) {
         let old = self.step(step);
-        let mut new = old.clone();
+        let mut new = old;
         f(&mut new);
         if new != old {
             self.step_counts(step, &old, false);
             self.step_counts(step, &new, true);
-            self.steps.insert(step.to_string(), new);
+            if let Some(row) = self.steps.get_mut(step) {
+                *row = new;
+            }
         }
     }
 
     /// Change an attempt's row by `f` (creating it if missing), moving the counts.
     fn change_attempt(&mut self, step: &str, attempt: u32, f: impl FnOnce(&mut AttemptRow)) {
-        let key = (step.to_string(), attempt);
-        let old = self.attempts.get(&key).cloned();
-        let mut new = old.clone().unwrap_or_default();
-        f(&mut new);
-        if old.as_ref() == Some(&new) {
+        if !self.attempts.contains_key(step) {
+            self.attempts.insert(step.to_string(), Vec::new());
+        }
+        let Some(rows) = self.attempts.get_mut(step) else {
             return;
+        };
+        let at = rows.iter().position(|(n, _)| *n == attempt);
+        let old = at.map(|i| rows[i].1);
+        let mut new = old.unwrap_or_default();
+        f(&mut new);
+        if old == Some(new) {
+            return;
+        }
+        match at {
+            Some(i) => rows[i].1 = new,
+            None => rows.push((attempt, new)),
         }
         if let Some(o) = &old {
             self.attempt_counts(o, false);
         }
         self.attempt_counts(&new, true);
-        self.attempts.insert(key, new);
     }
 
+    /// Add (`add`) or take away an attempt row's part of the counts: what
+    /// `Tallies::count_attempts` and `observe_duration` count of it, merged.
     fn attempt_counts(&mut self, row: &AttemptRow, add: bool) {
-        let mut t = Tallies::default();
-        t.count_attempts(row.state, 1);
-        if let Some(ms) = row.duration_ms {
-            t.observe_duration(ms);
-            match self.durations.binary_search(&ms) {
-                Ok(i) if !add => {
-                    self.durations.remove(i);
+        let t = &mut self.sum.tallies;
+        move_by_one(&mut t.attempts_started, add);
+        if let Some(o) = row.state.and_then(AttemptOutcome::of_attempt_state) {
+            match t.attempts_finished.get_mut(o.as_str()) {
+                Some(n) => move_by_one(n, add),
+                None if add => {
+                    t.attempts_finished.insert(o.as_str().to_string(), 1);
                 }
-                Ok(i) | Err(i) if add => self.durations.insert(i, ms),
-                _ => {}
+                None => {}
+            }
+            t.attempts_finished.retain(|_, n| *n != 0);
+        }
+        if let Some(ms) = row.duration_ms {
+            t.step_durations
+                .move_observation(STEP_DURATION_BOUNDS_MS, ms, add);
+            if add {
+                self.durations.insert(ms);
+            } else {
+                self.durations.remove(ms);
             }
         }
-        self.sum.tallies.merge(&t, add);
     }
 
     fn error_counts(&mut self, id: &str, row: &ErrorRow, add: bool) {
@@ -497,6 +542,26 @@ impl SummaryFold {
             self.sum.tallies.merge(&t, true);
         }
     }
+}
+
+/// How many (state, retried, timed out) groups there are, and each one's index.
+const GROUPS: usize = StepState::ALL.len() * 4;
+
+fn group(state: StepState, retried: bool, timed_out: bool) -> usize {
+    state as usize * 4 + usize::from(retried) * 2 + usize::from(timed_out)
+}
+
+fn ungroup(i: usize) -> (StepState, bool, bool) {
+    (StepState::ALL[i / 4], i % 4 >= 2, i % 2 == 1)
+}
+
+/// One more (`add`) or one fewer, never below zero.
+fn move_by_one(n: &mut u64, add: bool) {
+    *n = if add {
+        n.saturating_add(1)
+    } else {
+        n.saturating_sub(1)
+    };
 }
 
 /// Move `map[key]` by one, dropping it at zero.

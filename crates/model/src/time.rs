@@ -78,16 +78,33 @@ impl Timestamp {
 
     /// `HH:MM:SS` in local time, for the headless printer and the console.
     pub fn clock(self) -> String {
+        self.clock_text().to_string()
+    }
+
+    /// [`Timestamp::clock`] as it is written into a line (`{}`), without a `String`
+    /// of its own: the headless printer writes one per event.
+    pub fn clock_text(self) -> Clock {
+        Clock(self)
+    }
+}
+
+/// A time written as `HH:MM:SS` in local time ([`Timestamp::clock_text`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Clock(Timestamp);
+
+impl std::fmt::Display for Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Many events share a second, and the local-time conversion looks at the
         // time zone file each call: remember the last second's text.
         thread_local! {
             static LAST: std::cell::RefCell<(i64, String)> =
                 const { std::cell::RefCell::new((i64::MIN, String::new())) };
         }
-        let second = self.0.div_euclid(1000);
+        let ms = self.0.0;
+        let second = ms.div_euclid(1000);
         LAST.with_borrow_mut(|(last, text)| {
             if *last != second {
-                *text = match chrono::DateTime::from_timestamp_millis(self.0) {
+                *text = match chrono::DateTime::from_timestamp_millis(ms) {
                     Some(t) => t
                         .with_timezone(&chrono::Local)
                         .format("%H:%M:%S")
@@ -96,7 +113,7 @@ impl Timestamp {
                 };
                 *last = second;
             }
-            text.clone()
+            f.write_str(text)
         })
     }
 }

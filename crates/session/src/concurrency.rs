@@ -114,7 +114,7 @@ pub fn admit(
             let (committed, rest) =
                 split_persisted(core.start_as(opening(group, verdict), Timestamp::now()));
             initial = rest;
-            committed
+            (committed, core.state_summary())
         })?;
     let admission = match (verdict, group.on_conflict) {
         (Verdict::Holds, _) => Admission::Started,

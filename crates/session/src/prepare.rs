@@ -93,7 +93,7 @@ pub fn create(store: &mut Store, loaded: Loaded, holder: &str) -> Result<Ready, 
     // The run, its lease and its first events go in one transaction; the driver acts
     // on the rest (write-ahead holds: what it acts on is committed).
     let (committed, initial) = split_persisted(core.start(Timestamp::now()));
-    store.create_started_run(&new_run, holder, &committed)?;
+    store.create_started_run(&new_run, holder, &committed, &core.state_summary())?;
     Ok(Ready {
         run_id: new_run.id,
         workflow,

@@ -155,7 +155,6 @@ impl Store {
         });
         let (mut deleted, head) = self.ctx_run(run_id, r)?;
         self.run_keys.remove(run_id);
-        self.folds.remove(run_id);
         match std::fs::remove_dir_all(&deleted.log_dir) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
                 deleted.log_error = Some(e.to_string());

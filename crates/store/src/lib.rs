@@ -41,6 +41,7 @@ pub use query::{RunChanges, RunsCursor};
 pub use rotate::Rotated;
 pub use verify::Sealed;
 
+use baton_model::state_summary::{StateSummary, SummaryFold};
 use baton_model::{Event, Timestamp};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use std::collections::HashMap;
@@ -88,10 +89,6 @@ pub struct Store {
     /// re-keyed, so `commit` looks a run up once, not on every batch (a deleted run
     /// is dropped from it; an engine that still commits to one fails on its foreign key).
     run_keys: HashMap<String, i64>,
-    /// The summary fold of each run this connection commits to (`summaries`), as of
-    /// its last commit: a commit folds only its own events. Dropped when the run
-    /// finishes (a run reopened later is folded again from the store once).
-    folds: HashMap<String, summaries::Folded>,
     /// Where keyed heads are also appended (see [`witness`]).
     witness: witness::Witness,
     /// A group store: its runs are sealed by their starters' engines (`starter_seal`).
@@ -277,7 +274,6 @@ impl Store {
             keys,
             sync_full: false,
             run_keys: HashMap::new(),
-            folds: HashMap::new(),
             witness: witness::Witness::for_db(path),
             shared,
             account: std::sync::OnceLock::new(),
@@ -417,24 +413,29 @@ impl Store {
             .flatten()
     }
 
-    /// Record a new run (state `pending`, no events yet). Engines use
-    /// [`Store::create_started_run`], which cannot leave a run behind without events.
+    /// Record a new run (state `pending`, no events yet; its summary: the listed
+    /// steps, pending). Engines use [`Store::create_started_run`], which cannot leave a
+    /// run behind without events.
     pub fn create_run(&mut self, run: &NewRun) -> Result<(), StoreError> {
         let seal = self.account_key()?;
-        let r = in_transaction(&self.conn, |tx| insert_run(tx, run, seal));
-        let folded = self.ctx_run(&run.id, r)?;
-        self.folds.insert(run.id.clone(), folded);
-        Ok(())
+        let pending = SummaryFold::new(run.steps.iter().map(String::as_str)).summary();
+        let r = in_transaction(&self.conn, |tx| {
+            insert_run(tx, run, seal)?;
+            summaries::save(tx, &run.id, &pending)
+        });
+        self.ctx_run(&run.id, r)
     }
 
     /// Record a new run, its lease for `holder` and its first events in ONE
     /// transaction: a crash or a lock failure leaves either nothing or a run that
-    /// replays (never one stuck in `pending` with no events).
+    /// replays (never one stuck in `pending` with no events). `summary`: the run's
+    /// summary as of `events`, the core's own (`Core::state_summary`), saved as given.
     pub fn create_started_run(
         &mut self,
         run: &NewRun,
         holder: &str,
         events: &[Event],
+        summary: &StateSummary,
     ) -> Result<(), StoreError> {
         let full = baton_model::history::holds_decision(events);
         let r = self.set_sync_full(full);
@@ -442,7 +443,7 @@ impl Store {
         self.witness_ready()?;
         let seal = self.account_key()?;
         let r = in_transaction(&self.conn, |tx| {
-            let folded = insert_run(tx, run, seal)?;
+            insert_run(tx, run, seal)?;
             tx.prepare_cached(
                 "INSERT INTO leases (run_id, holder, acquired_at, heartbeat_at, key_id) VALUES (?1, ?2, ?3, ?3, ?4)",
             )?
@@ -452,15 +453,15 @@ impl Store {
                 Timestamp::now().0,
                 key_check::signing_id(&self.keys)
             ])?;
-            let known = Known {
-                key: None,
-                fold: Some(folded),
+            let batch = Batch {
+                events,
+                logs: &[],
+                summary: Summary::Given(summary),
             };
-            commit_body(tx, &self.keys, seal, &run.id, known, events, &[])
+            commit_body(tx, &self.keys, seal, &run.id, None, batch)
         });
-        let (key, heads, folded) = self.ctx_run(&run.id, r)?;
+        let (key, heads) = self.ctx_run(&run.id, r)?;
         self.run_keys.insert(run.id.clone(), key);
-        self.keep_fold(&run.id, folded, events);
         self.witness(&heads)
     }
 
@@ -473,18 +474,36 @@ impl Store {
     /// `NORMAL` (durable against a crash of the process, which is what replay needs),
     /// which halves the cost of a 10,000-step run. A FULL commit also syncs every
     /// earlier commit in the WAL.
+    ///
+    /// For a writer without a core (tests, tools): the run's summary is folded again
+    /// from everything the store holds of it, a cost that grows with the run. An
+    /// engine hands its core's summary with [`Store::commit_with_logs`].
     pub fn commit(&mut self, run_id: &str, events: &[Event]) -> Result<(), StoreError> {
-        self.commit_with_logs(run_id, events, &[])
+        self.commit_batch(run_id, events, &[], Summary::Replayed)
     }
 
-    /// [`Store::commit`], recording attempts' logs (as [`Store::set_attempt_log`] does)
-    /// in the same transaction, before the events: one commit per wake-up instead of
-    /// one more per finished attempt.
+    /// Append `events` as [`Store::commit`] does, recording attempts' logs (as
+    /// [`Store::set_attempt_log`] does) in the same transaction, before the events:
+    /// one commit per wake-up instead of one more per finished attempt. `summary` is
+    /// the run's summary as of the batch's last event, the core's own
+    /// (`Core::state_summary`, folded by its transitions): the store saves it as given, in
+    /// the same transaction, and folds nothing (issue 40 point 4).
     pub fn commit_with_logs(
         &mut self,
         run_id: &str,
         events: &[Event],
         logs: &[AttemptLog],
+        summary: &StateSummary,
+    ) -> Result<(), StoreError> {
+        self.commit_batch(run_id, events, logs, Summary::Given(summary))
+    }
+
+    fn commit_batch(
+        &mut self,
+        run_id: &str,
+        events: &[Event],
+        logs: &[AttemptLog],
+        summary: Summary<'_>,
     ) -> Result<(), StoreError> {
         if events.is_empty() && logs.is_empty() {
             return Ok(());
@@ -496,32 +515,22 @@ impl Store {
         let r = self.set_sync_full(full);
         self.ctx(r)?;
         self.witness_ready()?;
-        let prior = Known {
-            key: self.run_keys.get(run_id).copied(),
-            fold: self.folds.remove(run_id),
-        };
-        let known = prior.key;
+        let known = self.run_keys.get(run_id).copied();
         let seal = self.account_key()?;
         let logs = self.shareable_logs(logs);
         let r = in_transaction(&self.conn, |tx| {
-            commit_body(tx, &self.keys, seal, run_id, prior, events, &logs)
+            let batch = Batch {
+                events,
+                logs: &logs,
+                summary,
+            };
+            commit_body(tx, &self.keys, seal, run_id, known, batch)
         });
-        let (key, heads, folded) = self.ctx_run(run_id, r)?;
+        let (key, heads) = self.ctx_run(run_id, r)?;
         if known.is_none() {
             self.run_keys.insert(run_id.to_string(), key);
         }
-        self.keep_fold(run_id, folded, events);
         self.witness(&heads)
-    }
-
-    /// Keep a run's fold for its next commit, unless `events` finished it.
-    fn keep_fold(&mut self, run_id: &str, folded: summaries::Folded, events: &[Event]) {
-        let finished = events
-            .iter()
-            .any(|e| matches!(e.kind, baton_model::EventKind::RunFinished { .. }));
-        if !finished {
-            self.folds.insert(run_id.to_string(), folded);
-        }
     }
 
     fn set_sync_full(&mut self, full: bool) -> Result<(), StoreError> {
@@ -552,10 +561,9 @@ impl Store {
         let shared = self.shareable_logs(&logs);
         let log = &shared[0];
         // The attempt may be new: the run's summary counts it (folded again, once).
-        self.folds.remove(run_id);
         let r = in_transaction(&self.conn, |tx| {
             put_attempt_log(tx, run_id, log)?;
-            summaries::save(tx, run_id, &summaries::replayed(tx, run_id)?.summary())
+            summaries::save(tx, run_id, &summaries::replayed(tx, run_id, &[])?.summary())
         });
         self.ctx_run(run_id, r)
     }
@@ -642,7 +650,7 @@ fn insert_run(
     tx: &Connection,
     run: &NewRun,
     seal: Option<&starter_seal::AccountKey>,
-) -> Result<summaries::Folded, StoreError> {
+) -> Result<(), StoreError> {
     tx.prepare_cached(&format!(
         "INSERT INTO runs (id, workflow, source_path, operator, state, started_at, key, rev)
          VALUES (?1, ?2, ?3, ?4, 'pending', ?5, (SELECT coalesce(max(key), 0) + 1 FROM runs), {})",
@@ -676,13 +684,7 @@ fn insert_run(
         };
         starter_seal::insert(tx, key, &record)?;
     }
-    let fold = baton_model::state_summary::SummaryFold::new(run.steps.iter().map(String::as_str));
-    summaries::save(tx, &run.id, &fold.summary())?;
-    Ok(summaries::Folded {
-        key: run_key(tx, &run.id)?,
-        seq: None,
-        fold,
-    })
+    Ok(())
 }
 
 /// One batch: its attempts' logs and events, projected (one statement per touched
@@ -724,12 +726,19 @@ fn in_read_snapshot<T>(
     r
 }
 
-/// What a connection already knows of a run before it commits to it: its key
-/// (`runs.key`) and its summary's fold (`summaries`), if it does.
-#[derive(Debug, Default)]
-struct Known {
-    key: Option<i64>,
-    fold: Option<summaries::Folded>,
+/// The run's summary as of a batch: the writer's own (an engine's core), or, for a
+/// writer without one, folded again from what the store holds.
+#[derive(Clone, Copy)]
+enum Summary<'a> {
+    Given(&'a StateSummary),
+    Replayed,
+}
+
+/// What one commit writes: the attempts' logs, the events, the run's summary.
+struct Batch<'a> {
+    events: &'a [Event],
+    logs: &'a [AttemptLog],
+    summary: Summary<'a>,
 }
 
 fn commit_body(
@@ -737,13 +746,17 @@ fn commit_body(
     keys: &AuditKeys,
     seal: Option<&starter_seal::AccountKey>,
     run_id: &str,
-    known: Known,
-    events: &[Event],
-    logs: &[AttemptLog],
-) -> Result<(i64, Vec<witness::Entry>, summaries::Folded), StoreError> {
+    known_key: Option<i64>,
+    batch: Batch<'_>,
+) -> Result<(i64, Vec<witness::Entry>), StoreError> {
+    let Batch {
+        events,
+        logs,
+        summary,
+    } = batch;
     key_check::check_signing(tx, keys)?;
     let mut heads = Vec::new();
-    let run_key = match known.key {
+    let run_key = match known_key {
         Some(k) => k,
         None => run_key(tx, run_id)?,
     };
@@ -804,18 +817,23 @@ fn commit_body(
             }
         }
     }
-    // The run's summary, folded once and saved with the batch (`summaries`).
-    let before = tail.as_ref().map(|t| t.seq);
-    let folded = summaries::advance(tx, run_id, run_key, before, known.fold, logs, events)?;
-    let summary = folded.fold.summary();
-    summaries::save(tx, run_id, &summary)?;
-    project::write(tx, run_id, &project::fold(logs, events), &summary)?;
+    // The run's summary, saved with the batch (`summaries`).
+    let replayed;
+    let summary = match summary {
+        Summary::Given(s) => s,
+        Summary::Replayed => {
+            replayed = summaries::replayed(tx, run_id, logs)?.summary();
+            &replayed
+        }
+    };
+    summaries::save(tx, run_id, summary)?;
+    project::write(tx, run_id, &project::fold(logs, events), summary)?;
     if let Some((id, hash)) = head {
         heads.extend(witness::Entry::of_head(&set_chain_head(
             tx, id, &hash, keys,
         )?));
     }
-    Ok((run_key, heads, folded))
+    Ok((run_key, heads))
 }
 
 /// The last `max` bytes of `s`, cut at a character boundary.

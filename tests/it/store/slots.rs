@@ -1,6 +1,7 @@
 //! `store::slots`, the store's side of concurrency groups: who holds a group, who waits
 //! and in what order, and when a holder lets it go (its run ended, its lease lapsed).
 use crate::helpers::*;
+use baton::model::state_summary::SummaryFold;
 use baton::model::{EventKind, RunState, Timestamp};
 use baton::store::slots::{Joining, Verdict, WhenBusy};
 use baton::store::{Store, lease_holder_name};
@@ -30,7 +31,10 @@ fn create(s: &mut Store, id: &str, when_busy: WhenBusy) -> Verdict {
                     state,
                     reason: None,
                 });
-                script.take()
+                let events = script.take();
+                // The summary the run's core would hand over (no steps listed).
+                let summary = SummaryFold::replay([], &events).summary();
+                (events, summary)
             },
         )
         .expect("create");

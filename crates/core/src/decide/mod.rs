@@ -369,8 +369,8 @@ impl Core {
             kind,
         };
         self.apply(&ev);
-        fx.push(Effect::Persist(ev.clone()));
-        self.events.push(ev);
+        self.events.push(&ev);
+        fx.push(Effect::Persist(ev));
     }
 
     pub(super) fn mask(&self, s: &str) -> String {

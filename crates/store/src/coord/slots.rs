@@ -13,6 +13,7 @@
 use super::left_running::left_running;
 use super::{NewRun, Store, StoreError, commit_body, in_transaction, insert_run};
 use baton_model::liveness::{self, Lease, held_by_leftovers};
+use baton_model::state_summary::StateSummary;
 use baton_model::{Event, RunState, Timestamp};
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -138,15 +139,15 @@ fn join(
 
 impl Store {
     /// [`Store::create_started_run`] for a run of a group: the group is looked at, the
-    /// run recorded with its lease and the first events `events_for(verdict)` gives,
-    /// and (unless it skips) made the group's holder or queued in its line, all in ONE
-    /// transaction.
+    /// run recorded with its lease and the first events `events_for(verdict)` gives
+    /// (with the run's summary as of them, its core's), and (unless it skips) made the
+    /// group's holder or queued in its line, all in ONE transaction.
     pub fn create_run_in_group(
         &mut self,
         run: &NewRun,
         lease_holder: &str,
         joining: &Joining,
-        events_for: impl FnOnce(&Verdict) -> Vec<Event>,
+        events_for: impl FnOnce(&Verdict) -> (Vec<Event>, StateSummary),
     ) -> Result<(Verdict, Vec<Event>), StoreError> {
         self.check_identity()?;
         let r = self.set_sync_full(true);
@@ -168,8 +169,8 @@ impl Store {
                 Some(holder) => Verdict::Busy { holder },
                 None => Verdict::Holds,
             };
-            let events = events_for(&verdict);
-            let folded = insert_run(tx, run, seal)?;
+            let (events, summary) = events_for(&verdict);
+            insert_run(tx, run, seal)?;
             tx.prepare_cached(
                 "INSERT INTO leases (run_id, holder, acquired_at, heartbeat_at, key_id) VALUES (?1, ?2, ?3, ?3, ?4)",
             )?
@@ -179,16 +180,16 @@ impl Store {
                 let first = joining.when_busy == WhenBusy::QueueFirst;
                 join(tx, &run.id, &joining.group, holds, first)?;
             }
-            let known = crate::Known {
-                key: None,
-                fold: Some(folded),
+            let batch = crate::Batch {
+                events: &events,
+                logs: &[],
+                summary: crate::Summary::Given(&summary),
             };
-            let (key, heads, folded) = commit_body(tx, keys, seal, &run.id, known, &events, &[])?;
-            Ok((verdict, events, key, heads, folded))
+            let (key, heads) = commit_body(tx, keys, seal, &run.id, None, batch)?;
+            Ok((verdict, events, key, heads))
         });
-        let (verdict, events, key, heads, folded) = self.ctx_run(&run.id, r)?;
+        let (verdict, events, key, heads) = self.ctx_run(&run.id, r)?;
         self.run_keys.insert(run.id.clone(), key);
-        self.keep_fold(&run.id, folded, &events);
         self.witness(&heads)?;
         Ok((verdict, events))
     }

@@ -3,27 +3,24 @@
 //! the inbox read across runs, instead of folding the rows of every step, attempt,
 //! error and approval again in SQL.
 //!
-//! The fold lives in memory beside the connection ([`Folded`], one per run this `Store`
-//! commits to): a commit folds only its own events and writes one small row. A fold
-//! that does not match the run's last stored event (another process committed, or this
-//! connection never did) is rebuilt once from the run's rows and events.
+//! The summary is the core's own (`Core::state_summary`, folded by its transitions as they
+//! happen): an engine hands it with each commit and the store writes it as given. Only
+//! a writer without a core (tests, tools: `Store::commit`), an attempt's log recorded
+//! alone and the migration that added the table fold a run here, once, from its rows
+//! and events ([`replayed`]).
 use super::StoreError;
 use baton_model::Event;
 use baton_model::state_summary::{StateSummary, SummaryFold};
 use rusqlite::{Connection, OptionalExtension, params};
 
-/// A run's fold as of its event `seq` (`None`: before its first), for the run keyed
-/// `key` (`runs.key`: a run deleted and made again is another).
-#[derive(Debug)]
-pub(crate) struct Folded {
-    pub key: i64,
-    pub seq: Option<u64>,
-    pub fold: SummaryFold,
-}
-
 /// The fold of run `run_id` from what the store holds now: its steps and attempts
-/// (a row of each, however it was made), then its events in order.
-pub(crate) fn replayed(conn: &Connection, run_id: &str) -> Result<SummaryFold, StoreError> {
+/// (a row of each, however it was made), then its events in order, then `logs` (the
+/// attempts' logs of a batch whose rows are not written yet).
+pub(crate) fn replayed(
+    conn: &Connection,
+    run_id: &str,
+    logs: &[super::AttemptLog],
+) -> Result<SummaryFold, StoreError> {
     let steps: Vec<String> = conn
         .prepare_cached("SELECT step_id FROM steps WHERE run_id = ?1")?
         .query_map([run_id], |r| r.get(0))?
@@ -43,42 +40,10 @@ pub(crate) fn replayed(conn: &Connection, run_id: &str) -> Result<SummaryFold, S
         let ev: Event = serde_json::from_str(r.get_ref(0)?.as_str()?)?;
         fold.apply(&ev);
     }
+    for log in logs {
+        fold.log(&log.step_id, log.attempt);
+    }
     Ok(fold)
-}
-
-/// Fold a batch just inserted (`events`, after `logs`) into the run's fold: `cached` if
-/// it stands where the run stood before the batch (`before`, its last event then),
-/// else rebuilt from the store (which holds the batch already).
-pub(crate) fn advance(
-    conn: &Connection,
-    run_id: &str,
-    key: i64,
-    before: Option<u64>,
-    cached: Option<Folded>,
-    logs: &[super::AttemptLog],
-    events: &[Event],
-) -> Result<Folded, StoreError> {
-    let seq = events.last().map(|e| e.seq).or(before);
-    let fold = match cached {
-        Some(f) if f.key == key && f.seq == before => {
-            let mut fold = f.fold;
-            for log in logs {
-                fold.log(&log.step_id, log.attempt);
-            }
-            for ev in events {
-                fold.apply(ev);
-            }
-            fold
-        }
-        _ => {
-            let mut fold = replayed(conn, run_id)?;
-            for log in logs {
-                fold.log(&log.step_id, log.attempt);
-            }
-            fold
-        }
-    };
-    Ok(Folded { key, seq, fold })
 }
 
 /// Save a run's summary (made or replaced).

@@ -35,7 +35,7 @@ pub(crate) fn signals(conn: &Connection) -> Result<(), StoreError> {
             finished as i64,
             failed as i64
         ])?;
-        run_counts::write_signals(conn, &id, true, &replayed(conn, &id)?.summary())?;
+        run_counts::write_signals(conn, &id, true, &replayed(conn, &id, &[])?.summary())?;
     }
     Ok(())
 }
@@ -47,7 +47,7 @@ pub(crate) fn counts(conn: &Connection) -> Result<(), StoreError> {
         .query_map([], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     for id in ids {
-        run_counts::write_counts(conn, &id, true, &replayed(conn, &id)?.summary())?;
+        run_counts::write_counts(conn, &id, true, &replayed(conn, &id, &[])?.summary())?;
     }
     Ok(())
 }
@@ -59,7 +59,7 @@ pub(crate) fn totals(conn: &Connection) -> Result<(), StoreError> {
         .query_map([], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     for id in ids {
-        let s = replayed(conn, &id)?.summary();
+        let s = replayed(conn, &id, &[])?.summary();
         metric_totals::keep(conn, &id, Some(&s))?;
     }
     Ok(())
@@ -73,7 +73,7 @@ pub(crate) fn summaries(conn: &Connection) -> Result<(), StoreError> {
         .query_map([], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     for id in ids {
-        summaries::save(conn, &id, &replayed(conn, &id)?.summary())?;
+        summaries::save(conn, &id, &replayed(conn, &id, &[])?.summary())?;
     }
     Ok(())
 }

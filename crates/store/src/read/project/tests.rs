@@ -4,6 +4,7 @@
 //! batch is the projection's plain meaning (each event's own upserts); this is the
 //! guarantee a second, per-event copy of the projection used to give, without the copy.
 use crate::{AttemptLog, NewRun, Store};
+use baton_model::state_summary::SummaryFold;
 use baton_model::{
     Command, ErrorKind, ErrorRecord, Event, EventKind, RunState, StepOutcome, StepState, Timestamp,
     Usage,
@@ -260,6 +261,29 @@ pub(crate) fn open(dir: &tempfile::TempDir, name: &str, listed: bool) -> Store {
     s
 }
 
+/// A writer as an engine is one: it folds the run's summary as its core does (the
+/// same fold, fed each batch's logs and events) and hands it with each commit.
+pub(crate) struct Writer(pub SummaryFold);
+
+impl Writer {
+    /// The writer of a run made by [`open`] (`listed`: its steps listed).
+    pub(crate) fn new(listed: bool) -> Writer {
+        let steps: &[&str] = if listed { &["b", "a"] } else { &[] };
+        Writer(SummaryFold::new(steps.iter().copied()))
+    }
+
+    pub(crate) fn commit(&mut self, s: &mut Store, batch: &[Event], logs: &[AttemptLog]) {
+        for l in logs {
+            self.0.log(&l.step_id, l.attempt);
+        }
+        for ev in batch {
+            self.0.apply(ev);
+        }
+        s.commit_with_logs(RUN, batch, logs, &self.0.summary())
+            .unwrap();
+    }
+}
+
 /// Every projected table, every column, in key order; but `runs.rev`, a change
 /// counter that moves once per commit that changes the row, whatever the chunking.
 fn dump(s: &Store) -> BTreeMap<&'static str, Vec<Vec<Value>>> {
@@ -269,6 +293,7 @@ fn dump(s: &Store) -> BTreeMap<&'static str, Vec<Vec<Value>>> {
         ("attempts", "run_id, step_id, attempt"),
         ("errors", "run_id, id"),
         ("approvals", "id"),
+        ("run_summaries", "run_id"),
     ];
     tables
         .into_iter()
@@ -316,6 +341,7 @@ proptest! {
         let mut want = open(&dir, "reference.db", listed);
         reference(&mut want, &logs, &evs);
         let mut got = open(&dir, "folded.db", listed);
+        let mut writer = Writer::new(listed);
         let mut rest = &evs[..];
         let mut first = true;
         for n in chunks.iter().cycle() {
@@ -324,7 +350,7 @@ proptest! {
             }
             let (batch, tail) = rest.split_at((*n).min(rest.len()));
             let batch_logs: &[AttemptLog] = if first { &logs } else { &[] };
-            got.commit_with_logs(RUN, batch, batch_logs).unwrap();
+            writer.commit(&mut got, batch, batch_logs);
             first = false;
             rest = tail;
         }

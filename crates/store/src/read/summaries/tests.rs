@@ -1,9 +1,11 @@
 //! The summary saved with each commit is the summary of a full replay of the run's
-//! events, however the history was chunked into commits and whether the connection
-//! that committed it kept its fold or folded it again from the store (reopened); and
-//! it counts what the rows of the steps and errors hold (the second fold it replaced).
+//! events, however the history was chunked into commits, whether each commit came
+//! with its writer's summary (an engine's core's: the store writes it as given) or
+//! from a writer without one (the store folds the run again), and whether the
+//! connection was reopened between them; and it counts what the rows of the steps and
+//! errors hold (the second fold it replaced).
 use super::super::Store;
-use super::super::project::tests::{RUN, event_kind, events, logs, open};
+use super::super::project::tests::{RUN, Writer, event_kind, events, logs, open};
 use super::*;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
@@ -53,25 +55,39 @@ proptest! {
     fn the_saved_summary_is_a_full_replays(
         kinds in prop::collection::vec(event_kind(), 1..40),
         logs in logs(),
-        chunks in prop::collection::vec((1..12usize, any::<bool>()), 1..40),
+        chunks in prop::collection::vec((1..12usize, any::<bool>(), any::<bool>()), 1..40),
         listed in any::<bool>(),
     ) {
         let evs = events(kinds);
         let dir = tempfile::tempdir().unwrap();
         let mut s = open(&dir, "s.db", listed);
+        // The writer's fold goes on across commits, as an engine's core does.
+        let mut writer = Writer::new(listed);
         let mut rest = &evs[..];
         let mut first = true;
-        for (n, reopen) in chunks.iter().cycle() {
+        for (n, reopen, core) in chunks.iter().cycle() {
             if rest.is_empty() {
                 break;
             }
             if *reopen {
-                // A connection that never committed to the run folds it from the store.
                 s = Store::open(&dir.path().join("s.db")).unwrap();
             }
             let (batch, tail) = rest.split_at((*n).min(rest.len()));
             let batch_logs: &[crate::AttemptLog] = if first { &logs } else { &[] };
-            s.commit_with_logs(RUN, batch, batch_logs).unwrap();
+            if *core {
+                writer.commit(&mut s, batch, batch_logs);
+            } else {
+                // Without a core: the store folds the run again, from its rows.
+                for l in batch_logs {
+                    writer.0.log(&l.step_id, l.attempt);
+                    s.set_attempt_log(RUN, &l.step_id, l.attempt, &l.path, &l.tail)
+                        .unwrap();
+                }
+                for ev in batch {
+                    writer.0.apply(ev);
+                }
+                s.commit(RUN, batch).unwrap();
+            }
             first = false;
             rest = tail;
         }
