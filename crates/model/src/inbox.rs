@@ -23,6 +23,8 @@ pub enum WaitKind {
     /// A held step (`baton hold`, or its retries ran out under `exhausted = "hold"`):
     /// a person releases it (or retries or marks it). `deadline` is its `--until`.
     Held,
+    /// A `baton ask` waits for its answer (a step's, or any process's).
+    Ask,
 }
 
 impl WaitKind {
@@ -65,6 +67,9 @@ pub struct Waiting {
     /// A signed gate: decided by whoever holds an approver's key.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub signed: bool,
+    /// The ask's id, for an ask (`baton approve ask-…`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ask: Option<String>,
 }
 
 impl Waiting {
@@ -109,6 +114,7 @@ pub fn waiting(view: &RunView, me: &str) -> Vec<Waiting> {
         commands: Vec::new(),
         inputs: Vec::new(),
         signed: false,
+        ask: None,
     };
     let mut out = Vec::new();
     for g in &view.gates {
@@ -299,6 +305,7 @@ mod tests {
             commands: Vec::new(),
             inputs: Vec::new(),
             signed: false,
+            ask: None,
         }
     }
 
