@@ -159,7 +159,10 @@ pub enum Answer {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     /// A vote counted; the quorum wants more (`votes`/`quorum`).
-    Counted { votes: u32, quorum: u32 },
+    Counted {
+        votes: u32,
+        quorum: u32,
+    },
     Approved,
     Rejected,
 }
@@ -214,7 +217,10 @@ pub fn waiting(ask: &Ask, me: &str, run_state: Option<RunState>) -> Waiting {
             .unwrap_or_else(|| format!("ask by {}", ask.asker.account)),
         run_state: run_state.unwrap_or(RunState::Running),
         kind: WaitKind::Ask,
-        step: ask.step_id.clone().unwrap_or_else(|| ask.asker.holder.clone()),
+        step: ask
+            .step_id
+            .clone()
+            .unwrap_or_else(|| ask.asker.holder.clone()),
         prompt: ask.prompt.clone(),
         approvers: ask.approvers.clone(),
         quorum: ask.quorum.max(1),
@@ -242,9 +248,11 @@ pub fn waiting(ask: &Ask, me: &str, run_state: Option<RunState>) -> Waiting {
 /// `string` (its pattern a regex the value must match whole), `int`, `bool`, or
 /// `enum:a|b|c`. Every input so asked is required.
 pub fn parse_input(spec: &str) -> Result<InputView, String> {
-    let (name, ty) = spec
-        .split_once('=')
-        .ok_or_else(|| format!("`{spec}`: give NAME=TYPE[:pattern], e.g. `table=string:[a-z_]+` or `env=enum:dev|prod`"))?;
+    let (name, ty) = spec.split_once('=').ok_or_else(|| {
+        format!(
+            "`{spec}`: give NAME=TYPE[:pattern], e.g. `table=string:[a-z_]+` or `env=enum:dev|prod`"
+        )
+    })?;
     let name = name.trim();
     let valid = !name.is_empty()
         && name
@@ -274,7 +282,9 @@ pub fn parse_input(spec: &str) -> Result<InputView, String> {
         ("enum", Some(vals)) => {
             view.values = vals.split('|').map(|v| v.trim().to_string()).collect();
             if view.values.iter().any(String::is_empty) {
-                return Err(format!("`{spec}`: an enum's values are `a|b|c`, none empty"));
+                return Err(format!(
+                    "`{spec}`: an enum's values are `a|b|c`, none empty"
+                ));
             }
         }
         ("int" | "bool", Some(_)) => {
@@ -283,7 +293,9 @@ pub fn parse_input(spec: &str) -> Result<InputView, String> {
             ));
         }
         ("enum", None) => {
-            return Err(format!("`{spec}`: an enum lists its values: `{name}=enum:a|b|c`"));
+            return Err(format!(
+                "`{spec}`: an enum lists its values: `{name}=enum:a|b|c`"
+            ));
         }
         _ => {
             return Err(format!(

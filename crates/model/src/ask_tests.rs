@@ -40,7 +40,10 @@ fn the_asking_account_may_not_approve_its_own_ask_but_an_approver_may() {
     let a = ask(&[], 1);
     let e = decide(&a, "AGENT", &approve(), T0, Some(true)).unwrap_err();
     assert_eq!(e.code(), "self_approval");
-    assert_eq!(decide(&a, "alice", &approve(), T0, Some(true)), Ok(Outcome::Approved));
+    assert_eq!(
+        decide(&a, "alice", &approve(), T0, Some(true)),
+        Ok(Outcome::Approved)
+    );
 }
 
 #[test]
@@ -50,14 +53,28 @@ fn approvers_and_the_quorum_are_a_gate_s() {
     assert_eq!(e.code(), "not_an_approver");
     assert_eq!(
         decide(&a, "alice", &approve(), T0, None),
-        Ok(Outcome::Counted { votes: 1, quorum: 2 })
+        Ok(Outcome::Counted {
+            votes: 1,
+            quorum: 2
+        })
     );
     a.votes.push(("alice".into(), None));
     a.values = Some(BTreeMap::new());
-    assert_eq!(decide(&a, "alice", &approve(), T0, None).unwrap_err().code(), "already_approved");
-    assert_eq!(decide(&a, "bob", &approve(), T0, None), Ok(Outcome::Approved));
+    assert_eq!(
+        decide(&a, "alice", &approve(), T0, None)
+            .unwrap_err()
+            .code(),
+        "already_approved"
+    );
+    assert_eq!(
+        decide(&a, "bob", &approve(), T0, None),
+        Ok(Outcome::Approved)
+    );
     let no_reason = Answer::Reject { reason: " ".into() };
-    assert_eq!(decide(&a, "bob", &no_reason, T0, None).unwrap_err().code(), "reason_required");
+    assert_eq!(
+        decide(&a, "bob", &no_reason, T0, None).unwrap_err().code(),
+        "reason_required"
+    );
 }
 
 #[test]
@@ -75,10 +92,20 @@ fn an_expired_or_abandoned_ask_takes_no_decision() {
 #[test]
 fn input_specs_parse_with_clear_errors() {
     let v = parse_input("table=string:[a-z_]+").unwrap();
-    assert_eq!((v.ty.as_str(), v.pattern.as_deref()), ("string", Some("[a-z_]+")));
-    assert_eq!(parse_input("env=enum:dev|prod").unwrap().values, ["dev", "prod"]);
+    assert_eq!(
+        (v.ty.as_str(), v.pattern.as_deref()),
+        ("string", Some("[a-z_]+"))
+    );
+    assert_eq!(
+        parse_input("env=enum:dev|prod").unwrap().values,
+        ["dev", "prod"]
+    );
     assert!(parse_input("n=int").unwrap().required);
-    assert!(parse_input("n=float").unwrap_err().contains("unknown type `float`"));
+    assert!(
+        parse_input("n=float")
+            .unwrap_err()
+            .contains("unknown type `float`")
+    );
     assert!(parse_input("n").unwrap_err().contains("NAME=TYPE"));
     assert!(parse_input("n=enum").unwrap_err().contains("enum:a|b|c"));
 }

@@ -375,6 +375,24 @@ impl Service {
                 });
             }
             ConsoleRequest::Command {
+                run_id: Some(id),
+                command,
+                reply,
+            } if baton_model::ask::is_ask_id(&id) => {
+                // An ask's answer (`baton ask`): recorded in the store as `baton
+                // approve ask-…` records it, off the service's thread.
+                let db = self.db.clone();
+                tokio::task::spawn_blocking(move || {
+                    let done = Store::open(&db)
+                        .map_err(|e| Refusal::CannotApply { why: e.to_string() })
+                        .and_then(|mut s| super::ask::answer(&mut s, &id, &command));
+                    let _ = reply.send(match done {
+                        Ok(message) => CommandOutcome::Accepted { message },
+                        Err(r) => CommandOutcome::Refused(r),
+                    });
+                });
+            }
+            ConsoleRequest::Command {
                 run_id,
                 command,
                 reply,

@@ -123,6 +123,7 @@ CREATE TABLE asks (
     id         TEXT PRIMARY KEY,
     run_id     TEXT,
     step_id    TEXT,
+    attempt    INTEGER,
     prompt     TEXT NOT NULL,
     inputs     TEXT NOT NULL,
     approvers  TEXT NOT NULL,

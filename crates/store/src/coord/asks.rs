@@ -78,14 +78,14 @@ pub struct Answered {
 }
 
 impl Store {
-    /// Record a new ask, open.
-    pub fn insert_ask(&mut self, a: &Ask) -> Result<(), StoreError> {
+    /// Record a new ask, open; a step's with its attempt (`BATON_ATTEMPT`).
+    pub fn insert_ask(&mut self, a: &Ask, attempt: Option<u32>) -> Result<(), StoreError> {
         let r = (|| {
             self.conn
                 .prepare_cached(
                     "INSERT INTO asks (id, run_id, step_id, prompt, inputs, approvers, quorum, \
-                     account, holder, command, opened_at, deadline) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                     account, holder, command, opened_at, deadline, attempt) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                 )?
                 .execute(params![
                     a.id,
@@ -100,6 +100,7 @@ impl Store {
                     a.asker.command,
                     a.opened_at.0,
                     a.deadline.map(|d| d.0),
+                    attempt,
                 ])?;
             Ok(())
         })();
@@ -156,11 +157,41 @@ impl Store {
         self.ctx(r)
     }
 
+    /// The ask an earlier attempt of step `step` made with `prompt`, open or decided:
+    /// the attempt a resume runs again after its engine died asks the same question and
+    /// gets the same ask, and the decision given meanwhile (never an expired one).
+    pub fn ask_of_earlier_attempt(
+        &self,
+        run: &str,
+        step: &str,
+        prompt: &str,
+        attempt: u32,
+    ) -> Result<Option<Ask>, StoreError> {
+        let r = (|| {
+            let id: Option<String> = self
+                .conn
+                .prepare_cached(
+                    "SELECT id FROM asks WHERE run_id = ?1 AND step_id = ?2 AND prompt = ?3 \
+                     AND attempt < ?4 AND state IN ('open', 'approved', 'rejected') \
+                     ORDER BY opened_at DESC LIMIT 1",
+                )?
+                .query_row(params![run, step, prompt, attempt], |r| r.get(0))
+                .optional()?;
+            match id {
+                Some(id) => read(&self.conn, &id),
+                None => Ok(None),
+            }
+        })();
+        self.ctx(r)
+    }
+
     /// Hand an open ask to a new asker (the same step asking again after a resume).
     pub fn adopt_ask(&mut self, id: &str, asker: &Asker) -> Result<(), StoreError> {
         let r = self
             .conn
-            .prepare_cached("UPDATE asks SET holder = ?2, command = ?3 WHERE id = ?1 AND state = 'open'")
+            .prepare_cached(
+                "UPDATE asks SET holder = ?2, command = ?3 WHERE id = ?1 AND state = 'open'",
+            )
             .and_then(|mut st| st.execute(params![id, asker.holder, asker.command]))
             .map(|_| ())
             .map_err(StoreError::from);
@@ -198,7 +229,9 @@ impl Store {
         let r = in_transaction(&self.conn, |tx| {
             crate::ledger::key_check::check_signing(tx, keys)?;
             let Some(mut a) = read(tx, id)? else {
-                return Ok(Err(Refusal::NoAsk { ask: id.to_string() }));
+                return Ok(Err(Refusal::NoAsk {
+                    ask: id.to_string(),
+                }));
             };
             let now = Timestamp::now();
             let alive = holder_alive(&a.asker.holder);
