@@ -58,3 +58,44 @@ fn the_waiting_tab_lists_an_ask_and_approves_it() {
         20,
     );
 }
+
+/// A step's ask is shown under the step: from the Waiting tab, Enter opens its run's
+/// DAG, where the step (still running: its process waits) says what it asks.
+#[test]
+fn a_step_s_ask_is_shown_under_the_step_in_the_dag() {
+    let env = Env::new();
+    let wf = env.workflow(
+        "ask.toml",
+        &format!(
+            "name = \"asking\"\n[[step]]\nid = \"migrate\"\nrun = \"'{}' ask --prompt 'apply the migration?' --timeout 2m\"\n",
+            env!("CARGO_BIN_EXE_baton")
+        ),
+    );
+    let engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
+    let run = env.wait_run_id();
+    let tui = format!(
+        "cd {} && BATON_DB={} XDG_CONFIG_HOME={} {} tui ; echo TUI-EXIT=$? ; sleep 30",
+        shell_quote(&env.path().to_string_lossy()),
+        shell_quote(&env.db().to_string_lossy()),
+        shell_quote(&env.config_home().to_string_lossy()),
+        shell_quote(env!("CARGO_BIN_EXE_baton")),
+    );
+    let tmux = Tmux::new(&env, 120, 40, &tui);
+    tmux.wait_for("the ask counted", |s| s.contains("Waiting (1)"), 20);
+    tmux.keys(&["6"]);
+    tmux.wait_for("the step's ask", |s| s.contains("apply the migration?"), 20);
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for(
+        "the run's DAG with the step's ask",
+        |s| s.contains("DAG ·") && s.contains("migrate") && s.contains("apply the migration?"),
+        20,
+    );
+    assert!(
+        screen.contains("asks"),
+        "the detail pane says it asks: {screen}"
+    );
+    // Cancelling the run stops the step and its asker.
+    let out = env.run(&["cancel", &run, "--reason", "done looking"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let _ = wait_child(engine, 20);
+}
