@@ -81,13 +81,14 @@ fn a_step_s_ask_is_shown_under_the_step_in_the_dag() {
         shell_quote(env!("CARGO_BIN_EXE_baton")),
     );
     let tmux = Tmux::new(&env, 120, 40, &tui);
-    tmux.wait_for("the ask counted", |s| s.contains("Waiting (1)"), 20);
+    // The asking account is this one: the tab lists it, though not for it to decide.
+    tmux.wait_for("the console", |s| s.contains("6 Waiting"), 20);
     tmux.keys(&["6"]);
     tmux.wait_for("the step's ask", |s| s.contains("apply the migration?"), 20);
     tmux.keys(&["Enter"]);
     let screen = tmux.wait_for(
         "the run's DAG with the step's ask",
-        |s| s.contains("DAG ·") && s.contains("migrate") && s.contains("apply the migration?"),
+        |s| s.contains("Graph ·") && s.contains("migrate") && s.contains("apply the migration?"),
         20,
     );
     assert!(
