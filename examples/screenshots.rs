@@ -229,6 +229,19 @@ fn main() -> std::io::Result<()> {
     update(&mut u, &v, Action::GoTab(Tab::Runs));
     shot("runs", &v, &mut u, "default")?;
 
+    // The Timeline: the retried unit-tests selected, its spans in words.
+    let mut u = ui();
+    for a in [
+        Action::GoTab(Tab::Timeline),
+        Action::Top,
+        Action::Down,
+        Action::Down,
+        Action::Down,
+    ] {
+        update(&mut u, &v, a);
+    }
+    shot("timeline", &v, &mut u, "default")?;
+
     // What waits on the operator across every run (the Waiting tab).
     let mut u = ui();
     u.waiting = Arc::new(fixtures::waiting());
@@ -248,8 +261,12 @@ fn main() -> std::io::Result<()> {
     }
     shot("schedules", &v, &mut u, "default")?;
 
+    // The help searched (`/filter`): Enter would run the selected key.
     let mut u = ui();
     update(&mut u, &v, Action::Help);
+    update(&mut u, &v, Action::Filter);
+    typed(&mut u, &v, "filter");
+    update(&mut u, &v, Action::Confirm);
     shot("help", &v, &mut u, "default")?;
 
     // Decisions others recorded on any run (`!`): who, what and the reason typed.

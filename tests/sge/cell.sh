@@ -14,6 +14,13 @@
 # $BATON_SGE_PORT and the next one (default 16444, 16445).
 set -eu
 DIR=${BATON_SGE_DIR:-/tmp/baton-sge}
+
+# One start or stop at a time: several test processes ask at once. flock -o: the
+# daemons started below do not inherit (and so never hold) the lock.
+if [ -z "${BATON_DAEMONS_LOCKED:-}" ]; then
+    export BATON_DAEMONS_LOCKED=1
+    exec flock -o "$DIR.lock" "$0" "$@"
+fi
 PORT=${BATON_SGE_PORT:-16444}
 ENVFILE=$DIR/env
 LIB=/usr/lib/gridengine
@@ -34,7 +41,10 @@ usable() {
 
 # Stop the cell once none of the processes in $DIR/owners runs (one watcher at a time).
 watch_owners() {
-    [ -n "${1:-}" ] || return 0
+    # A start without PID (CI's, a developer's) keeps them until `stop`: no test
+    # process's end stops what someone else started.
+    if [ -z "${1:-}" ]; then : > "$DIR/pinned"; return 0; fi
+    [ -e "$DIR/pinned" ] && return 0
     echo "$1" >> "$DIR/owners"
     if [ -s "$DIR/watcher.pid" ] && kill -0 "$(cat "$DIR/watcher.pid")" 2>/dev/null; then return; fi
     (
@@ -43,10 +53,11 @@ watch_owners() {
             alive=
             for p in $(cat "$DIR/owners" 2>/dev/null); do kill -0 "$p" 2>/dev/null && alive=1; done
             [ -n "$alive" ] || break
+            [ -e "$DIR/pinned" ] && break
             sleep 1
         done
         rm -f "$DIR/owners" "$DIR/watcher.pid"
-        stop >/dev/null
+        [ -e "$DIR/pinned" ] || env -u BATON_DAEMONS_LOCKED "$0" stop >/dev/null
     ) </dev/null >/dev/null 2>&1 &
     echo $! > "$DIR/watcher.pid"
 }
@@ -147,13 +158,19 @@ stop() {
     for d in execd qmaster; do
         alive "$d" && kill -9 "$(cat "$DIR/$d.pid")" 2>/dev/null || true
     done
+    # A daemon no pid file names (left by an earlier start that lost a race), found
+    # by its SGE_ROOT: it would answer on the cell's port in place of the new one.
+    for p in $(pgrep -x 'sge_qmaster|sge_execd' 2>/dev/null); do
+        { tr '\0' '\n' < "/proc/$p/environ"; } 2>/dev/null | grep -qx "SGE_ROOT=$SGE_ROOT" &&
+            kill -9 "$p" 2>/dev/null || true
+    done
     i=0
     while alive execd || alive qmaster; do
         i=$((i + 1))
         [ $i -le 100 ] || { echo "cell.sh: the daemons did not stop" >&2; exit 1; }
         sleep 0.05
     done
-    rm -f "$DIR/execd.pid" "$DIR/qmaster.pid" "$ENVFILE"
+    rm -f "$DIR/execd.pid" "$DIR/qmaster.pid" "$ENVFILE" "$DIR/pinned"
     echo stopped
 }
 

@@ -14,6 +14,13 @@
 # and $BATON_SSH_DIR/full is a 64 KiB tmpfs, filled: a full remote disk.
 set -eu
 DIR=${BATON_SSH_DIR:-/tmp/baton-ssh}
+
+# One start or stop at a time: several test processes ask at once. flock -o: the
+# daemons started below do not inherit (and so never hold) the lock.
+if [ -z "${BATON_DAEMONS_LOCKED:-}" ]; then
+    export BATON_DAEMONS_LOCKED=1
+    exec flock -o "$DIR.lock" "$0" "$@"
+fi
 PORT=${BATON_SSH_PORT:-42622}
 CONF=$DIR/ssh_config
 
@@ -24,7 +31,10 @@ up() {
 
 # Stop the hosts once none of the processes in $DIR/owners runs (one watcher at a time).
 watch_owners() {
-    [ -n "${1:-}" ] || return 0
+    # A start without PID (CI's, a developer's) keeps them until `stop`: no test
+    # process's end stops what someone else started.
+    if [ -z "${1:-}" ]; then : > "$DIR/pinned"; return 0; fi
+    [ -e "$DIR/pinned" ] && return 0
     echo "$1" >> "$DIR/owners"
     if [ -s "$DIR/watcher.pid" ] && kill -0 "$(cat "$DIR/watcher.pid")" 2>/dev/null; then return; fi
     (
@@ -33,10 +43,11 @@ watch_owners() {
             alive=
             for p in $(cat "$DIR/owners" 2>/dev/null); do kill -0 "$p" 2>/dev/null && alive=1; done
             [ -n "$alive" ] || break
+            [ -e "$DIR/pinned" ] && break
             sleep 1
         done
         rm -f "$DIR/owners" "$DIR/watcher.pid"
-        stop >/dev/null
+        [ -e "$DIR/pinned" ] || env -u BATON_DAEMONS_LOCKED "$0" stop >/dev/null
     ) </dev/null >/dev/null 2>&1 &
     echo $! > "$DIR/watcher.pid"
 }
@@ -132,6 +143,7 @@ stop() {
         rm -f "$pid"
     done
     mountpoint -q "$DIR/full" 2>/dev/null && umount "$DIR/full" || true
+    rm -f "$DIR/pinned"
     echo stopped
 }
 

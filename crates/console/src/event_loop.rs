@@ -131,6 +131,8 @@ where
     let mut view: Arc<RunView> = link.view.borrow_and_update().clone();
     ui.wall_clock = config.time == baton_session::config::TimeDisplay::Clock;
     ui.on_quit = config.on_quit;
+    // The help lists the keys in force and runs them (`app::help`).
+    ui.keys = Arc::new(config.keys.clone());
     ui.set_runs(link.runs.borrow_and_update().clone());
     ui.runs_partial = !*link.runs_complete.borrow();
     ui.driven = link.driven.borrow_and_update().clone();
@@ -197,6 +199,10 @@ where
             biased;
             _ = signals.any() => return Ok(ConsoleExit::Interrupt),
             Some(a) = replies.next(), if !replies.is_empty() => {
+                // The clock of the moment it arrived: a flash it raises lasts its time
+                // from now, not from before the wait (an answer slower than a flash's
+                // time took its flash away at once).
+                ui.now = Some(Timestamp::now());
                 requests = update(&mut ui, &view, a);
                 picked = ui.picked(&view);
                 dirty = true;
@@ -208,6 +214,7 @@ where
                 }
                 Some(Ok(Event::Key(k))) => {
                     if let Some(a) = config.keys.action_for(ui.context(), &k) {
+                        ui.now = Some(Timestamp::now());
                         requests = update(&mut ui, &view, a);
                         picked = ui.picked(&view);
                     }
@@ -225,6 +232,7 @@ where
                         _ => None,
                     };
                     if let Some(a) = a {
+                        ui.now = Some(Timestamp::now());
                         requests = update(&mut ui, &view, a);
                         picked = ui.picked(&view);
                         dirty = true;

@@ -10,6 +10,7 @@ use baton_model::{
 use std::collections::BTreeMap;
 
 mod schedules;
+mod timeline;
 pub use schedules::schedules;
 
 /// 2025-06-15 15:06:40 UTC: every fixture time is an offset from here.
@@ -25,6 +26,7 @@ fn step(id: &str, needs: &[usize], state: StepState, action: &str) -> StepView {
     StepView {
         marked: None,
         hold: None,
+        history: Vec::new(),
         id: id.into(),
         needs: needs.to_vec(),
         state,
@@ -259,6 +261,7 @@ pub fn release() -> RunView {
     steps[9].has_gate = true;
     steps[9].pool = Some("deploy".into());
     steps[13].pool = Some("registry".into());
+    timeline::histories(&mut steps);
 
     let unit_err = {
         let mut e = err(
@@ -795,6 +798,8 @@ pub fn waiting() -> Vec<baton_model::inbox::Waiting> {
     budget.run_id = "01JXQZ0M3D5E7F9G1H2J3K4L5M".into();
     budget.workflow = "nightly-etl".into();
     budget.state = RunState::Interrupted;
+    // Its engine was last seen 2 s before now: its clocks stand there.
+    budget.engine_gone_at = Some(at(418));
     budget.gates.retain(|g| g.step.is_none());
     items.extend(inbox::waiting(&budget, "carol"));
     let mut marked = finished_failed();

@@ -15,6 +15,7 @@ pub mod output;
 pub mod signal;
 pub mod term;
 pub mod theme;
+pub mod timeline;
 pub mod views;
 
 pub use app::{Action, ConsoleExit, Request, Tab, UiState, update};

@@ -533,6 +533,14 @@ impl Core {
         self.counts[si(old)] -= 1;
         self.counts[si(new)] += 1;
         self.steps[i].state = new;
+        if self.keep_history {
+            let t = baton_model::timeline::Transition {
+                state: new,
+                attempt,
+                at,
+            };
+            self.steps[i].history.push(t);
+        }
         let lane = self.lane_of(i);
         match old {
             StepState::Running => {

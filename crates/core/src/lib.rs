@@ -481,6 +481,8 @@ struct StepRt {
     marked: Option<Box<baton_model::view::MarkView>>,
     /// Its hold, while it is held or frozen (`decide/hold.rs`).
     hold: Option<Box<decide::HoldRt>>,
+    /// Every transition, oldest first (the view's `history`: the Timeline tab).
+    history: Vec<baton_model::timeline::Transition>,
 }
 
 /// A service's probing in its current attempt. Its timers and counts are the core's
@@ -603,6 +605,9 @@ pub struct Core {
     attempts_failed: u64,
     /// Fanned-out steps by plan index: their instances (`fanout.rs`).
     fans: BTreeMap<usize, fanout::FanRt>,
+    /// Keep each step's transitions (`StepView::history`); a headless engine, which
+    /// shows no timeline, does not ([`Core::forget_history`]).
+    keep_history: bool,
 }
 
 impl StepRt {
@@ -640,6 +645,7 @@ impl StepRt {
             why: None,
             marked: None,
             hold: None,
+            history: Vec::new(),
         }
     }
 }
@@ -753,9 +759,20 @@ impl Core {
             attempts_finished: 0,
             attempts_failed: 0,
             fans: BTreeMap::new(),
+            keep_history: true,
             masker,
             plan,
             cfg,
+        }
+    }
+
+    /// Keep no step's transitions from here on, and drop those kept: an engine no
+    /// console reads (`baton run --headless`) saves their memory (a 100,000-step run
+    /// holds ~10 MB of them). Readers rebuild them from the events.
+    pub fn forget_history(&mut self) {
+        self.keep_history = false;
+        for s in &mut self.steps {
+            s.history = Vec::new();
         }
     }
 

@@ -571,3 +571,48 @@ fn a_scheduled_run_keeps_its_slot_in_run_started_and_a_replay_reads_it() {
         ("day=", "")
     );
 }
+
+/// Issue 45 point 8: every transition of a step is kept with its attempt and time
+/// (`StepView::history`, the Timeline tab's), and a replay of the events keeps the same.
+#[test]
+fn a_steps_history_is_every_transition_and_replays_the_same() {
+    use baton_model::timeline::Transition;
+    let p = plan().step("a").retry(2, 2).build();
+    let mut sim = Sim::new(p.clone(), cfg());
+    sim.at(500);
+    sim.exit("a", 1);
+    sim.tick_at(2500);
+    sim.at(3000);
+    sim.exit("a", 0);
+    let view = sim.core.view(Timestamp(sim.now));
+    let got: Vec<(StepState, u32, i64)> = view.steps[0]
+        .history
+        .iter()
+        .map(|t: &Transition| (t.state, t.attempt, t.at.0 - T0))
+        .collect();
+    use StepState::*;
+    assert_eq!(
+        got,
+        // A queued step's record carries the attempts made so far; a running one, its own.
+        vec![
+            (Queued, 0, 0),
+            (Running, 1, 0),
+            (RetryWait, 1, 500),
+            (Queued, 1, 2500),
+            (Running, 2, 2500),
+            (Succeeded, 2, 3000),
+        ]
+    );
+    let mut replayed = Core::replay(p, cfg(), sim.core.events()).expect("replay");
+    assert_eq!(
+        replayed.view(Timestamp(sim.now)).steps[0].history,
+        view.steps[0].history
+    );
+    // An engine no console reads keeps none.
+    replayed.forget_history();
+    assert!(
+        replayed.view(Timestamp(sim.now)).steps[0]
+            .history
+            .is_empty()
+    );
+}

@@ -198,6 +198,7 @@ impl Core {
             parent: step.instance.as_ref().map(|x| x.parent),
             marked: s.marked.clone(),
             hold: self.hold_view(i),
+            history: s.history.clone(),
         }
     }
 

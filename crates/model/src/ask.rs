@@ -236,6 +236,7 @@ pub fn waiting(ask: &Ask, me: &str, run_state: Option<RunState>) -> Waiting {
         inputs: ask.inputs.clone(),
         signed: false,
         ask: Some(ask.id.clone()),
+        engine_gone_at: None,
     };
     if let Err(e) = actor::may_approve(&ask.rules(), me) {
         w.mine = false;

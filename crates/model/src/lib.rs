@@ -28,6 +28,7 @@ pub mod state;
 pub mod state_summary;
 pub mod suggest;
 pub mod time;
+pub mod timeline;
 pub mod view;
 
 pub use actor::{actor_key, clean_name, same_actor};

@@ -155,6 +155,10 @@ pub struct StepView {
     /// was marked. Boxed: few steps have one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub marked: Option<Box<MarkView>>,
+    /// Every transition of the step, oldest first, with its attempt and time: the
+    /// console's Timeline tab reads it (`model::timeline::segments`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<super::timeline::Transition>,
 }
 
 /// A step's state as an operator set it by hand (`baton mark`): who, why and when.

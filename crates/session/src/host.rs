@@ -69,6 +69,9 @@ pub async fn drive_headless(
     ready: Ready,
     sinks: Sinks,
 ) -> Result<DriveOutcome, SessionError> {
+    let mut ready = ready;
+    // No console reads this engine's views: the steps' timelines are not kept.
+    ready.core.forget_history();
     let (driver, initial, note) = driver(store, ready, sinks);
     if let Some(note) = note {
         crate::stdio::errln!("{note}");

@@ -1,8 +1,10 @@
 //! The console: rendered views (snapshots) and the real binary driven in tmux.
 mod clocks;
 mod fanned;
+mod filters;
 mod log_times;
 mod marked;
 mod render;
 mod render_terms;
+mod timeline;
 mod tmux;

@@ -17,6 +17,8 @@ pub enum Tab {
     Waiting,
     /// What `baton serve` serves (`app::schedules`).
     Schedules,
+    /// The run's steps on a time axis: waits, attempts, gates (`app::timeline`).
+    Timeline,
 }
 
 impl Tab {
@@ -30,6 +32,7 @@ impl Tab {
             Tab::Runs => "Runs",
             Tab::Waiting => "Waiting",
             Tab::Schedules => "Schedules",
+            Tab::Timeline => "Timeline",
         }
     }
     pub(super) fn index(self) -> usize {

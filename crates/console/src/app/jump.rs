@@ -32,6 +32,7 @@ fn tab_named(word: &str) -> Option<Tab> {
             Tab::Approvals => "gates",
             Tab::Waiting => "wait",
             Tab::Schedules => "sched",
+            Tab::Timeline => "gantt",
             _ => "",
         };
         t.title().to_ascii_lowercase() == w || (!short.is_empty() && short == w)
@@ -48,7 +49,11 @@ fn names<'a>(
         .map(|s| s.to_string())
         .collect();
     out.extend(Tab::ALL.iter().map(|t| t.title().to_ascii_lowercase()));
-    out.extend(["gates", "wait", "sched"].iter().map(|s| s.to_string()));
+    out.extend(
+        ["gates", "wait", "sched", "gantt"]
+            .iter()
+            .map(|s| s.to_string()),
+    );
     for r in runs {
         if !out.contains(&r.workflow) {
             out.push(r.workflow.clone());
@@ -213,7 +218,7 @@ pub(super) fn jump_input(ui: &mut UiState, view: &RunView, action: Action) -> Ve
                         ui.runs_filter = filter;
                         ui.run_sel = 0;
                     }
-                    (Tab::Dag, false) => ui.filter = filter,
+                    (Tab::Dag | Tab::Timeline, false) => ui.filter = filter,
                     _ => toast(
                         ui,
                         format!("✘ the {} tab takes no filter", tab.title()),

@@ -40,7 +40,10 @@ pub fn symbol(s: &str) -> &'static str {
         '←' => "<",
         '→' => ">",
         // Gauges, bars, the typing cursor.
-        '█' | '▓' | '▒' => "#",
+        '█' => "#",
+        // The Timeline's failed attempt and gate wait (`crate::timeline::Cell`).
+        '▓' => "x",
+        '▒' => "=",
         '░' => "-",
         '▏' | '▕' => "|",
         // Punctuation.

@@ -300,6 +300,7 @@ fn tab_title(t: Tab, short: bool) -> &'static str {
         (Tab::Approvals, true) => "Gates",
         (Tab::Waiting, true) => "Wait",
         (Tab::Schedules, true) => "Sched",
+        (Tab::Timeline, true) => "Time",
         _ => t.title(),
     }
 }
@@ -368,11 +369,7 @@ pub fn footer(
     let mut lines = Vec::new();
     if area.height >= 2 {
         let status = if ui.filter_editing {
-            let hint = if ui.tab == Tab::Runs {
-                "  id, workflow or operator; state:NAME; wf:NAME"
-            } else {
-                "  id text, or state:NAME (e.g. state:failed)"
-            };
+            let hint = format!("  {}", ui.filter_hint());
             // A refused filter says why right where it is typed.
             let (hint, style) = match ui.toast.as_ref().filter(|t| !t.ok) {
                 Some(t) => (format!("  {}", t.text), theme.error),

@@ -19,6 +19,7 @@ pub mod overlays;
 pub mod runs;
 pub mod schedules;
 pub mod strip;
+pub mod timeline;
 pub mod waiting;
 
 use super::app::{Dialog, Hits, Overlay, Tab, UiState};
@@ -82,6 +83,7 @@ fn draw(frame: &mut Frame, view: &RunView, ui: &UiState, config: &ConsoleConfig)
             Tab::Runs => runs::render(frame, body, view, ui, theme, &mut hits),
             Tab::Waiting => waiting::render(frame, body, view, ui, theme, &mut hits),
             Tab::Schedules => schedules::render(frame, body, view, ui, theme, &mut hits),
+            Tab::Timeline => timeline::render(frame, body, view, ui, theme, &mut hits),
         }
     }
     header::footer(frame, footer, view, ui, theme, keys);

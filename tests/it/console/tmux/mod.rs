@@ -11,6 +11,7 @@ mod completion;
 mod decide;
 mod desk;
 mod fanned;
+mod filters;
 mod hostile;
 mod inputs;
 mod keys;
@@ -22,6 +23,7 @@ mod schedules_tab;
 mod shift;
 mod terminal;
 mod terms;
+mod timeline;
 
 struct Tmux {
     socket: String,
