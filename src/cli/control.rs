@@ -97,8 +97,7 @@ pub struct ApproveArgs {
     pub target: Target,
     #[command(flatten)]
     pub sign: SignOpts,
-    /// The gated step (none with --raise).
-    #[arg(required_unless_present = "raise")]
+    /// The gated step (none with --raise, or when the run is an ask's id, `ask-…`).
     pub step: Option<String>,
     /// Why (recorded with the decision; required with --raise).
     #[arg(long)]
@@ -127,8 +126,8 @@ pub struct RejectArgs {
     pub target: Target,
     #[command(flatten)]
     pub sign: SignOpts,
-    /// The gated step to reject.
-    pub step: String,
+    /// The gated step to reject (none when the run is an ask's id, `ask-…`).
+    pub step: Option<String>,
     /// Why (required: it goes on the record).
     #[arg(long)]
     pub reason: String,
@@ -210,9 +209,9 @@ pub fn approve(a: ApproveArgs) -> i32 {
             tokens: raise.tokens,
         }
     } else {
-        let Some(step) = a.step else {
+        let Some(step) = a.step.or_else(|| ask_named(&a.target)) else {
             crate::stdio::errln!(
-                "error: approve needs a STEP (or --raise DIM=N for the budget gate)"
+                "error: approve needs a STEP (or --raise DIM=N for the budget gate, or an ask's id `ask-…` in place of the run)"
             );
             return exit::USAGE;
         };
@@ -259,11 +258,17 @@ pub fn reject(a: RejectArgs) -> i32 {
         Ok(o) => o,
         Err(e) => return session::report(&e),
     };
+    let Some(step) = a.step.or_else(|| ask_named(&a.target)) else {
+        crate::stdio::errln!(
+            "error: reject needs a STEP (or an ask's id `ask-…` in place of the run)"
+        );
+        return exit::USAGE;
+    };
     decide(
         &a.target,
         &a.sign,
         Command::Reject {
-            step: a.step,
+            step,
             operator,
             reason: a.reason,
             signature: None,
@@ -281,6 +286,9 @@ fn decide(target: &Target, opts: &SignOpts, command: Command) -> i32 {
         return send(target, command);
     }
     let db = drive::db_path(target.db.as_deref());
+    if let Some(code) = answer_ask(target, opts, &db, &command) {
+        return code;
+    }
     let signed = Store::open_existing(&db)
         .map_err(session::SessionError::from)
         .and_then(|store| {
@@ -299,6 +307,48 @@ fn decide(target: &Target, opts: &SignOpts, command: Command) -> i32 {
         }
         Err(e) => Verdict { json: target.json }.error(&e),
     }
+}
+
+/// The ask's id when the run given is one (`baton approve ask-…`): it stands for the step.
+fn ask_named(target: &Target) -> Option<String> {
+    crate::model::ask::is_ask_id(&target.run).then(|| target.run.clone())
+}
+
+/// An approval or rejection of an ask (`baton ask`): the run given is the ask's id, or
+/// RUN STEP names a step whose ask is open. `None`: no ask; the command goes to the run.
+fn answer_ask(
+    target: &Target,
+    opts: &SignOpts,
+    db: &std::path::Path,
+    command: &Command,
+) -> Option<i32> {
+    let (Command::Approve { step, .. } | Command::Reject { step, .. }) = command else {
+        return None;
+    };
+    let by_id = crate::model::ask::is_ask_id(&target.run);
+    let mut store = match Store::open_existing(db) {
+        Ok(s) => s,
+        Err(e) if by_id => return Some(super::db::fail(&e)),
+        Err(_) => return None,
+    };
+    let id = if by_id {
+        target.run.clone()
+    } else {
+        let run = store.resolve_run(&target.run).ok()?;
+        session::ask::of_step(&store, &run, step)?
+    };
+    let verdict = Verdict { json: target.json };
+    if opts.any() {
+        let refusal = crate::model::Refusal::NotSigned { step: id.clone() };
+        return Some(verdict.refused(&id, None, &refusal));
+    }
+    Some(match session::ask::answer(&mut store, &id, command) {
+        Ok(message) => {
+            verdict.accepted(&id, &message, &message);
+            exit::OK
+        }
+        Err(refusal) => verdict.refused(&id, None, &refusal),
+    })
 }
 
 pub fn retry(a: RetryArgs) -> i32 {

@@ -2,6 +2,7 @@
 //! process exit code: 0 ok, 1 run failed / refused, 2 invalid input or usage, 3 storage.
 use clap::{Parser, Subcommand};
 
+pub mod ask;
 pub mod audit;
 pub mod cache;
 pub mod complete_ids;
@@ -76,8 +77,10 @@ pub enum Cmd {
     Metrics(metrics::MetricsArgs),
     /// List or clear the results cached steps keep (`cache = true`)
     Cache(cache::CacheArgs),
-    /// Approve a gated step (or raise an exhausted budget: --raise DIM=N, with no STEP)
+    /// Approve a gated step (or raise an exhausted budget: --raise DIM=N, with no STEP; or answer an ask: `approve ask-…`)
     Approve(control::ApproveArgs),
+    /// Ask a person and wait for the decision: exit 0 approved, 1 rejected, 3 timed out
+    Ask(ask::AskArgs),
     /// Reject a gated step, with a reason
     Reject(control::RejectArgs),
     /// Re-arm a failed, rejected or interrupted step and the steps skipped because of it
@@ -183,6 +186,7 @@ pub fn main() -> i32 {
         Cmd::Metrics(a) => metrics::run(a),
         Cmd::Cache(a) => cache::run(a),
         Cmd::Approve(a) => control::approve(a),
+        Cmd::Ask(a) => ask::run(a),
         Cmd::Reject(a) => control::reject(a),
         Cmd::Retry(a) => control::retry(a),
         Cmd::Cancel(a) => control::cancel(a),

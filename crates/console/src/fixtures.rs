@@ -55,6 +55,7 @@ fn step(id: &str, needs: &[usize], state: StepState, action: &str) -> StepView {
         probe: None,
         inputs: BTreeMap::new(),
         changed_inputs: BTreeMap::new(),
+        ask: None,
         waiting_for: None,
         left_running: None,
         why: None,

@@ -187,6 +187,7 @@ impl Core {
                 .clone()
                 .filter(|_| s.gate.approved.is_some())
                 .unwrap_or_default(),
+            ask: None,
             why: s.why.clone(),
             condition: step.condition.as_ref().map(|c| c.text.clone()),
             fallback: self.fallback_texts(i),

@@ -65,6 +65,32 @@ pub fn may_approve(rules: &GateRules<'_>, me: &str) -> Result<(), Refusal> {
     Ok(())
 }
 
+/// With a quorum every approval carries the same inputs: those of the first vote
+/// (`first`, by `by`); `given` differing from them is refused, saying where.
+pub fn check_same_inputs(
+    step: &str,
+    first: &std::collections::BTreeMap<String, String>,
+    by: &str,
+    given: &std::collections::BTreeMap<String, String>,
+) -> Result<(), Refusal> {
+    let differ: Vec<String> = first
+        .iter()
+        .filter(|(k, v)| given.get(*k) != Some(*v))
+        .map(|(k, v)| {
+            let g = given.get(k).map_or("nothing", String::as_str);
+            format!("`{k}` is \"{g}\" where {by}'s approval gave \"{v}\"")
+        })
+        .collect();
+    if differ.is_empty() {
+        return Ok(());
+    }
+    Err(Refusal::InputsDiffer {
+        step: step.to_string(),
+        differ,
+        first: first.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

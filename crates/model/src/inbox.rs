@@ -33,6 +33,8 @@ pub enum WaitKind {
     /// A held step (`baton hold`, or its retries ran out under `exhausted = "hold"`):
     /// a person releases it (or retries or marks it). `deadline` is its `--until`.
     Held,
+    /// A `baton ask` waits for its answer (a step's, or any process's).
+    Ask,
 }
 
 impl WaitKind {
@@ -77,6 +79,9 @@ pub struct Waiting {
     /// A signed gate: decided by whoever holds an approver's key.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub signed: bool,
+    /// The ask's id, for an ask (`baton approve ask-…`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ask: Option<String>,
     /// When the run's engine was last seen, once it is gone (`RunView::engine_gone_at`):
     /// the item's clocks stop there, as the run's do in every view.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -132,6 +137,7 @@ pub fn waiting(view: &RunView, me: &str) -> Vec<Waiting> {
         commands: Vec::new(),
         inputs: Vec::new(),
         signed: false,
+        ask: None,
         engine_gone_at: view.engine_gone_at,
     };
     let mut out = Vec::new();
@@ -323,6 +329,7 @@ mod tests {
             commands: Vec::new(),
             inputs: Vec::new(),
             signed: false,
+            ask: None,
             engine_gone_at: None,
         }
     }

@@ -1,6 +1,7 @@
 //! Shared vocabulary: ids, states, error records, health, events and the `RunView`
 //! snapshot that the console and the headless printer both read.
 pub mod actor;
+pub mod ask;
 pub mod bounds;
 pub mod burn;
 pub mod cache_entry;

@@ -98,6 +98,10 @@ pub enum Refusal {
     AlreadyDecided { step: String, decision: String },
     #[error("the gate of `{step}` is not open (the step is {state})")]
     NotWaiting { step: String, state: StepState },
+    #[error("no ask `{ask}` in this store (`baton inbox` lists the open ones)")]
+    NoAsk { ask: String },
+    #[error("the ask `{ask}` is no longer open ({state})")]
+    AskClosed { ask: String, state: String },
     #[error("`{actor}` is not an approver (approvers: {})", approvers.join(", "))]
     NotAnApprover {
         actor: String,
@@ -392,6 +396,11 @@ mod tests {
                 step: s("a"),
                 state: StepState::Pending,
             },
+            Refusal::NoAsk { ask: s("a") },
+            Refusal::AskClosed {
+                ask: s("a"),
+                state: s("expired"),
+            },
             Refusal::NotAnApprover {
                 actor: s("m"),
                 approvers: vec![s("a")],
@@ -516,6 +525,8 @@ mod tests {
                 | Refusal::NoGate { .. }
                 | Refusal::AlreadyDecided { .. }
                 | Refusal::NotWaiting { .. }
+                | Refusal::NoAsk { .. }
+                | Refusal::AskClosed { .. }
                 | Refusal::NotAnApprover { .. }
                 | Refusal::SelfApproval { .. }
                 | Refusal::AlreadyApproved { .. }

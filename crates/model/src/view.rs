@@ -137,6 +137,10 @@ pub struct StepView {
     /// proposed (issue 44 point 2).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub changed_inputs: BTreeMap<String, String>,
+    /// Its open `baton ask` (issue 44 point 5): not of the run's history but of the
+    /// store, set by the reader that shows it (the console's service).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ask: Option<Box<AskNote>>,
     /// Its `fallback`: what each alternative runs, in order (alternative 1 first).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fallback: Vec<String>,
@@ -469,6 +473,13 @@ impl RunView {
             _ => rate,
         }
     }
+}
+
+/// A step's open ask as the console shows it under the step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AskNote {
+    pub id: String,
+    pub prompt: String,
 }
 
 impl StepView {

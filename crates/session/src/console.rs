@@ -150,6 +150,8 @@ pub struct Service {
     expected_tx: watch::Sender<Arc<Expected>>,
     /// Opened with `--readonly`: the store read-only, every command and resume refused.
     read_only: bool,
+    /// The open asks of the run on screen's steps, as last shown.
+    shown_asks: std::collections::BTreeMap<String, baton_model::view::AskNote>,
 }
 
 impl Service {
@@ -210,6 +212,7 @@ impl Service {
             runs_complete_tx,
             read_only,
             runs_read_at: std::time::Instant::now(),
+            shown_asks: std::collections::BTreeMap::new(),
             waiting,
             schedules,
             news,
@@ -372,6 +375,24 @@ impl Service {
                         })
                         .map_err(|e| refusal(&e.into()));
                     let _ = reply.send(result);
+                });
+            }
+            ConsoleRequest::Command {
+                run_id: Some(id),
+                command,
+                reply,
+            } if baton_model::ask::is_ask_id(&id) => {
+                // An ask's answer (`baton ask`): recorded in the store as `baton
+                // approve ask-…` records it, off the service's thread.
+                let db = self.db.clone();
+                tokio::task::spawn_blocking(move || {
+                    let done = Store::open(&db)
+                        .map_err(|e| Refusal::CannotApply { why: e.to_string() })
+                        .and_then(|mut s| super::ask::answer(&mut s, &id, &command));
+                    let _ = reply.send(match done {
+                        Ok(message) => CommandOutcome::Accepted { message },
+                        Err(r) => CommandOutcome::Refused(r),
+                    });
                 });
             }
             ConsoleRequest::Command {
@@ -626,6 +647,11 @@ impl Service {
         if moved {
             let _ = self.runs_tx.send(Arc::new(self.run_list.runs().to_vec()));
         }
+        // An ask of one of its steps (`baton ask`) is not in the run's history: a
+        // change of the store shows or clears it.
+        if changed && self.asks_moved() {
+            self.publish_view();
+        }
         let following = self
             .current
             .as_ref()
@@ -637,6 +663,17 @@ impl Service {
                 self.publish_view();
             }
         }
+    }
+
+    /// Whether the open asks of the run on screen changed since last shown.
+    fn asks_moved(&mut self) -> bool {
+        let Some(id) = self.current.as_deref() else {
+            return false;
+        };
+        let now = open_asks_of(&self.store, id);
+        let moved = now != self.shown_asks;
+        self.shown_asks = now;
+        moved
     }
 
     fn publish_view(&mut self) {
@@ -654,7 +691,7 @@ impl Service {
                 ))),
             },
         };
-        let _ = self.view_tx.send(view);
+        let _ = self.view_tx.send(with_asks(view, &self.store));
     }
 
     fn publish_driven(&self) {
@@ -705,4 +742,46 @@ fn stored_log_times(db: &Path) -> baton_model::logtimes::StoredTimes {
             .and_then(|s| s.log_times(run, step, attempt))
             .unwrap_or_default()
     })
+}
+
+/// `view` with its steps' open asks (`baton ask`) under them; the view as it is, not
+/// copied, when none of its steps asks.
+fn with_asks(view: Arc<RunView>, store: &Store) -> Arc<RunView> {
+    let asks = open_asks_of(store, &view.run_id);
+    if asks.is_empty() && view.steps.iter().all(|s| s.ask.is_none()) {
+        return view;
+    }
+    let mut v = (*view).clone();
+    for s in &mut v.steps {
+        s.ask = asks.get(&s.id).cloned().map(Box::new);
+    }
+    Arc::new(v)
+}
+
+/// The open asks of run `run`'s steps, by step.
+fn open_asks_of(
+    store: &Store,
+    run: &str,
+) -> std::collections::BTreeMap<String, baton_model::view::AskNote> {
+    let now = baton_model::Timestamp::now();
+    store
+        .open_asks()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|a| a.run_id.as_deref() == Some(run))
+        .filter(|a| {
+            a.state_at(now, baton_store::holder_alive(&a.asker.holder))
+                == baton_model::ask::AskState::Open
+        })
+        .filter_map(|a| {
+            let step = a.step_id?;
+            Some((
+                step,
+                baton_model::view::AskNote {
+                    id: a.id,
+                    prompt: a.prompt,
+                },
+            ))
+        })
+        .collect()
 }

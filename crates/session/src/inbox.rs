@@ -2,7 +2,8 @@
 //! store names the runs that may have something waiting (one indexed question,
 //! `Store::runs_waiting_on_someone`), and each is read through the one read model
 //! (the replayed core, kept current as events arrive, as the console follows a run);
-//! `model::inbox` says what in it waits and whether `me` may decide it.
+//! `model::inbox` says what in it waits and whether `me` may decide it; the open asks
+//! (`baton ask`) are read from the store beside them.
 use super::follow::Follow;
 use baton_model::Timestamp;
 use baton_model::inbox::{self, Waiting};
@@ -39,6 +40,14 @@ impl Inbox {
             // `show` says why.
             if let Some(view) = follow.view_at(store, now) {
                 out.extend(inbox::waiting(&view, me));
+            }
+        }
+        // Asks (`baton ask`) wait on the store itself, with or without an engine; one
+        // whose deadline passed or whose asker is gone waits on nobody.
+        for a in store.open_asks()? {
+            let alive = baton_store::holder_alive(&a.asker.holder);
+            if a.state_at(now, alive) == baton_model::ask::AskState::Open {
+                out.push(baton_model::ask::waiting(&a, me, None));
             }
         }
         inbox::sort(&mut out);

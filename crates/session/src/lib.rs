@@ -16,6 +16,7 @@
 //! - [`console`]: the service behind the console, the same for `run` and `tui`.
 //! - [`concurrency`]: a new run of a concurrency group, admitted, queued or skipped
 //!   as the store decides.
+pub mod ask;
 pub mod command;
 pub mod concurrency;
 pub mod config;

@@ -38,14 +38,19 @@ pub(super) fn append(
 
 impl Store {
     /// Every decision about the store, oldest first: the schedules', the key's
-    /// rotations, the store's making, runs deleted.
+    /// rotations, the store's making, runs deleted, the answers to asks no step made.
     pub fn store_audit(&self) -> Result<Vec<AuditRow>, StoreError> {
         let r = (|| {
             let mut st = self.conn.prepare_cached(&format!(
-                "{AUDIT_SELECT} WHERE run_id IN (?1, ?2) OR action = ?3 ORDER BY id"
+                "{AUDIT_SELECT} WHERE run_id IN (?1, ?2, ?4) OR action = ?3 ORDER BY id"
             ))?;
             let rows = st.query_map(
-                rusqlite::params![SCHEDULES, STORE_SUBJECT, AuditAction::RunDeleted.as_str()],
+                rusqlite::params![
+                    SCHEDULES,
+                    STORE_SUBJECT,
+                    AuditAction::RunDeleted.as_str(),
+                    baton_model::ask::AUDIT_SUBJECT
+                ],
                 audit_row,
             )?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)

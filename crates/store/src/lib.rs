@@ -19,8 +19,8 @@ pub mod ledger;
 pub mod read;
 
 // The paths these modules had before the rooms (`baton_store::audit`, …).
+pub use coord::{asks, pool_slots, proof, schedules, slots, wake};
 use coord::{cache, commands};
-pub use coord::{pool_slots, proof, schedules, slots, wake};
 use ledger::append::{
     chain_write, insert_audit_row, run_key, run_tail, run_writer, set_chain_head,
 };

@@ -108,7 +108,47 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "each run's summary saved with each commit: what runs, metrics and the inbox read across runs",
         RUN_SUMMARIES,
     ),
+    (
+        25,
+        "asks: what `baton ask` puts to a person, and the votes on each",
+        ASKS,
+    ),
 ];
+
+/// Issue 44 point 5: `baton ask` records its question here and waits on its row, with
+/// or without an engine; each answer is a row of `ask_votes` and of the audit chain
+/// (`store::asks`). `run_id`/`step_id` name the step that asked, if one did.
+const ASKS: &str = r#"
+CREATE TABLE asks (
+    id         TEXT PRIMARY KEY,
+    run_id     TEXT,
+    step_id    TEXT,
+    attempt    INTEGER,
+    prompt     TEXT NOT NULL,
+    inputs     TEXT NOT NULL,
+    approvers  TEXT NOT NULL,
+    quorum     INTEGER NOT NULL,
+    account    TEXT NOT NULL,
+    holder     TEXT NOT NULL,
+    command    TEXT NOT NULL,
+    opened_at  INTEGER NOT NULL,
+    deadline   INTEGER,
+    state      TEXT NOT NULL DEFAULT 'open',
+    vals       TEXT,
+    decided_by TEXT,
+    decided_at INTEGER,
+    reason     TEXT
+);
+CREATE INDEX asks_open ON asks(state) WHERE state = 'open';
+CREATE INDEX asks_of_step ON asks(run_id, step_id) WHERE run_id IS NOT NULL;
+CREATE TABLE ask_votes (
+    ask_id TEXT NOT NULL REFERENCES asks(id) ON DELETE CASCADE,
+    actor  TEXT NOT NULL,
+    reason TEXT,
+    at     INTEGER NOT NULL,
+    PRIMARY KEY (ask_id, actor)
+);
+"#;
 
 /// Issue 41 point 7: `baton audit rotate` refuses while an engine (or the serve) holds
 /// a lease under another key than the new one, naming the run and the holder's pid;

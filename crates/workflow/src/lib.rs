@@ -26,7 +26,7 @@ pub use builtins::{ValueError, builtin_tools};
 pub use diag::{Diagnostic, Diagnostics, suggest};
 pub use envrefs::{env_cycles, env_order};
 pub use load::{SignersFrom, load_file, load_str, load_str_with};
-pub use params::{Values, resolve_params, resolve_values};
+pub use params::{Values, resolve_params, resolve_values, spec_of_input};
 pub use plan::*;
 pub use source::{DEFAULT_MAX_WORKFLOW_BYTES, MAX_WORKFLOW_BYTES_ENV, read_source};
 pub use template::{

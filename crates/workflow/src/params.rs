@@ -45,6 +45,42 @@ pub fn resolve_params(
     resolve_values(&plan.params, given, Values::Params)
 }
 
+/// An input as `baton ask --input` declares it (`model::ask::parse_input`), as the
+/// checker of `--param` and `--input` takes it: a string's pattern matches the whole
+/// value. `Err`: the pattern is not a regular expression, saying why.
+pub fn spec_of_input(v: &baton_model::InputView) -> Result<ParamSpec, String> {
+    let ty = match v.ty.as_str() {
+        "int" => ParamType::Int,
+        "bool" => ParamType::Bool,
+        "enum" => ParamType::Enum(v.values.clone()),
+        "list" => ParamType::List,
+        _ => ParamType::String,
+    };
+    let pattern = v
+        .pattern
+        .as_deref()
+        .map(|p| {
+            regex::Regex::new(&format!("^(?:{p})$")).map_err(|e| {
+                format!(
+                    "the pattern of input `{}` is not a valid regular expression: {}",
+                    v.name,
+                    e.to_string().lines().last().unwrap_or_default().trim()
+                )
+            })
+        })
+        .transpose()?;
+    Ok(ParamSpec {
+        name: v.name.clone(),
+        ty,
+        required: v.required,
+        default: v.default.clone(),
+        pattern,
+        secret: false,
+        description: v.description.clone(),
+        from_run: None,
+    })
+}
+
 /// Check the given values against the declared type, enum values, pattern and
 /// `required`, fill in defaults, and reject unknown names. An optional value with
 /// neither a given value nor a default resolves to the empty string, so templates

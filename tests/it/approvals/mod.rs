@@ -1,4 +1,5 @@
 //! Gates and approvals: what an approval is bound to, gates across processes.
+mod ask;
 mod binding;
 mod bounds;
 mod edit;

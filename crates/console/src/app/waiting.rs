@@ -1,7 +1,7 @@
 //! The Waiting tab (issue 28 point 1): everything across the store's runs that waits
 //! on a person (`model::inbox`), soonest deadline first. Its keys act on the selected
 //! item's run, whichever run is on screen: approve or reject a gate, raise a budget,
-//! mark a step, open the run. A run no engine drives is taken over by the console's
+//! mark a step, open the run, answer an ask (`baton ask`). A run no engine drives is taken over by the console's
 //! service as `baton approve` would.
 use super::actions::{Action, Request, Tab};
 use super::dialogs::{Decision, Dialog, GateDialog, open_budget_dialog};
@@ -42,7 +42,7 @@ pub(super) fn waiting_tab(ui: &mut UiState, view: &RunView, action: Action) -> V
     };
     match action {
         Action::Enter => return open_run(ui, &w, Tab::Dag),
-        Action::Approve | Action::Reject if w.kind == WaitKind::Gate => {
+        Action::Approve | Action::Reject if matches!(w.kind, WaitKind::Gate | WaitKind::Ask) => {
             let decision = if action == Action::Approve {
                 Decision::Approve
             } else {
@@ -62,7 +62,10 @@ pub(super) fn waiting_tab(ui: &mut UiState, view: &RunView, action: Action) -> V
             }
             // The same dialog as the Approvals tab's, with the gate's input fields
             // whichever run it is in.
-            let d = GateDialog::new(decision, Some(w.run_id.clone()), &w.step, &w.inputs);
+            // An ask's answer goes to the ask (the service tells it by its id), not to
+            // a run's engine.
+            let target = w.ask.clone().unwrap_or_else(|| w.run_id.clone());
+            let d = GateDialog::new(decision, Some(target), &w.step, &w.inputs);
             ui.dialog = Some(Dialog::Gate(Box::new(d)));
         }
         Action::Approve if w.kind == WaitKind::Budget => {
@@ -96,6 +99,7 @@ pub(super) fn waiting_tab(ui: &mut UiState, view: &RunView, action: Action) -> V
         Action::Approve | Action::Reject | Action::Mark => {
             let what = match w.kind {
                 WaitKind::Gate => "a gate: a approves, x rejects",
+                WaitKind::Ask => "an ask: a approves, x rejects",
                 WaitKind::Budget => "the budget: a raises it (or c cancels its run)",
                 WaitKind::Mark => "a step to mark: m marks it",
                 WaitKind::Held => "a release: P releases it",
@@ -112,7 +116,7 @@ pub(super) fn offered(ui: &UiState, action: &Action) -> bool {
     let w = ui.selected_waiting();
     match action {
         Action::Approve => w.is_some_and(|w| w.kind != WaitKind::Mark && w.mine),
-        Action::Reject => w.is_some_and(|w| w.kind == WaitKind::Gate),
+        Action::Reject => w.is_some_and(|w| matches!(w.kind, WaitKind::Gate | WaitKind::Ask)),
         Action::Mark => w.is_some_and(|w| w.kind == WaitKind::Mark),
         Action::Hold => w.is_some_and(|w| w.kind == WaitKind::Held),
         Action::Enter | Action::Copy => w.is_some(),

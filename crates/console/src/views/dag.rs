@@ -176,7 +176,17 @@ fn render_list(canvas: Canvas, view: &RunView, ui: &UiState, focus: Option<usize
                 s.attempts_text()
             },
             step_duration(s, view, ui),
-            super::fan::list_action(s, ui.is_expanded(view, i))
+            match &s.ask {
+                // Its process asks a person (`baton ask`): said on its line.
+                Some(a) => {
+                    let line = baton_model::sanitize::one_line(&a.prompt);
+                    format!(
+                        "? {}",
+                        baton_model::sanitize::strip_to_plain(line.as_bytes())
+                    )
+                }
+                None => super::fan::list_action(s, ui.is_expanded(view, i)),
+            }
         );
         let style = if selected {
             theme.selection
@@ -526,8 +536,12 @@ fn render_graph(
                     );
                 }
             }
-            if s.has_gate && view.gates.iter().any(|g| g.step == Some(i)) && Some(i) != focus_node {
-                // The state glyph already says waiting; the warning colour draws the eye.
+            let asks = s.ask.is_some();
+            if (asks || s.has_gate && view.gates.iter().any(|g| g.step == Some(i)))
+                && Some(i) != focus_node
+            {
+                // The state glyph already says waiting (or running, for a step whose
+                // process asks a person: `baton ask`); the warning colour draws the eye.
                 let glyph = crate::views::common::step_glyph(s);
                 put(buf, vp, (x0, r as u32), glyph, theme.warning);
             }

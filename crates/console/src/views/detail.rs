@@ -183,6 +183,14 @@ pub fn step_lines<'a>(
             lines.push(kv(label, LW, styled(part, theme.warning), theme));
         }
     }
+    if let Some(a) = &s.ask {
+        // Its process asks a person (`baton ask`): answered on the Waiting tab.
+        let line = baton_model::sanitize::for_terminal(&format!("{} ({})", a.prompt, a.id));
+        for (k, part) in wrap_text(&line, room).into_iter().enumerate() {
+            let label = if k == 0 { "asks" } else { "" };
+            lines.push(kv(label, LW, styled(part, theme.warning), theme));
+        }
+    }
     if let Some(h) = &s.hold {
         // Held (`baton hold`, `P`): by whom, why, until when; frozen if it ran.
         let mut line = format!("by {}: {}", h.by, h.reason);

@@ -132,6 +132,7 @@ fn render_detail(
         WaitKind::Budget => "budget",
         WaitKind::Mark => "step to mark",
         WaitKind::Held => "held step",
+        WaitKind::Ask => "ask",
     };
     let block = panel(format!(" {} · {what} ", w.step), theme, false);
     let inner = block.inner(area);

@@ -341,22 +341,6 @@ impl Core {
         let Some(first) = g.inputs.as_ref().filter(|_| !g.votes.is_empty()) else {
             return Ok(());
         };
-        let by = &g.votes[0].0;
-        let differ: Vec<String> = first
-            .iter()
-            .filter(|(k, v)| inputs.get(*k) != Some(*v))
-            .map(|(k, v)| {
-                let given = inputs.get(k).map_or("nothing", String::as_str);
-                format!("`{k}` is \"{given}\" where {by}'s approval gave \"{v}\"")
-            })
-            .collect();
-        if differ.is_empty() {
-            return Ok(());
-        }
-        Err(Refusal::InputsDiffer {
-            step: self.id(i),
-            differ,
-            first: first.iter().map(|(k, v)| format!("{k}={v}")).collect(),
-        })
+        baton_model::actor::check_same_inputs(&self.id(i), first, &g.votes[0].0, inputs)
     }
 }

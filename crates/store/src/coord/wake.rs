@@ -36,6 +36,59 @@ pub fn notify(db: &Path, run_id: &str) {
     }
 }
 
+/// The socket path of `name` in its 0700 directory, made ready to bind. A socket left
+/// there by a process that died is stale: one listener per name (an engine holds its
+/// run's lease; an ask's id is new).
+fn fresh_path(db: &Path, name: &str) -> Option<PathBuf> {
+    let path = socket_path(db, name)?;
+    let dir = path.parent()?;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .ok()?;
+    let _ = std::fs::remove_file(&path);
+    Some(path)
+}
+
+/// A blocking listener (`baton ask` waits on its ask's id with one): woken by
+/// [`notify`] with the same name.
+pub struct BlockingListener {
+    sock: std::os::unix::net::UnixDatagram,
+    path: PathBuf,
+}
+
+impl BlockingListener {
+    /// `None` when waking is off or the socket cannot be made: the caller polls.
+    pub fn bind(db: &Path, name: &str) -> Option<BlockingListener> {
+        if std::env::var_os(NO_WAKE_ENV).is_some() {
+            return None;
+        }
+        let path = fresh_path(db, name)?;
+        let sock = std::os::unix::net::UnixDatagram::bind(&path).ok()?;
+        Some(BlockingListener { sock, path })
+    }
+
+    /// Wait up to `timeout` for a wake-up; whether one came.
+    pub fn wait(&self, timeout: std::time::Duration) -> bool {
+        let _ = self
+            .sock
+            .set_read_timeout(Some(timeout.max(std::time::Duration::from_millis(1))));
+        let mut buf = [0u8; 16];
+        let woken = self.sock.recv(&mut buf).is_ok();
+        let _ = self.sock.set_nonblocking(true);
+        while self.sock.recv(&mut buf).is_ok() {}
+        let _ = self.sock.set_nonblocking(false);
+        woken
+    }
+}
+
+impl Drop for BlockingListener {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
 /// The engine's end: bound while the engine drives the run, removed when dropped.
 pub struct WakeListener {
     sock: tokio::net::UnixDatagram,
@@ -49,16 +102,7 @@ impl WakeListener {
         if std::env::var_os(NO_WAKE_ENV).is_some() {
             return None;
         }
-        let path = socket_path(db, run_id)?;
-        let dir = path.parent()?;
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .ok()?;
-        // A socket left by an engine that died: only one engine drives a run (it holds
-        // the lease), so whatever is there is stale.
-        let _ = std::fs::remove_file(&path);
+        let path = fresh_path(db, run_id)?;
         let sock = tokio::net::UnixDatagram::bind(&path).ok()?;
         Some(WakeListener { sock, path })
     }

@@ -205,3 +205,32 @@ CREATE TABLE run_summaries (
 );
 CREATE INDEX run_summaries_waiting ON run_summaries(run_id) WHERE waiting = 1;
 CREATE INDEX run_summaries_fanned ON run_summaries(run_id) WHERE fanned = 1;
+CREATE TABLE asks (
+    id         TEXT PRIMARY KEY,
+    run_id     TEXT,
+    step_id    TEXT,
+    attempt    INTEGER,
+    prompt     TEXT NOT NULL,
+    inputs     TEXT NOT NULL,
+    approvers  TEXT NOT NULL,
+    quorum     INTEGER NOT NULL,
+    account    TEXT NOT NULL,
+    holder     TEXT NOT NULL,
+    command    TEXT NOT NULL,
+    opened_at  INTEGER NOT NULL,
+    deadline   INTEGER,
+    state      TEXT NOT NULL DEFAULT 'open',
+    vals       TEXT,
+    decided_by TEXT,
+    decided_at INTEGER,
+    reason     TEXT
+);
+CREATE INDEX asks_open ON asks(state) WHERE state = 'open';
+CREATE INDEX asks_of_step ON asks(run_id, step_id) WHERE run_id IS NOT NULL;
+CREATE TABLE ask_votes (
+    ask_id TEXT NOT NULL REFERENCES asks(id) ON DELETE CASCADE,
+    actor  TEXT NOT NULL,
+    reason TEXT,
+    at     INTEGER NOT NULL,
+    PRIMARY KEY (ask_id, actor)
+);

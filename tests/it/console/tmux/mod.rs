@@ -6,6 +6,7 @@ use std::process::Command;
 use std::time::Duration;
 
 mod approve;
+mod ask;
 mod completion;
 mod decide;
 mod desk;

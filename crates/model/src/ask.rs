@@ -1,0 +1,328 @@
+//! `baton ask` (issue 44 point 5): a question a process puts to a person and waits on.
+//! Run by a step it belongs to that step; by any other process it is the store's,
+//! naming the asking account, pid and command line. Decided by the rules of gates
+//! (`actor::may_approve`, `actor::check_approver`, a quorum), pure here; the store
+//! records the votes on the audit chain, the session checks the typed inputs.
+use super::actor::{self, GateRules};
+use super::inbox::{WaitKind, Waiting};
+use super::refusal::{ReasonFor, Refusal};
+use super::state::RunState;
+use super::time::Timestamp;
+use super::view::InputView;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// What every ask's id starts with: `baton approve ask-…` tells an ask from a run by it.
+pub const ID_PREFIX: &str = "ask-";
+
+/// The audit chain's subject of a store-level ask's decisions (a step's are its run's).
+pub const AUDIT_SUBJECT: &str = "asks";
+
+/// Most characters of the asker's command line kept on record.
+pub const MAX_COMMAND: usize = 512;
+
+/// Whether `s` names an ask rather than a run.
+pub fn is_ask_id(s: &str) -> bool {
+    s.starts_with(ID_PREFIX)
+}
+
+/// Where an ask stands.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::Display,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum AskState {
+    Open,
+    Approved,
+    Rejected,
+    /// Its `--timeout` passed with no decision (recorded by the asker, or read so once
+    /// the asker is gone).
+    Expired,
+    /// Open on record, but its asker is gone (killed): nobody waits for the answer.
+    Abandoned,
+}
+
+impl AskState {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
+/// Who asked: the OS account, its process and its command line (bounded, sanitised,
+/// secrets masked before it is stored).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Asker {
+    pub account: String,
+    /// `pid N on HOST`, as a lease holder is named: whether it still lives is read the
+    /// same way (`store::holder_alive`).
+    pub holder: String,
+    pub command: String,
+}
+
+/// One ask as the store keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ask {
+    pub id: String,
+    /// The step that asked (`BATON_RUN_ID`, `BATON_STEP_ID`), if a step did.
+    pub run_id: Option<String>,
+    pub step_id: Option<String>,
+    pub workflow: Option<String>,
+    pub prompt: String,
+    pub inputs: Vec<InputView>,
+    pub approvers: Vec<String>,
+    pub quorum: u32,
+    pub asker: Asker,
+    pub opened_at: Timestamp,
+    pub deadline: Option<Timestamp>,
+    /// As recorded (`open` until decided or expired).
+    pub state: AskState,
+    /// (voter, reason) of the approvals counted so far.
+    pub votes: Vec<(String, Option<String>)>,
+    /// The inputs of the first approval: every approval carries the same.
+    pub values: Option<BTreeMap<String, String>>,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<Timestamp>,
+    pub reason: Option<String>,
+}
+
+impl Ask {
+    /// The state readers show at `now`: an open ask past its deadline reads `expired`,
+    /// one whose asker is known dead (`asker_alive` says `Some(false)`) `abandoned`.
+    pub fn state_at(&self, now: Timestamp, asker_alive: Option<bool>) -> AskState {
+        if self.state != AskState::Open {
+            return self.state;
+        }
+        if self.deadline.is_some_and(|d| now >= d) {
+            AskState::Expired
+        } else if asker_alive == Some(false) {
+            AskState::Abandoned
+        } else {
+            AskState::Open
+        }
+    }
+
+    /// Who asked, in a line: the step, or the account, process and command.
+    pub fn who_asked(&self) -> String {
+        match (&self.run_id, &self.step_id) {
+            (Some(r), Some(s)) => format!("step {s} of run {r} ({})", self.asker.account),
+            _ => format!(
+                "{} ({}): {}",
+                self.asker.account, self.asker.holder, self.asker.command
+            ),
+        }
+    }
+
+    fn rules(&self) -> GateRules<'_> {
+        GateRules {
+            approvers: &self.approvers,
+            starter: &self.asker.account,
+            allow_self_approval: false,
+            votes: &self.votes,
+        }
+    }
+
+    fn check_open(&self, now: Timestamp, asker_alive: Option<bool>) -> Result<(), Refusal> {
+        match self.state_at(now, asker_alive) {
+            AskState::Open => Ok(()),
+            s => Err(Refusal::AskClosed {
+                ask: self.id.clone(),
+                state: s.as_str().to_string(),
+            }),
+        }
+    }
+}
+
+/// A person's answer to an ask.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    /// With the checked inputs (`session::ask` resolves them against `inputs`).
+    Approve {
+        inputs: BTreeMap<String, String>,
+        reason: Option<String>,
+    },
+    Reject {
+        reason: String,
+    },
+}
+
+/// What an answer does to an ask.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// A vote counted; the quorum wants more (`votes`/`quorum`).
+    Counted {
+        votes: u32,
+        quorum: u32,
+    },
+    Approved,
+    Rejected,
+}
+
+/// Decide `answer` by `me` on `ask` at `now`, by the rules of an unsigned gate: an
+/// approver, never the asking account, one vote each, the quorum; a rejection by any
+/// approver, with a reason.
+pub fn decide(
+    ask: &Ask,
+    me: &str,
+    answer: &Answer,
+    now: Timestamp,
+    asker_alive: Option<bool>,
+) -> Result<Outcome, Refusal> {
+    if actor::clean_name(me).is_none() {
+        return Err(Refusal::NoOperator);
+    }
+    ask.check_open(now, asker_alive)?;
+    match answer {
+        Answer::Approve { inputs, .. } => {
+            actor::may_approve(&ask.rules(), me)?;
+            if let (Some(first), Some((by, _))) = (&ask.values, ask.votes.first()) {
+                actor::check_same_inputs(&ask.id, first, by, inputs)?;
+            }
+            let votes = ask.votes.len() as u32 + 1;
+            let quorum = ask.quorum.max(1);
+            Ok(if votes >= quorum {
+                Outcome::Approved
+            } else {
+                Outcome::Counted { votes, quorum }
+            })
+        }
+        Answer::Reject { reason } => {
+            if reason.trim().is_empty() {
+                return Err(Refusal::ReasonRequired {
+                    to: ReasonFor::Reject,
+                });
+            }
+            actor::check_approver(&ask.approvers, me)?;
+            Ok(Outcome::Rejected)
+        }
+    }
+}
+
+/// An open ask as the inbox lists it, as `me` sees it.
+pub fn waiting(ask: &Ask, me: &str, run_state: Option<RunState>) -> Waiting {
+    let mut w = Waiting {
+        run_id: ask.run_id.clone().unwrap_or_else(|| ask.id.clone()),
+        workflow: ask
+            .workflow
+            .clone()
+            .unwrap_or_else(|| format!("ask by {}", ask.asker.account)),
+        run_state: run_state.unwrap_or(RunState::Running),
+        kind: WaitKind::Ask,
+        step: ask
+            .step_id
+            .clone()
+            .unwrap_or_else(|| ask.asker.holder.clone()),
+        prompt: ask.prompt.clone(),
+        approvers: ask.approvers.clone(),
+        quorum: ask.quorum.max(1),
+        votes: ask.votes.iter().map(|(a, _)| a.clone()).collect(),
+        since: ask.opened_at,
+        deadline: ask.deadline,
+        mine: true,
+        why_not: None,
+        commands: vec![
+            format!("baton approve {} --reason …", ask.id),
+            format!("baton reject {} --reason …", ask.id),
+        ],
+        inputs: ask.inputs.clone(),
+        signed: false,
+        ask: Some(ask.id.clone()),
+        engine_gone_at: None,
+    };
+    if let Err(e) = actor::may_approve(&ask.rules(), me) {
+        w.mine = false;
+        w.why_not = Some(e);
+    }
+    w
+}
+
+/// An input spec as `baton ask --input` takes it: `NAME=TYPE[:pattern]`, TYPE one of
+/// `string` (its pattern a regex the value must match whole), `int`, `bool`, or
+/// `enum:a|b|c`. Every input so asked is required.
+pub fn parse_input(spec: &str) -> Result<InputView, String> {
+    let (name, ty) = spec.split_once('=').ok_or_else(|| {
+        format!(
+            "`{spec}`: give NAME=TYPE[:pattern], e.g. `table=string:[a-z_]+` or `env=enum:dev|prod`"
+        )
+    })?;
+    let name = name.trim();
+    let valid = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if !valid {
+        return Err(format!(
+            "`{spec}`: an input's name is letters, digits, `_` and `-` (e.g. `table`)"
+        ));
+    }
+    let (ty, rest) = match ty.split_once(':') {
+        Some((t, r)) => (t, Some(r)),
+        None => (ty, None),
+    };
+    let mut view = InputView {
+        name: name.to_string(),
+        ty: ty.to_string(),
+        values: Vec::new(),
+        required: true,
+        default: None,
+        pattern: None,
+        description: None,
+    };
+    match (ty, rest) {
+        ("string", p) => view.pattern = p.map(str::to_string),
+        ("int" | "bool", None) => {}
+        ("enum", Some(vals)) => {
+            view.values = vals.split('|').map(|v| v.trim().to_string()).collect();
+            if view.values.iter().any(String::is_empty) {
+                return Err(format!(
+                    "`{spec}`: an enum's values are `a|b|c`, none empty"
+                ));
+            }
+        }
+        ("int" | "bool", Some(_)) => {
+            return Err(format!(
+                "`{spec}`: only a string takes a pattern (`NAME=string:REGEX`)"
+            ));
+        }
+        ("enum", None) => {
+            return Err(format!(
+                "`{spec}`: an enum lists its values: `{name}=enum:a|b|c`"
+            ));
+        }
+        _ => {
+            return Err(format!(
+                "`{spec}`: unknown type `{ty}`; one of string, int, bool, enum (e.g. `{name}=string`)"
+            ));
+        }
+    }
+    Ok(view)
+}
+
+/// The asker's command line as kept on record: its arguments joined by spaces, each
+/// made one printable line, cut at [`MAX_COMMAND`] characters. Masking the secrets
+/// in it is the caller's (it knows them).
+pub fn command_line(args: &[String]) -> String {
+    let joined = args
+        .iter()
+        .map(|a| crate::sanitize::strip_to_plain(crate::sanitize::one_line(a).as_bytes()))
+        .collect::<Vec<_>>()
+        .join(" ");
+    if joined.chars().count() <= MAX_COMMAND {
+        return joined;
+    }
+    let head: String = joined.chars().take(MAX_COMMAND).collect();
+    format!("{head}…")
+}
+
+#[cfg(test)]
+#[path = "ask_tests.rs"]
+mod tests;

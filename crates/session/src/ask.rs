@@ -1,0 +1,241 @@
+//! `baton ask` (issue 44 point 5): put a question to a person and wait for the answer
+//! on the store. Run by a step (`BATON_RUN_ID`, `BATON_STEP_ID` of a run in this
+//! store) the ask is that step's; by any other process it is the store's, naming the
+//! asking OS account, its pid and its command line. Answers are recorded by
+//! `baton approve|reject` and the console through [`answer`], by the rules of gates
+//! (`model::ask::decide`), and wake the asker through its socket; polling four times a second
+//! is the fallback. No engine takes part.
+use super::SessionError;
+use baton_model::ask::{self, Answer, Ask, AskState, Asker};
+use baton_model::mask::Masker;
+use baton_model::{Command, InputView, Refusal, Timestamp};
+use baton_store::{Store, wake};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+/// How long the asker sleeps between looks at its row when no wake-up comes (another
+/// host answering on a shared store, sockets off).
+const POLL: Duration = Duration::from_millis(250);
+
+/// Environment names whose values are taken for secrets in the asker's command line
+/// and prompt (they are masked before anything is stored).
+const SECRET_NAMES: [&str; 6] = ["SECRET", "TOKEN", "PASSWORD", "PASSWD", "CREDENTIAL", "KEY"];
+
+/// What is asked.
+#[derive(Debug, Clone)]
+pub struct Question {
+    pub prompt: String,
+    pub inputs: Vec<InputView>,
+    pub approvers: Vec<String>,
+    pub quorum: u32,
+    pub timeout: Option<Duration>,
+}
+
+/// The values of this process's environment that look like secrets, to mask.
+fn env_secrets() -> Masker {
+    Masker::new(std::env::vars().filter_map(|(k, v)| {
+        let k = k.to_uppercase();
+        (v.len() >= 4 && SECRET_NAMES.iter().any(|s| k.contains(s))).then_some(v)
+    }))
+}
+
+/// This process as an asker: the OS account, `pid N on HOST`, and its command line
+/// (one bounded printable line, secrets masked).
+pub fn this_asker() -> Result<Asker, SessionError> {
+    let account = super::identity::os_account()?;
+    let masker = env_secrets();
+    let args: Vec<String> = std::env::args().collect();
+    Ok(Asker {
+        account,
+        holder: baton_store::lease_holder_name(),
+        command: masker.mask(&ask::command_line(&args)).into_owned(),
+    })
+}
+
+/// The step this process runs for, if its environment names a run of `store`.
+fn asking_step(store: &Store) -> Option<(String, String)> {
+    let run = std::env::var("BATON_RUN_ID").ok()?;
+    let step = std::env::var("BATON_STEP_ID").ok()?;
+    (!run.is_empty() && !step.is_empty() && store.resolve_run(&run).is_ok_and(|id| id == run))
+        .then_some((run, step))
+}
+
+/// Record `q` (or, for a step asking again what it asked before its engine died, take
+/// over the same open ask) and return it.
+pub fn open(store: &mut Store, q: &Question) -> Result<Ask, SessionError> {
+    for i in &q.inputs {
+        baton_workflow::spec_of_input(i).map_err(SessionError::Usage)?;
+    }
+    if let Some(e) = baton_model::bounds::text_too_long("the prompt", &q.prompt) {
+        return Err(SessionError::Usage(e));
+    }
+    let asker = this_asker()?;
+    let prompt = env_secrets().mask(&q.prompt).into_owned();
+    let step = asking_step(store);
+    let attempt: Option<u32> = std::env::var("BATON_ATTEMPT")
+        .ok()
+        .and_then(|a| a.parse().ok());
+    if let (Some((run, s)), Some(n)) = (&step, attempt)
+        && let Some(a) = store.ask_of_earlier_attempt(run, s, &prompt, n)?
+    {
+        if a.state == AskState::Open {
+            store.adopt_ask(&a.id, &asker)?;
+        }
+        return Ok(store.ask(&a.id)?.unwrap_or(a));
+    }
+    let now = Timestamp::now();
+    let a = Ask {
+        id: format!(
+            "{}{}",
+            ask::ID_PREFIX,
+            ulid::Ulid::new().to_string().to_lowercase()
+        ),
+        run_id: step.as_ref().map(|(r, _)| r.clone()),
+        step_id: step.map(|(_, s)| s),
+        workflow: None,
+        prompt,
+        inputs: q.inputs.clone(),
+        approvers: q.approvers.clone(),
+        quorum: q.quorum.max(1),
+        asker,
+        opened_at: now,
+        deadline: q.timeout.map(|t| now.add(t)),
+        state: AskState::Open,
+        votes: Vec::new(),
+        values: None,
+        decided_by: None,
+        decided_at: None,
+        reason: None,
+    };
+    store.insert_ask(&a, step_attempt(&a, attempt))?;
+    Ok(store.ask(&a.id)?.unwrap_or(a))
+}
+
+/// A step's ask keeps the attempt that made it; the store's has none.
+fn step_attempt(a: &Ask, attempt: Option<u32>) -> Option<u32> {
+    a.run_id.as_ref().and(attempt)
+}
+
+/// Wait on ask `id` until it is decided or its deadline passes (then recorded
+/// `expired`, unless an answer came first); the ask as it ends.
+pub fn wait(store: &mut Store, db: &Path, id: &str) -> Result<Ask, SessionError> {
+    let listener = wake::BlockingListener::bind(db, id);
+    loop {
+        let a = store
+            .ask(id)?
+            .ok_or_else(|| SessionError::System(format!("the ask {id} is gone from the store")))?;
+        if a.state != AskState::Open {
+            return Ok(a);
+        }
+        let now = Timestamp::now();
+        let left = match a.deadline {
+            Some(d) if now >= d => {
+                store.expire_ask(id, now)?;
+                continue;
+            }
+            Some(d) => d.since(now).min(POLL),
+            None => POLL,
+        };
+        match &listener {
+            Some(l) => {
+                l.wait(left);
+            }
+            None => std::thread::sleep(left.min(Duration::from_millis(50))),
+        }
+    }
+}
+
+/// Answer ask `id` with `command` (`Approve` or `Reject`, as `baton approve|reject`
+/// and the console's dialog make it): the inputs checked against the ask's as a
+/// gate's are, then decided and recorded by the store. The message to show.
+pub fn answer(store: &mut Store, id: &str, command: &Command) -> Result<String, Refusal> {
+    let fail = |e: baton_store::StoreError| Refusal::CannotApply { why: e.to_string() };
+    let a = store.ask(id).map_err(fail)?.ok_or_else(|| Refusal::NoAsk {
+        ask: id.to_string(),
+    })?;
+    let (me, answer) = match command {
+        Command::Approve {
+            operator,
+            reason,
+            signature,
+            inputs,
+            ..
+        } => {
+            if signature.is_some() {
+                return Err(Refusal::NotSigned { step: id.into() });
+            }
+            let given: Vec<(String, String)> =
+                inputs.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            let specs = a
+                .inputs
+                .iter()
+                .map(baton_workflow::spec_of_input)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|p| Refusal::InputInvalid { problems: vec![p] })?;
+            let values =
+                baton_workflow::resolve_values(&specs, &given, baton_workflow::Values::Inputs)
+                    .map_err(|problems| Refusal::InputInvalid { problems })?;
+            let answer = Answer::Approve {
+                inputs: values,
+                reason: reason.clone(),
+            };
+            (operator, answer)
+        }
+        Command::Reject {
+            operator,
+            reason,
+            signature,
+            ..
+        } => {
+            if signature.is_some() {
+                return Err(Refusal::NotSigned { step: id.into() });
+            }
+            let answer = Answer::Reject {
+                reason: reason.clone(),
+            };
+            (operator, answer)
+        }
+        _ => {
+            return Err(Refusal::CannotApply {
+                why: format!("an ask ({id}) is approved or rejected, nothing else"),
+            });
+        }
+    };
+    let done = store.answer_ask(id, me, &answer).map_err(fail)??;
+    Ok(match done.outcome {
+        ask::Outcome::Approved => format!("approved {id}"),
+        ask::Outcome::Rejected => format!("rejected {id}"),
+        ask::Outcome::Counted { votes, quorum } => {
+            format!("vote recorded for {id} ({votes}/{quorum}); waiting for more approvers")
+        }
+    })
+}
+
+/// The open ask of step `step` in run `run`, if one waits (`baton approve RUN STEP`
+/// answers it).
+pub fn of_step(store: &Store, run: &str, step: &str) -> Option<String> {
+    store
+        .open_ask_of_step(run, step, None)
+        .ok()
+        .flatten()
+        .map(|a| a.id)
+}
+
+/// The decision as `baton ask --json` prints it.
+pub fn json(a: &Ask, state: AskState) -> serde_json::Value {
+    let values: BTreeMap<String, String> = match state {
+        AskState::Approved => a.values.clone().unwrap_or_default(),
+        _ => BTreeMap::new(),
+    };
+    serde_json::json!({
+        "ask": a.id,
+        "state": state,
+        "decided_by": a.decided_by,
+        "approvers": a.votes.iter().map(|(v, _)| v).collect::<Vec<_>>(),
+        "reason": a.reason,
+        "inputs": values,
+        "run_id": a.run_id,
+        "step": a.step_id,
+    })
+}

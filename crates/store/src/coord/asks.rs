@@ -1,0 +1,331 @@
+//! `baton ask`'s questions (issue 44 point 5): the asker writes its row and waits on
+//! it; whoever answers decides by the rules of gates (`model::ask::decide`) inside the
+//! transaction that records the vote, on the audit chain (subject: the asking step's
+//! run, or `asks`), then wakes the asker (`wake::notify` on the ask's id). No engine
+//! takes part, so an answer given while none runs reaches the asker all the same.
+use super::commands::holder_alive;
+use super::error::StoreError;
+use super::{Store, in_transaction};
+use baton_model::ask::{self, Answer, Ask, AskState, Asker, Outcome};
+use baton_model::history::{AuditAction, Decision};
+use baton_model::{Refusal, Timestamp};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use serde_json::json;
+use std::collections::BTreeMap;
+
+const SELECT: &str = "SELECT a.id, a.run_id, a.step_id, r.workflow, a.prompt, a.inputs, \
+     a.approvers, a.quorum, a.account, a.holder, a.command, a.opened_at, a.deadline, \
+     a.state, a.vals, a.decided_by, a.decided_at, a.reason \
+     FROM asks a LEFT JOIN runs r ON r.id = a.run_id";
+
+fn bad_json(e: serde_json::Error) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+}
+
+fn ask_row(r: &Row<'_>) -> rusqlite::Result<Ask> {
+    let json_of = |i: usize| -> rusqlite::Result<String> { r.get(i) };
+    let state: String = r.get(13)?;
+    let vals: Option<String> = r.get(14)?;
+    Ok(Ask {
+        id: r.get(0)?,
+        run_id: r.get(1)?,
+        step_id: r.get(2)?,
+        workflow: r.get(3)?,
+        prompt: r.get(4)?,
+        inputs: serde_json::from_str(&json_of(5)?).map_err(bad_json)?,
+        approvers: serde_json::from_str(&json_of(6)?).map_err(bad_json)?,
+        quorum: r.get(7)?,
+        asker: Asker {
+            account: r.get(8)?,
+            holder: r.get(9)?,
+            command: r.get(10)?,
+        },
+        opened_at: Timestamp(r.get(11)?),
+        deadline: r.get::<_, Option<i64>>(12)?.map(Timestamp),
+        // A state this baton does not know reads as decided by someone: never open.
+        state: state.parse().unwrap_or(AskState::Rejected),
+        votes: Vec::new(),
+        values: vals
+            .map(|v| serde_json::from_str(&v))
+            .transpose()
+            .map_err(bad_json)?,
+        decided_by: r.get(15)?,
+        decided_at: r.get::<_, Option<i64>>(16)?.map(Timestamp),
+        reason: r.get(17)?,
+    })
+}
+
+fn read(c: &Connection, id: &str) -> Result<Option<Ask>, StoreError> {
+    let Some(mut a) = c
+        .prepare_cached(&format!("{SELECT} WHERE a.id = ?1"))?
+        .query_row([id], ask_row)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    a.votes = c
+        .prepare_cached("SELECT actor, reason FROM ask_votes WHERE ask_id = ?1 ORDER BY at, rowid")?
+        .query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    Ok(Some(a))
+}
+
+/// What an answer recorded: the ask as it is now and what the answer did.
+#[derive(Debug, Clone)]
+pub struct Answered {
+    pub ask: Ask,
+    pub outcome: Outcome,
+}
+
+impl Store {
+    /// Record a new ask, open; a step's with its attempt (`BATON_ATTEMPT`).
+    pub fn insert_ask(&mut self, a: &Ask, attempt: Option<u32>) -> Result<(), StoreError> {
+        let r = (|| {
+            self.conn
+                .prepare_cached(
+                    "INSERT INTO asks (id, run_id, step_id, prompt, inputs, approvers, quorum, \
+                     account, holder, command, opened_at, deadline, attempt) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                )?
+                .execute(params![
+                    a.id,
+                    a.run_id,
+                    a.step_id,
+                    a.prompt,
+                    serde_json::to_string(&a.inputs)?,
+                    serde_json::to_string(&a.approvers)?,
+                    a.quorum,
+                    a.asker.account,
+                    a.asker.holder,
+                    a.asker.command,
+                    a.opened_at.0,
+                    a.deadline.map(|d| d.0),
+                    attempt,
+                ])?;
+            Ok(())
+        })();
+        self.ctx(r)
+    }
+
+    /// The ask `id` with its votes, if the store has it.
+    pub fn ask(&self, id: &str) -> Result<Option<Ask>, StoreError> {
+        let r = read(&self.conn, id);
+        self.ctx(r)
+    }
+
+    /// Every ask recorded open (a reader tells expired and abandoned ones by
+    /// [`Ask::state_at`]), oldest first.
+    pub fn open_asks(&self) -> Result<Vec<Ask>, StoreError> {
+        let r = (|| {
+            let ids: Vec<String> = self
+                .conn
+                .prepare_cached("SELECT id FROM asks WHERE state = 'open' ORDER BY opened_at, id")?
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                out.extend(read(&self.conn, &id)?);
+            }
+            Ok(out)
+        })();
+        self.ctx(r)
+    }
+
+    /// The open ask step `step` of run `run` made with `prompt`, if any: a step run
+    /// again after its engine died (resume) asks the same question, and gets the same
+    /// ask.
+    pub fn open_ask_of_step(
+        &self,
+        run: &str,
+        step: &str,
+        prompt: Option<&str>,
+    ) -> Result<Option<Ask>, StoreError> {
+        let r = (|| {
+            let id: Option<String> = self
+                .conn
+                .prepare_cached(
+                    "SELECT id FROM asks WHERE run_id = ?1 AND step_id = ?2 AND state = 'open' \
+                     AND (?3 IS NULL OR prompt = ?3) ORDER BY opened_at DESC LIMIT 1",
+                )?
+                .query_row(params![run, step, prompt], |r| r.get(0))
+                .optional()?;
+            match id {
+                Some(id) => read(&self.conn, &id),
+                None => Ok(None),
+            }
+        })();
+        self.ctx(r)
+    }
+
+    /// The ask an earlier attempt of step `step` made with `prompt`, open or decided:
+    /// the attempt a resume runs again after its engine died asks the same question and
+    /// gets the same ask, and the decision given meanwhile (never an expired one).
+    pub fn ask_of_earlier_attempt(
+        &self,
+        run: &str,
+        step: &str,
+        prompt: &str,
+        attempt: u32,
+    ) -> Result<Option<Ask>, StoreError> {
+        let r = (|| {
+            let id: Option<String> = self
+                .conn
+                .prepare_cached(
+                    "SELECT id FROM asks WHERE run_id = ?1 AND step_id = ?2 AND prompt = ?3 \
+                     AND attempt < ?4 AND state IN ('open', 'approved', 'rejected') \
+                     ORDER BY opened_at DESC LIMIT 1",
+                )?
+                .query_row(params![run, step, prompt, attempt], |r| r.get(0))
+                .optional()?;
+            match id {
+                Some(id) => read(&self.conn, &id),
+                None => Ok(None),
+            }
+        })();
+        self.ctx(r)
+    }
+
+    /// Hand an open ask to a new asker (the same step asking again after a resume).
+    pub fn adopt_ask(&mut self, id: &str, asker: &Asker) -> Result<(), StoreError> {
+        let r = self
+            .conn
+            .prepare_cached(
+                "UPDATE asks SET holder = ?2, command = ?3 WHERE id = ?1 AND state = 'open'",
+            )
+            .and_then(|mut st| st.execute(params![id, asker.holder, asker.command]))
+            .map(|_| ())
+            .map_err(StoreError::from);
+        self.ctx(r)
+    }
+
+    /// Record that ask `id` expired with no decision; `false` when it was decided
+    /// meanwhile (the answer stands).
+    pub fn expire_ask(&mut self, id: &str, now: Timestamp) -> Result<bool, StoreError> {
+        let r = self
+            .conn
+            .prepare_cached(
+                "UPDATE asks SET state = 'expired', decided_at = ?2 WHERE id = ?1 AND state = 'open'",
+            )
+            .and_then(|mut st| st.execute(params![id, now.0]))
+            .map(|n| n == 1)
+            .map_err(StoreError::from);
+        self.ctx(r)
+    }
+
+    /// Answer ask `id` as `me`: decided by `model::ask::decide` on the row as this
+    /// transaction reads it (two answers at once are taken one after the other), the
+    /// vote and the decision on the audit chain, committed with `synchronous = FULL`.
+    /// `Ok(Err(refusal))`: refused, nothing recorded.
+    pub fn answer_ask(
+        &mut self,
+        id: &str,
+        me: &str,
+        answer: &Answer,
+    ) -> Result<Result<Answered, Refusal>, StoreError> {
+        let r = self.set_sync_full(true);
+        self.ctx(r)?;
+        self.witness_ready()?;
+        let keys = &self.keys;
+        let r = in_transaction(&self.conn, |tx| {
+            crate::ledger::key_check::check_signing(tx, keys)?;
+            let Some(mut a) = read(tx, id)? else {
+                return Ok(Err(Refusal::NoAsk {
+                    ask: id.to_string(),
+                }));
+            };
+            let now = Timestamp::now();
+            let alive = holder_alive(&a.asker.holder);
+            let outcome = match ask::decide(&a, me, answer, now, alive) {
+                Ok(o) => o,
+                Err(refusal) => return Ok(Err(refusal)),
+            };
+            let (action, reason, values) = match answer {
+                Answer::Approve { inputs, reason } => {
+                    let values = a.values.clone().unwrap_or_else(|| inputs.clone());
+                    tx.prepare_cached(
+                        "INSERT INTO ask_votes (ask_id, actor, reason, at) VALUES (?1, ?2, ?3, ?4)",
+                    )?
+                    .execute(params![id, me, reason, now.0])?;
+                    a.votes.push((me.to_string(), reason.clone()));
+                    let action = match outcome {
+                        Outcome::Approved => AuditAction::Approved,
+                        _ => AuditAction::ApprovalVote,
+                    };
+                    (action, reason.clone(), values)
+                }
+                Answer::Reject { reason } => {
+                    (AuditAction::Rejected, Some(reason.clone()), BTreeMap::new())
+                }
+            };
+            let state = match outcome {
+                Outcome::Approved => Some(AskState::Approved),
+                Outcome::Rejected => Some(AskState::Rejected),
+                Outcome::Counted { .. } => None,
+            };
+            tx.prepare_cached("UPDATE asks SET vals = ?2 WHERE id = ?1")?
+                .execute(params![id, serde_json::to_string(&values)?])?;
+            a.values = Some(values.clone());
+            if let Some(s) = state {
+                tx.prepare_cached(
+                    "UPDATE asks SET state = ?2, decided_by = ?3, decided_at = ?4, reason = ?5 WHERE id = ?1",
+                )?
+                .execute(params![id, s.as_str(), me, now.0, reason])?;
+                a.state = s;
+                a.decided_by = Some(me.to_string());
+                a.decided_at = Some(now);
+                a.reason = reason.clone();
+            }
+            let d = decision(&a, me, action, reason, &values, &outcome);
+            let subject = a.run_id.as_deref().unwrap_or(ask::AUDIT_SUBJECT);
+            let head = crate::decisions::append(tx, keys, subject, &d)?;
+            Ok(Ok((Answered { ask: a, outcome }, head)))
+        });
+        let (answered, head) = match self.ctx(r)? {
+            Ok(v) => v,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        self.witness(&Vec::from_iter(crate::ledger::witness::Entry::of_head(
+            &head,
+        )))?;
+        super::wake::notify(self.path(), id);
+        Ok(Ok(answered))
+    }
+}
+
+/// The audit row of an answer: the ask's id, question and asker, and the inputs.
+fn decision(
+    a: &Ask,
+    me: &str,
+    action: AuditAction,
+    reason: Option<String>,
+    values: &BTreeMap<String, String>,
+    outcome: &Outcome,
+) -> Decision {
+    let verb = match outcome {
+        Outcome::Approved => "approved".to_string(),
+        Outcome::Rejected => "rejected".to_string(),
+        Outcome::Counted { votes, quorum } => format!("vote {votes}/{quorum}"),
+    };
+    let inputs = values
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut summary = format!("ask {} {verb}: {}", a.id, a.prompt);
+    if !inputs.is_empty() {
+        summary.push_str(&format!(" (inputs: {inputs})"));
+    }
+    Decision {
+        actor: me.to_string(),
+        action,
+        step: Some(a.step_id.clone().unwrap_or_else(|| a.id.clone())),
+        reason,
+        details: json!({
+            "ask": a.id,
+            "prompt": a.prompt,
+            "asker": a.asker,
+            "inputs": values,
+        }),
+        summary,
+    }
+}

@@ -1,0 +1,127 @@
+//! `baton ask`: put a question to a person and wait for the decision (issue 44 point
+//! 5). Exit 0 approved, 1 rejected, 3 timed out, 2 bad usage. Run by a step, the ask is
+//! the step's; by any other process, the store's (naming the asking account, pid and
+//! command line). See `session::ask`.
+use super::db::{DbOpt, fail};
+use super::exit;
+use crate::model::ask::{self, AskState};
+use crate::session::{self, ask as asking};
+use clap::Args;
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  baton ask --prompt \"run DROP TABLE users?\" --approvers alice,bob --timeout 10m\n  baton ask --prompt \"which table?\" --input table=string:[a-z_]+ --json\n  baton ask --prompt \"ship it?\" --input env=enum:staging|prod --quorum 2\n\nExit status: 0 approved, 1 rejected, 3 timed out (no decision within --timeout), 2 bad usage.\nAnswer it with `baton approve ASK_ID` / `baton reject ASK_ID --reason …`, the console's\nWaiting tab, or `baton inbox`, which lists it."
+)]
+pub struct AskArgs {
+    /// The question (shown in the inbox, the console and the audit).
+    #[arg(long)]
+    pub prompt: String,
+    /// A value the approver gives: `NAME=TYPE[:pattern]`, TYPE one of `string` (its
+    /// pattern a regex matching the whole value), `int`, `bool`, `enum:a|b|c`
+    /// (repeatable; every input is required).
+    #[arg(long = "input", value_name = "NAME=TYPE[:pattern]")]
+    pub inputs: Vec<String>,
+    /// Who may decide (OS account names, comma-separated; none: anyone but you).
+    #[arg(long, value_delimiter = ',', value_name = "A,B")]
+    pub approvers: Vec<String>,
+    /// How many approvals it takes.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub quorum: u32,
+    /// Give up after this long (e.g. `30s`, `10m`): exit 3, recorded as expired.
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
+    pub timeout: Option<std::time::Duration>,
+    /// Print the decision as one JSON object: `{"ask", "state", "decided_by",
+    /// "approvers", "reason", "inputs", "run_id", "step"}`.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub db: DbOpt,
+}
+
+fn parse_timeout(s: &str) -> Result<std::time::Duration, crate::workflow::DurationError> {
+    crate::workflow::parse_duration(s).and_then(|d| {
+        if d.is_zero() {
+            Err(crate::workflow::DurationError::Zero("timeout"))
+        } else {
+            Ok(d)
+        }
+    })
+}
+
+pub fn run(a: AskArgs) -> i32 {
+    let mut inputs = Vec::new();
+    for spec in &a.inputs {
+        match ask::parse_input(spec) {
+            Ok(i) => inputs.push(i),
+            Err(e) => {
+                crate::stdio::errln!("error: --input {e}");
+                return exit::USAGE;
+            }
+        }
+    }
+    if a.prompt.trim().is_empty() {
+        crate::stdio::errln!(
+            "error: --prompt is empty: say what you ask, e.g. --prompt \"run DROP TABLE users?\""
+        );
+        return exit::USAGE;
+    }
+    let question = asking::Question {
+        prompt: a.prompt.clone(),
+        inputs,
+        approvers: a
+            .approvers
+            .iter()
+            .filter_map(|s| crate::model::clean_name(s).map(str::to_string))
+            .collect(),
+        quorum: a.quorum,
+        timeout: a.timeout,
+    };
+    let path = a.db.path();
+    let mut store = match crate::store::Store::open(&path) {
+        Ok(s) => s,
+        Err(e) => return fail(&e),
+    };
+    let opened = match asking::open(&mut store, &question) {
+        Ok(x) => x,
+        Err(e) => return session::report(&e),
+    };
+    crate::stdio::errln!(
+        "asked ({}): waiting for a decision; `baton approve {} --reason …` or `baton reject {} --reason …`",
+        opened.id,
+        opened.id,
+        opened.id
+    );
+    let done = match asking::wait(&mut store, &path, &opened.id) {
+        Ok(x) => x,
+        Err(e) => return session::report(&e),
+    };
+    let state = done.state;
+    if a.json {
+        if let Err(e) = crate::stdio::out_json_line(&asking::json(&done, state)) {
+            crate::stdio::errln!("error: {e}");
+            return exit::FAILED;
+        }
+    } else {
+        let by = done.decided_by.as_deref().unwrap_or("nobody");
+        let why = done
+            .reason
+            .as_deref()
+            .map(|r| format!(": {}", crate::model::sanitize::one_line(r)))
+            .unwrap_or_default();
+        match state {
+            AskState::Approved => {
+                crate::stdio::outln!("approved by {by}{why}");
+                for (k, v) in done.values.iter().flatten() {
+                    crate::stdio::outln!("  {k}={}", crate::model::sanitize::for_terminal(v));
+                }
+            }
+            AskState::Rejected => crate::stdio::outln!("rejected by {by}{why}"),
+            _ => crate::stdio::outln!("expired: no decision in time"),
+        }
+    }
+    match state {
+        AskState::Approved => exit::OK,
+        AskState::Rejected => exit::FAILED,
+        _ => exit::STORAGE,
+    }
+}

@@ -1,0 +1,102 @@
+//! Issue 44 point 5 in the console: an ask (`baton ask`, here by another OS account,
+//! `nobody`) is listed on the Waiting tab with the gates, and `a` answers it with the
+//! gate's dialog; the asker, waiting on the store, exits 0 with the decision.
+use super::*;
+use std::process::Stdio;
+
+#[test]
+fn the_waiting_tab_lists_an_ask_and_approves_it() {
+    let env = Env::new();
+    env.share_with_nobody();
+    let asker = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_baton"))
+        .args([
+            "ask",
+            "--prompt",
+            "Drop the staging table?",
+            "--json",
+            "--timeout",
+            "2m",
+        ])
+        .env("BATON_DB", env.db())
+        .current_dir(env.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("baton ask as nobody");
+    let tui = format!(
+        "cd {} && BATON_DB={} XDG_CONFIG_HOME={} {} tui ; echo TUI-EXIT=$? ; sleep 30",
+        shell_quote(&env.path().to_string_lossy()),
+        shell_quote(&env.db().to_string_lossy()),
+        shell_quote(&env.config_home().to_string_lossy()),
+        shell_quote(env!("CARGO_BIN_EXE_baton")),
+    );
+    let tmux = Tmux::new(&env, 120, 40, &tui);
+    tmux.wait_for("the ask counted", |s| s.contains("Waiting (1)"), 20);
+    tmux.keys(&["6"]);
+    let screen = tmux.wait_for(
+        "the ask on the Waiting tab",
+        |s| s.contains("Drop the staging table?"),
+        20,
+    );
+    assert!(screen.contains("ask by nobody"), "who asked: {screen}");
+    assert!(screen.contains("· ask"), "its kind: {screen}");
+    tmux.keys(&["a"]);
+    tmux.wait_for("the approve dialog", |s| s.contains("Approve pid"), 10);
+    tmux.literal("staging only");
+    tmux.keys(&["Enter"]);
+    let out = wait_child(asker, 20);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let d: serde_json::Value = serde_json::from_slice(&out.stdout).expect("ask --json");
+    assert_eq!(d["decided_by"], "root");
+    assert_eq!(d["reason"], "staging only");
+    tmux.wait_for(
+        "nothing waits any more",
+        |s| s.contains("nothing waits on anyone"),
+        20,
+    );
+}
+
+/// A step's ask is shown under the step: from the Waiting tab, Enter opens its run's
+/// DAG, where the step (still running: its process waits) says what it asks.
+#[test]
+fn a_step_s_ask_is_shown_under_the_step_in_the_dag() {
+    let env = Env::new();
+    let wf = env.workflow(
+        "ask.toml",
+        &format!(
+            "name = \"asking\"\n[[step]]\nid = \"migrate\"\nrun = \"'{}' ask --prompt 'apply the migration?' --timeout 2m\"\n",
+            env!("CARGO_BIN_EXE_baton")
+        ),
+    );
+    let engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
+    let run = env.wait_run_id();
+    let tui = format!(
+        "cd {} && BATON_DB={} XDG_CONFIG_HOME={} {} tui ; echo TUI-EXIT=$? ; sleep 30",
+        shell_quote(&env.path().to_string_lossy()),
+        shell_quote(&env.db().to_string_lossy()),
+        shell_quote(&env.config_home().to_string_lossy()),
+        shell_quote(env!("CARGO_BIN_EXE_baton")),
+    );
+    let tmux = Tmux::new(&env, 120, 40, &tui);
+    // The asking account is this one: the tab lists it, though not for it to decide.
+    tmux.wait_for("the console", |s| s.contains("6 Waiting"), 20);
+    tmux.keys(&["6"]);
+    tmux.wait_for("the step's ask", |s| s.contains("apply the migration?"), 20);
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for(
+        "the run's DAG with the step's ask",
+        |s| s.contains("Graph ·") && s.contains("migrate") && s.contains("apply the migration?"),
+        20,
+    );
+    assert!(
+        screen.contains("asks"),
+        "the detail pane says it asks: {screen}"
+    );
+    // Cancelling the run stops the step and its asker.
+    let out = env.run(&["cancel", &run, "--reason", "done looking"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let _ = wait_child(engine, 20);
+}
