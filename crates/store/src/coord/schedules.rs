@@ -258,6 +258,45 @@ impl Store {
         self.ctx(r)
     }
 
+    /// [`Store::record_slot`] of many slots (a serve's tick) in one transaction: for
+    /// each, whether it was recorded now (`false`: an earlier serve decided it).
+    pub fn record_slots(
+        &mut self,
+        slots: &[(&str, u32, Timestamp, &str)],
+    ) -> Result<Vec<bool>, StoreError> {
+        let now = Timestamp::now();
+        let r = super::in_transaction(&self.conn, |tx| {
+            let mut st = tx.prepare_cached(
+                "INSERT INTO schedule_slots (file, idx, slot_at, fate, recorded_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+            )?;
+            let mut out = Vec::with_capacity(slots.len());
+            for (file, index, slot_at, fate) in slots {
+                out.push(st.execute(params![file, index, slot_at.0, fate, now.0])? == 1);
+            }
+            Ok(out)
+        });
+        self.ctx(r)
+    }
+
+    /// [`Store::slot_started`] of many slots in one transaction.
+    pub fn slots_started(
+        &mut self,
+        started: &[(&str, u32, Timestamp, &str, Option<&str>)],
+    ) -> Result<(), StoreError> {
+        let r = super::in_transaction(&self.conn, |tx| {
+            let mut st = tx.prepare_cached(
+                "UPDATE schedule_slots SET fate = ?4, run_id = ?5
+                 WHERE file = ?1 AND idx = ?2 AND slot_at = ?3",
+            )?;
+            for (file, index, slot_at, fate, run_id) in started {
+                st.execute(params![file, index, slot_at.0, fate, run_id])?;
+            }
+            Ok(())
+        });
+        self.ctx(r)
+    }
+
     /// The runs slots started that have not finished as recorded (a serve that died
     /// left them; the next one resumes them).
     pub fn unfinished_slot_runs(&self) -> Result<Vec<(String, u32, String)>, StoreError> {
