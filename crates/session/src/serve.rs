@@ -332,6 +332,29 @@ async fn triggers(
         let Some(entry) = catalog.entries.get(&t.file) else {
             continue;
         };
+        // Only a decision on the audit chain, proved by its account, starts a run;
+        // any other row is refused on record (issue 41 point 2).
+        match store.prove_trigger(t) {
+            Ok(Ok(())) => {}
+            Ok(Err(why)) => {
+                crate::stdio::errln!(
+                    "serve: refused the trigger of {} asked as {}: {why}",
+                    entry.plan.name,
+                    t.by
+                );
+                if let Err(e) = store.refuse_trigger(t, &opts.operator, &why) {
+                    crate::stdio::errln!("serve: cannot record the refusal: {e}");
+                }
+                continue;
+            }
+            Err(e) => {
+                crate::stdio::errln!(
+                    "serve: cannot check the trigger of {}: {e}",
+                    entry.plan.name
+                );
+                continue;
+            }
+        }
         starts.push(firing::Start {
             file: &t.file,
             index: TRIGGER_INDEX,
