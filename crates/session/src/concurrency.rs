@@ -123,8 +123,10 @@ pub fn admit(
 }
 
 /// What a new run's admission asks next, on record under `operator`: the holder it
-/// supersedes cancelled, or the pending runs it replaces.
-fn follow_up(
+/// supersedes cancelled, or the pending runs it replaces. [`admit`] makes it; a caller
+/// of [`admit_batch`] makes it once the batch's runs are driven (a cancel of a run of
+/// the batch is taken by its engine).
+pub fn follow_up(
     store: &mut Store,
     group: &Group,
     admission: &Admission,
@@ -150,46 +152,40 @@ fn admission_of(verdict: Verdict, group: &Group) -> Admission {
 
 /// Many new runs at once (a serve's slots due at one instant), each in its group (or
 /// none), recorded in ONE transaction (`Store::create_runs_batch`): each comes back
-/// as [`admit`] (or, without a group, [`prepare::create`]) would give it. A runs'
-/// follow-up (a holder superseded, pending runs replaced) is made after the commit;
-/// one that fails is that run's error, not the batch's.
+/// as [`admit`] (or, without a group, [`prepare::create`]) would give it, except that
+/// its [`follow_up`] is left to the caller, to be made once the runs are driven.
 pub fn admit_batch(
     store: &mut Store,
     runs: Vec<(Loaded, Option<Group>)>,
     lease_holder: &str,
-) -> Result<Vec<Result<(Ready, Admission), SessionError>>, SessionError> {
+) -> Result<Vec<(Ready, Admission)>, SessionError> {
     let mut made = Vec::with_capacity(runs.len());
     let mut batch = Vec::with_capacity(runs.len());
     for (loaded, group) in runs {
-        let operator = loaded.spec.operator.clone();
         let u = unwritten(loaded);
         batch.push(Batched {
             run: u.new_run.clone(),
             joining: group.as_ref().map(joining),
         });
-        made.push((u, group, operator, Vec::new()));
+        made.push((u, group, Vec::new()));
     }
     let verdicts = store.create_runs_batch(&mut batch, lease_holder, |i, verdict| {
-        let (u, group, _, initial) = &mut made[i];
+        let (u, group, initial) = &mut made[i];
         let opening = group.as_ref().map_or(Opening::Run, |g| opening(g, verdict));
         let (committed, rest) = split_persisted(u.core.start_as(opening, Timestamp::now()));
         *initial = rest;
         committed
     })?;
-    let mut out = Vec::with_capacity(made.len());
-    for ((u, group, operator, initial), (verdict, committed)) in made.into_iter().zip(verdicts) {
-        let run_id = u.new_run.id.clone();
-        let admission = match &group {
-            Some(g) => admission_of(verdict, g),
-            None => Admission::Started,
-        };
-        let followed = match &group {
-            Some(g) => follow_up(store, g, &admission, &run_id, &operator),
-            None => Ok(()),
-        };
-        out.push(followed.map(|()| {
+    Ok(made
+        .into_iter()
+        .zip(verdicts)
+        .map(|((u, group, initial), (verdict, committed))| {
+            let admission = match &group {
+                Some(g) => admission_of(verdict, g),
+                None => Admission::Started,
+            };
             let ready = Ready {
-                run_id,
+                run_id: u.new_run.id.clone(),
                 workflow: u.workflow,
                 core: u.core,
                 initial,
@@ -197,9 +193,8 @@ pub fn admit_batch(
                 stale: false,
             };
             (ready, admission)
-        }));
-    }
-    Ok(out)
+        })
+        .collect())
 }
 
 /// How a run of `group` joins it in the store.

@@ -80,7 +80,7 @@ pub(super) async fn start_runs(
     let fates: Vec<(&str, Option<String>)> = made
         .iter()
         .map(|m| match m {
-            Ok((ready, _, a)) => (admitted(a), Some(ready.run_id.clone())),
+            Ok((ready, _, a, _)) => (admitted(a), Some(ready.run_id.clone())),
             Err(_) => ("failed", None),
         })
         .collect();
@@ -91,8 +91,9 @@ pub(super) async fn start_runs(
         .collect();
     let recorded = store.slots_started(&rows);
     let mut out = Vec::with_capacity(n);
+    let mut follow = Vec::new();
     for (s, m) in starts.iter().zip(made) {
-        let (ready, own, admission) = match m {
+        let (ready, own, admission, group) = match m {
             Ok(m) => m,
             Err(e) => {
                 out.push(Err(e));
@@ -109,6 +110,14 @@ pub(super) async fn start_runs(
         // Driven even if its slot's fate could not be recorded: the run is recorded,
         // with its lease, and a run left undriven would wait for the next serve.
         starting.host(own, ready);
+        if let Some(g) = group
+            && matches!(
+                admission,
+                Admission::Queued { .. } | Admission::Superseding { .. }
+            )
+        {
+            follow.push((g, admission, run_id.clone()));
+        }
         out.push(match &recorded {
             Ok(()) => Ok(run_id),
             Err(e) => Err(SessionError::System(format!(
@@ -116,7 +125,37 @@ pub(super) async fn start_runs(
             ))),
         });
     }
+    follow_ups(opts, follow).await;
     out
+}
+
+/// The follow-ups of the runs just driven (a holder superseded, pending runs
+/// replaced: `concurrency::follow_up`), off this thread: a cancel they send waits for
+/// the engine of its run, which may be one this thread drives.
+async fn follow_ups(opts: &ServeOptions, follow: Vec<(Group, Admission, String)>) {
+    if follow.is_empty() {
+        return;
+    }
+    let (db, operator) = (opts.db.clone(), opts.operator.clone());
+    let done = tokio::task::spawn_blocking(move || {
+        let mut store = Store::open(&db)?;
+        let mut failed = Vec::new();
+        for (g, a, run) in &follow {
+            if let Err(e) = concurrency::follow_up(&mut store, g, a, run, &operator) {
+                failed.push(format!("run {run}: {e}"));
+            }
+        }
+        Ok::<_, SessionError>(failed)
+    })
+    .await;
+    let failed = match done {
+        Ok(Ok(f)) => f,
+        Ok(Err(e)) => vec![e.to_string()],
+        Err(e) => vec![e.to_string()],
+    };
+    for f in failed {
+        crate::stdio::errln!("serve: after admitting {f}");
+    }
 }
 
 /// One run to make, as the blocking task gets it.
@@ -128,7 +167,7 @@ struct Ask {
     schedule: Option<(u32, Overlap)>,
 }
 
-type Made = Result<(Ready, Store, Admission), SessionError>;
+type Made = Result<(Ready, Store, Admission, Option<Group>), SessionError>;
 
 /// On the blocking pool: every run of `asks` made in one transaction, then each with
 /// its own connection for its driver. A batch the store refuses as a whole (a run
@@ -146,27 +185,28 @@ fn make_all(db: &std::path::Path, asks: Vec<Ask>) -> Vec<Made> {
                 .collect();
         }
     };
-    let mut slots: Vec<Option<SessionError>> = Vec::with_capacity(asks.len());
+    // Each ask's group, or why it cannot be made.
+    let mut groups: Vec<Result<Option<Group>, SessionError>> = Vec::with_capacity(asks.len());
     let mut ok: Vec<(prepare::Loaded, Option<Group>)> = Vec::new();
     for a in &asks {
         match loaded(a) {
-            Ok(l) => {
-                ok.push(l);
-                slots.push(None);
+            Ok((l, g)) => {
+                groups.push(Ok(g.clone()));
+                ok.push((l, g));
             }
-            Err(e) => slots.push(Some(e)),
+            Err(e) => groups.push(Err(e)),
         }
     }
     let mut made: Vec<Result<(Ready, Admission), SessionError>> =
         match concurrency::admit_batch(&mut store, ok, &holder) {
-            Ok(m) => m,
+            Ok(m) => m.into_iter().map(Ok).collect::<Vec<_>>(),
             Err(batch) => {
                 crate::stdio::errln!(
                     "serve: the slots' runs could not be made together ({batch}); making them one at a time"
                 );
                 asks.iter()
-                    .zip(&slots)
-                    .filter(|(_, e)| e.is_none())
+                    .zip(&groups)
+                    .filter(|(_, g)| g.is_ok())
                     .map(|(a, _)| one(&mut store, a, &holder))
                     .collect()
             }
@@ -174,18 +214,16 @@ fn make_all(db: &std::path::Path, asks: Vec<Ask>) -> Vec<Made> {
         .into_iter()
         .rev()
         .collect();
-    slots
+    groups
         .into_iter()
-        .map(|failed| match failed {
-            Some(e) => Err(e),
-            None => {
-                let (ready, a) = made.pop().unwrap_or_else(|| {
-                    Err(SessionError::System(
-                        "a run of the batch went missing".into(),
-                    ))
-                })?;
-                Ok((ready, Store::open(db)?, a))
-            }
+        .map(|group| {
+            let group = group?;
+            let (ready, a) = made.pop().unwrap_or_else(|| {
+                Err(SessionError::System(
+                    "a run of the batch went missing".into(),
+                ))
+            })?;
+            Ok((ready, Store::open(db)?, a, group))
         })
         .collect()
 }
@@ -198,13 +236,11 @@ fn loaded(a: &Ask) -> Result<(prepare::Loaded, Option<Group>), SessionError> {
     Ok((loaded, group))
 }
 
-/// One run made on its own (the batch's fallback).
+/// One run made on its own (the batch's fallback): a batch of one.
 fn one(store: &mut Store, a: &Ask, holder: &str) -> Result<(Ready, Admission), SessionError> {
-    let (loaded, group) = loaded(a)?;
-    match &group {
-        None => Ok((prepare::create(store, loaded, holder)?, Admission::Started)),
-        Some(g) => concurrency::admit(store, loaded, holder, g),
-    }
+    concurrency::admit_batch(store, vec![loaded(a)?], holder)?
+        .pop()
+        .ok_or_else(|| SessionError::System("the run was not made".into()))
 }
 
 /// The concurrency group a run of `plan` joins: the workflow's own if it has one (it
