@@ -7,7 +7,9 @@
 //! transaction (`Store::record_slots`), their runs made from the plans the catalog
 //! keeps (each file's, loaded once per version of the file) and recorded in one
 //! transaction off the serve's thread (`concurrency::admit_batch`), and what each
-//! became recorded in one more (`Store::slots_started`). The order of the records is
+//! became recorded in one more (`Store::slots_started`); the runs are then driven, and
+//! only then their admissions' follow-ups made (a queued run replacing the one pending
+//! before it cancels that run, whose engine must exist to take it). The order of the records is
 //! the one a slot always had: the slot, then its run, then the slot's run: a kill
 //! between them leaves a slot recorded without a run, never a slot fired twice.
 use super::catalog::Entry;
