@@ -1,15 +1,17 @@
 //! Steps elsewhere against their bare commands, in the same run (issue 46 point 5):
 //! (a) per-step overhead of the SSH executor over bare `ssh HOST true`: a chain of
-//!     `CHAIN` steps (each needs the one before) on one host, against `CHAIN` bare
-//!     `ssh` calls one after another (with the same connection sharing baton uses, and
-//!     without: a first connection each time);
+//!     `SSH_CHAIN` steps (each needs the one before) on one host, against as many bare
+//!     `ssh` calls one after another, both through a shared connection (ControlMaster,
+//!     warmed before the pairs: baton's own, and the bare side's);
 //! (b) per-step overhead of the batch executor over `qsub -sync y` (a private Grid
 //!     Engine cell) and `sbatch --wait` (the Slurm test cluster): a chain of `CHAIN`
 //!     steps against `CHAIN` bare submissions of the same job script one after another;
-//! (c) 100 short steps over two SSH hosts of one label against the same on one host,
-//!     each host running `PER_HOST` steps at once (`max_parallel` = `PER_HOST` × hosts):
-//!     the two-host run against half the one-host run.
-//! Alternating pairs; means and medians, and their ratios.
+//! (c) 100 short steps (`sleep SPREAD_SLEEP`: time on the host, not CPU here) over two
+//!     SSH hosts of one label against the same on one host, each host running
+//!     `PER_HOST` steps at once (`max_parallel` = `PER_HOST` × hosts): the two-host run
+//!     against half the one-host run.
+//! Alternating pairs; means and medians, and their ratios; one `RESULT` line per ratio
+//! (the median's), with the load average of the machine.
 //!
 //!   tests/ssh/hosts.sh start; tests/sge/cell.sh start; tests/slurm/cluster.sh start
 //!   cargo bench --bench remote          # (as root; a part whose daemons are missing
@@ -23,11 +25,18 @@ use std::time::{Duration, Instant};
 mod load;
 
 const BATON: &str = env!("CARGO_BIN_EXE_baton");
-/// Steps in a chain (a) and (b).
+/// Steps in a chain (b).
 const CHAIN: usize = 10;
-/// Steps (c) runs, and how many a host runs at once.
+/// Steps in a chain (a): enough that baton's own start (its store, the plan) weighs
+/// little per step.
+const SSH_CHAIN: usize = 30;
+/// Steps (c) runs, how many a host runs at once, and each one's `sleep`. Both hosts are
+/// sshds on this machine: each step's login on them costs CPU here (~0.1–0.2 s with a
+/// shell that reads an rc file), so a host's slots are few and the step sleeps long
+/// enough that the run is bound by the hosts' slots, not by this machine's cores.
 const SPREAD_STEPS: usize = 100;
-const PER_HOST: usize = 10;
+const PER_HOST: usize = 2;
+const SPREAD_SLEEP: &str = "0.5";
 
 fn script(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -158,6 +167,15 @@ fn compare(
         ys.iter().map(|d| ms(*d).round()).collect::<Vec<_>>(),
         load::load()
     );
+    let (x, y) = (median(xs), median(ys));
+    println!(
+        "RESULT {label}: ratio {:.3} (median of {pairs} pairs: baton {:.0} ms, baseline {:.0} ms, {:+.1} ms per step; load {})",
+        x.as_secs_f64() / y.as_secs_f64(),
+        ms(x),
+        ms(y),
+        (ms(x) - ms(y)) / per as f64,
+        load::load()
+    );
 }
 
 /// A chain of `n` steps on `executor`, each needing the one before.
@@ -188,7 +206,7 @@ fn ssh_part(dir: &Path, pairs: usize) {
     let wf = dir.join("ssh-chain.toml");
     std::fs::write(
         &wf,
-        chain("ssh-chain", &head("baton-h2", "x"), CHAIN, "true"),
+        chain("ssh-chain", &head("baton-h2", "x"), SSH_CHAIN, "true"),
     )
     .unwrap();
     let mux = std::env::temp_dir().join(format!("baton-bench-mux-{}", std::process::id()));
@@ -200,30 +218,23 @@ fn ssh_part(dir: &Path, pairs: usize) {
         "-o",
         &format!("ControlPath={}-%C", mux.display()),
         "-o",
-        "ControlPersist=60",
+        "ControlPersist=120",
+        "-T",
         "baton-h2",
         "true",
     ]
     .iter()
     .map(|s| s.to_string())
     .collect();
-    let single: Vec<String> = ["-F", &config, "baton-h2", "true"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    // `compare`'s warm-up run of each side opens its master connection.
     compare(
-        &format!("ssh: {CHAIN} chained `true` steps vs `ssh HOST true` with a shared connection"),
-        CHAIN,
+        &format!(
+            "ssh: {SSH_CHAIN} chained `true` steps vs `ssh HOST true`, both over a warm shared connection"
+        ),
+        SSH_CHAIN,
         pairs,
         || baton(dir, &wf, &[]),
-        || bare("ssh", &shared, &[], CHAIN),
-    );
-    compare(
-        &format!("ssh: {CHAIN} chained `true` steps vs `ssh HOST true`, a new connection each"),
-        CHAIN,
-        pairs,
-        || baton(dir, &wf, &[]),
-        || bare("ssh", &single, &[], CHAIN),
+        || bare("ssh", &shared, &[], SSH_CHAIN),
     );
 }
 
@@ -248,7 +259,7 @@ fn spread_part(dir: &Path, pairs: usize) {
         }
         for i in 0..SPREAD_STEPS {
             w.push_str(&format!(
-                "\n[[step]]\nid = \"s{i}\"\nrequires = [\"gpu\"]\nrun = 'sleep 1'\n"
+                "\n[[step]]\nid = \"s{i}\"\nrequires = [\"gpu\"]\nrun = 'sleep {SPREAD_SLEEP}'\n"
             ));
         }
         w
@@ -260,7 +271,7 @@ fn spread_part(dir: &Path, pairs: usize) {
     // baton on two hosts against half of baton on one: the one-host run is the baseline.
     compare(
         &format!(
-            "spread: {SPREAD_STEPS} `sleep 1` steps, {PER_HOST} at once per host: two hosts vs half of one host"
+            "spread: {SPREAD_STEPS} `sleep {SPREAD_SLEEP}` steps, {PER_HOST} at once per host: two hosts vs half of one host"
         ),
         SPREAD_STEPS,
         pairs,

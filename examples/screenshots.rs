@@ -248,8 +248,12 @@ fn main() -> std::io::Result<()> {
     }
     shot("schedules", &v, &mut u, "default")?;
 
+    // The help searched (`/filter`): Enter would run the selected key.
     let mut u = ui();
     update(&mut u, &v, Action::Help);
+    update(&mut u, &v, Action::Filter);
+    typed(&mut u, &v, "filter");
+    update(&mut u, &v, Action::Confirm);
     shot("help", &v, &mut u, "default")?;
 
     // Decisions others recorded on any run (`!`): who, what and the reason typed.

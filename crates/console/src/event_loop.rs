@@ -131,6 +131,8 @@ where
     let mut view: Arc<RunView> = link.view.borrow_and_update().clone();
     ui.wall_clock = config.time == baton_session::config::TimeDisplay::Clock;
     ui.on_quit = config.on_quit;
+    // The help lists the keys in force and runs them (`app::help`).
+    ui.keys = Arc::new(config.keys.clone());
     ui.set_runs(link.runs.borrow_and_update().clone());
     ui.runs_partial = !*link.runs_complete.borrow();
     ui.driven = link.driven.borrow_and_update().clone();

@@ -794,6 +794,8 @@ pub fn waiting() -> Vec<baton_model::inbox::Waiting> {
     budget.run_id = "01JXQZ0M3D5E7F9G1H2J3K4L5M".into();
     budget.workflow = "nightly-etl".into();
     budget.state = RunState::Interrupted;
+    // Its engine was last seen 2 s before now: its clocks stand there.
+    budget.engine_gone_at = Some(at(418));
     budget.gates.retain(|g| g.step.is_none());
     items.extend(inbox::waiting(&budget, "carol"));
     let mut marked = finished_failed();

@@ -105,6 +105,7 @@ impl fmt::Display for ErrorKind {
     Deserialize,
     strum::IntoStaticStr,
     strum::EnumString,
+    strum::VariantArray,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
@@ -116,6 +117,8 @@ pub enum Severity {
 }
 
 impl Severity {
+    pub const ALL: &'static [Severity] = <Severity as strum::VariantArray>::VARIANTS;
+
     pub fn as_str(self) -> &'static str {
         self.into()
     }

@@ -9,7 +9,17 @@ use super::time::Timestamp;
 use super::view::RunView;
 use serde::Serialize;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, strum::IntoStaticStr, strum::EnumString)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
 pub enum WaitKind {
@@ -26,6 +36,8 @@ pub enum WaitKind {
 }
 
 impl WaitKind {
+    pub const ALL: &'static [WaitKind] = <WaitKind as strum::VariantArray>::VARIANTS;
+
     pub fn as_str(self) -> &'static str {
         self.into()
     }
@@ -65,9 +77,19 @@ pub struct Waiting {
     /// A signed gate: decided by whoever holds an approver's key.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub signed: bool,
+    /// When the run's engine was last seen, once it is gone (`RunView::engine_gone_at`):
+    /// the item's clocks stop there, as the run's do in every view.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub engine_gone_at: Option<Timestamp>,
 }
 
 impl Waiting {
+    /// The item's clock at `now`: `now`, or where its run's engine stopped (how long it
+    /// waited and the time left do not move while no engine drives the run).
+    pub fn clock(&self, now: Timestamp) -> Timestamp {
+        self.engine_gone_at.map_or(now, |gone| gone.min(now))
+    }
+
     /// Who may decide: the approvers (or `anyone`), with the votes so far against the
     /// quorum when it takes more than one or some were cast (`alice,bob 1/2`).
     pub fn who(&self) -> String {
@@ -83,9 +105,10 @@ impl Waiting {
         }
     }
 
-    /// The time left before its deadline at `now` (zero once past), if it has one.
+    /// The time left before its deadline at `now` (zero once past), if it has one;
+    /// standing where the run's engine stopped while none drives it ([`Waiting::clock`]).
     pub fn left(&self, now: Timestamp) -> Option<std::time::Duration> {
-        self.deadline.map(|d| d.since(now))
+        self.deadline.map(|d| d.since(self.clock(now)))
     }
 }
 
@@ -109,6 +132,7 @@ pub fn waiting(view: &RunView, me: &str) -> Vec<Waiting> {
         commands: Vec::new(),
         inputs: Vec::new(),
         signed: false,
+        engine_gone_at: view.engine_gone_at,
     };
     let mut out = Vec::new();
     for g in &view.gates {
@@ -299,6 +323,7 @@ mod tests {
             commands: Vec::new(),
             inputs: Vec::new(),
             signed: false,
+            engine_gone_at: None,
         }
     }
 
@@ -317,5 +342,18 @@ mod tests {
             items[0].left(Timestamp(40)),
             Some(std::time::Duration::from_millis(60))
         );
+    }
+
+    /// Issue 45 point 6: on a run no engine drives, the time left stands where the
+    /// engine was last seen, however late it is read.
+    #[test]
+    fn the_clock_of_an_item_stops_with_its_runs_engine() {
+        let mut item = w("gone", Some(1_000), 100);
+        item.engine_gone_at = Some(Timestamp(400));
+        assert_eq!(item.clock(Timestamp(300)), Timestamp(300));
+        assert_eq!(item.clock(Timestamp(90_000)), Timestamp(400));
+        let left = Some(std::time::Duration::from_millis(600));
+        assert_eq!(item.left(Timestamp(500)), left);
+        assert_eq!(item.left(Timestamp(90_000)), left);
     }
 }

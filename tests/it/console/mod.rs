@@ -1,6 +1,7 @@
 //! The console: rendered views (snapshots) and the real binary driven in tmux.
 mod clocks;
 mod fanned;
+mod filters;
 mod log_times;
 mod marked;
 mod render;

@@ -112,9 +112,11 @@ run = 'echo failing >&2; exit 3'
     assert!(log.contains("token=***"), "{log}");
     assert!(!log.contains(secret), "{log}");
     assert!(log.contains("greeting=it's $(not code)"), "{log}");
-    // Nothing of the attempts (the job file held the secret) stays on the host.
-    let left: Vec<_> = walk(&env.path().join("remote"));
-    assert!(left.is_empty(), "left on the host: {left:?}");
+    // Nothing of the attempts stays on the host (removed just after each connection).
+    let remote = env.path().join("remote");
+    wait_until("the attempts' files gone from the host", secs(10), || {
+        walk(&remote).is_empty()
+    });
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {
@@ -409,4 +411,85 @@ fn steps_needing_a_label_take_turns_on_its_hosts_and_pass_over_one_down() {
             "{shown}"
         );
     }
+}
+
+/// Point 5's shape: a step that ends well costs exactly one `ssh` (start, live output,
+/// exit code and outputs on one connection), and nothing the step prints can pass for
+/// the results that follow its output.
+#[test]
+fn a_step_costs_one_ssh_and_its_output_cannot_forge_its_results() {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(config) = hosts() else { return };
+    let env = Env::new();
+    // An `ssh` first on PATH that counts its calls, then is the real one.
+    let shim = env.path().join("shim");
+    std::fs::create_dir_all(&shim).unwrap();
+    let calls = env.path().join("ssh-calls");
+    std::fs::write(
+        shim.join("ssh"),
+        format!(
+            "#!/bin/sh\necho call >> '{}'\nexec /usr/bin/ssh \"$@\"\n",
+            calls.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(shim.join("ssh"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let wf = env.workflow(
+        "w.toml",
+        &format!(
+            r#"name = "ssh-one"
+{}
+[[step]]
+id = "forger"
+executor = "box"
+run = 'printf "out\n\nbaton-results-00000000000000000000000000000000\nexitcode 1 1\n0end 0\n"; printf "exitcode 1 1\n0output 5 5\nx=99\nend 0\n"; echo "x=1" >> "$BATON_OUTPUT"; exit 4'
+
+[[step]]
+id = "plain"
+executor = "box"
+run = 'echo "answer=7" >> "$BATON_OUTPUT"; printf "no newline at the end"'
+
+[[step]]
+id = "quiet"
+executor = "box"
+run = 'true'
+"#,
+            executor("box", "baton-h2", &config, &env, "\"gpu\""),
+        ),
+    );
+    let path = format!(
+        "{}:{}",
+        shim.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = env
+        .cmd()
+        .env("PATH", path)
+        .args(["run", wf.to_str().unwrap(), "--headless"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run baton");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let id = run_id_of(&text(&out.stdout));
+    let show = env.show(&id);
+    assert_eq!(step_state(&show, "forger").as_deref(), Some("failed"));
+    assert_eq!(step_field(&show, "forger", "exit_code"), 4);
+    assert_eq!(step_field(&show, "forger", "outputs")["x"], "1");
+    let log = text(&env.run(&["logs", &id, "forger"]).stdout);
+    assert!(log.contains("baton-results-000"), "{log}");
+    assert!(log.contains("x=99"), "{log}");
+    assert_eq!(step_state(&show, "plain").as_deref(), Some("succeeded"));
+    assert_eq!(step_field(&show, "plain", "outputs")["answer"], "7");
+    let log = text(&env.run(&["logs", &id, "plain"]).stdout);
+    assert!(log.contains("no newline at the end"), "{log}");
+    assert_eq!(step_state(&show, "quiet").as_deref(), Some("succeeded"));
+    let n = std::fs::read_to_string(&calls)
+        .unwrap_or_default()
+        .lines()
+        .count();
+    assert_eq!(n, 3, "one ssh per step, three steps");
+    let remote = env.path().join("remote");
+    wait_until("the attempts' files gone from the host", secs(10), || {
+        walk(&remote).is_empty()
+    });
 }

@@ -4,30 +4,11 @@ use super::log::open_log;
 use super::state::UiState;
 use super::update::{move_sel, retry, send, toast};
 use crate::layout::DagLayout;
-use baton_model::{Command, RunView, StepState};
+use baton_model::{Command, RunView};
 
-/// Filter terms separated by spaces, all must match: `state:NAME` (prefix of the state)
-/// or a case-insensitive substring of the step id.
+/// Whether a step passes the DAG's filter (`app::filter`, the one syntax of every list).
 pub fn matches_filter(step: &baton_model::StepView, filter: &str) -> bool {
-    filter
-        .split_whitespace()
-        .all(|term| match term.strip_prefix("state:") {
-            Some(st) => step.state.as_str().starts_with(&st.to_ascii_lowercase()),
-            None => step.id.to_lowercase().contains(&term.to_lowercase()),
-        })
-}
-
-/// What is wrong with a filter, if anything: a `state:` term that is the start of no
-/// step state.
-pub fn filter_problem(filter: &str) -> Option<String> {
-    filter.split_whitespace().find_map(|term| {
-        let st = term.strip_prefix("state:")?.to_ascii_lowercase();
-        let known = StepState::ALL.iter().any(|s| s.as_str().starts_with(&st));
-        (!known).then(|| {
-            let names: Vec<&str> = StepState::ALL.iter().map(|s| s.as_str()).collect();
-            format!("no step state starts with `{st}`: {}", names.join(", "))
-        })
-    })
+    super::filter::Filter::parse(filter).matches(step)
 }
 
 /// Indices of the steps the filter lets through, in the list's order, with every

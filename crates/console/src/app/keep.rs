@@ -2,8 +2,8 @@
 //! error, audit row, waiting item or schedule it is on, not a row number. The shell
 //! takes what is selected before new data replaces the old ([`UiState::picked`]) and
 //! puts each selection back on the same thing after ([`UiState::keep_picked`]): a
-//! run `serve` starts, a gate that opens, a re-sort, never moves the highlight onto
-//! another item between a look and a key.
+//! run `serve` starts, a gate that opens, a re-sort, a filter typed (`/`), never moves
+//! the highlight onto another item between a look and a key.
 use super::state::UiState;
 use baton_model::view::AuditView;
 use baton_model::{RunView, inbox::Waiting};
@@ -26,7 +26,7 @@ fn waiting_key(w: &Waiting) -> (String, String, baton_model::inbox::WaitKind) {
     (w.run_id.clone(), w.step.clone(), w.kind)
 }
 
-/// `sel` clamped to a list of `n`: the index a view draws as selected.
+/// `sel` clamped to a list of `n`.
 fn at(sel: usize, n: usize) -> Option<usize> {
     (n > 0).then(|| sel.min(n - 1))
 }
@@ -42,6 +42,8 @@ impl UiState {
             run: (self.tab == super::Tab::Runs)
                 .then(|| self.selected_run(now).map(|r| r.id.clone()))
                 .flatten(),
+            // The item chosen, even while a filter hides it (`app::lists`): it is
+            // selected again once shown.
             waiting: at(self.wait_sel, self.waiting.len()).map(|i| waiting_key(&self.waiting[i])),
             gate: at(self.gate_sel, view.gates.len()).map(|i| view.gates[i].step_id.clone()),
             error: at(self.error_sel, view.errors.len()).map(|i| view.errors[i].id.clone()),
@@ -55,15 +57,8 @@ impl UiState {
     /// `view`'s and this state's; one whose item went keeps its row (clamped).
     pub fn keep_picked(&mut self, view: &RunView, was: &Picked) {
         let now = self.store_clock(view);
-        if let Some(id) = &was.run {
-            let runs = &self.runs;
-            if let Some(i) = self
-                .visible_runs(now)
-                .iter()
-                .position(|&i| &runs[i].id == id)
-            {
-                self.run_sel = i;
-            }
+        if let Some(i) = was.run.as_deref().and_then(|id| self.run_row(now, id)) {
+            self.run_sel = i;
         }
         if let Some(key) = &was.waiting
             && let Some(i) = self.waiting.iter().position(|w| &waiting_key(w) == key)

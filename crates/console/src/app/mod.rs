@@ -9,6 +9,8 @@
 //! - `schedules`: the Schedules tab and its pause / resume / trigger dialog.
 //! - `dag`, `runs`, `log`, `dialogs`: each tab's, the log's and each dialog's state and
 //!   handlers.
+//! - `filter`: the one `/` filter of every list; `lists`: the filtered lists and their
+//!   selections; `help`: the help's search and Enter that runs a key.
 //! - `targets`: what an action is about (the gate, the step, what `y` copies) and
 //!   whether it is offered now.
 pub mod action_log;
@@ -16,8 +18,11 @@ mod actions;
 mod dag;
 mod dialogs;
 mod fan;
+mod filter;
+mod help;
 mod jump;
 mod keep;
+mod lists;
 mod log;
 mod mark;
 mod notices;
@@ -30,17 +35,20 @@ mod waiting;
 
 pub use action_log::{Kind as LoggedKind, Logged};
 pub use actions::{Action, ConsoleExit, Hit, Hits, Request, Tab};
-pub use dag::{filter_problem, matches_filter, visible_steps};
+pub use dag::{matches_filter, visible_steps};
 pub use dialogs::{
     BudgetDialog, BudgetField, ConfirmDialog, ConfirmWhat, Decision, Dialog, DiffLine, GateDialog,
     InputField, QuitButton, proposal_diff,
 };
 pub use fan::{MAX_LABEL, graph_steps, node_label, node_width, rows, rows_match, shown_steps};
+pub use filter::{Filter, Row, move_shown, shown_sel};
+pub use help::{HelpEntry, help_at, help_entries};
 pub use keep::Picked;
+pub use lists::filter_note;
 pub use log::{LogState, search_from, show_match};
 pub use mark::MarkDialog;
 pub use notices::DecisionNotice;
-pub use runs::{RunIds, RunsSort, run_matches, runs_filter_problem, short_id};
+pub use runs::{RunIds, RunsSort, short_id};
 pub use schedules::{ScheduleDialog, SchedulePick};
 pub use state::{
     LIST_MODE_ABOVE, Overlay, TOAST_ERROR_FOR, TOAST_OK_FOR, Toast, UiState, run_is_live,

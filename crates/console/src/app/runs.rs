@@ -35,34 +35,6 @@ impl RunsSort {
     }
 }
 
-/// Whether a run passes the Runs tab's filter: every word must match.
-pub fn run_matches(r: &RunSummary, filter: &str) -> bool {
-    filter.split_whitespace().all(|term| {
-        let t = term.to_lowercase();
-        if let Some(st) = t.strip_prefix("state:") {
-            r.state.as_str().starts_with(st)
-        } else if let Some(wf) = t.strip_prefix("wf:") {
-            r.workflow.to_lowercase().contains(wf)
-        } else {
-            r.id.to_lowercase().contains(&t)
-                || r.workflow.to_lowercase().contains(&t)
-                || r.operator.to_lowercase().contains(&t)
-        }
-    })
-}
-
-/// What is wrong with a Runs filter: a `state:` term that starts no run state.
-pub fn runs_filter_problem(filter: &str) -> Option<String> {
-    filter.split_whitespace().find_map(|term| {
-        let st = term.to_lowercase().strip_prefix("state:")?.to_string();
-        let known = RunState::ALL.iter().any(|s| s.as_str().starts_with(&st));
-        (!known).then(|| {
-            let names: Vec<&str> = RunState::ALL.iter().map(|s| s.as_str()).collect();
-            format!("no run state starts with `{st}`: {}", names.join(", "))
-        })
-    })
-}
-
 /// The listed runs' ids in order: where [`short_id`] finds the ids nearest an id
 /// (the longest prefix an id shares with any other is shared with a neighbour in
 /// order), so a row's short id costs a binary search, not a pass over every run.
@@ -117,8 +89,9 @@ impl UiState {
     /// The Runs tab's lines: indices into `runs`, filtered and sorted (`now` ends the
     /// runs still going, for the duration order).
     pub fn visible_runs(&self, now: Timestamp) -> Vec<usize> {
+        let f = super::filter::Filter::parse(&self.runs_filter);
         let mut v: Vec<usize> = (0..self.runs.len())
-            .filter(|&i| run_matches(&self.runs[i], &self.runs_filter))
+            .filter(|&i| f.matches(&*self.runs[i]))
             .collect();
         let r = &self.runs;
         let took = |i: usize| r[i].clock_end(now).since(r[i].started_at);
@@ -137,6 +110,14 @@ impl UiState {
         v
     }
 
+    /// The line of the Runs tab that shows run `id`, if it is shown.
+    pub fn run_row(&self, now: Timestamp, id: &str) -> Option<usize> {
+        let runs = &self.runs;
+        self.visible_runs(now)
+            .iter()
+            .position(|&i| runs[i].id == id)
+    }
+
     /// The run the Runs tab's selection is on.
     pub fn selected_run(&self, now: Timestamp) -> Option<&RunSummary> {
         let vis = self.visible_runs(now);
@@ -153,21 +134,15 @@ pub(super) fn runs_tab(ui: &mut UiState, view: &RunView, action: Action) -> Vec<
     let run = ui.selected_run(now).cloned();
     match (action, run) {
         (Action::Filter, _) => ui.filter_editing = true,
-        (Action::Back, _) => {
+        (Action::Back, selected) => {
             ui.runs_filter.clear();
-            ui.run_sel = 0;
+            // The selection stays on its run, the whole list back around it.
+            ui.run_sel = selected.and_then(|s| ui.run_row(now, &s.id)).unwrap_or(0);
         }
         (Action::Sort, selected) => {
             ui.runs_sort = ui.runs_sort.next();
             // The selection stays on its run in the new order.
-            let runs = &ui.runs;
-            ui.run_sel = selected
-                .and_then(|s| {
-                    ui.visible_runs(now)
-                        .iter()
-                        .position(|&i| runs[i].id == s.id)
-                })
-                .unwrap_or(0);
+            ui.run_sel = selected.and_then(|s| ui.run_row(now, &s.id)).unwrap_or(0);
             let label = ui.runs_sort.label();
             toast(ui, format!("runs {label} (s: next order)"), true);
         }

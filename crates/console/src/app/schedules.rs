@@ -7,7 +7,7 @@
 use super::actions::{Action, Request, Tab};
 use super::dialogs::Dialog;
 use super::state::UiState;
-use super::update::{edit_line, move_sel, toast};
+use super::update::{edit_line, toast};
 use baton_session::schedules::{Act, Listed};
 
 /// What the Schedules tab's selection is on.
@@ -36,26 +36,31 @@ impl UiState {
         self.schedules.rows.len() + self.schedules.broken.len()
     }
 
-    /// The selected line of the Schedules tab, if any.
-    pub fn selected_schedule(&self) -> Option<SchedulePick<'_>> {
+    /// Line `i` of the Schedules tab: a schedule, or a file that serves none.
+    pub fn schedule_line(&self, i: usize) -> Option<SchedulePick<'_>> {
         let b = &self.schedules;
-        let i = self.sched_sel.min(self.schedule_lines().saturating_sub(1));
         match b.rows.get(i) {
             Some(l) => Some(SchedulePick::Schedule(l)),
             None => b
                 .broken
-                .get(i - b.rows.len())
+                .get(i.checked_sub(b.rows.len())?)
                 .map(|(f, e)| SchedulePick::Broken(f, e)),
         }
+    }
+
+    /// The selected line of the Schedules tab, if the filter shows any.
+    pub fn selected_schedule(&self) -> Option<SchedulePick<'_>> {
+        self.schedule_line(self.schedule_at()?)
     }
 }
 
 pub(super) fn schedules_tab(ui: &mut UiState, action: Action) -> Vec<Request> {
-    let lines = ui.schedule_lines();
-    move_sel(&mut ui.sched_sel, lines, &action);
+    let shown = ui.shown_schedules();
+    super::filter::move_shown(&mut ui.sched_sel, &shown, &action);
     let picked = match ui.selected_schedule() {
         Some(SchedulePick::Schedule(l)) => Ok(l.clone()),
         Some(SchedulePick::Broken(f, _)) => Err(format!("{f} does not load: fix it first")),
+        None if ui.schedule_lines() > 0 => Err("nothing the filter shows: Esc clears it".into()),
         None => Err("no schedule is served".to_string()),
     };
     let acts = matches!(

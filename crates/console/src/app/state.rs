@@ -71,6 +71,21 @@ pub struct UiState {
     /// The Runs tab's filter (`/`): words of an id, workflow or operator, `state:NAME`,
     /// `wf:NAME`.
     pub runs_filter: String,
+    /// The other lists' filters (`/`, the same syntax, `app::filter`).
+    pub waiting_filter: String,
+    pub gates_filter: String,
+    pub errors_filter: String,
+    pub audit_filter: String,
+    pub schedules_filter: String,
+    /// The help's search (`/` in `?`) and its selected key (an index into the keys it
+    /// shows), which Enter runs.
+    pub help_filter: String,
+    pub help_sel: usize,
+    /// What was selected when the filter being typed was opened: each keystroke puts
+    /// the selections back on it where the filter shows it (issue 45 point 3).
+    pub(super) typing_from: Option<super::keep::Picked>,
+    /// The keys in force (the shell sets the config's): the help lists and runs them.
+    pub keys: Arc<crate::keymap::Keymap>,
     pub runs_sort: RunsSort,
     /// What waits on the operator across every run (kept current by the event loop).
     pub waiting: Arc<Vec<baton_model::inbox::Waiting>>,
@@ -154,6 +169,8 @@ impl UiState {
             (Some(Dialog::Refused(_)), _, _) => Context::Refused,
             (Some(Dialog::Mark(_)), _, _) => Context::MarkDialog,
             (Some(Dialog::Schedule(_)), _, _) => Context::ScheduleDialog,
+            (None, Some(Overlay::Help), _) if self.filter_editing => Context::FilterInput,
+            (None, Some(Overlay::Help), _) => Context::Help,
             (None, Some(_), _) => Context::Overlay,
             (None, None, Some(l)) if l.searching => Context::SearchInput,
             (None, None, Some(_)) => Context::Log,
@@ -182,12 +199,35 @@ impl UiState {
         self.now.map_or(view.now, |n| n.max(view.now))
     }
 
-    /// The filter being typed or shown: the Runs tab's on that tab, else the DAG's.
+    /// The filter being typed or shown: the help's over it, else the tab's.
     pub fn active_filter(&self) -> &str {
-        if self.tab == Tab::Runs {
-            &self.runs_filter
-        } else {
-            &self.filter
+        if self.overlay == Some(Overlay::Help) {
+            return &self.help_filter;
+        }
+        match self.tab {
+            Tab::Dag => &self.filter,
+            Tab::Runs => &self.runs_filter,
+            Tab::Waiting => &self.waiting_filter,
+            Tab::Approvals => &self.gates_filter,
+            Tab::Errors => &self.errors_filter,
+            Tab::Audit => &self.audit_filter,
+            Tab::Schedules => &self.schedules_filter,
+        }
+    }
+
+    /// The filter being typed, to edit.
+    pub fn active_filter_mut(&mut self) -> &mut String {
+        if self.overlay == Some(Overlay::Help) {
+            return &mut self.help_filter;
+        }
+        match self.tab {
+            Tab::Dag => &mut self.filter,
+            Tab::Runs => &mut self.runs_filter,
+            Tab::Waiting => &mut self.waiting_filter,
+            Tab::Approvals => &mut self.gates_filter,
+            Tab::Errors => &mut self.errors_filter,
+            Tab::Audit => &mut self.audit_filter,
+            Tab::Schedules => &mut self.schedules_filter,
         }
     }
 

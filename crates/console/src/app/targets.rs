@@ -16,7 +16,7 @@ pub(super) fn target_step(ui: &UiState, view: &RunView, ctx: Context) -> Option<
     };
     match ctx {
         Context::Dag => ui.focus(view),
-        Context::Errors => of_error(ui.error_sel),
+        Context::Errors => ui.error_at(view).and_then(of_error),
         Context::Overlay => match ui.overlay {
             Some(Overlay::ErrorDetail(e)) => of_error(e),
             _ => None,
@@ -32,9 +32,7 @@ pub(super) fn target_gate<'a>(
     ctx: Context,
 ) -> Option<&'a GateView> {
     match ctx {
-        Context::Approvals => view
-            .gates
-            .get(ui.gate_sel.min(view.gates.len().saturating_sub(1))),
+        Context::Approvals => ui.gate_at(view).map(|g| &view.gates[g]),
         Context::Dag => ui
             .focus(view)
             .and_then(|i| view.gates.iter().find(|g| g.step == Some(i))),
@@ -69,7 +67,7 @@ pub fn copy_target(ui: &UiState, view: &RunView, ctx: Context) -> Option<(String
         Context::Approvals => {
             target_gate(ui, view, ctx).map(|g| ("gate".to_string(), g.step_id.clone()))
         }
-        Context::Errors => view.errors.get(ui.error_sel).map(|e| {
+        Context::Errors => ui.error_at(view).map(|e| &view.errors[e]).map(|e| {
             let mut text = format!(
                 "{} {} {}: {}",
                 e.severity.as_str().to_uppercase(),
@@ -84,7 +82,7 @@ pub fn copy_target(ui: &UiState, view: &RunView, ctx: Context) -> Option<(String
             }
             ("error".to_string(), text)
         }),
-        Context::Audit => view.audit.get(ui.audit_sel).map(|a| {
+        Context::Audit => ui.audit_at(view).map(|a| &view.audit[a]).map(|a| {
             let mut text = format!(
                 "{} {} {} {}",
                 a.at.to_rfc3339(),

@@ -1,13 +1,13 @@
 //! `update`: one action applied to the UI state, dispatched by context.
 use super::action_log::Answer;
 use super::actions::{Action, ConsoleExit, Hit, Request, Tab};
-use super::dag::{dag, filter_problem};
+use super::dag::dag;
 use super::dialogs::{
     ConfirmDialog, ConfirmWhat, Decision, Dialog, budget_dialog, confirm_dialog, gate_dialog,
     open_gate_dialog,
 };
 use super::log::{log_view, open_error_log, open_log, search_input};
-use super::runs::{runs_filter_problem, runs_tab, short_id};
+use super::runs::{runs_tab, short_id};
 use super::state::{Overlay, Toast, UiState};
 use super::targets::{acts, copy_target};
 use crate::keymap::Context;
@@ -61,6 +61,14 @@ pub(super) fn undriven(ui: &UiState, view: &RunView, run_id: &str) -> Option<Str
 /// (`Dialog::Refused`) until Esc or Enter: the reason the operator types on, not
 /// knowing, must not run as keys.
 pub fn update(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
+    // Enter on a help line runs that line's action, as its key would.
+    let action = match action {
+        Action::Confirm if ui.context() == Context::Help => match super::help::chosen(ui, view) {
+            Some(a) => a,
+            None => return Vec::new(),
+        },
+        a => a,
+    };
     let opens_text = (matches!(action, Action::Approve | Action::Reject | Action::Mark)
         || (ui.tab == Tab::Schedules
             && matches!(action, Action::Pause | Action::Resume | Action::Trigger)))
@@ -211,7 +219,7 @@ fn dispatch(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
     let plain_view = !ui.context().is_modal() && ui.overlay.is_none();
     if action == Action::Back
         && plain_view
-        && (ui.tab != Tab::Dag || ui.filter.is_empty())
+        && ui.active_filter().is_empty()
         && let Some(t) = ui.came_from.take()
     {
         ui.tab = t;
@@ -223,10 +231,14 @@ fn dispatch(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
         Context::Confirm => confirm_dialog(ui, action),
         Context::MarkDialog => super::mark::mark_dialog(ui, action),
         Context::ScheduleDialog => super::schedules::schedule_dialog(ui, action),
+        Context::Help => {
+            super::help::help(ui, view, action);
+            Vec::new()
+        }
         Context::Overlay => overlay(ui, view, action),
         Context::SearchInput => search_input(ui, action),
         Context::Log => log_view(ui, view, action),
-        Context::FilterInput => filter_input(ui, action),
+        Context::FilterInput => filter_input(ui, view, action),
         Context::JumpInput => super::jump::jump_input(ui, view, action),
         _ => main_view(ui, view, action),
     }
@@ -234,7 +246,7 @@ fn dispatch(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
 
 /// `t`, wherever it is pressed: every time on screen switches between relative and
 /// the wall clock.
-fn toggle_time(ui: &mut UiState) {
+pub(super) fn toggle_time(ui: &mut UiState) {
     ui.wall_clock = !ui.wall_clock;
     let text = if ui.wall_clock {
         "times on the wall clock (t: relative)"
@@ -283,37 +295,29 @@ pub(super) fn overlay(ui: &mut UiState, view: &RunView, action: Action) -> Vec<R
     Vec::new()
 }
 
-pub(super) fn filter_input(ui: &mut UiState, action: Action) -> Vec<Request> {
-    let runs = ui.tab == Tab::Runs;
+/// Typing a filter (`/`) on any list, or the help's search: every key filters at
+/// once; each list's selection stays on its item while it is shown (issue 45 point 3).
+pub(super) fn filter_input(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
+    let was = match ui.typing_from.take() {
+        Some(was) => was,
+        None => ui.picked(view),
+    };
     match action {
-        // A `state:` term that names no state would hide everything: say so, keep typing.
-        Action::Confirm => {
-            let problem = if runs {
-                runs_filter_problem(&ui.runs_filter)
-            } else {
-                filter_problem(&ui.filter)
-            };
-            match problem {
-                Some(problem) => toast(ui, format!("✘ {problem}"), false),
-                None => {
-                    ui.filter_editing = false;
-                    if runs {
-                        ui.run_sel = 0;
-                    }
-                }
-            }
-        }
+        // A term that would hide every row whatever the data: say so, keep typing.
+        Action::Confirm => match ui.filter_problem() {
+            Some(problem) => toast(ui, format!("✘ {problem}"), false),
+            None => ui.filter_editing = false,
+        },
         Action::Back => {
             ui.filter_editing = false;
-            if runs {
-                ui.runs_filter.clear();
-            } else {
-                ui.filter.clear();
-            }
+            ui.active_filter_mut().clear();
         }
-        Action::Key(k) if runs => edit_line(&mut ui.runs_filter, k),
-        Action::Key(k) => edit_line(&mut ui.filter, k),
+        Action::Key(k) => edit_line(ui.active_filter_mut(), k),
         _ => {}
+    }
+    ui.keep_picked(view, &was);
+    if ui.filter_editing {
+        ui.typing_from = Some(was);
     }
     Vec::new()
 }
@@ -435,6 +439,9 @@ pub(super) fn main_view(ui: &mut UiState, view: &RunView, action: Action) -> Vec
                 return vec![Request::Exit(ConsoleExit::Quit)];
             }
         }
+        // `/` and Esc on every list (the DAG's and the Runs tab's say more).
+        Action::Filter if !matches!(ui.tab, Tab::Dag | Tab::Runs) => ui.filter_editing = true,
+        Action::Back if !matches!(ui.tab, Tab::Dag | Tab::Runs) => ui.active_filter_mut().clear(),
         // The Waiting tab's keys are about its selected item's run, not the one on screen.
         _ if ui.tab == Tab::Waiting => return super::waiting::waiting_tab(ui, view, action),
         // Likewise the Schedules tab's: about its selected schedule.
@@ -461,33 +468,31 @@ pub(super) fn main_view(ui: &mut UiState, view: &RunView, action: Action) -> Vec
         other => match ui.tab {
             Tab::Dag => return dag(ui, view, other),
             Tab::Approvals => {
-                let g = &view.gates;
-                move_sel(&mut ui.gate_sel, g.len(), &other);
+                ui.move_in_list(view, &other);
                 if other == Action::Log
-                    && let Some(i) = g.get(ui.gate_sel).and_then(|g| g.step)
+                    && let Some(i) = ui.gate_at(view).and_then(|g| view.gates[g].step)
                 {
                     open_log(ui, i, None)
                 }
             }
             Tab::Errors => {
-                move_sel(&mut ui.error_sel, view.errors.len(), &other);
-                let step = view.errors.get(ui.error_sel).and_then(|e| e.step.clone());
-                match other {
-                    Action::Enter if !view.errors.is_empty() => {
-                        ui.overlay = Some(Overlay::ErrorDetail(
-                            ui.error_sel.min(view.errors.len() - 1),
-                        ));
+                ui.move_in_list(view, &other);
+                let at = ui.error_at(view);
+                let step = at.and_then(|e| view.errors[e].step.clone());
+                match (other, at) {
+                    (Action::Enter, Some(e)) => {
+                        ui.overlay = Some(Overlay::ErrorDetail(e));
                         ui.overlay_scroll = 0;
                     }
-                    Action::Retry => match step {
+                    (Action::Retry, Some(_)) => match step {
                         Some(s) => return retry(ui, view, &s),
                         None => toast(ui, "✘ this error belongs to no step", false),
                     },
-                    Action::Log => open_error_log(ui, view, ui.error_sel),
+                    (Action::Log, Some(e)) => open_error_log(ui, view, e),
                     _ => {}
                 }
             }
-            Tab::Audit => move_sel(&mut ui.audit_sel, view.audit.len(), &other),
+            Tab::Audit => ui.move_in_list(view, &other),
             Tab::Runs => return runs_tab(ui, view, other),
             Tab::Waiting | Tab::Schedules => {}
         },

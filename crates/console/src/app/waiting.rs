@@ -7,15 +7,14 @@ use super::actions::{Action, Request, Tab};
 use super::dialogs::{Decision, Dialog, GateDialog, open_budget_dialog};
 use super::mark::MarkDialog;
 use super::state::UiState;
-use super::update::{move_sel, toast};
+use super::update::toast;
 use baton_model::RunView;
 use baton_model::inbox::{WaitKind, Waiting};
 
 impl UiState {
     /// The selected item of the Waiting tab, if any.
     pub fn selected_waiting(&self) -> Option<&Waiting> {
-        self.waiting
-            .get(self.wait_sel.min(self.waiting.len().saturating_sub(1)))
+        self.waiting.get(self.waiting_at()?)
     }
 
     /// How many items wait on this operator (the tab's count).
@@ -25,13 +24,19 @@ impl UiState {
 }
 
 pub(super) fn waiting_tab(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
-    move_sel(&mut ui.wait_sel, ui.waiting.len(), &action);
+    let shown = ui.shown_waiting();
+    super::filter::move_shown(&mut ui.wait_sel, &shown, &action);
     let Some(w) = ui.selected_waiting().cloned() else {
         if matches!(
             action,
             Action::Approve | Action::Reject | Action::Mark | Action::Enter
         ) {
-            toast(ui, "✘ nothing waits on anyone", false);
+            let why = if ui.waiting.is_empty() {
+                "✘ nothing waits on anyone"
+            } else {
+                "✘ nothing the filter shows: Esc clears it"
+            };
+            toast(ui, why, false);
         }
         return Vec::new();
     };

@@ -1,7 +1,7 @@
 //! The default bindings: one row per (context, action), with the keys, the label the
 //! footer and the help show, the description, and whether the footer offers it.
 use super::Context;
-use super::keys::{ALT_ENTER, Key, code, ctrl, k};
+use super::keys::{Key, code, k};
 use crate::app::{Action, Tab};
 use crossterm::event::KeyCode;
 
@@ -22,9 +22,15 @@ macro_rules! b {
     };
 }
 
-use KeyCode::{BackTab, Down, End, Enter, Esc, Home, Left, PageDown, PageUp, Right, Up};
+use KeyCode::{BackTab, Down, Enter, Esc, Left, PageDown, PageUp, Right, Up};
 
-pub static BINDINGS: &[Binding] = &[
+/// `/` on every list: one syntax (`app::filter`).
+const FILTER: &str = "filter: words, state:NAME, wf:NAME";
+/// Esc on a list: the filter goes first, then back to where Enter came from.
+const BACK: &str = "clear the filter, else back to where Enter came from";
+
+/// The views' bindings (the modal contexts' are in `modal_bindings`).
+static BINDINGS: &[Binding] = &[
     b!(
         Global,
         [k('1')],
@@ -259,14 +265,7 @@ pub static BINDINGS: &[Binding] = &[
         "release the held step",
         false
     ),
-    b!(
-        Dag,
-        [k('/')],
-        "/",
-        Action::Filter,
-        "filter: id text or state:failed",
-        true
-    ),
+    b!(Dag, [k('/')], "/", Action::Filter, FILTER, true),
     b!(
         Dag,
         [k('g')],
@@ -296,7 +295,7 @@ pub static BINDINGS: &[Binding] = &[
         [code(Esc)],
         "Esc",
         Action::Back,
-        "clear filter; follow running steps",
+        "clear the filter, else follow running steps",
         false
     ),
     b!(
@@ -573,14 +572,7 @@ pub static BINDINGS: &[Binding] = &[
         "resume an interrupted run and open it",
         true
     ),
-    b!(
-        Runs,
-        [k('/')],
-        "/",
-        Action::Filter,
-        "filter: words of an id, workflow or operator; state:NAME; wf:NAME",
-        true
-    ),
+    b!(Runs, [k('/')], "/", Action::Filter, FILTER, true),
     b!(
         Runs,
         [k('s')],
@@ -597,363 +589,20 @@ pub static BINDINGS: &[Binding] = &[
         "delete the run and its logs (asks first)",
         true
     ),
-    b!(
-        Runs,
-        [code(Esc)],
-        "Esc",
-        Action::Back,
-        "clear the filter",
-        false
-    ),
-    // Footer order: what an operator needs first (moving, searching, leaving).
-    b!(
-        Log,
-        [code(Up), k('k')],
-        "↑↓/jk",
-        Action::Up,
-        "scroll: a line up (stops following)",
-        true
-    ),
-    b!(
-        Log,
-        [code(Down), k('j')],
-        "↑↓/jk",
-        Action::Down,
-        "scroll: a line down (follows again at the end)",
-        false
-    ),
-    // Paging as `less` does: Ctrl-b/f and Space a page, Ctrl-u/d half of one.
-    b!(
-        Log,
-        [code(PageUp), ctrl('b')],
-        "PgUp/Ctrl-b",
-        Action::PageUp,
-        "page up",
-        false
-    ),
-    b!(
-        Log,
-        [code(PageDown), ctrl('f'), k(' ')],
-        "PgDn/Ctrl-f/Space",
-        Action::PageDown,
-        "page down",
-        false
-    ),
-    b!(
-        Log,
-        [ctrl('u')],
-        "Ctrl-u",
-        Action::HalfPageUp,
-        "half a page up",
-        false
-    ),
-    b!(
-        Log,
-        [ctrl('d')],
-        "Ctrl-d",
-        Action::HalfPageDown,
-        "half a page down",
-        false
-    ),
-    b!(
-        Log,
-        [code(Home), k('g')],
-        "g/G",
-        Action::Top,
-        "top / end: the first line",
-        true
-    ),
-    b!(
-        Log,
-        [code(End), k('G')],
-        "g/G",
-        Action::Bottom,
-        "the last line, and follow new output",
-        true
-    ),
-    b!(Log, [k('/')], "/", Action::Search, "search", true),
-    b!(Log, [k('n')], "n", Action::SearchNext, "next match", true),
-    b!(
-        Log,
-        [k('N')],
-        "N",
-        Action::SearchPrev,
-        "previous match",
-        false
-    ),
-    b!(
-        Log,
-        [code(Esc), k('q'), k('l')],
-        "Esc",
-        Action::Back,
-        "close the log",
-        true
-    ),
-    b!(
-        Log,
-        [k('[')],
-        "[/]",
-        Action::PrevAttempt,
-        "attempts: the previous attempt's log",
-        true
-    ),
-    b!(
-        Log,
-        [k(']')],
-        "[/]",
-        Action::NextAttempt,
-        "attempts: the next attempt's log",
-        false
-    ),
-    b!(
-        Log,
-        [k('t')],
-        "t",
-        Action::Timestamps,
-        "times: when each line was written",
-        true
-    ),
-    b!(
-        Log,
-        [k('f')],
-        "f",
-        Action::Follow,
-        "follow new output (on / off)",
-        true
-    ),
-    b!(Log, [k('w')], "w", Action::Wrap, "wrap long lines", true),
-    b!(
-        Log,
-        [k('y')],
-        "y",
-        Action::Copy,
-        "copy the marked line (a match, a clicked line) or else the lines on screen",
-        true
-    ),
-    b!(
-        JumpInput,
-        [code(Enter)],
-        "Enter",
-        Action::Confirm,
-        "jump there",
-        true
-    ),
-    b!(
-        JumpInput,
-        [code(Esc)],
-        "Esc",
-        Action::Back,
-        "close the prompt",
-        true
-    ),
-    b!(
-        FilterInput,
-        [code(Enter)],
-        "Enter",
-        Action::Confirm,
-        "apply the filter",
-        true
-    ),
-    b!(
-        FilterInput,
-        [code(Esc)],
-        "Esc",
-        Action::Back,
-        "clear the filter",
-        true
-    ),
-    b!(
-        SearchInput,
-        [code(Enter)],
-        "Enter",
-        Action::Confirm,
-        "search",
-        true
-    ),
-    b!(
-        SearchInput,
-        [code(Esc)],
-        "Esc",
-        Action::Back,
-        "cancel",
-        true
-    ),
-    b!(
-        GateDialog,
-        [code(Enter)],
-        "Enter",
-        Action::Confirm,
-        "confirm",
-        true
-    ),
-    b!(
-        GateDialog,
-        [ALT_ENTER],
-        "Alt-Enter",
-        Action::NewLine,
-        "new line (in the reason)",
-        true
-    ),
-    b!(
-        GateDialog,
-        [code(KeyCode::Tab)],
-        "Tab",
-        Action::Down,
-        "next field (an approval's inputs, then the reason; ←/→ choose)",
-        true
-    ),
-    b!(
-        GateDialog,
-        [code(BackTab)],
-        "S-Tab",
-        Action::Up,
-        "previous field",
-        false
-    ),
-    b!(GateDialog, [code(Esc)], "Esc", Action::Back, "cancel", true),
-    b!(
-        BudgetDialog,
-        [code(Enter)],
-        "Enter",
-        Action::Confirm,
-        "raise the budget",
-        true
-    ),
-    b!(
-        BudgetDialog,
-        [code(KeyCode::Tab), code(Down)],
-        "Tab/↓",
-        Action::Down,
-        "next field",
-        true
-    ),
-    b!(
-        BudgetDialog,
-        [code(BackTab), code(Up)],
-        "S-Tab/↑",
-        Action::Up,
-        "previous field",
-        false
-    ),
-    b!(
-        BudgetDialog,
-        [code(Esc)],
-        "Esc",
-        Action::Back,
-        "cancel",
-        true
-    ),
-    b!(
-        Confirm,
-        [code(Left), code(Right), code(KeyCode::Tab)],
-        "←→/Tab",
-        Action::SwitchButton,
-        "switch button",
-        true
-    ),
-    b!(
-        Confirm,
-        [code(Enter)],
-        "Enter",
-        Action::Confirm,
-        "choose the selected button",
-        true
-    ),
-    b!(Confirm, [k('y')], "y", Action::Yes, "yes", true),
-    b!(
-        Confirm,
-        [k('d')],
-        "d",
-        Action::Detach,
-        "quit: hand the runs to a background engine",
-        false
-    ),
-    b!(
-        Confirm,
-        [k('n'), code(Esc)],
-        "n/Esc",
-        Action::No,
-        "no",
-        true
-    ),
-    b!(
-        Overlay,
-        [code(Up), k('k')],
-        "↑↓/jk",
-        Action::Up,
-        "scroll",
-        false
-    ),
-    b!(
-        Overlay,
-        [code(Down), k('j')],
-        "↑↓/jk",
-        Action::Down,
-        "scroll",
-        false
-    ),
-    b!(
-        Overlay,
-        [code(PageUp)],
-        "PgUp/PgDn",
-        Action::PageUp,
-        "a page at a time",
-        false
-    ),
-    b!(
-        Overlay,
-        [code(PageDown), k(' ')],
-        "PgUp/PgDn",
-        Action::PageDown,
-        "a page at a time",
-        false
-    ),
-    b!(
-        Overlay,
-        [code(Home), k('g')],
-        "Home/End",
-        Action::Top,
-        "the top",
-        false
-    ),
-    b!(
-        Overlay,
-        [code(End), k('G')],
-        "Home/End",
-        Action::Bottom,
-        "the end",
-        false
-    ),
-    b!(
-        Overlay,
-        [k('t')],
-        "t",
-        Action::ToggleTime,
-        "times: relative or wall clock",
-        false
-    ),
-    b!(
-        Overlay,
-        [k('l')],
-        "l",
-        Action::Log,
-        "log of the error's attempt (error detail)",
-        true
-    ),
-    b!(
-        Overlay,
-        [k('r')],
-        "r",
-        Action::Retry,
-        "retry the step (error detail)",
-        true
-    ),
-    b!(
-        Overlay,
-        [code(Esc), k('q'), k('?'), k('h'), code(Enter)],
-        "Esc",
-        Action::Back,
-        "close",
-        true
-    ),
+    b!(Runs, [code(Esc)], "Esc", Action::Back, BACK, false),
+    b!(Approvals, [k('/')], "/", Action::Filter, FILTER, true),
+    b!(Approvals, [code(Esc)], "Esc", Action::Back, BACK, false),
+    b!(Errors, [k('/')], "/", Action::Filter, FILTER, true),
+    b!(Errors, [code(Esc)], "Esc", Action::Back, BACK, false),
+    b!(Audit, [k('/')], "/", Action::Filter, FILTER, true),
+    b!(Audit, [code(Esc)], "Esc", Action::Back, BACK, false),
+    b!(Waiting, [k('/')], "/", Action::Filter, FILTER, true),
+    b!(Waiting, [code(Esc)], "Esc", Action::Back, BACK, false),
+    b!(Schedules, [k('/')], "/", Action::Filter, FILTER, true),
+    b!(Schedules, [code(Esc)], "Esc", Action::Back, BACK, false),
 ];
+
+/// Every default binding, in table order: the views' then the modal contexts'.
+pub fn bindings() -> impl Iterator<Item = &'static Binding> + Clone {
+    BINDINGS.iter().chain(super::modal_bindings::MODAL.iter())
+}

@@ -4,14 +4,16 @@
 //! `h` and `l` are health and log, so in the graph `H`/`L` (and the arrow keys) move
 //! between layers; `j`/`k` move within a layer.
 //!
-//! - `bindings`: the default table.
+//! - `bindings`: the default table (the views'; `modal_bindings` the log's, the
+//!   inputs', the dialogs', the help's and the overlays').
 //! - `keys`: how keys are written in the config and shown on screen.
 //! - `config`: the config's `[keys]` applied to the defaults.
 mod bindings;
 mod config;
 mod keys;
+mod modal_bindings;
 
-pub use bindings::{BINDINGS, Binding};
+pub use bindings::{Binding, bindings};
 pub use config::{checked, from_config};
 pub use keys::{Key, key_name, key_spec, keys_text, parse_key};
 
@@ -52,7 +54,9 @@ pub enum Context {
     Refused,
     /// A yes/no confirmation.
     Confirm,
-    /// Help, health or error-detail overlay.
+    /// The help (`?`): select a key, search (`/`), run it (Enter).
+    Help,
+    /// Health, notices, the action log or error-detail overlay.
     Overlay,
 }
 
@@ -71,6 +75,7 @@ impl Context {
                 | Context::ScheduleDialog
                 | Context::Refused
                 | Context::Confirm
+                | Context::Help
                 | Context::Overlay
         )
     }
@@ -110,12 +115,13 @@ impl Context {
             Context::ScheduleDialog => "Schedule dialog",
             Context::Refused => "Refusal",
             Context::Confirm => "Confirmation",
+            Context::Help => "Help (?)",
             Context::Overlay => "Overlays",
         }
     }
 }
 
-/// A binding in force: a default from [`BINDINGS`], or one the config's `[keys]` moved.
+/// A binding in force: a default from [`bindings`], or one the config's `[keys]` moved.
 #[derive(Debug, Clone)]
 pub struct Bound {
     pub context: Context,
@@ -132,6 +138,12 @@ pub struct Keymap {
     bound: Vec<Bound>,
 }
 
+impl Default for Keymap {
+    fn default() -> Keymap {
+        Keymap::defaults()
+    }
+}
+
 /// A rebinding that cannot be applied: which one (its index in the list given) and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RebindError {
@@ -143,8 +155,7 @@ pub struct RebindError {
 impl Keymap {
     pub fn defaults() -> Keymap {
         Keymap {
-            bound: BINDINGS
-                .iter()
+            bound: bindings()
                 .map(|b| Bound {
                     context: b.context,
                     keys: b.keys.to_vec(),
@@ -390,7 +401,8 @@ impl Keymap {
     }
 }
 
-const HELP_ORDER: [Context; 19] = [
+/// The help's sections, in order.
+pub const HELP_ORDER: [Context; 20] = [
     Context::Global,
     Context::Dag,
     Context::Approvals,
@@ -409,6 +421,7 @@ const HELP_ORDER: [Context; 19] = [
     Context::FilterInput,
     Context::SearchInput,
     Context::JumpInput,
+    Context::Help,
     Context::Overlay,
 ];
 
@@ -421,7 +434,7 @@ pub fn action_name(a: &Action) -> &'static str {
 /// Every action name `[keys]` accepts, in table order.
 pub fn action_names() -> Vec<&'static str> {
     let mut names: Vec<&'static str> = Vec::new();
-    for n in BINDINGS.iter().map(|b| action_name(&b.action)) {
+    for n in bindings().map(|b| action_name(&b.action)) {
         if !names.contains(&n) {
             names.push(n);
         }

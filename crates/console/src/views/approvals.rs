@@ -31,7 +31,8 @@ pub fn render(
     hits: &mut Hits,
 ) {
     let now = ui.clock(view);
-    let list_h = (view.gates.len() as u16 + 2).clamp(3, area.height / 2);
+    let shown = ui.shown_gates(view);
+    let list_h = (shown.len() as u16 + 2).clamp(3, area.height / 2);
     let top = Rect {
         height: list_h,
         ..area
@@ -42,7 +43,11 @@ pub fn render(
         ..area
     };
     let block = panel(
-        format!(" Open gates ({}) · oldest first ", view.gates.len()),
+        format!(
+            " Open gates ({}) · oldest first{} ",
+            view.gates.len(),
+            crate::app::filter_note(&ui.gates_filter, shown.len())
+        ),
         theme,
         true,
     );
@@ -67,9 +72,14 @@ pub fn render(
         frame.render_widget(Paragraph::new(lines).style(theme.base), inner);
         return;
     }
-    let sel = ui.gate_sel.min(view.gates.len() - 1);
+    let Some(sel) = ui.gate_at(view) else {
+        let text = "no gate matches the filter (Esc clears it)";
+        frame.render_widget(Paragraph::new(styled(text, theme.dim)), inner);
+        return;
+    };
     let rows = inner.height as usize;
-    let first = window(sel, view.gates.len(), rows);
+    let first = window(shown.partition_point(|&i| i < sel), shown.len(), rows);
+    let drawn = &shown[first..(first + rows).min(shown.len())];
     let idw = view
         .gates
         .iter()
@@ -77,12 +87,9 @@ pub fn render(
         .max()
         .unwrap_or(4)
         .min(24);
-    let lines: Vec<Line> = view
-        .gates
+    let lines: Vec<Line> = drawn
         .iter()
-        .enumerate()
-        .skip(first)
-        .take(rows)
+        .map(|&i| (i, &view.gates[i]))
         .map(|(i, g)| {
             let selected = i == sel;
             let mark = if g.warned { "⚠ " } else { "  " };
@@ -107,8 +114,7 @@ pub fn render(
             }
         })
         .collect();
-    let shown = lines.len();
-    super::common::record_rows(hits, inner, 0, first, shown, crate::app::Hit::Gate);
+    super::common::record_rows(hits, inner, 0, drawn.iter().copied(), crate::app::Hit::Gate);
     frame.render_widget(Paragraph::new(lines).style(theme.base), inner);
 
     let g = &view.gates[sel];

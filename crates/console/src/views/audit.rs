@@ -17,10 +17,12 @@ pub fn render(
     theme: &Theme,
     hits: &mut Hits,
 ) {
+    let shown = ui.shown_audit(view);
     let block = panel(
         format!(
-            " Audit · {} ",
-            super::common::count(view.audit.len(), "decision", "decisions")
+            " Audit · {}{} ",
+            super::common::count(view.audit.len(), "decision", "decisions"),
+            crate::app::filter_note(&ui.audit_filter, shown.len())
         ),
         theme,
         true,
@@ -31,25 +33,27 @@ pub fn render(
         frame.render_widget(Paragraph::new(styled("no decisions yet", theme.dim)), inner);
         return;
     }
-    let sel = ui.audit_sel.min(view.audit.len() - 1);
+    let Some(sel) = ui.audit_at(view) else {
+        let text = "no decision matches the filter (Esc clears it)";
+        frame.render_widget(Paragraph::new(styled(text, theme.dim)), inner);
+        return;
+    };
     let rows = (inner.height as usize).saturating_sub(1);
-    let first = window(sel, view.audit.len(), rows);
+    let first = window(shown.partition_point(|&i| i < sel), shown.len(), rows);
+    let drawn = &shown[first..(first + rows).min(shown.len())];
     // `+4m12s`, or the wall clock (`t`), which is wider when it carries a date.
     let now = ui.clock(view);
     let at = |a: &baton_model::view::AuditView| in_run(ui, view.started_at, a.at, now);
-    let tw = view
-        .audit
+    let tw = drawn
         .iter()
-        .skip(first)
-        .take(rows)
-        .map(|a| at(a).chars().count())
+        .map(|&i| at(&view.audit[i]).chars().count())
         .fold(8, usize::max);
     // Each column as wide as its widest shown value (issue 45 point 6: an action name
     // is never cut; an actor or a step only past a third of the width).
-    let shown = || view.audit.iter().skip(first).take(rows);
+    let rows_drawn = || drawn.iter().map(|&i| &view.audit[i]);
     let third = (inner.width as usize / 3).max(10);
     let widest = |min: usize, f: &dyn Fn(&baton_model::view::AuditView) -> usize| {
-        shown().map(f).fold(min, usize::max)
+        rows_drawn().map(f).fold(min, usize::max)
     };
     let aw = widest(5, &|a| text_width(&a.actor)).min(third);
     let cw = widest(6, &|a| a.action.as_str().len());
@@ -64,7 +68,7 @@ pub fn render(
         ),
         theme.dim,
     ))];
-    for (i, a) in view.audit.iter().enumerate().skip(first).take(rows) {
+    for (i, a) in drawn.iter().map(|&i| (i, &view.audit[i])) {
         // The reason and the details, whichever there are, one ` · ` between them.
         let said: Vec<String> = a
             .reason
@@ -90,7 +94,12 @@ pub fn render(
             },
         )));
     }
-    let shown = lines.len() - 1;
-    super::common::record_rows(hits, inner, 1, first, shown, crate::app::Hit::Audit);
+    super::common::record_rows(
+        hits,
+        inner,
+        1,
+        drawn.iter().copied(),
+        crate::app::Hit::Audit,
+    );
     frame.render_widget(Paragraph::new(lines).style(theme.base), inner);
 }

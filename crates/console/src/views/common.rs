@@ -157,16 +157,15 @@ pub fn rel(start: Option<Timestamp>, t: Timestamp) -> String {
 }
 
 /// Make the rows of a list clickable: row `k` of the window (after `skip` header lines)
-/// shows item `first + k`.
+/// shows item `items[k]` (the whole list's index, whatever the filter shows).
 pub fn record_rows(
     hits: &mut crate::app::Hits,
     inner: Rect,
     skip: u16,
-    first: usize,
-    shown: usize,
+    items: impl IntoIterator<Item = usize>,
     hit: fn(usize) -> crate::app::Hit,
 ) {
-    for k in 0..shown {
+    for (k, item) in items.into_iter().enumerate() {
         let y = inner.y + skip + k as u16;
         if y >= inner.y + inner.height {
             break;
@@ -177,7 +176,7 @@ pub fn record_rows(
                 height: 1,
                 ..inner
             },
-            hit(first + k),
+            hit(item),
         );
     }
 }

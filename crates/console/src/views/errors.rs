@@ -22,11 +22,13 @@ pub fn render(
         height: area.height - detail_h,
         ..area
     };
+    let shown = ui.shown_errors(view);
     let block = panel(
         format!(
-            " Errors · {} open of {} ",
+            " Errors · {} open of {}{} ",
             view.open_errors(),
-            view.errors.len()
+            view.errors.len(),
+            crate::app::filter_note(&ui.errors_filter, shown.len())
         ),
         theme,
         true,
@@ -37,9 +39,14 @@ pub fn render(
         frame.render_widget(Paragraph::new(styled("no errors", theme.dim)), inner);
         return;
     }
-    let sel = ui.error_sel.min(view.errors.len() - 1);
+    let Some(sel) = ui.error_at(view) else {
+        let text = "no error matches the filter (Esc clears it)";
+        frame.render_widget(Paragraph::new(styled(text, theme.dim)), inner);
+        return;
+    };
     let rows = (inner.height as usize).saturating_sub(1);
-    let first = window(sel, view.errors.len(), rows);
+    let first = window(shown.partition_point(|&i| i < sel), shown.len(), rows);
+    let drawn = &shown[first..(first + rows).min(shown.len())];
     let sw = view
         .errors
         .iter()
@@ -50,12 +57,9 @@ pub fn render(
     // `+4m12s`, or the wall clock (`t`), which is wider when it carries a date.
     let now = ui.clock(view);
     let at = |e: &baton_model::ErrorRecord| in_run(ui, view.started_at, e.at, now);
-    let tw = view
-        .errors
+    let tw = drawn
         .iter()
-        .skip(first)
-        .take(rows)
-        .map(|e| at(e).chars().count())
+        .map(|&i| at(&view.errors[i]).chars().count())
         .fold(8, usize::max);
     let mut lines = vec![Line::from(styled(
         format!(
@@ -67,7 +71,7 @@ pub fn render(
         ),
         theme.dim,
     ))];
-    for (i, e) in view.errors.iter().enumerate().skip(first).take(rows) {
+    for (i, e) in drawn.iter().map(|&i| (i, &view.errors[i])) {
         let step = e
             .step
             .as_deref()
@@ -95,8 +99,13 @@ pub fn render(
         };
         lines.push(line);
     }
-    let shown = lines.len() - 1;
-    super::common::record_rows(hits, inner, 1, first, shown, crate::app::Hit::Error);
+    super::common::record_rows(
+        hits,
+        inner,
+        1,
+        drawn.iter().copied(),
+        crate::app::Hit::Error,
+    );
     frame.render_widget(Paragraph::new(lines).style(theme.base), inner);
     if detail_h > 0 {
         let e = &view.errors[sel];

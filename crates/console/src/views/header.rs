@@ -368,11 +368,7 @@ pub fn footer(
     let mut lines = Vec::new();
     if area.height >= 2 {
         let status = if ui.filter_editing {
-            let hint = if ui.tab == Tab::Runs {
-                "  id, workflow or operator; state:NAME; wf:NAME"
-            } else {
-                "  id text, or state:NAME (e.g. state:failed)"
-            };
+            let hint = format!("  {}", ui.filter_hint());
             // A refused filter says why right where it is typed.
             let (hint, style) = match ui.toast.as_ref().filter(|t| !t.ok) {
                 Some(t) => (format!("  {}", t.text), theme.error),

@@ -30,6 +30,8 @@ fn popup<'a>(
     frame.render_widget(Paragraph::new(lines).style(theme.base), inner);
 }
 
+/// The help: every key in force by section, the selected one marked (Enter runs it),
+/// narrowed by the search (`/`); it turns a page at a time as the selection moves.
 pub fn help(
     frame: &mut Frame,
     area: Rect,
@@ -38,41 +40,63 @@ pub fn help(
     theme: &Theme,
     keys: &Keymap,
 ) {
+    let entries = crate::app::help_entries(keys, ui, view);
+    let sel = crate::app::help_at(ui, entries.len());
     let mut lines = Vec::new();
-    let sections = keys.help_sections(|c, a| crate::app::offered(ui, view, c, a));
-    for (title, rows) in sections {
-        lines.push(Line::from(styled(title, theme.title)));
-        for (keys, desc, now) in rows {
-            if ui.readonly && !now {
-                // Nothing that acts is offered, not even as "not now".
-                continue;
-            }
-            // What the engine would refuse for the current selection is shown, not offered.
-            lines.push(Line::from(if now {
-                vec![
-                    styled(format!("  {}", pad(&keys, 16)), theme.key),
-                    styled(desc, theme.base),
-                ]
-            } else {
-                vec![
-                    styled(format!("  {}", pad(&keys, 16)), theme.dim),
-                    styled(format!("{desc} (not now)"), theme.dim),
-                ]
-            }));
+    let mut at_sel = 0;
+    let mut section = None;
+    for (i, e) in entries.iter().enumerate() {
+        if section != Some(e.section) {
+            section = Some(e.section);
+            lines.push(Line::from(styled(e.section.title(), theme.title)));
         }
+        if sel == Some(i) {
+            at_sel = lines.len();
+        }
+        let desc = if e.now {
+            e.bound.description.to_string()
+        } else {
+            // What the engine would refuse for the current selection is shown, not offered.
+            format!("{} (not now)", e.bound.description)
+        };
+        let (key_st, desc_st) = match (sel == Some(i), e.now) {
+            (true, _) => (theme.selection, theme.selection),
+            (false, true) => (theme.key, theme.base),
+            (false, false) => (theme.dim, theme.dim),
+        };
+        let mark = if sel == Some(i) { "▸ " } else { "  " };
+        lines.push(Line::from(vec![
+            styled(format!("{mark}{}", pad(&e.keys, 16)), key_st),
+            styled(desc, desc_st),
+        ]));
     }
-    lines.push(Line::from(styled(
-        "h and l mean health and log, so the graph moves across layers with ←→ or H L.",
-        theme.dim,
-    )));
-    popup(
-        frame,
-        centered(area, 72, area.height.saturating_sub(2)),
-        " Help · ↑↓ PgUp PgDn Home End · Esc close ",
-        lines,
-        ui.overlay_scroll,
-        theme,
-    );
+    if entries.is_empty() {
+        lines.push(Line::from(styled(
+            "no key matches the search (Esc clears it)",
+            theme.dim,
+        )));
+    } else if ui.help_filter.is_empty() {
+        lines.push(Line::from(styled(
+            "h and l mean health and log, so the graph moves across layers with ←→ or H L.",
+            theme.dim,
+        )));
+    }
+    let r = centered(area, 72, area.height.saturating_sub(2));
+    // A page at a time: the page the selection is on (its section title with it).
+    let page = r.height.saturating_sub(3).max(1) as usize;
+    let scroll = (at_sel.saturating_sub(1) / page) * page;
+    let search = if ui.filter_editing {
+        format!(" /{}▏ · Enter keep · Esc clear ", ui.help_filter)
+    } else if ui.help_filter.is_empty() {
+        " Help · ↑↓ PgUp PgDn · / search · Enter run · Esc close ".to_string()
+    } else {
+        format!(
+            " Help · /{} ({} match) · Enter run · Esc clear ",
+            ui.help_filter,
+            entries.len()
+        )
+    };
+    popup(frame, r, &search, lines, scroll, theme);
 }
 
 pub fn health(frame: &mut Frame, area: Rect, view: &RunView, theme: &Theme) {

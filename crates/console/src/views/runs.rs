@@ -20,11 +20,7 @@ pub fn render(
 ) {
     let now = ui.store_clock(view);
     let vis = ui.visible_runs(now);
-    let filter = if ui.runs_filter.is_empty() {
-        String::new()
-    } else {
-        format!(" · /{} ({} match)", ui.runs_filter, vis.len())
-    };
+    let filter = crate::app::filter_note(&ui.runs_filter, vis.len());
     // While a large store's older runs are read, the newest page stands alone.
     let count = if ui.runs_partial {
         format!("{} so far, reading the rest of the store…", ui.runs.len())
@@ -122,7 +118,13 @@ pub fn render(
     }
     let shown = lines.len() - 1 - top;
     let row0 = (1 + top) as u16;
-    super::common::record_rows(hits, inner, row0, first, shown, crate::app::Hit::Run);
+    super::common::record_rows(
+        hits,
+        inner,
+        row0,
+        first..first + shown,
+        crate::app::Hit::Run,
+    );
     if let Some(r) = vis.get(sel).map(|&i| &ui.runs[i]) {
         let hint = if r.state == RunState::Interrupted {
             "Enter: open · R: resume this interrupted run"

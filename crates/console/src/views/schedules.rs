@@ -32,6 +32,8 @@ pub fn render(
     let now = ui.store_clock(view);
     let b = &ui.schedules;
     let n = ui.schedule_lines();
+    let shown = ui.shown_schedules();
+    let note = crate::app::filter_note(&ui.schedules_filter, shown.len());
     let mut failing: Vec<&str> = b
         .rows
         .iter()
@@ -42,16 +44,16 @@ pub fn render(
     failing.sort_unstable();
     failing.dedup();
     let title = match failing.len() {
-        0 => format!(" Schedules · {} served ", b.rows.len()),
+        0 => format!(" Schedules · {} served{note} ", b.rows.len()),
         bad => format!(
-            " Schedules · {} served · {bad} file(s) do not load ",
+            " Schedules · {} served · {bad} file(s) do not load{note} ",
             b.rows.len()
         ),
     };
-    let list_h = if n == 0 {
+    let list_h = if shown.is_empty() {
         area.height
     } else {
-        (n as u16 + 3).clamp(4, area.height.saturating_sub(8).max(4))
+        (shown.len() as u16 + 3).clamp(4, area.height.saturating_sub(8).max(4))
     };
     let list = Rect {
         height: list_h.min(area.height),
@@ -75,9 +77,14 @@ pub fn render(
         .map(|l| l.cells(now, ui.offset(now)))
         .collect();
     let widths = widths(&cells, inner.width as usize);
-    let sel = ui.sched_sel.min(n - 1);
+    let Some(sel) = ui.schedule_at() else {
+        let text = "no schedule matches the filter (Esc clears it)";
+        frame.render_widget(Paragraph::new(styled(text, theme.dim)), inner);
+        return;
+    };
     let rows = (inner.height as usize).saturating_sub(1);
-    let first = window(sel, n, rows);
+    let first = window(shown.partition_point(|&i| i < sel), shown.len(), rows);
+    let drawn = &shown[first..(first + rows).min(shown.len())];
     let row_text = |mark: &str, c: &[String; 5]| {
         let mut t = pad(mark, MARK);
         for (i, w) in widths.iter().enumerate() {
@@ -90,7 +97,7 @@ pub fn render(
     };
     let head: [String; 5] = COLUMNS.map(|c| c.to_lowercase());
     let mut lines = vec![Line::from(styled(row_text("", &head), theme.dim))];
-    for i in (first..n).take(rows) {
+    for &i in drawn {
         let line = match b.rows.get(i) {
             Some(l) => {
                 let on_screen = l
@@ -128,8 +135,7 @@ pub fn render(
         };
         lines.push(Line::from(line));
     }
-    let shown = lines.len() - 1;
-    super::common::record_rows(hits, inner, 1, first, shown, Hit::Schedule);
+    super::common::record_rows(hits, inner, 1, drawn.iter().copied(), Hit::Schedule);
     frame.render_widget(Paragraph::new(lines).style(theme.base), inner);
     let detail = Rect {
         y: area.y + list.height,

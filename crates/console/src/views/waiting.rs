@@ -10,10 +10,11 @@ use ratatui::layout::Rect;
 use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
 
-/// `12m left`, `overdue`, or `–` without a deadline.
+/// `12m left`, `overdue`, or `–` without a deadline; on a run no engine drives, the
+/// time left where the engine stopped (its clocks stand still, as in every view).
 fn left(w: &Waiting, now: Timestamp) -> String {
-    match w.deadline {
-        Some(d) if d > now => format!("{} left", dur(now, d)),
+    match w.left(now) {
+        Some(d) if !d.is_zero() => format!("{} left", baton_model::time::human_duration(d)),
         Some(_) => "overdue".into(),
         None => "–".into(),
     }
@@ -29,16 +30,18 @@ pub fn render(
 ) {
     let now = ui.store_clock(view);
     let items = &ui.waiting;
+    let shown = ui.shown_waiting();
     let title = format!(
-        " Waiting · {} across the store · {} for you ({}) ",
+        " Waiting · {} across the store · {} for you ({}){} ",
         items.len(),
         ui.waiting_mine(),
-        ui.operator
+        ui.operator,
+        crate::app::filter_note(&ui.waiting_filter, shown.len()),
     );
-    let list_h = if items.is_empty() {
+    let list_h = if shown.is_empty() {
         area.height
     } else {
-        (items.len() as u16 + 3).clamp(4, area.height.saturating_sub(7).max(4))
+        (shown.len() as u16 + 3).clamp(4, area.height.saturating_sub(7).max(4))
     };
     let list = Rect {
         height: list_h.min(area.height),
@@ -47,21 +50,24 @@ pub fn render(
     let block = panel(title, theme, true);
     let inner = block.inner(list);
     frame.render_widget(block, list);
-    if items.is_empty() {
-        let text = "nothing waits on anyone: no open gate, exhausted budget or step to mark";
+    let Some(sel) = ui.waiting_at() else {
+        let text = if items.is_empty() {
+            "nothing waits on anyone: no open gate, exhausted budget or step to mark"
+        } else {
+            "nothing waiting matches the filter (Esc clears it)"
+        };
         frame.render_widget(Paragraph::new(styled(text, theme.dim)), inner);
         return;
-    }
-    let sel = ui.wait_sel.min(items.len() - 1);
+    };
     let rows = (inner.height as usize).saturating_sub(1);
-    let first = window(sel, items.len(), rows);
+    let at = shown.partition_point(|&i| i < sel);
+    let first = window(at, shown.len(), rows);
+    let drawn = &shown[first..(first + rows).min(shown.len())];
     let ww = (inner.width as usize).saturating_sub(2 + 12 + 9 + 14 + 16 + 7 + 5 + 6);
     // The ids whole (issue 45 point 4): as wide as the longest shown.
-    let iw = items
+    let iw = drawn
         .iter()
-        .skip(first)
-        .take(rows)
-        .map(|w| super::common::text_width(short_id(&w.run_id, &ui.run_ids)))
+        .map(|&i| super::common::text_width(short_id(&items[i].run_id, &ui.run_ids)))
         .fold(8, usize::max);
     let ww = ww.saturating_sub(iw - 8);
     let mut lines = vec![Line::from(styled(
@@ -77,7 +83,8 @@ pub fn render(
         ),
         theme.dim,
     ))];
-    for (k, w) in items.iter().skip(first).take(rows).enumerate() {
+    for &i in drawn {
+        let w = &items[i];
         let mark = if w.run_id == view.run_id { "●" } else { " " };
         let text = format!(
             "{mark} {} {} {} {} {:6} {:4} {}",
@@ -89,7 +96,7 @@ pub fn render(
             if w.mine { "yes" } else { "no" },
             fit(&w.who(), ww.max(6)),
         );
-        let st = if first + k == sel {
+        let st = if i == sel {
             theme.selection
         } else if !w.mine {
             theme.dim
@@ -100,8 +107,7 @@ pub fn render(
         };
         lines.push(Line::from(styled(text, st)));
     }
-    let shown = lines.len() - 1;
-    super::common::record_rows(hits, inner, 1, first, shown, Hit::Waiting);
+    super::common::record_rows(hits, inner, 1, drawn.iter().copied(), Hit::Waiting);
     frame.render_widget(Paragraph::new(lines).style(theme.base), inner);
     let detail = Rect {
         y: area.y + list.height,
@@ -154,14 +160,7 @@ fn render_detail(
     lines.push(kv(
         "waiting",
         9,
-        styled(
-            format!(
-                "{} · {}",
-                dur(w.since, now.max(w.since)),
-                left(w, now).replace('–', "no deadline")
-            ),
-            theme.base,
-        ),
+        styled(waited(w, ui, now), theme.base),
         theme,
     ));
     for c in &w.commands {
@@ -170,4 +169,24 @@ fn render_detail(
         }
     }
     frame.render_widget(Paragraph::new(lines).style(theme.base), inner);
+}
+
+/// How long the item waits, and its deadline: `4m12s · 26m left`; on a run no engine
+/// drives, stopped where the engine was last seen, saying so (`3m10s until 11:02:07,
+/// no engine since · 26m left then`), never a counter that goes on.
+fn waited(w: &Waiting, ui: &UiState, now: Timestamp) -> String {
+    let waited = dur(w.since, w.clock(now).max(w.since));
+    let gone = w.engine_gone_at.filter(|&g| g <= now);
+    let left = match (w.deadline, gone) {
+        (None, _) => "no deadline".to_string(),
+        (Some(_), Some(_)) => format!("{} then", left(w, now)),
+        (Some(_), None) => left(w, now),
+    };
+    match gone {
+        Some(gone) => format!(
+            "{waited} until {}, no engine since · {left}",
+            ui.wall(gone, now)
+        ),
+        None => format!("{waited} · {left}"),
+    }
 }

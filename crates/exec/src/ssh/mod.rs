@@ -1,10 +1,14 @@
 //! The SSH back end: a step runs on another host through the system's `ssh` (the
 //! user's own configuration, agent and known hosts; `BatchMode=yes`; one connection per
-//! host reused through `ControlMaster` sockets in a private directory). Each attempt
-//! has a directory on the host (`script::attempt_dir`) holding its 0600 job file (sent
-//! on stdin, removed once read), its output, `$BATON_OUTPUT`, `$BATON_USAGE`, its
-//! process group id and its exit code, so that an engine killed meanwhile re-attaches
-//! to it or collects it: never starts it twice.
+//! host reused through `ControlMaster` sockets in a private directory). A step costs
+//! one `ssh` when nothing goes wrong (`live`: start, output, results; the step's env
+//! and secrets on its stdin, never on a command line or the host's disk). Each attempt
+//! has a directory on the host (`script::attempt_dir`, private: umask 077) holding its
+//! output, `$BATON_OUTPUT`, `$BATON_USAGE`, its process group id and its exit code,
+//! so that an engine killed meanwhile re-attaches to it or collects it (`FOLLOW`,
+//! `COLLECT`): never starts it twice.
+pub mod frame;
+mod live;
 pub mod script;
 
 use super::log_copy::LogCopy;
@@ -23,7 +27,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
 
 /// How long a command that should answer at once (launch, collect, signal) may take.
-const CLI_DEADLINE: Duration = Duration::from_secs(60);
+pub(super) const CLI_DEADLINE: Duration = Duration::from_secs(60);
 /// How long a host may stay unreachable while an attempt runs there before it is lost.
 const UNREACHABLE_FOR: Duration = Duration::from_secs(300);
 /// How long an idle shared connection stays open.
@@ -179,36 +183,25 @@ impl SshExecutor {
             .collect();
         env.extend(job.env.iter().cloned());
         let body = script::render_job(&job.command, &job.dir.to_string_lossy(), &env);
-        let out = self
-            .call(script::LAUNCH, &[&dir], Some(body.as_bytes()))
-            .await
-            .map_err(|p| {
-                let message = format!(
-                    "the step did not start on executor `{}`: {}",
-                    self.name,
-                    self.problem(&p)
-                );
-                // Another executor of the step's labels may take it (`spread`).
-                if p.transient() {
-                    ExecError::HostDown { message }
-                } else {
-                    ExecError::Spawn {
-                        message,
-                        log_path: None,
-                    }
+        let (pgid, live) = self.launch(&dir, &body).await.map_err(|p| {
+            let message = format!(
+                "the step did not start on executor `{}`: {}",
+                self.name,
+                self.problem(&p)
+            );
+            // Another executor of the step's labels may take it (`spread`).
+            if p.transient() {
+                ExecError::HostDown { message }
+            } else {
+                ExecError::Spawn {
+                    message,
+                    log_path: None,
                 }
-            })?;
-        let pgid = String::from_utf8_lossy(&out).trim().to_string();
-        if pgid.is_empty() || !pgid.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(ExecError::Spawn {
-                message: format!(
-                    "host {} gave no process group for the step: {pgid:?}",
-                    self.opts.host
-                ),
-                log_path: None,
-            });
-        }
-        Ok(self.attach(job, dir, pgid, false))
+            }
+        })?;
+        let mut attempt = self.attach(job, dir, pgid, false);
+        attempt.live = Some(Box::new(live));
+        Ok(attempt)
     }
 
     /// Follow an attempt an earlier engine started there (its log goes on where that
@@ -238,6 +231,7 @@ impl SshExecutor {
             cancel: CancelHandle::default(),
             tail: TailHandle::default(),
             started: Instant::now(),
+            live: None,
         }
     }
 
@@ -325,6 +319,8 @@ pub struct SshAttempt {
     cancel: CancelHandle,
     tail: TailHandle,
     started: Instant,
+    /// The `ssh` that started the attempt, still streaming (none once re-attached).
+    live: Option<Box<live::Live>>,
 }
 
 impl SshAttempt {
@@ -345,7 +341,7 @@ impl SshAttempt {
     /// Streams the attempt's output into the step's log until it ends (reconnecting
     /// while the host is unreachable, up to `UNREACHABLE_FOR`), then collects its exit
     /// code, `$BATON_OUTPUT` and `$BATON_USAGE`.
-    pub async fn wait(self) -> Finished {
+    pub async fn wait(mut self) -> Finished {
         let mut copy = LogCopy::new(
             self.log_dir.clone(),
             self.log_path.clone(),
@@ -356,8 +352,25 @@ impl SshAttempt {
         let mut asked = false;
         let mut unreachable_since: Option<Instant> = None;
         let mut lost: Option<String> = None;
+        let mut live = self.live.take();
+        let mut in_band = None;
         loop {
-            match self.follow(&mut copy, &mut asked, &mut hard_at).await {
+            let followed = match live.take() {
+                Some(l) => match self.stream(*l, &mut copy, &mut asked, &mut hard_at).await {
+                    Ok(Some(c)) => {
+                        in_band = Some(c);
+                        break;
+                    }
+                    // Read the files again from their start, skipping what was copied.
+                    Ok(None) => {
+                        copy.restart();
+                        continue;
+                    }
+                    Err(p) => Err(p),
+                },
+                None => self.follow(&mut copy, &mut asked, &mut hard_at).await,
+            };
+            match followed {
                 Ok(()) => break,
                 Err(p) if p.transient() => {
                     let since = *unreachable_since.get_or_insert_with(Instant::now);
@@ -375,8 +388,9 @@ impl SshAttempt {
             }
         }
         let killed = self.cancel.requested().map(|(r, _)| r.outcome());
-        let collected = match &lost {
-            None => self
+        let collected = match (&lost, in_band) {
+            (None, Some(c)) => Ok(c),
+            (None, None) => self
                 .exec
                 .call(
                     script::COLLECT,
@@ -386,7 +400,7 @@ impl SshAttempt {
                 .await
                 .map(|b| script::parse_collected(&b))
                 .map_err(|p| self.exec.problem(&p)),
-            Some(why) => Err(why.clone()),
+            (Some(why), _) => Err(why.clone()),
         };
         let mut output_errors = Vec::new();
         let (outcome, c) = match collected {

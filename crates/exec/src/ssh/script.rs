@@ -45,26 +45,46 @@ pub fn remote(script: &str, args: &[&str]) -> String {
     line
 }
 
-/// Makes the attempt's directory (new: an attempt starts once), writes stdin to its
-/// 0600 `job.sh`, starts it in a session of its own and prints the step's process group.
-pub const LAUNCH: &str = r#"umask 077
+/// A step's whole happy path on one connection (`ssh HOST sh -c RUN sh DIR MAX`). Reads
+/// `BOUNDARY\n` from stdin, then the wrapper (`render_job`) reads its script from the
+/// same stdin: the step's environment and secrets never touch a command line or the
+/// disk. Makes the attempt's directory (new: an attempt starts once); starts the wrapper
+/// in a session of its own (it outlives this connection); prints the step's process
+/// group (the wrapper's first line), then the step's output as it grows (`tail --pid`,
+/// to the wrapper's end: the wrapper is this shell's child, reaped at once, where an
+/// orphan's end waits for whatever init the host has), then `\n` BOUNDARY `\n` and the
+/// result files as `COLLECT` prints them, then `end 0`. The directory goes only once
+/// the engine answers `ok` on stdin (it has the results): an engine gone meanwhile
+/// leaves it for resume to re-attach or collect. Forks are few: each costs the host.
+pub const RUN: &str = r#"umask 077
 d=$1
-mkdir -p "${d%/*}" 2>/dev/null
-if ! mkdir "$d"; then
+case $d in /*) ;; *) d=$PWD/$d ;; esac
+read -r b || exit 96
+if ! mkdir "$d" 2>/dev/null; then
   [ -d "$d" ] && { echo "baton: $d exists: this attempt was started before" >&2; exit 91; }
-  exit 90
+  mkdir -p "${d%/*}" 2>/dev/null
+  mkdir "$d" || exit 90
 fi
-if ! cat > "$d/job.sh"; then rm -rf "$d"; exit 92; fi
-setsid sh "$d/job.sh" "$d" </dev/null >/dev/null 2>"$d/wrapper.err" &
-i=0
-while [ ! -s "$d/pgid" ]; do
-  i=$((i + 1))
-  if [ $i -gt 1000 ] || { [ $i -gt 10 ] && [ -s "$d/wrapper.err" ]; }; then
-    cat "$d/wrapper.err" >&2; exit 93
+{ echo $$ > "$d/connection" && : >> "$d/log"; } 2>/dev/null || { rm -rf "$d"; echo "baton: cannot write in $d: No space left on device?" >&2; exit 92; }
+setsid sh -s "$d" 2>"$d/wrapper.err" | {
+  read -r pg wp || exit 93
+  echo "$pg"
+  exec tail -c +1 -s 0.01 --pid="$wp" -f "$d/log"
+} || { cat "$d/wrapper.err" >&2; exit 93; }
+printf '\n%s\n' "$b"
+if [ -f "$d/exitcode" ] && read -r rc < "$d/exitcode"; then echo "exitcode ${#rc} ${#rc}"; printf %s "$rc"; fi
+for f in output usage; do
+  if [ -s "$d/$f" ]; then
+    t=$(wc -c < "$d/$f"); m=$t; [ "$m" -gt "$2" ] && m=$2
+    echo "$f $m $t"; head -c "$m" "$d/$f"
   fi
-  sleep 0.01
 done
-cat "$d/pgid""#;
+echo "end 0"
+# Removed after this connection ends (the engine waits only for its end).
+if read -r a && [ "$a" = ok ] && [ -e "$d/exitcode" ]; then
+  { rm -rf "$d"; rmdir "${d%/*}"; } </dev/null >/dev/null 2>&1 &
+fi
+exit 0"#;
 
 /// Streams the attempt's output from its start: while the wrapper runs, until it ends
 /// (`tail --pid`); once it has ended, what is there.
@@ -108,14 +128,16 @@ exit 0"#;
 /// The attempts of a run on this host: `STEP.ATTEMPT PGID` a line.
 pub const LIST: &str = r#"for d in "$1"/*/; do [ -s "$d/pgid" ] && { d=${d%/}; echo "${d##*/} $(cat "$d/pgid")"; }; done; exit 0"#;
 
-/// The wrapper (`job.sh`, 0600, sent on stdin): the step's environment, then its command
-/// in a session of its own (the process group a kill reaches), then its exit code,
-/// renamed into place so that a reader never sees half of it. It removes itself once
-/// read: the secrets in it do not stay on the host's disk.
+/// The wrapper (read by `sh -s` from the connection's stdin, never a file): the step's
+/// environment, then its command in a session of its own (the process group a kill
+/// reaches), then its exit code, renamed into place so that a reader never sees half
+/// of it. Its first line out is `PGID WRAPPER_PID`.
 pub fn render_job(command: &str, dir: &str, env: &[(String, String)]) -> String {
+    // In braces: a script cut short (its sender gone mid-way) is a syntax error, so none
+    // of it runs.
     let mut s = String::from(
-        "# written by baton: one attempt of a step\n\
-         d=$(cd \"$1\" && pwd) || exit 127\n\
+        "# written by baton: one attempt of a step\n{\n\
+         d=$1\n\
          echo $$ > \"$d/wpid\"\n",
     );
     for (k, v) in env {
@@ -133,11 +155,16 @@ pub fn render_job(command: &str, dir: &str, env: &[(String, String)]) -> String 
          cd {dir} 2>/dev/null || cd || exit 127\n\
          setsid sh -c {cmd} </dev/null >>\"$d/log\" 2>&1 &\n\
          pg=$!\n\
-         rm -f \"$d/job.sh\"\n\
-         echo \"$pg\" > \"$d/pgid.tmp\" && mv \"$d/pgid.tmp\" \"$d/pgid\"\n\
+         echo \"$pg\" > \"$d/pgid\"\n\
+         trap '' PIPE\n\
+         echo \"$pg $$\"\n\
+         exec >/dev/null\n\
+         trap - PIPE\n\
          wait \"$pg\"\n\
          rc=$?\n\
-         echo \"$rc\" > \"$d/exitcode.tmp\" && mv \"$d/exitcode.tmp\" \"$d/exitcode\"\n",
+         echo \"$rc\" > \"$d/exitcode.tmp\" && mv \"$d/exitcode.tmp\" \"$d/exitcode\"\n\
+         exit 0\n\
+         }}\n",
         dir = quote(dir),
         cmd = quote(command),
     );
@@ -155,6 +182,8 @@ pub struct Collected {
     pub output_more: bool,
     /// The wrapper still runs (the attempt has not ended).
     pub running: bool,
+    /// The `end` record came: nothing of the results is missing.
+    pub complete: bool,
 }
 
 pub fn parse_collected(mut bytes: &[u8]) -> Collected {
@@ -178,6 +207,10 @@ pub fn parse_collected(mut bytes: &[u8]) -> Collected {
             "output" => c.output = body,
             "usage" => c.usage = body,
             "running" => c.running = true,
+            "end" => {
+                c.complete = true;
+                break;
+            }
             _ => {}
         }
     }
@@ -310,8 +343,9 @@ mod tests {
         assert!(j.contains("cd '/src dir' 2>/dev/null || cd || exit 127"));
         assert!(j.contains("setsid sh -c "));
         assert!(j.contains("mv \"$d/exitcode.tmp\" \"$d/exitcode\""));
-        // The secret is only in the file, and the file goes once read.
-        assert!(j.contains("rm -f \"$d/job.sh\""));
+        // One brace group that ends in `exit`: read whole before any of it runs, and
+        // nothing after it is read from the connection.
+        assert!(j.contains("\n{\n") && j.ends_with("exit 0\n}\n"), "{j}");
     }
 
     #[test]
@@ -333,6 +367,7 @@ mod tests {
                 usage: String::new(),
                 output_more: false,
                 running: true,
+                complete: false,
             }
         );
         assert_eq!(parse_collected(b""), Collected::default());

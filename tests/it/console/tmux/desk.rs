@@ -59,6 +59,20 @@ fn the_waiting_tab_comes_first_and_approves_an_interrupted_runs_gate() {
         screen.contains("interrupted: deciding makes this console its engine"),
         "{screen}"
     );
+    // Issue 45 point 6: the wait stopped with the engine, and stays stopped.
+    let waited = |s: &str| {
+        s.lines()
+            .find(|l| l.contains("│waiting"))
+            .unwrap_or_default()
+            .to_string()
+    };
+    let before = waited(&screen);
+    assert!(before.contains("no engine since"), "{screen}");
+    let shown = std::time::Instant::now();
+    wait_until("two seconds on the console's clock", secs(10), || {
+        shown.elapsed() >= secs(2)
+    });
+    assert_eq!(waited(&tmux.screen()), before, "the wait does not grow");
     tmux.keys(&["a"]);
     tmux.wait_for("the approve dialog", |s| s.contains("Approve ship"), 10);
     tmux.literal("engine stopped, approving from the desk");
@@ -207,6 +221,8 @@ fn a_decision_from_another_shell_is_a_notice_and_cancel_names_the_run() {
         10,
     );
     tmux.keys(&["Escape"]);
+    // Esc and `q` sent at once read as Alt-q: the dialog closed first.
+    tmux.wait_for("the dialog closed", |s| !s.contains("Cancel the run?"), 10);
     tmux.keys(&["q"]);
     tmux.wait_for("the console to exit", |s| s.contains("TUI-EXIT=0"), 20);
 }

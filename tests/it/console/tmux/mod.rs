@@ -10,6 +10,7 @@ mod completion;
 mod decide;
 mod desk;
 mod fanned;
+mod filters;
 mod hostile;
 mod inputs;
 mod keys;
