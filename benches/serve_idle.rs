@@ -6,10 +6,12 @@
 //! schedules, default 1000), `BATON_BENCH_FEW` (the baseline's, default 10),
 //! `BATON_BENCH_IDLE_S` (seconds sampled, default 30), `BATON_BENCH_FIRING` (schedules
 //! firing each minute, default 200), `BATON_BENCH_MINUTES` (minutes of them, default
-//! 3; 0 skips), `BATON_BENCH_BASELINE_BIN` (another `baton` binary, e.g. one built
-//! before a change: its idle serve of as many schedules is measured too, alternately
-//! with this one, `BATON_BENCH_ROUNDS` times, default 3, and the ratio printed). The machine's load average is printed beside
-//! each figure: on a loaded machine compare the ratios, not the percentages.
+//! 3; 0 skips; `BATON_BENCH_IDLE_S=0` skips the idle figures), `BATON_BENCH_BASELINE_BIN`
+//! (another `baton` binary, e.g. one built before a change: its idle serve of as many
+//! schedules is measured too, alternately with this one, `BATON_BENCH_ROUNDS` times,
+//! default 3, and the ratio printed; and its punctuality, alternately with this one's,
+//! `BATON_BENCH_LATE_ROUNDS` times, default 1). The machine's load average is printed
+//! beside each figure: on a loaded machine compare the ratios, not the percentages.
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -122,29 +124,53 @@ fn idle_percent(bin: &Path, n: u64, window: Duration) -> f64 {
     100.0 * used / window.as_secs_f64()
 }
 
-/// How late each slot's run was made (ms), for `n` schedules firing each minute for
-/// `minutes` minutes.
-fn lateness(n: u64, minutes: u64) -> Vec<i64> {
+/// How late each slot's run was made, and its step started (ms after its slot), for
+/// `n` schedules served by `bin` firing each minute for `minutes` minutes. Both read
+/// from the store: `runs.started_at` (stamped as the run is made) and the time of the
+/// run's first `step_process` event (its first step's process spawned), each less the
+/// slot's time.
+fn lateness(bin: &Path, n: u64, minutes: u64) -> (Vec<i64>, Vec<i64>) {
     let tmp = tempfile::tempdir().expect("tempdir");
     let (dir, db) = (tmp.path().join("w"), tmp.path().join("baton.db"));
     workflows(&dir, n, "* * * * *");
-    let child = serve(Path::new(env!("CARGO_BIN_EXE_baton")), &dir, &db, n);
+    let child = serve(bin, &dir, &db, n);
     std::thread::sleep(Duration::from_secs(60 * minutes + 5));
     stop(child);
     let c = rusqlite::Connection::open(&db).expect("open the store");
     let mut st = c
         .prepare(
-            "SELECT r.started_at - s.slot_at FROM schedule_slots s JOIN runs r ON r.id = s.run_id
+            "SELECT r.started_at - s.slot_at,
+                    (SELECT min(e.at) FROM events e WHERE e.run_id = r.id AND e.type = 'step_process') - s.slot_at
+             FROM schedule_slots s JOIN runs r ON r.id = s.run_id
              WHERE s.idx > 0",
         )
         .expect("query");
-    let mut late: Vec<i64> = st
-        .query_map([], |r| r.get(0))
+    let rows: Vec<(i64, Option<i64>)> = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
         .expect("rows")
         .collect::<Result<_, _>>()
         .expect("rows");
-    late.sort_unstable();
-    late
+    let mut made: Vec<i64> = rows.iter().map(|r| r.0).collect();
+    let mut stepped: Vec<i64> = rows.iter().filter_map(|r| r.1).collect();
+    made.sort_unstable();
+    stepped.sort_unstable();
+    (made, stepped)
+}
+
+/// One line of [`lateness`]'s figures.
+fn print_lateness(who: &str, firing: u64, minutes: u64, (made, stepped): &(Vec<i64>, Vec<i64>)) {
+    println!(
+        "{who}: {firing} schedules firing each minute for {minutes} min: {} runs, made after their slot p50 {} ms, p95 {} ms, max {} ms; first step's process p50 {} ms, p95 {} ms, max {} ms ({} runs) (load {})",
+        made.len(),
+        pct(made, 0.5),
+        pct(made, 0.95),
+        made.last().copied().unwrap_or(0),
+        pct(stepped, 0.5),
+        pct(stepped, 0.95),
+        stepped.last().copied().unwrap_or(0),
+        stepped.len(),
+        loadavg()
+    );
 }
 
 fn pct(sorted: &[i64], p: f64) -> i64 {
@@ -155,13 +181,40 @@ fn pct(sorted: &[i64], p: f64) -> i64 {
 }
 
 fn main() {
+    println!("load average before: {}", loadavg());
+    let this = Path::new(env!("CARGO_BIN_EXE_baton"));
+    let window = Duration::from_secs(knob("BATON_BENCH_IDLE_S", 30));
+    // BATON_BENCH_IDLE_S=0: the punctuality alone.
+    if !window.is_zero() {
+        idle(this, window);
+    }
+    let (firing, minutes) = (
+        knob("BATON_BENCH_FIRING", 200),
+        knob("BATON_BENCH_MINUTES", 3),
+    );
+    if minutes == 0 {
+        return;
+    }
+    match std::env::var_os("BATON_BENCH_BASELINE_BIN") {
+        // Alternated, so a change in the machine's load falls on both.
+        Some(base) => {
+            for round in 1..=knob("BATON_BENCH_LATE_ROUNDS", 1) {
+                let b = lateness(Path::new(&base), firing, minutes);
+                print_lateness(&format!("round {round} baseline"), firing, minutes, &b);
+                let t = lateness(this, firing, minutes);
+                print_lateness(&format!("round {round} this"), firing, minutes, &t);
+            }
+        }
+        None => print_lateness("this", firing, minutes, &lateness(this, firing, minutes)),
+    }
+}
+
+/// The idle figures: many schedules against few, and against the baseline binary's.
+fn idle(this: &Path, window: Duration) {
     let (many, few) = (
         knob("BATON_BENCH_SCHEDULES", 1000),
         knob("BATON_BENCH_FEW", 10),
     );
-    let window = Duration::from_secs(knob("BATON_BENCH_IDLE_S", 30));
-    println!("load average before: {}", loadavg());
-    let this = Path::new(env!("CARGO_BIN_EXE_baton"));
     if let Some(base) = std::env::var_os("BATON_BENCH_BASELINE_BIN") {
         let base = Path::new(&base);
         let (mut ours, mut theirs) = (0.0, 0.0);
@@ -199,19 +252,4 @@ fn main() {
         "ratio {many}/{few} schedules: {:.2}x",
         if a > 0.0 { b / a } else { f64::NAN }
     );
-    let (firing, minutes) = (
-        knob("BATON_BENCH_FIRING", 200),
-        knob("BATON_BENCH_MINUTES", 3),
-    );
-    if minutes > 0 {
-        let late = lateness(firing, minutes);
-        println!(
-            "{firing} schedules firing each minute for {minutes} min: {} runs, made after their slot p50 {} ms, p95 {} ms, max {} ms (load {})",
-            late.len(),
-            pct(&late, 0.5),
-            pct(&late, 0.95),
-            late.last().copied().unwrap_or(0),
-            loadavg()
-        );
-    }
 }

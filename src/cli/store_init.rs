@@ -44,7 +44,7 @@ pub fn run(a: StoreArgs) -> i32 {
         }
         None => Store::open(&path),
     };
-    match made {
+    match made.and_then(|mut store| record_made(&mut store).map(|()| store)) {
         Ok(store) => {
             match store.group() {
                 Some(g) => crate::stdio::outln!(
@@ -57,4 +57,25 @@ pub fn run(a: StoreArgs) -> i32 {
         }
         Err(e) => fail(&e),
     }
+}
+
+/// The store's making, on its audit chain as the OS account's decision (`baton audit`
+/// lists it; `audit verify` covers it as every row).
+fn record_made(store: &mut Store) -> Result<(), crate::store::StoreError> {
+    use crate::model::history::{AuditAction, Decision};
+    let group = store.group();
+    // An account without a name is still recorded, by its uid.
+    let actor = crate::session::identity::os_account()
+        .unwrap_or_else(|_| format!("uid {}", nix::unistd::getuid()));
+    store.record_store_decision(&Decision {
+        actor,
+        action: AuditAction::StoreInitialized,
+        step: None,
+        reason: None,
+        summary: match &group {
+            Some(g) => format!("made the store, shared by group {g}"),
+            None => "made the store, private".to_string(),
+        },
+        details: serde_json::json!({ "group": group }),
+    })
 }

@@ -65,6 +65,8 @@ pub enum AuditAction {
     ScheduleBackfilled,
     /// `baton audit rotate`: the store re-keyed with a new audit key, old ones retired.
     KeyRotated,
+    /// `baton store init`: the store made, private or shared by a group.
+    StoreInitialized,
 }
 
 impl AuditAction {

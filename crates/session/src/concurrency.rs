@@ -24,7 +24,7 @@ use super::prepare::{self, Loaded, Ready, split_persisted, unwritten};
 use baton_engine::{Core, Opening};
 use baton_model::{Command, RunState, Timestamp};
 use baton_store::Store;
-use baton_store::slots::{Joining, Verdict, WhenBusy};
+use baton_store::slots::{Batched, Joining, Verdict, WhenBusy};
 use baton_workflow::{OnConflict, Plan};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -100,14 +100,7 @@ pub fn admit(
         workflow,
     } = unwritten(loaded);
     let run_id = new_run.id.clone();
-    let joining = Joining {
-        group: group.name.clone(),
-        when_busy: match group.on_conflict {
-            OnConflict::Queue => WhenBusy::Queue,
-            OnConflict::Skip => WhenBusy::Skip,
-            OnConflict::CancelRunning => WhenBusy::QueueFirst,
-        },
-    };
+    let joining = joining(group);
     let mut initial = Vec::new();
     let (verdict, committed) =
         store.create_run_in_group(&new_run, lease_holder, &joining, |verdict| {
@@ -116,18 +109,8 @@ pub fn admit(
             initial = rest;
             (committed, core.state_summary())
         })?;
-    let admission = match (verdict, group.on_conflict) {
-        (Verdict::Holds, _) => Admission::Started,
-        (Verdict::Busy { holder }, OnConflict::Queue) => Admission::Queued { holder },
-        (Verdict::Busy { holder }, OnConflict::Skip) => Admission::Skipped { holder },
-        (Verdict::Busy { holder }, OnConflict::CancelRunning) => Admission::Superseding { holder },
-    };
-    if let Admission::Superseding { holder } = &admission {
-        supersede(store, holder, &run_id, &operator)?;
-    }
-    if let Admission::Queued { .. } = &admission {
-        replace_pending(store, group, &run_id, &operator)?;
-    }
+    let admission = admission_of(verdict, group);
+    follow_up(store, group, &admission, &run_id, &operator)?;
     let ready = Ready {
         run_id,
         workflow,
@@ -137,6 +120,93 @@ pub fn admit(
         stale: false,
     };
     Ok((ready, admission))
+}
+
+/// What a new run's admission asks next, on record under `operator`: the holder it
+/// supersedes cancelled, or the pending runs it replaces. [`admit`] makes it; a caller
+/// of [`admit_batch`] makes it once the batch's runs are driven (a cancel of a run of
+/// the batch is taken by its engine).
+pub fn follow_up(
+    store: &mut Store,
+    group: &Group,
+    admission: &Admission,
+    run_id: &str,
+    operator: &str,
+) -> Result<(), SessionError> {
+    match admission {
+        Admission::Superseding { holder } => supersede(store, holder, run_id, operator),
+        Admission::Queued { .. } => replace_pending(store, group, run_id, operator),
+        Admission::Started | Admission::Skipped { .. } => Ok(()),
+    }
+}
+
+/// The admission the store's verdict makes for a run of `group`.
+fn admission_of(verdict: Verdict, group: &Group) -> Admission {
+    match (verdict, group.on_conflict) {
+        (Verdict::Holds, _) => Admission::Started,
+        (Verdict::Busy { holder }, OnConflict::Queue) => Admission::Queued { holder },
+        (Verdict::Busy { holder }, OnConflict::Skip) => Admission::Skipped { holder },
+        (Verdict::Busy { holder }, OnConflict::CancelRunning) => Admission::Superseding { holder },
+    }
+}
+
+/// Many new runs at once (a serve's slots due at one instant), each in its group (or
+/// none), recorded in ONE transaction (`Store::create_runs_batch`): each comes back
+/// as [`admit`] (or, without a group, [`prepare::create`]) would give it, except that
+/// its [`follow_up`] is left to the caller, to be made once the runs are driven.
+pub fn admit_batch(
+    store: &mut Store,
+    runs: Vec<(Loaded, Option<Group>)>,
+    lease_holder: &str,
+) -> Result<Vec<(Ready, Admission)>, SessionError> {
+    let mut made = Vec::with_capacity(runs.len());
+    let mut batch = Vec::with_capacity(runs.len());
+    for (loaded, group) in runs {
+        let u = unwritten(loaded);
+        batch.push(Batched {
+            run: u.new_run.clone(),
+            joining: group.as_ref().map(joining),
+        });
+        made.push((u, group, Vec::new()));
+    }
+    let verdicts = store.create_runs_batch(&mut batch, lease_holder, |i, verdict| {
+        let (u, group, initial) = &mut made[i];
+        let opening = group.as_ref().map_or(Opening::Run, |g| opening(g, verdict));
+        let (committed, rest) = split_persisted(u.core.start_as(opening, Timestamp::now()));
+        *initial = rest;
+        (committed, u.core.state_summary())
+    })?;
+    Ok(made
+        .into_iter()
+        .zip(verdicts)
+        .map(|((u, group, initial), (verdict, committed))| {
+            let admission = match &group {
+                Some(g) => admission_of(verdict, g),
+                None => Admission::Started,
+            };
+            let ready = Ready {
+                run_id: u.new_run.id.clone(),
+                workflow: u.workflow,
+                core: u.core,
+                initial,
+                committed,
+                stale: false,
+            };
+            (ready, admission)
+        })
+        .collect())
+}
+
+/// How a run of `group` joins it in the store.
+fn joining(group: &Group) -> Joining {
+    Joining {
+        group: group.name.clone(),
+        when_busy: match group.on_conflict {
+            OnConflict::Queue => WhenBusy::Queue,
+            OnConflict::Skip => WhenBusy::Skip,
+            OnConflict::CancelRunning => WhenBusy::QueueFirst,
+        },
+    }
 }
 
 /// How the new run opens for the store's verdict: the one place the reasons are worded.

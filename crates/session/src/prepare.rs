@@ -62,6 +62,16 @@ pub fn load_text(spec: NewRunSpec, source_text: String) -> Result<Loaded, Sessio
         .map(Arc::new)
         .map_err(|d| SessionError::Diagnostics(d.to_string()))?;
     give_back_freed_memory();
+    load_plan(spec, plan, source_text)
+}
+
+/// [`load_text`] of a text already loaded into `plan` (`baton serve` keeps each served
+/// file's plan: a slot's run is not parsed again).
+pub fn load_plan(
+    spec: NewRunSpec,
+    plan: Arc<Plan>,
+    source_text: String,
+) -> Result<Loaded, SessionError> {
     let params = workflow::resolve_params(&plan, &spec.params).map_err(params_error)?;
     check_secrets_set(&plan, |n| std::env::var_os(n))?;
     Ok(Loaded {

@@ -8,6 +8,7 @@
 //! fire twice; it does not fire at all). The decision of which slots fire is pure
 //! (`model::schedule::decide`); this is the shell around it.
 mod catalog;
+mod firing;
 mod loader;
 mod parked;
 
@@ -15,15 +16,14 @@ pub use catalog::{Catalog, Changes};
 pub use loader::{LOAD_BUDGET, LOAD_BUDGET_ENV, QUIET};
 
 use super::SessionError;
-use super::concurrency::{self, Admission, Group};
 use super::host::{self, Hosted};
-use super::prepare::{self, NewRunSpec};
+use super::prepare;
 use baton_exec::signals::ShutdownSignals;
 use baton_model::Timestamp;
-use baton_model::schedule::{self as sched, Facts, Fate, Overlap};
+use baton_model::schedule::{self as sched, Facts, Fate};
 use baton_store::schedules::{ScheduleRow, TRIGGER_INDEX};
 use baton_store::{LeaseOutcome, Store};
-use baton_workflow::{OnConflict, Schedule};
+use baton_workflow::Schedule;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -122,7 +122,7 @@ pub async fn serve(opts: ServeOptions) -> Result<i32, SessionError> {
                 crate::stdio::errln!("serve: queued run {} is driven now", hosted.run_id);
                 driving.push(Driving { hosted });
             }
-            _ = tokio::time::sleep(TICK) => {}
+            _ = tokio::time::sleep(known.wait(Timestamp::now())) => {}
         }
         let now = Timestamp::now();
         let rescan = if watcher.is_some() && !catalog.busy() {
@@ -162,37 +162,14 @@ pub async fn serve(opts: ServeOptions) -> Result<i32, SessionError> {
         } else if !known.due(now) {
             continue;
         }
-        let rows = std::mem::take(&mut known.rows);
-        for (file, entry) in &catalog.entries {
-            for s in &entry.plan.schedules {
-                let Some(row) = rows.iter().find(|r| &r.file == file && r.index == s.index) else {
-                    continue;
-                };
-                let key = (file.clone(), s.index);
-                if !changed && known.next.get(&key).is_some_and(|t| *t > now) {
-                    continue;
-                }
-                let at = Slot {
-                    file,
-                    entry,
-                    s,
-                    row,
-                };
-                match tick_schedule(&mut store, &opts, &at, started, &mut starting).await {
-                    Ok(next) => {
-                        known.next.insert(key, next.unwrap_or(Timestamp(i64::MAX)));
-                    }
-                    Err(e) => {
-                        known.next.remove(&key);
-                        crate::stdio::errln!(
-                            "serve: {}: {e}",
-                            sched::schedule_name(&entry.plan.name, s.index)
-                        );
-                    }
-                }
-            }
-        }
-        known.rows = rows;
+        fire_due(
+            &mut store,
+            (&catalog, &opts),
+            (started, changed),
+            &mut known,
+            &mut starting,
+        )
+        .await;
     };
     // Stop firing; the runs' steps get their grace; each run is left interrupted (a
     // parked one lets its lease go).
@@ -340,101 +317,6 @@ async fn reap(driving: &mut Vec<Driving>) {
     }
 }
 
-/// The concurrency group a run of `entry` joins: the workflow's own if it has one (it
-/// guards what every starter shares), else, for a schedule's slot, a group of the
-/// schedule's own whose conflict rule is its `overlap`; a trigger outside both joins none.
-fn group_for(
-    entry: &catalog::Entry,
-    file: &str,
-    schedule: Option<&Schedule>,
-    params: &[(String, String)],
-) -> Result<Option<Group>, SessionError> {
-    let resolved = baton_workflow::resolve_params(&entry.plan, params)
-        .map_err(|e| SessionError::Usage(e.join("; ")))?;
-    if let Some(own) = concurrency::group_of(&entry.plan, &resolved)? {
-        return Ok(Some(own));
-    }
-    Ok(schedule.map(|s| Group {
-        name: format!("schedule:{file}#{}", s.index),
-        max_pending: baton_workflow::DEFAULT_MAX_PENDING,
-        on_conflict: match s.overlap {
-            Overlap::Skip => OnConflict::Skip,
-            Overlap::Queue => OnConflict::Queue,
-            Overlap::CancelRunning => OnConflict::CancelRunning,
-        },
-    }))
-}
-
-/// What a slot is recorded as, once its run joined its group.
-fn admitted(a: &Admission) -> &'static str {
-    match a {
-        Admission::Started => "started",
-        Admission::Queued { .. } => "queued",
-        Admission::Skipped { .. } => "skipped",
-        Admission::Superseding { .. } => "superseding",
-    }
-}
-
-/// Start a run of `entry` (its served text) with `params`, recorded as the slot's.
-///
-/// The run is made off this thread: joining a group with `overlap = "cancel_running"`
-/// waits for the holder's engine to take its cancel, and that engine is one this serve
-/// drives on this thread, which must go on running meanwhile.
-async fn start_run(
-    store: &mut Store,
-    opts: &ServeOptions,
-    (file, index, slot_at): (&str, u32, Timestamp),
-    entry: &catalog::Entry,
-    schedule: Option<&Schedule>,
-    params: &[(String, String)],
-    starting: &mut Starting<'_>,
-) -> Result<String, SessionError> {
-    let spec = NewRunSpec {
-        workflow: PathBuf::from(file),
-        params: params.to_vec(),
-        operator: opts.operator.clone(),
-        slot: Some(slot_at),
-        ..NewRunSpec::default()
-    };
-    let (db, text) = (opts.db.clone(), entry.text.clone());
-    let started = match group_for(entry, file, schedule, params) {
-        Err(e) => Err(e),
-        Ok(group) => tokio::task::spawn_blocking(move || {
-            let holder = host::lease_holder();
-            let mut store = Store::open(&db)?;
-            let loaded = prepare::load_text(spec, text)?;
-            let own = Store::open(&db)?;
-            let (ready, fate) = match &group {
-                None => (prepare::create(&mut store, loaded, &holder)?, "started"),
-                Some(g) => {
-                    let (ready, a) = concurrency::admit(&mut store, loaded, &holder, g)?;
-                    (ready, admitted(&a))
-                }
-            };
-            Ok((ready, own, fate))
-        })
-        .await
-        .unwrap_or_else(|e| Err(SessionError::System(format!("making the run failed: {e}")))),
-    };
-    match started {
-        Ok((ready, own, fate)) => {
-            let run_id = ready.run_id.clone();
-            store.slot_started(file, index, slot_at, fate, Some(&run_id))?;
-            crate::stdio::errln!(
-                "serve: {} slot {} {fate} run {run_id}",
-                sched::schedule_name(&entry.plan.name, index),
-                slot_at.to_rfc3339()
-            );
-            starting.host(own, ready);
-            Ok(run_id)
-        }
-        Err(e) => {
-            store.slot_started(file, index, slot_at, "failed", None)?;
-            Err(e)
-        }
-    }
-}
-
 /// Operators' triggers (`baton schedule trigger`): each starts a run now.
 async fn triggers(
     store: &mut Store,
@@ -445,13 +327,48 @@ async fn triggers(
     let Ok(requested) = store.requested_triggers() else {
         return;
     };
-    for t in requested {
+    let (mut starts, mut asked) = (Vec::new(), Vec::new());
+    for t in &requested {
         let Some(entry) = catalog.entries.get(&t.file) else {
             continue;
         };
-        let slot = (t.file.as_str(), TRIGGER_INDEX, t.at);
-        if let Err(e) = start_run(store, opts, slot, entry, None, &t.params, starting).await {
-            crate::stdio::errln!("serve: {} triggered by {}: {e}", entry.plan.name, t.by);
+        // Only a decision on the audit chain, proved by its account, starts a run;
+        // any other row is refused on record (issue 41 point 2).
+        match store.prove_trigger(t) {
+            Ok(Ok(())) => {}
+            Ok(Err(why)) => {
+                crate::stdio::errln!(
+                    "serve: refused the trigger of {} asked as {}: {why}",
+                    entry.plan.name,
+                    t.by
+                );
+                if let Err(e) = store.refuse_trigger(t, &opts.operator, &why) {
+                    crate::stdio::errln!("serve: cannot record the refusal: {e}");
+                }
+                continue;
+            }
+            Err(e) => {
+                crate::stdio::errln!(
+                    "serve: cannot check the trigger of {}: {e}",
+                    entry.plan.name
+                );
+                continue;
+            }
+        }
+        starts.push(firing::Start {
+            file: &t.file,
+            index: TRIGGER_INDEX,
+            slot: t.at,
+            entry,
+            schedule: None,
+            params: t.params.clone(),
+        });
+        asked.push(t);
+    }
+    let done = firing::start_runs(store, opts, &starts, starting).await;
+    for ((s, t), r) in starts.iter().zip(asked).zip(done) {
+        if let Err(e) = r {
+            crate::stdio::errln!("serve: {} triggered by {}: {e}", s.entry.plan.name, t.by);
         }
     }
 }
@@ -468,18 +385,30 @@ async fn backfills(
     let Ok(due) = store.due_backfills() else {
         return;
     };
-    for b in due {
+    let (mut starts, mut asked) = (Vec::new(), Vec::new());
+    for b in &due {
         let Some(entry) = catalog.entries.get(&b.file) else {
             continue;
         };
         let Some(s) = entry.plan.schedules.iter().find(|s| s.index == b.index) else {
             continue;
         };
-        let slot = (b.file.as_str(), b.index, b.slot);
-        if let Err(e) = start_run(store, opts, slot, entry, Some(s), &s.params, starting).await {
+        starts.push(firing::Start {
+            file: &b.file,
+            index: b.index,
+            slot: b.slot,
+            entry,
+            schedule: Some(s),
+            params: s.params.clone(),
+        });
+        asked.push(b);
+    }
+    let done = firing::start_runs(store, opts, &starts, starting).await;
+    for ((s, b), r) in starts.iter().zip(asked).zip(done) {
+        if let Err(e) = r {
             crate::stdio::errln!(
                 "serve: {} slot {} backfilled by {}: {e}",
-                sched::schedule_name(&entry.plan.name, b.index),
+                sched::schedule_name(&s.entry.plan.name, b.index),
                 b.slot.to_rfc3339(),
                 b.by
             );
@@ -538,23 +467,26 @@ impl Known {
     fn due(&self, now: Timestamp) -> bool {
         self.next.values().any(|t| *t <= now)
     }
+
+    /// How long the loop may sleep at `now`: until the next slot, if that comes
+    /// before the next tick. A loop that only ticked found a slot up to a tick late.
+    fn wait(&self, now: Timestamp) -> Duration {
+        match self.next.values().min() {
+            // Come already (just decided, or its decision failed): the tick decides.
+            Some(t) if *t > now => TICK.min(Duration::from_millis((t.0 - now.0) as u64)),
+            _ => TICK,
+        }
+    }
 }
 
-/// One schedule at `now`: decide, record each slot, then act; its next slot.
-async fn tick_schedule(
-    store: &mut Store,
-    opts: &ServeOptions,
+/// One schedule at `now`: which of its slots are due, and their fates.
+fn decide_schedule(
+    store: &Store,
     at: &Slot<'_>,
     started: Timestamp,
-    starting: &mut Starting<'_>,
-) -> Result<Option<Timestamp>, SessionError> {
-    let Slot {
-        file,
-        entry,
-        s,
-        row,
-    } = *at;
-    let now = Timestamp::now();
+    now: Timestamp,
+) -> Result<sched::Decision, SessionError> {
+    let Slot { file, s, row, .. } = *at;
     let cursor = store.last_slot(file, s.index)?.unwrap_or(row.since);
     let facts = Facts {
         now,
@@ -564,22 +496,114 @@ async fn tick_schedule(
         catch_up: s.catch_up,
         max_catch_up: s.max_catch_up,
     };
-    let d = sched::decide(&s.cadence, &facts);
-    for (slot, fate) in &d.slots {
-        if !store.record_slot(file, s.index, *slot, fate.as_str())? {
+    Ok(sched::decide(&s.cadence, &facts))
+}
+
+/// Every schedule due at `now` (all of them if `changed`): its slots decided and
+/// recorded in one transaction, and the runs of those that start made together
+/// (`firing`). Each schedule's next slot goes to `known`.
+async fn fire_due(
+    store: &mut Store,
+    (catalog, opts): (&Catalog, &ServeOptions),
+    (started, changed): (Timestamp, bool),
+    known: &mut Known,
+    starting: &mut Starting<'_>,
+) {
+    let now = Timestamp::now();
+    let rows = std::mem::take(&mut known.rows);
+    let mut decided: Vec<(Slot<'_>, Timestamp, Fate)> = Vec::new();
+    for (file, entry) in &catalog.entries {
+        for s in &entry.plan.schedules {
+            let Some(row) = rows.iter().find(|r| &r.file == file && r.index == s.index) else {
+                continue;
+            };
+            let key = (file.clone(), s.index);
+            if !changed && known.next.get(&key).is_some_and(|t| *t > now) {
+                continue;
+            }
+            let at = Slot {
+                file,
+                entry,
+                s,
+                row,
+            };
+            match decide_schedule(store, &at, started, now) {
+                Ok(d) => {
+                    known
+                        .next
+                        .insert(key, d.next.unwrap_or(Timestamp(i64::MAX)));
+                    decided.extend(d.slots.into_iter().map(|(slot, fate)| (at, slot, fate)));
+                }
+                Err(e) => {
+                    known.next.remove(&key);
+                    crate::stdio::errln!(
+                        "serve: {}: {e}",
+                        sched::schedule_name(&entry.plan.name, s.index)
+                    );
+                }
+            }
+        }
+    }
+    if !decided.is_empty() {
+        fire(store, opts, &decided, known, starting).await;
+    }
+    known.rows = rows;
+}
+
+/// Record the `decided` slots (each once: one an earlier serve recorded is left to
+/// it), then start the runs of those that start.
+async fn fire(
+    store: &mut Store,
+    opts: &ServeOptions,
+    decided: &[(Slot<'_>, Timestamp, Fate)],
+    known: &mut Known,
+    starting: &mut Starting<'_>,
+) {
+    let rows: Vec<(&str, u32, Timestamp, &str)> = decided
+        .iter()
+        .map(|(at, slot, fate)| (at.file, at.s.index, *slot, fate.as_str()))
+        .collect();
+    let fresh = match store.record_slots(&rows) {
+        Ok(f) => f,
+        Err(e) => {
+            crate::stdio::errln!("serve: cannot record the slots due: {e}");
+            // Decided again at the next tick.
+            for (at, _, _) in decided {
+                known.next.remove(&(at.file.to_string(), at.s.index));
+            }
+            return;
+        }
+    };
+    let mut starts = Vec::new();
+    for ((at, slot, fate), fresh) in decided.iter().zip(fresh) {
+        if !fresh {
             continue; // decided by an earlier serve
         }
         if *fate == Fate::Start {
-            let at = (file, s.index, *slot);
-            start_run(store, opts, at, entry, Some(s), &s.params, starting).await?;
+            starts.push(firing::Start {
+                file: at.file,
+                index: at.s.index,
+                slot: *slot,
+                entry: at.entry,
+                schedule: Some(at.s),
+                params: at.s.params.clone(),
+            });
         } else {
             crate::stdio::errln!(
                 "serve: {} slot {} {}",
-                sched::schedule_name(&entry.plan.name, s.index),
+                sched::schedule_name(&at.entry.plan.name, at.s.index),
                 slot.to_rfc3339(),
                 fate.as_str()
             );
         }
     }
-    Ok(d.next)
+    let done = firing::start_runs(store, opts, &starts, starting).await;
+    for (s, r) in starts.iter().zip(done) {
+        if let Err(e) = r {
+            crate::stdio::errln!(
+                "serve: {}: {e}",
+                sched::schedule_name(&s.entry.plan.name, s.index)
+            );
+        }
+    }
 }

@@ -1,7 +1,7 @@
 //! `store::slots`, the store's side of concurrency groups: who holds a group, who waits
 //! and in what order, and when a holder lets it go (its run ended, its lease lapsed).
 use crate::helpers::*;
-use baton::model::state_summary::SummaryFold;
+use baton::model::state_summary::{StateSummary, SummaryFold};
 use baton::model::{EventKind, RunState, Timestamp};
 use baton::store::slots::{Joining, Verdict, WhenBusy};
 use baton::store::{Store, lease_holder_name};
@@ -110,4 +110,75 @@ fn a_lapsed_lease_frees_the_group_and_a_superseding_run_goes_first() {
         Some("R1")
     );
     assert_eq!(s.reclaim_group("R9-in-no-group").unwrap(), Ok(()));
+}
+
+/// The first events of a batch's run `id` for `verdict`, as `create` makes them.
+/// A new run's opening events for the store's verdict, with the summary its core would
+/// hand over (no steps listed).
+fn opening(id: &str, v: &Verdict) -> (Vec<baton::model::Event>, StateSummary) {
+    let mut script = Script::new(id);
+    let state = match v {
+        Verdict::Holds => RunState::Running,
+        Verdict::Busy { .. } => RunState::Queued,
+    };
+    script.started().push(EventKind::RunStateChanged {
+        state,
+        reason: None,
+    });
+    let events = script.take();
+    let summary = SummaryFold::replay([], &events).summary();
+    (events, summary)
+}
+
+#[test]
+fn a_batch_of_runs_is_admitted_as_one_after_the_other_and_recorded_all_or_none() {
+    use baton::store::slots::Batched;
+    let db = db();
+    let mut s = Store::open(&db.path).unwrap();
+    // B1 and B2 in one group (B2 waits for B1, made before it in the same
+    // transaction), B3 in none.
+    let mut batch: Vec<Batched> = [
+        ("B1", Some(joining(WhenBusy::Queue))),
+        ("B2", Some(joining(WhenBusy::Queue))),
+        ("B3", None),
+    ]
+    .into_iter()
+    .map(|(id, joining)| Batched {
+        run: new_run(id, 1),
+        joining,
+    })
+    .collect();
+    let before = Timestamp::now();
+    let made = s
+        .create_runs_batch(&mut batch, &lease_holder_name(), |i, v| {
+            opening(["B1", "B2", "B3"][i], v)
+        })
+        .expect("batch");
+    let verdicts: Vec<Verdict> = made.into_iter().map(|(v, _)| v).collect();
+    assert_eq!(verdicts, vec![Verdict::Holds, busy("B1"), Verdict::Holds]);
+    assert_eq!(
+        s.group_holder("deploy-prod").unwrap().as_deref(),
+        Some("B1")
+    );
+    assert_eq!(s.group_line("deploy-prod").unwrap(), vec!["B2".to_string()]);
+    for id in ["B1", "B2", "B3"] {
+        let r = s.run(id).expect("recorded");
+        // Stamped as its row was written, not as it was asked for.
+        assert!(r.started_at >= before, "{id} started {:?}", r.started_at);
+    }
+    assert_eq!(s.run("B2").unwrap().state, RunState::Queued);
+    // A batch with one run the store refuses (its id taken) records none of them.
+    let mut again: Vec<Batched> = ["B4", "B1"]
+        .into_iter()
+        .map(|id| Batched {
+            run: new_run(id, 1),
+            joining: Some(joining(WhenBusy::Queue)),
+        })
+        .collect();
+    let refused = s.create_runs_batch(&mut again, &lease_holder_name(), |i, v| {
+        opening(["B4", "B1"][i], v)
+    });
+    assert!(refused.is_err(), "B1 exists already");
+    assert!(s.run("B4").is_err(), "B4 rolled back with the batch");
+    assert_eq!(s.group_line("deploy-prod").unwrap(), vec!["B2".to_string()]);
 }

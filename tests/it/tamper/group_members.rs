@@ -545,3 +545,129 @@ gate = {{ prompt = "Ship?", signed = true, approvers = ["{ALICE}@example.com", "
     assert_eq!(wait_child(engine, 30).status.code(), Some(0));
     assert!(m.home(ALICE).join("deployed").exists());
 }
+
+/// Issue 41 point 2: a schedule's trigger starts a run only as the decision on the
+/// audit chain that its account proved; a row a member writes with plain SQL, in
+/// another's name, is refused on record and starts nothing. The store's making is on
+/// the chain too.
+#[test]
+fn a_member_cannot_trigger_a_schedule_in_anothers_name_and_the_store_init_is_on_record() {
+    let m = Members::new();
+    let listed = m.baton(ALICE, &["audit", "--json"]);
+    assert!(listed.status.success(), "audit: {}", all(&listed));
+    let rows: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert!(
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["action"] == "store_initialized" && r["actor"] == ALICE),
+        "{rows:#}"
+    );
+    let flows = m.home(ALICE).join("flows");
+    std::fs::create_dir(&flows).unwrap();
+    nix::unistd::chown(&flows, Some(uid(ALICE)), Some(gid())).unwrap();
+    std::fs::set_permissions(&flows, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // Once a year: only triggers start it while the test runs.
+    let wf = m.write(
+        ALICE,
+        "flows/nightly.toml",
+        "name = \"nightly\"\n\n[params.who]\ndefault = \"nobody\"\n\n[[schedule]]\ncron = \"0 3 1 1 *\"\n\n[[step]]\nid = \"say\"\nrun = \"true\"\n",
+    );
+    std::fs::set_permissions(&wf, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let file = std::fs::canonicalize(&wf).unwrap();
+    let mut serve = m.spawn(ALICE, &["serve", "--workflows", flows.to_str().unwrap()]);
+    wait_until(
+        "the serve to serve nightly",
+        Duration::from_secs(30),
+        || {
+            let out = m.baton(ALICE, &["schedules", "--json"]);
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+            v.as_array().is_some_and(|a| a.len() == 1)
+        },
+    );
+    let read = || {
+        rusqlite::Connection::open_with_flags(m.db(), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap()
+    };
+    let slot = |at: i64| -> Option<(String, Option<String>)> {
+        read()
+            .query_row(
+                "SELECT fate, run_id FROM schedule_slots WHERE idx = 0 AND slot_at = ?1",
+                [at],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .ok()
+    };
+
+    // Bob writes a trigger in alice's name, with his params, with plain SQL.
+    m.sql(
+        BOB,
+        &format!(
+            "INSERT INTO schedule_slots (file, idx, slot_at, fate, params, requested_by, recorded_at)
+             VALUES ({}, 0, 1000, 'requested', '[[\"who\",\"bob\"]]', 'gmalice', 1000);",
+            sql_text(file.to_str().unwrap())
+        ),
+    );
+    wait_until(
+        "the forged trigger refused",
+        Duration::from_secs(30),
+        || slot(1000).is_some_and(|(fate, _)| fate == "refused"),
+    );
+    assert_eq!(
+        slot(1000).unwrap().1,
+        None,
+        "the forged trigger made no run"
+    );
+    let runs: i64 = read()
+        .query_row("SELECT COUNT(*) FROM runs", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(runs, 0, "nothing ran");
+    let listed = m.baton(ALICE, &["audit", "--json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    let refusal = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["action"] == "command_refused")
+        .unwrap_or_else(|| panic!("the refusal on record: {rows:#}"));
+    assert_eq!(
+        refusal["actor"], ALICE,
+        "refused by alice's serve: {refusal:#}"
+    );
+    assert!(
+        refusal
+            .to_string()
+            .contains("no decision on the audit chain"),
+        "{refusal:#}"
+    );
+
+    // Bob's own trigger, proved as his: it runs, on record as his.
+    let out = m.baton(
+        BOB,
+        &[
+            "schedule", "trigger", "nightly", "--param", "who=bob", "--reason", "mine",
+        ],
+    );
+    assert!(out.status.success(), "trigger: {}", all(&out));
+    wait_until(
+        "bob's trigger to start a run",
+        Duration::from_secs(30),
+        || {
+            read()
+            .query_row(
+                "SELECT run_id FROM schedule_slots WHERE idx = 0 AND requested_by = 'gmbob' AND run_id IS NOT NULL",
+                [],
+                |r| r.get::<_, String>(0),
+            )
+            .is_ok()
+        },
+    );
+    let verify = m.baton(ALICE, &["audit", "verify"]);
+    assert!(verify.status.success(), "verify: {}", all(&verify));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(serve.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let _ = serve.wait();
+}

@@ -45,13 +45,7 @@ impl Store {
             }
             // The row's proof first: an engine may take the row as soon as it is in.
             // A group store's directory is setgid (2770): its members share the proofs.
-            let shared = {
-                use std::os::unix::fs::MetadataExt;
-                let dir = super::parent_dir(
-                    &std::fs::canonicalize(&self.path).unwrap_or_else(|_| self.path.clone()),
-                );
-                std::fs::metadata(dir).is_ok_and(|m| m.mode() & 0o2000 != 0)
-            };
+            let shared = super::proof::shared(&self.path);
             let (json, proof) = super::proof::seal(&self.path, shared, run_id, cmd)?;
             let inserted = self.conn.execute(
                 "INSERT INTO commands (run_id, json, submitted_at, deadline) VALUES (?1, ?2, ?3, ?4)",

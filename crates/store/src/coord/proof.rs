@@ -118,8 +118,26 @@ pub(crate) fn seal(
     run_id: &str,
     command: &baton_model::Command,
 ) -> Result<(String, PathBuf), StoreError> {
+    seal_value(db, shared, run_id, serde_json::to_value(command)?)
+}
+
+/// Whether the store at `db` is a group store's (its directory setgid, 2770): its
+/// members' processes must read (and remove) each other's proofs.
+pub(crate) fn shared(db: &Path) -> bool {
+    let real = std::fs::canonicalize(db).unwrap_or_else(|_| db.to_path_buf());
+    std::fs::metadata(crate::paths::parent_dir(&real)).is_ok_and(|m| m.mode() & 0o2000 != 0)
+}
+
+/// [`seal`] of a row that is not a run's command (a schedule's trigger: `subject` is
+/// what it is about): `value` with a fresh nonce as its proof's name, its text, and
+/// its proof beside the database.
+pub(crate) fn seal_value(
+    db: &Path,
+    shared: bool,
+    run_id: &str,
+    mut value: serde_json::Value,
+) -> Result<(String, PathBuf), StoreError> {
     let nonce = format!("{:032x}", rand::random::<u128>());
-    let mut value = serde_json::to_value(command)?;
     if let Some(map) = value.as_object_mut() {
         map.insert(FIELD.into(), nonce.clone().into());
     }

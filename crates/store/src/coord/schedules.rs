@@ -28,7 +28,14 @@ pub struct Trigger {
     pub file: String,
     pub at: Timestamp,
     pub params: Vec<(String, String)>,
+    /// The params as the row holds them (what the trigger's proof covers).
+    pub params_text: String,
     pub by: String,
+}
+
+/// A trigger's text as its proof covers it (without the proof's name).
+fn trigger_value(file: &str, at: Timestamp, by: &str, params_text: &str) -> serde_json::Value {
+    serde_json::json!({ "file": file, "at": at.0, "by": by, "params": params_text })
 }
 
 /// The schedule to record when a workflow is loaded.
@@ -258,6 +265,45 @@ impl Store {
         self.ctx(r)
     }
 
+    /// [`Store::record_slot`] of many slots (a serve's tick) in one transaction: for
+    /// each, whether it was recorded now (`false`: an earlier serve decided it).
+    pub fn record_slots(
+        &mut self,
+        slots: &[(&str, u32, Timestamp, &str)],
+    ) -> Result<Vec<bool>, StoreError> {
+        let now = Timestamp::now();
+        let r = super::in_transaction(&self.conn, |tx| {
+            let mut st = tx.prepare_cached(
+                "INSERT INTO schedule_slots (file, idx, slot_at, fate, recorded_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+            )?;
+            let mut out = Vec::with_capacity(slots.len());
+            for (file, index, slot_at, fate) in slots {
+                out.push(st.execute(params![file, index, slot_at.0, fate, now.0])? == 1);
+            }
+            Ok(out)
+        });
+        self.ctx(r)
+    }
+
+    /// [`Store::slot_started`] of many slots in one transaction.
+    pub fn slots_started(
+        &mut self,
+        started: &[(&str, u32, Timestamp, &str, Option<&str>)],
+    ) -> Result<(), StoreError> {
+        let r = super::in_transaction(&self.conn, |tx| {
+            let mut st = tx.prepare_cached(
+                "UPDATE schedule_slots SET fate = ?4, run_id = ?5
+                 WHERE file = ?1 AND idx = ?2 AND slot_at = ?3",
+            )?;
+            for (file, index, slot_at, fate, run_id) in started {
+                st.execute(params![file, index, slot_at.0, fate, run_id])?;
+            }
+            Ok(())
+        });
+        self.ctx(r)
+    }
+
     /// The runs slots started that have not finished as recorded (a serve that died
     /// left them; the next one resumes them).
     pub fn unfinished_slot_runs(&self) -> Result<Vec<(String, u32, String)>, StoreError> {
@@ -287,13 +333,12 @@ impl Store {
             )?;
             let rows = st
                 .query_map(params![TRIGGER_INDEX, REQUESTED], |r| {
-                    let params: Option<String> = r.get(2)?;
+                    let params_text: String = r.get::<_, Option<String>>(2)?.unwrap_or_default();
                     Ok(Trigger {
                         file: r.get(0)?,
                         at: Timestamp(r.get(1)?),
-                        params: params
-                            .and_then(|p| serde_json::from_str(&p).ok())
-                            .unwrap_or_default(),
+                        params: serde_json::from_str(&params_text).unwrap_or_default(),
+                        params_text,
                         by: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
                     })
                 })?
@@ -354,6 +399,12 @@ impl Store {
     }
 
     /// Ask the serve of `file` (workflow `workflow`) to start a run now, with `params`.
+    ///
+    /// The request carries a proof of its submitter (`proof`): a file beside the store,
+    /// made by this process (the kernel records its owner), holding the digest of the
+    /// request's exact text (file, time, account, params and the proof's name). The
+    /// audit chain's decision names the proof; the serve starts the run only once the
+    /// proof holds for the account the decision names ([`Store::prove_trigger`]).
     pub fn request_trigger(
         &mut self,
         file: &str,
@@ -362,6 +413,23 @@ impl Store {
         actor: &str,
         reason: &str,
     ) -> Result<Timestamp, StoreError> {
+        let text = serde_json::to_string(params_given)?;
+        // Unique per millisecond: two triggers in the same one are one apart.
+        let mut at = Timestamp::now().0;
+        while self.slot_taken(file, TRIGGER_INDEX, at)? {
+            at += 1;
+        }
+        let shared = super::proof::shared(&self.path);
+        let (_, proof) = super::proof::seal_value(
+            &self.path,
+            shared,
+            AUDIT_SUBJECT,
+            trigger_value(file, Timestamp(at), actor, &text),
+        )?;
+        let nonce = proof
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let decision = Decision {
             actor: actor.to_string(),
             action: AuditAction::ScheduleTriggered,
@@ -371,23 +439,128 @@ impl Store {
             details: serde_json::json!({
                 "workflow": workflow,
                 "params": params_given.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+                "file": file,
+                "at": at,
+                "proof": nonce,
             }),
         };
-        let text = serde_json::to_string(params_given).unwrap_or_default();
-        self.decide(&decision, |tx| {
-            // Unique per millisecond: two triggers in the same one are one apart.
-            let mut at = Timestamp::now().0;
-            loop {
-                let n = tx.execute(
-                    "INSERT INTO schedule_slots (file, idx, slot_at, fate, params, requested_by, recorded_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?3) ON CONFLICT DO NOTHING",
-                    params![file, TRIGGER_INDEX, at, REQUESTED, text, actor],
-                )?;
-                if n == 1 {
-                    return Ok(Timestamp(at));
-                }
-                at += 1;
+        let made = self.decide(&decision, |tx| {
+            let n = tx.execute(
+                "INSERT INTO schedule_slots (file, idx, slot_at, fate, params, requested_by, recorded_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?3) ON CONFLICT DO NOTHING",
+                params![file, TRIGGER_INDEX, at, REQUESTED, text, actor],
+            )?;
+            // Another trigger took this millisecond meanwhile: nothing is recorded.
+            if n == 0 {
+                return Err(StoreError::Busy { holder: None });
             }
+            Ok(Timestamp(at))
+        });
+        if made.is_err() {
+            let _ = std::fs::remove_file(&proof);
+        }
+        made
+    }
+
+    fn slot_taken(&self, file: &str, index: u32, at: i64) -> Result<bool, StoreError> {
+        let r = self
+            .conn
+            .query_row(
+                "SELECT 1 FROM schedule_slots WHERE file = ?1 AND idx = ?2 AND slot_at = ?3",
+                params![file, index, at],
+                |_| Ok(()),
+            )
+            .optional()
+            .map(|r| r.is_some())
+            .map_err(StoreError::from);
+        self.ctx(r)
+    }
+
+    /// The serve's check of a requested trigger before it starts its run: the audit
+    /// chain holds the decision that asked for it (an operator's `baton schedule
+    /// trigger`), naming the account the row names, and that account's proof holds
+    /// for the row as it is now (its file, time and params). `Ok(Err(why))`: refused.
+    /// The proof is used up, whatever the verdict: it proves one trigger, once.
+    pub fn prove_trigger(&self, t: &Trigger) -> Result<Result<(), String>, StoreError> {
+        let r = self
+            .conn
+            .query_row(
+                "SELECT actor, details FROM audit WHERE run_id = ?1 AND action = ?2
+                   AND json_extract(details, '$.file') = ?3 AND json_extract(details, '$.at') = ?4
+                 ORDER BY id LIMIT 1",
+                params![
+                    AUDIT_SUBJECT,
+                    AuditAction::ScheduleTriggered.as_str(),
+                    t.file,
+                    t.at.0
+                ],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+            )
+            .optional()
+            .map_err(StoreError::from);
+        let Some((actor, details)) = self.ctx(r)? else {
+            return Ok(Err(
+                "no decision on the audit chain asked for it (a row written into the database by hand)".into(),
+            ));
+        };
+        if !baton_model::same_actor(&actor, &t.by) {
+            return Ok(Err(format!(
+                "the row names `{}`, the audit chain's decision `{actor}`",
+                t.by
+            )));
+        }
+        let mut value = trigger_value(&t.file, t.at, &actor, &t.params_text);
+        let nonce = serde_json::from_str::<serde_json::Value>(&details)
+            .ok()
+            .and_then(|d| d.get("proof").cloned());
+        let Some(nonce) = nonce else {
+            return Ok(Err(
+                "its decision names no proof (asked for by an older baton); trigger it again"
+                    .into(),
+            ));
+        };
+        if let Some(map) = value.as_object_mut() {
+            map.insert("proof".into(), nonce);
+        }
+        Ok(
+            super::proof::check(&self.path, AUDIT_SUBJECT, &value.to_string(), &actor)
+                .map_err(|e| e.to_string()),
+        )
+    }
+
+    /// A requested trigger the serve refuses (`why`), on record: its slot `refused`,
+    /// and the refusal on the audit chain as `actor`'s (the serve's account).
+    pub fn refuse_trigger(
+        &mut self,
+        t: &Trigger,
+        actor: &str,
+        why: &str,
+    ) -> Result<(), StoreError> {
+        let decision = Decision {
+            actor: actor.to_string(),
+            action: AuditAction::CommandRefused,
+            step: None,
+            reason: Some(why.to_string()),
+            summary: format!(
+                "refused the trigger of {} asked as {} at {}",
+                t.file,
+                t.by,
+                t.at.to_rfc3339()
+            ),
+            details: serde_json::json!({
+                "file": t.file,
+                "at": t.at.0,
+                "requested_by": t.by,
+                "refused": why,
+            }),
+        };
+        self.decide(&decision, |tx| {
+            tx.execute(
+                "UPDATE schedule_slots SET fate = 'refused'
+                 WHERE file = ?1 AND idx = ?2 AND slot_at = ?3 AND fate = ?4",
+                params![t.file, TRIGGER_INDEX, t.at.0, REQUESTED],
+            )?;
+            Ok(())
         })
     }
 

@@ -12,6 +12,9 @@
 //! queued run whose engine is gone keeps its place but is passed over until resumed.
 use super::left_running::left_running;
 use super::{NewRun, Store, StoreError, commit_body, in_transaction, insert_run};
+use crate::AuditKeys;
+use crate::ledger::starter_seal::AccountKey;
+use crate::ledger::witness::Entry;
 use baton_model::liveness::{self, Lease, held_by_leftovers};
 use baton_model::state_summary::StateSummary;
 use baton_model::{Event, RunState, Timestamp};
@@ -157,41 +160,64 @@ impl Store {
         let now = Timestamp::now();
         let keys = &self.keys;
         let r = in_transaction(&self.conn, |tx| {
-            let busy = match holder(tx, &joining.group, now)? {
-                Some(h) => Some(h),
-                // A free group still goes to those already waiting, oldest first.
-                None if joining.when_busy != WhenBusy::QueueFirst => {
-                    first_in_line(tx, &joining.group, now)?
-                }
-                None => None,
-            };
-            let verdict = match busy {
-                Some(holder) => Verdict::Busy { holder },
-                None => Verdict::Holds,
-            };
-            let (events, summary) = events_for(&verdict);
-            insert_run(tx, run, seal)?;
-            tx.prepare_cached(
-                "INSERT INTO leases (run_id, holder, acquired_at, heartbeat_at, key_id) VALUES (?1, ?2, ?3, ?3, ?4)",
-            )?
-            .execute(params![run.id, lease_holder, now.0, crate::ledger::key_check::signing_id(keys)])?;
-            let holds = verdict == Verdict::Holds;
-            if holds || joining.when_busy != WhenBusy::Skip {
-                let first = joining.when_busy == WhenBusy::QueueFirst;
-                join(tx, &run.id, &joining.group, holds, first)?;
-            }
-            let batch = crate::Batch {
-                events: &events,
-                logs: &[],
-                summary: crate::Summary::Given(&summary),
-            };
-            let (key, heads) = commit_body(tx, keys, seal, &run.id, None, batch)?;
-            Ok((verdict, events, key, heads))
+            make_run(tx, (keys, seal), run, (lease_holder, now), Some(joining))?.with(events_for)
         });
-        let (verdict, events, key, heads) = self.ctx_run(&run.id, r)?;
-        self.run_keys.insert(run.id.clone(), key);
+        let made = self.ctx_run(&run.id, r)?;
+        let (verdict, events, heads) = self.keep_made(&run.id, made);
         self.witness(&heads)?;
         Ok((verdict, events))
+    }
+
+    /// Many new runs at once (a serve's slots due at one instant), each recorded as
+    /// [`Store::create_run_in_group`] records one (with no group: as
+    /// [`Store::create_started_run`]), in ONE transaction and one sync: all or none.
+    /// Each run's `started_at` is the time its row is written. `events_for(i, verdict)`
+    /// gives the `i`-th run's first events. Runs of one group see each other in order,
+    /// as one after the other would.
+    pub fn create_runs_batch(
+        &mut self,
+        runs: &mut [Batched],
+        lease_holder: &str,
+        mut events_for: impl FnMut(usize, &Verdict) -> (Vec<Event>, StateSummary),
+    ) -> Result<Vec<(Verdict, Vec<Event>)>, StoreError> {
+        self.check_identity()?;
+        let r = self.set_sync_full(true);
+        self.ctx(r)?;
+        self.witness_ready()?;
+        let seal = self.account_key()?;
+        let keys = &self.keys;
+        let r = in_transaction(&self.conn, |tx| {
+            let mut out = Vec::with_capacity(runs.len());
+            for (i, b) in runs.iter_mut().enumerate() {
+                let now = Timestamp::now();
+                b.run.started_at = now;
+                let made = make_run(
+                    tx,
+                    (keys, seal),
+                    &b.run,
+                    (lease_holder, now),
+                    b.joining.as_ref(),
+                )?;
+                out.push(made.with(|v| events_for(i, v))?);
+            }
+            Ok(out)
+        });
+        let made = self.ctx(r)?;
+        let mut heads = Vec::new();
+        let mut out = Vec::with_capacity(made.len());
+        for (b, m) in runs.iter().zip(made) {
+            let (verdict, events, h) = self.keep_made(&b.run.id, m);
+            heads.extend(h);
+            out.push((verdict, events));
+        }
+        self.witness(&heads)?;
+        Ok(out)
+    }
+
+    /// What this connection keeps of a run it made (its key).
+    fn keep_made(&mut self, run_id: &str, m: Made) -> (Verdict, Vec<Event>, Vec<Entry>) {
+        self.run_keys.insert(run_id.to_string(), m.key);
+        (m.verdict, m.events, m.heads)
     }
 
     /// For a queued run: take its group if it is free and the run is first in line.
@@ -312,6 +338,96 @@ impl Store {
         })();
         self.ctx(r)
     }
+}
+
+/// A new run of a batch ([`Store::create_runs_batch`]) and the group it joins.
+#[derive(Debug, Clone)]
+pub struct Batched {
+    pub run: NewRun,
+    pub joining: Option<Joining>,
+}
+
+/// A run written in a transaction, its first events not yet.
+struct Pending<'a> {
+    tx: &'a Connection,
+    keys: &'a AuditKeys,
+    seal: Option<&'a AccountKey>,
+    run_id: &'a str,
+    verdict: Verdict,
+}
+
+/// A run written with its first events.
+struct Made {
+    verdict: Verdict,
+    events: Vec<Event>,
+    key: i64,
+    heads: Vec<Entry>,
+}
+
+impl Pending<'_> {
+    /// Its first events, as `events_for` gives them for its verdict (with the run's
+    /// summary as of them, its core's), committed to it.
+    fn with(
+        self,
+        events_for: impl FnOnce(&Verdict) -> (Vec<Event>, StateSummary),
+    ) -> Result<Made, StoreError> {
+        let (events, summary) = events_for(&self.verdict);
+        let batch = crate::Batch {
+            events: &events,
+            logs: &[],
+            summary: crate::Summary::Given(&summary),
+        };
+        let (key, heads) = commit_body(self.tx, self.keys, self.seal, self.run_id, None, batch)?;
+        Ok(Made {
+            verdict: self.verdict,
+            events,
+            key,
+            heads,
+        })
+    }
+}
+
+/// In `tx`: the group is looked at, the run recorded with its lease, and (unless it
+/// skips) made the group's holder or queued in its line. No group: it holds.
+fn make_run<'a>(
+    tx: &'a Connection,
+    (keys, seal): (&'a AuditKeys, Option<&'a AccountKey>),
+    run: &'a NewRun,
+    (lease_holder, now): (&str, Timestamp),
+    joining: Option<&Joining>,
+) -> Result<Pending<'a>, StoreError> {
+    let busy = match joining {
+        None => None,
+        Some(j) => match holder(tx, &j.group, now)? {
+            Some(h) => Some(h),
+            // A free group still goes to those already waiting, oldest first.
+            None if j.when_busy != WhenBusy::QueueFirst => first_in_line(tx, &j.group, now)?,
+            None => None,
+        },
+    };
+    let verdict = match busy {
+        Some(holder) => Verdict::Busy { holder },
+        None => Verdict::Holds,
+    };
+    insert_run(tx, run, seal)?;
+    tx.prepare_cached(
+        "INSERT INTO leases (run_id, holder, acquired_at, heartbeat_at, key_id) VALUES (?1, ?2, ?3, ?3, ?4)",
+    )?
+    .execute(params![run.id, lease_holder, now.0, crate::ledger::key_check::signing_id(keys)])?;
+    if let Some(j) = joining {
+        let holds = verdict == Verdict::Holds;
+        if holds || j.when_busy != WhenBusy::Skip {
+            let first = j.when_busy == WhenBusy::QueueFirst;
+            join(tx, &run.id, &j.group, holds, first)?;
+        }
+    }
+    Ok(Pending {
+        tx,
+        keys,
+        seal,
+        run_id: &run.id,
+        verdict,
+    })
 }
 
 fn membership(tx: &Connection, run_id: &str) -> Result<Option<(String, bool)>, StoreError> {
