@@ -46,16 +46,21 @@ pub struct ReleaseArgs {
     pub reason: String,
 }
 
+/// `--until` that is neither a time nor a duration.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "`{0}` is neither a time (RFC 3339, e.g. 2026-11-26T08:00:00Z) nor a duration from now (e.g. 30m)"
+)]
+pub struct NotATime(String);
+
 /// `--until`: an RFC 3339 time, or a duration from now.
-pub fn parse_until(s: &str) -> Result<Timestamp, String> {
+pub fn parse_until(s: &str) -> Result<Timestamp, NotATime> {
     if let Some(t) = Timestamp::parse_rfc3339(s) {
         return Ok(t);
     }
     match crate::workflow::parse_duration(s) {
         Ok(d) => Ok(Timestamp::now().add(d)),
-        Err(_) => Err(format!(
-            "`{s}` is neither a time (RFC 3339, e.g. 2026-11-26T08:00:00Z) nor a duration from now (e.g. 30m)"
-        )),
+        Err(_) => Err(NotATime(s.to_string())),
     }
 }
 

@@ -291,7 +291,7 @@ impl KillHandle {
             KillHandle::Local(k) => k.pause(stop).map(|_| ()),
             KillHandle::Slurm(_, job_id) => slurm::suspend(job_id, stop)
                 .await
-                .map_err(|why| ExecError::Freeze { why }),
+                .map_err(|e| ExecError::Freeze { why: e.to_string() }),
             KillHandle::Remote(_) => Err(ExecError::Freeze {
                 why: "a step on an SSH host or another batch system cannot be frozen yet".into(),
             }),

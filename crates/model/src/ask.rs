@@ -245,24 +245,44 @@ pub fn waiting(ask: &Ask, me: &str, run_state: Option<RunState>) -> Waiting {
     w
 }
 
+/// Why `baton ask --input SPEC` is not an input: each says what would be right.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InputSpecError {
+    #[error(
+        "`{spec}`: give NAME=TYPE[:pattern], e.g. `table=string:[a-z_]+` or `env=enum:dev|prod`"
+    )]
+    NoType { spec: String },
+    #[error("`{spec}`: an input's name is letters, digits, `_` and `-` (e.g. `table`)")]
+    BadName { spec: String },
+    #[error("`{spec}`: an enum's values are `a|b|c`, none empty")]
+    EmptyValue { spec: String },
+    #[error("`{spec}`: only a string takes a pattern (`NAME=string:REGEX`)")]
+    PatternNotString { spec: String },
+    #[error("`{spec}`: an enum lists its values: `{name}=enum:a|b|c`")]
+    NoValues { spec: String, name: String },
+    #[error("`{spec}`: unknown type `{ty}`; one of string, int, bool, enum (e.g. `{name}=string`)")]
+    UnknownType {
+        spec: String,
+        ty: String,
+        name: String,
+    },
+}
+
 /// An input spec as `baton ask --input` takes it: `NAME=TYPE[:pattern]`, TYPE one of
 /// `string` (its pattern a regex the value must match whole), `int`, `bool`, or
 /// `enum:a|b|c`. Every input so asked is required.
-pub fn parse_input(spec: &str) -> Result<InputView, String> {
-    let (name, ty) = spec.split_once('=').ok_or_else(|| {
-        format!(
-            "`{spec}`: give NAME=TYPE[:pattern], e.g. `table=string:[a-z_]+` or `env=enum:dev|prod`"
-        )
-    })?;
+pub fn parse_input(spec: &str) -> Result<InputView, InputSpecError> {
+    let spec_s = || spec.to_string();
+    let (name, ty) = spec
+        .split_once('=')
+        .ok_or_else(|| InputSpecError::NoType { spec: spec_s() })?;
     let name = name.trim();
     let valid = !name.is_empty()
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
     if !valid {
-        return Err(format!(
-            "`{spec}`: an input's name is letters, digits, `_` and `-` (e.g. `table`)"
-        ));
+        return Err(InputSpecError::BadName { spec: spec_s() });
     }
     let (ty, rest) = match ty.split_once(':') {
         Some((t, r)) => (t, Some(r)),
@@ -283,25 +303,24 @@ pub fn parse_input(spec: &str) -> Result<InputView, String> {
         ("enum", Some(vals)) => {
             view.values = vals.split('|').map(|v| v.trim().to_string()).collect();
             if view.values.iter().any(String::is_empty) {
-                return Err(format!(
-                    "`{spec}`: an enum's values are `a|b|c`, none empty"
-                ));
+                return Err(InputSpecError::EmptyValue { spec: spec_s() });
             }
         }
         ("int" | "bool", Some(_)) => {
-            return Err(format!(
-                "`{spec}`: only a string takes a pattern (`NAME=string:REGEX`)"
-            ));
+            return Err(InputSpecError::PatternNotString { spec: spec_s() });
         }
         ("enum", None) => {
-            return Err(format!(
-                "`{spec}`: an enum lists its values: `{name}=enum:a|b|c`"
-            ));
+            return Err(InputSpecError::NoValues {
+                spec: spec_s(),
+                name: name.to_string(),
+            });
         }
         _ => {
-            return Err(format!(
-                "`{spec}`: unknown type `{ty}`; one of string, int, bool, enum (e.g. `{name}=string`)"
-            ));
+            return Err(InputSpecError::UnknownType {
+                spec: spec_s(),
+                ty: ty.to_string(),
+                name: name.to_string(),
+            });
         }
     }
     Ok(view)

@@ -104,10 +104,21 @@ fn input_specs_parse_with_clear_errors() {
     assert!(
         parse_input("n=float")
             .unwrap_err()
+            .to_string()
             .contains("unknown type `float`")
     );
-    assert!(parse_input("n").unwrap_err().contains("NAME=TYPE"));
-    assert!(parse_input("n=enum").unwrap_err().contains("enum:a|b|c"));
+    assert!(
+        parse_input("n")
+            .unwrap_err()
+            .to_string()
+            .contains("NAME=TYPE")
+    );
+    assert!(
+        parse_input("n=enum")
+            .unwrap_err()
+            .to_string()
+            .contains("enum:a|b|c")
+    );
 }
 
 #[test]

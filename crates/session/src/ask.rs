@@ -65,7 +65,7 @@ fn asking_step(store: &Store) -> Option<(String, String)> {
 /// over the same open ask) and return it.
 pub fn open(store: &mut Store, q: &Question) -> Result<Ask, SessionError> {
     for i in &q.inputs {
-        baton_workflow::spec_of_input(i).map_err(SessionError::Usage)?;
+        baton_workflow::spec_of_input(i).map_err(|e| SessionError::Usage(e.to_string()))?;
     }
     if let Some(e) = baton_model::bounds::text_too_long("the prompt", &q.prompt) {
         return Err(SessionError::Usage(e));
@@ -172,7 +172,9 @@ pub fn answer(store: &mut Store, id: &str, command: &Command) -> Result<String, 
                 .iter()
                 .map(baton_workflow::spec_of_input)
                 .collect::<Result<Vec<_>, _>>()
-                .map_err(|p| Refusal::InputInvalid { problems: vec![p] })?;
+                .map_err(|p| Refusal::InputInvalid {
+                    problems: vec![p.to_string()],
+                })?;
             let values =
                 baton_workflow::resolve_values(&specs, &given, baton_workflow::Values::Inputs)
                     .map_err(|problems| Refusal::InputInvalid { problems })?;

@@ -337,6 +337,7 @@ async fn triggers(
         match store.prove_trigger(t) {
             Ok(Ok(())) => {}
             Ok(Err(why)) => {
+                let why = why.to_string();
                 crate::stdio::errln!(
                     "serve: refused the trigger of {} asked as {}: {why}",
                     entry.plan.name,

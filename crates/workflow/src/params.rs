@@ -45,10 +45,18 @@ pub fn resolve_params(
     resolve_values(&plan.params, given, Values::Params)
 }
 
+/// An input's pattern that is not a regular expression (`baton ask --input`).
+#[derive(Debug, thiserror::Error)]
+#[error("the pattern of input `{name}` is not a valid regular expression: {why}")]
+pub struct BadPattern {
+    name: String,
+    why: String,
+}
+
 /// An input as `baton ask --input` declares it (`model::ask::parse_input`), as the
 /// checker of `--param` and `--input` takes it: a string's pattern matches the whole
 /// value. `Err`: the pattern is not a regular expression, saying why.
-pub fn spec_of_input(v: &baton_model::InputView) -> Result<ParamSpec, String> {
+pub fn spec_of_input(v: &baton_model::InputView) -> Result<ParamSpec, BadPattern> {
     let ty = match v.ty.as_str() {
         "int" => ParamType::Int,
         "bool" => ParamType::Bool,
@@ -60,12 +68,15 @@ pub fn spec_of_input(v: &baton_model::InputView) -> Result<ParamSpec, String> {
         .pattern
         .as_deref()
         .map(|p| {
-            regex::Regex::new(&format!("^(?:{p})$")).map_err(|e| {
-                format!(
-                    "the pattern of input `{}` is not a valid regular expression: {}",
-                    v.name,
-                    e.to_string().lines().last().unwrap_or_default().trim()
-                )
+            regex::Regex::new(&format!("^(?:{p})$")).map_err(|e| BadPattern {
+                name: v.name.clone(),
+                why: e
+                    .to_string()
+                    .lines()
+                    .last()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_string(),
             })
         })
         .transpose()?;

@@ -312,28 +312,43 @@ pub fn cancel_blocking(job_id: &str) {
         .status();
 }
 
-/// Cancel a job, best effort.
+/// Neither `scontrol suspend|resume` nor the signal to the job's processes was taken.
+#[derive(Debug, thiserror::Error)]
+#[error("scontrol {verb}: {first}; scancel {signal}: {second}")]
+pub struct SuspendError {
+    verb: &'static str,
+    first: SlurmCliError,
+    signal: &'static str,
+    second: SlurmCliError,
+}
+
 /// Suspend (`stop`) or resume a job for a hold: `scontrol suspend|resume` (the
 /// cluster stops and continues every process of the job, and keeps its node); where
 /// this account may not (`scontrol suspend` is an operator's), the job's processes
 /// are sent SIGSTOP/SIGCONT (`scancel --signal --full`), which any owner may.
-pub async fn suspend(job_id: &str, stop: bool) -> Result<(), String> {
+pub async fn suspend(job_id: &str, stop: bool) -> Result<(), SuspendError> {
     let verb = if stop { "suspend" } else { "resume" };
     let Err(first) = slurm_cli("scontrol", &[verb.to_string(), job_id.to_string()]).await else {
         return Ok(());
     };
-    let sig = if stop {
+    let signal = if stop {
         "--signal=STOP"
     } else {
         "--signal=CONT"
     };
-    let args = [sig.to_string(), "--full".to_string(), job_id.to_string()];
+    let args = [signal.to_string(), "--full".to_string(), job_id.to_string()];
     slurm_cli("scancel", &args)
         .await
         .map(|_| ())
-        .map_err(|second| format!("scontrol {verb}: {first}; scancel {sig}: {second}"))
+        .map_err(|second| SuspendError {
+            verb,
+            first,
+            signal,
+            second,
+        })
 }
 
+/// Cancel a job, best effort.
 pub async fn cancel(job_id: &str) {
     let _ = slurm_cli("scancel", &[job_id.to_string()]).await;
 }

@@ -72,6 +72,21 @@ const SCHEDULES: &str =
      WHERE s.active = 1
      ORDER BY s.workflow, s.file, s.idx";
 
+/// Why the serve refuses a requested trigger ([`Store::prove_trigger`]).
+#[derive(Debug, thiserror::Error)]
+pub enum TriggerUnproven {
+    #[error(
+        "no decision on the audit chain asked for it (a row written into the database by hand)"
+    )]
+    NoDecision,
+    #[error("the row names `{row}`, the audit chain's decision `{chain}`")]
+    OtherActor { row: String, chain: String },
+    #[error("its decision names no proof (asked for by an older baton); trigger it again")]
+    NoProof,
+    #[error(transparent)]
+    Proof(super::proof::Unproven),
+}
+
 impl Store {
     /// Record the schedules of `file` as now loaded (a new one is served from `now`);
     /// the file's other schedules are no longer served. A paused one stays paused.
@@ -481,7 +496,7 @@ impl Store {
     /// trigger`), naming the account the row names, and that account's proof holds
     /// for the row as it is now (its file, time and params). `Ok(Err(why))`: refused.
     /// The proof is used up, whatever the verdict: it proves one trigger, once.
-    pub fn prove_trigger(&self, t: &Trigger) -> Result<Result<(), String>, StoreError> {
+    pub fn prove_trigger(&self, t: &Trigger) -> Result<Result<(), TriggerUnproven>, StoreError> {
         let r = self
             .conn
             .query_row(
@@ -499,32 +514,27 @@ impl Store {
             .optional()
             .map_err(StoreError::from);
         let Some((actor, details)) = self.ctx(r)? else {
-            return Ok(Err(
-                "no decision on the audit chain asked for it (a row written into the database by hand)".into(),
-            ));
+            return Ok(Err(TriggerUnproven::NoDecision));
         };
         if !baton_model::same_actor(&actor, &t.by) {
-            return Ok(Err(format!(
-                "the row names `{}`, the audit chain's decision `{actor}`",
-                t.by
-            )));
+            return Ok(Err(TriggerUnproven::OtherActor {
+                row: t.by.clone(),
+                chain: actor,
+            }));
         }
         let mut value = trigger_value(&t.file, t.at, &actor, &t.params_text);
         let nonce = serde_json::from_str::<serde_json::Value>(&details)
             .ok()
             .and_then(|d| d.get("proof").cloned());
         let Some(nonce) = nonce else {
-            return Ok(Err(
-                "its decision names no proof (asked for by an older baton); trigger it again"
-                    .into(),
-            ));
+            return Ok(Err(TriggerUnproven::NoProof));
         };
         if let Some(map) = value.as_object_mut() {
             map.insert("proof".into(), nonce);
         }
         Ok(
             super::proof::check(&self.path, AUDIT_SUBJECT, &value.to_string(), &actor)
-                .map_err(|e| e.to_string()),
+                .map_err(TriggerUnproven::Proof),
         )
     }
 
