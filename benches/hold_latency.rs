@@ -14,6 +14,10 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "support/step_pids.rs"]
+mod step_pids;
+use step_pids::step_pids;
+
 const SAMPLES: usize = 20;
 const BATON: &str = env!("CARGO_BIN_EXE_baton");
 
@@ -26,21 +30,6 @@ run = '''
 wait
 '''
 "#;
-
-/// The pids whose environment names `run` (the step's shell and its subshell).
-fn step_pids(run: &str) -> Vec<i32> {
-    let needle = format!("BATON_RUN_ID={run}");
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    dir.flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/environ"))
-                .is_ok_and(|env| env.split(|b| *b == 0).any(|kv| kv == needle.as_bytes()))
-        })
-        .collect()
-}
 
 fn stat(pid: i32) -> Option<(char, i32)> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;

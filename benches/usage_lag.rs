@@ -22,6 +22,10 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+#[path = "support/step_pids.rs"]
+mod step_pids;
+use step_pids::step_pids;
+
 const BATON: &str = env!("CARGO_BIN_EXE_baton");
 const RUNS: usize = 10;
 
@@ -176,21 +180,6 @@ fn usage_lines(dir: &Path) -> u64 {
 fn stat(pid: i32) -> Option<char> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     s[s.rfind(')')? + 1..].trim_start().chars().next()
-}
-
-/// The pids whose environment names `run`.
-fn step_pids(run: &str) -> Vec<i32> {
-    let needle = format!("BATON_RUN_ID={run}");
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    dir.flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/environ"))
-                .is_ok_and(|env| env.split(|b| *b == 0).any(|kv| kv == needle.as_bytes()))
-        })
-        .collect()
 }
 
 /// Lines written past a ceiling of 100, one run.

@@ -22,16 +22,6 @@ fn release(steps: &[&str]) -> Command {
     }
 }
 
-fn freezes(fx: &[Effect]) -> Vec<(usize, bool)> {
-    fx.iter()
-        .filter_map(|e| match e {
-            Effect::Freeze { step, .. } => Some((*step, true)),
-            Effect::Thaw { step, .. } => Some((*step, false)),
-            _ => None,
-        })
-        .collect()
-}
-
 /// A held step that has not started takes no slot: with `max_parallel = 1`, the next
 /// step starts in its place, and the held one starts only once released.
 #[test]

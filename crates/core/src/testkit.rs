@@ -475,3 +475,14 @@ pub fn out_ref(step: usize, id: &str, key: &str) -> baton_workflow::Template {
         ],
     }
 }
+
+/// The freezes (`true`) and thaws (`false`) among `fx`, by step.
+pub fn freezes(fx: &[Effect]) -> Vec<(usize, bool)> {
+    fx.iter()
+        .filter_map(|e| match e {
+            Effect::Freeze { step, .. } => Some((*step, true)),
+            Effect::Thaw { step, .. } => Some((*step, false)),
+            _ => None,
+        })
+        .collect()
+}

@@ -34,16 +34,6 @@ fn usage(sim: &mut Sim, id: &str, tokens: u64) -> Vec<Effect> {
     })
 }
 
-fn freezes(fx: &[Effect]) -> Vec<(usize, bool)> {
-    fx.iter()
-        .filter_map(|e| match e {
-            Effect::Freeze { step, .. } => Some((*step, true)),
-            Effect::Thaw { step, .. } => Some((*step, false)),
-            _ => None,
-        })
-        .collect()
-}
-
 fn raise(tokens: u64) -> Command {
     Command::RaiseBudget {
         operator: "alice".into(),

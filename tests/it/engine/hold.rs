@@ -49,16 +49,6 @@ fn step_processes(run: &str) -> Vec<i32> {
         .collect()
 }
 
-fn ok(out: &std::process::Output) {
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-}
-
 #[test]
 fn hold_freezes_the_whole_group_and_release_continues_it_with_its_output_whole() {
     let env = Env::new();

@@ -56,16 +56,6 @@ needs = ["agent"]
 run = "echo report >> ledger"
 "#;
 
-fn ok(out: &std::process::Output) {
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-}
-
 fn tokens_used(show: &Value) -> f64 {
     show["budget"]["tokens"]["used"].as_f64().unwrap_or(-1.0)
 }

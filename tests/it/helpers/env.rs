@@ -414,3 +414,14 @@ impl StartLedger {
         }
     }
 }
+
+/// The command exited 0, or the test fails showing what it printed.
+pub fn ok(out: &std::process::Output) {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}

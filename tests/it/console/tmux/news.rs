@@ -21,15 +21,6 @@ impl Drop for Engines {
     }
 }
 
-fn ok(out: &std::process::Output) {
-    assert!(
-        out.status.success(),
-        "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-}
-
 #[test]
 fn others_decisions_on_any_run_are_notices_and_the_consoles_own_go_to_its_log() {
     let env = Env::new();
