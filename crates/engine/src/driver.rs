@@ -167,6 +167,10 @@ pub struct Driver {
     /// `[[notify]]` commands still running, and each gate's prompt for them.
     notifying: usize,
     notify_prompts: HashMap<String, String>,
+    /// Each `[[notify]]` entry's last command: the next waits for it, so that an entry
+    /// hears its events in the order they happened (a gate's decision before the run's
+    /// end), while a slow entry holds up no other.
+    notify_last: Vec<Option<tokio::task::JoinHandle<()>>>,
     /// Cached steps' attempts between their start and their end (`cached.rs`).
     cache: cached::CacheState,
     /// Slots of store-wide pools the core waits for (`pool_slots.rs`).
@@ -218,6 +222,7 @@ impl Driver {
             last_view: Instant::now() - VIEW_EVERY,
             notifying: 0,
             notify_prompts: HashMap::new(),
+            notify_last: Vec::new(),
             cache: cached::CacheState::default(),
             slot_asks: Vec::new(),
         }
@@ -640,7 +645,11 @@ impl Driver {
                 .step
                 .as_deref()
                 .and_then(|s| plan.steps.iter().position(|p| p.id == s));
-            for n in plan.notify.iter().filter(|n| n.on.contains(&notice.event)) {
+            self.notify_last.resize_with(plan.notify.len(), || None);
+            for (i, n) in plan.notify.iter().enumerate() {
+                if !n.on.contains(&notice.event) {
+                    continue;
+                }
                 self.notifying += 1;
                 let (n, notice, tx) = (n.clone(), notice.clone(), self.inbox_tx.clone());
                 let (run_id, state, dir) = (
@@ -648,7 +657,11 @@ impl Driver {
                     self.core.run_state(),
                     plan.base_dir.clone(),
                 );
-                tokio::spawn(async move {
+                let before = self.notify_last[i].take();
+                self.notify_last[i] = Some(tokio::spawn(async move {
+                    if let Some(before) = before {
+                        let _ = before.await;
+                    }
                     let failure = super::notify::run(&n, &notice, &run_id, state, &dir)
                         .await
                         .err();
@@ -657,7 +670,7 @@ impl Driver {
                         event: notice.event.as_str(),
                         failure,
                     });
-                });
+                }));
             }
         }
     }
