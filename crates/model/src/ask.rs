@@ -230,7 +230,15 @@ pub fn waiting(ask: &Ask, me: &str, run_state: Option<RunState>) -> Waiting {
         mine: true,
         why_not: None,
         commands: vec![
-            format!("baton approve {} --reason …", ask.id),
+            format!(
+                "baton approve {}{} --reason …",
+                ask.id,
+                super::inbox::approve_inputs(ask.inputs.iter().map(|i| (
+                    i.name.as_str(),
+                    i.required,
+                    i.default.as_deref()
+                )),)
+            ),
             format!("baton reject {} --reason …", ask.id),
         ],
         inputs: ask.inputs.clone(),

@@ -128,3 +128,19 @@ fn the_command_line_is_one_bounded_printable_line() {
     let long = command_line(&["x".repeat(2000)]);
     assert_eq!(long.chars().count(), MAX_COMMAND + 1);
 }
+
+/// The commands the inbox prints for an ask work as pasted: its required inputs are in
+/// the approve command, as a gate's are (issue 45 point 4).
+#[test]
+fn an_asks_printed_approve_names_its_required_inputs() {
+    let mut a = ask(&[], 1);
+    a.inputs = vec![parse_input("table=string:[a-z_]+").unwrap()];
+    let w = waiting(&a, "alice", None);
+    assert_eq!(
+        w.commands,
+        [
+            "baton approve ask-1 --input table=… --reason …",
+            "baton reject ask-1 --reason …"
+        ]
+    );
+}
