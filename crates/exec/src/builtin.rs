@@ -52,7 +52,7 @@ pub async fn run_builtin(
     };
     Finished {
         outcome,
-        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        duration_ms: crate::stream::duration_ms(started.elapsed()),
         outputs: Vec::new(),
         usage: Usage::default(),
         stderr_tail,

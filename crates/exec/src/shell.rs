@@ -596,7 +596,7 @@ impl Running {
     /// removed.
     pub async fn wait(mut self) -> Finished {
         let (status, kill_at) = self.wait_leader().await;
-        let duration_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let duration_ms = crate::stream::duration_ms(self.started.elapsed());
         let requested = {
             let mut state = self.kill.shared.lock();
             state.reaped = true;

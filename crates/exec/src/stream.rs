@@ -209,13 +209,22 @@ impl TailHandle {
         self.lock().feed(stream, bytes);
     }
 
-    /// The last lines, oldest first, then any unfinished lines (stdout, then stderr).
-    /// The last `n` lines, joined: an ended attempt's `stderr_tail`.
+    /// The last `n` lines, joined.
     pub fn last_lines(&self, n: usize) -> String {
         let lines = self.lines();
         lines[lines.len().saturating_sub(n)..].join("\n")
     }
 
+    /// An ended remote attempt's `stderr_tail`: a lost one's is why it was lost (its
+    /// output says nothing of it), any other's its last 20 lines.
+    pub fn stderr_tail(&self, outcome: &baton_model::StepOutcome) -> String {
+        match outcome {
+            baton_model::StepOutcome::Lost { reason } => reason.clone(),
+            _ => self.last_lines(20),
+        }
+    }
+
+    /// The last lines, oldest first, then any unfinished lines (stdout, then stderr).
     pub fn lines(&self) -> Vec<String> {
         let buf = self.lock();
         let mut lines: Vec<String> = buf.lines.iter().cloned().collect();
@@ -234,6 +243,11 @@ impl Default for TailHandle {
     fn default() -> Self {
         TailHandle::new(Self::LINES, Self::LINE_BYTES)
     }
+}
+
+/// An attempt's `duration_ms` for the time it took (saturating).
+pub fn duration_ms(took: std::time::Duration) -> u64 {
+    u64::try_from(took.as_millis()).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]

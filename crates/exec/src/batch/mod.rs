@@ -489,14 +489,10 @@ impl BatchAttempt {
         // The environment file holds secrets: nothing of the attempt stays behind.
         let _ = std::fs::remove_dir_all(&self.files.dir);
         let _ = std::fs::remove_dir(self.files.dir.parent().unwrap_or(Path::new("")));
-        // A lost attempt's tail is why it was lost.
-        let stderr_tail = match &outcome {
-            StepOutcome::Lost { reason } => reason.clone(),
-            _ => self.tail.last_lines(20),
-        };
+        let stderr_tail = self.tail.stderr_tail(&outcome);
         Finished {
             outcome,
-            duration_ms: u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            duration_ms: crate::stream::duration_ms(self.started.elapsed()),
             outputs,
             usage,
             stderr_tail,

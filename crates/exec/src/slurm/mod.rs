@@ -539,7 +539,7 @@ impl JobAttempt {
         let _ = std::fs::remove_dir_all(&self.files.dir);
         Finished {
             outcome,
-            duration_ms: u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            duration_ms: crate::stream::duration_ms(self.started.elapsed()),
             outputs,
             usage,
             stderr_tail: self.tail.last_lines(20),

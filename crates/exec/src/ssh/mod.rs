@@ -432,14 +432,10 @@ impl SshAttempt {
         let (usage, mut e2) = parse_usage(&c.usage, &self.masker);
         output_errors.append(&mut e1);
         output_errors.append(&mut e2);
-        // A lost attempt's tail is why it was lost.
-        let stderr_tail = match &outcome {
-            StepOutcome::Lost { reason } => reason.clone(),
-            _ => self.tail.last_lines(20),
-        };
+        let stderr_tail = self.tail.stderr_tail(&outcome);
         Finished {
             outcome,
-            duration_ms: u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            duration_ms: crate::stream::duration_ms(self.started.elapsed()),
             outputs,
             usage,
             stderr_tail,
