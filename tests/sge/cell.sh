@@ -14,13 +14,8 @@
 # $BATON_SGE_PORT and the next one (default 16444, 16445).
 set -eu
 DIR=${BATON_SGE_DIR:-/tmp/baton-sge}
-
-# One start or stop at a time: several test processes ask at once. flock -o: the
-# daemons started below do not inherit (and so never hold) the lock.
-if [ -z "${BATON_DAEMONS_LOCKED:-}" ]; then
-    export BATON_DAEMONS_LOCKED=1
-    exec flock -o "$DIR.lock" "$0" "$@"
-fi
+. "$(dirname "$0")/../daemons.sh"
+one_at_a_time "$@"
 PORT=${BATON_SGE_PORT:-16444}
 ENVFILE=$DIR/env
 LIB=/usr/lib/gridengine
@@ -39,28 +34,6 @@ usable() {
     "$LIB/qstat" -f -q all.q 2>/dev/null | awk '$1 == "all.q@localhost" { ok = ($6 == "") } END { exit !ok }'
 }
 
-# Stop the cell once none of the processes in $DIR/owners runs (one watcher at a time).
-watch_owners() {
-    # A start without PID (CI's, a developer's) keeps them until `stop`: no test
-    # process's end stops what someone else started.
-    if [ -z "${1:-}" ]; then : > "$DIR/pinned"; return 0; fi
-    [ -e "$DIR/pinned" ] && return 0
-    echo "$1" >> "$DIR/owners"
-    if [ -s "$DIR/watcher.pid" ] && kill -0 "$(cat "$DIR/watcher.pid")" 2>/dev/null; then return; fi
-    (
-        trap '' HUP
-        while :; do
-            alive=
-            for p in $(cat "$DIR/owners" 2>/dev/null); do kill -0 "$p" 2>/dev/null && alive=1; done
-            [ -n "$alive" ] || break
-            [ -e "$DIR/pinned" ] && break
-            sleep 1
-        done
-        rm -f "$DIR/owners" "$DIR/watcher.pid"
-        [ -e "$DIR/pinned" ] || env -u BATON_DAEMONS_LOCKED "$0" stop >/dev/null
-    ) </dev/null >/dev/null 2>&1 &
-    echo $! > "$DIR/watcher.pid"
-}
 
 # A daemon in the background of this script's caller: its own session, output to a log.
 daemon() {

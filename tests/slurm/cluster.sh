@@ -7,13 +7,8 @@
 # The config lives in $BATON_SLURM_DIR (default /tmp/baton-slurm).
 set -eu
 DIR=${BATON_SLURM_DIR:-/tmp/baton-slurm}
-
-# One start or stop at a time: several test processes ask at once. flock -o: the
-# daemons started below do not inherit (and so never hold) the lock.
-if [ -z "${BATON_DAEMONS_LOCKED:-}" ]; then
-    export BATON_DAEMONS_LOCKED=1
-    exec flock -o "$DIR.lock" "$0" "$@"
-fi
+. "$(dirname "$0")/../daemons.sh"
+one_at_a_time "$@"
 CONF=$DIR/slurm.conf
 
 running() { scontrol ping >/dev/null 2>&1 && sinfo -h -o %T 2>/dev/null | grep -qv -e down -e drain; }

@@ -14,13 +14,8 @@
 # and $BATON_SSH_DIR/full is a 64 KiB tmpfs, filled: a full remote disk.
 set -eu
 DIR=${BATON_SSH_DIR:-/tmp/baton-ssh}
-
-# One start or stop at a time: several test processes ask at once. flock -o: the
-# daemons started below do not inherit (and so never hold) the lock.
-if [ -z "${BATON_DAEMONS_LOCKED:-}" ]; then
-    export BATON_DAEMONS_LOCKED=1
-    exec flock -o "$DIR.lock" "$0" "$@"
-fi
+. "$(dirname "$0")/../daemons.sh"
+one_at_a_time "$@"
 PORT=${BATON_SSH_PORT:-42622}
 CONF=$DIR/ssh_config
 
@@ -29,28 +24,6 @@ up() {
     [ -s "$DIR/h$1/sshd.pid" ] && kill -0 "$(cat "$DIR/h$1/sshd.pid")" 2>/dev/null
 }
 
-# Stop the hosts once none of the processes in $DIR/owners runs (one watcher at a time).
-watch_owners() {
-    # A start without PID (CI's, a developer's) keeps them until `stop`: no test
-    # process's end stops what someone else started.
-    if [ -z "${1:-}" ]; then : > "$DIR/pinned"; return 0; fi
-    [ -e "$DIR/pinned" ] && return 0
-    echo "$1" >> "$DIR/owners"
-    if [ -s "$DIR/watcher.pid" ] && kill -0 "$(cat "$DIR/watcher.pid")" 2>/dev/null; then return; fi
-    (
-        trap '' HUP
-        while :; do
-            alive=
-            for p in $(cat "$DIR/owners" 2>/dev/null); do kill -0 "$p" 2>/dev/null && alive=1; done
-            [ -n "$alive" ] || break
-            [ -e "$DIR/pinned" ] && break
-            sleep 1
-        done
-        rm -f "$DIR/owners" "$DIR/watcher.pid"
-        [ -e "$DIR/pinned" ] || env -u BATON_DAEMONS_LOCKED "$0" stop >/dev/null
-    ) </dev/null >/dev/null 2>&1 &
-    echo $! > "$DIR/watcher.pid"
-}
 
 start() {
     if [ -f "$CONF" ] && up 2 && up 3; then watch_owners "${1:-}"; echo "$CONF"; return; fi
