@@ -2,7 +2,7 @@
 //! of the one group recorded in it by `baton store init --group NAME` (directory 2770,
 //! setgid, files 0660). A file or directory others can write is never accepted, and
 //! group write only for the recorded group.
-use super::StoreError;
+use crate::error::StoreError;
 use nix::unistd::{Gid, Group, Uid, User};
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};

@@ -2,7 +2,10 @@
 use rusqlite::Connection;
 use std::time::Duration;
 
-use super::BUSY_TIMEOUT;
+/// How long a writer waits for another writer's transaction before giving up (Busy).
+/// Write transactions are short (bounded batches), so a long wait means many writers
+/// queued, not a stuck one: 20 engines on one store must all get their turn.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The store's busy handler: try again after 1–3 ms (at random) until about
 /// `BUSY_TIMEOUT` has gone by. SQLite's own (`busy_timeout`) tries again after ever

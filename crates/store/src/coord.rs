@@ -17,6 +17,10 @@ pub mod schedules;
 pub mod slots;
 pub mod wake;
 
+use crate::commit::{commit_body, insert_run};
+use crate::error::{self, StoreError};
+use crate::ledger::Store;
 use crate::ledger::{audit, starter_seal};
-use crate::{NewRun, Store, StoreError};
-use crate::{commit_body, error, in_transaction, insert_run, parent_dir};
+use crate::paths::parent_dir;
+use crate::records::NewRun;
+use crate::tx::in_transaction;

@@ -1,9 +1,11 @@
 //! Deleting a run (`baton runs rm`, `baton gc`): every row of it in every table and its
 //! log directory, in one transaction that also puts the deletion on the audit chain
 //! (its audit rows are redacted, not removed: see [`super::audit`]).
-use super::audit;
-use super::schema::EVENTS_NO_DELETE;
-use super::{Store, StoreError, chain_write, in_transaction, insert_audit_row, set_chain_head};
+use crate::error::StoreError;
+use crate::ledger::append::{chain_write, insert_audit_row, set_chain_head};
+use crate::ledger::{Store, audit};
+use crate::schema::EVENTS_NO_DELETE;
+use crate::tx::in_transaction;
 use baton_model::retention::deletion_refusal;
 use baton_model::{RunState, Timestamp};
 use rusqlite::params;
@@ -14,7 +16,7 @@ use std::path::PathBuf;
 /// The tables that hold a run's rows by `run_id`, besides `events` (keyed by the run's
 /// key, guarded by a trigger), `runs` itself (deleted last: the others reference it)
 /// and `audit` (redacted). The events' head mark goes with them: nothing of the run's
-/// history is left to check (see [`super::event_chain`]).
+/// history is left to check (see [`crate::ledger::event_chain`]).
 const RUN_TABLES: [&str; 7] = [
     "run_sources",
     "steps",
@@ -79,7 +81,7 @@ impl Store {
         self.ctx(r)?;
         self.witness_ready()?;
         let r = in_transaction(&self.conn, |tx| {
-            super::key_check::check_signing(tx, &self.keys)?;
+            crate::ledger::key_check::check_signing(tx, &self.keys)?;
             let run = self.run(run_id)?;
             if let Some(why) = deletion_refusal(run_id, &run.liveness()) {
                 return Err(StoreError::Refused(why));
@@ -97,9 +99,9 @@ impl Store {
             for table in RUN_TABLES {
                 tx.execute(&format!("DELETE FROM {table} WHERE run_id = ?1"), [run_id])?;
             }
-            super::metric_totals::forget(tx, run_id)?;
+            crate::read::metric_totals::forget(tx, run_id)?;
             tx.execute("DELETE FROM runs WHERE id = ?1", [run_id])?;
-            super::run_counts::mark_deleted(tx)?;
+            crate::read::run_counts::mark_deleted(tx)?;
             let mut redacted_rows = Vec::new();
             for row in self.audit(run_id)? {
                 if row.action == audit::REDACTED {
@@ -161,7 +163,9 @@ impl Store {
             }
             _ => {}
         }
-        self.witness(&Vec::from_iter(super::witness::Entry::of_head(&head)))?;
+        self.witness(&Vec::from_iter(crate::ledger::witness::Entry::of_head(
+            &head,
+        )))?;
         Ok(deleted)
     }
 }
@@ -169,7 +173,8 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{LeaseOutcome, NewRun};
+    use crate::coord::commands::LeaseOutcome;
+    use crate::records::NewRun;
     use baton_model::{Event, EventKind, LEASE_STALE};
 
     fn run(s: &mut Store, id: &str, finish: Option<RunState>) {
@@ -281,7 +286,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut s = Store::open(&dir.path().join("b.db")).unwrap();
         run(&mut s, "A", None);
-        let holder = crate::lease_holder_name();
+        let holder = crate::holder::lease_holder_name();
         assert_eq!(
             s.acquire_lease("A", &holder, Timestamp::now(), LEASE_STALE)
                 .unwrap(),

@@ -11,7 +11,9 @@ pub(crate) mod append;
 pub(crate) mod approvals;
 pub mod audit;
 pub mod audit_signatures;
+pub(crate) mod decisions;
 pub mod event_chain;
+mod handle;
 pub(crate) mod key_check;
 pub(crate) mod rotate;
 pub(crate) mod rows;
@@ -19,5 +21,7 @@ pub mod starter_seal;
 pub(crate) mod verify;
 pub mod witness;
 
-use crate::{Store, StoreError, in_read_snapshot, in_transaction};
+use crate::error::StoreError;
+use crate::tx::{in_read_snapshot, in_transaction};
 use append::{audit_head, run_key, run_tail, set_chain_head};
+pub use handle::Store;

@@ -5,39 +5,46 @@
 //! query tables and extends the audit chain, committed before the driver runs the
 //! effects those events decided. Other processes talk to a running engine through the
 //! `commands` table; one engine per run is ensured by a lease with a heartbeat.
+// Below the rooms: plain records, errors, paths, transactions, lease holders.
 mod access;
 mod busy;
-mod decisions;
-mod delete;
 mod error;
+mod holder;
 mod paths;
-pub mod schema;
-// The rooms (docs/architecture.md, "The store"): the ledger, the read side and
-// coordination; with the schema, no circle among them.
+mod records;
+mod tx;
+// The rooms (docs/architecture.md, "The store"), bottom-up: the ledger (with the
+// handle, `Store`), the read side, the write path of a commit, coordination, the
+// schema; each uses only rooms below it.
+mod commit;
 pub mod coord;
 pub mod ledger;
 pub mod read;
+pub mod schema;
+// Above them all: deleting a run touches every room.
+mod delete;
 
 // The paths these modules had before the rooms (`baton_store::audit`, …).
 pub use coord::{asks, pool_slots, proof, schedules, slots, wake};
 use coord::{cache, commands};
-use ledger::append::{
-    chain_write, insert_audit_row, run_key, run_tail, run_writer, set_chain_head,
-};
+use ledger::append::{chain_write, run_key, run_tail, run_writer};
 pub use ledger::{audit, audit_signatures, event_chain, starter_seal, witness};
 use ledger::{key_check, rotate, verify};
-use read::{logtail, metric_totals, project, query, run_counts, summaries};
+use read::{logtail, query, summaries};
 
 pub use audit::{AuditHead, AuditKeys, AuditRow, AuditVerdict};
 pub use audit_signatures::SignaturesVerdict;
 pub use cache::CacheEntry;
-pub use commands::{Claimed, LeaseOutcome, holder_alive, lease_holder_name};
-pub use decisions::STORE_SUBJECT;
+pub use commands::{Claimed, LeaseOutcome};
 pub use delete::DeletedRun;
 pub use error::StoreError;
+pub use holder::{holder_alive, lease_holder_name};
+pub use ledger::Store;
+pub use ledger::decisions::STORE_SUBJECT;
 pub use ledger::rows::raw_audit_rows;
 pub use logtail::{CUT_LINE_MARKER, read_tail};
 pub use query::{RunChanges, RunsCursor};
+pub use records::{AttemptLog, LOG_TAIL_MAX, NewRun, RunRecord};
 pub use rotate::Rotated;
 pub use verify::Sealed;
 
@@ -49,59 +56,12 @@ use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// How long a writer waits for another writer's transaction before giving up (Busy).
-/// Write transactions are short (bounded batches), so a long wait means many writers
-/// queued, not a stuck one: 20 engines on one store must all get their turn.
+use commit::{Batch, Summary, commit_body, insert_run, put_attempt_log};
 use paths::{create_whole, make_logs_root};
-pub(crate) use paths::{default_path_from, parent_dir, state_dir_from};
+pub(crate) use paths::{default_path_from, parent_dir};
+use tx::{in_read_snapshot, in_transaction};
 
-pub const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Bytes of an attempt's output tail kept in the database.
-pub const LOG_TAIL_MAX: usize = 8 * 1024;
-
-/// What `create_run` records about a new run.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewRun {
-    pub id: String,
-    pub workflow: String,
-    pub source_path: PathBuf,
-    /// The workflow file as it was when the run started (resume re-plans from it).
-    pub source_text: String,
-    /// Param values as JSON, secrets already masked.
-    pub params_json: String,
-    pub operator: String,
-    pub started_at: Timestamp,
-    /// Every step id in plan order: they are listed (pending) from the start, so
-    /// `show` and `runs` count the whole run, not just the steps that moved.
-    pub steps: Vec<String>,
-}
-
-pub struct Store {
-    conn: Connection,
-    path: PathBuf,
-    /// (device, inode) of the database file when opened (see `check_identity`).
-    identity: (u64, u64),
-    keys: AuditKeys,
-    /// Whether the connection is at `synchronous = FULL` now.
-    sync_full: bool,
-    /// The key (`runs.key`) of each run this connection committed to: runs are never
-    /// re-keyed, so `commit` looks a run up once, not on every batch (a deleted run
-    /// is dropped from it; an engine that still commits to one fails on its foreign key).
-    run_keys: HashMap<String, i64>,
-    /// Where keyed heads are also appended (see [`witness`]).
-    witness: witness::Witness,
-    /// A group store: its runs are sealed by their starters' engines (`starter_seal`).
-    shared: bool,
-    /// This account's secret, read on first need (`starter_seal`).
-    account: std::sync::OnceLock<starter_seal::AccountKey>,
-}
-
-impl std::fmt::Debug for Store {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("path", &self.path).finish()
-    }
-}
+pub use busy::BUSY_TIMEOUT;
 
 impl Store {
     /// `$BATON_DB`, else `$XDG_STATE_HOME/baton/baton.db`, else `~/.local/state/baton/baton.db`.
@@ -124,7 +84,9 @@ impl Store {
         }
         access::check(&[&dir], path)?;
         if !path.exists() {
-            create_whole(&dir, path)?;
+            create_whole(&dir, path, |conn, tmp| {
+                Store::setup(conn, tmp, true).map(drop)
+            })?;
         }
         // A database reached through a symlink lives in its target's directory: that
         // one must be as private as the link's, or whoever can write it can swap the file.
@@ -184,19 +146,6 @@ impl Store {
                 path: path.to_path_buf(),
             }),
             Ok(_) => Store::open(path),
-        }
-    }
-
-    /// Fails with `Vanished` when the database file at the store's path is gone or is
-    /// another file than the one opened (deleted, replaced, moved): whatever would be
-    /// written now would be lost with the unlinked file.
-    pub fn check_identity(&self) -> Result<(), StoreError> {
-        use std::os::unix::fs::MetadataExt;
-        match std::fs::metadata(&self.path) {
-            Ok(m) if (m.dev(), m.ino()) == self.identity => Ok(()),
-            _ => Err(StoreError::Vanished {
-                path: self.path.clone(),
-            }),
         }
     }
 
@@ -280,15 +229,6 @@ impl Store {
         })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// The audit keys this store signs and verifies with.
-    pub fn audit_keys(&self) -> &AuditKeys {
-        &self.keys
-    }
-
     /// Refused (`Keys`) when this process's keys may not extend run `run_id`'s history
     /// and the audit chain (see [`event_chain`]): what a driver's first commit would
     /// meet, said before the run is taken over. Refused as rolled back (`Tampered`,
@@ -346,71 +286,6 @@ impl Store {
             Ok(n as u64)
         })();
         self.ctx(r)
-    }
-
-    /// `<db dir>/logs/<run_id>/`. Characters outside `[A-Za-z0-9_-]` become `_`. Only
-    /// the run's engine makes it, its account's own, 0700, when it writes a log there
-    /// (`own_files`): a reader never makes it, or another member could own it first.
-    /// `logs` itself is made here when missing: 0700, or 3770 in a group store (every
-    /// member makes their runs' directories in it; the sticky bit stops them from
-    /// moving or removing each other's).
-    pub fn log_dir(&self, run_id: &str) -> PathBuf {
-        let dir = self.log_dir_path(run_id);
-        if let Some(logs) = dir.parent() {
-            let _ = make_logs_root(logs, self.shared);
-        }
-        dir
-    }
-
-    /// Where [`Store::log_dir`] is, without creating it.
-    fn log_dir_path(&self, run_id: &str) -> PathBuf {
-        let safe: String = run_id
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        parent_dir(&self.path).join("logs").join(safe)
-    }
-
-    /// The conventional log file of one attempt: `<log_dir>/<step>.<attempt>.log`.
-    pub fn log_path(&self, run_id: &str, step: &str, attempt: u32) -> PathBuf {
-        self.log_dir(run_id)
-            .join(baton_model::log_file_name(step, attempt))
-    }
-
-    pub(crate) fn ctx<T>(&self, r: Result<T, StoreError>) -> Result<T, StoreError> {
-        r.map_err(|e| e.classify(&self.path))
-    }
-
-    /// A `Busy` error names the engine driving the run, when that is another process
-    /// (never this one: it is not the writer it waited for).
-    fn ctx_run<T>(&self, run_id: &str, r: Result<T, StoreError>) -> Result<T, StoreError> {
-        match self.ctx(r) {
-            Err(StoreError::Busy { holder: None }) => Err(StoreError::Busy {
-                holder: self
-                    .lease_holder(run_id)
-                    .filter(|h| *h != lease_holder_name())
-                    .map(|h| format!("run {run_id} is driven by {h}")),
-            }),
-            other => other,
-        }
-    }
-
-    fn lease_holder(&self, run_id: &str) -> Option<String> {
-        self.conn
-            .query_row(
-                "SELECT holder FROM leases WHERE run_id = ?1",
-                [run_id],
-                |r| r.get(0),
-            )
-            .optional()
-            .ok()
-            .flatten()
     }
 
     /// Record a new run (state `pending`, no events yet; its summary: the listed
@@ -533,15 +408,6 @@ impl Store {
         self.witness(&heads)
     }
 
-    fn set_sync_full(&mut self, full: bool) -> Result<(), StoreError> {
-        if self.sync_full != full {
-            let level = if full { "FULL" } else { "NORMAL" };
-            self.conn.pragma_update(None, "synchronous", level)?;
-            self.sync_full = full;
-        }
-        Ok(())
-    }
-
     /// Record where an attempt's output went and its last bytes (bounded to `LOG_TAIL_MAX`).
     pub fn set_attempt_log(
         &mut self,
@@ -593,261 +459,6 @@ impl Store {
     }
 }
 
-/// A run as recorded, with what resume needs to re-plan it.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct RunRecord {
-    pub id: String,
-    pub workflow: String,
-    pub source_path: PathBuf,
-    pub source_text: String,
-    pub params_json: String,
-    pub operator: String,
-    /// As readers show it: the recorded state, or `Interrupted` when the run's engine
-    /// is gone (see [`baton_model::liveness::liveness`]).
-    pub state: baton_model::RunState,
-    /// The live engine driving the run (its lease holder), if any.
-    pub driven_by: Option<String>,
-    pub started_at: Timestamp,
-    pub finished_at: Option<Timestamp>,
-    /// The last event's sequence number (the next event is `last_seq + 1`).
-    pub last_seq: u64,
-}
-
-impl RunRecord {
-    pub fn liveness(&self) -> baton_model::liveness::Liveness {
-        baton_model::liveness::Liveness {
-            state: self.state,
-            driven_by: self.driven_by.clone(),
-        }
-    }
-}
-
-/// Where an attempt's output went and its last lines, for [`Store::commit_with_logs`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct AttemptLog {
-    pub step_id: String,
-    pub attempt: u32,
-    pub path: PathBuf,
-    pub tail: String,
-}
-
-fn put_attempt_log(conn: &Connection, run_id: &str, log: &AttemptLog) -> Result<(), StoreError> {
-    conn.prepare_cached(
-        "INSERT INTO attempts (run_id, step_id, attempt, log_path, log_tail) VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT (run_id, step_id, attempt) DO UPDATE SET log_path = excluded.log_path, log_tail = excluded.log_tail",
-    )?
-    .execute(params![
-        run_id,
-        log.step_id,
-        log.attempt,
-        log.path.to_string_lossy(),
-        bounded_tail(&log.tail, LOG_TAIL_MAX)
-    ])?;
-    Ok(())
-}
-
-fn insert_run(
-    tx: &Connection,
-    run: &NewRun,
-    seal: Option<&starter_seal::AccountKey>,
-) -> Result<(), StoreError> {
-    tx.prepare_cached(&format!(
-        "INSERT INTO runs (id, workflow, source_path, operator, state, started_at, key, rev)
-         VALUES (?1, ?2, ?3, ?4, 'pending', ?5, (SELECT coalesce(max(key), 0) + 1 FROM runs), {})",
-        run_counts::NEXT_REV
-    ))?
-    .execute(params![
-        run.id,
-        run.workflow,
-        run.source_path.to_string_lossy(),
-        run.operator,
-        run.started_at.0
-    ])?;
-    // Apart from the row every commit updates (schema `RUN_SOURCES`).
-    tx.prepare_cached(
-        "INSERT INTO run_sources (run_id, source_text, params_json) VALUES (?1, ?2, ?3)",
-    )?
-    .execute(params![run.id, run.source_text, run.params_json])?;
-    let mut stmt =
-        tx.prepare_cached("INSERT INTO steps (run_id, step_id, state) VALUES (?1, ?2, 'pending')")?;
-    for step in &run.steps {
-        stmt.execute(params![run.id, step])?;
-    }
-    if let Some(key) = seal {
-        let record = starter_seal::Record {
-            run_id: &run.id,
-            workflow: &run.workflow,
-            source_path: &run.source_path,
-            source_text: &run.source_text,
-            params_json: &run.params_json,
-            operator: &run.operator,
-        };
-        starter_seal::insert(tx, key, &record)?;
-    }
-    Ok(())
-}
-
-/// One batch: its attempts' logs and events, projected (one statement per touched
-/// row, see [`project`]) and audited, in one `BEGIN IMMEDIATE` transaction. The run's
-/// key is looked up unless `known`; returns it and the keyed heads to witness.
-/// `BEGIN IMMEDIATE` … `COMMIT` through cached statements: a `Transaction` parses
-/// both on every commit, which shows at one commit per step. Rolled back on error.
-fn in_transaction<T>(
-    conn: &Connection,
-    body: impl FnOnce(&Connection) -> Result<T, StoreError>,
-) -> Result<T, StoreError> {
-    conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
-    let r = body(conn).and_then(|v| {
-        conn.prepare_cached("COMMIT")?.execute([])?;
-        Ok(v)
-    });
-    if r.is_err() && !conn.is_autocommit() {
-        let _ = conn.execute_batch("ROLLBACK");
-    }
-    r
-}
-
-/// `body` in one read transaction (one snapshot: a run's events and its head agree),
-/// unless a transaction is already open.
-fn in_read_snapshot<T>(
-    conn: &Connection,
-    body: impl FnOnce(&Connection) -> Result<T, StoreError>,
-) -> Result<T, StoreError> {
-    if !conn.is_autocommit() {
-        return body(conn);
-    }
-    conn.prepare_cached("BEGIN")?.execute([])?;
-    let r = body(conn);
-    let end = if r.is_ok() { "COMMIT" } else { "ROLLBACK" };
-    let ended = conn.prepare_cached(end).and_then(|mut s| s.execute([]));
-    if ended.is_err() && !conn.is_autocommit() {
-        let _ = conn.execute_batch("ROLLBACK");
-    }
-    r
-}
-
-/// The run's summary as of a batch: the writer's own (an engine's core), or, for a
-/// writer without one, folded again from what the store holds.
-#[derive(Clone, Copy)]
-enum Summary<'a> {
-    Given(&'a StateSummary),
-    Replayed,
-}
-
-/// What one commit writes: the attempts' logs, the events, the run's summary.
-struct Batch<'a> {
-    events: &'a [Event],
-    logs: &'a [AttemptLog],
-    summary: Summary<'a>,
-}
-
-fn commit_body(
-    tx: &Connection,
-    keys: &AuditKeys,
-    seal: Option<&starter_seal::AccountKey>,
-    run_id: &str,
-    known_key: Option<i64>,
-    batch: Batch<'_>,
-) -> Result<(i64, Vec<witness::Entry>), StoreError> {
-    let Batch {
-        events,
-        logs,
-        summary,
-    } = batch;
-    key_check::check_signing(tx, keys)?;
-    let mut heads = Vec::new();
-    let run_key = match known_key {
-        Some(k) => k,
-        None => run_key(tx, run_id)?,
-    };
-    let mut head: Option<(i64, String)> = None;
-    let tail = run_tail(tx, run_key)?;
-    let mut chain = run_writer(run_id, tail.as_ref(), keys)?;
-    if let (Some(t), false) = (&tail, events.is_empty()) {
-        // The batch's last event takes the head mark over (`event_chain`).
-        tx.prepare_cached("UPDATE events SET head_key_id = NULL, head_mac = NULL WHERE id = ?1")?
-            .execute([t.id])?;
-    }
-    {
-        // A seq beyond 32 bits fails the table's CHECK (the id would overlap the next run's).
-        let mut insert = tx.prepare_cached(
-            "INSERT INTO events (id, run_id, seq, at, type, step, json, hash, head_key_id, head_mac)
-             VALUES ((?7 << 32) + ?2, ?1, ?2, ?3, ?4, ?5, ?6, ?8, ?9, ?10)",
-        )?;
-        for (i, ev) in events.iter().enumerate() {
-            let json = serde_json::to_string(ev)?;
-            let hash = chain.link(ev.seq, &json);
-            let last = i + 1 == events.len();
-            let mark = last.then(|| chain.mark(ev.seq, keys));
-            heads.extend(
-                mark.as_ref()
-                    .and_then(|m| witness::Entry::of_mark(run_id, ev.seq, &hash, m)),
-            );
-            if let (true, Some(key)) = (last, seal) {
-                starter_seal::update_head(tx, key, run_id, ev.seq, &hash)?;
-            }
-            insert.execute(params![
-                run_id,
-                ev.seq as i64,
-                ev.at.0,
-                ev.kind.name(),
-                ev.kind.step(),
-                json,
-                run_key,
-                &hash[..],
-                mark.as_ref().and_then(|m| m.key_id.as_deref()),
-                mark.as_ref().map(|m| &m.mac[..])
-            ])?;
-            if let Some(d) = baton_model::history::decision(&ev.kind) {
-                let (prev_id, prev_hash) = match head.take() {
-                    Some(h) => h,
-                    None => chain_write(tx, keys)?,
-                };
-                let row = audit::seal(
-                    prev_id + 1,
-                    run_id,
-                    Some(ev.seq),
-                    ev.at,
-                    &d,
-                    prev_hash,
-                    keys,
-                );
-                insert_audit_row(tx, &row)?;
-                head = Some((row.id, row.hash));
-            }
-        }
-    }
-    // The run's summary, saved with the batch (`summaries`).
-    let replayed;
-    let summary = match summary {
-        Summary::Given(s) => s,
-        Summary::Replayed => {
-            replayed = summaries::replayed(tx, run_id, logs)?.summary();
-            &replayed
-        }
-    };
-    summaries::save(tx, run_id, summary)?;
-    project::write(tx, run_id, &project::fold(logs, events), summary)?;
-    if let Some((id, hash)) = head {
-        heads.extend(witness::Entry::of_head(&set_chain_head(
-            tx, id, &hash, keys,
-        )?));
-    }
-    Ok((run_key, heads))
-}
-
-/// The last `max` bytes of `s`, cut at a character boundary.
-fn bounded_tail(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut start = s.len() - max;
-    while !s.is_char_boundary(start) {
-        start += 1;
-    }
-    &s[start..]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -881,13 +492,5 @@ mod tests {
     fn store_can_move_to_another_thread() {
         fn send<T: Send>() {}
         send::<Store>();
-    }
-
-    #[test]
-    fn tail_is_bounded_at_a_char_boundary() {
-        assert_eq!(bounded_tail("abc", 10), "abc");
-        assert_eq!(bounded_tail("abcdef", 3), "def");
-        assert_eq!(bounded_tail("aé", 1), "");
-        assert_eq!(bounded_tail("aéb", 2), "b");
     }
 }

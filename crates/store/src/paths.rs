@@ -1,7 +1,7 @@
 //! Where a store lives on disk: its default path (`$BATON_DB`, then the account's
 //! state directory), a new store made whole before it appears, and its `logs`
 //! directory.
-use super::{Store, StoreError};
+use crate::error::StoreError;
 use rusqlite::Connection;
 use std::os::unix::fs::DirBuilderExt;
 use std::os::unix::fs::OpenOptionsExt;
@@ -30,7 +30,11 @@ pub(crate) fn state_dir_from(get: impl Fn(&str) -> Option<std::ffi::OsString>) -
 /// runs` while a first `baton run` starts) thus never finds a 0-byte database that is
 /// still being made, which `open_existing` rightly refuses as truncated. Two creators
 /// race on `link`, which fails for the loser; it then opens the winner's store.
-pub(super) fn create_whole(dir: &Path, path: &Path) -> Result<(), StoreError> {
+pub(super) fn create_whole(
+    dir: &Path,
+    path: &Path,
+    setup: impl FnOnce(Connection, &Path) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -51,7 +55,7 @@ pub(super) fn create_whole(dir: &Path, path: &Path) -> Result<(), StoreError> {
         .map_err(|e| StoreError::from(e).classify(path))
         // Closing the only connection checkpoints the WAL and removes -wal and -shm:
         // the file alone holds the schema (and stays in WAL mode).
-        .and_then(|conn| Store::setup(conn, &tmp, true).map(drop))
+        .and_then(|conn| setup(conn, &tmp))
         .and_then(|()| match std::fs::hard_link(&tmp, path) {
             Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(StoreError::io(path, e)),
             _ => Ok(()),
@@ -65,7 +69,7 @@ pub(super) fn create_whole(dir: &Path, path: &Path) -> Result<(), StoreError> {
 }
 
 /// The store's `logs` directory, made if missing (see [`Store::log_dir`]).
-pub(super) fn make_logs_root(logs: &Path, shared: bool) -> std::io::Result<()> {
+pub(crate) fn make_logs_root(logs: &Path, shared: bool) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     match std::fs::DirBuilder::new().mode(0o700).create(logs) {
         // Past the umask; the group is the store directory's (setgid).

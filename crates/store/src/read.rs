@@ -24,7 +24,8 @@ pub(crate) mod waiting;
 #[cfg(test)]
 mod query_plans_tests;
 
-use crate::coord::commands;
-use crate::ledger::{audit, audit_signatures, event_chain};
-use crate::{AttemptLog, LOG_TAIL_MAX, SignaturesVerdict, Store, StoreError};
-use crate::{bounded_tail, error, in_read_snapshot, in_transaction};
+use crate::error::{self, StoreError};
+use crate::ledger::audit_signatures::SignaturesVerdict;
+use crate::ledger::{Store, audit, audit_signatures, event_chain};
+use crate::records::{AttemptLog, LOG_TAIL_MAX};
+use crate::tx::{bounded_tail, in_read_snapshot, in_transaction};

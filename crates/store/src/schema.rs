@@ -4,9 +4,9 @@
 pub(crate) mod backfills;
 pub(crate) mod fresh_schema;
 
-use super::audit::{AuditHead, AuditKeys};
-use super::error::StoreError;
-use super::event_chain;
+use crate::error::StoreError;
+use crate::ledger::audit::{AuditHead, AuditKeys};
+use crate::ledger::event_chain;
 use baton_model::Timestamp;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
@@ -774,7 +774,7 @@ fn link_existing_events(tx: &Connection, keys: &AuditKeys) -> Result<(), StoreEr
     if let Some(head) = head.as_deref().and_then(AuditHead::parse)
         && head.keyed.is_none()
     {
-        super::set_chain_head(tx, head.id, &head.hash, keys)?;
+        crate::ledger::append::set_chain_head(tx, head.id, &head.hash, keys)?;
     }
     Ok(())
 }

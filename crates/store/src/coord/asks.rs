@@ -3,9 +3,9 @@
 //! transaction that records the vote, on the audit chain (subject: the asking step's
 //! run, or `asks`), then wakes the asker (`wake::notify` on the ask's id). No engine
 //! takes part, so an answer given while none runs reaches the asker all the same.
-use super::commands::holder_alive;
 use super::error::StoreError;
 use super::{Store, in_transaction};
+use crate::holder::holder_alive;
 use baton_model::ask::{self, Answer, Ask, AskState, Asker, Outcome};
 use baton_model::history::{AuditAction, Decision};
 use baton_model::{Refusal, Timestamp};
@@ -277,7 +277,7 @@ impl Store {
             }
             let d = decision(&a, me, action, reason, &values, &outcome);
             let subject = a.run_id.as_deref().unwrap_or(ask::AUDIT_SUBJECT);
-            let head = crate::decisions::append(tx, keys, subject, &d)?;
+            let head = crate::ledger::decisions::append(tx, keys, subject, &d)?;
             Ok(Ok((Answered { ask: a, outcome }, head)))
         });
         let (answered, head) = match self.ctx(r)? {

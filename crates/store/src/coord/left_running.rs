@@ -11,7 +11,7 @@
 //! a takeover re-attaches to it). A holder on another host cannot be looked at: its
 //! lease's heartbeat is all there is (`model::liveness`).
 use super::StoreError;
-use super::commands::hostname;
+use crate::holder::hostname;
 use baton_model::liveness::{LeftRunning, parse_holder};
 use baton_model::{Event, EventKind, RunState, procs};
 use rusqlite::{Connection, OptionalExtension, params};

@@ -13,7 +13,7 @@ use rusqlite::{OptionalExtension, params};
 /// Slot rows of schedule 0 are operators' triggers (`baton schedule trigger`).
 pub const TRIGGER_INDEX: u32 = 0;
 /// The audit chain's row names a run; a schedule's decision names this instead.
-pub const AUDIT_SUBJECT: &str = "schedules";
+pub const AUDIT_SUBJECT: &str = crate::ledger::decisions::SCHEDULES;
 /// A trigger waiting for the serve to start it.
 pub const REQUESTED: &str = "requested";
 
@@ -206,7 +206,7 @@ impl Store {
                                 slot_at: Timestamp(at),
                                 run_id,
                                 // A run deleted since reads as gone: interrupted.
-                                state: super::commands::live(
+                                state: crate::holder::live(
                                     state.as_deref().unwrap_or("interrupted"),
                                     r.get(17)?,
                                     r.get(18)?,
@@ -608,7 +608,7 @@ impl Store {
         let r = in_transaction(&self.conn, |tx| {
             crate::ledger::key_check::check_signing(tx, keys)?;
             let (v, found) = body(tx)?;
-            let head = crate::decisions::append(tx, keys, subject, &make(&found))?;
+            let head = crate::ledger::decisions::append(tx, keys, subject, &make(&found))?;
             Ok((v, head))
         });
         let (v, head) = self.ctx(r)?;
@@ -652,7 +652,7 @@ impl Store {
             &l,
             Timestamp::now(),
             baton_model::LEASE_STALE,
-            super::commands::holder_alive,
+            crate::holder::holder_alive,
         )
         .then_some(l.holder)
     }

@@ -12,7 +12,7 @@
 //! queued run whose engine is gone keeps its place but is passed over until resumed.
 use super::left_running::left_running;
 use super::{NewRun, Store, StoreError, commit_body, in_transaction, insert_run};
-use crate::AuditKeys;
+use crate::ledger::audit::AuditKeys;
 use crate::ledger::starter_seal::AccountKey;
 use crate::ledger::witness::Entry;
 use baton_model::liveness::{self, Lease, held_by_leftovers};
@@ -70,7 +70,7 @@ pub(crate) fn live_state(
         holder,
         heartbeat_at: Timestamp(b),
     });
-    let l = liveness::liveness(recorded, lease.as_ref(), now, super::commands::holder_alive);
+    let l = liveness::liveness(recorded, lease.as_ref(), now, crate::holder::holder_alive);
     Ok((!l.state.is_final() && l.state != RunState::Interrupted).then_some(l.state))
 }
 
@@ -372,10 +372,10 @@ impl Pending<'_> {
         events_for: impl FnOnce(&Verdict) -> (Vec<Event>, StateSummary),
     ) -> Result<Made, StoreError> {
         let (events, summary) = events_for(&self.verdict);
-        let batch = crate::Batch {
+        let batch = crate::commit::Batch {
             events: &events,
             logs: &[],
-            summary: crate::Summary::Given(&summary),
+            summary: crate::commit::Summary::Given(&summary),
         };
         let (key, heads) = commit_body(self.tx, self.keys, self.seal, self.run_id, None, batch)?;
         Ok(Made {

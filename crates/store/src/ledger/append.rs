@@ -3,7 +3,7 @@
 //! head.
 use super::audit::{self, AuditKeys, AuditRow};
 use super::event_chain;
-use crate::StoreError;
+use crate::error::StoreError;
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// The writer of run `run_id`'s next events after `tail`, refused when these keys

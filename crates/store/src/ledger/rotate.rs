@@ -18,6 +18,7 @@
 //! A row's hash is thereby a different one after a rotation: whoever noted a hash
 //! elsewhere notes the new one (the witness has both).
 use super::audit::{AuditKeys, AuditRow, AuditVerdict, GENESIS, Heads};
+use super::decisions::STORE_SUBJECT;
 use super::event_chain::Mark;
 use super::rows::raw_audit_rows;
 use super::verify::verify_store;
@@ -25,7 +26,6 @@ use super::witness::{self, Entry};
 use super::{
     Store, StoreError, audit_head, in_transaction, key_check, run_key, run_tail, set_chain_head,
 };
-use crate::decisions::STORE_SUBJECT;
 use baton_model::history::{AuditAction, Decision};
 use std::collections::BTreeSet;
 
@@ -97,7 +97,13 @@ fn live_writers_under_other_keys(
                 holder,
                 heartbeat_at: baton_model::Timestamp(beat),
             };
-            lease_is_live(&lease, now, baton_model::LEASE_STALE, crate::holder_alive).then(|| {
+            lease_is_live(
+                &lease,
+                now,
+                baton_model::LEASE_STALE,
+                crate::holder::holder_alive,
+            )
+            .then(|| {
                 let key = key.map_or("no key".to_string(), |k| format!("the key `{k}`"));
                 let what = if run.starts_with('@') {
                     format!("`{run}`")
@@ -218,7 +224,7 @@ impl Store {
                     "runs": marks,
                 }),
             };
-            let head = crate::decisions::append(tx, &new_only, STORE_SUBJECT, &decision)?;
+            let head = super::decisions::append(tx, &new_only, STORE_SUBJECT, &decision)?;
             heads.extend(Entry::of_head(&head));
             // The old keys can go only if the new one alone verifies everything.
             let after = verify_store(tx, &new_only, None, Heads::Keyed)?;
@@ -302,7 +308,7 @@ mod tests {
         after.extend(rewritten);
         assert!(after[2..].iter().all(|r| r.key_id.as_deref() == Some("k2")));
         let last = after.last().unwrap();
-        let head = crate::AuditHead::seal(last.id, &last.hash, &k2);
+        let head = crate::ledger::audit::AuditHead::seal(last.id, &last.hash, &k2);
         assert_eq!(
             super::super::audit::verify_rows(after, Some(head), &k2, None, Heads::Keyed),
             AuditVerdict::Intact { rows: 7 }
@@ -320,7 +326,7 @@ mod tests {
         let mut old = Store::open(&db).unwrap();
         old.set_audit_keys(key("k1", "one", ""));
         old.set_paused(&[], true, "alice", "keyed with k1").unwrap();
-        let me = crate::lease_holder_name();
+        let me = crate::holder::lease_holder_name();
         old.acquire_lease("@serve", &me, Timestamp::now(), baton_model::LEASE_STALE)
             .unwrap();
         let mut new = Store::open(&db).unwrap();

@@ -2,7 +2,7 @@
 //! audit chain's rows.
 use super::audit::AuditRow;
 use super::event_chain;
-use crate::StoreError;
+use crate::error::StoreError;
 use baton_model::Timestamp;
 
 /// The columns [`stored`] reads, of events `e`.

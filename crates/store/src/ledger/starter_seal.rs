@@ -214,7 +214,7 @@ fn make_key(dir: &Path, path: &Path) -> Result<(), StoreError> {
 /// Without `$HOME`, the account's home from the password database (never a path
 /// relative to wherever baton runs).
 pub fn state_dir() -> PathBuf {
-    crate::state_dir_from(|k| {
+    crate::paths::state_dir_from(|k| {
         std::env::var_os(k).or_else(|| {
             (k == "HOME")
                 .then(|| nix::unistd::User::from_uid(nix::unistd::geteuid()))
@@ -267,7 +267,7 @@ impl Store {
     /// Before this account's engine takes run `r` over in a group store: its record and
     /// its events are what this account's engines sealed, or it is refused (`Unproven`,
     /// naming what was altered). Nothing to check in a private store.
-    pub fn check_sealed(&self, r: &crate::RunRecord) -> Result<(), StoreError> {
+    pub fn check_sealed(&self, r: &crate::records::RunRecord) -> Result<(), StoreError> {
         let Some(key) = self.account_key()? else {
             return Ok(());
         };

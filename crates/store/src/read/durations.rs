@@ -1,6 +1,7 @@
 //! How long a workflow's steps took before (issue 45 point 6): the console's estimate
 //! of the time a run has left goes by them, never by counts of steps.
-use crate::{Store, StoreError};
+use crate::error::StoreError;
+use crate::ledger::Store;
 use std::collections::BTreeMap;
 
 impl Store {

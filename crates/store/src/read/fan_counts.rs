@@ -67,7 +67,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::NewRun;
+    use crate::records::NewRun;
     use baton_model::Timestamp;
 
     /// Read for many runs at once, the counts are each run's own, in the order asked.

@@ -90,7 +90,7 @@ mod tests {
         let mut store = Store::open(&dir.path().join("b.db")).unwrap();
         let run = "R1";
         store
-            .create_run(&crate::NewRun {
+            .create_run(&crate::records::NewRun {
                 id: run.into(),
                 workflow: "w".into(),
                 source_path: "w.toml".into(),

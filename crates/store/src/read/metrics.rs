@@ -174,7 +174,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::NewRun;
+    use crate::records::NewRun;
     use baton_model::metrics::{AttemptOutcome, Histogram};
     use baton_model::{Event, EventKind, StepOutcome, Timestamp, Usage};
     use std::path::PathBuf;

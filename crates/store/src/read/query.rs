@@ -1,10 +1,10 @@
 //! Read queries: replay, run records, the run list, logs and audit. One run's details
 //! are its replayed events (`session::inspect`), not queries.
 use super::audit::{self, AuditRow};
-use super::commands::live;
 use super::{SignaturesVerdict, Store, StoreError};
-use crate::RunRecord;
+use crate::holder::live;
 use crate::ledger::rows::{AUDIT_SELECT, CHAIN_COLUMNS, RUN_EVENTS, audit_row, stored};
+use crate::records::RunRecord;
 use baton_model::liveness::Liveness;
 use baton_model::state_summary::Counts;
 use baton_model::{Event, RunState, RunSummary, StepState, Timestamp};

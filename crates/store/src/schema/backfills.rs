@@ -1,7 +1,7 @@
 //! What migrations derive from the runs recorded before them (their part in Rust):
 //! each run's counts, signals, share of the metric totals and summary, from its rows
 //! and events, as the read side keeps them for runs recorded after.
-use crate::StoreError;
+use crate::error::StoreError;
 use crate::ledger::rows::RUN_EVENTS;
 use crate::read::summaries::replayed;
 use crate::read::{metric_totals, project, run_counts, summaries};

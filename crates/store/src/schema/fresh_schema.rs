@@ -101,7 +101,7 @@ mod tests {
     #[test]
     fn a_fresh_store_has_what_the_migrations_make_and_the_file_is_theirs() {
         let dir = tempfile::tempdir().unwrap();
-        let keys = crate::audit::AuditKeys::default();
+        let keys = crate::ledger::audit::AuditKeys::default();
         // By the migrations, one by one, on a file that already holds something (so
         // `migrate` cannot take the whole schema); the something is dropped after.
         let mut migrated = Connection::open(dir.path().join("migrated.db")).unwrap();

@@ -3,20 +3,22 @@
 //! the audit key and a group store's making (subject `store`), and runs deleted. Each is
 //! a row of the one audit chain, appended in the transaction that makes it, so `audit
 //! verify` covers them as every other row; `baton audit` (no run) lists them.
+use super::append::{chain_write, insert_audit_row, set_chain_head};
 use super::audit::{self, AuditKeys, AuditRow};
-use super::schedules::AUDIT_SUBJECT as SCHEDULES;
-use super::{Store, StoreError, chain_write, insert_audit_row, set_chain_head};
-use crate::ledger::rows::{AUDIT_SELECT, audit_row};
+use super::rows::{AUDIT_SELECT, audit_row};
+use super::{Store, StoreError};
 use baton_model::Timestamp;
 use baton_model::history::{AuditAction, Decision};
 use rusqlite::Connection;
 
 /// The audit row's subject of a decision about the store itself.
 pub const STORE_SUBJECT: &str = "store";
+/// The audit row's subject of a decision about the schedules (`coord::schedules`).
+pub const SCHEDULES: &str = "schedules";
 
 /// Append `d` to the audit chain under `subject`, keyed with `keys`, in `tx`; the new
 /// head (for the witness).
-pub(super) fn append(
+pub(crate) fn append(
     tx: &Connection,
     keys: &AuditKeys,
     subject: &str,

@@ -1,0 +1,188 @@
+//! The write path: one batch (its attempts' logs, events and the run's summary) into
+//! the ledger (events, their chain, the audit rows) and the read side (the projection,
+//! the summary), in the caller's transaction; and a new run's rows.
+use crate::error::StoreError;
+use crate::ledger::append::{
+    chain_write, insert_audit_row, run_key, run_tail, run_writer, set_chain_head,
+};
+use crate::ledger::audit::{self, AuditKeys};
+use crate::ledger::{key_check, starter_seal, witness};
+use crate::read::{project, run_counts, summaries};
+use crate::records::{AttemptLog, LOG_TAIL_MAX, NewRun};
+use crate::tx::bounded_tail;
+use baton_model::Event;
+use baton_model::state_summary::StateSummary;
+use rusqlite::{Connection, params};
+
+/// The run's summary as of a batch: the writer's own (an engine's core), or, for a
+/// writer without one, folded again from what the store holds.
+#[derive(Clone, Copy)]
+pub(crate) enum Summary<'a> {
+    Given(&'a StateSummary),
+    Replayed,
+}
+
+/// What one commit writes: the attempts' logs, the events, the run's summary.
+pub(crate) struct Batch<'a> {
+    pub(crate) events: &'a [Event],
+    pub(crate) logs: &'a [AttemptLog],
+    pub(crate) summary: Summary<'a>,
+}
+
+/// One batch: its attempts' logs and events, projected (one statement per touched
+/// row, see [`project`]) and audited, in one `BEGIN IMMEDIATE` transaction. The run's
+/// key is looked up unless `known`; returns it and the keyed heads to witness.
+pub(crate) fn commit_body(
+    tx: &Connection,
+    keys: &AuditKeys,
+    seal: Option<&starter_seal::AccountKey>,
+    run_id: &str,
+    known_key: Option<i64>,
+    batch: Batch<'_>,
+) -> Result<(i64, Vec<witness::Entry>), StoreError> {
+    let Batch {
+        events,
+        logs,
+        summary,
+    } = batch;
+    key_check::check_signing(tx, keys)?;
+    let mut heads = Vec::new();
+    let run_key = match known_key {
+        Some(k) => k,
+        None => run_key(tx, run_id)?,
+    };
+    let mut head: Option<(i64, String)> = None;
+    let tail = run_tail(tx, run_key)?;
+    let mut chain = run_writer(run_id, tail.as_ref(), keys)?;
+    if let (Some(t), false) = (&tail, events.is_empty()) {
+        // The batch's last event takes the head mark over (`event_chain`).
+        tx.prepare_cached("UPDATE events SET head_key_id = NULL, head_mac = NULL WHERE id = ?1")?
+            .execute([t.id])?;
+    }
+    {
+        // A seq beyond 32 bits fails the table's CHECK (the id would overlap the next run's).
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO events (id, run_id, seq, at, type, step, json, hash, head_key_id, head_mac)
+             VALUES ((?7 << 32) + ?2, ?1, ?2, ?3, ?4, ?5, ?6, ?8, ?9, ?10)",
+        )?;
+        for (i, ev) in events.iter().enumerate() {
+            let json = serde_json::to_string(ev)?;
+            let hash = chain.link(ev.seq, &json);
+            let last = i + 1 == events.len();
+            let mark = last.then(|| chain.mark(ev.seq, keys));
+            heads.extend(
+                mark.as_ref()
+                    .and_then(|m| witness::Entry::of_mark(run_id, ev.seq, &hash, m)),
+            );
+            if let (true, Some(key)) = (last, seal) {
+                starter_seal::update_head(tx, key, run_id, ev.seq, &hash)?;
+            }
+            insert.execute(params![
+                run_id,
+                ev.seq as i64,
+                ev.at.0,
+                ev.kind.name(),
+                ev.kind.step(),
+                json,
+                run_key,
+                &hash[..],
+                mark.as_ref().and_then(|m| m.key_id.as_deref()),
+                mark.as_ref().map(|m| &m.mac[..])
+            ])?;
+            if let Some(d) = baton_model::history::decision(&ev.kind) {
+                let (prev_id, prev_hash) = match head.take() {
+                    Some(h) => h,
+                    None => chain_write(tx, keys)?,
+                };
+                let row = audit::seal(
+                    prev_id + 1,
+                    run_id,
+                    Some(ev.seq),
+                    ev.at,
+                    &d,
+                    prev_hash,
+                    keys,
+                );
+                insert_audit_row(tx, &row)?;
+                head = Some((row.id, row.hash));
+            }
+        }
+    }
+    // The run's summary, saved with the batch (`summaries`).
+    let replayed;
+    let summary = match summary {
+        Summary::Given(s) => s,
+        Summary::Replayed => {
+            replayed = summaries::replayed(tx, run_id, logs)?.summary();
+            &replayed
+        }
+    };
+    summaries::save(tx, run_id, summary)?;
+    project::write(tx, run_id, &project::fold(logs, events), summary)?;
+    if let Some((id, hash)) = head {
+        heads.extend(witness::Entry::of_head(&set_chain_head(
+            tx, id, &hash, keys,
+        )?));
+    }
+    Ok((run_key, heads))
+}
+
+pub(crate) fn put_attempt_log(
+    conn: &Connection,
+    run_id: &str,
+    log: &AttemptLog,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO attempts (run_id, step_id, attempt, log_path, log_tail) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (run_id, step_id, attempt) DO UPDATE SET log_path = excluded.log_path, log_tail = excluded.log_tail",
+    )?
+    .execute(params![
+        run_id,
+        log.step_id,
+        log.attempt,
+        log.path.to_string_lossy(),
+        bounded_tail(&log.tail, LOG_TAIL_MAX)
+    ])?;
+    Ok(())
+}
+
+pub(crate) fn insert_run(
+    tx: &Connection,
+    run: &NewRun,
+    seal: Option<&starter_seal::AccountKey>,
+) -> Result<(), StoreError> {
+    tx.prepare_cached(&format!(
+        "INSERT INTO runs (id, workflow, source_path, operator, state, started_at, key, rev)
+         VALUES (?1, ?2, ?3, ?4, 'pending', ?5, (SELECT coalesce(max(key), 0) + 1 FROM runs), {})",
+        run_counts::NEXT_REV
+    ))?
+    .execute(params![
+        run.id,
+        run.workflow,
+        run.source_path.to_string_lossy(),
+        run.operator,
+        run.started_at.0
+    ])?;
+    // Apart from the row every commit updates (schema `RUN_SOURCES`).
+    tx.prepare_cached(
+        "INSERT INTO run_sources (run_id, source_text, params_json) VALUES (?1, ?2, ?3)",
+    )?
+    .execute(params![run.id, run.source_text, run.params_json])?;
+    let mut stmt =
+        tx.prepare_cached("INSERT INTO steps (run_id, step_id, state) VALUES (?1, ?2, 'pending')")?;
+    for step in &run.steps {
+        stmt.execute(params![run.id, step])?;
+    }
+    if let Some(key) = seal {
+        let record = starter_seal::Record {
+            run_id: &run.id,
+            workflow: &run.workflow,
+            source_path: &run.source_path,
+            source_text: &run.source_text,
+            params_json: &run.params_json,
+            operator: &run.operator,
+        };
+        starter_seal::insert(tx, key, &record)?;
+    }
+    Ok(())
+}
