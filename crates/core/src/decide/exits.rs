@@ -228,7 +228,13 @@ impl Core {
             // `exhausted = "hold"`: it waits on the desk for a retry, a mark or a release.
             let why = format!("{msg}; its retries ran out (exhausted = \"hold\")");
             let actor = baton_model::history::ENGINE;
-            self.hold_one(i, actor, &why, None, hold::HoldFor::Exhausted, now, fx);
+            let hold = hold::Hold {
+                actor,
+                reason: &why,
+                until: None,
+                what: hold::HoldFor::Exhausted,
+            };
+            self.hold_one(i, hold, now, fx);
         } else {
             self.set(i, StepState::Failed, Some(msg), now, fx);
         }

@@ -21,6 +21,14 @@ pub(crate) struct HoldRt {
     pub timeout_left: Option<Duration>,
 }
 
+/// One hold as `hold_one` records it: who holds, why, until when, and for whom.
+pub(crate) struct Hold<'a> {
+    pub(crate) actor: &'a str,
+    pub(crate) reason: &'a str,
+    pub(crate) until: Option<Timestamp>,
+    pub(crate) what: HoldFor,
+}
+
 /// Who a hold is for: an operator's, retries that ran out (released, it fails), or
 /// the budget's ceiling (a raise releases it: `decide/usage.rs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,15 +156,13 @@ impl Core {
         let reason = self.mask(ask.reason);
         let (mut held, mut frozen) = (0, 0);
         for i in targets {
-            if self.hold_one(
-                i,
-                ask.operator,
-                &reason,
-                ask.until,
-                HoldFor::Operator,
-                now,
-                fx,
-            ) {
+            let hold = Hold {
+                actor: ask.operator,
+                reason: &reason,
+                until: ask.until,
+                what: HoldFor::Operator,
+            };
+            if self.hold_one(i, hold, now, fx) {
                 frozen += 1;
             } else {
                 held += 1;
@@ -169,17 +175,19 @@ impl Core {
 
     /// Hold step `i` (checked by `can_hold`, or its retries ran out): whether it was
     /// frozen (it runs).
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn hold_one(
         &mut self,
         i: usize,
-        actor: &str,
-        reason: &str,
-        until: Option<Timestamp>,
-        what: HoldFor,
+        hold: Hold<'_>,
         now: Timestamp,
         fx: &mut Fx,
     ) -> bool {
+        let Hold {
+            actor,
+            reason,
+            until,
+            what,
+        } = hold;
         let exhausted = what == HoldFor::Exhausted;
         // An attempt whose retries ran out has ended: it is held, not frozen.
         let frozen = !exhausted && self.steps[i].state == StepState::Running;

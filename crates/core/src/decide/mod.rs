@@ -318,7 +318,13 @@ impl Core {
                     } else {
                         hold::HoldFor::Operator
                     };
-                    self.hold_one(i, &h.by, &why, h.until, what, now, &mut fx);
+                    let hold = hold::Hold {
+                        actor: &h.by,
+                        reason: &why,
+                        until: h.until,
+                        what,
+                    };
+                    self.hold_one(i, hold, now, &mut fx);
                 }
             }
             for i in 0..self.steps.len() {

@@ -4,7 +4,7 @@
 //! budget's ceiling, the step that reported it is frozen as a hold of the engine's
 //! (`StepHeld` with `budget`) and the budget gate opens; a raise that clears every
 //! ceiling continues the steps it froze.
-use super::hold::HoldFor;
+use super::hold::{Hold, HoldFor};
 use super::*;
 use baton_model::history::ENGINE;
 
@@ -108,7 +108,13 @@ impl Core {
                 "the budget's ceiling is reached while it runs: {}",
                 what.join(", ")
             );
-            self.hold_one(i, ENGINE, &why, None, HoldFor::Budget, now, fx);
+            let hold = Hold {
+                actor: ENGINE,
+                reason: &why,
+                until: None,
+                what: HoldFor::Budget,
+            };
+            self.hold_one(i, hold, now, fx);
         }
         if self.budget_gate.is_none() {
             self.stop_for_budget(i, reached, now, fx);
