@@ -17,6 +17,16 @@ use std::time::Duration;
 /// How long the asker sleeps between looks at its row when no wake-up comes (another
 /// host answering on a shared store, sockets off).
 const POLL: Duration = Duration::from_millis(250);
+/// Tests set a longer poll (milliseconds) to show that the wake-up alone reaches the
+/// asker (across OS accounts on a group store).
+pub const POLL_ENV: &str = "BATON_ASK_POLL_MS";
+
+fn poll_every() -> Duration {
+    std::env::var(POLL_ENV)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map_or(POLL, Duration::from_millis)
+}
 
 /// Environment names whose values are taken for secrets in the asker's command line
 /// and prompt (they are masked before anything is stored).
@@ -30,6 +40,10 @@ pub struct Question {
     pub approvers: Vec<String>,
     pub quorum: u32,
     pub timeout: Option<Duration>,
+    /// The asking account may approve (`--allow-self-approval`).
+    pub allow_self_approval: bool,
+    /// `--signed`: the allowed-signers file's text (checked when the ask opens).
+    pub signers: Option<String>,
 }
 
 /// The values of this process's environment that look like secrets, to mask.
@@ -98,6 +112,8 @@ pub fn open(store: &mut Store, q: &Question) -> Result<Ask, SessionError> {
         inputs: q.inputs.clone(),
         approvers: q.approvers.clone(),
         quorum: q.quorum.max(1),
+        allow_self_approval: q.allow_self_approval,
+        signers: q.signers.clone(),
         asker,
         opened_at: now,
         deadline: q.timeout.map(|t| now.add(t)),
@@ -121,6 +137,7 @@ fn step_attempt(a: &Ask, attempt: Option<u32>) -> Option<u32> {
 /// `expired`, unless an answer came first); the ask as it ends.
 pub fn wait(store: &mut Store, db: &Path, id: &str) -> Result<Ask, SessionError> {
     let listener = wake::BlockingListener::bind(db, id);
+    let poll = poll_every();
     loop {
         let a = store
             .ask(id)?
@@ -134,8 +151,8 @@ pub fn wait(store: &mut Store, db: &Path, id: &str) -> Result<Ask, SessionError>
                 store.expire_ask(id, now)?;
                 continue;
             }
-            Some(d) => d.since(now).min(POLL),
-            None => POLL,
+            Some(d) => d.since(now).min(poll),
+            None => poll,
         };
         match &listener {
             Some(l) => {

@@ -1,5 +1,7 @@
 //! Gates and approvals: what an approval is bound to, gates across processes.
 mod ask;
+mod ask_accounts;
+mod ask_exit;
 mod binding;
 mod bounds;
 mod edit;

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 const SELECT: &str = "SELECT a.id, a.run_id, a.step_id, r.workflow, a.prompt, a.inputs, \
      a.approvers, a.quorum, a.account, a.holder, a.command, a.opened_at, a.deadline, \
-     a.state, a.vals, a.decided_by, a.decided_at, a.reason \
+     a.state, a.vals, a.decided_by, a.decided_at, a.reason, a.allow_self, a.signers \
      FROM asks a LEFT JOIN runs r ON r.id = a.run_id";
 
 fn bad_json(e: serde_json::Error) -> rusqlite::Error {
@@ -35,6 +35,8 @@ fn ask_row(r: &Row<'_>) -> rusqlite::Result<Ask> {
         inputs: serde_json::from_str(&json_of(5)?).map_err(bad_json)?,
         approvers: serde_json::from_str(&json_of(6)?).map_err(bad_json)?,
         quorum: r.get(7)?,
+        allow_self_approval: r.get(18)?,
+        signers: r.get(19)?,
         asker: Asker {
             account: r.get(8)?,
             holder: r.get(9)?,
@@ -84,8 +86,8 @@ impl Store {
             self.conn
                 .prepare_cached(
                     "INSERT INTO asks (id, run_id, step_id, prompt, inputs, approvers, quorum, \
-                     account, holder, command, opened_at, deadline, attempt) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                     account, holder, command, opened_at, deadline, attempt, allow_self, signers) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
                 )?
                 .execute(params![
                     a.id,
@@ -101,6 +103,8 @@ impl Store {
                     a.opened_at.0,
                     a.deadline.map(|d| d.0),
                     attempt,
+                    a.allow_self_approval,
+                    a.signers,
                 ])?;
             Ok(())
         })();
