@@ -2,6 +2,7 @@
 mod ask;
 mod ask_accounts;
 mod ask_exit;
+mod ask_notify;
 mod binding;
 mod bounds;
 mod edit;

@@ -108,7 +108,12 @@ impl Store {
                 ])?;
             Ok(())
         })();
-        self.ctx(r)
+        self.ctx(r)?;
+        // The run's engine tells its `[[notify]]` of its step's ask at once.
+        if let Some(run) = &a.run_id {
+            super::wake::notify(self.path(), run);
+        }
+        Ok(())
     }
 
     /// The ask `id` with its votes, if the store has it.
@@ -125,6 +130,27 @@ impl Store {
                 .conn
                 .prepare_cached("SELECT id FROM asks WHERE state = 'open' ORDER BY opened_at, id")?
                 .query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                out.extend(read(&self.conn, &id)?);
+            }
+            Ok(out)
+        })();
+        self.ctx(r)
+    }
+
+    /// Every ask the steps of run `run` made, oldest first (its engine tells its
+    /// `[[notify]]` of them).
+    pub fn asks_of_run(&self, run: &str) -> Result<Vec<Ask>, StoreError> {
+        let r = (|| {
+            let ids: Vec<String> = self
+                .conn
+                .prepare_cached(
+                    "SELECT id FROM asks WHERE run_id = ?1 AND step_id IS NOT NULL \
+                     ORDER BY opened_at, id",
+                )?
+                .query_map([run], |r| r.get(0))?
                 .collect::<Result<_, _>>()?;
             let mut out = Vec::with_capacity(ids.len());
             for id in ids {
@@ -292,6 +318,9 @@ impl Store {
             &head,
         )))?;
         super::wake::notify(self.path(), id);
+        if let Some(run) = &answered.ask.run_id {
+            super::wake::notify(self.path(), run);
+        }
         Ok(Ok(answered))
     }
 }
