@@ -29,6 +29,16 @@ pub struct AskArgs {
     /// How many approvals it takes.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     pub quorum: u32,
+    /// Take only SSH-signed answers, as a gate's `signed = true`: by a key the allowed
+    /// signers list under one of --approvers (required), never the asking account's;
+    /// checked when answered and again by `baton audit verify`. The allowed signers
+    /// come from --allowed-signers, else, for a step's ask, from its run's workflow.
+    #[arg(long, conflicts_with = "allow_self_approval", requires = "approvers")]
+    pub signed: bool,
+    /// The allowed-signers file (`ssh-keygen -Y verify`'s format) of a --signed ask;
+    /// its text is kept with the ask.
+    #[arg(long, value_name = "FILE", requires = "signed")]
+    pub allowed_signers: Option<std::path::PathBuf>,
     /// Let the asking OS account approve its own ask (as a gate's
     /// `allow_self_approval = true`); by default it may not. Never with --signed.
     #[arg(long)]
@@ -89,6 +99,13 @@ pub fn run(a: AskArgs) -> i32 {
         Ok(s) => s,
         Err(e) => return exit::ask_failed(fail(&e)),
     };
+    let mut question = question;
+    if a.signed {
+        match asking::signers_for(&store, a.allowed_signers.as_deref()) {
+            Ok(text) => question.signers = Some(text),
+            Err(e) => return exit::ask_failed(session::report(&e)),
+        }
+    }
     let opened = match asking::open(&mut store, &question) {
         Ok(x) => x,
         Err(e) => return exit::ask_failed(session::report(&e)),

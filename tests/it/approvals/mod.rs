@@ -3,6 +3,7 @@ mod ask;
 mod ask_accounts;
 mod ask_exit;
 mod ask_notify;
+mod ask_signed;
 mod binding;
 mod bounds;
 mod edit;

@@ -8,7 +8,7 @@ use super::error::StoreError;
 use super::{Store, in_transaction};
 use baton_model::ask::{self, Answer, Ask, AskState, Asker, Outcome};
 use baton_model::history::{AuditAction, Decision};
-use baton_model::{Refusal, Timestamp};
+use baton_model::{DecisionSignature, Refusal, Timestamp};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -251,6 +251,7 @@ impl Store {
         id: &str,
         me: &str,
         answer: &Answer,
+        sig: Option<&DecisionSignature>,
     ) -> Result<Result<Answered, Refusal>, StoreError> {
         let r = self.set_sync_full(true);
         self.ctx(r)?;
@@ -269,13 +270,34 @@ impl Store {
                 Ok(o) => o,
                 Err(refusal) => return Ok(Err(refusal)),
             };
+            // One key, one vote.
+            if let (Some(s), Answer::Approve { .. }) = (sig, answer) {
+                let by: Option<String> = tx
+                    .prepare_cached("SELECT actor FROM ask_votes WHERE ask_id = ?1 AND key = ?2")?
+                    .query_row(params![id, s.key], |r| r.get(0))
+                    .optional()?;
+                if let Some(actor) = by {
+                    return Ok(Err(Refusal::KeyAlreadyVoted {
+                        key: s.key.clone(),
+                        actor,
+                    }));
+                }
+            }
             let (action, reason, values) = match answer {
                 Answer::Approve { inputs, reason } => {
                     let values = a.values.clone().unwrap_or_else(|| inputs.clone());
                     tx.prepare_cached(
-                        "INSERT INTO ask_votes (ask_id, actor, reason, at) VALUES (?1, ?2, ?3, ?4)",
+                        "INSERT INTO ask_votes (ask_id, actor, reason, at, signature, key) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                     )?
-                    .execute(params![id, me, reason, now.0])?;
+                    .execute(params![
+                        id,
+                        me,
+                        reason,
+                        now.0,
+                        sig.map(|s| &s.signature),
+                        sig.map(|s| &s.key)
+                    ])?;
                     a.votes.push((me.to_string(), reason.clone()));
                     let action = match outcome {
                         Outcome::Approved => AuditAction::Approved,
@@ -305,7 +327,7 @@ impl Store {
                 a.decided_at = Some(now);
                 a.reason = reason.clone();
             }
-            let d = decision(&a, me, action, reason, &values, &outcome);
+            let d = decision(&a, me, action, reason, &values, &outcome, sig);
             let subject = a.run_id.as_deref().unwrap_or(ask::AUDIT_SUBJECT);
             let head = crate::decisions::append(tx, keys, subject, &d)?;
             Ok(Ok((Answered { ask: a, outcome }, head)))
@@ -333,6 +355,7 @@ fn decision(
     reason: Option<String>,
     values: &BTreeMap<String, String>,
     outcome: &Outcome,
+    sig: Option<&DecisionSignature>,
 ) -> Decision {
     let verb = match outcome {
         Outcome::Approved => "approved".to_string(),
@@ -353,12 +376,25 @@ fn decision(
         action,
         step: Some(a.step_id.clone().unwrap_or_else(|| a.id.clone())),
         reason,
-        details: json!({
-            "ask": a.id,
-            "prompt": a.prompt,
-            "asker": a.asker,
-            "inputs": values,
-        }),
+        // A signed ask's rows carry what `audit verify` checks the signature
+        // against: the allowed signers and approvers it was opened with.
+        details: match &a.signers {
+            None => json!({
+                "ask": a.id,
+                "prompt": a.prompt,
+                "asker": a.asker,
+                "inputs": values,
+            }),
+            Some(signers) => json!({
+                "ask": a.id,
+                "prompt": a.prompt,
+                "asker": a.asker,
+                "inputs": values,
+                "approvers": a.approvers,
+                "signers": signers,
+                "signature": sig,
+            }),
+        },
         summary,
     }
 }
