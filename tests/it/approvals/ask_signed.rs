@@ -142,6 +142,77 @@ fn a_signed_ask_counts_only_an_approver_s_signature_and_audit_verify_checks_it_a
         "{}",
         all(&verify)
     );
+
+    // The row rewritten and the chain re-hashed: only the signature check can tell.
+    let out = env.run(&["audit", "--json"]);
+    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).expect("audit --json");
+    let row = rows
+        .iter()
+        .find(|r| r["details"]["ask"] == id.as_str() && r["action"] == "approved")
+        .unwrap_or_else(|| panic!("the ask's approval on the chain: {rows:?}"))
+        .clone();
+    let row_id = row["id"].as_i64().unwrap();
+    let signed = row["details"]["signature"]["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let msg = env.path().join("msg-eve");
+    std::fs::write(&msg, &signed).unwrap();
+    let st = Command::new("ssh-keygen")
+        .args(["-Y", "sign", "-n", "baton", "-f"])
+        .arg(&eve_key)
+        .arg(&msg)
+        .output()
+        .unwrap();
+    assert!(st.status.success(), "{}", all(&st));
+    let broken = |details: &Value, says: &str| {
+        rewrite_audit(&env.db(), row_id, details);
+        let out = env.run(&["audit", "verify"]);
+        assert_eq!(out.status.code(), Some(1), "{}", all(&out));
+        assert!(all(&out).contains("audit chain intact"), "{}", all(&out));
+        assert!(all(&out).contains(says), "{says}: {}", all(&out));
+    };
+    let mut forged = row["details"].clone();
+    forged["signature"]["signature"] = std::fs::read_to_string(msg.with_extension("sig"))
+        .unwrap()
+        .into();
+    broken(&forged, &format!("signature INVALID at row {row_id}"));
+    let mut stripped = row["details"].clone();
+    stripped.as_object_mut().unwrap().remove("signature");
+    broken(&stripped, "without a signature");
+    let mut other = row["details"].clone();
+    other["inputs"]["env"] = "staging".into();
+    broken(&other, "is not this answer's");
+}
+
+/// Rewrite one audit row's details and re-hash the chain from there, as someone who can
+/// write the file (and, without a key, recompute the chain) would.
+fn rewrite_audit(db: &Path, row_id: i64, details: &Value) {
+    let c = rusqlite::Connection::open(db).unwrap();
+    let mut rows = baton::store::raw_audit_rows(&c).unwrap();
+    let keys = baton::store::AuditKeys::default();
+    let mut prev = String::new();
+    for (n, r) in rows.iter_mut().enumerate() {
+        if r.id == row_id {
+            r.details = details.to_string();
+        }
+        if n > 0 {
+            r.prev_hash = prev.clone();
+        }
+        r.hash = r.expected_hash(&keys).unwrap();
+        prev = r.hash.clone();
+        c.execute(
+            "UPDATE audit SET details = ?2, prev_hash = ?3, hash = ?4 WHERE id = ?1",
+            rusqlite::params![r.id, r.details, r.prev_hash, r.hash],
+        )
+        .unwrap();
+    }
+    let last = rows.last().unwrap();
+    c.execute(
+        "UPDATE meta SET value = ?1 WHERE key = 'audit_head'",
+        [format!("{}:{}", last.id, last.hash)],
+    )
+    .unwrap();
 }
 
 #[test]
