@@ -29,5 +29,6 @@ case $status in
     0) decide allow "approved by $by${reason:+: $reason}" ;;
     1) decide deny "rejected by $by${reason:+: $reason}" ;;
     3) decide deny "no decision in time" ;;
+    # 5: the store or the system failed (never 1 or 3); 2: bad usage.
     *) decide deny "baton ask failed (exit $status)" ;;
 esac

@@ -338,11 +338,27 @@ fn answer_ask(
         session::ask::of_step(&store, &run, step)?
     };
     let verdict = Verdict { json: target.json };
-    if opts.any() {
-        let refusal = crate::model::Refusal::NotSigned { step: id.clone() };
-        return Some(verdict.refused(&id, None, &refusal));
-    }
-    Some(match session::ask::answer(&mut store, &id, command) {
+    let signed = match store.ask(&id) {
+        Ok(Some(a)) if a.signers.is_some() => Some(a),
+        _ => None,
+    };
+    let command = match signed {
+        None if opts.any() => {
+            let refusal = crate::model::Refusal::NotSigned { step: id.clone() };
+            return Some(verdict.refused(&id, None, &refusal));
+        }
+        None => command.clone(),
+        Some(a) => match session::ask::sign(&a, command.clone(), opts.print_message, opts.with()) {
+            Ok(session::ask::Signed::Command(c)) => c,
+            Ok(session::ask::Signed::Message(m)) => {
+                // Exactly the bytes to sign: no newline added (the message ends in one).
+                crate::stdio::out!("{m}");
+                return Some(exit::OK);
+            }
+            Err(refusal) => return Some(verdict.refused(&id, None, &refusal)),
+        },
+    };
+    Some(match session::ask::answer(&mut store, &id, &command) {
         Ok(message) => {
             verdict.accepted(&id, &message, &message);
             exit::OK

@@ -272,7 +272,12 @@ where
                 dirty |= take(r.is_ok(), &mut link.driven, &mut ui.driven, &mut driven_open);
             }
             r = link.waiting.changed(), if waiting_open => {
+                let before = Arc::clone(&ui.waiting);
                 dirty |= take(r.is_ok(), &mut link.waiting, &mut ui.waiting, &mut waiting_open);
+                let on = &config.notifications;
+                for n in signal::ask_notices(&before, &ui.waiting, on) {
+                    emit(out, &signal::notice_bytes(&n, "", on));
+                }
             }
             r = link.schedules.changed(), if schedules_open => {
                 dirty |= take(r.is_ok(), &mut link.schedules, &mut ui.schedules, &mut schedules_open);

@@ -5,6 +5,7 @@
 //! here and written by the event loop.
 use base64::Engine as _;
 use baton_model::RunView;
+use baton_model::inbox::{WaitKind, Waiting};
 use baton_session::config::Notifications;
 
 /// Something worth interrupting the operator for.
@@ -25,6 +26,12 @@ pub enum Notice {
     Decision {
         text: String,
     },
+    /// A store-level ask (`baton ask` run by no step) this account may answer: it has
+    /// no workflow and no `[[notify]]`, so the console says so.
+    Asked {
+        who: String,
+        prompt: String,
+    },
 }
 
 impl Notice {
@@ -43,6 +50,7 @@ impl Notice {
                 format!("the run ended: {state}"),
             ),
             Notice::Decision { text } => (format!("baton: {workflow}"), text.clone()),
+            Notice::Asked { who, prompt } => (format!("baton: {who}"), prompt.clone()),
         }
     }
 }
@@ -75,6 +83,23 @@ pub fn notices(prev: &RunView, next: &RunView, on: &Notifications) -> Vec<Notice
         });
     }
     out
+}
+
+/// The store-level asks new in `next` (the Waiting list) that this account may
+/// answer, when the config lets gate openings through: an ask's opening is a gate's.
+pub fn ask_notices(prev: &[Waiting], next: &[Waiting], on: &Notifications) -> Vec<Notice> {
+    if !on.gate_opened {
+        return Vec::new();
+    }
+    let store_level = |w: &Waiting| w.kind == WaitKind::Ask && w.ask.as_ref() == Some(&w.run_id);
+    next.iter()
+        .filter(|w| store_level(w) && w.mine)
+        .filter(|w| !prev.iter().any(|p| p.ask == w.ask))
+        .map(|w| Notice::Asked {
+            who: w.workflow.clone(),
+            prompt: w.prompt.clone(),
+        })
+        .collect()
 }
 
 /// Text that may sit inside an OSC string: no control characters (which would end it
@@ -195,5 +220,53 @@ mod tests {
     #[test]
     fn the_clipboard_gets_base64() {
         assert_eq!(clipboard_bytes("01JXR3T5"), b"\x1b]52;c;MDFKWFIzVDU=\x07");
+    }
+
+    #[test]
+    fn a_new_store_level_ask_this_account_may_answer_is_news_once() {
+        let ask = |id: &str, run: Option<&str>| baton_model::ask::Ask {
+            id: id.into(),
+            run_id: run.map(str::to_string),
+            step_id: run.map(|_| "s".to_string()),
+            workflow: None,
+            prompt: "drop it?".into(),
+            inputs: vec![],
+            approvers: vec![],
+            quorum: 1,
+            allow_self_approval: false,
+            signers: None,
+            asker: baton_model::ask::Asker {
+                account: "agent".into(),
+                holder: "pid 1 on h".into(),
+                command: "x".into(),
+            },
+            opened_at: baton_model::Timestamp(0),
+            deadline: None,
+            state: baton_model::ask::AskState::Open,
+            votes: vec![],
+            values: None,
+            decided_by: None,
+            decided_at: None,
+            reason: None,
+        };
+        let on = Notifications::default();
+        let a = baton_model::ask::waiting(&ask("ask-1", None), "alice", None);
+        let step_s = baton_model::ask::waiting(&ask("ask-2", Some("01r")), "alice", None);
+        let own = baton_model::ask::waiting(&ask("ask-3", None), "agent", None);
+        let next = vec![a.clone(), step_s, own];
+        assert_eq!(
+            ask_notices(&[], &next, &on),
+            vec![Notice::Asked {
+                who: "ask by agent".into(),
+                prompt: "drop it?".into()
+            }],
+            "a step's ask is its run's [[notify]]'s; the asker's own is not news to it"
+        );
+        assert!(ask_notices(&[a], &next, &on).is_empty(), "once");
+        let off = Notifications {
+            gate_opened: false,
+            ..Notifications::default()
+        };
+        assert!(ask_notices(&[], &next, &off).is_empty());
     }
 }

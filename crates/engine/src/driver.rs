@@ -19,6 +19,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, watch};
 
+mod asks;
 mod cached;
 mod commands;
 mod early;
@@ -171,6 +172,8 @@ pub struct Driver {
     /// hears its events in the order they happened (a gate's decision before the run's
     /// end), while a slow entry holds up no other.
     notify_last: Vec<Option<tokio::task::JoinHandle<()>>>,
+    /// The steps' asks as last seen (`asks.rs`); `None` until first looked at.
+    asks_seen: Option<HashMap<String, baton_model::ask::AskState>>,
     /// Cached steps' attempts between their start and their end (`cached.rs`).
     cache: cached::CacheState,
     /// Slots of store-wide pools the core waits for (`pool_slots.rs`).
@@ -223,6 +226,7 @@ impl Driver {
             notifying: 0,
             notify_prompts: HashMap::new(),
             notify_last: Vec::new(),
+            asks_seen: None,
             cache: cached::CacheState::default(),
             slot_asks: Vec::new(),
         }
@@ -317,6 +321,7 @@ impl Driver {
     {
         self.data_version = self.store.data_version()?;
         self.execute(initial)?;
+        self.notice_asks()?;
         // Commands submitted before this engine started (or for it: a background
         // engine started to serve them) are taken at once, not on the next write.
         let mut waiting = Vec::new();
@@ -633,14 +638,20 @@ impl Driver {
 
     /// Start the `[[notify]]` commands that `events` call for.
     fn notify(&mut self, events: &[Event]) {
-        let plan = Arc::clone(self.core.plan());
-        if plan.notify.is_empty() {
+        if self.core.plan().notify.is_empty() {
             return;
         }
-        for e in events {
-            let Some(notice) = super::notify::notice(e, &mut self.notify_prompts) else {
-                continue;
-            };
+        let notices: Vec<_> = events
+            .iter()
+            .filter_map(|e| super::notify::notice(e, &mut self.notify_prompts))
+            .collect();
+        self.fire(notices);
+    }
+
+    /// Start the `[[notify]]` commands that `notices` call for, each entry's in order.
+    fn fire(&mut self, notices: Vec<super::notify::Notice>) {
+        let plan = Arc::clone(self.core.plan());
+        for notice in notices {
             let step = notice
                 .step
                 .as_deref()
@@ -757,6 +768,9 @@ impl Driver {
                 mut problems,
             } => {
                 self.live.remove(&key);
+                // A step that asked ends once its ask is decided: the decision is
+                // told before the step's end and what follows it.
+                self.notice_asks()?;
                 self.cache_saw_exit(key, &input, &mut problems);
                 if let Some((step_id, path, tail)) = log {
                     self.pending_logs.push(AttemptLog {

@@ -2,6 +2,7 @@
 //! facts (pure), and running one (`sh -c` in the workflow's directory, the facts in its
 //! environment, bounded by its timeout). A notifier's failure never stops the run: the
 //! driver hands it to the core, which records a low-severity error.
+use baton_model::ask::{Ask, AskState};
 use baton_model::{ErrorKind, Event, EventKind, RunState, StepState};
 use baton_workflow::{Notifier, NotifyEvent};
 use std::collections::HashMap;
@@ -17,6 +18,8 @@ pub struct Notice {
     pub prompt: String,
     /// RFC 3339, or empty.
     pub deadline: String,
+    /// The ask (`baton ask` run by the step) this notice is of, if it is one's.
+    pub ask: Option<String>,
 }
 
 /// What `ev` means to notifiers, if anything. `prompts` remembers each gate's prompt
@@ -27,6 +30,7 @@ pub fn notice(ev: &Event, prompts: &mut HashMap<String, String>) -> Option<Notic
         step: Some(step.to_string()),
         prompt: prompts.get(step).cloned().unwrap_or_default(),
         deadline,
+        ask: None,
     };
     match &ev.kind {
         EventKind::GateOpened {
@@ -65,12 +69,14 @@ pub fn notice(ev: &Event, prompts: &mut HashMap<String, String>) -> Option<Notic
                 "budget exceeded: {dimension} {used} used of {limit}; raise it (`approve --raise`) or cancel the run"
             ),
             deadline: String::new(),
+            ask: None,
         }),
         EventKind::RunFinished { .. } => Some(Notice {
             event: NotifyEvent::RunFinished,
             step: None,
             prompt: String::new(),
             deadline: String::new(),
+            ask: None,
         }),
         EventKind::StepStateChanged {
             step,
@@ -81,9 +87,36 @@ pub fn notice(ev: &Event, prompts: &mut HashMap<String, String>) -> Option<Notic
             step: Some(step.clone()),
             prompt: String::new(),
             deadline: String::new(),
+            ask: None,
         }),
         _ => None,
     }
+}
+
+/// What a step's ask (`baton ask` run by the step) means to notifiers, as a gate's
+/// opening and decision do: `before` is its state when last seen (`None`: never seen).
+/// Seen open: `gate_opened`; seen decided or expired after it was seen open:
+/// `gate_decided`; both when it opened and was decided between two looks.
+pub fn ask_notices(a: &Ask, before: Option<AskState>) -> Vec<Notice> {
+    let (Some(step), false) = (&a.step_id, before.is_some_and(|b| b != AskState::Open)) else {
+        return Vec::new();
+    };
+    let of = |event, deadline: String| Notice {
+        event,
+        step: Some(step.clone()),
+        prompt: a.prompt.clone(),
+        deadline,
+        ask: Some(a.id.clone()),
+    };
+    let mut out = Vec::new();
+    if before.is_none() {
+        let deadline = a.deadline.map(|d| d.to_rfc3339()).unwrap_or_default();
+        out.push(of(NotifyEvent::GateOpened, deadline));
+    }
+    if a.state != AskState::Open {
+        out.push(of(NotifyEvent::GateDecided, String::new()));
+    }
+    out
 }
 
 /// Run one notifier; `Err` says how and why it failed (exit status, timeout, could
@@ -104,6 +137,7 @@ pub async fn run(
         .env("BATON_STEP_ID", notice.step.as_deref().unwrap_or(""))
         .env("BATON_PROMPT", &notice.prompt)
         .env("BATON_DEADLINE", &notice.deadline)
+        .env("BATON_ASK_ID", notice.ask.as_deref().unwrap_or(""))
         .env("BATON_RUN_STATE", run_state.as_str())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -239,5 +273,39 @@ mod tests {
             )
             .is_none()
         );
+    }
+
+    #[test]
+    fn a_step_s_ask_opens_and_is_decided_once_and_a_store_level_ask_is_no_run_s_news() {
+        let mut a: Ask = serde_json::from_value(serde_json::json!({
+            "id": "ask-1", "run_id": "01r", "step_id": "migrate", "workflow": null,
+            "prompt": "apply?", "inputs": [], "approvers": [], "quorum": 1,
+            "asker": {"account": "a", "holder": "pid 1 on h", "command": "baton ask"},
+            "opened_at": 0, "deadline": null, "state": "open", "votes": [],
+            "values": null, "decided_by": null, "decided_at": null, "reason": null
+        }))
+        .unwrap();
+        let events = |n: Vec<Notice>| n.iter().map(|n| n.event).collect::<Vec<_>>();
+        let opened = ask_notices(&a, None);
+        assert_eq!(events(opened.clone()), vec![NotifyEvent::GateOpened]);
+        assert_eq!(opened[0].prompt, "apply?");
+        assert_eq!(opened[0].ask.as_deref(), Some("ask-1"));
+        assert!(
+            ask_notices(&a, Some(AskState::Open)).is_empty(),
+            "told once"
+        );
+        a.state = AskState::Approved;
+        assert_eq!(
+            events(ask_notices(&a, Some(AskState::Open))),
+            vec![NotifyEvent::GateDecided]
+        );
+        assert!(ask_notices(&a, Some(AskState::Approved)).is_empty());
+        assert_eq!(
+            events(ask_notices(&a, None)),
+            vec![NotifyEvent::GateOpened, NotifyEvent::GateDecided],
+            "opened and decided between two looks"
+        );
+        a.step_id = None;
+        assert!(ask_notices(&a, None).is_empty());
     }
 }

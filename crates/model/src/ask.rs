@@ -81,6 +81,14 @@ pub struct Ask {
     pub inputs: Vec<InputView>,
     pub approvers: Vec<String>,
     pub quorum: u32,
+    /// `--allow-self-approval`: the asking account may approve (as a gate with
+    /// `allow_self_approval = true`); never for a signed ask.
+    #[serde(default)]
+    pub allow_self_approval: bool,
+    /// `--signed`: the allowed-signers file's text the ask was opened with; only an
+    /// answer signed by a key it lists under an approver counts.
+    #[serde(default)]
+    pub signers: Option<String>,
     pub asker: Asker,
     pub opened_at: Timestamp,
     pub deadline: Option<Timestamp>,
@@ -126,7 +134,7 @@ impl Ask {
         GateRules {
             approvers: &self.approvers,
             starter: &self.asker.account,
-            allow_self_approval: false,
+            allow_self_approval: self.allow_self_approval && self.signers.is_none(),
             votes: &self.votes,
         }
     }

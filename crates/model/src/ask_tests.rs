@@ -12,6 +12,8 @@ fn ask(approvers: &[&str], quorum: u32) -> Ask {
         inputs: vec![],
         approvers: approvers.iter().map(|s| s.to_string()).collect(),
         quorum,
+        allow_self_approval: false,
+        signers: None,
         asker: Asker {
             account: "agent".into(),
             holder: "pid 7 on h".into(),
@@ -44,6 +46,19 @@ fn the_asking_account_may_not_approve_its_own_ask_but_an_approver_may() {
         decide(&a, "alice", &approve(), T0, Some(true)),
         Ok(Outcome::Approved)
     );
+}
+
+#[test]
+fn an_ask_that_allows_self_approval_takes_the_asker_s_vote_unless_signed() {
+    let mut a = ask(&[], 1);
+    a.allow_self_approval = true;
+    assert_eq!(
+        decide(&a, "agent", &approve(), T0, Some(true)),
+        Ok(Outcome::Approved)
+    );
+    a.signers = Some("agent ssh-ed25519 AAAA".into());
+    let e = decide(&a, "agent", &approve(), T0, Some(true)).unwrap_err();
+    assert_eq!(e.code(), "self_approval");
 }
 
 #[test]

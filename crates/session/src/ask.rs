@@ -8,7 +8,8 @@
 use super::SessionError;
 use baton_model::ask::{self, Answer, Ask, AskState, Asker};
 use baton_model::mask::Masker;
-use baton_model::{Command, InputView, Refusal, Timestamp};
+use baton_model::{Command, DecisionSignature, InputView, Refusal, Timestamp, same_actor};
+use baton_signing::{AllowedSigners, Verdict};
 use baton_store::{Store, wake};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -17,6 +18,16 @@ use std::time::Duration;
 /// How long the asker sleeps between looks at its row when no wake-up comes (another
 /// host answering on a shared store, sockets off).
 const POLL: Duration = Duration::from_millis(250);
+/// Tests set a longer poll (milliseconds) to show that the wake-up alone reaches the
+/// asker (across OS accounts on a group store).
+pub const POLL_ENV: &str = "BATON_ASK_POLL_MS";
+
+fn poll_every() -> Duration {
+    std::env::var(POLL_ENV)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map_or(POLL, Duration::from_millis)
+}
 
 /// Environment names whose values are taken for secrets in the asker's command line
 /// and prompt (they are masked before anything is stored).
@@ -30,6 +41,10 @@ pub struct Question {
     pub approvers: Vec<String>,
     pub quorum: u32,
     pub timeout: Option<Duration>,
+    /// The asking account may approve (`--allow-self-approval`).
+    pub allow_self_approval: bool,
+    /// `--signed`: the allowed-signers file's text (checked when the ask opens).
+    pub signers: Option<String>,
 }
 
 /// The values of this process's environment that look like secrets, to mask.
@@ -59,6 +74,33 @@ fn asking_step(store: &Store) -> Option<(String, String)> {
     let step = std::env::var("BATON_STEP_ID").ok()?;
     (!run.is_empty() && !step.is_empty() && store.resolve_run(&run).is_ok_and(|id| id == run))
         .then_some((run, step))
+}
+
+/// The allowed signers of a signed ask: the file given (`--allowed-signers`), else
+/// the ones the asking step's run recorded; checked to parse.
+pub fn signers_for(store: &Store, file: Option<&Path>) -> Result<String, SessionError> {
+    let text = match file {
+        Some(f) => std::fs::read_to_string(f)
+            .map_err(|e| SessionError::Usage(format!("--allowed-signers {}: {e}", f.display())))?,
+        None => {
+            let recorded = asking_step(store).and_then(|(run, _)| {
+                match store.first_event(&run).ok().flatten()?.kind {
+                    baton_model::EventKind::RunStarted {
+                        allowed_signers, ..
+                    } => allowed_signers,
+                    _ => None,
+                }
+            });
+            recorded.ok_or_else(|| {
+                SessionError::Usage(
+                    "--signed needs the allowed signers: give --allowed-signers FILE (a step's ask takes its workflow's [approvals] allowed_signers)".into(),
+                )
+            })?
+        }
+    };
+    AllowedSigners::parse(&text)
+        .map_err(|e| SessionError::Usage(format!("the allowed signers do not parse: {e}")))?;
+    Ok(text)
 }
 
 /// Record `q` (or, for a step asking again what it asked before its engine died, take
@@ -98,6 +140,8 @@ pub fn open(store: &mut Store, q: &Question) -> Result<Ask, SessionError> {
         inputs: q.inputs.clone(),
         approvers: q.approvers.clone(),
         quorum: q.quorum.max(1),
+        allow_self_approval: q.allow_self_approval,
+        signers: q.signers.clone(),
         asker,
         opened_at: now,
         deadline: q.timeout.map(|t| now.add(t)),
@@ -121,6 +165,7 @@ fn step_attempt(a: &Ask, attempt: Option<u32>) -> Option<u32> {
 /// `expired`, unless an answer came first); the ask as it ends.
 pub fn wait(store: &mut Store, db: &Path, id: &str) -> Result<Ask, SessionError> {
     let listener = wake::BlockingListener::bind(db, id);
+    let poll = poll_every();
     loop {
         let a = store
             .ask(id)?
@@ -134,8 +179,8 @@ pub fn wait(store: &mut Store, db: &Path, id: &str) -> Result<Ask, SessionError>
                 store.expire_ask(id, now)?;
                 continue;
             }
-            Some(d) => d.since(now).min(POLL),
-            None => POLL,
+            Some(d) => d.since(now).min(poll),
+            None => poll,
         };
         match &listener {
             Some(l) => {
@@ -148,13 +193,39 @@ pub fn wait(store: &mut Store, db: &Path, id: &str) -> Result<Ask, SessionError>
 
 /// Answer ask `id` with `command` (`Approve` or `Reject`, as `baton approve|reject`
 /// and the console's dialog make it): the inputs checked against the ask's as a
-/// gate's are, then decided and recorded by the store. The message to show.
+/// gate's are, a signed ask's signature checked (`check_signed`), then decided and
+/// recorded by the store. The message to show.
 pub fn answer(store: &mut Store, id: &str, command: &Command) -> Result<String, Refusal> {
     let fail = |e: baton_store::StoreError| Refusal::CannotApply { why: e.to_string() };
     let a = store.ask(id).map_err(fail)?.ok_or_else(|| Refusal::NoAsk {
         ask: id.to_string(),
     })?;
-    let (me, answer) = match command {
+    let (me, answer, signature) = decided(&a, command)?;
+    let sig = match (&a.signers, signature) {
+        (None, Some(_)) => return Err(Refusal::NotSigned { step: id.into() }),
+        (None, None) => None,
+        (Some(text), pem) => Some(check_signed(&a, text, &answer, pem, me)?),
+    };
+    let actor = sig.as_ref().map_or(me.as_str(), |s| s.principal.as_str());
+    let done = store
+        .answer_ask(id, actor, &answer, sig.as_ref())
+        .map_err(fail)??;
+    Ok(match done.outcome {
+        ask::Outcome::Approved => format!("approved {id}"),
+        ask::Outcome::Rejected => format!("rejected {id}"),
+        ask::Outcome::Counted { votes, quorum } => {
+            format!("vote recorded for {id} ({votes}/{quorum}); waiting for more approvers")
+        }
+    })
+}
+
+/// What `command` answers: who (the OS account), the answer with its inputs checked
+/// against the ask's, and the signature handed in, if any.
+fn decided<'c>(
+    a: &Ask,
+    command: &'c Command,
+) -> Result<(&'c String, Answer, Option<&'c str>), Refusal> {
+    match command {
         Command::Approve {
             operator,
             reason,
@@ -162,27 +233,14 @@ pub fn answer(store: &mut Store, id: &str, command: &Command) -> Result<String, 
             inputs,
             ..
         } => {
-            if signature.is_some() {
-                return Err(Refusal::NotSigned { step: id.into() });
-            }
             let given: Vec<(String, String)> =
                 inputs.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-            let specs = a
-                .inputs
-                .iter()
-                .map(baton_workflow::spec_of_input)
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|p| Refusal::InputInvalid {
-                    problems: vec![p.to_string()],
-                })?;
-            let values =
-                baton_workflow::resolve_values(&specs, &given, baton_workflow::Values::Inputs)
-                    .map_err(|problems| Refusal::InputInvalid { problems })?;
+            let values = resolved(a, &given)?;
             let answer = Answer::Approve {
                 inputs: values,
                 reason: reason.clone(),
             };
-            (operator, answer)
+            Ok((operator, answer, signature.as_deref()))
         }
         Command::Reject {
             operator,
@@ -190,27 +248,143 @@ pub fn answer(store: &mut Store, id: &str, command: &Command) -> Result<String, 
             signature,
             ..
         } => {
-            if signature.is_some() {
-                return Err(Refusal::NotSigned { step: id.into() });
-            }
             let answer = Answer::Reject {
                 reason: reason.clone(),
             };
-            (operator, answer)
+            Ok((operator, answer, signature.as_deref()))
         }
-        _ => {
-            return Err(Refusal::CannotApply {
-                why: format!("an ask ({id}) is approved or rejected, nothing else"),
-            });
+        _ => Err(Refusal::CannotApply {
+            why: format!("an ask ({}) is approved or rejected, nothing else", a.id),
+        }),
+    }
+}
+
+/// `given` checked against the ask's inputs, as a gate's are.
+fn resolved(a: &Ask, given: &[(String, String)]) -> Result<BTreeMap<String, String>, Refusal> {
+    let specs = a
+        .inputs
+        .iter()
+        .map(baton_workflow::spec_of_input)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|p| Refusal::InputInvalid {
+            problems: vec![p.to_string()],
+        })?;
+    baton_workflow::resolve_values(&specs, given, baton_workflow::Values::Inputs)
+        .map_err(|problems| Refusal::InputInvalid { problems })
+}
+
+/// The exact bytes an answer to the signed ask `a` is signed over.
+pub fn message(a: &Ask, answer: &Answer) -> String {
+    let none = BTreeMap::new();
+    let (verdict, reason, inputs) = match answer {
+        Answer::Approve { inputs, reason } => {
+            (Verdict::Approve, reason.as_deref().unwrap_or(""), inputs)
+        }
+        Answer::Reject { reason } => (Verdict::Reject, reason.as_str(), &none),
+    };
+    baton_signing::ask_message(&a.id, &a.prompt, verdict, reason, inputs)
+}
+
+/// A signed ask's answer made ready to send, or the bytes to sign (`--print-message`).
+pub enum Signed {
+    Command(Command),
+    Message(String),
+}
+
+/// Sign `command`, an answer to the signed ask `a`: with a signature file, a key file,
+/// or through ssh-agent (`with: None`); or only say what to sign (`print`).
+pub fn sign(
+    a: &Ask,
+    mut command: Command,
+    print: bool,
+    with: Option<super::signing::SignWith>,
+) -> Result<Signed, Refusal> {
+    use super::signing::SignWith;
+    let (_, answer, _) = decided(a, &command)?;
+    let message = message(a, &answer);
+    if print {
+        return Ok(Signed::Message(message));
+    }
+    let failed = |why: String| Refusal::SigningFailed { why };
+    let pem = match with.unwrap_or(SignWith::Agent) {
+        SignWith::SignatureFile(path) => {
+            super::signing::read_signature(&path).map_err(|e| failed(e.to_string()))?
+        }
+        SignWith::KeyFile(path) => baton_signing::keys::sign_with_key_file(&path, &message)
+            .map_err(|e| failed(e.to_string()))?,
+        SignWith::Agent => {
+            let text = a.signers.as_deref().unwrap_or_default();
+            let signers = AllowedSigners::parse(text).map_err(|e| failed(e.to_string()))?;
+            baton_signing::keys::sign_with_agent(&signers, &a.approvers, &message)
+                .map_err(|e| failed(e.to_string()))?
+                .0
         }
     };
-    let done = store.answer_ask(id, me, &answer).map_err(fail)??;
-    Ok(match done.outcome {
-        ask::Outcome::Approved => format!("approved {id}"),
-        ask::Outcome::Rejected => format!("rejected {id}"),
-        ask::Outcome::Counted { votes, quorum } => {
-            format!("vote recorded for {id} ({votes}/{quorum}); waiting for more approvers")
-        }
+    if let Command::Approve { signature, .. } | Command::Reject { signature, .. } = &mut command {
+        *signature = Some(pem);
+    }
+    Ok(Signed::Command(command))
+}
+
+/// Check a signed ask's answer, handed in by OS account `account`, as a signed gate's
+/// decision is checked: an SSHSIG over [`message`] by a key the ask's allowed signers
+/// (`signers`) list under one of its approvers, never under the asking account. The
+/// signature to record; the vote's actor is its principal.
+pub fn check_signed(
+    a: &Ask,
+    signers: &str,
+    answer: &Answer,
+    pem: Option<&str>,
+    account: &str,
+) -> Result<DecisionSignature, Refusal> {
+    let verb = match answer {
+        Answer::Approve { .. } => "approve",
+        Answer::Reject { .. } => "reject",
+    };
+    let Some(pem) = pem.filter(|p| !p.trim().is_empty()) else {
+        return Err(Refusal::BadSignature {
+            why: format!(
+                "ask {id} takes only signed answers (baton ask --signed): {verb} it with your SSH key through ssh-agent, with --sign-key FILE, or sign the bytes `baton {verb} {id} … --print-message` prints (`ssh-keygen -Y sign -n baton`) and give --signature FILE",
+                id = a.id
+            ),
+        });
+    };
+    let signers = AllowedSigners::parse(signers).map_err(|e| Refusal::BadSignature {
+        why: format!("the ask's allowed signers do not parse: {e}"),
+    })?;
+    let message = message(a, answer);
+    let checked = baton_signing::check(&signers, &message, pem)
+        .map_err(|e| Refusal::BadSignature { why: e.to_string() })?;
+    if let Some(p) = checked
+        .principals
+        .iter()
+        .find(|p| same_actor(baton_signing::principal_account(p), &a.asker.account))
+        && matches!(answer, Answer::Approve { .. })
+    {
+        return Err(Refusal::SelfApprovalByKey {
+            key: checked.key,
+            principal: p.clone(),
+            account: a.asker.account.clone(),
+        });
+    }
+    let Some(principal) = checked
+        .principals
+        .iter()
+        .find(|p| a.approvers.iter().any(|ap| same_actor(ap, p)))
+    else {
+        return Err(Refusal::KeyNotAnApprover {
+            key: checked.key,
+            principals: checked.principals,
+            step: a.id.clone(),
+            approvers: a.approvers.clone(),
+        });
+    };
+    Ok(DecisionSignature {
+        principal: principal.clone(),
+        key: checked.key.clone(),
+        message,
+        signature: format!("{}\n", pem.trim()),
+        account: account.to_string(),
     })
 }
 

@@ -46,6 +46,18 @@ pub mod exit {
     pub const STORAGE: i32 = 3;
     pub const SKIPPED: i32 = baton_model::state::SKIPPED_EXIT;
     pub const INTERRUPTED: i32 = 130;
+    /// `baton ask`: no decision within `--timeout` (the contract, kept).
+    pub const ASK_TIMED_OUT: i32 = 3;
+    /// `baton ask`: no decision could be had, the store or the system failed (the 3
+    /// and 1 other commands use for these would read as a timeout or a rejection).
+    pub const ASK_BROKEN: i32 = 5;
+
+    /// The exit code of a `baton ask` that failed with `code` (as another command
+    /// would have exited): usage stays 2, everything else is [`ASK_BROKEN`], never
+    /// one of the decisions' codes.
+    pub fn ask_failed(code: i32) -> i32 {
+        if code == USAGE { USAGE } else { ASK_BROKEN }
+    }
 
     /// A refused command's exit code: 2 when the command as given can never apply
     /// (fix the command), else 1.

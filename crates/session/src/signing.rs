@@ -245,7 +245,7 @@ pub fn sign_command(
     Ok(command)
 }
 
-fn read_signature(path: &std::path::Path) -> Result<String, SessionError> {
+pub(crate) fn read_signature(path: &std::path::Path) -> Result<String, SessionError> {
     let shown = path.display();
     let bad =
         |why: String| SessionError::Usage(format!("cannot read the signature {shown}: {why}"));

@@ -76,6 +76,38 @@ pub fn message(
     )
 }
 
+/// The canonical message of an answer to a signed ask (`baton ask --signed`): as
+/// [`message`]'s, with its own first line, so that no signature over a gate's
+/// decision ever counts for an ask, nor the other way:
+///
+/// ```text
+/// baton ask decision v1
+/// ask: <ask id>
+/// prompt: <the question as a JSON string>
+/// inputs: <the values as one JSON object, keys sorted; only for an approval with inputs>
+/// decision: approve | reject
+/// reason: <the reason as a JSON string; "" when none>
+/// ```
+pub fn ask_message(
+    ask: &str,
+    prompt: &str,
+    verdict: Verdict,
+    reason: &str,
+    inputs: &BTreeMap<String, String>,
+) -> String {
+    let quoted = |s: &str| serde_json::Value::String(s.to_string()).to_string();
+    let inputs = match inputs.is_empty() {
+        true => String::new(),
+        false => format!("inputs: {}\n", serde_json::json!(inputs)),
+    };
+    format!(
+        "baton ask decision v1\nask: {ask}\nprompt: {}\n{inputs}decision: {}\nreason: {}\n",
+        quoted(prompt),
+        verdict.as_str(),
+        quoted(reason)
+    )
+}
+
 /// An approval's digest: the gate's `digest` (what would run) and, when the gate
 /// takes `inputs`, the values the approver gave, so an approval binds to both.
 pub fn approval_digest(digest: &str, inputs: &BTreeMap<String, String>) -> String {
@@ -201,6 +233,27 @@ mod tests {
             "baton decision v1\nrun: 01j\nstep: deploy\ngate: 7\ndigest: ab12\ninputs: {\"env\":\"prod\",\"tag\":\"v1\\ndecision: reject\"}\ndecision: approve\nreason: \"\"\n"
         );
         assert_eq!(m.lines().count(), 8);
+    }
+
+    #[test]
+    fn an_ask_s_message_is_its_own_and_no_prompt_or_reason_adds_a_line() {
+        let m = ask_message(
+            "ask-1",
+            "drop?\ndecision: approve",
+            Verdict::Reject,
+            "no",
+            &BTreeMap::new(),
+        );
+        assert_eq!(
+            m,
+            "baton ask decision v1\nask: ask-1\nprompt: \"drop?\\ndecision: approve\"\ndecision: reject\nreason: \"no\"\n"
+        );
+        let inputs = BTreeMap::from([("t".to_string(), "users".to_string())]);
+        let m = ask_message("ask-1", "drop?", Verdict::Approve, "", &inputs);
+        assert!(
+            m.contains("\ninputs: {\"t\":\"users\"}\ndecision: approve\n"),
+            "{m}"
+        );
     }
 
     #[test]

@@ -113,7 +113,23 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "asks: what `baton ask` puts to a person, and the votes on each",
         ASKS,
     ),
+    (
+        26,
+        "asks may allow self-approval and be signed: the allowed signers kept, each vote's signature",
+        ASK_RULES,
+    ),
 ];
+
+/// Issue 44 point 5, the rest of the gates' rules for asks: `baton ask
+/// --allow-self-approval` (`allow_self`), and `--signed`: the allowed signers the ask
+/// was opened with (`signers`, NULL when unsigned), and each vote's SSH signature and
+/// key, re-checked by `audit verify`.
+const ASK_RULES: &str = r#"
+ALTER TABLE asks ADD COLUMN allow_self INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE asks ADD COLUMN signers TEXT;
+ALTER TABLE ask_votes ADD COLUMN signature TEXT;
+ALTER TABLE ask_votes ADD COLUMN key TEXT;
+"#;
 
 /// Issue 44 point 5: `baton ask` records its question here and waits on its row, with
 /// or without an engine; each answer is a row of `ask_votes` and of the audit chain

@@ -1,5 +1,9 @@
 //! Gates and approvals: what an approval is bound to, gates across processes.
 mod ask;
+mod ask_accounts;
+mod ask_exit;
+mod ask_notify;
+mod ask_signed;
 mod binding;
 mod bounds;
 mod edit;

@@ -10,7 +10,8 @@ impl Driver {
             return Ok(());
         }
         self.data_version = v;
-        self.claim_commands(inputs)
+        self.claim_commands(inputs)?;
+        self.notice_asks()
     }
 
     /// Claiming hands each command to one engine, once.

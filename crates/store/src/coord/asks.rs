@@ -8,14 +8,14 @@ use super::{Store, in_transaction};
 use crate::holder::holder_alive;
 use baton_model::ask::{self, Answer, Ask, AskState, Asker, Outcome};
 use baton_model::history::{AuditAction, Decision};
-use baton_model::{Refusal, Timestamp};
+use baton_model::{DecisionSignature, Refusal, Timestamp};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::json;
 use std::collections::BTreeMap;
 
 const SELECT: &str = "SELECT a.id, a.run_id, a.step_id, r.workflow, a.prompt, a.inputs, \
      a.approvers, a.quorum, a.account, a.holder, a.command, a.opened_at, a.deadline, \
-     a.state, a.vals, a.decided_by, a.decided_at, a.reason \
+     a.state, a.vals, a.decided_by, a.decided_at, a.reason, a.allow_self, a.signers \
      FROM asks a LEFT JOIN runs r ON r.id = a.run_id";
 
 fn bad_json(e: serde_json::Error) -> rusqlite::Error {
@@ -35,6 +35,8 @@ fn ask_row(r: &Row<'_>) -> rusqlite::Result<Ask> {
         inputs: serde_json::from_str(&json_of(5)?).map_err(bad_json)?,
         approvers: serde_json::from_str(&json_of(6)?).map_err(bad_json)?,
         quorum: r.get(7)?,
+        allow_self_approval: r.get(18)?,
+        signers: r.get(19)?,
         asker: Asker {
             account: r.get(8)?,
             holder: r.get(9)?,
@@ -84,8 +86,8 @@ impl Store {
             self.conn
                 .prepare_cached(
                     "INSERT INTO asks (id, run_id, step_id, prompt, inputs, approvers, quorum, \
-                     account, holder, command, opened_at, deadline, attempt) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                     account, holder, command, opened_at, deadline, attempt, allow_self, signers) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
                 )?
                 .execute(params![
                     a.id,
@@ -101,10 +103,17 @@ impl Store {
                     a.opened_at.0,
                     a.deadline.map(|d| d.0),
                     attempt,
+                    a.allow_self_approval,
+                    a.signers,
                 ])?;
             Ok(())
         })();
-        self.ctx(r)
+        self.ctx(r)?;
+        // The run's engine tells its `[[notify]]` of its step's ask at once.
+        if let Some(run) = &a.run_id {
+            super::wake::notify(self.path(), run);
+        }
+        Ok(())
     }
 
     /// The ask `id` with its votes, if the store has it.
@@ -121,6 +130,27 @@ impl Store {
                 .conn
                 .prepare_cached("SELECT id FROM asks WHERE state = 'open' ORDER BY opened_at, id")?
                 .query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                out.extend(read(&self.conn, &id)?);
+            }
+            Ok(out)
+        })();
+        self.ctx(r)
+    }
+
+    /// Every ask the steps of run `run` made, oldest first (its engine tells its
+    /// `[[notify]]` of them).
+    pub fn asks_of_run(&self, run: &str) -> Result<Vec<Ask>, StoreError> {
+        let r = (|| {
+            let ids: Vec<String> = self
+                .conn
+                .prepare_cached(
+                    "SELECT id FROM asks WHERE run_id = ?1 AND step_id IS NOT NULL \
+                     ORDER BY opened_at, id",
+                )?
+                .query_map([run], |r| r.get(0))?
                 .collect::<Result<_, _>>()?;
             let mut out = Vec::with_capacity(ids.len());
             for id in ids {
@@ -221,6 +251,7 @@ impl Store {
         id: &str,
         me: &str,
         answer: &Answer,
+        sig: Option<&DecisionSignature>,
     ) -> Result<Result<Answered, Refusal>, StoreError> {
         let r = self.set_sync_full(true);
         self.ctx(r)?;
@@ -239,13 +270,34 @@ impl Store {
                 Ok(o) => o,
                 Err(refusal) => return Ok(Err(refusal)),
             };
+            // One key, one vote.
+            if let (Some(s), Answer::Approve { .. }) = (sig, answer) {
+                let by: Option<String> = tx
+                    .prepare_cached("SELECT actor FROM ask_votes WHERE ask_id = ?1 AND key = ?2")?
+                    .query_row(params![id, s.key], |r| r.get(0))
+                    .optional()?;
+                if let Some(actor) = by {
+                    return Ok(Err(Refusal::KeyAlreadyVoted {
+                        key: s.key.clone(),
+                        actor,
+                    }));
+                }
+            }
             let (action, reason, values) = match answer {
                 Answer::Approve { inputs, reason } => {
                     let values = a.values.clone().unwrap_or_else(|| inputs.clone());
                     tx.prepare_cached(
-                        "INSERT INTO ask_votes (ask_id, actor, reason, at) VALUES (?1, ?2, ?3, ?4)",
+                        "INSERT INTO ask_votes (ask_id, actor, reason, at, signature, key) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                     )?
-                    .execute(params![id, me, reason, now.0])?;
+                    .execute(params![
+                        id,
+                        me,
+                        reason,
+                        now.0,
+                        sig.map(|s| &s.signature),
+                        sig.map(|s| &s.key)
+                    ])?;
                     a.votes.push((me.to_string(), reason.clone()));
                     let action = match outcome {
                         Outcome::Approved => AuditAction::Approved,
@@ -275,7 +327,7 @@ impl Store {
                 a.decided_at = Some(now);
                 a.reason = reason.clone();
             }
-            let d = decision(&a, me, action, reason, &values, &outcome);
+            let d = decision(&a, me, action, reason, &values, &outcome, sig);
             let subject = a.run_id.as_deref().unwrap_or(ask::AUDIT_SUBJECT);
             let head = crate::ledger::decisions::append(tx, keys, subject, &d)?;
             Ok(Ok((Answered { ask: a, outcome }, head)))
@@ -288,6 +340,9 @@ impl Store {
             &head,
         )))?;
         super::wake::notify(self.path(), id);
+        if let Some(run) = &answered.ask.run_id {
+            super::wake::notify(self.path(), run);
+        }
         Ok(Ok(answered))
     }
 }
@@ -300,6 +355,7 @@ fn decision(
     reason: Option<String>,
     values: &BTreeMap<String, String>,
     outcome: &Outcome,
+    sig: Option<&DecisionSignature>,
 ) -> Decision {
     let verb = match outcome {
         Outcome::Approved => "approved".to_string(),
@@ -320,12 +376,25 @@ fn decision(
         action,
         step: Some(a.step_id.clone().unwrap_or_else(|| a.id.clone())),
         reason,
-        details: json!({
-            "ask": a.id,
-            "prompt": a.prompt,
-            "asker": a.asker,
-            "inputs": values,
-        }),
+        // A signed ask's rows carry what `audit verify` checks the signature
+        // against: the allowed signers and approvers it was opened with.
+        details: match &a.signers {
+            None => json!({
+                "ask": a.id,
+                "prompt": a.prompt,
+                "asker": a.asker,
+                "inputs": values,
+            }),
+            Some(signers) => json!({
+                "ask": a.id,
+                "prompt": a.prompt,
+                "asker": a.asker,
+                "inputs": values,
+                "approvers": a.approvers,
+                "signers": signers,
+                "signature": sig,
+            }),
+        },
         summary,
     }
 }

@@ -1,11 +1,19 @@
 //! Commands arrive without polling delays: the engine driving a run listens on a Unix
-//! datagram socket beside the database (`<db>.wake/<run id>.sock`, in a 0700
-//! directory); whoever commits a command for that run sends one byte to it, and the
-//! engine claims commands at once instead of on its next poll. The datagram carries no
-//! data the engine trusts: it only says "look at the store now", so a stray or forged
-//! one costs one `PRAGMA data_version`. Polling stays as the fallback (a socket path too
-//! long for `sun_path`, a filesystem without sockets, another host on a shared store).
-use std::os::unix::fs::DirBuilderExt;
+//! datagram socket beside the database (`<db>.wake/<run id>.sock`), and so does a
+//! `baton ask` waiting on its ask (`<db>.wake/ask-….sock`); whoever commits a command
+//! or an answer sends one byte to it, and the listener looks at the store at once
+//! instead of on its next poll. The datagram carries no data the listener trusts: it
+//! only says "look at the store now", so a stray or forged one costs one read. Polling
+//! stays as the fallback (a socket path too long for `sun_path`, a filesystem without
+//! sockets, another host on a shared store, a directory that fails the checks below).
+//!
+//! The directory is the store's: 0700 for a private store, 2770 (setgid, the store's
+//! group) when the store's directory is shared with a group, so that any member can
+//! wake any other's engine or asker, and no one else can reach in. Its sockets are
+//! 0600, or 0660 in a shared store. A directory that is a symlink, that others can
+//! reach into, or that neither this account nor the store's group owns is not used
+//! (nothing is removed or bound in it, nothing sent through it).
+use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// Longest socket path the kernel takes (`sun_path` is 108 bytes with its NUL).
@@ -30,25 +38,92 @@ pub fn notify(db: &Path, run_id: &str) {
     let Some(path) = socket_path(db, run_id) else {
         return;
     };
+    let is_socket = std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_socket());
+    if !is_socket
+        || path
+            .parent()
+            .and_then(|d| usable_dir(d, shared_gid(db)))
+            .is_none()
+    {
+        return;
+    }
     if let Ok(sock) = std::os::unix::net::UnixDatagram::unbound() {
         let _ = sock.set_nonblocking(true);
         let _ = sock.send_to(b"w", &path);
     }
 }
 
-/// The socket path of `name` in its 0700 directory, made ready to bind. A socket left
-/// there by a process that died is stale: one listener per name (an engine holds its
-/// run's lease; an ask's id is new).
-fn fresh_path(db: &Path, name: &str) -> Option<PathBuf> {
+/// The group a store at `db` is shared with: its directory's, when the group may
+/// write it (`baton store init --group` makes it 2770; the store checks, on opening,
+/// that this is the group it records). `None` for a private store.
+fn shared_gid(db: &Path) -> Option<u32> {
+    let dir = db
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let m = std::fs::metadata(dir).ok()?;
+    (m.mode() & 0o020 != 0).then_some(m.gid())
+}
+
+/// `dir` as a wake directory, made if missing: a real directory (never a symlink),
+/// closed to others, owned by this account or (in a shared store) by the store's
+/// group; one of this account's is set to 0700 or 2770 as the store wants.
+fn usable_dir(dir: &Path, shared: Option<u32>) -> Option<()> {
+    let mode = if shared.is_some() { 0o2770 } else { 0o700 };
+    match std::fs::symlink_metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+                Ok(()) => {
+                    if let Some(gid) = shared {
+                        let gid = nix::unistd::Gid::from_raw(gid);
+                        nix::unistd::chown(dir, None, Some(gid)).ok()?;
+                    }
+                    // Past the umask, and after chown, which may clear the setgid bit.
+                    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode)).ok()?;
+                }
+                // Made meanwhile by another process: checked as any found one.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(_) => return None,
+            }
+        }
+        Err(_) => return None,
+        Ok(_) => {}
+    }
+    let m = std::fs::symlink_metadata(dir).ok()?;
+    if !m.file_type().is_dir() {
+        return None;
+    }
+    if m.uid() == nix::unistd::geteuid().as_raw() {
+        if m.mode() & 0o7777 != mode {
+            // Made by an older baton (0700) in a store since shared, or opened by hand.
+            if let Some(gid) = shared {
+                nix::unistd::chown(dir, None, Some(nix::unistd::Gid::from_raw(gid))).ok()?;
+            }
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode)).ok()?;
+        }
+        return Some(());
+    }
+    let groups = shared.is_some_and(|g| g == m.gid() && m.mode() & 0o070 == 0o070);
+    if !groups || m.mode() & 0o007 != 0 {
+        return None;
+    }
+    Some(())
+}
+
+/// The socket path of `name` in its wake directory, made ready to bind, and the mode
+/// its socket gets. A socket left there by a process that died is stale: one listener
+/// per name (an engine holds its run's lease; an ask's id is new).
+fn fresh_path(db: &Path, name: &str) -> Option<(PathBuf, u32)> {
     let path = socket_path(db, name)?;
-    let dir = path.parent()?;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .ok()?;
+    let shared = shared_gid(db);
+    usable_dir(path.parent()?, shared)?;
     let _ = std::fs::remove_file(&path);
-    Some(path)
+    Some((path, if shared.is_some() { 0o660 } else { 0o600 }))
+}
+
+/// Give a bound socket its mode (the umask made it); `None` if that fails.
+fn set_mode(path: &Path, mode: u32) -> Option<()> {
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).ok()
 }
 
 /// A blocking listener (`baton ask` waits on its ask's id with one): woken by
@@ -64,9 +139,11 @@ impl BlockingListener {
         if std::env::var_os(NO_WAKE_ENV).is_some() {
             return None;
         }
-        let path = fresh_path(db, name)?;
+        let (path, mode) = fresh_path(db, name)?;
         let sock = std::os::unix::net::UnixDatagram::bind(&path).ok()?;
-        Some(BlockingListener { sock, path })
+        let l = BlockingListener { sock, path };
+        set_mode(&l.path, mode)?;
+        Some(l)
     }
 
     /// Wait up to `timeout` for a wake-up; whether one came.
@@ -102,9 +179,11 @@ impl WakeListener {
         if std::env::var_os(NO_WAKE_ENV).is_some() {
             return None;
         }
-        let path = fresh_path(db, run_id)?;
+        let (path, mode) = fresh_path(db, run_id)?;
         let sock = tokio::net::UnixDatagram::bind(&path).ok()?;
-        Some(WakeListener { sock, path })
+        let l = WakeListener { sock, path };
+        set_mode(&l.path, mode)?;
+        Some(l)
     }
 
     /// Wait for the next wake-up (any datagram; several queued count as one).
@@ -149,7 +228,39 @@ mod tests {
             .await
             .expect("woken");
         let path = socket_path(&db, "r1").unwrap();
+        let mode = std::fs::metadata(path.parent().unwrap()).unwrap().mode() & 0o7777;
+        assert_eq!(mode, 0o700, "a private store's wake directory");
+        assert_eq!(std::fs::metadata(&path).unwrap().mode() & 0o777, 0o600);
         drop(l);
         assert!(!path.exists(), "removed when the engine goes");
+    }
+
+    #[test]
+    fn a_wake_directory_that_is_a_symlink_or_open_to_others_is_not_used() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("baton.db");
+        let elsewhere = dir.path().join("elsewhere");
+        std::fs::create_dir(&elsewhere).unwrap();
+        std::fs::set_permissions(&elsewhere, std::fs::Permissions::from_mode(0o700)).unwrap();
+        // A file there named as the socket would be: binding would remove it.
+        std::fs::write(elsewhere.join("ask-1.sock"), "keep").unwrap();
+        std::os::unix::fs::symlink(&elsewhere, dir.path().join("baton.db.wake")).unwrap();
+        assert!(BlockingListener::bind(&db, "ask-1").is_none());
+        notify(&db, "ask-1");
+        assert_eq!(
+            std::fs::read_to_string(elsewhere.join("ask-1.sock")).unwrap(),
+            "keep",
+            "nothing removed through the symlink"
+        );
+        std::fs::remove_file(dir.path().join("baton.db.wake")).unwrap();
+        std::fs::create_dir(dir.path().join("baton.db.wake")).unwrap();
+        let open = std::fs::Permissions::from_mode(0o755);
+        std::fs::set_permissions(dir.path().join("baton.db.wake"), open).unwrap();
+        // Ours: closed again (0700) rather than used open.
+        let l = BlockingListener::bind(&db, "ask-2").expect("our own directory, fixed");
+        let m = std::fs::metadata(dir.path().join("baton.db.wake")).unwrap();
+        assert_eq!(m.mode() & 0o7777, 0o700);
+        notify(&db, "ask-2");
+        assert!(l.wait(std::time::Duration::from_secs(5)), "woken");
     }
 }

@@ -33,6 +33,83 @@ struct RunSigning {
     gates: HashMap<String, (u64, String, Vec<String>, bool)>,
 }
 
+/// An answer to an ask (`baton ask`) on the chain: for a signed ask (its row carries
+/// the allowed signers and approvers it was opened with), the signature must verify
+/// over the answer's message rebuilt from the row (`signing::ask_message`), by a key
+/// listed under the row's actor, an approver, never the asker for an approval.
+/// `Ok(true)`: a signature verified; `Ok(false)`: nothing signed to check.
+fn ask_signature(row: &AuditRow, details: &serde_json::Value) -> Result<bool, String> {
+    let verdict = match AuditAction::parse(&row.action) {
+        Some(AuditAction::ApprovalVote | AuditAction::Approved) => Verdict::Approve,
+        Some(AuditAction::Rejected) => Verdict::Reject,
+        _ => return Ok(false),
+    };
+    let ask = details["ask"].as_str().unwrap_or_default();
+    let Some(signers) = details["signers"].as_str() else {
+        if details.get("signature").is_some_and(|s| !s.is_null()) {
+            return Err(format!("a signed answer to ask {ask}, which is not signed"));
+        }
+        return Ok(false);
+    };
+    let sig = match details.get("signature").filter(|s| !s.is_null()) {
+        None => {
+            return Err(format!(
+                "a {} of the signed ask {ask} without a signature",
+                row.action
+            ));
+        }
+        Some(v) => serde_json::from_value::<DecisionSignature>(v.clone())
+            .map_err(|e| format!("its signature record is malformed: {e}"))?,
+    };
+    let signers = AllowedSigners::parse(signers)
+        .map_err(|e| format!("the ask's recorded allowed signers do not parse: {e}"))?;
+    let inputs: std::collections::BTreeMap<String, String> = match verdict {
+        Verdict::Approve => serde_json::from_value(details["inputs"].clone())
+            .map_err(|e| format!("its inputs are malformed: {e}"))?,
+        Verdict::Reject => Default::default(),
+    };
+    let prompt = details["prompt"].as_str().unwrap_or_default();
+    let reason = row.reason.as_deref().unwrap_or("");
+    let expected = signing::ask_message(ask, prompt, verdict, reason, &inputs);
+    if sig.message != expected {
+        return Err(format!(
+            "the signed message is not this answer's (its ask, question, inputs, decision or reason differ): ask {ask}"
+        ));
+    }
+    let checked = signing::check(&signers, &expected, &sig.signature).map_err(|e| e.to_string())?;
+    let same = baton_model::same_actor;
+    let principal = &sig.principal;
+    if checked.key != sig.key
+        || !same(&row.actor, principal)
+        || !checked.principals.iter().any(|p| same(p, principal))
+    {
+        return Err(format!(
+            "the answer is recorded as `{}` by {}, but key {} signed it as {}",
+            row.actor,
+            sig.key,
+            checked.key,
+            checked.principals.join(", ")
+        ));
+    }
+    let approvers: Vec<String> =
+        serde_json::from_value(details["approvers"].clone()).unwrap_or_default();
+    if !approvers.iter().any(|a| same(a, principal)) {
+        return Err(format!("`{principal}` is not an approver of ask {ask}"));
+    }
+    let asker = details["asker"]["account"].as_str().unwrap_or_default();
+    if verdict == Verdict::Approve
+        && checked
+            .principals
+            .iter()
+            .any(|p| same(signing::principal_account(p), asker))
+    {
+        return Err(format!(
+            "ask {ask} approved by a key of its asker `{asker}`"
+        ));
+    }
+    Ok(true)
+}
+
 /// Check the signed decisions among `rows` (in id order; rows of other runs than
 /// `only`, when given, are skipped).
 pub fn verify_signatures(
@@ -51,6 +128,14 @@ pub fn verify_signatures(
             reason,
         };
         let details: serde_json::Value = serde_json::from_str(&row.details).unwrap_or_default();
+        if details.get("ask").is_some() {
+            match ask_signature(&row, &details) {
+                Ok(true) => count += 1,
+                Ok(false) => {}
+                Err(reason) => return broken(reason),
+            }
+            continue;
+        }
         let run = runs.entry(row.run_id.clone()).or_default();
         let verdict = match AuditAction::parse(&row.action) {
             Some(AuditAction::RunStarted) => {

@@ -224,13 +224,13 @@ CREATE TABLE asks (
     decided_by TEXT,
     decided_at INTEGER,
     reason     TEXT
-);
+, allow_self INTEGER NOT NULL DEFAULT 0, signers TEXT);
 CREATE INDEX asks_open ON asks(state) WHERE state = 'open';
 CREATE INDEX asks_of_step ON asks(run_id, step_id) WHERE run_id IS NOT NULL;
 CREATE TABLE ask_votes (
     ask_id TEXT NOT NULL REFERENCES asks(id) ON DELETE CASCADE,
     actor  TEXT NOT NULL,
     reason TEXT,
-    at     INTEGER NOT NULL,
+    at     INTEGER NOT NULL, signature TEXT, key TEXT,
     PRIMARY KEY (ask_id, actor)
 );

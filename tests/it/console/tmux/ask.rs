@@ -100,3 +100,66 @@ fn a_step_s_ask_is_shown_under_the_step_in_the_dag() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let _ = wait_child(engine, 20);
 }
+
+/// A store-level ask has no workflow and no `[[notify]]`: the console rings the bell
+/// and sends its desktop notification (OSC 9, OSC 777) when one appears that this
+/// account may answer (read from the bytes the console writes, through `pipe-pane`).
+#[test]
+fn a_new_store_level_ask_rings_the_console_s_bell_and_desktop_notification() {
+    let env = Env::new();
+    env.share_with_nobody();
+    let piped = env.path().join("pane.bytes");
+    let ready = env.path().join("piped");
+    let tui = format!(
+        "cd {} && while [ ! -e {} ]; do sleep 0.05; done; BATON_DB={} XDG_CONFIG_HOME={} TERM=xterm-256color {} tui ; echo TUI-EXIT=$? ; sleep 30",
+        shell_quote(&env.path().to_string_lossy()),
+        shell_quote(&ready.to_string_lossy()),
+        shell_quote(&env.db().to_string_lossy()),
+        shell_quote(&env.config_home().to_string_lossy()),
+        shell_quote(env!("CARGO_BIN_EXE_baton")),
+    );
+    let tmux = Tmux::new(&env, 120, 40, &tui);
+    let st = Command::new("tmux")
+        .args(["-L", &tmux.socket, "pipe-pane", "-O", "-t", "main"])
+        .arg(format!("cat >> {}", shell_quote(&piped.to_string_lossy())))
+        .status()
+        .expect("pipe-pane");
+    assert!(st.success());
+    std::fs::write(&ready, "").unwrap();
+    tmux.wait_for("the console", |s| s.contains("6 Waiting"), 20);
+    let bytes = || String::from_utf8_lossy(&std::fs::read(&piped).unwrap_or_default()).into_owned();
+    assert!(!bytes().contains('\x07'), "nothing to ring for yet");
+    let asker = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_baton"))
+        .args([
+            "ask",
+            "--prompt",
+            "Rotate the signing key?",
+            "--timeout",
+            "2m",
+        ])
+        .env("BATON_DB", env.db())
+        .current_dir(env.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("baton ask as nobody");
+    wait_until("the ask's notification", secs(20), || {
+        let b = bytes();
+        b.contains("\x07\x1b]9;baton: ask by nobody: Rotate the signing key?")
+            && b.contains("\x1b]777;notify;baton: ask by nobody;Rotate the signing key?")
+    });
+    let id = wait_until("the ask's id", secs(10), || {
+        let out = env.run(&["inbox", "--json"]);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+        v.as_array()?
+            .iter()
+            .find_map(|w| w["ask"].as_str().map(str::to_string))
+    });
+    let no = env.run(&["reject", &id, "--reason", "not today"]);
+    assert!(no.status.success(), "{}", text(&no.stderr));
+    let out = wait_child(asker, 20);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+}
