@@ -33,12 +33,47 @@ struct RunSigning {
     gates: HashMap<String, (u64, String, Vec<String>, bool)>,
 }
 
+/// Why a signed ask's answer on the chain does not hold (`audit verify` reports it).
+#[derive(Debug, thiserror::Error)]
+enum AskSignatureBroken {
+    #[error("a signed answer to ask {ask}, which is not signed")]
+    SignedAnswerToUnsignedAsk { ask: String },
+    #[error("a {action} of the signed ask {ask} without a signature")]
+    Unsigned { action: String, ask: String },
+    #[error("its signature record is malformed: {0}")]
+    MalformedSignature(serde_json::Error),
+    #[error("the ask's recorded allowed signers do not parse: {0}")]
+    Signers(SignersError),
+    #[error("its inputs are malformed: {0}")]
+    MalformedInputs(serde_json::Error),
+    #[error(
+        "the signed message is not this answer's (its ask, question, inputs, decision or reason differ): ask {ask}"
+    )]
+    OtherMessage { ask: String },
+    #[error("{0}")]
+    Check(signing::SignatureError),
+    #[error(
+        "the answer is recorded as `{actor}` by {claimed}, but key {key} signed it as {principals}"
+    )]
+    OtherSigner {
+        actor: String,
+        claimed: String,
+        key: String,
+        principals: String,
+    },
+    #[error("`{principal}` is not an approver of ask {ask}")]
+    NotAnApprover { principal: String, ask: String },
+    #[error("ask {ask} approved by a key of its asker `{asker}`")]
+    ApprovedByAsker { ask: String, asker: String },
+}
+
 /// An answer to an ask (`baton ask`) on the chain: for a signed ask (its row carries
 /// the allowed signers and approvers it was opened with), the signature must verify
 /// over the answer's message rebuilt from the row (`signing::ask_message`), by a key
 /// listed under the row's actor, an approver, never the asker for an approval.
 /// `Ok(true)`: a signature verified; `Ok(false)`: nothing signed to check.
-fn ask_signature(row: &AuditRow, details: &serde_json::Value) -> Result<bool, String> {
+fn ask_signature(row: &AuditRow, details: &serde_json::Value) -> Result<bool, AskSignatureBroken> {
+    use AskSignatureBroken as B;
     let verdict = match AuditAction::parse(&row.action) {
         Some(AuditAction::ApprovalVote | AuditAction::Approved) => Verdict::Approve,
         Some(AuditAction::Rejected) => Verdict::Reject,
@@ -47,54 +82,55 @@ fn ask_signature(row: &AuditRow, details: &serde_json::Value) -> Result<bool, St
     let ask = details["ask"].as_str().unwrap_or_default();
     let Some(signers) = details["signers"].as_str() else {
         if details.get("signature").is_some_and(|s| !s.is_null()) {
-            return Err(format!("a signed answer to ask {ask}, which is not signed"));
+            return Err(B::SignedAnswerToUnsignedAsk { ask: ask.into() });
         }
         return Ok(false);
     };
     let sig = match details.get("signature").filter(|s| !s.is_null()) {
         None => {
-            return Err(format!(
-                "a {} of the signed ask {ask} without a signature",
-                row.action
-            ));
+            return Err(B::Unsigned {
+                action: row.action.clone(),
+                ask: ask.into(),
+            });
         }
-        Some(v) => serde_json::from_value::<DecisionSignature>(v.clone())
-            .map_err(|e| format!("its signature record is malformed: {e}"))?,
+        Some(v) => {
+            serde_json::from_value::<DecisionSignature>(v.clone()).map_err(B::MalformedSignature)?
+        }
     };
-    let signers = AllowedSigners::parse(signers)
-        .map_err(|e| format!("the ask's recorded allowed signers do not parse: {e}"))?;
+    let signers = AllowedSigners::parse(signers).map_err(B::Signers)?;
     let inputs: std::collections::BTreeMap<String, String> = match verdict {
-        Verdict::Approve => serde_json::from_value(details["inputs"].clone())
-            .map_err(|e| format!("its inputs are malformed: {e}"))?,
+        Verdict::Approve => {
+            serde_json::from_value(details["inputs"].clone()).map_err(B::MalformedInputs)?
+        }
         Verdict::Reject => Default::default(),
     };
     let prompt = details["prompt"].as_str().unwrap_or_default();
     let reason = row.reason.as_deref().unwrap_or("");
     let expected = signing::ask_message(ask, prompt, verdict, reason, &inputs);
     if sig.message != expected {
-        return Err(format!(
-            "the signed message is not this answer's (its ask, question, inputs, decision or reason differ): ask {ask}"
-        ));
+        return Err(B::OtherMessage { ask: ask.into() });
     }
-    let checked = signing::check(&signers, &expected, &sig.signature).map_err(|e| e.to_string())?;
+    let checked = signing::check(&signers, &expected, &sig.signature).map_err(B::Check)?;
     let same = baton_model::same_actor;
     let principal = &sig.principal;
     if checked.key != sig.key
         || !same(&row.actor, principal)
         || !checked.principals.iter().any(|p| same(p, principal))
     {
-        return Err(format!(
-            "the answer is recorded as `{}` by {}, but key {} signed it as {}",
-            row.actor,
-            sig.key,
-            checked.key,
-            checked.principals.join(", ")
-        ));
+        return Err(B::OtherSigner {
+            actor: row.actor.clone(),
+            claimed: sig.key.clone(),
+            key: checked.key.clone(),
+            principals: checked.principals.join(", "),
+        });
     }
     let approvers: Vec<String> =
         serde_json::from_value(details["approvers"].clone()).unwrap_or_default();
     if !approvers.iter().any(|a| same(a, principal)) {
-        return Err(format!("`{principal}` is not an approver of ask {ask}"));
+        return Err(B::NotAnApprover {
+            principal: principal.clone(),
+            ask: ask.into(),
+        });
     }
     let asker = details["asker"]["account"].as_str().unwrap_or_default();
     if verdict == Verdict::Approve
@@ -103,9 +139,10 @@ fn ask_signature(row: &AuditRow, details: &serde_json::Value) -> Result<bool, St
             .iter()
             .any(|p| same(signing::principal_account(p), asker))
     {
-        return Err(format!(
-            "ask {ask} approved by a key of its asker `{asker}`"
-        ));
+        return Err(B::ApprovedByAsker {
+            ask: ask.into(),
+            asker: asker.into(),
+        });
     }
     Ok(true)
 }
@@ -132,7 +169,7 @@ pub fn verify_signatures(
             match ask_signature(&row, &details) {
                 Ok(true) => count += 1,
                 Ok(false) => {}
-                Err(reason) => return broken(reason),
+                Err(reason) => return broken(reason.to_string()),
             }
             continue;
         }
