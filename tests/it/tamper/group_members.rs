@@ -141,7 +141,8 @@ impl Members {
             .stdin
             .take()
             .unwrap()
-            .write_all(script.as_bytes())
+            // A live engine or serve writes meanwhile: wait for it, as baton does.
+            .write_all(format!(".timeout 10000\n{script}").as_bytes())
             .unwrap();
         let out = child.wait_with_output().unwrap();
         assert!(out.status.success(), "sqlite3 as {user}: {}", all(&out));

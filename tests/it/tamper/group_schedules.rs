@@ -99,7 +99,7 @@ fn a_members_forged_pause_or_resume_is_refused_on_record_and_changes_nothing() {
     let serve = serve(&m, &flows);
     let secs = Duration::from_secs;
     wait_until("a first slot to run", secs(60), || {
-        (!slots_after(&m, 0, None).is_empty())
+        !slots_after(&m, 0, None).is_empty()
     });
 
     // Bob pauses alice's schedule in her name with plain SQL.
@@ -117,7 +117,7 @@ fn a_members_forged_pause_or_resume_is_refused_on_record_and_changes_nothing() {
         "{refusal:#}"
     );
     wait_until("slots to run after the forged pause", secs(60), || {
-        (slots_after(&m, forged + 1000, None).len() >= 2)
+        slots_after(&m, forged + 1000, None).len() >= 2
     });
     assert!(
         slots_after(&m, forged, Some("paused")).is_empty(),
@@ -138,7 +138,7 @@ fn a_members_forged_pause_or_resume_is_refused_on_record_and_changes_nothing() {
     assert!(out.status.success(), "pause: {}", all(&out));
     let paused_at = now_ms();
     wait_until("slots recorded paused", secs(60), || {
-        (!slots_after(&m, paused_at, Some("paused")).is_empty())
+        !slots_after(&m, paused_at, Some("paused")).is_empty()
     });
     let forged_resume = now_ms();
     m.sql(
@@ -150,7 +150,7 @@ fn a_members_forged_pause_or_resume_is_refused_on_record_and_changes_nothing() {
     );
     poll(secs(30), || refused(&m, "resume").ok()).expect("the forged resume refused");
     wait_until("slots still paused after the forged resume", secs(60), || {
-        (slots_after(&m, forged_resume + 1000, Some("paused")).len() >= 2)
+        slots_after(&m, forged_resume + 1000, Some("paused")).len() >= 2
     });
     assert!(
         slots_after(&m, paused_at + 2000, None).is_empty(),
@@ -162,10 +162,30 @@ fn a_members_forged_pause_or_resume_is_refused_on_record_and_changes_nothing() {
     assert!(out.status.success(), "resume: {}", all(&out));
     let resumed = now_ms();
     wait_until("slots to run after bob's resume", secs(60), || {
-        (!slots_after(&m, resumed, None).is_empty())
+        !slots_after(&m, resumed, None).is_empty()
     });
     let verify = m.baton(ALICE, &["audit", "verify"]);
     assert!(verify.status.success(), "verify: {}", all(&verify));
+    // `baton audit schedules` lists the schedules' decisions and the refusals alone.
+    let out = m.baton(ALICE, &["audit", "schedules", "--json"]);
+    assert!(out.status.success(), "audit schedules: {}", all(&out));
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let has = |action: &str, actor: &str| {
+        rows.iter()
+            .any(|r| r["action"] == action && r["actor"] == actor)
+    };
+    assert!(
+        has("schedule_paused", ALICE) && has("schedule_resumed", BOB),
+        "{rows:#?}"
+    );
+    assert!(has("command_refused", ALICE), "{rows:#?}");
+    assert!(rows.iter().all(|r| r["run_id"] == "schedules"), "{rows:#?}");
+    let out = m.baton(ALICE, &["audit", "schedules"]);
+    let listed = all(&out);
+    assert!(
+        out.status.success() && listed.contains("schedule_paused") && listed.contains("command_refused"),
+        "{listed}"
+    );
     stop(serve);
 }
 
@@ -176,7 +196,7 @@ fn deleted_slot_rows_are_not_fired_again_and_a_forged_backfill_starts_nothing() 
     let mut serve = serve(&m, &flows);
     let secs = Duration::from_secs;
     wait_until("three slots to run", secs(60), || {
-        (slots_after(&m, 0, None).len() >= 3)
+        slots_after(&m, 0, None).len() >= 3
     });
     let mut ran = slots_after(&m, 0, None);
     let first = ran[0];
@@ -187,7 +207,7 @@ fn deleted_slot_rows_are_not_fired_again_and_a_forged_backfill_starts_nothing() 
     let deleted = now_ms();
     poll(secs(30), || refused(&m, "missing").ok()).expect("the deletion on record");
     wait_until("slots to run after the deletion", secs(60), || {
-        (slots_after(&m, deleted + 1000, None).len() >= 2)
+        slots_after(&m, deleted + 1000, None).len() >= 2
     });
     let again: Vec<i64> = slots_after(&m, 0, None)
         .into_iter()
@@ -203,7 +223,7 @@ fn deleted_slot_rows_are_not_fired_again_and_a_forged_backfill_starts_nothing() 
     let restarted = now_ms();
     let serve = self::serve(&m, &flows);
     wait_until("slots to run after the restart", secs(60), || {
-        (slots_after(&m, restarted + 1000, None).len() >= 2)
+        slots_after(&m, restarted + 1000, None).len() >= 2
     });
     let again: Vec<i64> = slots_after(&m, 0, None)
         .into_iter()

@@ -235,6 +235,7 @@ impl Store {
                 "at": b.slot.0,
                 "requested_by": b.by,
                 "refused": why,
+                "decision": "backfill",
             }),
         };
         self.decide(&decision, |tx| {

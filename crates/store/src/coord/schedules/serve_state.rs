@@ -111,7 +111,8 @@ impl ServeState {
         let proved = self.kept.pauses.get(&key(&row.file, row.index));
         match proved {
             Some(p) => p.paused == row.paused && p.by == row.by && p.at == row.at.0,
-            None => !row.paused,
+            // Never decided: a resume is checked all the same (its proof is used).
+            None => !row.paused && row.by.is_empty(),
         }
     }
 
