@@ -55,20 +55,20 @@ pub fn board(store: &Store, now: Timestamp) -> Result<Board, StoreError> {
                 None => None,
             };
             Ok(Listed {
-            name: schedule_name(&row.workflow, row.index),
-            next: next_slot(
-                &row.cron,
-                &row.timezone,
-                row.last.as_ref().map(|l| l.slot_at),
-                now,
-            ),
-            error: errors
-                .iter()
-                .find(|(f, _)| *f == row.file)
-                .map(|(_, e)| e.clone()),
-            unproven,
-            row,
-        })
+                name: schedule_name(&row.workflow, row.index),
+                next: next_slot(
+                    &row.cron,
+                    &row.timezone,
+                    row.last.as_ref().map(|l| l.slot_at),
+                    now,
+                ),
+                error: errors
+                    .iter()
+                    .find(|(f, _)| *f == row.file)
+                    .map(|(_, e)| e.clone()),
+                unproven,
+                row,
+            })
         })
         .collect::<Result<_, _>>()?;
     let broken = errors

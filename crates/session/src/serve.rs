@@ -546,7 +546,12 @@ async fn fire_due(
                 s,
                 row,
             };
-            match decide_schedule((&mut *store, &mut *state), &at, (started, &opts.operator), now) {
+            match decide_schedule(
+                (&mut *store, &mut *state),
+                &at,
+                (started, &opts.operator),
+                now,
+            ) {
                 Ok(d) => {
                     known
                         .next

@@ -75,9 +75,7 @@ fn refused(m: &Members, what: &str) -> Result<serde_json::Value, String> {
     let rows = store_audit(m);
     rows.iter()
         .find(|r| {
-            r["action"] == "command_refused"
-                && r["actor"] == ALICE
-                && r.to_string().contains(what)
+            r["action"] == "command_refused" && r["actor"] == ALICE && r.to_string().contains(what)
         })
         .cloned()
         .ok_or_else(|| format!("no refusal with {what:?}: {rows:#?}"))
@@ -113,7 +111,9 @@ fn a_members_forged_pause_or_resume_is_refused_on_record_and_changes_nothing() {
     );
     let refusal = poll(secs(30), || refused(&m, "pause").ok()).expect("the forged pause refused");
     assert!(
-        refusal.to_string().contains("no decision on the audit chain"),
+        refusal
+            .to_string()
+            .contains("no decision on the audit chain"),
         "{refusal:#}"
     );
     wait_until("slots to run after the forged pause", secs(60), || {
@@ -131,10 +131,7 @@ fn a_members_forged_pause_or_resume_is_refused_on_record_and_changes_nothing() {
     );
 
     // Alice's own pause holds; bob's forged resume (the row cleared) changes nothing.
-    let out = m.baton(
-        ALICE,
-        &["schedule", "pause", "tick", "--reason", "hold on"],
-    );
+    let out = m.baton(ALICE, &["schedule", "pause", "tick", "--reason", "hold on"]);
     assert!(out.status.success(), "pause: {}", all(&out));
     let paused_at = now_ms();
     wait_until("slots recorded paused", secs(60), || {
@@ -149,9 +146,11 @@ fn a_members_forged_pause_or_resume_is_refused_on_record_and_changes_nothing() {
         ),
     );
     poll(secs(30), || refused(&m, "resume").ok()).expect("the forged resume refused");
-    wait_until("slots still paused after the forged resume", secs(60), || {
-        slots_after(&m, forged_resume + 1000, Some("paused")).len() >= 2
-    });
+    wait_until(
+        "slots still paused after the forged resume",
+        secs(60),
+        || slots_after(&m, forged_resume + 1000, Some("paused")).len() >= 2,
+    );
     assert!(
         slots_after(&m, paused_at + 2000, None).is_empty(),
         "no slot ran while alice's pause holds"
@@ -183,7 +182,9 @@ fn a_members_forged_pause_or_resume_is_refused_on_record_and_changes_nothing() {
     let out = m.baton(ALICE, &["audit", "schedules"]);
     let listed = all(&out);
     assert!(
-        out.status.success() && listed.contains("schedule_paused") && listed.contains("command_refused"),
+        out.status.success()
+            && listed.contains("schedule_paused")
+            && listed.contains("command_refused"),
         "{listed}"
     );
     stop(serve);
@@ -229,7 +230,10 @@ fn deleted_slot_rows_are_not_fired_again_and_a_forged_backfill_starts_nothing() 
         .into_iter()
         .filter(|s| ran.contains(s))
         .collect();
-    assert!(again.is_empty(), "slots fired again after a restart: {again:?}");
+    assert!(
+        again.is_empty(),
+        "slots fired again after a restart: {again:?}"
+    );
 
     // A backfill row bob writes in alice's name, for a slot before the serve ran.
     let past = (first / 2000 - 100) * 2000;

@@ -119,8 +119,7 @@ impl Store {
         let mut proofs = Vec::with_capacity(ask.slots.len());
         for at in ask.slots {
             let value = slot_value(ask.file, ask.index, *at, ask.actor);
-            match crate::coord::proof::seal_value(&self.path, shared, super::AUDIT_SUBJECT, value)
-            {
+            match crate::coord::proof::seal_value(&self.path, shared, super::AUDIT_SUBJECT, value) {
                 Ok((_, path)) => proofs.push(path),
                 Err(e) => {
                     for p in &proofs {
@@ -135,15 +134,16 @@ impl Store {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default()
         };
-        let decision = |(asked, named): &(Vec<String>, serde_json::Map<String, serde_json::Value>)| {
-            let mut d = decision(asked);
-            if let Some(map) = d.details.as_object_mut() {
-                map.insert("file".into(), ask.file.into());
-                map.insert("index".into(), ask.index.into());
-                map.insert("proofs".into(), serde_json::Value::Object(named.clone()));
-            }
-            d
-        };
+        let decision =
+            |(asked, named): &(Vec<String>, serde_json::Map<String, serde_json::Value>)| {
+                let mut d = decision(asked);
+                if let Some(map) = d.details.as_object_mut() {
+                    map.insert("file".into(), ask.file.into());
+                    map.insert("index".into(), ask.index.into());
+                    map.insert("proofs".into(), serde_json::Value::Object(named.clone()));
+                }
+                d
+            };
         // The fates are read again in the decision's transaction: what it records is
         // what it found.
         let mut used = vec![false; ask.slots.len()];
@@ -284,6 +284,10 @@ mod tests {
 
     #[test]
     fn a_slot_is_backfilled_once_and_only_if_it_never_ran() {
+        let me = nix::unistd::User::from_uid(nix::unistd::getuid())
+            .unwrap()
+            .unwrap()
+            .name;
         let dir = tempfile::tempdir().unwrap();
         let mut s = Store::open(&dir.path().join("b.db")).unwrap();
         let f = "/w/a.toml";
@@ -309,7 +313,7 @@ mod tests {
             index: 1,
             name: "nightly#1",
             slots: &slots,
-            actor: "alice",
+            actor: &me,
             reason: "outage",
             range: (Timestamp(day), Timestamp(3 * day)),
         };
@@ -337,7 +341,27 @@ mod tests {
         assert_eq!(due.len(), 1);
         assert_eq!(
             (due[0].slot, due[0].by.as_str()),
-            (Timestamp(2 * day), "alice")
+            (Timestamp(2 * day), me.as_str())
+        );
+        // Only the slot asked for, as its account, is proved; once.
+        let forged = DueBackfill {
+            slot: Timestamp(3 * day + 7),
+            ..due[0].clone()
+        };
+        let why = s.prove_backfill(&forged).unwrap().unwrap_err().to_string();
+        assert!(why.contains("no decision on the audit chain"), "{why}");
+        let other = DueBackfill {
+            by: "mallory".into(),
+            ..due[0].clone()
+        };
+        assert!(s.prove_backfill(&other).unwrap().is_err());
+        assert!(s.prove_backfill(&due[0]).unwrap().is_ok());
+        assert!(s.prove_backfill(&due[0]).unwrap().is_err(), "one use");
+        s.refuse_backfill(&due[0], "alice", "test").unwrap();
+        assert_eq!(
+            s.slot_fates(f, 1, &slots[1..2]).unwrap(),
+            vec![Backfilled::Requested],
+            "a refused slot may be asked for again"
         );
         // Both decisions are on the audit chain.
         let rows = s.audit(AUDIT_SUBJECT).unwrap();
@@ -347,6 +371,7 @@ mod tests {
             .map(|r| serde_json::from_str(&r.details).unwrap())
             .collect();
         assert_eq!(backfills.len(), 2, "{rows:?}");
+        assert!(rows.iter().any(|r| r.action == "command_refused"));
         assert_eq!(
             backfills[0]["slots"],
             serde_json::json!(["1970-01-03T00:00:00Z", "1970-01-04T00:00:00Z"])

@@ -275,3 +275,70 @@ impl Store {
         self.decide(&decision, |_| Ok(()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::Served;
+    use super::*;
+
+    fn me() -> String {
+        nix::unistd::User::from_uid(nix::unistd::getuid())
+            .unwrap()
+            .unwrap()
+            .name
+    }
+
+    #[test]
+    fn a_pause_is_proved_once_and_a_row_rewritten_by_hand_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("b.db")).unwrap();
+        let f = "/w/a.toml";
+        let served = Served {
+            file: f,
+            index: 1,
+            workflow: "nightly",
+            cron: "0 2 * * *",
+            timezone: "UTC",
+            catch_up: "none",
+            overlap: "skip",
+        };
+        s.serve_schedules(f, &[served], Timestamp(5)).unwrap();
+        let target = [(f.to_string(), 1, "nightly".to_string())];
+        s.set_paused(&target, true, &me(), "maintenance").unwrap();
+        let row = s.pause_rows().unwrap().remove(0);
+        assert!(row.paused && row.by == me(), "{row:?}");
+        assert_eq!(s.pause_on_record(&row).unwrap(), None);
+        // The reason rewritten: the proof no longer fits (and is used up).
+        let edited = PauseRow {
+            reason: "other".into(),
+            ..row.clone()
+        };
+        let why = s.prove_pause(&edited).unwrap().unwrap_err().to_string();
+        assert!(why.contains("for another command"), "{why}");
+        assert!(s.prove_pause(&row).unwrap().is_err(), "one use");
+        // A pause written by hand, in another's name: no decision.
+        let forged = PauseRow {
+            by: "alice".into(),
+            at: Timestamp(row.at.0 + 7),
+            ..row.clone()
+        };
+        let why = s.prove_pause(&forged).unwrap().unwrap_err().to_string();
+        assert!(why.contains("no decision on the audit chain"), "{why}");
+        assert!(s.pause_on_record(&forged).unwrap().is_some());
+        // A resume cleared by hand names no one: no decision either.
+        let cleared = PauseRow {
+            paused: false,
+            by: String::new(),
+            reason: String::new(),
+            at: Timestamp(0),
+            ..row.clone()
+        };
+        assert!(s.prove_pause(&cleared).unwrap().is_err());
+        // A real resume is proved.
+        s.set_paused(&target, false, &me(), "go").unwrap();
+        let row = s.pause_rows().unwrap().remove(0);
+        assert!(!row.paused && row.by == me(), "{row:?}");
+        assert!(s.prove_pause(&row).unwrap().is_ok());
+        assert!(s.verify_audit(None).unwrap().is_intact());
+    }
+}

@@ -78,7 +78,10 @@ impl ServeState {
 
     /// The last slot this serve decided for a schedule.
     pub fn cursor(&self, file: &str, index: u32) -> Option<Timestamp> {
-        self.kept.cursors.get(&key(file, index)).map(|t| Timestamp(*t))
+        self.kept
+            .cursors
+            .get(&key(file, index))
+            .map(|t| Timestamp(*t))
     }
 
     /// A slot decided: the schedule's cursor moves to it (never back).
@@ -89,7 +92,11 @@ impl ServeState {
 
     /// Whether the missing slot rows up to `through` were reported already; marks them so.
     pub fn report_once(&mut self, file: &str, index: u32, through: Timestamp) -> bool {
-        let r = self.kept.reported.entry(key(file, index)).or_insert(i64::MIN);
+        let r = self
+            .kept
+            .reported
+            .entry(key(file, index))
+            .or_insert(i64::MIN);
         if *r >= through.0 {
             return false;
         }
@@ -147,7 +154,9 @@ impl ServeState {
             Err(e) => return Err(io(e)),
         }
         let text = serde_json::to_vec(&self.kept)?;
-        let tmp = self.path.with_extension(format!("tmp{}", std::process::id()));
+        let tmp = self
+            .path
+            .with_extension(format!("tmp{}", std::process::id()));
         let written = (|| {
             let mut f = std::fs::OpenOptions::new()
                 .write(true)
@@ -200,7 +209,10 @@ mod tests {
         assert_eq!(s.cursor("/w/a.toml", 1), Some(Timestamp(10)), "never back");
         assert!(s.paused("/w/a.toml", 1));
         assert!(s.agrees(&row(true, "alice", 5)));
-        assert!(!s.agrees(&row(false, "", 0)), "a cleared row is not a resume");
+        assert!(
+            !s.agrees(&row(false, "", 0)),
+            "a cleared row is not a resume"
+        );
         assert!(!s.refuse_once(&row(false, "", 0)));
         assert!(!s.report_once("/w/a.toml", 1, Timestamp(10)));
         // Another store has its own record.
