@@ -9,13 +9,14 @@ use clap::{Args, Subcommand};
 #[derive(Debug, Args)]
 #[command(
     args_conflicts_with_subcommands = true,
-    after_help = "Examples:\n  baton audit                   # decisions about the store: schedules, key rotations, deletions\n  baton audit 01J9Z3\n  baton audit 01J9Z3 --json\n  baton audit verify            # the whole store: chain, run histories, approvals\n  baton audit verify 01J9Z3\n  baton audit seal              # adopt a store recorded before BATON_AUDIT_KEY was set\n  baton audit rotate            # re-key the store with BATON_AUDIT_KEY; old keys can go\n\nWith BATON_AUDIT_KEY (and BATON_AUDIT_KEY_ID) set, new records are HMAC-SHA-256 keyed,\nand `verify`, resume and every replay refuse a history rewritten without the key;\nBATON_AUDIT_KEYS=\"old=secret,…\" lets records keyed with earlier keys verify until\n`baton audit rotate` re-keys them. Keyed heads also go to a witness file\n(BATON_AUDIT_WITNESS, default DB.witness) that shows a rollback.\nWithout a key, `verify` proves integrity against accidents only."
+    after_help = "Examples:\n  baton audit                   # decisions about the store: schedules, key rotations, deletions\n  baton audit schedules         # the schedules' decisions alone, and the serve's refusals\n  baton audit 01J9Z3\n  baton audit 01J9Z3 --json\n  baton audit verify            # the whole store: chain, run histories, approvals\n  baton audit verify 01J9Z3\n  baton audit seal              # adopt a store recorded before BATON_AUDIT_KEY was set\n  baton audit rotate            # re-key the store with BATON_AUDIT_KEY; old keys can go\n\nWith BATON_AUDIT_KEY (and BATON_AUDIT_KEY_ID) set, new records are HMAC-SHA-256 keyed,\nand `verify`, resume and every replay refuse a history rewritten without the key;\nBATON_AUDIT_KEYS=\"old=secret,…\" lets records keyed with earlier keys verify until\n`baton audit rotate` re-keys them. Keyed heads also go to a witness file\n(BATON_AUDIT_WITNESS, default DB.witness) that shows a rollback.\nWithout a key, `verify` proves integrity against accidents only."
 )]
 pub struct AuditArgs {
     #[command(subcommand)]
     pub verify: Option<AuditCmd>,
     /// The run id, or a unique prefix of it (none: the decisions about the store itself,
-    /// the schedules' pause, resume, trigger and backfill, key rotations, runs deleted)
+    /// the schedules' pause, resume, trigger and backfill, key rotations, runs deleted;
+    /// `schedules`, `store` or `asks`: those under that subject alone)
     pub run: Option<String>,
     /// Print a JSON array of audit rows
     #[arg(long)]
@@ -90,8 +91,10 @@ pub fn run(args: AuditArgs) -> i32 {
             rotate(witness.open(&db))
         }
         None => match args.run {
+            // A subject of the store's decisions (no run id is a word of lower case).
+            Some(run) if subject_word(&run) => show_store(&args.db, args.json, Some(&run)),
             Some(run) => show(&args.db, &run, args.json),
-            None => show_store(&args.db, args.json),
+            None => show_store(&args.db, args.json, None),
         },
     }
 }
@@ -116,11 +119,27 @@ fn show(db: &DbOpt, run: &str, json: bool) -> i32 {
     exit::OK
 }
 
+/// Whether `baton audit WORD` names a subject of the store's decisions (`schedules`,
+/// `store`, `asks`) rather than a run.
+fn subject_word(word: &str) -> bool {
+    [
+        crate::store::schedules::AUDIT_SUBJECT,
+        crate::store::STORE_SUBJECT,
+        crate::model::ask::AUDIT_SUBJECT,
+    ]
+    .contains(&word)
+}
+
 /// `baton audit` without a run: the decisions about the store (schedules' pause,
-/// resume, trigger and backfill, key rotations, runs deleted), oldest first.
-fn show_store(db: &DbOpt, json: bool) -> i32 {
+/// resume, trigger and backfill, the serve's refusals, key rotations, runs deleted, the
+/// store's making), oldest first; `subject`: those under it alone (`baton audit
+/// schedules`).
+fn show_store(db: &DbOpt, json: bool, subject: Option<&str>) -> i32 {
     let rows = match db.open().and_then(|s| s.store_audit()) {
-        Ok(r) => r,
+        Ok(r) => r
+            .into_iter()
+            .filter(|r| subject.is_none_or(|s| r.run_id == s))
+            .collect::<Vec<_>>(),
         Err(e) => return fail(&e),
     };
     if json {

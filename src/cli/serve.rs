@@ -46,7 +46,7 @@ fn run(args: ServeArgs) -> Result<i32, SessionError> {
     drop(store);
     let exports = Exports::open(None, args.listen.as_deref())
         .map_err(|e| SessionError::Usage(e.to_string()))?;
-    let rt = host::runtime()?;
+    let rt = host::serve_runtime()?;
     let ready: Readiness = Arc::new(Mutex::new(Some("loading the workflows".into())));
     let running = exports.start_with(&rt, &db, ready.clone());
     let code = rt.block_on(serve::serve(ServeOptions {

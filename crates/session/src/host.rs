@@ -28,6 +28,18 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, SessionError> {
         .map_err(|e| SessionError::System(format!("cannot start the runtime: {e}")))
 }
 
+/// `baton serve`'s runtime: its loop runs on the thread that calls `block_on`, and the
+/// runs it drives (each engine a task), the HTTP answers and the blocking work on two
+/// worker threads of their own, so that 200 engines starting at one slot neither queue
+/// behind the loop nor hold it up (issue 41 point 5).
+pub fn serve_runtime() -> Result<tokio::runtime::Runtime, SessionError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| SessionError::System(format!("cannot start the runtime: {e}")))
+}
+
 /// Whatever a dead engine's steps left running goes first, found by the run id in its
 /// environment: this also catches a process that left its step's group, and a group
 /// whose id the engine died before recording. Returns how many groups were stopped.

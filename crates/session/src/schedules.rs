@@ -5,7 +5,7 @@
 use super::SessionError;
 use baton_model::Timestamp;
 use baton_model::schedule::{Cadence, MAX_BACKFILL, next_slot, parse_instant, schedule_name};
-use baton_store::schedules::{BackfillAsk, Backfilled, ScheduleRow};
+use baton_store::schedules::{BackfillAsk, Backfilled, PauseRow, ScheduleRow};
 use baton_store::{Store, StoreError};
 use std::sync::Arc;
 
@@ -30,6 +30,9 @@ pub struct Listed {
     /// Its file no longer loads (`FILE:LINE:COL: error: …`): the version it was loaded
     /// from keeps serving until the file loads again.
     pub error: Option<String>,
+    /// Its row says paused, but the audit chain holds no such decision with a proof by
+    /// the account the row names: why (the serve refuses it and does not pause).
+    pub unproven: Option<String>,
 }
 
 /// Every schedule served at `now`, with its file's load error, and the broken files
@@ -39,21 +42,35 @@ pub fn board(store: &Store, now: Timestamp) -> Result<Board, StoreError> {
     let rows: Vec<Listed> = store
         .schedules()?
         .into_iter()
-        .map(|row| Listed {
-            name: schedule_name(&row.workflow, row.index),
-            next: next_slot(
-                &row.cron,
-                &row.timezone,
-                row.last.as_ref().map(|l| l.slot_at),
-                now,
-            ),
-            error: errors
-                .iter()
-                .find(|(f, _)| *f == row.file)
-                .map(|(_, e)| e.clone()),
-            row,
+        .map(|row| -> Result<Listed, StoreError> {
+            let unproven = match &row.paused {
+                Some(p) => store.pause_on_record(&PauseRow {
+                    file: row.file.clone(),
+                    index: row.index,
+                    paused: true,
+                    by: p.by.clone(),
+                    reason: p.reason.clone(),
+                    at: p.at,
+                })?,
+                None => None,
+            };
+            Ok(Listed {
+                name: schedule_name(&row.workflow, row.index),
+                next: next_slot(
+                    &row.cron,
+                    &row.timezone,
+                    row.last.as_ref().map(|l| l.slot_at),
+                    now,
+                ),
+                error: errors
+                    .iter()
+                    .find(|(f, _)| *f == row.file)
+                    .map(|(_, e)| e.clone()),
+                unproven,
+                row,
+            })
         })
-        .collect();
+        .collect::<Result<_, _>>()?;
     let broken = errors
         .into_iter()
         .filter(|(f, _)| !rows.iter().any(|l| l.row.file == *f))
@@ -86,7 +103,13 @@ impl Listed {
             None => "-".into(),
         };
         let paused = match &self.row.paused {
-            Some(p) => format!("paused by {}: {}", p.by, p.reason),
+            Some(p) => match &self.unproven {
+                None => format!("paused by {}: {}", p.by, p.reason),
+                Some(why) => format!(
+                    "no: the row says paused by {} ({}), unproven: {why}; the serve refuses it",
+                    p.by, p.reason
+                ),
+            },
             None => "no".into(),
         };
         [
@@ -112,6 +135,7 @@ impl Listed {
             "next": self.next.map(Timestamp::to_rfc3339),
             "paused": self.row.paused.as_ref().map(|p| serde_json::json!({
                 "by": p.by, "reason": p.reason, "at": p.at.to_rfc3339(),
+                "unproven": self.unproven,
             })),
             "last_run": self.row.last_run.as_ref().map(|l| serde_json::json!({
                 "id": l.run_id, "state": l.state.as_str(), "slot": l.slot_at.to_rfc3339(),

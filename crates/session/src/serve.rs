@@ -11,6 +11,7 @@ mod catalog;
 mod firing;
 mod loader;
 mod parked;
+mod proofs;
 
 pub use catalog::{Catalog, Changes};
 pub use loader::{LOAD_BUDGET, LOAD_BUDGET_ENV, QUIET};
@@ -21,7 +22,7 @@ use super::prepare;
 use baton_exec::signals::ShutdownSignals;
 use baton_model::Timestamp;
 use baton_model::schedule::{self as sched, Facts, Fate};
-use baton_store::schedules::{ScheduleRow, TRIGGER_INDEX};
+use baton_store::schedules::{ScheduleRow, ServeState, TRIGGER_INDEX};
 use baton_store::{LeaseOutcome, Store};
 use baton_workflow::Schedule;
 use std::path::{Path, PathBuf};
@@ -76,6 +77,8 @@ pub async fn serve(opts: ServeOptions) -> Result<i32, SessionError> {
         .map_err(|e| SessionError::System(format!("cannot install signal handlers: {e}")))?;
     let mut store = Store::open(&opts.db)?;
     take_serve_lease(&mut store)?;
+    // What this serve decided and proved, where no member of the store can write.
+    let mut state = ServeState::open(&baton_store::starter_seal::state_dir(), &opts.db)?;
     let started = Timestamp::now();
     crate::stdio::errln!(
         "serve: {} (store {}), as {}",
@@ -149,6 +152,7 @@ pub async fn serve(opts: ServeOptions) -> Result<i32, SessionError> {
         };
         let changed = known.changed(&store);
         if changed {
+            proofs::pauses(&mut store, &mut state, &opts.operator);
             triggers(&mut store, &catalog, &opts, &mut starting).await;
             backfills(&mut store, &catalog, &opts, &mut starting).await;
             match store.schedules() {
@@ -163,7 +167,7 @@ pub async fn serve(opts: ServeOptions) -> Result<i32, SessionError> {
             continue;
         }
         fire_due(
-            &mut store,
+            (&mut store, &mut state),
             (&catalog, &opts),
             (started, changed),
             &mut known,
@@ -394,6 +398,11 @@ async fn backfills(
         let Some(s) = entry.plan.schedules.iter().find(|s| s.index == b.index) else {
             continue;
         };
+        // Only a slot the audit chain's backfill decision asked for, proved by its
+        // account, starts a run; any other row is refused on record.
+        if !proofs::backfill_proved(store, b, &opts.operator) {
+            continue;
+        }
         starts.push(firing::Start {
             file: &b.file,
             index: b.index,
@@ -482,18 +491,27 @@ impl Known {
 
 /// One schedule at `now`: which of its slots are due, and their fates.
 fn decide_schedule(
-    store: &Store,
+    (store, state): (&mut Store, &mut ServeState),
     at: &Slot<'_>,
-    started: Timestamp,
+    (started, operator): (Timestamp, &str),
     now: Timestamp,
 ) -> Result<sched::Decision, SessionError> {
     let Slot { file, s, row, .. } = *at;
-    let cursor = store.last_slot(file, s.index)?.unwrap_or(row.since);
+    let recorded = store.last_slot(file, s.index)?;
+    // The serve's own cursor: slot rows deleted from the store are not fired again.
+    let own = state.cursor(file, s.index);
+    if let Some(own) = own
+        && recorded.is_none_or(|r| r < own)
+    {
+        proofs::report_missing(store, state, (file, s.index), own, operator);
+    }
+    let cursor = recorded.max(own).unwrap_or(row.since);
     let facts = Facts {
         now,
         cursor,
         awake_since: started.max(row.since),
-        paused: row.paused.is_some(),
+        // As the serve last proved it, not as the row says (issue 41 point 2).
+        paused: state.paused(file, s.index),
         catch_up: s.catch_up,
         max_catch_up: s.max_catch_up,
     };
@@ -504,7 +522,7 @@ fn decide_schedule(
 /// recorded in one transaction, and the runs of those that start made together
 /// (`firing`). Each schedule's next slot goes to `known`.
 async fn fire_due(
-    store: &mut Store,
+    (store, state): (&mut Store, &mut ServeState),
     (catalog, opts): (&Catalog, &ServeOptions),
     (started, changed): (Timestamp, bool),
     known: &mut Known,
@@ -528,7 +546,12 @@ async fn fire_due(
                 s,
                 row,
             };
-            match decide_schedule(store, &at, started, now) {
+            match decide_schedule(
+                (&mut *store, &mut *state),
+                &at,
+                (started, &opts.operator),
+                now,
+            ) {
                 Ok(d) => {
                     known
                         .next
@@ -546,7 +569,7 @@ async fn fire_due(
         }
     }
     if !decided.is_empty() {
-        fire(store, opts, &decided, known, starting).await;
+        fire((&mut *store, &mut *state), opts, &decided, known, starting).await;
     }
     known.rows = rows;
 }
@@ -554,7 +577,7 @@ async fn fire_due(
 /// Record the `decided` slots (each once: one an earlier serve recorded is left to
 /// it), then start the runs of those that start.
 async fn fire(
-    store: &mut Store,
+    (store, state): (&mut Store, &mut ServeState),
     opts: &ServeOptions,
     decided: &[(Slot<'_>, Timestamp, Fate)],
     known: &mut Known,
@@ -575,6 +598,13 @@ async fn fire(
             return;
         }
     };
+    // Each slot decided moves its schedule's own cursor, kept where no member writes.
+    for (at, slot, _) in decided {
+        state.advance(at.file, at.s.index, *slot);
+    }
+    if let Err(e) = state.save() {
+        crate::stdio::errln!("serve: cannot keep its cursor: {e}");
+    }
     let mut starts = Vec::new();
     for ((at, slot, fate), fresh) in decided.iter().zip(fresh) {
         if !fresh {

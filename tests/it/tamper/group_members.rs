@@ -9,11 +9,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
-const GROUP: &str = "gmteam";
-const ALICE: &str = "gmalice";
-const BOB: &str = "gmbob";
+pub(super) const GROUP: &str = "gmteam";
+pub(super) const ALICE: &str = "gmalice";
+pub(super) const BOB: &str = "gmbob";
 
-fn all(out: &Output) -> String {
+pub(super) fn all(out: &Output) -> String {
     format!("{}{}", text(&out.stdout), text(&out.stderr))
 }
 
@@ -38,21 +38,21 @@ fn accounts() {
     });
 }
 
-fn uid(user: &str) -> nix::unistd::Uid {
+pub(super) fn uid(user: &str) -> nix::unistd::Uid {
     nix::unistd::User::from_name(user).unwrap().unwrap().uid
 }
 
-fn gid() -> nix::unistd::Gid {
+pub(super) fn gid() -> nix::unistd::Gid {
     nix::unistd::Group::from_name(GROUP).unwrap().unwrap().gid
 }
 
 /// A group store made by alice (`baton store init --group`), a home for each account.
-struct Members {
+pub(super) struct Members {
     env: Env,
 }
 
 impl Members {
-    fn new() -> Members {
+    pub(super) fn new() -> Members {
         accounts();
         let env = Env::new();
         std::fs::set_permissions(env.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -72,11 +72,11 @@ impl Members {
         m
     }
 
-    fn home(&self, user: &str) -> PathBuf {
+    pub(super) fn home(&self, user: &str) -> PathBuf {
         self.env.path().join(user)
     }
 
-    fn db(&self) -> PathBuf {
+    pub(super) fn db(&self) -> PathBuf {
         self.env.path().join("srv").join("store").join("baton.db")
     }
 
@@ -103,11 +103,11 @@ impl Members {
         c
     }
 
-    fn baton(&self, user: &str, args: &[&str]) -> Output {
+    pub(super) fn baton(&self, user: &str, args: &[&str]) -> Output {
         self.cmd(user, args).output().expect("run baton")
     }
 
-    fn spawn(&self, user: &str, args: &[&str]) -> Child {
+    pub(super) fn spawn(&self, user: &str, args: &[&str]) -> Child {
         self.cmd(user, args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -116,7 +116,7 @@ impl Members {
     }
 
     /// A file in `user`'s home, theirs.
-    fn write(&self, user: &str, name: &str, body: &str) -> PathBuf {
+    pub(super) fn write(&self, user: &str, name: &str, body: &str) -> PathBuf {
         let p = self.home(user).join(name);
         std::fs::write(&p, body).unwrap();
         nix::unistd::chown(&p, Some(uid(user)), Some(gid())).unwrap();
@@ -124,7 +124,7 @@ impl Members {
     }
 
     /// `sqlite3` on the store as `user`: what any member can do to the database.
-    fn sql(&self, user: &str, script: &str) {
+    pub(super) fn sql(&self, user: &str, script: &str) {
         use std::io::Write;
         let mut child = Command::new("setpriv")
             .arg(format!("--reuid={user}"))
@@ -141,7 +141,8 @@ impl Members {
             .stdin
             .take()
             .unwrap()
-            .write_all(script.as_bytes())
+            // A live engine or serve writes meanwhile: wait for it, as baton does.
+            .write_all(format!(".timeout 10000\n{script}").as_bytes())
             .unwrap();
         let out = child.wait_with_output().unwrap();
         assert!(out.status.success(), "sqlite3 as {user}: {}", all(&out));
@@ -185,7 +186,7 @@ impl Members {
     }
 }
 
-fn sql_text(s: &str) -> String {
+pub(super) fn sql_text(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 

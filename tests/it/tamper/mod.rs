@@ -3,6 +3,7 @@ mod audit_keys;
 mod chain;
 mod group_members;
 mod group_oracle;
+mod group_schedules;
 mod identity;
 mod leaks;
 mod run_alone;

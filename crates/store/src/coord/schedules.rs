@@ -21,6 +21,10 @@ pub use backfill::{BackfillAsk, Backfilled, DueBackfill};
 pub use baton_model::schedule::{LastRun, Paused, ScheduleRow, SlotRow};
 
 mod backfill;
+mod pause;
+mod serve_state;
+pub use pause::PauseRow;
+pub use serve_state::ServeState;
 
 /// A trigger an operator asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,7 +76,8 @@ const SCHEDULES: &str =
      WHERE s.active = 1
      ORDER BY s.workflow, s.file, s.idx";
 
-/// Why the serve refuses a requested trigger ([`Store::prove_trigger`]).
+/// Why the serve refuses a decision on a schedule it finds in the store: a requested
+/// trigger ([`Store::prove_trigger`]), a backfilled slot, a pause or a resume.
 #[derive(Debug, thiserror::Error)]
 pub enum TriggerUnproven {
     #[error(
@@ -363,56 +368,6 @@ impl Store {
         self.ctx(r)
     }
 
-    /// Pause (`paused`) or resume the schedules `targets` (file, index), on the audit
-    /// chain as `actor`'s decision.
-    pub fn set_paused(
-        &mut self,
-        targets: &[(String, u32, String)],
-        paused: bool,
-        actor: &str,
-        reason: &str,
-    ) -> Result<(), StoreError> {
-        let now = Timestamp::now();
-        let names: Vec<String> = targets
-            .iter()
-            .map(|(_, i, w)| baton_model::schedule::schedule_name(w, *i))
-            .collect();
-        let decision = Decision {
-            actor: actor.to_string(),
-            action: if paused {
-                AuditAction::SchedulePaused
-            } else {
-                AuditAction::ScheduleResumed
-            },
-            step: None,
-            reason: Some(reason.to_string()),
-            summary: format!(
-                "{} {}",
-                if paused { "paused" } else { "resumed" },
-                names.join(", ")
-            ),
-            details: serde_json::json!({ "schedules": names }),
-        };
-        self.decide(&decision, |tx| {
-            for (file, index, _) in targets {
-                if paused {
-                    tx.execute(
-                        "UPDATE schedules SET paused = 1, paused_by = ?3, paused_reason = ?4, paused_at = ?5
-                         WHERE file = ?1 AND idx = ?2",
-                        params![file, index, actor, reason, now.0],
-                    )?;
-                } else {
-                    tx.execute(
-                        "UPDATE schedules SET paused = 0, paused_by = NULL, paused_reason = NULL, paused_at = NULL
-                         WHERE file = ?1 AND idx = ?2",
-                        params![file, index],
-                    )?;
-                }
-            }
-            Ok(())
-        })
-    }
-
     /// Ask the serve of `file` (workflow `workflow`) to start a run now, with `params`.
     ///
     /// The request carries a proof of its submitter (`proof`): a file beside the store,
@@ -497,39 +452,64 @@ impl Store {
     /// for the row as it is now (its file, time and params). `Ok(Err(why))`: refused.
     /// The proof is used up, whatever the verdict: it proves one trigger, once.
     pub fn prove_trigger(&self, t: &Trigger) -> Result<Result<(), TriggerUnproven>, StoreError> {
-        let r = self
-            .conn
-            .query_row(
+        let value = trigger_value(&t.file, t.at, &t.by, &t.params_text);
+        self.prove_on_chain(
+            AuditAction::ScheduleTriggered,
+            ("$.at", t.at.0.into()),
+            &t.by,
+            value,
+            |d| {
+                (d.get("file").and_then(|f| f.as_str()) == Some(t.file.as_str()))
+                    .then(|| d.get("proof").cloned())
+            },
+        )
+    }
+
+    /// The serve's check of a decision it found in the store (a trigger, a backfilled
+    /// slot, a pause or a resume): the audit chain's latest decision `action` that
+    /// `about` says is about this row (`Some`, with the name of its proof if it has
+    /// one), among those whose details hold `filter` (a JSON path and its value); its
+    /// actor must be `by`, the account the row names, and that account's proof must
+    /// hold for `value`, the row as it is now as the proof covers it. The proof is used
+    /// up, whatever the verdict. `Ok(Err(why))`: refused.
+    pub(crate) fn prove_on_chain(
+        &self,
+        action: AuditAction,
+        filter: (&str, rusqlite::types::Value),
+        by: &str,
+        mut value: serde_json::Value,
+        about: impl Fn(&serde_json::Value) -> Option<Option<serde_json::Value>>,
+    ) -> Result<Result<(), TriggerUnproven>, StoreError> {
+        let r = (|| {
+            let mut st = self.conn.prepare_cached(
                 "SELECT actor, details FROM audit WHERE run_id = ?1 AND action = ?2
-                   AND json_extract(details, '$.file') = ?3 AND json_extract(details, '$.at') = ?4
-                 ORDER BY id LIMIT 1",
-                params![
-                    AUDIT_SUBJECT,
-                    AuditAction::ScheduleTriggered.as_str(),
-                    t.file,
-                    t.at.0
-                ],
-                |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
-            )
-            .optional()
-            .map_err(StoreError::from);
-        let Some((actor, details)) = self.ctx(r)? else {
+                   AND json_extract(details, ?3) = ?4 ORDER BY id DESC",
+            )?;
+            let rows = st
+                .query_map(
+                    params![AUDIT_SUBJECT, action.as_str(), filter.0, filter.1],
+                    |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+                )?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows.into_iter().find_map(|(actor, details)| {
+                let d: serde_json::Value = serde_json::from_str(&details).ok()?;
+                about(&d).map(|nonce| (actor, nonce))
+            }))
+        })();
+        let Some((actor, nonce)) = self.ctx(r)? else {
             return Ok(Err(TriggerUnproven::NoDecision));
         };
-        if !baton_model::same_actor(&actor, &t.by) {
+        if !baton_model::same_actor(&actor, by) {
             return Ok(Err(TriggerUnproven::OtherActor {
-                row: t.by.clone(),
+                row: by.to_string(),
                 chain: actor,
             }));
         }
-        let mut value = trigger_value(&t.file, t.at, &actor, &t.params_text);
-        let nonce = serde_json::from_str::<serde_json::Value>(&details)
-            .ok()
-            .and_then(|d| d.get("proof").cloned());
         let Some(nonce) = nonce else {
             return Ok(Err(TriggerUnproven::NoProof));
         };
         if let Some(map) = value.as_object_mut() {
+            map.insert("by".into(), actor.clone().into());
             map.insert("proof".into(), nonce);
         }
         Ok(

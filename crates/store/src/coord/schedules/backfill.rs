@@ -6,13 +6,24 @@
 //! that has a row already is asked for only if no run was ever made for it (`missed`,
 //! `paused`, `failed`): a slot that ran, or is asked for already, is never started again,
 //! whoever asks and however often (the row's key is the file, schedule and slot).
+//!
+//! Each slot asked for carries a proof of its account, as a trigger does: a file beside
+//! the store made by the asking process, named in the decision's audit row
+//! (`details.proofs`, by slot); the serve starts a slot only once that proof holds for
+//! the account its row names ([`Store::prove_backfill`]), and refuses any other row on
+//! record ([`Store::refuse_backfill`]): a member cannot ask in another's name.
 use super::{REQUESTED, Store, StoreError, TRIGGER_INDEX};
 use baton_model::Timestamp;
 use baton_model::history::{AuditAction, Decision};
 use rusqlite::{OptionalExtension, params};
 
 /// Fates of a slot that made no run: a backfill may start it.
-const NEVER_RAN: [&str; 3] = ["missed", "paused", "failed"];
+const NEVER_RAN: [&str; 4] = ["missed", "paused", "failed", "refused"];
+
+/// A backfilled slot's text as its proof covers it (without the proof's name).
+fn slot_value(file: &str, index: u32, slot: Timestamp, by: &str) -> serde_json::Value {
+    serde_json::json!({ "file": file, "index": index, "slot": slot.0, "by": by })
+}
 
 /// What a backfill found for one slot of its range.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,12 +113,45 @@ impl Store {
             }),
         };
         let now = Timestamp::now().0;
+        // One proof per slot, made before the transaction (which decides which slots are
+        // asked for); those of slots not asked for are removed after it.
+        let shared = crate::coord::proof::shared(&self.path);
+        let mut proofs = Vec::with_capacity(ask.slots.len());
+        for at in ask.slots {
+            let value = slot_value(ask.file, ask.index, *at, ask.actor);
+            match crate::coord::proof::seal_value(&self.path, shared, super::AUDIT_SUBJECT, value) {
+                Ok((_, path)) => proofs.push(path),
+                Err(e) => {
+                    for p in &proofs {
+                        let _ = std::fs::remove_file(p);
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        let nonce = |p: &std::path::PathBuf| {
+            p.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        };
+        let decision =
+            |(asked, named): &(Vec<String>, serde_json::Map<String, serde_json::Value>)| {
+                let mut d = decision(asked);
+                if let Some(map) = d.details.as_object_mut() {
+                    map.insert("file".into(), ask.file.into());
+                    map.insert("index".into(), ask.index.into());
+                    map.insert("proofs".into(), serde_json::Value::Object(named.clone()));
+                }
+                d
+            };
         // The fates are read again in the decision's transaction: what it records is
         // what it found.
-        self.decide_with(decision, |tx| {
+        let mut used = vec![false; ask.slots.len()];
+        let done = self.decide_with(decision, |tx| {
             let mut out = Vec::with_capacity(ask.slots.len());
             let mut asked = Vec::new();
-            for at in ask.slots {
+            let mut named = serde_json::Map::new();
+            for (i, at) in ask.slots.iter().enumerate() {
                 let new = tx.execute(
                     "INSERT INTO schedule_slots (file, idx, slot_at, fate, requested_by, recorded_at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
@@ -116,11 +160,13 @@ impl Store {
                     || tx.execute(
                         "UPDATE schedule_slots SET fate = ?4, requested_by = ?5, recorded_at = ?6
                          WHERE file = ?1 AND idx = ?2 AND slot_at = ?3 AND run_id IS NULL
-                           AND fate IN ('missed', 'paused', 'failed')",
+                           AND fate IN ('missed', 'paused', 'failed', 'refused')",
                         params![ask.file, ask.index, at.0, REQUESTED, ask.actor, now],
                     )? == 1;
                 if new {
                     asked.push(at.slot_text());
+                    named.insert(at.0.to_string(), nonce(&proofs[i]).into());
+                    used[i] = true;
                     out.push(Backfilled::Requested);
                 } else {
                     let (fate, run) = tx.query_row(
@@ -131,7 +177,74 @@ impl Store {
                     out.push(Backfilled::Decided { fate, run });
                 }
             }
-            Ok((out, asked))
+            Ok((out, (asked, named)))
+        });
+        for (p, used) in proofs.iter().zip(&used) {
+            if !*used || done.is_err() {
+                let _ = std::fs::remove_file(p);
+            }
+        }
+        done
+    }
+
+    /// The serve's check of a backfilled slot before it starts its run: the audit
+    /// chain's backfill decision of its schedule names a proof for this slot, by the
+    /// account the row names, and that proof holds. Uses the proof up, whatever the
+    /// verdict. `Ok(Err(why))`: refused.
+    pub fn prove_backfill(
+        &self,
+        b: &DueBackfill,
+    ) -> Result<Result<(), super::TriggerUnproven>, StoreError> {
+        let key = b.slot.0.to_string();
+        self.prove_on_chain(
+            AuditAction::ScheduleBackfilled,
+            ("$.file", b.file.clone().into()),
+            &b.by,
+            slot_value(&b.file, b.index, b.slot, &b.by),
+            |d| {
+                (d.get("index").and_then(|i| i.as_u64()) == Some(b.index as u64))
+                    .then(|| d.get("proofs").and_then(|p| p.get(&key)).cloned())
+                    .filter(Option::is_some)
+            },
+        )
+    }
+
+    /// A backfilled slot the serve refuses (`why`), on record: its row `refused`, and
+    /// the refusal on the audit chain as `actor`'s (the serve's account).
+    pub fn refuse_backfill(
+        &mut self,
+        b: &DueBackfill,
+        actor: &str,
+        why: &str,
+    ) -> Result<(), StoreError> {
+        let decision = Decision {
+            actor: actor.to_string(),
+            action: AuditAction::CommandRefused,
+            step: None,
+            reason: Some(why.to_string()),
+            summary: format!(
+                "refused the backfill of {}#{} slot {} asked as {}",
+                b.file,
+                b.index,
+                b.slot.to_rfc3339(),
+                b.by
+            ),
+            details: serde_json::json!({
+                "file": b.file,
+                "index": b.index,
+                "at": b.slot.0,
+                "requested_by": b.by,
+                "refused": why,
+                "decision": "backfill",
+            }),
+        };
+        self.decide(&decision, |tx| {
+            tx.execute(
+                "UPDATE schedule_slots SET fate = 'refused'
+                 WHERE file = ?1 AND idx = ?2 AND slot_at = ?3 AND fate = ?4",
+                params![b.file, b.index, b.slot.0, REQUESTED],
+            )?;
+            Ok(())
         })
     }
 
@@ -171,6 +284,10 @@ mod tests {
 
     #[test]
     fn a_slot_is_backfilled_once_and_only_if_it_never_ran() {
+        let me = nix::unistd::User::from_uid(nix::unistd::getuid())
+            .unwrap()
+            .unwrap()
+            .name;
         let dir = tempfile::tempdir().unwrap();
         let mut s = Store::open(&dir.path().join("b.db")).unwrap();
         let f = "/w/a.toml";
@@ -196,7 +313,7 @@ mod tests {
             index: 1,
             name: "nightly#1",
             slots: &slots,
-            actor: "alice",
+            actor: &me,
             reason: "outage",
             range: (Timestamp(day), Timestamp(3 * day)),
         };
@@ -224,7 +341,27 @@ mod tests {
         assert_eq!(due.len(), 1);
         assert_eq!(
             (due[0].slot, due[0].by.as_str()),
-            (Timestamp(2 * day), "alice")
+            (Timestamp(2 * day), me.as_str())
+        );
+        // Only the slot asked for, as its account, is proved; once.
+        let forged = DueBackfill {
+            slot: Timestamp(3 * day + 7),
+            ..due[0].clone()
+        };
+        let why = s.prove_backfill(&forged).unwrap().unwrap_err().to_string();
+        assert!(why.contains("no decision on the audit chain"), "{why}");
+        let other = DueBackfill {
+            by: "mallory".into(),
+            ..due[0].clone()
+        };
+        assert!(s.prove_backfill(&other).unwrap().is_err());
+        assert!(s.prove_backfill(&due[0]).unwrap().is_ok());
+        assert!(s.prove_backfill(&due[0]).unwrap().is_err(), "one use");
+        s.refuse_backfill(&due[0], "alice", "test").unwrap();
+        assert_eq!(
+            s.slot_fates(f, 1, &slots[1..2]).unwrap(),
+            vec![Backfilled::Requested],
+            "a refused slot may be asked for again"
         );
         // Both decisions are on the audit chain.
         let rows = s.audit(AUDIT_SUBJECT).unwrap();
@@ -234,6 +371,7 @@ mod tests {
             .map(|r| serde_json::from_str(&r.details).unwrap())
             .collect();
         assert_eq!(backfills.len(), 2, "{rows:?}");
+        assert!(rows.iter().any(|r| r.action == "command_refused"));
         assert_eq!(
             backfills[0]["slots"],
             serde_json::json!(["1970-01-03T00:00:00Z", "1970-01-04T00:00:00Z"])

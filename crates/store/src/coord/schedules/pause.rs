@@ -1,0 +1,344 @@
+//! Pausing and resuming a schedule, with proof (issue 41 point 2).
+//!
+//! A schedule's row keeps its last pause or resume decision: `paused`, and who decided,
+//! why and when (`paused_by`, `paused_reason`, `paused_at`, kept on a resume too). Any
+//! member of a group store can write that row, so each decision also carries a proof of
+//! its account, as a trigger does: a file beside the store made by the deciding process
+//! (the kernel records its owner) holding the digest of the decision's exact text for
+//! that schedule (file, index, paused or not, account, reason, time), named by the
+//! decision's audit row. The serve acts only on a row whose decision the audit chain
+//! holds and whose proof holds for the account it names ([`Store::prove_pause`]); it
+//! keeps what it proved where no member can write (`ServeState`), and refuses any
+//! other row on record ([`Store::refuse_pause`]).
+use super::{AUDIT_SUBJECT, Store, StoreError, TriggerUnproven};
+use baton_model::Timestamp;
+use baton_model::history::{AuditAction, Decision};
+use rusqlite::params;
+
+/// A schedule's last pause or resume as its row says (`by` empty: none recorded).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PauseRow {
+    pub file: String,
+    pub index: u32,
+    pub paused: bool,
+    pub by: String,
+    pub reason: String,
+    pub at: Timestamp,
+}
+
+impl PauseRow {
+    /// `pause` or `resume`.
+    pub fn verb(&self) -> &'static str {
+        if self.paused { "pause" } else { "resume" }
+    }
+
+    fn action(&self) -> AuditAction {
+        if self.paused {
+            AuditAction::SchedulePaused
+        } else {
+            AuditAction::ScheduleResumed
+        }
+    }
+
+    /// The decision's text for this schedule as its proof covers it.
+    fn value(&self) -> serde_json::Value {
+        serde_json::json!({
+            "file": self.file,
+            "index": self.index,
+            "paused": self.paused,
+            "by": self.by,
+            "reason": self.reason,
+            "at": self.at.0,
+        })
+    }
+}
+
+impl Store {
+    /// Pause (`paused`) or resume the schedules `targets` (file, index, workflow), on
+    /// the audit chain as `actor`'s decision, each with a proof of `actor` (see the
+    /// module's doc).
+    pub fn set_paused(
+        &mut self,
+        targets: &[(String, u32, String)],
+        paused: bool,
+        actor: &str,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        let now = Timestamp::now();
+        let shared = crate::coord::proof::shared(&self.path);
+        let mut proofs = Vec::with_capacity(targets.len());
+        let mut sealed = Vec::with_capacity(targets.len());
+        for (file, index, _) in targets {
+            let row = PauseRow {
+                file: file.clone(),
+                index: *index,
+                paused,
+                by: actor.to_string(),
+                reason: reason.to_string(),
+                at: now,
+            };
+            let made =
+                crate::coord::proof::seal_value(&self.path, shared, AUDIT_SUBJECT, row.value());
+            let (_, proof) = match made {
+                Ok(m) => m,
+                Err(e) => {
+                    for p in &proofs {
+                        let _ = std::fs::remove_file(p);
+                    }
+                    return Err(e);
+                }
+            };
+            let nonce = proof
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            sealed.push(serde_json::json!({ "file": file, "index": index, "proof": nonce }));
+            proofs.push(proof);
+        }
+        let names: Vec<String> = targets
+            .iter()
+            .map(|(_, i, w)| baton_model::schedule::schedule_name(w, *i))
+            .collect();
+        let row = PauseRow {
+            file: String::new(),
+            index: 0,
+            paused,
+            by: actor.to_string(),
+            reason: reason.to_string(),
+            at: now,
+        };
+        let decision = Decision {
+            actor: actor.to_string(),
+            action: row.action(),
+            step: None,
+            reason: Some(reason.to_string()),
+            summary: format!(
+                "{} {}",
+                if paused { "paused" } else { "resumed" },
+                names.join(", ")
+            ),
+            details: serde_json::json!({ "schedules": names, "at": now.0, "targets": sealed }),
+        };
+        let done = self.decide(&decision, |tx| {
+            for (file, index, _) in targets {
+                tx.execute(
+                    "UPDATE schedules SET paused = ?3, paused_by = ?4, paused_reason = ?5, paused_at = ?6
+                     WHERE file = ?1 AND idx = ?2",
+                    params![file, index, paused, actor, reason, now.0],
+                )?;
+            }
+            Ok(())
+        });
+        if done.is_err() {
+            for p in &proofs {
+                let _ = std::fs::remove_file(p);
+            }
+        }
+        done
+    }
+
+    /// Each schedule served, with its last pause or resume as its row says.
+    pub fn pause_rows(&self) -> Result<Vec<PauseRow>, StoreError> {
+        let r = (|| {
+            let mut st = self.conn.prepare_cached(
+                "SELECT file, idx, paused, paused_by, paused_reason, paused_at FROM schedules
+                 WHERE active = 1 ORDER BY file, idx",
+            )?;
+            let rows = st
+                .query_map([], |r| {
+                    Ok(PauseRow {
+                        file: r.get(0)?,
+                        index: r.get(1)?,
+                        paused: r.get(2)?,
+                        by: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+                        reason: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
+                        at: Timestamp(r.get::<_, Option<i64>>(5)?.unwrap_or_default()),
+                    })
+                })?
+                .collect::<Result<_, _>>()?;
+            Ok(rows)
+        })();
+        self.ctx(r)
+    }
+
+    /// The serve's check of a schedule's pause or resume row: the audit chain holds the
+    /// decision, by the account the row names, and that account's proof holds for the
+    /// row as it is now. Uses the proof up, whatever the verdict. `Ok(Err(why))`: refused.
+    pub fn prove_pause(&self, p: &PauseRow) -> Result<Result<(), TriggerUnproven>, StoreError> {
+        if p.by.is_empty() {
+            return Ok(Err(TriggerUnproven::NoDecision));
+        }
+        self.prove_on_chain(p.action(), ("$.at", p.at.0.into()), &p.by, p.value(), |d| {
+            d.get("targets")?.as_array()?.iter().find_map(|t| {
+                (t.get("file")?.as_str()? == p.file && t.get("index")?.as_u64()? == p.index as u64)
+                    .then(|| t.get("proof").cloned())
+            })
+        })
+    }
+
+    /// Whether the audit chain holds the decision behind a pause row, by the account it
+    /// names, with a proof's name (`None`), or why not: what `baton schedules` can say
+    /// without taking the proof, which is the serve's to check.
+    pub fn pause_on_record(&self, p: &PauseRow) -> Result<Option<String>, StoreError> {
+        let r = (|| {
+            let mut st = self.conn.prepare_cached(
+                "SELECT actor, details FROM audit WHERE run_id = ?1 AND action = ?2
+                   AND json_extract(details, '$.at') = ?3 ORDER BY id",
+            )?;
+            let rows = st
+                .query_map(params![AUDIT_SUBJECT, p.action().as_str(), p.at.0], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })();
+        let rows = self.ctx(r)?;
+        let found = rows.iter().find(|(_, details)| {
+            serde_json::from_str::<serde_json::Value>(details)
+                .ok()
+                .and_then(|d| {
+                    d.get("targets")?.as_array()?.iter().find(|t| {
+                        t.get("file").and_then(|f| f.as_str()) == Some(p.file.as_str())
+                            && t.get("index").and_then(|i| i.as_u64()) == Some(p.index as u64)
+                            && t.get("proof").is_some()
+                    })?;
+                    Some(())
+                })
+                .is_some()
+        });
+        Ok(match found {
+            None => Some(TriggerUnproven::NoDecision.to_string()),
+            Some((actor, _)) if !baton_model::same_actor(actor, &p.by) => Some(
+                TriggerUnproven::OtherActor {
+                    row: p.by.clone(),
+                    chain: actor.clone(),
+                }
+                .to_string(),
+            ),
+            Some(_) => None,
+        })
+    }
+
+    /// A pause or resume row the serve refuses (`why`), on record as `actor`'s (the
+    /// serve's account). The row is left as it is: the serve goes on as it last proved.
+    pub fn refuse_pause(&mut self, p: &PauseRow, actor: &str, why: &str) -> Result<(), StoreError> {
+        let name = format!("{}#{}", p.file, p.index);
+        let asked = if p.by.is_empty() {
+            "with no account".to_string()
+        } else {
+            format!("as {} at {}", p.by, p.at.to_rfc3339())
+        };
+        let decision = Decision {
+            actor: actor.to_string(),
+            action: AuditAction::CommandRefused,
+            step: None,
+            reason: Some(why.to_string()),
+            summary: format!("refused the {} of {name} asked {asked}", p.verb()),
+            details: serde_json::json!({
+                "file": p.file,
+                "index": p.index,
+                "at": p.at.0,
+                "requested_by": p.by,
+                "refused": why,
+                "decision": p.verb(),
+            }),
+        };
+        self.decide(&decision, |_| Ok(()))
+    }
+
+    /// Slot rows of a schedule the serve fired up to `through` that are gone from the
+    /// store (deleted): on record as `actor`'s (the serve's), and not fired again.
+    pub fn report_missing_slots(
+        &mut self,
+        file: &str,
+        index: u32,
+        through: Timestamp,
+        actor: &str,
+    ) -> Result<(), StoreError> {
+        let why = format!(
+            "slot rows up to {} are missing from the store (deleted); the serve's own cursor says they were decided: not fired again",
+            through.to_rfc3339()
+        );
+        let decision = Decision {
+            actor: actor.to_string(),
+            action: AuditAction::CommandRefused,
+            step: None,
+            reason: Some(why.clone()),
+            summary: format!("refused to fire again the missing slots of {file}#{index}"),
+            details: serde_json::json!({
+                "file": file,
+                "index": index,
+                "through": through.0,
+                "refused": why,
+            }),
+        };
+        self.decide(&decision, |_| Ok(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Served;
+    use super::*;
+
+    fn me() -> String {
+        nix::unistd::User::from_uid(nix::unistd::getuid())
+            .unwrap()
+            .unwrap()
+            .name
+    }
+
+    #[test]
+    fn a_pause_is_proved_once_and_a_row_rewritten_by_hand_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("b.db")).unwrap();
+        let f = "/w/a.toml";
+        let served = Served {
+            file: f,
+            index: 1,
+            workflow: "nightly",
+            cron: "0 2 * * *",
+            timezone: "UTC",
+            catch_up: "none",
+            overlap: "skip",
+        };
+        s.serve_schedules(f, &[served], Timestamp(5)).unwrap();
+        let target = [(f.to_string(), 1, "nightly".to_string())];
+        s.set_paused(&target, true, &me(), "maintenance").unwrap();
+        let row = s.pause_rows().unwrap().remove(0);
+        assert!(row.paused && row.by == me(), "{row:?}");
+        assert_eq!(s.pause_on_record(&row).unwrap(), None);
+        // The reason rewritten: the proof no longer fits (and is used up).
+        let edited = PauseRow {
+            reason: "other".into(),
+            ..row.clone()
+        };
+        let why = s.prove_pause(&edited).unwrap().unwrap_err().to_string();
+        assert!(why.contains("for another command"), "{why}");
+        assert!(s.prove_pause(&row).unwrap().is_err(), "one use");
+        // A pause written by hand, in another's name: no decision.
+        let forged = PauseRow {
+            by: "alice".into(),
+            at: Timestamp(row.at.0 + 7),
+            ..row.clone()
+        };
+        let why = s.prove_pause(&forged).unwrap().unwrap_err().to_string();
+        assert!(why.contains("no decision on the audit chain"), "{why}");
+        assert!(s.pause_on_record(&forged).unwrap().is_some());
+        // A resume cleared by hand names no one: no decision either.
+        let cleared = PauseRow {
+            paused: false,
+            by: String::new(),
+            reason: String::new(),
+            at: Timestamp(0),
+            ..row.clone()
+        };
+        assert!(s.prove_pause(&cleared).unwrap().is_err());
+        // A real resume is proved.
+        s.set_paused(&target, false, &me(), "go").unwrap();
+        let row = s.pause_rows().unwrap().remove(0);
+        assert!(!row.paused && row.by == me(), "{row:?}");
+        assert!(s.prove_pause(&row).unwrap().is_ok());
+        assert!(s.verify_audit(None).unwrap().is_intact());
+    }
+}
