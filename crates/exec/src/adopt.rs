@@ -76,7 +76,9 @@ pub fn frozen_attempt(pgid: i32, run: &str, step: &str, attempt: u32) -> Option<
         return None;
     }
     let (state, _, pgrp) = baton_model::procs::read_stat(pgid)?;
-    if pgrp != pgid || !matches!(state, 'T' | 't') {
+    // Stopped (`T`), or `D` in a `vfork` whose child is stopped before its exec (as
+    // `sh` starts a command): it stops as soon as that child runs again.
+    if pgrp != pgid || !matches!(state, 'T' | 't' | 'D') {
         return None;
     }
     let env = std::fs::read(format!("/proc/{pgid}/environ")).ok()?;
