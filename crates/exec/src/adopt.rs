@@ -1,11 +1,10 @@
 //! A frozen local attempt outlives its engine, and the next engine adopts it (issue 43
 //! point 1: "a hold survives the engine").
 //!
-//! What makes it survive: every step runs in a session of its own (`spawn.rs`), so the
-//! kernel does not send its group SIGHUP+SIGCONT when the engine dies (it does so only
-//! to a group in the dying parent's session); stopped, it writes nothing, so nothing
-//! meets the dead engine's pipes; and a pipe keeps what was written into it while its
-//! writer holds it, whoever reads it.
+//! What makes it survive: its anchor (`anchor.rs`) keeps its group from becoming
+//! orphaned when the engine dies, so the kernel does not send it SIGHUP+SIGCONT;
+//! stopped, it writes nothing, so nothing meets the dead engine's pipes; and a pipe
+//! keeps what was written into it while its writer holds it, whoever reads it.
 //!
 //! What the next engine does (`adopt`): it checks that the recorded group is still
 //! that attempt's and still stopped ([`frozen_attempt`]: the leader's pid is the

@@ -2,6 +2,7 @@
 //! group; a builtin runs inside the engine. Both end in a [`Finished`], which the
 //! driver turns into `Input::StepExited`.
 pub mod adopt;
+pub mod anchor;
 pub mod batch;
 pub mod builtin;
 pub mod command;

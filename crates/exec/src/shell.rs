@@ -212,6 +212,8 @@ struct KillState {
     /// An adopted attempt's tracer, not yet told to go (`adopt.rs`): the first signal
     /// that lets its frozen leader run goes through it, so that its exit is seen.
     tracer: Option<std::sync::mpsc::Sender<Vec<Signal>>>,
+    /// The group has its anchor (`anchor.rs`): frozen, it outlives the engine frozen.
+    anchored: bool,
 }
 
 #[derive(Debug)]
@@ -279,7 +281,12 @@ impl KillHandle {
             Signal::SIGCONT
         };
         // Under the lock, as `terminate`: the group is still the step's.
-        signal_group(self.shared.pgid, sig)
+        let there = signal_group(self.shared.pgid, sig)?;
+        if stop && there && !state.anchored {
+            // After the stop, so the freeze does not wait for a process to start.
+            state.anchored = super::anchor::start(self.shared.pgid).is_ok();
+        }
+        Ok(there)
     }
 }
 
@@ -440,6 +447,8 @@ pub(super) fn assemble(
             shared: Arc::new(KillShared {
                 pgid,
                 state: Mutex::new(KillState {
+                    // An adopted group was anchored by the engine that froze it.
+                    anchored: tracer.is_some(),
                     tracer,
                     ..KillState::default()
                 }),
