@@ -365,9 +365,12 @@ fn a_resume_adopts_a_frozen_local_step_whose_group_outlived_the_engine() {
         },
         Timestamp(T0 + 6_000),
     );
-    assert!(
-        fx.iter()
-            .any(|e| matches!(e, Effect::Thaw { step: 0, attempt: 1 }))
-    );
+    assert!(fx.iter().any(|e| matches!(
+        e,
+        Effect::Thaw {
+            step: 0,
+            attempt: 1
+        }
+    )));
     assert!(spawned(&fx).is_empty(), "continued, not run again");
 }

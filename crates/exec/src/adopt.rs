@@ -104,7 +104,11 @@ pub fn attempt_dir(pid: i32) -> Option<PathBuf> {
     let output = env
         .split(|b| *b == 0)
         .find_map(|kv| kv.strip_prefix(b"BATON_OUTPUT="))?;
-    Some(PathBuf::from(OsStr::from_bytes(output)).parent()?.to_path_buf())
+    Some(
+        PathBuf::from(OsStr::from_bytes(output))
+            .parent()?
+            .to_path_buf(),
+    )
 }
 
 /// Whether this process may trace its own user's processes that are not its
@@ -201,7 +205,8 @@ fn trace(
         return;
     }
     // SAFETY (each `ptrace` below): a request on our tracee with integer arguments.
-    let cont = |sig: i32| unsafe { libc::ptrace(libc::PTRACE_CONT, pid, NONE, sig as libc::c_long) };
+    let cont =
+        |sig: i32| unsafe { libc::ptrace(libc::PTRACE_CONT, pid, NONE, sig as libc::c_long) };
     let mut first = true;
     loop {
         let mut status: libc::c_int = 0;

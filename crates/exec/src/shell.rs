@@ -1,11 +1,11 @@
 //! The shell executor: one attempt of a `run` step as a process in its own group, its
 //! output masked into a per-attempt log file and a bounded tail, its `$BATON_OUTPUT`
 //! and `$BATON_USAGE` files read and removed at the end.
+use super::adopt::Leader;
 use super::command::Invocation;
 use super::files_dir::{AttemptDir, FilesDir, Spent, private_attempt_dir};
 use super::group::{KILL_SETTLE, POLL, group_alive, signal_group};
 use super::outputs::{MAX_FILE_BYTES, parse_read_outputs, parse_usage};
-use super::adopt::Leader;
 use super::spawn::{SpawnRequest, Spawned};
 use super::stream::{MaskingSplitter, Stream, TailHandle};
 use super::{ExecError, Finished, KillReason};

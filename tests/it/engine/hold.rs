@@ -203,8 +203,8 @@ fn resume(env: &Env, run: &str) -> std::process::Child {
 }
 
 /// kill -9 of the engine while a local step is frozen: its processes outlive it,
-/// still frozen (in a session of their own, the kernel sends their orphaned group no
-/// SIGHUP+SIGCONT), and the resumed engine adopts them, not killed as leftovers: the
+/// still frozen (the group's anchor keeps it from being orphaned: the kernel sends it
+/// no SIGHUP+SIGCONT), and the resumed engine adopts them, not killed as leftovers: the
 /// same pids, still stopped, using no CPU, attempt 1 still. Released, they count on;
 /// the log holds every number once, in order (what was written into the pipe before
 /// the crash included), and the exit is recorded.
@@ -251,8 +251,16 @@ fn after_kill_9_a_frozen_local_step_stays_frozen_and_is_adopted() {
     assert_eq!(done.status.code(), Some(0), "{}", text(&done.stderr));
     let show = env.show(&run);
     assert_eq!(step_state(&show, "count").as_deref(), Some("succeeded"));
-    assert_eq!(step_field(&show, "count", "attempts"), 1, "continued, not rerun");
-    assert_eq!(step_field(&show, "count", "exit_code"), 0, "its exit on record");
+    assert_eq!(
+        step_field(&show, "count", "attempts"),
+        1,
+        "continued, not rerun"
+    );
+    assert_eq!(
+        step_field(&show, "count", "exit_code"),
+        0,
+        "its exit on record"
+    );
     let log = step_field(&show, "count", "log_path");
     let log = std::fs::read_to_string(log.as_str().unwrap()).unwrap();
     let want: Vec<String> = (1..=400).map(|i| format!("n {i}")).collect();

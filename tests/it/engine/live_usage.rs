@@ -266,8 +266,8 @@ fn a_raise_continues_the_step_the_ceiling_froze() {
 }
 
 /// kill -9 of the engine while the step is frozen at the ceiling, then resume. The
-/// step's processes outlive their engine, still frozen (in a session of their own,
-/// their orphaned group gets no SIGHUP+SIGCONT from the kernel), and the resumed
+/// step's processes outlive their engine, still frozen (the group's anchor keeps it
+/// from being orphaned: no SIGHUP+SIGCONT from the kernel), and the resumed
 /// engine adopts them: the same pids, still stopped, using no CPU, attempt 1 still,
 /// the budget gate and what the step spent standing. A raise continues it: every
 /// line it writes is counted once, and its exit is recorded.
@@ -341,7 +341,11 @@ fn after_kill_9_at_the_ceiling_the_frozen_step_is_adopted_and_the_gate_stands() 
         1,
         "continued, not rerun"
     );
-    assert_eq!(step_field(&show, "agent", "exit_code"), 0, "its exit on record");
+    assert_eq!(
+        step_field(&show, "agent", "exit_code"),
+        0,
+        "its exit on record"
+    );
     assert_eq!(
         std::fs::read_to_string(env.path().join("ledger")).unwrap(),
         "report\n"
