@@ -190,6 +190,16 @@ fn stopped_group(run: &str, min: usize) -> Vec<i32> {
     })
 }
 
+/// Waits until the frozen group's anchor (`exec::anchor`: a member that is no step
+/// process, whose parent outlives the engine) has joined it: from then on a kill -9 of
+/// the engine leaves the group frozen.
+pub(crate) fn wait_anchored(pids: &[i32]) {
+    let pgrp = procs::read_stat(pids[0]).map_or(0, |s| s.2);
+    wait_until("the frozen group's anchor", secs(10), || {
+        procs::group_members(pgrp).len() > pids.len()
+    });
+}
+
 /// Resumes the run and waits until the new engine drives it.
 fn resume(env: &Env, run: &str) -> std::process::Child {
     let resumed = env.spawn(&["resume", run, "--headless"]);
@@ -218,6 +228,7 @@ fn after_kill_9_a_frozen_local_step_stays_frozen_and_is_adopted() {
     ok(&env.run(&["hold", &run, "count", "--reason", "over a crash"]));
     let mut pids = stopped_group(&run, 2);
     pids.sort_unstable();
+    wait_anchored(&pids);
     let by = step_field(&env.show(&run), "count", "hold")["by"].clone();
     assert!(by.is_string(), "held under the OS account");
     engine.kill().expect("kill -9");
@@ -295,6 +306,7 @@ exit 7
     wait_until("the step to start", secs(30), || progress(env.path()) >= 1);
     ok(&env.run(&["hold", &run, "count", "--reason", "over a crash"]));
     let pids = stopped_group(&run, 1);
+    wait_anchored(&pids);
     engine.kill().expect("kill -9");
     let _ = engine.wait();
     std::fs::write(env.path().join("go"), "").unwrap();

@@ -279,6 +279,7 @@ fn after_kill_9_at_the_ceiling_the_frozen_step_is_adopted_and_the_gate_stands() 
     let run = env.wait_run_id();
     let (_, mut pids) = frozen_at_the_ceiling(&env, &run);
     pids.sort_unstable();
+    crate::engine::hold::wait_anchored(&pids);
     engine.kill().expect("kill -9");
     let _ = engine.wait();
     // What the dead engine recorded (lines read between the freeze's decision and
