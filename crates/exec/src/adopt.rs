@@ -243,3 +243,65 @@ fn trace(
         first = false;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::process::CommandExt;
+    use std::process::{Command, Stdio};
+
+    /// A stopped process group is the attempt's only when its leader's environment
+    /// names that run, step and attempt, it is stopped, and its output goes to pipes:
+    /// a reused pid (another process, another attempt) is never adopted.
+    #[test]
+    fn only_the_attempts_own_stopped_leader_is_found() {
+        let dir = std::env::temp_dir().join(format!("baton-adopt-test-{}", std::process::id()));
+        let Ok(mut child) = Command::new("sleep")
+            .arg("30")
+            .env("BATON_RUN_ID", "run1")
+            .env("BATON_STEP_ID", "count")
+            .env("BATON_ATTEMPT", "2")
+            .env("BATON_OUTPUT", dir.join("output"))
+            .env("BATON_USAGE", dir.join("usage"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .spawn()
+        else {
+            return; // no `sleep` here: nothing to adopt
+        };
+        let pid = child.id() as i32;
+        // Its environment is readable once its exec is through.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let ready = || {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|e| e.split(|b| *b == 0).any(|kv| kv == b"BATON_RUN_ID=run1"))
+        };
+        while !ready() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert_eq!(
+            frozen_attempt(pid, "run1", "count", 2),
+            None,
+            "running, not frozen"
+        );
+        let _ = signal_group(pid, Signal::SIGSTOP);
+        while baton_model::procs::read_stat(pid).is_some_and(|s| s.0 != 'T')
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let found = frozen_attempt(pid, "run1", "count", 2);
+        let other_attempt = frozen_attempt(pid, "run1", "count", 1);
+        let other_step = frozen_attempt(pid, "run1", "counts", 2);
+        let other_run = frozen_attempt(pid, "run2", "count", 2);
+        let _ = child.kill();
+        let _ = signal_group(pid, Signal::SIGCONT);
+        let _ = child.wait();
+        assert_eq!(found, Some([dir.join("output"), dir.join("usage")]));
+        assert_eq!(other_attempt, None);
+        assert_eq!(other_step, None);
+        assert_eq!(other_run, None);
+        assert_eq!(attempt_dir(pid), None, "gone");
+    }
+}
