@@ -60,6 +60,8 @@ pub fn start(pgid: i32) -> std::io::Result<()> {
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .process_group(0)
+        // Holds no directory of the run's busy.
+        .current_dir("/")
         // Not a step's process (an engine started by a step carries its ids).
         .env_remove("BATON_RUN_ID")
         .env_remove("BATON_STEP_ID")
