@@ -284,9 +284,10 @@ fn holds_that_cannot_apply_are_refused() {
     assert_eq!(sim.events_named("command_refused").len(), 3);
 }
 
-/// A frozen local step does not survive its engine (its output went through the
-/// engine's pipes): resume stops what is left of it and, the step being idempotent,
-/// holds it again instead of running it, so the operator's hold still stands.
+/// A frozen local step not adopted (its group gone, no longer its own, or its exit
+/// not to be seen here: `adopt_frozen` not called): resume stops what is left of it
+/// and, the step being idempotent, holds it again instead of running it, so the
+/// operator's hold still stands.
 #[test]
 fn a_resume_holds_a_frozen_local_step_again_instead_of_running_it() {
     let p = plan().step("a").build();
@@ -314,4 +315,62 @@ fn a_resume_holds_a_frozen_local_step_again_instead_of_running_it() {
         Timestamp(T0 + 6_000),
     );
     assert_eq!(spawned(&fx), ["a"]);
+}
+
+/// A frozen local step whose process group outlived its engine, still stopped and
+/// still its own (the session's look at `/proc`), is adopted: resume follows it
+/// (`Reattach` on the local executor, its group id for a job id), still running and
+/// frozen, attempt 1, not stopped as stale; a release thaws it, and its exit ends
+/// attempt 1. A group that is not the recorded one is not adopted.
+#[test]
+fn a_resume_adopts_a_frozen_local_step_whose_group_outlived_the_engine() {
+    let p = plan().step("a").build();
+    let mut sim = Sim::new(p.clone(), cfg());
+    sim.started("a");
+    sim.cmd(hold(&["a"], None, false));
+    let events = sim.core.events().to_vec();
+    let mut again = Core::replay(p, cfg(), &events).expect("replay");
+    assert_eq!(again.frozen_local(), [(0, "a".to_string(), 1, 1000)]);
+    assert!(!again.adopt_frozen(0, 1, 1001), "another group");
+    assert!(!again.adopt_frozen(0, 2, 1000), "another attempt");
+    assert!(again.adopt_frozen(0, 1, 1000));
+    assert_eq!(again.adopted_groups(), [1000]);
+    let fx = again.resume("olivia", Timestamp(T0 + 5_000));
+    assert!(
+        !fx.iter().any(|e| matches!(e, Effect::KillStale { .. })),
+        "not stopped as stale"
+    );
+    assert!(fx.iter().any(|e| matches!(
+        e,
+        Effect::Reattach { executor, job_id, spec } if executor == "local" && job_id == "1000" && spec.attempt == 1
+    )));
+    let a = &again.steps[0];
+    assert_eq!(a.state, StepState::Running);
+    assert_eq!(a.attempts, 1);
+    assert!(a.hold.as_ref().is_some_and(|h| h.frozen && h.by == "alice"));
+    // Its group reported again by the driver: already on record.
+    let fx = again.handle(
+        Input::ProcessStarted {
+            step: 0,
+            attempt: 1,
+            pgid: 1000,
+        },
+        Timestamp(T0 + 5_100),
+    );
+    assert!(fx.is_empty(), "{fx:?}");
+    let fx = again.handle(
+        Input::Command {
+            id: None,
+            command: release(&["a"]),
+        },
+        Timestamp(T0 + 6_000),
+    );
+    assert!(fx.iter().any(|e| matches!(
+        e,
+        Effect::Thaw {
+            step: 0,
+            attempt: 1
+        }
+    )));
+    assert!(spawned(&fx).is_empty(), "continued, not run again");
 }

@@ -568,6 +568,9 @@ pub struct Core {
     counts: [usize; StepState::ALL.len()],
     /// Running steps that are frozen (held while they ran): they keep their slots.
     frozen: usize,
+    /// On a takeover: frozen local steps whose process group outlived the dead engine,
+    /// still stopped (`adopt_frozen`); resume follows them instead of stopping them.
+    adopted: Vec<usize>,
     unsettled: usize,
     lanes: Vec<Lane>,
     next_ticket: u64,
@@ -745,6 +748,7 @@ impl Core {
             events: eventlog::EventLog::default(),
             counts,
             frozen: 0,
+            adopted: Vec::new(),
             unsettled: n,
             lanes,
             next_ticket: 0,

@@ -121,8 +121,10 @@ struct Live {
     kill: Option<exec::KillHandle>,
     tail: Option<exec::TailHandle>,
     cancel: Option<oneshot::Sender<KillReason>>,
-    /// Held while it runs (`Effect::Freeze`): frozen as soon as its handle is known.
-    frozen: bool,
+    /// A freeze (`Effect::Freeze`: true) or thaw (false) decided before its handle was
+    /// known: applied as soon as it is. A thaw matters for an adopted attempt, which
+    /// starts frozen (`exec::adopt`); for a fresh one it is a harmless SIGCONT.
+    frozen: Option<bool>,
 }
 
 pub struct Driver {
@@ -713,9 +715,9 @@ impl Driver {
                 tail,
             } => {
                 if let Some(live) = self.live.get_mut(&key) {
-                    // Held before its process was known: it freezes now.
-                    if live.frozen {
-                        spawn::freeze(&kill, true);
+                    // Held (or released) before its process was known: now.
+                    if let Some(stop) = live.frozen {
+                        spawn::freeze(&kill, stop);
                     }
                     live.kill = Some(kill);
                     live.tail = Some(tail);

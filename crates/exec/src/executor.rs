@@ -130,14 +130,18 @@ impl Executor {
         }
     }
 
-    /// Attach to an attempt a previous engine started (resume): only jobs and SSH
-    /// steps outlive their engine; a local process group is never re-attached.
+    /// Attach to an attempt a previous engine started (resume): jobs and SSH steps
+    /// outlive their engine; a local process group only when it was frozen (a hold),
+    /// adopted by its group id (`adopt.rs`).
     pub fn reattach(&self, job: ShellJob, job_id: &str) -> Result<Attempt, ExecError> {
         match self {
-            Executor::Local => Err(ExecError::Spawn {
-                message: format!("job {job_id} is not a local process; nothing to follow"),
-                log_path: None,
-            }),
+            Executor::Local => match job_id.parse::<i32>() {
+                Ok(pgid) => super::adopt::adopt(job, pgid).map(Attempt::Local),
+                Err(_) => Err(ExecError::Spawn {
+                    message: format!("job {job_id} is not a local process; nothing to follow"),
+                    log_path: None,
+                }),
+            },
             Executor::Slurm(s) => Ok(Attempt::Slurm(s.reattach(job, job_id))),
             Executor::Ssh(s) => Ok(Attempt::Ssh(s.reattach(job, job_id))),
             Executor::Batch(s) => Ok(Attempt::Batch(Box::new(s.reattach(job, job_id)))),

@@ -104,7 +104,7 @@ pub(super) struct AttemptDir {
 }
 
 impl AttemptDir {
-    fn at(path: PathBuf) -> AttemptDir {
+    pub(super) fn at(path: PathBuf) -> AttemptDir {
         let fd = std::fs::OpenOptions::new()
             .read(true)
             .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW)

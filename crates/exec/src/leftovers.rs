@@ -7,8 +7,9 @@ use std::path::PathBuf;
 /// Remove this user's `baton-<run>-…` directories under the files root (and the temp
 /// dir, where an engine with another `TMPDIR` made them) (the run's files
 /// directory and any attempt's own). Only real directories owned by this user are
-/// touched, never a symlink. Returns what was removed.
-pub fn remove_run_temp_dirs(run_id: &str) -> Vec<PathBuf> {
+/// touched, never a symlink; nor one that is or holds a directory in `keep` (an
+/// adopted attempt's, `adopt.rs`). Returns what was removed.
+pub fn remove_run_temp_dirs(run_id: &str, keep: &[PathBuf]) -> Vec<PathBuf> {
     let prefix = format!("baton-{}-", super::shell::clean(run_id));
     let me = nix::unistd::geteuid().as_raw();
     let mut roots = vec![super::files_dir::files_root(), std::env::temp_dir()];
@@ -21,6 +22,7 @@ pub fn remove_run_temp_dirs(run_id: &str) -> Vec<PathBuf> {
         .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
         .map(|e| e.path())
         .filter(|p| std::fs::symlink_metadata(p).is_ok_and(|m| m.is_dir() && m.uid() == me))
+        .filter(|p| !keep.iter().any(|k| k.starts_with(p)))
         .filter(|p| {
             // The run's directory is unlistable while in use (see `FilesDir`).
             use std::os::unix::fs::PermissionsExt;
@@ -45,7 +47,7 @@ mod tests {
             std::fs::create_dir_all(d).unwrap();
         }
         std::fs::write(ours.join("build.1.out"), "token=secret\n").unwrap();
-        let mut removed = remove_run_temp_dirs(&run);
+        let mut removed = remove_run_temp_dirs(&run, &[]);
         removed.sort();
         let mut want = vec![ours.clone(), attempt.clone()];
         want.sort();

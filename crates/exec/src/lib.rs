@@ -1,6 +1,8 @@
 //! Step executors (docs/architecture.md, "The layers"): a shell step runs as a real process in its own process
 //! group; a builtin runs inside the engine. Both end in a [`Finished`], which the
 //! driver turns into `Input::StepExited`.
+pub mod adopt;
+pub mod anchor;
 pub mod batch;
 pub mod builtin;
 pub mod command;

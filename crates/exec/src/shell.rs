@@ -1,11 +1,12 @@
 //! The shell executor: one attempt of a `run` step as a process in its own group, its
 //! output masked into a per-attempt log file and a bounded tail, its `$BATON_OUTPUT`
 //! and `$BATON_USAGE` files read and removed at the end.
+use super::adopt::Leader;
 use super::command::Invocation;
 use super::files_dir::{AttemptDir, FilesDir, Spent, private_attempt_dir};
 use super::group::{KILL_SETTLE, POLL, group_alive, signal_group};
 use super::outputs::{MAX_FILE_BYTES, parse_read_outputs, parse_usage};
-use super::spawn::{ChildProcess, SpawnRequest, Spawned};
+use super::spawn::{SpawnRequest, Spawned};
 use super::stream::{MaskingSplitter, Stream, TailHandle};
 use super::{ExecError, Finished, KillReason};
 use baton_model::mask::Masker;
@@ -74,7 +75,7 @@ pub(crate) fn clean(s: &str) -> String {
 /// 24). The files are not created: a step that writes one creates it (`>>` does).
 /// Removed on drop.
 #[derive(Debug)]
-struct AttemptFiles {
+pub(super) struct AttemptFiles {
     dir: AttemptDir,
     output: PathBuf,
     usage: PathBuf,
@@ -85,6 +86,19 @@ struct AttemptFiles {
 }
 
 impl AttemptFiles {
+    /// An adopted attempt's files, where its environment says they are (`adopt.rs`):
+    /// removed with their directory once read.
+    pub(super) fn adopted(output: PathBuf, usage: PathBuf) -> Option<AttemptFiles> {
+        let dir = output.parent()?.to_path_buf();
+        (usage.parent() == Some(dir.as_path())).then(|| AttemptFiles {
+            dir: AttemptDir::at(dir),
+            output,
+            usage,
+            exists: [true; 2],
+            run: None,
+        })
+    }
+
     fn create(job: &ShellJob) -> std::io::Result<AttemptFiles> {
         let dir = match &job.files_dir {
             Some(run) => run.attempt_dir()?,
@@ -195,6 +209,11 @@ struct KillState {
     requested: Option<(KillReason, Duration)>,
     /// The main process was reaped: its pid may be reused once the group is empty.
     reaped: bool,
+    /// An adopted attempt's tracer, not yet told to go (`adopt.rs`): the first signal
+    /// that lets its frozen leader run goes through it, so that its exit is seen.
+    tracer: Option<std::sync::mpsc::Sender<Vec<Signal>>>,
+    /// The group has its anchor (`anchor.rs`): frozen, it outlives the engine frozen.
+    anchored: bool,
 }
 
 #[derive(Debug)]
@@ -226,10 +245,21 @@ impl KillHandle {
             return;
         }
         state.requested = Some((reason, grace));
-        // Under the lock, so the group is still the step's (the leader is not reaped).
-        let _ = signal_group(self.shared.pgid, Signal::SIGTERM);
         // A frozen (held) group takes its SIGTERM only once it runs again.
-        let _ = signal_group(self.shared.pgid, Signal::SIGCONT);
+        let signals = vec![Signal::SIGTERM, Signal::SIGCONT];
+        match state.tracer.take() {
+            // An adopted leader is traced before it runs (`adopt.rs`).
+            Some(tracer) => {
+                let _ = tracer.send(signals);
+            }
+            // Under the lock, so the group is still the step's (the leader is not
+            // reaped).
+            None => {
+                for sig in signals {
+                    let _ = signal_group(self.shared.pgid, sig);
+                }
+            }
+        }
         drop(state);
         self.shared.notify.notify_one();
     }
@@ -237,9 +267,13 @@ impl KillHandle {
     /// Freeze (`stop`: SIGSTOP) or continue (SIGCONT) the whole group: a hold
     /// (issue 43). `Ok(false)` when the group is gone (its end is on its way).
     pub fn pause(&self, stop: bool) -> Result<bool, ExecError> {
-        let state = self.shared.lock();
+        let mut state = self.shared.lock();
         if state.reaped {
             return Ok(false);
+        }
+        if !stop && let Some(tracer) = state.tracer.take() {
+            // An adopted leader is traced before it runs again (`adopt.rs`).
+            return Ok(tracer.send(vec![Signal::SIGCONT]).is_ok());
         }
         let sig = if stop {
             Signal::SIGSTOP
@@ -247,7 +281,12 @@ impl KillHandle {
             Signal::SIGCONT
         };
         // Under the lock, as `terminate`: the group is still the step's.
-        signal_group(self.shared.pgid, sig)
+        let there = signal_group(self.shared.pgid, sig)?;
+        if stop && there && !state.anchored {
+            // After the stop, so the freeze does not wait for a process to start.
+            state.anchored = super::anchor::start(self.shared.pgid).is_ok();
+        }
+        Ok(there)
     }
 }
 
@@ -255,7 +294,7 @@ impl KillHandle {
 #[derive(Debug)]
 pub struct Running {
     pgid: i32,
-    child: ChildProcess,
+    leader: Leader,
     started: Instant,
     kill: KillHandle,
     tail: TailHandle,
@@ -358,6 +397,27 @@ pub fn spawn(job: ShellJob) -> Result<Running, ExecError> {
         }
     };
     let pgid = child.id();
+    Ok(assemble(
+        pgid,
+        Leader::Child(child),
+        None,
+        [stdout, stderr],
+        job.masker,
+        files,
+        log,
+    ))
+}
+
+/// A started (or adopted) attempt: its output pumped into its log and tails.
+pub(super) fn assemble(
+    pgid: i32,
+    leader: Leader,
+    tracer: Option<std::sync::mpsc::Sender<Vec<Signal>>>,
+    [stdout, stderr]: [tokio::net::unix::pipe::Receiver; 2],
+    masker: Masker,
+    files: AttemptFiles,
+    log: Arc<LazyLog>,
+) -> Running {
     let started = Instant::now();
     let tail = TailHandle::default();
     let stderr_tail = TailHandle::new(STDERR_TAIL_LINES, STDERR_TAIL_LINE_BYTES);
@@ -374,19 +434,24 @@ pub fn spawn(job: ShellJob) -> Result<Running, ExecError> {
     pumps.push(tokio::spawn(pump(
         stdout,
         s,
-        job.masker.clone(),
+        masker.clone(),
         stop_rx.clone(),
     )));
     let s = sink(Stream::Stderr, Some(&stderr_tail));
-    pumps.push(tokio::spawn(pump(stderr, s, job.masker.clone(), stop_rx)));
-    Ok(Running {
+    pumps.push(tokio::spawn(pump(stderr, s, masker.clone(), stop_rx)));
+    Running {
         pgid,
-        child,
+        leader,
         started,
         kill: KillHandle {
             shared: Arc::new(KillShared {
                 pgid,
-                state: Mutex::default(),
+                state: Mutex::new(KillState {
+                    // An adopted group was anchored by the engine that froze it.
+                    anchored: tracer.is_some(),
+                    tracer,
+                    ..KillState::default()
+                }),
                 notify: Notify::new(),
             }),
         },
@@ -395,9 +460,9 @@ pub fn spawn(job: ShellJob) -> Result<Running, ExecError> {
         pumps,
         stop,
         files: Some(files),
-        masker: job.masker,
+        masker,
         log,
-    })
+    }
 }
 
 /// Start one invocation. `resolved`: where the program was found in `PATH` (see
@@ -441,7 +506,7 @@ type LogError = Arc<std::io::Error>;
 /// DAG print nothing, and a create per attempt is measurable. Readers treat a missing
 /// file as an empty log.
 #[derive(Debug)]
-struct LazyLog {
+pub(super) struct LazyLog {
     dir: PathBuf,
     path: PathBuf,
     /// The file's name in `dir`, which names it in the run's time index.
@@ -458,7 +523,7 @@ struct LazyLog {
 }
 
 impl LazyLog {
-    fn new(dir: &Path, path: &Path, masker: Masker) -> LazyLog {
+    pub(super) fn new(dir: &Path, path: &Path, masker: Masker) -> LazyLog {
         LazyLog {
             dir: dir.to_path_buf(),
             path: path.to_path_buf(),
@@ -649,7 +714,7 @@ impl Running {
         let mut killed = false;
         loop {
             tokio::select! {
-                status = self.child.wait() => return (status, kill_at),
+                status = self.leader.wait() => return (status, kill_at),
                 _ = self.kill.shared.notify.notified(), if kill_at.is_none() => {
                     if let Some((_, grace)) = self.kill.shared.lock().requested {
                         kill_at = Some(Instant::now() + grace);

@@ -43,8 +43,10 @@ pub fn serve_runtime() -> Result<tokio::runtime::Runtime, SessionError> {
 /// Whatever a dead engine's steps left running goes first, found by the run id in its
 /// environment: this also catches a process that left its step's group, and a group
 /// whose id the engine died before recording. Returns how many groups were stopped.
-pub fn stop_leftovers(run_id: &str) -> usize {
-    let leftovers = baton_exec::run_process_groups(run_id);
+/// The groups in `keep` (frozen attempts the new engine adopts) stay.
+pub fn stop_leftovers(run_id: &str, keep: &[i32]) -> usize {
+    let mut leftovers = baton_exec::run_process_groups(run_id);
+    leftovers.retain(|g| !keep.contains(g));
     if !leftovers.is_empty() {
         baton_engine::driver::kill_stale(run_id, &leftovers);
     }
@@ -61,14 +63,20 @@ fn driver(
 ) -> (Driver, Vec<baton_engine::Effect>, Option<String>) {
     let mut note = None;
     if ready.stale {
-        let n = stop_leftovers(&ready.run_id);
+        let adopted = ready.core.adopted_groups();
+        let n = stop_leftovers(&ready.run_id, &adopted);
         if n > 0 {
             note = Some(format!(
                 "stopped {n} process group(s) left running by the previous engine"
             ));
         }
         // Its temporary files too (outputs not read yet may hold secrets in clear).
-        baton_exec::leftovers::remove_run_temp_dirs(&ready.run_id);
+        // Not an adopted attempt's: it reads them when it ends.
+        let keep: Vec<_> = adopted
+            .iter()
+            .filter_map(|&g| baton_exec::adopt::attempt_dir(g))
+            .collect();
+        baton_exec::leftovers::remove_run_temp_dirs(&ready.run_id, &keep);
     }
     let mut driver = Driver::new(ready.core, store, ready.run_id, lease_holder(), sinks);
     driver.announce(&ready.committed);

@@ -11,9 +11,25 @@ use baton_exec::ssh::SshExecutor;
 use baton_model::Timestamp;
 use baton_workflow::ExecutorKind;
 
+/// Frozen local attempts whose process group outlived the dead engine, still stopped
+/// and still theirs, are adopted (`Core::adopt_frozen`, issue 43 point 1): resume
+/// follows them, still held, instead of stopping them. Not where the adopted leader's
+/// exit could not be seen (`exec::adopt::may_trace`).
+fn adopt_frozen(core: &mut Core, run_id: &str) {
+    if !baton_exec::adopt::may_trace() {
+        return;
+    }
+    for (i, step, attempt, pgid) in core.frozen_local() {
+        if baton_exec::adopt::frozen_attempt(pgid, run_id, &step, attempt).is_some() {
+            core.adopt_frozen(i, attempt, pgid);
+        }
+    }
+}
+
 /// Adopt the run's unrecorded live jobs into `core` (`Core::adopt_job`), before resume;
 /// their effects (events, cancellations) go first among the driver's initial effects.
 pub fn adopt(core: &mut Core, run_id: &str, now: Timestamp) -> Vec<Effect> {
+    adopt_frozen(core, run_id);
     let plan = std::sync::Arc::clone(core.plan());
     let mut fx = Vec::new();
     for e in &plan.executors {

@@ -172,46 +172,154 @@ run = "echo after ran > after.txt"
     assert_eq!(refused.status.code(), Some(1), "{}", text(&refused.stdout));
 }
 
-/// kill -9 of the engine while a local step is frozen: its process cannot go on (its
-/// output went through the dead engine's pipe), so resume stops it, not left stopped
-/// for ever, and holds the step again instead of running it; released, it runs again
-/// whole. (A Slurm step stays frozen across the crash: `exec::slurm`.)
+/// The CPU time (utime + stime) the processes have used so far.
+fn cpu(pids: &[i32]) -> u64 {
+    pids.iter().filter_map(|&p| stat(p)).map(|s| s.1).sum()
+}
+
+/// The step's processes once every one of them is stopped (at least `min`).
+fn stopped_group(run: &str, min: usize) -> Vec<i32> {
+    wait_until("the group to stop", secs(10), || {
+        let pids = step_processes(run);
+        let all = pids.len() >= min && pids.iter().all(|&p| stat(p).is_some_and(|s| s.0 == 'T'));
+        if all {
+            Ok(pids)
+        } else {
+            Err(format!("{pids:?}"))
+        }
+    })
+}
+
+/// Waits until the frozen group's anchor (`exec::anchor`: a member that is no step
+/// process, whose parent outlives the engine) has joined it: from then on a kill -9 of
+/// the engine leaves the group frozen.
+pub(crate) fn wait_anchored(pids: &[i32]) {
+    let pgrp = procs::read_stat(pids[0]).map_or(0, |s| s.2);
+    wait_until("the frozen group's anchor", secs(10), || {
+        procs::group_members(pgrp).len() > pids.len()
+    });
+}
+
+/// Resumes the run and waits until the new engine drives it.
+fn resume(env: &Env, run: &str) -> std::process::Child {
+    let resumed = env.spawn(&["resume", run, "--headless"]);
+    let driver = format!("pid {} ", resumed.id());
+    wait_until("the resumed engine to drive the run", secs(30), || {
+        env.show(run)["driven_by"]
+            .as_str()
+            .is_some_and(|d| d.starts_with(&driver))
+    });
+    resumed
+}
+
+/// kill -9 of the engine while a local step is frozen: its processes outlive it,
+/// still frozen (the group's anchor keeps it from being orphaned: the kernel sends it
+/// no SIGHUP+SIGCONT), and the resumed engine adopts them, not killed as leftovers: the
+/// same pids, still stopped, using no CPU, attempt 1 still. Released, they count on;
+/// the log holds every number once, in order (what was written into the pipe before
+/// the crash included), and the exit is recorded.
 #[test]
-fn after_kill_9_a_frozen_local_step_is_held_again_not_run() {
+fn after_kill_9_a_frozen_local_step_stays_frozen_and_is_adopted() {
     let env = Env::new();
     let wf = env.workflow("counter.toml", COUNTER);
     let mut engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
     let run = env.wait_run_id();
     wait_until("the step to count", secs(30), || progress(env.path()) >= 5);
     ok(&env.run(&["hold", &run, "count", "--reason", "over a crash"]));
-    let pids = wait_until("the group to stop", secs(10), || {
-        let pids = step_processes(&run);
-        let all = pids.len() >= 2 && pids.iter().all(|&p| stat(p).is_some_and(|s| s.0 == 'T'));
-        if all {
-            Ok(pids)
-        } else {
-            Err(format!("{pids:?}"))
-        }
-    });
+    let mut pids = stopped_group(&run, 2);
+    pids.sort_unstable();
+    wait_anchored(&pids);
     let by = step_field(&env.show(&run), "count", "hold")["by"].clone();
     assert!(by.is_string(), "held under the OS account");
     engine.kill().expect("kill -9");
     let _ = engine.wait();
-    let resumed = env.spawn(&["resume", &run, "--headless"]);
-    env.wait_step(&run, "count", "held", 30);
-    wait_until("the old group to be gone", secs(30), || {
-        pids.iter().all(|&p| !process_alive(p))
-    });
+    let resumed = resume(&env, &run);
+    // The same processes, still frozen, none stopped as a leftover.
+    let mut now = step_processes(&run);
+    now.sort_unstable();
+    assert_eq!(now, pids, "the same processes after resume");
+    assert!(
+        pids.iter().all(|&p| stat(p).is_some_and(|s| s.0 == 'T')),
+        "still stopped"
+    );
+    let (used, counted) = (cpu(&pids), progress(env.path()));
+    // The window in which a running counter would use CPU and count on: not a wait
+    // for a condition (nothing is to happen), the span the test observes.
+    std::thread::sleep(Duration::from_millis(700));
+    assert_eq!(cpu(&pids), used, "a frozen process uses no CPU");
+    assert_eq!(progress(env.path()), counted, "nor counts");
     let show = env.show(&run);
-    assert_eq!(step_field(&show, "count", "hold")["by"], by, "{show:#}");
+    assert_eq!(step_state(&show, "count").as_deref(), Some("running"));
+    let hold = step_field(&show, "count", "hold");
+    assert_eq!(hold["frozen"], true, "{show:#}");
+    assert_eq!(hold["by"], by, "{show:#}");
     assert_eq!(step_field(&show, "count", "attempts"), 1, "not run again");
     ok(&env.run(&["release", &run, "count", "--reason", "go"]));
+    wait_until("the count to go on", secs(30), || {
+        progress(env.path()) > counted
+    });
     let done = wait_child(resumed, 120);
     assert_eq!(done.status.code(), Some(0), "{}", text(&done.stderr));
     let show = env.show(&run);
-    assert_eq!(step_field(&show, "count", "attempts"), 2);
+    assert_eq!(step_state(&show, "count").as_deref(), Some("succeeded"));
+    assert_eq!(
+        step_field(&show, "count", "attempts"),
+        1,
+        "continued, not rerun"
+    );
+    assert_eq!(
+        step_field(&show, "count", "exit_code"),
+        0,
+        "its exit on record"
+    );
     let log = step_field(&show, "count", "log_path");
     let log = std::fs::read_to_string(log.as_str().unwrap()).unwrap();
     let want: Vec<String> = (1..=400).map(|i| format!("n {i}")).collect();
-    assert_eq!(log.lines().collect::<Vec<_>>(), want);
+    assert_eq!(
+        log.lines().collect::<Vec<_>>(),
+        want,
+        "every number once, in order"
+    );
+}
+
+/// An adopted step's exit status is its own: released after the crash, a frozen step
+/// that exits 7 is recorded failed with code 7, its late output in its log.
+#[test]
+fn an_adopted_step_that_fails_is_recorded_with_its_exit_code() {
+    let env = Env::new();
+    let wf = env.workflow(
+        "fails.toml",
+        r#"
+name = "fails"
+[[step]]
+id = "count"
+run = '''
+echo 1 > progress
+while [ ! -f go ]; do sleep 0.02; done
+echo "late line"
+exit 7
+'''
+"#,
+    );
+    let mut engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
+    let run = env.wait_run_id();
+    wait_until("the step to start", secs(30), || progress(env.path()) >= 1);
+    ok(&env.run(&["hold", &run, "count", "--reason", "over a crash"]));
+    let pids = stopped_group(&run, 1);
+    wait_anchored(&pids);
+    engine.kill().expect("kill -9");
+    let _ = engine.wait();
+    std::fs::write(env.path().join("go"), "").unwrap();
+    let resumed = resume(&env, &run);
+    assert!(pids.iter().all(|&p| stat(p).is_some_and(|s| s.0 == 'T')));
+    ok(&env.run(&["release", &run, "count", "--reason", "go"]));
+    let done = wait_child(resumed, 120);
+    assert_eq!(done.status.code(), Some(1), "{}", text(&done.stderr));
+    let show = env.show(&run);
+    assert_eq!(step_state(&show, "count").as_deref(), Some("failed"));
+    assert_eq!(step_field(&show, "count", "exit_code"), 7, "{show:#}");
+    assert_eq!(step_field(&show, "count", "attempts"), 1);
+    let log = step_field(&show, "count", "log_path");
+    let log = std::fs::read_to_string(log.as_str().unwrap()).unwrap();
+    assert_eq!(log, "late line\n");
 }

@@ -3,7 +3,8 @@
 //! ceiling freezes the step that reached it (its whole group stopped), opens the
 //! budget gate, bounds the overshoot by the lines written before the freeze; a raise
 //! continues it, a cancel kills it, and kill -9 of the engine while it is frozen
-//! leaves the gate and the hold standing.
+//! leaves the gate, the hold and the frozen processes standing (the next engine adopts
+//! them).
 use crate::helpers::*;
 use baton::model::procs;
 use serde_json::Value;
@@ -265,39 +266,57 @@ fn a_raise_continues_the_step_the_ceiling_froze() {
 }
 
 /// kill -9 of the engine while the step is frozen at the ceiling, then resume. The
-/// local process does not outlive its engine frozen: the kernel ends its orphaned
-/// stopped group (SIGHUP, SIGCONT), and its output went through the dead engine's
-/// pipes anyway; resume kills whatever is left as a leftover, records the step
-/// interrupted and, the step being idempotent, holds it again as the budget's instead
-/// of running it. The budget gate and what the step spent stand; a raise runs it again.
+/// step's processes outlive their engine, still frozen (the group's anchor keeps it
+/// from being orphaned: no SIGHUP+SIGCONT from the kernel), and the resumed
+/// engine adopts them: the same pids, still stopped, using no CPU, attempt 1 still,
+/// the budget gate and what the step spent standing. A raise continues it: every
+/// line it writes is counted once, and its exit is recorded.
 #[test]
-fn after_kill_9_at_the_ceiling_the_gate_and_the_hold_stand() {
+fn after_kill_9_at_the_ceiling_the_frozen_step_is_adopted_and_the_gate_stands() {
     let env = Env::new();
     let wf = env.workflow("loop.toml", LOOP);
     let mut engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
     let run = env.wait_run_id();
-    let (_, pids) = frozen_at_the_ceiling(&env, &run);
+    let (_, mut pids) = frozen_at_the_ceiling(&env, &run);
+    pids.sort_unstable();
+    crate::engine::hold::wait_anchored(&pids);
     engine.kill().expect("kill -9");
     let _ = engine.wait();
     // What the dead engine recorded (lines read between the freeze's decision and
     // the group's stop included).
     let used = tokens_used(&env.show(&run));
     assert!(used >= 1000.0);
-    // The step's group loses its engine, its parent: an orphaned process group with a
-    // stopped member gets SIGHUP then SIGCONT from the kernel (POSIX), so the frozen
-    // step does not stay frozen: it dies of the SIGHUP (this one), or, ignoring it,
-    // runs on until it writes to the dead engine's pipe.
-    wait_until(
-        "the kernel to end the orphaned frozen group",
-        secs(30),
-        || pids.iter().all(|&p| !process_alive(p)),
-    );
     let resumed = env.spawn(&["resume", &run, "--headless"]);
-    env.wait_step(&run, "agent", "held", 30);
+    let driver = format!("pid {} ", resumed.id());
+    wait_until("the resumed engine to drive the run", secs(30), || {
+        env.show(&run)["driven_by"]
+            .as_str()
+            .is_some_and(|d| d.starts_with(&driver))
+    });
+    let mut now = agent_processes(&run);
+    now.sort_unstable();
+    assert_eq!(now, pids, "the same processes after resume");
+    assert!(all_stopped(&pids), "still stopped");
+    let cpu = |pids: &[i32]| -> u64 {
+        pids.iter()
+            .filter_map(|&p| {
+                let s = std::fs::read_to_string(format!("/proc/{p}/stat")).ok()?;
+                let rest: Vec<&str> = s[s.rfind(')')? + 1..].split_whitespace().collect();
+                Some(rest.get(11)?.parse::<u64>().ok()? + rest.get(12)?.parse::<u64>().ok()?)
+            })
+            .sum()
+    };
+    let (spent, written) = (cpu(&pids), progress(env.path()));
+    // The window in which a running loop would use CPU and write on: not a wait for a
+    // condition (nothing is to happen), the span the test observes.
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    assert_eq!(cpu(&pids), spent, "a frozen process uses no CPU");
+    assert_eq!(progress(env.path()), written, "nor writes");
     let show = env.show(&run);
     let hold = step_field(&show, "agent", "hold");
     assert_eq!(hold["budget"], true, "{show:#}");
-    assert_eq!(hold["frozen"], false);
+    assert_eq!(hold["frozen"], true, "{show:#}");
+    assert_eq!(step_state(&show, "agent").as_deref(), Some("running"));
     assert_eq!(tokens_used(&show), used, "what it spent stays spent");
     assert!(
         budget_records(&show).iter().any(|r| r["open"] == true),
@@ -316,10 +335,20 @@ fn after_kill_9_at_the_ceiling_the_gate_and_the_hold_stand() {
     let done = wait_child(resumed, 120);
     assert_eq!(done.status.code(), Some(0), "{}", text(&done.stdout));
     let show = env.show(&run);
+    assert_eq!(progress(env.path()), 300);
+    assert_eq!(tokens_used(&show), 30_000.0, "every line counted once");
     assert_eq!(
         step_field(&show, "agent", "attempts"),
-        2,
-        "run again, whole"
+        1,
+        "continued, not rerun"
     );
-    assert_eq!(tokens_used(&show), used + 30_000.0);
+    assert_eq!(
+        step_field(&show, "agent", "exit_code"),
+        0,
+        "its exit on record"
+    );
+    assert_eq!(
+        std::fs::read_to_string(env.path().join("ledger")).unwrap(),
+        "report\n"
+    );
 }

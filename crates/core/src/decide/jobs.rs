@@ -94,11 +94,53 @@ impl Core {
         );
     }
 
+    /// The frozen local attempts of a run being taken over, for the session to look
+    /// for on this host: `(step, step id, attempt, pgid)`.
+    pub fn frozen_local(&self) -> Vec<(usize, String, u32, i32)> {
+        (0..self.steps.len())
+            .filter_map(|i| {
+                let s = &self.steps[i];
+                let frozen = s.hold.as_ref().is_some_and(|h| h.frozen);
+                let local = s.state == StepState::Running && s.job.is_none();
+                (frozen && local).then_some((i, self.id(i), s.attempts, s.pgid?))
+            })
+            .collect()
+    }
+
+    /// On a takeover, before [`Core::resume_before`]: the frozen local attempt `attempt`
+    /// of `step` outlived the dead engine in process group `pgid`, still stopped and
+    /// still its own (the session read `/proc`: `exec::adopt::frozen_attempt`). Resume
+    /// then follows it, still held, instead of stopping it and holding the step again
+    /// (issue 43 point 1). Returns whether it will be adopted.
+    pub fn adopt_frozen(&mut self, step: usize, attempt: u32, pgid: i32) -> bool {
+        let ok = self.frozen_local().iter().any(|(i, _, a, g)| {
+            (*i, *a, *g) == (step, attempt, pgid) && !self.adopted.contains(&step)
+        });
+        if ok {
+            self.adopted.push(step);
+        }
+        ok
+    }
+
+    /// The process groups [`Core::adopt_frozen`] adopted: not leftovers to stop.
+    pub fn adopted_groups(&self) -> Vec<i32> {
+        self.adopted
+            .iter()
+            .filter_map(|&i| self.steps[i].pgid)
+            .collect()
+    }
+
     /// On resume: a running step whose job is recorded keeps running; the driver
-    /// follows the job. Returns whether the step was re-attached.
+    /// follows the job; so does an adopted frozen local attempt (its group id for a
+    /// job id). Returns whether the step was re-attached.
     pub(crate) fn reattach(&mut self, i: usize, _now: Timestamp, fx: &mut Vec<Effect>) -> bool {
         let s = &self.steps[i];
-        let Some((executor, job_id)) = s.job.clone() else {
+        let adopted = self.adopted.contains(&i).then_some(s.pgid).flatten();
+        let Some((executor, job_id)) = s
+            .job
+            .clone()
+            .or_else(|| adopted.map(|pgid| ("local".to_string(), pgid.to_string())))
+        else {
             return false;
         };
         if s.state != StepState::Running || self.stopping() {

@@ -111,6 +111,8 @@ impl Core {
             } => {
                 if let Some(s) = self.steps.get(step)
                     && s.attempts == attempt
+                    // An adopted attempt's group is on record already.
+                    && s.pgid != Some(pgid)
                 {
                     if s.state == StepState::Running {
                         let id = self.plan.steps[step].id.clone();
@@ -245,8 +247,9 @@ impl Core {
             now,
             &mut fx,
         );
-        // Frozen local steps: their processes do not survive the engine (their output
-        // went through its pipes); an idempotent one is held again below, not run.
+        // Frozen local steps not adopted (`adopt_frozen`: their group is gone, or is
+        // no longer theirs, or cannot be followed here) are stopped; an idempotent one
+        // is held again below, not run. An adopted one is re-attached, still frozen.
         let frozen: Vec<(usize, HoldRt)> = (0..self.steps.len())
             .filter_map(|i| {
                 let h = self.steps[i].hold.as_deref().filter(|h| h.frozen)?;

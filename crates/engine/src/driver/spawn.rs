@@ -71,7 +71,7 @@ impl Driver {
     /// is known, else as soon as it is (`Msg::Started`).
     fn hold_live(&mut self, key: (usize, u32), stop: bool) {
         if let Some(live) = self.live.get_mut(&key) {
-            live.frozen = stop;
+            live.frozen = Some(stop);
             if let Some(k) = &live.kill {
                 freeze(k, stop);
             }
@@ -97,7 +97,7 @@ impl Driver {
                         kill: None,
                         tail: None,
                         cancel: Some(cancel_tx),
-                        frozen: false,
+                        frozen: None,
                     },
                 );
                 let masker = Masker::new(spec.secret_values);
@@ -145,7 +145,7 @@ impl Driver {
                         kill: None,
                         tail: None,
                         cancel: Some(cancel_tx),
-                        frozen: false,
+                        frozen: None,
                     },
                 );
                 let step_id = spec.step_id;

@@ -1,0 +1,307 @@
+//! A frozen local attempt outlives its engine, and the next engine adopts it (issue 43
+//! point 1: "a hold survives the engine").
+//!
+//! What makes it survive: its anchor (`anchor.rs`) keeps its group from becoming
+//! orphaned when the engine dies, so the kernel does not send it SIGHUP+SIGCONT;
+//! stopped, it writes nothing, so nothing meets the dead engine's pipes; and a pipe
+//! keeps what was written into it while its writer holds it, whoever reads it.
+//!
+//! What the next engine does (`adopt`): it checks that the recorded group is still
+//! that attempt's and still stopped ([`frozen_attempt`]: the leader's pid is the
+//! group's, its environment names the run, the step and the attempt, it is stopped, its
+//! stdout and stderr are pipes), then opens those pipes again through
+//! `/proc/PID/fd/{1,2}` (a pipe opened by path is the same pipe: what the step wrote
+//! before the crash that the dead engine had not read is read now) and follows them
+//! into the attempt's log, appended, as the first engine did. Its `$BATON_OUTPUT` and
+//! `$BATON_USAGE` are where its environment says.
+//!
+//! Its exit status: the process is no longer baton's child, so `waitpid` cannot give
+//! it. A tracer thread attaches to the leader (`PTRACE_SEIZE`) before the leader runs
+//! again (a release, a cancel), and a tracer sees its tracee's exit (`waitpid` on a
+//! tracee, as `strace -p` does); until then the leader stays as it was, stopped
+//! (`T`). Chosen over a wrapper process around every step (a `sh` that records `$?` in
+//! a file): that costs an extra exec per step, several times a short step's cost
+//! (docs/architecture.md), for the few steps ever frozen across a crash; the tracer
+//! costs nothing until an adoption. The tracer relays every signal the leader gets
+//! (it stops at each one, as a tracee does) and keeps a group-stop a stop
+//! (`PTRACE_LISTEN`), so a hold, a release and a kill of an adopted step act as on any
+//! other. Where tracing is not allowed (Yama's `ptrace_scope` above 0 for a process
+//! without `CAP_SYS_PTRACE`), [`may_trace`] is false and nothing is adopted: resume
+//! stops the group and holds the step again, as before.
+use super::ExecError;
+use super::group::signal_group;
+use super::shell::{AttemptFiles, LazyLog, Running, ShellJob};
+use super::spawn::ChildProcess;
+use nix::sys::signal::Signal;
+use std::ffi::OsStr;
+use std::io;
+use std::os::fd::OwnedFd;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::os::unix::process::ExitStatusExt;
+use std::path::PathBuf;
+use std::process::ExitStatus;
+use std::sync::Arc;
+use std::sync::mpsc;
+use tokio::net::unix::pipe;
+use tokio::sync::oneshot;
+
+/// An attempt's main process: baton's child, or an adopted one followed by a tracer.
+#[derive(Debug)]
+pub(crate) enum Leader {
+    Child(ChildProcess),
+    Adopted(oneshot::Receiver<io::Result<ExitStatus>>),
+}
+
+impl Leader {
+    /// Waits for the main process to exit (reaped, or seen by its tracer).
+    pub(crate) async fn wait(&mut self) -> io::Result<ExitStatus> {
+        match self {
+            Leader::Child(c) => c.wait().await,
+            Leader::Adopted(rx) => match rx.await {
+                Ok(status) => status,
+                Err(_) => Err(io::Error::other("its tracer ended without its status")),
+            },
+        }
+    }
+}
+
+/// What `/proc` says of a recorded attempt's process: the paths of its `$BATON_OUTPUT`
+/// and `$BATON_USAGE`, when `pgid` is still the stopped leader of that attempt
+/// (`run`, `step`, `attempt` in its environment; a pid reused by any other process
+/// does not carry them) with pipes for stdout and stderr.
+pub fn frozen_attempt(pgid: i32, run: &str, step: &str, attempt: u32) -> Option<[PathBuf; 2]> {
+    if pgid <= 1 {
+        return None;
+    }
+    let (state, _, pgrp) = baton_model::procs::read_stat(pgid)?;
+    // Stopped (`T`), or `D` in a `vfork` whose child is stopped before its exec (as
+    // `sh` starts a command): it stops as soon as that child runs again.
+    if pgrp != pgid || !matches!(state, 'T' | 't' | 'D') {
+        return None;
+    }
+    let env = std::fs::read(format!("/proc/{pgid}/environ")).ok()?;
+    let var = |name: &str| {
+        env.split(|b| *b == 0).find_map(|kv| {
+            kv.strip_prefix(name.as_bytes())
+                .and_then(|rest| rest.strip_prefix(b"="))
+        })
+    };
+    let ours = var("BATON_RUN_ID") == Some(run.as_bytes())
+        && var("BATON_STEP_ID") == Some(step.as_bytes())
+        && var("BATON_ATTEMPT") == Some(attempt.to_string().as_bytes());
+    let pipes = [1, 2].iter().all(|fd| {
+        std::fs::metadata(format!("/proc/{pgid}/fd/{fd}")).is_ok_and(|m| m.file_type().is_fifo())
+    });
+    let path = |name| var(name).map(|v| PathBuf::from(OsStr::from_bytes(v)));
+    (ours && pipes).then_some([path("BATON_OUTPUT")?, path("BATON_USAGE")?])
+}
+
+/// The directory of the `$BATON_OUTPUT` of the process `pid` (an adopted attempt's
+/// own): resume's clean-up of a dead engine's files leaves it.
+pub fn attempt_dir(pid: i32) -> Option<PathBuf> {
+    let env = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
+    let output = env
+        .split(|b| *b == 0)
+        .find_map(|kv| kv.strip_prefix(b"BATON_OUTPUT="))?;
+    Some(
+        PathBuf::from(OsStr::from_bytes(output))
+            .parent()?
+            .to_path_buf(),
+    )
+}
+
+/// Whether this process may trace its own user's processes that are not its
+/// descendants (an adopted leader's exit is seen only so): Yama's `ptrace_scope` is
+/// absent or 0, or 1 with `CAP_SYS_PTRACE` (root's, here).
+pub fn may_trace() -> bool {
+    match std::fs::read_to_string("/proc/sys/kernel/yama/ptrace_scope") {
+        Err(_) => true,
+        Ok(scope) => match scope.trim() {
+            "0" => true,
+            "1" => nix::unistd::geteuid().is_root(),
+            _ => false,
+        },
+    }
+}
+
+/// Adopt `job`'s attempt whose process group `pgid` a dead engine left frozen (resume,
+/// `Executor::reattach`). It stays frozen until released; its output goes on into the
+/// attempt's log from where the first engine left it.
+pub fn adopt(job: ShellJob, pgid: i32) -> Result<Running, ExecError> {
+    let lost = |why: String| ExecError::Spawn {
+        message: format!("cannot adopt the frozen process group {pgid}: {why}"),
+        log_path: None,
+    };
+    let [output, usage] = frozen_attempt(pgid, &job.run_id, &job.step_id, job.attempt)
+        .ok_or_else(|| lost("it is gone, or no longer this attempt's".into()))?;
+    let files = AttemptFiles::adopted(output, usage)
+        .ok_or_else(|| lost("its $BATON_OUTPUT and $BATON_USAGE are not one directory's".into()))?;
+    let open = |fd: i32| -> io::Result<pipe::Receiver> {
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+            .open(format!("/proc/{pgid}/fd/{fd}"))?;
+        pipe::Receiver::from_owned_fd_unchecked(OwnedFd::from(f))
+    };
+    let pipes = [open(1), open(2)];
+    let [Ok(stdout), Ok(stderr)] = pipes else {
+        return Err(lost("its output pipes cannot be opened".into()));
+    };
+    let log_path = job
+        .log_dir
+        .join(baton_model::log_file_name(&job.step_id, job.attempt));
+    let log = Arc::new(LazyLog::new(&job.log_dir, &log_path, job.masker.clone()));
+    let (go, told) = mpsc::channel();
+    let (done, status) = oneshot::channel();
+    std::thread::Builder::new()
+        .name("baton-adopted".into())
+        .spawn(move || trace(pgid, told, done))
+        .map_err(|e| lost(format!("no thread to follow it: {e}")))?;
+    Ok(super::shell::assemble(
+        pgid,
+        Leader::Adopted(status),
+        Some(go),
+        [stdout, stderr],
+        job.masker,
+        files,
+        log,
+    ))
+}
+
+/// A `ptrace` argument that is none (passed as a whole word: the call is variadic).
+const NONE: libc::c_long = 0;
+
+fn is_stop(sig: i32) -> bool {
+    matches!(
+        sig,
+        libc::SIGSTOP | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU
+    )
+}
+
+/// The tracer of an adopted leader (its own thread: a tracee is its tracer thread's).
+/// Waits to be told to go with the signals that let the leader run (a release's
+/// SIGCONT, a kill's SIGTERM and SIGCONT), attaches, sends them to the group, then
+/// relays what the leader gets until it exits, and sends its status.
+fn trace(
+    pid: i32,
+    told: mpsc::Receiver<Vec<Signal>>,
+    done: oneshot::Sender<io::Result<ExitStatus>>,
+) {
+    // The attempt was dropped before it was let run: its group is killed with it.
+    let Ok(signals) = told.recv() else {
+        return;
+    };
+    // SAFETY: PTRACE_SEIZE takes a pid and no pointers (addr and data are 0: no options).
+    let seized = unsafe { libc::ptrace(libc::PTRACE_SEIZE, pid, NONE, NONE) } == 0;
+    let refused = (!seized).then(io::Error::last_os_error);
+    for sig in signals {
+        let _ = signal_group(pid, sig);
+    }
+    if let Some(e) = refused {
+        let _ = done.send(Err(io::Error::other(format!(
+            "its exit status cannot be seen: tracing it was refused ({e})"
+        ))));
+        return;
+    }
+    // SAFETY (each `ptrace` below): a request on our tracee with integer arguments.
+    let cont =
+        |sig: i32| unsafe { libc::ptrace(libc::PTRACE_CONT, pid, NONE, sig as libc::c_long) };
+    let mut first = true;
+    loop {
+        let mut status: libc::c_int = 0;
+        // SAFETY: waits on our tracee; `status` is a valid place to write.
+        if unsafe { libc::waitpid(pid, &mut status, libc::__WALL) } < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            let _ = done.send(Err(e));
+            return;
+        }
+        if libc::WIFEXITED(status) || libc::WIFSIGNALED(status) {
+            let _ = done.send(Ok(ExitStatus::from_raw(status)));
+            return;
+        }
+        if !libc::WIFSTOPPED(status) {
+            continue;
+        }
+        let sig = libc::WSTOPSIG(status);
+        let group_stop = status >> 16 == libc::PTRACE_EVENT_STOP;
+        if group_stop && (first || !is_stop(sig)) {
+            // The stop it was in when seized (it is let run: told so), or the end of
+            // a stop (SIGCONT).
+            cont(0);
+        } else if group_stop {
+            // Frozen again (a hold): stopped as an untraced process is, until SIGCONT.
+            // SAFETY: as above.
+            unsafe { libc::ptrace(libc::PTRACE_LISTEN, pid, NONE, NONE) };
+        } else {
+            // A signal on its way to the leader: deliver it.
+            cont(sig);
+        }
+        first = false;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::process::CommandExt;
+    use std::process::{Command, Stdio};
+
+    /// A stopped process group is the attempt's only when its leader's environment
+    /// names that run, step and attempt, it is stopped, and its output goes to pipes:
+    /// a reused pid (another process, another attempt) is never adopted.
+    #[test]
+    fn only_the_attempts_own_stopped_leader_is_found() {
+        let dir = std::env::temp_dir().join(format!("baton-adopt-test-{}", std::process::id()));
+        let Ok(mut child) = Command::new("sleep")
+            .arg("30")
+            .env("BATON_RUN_ID", "run1")
+            .env("BATON_STEP_ID", "count")
+            .env("BATON_ATTEMPT", "2")
+            .env("BATON_OUTPUT", dir.join("output"))
+            .env("BATON_USAGE", dir.join("usage"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .spawn()
+        else {
+            return; // no `sleep` here: nothing to adopt
+        };
+        let pid = child.id() as i32;
+        // Its environment is readable once its exec is through.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let ready = || {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|e| e.split(|b| *b == 0).any(|kv| kv == b"BATON_RUN_ID=run1"))
+        };
+        while !ready() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert_eq!(
+            frozen_attempt(pid, "run1", "count", 2),
+            None,
+            "running, not frozen"
+        );
+        let _ = signal_group(pid, Signal::SIGSTOP);
+        while baton_model::procs::read_stat(pid).is_some_and(|s| s.0 != 'T')
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let found = frozen_attempt(pid, "run1", "count", 2);
+        let other_attempt = frozen_attempt(pid, "run1", "count", 1);
+        let other_step = frozen_attempt(pid, "run1", "counts", 2);
+        let other_run = frozen_attempt(pid, "run2", "count", 2);
+        let _ = child.kill();
+        let _ = signal_group(pid, Signal::SIGCONT);
+        let _ = child.wait();
+        assert_eq!(found, Some([dir.join("output"), dir.join("usage")]));
+        assert_eq!(other_attempt, None);
+        assert_eq!(other_step, None);
+        assert_eq!(other_run, None);
+        assert_eq!(attempt_dir(pid), None, "gone");
+    }
+}
