@@ -10,6 +10,8 @@ pub mod cache;
 pub mod digest;
 pub mod retry;
 
+pub use decide::{ForkPlan, Reuse};
+
 mod apply;
 mod decide;
 mod eventlog;
@@ -472,6 +474,8 @@ struct StepRt {
     jobs: Vec<AttemptJob>,
     /// The run the latest attempt's result came from (`StepCached`).
     cached_from: Option<String>,
+    /// In a fork, the run (and its attempt) whose outcome it keeps (`StepReused`).
+    reused: Option<Box<(String, u32)>>,
     /// Decision-side only (not in events): a Kill was sent, and why.
     kill_sent: bool,
     /// A store-wide pool's slot for the next attempt (decision-side, not in events:
@@ -590,6 +594,8 @@ pub struct Core {
     finished_at: Option<Timestamp>,
     /// The run's closing line (`run_finished`).
     summary: Option<String>,
+    /// The run it is a fork of, and the step it runs again from (`RunForked`).
+    forked_from: Option<baton_model::view::ForkLink>,
     deadline: Option<Timestamp>,
     finished: bool,
     cancel_requested: bool,
@@ -654,6 +660,7 @@ impl StepRt {
             job: None,
             jobs: Vec::new(),
             cached_from: None,
+            reused: None,
             kill_sent: false,
             slot: SlotRt::Idle,
             slot_wait: None,
@@ -760,6 +767,7 @@ impl Core {
             started_at: None,
             finished_at: None,
             summary: None,
+            forked_from: None,
             deadline: None,
             finished: false,
             cancel_requested: false,

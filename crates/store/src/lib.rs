@@ -786,6 +786,7 @@ fn commit_body(
             if let (true, Some(key)) = (last, seal) {
                 starter_seal::update_head(tx, key, run_id, ev.seq, &hash)?;
             }
+            read::forks::project(tx, run_id, ev)?;
             insert.execute(params![
                 run_id,
                 ev.seq as i64,

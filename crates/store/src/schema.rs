@@ -113,7 +113,23 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "asks: what `baton ask` puts to a person, and the votes on each",
         ASKS,
     ),
+    (
+        26,
+        "forks: the run each fork was forked from, and the step",
+        RUN_FORKS,
+    ),
 ];
+
+/// Issue 43 point 4: each fork's link to the run it was forked from (its `run_forked`
+/// event, projected), read both ways: `show` of a fork and of the run it came from.
+const RUN_FORKS: &str = r#"
+CREATE TABLE run_forks (
+    run_id    TEXT PRIMARY KEY,
+    from_run  TEXT NOT NULL,
+    from_step TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX run_forks_by_origin ON run_forks(from_run);
+"#;
 
 /// Issue 44 point 5: `baton ask` records its question here and waits on its row, with
 /// or without an engine; each answer is a row of `ask_votes` and of the audit chain

@@ -16,6 +16,7 @@ mod commands;
 mod condition;
 mod exits;
 mod fanout;
+mod fork;
 mod gates;
 mod hold;
 mod jobs;
@@ -29,6 +30,7 @@ mod shared_pools;
 mod signed;
 mod usage;
 
+pub use fork::{ForkPlan, Reuse};
 pub(crate) use hold::HoldRt;
 pub(super) use resolve::TemplateFailure;
 pub(super) use signed::Vote;
