@@ -32,6 +32,8 @@ mod fanout_proptests;
 #[cfg(test)]
 mod fanout_tests;
 #[cfg(test)]
+mod fork_tests;
+#[cfg(test)]
 mod gate_tests;
 #[cfg(test)]
 mod hold_tests;
