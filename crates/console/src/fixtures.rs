@@ -744,6 +744,7 @@ pub fn runs() -> Vec<RunSummary> {
         steps_total: total,
         steps_done: done,
         health: h,
+        forked_from: None,
     };
     let mut runs = vec![
         r(

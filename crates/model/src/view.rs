@@ -669,6 +669,9 @@ pub struct RunSummary {
     pub steps_total: usize,
     pub steps_done: usize,
     pub health: Option<f64>,
+    /// A fork (`baton fork`): the run it was forked from, and the step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forked_from: Option<ForkLink>,
 }
 
 impl RunSummary {
