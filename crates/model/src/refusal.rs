@@ -551,6 +551,9 @@ mod tests {
                 | Refusal::RunTimedOut
                 | Refusal::NoOperator
                 | Refusal::NoSuchStep { .. }
+                | Refusal::ForkUnfinished { .. }
+                | Refusal::ForkFromInstance { .. }
+                | Refusal::ForkUpstreamNotSucceeded { .. }
                 | Refusal::BudgetIsRaised { .. }
                 | Refusal::ReasonRequired { .. }
                 | Refusal::InputInvalid { .. }
