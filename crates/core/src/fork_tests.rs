@@ -165,3 +165,33 @@ fn a_reused_step_is_not_compensated_by_the_fork() {
         "the old run's work is not the fork's to undo"
     );
 }
+
+/// A fork in a busy concurrency group: queued, with its reused steps on record first.
+#[test]
+fn a_queued_fork_records_what_it_reuses_and_waits_for_its_group() {
+    let old = finished();
+    let f = old.core.fork_plan("b").expect("forkable");
+    let mut core = Core::new(load(WF), fork_cfg());
+    core.fork_from(f);
+    let fx = core.start_as(
+        Opening::Queue {
+            reason: "group busy".into(),
+        },
+        Timestamp(T0),
+    );
+    assert!(spawned(&fx).is_empty(), "nothing starts while queued");
+    assert_eq!(core.run_state(), RunState::Queued);
+    let kinds: Vec<&str> = persisted(&fx).iter().map(|k| k.name()).collect();
+    assert_eq!(&kinds[..2], ["run_started", "run_forked"], "{kinds:?}");
+    assert_eq!(
+        core.view(Timestamp(T0)).steps[0].state,
+        StepState::Succeeded
+    );
+    let fx = core.handle(
+        Input::Admitted {
+            reason: "free".into(),
+        },
+        Timestamp(T0 + 5),
+    );
+    assert_eq!(spawned(&fx), ["b"]);
+}

@@ -598,6 +598,8 @@ pub struct Core {
     summary: Option<String>,
     /// The run it is a fork of, and the step it runs again from (`RunForked`).
     forked_from: Option<baton_model::view::ForkLink>,
+    /// A fork's plan, recorded by its start right after `run_started` (`decide::fork`).
+    fork_pending: Option<Box<ForkPlan>>,
     deadline: Option<Timestamp>,
     finished: bool,
     cancel_requested: bool,
@@ -770,6 +772,7 @@ impl Core {
             finished_at: None,
             summary: None,
             forked_from: None,
+            fork_pending: None,
             deadline: None,
             finished: false,
             cancel_requested: false,

@@ -54,13 +54,18 @@ pub fn load(
 }
 
 /// Record the fork (its reused steps' outcomes with its creation), take its lease for
-/// `holder` and start its core.
+/// `holder` and start its core. A workflow with a concurrency group: the fork joins it
+/// as `run` does (running, queued or skipped, as the group decides).
 pub fn create(
     store: &mut Store,
     loaded: Loaded,
     fork: &ForkPlan,
     holder: &str,
 ) -> Result<Ready, SessionError> {
+    if let Some(group) = super::concurrency::group_of(&loaded.plan, &loaded.params)? {
+        let (ready, _) = super::concurrency::admit_fork(store, loaded, holder, &group, Some(fork))?;
+        return Ok(ready);
+    }
     let prepare::Unwritten {
         new_run,
         mut core,

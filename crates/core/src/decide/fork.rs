@@ -144,18 +144,30 @@ impl Core {
     /// Start a fork: `RunStarted`, `RunForked`, each reused step's recorded outcome
     /// (`StepReused` and its transition), then the run running as [`Core::start`]'s.
     pub fn start_fork(&mut self, fork: &ForkPlan, now: Timestamp) -> Vec<Effect> {
-        let mut fx = Vec::new();
-        if !self.events.is_empty() {
-            return fx;
+        self.fork_from(fork.clone());
+        self.start(now)
+    }
+
+    /// Make the run a fork of `fork`'s run: its start ([`Core::start`], or
+    /// [`Core::start_as`] in a concurrency group) records it right after `run_started`.
+    pub fn fork_from(&mut self, fork: ForkPlan) {
+        if self.events.is_empty() {
+            self.fork_pending = Some(Box::new(fork));
         }
-        self.emit(self.run_started(), now, &mut fx);
+    }
+
+    /// In a start, after `run_started`: the fork's link and its reused steps.
+    pub(super) fn record_fork(&mut self, now: Timestamp, fx: &mut Fx) {
+        let Some(fork) = self.fork_pending.take() else {
+            return;
+        };
         self.emit(
             EventKind::RunForked {
                 from_run: fork.from_run.clone(),
                 from_step: fork.from_step.clone(),
             },
             now,
-            &mut fx,
+            fx,
         );
         for (step, instances) in &fork.fans {
             if self.ids.contains_key(step) {
@@ -163,7 +175,7 @@ impl Core {
                     step: step.clone(),
                     instances: instances.clone(),
                 };
-                self.emit(kind, now, &mut fx);
+                self.emit(kind, now, fx);
             }
         }
         for r in &fork.reused {
@@ -177,25 +189,15 @@ impl Core {
                 state: r.state,
                 outputs: r.outputs.clone(),
             };
-            self.emit(kind, now, &mut fx);
+            self.emit(kind, now, fx);
             let kind = EventKind::StepStateChanged {
                 step: r.step.clone(),
                 state: r.state,
                 attempt: 0,
                 reason: Some(format!("reused from run {}", fork.from_run)),
             };
-            self.emit(kind, now, &mut fx);
+            self.emit(kind, now, fx);
         }
-        self.emit(
-            EventKind::RunStateChanged {
-                state: RunState::Running,
-                reason: None,
-            },
-            now,
-            &mut fx,
-        );
-        self.settle(now, &mut fx);
-        fx
     }
 
     /// The run this one was forked from, if it is a fork.

@@ -78,6 +78,7 @@ impl Core {
             return fx;
         }
         self.emit(self.run_started(), now, &mut fx);
+        self.record_fork(now, &mut fx);
         self.emit(
             EventKind::RunStateChanged {
                 state: RunState::Running,
