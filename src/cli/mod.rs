@@ -14,6 +14,7 @@ pub mod delete;
 pub mod drive;
 pub mod events;
 pub mod executors;
+pub mod fork;
 pub mod hold;
 pub mod inbox;
 pub mod input_file;
@@ -95,6 +96,8 @@ pub enum Cmd {
     Release(hold::ReleaseArgs),
     /// Continue an interrupted run from its event log
     Resume(resume::ResumeArgs),
+    /// A new run of a finished run from a step: it and what follows run again, the rest is reused
+    Fork(fork::ForkArgs),
     /// Open the console over every run in the store, live and past
     Tui(console::TuiArgs),
     /// Serve a directory of workflows: start each at its `[[schedule]]` slots, drive the runs
@@ -194,6 +197,7 @@ pub fn main() -> i32 {
         Cmd::Hold(a) => hold::hold(a),
         Cmd::Release(a) => hold::release(a),
         Cmd::Resume(a) => resume::exec(a),
+        Cmd::Fork(a) => fork::exec(a),
         Cmd::Tui(a) => console::exec(a),
         Cmd::Serve(a) => serve::exec(a),
         Cmd::Schedules(a) => schedules::list(a),

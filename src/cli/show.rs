@@ -102,6 +102,12 @@ pub fn text(v: &RunView) -> String {
         out.push_str(&crate::sanitize::for_terminal(w));
         out.push('\n');
     }
+    if let Some(f) = &v.forked_from {
+        out.push_str(&format!("forked from run {} at {}\n", f.run, f.step));
+    }
+    for f in &v.forked_into {
+        out.push_str(&format!("forked into run {} at {}\n", f.run, f.step));
+    }
     out.push_str(&format!(
         "health {:.0} {}  quality {}\n",
         v.health.score,
@@ -128,6 +134,7 @@ pub fn text(v: &RunView) -> String {
                 },
                 match (&s.marked, &s.hold) {
                     (Some(_), _) => format!("{} (marked)", s.state),
+                    _ if s.reused_from.is_some() => format!("{} (reused)", s.state),
                     (None, Some(h)) if h.frozen => format!("{} (frozen)", s.state),
                     _ => s.state.to_string(),
                 },
@@ -146,7 +153,19 @@ pub fn text(v: &RunView) -> String {
         &["STEP", "STATE", "ATTEMPTS", "DURATION", "EXIT"],
         &rows,
     ));
-    let not_run: Vec<&crate::model::StepView> = steps.iter().filter(|s| s.why.is_some()).collect();
+    let reused: Vec<&crate::model::StepView> =
+        steps.iter().filter(|s| s.reused_from.is_some()).collect();
+    if !reused.is_empty() {
+        out.push_str("\nreused, not run again:\n");
+        for s in reused {
+            let from = s.reused_from.as_deref().unwrap_or_default();
+            out.push_str(&format!("  {} {}: reused from run {from}\n", s.id, s.state));
+        }
+    }
+    let not_run: Vec<&crate::model::StepView> = steps
+        .iter()
+        .filter(|s| s.why.is_some() && s.reused_from.is_none())
+        .collect();
     if !not_run.is_empty() {
         out.push_str("\nnot run:\n");
         for s in not_run {

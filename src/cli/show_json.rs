@@ -3,7 +3,7 @@
 //! serialised by serde; a change to it bumps [`SCHEMA`] (a test holds the field list of
 //! each version).
 use crate::model::health::{HealthLabel, HealthTerm};
-use crate::model::view::{AttemptJob, BudgetView, GoldenSignals, ProbeView};
+use crate::model::view::{AttemptJob, BudgetView, ForkLink, GoldenSignals, ProbeView};
 use crate::model::{ErrorRecord, RunState, RunView, StepState, StepView, Timestamp};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -11,7 +11,7 @@ use std::path::Path;
 
 /// The version of the shape below; bump it (and list the difference in
 /// `docs/show-json.md`) whenever a field is added, removed, renamed or retyped.
-pub const SCHEMA: u32 = 4;
+pub const SCHEMA: u32 = 5;
 
 /// The whole document.
 #[derive(Debug, Serialize)]
@@ -29,6 +29,10 @@ pub struct RunJson<'a> {
     pub started_at: Option<String>,
     pub finished_at: Option<String>,
     pub summary: Option<&'a str>,
+    /// A fork (`baton fork`): the run it was forked from and the step it reran from.
+    pub forked_from: Option<&'a ForkLink>,
+    /// The runs forked from this one, oldest first, each with its step (schema 5).
+    pub forked_into: &'a [ForkLink],
     pub health: f64,
     pub health_label: HealthLabel,
     pub quality: Option<f64>,
@@ -82,6 +86,9 @@ pub struct StepJson<'a> {
     pub jobs: Vec<JobJson<'a>>,
     pub cached: bool,
     pub cached_from: Option<&'a str>,
+    /// In a fork: the run whose recorded outcome and outputs the step keeps, not run
+    /// again (schema 5).
+    pub reused_from: Option<&'a str>,
     pub probe: Option<ProbeJson<'a>>,
     /// Why a skipped or upstream_failed step did not run.
     pub why: Option<&'a str>,
@@ -182,6 +189,8 @@ pub fn of(view: &RunView) -> RunJson<'_> {
         started_at: time(view.started_at),
         finished_at: time(view.finished_at),
         summary: view.summary.as_deref(),
+        forked_from: view.forked_from.as_ref(),
+        forked_into: &view.forked_into,
         health: view.health.score,
         health_label: view.health.label,
         quality: view.health.quality,
@@ -232,6 +241,7 @@ fn step<'a>(view: &'a RunView, s: &'a StepView) -> StepJson<'a> {
         jobs: s.jobs.iter().map(job).collect(),
         cached: s.cached_from.is_some(),
         cached_from: s.cached_from.as_deref(),
+        reused_from: s.reused_from.as_deref(),
         probe: s.probe.as_deref().map(probe),
         why: s.why.as_deref(),
         waiting_for: s.waiting_for.as_deref(),

@@ -364,6 +364,20 @@ where
                         }
                     }));
                 }
+                Request::Fork { run_id, step } => {
+                    let asked = ask(&link.requests, "fork", |reply| ConsoleRequest::Fork {
+                        run_id: run_id.clone(),
+                        step: step.clone(),
+                        reply,
+                    });
+                    replies.push(Box::pin(async move {
+                        Action::Forked {
+                            run_id,
+                            step,
+                            result: asked.await,
+                        }
+                    }));
+                }
                 Request::OpenRun(id) => {
                     // Fire and forget: the new run arrives through `link.view`.
                     let _ = link.requests.try_send(ConsoleRequest::OpenRun(id));

@@ -52,6 +52,7 @@ fn step(id: &str, needs: &[usize], state: StepState, action: &str) -> StepView {
         actions: Actions::default(),
         jobs: Vec::new(),
         cached_from: None,
+        reused_from: None,
         probe: None,
         inputs: BTreeMap::new(),
         changed_inputs: BTreeMap::new(),
@@ -375,6 +376,8 @@ pub fn release() -> RunView {
         started_at: Some(at(0)),
         finished_at: None,
         summary: None,
+        forked_from: None,
+        forked_into: Vec::new(),
         now: at(420),
         engine_gone_at: None,
         health: compute([], &[]),
@@ -741,6 +744,7 @@ pub fn runs() -> Vec<RunSummary> {
         steps_total: total,
         steps_done: done,
         health: h,
+        forked_from: None,
     };
     let mut runs = vec![
         r(

@@ -212,6 +212,29 @@ impl Core {
                     self.used_cost = (self.used_cost - self.plan.steps[i].cost).max(0.0);
                 }
             }
+            EventKind::RunForked {
+                from_run,
+                from_step,
+            } => {
+                self.forked_from = Some(baton_model::view::ForkLink {
+                    run: from_run.clone(),
+                    step: from_step.clone(),
+                });
+            }
+            EventKind::StepReused {
+                step,
+                from_run,
+                from_attempt,
+                state,
+                outputs,
+            } => {
+                if let Some(i) = idx(self, step) {
+                    let s = &mut self.steps[i];
+                    s.reused = Some(Box::new((from_run.clone(), *from_attempt)));
+                    s.outputs = outputs.clone();
+                    s.exit_code = (*state == StepState::Succeeded).then_some(0);
+                }
+            }
             EventKind::StepFinished {
                 step,
                 outcome,
@@ -654,6 +677,7 @@ impl Core {
                 s.pgid = None;
                 s.job = None;
                 s.cached_from = None;
+                s.reused = None;
                 s.usage = None;
                 if let Some(t) = step.alternative(s.alternative).timeout {
                     let d = at.add(t);
@@ -684,7 +708,11 @@ impl Core {
         if new.is_final() {
             self.steps[i].finished_at = Some(at);
         }
-        if new == StepState::Succeeded && old != StepState::Succeeded {
+        // A reused step's work was its old run's: a fork does not undo it.
+        if new == StepState::Succeeded
+            && old != StepState::Succeeded
+            && self.steps[i].reused.is_none()
+        {
             self.completion.push(i);
         }
         let (was, is) = (settled(old), settled(new));

@@ -10,6 +10,8 @@ pub mod cache;
 pub mod digest;
 pub mod retry;
 
+pub use decide::{ForkPlan, Reuse};
+
 mod apply;
 mod decide;
 mod eventlog;
@@ -29,6 +31,8 @@ mod fallback_tests;
 mod fanout_proptests;
 #[cfg(test)]
 mod fanout_tests;
+#[cfg(test)]
+mod fork_tests;
 #[cfg(test)]
 mod gate_tests;
 #[cfg(test)]
@@ -472,6 +476,8 @@ struct StepRt {
     jobs: Vec<AttemptJob>,
     /// The run the latest attempt's result came from (`StepCached`).
     cached_from: Option<String>,
+    /// In a fork, the run (and its attempt) whose outcome it keeps (`StepReused`).
+    reused: Option<Box<(String, u32)>>,
     /// Decision-side only (not in events): a Kill was sent, and why.
     kill_sent: bool,
     /// A store-wide pool's slot for the next attempt (decision-side, not in events:
@@ -593,6 +599,10 @@ pub struct Core {
     finished_at: Option<Timestamp>,
     /// The run's closing line (`run_finished`).
     summary: Option<String>,
+    /// The run it is a fork of, and the step it runs again from (`RunForked`).
+    forked_from: Option<baton_model::view::ForkLink>,
+    /// A fork's plan, recorded by its start right after `run_started` (`decide::fork`).
+    fork_pending: Option<Box<ForkPlan>>,
     deadline: Option<Timestamp>,
     finished: bool,
     cancel_requested: bool,
@@ -657,6 +667,7 @@ impl StepRt {
             job: None,
             jobs: Vec::new(),
             cached_from: None,
+            reused: None,
             kill_sent: false,
             slot: SlotRt::Idle,
             slot_wait: None,
@@ -764,6 +775,8 @@ impl Core {
             started_at: None,
             finished_at: None,
             summary: None,
+            forked_from: None,
+            fork_pending: None,
             deadline: None,
             finished: false,
             cancel_requested: false,

@@ -54,6 +54,16 @@ pub fn describe(event: &Event) -> Option<String> {
                 format!(", restored {}", restored.join(", "))
             }
         ),
+        EventKind::RunForked {
+            from_run,
+            from_step,
+        } => format!("{t} run forked from run {from_run} at {from_step}"),
+        EventKind::StepReused {
+            step,
+            from_run,
+            state,
+            ..
+        } => format!("{t} {step} reused from run {from_run} ({state})"),
         // The `ready` line that follows says it.
         EventKind::StepProbed {
             probe: baton_model::ProbeKind::Ready,

@@ -141,6 +141,24 @@ pub enum EventKind {
         state: RunState,
         reason: Option<String>,
     },
+    /// The run is a fork of `from_run` (`baton fork RUN --from STEP`), right after its
+    /// `run_started`: `from_step` and every step after it run again; the others are
+    /// reused (`step_reused`) from `from_run`.
+    RunForked {
+        from_run: String,
+        from_step: String,
+    },
+    /// A fork's step that did not run: it keeps the outcome (`state`) and `outputs`
+    /// that run `from_run` recorded for it in its attempt `from_attempt`
+    /// (issue 43 point 4). Its `step_state_changed` to `state` follows.
+    StepReused {
+        step: String,
+        from_run: String,
+        from_attempt: u32,
+        state: StepState,
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        outputs: BTreeMap<String, String>,
+    },
     /// Every step transition; the headless printer prints one line per such event.
     StepStateChanged {
         step: String,
@@ -410,6 +428,7 @@ impl EventKind {
             | StepJob { step, .. }
             | StepJobState { step, .. }
             | StepCached { step, .. }
+            | StepReused { step, .. }
             | StepFannedOut { step, .. }
             | StepProbed { step, .. }
             | ServiceStopping { step, .. }
@@ -435,6 +454,7 @@ impl EventKind {
             RunStarted { .. }
             | RunResumed { .. }
             | RunStateChanged { .. }
+            | RunForked { .. }
             | CommandRefused { .. }
             | BudgetRaised { .. }
             | CancelRequested { .. }
@@ -454,6 +474,8 @@ impl EventKind {
             StepJob { .. } => "step_job",
             StepJobState { .. } => "step_job_state",
             StepCached { .. } => "step_cached",
+            RunForked { .. } => "run_forked",
+            StepReused { .. } => "step_reused",
             StepFannedOut { .. } => "step_fanned_out",
             StepProbed { .. } => "step_probed",
             ServiceStopping { .. } => "service_stopping",

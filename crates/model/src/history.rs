@@ -139,6 +139,8 @@ pub fn audit_action(kind: &EventKind) -> Option<AuditAction> {
         | K::StepJob { .. }
         | K::StepJobState { .. }
         | K::StepCached { .. }
+        | K::StepReused { .. }
+        | K::RunForked { .. }
         | K::StepFannedOut { .. }
         | K::StepProbed { .. }
         | K::ServiceStopping { .. }
@@ -540,6 +542,8 @@ pub fn decision(kind: &EventKind) -> Option<Decision> {
         | K::StepJob { .. }
         | K::StepJobState { .. }
         | K::StepCached { .. }
+        | K::StepReused { .. }
+        | K::RunForked { .. }
         | K::StepFannedOut { .. }
         | K::StepProbed { .. }
         | K::ServiceStopping { .. }
@@ -620,6 +624,8 @@ pub fn errors_closed(kind: &EventKind) -> Option<Closes<'_>> {
         | K::StepJob { .. }
         | K::StepJobState { .. }
         | K::StepCached { .. }
+        | K::StepReused { .. }
+        | K::RunForked { .. }
         | K::StepFannedOut { .. }
         | K::StepProbed { .. }
         | K::ServiceStopping { .. }

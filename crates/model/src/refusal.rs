@@ -205,6 +205,25 @@ pub enum Refusal {
     #[error("`--until` is not in the future: {until}")]
     UntilPassed { until: String },
 
+    // Fork (`baton fork RUN --from STEP`).
+    #[error(
+        "run {run} is {state}: only a finished run is forked (`baton resume {run}`, `baton retry`, or wait for it to end)"
+    )]
+    ForkUnfinished { run: String, state: RunState },
+    #[error(
+        "`{step}` is an instance of `{parent}`: fork from `{parent}` (its instances run again with it)"
+    )]
+    ForkFromInstance { step: String, parent: String },
+    #[error(
+        "`{step}` cannot run in a fork of run {run}: its upstream `{upstream}` is reused and was {state} there, so it never succeeded; fork from `{upstream}` (or an earlier step) instead"
+    )]
+    ForkUpstreamNotSucceeded {
+        run: String,
+        step: String,
+        upstream: String,
+        state: StepState,
+    },
+
     // The budget.
     #[error("the workflow sets no budget")]
     NoBudget,
@@ -274,6 +293,9 @@ impl Refusal {
                 | Refusal::NothingToRaise
                 | Refusal::BadRaise
                 | Refusal::UntilPassed { .. }
+                | Refusal::ForkUnfinished { .. }
+                | Refusal::ForkFromInstance { .. }
+                | Refusal::ForkUpstreamNotSucceeded { .. }
         )
     }
 
@@ -374,6 +396,20 @@ mod tests {
             Refusal::RunTimedOut,
             Refusal::NoOperator,
             Refusal::NoSuchStep { step: s("a") },
+            Refusal::ForkUnfinished {
+                run: s("r"),
+                state: RunState::Running,
+            },
+            Refusal::ForkFromInstance {
+                step: s("a[x]"),
+                parent: s("a"),
+            },
+            Refusal::ForkUpstreamNotSucceeded {
+                run: s("r"),
+                step: s("b"),
+                upstream: s("a"),
+                state: StepState::Failed,
+            },
             Refusal::BudgetIsRaised { run: s("r") },
             Refusal::ReasonRequired {
                 to: ReasonFor::Mark,
@@ -515,6 +551,9 @@ mod tests {
                 | Refusal::RunTimedOut
                 | Refusal::NoOperator
                 | Refusal::NoSuchStep { .. }
+                | Refusal::ForkUnfinished { .. }
+                | Refusal::ForkFromInstance { .. }
+                | Refusal::ForkUpstreamNotSucceeded { .. }
                 | Refusal::BudgetIsRaised { .. }
                 | Refusal::ReasonRequired { .. }
                 | Refusal::InputInvalid { .. }

@@ -36,6 +36,12 @@ pub struct RunView {
     /// The run's closing line (`run_finished`), once it ended.
     #[serde(default)]
     pub summary: Option<String>,
+    /// The run this one was forked from, and the step it runs again from (`baton fork`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forked_from: Option<ForkLink>,
+    /// The runs forked from this one, oldest first: set by the session from the store.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub forked_into: Vec<ForkLink>,
     /// The clock the view was taken at (elapsed times and countdowns use it).
     pub now: Timestamp,
     /// The engine's last sign of life (its last heartbeat or event), once the run is
@@ -58,6 +64,13 @@ pub struct RunView {
     pub actions: Actions,
     /// Bumped on every change; the console redraws only when it moves.
     pub version: u64,
+}
+
+/// One end of a fork's link: the other run, and the step the fork runs again from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForkLink {
+    pub run: String,
+    pub step: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -113,6 +126,10 @@ pub struct StepView {
     /// The run the latest attempt's result came from, when the cache answered it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cached_from: Option<String>,
+    /// The run whose recorded outcome and outputs this step keeps, in a fork that did
+    /// not run it again (`step_reused`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reused_from: Option<String>,
     /// A service's latest probe check of its latest attempt.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub probe: Option<Box<ProbeView>>,
@@ -652,6 +669,9 @@ pub struct RunSummary {
     pub steps_total: usize,
     pub steps_done: usize,
     pub health: Option<f64>,
+    /// A fork (`baton fork`): the run it was forked from, and the step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forked_from: Option<ForkLink>,
 }
 
 impl RunSummary {
@@ -741,6 +761,8 @@ mod tests {
             operator: "o".into(),
             source_path: PathBuf::new(),
             summary: None,
+            forked_from: None,
+            forked_into: Vec::new(),
             started_at: Some(Timestamp(0)),
             finished_at: None,
             now: Timestamp(10_000),

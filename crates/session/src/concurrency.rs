@@ -93,12 +93,26 @@ pub fn admit(
     lease_holder: &str,
     group: &Group,
 ) -> Result<(Ready, Admission), SessionError> {
+    admit_fork(store, loaded, lease_holder, group, None)
+}
+
+/// [`admit`] of a fork (`baton fork`): its start records the reused steps.
+pub fn admit_fork(
+    store: &mut Store,
+    loaded: Loaded,
+    lease_holder: &str,
+    group: &Group,
+    fork: Option<&baton_core::ForkPlan>,
+) -> Result<(Ready, Admission), SessionError> {
     let operator = loaded.spec.operator.clone();
     let prepare::Unwritten {
         new_run,
         mut core,
         workflow,
     } = unwritten(loaded);
+    if let Some(f) = fork {
+        core.fork_from(f.clone());
+    }
     let run_id = new_run.id.clone();
     let joining = joining(group);
     let mut initial = Vec::new();

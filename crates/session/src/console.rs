@@ -68,6 +68,13 @@ pub enum ConsoleRequest {
         run_id: String,
         reply: oneshot::Sender<Result<String, Refusal>>,
     },
+    /// Fork a finished run from a step (as `baton fork RUN --from STEP`) and drive the
+    /// fork here, showing it: what it reruns and reuses, or why not.
+    Fork {
+        run_id: String,
+        step: String,
+        reply: oneshot::Sender<Result<String, Refusal>>,
+    },
     /// Delete a finished or interrupted run (as `baton runs rm`): what was deleted, or
     /// why not.
     DeleteRun {
@@ -328,7 +335,9 @@ impl Service {
             ConsoleRequest::Command { reply, .. } if self.read_only => {
                 let _ = reply.send(CommandOutcome::Refused(Refusal::ReadOnly));
             }
-            ConsoleRequest::Resume { reply, .. } if self.read_only => {
+            ConsoleRequest::Resume { reply, .. } | ConsoleRequest::Fork { reply, .. }
+                if self.read_only =>
+            {
                 let _ = reply.send(Err(Refusal::ReadOnly));
             }
             ConsoleRequest::DeleteRun { reply, .. } if self.read_only => {
@@ -431,6 +440,11 @@ impl Service {
                 }
                 self.off_thread(run_id, Some(command), Reply::Command(reply));
             }
+            ConsoleRequest::Fork {
+                run_id,
+                step,
+                reply,
+            } => self.fork(run_id, step, reply),
             ConsoleRequest::Resume { run_id, reply } => {
                 if self.driven.contains_key(&run_id) {
                     let _ = reply.send(Err(Refusal::DrivenHere));
@@ -440,6 +454,49 @@ impl Service {
                 self.off_thread(run_id, None, Reply::Resume(reply));
             }
         }
+    }
+
+    /// Make the fork off the service's thread; it comes back to be driven here.
+    fn fork(&self, run_id: String, step: String, reply: oneshot::Sender<Result<String, Refusal>>) {
+        let db = self.db.clone();
+        let params = self.params.clone();
+        let operator = self.operator.clone();
+        let back = self.back_tx.clone();
+        tokio::task::spawn_blocking(move || {
+            let made = Store::open(&db)
+                .map_err(SessionError::from)
+                .and_then(|mut store| {
+                    let plan = super::fork::plan(&store, &run_id, &step)?;
+                    let loaded = super::fork::load(&store, &run_id, &params, &operator)?;
+                    let ready = super::fork::create(
+                        &mut store,
+                        loaded,
+                        &plan,
+                        &super::host::lease_holder(),
+                    )?;
+                    Ok((plan, ready))
+                });
+            match made {
+                Ok((plan, ready)) => {
+                    let message = format!(
+                        "run {} runs again {}, reuses {} step{} of run {}",
+                        ready.run_id,
+                        plan.rerun.join(", "),
+                        plan.reused.len(),
+                        if plan.reused.len() == 1 { "" } else { "s" },
+                        plan.from_run
+                    );
+                    let _ = back.send(Back::TakenOver {
+                        ready: Box::new(ready),
+                        message: Some(message),
+                        reply: Reply::Resume(reply),
+                    });
+                }
+                Err(e) => {
+                    let _ = reply.send(Err(refusal(&e)));
+                }
+            }
+        });
     }
 
     /// Route a command (or a resume) on a run this console does not drive, off the

@@ -104,6 +104,8 @@ pub fn empty_view(title: &str) -> RunView {
         started_at: None,
         finished_at: None,
         summary: None,
+        forked_from: None,
+        forked_into: Vec::new(),
         now: Timestamp::now(),
         engine_gone_at: None,
         health: health::compute([], &[]),

@@ -109,6 +109,8 @@ pub(super) fn decorate(store: &Store, plan: &baton_workflow::Plan, view: &mut Ru
         view.waiting_for = store.group_wait(&view.run_id).ok().flatten();
     }
     set_log_paths(&store.log_dir(&view.run_id), view);
+    // The runs forked from this one (a fork knows its origin from its own history).
+    view.forked_into = store.forks_of(&view.run_id).unwrap_or_default();
     fill_tails(store, view);
     shared_pool_waits(store, plan, view);
 }

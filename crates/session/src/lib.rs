@@ -22,6 +22,7 @@ pub mod concurrency;
 pub mod config;
 pub mod console;
 pub mod follow;
+pub mod fork;
 pub mod host;
 pub mod identity;
 pub mod inbox;

@@ -31,7 +31,7 @@ pub struct Loaded {
     pub spec: NewRunSpec,
     pub plan: Arc<Plan>,
     pub params: BTreeMap<String, String>,
-    source_text: String,
+    pub(super) source_text: String,
 }
 
 /// A run with its lease held by this process, ready for a driver.
@@ -294,7 +294,7 @@ fn fold_stored(
 }
 
 /// The allowed signers the run recorded when it started (`None`: it had none).
-fn recorded_signers(events: &[Event]) -> Option<&str> {
+pub(super) fn recorded_signers(events: &[Event]) -> Option<&str> {
     match events.first().map(|e| &e.kind) {
         Some(baton_model::EventKind::RunStarted {
             allowed_signers, ..
@@ -307,7 +307,7 @@ fn recorded_signers(events: &[Event]) -> Option<&str> {
 /// ones recorded when the run started: a run keeps the signers it started with. Driving
 /// it (`driving`: the params given again) with the file as it is now, the run must also
 /// keep its shape (see [`workflow::shape`]).
-fn load_recorded(
+pub(super) fn load_recorded(
     record: &RunRecord,
     source: PlanSource,
     signers: Option<&str>,
@@ -359,7 +359,7 @@ fn load_recorded(
 }
 
 /// The recorded params with `given` on top; refused when a secret param is missing.
-fn driving_params(
+pub(super) fn driving_params(
     plan: &Plan,
     record: &RunRecord,
     given: &[(String, String)],

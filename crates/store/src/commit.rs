@@ -7,7 +7,7 @@ use crate::ledger::append::{
 };
 use crate::ledger::audit::{self, AuditKeys};
 use crate::ledger::{key_check, starter_seal, witness};
-use crate::read::{project, run_counts, summaries};
+use crate::read::{forks, project, run_counts, summaries};
 use crate::records::{AttemptLog, LOG_TAIL_MAX, NewRun};
 use crate::tx::bounded_tail;
 use baton_model::Event;
@@ -77,6 +77,7 @@ pub(crate) fn commit_body(
             if let (true, Some(key)) = (last, seal) {
                 starter_seal::update_head(tx, key, run_id, ev.seq, &hash)?;
             }
+            forks::project(tx, run_id, ev)?;
             insert.execute(params![
                 run_id,
                 ev.seq as i64,

@@ -118,6 +118,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "asks may allow self-approval and be signed: the allowed signers kept, each vote's signature",
         ASK_RULES,
     ),
+    (
+        27,
+        "forks: the run each fork was forked from, and the step",
+        RUN_FORKS,
+    ),
 ];
 
 /// Issue 44 point 5, the rest of the gates' rules for asks: `baton ask
@@ -129,6 +134,17 @@ ALTER TABLE asks ADD COLUMN allow_self INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE asks ADD COLUMN signers TEXT;
 ALTER TABLE ask_votes ADD COLUMN signature TEXT;
 ALTER TABLE ask_votes ADD COLUMN key TEXT;
+"#;
+
+/// Issue 43 point 4: each fork's link to the run it was forked from (its `run_forked`
+/// event, projected), read both ways: `show` of a fork and of the run it came from.
+const RUN_FORKS: &str = r#"
+CREATE TABLE run_forks (
+    run_id    TEXT PRIMARY KEY,
+    from_run  TEXT NOT NULL,
+    from_step TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX run_forks_by_origin ON run_forks(from_run);
 "#;
 
 /// Issue 44 point 5: `baton ask` records its question here and waits on its row, with

@@ -10,6 +10,12 @@ fn full() -> RunView {
     v.driven_by = Some("pid 4242 on build-1".into());
     v.finished_at = Some(Timestamp(v.now.0 + 1_000));
     v.summary = Some("3 of 9 steps succeeded".into());
+    let link = |run: &str| crate::model::view::ForkLink {
+        run: run.into(),
+        step: "build".into(),
+    };
+    v.forked_from = Some(link("01J9Z3QK7V2M4P8R6T0W5X1Y3A"));
+    v.forked_into = vec![link("01J9Z3QK7V2M4P8R6T0W5X1Y3B")];
     if v.health.terms.is_empty() {
         v.health.terms.push(HealthTerm {
             label: "succeeded".into(),
@@ -36,6 +42,7 @@ fn full() -> RunView {
         s.started_at = Some(v.now);
         s.finished_at = Some(v.now);
         s.cached_from = Some("01J9Z3QK7V2M4P8R6T0W5X1Y3A".into());
+        s.reused_from = Some("01J9Z3QK7V2M4P8R6T0W5X1Y3A".into());
         s.why = Some("condition false: params.event == 'release' (params.event = \"push\")".into());
         s.marked = Some(Box::new(crate::model::view::MarkView {
             state: StepState::Succeeded,

@@ -377,6 +377,26 @@ pub(super) fn scenarios() -> Vec<(&'static str, Setup)> {
             act(&v, &mut u, &[Action::GoTab(Tab::Runs), Action::Down]);
             (v, u)
         }),
+        // Issue 43 point 4: a fork says which run it came from; the run it came from,
+        // selected, names its forks.
+        ("runs_with_a_fork", || {
+            let v = fixtures::release();
+            let mut u = ui();
+            let mut runs = fixtures::runs();
+            runs[0].forked_from = Some(baton::model::view::ForkLink {
+                run: runs[2].id.clone(),
+                step: "unit-tests".into(),
+            });
+            u.set_runs(std::sync::Arc::new(
+                runs.into_iter().map(std::sync::Arc::new).collect(),
+            ));
+            act(
+                &v,
+                &mut u,
+                &[Action::GoTab(Tab::Runs), Action::Down, Action::Down],
+            );
+            (v, u)
+        }),
         // A large store opens on its newest page while the rest is read.
         ("runs_reading_the_rest", || {
             let v = fixtures::release();
@@ -425,6 +445,19 @@ pub(super) fn scenarios() -> Vec<(&'static str, Setup)> {
             (v, u)
         }),
         ("finished_run", || (fixtures::finished_failed(), ui())),
+        // Issue 43 point 4: `F` on a finished run's step asks before it forks.
+        ("fork_dialog", || {
+            let v = fixtures::finished_failed();
+            let mut u = ui();
+            u.follow = false;
+            u.selected = v
+                .steps
+                .iter()
+                .position(|s| s.id == "unit-tests")
+                .unwrap_or(0);
+            act(&v, &mut u, &[Action::Fork]);
+            (v, u)
+        }),
         // Issue 28: what waits on the operator across runs, and its dialogs.
         ("waiting", || {
             let v = fixtures::release();

@@ -6,6 +6,7 @@ mod conditions;
 mod crash;
 mod fallback;
 mod fanout;
+mod fork;
 mod hold;
 mod lease;
 mod live_usage;

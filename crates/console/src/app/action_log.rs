@@ -100,6 +100,9 @@ impl UiState {
                 (run_id.clone(), command_text(command), Kind::Command)
             }
             Request::Resume(id) => (id.clone(), "resume".into(), Kind::Resume),
+            Request::Fork { run_id, step } => {
+                (run_id.clone(), format!("fork from {step}"), Kind::Resume)
+            }
             Request::DeleteRun(id) => (id.clone(), "delete".into(), Kind::Delete),
             Request::Schedule {
                 act,

@@ -74,6 +74,8 @@ pub enum Action {
     /// Runs tab, the selected run; in the Waiting tab, release the held item
     /// (`baton hold`/`release`).
     Hold,
+    /// DAG: fork the finished run from the selected step (asks first; `baton fork`).
+    Fork,
     #[strum(serialize = "cancel")]
     CancelRun,
     Filter,
@@ -141,6 +143,12 @@ pub enum Action {
     Key(KeyEvent),
     /// The engine's answer to a command sent earlier.
     Outcome(CommandOutcome),
+    /// The answer to a fork request: the fork's id and what it did, or why not.
+    Forked {
+        run_id: String,
+        step: String,
+        result: Result<String, Refusal>,
+    },
     /// The answer to a resume request.
     Resumed {
         run_id: String,
@@ -181,6 +189,11 @@ pub enum Request {
     Copy(String),
     OpenRun(String),
     Resume(String),
+    /// Fork a finished run from a step (`baton fork`); this console drives the fork.
+    Fork {
+        run_id: String,
+        step: String,
+    },
     Exit(ConsoleExit),
 }
 

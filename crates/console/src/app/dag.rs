@@ -48,6 +48,7 @@ pub(super) fn dag(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Reque
             return retry(ui, view, &id);
         }
         Action::Hold => return hold_step(ui, view, focus),
+        Action::Fork => return super::fork::ask(ui, view, focus),
         Action::Up
         | Action::Down
         | Action::Left

@@ -209,6 +209,8 @@ pub enum ConfirmWhat {
     Quit,
     /// Delete the run named in the dialog's `runs`.
     DeleteRun,
+    /// Fork the run from a step (`fork` holds what reruns and what is reused).
+    Fork,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -220,6 +222,8 @@ pub struct ConfirmDialog {
     pub runs: Vec<String>,
     /// For a quit: the selected of its three buttons.
     pub button: QuitButton,
+    /// For a fork: what runs again and what is reused.
+    pub fork: Option<Box<super::fork::ForkPreview>>,
 }
 
 /// The quit dialog's buttons, in order.
@@ -418,6 +422,7 @@ pub(super) fn confirm_dialog(ui: &mut UiState, action: Action) -> Vec<Request> {
     };
     let what = d.what;
     let runs = std::mem::take(&mut d.runs);
+    let fork = d.fork.take();
     ui.dialog = None;
     if !yes {
         return Vec::new();
@@ -434,6 +439,18 @@ pub(super) fn confirm_dialog(ui: &mut UiState, action: Action) -> Vec<Request> {
                 let short = short_id(&id, &ui.run_ids).to_string();
                 toast(ui, format!("… deleting run {short}"), true);
                 vec![Request::DeleteRun(id)]
+            }
+            None => Vec::new(),
+        },
+        ConfirmWhat::Fork => match fork {
+            Some(f) => {
+                ui.pending += 1;
+                let short = short_id(&f.run, &ui.run_ids).to_string();
+                toast(ui, format!("… forking run {short} from {}", f.step), true);
+                vec![Request::Fork {
+                    run_id: f.run,
+                    step: f.step,
+                }]
             }
             None => Vec::new(),
         },

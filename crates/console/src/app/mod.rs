@@ -19,6 +19,7 @@ mod dag;
 mod dialogs;
 mod fan;
 mod filter;
+mod fork;
 mod help;
 mod jump;
 mod keep;
@@ -43,6 +44,7 @@ pub use dialogs::{
 };
 pub use fan::{MAX_LABEL, graph_steps, node_label, node_width, rows, rows_match, shown_steps};
 pub use filter::{Filter, Row, move_shown, shown_sel};
+pub use fork::{ForkPreview, preview as fork_preview};
 pub use help::{HelpEntry, help_at, help_entries};
 pub use keep::Picked;
 pub use lists::filter_note;
@@ -59,6 +61,8 @@ pub use update::update;
 
 #[cfg(test)]
 mod decide_tests;
+#[cfg(test)]
+mod fork_tests;
 #[cfg(test)]
 mod hold_tests;
 #[cfg(test)]

@@ -49,6 +49,7 @@ pub fn acts(action: &Action) -> bool {
             | Action::Retry
             | Action::Mark
             | Action::Hold
+            | Action::Fork
             | Action::CancelRun
             | Action::Resume
             | Action::Delete
@@ -166,6 +167,9 @@ pub fn offered(ui: &UiState, view: &RunView, ctx: Context, action: &Action) -> b
             let a = view.steps[i].actions;
             a.hold || a.release
         }),
+        Action::Fork => {
+            target_step(ui, view, ctx).is_some_and(|i| super::fork::preview(view, i).is_ok())
+        }
         Action::Expand => super::fan::offered(view, target_step(ui, view, ctx)),
         Action::CancelRun => view.actions.cancel,
         Action::Copy => copy_target(ui, view, ctx).is_some(),

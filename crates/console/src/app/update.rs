@@ -175,6 +175,34 @@ fn dispatch(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
             }
             return Vec::new();
         }
+        Action::Forked {
+            run_id,
+            step,
+            result,
+        } => {
+            ui.pending = ui.pending.saturating_sub(1);
+            ui.log_answer(
+                super::action_log::Kind::Resume,
+                Some(&run_id),
+                Answer::of(&result),
+            );
+            let short = short_id(&run_id, &ui.run_ids).to_string();
+            match result {
+                Ok(said) => {
+                    // The service opens the fork: show it on its DAG, following.
+                    ui.tab = Tab::Dag;
+                    ui.follow = true;
+                    ui.filter.clear();
+                    toast(
+                        ui,
+                        format!("✔ run {short} forked from {step}: {said}"),
+                        true,
+                    )
+                }
+                Err(e) => toast(ui, format!("✘ fork of run {short} from {step}: {e}"), false),
+            }
+            return Vec::new();
+        }
         Action::Resumed { run_id, result } => {
             ui.log_answer(
                 super::action_log::Kind::Resume,
@@ -437,6 +465,7 @@ pub(super) fn main_view(ui: &mut UiState, view: &RunView, action: Action) -> Vec
                     yes: false,
                     runs: ui.driven.to_vec(),
                     button: Default::default(),
+                    fork: None,
                 }));
             } else {
                 return vec![Request::Exit(ConsoleExit::Quit)];
@@ -460,6 +489,7 @@ pub(super) fn main_view(ui: &mut UiState, view: &RunView, action: Action) -> Vec
                     yes: false,
                     runs: vec![view.run_id.clone()],
                     button: Default::default(),
+                    fork: None,
                 }));
             } else {
                 toast(

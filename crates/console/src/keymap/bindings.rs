@@ -260,6 +260,14 @@ static BINDINGS: &[Binding] = &[
         true
     ),
     b!(
+        Dag,
+        [k('F')],
+        "F",
+        Action::Fork,
+        "fork the ended run from this step on",
+        true
+    ),
+    b!(
         Runs,
         [k('P')],
         "P",

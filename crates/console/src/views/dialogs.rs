@@ -326,6 +326,27 @@ pub fn confirm(
                 ),
             )
         }
+        ConfirmWhat::Fork => {
+            let (which, step, rerun, reused) = match d.fork.as_deref() {
+                Some(f) => (
+                    named(&f.run),
+                    f.step.as_str(),
+                    f.rerun.join(", "),
+                    if f.reused.is_empty() {
+                        "nothing".to_string()
+                    } else {
+                        f.reused.join(", ")
+                    },
+                ),
+                None => ("the run".to_string(), "?", String::new(), String::new()),
+            };
+            (
+                " Fork the run? ",
+                format!(
+                    "A new run of run {which}'s workflow, from {step}. Runs again: {rerun} (gates ask again). Reused as recorded, not run: {reused}. This console drives the fork."
+                ),
+            )
+        }
         ConfirmWhat::CancelRun => {
             let which = d
                 .runs

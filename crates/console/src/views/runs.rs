@@ -70,6 +70,8 @@ pub fn render(
         .iter()
         .map(|r| text_width(short_id(&r.id, &ui.run_ids)))
         .fold(8, usize::max);
+    // Forks (`baton fork`) get a column naming the run each came from, when one shows.
+    let forks = shown.iter().any(|r| r.forked_from.is_some());
     let mut lines = strip;
     if top > 0 {
         lines.push(Line::from(""));
@@ -84,7 +86,7 @@ pub fn render(
             "took",
             "steps",
             "health"
-        ),
+        ) + if forks { "  fork of" } else { "" },
         theme.dim,
     )));
     for (k, r) in shown.iter().enumerate() {
@@ -92,13 +94,16 @@ pub fn render(
         let cur = if r.id == view.run_id { "●" } else { " " };
         let took = dur(r.started_at, r.clock_end(now));
         let state = pad(&format!("{} {}", run_state_glyph(r.state), r.state), 13);
-        let rest = format!(
+        let mut rest = format!(
             " {:>tw$} {:>9} {:>9} {:>6}",
             when(ui, r.started_at, now),
             took,
             format!("{}/{}", r.steps_done, r.steps_total),
             r.health.map_or("–".into(), |h| format!("{h:.0}"))
         );
+        if let Some(f) = &r.forked_from {
+            rest.push_str(&format!("  ⑂ {}", short_id(&f.run, &ui.run_ids)));
+        }
         // Display columns, not characters: a CJK or emoji name keeps the table straight.
         let head = format!(
             "{cur} {}  {} ",
@@ -126,11 +131,27 @@ pub fn render(
         crate::app::Hit::Run,
     );
     if let Some(r) = vis.get(sel).map(|&i| &ui.runs[i]) {
-        let hint = if r.state == RunState::Interrupted {
-            "Enter: open · R: resume this interrupted run"
+        let mut hint = if r.state == RunState::Interrupted {
+            "Enter: open · R: resume this interrupted run".to_string()
         } else {
-            "Enter: open"
+            "Enter: open".to_string()
         };
+        // The fork's link both ways: where it came from, and the runs forked from it.
+        if let Some(f) = &r.forked_from {
+            let from = short_id(&f.run, &ui.run_ids);
+            hint.push_str(&format!(" · forked from run {from} at {}", f.step));
+        }
+        let into: Vec<String> = ui
+            .runs
+            .iter()
+            .filter_map(|o| {
+                let f = o.forked_from.as_ref().filter(|f| f.run == r.id)?;
+                Some(format!("{} at {}", short_id(&o.id, &ui.run_ids), f.step))
+            })
+            .collect();
+        if !into.is_empty() {
+            hint.push_str(&format!(" · forked into run {}", into.join(", run ")));
+        }
         lines.push(Line::from(styled(hint, theme.dim)));
     }
     frame.render_widget(Paragraph::new(lines).style(theme.base), inner);

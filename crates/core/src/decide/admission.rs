@@ -19,6 +19,7 @@ impl Core {
             return fx;
         }
         self.emit(self.run_started(), now, &mut fx);
+        self.record_fork(now, &mut fx);
         if state == RunState::Skipped {
             self.stop_all(StepState::Skipped, &reason, now, &mut fx);
         }

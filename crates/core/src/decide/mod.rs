@@ -16,6 +16,7 @@ mod commands;
 mod condition;
 mod exits;
 mod fanout;
+mod fork;
 mod gates;
 mod hold;
 mod jobs;
@@ -29,6 +30,7 @@ mod shared_pools;
 mod signed;
 mod usage;
 
+pub use fork::{ForkPlan, Reuse};
 pub(crate) use hold::HoldRt;
 pub(super) use resolve::TemplateFailure;
 pub(super) use signed::Vote;
@@ -76,6 +78,7 @@ impl Core {
             return fx;
         }
         self.emit(self.run_started(), now, &mut fx);
+        self.record_fork(now, &mut fx);
         self.emit(
             EventKind::RunStateChanged {
                 state: RunState::Running,

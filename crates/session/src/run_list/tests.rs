@@ -16,6 +16,7 @@ fn summary(id: &str, at: i64, state: RunState) -> RunSummary {
         steps_total: 1,
         steps_done: 0,
         health: Some(100.0),
+        forked_from: None,
     }
 }
 

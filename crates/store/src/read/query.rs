@@ -321,7 +321,8 @@ impl Store {
                     l.heartbeat_at, steps_total, steps_done, health, rev,
                     CASE WHEN finished_at IS NULL THEN
                       (SELECT e.at FROM events e WHERE e.id BETWEEN runs.key << 32
-                       AND (runs.key << 32) + 4294967295 ORDER BY e.id DESC LIMIT 1) END
+                       AND (runs.key << 32) + 4294967295 ORDER BY e.id DESC LIMIT 1) END,
+                    (SELECT f.from_run || ' ' || f.from_step FROM run_forks f WHERE f.run_id = runs.id)
              FROM runs LEFT JOIN leases l ON l.run_id = runs.id {tail}"
         ))?;
         let mut rows = st.query(p)?;
@@ -357,6 +358,13 @@ impl Store {
                 steps_total: c.total,
                 steps_done: c.done,
                 health: Some(c.health),
+                forked_from: r.get::<_, Option<String>>(13)?.and_then(|f| {
+                    let (run, step) = f.split_once(' ')?;
+                    Some(baton_model::view::ForkLink {
+                        run: run.to_string(),
+                        step: step.to_string(),
+                    })
+                }),
             };
             out.push((summary, r.get(11)?));
         }

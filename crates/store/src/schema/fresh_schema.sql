@@ -234,3 +234,9 @@ CREATE TABLE ask_votes (
     at     INTEGER NOT NULL, signature TEXT, key TEXT,
     PRIMARY KEY (ask_id, actor)
 );
+CREATE TABLE run_forks (
+    run_id    TEXT PRIMARY KEY,
+    from_run  TEXT NOT NULL,
+    from_step TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX run_forks_by_origin ON run_forks(from_run);

@@ -195,6 +195,7 @@ fn v4_store(path: &std::path::Path, keys: &AuditKeys) {
              (SELECT source_text, params_json FROM run_sources WHERE run_id = runs.id);
          DROP TABLE run_sources;
          DROP TABLE run_summaries;
+         DROP TABLE run_forks;
          DROP TABLE ask_votes;
          DROP TABLE asks;
          DROP TABLE group_members;

@@ -1,0 +1,84 @@
+//! `baton fork RUN --from STEP` (issue 43 point 4): a new run of a finished run's
+//! recorded workflow, with its params (and `--param` on top), in which STEP and what
+//! follows it run again and the other steps keep the old run's recorded outcomes and
+//! outputs. What is reused is the old run's core's decision (`Core::fork_plan`); the
+//! new run records it in its own history (`Core::start_fork`).
+use super::SessionError;
+use super::prepare::{self, Loaded, NewRunSpec, PlanSource, Ready};
+use baton_core::ForkPlan;
+use baton_model::Timestamp;
+use baton_store::Store;
+use std::sync::Arc;
+
+/// What a fork of `run_id` from `from` would do (`--dry-run`), or is about to.
+pub fn plan(store: &Store, run_id: &str, from: &str) -> Result<ForkPlan, SessionError> {
+    let record = store.run(run_id)?;
+    let old = prepare::rebuild(store, run_id, PlanSource::Recorded, &[], false)?;
+    old.fork_plan(from)
+        .map_err(|refusal| SessionError::Refused {
+            run_id: run_id.to_string(),
+            state: record.state,
+            refusal: Box::new(refusal),
+        })
+}
+
+/// The fork's workflow (the text the old run recorded) and params (the old run's,
+/// `given` on top, checked as `run --param` checks them; secret params, never stored,
+/// given again), loaded before anything is written.
+pub fn load(
+    store: &Store,
+    run_id: &str,
+    given: &[(String, String)],
+    operator: &str,
+) -> Result<Loaded, SessionError> {
+    let record = store.run(run_id)?;
+    let first: Vec<baton_model::Event> = store.first_event(run_id)?.into_iter().collect();
+    let plan = prepare::load_recorded(
+        &record,
+        PlanSource::Recorded,
+        prepare::recorded_signers(&first),
+        None,
+    )?;
+    let (params, _) = prepare::driving_params(&plan, &record, given)?;
+    Ok(Loaded {
+        spec: NewRunSpec {
+            workflow: record.source_path.clone(),
+            params: params.clone().into_iter().collect(),
+            operator: operator.to_string(),
+            ..NewRunSpec::default()
+        },
+        plan: Arc::clone(&plan),
+        params,
+        source_text: record.source_text.clone(),
+    })
+}
+
+/// Record the fork (its reused steps' outcomes with its creation), take its lease for
+/// `holder` and start its core. A workflow with a concurrency group: the fork joins it
+/// as `run` does (running, queued or skipped, as the group decides).
+pub fn create(
+    store: &mut Store,
+    loaded: Loaded,
+    fork: &ForkPlan,
+    holder: &str,
+) -> Result<Ready, SessionError> {
+    if let Some(group) = super::concurrency::group_of(&loaded.plan, &loaded.params)? {
+        let (ready, _) = super::concurrency::admit_fork(store, loaded, holder, &group, Some(fork))?;
+        return Ok(ready);
+    }
+    let prepare::Unwritten {
+        new_run,
+        mut core,
+        workflow,
+    } = prepare::unwritten(loaded);
+    let (committed, initial) = prepare::split_persisted(core.start_fork(fork, Timestamp::now()));
+    store.create_started_run(&new_run, holder, &committed, &core.state_summary())?;
+    Ok(Ready {
+        run_id: new_run.id,
+        workflow,
+        core,
+        initial,
+        committed,
+        stale: false,
+    })
+}
