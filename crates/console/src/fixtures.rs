@@ -336,6 +336,9 @@ pub fn release() -> RunView {
         inputs: Vec::new(),
         auto: Vec::new(),
         signed: false,
+        round: None,
+        revise: Vec::new(),
+        revision_diff: String::new(),
     }];
     let audit = vec![
         AuditView {

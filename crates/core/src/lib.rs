@@ -32,6 +32,8 @@ mod fanout_tests;
 #[cfg(test)]
 mod gate_tests;
 #[cfg(test)]
+mod push_back_tests;
+#[cfg(test)]
 mod hold_tests;
 #[cfg(test)]
 mod input_choices_tests;
@@ -497,6 +499,9 @@ struct StepRt {
     /// whether that attempt still runs: a running attempt's usage is in the run's
     /// totals as far as the engine has read it, replaced by its end's (issue 43).
     usage: Option<Box<(Usage, bool)>>,
+    /// Push-backs (issue 44 point 3): boxed, as few steps are ever pushed back or
+    /// revised.
+    revision: Option<Box<decide::RevisionRt>>,
 }
 
 /// A service's probing in its current attempt. Its timers and counts are the core's
@@ -667,6 +672,7 @@ impl StepRt {
             hold: None,
             history: Vec::new(),
             usage: None,
+            revision: None,
         }
     }
 }

@@ -257,6 +257,9 @@ impl Core {
                         .map(|(k, r)| self.mask(&r.describe(k + 1)))
                         .collect(),
                     signed: s.gate.signed,
+                    round: self.round_of(i),
+                    revise: self.rerun_order(i).iter().map(|&r| self.plan.steps[r].id.clone()).collect(),
+                    revision_diff: self.revision_diff(i),
                 },
             ));
         }
@@ -293,6 +296,9 @@ impl Core {
                     inputs: Vec::new(),
                     auto: Vec::new(),
                     signed: false,
+                    round: None,
+                    revise: Vec::new(),
+                    revision_diff: String::new(),
                 },
             ));
         }

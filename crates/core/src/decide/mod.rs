@@ -20,6 +20,7 @@ mod gates;
 mod hold;
 mod jobs;
 mod policy;
+mod push_back;
 mod resolve;
 mod run;
 mod saga;
@@ -30,6 +31,7 @@ mod signed;
 mod usage;
 
 pub(crate) use hold::HoldRt;
+pub(crate) use push_back::RevisionRt;
 pub(super) use resolve::TemplateFailure;
 pub(super) use signed::Vote;
 
