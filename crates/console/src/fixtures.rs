@@ -28,6 +28,7 @@ fn step(id: &str, needs: &[usize], state: StepState, action: &str) -> StepView {
         hold: None,
         history: Vec::new(),
         usage: None,
+        round: None,
         id: id.into(),
         needs: needs.to_vec(),
         state,

@@ -32,8 +32,6 @@ mod fanout_tests;
 #[cfg(test)]
 mod gate_tests;
 #[cfg(test)]
-mod push_back_tests;
-#[cfg(test)]
 mod hold_tests;
 #[cfg(test)]
 mod input_choices_tests;
@@ -45,6 +43,8 @@ mod matrix_rules_tests;
 mod policy_tests;
 #[cfg(test)]
 mod proptests;
+#[cfg(test)]
+mod push_back_tests;
 #[cfg(test)]
 mod replay_tests;
 #[cfg(test)]

@@ -31,9 +31,17 @@ fn push_back(sim: &mut Sim, who: &str, reason: &str) -> CommandOutcome {
 /// Round 1 done: draft, polish and side succeeded, ship's gate open.
 fn at_the_gate(rounds: u32) -> Sim {
     let mut sim = Sim::new(revising(rounds), cfg());
-    sim.finish("draft", StepOutcome::Exited { exit_code: 0 }, vec![("text", "v1")]);
+    sim.finish(
+        "draft",
+        StepOutcome::Exited { exit_code: 0 },
+        vec![("text", "v1")],
+    );
     sim.exit("side", 0);
-    sim.finish("polish", StepOutcome::Exited { exit_code: 0 }, vec![("text", "V1")]);
+    sim.finish(
+        "polish",
+        StepOutcome::Exited { exit_code: 0 },
+        vec![("text", "V1")],
+    );
     assert_eq!(sim.state("ship"), StepState::WaitingApproval);
     sim
 }
@@ -50,17 +58,32 @@ fn a_push_back_reruns_the_revised_steps_with_feedback_and_reopens_the_gate() {
     assert!(o.is_accepted(), "{o:?}");
     assert_eq!(sim.state("ship"), StepState::Pending);
     assert_eq!(sim.state("polish"), StepState::Pending);
-    assert_eq!(sim.state("side"), StepState::Succeeded, "not between draft and the gate");
+    assert_eq!(
+        sim.state("side"),
+        StepState::Succeeded,
+        "not between draft and the gate"
+    );
     // draft runs again, attempt 2, with the round and the reason in its environment.
     let spec = spawn_of(&sim.last, "draft").expect("draft runs again");
     assert_eq!(spec.attempt, 2);
     let env: BTreeMap<_, _> = spec.env.iter().cloned().collect();
     assert_eq!(env.get("BATON_ROUND").map(String::as_str), Some("2"));
-    assert_eq!(env.get("BATON_FEEDBACK").map(String::as_str), Some("shorter, please"));
-    sim.finish("draft", StepOutcome::Exited { exit_code: 0 }, vec![("text", "v2")]);
+    assert_eq!(
+        env.get("BATON_FEEDBACK").map(String::as_str),
+        Some("shorter, please")
+    );
+    sim.finish(
+        "draft",
+        StepOutcome::Exited { exit_code: 0 },
+        vec![("text", "v2")],
+    );
     let spec = spawn_of(&sim.last, "polish").expect("polish runs again");
     assert!(spec.env.iter().any(|(k, v)| k == "BATON_ROUND" && v == "2"));
-    sim.finish("polish", StepOutcome::Exited { exit_code: 0 }, vec![("text", "V2")]);
+    sim.finish(
+        "polish",
+        StepOutcome::Exited { exit_code: 0 },
+        vec![("text", "V2")],
+    );
     assert_eq!(sim.state("ship"), StepState::WaitingApproval);
     let opened = sim.events_named("gate_opened");
     assert_eq!(opened.len(), 2);
@@ -73,10 +96,18 @@ fn a_push_back_reruns_the_revised_steps_with_feedback_and_reopens_the_gate() {
     let g = &v.gates[0];
     assert_eq!(g.round, Some(GateRound { n: 2, of: 3 }));
     assert_eq!(g.revise, ["draft", "polish"]);
-    assert!(g.revision_diff.contains("-text=v1") && g.revision_diff.contains("+text=v2"), "{}", g.revision_diff);
+    assert!(
+        g.revision_diff.contains("-text=v1") && g.revision_diff.contains("+text=v2"),
+        "{}",
+        g.revision_diff
+    );
     assert!(g.revision_diff.contains("-text=V1") && g.revision_diff.contains("+text=V2"));
     assert!(g.actions.push_back);
-    assert!(v.audit.iter().any(|a| a.action == AuditAction::PushedBack && a.actor == "alice"));
+    assert!(
+        v.audit
+            .iter()
+            .any(|a| a.action == AuditAction::PushedBack && a.actor == "alice")
+    );
     // A replay folds the same round and feedback.
     let again = Core::replay(sim.core.plan.clone(), cfg(), sim.core.events()).expect("replay");
     let d = sim.idx("draft");

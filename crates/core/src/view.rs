@@ -201,6 +201,7 @@ impl Core {
             hold: self.hold_view(i),
             history: s.history.clone(),
             usage: s.usage.as_deref().map(|(u, _)| *u),
+            round: self.round_of(i),
         }
     }
 
@@ -258,7 +259,11 @@ impl Core {
                         .collect(),
                     signed: s.gate.signed,
                     round: self.round_of(i),
-                    revise: self.rerun_order(i).iter().map(|&r| self.plan.steps[r].id.clone()).collect(),
+                    revise: self
+                        .rerun_order(i)
+                        .iter()
+                        .map(|&r| self.plan.steps[r].id.clone())
+                        .collect(),
                     revision_diff: self.revision_diff(i),
                 },
             ));

@@ -180,6 +180,7 @@ mod tests {
                 quorum: 1,
                 signed: false,
                 inputs: Default::default(),
+                round: None,
             }),
             &mut prompts,
         )

@@ -102,6 +102,7 @@ pub fn describe(event: &Event) -> Option<String> {
             prompt,
             approvers,
             quorum,
+            round,
             ..
         } => {
             let who = if approvers.is_empty() {
@@ -109,8 +110,20 @@ pub fn describe(event: &Event) -> Option<String> {
             } else {
                 approvers.join(", ")
             };
-            format!("{t} {step} gate: {prompt} (approvers: {who}; quorum {quorum})")
+            let round = round.map(|r| format!("; {r}")).unwrap_or_default();
+            format!("{t} {step} gate: {prompt} (approvers: {who}; quorum {quorum}{round})")
         }
+        EventKind::GatePushedBack {
+            step,
+            actor,
+            reason,
+            round,
+            rerun,
+        } => format!(
+            "{t} {step} pushed back by {actor}{}; {round} runs {} again",
+            suffix(Some(reason)),
+            rerun.join(", ")
+        ),
         EventKind::GateWarning { step, .. } => {
             format!("{t} {step} gate: 80% of the approval time has passed")
         }
@@ -324,6 +337,7 @@ fn command_name(c: &baton_model::Command) -> &'static str {
     match c {
         Approve { .. } => "approve",
         Reject { .. } => "reject",
+        PushBack { .. } => "push-back",
         Retry { .. } => "retry",
         Cancel { .. } => "cancel",
         Mark { .. } => "mark",
@@ -367,6 +381,7 @@ mod tests {
             quorum: 1,
             signed,
             inputs: Default::default(),
+            round: None,
         })
     }
 

@@ -127,6 +127,9 @@ pub struct StepView {
     /// as the engine has read the file; `None` before it wrote any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<crate::Usage>,
+    /// A gate with `revise`: the round it is in, of how many (issue 44 point 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub round: Option<crate::GateRound>,
     /// Its hold, while it is held (a `held` step, or a `running` one frozen).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hold: Option<Box<HoldView>>,

@@ -135,7 +135,10 @@ impl Core {
     /// Folding `gate_pushed_back`: the gate's round, and on each re-run step the round,
     /// the feedback, and the outputs the next round is compared with.
     pub(crate) fn fold_pushed_back(&mut self, i: usize, round: u32, reason: &str, rerun: &[usize]) {
-        self.steps[i].revision.get_or_insert_with(Box::default).round = round;
+        self.steps[i]
+            .revision
+            .get_or_insert_with(Box::default)
+            .round = round;
         for &s in rerun {
             let prior = self.steps[s].outputs.clone();
             let st = &mut self.steps[s];
@@ -172,7 +175,10 @@ impl Core {
             let diff = similar::TextDiff::from_lines(&old, &new);
             let unified = diff
                 .unified_diff()
-                .header(&format!("{id} (round before)"), &format!("{id} (this round)"))
+                .header(
+                    &format!("{id} (round before)"),
+                    &format!("{id} (this round)"),
+                )
                 .to_string();
             out.push_str(&baton_model::sanitize::for_terminal(&unified));
         }

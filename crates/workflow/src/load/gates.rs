@@ -184,13 +184,7 @@ impl Loader<'_, '_> {
     ) -> (Vec<(&'n str, Span)>, Option<(u32, Span)>) {
         let what = format!("the gate of {label}");
         let revise: Vec<(&'n str, Span)> = get(entries, "revise")
-            .map(|r| {
-                self.string_list(
-                    r,
-                    &format!("`revise` of {what}"),
-                    "revise = [\"draft\"]",
-                )
-            })
+            .map(|r| self.string_list(r, &format!("`revise` of {what}"), "revise = [\"draft\"]"))
             .unwrap_or_default();
         let rounds = get(entries, "rounds").and_then(|r| {
             let v = self.int_at_least(r, &format!("`rounds` of {what}"), 1)?;
@@ -198,7 +192,9 @@ impl Loader<'_, '_> {
                 self.err(
                     &r.span,
                     format!("{what} has `rounds = {v}`, more than {MAX_ROUNDS}"),
-                    format!("keep `rounds` between 1 and {MAX_ROUNDS}: each round is a person's review"),
+                    format!(
+                        "keep `rounds` between 1 and {MAX_ROUNDS}: each round is a person's review"
+                    ),
                 );
                 return None;
             }

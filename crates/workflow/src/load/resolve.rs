@@ -226,7 +226,9 @@ impl Loader<'_, '_> {
                             let hint = did_you_mean(name, &id_list, "step ids");
                             self.err(
                                 span,
-                                format!("the gate of {label} revises \"{name}\", which is not a step"),
+                                format!(
+                                    "the gate of {label} revises \"{name}\", which is not a step"
+                                ),
                                 hint,
                             );
                         }
