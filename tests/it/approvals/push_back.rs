@@ -220,3 +220,48 @@ gate = { prompt = "Publish?", revise = ["draft"] }
     let verify = env.run(&["audit", "verify"]);
     assert!(verify.status.success(), "{}", text(&verify.stdout));
 }
+
+/// `validate` checks `revise` and `rounds` where they are written (FILE:LINE:COL).
+#[test]
+fn validate_checks_revise_and_rounds() {
+    let env = Env::new();
+    let wf = env.workflow(
+        "bad.toml",
+        r#"name = "bad"
+[[step]]
+id = "draft"
+run = "true"
+[[step]]
+id = "aside"
+run = "true"
+[[step]]
+id = "publish"
+needs = ["draft"]
+run = "true"
+gate = { revise = ["draft", "drfat", "aside"], rounds = 0 }
+[[step]]
+id = "other"
+needs = ["draft"]
+run = "true"
+gate = { rounds = 2 }
+[[step]]
+id = "third"
+needs = ["draft"]
+run = "true"
+gate = { revise = ["draft"], rounds = 99 }
+"#,
+    );
+    let out = env.run(&["validate", wf.to_str().unwrap()]);
+    let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    for want in [
+        "bad.toml:12:29: error: the gate of step `publish` revises \"drfat\", which is not a step",
+        "hint: did you mean `draft`?",
+        "bad.toml:12:38: error: the gate of step `publish` revises `aside`, which is not among its ancestors",
+        "bad.toml:12:57: error: `rounds` of the gate of step `publish` must be at least 1",
+        "bad.toml:17:19: error: the gate of step `other` has `rounds` but no `revise`",
+        "bad.toml:22:39: error: the gate of step `third` has `rounds = 99`, more than 20",
+    ] {
+        assert!(said.contains(want), "{want}\nnot in:\n{said}");
+    }
+}
