@@ -71,6 +71,17 @@ fn two_push_backs_then_approve_run_the_gated_step_once_on_the_last_round() {
         diff.contains("-text=draft 1") && diff.contains("+text=draft 2"),
         "{diff}"
     );
+    // `show` and the inbox say the round, `show` the diff; the inbox offers push-back.
+    let shown = text(&env.run(&["show", &run]).stdout);
+    assert!(
+        shown.contains("Publish draft 2? (round 2 of 3)") && shown.contains("+text=draft 2"),
+        "{shown}"
+    );
+    let inbox = text(&env.run(&["inbox"]).stdout);
+    assert!(
+        inbox.contains(&format!("baton push-back {run} publish --reason")),
+        "{inbox}"
+    );
     // The feedback is a value in the environment, never shell code.
     let sneaky = "$(touch pwned) and `touch pwned2`; be brief";
     ok(&env.run(&["push-back", &run, "publish", "--reason", sneaky]));

@@ -250,6 +250,14 @@ static BINDINGS: &[Binding] = &[
         "reject the step's gate",
         true
     ),
+    b!(
+        Dag,
+        [k('b')],
+        "b",
+        Action::PushBack,
+        "push the step's gate back (feedback required)",
+        true
+    ),
     b!(Dag, [k('r')], "r", Action::Retry, "retry the step", true),
     b!(
         Dag,
@@ -331,6 +339,14 @@ static BINDINGS: &[Binding] = &[
         "x",
         Action::Reject,
         "reject the gate (reason required)",
+        true
+    ),
+    b!(
+        Approvals,
+        [k('b')],
+        "b",
+        Action::PushBack,
+        "push the gate back (feedback required): its revised steps run again",
         true
     ),
     b!(
@@ -427,6 +443,14 @@ static BINDINGS: &[Binding] = &[
         "x",
         Action::Reject,
         "reject the gate (reason required)",
+        true
+    ),
+    b!(
+        Waiting,
+        [k('b')],
+        "b",
+        Action::PushBack,
+        "push the gate back (feedback required): its revised steps run again",
         true
     ),
     b!(
