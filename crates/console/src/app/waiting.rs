@@ -119,7 +119,11 @@ pub(super) fn offered(ui: &UiState, action: &Action) -> bool {
     match action {
         Action::Approve => w.is_some_and(|w| w.kind != WaitKind::Mark && w.mine),
         Action::Reject => w.is_some_and(|w| matches!(w.kind, WaitKind::Gate | WaitKind::Ask)),
-        Action::PushBack => w.is_some_and(|w| w.kind == WaitKind::Gate),
+        // Offered where the inbox offers `baton push-back`: a gate that revises, with
+        // rounds left.
+        Action::PushBack => w.is_some_and(|w| {
+            w.kind == WaitKind::Gate && w.commands.iter().any(|c| c.starts_with("baton push-back"))
+        }),
         Action::Mark => w.is_some_and(|w| w.kind == WaitKind::Mark),
         Action::Hold => w.is_some_and(|w| w.kind == WaitKind::Held),
         Action::Enter | Action::Copy => w.is_some(),

@@ -255,7 +255,7 @@ static BINDINGS: &[Binding] = &[
         [k('b')],
         "b",
         Action::PushBack,
-        "push the step's gate back (feedback required)",
+        "push the gate back with feedback",
         true
     ),
     b!(Dag, [k('r')], "r", Action::Retry, "retry the step", true),

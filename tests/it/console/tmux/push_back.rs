@@ -81,7 +81,7 @@ gate = { prompt = "Publish it?", revise = ["draft"], rounds = 2 }
     tmux.keys(&["?"]);
     tmux.wait_for(
         "the help's push-back line",
-        |s| s.contains("b               push the step's gate back (feedback required)"),
+        |s| s.contains("b               push the gate back with feedback"),
         10,
     );
     drop(tmux);
