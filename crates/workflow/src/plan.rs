@@ -627,14 +627,27 @@ impl Plan {
         if g.revise.is_empty() {
             return Vec::new();
         }
-        (0..gated.min(self.steps.len()))
-            .chain(gated + 1..self.steps.len())
-            .filter(|&s| {
-                g.revise.contains(&s)
-                    || (self.is_ancestor(s, gated)
-                        && g.revise.iter().any(|&r| self.is_ancestor(r, s)))
-            })
-            .collect()
+        // The gated step's ancestors, then the revised steps' descendants among them:
+        // two walks over the graph, whatever its size.
+        let n = self.steps.len();
+        let mut ancestor = vec![false; n];
+        let mut stack = self.steps[gated].needs.clone();
+        while let Some(s) = stack.pop() {
+            if s < n && !std::mem::replace(&mut ancestor[s], true) {
+                stack.extend(self.steps[s].needs.iter().copied());
+            }
+        }
+        let mut rerun = vec![false; n];
+        let mut stack: Vec<usize> = g.revise.iter().copied().filter(|&r| r < n).collect();
+        while let Some(s) = stack.pop() {
+            if ancestor[s]
+                && !std::mem::replace(&mut rerun[s], true)
+                && let Some(d) = self.dependants.get(s)
+            {
+                stack.extend(d.iter().copied().filter(|&d| d < n));
+            }
+        }
+        (0..n).filter(|&s| rerun[s]).collect()
     }
 
     /// Whether a step (transitively) needs `ancestor`.

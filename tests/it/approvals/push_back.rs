@@ -260,6 +260,15 @@ id = "third"
 needs = ["draft"]
 run = "true"
 gate = { revise = ["draft"], rounds = 99 }
+[[step]]
+id = "fan"
+matrix = { os = ["linux", "macos"] }
+run = "true"
+[[step]]
+id = "fourth"
+needs = ["fan"]
+run = "true"
+gate = { revise = ["fan"] }
 "#,
     );
     let out = env.run(&["validate", wf.to_str().unwrap()]);
@@ -272,6 +281,7 @@ gate = { revise = ["draft"], rounds = 99 }
         "bad.toml:12:57: error: `rounds` of the gate of step `publish` must be at least 1",
         "bad.toml:17:19: error: the gate of step `other` has `rounds` but no `revise`",
         "bad.toml:22:39: error: the gate of step `third` has `rounds = 99`, more than 20",
+        "bad.toml:31:20: error: the gate of step `fourth` revises `fan`, a `matrix` or `for_each` step",
     ] {
         assert!(said.contains(want), "{want}\nnot in:\n{said}");
     }

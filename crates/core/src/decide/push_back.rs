@@ -120,16 +120,19 @@ impl Core {
 
     /// The steps a push-back of step `i`'s gate runs again, each after the ones it needs.
     pub(crate) fn rerun_order(&self, i: usize) -> Vec<usize> {
-        let mut rerun = self.plan.revised_by(i);
-        let layer_of = |s: usize| {
-            self.plan
-                .layers
+        let rerun = self.plan.revised_by(i);
+        // Layer by layer: each step after the steps it needs.
+        let mut ordered: Vec<usize> = Vec::with_capacity(rerun.len());
+        for layer in &self.plan.layers {
+            let mut here: Vec<usize> = layer
                 .iter()
-                .position(|l| l.contains(&s))
-                .unwrap_or(usize::MAX)
-        };
-        rerun.sort_by_key(|&s| (layer_of(s), s));
-        rerun
+                .copied()
+                .filter(|s| rerun.binary_search(s).is_ok())
+                .collect();
+            here.sort_unstable();
+            ordered.extend(here);
+        }
+        ordered
     }
 
     /// Folding `gate_pushed_back`: the gate's round, and on each re-run step the round,

@@ -212,6 +212,11 @@ impl Loader<'_, '_> {
                 let mut revise = Vec::new();
                 for (name, span) in &g.revise {
                     match index.get(name) {
+                        Some(&j) if raw[j].fanout.is_some() => self.err(
+                            span,
+                            format!("the gate of {label} revises `{name}`, a `matrix` or `for_each` step"),
+                            "a push-back runs single steps again: revise a step that makes the list, or a step after the instances",
+                        ),
                         Some(&j) => {
                             revise.push(j);
                             refs.push(StepRef {
