@@ -302,11 +302,21 @@ pub fn hint(run_id: &str, event: &Event, plan: Option<&Plan>) -> Option<String> 
         EventKind::GateOpened {
             step,
             signed: false,
+            round,
             ..
-        } => Some(format!(
-            "{t} {step} waiting: `baton approve {run_id} {step}{} --reason …` or `baton reject {run_id} {step} --reason …`",
-            inputs(step)
-        )),
+        } => {
+            // A gate with rounds left may also be pushed back (issue 44 point 3).
+            let push = match round {
+                Some(r) if r.n < r.of => {
+                    format!(" or `baton push-back {run_id} {step} --reason …`")
+                }
+                _ => String::new(),
+            };
+            Some(format!(
+                "{t} {step} waiting: `baton approve {run_id} {step}{} --reason …` or `baton reject {run_id} {step} --reason …`{push}",
+                inputs(step)
+            ))
+        }
         EventKind::GateOpened {
             step, signed: true, ..
         } => Some(format!(
@@ -398,6 +408,21 @@ mod tests {
                 .unwrap()
                 .contains("--sign-key")
         );
+        let mut revising = gate(false);
+        if let EventKind::GateOpened { round, .. } = &mut revising.kind {
+            *round = Some(baton_model::GateRound { n: 1, of: 2 });
+        }
+        let h = hint("R1", &revising, None).unwrap();
+        assert!(
+            h.contains("or `baton push-back R1 deploy --reason …`"),
+            "{h}"
+        );
+        assert!(describe(&revising).unwrap().contains("round 1 of 2"));
+        if let EventKind::GateOpened { round, .. } = &mut revising.kind {
+            *round = Some(baton_model::GateRound { n: 2, of: 2 });
+        }
+        let h = hint("R1", &revising, None).unwrap();
+        assert!(!h.contains("push-back"), "the last round: {h}");
         let budget = at(EventKind::BudgetExceeded {
             dimension: "tokens".into(),
             used: 5300.0,
