@@ -247,9 +247,10 @@ pub fn table(rows: &[AuditRow]) -> String {
                 r.id.to_string(),
                 clock(r.at),
                 r.actor.clone(),
-                match refusal_code(r) {
-                    Some(code) => format!("{} ({code})", r.action),
-                    None => r.action.clone(),
+                match (refusal_code(r), round_of(r)) {
+                    (Some(code), _) => format!("{} ({code})", r.action),
+                    (None, Some(round)) => format!("{} ({round})", r.action),
+                    (None, None) => r.action.clone(),
                 },
                 r.step.clone().unwrap_or_else(|| "-".into()),
                 r.reason
@@ -260,6 +261,12 @@ pub fn table(rows: &[AuditRow]) -> String {
         })
         .collect();
     super::table::render(&["ID", "AT", "ACTOR", "ACTION", "STEP", "REASON"], &cells)
+}
+
+/// `round 2 of 3`: the round a gate's opening or push-back is on (issue 44 point 3).
+fn round_of(r: &AuditRow) -> Option<crate::model::GateRound> {
+    let d: serde_json::Value = serde_json::from_str(&r.details).ok()?;
+    serde_json::from_value(d.get("round")?.clone()).ok()
 }
 
 fn clock(t: Timestamp) -> String {

@@ -1,4 +1,4 @@
-//! `baton approve|reject|retry|cancel|mark`: operator commands on any run, through the
+//! `baton approve|reject|push-back|retry|cancel|mark`: operator commands on any run, through the
 //! session layer: a live engine gets them through the store; a run no engine drives is
 //! taken over by this process (or a background engine with `--detach`).
 use super::drive::{self, Display};
@@ -129,6 +129,21 @@ pub struct RejectArgs {
     /// The gated step to reject (none when the run is an ask's id, `ask-…`).
     pub step: Option<String>,
     /// Why (required: it goes on the record).
+    #[arg(long)]
+    pub reason: String,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Example:\n  baton push-back 01jd4 publish --reason \"too long: one paragraph\"\n\nThe gate's `revise` steps (and the steps between them and the gate) run again with\nthe reason as $BATON_FEEDBACK and the round as $BATON_ROUND; the gate then opens\nagain, round N of its `rounds`. In the last round it is only approved or rejected."
+)]
+pub struct PushBackArgs {
+    #[command(flatten)]
+    pub target: Target,
+    /// The gated step to push back.
+    pub step: String,
+    /// What to change (required: the revised steps read it as $BATON_FEEDBACK, and it
+    /// goes on the record).
     #[arg(long)]
     pub reason: String,
 }
@@ -365,6 +380,19 @@ fn answer_ask(
         }
         Err(refusal) => verdict.refused(&id, None, &refusal),
     })
+}
+
+pub fn push_back(a: PushBackArgs) -> i32 {
+    let operator = match operator_name(a.target.operator.as_deref()) {
+        Ok(o) => o,
+        Err(e) => return session::report(&e),
+    };
+    let command = Command::PushBack {
+        step: a.step,
+        operator,
+        reason: a.reason,
+    };
+    send(&a.target, command)
 }
 
 pub fn retry(a: RetryArgs) -> i32 {

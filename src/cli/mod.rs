@@ -84,6 +84,8 @@ pub enum Cmd {
     Ask(ask::AskArgs),
     /// Reject a gated step, with a reason
     Reject(control::RejectArgs),
+    /// Push a gate back with feedback: its `revise` steps run again, then it opens again
+    PushBack(control::PushBackArgs),
     /// Re-arm a failed, rejected or interrupted step and the steps skipped because of it
     Retry(control::RetryArgs),
     /// Cancel a run: running steps are killed, compensations run
@@ -191,6 +193,7 @@ pub fn main() -> i32 {
         Cmd::Approve(a) => control::approve(a),
         Cmd::Ask(a) => ask::run(a),
         Cmd::Reject(a) => control::reject(a),
+        Cmd::PushBack(a) => control::push_back(a),
         Cmd::Retry(a) => control::retry(a),
         Cmd::Cancel(a) => control::cancel(a),
         Cmd::Mark(a) => control::mark(a),

@@ -72,6 +72,18 @@ pub fn waiting_text(v: &RunView, me: &str) -> String {
         for c in &w.commands {
             out.push_str(&format!("    {c}\n"));
         }
+        // A pushed-back gate: what the revision changed since the round before.
+        let diff = v
+            .gates
+            .iter()
+            .find(|g| g.step_id == w.step && w.kind == crate::model::inbox::WaitKind::Gate)
+            .map_or("", |g| g.revision_diff.as_str());
+        if !diff.is_empty() {
+            out.push_str("    revised since the round before:\n");
+            for l in diff.lines() {
+                out.push_str(&format!("      {l}\n"));
+            }
+        }
     }
     out
 }

@@ -114,6 +114,19 @@ pub struct StepJson<'a> {
     /// runs, as far as the engine has read the file (issue 43).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub usage: Option<crate::model::Usage>,
+    /// A gate with `revise`: its round (`n` of `of`), the steps a push-back runs
+    /// again, and while it is open the revised outputs' diff against the round before
+    /// (issue 44 point 3).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub round: Option<RoundJson<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RoundJson<'a> {
+    pub n: u32,
+    pub of: u32,
+    pub revise: Vec<&'a str>,
+    pub diff: Option<&'a str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -269,6 +282,18 @@ fn step<'a>(view: &'a RunView, s: &'a StepView) -> StepJson<'a> {
             budget: h.budget,
         }),
         usage: s.usage,
+        round: s.round.map(|r| {
+            let open = view.gates.iter().find(|g| g.step_id == s.id);
+            RoundJson {
+                n: r.n,
+                of: r.of,
+                revise: open
+                    .map_or_else(Vec::new, |g| g.revise.iter().map(String::as_str).collect()),
+                diff: open
+                    .map(|g| g.revision_diff.as_str())
+                    .filter(|d| !d.is_empty()),
+            }
+        }),
     }
 }
 

@@ -28,6 +28,7 @@ fn step(id: &str, needs: &[usize], state: StepState, action: &str) -> StepView {
         hold: None,
         history: Vec::new(),
         usage: None,
+        round: None,
         id: id.into(),
         needs: needs.to_vec(),
         state,
@@ -337,6 +338,9 @@ pub fn release() -> RunView {
         inputs: Vec::new(),
         auto: Vec::new(),
         signed: false,
+        round: None,
+        revise: Vec::new(),
+        revision_diff: String::new(),
     }];
     let audit = vec![
         AuditView {

@@ -422,6 +422,18 @@ impl Core {
                     g.decided = None;
                 }
             }
+            EventKind::GatePushedBack {
+                step,
+                reason,
+                round,
+                rerun,
+                ..
+            } => {
+                if let Some(i) = idx(self, step) {
+                    let rerun: Vec<usize> = rerun.iter().filter_map(|s| idx(self, s)).collect();
+                    self.fold_pushed_back(i, round.n, reason, &rerun);
+                }
+            }
             EventKind::CommandRefused { .. } => {}
             EventKind::StepRetried { step, .. } => {
                 if let Some(i) = idx(self, step) {

@@ -48,6 +48,8 @@ mod policy_tests;
 #[cfg(test)]
 mod proptests;
 #[cfg(test)]
+mod push_back_tests;
+#[cfg(test)]
 mod replay_tests;
 #[cfg(test)]
 mod rules_tests;
@@ -503,6 +505,9 @@ struct StepRt {
     /// whether that attempt still runs: a running attempt's usage is in the run's
     /// totals as far as the engine has read it, replaced by its end's (issue 43).
     usage: Option<Box<(Usage, bool)>>,
+    /// Push-backs (issue 44 point 3): boxed, as few steps are ever pushed back or
+    /// revised.
+    revision: Option<Box<decide::RevisionRt>>,
 }
 
 /// A service's probing in its current attempt. Its timers and counts are the core's
@@ -681,6 +686,7 @@ impl StepRt {
             hold: None,
             history: Vec::new(),
             usage: None,
+            revision: None,
         }
     }
 }

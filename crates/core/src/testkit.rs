@@ -48,6 +48,8 @@ pub fn gate() -> Gate {
         signed: false,
         inputs: Vec::new(),
         auto: Vec::new(),
+        revise: Vec::new(),
+        rounds: 1,
     }
 }
 

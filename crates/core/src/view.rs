@@ -204,6 +204,7 @@ impl Core {
             hold: self.hold_view(i),
             history: s.history.clone(),
             usage: s.usage.as_deref().map(|(u, _)| *u),
+            round: self.round_of(i),
         }
     }
 
@@ -260,6 +261,13 @@ impl Core {
                         .map(|(k, r)| self.mask(&r.describe(k + 1)))
                         .collect(),
                     signed: s.gate.signed,
+                    round: self.round_of(i),
+                    revise: self
+                        .rerun_order(i)
+                        .iter()
+                        .map(|&r| self.plan.steps[r].id.clone())
+                        .collect(),
+                    revision_diff: self.revision_diff(i),
                 },
             ));
         }
@@ -296,6 +304,9 @@ impl Core {
                     inputs: Vec::new(),
                     auto: Vec::new(),
                     signed: false,
+                    round: None,
+                    revise: Vec::new(),
+                    revision_diff: String::new(),
                 },
             ));
         }

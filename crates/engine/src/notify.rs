@@ -214,6 +214,7 @@ mod tests {
                 quorum: 1,
                 signed: false,
                 inputs: Default::default(),
+                round: None,
             }),
             &mut prompts,
         )

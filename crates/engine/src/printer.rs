@@ -112,6 +112,7 @@ pub fn describe(event: &Event) -> Option<String> {
             prompt,
             approvers,
             quorum,
+            round,
             ..
         } => {
             let who = if approvers.is_empty() {
@@ -119,8 +120,20 @@ pub fn describe(event: &Event) -> Option<String> {
             } else {
                 approvers.join(", ")
             };
-            format!("{t} {step} gate: {prompt} (approvers: {who}; quorum {quorum})")
+            let round = round.map(|r| format!("; {r}")).unwrap_or_default();
+            format!("{t} {step} gate: {prompt} (approvers: {who}; quorum {quorum}{round})")
         }
+        EventKind::GatePushedBack {
+            step,
+            actor,
+            reason,
+            round,
+            rerun,
+        } => format!(
+            "{t} {step} pushed back by {actor}{}; {round} runs {} again",
+            suffix(Some(reason)),
+            rerun.join(", ")
+        ),
         EventKind::GateWarning { step, .. } => {
             format!("{t} {step} gate: 80% of the approval time has passed")
         }
@@ -299,11 +312,21 @@ pub fn hint(run_id: &str, event: &Event, plan: Option<&Plan>) -> Option<String> 
         EventKind::GateOpened {
             step,
             signed: false,
+            round,
             ..
-        } => Some(format!(
-            "{t} {step} waiting: `baton approve {run_id} {step}{} --reason …` or `baton reject {run_id} {step} --reason …`",
-            inputs(step)
-        )),
+        } => {
+            // A gate with rounds left may also be pushed back (issue 44 point 3).
+            let push = match round {
+                Some(r) if r.n < r.of => {
+                    format!(" or `baton push-back {run_id} {step} --reason …`")
+                }
+                _ => String::new(),
+            };
+            Some(format!(
+                "{t} {step} waiting: `baton approve {run_id} {step}{} --reason …` or `baton reject {run_id} {step} --reason …`{push}",
+                inputs(step)
+            ))
+        }
         EventKind::GateOpened {
             step, signed: true, ..
         } => Some(format!(
@@ -334,6 +357,7 @@ fn command_name(c: &baton_model::Command) -> &'static str {
     match c {
         Approve { .. } => "approve",
         Reject { .. } => "reject",
+        PushBack { .. } => "push-back",
         Retry { .. } => "retry",
         Cancel { .. } => "cancel",
         Mark { .. } => "mark",
@@ -377,6 +401,7 @@ mod tests {
             quorum: 1,
             signed,
             inputs: Default::default(),
+            round: None,
         })
     }
 
@@ -393,6 +418,21 @@ mod tests {
                 .unwrap()
                 .contains("--sign-key")
         );
+        let mut revising = gate(false);
+        if let EventKind::GateOpened { round, .. } = &mut revising.kind {
+            *round = Some(baton_model::GateRound { n: 1, of: 2 });
+        }
+        let h = hint("R1", &revising, None).unwrap();
+        assert!(
+            h.contains("or `baton push-back R1 deploy --reason …`"),
+            "{h}"
+        );
+        assert!(describe(&revising).unwrap().contains("round 1 of 2"));
+        if let EventKind::GateOpened { round, .. } = &mut revising.kind {
+            *round = Some(baton_model::GateRound { n: 2, of: 2 });
+        }
+        let h = hint("R1", &revising, None).unwrap();
+        assert!(!h.contains("push-back"), "the last round: {h}");
         let budget = at(EventKind::BudgetExceeded {
             dimension: "tokens".into(),
             used: 5300.0,

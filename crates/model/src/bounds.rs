@@ -70,6 +70,11 @@ impl Command {
                 operator,
                 reason,
                 ..
+            }
+            | Command::PushBack {
+                step,
+                operator,
+                reason,
             } => (Some(step), operator, Some(reason), None, None),
             Command::RaiseBudget {
                 operator, reason, ..

@@ -278,6 +278,22 @@ pub enum EventKind {
         /// replay, another process's `approve` and the console see the same.
         #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
         inputs: BTreeMap<String, RenderedInput>,
+        /// On a gate with `revise`: which round this opening is, of how many (issue 44
+        /// point 3). None on a gate that cannot be pushed back.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        round: Option<GateRound>,
+    },
+    /// A person pushed the gate back (`baton push-back`): the gated step does not run
+    /// now; the steps in `rerun` (its `revise` and the steps between them and the
+    /// gate) run again as round `round.n`, with the reason as `$BATON_FEEDBACK`, and
+    /// the gate opens again once they succeeded.
+    GatePushedBack {
+        step: String,
+        actor: Actor,
+        reason: String,
+        /// The round that begins.
+        round: GateRound,
+        rerun: Vec<String>,
     },
     /// 80% of the gate's time has passed.
     GateWarning {
@@ -441,6 +457,7 @@ impl EventKind {
             | GateApproved { step, .. }
             | GateRejected { step, .. }
             | GateVoided { step, .. }
+            | GatePushedBack { step, .. }
             | StepRetried { step, .. }
             | StepMarked { step, .. }
             | StepHeld { step, .. }
@@ -490,6 +507,7 @@ impl EventKind {
             GateApproved { .. } => "gate_approved",
             GateRejected { .. } => "gate_rejected",
             GateVoided { .. } => "gate_voided",
+            GatePushedBack { .. } => "gate_pushed_back",
             CommandRefused { .. } => "command_refused",
             StepRetried { .. } => "step_retried",
             StepMarked { .. } => "step_marked",
@@ -503,6 +521,19 @@ impl EventKind {
             CompensationFinished { .. } => "compensation_finished",
             RunFinished { .. } => "run_finished",
         }
+    }
+}
+
+/// Which round a gate's opening is (`n`, from 1) of the `of` its `rounds` allow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GateRound {
+    pub n: u32,
+    pub of: u32,
+}
+
+impl std::fmt::Display for GateRound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "round {} of {}", self.n, self.of)
     }
 }
 
@@ -549,6 +580,13 @@ pub enum Command {
         step: String,
         operator: Actor,
     },
+    /// Push a gate back with feedback (`baton push-back RUN GATE --reason T`): its
+    /// `revise` steps run again with the reason as `$BATON_FEEDBACK`.
+    PushBack {
+        step: String,
+        operator: Actor,
+        reason: String,
+    },
     Cancel {
         operator: Actor,
         reason: Option<String>,
@@ -594,6 +632,7 @@ impl Command {
             Command::Approve { operator, .. }
             | Command::Reject { operator, .. }
             | Command::Retry { operator, .. }
+            | Command::PushBack { operator, .. }
             | Command::Cancel { operator, .. }
             | Command::Mark { operator, .. }
             | Command::Hold { operator, .. }
@@ -621,6 +660,7 @@ impl Command {
                 }
             }
             Command::Reject { reason, .. }
+            | Command::PushBack { reason, .. }
             | Command::Mark { reason, .. }
             | Command::Hold { reason, .. }
             | Command::Release { reason, .. }

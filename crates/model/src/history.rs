@@ -39,6 +39,8 @@ pub enum AuditAction {
     Rejected,
     TimedOut,
     Voided,
+    /// `baton push-back`: the gate's `revise` steps run again (issue 44 point 3).
+    PushedBack,
     CommandRefused,
     Retry,
     Mark,
@@ -122,6 +124,7 @@ pub fn audit_action(kind: &EventKind) -> Option<AuditAction> {
             timed_out: false, ..
         } => AuditAction::Rejected,
         K::GateVoided { .. } => AuditAction::Voided,
+        K::GatePushedBack { .. } => AuditAction::PushedBack,
         K::CommandRefused { .. } => AuditAction::CommandRefused,
         K::StepRetried { .. } => AuditAction::Retry,
         K::StepMarked { .. } => AuditAction::Mark,
@@ -310,6 +313,7 @@ pub fn decision(kind: &EventKind) -> Option<Decision> {
             quorum,
             signed,
             inputs,
+            round,
         } => {
             let who = if approvers.is_empty() {
                 "anyone".to_string()
@@ -325,11 +329,18 @@ pub fn decision(kind: &EventKind) -> Option<Decision> {
             if !inputs.is_empty() {
                 details["inputs"] = json!(inputs);
             }
-            let how = if *signed {
-                "; signed approvals only"
+            // Only on a gate that can be pushed back: an older row keeps its hash.
+            if let Some(r) = round {
+                details["round"] = json!(r);
+            }
+            let mut how = if *signed {
+                "; signed approvals only".to_string()
             } else {
-                ""
+                String::new()
             };
+            if let Some(r) = round {
+                how.push_str(&format!("; {r}"));
+            }
             d(
                 ENGINE,
                 Some(step),
@@ -396,6 +407,19 @@ pub fn decision(kind: &EventKind) -> Option<Decision> {
         K::GateVoided { step, reason } => {
             d(ENGINE, Some(step), Some(reason), json!({}), String::new())
         }
+        K::GatePushedBack {
+            step,
+            actor,
+            reason,
+            round,
+            rerun,
+        } => d(
+            actor,
+            Some(step),
+            Some(reason),
+            json!({ "round": round, "rerun": rerun }),
+            format!("pushed back: {round} runs {}", rerun.join(", ")),
+        ),
         K::CommandRefused {
             command,
             reason,
@@ -585,6 +609,7 @@ pub fn command_step(cmd: &Command) -> Option<String> {
         Command::Approve { step, .. }
         | Command::Reject { step, .. }
         | Command::Retry { step, .. }
+        | Command::PushBack { step, .. }
         | Command::Mark { step, .. } => Some(step.clone()),
         Command::RaiseBudget { .. } => Some("budget".into()),
         Command::Hold { steps, .. } | Command::Release { steps, .. } => {
@@ -639,6 +664,7 @@ pub fn errors_closed(kind: &EventKind) -> Option<Closes<'_>> {
         | K::GateApproved { .. }
         | K::GateRejected { .. }
         | K::GateVoided { .. }
+        | K::GatePushedBack { .. }
         | K::CommandRefused { .. }
         | K::BudgetExceeded { .. }
         | K::BudgetRaised { .. }

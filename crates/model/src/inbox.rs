@@ -166,7 +166,12 @@ pub fn waiting(view: &RunView, me: &str) -> Vec<Waiting> {
                 if !(g.actions.approve || g.actions.reject) {
                     continue;
                 }
-                let mut w = item(WaitKind::Gate, &g.step_id, g.prompt.clone(), opened);
+                // A gate that can be pushed back says which round it is in.
+                let prompt = match g.round {
+                    Some(r) => format!("{} ({r})", g.prompt),
+                    None => g.prompt.clone(),
+                };
+                let mut w = item(WaitKind::Gate, &g.step_id, prompt, opened);
                 w.approvers = g.approvers.clone();
                 w.quorum = g.quorum.max(1);
                 w.votes = g.approvals.iter().map(|(a, _)| a.clone()).collect();
@@ -192,6 +197,10 @@ pub fn waiting(view: &RunView, me: &str) -> Vec<Waiting> {
                     format!("baton approve {run} {}{inputs} --reason …", g.step_id),
                     format!("baton reject {run} {} --reason …", g.step_id),
                 ];
+                if g.actions.push_back {
+                    w.commands
+                        .push(format!("baton push-back {run} {} --reason …", g.step_id));
+                }
                 out.push(w);
             }
         }

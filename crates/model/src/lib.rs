@@ -37,8 +37,8 @@ pub use actor::{actor_key, clean_name, same_actor};
 pub use cache_entry::CacheEntry;
 pub use error::{ErrorKind, ErrorRecord, OutputProblem, Severity};
 pub use event::{
-    Actor, Command, CommandOutcome, DecisionSignature, Event, EventHead, EventKind, ProbeKind,
-    RenderedInput, StepOutcome, Usage,
+    Actor, Command, CommandOutcome, DecisionSignature, Event, EventHead, EventKind, GateRound,
+    ProbeKind, RenderedInput, StepOutcome, Usage,
 };
 pub use health::{Health, HealthLabel, HealthTerm};
 pub use history::{AuditAction, Decision};

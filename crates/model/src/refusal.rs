@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 #[strum(serialize_all = "snake_case")]
 pub enum ReasonFor {
     Reject,
+    PushBack,
     Mark,
     RaiseBudget,
     Hold,
@@ -23,6 +24,7 @@ impl std::fmt::Display for ReasonFor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             ReasonFor::Reject => "reject",
+            ReasonFor::PushBack => "push back (it is the feedback the revised steps read)",
             ReasonFor::Mark => "mark a step",
             ReasonFor::RaiseBudget => "raise the budget",
             ReasonFor::Hold => "hold",
@@ -98,6 +100,14 @@ pub enum Refusal {
     AlreadyDecided { step: String, decision: String },
     #[error("the gate of `{step}` is not open (the step is {state})")]
     NotWaiting { step: String, state: StepState },
+    #[error(
+        "the gate of `{step}` names no steps to revise: it can be approved or rejected, not pushed back (add `revise = [\"STEP\"]` to the gate)"
+    )]
+    NoRevise { step: String },
+    #[error(
+        "the gate of `{step}` is in its last round ({rounds} of {rounds}): approve or reject it"
+    )]
+    RoundsUsed { step: String, rounds: u32 },
     #[error("no ask `{ask}` in this store (`baton inbox` lists the open ones)")]
     NoAsk { ask: String },
     #[error("the ask `{ask}` is no longer open ({state})")]
@@ -296,6 +306,8 @@ impl Refusal {
                 | Refusal::ForkUnfinished { .. }
                 | Refusal::ForkFromInstance { .. }
                 | Refusal::ForkUpstreamNotSucceeded { .. }
+                | Refusal::NoRevise { .. }
+                | Refusal::RoundsUsed { .. }
         )
     }
 
@@ -424,6 +436,11 @@ mod tests {
             Refusal::BadRaise,
             Refusal::TooLong { why: s("w") },
             Refusal::NoGate { step: s("a") },
+            Refusal::NoRevise { step: s("a") },
+            Refusal::RoundsUsed {
+                step: s("a"),
+                rounds: 3,
+            },
             Refusal::AlreadyDecided {
                 step: s("a"),
                 decision: s("approved"),
@@ -562,6 +579,8 @@ mod tests {
                 | Refusal::BadRaise
                 | Refusal::TooLong { .. }
                 | Refusal::NoGate { .. }
+                | Refusal::NoRevise { .. }
+                | Refusal::RoundsUsed { .. }
                 | Refusal::AlreadyDecided { .. }
                 | Refusal::NotWaiting { .. }
                 | Refusal::NoAsk { .. }

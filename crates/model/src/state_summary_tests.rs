@@ -70,6 +70,7 @@ fn history() -> Vec<Event> {
                 quorum: 1,
                 signed: false,
                 inputs: Default::default(),
+                round: None,
             },
         ),
         ev(

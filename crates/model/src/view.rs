@@ -144,6 +144,9 @@ pub struct StepView {
     /// as the engine has read the file; `None` before it wrote any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<crate::Usage>,
+    /// A gate with `revise`: the round it is in, of how many (issue 44 point 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub round: Option<crate::GateRound>,
     /// Its hold, while it is held (a `held` step, or a `running` one frozen).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hold: Option<Box<HoldView>>,
@@ -349,6 +352,18 @@ pub struct GateView {
     /// in, so the account at the keyboard is not what decides who may.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub signed: bool,
+    /// On a gate with `revise`: which round this opening is, of how many (issue 44
+    /// point 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub round: Option<crate::GateRound>,
+    /// The steps a push-back runs again (its `revise` and the steps between them and
+    /// the gate), in the order they run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub revise: Vec<String>,
+    /// From round 2 on: the revised steps' outputs against the round before, as a
+    /// unified diff (masked, sanitised).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub revision_diff: String,
 }
 
 /// The commands the engine would accept now, from the same checks it refuses them by.
@@ -370,6 +385,9 @@ pub struct Actions {
     /// `baton release` (a step: it is held; the run: some step is).
     #[serde(default)]
     pub release: bool,
+    /// `baton push-back` (a gate with `revise`, open, with rounds left).
+    #[serde(default)]
+    pub push_back: bool,
 }
 
 /// A step's hold (`baton hold`, `retry = { exhausted = "hold" }`): who, why, until when.

@@ -357,6 +357,12 @@ pub struct Gate {
     /// `auto`: rules decided when the gate opens; the first that holds decides, and
     /// when none does a person is asked (issue 44 point 4).
     pub auto: Vec<AutoRule>,
+    /// `revise`: the steps (indices, each an ancestor of the gated step) a push-back
+    /// runs again, with every step between them and the gate (issue 44 point 3).
+    pub revise: Vec<usize>,
+    /// `rounds`: how many times the gate may open in all (the first opening is round
+    /// 1); 1 when nothing is revised.
+    pub rounds: u32,
 }
 
 /// One rule of a gate's `auto = [{ if, decide, reason }]`.
@@ -608,6 +614,40 @@ impl Plan {
 
     pub fn gate_count(&self) -> usize {
         self.steps.iter().filter(|s| s.gate.is_some()).count()
+    }
+
+    /// The steps a push-back of step `gated`'s gate runs again, in plan order: those
+    /// its `revise` names, and every step between them and the gate (a descendant of a
+    /// revised step that is an ancestor of the gated step), which read what the
+    /// revision changes (issue 44 point 3). Empty without a gate or `revise`.
+    pub fn revised_by(&self, gated: usize) -> Vec<usize> {
+        let Some(g) = self.steps.get(gated).and_then(|s| s.gate.as_ref()) else {
+            return Vec::new();
+        };
+        if g.revise.is_empty() {
+            return Vec::new();
+        }
+        // The gated step's ancestors, then the revised steps' descendants among them:
+        // two walks over the graph, whatever its size.
+        let n = self.steps.len();
+        let mut ancestor = vec![false; n];
+        let mut stack = self.steps[gated].needs.clone();
+        while let Some(s) = stack.pop() {
+            if s < n && !std::mem::replace(&mut ancestor[s], true) {
+                stack.extend(self.steps[s].needs.iter().copied());
+            }
+        }
+        let mut rerun = vec![false; n];
+        let mut stack: Vec<usize> = g.revise.iter().copied().filter(|&r| r < n).collect();
+        while let Some(s) = stack.pop() {
+            if ancestor[s]
+                && !std::mem::replace(&mut rerun[s], true)
+                && let Some(d) = self.dependants.get(s)
+            {
+                stack.extend(d.iter().copied().filter(|&d| d < n));
+            }
+        }
+        (0..n).filter(|&s| rerun[s]).collect()
     }
 
     /// Whether a step (transitively) needs `ancestor`.

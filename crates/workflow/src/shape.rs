@@ -107,7 +107,22 @@ fn step_shape(plan: &Plan, step: &Step) -> String {
         step.service.is_some(),
         step.idempotent,
         gate_policy(step.gate.as_deref())
-    )
+    ) + &revision(plan, step)
+}
+
+/// What a push-back of the step's gate runs again, and its rounds: a run keeps the
+/// rounds its history counts (issue 44 point 3).
+fn revision(plan: &Plan, step: &Step) -> String {
+    let Some(g) = step.gate.as_deref().filter(|g| !g.revise.is_empty()) else {
+        return String::new();
+    };
+    let mut ids: Vec<&str> = g
+        .revise
+        .iter()
+        .filter_map(|&n| plan.steps.get(n).map(|s| s.id.as_str()))
+        .collect();
+    ids.sort_unstable();
+    format!(", revise [{}] in {} rounds", ids.join(", "), g.rounds)
 }
 
 /// The first way `now` (the edited file) is not the run `started` kept.

@@ -11,4 +11,5 @@ mod from_run;
 mod gates;
 mod one_wording;
 mod policy;
+mod push_back;
 mod refusals;

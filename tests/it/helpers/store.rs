@@ -132,6 +132,7 @@ impl Script {
             quorum: 1,
             signed: false,
             inputs: Default::default(),
+            round: None,
         })
     }
     /// `operator`'s approval of `step` is refused, for `reason`.

@@ -56,6 +56,7 @@ fn command_text(c: &Command) -> String {
     let (verb, step, reason) = match c {
         Command::Approve { step, reason, .. } => ("approve", Some(step), reason.as_deref()),
         Command::Reject { step, reason, .. } => ("reject", Some(step), Some(reason.as_str())),
+        Command::PushBack { step, reason, .. } => ("push back", Some(step), Some(reason.as_str())),
         Command::Retry { step, .. } => ("retry", Some(step), None),
         Command::Mark {
             step,

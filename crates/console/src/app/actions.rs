@@ -67,6 +67,8 @@ pub enum Action {
     Enter,
     Approve,
     Reject,
+    /// Push the gate back with feedback: its `revise` steps run again (`baton push-back`).
+    PushBack,
     Retry,
     /// Set a step's outcome by hand (a reason and a confirm; `baton mark`).
     Mark,

@@ -126,3 +126,41 @@ fn an_edited_value_is_shown_against_the_proposal_before_the_final_enter() {
         other => panic!("{other:?}"),
     }
 }
+
+/// Issue 44 point 3: `b` opens the feedback dialog on a gate that can be pushed back;
+/// its Enter sends `push-back` with the feedback typed; in the last round it is
+/// refused in the core's words before anything is typed.
+#[test]
+fn b_opens_the_feedback_dialog_and_sends_a_push_back() {
+    let mut v = fixtures::release();
+    v.gates[0].actions.reject = true;
+    v.gates[0].actions.push_back = true;
+    v.gates[0].round = Some(baton_model::GateRound { n: 1, of: 3 });
+    let mut ui = UiState::new("carol");
+    update(&mut ui, &v, Action::GoTab(Tab::Approvals));
+    update(&mut ui, &v, Action::PushBack);
+    let Some(Dialog::Gate(d)) = &ui.dialog else {
+        panic!("{:?}", ui.dialog)
+    };
+    assert_eq!(d.decision, Decision::PushBack);
+    assert!(d.fields.is_empty(), "a push-back takes no inputs");
+    if let Some(Dialog::Gate(d)) = ui.dialog.as_mut() {
+        d.reason.insert_str("shorter");
+    }
+    let sent = update(&mut ui, &v, Action::Confirm);
+    assert!(
+        matches!(&sent[..], [Request::Command(baton_model::Command::PushBack { step, reason, .. })]
+            if step == &v.gates[0].step_id && reason == "shorter"),
+        "{sent:?}"
+    );
+    // The last round: refused, saying so.
+    v.gates[0].actions.push_back = false;
+    v.gates[0].round = Some(baton_model::GateRound { n: 3, of: 3 });
+    let mut ui = UiState::new("carol");
+    update(&mut ui, &v, Action::GoTab(Tab::Approvals));
+    update(&mut ui, &v, Action::PushBack);
+    match &ui.dialog {
+        Some(Dialog::Refused(t)) => assert!(t.contains("last round (3 of 3)"), "{t}"),
+        other => panic!("{other:?}"),
+    }
+}

@@ -11,6 +11,8 @@ use ratatui_textarea::TextArea;
 pub enum Decision {
     Approve,
     Reject,
+    /// `baton push-back`: the reason is the feedback the revised steps read.
+    PushBack,
 }
 
 #[derive(Debug, Clone)]
@@ -42,7 +44,7 @@ impl GateDialog {
     ) -> GateDialog {
         let fields = match decision {
             Decision::Approve => inputs.iter().map(InputField::new).collect(),
-            Decision::Reject => Vec::new(),
+            Decision::Reject | Decision::PushBack => Vec::new(),
         };
         GateDialog {
             decision,
@@ -114,7 +116,9 @@ pub(super) fn may_decide(
 ) -> Result<(), baton_model::Refusal> {
     match decision {
         Decision::Approve => baton_model::actor::may_approve(rules, me),
-        Decision::Reject => baton_model::actor::check_approver(rules.approvers, me),
+        Decision::Reject | Decision::PushBack => {
+            baton_model::actor::check_approver(rules.approvers, me)
+        }
     }
 }
 
@@ -281,6 +285,7 @@ pub(super) fn new_reason_box(decision: Decision) -> TextArea<'static> {
     t.set_placeholder_text(match decision {
         Decision::Approve => "why (optional)",
         Decision::Reject => "why (required)",
+        Decision::PushBack => "what to change (required: the revised steps read it)",
     });
     // A long reason wraps at words inside the box instead of scrolling out of sight.
     t.set_wrap_mode(ratatui_textarea::WrapMode::WordOrGlyph);
@@ -368,10 +373,16 @@ pub(super) fn gate_dialog(ui: &mut UiState, action: Action) -> Vec<Request> {
                     reason,
                     signature: None,
                 },
+                Decision::PushBack => Command::PushBack {
+                    step: step.clone(),
+                    operator,
+                    reason,
+                },
             };
             let verb = match d.decision {
                 Decision::Approve => "approve",
                 Decision::Reject => "reject",
+                Decision::PushBack => "push back",
             };
             let run_id = d.run_id.clone();
             // A refusal brings the form back to editing, not to the review.
@@ -485,16 +496,27 @@ pub(super) fn open_gate_dialog(ui: &mut UiState, view: &RunView, decision: Decis
                 ),
                 false,
             ),
-            Decision::Reject => toast(
+            Decision::Reject | Decision::PushBack => toast(
                 ui,
                 "✘ the budget gate is not rejected: raise the budget (a) or cancel the run (c)",
                 false,
             ),
         };
     }
+    // Why a gate open for approval cannot be pushed back, in the core's words.
+    if decision == Decision::PushBack && g.actions.reject && !g.actions.push_back {
+        let step = g.step_id.clone();
+        let refusal = match g.round {
+            Some(r) => baton_model::Refusal::RoundsUsed { step, rounds: r.of },
+            None => baton_model::Refusal::NoRevise { step },
+        };
+        ui.dialog = Some(Dialog::Refused(format!("✘ {refusal}")));
+        return;
+    }
     let allowed = match decision {
         Decision::Approve => g.actions.approve,
         Decision::Reject => g.actions.reject,
+        Decision::PushBack => g.actions.push_back,
     };
     if !allowed {
         return toast(

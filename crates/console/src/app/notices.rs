@@ -117,6 +117,9 @@ fn answer(command: &Command) -> (AuditAction, Option<&str>, Option<&str>) {
             (AuditAction::Approved, Some(step), reason.as_deref())
         }
         Command::Reject { step, reason, .. } => (AuditAction::Rejected, Some(step), Some(reason)),
+        Command::PushBack { step, reason, .. } => {
+            (AuditAction::PushedBack, Some(step), Some(reason))
+        }
         Command::Retry { step, .. } => (AuditAction::Retry, Some(step), None),
         Command::Mark { step, reason, .. } => (AuditAction::Mark, Some(step), Some(reason)),
         Command::Cancel { reason, .. } => (AuditAction::Cancel, None, reason.as_deref()),

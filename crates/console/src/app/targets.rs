@@ -46,6 +46,7 @@ pub fn acts(action: &Action) -> bool {
         action,
         Action::Approve
             | Action::Reject
+            | Action::PushBack
             | Action::Retry
             | Action::Mark
             | Action::Hold
@@ -162,6 +163,7 @@ pub fn offered(ui: &UiState, view: &RunView, ctx: Context, action: &Action) -> b
             target_gate(ui, view, ctx).is_some_and(|g| g.actions.approve || g.actions.raise_budget)
         }
         Action::Reject => target_gate(ui, view, ctx).is_some_and(|g| g.actions.reject),
+        Action::PushBack => target_gate(ui, view, ctx).is_some_and(|g| g.actions.push_back),
         Action::Retry => target_step(ui, view, ctx).is_some_and(|i| view.steps[i].actions.retry),
         Action::Hold if ctx == Context::Dag => target_step(ui, view, ctx).is_some_and(|i| {
             let a = view.steps[i].actions;

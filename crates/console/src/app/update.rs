@@ -69,9 +69,11 @@ pub fn update(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> 
         },
         a => a,
     };
-    let opens_text = (matches!(action, Action::Approve | Action::Reject | Action::Mark)
-        || (ui.tab == Tab::Schedules
-            && matches!(action, Action::Pause | Action::Resume | Action::Trigger)))
+    let opens_text = (matches!(
+        action,
+        Action::Approve | Action::Reject | Action::PushBack | Action::Mark
+    ) || (ui.tab == Tab::Schedules
+        && matches!(action, Action::Pause | Action::Resume | Action::Trigger)))
         && ui.dialog.is_none();
     let before = ui.toast.clone();
     let tab = ui.tab;
@@ -501,6 +503,7 @@ pub(super) fn main_view(ui: &mut UiState, view: &RunView, action: Action) -> Vec
         }
         Action::Approve => open_gate_dialog(ui, view, Decision::Approve),
         Action::Reject => open_gate_dialog(ui, view, Decision::Reject),
+        Action::PushBack => open_gate_dialog(ui, view, Decision::PushBack),
         Action::Mark => super::mark::open_mark_dialog(ui, view),
         other => match ui.tab {
             Tab::Dag => return dag(ui, view, other),

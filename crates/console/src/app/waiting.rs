@@ -29,7 +29,7 @@ pub(super) fn waiting_tab(ui: &mut UiState, view: &RunView, action: Action) -> V
     let Some(w) = ui.selected_waiting().cloned() else {
         if matches!(
             action,
-            Action::Approve | Action::Reject | Action::Mark | Action::Enter
+            Action::Approve | Action::Reject | Action::PushBack | Action::Mark | Action::Enter
         ) {
             let why = if ui.waiting.is_empty() {
                 "✘ nothing waits on anyone"
@@ -42,17 +42,19 @@ pub(super) fn waiting_tab(ui: &mut UiState, view: &RunView, action: Action) -> V
     };
     match action {
         Action::Enter => return open_run(ui, &w, Tab::Dag),
-        Action::Approve | Action::Reject if matches!(w.kind, WaitKind::Gate | WaitKind::Ask) => {
-            let decision = if action == Action::Approve {
-                Decision::Approve
-            } else {
-                Decision::Reject
+        Action::Approve | Action::Reject | Action::PushBack
+            if matches!(w.kind, WaitKind::Gate | WaitKind::Ask) =>
+        {
+            let decision = match action {
+                Action::Approve => Decision::Approve,
+                Action::PushBack => Decision::PushBack,
+                _ => Decision::Reject,
             };
             // Who may not decide it is told so before typing a word, saying who may.
             let refused = match decision {
                 _ if w.signed => None,
                 Decision::Approve => w.why_not.clone(),
-                Decision::Reject => {
+                Decision::Reject | Decision::PushBack => {
                     baton_model::actor::check_approver(&w.approvers, &ui.operator).err()
                 }
             };
@@ -117,6 +119,11 @@ pub(super) fn offered(ui: &UiState, action: &Action) -> bool {
     match action {
         Action::Approve => w.is_some_and(|w| w.kind != WaitKind::Mark && w.mine),
         Action::Reject => w.is_some_and(|w| matches!(w.kind, WaitKind::Gate | WaitKind::Ask)),
+        // Offered where the inbox offers `baton push-back`: a gate that revises, with
+        // rounds left.
+        Action::PushBack => w.is_some_and(|w| {
+            w.kind == WaitKind::Gate && w.commands.iter().any(|c| c.starts_with("baton push-back"))
+        }),
         Action::Mark => w.is_some_and(|w| w.kind == WaitKind::Mark),
         Action::Hold => w.is_some_and(|w| w.kind == WaitKind::Held),
         Action::Enter | Action::Copy => w.is_some(),

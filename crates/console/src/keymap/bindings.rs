@@ -250,6 +250,14 @@ static BINDINGS: &[Binding] = &[
         "reject the step's gate",
         true
     ),
+    b!(
+        Dag,
+        [k('b')],
+        "b",
+        Action::PushBack,
+        "push the gate back with feedback",
+        true
+    ),
     b!(Dag, [k('r')], "r", Action::Retry, "retry the step", true),
     b!(
         Dag,
@@ -339,6 +347,14 @@ static BINDINGS: &[Binding] = &[
         "x",
         Action::Reject,
         "reject the gate (reason required)",
+        true
+    ),
+    b!(
+        Approvals,
+        [k('b')],
+        "b",
+        Action::PushBack,
+        "push the gate back (feedback required): its revised steps run again",
         true
     ),
     b!(
@@ -435,6 +451,14 @@ static BINDINGS: &[Binding] = &[
         "x",
         Action::Reject,
         "reject the gate (reason required)",
+        true
+    ),
+    b!(
+        Waiting,
+        [k('b')],
+        "b",
+        Action::PushBack,
+        "push the gate back (feedback required): its revised steps run again",
         true
     ),
     b!(

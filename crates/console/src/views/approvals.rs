@@ -127,6 +127,40 @@ pub fn render(
 
 const LW: usize = 10;
 
+/// A gate that can be pushed back: `round 2 of 3 · b revises draft`, then the revised
+/// outputs against the round before, a line each (issue 44 point 3).
+fn round_lines<'a>(g: &GateView, body: usize, theme: &Theme, lines: &mut Vec<Line<'a>>) {
+    let Some(r) = g.round else { return };
+    let last = if r.n >= r.of {
+        " · the last round: approve or reject".to_string()
+    } else {
+        format!(" · b revises {}", g.revise.join(", "))
+    };
+    lines.push(kv(
+        "round",
+        LW,
+        styled(format!("{r}{last}"), theme.warning),
+        theme,
+    ));
+    for (k, l) in g.revision_diff.lines().enumerate() {
+        let st = if l.starts_with('+') && !l.starts_with("+++") {
+            theme.ok
+        } else if l.starts_with('-') && !l.starts_with("---") {
+            theme.error
+        } else {
+            theme.dim
+        };
+        for part in wrap_text(l, body) {
+            lines.push(kv(
+                if k == 0 { "revised" } else { "" },
+                LW,
+                styled(part, st),
+                theme,
+            ));
+        }
+    }
+}
+
 /// Prompt, command, environment, the outputs it consumes, approvers and votes, timing
 /// of one gate.
 pub fn gate_lines<'a>(
@@ -147,6 +181,7 @@ pub fn gate_lines<'a>(
             theme,
         ));
     }
+    round_lines(g, body, theme, &mut lines);
     for (k, l) in wrap_text(&g.command, body).into_iter().enumerate() {
         lines.push(kv(
             if k == 0 { "command" } else { "" },

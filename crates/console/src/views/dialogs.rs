@@ -66,6 +66,14 @@ pub fn gate(
             format!("you approve as {}", ui.operator),
             theme.dim,
         )));
+    } else if d.decision == Decision::PushBack {
+        info.push(Line::from(styled(
+            format!(
+                "you push back as {}; the revised steps run again with your feedback",
+                ui.operator
+            ),
+            theme.dim,
+        )));
     } else {
         info.push(Line::from(styled(
             format!("you reject as {}; the step will not run", ui.operator),
@@ -93,6 +101,7 @@ pub fn gate(
     let (title, st) = match d.decision {
         Decision::Approve => (format!(" Approve {} ", d.step_id), theme.ok),
         Decision::Reject => (format!(" Reject {} ", d.step_id), theme.error),
+        Decision::PushBack => (format!(" Push back {} ", d.step_id), theme.warning),
     };
     let block =
         panel(styled(title, st.add_modifier(Modifier::BOLD)), theme, true).style(theme.base);
@@ -130,6 +139,7 @@ pub fn gate(
     let label = match d.decision {
         Decision::Approve => " Reason (optional) ",
         Decision::Reject => " Reason (required) ",
+        Decision::PushBack => " Feedback (required) ",
     };
     ta.set_block(panel(label, theme, true));
     ta.set_style(theme.base);
@@ -160,6 +170,7 @@ pub fn gate(
         let what = match (what.as_str(), d.decision) {
             ("confirm", Decision::Approve) => "approve".to_string(),
             ("confirm", Decision::Reject) => "reject".to_string(),
+            ("confirm", Decision::PushBack) => "push back".to_string(),
             _ => what,
         };
         if !spans.is_empty() {

@@ -156,6 +156,7 @@ impl Core {
             mark_failed: self.can_mark(i, StepState::Failed, now).is_ok(),
             hold: self.can_cancel().is_ok() && self.can_hold(i).is_ok(),
             release: self.steps[i].hold.is_some(),
+            push_back: self.may_push_back(i).is_ok(),
             ..Actions::default()
         }
     }
@@ -168,6 +169,7 @@ impl Core {
                 Actions {
                     approve: a.approve,
                     reject: a.reject,
+                    push_back: a.push_back,
                     ..Actions::default()
                 }
             }

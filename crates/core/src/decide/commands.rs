@@ -207,6 +207,11 @@ impl Core {
                 self.reject_gate(i, &actor, reason, signature, now, fx);
                 Ok(format!("rejected `{step}`"))
             }
+            Command::PushBack {
+                step,
+                operator,
+                reason,
+            } => self.push_back(step, operator, reason, now, fx),
             Command::Retry { step, operator } => {
                 let i = self.lookup(step)?;
                 // A fanned-out step: each of its instances that can be retried.

@@ -55,6 +55,7 @@ impl Core {
             quorum: g.quorum.max(1),
             signed: g.signed,
             inputs: rendered,
+            round: self.round_of(i),
         };
         self.emit(kind, now, fx);
         // The gate's own rules first: a rule that rejects is not overruled by

@@ -21,6 +21,7 @@ mod gates;
 mod hold;
 mod jobs;
 mod policy;
+mod push_back;
 mod resolve;
 mod run;
 mod saga;
@@ -32,6 +33,7 @@ mod usage;
 
 pub use fork::{ForkPlan, Reuse};
 pub(crate) use hold::HoldRt;
+pub(crate) use push_back::RevisionRt;
 pub(super) use resolve::TemplateFailure;
 pub(super) use signed::Vote;
 

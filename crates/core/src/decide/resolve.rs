@@ -246,6 +246,12 @@ impl Core {
         let alternative = self.steps[i].alternative;
         env.insert("BATON_ATTEMPT".into(), attempt.to_string());
         env.insert("BATON_ALTERNATIVE".into(), alternative.to_string());
+        // A revised step's round and the push-back's reason: values in the
+        // environment, never in its command.
+        if let Some((round, feedback)) = self.feedback_of(i) {
+            env.insert("BATON_ROUND".into(), round.to_string());
+            env.insert("BATON_FEEDBACK".into(), feedback.clone());
+        }
         let dir = self.step_dir(i);
         SpawnSpec {
             step: i,

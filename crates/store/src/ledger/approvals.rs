@@ -55,11 +55,15 @@ pub(crate) fn push<'a>(ev: &'a Event, approvals: &mut Vec<Approval<'a>>) {
             approvers,
             quorum,
             signed,
+            round,
             ..
         } => {
             let mut details = serde_json::json!({"prompt": prompt, "deadline": deadline, "approvers": approvers, "quorum": quorum});
             if *signed {
                 details["signed"] = serde_json::json!(true);
+            }
+            if let Some(r) = round {
+                details["round"] = serde_json::json!(r);
             }
             approval(
                 Cow::Borrowed(step),
@@ -126,13 +130,30 @@ pub(crate) fn push<'a>(ev: &'a Event, approvals: &mut Vec<Approval<'a>>) {
             None,
             serde_json::json!({}),
         ),
+        EventKind::GatePushedBack {
+            step,
+            actor,
+            reason,
+            round,
+            rerun,
+        } => approval(
+            Cow::Borrowed(step),
+            "pushed_back",
+            actor,
+            Some(reason),
+            None,
+            serde_json::json!({"round": round, "rerun": rerun}),
+        ),
         EventKind::CommandRefused {
             command, reason, ..
         } => {
             // Refused attempts to decide a gate (or raise the budget) are approval records.
             if matches!(
                 command,
-                Command::Approve { .. } | Command::Reject { .. } | Command::RaiseBudget { .. }
+                Command::Approve { .. }
+                    | Command::Reject { .. }
+                    | Command::PushBack { .. }
+                    | Command::RaiseBudget { .. }
             ) && let Some(step) = baton_model::history::command_step(command)
             {
                 approval(

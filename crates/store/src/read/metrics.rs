@@ -250,6 +250,7 @@ mod tests {
             quorum: 1,
             signed: false,
             inputs: Default::default(),
+            round: None,
         }
     }
 

@@ -12,7 +12,13 @@ pub(super) const GATE_FIELDS: &[&str] = &[
     "signed",
     "inputs",
     "auto",
+    "revise",
+    "rounds",
 ];
+/// A gate's rounds (issue 44 point 3): `rounds` when `revise` is given without it.
+pub(crate) const DEFAULT_ROUNDS: u32 = 3;
+/// More rounds than this is a loop, not a review.
+pub(crate) const MAX_ROUNDS: u32 = 20;
 /// One rule of a gate's `auto`.
 pub(super) const AUTO_FIELDS: &[&str] = &["if", "decide", "reason"];
 /// A gate's policy is read by people: a longer list is a program, not a policy.
@@ -132,6 +138,7 @@ impl Loader<'_, '_> {
         let auto = get(entries, "auto")
             .map(|n| self.auto_rules(n, label, signed.is_some(), &inputs))
             .unwrap_or_default();
+        let (revise, rounds) = self.revise(entries, label, signed.is_some());
         if let Some((q, span)) = &quorum
             && !approvers.is_empty()
             && *q as usize > approvers.len()
@@ -161,7 +168,64 @@ impl Loader<'_, '_> {
             inputs,
             input_templates,
             auto,
+            revise,
+            rounds,
         })
+    }
+
+    /// `revise = ["draft"]` and `rounds = M`: the steps a push-back runs again (checked
+    /// against the steps once they are known) and the cap on the gate's rounds.
+    #[allow(clippy::type_complexity)]
+    fn revise<'n>(
+        &mut self,
+        entries: &'n [Entry],
+        label: &str,
+        signed: bool,
+    ) -> (Vec<(&'n str, Span)>, Option<(u32, Span)>) {
+        let what = format!("the gate of {label}");
+        let revise: Vec<(&'n str, Span)> = get(entries, "revise")
+            .map(|r| self.string_list(r, &format!("`revise` of {what}"), "revise = [\"draft\"]"))
+            .unwrap_or_default();
+        let rounds = get(entries, "rounds").and_then(|r| {
+            let v = self.int_at_least(r, &format!("`rounds` of {what}"), 1)?;
+            if v > i64::from(MAX_ROUNDS) {
+                self.err(
+                    &r.span,
+                    format!("{what} has `rounds = {v}`, more than {MAX_ROUNDS}"),
+                    format!(
+                        "keep `rounds` between 1 and {MAX_ROUNDS}: each round is a person's review"
+                    ),
+                );
+                return None;
+            }
+            Some((v as u32, r.span.clone()))
+        });
+        if let (Some((_, span)), true) = (&rounds, revise.is_empty()) {
+            self.err(
+                span,
+                format!("{what} has `rounds` but no `revise`"),
+                "name the steps a push-back runs again, e.g. revise = [\"draft\"], or remove `rounds`",
+            );
+        }
+        if signed && let Some(r) = get(entries, "revise") {
+            self.err(
+                &r.span,
+                format!("{what} is signed, so it cannot be pushed back"),
+                "a signed gate is decided only by signed approvals and rejections: remove `revise`, or `signed = true`",
+            );
+        }
+        let mut seen: Vec<&str> = Vec::new();
+        for (name, span) in &revise {
+            if seen.contains(name) {
+                self.err(
+                    span,
+                    format!("`{name}` is listed twice in the `revise` of {what}"),
+                    "list each step once",
+                );
+            }
+            seen.push(name);
+        }
+        (revise, rounds)
     }
 
     /// `auto = [{ if = "…", decide = "approve" | "reject", reason = "…" }]`. A signed

@@ -176,6 +176,10 @@ struct RawGate<'n> {
     input_templates: Vec<params::RawInputTemplates>,
     /// `auto`: the rules as written, checked once the steps are known.
     auto: Vec<gates::RawAuto<'n>>,
+    /// `revise`: the steps a push-back runs again, as written (issue 44 point 3).
+    revise: Vec<(&'n str, Span)>,
+    /// `rounds` and where.
+    rounds: Option<(u32, Span)>,
 }
 
 /// A template use, to be checked once all steps are known.
@@ -327,7 +331,19 @@ impl<'r, 's> Loader<'r, 's> {
                 let pairs: Vec<(usize, usize)> = refs.iter().map(|r| (r.from, r.target)).collect();
                 let ok = graph::ancestors_hold(&steps, &g.layers, &pairs);
                 for (r, ok) in refs.iter().zip(ok) {
-                    if !ok {
+                    if !ok && r.read == Read::Revise {
+                        self.err(
+                            &r.span,
+                            format!(
+                                "the gate of step `{}` revises `{}`, which is not among its ancestors",
+                                steps[r.from].id, steps[r.target].id
+                            ),
+                            format!(
+                                "a push-back runs again steps that finish before the gate opens: add \"{}\" to the `needs` of `{}` (directly or through a step it needs), or revise one of its ancestors",
+                                steps[r.target].id, steps[r.from].id
+                            ),
+                        );
+                    } else if !ok {
                         self.err(
                             &r.span,
                             format!(
@@ -423,6 +439,8 @@ enum Read {
     Input,
     /// `steps.ID.state` (in an `if`; `key` is empty)
     State,
+    /// A gate's `revise = ["ID"]` (`key` is empty): a push-back runs it again.
+    Revise,
 }
 
 impl Read {
@@ -431,6 +449,7 @@ impl Read {
             Read::Output => "outputs",
             Read::Input => "the approval inputs",
             Read::State => "the state",
+            Read::Revise => "a push-back's revision",
         }
     }
 }
@@ -442,6 +461,7 @@ impl StepRef {
             Read::Output => format!("outputs.{}", self.key),
             Read::Input => format!("inputs.{}", self.key),
             Read::State => "state".to_string(),
+            Read::Revise => "revise".to_string(),
         }
     }
 }

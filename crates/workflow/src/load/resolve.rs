@@ -209,8 +209,45 @@ impl Loader<'_, '_> {
                         })
                     })
                     .collect();
+                let mut revise = Vec::new();
+                for (name, span) in &g.revise {
+                    match index.get(name) {
+                        Some(&j) if raw[j].fanout.is_some() => self.err(
+                            span,
+                            format!("the gate of {label} revises `{name}`, a `matrix` or `for_each` step"),
+                            "a push-back runs single steps again: revise a step that makes the list, or a step after the instances",
+                        ),
+                        Some(&j) => {
+                            revise.push(j);
+                            refs.push(StepRef {
+                                from: i,
+                                target: j,
+                                key: String::new(),
+                                read: Read::Revise,
+                                span: span.clone(),
+                            });
+                        }
+                        None => {
+                            let hint = did_you_mean(name, &id_list, "step ids");
+                            self.err(
+                                span,
+                                format!(
+                                    "the gate of {label} revises \"{name}\", which is not a step"
+                                ),
+                                hint,
+                            );
+                        }
+                    }
+                }
+                let rounds = if revise.is_empty() {
+                    1
+                } else {
+                    g.rounds.as_ref().map_or(gates::DEFAULT_ROUNDS, |(r, _)| *r)
+                };
                 Gate {
                     prompt,
+                    revise,
+                    rounds,
                     approvers: g.approvers.iter().map(|(a, _)| a.clone()).collect(),
                     quorum: g.quorum.as_ref().map_or(1, |(q, _)| *q),
                     timeout: g.timeout,

@@ -19,6 +19,7 @@ mod live_usage;
 mod news;
 mod pasted;
 mod policy;
+mod push_back;
 mod runs_tab;
 mod schedules_tab;
 mod shift;

@@ -159,6 +159,7 @@ pub(crate) fn event_kind() -> impl Strategy<Value = EventKind> {
             quorum: 1,
             signed: false,
             inputs: Default::default(),
+            round: None,
         }),
         1 => step().prop_map(|step| EventKind::ApprovalGiven {
             step,
