@@ -387,6 +387,7 @@ pub fn release() -> RunView {
             used_tokens: 18_250,
             exhausted: Vec::new(),
             burn: Vec::new(),
+            rejected: None,
         }),
         steps,
         gates,
@@ -496,6 +497,7 @@ pub fn budget_exhausted() -> RunView {
         used_tokens: 18_250,
         exhausted: vec!["cost".into(), "calls".into()],
         burn: Vec::new(),
+        rejected: None,
     });
     let mut g = v.gates[0].clone();
     g.step = None;

@@ -66,6 +66,13 @@ pub fn notice(ev: &Event, prompts: &mut HashMap<String, String>) -> Option<Notic
             ),
             deadline: String::new(),
         }),
+        // The budget gate decided against the run (an operator, or its timeout).
+        EventKind::BudgetRejected { step, .. } => Some(Notice {
+            event: NotifyEvent::GateDecided,
+            step: Some(step.clone().unwrap_or_else(|| "budget".into())),
+            prompt: String::new(),
+            deadline: String::new(),
+        }),
         EventKind::RunFinished { .. } => Some(Notice {
             event: NotifyEvent::RunFinished,
             step: None,

@@ -101,9 +101,12 @@ impl Core {
             }
             b
         };
-        if self.cancel_requested || self.stopped_by_fail_fast(i) {
+        let budget = self.killed_by_budget();
+        if self.cancel_requested || self.stopped_by_fail_fast(i) || budget.is_some() {
             let why = if self.cancel_requested {
                 "the run was cancelled"
+            } else if let Some(b) = budget.as_deref() {
+                b
             } else {
                 "fail_fast: another instance failed"
             };

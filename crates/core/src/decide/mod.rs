@@ -11,6 +11,7 @@ mod admission;
 mod advice;
 mod allowed;
 mod budget;
+mod budget_gate;
 mod cached;
 mod commands;
 mod condition;
@@ -29,6 +30,7 @@ mod shared_pools;
 mod signed;
 mod usage;
 
+pub(crate) use budget_gate::BudgetRejection;
 pub(crate) use hold::HoldRt;
 pub(super) use resolve::TemplateFailure;
 pub(super) use signed::Vote;
