@@ -330,7 +330,7 @@ static BINDINGS: &[Binding] = &[
         [k('x')],
         "x",
         Action::Reject,
-        "reject the gate (reason required)",
+        "reject the gate (reason required; the budget gate: the run fails)",
         true
     ),
     b!(
@@ -426,7 +426,7 @@ static BINDINGS: &[Binding] = &[
         [k('x')],
         "x",
         Action::Reject,
-        "reject the gate (reason required)",
+        "reject the gate (reason required; the budget gate: the run fails)",
         true
     ),
     b!(
