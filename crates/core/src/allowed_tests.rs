@@ -226,7 +226,7 @@ fn actions_match_the_core_at_the_budget_gate_and_when_interrupted() {
                 cost: None,
                 calls: Some(1),
                 tokens: None,
-                            ..Default::default()
+                ..Default::default()
             })
         })
         .step("a")

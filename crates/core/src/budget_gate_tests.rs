@@ -262,9 +262,13 @@ fn a_replay_keeps_the_gates_deadline() {
     assert!(persisted(&fx).is_empty(), "not yet: {fx:?}");
     let fx = again.handle(Input::Tick, Timestamp(T0 + 65_000));
     assert!(
-        persisted(&fx)
-            .iter()
-            .any(|k| matches!(k, EventKind::BudgetRejected { timed_out: true, .. })),
+        persisted(&fx).iter().any(|k| matches!(
+            k,
+            EventKind::BudgetRejected {
+                timed_out: true,
+                ..
+            }
+        )),
         "{fx:?}"
     );
     assert_eq!(again.run_state(), RunState::Failed);

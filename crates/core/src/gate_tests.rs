@@ -279,7 +279,7 @@ fn budget_gate_blocks_then_raise_continues() {
                 cost: None,
                 calls: Some(1),
                 tokens: None,
-                            ..Default::default()
+                ..Default::default()
             })
         })
         .step("a")
@@ -318,7 +318,7 @@ fn every_exhausted_ceiling_is_told_at_once() {
                 cost: Some(0.5),
                 calls: Some(1),
                 tokens: None,
-                            ..Default::default()
+                ..Default::default()
             })
         })
         .step("a")
@@ -356,7 +356,7 @@ fn budget_cost_ceiling_and_timeout_at_budget_gate_fails_run() {
                 cost: Some(1.0),
                 calls: None,
                 tokens: None,
-                            ..Default::default()
+                ..Default::default()
             });
             p.timeout = Some(secs(100));
         })

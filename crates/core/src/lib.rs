@@ -22,6 +22,8 @@ mod admission_tests;
 #[cfg(test)]
 mod allowed_tests;
 #[cfg(test)]
+mod budget_gate_tests;
+#[cfg(test)]
 mod cut_tests;
 #[cfg(test)]
 mod fallback_tests;
@@ -63,8 +65,6 @@ mod trigger_mix_tests;
 mod trust_tests;
 #[cfg(test)]
 mod usage_tests;
-#[cfg(test)]
-mod budget_gate_tests;
 
 use baton_model::mask::Masker;
 use baton_model::state_summary::{StateSummary, SummaryFold};

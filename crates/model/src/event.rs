@@ -578,7 +578,10 @@ pub enum Command {
     },
     /// Reject the run's open budget gate (`baton reject RUN --budget --reason …`): the
     /// run fails, its frozen steps are killed.
-    RejectBudget { operator: Actor, reason: String },
+    RejectBudget {
+        operator: Actor,
+        reason: String,
+    },
 }
 
 impl Command {

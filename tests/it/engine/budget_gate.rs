@@ -101,7 +101,11 @@ fn a_rejection_kills_the_frozen_step_and_fails_the_run() {
     );
     let verify = env.run(&["audit", "verify", &run]);
     assert_eq!(verify.status.code(), Some(0), "{}", text(&verify.stdout));
-    assert!(notes(&env).contains("gate_decided agent"), "{}", notes(&env));
+    assert!(
+        notes(&env).contains("gate_decided agent"),
+        "{}",
+        notes(&env)
+    );
     let again = env.run(&["reject", &run, "--budget", "--reason", "twice"]);
     assert_ne!(again.status.code(), Some(0));
     assert!(tokens_used(&show) >= 1000.0);
@@ -165,7 +169,10 @@ fn the_timeout_rejects_the_gate_at_its_recorded_time_across_kill_9() {
     let show = env.show(&run);
     assert_eq!(show["state"], "failed", "{show:#}");
     let r = &show["budget"]["rejected"];
-    assert_eq!((r["by"].clone(), r["timed_out"].clone()), ("timeout".into(), true.into()));
+    assert_eq!(
+        (r["by"].clone(), r["timed_out"].clone()),
+        ("timeout".into(), true.into())
+    );
     let fired = at(&r["at"]);
     assert!(fired >= deadline, "not before its time");
     assert!(

@@ -76,7 +76,9 @@ fn a_step_on_a_host_is_frozen_and_continued() {
     let wf = workflow(&env, &config);
     let engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
     let run = env.wait_run_id();
-    wait_until("the remote step counting", secs(60), || count(&env, &run) >= 5);
+    wait_until("the remote step counting", secs(60), || {
+        count(&env, &run) >= 5
+    });
     let pgid = remote_group(&env, &run);
     ok(&env.run(&["hold", &run, "remote", "--freeze", "--reason", "look first"]));
     wait_until("the remote group stopped", secs(30), || all_stopped(pgid));
@@ -86,11 +88,15 @@ fn a_step_on_a_host_is_frozen_and_continued() {
     assert_eq!(step_state(&show, "remote").as_deref(), Some("running"));
     // Stopped processes count no further: what the log has now is all there is (a
     // line in flight when the STOP came may still land).
-    let at_stop = wait_until("the log to catch up with the stopped group", secs(10), || {
-        let a = count(&env, &run);
-        let b = count(&env, &run);
-        (a == b).then_some(a)
-    });
+    let at_stop = wait_until(
+        "the log to catch up with the stopped group",
+        secs(10),
+        || {
+            let a = count(&env, &run);
+            let b = count(&env, &run);
+            (a == b).then_some(a)
+        },
+    );
     all_stopped(pgid).expect("still stopped");
     assert!(count(&env, &run) <= at_stop + 1, "no progress while frozen");
     ok(&env.run(&["release", &run, "remote", "--reason", "go on"]));
@@ -105,7 +111,11 @@ fn a_step_on_a_host_is_frozen_and_continued() {
     assert_eq!(done.status.code(), Some(0), "{}", text(&done.stdout));
     let show = env.show(&run);
     assert_eq!(step_state(&show, "remote").as_deref(), Some("succeeded"));
-    assert_eq!(step_field(&show, "remote", "attempts"), 1, "continued, not rerun");
+    assert_eq!(
+        step_field(&show, "remote", "attempts"),
+        1,
+        "continued, not rerun"
+    );
 }
 
 /// A cancel of a frozen remote step kills its whole group there.
@@ -116,13 +126,17 @@ fn a_cancel_kills_a_frozen_step_on_a_host() {
     let wf = workflow(&env, &config);
     let engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
     let run = env.wait_run_id();
-    wait_until("the remote step counting", secs(60), || count(&env, &run) >= 2);
+    wait_until("the remote step counting", secs(60), || {
+        count(&env, &run) >= 2
+    });
     let pgid = remote_group(&env, &run);
     ok(&env.run(&["hold", &run, "--freeze", "--reason", "all of it"]));
     wait_until("the remote group stopped", secs(30), || all_stopped(pgid));
     ok(&env.run(&["cancel", &run, "--reason", "enough"]));
     let done = wait_child(engine, 60);
     assert_eq!(done.status.code(), Some(1), "{}", text(&done.stdout));
-    wait_until("the remote group gone", secs(30), || members(pgid).is_empty());
+    wait_until("the remote group gone", secs(30), || {
+        members(pgid).is_empty()
+    });
     assert_eq!(env.show(&run)["state"], "cancelled");
 }

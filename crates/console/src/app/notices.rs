@@ -123,9 +123,7 @@ fn answer(command: &Command) -> (AuditAction, Option<&str>, Option<&str>) {
         Command::Mark { step, reason, .. } => (AuditAction::Mark, Some(step), Some(reason)),
         Command::Cancel { reason, .. } => (AuditAction::Cancel, None, reason.as_deref()),
         Command::RaiseBudget { reason, .. } => (AuditAction::BudgetRaised, None, Some(reason)),
-        Command::RejectBudget { reason, .. } => {
-            (AuditAction::BudgetRejected, None, Some(reason))
-        }
+        Command::RejectBudget { reason, .. } => (AuditAction::BudgetRejected, None, Some(reason)),
         // One row per step held or released: any of them is this console's.
         Command::Hold { reason, .. } => (AuditAction::Hold, None, Some(reason)),
         Command::Release { reason, .. } => (AuditAction::Release, None, Some(reason)),

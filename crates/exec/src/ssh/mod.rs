@@ -315,7 +315,8 @@ async fn freeze_on_host(exec: SshExecutor, dir: String, cancel: CancelHandle) {
         }
         let want = cancel.wants_frozen();
         if want != applied {
-            exec.signal(&dir, &[if want { "STOP" } else { "CONT" }]).await;
+            exec.signal(&dir, &[if want { "STOP" } else { "CONT" }])
+                .await;
             applied = want;
             continue;
         }
