@@ -234,6 +234,19 @@ mod tests {
             budget.prompt.contains("tokens 1200 used of 1000"),
             "{budget:?}"
         );
+        // Its rejection (an operator's or its timeout's) is its decision.
+        let rejected = notice(
+            &ev(EventKind::BudgetRejected {
+                actor: "timeout".into(),
+                reason: "no raise within 30m (on_timeout = reject)".into(),
+                timed_out: true,
+                step: Some("agent".into()),
+            }),
+            &mut prompts,
+        )
+        .unwrap();
+        assert_eq!(rejected.event, NotifyEvent::GateDecided);
+        assert_eq!(rejected.step.as_deref(), Some("agent"));
         assert!(
             notice(
                 &ev(EventKind::StepStateChanged {
