@@ -140,3 +140,54 @@ fn a_cancel_kills_a_frozen_step_on_a_host() {
     });
     assert_eq!(env.show(&run)["state"], "cancelled");
 }
+
+/// kill -9 of the engine while the remote step is frozen: its group stays stopped on
+/// the host (nothing there depends on the engine), and `resume` re-attaches to it
+/// still frozen: not killed as a leftover (the host being this machine, its processes
+/// carry the run's id: they are the SSH executor's, not local leftovers), not run
+/// again. A cancel then kills it there.
+#[test]
+fn a_frozen_step_on_a_host_stays_frozen_across_kill_9_and_resume() {
+    let Some(config) = hosts() else { return };
+    let env = Env::new();
+    let wf = workflow(&env, &config);
+    let mut engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
+    let run = env.wait_run_id();
+    wait_until("the remote step counting", secs(60), || {
+        count(&env, &run) >= 5
+    });
+    let pgid = remote_group(&env, &run);
+    ok(&env.run(&[
+        "hold",
+        &run,
+        "remote",
+        "--freeze",
+        "--reason",
+        "over the night",
+    ]));
+    wait_until("the remote group stopped", secs(30), || all_stopped(pgid));
+    engine.kill().expect("kill -9");
+    let _ = engine.wait();
+    all_stopped(pgid).expect("still stopped without its engine");
+    let resumed = env.spawn(&["resume", &run, "--headless"]);
+    wait_until("the resumed engine to drive the run", secs(30), || {
+        let v = env.show(&run);
+        (!v["driven_by"].is_null() && v["state"] == "waiting").then_some(())
+    });
+    all_stopped(pgid).expect("still frozen after the resume, not killed as a leftover");
+    let show = env.show(&run);
+    assert_eq!(
+        step_field(&show, "remote", "hold")["frozen"],
+        true,
+        "{show:#}"
+    );
+    assert_eq!(step_state(&show, "remote").as_deref(), Some("running"));
+    assert_eq!(step_field(&show, "remote", "attempts"), 1, "not run again");
+    ok(&env.run(&["cancel", &run, "--reason", "not needed"]));
+    let done = wait_child(resumed, 60);
+    assert_eq!(done.status.code(), Some(1), "{}", text(&done.stderr));
+    wait_until("the remote group gone", secs(30), || {
+        members(pgid).is_empty()
+    });
+    assert_eq!(env.show(&run)["state"], "cancelled");
+}

@@ -305,19 +305,30 @@ impl SshExecutor {
 
 /// Applies a hold's wishes to an attempt's process group on its host: `kill -STOP` to
 /// freeze it, `kill -CONT` to continue it, each time the wish differs from what was
-/// last done (the latest wins). A stop asked meanwhile sends its own CONT with its TERM.
-async fn freeze_on_host(exec: SshExecutor, dir: String, cancel: CancelHandle) {
-    let mut applied = false;
+/// last done (the latest wins). `applied` `None`: not known (a re-attached attempt,
+/// which the dead engine may have left frozen): a release continues it even if this
+/// engine's freeze came too late to be sent. A stop asked meanwhile sends its own CONT
+/// with its TERM.
+async fn freeze_on_host(
+    exec: SshExecutor,
+    dir: String,
+    cancel: CancelHandle,
+    mut applied: Option<bool>,
+) {
     loop {
         let changed = cancel.freeze_notified();
         if cancel.requested().is_some() {
             return;
         }
         let want = cancel.wants_frozen();
-        if want != applied {
+        let send = match applied {
+            Some(a) => a != want,
+            None => want || cancel.ever_frozen(),
+        };
+        if send {
             exec.signal(&dir, &[if want { "STOP" } else { "CONT" }])
                 .await;
-            applied = want;
+            applied = Some(want);
             continue;
         }
         changed.await;
@@ -384,11 +395,13 @@ impl SshAttempt {
         let mut lost: Option<String> = None;
         let mut live = self.live.take();
         let mut in_band = None;
-        // A hold freezes the step's group on the host and releases it (issue 46 point 1).
+        // A hold freezes the step's group on the host and releases it (issue 46 point 1);
+        // a re-attached one's state is not known (`freeze_on_host`).
         let freezer = tokio::spawn(freeze_on_host(
             self.exec.twin(),
             self.dir.clone(),
             self.cancel.clone(),
+            live.is_some().then_some(false),
         ));
         loop {
             let followed = match live.take() {
