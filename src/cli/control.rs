@@ -119,15 +119,19 @@ pub struct ApproveArgs {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Example:\n  baton reject 01jd4 deploy --reason \"error rate is up in eu-west-1\""
+    after_help = "Examples:\n  baton reject 01jd4 deploy --reason \"error rate is up in eu-west-1\"\n  baton reject 01jd4 --budget --reason \"not worth more\"   # the budget gate: the run fails"
 )]
 pub struct RejectArgs {
     #[command(flatten)]
     pub target: Target,
     #[command(flatten)]
     pub sign: SignOpts,
-    /// The gated step to reject (none when the run is an ask's id, `ask-…`).
+    /// The gated step to reject (none with --budget, or when the run is an ask's id, `ask-…`).
     pub step: Option<String>,
+    /// Reject the run's budget gate (no STEP): the steps its ceiling froze are killed,
+    /// nothing else starts, and the run fails.
+    #[arg(long, conflicts_with = "step")]
+    pub budget: bool,
     /// Why (required: it goes on the record).
     #[arg(long)]
     pub reason: String,
@@ -273,9 +277,23 @@ pub fn reject(a: RejectArgs) -> i32 {
         Ok(o) => o,
         Err(e) => return session::report(&e),
     };
+    if a.budget {
+        if a.sign.any() {
+            crate::stdio::errln!(
+                "error: the budget gate is not signed: --budget takes no --print-message, --signature or --sign-key"
+            );
+            return exit::USAGE;
+        }
+        // Whether the gate is open, and the reason given, is the core's to say.
+        let command = Command::RejectBudget {
+            operator,
+            reason: a.reason,
+        };
+        return decide(&a.target, &a.sign, command);
+    }
     let Some(step) = a.step.or_else(|| ask_named(&a.target)) else {
         crate::stdio::errln!(
-            "error: reject needs a STEP (or an ask's id `ask-…` in place of the run)"
+            "error: reject needs a STEP (or --budget for the budget gate, or an ask's id `ask-…` in place of the run)"
         );
         return exit::USAGE;
     };

@@ -56,6 +56,21 @@ pub struct BudgetJson<'a> {
     /// Each dimension's pace over the last minute (`per_minute`) and the time left to
     /// its ceiling at that pace (`left_ms`; absent without a ceiling or a pace).
     pub burn: &'a [crate::model::burn::Burn],
+    /// While the budget gate is open with a deadline (its `timeout`, or the run's):
+    /// when it is decided without a person (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<String>,
+    /// The budget gate was rejected: by whom (`timeout` for its timeout), why, when.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rejected: Option<BudgetRejectedJson<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BudgetRejectedJson<'a> {
+    pub by: &'a str,
+    pub reason: &'a str,
+    pub at: Option<String>,
+    pub timed_out: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -210,7 +225,7 @@ pub fn of(view: &RunView) -> RunJson<'_> {
         health_terms: &view.health.terms,
         failed_share: view.health.failed_share,
         signals: &view.signals,
-        budget: view.budget.as_ref().map(budget),
+        budget: view.budget.as_ref().map(|b| budget(view, b)),
         // Each instance right after its step (and the steps before it).
         steps: crate::model::fan::grouped(view, |_, _| true)
             .into_iter()
@@ -220,8 +235,16 @@ pub fn of(view: &RunView) -> RunJson<'_> {
     }
 }
 
-fn budget(b: &BudgetView) -> BudgetJson<'_> {
+fn budget<'a>(view: &'a RunView, b: &'a BudgetView) -> BudgetJson<'a> {
+    let gate = view.gates.iter().find(|g| g.step.is_none());
     BudgetJson {
+        deadline: time(gate.and_then(|g| g.deadline)),
+        rejected: b.rejected.as_ref().map(|r| BudgetRejectedJson {
+            by: &r.by,
+            reason: &r.reason,
+            at: time(Some(r.at)),
+            timed_out: r.timed_out,
+        }),
         dimensions: b
             .dimensions()
             .into_iter()

@@ -394,6 +394,7 @@ pub fn release() -> RunView {
             used_tokens: 18_250,
             exhausted: Vec::new(),
             burn: Vec::new(),
+            rejected: None,
         }),
         steps,
         gates,
@@ -464,8 +465,10 @@ fn finish(mut v: RunView) -> RunView {
                 reject: v.steps[i].actions.reject,
                 ..Actions::default()
             },
+            // The budget gate, open: raised or rejected (as the core's `gate_actions`).
             None => Actions {
                 raise_budget: v.actions.raise_budget,
+                reject: v.actions.raise_budget,
                 ..Actions::default()
             },
         };
@@ -503,11 +506,12 @@ pub fn budget_exhausted() -> RunView {
         used_tokens: 18_250,
         exhausted: vec!["cost".into(), "calls".into()],
         burn: Vec::new(),
+        rejected: None,
     });
     let mut g = v.gates[0].clone();
     g.step = None;
     g.step_id = "budget".into();
-    g.prompt = "Budget exceeded: calls 500 used of 500 (next step: publish-crate). Raise the budget or cancel the run.".into();
+    g.prompt = "Budget exceeded: calls 500 used of 500 (next step: publish-crate). Raise the budget, reject it or cancel the run.".into();
     g.opened_at = at(415);
     g.deadline = None;
     g.on_timeout = "fail".into();

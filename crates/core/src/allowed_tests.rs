@@ -125,7 +125,19 @@ fn assert_view_matches_core(core: &Core, now: Timestamp) -> usize {
                 view.steps[i].actions.reject,
                 false,
             ),
-            None => (false, false, view.actions.raise_budget),
+            // The budget gate's reject is a rejection of the budget the core takes.
+            None => (
+                false,
+                accepts(
+                    core,
+                    Command::RejectBudget {
+                        operator: op(),
+                        reason: "not worth it".into(),
+                    },
+                    now,
+                ),
+                view.actions.raise_budget,
+            ),
         };
         assert_eq!(
             (g.actions.approve, g.actions.reject, g.actions.raise_budget),
@@ -214,6 +226,7 @@ fn actions_match_the_core_at_the_budget_gate_and_when_interrupted() {
                 cost: None,
                 calls: Some(1),
                 tokens: None,
+                ..Default::default()
             })
         })
         .step("a")

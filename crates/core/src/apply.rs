@@ -100,6 +100,7 @@ impl Core {
                         self.finished = false;
                         self.finished_at = None;
                         self.cancel_requested = false;
+                        self.budget_rejected = None;
                     }
                     if self.run_state != RunState::Interrupted {
                         self.decided = None;
@@ -506,8 +507,21 @@ impl Core {
                 limit,
                 step,
             } => {
+                // Open already (another ceiling, or another step): its opening and
+                // deadline stand. Newly open: its timeout's clock starts.
+                let (opened_at, deadline) = match &self.budget_gate {
+                    Some(g) => (g.opened_at, g.deadline),
+                    None => {
+                        let d = self.plan.budget.and_then(|b| b.timeout).map(|t| at.add(t));
+                        if let Some(d) = d {
+                            self.timers.insert((d, Timer::BudgetDeadline));
+                        }
+                        (at, d)
+                    }
+                };
                 self.budget_gate = Some(BudgetGate {
-                    opened_at: at,
+                    opened_at,
+                    deadline,
                     dimension: dimension.clone(),
                     used: *used,
                     limit: *limit,
@@ -530,6 +544,20 @@ impl Core {
                 if let (Some(c), Some(d)) = (b.tokens.as_mut(), tokens) {
                     *c = c.saturating_add(*d);
                 }
+                self.budget_gate = None;
+            }
+            EventKind::BudgetRejected {
+                actor,
+                reason,
+                timed_out,
+                ..
+            } => {
+                self.budget_rejected = Some(crate::decide::BudgetRejection {
+                    actor: actor.clone(),
+                    reason: reason.clone(),
+                    timed_out: *timed_out,
+                    at,
+                });
                 self.budget_gate = None;
             }
             EventKind::CancelRequested { .. } => {

@@ -279,6 +279,7 @@ fn budget_gate_blocks_then_raise_continues() {
                 cost: None,
                 calls: Some(1),
                 tokens: None,
+                ..Default::default()
             })
         })
         .step("a")
@@ -317,6 +318,7 @@ fn every_exhausted_ceiling_is_told_at_once() {
                 cost: Some(0.5),
                 calls: Some(1),
                 tokens: None,
+                ..Default::default()
             })
         })
         .step("a")
@@ -354,6 +356,7 @@ fn budget_cost_ceiling_and_timeout_at_budget_gate_fails_run() {
                 cost: Some(1.0),
                 calls: None,
                 tokens: None,
+                ..Default::default()
             });
             p.timeout = Some(secs(100));
         })

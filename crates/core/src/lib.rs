@@ -24,6 +24,8 @@ mod admission_tests;
 #[cfg(test)]
 mod allowed_tests;
 #[cfg(test)]
+mod budget_gate_tests;
+#[cfg(test)]
 mod cut_tests;
 #[cfg(test)]
 mod fallback_tests;
@@ -406,6 +408,8 @@ enum Timer {
     ReadyDeadline(usize),
     /// A hold's `--until` passed.
     HoldUntil(usize),
+    /// The budget gate's `timeout` passed (from its opening).
+    BudgetDeadline,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -553,7 +557,10 @@ struct Lane {
 
 #[derive(Debug, Clone)]
 struct BudgetGate {
+    /// Its opening (a ceiling it met while open does not move it).
     opened_at: Timestamp,
+    /// `opened_at` plus the budget's `timeout`: `on_timeout` decides it then.
+    deadline: Option<Timestamp>,
     dimension: String,
     used: f64,
     limit: f64,
@@ -626,6 +633,8 @@ pub struct Core {
     used_calls: u64,
     used_tokens: u64,
     budget_gate: Option<BudgetGate>,
+    /// The budget gate was rejected (by an operator or its timeout): the run fails.
+    budget_rejected: Option<decide::BudgetRejection>,
     /// The run's use as it changed, for its pace (`model::burn`); only with a budget.
     burn: baton_model::burn::Samples,
 
@@ -795,6 +804,7 @@ impl Core {
             used_calls: 0,
             used_tokens: 0,
             budget_gate: None,
+            budget_rejected: None,
             burn: Default::default(),
             errors: Vec::new(),
             error_ids: HashMap::new(),

@@ -425,6 +425,7 @@ fn cached_plan() -> Arc<baton_workflow::Plan> {
                 cost: Some(10.0),
                 calls: Some(10),
                 tokens: None,
+                ..Default::default()
             })
         })
         .step("build")

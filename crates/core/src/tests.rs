@@ -345,6 +345,7 @@ fn budget_usage_is_counted() {
                 cost: Some(100.0),
                 calls: None,
                 tokens: None,
+                ..Default::default()
             })
         })
         .step("a")

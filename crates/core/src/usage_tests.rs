@@ -13,6 +13,7 @@ fn tokens(limit: u64) -> Arc<Plan> {
                 cost: None,
                 calls: None,
                 tokens: Some(limit),
+                ..Default::default()
             })
         })
         .step("agent")
@@ -182,6 +183,7 @@ fn every_step_that_spends_past_the_ceiling_is_frozen() {
                 cost: Some(1.0),
                 calls: None,
                 tokens: Some(100),
+                ..Default::default()
             })
         })
         .step("a")
@@ -241,6 +243,7 @@ fn a_replay_and_a_resume_keep_the_budgets_hold() {
                 cost: None,
                 calls: None,
                 tokens: Some(50),
+                ..Default::default()
             })
         })
         .step("agent")

@@ -45,6 +45,14 @@ impl Core {
                 used_tokens: self.used_tokens,
                 exhausted: self.exhausted(),
                 burn: self.burn.burns(self.totals(), self.limits(), now),
+                rejected: self.budget_rejected.as_ref().map(|r| {
+                    baton_model::view::BudgetRejectedView {
+                        by: r.actor.clone(),
+                        reason: r.reason.clone(),
+                        at: r.at,
+                        timed_out: r.timed_out,
+                    }
+                }),
             }),
             steps,
             gates: self.gate_views(now),
@@ -273,7 +281,7 @@ impl Core {
         }
         if let Some(bg) = &self.budget_gate {
             let prompt = format!(
-                "Budget exceeded: {} {} used of {}{}. Raise the budget or cancel the run.",
+                "Budget exceeded: {} {} used of {}{}. Raise the budget, reject it or cancel the run.",
                 bg.dimension,
                 bg.used,
                 bg.limit,
@@ -282,6 +290,14 @@ impl Core {
                     .map(|s| format!(" (next step: {s})"))
                     .unwrap_or_default()
             );
+            // The earlier of its own timeout and the run's: what happens then.
+            let (deadline, on_timeout) = match (bg.deadline, self.deadline) {
+                (Some(d), run) if run.is_none_or(|r| d <= r) => (
+                    Some(d),
+                    self.plan.budget.unwrap_or_default().on_timeout.as_str(),
+                ),
+                (_, run) => (run, "fail"),
+            };
             open.push((
                 bg.opened_at,
                 u64::MAX,
@@ -290,9 +306,9 @@ impl Core {
                     step_id: "budget".into(),
                     prompt,
                     opened_at: bg.opened_at,
-                    deadline: self.deadline,
+                    deadline,
                     warned: false,
-                    on_timeout: "fail".into(),
+                    on_timeout: on_timeout.into(),
                     approvers: Vec::new(),
                     quorum: 1,
                     approvals: Vec::new(),

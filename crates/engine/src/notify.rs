@@ -71,6 +71,13 @@ pub fn notice(ev: &Event, prompts: &mut HashMap<String, String>) -> Option<Notic
             deadline: String::new(),
             ask: None,
         }),
+        // The budget gate decided against the run (an operator, or its timeout).
+        EventKind::BudgetRejected { step, .. } => Some(Notice {
+            event: NotifyEvent::GateDecided,
+            step: Some(step.clone().unwrap_or_else(|| "budget".into())),
+            prompt: String::new(),
+            deadline: String::new(),
+        }),
         EventKind::RunFinished { .. } => Some(Notice {
             event: NotifyEvent::RunFinished,
             step: None,
@@ -262,6 +269,19 @@ mod tests {
             budget.prompt.contains("tokens 1200 used of 1000"),
             "{budget:?}"
         );
+        // Its rejection (an operator's or its timeout's) is its decision.
+        let rejected = notice(
+            &ev(EventKind::BudgetRejected {
+                actor: "timeout".into(),
+                reason: "no raise within 30m (on_timeout = reject)".into(),
+                timed_out: true,
+                step: Some("agent".into()),
+            }),
+            &mut prompts,
+        )
+        .unwrap();
+        assert_eq!(rejected.event, NotifyEvent::GateDecided);
+        assert_eq!(rejected.step.as_deref(), Some("agent"));
         assert!(
             notice(
                 &ev(EventKind::StepStateChanged {

@@ -244,6 +244,15 @@ pub fn describe(event: &Event) -> Option<String> {
         EventKind::BudgetRaised { actor, reason, .. } => {
             format!("{t} budget raised by {actor}: {reason}")
         }
+        EventKind::BudgetRejected {
+            actor,
+            reason,
+            timed_out: false,
+            ..
+        } => format!("{t} budget gate rejected by {actor}: {reason}; the run fails"),
+        EventKind::BudgetRejected { reason, .. } => {
+            format!("{t} budget gate timed out: {reason}; the run fails")
+        }
         EventKind::CancelRequested { actor, reason } => format!(
             "{t} cancel requested by {actor}{}",
             suffix(reason.as_deref())
@@ -364,6 +373,7 @@ fn command_name(c: &baton_model::Command) -> &'static str {
         Hold { .. } => "hold",
         Release { .. } => "release",
         RaiseBudget { .. } => "budget raise",
+        RejectBudget { .. } => "budget rejection",
     }
 }
 

@@ -289,15 +289,17 @@ impl KillHandle {
 
     /// Freeze (`stop`) or continue a held attempt (issue 43): its whole process group
     /// (SIGSTOP/SIGCONT, the group a timeout kills), or its Slurm job (`scontrol
-    /// suspend`/`resume`). A step on an SSH host is not frozen (the core refuses it).
+    /// suspend`/`resume`), or its process group on an SSH host (`kill -STOP`/`-CONT`
+    /// over ssh, by the attempt's waiter). Another batch system's job is not frozen.
     pub async fn freeze(&self, stop: bool) -> Result<(), ExecError> {
         match self {
             KillHandle::Local(k) => k.pause(stop).map(|_| ()),
             KillHandle::Slurm(_, job_id) => slurm::suspend(job_id, stop)
                 .await
                 .map_err(|e| ExecError::Freeze { why: e.to_string() }),
+            KillHandle::Remote(c) if c.set_frozen(stop) => Ok(()),
             KillHandle::Remote(_) => Err(ExecError::Freeze {
-                why: "a step on an SSH host or another batch system cannot be frozen yet".into(),
+                why: "a step on another batch system cannot be frozen (its scheduler has no suspend baton knows)".into(),
             }),
         }
     }

@@ -9,15 +9,63 @@ use tokio::sync::Notify;
 #[derive(Debug, Default)]
 struct CancelState {
     requested: Option<(KillReason, Duration)>,
+    /// Whether a hold wants the attempt frozen now (`set_frozen`).
+    frozen: bool,
+    /// Its back end can freeze it (a step on an SSH host: `kill -STOP` to its group).
+    freezable: bool,
+    /// A hold wanted it frozen at some time (`set_frozen(true)`).
+    ever_frozen: bool,
 }
 
-/// Asks a remote attempt to stop: gently now, hard after the grace.
+/// Asks a remote attempt to stop (gently now, hard after the grace), or to freeze and
+/// continue (a hold, where its back end can): the attempt's waiter does the signalling.
 #[derive(Debug, Clone, Default)]
 pub struct CancelHandle {
-    shared: Arc<(Mutex<CancelState>, Notify)>,
+    shared: Arc<(Mutex<CancelState>, Notify, Notify)>,
 }
 
 impl CancelHandle {
+    /// A handle whose attempt can be frozen (`set_frozen`).
+    pub(crate) fn freezable() -> CancelHandle {
+        let h = CancelHandle::default();
+        h.lock().freezable = true;
+        h
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, CancelState> {
+        self.shared.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Freeze (`stop`) or continue the attempt: the latest wish wins, and the waiter
+    /// signals the attempt's group when it differs from what it last did. `false`: its
+    /// back end cannot freeze it.
+    pub fn set_frozen(&self, stop: bool) -> bool {
+        let mut s = self.lock();
+        if !s.freezable {
+            return false;
+        }
+        s.frozen = stop;
+        s.ever_frozen |= stop;
+        drop(s);
+        self.shared.2.notify_one();
+        true
+    }
+
+    /// Whether a hold wanted the attempt frozen at some time.
+    pub(crate) fn ever_frozen(&self) -> bool {
+        self.lock().ever_frozen
+    }
+
+    /// Whether a hold wants the attempt frozen now.
+    pub(crate) fn wants_frozen(&self) -> bool {
+        self.lock().frozen
+    }
+
+    /// Wakes when the wish to freeze changes (create it before reading `wants_frozen`).
+    pub(crate) fn freeze_notified(&self) -> tokio::sync::futures::Notified<'_> {
+        self.shared.2.notified()
+    }
+
     pub fn terminate(&self, grace: Duration, reason: KillReason) {
         let mut s = self.shared.0.lock().unwrap_or_else(|e| e.into_inner());
         if s.requested.is_none() {

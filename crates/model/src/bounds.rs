@@ -78,7 +78,10 @@ impl Command {
             } => (Some(step), operator, Some(reason), None, None),
             Command::RaiseBudget {
                 operator, reason, ..
-            } => (None, operator, Some(reason), None, None),
+            }
+            | Command::RejectBudget { operator, reason } => {
+                (None, operator, Some(reason), None, None)
+            }
             Command::Hold {
                 steps,
                 operator,

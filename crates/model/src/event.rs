@@ -410,6 +410,17 @@ pub enum EventKind {
         calls: Option<u64>,
         tokens: Option<u64>,
     },
+    /// The budget gate was rejected: by an operator (`baton reject RUN --budget`) or,
+    /// `timed_out`, by its `timeout` (actor `timeout`). The run fails: its frozen
+    /// steps are killed and nothing else starts.
+    BudgetRejected {
+        actor: Actor,
+        reason: String,
+        timed_out: bool,
+        /// The step the gate stopped (as `BudgetExceeded` names it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        step: Option<String>,
+    },
     CancelRequested {
         actor: Actor,
         reason: Option<String>,
@@ -467,7 +478,7 @@ impl EventKind {
             | CompensationFinished { step, .. }
             | ErrorsClosed { step, .. } => Some(step),
             ErrorRecorded { error } => error.step.as_deref(),
-            BudgetExceeded { step, .. } => step.as_deref(),
+            BudgetExceeded { step, .. } | BudgetRejected { step, .. } => step.as_deref(),
             RunStarted { .. }
             | RunResumed { .. }
             | RunStateChanged { .. }
@@ -516,6 +527,7 @@ impl EventKind {
             StepUsage { .. } => "step_usage",
             BudgetExceeded { .. } => "budget_exceeded",
             BudgetRaised { .. } => "budget_raised",
+            BudgetRejected { .. } => "budget_rejected",
             CancelRequested { .. } => "cancel_requested",
             CompensationStarted { .. } => "compensation_started",
             CompensationFinished { .. } => "compensation_finished",
@@ -624,6 +636,12 @@ pub enum Command {
         calls: Option<u64>,
         tokens: Option<u64>,
     },
+    /// Reject the run's open budget gate (`baton reject RUN --budget --reason …`): the
+    /// run fails, its frozen steps are killed.
+    RejectBudget {
+        operator: Actor,
+        reason: String,
+    },
 }
 
 impl Command {
@@ -637,7 +655,8 @@ impl Command {
             | Command::Mark { operator, .. }
             | Command::Hold { operator, .. }
             | Command::Release { operator, .. }
-            | Command::RaiseBudget { operator, .. } => operator,
+            | Command::RaiseBudget { operator, .. }
+            | Command::RejectBudget { operator, .. } => operator,
         }
     }
 
@@ -664,7 +683,8 @@ impl Command {
             | Command::Mark { reason, .. }
             | Command::Hold { reason, .. }
             | Command::Release { reason, .. }
-            | Command::RaiseBudget { reason, .. } => *reason = masker.mask(reason).into_owned(),
+            | Command::RaiseBudget { reason, .. }
+            | Command::RejectBudget { reason, .. } => *reason = masker.mask(reason).into_owned(),
             Command::Retry { .. } => {}
         }
         c

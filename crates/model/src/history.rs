@@ -46,6 +46,8 @@ pub enum AuditAction {
     Mark,
     BudgetExceeded,
     BudgetRaised,
+    /// The budget gate rejected: by an operator, or by its `timeout`.
+    BudgetRejected,
     Cancel,
     CompensationStarted,
     CompensationFinished,
@@ -130,6 +132,7 @@ pub fn audit_action(kind: &EventKind) -> Option<AuditAction> {
         K::StepMarked { .. } => AuditAction::Mark,
         K::BudgetExceeded { .. } => AuditAction::BudgetExceeded,
         K::BudgetRaised { .. } => AuditAction::BudgetRaised,
+        K::BudgetRejected { .. } => AuditAction::BudgetRejected,
         K::CancelRequested { .. } => AuditAction::Cancel,
         K::CompensationStarted { .. } => AuditAction::CompensationStarted,
         K::CompensationFinished { .. } => AuditAction::CompensationFinished,
@@ -482,6 +485,22 @@ pub fn decision(kind: &EventKind) -> Option<Decision> {
             json!({ "dimension": dimension, "used": used, "limit": limit }),
             format!("{dimension}: {used} used of {limit}"),
         ),
+        K::BudgetRejected {
+            actor,
+            reason,
+            timed_out,
+            step,
+        } => d(
+            actor,
+            None,
+            Some(reason),
+            json!({ "timed_out": timed_out, "step": step }),
+            if *timed_out {
+                "budget gate timed out: the run fails".to_string()
+            } else {
+                "budget gate rejected: the run fails".to_string()
+            },
+        ),
         K::BudgetRaised {
             actor,
             reason,
@@ -611,7 +630,7 @@ pub fn command_step(cmd: &Command) -> Option<String> {
         | Command::Retry { step, .. }
         | Command::PushBack { step, .. }
         | Command::Mark { step, .. } => Some(step.clone()),
-        Command::RaiseBudget { .. } => Some("budget".into()),
+        Command::RaiseBudget { .. } | Command::RejectBudget { .. } => Some("budget".into()),
         Command::Hold { steps, .. } | Command::Release { steps, .. } => {
             (!steps.is_empty()).then(|| steps.join(","))
         }
@@ -668,6 +687,7 @@ pub fn errors_closed(kind: &EventKind) -> Option<Closes<'_>> {
         | K::CommandRefused { .. }
         | K::BudgetExceeded { .. }
         | K::BudgetRaised { .. }
+        | K::BudgetRejected { .. }
         | K::CancelRequested { .. }
         | K::CompensationStarted { .. }
         | K::CompensationFinished { .. }

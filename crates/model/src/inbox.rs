@@ -158,6 +158,7 @@ pub fn waiting(view: &RunView, me: &str) -> Vec<Waiting> {
                 });
                 w.commands = vec![
                     raise_command(run, &raises),
+                    format!("baton reject {run} --budget --reason …"),
                     format!("baton cancel {run} --reason …"),
                 ];
                 out.push(w);

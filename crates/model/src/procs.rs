@@ -14,7 +14,8 @@ pub struct RunProcess {
     pub pgrp: i32,
     /// `BATON_STEP_ID`: the step (or instance) whose attempt started it.
     pub step: String,
-    /// A Slurm job's process (`BATON_SLURM_JOB`): the job's, not an attempt's group.
+    /// A Slurm job's process (`BATON_SLURM_JOB`), or a step's on an SSH host that is
+    /// this machine (`BATON_SSH_ATTEMPT`): its executor's, not a local attempt's group.
     pub slurm_job: bool,
 }
 
@@ -63,7 +64,10 @@ fn step_of(pid: i32) -> Option<(Vec<u8>, String, bool)> {
             run = Some(r.to_vec());
         } else if let Some(s) = v.strip_prefix(b"BATON_STEP_ID=") {
             step = Some(String::from_utf8_lossy(s).into_owned());
-        } else if v.starts_with(b"BATON_SLURM_JOB=") {
+        } else if v.starts_with(b"BATON_SLURM_JOB=") || v.starts_with(b"BATON_SSH_ATTEMPT=") {
+            // A job's process, or a step's on an SSH host that is this machine (ssh
+            // to localhost): its executor follows it (resume re-attaches to it), so it
+            // is never a local leftover.
             job = true;
         }
     }

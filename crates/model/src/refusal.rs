@@ -75,7 +75,7 @@ pub enum Refusal {
     #[error("no step named `{step}` in this run")]
     NoSuchStep { step: String },
     #[error(
-        "the budget gate is raised, not approved: `baton approve {run} --raise cost=N --reason …` (no step; `cost=N` adds N to the ceiling)"
+        "the budget gate is not a step: `baton approve {run} --raise cost=N --reason …` raises it (`cost=N` adds N to the ceiling), `baton reject {run} --budget --reason …` rejects it (no step)"
     )]
     BudgetIsRaised { run: String },
     #[error("a reason is required to {to}")]
@@ -237,6 +237,10 @@ pub enum Refusal {
     // The budget.
     #[error("the workflow sets no budget")]
     NoBudget,
+    #[error(
+        "the budget gate of run {run} is not open: nothing to reject (`baton reject {run} --budget` rejects it while the run waits at a ceiling)"
+    )]
+    NoBudgetGate { run: String },
     #[error("the run is {state} and no longer scheduling")]
     NotScheduling { state: RunState },
 
@@ -525,6 +529,7 @@ mod tests {
             },
             Refusal::UntilPassed { until: s("t") },
             Refusal::NoBudget,
+            Refusal::NoBudgetGate { run: s("r") },
             Refusal::NotScheduling {
                 state: RunState::Failed,
             },
@@ -606,6 +611,7 @@ mod tests {
                 | Refusal::GateWaiting { .. }
                 | Refusal::GateNotApproved { .. }
                 | Refusal::NoBudget
+                | Refusal::NoBudgetGate { .. }
                 | Refusal::NotScheduling { .. }
                 | Refusal::NotTaken { .. }
                 | Refusal::NotTakenInBackground { .. }

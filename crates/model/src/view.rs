@@ -426,6 +426,19 @@ pub struct BudgetView {
     /// written (issue 43 point 2).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub burn: Vec<crate::burn::Burn>,
+    /// The budget gate was rejected (by an operator, or by its `timeout`: `by` is
+    /// `timeout`): the run failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejected: Option<BudgetRejectedView>,
+}
+
+/// Who rejected the budget gate, why and when (`show --json`'s `budget.rejected`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BudgetRejectedView {
+    pub by: String,
+    pub reason: String,
+    pub at: Timestamp,
+    pub timed_out: bool,
 }
 
 impl BudgetView {

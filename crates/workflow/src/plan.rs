@@ -64,6 +64,13 @@ pub struct Budget {
     pub cost: Option<f64>,
     pub calls: Option<u64>,
     pub tokens: Option<u64>,
+    /// `timeout`: how long the budget gate may stay open (from its opening) before
+    /// `on_timeout` decides it.
+    pub timeout: Option<Duration>,
+    /// `on_timeout`: `reject` (the default) or `fail`; never `approve` (the loader
+    /// refuses it: approving the budget is raising it, and a timeout cannot say by how
+    /// much).
+    pub on_timeout: OnTimeout,
 }
 
 #[derive(Debug, Clone, PartialEq)]

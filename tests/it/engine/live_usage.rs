@@ -35,7 +35,7 @@ run = "echo report >> ledger"
 
 /// Writes `tokens=100` 300 times (long enough to be frozen on a loaded machine), one every 10 ms (a subshell, so its group has
 /// several processes), adding a line to `progress` after each.
-const LOOP: &str = r#"
+pub(super) const LOOP: &str = r#"
 name = "loop"
 budget = { tokens = 1000 }
 
@@ -57,12 +57,12 @@ needs = ["agent"]
 run = "echo report >> ledger"
 "#;
 
-fn tokens_used(show: &Value) -> f64 {
+pub(super) fn tokens_used(show: &Value) -> f64 {
     show["budget"]["tokens"]["used"].as_f64().unwrap_or(-1.0)
 }
 
 /// The lines the step has written (each followed by its line in `progress`).
-fn progress(dir: &Path) -> u64 {
+pub(super) fn progress(dir: &Path) -> u64 {
     std::fs::read_to_string(dir.join("progress"))
         .map(|s| s.matches('\n').count() as u64)
         .unwrap_or(0)
@@ -75,7 +75,7 @@ fn stat(pid: i32) -> Option<(char, i32)> {
     Some((rest.first()?.chars().next()?, rest.get(1)?.parse().ok()?))
 }
 
-fn stopped(pid: i32) -> bool {
+pub(super) fn stopped(pid: i32) -> bool {
     stat(pid).is_some_and(|(s, _)| s == 'T')
 }
 
@@ -104,7 +104,7 @@ fn agent_processes(run: &str) -> Vec<i32> {
 
 /// Waits until the engine froze `agent` at the ceiling and every process of its
 /// group is stopped; returns the show and the pids.
-fn frozen_at_the_ceiling(env: &Env, run: &str) -> (Value, Vec<i32>) {
+pub(super) fn frozen_at_the_ceiling(env: &Env, run: &str) -> (Value, Vec<i32>) {
     let show = wait_until("the ceiling to freeze agent", secs(30), || {
         let v = env.show(run);
         (step_field(&v, "agent", "hold")["budget"] == true).then_some(v)

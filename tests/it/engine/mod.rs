@@ -1,6 +1,7 @@
 //! The engine through the real binary: cache, crashes, leases, signals, write-ahead commits.
 mod big_values;
 mod budget;
+mod budget_gate;
 mod cache;
 mod conditions;
 mod crash;

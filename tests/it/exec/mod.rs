@@ -5,3 +5,4 @@ mod services;
 mod shell;
 mod slurm;
 mod ssh;
+mod ssh_freeze;

@@ -68,6 +68,9 @@ fn command_text(c: &Command) -> String {
         }
         Command::Cancel { reason, .. } => ("cancel", None, reason.as_deref()),
         Command::RaiseBudget { reason, .. } => ("raise the budget", None, Some(reason.as_str())),
+        Command::RejectBudget { reason, .. } => {
+            ("reject the budget gate", None, Some(reason.as_str()))
+        }
         Command::Hold { steps, reason, .. } | Command::Release { steps, reason, .. } => {
             let verb = if matches!(c, Command::Hold { .. }) {
                 "hold"

@@ -31,6 +31,8 @@ pub struct GateDialog {
     /// The approver changed proposed values and sees them against the proposal: the
     /// next Enter approves them (issue 44 point 2); any edit or Esc goes back.
     pub review: bool,
+    /// A rejection of the run's budget gate (`RejectBudget`), not of a step's gate.
+    pub budget: bool,
 }
 
 impl GateDialog {
@@ -55,6 +57,15 @@ impl GateDialog {
             fields,
             focus: 0,
             review: false,
+            budget: false,
+        }
+    }
+
+    /// The rejection of a run's budget gate: a reason, then the run fails.
+    pub(super) fn budget_rejection(run_id: Option<String>) -> GateDialog {
+        GateDialog {
+            budget: true,
+            ..GateDialog::new(Decision::Reject, run_id, "budget", &[])
         }
     }
 
@@ -367,6 +378,7 @@ pub(super) fn gate_dialog(ui: &mut UiState, action: Action) -> Vec<Request> {
                         inputs,
                     }
                 }
+                Decision::Reject if d.budget => Command::RejectBudget { operator, reason },
                 Decision::Reject => Command::Reject {
                     step: step.clone(),
                     operator,
@@ -496,9 +508,15 @@ pub(super) fn open_gate_dialog(ui: &mut UiState, view: &RunView, decision: Decis
                 ),
                 false,
             ),
+            Decision::Reject if g.actions.reject => {
+                ui.dialog = Some(Dialog::Gate(Box::new(GateDialog::budget_rejection(None))));
+            }
             Decision::Reject | Decision::PushBack => toast(
                 ui,
-                "✘ the budget gate is not rejected: raise the budget (a) or cancel the run (c)",
+                format!(
+                    "✘ the run is {}: the budget gate cannot be rejected now",
+                    view.state
+                ),
                 false,
             ),
         };

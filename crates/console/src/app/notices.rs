@@ -43,6 +43,7 @@ impl DecisionNotice {
             AuditAction::Retry => "retried",
             AuditAction::Mark => "marked",
             AuditAction::BudgetRaised => "raised the budget",
+            AuditAction::BudgetRejected => "rejected the budget gate",
             AuditAction::Cancel => "cancelled the run",
             AuditAction::RunResumed => "resumed the run",
             AuditAction::RunDeleted => "deleted the run",
@@ -78,6 +79,7 @@ pub fn is_decision(a: AuditAction) -> bool {
             | AuditAction::Retry
             | AuditAction::Mark
             | AuditAction::BudgetRaised
+            | AuditAction::BudgetRejected
             | AuditAction::Cancel
             | AuditAction::RunResumed
             | AuditAction::RunDeleted
@@ -124,6 +126,7 @@ fn answer(command: &Command) -> (AuditAction, Option<&str>, Option<&str>) {
         Command::Mark { step, reason, .. } => (AuditAction::Mark, Some(step), Some(reason)),
         Command::Cancel { reason, .. } => (AuditAction::Cancel, None, reason.as_deref()),
         Command::RaiseBudget { reason, .. } => (AuditAction::BudgetRaised, None, Some(reason)),
+        Command::RejectBudget { reason, .. } => (AuditAction::BudgetRejected, None, Some(reason)),
         // One row per step held or released: any of them is this console's.
         Command::Hold { reason, .. } => (AuditAction::Hold, None, Some(reason)),
         Command::Release { reason, .. } => (AuditAction::Release, None, Some(reason)),

@@ -812,10 +812,6 @@ fn the_budget_gate_is_raised_in_one_dialog_with_every_exhausted_limit_and_the_re
     let v = fixtures::budget_exhausted();
     let mut ui = budget_ui(&v);
     assert!(offers(&ui, &v, "a"), "approve raises the budget");
-    assert!(!offers(&ui, &v, "x"), "the budget gate is not rejected");
-    assert!(update(&mut ui, &v, Action::Reject).is_empty());
-    assert!(matches!(ui.dialog, Some(Dialog::Refused(_))));
-    update(&mut ui, &v, Action::Back);
     assert!(update(&mut ui, &v, Action::Approve).is_empty());
     assert_eq!(ui.context(), Context::BudgetDialog);
     let Some(Dialog::Budget(d)) = &ui.dialog else {
@@ -855,6 +851,29 @@ fn the_budget_gate_is_raised_in_one_dialog_with_every_exhausted_limit_and_the_re
         })]
     );
     assert!(ui.dialog.is_none());
+}
+
+/// `x` on the budget gate asks a reason and rejects it (`RejectBudget`): the run fails.
+#[test]
+fn the_budget_gate_is_rejected_with_a_reason() {
+    let v = fixtures::budget_exhausted();
+    let mut ui = budget_ui(&v);
+    assert!(offers(&ui, &v, "x"), "x rejects the budget gate");
+    assert!(update(&mut ui, &v, Action::Reject).is_empty());
+    assert!(
+        matches!(&ui.dialog, Some(Dialog::Gate(d)) if d.budget && d.step_id == "budget"),
+        "{:?}",
+        ui.dialog
+    );
+    typed(&mut ui, &v, "not worth more");
+    let reqs = update(&mut ui, &v, Action::Confirm);
+    assert_eq!(
+        reqs,
+        vec![Request::Command(Command::RejectBudget {
+            operator: "carol".into(),
+            reason: "not worth more".into(),
+        })]
+    );
 }
 
 /// An amount and a reason are the core's to require (`nothing_to_raise`,

@@ -81,6 +81,11 @@ pub(super) fn waiting_tab(ui: &mut UiState, view: &RunView, action: Action) -> V
                 return out;
             }
         }
+        // A rejection needs no budget figures: from any run, its reason only.
+        Action::Reject if w.kind == WaitKind::Budget => {
+            let d = GateDialog::budget_rejection(Some(w.run_id.clone()));
+            ui.dialog = Some(Dialog::Gate(Box::new(d)));
+        }
         Action::Hold if w.kind == WaitKind::Held => {
             let command = baton_model::Command::Release {
                 steps: vec![w.step.clone()],
@@ -102,7 +107,7 @@ pub(super) fn waiting_tab(ui: &mut UiState, view: &RunView, action: Action) -> V
             let what = match w.kind {
                 WaitKind::Gate => "a gate: a approves, x rejects",
                 WaitKind::Ask => "an ask: a approves, x rejects",
-                WaitKind::Budget => "the budget: a raises it (or c cancels its run)",
+                WaitKind::Budget => "the budget: a raises it, x rejects it (its run fails)",
                 WaitKind::Mark => "a step to mark: m marks it",
                 WaitKind::Held => "a release: P releases it",
             };
@@ -118,7 +123,10 @@ pub(super) fn offered(ui: &UiState, action: &Action) -> bool {
     let w = ui.selected_waiting();
     match action {
         Action::Approve => w.is_some_and(|w| w.kind != WaitKind::Mark && w.mine),
-        Action::Reject => w.is_some_and(|w| matches!(w.kind, WaitKind::Gate | WaitKind::Ask)),
+        Action::Reject => w.is_some_and(|w| {
+            matches!(w.kind, WaitKind::Gate | WaitKind::Ask)
+                || (w.kind == WaitKind::Budget && w.mine)
+        }),
         // Offered where the inbox offers `baton push-back`: a gate that revises, with
         // rounds left.
         Action::PushBack => w.is_some_and(|w| {

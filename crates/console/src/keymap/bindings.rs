@@ -346,7 +346,7 @@ static BINDINGS: &[Binding] = &[
         [k('x')],
         "x",
         Action::Reject,
-        "reject the gate (reason required)",
+        "reject the gate (reason required; the budget gate: the run fails)",
         true
     ),
     b!(
@@ -450,7 +450,7 @@ static BINDINGS: &[Binding] = &[
         [k('x')],
         "x",
         Action::Reject,
-        "reject the gate (reason required)",
+        "reject the gate (reason required; the budget gate: the run fails)",
         true
     ),
     b!(

@@ -173,10 +173,14 @@ impl Core {
                     ..Actions::default()
                 }
             }
-            None => Actions {
-                raise_budget: self.run_actions().raise_budget,
-                ..Actions::default()
-            },
+            None => {
+                let raise = self.run_actions().raise_budget;
+                Actions {
+                    raise_budget: raise,
+                    reject: raise && self.budget_gate.is_some(),
+                    ..Actions::default()
+                }
+            }
         }
     }
 

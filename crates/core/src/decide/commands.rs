@@ -322,6 +322,9 @@ impl Core {
                 );
                 Ok(format!("cancelling: {running} running attempt(s) killed"))
             }
+            Command::RejectBudget { operator, reason } => {
+                self.on_reject_budget(operator, reason, now, fx)
+            }
             Command::RaiseBudget {
                 operator,
                 reason,

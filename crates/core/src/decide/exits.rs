@@ -101,11 +101,14 @@ impl Core {
             }
             b
         };
-        if self.cancel_requested || self.stopped_by_fail_fast(i) {
+        let budget = self.killed_by_budget();
+        if self.cancel_requested || self.stopped_by_fail_fast(i) || budget.is_some() {
             let why = if self.cancel_requested {
                 "the run was cancelled"
             } else {
-                "fail_fast: another instance failed"
+                budget
+                    .as_deref()
+                    .unwrap_or("fail_fast: another instance failed")
             };
             let b =
                 with_context(self.step_error(i, ErrorKind::Cancelled, format!("killed: {why}")));

@@ -78,8 +78,10 @@ impl Core {
     }
 
     /// A running step can be frozen when baton owns something it can stop: a local
-    /// process group or a Slurm job, never a built-in (it runs inside the engine), a
-    /// service (its dependants use it) or a step on an SSH host.
+    /// process group, a Slurm job or a process group on an SSH host (`kill -STOP` over
+    /// ssh); never a built-in (it runs inside the engine), a service (the steps that
+    /// need it would hang on it, and its probes would fail it) or a job of another
+    /// batch system (its scheduler's suspend is not one baton knows).
     pub(super) fn can_freeze(&self, i: usize) -> Result<(), Refusal> {
         let step = &self.plan.steps[i];
         let why = if matches!(step.action, Action::Builtin(_)) {
@@ -91,10 +93,10 @@ impl Core {
         } else if self.executor_of(i).is_some_and(|e| {
             matches!(
                 self.plan.executors.get(e).map(|x| &x.kind),
-                Some(baton_workflow::ExecutorKind::Ssh(_))
+                Some(baton_workflow::ExecutorKind::Batch(_))
             )
         }) {
-            Some("a step on an SSH host cannot be frozen yet")
+            Some("a job of a generic batch system cannot be suspended by baton")
         } else {
             None
         };

@@ -165,6 +165,12 @@ impl Core {
             executor,
             job_id,
         });
+        // Frozen when the engine stopped: it still is there (a suspended Slurm job, a
+        // stopped group on an SSH host); the new handle knows it, so that a release
+        // continues it (its timeout's clock stays stopped).
+        if s.hold.as_ref().is_some_and(|h| h.frozen) {
+            fx.push(Effect::Freeze { step: i, attempt });
+        }
         true
     }
 }

@@ -11,6 +11,7 @@ mod admission;
 mod advice;
 mod allowed;
 mod budget;
+mod budget_gate;
 mod cached;
 mod commands;
 mod condition;
@@ -32,6 +33,7 @@ mod signed;
 mod usage;
 
 pub use fork::{ForkPlan, Reuse};
+pub(crate) use budget_gate::BudgetRejection;
 pub(crate) use hold::HoldRt;
 pub(crate) use push_back::RevisionRt;
 pub(super) use resolve::TemplateFailure;

@@ -108,6 +108,7 @@ impl Core {
                     }
                 }
                 Timer::HoldUntil(i) => self.hold_expired(i, t, now, fx),
+                Timer::BudgetDeadline => self.budget_deadline(t, now, fx),
             }
         }
     }

@@ -153,13 +153,14 @@ impl SshAttempt {
                 _ = notified, if !*asked => {
                     if let Some((_, grace)) = self.cancel.requested() {
                         *asked = true;
-                        self.exec.signal(&self.dir, "TERM").await;
+                        // A frozen group acts on its TERM once it runs again.
+                        self.exec.signal(&self.dir, &["TERM", "CONT"]).await;
                         *hard_at = Some(Instant::now() + grace);
                     }
                 }
                 _ = tokio::time::sleep_until(hard_at.unwrap_or_else(Instant::now)), if hard_at.is_some() => {
                     *hard_at = None;
-                    self.exec.signal(&self.dir, "KILL").await;
+                    self.exec.signal(&self.dir, &["KILL"]).await;
                 }
             }
         }

@@ -221,23 +221,32 @@ impl SshExecutor {
             0
         };
         SshAttempt {
-            exec: SshExecutor::new(&self.name, self.opts.clone(), &self.run_id),
+            exec: self.twin(),
             dir,
             pgid,
             copied,
             log_path,
             log_dir: job.log_dir,
             masker: job.masker,
-            cancel: CancelHandle::default(),
+            cancel: CancelHandle::freezable(),
             tail: TailHandle::default(),
             started: Instant::now(),
             live: None,
         }
     }
 
-    /// Signal an attempt's process group (best effort; nothing once it has ended).
-    async fn signal(&self, dir: &str, signal: &str) {
-        let _ = self.call(script::SIGNAL, &[dir, signal], None).await;
+    /// Signal an attempt's process group with each of `signals`, in order (best
+    /// effort; nothing once it has ended). The names are baton's own (`TERM`, `STOP`…),
+    /// passed as arguments, never as shell code.
+    async fn signal(&self, dir: &str, signals: &[&str]) {
+        let mut args = vec![dir];
+        args.extend_from_slice(signals);
+        let _ = self.call(script::SIGNAL, &args, None).await;
+    }
+
+    /// The same executor, for a task of the attempt's own (its freezer).
+    fn twin(&self) -> SshExecutor {
+        SshExecutor::new(&self.name, self.opts.clone(), &self.run_id)
     }
 
     /// Stop a started attempt no one follows (resume: one no longer wanted), by its
@@ -291,6 +300,38 @@ impl SshExecutor {
                 Some((step.to_string(), attempt.parse().ok()?, pgid.to_string()))
             })
             .collect())
+    }
+}
+
+/// Applies a hold's wishes to an attempt's process group on its host: `kill -STOP` to
+/// freeze it, `kill -CONT` to continue it, each time the wish differs from what was
+/// last done (the latest wins). `applied` `None`: not known (a re-attached attempt,
+/// which the dead engine may have left frozen): a release continues it even if this
+/// engine's freeze came too late to be sent. A stop asked meanwhile sends its own CONT
+/// with its TERM.
+async fn freeze_on_host(
+    exec: SshExecutor,
+    dir: String,
+    cancel: CancelHandle,
+    mut applied: Option<bool>,
+) {
+    loop {
+        let changed = cancel.freeze_notified();
+        if cancel.requested().is_some() {
+            return;
+        }
+        let want = cancel.wants_frozen();
+        let send = match applied {
+            Some(a) => a != want,
+            None => want || cancel.ever_frozen(),
+        };
+        if send {
+            exec.signal(&dir, &[if want { "STOP" } else { "CONT" }])
+                .await;
+            applied = Some(want);
+            continue;
+        }
+        changed.await;
     }
 }
 
@@ -354,6 +395,14 @@ impl SshAttempt {
         let mut lost: Option<String> = None;
         let mut live = self.live.take();
         let mut in_band = None;
+        // A hold freezes the step's group on the host and releases it (issue 46 point 1);
+        // a re-attached one's state is not known (`freeze_on_host`).
+        let freezer = tokio::spawn(freeze_on_host(
+            self.exec.twin(),
+            self.dir.clone(),
+            self.cancel.clone(),
+            live.is_some().then_some(false),
+        ));
         loop {
             let followed = match live.take() {
                 Some(l) => match self.stream(*l, &mut copy, &mut asked, &mut hard_at).await {
@@ -387,6 +436,7 @@ impl SshAttempt {
                 }
             }
         }
+        freezer.abort();
         let killed = self.cancel.requested().map(|(r, _)| r.outcome());
         let collected = match (&lost, in_band) {
             (None, Some(c)) => Ok(c),
@@ -482,13 +532,14 @@ impl SshAttempt {
                 _ = notified, if !*asked => {
                     if let Some((_, grace)) = self.cancel.requested() {
                         *asked = true;
-                        self.exec.signal(&self.dir, "TERM").await;
+                        // A frozen group acts on its TERM once it runs again.
+                        self.exec.signal(&self.dir, &["TERM", "CONT"]).await;
                         *hard_at = Some(Instant::now() + grace);
                     }
                 }
                 _ = tokio::time::sleep_until(hard_at.unwrap_or_else(Instant::now)), if hard_at.is_some() => {
                     *hard_at = None;
-                    self.exec.signal(&self.dir, "KILL").await;
+                    self.exec.signal(&self.dir, &["KILL"]).await;
                 }
             }
         }

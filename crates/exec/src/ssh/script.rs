@@ -112,12 +112,16 @@ if [ -n "$w" ] && kill -0 "$w" 2>/dev/null && [ ! -e "$d/exitcode" ]; then echo 
 if [ -e "$d/exitcode" ]; then rm -rf "$d"; rmdir "${d%/*}" 2>/dev/null; fi
 exit 0"#;
 
-/// Signals the step's process group, unless the attempt has ended (its group id may
-/// belong to someone else by now).
+/// Sends each signal named after the directory, in order, to the step's process
+/// group (`SIGNAL DIR TERM CONT`: a frozen group takes its TERM), unless the attempt
+/// has ended (its group id may belong to someone else by now). The group id is the
+/// one the wrapper recorded, used only if it is a number.
 pub const SIGNAL: &str = r#"d=$1
+shift
 [ -e "$d/exitcode" ] && exit 0
 pg=$(cat "$d/pgid" 2>/dev/null) || exit 0
-kill -s "$2" -- "-$pg" 2>/dev/null
+case $pg in ''|*[!0-9]*) exit 0 ;; esac
+for s do kill -s "$s" -- "-$pg" 2>/dev/null; done
 exit 0"#;
 
 /// Signals a process group by its id alone (an attempt adopted on resume and no

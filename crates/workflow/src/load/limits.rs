@@ -2,7 +2,7 @@
 //! once and how fast they may start.
 use super::*;
 
-pub(super) const BUDGET_FIELDS: &[&str] = &["cost", "calls", "tokens"];
+pub(super) const BUDGET_FIELDS: &[&str] = &["cost", "calls", "tokens", "timeout", "on_timeout"];
 pub(super) const POOL_FIELDS: &[&str] = &["capacity", "rate", "burst", "executor", "scope"];
 
 impl Loader<'_, '_> {
@@ -23,7 +23,39 @@ impl Loader<'_, '_> {
         if let Some(t) = get(entries, "tokens") {
             b.tokens = self.int_at_least(t, "`budget.tokens`", 0).map(|v| v as u64);
         }
+        if let Some(t) = get(entries, "timeout") {
+            b.timeout = self.duration(t, "`budget.timeout`");
+        }
+        if let Some(o) = get(entries, "on_timeout") {
+            b.on_timeout = self.budget_on_timeout(o);
+        }
         Some(b)
+    }
+
+    /// `budget.on_timeout`: `reject` or `fail`. `approve` is refused: approving the
+    /// budget gate is raising a ceiling, and a timeout cannot say by how much.
+    fn budget_on_timeout(&mut self, o: &Node) -> OnTimeout {
+        match self.string(o, "`budget.on_timeout`") {
+            Some("reject") | None => OnTimeout::Reject,
+            Some("fail") => OnTimeout::Fail,
+            Some("approve") => {
+                self.err(
+                    &o.span,
+                    "`budget.on_timeout` cannot be \"approve\": approving the budget gate is raising a ceiling, and a timeout cannot say by how much",
+                    "use on_timeout = \"reject\" (the default) or \"fail\", or set a higher ceiling in `budget`",
+                );
+                OnTimeout::Reject
+            }
+            Some(other) => {
+                let hint = did_you_mean(other, &["reject", "fail"], "choices");
+                self.err(
+                    &o.span,
+                    format!("unknown `budget.on_timeout` \"{other}\""),
+                    format!("{hint} (`budget.on_timeout` is \"reject\" (the default) or \"fail\")"),
+                );
+                OnTimeout::Reject
+            }
+        }
     }
 
     pub(super) fn pools(&mut self, n: &Node) -> Vec<Pool> {
