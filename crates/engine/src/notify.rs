@@ -77,6 +77,7 @@ pub fn notice(ev: &Event, prompts: &mut HashMap<String, String>) -> Option<Notic
             step: Some(step.clone().unwrap_or_else(|| "budget".into())),
             prompt: String::new(),
             deadline: String::new(),
+            ask: None,
         }),
         EventKind::RunFinished { .. } => Some(Notice {
             event: NotifyEvent::RunFinished,
