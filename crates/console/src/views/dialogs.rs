@@ -59,7 +59,7 @@ pub fn gate(
         ))],
     };
     if d.review {
-        info = review_lines(d, body_w, theme);
+        info = review_lines(d, body_w, area.height.saturating_sub(12) as usize, theme);
     }
     if d.decision == Decision::Approve {
         info.push(Line::from(styled(
@@ -152,9 +152,16 @@ pub fn gate(
     }
     // The keys in force (a `[keys]` rebinding shows here too), the decision named.
     let mut spans = Vec::new();
-    // Moving between fields is offered only when the approval has inputs.
+    // Moving between fields is offered only when the approval has inputs; the review
+    // of changes offers approving, scrolling and going back.
     let offered = |_: crate::keymap::Context, a: &crate::app::Action| {
-        !d.fields.is_empty() || !matches!(a, crate::app::Action::Down)
+        use crate::app::Action as A;
+        match a {
+            A::Down => !d.fields.is_empty() && !d.review,
+            A::PageUp | A::PageDown => d.review,
+            A::Confirm | A::Back => true,
+            _ => !d.review,
+        }
     };
     for (label, what) in keys.hints(crate::keymap::Context::GateDialog, offered) {
         let what = match (what.as_str(), d.decision) {
@@ -180,26 +187,44 @@ pub fn gate(
 }
 
 /// The values the approver changed, against what the gate proposed, before the final
-/// Enter (issue 44 point 2).
-fn review_lines<'a>(d: &GateDialog, w: usize, theme: &Theme) -> Vec<Line<'a>> {
+/// Enter (issue 44 point 2): the unified diff worked out when the review opened, from
+/// its scrolled-to line, at most `rows` lines of it (a frame lays out what it shows,
+/// whatever the length of the values).
+fn review_lines<'a>(d: &GateDialog, w: usize, rows: usize, theme: &Theme) -> Vec<Line<'a>> {
     use crate::app::DiffLine;
     let mut out = vec![Line::from(styled(
         "You changed what the gate proposed. Enter approves these values; any other key goes back.",
         theme.warning,
     ))];
-    for l in crate::app::proposal_diff(&d.changes()) {
+    let rows = rows.max(3);
+    let first = d.scroll.min(d.diff.len().saturating_sub(1));
+    let mut shown = first;
+    for l in &d.diff[first..] {
         let (text, st) = match l {
-            DiffLine::Name(n) => (n, theme.title),
+            DiffLine::Name(n) => (n.clone(), theme.title.add_modifier(Modifier::BOLD)),
+            DiffLine::Hunk(h) => (h.clone(), theme.key),
             DiffLine::Kept(t) => (format!("  {t}"), theme.dim),
             DiffLine::Removed(t) => (format!("- {t}"), theme.error),
             DiffLine::Added(t) => (format!("+ {t}"), theme.ok),
         };
-        let text = baton_model::sanitize::one_line(&text);
-        out.extend(
-            wrap_text(&text, w)
-                .into_iter()
-                .map(|t| Line::from(styled(t, st))),
-        );
+        let wrapped = wrap_text(&baton_model::sanitize::one_line(&text), w);
+        if out.len() + wrapped.len() > rows && shown > first {
+            break;
+        }
+        out.extend(wrapped.into_iter().map(|t| Line::from(styled(t, st))));
+        shown += 1;
+    }
+    // Where the window is in a diff longer than it.
+    if first > 0 || shown < d.diff.len() {
+        out.push(Line::from(styled(
+            format!(
+                "diff lines {}–{} of {} · PgUp/PgDn scroll",
+                first + 1,
+                shown,
+                d.diff.len()
+            ),
+            theme.dim,
+        )));
     }
     out
 }
@@ -209,7 +234,12 @@ fn review_lines<'a>(d: &GateDialog, w: usize, theme: &Theme) -> Vec<Line<'a>> {
 /// pattern, the proposed value) and its error, each wrapped whole (issue 45 point 2).
 fn field_lines<'a>(f: &InputField, focused: bool, w: usize, theme: &Theme) -> Vec<Line<'a>> {
     let i = &f.input;
-    let value = baton_model::sanitize::one_line(&f.value);
+    // A long or multi-line value by its first line and its length (Ctrl-e edits it whole).
+    let (first, lines) = crate::app::preview(&f.value, w);
+    let value = match lines {
+        0 | 1 => baton_model::sanitize::one_line(&first),
+        n => format!("{} … ({n} lines)", baton_model::sanitize::one_line(&first)),
+    };
     let shown = match i.ty.as_str() {
         "enum" => format!("‹ {value} ›"),
         "bool" if f.value == "true" => "[x]".to_string(),
@@ -249,7 +279,12 @@ fn field_lines<'a>(f: &InputField, focused: bool, w: usize, theme: &Theme) -> Ve
         about.push(format!("matching {p}"));
     }
     if let Some(d) = &i.default {
-        about.push(format!("proposed {:?}", baton_model::sanitize::one_line(d)));
+        let (first, lines) = crate::app::preview(d, w);
+        let first = baton_model::sanitize::one_line(&first);
+        about.push(match lines {
+            0 | 1 => format!("proposed {first:?}"),
+            n => format!("proposed {first:?} … ({n} lines)"),
+        });
     }
     if !about.is_empty() {
         for l in wrap_text(&about.join(" · "), body) {
