@@ -3,7 +3,7 @@
 //! `Action::Edited`), and the unified diff of each changed value against the proposal,
 //! worked out once when the review opens and scrolled by page.
 use super::actions::Request;
-use super::dialogs::{GateDialog, new_reason_box};
+use super::dialogs::{GateDialog, InputField, new_reason_box};
 use crate::editor::EditorError;
 
 /// How many lines PgUp/PgDn move the diff.
@@ -59,6 +59,23 @@ pub fn preview(value: &str, max: usize) -> (String, usize) {
 }
 
 impl GateDialog {
+    /// Whether the dialog's key for `action` does anything now (its hints and the
+    /// footer show only those): moving between fields when there are inputs; in the
+    /// review of changes, approving, scrolling and going back.
+    pub fn offers(&self, action: &super::actions::Action) -> bool {
+        use super::actions::Action as A;
+        match action {
+            A::Down | A::Up => !self.fields.is_empty() && !self.review,
+            A::PageUp | A::PageDown => self.review,
+            A::Confirm | A::Back => true,
+            _ if self.review => false,
+            // A new line is the reason's; a choice is not edited.
+            A::NewLine => self.focus == self.fields.len(),
+            A::Editor => self.fields.get(self.focus).is_none_or(InputField::is_text),
+            _ => true,
+        }
+    }
+
     /// Enter with changed values: the review opens on their diff, worked out here once
     /// (a frame draws only the lines it shows).
     pub(super) fn open_review(&mut self) {

@@ -101,7 +101,9 @@ fn a_value_edited_in_the_editor_is_shown_against_the_proposal_and_approved_as_ed
     assert_eq!(args[0], "--wait");
     let file = std::path::PathBuf::from(args[1]);
     assert_eq!(
-        std::fs::read_to_string(dir.join("editor-mode")).unwrap().trim(),
+        std::fs::read_to_string(dir.join("editor-mode"))
+            .unwrap()
+            .trim(),
         "600"
     );
     // The second edit started from the first.
