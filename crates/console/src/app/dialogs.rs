@@ -308,7 +308,7 @@ pub(super) fn gate_dialog(ui: &mut UiState, action: Action) -> Vec<Request> {
         _ => d.review = false,
     }
     match action {
-        Action::Editor => return d.to_editor(),
+        Action::Editor => return d.ask_editor(),
         Action::Edited(result) => d.edited(result),
         Action::Back => ui.dialog = None,
         Action::Down => d.focus = (d.focus + 1) % n,

@@ -6,6 +6,9 @@ use super::actions::Request;
 use super::dialogs::{GateDialog, InputField, new_reason_box};
 use crate::editor::EditorError;
 
+/// How long working out one value's diff may take before it settles for a coarser one.
+pub const DIFF_DEADLINE: std::time::Duration = std::time::Duration::from_millis(40);
+
 /// How many lines PgUp/PgDn move the diff.
 pub const DIFF_PAGE: usize = 10;
 
@@ -29,7 +32,11 @@ pub fn proposal_diff(changes: &[(&str, &str, &str)]) -> Vec<DiffLine> {
     let mut out = Vec::new();
     for (name, proposed, value) in changes {
         out.push(DiffLine::Name(format!("{name}:")));
-        let diff = TextDiff::from_lines(*proposed, *value);
+        // A deadline: past it the diff is a coarser one (longer hunks), never a wait
+        // (two unrelated 1 MiB values took seconds without it; benches/edit_diff).
+        let diff = TextDiff::configure()
+            .timeout(DIFF_DEADLINE)
+            .diff_lines(*proposed, *value);
         for hunk in diff.unified_diff().context_radius(2).iter_hunks() {
             out.push(DiffLine::Hunk(hunk.header().to_string()));
             for c in hunk.iter_changes() {
@@ -96,7 +103,7 @@ impl GateDialog {
 
     /// Ctrl-e: the focused text field's value (or the reason) to the editor; a choice
     /// or a toggle is picked with ←/→, not typed.
-    pub(super) fn to_editor(&mut self) -> Vec<Request> {
+    pub(super) fn ask_editor(&mut self) -> Vec<Request> {
         match self.fields.get(self.focus) {
             Some(f) if f.is_text() => vec![Request::Edit(f.value.clone())],
             Some(f) => {
