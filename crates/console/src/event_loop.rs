@@ -78,7 +78,7 @@ pub async fn run_console_with(
     let mut out = std::io::stdout();
     drive(
         &mut terminal,
-        EventStream::new(),
+        TermKeys::new(mouse),
         link,
         config,
         ui,
@@ -86,6 +86,80 @@ pub async fn run_console_with(
         &mut out,
     )
     .await
+}
+
+/// Where the loop's keys come from, and how the terminal is handed to another program
+/// (the operator's editor) and taken back.
+pub trait KeySource: Stream<Item = std::io::Result<Event>> + Unpin {
+    /// Before another program takes the terminal: stop reading keys (a reader left
+    /// running would take the editor's), leave the alternate screen and raw mode.
+    fn suspend(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+    /// After: the console's terminal modes again, and a new reader.
+    fn resume(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Keys sent by a test.
+impl KeySource for futures::channel::mpsc::UnboundedReceiver<std::io::Result<Event>> {}
+
+/// The terminal's keys: crossterm's `EventStream`, dropped while another program has
+/// the terminal and made again after (a stream kept would read the editor's keys, and
+/// the console would lose the keys typed after).
+pub struct TermKeys {
+    stream: Option<EventStream>,
+    mouse: bool,
+}
+
+impl TermKeys {
+    pub fn new(mouse: bool) -> TermKeys {
+        TermKeys {
+            stream: Some(EventStream::new()),
+            mouse,
+        }
+    }
+}
+
+impl Stream for TermKeys {
+    type Item = std::io::Result<Event>;
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        match self.stream.as_mut() {
+            Some(s) => s.poll_next_unpin(cx),
+            // Suspended: `resume` makes a new stream before the loop polls again.
+            None => std::task::Poll::Pending,
+        }
+    }
+}
+
+impl KeySource for TermKeys {
+    fn suspend(&mut self) -> std::io::Result<()> {
+        self.stream = None;
+        let mut out = std::io::stdout();
+        if self.mouse {
+            crossterm::execute!(out, crossterm::event::DisableMouseCapture)?;
+        }
+        crossterm::execute!(
+            out,
+            crossterm::terminal::LeaveAlternateScreen,
+            crossterm::cursor::Show
+        )?;
+        crossterm::terminal::disable_raw_mode()
+    }
+    fn resume(&mut self) -> std::io::Result<()> {
+        crossterm::terminal::enable_raw_mode()?;
+        let mut out = std::io::stdout();
+        crossterm::execute!(out, crossterm::terminal::EnterAlternateScreen)?;
+        if self.mouse {
+            crossterm::execute!(out, crossterm::event::EnableMouseCapture)?;
+        }
+        self.stream = Some(EventStream::new());
+        Ok(())
+    }
 }
 
 /// SIGTERM, SIGHUP and SIGINT (from `kill`; Ctrl-C in raw mode is a key) end the console.
@@ -126,7 +200,7 @@ pub async fn drive<B, S>(
 ) -> Result<ConsoleExit, TuiError>
 where
     B: Backend,
-    S: Stream<Item = std::io::Result<Event>> + Unpin,
+    S: KeySource,
 {
     let mut view: Arc<RunView> = link.view.borrow_and_update().clone();
     ui.wall_clock = config.time == baton_session::config::TimeDisplay::Clock;
@@ -305,9 +379,19 @@ where
             // The next turn's `sync` reads what was appended.
             _ = log_poll.tick(), if watching => {}
         }
-        for req in requests {
+        let mut requests = std::collections::VecDeque::from(requests);
+        while let Some(req) = requests.pop_front() {
             match req {
                 Request::Exit(e) => return Ok(e),
+                Request::Edit(text) => {
+                    // In the foreground, the terminal handed over: the loop waits here
+                    // (an engine this console drives goes on in its own tasks).
+                    let edited = edit_in_editor(&mut events, &text).await;
+                    clear(terminal)?;
+                    dirty = true;
+                    ui.now = Some(Timestamp::now());
+                    requests.extend(update(&mut ui, &view, Action::Edited(edited)));
+                }
                 Request::Copy(text) => emit(out, &signal::clipboard_bytes(&text)),
                 Request::DeleteRun(run_id) => {
                     let asked = ask(&link.requests, "delete", |reply| {
@@ -385,6 +469,25 @@ where
             }
         }
     }
+}
+
+/// `text` edited in the operator's editor, the terminal handed to it and taken back
+/// (also when the editor could not be run).
+async fn edit_in_editor<S: KeySource>(
+    events: &mut S,
+    text: &str,
+) -> Result<String, crate::editor::EditorError> {
+    use crate::editor::{EditorError, edit, editor_argv};
+    let argv = editor_argv(|k| std::env::var(k).ok())?;
+    let terminal = |e: std::io::Error| EditorError::Terminal { why: e.to_string() };
+    if let Err(e) = events.suspend() {
+        // Half handed over: take it back before saying so.
+        let _ = events.resume();
+        return Err(terminal(e));
+    }
+    let edited = edit(text, &argv).await;
+    events.resume().map_err(terminal)?;
+    edited
 }
 
 /// Clear the screen and have the next frame drawn whole. Not `Terminal::clear`: it asks

@@ -6,6 +6,7 @@
 //! event loop that ties them to a terminal (`event_loop`).
 pub mod app;
 pub mod console_config;
+pub mod editor;
 pub mod event_loop;
 pub mod fixtures;
 pub mod keymap;

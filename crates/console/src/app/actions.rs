@@ -133,6 +133,10 @@ pub enum Action {
     Search,
     SearchNext,
     SearchPrev,
+    /// The approve dialog: edit the field (or the reason) in `$EDITOR` (issue 44 point 2).
+    Editor,
+    /// What the editor left (the shell's answer to `Request::Edit`).
+    Edited(Result<String, crate::editor::EditorError>),
     /// Enter in a dialog or an input line.
     Confirm,
     NewLine,
@@ -189,6 +193,9 @@ pub enum Request {
     },
     /// Put this text on the clipboard.
     Copy(String),
+    /// Edit this text in the operator's editor, the terminal handed over meanwhile; the
+    /// answer comes back as `Action::Edited`.
+    Edit(String),
     OpenRun(String),
     Resume(String),
     /// Fork a finished run from a step (`baton fork`); this console drives the fork.

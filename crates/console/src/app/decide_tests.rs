@@ -111,6 +111,7 @@ fn an_edited_value_is_shown_against_the_proposal_before_the_final_enter() {
         proposal_diff(&d.changes()),
         vec![
             DiffLine::Name("sql:".into()),
+            DiffLine::Hunk("@@ -1,3 +1,3 @@".into()),
             DiffLine::Kept("SELECT *".into()),
             DiffLine::Kept("FROM users".into()),
             DiffLine::Removed("LIMIT 10".into()),

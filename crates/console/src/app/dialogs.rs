@@ -33,6 +33,10 @@ pub struct GateDialog {
     pub review: bool,
     /// A rejection of the run's budget gate (`RejectBudget`), not of a step's gate.
     pub budget: bool,
+    /// The review's diff, worked out when it opened (`app::edit`).
+    pub diff: Vec<super::edit::DiffLine>,
+    /// The first line of the diff on screen (PgUp/PgDn).
+    pub scroll: usize,
 }
 
 impl GateDialog {
@@ -58,6 +62,8 @@ impl GateDialog {
             focus: 0,
             review: false,
             budget: false,
+            diff: Vec::new(),
+            scroll: 0,
         }
     }
 
@@ -81,40 +87,6 @@ impl GateDialog {
             })
             .collect()
     }
-}
-
-/// One line of the diff of an edited value against its proposal.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DiffLine {
-    /// `sql:` before its lines.
-    Name(String),
-    Kept(String),
-    Removed(String),
-    Added(String),
-}
-
-/// The edits against the proposal, line by line (a long SQL script or prompt shows
-/// what changed, not all of it twice): unchanged lines far from a change are left out.
-pub fn proposal_diff(changes: &[(&str, &str, &str)]) -> Vec<DiffLine> {
-    use similar::{ChangeTag, TextDiff};
-    let mut out = Vec::new();
-    for (name, proposed, value) in changes {
-        out.push(DiffLine::Name(format!("{name}:")));
-        let diff = TextDiff::from_lines(*proposed, *value);
-        for group in diff.grouped_ops(2) {
-            for op in group {
-                for c in diff.iter_changes(&op) {
-                    let line = c.value().trim_end_matches('\n').to_string();
-                    out.push(match c.tag() {
-                        ChangeTag::Equal => DiffLine::Kept(line),
-                        ChangeTag::Delete => DiffLine::Removed(line),
-                        ChangeTag::Insert => DiffLine::Added(line),
-                    });
-                }
-            }
-        }
-    }
-    out
 }
 
 /// Whether `me` may take `decision` on a gate with these rules: a refusal (which says
@@ -189,11 +161,16 @@ impl InputField {
         self.error = None;
     }
 
+    /// A string, an int or a list: typed (or edited in the editor), not picked.
+    pub fn is_text(&self) -> bool {
+        matches!(self.input.ty.as_str(), "string" | "int" | "list")
+    }
+
     /// What the approval gives for this field: nothing for an empty optional text (its
     /// default, if any, stands), else the value.
     fn given(&self) -> Option<(String, String)> {
-        let text = matches!(self.input.ty.as_str(), "string" | "int" | "list");
-        (!(text && self.value.is_empty())).then(|| (self.input.name.clone(), self.value.clone()))
+        (!(self.is_text() && self.value.is_empty()))
+            .then(|| (self.input.name.clone(), self.value.clone()))
     }
 }
 
@@ -336,14 +313,23 @@ pub(super) fn gate_dialog(ui: &mut UiState, action: Action) -> Vec<Request> {
         return Vec::new();
     };
     let n = d.fields.len() + 1;
-    // Reviewing the changes: Enter approves them, anything else goes back to editing.
-    if d.review && !matches!(action, Action::Confirm) {
-        d.review = false;
-        if matches!(action, Action::Back) {
+    // Reviewing the changes: Enter approves them, PgUp/PgDn scroll them, anything else
+    // goes back to editing.
+    match action {
+        Action::PageUp | Action::PageDown if d.review => {
+            d.scroll_diff(action == Action::PageDown);
             return Vec::new();
         }
+        Action::Confirm | Action::PageUp | Action::PageDown => {}
+        Action::Back if d.review => {
+            d.review = false;
+            return Vec::new();
+        }
+        _ => d.review = false,
     }
     match action {
+        Action::Editor => return d.ask_editor(),
+        Action::Edited(result) => d.edited(result),
         Action::Back => ui.dialog = None,
         Action::Down => d.focus = (d.focus + 1) % n,
         Action::Up => d.focus = (d.focus + n - 1) % n,
@@ -367,7 +353,7 @@ pub(super) fn gate_dialog(ui: &mut UiState, action: Action) -> Vec<Request> {
                     let inputs = d.fields.iter().filter_map(InputField::given).collect();
                     // Edited values are shown against the proposal before they go.
                     if !d.review && !d.changes().is_empty() {
-                        d.review = true;
+                        d.open_review();
                         return Vec::new();
                     }
                     Command::Approve {

@@ -7,6 +7,7 @@
 //! - `state`: `UiState`, overlays, toasts, the DAG layout kept per run.
 //! - `update`: the dispatch by context and the main view's handlers.
 //! - `schedules`: the Schedules tab and its pause / resume / trigger dialog.
+//! - `edit`: the approve dialog's edits in `$EDITOR` and their diff against the proposal.
 //! - `dag`, `runs`, `log`, `dialogs`: each tab's, the log's and each dialog's state and
 //!   handlers.
 //! - `filter`: the one `/` filter of every list; `lists`: the filtered lists and their
@@ -17,6 +18,7 @@ pub mod action_log;
 mod actions;
 mod dag;
 mod dialogs;
+mod edit;
 mod fan;
 mod filter;
 mod fork;
@@ -39,9 +41,10 @@ pub use action_log::{Kind as LoggedKind, Logged};
 pub use actions::{Action, ConsoleExit, Hit, Hits, Request, Tab};
 pub use dag::{matches_filter, visible_steps};
 pub use dialogs::{
-    BudgetDialog, BudgetField, ConfirmDialog, ConfirmWhat, Decision, Dialog, DiffLine, GateDialog,
-    InputField, QuitButton, proposal_diff,
+    BudgetDialog, BudgetField, ConfirmDialog, ConfirmWhat, Decision, Dialog, GateDialog,
+    InputField, QuitButton,
 };
+pub use edit::{DIFF_PAGE, DiffLine, preview, proposal_diff};
 pub use fan::{MAX_LABEL, graph_steps, node_label, node_width, rows, rows_match, shown_steps};
 pub use filter::{Filter, Row, move_shown, shown_sel};
 pub use fork::{ForkPreview, preview as fork_preview};
@@ -61,6 +64,7 @@ pub use update::update;
 
 #[cfg(test)]
 mod decide_tests;
+mod edit_tests;
 #[cfg(test)]
 mod fork_tests;
 #[cfg(test)]

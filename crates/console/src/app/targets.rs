@@ -151,6 +151,11 @@ pub fn offered(ui: &UiState, view: &RunView, ctx: Context, action: &Action) -> b
     if ctx == Context::Schedules || (ctx == Context::Global && ui.context() == Context::Schedules) {
         return super::schedules::offered(ui, action);
     }
+    if ctx == Context::GateDialog
+        && let Some(super::dialogs::Dialog::Gate(d)) = &ui.dialog
+    {
+        return d.offers(action);
+    }
     match action {
         Action::Mark => target_step(ui, view, ctx).is_some_and(|i| {
             let a = view.steps[i].actions;

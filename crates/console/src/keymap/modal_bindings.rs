@@ -220,6 +220,30 @@ pub(super) static MODAL: &[Binding] = &[
         "previous field",
         false
     ),
+    b!(
+        GateDialog,
+        [ctrl('e')],
+        "Ctrl-e",
+        Action::Editor,
+        "$EDITOR: the field (or the reason) edited whole, for a long or multi-line value",
+        true
+    ),
+    b!(
+        GateDialog,
+        [code(PageUp)],
+        "PgUp/PgDn",
+        Action::PageUp,
+        "scroll the diff of your changes against the proposal",
+        true
+    ),
+    b!(
+        GateDialog,
+        [code(PageDown)],
+        "PgUp/PgDn",
+        Action::PageDown,
+        "scroll the diff down",
+        false
+    ),
     b!(GateDialog, [code(Esc)], "Esc", Action::Back, "cancel", true),
     b!(
         BudgetDialog,

@@ -227,14 +227,22 @@ pub fn gate_lines<'a>(
             "enum" => i.values.join("|"),
             t => t.to_string(),
         };
+        // A long proposal (a prompt, a patch) by its first line and its length: the
+        // dialog's diff shows it against an edit.
         let how = match (&i.default, i.required) {
-            (Some(d), _) => format!(", default {d}"),
+            (Some(d), _) => match crate::app::preview(d, body) {
+                (first, 0 | 1) => format!(", default {first}"),
+                (first, n) => format!(", default {first} … ({n} lines)"),
+            },
             (None, true) => ", required".into(),
             (None, false) => String::new(),
         };
-        for l in wrap_text(&format!("{}: {kind}{how}", i.name), body) {
+        for (n, l) in wrap_text(&format!("{}: {kind}{how}", i.name), body)
+            .into_iter()
+            .enumerate()
+        {
             lines.push(kv(
-                if k == 0 { "asks" } else { "" },
+                if k == 0 && n == 0 { "asks" } else { "" },
                 LW,
                 styled(l, theme.base),
                 theme,

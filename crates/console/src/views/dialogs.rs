@@ -58,36 +58,40 @@ pub fn gate(
             theme.warning,
         ))],
     };
-    if d.review {
-        info = review_lines(d, body_w, theme);
-    }
-    if d.decision == Decision::Approve {
-        info.push(Line::from(styled(
-            format!("you approve as {}", ui.operator),
-            theme.dim,
-        )));
+    let who = if d.decision == Decision::Approve {
+        Line::from(styled(format!("you approve as {}", ui.operator), theme.dim))
     } else if d.decision == Decision::PushBack {
-        info.push(Line::from(styled(
+        Line::from(styled(
             format!(
                 "you push back as {}; the revised steps run again with your feedback",
                 ui.operator
             ),
             theme.dim,
-        )));
+        ))
     } else {
-        info.push(Line::from(styled(
+        Line::from(styled(
             format!("you reject as {}; the step will not run", ui.operator),
             theme.dim,
-        )));
+        ))
+    };
+    if d.review {
+        // The diff takes the gate's context and the fields' place, as tall as the
+        // screen allows; it is laid out once the dialog's room is known.
+        info = Vec::new();
+    } else {
+        info.push(who.clone());
     }
     let reason_h = 5u16;
     // Each field with its details and its error, whole.
-    let field_text: Vec<Line> = d
-        .fields
-        .iter()
-        .enumerate()
-        .flat_map(|(k, f)| field_lines(f, k == d.focus, body_w, theme))
-        .collect();
+    let field_text: Vec<Line> = if d.review {
+        Vec::new()
+    } else {
+        d.fields
+            .iter()
+            .enumerate()
+            .flat_map(|(k, f)| field_lines(f, k == d.focus, body_w, theme))
+            .collect()
+    };
     let fields_h = field_text.len() as u16;
     // The error under the reason box, wrapped whole (as much as fits beside the box).
     let err_lines: Vec<String> = d
@@ -95,7 +99,11 @@ pub fn gate(
         .as_ref()
         .map(|e| wrap_text(&format!("✘ {}", baton_model::sanitize::one_line(e)), body_w))
         .unwrap_or_default();
-    let want = info.len() as u16 + fields_h + reason_h + 3 + err_lines.len().max(1) as u16;
+    let want = if d.review {
+        area.height
+    } else {
+        info.len() as u16 + fields_h + reason_h + 3 + err_lines.len().max(1) as u16
+    };
     let r = centered(area, w, want.min(area.height));
     frame.render_widget(Clear, r);
     let (title, st) = match d.decision {
@@ -128,6 +136,10 @@ pub fn gate(
         height: box_r.y - inner.y - fields_h,
         ..inner
     };
+    if d.review {
+        info = review_lines(d, body_w, info_r.height.saturating_sub(1) as usize, theme);
+        info.push(who);
+    }
     frame.render_widget(Paragraph::new(info).style(theme.base), info_r);
     let fields_r = Rect {
         y: info_r.y + info_r.height,
@@ -162,10 +174,7 @@ pub fn gate(
     }
     // The keys in force (a `[keys]` rebinding shows here too), the decision named.
     let mut spans = Vec::new();
-    // Moving between fields is offered only when the approval has inputs.
-    let offered = |_: crate::keymap::Context, a: &crate::app::Action| {
-        !d.fields.is_empty() || !matches!(a, crate::app::Action::Down)
-    };
+    let offered = |_: crate::keymap::Context, a: &crate::app::Action| d.offers(a);
     for (label, what) in keys.hints(crate::keymap::Context::GateDialog, offered) {
         let what = match (what.as_str(), d.decision) {
             ("confirm", Decision::Approve) => "approve".to_string(),
@@ -191,26 +200,85 @@ pub fn gate(
 }
 
 /// The values the approver changed, against what the gate proposed, before the final
-/// Enter (issue 44 point 2).
-fn review_lines<'a>(d: &GateDialog, w: usize, theme: &Theme) -> Vec<Line<'a>> {
+/// Enter (issue 44 point 2): the unified diff worked out when the review opened, from
+/// its scrolled-to line, in at most `rows` lines (a frame lays out what it shows,
+/// whatever the length of the values).
+fn review_lines<'a>(d: &GateDialog, w: usize, rows: usize, theme: &Theme) -> Vec<Line<'a>> {
     use crate::app::DiffLine;
-    let mut out = vec![Line::from(styled(
-        "You changed what the gate proposed. Enter approves these values; any other key goes back.",
-        theme.warning,
-    ))];
-    for l in crate::app::proposal_diff(&d.changes()) {
-        let (text, st) = match l {
-            DiffLine::Name(n) => (n, theme.title),
-            DiffLine::Kept(t) => (format!("  {t}"), theme.dim),
-            DiffLine::Removed(t) => (format!("- {t}"), theme.error),
-            DiffLine::Added(t) => (format!("+ {t}"), theme.ok),
+    let mut out: Vec<Line> = wrap_text(
+        "You changed what the gate proposed. Enter approves these values; Esc goes back to them.",
+        w,
+    )
+    .into_iter()
+    .map(|l| Line::from(styled(l, theme.warning)))
+    .collect();
+    // One line kept for where the window is.
+    let rows = rows.saturating_sub(1).max(out.len() + 1);
+    let first = d.scroll.min(d.diff.len().saturating_sub(1));
+    let mut shown = first;
+    for l in &d.diff[first..] {
+        let (mark, text, st) = match l {
+            DiffLine::Name(n) => ("", n, theme.title.add_modifier(Modifier::BOLD)),
+            DiffLine::Hunk(h) => ("", h, theme.key),
+            DiffLine::Kept(t) => ("  ", t, theme.base),
+            DiffLine::Removed(t) => ("- ", t, theme.error),
+            DiffLine::Added(t) => ("+ ", t, theme.ok),
         };
-        let text = baton_model::sanitize::one_line(&text);
-        out.extend(
-            wrap_text(&text, w)
-                .into_iter()
-                .map(|t| Line::from(styled(t, st))),
-        );
+        let rows_of = diff_rows(text, w.saturating_sub(2).max(1));
+        if out.len() + rows_of.len() > rows && shown > first {
+            break;
+        }
+        for (k, r) in rows_of.into_iter().enumerate() {
+            let lead = if k == 0 { mark } else { "  " };
+            out.push(Line::from(vec![styled(lead, st), styled(r, st)]));
+        }
+        shown += 1;
+    }
+    if first > 0 || shown < d.diff.len() {
+        out.push(Line::from(styled(
+            format!(
+                "diff lines {}–{} of {} · PgUp/PgDn scroll",
+                first + 1,
+                shown,
+                d.diff.len()
+            ),
+            theme.dim,
+        )));
+    }
+    out
+}
+
+/// A line of a value in rows of `w` columns, its spaces kept (indentation is part of
+/// the change): a tab as four spaces, another control character as its picture.
+fn diff_rows(text: &str, w: usize) -> Vec<String> {
+    let clean: String = text
+        .chars()
+        .flat_map(|c| {
+            let shown = match c {
+                '\t' => "    ".to_string(),
+                c if (c as u32) < 0x20 => {
+                    char::from_u32(0x2400 + c as u32).unwrap_or('?').to_string()
+                }
+                '\u{7f}' => "\u{2421}".to_string(),
+                c if baton_model::sanitize::acts_on_terminal(c) => "?".to_string(),
+                c => c.to_string(),
+            };
+            shown.chars().collect::<Vec<_>>()
+        })
+        .collect();
+    let mut rest = clean.as_str();
+    let mut out = Vec::new();
+    while !rest.is_empty() {
+        let mut head = super::common::take_columns(rest, w);
+        if head.is_empty() {
+            // A character wider than the row: on a row of its own.
+            head = rest.chars().next().map_or(rest, |c| &rest[..c.len_utf8()]);
+        }
+        out.push(head.to_string());
+        rest = &rest[head.len()..];
+    }
+    if out.is_empty() {
+        out.push(String::new());
     }
     out
 }
@@ -220,7 +288,12 @@ fn review_lines<'a>(d: &GateDialog, w: usize, theme: &Theme) -> Vec<Line<'a>> {
 /// pattern, the proposed value) and its error, each wrapped whole (issue 45 point 2).
 fn field_lines<'a>(f: &InputField, focused: bool, w: usize, theme: &Theme) -> Vec<Line<'a>> {
     let i = &f.input;
-    let value = baton_model::sanitize::one_line(&f.value);
+    // A long or multi-line value by its first line and its length (Ctrl-e edits it whole).
+    let (first, lines) = crate::app::preview(&f.value, w);
+    let value = match lines {
+        0 | 1 => baton_model::sanitize::one_line(&first),
+        n => format!("{} … ({n} lines)", baton_model::sanitize::one_line(&first)),
+    };
     let shown = match i.ty.as_str() {
         "enum" => format!("‹ {value} ›"),
         "bool" if f.value == "true" => "[x]".to_string(),
@@ -260,7 +333,12 @@ fn field_lines<'a>(f: &InputField, focused: bool, w: usize, theme: &Theme) -> Ve
         about.push(format!("matching {p}"));
     }
     if let Some(d) = &i.default {
-        about.push(format!("proposed {:?}", baton_model::sanitize::one_line(d)));
+        let (first, lines) = crate::app::preview(d, w);
+        let first = baton_model::sanitize::one_line(&first);
+        about.push(match lines {
+            0 | 1 => format!("proposed {first:?}"),
+            n => format!("proposed {first:?} … ({n} lines)"),
+        });
     }
     if !about.is_empty() {
         for l in wrap_text(&about.join(" · "), body) {

@@ -10,6 +10,7 @@ mod ask;
 mod completion;
 mod decide;
 mod desk;
+mod edit;
 mod fanned;
 mod filters;
 mod hostile;
