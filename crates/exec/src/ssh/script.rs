@@ -50,7 +50,8 @@ pub fn remote(script: &str, args: &[&str]) -> String {
 /// Reads `BOUNDARY\n` from stdin, then the job (`render_job`) is read from the same stdin
 /// by the step's own shell: the step's environment and secrets never touch a command
 /// line or the disk. Claims the attempt's directory (`mkdir`: an attempt starts once;
-/// the run's directory is made by the first attempt and stays for the next ones);
+/// the run's directory is made by the first attempt and stays for the next ones; an
+/// ended attempt's cleaner may remove it just then, so the claim tries again);
 /// starts the step's shell in a session of its own (`setsid`: its process group, the
 /// one a kill reaches; its pid is the group's id, written and printed first, as soon as
 /// it exists); follows the log (`tail --pid`, polling: an inotify watch costs ~16 ms
@@ -65,11 +66,13 @@ pub const RUN: &str = r#"umask 077
 d=$1
 case $d in /*) ;; *) d=$PWD/$d ;; esac
 read -r b || exit 96
-if ! mkdir "$d" 2>/dev/null; then
+n=0
+until mkdir "$d" 2>/dev/null; do
   [ -d "$d" ] && { echo "baton: $d exists: this attempt was started before" >&2; exit 91; }
+  n=$((n+1))
+  [ "$n" -gt 3 ] && { mkdir "$d" || exit 90; break; }
   mkdir -p "${d%/*}" 2>/dev/null
-  mkdir "$d" || exit 90
-fi
+done
 { echo $$ > "$d/wpid" && : >> "$d/log"; } 2>/dev/null || { rm -rf "$d"; echo "baton: cannot write in $d: No space left on device?" >&2; exit 92; }
 exec 3<&0
 BATON_SSH_ATTEMPT=$d setsid sh -s "$d" <&3 3<&- 2>"$d/wrapper.err" &
