@@ -93,18 +93,38 @@ fn baton(dir: &Path, file: &Path, vars: &[(String, String)]) -> Duration {
     let n = SAMPLE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let db = dir.join(format!("db-{n}")).join("baton.db");
     let start = Instant::now();
-    let status = Command::new(BATON)
+    let out = Command::new(BATON)
         .args(["run"])
         .arg(file)
         .args(["--headless", "--db"])
         .arg(&db)
         .envs(vars.iter().map(|(k, v)| (k, v)))
         .current_dir(dir)
-        .stdout(Stdio::null())
-        .status()
+        .stdin(Stdio::null())
+        .output()
         .expect("run baton");
     let took = start.elapsed();
-    assert!(status.success(), "baton run failed: {status}");
+    if !out.status.success() {
+        // What went wrong, from the run's own record.
+        let show = Command::new(BATON)
+            .args(["show", "--db"])
+            .arg(&db)
+            .arg(
+                String::from_utf8_lossy(&out.stdout)
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap_or(""),
+            )
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        panic!(
+            "baton run failed: {}\n{}\n{}\n{show}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
     took
 }
 

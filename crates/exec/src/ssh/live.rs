@@ -189,9 +189,10 @@ impl SshAttempt {
                 Ok(None)
             }
             None => match live.end().await {
-                // `ssh`'s own failure (the connection): which one, and whether to retry.
-                (Some(s), said) if s.code() == Some(255) => {
-                    Err(HostProblem::classify(Some(255), &said))
+                // `ssh`'s own failure (the connection): which one, and whether to retry;
+                // or the step's shell ran nothing (what it said is why).
+                (Some(s), said) if matches!(s.code(), Some(255 | script::NOT_STARTED)) => {
+                    Err(HostProblem::classify(s.code(), &said))
                 }
                 _ => Ok(None),
             },

@@ -45,34 +45,51 @@ pub fn remote(script: &str, args: &[&str]) -> String {
     line
 }
 
-/// A step's whole happy path on one connection (`ssh HOST sh -c RUN sh DIR MAX`). Reads
-/// `BOUNDARY\n` from stdin, then the wrapper (`render_job`) reads its script from the
-/// same stdin: the step's environment and secrets never touch a command line or the
-/// disk. Makes the attempt's directory (new: an attempt starts once); starts the wrapper
-/// in a session of its own (it outlives this connection); prints the step's process
-/// group (the wrapper's first line), then the step's output as it grows (`tail --pid`,
-/// to the wrapper's end: the wrapper is this shell's child, reaped at once, where an
-/// orphan's end waits for whatever init the host has), then `\n` BOUNDARY `\n` and the
-/// result files as `COLLECT` prints them, then `end 0`. The directory goes only once
-/// the engine answers `ok` on stdin (it has the results): an engine gone meanwhile
-/// leaves it for resume to re-attach or collect. Forks are few: each costs the host.
+/// A step's whole happy path on one connection (`ssh HOST sh -c RUN sh DIR MAX`), in
+/// one shell on the host that starts the step, follows its output and waits for it.
+/// Reads `BOUNDARY\n` from stdin, then the job (`render_job`) is read from the same stdin
+/// by the step's own shell: the step's environment and secrets never touch a command
+/// line or the disk. Claims the attempt's directory (`mkdir`: an attempt starts once;
+/// the run's directory is made by the first attempt and stays for the next ones; an
+/// ended attempt's cleaner may remove it just then, so the claim tries again);
+/// starts the step's shell in a session of its own (`setsid`: its process group, the
+/// one a kill reaches; its pid is the group's id, written and printed first, as soon as
+/// it exists); follows the log (`tail --pid`, polling: an inotify watch costs ~16 ms
+/// to drop at the end), waits for the step and writes its exit code, then prints `\n`
+/// BOUNDARY `\n` and the result files as `COLLECT` prints them, then `end 0`. The
+/// directory goes only once the engine answers `ok` on stdin (it has the results): an
+/// engine gone meanwhile leaves it for resume to re-attach or collect. This shell
+/// outlives a lost connection (it writes to it only before the step and after it), so
+/// the exit code is written whatever happens to the engine. Forks are few (`mkdir`,
+/// the step, `tail`): each costs the host.
 pub const RUN: &str = r#"umask 077
 d=$1
 case $d in /*) ;; *) d=$PWD/$d ;; esac
 read -r b || exit 96
-if ! mkdir "$d" 2>/dev/null; then
+n=0
+until mkdir "$d" 2>/dev/null; do
   [ -d "$d" ] && { echo "baton: $d exists: this attempt was started before" >&2; exit 91; }
+  n=$((n+1))
+  [ "$n" -gt 3 ] && { mkdir "$d" || exit 90; break; }
   mkdir -p "${d%/*}" 2>/dev/null
-  mkdir "$d" || exit 90
-fi
-{ echo $$ > "$d/connection" && : >> "$d/log"; } 2>/dev/null || { rm -rf "$d"; echo "baton: cannot write in $d: No space left on device?" >&2; exit 92; }
-setsid sh -s "$d" 2>"$d/wrapper.err" | {
-  read -r pg wp || exit 93
-  echo "$pg"
-  exec tail -c +1 -s 0.01 --pid="$wp" -f "$d/log"
-} || { cat "$d/wrapper.err" >&2; exit 93; }
+done
+{ echo $$ > "$d/wpid" && : >> "$d/log"; } 2>/dev/null || { rm -rf "$d"; echo "baton: cannot write in $d: No space left on device?" >&2; exit 92; }
+exec 3<&0
+BATON_SSH_ATTEMPT=$d setsid sh -s "$d" <&3 3<&- 2>"$d/wrapper.err" &
+pg=$!
+exec 3<&-
+echo "$pg" > "$d/pgid"
+trap '' PIPE
+echo "$pg"
+tail ---disable-inotify -c +1 -s 0.01 --pid="$pg" -f "$d/log" &
+t=$!
+wait "$pg"
+rc=$?
+[ -e "$d/started" ] || { wait "$t"; cat "$d/wrapper.err" >&2; exit 93; }
+echo "$rc" > "$d/exitcode"
+wait "$t"
 printf '\n%s\n' "$b"
-if [ -f "$d/exitcode" ] && read -r rc < "$d/exitcode"; then echo "exitcode ${#rc} ${#rc}"; printf %s "$rc"; fi
+echo "exitcode ${#rc} ${#rc}"; printf %s "$rc"
 for f in output usage; do
   if [ -s "$d/$f" ]; then
     t=$(wc -c < "$d/$f"); m=$t; [ "$m" -gt "$2" ] && m=$2
@@ -80,9 +97,10 @@ for f in output usage; do
   fi
 done
 echo "end 0"
-# Removed after this connection ends (the engine waits only for its end).
-if read -r a && [ "$a" = ok ] && [ -e "$d/exitcode" ]; then
-  { rm -rf "$d"; rmdir "${d%/*}"; } </dev/null >/dev/null 2>&1 &
+# Removed after this connection ends (the engine waits only for its end); the run's
+# directory once no attempt has used it for a while.
+if read -r a && [ "$a" = ok ]; then
+  { rm -rf "$d"; sleep 5; rmdir "${d%/*}"; } </dev/null >/dev/null 2>&1 &
 fi
 exit 0"#;
 
@@ -91,7 +109,7 @@ exit 0"#;
 pub const FOLLOW: &str = r#"d=$1
 [ -d "$d" ] || { echo "baton: no attempt directory $d on this host" >&2; exit 94; }
 w=$(cat "$d/wpid" 2>/dev/null)
-if [ -e "$d/exitcode" ] || [ -z "$w" ] || ! kill -0 "$w" 2>/dev/null; then
+if [ -s "$d/exitcode" ] || [ -z "$w" ] || ! kill -0 "$w" 2>/dev/null; then
   cat "$d/log" 2>/dev/null
 else
   exec tail -c +1 -s 0.2 --pid="$w" -f "$d/log"
@@ -108,20 +126,21 @@ for f in exitcode output usage; do
   fi
 done
 w=$(cat "$d/wpid" 2>/dev/null)
-if [ -n "$w" ] && kill -0 "$w" 2>/dev/null && [ ! -e "$d/exitcode" ]; then echo "running 0"; fi
-if [ -e "$d/exitcode" ]; then rm -rf "$d"; rmdir "${d%/*}" 2>/dev/null; fi
+if [ -n "$w" ] && kill -0 "$w" 2>/dev/null && [ ! -s "$d/exitcode" ]; then echo "running 0"; fi
+if [ -s "$d/exitcode" ]; then rm -rf "$d"; rmdir "${d%/*}" 2>/dev/null; fi
 exit 0"#;
 
 /// Sends each signal named after the directory, in order, to the step's process
 /// group (`SIGNAL DIR TERM CONT`: a frozen group takes its TERM), unless the attempt
 /// has ended (its group id may belong to someone else by now). The group id is the
-/// one the wrapper recorded, used only if it is a number.
+/// step's pid, recorded as the process starts, used only if it is a number: until the
+/// step has made its session (a moment), the group is the process, signalled alone.
 pub const SIGNAL: &str = r#"d=$1
 shift
-[ -e "$d/exitcode" ] && exit 0
+[ -s "$d/exitcode" ] && exit 0
 pg=$(cat "$d/pgid" 2>/dev/null) || exit 0
 case $pg in ''|*[!0-9]*) exit 0 ;; esac
-for s do kill -s "$s" -- "-$pg" 2>/dev/null; done
+for s do kill -s "$s" -- "-$pg" 2>/dev/null || kill -s "$s" "$pg" 2>/dev/null; done
 exit 0"#;
 
 /// Signals a process group by its id alone (an attempt adopted on resume and no
@@ -132,18 +151,15 @@ exit 0"#;
 /// The attempts of a run on this host: `STEP.ATTEMPT PGID` a line.
 pub const LIST: &str = r#"for d in "$1"/*/; do [ -s "$d/pgid" ] && { d=${d%/}; echo "${d##*/} $(cat "$d/pgid")"; }; done; exit 0"#;
 
-/// The wrapper (read by `sh -s` from the connection's stdin, never a file): the step's
-/// environment, then its command in a session of its own (the process group a kill
-/// reaches), then its exit code, renamed into place so that a reader never sees half
-/// of it. Its first line out is `PGID WRAPPER_PID`.
+/// The step's shell (`sh -s`, in the session `RUN` made for it) reads this from the
+/// connection's stdin, never a file: the step's environment, its directory, then its
+/// command, run by this same shell (`eval` of one quoted word, as `sh -c` would: no
+/// second shell to start). `started` says it got this far (a job cut short, or a `cd`
+/// that failed, ran nothing); `RUN` writes the exit code.
 pub fn render_job(command: &str, dir: &str, env: &[(String, String)]) -> String {
     // In braces: a script cut short (its sender gone mid-way) is a syntax error, so none
-    // of it runs.
-    let mut s = String::from(
-        "# written by baton: one attempt of a step\n{\n\
-         d=$1\n\
-         echo $$ > \"$d/wpid\"\n",
-    );
+    // of it runs; `exit` ends it, so that nothing after it is read from the connection.
+    let mut s = String::from("# written by baton: one attempt of a step\n{\nd=$1\n");
     for (k, v) in env {
         // Names are checked by the loader; anything else is not exported.
         if !k.is_empty()
@@ -157,17 +173,12 @@ pub fn render_job(command: &str, dir: &str, env: &[(String, String)]) -> String 
         s,
         "export BATON_OUTPUT=\"$d/output\" BATON_USAGE=\"$d/usage\" {ATTEMPT_MARK}=\"$d\"\n\
          cd {dir} 2>/dev/null || cd || exit 127\n\
-         setsid sh -c {cmd} </dev/null >>\"$d/log\" 2>&1 &\n\
-         pg=$!\n\
-         echo \"$pg\" > \"$d/pgid\"\n\
-         trap '' PIPE\n\
-         echo \"$pg $$\"\n\
-         exec >/dev/null\n\
-         trap - PIPE\n\
-         wait \"$pg\"\n\
-         rc=$?\n\
-         echo \"$rc\" > \"$d/exitcode.tmp\" && mv \"$d/exitcode.tmp\" \"$d/exitcode\"\n\
-         exit 0\n\
+         : > \"$d/started\" || exit 127\n\
+         exec </dev/null >>\"$d/log\" 2>&1\n\
+         unset d\n\
+         set --\n\
+         eval {cmd}\n\
+         exit\n\
          }}\n",
         dir = quote(dir),
         cmd = quote(command),
@@ -345,11 +356,14 @@ mod tests {
         assert_eq!(shlex::split(word), Some(vec!["$(reboot)'x".to_string()]));
         assert!(!j.contains("bad name"));
         assert!(j.contains("cd '/src dir' 2>/dev/null || cd || exit 127"));
-        assert!(j.contains("setsid sh -c "));
-        assert!(j.contains("mv \"$d/exitcode.tmp\" \"$d/exitcode\""));
+        // The command is one word, run by the job's own shell.
+        assert!(
+            j.contains(&format!("\neval {}\nexit\n", quote("echo 'hi'"))),
+            "{j}"
+        );
         // One brace group that ends in `exit`: read whole before any of it runs, and
         // nothing after it is read from the connection.
-        assert!(j.contains("\n{\n") && j.ends_with("exit 0\n}\n"), "{j}");
+        assert!(j.contains("\n{\n") && j.ends_with("\nexit\n}\n"), "{j}");
     }
 
     #[test]
