@@ -5,7 +5,7 @@ use super::actions::Request;
 use super::dialogs::{ConfirmDialog, ConfirmWhat, Dialog};
 use super::state::UiState;
 use super::update::toast;
-use baton_model::RunView;
+use baton_model::{Refusal, RunView};
 
 /// What a fork from a step would do, as the dialog lists it: read from the view, as
 /// the engine decides it (`Core::fork_plan`): the step, what follows it and what the
@@ -18,20 +18,21 @@ pub struct ForkPreview {
     pub reused: Vec<String>,
 }
 
-/// The preview of a fork of `view` from step `i`, or why there is none.
-pub fn preview(view: &RunView, i: usize) -> Result<ForkPreview, String> {
+/// The preview of a fork of `view` from step `i`, or why there is none, in the core's
+/// words (the same refusals `baton fork` gives).
+pub fn preview(view: &RunView, i: usize) -> Result<ForkPreview, Refusal> {
     let s = &view.steps[i];
     if !view.state.is_final() {
-        return Err(format!(
-            "the run is {}: only a finished run is forked",
-            view.state
-        ));
+        return Err(Refusal::ForkUnfinished {
+            run: view.run_id.clone(),
+            state: view.state,
+        });
     }
     if let Some(p) = s.parent {
-        return Err(format!(
-            "{} is an instance: fork from {}",
-            s.id, view.steps[p].id
-        ));
+        return Err(Refusal::ForkFromInstance {
+            step: s.id.clone(),
+            parent: view.steps[p].id.clone(),
+        });
     }
     let n = view.steps.len();
     let mut again = vec![false; n];

@@ -64,6 +64,7 @@ pub use update::update;
 
 #[cfg(test)]
 mod decide_tests;
+#[cfg(test)]
 mod edit_tests;
 #[cfg(test)]
 mod fork_tests;

@@ -1,0 +1,237 @@
+//! What comes into the core (`Input`: a command, a step's exit, a tick…) and what goes
+//! out of it (`Effect`: persist these events, spawn this step, freeze that group…).
+use super::*;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input {
+    /// The driver calls this at `next_wakeup()` (any input also fires due timers).
+    Tick,
+    /// A queued run's concurrency group is free and the store gave it to this run
+    /// (`store::slots`): the run starts. `reason` is recorded with the transition.
+    Admitted {
+        reason: String,
+    },
+    /// The store gave the step a slot of its store-wide pool for `attempt`.
+    SlotGranted {
+        step: usize,
+        attempt: u32,
+    },
+    /// The store-wide pool is full, held by steps of `holders` (runs), or (`holders`
+    /// empty) its store-wide rate has no token now.
+    SlotBusy {
+        step: usize,
+        attempt: u32,
+        holders: Vec<String>,
+    },
+    ProcessStarted {
+        step: usize,
+        attempt: u32,
+        pgid: i32,
+    },
+    /// A batch job was submitted for the attempt (its job id, on `executor`).
+    JobStarted {
+        step: usize,
+        attempt: u32,
+        executor: String,
+        job_id: String,
+    },
+    /// The cluster's state of a running attempt's job (`PENDING` and why, `RUNNING`).
+    JobState {
+        step: usize,
+        attempt: u32,
+        state: String,
+        reason: Option<String>,
+    },
+    StepExited(StepExit),
+    /// What a running attempt has written to `$BATON_USAGE` so far, summed (the
+    /// engine follows the file): counted at once, and frozen at a budget's ceiling.
+    Usage {
+        step: usize,
+        attempt: u32,
+        usage: Usage,
+    },
+    /// The driver found the attempt's cache key in the cache (`SpawnSpec::cache`): no
+    /// process started.
+    CacheHit(CacheHit),
+    /// What one check of a service's probe got (`Effect::Probe`).
+    ProbeResult(ProbeResult),
+    /// A `[[notify]]` command failed (`step`: the step its event was about; `None` for
+    /// run events). Recorded, never fatal.
+    NotifierFailed {
+        step: Option<usize>,
+        kind: baton_model::ErrorKind,
+        event: String,
+        message: String,
+    },
+    /// What went wrong around an attempt's output without failing it: malformed
+    /// `$BATON_OUTPUT`/`$BATON_USAGE` lines, a log that could not be written. Each
+    /// becomes an error record on the step (nothing is lost silently).
+    OutputProblems {
+        step: usize,
+        attempt: u32,
+        problems: Vec<OutputProblem>,
+    },
+    CompensationExited {
+        step: usize,
+        outcome: StepOutcome,
+        duration_ms: u64,
+        stderr_tail: String,
+    },
+    Command {
+        id: Option<i64>,
+        command: Command,
+    },
+    /// A command from the store whose row is not proved to come from the account it
+    /// names (`store::proof`): refused, on record, whatever it asks.
+    UnprovenCommand {
+        id: i64,
+        command: Command,
+        reason: Box<baton_model::Refusal>,
+    },
+    /// SIGINT/SIGTERM/quit: kill running groups; the run becomes interrupted (resumable).
+    Shutdown {
+        reason: String,
+    },
+}
+
+/// An attempt's process ended ([`Input::StepExited`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepExit {
+    pub step: usize,
+    pub attempt: u32,
+    pub outcome: StepOutcome,
+    pub duration_ms: u64,
+    /// Raw `key=value` pairs from `$BATON_OUTPUT`.
+    pub outputs: Vec<(String, String)>,
+    /// From `$BATON_USAGE` (an attempt counts one call, or `calls` if it reports more).
+    pub usage: Usage,
+    pub stderr_tail: String,
+}
+
+/// An attempt answered from the cache ([`Input::CacheHit`]): `outputs` are the cached
+/// ones, `restored` the products written back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CacheHit {
+    pub step: usize,
+    pub attempt: u32,
+    pub from_run: String,
+    pub key: String,
+    pub outputs: Vec<(String, String)>,
+    pub restored: Vec<String>,
+}
+
+/// One check of a service's probe ([`Input::ProbeResult`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProbeResult {
+    pub step: usize,
+    pub attempt: u32,
+    pub probe: ProbeKind,
+    pub ok: bool,
+    /// What it got: `HTTP 200`, `connection refused`, `exit 1: …` (one line).
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Commit all `Persist` of one wake-up in one transaction before the other effects.
+    Persist(Event),
+    Spawn(SpawnSpec),
+    /// SIGTERM the attempt's process group, SIGKILL after a grace period.
+    Kill {
+        step: usize,
+        attempt: u32,
+    },
+    /// On resume: a process group the dead engine left behind.
+    KillStale {
+        pgid: i32,
+    },
+    /// A held running step: stop its whole process group (SIGSTOP) or suspend its
+    /// Slurm job (`scontrol suspend`).
+    Freeze {
+        step: usize,
+        attempt: u32,
+    },
+    /// Its hold released: continue the group (SIGCONT) or job (`scontrol resume`).
+    Thaw {
+        step: usize,
+        attempt: u32,
+    },
+    /// A batch job for an attempt no longer running: cancel it.
+    CancelJob {
+        executor: String,
+        job_id: String,
+    },
+    /// On resume: follow the attempt's job, which outlived the engine that submitted it.
+    Reattach {
+        spec: SpawnSpec,
+        executor: String,
+        job_id: String,
+    },
+    /// Run the step's `compensate` command (action is `Shell`).
+    Compensate(SpawnSpec),
+    /// Check a service's probe once; the answer comes back as `Input::ProbeResult`.
+    Probe(ProbeRequest),
+    /// Ask the store for a slot of a store-wide pool; the answer comes back as
+    /// `Input::SlotGranted` or `Input::SlotBusy`.
+    AskSlot(SlotRequest),
+    CommandDone {
+        id: Option<i64>,
+        outcome: CommandOutcome,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpawnSpec {
+    pub step: usize,
+    pub step_id: String,
+    pub attempt: u32,
+    pub action: SpawnAction,
+    pub dir: PathBuf,
+    /// Fully resolved and unmasked, sorted by name: `BATON_PARAM_<NAME>` for each param,
+    /// the run `env`, the step `env`, the tool's `with` values, then `BATON_RUN_ID`,
+    /// `BATON_STEP_ID`, `BATON_ATTEMPT` (later entries win; the driver adds
+    /// `BATON_OUTPUT`/`BATON_USAGE`).
+    pub env: Vec<(String, String)>,
+    pub timeout: Option<Duration>,
+    pub secret_values: Vec<String>,
+    /// Set for a cached step (`cache = true`): the driver consults the cache before it
+    /// starts anything (unless `--no-cache`) and records the result of a success.
+    pub cache: Option<CacheRequest>,
+}
+
+/// One check of a service's probe.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProbeRequest {
+    pub step: usize,
+    pub attempt: u32,
+    pub probe: ProbeKind,
+    pub check: baton_workflow::ProbeCheck,
+    /// How long the check may take before it counts as failed.
+    pub timeout: Duration,
+    /// Where a `run` check runs and with what environment: the service's own.
+    pub dir: PathBuf,
+    pub env: Vec<(String, String)>,
+    pub secret_values: Vec<String>,
+}
+
+/// What the driver needs, beyond the spec, to compute a cached step's key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CacheRequest {
+    pub workflow: String,
+    /// The resolved action as the key sees it (command, tool command, or built-in and `with`).
+    pub action: String,
+    pub spec: baton_workflow::CacheSpec,
+    /// `false` under `--no-cache`: the step runs, and its result still refreshes the entry.
+    pub consult: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SpawnAction {
+    Shell {
+        command: String,
+    },
+    Builtin {
+        builtin: Builtin,
+        with: BTreeMap<String, String>,
+    },
+}
