@@ -181,7 +181,11 @@ fn the_timeout_rejects_the_gate_at_its_recorded_time_across_kill_9() {
         deadline.to_rfc3339(),
         resumed_at.to_rfc3339()
     );
-    assert_eq!(step_state(&show, "agent").as_deref(), Some("rejected"));
+    assert_eq!(
+        step_state(&show, "agent").as_deref(),
+        Some("cancelled"),
+        "the resumed engine adopted the frozen step, so the rejection kills it: {show:#}"
+    );
     assert!(!env.path().join("ledger").exists(), "report never ran");
     let rows = audit_rows(&env, &run);
     assert!(

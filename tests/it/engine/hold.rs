@@ -41,11 +41,14 @@ fn stat(pid: i32) -> Option<(char, u64)> {
     Some((state, cpu))
 }
 
+/// The step's live processes: a child that ended just before its group was frozen
+/// stays a zombie (its stopped parent cannot reap it), neither running nor stopped.
 fn step_processes(run: &str) -> Vec<i32> {
     procs::run_processes(run)
         .into_iter()
         .filter(|p| p.step == "count")
         .map(|p| p.pid)
+        .filter(|&p| stat(p).is_some_and(|s| s.0 != 'Z'))
         .collect()
 }
 
