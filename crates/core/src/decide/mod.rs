@@ -32,8 +32,8 @@ mod shared_pools;
 mod signed;
 mod usage;
 
-pub use fork::{ForkPlan, Reuse};
 pub(crate) use budget_gate::BudgetRejection;
+pub use fork::{ForkPlan, Reuse};
 pub(crate) use hold::HoldRt;
 pub(crate) use push_back::RevisionRt;
 pub(super) use resolve::TemplateFailure;
