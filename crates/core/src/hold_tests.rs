@@ -414,7 +414,11 @@ fn a_resume_reattaches_a_frozen_job_born_frozen_and_a_release_then_thaws_it() {
         })
         .collect();
     assert_eq!(reattached, [("4242", true), ("4343", false)]);
-    assert_eq!(freezes(&fx), [(0, false)], "only the release's thaw: {fx:?}");
+    assert_eq!(
+        freezes(&fx),
+        [(0, false)],
+        "only the release's thaw: {fx:?}"
+    );
     assert!(spawned(&fx).is_empty(), "continued, not run again");
     assert!(again.steps[0].hold.is_none());
 }
