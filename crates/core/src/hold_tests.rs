@@ -342,7 +342,7 @@ fn a_resume_adopts_a_frozen_local_step_whose_group_outlived_the_engine() {
     );
     assert!(fx.iter().any(|e| matches!(
         e,
-        Effect::Reattach { executor, job_id, spec } if executor == "local" && job_id == "1000" && spec.attempt == 1
+        Effect::Reattach { executor, job_id, spec, frozen: true } if executor == "local" && job_id == "1000" && spec.attempt == 1
     )));
     let a = &again.steps[0];
     assert_eq!(a.state, StepState::Running);
@@ -373,4 +373,52 @@ fn a_resume_adopts_a_frozen_local_step_whose_group_outlived_the_engine() {
         }
     )));
     assert!(spawned(&fx).is_empty(), "continued, not run again");
+}
+
+/// A frozen step whose job outlived its engine (an SSH host's process group, a Slurm
+/// job) is re-attached on resume born frozen (`Reattach { frozen: true }`, no separate
+/// `Freeze` for a handle that does not exist yet); a release decided in the same
+/// wake-up (`baton release` taking the run over) thaws it after, so the driver's
+/// latest wish for it is "continue", carried to a handle that knows it was frozen. A
+/// step that was not held is re-attached not frozen.
+#[test]
+fn a_resume_reattaches_a_frozen_job_born_frozen_and_a_release_then_thaws_it() {
+    let p = plan().step("a").step("b").build();
+    let mut sim = Sim::new(p.clone(), cfg());
+    for (id, job) in [("a", "4242"), ("b", "4343")] {
+        let step = sim.idx(id);
+        sim.input(Input::JobStarted {
+            step,
+            attempt: 1,
+            executor: "box".into(),
+            job_id: job.into(),
+        });
+    }
+    sim.cmd(hold(&["a"], None, true));
+    let events = sim.core.events().to_vec();
+    let mut again = Core::replay(p, cfg(), &events).expect("replay");
+    let now = Timestamp(T0 + 5_000);
+    let mut fx = again.resume("olivia", now);
+    fx.extend(again.handle(
+        Input::Command {
+            id: None,
+            command: release(&["a"]),
+        },
+        now,
+    ));
+    let reattached: Vec<(&str, bool)> = fx
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Reattach { job_id, frozen, .. } => Some((job_id.as_str(), *frozen)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reattached, [("4242", true), ("4343", false)]);
+    assert_eq!(
+        freezes(&fx),
+        [(0, false)],
+        "only the release's thaw: {fx:?}"
+    );
+    assert!(spawned(&fx).is_empty(), "continued, not run again");
+    assert!(again.steps[0].hold.is_none());
 }

@@ -132,8 +132,15 @@ impl Executor {
 
     /// Attach to an attempt a previous engine started (resume): jobs and SSH steps
     /// outlive their engine; a local process group only when it was frozen (a hold),
-    /// adopted by its group id (`adopt.rs`).
-    pub fn reattach(&self, job: ShellJob, job_id: &str) -> Result<Attempt, ExecError> {
+    /// adopted by its group id (`adopt.rs`). `frozen`: held frozen on record; a step on
+    /// an SSH host is stopped or continued to match at once (what the dead engine last
+    /// did to its group is not known), a Slurm job is suspended again by the driver.
+    pub fn reattach(
+        &self,
+        job: ShellJob,
+        job_id: &str,
+        frozen: bool,
+    ) -> Result<Attempt, ExecError> {
         match self {
             Executor::Local => match job_id.parse::<i32>() {
                 Ok(pgid) => super::adopt::adopt(job, pgid).map(Attempt::Local),
@@ -143,7 +150,7 @@ impl Executor {
                 }),
             },
             Executor::Slurm(s) => Ok(Attempt::Slurm(s.reattach(job, job_id))),
-            Executor::Ssh(s) => Ok(Attempt::Ssh(s.reattach(job, job_id))),
+            Executor::Ssh(s) => Ok(Attempt::Ssh(s.reattach(job, job_id, frozen))),
             Executor::Batch(s) => Ok(Attempt::Batch(Box::new(s.reattach(job, job_id)))),
             // The driver re-attaches on the member named in the record.
             Executor::Spread(_) => Err(ExecError::Spawn {

@@ -13,8 +13,6 @@ struct CancelState {
     frozen: bool,
     /// Its back end can freeze it (a step on an SSH host: `kill -STOP` to its group).
     freezable: bool,
-    /// A hold wanted it frozen at some time (`set_frozen(true)`).
-    ever_frozen: bool,
 }
 
 /// Asks a remote attempt to stop (gently now, hard after the grace), or to freeze and
@@ -45,15 +43,9 @@ impl CancelHandle {
             return false;
         }
         s.frozen = stop;
-        s.ever_frozen |= stop;
         drop(s);
         self.shared.2.notify_one();
         true
-    }
-
-    /// Whether a hold wanted the attempt frozen at some time.
-    pub(crate) fn ever_frozen(&self) -> bool {
-        self.lock().ever_frozen
     }
 
     /// Whether a hold wants the attempt frozen now.

@@ -142,21 +142,16 @@ fn a_cancel_kills_a_frozen_step_on_a_host() {
 }
 
 /// kill -9 of the engine while the remote step is frozen: its group stays stopped on
-/// the host (nothing there depends on the engine), and `resume` re-attaches to it
-/// still frozen: not killed as a leftover (the host being this machine, its processes
-/// carry the run's id: they are the SSH executor's, not local leftovers), not run
-/// again. A cancel then kills it there.
-#[test]
-fn a_frozen_step_on_a_host_stays_frozen_across_kill_9_and_resume() {
-    let Some(config) = hosts() else { return };
-    let env = Env::new();
-    let wf = workflow(&env, &config);
+/// the host (nothing there depends on the engine). Returns the run and the step's
+/// group on the host.
+fn killed_while_frozen(env: &Env, config: &std::path::Path) -> (String, i32) {
+    let wf = workflow(env, config);
     let mut engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
     let run = env.wait_run_id();
     wait_until("the remote step counting", secs(60), || {
-        count(&env, &run) >= 5
+        count(env, &run) >= 5
     });
-    let pgid = remote_group(&env, &run);
+    let pgid = remote_group(env, &run);
     ok(&env.run(&[
         "hold",
         &run,
@@ -169,13 +164,24 @@ fn a_frozen_step_on_a_host_stays_frozen_across_kill_9_and_resume() {
     engine.kill().expect("kill -9");
     let _ = engine.wait();
     all_stopped(pgid).expect("still stopped without its engine");
-    let resumed = env.spawn(&["resume", &run, "--headless"]);
+    (run, pgid)
+}
+
+/// `resume` re-attaches to the frozen step still frozen: not killed as a leftover (the
+/// host being this machine, its processes carry the run's id: they are the SSH
+/// executor's, not local leftovers), not run again. Returns the resumed engine.
+fn resumed_still_frozen(env: &Env, run: &str, pgid: i32) -> std::process::Child {
+    let resumed = env.spawn(&["resume", run, "--headless"]);
+    let driver = format!("pid {} ", resumed.id());
     wait_until("the resumed engine to drive the run", secs(30), || {
-        let v = env.show(&run);
-        (!v["driven_by"].is_null() && v["state"] == "waiting").then_some(())
+        let v = env.show(run);
+        let ours = v["driven_by"]
+            .as_str()
+            .is_some_and(|d| d.starts_with(&driver));
+        (ours && v["state"] == "waiting").then_some(())
     });
     all_stopped(pgid).expect("still frozen after the resume, not killed as a leftover");
-    let show = env.show(&run);
+    let show = env.show(run);
     assert_eq!(
         step_field(&show, "remote", "hold")["frozen"],
         true,
@@ -183,6 +189,88 @@ fn a_frozen_step_on_a_host_stays_frozen_across_kill_9_and_resume() {
     );
     assert_eq!(step_state(&show, "remote").as_deref(), Some("running"));
     assert_eq!(step_field(&show, "remote", "attempts"), 1, "not run again");
+    resumed
+}
+
+/// The released step goes on where it stopped (its processes leave state `T` and
+/// count on), ends, and is recorded as the one attempt it is: succeeded, exit 0, its
+/// log every number once, in order (what it wrote before the crash included).
+fn continues_to_its_end(
+    env: &Env,
+    engine: std::process::Child,
+    run: &str,
+    pgid: i32,
+    at_stop: u64,
+) {
+    wait_until("the remote group running again", secs(30), || {
+        let m = members(pgid);
+        if !m.is_empty() && m.iter().all(|&(_, s, _)| s != 'T') {
+            Ok(())
+        } else {
+            Err(format!("{m:?}"))
+        }
+    });
+    wait_until("the count to go on from where it stopped", secs(30), || {
+        count(env, run) > at_stop + 5
+    });
+    std::fs::write(env.path().join("end"), "").unwrap();
+    let done = wait_child(engine, 60);
+    assert_eq!(done.status.code(), Some(0), "{}", text(&done.stderr));
+    let show = env.show(run);
+    assert_eq!(step_state(&show, "remote").as_deref(), Some("succeeded"));
+    assert_eq!(
+        step_field(&show, "remote", "attempts"),
+        1,
+        "continued, not rerun"
+    );
+    assert_eq!(
+        step_field(&show, "remote", "exit_code"),
+        0,
+        "its exit on record: {show:#}"
+    );
+    assert!(members(pgid).is_empty(), "nothing left on the host");
+    let log = text(&env.run(&["logs", run, "remote"]).stdout);
+    let got: Vec<&str> = log.lines().map(str::trim).collect();
+    let last = count(env, run);
+    assert!(last > at_stop + 5, "{log}");
+    let want: Vec<String> = (1..=last).map(|i| format!("n={i}")).collect();
+    assert_eq!(got, want, "every number once, in order");
+}
+
+/// Issue 43 point 1 on an SSH host: after the kill -9 and `resume`, a `release`
+/// continues the frozen step there.
+#[test]
+fn a_frozen_step_on_a_host_is_continued_by_a_release_after_kill_9_and_resume() {
+    let Some(config) = hosts() else { return };
+    let env = Env::new();
+    let (run, pgid) = killed_while_frozen(&env, &config);
+    let resumed = resumed_still_frozen(&env, &run, pgid);
+    let at_stop = count(&env, &run);
+    ok(&env.run(&["release", &run, "remote", "--reason", "morning"]));
+    continues_to_its_end(&env, resumed, &run, pgid, at_stop);
+}
+
+/// The same release given to the interrupted run takes it over: the resume and the
+/// release are decided in one wake-up, before the re-attached attempt's handle exists
+/// (the handle is born frozen, then continued: the group does not stay stopped).
+#[test]
+fn a_release_taking_over_after_kill_9_continues_a_frozen_step_on_a_host() {
+    let Some(config) = hosts() else { return };
+    let env = Env::new();
+    let (run, pgid) = killed_while_frozen(&env, &config);
+    let at_stop = count(&env, &run);
+    let engine = env.spawn(&["release", &run, "remote", "--reason", "morning"]);
+    continues_to_its_end(&env, engine, &run, pgid, at_stop);
+}
+
+/// After the kill -9 and the resume, a cancel of the still frozen step kills its
+/// group there.
+#[test]
+fn a_frozen_step_on_a_host_is_cancelled_after_kill_9_and_resume() {
+    let Some(config) = hosts() else { return };
+    let env = Env::new();
+    let (run, pgid) = killed_while_frozen(&env, &config);
+    let resumed = resumed_still_frozen(&env, &run, pgid);
     ok(&env.run(&["cancel", &run, "--reason", "not needed"]));
     let done = wait_child(resumed, 60);
     assert_eq!(done.status.code(), Some(1), "{}", text(&done.stderr));

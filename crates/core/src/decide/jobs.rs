@@ -160,17 +160,18 @@ impl Core {
         if let Some(t) = s.timeout_at {
             self.timers.insert((t, Timer::StepTimeout(i)));
         }
+        // Frozen when the engine stopped: it still is there (a suspended Slurm job, a
+        // stopped group on an SSH host); its new handle is born knowing it (not told by
+        // a `Freeze` after it: the driver keeps only the latest wish for a handle not
+        // known yet, so a release in the same wake-up would leave it a bare
+        // "continue" that a handle never asked to freeze takes for nothing to do).
+        let frozen = s.hold.as_ref().is_some_and(|h| h.frozen);
         fx.push(Effect::Reattach {
             spec,
             executor,
             job_id,
+            frozen,
         });
-        // Frozen when the engine stopped: it still is there (a suspended Slurm job, a
-        // stopped group on an SSH host); the new handle knows it, so that a release
-        // continues it (its timeout's clock stays stopped).
-        if s.hold.as_ref().is_some_and(|h| h.frozen) {
-            fx.push(Effect::Freeze { step: i, attempt });
-        }
         true
     }
 }

@@ -28,7 +28,16 @@ impl Driver {
                 spec,
                 executor,
                 job_id,
-            } => self.spawn(spec, false, Some((executor, job_id))),
+                frozen,
+            } => self.spawn(
+                spec,
+                false,
+                Some(Reattached {
+                    executor,
+                    job_id,
+                    frozen,
+                }),
+            ),
             Effect::CancelJob { executor, job_id } => {
                 if let Some(e) = self.executors.iter().find(|e| e.name() == executor) {
                     let e = e.clone();
@@ -79,12 +88,7 @@ impl Driver {
     }
 
     /// Start an attempt (or follow the job of one a previous engine started: `job`).
-    pub(super) fn spawn(
-        &mut self,
-        spec: SpawnSpec,
-        compensation: bool,
-        job: Option<(String, String)>,
-    ) {
+    pub(super) fn spawn(&mut self, spec: SpawnSpec, compensation: bool, job: Option<Reattached>) {
         let tx = self.inbox_tx.clone();
         let key = (spec.step, spec.attempt);
         let (step, attempt) = key;
@@ -145,7 +149,9 @@ impl Driver {
                         kill: None,
                         tail: None,
                         cancel: Some(cancel_tx),
-                        frozen: None,
+                        // Held frozen on record: frozen again through its new handle
+                        // (a suspended Slurm job, an adopted local group: idempotent).
+                        frozen: reattach.as_ref().and_then(|r| r.frozen.then_some(true)),
                     },
                 );
                 let step_id = spec.step_id;
@@ -153,14 +159,16 @@ impl Driver {
                 // label spreads over several executors may have run on any of them).
                 let executor = reattach
                     .as_ref()
-                    .and_then(|(name, _)| self.executors.iter().find(|e| e.name() == name))
+                    .and_then(|r| self.executors.iter().find(|e| e.name() == r.executor))
                     .cloned()
                     .unwrap_or_else(|| self.executor(step));
                 let timeout = spec.timeout;
                 // Started now, not when this task first runs (after the driver's next
                 // await).
                 let starting = match reattach {
-                    Some((_, id)) => Box::pin(std::future::ready(executor.reattach(job, &id))),
+                    Some(r) => Box::pin(std::future::ready(
+                        executor.reattach(job, &r.job_id, r.frozen),
+                    )),
                     None => executor.begin(job, timeout),
                 };
                 tokio::spawn(async move {
@@ -311,6 +319,14 @@ impl Driver {
         }
         self.files_dir.clone()
     }
+}
+
+/// An attempt a previous engine started, to follow (`Effect::Reattach`).
+pub(super) struct Reattached {
+    executor: String,
+    job_id: String,
+    /// Held frozen on record.
+    frozen: bool,
 }
 
 /// What the core hears of a started attempt: its process group, or its job.

@@ -205,10 +205,13 @@ impl SshExecutor {
     }
 
     /// Follow an attempt an earlier engine started there (its log goes on where that
-    /// engine left it).
-    pub fn reattach(self: &Arc<Self>, job: ShellJob, pgid: &str) -> SshAttempt {
+    /// engine left it). `frozen`: held frozen on record; its group is stopped or
+    /// continued to match at once (`freeze_on_host`).
+    pub fn reattach(self: &Arc<Self>, job: ShellJob, pgid: &str, frozen: bool) -> SshAttempt {
         let dir = self.dir_of(&job);
-        self.attach(job, dir, pgid.to_string(), true)
+        let attempt = self.attach(job, dir, pgid.to_string(), true);
+        attempt.cancel.set_frozen(frozen);
+        attempt
     }
 
     fn attach(&self, job: ShellJob, dir: String, pgid: String, again: bool) -> SshAttempt {
@@ -305,9 +308,10 @@ impl SshExecutor {
 
 /// Applies a hold's wishes to an attempt's process group on its host: `kill -STOP` to
 /// freeze it, `kill -CONT` to continue it, each time the wish differs from what was
-/// last done (the latest wins). `applied` `None`: not known (a re-attached attempt,
-/// which the dead engine may have left frozen): a release continues it even if this
-/// engine's freeze came too late to be sent. A stop asked meanwhile sends its own CONT
+/// last done (the latest wins). `applied` `None`: not known (a re-attached attempt:
+/// the dead engine may have recorded a hold or a release and died before it signalled
+/// the group), so the wish it was re-attached with (`SshExecutor::reattach`) or any
+/// later one is sent once whatever it is. A stop asked meanwhile sends its own CONT
 /// with its TERM.
 async fn freeze_on_host(
     exec: SshExecutor,
@@ -321,11 +325,7 @@ async fn freeze_on_host(
             return;
         }
         let want = cancel.wants_frozen();
-        let send = match applied {
-            Some(a) => a != want,
-            None => want || cancel.ever_frozen(),
-        };
-        if send {
+        if applied != Some(want) {
             exec.signal(&dir, &[if want { "STOP" } else { "CONT" }])
                 .await;
             applied = Some(want);
