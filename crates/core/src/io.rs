@@ -166,6 +166,10 @@ pub enum Effect {
         spec: SpawnSpec,
         executor: String,
         job_id: String,
+        /// Held frozen on record: the new handle starts wanting it frozen, so that a
+        /// release decided before the handle exists (in the same wake-up as the
+        /// resume: `baton release` taking the run over) still continues it.
+        frozen: bool,
     },
     /// Run the step's `compensate` command (action is `Shell`).
     Compensate(SpawnSpec),
