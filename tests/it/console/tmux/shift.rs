@@ -176,7 +176,12 @@ fn a_new_run_above_the_selection_leaves_it_on_the_same_run() {
         assert!(out.status.success(), "{}", text(&out.stderr));
     }
     let tmux = Tmux::new(&env, 120, 30, &tui(&env));
-    tmux.wait_for("the Runs tab", |s| s.contains("Runs ·"), 20);
+    // Both rows listed before the key, or it moves in a list of one.
+    tmux.wait_for(
+        "the Runs tab listing both runs",
+        |s| s.contains("Runs ·") && s.contains("alpha") && s.contains("beta"),
+        20,
+    );
     // Newest first: beta, then alpha; the selection goes to alpha.
     tmux.keys(&["Down"]);
     let gamma = env.workflow(
