@@ -6,7 +6,6 @@
 use super::SessionError;
 use super::prepare::{self, Loaded, NewRunSpec, PlanSource, Ready};
 use baton_core::ForkPlan;
-use baton_model::Timestamp;
 use baton_store::Store;
 use std::sync::Arc;
 
@@ -66,19 +65,7 @@ pub fn create(
         let (ready, _) = super::concurrency::admit_fork(store, loaded, holder, &group, Some(fork))?;
         return Ok(ready);
     }
-    let prepare::Unwritten {
-        new_run,
-        mut core,
-        workflow,
-    } = prepare::unwritten(loaded);
-    let (committed, initial) = prepare::split_persisted(core.start_fork(fork, Timestamp::now()));
-    store.create_started_run(&new_run, holder, &committed, &core.state_summary())?;
-    Ok(Ready {
-        run_id: new_run.id,
-        workflow,
-        core,
-        initial,
-        committed,
-        stale: false,
+    prepare::create_with(store, loaded, holder, |core, now| {
+        core.start_fork(fork, now)
     })
 }

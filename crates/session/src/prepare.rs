@@ -95,14 +95,25 @@ fn give_back_freed_memory() {
 
 /// Record the new run, take its lease for `holder` and start its core.
 pub fn create(store: &mut Store, loaded: Loaded, holder: &str) -> Result<Ready, SessionError> {
+    create_with(store, loaded, holder, |core, now| core.start(now))
+}
+
+/// Record a new run that `start` opens (`Core::start`, or a fork's `start_fork`), take
+/// its lease for `holder`. The run, its lease and its first events go in one
+/// transaction; the driver acts on the rest (write-ahead holds: what it acts on is
+/// committed).
+pub(crate) fn create_with(
+    store: &mut Store,
+    loaded: Loaded,
+    holder: &str,
+    start: impl FnOnce(&mut Core, Timestamp) -> Vec<Effect>,
+) -> Result<Ready, SessionError> {
     let Unwritten {
         new_run,
         mut core,
         workflow,
     } = unwritten(loaded);
-    // The run, its lease and its first events go in one transaction; the driver acts
-    // on the rest (write-ahead holds: what it acts on is committed).
-    let (committed, initial) = split_persisted(core.start(Timestamp::now()));
+    let (committed, initial) = split_persisted(start(&mut core, Timestamp::now()));
     store.create_started_run(&new_run, holder, &committed, &core.state_summary())?;
     Ok(Ready {
         run_id: new_run.id,
