@@ -5,7 +5,7 @@
 //! `needs`, `logs` on a terminal in line length).
 use crate::helpers::*;
 use std::io::Write;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const SECRET: &str = "s3cr3t-token-9f2b";
 
@@ -203,13 +203,27 @@ run = 'printf "c s3cr3t-"; printf "token-9f2b d" >&2'
     }
 }
 
-/// The best of five timings of `small` and of `big`, taken in turns: noise on a busy
-/// machine only adds time, and both sizes meet the same load.
+/// This thread's CPU time so far: what the work itself cost, whatever else the machine
+/// (or the other tests) were doing meanwhile.
+fn thread_cpu() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid timespec for the call to fill.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// The best of five measures of `small` and of `big`, taken in turns, in this thread's
+/// CPU time (a wall clock on a loaded machine measured the load: the test flaked at a
+/// load average over 15): noise only adds time, and both sizes meet the same.
 fn best_times(mut small: impl FnMut(), mut big: impl FnMut()) -> (Duration, Duration) {
     let time = |f: &mut dyn FnMut()| {
-        let start = Instant::now();
+        let start = thread_cpu();
         f();
-        start.elapsed()
+        thread_cpu().saturating_sub(start)
     };
     let (mut t_small, mut t_big) = (Duration::MAX, Duration::MAX);
     for _ in 0..5 {
