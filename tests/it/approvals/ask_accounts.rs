@@ -117,20 +117,36 @@ impl Team {
             .expect("spawn baton")
     }
 
+    /// The open ask `user`'s inbox lists, once it does, and its votes; an asker that
+    /// ended before is a failure that says what the asker said.
+    fn listed_while(&self, user: &str, votes: usize, asker: &mut Child) -> Value {
+        wait_until("the ask in the inbox", secs(30), || {
+            if let Ok(Some(status)) = asker.try_wait() {
+                let mut said = String::new();
+                if let Some(mut e) = asker.stderr.take() {
+                    let _ = std::io::Read::read_to_string(&mut e, &mut said);
+                }
+                panic!("the asker ended ({status}) before its ask was listed: {said}");
+            }
+            self.find(user, votes)
+        })
+    }
+
     /// The open ask `user`'s inbox lists, once it does, and its votes.
     fn listed(&self, user: &str, votes: usize) -> Value {
-        wait_until("the ask in the inbox", secs(15), || {
-            let out = self.baton(user, &["inbox", "--json"]);
-            let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-            let found = v.as_array().and_then(|a| {
-                a.iter()
-                    .find(|w| {
-                        w["kind"] == "ask" && w["votes"].as_array().map(Vec::len) == Some(votes)
-                    })
-                    .cloned()
-            });
-            found.ok_or_else(|| all(&out))
-        })
+        wait_until("the ask in the inbox", secs(30), || self.find(user, votes))
+    }
+
+    /// The open ask with `votes` votes in `user`'s inbox, or what the inbox said.
+    fn find(&self, user: &str, votes: usize) -> Result<Value, String> {
+        let out = self.baton(user, &["inbox", "--json"]);
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        let found = v.as_array().and_then(|a| {
+            a.iter()
+                .find(|w| w["kind"] == "ask" && w["votes"].as_array().map(Vec::len) == Some(votes))
+                .cloned()
+        });
+        found.ok_or_else(|| all(&out))
     }
 }
 
@@ -152,7 +168,8 @@ fn two_accounts_make_the_quorum_of_a_third_s_ask_and_the_wake_up_crosses_account
             "5m",
         ],
     );
-    let w = t.listed(BO, 0);
+    let mut asker = asker;
+    let w = t.listed_while(BO, 0, &mut asker);
     let id = w["ask"].as_str().unwrap().to_string();
     assert_eq!(w["workflow"], format!("ask by {ANN}"), "{w}");
     assert_eq!(w["quorum"], 2, "{w}");
@@ -166,7 +183,6 @@ fn two_accounts_make_the_quorum_of_a_third_s_ask_and_the_wake_up_crosses_account
     assert!(text(&first.stdout).contains("(1/2)"), "{}", all(&first));
     let w = t.listed(CY, 1);
     assert_eq!(w["votes"], serde_json::json!([BO]), "{w}");
-    let mut asker = asker;
     assert!(
         asker.try_wait().unwrap().is_none(),
         "one vote of two decided nothing"
@@ -203,7 +219,7 @@ fn two_accounts_make_the_quorum_of_a_third_s_ask_and_the_wake_up_crosses_account
 #[test]
 fn an_ask_that_allows_self_approval_is_approved_by_its_own_account() {
     let t = Team::new();
-    let asker = t.spawn(
+    let mut asker = t.spawn(
         ANN,
         &[
             "ask",
@@ -214,7 +230,10 @@ fn an_ask_that_allows_self_approval_is_approved_by_its_own_account() {
             "5m",
         ],
     );
-    let id = t.listed(ANN, 0)["ask"].as_str().unwrap().to_string();
+    let id = t.listed_while(ANN, 0, &mut asker)["ask"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let own = t.baton(ANN, &["approve", &id, "--reason", "my own key"]);
     assert!(own.status.success(), "{}", all(&own));
     let out = wait_child(asker, 20);
