@@ -57,6 +57,23 @@ fn ask_row(r: &Row<'_>) -> rusqlite::Result<Ask> {
     })
 }
 
+/// Every ask whose id `ids_sql` selects (with `params`), in its order.
+fn read_where(
+    c: &Connection,
+    ids_sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<Ask>, StoreError> {
+    let ids: Vec<String> = c
+        .prepare_cached(ids_sql)?
+        .query_map(params, |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        out.extend(read(c, &id)?);
+    }
+    Ok(out)
+}
+
 fn read(c: &Connection, id: &str) -> Result<Option<Ask>, StoreError> {
     let Some(mut a) = c
         .prepare_cached(&format!("{SELECT} WHERE a.id = ?1"))?
@@ -125,39 +142,23 @@ impl Store {
     /// Every ask recorded open (a reader tells expired and abandoned ones by
     /// [`Ask::state_at`]), oldest first.
     pub fn open_asks(&self) -> Result<Vec<Ask>, StoreError> {
-        let r = (|| {
-            let ids: Vec<String> = self
-                .conn
-                .prepare_cached("SELECT id FROM asks WHERE state = 'open' ORDER BY opened_at, id")?
-                .query_map([], |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
-            let mut out = Vec::with_capacity(ids.len());
-            for id in ids {
-                out.extend(read(&self.conn, &id)?);
-            }
-            Ok(out)
-        })();
+        let r = read_where(
+            &self.conn,
+            "SELECT id FROM asks WHERE state = 'open' ORDER BY opened_at, id",
+            [],
+        );
         self.ctx(r)
     }
 
     /// Every ask the steps of run `run` made, oldest first (its engine tells its
     /// `[[notify]]` of them).
     pub fn asks_of_run(&self, run: &str) -> Result<Vec<Ask>, StoreError> {
-        let r = (|| {
-            let ids: Vec<String> = self
-                .conn
-                .prepare_cached(
-                    "SELECT id FROM asks WHERE run_id = ?1 AND step_id IS NOT NULL \
-                     ORDER BY opened_at, id",
-                )?
-                .query_map([run], |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
-            let mut out = Vec::with_capacity(ids.len());
-            for id in ids {
-                out.extend(read(&self.conn, &id)?);
-            }
-            Ok(out)
-        })();
+        let r = read_where(
+            &self.conn,
+            "SELECT id FROM asks WHERE run_id = ?1 AND step_id IS NOT NULL \
+             ORDER BY opened_at, id",
+            [run],
+        );
         self.ctx(r)
     }
 

@@ -544,11 +544,23 @@ impl Store {
                 "refused": why,
             }),
         };
-        self.decide(&decision, |tx| {
+        self.refuse_requested(&decision, &t.file, TRIGGER_INDEX, t.at)
+    }
+
+    /// A requested slot (a trigger's or a backfill's) refused: its row `refused` and
+    /// `decision`, the refusal, on the audit chain, in one transaction.
+    pub(super) fn refuse_requested(
+        &mut self,
+        decision: &Decision,
+        file: &str,
+        index: u32,
+        slot: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.decide(decision, |tx| {
             tx.execute(
                 "UPDATE schedule_slots SET fate = 'refused'
                  WHERE file = ?1 AND idx = ?2 AND slot_at = ?3 AND fate = ?4",
-                params![t.file, TRIGGER_INDEX, t.at.0, REQUESTED],
+                params![file, index, slot.0, REQUESTED],
             )?;
             Ok(())
         })

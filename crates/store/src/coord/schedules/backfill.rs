@@ -238,14 +238,7 @@ impl Store {
                 "decision": "backfill",
             }),
         };
-        self.decide(&decision, |tx| {
-            tx.execute(
-                "UPDATE schedule_slots SET fate = 'refused'
-                 WHERE file = ?1 AND idx = ?2 AND slot_at = ?3 AND fate = ?4",
-                params![b.file, b.index, b.slot.0, REQUESTED],
-            )?;
-            Ok(())
-        })
+        self.refuse_requested(&decision, &b.file, b.index, b.slot)
     }
 
     /// The backfilled slots the serve starts now: of each schedule, the oldest asked
