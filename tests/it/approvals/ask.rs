@@ -238,6 +238,52 @@ fn a_step_s_ask_is_the_step_s_and_is_the_same_ask_after_its_engine_is_killed() {
     );
 }
 
+/// A retry after an attempt whose ask was rejected (the attempt ended: failed) asks
+/// anew: the old rejection is not its answer.
+#[test]
+fn a_retried_step_asks_again_and_is_not_answered_by_the_last_attempts_rejection() {
+    let env = Env::new();
+    env.share_with_nobody();
+    let wf = env.workflow(
+        "retry.toml",
+        &format!(
+            "name = \"asking\"\n[[step]]\nid = \"migrate\"\nretry = {{ attempts = 2 }}\nrun = \"'{}' ask --prompt 'apply it?'\"\n",
+            env!("CARGO_BIN_EXE_baton")
+        ),
+    );
+    let engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
+    let run = env.wait_run_id();
+    let first = the_ask(&env)["ask"].as_str().unwrap().to_string();
+    let no = env.run_as_nobody(&["reject", &first, "--reason", "not yet"]);
+    assert!(
+        no.status.success(),
+        "{}{}",
+        text(&no.stdout),
+        text(&no.stderr)
+    );
+    // The second attempt's ask: a new one, open, on the inbox.
+    let second = wait_until("the retry's own ask", secs(30), || {
+        asks(&env)
+            .into_iter()
+            .find(|w| w["ask"].as_str() != Some(first.as_str()))
+    });
+    assert_eq!(second["run_id"].as_str(), Some(run.as_str()), "{second}");
+    let yes = env.run_as_nobody(&[
+        "approve",
+        second["ask"].as_str().unwrap(),
+        "--reason",
+        "now",
+    ]);
+    assert!(
+        yes.status.success(),
+        "{}{}",
+        text(&yes.stdout),
+        text(&yes.stderr)
+    );
+    let out = wait_child(engine, 30);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+}
+
 #[test]
 fn the_documented_pre_tool_hook_asks_for_matching_commands_only() {
     let env = Env::new();

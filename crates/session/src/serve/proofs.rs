@@ -20,13 +20,14 @@ pub(super) fn pauses(store: &mut Store, state: &mut ServeState, operator: &str) 
     };
     let mut changed = false;
     for row in &rows {
-        if state.agrees(row) || !state.refuse_once(row) {
+        if state.agrees(row) || state.refused_already(row) {
             continue;
         }
-        changed = true;
+        // Marked only once decided: a row the store could not check (busy) is checked
+        // again at the next scan.
         match store.prove_pause(row) {
             Ok(Ok(())) => {
-                // Proved: not a refusal after all.
+                changed = true;
                 state.proved(row);
                 crate::stdio::errln!(
                     "serve: {}#{} {}d by {}",
@@ -37,6 +38,8 @@ pub(super) fn pauses(store: &mut Store, state: &mut ServeState, operator: &str) 
                 );
             }
             Ok(Err(why)) => {
+                changed = true;
+                state.refuse_once(row);
                 let why = why.to_string();
                 crate::stdio::errln!(
                     "serve: refused the {} of {}#{} asked as {:?}: {why}",

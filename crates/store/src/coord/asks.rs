@@ -188,9 +188,11 @@ impl Store {
         self.ctx(r)
     }
 
-    /// The ask an earlier attempt of step `step` made with `prompt`, open or decided:
-    /// the attempt a resume runs again after its engine died asks the same question and
-    /// gets the same ask, and the decision given meanwhile (never an expired one).
+    /// The ask an earlier attempt of step `step` made with `prompt`, open or decided,
+    /// when that attempt never finished (its engine died: no `step_finished` of it): the
+    /// attempt a resume runs again asks the same question and gets the same ask, and the
+    /// decision given meanwhile (never an expired one). A retry after an attempt that
+    /// ended (rejected, failed) asks anew: an old answer is not a new one.
     pub fn ask_of_earlier_attempt(
         &self,
         run: &str,
@@ -202,8 +204,11 @@ impl Store {
             let id: Option<String> = self
                 .conn
                 .prepare_cached(
-                    "SELECT id FROM asks WHERE run_id = ?1 AND step_id = ?2 AND prompt = ?3 \
+                    "SELECT id FROM asks a WHERE run_id = ?1 AND step_id = ?2 AND prompt = ?3 \
                      AND attempt < ?4 AND state IN ('open', 'approved', 'rejected') \
+                     AND NOT EXISTS (SELECT 1 FROM events e WHERE e.run_id = a.run_id \
+                       AND e.step = a.step_id AND e.type = 'step_finished' \
+                       AND json_extract(e.json, '$.attempt') = a.attempt) \
                      ORDER BY opened_at DESC LIMIT 1",
                 )?
                 .query_row(params![run, step, prompt, attempt], |r| r.get(0))

@@ -165,7 +165,9 @@ pub fn verify_signatures(
             reason,
         };
         let details: serde_json::Value = serde_json::from_str(&row.details).unwrap_or_default();
-        if details.get("ask").is_some() {
+        // An answer to an ask is a row of its own (no event: no seq); a gate's decision
+        // always has its event's seq, so an `ask` key added to one cannot skip its check.
+        if row.seq.is_none() && details.get("ask").is_some() {
             match ask_signature(&row, &details) {
                 Ok(true) => count += 1,
                 Ok(false) => {}

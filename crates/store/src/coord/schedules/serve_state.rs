@@ -135,6 +135,11 @@ impl ServeState {
         );
     }
 
+    /// Whether `row` was refused already.
+    pub fn refused_already(&self, row: &PauseRow) -> bool {
+        self.kept.refused.contains(&row_key(row))
+    }
+
     /// Whether `row` was refused already; marks it so.
     pub fn refuse_once(&mut self, row: &PauseRow) -> bool {
         self.kept.refused.insert(row_key(row))
