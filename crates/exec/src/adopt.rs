@@ -104,25 +104,37 @@ pub fn attempt_dir(pid: i32) -> Option<PathBuf> {
     let output = env
         .split(|b| *b == 0)
         .find_map(|kv| kv.strip_prefix(b"BATON_OUTPUT="))?;
-    Some(
-        PathBuf::from(OsStr::from_bytes(output))
-            .parent()?
-            .to_path_buf(),
-    )
+    let dir = PathBuf::from(OsStr::from_bytes(output))
+        .parent()?
+        .to_path_buf();
+    super::files_dir::is_ours(&dir).then_some(dir)
 }
 
 /// Whether this process may trace its own user's processes that are not its
 /// descendants (an adopted leader's exit is seen only so): Yama's `ptrace_scope` is
-/// absent or 0, or 1 with `CAP_SYS_PTRACE` (root's, here).
+/// absent or 0, or 1 with `CAP_SYS_PTRACE` in effect (root in a container often lacks
+/// it: being root is not the test).
 pub fn may_trace() -> bool {
     match std::fs::read_to_string("/proc/sys/kernel/yama/ptrace_scope") {
         Err(_) => true,
         Ok(scope) => match scope.trim() {
             "0" => true,
-            "1" => nix::unistd::geteuid().is_root(),
+            "1" => has_cap_sys_ptrace(),
             _ => false,
         },
     }
+}
+
+/// Whether `CAP_SYS_PTRACE` (capability 19) is in this process's effective set.
+fn has_cap_sys_ptrace() -> bool {
+    const CAP_SYS_PTRACE: u32 = 19;
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            let hex = s.lines().find_map(|l| l.strip_prefix("CapEff:"))?.trim();
+            u64::from_str_radix(hex, 16).ok()
+        })
+        .is_some_and(|caps| caps & (1 << CAP_SYS_PTRACE) != 0)
 }
 
 /// Adopt `job`'s attempt whose process group `pgid` a dead engine left frozen (resume,
@@ -135,8 +147,9 @@ pub fn adopt(job: ShellJob, pgid: i32) -> Result<Running, ExecError> {
     };
     let [output, usage] = frozen_attempt(pgid, &job.run_id, &job.step_id, job.attempt)
         .ok_or_else(|| lost("it is gone, or no longer this attempt's".into()))?;
-    let files = AttemptFiles::adopted(output, usage)
-        .ok_or_else(|| lost("its $BATON_OUTPUT and $BATON_USAGE are not one directory's".into()))?;
+    let files = AttemptFiles::adopted(output, usage).ok_or_else(|| {
+        lost("its $BATON_OUTPUT and $BATON_USAGE are not one directory baton made".into())
+    })?;
     let open = |fd: i32| -> io::Result<pipe::Receiver> {
         let f = std::fs::OpenOptions::new()
             .read(true)

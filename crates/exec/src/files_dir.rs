@@ -77,6 +77,23 @@ pub(super) fn private_attempt_dir(label: &str) -> std::io::Result<AttemptDir> {
     private_dir(label).map(AttemptDir::at)
 }
 
+/// Whether `dir` can be a directory baton made for an attempt's files: absolute, no
+/// `..`, under [`files_root`] in a `baton-…` directory. An adopted attempt's directory
+/// is read from its process's environment, which the step can change: only one of
+/// these is ever taken (and removed at its end).
+pub(super) fn is_ours(dir: &Path) -> bool {
+    use std::path::Component;
+    dir.is_absolute()
+        && dir
+            .components()
+            .all(|c| matches!(c, Component::RootDir | Component::Normal(_)))
+        && dir
+            .strip_prefix(files_root())
+            .ok()
+            .and_then(|rest| rest.components().next())
+            .is_some_and(|c| c.as_os_str().to_string_lossy().starts_with("baton-"))
+}
+
 /// A fresh private (0700) directory under [`files_root`], named from `label`.
 pub(super) fn private_dir(label: &str) -> std::io::Result<PathBuf> {
     let base = files_root();
@@ -336,6 +353,18 @@ impl FilesDir {
 mod tests {
     use super::*;
     use std::os::unix::fs::MetadataExt;
+
+    #[test]
+    fn only_a_baton_directory_under_the_files_root_is_ours() {
+        let root = files_root();
+        assert!(is_ours(&root.join("baton-run-1a2b/0f0f")));
+        assert!(is_ours(&root.join("baton-r-s-1-00ff")));
+        assert!(!is_ours(&root.join("baton-x/../../etc")));
+        assert!(!is_ours(&root.join("other/0f0f")));
+        assert!(!is_ours(&root));
+        assert!(!is_ours(Path::new("/home/someone/project")));
+        assert!(!is_ours(Path::new("relative/baton-x")));
+    }
 
     #[test]
     fn the_root_is_tmpdir_when_set_else_a_ram_file_system_else_the_temp_dir() {

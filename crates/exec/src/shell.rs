@@ -90,7 +90,8 @@ impl AttemptFiles {
     /// removed with their directory once read.
     pub(super) fn adopted(output: PathBuf, usage: PathBuf) -> Option<AttemptFiles> {
         let dir = output.parent()?.to_path_buf();
-        (usage.parent() == Some(dir.as_path())).then(|| AttemptFiles {
+        let ours = usage.parent() == Some(dir.as_path()) && super::files_dir::is_ours(&dir);
+        ours.then(|| AttemptFiles {
             dir: AttemptDir::at(dir),
             output,
             usage,
