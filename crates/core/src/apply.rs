@@ -264,14 +264,22 @@ impl Core {
                     self.durations.push(*duration_ms);
                     // What was read while it ran gives way to the whole file's sum.
                     self.fold_usage(i, *usage, false);
-                    // A budget gate its running usage opened is over with it: the next
-                    // start is checked against the ceilings as any start is.
+                    // A budget gate its running usage opened is over with it (the next
+                    // start is checked against the ceilings as any start is), unless
+                    // another step is still frozen at the ceiling: the gate is then
+                    // that step's, open until a raise, a rejection or its timeout.
                     if self
                         .budget_gate
                         .as_ref()
                         .is_some_and(|g| g.step.as_deref() == Some(step.as_str()))
                     {
-                        self.budget_gate = None;
+                        let frozen = (0..self.steps.len()).find(|&k| {
+                            k != i && self.steps[k].hold.as_ref().is_some_and(|h| h.budget)
+                        });
+                        match (frozen, self.budget_gate.as_mut()) {
+                            (Some(k), Some(g)) => g.step = Some(self.plan.steps[k].id.clone()),
+                            _ => self.budget_gate = None,
+                        }
                     }
                 }
             }
@@ -577,11 +585,7 @@ impl Core {
             }
         }
         if self.plan.budget.is_some() {
-            let totals = [
-                self.used_cost,
-                self.used_calls as f64,
-                self.used_tokens as f64,
-            ];
+            let totals = self.totals();
             self.burn.push(at, totals);
         }
     }

@@ -273,3 +273,20 @@ fn a_replay_keeps_the_gates_deadline() {
     );
     assert_eq!(again.run_state(), RunState::Failed);
 }
+
+/// `agent` opens the gate at the ceiling, `other`'s lines then freeze it too; `agent`
+/// ends (killed from outside, say): the gate stays, now `other`'s, so a rejection still
+/// has a gate to decide and kills the step still frozen.
+#[test]
+fn the_gate_outlives_its_first_step_while_another_is_frozen_at_the_ceiling() {
+    let mut sim = Sim::new(budget(1000, None, OnTimeout::Reject), cfg());
+    sim.started("agent");
+    sim.started("other");
+    let (a, o) = (sim.idx("agent"), sim.idx("other"));
+    assert_eq!(freezes(&usage(&mut sim, "agent", 1200)), [(a, true)]);
+    assert_eq!(freezes(&usage(&mut sim, "other", 100)), [(o, true)]);
+    sim.finish("agent", StepOutcome::Signalled { signal: 9 }, vec![]);
+    let out = sim.cmd(reject("spent enough"));
+    assert!(out.is_accepted(), "{out:?}");
+    assert_eq!(kills(&sim.last), [o]);
+}
