@@ -250,7 +250,7 @@ pub fn waiting(ask: &Ask, me: &str, run_state: Option<RunState>) -> Waiting {
             format!("baton reject {} --reason …", ask.id),
         ],
         inputs: ask.inputs.clone(),
-        signed: false,
+        signed: ask.signers.is_some(),
         ask: Some(ask.id.clone()),
         engine_gone_at: None,
     };

@@ -497,7 +497,12 @@ pub(super) fn open_gate_dialog(ui: &mut UiState, view: &RunView, decision: Decis
             Decision::Reject if g.actions.reject => {
                 ui.dialog = Some(Dialog::Gate(Box::new(GateDialog::budget_rejection(None))));
             }
-            Decision::Reject | Decision::PushBack => toast(
+            Decision::PushBack => toast(
+                ui,
+                "✘ the budget gate is raised (a) or rejected (x), not pushed back".to_string(),
+                false,
+            ),
+            Decision::Reject => toast(
                 ui,
                 format!(
                     "✘ the run is {}: the budget gate cannot be rejected now",
@@ -510,9 +515,10 @@ pub(super) fn open_gate_dialog(ui: &mut UiState, view: &RunView, decision: Decis
     // Why a gate open for approval cannot be pushed back, in the core's words.
     if decision == Decision::PushBack && g.actions.reject && !g.actions.push_back {
         let step = g.step_id.clone();
+        // A signed gate takes no `revise` (its round is shown all the same).
         let refusal = match g.round {
-            Some(r) => baton_model::Refusal::RoundsUsed { step, rounds: r.of },
-            None => baton_model::Refusal::NoRevise { step },
+            Some(r) if !g.signed => baton_model::Refusal::RoundsUsed { step, rounds: r.of },
+            _ => baton_model::Refusal::NoRevise { step },
         };
         ui.dialog = Some(Dialog::Refused(format!("✘ {refusal}")));
         return;

@@ -52,10 +52,27 @@ pub(super) fn waiting_tab(ui: &mut UiState, view: &RunView, action: Action) -> V
             };
             // Who may not decide it is told so before typing a word, saying who may.
             let refused = match decision {
+                // An ask is answered yes or no; a gate is pushed back only where the
+                // inbox offers it (a `revise` with rounds left).
+                Decision::PushBack if w.kind == WaitKind::Ask => {
+                    Some("an ask is approved or rejected, not pushed back".to_string())
+                }
+                Decision::PushBack if !offered(ui, &Action::PushBack) => Some(
+                    "this gate takes no push-back now (no `revise`, or its rounds are used): approve or reject it"
+                        .to_string(),
+                ),
+                // The console signs a gate's decision through ssh-agent, not an ask's.
+                _ if w.signed && w.kind == WaitKind::Ask => Some(format!(
+                    "a signed ask counts only a signed answer: `baton {} {} --sign-key KEY --reason …`",
+                    if decision == Decision::Approve { "approve" } else { "reject" },
+                    w.ask.as_deref().unwrap_or_default()
+                )),
                 _ if w.signed => None,
-                Decision::Approve => w.why_not.clone(),
+                Decision::Approve => w.why_not.as_ref().map(ToString::to_string),
                 Decision::Reject | Decision::PushBack => {
-                    baton_model::actor::check_approver(&w.approvers, &ui.operator).err()
+                    baton_model::actor::check_approver(&w.approvers, &ui.operator)
+                        .err()
+                        .map(|r| r.to_string())
                 }
             };
             if let Some(why) = refused {
