@@ -151,13 +151,15 @@ impl KeySource for TermKeys {
         crossterm::terminal::disable_raw_mode()
     }
     fn resume(&mut self) -> std::io::Result<()> {
+        // Keys are read again whatever else fails: a console that cannot read them
+        // could not be told to quit.
+        self.stream = Some(EventStream::new());
         crossterm::terminal::enable_raw_mode()?;
         let mut out = std::io::stdout();
         crossterm::execute!(out, crossterm::terminal::EnterAlternateScreen)?;
         if self.mouse {
             crossterm::execute!(out, crossterm::event::EnableMouseCapture)?;
         }
-        self.stream = Some(EventStream::new());
         Ok(())
     }
 }
@@ -178,6 +180,14 @@ impl Signals {
             int: signal(SignalKind::interrupt())?,
         })
     }
+    /// Forget the Ctrl-Cs the terminal sent while an editor had it (not raw then: the
+    /// key became SIGINT to the editor and to this console alike); SIGTERM and SIGHUP
+    /// stay, and end the console at its next turn.
+    fn forget_interrupts(&mut self) {
+        use futures::FutureExt;
+        while self.int.recv().now_or_never().is_some() {}
+    }
+
     async fn any(&mut self) {
         tokio::select! {
             _ = self.term.recv() => {}
@@ -387,6 +397,7 @@ where
                     // In the foreground, the terminal handed over: the loop waits here
                     // (an engine this console drives goes on in its own tasks).
                     let edited = edit_in_editor(&mut events, &text).await;
+                    signals.forget_interrupts();
                     clear(terminal)?;
                     dirty = true;
                     ui.now = Some(Timestamp::now());
@@ -490,10 +501,6 @@ async fn edit_in_editor<S: KeySource>(
     edited
 }
 
-/// Clear the screen and have the next frame drawn whole. Not `Terminal::clear`: it asks
-/// the terminal where its cursor is, and the answer, read from the keyboard's stream,
-/// races the key reader (the console then stops, "cursor position could not be read").
-/// A blank frame after the clear makes ratatui's next diff send every cell.
 /// What a watched value's change brings: the new value into `slot` (and a redraw), or,
 /// once its sender is gone, that channel closed (the last value stays shown).
 fn take<T: Clone>(
@@ -510,6 +517,10 @@ fn take<T: Clone>(
     changed
 }
 
+/// Clear the screen and have the next frame drawn whole. Not `Terminal::clear`: it asks
+/// the terminal where its cursor is, and the answer, read from the keyboard's stream,
+/// races the key reader (the console then stops, "cursor position could not be read").
+/// A blank frame after the clear makes ratatui's next diff send every cell.
 fn clear<B: Backend>(terminal: &mut Terminal<B>) -> Result<(), TuiError> {
     let failed = |e: B::Error| TuiError::Draw(e.to_string());
     terminal
