@@ -18,12 +18,7 @@ fn fork_plan(v: &RunView, rerun: &[&str], reused: &[&str]) -> ForkPreview {
 }
 
 /// `F` on `step`, then the session's answer to it.
-fn fork_answer(
-    v: &RunView,
-    ui: &mut UiState,
-    step: &str,
-    result: Result<ForkPreview, Refusal>,
-) {
+fn fork_answer(v: &RunView, ui: &mut UiState, step: &str, result: Result<ForkPreview, Refusal>) {
     ui.follow = false;
     ui.selected = v.step_index(step).unwrap_or(0);
     let fork = Action::ForkPlanned {
@@ -53,21 +48,28 @@ pub(super) fn scenarios() -> Vec<(&'static str, Setup)> {
                     "page-oncall",
                     "publish-crate",
                 ],
-                &["checkout", "build", "lint", "integration-tests", "docs", "sbom"],
+                &[
+                    "checkout",
+                    "build",
+                    "lint",
+                    "integration-tests",
+                    "docs",
+                    "sbom",
+                ],
             );
             fork_answer(&v, &mut u, "unit-tests", Ok(plan));
             (v, u)
         }),
-        // …or the core's refusal of it, in its words: deploy-prod's upstream package
-        // was skipped in the run (it would never run in the fork).
+        // …or the core's refusal of it, in its words: deploy-prod's upstream docs
+        // failed in the run (it would never run in the fork).
         ("fork_refused", || {
             let v = fixtures::finished_failed();
             let mut u = ui();
             let refusal = Refusal::ForkUpstreamNotSucceeded {
                 run: v.run_id.clone(),
                 step: "deploy-prod".into(),
-                upstream: "package".into(),
-                state: StepState::Skipped,
+                upstream: "docs".into(),
+                state: StepState::Failed,
             };
             fork_answer(&v, &mut u, "deploy-prod", Err(refusal));
             (v, u)

@@ -43,7 +43,11 @@ pub(super) fn planned(
                 button: Default::default(),
             }));
         }
-        Ok(_) => toast(ui, format!("✘ fork from {step}: close the dialog, then F again"), false),
+        Ok(_) => toast(
+            ui,
+            format!("✘ fork from {step}: close the dialog, then F again"),
+            false,
+        ),
         Err(why) if !busy => {
             ui.toast = None;
             ui.dialog = Some(Dialog::Refused(format!("✘ fork from {step}: {why}")));
@@ -52,4 +56,3 @@ pub(super) fn planned(
     }
     Vec::new()
 }
-

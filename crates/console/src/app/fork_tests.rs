@@ -46,7 +46,12 @@ fn the_cores_plan_is_the_dialog_and_yes_forks_from_its_step() {
     press_f(&mut ui, &v, "unit-tests");
     // A service among the reruns, a reused list the console could not work out alone:
     // whatever the core says is what the dialog holds.
-    let p = plan(&v, "unit-tests", &["unit-tests", "package"], &["checkout", "lint"]);
+    let p = plan(
+        &v,
+        "unit-tests",
+        &["unit-tests", "package"],
+        &["checkout", "lint"],
+    );
     let answer = Action::ForkPlanned {
         run_id: v.run_id.clone(),
         step: "unit-tests".into(),
@@ -75,12 +80,12 @@ fn the_cores_refusal_is_shown_and_nothing_is_forked() {
     let v = fixtures::finished_failed();
     let mut ui = UiState::new("alice");
     press_f(&mut ui, &v, "deploy-prod");
-    // deploy-prod needs package, which the run skipped.
+    // deploy-prod needs docs, which failed in the run.
     let refusal = Refusal::ForkUpstreamNotSucceeded {
         run: v.run_id.clone(),
         step: "deploy-prod".into(),
-        upstream: "package".into(),
-        state: StepState::Skipped,
+        upstream: "docs".into(),
+        state: StepState::Failed,
     };
     let answer = Action::ForkPlanned {
         run_id: v.run_id.clone(),
@@ -145,7 +150,11 @@ fn an_answer_that_comes_while_another_dialog_is_open_leaves_it_be() {
         },
     );
     assert!(matches!(&ui.dialog, Some(Dialog::Refused(t)) if t == "something else"));
-    let toast = ui.toast.as_ref().map(|t| t.text.clone()).unwrap_or_default();
+    let toast = ui
+        .toast
+        .as_ref()
+        .map(|t| t.text.clone())
+        .unwrap_or_default();
     assert!(toast.contains("F again"), "{toast}");
 }
 

@@ -32,7 +32,10 @@ fn gate() -> Waiting {
 fn ask(signed: bool) -> Waiting {
     let mut w = gate();
     w.kind = WaitKind::Ask;
-    w.ask = Some(format!("{}01JXR9ASKASKASKASKASKASK", baton_model::ask::ID_PREFIX));
+    w.ask = Some(format!(
+        "{}01JXR9ASKASKASKASKASKASK",
+        baton_model::ask::ID_PREFIX
+    ));
     w.signed = signed;
     w.commands.retain(|c| !c.starts_with("baton push-back"));
     w
@@ -52,7 +55,10 @@ fn pushing_back_an_ask_is_refused_before_any_typing() {
     assert!(!offered(&ui, &v, ui.context(), &Action::PushBack));
     assert!(update(&mut ui, &v, Action::PushBack).is_empty());
     let text = refused(&ui);
-    assert!(text.contains("an ask is approved or rejected, not pushed back"), "{text}");
+    assert!(
+        text.contains("an ask is approved or rejected, not pushed back"),
+        "{text}"
+    );
     assert!(ui.pending == 0 && ui.sent_from.is_none());
 }
 
@@ -77,8 +83,10 @@ fn pushing_back_a_gate_the_inbox_offers_no_push_back_for_is_refused() {
 fn a_gate_the_inbox_offers_a_push_back_for_opens_the_push_back_dialog() {
     let mut w = gate();
     w.commands.retain(|c| !c.starts_with("baton push-back"));
-    w.commands
-        .push(format!("baton push-back {} {} --reason …", w.run_id, w.step));
+    w.commands.push(format!(
+        "baton push-back {} {} --reason …",
+        w.run_id, w.step
+    ));
     let (run, step) = (w.run_id.clone(), w.step.clone());
     let (v, mut ui) = waiting_on(w);
     assert!(offered(&ui, &v, ui.context(), &Action::PushBack));
@@ -101,7 +109,10 @@ fn a_console_answer_to_a_signed_ask_is_refused_naming_the_command_that_signs() {
         let (v, mut ui) = waiting_on(w);
         assert!(update(&mut ui, &v, action.clone()).is_empty(), "{verb}");
         let text = refused(&ui);
-        assert!(text.contains("a signed ask counts only a signed answer"), "{text}");
+        assert!(
+            text.contains("a signed ask counts only a signed answer"),
+            "{text}"
+        );
         assert!(
             text.contains(&format!("`baton {verb} {id} --sign-key KEY --reason …`")),
             "{text}"
