@@ -68,6 +68,14 @@ pub enum ConsoleRequest {
         run_id: String,
         reply: oneshot::Sender<Result<String, Refusal>>,
     },
+    /// What a fork of a run from a step would do, as `baton fork --dry-run` says it (the
+    /// core's plan: what runs again, what is reused), or the core's refusal. Nothing is
+    /// written: the console's fork dialog shows it before `Fork` is asked.
+    ForkPlan {
+        run_id: String,
+        step: String,
+        reply: oneshot::Sender<Result<super::fork::Preview, Refusal>>,
+    },
     /// Fork a finished run from a step (as `baton fork RUN --from STEP`) and drive the
     /// fork here, showing it: what it reruns and reuses, or why not.
     Fork {
@@ -439,6 +447,25 @@ impl Service {
                     return;
                 }
                 self.off_thread(run_id, Some(command), Reply::Command(reply));
+            }
+            ConsoleRequest::ForkPlan {
+                run_id,
+                step,
+                reply,
+            } => {
+                // A read, the same as `baton fork --dry-run`'s, off the service's thread.
+                let (db, read_only) = (self.db.clone(), self.read_only);
+                tokio::task::spawn_blocking(move || {
+                    let opened = if read_only {
+                        Store::open_read_only(&db)
+                    } else {
+                        Store::open_existing(&db)
+                    };
+                    let planned = opened
+                        .map_err(SessionError::from)
+                        .and_then(|store| super::fork::preview(&store, &run_id, &step));
+                    let _ = reply.send(planned.map_err(|e| refusal(&e)));
+                });
             }
             ConsoleRequest::Fork {
                 run_id,

@@ -21,6 +21,35 @@ pub fn plan(store: &Store, run_id: &str, from: &str) -> Result<ForkPlan, Session
         })
 }
 
+/// What a fork would do, by step id, as the console's fork dialog lists it: the core's
+/// own plan ([`plan`], as `baton fork --dry-run` prints it), never a copy of its rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Preview {
+    pub run: String,
+    pub step: String,
+    /// The steps that run again, in plan order.
+    pub rerun: Vec<String>,
+    /// The steps kept as recorded, in the order the fork records them (a fanned-out
+    /// step's instances before it).
+    pub reused: Vec<String>,
+}
+
+impl From<&ForkPlan> for Preview {
+    fn from(plan: &ForkPlan) -> Preview {
+        Preview {
+            run: plan.from_run.clone(),
+            step: plan.from_step.clone(),
+            rerun: plan.rerun.clone(),
+            reused: plan.reused.iter().map(|r| r.step.clone()).collect(),
+        }
+    }
+}
+
+/// [`plan`] by step id, for the console (`ConsoleRequest::ForkPlan`): nothing written.
+pub fn preview(store: &Store, run_id: &str, from: &str) -> Result<Preview, SessionError> {
+    plan(store, run_id, from).map(|p| Preview::from(&p))
+}
+
 /// The fork's workflow (the text the old run recorded) and params (the old run's,
 /// `given` on top, checked as `run --param` checks them; secret params, never stored,
 /// given again), loaded before anything is written.
