@@ -132,7 +132,10 @@ fn assert_never_two_at_once(env: &Env) {
         let (run, what) = l.split_once(' ').expect("ledger line");
         match what {
             "start" => {
-                assert!(open.is_none(), "{run} started while {open:?} ran: {lines:#?}");
+                assert!(
+                    open.is_none(),
+                    "{run} started while {open:?} ran: {lines:#?}"
+                );
                 open = Some(run.to_string());
             }
             "end" => {
@@ -164,7 +167,12 @@ fn a_fork_queues_behind_the_groups_holder_as_a_new_run_does_and_runs_after_it() 
     );
     release(&env);
     let holder_out = wait_child(holder_engine, 60);
-    assert_eq!(holder_out.status.code(), Some(0), "{}", text(&holder_out.stderr));
+    assert_eq!(
+        holder_out.status.code(),
+        Some(0),
+        "{}",
+        text(&holder_out.stderr)
+    );
     let out = wait_child(fork, 60);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     // It said why it waited, in `baton run`'s words.
@@ -204,7 +212,12 @@ fn a_fork_in_a_skip_group_held_by_another_run_is_skipped_as_a_new_run_is() {
     assert_eq!(env.show(&holder)["state"], "running");
     release(&env);
     let holder_out = wait_child(holder_engine, 60);
-    assert_eq!(holder_out.status.code(), Some(0), "{}", text(&holder_out.stderr));
+    assert_eq!(
+        holder_out.status.code(),
+        Some(0),
+        "{}",
+        text(&holder_out.stderr)
+    );
     assert!(
         !ledger(&env).iter().any(|l| l.starts_with(&new)),
         "{:#?}",
@@ -220,7 +233,12 @@ fn a_fork_in_a_cancel_running_group_supersedes_the_holder_and_starts_once_it_end
     let (old, holder_engine, holder) = old_and_holder(&env, &wf);
     let fork = spawn_fork(&env, &old);
     let holder_out = wait_child(holder_engine, 60);
-    assert_eq!(holder_out.status.code(), Some(1), "{}", text(&holder_out.stderr));
+    assert_eq!(
+        holder_out.status.code(),
+        Some(1),
+        "{}",
+        text(&holder_out.stderr)
+    );
     let new = the_other_run(&env, &[&old, &holder]);
     assert_eq!(env.show(&holder)["state"], "cancelled");
     // The cancel is on record under the fork's starter, `superseded by FORK`.
@@ -233,7 +251,11 @@ fn a_fork_in_a_cancel_running_group_supersedes_the_holder_and_starts_once_it_end
         .find(|r| r["action"] == "cancel")
         .unwrap_or_else(|| panic!("no cancel on record: {audit:#}"))
         .clone();
-    assert_eq!(cancel["reason"], format!("superseded by {new}"), "{cancel:#}");
+    assert_eq!(
+        cancel["reason"],
+        format!("superseded by {new}"),
+        "{cancel:#}"
+    );
     assert_eq!(cancel["actor"], env.show(&new)["operator"], "{cancel:#}");
     release(&env);
     let out = wait_child(fork, 60);
@@ -273,7 +295,12 @@ fn kill_dash_nine_of_a_queued_forks_engine_then_resume_it_stays_queued_and_runs_
     );
     release(&env);
     let holder_out = wait_child(holder_engine, 60);
-    assert_eq!(holder_out.status.code(), Some(0), "{}", text(&holder_out.stderr));
+    assert_eq!(
+        holder_out.status.code(),
+        Some(0),
+        "{}",
+        text(&holder_out.stderr)
+    );
     let out = wait_child(resumed, 60);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let shown = env.show(&new);
