@@ -495,24 +495,28 @@ impl Service {
                 .and_then(|mut store| {
                     let plan = super::fork::plan(&store, &run_id, &step)?;
                     let loaded = super::fork::load(&store, &run_id, &params, &operator)?;
-                    let ready = super::fork::create(
+                    let made = super::concurrency::create(
                         &mut store,
                         loaded,
-                        &plan,
                         &super::host::lease_holder(),
+                        Some(&plan),
                     )?;
-                    Ok((plan, ready))
+                    Ok((plan, made))
                 });
             match made {
-                Ok((plan, ready)) => {
-                    let message = format!(
+                Ok((plan, made)) => {
+                    let mut message = format!(
                         "run {} runs again {}, reuses {} step{} of run {}",
-                        ready.run_id,
+                        made.ready.run_id,
                         plan.rerun.join(", "),
                         plan.reused.len(),
                         if plan.reused.len() == 1 { "" } else { "s" },
                         plan.from_run
                     );
+                    if let Some(said) = made.said() {
+                        message = format!("{said}; {message}");
+                    }
+                    let ready = made.ready;
                     let _ = back.send(Back::TakenOver {
                         ready: Box::new(ready),
                         message: Some(message),

@@ -2,9 +2,12 @@
 //! recorded workflow, with its params (and `--param` on top), in which STEP and what
 //! follows it run again and the other steps keep the old run's recorded outcomes and
 //! outputs. What is reused is the old run's core's decision (`Core::fork_plan`); the
-//! new run records it in its own history (`Core::start_fork`).
+//! new run records it in its own history (`Core::start_fork`, or `Core::fork_from`
+//! then the group's opening). The fork is made as any new run is
+//! (`concurrency::create`): in its workflow's concurrency group, if it has one, it
+//! starts, queues, is skipped or supersedes the holder exactly as `baton run` would.
 use super::SessionError;
-use super::prepare::{self, Loaded, NewRunSpec, PlanSource, Ready};
+use super::prepare::{self, Loaded, NewRunSpec, PlanSource};
 use baton_core::ForkPlan;
 use baton_store::Store;
 use std::sync::Arc;
@@ -78,23 +81,5 @@ pub fn load(
         plan: Arc::clone(&plan),
         params,
         source_text: record.source_text.clone(),
-    })
-}
-
-/// Record the fork (its reused steps' outcomes with its creation), take its lease for
-/// `holder` and start its core. A workflow with a concurrency group: the fork joins it
-/// as `run` does (running, queued or skipped, as the group decides).
-pub fn create(
-    store: &mut Store,
-    loaded: Loaded,
-    fork: &ForkPlan,
-    holder: &str,
-) -> Result<Ready, SessionError> {
-    if let Some(group) = super::concurrency::group_of(&loaded.plan, &loaded.params)? {
-        let (ready, _) = super::concurrency::admit_fork(store, loaded, holder, &group, Some(fork))?;
-        return Ok(ready);
-    }
-    prepare::create_with(store, loaded, holder, |core, now| {
-        core.start_fork(fork, now)
     })
 }
