@@ -67,13 +67,17 @@ impl Remote<'_> {
 
     /// The job is over: its shell is gone and the scheduler (or host) runs it no more.
     fn wait_job_ended(&self, pid: i32, job: &str, why: &str) {
-        wait_until(why, secs(30), || !process_alive(pid) && !(self.runs_job)(job));
+        wait_until(why, secs(30), || {
+            !process_alive(pid) && !(self.runs_job)(job)
+        });
     }
 
     /// Nothing of an attempt stays behind where it ran.
     fn wait_no_files(&self) {
         if let Some(dir) = &self.files {
-            wait_until("the attempts' files gone", secs(10), || walk(dir).is_empty());
+            wait_until("the attempts' files gone", secs(10), || {
+                walk(dir).is_empty()
+            });
         }
     }
 }
@@ -322,8 +326,7 @@ fn resume_follows(r: &Remote, env: &Env, id: &str, steps: &[&str]) -> serde_json
     }
     let log = text(&env.run(&["logs", id, "job"]).stdout);
     assert_eq!(
-        log,
-        "line-1\nline-2\nline-3\n",
+        log, "line-1\nline-2\nline-3\n",
         "{}: each line once",
         r.what
     );

@@ -156,7 +156,11 @@ fn resume_after_kill_9_reattaches_without_running_the_job_again() {
     }
     let env = Env::new();
     let id = reattach(&remote(), &env);
-    assert_eq!(jobs_of(&id).len(), 2, "one job a step, never submitted again");
+    assert_eq!(
+        jobs_of(&id).len(),
+        2,
+        "one job a step, never submitted again"
+    );
 }
 
 /// A workflow whose cluster step `count` prints `n 1` … `n {lines}`, writing each

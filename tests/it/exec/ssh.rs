@@ -74,7 +74,10 @@ fn a_step_runs_on_a_host_with_its_outputs_env_and_masked_secret() {
             !lines.contains(SECRET),
             "a secret on a command line:\n{lines}"
         );
-        assert!(group_runs(&pgid), "the recorded group {pgid} runs:\n{lines}");
+        assert!(
+            group_runs(&pgid),
+            "the recorded group {pgid} runs:\n{lines}"
+        );
     });
 }
 
