@@ -110,6 +110,17 @@ pub fn attempt_dir(pid: i32) -> Option<PathBuf> {
     super::files_dir::is_ours(&dir).then_some(dir)
 }
 
+/// The process that traces `pid` already (`TracerPid` in its status), if any: a
+/// process has one tracer, so baton's would be refused. Read only: nothing changes.
+pub fn tracer_of(pid: i32) -> Option<i32> {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("TracerPid:"))
+        .and_then(|v| v.trim().parse().ok())
+        .filter(|&t: &i32| t != 0)
+}
+
 /// Whether this process may trace its own user's processes that are not its
 /// descendants (an adopted leader's exit is seen only so): Yama's `ptrace_scope` is
 /// absent or 0, or 1 with `CAP_SYS_PTRACE` in effect (root in a container often lacks

@@ -104,6 +104,27 @@ fn refused_on_record(env: &Env, run: &str, code: &str) -> usize {
         .count()
 }
 
+/// The step held (with `hold`'s further arguments), frozen, its engine killed -9,
+/// another tracer on its main process, `go` written: `(run, leader, strace)`.
+fn frozen_crashed_and_traced(env: &Env, more: &[&str]) -> (String, i32, Child) {
+    let wf = env.workflow("untraced.toml", WAITS_FOR_GO);
+    let mut engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
+    let run = env.wait_run_id();
+    wait_until("the step to start", secs(30), || {
+        env.path().join("progress").exists()
+    });
+    let mut hold = vec!["hold", &run, "count", "--reason", "over a crash"];
+    hold.extend_from_slice(more);
+    ok(&env.run(&hold));
+    let (leader, pids) = frozen_leader(&run);
+    wait_anchored(&pids);
+    engine.kill().expect("kill -9");
+    let _ = engine.wait();
+    let strace = other_tracer(leader);
+    std::fs::write(env.path().join("go"), "").unwrap();
+    (run, leader, strace)
+}
+
 /// Frozen, kill -9 of the engine, another tracer on the step, resume (adopted), then
 /// `release`: refused with `trace_refused`, saying why and what to do; the step stays
 /// frozen (sent no SIGCONT: it would have found `go` and exited), held, running,
@@ -112,19 +133,7 @@ fn refused_on_record(env: &Env, run: &str, code: &str) -> usize {
 #[test]
 fn a_release_of_an_adopted_step_that_cannot_be_traced_is_refused_and_it_stays_frozen() {
     let env = Env::new();
-    let wf = env.workflow("untraced.toml", WAITS_FOR_GO);
-    let mut engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
-    let run = env.wait_run_id();
-    wait_until("the step to start", secs(30), || {
-        env.path().join("progress").exists()
-    });
-    ok(&env.run(&["hold", &run, "count", "--reason", "over a crash"]));
-    let (leader, pids) = frozen_leader(&run);
-    wait_anchored(&pids);
-    engine.kill().expect("kill -9");
-    let _ = engine.wait();
-    let mut strace = other_tracer(leader);
-    std::fs::write(env.path().join("go"), "").unwrap();
+    let (run, leader, mut strace) = frozen_crashed_and_traced(&env, &[]);
     let resumed = resume(&env, &run);
     let show = env.show(&run);
     assert_eq!(step_state(&show, "count").as_deref(), Some("running"));
@@ -165,6 +174,74 @@ fn a_release_of_an_adopted_step_that_cannot_be_traced_is_refused_and_it_stays_fr
     assert!(!all.contains("spawn_failed"), "{show:#}");
     assert!(!all.contains("cannot be seen"), "{show:#}");
     assert!(stat(leader).is_none_or(|s| s.0 == 'Z'), "killed");
+    let _ = strace.kill();
+    let _ = strace.wait();
+}
+
+/// The same, without a resume first: `baton release` would take the interrupted run
+/// over (`session::jobs`: its main process traced by another already) and is refused
+/// the same way, the step still frozen; `baton cancel` taking it over kills it.
+#[test]
+fn a_release_taking_the_run_over_is_refused_the_same_way() {
+    let env = Env::new();
+    let (run, leader, mut strace) = frozen_crashed_and_traced(&env, &[]);
+    let refused = env.run(&["release", &run, "count", "--reason", "go"]);
+    let said = format!("{}{}", text(&refused.stdout), text(&refused.stderr));
+    assert_eq!(refused.status.code(), Some(1), "{said}");
+    assert!(said.contains("`count` stays frozen"), "{said}");
+    assert!(said.contains("traces it already"), "why: {said}");
+    assert!(stopped(leader), "still frozen: {:?}", stat(leader));
+    let show = env.show(&run);
+    assert_eq!(step_field(&show, "count", "hold")["frozen"], true, "{show:#}");
+    // Refused before the run is taken over, as any command refused so: nothing of it
+    // is recorded, the run stays interrupted as it was.
+    assert_eq!(show["state"], "interrupted", "{show:#}");
+    let cancel = env.run(&["cancel", &run, "--reason", "stop it"]);
+    assert_eq!(cancel.status.code(), Some(1), "{}", text(&cancel.stdout));
+    let show = env.show(&run);
+    assert_eq!(show["state"], "cancelled", "{show:#}");
+    assert_eq!(
+        step_state(&show, "count").as_deref(),
+        Some("cancelled"),
+        "{show:#}"
+    );
+    assert!(!show.to_string().contains("spawn_failed"), "{show:#}");
+    assert!(stat(leader).is_none_or(|s| s.0 == 'Z'), "killed");
+    let _ = strace.kill();
+    let _ = strace.wait();
+}
+
+/// A release the engine decides itself (`hold --until`, passed after the resume) is
+/// not traced ahead: its thaw is refused (nothing sent, still frozen) and the engine
+/// holds the step again on record, saying why (`Input::ThawRefused`).
+#[test]
+fn a_hold_that_expires_on_an_untraceable_adopted_step_holds_it_again() {
+    let env = Env::new();
+    let (run, leader, mut strace) = frozen_crashed_and_traced(&env, &["--until", "6s"]);
+    let resumed = resume(&env, &run);
+    let hold = wait_until("the engine to hold it again", secs(30), || {
+        let hold = step_field(&env.show(&run), "count", "hold");
+        if hold["by"] == "engine" {
+            Ok(hold)
+        } else {
+            Err(hold.to_string())
+        }
+    });
+    assert_eq!(hold["frozen"], true, "{hold}");
+    let why = hold["reason"].as_str().unwrap_or_default();
+    assert!(why.contains("tracing its process was refused"), "{why}");
+    assert!(stopped(leader), "still frozen: {:?}", stat(leader));
+    assert_eq!(tracer_of(leader), strace.id() as i32);
+    let show = env.show(&run);
+    assert_eq!(step_state(&show, "count").as_deref(), Some("running"));
+    assert_eq!(step_field(&show, "count", "attempts"), 1);
+    ok(&env.run(&["cancel", &run, "--reason", "stop it"]));
+    let done = wait_child(resumed, 120);
+    assert_eq!(done.status.code(), Some(1), "{}", text(&done.stderr));
+    assert_eq!(
+        step_state(&env.show(&run), "count").as_deref(),
+        Some("cancelled")
+    );
     let _ = strace.kill();
     let _ = strace.wait();
 }
