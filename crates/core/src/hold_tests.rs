@@ -503,8 +503,13 @@ fn a_release_of_an_adopted_step_whose_tracing_was_refused_is_refused_and_it_stay
         Timestamp(T0 + 8_000),
     );
     assert!(
-        fx.iter()
-            .any(|e| matches!(e, Effect::Kill { step: 0, attempt: 1 })),
+        fx.iter().any(|e| matches!(
+            e,
+            Effect::Kill {
+                step: 0,
+                attempt: 1
+            }
+        )),
         "{fx:?}"
     );
 }

@@ -28,6 +28,14 @@
 //! other. Where tracing is not allowed (Yama's `ptrace_scope` above 0 for a process
 //! without `CAP_SYS_PTRACE`), [`may_trace`] is false and nothing is adopted: resume
 //! stops the group and holds the step again, as before.
+//!
+//! Tracing one adopted leader can still be refused (another tracer is attached to it,
+//! a security module): its release is then sent nothing, so it stays frozen rather
+//! than run with nobody to see its exit. A release command has it traced first
+//! ([`crate::KillHandle::trace_ahead`]) and is refused when that fails
+//! (`Refusal::TraceRefused`); a release the engine decides itself fails its thaw
+//! (`ExecError::TraceRefused`) and the step is held again. A kill is sent untraced (a
+//! signal needs no trace), and its end watched in `/proc`.
 use super::ExecError;
 use super::group::signal_group;
 use super::shell::{AttemptFiles, LazyLog, Running, ShellJob};

@@ -77,7 +77,9 @@ fn other_tracer(pid: i32) -> Child {
         .spawn()
         .expect("strace (the other tracer) is installed");
     let by = strace.id() as i32;
-    wait_until("strace to trace the step", secs(10), || tracer_of(pid) == by);
+    wait_until("strace to trace the step", secs(10), || {
+        tracer_of(pid) == by
+    });
     strace
 }
 
@@ -137,14 +139,21 @@ fn a_release_of_an_adopted_step_that_cannot_be_traced_is_refused_and_it_stays_fr
     let resumed = resume(&env, &run);
     let show = env.show(&run);
     assert_eq!(step_state(&show, "count").as_deref(), Some("running"));
-    assert_eq!(step_field(&show, "count", "hold")["frozen"], true, "{show:#}");
+    assert_eq!(
+        step_field(&show, "count", "hold")["frozen"],
+        true,
+        "{show:#}"
+    );
 
     let refused = env.run(&["release", &run, "count", "--reason", "go"]);
     let said = format!("{}{}", text(&refused.stdout), text(&refused.stderr));
     assert_eq!(refused.status.code(), Some(1), "{said}");
     assert!(said.contains("`count` stays frozen"), "{said}");
     assert!(said.contains("Operation not permitted"), "why: {said}");
-    assert!(said.contains(&format!("baton cancel {run}")), "what to do: {said}");
+    assert!(
+        said.contains(&format!("baton cancel {run}")),
+        "what to do: {said}"
+    );
     // Its answer came after the engine's try: had it sent SIGCONT, the step would be
     // running now (strace continues a stop on SIGCONT), not stopped.
     assert!(stopped(leader), "still frozen: {:?}", stat(leader));
@@ -192,7 +201,11 @@ fn a_release_taking_the_run_over_is_refused_the_same_way() {
     assert!(said.contains("traces it already"), "why: {said}");
     assert!(stopped(leader), "still frozen: {:?}", stat(leader));
     let show = env.show(&run);
-    assert_eq!(step_field(&show, "count", "hold")["frozen"], true, "{show:#}");
+    assert_eq!(
+        step_field(&show, "count", "hold")["frozen"],
+        true,
+        "{show:#}"
+    );
     // Refused before the run is taken over, as any command refused so: nothing of it
     // is recorded, the run stays interrupted as it was.
     assert_eq!(show["state"], "interrupted", "{show:#}");

@@ -76,7 +76,10 @@ impl Driver {
     /// exit.
     fn trace_ahead(&mut self, command: &baton_model::Command) {
         for (step, attempt) in self.core.adopted_to_release(command) {
-            let kill = self.live.get(&(step, attempt)).and_then(|l| l.kill.as_ref());
+            let kill = self
+                .live
+                .get(&(step, attempt))
+                .and_then(|l| l.kill.as_ref());
             // Not re-attached (its group was gone): its end is on its way to the core.
             let Some(kill) = kill else {
                 continue;
