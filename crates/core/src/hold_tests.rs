@@ -422,3 +422,146 @@ fn a_resume_reattaches_a_frozen_job_born_frozen_and_a_release_then_thaws_it() {
     assert!(spawned(&fx).is_empty(), "continued, not run again");
     assert!(again.steps[0].hold.is_none());
 }
+
+/// An adopted frozen step whose tracing the system refused (the driver tried ahead
+/// of the release: `trace_refused`) is not released: the release is refused on
+/// record with `trace_refused`, no `Thaw` is decided, the step stays running, frozen
+/// and held. A cancel still stops it (`Kill`: a signal needs no trace). Once traced,
+/// a release thaws it. Only a release names adopted steps for the driver to trace.
+#[test]
+fn a_release_of_an_adopted_step_whose_tracing_was_refused_is_refused_and_it_stays_frozen() {
+    let p = plan().step("a").step("b").build();
+    let mut sim = Sim::new(p.clone(), cfg());
+    sim.started("a");
+    sim.started("b");
+    sim.cmd(hold(&["a"], None, false));
+    let events = sim.core.events().to_vec();
+    let mut again = Core::replay(p, cfg(), &events).expect("replay");
+    assert!(again.adopt_frozen(0, 1, 1000));
+    let _ = again.resume("olivia", Timestamp(T0 + 5_000));
+    assert_eq!(again.adopted_to_release(&release(&["a"])), [(0, 1)]);
+    assert_eq!(again.adopted_to_release(&release(&[])), [(0, 1)]);
+    assert!(again.adopted_to_release(&release(&["b"])).is_empty());
+    assert!(
+        again
+            .adopted_to_release(&hold(&["a"], None, false))
+            .is_empty()
+    );
+    again.trace_refused(0, Some("Operation not permitted (os error 1)".into()));
+    for steps in [&["a"][..], &[]] {
+        let fx = again.handle(
+            Input::Command {
+                id: Some(7),
+                command: release(steps),
+            },
+            Timestamp(T0 + 6_000),
+        );
+        let refusal = fx.iter().find_map(|e| match e {
+            Effect::CommandDone {
+                outcome: CommandOutcome::Refused(r),
+                ..
+            } => Some(r.clone()),
+            _ => None,
+        });
+        let refusal = refusal.expect("refused");
+        assert_eq!(refusal.code(), "trace_refused", "{refusal}");
+        let text = refusal.to_string();
+        assert!(text.contains("`a` stays frozen"), "{text}");
+        assert!(text.contains("Operation not permitted"), "{text}");
+        assert!(text.contains("baton cancel"), "{text}");
+        assert!(freezes(&fx).is_empty(), "nothing thawed: {fx:?}");
+        let a = &again.steps[0];
+        assert_eq!(a.state, StepState::Running);
+        assert!(a.hold.as_ref().is_some_and(|h| h.frozen), "still held");
+    }
+    let refused_on_record = again
+        .events()
+        .iter()
+        .filter(|e| matches!(&e.kind, EventKind::CommandRefused { code: Some(c), .. } if c == "trace_refused"))
+        .count();
+    assert_eq!(refused_on_record, 2);
+    // Traced on a later try: released, it is thawed.
+    let mut traced = again.clone();
+    traced.trace_refused(0, None);
+    let fx = traced.handle(
+        Input::Command {
+            id: None,
+            command: release(&["a"]),
+        },
+        Timestamp(T0 + 7_000),
+    );
+    assert_eq!(freezes(&fx), [(0, false)]);
+    // A cancel stops it as any running step.
+    let fx = again.handle(
+        Input::Command {
+            id: None,
+            command: Command::Cancel {
+                operator: "bob".into(),
+                reason: None,
+            },
+        },
+        Timestamp(T0 + 8_000),
+    );
+    assert!(
+        fx.iter().any(|e| matches!(
+            e,
+            Effect::Kill {
+                step: 0,
+                attempt: 1
+            }
+        )),
+        "{fx:?}"
+    );
+}
+
+/// A thaw the driver could not carry out (a release decided without tracing the
+/// adopted step first: `--until`, a takeover by `baton release`): tracing it was
+/// refused and it was sent nothing, so the core holds it again on record, by the
+/// engine saying why, frozen; a release of it is then refused until it can be traced.
+/// A late report for another attempt, or for a step held already, changes nothing.
+#[test]
+fn a_thaw_refused_by_tracing_holds_the_adopted_step_again() {
+    let p = plan().step("a").build();
+    let mut sim = Sim::new(p.clone(), cfg());
+    sim.started("a");
+    sim.cmd(hold(&["a"], None, false));
+    let events = sim.core.events().to_vec();
+    let mut again = Core::replay(p, cfg(), &events).expect("replay");
+    assert!(again.adopt_frozen(0, 1, 1000));
+    let _ = again.resume("olivia", Timestamp(T0 + 5_000));
+    let fx = again.handle(
+        Input::Command {
+            id: None,
+            command: release(&["a"]),
+        },
+        Timestamp(T0 + 6_000),
+    );
+    assert_eq!(freezes(&fx), [(0, false)]);
+    let refused = |attempt| Input::ThawRefused {
+        step: 0,
+        attempt,
+        why: "tracing its process was refused: Operation not permitted (os error 1)".into(),
+    };
+    assert!(freezes(&again.handle(refused(2), Timestamp(T0 + 6_100))).is_empty());
+    assert!(again.steps[0].hold.is_none(), "another attempt's: nothing");
+    let fx = again.handle(refused(1), Timestamp(T0 + 6_100));
+    assert_eq!(freezes(&fx), [(0, true)], "frozen again: {fx:?}");
+    let a = &again.steps[0];
+    assert_eq!(a.state, StepState::Running);
+    let h = a.hold.as_ref().expect("held again");
+    assert!(h.frozen && h.by == baton_model::history::ENGINE, "{h:?}");
+    assert!(h.reason.contains("Operation not permitted"), "{}", h.reason);
+    assert!(freezes(&again.handle(refused(1), Timestamp(T0 + 6_200))).is_empty());
+    let fx = again.handle(
+        Input::Command {
+            id: Some(7),
+            command: release(&["a"]),
+        },
+        Timestamp(T0 + 7_000),
+    );
+    assert!(freezes(&fx).is_empty());
+    assert!(fx.iter().any(|e| matches!(
+        e,
+        Effect::CommandDone { outcome: CommandOutcome::Refused(r), .. } if r.code() == "trace_refused"
+    )));
+}

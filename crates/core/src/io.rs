@@ -88,6 +88,14 @@ pub enum Input {
         command: Command,
         reason: Box<baton_model::Refusal>,
     },
+    /// A thaw (`Effect::Thaw`) of an adopted attempt the driver could not carry out:
+    /// tracing its process was refused (`exec::adopt`), so nothing was sent to it and
+    /// it is still frozen. The core holds it again on record.
+    ThawRefused {
+        step: usize,
+        attempt: u32,
+        why: String,
+    },
     /// SIGINT/SIGTERM/quit: kill running groups; the run becomes interrupted (resumable).
     Shutdown {
         reason: String,

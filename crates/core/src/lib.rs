@@ -361,6 +361,9 @@ pub struct Core {
     /// On a takeover: frozen local steps whose process group outlived the dead engine,
     /// still stopped (`adopt_frozen`); resume follows them instead of stopping them.
     adopted: Vec<usize>,
+    /// Adopted steps whose tracing the system refused when the driver tried it ahead
+    /// of a release (`Core::trace_refused`), and why: a release of them is refused.
+    untraced: Vec<(usize, String)>,
     unsettled: usize,
     lanes: Vec<Lane>,
     next_ticket: u64,
@@ -547,6 +550,7 @@ impl Core {
             counts,
             frozen: 0,
             adopted: Vec::new(),
+            untraced: Vec::new(),
             unsettled: n,
             lanes,
             next_ticket: 0,

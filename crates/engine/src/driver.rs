@@ -79,6 +79,8 @@ pub struct DriveOutcome {
 
 /// What arrives in the driver's inbox from the tasks it started.
 enum Msg {
+    /// A thaw of an adopted attempt not carried out: tracing it was refused.
+    ThawRefused { key: (usize, u32), why: String },
     /// A shell attempt's process is running (started off the driver's thread).
     Started {
         key: (usize, u32),
@@ -306,7 +308,8 @@ impl Driver {
                     Msg::Notified { .. }
                     | Msg::JobState { .. }
                     | Msg::Probed { .. }
-                    | Msg::Usage { .. },
+                    | Msg::Usage { .. }
+                    | Msg::ThawRefused { .. },
                 )) => {}
                 Ok(None) | Err(_) => break,
             }
@@ -707,6 +710,11 @@ impl Driver {
 
     fn receive(&mut self, msg: Msg, inputs: &mut Vec<Input>) -> Result<(), DriverError> {
         match msg {
+            Msg::ThawRefused { key, why } => inputs.push(Input::ThawRefused {
+                step: key.0,
+                attempt: key.1,
+                why,
+            }),
             Msg::Started {
                 key,
                 compensation,
@@ -716,8 +724,14 @@ impl Driver {
             } => {
                 if let Some(live) = self.live.get_mut(&key) {
                     // Held (or released) before its process was known: now.
-                    if let Some(stop) = live.frozen {
-                        spawn::freeze(&kill, stop);
+                    let refused = live.frozen.and_then(|stop| spawn::freeze(&kill, stop));
+                    if let Some(why) = refused {
+                        live.frozen = Some(true);
+                        inputs.push(Input::ThawRefused {
+                            step: key.0,
+                            attempt: key.1,
+                            why,
+                        });
                     }
                     live.kill = Some(kill);
                     live.tail = Some(tail);

@@ -28,6 +28,14 @@
 //! other. Where tracing is not allowed (Yama's `ptrace_scope` above 0 for a process
 //! without `CAP_SYS_PTRACE`), [`may_trace`] is false and nothing is adopted: resume
 //! stops the group and holds the step again, as before.
+//!
+//! Tracing one adopted leader can still be refused (another tracer is attached to it,
+//! a security module): its release is then sent nothing, so it stays frozen rather
+//! than run with nobody to see its exit. A release command has it traced first
+//! ([`crate::KillHandle::trace_ahead`]) and is refused when that fails
+//! (`Refusal::TraceRefused`); a release the engine decides itself fails its thaw
+//! (`ExecError::TraceRefused`) and the step is held again. A kill is sent untraced (a
+//! signal needs no trace), and its end watched in `/proc`.
 use super::ExecError;
 use super::group::signal_group;
 use super::shell::{AttemptFiles, LazyLog, Running, ShellJob};
@@ -110,6 +118,17 @@ pub fn attempt_dir(pid: i32) -> Option<PathBuf> {
     super::files_dir::is_ours(&dir).then_some(dir)
 }
 
+/// The process that traces `pid` already (`TracerPid` in its status), if any: a
+/// process has one tracer, so baton's would be refused. Read only: nothing changes.
+pub fn tracer_of(pid: i32) -> Option<i32> {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("TracerPid:"))
+        .and_then(|v| v.trim().parse().ok())
+        .filter(|&t: &i32| t != 0)
+}
+
 /// Whether this process may trace its own user's processes that are not its
 /// descendants (an adopted leader's exit is seen only so): Yama's `ptrace_scope` is
 /// absent or 0, or 1 with `CAP_SYS_PTRACE` in effect (root in a container often lacks
@@ -165,7 +184,7 @@ pub fn adopt(job: ShellJob, pgid: i32) -> Result<Running, ExecError> {
         .log_dir
         .join(baton_model::log_file_name(&job.step_id, job.attempt));
     let log = Arc::new(LazyLog::new(&job.log_dir, &log_path, job.masker.clone()));
-    let (go, told) = mpsc::channel();
+    let (go, told) = mpsc::channel::<Told>();
     let (done, status) = oneshot::channel();
     std::thread::Builder::new()
         .name("baton-adopted".into())
@@ -192,30 +211,114 @@ fn is_stop(sig: i32) -> bool {
     )
 }
 
-/// The tracer of an adopted leader (its own thread: a tracee is its tracer thread's).
-/// Waits to be told to go with the signals that let the leader run (a release's
-/// SIGCONT, a kill's SIGTERM and SIGCONT), attaches, sends them to the group, then
-/// relays what the leader gets until it exits, and sends its status.
-fn trace(
-    pid: i32,
-    told: mpsc::Receiver<Vec<Signal>>,
-    done: oneshot::Sender<io::Result<ExitStatus>>,
-) {
-    // The attempt was dropped before it was let run: its group is killed with it.
-    let Ok(signals) = told.recv() else {
-        return;
+/// What an adopted leader's tracer is told (`KillHandle`): attach, then send
+/// `signals` (none: attach only, ahead of a release the core has yet to decide);
+/// `answer`, if any, hears whether it was sent (traced, or a kill sent untraced).
+#[derive(Debug)]
+pub(crate) struct Told {
+    pub signals: Vec<Signal>,
+    pub answer: Option<mpsc::SyncSender<io::Result<()>>>,
+}
+
+/// How long a tracer's answer may take: one `ptrace` call on its own thread.
+const ANSWER: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Tell an adopted leader's tracer `signals` and wait for its answer: `Ok(false)` when
+/// the tracer is gone (the attempt ended), `Err` when tracing was refused and nothing
+/// was sent (the leader stays as it was, frozen).
+pub(crate) fn tell(tracer: &mpsc::Sender<Told>, signals: Vec<Signal>) -> io::Result<bool> {
+    let (answer, heard) = mpsc::sync_channel(1);
+    let told = Told {
+        signals,
+        answer: Some(answer),
     };
-    // SAFETY: PTRACE_SEIZE takes a pid and no pointers (addr and data are 0: no options).
-    let seized = unsafe { libc::ptrace(libc::PTRACE_SEIZE, pid, NONE, NONE) } == 0;
-    let refused = (!seized).then(io::Error::last_os_error);
+    if tracer.send(told).is_err() {
+        return Ok(false);
+    }
+    match heard.recv_timeout(ANSWER) {
+        Ok(result) => result.map(|()| true),
+        Err(mpsc::RecvTimeoutError::Disconnected) => Ok(false),
+        Err(mpsc::RecvTimeoutError::Timeout) => Err(io::Error::other("its tracer did not answer")),
+    }
+}
+
+/// What the tracer does when the kernel refuses to let it trace the leader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WhenRefused {
+    /// A release (SIGCONT alone) or an attach ahead of one: nothing is sent, the
+    /// leader stays frozen (let run untraced, nobody would see its exit).
+    StayFrozen,
+    /// A kill (SIGTERM, SIGKILL): signals need no trace; they are sent and the leader's
+    /// end is watched in `/proc` (its status cannot be seen: the kill's outcome is the
+    /// attempt's, `KillReason::outcome`).
+    SignalUntraced,
+}
+
+fn when_refused(signals: &[Signal]) -> WhenRefused {
+    if signals
+        .iter()
+        .any(|s| matches!(s, Signal::SIGTERM | Signal::SIGKILL))
+    {
+        WhenRefused::SignalUntraced
+    } else {
+        WhenRefused::StayFrozen
+    }
+}
+
+/// Waits until the process `pid` is gone or a zombie (not ours to reap).
+fn watch_gone(pid: i32) {
+    while baton_model::procs::read_stat(pid).is_some_and(|(state, _, _)| state != 'Z') {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// The tracer of an adopted leader (its own thread: a tracee is its tracer thread's).
+/// Waits to be told the signals that let the leader run (a release's SIGCONT, a
+/// kill's SIGTERM and SIGCONT), or to attach ahead of a release; attaches, sends them
+/// to the group, then relays what the leader gets until it exits, and sends its
+/// status. Refused the attach, it sends a release nothing (answering the refusal, and
+/// waits to be told again) and a kill its signals.
+fn trace(pid: i32, told: mpsc::Receiver<Told>, done: oneshot::Sender<io::Result<ExitStatus>>) {
+    let mut seized = false;
+    let signals = loop {
+        // The attempt was dropped before it was let run: its group is killed with it.
+        let Ok(Told { signals, answer }) = told.recv() else {
+            return;
+        };
+        let answer = |result: io::Result<()>| {
+            if let Some(a) = answer {
+                let _ = a.send(result);
+            }
+        };
+        // SAFETY: PTRACE_SEIZE takes a pid and no pointers (addr and data are 0: no
+        // options).
+        seized = seized || unsafe { libc::ptrace(libc::PTRACE_SEIZE, pid, NONE, NONE) } == 0;
+        if seized {
+            answer(Ok(()));
+            if signals.is_empty() {
+                continue;
+            }
+            break signals;
+        }
+        // Read at once: nothing since the refused call set it.
+        let refused = io::Error::last_os_error();
+        match when_refused(&signals) {
+            WhenRefused::StayFrozen => answer(Err(refused)),
+            WhenRefused::SignalUntraced => {
+                for sig in signals {
+                    let _ = signal_group(pid, sig);
+                }
+                answer(Ok(()));
+                watch_gone(pid);
+                let _ = done.send(Err(io::Error::other(format!(
+                    "its exit status cannot be seen: tracing it was refused ({refused})"
+                ))));
+                return;
+            }
+        }
+    };
     for sig in signals {
         let _ = signal_group(pid, sig);
-    }
-    if let Some(e) = refused {
-        let _ = done.send(Err(io::Error::other(format!(
-            "its exit status cannot be seen: tracing it was refused ({e})"
-        ))));
-        return;
     }
     // SAFETY (each `ptrace` below): a request on our tracee with integer arguments.
     let cont =
@@ -316,5 +419,63 @@ mod tests {
         assert_eq!(other_step, None);
         assert_eq!(other_run, None);
         assert_eq!(attempt_dir(pid), None, "gone");
+    }
+
+    /// Refused the attach, a release (SIGCONT alone) or an attach ahead of one sends
+    /// nothing; a kill (SIGTERM, SIGKILL) sends its signals untraced.
+    #[test]
+    fn refused_a_trace_only_a_kill_is_sent() {
+        assert_eq!(when_refused(&[]), WhenRefused::StayFrozen);
+        assert_eq!(when_refused(&[Signal::SIGCONT]), WhenRefused::StayFrozen);
+        assert_eq!(
+            when_refused(&[Signal::SIGTERM, Signal::SIGCONT]),
+            WhenRefused::SignalUntraced
+        );
+        assert_eq!(
+            when_refused(&[Signal::SIGKILL]),
+            WhenRefused::SignalUntraced
+        );
+    }
+
+    /// A stopped leader that another tracer holds (this test's thread: a process has
+    /// one tracer, the kernel refuses a second with EPERM): told to release it, the
+    /// tracer answers the refusal and sends nothing (it stays stopped, no SIGCONT),
+    /// and keeps waiting; told again, it answers again.
+    #[test]
+    fn a_release_the_kernel_will_not_let_be_traced_sends_nothing() {
+        let Ok(mut child) = Command::new("sleep").arg("30").process_group(0).spawn() else {
+            return; // no `sleep` here: nothing to trace
+        };
+        let pid = child.id() as i32;
+        let _ = signal_group(pid, Signal::SIGSTOP);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while baton_model::procs::read_stat(pid).is_some_and(|s| s.0 != 'T')
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        // SAFETY: a request on our child with integer arguments.
+        let first = unsafe { libc::ptrace(libc::PTRACE_SEIZE, pid, NONE, NONE) };
+        let (go, told) = mpsc::channel::<Told>();
+        let (done, mut status) = oneshot::channel();
+        let tracer = std::thread::spawn(move || trace(pid, told, done));
+        let answers = [
+            tell(&go, vec![Signal::SIGCONT]),
+            tell(&go, Vec::new()),
+            tell(&go, vec![Signal::SIGCONT]),
+        ];
+        let state = baton_model::procs::read_stat(pid).map(|s| s.0);
+        let still_waiting = status.try_recv().is_err();
+        let _ = child.kill();
+        let _ = child.wait();
+        drop(go);
+        let _ = tracer.join();
+        assert_eq!(first, 0, "this thread traces it first");
+        for a in answers {
+            let e = a.expect_err("refused");
+            assert_eq!(e.raw_os_error(), Some(libc::EPERM), "{e}");
+        }
+        assert!(matches!(state, Some('T' | 't')), "sent nothing: {state:?}");
+        assert!(still_waiting, "no status while it was never let run");
     }
 }

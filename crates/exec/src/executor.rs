@@ -294,6 +294,15 @@ impl KillHandle {
         }
     }
 
+    /// An adopted local attempt (`adopt.rs`) is traced now, ahead of a release;
+    /// `Err`: tracing it was refused, and it stays frozen. Nothing to do for others.
+    pub fn trace_ahead(&self) -> Result<(), ExecError> {
+        match self {
+            KillHandle::Local(k) => k.trace_ahead(),
+            KillHandle::Remote(_) | KillHandle::Slurm(..) => Ok(()),
+        }
+    }
+
     /// Freeze (`stop`) or continue a held attempt (issue 43): its whole process group
     /// (SIGSTOP/SIGCONT, the group a timeout kills), or its Slurm job (`scontrol
     /// suspend`/`resume`), or its process group on an SSH host (`kill -STOP`/`-CONT`

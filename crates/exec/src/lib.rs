@@ -137,6 +137,9 @@ pub enum ExecError {
     /// A hold's freeze or release did not reach the attempt.
     #[error("cannot freeze or continue the step: {why}")]
     Freeze { why: String },
+    /// An adopted attempt's leader (`adopt.rs`) may not be traced: it is not let run.
+    #[error("tracing its process was refused: {why}")]
+    TraceRefused { why: String },
 }
 
 impl ExecError {

@@ -212,7 +212,7 @@ struct KillState {
     reaped: bool,
     /// An adopted attempt's tracer, not yet told to go (`adopt.rs`): the first signal
     /// that lets its frozen leader run goes through it, so that its exit is seen.
-    tracer: Option<std::sync::mpsc::Sender<Vec<Signal>>>,
+    tracer: Option<std::sync::mpsc::Sender<super::adopt::Told>>,
     /// The group has its anchor (`anchor.rs`): frozen, it outlives the engine frozen.
     anchored: bool,
 }
@@ -248,18 +248,20 @@ impl KillHandle {
         state.requested = Some((reason, grace));
         // A frozen (held) group takes its SIGTERM only once it runs again.
         let signals = vec![Signal::SIGTERM, Signal::SIGCONT];
-        match state.tracer.take() {
-            // An adopted leader is traced before it runs (`adopt.rs`).
-            Some(tracer) => {
-                let _ = tracer.send(signals);
-            }
-            // Under the lock, so the group is still the step's (the leader is not
-            // reaped).
-            None => {
-                for sig in signals {
-                    let _ = signal_group(self.shared.pgid, sig);
-                }
-            }
+        // An adopted leader is traced before it runs (`adopt.rs`; refused, its tracer
+        // sends a kill untraced). A tracer gone already cannot be: the group is
+        // signalled here.
+        let told = super::adopt::Told {
+            signals,
+            answer: None,
+        };
+        let untold = match state.tracer.take() {
+            Some(tracer) => tracer.send(told).err().map(|e| e.0.signals),
+            None => Some(told.signals),
+        };
+        // Under the lock, so the group is still the step's (the leader is not reaped).
+        for sig in untold.unwrap_or_default() {
+            let _ = signal_group(self.shared.pgid, sig);
         }
         drop(state);
         self.shared.notify.notify_one();
@@ -273,8 +275,15 @@ impl KillHandle {
             return Ok(false);
         }
         if !stop && let Some(tracer) = state.tracer.take() {
-            // An adopted leader is traced before it runs again (`adopt.rs`).
-            return Ok(tracer.send(vec![Signal::SIGCONT]).is_ok());
+            // An adopted leader is traced before it runs again (`adopt.rs`); refused,
+            // it is sent nothing and stays frozen, its tracer kept for another try.
+            return match super::adopt::tell(&tracer, vec![Signal::SIGCONT]) {
+                Ok(sent) => Ok(sent),
+                Err(e) => {
+                    state.tracer = Some(tracer);
+                    Err(ExecError::TraceRefused { why: e.to_string() })
+                }
+            };
         }
         let sig = if stop {
             Signal::SIGSTOP
@@ -288,6 +297,22 @@ impl KillHandle {
             state.anchored = super::anchor::start(self.shared.pgid).is_ok();
         }
         Ok(there)
+    }
+}
+
+impl KillHandle {
+    /// An adopted attempt not yet let run (`adopt.rs`): trace its leader now, ahead of
+    /// a release, so that a release the system would not let baton follow is refused
+    /// before it is recorded. `Err` says why tracing was refused (nothing was sent: it
+    /// stays frozen); any other attempt has nothing to trace.
+    pub fn trace_ahead(&self) -> Result<(), ExecError> {
+        let state = self.shared.lock();
+        match &state.tracer {
+            Some(tracer) => super::adopt::tell(tracer, Vec::new())
+                .map(|_| ())
+                .map_err(|e| ExecError::TraceRefused { why: e.to_string() }),
+            None => Ok(()),
+        }
     }
 }
 
@@ -413,7 +438,7 @@ pub fn spawn(job: ShellJob) -> Result<Running, ExecError> {
 pub(super) fn assemble(
     pgid: i32,
     leader: Leader,
-    tracer: Option<std::sync::mpsc::Sender<Vec<Signal>>>,
+    tracer: Option<std::sync::mpsc::Sender<super::adopt::Told>>,
     [stdout, stderr]: [tokio::net::unix::pipe::Receiver; 2],
     masker: Masker,
     files: AttemptFiles,

@@ -212,6 +212,14 @@ pub enum Refusal {
     NothingToHold { what: String },
     #[error("`{step}` cannot be frozen: {why}")]
     CannotFreeze { step: String, why: String },
+    #[error(
+        "`{step}` stays frozen: it was adopted after its engine died, and baton sees its exit only by tracing it, which was refused ({why}); let baton trace it (run baton as the step's user where ptrace is allowed: no other tracer such as strace or gdb attached to it, Yama's ptrace_scope 0 or CAP_SYS_PTRACE) and release it again, or stop it with `baton cancel {run}`"
+    )]
+    TraceRefused {
+        run: String,
+        step: String,
+        why: String,
+    },
     #[error("`--until` is not in the future: {until}")]
     UntilPassed { until: String },
 
@@ -527,6 +535,11 @@ mod tests {
                 step: s("a"),
                 why: s("w"),
             },
+            Refusal::TraceRefused {
+                run: s("r"),
+                step: s("a"),
+                why: s("w"),
+            },
             Refusal::UntilPassed { until: s("t") },
             Refusal::NoBudget,
             Refusal::NoBudgetGate { run: s("r") },
@@ -626,6 +639,7 @@ mod tests {
                 | Refusal::NotHeld { .. }
                 | Refusal::NothingToHold { .. }
                 | Refusal::CannotFreeze { .. }
+                | Refusal::TraceRefused { .. }
                 | Refusal::UntilPassed { .. }
                 | Refusal::EngineStopped
                 | Refusal::ReadOnly

@@ -14,14 +14,20 @@ use baton_workflow::ExecutorKind;
 /// Frozen local attempts whose process group outlived the dead engine, still stopped
 /// and still theirs, are adopted (`Core::adopt_frozen`, issue 43 point 1): resume
 /// follows them, still held, instead of stopping them. Not where the adopted leader's
-/// exit could not be seen (`exec::adopt::may_trace`).
+/// exit could not be seen (`exec::adopt::may_trace`). One that another process traces
+/// already is adopted, frozen, but told the core as untraceable (`Core::trace_refused`):
+/// a release taking the run over is refused as the engine's would be.
 fn adopt_frozen(core: &mut Core, run_id: &str) {
     if !baton_exec::adopt::may_trace() {
         return;
     }
     for (i, step, attempt, pgid) in core.frozen_local() {
-        if baton_exec::adopt::frozen_attempt(pgid, run_id, &step, attempt).is_some() {
-            core.adopt_frozen(i, attempt, pgid);
+        if baton_exec::adopt::frozen_attempt(pgid, run_id, &step, attempt).is_some()
+            && core.adopt_frozen(i, attempt, pgid)
+            && let Some(tracer) = baton_exec::adopt::tracer_of(pgid)
+        {
+            let why = format!("process {tracer} traces it already, and a process has one tracer");
+            core.trace_refused(i, Some(why));
         }
     }
 }

@@ -33,7 +33,7 @@ fn progress(dir: &Path) -> u64 {
 }
 
 /// `(state, utime + stime)` of a process from `/proc/PID/stat` (fields 3, 14 and 15).
-fn stat(pid: i32) -> Option<(char, u64)> {
+pub(crate) fn stat(pid: i32) -> Option<(char, u64)> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let rest: Vec<&str> = s[s.rfind(')')? + 1..].split_whitespace().collect();
     let state = rest.first()?.chars().next()?;

@@ -9,6 +9,7 @@ mod fallback;
 mod fanout;
 mod fork;
 mod hold;
+mod hold_untraced;
 mod lease;
 mod live_usage;
 mod signals;

@@ -256,12 +256,85 @@ impl Core {
                 what: "released".into(),
             });
         }
+        // An adopted frozen step whose exit could not be seen stays frozen: let run
+        // untraced, it would run with nobody following it and end on record as failed.
+        let untraced = targets
+            .iter()
+            .find_map(|&i| self.untraced.iter().find(|(s, _)| *s == i));
+        if let Some((i, why)) = untraced {
+            return Err(Refusal::TraceRefused {
+                run: self.cfg.run_id.clone(),
+                step: self.id(*i),
+                why: why.clone(),
+            });
+        }
         let reason = self.mask(reason);
         let n = targets.len();
         for i in targets {
             self.release_one(i, operator, &reason, now, fx);
         }
         Ok(format!("released {n} step(s)"))
+    }
+
+    /// The adopted frozen attempts (`adopt_frozen`) that `command` would let run: a
+    /// `release` naming them, or one of the whole run. The driver has each traced
+    /// before the core decides (`exec::adopt`: its exit is seen only so) and tells the
+    /// core which could not be ([`Core::trace_refused`]).
+    pub fn adopted_to_release(&self, command: &Command) -> Vec<(usize, u32)> {
+        let Command::Release { steps, .. } = command else {
+            return Vec::new();
+        };
+        let named = |i: usize| steps.is_empty() || steps.iter().any(|s| *s == self.id(i));
+        self.adopted
+            .iter()
+            .copied()
+            .filter(|&i| {
+                let s = &self.steps[i];
+                let frozen = s.hold.as_ref().is_some_and(|h| h.frozen);
+                frozen && s.state == StepState::Running && named(i)
+            })
+            .map(|i| (i, self.steps[i].attempts))
+            .collect()
+    }
+
+    /// What the driver found when it tried to trace adopted step `i` ahead of a
+    /// release: `why` the system refused, or none (it is traced). A release of a step
+    /// whose tracing was refused is refused (`trace_refused`): it stays frozen.
+    pub fn trace_refused(&mut self, i: usize, why: Option<String>) {
+        self.untraced.retain(|(s, _)| *s != i);
+        if let Some(why) = why {
+            self.untraced.push((i, why));
+        }
+    }
+
+    /// The driver could not carry out the thaw of adopted step `i`'s `attempt` (a
+    /// release the core decided without the driver tracing it first: `--until`, a
+    /// budget raised, a release taking the run over): tracing it was refused, nothing
+    /// was sent to it, it is still frozen. It is held again on record, by the engine
+    /// saying why, and a release of it is refused while it cannot be traced.
+    pub(super) fn thaw_refused(
+        &mut self,
+        i: usize,
+        attempt: u32,
+        why: &str,
+        now: Timestamp,
+        fx: &mut Fx,
+    ) {
+        let s = &self.steps[i];
+        if s.state != StepState::Running || s.attempts != attempt || s.hold.is_some() {
+            return;
+        }
+        self.trace_refused(i, Some(why.to_string()));
+        let reason = format!(
+            "its release was not carried out, it stays frozen: tracing its process was refused ({why})"
+        );
+        let hold = Hold {
+            actor: baton_model::history::ENGINE,
+            reason: &reason,
+            until: None,
+            what: HoldFor::Operator,
+        };
+        self.hold_one(i, hold, now, fx);
     }
 
     /// End step `i`'s hold: a frozen step runs on, a held one is evaluated again (its

@@ -207,6 +207,9 @@ impl Core {
                     outcome,
                 });
             }
+            Input::ThawRefused { step, attempt, why } => {
+                self.thaw_refused(step, attempt, &why, now, &mut fx)
+            }
             Input::Shutdown { reason } => self.shutdown(&reason, now, &mut fx),
             Input::Admitted { reason } => self.admitted(reason, now, &mut fx),
             Input::SlotGranted { step, attempt } => self.slot_granted(step, attempt),

@@ -35,10 +35,13 @@ impl Driver {
                     command,
                     reason: Box::new(reason),
                 },
-                None => Input::Command {
-                    id: Some(id),
-                    command,
-                },
+                None => {
+                    self.trace_ahead(&command);
+                    Input::Command {
+                        id: Some(id),
+                        command,
+                    }
+                }
             });
         }
         // Before the verdict: the submitter, once answered, finds no copy of its text.
@@ -59,9 +62,30 @@ impl Driver {
         let id = self.next_console_id;
         self.next_console_id -= 1;
         self.console_replies.insert(id, req.reply);
+        self.trace_ahead(&req.command);
         inputs.push(Input::Command {
             id: Some(id),
             command: req.command,
         });
+    }
+
+    /// Before the core decides a release: each adopted frozen attempt it would let run
+    /// (`exec::adopt`) is traced now, and the core told which could not be, so that it
+    /// refuses that release (`trace_refused`: the step stays frozen, nothing is sent
+    /// to it) instead of recording one that lets the step run with nobody to see its
+    /// exit.
+    fn trace_ahead(&mut self, command: &baton_model::Command) {
+        for (step, attempt) in self.core.adopted_to_release(command) {
+            let kill = self
+                .live
+                .get(&(step, attempt))
+                .and_then(|l| l.kill.as_ref());
+            // Not re-attached (its group was gone): its end is on its way to the core.
+            let Some(kill) = kill else {
+                continue;
+            };
+            let why = kill.trace_ahead().err().map(|e| e.to_string());
+            self.core.trace_refused(step, why);
+        }
     }
 }

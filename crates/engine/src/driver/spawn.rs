@@ -81,8 +81,10 @@ impl Driver {
     fn hold_live(&mut self, key: (usize, u32), stop: bool) {
         if let Some(live) = self.live.get_mut(&key) {
             live.frozen = Some(stop);
-            if let Some(k) = &live.kill {
-                freeze(k, stop);
+            let refused = live.kill.as_ref().and_then(|k| freeze(k, stop));
+            if let Some(why) = refused {
+                live.frozen = Some(true);
+                let _ = self.inbox_tx.send(Msg::ThawRefused { key, why });
             }
         }
     }
@@ -166,9 +168,16 @@ impl Driver {
                 // Started now, not when this task first runs (after the driver's next
                 // await).
                 let starting = match reattach {
-                    Some(r) => Box::pin(std::future::ready(
-                        executor.reattach(job, &r.job_id, r.frozen),
-                    )),
+                    Some(r) => {
+                        let attempt = executor.reattach(job, &r.job_id, r.frozen);
+                        // Its handle known at once: a release claimed in this same
+                        // wake-up (`baton release` taking the run over) traces an
+                        // adopted attempt ahead through it (`commands::trace_ahead`).
+                        if let (Ok(a), Some(live)) = (&attempt, self.live.get_mut(&key)) {
+                            live.kill = Some(a.kill_handle());
+                        }
+                        Box::pin(std::future::ready(attempt))
+                    }
                     None => executor.begin(job, timeout),
                 };
                 tokio::spawn(async move {
@@ -393,15 +402,20 @@ fn bare_exit(
 /// driver's thread (a hold's effect is due at once, issue 43 point 5); a Slurm job's
 /// `scontrol` runs in a task of its own. A group already gone is no failure: its end
 /// is on its way to the core.
-pub(super) fn freeze(kill: &exec::KillHandle, stop: bool) {
+/// An adopted local attempt's thaw that tracing its process refused (`exec::adopt`:
+/// nothing sent, it stays frozen) returns why, for the core (`Input::ThawRefused`).
+pub(super) fn freeze(kill: &exec::KillHandle, stop: bool) -> Option<String> {
     if let exec::KillHandle::Local(k) = kill {
-        let _ = k.pause(stop);
-        return;
+        return match k.pause(stop) {
+            Err(e @ exec::ExecError::TraceRefused { .. }) => Some(e.to_string()),
+            Ok(_) | Err(_) => None,
+        };
     }
     let kill = kill.clone();
     tokio::spawn(async move {
         let _ = kill.freeze(stop).await;
     });
+    None
 }
 
 /// A step's `baton ask` finds the store its run is in (`BATON_DB`), unless the step's
