@@ -267,7 +267,7 @@ fn when_refused(signals: &[Signal]) -> WhenRefused {
 
 /// Waits until the process `pid` is gone or a zombie (not ours to reap).
 fn watch_gone(pid: i32) {
-    while baton_model::procs::read_stat(pid).is_some_and(|(state, _, _)| state != 'Z') {
+    while baton_procs::read_stat(pid).is_some_and(|(state, _, _)| state != 'Z') {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
@@ -449,7 +449,7 @@ mod tests {
         let pid = child.id() as i32;
         let _ = signal_group(pid, Signal::SIGSTOP);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while baton_model::procs::read_stat(pid).is_some_and(|s| s.0 != 'T')
+        while baton_procs::read_stat(pid).is_some_and(|s| s.0 != 'T')
             && std::time::Instant::now() < deadline
         {
             std::thread::sleep(std::time::Duration::from_millis(10));
@@ -464,7 +464,7 @@ mod tests {
             tell(&go, Vec::new()),
             tell(&go, vec![Signal::SIGCONT]),
         ];
-        let state = baton_model::procs::read_stat(pid).map(|s| s.0);
+        let state = baton_procs::read_stat(pid).map(|s| s.0);
         let still_waiting = status.try_recv().is_err();
         let _ = child.kill();
         let _ = child.wait();

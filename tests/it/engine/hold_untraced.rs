@@ -11,7 +11,7 @@
 //! so the step stays frozen under it until someone continues it.
 use super::hold::{stat, wait_anchored};
 use crate::helpers::*;
-use baton::model::procs;
+use baton::procs;
 use std::process::{Child, Command, Stdio};
 
 /// Starts, then waits for `go` (there before the release): let run, it would exit 7 at
