@@ -31,7 +31,9 @@ pub struct Listed {
     /// from keeps serving until the file loads again.
     pub error: Option<String>,
     /// Its row says paused, but the audit chain holds no such decision with a proof by
-    /// the account the row names: why (the serve refuses it and does not pause).
+    /// the account the row names: why (a serve that proved the schedule's last decision
+    /// refuses it and goes by that; one with no record of the schedule holds it paused,
+    /// failing safe, until a proved resume).
     pub unproven: Option<String>,
 }
 
@@ -106,7 +108,7 @@ impl Listed {
             Some(p) => match &self.unproven {
                 None => format!("paused by {}: {}", p.by, p.reason),
                 Some(why) => format!(
-                    "no: the row says paused by {} ({}), unproven: {why}; the serve refuses it",
+                    "unproven: the row says paused by {} ({}), but {why}; the serve goes by the decision it proved last (with no record of the schedule, it holds the pause)",
                     p.by, p.reason
                 ),
             },

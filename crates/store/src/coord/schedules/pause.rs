@@ -13,7 +13,8 @@
 use super::{AUDIT_SUBJECT, Store, StoreError, TriggerUnproven};
 use baton_model::Timestamp;
 use baton_model::history::{AuditAction, Decision};
-use rusqlite::params;
+use baton_model::schedule::PauseSaid;
+use rusqlite::{OptionalExtension, params};
 
 /// A schedule's last pause or resume as its row says (`by` empty: none recorded).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +31,15 @@ impl PauseRow {
     /// `pause` or `resume`.
     pub fn verb(&self) -> &'static str {
         if self.paused { "pause" } else { "resume" }
+    }
+
+    /// The decision the row states.
+    pub fn said(&self) -> PauseSaid {
+        PauseSaid {
+            paused: self.paused,
+            by: self.by.clone(),
+            at: self.at,
+        }
     }
 
     fn action(&self) -> AuditAction {
@@ -219,6 +229,45 @@ impl Store {
         })
     }
 
+    /// The audit chain's latest pause or resume decision on the schedule `index` of
+    /// `file` (`None`: never decided on): what a serve with no record of it seeds its
+    /// pause state from (`model::schedule::seed_pause`). Read once per schedule and
+    /// state file, not per tick.
+    pub fn latest_pause_decision(
+        &self,
+        file: &str,
+        index: u32,
+    ) -> Result<Option<PauseSaid>, StoreError> {
+        let r = (|| {
+            let mut st = self.conn.prepare_cached(
+                "SELECT action, actor, json_extract(details, '$.at') FROM audit
+                 WHERE run_id = ?1 AND action IN (?2, ?3)
+                   AND EXISTS (SELECT 1 FROM json_each(details, '$.targets') t
+                               WHERE json_extract(t.value, '$.file') = ?4
+                                 AND json_extract(t.value, '$.index') = ?5)
+                 ORDER BY id DESC LIMIT 1",
+            )?;
+            st.query_row(
+                params![
+                    AUDIT_SUBJECT,
+                    AuditAction::SchedulePaused.as_str(),
+                    AuditAction::ScheduleResumed.as_str(),
+                    file,
+                    index
+                ],
+                |r| {
+                    Ok(PauseSaid {
+                        paused: r.get::<_, String>(0)? == AuditAction::SchedulePaused.as_str(),
+                        by: r.get(1)?,
+                        at: Timestamp(r.get::<_, Option<i64>>(2)?.unwrap_or_default()),
+                    })
+                },
+            )
+            .optional()
+        })();
+        self.ctx(r.map_err(StoreError::from))
+    }
+
     /// A pause or resume row the serve refuses (`why`), on record as `actor`'s (the
     /// serve's account). The row is left as it is: the serve goes on as it last proved.
     pub fn refuse_pause(&mut self, p: &PauseRow, actor: &str, why: &str) -> Result<(), StoreError> {
@@ -304,9 +353,14 @@ mod tests {
         };
         s.serve_schedules(f, &[served], Timestamp(5)).unwrap();
         let target = [(f.to_string(), 1, "nightly".to_string())];
+        assert_eq!(s.latest_pause_decision(f, 1).unwrap(), None);
         s.set_paused(&target, true, &me(), "maintenance").unwrap();
         let row = s.pause_rows().unwrap().remove(0);
         assert!(row.paused && row.by == me(), "{row:?}");
+        // The chain's latest decision on it is that pause; another schedule has none.
+        assert_eq!(s.latest_pause_decision(f, 1).unwrap(), Some(row.said()));
+        assert_eq!(s.latest_pause_decision(f, 2).unwrap(), None);
+        assert_eq!(s.latest_pause_decision("/w/b.toml", 1).unwrap(), None);
         assert_eq!(s.pause_on_record(&row).unwrap(), None);
         // The reason rewritten: the proof no longer fits (and is used up).
         let edited = PauseRow {
@@ -338,6 +392,7 @@ mod tests {
         s.set_paused(&target, false, &me(), "go").unwrap();
         let row = s.pause_rows().unwrap().remove(0);
         assert!(!row.paused && row.by == me(), "{row:?}");
+        assert_eq!(s.latest_pause_decision(f, 1).unwrap(), Some(row.said()));
         assert!(s.prove_pause(&row).unwrap().is_ok());
         assert!(s.verify_audit(None).unwrap().is_intact());
     }
