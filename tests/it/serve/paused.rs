@@ -103,6 +103,7 @@ fn stays_paused(s: &Served, paused_at: i64, log: &Path, why: &str) {
         serde_json::Value::Null,
         "{listed:#}"
     );
+    assert_eq!(listed[0]["paused"]["row_cleared"], false, "{listed:#}");
     let table = text(&s.env.run(&["schedules"]).stdout);
     assert!(table.contains("paused by"), "{table}");
 }
@@ -211,6 +212,15 @@ fn a_row_cleared_by_hand_does_not_lift_a_pause_for_a_serve_with_no_record() {
     assert!(said.contains("paused_on_chain"), "{said}");
     // The cleared row is refused on record, as any row without its decision.
     wait_log(&log, "refused the resume", 30);
+    // `baton schedules` and the serve agree: paused, as the audit chain's pause says.
+    let listed = s.schedules();
+    assert_eq!(listed[0]["paused"]["reason"], "hold", "{listed:#}");
+    assert_eq!(listed[0]["paused"]["row_cleared"], true, "{listed:#}");
+    let table = text(&s.env.run(&["schedules"]).stdout);
+    assert!(
+        table.contains("paused by") && table.contains("cleared without a decision"),
+        "{table}"
+    );
     resume_runs(&s);
     term(child);
 }

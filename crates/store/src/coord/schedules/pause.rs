@@ -268,6 +268,52 @@ impl Store {
         self.ctx(r.map_err(StoreError::from))
     }
 
+    /// The audit chain's latest pause or resume decision on each schedule it names, with
+    /// its reason, in one pass over the schedules' decisions: what `baton schedules`
+    /// reads to say that a schedule whose row was cleared without a decision is still
+    /// paused (the chain's pause holds for every serve).
+    pub fn chain_pauses(
+        &self,
+    ) -> Result<std::collections::HashMap<(String, u32), (PauseSaid, String)>, StoreError> {
+        let r = (|| {
+            let mut st = self.conn.prepare_cached(
+                "SELECT json_extract(t.value, '$.file'), json_extract(t.value, '$.index'),
+                        a.action, a.actor, a.reason, json_extract(a.details, '$.at')
+                 FROM audit a, json_each(a.details, '$.targets') t
+                 WHERE a.run_id = ?1 AND a.action IN (?2, ?3) ORDER BY a.id",
+            )?;
+            let mut latest = std::collections::HashMap::new();
+            let rows = st.query_map(
+                params![
+                    AUDIT_SUBJECT,
+                    AuditAction::SchedulePaused.as_str(),
+                    AuditAction::ScheduleResumed.as_str()
+                ],
+                |r| {
+                    Ok((
+                        r.get::<_, Option<String>>(0)?,
+                        r.get::<_, Option<i64>>(1)?,
+                        PauseSaid {
+                            paused: r.get::<_, String>(2)? == AuditAction::SchedulePaused.as_str(),
+                            by: r.get(3)?,
+                            at: Timestamp(r.get::<_, Option<i64>>(5)?.unwrap_or_default()),
+                        },
+                        r.get::<_, Option<String>>(4)?.unwrap_or_default(),
+                    ))
+                },
+            )?;
+            for row in rows {
+                let (file, index, said, reason) = row?;
+                if let (Some(file), Some(index)) = (file, index.and_then(|i| u32::try_from(i).ok()))
+                {
+                    latest.insert((file, index), (said, reason));
+                }
+            }
+            Ok(latest)
+        })();
+        self.ctx(r)
+    }
+
     /// A pause or resume row the serve refuses (`why`), on record as `actor`'s (the
     /// serve's account). The row is left as it is: the serve goes on as it last proved.
     pub fn refuse_pause(&mut self, p: &PauseRow, actor: &str, why: &str) -> Result<(), StoreError> {
@@ -361,6 +407,12 @@ mod tests {
         assert_eq!(s.latest_pause_decision(f, 1).unwrap(), Some(row.said()));
         assert_eq!(s.latest_pause_decision(f, 2).unwrap(), None);
         assert_eq!(s.latest_pause_decision("/w/b.toml", 1).unwrap(), None);
+        let all = s.chain_pauses().unwrap();
+        assert_eq!(all.len(), 1, "{all:?}");
+        assert_eq!(
+            all.get(&(f.to_string(), 1)),
+            Some(&(row.said(), "maintenance".to_string()))
+        );
         assert_eq!(s.pause_on_record(&row).unwrap(), None);
         // The reason rewritten: the proof no longer fits (and is used up).
         let edited = PauseRow {
@@ -393,6 +445,7 @@ mod tests {
         let row = s.pause_rows().unwrap().remove(0);
         assert!(!row.paused && row.by == me(), "{row:?}");
         assert_eq!(s.latest_pause_decision(f, 1).unwrap(), Some(row.said()));
+        assert_eq!(s.chain_pauses().unwrap()[&(f.to_string(), 1)].0, row.said());
         assert!(s.prove_pause(&row).unwrap().is_ok());
         assert!(s.verify_audit(None).unwrap().is_intact());
     }
