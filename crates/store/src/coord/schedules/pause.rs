@@ -16,6 +16,10 @@ use baton_model::history::{AuditAction, Decision};
 use baton_model::schedule::PauseSaid;
 use rusqlite::{OptionalExtension, params};
 
+/// Each schedule's latest pause or resume on the audit chain, with its reason, by
+/// (file, index) ([`Store::chain_pauses`]).
+pub type ChainPauses = std::collections::HashMap<(String, u32), (PauseSaid, String)>;
+
 /// A schedule's last pause or resume as its row says (`by` empty: none recorded).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PauseRow {
@@ -272,9 +276,7 @@ impl Store {
     /// its reason, in one pass over the schedules' decisions: what `baton schedules`
     /// reads to say that a schedule whose row was cleared without a decision is still
     /// paused (the chain's pause holds for every serve).
-    pub fn chain_pauses(
-        &self,
-    ) -> Result<std::collections::HashMap<(String, u32), (PauseSaid, String)>, StoreError> {
+    pub fn chain_pauses(&self) -> Result<ChainPauses, StoreError> {
         let r = (|| {
             let mut st = self.conn.prepare_cached(
                 "SELECT json_extract(t.value, '$.file'), json_extract(t.value, '$.index'),
