@@ -25,7 +25,7 @@ use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-/// A pause or resume the serve proved.
+/// A pause or resume the serve proved (or seeded, for a schedule it had no record of).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Proved {
     pub paused: bool,
@@ -37,7 +37,7 @@ pub struct Proved {
 struct Kept {
     /// `"INDEX FILE"` → the last slot decided (ms).
     cursors: BTreeMap<String, i64>,
-    /// `"INDEX FILE"` → the last pause or resume proved.
+    /// `"INDEX FILE"` → the last pause or resume proved (or seeded).
     pauses: BTreeMap<String, Proved>,
     /// Rows refused already (`"INDEX FILE paused by at"`).
     refused: BTreeSet<String>,
