@@ -17,7 +17,9 @@ use serde::{Deserialize, Serialize};
 use std::str::FromStr;
 
 mod gaps;
+mod pause;
 mod rows;
+pub use pause::{PauseSaid, SeedWhy, Seeded, seed_pause};
 pub use rows::{LastRun, Paused, ScheduleRow, SlotRow};
 
 /// `max_catch_up` when a schedule does not say.

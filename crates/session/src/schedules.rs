@@ -31,19 +31,38 @@ pub struct Listed {
     /// from keeps serving until the file loads again.
     pub error: Option<String>,
     /// Its row says paused, but the audit chain holds no such decision with a proof by
-    /// the account the row names: why (the serve refuses it and does not pause).
+    /// the account the row names: why (a serve that proved the schedule's last decision
+    /// refuses it and goes by that; one with no record of the schedule holds it paused,
+    /// failing safe, until a proved resume).
     pub unproven: Option<String>,
+    /// Its row says not paused, but the audit chain's latest decision on it is a pause
+    /// (`row.paused` then holds that pause): the row was cleared without a decision, and
+    /// every serve holds the pause until a proved resume.
+    pub cleared: bool,
 }
 
 /// Every schedule served at `now`, with its file's load error, and the broken files
 /// that serve none. Two indexed reads of the store, whatever its history.
 pub fn board(store: &Store, now: Timestamp) -> Result<Board, StoreError> {
     let errors = store.load_errors()?;
+    let chain = store.chain_pauses()?;
     let rows: Vec<Listed> = store
         .schedules()?
         .into_iter()
-        .map(|row| -> Result<Listed, StoreError> {
+        .map(|mut row| -> Result<Listed, StoreError> {
+            let cleared = match chain.get(&(row.file.clone(), row.index)) {
+                Some((said, reason)) if said.paused && row.paused.is_none() => {
+                    row.paused = Some(baton_model::schedule::Paused {
+                        by: said.by.clone(),
+                        reason: reason.clone(),
+                        at: said.at,
+                    });
+                    true
+                }
+                _ => false,
+            };
             let unproven = match &row.paused {
+                Some(_) if cleared => None,
                 Some(p) => store.pause_on_record(&PauseRow {
                     file: row.file.clone(),
                     index: row.index,
@@ -67,6 +86,7 @@ pub fn board(store: &Store, now: Timestamp) -> Result<Board, StoreError> {
                     .find(|(f, _)| *f == row.file)
                     .map(|(_, e)| e.clone()),
                 unproven,
+                cleared,
                 row,
             })
         })
@@ -104,9 +124,13 @@ impl Listed {
         };
         let paused = match &self.row.paused {
             Some(p) => match &self.unproven {
+                None if self.cleared => format!(
+                    "paused by {}: {} (its row was cleared without a decision; the audit chain's pause holds until a proved resume)",
+                    p.by, p.reason
+                ),
                 None => format!("paused by {}: {}", p.by, p.reason),
                 Some(why) => format!(
-                    "no: the row says paused by {} ({}), unproven: {why}; the serve refuses it",
+                    "unproven: the row says paused by {} ({}), but {why}; the serve goes by the decision it proved last (with no record of the schedule, it holds the pause)",
                     p.by, p.reason
                 ),
             },
@@ -136,6 +160,7 @@ impl Listed {
             "paused": self.row.paused.as_ref().map(|p| serde_json::json!({
                 "by": p.by, "reason": p.reason, "at": p.at.to_rfc3339(),
                 "unproven": self.unproven,
+                "row_cleared": self.cleared,
             })),
             "last_run": self.row.last_run.as_ref().map(|l| serde_json::json!({
                 "id": l.run_id, "state": l.state.as_str(), "slot": l.slot_at.to_rfc3339(),

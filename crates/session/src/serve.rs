@@ -152,7 +152,10 @@ pub async fn serve(opts: ServeOptions) -> Result<i32, SessionError> {
         };
         let changed = known.changed(&store);
         if changed {
-            proofs::pauses(&mut store, &mut state, &opts.operator);
+            if !proofs::pauses(&mut store, &mut state, &opts.operator) {
+                // Read again at the next tick: a schedule not yet seeded decides nothing.
+                known.version = None;
+            }
             triggers(&mut store, &catalog, &opts, &mut starting).await;
             backfills(&mut store, &catalog, &opts, &mut starting).await;
             match store.schedules() {
@@ -538,6 +541,12 @@ async fn fire_due(
             };
             let key = (file.clone(), s.index);
             if !changed && known.next.get(&key).is_some_and(|t| *t > now) {
+                continue;
+            }
+            // Whether it is paused is not known yet (its seed failed): it waits, as a
+            // paused schedule would, and is decided once it is known.
+            if !state.knows(file, s.index) {
+                known.next.remove(&key);
                 continue;
             }
             let at = Slot {

@@ -5,6 +5,7 @@ mod hostile;
 mod lifecycle;
 mod operators;
 mod overlap;
+mod paused;
 mod reload;
 mod slots;
 

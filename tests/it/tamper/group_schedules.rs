@@ -285,3 +285,58 @@ fn deleted_slot_rows_are_not_fired_again_and_a_forged_backfill_starts_nothing() 
     });
     stop(serve);
 }
+
+/// Alice's serve is killed with -9 and loses its record (its state file removed): bob
+/// clears her paused row with plain SQL meanwhile. Her next serve holds the pause (the
+/// audit chain's pause; a lost file lifts nothing), refuses the cleared row on record,
+/// and `baton schedules` says paused; her proved resume lifts it.
+#[test]
+fn a_members_cleared_row_does_not_lift_a_pause_for_a_serve_that_lost_its_record() {
+    let m = Members::new();
+    let (flows, file) = flows(&m);
+    let mut serve = serve(&m, &flows);
+    let secs = Duration::from_secs;
+    wait_until("a first slot to run", secs(60), || {
+        !slots_after(&m, 0, None).is_empty()
+    });
+    let out = m.baton(ALICE, &["schedule", "pause", "tick", "--reason", "hold on"]);
+    assert!(out.status.success(), "pause: {}", all(&out));
+    let paused_at = now_ms();
+    wait_until("slots recorded paused", secs(60), || {
+        !slots_after(&m, paused_at, Some("paused")).is_empty()
+    });
+    serve.kill().unwrap();
+    let _ = serve.wait();
+    m.sql(
+        BOB,
+        &format!(
+            "UPDATE schedules SET paused = 0, paused_by = NULL, paused_reason = NULL, paused_at = NULL WHERE file = {};",
+            sql_text(&file)
+        ),
+    );
+    let record = m.home(ALICE).join("state").join("baton").join("serve");
+    assert!(record.is_dir(), "{}", record.display());
+    std::fs::remove_dir_all(&record).unwrap();
+
+    let serve = self::serve(&m, &flows);
+    let restarted = now_ms();
+    wait_until("two slots decided after the restart", secs(60), || {
+        slots_after(&m, restarted, Some("paused")).len() >= 2
+    });
+    let ran = slots_after(&m, paused_at + 1000, None);
+    assert!(ran.is_empty(), "slots ran while paused: {ran:?}");
+    poll(secs(30), || refused(&m, "resume").ok()).expect("the cleared row refused");
+    let listed = m.baton(ALICE, &["schedules"]);
+    let listed = all(&listed);
+    assert!(
+        listed.contains("paused by gmalice") && listed.contains("cleared without a decision"),
+        "{listed}"
+    );
+    let out = m.baton(ALICE, &["schedule", "resume", "tick", "--reason", "go"]);
+    assert!(out.status.success(), "resume: {}", all(&out));
+    let resumed = now_ms();
+    wait_until("slots to run after the resume", secs(60), || {
+        !slots_after(&m, resumed, None).is_empty()
+    });
+    stop(serve);
+}

@@ -13,7 +13,12 @@
 use super::{AUDIT_SUBJECT, Store, StoreError, TriggerUnproven};
 use baton_model::Timestamp;
 use baton_model::history::{AuditAction, Decision};
-use rusqlite::params;
+use baton_model::schedule::PauseSaid;
+use rusqlite::{OptionalExtension, params};
+
+/// Each schedule's latest pause or resume on the audit chain, with its reason, by
+/// (file, index) ([`Store::chain_pauses`]).
+pub type ChainPauses = std::collections::HashMap<(String, u32), (PauseSaid, String)>;
 
 /// A schedule's last pause or resume as its row says (`by` empty: none recorded).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +35,15 @@ impl PauseRow {
     /// `pause` or `resume`.
     pub fn verb(&self) -> &'static str {
         if self.paused { "pause" } else { "resume" }
+    }
+
+    /// The decision the row states.
+    pub fn said(&self) -> PauseSaid {
+        PauseSaid {
+            paused: self.paused,
+            by: self.by.clone(),
+            at: self.at,
+        }
     }
 
     fn action(&self) -> AuditAction {
@@ -198,6 +212,89 @@ impl Store {
         Ok(found.err().map(|why| why.to_string()))
     }
 
+    /// The audit chain's latest pause or resume decision on the schedule `index` of
+    /// `file` (`None`: never decided on): what a serve with no record of it seeds its
+    /// pause state from (`model::schedule::seed_pause`). Read once per schedule and
+    /// state file, not per tick.
+    pub fn latest_pause_decision(
+        &self,
+        file: &str,
+        index: u32,
+    ) -> Result<Option<PauseSaid>, StoreError> {
+        let r = (|| {
+            let mut st = self.conn.prepare_cached(
+                "SELECT action, actor, json_extract(details, '$.at') FROM audit
+                 WHERE run_id = ?1 AND action IN (?2, ?3)
+                   AND EXISTS (SELECT 1 FROM json_each(details, '$.targets') t
+                               WHERE json_extract(t.value, '$.file') = ?4
+                                 AND json_extract(t.value, '$.index') = ?5)
+                 ORDER BY id DESC LIMIT 1",
+            )?;
+            st.query_row(
+                params![
+                    AUDIT_SUBJECT,
+                    AuditAction::SchedulePaused.as_str(),
+                    AuditAction::ScheduleResumed.as_str(),
+                    file,
+                    index
+                ],
+                |r| {
+                    Ok(PauseSaid {
+                        paused: r.get::<_, String>(0)? == AuditAction::SchedulePaused.as_str(),
+                        by: r.get(1)?,
+                        at: Timestamp(r.get::<_, Option<i64>>(2)?.unwrap_or_default()),
+                    })
+                },
+            )
+            .optional()
+        })();
+        self.ctx(r.map_err(StoreError::from))
+    }
+
+    /// The audit chain's latest pause or resume decision on each schedule it names, with
+    /// its reason, in one pass over the schedules' decisions: what `baton schedules`
+    /// reads to say that a schedule whose row was cleared without a decision is still
+    /// paused (the chain's pause holds for every serve).
+    pub fn chain_pauses(&self) -> Result<ChainPauses, StoreError> {
+        let r = (|| {
+            let mut st = self.conn.prepare_cached(
+                "SELECT json_extract(t.value, '$.file'), json_extract(t.value, '$.index'),
+                        a.action, a.actor, a.reason, json_extract(a.details, '$.at')
+                 FROM audit a, json_each(a.details, '$.targets') t
+                 WHERE a.run_id = ?1 AND a.action IN (?2, ?3) ORDER BY a.id",
+            )?;
+            let mut latest = std::collections::HashMap::new();
+            let rows = st.query_map(
+                params![
+                    AUDIT_SUBJECT,
+                    AuditAction::SchedulePaused.as_str(),
+                    AuditAction::ScheduleResumed.as_str()
+                ],
+                |r| {
+                    Ok((
+                        r.get::<_, Option<String>>(0)?,
+                        r.get::<_, Option<i64>>(1)?,
+                        PauseSaid {
+                            paused: r.get::<_, String>(2)? == AuditAction::SchedulePaused.as_str(),
+                            by: r.get(3)?,
+                            at: Timestamp(r.get::<_, Option<i64>>(5)?.unwrap_or_default()),
+                        },
+                        r.get::<_, Option<String>>(4)?.unwrap_or_default(),
+                    ))
+                },
+            )?;
+            for row in rows {
+                let (file, index, said, reason) = row?;
+                if let (Some(file), Some(index)) = (file, index.and_then(|i| u32::try_from(i).ok()))
+                {
+                    latest.insert((file, index), (said, reason));
+                }
+            }
+            Ok(latest)
+        })();
+        self.ctx(r)
+    }
+
     /// A pause or resume row the serve refuses (`why`), on record as `actor`'s (the
     /// serve's account). The row is left as it is: the serve goes on as it last proved.
     pub fn refuse_pause(&mut self, p: &PauseRow, actor: &str, why: &str) -> Result<(), StoreError> {
@@ -283,9 +380,20 @@ mod tests {
         };
         s.serve_schedules(f, &[served], Timestamp(5)).unwrap();
         let target = [(f.to_string(), 1, "nightly".to_string())];
+        assert_eq!(s.latest_pause_decision(f, 1).unwrap(), None);
         s.set_paused(&target, true, &me(), "maintenance").unwrap();
         let row = s.pause_rows().unwrap().remove(0);
         assert!(row.paused && row.by == me(), "{row:?}");
+        // The chain's latest decision on it is that pause; another schedule has none.
+        assert_eq!(s.latest_pause_decision(f, 1).unwrap(), Some(row.said()));
+        assert_eq!(s.latest_pause_decision(f, 2).unwrap(), None);
+        assert_eq!(s.latest_pause_decision("/w/b.toml", 1).unwrap(), None);
+        let all = s.chain_pauses().unwrap();
+        assert_eq!(all.len(), 1, "{all:?}");
+        assert_eq!(
+            all.get(&(f.to_string(), 1)),
+            Some(&(row.said(), "maintenance".to_string()))
+        );
         assert_eq!(s.pause_on_record(&row).unwrap(), None);
         // The reason rewritten: the proof no longer fits (and is used up).
         let edited = PauseRow {
@@ -317,6 +425,8 @@ mod tests {
         s.set_paused(&target, false, &me(), "go").unwrap();
         let row = s.pause_rows().unwrap().remove(0);
         assert!(!row.paused && row.by == me(), "{row:?}");
+        assert_eq!(s.latest_pause_decision(f, 1).unwrap(), Some(row.said()));
+        assert_eq!(s.chain_pauses().unwrap()[&(f.to_string(), 1)].0, row.said());
         assert!(s.prove_pause(&row).unwrap().is_ok());
         assert!(s.verify_audit(None).unwrap().is_intact());
     }

@@ -6,11 +6,18 @@
 //! pause or resume it); and the rows it refused already, so that each is refused on
 //! record once.
 //!
+//! A schedule it has no pause record of (a new file: the first start after an
+//! upgrade, another `XDG_STATE_HOME`, the file removed) is seeded before any of its
+//! slots is decided, failing safe (`model::schedule::seed_pause`): proofs serve once,
+//! so a pause an earlier serve proved cannot be proved again, and it is honoured as
+//! paused; only a resume this serve proves lifts it.
+//!
 //! Written by rename after each change, not synced: a `kill -9` loses nothing (the page
 //! cache has it); a power cut may lose the last tick's cursor, and then the store's
 //! slot rows, which the serve also reads, still hold it.
 use super::{PauseRow, StoreError};
 use baton_model::Timestamp;
+use baton_model::schedule::PauseSaid;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
@@ -18,7 +25,7 @@ use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-/// A pause or resume the serve proved.
+/// A pause or resume the serve proved (or seeded, for a schedule it had no record of).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Proved {
     pub paused: bool,
@@ -30,7 +37,7 @@ pub struct Proved {
 struct Kept {
     /// `"INDEX FILE"` → the last slot decided (ms).
     cursors: BTreeMap<String, i64>,
-    /// `"INDEX FILE"` → the last pause or resume proved.
+    /// `"INDEX FILE"` → the last pause or resume proved (or seeded).
     pauses: BTreeMap<String, Proved>,
     /// Rows refused already (`"INDEX FILE paused by at"`).
     refused: BTreeSet<String>,
@@ -112,25 +119,33 @@ impl ServeState {
             .is_some_and(|p| p.paused)
     }
 
-    /// Whether `row` says what this serve proved last (nothing to check), the default
-    /// being a schedule never paused.
+    /// Whether this serve has a pause record of the schedule (proved, or seeded when it
+    /// had none): until it has, none of its slots is decided.
+    pub fn knows(&self, file: &str, index: u32) -> bool {
+        self.kept.pauses.contains_key(&key(file, index))
+    }
+
+    /// Whether `row` says what this serve proved last (nothing to check). `false` for a
+    /// schedule it has no record of: that one is seeded first (see the module's doc).
     pub fn agrees(&self, row: &PauseRow) -> bool {
         let proved = self.kept.pauses.get(&key(&row.file, row.index));
-        match proved {
-            Some(p) => p.paused == row.paused && p.by == row.by && p.at == row.at.0,
-            // Never decided: a resume is checked all the same (its proof is used).
-            None => !row.paused && row.by.is_empty(),
-        }
+        proved.is_some_and(|p| p.paused == row.paused && p.by == row.by && p.at == row.at.0)
     }
 
     /// `row` proved: the schedule goes by it.
     pub fn proved(&mut self, row: &PauseRow) {
+        self.keep(&row.file, row.index, &row.said());
+    }
+
+    /// The schedule goes by `decision` (proved, or seeded for a schedule it had no
+    /// record of).
+    pub fn keep(&mut self, file: &str, index: u32, decision: &PauseSaid) {
         self.kept.pauses.insert(
-            key(&row.file, row.index),
+            key(file, index),
             Proved {
-                paused: row.paused,
-                by: row.by.clone(),
-                at: row.at.0,
+                paused: decision.paused,
+                by: decision.by.clone(),
+                at: decision.at.0,
             },
         );
     }
@@ -201,8 +216,12 @@ mod tests {
         let db = dir.path().join("b.db");
         let mut s = ServeState::open(dir.path(), &db).unwrap();
         assert_eq!(s.cursor("/w/a.toml", 1), None);
-        assert!(s.agrees(&row(false, "", 0)), "never paused by default");
+        assert!(!s.knows("/w/a.toml", 1));
+        assert!(!s.agrees(&row(false, "", 0)), "no record: seeded first");
         assert!(!s.agrees(&row(true, "alice", 5)));
+        s.keep("/w/a.toml", 1, &row(false, "", 0).said());
+        assert!(s.knows("/w/a.toml", 1) && !s.paused("/w/a.toml", 1));
+        assert!(s.agrees(&row(false, "", 0)), "seeded: never paused");
         s.advance("/w/a.toml", 1, Timestamp(10));
         s.advance("/w/a.toml", 1, Timestamp(4));
         s.proved(&row(true, "alice", 5));
