@@ -18,6 +18,7 @@ pub use baton_exec as exec;
 pub use baton_exec::own_files;
 pub use baton_model as model;
 pub use baton_model::sanitize;
+pub use baton_procs as procs;
 pub use baton_session as session;
 pub use baton_session::{config, stdio};
 pub use baton_signing as signing;

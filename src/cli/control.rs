@@ -39,8 +39,8 @@ pub struct Target {
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_wait)]
     pub wait: std::time::Duration,
     /// Print the verdict as one JSON object: `{"run_id", "accepted": {"message"}}`,
-    /// `{"run_id", "run_state", "refused": {"code", "message"}}` (the codes: README,
-    /// "Refusals") or `{"run_id", "recorded": {"command", "for"}}`. A run this command
+    /// `{"run_id", "run_state", "refused": {"code", "message"}}` (the codes:
+    /// docs/architecture.md, "Refusals") or `{"run_id", "recorded": {"command", "for"}}`. A run this command
     /// takes over is then driven as usual, its lines after the object.
     #[arg(long)]
     pub json: bool,

@@ -177,7 +177,7 @@ fn drive_on(rt: &tokio::runtime::Runtime, store: Store, ready: Ready, display: D
                     std::io::stdout(),
                 )))
             };
-            // A closed stdout is not the run's failure (see the README's exit codes).
+            // A closed stdout is not the run's failure (see docs/commands.md, "Exit codes").
             let _ = writeln!(lines, "run {run_id} {workflow}").and_then(|()| lines.flush());
             let sinks = Sinks {
                 lines: Some(lines),

@@ -3,7 +3,7 @@
 //! recorded outcomes and outputs (issue 43 point 4; `session::fork`).
 use super::drive;
 use super::run::EngineArgs;
-use crate::session::{self, exit, fork, host};
+use crate::session::{self, exit, fork};
 use crate::store::Store;
 use clap::Args;
 
@@ -66,7 +66,7 @@ pub fn exec(args: ForkArgs) -> i32 {
         Ok(s) => s,
         Err(e) => return session::report(&e.into()),
     };
-    let ready = match fork::create(&mut store, loaded, &plan, &host::lease_holder()) {
+    let ready = match super::run::make(&mut store, loaded, Some(&plan)) {
         Ok(r) => r,
         Err(e) => return session::report(&e),
     };

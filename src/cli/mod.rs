@@ -1,4 +1,4 @@
-//! The command line (the README, "Commands"). Each subcommand lives in its own file and returns the
+//! The command line (docs/commands.md). Each subcommand lives in its own file and returns the
 //! process exit code: 0 ok, 1 run failed / refused, 2 invalid input or usage, 3 storage.
 use clap::{Parser, Subcommand};
 
@@ -34,7 +34,7 @@ pub mod tools;
 pub mod validate;
 pub mod verdict;
 
-/// Exit codes (README): decided by the session layer.
+/// Exit codes (docs/commands.md, "Exit codes"): decided by the session layer.
 pub use crate::session::exit;
 
 #[derive(Debug, Parser)]

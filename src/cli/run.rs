@@ -129,43 +129,26 @@ pub fn exec(args: RunArgs) -> i32 {
         Ok(s) => s,
         Err(e) => return session::report(&e.into()),
     };
-    let group = match session::concurrency::group_of(&loaded.plan, &loaded.params) {
-        Ok(g) => g,
-        Err(e) => return session::report(&e),
-    };
-    let made = match &group {
-        None => prepare::create(&mut store, loaded, &host::lease_holder()),
-        Some(group) => {
-            session::concurrency::admit(&mut store, loaded, &host::lease_holder(), group).map(
-                |(ready, admission)| {
-                    say_admission(&ready.run_id, &group.name, &admission);
-                    ready
-                },
-            )
-        }
-    };
-    let ready = match made {
+    let ready = match make(&mut store, loaded, None) {
         Ok(r) => r,
         Err(e) => return session::report(&e),
     };
     drive::drive(store, ready, display)
 }
 
-/// What the run's concurrency group decided, on stderr before the run's own lines.
-fn say_admission(run_id: &str, group: &str, admission: &session::concurrency::Admission) {
-    use session::concurrency::Admission as A;
-    match admission {
-        A::Started => {}
-        A::Queued { holder } => crate::stdio::errln!(
-            "run {run_id} is queued: concurrency group `{group}` is held by run {holder}; it starts when the group is free"
-        ),
-        A::Skipped { holder } => crate::stdio::errln!(
-            "run {run_id} is skipped: concurrency group `{group}` is held by run {holder} (on_conflict = \"skip\")"
-        ),
-        A::Superseding { holder } => crate::stdio::errln!(
-            "run {run_id} supersedes run {holder} in concurrency group `{group}`: that run is cancelled, and this one starts once it has ended"
-        ),
+/// Make the new run (`fork`: a fork of its run) as every front end does
+/// (`session::concurrency::create`: in the workflow's concurrency group, if it has
+/// one), and say on stderr, before the run's own lines, what the group decided.
+pub fn make(
+    store: &mut Store,
+    loaded: prepare::Loaded,
+    fork: Option<&baton_core::ForkPlan>,
+) -> Result<prepare::Ready, session::SessionError> {
+    let made = session::concurrency::create(store, loaded, &host::lease_holder(), fork)?;
+    if let Some(said) = made.said() {
+        crate::stdio::errln!("{said}");
     }
+    Ok(made.ready)
 }
 
 /// Say which gates `--auto-approve` leaves to their approvers (on stderr, before the run).

@@ -459,6 +459,22 @@ where
                         }
                     }));
                 }
+                Request::ForkPlan { run_id, step } => {
+                    let asked = ask(&link.requests, "plan a fork", |reply| {
+                        ConsoleRequest::ForkPlan {
+                            run_id: run_id.clone(),
+                            step: step.clone(),
+                            reply,
+                        }
+                    });
+                    replies.push(Box::pin(async move {
+                        Action::ForkPlanned {
+                            run_id,
+                            step,
+                            result: asked.await,
+                        }
+                    }));
+                }
                 Request::Fork { run_id, step } => {
                     let asked = ask(&link.requests, "fork", |reply| ConsoleRequest::Fork {
                         run_id: run_id.clone(),

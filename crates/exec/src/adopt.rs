@@ -74,7 +74,7 @@ pub fn frozen_attempt(pgid: i32, run: &str, step: &str, attempt: u32) -> Option<
     if pgid <= 1 {
         return None;
     }
-    let (state, _, pgrp) = baton_model::procs::read_stat(pgid)?;
+    let (state, _, pgrp) = baton_procs::read_stat(pgid)?;
     // Stopped (`T`), or `D` in a `vfork` whose child is stopped before its exec (as
     // `sh` starts a command): it stops as soon as that child runs again.
     if pgrp != pgid || !matches!(state, 'T' | 't' | 'D') {
@@ -299,7 +299,7 @@ mod tests {
             "running, not frozen"
         );
         let _ = signal_group(pid, Signal::SIGSTOP);
-        while baton_model::procs::read_stat(pid).is_some_and(|s| s.0 != 'T')
+        while baton_procs::read_stat(pid).is_some_and(|s| s.0 != 'T')
             && std::time::Instant::now() < deadline
         {
             std::thread::sleep(std::time::Duration::from_millis(10));

@@ -8,7 +8,7 @@
 //! up) by the engine's death. A step in a session of its own is spared that (the rule
 //! is within one session), but `setsid` per step also makes a scheduler autogroup per
 //! step where those are on (most desktop and many server kernels): measured, it made
-//! a run of 1,000 `true` steps 1.45× as long (docs/performance.md).
+//! a run of 1,000 `true` steps 1.45× as long (docs/performance/latency.md).
 //!
 //! So only a frozen step pays: when the engine first freezes a step's group it starts
 //! an *anchor*, `baton __anchor PGID` (its own group, the engine's session), which

@@ -96,7 +96,7 @@ impl Executor {
     /// when the returned future is first polled. It starts on the caller's thread (the
     /// engine's one thread): `posix_spawn` returns once the child has exec'd, about
     /// 0.2 ms. Handing each start to a blocking thread instead cost a DAG of short steps
-    /// about a tenth of its time in wake-ups (issue 14, docs/performance.md); the price
+    /// about a tenth of its time in wake-ups (issue 14, docs/performance/commit-path.md); the price
     /// is that an `exec` that hangs (a program on a stalled network mount) holds the
     /// engine with it, as it holds make.
     pub fn begin(

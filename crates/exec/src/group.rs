@@ -1,7 +1,7 @@
 //! Process groups: every attempt runs in its own group, so a timeout, a cancel or a
 //! resume can stop the step together with everything it started.
 use super::ExecError;
-use baton_model::procs;
+use baton_procs as procs;
 use nix::errno::Errno;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::{Pid, getpgrp};
@@ -26,13 +26,13 @@ pub fn signal_group(pgid: i32, sig: Signal) -> Result<bool, ExecError> {
 
 /// The processes of a group that are still running (zombies waiting for their parent
 /// to reap them are not: they cannot run or hold anything but a pid).
-pub use baton_model::procs::group_members;
+pub use baton_procs::group_members;
 
 /// Resume's backstop: the process groups of every live process (of this user: others'
 /// environments are unreadable) whose environment says a step of `run_id` started it,
 /// that is a step's process or anything it started, even one that left the step's
 /// group (`setsid`) or whose group id the dead engine never got to record
-/// (`model::procs`, which the store reads too). Skips baton itself, its ancestors and
+/// (`baton_procs`, which the store reads too). Skips baton itself, its ancestors and
 /// its own group, and the processes of Slurm jobs (marked `BATON_SLURM_JOB`: resume
 /// re-attaches to the job instead). Empty where there is no `/proc`.
 pub fn run_process_groups(run_id: &str) -> Vec<i32> {

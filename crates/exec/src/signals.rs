@@ -1,5 +1,5 @@
 //! Shutdown signals for the driver: SIGINT, SIGTERM and SIGHUP stop the run, which
-//! exits with 128 + the signal's number (README "Exit codes", issue 6).
+//! exits with 128 + the signal's number (docs/commands.md, "Exit codes", issue 6).
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// How often the file is looked at. With the view's own pace (40 ms), a line reaches
-/// the console's header in well under 200 ms (docs/performance.md).
+/// the console's header in well under 200 ms (docs/performance/latency.md).
 pub const POLL: Duration = Duration::from_millis(20);
 /// A line longer than this is no usage line: it is skipped up to its newline.
 pub const MAX_LINE: usize = 4096;

@@ -80,7 +80,7 @@ pub fn liveness(
 }
 
 /// Work a run whose engine is gone left running (issue 41 point 1): a step's process
-/// on this host (found by `model::procs`) or the batch job of a step's unfinished
+/// on this host (found by `baton_procs`) or the batch job of a step's unfinished
 /// attempt. While any is left, the run keeps its concurrency group and its slots of
 /// store-wide pools: two holders' work never runs at once. A takeover (`baton resume`,
 /// a command that resumes it) stops the processes first, or re-attaches to the job.

@@ -1,11 +1,12 @@
-//! What this host's `/proc` says of a run's processes: the one reading that resume
-//! (`exec`: the leftovers it stops) and the store (`store::slots`: whether a dead
-//! holder's work still runs, so its concurrency group or store-wide pool slot is not
-//! handed over yet) both make. Every step's process carries `BATON_RUN_ID` and
-//! `BATON_STEP_ID` in its environment, and whatever it starts inherits them, so this
-//! finds a step's process group, a process that left it (`setsid`), and one whose group
-//! id a dead engine never got to record. Only this user's processes can be read (the
-//! kernel hides others' environments); without `/proc` nothing is found.
+//! What this host's `/proc` says of a run's processes, read (pure): the fields of a
+//! process's `stat` line and what its environment says of the step that started it.
+//! The reading itself (`/proc` walked, files opened) is `baton-procs`'s, the one
+//! reading that resume (`exec`: the leftovers it stops) and the store (`store::slots`:
+//! whether a dead holder's work still runs, so its concurrency group or store-wide pool
+//! slot is not handed over yet) both make. Every step's process carries `BATON_RUN_ID`
+//! and `BATON_STEP_ID` in its environment, and whatever it starts inherits them, so
+//! this finds a step's process group, a process that left it (`setsid`), and one whose
+//! group id a dead engine never got to record.
 
 /// A live process that a step of a run started.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +20,17 @@ pub struct RunProcess {
     pub slurm_job: bool,
 }
 
+/// What a process's environment says of the step that started it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepEnv {
+    /// `BATON_RUN_ID`, as its bytes.
+    pub run: Vec<u8>,
+    /// `BATON_STEP_ID`.
+    pub step: String,
+    /// Its executor follows it (`BATON_SLURM_JOB`, `BATON_SSH_ATTEMPT`).
+    pub slurm_job: bool,
+}
+
 /// `(state, ppid, pgrp)` from `/proc/<pid>/stat` (the command name may hold spaces
 /// and parentheses).
 pub fn stat_fields(stat: &str) -> Option<(char, i32, i32)> {
@@ -29,37 +41,18 @@ pub fn stat_fields(stat: &str) -> Option<(char, i32, i32)> {
     Some((state, ppid, fields.next()?.parse().ok()?))
 }
 
-/// `(state, ppid, pgrp)` of a process now.
-pub fn read_stat(pid: i32) -> Option<(char, i32, i32)> {
-    stat_fields(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
-}
-
 /// Whether a process in this state can still run (a zombie waiting for its parent to
 /// reap it holds nothing but its pid).
-fn runs(state: char) -> bool {
+pub fn runs(state: char) -> bool {
     state != 'Z' && state != 'X'
 }
 
-fn pids() -> impl Iterator<Item = i32> {
-    std::fs::read_dir("/proc")
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
-}
-
-/// The processes of a group that are still running.
-pub fn group_members(pgid: i32) -> Vec<i32> {
-    pids()
-        .filter(|&pid| read_stat(pid).is_some_and(|(state, _, pgrp)| pgrp == pgid && runs(state)))
-        .collect()
-}
-
-/// What a process's environment says: `(run, step, slurm_job)`, for a process a step
-/// started (`None` for any other, or one whose environment cannot be read).
-fn step_of(pid: i32) -> Option<(Vec<u8>, String, bool)> {
-    let env = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
+/// What an environment (`/proc/<pid>/environ`: `NAME=value` entries, each ended by a
+/// NUL) says of the step that started its process; `None` for a process no step
+/// started.
+pub fn step_env(environ: &[u8]) -> Option<StepEnv> {
     let (mut run, mut step, mut job) = (None, None, false);
-    for v in env.split(|b| *b == 0) {
+    for v in environ.split(|b| *b == 0) {
         if let Some(r) = v.strip_prefix(b"BATON_RUN_ID=") {
             run = Some(r.to_vec());
         } else if let Some(s) = v.strip_prefix(b"BATON_STEP_ID=") {
@@ -71,40 +64,18 @@ fn step_of(pid: i32) -> Option<(Vec<u8>, String, bool)> {
             job = true;
         }
     }
-    Some((run?, step?, job))
-}
-
-/// Every live process of this host (readable by this user) that a step of `run_id`
-/// started, oldest pid first.
-pub fn run_processes(run_id: &str) -> Vec<RunProcess> {
-    let mut found: Vec<RunProcess> = pids()
-        .filter_map(|pid| {
-            let (run, step, slurm_job) = step_of(pid)?;
-            if run != run_id.as_bytes() {
-                return None;
-            }
-            let (state, _, pgrp) = read_stat(pid)?;
-            runs(state).then_some(RunProcess {
-                pid,
-                pgrp,
-                step,
-                slurm_job,
-            })
-        })
-        .collect();
-    found.sort_by_key(|p| p.pid);
-    found
-}
-
-/// Whether a live member of group `pgid` carries `run_id` in its environment (a
-/// recorded group id may have been reused once the step's group was gone).
-pub fn group_runs_for(pgid: i32, run_id: &str) -> bool {
-    let needle = format!("BATON_RUN_ID={run_id}");
-    group_members(pgid).into_iter().any(|pid| {
-        std::fs::read(format!("/proc/{pid}/environ"))
-            .map(|env| env.split(|b| *b == 0).any(|kv| kv == needle.as_bytes()))
-            .unwrap_or(false)
+    Some(StepEnv {
+        run: run?,
+        step: step?,
+        slurm_job: job,
     })
+}
+
+/// Whether an environment carries `run_id` as its `BATON_RUN_ID` (a recorded group id
+/// may have been reused once the step's group was gone).
+pub fn carries_run(environ: &[u8], run_id: &str) -> bool {
+    let needle = format!("BATON_RUN_ID={run_id}");
+    environ.split(|b| *b == 0).any(|kv| kv == needle.as_bytes())
 }
 
 #[cfg(test)]
@@ -121,33 +92,42 @@ mod tests {
     }
 
     #[test]
-    fn a_step_process_is_found_by_its_run_and_step_and_no_other() {
-        let run = format!("01procstest{}", std::process::id());
-        let Ok(mut child) = std::process::Command::new("sleep")
-            .arg("30")
-            .env("BATON_RUN_ID", &run)
-            .env("BATON_STEP_ID", "deploy")
-            .spawn()
-        else {
-            return; // no `sleep` here: nothing to find
-        };
-        let pid = child.id() as i32;
-        // The child's environment is readable once its exec is through.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        let mut found = run_processes(&run);
-        while found.is_empty() && std::time::Instant::now() < deadline {
-            std::thread::sleep(std::time::Duration::from_millis(10));
-            found = run_processes(&run);
+    fn a_zombie_or_a_dead_process_does_not_run() {
+        assert!(runs('S') && runs('R') && runs('T') && runs('D'));
+        assert!(!runs('Z') && !runs('X'));
+    }
+
+    #[test]
+    fn a_step_environment_names_its_run_and_step() {
+        let env = b"PATH=/bin\0BATON_RUN_ID=01run\0BATON_STEP_ID=deploy\0HOME=/h\0";
+        assert_eq!(
+            step_env(env),
+            Some(StepEnv {
+                run: b"01run".to_vec(),
+                step: "deploy".into(),
+                slurm_job: false,
+            })
+        );
+        for marker in ["BATON_SLURM_JOB=42", "BATON_SSH_ATTEMPT=3"] {
+            let env = format!("BATON_STEP_ID=s\0{marker}\0BATON_RUN_ID=r\0");
+            let found = step_env(env.as_bytes()).map(|s| s.slurm_job);
+            assert_eq!(found, Some(true), "{marker}");
         }
-        let other = run_processes(&format!("{run}x"));
-        let _ = child.kill();
-        let _ = child.wait();
-        if std::path::Path::new("/proc/self/environ").exists() {
-            assert_eq!(found.len(), 1, "{found:?}");
-            assert_eq!((found[0].pid, found[0].step.as_str()), (pid, "deploy"));
-            assert!(!found[0].slurm_job);
-            assert!(other.is_empty(), "{other:?}");
-        }
-        assert!(run_processes(&run).is_empty(), "a reaped process is gone");
+    }
+
+    #[test]
+    fn an_environment_without_a_run_or_a_step_is_no_step_s() {
+        assert_eq!(step_env(b"BATON_RUN_ID=r\0PATH=/bin\0"), None);
+        assert_eq!(step_env(b"BATON_STEP_ID=s\0"), None);
+        assert_eq!(step_env(b""), None);
+    }
+
+    #[test]
+    fn only_the_exact_run_id_is_carried() {
+        let env = b"A=1\0BATON_RUN_ID=01run\0B=2\0";
+        assert!(carries_run(env, "01run"));
+        assert!(!carries_run(env, "01ru"));
+        assert!(!carries_run(env, "01runx"));
+        assert!(!carries_run(b"XBATON_RUN_ID=01run\0", "01run"));
     }
 }

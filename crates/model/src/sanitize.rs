@@ -1,4 +1,4 @@
-//! Making a step's output safe to show (the README, "The console"): SGR colour sequences become styles;
+//! Making a step's output safe to show (docs/console.md): SGR colour sequences become styles;
 //! every other escape or control sequence is dropped (CSI cursor moves and clears, OSC
 //! titles and hyperlinks, DCS/SOS/PM/APC strings, other ESC sequences) or shown visibly
 //! (C0 controls as control pictures such as `␍`, a lone ESC as `␛`, DEL as `␡`; C1

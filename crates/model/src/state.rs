@@ -130,7 +130,7 @@ impl fmt::Display for StepState {
     }
 }
 
-/// The exit code of a run that ended `skipped` (README, "Exit codes").
+/// The exit code of a run that ended `skipped` (docs/commands.md, "Exit codes").
 pub const SKIPPED_EXIT: i32 = 4;
 
 #[derive(

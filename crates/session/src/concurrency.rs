@@ -3,24 +3,29 @@
 //! here, and the store decides in one transaction whether it holds the group, waits
 //! for it, or skips (`store::slots`).
 //!
-//! How to use it (a front end that makes runs, such as `baton run` or a scheduler):
+//! How to use it (a front end that makes runs, such as `baton run`, `baton fork` or a
+//! scheduler):
 //!
-//! 1. [`prepare::load_new`] the workflow, then [`group_of`] for the workflow's own
-//!    group (or build a [`Group`] of your own: a scheduler's overlap policy is a
-//!    group named after the schedule, with `OnConflict::Queue`, `Skip` or
-//!    `CancelRunning`).
-//! 2. [`admit`] instead of [`prepare::create`]: the run is recorded with its lease and
-//!    comes back [`Ready`] with its [`Admission`]. A `Skipped` run is already finished;
-//!    a `Queued` one is recorded `queued` and its driver starts it when the group is
-//!    free (`engine::driver` asks the store on every poll: `Store::admit_queued`); a
-//!    `Superseding` one waits likewise, after [`admit`] cancelled the holder through
-//!    the same path as `baton cancel` (`command::apply`), recorded under the new run's
-//!    starter with the reason `superseded by RUN`.
+//! 1. [`prepare::load_new`] the workflow (a fork: `fork::load`).
+//! 2. [`create`]: the ONE path by which a front end makes a run of a workflow, in the
+//!    workflow's own group if it has one ([`group_of`]) and plainly otherwise; a fork
+//!    passes its `ForkPlan`. The run is recorded with its lease and comes back
+//!    [`Ready`] with its [`Admission`] ([`Made`]; [`Made::said`] is the sentence a
+//!    front end shows). A `Skipped` run is already finished; a `Queued` one is
+//!    recorded `queued` and its driver starts it when the group is free
+//!    (`engine::driver` asks the store on every poll: `Store::admit_queued`); a
+//!    `Superseding` one waits likewise, after the holder was cancelled through the
+//!    same path as `baton cancel` (`command::apply`), recorded under the new run's
+//!    starter with the reason `superseded by RUN`. A scheduler builds a [`Group`] of
+//!    its own (its overlap policy: a group named after the schedule, with
+//!    `OnConflict::Queue`, `Skip` or `CancelRunning`) and makes its runs with
+//!    [`admit_batch`], then their [`follow_up`].
 //! 3. Drive the `Ready` as any new run (`host`). Nothing needs releasing: a group is
 //!    free once its run finished or its engine is gone (its lease lapsed).
 use super::SessionError;
 use super::command::{self, Delivery};
 use super::prepare::{self, Loaded, Ready, split_persisted, unwritten};
+use baton_core::ForkPlan;
 use baton_engine::{Core, Opening};
 use baton_model::{Command, RunState, Timestamp};
 use baton_store::Store;
@@ -84,25 +89,72 @@ pub fn group_of(
     }))
 }
 
-/// Record a new run of `group`, with its lease for `lease_holder`, as the store
-/// decides: it holds the group and starts, waits `queued`, or ends `skipped`. With
-/// `cancel_running` the holder is cancelled (on record, by the new run's starter).
-pub fn admit(
-    store: &mut Store,
-    loaded: Loaded,
-    lease_holder: &str,
-    group: &Group,
-) -> Result<(Ready, Admission), SessionError> {
-    admit_fork(store, loaded, lease_holder, group, None)
+/// A new run as [`create`] made it: ready to drive, and what its concurrency group
+/// decided (`None`: its workflow has no group).
+pub struct Made {
+    pub ready: Ready,
+    pub admitted: Option<(Group, Admission)>,
 }
 
-/// [`admit`] of a fork (`baton fork`): its start records the reused steps.
-pub fn admit_fork(
+impl Made {
+    /// What the group decided, as a front end says it before the run's own lines
+    /// (`None`: the run simply started).
+    pub fn said(&self) -> Option<String> {
+        let (group, admission) = self.admitted.as_ref()?;
+        let (run, g) = (&self.ready.run_id, &group.name);
+        match admission {
+            Admission::Started => None,
+            Admission::Queued { holder } => Some(format!(
+                "run {run} is queued: concurrency group `{g}` is held by run {holder}; it starts when the group is free"
+            )),
+            Admission::Skipped { holder } => Some(format!(
+                "run {run} is skipped: concurrency group `{g}` is held by run {holder} (on_conflict = \"skip\")"
+            )),
+            Admission::Superseding { holder } => Some(format!(
+                "run {run} supersedes run {holder} in concurrency group `{g}`: that run is cancelled, and this one starts once it has ended"
+            )),
+        }
+    }
+}
+
+/// Make a new run of `loaded` (a fork of `fork`'s run when given), with its lease for
+/// `lease_holder`: in the workflow's concurrency group, if it has one, as the store
+/// decides (it holds the group and starts, waits `queued` or ends `skipped`; with
+/// `cancel_running` the holder is cancelled, on record, by the new run's starter);
+/// plainly started otherwise. `baton run`, `baton fork` and the console's fork all
+/// make their runs here.
+pub fn create(
+    store: &mut Store,
+    loaded: Loaded,
+    lease_holder: &str,
+    fork: Option<&ForkPlan>,
+) -> Result<Made, SessionError> {
+    let Some(group) = group_of(&loaded.plan, &loaded.params)? else {
+        let ready = prepare::create_with(store, loaded, lease_holder, |core, now| match fork {
+            Some(f) => core.start_fork(f, now),
+            None => core.start(now),
+        })?;
+        return Ok(Made {
+            ready,
+            admitted: None,
+        });
+    };
+    let (ready, admission) = admit(store, loaded, lease_holder, &group, fork)?;
+    Ok(Made {
+        ready,
+        admitted: Some((group, admission)),
+    })
+}
+
+/// Record a new run of `group` (a fork of `fork`'s run when given: its start records
+/// the reused steps), with its lease for `lease_holder`, as the store decides, and
+/// make its [`follow_up`].
+fn admit(
     store: &mut Store,
     loaded: Loaded,
     lease_holder: &str,
     group: &Group,
-    fork: Option<&baton_core::ForkPlan>,
+    fork: Option<&ForkPlan>,
 ) -> Result<(Ready, Admission), SessionError> {
     let operator = loaded.spec.operator.clone();
     let prepare::Unwritten {
@@ -137,7 +189,7 @@ pub fn admit_fork(
 }
 
 /// What a new run's admission asks next, on record under `operator`: the holder it
-/// supersedes cancelled, or the pending runs it replaces. [`admit`] makes it; a caller
+/// supersedes cancelled, or the pending runs it replaces. [`create`] makes it; a caller
 /// of [`admit_batch`] makes it once the batch's runs are driven (a cancel of a run of
 /// the batch is taken by its engine).
 pub fn follow_up(
@@ -166,7 +218,7 @@ fn admission_of(verdict: Verdict, group: &Group) -> Admission {
 
 /// Many new runs at once (a serve's slots due at one instant), each in its group (or
 /// none), recorded in ONE transaction (`Store::create_runs_batch`): each comes back
-/// as [`admit`] (or, without a group, [`prepare::create`]) would give it, except that
+/// as [`create`] would give it, except that
 /// its [`follow_up`] is left to the caller, to be made once the runs are driven.
 pub fn admit_batch(
     store: &mut Store,

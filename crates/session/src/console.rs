@@ -68,6 +68,14 @@ pub enum ConsoleRequest {
         run_id: String,
         reply: oneshot::Sender<Result<String, Refusal>>,
     },
+    /// What a fork of a run from a step would do, as `baton fork --dry-run` says it (the
+    /// core's plan: what runs again, what is reused), or the core's refusal. Nothing is
+    /// written: the console's fork dialog shows it before `Fork` is asked.
+    ForkPlan {
+        run_id: String,
+        step: String,
+        reply: oneshot::Sender<Result<super::fork::Preview, Refusal>>,
+    },
     /// Fork a finished run from a step (as `baton fork RUN --from STEP`) and drive the
     /// fork here, showing it: what it reruns and reuses, or why not.
     Fork {
@@ -440,6 +448,25 @@ impl Service {
                 }
                 self.off_thread(run_id, Some(command), Reply::Command(reply));
             }
+            ConsoleRequest::ForkPlan {
+                run_id,
+                step,
+                reply,
+            } => {
+                // A read, the same as `baton fork --dry-run`'s, off the service's thread.
+                let (db, read_only) = (self.db.clone(), self.read_only);
+                tokio::task::spawn_blocking(move || {
+                    let opened = if read_only {
+                        Store::open_read_only(&db)
+                    } else {
+                        Store::open_existing(&db)
+                    };
+                    let planned = opened
+                        .map_err(SessionError::from)
+                        .and_then(|store| super::fork::preview(&store, &run_id, &step));
+                    let _ = reply.send(planned.map_err(|e| refusal(&e)));
+                });
+            }
             ConsoleRequest::Fork {
                 run_id,
                 step,
@@ -468,24 +495,28 @@ impl Service {
                 .and_then(|mut store| {
                     let plan = super::fork::plan(&store, &run_id, &step)?;
                     let loaded = super::fork::load(&store, &run_id, &params, &operator)?;
-                    let ready = super::fork::create(
+                    let made = super::concurrency::create(
                         &mut store,
                         loaded,
-                        &plan,
                         &super::host::lease_holder(),
+                        Some(&plan),
                     )?;
-                    Ok((plan, ready))
+                    Ok((plan, made))
                 });
             match made {
-                Ok((plan, ready)) => {
-                    let message = format!(
+                Ok((plan, made)) => {
+                    let mut message = format!(
                         "run {} runs again {}, reuses {} step{} of run {}",
-                        ready.run_id,
+                        made.ready.run_id,
                         plan.rerun.join(", "),
                         plan.reused.len(),
                         if plan.reused.len() == 1 { "" } else { "s" },
                         plan.from_run
                     );
+                    if let Some(said) = made.said() {
+                        message = format!("{said}; {message}");
+                    }
+                    let ready = made.ready;
                     let _ = back.send(Back::TakenOver {
                         ready: Box::new(ready),
                         message: Some(message),

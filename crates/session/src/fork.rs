@@ -2,9 +2,12 @@
 //! recorded workflow, with its params (and `--param` on top), in which STEP and what
 //! follows it run again and the other steps keep the old run's recorded outcomes and
 //! outputs. What is reused is the old run's core's decision (`Core::fork_plan`); the
-//! new run records it in its own history (`Core::start_fork`).
+//! new run records it in its own history (`Core::start_fork`, or `Core::fork_from`
+//! then the group's opening). The fork is made as any new run is
+//! (`concurrency::create`): in its workflow's concurrency group, if it has one, it
+//! starts, queues, is skipped or supersedes the holder exactly as `baton run` would.
 use super::SessionError;
-use super::prepare::{self, Loaded, NewRunSpec, PlanSource, Ready};
+use super::prepare::{self, Loaded, NewRunSpec, PlanSource};
 use baton_core::ForkPlan;
 use baton_store::Store;
 use std::sync::Arc;
@@ -19,6 +22,35 @@ pub fn plan(store: &Store, run_id: &str, from: &str) -> Result<ForkPlan, Session
             state: record.state,
             refusal: Box::new(refusal),
         })
+}
+
+/// What a fork would do, by step id, as the console's fork dialog lists it: the core's
+/// own plan ([`plan`], as `baton fork --dry-run` prints it), never a copy of its rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Preview {
+    pub run: String,
+    pub step: String,
+    /// The steps that run again, in plan order.
+    pub rerun: Vec<String>,
+    /// The steps kept as recorded, in the order the fork records them (a fanned-out
+    /// step's instances before it).
+    pub reused: Vec<String>,
+}
+
+impl From<&ForkPlan> for Preview {
+    fn from(plan: &ForkPlan) -> Preview {
+        Preview {
+            run: plan.from_run.clone(),
+            step: plan.from_step.clone(),
+            rerun: plan.rerun.clone(),
+            reused: plan.reused.iter().map(|r| r.step.clone()).collect(),
+        }
+    }
+}
+
+/// [`plan`] by step id, for the console (`ConsoleRequest::ForkPlan`): nothing written.
+pub fn preview(store: &Store, run_id: &str, from: &str) -> Result<Preview, SessionError> {
+    plan(store, run_id, from).map(|p| Preview::from(&p))
 }
 
 /// The fork's workflow (the text the old run recorded) and params (the old run's,
@@ -49,23 +81,5 @@ pub fn load(
         plan: Arc::clone(&plan),
         params,
         source_text: record.source_text.clone(),
-    })
-}
-
-/// Record the fork (its reused steps' outcomes with its creation), take its lease for
-/// `holder` and start its core. A workflow with a concurrency group: the fork joins it
-/// as `run` does (running, queued or skipped, as the group decides).
-pub fn create(
-    store: &mut Store,
-    loaded: Loaded,
-    fork: &ForkPlan,
-    holder: &str,
-) -> Result<Ready, SessionError> {
-    if let Some(group) = super::concurrency::group_of(&loaded.plan, &loaded.params)? {
-        let (ready, _) = super::concurrency::admit_fork(store, loaded, holder, &group, Some(fork))?;
-        return Ok(ready);
-    }
-    prepare::create_with(store, loaded, holder, |core, now| {
-        core.start_fork(fork, now)
     })
 }

@@ -39,7 +39,7 @@ pub mod stdio;
 use baton_model::{Refusal, RunState};
 use baton_store::StoreError;
 
-/// Exit codes (README): the session decides them, the front ends return them.
+/// Exit codes (docs/commands.md, "Exit codes"): the session decides them, the front ends return them.
 pub mod exit {
     pub const OK: i32 = 0;
     pub const FAILED: i32 = 1;

@@ -93,11 +93,6 @@ fn give_back_freed_memory() {
     }
 }
 
-/// Record the new run, take its lease for `holder` and start its core.
-pub fn create(store: &mut Store, loaded: Loaded, holder: &str) -> Result<Ready, SessionError> {
-    create_with(store, loaded, holder, |core, now| core.start(now))
-}
-
 /// Record a new run that `start` opens (`Core::start`, or a fork's `start_fork`), take
 /// its lease for `holder`. The run, its lease and its first events go in one
 /// transaction; the driver acts on the rest (write-ahead holds: what it acts on is

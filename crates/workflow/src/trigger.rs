@@ -1,6 +1,6 @@
 //! Trigger rules (`when`): Airflow's eleven, decided over the states of a step's needs
 //! exactly as Airflow's `TriggerRuleDep` decides them (with `flag_upstream_failed`, as
-//! its scheduler runs it). The table in docs/workflow-format.md is `tests::AIRFLOW`.
+//! its scheduler runs it). The table in docs/workflow/conditions.md is `tests::AIRFLOW`.
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]

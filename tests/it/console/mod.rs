@@ -6,6 +6,7 @@ mod filters;
 mod log_times;
 mod marked;
 mod render;
+mod render_fork;
 mod render_terms;
 mod timeline;
 mod tmux;

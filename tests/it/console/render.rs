@@ -12,7 +12,7 @@ use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use std::sync::Arc;
 
-type Setup = fn() -> (RunView, UiState);
+pub(super) type Setup = fn() -> (RunView, UiState);
 
 pub(super) fn ui() -> UiState {
     let mut ui = UiState::new("carol");
@@ -39,6 +39,12 @@ pub(super) fn typed(v: &RunView, ui: &mut UiState, s: &str) {
 }
 
 pub(super) fn scenarios() -> Vec<(&'static str, Setup)> {
+    let mut all = more_scenarios();
+    all.extend(super::render_fork::scenarios());
+    all
+}
+
+fn more_scenarios() -> Vec<(&'static str, Setup)> {
     vec![
         ("dag_graph", || (fixtures::release(), ui())),
         ("dag_list", || {
@@ -445,19 +451,6 @@ pub(super) fn scenarios() -> Vec<(&'static str, Setup)> {
             (v, u)
         }),
         ("finished_run", || (fixtures::finished_failed(), ui())),
-        // Issue 43 point 4: `F` on a finished run's step asks before it forks.
-        ("fork_dialog", || {
-            let v = fixtures::finished_failed();
-            let mut u = ui();
-            u.follow = false;
-            u.selected = v
-                .steps
-                .iter()
-                .position(|s| s.id == "unit-tests")
-                .unwrap_or(0);
-            act(&v, &mut u, &[Action::Fork]);
-            (v, u)
-        }),
         // Issue 28: what waits on the operator across runs, and its dialogs.
         ("waiting", || {
             let v = fixtures::release();

@@ -4,7 +4,7 @@
 //! written lost once released. Holds go through the same ways as other commands: to
 //! the engine that drives the run, or taking an undriven run over.
 use crate::helpers::*;
-use baton::model::procs;
+use baton::procs;
 use std::path::Path;
 use std::time::Duration;
 

@@ -6,7 +6,7 @@
 //! leaves the gate, the hold and the frozen processes standing (the next engine adopts
 //! them).
 use crate::helpers::*;
-use baton::model::procs;
+use baton::procs;
 use serde_json::Value;
 use std::path::Path;
 

@@ -1,8 +1,10 @@
 //! Issue 46, point 3: the generic batch executor (`type = "batch"`) on two real
 //! schedulers: a private Sun Grid Engine cell (tests/sge/cell.sh) and the single-node
 //! Slurm (tests/slurm/cluster.sh), each driven by one executor definition of its own
-//! commands. Every test body runs on both; a scheduler that cannot run here (not
-//! installed, not root) is skipped with the reason printed.
+//! commands. Every scenario (`scenarios.rs`, which the Slurm and SSH executors pass
+//! too) runs on both; a scheduler that cannot run here (not installed, not root) is
+//! skipped with the reason printed.
+use super::scenarios::{Remote, adopt, cancel, flow, reattach};
 use crate::helpers::*;
 
 /// One scheduler: its executor definition and what its commands need in their
@@ -83,39 +85,6 @@ labels = ["hpc"]
 }
 
 impl Scheduler {
-    /// The executor, its job files under the test's directory.
-    fn head(&self, env: &Env) -> String {
-        format!(
-            "{}workdir = \"{}\"\n",
-            self.definition,
-            env.path().join("jobs").display()
-        )
-    }
-
-    fn cmd(&self, env: &Env) -> std::process::Command {
-        let mut c = env.cmd();
-        c.envs(self.vars.iter().map(|(k, v)| (k, v)));
-        c
-    }
-
-    fn run(&self, env: &Env, args: &[&str]) -> std::process::Output {
-        self.cmd(env)
-            .args(args)
-            .stdin(std::process::Stdio::null())
-            .output()
-            .expect("run baton")
-    }
-
-    fn spawn(&self, env: &Env, args: &[&str]) -> std::process::Child {
-        self.cmd(env)
-            .args(args)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("spawn baton")
-    }
-
     /// Whether `status` (as the executor runs it) still lists the job.
     fn lists(&self, job_id: &str) -> bool {
         let out = match self.name {
@@ -133,280 +102,63 @@ impl Scheduler {
                 && !w.any(|s| ["COMPLETED", "CANCELLED", "FAILED", "TIMEOUT"].contains(&s))
         })
     }
+
+    /// The executor as the shared scenarios take it, its job files under the test's
+    /// directory (and nothing of an attempt left there once it ended).
+    fn remote<'a>(&'a self, env: &Env, lists: &'a dyn Fn(&str) -> bool) -> Remote<'a> {
+        let jobs = env.path().join("jobs");
+        Remote {
+            what: self.name,
+            name: "grid",
+            head: format!("{}workdir = \"{}\"\n", self.definition, jobs.display()),
+            vars: &self.vars,
+            place: "requires = [\"hpc\"]".into(),
+            runs_job: lists,
+            files: Some(jobs),
+        }
+    }
 }
 
-/// Both schedulers that can run here.
-fn schedulers() -> Vec<Scheduler> {
-    sge().into_iter().chain(slurm()).collect()
-}
-
-fn error_kinds(show: &serde_json::Value) -> Vec<String> {
-    show["errors"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|e| e["kind"].as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// Outputs flow to a local step, exit codes are recorded, a secret is masked in the
-/// job's log, a timeout reaches the job, and nothing of an attempt stays behind.
-fn flow(s: &Scheduler) {
-    let env = Env::new();
-    let wf = env.workflow(
-        "w.toml",
-        &format!(
-            r#"name = "batch-flow"
-secrets = ["TOKEN"]
-{}
-[[step]]
-id = "compute"
-requires = ["hpc"]
-run = 'echo "token=$TOKEN"; echo "answer=42" >> "$BATON_OUTPUT"; echo "greeting=$GREETING"'
-env = {{ GREETING = "it's $(not code)" }}
-
-[[step]]
-id = "report"
-needs = ["compute"]
-run = 'test "$ANSWER" = 42'
-env = {{ ANSWER = "${{{{ steps.compute.outputs.answer }}}}" }}
-
-[[step]]
-id = "fails"
-executor = "grid"
-run = 'echo failing; exit 3'
-
-[[step]]
-id = "slow"
-executor = "grid"
-timeout = "3s"
-run = 'echo "$$" > "$PIDS"; sleep 600'
-env = {{ PIDS = "{}" }}
-"#,
-            s.head(&env),
-            env.path().join("slow.pid").display()
-        ),
-    );
-    let secret = "s3cr3t-in-the-job";
-    let child = s
-        .cmd(&env)
-        .env("TOKEN", secret)
-        .args(["run", wf.to_str().unwrap(), "--headless"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let out = wait_child(child, 120);
-    let stdout = text(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}: {stdout}\n{}",
-        s.name,
-        text(&out.stderr)
-    );
-    let id = run_id_of(&stdout);
-    let show = env.show(&id);
-    assert_eq!(
-        step_state(&show, "compute").as_deref(),
-        Some("succeeded"),
-        "{}: {show:#}",
-        s.name
-    );
-    assert_eq!(step_field(&show, "compute", "outputs")["answer"], "42");
-    let job = &step_field(&show, "compute", "jobs")[0];
-    assert_eq!(job["executor"], "grid", "{job}");
-    assert!(job["job_id"].is_string(), "{job}");
-    assert_eq!(step_state(&show, "report").as_deref(), Some("succeeded"));
-    assert_eq!(step_state(&show, "fails").as_deref(), Some("failed"));
-    assert_eq!(step_field(&show, "fails", "exit_code"), 3);
-    assert_eq!(step_state(&show, "slow").as_deref(), Some("failed"));
-    assert!(
-        error_kinds(&show).contains(&"timeout".into()),
-        "{}: {show:#}",
-        s.name
-    );
-    // The timeout reached the job: its shell is gone, and the scheduler lists it no more.
-    let slow_job = step_field(&show, "slow", "jobs")[0]["job_id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    let pid: i32 = std::fs::read_to_string(env.path().join("slow.pid"))
-        .expect("the slow job ran")
-        .trim()
-        .parse()
-        .unwrap();
-    wait_until("the timed-out job to end", secs(30), || {
-        !process_alive(pid) && !s.lists(&slow_job)
-    });
-    let log = text(&env.run(&["logs", &id, "compute"]).stdout);
-    assert!(log.contains("token=***"), "{}: {log}", s.name);
-    assert!(!log.contains(secret), "{log}");
-    assert!(log.contains("greeting=it's $(not code)"), "{log}");
-    let left: Vec<_> = std::fs::read_dir(env.path().join("jobs").join(&id))
-        .map(|d| d.flatten().map(|e| e.path()).collect())
-        .unwrap_or_default();
-    assert!(left.is_empty(), "{}: left behind: {left:?}", s.name);
+/// Each scheduler that can run here, as the shared scenarios take it, in a test
+/// directory of its own.
+fn each_scheduler(scenario: impl Fn(&Remote, &Env)) {
+    for s in sge().into_iter().chain(slurm()) {
+        let env = Env::new();
+        let lists = |job: &str| s.lists(job);
+        scenario(&s.remote(&env, &lists), &env);
+    }
 }
 
 #[test]
 fn outputs_exit_codes_secrets_and_timeouts_on_each_scheduler() {
-    for s in schedulers() {
-        flow(&s);
-    }
-}
-
-/// `baton cancel` reaches the running job through `cancel`.
-fn cancel(s: &Scheduler) {
-    let env = Env::new();
-    let wf = env.workflow(
-        "w.toml",
-        &format!(
-            "name = \"batch-cancel\"\n{}\n[[step]]\nid = \"long\"\nexecutor = \"grid\"\nrun = 'echo \"$$\" > \"$PIDS\"; sleep 600'\nenv = {{ PIDS = \"{}\" }}\n",
-            s.head(&env),
-            env.path().join("long.pid").display()
-        ),
-    );
-    let child = s.spawn(&env, &["run", wf.to_str().unwrap(), "--headless"]);
-    let id = env.wait_run_id();
-    let pid: i32 = wait_until("the job to run", secs(60), || {
-        std::fs::read_to_string(env.path().join("long.pid"))
-            .ok()?
-            .trim()
-            .parse()
-            .ok()
-    });
-    // The scheduler's word for the job is recorded.
-    wait_until("the job's state in the record", secs(30), || {
-        step_field(&env.show(&id), "long", "jobs")[0]["state"].is_string()
-    });
-    let out = s.run(&env, &["cancel", &id]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let out = wait_child(child, 60);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}: {}",
-        s.name,
-        text(&out.stderr)
-    );
-    let show = env.show(&id);
-    assert_eq!(
-        step_state(&show, "long").as_deref(),
-        Some("cancelled"),
-        "{}: {show:#}",
-        s.name
-    );
-    let job = step_field(&show, "long", "jobs")[0]["job_id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    wait_until("the cancelled job to end", secs(30), || {
-        !process_alive(pid) && !s.lists(&job)
+    each_scheduler(|r, env| {
+        let (id, _) = flow(r, env, |_| {});
+        let left: Vec<_> = std::fs::read_dir(env.path().join("jobs").join(&id))
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        assert!(left.is_empty(), "{}: left behind: {left:?}", r.what);
     });
 }
 
 #[test]
 fn cancel_reaches_the_job_on_each_scheduler() {
-    for s in schedulers() {
-        cancel(&s);
-    }
-}
-
-/// A step that writes a mark, its first line, then waits for `go`.
-fn waiting_step(s: &Scheduler, env: &Env, name: &str) -> std::path::PathBuf {
-    env.workflow(
-        "w.toml",
-        &format!(
-            "name = \"{name}\"\n{}\n[[step]]\nid = \"job\"\nexecutor = \"grid\"\nidempotent = false\nrun = 'echo started >> \"$MARKS\"; echo line-1; while [ ! -e \"$GO\" ]; do sleep 0.1; done; echo line-2; echo \"done=yes\" >> \"$BATON_OUTPUT\"'\nenv = {{ MARKS = \"{}\", GO = \"{}\" }}\n",
-            s.head(env),
-            env.path().join("marks").display(),
-            env.path().join("go").display(),
-        ),
-    )
-}
-
-/// After the engine died, `go` lets the job end and `resume` follows it to its end:
-/// one job, started once, its whole log.
-fn resume_follows(s: &Scheduler, env: &Env, id: &str) {
-    std::fs::write(env.path().join("go"), "").unwrap();
-    // A job not followed would leave the step waiting for a `mark`: a deadline, not a hang.
-    let out = wait_child(s.spawn(env, &["resume", id]), 120);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}: {}\n{}",
-        s.name,
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    let show = env.show(id);
-    assert_eq!(
-        step_state(&show, "job").as_deref(),
-        Some("succeeded"),
-        "{}: {show:#}",
-        s.name
-    );
-    assert_eq!(step_field(&show, "job", "outputs")["done"], "yes");
-    let started = std::fs::read_to_string(env.path().join("marks")).unwrap_or_default();
-    assert_eq!(
-        started.lines().count(),
-        1,
-        "{}: submitted once: {started}",
-        s.name
-    );
-    let log = text(&env.run(&["logs", id, "job"]).stdout);
-    assert_eq!(log, "line-1\nline-2\n", "{}: each line once", s.name);
-}
-
-/// kill -9 of the engine while its job runs (its id recorded): resume re-attaches.
-fn reattach(s: &Scheduler) {
-    let env = Env::new();
-    let wf = waiting_step(s, &env, "batch-resume");
-    let mut child = s.spawn(&env, &["run", wf.to_str().unwrap(), "--headless"]);
-    let id = env.wait_run_id();
-    wait_until("the job's first line in the step's log", secs(60), || {
-        text(&env.run(&["logs", &id, "job"]).stdout).contains("line-1")
+    each_scheduler(|r, env| {
+        cancel(r, env, |_| {});
     });
-    wait_until("the job id in the store", secs(10), || {
-        step_field(&env.show(&id), "job", "jobs")[0]["job_id"].is_string()
-    });
-    child.kill().expect("kill -9");
-    let _ = child.wait();
-    resume_follows(s, &env, &id);
 }
 
 #[test]
 fn resume_after_kill_9_reattaches_the_job_on_each_scheduler() {
-    for s in schedulers() {
-        reattach(&s);
-    }
-}
-
-/// The engine dies (SIGKILL, the `started` failpoint) after `submit` printed the job id
-/// and before the id was recorded: resume finds the job by its attempt's directory and
-/// follows it (the step is not idempotent: a job not adopted would wait for a `mark`).
-fn adopt(s: &Scheduler) {
-    let env = Env::new();
-    let wf = waiting_step(s, &env, "batch-adopt");
-    died_at_started(&env, &s.vars, &wf, "job");
-    let id = env.wait_run_id();
-    let show = env.show(&id);
-    assert!(
-        !step_field(&show, "job", "jobs")[0]["job_id"].is_string(),
-        "{}: the dead engine recorded no job: {show:#}",
-        s.name
-    );
-    resume_follows(s, &env, &id);
+    each_scheduler(|r, env| {
+        reattach(r, env);
+    });
 }
 
 #[test]
 fn a_job_submitted_but_not_recorded_is_adopted_on_each_scheduler() {
-    for s in schedulers() {
-        adopt(&s);
-    }
+    each_scheduler(|r, env| {
+        adopt(r, env);
+    });
 }
 
 /// Bad definitions are refused at load with what to write instead.

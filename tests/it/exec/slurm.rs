@@ -1,5 +1,6 @@
 //! Issue 13: workflows on a real single-node Slurm (tests/slurm/cluster.sh). Skipped,
 //! with the reason printed, only where Slurm is not installed or cannot be started.
+use super::scenarios::{Remote, cancel, flow, reattach};
 use crate::helpers::*;
 use std::process::Command;
 use std::time::Duration;
@@ -50,78 +51,45 @@ poll = "1s"
 labels = ["hpc"]
 "#;
 
+/// Whether the cluster still runs job `job` (any state before its end).
+fn job_runs(job: &str) -> bool {
+    let out = Command::new("squeue")
+        .args(["-h", &format!("--jobs={job}"), "-t", "all", "-o", "%T"])
+        .output()
+        .expect("squeue");
+    text(&out.stdout).lines().any(|s| {
+        [
+            "PENDING",
+            "RUNNING",
+            "CONFIGURING",
+            "COMPLETING",
+            "SUSPENDED",
+            "REQUEUED",
+        ]
+        .contains(&s.trim())
+    })
+}
+
+/// The cluster as the shared scenarios (`scenarios.rs`) take it.
+fn remote() -> Remote<'static> {
+    Remote {
+        what: "slurm",
+        name: "cluster",
+        head: HEAD.into(),
+        vars: &[],
+        place: "requires = [\"hpc\"]".into(),
+        runs_job: &job_runs,
+        files: None,
+    }
+}
+
 #[test]
 fn outputs_flow_exit_codes_and_timeouts_are_recorded() {
     if !cluster() {
         return;
     }
     let env = Env::new();
-    let wf = env.workflow(
-        "w.toml",
-        &format!(
-            r#"name = "slurm-flow"
-secrets = ["TOKEN"]
-{HEAD}
-[[step]]
-id = "compute"
-requires = ["hpc"]
-run = 'echo "token=$TOKEN"; echo "answer=42" >> "$BATON_OUTPUT"'
-
-[[step]]
-id = "report"
-needs = ["compute"]
-run = 'test "$ANSWER" = 42'
-env = {{ ANSWER = "${{{{ steps.compute.outputs.answer }}}}" }}
-
-[[step]]
-id = "fails"
-executor = "cluster"
-run = 'echo failing; exit 3'
-
-[[step]]
-id = "slow"
-executor = "cluster"
-timeout = "2s"
-run = 'sleep 60'
-"#
-        ),
-    );
-    let child = env
-        .cmd()
-        .env("TOKEN", "s3cr3t-value")
-        .args(["run", wf.to_str().unwrap(), "--headless"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let out = wait_child(child, 90);
-    let stdout = text(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{stdout}\n{}",
-        text(&out.stderr)
-    );
-    let id = run_id_of(&stdout);
-    let show = env.show(&id);
-    assert_eq!(step_state(&show, "compute").as_deref(), Some("succeeded"));
-    assert_eq!(step_field(&show, "compute", "outputs")["answer"], "42");
-    assert_eq!(step_state(&show, "report").as_deref(), Some("succeeded"));
-    assert_eq!(step_state(&show, "fails").as_deref(), Some("failed"));
-    assert_eq!(step_field(&show, "fails", "exit_code"), 3);
-    assert_eq!(step_state(&show, "slow").as_deref(), Some("failed"));
-    let kinds: Vec<&str> = show["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["kind"].as_str().unwrap())
-        .collect();
-    assert!(kinds.contains(&"timeout"), "{kinds:?}");
-    // The job's output is the step's log, masked.
-    let logs = env.run(&["logs", &id, "compute"]);
-    let log = text(&logs.stdout);
-    assert!(log.contains("token=***"), "{log}");
-    assert!(!log.contains("s3cr3t-value"), "{log}");
+    let (id, _) = flow(&remote(), &env, |_| {});
     // One job per attempt, named after the run.
     let jobs = jobs_of(&id);
     let comments: Vec<&str> = jobs.iter().map(|j| j.2.as_str()).collect();
@@ -140,33 +108,21 @@ fn cancel_scancels_a_running_job() {
         return;
     }
     let env = Env::new();
-    let wf = env.workflow(
-        "w.toml",
-        &format!("name = \"slurm-cancel\"\n{HEAD}\n[[step]]\nid = \"long\"\nexecutor = \"cluster\"\nrun = 'sleep 120'\n"),
-    );
-    let child = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
-    let id = env.wait_run_id();
-    wait_until("the job to run", secs(30), || {
-        jobs_of(&id).iter().any(|j| j.1 == "RUNNING")
+    let id = cancel(&remote(), &env, |id| {
+        wait_until("the job to run", secs(30), || {
+            jobs_of(id).iter().any(|j| j.1 == "RUNNING")
+        });
+        // What the cluster says is recorded: the job left the queue and runs.
+        wait_until("the run's record to say the job runs", secs(30), || {
+            let job = &step_field(&env.show(id), "long", "jobs")[0];
+            job["state"] == "RUNNING" && job["running_at"].is_string()
+        });
     });
-    // What the cluster says is recorded: the job left the queue and runs.
-    wait_until("the run's record to say the job runs", secs(30), || {
-        let job = &step_field(&env.show(&id), "long", "jobs")[0];
-        job["state"] == "RUNNING" && job["running_at"].is_string()
-    });
-    let out = env.run(&["cancel", &id]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let out = wait_child(child, 60);
-    assert_eq!(out.status.code(), Some(1));
     wait_until("the job to end", secs(30), || {
         jobs_of(&id)
             .iter()
             .all(|j| j.1 != "RUNNING" && j.1 != "PENDING")
     });
-    assert_eq!(
-        step_state(&env.show(&id), "long").as_deref(),
-        Some("cancelled")
-    );
 }
 
 #[test]
@@ -190,90 +146,21 @@ fn a_gated_step_reaches_sbatch_only_after_approval() {
     assert_eq!(jobs_of(&id).len(), 1);
 }
 
+/// kill -9 while the jobs run; resume re-attaches to them: each job submitted once,
+/// its log continued where the dead engine left it (issue 24, finding 4: what it
+/// copied is not copied again).
 #[test]
 fn resume_after_kill_9_reattaches_without_running_the_job_again() {
     if !cluster() {
         return;
     }
     let env = Env::new();
-    let marks = env.path().join("marks");
-    let wf = env.workflow(
-        "w.toml",
-        &format!(
-            "name = \"slurm-resume\"\n{HEAD}\n[[step]]\nid = \"job\"\nexecutor = \"cluster\"\nrun = 'echo started >> \"$MARKS\"; sleep 4; echo \"done=yes\" >> \"$BATON_OUTPUT\"'\nenv = {{ MARKS = \"{}\" }}\n",
-            marks.display()
-        ),
-    );
-    let mut child = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
-    let id = env.wait_run_id();
-    wait_until("the job to run", secs(30), || {
-        jobs_of(&id).iter().any(|j| j.1 == "RUNNING")
-    });
-    // The job id is committed before baton relies on it.
-    wait_until("the job id in the store", secs(10), || {
-        env.run(&["show", &id, "--json"])
-            .stdout
-            .windows(6)
-            .any(|w| w == b"job_id")
-    });
-    child.kill().expect("kill -9");
-    let _ = child.wait();
-    let out = env.run(&["resume", &id]);
+    let id = reattach(&remote(), &env);
     assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}\n{}",
-        text(&out.stdout),
-        text(&out.stderr)
+        jobs_of(&id).len(),
+        2,
+        "one job a step, never submitted again"
     );
-    let show = env.show(&id);
-    assert_eq!(step_state(&show, "job").as_deref(), Some("succeeded"));
-    assert_eq!(step_field(&show, "job", "outputs")["done"], "yes");
-    assert_eq!(jobs_of(&id).len(), 1, "one job, never submitted again");
-    let started = std::fs::read_to_string(&marks).unwrap_or_default();
-    assert_eq!(started.lines().count(), 1, "the job ran once: {started}");
-}
-
-/// Issue 24, finding 4: the log of a job re-attached after `kill -9` of the engine
-/// continues where it was; what the dead engine copied is not copied again.
-#[test]
-fn a_reattached_jobs_log_has_each_line_once() {
-    if !cluster() {
-        return;
-    }
-    let env = Env::new();
-    let go = env.path().join("go");
-    let wf = env.workflow(
-        "w.toml",
-        &format!(
-            "name = \"slurm-log\"\n{HEAD}\n[[step]]\nid = \"job\"\nexecutor = \"cluster\"\nrun = 'echo line-1; echo line-2; while [ ! -e \"$GO\" ]; do sleep 0.2; done; echo line-3'\nenv = {{ GO = \"{}\" }}\n",
-            go.display()
-        ),
-    );
-    let mut child = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
-    let id = env.wait_run_id();
-    let log = || text(&env.run(&["logs", &id, "job"]).stdout);
-    wait_until(
-        "the first lines in the step's log",
-        Duration::from_secs(60),
-        || log().contains("line-2"),
-    );
-    child.kill().expect("kill -9");
-    let _ = child.wait();
-    std::fs::write(&go, "").unwrap();
-    let out = env.run(&["resume", &id]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}\n{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    assert_eq!(
-        step_state(&env.show(&id), "job").as_deref(),
-        Some("succeeded")
-    );
-    assert_eq!(log(), "line-1\nline-2\nline-3\n", "each line once");
 }
 
 /// A workflow whose cluster step `count` prints `n 1` … `n {lines}`, writing each

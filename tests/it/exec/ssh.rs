@@ -1,10 +1,10 @@
 //! Issue 46: steps on real SSH hosts (tests/ssh/hosts.sh: Debian's sshd on 127.0.0.2
 //! and 127.0.0.3). Skipped, with the reason printed, only where sshd is not installed
 //! or cannot be started (not root).
+use super::scenarios::{Remote, SECRET, adopt, flow, reattach, walk};
 use crate::helpers::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
 
 /// The ssh config naming the hosts, once per test process; `None` (and why, printed)
 /// where they cannot run. They stop once this process has exited.
@@ -38,100 +38,47 @@ fn command_lines() -> String {
     )
 }
 
+/// Whether the host (this machine) still runs process group `pgid`.
+fn group_runs(pgid: &str) -> bool {
+    command_lines()
+        .lines()
+        .any(|l| l.split_whitespace().nth(1) == Some(pgid))
+}
+
+/// `box` on `host` as the shared scenarios (`scenarios.rs`) take it, its attempts'
+/// files under the test's directory (nothing of an attempt left there once it ended).
+fn remote(config: &Path, env: &Env, host: &str) -> Remote<'static> {
+    Remote {
+        what: "ssh",
+        name: "box",
+        head: executor("box", host, config, env, "\"gpu\""),
+        vars: &[],
+        place: "executor = \"box\"".into(),
+        runs_job: &group_runs,
+        files: Some(env.path().join("remote")),
+    }
+}
+
 #[test]
 fn a_step_runs_on_a_host_with_its_outputs_env_and_masked_secret() {
     let Some(config) = hosts() else { return };
     let env = Env::new();
-    let wf = env.workflow(
-        "w.toml",
-        &format!(
-            r#"name = "ssh-flow"
-secrets = ["TOKEN"]
-{}
-[[step]]
-id = "remote"
-executor = "box"
-run = 'echo "token=$TOKEN"; echo "host=$(cat /proc/self/loginuid 2>/dev/null)"; echo "answer=42" >> "$BATON_OUTPUT"; echo "cost_usd=0.5" >> "$BATON_USAGE"; while [ ! -e "$GO" ]; do sleep 0.1; done; echo "greeting=$GREETING"'
-env = {{ GO = "{go}", GREETING = "it's $(not code)" }}
-
-[[step]]
-id = "here"
-needs = ["remote"]
-run = 'test "$ANSWER" = 42'
-env = {{ ANSWER = "${{{{ steps.remote.outputs.answer }}}}" }}
-
-[[step]]
-id = "fails"
-executor = "box"
-run = 'echo failing >&2; exit 3'
-"#,
-            executor("box", "baton-h2", &config, &env, "\"gpu\""),
-            go = env.path().join("go").display()
-        ),
-    );
-    let secret = "s3cr3t-on-the-host";
-    let child = env
-        .cmd()
-        .env("TOKEN", secret)
-        .args(["run", wf.to_str().unwrap(), "--headless"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let id = env.wait_run_id();
-    // Live: its first lines are in the step's log while it still runs.
-    wait_until("the remote step's first line in its log", secs(30), || {
-        text(&env.run(&["logs", &id, "remote"]).stdout).contains("token=***")
+    flow(&remote(&config, &env, "baton-h2"), &env, |id| {
+        // Its process group is recorded, and no command line on the host shows the secret.
+        let show = env.show(id);
+        let job = &step_field(&show, "compute", "jobs")[0];
+        assert_eq!(job["executor"], "box", "{job}");
+        let pgid = job["job_id"].as_str().expect("a job id").to_string();
+        let lines = command_lines();
+        assert!(
+            !lines.contains(SECRET),
+            "a secret on a command line:\n{lines}"
+        );
+        assert!(
+            group_runs(&pgid),
+            "the recorded group {pgid} runs:\n{lines}"
+        );
     });
-    // Its process group is recorded, and no command line on the host shows the secret.
-    let show = env.show(&id);
-    let job = &step_field(&show, "remote", "jobs")[0];
-    assert_eq!(job["executor"], "box", "{job}");
-    let pgid = job["job_id"].as_str().expect("a job id").to_string();
-    let lines = command_lines();
-    assert!(
-        !lines.contains(secret),
-        "a secret on a command line:\n{lines}"
-    );
-    assert!(
-        lines
-            .lines()
-            .any(|l| l.split_whitespace().nth(1) == Some(pgid.as_str())),
-        "the recorded group {pgid} runs:\n{lines}"
-    );
-    std::fs::write(env.path().join("go"), "").unwrap();
-    let out = wait_child(child, 60);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
-    let show = env.show(&id);
-    assert_eq!(step_state(&show, "remote").as_deref(), Some("succeeded"));
-    assert_eq!(step_field(&show, "remote", "outputs")["answer"], "42");
-    assert_eq!(step_state(&show, "here").as_deref(), Some("succeeded"));
-    assert_eq!(step_state(&show, "fails").as_deref(), Some("failed"));
-    assert_eq!(step_field(&show, "fails", "exit_code"), 3);
-    let log = text(&env.run(&["logs", &id, "remote"]).stdout);
-    assert!(log.contains("token=***"), "{log}");
-    assert!(!log.contains(secret), "{log}");
-    assert!(log.contains("greeting=it's $(not code)"), "{log}");
-    // Nothing of the attempts stays on the host (removed just after each connection).
-    let remote = env.path().join("remote");
-    wait_until("the attempts' files gone from the host", secs(10), || {
-        walk(&remote).is_empty()
-    });
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(rd) = std::fs::read_dir(dir) {
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(walk(&p));
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
 }
 
 #[test]
@@ -174,111 +121,23 @@ fn a_timeout_and_a_cancel_reach_the_whole_group_on_the_host() {
     assert!(kinds.contains(&"timeout"), "{kinds:?}");
 }
 
+/// kill -9 while two steps run on a host; both end while no engine runs: resume
+/// re-attaches to one and collects the other, each started once, the log whole.
 #[test]
 fn resume_after_kill_9_reattaches_the_remote_step_once_with_its_whole_log() {
     let Some(config) = hosts() else { return };
     let env = Env::new();
-    let marks = env.path().join("marks");
-    let go = env.path().join("go");
-    let wf = env.workflow(
-        "w.toml",
-        &format!(
-            "name = \"ssh-resume\"\n{}\n[[step]]\nid = \"job\"\nexecutor = \"box\"\nrun = 'echo started >> \"$MARKS\"; echo line-1; echo line-2; while [ ! -e \"$GO\" ]; do sleep 0.1; done; echo line-3; echo \"done=yes\" >> \"$BATON_OUTPUT\"'\nenv = {{ MARKS = \"{}\", GO = \"{}\" }}\n\n[[step]]\nid = \"ended\"\nexecutor = \"box\"\nidempotent = false\nrun = 'echo started >> \"$MARKS2\"; while [ ! -e \"$GO\" ]; do sleep 0.1; done; echo \"fine=1\" >> \"$BATON_OUTPUT\"'\nenv = {{ MARKS2 = \"{}\", GO = \"{}\" }}\n",
-            executor("box", "baton-h2", &config, &env, ""),
-            marks.display(),
-            go.display(),
-            env.path().join("marks2").display(),
-            go.display(),
-        ),
-    );
-    let mut child = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
-    let id = env.wait_run_id();
-    let log = || text(&env.run(&["logs", &id, "job"]).stdout);
-    wait_until("the first lines in the step's log", secs(30), || {
-        log().contains("line-2")
-    });
-    wait_until("both job ids in the store", secs(10), || {
-        let show = env.show(&id);
-        ["job", "ended"]
-            .iter()
-            .all(|s| step_field(&show, s, "jobs")[0]["job_id"].is_string())
-    });
-    child.kill().expect("kill -9");
-    let _ = child.wait();
-    // Both end while no engine runs: one is re-attached, one collected.
-    std::fs::write(&go, "").unwrap();
-    let out = env.run(&["resume", &id]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}\n{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    let show = env.show(&id);
-    assert_eq!(step_state(&show, "job").as_deref(), Some("succeeded"));
-    assert_eq!(step_field(&show, "job", "outputs")["done"], "yes");
-    assert_eq!(step_state(&show, "ended").as_deref(), Some("succeeded"));
-    assert_eq!(step_field(&show, "ended", "outputs")["fine"], "1");
-    assert_eq!(log(), "line-1\nline-2\nline-3\n", "each line once");
-    for m in ["marks", "marks2"] {
-        let started = std::fs::read_to_string(env.path().join(m)).unwrap_or_default();
-        assert_eq!(started.lines().count(), 1, "started once: {started}");
-    }
+    reattach(&remote(&config, &env, "baton-h2"), &env);
 }
 
 /// The engine dies (SIGKILL, the `started` failpoint) after the step was launched on the
 /// host and before its process group was recorded: resume finds the attempt by its
-/// directory there and follows it. The step is not idempotent, so a step not adopted
-/// would wait for a `mark` instead of succeeding.
+/// directory there and follows it.
 #[test]
 fn an_attempt_launched_but_not_recorded_is_adopted_from_its_remote_directory() {
     let Some(config) = hosts() else { return };
     let env = Env::new();
-    let marks = env.path().join("marks");
-    let go = env.path().join("go");
-    let wf = env.workflow(
-        "w.toml",
-        &format!(
-            "name = \"ssh-adopt\"\n{}\n[[step]]\nid = \"job\"\nexecutor = \"box\"\nidempotent = false\nrun = 'echo started >> \"$MARKS\"; echo line-1; while [ ! -e \"$GO\" ]; do sleep 0.1; done; echo line-2; echo \"done=yes\" >> \"$BATON_OUTPUT\"'\nenv = {{ MARKS = \"{}\", GO = \"{}\" }}\n",
-            executor("box", "baton-h3", &config, &env, ""),
-            marks.display(),
-            go.display(),
-        ),
-    );
-    let out = died_at_started(&env, &[], &wf, "job");
-    let id = env.wait_run_id();
-    let show = env.show(&id);
-    assert!(
-        !step_field(&show, "job", "jobs")[0]["job_id"].is_string(),
-        "the dead engine recorded no process group: {show:#}\n{}",
-        text(&out.stderr)
-    );
-    wait_until("the step to run on the host", secs(10), || {
-        std::fs::read_to_string(&marks).is_ok_and(|m| m.lines().count() == 1)
-    });
-    std::fs::write(&go, "").unwrap();
-    // A step not adopted would wait for a `mark`: a deadline, not a hang.
-    let out = wait_child(env.spawn(&["resume", &id]), 120);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}\n{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    let show = env.show(&id);
-    assert_eq!(
-        step_state(&show, "job").as_deref(),
-        Some("succeeded"),
-        "{show:#}"
-    );
-    assert_eq!(step_field(&show, "job", "outputs")["done"], "yes");
-    assert_eq!(step_field(&show, "job", "jobs")[0]["executor"], "box");
-    let started = std::fs::read_to_string(&marks).unwrap_or_default();
-    assert_eq!(started.lines().count(), 1, "started once: {started}");
-    let log = text(&env.run(&["logs", &id, "job"]).stdout);
-    assert_eq!(log, "line-1\nline-2\n", "its whole output");
+    adopt(&remote(&config, &env, "baton-h3"), &env);
 }
 
 #[test]
@@ -342,7 +201,6 @@ fn an_unreachable_host_a_refused_key_and_a_full_disk_each_say_which() {
     assert!(block("up").contains("host: baton-h2 answers"), "{said}");
     assert!(block("down").contains("does not answer"), "{said}");
     assert!(block("refused").contains("refused the key"), "{said}");
-    let _ = Duration::ZERO;
 }
 
 #[test]

@@ -5,7 +5,7 @@
 //! (TERM with CONT). Real sshd hosts (tests/ssh/hosts.sh), as tests/it/exec/ssh.rs.
 use super::ssh::{executor, hosts};
 use crate::helpers::*;
-use baton::model::procs;
+use baton::procs;
 
 /// The step's remote group: a subshell counting into its log every 20 ms, so that the
 /// group has several processes.

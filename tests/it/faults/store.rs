@@ -197,7 +197,7 @@ fn malformed_output_and_usage_lines_become_error_records() {
     );
 }
 
-/// Exit codes follow the README on every path: a corrupt store is a storage error (3)
+/// Exit codes follow docs/commands.md ("Exit codes") on every path: a corrupt store is a storage error (3)
 /// for every command, and a failed migration says which and why in one line.
 #[test]
 fn a_corrupt_store_is_exit_3_everywhere_and_a_failed_migration_is_one_line() {

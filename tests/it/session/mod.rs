@@ -2,6 +2,7 @@
 mod attack_runs;
 mod commands;
 mod concurrency;
+mod fork_group;
 mod group_campaign;
 mod runs_gc;
 mod shared_pools;

@@ -149,6 +149,13 @@ pub enum Action {
     Key(KeyEvent),
     /// The engine's answer to a command sent earlier.
     Outcome(CommandOutcome),
+    /// The answer to `F` (`Request::ForkPlan`): what a fork of `run_id` from `step` would
+    /// do, in the core's words, or why there is none.
+    ForkPlanned {
+        run_id: String,
+        step: String,
+        result: Result<super::fork::ForkPreview, Refusal>,
+    },
     /// The answer to a fork request: the fork's id and what it did, or why not.
     Forked {
         run_id: String,
@@ -198,6 +205,12 @@ pub enum Request {
     Edit(String),
     OpenRun(String),
     Resume(String),
+    /// What a fork of a run from a step would do (the session's `baton fork --dry-run`);
+    /// the answer comes back as `Action::ForkPlanned`.
+    ForkPlan {
+        run_id: String,
+        step: String,
+    },
     /// Fork a finished run from a step (`baton fork`); this console drives the fork.
     Fork {
         run_id: String,

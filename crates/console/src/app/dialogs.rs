@@ -195,14 +195,14 @@ pub struct BudgetDialog {
     pub error: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfirmWhat {
     CancelRun,
     Quit,
     /// Delete the run named in the dialog's `runs`.
     DeleteRun,
-    /// Fork the run from a step (`fork` holds what reruns and what is reused).
-    Fork,
+    /// Fork a run from a step: what runs again and what is reused, as the core plans it.
+    Fork(Box<super::fork::ForkPreview>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -214,8 +214,6 @@ pub struct ConfirmDialog {
     pub runs: Vec<String>,
     /// For a quit: the selected of its three buttons.
     pub button: QuitButton,
-    /// For a fork: what runs again and what is reused.
-    pub fork: Option<Box<super::fork::ForkPreview>>,
 }
 
 /// The quit dialog's buttons, in order.
@@ -429,10 +427,9 @@ pub(super) fn confirm_dialog(ui: &mut UiState, action: Action) -> Vec<Request> {
         Action::Confirm => d.yes,
         _ => return Vec::new(),
     };
-    let what = d.what;
-    let runs = std::mem::take(&mut d.runs);
-    let fork = d.fork.take();
-    ui.dialog = None;
+    let Some(Dialog::Confirm(ConfirmDialog { what, runs, .. })) = ui.dialog.take() else {
+        return Vec::new();
+    };
     if !yes {
         return Vec::new();
     }
@@ -451,18 +448,15 @@ pub(super) fn confirm_dialog(ui: &mut UiState, action: Action) -> Vec<Request> {
             }
             None => Vec::new(),
         },
-        ConfirmWhat::Fork => match fork {
-            Some(f) => {
-                ui.pending += 1;
-                let short = short_id(&f.run, &ui.run_ids).to_string();
-                toast(ui, format!("… forking run {short} from {}", f.step), true);
-                vec![Request::Fork {
-                    run_id: f.run,
-                    step: f.step,
-                }]
-            }
-            None => Vec::new(),
-        },
+        ConfirmWhat::Fork(f) => {
+            ui.pending += 1;
+            let short = short_id(&f.run, &ui.run_ids).to_string();
+            toast(ui, format!("… forking run {short} from {}", f.step), true);
+            vec![Request::Fork {
+                run_id: f.run,
+                step: f.step,
+            }]
+        }
         ConfirmWhat::CancelRun => {
             let command = Command::Cancel {
                 operator: ui.operator.clone(),

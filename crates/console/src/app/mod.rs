@@ -47,7 +47,7 @@ pub use dialogs::{
 pub use edit::{DIFF_PAGE, DiffLine, preview, proposal_diff};
 pub use fan::{MAX_LABEL, graph_steps, node_label, node_width, rows, rows_match, shown_steps};
 pub use filter::{Filter, Row, move_shown, shown_sel};
-pub use fork::{ForkPreview, preview as fork_preview};
+pub use fork::ForkPreview;
 pub use help::{HelpEntry, help_at, help_entries};
 pub use keep::Picked;
 pub use lists::filter_note;
@@ -76,3 +76,5 @@ mod keys_tests;
 mod notices_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod waiting_tests;

@@ -160,7 +160,6 @@ pub(super) fn runs_tab(ui: &mut UiState, view: &RunView, action: Action) -> Vec<
                 yes: false,
                 runs: vec![r.id.clone()],
                 button: Default::default(),
-                fork: None,
             }));
         }
         (Action::Enter, Some(r)) => return open_run(ui, r.id),

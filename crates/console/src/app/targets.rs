@@ -174,9 +174,8 @@ pub fn offered(ui: &UiState, view: &RunView, ctx: Context, action: &Action) -> b
             let a = view.steps[i].actions;
             a.hold || a.release
         }),
-        Action::Fork => {
-            target_step(ui, view, ctx).is_some_and(|i| super::fork::preview(view, i).is_ok())
-        }
+        // A hint only: what a fork does, or why not, is the core's answer to `F`.
+        Action::Fork => target_step(ui, view, ctx).is_some() && view.state.is_final(),
         Action::Expand => super::fan::offered(view, target_step(ui, view, ctx)),
         Action::CancelRun => view.actions.cancel,
         Action::Copy => copy_target(ui, view, ctx).is_some(),

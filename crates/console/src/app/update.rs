@@ -177,6 +177,9 @@ fn dispatch(ui: &mut UiState, view: &RunView, action: Action) -> Vec<Request> {
             }
             return Vec::new();
         }
+        Action::ForkPlanned { step, result, .. } => {
+            return super::fork::planned(ui, &step, result);
+        }
         Action::Forked {
             run_id,
             step,
@@ -467,7 +470,6 @@ pub(super) fn main_view(ui: &mut UiState, view: &RunView, action: Action) -> Vec
                     yes: false,
                     runs: ui.driven.to_vec(),
                     button: Default::default(),
-                    fork: None,
                 }));
             } else {
                 return vec![Request::Exit(ConsoleExit::Quit)];
@@ -491,7 +493,6 @@ pub(super) fn main_view(ui: &mut UiState, view: &RunView, action: Action) -> Vec
                     yes: false,
                     runs: vec![view.run_id.clone()],
                     button: Default::default(),
-                    fork: None,
                 }));
             } else {
                 toast(

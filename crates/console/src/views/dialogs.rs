@@ -373,7 +373,7 @@ pub fn confirm(
         Some(r) => format!("{} ({})", short(id), r.workflow),
         None => short(id),
     };
-    let (title, text) = match d.what {
+    let (title, text) = match &d.what {
         ConfirmWhat::Quit => {
             let ids: Vec<String> = d.runs.iter().map(|r| named(r)).collect();
             let (title, them, resume) = match d.runs.as_slice() {
@@ -415,24 +415,19 @@ pub fn confirm(
                 ),
             )
         }
-        ConfirmWhat::Fork => {
-            let (which, step, rerun, reused) = match d.fork.as_deref() {
-                Some(f) => (
-                    named(&f.run),
-                    f.step.as_str(),
-                    f.rerun.join(", "),
-                    if f.reused.is_empty() {
-                        "nothing".to_string()
-                    } else {
-                        f.reused.join(", ")
-                    },
-                ),
-                None => ("the run".to_string(), "?", String::new(), String::new()),
+        ConfirmWhat::Fork(f) => {
+            let reused = if f.reused.is_empty() {
+                "nothing".to_string()
+            } else {
+                f.reused.join(", ")
             };
             (
                 " Fork the run? ",
                 format!(
-                    "A new run of run {which}'s workflow, from {step}. Runs again: {rerun} (gates ask again). Reused as recorded, not run: {reused}. This console drives the fork."
+                    "A new run of run {}'s workflow, from {}. Runs again: {} (gates ask again). Reused as recorded, not run: {reused}. This console drives the fork.",
+                    named(&f.run),
+                    f.step,
+                    f.rerun.join(", "),
                 ),
             )
         }

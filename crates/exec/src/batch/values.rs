@@ -46,7 +46,7 @@ pub fn wait_for_submit(files: &JobFiles, deadline: Duration) {
 
 /// Whether a process runs (not a zombie).
 fn runs(pid: i32) -> bool {
-    baton_model::procs::read_stat(pid).is_some_and(|(state, _, _)| state != 'Z' && state != 'X')
+    baton_procs::read_stat(pid).is_some_and(|(state, _, _)| baton_model::procs::runs(state))
 }
 
 /// The values of one attempt (or, with [`Values::bare`], of a job alone).

@@ -50,17 +50,17 @@ fn the_last_run_is_the_latest_slot_with_a_run_read_through_its_lease() {
     let (_d, mut s) = store();
     serve(&mut s, "/w/a.toml", 1);
     s.create_run(&new_run("01run")).unwrap();
-    s.record_slot("/w/a.toml", 1, Timestamp(NEW_YEAR), "started")
+    s.record_slots(&[("/w/a.toml", 1, Timestamp(NEW_YEAR), "started")])
         .unwrap();
-    s.slot_started(
+    s.slots_started(&[(
         "/w/a.toml",
         1,
         Timestamp(NEW_YEAR),
         "started",
         Some("01run"),
-    )
+    )])
     .unwrap();
-    s.record_slot("/w/a.toml", 1, Timestamp(NEW_YEAR + 86_400_000), "paused")
+    s.record_slots(&[("/w/a.toml", 1, Timestamp(NEW_YEAR + 86_400_000), "paused")])
         .unwrap();
     let b = board(&s, Timestamp(NEW_YEAR + 86_400_000)).unwrap();
     let l = &b.rows[0];

@@ -4,7 +4,7 @@
 //! one's process.
 //!
 //! On this host the run's processes are found by the run id in their environment
-//! (`model::procs`, as resume finds the leftovers it stops), for a run recorded
+//! (`baton_procs`, as resume finds the leftovers it stops), for a run recorded
 //! unfinished only (an idempotent step may start before its start is committed, so
 //! the steps' projected states are no guide to what runs).
 //! A step's batch job counts while its attempt is unfinished (the cluster may run it;
@@ -13,7 +13,8 @@
 use super::StoreError;
 use crate::holder::hostname;
 use baton_model::liveness::{LeftRunning, parse_holder};
-use baton_model::{Event, EventKind, RunState, procs};
+use baton_model::{Event, EventKind, RunState};
+use baton_procs as procs;
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// What `run_id` (whose engine is gone) left running now; empty once nothing is.

@@ -10,7 +10,7 @@
 //! takes the proof away as it checks it (whatever the verdict: a proof serves once),
 //! then accepts the row only when the proof's owner is the account the row names.
 //!
-//! What this does not stop (README, "Who decides"): a member of a group store who can
+//! What this does not stop (docs/approvals.md, "Who decides"): a member of a group store who can
 //! write the database can hold back another member's row before any engine claims it
 //! and hand it in later, or drive the run with a program of their own. Only signed
 //! gates resist a member; the schema version moved with this (migration 6) so that an

@@ -243,50 +243,9 @@ impl Store {
         self.ctx(r)
     }
 
-    /// Record a slot's fate. `false` when the slot was recorded already (by an earlier
-    /// serve): it is never decided twice.
-    pub fn record_slot(
-        &mut self,
-        file: &str,
-        index: u32,
-        slot_at: Timestamp,
-        fate: &str,
-    ) -> Result<bool, StoreError> {
-        let r = self
-            .conn
-            .execute(
-                "INSERT INTO schedule_slots (file, idx, slot_at, fate, recorded_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
-                params![file, index, slot_at.0, fate, Timestamp::now().0],
-            )
-            .map(|n| n == 1)
-            .map_err(StoreError::from);
-        self.ctx(r)
-    }
-
-    /// A recorded slot started its run (or, `run_id` `None`, could not: `fate` says why).
-    pub fn slot_started(
-        &mut self,
-        file: &str,
-        index: u32,
-        slot_at: Timestamp,
-        fate: &str,
-        run_id: Option<&str>,
-    ) -> Result<(), StoreError> {
-        let r = self
-            .conn
-            .execute(
-                "UPDATE schedule_slots SET fate = ?4, run_id = ?5
-                 WHERE file = ?1 AND idx = ?2 AND slot_at = ?3",
-                params![file, index, slot_at.0, fate, run_id],
-            )
-            .map(|_| ())
-            .map_err(StoreError::from);
-        self.ctx(r)
-    }
-
-    /// [`Store::record_slot`] of many slots (a serve's tick) in one transaction: for
-    /// each, whether it was recorded now (`false`: an earlier serve decided it).
+    /// Record the fates of slots (a serve's tick: file, index, slot, fate) in one
+    /// transaction: for each, whether it was recorded now (`false`: an earlier serve
+    /// decided it; a slot is never decided twice).
     pub fn record_slots(
         &mut self,
         slots: &[(&str, u32, Timestamp, &str)],
@@ -306,7 +265,8 @@ impl Store {
         self.ctx(r)
     }
 
-    /// [`Store::slot_started`] of many slots in one transaction.
+    /// Recorded slots that started their runs (or, `run_id` `None`, could not: `fate`
+    /// says why): file, index, slot, fate, run, in one transaction.
     pub fn slots_started(
         &mut self,
         started: &[(&str, u32, Timestamp, &str, Option<&str>)],
@@ -466,12 +426,10 @@ impl Store {
     }
 
     /// The serve's check of a decision it found in the store (a trigger, a backfilled
-    /// slot, a pause or a resume): the audit chain's latest decision `action` that
-    /// `about` says is about this row (`Some`, with the name of its proof if it has
-    /// one), among those whose details hold `filter` (a JSON path and its value); its
-    /// actor must be `by`, the account the row names, and that account's proof must
-    /// hold for `value`, the row as it is now as the proof covers it. The proof is used
-    /// up, whatever the verdict. `Ok(Err(why))`: refused.
+    /// slot, a pause or a resume): the decision behind the row ([`Self::decision_on_chain`])
+    /// and its account's proof, which must hold for `value`, the row as it is now as the
+    /// proof covers it. The proof is used up, whatever the verdict. `Ok(Err(why))`:
+    /// refused.
     pub(crate) fn prove_on_chain(
         &self,
         action: AuditAction,
@@ -480,6 +438,34 @@ impl Store {
         mut value: serde_json::Value,
         about: impl Fn(&serde_json::Value) -> Option<Option<serde_json::Value>>,
     ) -> Result<Result<(), TriggerUnproven>, StoreError> {
+        let (actor, nonce) = match self.decision_on_chain(action, filter, by, about)? {
+            Ok(found) => found,
+            Err(why) => return Ok(Err(why)),
+        };
+        if let Some(map) = value.as_object_mut() {
+            map.insert("by".into(), actor.clone().into());
+            map.insert("proof".into(), nonce);
+        }
+        Ok(
+            super::proof::check(&self.path, AUDIT_SUBJECT, &value.to_string(), &actor)
+                .map_err(TriggerUnproven::Proof),
+        )
+    }
+
+    /// The decision behind a row the serve found in the store, the one lookup both the
+    /// serve's proof ([`Self::prove_on_chain`]) and what `baton schedules` says use: the
+    /// audit chain's LATEST decision `action` that `about` says is about this row
+    /// (`Some`, with the name of its proof if it has one), among those whose details
+    /// hold `filter` (a JSON path and its value). Its actor must be `by`, the account
+    /// the row names, and it must name a proof: its actor and the proof's name, or why
+    /// not. Nothing is used up.
+    pub(crate) fn decision_on_chain(
+        &self,
+        action: AuditAction,
+        filter: (&str, rusqlite::types::Value),
+        by: &str,
+        about: impl Fn(&serde_json::Value) -> Option<Option<serde_json::Value>>,
+    ) -> Result<Result<(String, serde_json::Value), TriggerUnproven>, StoreError> {
         let r = (|| {
             let mut st = self.conn.prepare_cached(
                 "SELECT actor, details FROM audit WHERE run_id = ?1 AND action = ?2
@@ -505,17 +491,10 @@ impl Store {
                 chain: actor,
             }));
         }
-        let Some(nonce) = nonce else {
-            return Ok(Err(TriggerUnproven::NoProof));
-        };
-        if let Some(map) = value.as_object_mut() {
-            map.insert("by".into(), actor.clone().into());
-            map.insert("proof".into(), nonce);
-        }
-        Ok(
-            super::proof::check(&self.path, AUDIT_SUBJECT, &value.to_string(), &actor)
-                .map_err(TriggerUnproven::Proof),
-        )
+        Ok(match nonce {
+            Some(nonce) => Ok((actor, nonce)),
+            None => Err(TriggerUnproven::NoProof),
+        })
     }
 
     /// A requested trigger the serve refuses (`why`), on record: its slot `refused`,

@@ -175,7 +175,7 @@ fn contains_over_a_json_list_is_membership() {
 #[test]
 fn the_truth_of_text_is_documented_as_it_is() {
     // baton: '', 'false' and '0' are false (values between steps are text); GitHub
-    // would read 'false' and '0' as true (docs/workflow-format.md says so).
+    // would read 'false' and '0' as true (docs/workflow/conditions.md says so).
     for (v, want) in [
         ("", false),
         ("false", false),

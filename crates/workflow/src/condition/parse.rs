@@ -329,7 +329,7 @@ impl Parser {
                     "`{w}()` is GitHub's job-status function; baton decides on its needs' states with the step's `when`, not in `if`"
                 ),
                 format!(
-                    "remove it from `if` and {rule} (`when` is one of Airflow's trigger rules: see \"Trigger rules\" in docs/workflow-format.md)"
+                    "remove it from `if` and {rule} (`when` is one of Airflow's trigger rules: see \"Trigger rules\" in docs/workflow/conditions.md)"
                 ),
                 at,
             ));

@@ -35,7 +35,7 @@ const fn case(
 use Trigger::*;
 use Verdict::Skip;
 
-/// The table in docs/workflow-format.md ("Trigger rules, as Airflow's tests have them").
+/// The table in docs/workflow/conditions.md ("Trigger rules, as Airflow's tests have them").
 const AIRFLOW: &[Case] = &[
     case(
         "one_success_tr_success",

@@ -13,6 +13,7 @@ mod desk;
 mod edit;
 mod fanned;
 mod filters;
+mod fork;
 mod hostile;
 mod inputs;
 mod keys;

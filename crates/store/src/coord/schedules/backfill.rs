@@ -296,10 +296,13 @@ mod tests {
         s.serve_schedules(f, &[served], Timestamp(5)).unwrap();
         let day = 86_400_000;
         // Day 1 ran, day 2 was missed, day 3 has no row.
-        s.record_slot(f, 1, Timestamp(day), "started").unwrap();
-        s.slot_started(f, 1, Timestamp(day), "started", Some("r1"))
+        s.record_slots(&[
+            (f, 1, Timestamp(day), "started"),
+            (f, 1, Timestamp(2 * day), "missed"),
+        ])
+        .unwrap();
+        s.slots_started(&[(f, 1, Timestamp(day), "started", Some("r1"))])
             .unwrap();
-        s.record_slot(f, 1, Timestamp(2 * day), "missed").unwrap();
         let slots = [Timestamp(day), Timestamp(2 * day), Timestamp(3 * day)];
         let ask = BackfillAsk {
             file: f,

@@ -40,6 +40,21 @@ impl PauseRow {
         }
     }
 
+    /// Which audit rows may hold its decision: those of its time.
+    fn filter(&self) -> (&'static str, rusqlite::types::Value) {
+        ("$.at", self.at.0.into())
+    }
+
+    /// Whether a decision's details are about this schedule (`Some`, with the name of
+    /// its proof for it if it has one).
+    fn about(&self, d: &serde_json::Value) -> Option<Option<serde_json::Value>> {
+        d.get("targets")?.as_array()?.iter().find_map(|t| {
+            (t.get("file")?.as_str()? == self.file
+                && t.get("index")?.as_u64()? == u64::from(self.index))
+            .then(|| t.get("proof").cloned())
+        })
+    }
+
     /// The decision's text for this schedule as its proof covers it.
     fn value(&self) -> serde_json::Value {
         serde_json::json!({
@@ -168,55 +183,19 @@ impl Store {
         if p.by.is_empty() {
             return Ok(Err(TriggerUnproven::NoDecision));
         }
-        self.prove_on_chain(p.action(), ("$.at", p.at.0.into()), &p.by, p.value(), |d| {
-            d.get("targets")?.as_array()?.iter().find_map(|t| {
-                (t.get("file")?.as_str()? == p.file && t.get("index")?.as_u64()? == p.index as u64)
-                    .then(|| t.get("proof").cloned())
-            })
-        })
+        self.prove_on_chain(p.action(), p.filter(), &p.by, p.value(), |d| p.about(d))
     }
 
     /// Whether the audit chain holds the decision behind a pause row, by the account it
     /// names, with a proof's name (`None`), or why not: what `baton schedules` can say
-    /// without taking the proof, which is the serve's to check.
+    /// without taking the proof, which is the serve's to check. The same lookup as the
+    /// serve's ([`Store::decision_on_chain`]: the latest decision about the row).
     pub fn pause_on_record(&self, p: &PauseRow) -> Result<Option<String>, StoreError> {
-        let r = (|| {
-            let mut st = self.conn.prepare_cached(
-                "SELECT actor, details FROM audit WHERE run_id = ?1 AND action = ?2
-                   AND json_extract(details, '$.at') = ?3 ORDER BY id",
-            )?;
-            let rows = st
-                .query_map(params![AUDIT_SUBJECT, p.action().as_str(), p.at.0], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(rows)
-        })();
-        let rows = self.ctx(r)?;
-        let found = rows.iter().find(|(_, details)| {
-            serde_json::from_str::<serde_json::Value>(details)
-                .ok()
-                .and_then(|d| {
-                    d.get("targets")?.as_array()?.iter().find(|t| {
-                        t.get("file").and_then(|f| f.as_str()) == Some(p.file.as_str())
-                            && t.get("index").and_then(|i| i.as_u64()) == Some(p.index as u64)
-                            && t.get("proof").is_some()
-                    })?;
-                    Some(())
-                })
-                .is_some()
-        });
-        Ok(match found {
-            None => Some(TriggerUnproven::NoDecision.to_string()),
-            Some((actor, _)) if !baton_model::same_actor(actor, &p.by) => Some(
-                TriggerUnproven::OtherActor {
-                    row: p.by.clone(),
-                    chain: actor.clone(),
-                }
-                .to_string(),
-            ),
-            Some(_) => None,
-        })
+        if p.by.is_empty() {
+            return Ok(Some(TriggerUnproven::NoDecision.to_string()));
+        }
+        let found = self.decision_on_chain(p.action(), p.filter(), &p.by, |d| p.about(d))?;
+        Ok(found.err().map(|why| why.to_string()))
     }
 
     /// A pause or resume row the serve refuses (`why`), on record as `actor`'s (the
@@ -339,6 +318,80 @@ mod tests {
         let row = s.pause_rows().unwrap().remove(0);
         assert!(!row.paused && row.by == me(), "{row:?}");
         assert!(s.prove_pause(&row).unwrap().is_ok());
+        assert!(s.verify_audit(None).unwrap().is_intact());
+    }
+
+    /// `baton schedules` and the serve read the decision behind a pause row with one
+    /// lookup, the latest decision about the row winning: a later decision of the same
+    /// time about the same schedule, by another account, is the one both see (the
+    /// first one, by the row's account, no longer vouches for the row).
+    #[test]
+    fn the_latest_decision_about_a_pause_row_is_the_one_on_record_for_both_readers() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("b.db")).unwrap();
+        let f = "/w/a.toml";
+        let served = Served {
+            file: f,
+            index: 1,
+            workflow: "nightly",
+            cron: "0 2 * * *",
+            timezone: "UTC",
+            catch_up: "none",
+            overlap: "skip",
+        };
+        s.serve_schedules(f, &[served], Timestamp(5)).unwrap();
+        let target = [(f.to_string(), 1, "nightly".to_string())];
+        s.set_paused(&target, true, &me(), "maintenance").unwrap();
+        let row = s.pause_rows().unwrap().remove(0);
+        assert_eq!(s.pause_on_record(&row).unwrap(), None, "{row:?}");
+        // A later decision of the same time about the same schedule, by alice.
+        let later = Decision {
+            actor: "alice".into(),
+            action: AuditAction::SchedulePaused,
+            step: None,
+            reason: Some("mine".into()),
+            summary: "paused nightly#1".into(),
+            details: serde_json::json!({
+                "at": row.at.0,
+                "targets": [{ "file": f, "index": 1, "proof": "hers" }],
+            }),
+        };
+        s.decide(&later, |_| Ok(())).unwrap();
+        let said = s.pause_on_record(&row).unwrap().expect("refused");
+        let other = TriggerUnproven::OtherActor {
+            row: me(),
+            chain: "alice".into(),
+        };
+        assert_eq!(said, other.to_string());
+        // The serve reads the same decision, and refuses the row for the same reason.
+        let why = s.prove_pause(&row).unwrap().unwrap_err();
+        assert_eq!(why.to_string(), said);
+        // A decision about another schedule of that time changes nothing.
+        let elsewhere = Decision {
+            details: serde_json::json!({
+                "at": row.at.0,
+                "targets": [{ "file": "/w/b.toml", "index": 1, "proof": "x" }],
+            }),
+            ..later
+        };
+        s.decide(&elsewhere, |_| Ok(())).unwrap();
+        assert_eq!(s.pause_on_record(&row).unwrap(), Some(said));
+        // A decision naming no proof is said so, by both.
+        let unproved = Decision {
+            actor: me(),
+            details: serde_json::json!({
+                "at": row.at.0,
+                "targets": [{ "file": f, "index": 1 }],
+            }),
+            ..elsewhere
+        };
+        s.decide(&unproved, |_| Ok(())).unwrap();
+        let no_proof = TriggerUnproven::NoProof.to_string();
+        assert_eq!(s.pause_on_record(&row).unwrap(), Some(no_proof.clone()));
+        assert_eq!(
+            s.prove_pause(&row).unwrap().unwrap_err().to_string(),
+            no_proof
+        );
         assert!(s.verify_audit(None).unwrap().is_intact());
     }
 }

@@ -23,17 +23,12 @@ fn a_slot_is_recorded_once() {
     let (_d, mut s) = store();
     s.serve_schedules("/w/a.toml", &[served("/w/a.toml", 1)], Timestamp(5))
         .unwrap();
-    assert!(
-        s.record_slot("/w/a.toml", 1, Timestamp(1000), "started")
-            .unwrap()
-    );
-    assert!(
-        !s.record_slot("/w/a.toml", 1, Timestamp(1000), "started")
-            .unwrap()
-    );
-    assert!(
-        s.record_slot("/w/a.toml", 2, Timestamp(1000), "started")
-            .unwrap()
+    let slot = |i: u32, t: i64| ("/w/a.toml", i, Timestamp(t), "started");
+    assert_eq!(s.record_slots(&[slot(1, 1000)]).unwrap(), [true]);
+    // Again, and beside a new one in the same tick: only the new one is recorded.
+    assert_eq!(
+        s.record_slots(&[slot(1, 1000), slot(2, 1000)]).unwrap(),
+        [false, true]
     );
     assert_eq!(s.last_slot("/w/a.toml", 1).unwrap(), Some(Timestamp(1000)));
     assert_eq!(s.last_slot("/w/b.toml", 1).unwrap(), None);
@@ -87,7 +82,7 @@ fn a_trigger_waits_for_the_serve_with_its_params() {
     assert_eq!(t.len(), 2);
     assert_eq!(t[0].params, p);
     assert_eq!(t[0].by, "bob");
-    s.slot_started("/w/a.toml", TRIGGER_INDEX, a, "started", None)
+    s.slots_started(&[("/w/a.toml", TRIGGER_INDEX, a, "started", None)])
         .unwrap();
     assert_eq!(s.requested_triggers().unwrap().len(), 1);
     assert_eq!(
@@ -144,14 +139,14 @@ fn the_latest_run_outlives_the_paused_slots_after_it() {
     let (_d, mut s) = store();
     s.serve_schedules("/w/a.toml", &[served("/w/a.toml", 1)], Timestamp(5))
         .unwrap();
-    s.record_slot("/w/a.toml", 1, Timestamp(1000), "started")
+    s.record_slots(&[("/w/a.toml", 1, Timestamp(1000), "started")])
         .unwrap();
-    s.slot_started("/w/a.toml", 1, Timestamp(1000), "started", Some("01r"))
+    s.slots_started(&[("/w/a.toml", 1, Timestamp(1000), "started", Some("01r"))])
         .unwrap();
-    for t in 2..5 {
-        s.record_slot("/w/a.toml", 1, Timestamp(t * 1000), "paused")
-            .unwrap();
-    }
+    let paused: Vec<_> = (2..5)
+        .map(|t| ("/w/a.toml", 1, Timestamp(t * 1000), "paused"))
+        .collect();
+    s.record_slots(&paused).unwrap();
     let row = &s.schedules().unwrap()[0];
     assert_eq!(row.last.as_ref().unwrap().fate, "paused");
     assert_eq!(row.last.as_ref().unwrap().slot_at, Timestamp(4000));
