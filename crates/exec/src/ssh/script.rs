@@ -61,8 +61,9 @@ pub fn remote(script: &str, args: &[&str]) -> String {
 /// group is stopped, as for a local step (TERM, up to 2 s, KILL), and `tee` gets
 /// 0.25 s more to copy the rest (a process that left the group holding the output
 /// cannot keep the step from ending). Then it writes the exit code (after the log is
-/// whole: a resume that finds it reads the log as final), prints
-/// `\n` BOUNDARY `\n` and the result files as `COLLECT` prints them, then `end 0`. The
+/// whole: a resume that finds it reads the log as final), prints BOUNDARY `\n` (right
+/// after the output: the frame holds back no newline) and the result files as `COLLECT`
+/// prints them, then `end 0`. The
 /// directory goes only once the engine answers `ok` on stdin (it has the results): an
 /// engine gone meanwhile leaves it for resume to re-attach or collect. This shell and
 /// `tee` outlive a lost connection (`tee -p` goes on writing the log when the
@@ -102,7 +103,7 @@ wait "$t"
 kill "$k" 2>/dev/null
 [ -e "$d/started" ] || { cat "$d/wrapper.err" >&2; exit 93; }
 echo "$rc" > "$d/exitcode"
-printf '\n%s\n' "$b"
+printf '%s\n' "$b"
 echo "exitcode ${#rc} ${#rc}"; printf %s "$rc"
 for f in output usage; do
   if [ -s "$d/$f" ]; then
