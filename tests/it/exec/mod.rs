@@ -7,3 +7,4 @@ mod shell;
 mod slurm;
 mod ssh;
 mod ssh_freeze;
+mod ssh_leftovers;

@@ -173,12 +173,11 @@ env = {{ PIDS = "{pids}" }}
         .spawn()
         .expect("spawn");
     let id = env.wait_run_id();
-    // Live: its first lines are in the step's log while it still runs (the line that
-    // waits is not the first: over SSH a line's end is passed on with the next byte, as
-    // it may begin the results' mark).
-    wait_until("the step's first line in its log", secs(60), || {
+    // Live: its lines are in the step's log while it still runs, the last one before
+    // it waits too (a line is passed on whole at once, with nothing after it).
+    wait_until("the step's lines in its log", secs(60), || {
         let log = text(&env.run(&["logs", &id, "compute"]).stdout);
-        if log.contains("token=***") {
+        if log.contains("token=***\nwaiting\n") {
             Ok(())
         } else {
             Err(format!("{}: log {log:?}\n{:#}", r.what, env.show(&id)))

@@ -1,8 +1,10 @@
 //! Pure: splits one `ssh` stream (`script::RUN`) into the step's output and the results
-//! that follow it. The host prints `\n` BOUNDARY `\n` after the output, BOUNDARY being a
-//! random token the engine sent on stdin for this attempt alone: output the step writes
-//! cannot contain it (the step never sees it), so it cannot end its own stream early or
-//! forge an exit code or outputs.
+//! that follow it. The host prints BOUNDARY `\n` right after the output (on the output's
+//! last line if that has no newline), BOUNDARY being a random token the engine sent on
+//! stdin for this attempt alone: output the step writes cannot contain it (the step
+//! never sees it), so it cannot end its own stream early or forge an exit code or
+//! outputs. Only what may be the start of the token is held back, never a newline: a
+//! line is passed on whole as soon as it is.
 
 /// A fresh boundary: 128 random bits, as text.
 pub fn new_boundary() -> String {
@@ -11,7 +13,7 @@ pub fn new_boundary() -> String {
 
 #[derive(Debug)]
 pub struct Frame {
-    /// `\n` BOUNDARY `\n`.
+    /// BOUNDARY `\n`.
     mark: Vec<u8>,
     /// Output held back: it may be the start of the mark.
     pending: Vec<u8>,
@@ -21,7 +23,7 @@ pub struct Frame {
 impl Frame {
     pub fn new(boundary: &str) -> Frame {
         Frame {
-            mark: format!("\n{boundary}\n").into_bytes(),
+            mark: format!("{boundary}\n").into_bytes(),
             pending: Vec::new(),
             found: false,
         }
@@ -88,18 +90,21 @@ mod tests {
 
     #[test]
     fn output_and_results_split_at_the_mark_in_any_chunks() {
-        let stream = b"line one\nno newline at end\nB0\nexitcode 1 1\n0end 0\n";
+        let stream = b"line one\nno newline at endB0\nexitcode 1 1\n0end 0\n";
         for n in 1..stream.len() {
             let (out, res) = split(stream, n);
             assert_eq!(out, b"line one\nno newline at end", "chunks of {n}");
             assert_eq!(res.as_deref(), Some(&b"exitcode 1 1\n0end 0\n"[..]));
         }
+        let (out, res) = split(b"last line\nB0\nend 0\n", 3);
+        assert_eq!(out, b"last line\n");
+        assert_eq!(res.as_deref(), Some(&b"end 0\n"[..]));
     }
 
     #[test]
     fn what_only_looks_like_the_mark_is_output() {
-        // A prefix of the mark, another token, the mark without its newlines.
-        let stream = b"\nB\nB1\nxB0\n\nB0x\nend";
+        // A prefix of the mark, another token, the token without its newline.
+        let stream = b"\nB\nB1\nxB0x\nend B";
         for n in 1..stream.len() {
             let (out, res) = split(stream, n);
             assert_eq!(out, stream, "chunks of {n}");
@@ -110,11 +115,12 @@ mod tests {
     #[test]
     fn output_is_held_back_only_while_it_may_be_the_mark() {
         let mut f = Frame::new("B0");
-        assert_eq!(f.push(b"abc\n").0, b"abc");
+        // A whole line goes on at once (a step that prints one line and goes quiet).
+        assert_eq!(f.push(b"abc\n").0, b"abc\n");
         assert_eq!(f.push(b"B").0, b"");
-        assert_eq!(f.push(b"x").0, b"\nBx");
+        assert_eq!(f.push(b"x").0, b"Bx");
         assert!(!f.found());
-        let (o, r) = f.push(b"\nB0\n");
+        let (o, r) = f.push(b"B0\n");
         assert_eq!((o.as_slice(), r.as_deref()), (&b""[..], Some(&b""[..])));
         assert!(f.found());
         assert_eq!(f.push(b"more").1.as_deref(), Some(&b"more"[..]));

@@ -20,7 +20,8 @@ const RESULTS_MAX: usize = 2 * script::OUTPUT_MAX as usize + 4096;
 /// The most of `ssh`'s stderr kept (what the host or `ssh` said went wrong).
 const STDERR_MAX: u64 = 64 * 1024;
 
-/// The one `ssh` of a started attempt.
+/// The one `ssh` of a started attempt. Dropped, it is killed, unless the host has had
+/// its `ok` (`release`).
 #[derive(Debug)]
 pub(super) struct Live {
     child: Child,
@@ -28,6 +29,15 @@ pub(super) struct Live {
     stdin: Option<ChildStdin>,
     errors: tokio::task::JoinHandle<Vec<u8>>,
     frame: Frame,
+    released: bool,
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        if !self.released {
+            let _ = self.child.start_kill();
+        }
+    }
 }
 
 impl Live {
@@ -41,8 +51,20 @@ impl Live {
         if status.is_none() {
             let _ = self.child.start_kill();
         }
-        let said = self.errors.await.unwrap_or_default();
+        let said = (&mut self.errors).await.unwrap_or_default();
         (status, String::from_utf8_lossy(&said).into_owned())
+    }
+
+    /// Answers `ok` (the engine has the results: the host may remove the attempt's
+    /// files) and lets `ssh` end on its own: it has nothing more to say, and its end
+    /// (the host's shell exiting, the channel closing) would only delay the next step.
+    /// The `ssh` outlives this engine if need be, so the `ok` still reaches the host.
+    async fn release(mut self) {
+        if let Some(mut w) = self.stdin.take() {
+            let _ = w.write_all(b"ok\n").await;
+            let _ = w.flush().await;
+        }
+        self.released = true;
     }
 }
 
@@ -56,7 +78,8 @@ impl SshExecutor {
     ) -> Result<(String, Live), HostProblem> {
         let boundary = frame::new_boundary();
         let mut cmd = self.command(script::RUN, &[dir, &script::OUTPUT_MAX.to_string()]);
-        cmd.stdin(Stdio::piped());
+        // `Live` kills it when dropped, except after `release`.
+        cmd.stdin(Stdio::piped()).kill_on_drop(false);
         let mut child = cmd
             .spawn()
             .map_err(|e| HostProblem::Other(format!("cannot run ssh: {e}")))?;
@@ -90,6 +113,7 @@ impl SshExecutor {
             stdin,
             errors,
             frame: Frame::new(&boundary),
+            released: false,
         };
         let Ok(line) = first else {
             let _ = live.child.start_kill();
@@ -116,8 +140,7 @@ impl SshExecutor {
 impl SshAttempt {
     /// Copies the step's output from the attempt's one `ssh` into the log until the
     /// boundary, then reads the results after it, acting on kill requests meanwhile.
-    /// `Ok(None)`: follow the attempt's files instead (the stream ended early, or the
-    /// attempt still runs).
+    /// `Ok(None)`: follow the attempt's files instead (the stream ended early).
     pub(super) async fn stream(
         &self,
         mut live: Live,
@@ -130,7 +153,6 @@ impl SshAttempt {
         let mut collected = None;
         let mut buf = vec![0u8; 64 * 1024];
         loop {
-            let notified = self.cancel.notified();
             tokio::select! {
                 n = live.out.read(&mut buf) => match n {
                     Ok(0) | Err(_) => break,
@@ -150,18 +172,7 @@ impl SshAttempt {
                         }
                     }
                 },
-                _ = notified, if !*asked => {
-                    if let Some((_, grace)) = self.cancel.requested() {
-                        *asked = true;
-                        // A frozen group acts on its TERM once it runs again.
-                        self.exec.signal(&self.dir, &["TERM", "CONT"]).await;
-                        *hard_at = Some(Instant::now() + grace);
-                    }
-                }
-                _ = tokio::time::sleep_until(hard_at.unwrap_or_else(Instant::now)), if hard_at.is_some() => {
-                    *hard_at = None;
-                    self.exec.signal(&self.dir, &["KILL"]).await;
-                }
+                due = self.stop_due(*asked, *hard_at) => self.stop(due, asked, hard_at).await,
             }
         }
         if !live.frame.found() {
@@ -175,18 +186,9 @@ impl SshAttempt {
             copy.write(&bytes);
         }
         match collected {
-            Some(c) if !c.running => {
-                // The results are here: the host may remove the attempt's directory.
-                if let Some(w) = live.stdin.as_mut() {
-                    let _ = w.write_all(b"ok\n").await;
-                }
-                let _ = live.end().await;
+            Some(c) => {
+                live.release().await;
                 Ok(Some(c))
-            }
-            // The stream stopped before the attempt ended.
-            Some(_) => {
-                let _ = live.end().await;
-                Ok(None)
             }
             None => match live.end().await {
                 // `ssh`'s own failure (the connection): which one, and whether to retry;

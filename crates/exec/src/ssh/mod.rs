@@ -496,6 +496,31 @@ impl SshAttempt {
         }
     }
 
+    /// The next step of a stop: asked (`false`: a request to look at), or its grace
+    /// over (`true`). Never, once asked and killed hard.
+    async fn stop_due(&self, asked: bool, hard_at: Option<Instant>) -> bool {
+        let notified = self.cancel.notified();
+        tokio::select! {
+            _ = notified, if !asked => false,
+            _ = tokio::time::sleep_until(hard_at.unwrap_or_else(Instant::now)), if hard_at.is_some() => true,
+            else => std::future::pending().await,
+        }
+    }
+
+    /// Acts on [`Self::stop_due`]: TERM (and CONT: a frozen group acts on its TERM
+    /// once it runs again) to the step's group when a stop is asked, KILL after its
+    /// grace.
+    async fn stop(&self, hard: bool, asked: &mut bool, hard_at: &mut Option<Instant>) {
+        if hard {
+            *hard_at = None;
+            self.exec.signal(&self.dir, &["KILL"]).await;
+        } else if let Some((_, grace)) = self.cancel.requested() {
+            *asked = true;
+            self.exec.signal(&self.dir, &["TERM", "CONT"]).await;
+            *hard_at = Some(Instant::now() + grace);
+        }
+    }
+
     /// One `ssh … tail` of the output, to its end, acting on kill requests meanwhile.
     async fn follow(
         &self,
@@ -521,7 +546,6 @@ impl SshAttempt {
         let mut splitter = MaskingSplitter::new(self.masker.clone());
         let mut buf = vec![0u8; 64 * 1024];
         loop {
-            let notified = self.cancel.notified();
             tokio::select! {
                 n = out.read(&mut buf) => match n {
                     Ok(0) | Err(_) => break,
@@ -529,18 +553,7 @@ impl SshAttempt {
                         copy.write(&bytes);
                     },
                 },
-                _ = notified, if !*asked => {
-                    if let Some((_, grace)) = self.cancel.requested() {
-                        *asked = true;
-                        // A frozen group acts on its TERM once it runs again.
-                        self.exec.signal(&self.dir, &["TERM", "CONT"]).await;
-                        *hard_at = Some(Instant::now() + grace);
-                    }
-                }
-                _ = tokio::time::sleep_until(hard_at.unwrap_or_else(Instant::now)), if hard_at.is_some() => {
-                    *hard_at = None;
-                    self.exec.signal(&self.dir, &["KILL"]).await;
-                }
+                due = self.stop_due(*asked, *hard_at) => self.stop(due, asked, hard_at).await,
             }
         }
         if let Some(bytes) = splitter.finish() {

@@ -46,7 +46,7 @@ pub fn remote(script: &str, args: &[&str]) -> String {
 }
 
 /// A step's whole happy path on one connection (`ssh HOST sh -c RUN sh DIR MAX`), in
-/// one shell on the host that starts the step, follows its output and waits for it.
+/// one shell on the host that starts the step, streams its output and waits for it.
 /// Reads `BOUNDARY\n` from stdin, then the job (`render_job`) is read from the same stdin
 /// by the step's own shell: the step's environment and secrets never touch a command
 /// line or the disk. Claims the attempt's directory (`mkdir`: an attempt starts once;
@@ -54,14 +54,21 @@ pub fn remote(script: &str, args: &[&str]) -> String {
 /// ended attempt's cleaner may remove it just then, so the claim tries again);
 /// starts the step's shell in a session of its own (`setsid`: its process group, the
 /// one a kill reaches; its pid is the group's id, written and printed first, as soon as
-/// it exists); follows the log (`tail --pid`, polling: an inotify watch costs ~16 ms
-/// to drop at the end), waits for the step and writes its exit code, then prints `\n`
-/// BOUNDARY `\n` and the result files as `COLLECT` prints them, then `end 0`. The
+/// it exists). The step writes into a FIFO that `tee` copies to the log (for a resume to
+/// follow) and to the connection: its output arrives as it is written and ends when the
+/// step's last writer closes it, with no polling (a `tail -f` noticed the end only at
+/// its next poll, ~10 ms a step). Once the step's shell has exited, what is left of its
+/// group is stopped, as for a local step (TERM, up to 2 s, KILL), and `tee` gets
+/// 0.25 s more to copy the rest (a process that left the group holding the output
+/// cannot keep the step from ending). Then it writes the exit code (after the log is
+/// whole: a resume that finds it reads the log as final), prints BOUNDARY `\n` (right
+/// after the output: the frame holds back no newline) and the result files as `COLLECT`
+/// prints them, then `end 0`. The
 /// directory goes only once the engine answers `ok` on stdin (it has the results): an
-/// engine gone meanwhile leaves it for resume to re-attach or collect. This shell
-/// outlives a lost connection (it writes to it only before the step and after it), so
-/// the exit code is written whatever happens to the engine. Forks are few (`mkdir`,
-/// the step, `tail`): each costs the host.
+/// engine gone meanwhile leaves it for resume to re-attach or collect. This shell and
+/// `tee` outlive a lost connection (`tee -p` goes on writing the log when the
+/// connection is gone), so the log and the exit code are written whatever happens to
+/// the engine. Forks are few (`mkdir`, `mkfifo`, the step, `tee`): each costs the host.
 pub const RUN: &str = r#"umask 077
 d=$1
 case $d in /*) ;; *) d=$PWD/$d ;; esac
@@ -73,22 +80,30 @@ until mkdir "$d" 2>/dev/null; do
   [ "$n" -gt 3 ] && { mkdir "$d" || exit 90; break; }
   mkdir -p "${d%/*}" 2>/dev/null
 done
-{ echo $$ > "$d/wpid" && : >> "$d/log"; } 2>/dev/null || { rm -rf "$d"; echo "baton: cannot write in $d: No space left on device?" >&2; exit 92; }
+{ echo $$ > "$d/wpid" && : >> "$d/log" && mkfifo "$d/out"; } 2>/dev/null || { rm -rf "$d"; echo "baton: cannot write in $d: No space left on device?" >&2; exit 92; }
+trap '' PIPE
 exec 3<&0
-BATON_SSH_ATTEMPT=$d setsid sh -s "$d" <&3 3<&- 2>"$d/wrapper.err" &
+BATON_SSH_ATTEMPT=$d setsid sh -s "$d" <&3 3<&- >"$d/out" 2>"$d/wrapper.err" &
 pg=$!
 exec 3<&-
 echo "$pg" > "$d/pgid"
-trap '' PIPE
 echo "$pg"
-tail ---disable-inotify -c +1 -s 0.01 --pid="$pg" -f "$d/log" &
+tee -p -a "$d/log" <"$d/out" &
 t=$!
 wait "$pg"
 rc=$?
-[ -e "$d/started" ] || { wait "$t"; cat "$d/wrapper.err" >&2; exit 93; }
-echo "$rc" > "$d/exitcode"
+if kill -s TERM -- "-$pg" 2>/dev/null; then
+  n=0
+  while [ "$n" -lt 20 ] && kill -0 -- "-$pg" 2>/dev/null; do sleep 0.1; n=$((n+1)); done
+  kill -s KILL -- "-$pg" 2>/dev/null
+fi
+{ sleep 0.25; kill "$t"; } </dev/null >/dev/null 2>&1 &
+k=$!
 wait "$t"
-printf '\n%s\n' "$b"
+kill "$k" 2>/dev/null
+[ -e "$d/started" ] || { cat "$d/wrapper.err" >&2; exit 93; }
+echo "$rc" > "$d/exitcode"
+printf '%s\n' "$b"
 echo "exitcode ${#rc} ${#rc}"; printf %s "$rc"
 for f in output usage; do
   if [ -s "$d/$f" ]; then
@@ -174,7 +189,7 @@ pub fn render_job(command: &str, dir: &str, env: &[(String, String)]) -> String 
         "export BATON_OUTPUT=\"$d/output\" BATON_USAGE=\"$d/usage\" {ATTEMPT_MARK}=\"$d\"\n\
          cd {dir} 2>/dev/null || cd || exit 127\n\
          : > \"$d/started\" || exit 127\n\
-         exec </dev/null >>\"$d/log\" 2>&1\n\
+         exec </dev/null 2>&1\n\
          unset d\n\
          set --\n\
          eval {cmd}\n\

@@ -1,0 +1,83 @@
+//! What a remote step leaves behind when its own shell exits, as for a local step:
+//! what is left of its process group is stopped, and output still held open by a
+//! process that left the group does not keep the step from ending (the host copies it
+//! through a FIFO, `script::RUN`). Real sshd hosts (tests/ssh/hosts.sh).
+use super::ssh::{executor, hosts};
+use crate::helpers::*;
+use std::process::Command;
+
+/// Whether a process whose command line holds `needle` runs on the machine (the hosts
+/// are this machine).
+fn running(needle: &str) -> bool {
+    let out = Command::new("ps")
+        .args(["-eo", "args", "--no-headers"])
+        .output()
+        .expect("ps");
+    text(&out.stdout).lines().any(|l| l.contains(needle))
+}
+
+#[test]
+fn a_remote_steps_leftovers_are_stopped_and_an_escaped_writer_does_not_hold_it() {
+    let Some(config) = hosts() else { return };
+    let env = Env::new();
+    // `left` leaves a child in its group holding its output; `escaped` leaves one in
+    // a session of its own holding it too (it cannot be found by the group; the step
+    // waits until it has left); both would print after their shell has exited.
+    let wf = env.workflow(
+        "w.toml",
+        &format!(
+            r#"name = "ssh-leftovers"
+{}
+[[step]]
+id = "left"
+executor = "box"
+run = 'echo before; (sleep 4711; echo late) & echo after'
+
+[[step]]
+id = "escaped"
+executor = "box"
+run = 'echo before; setsid sh -c "echo up > $UP; sleep 4712; echo late" & until [ -s "$UP" ]; do sleep 0.05; done; echo after'
+env = {{ UP = "{up}" }}
+
+[[step]]
+id = "next"
+needs = ["left", "escaped"]
+executor = "box"
+run = 'echo next'
+"#,
+            executor("box", "baton-h2", &config, &env, ""),
+            up = env.path().join("up").display()
+        ),
+    );
+    let out = env.run(&["run", wf.to_str().unwrap(), "--headless"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let id = text(&out.stdout)
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or_default()
+        .to_string();
+    let show = env.show(&id);
+    for step in ["left", "escaped", "next"] {
+        assert_eq!(
+            step_state(&show, step).as_deref(),
+            Some("succeeded"),
+            "{step}"
+        );
+    }
+    for step in ["left", "escaped"] {
+        let log = text(&env.run(&["logs", &id, step]).stdout);
+        assert!(
+            log.contains("before") && log.contains("after"),
+            "{step}: {log}"
+        );
+        assert!(!log.contains("late"), "{step}: {log}");
+    }
+    // The child left in the group is stopped with the step, as a local step's is; the
+    // one that left the group runs on, as it would here.
+    assert!(!running("sleep 4711"), "the group's leftover was stopped");
+    assert!(
+        running("sleep 4712"),
+        "a process of its own session is not the step's"
+    );
+    let _ = Command::new("pkill").args(["-f", "sleep 4712"]).status();
+}
