@@ -224,6 +224,7 @@ pub fn run_config(
         max_parallel,
         no_cache: false,
         slot: None,
+        store: None,
     }
 }
 

@@ -133,6 +133,17 @@ impl Store {
         Ok(())
     }
 
+    /// The asks' change counter: it moves with every write of an ask, by any process
+    /// (a trigger, migration 28). Equal to the last one read: the asks are as read then.
+    pub fn asks_rev(&self) -> Result<i64, StoreError> {
+        let r = self
+            .conn
+            .prepare_cached("SELECT rev FROM asks_rev WHERE id = 1")
+            .and_then(|mut st| st.query_row([], |r| r.get(0)))
+            .map_err(StoreError::from);
+        self.ctx(r)
+    }
+
     /// The ask `id` with its votes, if the store has it.
     pub fn ask(&self, id: &str) -> Result<Option<Ask>, StoreError> {
         let r = read(&self.conn, id);
