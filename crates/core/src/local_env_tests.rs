@@ -59,7 +59,11 @@ env = { BATON_DB = "/elsewhere.db" }
 fn spawns(store: Option<&str>) -> Vec<SpawnSpec> {
     let plan = baton_workflow::load_str(WORKFLOW, std::path::Path::new("/w/workflow.toml"))
         .expect("the test's workflow loads");
-    let mut core = Core::new(Arc::new(plan), cfg());
+    let all_at_once = RunConfig {
+        max_parallel: Some(16),
+        ..cfg()
+    };
+    let mut core = Core::new(Arc::new(plan), all_at_once);
     if let Some(db) = store {
         core.locate_store(db.into());
     }
