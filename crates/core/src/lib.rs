@@ -115,8 +115,8 @@ pub struct RunConfig {
     /// The schedule's slot `baton serve` started the run for (a trigger's time):
     /// `${{ run.slot }}`, `$BATON_SLOT`. A replay takes it from `RunStarted`.
     pub slot: Option<Timestamp>,
-    /// The store the run is recorded in, as its driver opened it
-    /// ([`Core::locate_store`]): a local step's `BATON_DB` ([`SpawnSpec::local_env`]).
+    /// The store the run is recorded in ([`Core::locate_store`]): a local step's
+    /// `BATON_DB` ([`SpawnSpec::local_env`]).
     pub store: Option<std::path::PathBuf>,
 }
 
@@ -702,14 +702,15 @@ impl Core {
         &self.plan
     }
 
-    /// The executor (`Plan::executors` index) step `step`'s attempts run on now: its
-    /// current alternative's (`None`: local).
-    /// Where the run's store is (the driver's, told once it opened it): a step that
-    /// runs on this machine gets it as `BATON_DB` ([`SpawnSpec::local_env`]).
+    /// Where the run's store is (the session tells a new run's core; a driver tells
+    /// again the one it drives): a step that runs on this machine gets it as
+    /// `BATON_DB` ([`SpawnSpec::local_env`]).
     pub fn locate_store(&mut self, db: std::path::PathBuf) {
         self.cfg.store = Some(db);
     }
 
+    /// The executor (`Plan::executors` index) step `step`'s attempts run on now: its
+    /// current alternative's (`None`: local).
     pub fn executor_of(&self, step: usize) -> Option<usize> {
         let k = self.steps.get(step)?.alternative;
         self.plan.steps.get(step)?.alternative(k).executor
