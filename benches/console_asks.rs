@@ -54,9 +54,7 @@ fn from_store(store: &Store, run: &str) -> usize {
         .unwrap_or_default()
         .into_iter()
         .filter(|a| a.run_id.as_deref() == Some(run))
-        .filter(|a| {
-            a.state_at(now, baton::store::holder_alive(&a.asker.holder)) == AskState::Open
-        })
+        .filter(|a| a.state_at(now, baton::store::holder_alive(&a.asker.holder)) == AskState::Open)
         .count()
 }
 
@@ -72,7 +70,9 @@ fn asks_per_frame(c: &mut Criterion) {
                 0..=6 => Some(format!("run-{}", i % 97)),
                 _ => None,
             };
-            store.insert_ask(&ask(i, run.as_deref()), None).expect("ask");
+            store
+                .insert_ask(&ask(i, run.as_deref()), None)
+                .expect("ask");
         }
         let mut book = AskBook::default();
         book.refresh(&store);
