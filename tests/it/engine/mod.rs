@@ -12,4 +12,5 @@ mod hold;
 mod lease;
 mod live_usage;
 mod signals;
+mod store_path;
 mod write_ahead;
