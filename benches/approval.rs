@@ -53,6 +53,7 @@ async fn once() -> Duration {
         max_parallel: None,
         no_cache: false,
         slot: None,
+        store: Some(store.path().to_path_buf()),
     };
     let mut core = Core::new(plan, cfg);
     let initial = core.start(Timestamp::now());

@@ -55,6 +55,7 @@ fn bench(c: &mut Criterion) {
                     max_parallel: None,
                     no_cache: false,
                     slot: None,
+                    store: Some(store.path().to_path_buf()),
                 };
                 let mut core = Core::new(plan.clone(), cfg);
                 let initial = core.start(Timestamp::now());

@@ -202,8 +202,14 @@ pub struct SpawnSpec {
     /// Fully resolved and unmasked, sorted by name: `BATON_PARAM_<NAME>` for each param,
     /// the run `env`, the step `env`, the tool's `with` values, then `BATON_RUN_ID`,
     /// `BATON_STEP_ID`, `BATON_ATTEMPT` (later entries win; the driver adds
-    /// `BATON_OUTPUT`/`BATON_USAGE`).
+    /// `BATON_OUTPUT`/`BATON_USAGE`). Sent wherever the attempt runs.
     pub env: Vec<(String, String)>,
+    /// Added to `env` only for an attempt that runs on this machine (a local executor,
+    /// or the local member of a spread; `exec` applies it, an SSH, Slurm or batch job
+    /// never gets it): `BATON_DB`, the run's store, for the step's `baton ask`, unless
+    /// `env` names one. A path on another host means nothing there. Empty for a step
+    /// that cannot run here, or when the core was told no store (`Core::locate_store`).
+    pub local_env: Vec<(String, String)>,
     pub timeout: Option<Duration>,
     pub secret_values: Vec<String>,
     /// Set for a cached step (`cache = true`): the driver consults the cache before it

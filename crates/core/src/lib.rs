@@ -45,6 +45,8 @@ mod input_choices_tests;
 #[cfg(test)]
 mod inputs_tests;
 #[cfg(test)]
+mod local_env_tests;
+#[cfg(test)]
 mod matrix_rules_tests;
 #[cfg(test)]
 mod policy_tests;
@@ -113,6 +115,9 @@ pub struct RunConfig {
     /// The schedule's slot `baton serve` started the run for (a trigger's time):
     /// `${{ run.slot }}`, `$BATON_SLOT`. A replay takes it from `RunStarted`.
     pub slot: Option<Timestamp>,
+    /// The store the run is recorded in ([`Core::locate_store`]): a local step's
+    /// `BATON_DB` ([`SpawnSpec::local_env`]).
+    pub store: Option<std::path::PathBuf>,
 }
 
 impl RunConfig {
@@ -699,6 +704,13 @@ impl Core {
 
     pub fn plan(&self) -> &Arc<Plan> {
         &self.plan
+    }
+
+    /// Where the run's store is (the session tells a new run's core; a driver tells
+    /// again the one it drives): a step that runs on this machine gets it as
+    /// `BATON_DB` ([`SpawnSpec::local_env`]).
+    pub fn locate_store(&mut self, db: std::path::PathBuf) {
+        self.cfg.store = Some(db);
     }
 
     /// The executor (`Plan::executors` index) step `step`'s attempts run on now: its

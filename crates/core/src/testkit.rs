@@ -264,6 +264,7 @@ pub fn cfg() -> RunConfig {
         max_parallel: None,
         no_cache: false,
         slot: None,
+        store: None,
     }
 }
 

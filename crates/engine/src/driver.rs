@@ -178,6 +178,9 @@ pub struct Driver {
     notify_last: Vec<Option<tokio::task::JoinHandle<()>>>,
     /// The steps' asks as last seen (`asks.rs`); `None` until first looked at.
     asks_seen: Option<HashMap<String, baton_model::ask::AskState>>,
+    /// The store's asks counter (`Store::asks_rev`) when the run's asks were last read:
+    /// they are read again only once it moved.
+    asks_rev: Option<i64>,
     /// Cached steps' attempts between their start and their end (`cached.rs`).
     cache: cached::CacheState,
     /// Slots of store-wide pools the core waits for (`pool_slots.rs`).
@@ -188,7 +191,7 @@ pub struct Driver {
 
 impl Driver {
     pub fn new(
-        core: Core,
+        mut core: Core,
         store: Store,
         run_id: String,
         lease_holder: String,
@@ -196,6 +199,8 @@ impl Driver {
     ) -> Self {
         // Best effort: a store that cannot change its wait keeps the shorter one.
         let _ = store.wait_as_engine();
+        // A local step's `baton ask` writes to this store (`SpawnSpec::local_env`).
+        core.locate_store(store.path().to_path_buf());
         let (inbox_tx, inbox_rx) = mpsc::unbounded_channel();
         let log_dir = store.log_dir(&run_id);
         let executors = exec::executor::for_plan(core.plan(), &run_id);
@@ -231,6 +236,7 @@ impl Driver {
             notify_prompts: HashMap::new(),
             notify_last: Vec::new(),
             asks_seen: None,
+            asks_rev: None,
             cache: cached::CacheState::default(),
             slot_asks: Vec::new(),
         }

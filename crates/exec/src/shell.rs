@@ -51,7 +51,11 @@ pub struct ShellJob {
     pub dir: PathBuf,
     /// Added to baton's own environment (the caller includes `BATON_RUN_ID`,
     /// `BATON_STEP_ID`, `BATON_ATTEMPT`); `BATON_OUTPUT` and `BATON_USAGE` are set here.
+    /// Sent wherever the attempt runs.
     pub env: Vec<(String, String)>,
+    /// Added to `env` by a local attempt only (the core's `SpawnSpec::local_env`: the
+    /// run's store as `BATON_DB`); an SSH, Slurm or batch job never reads it.
+    pub local_env: Vec<(String, String)>,
     /// `<log_dir>/<step_id>.<attempt>.log` receives stdout and stderr.
     pub log_dir: PathBuf,
     pub masker: Masker,
@@ -334,7 +338,10 @@ pub struct Running {
 
 /// Starts one attempt. Must be called within a tokio runtime; does not block beyond
 /// creating the log file and forking.
-pub fn spawn(job: ShellJob) -> Result<Running, ExecError> {
+pub fn spawn(mut job: ShellJob) -> Result<Running, ExecError> {
+    // Running here: what only a local attempt gets.
+    let here = std::mem::take(&mut job.local_env);
+    job.env.extend(here);
     let setup = |what: String| move |source| ExecError::Setup { what, source };
     // The step id names the log file: it must not reach outside the log directory
     // (`log_file_name` encodes what an instance id adds).

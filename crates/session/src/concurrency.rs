@@ -161,7 +161,7 @@ fn admit(
         new_run,
         mut core,
         workflow,
-    } = unwritten(loaded);
+    } = unwritten(loaded, store.path());
     if let Some(f) = fork {
         core.fork_from(f.clone());
     }
@@ -228,7 +228,7 @@ pub fn admit_batch(
     let mut made = Vec::with_capacity(runs.len());
     let mut batch = Vec::with_capacity(runs.len());
     for (loaded, group) in runs {
-        let u = unwritten(loaded);
+        let u = unwritten(loaded, store.path());
         batch.push(Batched {
             run: u.new_run.clone(),
             joining: group.as_ref().map(joining),

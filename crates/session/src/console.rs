@@ -3,6 +3,7 @@
 //! console's requests, and makes this process the engine of any run the operator acts
 //! on that no live engine drives (approve, reject, retry, mark, cancel, resume).
 use super::SessionError;
+use super::ask_book::AskBook;
 use super::command::{self, Applied, Delivery};
 use super::follow::{Follow, empty_view};
 use super::host::Hosted;
@@ -167,6 +168,8 @@ pub struct Service {
     read_only: bool,
     /// The open asks of the run on screen's steps, as last shown.
     shown_asks: std::collections::BTreeMap<String, baton_model::view::AskNote>,
+    /// The open asks as last read (again only when they moved in the store).
+    asks: AskBook,
 }
 
 impl Service {
@@ -203,6 +206,8 @@ impl Service {
         let (requests_tx, requests) = mpsc::channel(32);
         let (back_tx, back_rx) = mpsc::unbounded_channel();
         let data_version = store.data_version()?;
+        let mut asks = AskBook::default();
+        asks.refresh(&store);
         let (waiting, waiting_rx) = super::inbox::Feed::new(&store, operator);
         let (schedules, schedules_rx) = super::schedules::Feed::new(&store);
         let (news, news_rx) = super::news::Feed::new(&store);
@@ -228,6 +233,7 @@ impl Service {
             read_only,
             runs_read_at: std::time::Instant::now(),
             shown_asks: std::collections::BTreeMap::new(),
+            asks,
             waiting,
             schedules,
             news,
@@ -736,7 +742,11 @@ impl Service {
             let _ = self.runs_tx.send(Arc::new(self.run_list.runs().to_vec()));
         }
         // An ask of one of its steps (`baton ask`) is not in the run's history: a
-        // change of the store shows or clears it.
+        // change of the store shows or clears it (the asks read again only when they
+        // moved there).
+        if changed {
+            self.asks.refresh(&self.store);
+        }
         if changed && self.asks_moved() {
             self.publish_view();
         }
@@ -758,7 +768,7 @@ impl Service {
         let Some(id) = self.current.as_deref() else {
             return false;
         };
-        let now = open_asks_of(&self.store, id);
+        let now = self.asks.of_run(id, baton_model::Timestamp::now());
         let moved = now != self.shown_asks;
         self.shown_asks = now;
         moved
@@ -779,7 +789,7 @@ impl Service {
                 ))),
             },
         };
-        let _ = self.view_tx.send(with_asks(view, &self.store));
+        let _ = self.view_tx.send(with_asks(view, &self.asks));
     }
 
     fn publish_driven(&self) {
@@ -832,10 +842,11 @@ fn stored_log_times(db: &Path) -> baton_model::logtimes::StoredTimes {
     })
 }
 
-/// `view` with its steps' open asks (`baton ask`) under them; the view as it is, not
-/// copied, when none of its steps asks.
-fn with_asks(view: Arc<RunView>, store: &Store) -> Arc<RunView> {
-    let asks = open_asks_of(store, &view.run_id);
+/// `view` with its steps' open asks (`baton ask`) under them, from the asks last read
+/// (`book`: no read of the store per frame); the view as it is, not copied, when none
+/// of its steps asks.
+fn with_asks(view: Arc<RunView>, book: &AskBook) -> Arc<RunView> {
+    let asks = book.of_run(&view.run_id, baton_model::Timestamp::now());
     if asks.is_empty() && view.steps.iter().all(|s| s.ask.is_none()) {
         return view;
     }
@@ -844,32 +855,4 @@ fn with_asks(view: Arc<RunView>, store: &Store) -> Arc<RunView> {
         s.ask = asks.get(&s.id).cloned().map(Box::new);
     }
     Arc::new(v)
-}
-
-/// The open asks of run `run`'s steps, by step.
-fn open_asks_of(
-    store: &Store,
-    run: &str,
-) -> std::collections::BTreeMap<String, baton_model::view::AskNote> {
-    let now = baton_model::Timestamp::now();
-    store
-        .open_asks()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|a| a.run_id.as_deref() == Some(run))
-        .filter(|a| {
-            a.state_at(now, baton_store::holder_alive(&a.asker.holder))
-                == baton_model::ask::AskState::Open
-        })
-        .filter_map(|a| {
-            let step = a.step_id?;
-            Some((
-                step,
-                baton_model::view::AskNote {
-                    id: a.id,
-                    prompt: a.prompt,
-                },
-            ))
-        })
-        .collect()
 }

@@ -17,6 +17,7 @@
 //! - [`concurrency`]: a new run of a concurrency group, admitted, queued or skipped
 //!   as the store decides.
 pub mod ask;
+pub mod ask_book;
 pub mod command;
 pub mod concurrency;
 pub mod config;

@@ -107,7 +107,7 @@ pub(crate) fn create_with(
         new_run,
         mut core,
         workflow,
-    } = unwritten(loaded);
+    } = unwritten(loaded, store.path());
     let (committed, initial) = split_persisted(start(&mut core, Timestamp::now()));
     store.create_started_run(&new_run, holder, &committed, &core.state_summary())?;
     Ok(Ready {
@@ -142,8 +142,10 @@ pub(super) fn split_persisted(fx: Vec<Effect>) -> (Vec<Event>, Vec<Effect>) {
     (committed, initial)
 }
 
-/// The new run's record (a fresh id, secrets masked) and its core, not started.
-pub(super) fn unwritten(loaded: Loaded) -> Unwritten {
+/// The new run's record (a fresh id, secrets masked) and its core, not started; the
+/// core knows the store at `db` it is recorded in (a local step's `BATON_DB`: its
+/// first steps are decided before a driver takes it).
+pub(super) fn unwritten(loaded: Loaded, db: &Path) -> Unwritten {
     let Loaded {
         spec,
         plan,
@@ -171,6 +173,7 @@ pub(super) fn unwritten(loaded: Loaded) -> Unwritten {
     let cfg = RunConfig {
         no_cache: spec.no_cache,
         slot: spec.slot,
+        store: Some(db.to_path_buf()),
         ..run_config(
             &run_id,
             &spec.operator,
@@ -219,6 +222,7 @@ pub fn run_config(
         max_parallel,
         no_cache: false,
         slot: None,
+        store: None,
     }
 }
 
@@ -290,6 +294,9 @@ fn fold_stored(
         store.check_keys(run_id)?;
     }
     let mut core = Core::new(plan, cfg);
+    if for_driving {
+        core.locate_store(store.path().to_path_buf());
+    }
     store
         .each_event(run_id, 0, |ev| core.replay_one(Cow::Owned(ev)))?
         .and_then(|()| core.replayed())

@@ -1,6 +1,7 @@
 //! Versioned migrations. `PRAGMA user_version` holds the schema version; the
 //! `migrations` table records when each step was applied. A database whose version is
 //! newer than `SCHEMA_VERSION` was written by a newer baton and is refused untouched.
+mod asks_rev;
 pub(crate) mod backfills;
 pub(crate) mod fresh_schema;
 
@@ -122,6 +123,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         27,
         "forks: the run each fork was forked from, and the step",
         RUN_FORKS,
+    ),
+    (
+        28,
+        "a change counter of the asks, moved by every write of one",
+        asks_rev::ASKS_REV,
     ),
 ];
 

@@ -116,3 +116,69 @@ run = 'echo "$BATON_EVENT|$BATON_ASK_ID" >> notes.txt'
         vec![opened.clone(), opened, format!("gate_decided|{id}")]
     );
 }
+
+/// The engine reads its run's asks only when the store's asks moved: after a first ask
+/// is told and decided, steps end with no ask written (nothing read), and an ask a
+/// later step makes is still told at once, then its decision.
+#[test]
+fn a_new_ask_after_steps_that_asked_nothing_still_notifies() {
+    let env = Env::new();
+    env.share_with_nobody();
+    let baton = env!("CARGO_BIN_EXE_baton");
+    let wf = env.workflow(
+        "asked.toml",
+        &format!(
+            r#"name = "asked-twice"
+[[step]]
+id = "first"
+run = "'{baton}' ask --prompt 'first?' --timeout 2m"
+
+[[step]]
+id = "quick"
+needs = ["first"]
+matrix = {{ n = ["1", "2", "3", "4", "5", "6"] }}
+run = "true"
+
+[[step]]
+id = "second"
+needs = ["quick"]
+run = "'{baton}' ask --prompt 'second?' --timeout 2m"
+
+[[notify]]
+on = ["gate_opened", "gate_decided"]
+run = 'echo "$BATON_EVENT|$BATON_STEP_ID|$BATON_PROMPT|$BATON_ASK_ID" >> notes.txt'
+"#
+        ),
+    );
+    let engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
+    let run = env.wait_run_id();
+    let opened = |step: &'static str| {
+        let env = &env;
+        move || {
+            let n = notes(env);
+            n.iter()
+                .find(|l| l.starts_with(&format!("gate_opened|{step}|")))
+                .map(|l| l.rsplit('|').next().unwrap_or_default().to_string())
+                .ok_or(format!("{n:?}"))
+        }
+    };
+    let first = wait_until("the first ask told", secs(20), opened("first"));
+    let ok = env.run_as_nobody(&["approve", &first, "--reason", "go"]);
+    assert!(ok.status.success(), "{}", text(&ok.stderr));
+    let second = wait_until("the second ask told", secs(30), opened("second"));
+    assert_ne!(first, second);
+    let ok = env.run_as_nobody(&["approve", &second, "--reason", "go"]);
+    assert!(ok.status.success(), "{}", text(&ok.stderr));
+    let out = wait_child(engine, 30);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert_eq!(
+        notes(&env),
+        vec![
+            format!("gate_opened|first|first?|{first}"),
+            format!("gate_decided|first|first?|{first}"),
+            format!("gate_opened|second|second?|{second}"),
+            format!("gate_decided|second|second?|{second}"),
+        ],
+        "run {run}"
+    );
+}

@@ -13,4 +13,5 @@ mod hold_untraced;
 mod lease;
 mod live_usage;
 mod signals;
+mod store_path;
 mod write_ahead;

@@ -140,6 +140,61 @@ fn outputs_exit_codes_secrets_and_timeouts_on_each_scheduler() {
     });
 }
 
+/// The run's store path (`BATON_DB`, for a local step's `baton ask`) is never put in a
+/// batch job's environment (a path on the nodes means nothing); a local step of the
+/// same run gets it. The engine is given its store by `--db`, not by its environment
+/// (which a scheduler may pass on to the job, as `sbatch` does).
+#[test]
+fn a_batch_job_is_sent_no_store_path_on_each_scheduler() {
+    each_scheduler(|r, env| {
+        let wf = env.workflow(
+            "w.toml",
+            &format!(
+                r#"name = "batch-store"
+{}
+[[step]]
+id = "queued"
+executor = "{}"
+run = 'echo "db=${{BATON_DB:-none}}" >> "$BATON_OUTPUT"'
+
+[[step]]
+id = "here"
+run = 'echo "db=${{BATON_DB:-none}}" >> "$BATON_OUTPUT"'
+"#,
+                r.head, r.name
+            ),
+        );
+        let db = env.db();
+        let out = env
+            .cmd()
+            .envs(r.vars.iter().map(|(k, v)| (k, v)))
+            .env_remove("BATON_DB")
+            .args(["run", wf.to_str().unwrap(), "--headless", "--db"])
+            .arg(&db)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("run baton");
+        assert_eq!(out.status.code(), Some(0), "{}: {}", r.what, text(&out.stderr));
+        let show = env.show(&run_id_of(&text(&out.stdout)));
+        assert_eq!(
+            step_field(&show, "queued", "outputs")["db"],
+            "none",
+            "{}: {show:#}",
+            r.what
+        );
+        let here = step_field(&show, "here", "outputs")["db"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert_eq!(
+            std::fs::canonicalize(&here).ok(),
+            std::fs::canonicalize(&db).ok(),
+            "{}: the local step's store: {here}",
+            r.what
+        );
+    });
+}
+
 #[test]
 fn cancel_reaches_the_job_on_each_scheduler() {
     each_scheduler(|r, env| {

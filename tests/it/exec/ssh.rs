@@ -351,3 +351,56 @@ run = 'true'
         walk(&remote).is_empty()
     });
 }
+
+/// Issue review (asks-read point 3): the run's store path (`BATON_DB`, which a local
+/// step's `baton ask` writes to) is for a step on this machine only: one on a host is
+/// never sent it (a path there means nothing). The engine is given its store by
+/// `--db`, not by its own environment, so that nothing but baton's decision could
+/// carry it.
+#[test]
+fn a_step_on_a_host_is_sent_no_store_path_a_local_one_gets_it() {
+    let Some(config) = hosts() else { return };
+    let env = Env::new();
+    let wf = env.workflow(
+        "w.toml",
+        &format!(
+            r#"name = "ssh-store"
+{}
+[[step]]
+id = "remote"
+executor = "box"
+run = 'echo "db=${{BATON_DB:-none}}" >> "$BATON_OUTPUT"'
+
+[[step]]
+id = "here"
+run = 'echo "db=${{BATON_DB:-none}}" >> "$BATON_OUTPUT"'
+"#,
+            executor("box", "baton-h2", &config, &env, ""),
+        ),
+    );
+    let db = env.db();
+    let out = env
+        .cmd()
+        .env_remove("BATON_DB")
+        .args(["run", wf.to_str().unwrap(), "--headless", "--db"])
+        .arg(&db)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run baton");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let show = env.show(&run_id_of(&text(&out.stdout)));
+    assert_eq!(
+        step_field(&show, "remote", "outputs")["db"],
+        "none",
+        "{show:#}"
+    );
+    let here = step_field(&show, "here", "outputs")["db"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(
+        std::fs::canonicalize(&here).ok(),
+        std::fs::canonicalize(&db).ok(),
+        "the local step's store: {here}"
+    );
+}

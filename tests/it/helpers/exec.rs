@@ -16,6 +16,7 @@ pub fn job(dir: &Path, step: &str, command: &str) -> ShellJob {
             ("BATON_STEP_ID".into(), step.into()),
             ("BATON_ATTEMPT".into(), "1".into()),
         ],
+        local_env: Vec::new(),
         log_dir: dir.join("logs"),
         masker: Masker::default(),
         files_dir: None,

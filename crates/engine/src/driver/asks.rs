@@ -3,7 +3,9 @@
 //! run's asks whenever the store changed (woken by the asker and by the answer) and
 //! tells its `[[notify]]` of each opening and decision as of a gate's
 //! (`notify::ask_notices`). An engine that takes a run over (resume) tells again of
-//! the asks still open, and of none already decided.
+//! the asks still open, and of none already decided. The run's asks are read only when
+//! the store's asks counter moved since the last read (`Store::asks_rev`, moved by
+//! every write of an ask): a step's exit costs one row read, not every ask of the run.
 use super::{Driver, DriverError};
 use baton_model::ask::AskState;
 use std::collections::HashMap;
@@ -13,7 +15,13 @@ impl Driver {
         if self.core.plan().notify.is_empty() {
             return Ok(());
         }
+        // Read first: an ask written after it moves it past this read's.
+        let rev = self.store.asks_rev().ok();
+        if rev.is_some() && rev == self.asks_rev && self.asks_seen.is_some() {
+            return Ok(());
+        }
         let asks = self.store.asks_of_run(&self.run_id)?;
+        self.asks_rev = rev;
         let first_look = self.asks_seen.is_none();
         let seen = self.asks_seen.get_or_insert_with(HashMap::new);
         let mut notices = Vec::new();

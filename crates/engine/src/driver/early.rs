@@ -145,6 +145,7 @@ mod tests {
             },
             dir: "/w".into(),
             env: Vec::new(),
+            local_env: Vec::new(),
             timeout: None,
             secret_values: Vec::new(),
             cache: None,

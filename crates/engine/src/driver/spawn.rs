@@ -136,7 +136,9 @@ impl Driver {
                     attempt,
                     command,
                     dir: spec.dir,
-                    env: with_store(spec.env, self.store.path()),
+                    env: spec.env,
+                    // The core's decision: only an attempt that runs here gets it.
+                    local_env: spec.local_env,
                     log_dir: self.log_dir.clone(),
                     masker: Masker::new(spec.secret_values),
                     files_dir: self.files_dir(),
@@ -416,13 +418,4 @@ pub(super) fn freeze(kill: &exec::KillHandle, stop: bool) -> Option<String> {
         let _ = kill.freeze(stop).await;
     });
     None
-}
-
-/// A step's `baton ask` finds the store its run is in (`BATON_DB`), unless the step's
-/// environment names one itself.
-fn with_store(mut env: Vec<(String, String)>, db: &std::path::Path) -> Vec<(String, String)> {
-    if !env.iter().any(|(k, _)| k == "BATON_DB") {
-        env.push(("BATON_DB".into(), db.to_string_lossy().into_owned()));
-    }
-    env
 }

@@ -133,6 +133,17 @@ impl Store {
         Ok(())
     }
 
+    /// The asks' change counter: it moves with every write of an ask, by any process
+    /// (a trigger, migration 28). Equal to the last one read: the asks are as read then.
+    pub fn asks_rev(&self) -> Result<i64, StoreError> {
+        let r = self
+            .conn
+            .prepare_cached("SELECT coalesce((SELECT rev FROM asks_rev WHERE id = 1), 0)")
+            .and_then(|mut st| st.query_row([], |r| r.get(0)))
+            .map_err(StoreError::from);
+        self.ctx(r)
+    }
+
     /// The ask `id` with its votes, if the store has it.
     pub fn ask(&self, id: &str) -> Result<Option<Ask>, StoreError> {
         let r = read(&self.conn, id);
@@ -402,5 +413,73 @@ fn decision(
             }),
         },
         summary,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ask(id: &str) -> Ask {
+        Ask {
+            id: id.into(),
+            run_id: Some("run1".into()),
+            step_id: Some("migrate".into()),
+            workflow: None,
+            prompt: "go?".into(),
+            inputs: Vec::new(),
+            approvers: Vec::new(),
+            quorum: 1,
+            allow_self_approval: false,
+            signers: None,
+            asker: Asker {
+                account: "alice".into(),
+                holder: crate::lease_holder_name(),
+                command: "baton ask".into(),
+            },
+            opened_at: Timestamp::now(),
+            deadline: None,
+            state: AskState::Open,
+            votes: Vec::new(),
+            values: None,
+            decided_by: None,
+            decided_at: None,
+            reason: None,
+        }
+    }
+
+    /// Every write of an ask moves the counter, whichever connection makes it; reads
+    /// and writes of anything else do not.
+    #[test]
+    fn every_write_of_an_ask_moves_the_counter_and_nothing_else_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("b.db");
+        let mut s = Store::open(&db).unwrap();
+        let other = Store::open(&db).unwrap();
+        assert_eq!(s.asks_rev().unwrap(), 0, "no ask yet");
+        let mut seen = Vec::new();
+        s.insert_ask(&ask("ask-1"), Some(1)).unwrap();
+        seen.push(other.asks_rev().unwrap());
+        s.insert_ask(&ask("ask-2"), Some(1)).unwrap();
+        seen.push(other.asks_rev().unwrap());
+        let _ = s.open_asks().unwrap();
+        assert_eq!(other.asks_rev().unwrap(), seen[1], "a read moves nothing");
+        let reject = Answer::Reject {
+            reason: "not now".into(),
+        };
+        assert!(s.answer_ask("ask-1", "bob", &reject, None).unwrap().is_ok());
+        seen.push(other.asks_rev().unwrap());
+        let asker = Asker {
+            holder: "pid 1 on elsewhere".into(),
+            ..ask("x").asker
+        };
+        s.adopt_ask("ask-2", &asker).unwrap();
+        seen.push(other.asks_rev().unwrap());
+        assert!(s.expire_ask("ask-2", Timestamp::now()).unwrap());
+        seen.push(other.asks_rev().unwrap());
+        assert!(
+            seen.windows(2).all(|w| w[0] < w[1]) && seen[0] > 0,
+            "each write moved it: {seen:?}"
+        );
     }
 }

@@ -240,3 +240,19 @@ CREATE TABLE run_forks (
     from_step TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX run_forks_by_origin ON run_forks(from_run);
+CREATE TABLE asks_rev (
+    id  INTEGER PRIMARY KEY CHECK (id = 1),
+    rev INTEGER NOT NULL
+);
+CREATE TRIGGER asks_rev_on_insert AFTER INSERT ON asks BEGIN
+    INSERT OR REPLACE INTO asks_rev (id, rev)
+    VALUES (1, coalesce((SELECT rev FROM asks_rev WHERE id = 1), 0) + 1);
+END;
+CREATE TRIGGER asks_rev_on_update AFTER UPDATE ON asks BEGIN
+    INSERT OR REPLACE INTO asks_rev (id, rev)
+    VALUES (1, coalesce((SELECT rev FROM asks_rev WHERE id = 1), 0) + 1);
+END;
+CREATE TRIGGER asks_rev_on_delete AFTER DELETE ON asks BEGIN
+    INSERT OR REPLACE INTO asks_rev (id, rev)
+    VALUES (1, coalesce((SELECT rev FROM asks_rev WHERE id = 1), 0) + 1);
+END;

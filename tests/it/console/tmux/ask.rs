@@ -163,3 +163,72 @@ fn a_new_store_level_ask_rings_the_console_s_bell_and_desktop_notification() {
     let out = wait_child(asker, 20);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
 }
+
+/// The console reads the asks when they move in the store, not for each frame: an ask
+/// another process (`nobody`'s `baton ask`, for a step of the run this console drives)
+/// adds still shows under its step while the run's frames go on, and goes once it is
+/// answered, the step still running.
+#[test]
+fn an_ask_from_another_process_shows_under_a_driven_step_and_goes_once_answered() {
+    let env = Env::new();
+    env.share_with_nobody();
+    let wf = env.workflow(
+        "wait.toml",
+        "name = \"waiting\"\n[[step]]\nid = \"wait\"\nrun = 'while [ ! -e end ]; do sleep 0.05; done'\n",
+    );
+    let tui = format!(
+        "cd {} && BATON_DB={} XDG_CONFIG_HOME={} USER=tester {} run {} ; echo RUN-EXIT=$? ; sleep 30",
+        shell_quote(&env.path().to_string_lossy()),
+        shell_quote(&env.db().to_string_lossy()),
+        shell_quote(&env.config_home().to_string_lossy()),
+        shell_quote(env!("CARGO_BIN_EXE_baton")),
+        shell_quote(&wf.to_string_lossy()),
+    );
+    let tmux = Tmux::new(&env, 120, 40, &tui);
+    let run = env.wait_run_id();
+    env.wait_step(&run, "wait", "running", 20);
+    tmux.wait_for("the driven run's graph", |s| s.contains("wait"), 20);
+    let asker = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_baton"))
+        .args(["ask", "--prompt", "Flush the cache?", "--timeout", "2m"])
+        .env("BATON_DB", env.db())
+        .env("BATON_RUN_ID", &run)
+        .env("BATON_STEP_ID", "wait")
+        .env("BATON_ATTEMPT", "1")
+        .current_dir(env.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("baton ask as nobody");
+    tmux.wait_for(
+        "the ask under its step",
+        |s| s.contains("Flush the cache?"),
+        20,
+    );
+    let id = wait_until("the ask's id", secs(10), || {
+        let out = env.run(&["inbox", "--json"]);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+        v.as_array()?
+            .iter()
+            .find_map(|w| w["ask"].as_str().map(str::to_string))
+    });
+    let ok = env.run(&["approve", &id, "--reason", "flush it"]);
+    assert!(ok.status.success(), "{}", text(&ok.stderr));
+    let out = wait_child(asker, 20);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let screen = tmux.wait_for(
+        "the answered ask gone from the step",
+        |s| !s.contains("Flush the cache?"),
+        20,
+    );
+    assert!(screen.contains("wait"), "the step still shown: {screen}");
+    assert_eq!(
+        step_state(&env.show(&run), "wait").as_deref(),
+        Some("running"),
+        "the step runs on"
+    );
+    std::fs::write(env.path().join("end"), "").unwrap();
+    tmux.wait_for("the run's end", |s| s.contains("succeeded"), 30);
+}
