@@ -40,13 +40,20 @@ run = 'echo before; setsid sh -c "echo up > $UP; sleep 4712; echo late" & until 
 env = {{ UP = "{up}" }}
 
 [[step]]
+id = "graceful"
+executor = "box"
+run = '(trap "sleep 0.5; echo cleaned > $CLEANED; exit 0" TERM; sleep 4714 & wait) & echo "sigign=$(awk "/^SigIgn/ {{ print \$2 }}" /proc/self/status)" >> "$BATON_OUTPUT"'
+env = {{ CLEANED = "{cleaned}" }}
+
+[[step]]
 id = "next"
-needs = ["left", "escaped"]
+needs = ["left", "escaped", "graceful"]
 executor = "box"
 run = 'echo next'
 "#,
             executor("box", "baton-h2", &config, &env, ""),
-            up = env.path().join("up").display()
+            up = env.path().join("up").display(),
+            cleaned = env.path().join("cleaned").display()
         ),
     );
     let out = env.run(&["run", wf.to_str().unwrap(), "--headless"]);
@@ -57,7 +64,7 @@ run = 'echo next'
         .unwrap_or_default()
         .to_string();
     let show = env.show(&id);
-    for step in ["left", "escaped", "next"] {
+    for step in ["left", "escaped", "graceful", "next"] {
         assert_eq!(
             step_state(&show, step).as_deref(),
             Some("succeeded"),
@@ -72,6 +79,20 @@ run = 'echo next'
         );
         assert!(!log.contains("late"), "{step}: {log}");
     }
+    // A leftover of the group gets its grace between TERM and KILL, as locally.
+    assert_eq!(
+        std::fs::read_to_string(env.path().join("cleaned"))
+            .ok()
+            .as_deref(),
+        Some("cleaned\n"),
+        "the leftover's TERM handler ran to its end"
+    );
+    // The step's processes get SIGPIPE as a local step's do (not ignored).
+    let ignored = step_field(&show, "graceful", "outputs")["sigign"]
+        .as_str()
+        .and_then(|m| u64::from_str_radix(m, 16).ok())
+        .expect("the step's ignored signals");
+    assert_eq!(ignored & (1 << (13 - 1)), 0, "SIGPIPE ignored: {ignored:x}");
     // The child left in the group is stopped with the step, as a local step's is; the
     // one that left the group runs on, as it would here.
     assert!(!running("sleep 4711"), "the group's leftover was stopped");

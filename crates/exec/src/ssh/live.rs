@@ -77,7 +77,12 @@ impl SshExecutor {
         body: &str,
     ) -> Result<(String, Live), HostProblem> {
         let boundary = frame::new_boundary();
-        let mut cmd = self.command(script::RUN, &[dir, &script::OUTPUT_MAX.to_string()]);
+        // The local step's grace for its group's leftovers, and its drain, as RUN's
+        // tenths of a second and seconds.
+        let grace = (crate::shell::ORPHAN_GRACE.as_millis() / 100).to_string();
+        let drain = format!("{:.3}", crate::shell::DRAIN.as_secs_f64());
+        let max = script::OUTPUT_MAX.to_string();
+        let mut cmd = self.command(script::RUN, &[dir, &max, &grace, &drain]);
         // `Live` kills it when dropped, except after `release`.
         cmd.stdin(Stdio::piped()).kill_on_drop(false);
         let mut child = cmd

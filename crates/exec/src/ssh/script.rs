@@ -13,6 +13,8 @@ pub const OUTPUT_MAX: u64 = 1 << 20;
 pub const EXISTS: i32 = 91;
 pub const NO_SPACE: i32 = 92;
 pub const NOT_STARTED: i32 = 93;
+/// The host could not make the FIFO the step's output goes through (`RUN`).
+pub const NO_FIFO: i32 = 95;
 pub const NO_DIR: i32 = 90;
 
 /// A value as one single-quoted shell word.
@@ -45,30 +47,33 @@ pub fn remote(script: &str, args: &[&str]) -> String {
     line
 }
 
-/// A step's whole happy path on one connection (`ssh HOST sh -c RUN sh DIR MAX`), in
-/// one shell on the host that starts the step, streams its output and waits for it.
-/// Reads `BOUNDARY\n` from stdin, then the job (`render_job`) is read from the same stdin
-/// by the step's own shell: the step's environment and secrets never touch a command
-/// line or the disk. Claims the attempt's directory (`mkdir`: an attempt starts once;
-/// the run's directory is made by the first attempt and stays for the next ones; an
-/// ended attempt's cleaner may remove it just then, so the claim tries again);
-/// starts the step's shell in a session of its own (`setsid`: its process group, the
-/// one a kill reaches; its pid is the group's id, written and printed first, as soon as
-/// it exists). The step writes into a FIFO that `tee` copies to the log (for a resume to
-/// follow) and to the connection: its output arrives as it is written and ends when the
-/// step's last writer closes it, with no polling (a `tail -f` noticed the end only at
-/// its next poll, ~10 ms a step). Once the step's shell has exited, what is left of its
-/// group is stopped, as for a local step (TERM, up to 2 s, KILL), and `tee` gets
-/// 0.25 s more to copy the rest (a process that left the group holding the output
-/// cannot keep the step from ending). Then it writes the exit code (after the log is
-/// whole: a resume that finds it reads the log as final), prints BOUNDARY `\n` (right
-/// after the output: the frame holds back no newline) and the result files as `COLLECT`
-/// prints them, then `end 0`. The
-/// directory goes only once the engine answers `ok` on stdin (it has the results): an
-/// engine gone meanwhile leaves it for resume to re-attach or collect. This shell and
-/// `tee` outlive a lost connection (`tee -p` goes on writing the log when the
-/// connection is gone), so the log and the exit code are written whatever happens to
-/// the engine. Forks are few (`mkdir`, `mkfifo`, the step, `tee`): each costs the host.
+/// A step's whole happy path on one connection (`ssh HOST sh -c RUN sh DIR MAX GRACE
+/// DRAIN`), in one shell on the host that starts the step, streams its output and waits
+/// for it. Reads `BOUNDARY\n` from stdin, then the job (`render_job`) is read from the
+/// same stdin by the step's own shell: the step's environment and secrets never touch a
+/// command line or the disk. Claims the attempt's directory (`mkdir`: an attempt starts
+/// once; the run's directory is made by the first attempt and stays for the next ones;
+/// an ended attempt's cleaner may remove it just then, so the claim tries again); starts
+/// the step's shell in a session of its own (`setsid`: its process group, the one a kill
+/// reaches; its pid is the group's id, written and printed first, as soon as it exists).
+/// The step writes into a FIFO that `tee` copies to the connection and to the log (for a
+/// resume to follow): its output arrives as it is written and ends when the step's last
+/// writer closes it, with no polling (a `tail -f` noticed the end only at its next poll,
+/// ~10 ms a step). Once the step's shell has exited, what is left of its group is
+/// stopped as for a local step (TERM, up to GRACE tenths of a second, KILL). A process
+/// that left the group may still hold the FIFO: after DRAIN seconds `tee` is stopped,
+/// but only once it waits on the FIFO with nothing left to copy (its wait channel, a
+/// pipe read; a `tee` still writing to a slow connection is let finish), so no byte the
+/// step wrote is lost. Then the exit code is written (after the log is whole: a resume
+/// that finds it reads the log as final), and BOUNDARY `\n` is printed (right after the
+/// output: the frame holds back no newline), the result files as `COLLECT` prints them,
+/// then `end 0`. The directory goes only once the engine answers `ok` on stdin (it has
+/// the results): an engine gone meanwhile leaves it for resume to re-attach or collect.
+/// This shell and `tee` outlive a lost connection (`tee -p` goes on writing the log when
+/// the connection is gone), so the log and the exit code are written whatever happens to
+/// the engine. SIGPIPE is ignored by this shell only after the step started: the step
+/// gets it as a local step does. Forks are few (`mkdir`, `mkfifo`, the step, `tee`):
+/// each costs the host.
 pub const RUN: &str = r#"umask 077
 d=$1
 case $d in /*) ;; *) d=$PWD/$d ;; esac
@@ -80,12 +85,13 @@ until mkdir "$d" 2>/dev/null; do
   [ "$n" -gt 3 ] && { mkdir "$d" || exit 90; break; }
   mkdir -p "${d%/*}" 2>/dev/null
 done
-{ echo $$ > "$d/wpid" && : >> "$d/log" && mkfifo "$d/out"; } 2>/dev/null || { rm -rf "$d"; echo "baton: cannot write in $d: No space left on device?" >&2; exit 92; }
-trap '' PIPE
+{ echo $$ > "$d/wpid" && : >> "$d/log"; } 2>/dev/null || { rm -rf "$d"; echo "baton: cannot write in $d: No space left on device?" >&2; exit 92; }
+mkfifo "$d/out" || { rm -rf "$d"; echo "baton: cannot make a FIFO in $d for the step's output" >&2; exit 95; }
 exec 3<&0
 BATON_SSH_ATTEMPT=$d setsid sh -s "$d" <&3 3<&- >"$d/out" 2>"$d/wrapper.err" &
 pg=$!
 exec 3<&-
+trap '' PIPE
 echo "$pg" > "$d/pgid"
 echo "$pg"
 tee -p -a "$d/log" <"$d/out" &
@@ -94,10 +100,24 @@ wait "$pg"
 rc=$?
 if kill -s TERM -- "-$pg" 2>/dev/null; then
   n=0
-  while [ "$n" -lt 20 ] && kill -0 -- "-$pg" 2>/dev/null; do sleep 0.1; n=$((n+1)); done
+  while [ "$n" -lt "$3" ] && kill -s 0 -- "-$pg" 2>/dev/null; do sleep 0.1; n=$((n+1)); done
   kill -s KILL -- "-$pg" 2>/dev/null
 fi
-{ sleep 0.25; kill "$t"; } </dev/null >/dev/null 2>&1 &
+{
+  sleep "$4"
+  n=0
+  while :; do
+    w=
+    read -r w <"/proc/$t/wchan" 2>/dev/null || [ -n "$w" ] || exit 0
+    case $w in
+      *pipe_read) break ;;
+      0) n=$((n+1)); [ "$n" -ge 100 ] && break ;;
+      *) n=0 ;;
+    esac
+    sleep 0.1
+  done
+  kill "$t"
+} </dev/null >/dev/null 2>&1 &
 k=$!
 wait "$t"
 kill "$k" 2>/dev/null
@@ -112,7 +132,7 @@ for f in output usage; do
   fi
 done
 echo "end 0"
-# Removed after this connection ends (the engine waits only for its end); the run's
+# Removed once the engine has the results (it does not wait for this); the run's
 # directory once no attempt has used it for a while.
 if read -r a && [ "$a" = ok ]; then
   { rm -rf "$d"; sleep 5; rmdir "${d%/*}"; } </dev/null >/dev/null 2>&1 &
