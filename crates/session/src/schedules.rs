@@ -58,7 +58,11 @@ pub fn board(store: &Store, now: Timestamp) -> Result<Board, StoreError> {
         .map(|mut row| -> Result<Listed, StoreError> {
             let said = PauseSaid {
                 paused: row.paused.is_some(),
-                by: row.paused.as_ref().map(|p| p.by.clone()).unwrap_or_default(),
+                by: row
+                    .paused
+                    .as_ref()
+                    .map(|p| p.by.clone())
+                    .unwrap_or_default(),
                 at: row.paused.as_ref().map_or(Timestamp(0), |p| p.at),
             };
             // The serve's rule (`pause_on_chain`), not a copy of it.

@@ -108,7 +108,10 @@ pub struct Seeded {
 /// rewritten without a decision, or the pause was recorded while the serve was down).
 /// The one rule both [`seed_pause`] and a serve with a record of the schedule apply,
 /// and `baton schedules` shows.
-pub fn pause_on_chain<'a>(goes_by: &PauseSaid, latest: Option<&'a PauseSaid>) -> Option<&'a PauseSaid> {
+pub fn pause_on_chain<'a>(
+    goes_by: &PauseSaid,
+    latest: Option<&'a PauseSaid>,
+) -> Option<&'a PauseSaid> {
     latest.filter(|l| l.paused && !goes_by.paused)
 }
 
@@ -237,6 +240,18 @@ mod tests {
         let s = seed_pause(&never(), Some(&resume), false);
         assert!(!s.kept.paused);
         assert_eq!(s.why, SeedWhy::ResumeUnrecorded);
+    }
+
+    /// What a serve with a record of the schedule applies to what it goes by.
+    #[test]
+    fn a_pause_on_the_chain_holds_unless_what_one_goes_by_is_paused() {
+        let pause = said(true, "a", 5);
+        let resume = said(false, "a", 3);
+        assert_eq!(pause_on_chain(&never(), Some(&pause)), Some(&pause));
+        assert_eq!(pause_on_chain(&resume, Some(&pause)), Some(&pause));
+        assert_eq!(pause_on_chain(&said(true, "b", 1), Some(&pause)), None);
+        assert_eq!(pause_on_chain(&never(), Some(&resume)), None);
+        assert_eq!(pause_on_chain(&resume, None), None);
     }
 
     #[test]
