@@ -19,7 +19,7 @@ use std::str::FromStr;
 mod gaps;
 mod pause;
 mod rows;
-pub use pause::{PauseSaid, SeedWhy, Seeded, seed_pause};
+pub use pause::{PauseSaid, SeedWhy, Seeded, pause_on_chain, seed_pause};
 pub use rows::{LastRun, Paused, ScheduleRow, SlotRow};
 
 /// `max_catch_up` when a schedule does not say.

@@ -4,7 +4,9 @@
 //! recorded under the OS account on the audit chain in the store's transaction.
 use super::SessionError;
 use baton_model::Timestamp;
-use baton_model::schedule::{Cadence, MAX_BACKFILL, next_slot, parse_instant, schedule_name};
+use baton_model::schedule::{
+    Cadence, MAX_BACKFILL, PauseSaid, next_slot, parse_instant, pause_on_chain, schedule_name,
+};
 use baton_store::schedules::{BackfillAsk, Backfilled, PauseRow, ScheduleRow};
 use baton_store::{Store, StoreError};
 use std::sync::Arc;
@@ -42,7 +44,11 @@ pub struct Listed {
 }
 
 /// Every schedule served at `now`, with its file's load error, and the broken files
-/// that serve none. Two indexed reads of the store, whatever its history.
+/// that serve none. Indexed reads of the store, bounded by what is listed, not by its
+/// history: the schedules, the load errors, the schedules' pauses and resumes on the
+/// audit chain (an index range over those decisions alone, `audit_by_action`, not the
+/// schedules' triggers, backfills and refusals), and for each row that says paused the
+/// decision behind it.
 pub fn board(store: &Store, now: Timestamp) -> Result<Board, StoreError> {
     let errors = store.load_errors()?;
     let chain = store.chain_pauses()?;
@@ -50,16 +56,29 @@ pub fn board(store: &Store, now: Timestamp) -> Result<Board, StoreError> {
         .schedules()?
         .into_iter()
         .map(|mut row| -> Result<Listed, StoreError> {
-            let cleared = match chain.get(&(row.file.clone(), row.index)) {
-                Some((said, reason)) if said.paused && row.paused.is_none() => {
+            let said = PauseSaid {
+                paused: row.paused.is_some(),
+                by: row
+                    .paused
+                    .as_ref()
+                    .map(|p| p.by.clone())
+                    .unwrap_or_default(),
+                at: row.paused.as_ref().map_or(Timestamp(0), |p| p.at),
+            };
+            // The serve's rule (`pause_on_chain`), not a copy of it.
+            let on_chain = chain
+                .get(&(row.file.clone(), row.index))
+                .and_then(|(latest, reason)| Some((pause_on_chain(&said, Some(latest))?, reason)));
+            let cleared = match on_chain {
+                Some((pause, reason)) => {
                     row.paused = Some(baton_model::schedule::Paused {
-                        by: said.by.clone(),
+                        by: pause.by.clone(),
                         reason: reason.clone(),
-                        at: said.at,
+                        at: pause.at,
                     });
                     true
                 }
-                _ => false,
+                None => false,
             };
             let unproven = match &row.paused {
                 Some(_) if cleared => None,

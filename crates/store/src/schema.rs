@@ -129,7 +129,18 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "a change counter of the asks, moved by every write of one",
         asks_rev::ASKS_REV,
     ),
+    (
+        29,
+        "the audit chain indexed by subject and action: a schedule's pauses read without its other decisions",
+        AUDIT_BY_ACTION,
+    ),
 ];
+
+/// The audit rows of one subject and action, in order: `Store::chain_pauses` (each
+/// schedule's latest pause or resume, read by `baton schedules`, the console's
+/// Schedules tab and the serve) reads the schedules' pauses and resumes only, not
+/// every trigger, backfill and refusal of theirs.
+const AUDIT_BY_ACTION: &str = "CREATE INDEX audit_by_action ON audit(run_id, action, id);";
 
 /// Issue 44 point 5, the rest of the gates' rules for asks: `baton ask
 /// --allow-self-approval` (`allow_self`), and `--signed`: the allowed signers the ask

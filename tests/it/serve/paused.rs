@@ -108,6 +108,30 @@ fn stays_paused(s: &Served, paused_at: i64, log: &Path, why: &str) {
     assert!(table.contains("paused by"), "{table}");
 }
 
+/// How many refusals on the audit chain are of a `decision` (`pause`, `resume`) asked
+/// as `by`.
+fn refusals(s: &Served, decision: &str, by: &str) -> i64 {
+    s.db()
+        .query_row(
+            "SELECT count(*) FROM audit WHERE action = 'command_refused'
+               AND json_extract(details, '$.decision') = ?1
+               AND json_extract(details, '$.requested_by') = ?2",
+            [decision, by],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
+
+/// The schedule's row cleared with plain SQL: no decision, no proof.
+fn clear_row(s: &Served, file: &Path) {
+    s.db()
+        .execute(
+            "UPDATE schedules SET paused = 0, paused_by = NULL, paused_reason = NULL, paused_at = NULL WHERE file = ?1",
+            [file.to_str().unwrap()],
+        )
+        .unwrap();
+}
+
 /// A resume this serve proves lifts the pause: a slot runs again.
 fn resume_runs(s: &Served) {
     let resumed = resume(s);
@@ -253,10 +277,58 @@ fn a_pause_with_no_decision_is_held_by_a_serve_with_no_record() {
     assert!(ran.is_empty(), "slots ran while paused: {ran:?}");
     assert!(paused_after(&s, restarted) >= 2);
     wait_log(&log, "pause_unrecorded", 30);
+    // The forged row is refused on record, once, with why (its pause was not lost
+    // silently: the audit chain says why the schedule stopped).
+    wait_log(&log, "refused the pause", 30);
+    let said = std::fs::read_to_string(&log).unwrap();
+    assert!(said.contains("no decision on the audit chain"), "{said}");
+    two_slots_after(&s, now_ms());
+    assert_eq!(refusals(&s, "pause", "tester"), 1, "refused once");
     let listed = s.schedules();
     assert!(listed[0]["paused"]["unproven"].is_string(), "{listed:#}");
     let table = text(&s.env.run(&["schedules"]).stdout);
     assert!(table.contains("unproven"), "{table}");
     resume_runs(&s);
     term(child);
+}
+
+/// A serve that HAS a record of the schedule (its state file kept) applies the rule a
+/// serve without one does, and `baton schedules` shows: a pause recorded on the audit
+/// chain while it was down holds though its row was cleared before the restart, whether
+/// the serve went by "never paused" (the row then says what it kept) or by a resume it
+/// proved (the row says something else). Killed with -9 each time.
+#[test]
+fn a_pause_recorded_while_a_serve_with_a_record_was_down_holds_when_its_row_is_cleared() {
+    let mut s = Served::new();
+    let file = std::fs::canonicalize(s.write("tick.toml", TICK)).unwrap();
+    let (mut child, log) = s.start(&[]);
+    wait_log(&log, "loaded", 30);
+    wait_until("a first slot to run", secs(60), || {
+        !started_after(&s, 0).is_empty()
+    });
+    kill9(&mut child);
+    for round in ["never paused", "a proved resume"] {
+        let paused_at = pause(&s, "hold");
+        clear_row(&s, &file);
+        let (mut child, log) = s.start(&[]);
+        let restarted = now_ms();
+        two_slots_after(&s, restarted);
+        let ran = started_after(&s, paused_at + 1000);
+        assert!(ran.is_empty(), "{round}: slots ran while paused: {ran:?}");
+        assert!(paused_after(&s, restarted) >= 2, "{round}");
+        let said = std::fs::read_to_string(&log).unwrap();
+        assert!(
+            said.contains("stays paused") && said.contains("paused_on_chain"),
+            "{round}: the serve says why it holds the pause: {said}"
+        );
+        // `baton schedules` says the same: paused, its row cleared.
+        let listed = s.schedules();
+        assert_eq!(listed[0]["paused"]["reason"], "hold", "{listed:#}");
+        assert_eq!(listed[0]["paused"]["row_cleared"], true, "{listed:#}");
+        // A resume this serve proves lifts it; its record now holds that resume.
+        resume_runs(&s);
+        kill9(&mut child);
+    }
+    let verify = s.env.run(&["audit", "verify"]);
+    assert!(verify.status.success(), "{}", text(&verify.stdout));
 }

@@ -61,6 +61,16 @@ impl SeedWhy {
         self.into()
     }
 
+    /// Whether the row states a decision that is neither proved now nor the audit
+    /// chain's latest (a row whose proof does not hold then is refused on record; one
+    /// on record had its proof used by an earlier serve's check).
+    pub fn row_unrecorded(self) -> bool {
+        matches!(
+            self,
+            SeedWhy::PauseUnrecorded | SeedWhy::ResumeUnrecorded | SeedWhy::PausedOnChain
+        )
+    }
+
     /// What the serve says of it (none for a schedule never paused or proved now).
     pub fn explain(self) -> Option<&'static str> {
         Some(match self {
@@ -92,6 +102,19 @@ pub struct Seeded {
     pub why: SeedWhy,
 }
 
+/// The audit chain's `latest` decision on a schedule when it is a pause that `goes_by`
+/// (its row, or the decision a serve goes by) does not say: that pause holds, for every
+/// serve and in `baton schedules`, until a proved resume (the row was cleared or
+/// rewritten without a decision, or the pause was recorded while the serve was down).
+/// The one rule both [`seed_pause`] and a serve with a record of the schedule apply,
+/// and `baton schedules` shows.
+pub fn pause_on_chain<'a>(
+    goes_by: &PauseSaid,
+    latest: Option<&'a PauseSaid>,
+) -> Option<&'a PauseSaid> {
+    latest.filter(|l| l.paused && !goes_by.paused)
+}
+
 /// Which pause state wins for a schedule a serve has no record of, from its `row`, the
 /// audit chain's `latest` decision on it, and whether the row's decision was `proved`
 /// now (its proof checked: the chain holds it, by the account the row names).
@@ -110,13 +133,15 @@ pub fn seed_pause(row: &PauseSaid, latest: Option<&PauseSaid>, proved: bool) -> 
             SeedWhy::PauseUnrecorded
         });
     }
-    match latest {
-        // A resume row (even proved: an older decision handed in again) does not lift
-        // the chain's later pause.
-        Some(l) if l.paused => Seeded {
+    // A resume row (even proved: an older decision handed in again) does not lift the
+    // chain's later pause.
+    if let Some(l) = pause_on_chain(row, latest) {
+        return Seeded {
             kept: l.clone(),
             why: SeedWhy::PausedOnChain,
-        },
+        };
+    }
+    match latest {
         _ if proved => kept(SeedWhy::Proved),
         _ if on_record => kept(SeedWhy::ResumeOnRecord),
         None if row.by.is_empty() => kept(SeedWhy::NeverPaused),
@@ -217,6 +242,18 @@ mod tests {
         assert_eq!(s.why, SeedWhy::ResumeUnrecorded);
     }
 
+    /// What a serve with a record of the schedule applies to what it goes by.
+    #[test]
+    fn a_pause_on_the_chain_holds_unless_what_one_goes_by_is_paused() {
+        let pause = said(true, "a", 5);
+        let resume = said(false, "a", 3);
+        assert_eq!(pause_on_chain(&never(), Some(&pause)), Some(&pause));
+        assert_eq!(pause_on_chain(&resume, Some(&pause)), Some(&pause));
+        assert_eq!(pause_on_chain(&said(true, "b", 1), Some(&pause)), None);
+        assert_eq!(pause_on_chain(&never(), Some(&resume)), None);
+        assert_eq!(pause_on_chain(&resume, None), None);
+    }
+
     #[test]
     fn paused_wins_whenever_the_row_or_the_chains_latest_says_so() {
         let rows = [
@@ -232,6 +269,12 @@ mod tests {
                     let s = seed_pause(row, l.as_ref(), proved);
                     let says_paused = row.paused || l.as_ref().is_some_and(|l| l.paused);
                     assert_eq!(s.kept.paused, says_paused, "{row:?} {l:?} {proved}");
+                    // The chain's pause wins exactly when `pause_on_chain` says so.
+                    assert_eq!(
+                        s.why == SeedWhy::PausedOnChain,
+                        pause_on_chain(row, l.as_ref()).is_some(),
+                        "{row:?} {l:?}"
+                    );
                 }
             }
         }

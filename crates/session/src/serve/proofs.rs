@@ -8,15 +8,18 @@
 //! failing safe (`model::schedule::seed_pause`): a pause an earlier serve proved (its
 //! proof used up) stays paused until a resume this serve proves, and the serve says why.
 use baton_model::Timestamp;
-use baton_model::schedule::{SeedWhy, seed_pause};
-use baton_store::schedules::{DueBackfill, PauseRow, ServeState};
+use baton_model::schedule::{PauseSaid, SeedWhy, pause_on_chain, seed_pause};
+use baton_store::schedules::{ChainPauses, DueBackfill, PauseRow, ServeState};
 use baton_store::{Store, StoreError};
 
 /// Check every schedule's pause row against what this serve proved last: a new
 /// decision proved is taken (and kept where no member writes); any other row is
 /// refused on record once, and the schedule goes on as last proved. A schedule with no
-/// record is seeded. `false`: some schedule could not be read or seeded (its slots wait
-/// for the next pass).
+/// record is seeded. Then the audit chain's latest decision on each: a pause this serve
+/// has not kept holds (`model::schedule::pause_on_chain`, the rule `baton schedules`
+/// shows), whether recorded while the serve was down or its row cleared since. `false`:
+/// some schedule could not be read, checked or seeded (its slots wait for the next
+/// pass, which checks it again).
 pub(super) fn pauses(store: &mut Store, state: &mut ServeState, operator: &str) -> bool {
     let rows = match store.pause_rows() {
         Ok(r) => r,
@@ -25,11 +28,37 @@ pub(super) fn pauses(store: &mut Store, state: &mut ServeState, operator: &str) 
             return false;
         }
     };
+    // The chain's pauses, read once per pass and only when needed: a schedule new to
+    // this serve, a row that says something else than what it kept, or a pause or
+    // resume recorded since it last checked (every schedule once when it starts).
+    let mark = match store.chain_pause_mark() {
+        Ok(m) => m,
+        Err(e) => {
+            crate::stdio::errln!("serve: cannot read the audit chain's pauses: {e}");
+            return false;
+        }
+    };
+    let needed = !state.chain_checked(mark)
+        || rows.iter().any(|r| {
+            !state.knows(&r.file, r.index) || !(state.agrees(r) || state.refused_already(r))
+        });
+    let chain = if needed {
+        match store.chain_pauses() {
+            Ok(c) => c,
+            Err(e) => {
+                crate::stdio::errln!("serve: cannot read the audit chain's pauses: {e}");
+                return false;
+            }
+        }
+    } else {
+        ChainPauses::default()
+    };
     let mut changed = false;
     let mut complete = true;
     for row in &rows {
+        let latest = chain.get(&(row.file.clone(), row.index)).map(|(l, _)| l);
         if !state.knows(&row.file, row.index) {
-            match seed(store, state, row) {
+            match seed(store, state, row, latest, operator) {
                 Ok(()) => changed = true,
                 Err(e) => {
                     complete = false;
@@ -42,60 +71,123 @@ pub(super) fn pauses(store: &mut Store, state: &mut ServeState, operator: &str) 
             }
             continue;
         }
-        if state.agrees(row) || state.refused_already(row) {
-            continue;
-        }
-        // Marked only once decided: a row the store could not check (busy) is checked
-        // again at the next scan.
-        match store.prove_pause(row) {
-            Ok(Ok(())) => {
-                changed = true;
-                state.proved(row);
-                crate::stdio::errln!(
-                    "serve: {}#{} {}d by {}",
-                    row.file,
-                    row.index,
-                    row.verb(),
-                    row.by
-                );
-            }
-            Ok(Err(why)) => {
-                changed = true;
-                state.refuse_once(row);
-                let why = why.to_string();
-                crate::stdio::errln!(
-                    "serve: refused the {} of {}#{} asked as {:?}: {why}",
-                    row.verb(),
-                    row.file,
-                    row.index,
-                    row.by
-                );
-                if let Err(e) = store.refuse_pause(row, operator, &why) {
-                    crate::stdio::errln!("serve: cannot record the refusal: {e}");
+        if !(state.agrees(row) || state.refused_already(row)) {
+            // Marked only once decided: a row the store could not check (busy) is
+            // checked again at the next pass.
+            match check(store, state, row, operator) {
+                Ok(()) => changed = true,
+                Err(e) => {
+                    complete = false;
+                    crate::stdio::errln!(
+                        "serve: cannot check the {} of {}#{}: {e}",
+                        row.verb(),
+                        row.file,
+                        row.index
+                    );
+                    continue;
                 }
             }
-            Err(e) => crate::stdio::errln!(
-                "serve: cannot check the {} of {}#{}: {e}",
-                row.verb(),
-                row.file,
-                row.index
-            ),
+        }
+        if needed && hold_chain_pause(state, row, latest) {
+            changed = true;
         }
     }
     if changed && let Err(e) = state.save() {
         crate::stdio::errln!("serve: cannot keep what it proved: {e}");
     }
+    if complete && needed {
+        state.checked_chain(mark);
+    }
     complete
 }
 
+/// A known schedule's row that says something else than what this serve kept: proved
+/// (the schedule goes by it) or refused on record, once.
+fn check(
+    store: &mut Store,
+    state: &mut ServeState,
+    row: &PauseRow,
+    operator: &str,
+) -> Result<(), StoreError> {
+    match store.prove_pause(row)? {
+        Ok(()) => {
+            state.proved(row);
+            crate::stdio::errln!(
+                "serve: {}#{} {}d by {}",
+                row.file,
+                row.index,
+                row.verb(),
+                row.by
+            );
+        }
+        Err(why) => refuse(store, state, row, operator, &why.to_string()),
+    }
+    Ok(())
+}
+
+/// A row this serve does not go by: refused on record once, and why in the log.
+fn refuse(store: &mut Store, state: &mut ServeState, row: &PauseRow, operator: &str, why: &str) {
+    if !state.refuse_once(row) {
+        return;
+    }
+    crate::stdio::errln!(
+        "serve: refused the {} of {}#{} asked as {:?}: {why}",
+        row.verb(),
+        row.file,
+        row.index,
+        row.by
+    );
+    if let Err(e) = store.refuse_pause(row, operator, why) {
+        crate::stdio::errln!("serve: cannot record the refusal: {e}");
+    }
+}
+
+/// The audit chain's `latest` decision on a schedule this serve knows, when it is a
+/// pause the serve does not go by: held, and said why. Whether it was.
+fn hold_chain_pause(state: &mut ServeState, row: &PauseRow, latest: Option<&PauseSaid>) -> bool {
+    let Some(kept) = state.goes_by(&row.file, row.index) else {
+        return false;
+    };
+    let Some(pause) = pause_on_chain(&kept, latest) else {
+        return false;
+    };
+    state.keep(&row.file, row.index, pause);
+    crate::stdio::errln!(
+        "serve: {}#{} stays paused (as decided by {} at {}; {}): the audit chain's latest decision is a pause this serve had not kept (recorded while it was down, or its row cleared or rewritten since); a pause is lifted only by a proved `baton schedule resume`",
+        row.file,
+        row.index,
+        pause.by,
+        pause.at.to_rfc3339(),
+        SeedWhy::PausedOnChain.as_str()
+    );
+    true
+}
+
 /// The pause state of a schedule this serve has no record of, from its row, the audit
-/// chain's latest decision on it and the row's proof (checked, and so used, if it
-/// names an account), failing safe; said in the log unless never paused.
-fn seed(store: &Store, state: &mut ServeState, row: &PauseRow) -> Result<(), StoreError> {
-    let latest = store.latest_pause_decision(&row.file, row.index)?;
-    let proved = !row.by.is_empty() && store.prove_pause(row)?.is_ok();
-    let seeded = seed_pause(&row.said(), latest.as_ref(), proved);
+/// chain's `latest` decision on it and the row's proof (checked, and so used, if it
+/// names an account), failing safe; said in the log unless never paused. A row whose
+/// proof does not hold and whose decision is not the chain's latest is refused on
+/// record, once, with why.
+fn seed(
+    store: &mut Store,
+    state: &mut ServeState,
+    row: &PauseRow,
+    latest: Option<&PauseSaid>,
+    operator: &str,
+) -> Result<(), StoreError> {
+    let verdict = if row.by.is_empty() {
+        None
+    } else {
+        Some(store.prove_pause(row)?)
+    };
+    let proved = matches!(verdict, Some(Ok(())));
+    let seeded = seed_pause(&row.said(), latest, proved);
     state.keep(&row.file, row.index, &seeded.kept);
+    if let Some(Err(why)) = verdict
+        && seeded.why.row_unrecorded()
+    {
+        refuse(store, state, row, operator, &why.to_string());
+    }
     let name = format!("{}#{}", row.file, row.index);
     match seeded.why.explain() {
         None if seeded.why == SeedWhy::Proved => {

@@ -23,7 +23,7 @@ pub use baton_model::schedule::{LastRun, Paused, ScheduleRow, SlotRow};
 mod backfill;
 mod pause;
 mod serve_state;
-pub use pause::PauseRow;
+pub use pause::{ChainPauses, PauseRow};
 pub use serve_state::ServeState;
 
 /// A trigger an operator asked for.

@@ -256,3 +256,4 @@ CREATE TRIGGER asks_rev_on_delete AFTER DELETE ON asks BEGIN
     INSERT OR REPLACE INTO asks_rev (id, rev)
     VALUES (1, coalesce((SELECT rev FROM asks_rev WHERE id = 1), 0) + 1);
 END;
+CREATE INDEX audit_by_action ON audit(run_id, action, id);

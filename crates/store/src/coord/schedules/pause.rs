@@ -14,7 +14,7 @@ use super::{AUDIT_SUBJECT, Store, StoreError, TriggerUnproven};
 use baton_model::Timestamp;
 use baton_model::history::{AuditAction, Decision};
 use baton_model::schedule::PauseSaid;
-use rusqlite::{OptionalExtension, params};
+use rusqlite::params;
 
 /// Each schedule's latest pause or resume on the audit chain, with its reason, by
 /// (file, index) ([`Store::chain_pauses`]).
@@ -212,55 +212,39 @@ impl Store {
         Ok(found.err().map(|why| why.to_string()))
     }
 
-    /// The audit chain's latest pause or resume decision on the schedule `index` of
-    /// `file` (`None`: never decided on): what a serve with no record of it seeds its
-    /// pause state from (`model::schedule::seed_pause`). Read once per schedule and
-    /// state file, not per tick.
-    pub fn latest_pause_decision(
-        &self,
-        file: &str,
-        index: u32,
-    ) -> Result<Option<PauseSaid>, StoreError> {
-        let r = (|| {
-            let mut st = self.conn.prepare_cached(
-                "SELECT action, actor, json_extract(details, '$.at') FROM audit
-                 WHERE run_id = ?1 AND action IN (?2, ?3)
-                   AND EXISTS (SELECT 1 FROM json_each(details, '$.targets') t
-                               WHERE json_extract(t.value, '$.file') = ?4
-                                 AND json_extract(t.value, '$.index') = ?5)
-                 ORDER BY id DESC LIMIT 1",
-            )?;
-            st.query_row(
-                params![
-                    AUDIT_SUBJECT,
-                    AuditAction::SchedulePaused.as_str(),
-                    AuditAction::ScheduleResumed.as_str(),
-                    file,
-                    index
-                ],
-                |r| {
-                    Ok(PauseSaid {
-                        paused: r.get::<_, String>(0)? == AuditAction::SchedulePaused.as_str(),
-                        by: r.get(1)?,
-                        at: Timestamp(r.get::<_, Option<i64>>(2)?.unwrap_or_default()),
-                    })
-                },
-            )
-            .optional()
-        })();
+    /// Where the audit chain's pauses and resumes stand: the id of the latest one (`None`:
+    /// none yet). One indexed read (`audit_by_action`); a serve reads
+    /// [`Store::chain_pauses`] again only when it moved.
+    pub fn chain_pause_mark(&self) -> Result<Option<i64>, StoreError> {
+        let r = self
+            .conn
+            .prepare_cached("SELECT max(id) FROM audit WHERE run_id = ?1 AND action IN (?2, ?3)")
+            .and_then(|mut st| {
+                st.query_row(
+                    params![
+                        AUDIT_SUBJECT,
+                        AuditAction::SchedulePaused.as_str(),
+                        AuditAction::ScheduleResumed.as_str()
+                    ],
+                    |r| r.get::<_, Option<i64>>(0),
+                )
+            });
         self.ctx(r.map_err(StoreError::from))
     }
 
     /// The audit chain's latest pause or resume decision on each schedule it names, with
-    /// its reason, in one pass over the schedules' decisions: what `baton schedules`
-    /// reads to say that a schedule whose row was cleared without a decision is still
-    /// paused (the chain's pause holds for every serve).
+    /// its reason, in one pass over the schedules' pauses and resumes (an index range,
+    /// `audit_by_action`, named: for the order the planner would walk every row of the
+    /// subject, its triggers, backfills and refusals too): what `baton
+    /// schedules` reads to say that a schedule whose row was cleared without a decision
+    /// is still paused, and what a serve checks its schedules against
+    /// (`model::schedule::pause_on_chain`: the chain's pause holds for every serve).
     pub fn chain_pauses(&self) -> Result<ChainPauses, StoreError> {
         let r = (|| {
             let mut st = self.conn.prepare_cached(
                 "SELECT json_extract(t.value, '$.file'), json_extract(t.value, '$.index'),
                         a.action, a.actor, a.reason, json_extract(a.details, '$.at')
-                 FROM audit a, json_each(a.details, '$.targets') t
+                 FROM audit a INDEXED BY audit_by_action, json_each(a.details, '$.targets') t
                  WHERE a.run_id = ?1 AND a.action IN (?2, ?3) ORDER BY a.id",
             )?;
             let mut latest = std::collections::HashMap::new();
@@ -380,14 +364,13 @@ mod tests {
         };
         s.serve_schedules(f, &[served], Timestamp(5)).unwrap();
         let target = [(f.to_string(), 1, "nightly".to_string())];
-        assert_eq!(s.latest_pause_decision(f, 1).unwrap(), None);
+        assert_eq!(s.chain_pause_mark().unwrap(), None);
         s.set_paused(&target, true, &me(), "maintenance").unwrap();
+        let mark = s.chain_pause_mark().unwrap();
+        assert!(mark.is_some());
         let row = s.pause_rows().unwrap().remove(0);
         assert!(row.paused && row.by == me(), "{row:?}");
         // The chain's latest decision on it is that pause; another schedule has none.
-        assert_eq!(s.latest_pause_decision(f, 1).unwrap(), Some(row.said()));
-        assert_eq!(s.latest_pause_decision(f, 2).unwrap(), None);
-        assert_eq!(s.latest_pause_decision("/w/b.toml", 1).unwrap(), None);
         let all = s.chain_pauses().unwrap();
         assert_eq!(all.len(), 1, "{all:?}");
         assert_eq!(
@@ -425,7 +408,7 @@ mod tests {
         s.set_paused(&target, false, &me(), "go").unwrap();
         let row = s.pause_rows().unwrap().remove(0);
         assert!(!row.paused && row.by == me(), "{row:?}");
-        assert_eq!(s.latest_pause_decision(f, 1).unwrap(), Some(row.said()));
+        assert!(s.chain_pause_mark().unwrap() > mark, "moved by the resume");
         assert_eq!(s.chain_pauses().unwrap()[&(f.to_string(), 1)].0, row.said());
         assert!(s.prove_pause(&row).unwrap().is_ok());
         assert!(s.verify_audit(None).unwrap().is_intact());

@@ -50,6 +50,10 @@ struct Kept {
 pub struct ServeState {
     path: PathBuf,
     kept: Kept,
+    /// Where the audit chain's pauses stood (`Store::chain_pause_mark`) when this serve
+    /// last checked every schedule against them; not kept in the file: a serve checks
+    /// them all once when it starts.
+    chain_checked: Option<Option<i64>>,
 }
 
 fn key(file: &str, index: u32) -> String {
@@ -80,7 +84,11 @@ impl ServeState {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Kept::default(),
             Err(e) => return Err(StoreError::io(&path, e)),
         };
-        Ok(ServeState { path, kept })
+        Ok(ServeState {
+            path,
+            kept,
+            chain_checked: None,
+        })
     }
 
     /// The last slot this serve decided for a schedule.
@@ -130,6 +138,26 @@ impl ServeState {
     pub fn agrees(&self, row: &PauseRow) -> bool {
         let proved = self.kept.pauses.get(&key(&row.file, row.index));
         proved.is_some_and(|p| p.paused == row.paused && p.by == row.by && p.at == row.at.0)
+    }
+
+    /// The decision this serve goes by for a schedule (proved or seeded), if it has one.
+    pub fn goes_by(&self, file: &str, index: u32) -> Option<PauseSaid> {
+        self.kept.pauses.get(&key(file, index)).map(|p| PauseSaid {
+            paused: p.paused,
+            by: p.by.clone(),
+            at: Timestamp(p.at),
+        })
+    }
+
+    /// Whether every schedule was checked against the audit chain's pauses as they
+    /// stand at `mark` (`Store::chain_pause_mark`).
+    pub fn chain_checked(&self, mark: Option<i64>) -> bool {
+        self.chain_checked == Some(mark)
+    }
+
+    /// Every schedule checked against the audit chain's pauses as they stand at `mark`.
+    pub fn checked_chain(&mut self, mark: Option<i64>) {
+        self.chain_checked = Some(mark);
     }
 
     /// `row` proved: the schedule goes by it.
@@ -219,7 +247,12 @@ mod tests {
         assert!(!s.knows("/w/a.toml", 1));
         assert!(!s.agrees(&row(false, "", 0)), "no record: seeded first");
         assert!(!s.agrees(&row(true, "alice", 5)));
+        assert!(!s.chain_checked(None), "checked once at the start");
+        s.checked_chain(Some(3));
+        assert!(s.chain_checked(Some(3)) && !s.chain_checked(Some(4)));
+        assert_eq!(s.goes_by("/w/a.toml", 1), None);
         s.keep("/w/a.toml", 1, &row(false, "", 0).said());
+        assert_eq!(s.goes_by("/w/a.toml", 1), Some(row(false, "", 0).said()));
         assert!(s.knows("/w/a.toml", 1) && !s.paused("/w/a.toml", 1));
         assert!(s.agrees(&row(false, "", 0)), "seeded: never paused");
         s.advance("/w/a.toml", 1, Timestamp(10));
