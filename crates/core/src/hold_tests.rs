@@ -635,7 +635,11 @@ fn a_run_wide_release_lets_the_traced_steps_run_and_keeps_the_untraced_frozen() 
     let mut sim = adopted_frozen(p, &["a", "b"], &["a"]);
     let named = sim.cmd(release(&["a", "b"]));
     assert_eq!(code(&named), "trace_refused");
-    assert!(freezes(&sim.last).is_empty(), "nothing thawed: {:?}", sim.last);
+    assert!(
+        freezes(&sim.last).is_empty(),
+        "nothing thawed: {:?}",
+        sim.last
+    );
     let out = sim.cmd(release(&[]));
     let CommandOutcome::Accepted { message } = &out else {
         panic!("accepted: {out:?}");

@@ -174,7 +174,13 @@ run = 'echo "db=${{BATON_DB:-none}}" >> "$BATON_OUTPUT"'
             .stdin(std::process::Stdio::null())
             .output()
             .expect("run baton");
-        assert_eq!(out.status.code(), Some(0), "{}: {}", r.what, text(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}: {}",
+            r.what,
+            text(&out.stderr)
+        );
         let show = env.show(&run_id_of(&text(&out.stdout)));
         assert_eq!(
             step_field(&show, "queued", "outputs")["db"],
