@@ -121,11 +121,9 @@ pub fn attempt_dir(pid: i32) -> Option<PathBuf> {
 /// The process that traces `pid` already (`TracerPid` in its status), if any: a
 /// process has one tracer, so baton's would be refused. Read only: nothing changes.
 pub fn tracer_of(pid: i32) -> Option<i32> {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()?
-        .lines()
-        .find_map(|l| l.strip_prefix("TracerPid:"))
-        .and_then(|v| v.trim().parse().ok())
+    baton_procs::status_field(pid, "TracerPid")?
+        .parse()
+        .ok()
         .filter(|&t: &i32| t != 0)
 }
 
@@ -147,12 +145,8 @@ pub fn may_trace() -> bool {
 /// Whether `CAP_SYS_PTRACE` (capability 19) is in this process's effective set.
 fn has_cap_sys_ptrace() -> bool {
     const CAP_SYS_PTRACE: u32 = 19;
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            let hex = s.lines().find_map(|l| l.strip_prefix("CapEff:"))?.trim();
-            u64::from_str_radix(hex, 16).ok()
-        })
+    baton_procs::status_field(std::process::id() as i32, "CapEff")
+        .and_then(|hex| u64::from_str_radix(&hex, 16).ok())
         .is_some_and(|caps| caps & (1 << CAP_SYS_PTRACE) != 0)
 }
 
