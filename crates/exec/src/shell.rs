@@ -278,11 +278,10 @@ impl KillHandle {
         if state.reaped {
             return Ok(false);
         }
-        if !stop && let Some(tracer) = state.tracer.take() {
+        if !stop && let Some(mut tracer) = state.tracer.take() {
             // An adopted leader is traced before it runs again (`adopt.rs`); refused,
             // it is sent nothing and stays frozen, its tracer kept for another try. Not
             // answered in time, the release is on its way (queued): it is not sent again.
-            let mut tracer = tracer;
             return match tracer.tell(vec![Signal::SIGCONT]) {
                 Heard::Sent | Heard::Unknown => Ok(true),
                 Heard::Gone => Ok(false),
