@@ -447,7 +447,7 @@ fn a_release_of_an_adopted_step_whose_tracing_was_refused_is_refused_and_it_stay
             .adopted_to_release(&hold(&["a"], None, false))
             .is_empty()
     );
-    again.trace_refused(0, Some("Operation not permitted (os error 1)".into()));
+    again.trace_refused(0, 1, Some("Operation not permitted (os error 1)".into()));
     for steps in [&["a"][..], &[]] {
         let fx = again.handle(
             Input::Command {
@@ -482,7 +482,7 @@ fn a_release_of_an_adopted_step_whose_tracing_was_refused_is_refused_and_it_stay
     assert_eq!(refused_on_record, 2);
     // Traced on a later try: released, it is thawed.
     let mut traced = again.clone();
-    traced.trace_refused(0, None);
+    traced.trace_refused(0, 1, None);
     let fx = traced.handle(
         Input::Command {
             id: None,
@@ -564,4 +564,94 @@ fn a_thaw_refused_by_tracing_holds_the_adopted_step_again() {
         e,
         Effect::CommandDone { outcome: CommandOutcome::Refused(r), .. } if r.code() == "trace_refused"
     )));
+}
+
+/// Steps `ids`, each started and held frozen, then adopted by a core replaying the
+/// run (a takeover), `untraced` told as refused by tracing (attempt 1), the others
+/// traced.
+fn adopted_frozen(p: Arc<Plan>, ids: &[&str], untraced: &[&str]) -> Sim {
+    let mut sim = Sim::new(p.clone(), cfg());
+    for id in ids {
+        sim.started(id);
+    }
+    assert!(sim.cmd(hold(ids, None, true)).is_accepted());
+    let events = sim.core.events().to_vec();
+    let mut core = Core::replay(p, cfg(), &events).expect("replay");
+    for (n, id) in ids.iter().enumerate() {
+        let i = core.plan.step_index(id).expect("step");
+        assert!(core.adopt_frozen(i, 1, 1000 + n as i32));
+    }
+    let now = T0 + 5_000;
+    let last = core.resume("olivia", Timestamp(now));
+    for id in ids {
+        let i = core.plan.step_index(id).expect("step");
+        let why = untraced
+            .contains(id)
+            .then(|| "Operation not permitted (os error 1)".to_string());
+        core.trace_refused(i, 1, why);
+    }
+    Sim { core, now, last }
+}
+
+fn code(o: &CommandOutcome) -> &'static str {
+    match o {
+        CommandOutcome::Refused(r) => r.code(),
+        CommandOutcome::Accepted { message } => panic!("accepted: {message}"),
+    }
+}
+
+/// The "could not trace" of an adopted attempt concerns that attempt only: once it
+/// ended (killed while frozen) and the step is held again before its retry, and
+/// again once the retry runs and is frozen, a release of it is an ordinary one.
+#[test]
+fn an_untraced_attempt_that_ended_does_not_block_a_later_release_of_its_step() {
+    let p = plan().step("a").retry(3, 60).build();
+    let mut sim = adopted_frozen(p, &["a"], &["a"]);
+    assert_eq!(code(&sim.cmd(release(&["a"]))), "trace_refused");
+    sim.at(6_000);
+    sim.exit("a", 137);
+    assert_ne!(sim.state("a"), StepState::Running, "attempt 1 ended");
+    if sim.core.steps[0].hold.is_none() {
+        assert!(sim.cmd(hold(&["a"], None, false)).is_accepted());
+    }
+    let out = sim.cmd(release(&["a"]));
+    assert!(out.is_accepted(), "held before its retry: {out:?}");
+    sim.tick_at(70_000);
+    assert_eq!(sim.attempt("a"), 2);
+    sim.started("a");
+    assert!(sim.cmd(hold(&["a"], None, true)).is_accepted());
+    let out = sim.cmd(release(&["a"]));
+    assert!(out.is_accepted(), "attempt 2 frozen: {out:?}");
+    assert_eq!(freezes(&sim.last), [(0, false)], "thawed");
+}
+
+/// A release of the whole run with one adopted step that could not be traced
+/// releases the others, keeps that one frozen and says so in its answer; a release
+/// naming it is refused (nothing released), and so is one of the whole run when
+/// only untraceable steps are held.
+#[test]
+fn a_run_wide_release_lets_the_traced_steps_run_and_keeps_the_untraced_frozen() {
+    let p = plan().step("a").step("b").build();
+    let mut sim = adopted_frozen(p, &["a", "b"], &["a"]);
+    let named = sim.cmd(release(&["a", "b"]));
+    assert_eq!(code(&named), "trace_refused");
+    assert!(
+        freezes(&sim.last).is_empty(),
+        "nothing thawed: {:?}",
+        sim.last
+    );
+    let out = sim.cmd(release(&[]));
+    let CommandOutcome::Accepted { message } = &out else {
+        panic!("accepted: {out:?}");
+    };
+    assert!(message.contains("released 1 step(s)"), "{message}");
+    assert!(message.contains("`a` stays frozen"), "{message}");
+    assert!(message.contains("Operation not permitted"), "{message}");
+    assert_eq!(freezes(&sim.last), [(1, false)], "b thawed, a not");
+    let a = &sim.core.steps[0];
+    assert_eq!(a.state, StepState::Running);
+    assert!(a.hold.as_ref().is_some_and(|h| h.frozen), "a still frozen");
+    assert!(sim.core.steps[1].hold.is_none());
+    assert_eq!(code(&sim.cmd(release(&[]))), "trace_refused");
+    assert!(freezes(&sim.last).is_empty());
 }

@@ -366,9 +366,10 @@ pub struct Core {
     /// On a takeover: frozen local steps whose process group outlived the dead engine,
     /// still stopped (`adopt_frozen`); resume follows them instead of stopping them.
     adopted: Vec<usize>,
-    /// Adopted steps whose tracing the system refused when the driver tried it ahead
-    /// of a release (`Core::trace_refused`), and why: a release of them is refused.
-    untraced: Vec<(usize, String)>,
+    /// Adopted attempts (step, attempt) whose tracing the system refused when the
+    /// driver tried it ahead of a release (`Core::trace_refused`), and why: they stay
+    /// frozen on a release, while that attempt runs frozen (`Core::untraced_why`).
+    untraced: Vec<(usize, u32, String)>,
     unsettled: usize,
     lanes: Vec<Lane>,
     next_ticket: u64,

@@ -1,5 +1,5 @@
 //! Which environment a step gets where it runs: the run's store (`BATON_DB`, for its
-//! `baton ask`) only for an attempt on this machine (`SpawnSpec::local_env`), never in
+//! `baton ask`) apart (`SpawnSpec::local_env`, added by the local shell only), never in
 //! what is sent to an SSH, Slurm or batch host; and not over a `BATON_DB` of its own.
 use super::testkit::*;
 use super::*;
@@ -90,8 +90,10 @@ fn named<'a>(env: &'a [(String, String)], name: &str) -> Vec<&'a str> {
         .collect()
 }
 
+/// The store goes in `local_env`, wherever the step may run: only the local shell
+/// adds it (an SSH, Slurm or batch host is sent `env` alone, which never names it).
 #[test]
-fn only_a_step_that_may_run_here_gets_the_store_and_never_in_what_is_sent() {
+fn every_step_gets_the_store_apart_and_never_in_what_is_sent() {
     let specs = spawns(Some(DB));
     // Everything sent wherever it runs: no store path in it.
     for s in &specs {
@@ -99,15 +101,12 @@ fn only_a_step_that_may_run_here_gets_the_store_and_never_in_what_is_sent() {
             assert!(named(&s.env, "BATON_DB").is_empty(), "{s:?}");
         }
     }
-    for local in ["plain", "pinned_here", "spread"] {
+    for id in ["plain", "pinned_here", "spread", "remote", "queued"] {
         assert_eq!(
-            named(&of(&specs, local).local_env, "BATON_DB"),
+            named(&of(&specs, id).local_env, "BATON_DB"),
             vec![DB],
-            "{local}"
+            "{id}"
         );
-    }
-    for away in ["remote", "queued"] {
-        assert!(of(&specs, away).local_env.is_empty(), "{away}");
     }
     // Its own `BATON_DB` stands, and is the only one.
     let own = of(&specs, "own_db");

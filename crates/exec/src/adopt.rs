@@ -121,11 +121,9 @@ pub fn attempt_dir(pid: i32) -> Option<PathBuf> {
 /// The process that traces `pid` already (`TracerPid` in its status), if any: a
 /// process has one tracer, so baton's would be refused. Read only: nothing changes.
 pub fn tracer_of(pid: i32) -> Option<i32> {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()?
-        .lines()
-        .find_map(|l| l.strip_prefix("TracerPid:"))
-        .and_then(|v| v.trim().parse().ok())
+    baton_procs::status_field(pid, "TracerPid")?
+        .parse()
+        .ok()
         .filter(|&t: &i32| t != 0)
 }
 
@@ -147,12 +145,8 @@ pub fn may_trace() -> bool {
 /// Whether `CAP_SYS_PTRACE` (capability 19) is in this process's effective set.
 fn has_cap_sys_ptrace() -> bool {
     const CAP_SYS_PTRACE: u32 = 19;
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            let hex = s.lines().find_map(|l| l.strip_prefix("CapEff:"))?.trim();
-            u64::from_str_radix(hex, 16).ok()
-        })
+    baton_procs::status_field(std::process::id() as i32, "CapEff")
+        .and_then(|hex| u64::from_str_radix(&hex, 16).ok())
         .is_some_and(|caps| caps & (1 << CAP_SYS_PTRACE) != 0)
 }
 
@@ -193,7 +187,7 @@ pub fn adopt(job: ShellJob, pgid: i32) -> Result<Running, ExecError> {
     Ok(super::shell::assemble(
         pgid,
         Leader::Adopted(status),
-        Some(go),
+        Some(Tracer::new(go)),
         [stdout, stderr],
         job.masker,
         files,
@@ -223,22 +217,68 @@ pub(crate) struct Told {
 /// How long a tracer's answer may take: one `ptrace` call on its own thread.
 const ANSWER: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Tell an adopted leader's tracer `signals` and wait for its answer: `Ok(false)` when
-/// the tracer is gone (the attempt ended), `Err` when tracing was refused and nothing
-/// was sent (the leader stays as it was, frozen).
-pub(crate) fn tell(tracer: &mpsc::Sender<Told>, signals: Vec<Signal>) -> io::Result<bool> {
-    let (answer, heard) = mpsc::sync_channel(1);
-    let told = Told {
-        signals,
-        answer: Some(answer),
-    };
-    if tracer.send(told).is_err() {
-        return Ok(false);
+/// What telling an adopted leader's tracer came to ([`Tracer::tell`]).
+#[derive(Debug)]
+pub(crate) enum Heard {
+    /// Traced, and the signals sent.
+    Sent,
+    /// The tracer is gone: the attempt ended.
+    Gone,
+    /// The tracer answered that tracing was refused: nothing was sent, the leader stays
+    /// as it was, frozen; the tracer waits to be told again.
+    Refused(io::Error),
+    /// Sent, its outcome unknown: the tracer has not answered in time (`ANSWER`). The
+    /// message stays queued and is carried out when the tracer gets to it; it is not
+    /// told again, nor waited for again.
+    Unknown,
+}
+
+/// The sending end of an adopted leader's tracer ([`trace`]), kept by its `KillHandle`.
+#[derive(Debug)]
+pub(crate) struct Tracer {
+    go: mpsc::Sender<Told>,
+    /// A message went unanswered in time: later ones are sent without waiting, so a
+    /// tracer stuck in a `ptrace` call never blocks its caller twice.
+    unanswered: bool,
+}
+
+impl Tracer {
+    pub(crate) fn new(go: mpsc::Sender<Told>) -> Self {
+        Tracer {
+            go,
+            unanswered: false,
+        }
     }
-    match heard.recv_timeout(ANSWER) {
-        Ok(result) => result.map(|()| true),
-        Err(mpsc::RecvTimeoutError::Disconnected) => Ok(false),
-        Err(mpsc::RecvTimeoutError::Timeout) => Err(io::Error::other("its tracer did not answer")),
+
+    /// Send `told` without waiting for an answer (a kill): back if the tracer is gone.
+    pub(crate) fn send(&self, told: Told) -> Result<(), mpsc::SendError<Told>> {
+        self.go.send(told)
+    }
+
+    /// Tell the tracer `signals` (none: attach only) and wait, at most `ANSWER` once,
+    /// for its answer.
+    pub(crate) fn tell(&mut self, signals: Vec<Signal>) -> Heard {
+        self.tell_within(signals, ANSWER)
+    }
+
+    fn tell_within(&mut self, signals: Vec<Signal>, within: std::time::Duration) -> Heard {
+        let (answer, heard) = mpsc::sync_channel(1);
+        let answer = (!self.unanswered).then_some(answer);
+        if self.go.send(Told { signals, answer }).is_err() {
+            return Heard::Gone;
+        }
+        if self.unanswered {
+            return Heard::Unknown;
+        }
+        match heard.recv_timeout(within) {
+            Ok(Ok(())) => Heard::Sent,
+            Ok(Err(e)) => Heard::Refused(e),
+            Err(mpsc::RecvTimeoutError::Disconnected) => Heard::Gone,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                self.unanswered = true;
+                Heard::Unknown
+            }
+        }
     }
 }
 
@@ -457,12 +497,13 @@ mod tests {
         // SAFETY: a request on our child with integer arguments.
         let first = unsafe { libc::ptrace(libc::PTRACE_SEIZE, pid, NONE, NONE) };
         let (go, told) = mpsc::channel::<Told>();
+        let mut go = Tracer::new(go);
         let (done, mut status) = oneshot::channel();
         let tracer = std::thread::spawn(move || trace(pid, told, done));
         let answers = [
-            tell(&go, vec![Signal::SIGCONT]),
-            tell(&go, Vec::new()),
-            tell(&go, vec![Signal::SIGCONT]),
+            go.tell(vec![Signal::SIGCONT]),
+            go.tell(Vec::new()),
+            go.tell(vec![Signal::SIGCONT]),
         ];
         let state = baton_procs::read_stat(pid).map(|s| s.0);
         let still_waiting = status.try_recv().is_err();
@@ -472,10 +513,52 @@ mod tests {
         let _ = tracer.join();
         assert_eq!(first, 0, "this thread traces it first");
         for a in answers {
-            let e = a.expect_err("refused");
+            let Heard::Refused(e) = a else {
+                panic!("refused: {a:?}");
+            };
             assert_eq!(e.raw_os_error(), Some(libc::EPERM), "{e}");
         }
         assert!(matches!(state, Some('T' | 't')), "sent nothing: {state:?}");
         assert!(still_waiting, "no status while it was never let run");
+    }
+
+    /// A tracer that does not answer in time (stuck in a `ptrace` call): what it was
+    /// told is sent, its outcome unknown (not a refusal), and later messages are sent
+    /// without waiting for an answer, so its caller is not blocked again; a real
+    /// refusal is heard as one; a tracer gone is `Gone`.
+    #[test]
+    fn a_tracer_that_does_not_answer_in_time_is_sent_to_and_not_waited_for_again() {
+        let (go, told) = mpsc::channel::<Told>();
+        let mut tracer = Tracer::new(go);
+        let short = std::time::Duration::from_millis(1);
+        let first = tracer.tell_within(vec![Signal::SIGCONT], short);
+        assert!(matches!(first, Heard::Unknown), "{first:?}");
+        let queued = told.try_recv().expect("the release is still queued");
+        assert_eq!(queued.signals, [Signal::SIGCONT]);
+        assert!(queued.answer.is_some(), "it was waited for, once");
+        let again = tracer.tell_within(Vec::new(), std::time::Duration::from_secs(3600));
+        assert!(matches!(again, Heard::Unknown), "{again:?}");
+        let queued = told.try_recv().expect("sent");
+        assert!(queued.answer.is_none(), "not waited for again");
+
+        let (go, told) = mpsc::channel::<Told>();
+        let mut tracer = Tracer::new(go);
+        let answering = std::thread::spawn(move || {
+            let Ok(Told {
+                answer: Some(a), ..
+            }) = told.recv()
+            else {
+                return;
+            };
+            let _ = a.send(Err(io::Error::from_raw_os_error(libc::EPERM)));
+        });
+        let heard = tracer.tell_within(vec![Signal::SIGCONT], std::time::Duration::from_secs(3600));
+        let _ = answering.join();
+        assert!(
+            matches!(&heard, Heard::Refused(e) if e.raw_os_error() == Some(libc::EPERM)),
+            "{heard:?}"
+        );
+        let gone = tracer.tell_within(Vec::new(), short);
+        assert!(matches!(gone, Heard::Gone), "{gone:?}");
     }
 }

@@ -1,7 +1,7 @@
 //! The shell executor: one attempt of a `run` step as a process in its own group, its
 //! output masked into a per-attempt log file and a bounded tail, its `$BATON_OUTPUT`
 //! and `$BATON_USAGE` files read and removed at the end.
-use super::adopt::Leader;
+use super::adopt::{Heard, Leader};
 use super::command::Invocation;
 use super::files_dir::{AttemptDir, FilesDir, Spent, private_attempt_dir};
 use super::group::{KILL_SETTLE, POLL, group_alive, signal_group};
@@ -216,7 +216,7 @@ struct KillState {
     reaped: bool,
     /// An adopted attempt's tracer, not yet told to go (`adopt.rs`): the first signal
     /// that lets its frozen leader run goes through it, so that its exit is seen.
-    tracer: Option<std::sync::mpsc::Sender<super::adopt::Told>>,
+    tracer: Option<super::adopt::Tracer>,
     /// The group has its anchor (`anchor.rs`): frozen, it outlives the engine frozen.
     anchored: bool,
 }
@@ -278,12 +278,14 @@ impl KillHandle {
         if state.reaped {
             return Ok(false);
         }
-        if !stop && let Some(tracer) = state.tracer.take() {
+        if !stop && let Some(mut tracer) = state.tracer.take() {
             // An adopted leader is traced before it runs again (`adopt.rs`); refused,
-            // it is sent nothing and stays frozen, its tracer kept for another try.
-            return match super::adopt::tell(&tracer, vec![Signal::SIGCONT]) {
-                Ok(sent) => Ok(sent),
-                Err(e) => {
+            // it is sent nothing and stays frozen, its tracer kept for another try. Not
+            // answered in time, the release is on its way (queued): it is not sent again.
+            return match tracer.tell(vec![Signal::SIGCONT]) {
+                Heard::Sent | Heard::Unknown => Ok(true),
+                Heard::Gone => Ok(false),
+                Heard::Refused(e) => {
                     state.tracer = Some(tracer);
                     Err(ExecError::TraceRefused { why: e.to_string() })
                 }
@@ -310,12 +312,11 @@ impl KillHandle {
     /// before it is recorded. `Err` says why tracing was refused (nothing was sent: it
     /// stays frozen); any other attempt has nothing to trace.
     pub fn trace_ahead(&self) -> Result<(), ExecError> {
-        let state = self.shared.lock();
-        match &state.tracer {
-            Some(tracer) => super::adopt::tell(tracer, Vec::new())
-                .map(|_| ())
-                .map_err(|e| ExecError::TraceRefused { why: e.to_string() }),
-            None => Ok(()),
+        let mut state = self.shared.lock();
+        match state.tracer.as_mut().map(|t| t.tell(Vec::new())) {
+            Some(Heard::Refused(e)) => Err(ExecError::TraceRefused { why: e.to_string() }),
+            // Not answered in time: the attach is on its way; only a refusal refuses.
+            _ => Ok(()),
         }
     }
 }
@@ -445,7 +446,7 @@ pub fn spawn(mut job: ShellJob) -> Result<Running, ExecError> {
 pub(super) fn assemble(
     pgid: i32,
     leader: Leader,
-    tracer: Option<std::sync::mpsc::Sender<super::adopt::Told>>,
+    tracer: Option<super::adopt::Tracer>,
     [stdout, stderr]: [tokio::net::unix::pipe::Receiver; 2],
     masker: Masker,
     files: AttemptFiles,

@@ -78,9 +78,27 @@ pub fn carries_run(environ: &[u8], run_id: &str) -> bool {
     environ.split(|b| *b == 0).any(|kv| kv == needle.as_bytes())
 }
 
+/// The value of `key` in a `/proc/PID/status` text (`TracerPid`, `CapEff`…),
+/// trimmed; none when the text has no such line.
+pub fn status_field<'a>(status: &'a str, key: &str) -> Option<&'a str> {
+    status.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        (k == key).then(|| v.trim())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_status_field_is_found_by_its_whole_key() {
+        let status = "Name:\tsleep\nTracerPid:\t4242\nCapEff:\t000001ffffffffff\n";
+        assert_eq!(status_field(status, "TracerPid"), Some("4242"));
+        assert_eq!(status_field(status, "CapEff"), Some("000001ffffffffff"));
+        assert_eq!(status_field(status, "Tracer"), None, "a whole key only");
+        assert_eq!(status_field(status, "CapInh"), None);
+    }
 
     #[test]
     fn stat_lines_with_odd_names_parse() {

@@ -4,13 +4,20 @@
 //! handed over yet) both make. The parsing is pure and lives in the vocabulary
 //! (`baton_model::procs`); this crate opens the files. Only this user's processes can
 //! be read (the kernel hides others' environments); without `/proc` nothing is found.
-use baton_model::procs::{carries_run, runs, stat_fields, step_env};
+use baton_model::procs::{carries_run, runs, stat_fields, status_field as field, step_env};
 
 pub use baton_model::procs::RunProcess;
 
 /// `(state, ppid, pgrp)` of a process now.
 pub fn read_stat(pid: i32) -> Option<(char, i32, i32)> {
     stat_fields(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
+/// The value of `key` in process `pid`'s `/proc/PID/status` (`TracerPid`, `CapEff`…),
+/// trimmed; none when it is gone, not readable, or has no such line.
+pub fn status_field(pid: i32, key: &str) -> Option<String> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    field(&status, key).map(str::to_string)
 }
 
 /// A process's environment (`None` when it is gone or not this user's).
@@ -65,6 +72,18 @@ pub fn group_runs_for(pgid: i32, run_id: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_field_of_this_process_status_is_read() {
+        if !std::path::Path::new("/proc/self/status").exists() {
+            return; // no `/proc` here
+        }
+        let me = std::process::id() as i32;
+        let pid = status_field(me, "Pid");
+        assert_eq!(pid, Some(me.to_string()));
+        assert_eq!(status_field(me, "NoSuchKey"), None);
+        assert_eq!(status_field(-1, "Pid"), None, "no such process");
+    }
 
     #[test]
     fn a_step_process_is_found_by_its_run_and_step_and_no_other() {

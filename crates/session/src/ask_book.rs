@@ -18,23 +18,17 @@ pub struct AskBook {
 }
 
 impl AskBook {
-    /// Read the open asks again if they moved since the last read; whether it read.
-    /// The counter is read first: an ask written between the two reads moves it past
-    /// what this read saw, and the next look reads again.
-    pub fn refresh(&mut self, store: &Store) -> bool {
-        let rev = store.asks_rev().ok();
-        if rev.is_some() && rev == self.rev {
-            return false;
+    /// Read the open asks again if they moved since the last read
+    /// (`Store::asks_moved`).
+    pub fn refresh(&mut self, store: &Store) {
+        if !store.asks_moved(&mut self.rev) {
+            return;
         }
         match store.open_asks() {
-            Ok(open) => {
-                self.open = open;
-                self.rev = rev;
-            }
+            Ok(open) => self.open = open,
             // Kept as they were; read again at the next look.
             Err(_) => self.rev = None,
         }
-        true
     }
 
     /// The open asks of run `run`'s steps at `now`, by step.

@@ -27,7 +27,7 @@ fn adopt_frozen(core: &mut Core, run_id: &str) {
             && let Some(tracer) = baton_exec::adopt::tracer_of(pgid)
         {
             let why = format!("process {tracer} traces it already, and a process has one tracer");
-            core.trace_refused(i, Some(why));
+            core.trace_refused(i, attempt, Some(why));
         }
     }
 }

@@ -31,10 +31,15 @@ exit 7
 /// The step's main process (its group's leader) and its live processes, once every one
 /// of them is stopped.
 fn frozen_leader(run: &str) -> (i32, Vec<i32>) {
+    frozen_leader_of(run, "count")
+}
+
+/// [`frozen_leader`] of step `step`.
+fn frozen_leader_of(run: &str, step: &str) -> (i32, Vec<i32>) {
     wait_until("the step's group to stop", secs(10), || {
         let pids: Vec<i32> = procs::run_processes(run)
             .into_iter()
-            .filter(|p| p.step == "count")
+            .filter(|p| p.step == step)
             .map(|p| p.pid)
             .filter(|&p| stat(p).is_some_and(|s| s.0 != 'Z'))
             .collect();
@@ -255,6 +260,87 @@ fn a_hold_that_expires_on_an_untraceable_adopted_step_holds_it_again() {
         step_state(&env.show(&run), "count").as_deref(),
         Some("cancelled")
     );
+    let _ = strace.kill();
+    let _ = strace.wait();
+}
+
+/// Two steps, each starting then waiting for `go`; `count` exits 7, `other` 0.
+const TWO_WAIT_FOR_GO: &str = r#"
+name = "untraced-two"
+[[step]]
+id = "count"
+run = '''
+echo 1 > progress
+while [ ! -f go ]; do sleep 0.02; done
+exit 7
+'''
+
+[[step]]
+id = "other"
+run = '''
+echo 1 > other-progress
+while [ ! -f go ]; do sleep 0.02; done
+exit 0
+'''
+"#;
+
+/// Two steps frozen over a kill -9, another tracer on one (`count`), resume: a
+/// release naming both is refused (nothing let run); a release of the whole run lets
+/// the traceable one run (it ends, succeeded) and keeps the other frozen, its answer
+/// naming it and why; a cancel then kills it.
+#[test]
+fn a_run_wide_release_lets_the_others_run_and_keeps_the_untraceable_one_frozen() {
+    let env = Env::new();
+    let wf = env.workflow("two.toml", TWO_WAIT_FOR_GO);
+    let mut engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
+    let run = env.wait_run_id();
+    wait_until("both steps to start", secs(30), || {
+        env.path().join("progress").exists() && env.path().join("other-progress").exists()
+    });
+    ok(&env.run(&["hold", &run, "count", "other", "--reason", "over a crash"]));
+    let (leader, pids) = frozen_leader(&run);
+    let (other_leader, other_pids) = frozen_leader_of(&run, "other");
+    wait_anchored(&pids);
+    wait_anchored(&other_pids);
+    engine.kill().expect("kill -9");
+    let _ = engine.wait();
+    let mut strace = other_tracer(leader);
+    std::fs::write(env.path().join("go"), "").unwrap();
+    let resumed = resume(&env, &run);
+
+    let named = env.run(&["release", &run, "count", "other", "--reason", "go"]);
+    let said = format!("{}{}", text(&named.stdout), text(&named.stderr));
+    assert_eq!(named.status.code(), Some(1), "{said}");
+    assert!(said.contains("`count` stays frozen"), "{said}");
+    assert!(
+        stopped(other_leader),
+        "nothing let run: {:?}",
+        stat(other_leader)
+    );
+
+    let all = env.run(&["release", &run, "--reason", "all that can"]);
+    let said = format!("{}{}", text(&all.stdout), text(&all.stderr));
+    assert_eq!(all.status.code(), Some(0), "{said}");
+    assert!(said.contains("released 1 step(s)"), "{said}");
+    assert!(said.contains("`count` stays frozen"), "{said}");
+    assert!(said.contains("Operation not permitted"), "why: {said}");
+    env.wait_step(&run, "other", "succeeded", 30);
+    assert!(stopped(leader), "still frozen: {:?}", stat(leader));
+    assert_eq!(tracer_of(leader), strace.id() as i32, "still the other's");
+    let show = env.show(&run);
+    assert_eq!(step_state(&show, "count").as_deref(), Some("running"));
+    assert_eq!(
+        step_field(&show, "count", "hold")["frozen"],
+        true,
+        "{show:#}"
+    );
+
+    ok(&env.run(&["cancel", &run, "--reason", "stop it"]));
+    let done = wait_child(resumed, 120);
+    assert_eq!(done.status.code(), Some(1), "{}", text(&done.stderr));
+    let show = env.show(&run);
+    assert_eq!(step_state(&show, "count").as_deref(), Some("cancelled"));
+    assert_eq!(step_state(&show, "other").as_deref(), Some("succeeded"));
     let _ = strace.kill();
     let _ = strace.wait();
 }

@@ -256,24 +256,52 @@ impl Core {
                 what: "released".into(),
             });
         }
-        // An adopted frozen step whose exit could not be seen stays frozen: let run
+        // An adopted frozen attempt whose exit could not be seen stays frozen: let run
         // untraced, it would run with nobody following it and end on record as failed.
-        let untraced = targets
-            .iter()
-            .find_map(|&i| self.untraced.iter().find(|(s, _)| *s == i));
-        if let Some((i, why)) = untraced {
-            return Err(Refusal::TraceRefused {
-                run: self.cfg.run_id.clone(),
-                step: self.id(*i),
-                why: why.clone(),
-            });
+        // Named, the release is refused; in a release of the whole run the others are
+        // released and the answer says which stay frozen.
+        let (kept, targets): (Vec<usize>, Vec<usize>) = targets
+            .into_iter()
+            .partition(|&i| self.untraced_why(i).is_some());
+        let refuse = |i: usize| Refusal::TraceRefused {
+            run: self.cfg.run_id.clone(),
+            step: self.id(i),
+            why: self.untraced_why(i).unwrap_or_default().to_string(),
+        };
+        if let Some(&i) = kept.first()
+            && (!steps.is_empty() || targets.is_empty())
+        {
+            return Err(refuse(i));
         }
         let reason = self.mask(reason);
         let n = targets.len();
         for i in targets {
             self.release_one(i, operator, &reason, now, fx);
         }
-        Ok(format!("released {n} step(s)"))
+        let mut answer = format!("released {n} step(s)");
+        for i in kept {
+            let why = self.untraced_why(i).unwrap_or_default();
+            answer.push_str(&format!(
+                "; `{}` stays frozen: tracing its process was refused ({why}), `baton cancel` stops it",
+                self.id(i)
+            ));
+        }
+        Ok(answer)
+    }
+
+    /// Why adopted step `i`'s current attempt could not be traced ahead of a release
+    /// (`trace_refused`), while that attempt still runs frozen; none once it ended
+    /// (killed, failed, a later attempt) or was let run.
+    fn untraced_why(&self, i: usize) -> Option<&str> {
+        let s = &self.steps[i];
+        let frozen = s.hold.as_ref().is_some_and(|h| h.frozen);
+        if s.state != StepState::Running || !frozen {
+            return None;
+        }
+        self.untraced
+            .iter()
+            .find(|(step, attempt, _)| *step == i && *attempt == s.attempts)
+            .map(|(_, _, why)| why.as_str())
     }
 
     /// The adopted frozen attempts (`adopt_frozen`) that `command` would let run: a
@@ -297,13 +325,16 @@ impl Core {
             .collect()
     }
 
-    /// What the driver found when it tried to trace adopted step `i` ahead of a
-    /// release: `why` the system refused, or none (it is traced). A release of a step
-    /// whose tracing was refused is refused (`trace_refused`): it stays frozen.
-    pub fn trace_refused(&mut self, i: usize, why: Option<String>) {
-        self.untraced.retain(|(s, _)| *s != i);
+    /// What the driver found when it tried to trace adopted step `i`'s `attempt`
+    /// ahead of a release: `why` the system refused, or none (it is traced). While
+    /// that attempt runs frozen, a release naming it is refused (`trace_refused`) and
+    /// one of the whole run leaves it frozen; a later attempt is not concerned.
+    pub fn trace_refused(&mut self, i: usize, attempt: u32, why: Option<String>) {
+        let steps = &self.steps;
+        self.untraced
+            .retain(|(s, a, _)| *s != i && steps[*s].attempts == *a);
         if let Some(why) = why {
-            self.untraced.push((i, why));
+            self.untraced.push((i, attempt, why));
         }
     }
 
@@ -324,7 +355,7 @@ impl Core {
         if s.state != StepState::Running || s.attempts != attempt || s.hold.is_some() {
             return;
         }
-        self.trace_refused(i, Some(why.to_string()));
+        self.trace_refused(i, attempt, Some(why.to_string()));
         let reason = format!(
             "its release was not carried out, it stays frozen: tracing its process was refused ({why})"
         );

@@ -253,7 +253,7 @@ impl Core {
             env.insert("BATON_FEEDBACK".into(), feedback.clone());
         }
         let dir = self.step_dir(i);
-        let local_env = self.local_env(i, &env);
+        let local_env = self.local_env(&env);
         SpawnSpec {
             step: i,
             step_id: step.id.clone(),
@@ -268,36 +268,16 @@ impl Core {
         }
     }
 
-    /// What step `i`'s attempt gets on top of `env` only if it runs on this machine:
-    /// the run's store as `BATON_DB` (its `baton ask` writes there), unless `env`
-    /// names one; nothing for a step no local executor can take (an SSH, Slurm or
-    /// batch host: the path means nothing there).
-    pub(super) fn local_env(
-        &self,
-        i: usize,
-        env: &BTreeMap<String, String>,
-    ) -> Vec<(String, String)> {
+    /// What an attempt gets on top of `env` only if it runs on this machine (the
+    /// local shell adds it; an SSH, Slurm or batch host is sent `env` alone: the path
+    /// means nothing there): the run's store as `BATON_DB` (its `baton ask` writes
+    /// there), unless `env` names one.
+    pub(super) fn local_env(&self, env: &BTreeMap<String, String>) -> Vec<(String, String)> {
         match &self.cfg.store {
-            Some(db) if self.may_run_here(i) && !env.contains_key("BATON_DB") => {
+            Some(db) if !env.contains_key("BATON_DB") => {
                 vec![("BATON_DB".into(), db.to_string_lossy().into_owned())]
             }
             _ => Vec::new(),
         }
-    }
-
-    /// Whether step `i`'s next attempt may run on this machine: on no executor, on a
-    /// local one, or spread over executors of which one is local (the driver picks).
-    fn may_run_here(&self, i: usize) -> bool {
-        let local = |e: usize| {
-            self.plan
-                .executors
-                .get(e)
-                .is_none_or(|e| e.kind == baton_workflow::ExecutorKind::Local)
-        };
-        let spread = self.plan.spread_of(i);
-        if !spread.is_empty() {
-            return spread.into_iter().any(local);
-        }
-        self.executor_of(i).is_none_or(local)
     }
 }

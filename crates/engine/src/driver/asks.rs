@@ -15,13 +15,13 @@ impl Driver {
         if self.core.plan().notify.is_empty() {
             return Ok(());
         }
-        // Read first: an ask written after it moves it past this read's.
-        let rev = self.store.asks_rev().ok();
-        if rev.is_some() && rev == self.asks_rev && self.asks_seen.is_some() {
+        if !self.store.asks_moved(&mut self.asks_rev) && self.asks_seen.is_some() {
             return Ok(());
         }
-        let asks = self.store.asks_of_run(&self.run_id)?;
-        self.asks_rev = rev;
+        let asks = self.store.asks_of_run(&self.run_id).inspect_err(|_| {
+            // Read again at the next look.
+            self.asks_rev = None;
+        })?;
         let first_look = self.asks_seen.is_none();
         let seen = self.asks_seen.get_or_insert_with(HashMap::new);
         let mut notices = Vec::new();

@@ -85,7 +85,7 @@ impl Driver {
                 continue;
             };
             let why = kill.trace_ahead().err().map(|e| e.to_string());
-            self.core.trace_refused(step, why);
+            self.core.trace_refused(step, attempt, why);
         }
     }
 }

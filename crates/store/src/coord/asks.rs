@@ -144,6 +144,21 @@ impl Store {
         self.ctx(r)
     }
 
+    /// Whether the asks moved since `last` (the counter at the last read of them; none:
+    /// never read, or that read failed): a reader of asks calls it, reads them if so,
+    /// and sets `last` back to none if that read fails. The counter is read first and
+    /// kept in `last`: an ask written between this and the caller's read moves it past
+    /// `last`, and the next look reads again. A counter that cannot be read counts as
+    /// moved (and `last` as none).
+    pub fn asks_moved(&self, last: &mut Option<i64>) -> bool {
+        let rev = self.asks_rev().ok();
+        if rev.is_some() && rev == *last {
+            return false;
+        }
+        *last = rev;
+        true
+    }
+
     /// The ask `id` with its votes, if the store has it.
     pub fn ask(&self, id: &str) -> Result<Option<Ask>, StoreError> {
         let r = read(&self.conn, id);
@@ -481,5 +496,25 @@ mod tests {
             seen.windows(2).all(|w| w[0] < w[1]) && seen[0] > 0,
             "each write moved it: {seen:?}"
         );
+    }
+
+    /// `asks_moved`: true at the first look, false until an ask is written (by another
+    /// connection too), true once after each write.
+    #[test]
+    fn asks_moved_says_so_once_per_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("b.db");
+        let mut s = Store::open(&db).unwrap();
+        let reader = Store::open(&db).unwrap();
+        let mut last = None;
+        assert!(reader.asks_moved(&mut last), "never read");
+        assert!(!reader.asks_moved(&mut last), "nothing written");
+        s.insert_ask(&ask("ask-1"), Some(1)).unwrap();
+        assert!(reader.asks_moved(&mut last), "written");
+        assert!(!reader.asks_moved(&mut last));
+        let _ = s.open_asks().unwrap();
+        assert!(!reader.asks_moved(&mut last), "a read moves nothing");
+        last = None;
+        assert!(reader.asks_moved(&mut last), "the last read failed");
     }
 }
