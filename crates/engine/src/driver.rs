@@ -137,8 +137,10 @@ pub struct Driver {
     inbox_tx: mpsc::UnboundedSender<Msg>,
     inbox_rx: mpsc::UnboundedReceiver<Msg>,
     live: HashMap<(usize, u32), Live>,
-    /// Last tail and log path of each step, for the view.
-    logs: HashMap<usize, (PathBuf, Vec<String>)>,
+    /// Each step's last ended attempt's tail, for the view: only a tail with lines (most
+    /// steps of a large DAG print nothing), and no path (the view's is made from the log
+    /// directory), so that a run keeps nothing per quiet step as it grows.
+    logs: HashMap<usize, Vec<String>>,
     /// Logs of attempts that ended, recorded with the next commit (the one that
     /// carries their exit events).
     pending_logs: Vec<AttemptLog>,
@@ -798,10 +800,10 @@ impl Driver {
                     self.pending_logs.push(AttemptLog {
                         step_id,
                         attempt: key.1,
-                        path: path.clone(),
+                        path,
                         tail: tail.join("\n"),
                     });
-                    self.logs.insert(key.0, (path, tail));
+                    keep_tail(&mut self.logs, key.0, tail);
                 }
                 if !problems.is_empty() {
                     // Before the exit: recorded on the attempt that had them.
@@ -823,7 +825,7 @@ impl Driver {
                 sv.log_tail = tail.lines();
             }
         }
-        for (step, (_, tail)) in &self.logs {
+        for (step, tail) in &self.logs {
             if let Some(sv) = view.steps.get_mut(*step)
                 && sv.log_tail.is_empty()
             {
@@ -843,6 +845,17 @@ impl Driver {
         let _ = tx.send(Arc::new(view));
         self.view_dirty = false;
         self.last_view = Instant::now();
+    }
+}
+
+/// What the view keeps of an attempt of `step` that ended with `tail`: its lines, or, for
+/// an attempt that printed nothing, no entry at all (an earlier attempt's lines go, as
+/// the view shows the latest attempt's). A quiet run keeps nothing per step.
+fn keep_tail(logs: &mut HashMap<usize, Vec<String>>, step: usize, tail: Vec<String>) {
+    if tail.is_empty() {
+        logs.remove(&step);
+    } else {
+        logs.insert(step, tail);
     }
 }
 
@@ -902,4 +915,25 @@ async fn sleep_until(at: Option<Instant>) {
 fn instant_at(t: Timestamp) -> Instant {
     let wait = t.since(Timestamp::now());
     Instant::now() + wait
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_attempts_that_printed_keep_a_tail() {
+        let mut logs = HashMap::new();
+        // A step that printed nothing keeps no entry.
+        keep_tail(&mut logs, 0, Vec::new());
+        assert!(logs.is_empty());
+        keep_tail(&mut logs, 1, vec!["first".to_string()]);
+        assert_eq!(logs.get(&1), Some(&vec!["first".to_string()]));
+        // A later attempt's lines replace the earlier's.
+        keep_tail(&mut logs, 1, vec!["second".to_string()]);
+        assert_eq!(logs.get(&1), Some(&vec!["second".to_string()]));
+        // A later attempt that printed nothing leaves no earlier lines behind.
+        keep_tail(&mut logs, 1, Vec::new());
+        assert!(logs.is_empty());
+    }
 }
