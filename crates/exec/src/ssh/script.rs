@@ -71,9 +71,19 @@ pub fn remote(script: &str, args: &[&str]) -> String {
 /// the results): an engine gone meanwhile leaves it for resume to re-attach or collect.
 /// This shell and `tee` outlive a lost connection (`tee -p` goes on writing the log when
 /// the connection is gone), so the log and the exit code are written whatever happens to
-/// the engine. SIGPIPE is ignored by this shell only after the step started: the step
-/// gets it as a local step does. Forks are few (`mkdir`, `mkfifo`, the step, `tee`):
-/// each costs the host.
+/// the engine; a connection that stalls without failing makes the step wait once the
+/// FIFO and the connection's buffers are full, as a local step waits on its pipe. No
+/// open of the FIFO can block: this shell holds it open for reading and writing (fd 5)
+/// until the step has exited, and hands `tee` a read end it opened itself (fd 6), so
+/// neither side waits for the other to open it (one that died first would leave the
+/// other waiting for good), and `tee` sees the end only once the step and what is left
+/// of its group have closed it. The pid is printed before `tee` exists, so it comes
+/// before any output. Kernels before 5.5 name a pipe's wait `pipe_wait`, reading or
+/// writing alike: there `tee` is stopped after 10 s of that wait (a stalled connection
+/// then loses what was left to copy; a step that never ends never hangs the attempt).
+/// SIGPIPE is ignored by this shell only after the step started: the step gets it as a
+/// local step does. Forks are few (`mkdir`, `mkfifo`, the step, `tee`): each costs the
+/// host.
 pub const RUN: &str = r#"umask 077
 d=$1
 case $d in /*) ;; *) d=$PWD/$d ;; esac
@@ -87,17 +97,19 @@ until mkdir "$d" 2>/dev/null; do
 done
 { echo $$ > "$d/wpid" && : >> "$d/log"; } 2>/dev/null || { rm -rf "$d"; echo "baton: cannot write in $d: No space left on device?" >&2; exit 92; }
 mkfifo "$d/out" || { rm -rf "$d"; echo "baton: cannot make a FIFO in $d for the step's output" >&2; exit 95; }
-exec 3<&0
-BATON_SSH_ATTEMPT=$d setsid sh -s "$d" <&3 3<&- >"$d/out" 2>"$d/wrapper.err" &
+exec 3<&0 5<>"$d/out" 6<"$d/out"
+BATON_SSH_ATTEMPT=$d setsid sh -s "$d" <&3 3<&- 5>&- 6<&- >"$d/out" 2>"$d/wrapper.err" &
 pg=$!
 exec 3<&-
 trap '' PIPE
 echo "$pg" > "$d/pgid"
 echo "$pg"
-tee -p -a "$d/log" <"$d/out" &
+tee -p -a "$d/log" <&6 5>&- 6<&- &
 t=$!
+exec 6<&-
 wait "$pg"
 rc=$?
+exec 5>&-
 if kill -s TERM -- "-$pg" 2>/dev/null; then
   n=0
   while [ "$n" -lt "$3" ] && kill -s 0 -- "-$pg" 2>/dev/null; do sleep 0.1; n=$((n+1)); done
@@ -111,7 +123,7 @@ fi
     read -r w <"/proc/$t/wchan" 2>/dev/null || [ -n "$w" ] || exit 0
     case $w in
       *pipe_read) break ;;
-      0) n=$((n+1)); [ "$n" -ge 100 ] && break ;;
+      0|pipe_wait) n=$((n+1)); [ "$n" -ge 100 ] && break ;;
       *) n=0 ;;
     esac
     sleep 0.1
