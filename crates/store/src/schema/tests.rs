@@ -199,6 +199,7 @@ fn v4_store(path: &std::path::Path, keys: &AuditKeys) {
          DROP TABLE ask_votes;
          DROP TABLE asks;
          DROP TABLE asks_rev;
+         DROP INDEX audit_by_action;
          DROP TABLE group_members;
          DROP TABLE pool_slots;
          DROP TABLE pool_buckets;
