@@ -88,7 +88,7 @@ pub fn frozen_attempt(pgid: i32, run: &str, step: &str, attempt: u32) -> Option<
     if pgrp != pgid || !matches!(state, 'T' | 't' | 'D') {
         return None;
     }
-    let env = std::fs::read(format!("/proc/{pgid}/environ")).ok()?;
+    let env = baton_procs::environ(pgid)?;
     let var = |name: &str| {
         env.split(|b| *b == 0).find_map(|kv| {
             kv.strip_prefix(name.as_bytes())
@@ -108,7 +108,7 @@ pub fn frozen_attempt(pgid: i32, run: &str, step: &str, attempt: u32) -> Option<
 /// The directory of the `$BATON_OUTPUT` of the process `pid` (an adopted attempt's
 /// own): resume's clean-up of a dead engine's files leaves it.
 pub fn attempt_dir(pid: i32) -> Option<PathBuf> {
-    let env = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
+    let env = baton_procs::environ(pid)?;
     let output = env
         .split(|b| *b == 0)
         .find_map(|kv| kv.strip_prefix(b"BATON_OUTPUT="))?;

@@ -20,8 +20,9 @@ pub fn status_field(pid: i32, key: &str) -> Option<String> {
     field(&status, key).map(str::to_string)
 }
 
-/// A process's environment (`None` when it is gone or not this user's).
-fn environ(pid: i32) -> Option<Vec<u8>> {
+/// A process's environment, `NAME=VALUE` entries each ended by a NUL (`None` when it is
+/// gone or not this user's).
+pub fn environ(pid: i32) -> Option<Vec<u8>> {
     std::fs::read(format!("/proc/{pid}/environ")).ok()
 }
 

@@ -35,14 +35,7 @@ pub fn holder_alive(holder: &str) -> Option<bool> {
 
 /// A killed child whose parent has not reaped it yet still answers `kill(pid, 0)`.
 fn is_zombie(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| {
-            // The state follows the command name, which is in parentheses.
-            let after = s.rsplit_once(')')?.1;
-            after.split_whitespace().next().map(|st| st == "Z")
-        })
-        .unwrap_or(false)
+    baton_procs::read_stat(pid).is_some_and(|(state, _, _)| state == 'Z')
 }
 
 /// A run's liveness now from its recorded state and its lease columns (`holder`,
