@@ -41,6 +41,20 @@ pub(crate) fn stat(pid: i32) -> Option<(char, u64)> {
     Some((state, cpu))
 }
 
+/// Every one of `pids` is stopped: `T`, or `D` in a `vfork` whose child (one of them) is
+/// stopped before its exec (dash starts a command so; the parent stops once that child
+/// runs again), as tests/it/exec/ssh_freeze.rs and live_usage.rs allow.
+pub(crate) fn all_frozen(pids: &[i32]) -> bool {
+    let m: Vec<(i32, char, i32)> = pids
+        .iter()
+        .filter_map(|&p| procs::read_stat(p).map(|(s, pp, _)| (p, s, pp)))
+        .collect();
+    m.len() == pids.len()
+        && m.iter().all(|&(pid, s, _)| {
+            s == 'T' || (s == 'D' && m.iter().any(|&(_, cs, pp)| cs == 'T' && pp == pid))
+        })
+}
+
 /// The step's live processes: a child that ended just before its group was frozen
 /// stays a zombie (its stopped parent cannot reap it), neither running nor stopped.
 fn step_processes(run: &str) -> Vec<i32> {
@@ -64,7 +78,7 @@ fn hold_freezes_the_whole_group_and_release_continues_it_with_its_output_whole()
     // Every process of the step's group stops (the shell and its counting subshell).
     let pids = wait_until("the group to stop", secs(10), || {
         let pids = step_processes(&run);
-        let all = pids.len() >= 2 && pids.iter().all(|&p| stat(p).is_some_and(|s| s.0 == 'T'));
+        let all = pids.len() >= 2 && all_frozen(&pids);
         if all {
             Ok(pids)
         } else {
@@ -184,7 +198,7 @@ fn cpu(pids: &[i32]) -> u64 {
 fn stopped_group(run: &str, min: usize) -> Vec<i32> {
     wait_until("the group to stop", secs(10), || {
         let pids = step_processes(run);
-        let all = pids.len() >= min && pids.iter().all(|&p| stat(p).is_some_and(|s| s.0 == 'T'));
+        let all = pids.len() >= min && all_frozen(&pids);
         if all {
             Ok(pids)
         } else {
@@ -241,10 +255,7 @@ fn after_kill_9_a_frozen_local_step_stays_frozen_and_is_adopted() {
     let mut now = step_processes(&run);
     now.sort_unstable();
     assert_eq!(now, pids, "the same processes after resume");
-    assert!(
-        pids.iter().all(|&p| stat(p).is_some_and(|s| s.0 == 'T')),
-        "still stopped"
-    );
+    assert!(all_frozen(&pids), "still stopped");
     let (used, counted) = (cpu(&pids), progress(env.path()));
     // The window in which a running counter would use CPU and count on: not a wait
     // for a condition (nothing is to happen), the span the test observes.
@@ -314,7 +325,7 @@ exit 7
     let _ = engine.wait();
     std::fs::write(env.path().join("go"), "").unwrap();
     let resumed = resume(&env, &run);
-    assert!(pids.iter().all(|&p| stat(p).is_some_and(|s| s.0 == 'T')));
+    assert!(all_frozen(&pids));
     ok(&env.run(&["release", &run, "count", "--reason", "go"]));
     let done = wait_child(resumed, 120);
     assert_eq!(done.status.code(), Some(1), "{}", text(&done.stderr));

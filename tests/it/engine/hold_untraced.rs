@@ -9,7 +9,7 @@
 //! kernel refuses the resumed engine's `PTRACE_SEIZE` with EPERM, as it would under
 //! Yama or without the capability. strace keeps a group-stop a stop (`PTRACE_LISTEN`),
 //! so the step stays frozen under it until someone continues it.
-use super::hold::{stat, wait_anchored};
+use super::hold::{all_frozen, stat, wait_anchored};
 use crate::helpers::*;
 use baton::procs;
 use std::process::{Child, Command, Stdio};
@@ -48,7 +48,7 @@ fn frozen_leader_of(run: &str, step: &str) -> (i32, Vec<i32>) {
             .copied()
             .find(|&p| procs::read_stat(p).is_some_and(|s| s.2 == p));
         match leader {
-            Some(l) if pids.iter().all(|&p| stat(p).is_some_and(|s| s.0 == 'T')) => Ok((l, pids)),
+            Some(l) if all_frozen(&pids) => Ok((l, pids)),
             _ => Err(format!("{pids:?}")),
         }
     })
