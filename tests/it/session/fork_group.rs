@@ -35,6 +35,19 @@ echo "$BATON_RUN_ID end" >> ledger
     env.workflow(&format!("{on_conflict}.toml"), &text)
 }
 
+/// Run `run` has started no step of its own (the steps' ledger).
+fn assert_ran_nothing(env: &Env, run: &str) {
+    let lines = ledger(env);
+    assert!(!lines.iter().any(|l| l.starts_with(run)), "{lines:#?}");
+}
+
+/// Lets the group's holder finish its `work`, and waits for its engine to succeed.
+fn let_the_holder_end(env: &Env, holder_engine: Child) {
+    release(env);
+    let out = wait_child(holder_engine, 60);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
 fn release(env: &Env) {
     std::fs::write(env.path().join("release"), "").expect("write release");
 }
@@ -160,19 +173,8 @@ fn a_fork_queues_behind_the_groups_holder_as_a_new_run_does_and_runs_after_it() 
     assert_eq!(shown["forked_from"]["run"], old.as_str());
     // The holder still runs; the fork has run nothing.
     assert_eq!(env.show(&holder)["state"], "running");
-    assert!(
-        !ledger(&env).iter().any(|l| l.starts_with(&new)),
-        "{:#?}",
-        ledger(&env)
-    );
-    release(&env);
-    let holder_out = wait_child(holder_engine, 60);
-    assert_eq!(
-        holder_out.status.code(),
-        Some(0),
-        "{}",
-        text(&holder_out.stderr)
-    );
+    assert_ran_nothing(&env, &new);
+    let_the_holder_end(&env, holder_engine);
     let out = wait_child(fork, 60);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     // It said why it waited, in `baton run`'s words.
@@ -210,19 +212,8 @@ fn a_fork_in_a_skip_group_held_by_another_run_is_skipped_as_a_new_run_is() {
     assert_eq!(shown["state"], "skipped", "{shown:#}");
     assert_eq!(step_state(&shown, "work").as_deref(), Some("skipped"));
     assert_eq!(env.show(&holder)["state"], "running");
-    release(&env);
-    let holder_out = wait_child(holder_engine, 60);
-    assert_eq!(
-        holder_out.status.code(),
-        Some(0),
-        "{}",
-        text(&holder_out.stderr)
-    );
-    assert!(
-        !ledger(&env).iter().any(|l| l.starts_with(&new)),
-        "{:#?}",
-        ledger(&env)
-    );
+    let_the_holder_end(&env, holder_engine);
+    assert_ran_nothing(&env, &new);
     assert_never_two_at_once(&env);
 }
 
@@ -288,19 +279,8 @@ fn kill_dash_nine_of_a_queued_forks_engine_then_resume_it_stays_queued_and_runs_
     let shown = wait_state(&env, &new, "queued");
     assert_eq!(step_state(&shown, "work").as_deref(), Some("pending"));
     assert_eq!(env.show(&holder)["state"], "running");
-    assert!(
-        !ledger(&env).iter().any(|l| l.starts_with(&new)),
-        "{:#?}",
-        ledger(&env)
-    );
-    release(&env);
-    let holder_out = wait_child(holder_engine, 60);
-    assert_eq!(
-        holder_out.status.code(),
-        Some(0),
-        "{}",
-        text(&holder_out.stderr)
-    );
+    assert_ran_nothing(&env, &new);
+    let_the_holder_end(&env, holder_engine);
     let out = wait_child(resumed, 60);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let shown = env.show(&new);
