@@ -132,6 +132,16 @@ fn clear_row(s: &Served, file: &Path) {
         .unwrap();
 }
 
+/// A serve started on the store, once it has loaded its files and run a first slot.
+fn start_and_run_a_slot(s: &mut Served) -> (Child, PathBuf) {
+    let (child, log) = s.start(&[]);
+    wait_log(&log, "loaded", 30);
+    wait_until("a first slot to run", secs(60), || {
+        !started_after(s, 0).is_empty()
+    });
+    (child, log)
+}
+
 /// A resume this serve proves lifts the pause: a slot runs again.
 fn resume_runs(s: &Served) {
     let resumed = resume(s);
@@ -144,11 +154,7 @@ fn resume_runs(s: &Served) {
 fn a_proved_pause_holds_when_the_serve_starts_with_a_new_state_file() {
     let mut s = Served::new();
     s.write("tick.toml", TICK);
-    let (child, log) = s.start(&[]);
-    wait_log(&log, "loaded", 30);
-    wait_until("a first slot to run", secs(60), || {
-        !started_after(&s, 0).is_empty()
-    });
+    let (child, log) = start_and_run_a_slot(&mut s);
     let paused_at = pause(&s, "hold");
     // This serve checked the pause's proof (and so used it up), and goes by it.
     wait_log(&log, "paused by", 30);
@@ -171,11 +177,7 @@ fn a_proved_pause_holds_when_the_serve_starts_with_a_new_state_file() {
 fn a_pause_holds_across_kill_9_and_a_new_state_file() {
     let mut s = Served::new();
     s.write("tick.toml", TICK);
-    let (mut child, log) = s.start(&[]);
-    wait_log(&log, "loaded", 30);
-    wait_until("a first slot to run", secs(60), || {
-        !started_after(&s, 0).is_empty()
-    });
+    let (mut child, _) = start_and_run_a_slot(&mut s);
 
     // Killed at once after the pause: before or after its next tick checked the proof.
     let paused_at = pause(&s, "hold");
@@ -209,22 +211,13 @@ fn a_pause_holds_across_kill_9_and_a_new_state_file() {
 fn a_row_cleared_by_hand_does_not_lift_a_pause_for_a_serve_with_no_record() {
     let mut s = Served::new();
     let file = std::fs::canonicalize(s.write("tick.toml", TICK)).unwrap();
-    let (child, log) = s.start(&[]);
-    wait_log(&log, "loaded", 30);
-    wait_until("a first slot to run", secs(60), || {
-        !started_after(&s, 0).is_empty()
-    });
+    let (child, log) = start_and_run_a_slot(&mut s);
     let paused_at = pause(&s, "hold");
     wait_log(&log, "paused by", 30);
     term(child);
 
     // The row cleared with plain SQL (no decision, no proof), and the record lost.
-    s.db()
-        .execute(
-            "UPDATE schedules SET paused = 0, paused_by = NULL, paused_reason = NULL, paused_at = NULL WHERE file = ?1",
-            [file.to_str().unwrap()],
-        )
-        .unwrap();
+    clear_row(&s, &file);
     lose_state_file(&s);
     let (child, log) = s.start(&[]);
     let restarted = now_ms();
@@ -253,11 +246,7 @@ fn a_row_cleared_by_hand_does_not_lift_a_pause_for_a_serve_with_no_record() {
 fn a_pause_with_no_decision_is_held_by_a_serve_with_no_record() {
     let mut s = Served::new();
     let file = std::fs::canonicalize(s.write("tick.toml", TICK)).unwrap();
-    let (child, log) = s.start(&[]);
-    wait_log(&log, "loaded", 30);
-    wait_until("a first slot to run", secs(60), || {
-        !started_after(&s, 0).is_empty()
-    });
+    let (child, _) = start_and_run_a_slot(&mut s);
     term(child);
     // A pause written by hand (as a baton before proofs wrote it): no decision on the
     // chain. A serve with no record of the schedule holds it paused (fail safe) and
@@ -301,11 +290,7 @@ fn a_pause_with_no_decision_is_held_by_a_serve_with_no_record() {
 fn a_pause_recorded_while_a_serve_with_a_record_was_down_holds_when_its_row_is_cleared() {
     let mut s = Served::new();
     let file = std::fs::canonicalize(s.write("tick.toml", TICK)).unwrap();
-    let (mut child, log) = s.start(&[]);
-    wait_log(&log, "loaded", 30);
-    wait_until("a first slot to run", secs(60), || {
-        !started_after(&s, 0).is_empty()
-    });
+    let (mut child, _) = start_and_run_a_slot(&mut s);
     kill9(&mut child);
     for round in ["never paused", "a proved resume"] {
         let paused_at = pause(&s, "hold");
