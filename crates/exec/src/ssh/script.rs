@@ -414,6 +414,14 @@ mod tests {
     }
 
     #[test]
+    fn the_launch_scripts_exit_codes_are_the_ones_named_here() {
+        // The script is a fixed text: its codes are these constants' values.
+        for code in [NO_DIR, EXISTS, NO_SPACE, NOT_STARTED, NO_FIFO] {
+            assert!(RUN.contains(&format!("exit {code}")), "{code} not in RUN");
+        }
+    }
+
+    #[test]
     fn an_attempts_directory_is_per_run_step_and_attempt() {
         assert_eq!(
             attempt_dir(".baton/ssh/", "01run", "build", 2),
