@@ -119,7 +119,12 @@ fn run_binary(bin: &Path, dir: &Path, workflow: &str) -> Measure {
 #[allow(clippy::zombie_processes)]
 fn measure(mut cmd: Command, dir: &Path, what: &str) -> Measure {
     let start = Instant::now();
+    // `cargo bench` sets LD_LIBRARY_PATH to five directories of the build (one holds
+    // thousands of files); every `true` that baton and make start would look for libc
+    // in each of them first, as no user's does: a third more a step for both, and
+    // more of it the longer the run (see docs/performance.md, issue 47).
     let child = cmd
+        .env_remove("LD_LIBRARY_PATH")
         .current_dir(dir)
         .stdout(std::process::Stdio::null())
         .spawn()
@@ -179,7 +184,10 @@ fn spawn_floor(layers: usize, width: usize) -> Duration {
             for t in 0..2 {
                 s.spawn(move || {
                     for _ in (t..width).step_by(2) {
-                        let st = Command::new("/usr/bin/true").status().expect("spawn true");
+                        let st = Command::new("/usr/bin/true")
+                            .env_remove("LD_LIBRARY_PATH")
+                            .status()
+                            .expect("spawn true");
                         assert!(st.success());
                     }
                 });
@@ -387,21 +395,25 @@ fn one_step_like(d: &Path, file: &str) -> String {
 /// without the other builds of `bases`.
 fn per_step_rows(d: &Path, pairs: usize, bases: &[std::path::PathBuf]) -> Vec<Row> {
     let bytes = |f: &str| std::fs::metadata(d.join(f)).map_or(0, |m| m.len() as usize);
+    let timed = |m: Measure| per_step::Timed {
+        wall: m.wall,
+        cpu: m.cpu,
+    };
     let job = |f: String, rounds: usize| Job {
-        run: Box::new(move || baton_run(d, &f).wall),
+        run: Box::new(move || timed(baton_run(d, &f))),
         rounds,
     };
     let base_jobs = |f: &'static str, rounds: usize| -> Vec<Job> {
         bases
             .iter()
             .map(|b| Job {
-                run: Box::new(move || run_binary(b, d, f).wall),
+                run: Box::new(move || timed(run_binary(b, d, f))),
                 rounds,
             })
             .collect()
     };
     let make = |m: &'static str, rounds: usize| Job {
-        run: Box::new(move || make_with(d, m, 2).wall),
+        run: Box::new(move || timed(make_with(d, m, 2))),
         rounds,
     };
     let mut sizes: Vec<(&str, usize, &str, &str, usize, usize)> = vec![
@@ -435,16 +447,19 @@ fn per_step_rows(d: &Path, pairs: usize, bases: &[std::path::PathBuf]) -> Vec<Ro
     let one_ref = one_step_like(d, "dag.toml");
     for (what, steps, file, makefile, n, base_n) in sizes {
         // Each round: the bases, baton on the file and on a one-step file as large,
-        // the 1,000-step reference and its one-step file, make.
+        // the 1,000-step reference and its one-step file, make on this size and on
+        // the reference's.
         let mut jobs = base_jobs(file, base_n);
+        let k = per_step::reference_runs(steps);
         jobs.push(job(file.into(), n));
         jobs.push(job(one_step_like(d, file), n));
-        jobs.push(job("dag.toml".into(), n));
-        jobs.push(job(one_ref.clone(), n));
+        jobs.push(per_step::repeated(job("dag.toml".into(), n), k));
+        jobs.push(per_step::repeated(job(one_ref.clone(), n), k));
         jobs.push(make(makefile, n));
+        jobs.push(per_step::repeated(make("Makefile", n), k));
         let mut t = rounds(n, what, &jobs);
         let mut last = || t.pop().unwrap_or_default();
-        let (make_t, one_ref_t, reference) = (last(), last(), last());
+        let (make_ref, make_t, one_ref_t, reference) = (last(), last(), last(), last());
         let (one_t, baton_t) = (last(), last());
         rows.push(Row {
             what: what.into(),
@@ -455,6 +470,7 @@ fn per_step_rows(d: &Path, pairs: usize, bases: &[std::path::PathBuf]) -> Vec<Ro
             one: one_t,
             one_ref: one_ref_t,
             make: make_t,
+            make_ref,
             bases: t,
         });
     }

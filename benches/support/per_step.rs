@@ -12,16 +12,59 @@ use std::time::Duration;
 const BEGIN: &str = "<!-- engine per-step table: written by `cargo bench --bench engine` -->";
 const END: &str = "<!-- end of engine per-step table -->";
 
+/// What one run took: its wall time and the CPU time of the program and of every
+/// child it reaped (user + system). The CPU a step costs does not depend on how busy
+/// the shared machine is the way its wall time does.
+#[derive(Clone, Copy, Default)]
+pub struct Timed {
+    pub wall: Duration,
+    pub cpu: Duration,
+}
+
+/// The mean of some runs' times.
+pub fn mean(runs: impl Iterator<Item = Timed>) -> Timed {
+    let (mut n, mut wall, mut cpu) = (0u32, Duration::ZERO, Duration::ZERO);
+    for t in runs {
+        n += 1;
+        wall += t.wall;
+        cpu += t.cpu;
+    }
+    Timed {
+        wall: wall / n.max(1),
+        cpu: cpu / n.max(1),
+    }
+}
+
+/// How many times in a row a round runs the 1,000-step references beside a run of
+/// `steps`: enough that they take about half as long as it (1 up to 2,000 steps, 50 at
+/// 100,000). The shared machine has slow spells of some seconds (the same 10,000-step
+/// run took 4.7 to 6.2 s in one minute): a minute-long run takes its share of them,
+/// a half-second run mostly misses them, so a single reference run a round made a
+/// long run's step look dearer than it is.
+pub fn reference_runs(steps: usize) -> usize {
+    (steps / 2_000).max(1)
+}
+
+/// `job` run `k` times in a row each round, timed as their mean: the references (the
+/// 1,000-step file, its one-step file and its Makefile) beside a long run.
+pub fn repeated(job: Job<'_>, k: usize) -> Job<'_> {
+    let Job { run, rounds } = job;
+    Job {
+        run: Box::new(move || mean((0..k).map(|_| run()))),
+        rounds,
+    }
+}
+
 /// One thing timed in each round; `rounds`: in the first so many rounds only (a build
 /// from before a fix may take minutes at 100,000 steps).
 pub struct Job<'a> {
-    pub run: Box<dyn Fn() -> Duration + 'a>,
+    pub run: Box<dyn Fn() -> Timed + 'a>,
     pub rounds: usize,
 }
 
 /// `n` rounds, each running every job once in turn: a slow spell of the shared machine
 /// hits all of them alike. One list of times per job.
-pub fn rounds(n: usize, what: &str, jobs: &[Job]) -> Vec<Vec<Duration>> {
+pub fn rounds(n: usize, what: &str, jobs: &[Job]) -> Vec<Vec<Timed>> {
     let mut out = vec![Vec::new(); jobs.len()];
     for r in 0..n {
         for (job, t) in jobs.iter().zip(&mut out) {
@@ -40,16 +83,24 @@ pub struct Row {
     pub what: String,
     pub steps: usize,
     pub file_bytes: usize,
-    pub baton: Vec<Duration>,
-    /// The 1,000-step workflow of ordinary size, in the same rounds.
-    pub reference: Vec<Duration>,
+    pub baton: Vec<Timed>,
+    /// The 1,000-step workflow of ordinary size, in the same rounds: the mean of
+    /// [`reference_runs`] runs in a row (and so for `one_ref` and `make_ref`).
+    pub reference: Vec<Timed>,
     /// A one-step workflow as large as this row's file, and one as large as the
     /// reference's: what a run costs besides its steps, taken off in the last column.
-    pub one: Vec<Duration>,
-    pub one_ref: Vec<Duration>,
-    pub make: Vec<Duration>,
+    pub one: Vec<Timed>,
+    pub one_ref: Vec<Timed>,
+    pub make: Vec<Timed>,
+    /// `make -j2` on the 1,000-step Makefile, in the same rounds: how make's own cost
+    /// a step grows with the length of its run.
+    pub make_ref: Vec<Timed>,
     /// Other builds of baton (`BATON_BENCH_BASE`), on the same workflow.
-    pub bases: Vec<Vec<Duration>>,
+    pub bases: Vec<Vec<Timed>>,
+}
+
+fn walls(v: &[Timed]) -> Vec<Duration> {
+    v.iter().map(|t| t.wall).collect()
 }
 
 fn median(v: &[f64]) -> f64 {
@@ -81,9 +132,9 @@ fn ratios(a: &[Duration], b: &[Duration], scale: f64) -> String {
 /// Per round, what a step costs here against a step of the reference, each run less
 /// its one-step run's time (a step's own cost, without the run's start and end):
 /// median (min–max).
-fn marginal(r: &Row) -> String {
-    let per = |t: &Duration, one: &Duration, steps: usize| {
-        (t.as_secs_f64() - one.as_secs_f64()) / (steps - 1) as f64
+fn marginal(r: &Row, of: fn(&Timed) -> Duration) -> String {
+    let per = |t: &Timed, one: &Timed, steps: usize| {
+        (of(t).as_secs_f64() - of(one).as_secs_f64()) / (steps - 1) as f64
     };
     let v: Vec<f64> = (0..r.baton.len().min(r.reference.len()))
         .filter(|&i| i < r.one.len() && i < r.one_ref.len())
@@ -98,8 +149,12 @@ fn marginal(r: &Row) -> String {
     format!("**{:.2}** ({lo:.2}–{hi:.2})", median(&v))
 }
 
-/// The median of `v` per step, in ms.
-fn per_step(v: &[Duration], steps: usize) -> String {
+/// The median of `v`'s wall times per step, in ms.
+fn per_step(v: &[Timed], steps: usize) -> String {
+    per_step_of(&walls(v), steps)
+}
+
+fn per_step_of(v: &[Duration], steps: usize) -> String {
     if v.is_empty() {
         return "–".into();
     }
@@ -118,9 +173,9 @@ fn size(bytes: usize) -> String {
 /// The table, markdown; `bases` names the other builds, if any.
 pub fn table(rows: &[Row], bases: &[String]) -> String {
     let mut s = String::from(
-        "| workflow | steps | file | rounds | baton per step | `make -j2` per step | baton / make | per step / (a)'s | the same, less a one-step run of each file |",
+        "| workflow | steps | file | rounds | baton per step | `make -j2` per step | baton / make | per step / (a)'s | the same, less a one-step run of each file | baton's CPU per step / (a)'s, less the one-step runs | `make -j2` per step / at 1,000 steps |",
     );
-    let mut rule = String::from("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let mut rule = String::from("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for b in bases {
         let _ = write!(s, " `{b}` per step | this / it |");
         rule.push_str("---:|---:|");
@@ -129,16 +184,26 @@ pub fn table(rows: &[Row], bases: &[String]) -> String {
     for r in rows {
         let _ = write!(
             s,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             r.what,
             r.steps,
             size(r.file_bytes),
             r.baton.len(),
             per_step(&r.baton, r.steps),
             per_step(&r.make, r.steps),
-            ratios(&r.baton, &r.make, 1.0),
-            ratios(&r.baton, &r.reference, 1_000.0 / r.steps as f64),
-            marginal(r),
+            ratios(&walls(&r.baton), &walls(&r.make), 1.0),
+            ratios(
+                &walls(&r.baton),
+                &walls(&r.reference),
+                1_000.0 / r.steps as f64
+            ),
+            marginal(r, |t| t.wall),
+            marginal(r, |t| t.cpu),
+            ratios(
+                &walls(&r.make),
+                &walls(&r.make_ref),
+                1_000.0 / r.steps as f64
+            ),
         );
         for b in &r.bases {
             let _ = write!(
@@ -146,7 +211,7 @@ pub fn table(rows: &[Row], bases: &[String]) -> String {
                 " {} ({} rounds) | {} |",
                 per_step(b, r.steps),
                 b.len(),
-                ratios(&r.baton, b, 1.0)
+                ratios(&walls(&r.baton), &walls(b), 1.0)
             );
         }
         s.push('\n');
