@@ -1,10 +1,11 @@
 //! `engine`'s per-step table (issue 47 point 4): what one step of `true` costs baton
 //! and `make -j2` at 1,000, 10,000 and 100,000 steps, and at 1,000 steps with the
 //! workflow file 100 times its size (6.7 MB, the size of the 100,000-step file), each
-//! size in rounds of its own that alternate baton, a 1,000-step baton run (the
-//! reference a step's cost is compared with, in the same round) and make. A cost that
-//! grows with the run's length or with the file's size shows as a ratio above 1 in
-//! the last column. The table goes into docs/performance.md between its markers.
+//! size in rounds of its own that alternate baton, 1,000-step baton runs (the
+//! reference a step's cost is compared with, in the same round: the mean of
+//! [`reference_runs`] runs) and make. A cost that grows with the run's length or with
+//! the file's size shows as a ratio above 1 in the "less a one-step run" columns (wall
+//! and CPU). The table goes into docs/performance.md between its markers.
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -36,8 +37,8 @@ pub fn mean(runs: impl Iterator<Item = Timed>) -> Timed {
 }
 
 /// How many times in a row a round runs the 1,000-step references beside a run of
-/// `steps`: enough that they take about half as long as it (1 up to 2,000 steps, 50 at
-/// 100,000). The shared machine has slow spells of some seconds (the same 10,000-step
+/// `steps`: enough that they take about half as long as it (1 below 4,000 steps, 5 at
+/// 10,000, 50 at 100,000). The shared machine has slow spells of some seconds (the same 10,000-step
 /// run took 4.7 to 6.2 s in one minute): a minute-long run takes its share of them,
 /// a half-second run mostly misses them, so a single reference run a round made a
 /// long run's step look dearer than it is.
@@ -88,7 +89,8 @@ pub struct Row {
     /// [`reference_runs`] runs in a row (and so for `one_ref` and `make_ref`).
     pub reference: Vec<Timed>,
     /// A one-step workflow as large as this row's file, and one as large as the
-    /// reference's: what a run costs besides its steps, taken off in the last column.
+    /// reference's: what a run costs besides its steps, taken off in the "less a
+    /// one-step run" columns.
     pub one: Vec<Timed>,
     pub one_ref: Vec<Timed>,
     pub make: Vec<Timed>,
@@ -173,7 +175,7 @@ fn size(bytes: usize) -> String {
 /// The table, markdown; `bases` names the other builds, if any.
 pub fn table(rows: &[Row], bases: &[String]) -> String {
     let mut s = String::from(
-        "| workflow | steps | file | rounds | baton per step | `make -j2` per step | baton / make | per step / (a)'s | the same, less a one-step run of each file | baton's CPU per step / (a)'s, less the one-step runs | `make -j2` per step / at 1,000 steps |",
+        "| workflow | steps | file | rounds | baton per step | `make -j2` per step | baton / make | per step / (a)'s | the same, less a one-step run of each file | baton's CPU per step / (a)'s, less the one-step runs | `make -j2` per step / at 1,000 steps (whole runs) |",
     );
     let mut rule = String::from("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for b in bases {
