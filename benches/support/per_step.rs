@@ -101,39 +101,36 @@ pub struct Row {
     pub bases: Vec<Vec<Timed>>,
 }
 
-fn walls(v: &[Timed]) -> Vec<Duration> {
-    v.iter().map(|t| t.wall).collect()
-}
-
 fn median(v: &[f64]) -> f64 {
     let mut v = v.to_vec();
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
 }
 
-/// Per-round ratios a[i] / b[i] (as many as both have): median, min and max.
-fn ratios(a: &[Duration], b: &[Duration], scale: f64) -> String {
-    let r: Vec<f64> = a
-        .iter()
-        .zip(b)
-        .map(|(a, b)| a.as_secs_f64() / b.as_secs_f64() * scale)
-        .collect();
-    if r.is_empty() {
-        return "–".into();
-    }
+/// The rounds' own ratios as the table shows them: median (min–max).
+fn spread(r: &[f64]) -> String {
     let (lo, hi) = r
         .iter()
         .fold((f64::MAX, f64::MIN), |(l, h), &x| (l.min(x), h.max(x)));
-    if r.len() == 1 {
-        format!("{:.2}", r[0])
-    } else {
-        format!("**{:.2}** ({lo:.2}–{hi:.2})", median(&r))
+    match r {
+        [] => "–".into(),
+        [one] => format!("{one:.2}"),
+        _ => format!("**{:.2}** ({lo:.2}–{hi:.2})", median(r)),
     }
 }
 
+/// Per-round ratios of the wall times a[i] / b[i] (as many as both have).
+fn ratios(a: &[Timed], b: &[Timed], scale: f64) -> String {
+    let r: Vec<f64> = a
+        .iter()
+        .zip(b)
+        .map(|(a, b)| a.wall.as_secs_f64() / b.wall.as_secs_f64() * scale)
+        .collect();
+    spread(&r)
+}
+
 /// Per round, what a step costs here against a step of the reference, each run less
-/// its one-step run's time (a step's own cost, without the run's start and end):
-/// median (min–max).
+/// its one-step run's time (a step's own cost, without the run's start and end).
 fn marginal(r: &Row, of: fn(&Timed) -> Duration) -> String {
     let per = |t: &Timed, one: &Timed, steps: usize| {
         (of(t).as_secs_f64() - of(one).as_secs_f64()) / (steps - 1) as f64
@@ -142,25 +139,15 @@ fn marginal(r: &Row, of: fn(&Timed) -> Duration) -> String {
         .filter(|&i| i < r.one.len() && i < r.one_ref.len())
         .map(|i| per(&r.baton[i], &r.one[i], r.steps) / per(&r.reference[i], &r.one_ref[i], 1_000))
         .collect();
-    if v.is_empty() {
-        return "–".into();
-    }
-    let (lo, hi) = v
-        .iter()
-        .fold((f64::MAX, f64::MIN), |(l, h), &x| (l.min(x), h.max(x)));
-    format!("**{:.2}** ({lo:.2}–{hi:.2})", median(&v))
+    spread(&v)
 }
 
 /// The median of `v`'s wall times per step, in ms.
 fn per_step(v: &[Timed], steps: usize) -> String {
-    per_step_of(&walls(v), steps)
-}
-
-fn per_step_of(v: &[Duration], steps: usize) -> String {
     if v.is_empty() {
         return "–".into();
     }
-    let s: Vec<f64> = v.iter().map(Duration::as_secs_f64).collect();
+    let s: Vec<f64> = v.iter().map(|t| t.wall.as_secs_f64()).collect();
     format!("{:.3} ms", median(&s) * 1e3 / steps as f64)
 }
 
@@ -193,19 +180,11 @@ pub fn table(rows: &[Row], bases: &[String]) -> String {
             r.baton.len(),
             per_step(&r.baton, r.steps),
             per_step(&r.make, r.steps),
-            ratios(&walls(&r.baton), &walls(&r.make), 1.0),
-            ratios(
-                &walls(&r.baton),
-                &walls(&r.reference),
-                1_000.0 / r.steps as f64
-            ),
+            ratios(&r.baton, &r.make, 1.0),
+            ratios(&r.baton, &r.reference, 1_000.0 / r.steps as f64),
             marginal(r, |t| t.wall),
             marginal(r, |t| t.cpu),
-            ratios(
-                &walls(&r.make),
-                &walls(&r.make_ref),
-                1_000.0 / r.steps as f64
-            ),
+            ratios(&r.make, &r.make_ref, 1_000.0 / r.steps as f64),
         );
         for b in &r.bases {
             let _ = write!(
@@ -213,7 +192,7 @@ pub fn table(rows: &[Row], bases: &[String]) -> String {
                 " {} ({} rounds) | {} |",
                 per_step(b, r.steps),
                 b.len(),
-                ratios(&walls(&r.baton), &walls(b), 1.0)
+                ratios(&r.baton, b, 1.0)
             );
         }
         s.push('\n');
