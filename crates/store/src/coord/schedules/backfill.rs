@@ -272,28 +272,16 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{AUDIT_SUBJECT, Served};
+    use super::super::AUDIT_SUBJECT;
+    use super::super::tests::{me, served, store};
     use super::*;
 
     #[test]
     fn a_slot_is_backfilled_once_and_only_if_it_never_ran() {
-        let me = nix::unistd::User::from_uid(nix::unistd::getuid())
-            .unwrap()
-            .unwrap()
-            .name;
-        let dir = tempfile::tempdir().unwrap();
-        let mut s = Store::open(&dir.path().join("b.db")).unwrap();
+        let me = me();
+        let (_dir, mut s) = store();
         let f = "/w/a.toml";
-        let served = Served {
-            file: f,
-            index: 1,
-            workflow: "nightly",
-            cron: "0 2 * * *",
-            timezone: "UTC",
-            catch_up: "none",
-            overlap: "skip",
-        };
-        s.serve_schedules(f, &[served], Timestamp(5)).unwrap();
+        s.serve_schedules(f, &[served(f, 1)], Timestamp(5)).unwrap();
         let day = 86_400_000;
         // Day 1 ran, day 2 was missed, day 3 has no row.
         s.record_slots(&[

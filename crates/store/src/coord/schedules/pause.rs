@@ -338,31 +338,14 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::super::Served;
+    use super::super::tests::{me, served, store};
     use super::*;
-
-    fn me() -> String {
-        nix::unistd::User::from_uid(nix::unistd::getuid())
-            .unwrap()
-            .unwrap()
-            .name
-    }
 
     #[test]
     fn a_pause_is_proved_once_and_a_row_rewritten_by_hand_is_not() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut s = Store::open(&dir.path().join("b.db")).unwrap();
+        let (_dir, mut s) = store();
         let f = "/w/a.toml";
-        let served = Served {
-            file: f,
-            index: 1,
-            workflow: "nightly",
-            cron: "0 2 * * *",
-            timezone: "UTC",
-            catch_up: "none",
-            overlap: "skip",
-        };
-        s.serve_schedules(f, &[served], Timestamp(5)).unwrap();
+        s.serve_schedules(f, &[served(f, 1)], Timestamp(5)).unwrap();
         let target = [(f.to_string(), 1, "nightly".to_string())];
         assert_eq!(s.chain_pause_mark().unwrap(), None);
         s.set_paused(&target, true, &me(), "maintenance").unwrap();
@@ -420,19 +403,9 @@ mod tests {
     /// first one, by the row's account, no longer vouches for the row).
     #[test]
     fn the_latest_decision_about_a_pause_row_is_the_one_on_record_for_both_readers() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut s = Store::open(&dir.path().join("b.db")).unwrap();
+        let (_dir, mut s) = store();
         let f = "/w/a.toml";
-        let served = Served {
-            file: f,
-            index: 1,
-            workflow: "nightly",
-            cron: "0 2 * * *",
-            timezone: "UTC",
-            catch_up: "none",
-            overlap: "skip",
-        };
-        s.serve_schedules(f, &[served], Timestamp(5)).unwrap();
+        s.serve_schedules(f, &[served(f, 1)], Timestamp(5)).unwrap();
         let target = [(f.to_string(), 1, "nightly".to_string())];
         s.set_paused(&target, true, &me(), "maintenance").unwrap();
         let row = s.pause_rows().unwrap().remove(0);

@@ -1,12 +1,22 @@
 use super::*;
 
-fn store() -> (tempfile::TempDir, Store) {
+/// A new store in a directory of its own (kept while the store is used).
+pub(super) fn store() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
     let s = Store::open(&dir.path().join("b.db")).unwrap();
     (dir, s)
 }
 
-fn served<'a>(file: &'a str, index: u32) -> Served<'a> {
+/// This process's account, as the audit chain names who decided.
+pub(super) fn me() -> String {
+    nix::unistd::User::from_uid(nix::unistd::getuid())
+        .unwrap()
+        .unwrap()
+        .name
+}
+
+/// A nightly schedule of `file`'s `index`th entry.
+pub(super) fn served<'a>(file: &'a str, index: u32) -> Served<'a> {
     Served {
         file,
         index,
