@@ -137,10 +137,31 @@ fn frozen_crashed_and_traced(env: &Env, more: &[&str]) -> (String, i32, Child) {
 /// frozen (sent no SIGCONT: it would have found `go` and exited), held, running,
 /// attempt 1, and the refusal is on record. A cancel then kills it (signals need no
 /// trace): the step is cancelled, not failed as a spawn.
+/// Cancel the resumed run, wait for its engine to end (exit 1: cancelled) and return
+/// what `show` says then, `count` cancelled.
+fn cancel_resumed(env: &Env, run: &str, resumed: Child) -> serde_json::Value {
+    ok(&env.run(&["cancel", run, "--reason", "stop it"]));
+    let done = wait_child(resumed, 120);
+    assert_eq!(done.status.code(), Some(1), "{}", text(&done.stderr));
+    let show = env.show(run);
+    assert_eq!(
+        step_state(&show, "count").as_deref(),
+        Some("cancelled"),
+        "{show:#}"
+    );
+    show
+}
+
+/// Stop the other tracer and reap it.
+fn end_tracer(mut tracer: Child) {
+    let _ = tracer.kill();
+    let _ = tracer.wait();
+}
+
 #[test]
 fn a_release_of_an_adopted_step_that_cannot_be_traced_is_refused_and_it_stays_frozen() {
     let env = Env::new();
-    let (run, leader, mut strace) = frozen_crashed_and_traced(&env, &[]);
+    let (run, leader, strace) = frozen_crashed_and_traced(&env, &[]);
     let resumed = resume(&env, &run);
     let show = env.show(&run);
     assert_eq!(step_state(&show, "count").as_deref(), Some("running"));
@@ -174,22 +195,13 @@ fn a_release_of_an_adopted_step_that_cannot_be_traced_is_refused_and_it_stays_fr
     assert_eq!(again.status.code(), Some(1), "{}", text(&again.stdout));
     assert!(stopped(leader), "still frozen");
 
-    ok(&env.run(&["cancel", &run, "--reason", "stop it"]));
-    let done = wait_child(resumed, 120);
-    assert_eq!(done.status.code(), Some(1), "{}", text(&done.stderr));
-    let show = env.show(&run);
+    let show = cancel_resumed(&env, &run, resumed);
     assert_eq!(show["state"], "cancelled", "{show:#}");
-    assert_eq!(
-        step_state(&show, "count").as_deref(),
-        Some("cancelled"),
-        "{show:#}"
-    );
     let all = show.to_string();
     assert!(!all.contains("spawn_failed"), "{show:#}");
     assert!(!all.contains("cannot be seen"), "{show:#}");
     assert!(stat(leader).is_none_or(|s| s.0 == 'Z'), "killed");
-    let _ = strace.kill();
-    let _ = strace.wait();
+    end_tracer(strace);
 }
 
 /// The same, without a resume first: `baton release` would take the interrupted run
@@ -198,7 +210,7 @@ fn a_release_of_an_adopted_step_that_cannot_be_traced_is_refused_and_it_stays_fr
 #[test]
 fn a_release_taking_the_run_over_is_refused_the_same_way() {
     let env = Env::new();
-    let (run, leader, mut strace) = frozen_crashed_and_traced(&env, &[]);
+    let (run, leader, strace) = frozen_crashed_and_traced(&env, &[]);
     let refused = env.run(&["release", &run, "count", "--reason", "go"]);
     let said = format!("{}{}", text(&refused.stdout), text(&refused.stderr));
     assert_eq!(refused.status.code(), Some(1), "{said}");
@@ -225,8 +237,7 @@ fn a_release_taking_the_run_over_is_refused_the_same_way() {
     );
     assert!(!show.to_string().contains("spawn_failed"), "{show:#}");
     assert!(stat(leader).is_none_or(|s| s.0 == 'Z'), "killed");
-    let _ = strace.kill();
-    let _ = strace.wait();
+    end_tracer(strace);
 }
 
 /// A release the engine decides itself (`hold --until`, passed after the resume) is
@@ -235,7 +246,7 @@ fn a_release_taking_the_run_over_is_refused_the_same_way() {
 #[test]
 fn a_hold_that_expires_on_an_untraceable_adopted_step_holds_it_again() {
     let env = Env::new();
-    let (run, leader, mut strace) = frozen_crashed_and_traced(&env, &["--until", "6s"]);
+    let (run, leader, strace) = frozen_crashed_and_traced(&env, &["--until", "6s"]);
     let resumed = resume(&env, &run);
     let hold = wait_until("the engine to hold it again", secs(30), || {
         let hold = step_field(&env.show(&run), "count", "hold");
@@ -253,15 +264,8 @@ fn a_hold_that_expires_on_an_untraceable_adopted_step_holds_it_again() {
     let show = env.show(&run);
     assert_eq!(step_state(&show, "count").as_deref(), Some("running"));
     assert_eq!(step_field(&show, "count", "attempts"), 1);
-    ok(&env.run(&["cancel", &run, "--reason", "stop it"]));
-    let done = wait_child(resumed, 120);
-    assert_eq!(done.status.code(), Some(1), "{}", text(&done.stderr));
-    assert_eq!(
-        step_state(&env.show(&run), "count").as_deref(),
-        Some("cancelled")
-    );
-    let _ = strace.kill();
-    let _ = strace.wait();
+    cancel_resumed(&env, &run, resumed);
+    end_tracer(strace);
 }
 
 /// Two steps, each starting then waiting for `go`; `count` exits 7, `other` 0.
@@ -304,7 +308,7 @@ fn a_run_wide_release_lets_the_others_run_and_keeps_the_untraceable_one_frozen()
     wait_anchored(&other_pids);
     engine.kill().expect("kill -9");
     let _ = engine.wait();
-    let mut strace = other_tracer(leader);
+    let strace = other_tracer(leader);
     std::fs::write(env.path().join("go"), "").unwrap();
     let resumed = resume(&env, &run);
 
@@ -335,12 +339,7 @@ fn a_run_wide_release_lets_the_others_run_and_keeps_the_untraceable_one_frozen()
         "{show:#}"
     );
 
-    ok(&env.run(&["cancel", &run, "--reason", "stop it"]));
-    let done = wait_child(resumed, 120);
-    assert_eq!(done.status.code(), Some(1), "{}", text(&done.stderr));
-    let show = env.show(&run);
-    assert_eq!(step_state(&show, "count").as_deref(), Some("cancelled"));
+    let show = cancel_resumed(&env, &run, resumed);
     assert_eq!(step_state(&show, "other").as_deref(), Some("succeeded"));
-    let _ = strace.kill();
-    let _ = strace.wait();
+    end_tracer(strace);
 }
