@@ -281,10 +281,11 @@ impl Env {
         assert!(out.status.success(), "store init: {}", text(&out.stderr));
     }
 
-    /// `baton` as `nobody` (primary group nogroup), with this env's database.
-    pub fn run_as_nobody(&self, args: &[&str]) -> Output {
-        Command::new("setpriv")
-            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+    /// `baton` as `nobody` (primary group nogroup), with this env's database, not yet
+    /// started.
+    pub fn baton_as_nobody(&self, args: &[&str]) -> Command {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
             .arg(env!("CARGO_BIN_EXE_baton"))
             .args(args)
             .env("BATON_DB", self.db())
@@ -293,7 +294,13 @@ impl Env {
             .env_remove("BATON_AUDIT_KEY")
             .env_remove("BATON_AUDIT_KEY_ID")
             .current_dir(self.path())
-            .stdin(Stdio::null())
+            .stdin(Stdio::null());
+        c
+    }
+
+    /// `baton` as `nobody` run to its end: [`Env::baton_as_nobody`].
+    pub fn run_as_nobody(&self, args: &[&str]) -> Output {
+        self.baton_as_nobody(args)
             .output()
             .expect("run baton as nobody")
     }

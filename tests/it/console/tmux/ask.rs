@@ -8,10 +8,8 @@ use std::process::Stdio;
 fn the_waiting_tab_lists_an_ask_and_approves_it() {
     let env = Env::new();
     env.share_with_nobody();
-    let asker = Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-        .arg(env!("CARGO_BIN_EXE_baton"))
-        .args([
+    let asker = env
+        .baton_as_nobody(&[
             "ask",
             "--prompt",
             "Drop the staging table?",
@@ -19,9 +17,6 @@ fn the_waiting_tab_lists_an_ask_and_approves_it() {
             "--timeout",
             "2m",
         ])
-        .env("BATON_DB", env.db())
-        .current_dir(env.path())
-        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -129,19 +124,14 @@ fn a_new_store_level_ask_rings_the_console_s_bell_and_desktop_notification() {
     tmux.wait_for("the console", |s| s.contains("6 Waiting"), 20);
     let bytes = || String::from_utf8_lossy(&std::fs::read(&piped).unwrap_or_default()).into_owned();
     assert!(!bytes().contains('\x07'), "nothing to ring for yet");
-    let asker = Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-        .arg(env!("CARGO_BIN_EXE_baton"))
-        .args([
+    let asker = env
+        .baton_as_nobody(&[
             "ask",
             "--prompt",
             "Rotate the signing key?",
             "--timeout",
             "2m",
         ])
-        .env("BATON_DB", env.db())
-        .current_dir(env.path())
-        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -151,13 +141,7 @@ fn a_new_store_level_ask_rings_the_console_s_bell_and_desktop_notification() {
         b.contains("\x07\x1b]9;baton: ask by nobody: Rotate the signing key?")
             && b.contains("\x1b]777;notify;baton: ask by nobody;Rotate the signing key?")
     });
-    let id = wait_until("the ask's id", secs(10), || {
-        let out = env.run(&["inbox", "--json"]);
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
-        v.as_array()?
-            .iter()
-            .find_map(|w| w["ask"].as_str().map(str::to_string))
-    });
+    let id = ask_id(&env);
     let no = env.run(&["reject", &id, "--reason", "not today"]);
     assert!(no.status.success(), "{}", text(&no.stderr));
     let out = wait_child(asker, 20);
@@ -188,16 +172,11 @@ fn an_ask_from_another_process_shows_under_a_driven_step_and_goes_once_answered(
     let run = env.wait_run_id();
     env.wait_step(&run, "wait", "running", 20);
     tmux.wait_for("the driven run's graph", |s| s.contains("wait"), 20);
-    let asker = Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-        .arg(env!("CARGO_BIN_EXE_baton"))
-        .args(["ask", "--prompt", "Flush the cache?", "--timeout", "2m"])
-        .env("BATON_DB", env.db())
+    let asker = env
+        .baton_as_nobody(&["ask", "--prompt", "Flush the cache?", "--timeout", "2m"])
         .env("BATON_RUN_ID", &run)
         .env("BATON_STEP_ID", "wait")
         .env("BATON_ATTEMPT", "1")
-        .current_dir(env.path())
-        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -207,13 +186,7 @@ fn an_ask_from_another_process_shows_under_a_driven_step_and_goes_once_answered(
         |s| s.contains("Flush the cache?"),
         20,
     );
-    let id = wait_until("the ask's id", secs(10), || {
-        let out = env.run(&["inbox", "--json"]);
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
-        v.as_array()?
-            .iter()
-            .find_map(|w| w["ask"].as_str().map(str::to_string))
-    });
+    let id = ask_id(&env);
     let ok = env.run(&["approve", &id, "--reason", "flush it"]);
     assert!(ok.status.success(), "{}", text(&ok.stderr));
     let out = wait_child(asker, 20);
@@ -231,4 +204,15 @@ fn an_ask_from_another_process_shows_under_a_driven_step_and_goes_once_answered(
     );
     std::fs::write(env.path().join("end"), "").unwrap();
     tmux.wait_for("the run's end", |s| s.contains("succeeded"), 30);
+}
+
+/// The id of the ask the inbox lists, once it does.
+fn ask_id(env: &Env) -> String {
+    wait_until("the ask's id", secs(10), || {
+        let out = env.run(&["inbox", "--json"]);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+        v.as_array()?
+            .iter()
+            .find_map(|w| w["ask"].as_str().map(str::to_string))
+    })
 }
