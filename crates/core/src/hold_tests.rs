@@ -54,10 +54,7 @@ fn a_held_step_takes_no_slot_and_starts_once_released() {
         ("alice", "change freeze")
     );
     assert!(a.actions.release && !a.actions.hold);
-    let fx = sim.input(Input::Command {
-        id: None,
-        command: release(&["a"]),
-    });
+    let fx = sim.input(command(release(&["a"])));
     assert_eq!(spawned(&fx), ["a"]);
     assert!(sim.core.steps[sim.idx("a")].hold.is_none());
     sim.exit("a", 0);
@@ -100,10 +97,7 @@ fn a_frozen_step_keeps_its_slot_and_its_timeout_waits() {
     // Frozen for an hour: the 10 s timeout does not fire.
     assert!(kills(&sim.tick_at(3_600_000)).is_empty());
     assert_eq!(sim.core.next_wakeup(), None);
-    let fx = sim.input(Input::Command {
-        id: None,
-        command: release(&["work"]),
-    });
+    let fx = sim.input(command(release(&["work"])));
     assert_eq!(freezes(&fx), [(w, false)]);
     assert_eq!(sim.core.run_state(), RunState::Running);
     // 6 s of its 10 were left: it times out 6 s after the release, not before.
@@ -168,13 +162,10 @@ fn a_cancel_ends_held_and_frozen_steps() {
     let mut sim = Sim::new(plan().step("a").step_needs("b", &["a"]).build(), cfg());
     sim.started("a");
     sim.cmd(hold(&[], None, true));
-    let fx = sim.input(Input::Command {
-        id: None,
-        command: Command::Cancel {
-            operator: "carol".into(),
-            reason: None,
-        },
-    });
+    let fx = sim.input(command(Command::Cancel {
+        operator: "carol".into(),
+        reason: None,
+    }));
     assert_eq!(kills(&fx), [sim.idx("a")]);
     assert_eq!(sim.state("b"), StepState::Cancelled);
     sim.finish("a", StepOutcome::Killed, vec![]);
@@ -211,13 +202,10 @@ fn exhausted_retries_hold_the_step_for_a_person() {
         "{items:?}"
     );
     // Retried: it runs again.
-    let fx = sim.input(Input::Command {
-        id: None,
-        command: Command::Retry {
-            step: "flaky".into(),
-            operator: "bob".into(),
-        },
-    });
+    let fx = sim.input(command(Command::Retry {
+        step: "flaky".into(),
+        operator: "bob".into(),
+    }));
     assert_eq!(spawned(&fx), ["flaky"]);
     sim.exit("flaky", 1);
     assert_eq!(sim.state("flaky"), StepState::Held);
@@ -307,13 +295,7 @@ fn a_resume_holds_a_frozen_local_step_again_instead_of_running_it() {
     let h = a.hold.as_ref().expect("held again");
     assert_eq!(h.by, "alice");
     assert!(!h.frozen && h.reason.contains("frozen when the engine stopped"));
-    let fx = again.handle(
-        Input::Command {
-            id: None,
-            command: release(&["a"]),
-        },
-        Timestamp(T0 + 6_000),
-    );
+    let fx = again.handle(command(release(&["a"])), Timestamp(T0 + 6_000));
     assert_eq!(spawned(&fx), ["a"]);
 }
 
@@ -358,13 +340,7 @@ fn a_resume_adopts_a_frozen_local_step_whose_group_outlived_the_engine() {
         Timestamp(T0 + 5_100),
     );
     assert!(fx.is_empty(), "{fx:?}");
-    let fx = again.handle(
-        Input::Command {
-            id: None,
-            command: release(&["a"]),
-        },
-        Timestamp(T0 + 6_000),
-    );
+    let fx = again.handle(command(release(&["a"])), Timestamp(T0 + 6_000));
     assert!(fx.iter().any(|e| matches!(
         e,
         Effect::Thaw {
@@ -399,13 +375,7 @@ fn a_resume_reattaches_a_frozen_job_born_frozen_and_a_release_then_thaws_it() {
     let mut again = Core::replay(p, cfg(), &events).expect("replay");
     let now = Timestamp(T0 + 5_000);
     let mut fx = again.resume("olivia", now);
-    fx.extend(again.handle(
-        Input::Command {
-            id: None,
-            command: release(&["a"]),
-        },
-        now,
-    ));
+    fx.extend(again.handle(command(release(&["a"])), now));
     let reattached: Vec<(&str, bool)> = fx
         .iter()
         .filter_map(|e| match e {
@@ -483,23 +453,14 @@ fn a_release_of_an_adopted_step_whose_tracing_was_refused_is_refused_and_it_stay
     // Traced on a later try: released, it is thawed.
     let mut traced = again.clone();
     traced.trace_refused(0, 1, None);
-    let fx = traced.handle(
-        Input::Command {
-            id: None,
-            command: release(&["a"]),
-        },
-        Timestamp(T0 + 7_000),
-    );
+    let fx = traced.handle(command(release(&["a"])), Timestamp(T0 + 7_000));
     assert_eq!(freezes(&fx), [(0, false)]);
     // A cancel stops it as any running step.
     let fx = again.handle(
-        Input::Command {
-            id: None,
-            command: Command::Cancel {
-                operator: "bob".into(),
-                reason: None,
-            },
-        },
+        command(Command::Cancel {
+            operator: "bob".into(),
+            reason: None,
+        }),
         Timestamp(T0 + 8_000),
     );
     assert!(
@@ -529,13 +490,7 @@ fn a_thaw_refused_by_tracing_holds_the_adopted_step_again() {
     let mut again = Core::replay(p, cfg(), &events).expect("replay");
     assert!(again.adopt_frozen(0, 1, 1000));
     let _ = again.resume("olivia", Timestamp(T0 + 5_000));
-    let fx = again.handle(
-        Input::Command {
-            id: None,
-            command: release(&["a"]),
-        },
-        Timestamp(T0 + 6_000),
-    );
+    let fx = again.handle(command(release(&["a"])), Timestamp(T0 + 6_000));
     assert_eq!(freezes(&fx), [(0, false)]);
     let refused = |attempt| Input::ThawRefused {
         step: 0,
@@ -654,4 +609,9 @@ fn a_run_wide_release_lets_the_traced_steps_run_and_keeps_the_untraced_frozen() 
     assert!(sim.core.steps[1].hold.is_none());
     assert_eq!(code(&sim.cmd(release(&[]))), "trace_refused");
     assert!(freezes(&sim.last).is_empty());
+}
+
+/// A command as the console or the CLI hands it to the core, with no id to answer.
+fn command(command: Command) -> Input {
+    Input::Command { id: None, command }
 }
