@@ -430,8 +430,8 @@ mod tests {
         // Its environment is readable once its exec is through.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         let ready = || {
-            std::fs::read(format!("/proc/{pid}/environ"))
-                .is_ok_and(|e| e.split(|b| *b == 0).any(|kv| kv == b"BATON_RUN_ID=run1"))
+            baton_procs::environ(pid)
+                .is_some_and(|e| e.split(|b| *b == 0).any(|kv| kv == b"BATON_RUN_ID=run1"))
         };
         while !ready() && std::time::Instant::now() < deadline {
             std::thread::sleep(std::time::Duration::from_millis(10));
