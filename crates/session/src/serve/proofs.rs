@@ -125,20 +125,30 @@ fn check(
     Ok(())
 }
 
-/// A row this serve does not go by: refused on record once, and why in the log.
+/// A row this serve does not go by: refused on record once, and why in the log. Marked
+/// refused only once on record: a refusal the store could not take (busy) is recorded
+/// at a later pass, not lost.
 fn refuse(store: &mut Store, state: &mut ServeState, row: &PauseRow, operator: &str, why: &str) {
-    if !state.refuse_once(row) {
+    if state.refused_already(row) {
         return;
     }
-    crate::stdio::errln!(
-        "serve: refused the {} of {}#{} asked as {:?}: {why}",
-        row.verb(),
-        row.file,
-        row.index,
-        row.by
-    );
-    if let Err(e) = store.refuse_pause(row, operator, why) {
-        crate::stdio::errln!("serve: cannot record the refusal: {e}");
+    match store.refuse_pause(row, operator, why) {
+        Ok(()) => {
+            state.refuse_once(row);
+            crate::stdio::errln!(
+                "serve: refused the {} of {}#{} asked as {:?}: {why}",
+                row.verb(),
+                row.file,
+                row.index,
+                row.by
+            );
+        }
+        Err(e) => crate::stdio::errln!(
+            "serve: cannot record the refusal of the {} of {}#{} ({e}); tried again at the next pass",
+            row.verb(),
+            row.file,
+            row.index
+        ),
     }
 }
 
@@ -247,16 +257,21 @@ pub(super) fn report_missing(
     own: Timestamp,
     operator: &str,
 ) {
-    if !state.report_once(file, index, own) {
+    if state.reported_already(file, index, own) {
         return;
     }
+    // Marked reported only once on record, so that a busy store loses no report.
+    if let Err(e) = store.report_missing_slots(file, index, own, operator) {
+        crate::stdio::errln!(
+            "serve: cannot record the missing slots of {file}#{index} ({e}); tried again at the next pass"
+        );
+        return;
+    }
+    state.report_once(file, index, own);
     crate::stdio::errln!(
         "serve: slot rows of {file}#{index} up to {} are missing from the store; not fired again",
         own.to_rfc3339()
     );
-    if let Err(e) = store.report_missing_slots(file, index, own, operator) {
-        crate::stdio::errln!("serve: cannot record the missing slots: {e}");
-    }
     if let Err(e) = state.save() {
         crate::stdio::errln!("serve: cannot keep what it reported: {e}");
     }

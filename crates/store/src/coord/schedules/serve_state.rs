@@ -105,6 +105,14 @@ impl ServeState {
         *c = (*c).max(slot.0);
     }
 
+    /// Whether the missing slot rows up to `through` were reported already.
+    pub fn reported_already(&self, file: &str, index: u32, through: Timestamp) -> bool {
+        self.kept
+            .reported
+            .get(&key(file, index))
+            .is_some_and(|r| *r >= through.0)
+    }
+
     /// Whether the missing slot rows up to `through` were reported already; marks them so.
     pub fn report_once(&mut self, file: &str, index: u32, through: Timestamp) -> bool {
         let r = self
