@@ -8,3 +8,4 @@ mod slurm;
 mod ssh;
 mod ssh_freeze;
 mod ssh_leftovers;
+mod ssh_stall;

@@ -102,7 +102,12 @@ impl Core {
             b
         };
         let budget = self.killed_by_budget();
-        if self.cancel_requested || self.stopped_by_fail_fast(i) || budget.is_some() {
+        // A step that exited 0 did its work, whatever stop was asked meanwhile: one that
+        // never reached it (a stalled connection to its host) must not record it as
+        // stopped (issue 55 point 2).
+        let did_its_work = matches!(outcome, StepOutcome::Exited { exit_code: 0 });
+        let stopping = self.cancel_requested || self.stopped_by_fail_fast(i) || budget.is_some();
+        if stopping && !did_its_work {
             let why = if self.cancel_requested {
                 "the run was cancelled"
             } else {
@@ -121,7 +126,7 @@ impl Core {
             self.succeed(i, Some(format!("stopped by baton: {why}")), now, fx);
             return;
         }
-        if self.decided.is_some() {
+        if self.decided.is_some() && !did_its_work {
             let b =
                 with_context(self.step_error(i, ErrorKind::Timeout, "killed: the run timed out"))
                     .retryable(false);
@@ -187,6 +192,17 @@ impl Core {
             ),
             StepOutcome::Lost { reason } => (ErrorKind::Interrupted, reason.clone()),
         };
+        // Its fate unknown (host gone, job lost), a step that must not run twice is not
+        // run again by its retry: it waits for a person, as one interrupted by a crash.
+        if matches!(outcome, StepOutcome::Lost { .. }) && !step.idempotent {
+            let why = format!(
+                "{msg}; not run again by its retry (idempotent = false): `baton mark` it once you know what happened, or `baton retry` it"
+            );
+            let b = with_context(self.step_error(i, kind, why.clone())).retryable(false);
+            self.record(b, Cause::Attempt, false, now, fx);
+            self.set(i, StepState::Interrupted, Some(why), now, fx);
+            return;
+        }
         let retryable = matches!(
             kind,
             ErrorKind::ExitNonzero

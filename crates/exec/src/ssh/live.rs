@@ -6,13 +6,12 @@
 //! `COLLECT`), as after a restart of the engine.
 use super::frame::{self, Frame};
 use super::script::{self, Collected, HostProblem};
-use super::{CLI_DEADLINE, SshAttempt, SshExecutor};
+use super::{CLI_DEADLINE, SshAttempt, SshExecutor, Stopping};
 use crate::log_copy::LogCopy;
 use crate::stream::MaskingSplitter;
 use std::process::Stdio;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout};
-use tokio::time::Instant;
 
 /// The most of the results (after the boundary) kept: two files of `OUTPUT_MAX` and
 /// their headers.
@@ -150,8 +149,7 @@ impl SshAttempt {
         &self,
         mut live: Live,
         copy: &mut LogCopy,
-        asked: &mut bool,
-        hard_at: &mut Option<Instant>,
+        st: &mut Stopping,
     ) -> Result<Option<Collected>, HostProblem> {
         let mut splitter = MaskingSplitter::new(self.masker.clone());
         let mut results = Vec::new();
@@ -177,7 +175,7 @@ impl SshAttempt {
                         }
                     }
                 },
-                due = self.stop_due(*asked, *hard_at) => self.stop(due, asked, hard_at).await,
+                due = self.stop_due(st) => self.stop(due, st).await,
             }
         }
         if !live.frame.found() {

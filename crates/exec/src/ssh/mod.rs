@@ -18,7 +18,7 @@ use super::stream::{MaskingSplitter, TailHandle};
 use super::{ExecError, Finished};
 use baton_model::StepOutcome;
 use baton_workflow::SshOptions;
-use script::HostProblem;
+use script::{HostProblem, Signalled};
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::Arc;
@@ -30,8 +30,74 @@ use tokio::time::Instant;
 pub(super) const CLI_DEADLINE: Duration = Duration::from_secs(60);
 /// How long a host may stay unreachable while an attempt runs there before it is lost.
 const UNREACHABLE_FOR: Duration = Duration::from_secs(300);
+/// How long a stop may wait on the shared connection before it is sent again over a
+/// connection of its own: a stalled shared connection must not carry a timeout or a
+/// cancel late (issue 55 point 2).
+const SHARED_STOP_DEADLINE: Duration = Duration::from_secs(3);
+/// How long that connection of its own may take to connect and answer.
+const FRESH_STOP_DEADLINE: Duration = Duration::from_secs(20);
+/// How soon a stop that reached no one is sent again.
+const STOP_AGAIN: Duration = Duration::from_secs(2);
 /// How long an idle shared connection stays open.
 const PERSIST: &str = "ControlPersist=120";
+
+/// Which connection a remote command takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Via {
+    /// The host's shared connection (`ControlMaster`), made if there is none.
+    Shared,
+    /// A connection of its own, for a stop the shared one did not carry in time.
+    Fresh,
+}
+
+/// Where a stop of an attempt stands: asked (TERM sent or tried), when the hard stop is
+/// due (or the next try of one that reached no one), and whether a signal reached the
+/// step's group before it ended: only then is the attempt recorded as stopped.
+#[derive(Debug, Default)]
+pub(super) struct Stopping {
+    asked: bool,
+    hard_at: Option<Instant>,
+    reached: bool,
+}
+
+impl Stopping {
+    /// Takes in what a signal did: one that reached no one (no answer, or no group to
+    /// signal yet) is tried again hard after `STOP_AGAIN`, unless the attempt ended.
+    fn note(&mut self, sent: &Result<Signalled, HostProblem>, hard: bool) {
+        match sent {
+            Ok(Signalled::Sent) => self.reached = true,
+            Ok(Signalled::Ended) => self.hard_at = None,
+            Ok(Signalled::Neither) | Err(_) if hard => {
+                self.hard_at = Some(Instant::now() + STOP_AGAIN);
+            }
+            Ok(Signalled::Neither) | Err(_) => {}
+        }
+    }
+}
+
+/// What an attempt is recorded as: the host's own exit when there is one and no stop
+/// reached the step first, the stop's outcome when one did, and "outcome unknown"
+/// (`Lost`) when neither can be had: never `cancelled` or `timeout` for a step that
+/// ran to its end on a host the stop did not reach (issue 55 point 2).
+fn fate(
+    stopped: Option<StepOutcome>,
+    exit: Result<Option<i32>, String>,
+    host: &str,
+    dir: &str,
+) -> StepOutcome {
+    match (stopped, exit) {
+        (Some(k), _) => k,
+        (None, Ok(Some(code))) => StepOutcome::Exited { exit_code: code },
+        (None, Ok(None)) => StepOutcome::Lost {
+            reason: format!(
+                "outcome unknown: the step on host {host} ended without an exit code (its wrapper was killed, or the host restarted); its files are in {dir} there"
+            ),
+        },
+        (None, Err(why)) => StepOutcome::Lost {
+            reason: format!("outcome unknown: cannot follow the step on host {host}: {why}"),
+        },
+    }
+}
 
 /// One `[executors.NAME]` of `type = "ssh"`, for one run.
 #[derive(Debug)]
@@ -82,6 +148,12 @@ impl SshExecutor {
 
     /// `ssh`'s arguments before the remote command: options, then `--` and the host.
     fn ssh_args(&self) -> Vec<String> {
+        self.ssh_args_via(Via::Shared)
+    }
+
+    /// [`Self::ssh_args`] over the shared connection, or over a connection of its own
+    /// (no control socket: a stalled shared connection cannot hold it up).
+    fn ssh_args_via(&self, via: Via) -> Vec<String> {
         let mut a = Vec::new();
         if let Some(f) = &self.opts.ssh_config {
             a.push("-F".to_string());
@@ -95,7 +167,12 @@ impl SshExecutor {
             a.push("-o".into());
             a.push(o.into());
         }
-        if let Some(dir) = control_dir() {
+        if via == Via::Fresh {
+            for o in ["ControlMaster=no", "ControlPath=none", "ConnectTimeout=10"] {
+                a.push("-o".into());
+                a.push(o.into());
+            }
+        } else if let Some(dir) = control_dir() {
             for o in [
                 "ControlMaster=auto".to_string(),
                 format!("ControlPath={}/%C", dir.display()),
@@ -112,8 +189,12 @@ impl SshExecutor {
     }
 
     fn command(&self, script: &str, args: &[&str]) -> tokio::process::Command {
+        self.command_via(script, args, Via::Shared)
+    }
+
+    fn command_via(&self, script: &str, args: &[&str], via: Via) -> tokio::process::Command {
         let mut cmd = tokio::process::Command::new("ssh");
-        cmd.args(self.ssh_args())
+        cmd.args(self.ssh_args_via(via))
             .arg(script::remote(script, args))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -129,7 +210,19 @@ impl SshExecutor {
         args: &[&str],
         stdin: Option<&[u8]>,
     ) -> Result<Vec<u8>, HostProblem> {
-        let mut cmd = self.command(script, args);
+        self.call_via(script, args, stdin, (Via::Shared, CLI_DEADLINE))
+            .await
+    }
+
+    /// [`Self::call`] over the shared connection or one of its own, within `deadline`.
+    async fn call_via(
+        &self,
+        script: &str,
+        args: &[&str],
+        stdin: Option<&[u8]>,
+        (via, deadline): (Via, Duration),
+    ) -> Result<Vec<u8>, HostProblem> {
+        let mut cmd = self.command_via(script, args, via);
         if stdin.is_some() {
             cmd.stdin(Stdio::piped());
         }
@@ -155,11 +248,11 @@ impl SshExecutor {
                 ))
             }
         };
-        tokio::time::timeout(CLI_DEADLINE, run)
+        tokio::time::timeout(deadline, run)
             .await
             .unwrap_or_else(|_| {
                 Err(HostProblem::Unreachable(format!(
-                    "no answer within {CLI_DEADLINE:?}"
+                    "no answer within {deadline:?}"
                 )))
             })
     }
@@ -238,13 +331,24 @@ impl SshExecutor {
         }
     }
 
-    /// Signal an attempt's process group with each of `signals`, in order (best
-    /// effort; nothing once it has ended). The names are baton's own (`TERM`, `STOP`…),
-    /// passed as arguments, never as shell code.
-    async fn signal(&self, dir: &str, signals: &[&str]) {
+    /// Signal an attempt's process group with each of `signals`, in order (nothing
+    /// once it has ended). The names are baton's own (`TERM`, `STOP`…), passed as
+    /// arguments, never as shell code. Over the shared connection first; one that does
+    /// not answer within `SHARED_STOP_DEADLINE` (stalled: its sshd stopped, a network
+    /// gone silent) is passed over for a connection of its own. `Err`: neither
+    /// reached the host.
+    async fn signal(&self, dir: &str, signals: &[&str]) -> Result<Signalled, HostProblem> {
         let mut args = vec![dir];
         args.extend_from_slice(signals);
-        let _ = self.call(script::SIGNAL, &args, None).await;
+        let shared = (Via::Shared, SHARED_STOP_DEADLINE);
+        match self.call_via(script::SIGNAL, &args, None, shared).await {
+            Ok(out) => Ok(script::parse_signalled(&out)),
+            Err(_) => {
+                let fresh = (Via::Fresh, FRESH_STOP_DEADLINE);
+                let out = self.call_via(script::SIGNAL, &args, None, fresh).await?;
+                Ok(script::parse_signalled(&out))
+            }
+        }
     }
 
     /// The same executor, for a task of the attempt's own (its freezer).
@@ -326,7 +430,8 @@ async fn freeze_on_host(
         }
         let want = cancel.wants_frozen();
         if applied != Some(want) {
-            exec.signal(&dir, &[if want { "STOP" } else { "CONT" }])
+            let _ = exec
+                .signal(&dir, &[if want { "STOP" } else { "CONT" }])
                 .await;
             applied = Some(want);
             continue;
@@ -389,8 +494,7 @@ impl SshAttempt {
             self.copied,
             self.tail.clone(),
         );
-        let mut hard_at: Option<Instant> = None;
-        let mut asked = false;
+        let mut stopping = Stopping::default();
         let mut unreachable_since: Option<Instant> = None;
         let mut lost: Option<String> = None;
         let mut live = self.live.take();
@@ -405,7 +509,7 @@ impl SshAttempt {
         ));
         loop {
             let followed = match live.take() {
-                Some(l) => match self.stream(*l, &mut copy, &mut asked, &mut hard_at).await {
+                Some(l) => match self.stream(*l, &mut copy, &mut stopping).await {
                     Ok(Some(c)) => {
                         in_band = Some(c);
                         break;
@@ -417,7 +521,7 @@ impl SshAttempt {
                     }
                     Err(p) => Err(p),
                 },
-                None => self.follow(&mut copy, &mut asked, &mut hard_at).await,
+                None => self.follow(&mut copy, &mut stopping).await,
             };
             match followed {
                 Ok(()) => break,
@@ -437,7 +541,12 @@ impl SshAttempt {
             }
         }
         freezer.abort();
-        let killed = self.cancel.requested().map(|(r, _)| r.outcome());
+        // Stopped only if a stop reached the step's group before it ended.
+        let stopped = self
+            .cancel
+            .requested()
+            .filter(|_| stopping.reached)
+            .map(|(r, _)| r.outcome());
         let collected = match (&lost, in_band) {
             (None, Some(c)) => Ok(c),
             (None, None) => self
@@ -453,27 +562,11 @@ impl SshAttempt {
             (Some(why), _) => Err(why.clone()),
         };
         let mut output_errors = Vec::new();
+        let host = &self.exec.opts.host;
         let (outcome, c) = match collected {
-            Ok(c) => {
-                let outcome = match (killed, c.exit_code) {
-                    (Some(k), _) => k,
-                    (None, Some(code)) => StepOutcome::Exited { exit_code: code },
-                    (None, None) => StepOutcome::Lost {
-                        reason: format!(
-                            "the step on host {} ended without an exit code (its wrapper was killed, or the host restarted); its files are in {} there",
-                            self.exec.opts.host, self.dir
-                        ),
-                    },
-                };
-                (outcome, c)
-            }
+            Ok(c) => (fate(stopped, Ok(c.exit_code), host, &self.dir), c),
             Err(why) => (
-                killed.unwrap_or(StepOutcome::Lost {
-                    reason: format!(
-                        "cannot follow the step on host {}: {why}",
-                        self.exec.opts.host
-                    ),
-                }),
+                fate(stopped, Err(why), host, &self.dir),
                 script::Collected::default(),
             ),
         };
@@ -498,10 +591,11 @@ impl SshAttempt {
 
     /// The next step of a stop: asked (`false`: a request to look at), or its grace
     /// over (`true`). Never, once asked and killed hard.
-    async fn stop_due(&self, asked: bool, hard_at: Option<Instant>) -> bool {
+    async fn stop_due(&self, st: &Stopping) -> bool {
         let notified = self.cancel.notified();
+        let hard_at = st.hard_at;
         tokio::select! {
-            _ = notified, if !asked => false,
+            _ = notified, if !st.asked => false,
             _ = tokio::time::sleep_until(hard_at.unwrap_or_else(Instant::now)), if hard_at.is_some() => true,
             else => std::future::pending().await,
         }
@@ -510,24 +604,21 @@ impl SshAttempt {
     /// Acts on [`Self::stop_due`]: TERM (and CONT: a frozen group acts on its TERM
     /// once it runs again) to the step's group when a stop is asked, KILL after its
     /// grace.
-    async fn stop(&self, hard: bool, asked: &mut bool, hard_at: &mut Option<Instant>) {
+    async fn stop(&self, hard: bool, st: &mut Stopping) {
         if hard {
-            *hard_at = None;
-            self.exec.signal(&self.dir, &["KILL"]).await;
+            st.hard_at = None;
+            let sent = self.exec.signal(&self.dir, &["KILL"]).await;
+            st.note(&sent, true);
         } else if let Some((_, grace)) = self.cancel.requested() {
-            *asked = true;
-            self.exec.signal(&self.dir, &["TERM", "CONT"]).await;
-            *hard_at = Some(Instant::now() + grace);
+            st.asked = true;
+            let sent = self.exec.signal(&self.dir, &["TERM", "CONT"]).await;
+            st.hard_at = Some(Instant::now() + grace);
+            st.note(&sent, false);
         }
     }
 
     /// One `ssh … tail` of the output, to its end, acting on kill requests meanwhile.
-    async fn follow(
-        &self,
-        copy: &mut LogCopy,
-        asked: &mut bool,
-        hard_at: &mut Option<Instant>,
-    ) -> Result<(), HostProblem> {
+    async fn follow(&self, copy: &mut LogCopy, st: &mut Stopping) -> Result<(), HostProblem> {
         let mut cmd = self.exec.command(script::FOLLOW, &[&self.dir]);
         let mut child = cmd
             .spawn()
@@ -553,7 +644,7 @@ impl SshAttempt {
                         copy.write(&bytes);
                     },
                 },
-                due = self.stop_due(*asked, *hard_at) => self.stop(due, asked, hard_at).await,
+                due = self.stop_due(st) => self.stop(due, st).await,
             }
         }
         if let Some(bytes) = splitter.finish() {
@@ -572,5 +663,55 @@ impl SshAttempt {
                 &String::from_utf8_lossy(&stderr),
             ))
         }
+    }
+}
+
+#[cfg(test)]
+mod stop_tests {
+    use super::*;
+
+    #[test]
+    fn an_attempt_is_recorded_stopped_only_when_a_stop_reached_it() {
+        let (h, d) = ("h", "w/r/s.1");
+        let timed_out = Some(StepOutcome::TimedOut);
+        assert_eq!(
+            fate(timed_out.clone(), Ok(Some(0)), h, d),
+            StepOutcome::TimedOut
+        );
+        assert_eq!(
+            fate(None, Ok(Some(0)), h, d),
+            StepOutcome::Exited { exit_code: 0 },
+            "a stop that reached no one leaves the host's exit"
+        );
+        for unknown in [
+            fate(None, Ok(None), h, d),
+            fate(None, Err("gone".into()), h, d),
+        ] {
+            let StepOutcome::Lost { reason } = unknown else {
+                panic!("{unknown:?}")
+            };
+            assert!(reason.starts_with("outcome unknown"), "{reason}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stop_that_reached_no_one_is_sent_again_until_it_does_or_the_step_ended() {
+        let mut st = Stopping::default();
+        st.note(&Err(HostProblem::Unreachable("stalled".into())), true);
+        assert!(!st.reached && st.hard_at.is_some(), "tried again: {st:?}");
+        st.note(&Ok(Signalled::Neither), true);
+        assert!(!st.reached && st.hard_at.is_some(), "{st:?}");
+        st.note(&Ok(Signalled::Ended), true);
+        assert!(!st.reached && st.hard_at.is_none(), "ended: {st:?}");
+        let mut st = Stopping::default();
+        st.note(&Ok(Signalled::Sent), true);
+        assert!(st.reached && st.hard_at.is_none(), "{st:?}");
+    }
+
+    #[test]
+    fn the_signal_scripts_answer_is_read() {
+        assert_eq!(script::parse_signalled(b"sent\n"), Signalled::Sent);
+        assert_eq!(script::parse_signalled(b"ended\n"), Signalled::Ended);
+        assert_eq!(script::parse_signalled(b""), Signalled::Neither);
     }
 }

@@ -182,13 +182,36 @@ exit 0"#;
 /// has ended (its group id may belong to someone else by now). The group id is the
 /// step's pid, recorded as the process starts, used only if it is a number: until the
 /// step has made its session (a moment), the group is the process, signalled alone.
+/// Prints `sent` when a signal reached it, `ended` when the attempt had ended
+/// ([`Signalled`]): a stop is on record only as what reached the host.
 pub const SIGNAL: &str = r#"d=$1
 shift
-[ -s "$d/exitcode" ] && exit 0
+[ -s "$d/exitcode" ] && { echo ended; exit 0; }
 pg=$(cat "$d/pgid" 2>/dev/null) || exit 0
 case $pg in ''|*[!0-9]*) exit 0 ;; esac
-for s do kill -s "$s" -- "-$pg" 2>/dev/null || kill -s "$s" "$pg" 2>/dev/null; done
+r=
+for s do kill -s "$s" -- "-$pg" 2>/dev/null || kill -s "$s" "$pg" 2>/dev/null && r=sent; done
+[ -n "$r" ] && echo sent
 exit 0"#;
+
+/// What `SIGNAL` said it did: the group was signalled, the attempt had already ended
+/// (its exit code is written), or neither (no group yet, or it was gone before its
+/// exit code was written: ask again).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signalled {
+    Sent,
+    Ended,
+    Neither,
+}
+
+/// Reads `SIGNAL`'s answer.
+pub fn parse_signalled(out: &[u8]) -> Signalled {
+    match String::from_utf8_lossy(out).lines().next().map(str::trim) {
+        Some("sent") => Signalled::Sent,
+        Some("ended") => Signalled::Ended,
+        _ => Signalled::Neither,
+    }
+}
 
 /// Signals a process group by its id alone (an attempt adopted on resume and no
 /// longer wanted), only if its leader is a baton step's (its environment says so).
