@@ -717,6 +717,7 @@ impl Core {
                 s.timed_out = false;
                 s.duration_ms = None;
                 s.kill_sent = false;
+                s.reattached = false;
                 s.timeout_kill = false;
                 s.pgid = None;
                 s.job = None;

@@ -265,6 +265,10 @@ struct StepRt {
     reused: Option<Box<(String, u32)>>,
     /// Decision-side only (not in events): a Kill was sent, and why.
     kill_sent: bool,
+    /// Decision-side only: this engine re-attached to the attempt (resume, adoption),
+    /// so its executor timed only the part since then (`on_exit` reads its life from
+    /// the record instead).
+    reattached: bool,
     /// A store-wide pool's slot for the next attempt (decision-side, not in events:
     /// the attempt's `running` event is the decision on record).
     slot: SlotRt,
@@ -466,6 +470,7 @@ impl StepRt {
             cached_from: None,
             reused: None,
             kill_sent: false,
+            reattached: false,
             slot: SlotRt::Idle,
             slot_wait: None,
             timeout_kill: false,

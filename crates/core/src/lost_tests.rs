@@ -66,3 +66,46 @@ fn a_step_that_exited_0_after_a_cancel_that_never_reached_it_succeeded() {
     sim.finish("other", StepOutcome::Killed, vec![]);
     assert_eq!(sim.state("other"), StepState::Cancelled);
 }
+
+/// Issue 55 point 7: a re-attached attempt's duration is its life from its recorded
+/// start, not the part its new executor handle timed; one not re-attached keeps what
+/// its executor measured.
+#[test]
+fn a_reattached_attempts_duration_runs_from_its_recorded_start() {
+    let p = plan().step("a").step("b").build();
+    let mut sim = Sim::new(p.clone(), cfg());
+    for (id, job) in [("a", "4242"), ("b", "4343")] {
+        let step = sim.idx(id);
+        sim.input(Input::JobStarted {
+            step,
+            attempt: 1,
+            executor: "box".into(),
+            job_id: job.into(),
+        });
+    }
+    let events = sim.core.events().to_vec();
+    let mut again = Core::replay(p, cfg(), &events).expect("replay");
+    let fx = again.resume("olivia", Timestamp(T0 + 5_000));
+    assert!(fx.iter().any(|e| matches!(e, Effect::Reattach { .. })));
+    let exit = |step| {
+        Input::StepExited(StepExit {
+            step,
+            attempt: 1,
+            outcome: StepOutcome::Exited { exit_code: 0 },
+            // What the new handle timed: the moments since the re-attach.
+            duration_ms: 9,
+            outputs: vec![],
+            usage: Usage::default(),
+            stderr_tail: String::new(),
+        })
+    };
+    again.handle(exit(0), Timestamp(T0 + 6_000));
+    let v = again.view(Timestamp(T0 + 6_000));
+    assert_eq!(v.steps[0].duration_ms, Some(6_000), "from its start at T0");
+    // A step that ran its whole attempt under this engine keeps its executor's figure.
+    let p = plan().step("c").build();
+    let mut sim = Sim::new(p, cfg());
+    sim.finish("c", StepOutcome::Exited { exit_code: 0 }, vec![]);
+    let v = sim.core.view(Timestamp(sim.now));
+    assert_eq!(v.steps[0].duration_ms, Some(10));
+}

@@ -241,6 +241,8 @@ fn after_kill_9_a_frozen_local_step_stays_frozen_and_is_adopted() {
     let wf = env.workflow("counter.toml", COUNTER);
     let mut engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
     let run = env.wait_run_id();
+    wait_until("the step to count", secs(30), || progress(env.path()) >= 1);
+    let counting = std::time::Instant::now();
     wait_until("the step to count", secs(30), || progress(env.path()) >= 5);
     ok(&env.run(&["hold", &run, "count", "--reason", "over a crash"]));
     let mut pids = stopped_group(&run, 2);
@@ -269,6 +271,7 @@ fn after_kill_9_a_frozen_local_step_stays_frozen_and_is_adopted() {
     assert_eq!(hold["by"], by, "{show:#}");
     assert_eq!(step_field(&show, "count", "attempts"), 1, "not run again");
     ok(&env.run(&["release", &run, "count", "--reason", "go"]));
+    let lived = counting.elapsed();
     wait_until("the count to go on", secs(30), || {
         progress(env.path()) > counted
     });
@@ -285,6 +288,15 @@ fn after_kill_9_a_frozen_local_step_stays_frozen_and_is_adopted() {
         step_field(&show, "count", "exit_code"),
         0,
         "its exit on record"
+    );
+    // Its duration is its whole life, frozen time and the crash included, not the part
+    // since the adoption (issue 55 point 7).
+    let duration = step_field(&show, "count", "duration_ms")
+        .as_u64()
+        .unwrap_or(0);
+    assert!(
+        u128::from(duration) >= lived.as_millis(),
+        "lasted {duration} ms, but ran at least {lived:?}"
     );
     let log = step_field(&show, "count", "log_path");
     let log = std::fs::read_to_string(log.as_str().unwrap()).unwrap();

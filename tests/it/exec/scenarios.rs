@@ -292,6 +292,21 @@ fn waiting_steps(r: &Remote, env: &Env, name: &str, ended: bool) -> PathBuf {
 /// After the engine died, `go` lets the jobs end and `resume` follows them to their
 /// end: each job started once, `job`'s whole log with each line once.
 fn resume_follows(r: &Remote, env: &Env, id: &str, steps: &[&str]) -> serde_json::Value {
+    let mtime = |f: &str| {
+        std::fs::metadata(env.path().join(f))
+            .and_then(|m| m.modified())
+            .expect("the file's time")
+    };
+    // Long enough that a duration counted from the re-attach would show (issue 55
+    // point 7): each job has run 2 s before it may end.
+    let marks = ["marks", "marks2"];
+    wait_until("each job to have run 2 s", secs(30), || {
+        marks.iter().take(steps.len()).all(|m| {
+            mtime(m)
+                .elapsed()
+                .is_ok_and(|d| d >= std::time::Duration::from_secs(2))
+        })
+    });
     std::fs::write(env.path().join("go"), "").unwrap();
     // A job not followed would leave the step waiting for a `mark`: a deadline, not a hang.
     let out = wait_child(r.spawn(env, &["resume", id]), 120);
@@ -314,7 +329,21 @@ fn resume_follows(r: &Remote, env: &Env, id: &str, steps: &[&str]) -> serde_json
         assert_eq!(step_field(&show, step, "jobs")[0]["executor"], r.name);
     }
     assert_eq!(step_field(&show, "job", "outputs")["done"], "yes");
-    for marks in ["marks", "marks2"].iter().take(steps.len()) {
+    // Each step's duration is its life, from its start (its mark) to past `go`, not
+    // the moments since this engine re-attached to it (issue 55 point 7).
+    for (step, marks) in steps.iter().zip(marks) {
+        let lived = mtime("go")
+            .duration_since(mtime(marks))
+            .unwrap_or_default()
+            .as_millis();
+        let duration = step_field(&show, step, "duration_ms").as_u64().unwrap_or(0);
+        assert!(
+            u128::from(duration) >= lived,
+            "{}: {step} lasted {duration} ms, but ran from its start to `go` ({lived} ms)",
+            r.what
+        );
+    }
+    for marks in marks.iter().take(steps.len()) {
         let started = std::fs::read_to_string(env.path().join(marks)).unwrap_or_default();
         assert_eq!(
             started.lines().count(),

@@ -7,6 +7,20 @@ const CUT_OUTPUT: &str = "cut_output";
 const CUT_AT: &str = "1 MiB (1048576 bytes)";
 
 impl Core {
+    /// An attempt's run time: its executor's, unless this engine re-attached to it
+    /// (its executor then timed only the part since); then from its recorded start,
+    /// frozen time included as for any attempt (issue 55 point 7).
+    fn attempt_life(&self, i: usize, measured: u64, now: Timestamp) -> u64 {
+        let s = &self.steps[i];
+        match s.started_at {
+            Some(start) if s.reattached => {
+                let life = u64::try_from(now.millis().saturating_sub(start.millis())).unwrap_or(0);
+                measured.max(life)
+            }
+            _ => measured,
+        }
+    }
+
     pub(super) fn on_exit(&mut self, exit: StepExit, now: Timestamp, fx: &mut Fx) {
         let StepExit {
             step: i,
@@ -34,6 +48,7 @@ impl Core {
             },
             o => o,
         };
+        let duration_ms = self.attempt_life(i, duration_ms, now);
         let plan = Arc::clone(&self.plan);
         let step = &plan.steps[i];
         let raw: BTreeMap<&str, &str> = outputs

@@ -155,6 +155,7 @@ impl Core {
         let spec = self.spec(i, attempt, action, env);
         let s = &mut self.steps[i];
         s.kill_sent = false;
+        s.reattached = true;
         s.timeout_kill = false;
         // The step's timeout still counts from its start; an overdue one fires at once.
         if let Some(t) = s.timeout_at {
