@@ -1,6 +1,7 @@
 //! Executors against real processes: shell, kill, services, Slurm, SSH, batch schedulers.
 mod batch;
 mod kill;
+mod lost;
 mod scenarios;
 mod services;
 mod shell;
