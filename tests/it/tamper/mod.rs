@@ -6,6 +6,7 @@ mod group_oracle;
 mod group_schedules;
 mod identity;
 mod leaks;
+mod policy;
 mod run_alone;
 mod secrets;
 mod security;

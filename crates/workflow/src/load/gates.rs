@@ -228,6 +228,30 @@ impl Loader<'_, '_> {
         (revise, rounds)
     }
 
+    /// An approving rule of a tool step that tests a tool parameter (text the tool's
+    /// `run` gets) with `starts_with`, `contains` or `ends_with`: a warning at the
+    /// parameter, for `git status && touch x` starts with `git status`.
+    pub(super) fn warn_text_tests(
+        &mut self,
+        condition: &crate::condition::Condition,
+        written: (&str, &Span),
+        what: &str,
+    ) {
+        let at = self.placer(written);
+        for (f, key, place) in condition.text_tests_of_with() {
+            let name = f.name();
+            self.r.warn(
+                &at(&place),
+                format!(
+                    "{what} approves by `{name}(with.{key}, …)`: a test of the text of a tool parameter is fooled by shell (`git status && touch x` starts with `git status`)"
+                ),
+                format!(
+                    "match the command's words instead: argv(with.{key}) == 'git status' (exact, no shell operator), {name}(argv(with.{key}), …), or is_simple(with.{key}) && …"
+                ),
+            );
+        }
+    }
+
     /// `auto = [{ if = "…", decide = "approve" | "reject", reason = "…" }]`. A signed
     /// gate is approved only by signatures, and a rule cannot give a required input:
     /// either is an error at the rule's `decide`.

@@ -184,7 +184,14 @@ impl Loader<'_, '_> {
                     None => Template::literal(format!("Approve step {}?", ids[i])),
                 };
                 let inputs = self.input_templates(g, &site, &mut refs);
-                let with_keys: Vec<&str> = with.keys().map(String::as_str).collect();
+                // A step whose tool is not declared (said once, at its `uses`): its
+                // rules read the `with` as written, not a second error per name.
+                let with_keys: Vec<&str> = match (&tool, &s.with) {
+                    (None, Some((given, _))) if s.uses.is_some() => {
+                        given.iter().map(|e| e.key).collect()
+                    }
+                    _ => with.keys().map(String::as_str).collect(),
+                };
                 let auto = g
                     .auto
                     .iter()
@@ -202,6 +209,11 @@ impl Loader<'_, '_> {
                             Some(&with_keys),
                             &mut refs,
                         )?;
+                        if r.decide == AutoDecide::Approve
+                            && matches!(action, Action::Tool { .. })
+                        {
+                            self.warn_text_tests(&condition, (*text, span), &what);
+                        }
                         Some(AutoRule {
                             condition,
                             decide: r.decide,
