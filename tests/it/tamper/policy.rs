@@ -33,8 +33,22 @@ fn agent(text: &str) -> (Env, PathBuf) {
     (env, wf)
 }
 
+/// The runs' ids, newest first (none before the store exists, or while it is made).
+fn run_ids(env: &Env) -> Vec<String> {
+    if !env.db().exists() {
+        return Vec::new();
+    }
+    let out = env.run(&["runs", "--json"]);
+    let runs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    runs.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["id"].as_str().map(str::to_string))
+        .collect()
+}
+
 fn start(env: &Env, wf: &Path, proposed: &str, extra: &[&str]) -> (Child, String) {
-    let before = env.runs().as_array().map_or(0, Vec::len);
+    let before = run_ids(env).len();
     let child = env
         .cmd()
         .args(["run", wf.to_str().unwrap(), "--headless"])
@@ -46,9 +60,8 @@ fn start(env: &Env, wf: &Path, proposed: &str, extra: &[&str]) -> (Child, String
         .spawn()
         .expect("spawn baton run");
     let id = wait_until("the run to appear", secs(15), || {
-        let runs = env.runs();
-        let runs = runs.as_array()?;
-        (runs.len() > before).then(|| runs[0]["id"].as_str().map(str::to_string))?
+        let ids = run_ids(env);
+        (ids.len() > before).then(|| ids[0].clone())
     });
     (child, id)
 }

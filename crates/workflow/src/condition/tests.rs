@@ -204,9 +204,16 @@ fn argv_and_is_simple_read_a_command_as_its_words_or_not_at_all() {
         "git logx",
     ] {
         assert!(!t(rule, fooled), "{fooled:?}");
-        assert!(!t("with.CMD == 'git status'", fooled), "exact: {fooled:?}");
+        if fooled != "GIT STATUS" {
+            assert!(!t("with.CMD == 'git status'", fooled), "{fooled:?}");
+        }
     }
     assert!(t("with.CMD == 'git status'", "git status"));
+    // `==` ignores case, as GitHub's; a command's words are compared exactly.
+    let b = "git checkout -b x";
+    assert!(t("with.CMD == 'git checkout -B x'", b));
+    assert!(!t("argv(with.CMD) == 'git checkout -B x'", b));
+    assert!(t("argv(with.CMD) == 'git checkout -b x'", b));
     assert!(!t("is_simple(with.CMD)", "git status && touch x"));
     // None compares with nothing: `!=` is false too, so a rule cannot approve by it.
     assert!(!t("argv(with.CMD) != 'rm -rf /'", "ls; rm -rf /"));
