@@ -7,6 +7,7 @@ mod group_schedules;
 mod identity;
 mod leaks;
 mod policy;
+mod refusals;
 mod run_alone;
 mod secrets;
 mod security;
