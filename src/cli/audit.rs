@@ -235,7 +235,12 @@ fn refused(r: &AuditRow) -> Option<Refused> {
 fn action_cell(r: &AuditRow) -> String {
     match (refused(r), round_of(r)) {
         (Some(f), _) => match f.decision {
-            Some(d) => format!("{} {} ({})", r.action, crate::sanitize::one_line(&d), f.code),
+            Some(d) => format!(
+                "{} {} ({})",
+                r.action,
+                crate::sanitize::one_line(&d),
+                f.code
+            ),
             None => format!("{} ({})", r.action, f.code),
         },
         (None, Some(round)) => format!("{} ({round})", r.action),

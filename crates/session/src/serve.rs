@@ -355,8 +355,7 @@ async fn triggers(
                     entry.plan.name,
                     t.by
                 );
-                if let Err(e) = store.refuse_trigger(t, &entry.plan.name, &opts.operator, &why)
-                {
+                if let Err(e) = store.refuse_trigger(t, &entry.plan.name, &opts.operator, &why) {
                     crate::stdio::errln!("serve: cannot record the refusal: {e}");
                 }
                 continue;

@@ -16,17 +16,22 @@ const TICK: &str = "name = \"tick\"\n\n[[schedule]]\ncron = \"*/2 * * * * *\"\n\
 
 /// Alice's served directory with `tick.toml`; the file's canonical path.
 fn flows(m: &Members) -> (PathBuf, String) {
+    served(m, "tick.toml", TICK)
+}
+
+/// Alice's served directory with the workflow `name` (`text`); its canonical path.
+pub(super) fn served(m: &Members, name: &str, text: &str) -> (PathBuf, String) {
     let flows = m.home(ALICE).join("flows");
     std::fs::create_dir(&flows).unwrap();
     nix::unistd::chown(&flows, Some(uid(ALICE)), Some(gid())).unwrap();
     std::fs::set_permissions(&flows, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let wf = m.write(ALICE, "flows/tick.toml", TICK);
+    let wf = m.write(ALICE, &format!("flows/{name}"), text);
     std::fs::set_permissions(&wf, std::fs::Permissions::from_mode(0o644)).unwrap();
     let file = std::fs::canonicalize(&wf).unwrap();
     (flows, file.to_string_lossy().into_owned())
 }
 
-fn serve(m: &Members, flows: &std::path::Path) -> Child {
+pub(super) fn serve(m: &Members, flows: &std::path::Path) -> Child {
     m.spawn(ALICE, &["serve", "--workflows", flows.to_str().unwrap()])
 }
 
@@ -81,7 +86,7 @@ fn refused(m: &Members, what: &str) -> Result<serde_json::Value, String> {
         .ok_or_else(|| format!("no refusal with {what:?}: {rows:#?}"))
 }
 
-fn stop(serve: Child) {
+pub(super) fn stop(serve: Child) {
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(serve.id() as i32),
         nix::sys::signal::Signal::SIGTERM,

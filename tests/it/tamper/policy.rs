@@ -25,11 +25,7 @@ fn agent(text: &str) -> (Env, PathBuf) {
     let env = Env::new();
     let wf = env.workflow("agent.toml", text);
     let script = env.workflow("agent.sh", "#!/bin/sh\nprintf 'cmd=%s\\n' \"$PROPOSED\"\n");
-    std::fs::set_permissions(
-        &script,
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     (env, wf)
 }
 
@@ -110,10 +106,18 @@ fn the_documented_policy_is_not_fooled_by_shell() {
         "{}\n[params.cmd]\ntype = \"string\"\n",
         doc.replace("${{ steps.think.outputs.cmd }}", "${{ params.cmd }}")
     );
-    assert_ne!(by_param, format!("{doc}\n[params.cmd]\ntype = \"string\"\n"));
+    assert_ne!(
+        by_param,
+        format!("{doc}\n[params.cmd]\ntype = \"string\"\n")
+    );
     let wf = env.workflow("by-param.toml", &by_param);
     let proposed = "git status\ntouch pwned";
-    waits_for_a_person(&env, &wf, proposed, &["--param", &format!("cmd={proposed}")]);
+    waits_for_a_person(
+        &env,
+        &wf,
+        proposed,
+        &["--param", &format!("cmd={proposed}")],
+    );
 }
 
 fn waits_for_a_person(env: &Env, wf: &Path, proposed: &str, extra: &[&str]) {
@@ -146,21 +150,35 @@ fn validate_warns_of_an_approving_text_test_and_says_an_undeclared_tool_once() {
     assert_ne!(text_test, doc);
     let (env, wf) = agent(&text_test);
     let out = env.run(&["validate", wf.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(0), "a warning: {}", text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "a warning: {}",
+        text(&out.stderr)
+    );
     let err = text(&out.stderr);
     let line = text_test
         .lines()
         .position(|l| l.contains("starts_with(with.CMD"))
         .unwrap()
         + 1;
-    let col = text_test.lines().nth(line - 1).unwrap().find("with.CMD, 'git").unwrap() + 1;
+    let col = text_test
+        .lines()
+        .nth(line - 1)
+        .unwrap()
+        .find("with.CMD, 'git")
+        .unwrap()
+        + 1;
     let file = wf.to_str().unwrap();
     let want = format!(
         "{file}:{line}:{col}: warning: `if` of rule 2 of the `auto` of the gate of step `exec` approves by `starts_with(with.CMD, …)`"
     );
     assert!(err.contains(&want), "want {want}\n{err}");
     assert_eq!(err.matches("warning:").count(), 1, "{err}");
-    assert!(err.contains("argv(with.CMD) == 'git status'"), "the hint: {err}");
+    assert!(
+        err.contains("argv(with.CMD) == 'git status'"),
+        "the hint: {err}"
+    );
     let json = env.run(&["validate", wf.to_str().unwrap(), "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(v[0]["ok"], true, "{v:#}");

@@ -3,10 +3,10 @@
 //! audit` (`command_refused  schedules  no decision on the audit chain asked for it`),
 //! alike; a forged command row read `command_refused (unproven)` without its command.
 //! Each now reads with the decision it refused and its subject, as text and as JSON.
-use super::group_members::{ALICE, BOB, Members, all, gid, sql_text, uid};
+use super::group_members::{ALICE, BOB, Members, all, sql_text};
+use super::group_schedules::{serve, served, stop};
 use crate::helpers::*;
 use serde_json::{Value, json};
-use std::os::unix::fs::PermissionsExt;
 
 /// The `command_refused` rows of `baton audit … --json`'s output.
 fn refusals(out: &std::process::Output) -> Vec<Value> {
@@ -15,6 +15,19 @@ fn refusals(out: &std::process::Output) -> Vec<Value> {
     rows.into_iter()
         .filter(|r| r["action"] == "command_refused")
         .collect()
+}
+
+/// The `command_refused` rows once there are at least two, `audit` giving the output
+/// of `baton audit … --json`.
+fn two_refusals(what: &str, audit: impl Fn() -> std::process::Output) -> Vec<Value> {
+    wait_until(what, secs(30), || {
+        let rows = refusals(&audit());
+        if rows.len() >= 2 {
+            Ok(rows)
+        } else {
+            Err(format!("{rows:#?}"))
+        }
+    })
 }
 
 /// The line of `baton audit`'s table that holds `what`.
@@ -28,20 +41,14 @@ fn line_with<'t>(table: &'t str, what: &str) -> &'t str {
 #[test]
 fn a_forged_trigger_and_a_forged_pause_read_apart_in_the_audit() {
     let m = Members::new();
-    let flows = m.home(ALICE).join("flows");
-    std::fs::create_dir(&flows).unwrap();
-    nix::unistd::chown(&flows, Some(uid(ALICE)), Some(gid())).unwrap();
-    std::fs::set_permissions(&flows, std::fs::Permissions::from_mode(0o755)).unwrap();
     // Once a year: nothing fires while the test runs.
-    let wf = m.write(
-        ALICE,
-        "flows/nightly.toml",
+    let (flows, file) = served(
+        &m,
+        "nightly.toml",
         "name = \"nightly\"\n\n[[schedule]]\ncron = \"0 3 1 1 *\"\n\n[[step]]\nid = \"say\"\nrun = \"true\"\n",
     );
-    std::fs::set_permissions(&wf, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let file = std::fs::canonicalize(&wf).unwrap();
-    let file = sql_text(file.to_str().unwrap());
-    let mut serve = m.spawn(ALICE, &["serve", "--workflows", flows.to_str().unwrap()]);
+    let file = sql_text(&file);
+    let serve = serve(&m, &flows);
     wait_until("the serve to serve nightly", secs(30), || {
         let out = m.baton(ALICE, &["schedules", "--json"]);
         let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
@@ -62,13 +69,8 @@ fn a_forged_trigger_and_a_forged_pause_read_apart_in_the_audit() {
             "UPDATE schedules SET paused = 1, paused_by = 'gmalice', paused_reason = 'x', paused_at = 1000 WHERE file = {file};"
         ),
     );
-    let rows = wait_until("both forgeries refused on record", secs(30), || {
-        let rows = refusals(&m.baton(ALICE, &["audit", "--json"]));
-        if rows.len() >= 2 {
-            Ok(rows)
-        } else {
-            Err(format!("{rows:#?}"))
-        }
+    let rows = two_refusals("both forgeries refused on record", || {
+        m.baton(ALICE, &["audit", "--json"])
     });
     let by = |decision: &str| {
         rows.iter()
@@ -114,12 +116,7 @@ fn a_forged_trigger_and_a_forged_pause_read_apart_in_the_audit() {
         let p = line_with(&table, "command_refused pause (unproven)");
         assert!(p.contains(" nightly#1 "), "{p}");
     }
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(serve.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
-    let _ = serve.wait();
+    stop(serve);
 }
 
 /// A command row written into the database by hand, in another account's name: its
@@ -144,13 +141,8 @@ fn a_forged_command_reads_with_its_command_run_and_step() {
         )
         .unwrap();
     }
-    let rows = wait_until("the forged commands refused on record", secs(20), || {
-        let rows = refusals(&env.run(&["audit", &id, "--json"]));
-        if rows.len() >= 2 {
-            Ok(rows)
-        } else {
-            Err(format!("{rows:#?}"))
-        }
+    let rows = two_refusals("the forged commands refused on record", || {
+        env.run(&["audit", &id, "--json"])
     });
     let approve = &rows[0]["refused"];
     assert_eq!(

@@ -221,9 +221,18 @@ fn argv_and_is_simple_read_a_command_as_its_words_or_not_at_all() {
     // Words are whole: `contains` asks for a word (or words in a row), never a piece.
     assert!(t("contains(argv(with.CMD), '--force')", "git push --force"));
     assert!(!t("contains(argv(with.CMD), 'force')", "git push --force"));
-    assert!(t("contains(argv(with.CMD), 'push --force')", "git push --force"));
-    assert!(t("ends_with(argv(with.CMD), '--dry-run')", "make deploy --dry-run"));
-    assert!(!t("ends_with(argv(with.CMD), '--dry-run')", "make deploy --dry-run;"));
+    assert!(t(
+        "contains(argv(with.CMD), 'push --force')",
+        "git push --force"
+    ));
+    assert!(t(
+        "ends_with(argv(with.CMD), '--dry-run')",
+        "make deploy --dry-run"
+    ));
+    assert!(!t(
+        "ends_with(argv(with.CMD), '--dry-run')",
+        "make deploy --dry-run;"
+    ));
     // As text, the words joined so that they split back: `matches` reads that.
     assert!(t(
         "matches(argv(with.CMD), '^git (status|log)$')",
@@ -232,6 +241,9 @@ fn argv_and_is_simple_read_a_command_as_its_words_or_not_at_all() {
     assert!(!t("matches(argv(with.CMD), '^git')", "git status && x"));
     assert!(t("argv(with.CMD) == argv('git  status')", "git status"));
     let e = parse("argv(with.CMD, 'x')").unwrap_err();
-    assert!(e.message.contains("`argv` takes 1 argument, found 2"), "{e:?}");
+    assert!(
+        e.message.contains("`argv` takes 1 argument, found 2"),
+        "{e:?}"
+    );
     assert!(parse("isSimple(with.CMD)").is_ok(), "GitHub's spelling too");
 }

@@ -247,7 +247,9 @@ impl Loader<'_, '_> {
                     }
                     Some(keys) if !keys.contains(&k.as_str()) => {
                         let hint = if keys.is_empty() && raw[i].uses.is_some() {
-                            format!("set it in the step's `with` (with = {{ {k} = \"…\" }}), or read a param or an earlier step's output instead")
+                            format!(
+                                "set it in the step's `with` (with = {{ {k} = \"…\" }}), or read a param or an earlier step's output instead"
+                            )
                         } else if keys.is_empty() {
                             "the step sets no `with` (it does not `uses` a tool): read a param or an earlier step's output instead".to_string()
                         } else {

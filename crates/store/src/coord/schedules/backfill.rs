@@ -343,7 +343,8 @@ mod tests {
         assert!(s.prove_backfill(&other).unwrap().is_err());
         assert!(s.prove_backfill(&due[0]).unwrap().is_ok());
         assert!(s.prove_backfill(&due[0]).unwrap().is_err(), "one use");
-        s.refuse_backfill(&due[0], "nightly#1", "alice", "test").unwrap();
+        s.refuse_backfill(&due[0], "nightly#1", "alice", "test")
+            .unwrap();
         assert_eq!(
             s.slot_fates(f, 1, &slots[1..2]).unwrap(),
             vec![Backfilled::Requested],
