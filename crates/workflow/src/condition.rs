@@ -179,16 +179,22 @@ impl Condition {
         out
     }
 
-    /// Each `with.NAME` that `starts_with`, `contains` or `ends_with` reads as text
-    /// (not through `argv`): the function, the name and its place in `text`. Over shell
-    /// text such a test is fooled by `&&`, `;`, `$(…)` (issue 56 point 3).
-    pub fn text_tests_of_with(&self) -> Vec<(Func, &str, std::ops::Range<usize>)> {
+    /// Each name `bound` says is shell text's that `starts_with`, `contains` or
+    /// `ends_with` reads as text (not through `argv`): the function, the name and its
+    /// place in `text`. Over shell text such a test is fooled by `&&`, `;`, `$(…)`
+    /// (issue 56 point 3).
+    pub fn text_tests(
+        &self,
+        bound: impl Fn(&Name) -> bool,
+    ) -> Vec<(Func, &Name, std::ops::Range<usize>)> {
         let mut out = Vec::new();
         walk(&self.expr, &mut |e| {
             if let Expr::Call(f @ (Func::StartsWith | Func::Contains | Func::EndsWith), args) = e {
                 for a in args {
-                    if let Expr::Ref(Name::With(k), at) = a {
-                        out.push((*f, k.as_str(), at.clone()));
+                    if let Expr::Ref(n, at) = a
+                        && bound(n)
+                    {
+                        out.push((*f, n, at.clone()));
                     }
                 }
             }

@@ -228,25 +228,27 @@ impl Loader<'_, '_> {
         (revise, rounds)
     }
 
-    /// An approving rule of a tool step that tests a tool parameter (text the tool's
-    /// `run` gets) with `starts_with`, `contains` or `ends_with`: a warning at the
-    /// parameter, for `git status && touch x` starts with `git status`.
+    /// An approving rule that tests a value the step's command gets (`bound`: a tool
+    /// parameter, or a name its `env` or `with` reads) with `starts_with`, `contains`
+    /// or `ends_with`: a warning at the name, for `git status && touch x` starts with
+    /// `git status`.
     pub(super) fn warn_text_tests(
         &mut self,
         condition: &crate::condition::Condition,
         written: (&str, &Span),
         what: &str,
+        bound: &dyn Fn(&crate::condition::Name) -> bool,
     ) {
         let at = self.placer(written);
-        for (f, key, place) in condition.text_tests_of_with() {
-            let name = f.name();
+        for (f, name, place) in condition.text_tests(bound) {
+            let func = f.name();
             self.r.warn(
                 &at(&place),
                 format!(
-                    "{what} approves by `{name}(with.{key}, …)`: a test of the text of a tool parameter is fooled by shell (`git status && touch x` starts with `git status`)"
+                    "{what} approves by `{func}({name}, …)`: a test of the text of a value the step's command gets is fooled by shell (`git status && touch x` starts with `git status`)"
                 ),
                 format!(
-                    "match the command's words instead: argv(with.{key}) == 'git status' (exact, no shell operator), {name}(argv(with.{key}), …), or is_simple(with.{key}) && …"
+                    "match the command's words instead: argv({name}) == 'git status' (exact, no shell operator), {func}(argv({name}), …), or is_simple({name}) && …"
                 ),
             );
         }

@@ -477,3 +477,6 @@ fn get<'n>(entries: &'n [Entry], key: &str) -> Option<&'n Node> {
 fn get_entry<'n>(entries: &'n [Entry], key: &str) -> Option<&'n Entry> {
     entries.iter().find(|e| e.key == key)
 }
+
+#[cfg(test)]
+mod policy_tests;
