@@ -196,8 +196,9 @@ fn subject_of(r: &AuditRow) -> String {
         .or_else(|| text(&d["ask"]).map(|a| format!("ask {a}")))
         .or_else(|| text(&d["key_id"]).map(|k| format!("key {k}")))
         .unwrap_or_else(|| match &r.step {
-            Some(step) if !subject_word(&r.run_id) => format!("run {} step {step}", r.run_id),
-            _ => r.run_id.clone(),
+            _ if subject_word(&r.run_id) => r.run_id.clone(),
+            Some(step) => format!("run {} step {step}", r.run_id),
+            None => format!("run {}", r.run_id),
         })
 }
 

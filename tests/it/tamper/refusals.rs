@@ -157,7 +157,7 @@ fn a_forged_command_reads_with_its_command_run_and_step() {
     let cancel = &rows[1]["refused"];
     assert_eq!(
         (&cancel["decision"], &cancel["subject"]),
-        (&json!("cancel"), &json!(id)),
+        (&json!("cancel"), &json!(format!("run {id}"))),
         "{rows:#?}"
     );
     let table = text(&env.run(&["audit", &id]).stdout);
