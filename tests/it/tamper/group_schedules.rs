@@ -211,7 +211,16 @@ fn deleted_slot_rows_are_not_fired_again_and_a_forged_backfill_starts_nothing() 
     // and says so on record.
     m.sql(BOB, "DELETE FROM schedule_slots WHERE idx = 1;");
     let deleted = now_ms();
-    poll(secs(30), || refused(&m, "missing").ok()).expect("the deletion on record");
+    let missing = poll(secs(30), || refused(&m, "missing").ok()).expect("the deletion on record");
+    // It names what it refused and the schedule (issue 56 point 4).
+    assert_eq!(
+        (
+            &missing["refused"]["decision"],
+            &missing["refused"]["subject"]
+        ),
+        (&serde_json::json!("fire"), &serde_json::json!("tick#1")),
+        "{missing:#}"
+    );
     wait_until("slots to run after the deletion", secs(60), || {
         slots_after(&m, deleted + 1000, None).len() >= 2
     });
@@ -266,7 +275,15 @@ fn deleted_slot_rows_are_not_fired_again_and_a_forged_backfill_starts_nothing() 
             .ok_or(format!("{:?}", fate()))
     });
     assert_eq!(fate().unwrap().1, None, "the forged backfill made no run");
-    refused(&m, "backfill").unwrap();
+    let backfill = refused(&m, "backfill").unwrap();
+    assert_eq!(
+        (
+            &backfill["refused"]["decision"],
+            &backfill["refused"]["subject"]
+        ),
+        (&serde_json::json!("backfill"), &serde_json::json!("tick#1")),
+        "{backfill:#}"
+    );
 
     // Alice's own backfill of that slot runs it.
     let rfc = |ms: i64| {

@@ -14,9 +14,11 @@ use rusqlite::{OptionalExtension, params};
 pub const TRIGGER_INDEX: u32 = 0;
 /// The audit chain's row names a run; a schedule's decision names this instead.
 pub const AUDIT_SUBJECT: &str = crate::ledger::decisions::SCHEDULES;
-/// The code of a schedule's decision the serve refused for want of proof: the
-/// `Refusal::Unproven` of a run's command row, which `baton audit` shows alike.
-pub const REFUSED_UNPROVEN: &str = "unproven";
+/// The code of a schedule's decision the serve refused for want of proof: that of a
+/// run's command row refused so (`Refusal::Unproven`), which `baton audit` shows alike.
+fn unproven() -> &'static str {
+    baton_model::Refusal::Unproven { why: String::new() }.code()
+}
 /// A trigger waiting for the serve to start it.
 pub const REQUESTED: &str = "requested";
 
@@ -503,7 +505,7 @@ impl Store {
     /// A requested trigger of `workflow` (its name, as the serve loaded it) the serve
     /// refuses (`why`), on record: its slot `refused`, and the refusal on the audit
     /// chain as `actor`'s (the serve's account), naming the decision refused and its
-    /// subject as the trigger's own row would ([`REFUSED_UNPROVEN`]).
+    /// subject as the trigger's own row would.
     pub fn refuse_trigger(
         &mut self,
         t: &Trigger,
@@ -524,7 +526,7 @@ impl Store {
             details: serde_json::json!({
                 "decision": "trigger",
                 "workflow": workflow,
-                "code": REFUSED_UNPROVEN,
+                "code": unproven(),
                 "file": t.file,
                 "at": t.at.0,
                 "requested_by": t.by,

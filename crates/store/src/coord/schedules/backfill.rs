@@ -232,7 +232,7 @@ impl Store {
             details: serde_json::json!({
                 "decision": "backfill",
                 "schedule": name,
-                "code": super::REFUSED_UNPROVEN,
+                "code": super::unproven(),
                 "file": b.file,
                 "index": b.index,
                 "at": b.slot.0,

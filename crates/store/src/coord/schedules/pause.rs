@@ -304,7 +304,7 @@ impl Store {
             details: serde_json::json!({
                 "decision": p.verb(),
                 "schedule": name,
-                "code": super::REFUSED_UNPROVEN,
+                "code": super::unproven(),
                 "file": p.file,
                 "index": p.index,
                 "at": p.at.0,
@@ -337,6 +337,7 @@ impl Store {
             details: serde_json::json!({
                 "decision": "fire",
                 "schedule": name,
+                "code": baton_model::Refusal::CannotApply { why: String::new() }.code(),
                 "file": file,
                 "index": index,
                 "through": through.0,
