@@ -235,15 +235,13 @@ fn refused(r: &AuditRow) -> Option<Refused> {
 /// `command_refused approve (unproven)`: the action, with what a refusal refused.
 fn action_cell(r: &AuditRow) -> String {
     match (refused(r), round_of(r)) {
-        (Some(f), _) => match f.decision {
-            Some(d) => format!(
-                "{} {} ({})",
-                r.action,
-                crate::sanitize::one_line(&d),
-                f.code
-            ),
-            None => format!("{} ({})", r.action, f.code),
-        },
+        (Some(f), _) => {
+            let code = crate::sanitize::one_line(&f.code);
+            match f.decision {
+                Some(d) => format!("{} {} ({code})", r.action, crate::sanitize::one_line(&d)),
+                None => format!("{} ({code})", r.action),
+            }
+        }
         (None, Some(round)) => format!("{} ({round})", r.action),
         (None, None) => r.action.clone(),
     }

@@ -185,8 +185,6 @@ impl Loader<'_, '_> {
                     None => Template::literal(format!("Approve step {}?", ids[i])),
                 };
                 let inputs = self.input_templates(g, &site, &mut refs);
-                // A step whose tool is not declared (said once, at its `uses`): its
-                // rules read the `with` as written, not a second error per name.
                 // What the step's command gets: a tool's parameters, and what its `env`
                 // and `with` read (a builtin runs no shell).
                 let shell = matches!(action, Action::Shell { .. } | Action::Tool { .. });
@@ -198,6 +196,8 @@ impl Loader<'_, '_> {
                 let bound = |n: &Name| {
                     shell && (matches!(n, Name::With(_)) || read.contains(&n.to_string()))
                 };
+                // A step whose tool is not declared (said once, at its `uses`): its
+                // rules read the `with` as written, not a second error per name.
                 let with_keys: Vec<&str> = match (&tool, &s.with) {
                     (None, Some((given, _))) if s.uses.is_some() => {
                         given.iter().map(|e| e.key).collect()
