@@ -68,6 +68,7 @@ fn noop_plan(n: usize) -> Arc<Plan> {
             .collect(),
         dependants,
         schedules: Vec::new(),
+        warnings: Vec::new(),
         steps,
         approvals: None,
         concurrency: None,

@@ -163,7 +163,7 @@ fn show_store(db: &DbOpt, json: bool, subject: Option<&str>) -> i32 {
                 r.id.to_string(),
                 clock(r.at),
                 r.actor.clone(),
-                r.action.clone(),
+                action_cell(r),
                 crate::sanitize::one_line(&subject_of(r)),
                 r.reason
                     .as_deref()
@@ -182,8 +182,9 @@ fn show_store(db: &DbOpt, json: bool, subject: Option<&str>) -> i32 {
     exit::OK
 }
 
-/// What a decision about the store was about: the schedules it named, the workflow
-/// triggered, the key a rotation went to, the run deleted.
+/// What a row decided, or refused to: the schedule it named (`nightly#1`), the
+/// workflow triggered, the ask answered, the key a rotation went to, the run deleted;
+/// a run's row its run and step (issue 56 point 4: a refusal reads with its subject).
 fn subject_of(r: &AuditRow) -> String {
     let d: serde_json::Value = serde_json::from_str(&r.details).unwrap_or_default();
     let text = |v: &serde_json::Value| v.as_str().map(str::to_string);
@@ -192,33 +193,69 @@ fn subject_of(r: &AuditRow) -> String {
     }
     text(&d["schedule"])
         .or_else(|| text(&d["workflow"]))
+        .or_else(|| text(&d["ask"]).map(|a| format!("ask {a}")))
         .or_else(|| text(&d["key_id"]).map(|k| format!("key {k}")))
-        .unwrap_or_else(|| r.run_id.clone())
+        .unwrap_or_else(|| match &r.step {
+            _ if subject_word(&r.run_id) => r.run_id.clone(),
+            Some(step) => format!("run {} step {step}", r.run_id),
+            None => format!("run {}", r.run_id),
+        })
 }
 
-/// A refused command's code, as its audit row records it: the core's refusal code
-/// (`details.code`), or `recorded` for a row written before refusals had codes.
-/// `None` for every other row.
-fn refusal_code(r: &AuditRow) -> Option<String> {
+/// A refused decision as its audit row records it: the refusal's code (the core's
+/// `details.code`, or `recorded` for a row written before refusals had codes), the
+/// decision refused (a command's `cmd`, a schedule's `trigger`, `pause`, …; `None` if
+/// the row does not say) and its subject. `None` for every other row.
+struct Refused {
+    code: String,
+    decision: Option<String>,
+    subject: String,
+}
+
+fn refused(r: &AuditRow) -> Option<Refused> {
     if r.action != AuditAction::CommandRefused.as_str() {
         return None;
     }
-    let details = serde_json::from_str::<serde_json::Value>(&r.details).ok();
-    let code = details.as_ref().and_then(|d| d["code"].as_str());
-    Some(
-        code.unwrap_or(
-            Refusal::Recorded {
-                reason: String::new(),
+    let d = serde_json::from_str::<serde_json::Value>(&r.details).unwrap_or_default();
+    let recorded = Refusal::Recorded {
+        reason: String::new(),
+    };
+    let code = d["code"].as_str().unwrap_or(recorded.code()).to_string();
+    let decision = d["decision"]
+        .as_str()
+        .or_else(|| d["command"]["cmd"].as_str())
+        .map(str::to_string);
+    Some(Refused {
+        code,
+        decision,
+        subject: subject_of(r),
+    })
+}
+
+/// `command_refused approve (unproven)`: the action, with what a refusal refused.
+fn action_cell(r: &AuditRow) -> String {
+    match (refused(r), round_of(r)) {
+        (Some(f), _) => {
+            let code = crate::sanitize::one_line(&f.code);
+            match f.decision {
+                Some(d) => format!("{} {} ({code})", r.action, crate::sanitize::one_line(&d)),
+                None => format!("{} ({code})", r.action),
             }
-            .code(),
-        )
-        .to_string(),
-    )
+        }
+        (None, Some(round)) => format!("{} ({round})", r.action),
+        (None, None) => r.action.clone(),
+    }
 }
 
 fn row_json(r: &AuditRow) -> serde_json::Value {
-    let refused =
-        refusal_code(r).map(|code| serde_json::json!({ "code": code, "message": r.reason }));
+    let refused = refused(r).map(|f| {
+        serde_json::json!({
+            "code": f.code,
+            "message": r.reason,
+            "decision": f.decision,
+            "subject": f.subject,
+        })
+    });
     serde_json::json!({
         "refused": refused,
         "id": r.id,
@@ -247,11 +284,7 @@ pub fn table(rows: &[AuditRow]) -> String {
                 r.id.to_string(),
                 clock(r.at),
                 r.actor.clone(),
-                match (refusal_code(r), round_of(r)) {
-                    (Some(code), _) => format!("{} ({code})", r.action),
-                    (None, Some(round)) => format!("{} ({round})", r.action),
-                    (None, None) => r.action.clone(),
-                },
+                action_cell(r),
                 r.step.clone().unwrap_or_else(|| "-".into()),
                 r.reason
                     .as_deref()

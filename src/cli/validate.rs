@@ -8,8 +8,10 @@ use std::path::PathBuf;
 /// Check workflow files without running them.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
-Every problem in a file is reported, each as FILE:LINE:COL: error: … with a hint.
-Exit code 0 when every file is valid, 2 otherwise.
+Every problem in a file is reported, each as FILE:LINE:COL: error: … with a hint;
+FILE:LINE:COL: warning: … marks what loads but may not mean what it says (a gate's
+policy approving by a text test of shell). Exit code 0 when every file is valid
+(warnings or not), 2 otherwise.
 
 Examples:
   baton validate examples/release.toml
@@ -18,7 +20,7 @@ pub struct Args {
     /// Workflow files to check.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
-    /// Print a JSON array with one object per file: file, ok, steps, gates, diagnostics.
+    /// Print a JSON array with one object per file: file, ok, steps, gates, diagnostics, warnings.
     #[arg(long)]
     pub json: bool,
 }
@@ -33,6 +35,8 @@ struct FileReport {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     policy: Vec<String>,
     diagnostics: Vec<Diagnostic>,
+    /// What loads but may not mean what it says (FILE:LINE:COL, as a diagnostic).
+    warnings: Vec<Diagnostic>,
 }
 
 /// Every `auto` rule of the plan's gates, named by step and number.
@@ -61,6 +65,7 @@ pub fn run(args: &Args) -> i32 {
                 gates: plan.gate_count(),
                 policy: policy_lines(&plan),
                 diagnostics: Vec::new(),
+                warnings: plan.warnings,
             },
             Err(d) => FileReport {
                 file: f.clone(),
@@ -69,6 +74,7 @@ pub fn run(args: &Args) -> i32 {
                 gates: 0,
                 policy: Vec::new(),
                 diagnostics: d.0,
+                warnings: Vec::new(),
             },
         })
         .collect();
@@ -91,6 +97,9 @@ pub fn run(args: &Args) -> i32 {
                 );
                 for line in &r.policy {
                     crate::stdio::outln!("  auto: {line}");
+                }
+                for w in &r.warnings {
+                    crate::stdio::errln!("{}", w.warning());
                 }
             } else {
                 for d in &r.diagnostics {

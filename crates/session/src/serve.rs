@@ -152,7 +152,12 @@ pub async fn serve(opts: ServeOptions) -> Result<i32, SessionError> {
         };
         let changed = known.changed(&store);
         if changed {
-            if !proofs::pauses(&mut store, &mut state, &opts.operator) {
+            // A refusal names the schedule as the serve loaded it, not as a row says.
+            let name = |file: &str, index: u32| match catalog.entries.get(file) {
+                Some(e) => sched::schedule_name(&e.plan.name, index),
+                None => sched::schedule_name(file, index),
+            };
+            if !proofs::pauses(&mut store, &mut state, &opts.operator, &name) {
                 // Read again at the next tick: a schedule not yet seeded decides nothing.
                 known.version = None;
             }
@@ -350,7 +355,7 @@ async fn triggers(
                     entry.plan.name,
                     t.by
                 );
-                if let Err(e) = store.refuse_trigger(t, &opts.operator, &why) {
+                if let Err(e) = store.refuse_trigger(t, &entry.plan.name, &opts.operator, &why) {
                     crate::stdio::errln!("serve: cannot record the refusal: {e}");
                 }
                 continue;
@@ -403,7 +408,8 @@ async fn backfills(
         };
         // Only a slot the audit chain's backfill decision asked for, proved by its
         // account, starts a run; any other row is refused on record.
-        if !proofs::backfill_proved(store, b, &opts.operator) {
+        let name = sched::schedule_name(&entry.plan.name, b.index);
+        if !proofs::backfill_proved(store, b, &name, &opts.operator) {
             continue;
         }
         starts.push(firing::Start {
@@ -506,7 +512,8 @@ fn decide_schedule(
     if let Some(own) = own
         && recorded.is_none_or(|r| r < own)
     {
-        proofs::report_missing(store, state, (file, s.index), own, operator);
+        let name = sched::schedule_name(&at.entry.plan.name, s.index);
+        proofs::report_missing(store, state, (file, s.index, &name), own, operator);
     }
     let cursor = recorded.max(own).unwrap_or(row.since);
     let facts = Facts {

@@ -23,6 +23,7 @@ use std::fmt;
 
 mod eval;
 mod parse;
+pub mod shell;
 
 pub use eval::{Evaluation, Value, text_is_true};
 pub use parse::{MAX_DEPTH, ParseError, parse};
@@ -101,15 +102,30 @@ pub enum Func {
     StartsWith,
     EndsWith,
     Matches,
+    /// `argv(a)`: a command's words as the program would get them, or none when the
+    /// shell would do more than split it (`shell::argv`).
+    Argv,
+    /// `is_simple(a)`: whether `argv(a)` has words.
+    IsSimple,
 }
 
 impl Func {
-    pub const ALL: [Func; 4] = [
+    pub const ALL: [Func; 6] = [
         Func::Contains,
         Func::StartsWith,
         Func::EndsWith,
         Func::Matches,
+        Func::Argv,
+        Func::IsSimple,
     ];
+
+    /// How many arguments it takes.
+    pub fn arity(self) -> usize {
+        match self {
+            Func::Argv | Func::IsSimple => 1,
+            _ => 2,
+        }
+    }
 
     /// A function by its name as baton (`starts_with`) or GitHub (`startsWith`) spells
     /// it, in any case (GitHub's function names ignore case).
@@ -124,6 +140,8 @@ impl Func {
             Func::StartsWith => "starts_with",
             Func::EndsWith => "ends_with",
             Func::Matches => "matches",
+            Func::Argv => "argv",
+            Func::IsSimple => "is_simple",
         }
     }
 }
@@ -156,6 +174,29 @@ impl Condition {
         walk(&self.expr, &mut |e| {
             if let Expr::Ref(n, at) = e {
                 out.push((n, at.clone()));
+            }
+        });
+        out
+    }
+
+    /// Each name `bound` says is shell text's that `starts_with`, `contains` or
+    /// `ends_with` reads as text (not through `argv`): the function, the name and its
+    /// place in `text`. Over shell text such a test is fooled by `&&`, `;`, `$(…)`
+    /// (issue 56 point 3).
+    pub fn text_tests(
+        &self,
+        bound: impl Fn(&Name) -> bool,
+    ) -> Vec<(Func, &Name, std::ops::Range<usize>)> {
+        let mut out = Vec::new();
+        walk(&self.expr, &mut |e| {
+            if let Expr::Call(f @ (Func::StartsWith | Func::Contains | Func::EndsWith), args) = e {
+                for a in args {
+                    if let Expr::Ref(n, at) = a
+                        && bound(n)
+                    {
+                        out.push((*f, n, at.clone()));
+                    }
+                }
             }
         });
         out

@@ -54,6 +54,14 @@ impl fmt::Display for Diagnostics {
     }
 }
 
+impl Diagnostic {
+    /// `FILE:LINE:COL: warning: …` (with its hint): a diagnostic of a file that loads,
+    /// about something that holds but may not mean what it says.
+    pub fn warning(&self) -> String {
+        self.to_string().replacen(": error: ", ": warning: ", 1)
+    }
+}
+
 impl std::error::Error for Diagnostic {}
 impl std::error::Error for Diagnostics {}
 
@@ -130,6 +138,8 @@ pub struct Reporter<'a> {
     pub file: PathBuf,
     pub map: SourceMap<'a>,
     pub diags: Vec<Diagnostic>,
+    /// Warnings: they do not stop the file from loading.
+    pub warnings: Vec<Diagnostic>,
 }
 
 impl<'a> Reporter<'a> {
@@ -139,6 +149,18 @@ impl<'a> Reporter<'a> {
             file,
             map: SourceMap::new(source),
             diags: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    fn at(&self, span: &Range<usize>, message: String, hint: Hint) -> Diagnostic {
+        let (line, col) = self.map.line_col(span.start);
+        Diagnostic {
+            file: self.file.clone(),
+            line,
+            col,
+            message,
+            hint: hint.0,
         }
     }
 
@@ -148,14 +170,14 @@ impl<'a> Reporter<'a> {
         message: impl Into<String>,
         hint: impl Into<Hint>,
     ) {
-        let (line, col) = self.map.line_col(span.start);
-        self.diags.push(Diagnostic {
-            file: self.file.clone(),
-            line,
-            col,
-            message: message.into(),
-            hint: hint.into().0,
-        });
+        let d = self.at(span, message.into(), hint.into());
+        self.diags.push(d);
+    }
+
+    /// A warning at `span`: the file still loads.
+    pub fn warn(&mut self, span: &Range<usize>, message: impl Into<String>, hint: impl Into<Hint>) {
+        let d = self.at(span, message.into(), hint.into());
+        self.warnings.push(d);
     }
 
     pub fn finish(self) -> Diagnostics {

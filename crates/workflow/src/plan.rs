@@ -42,6 +42,9 @@ pub struct Plan {
     pub dependants: Vec<Vec<usize>>,
     /// `[[schedule]]`: when `baton serve` starts it, in file order.
     pub schedules: Vec<Schedule>,
+    /// What the load warns of (`baton validate` prints them), in source order: the
+    /// file loads, but a part may not mean what it says.
+    pub warnings: Vec<crate::diag::Diagnostic>,
 }
 
 /// `[[schedule]]`: a cron expression in a zone, the run's params, and what to do with

@@ -71,8 +71,28 @@ fn scripts_read_the_refusal_code_from_json_and_the_audit() {
         "no step named `nope` in this run"
     );
     assert_eq!(refused[1]["details"]["code"], "no_such_step");
+    // The decision refused and its subject (issue 56 point 4).
+    assert_eq!(
+        (
+            &refused[0]["refused"]["decision"],
+            &refused[0]["refused"]["subject"]
+        ),
+        (
+            &serde_json::json!("retry"),
+            &serde_json::json!(format!("run {id} step gate"))
+        ),
+        "{audit:#}"
+    );
+    assert_eq!(refused[1]["refused"]["decision"], "approve", "{audit:#}");
     let table = text(&env.run(&["audit", &id]).stdout);
-    assert!(table.contains("command_refused (no_such_step)"), "{table}");
+    assert!(
+        table.contains("command_refused approve (no_such_step)"),
+        "{table}"
+    );
+    assert!(
+        table.contains("command_refused retry (not_retryable)"),
+        "{table}"
+    );
 
     // Accepted, as JSON too; the engine goes on to the run's end.
     let out = env.run(&["reject", &id, "gate", "--reason", "not today", "--json"]);

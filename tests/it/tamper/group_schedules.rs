@@ -16,17 +16,22 @@ const TICK: &str = "name = \"tick\"\n\n[[schedule]]\ncron = \"*/2 * * * * *\"\n\
 
 /// Alice's served directory with `tick.toml`; the file's canonical path.
 fn flows(m: &Members) -> (PathBuf, String) {
+    served(m, "tick.toml", TICK)
+}
+
+/// Alice's served directory with the workflow `name` (`text`); its canonical path.
+pub(super) fn served(m: &Members, name: &str, text: &str) -> (PathBuf, String) {
     let flows = m.home(ALICE).join("flows");
     std::fs::create_dir(&flows).unwrap();
     nix::unistd::chown(&flows, Some(uid(ALICE)), Some(gid())).unwrap();
     std::fs::set_permissions(&flows, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let wf = m.write(ALICE, "flows/tick.toml", TICK);
+    let wf = m.write(ALICE, &format!("flows/{name}"), text);
     std::fs::set_permissions(&wf, std::fs::Permissions::from_mode(0o644)).unwrap();
     let file = std::fs::canonicalize(&wf).unwrap();
     (flows, file.to_string_lossy().into_owned())
 }
 
-fn serve(m: &Members, flows: &std::path::Path) -> Child {
+pub(super) fn serve(m: &Members, flows: &std::path::Path) -> Child {
     m.spawn(ALICE, &["serve", "--workflows", flows.to_str().unwrap()])
 }
 
@@ -81,7 +86,7 @@ fn refused(m: &Members, what: &str) -> Result<serde_json::Value, String> {
         .ok_or_else(|| format!("no refusal with {what:?}: {rows:#?}"))
 }
 
-fn stop(serve: Child) {
+pub(super) fn stop(serve: Child) {
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(serve.id() as i32),
         nix::sys::signal::Signal::SIGTERM,
@@ -206,7 +211,16 @@ fn deleted_slot_rows_are_not_fired_again_and_a_forged_backfill_starts_nothing() 
     // and says so on record.
     m.sql(BOB, "DELETE FROM schedule_slots WHERE idx = 1;");
     let deleted = now_ms();
-    poll(secs(30), || refused(&m, "missing").ok()).expect("the deletion on record");
+    let missing = poll(secs(30), || refused(&m, "missing").ok()).expect("the deletion on record");
+    // It names what it refused and the schedule (issue 56 point 4).
+    assert_eq!(
+        (
+            &missing["refused"]["decision"],
+            &missing["refused"]["subject"]
+        ),
+        (&serde_json::json!("fire"), &serde_json::json!("tick#1")),
+        "{missing:#}"
+    );
     wait_until("slots to run after the deletion", secs(60), || {
         slots_after(&m, deleted + 1000, None).len() >= 2
     });
@@ -261,7 +275,15 @@ fn deleted_slot_rows_are_not_fired_again_and_a_forged_backfill_starts_nothing() 
             .ok_or(format!("{:?}", fate()))
     });
     assert_eq!(fate().unwrap().1, None, "the forged backfill made no run");
-    refused(&m, "backfill").unwrap();
+    let backfill = refused(&m, "backfill").unwrap();
+    assert_eq!(
+        (
+            &backfill["refused"]["decision"],
+            &backfill["refused"]["subject"]
+        ),
+        (&serde_json::json!("backfill"), &serde_json::json!("tick#1")),
+        "{backfill:#}"
+    );
 
     // Alice's own backfill of that slot runs it.
     let rfc = |ms: i64| {

@@ -6,6 +6,8 @@ mod group_oracle;
 mod group_schedules;
 mod identity;
 mod leaks;
+mod policy;
+mod refusals;
 mod run_alone;
 mod secrets;
 mod security;

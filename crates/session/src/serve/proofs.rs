@@ -20,7 +20,14 @@ use baton_store::{Store, StoreError};
 /// shows), whether recorded while the serve was down or its row cleared since. `false`:
 /// some schedule could not be read, checked or seeded (its slots wait for the next
 /// pass, which checks it again).
-pub(super) fn pauses(store: &mut Store, state: &mut ServeState, operator: &str) -> bool {
+/// `name`: a schedule's name (`nightly#1`) by its file and index, as the serve loaded
+/// it, for the refusals on record.
+pub(super) fn pauses(
+    store: &mut Store,
+    state: &mut ServeState,
+    operator: &str,
+    name: &dyn Fn(&str, u32) -> String,
+) -> bool {
     let rows = match store.pause_rows() {
         Ok(r) => r,
         Err(e) => {
@@ -57,8 +64,12 @@ pub(super) fn pauses(store: &mut Store, state: &mut ServeState, operator: &str) 
     let mut complete = true;
     for row in &rows {
         let latest = chain.get(&(row.file.clone(), row.index)).map(|(l, _)| l);
+        let serve = Serve {
+            operator,
+            name: &name(&row.file, row.index),
+        };
         if !state.knows(&row.file, row.index) {
-            match seed(store, state, row, latest, operator) {
+            match seed(store, state, row, latest, &serve) {
                 Ok(()) => changed = true,
                 Err(e) => {
                     complete = false;
@@ -74,7 +85,7 @@ pub(super) fn pauses(store: &mut Store, state: &mut ServeState, operator: &str) 
         if !(state.agrees(row) || state.refused_already(row)) {
             // Marked only once decided: a row the store could not check (busy) is
             // checked again at the next pass.
-            match check(store, state, row, operator) {
+            match check(store, state, row, &serve) {
                 Ok(()) => changed = true,
                 Err(e) => {
                     complete = false;
@@ -101,13 +112,20 @@ pub(super) fn pauses(store: &mut Store, state: &mut ServeState, operator: &str) 
     complete
 }
 
+/// Who refuses a row (the serve's account) and the schedule's name as the serve
+/// loaded it, which its refusal on record names.
+struct Serve<'a> {
+    operator: &'a str,
+    name: &'a str,
+}
+
 /// A known schedule's row that says something else than what this serve kept: proved
 /// (the schedule goes by it) or refused on record, once.
 fn check(
     store: &mut Store,
     state: &mut ServeState,
     row: &PauseRow,
-    operator: &str,
+    serve: &Serve<'_>,
 ) -> Result<(), StoreError> {
     match store.prove_pause(row)? {
         Ok(()) => {
@@ -120,7 +138,7 @@ fn check(
                 row.by
             );
         }
-        Err(why) => refuse(store, state, row, operator, &why.to_string()),
+        Err(why) => refuse(store, state, row, serve, &why.to_string()),
     }
     Ok(())
 }
@@ -128,11 +146,11 @@ fn check(
 /// A row this serve does not go by: refused on record once, and why in the log. Marked
 /// refused only once on record: a refusal the store could not take (busy) is recorded
 /// at a later pass, not lost.
-fn refuse(store: &mut Store, state: &mut ServeState, row: &PauseRow, operator: &str, why: &str) {
+fn refuse(store: &mut Store, state: &mut ServeState, row: &PauseRow, serve: &Serve<'_>, why: &str) {
     if state.refused_already(row) {
         return;
     }
-    match store.refuse_pause(row, operator, why) {
+    match store.refuse_pause(row, serve.name, serve.operator, why) {
         Ok(()) => {
             state.refuse_once(row);
             crate::stdio::errln!(
@@ -183,7 +201,7 @@ fn seed(
     state: &mut ServeState,
     row: &PauseRow,
     latest: Option<&PauseSaid>,
-    operator: &str,
+    serve: &Serve<'_>,
 ) -> Result<(), StoreError> {
     let verdict = if row.by.is_empty() {
         None
@@ -196,7 +214,7 @@ fn seed(
     if let Some(Err(why)) = verdict
         && seeded.why.row_unrecorded()
     {
-        refuse(store, state, row, operator, &why.to_string());
+        refuse(store, state, row, serve, &why.to_string());
     }
     let name = format!("{}#{}", row.file, row.index);
     match seeded.why.explain() {
@@ -224,7 +242,13 @@ fn seed(
 }
 
 /// Whether a backfilled slot is proved; one that is not is refused on record.
-pub(super) fn backfill_proved(store: &mut Store, b: &DueBackfill, operator: &str) -> bool {
+/// `name`: the schedule's (`nightly#1`), as the serve loaded it.
+pub(super) fn backfill_proved(
+    store: &mut Store,
+    b: &DueBackfill,
+    name: &str,
+    operator: &str,
+) -> bool {
     match store.prove_backfill(b) {
         Ok(Ok(())) => true,
         Ok(Err(why)) => {
@@ -236,7 +260,7 @@ pub(super) fn backfill_proved(store: &mut Store, b: &DueBackfill, operator: &str
                 b.slot.to_rfc3339(),
                 b.by
             );
-            if let Err(e) = store.refuse_backfill(b, operator, &why) {
+            if let Err(e) = store.refuse_backfill(b, name, operator, &why) {
                 crate::stdio::errln!("serve: cannot record the refusal: {e}");
             }
             false
@@ -253,7 +277,7 @@ pub(super) fn backfill_proved(store: &mut Store, b: &DueBackfill, operator: &str
 pub(super) fn report_missing(
     store: &mut Store,
     state: &mut ServeState,
-    (file, index): (&str, u32),
+    (file, index, name): (&str, u32, &str),
     own: Timestamp,
     operator: &str,
 ) {
@@ -261,7 +285,7 @@ pub(super) fn report_missing(
         return;
     }
     // Marked reported only once on record, so that a busy store loses no report.
-    if let Err(e) = store.report_missing_slots(file, index, own, operator) {
+    if let Err(e) = store.report_missing_slots((file, index, name), own, operator) {
         crate::stdio::errln!(
             "serve: cannot record the missing slots of {file}#{index} ({e}); tried again at the next pass"
         );

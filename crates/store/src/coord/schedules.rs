@@ -14,6 +14,11 @@ use rusqlite::{OptionalExtension, params};
 pub const TRIGGER_INDEX: u32 = 0;
 /// The audit chain's row names a run; a schedule's decision names this instead.
 pub const AUDIT_SUBJECT: &str = crate::ledger::decisions::SCHEDULES;
+/// The code of a schedule's decision the serve refused for want of proof: that of a
+/// run's command row refused so (`Refusal::Unproven`), which `baton audit` shows alike.
+fn unproven() -> &'static str {
+    baton_model::Refusal::Unproven { why: String::new() }.code()
+}
 /// A trigger waiting for the serve to start it.
 pub const REQUESTED: &str = "requested";
 
@@ -497,11 +502,14 @@ impl Store {
         })
     }
 
-    /// A requested trigger the serve refuses (`why`), on record: its slot `refused`,
-    /// and the refusal on the audit chain as `actor`'s (the serve's account).
+    /// A requested trigger of `workflow` (its name, as the serve loaded it) the serve
+    /// refuses (`why`), on record: its slot `refused`, and the refusal on the audit
+    /// chain as `actor`'s (the serve's account), naming the decision refused and its
+    /// subject as the trigger's own row would.
     pub fn refuse_trigger(
         &mut self,
         t: &Trigger,
+        workflow: &str,
         actor: &str,
         why: &str,
     ) -> Result<(), StoreError> {
@@ -511,12 +519,14 @@ impl Store {
             step: None,
             reason: Some(why.to_string()),
             summary: format!(
-                "refused the trigger of {} asked as {} at {}",
-                t.file,
+                "refused the trigger of {workflow} asked as {} at {}",
                 t.by,
                 t.at.to_rfc3339()
             ),
             details: serde_json::json!({
+                "decision": "trigger",
+                "workflow": workflow,
+                "code": unproven(),
                 "file": t.file,
                 "at": t.at.0,
                 "requested_by": t.by,

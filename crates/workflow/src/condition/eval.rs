@@ -7,6 +7,10 @@ pub enum Value {
     Text(String),
     Num(f64),
     Bool(bool),
+    /// `argv(…)`: a command's words, or `None` when it is not simple. Compared word
+    /// by word and exactly (a program sees case); none compares with nothing, so
+    /// `==` and `!=` over it are both false.
+    Argv(Option<Vec<String>>),
 }
 
 /// Whether a value read as text is true: all but `''`, `'false'` and `'0'` (a value
@@ -21,6 +25,7 @@ impl Value {
             Value::Bool(b) => *b,
             Value::Num(n) => *n != 0.0,
             Value::Text(s) => text_is_true(s),
+            Value::Argv(w) => w.is_some(),
         }
     }
 
@@ -29,6 +34,7 @@ impl Value {
             Value::Text(s) => s.clone(),
             Value::Num(n) => n.to_string(),
             Value::Bool(b) => b.to_string(),
+            Value::Argv(w) => w.as_deref().map(shell::join).unwrap_or_default(),
         }
     }
 
@@ -36,7 +42,15 @@ impl Value {
         match self {
             Value::Num(n) => Some(*n),
             Value::Text(s) => s.trim().parse::<f64>().ok().filter(|n| n.is_finite()),
-            Value::Bool(_) => None,
+            Value::Bool(_) | Value::Argv(_) => None,
+        }
+    }
+
+    /// The words of a value: its own if it is `argv(…)`'s, else its text's.
+    fn words(&self) -> Option<Vec<String>> {
+        match self {
+            Value::Argv(w) => w.clone(),
+            v => shell::argv(&v.text()),
         }
     }
 }
@@ -123,8 +137,22 @@ fn value(
                 Cmp::Ge => ord != Less,
             })
         }
+        Expr::Call(Func::Argv, args) => Value::Argv(v(&args[0]).words()),
+        Expr::Call(Func::IsSimple, args) => Value::Bool(v(&args[0]).words().is_some()),
         Expr::Call(f, args) => {
             let (a, b) = (v(&args[0]), v(&args[1]));
+            if let Value::Argv(words) = &a {
+                // Over a command's words: each word whole, exactly.
+                let (Some(a), Some(b)) = (words, b.words()) else {
+                    return Value::Bool(false);
+                };
+                return Value::Bool(match f {
+                    Func::Contains => !b.is_empty() && a.windows(b.len()).any(|w| w == b),
+                    Func::StartsWith => a.starts_with(&b),
+                    Func::EndsWith => a.ends_with(&b),
+                    _ => false,
+                });
+            }
             Value::Bool(match f {
                 Func::Contains => match json_list(&a.text()) {
                     Some(items) => items.iter().any(|i| compare(i, &b) == Some(Equal)),
@@ -132,8 +160,9 @@ fn value(
                 },
                 Func::StartsWith => fold(&a.text()).starts_with(&fold(&b.text())),
                 Func::EndsWith => fold(&a.text()).ends_with(&fold(&b.text())),
-                // Compiled into `Expr::Matches` by the parser.
-                Func::Matches => false,
+                // Compiled into `Expr::Matches` by the parser; the others take one
+                // argument (above).
+                Func::Matches | Func::Argv | Func::IsSimple => false,
             })
         }
         Expr::Matches(a, re) => Value::Bool(re.is_match(&v(a).text())),
@@ -145,6 +174,9 @@ use std::cmp::Ordering::{self, Equal};
 /// How `==`, `<`, … and `contains` over a list compare two values: as numbers when
 /// both read as numbers, else as text ignoring case (GitHub's `OrdinalIgnoreCase`).
 fn compare(a: &Value, b: &Value) -> Option<Ordering> {
+    if matches!(a, Value::Argv(_)) || matches!(b, Value::Argv(_)) {
+        return Some(a.words()?.cmp(&b.words()?));
+    }
     match (a.number(), b.number()) {
         (Some(x), Some(y)) => x.partial_cmp(&y),
         _ => Some(fold(&a.text()).cmp(&fold(&b.text()))),

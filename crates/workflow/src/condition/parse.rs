@@ -358,10 +358,14 @@ impl Parser {
                 ));
             }
         }
-        if args.len() != 2 {
+        if args.len() != f.arity() {
+            let (n, example) = match f.arity() {
+                1 => ("1 argument", format!("{w}(a)")),
+                _ => ("2 arguments", format!("{w}(a, b)")),
+            };
             return Err(err(
-                format!("`{w}` takes 2 arguments, found {}", args.len()),
-                format!("write {w}(a, b)"),
+                format!("`{w}` takes {n}, found {}", args.len()),
+                format!("write {example}"),
                 at.start..self.toks[self.pos - 1].1.end,
             ));
         }

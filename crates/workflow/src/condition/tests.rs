@@ -172,3 +172,78 @@ fn nesting_past_the_limit_is_an_error_at_the_token_that_goes_over() {
     let e = parse(&deep("(", ")", MAX_DEPTH + 1)).expect_err("one past");
     assert_eq!(e.at, MAX_DEPTH..MAX_DEPTH + 1, "the `(` that goes over");
 }
+
+/// Issue 56 point 3: a rule over a command's words cannot be fooled by shell; an exact
+/// match cannot either.
+#[test]
+fn argv_and_is_simple_read_a_command_as_its_words_or_not_at_all() {
+    let rule = "argv(with.CMD) == 'git status' || argv(with.CMD) == 'ls' || starts_with(argv(with.CMD), 'git log')";
+    let t = |text: &str, cmd: &str| eval(text, &[("with.CMD", cmd)]).result;
+    for ok in [
+        "git status",
+        "  git  'status' ",
+        "ls",
+        "git log",
+        "git log --oneline -n 3",
+    ] {
+        assert!(t(rule, ok), "{ok:?}");
+        assert!(t("is_simple(with.CMD)", ok), "{ok:?}");
+    }
+    for fooled in [
+        "git status && touch x",
+        "git status; rm -rf /tmp/x",
+        "git status $(touch x)",
+        "git status `touch x`",
+        "git status\ntouch x",
+        "git status | sh",
+        "git status > x",
+        "git log; rm x",
+        "git status x",
+        "GIT STATUS",
+        "git statuses",
+        "git logx",
+    ] {
+        assert!(!t(rule, fooled), "{fooled:?}");
+        if fooled != "GIT STATUS" {
+            assert!(!t("with.CMD == 'git status'", fooled), "{fooled:?}");
+        }
+    }
+    assert!(t("with.CMD == 'git status'", "git status"));
+    // `==` ignores case, as GitHub's; a command's words are compared exactly.
+    let b = "git checkout -b x";
+    assert!(t("with.CMD == 'git checkout -B x'", b));
+    assert!(!t("argv(with.CMD) == 'git checkout -B x'", b));
+    assert!(t("argv(with.CMD) == 'git checkout -b x'", b));
+    assert!(!t("is_simple(with.CMD)", "git status && touch x"));
+    // None compares with nothing: `!=` is false too, so a rule cannot approve by it.
+    assert!(!t("argv(with.CMD) != 'rm -rf /'", "ls; rm -rf /"));
+    assert!(t("argv(with.CMD) != 'rm -rf /'", "ls"));
+    // Words are whole: `contains` asks for a word (or words in a row), never a piece.
+    assert!(t("contains(argv(with.CMD), '--force')", "git push --force"));
+    assert!(!t("contains(argv(with.CMD), 'force')", "git push --force"));
+    assert!(t(
+        "contains(argv(with.CMD), 'push --force')",
+        "git push --force"
+    ));
+    assert!(t(
+        "ends_with(argv(with.CMD), '--dry-run')",
+        "make deploy --dry-run"
+    ));
+    assert!(!t(
+        "ends_with(argv(with.CMD), '--dry-run')",
+        "make deploy --dry-run;"
+    ));
+    // As text, the words joined so that they split back: `matches` reads that.
+    assert!(t(
+        "matches(argv(with.CMD), '^git (status|log)$')",
+        "git  \"log\""
+    ));
+    assert!(!t("matches(argv(with.CMD), '^git')", "git status && x"));
+    assert!(t("argv(with.CMD) == argv('git  status')", "git status"));
+    let e = parse("argv(with.CMD, 'x')").unwrap_err();
+    assert!(
+        e.message.contains("`argv` takes 1 argument, found 2"),
+        "{e:?}"
+    );
+    assert!(parse("isSimple(with.CMD)").is_ok(), "GitHub's spelling too");
+}

@@ -228,6 +228,32 @@ impl Loader<'_, '_> {
         (revise, rounds)
     }
 
+    /// An approving rule that tests a value the step's command gets (`bound`: a tool
+    /// parameter, or a name its `env` or `with` reads) with `starts_with`, `contains`
+    /// or `ends_with`: a warning at the name, for `git status && touch x` starts with
+    /// `git status`.
+    pub(super) fn warn_text_tests(
+        &mut self,
+        condition: &crate::condition::Condition,
+        written: (&str, &Span),
+        what: &str,
+        bound: &dyn Fn(&crate::condition::Name) -> bool,
+    ) {
+        let at = self.placer(written);
+        for (f, name, place) in condition.text_tests(bound) {
+            let func = f.name();
+            self.r.warn(
+                &at(&place),
+                format!(
+                    "{what} approves by `{func}({name}, …)`: a test of the text of a value the step's command gets is fooled by shell (`git status && touch x` starts with `git status`)"
+                ),
+                format!(
+                    "match the command's words instead: argv({name}) == 'git status' (exact, no shell operator), {func}(argv({name}), …), or is_simple({name}) && …"
+                ),
+            );
+        }
+    }
+
     /// `auto = [{ if = "…", decide = "approve" | "reject", reason = "…" }]`. A signed
     /// gate is approved only by signatures, and a rule cannot give a required input:
     /// either is an error at the rule's `decide`.

@@ -106,7 +106,10 @@ pub fn load_str_with(
     }
     .load(&root, path, base_dir);
     match plan {
-        Some(plan) if r.diags.is_empty() => Ok(plan),
+        Some(mut plan) if r.diags.is_empty() => {
+            plan.warnings = Diagnostics::in_source_order(r.warnings).0;
+            Ok(plan)
+        }
         _ => Err(r.finish()),
     }
 }
@@ -411,6 +414,7 @@ impl<'r, 's> Loader<'r, 's> {
             layers: g.layers,
             dependants,
             schedules: schedules.iter().map(|r| r.schedule.clone()).collect(),
+            warnings: Vec::new(),
         };
         self.check_schedule_params(&plan, &schedules);
         self.r.diags.is_empty().then_some(plan)
@@ -473,3 +477,6 @@ fn get<'n>(entries: &'n [Entry], key: &str) -> Option<&'n Node> {
 fn get_entry<'n>(entries: &'n [Entry], key: &str) -> Option<&'n Entry> {
     entries.iter().find(|e| e.key == key)
 }
+
+#[cfg(test)]
+mod policy_tests;

@@ -1,6 +1,7 @@
 //! From steps as written to `Step`s: ids, `needs`, actions and `with` values resolved
 //! to indices and checked, and each step routed to its executor.
 use super::*;
+use crate::condition::Name;
 
 impl Loader<'_, '_> {
     /// Each step's executor (`Step::executor`): capability routing, then its own
@@ -184,7 +185,25 @@ impl Loader<'_, '_> {
                     None => Template::literal(format!("Approve step {}?", ids[i])),
                 };
                 let inputs = self.input_templates(g, &site, &mut refs);
-                let with_keys: Vec<&str> = with.keys().map(String::as_str).collect();
+                // What the step's command gets: a tool's parameters, and what its `env`
+                // and `with` read (a builtin runs no shell).
+                let shell = matches!(action, Action::Shell { .. } | Action::Tool { .. });
+                let read: Vec<String> = env
+                    .values()
+                    .chain(with.values())
+                    .flat_map(|t| t.refs().map(|r| r.to_string()))
+                    .collect();
+                let bound = |n: &Name| {
+                    shell && (matches!(n, Name::With(_)) || read.contains(&n.to_string()))
+                };
+                // A step whose tool is not declared (said once, at its `uses`): its
+                // rules read the `with` as written, not a second error per name.
+                let with_keys: Vec<&str> = match (&tool, &s.with) {
+                    (None, Some((given, _))) if s.uses.is_some() => {
+                        given.iter().map(|e| e.key).collect()
+                    }
+                    _ => with.keys().map(String::as_str).collect(),
+                };
                 let auto = g
                     .auto
                     .iter()
@@ -202,6 +221,9 @@ impl Loader<'_, '_> {
                             Some(&with_keys),
                             &mut refs,
                         )?;
+                        if r.decide == AutoDecide::Approve {
+                            self.warn_text_tests(&condition, (*text, span), &what, &bound);
+                        }
                         Some(AutoRule {
                             condition,
                             decide: r.decide,

@@ -91,6 +91,23 @@ impl Loader<'_, '_> {
         self.check_condition(site, &what, (text, span), None, refs)
     }
 
+    /// Where a place in a condition's `text`, written at `span`, is in the file:
+    /// inside a plain one-line string, exactly; else the string's start.
+    pub(super) fn placer(
+        &self,
+        (text, span): (&str, &Span),
+    ) -> impl Fn(&std::ops::Range<usize>) -> Span + use<> {
+        let exact = self.r.map.text(span).unwrap_or("").len() == text.len() + 2;
+        let span = span.clone();
+        move |r| {
+            if exact {
+                span.start + 1 + r.start..span.start + 1 + r.end.max(r.start + 1)
+            } else {
+                span.clone()
+            }
+        }
+    }
+
     /// A condition of step `i` (its `if`, or a rule of its gate's `auto`: `what` names
     /// it), parsed and its names checked: params and env that exist, steps among its
     /// transitive needs (recorded in `refs` for the graph check), and `with.NAME` only
@@ -109,17 +126,7 @@ impl Loader<'_, '_> {
             raw,
             param_names,
         } = site;
-        // Where a place in the text is in the file: inside a plain one-line string,
-        // exactly; else the string's start.
-        let written = self.r.map.text(span).unwrap_or("");
-        let exact = written.len() == text.len() + 2;
-        let at = |r: &std::ops::Range<usize>| {
-            if exact {
-                span.start + 1 + r.start..span.start + 1 + r.end.max(r.start + 1)
-            } else {
-                span.clone()
-            }
-        };
+        let at = self.placer((text, span));
         let mut c = match condition::parse(text) {
             Ok(c) => c,
             Err(e) => {
@@ -239,7 +246,11 @@ impl Loader<'_, '_> {
                         ok = false;
                     }
                     Some(keys) if !keys.contains(&k.as_str()) => {
-                        let hint = if keys.is_empty() {
+                        let hint = if keys.is_empty() && raw[i].uses.is_some() {
+                            format!(
+                                "set it in the step's `with` (with = {{ {k} = \"…\" }}), or read a param or an earlier step's output instead"
+                            )
+                        } else if keys.is_empty() {
                             "the step sets no `with` (it does not `uses` a tool): read a param or an earlier step's output instead".to_string()
                         } else {
                             did_you_mean(k, keys, "the step's `with` parameters")

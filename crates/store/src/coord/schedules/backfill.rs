@@ -209,11 +209,13 @@ impl Store {
         )
     }
 
-    /// A backfilled slot the serve refuses (`why`), on record: its row `refused`, and
-    /// the refusal on the audit chain as `actor`'s (the serve's account).
+    /// A backfilled slot of the schedule `name` (`nightly#1`, as the serve loaded it)
+    /// the serve refuses (`why`), on record: its row `refused`, and the refusal on the
+    /// audit chain as `actor`'s (the serve's account), naming the decision and schedule.
     pub fn refuse_backfill(
         &mut self,
         b: &DueBackfill,
+        name: &str,
         actor: &str,
         why: &str,
     ) -> Result<(), StoreError> {
@@ -223,19 +225,19 @@ impl Store {
             step: None,
             reason: Some(why.to_string()),
             summary: format!(
-                "refused the backfill of {}#{} slot {} asked as {}",
-                b.file,
-                b.index,
+                "refused the backfill of {name} slot {} asked as {}",
                 b.slot.to_rfc3339(),
                 b.by
             ),
             details: serde_json::json!({
+                "decision": "backfill",
+                "schedule": name,
+                "code": super::unproven(),
                 "file": b.file,
                 "index": b.index,
                 "at": b.slot.0,
                 "requested_by": b.by,
                 "refused": why,
-                "decision": "backfill",
             }),
         };
         self.refuse_requested(&decision, &b.file, b.index, b.slot)
@@ -341,7 +343,8 @@ mod tests {
         assert!(s.prove_backfill(&other).unwrap().is_err());
         assert!(s.prove_backfill(&due[0]).unwrap().is_ok());
         assert!(s.prove_backfill(&due[0]).unwrap().is_err(), "one use");
-        s.refuse_backfill(&due[0], "alice", "test").unwrap();
+        s.refuse_backfill(&due[0], "nightly#1", "alice", "test")
+            .unwrap();
         assert_eq!(
             s.slot_fates(f, 1, &slots[1..2]).unwrap(),
             vec![Backfilled::Requested],
@@ -355,7 +358,21 @@ mod tests {
             .map(|r| serde_json::from_str(&r.details).unwrap())
             .collect();
         assert_eq!(backfills.len(), 2, "{rows:?}");
-        assert!(rows.iter().any(|r| r.action == "command_refused"));
+        // The refusal names the decision it refused and its schedule (issue 56 point 4).
+        let refused = rows
+            .iter()
+            .find(|r| r.action == "command_refused")
+            .expect("the refusal");
+        let d: serde_json::Value = serde_json::from_str(&refused.details).unwrap();
+        assert_eq!(
+            (&d["decision"], &d["schedule"], &d["code"]),
+            (
+                &serde_json::json!("backfill"),
+                &serde_json::json!("nightly#1"),
+                &serde_json::json!("unproven")
+            ),
+            "{d:#}"
+        );
         assert_eq!(
             backfills[0]["slots"],
             serde_json::json!(["1970-01-03T00:00:00Z", "1970-01-04T00:00:00Z"])

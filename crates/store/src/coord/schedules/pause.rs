@@ -279,10 +279,17 @@ impl Store {
         self.ctx(r)
     }
 
-    /// A pause or resume row the serve refuses (`why`), on record as `actor`'s (the
-    /// serve's account). The row is left as it is: the serve goes on as it last proved.
-    pub fn refuse_pause(&mut self, p: &PauseRow, actor: &str, why: &str) -> Result<(), StoreError> {
-        let name = format!("{}#{}", p.file, p.index);
+    /// A pause or resume row of the schedule `name` (`nightly#1`, as the serve loaded
+    /// it) the serve refuses (`why`), on record as `actor`'s (the serve's account),
+    /// naming the decision refused and the schedule. The row is left as it is: the
+    /// serve goes on as it last proved.
+    pub fn refuse_pause(
+        &mut self,
+        p: &PauseRow,
+        name: &str,
+        actor: &str,
+        why: &str,
+    ) -> Result<(), StoreError> {
         let asked = if p.by.is_empty() {
             "with no account".to_string()
         } else {
@@ -295,23 +302,25 @@ impl Store {
             reason: Some(why.to_string()),
             summary: format!("refused the {} of {name} asked {asked}", p.verb()),
             details: serde_json::json!({
+                "decision": p.verb(),
+                "schedule": name,
+                "code": super::unproven(),
                 "file": p.file,
                 "index": p.index,
                 "at": p.at.0,
                 "requested_by": p.by,
                 "refused": why,
-                "decision": p.verb(),
             }),
         };
         self.decide(&decision, |_| Ok(()))
     }
 
-    /// Slot rows of a schedule the serve fired up to `through` that are gone from the
-    /// store (deleted): on record as `actor`'s (the serve's), and not fired again.
+    /// Slot rows of the schedule `name` (file, index) the serve fired up to `through`
+    /// that are gone from the store (deleted): on record as `actor`'s (the serve's), a
+    /// refusal to fire them again, and not fired again.
     pub fn report_missing_slots(
         &mut self,
-        file: &str,
-        index: u32,
+        (file, index, name): (&str, u32, &str),
         through: Timestamp,
         actor: &str,
     ) -> Result<(), StoreError> {
@@ -324,8 +333,11 @@ impl Store {
             action: AuditAction::CommandRefused,
             step: None,
             reason: Some(why.clone()),
-            summary: format!("refused to fire again the missing slots of {file}#{index}"),
+            summary: format!("refused to fire again the missing slots of {name}"),
             details: serde_json::json!({
+                "decision": "fire",
+                "schedule": name,
+                "code": baton_model::Refusal::CannotApply { why: String::new() }.code(),
                 "file": file,
                 "index": index,
                 "through": through.0,
