@@ -203,15 +203,14 @@ fn seed(
     latest: Option<&PauseSaid>,
     serve: &Serve<'_>,
 ) -> Result<(), StoreError> {
-    let verdict = if row.by.is_empty() {
-        None
-    } else {
-        Some(store.prove_pause(row)?)
-    };
-    let proved = matches!(verdict, Some(Ok(())));
+    // A row naming no account uses no proof (`prove_pause` says it holds no decision
+    // at once); it is refused here too when it says other than what the serve goes by
+    // (a row cleared while the serve was down), not a pass later.
+    let verdict = store.prove_pause(row)?;
+    let proved = verdict.is_ok();
     let seeded = seed_pause(&row.said(), latest, proved);
     state.keep(&row.file, row.index, &seeded.kept);
-    if let Some(Err(why)) = verdict
+    if let Err(why) = verdict
         && seeded.why.row_unrecorded()
     {
         refuse(store, state, row, serve, &why.to_string());
