@@ -62,7 +62,8 @@ fn stamps(env: &Env) -> Vec<(String, f64, Option<f64>)> {
             "start" => lives.push((run.to_string(), at, None)),
             "end" => {
                 let life = lives.iter_mut().rev().find(|l| l.0 == run && l.2.is_none());
-                life.unwrap_or_else(|| panic!("an end without its start: {text}")).2 = Some(at);
+                life.unwrap_or_else(|| panic!("an end without its start: {text}"))
+                    .2 = Some(at);
             }
             _ => panic!("a stamp line reads `RUN start|end TIME`: {line:?}"),
         }
@@ -99,12 +100,21 @@ struct LineWatch {
 
 impl LineWatch {
     fn start(db: &Path, group: &str) -> LineWatch {
-        let (stop, most) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicUsize::new(0)));
-        let (s, m, db, group) = (stop.clone(), most.clone(), db.to_path_buf(), group.to_string());
+        let (stop, most) = (
+            Arc::new(AtomicBool::new(false)),
+            Arc::new(AtomicUsize::new(0)),
+        );
+        let (s, m, db, group) = (
+            stop.clone(),
+            most.clone(),
+            db.to_path_buf(),
+            group.to_string(),
+        );
         let thread = std::thread::spawn(move || {
             let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY;
             let conn = rusqlite::Connection::open_with_flags(&db, flags).expect("open the store");
-            conn.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+            conn.busy_timeout(std::time::Duration::from_secs(5))
+                .unwrap();
             while !s.load(Ordering::SeqCst) {
                 let waiting: i64 = conn
                     .query_row(
@@ -135,15 +145,23 @@ fn burst(env: &Env, wf: &Path) -> Vec<std::process::Output> {
     children.into_iter().map(|c| wait_child(c, 120)).collect()
 }
 
-/// Every run, its state and its step's attempts (`runs --json`, `show --json`).
+/// Every run of the bursts, its state and its step's attempts (`runs --json`, `show
+/// --json`).
 fn outcomes(env: &Env) -> Vec<(String, String, Value)> {
     let runs = env.runs();
     let mut out = Vec::new();
     for r in runs.as_array().cloned().unwrap_or_default() {
+        if r["workflow"] != "race" {
+            continue;
+        }
         let id = r["id"].as_str().unwrap_or_default().to_string();
         let shown = env.show(&id);
         let attempts = step_field(&shown, "deploy", "attempts");
-        out.push((id, shown["state"].as_str().unwrap_or_default().into(), attempts));
+        out.push((
+            id,
+            shown["state"].as_str().unwrap_or_default().into(),
+            attempts,
+        ));
     }
     out
 }
