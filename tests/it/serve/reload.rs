@@ -57,3 +57,53 @@ fn a_broken_file_keeps_its_previous_version_firing_and_its_error_everywhere() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     term(child);
 }
+
+/// Issue 55 point 4: a new workflow file written in two parts is served only whole.
+/// Its first part is a workflow by itself (fires every second, its step marks the
+/// ledger); the second declares the step's gate. The writer pauses between the parts
+/// for longer than the serve's pass (a scan a second): the first part never fires,
+/// and the whole file's runs wait at the gate.
+#[test]
+fn a_new_file_written_in_two_parts_never_fires_its_first_part() {
+    use std::io::Write as _;
+    let mut s = Served::new();
+    let (child, log) = s.start(&[]);
+    wait_log(&log, "serve: ", 30);
+    let path = s.dir.join("halves.toml");
+    let mut f = std::fs::File::create(&path).unwrap();
+    f.write_all(TICK.as_bytes()).unwrap();
+    f.sync_all().unwrap();
+    wait_log(&log, "halves.toml is new; it loads once whole", 30);
+    // The writer's own pause (the scenario, not a wait for the serve): three of the
+    // serve's passes go by with the first part alone on disk.
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    f.write_all(b"gate = { prompt = \"Mark?\" }\n").unwrap();
+    f.sync_all().unwrap();
+    drop(f);
+    let gated = wait_until("a run of the whole file at its gate", secs(30), || {
+        let runs = s.env.runs();
+        runs.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r["id"].as_str())
+            .find(|id| step_state(&s.env.show(id), "mark").as_deref() == Some("waiting_approval"))
+            .map(str::to_string)
+            .ok_or_else(|| format!("{runs:#}"))
+    });
+    let said = std::fs::read_to_string(&log).unwrap_or_default();
+    assert_eq!(marks(&s), 0, "the first part fired: {said}");
+    assert_eq!(said.matches("loaded").count(), 1, "{said}");
+    for r in s.env.runs().as_array().into_iter().flatten() {
+        let id = r["id"].as_str().unwrap_or_default();
+        let mark = step_state(&s.env.show(id), "mark");
+        assert!(
+            matches!(mark.as_deref(), Some("waiting_approval" | "pending")),
+            "run {id} is of the first part ({mark:?}), beside {gated}: {said}"
+        );
+    }
+    let out = s
+        .env
+        .run(&["schedule", "pause", "tick", "--reason", "done"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    term(child);
+}
