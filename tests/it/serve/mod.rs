@@ -51,11 +51,23 @@ impl Served {
         }
     }
 
+    /// A whole workflow file, dated a minute ago: the serve loads it at its first look,
+    /// whether it watched it arrive or not (a new file it did not see renamed into
+    /// place loads once unchanged for a few seconds).
     pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let a_minute_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+        self.write_dated(name, text, a_minute_ago)
+    }
+
+    /// Written whole elsewhere, dated `mtime`, then renamed into the directory: the
+    /// watcher never reads half a file.
+    pub fn write_dated(&self, name: &str, text: &str, mtime: std::time::SystemTime) -> PathBuf {
         let p = self.dir.join(name);
-        // Written whole, then renamed: the watcher never reads half a file.
         let tmp = self.env.path().join(format!(".{name}.tmp"));
         std::fs::write(&tmp, text).unwrap();
+        let f = std::fs::File::options().write(true).open(&tmp).unwrap();
+        f.set_modified(mtime).unwrap();
+        drop(f);
         std::fs::rename(&tmp, &p).unwrap();
         p
     }

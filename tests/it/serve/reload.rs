@@ -107,3 +107,35 @@ fn a_new_file_written_in_two_parts_never_fires_its_first_part() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     term(child);
 }
+
+/// The recommended way (issue 55 point 4): a file written whole elsewhere and renamed
+/// into place loads at the serve's next scan. Dated an hour ahead, it is never quiet
+/// long enough to load as a file written in place would: only the watched rename loads it.
+#[test]
+fn a_new_file_renamed_into_place_loads_without_waiting_to_be_quiet() {
+    let mut s = Served::new();
+    // Never due: the ledger is the renamed file's alone.
+    let yearly = TICK
+        .replace("tick", "first")
+        .replace("* * * * * *", "0 0 1 1 *");
+    s.write("first.toml", &yearly);
+    let (child, log) = s.start(&[]);
+    // Loaded: the serve watches the directory by now.
+    wait_log(&log, "loaded", 30);
+    let ahead = std::time::SystemTime::now() + std::time::Duration::from_secs(3600);
+    s.write_dated("tick.toml", TICK, ahead);
+    wait_log(&log, "tick.toml", 30);
+    wait_until("the serve to load it", secs(30), || {
+        let t = std::fs::read_to_string(&log).unwrap_or_default();
+        t.lines()
+            .any(|l| l.starts_with("serve: loaded") && l.ends_with("tick.toml"))
+            .then_some(())
+            .ok_or(t)
+    });
+    wait_until("the renamed file to fire", secs(30), || marks(&s) >= 1);
+    for name in ["first", "tick"] {
+        let out = s.env.run(&["schedule", "pause", name, "--reason", "done"]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    term(child);
+}
