@@ -51,12 +51,11 @@ impl Served {
         }
     }
 
-    /// A whole workflow file, dated a minute ago: the serve loads it at its first look,
-    /// whether it watched it arrive or not (a new file it did not see renamed into
-    /// place loads once unchanged for a few seconds).
+    /// A whole workflow file, renamed into place: a serve watching the directory loads
+    /// it at its next scan; one starting after it, once it is a few seconds old (the
+    /// serve did not see it arrive).
     pub fn write(&self, name: &str, text: &str) -> PathBuf {
-        let a_minute_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
-        self.write_dated(name, text, a_minute_ago)
+        self.write_dated(name, text, std::time::SystemTime::now())
     }
 
     /// Written whole elsewhere, dated `mtime`, then renamed into the directory: the

@@ -193,10 +193,18 @@ fn seed(
     let proved = matches!(verdict, Some(Ok(())));
     let seeded = seed_pause(&row.said(), latest, proved);
     state.keep(&row.file, row.index, &seeded.kept);
-    if let Some(Err(why)) = verdict
-        && seeded.why.row_unrecorded()
-    {
-        refuse(store, state, row, operator, &why.to_string());
+    match verdict {
+        Some(Err(why)) if seeded.why.row_unrecorded() => {
+            refuse(store, state, row, operator, &why.to_string());
+        }
+        // A row cleared without a decision (no account to prove) that the chain's
+        // pause contradicts is refused here, not only if a later pass happens to look
+        // again: whether the file loaded before or after this pass must not matter.
+        None if seeded.why == SeedWhy::PausedOnChain => {
+            let why = "the row names no decision: it was cleared without one";
+            refuse(store, state, row, operator, why);
+        }
+        _ => {}
     }
     let name = format!("{}#{}", row.file, row.index);
     match seeded.why.explain() {
