@@ -137,10 +137,32 @@ impl LineWatch {
     }
 }
 
+/// Who submits a burst's runs.
+#[derive(Clone, Copy)]
+enum Submitters {
+    /// This account, every run.
+    One,
+    /// Every other run by `nobody`, a second account of the group store.
+    Two,
+}
+
+/// The second account's own state directory (its seal key), in the env.
+const NOBODY_STATE: &str = "nobody-state";
+
 /// `BURST` engines of `wf` at once, to their ends; what each said.
-fn burst(env: &Env, wf: &Path) -> Vec<std::process::Output> {
+fn burst(env: &Env, wf: &Path, by: Submitters) -> Vec<std::process::Output> {
+    let args = ["run", wf.to_str().unwrap(), "--headless"];
     let children: Vec<_> = (0..BURST)
-        .map(|_| env.spawn(&["run", wf.to_str().unwrap(), "--headless"]))
+        .map(|i| match by {
+            Submitters::Two if i % 2 == 1 => env
+                .baton_as_nobody(&args)
+                .env("XDG_STATE_HOME", env.path().join(NOBODY_STATE))
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawn baton as nobody"),
+            _ => env.spawn(&args),
+        })
         .collect();
     children.into_iter().map(|c| wait_child(c, 120)).collect()
 }
@@ -166,17 +188,16 @@ fn outcomes(env: &Env) -> Vec<(String, String, Value)> {
     out
 }
 
-#[test]
-fn bursts_into_a_queue_group_run_one_at_a_time_and_never_cancel_a_started_run() {
-    let env = Env::new();
-    // The store exists before the first burst, as it would for an operator's runs.
-    env.finished_run();
-    let wf = group_workflow(&env);
+/// Rounds of bursts into the group `race` (`max_pending` 1), each checked: no two
+/// deploys overlap, at most one run waits in line, no run is cancelled after its step
+/// started.
+fn group_bursts(env: &Env, by: Submitters) {
+    let wf = group_workflow(env);
     for round in 0..rounds() {
         let watch = LineWatch::start(&env.db(), "race");
-        let said = burst(&env, &wf);
+        let said = burst(env, &wf, by);
         let waiting = watch.most();
-        let lives = stamps(&env);
+        let lives = stamps(env);
         assert_eq!(
             most_at_once(&lives),
             1,
@@ -186,7 +207,15 @@ fn bursts_into_a_queue_group_run_one_at_a_time_and_never_cancel_a_started_run() 
             waiting <= 1,
             "round {round}: {waiting} runs waited in the group's line at once (max_pending 1)"
         );
-        for (run, state, attempts) in outcomes(&env) {
+        let outcomes = outcomes(env);
+        // Every submission made its run (both accounts'), whatever became of it.
+        assert_eq!(
+            outcomes.len(),
+            BURST * (round + 1),
+            "round {round}: {}",
+            said.iter().map(|o| text(&o.stderr)).collect::<String>()
+        );
+        for (run, state, attempts) in outcomes {
             let ran = lives.iter().any(|l| l.0 == run);
             match state.as_str() {
                 "succeeded" => {}
@@ -202,12 +231,37 @@ fn bursts_into_a_queue_group_run_one_at_a_time_and_never_cancel_a_started_run() 
     }
 }
 
+#[test]
+fn bursts_into_a_queue_group_run_one_at_a_time_and_never_cancel_a_started_run() {
+    let env = Env::new();
+    // The store exists before the first burst, as it would for an operator's runs.
+    env.finished_run();
+    group_bursts(&env, Submitters::One);
+}
+
+/// The same bursts, half of each submitted by a second account of a group store.
+#[test]
+fn bursts_from_two_accounts_of_a_group_store_run_one_at_a_time() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new();
+    env.share_with_nobody();
+    // Both accounts' steps stamp the one file.
+    let stamps = env.path().join("stamps");
+    std::fs::write(&stamps, "").unwrap();
+    std::fs::set_permissions(&stamps, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let own = env.path().join(NOBODY_STATE);
+    std::fs::create_dir(&own).unwrap();
+    let nobody = nix::unistd::Uid::from_raw(65534);
+    nix::unistd::chown(&own, Some(nobody), None).expect("chown to nobody");
+    group_bursts(&env, Submitters::Two);
+}
+
 fn pool_bursts(capacity: usize) {
     let env = Env::new();
     env.finished_run();
     let wf = pool_workflow(&env, capacity);
     for round in 0..rounds() {
-        for out in burst(&env, &wf) {
+        for out in burst(&env, &wf, Submitters::One) {
             assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
         }
         let lives = stamps(&env);
