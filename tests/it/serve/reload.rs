@@ -17,6 +17,15 @@ fn marks(s: &Served) -> usize {
     std::fs::read_to_string(s.env.path().join("ledger")).map_or(0, |t| t.lines().count())
 }
 
+/// The test's schedules paused on record, then the serve stopped.
+fn pause_and_stop(s: &Served, names: &[&str], child: std::process::Child) {
+    for name in names {
+        let out = s.env.run(&["schedule", "pause", name, "--reason", "done"]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    term(child);
+}
+
 #[test]
 fn a_broken_file_keeps_its_previous_version_firing_and_its_error_everywhere() {
     let mut s = Served::new();
@@ -51,11 +60,7 @@ fn a_broken_file_keeps_its_previous_version_firing_and_its_error_everywhere() {
     });
     let metrics = text(&s.env.run(&["metrics"]).stdout);
     assert!(metrics.contains("baton_serve_reload_errors 0"), "{metrics}");
-    let out = s
-        .env
-        .run(&["schedule", "pause", "tick", "--reason", "done"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    term(child);
+    pause_and_stop(&s, &["tick"], child);
 }
 
 /// Issue 55 point 4: a new workflow file written in two parts is served only whole.
@@ -101,11 +106,7 @@ fn a_new_file_written_in_two_parts_never_fires_its_first_part() {
             "run {id} is of the first part ({mark:?}), beside {gated}: {said}"
         );
     }
-    let out = s
-        .env
-        .run(&["schedule", "pause", "tick", "--reason", "done"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    term(child);
+    pause_and_stop(&s, &["tick"], child);
 }
 
 /// The recommended way (issue 55 point 4): a file written whole elsewhere and renamed
@@ -133,9 +134,5 @@ fn a_new_file_renamed_into_place_loads_without_waiting_to_be_quiet() {
             .ok_or(t)
     });
     wait_until("the renamed file to fire", secs(30), || marks(&s) >= 1);
-    for name in ["first", "tick"] {
-        let out = s.env.run(&["schedule", "pause", name, "--reason", "done"]);
-        assert!(out.status.success(), "{}", text(&out.stderr));
-    }
-    term(child);
+    pause_and_stop(&s, &["first", "tick"], child);
 }

@@ -196,7 +196,7 @@ fn a_replaced_run_leaves_the_line_at_once_and_never_takes_the_group() {
         max_pending: 1,
         ..joining(WhenBusy::Queue)
     };
-    let mut make = |s: &mut Store, id: &str| {
+    let make = |s: &mut Store, id: &str| {
         let (d, _) = s
             .create_run_in_group(&new_run(id, 1), &lease_holder_name(), &one, |v| {
                 opening(id, v)

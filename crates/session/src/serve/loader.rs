@@ -224,29 +224,9 @@ mod tests {
             Settle::Settling
         );
         let later = t0 + Duration::from_secs(3);
-        let seen = Some((half, t0));
-        assert_eq!(
-            settle(
-                Some(old),
-                seen,
-                half,
-                false,
-                later,
-                at + Duration::from_secs(2)
-            ),
-            Settle::Settling
-        );
-        assert_eq!(
-            settle(
-                Some(old),
-                seen,
-                half,
-                false,
-                later,
-                w0 + Duration::from_secs(15)
-            ),
-            Settle::Load
-        );
+        let in_place_at = |wall| settle(Some(old), Some((half, t0)), half, false, later, wall);
+        assert_eq!(in_place_at(at + Duration::from_secs(2)), Settle::Settling);
+        assert_eq!(in_place_at(w0 + Duration::from_secs(15)), Settle::Load);
         // Replaced by a rename (a new inode): loaded once a scan saw it unchanged.
         let renamed = sig(8, 120, w0 + Duration::from_secs(10));
         assert_eq!(
