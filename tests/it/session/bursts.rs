@@ -2,8 +2,9 @@
 //! processes submitted at once into one concurrency group (`on_conflict = "queue"`,
 //! `max_pending` 1), round after round: the steps' own start and end stamps never
 //! overlap, the group's line never holds more than `max_pending` waiting runs, and no
-//! run that started its step is cancelled (only waiting runs are replaced). The same
-//! bursts into a store-wide pool of capacity 1 and 2 never hold more than its capacity.
+//! run that started its step is cancelled (only waiting runs are replaced); also with
+//! half of each burst submitted by a second account of a group store. The same bursts
+//! into a store-wide pool of capacity 1 and 2 never hold more than its capacity.
 //!
 //! Each round takes a few seconds on a loaded machine: [`ROUNDS_ENV`] raises the count
 //! (the campaign is 50 rounds).
