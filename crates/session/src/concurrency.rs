@@ -16,7 +16,9 @@
 //!    (`engine::driver` asks the store on every poll: `Store::admit_queued`); a
 //!    `Superseding` one waits likewise, after the holder was cancelled through the
 //!    same path as `baton cancel` (`command::apply`), recorded under the new run's
-//!    starter with the reason `superseded by RUN`. A scheduler builds a [`Group`] of
+//!    starter with the reason `superseded by RUN`. The waiting runs it replaced past
+//!    `max_pending` (the store took them out of the line in the transaction that made
+//!    it: `store::admission`) are cancelled the same way. A scheduler builds a [`Group`] of
 //!    its own (its overlap policy: a group named after the schedule, with
 //!    `OnConflict::Queue`, `Skip` or `CancelRunning`) and makes its runs with
 //!    [`admit_batch`], then their [`follow_up`].
@@ -29,6 +31,7 @@ use baton_core::ForkPlan;
 use baton_engine::{Core, Opening};
 use baton_model::{Command, RunState, Timestamp};
 use baton_store::Store;
+use baton_store::admission::Decision;
 use baton_store::slots::{Batched, Joining, Verdict, WhenBusy};
 use baton_workflow::{OnConflict, Plan};
 use std::collections::BTreeMap;
@@ -44,8 +47,9 @@ pub struct Group {
     /// case-insensitively, as GitHub's do (`deploy-Prod` is `deploy-prod`).
     pub name: String,
     pub on_conflict: OnConflict,
-    /// How many runs may wait at once (`queue`): a newer one cancels the oldest past
-    /// it, on record.
+    /// How many runs may wait at once: a newer waiting one replaces the oldest past
+    /// it (out of the line at once, cancelled on record); a run holding the group is
+    /// never replaced.
     pub max_pending: usize,
 }
 
@@ -96,6 +100,14 @@ pub struct Made {
     pub admitted: Option<(Group, Admission)>,
 }
 
+/// What a new run of a group was admitted as, and the waiting runs it replaced
+/// (`max_pending`), whose cancel its [`follow_up`] records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Admitted {
+    pub admission: Admission,
+    pub replaced: Vec<String>,
+}
+
 impl Made {
     /// What the group decided, as a front end says it before the run's own lines
     /// (`None`: the run simply started).
@@ -129,6 +141,7 @@ pub fn create(
     lease_holder: &str,
     fork: Option<&ForkPlan>,
 ) -> Result<Made, SessionError> {
+    let operator = loaded.spec.operator.clone();
     let Some(group) = group_of(&loaded.plan, &loaded.params)? else {
         let ready = prepare::create_with(store, loaded, lease_holder, |core, now| match fork {
             Some(f) => core.start_fork(f, now),
@@ -139,24 +152,23 @@ pub fn create(
             admitted: None,
         });
     };
-    let (ready, admission) = admit(store, loaded, lease_holder, &group, fork)?;
+    let (ready, admitted) = admit(store, loaded, lease_holder, &group, fork)?;
+    follow_up(store, &group, &admitted, &ready.run_id, &operator)?;
     Ok(Made {
         ready,
-        admitted: Some((group, admission)),
+        admitted: Some((group, admitted.admission)),
     })
 }
 
 /// Record a new run of `group` (a fork of `fork`'s run when given: its start records
-/// the reused steps), with its lease for `lease_holder`, as the store decides, and
-/// make its [`follow_up`].
+/// the reused steps), with its lease for `lease_holder`, as the store decides.
 fn admit(
     store: &mut Store,
     loaded: Loaded,
     lease_holder: &str,
     group: &Group,
     fork: Option<&ForkPlan>,
-) -> Result<(Ready, Admission), SessionError> {
-    let operator = loaded.spec.operator.clone();
+) -> Result<(Ready, Admitted), SessionError> {
     let prepare::Unwritten {
         new_run,
         mut core,
@@ -168,15 +180,14 @@ fn admit(
     let run_id = new_run.id.clone();
     let joining = joining(group);
     let mut initial = Vec::new();
-    let (verdict, committed) =
+    let (decision, committed) =
         store.create_run_in_group(&new_run, lease_holder, &joining, |verdict| {
             let (committed, rest) =
                 split_persisted(core.start_as(opening(group, verdict), Timestamp::now()));
             initial = rest;
             (committed, core.state_summary())
         })?;
-    let admission = admission_of(verdict, group);
-    follow_up(store, group, &admission, &run_id, &operator)?;
+    let admitted = admitted_of(decision, group);
     let ready = Ready {
         run_id,
         workflow,
@@ -185,24 +196,38 @@ fn admit(
         committed,
         stale: false,
     };
-    Ok((ready, admission))
+    Ok((ready, admitted))
 }
 
 /// What a new run's admission asks next, on record under `operator`: the holder it
-/// supersedes cancelled, or the pending runs it replaces. [`create`] makes it; a caller
-/// of [`admit_batch`] makes it once the batch's runs are driven (a cancel of a run of
-/// the batch is taken by its engine).
+/// supersedes cancelled, and the waiting runs it replaced. [`create`] makes it; a
+/// caller of [`admit_batch`] makes it once the batch's runs are driven (a cancel of a
+/// run of the batch is taken by its engine).
 pub fn follow_up(
     store: &mut Store,
     group: &Group,
-    admission: &Admission,
+    admitted: &Admitted,
     run_id: &str,
     operator: &str,
 ) -> Result<(), SessionError> {
-    match admission {
+    for old in &admitted.replaced {
+        let reason = format!(
+            "replaced by {run_id}: concurrency group `{}` keeps at most {} pending run(s) (max_pending)",
+            group.name, group.max_pending
+        );
+        cancel_as(store, old, reason, operator)?;
+    }
+    match &admitted.admission {
         Admission::Superseding { holder } => supersede(store, holder, run_id, operator),
-        Admission::Queued { .. } => replace_pending(store, group, run_id, operator),
-        Admission::Started | Admission::Skipped { .. } => Ok(()),
+        _ => Ok(()),
+    }
+}
+
+/// What the store's decision makes of a new run of `group`.
+fn admitted_of(decision: Decision, group: &Group) -> Admitted {
+    Admitted {
+        admission: admission_of(decision.verdict, group),
+        replaced: decision.replaced,
     }
 }
 
@@ -224,7 +249,7 @@ pub fn admit_batch(
     store: &mut Store,
     runs: Vec<(Loaded, Option<Group>)>,
     lease_holder: &str,
-) -> Result<Vec<(Ready, Admission)>, SessionError> {
+) -> Result<Vec<(Ready, Admitted)>, SessionError> {
     let mut made = Vec::with_capacity(runs.len());
     let mut batch = Vec::with_capacity(runs.len());
     for (loaded, group) in runs {
@@ -245,10 +270,13 @@ pub fn admit_batch(
     Ok(made
         .into_iter()
         .zip(verdicts)
-        .map(|((u, group, initial), (verdict, committed))| {
-            let admission = match &group {
-                Some(g) => admission_of(verdict, g),
-                None => Admission::Started,
+        .map(|((u, group, initial), (decision, committed))| {
+            let admitted = match &group {
+                Some(g) => admitted_of(decision, g),
+                None => Admitted {
+                    admission: Admission::Started,
+                    replaced: Vec::new(),
+                },
             };
             let ready = Ready {
                 run_id: u.new_run.id.clone(),
@@ -258,7 +286,7 @@ pub fn admit_batch(
                 committed,
                 stale: false,
             };
-            (ready, admission)
+            (ready, admitted)
         })
         .collect())
 }
@@ -272,6 +300,7 @@ fn joining(group: &Group) -> Joining {
             OnConflict::Skip => WhenBusy::Skip,
             OnConflict::CancelRunning => WhenBusy::QueueFirst,
         },
+        max_pending: group.max_pending,
     }
 }
 
@@ -296,32 +325,6 @@ fn opening(group: &Group, verdict: &Verdict) -> Opening {
             ),
         },
     }
-}
-
-/// A newly queued run: the runs waiting before it past the group's `max_pending`
-/// (the oldest first) are cancelled, replaced by it, on record under `operator`, as
-/// GitHub keeps one pending run per group. A queue stays bounded however often its
-/// starters fire.
-fn replace_pending(
-    store: &mut Store,
-    group: &Group,
-    new_run: &str,
-    operator: &str,
-) -> Result<(), SessionError> {
-    let line: Vec<String> = store
-        .group_line(&group.name)?
-        .into_iter()
-        .filter(|r| r != new_run)
-        .collect();
-    let over = (line.len() + 1).saturating_sub(group.max_pending.max(1));
-    for old in line.iter().take(over) {
-        let reason = format!(
-            "replaced by {new_run}: concurrency group `{}` keeps at most {} pending run(s) (max_pending)",
-            group.name, group.max_pending
-        );
-        cancel_as(store, old, reason, operator)?;
-    }
-    Ok(())
 }
 
 /// Cancel `holder`, superseded by `new_run`, as `baton cancel` would, recorded under

@@ -7,6 +7,7 @@
 //! slot's row: a crash in between leaves the slot recorded without a run (it does not
 //! fire twice; it does not fire at all). The decision of which slots fire is pure
 //! (`model::schedule::decide`); this is the shell around it.
+mod arrivals;
 mod catalog;
 mod firing;
 mod loader;
@@ -87,8 +88,8 @@ pub async fn serve(opts: ServeOptions) -> Result<i32, SessionError> {
         opts.operator
     );
     let (watch_tx, mut watched) = tokio::sync::mpsc::channel::<()>(1);
-    let watcher = watch(&opts.dir, watch_tx);
     let mut catalog = Catalog::new(&opts.dir);
+    let watcher = watch(&opts.dir, watch_tx, catalog.arrivals.clone());
     let (loader, mut loads) = loader::Loader::spawn()
         .map_err(|e| SessionError::System(format!("cannot start the loader's thread: {e}")))?;
     let mut driving: Vec<Driving> = Vec::new();
@@ -214,9 +215,14 @@ fn set_ready(ready: &Readiness, why: Option<String>) {
 }
 
 fn report_changes(c: &Changes) {
-    for f in &c.settling {
+    for (f, what) in c
+        .settling
+        .iter()
+        .map(|f| (f, "changed"))
+        .chain(c.arriving.iter().map(|f| (f, "is new")))
+    {
         crate::stdio::errln!(
-            "serve: {f} changed; it loads once whole (unchanged for {} s if written in place, at the next scan if renamed into place)",
+            "serve: {f} {what}; it loads once whole (at the next scan if renamed into place, else once unchanged for {} s)",
             QUIET.as_secs()
         );
     }
@@ -233,9 +239,14 @@ fn report_changes(c: &Changes) {
     }
 }
 
-/// Watch the directory; each change sends a wake-up (`None`: no watcher, the periodic
-/// rescan alone serves).
-fn watch(dir: &Path, tx: tokio::sync::mpsc::Sender<()>) -> Option<notify::RecommendedWatcher> {
+/// Watch the directory; each change is noted in `arrivals` and sends a wake-up
+/// (`None`: no watcher, the periodic rescan alone serves, and every new or changed
+/// file loads once quiet).
+fn watch(
+    dir: &Path,
+    tx: tokio::sync::mpsc::Sender<()>,
+    arrivals: arrivals::Arrivals,
+) -> Option<notify::RecommendedWatcher> {
     use notify::Watcher;
     let mut w = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
         // Reading the directory (this serve's own scans: open, read, close) is an
@@ -245,6 +256,9 @@ fn watch(dir: &Path, tx: tokio::sync::mpsc::Sender<()>) -> Option<notify::Recomm
             && matches!(ev.kind, notify::EventKind::Access(_))
         {
             return;
+        }
+        if let Ok(ev) = &res {
+            arrivals.note(ev);
         }
         let _ = tx.try_send(());
     })

@@ -51,11 +51,22 @@ impl Served {
         }
     }
 
+    /// A whole workflow file, renamed into place: a serve watching the directory loads
+    /// it at its next scan; one starting after it, once it is a few seconds old (the
+    /// serve did not see it arrive).
     pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        self.write_dated(name, text, std::time::SystemTime::now())
+    }
+
+    /// Written whole elsewhere, dated `mtime`, then renamed into the directory: the
+    /// watcher never reads half a file.
+    pub fn write_dated(&self, name: &str, text: &str, mtime: std::time::SystemTime) -> PathBuf {
         let p = self.dir.join(name);
-        // Written whole, then renamed: the watcher never reads half a file.
         let tmp = self.env.path().join(format!(".{name}.tmp"));
         std::fs::write(&tmp, text).unwrap();
+        let f = std::fs::File::options().write(true).open(&tmp).unwrap();
+        f.set_modified(mtime).unwrap();
+        drop(f);
         std::fs::rename(&tmp, &p).unwrap();
         p
     }

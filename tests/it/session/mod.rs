@@ -1,5 +1,6 @@
 //! Commands on any run, runs listing and garbage collection.
 mod attack_runs;
+mod bursts;
 mod commands;
 mod concurrency;
 mod fork_group;

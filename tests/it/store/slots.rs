@@ -10,13 +10,15 @@ fn joining(when_busy: WhenBusy) -> Joining {
     Joining {
         group: "deploy-prod".into(),
         when_busy,
+        // A line long enough for these tests (`store::admission` bounds it).
+        max_pending: 10,
     }
 }
 
 /// Record run `id` of the group, `queued` when the store says it is busy.
 fn create(s: &mut Store, id: &str, when_busy: WhenBusy) -> Verdict {
     let mut script = Script::new(id);
-    let (verdict, _) = s
+    let (decision, _) = s
         .create_run_in_group(
             &new_run(id, 1),
             &lease_holder_name(),
@@ -38,7 +40,7 @@ fn create(s: &mut Store, id: &str, when_busy: WhenBusy) -> Verdict {
             },
         )
         .expect("create");
-    verdict
+    decision.verdict
 }
 
 fn finish(s: &mut Store, id: &str) {
@@ -154,7 +156,7 @@ fn a_batch_of_runs_is_admitted_as_one_after_the_other_and_recorded_all_or_none()
             opening(["B1", "B2", "B3"][i], v)
         })
         .expect("batch");
-    let verdicts: Vec<Verdict> = made.into_iter().map(|(v, _)| v).collect();
+    let verdicts: Vec<Verdict> = made.into_iter().map(|(d, _)| d.verdict).collect();
     assert_eq!(verdicts, vec![Verdict::Holds, busy("B1"), Verdict::Holds]);
     assert_eq!(
         s.group_holder("deploy-prod").unwrap().as_deref(),
@@ -181,4 +183,42 @@ fn a_batch_of_runs_is_admitted_as_one_after_the_other_and_recorded_all_or_none()
     assert!(refused.is_err(), "B1 exists already");
     assert!(s.run("B4").is_err(), "B4 rolled back with the batch");
     assert_eq!(s.group_line("deploy-prod").unwrap(), vec!["B2".to_string()]);
+}
+
+/// Issue 55 point 1: a waiting run replaced past `max_pending` leaves the line in the
+/// transaction that queues its replacement, so it never takes the group after; the
+/// holder is never replaced.
+#[test]
+fn a_replaced_run_leaves_the_line_at_once_and_never_takes_the_group() {
+    let db = db();
+    let mut s = Store::open(&db.path).unwrap();
+    let one = Joining {
+        max_pending: 1,
+        ..joining(WhenBusy::Queue)
+    };
+    let make = |s: &mut Store, id: &str| {
+        let (d, _) = s
+            .create_run_in_group(&new_run(id, 1), &lease_holder_name(), &one, |v| {
+                opening(id, v)
+            })
+            .expect("create");
+        d
+    };
+    assert_eq!(make(&mut s, "R1").verdict, Verdict::Holds);
+    let r2 = make(&mut s, "R2");
+    assert_eq!((r2.verdict, r2.replaced), (busy("R1"), vec![]));
+    let r3 = make(&mut s, "R3");
+    assert_eq!(r3.verdict, busy("R1"));
+    assert_eq!(
+        r3.replaced,
+        vec!["R2".to_string()],
+        "R1 holds: never replaced"
+    );
+    assert_eq!(s.group_line("deploy-prod").unwrap(), vec!["R3".to_string()]);
+    finish(&mut s, "R1");
+    assert_eq!(s.admit_queued("R2").unwrap(), None, "R2 was replaced");
+    assert_eq!(
+        s.admit_queued("R3").unwrap().as_deref(),
+        Some("deploy-prod")
+    );
 }

@@ -3,12 +3,16 @@
 //! (its error is printed and recorded); a file that is gone stops serving. The files
 //! are loaded off the serve's thread (`loader`): a scan only `stat`s them and hands
 //! the whole, changed ones over; their results come back through [`Catalog::apply`].
+//! What the directory's watcher saw (`arrivals`) tells a file renamed into place,
+//! whole at once, from one written here, whole only once quiet (`loader::settle`).
+use super::arrivals::{Arrival, Arrivals};
 use super::loader::{self, Done, Job, Loader, Outcome, Settle, Sig};
 use baton_model::Timestamp;
 use baton_store::Store;
 use baton_store::schedules::Served;
 use baton_workflow::Plan;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
@@ -27,6 +31,8 @@ pub struct Entry {
 pub struct Changes {
     /// Changed files waiting to be whole before they load.
     pub settling: Vec<String>,
+    /// New files waiting to be whole before they load.
+    pub arriving: Vec<String>,
     pub loaded: Vec<String>,
     pub failed: Vec<(String, String)>,
     pub removed: Vec<String>,
@@ -45,6 +51,10 @@ pub struct Catalog {
     settling: BTreeMap<String, (Sig, Instant)>,
     /// Files the loader has now.
     loading: BTreeMap<String, Sig>,
+    /// What the watcher saw since the last scan.
+    pub arrivals: Arrivals,
+    /// Files (by name) the watcher saw renamed into place, nothing written since.
+    renamed: BTreeSet<OsString>,
 }
 
 impl Catalog {
@@ -93,6 +103,12 @@ impl Catalog {
         let present: std::collections::HashSet<String> =
             files.iter().map(|(k, _)| k.clone()).collect();
         let (now, wall) = (Instant::now(), SystemTime::now());
+        for (name, arrival) in self.arrivals.take() {
+            match arrival {
+                Arrival::Renamed => self.renamed.insert(name),
+                Arrival::Written => self.renamed.remove(&name),
+            };
+        }
         for (key, path) in files {
             let Some(sig) = loader::sig_of(&path) else {
                 continue;
@@ -101,20 +117,27 @@ impl Catalog {
                 continue; // looked at again once its load is back
             }
             let seen = self.settling.get(&key).copied();
-            match loader::settle(self.done.get(&key).copied(), seen, sig, now, wall) {
+            let renamed_in = path.file_name().is_some_and(|n| self.renamed.contains(n));
+            let done = self.done.get(&key).copied();
+            match loader::settle(done, seen, sig, renamed_in, now, wall) {
                 Settle::Unchanged => {
                     self.settling.remove(&key);
                 }
                 Settle::Settling => {
                     if seen.is_none_or(|(s, _)| s != sig) {
-                        // A served file changing is news; a new one just loads soon.
                         if self.done.contains_key(&key) {
                             changes.settling.push(key.clone());
+                        } else if seen.is_none() {
+                            changes.arriving.push(key.clone());
                         }
                         self.settling.insert(key, (sig, now));
                     }
                 }
                 Settle::Load => {
+                    // The next version of it arrives on its own.
+                    if let Some(n) = path.file_name() {
+                        self.renamed.remove(n);
+                    }
                     self.settling.remove(&key);
                     self.loading.insert(key.clone(), sig);
                     loader.load(Job { key, path, sig });

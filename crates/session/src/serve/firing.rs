@@ -15,7 +15,7 @@
 use super::catalog::Entry;
 use super::{ServeOptions, Starting};
 use crate::SessionError;
-use crate::concurrency::{self, Admission, Group};
+use crate::concurrency::{self, Admission, Admitted, Group};
 use crate::host;
 use crate::prepare::{self, NewRunSpec, Ready};
 use baton_model::Timestamp;
@@ -82,7 +82,7 @@ pub(super) async fn start_runs(
     let fates: Vec<(&str, Option<String>)> = made
         .iter()
         .map(|m| match m {
-            Ok((ready, _, a, _)) => (admitted(a), Some(ready.run_id.clone())),
+            Ok((ready, _, a, _)) => (admitted(&a.admission), Some(ready.run_id.clone())),
             Err(_) => ("failed", None),
         })
         .collect();
@@ -107,16 +107,14 @@ pub(super) async fn start_runs(
             "serve: {} slot {} {} run {run_id}",
             sched::schedule_name(&s.entry.plan.name, s.index),
             s.slot.to_rfc3339(),
-            admitted(&admission)
+            admitted(&admission.admission)
         );
         // Driven even if its slot's fate could not be recorded: the run is recorded,
         // with its lease, and a run left undriven would wait for the next serve.
         starting.host(own, ready);
         if let Some(g) = group
-            && matches!(
-                admission,
-                Admission::Queued { .. } | Admission::Superseding { .. }
-            )
+            && (!admission.replaced.is_empty()
+                || matches!(admission.admission, Admission::Superseding { .. }))
         {
             follow.push((g, admission, run_id.clone()));
         }
@@ -134,7 +132,7 @@ pub(super) async fn start_runs(
 /// The follow-ups of the runs just driven (a holder superseded, pending runs
 /// replaced: `concurrency::follow_up`), off this thread: a cancel they send waits for
 /// the engine of its run, which may be one this thread drives.
-async fn follow_ups(opts: &ServeOptions, follow: Vec<(Group, Admission, String)>) {
+async fn follow_ups(opts: &ServeOptions, follow: Vec<(Group, Admitted, String)>) {
     if follow.is_empty() {
         return;
     }
@@ -169,7 +167,7 @@ struct Ask {
     schedule: Option<(u32, Overlap)>,
 }
 
-type Made = Result<(Ready, Store, Admission, Option<Group>), SessionError>;
+type Made = Result<(Ready, Store, Admitted, Option<Group>), SessionError>;
 
 /// On the blocking pool: every run of `asks` made in one transaction, then each with
 /// its own connection for its driver. A batch the store refuses as a whole (a run
@@ -199,7 +197,7 @@ fn make_all(db: &std::path::Path, asks: Vec<Ask>) -> Vec<Made> {
             Err(e) => groups.push(Err(e)),
         }
     }
-    let mut made: Vec<Result<(Ready, Admission), SessionError>> =
+    let mut made: Vec<Result<(Ready, Admitted), SessionError>> =
         match concurrency::admit_batch(&mut store, ok, &holder) {
             Ok(m) => m.into_iter().map(Ok).collect::<Vec<_>>(),
             Err(batch) => {
@@ -239,7 +237,7 @@ fn loaded(a: &Ask) -> Result<(prepare::Loaded, Option<Group>), SessionError> {
 }
 
 /// One run made on its own (the batch's fallback): a batch of one.
-fn one(store: &mut Store, a: &Ask, holder: &str) -> Result<(Ready, Admission), SessionError> {
+fn one(store: &mut Store, a: &Ask, holder: &str) -> Result<(Ready, Admitted), SessionError> {
     concurrency::admit_batch(store, vec![loaded(a)?], holder)?
         .pop()
         .ok_or_else(|| SessionError::System("the run was not made".into()))

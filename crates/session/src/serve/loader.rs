@@ -5,10 +5,11 @@
 //! once, as a load error, and not read again until it changes (its load is left to
 //! finish on a thread of its own and its result dropped).
 //!
-//! A changed file is loaded only once it is whole (`settle`): a file replaced by a
-//! rename (an editor's safe write, `mv`, `rsync` without `--inplace`) or a new one once
-//! its `stat` held across a scan; a file written in place once it has not changed for
-//! [`QUIET`], so a slow writer's first half is never served.
+//! A new or changed file is loaded only once it is whole (`settle`): one the watcher
+//! saw renamed into place (an editor's safe write, `mv`, `rsync` without `--inplace`)
+//! once its `stat` held across a scan; any other (written here, new or in place, or
+//! arrived while nothing watched) once it has not changed for [`QUIET`], so a writer
+//! that pauses for less than that between its parts never has its first part served.
 use baton_workflow::{self as workflow, Plan};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -21,7 +22,7 @@ pub const LOAD_BUDGET: Duration = Duration::from_secs(5);
 pub const LOAD_BUDGET_ENV: &str = "BATON_SERVE_LOAD_BUDGET_MS";
 /// A file changed in place is loaded once it has not changed for this long.
 pub const QUIET: Duration = Duration::from_secs(5);
-/// A new or renamed file is loaded once its `stat` held this long (one scan).
+/// A file renamed into place is loaded once its `stat` held this long (one scan).
 pub const STABLE: Duration = Duration::from_millis(900);
 
 /// A file's identity and version as `stat` says (no byte of it read).
@@ -58,12 +59,14 @@ pub enum Settle {
 }
 
 /// Whether a file is whole enough to load (pure). `done`: the version last loaded or
-/// refused; `first_seen`: this version and when a scan first saw it; `now` and
-/// `wall_now` the clocks.
+/// refused; `first_seen`: this version and when a scan first saw it; `renamed_in`: the
+/// watcher saw it renamed into place and nothing written to it since (`arrivals`);
+/// `now` and `wall_now` the clocks.
 pub fn settle(
     done: Option<Sig>,
     first_seen: Option<(Sig, Instant)>,
     sig: Sig,
+    renamed_in: bool,
     now: Instant,
     wall_now: SystemTime,
 ) -> Settle {
@@ -76,7 +79,7 @@ pub fn settle(
     }
     let in_place = done.is_some_and(|d| d.dev == sig.dev && d.ino == sig.ino);
     let held = first_seen.is_some_and(|(s, at)| s == sig && now.duration_since(at) >= STABLE);
-    if held && !in_place {
+    if held && renamed_in && !in_place {
         Settle::Load
     } else {
         Settle::Settling
@@ -207,39 +210,61 @@ mod tests {
         let w0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
         let old = sig(7, 100, w0);
         // An old file (written long ago) loads at once; the same version never again.
-        assert_eq!(settle(None, None, old, t0, w0 + QUIET), Settle::Load);
+        assert_eq!(settle(None, None, old, false, t0, w0 + QUIET), Settle::Load);
         assert_eq!(
-            settle(Some(old), None, old, t0, w0 + QUIET),
+            settle(Some(old), None, old, false, t0, w0 + QUIET),
             Settle::Unchanged
         );
         // Written in place (same inode) a second ago: it waits until quiet for QUIET,
         // even if a scan saw it unchanged.
         let half = sig(7, 40, w0 + Duration::from_secs(10));
         let at = w0 + Duration::from_secs(11);
-        assert_eq!(settle(Some(old), None, half, t0, at), Settle::Settling);
-        let later = t0 + Duration::from_secs(3);
-        let seen = Some((half, t0));
         assert_eq!(
-            settle(Some(old), seen, half, later, at + Duration::from_secs(2)),
+            settle(Some(old), None, half, false, t0, at),
             Settle::Settling
         );
-        assert_eq!(
-            settle(Some(old), seen, half, later, w0 + Duration::from_secs(15)),
-            Settle::Load
-        );
+        let later = t0 + Duration::from_secs(3);
+        let in_place_at = |wall| settle(Some(old), Some((half, t0)), half, false, later, wall);
+        assert_eq!(in_place_at(at + Duration::from_secs(2)), Settle::Settling);
+        assert_eq!(in_place_at(w0 + Duration::from_secs(15)), Settle::Load);
         // Replaced by a rename (a new inode): loaded once a scan saw it unchanged.
         let renamed = sig(8, 120, w0 + Duration::from_secs(10));
-        assert_eq!(settle(Some(old), None, renamed, t0, at), Settle::Settling);
+        assert_eq!(
+            settle(Some(old), None, renamed, true, t0, at),
+            Settle::Settling
+        );
         let seen = Some((renamed, t0));
         assert_eq!(
-            settle(Some(old), seen, renamed, t0 + STABLE, at),
+            settle(Some(old), seen, renamed, true, t0 + STABLE, at),
             Settle::Load
         );
         // Changed again between two scans: it settles again.
         let grown = sig(8, 130, w0 + Duration::from_secs(10));
         assert_eq!(
-            settle(Some(old), seen, grown, t0 + STABLE, at),
+            settle(Some(old), seen, grown, true, t0 + STABLE, at),
             Settle::Settling
         );
+    }
+
+    /// Issue 55 point 4: a new file (or a new inode at a served name) that was not seen
+    /// renamed into place loads only once quiet for QUIET, however long its `stat`
+    /// held across scans: its writer may only have paused between its parts.
+    #[test]
+    fn a_new_file_written_here_loads_only_once_quiet() {
+        let t0 = Instant::now();
+        let w0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let half = sig(9, 40, w0);
+        let seen = Some((half, t0));
+        let after = |d: Duration| (t0 + d, w0 + d);
+        for done in [None, Some(sig(7, 100, w0 - QUIET))] {
+            let (now, wall) = after(STABLE * 3);
+            assert_eq!(settle(done, seen, half, false, now, wall), Settle::Settling);
+            let (now, wall) = after(QUIET);
+            assert_eq!(settle(done, seen, half, false, now, wall), Settle::Load);
+            // Seen renamed into place: whole at the next scan.
+            let (now, wall) = after(STABLE);
+            assert_eq!(settle(done, seen, half, true, now, wall), Settle::Load);
+            assert_eq!(settle(done, None, half, true, now, wall), Settle::Settling);
+        }
     }
 }

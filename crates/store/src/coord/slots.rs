@@ -10,6 +10,12 @@
 //! cannot keep a group longer than its work. Queued runs take it oldest
 //! first (a run that superseded the holder, `cancel_running`, goes before them); a
 //! queued run whose engine is gone keeps its place but is passed over until resumed.
+//!
+//! A new run's admission (`admission::decide`) and the replacement of the waiting runs
+//! past `max_pending` are one decision in the transaction that records the run: a
+//! replaced run leaves the line there and then, so it can never take the group after,
+//! and a run that took the group is never in the line to be replaced.
+use super::admission::{Decision, decide};
 use super::left_running::left_running;
 use super::{NewRun, Store, StoreError, commit_body, in_transaction, insert_run};
 use crate::ledger::audit::AuditKeys;
@@ -26,6 +32,9 @@ pub struct Joining {
     pub group: String,
     /// What it does when the group is busy.
     pub when_busy: WhenBusy,
+    /// How many runs may wait in line at once (at least one): a newer waiting run
+    /// replaces the oldest past it.
+    pub max_pending: usize,
 }
 
 /// A new run's answer to a busy group.
@@ -105,24 +114,31 @@ fn holder(tx: &Connection, group: &str, now: Timestamp) -> Result<Option<String>
     }
 }
 
+/// The live runs waiting in the group's line, first in line first (a superseding run
+/// before the others, then oldest first).
+fn line(tx: &Connection, group: &str, now: Timestamp) -> Result<Vec<String>, StoreError> {
+    let rows: Vec<String> = tx
+        .prepare_cached(
+            "SELECT run_id FROM group_members WHERE grp = ?1 AND active = 0 ORDER BY first DESC, seq",
+        )?
+        .query_map([group], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut out = Vec::new();
+    for run in rows {
+        if live_state(tx, &run, now)? == Some(RunState::Queued) {
+            out.push(run);
+        }
+    }
+    Ok(out)
+}
+
 /// The first live queued run in the group's line, if any.
 fn first_in_line(
     tx: &Connection,
     group: &str,
     now: Timestamp,
 ) -> Result<Option<String>, StoreError> {
-    let line: Vec<String> = tx
-        .prepare_cached(
-            "SELECT run_id FROM group_members WHERE grp = ?1 AND active = 0 ORDER BY first DESC, seq",
-        )?
-        .query_map([group], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    for run in line {
-        if live_state(tx, &run, now)? == Some(RunState::Queued) {
-            return Ok(Some(run));
-        }
-    }
-    Ok(None)
+    Ok(line(tx, group, now)?.into_iter().next())
 }
 
 fn join(
@@ -143,15 +159,16 @@ fn join(
 impl Store {
     /// [`Store::create_started_run`] for a run of a group: the group is looked at, the
     /// run recorded with its lease and the first events `events_for(verdict)` gives
-    /// (with the run's summary as of them, its core's), and (unless it skips) made the
-    /// group's holder or queued in its line, all in ONE transaction.
+    /// (with the run's summary as of them, its core's), (unless it skips) made the
+    /// group's holder or queued in its line, and the waiting runs it replaces taken out
+    /// of the line, all in ONE transaction. The caller cancels the replaced runs.
     pub fn create_run_in_group(
         &mut self,
         run: &NewRun,
         lease_holder: &str,
         joining: &Joining,
         events_for: impl FnOnce(&Verdict) -> (Vec<Event>, StateSummary),
-    ) -> Result<(Verdict, Vec<Event>), StoreError> {
+    ) -> Result<(Decision, Vec<Event>), StoreError> {
         self.check_identity()?;
         let r = self.set_sync_full(true);
         self.ctx(r)?;
@@ -163,9 +180,9 @@ impl Store {
             make_run(tx, (keys, seal), run, (lease_holder, now), Some(joining))?.with(events_for)
         });
         let made = self.ctx_run(&run.id, r)?;
-        let (verdict, events, heads) = self.keep_made(&run.id, made);
+        let (decision, events, heads) = self.keep_made(&run.id, made);
         self.witness(&heads)?;
-        Ok((verdict, events))
+        Ok((decision, events))
     }
 
     /// Many new runs at once (a serve's slots due at one instant), each recorded as
@@ -179,7 +196,7 @@ impl Store {
         runs: &mut [Batched],
         lease_holder: &str,
         mut events_for: impl FnMut(usize, &Verdict) -> (Vec<Event>, StateSummary),
-    ) -> Result<Vec<(Verdict, Vec<Event>)>, StoreError> {
+    ) -> Result<Vec<(Decision, Vec<Event>)>, StoreError> {
         self.check_identity()?;
         let r = self.set_sync_full(true);
         self.ctx(r)?;
@@ -206,18 +223,18 @@ impl Store {
         let mut heads = Vec::new();
         let mut out = Vec::with_capacity(made.len());
         for (b, m) in runs.iter().zip(made) {
-            let (verdict, events, h) = self.keep_made(&b.run.id, m);
+            let (decision, events, h) = self.keep_made(&b.run.id, m);
             heads.extend(h);
-            out.push((verdict, events));
+            out.push((decision, events));
         }
         self.witness(&heads)?;
         Ok(out)
     }
 
     /// What this connection keeps of a run it made (its key).
-    fn keep_made(&mut self, run_id: &str, m: Made) -> (Verdict, Vec<Event>, Vec<Entry>) {
+    fn keep_made(&mut self, run_id: &str, m: Made) -> (Decision, Vec<Event>, Vec<Entry>) {
         self.run_keys.insert(run_id.to_string(), m.key);
-        (m.verdict, m.events, m.heads)
+        (m.decision, m.events, m.heads)
     }
 
     /// For a queued run: take its group if it is free and the run is first in line.
@@ -286,23 +303,7 @@ impl Store {
     /// The live runs waiting in `group`'s line, first in line first (a superseding run
     /// before the others, then oldest first).
     pub fn group_line(&self, group: &str) -> Result<Vec<String>, StoreError> {
-        let now = Timestamp::now();
-        let r = (|| -> Result<Vec<String>, StoreError> {
-            let line: Vec<String> = self
-                .conn
-                .prepare_cached(
-                    "SELECT run_id FROM group_members WHERE grp = ?1 AND active = 0 ORDER BY first DESC, seq",
-                )?
-                .query_map([group], |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
-            let mut out = Vec::new();
-            for run in line {
-                if live_state(&self.conn, &run, now)? == Some(RunState::Queued) {
-                    out.push(run);
-                }
-            }
-            Ok(out)
-        })();
+        let r = line(&self.conn, group, Timestamp::now());
         self.ctx(r)
     }
 
@@ -353,12 +354,12 @@ struct Pending<'a> {
     keys: &'a AuditKeys,
     seal: Option<&'a AccountKey>,
     run_id: &'a str,
-    verdict: Verdict,
+    decision: Decision,
 }
 
 /// A run written with its first events.
 struct Made {
-    verdict: Verdict,
+    decision: Decision,
     events: Vec<Event>,
     key: i64,
     heads: Vec<Entry>,
@@ -371,7 +372,7 @@ impl Pending<'_> {
         self,
         events_for: impl FnOnce(&Verdict) -> (Vec<Event>, StateSummary),
     ) -> Result<Made, StoreError> {
-        let (events, summary) = events_for(&self.verdict);
+        let (events, summary) = events_for(&self.decision.verdict);
         let batch = crate::commit::Batch {
             events: &events,
             logs: &[],
@@ -379,7 +380,7 @@ impl Pending<'_> {
         };
         let (key, heads) = commit_body(self.tx, self.keys, self.seal, self.run_id, None, batch)?;
         Ok(Made {
-            verdict: self.verdict,
+            decision: self.decision,
             events,
             key,
             heads,
@@ -387,8 +388,9 @@ impl Pending<'_> {
     }
 }
 
-/// In `tx`: the group is looked at, the run recorded with its lease, and (unless it
-/// skips) made the group's holder or queued in its line. No group: it holds.
+/// In `tx`: the group is looked at, the run recorded with its lease, (unless it skips)
+/// made the group's holder or queued in its line, and the runs it replaces taken out
+/// of the line. No group: it holds.
 fn make_run<'a>(
     tx: &'a Connection,
     (keys, seal): (&'a AuditKeys, Option<&'a AccountKey>),
@@ -396,18 +398,16 @@ fn make_run<'a>(
     (lease_holder, now): (&str, Timestamp),
     joining: Option<&Joining>,
 ) -> Result<Pending<'a>, StoreError> {
-    let busy = match joining {
-        None => None,
-        Some(j) => match holder(tx, &j.group, now)? {
-            Some(h) => Some(h),
-            // A free group still goes to those already waiting, oldest first.
-            None if j.when_busy != WhenBusy::QueueFirst => first_in_line(tx, &j.group, now)?,
-            None => None,
+    let decision = match joining {
+        None => Decision {
+            verdict: Verdict::Holds,
+            joins: false,
+            replaced: Vec::new(),
         },
-    };
-    let verdict = match busy {
-        Some(holder) => Verdict::Busy { holder },
-        None => Verdict::Holds,
+        Some(j) => {
+            let holder = holder(tx, &j.group, now)?;
+            decide(holder.as_deref(), &line(tx, &j.group, now)?, j)
+        }
     };
     insert_run(tx, run, seal)?;
     tx.prepare_cached(
@@ -415,8 +415,12 @@ fn make_run<'a>(
     )?
     .execute(params![run.id, lease_holder, now.0, crate::ledger::key_check::signing_id(keys)])?;
     if let Some(j) = joining {
-        let holds = verdict == Verdict::Holds;
-        if holds || j.when_busy != WhenBusy::Skip {
+        for old in &decision.replaced {
+            tx.prepare_cached("DELETE FROM group_members WHERE run_id = ?1")?
+                .execute([old])?;
+        }
+        if decision.joins {
+            let holds = decision.verdict == Verdict::Holds;
             let first = j.when_busy == WhenBusy::QueueFirst;
             join(tx, &run.id, &j.group, holds, first)?;
         }
@@ -426,7 +430,7 @@ fn make_run<'a>(
         keys,
         seal,
         run_id: &run.id,
-        verdict,
+        decision,
     })
 }
 
