@@ -284,11 +284,19 @@ impl Env {
     /// `baton` as `nobody` (primary group nogroup), with this env's database, not yet
     /// started.
     pub fn baton_as_nobody(&self, args: &[&str]) -> Command {
+        // Its account's own state (its `seal.key`) stays in the env too, never in the
+        // machine's home directories.
+        let state = self.path().join("nobody-state");
+        let _ = std::fs::create_dir_all(&state);
+        let nobody = nix::unistd::Uid::from_raw(65534);
+        let _ = nix::unistd::chown(&state, Some(nobody), None);
         let mut c = Command::new("setpriv");
         c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
             .arg(env!("CARGO_BIN_EXE_baton"))
             .args(args)
             .env("BATON_DB", self.db())
+            .env("XDG_STATE_HOME", &state)
+            .env("XDG_CONFIG_HOME", self.config_home())
             .env("USER", "tester")
             .env("NO_COLOR", "1")
             .env_remove("BATON_AUDIT_KEY")
