@@ -13,6 +13,7 @@ pub(crate) mod commands;
 pub(crate) mod left_running;
 pub mod pool_slots;
 pub mod proof;
+mod refusals;
 pub mod schedules;
 pub mod slots;
 pub mod wake;

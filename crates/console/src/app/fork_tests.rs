@@ -20,6 +20,7 @@ fn plan(v: &RunView, step: &str, rerun: &[&str], reused: &[&str]) -> ForkPreview
         step: step.into(),
         rerun: ids(rerun),
         reused: ids(reused),
+        starter: None,
     }
 }
 
