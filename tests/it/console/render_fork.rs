@@ -14,6 +14,7 @@ fn fork_plan(v: &RunView, rerun: &[&str], reused: &[&str]) -> ForkPreview {
         step: rerun[0].to_string(),
         rerun: ids(rerun),
         reused: ids(reused),
+        starter: None,
     }
 }
 

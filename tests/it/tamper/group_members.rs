@@ -148,7 +148,7 @@ impl Members {
         assert!(out.status.success(), "sqlite3 as {user}: {}", all(&out));
     }
 
-    fn show(&self, run: &str) -> serde_json::Value {
+    pub(super) fn show(&self, run: &str) -> serde_json::Value {
         let out = self.baton(ALICE, &["show", run, "--json"]);
         assert!(out.status.success(), "show: {}", all(&out));
         serde_json::from_slice(&out.stdout).unwrap()
