@@ -8,6 +8,7 @@
 //! It appends decisions to the ledger (the audit chain) and reads a run's events there;
 //! it takes nothing from the read side.
 pub mod asks;
+pub mod ask_proofs;
 pub(crate) mod cache;
 pub(crate) mod commands;
 pub(crate) mod left_running;

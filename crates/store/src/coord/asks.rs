@@ -74,7 +74,7 @@ fn read_where(
     Ok(out)
 }
 
-fn read(c: &Connection, id: &str) -> Result<Option<Ask>, StoreError> {
+pub(super) fn read(c: &Connection, id: &str) -> Result<Option<Ask>, StoreError> {
     let Some(mut a) = c
         .prepare_cached(&format!("{SELECT} WHERE a.id = ?1"))?
         .query_row([id], ask_row)
@@ -288,14 +288,28 @@ impl Store {
         let r = self.set_sync_full(true);
         self.ctx(r)?;
         self.witness_ready()?;
-        let keys = &self.keys;
+        // The vote's proof, made by this process before its row: the kernel records
+        // whose it is (`ask_proofs`). Removed again unless the vote is recorded.
+        let by = sig.map_or(me, |s| s.account.as_str());
+        let inputs = match answer {
+            Answer::Approve { inputs, .. } => inputs.clone(),
+            Answer::Reject { .. } => BTreeMap::new(),
+        };
+        let value = super::ask_proofs::vote_value(id, by, me, answer, &inputs);
+        let (proved, proof_path) = super::proof::seal_value(&self.path, self.shared, id, value)?;
+        let nonce = serde_json::from_str::<serde_json::Value>(&proved)?["proof"].clone();
+        let (keys, db) = (&self.keys, self.path.clone());
         let r = in_transaction(&self.conn, |tx| {
             crate::ledger::key_check::check_signing(tx, keys)?;
-            let Some(mut a) = read(tx, id)? else {
+            // Decided on the proven votes alone; a rewritten row is put back, refused
+            // on record, in this transaction.
+            let Some(settled) = super::ask_proofs::settle(tx, &db, id, None)? else {
                 return Ok(Err(Refusal::NoAsk {
                     ask: id.to_string(),
                 }));
             };
+            settled.write(tx, keys, by)?;
+            let mut a = settled.ask;
             let now = Timestamp::now();
             let alive = holder_alive(&a.asker.holder);
             let outcome = match ask::decide(&a, me, answer, now, alive) {
@@ -359,14 +373,24 @@ impl Store {
                 a.decided_at = Some(now);
                 a.reason = reason.clone();
             }
-            let d = decision(&a, me, action, reason, &values, &outcome, sig);
+            let mut d = decision(&a, me, action, reason, &values, &outcome, sig);
+            if let Some(map) = d.details.as_object_mut() {
+                map.insert("by".into(), by.into());
+                map.insert("proof".into(), nonce.clone());
+            }
             let subject = a.run_id.as_deref().unwrap_or(ask::AUDIT_SUBJECT);
             let head = crate::ledger::decisions::append(tx, keys, subject, &d)?;
             Ok(Ok((Answered { ask: a, outcome }, head)))
+        })
+        .inspect_err(|_| {
+            let _ = std::fs::remove_file(&proof_path);
         });
         let (answered, head) = match self.ctx(r)? {
             Ok(v) => v,
-            Err(refusal) => return Ok(Err(refusal)),
+            Err(refusal) => {
+                let _ = std::fs::remove_file(&proof_path);
+                return Ok(Err(refusal));
+            }
         };
         self.witness(&Vec::from_iter(crate::ledger::witness::Entry::of_head(
             &head,
