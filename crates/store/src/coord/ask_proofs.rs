@@ -349,3 +349,67 @@ impl super::Store {
         self.ctx(r)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Store;
+
+    fn me() -> String {
+        nix::unistd::User::from_uid(nix::unistd::getuid())
+            .unwrap()
+            .expect("this test's account has a name")
+            .name
+    }
+
+    /// A real vote is proven while its proof stays; without its proof, or with the
+    /// ask's row rewritten, the store says what does not verify and replays none of it.
+    #[test]
+    fn a_vote_is_proven_by_its_kept_proof_and_a_rewritten_row_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("b.db");
+        let mut s = Store::open(&db).unwrap();
+        let mut a = super::super::asks::tests::ask("ask-1");
+        a.quorum = 2;
+        s.insert_ask(&a, Some(1)).unwrap();
+        let yes = Answer::Approve {
+            inputs: BTreeMap::new(),
+            reason: Some("ok".into()),
+        };
+        assert!(s.answer_ask("ask-1", &me(), &yes, None).unwrap().is_ok());
+        let looked = |s: &Store| settle(&s.conn, &db, "ask-1", None).unwrap().unwrap();
+        let fine = looked(&s);
+        assert!(fine.unproven.is_empty(), "{:?}", fine.unproven);
+        assert_eq!(fine.ask.votes.len(), 1);
+        // Checked again and again: the proof is kept.
+        assert!(looked(&s).unproven.is_empty());
+        assert_eq!(s.verify_ask_votes(None).unwrap(), None);
+        // A vote row and a decision in another's name, written by hand.
+        s.conn
+            .execute_batch(
+                "INSERT INTO ask_votes (ask_id, actor, reason, at) VALUES ('ask-1', 'carol', 'x', 1);
+                 UPDATE asks SET state = 'approved', decided_by = 'carol' WHERE id = 'ask-1';",
+            )
+            .unwrap();
+        let forged = looked(&s);
+        assert_eq!(forged.ask.state, AskState::Open);
+        assert_eq!(forged.unproven.len(), 2, "{:?}", forged.unproven);
+        assert!(forged.to_write(&s.conn).unwrap());
+        let (ask, why) = s.verify_ask_votes(None).unwrap().unwrap();
+        assert_eq!(ask, "ask-1");
+        assert!(why.contains("`carol`"), "{why}");
+        // Put back by the asker, on record once.
+        let back = s.settle_ask("ask-1", &a, &me()).unwrap().unwrap();
+        assert_eq!(back.state, AskState::Open);
+        assert_eq!(s.ask("ask-1").unwrap().unwrap().votes.len(), 1);
+        assert!(!looked(&s).to_write(&s.conn).unwrap());
+        // The proof gone: the vote no longer counts.
+        let proofs = dir.path().join("b.db.proofs");
+        for f in std::fs::read_dir(&proofs).unwrap() {
+            std::fs::remove_file(f.unwrap().path()).unwrap();
+        }
+        let lost = looked(&s);
+        assert!(lost.ask.votes.is_empty());
+        assert!(lost.unproven[0].why.contains("its proof"), "{:?}", lost.unproven);
+    }
+}

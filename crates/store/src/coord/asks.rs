@@ -456,10 +456,10 @@ fn decision(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn ask(id: &str) -> Ask {
+    pub(in crate::coord) fn ask(id: &str) -> Ask {
         Ask {
             id: id.into(),
             run_id: Some("run1".into()),
