@@ -61,6 +61,16 @@ pub(super) fn scenarios() -> Vec<(&'static str, Setup)> {
             fork_answer(&v, &mut u, "unit-tests", Ok(plan));
             (v, u)
         }),
+        // Issue 56: another account's run in a group store: the dialog says whose
+        // record the fork runs; confirming it is `baton fork --from-run-of`.
+        ("fork_dialog_of_anothers_run", || {
+            let v = fixtures::finished_failed();
+            let mut u = ui();
+            let mut plan = fork_plan(&v, &["deploy-prod", "smoke-prod"], &["checkout", "build"]);
+            plan.starter = Some("bob".into());
+            fork_answer(&v, &mut u, "deploy-prod", Ok(plan));
+            (v, u)
+        }),
         // …or the core's refusal of it, in its words: deploy-prod's upstream docs
         // failed in the run (it would never run in the fork).
         ("fork_refused", || {
