@@ -201,7 +201,9 @@ fn replay_decides_by_the_askers_rules_on_proven_votes_alone() {
         &rules,
         [(
             "dave".to_string(),
-            Answer::Reject { reason: "no".into() },
+            Answer::Reject {
+                reason: "no".into(),
+            },
             at(1),
         )],
     );

@@ -471,9 +471,9 @@ impl Service {
                     } else {
                         Store::open_existing(&db)
                     };
-                    let planned = opened.map_err(SessionError::from).and_then(|store| {
-                        super::fork::preview(&store, &run_id, &step, &operator)
-                    });
+                    let planned = opened
+                        .map_err(SessionError::from)
+                        .and_then(|store| super::fork::preview(&store, &run_id, &step, &operator));
                     let _ = reply.send(planned.map_err(|e| refusal(&e)));
                 });
             }

@@ -168,12 +168,7 @@ impl From<&ForkPlan> for Preview {
 
 /// [`plan`] by step id, for the console (`ConsoleRequest::ForkPlan`), after
 /// [`check_source`] as `me`: nothing written.
-pub fn preview(
-    store: &Store,
-    run_id: &str,
-    from: &str,
-    me: &str,
-) -> Result<Preview, SessionError> {
+pub fn preview(store: &Store, run_id: &str, from: &str, me: &str) -> Result<Preview, SessionError> {
     let whose = check_source(store, run_id, me)?;
     let mut p = Preview::from(&plan(store, run_id, from)?);
     if let Whose::Starter(s) = whose {

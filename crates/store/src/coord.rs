@@ -7,8 +7,8 @@
 //!
 //! It appends decisions to the ledger (the audit chain) and reads a run's events there;
 //! it takes nothing from the read side.
-pub mod asks;
 pub mod ask_proofs;
+pub mod asks;
 pub(crate) mod cache;
 pub(crate) mod commands;
 pub(crate) mod left_running;

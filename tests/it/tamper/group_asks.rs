@@ -21,7 +21,9 @@ fn ask_id(t: &Team, asker: &mut Child) -> String {
 /// Bob's forged decision: the ask's row decided by carol, with a vote row for an approval.
 fn forge(t: &Team, id: &str, state: &str) {
     let vote = if state == "approved" {
-        format!("INSERT INTO ask_votes (ask_id, actor, reason, at) VALUES ('{id}', '{CY}', 'ok', 1);")
+        format!(
+            "INSERT INTO ask_votes (ask_id, actor, reason, at) VALUES ('{id}', '{CY}', 'ok', 1);"
+        )
     } else {
         String::new()
     };
@@ -78,7 +80,16 @@ fn a_forged_approval_changes_nothing_audit_verify_names_it_and_carols_answer_wor
     let t = Team::new();
     let mut asker = t.spawn(
         ANN,
-        &["ask", "--prompt", "drop the table?", "--approvers", CY, "--json", "--timeout", "5m"],
+        &[
+            "ask",
+            "--prompt",
+            "drop the table?",
+            "--approvers",
+            CY,
+            "--json",
+            "--timeout",
+            "5m",
+        ],
     );
     let id = ask_id(&t, &mut asker);
     forge(&t, &id, "approved");
@@ -93,7 +104,9 @@ fn a_forged_approval_changes_nothing_audit_verify_names_it_and_carols_answer_wor
     let refused = refusals(&t, &id, 1);
     assert!(refused.iter().all(|r| r["actor"] == ANN), "{refused:#?}");
     assert!(
-        refused.iter().any(|r| r.to_string().contains("no proven vote")),
+        refused
+            .iter()
+            .any(|r| r.to_string().contains("no proven vote")),
         "{refused:#?}"
     );
     still_waiting(&mut asker);
@@ -117,7 +130,15 @@ fn a_forged_rejection_changes_nothing_and_the_asker_times_out() {
     let t = Team::new();
     let mut c = t.cmd(
         ANN,
-        &["ask", "--prompt", "rotate?", "--approvers", CY, "--timeout", "6s"],
+        &[
+            "ask",
+            "--prompt",
+            "rotate?",
+            "--approvers",
+            CY,
+            "--timeout",
+            "6s",
+        ],
     );
     // The default poll: the asker finds a forged row without being woken.
     c.env_remove("BATON_ASK_POLL_MS")
@@ -150,7 +171,9 @@ fn the_agent_hook_allows_only_on_carols_real_answer() {
     )
     .unwrap();
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_baton")).parent().unwrap();
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_baton"))
+        .parent()
+        .unwrap();
     let mut hook = t.program(ANN, script.to_str().unwrap(), &[]);
     hook.env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
         .env("BATON_ASK_APPROVERS", CY)

@@ -98,18 +98,21 @@ fn a_fork_of_a_run_another_member_rewrote_is_refused_on_record_naming_what() {
             sql_text(&id)
         ),
     );
-    refused(&m, &id, "workflow text is not what the starter's engine recorded", 0);
-    let recorded: String = rusqlite::Connection::open_with_flags(
-        m.db(),
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )
-    .unwrap()
-    .query_row(
-        "SELECT params_json FROM run_sources WHERE run_id = ?1",
-        [&id],
-        |r| r.get(0),
-    )
-    .unwrap();
+    refused(
+        &m,
+        &id,
+        "workflow text is not what the starter's engine recorded",
+        0,
+    );
+    let recorded: String =
+        rusqlite::Connection::open_with_flags(m.db(), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap()
+            .query_row(
+                "SELECT params_json FROM run_sources WHERE run_id = ?1",
+                [&id],
+                |r| r.get(0),
+            )
+            .unwrap();
     // Put back, then a param of his.
     m.sql(
         BOB,
@@ -119,7 +122,12 @@ fn a_fork_of_a_run_another_member_rewrote_is_refused_on_record_naming_what() {
             sql_text(&id)
         ),
     );
-    refused(&m, &id, "params is not what the starter's engine recorded", 1);
+    refused(
+        &m,
+        &id,
+        "params is not what the starter's engine recorded",
+        1,
+    );
     // Put back as recorded (its exact text), then an output: the trigger dropped.
     m.sql(
         BOB,
@@ -156,16 +164,36 @@ fn honest_forks_of_ones_own_run_and_of_anothers_work_and_the_fork_is_the_forkers
         "{}",
         all(&out)
     );
-    assert!(all(&out).contains(&format!("--from-run-of {BOB}")), "{}", all(&out));
+    assert!(
+        all(&out).contains(&format!("--from-run-of {BOB}")),
+        "{}",
+        all(&out)
+    );
     let out = m.baton(
         ALICE,
-        &["fork", &bobs, "--from", "b", "--from-run-of", ALICE, "--headless"],
+        &[
+            "fork",
+            &bobs,
+            "--from",
+            "b",
+            "--from-run-of",
+            ALICE,
+            "--headless",
+        ],
     );
     assert_eq!(out.status.code(), Some(2), "{}", all(&out));
     assert_eq!(runs(&m).len(), 3, "refused forks made no run");
     let out = m.baton(
         ALICE,
-        &["fork", &bobs, "--from", "b", "--from-run-of", BOB, "--headless"],
+        &[
+            "fork",
+            &bobs,
+            "--from",
+            "b",
+            "--from-run-of",
+            BOB,
+            "--headless",
+        ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", all(&out));
     assert!(

@@ -204,14 +204,13 @@ pub(crate) fn settle(
 /// Whether a refusal of the vote in audit row `row` of ask `id` is on record already
 /// (an unproven row stays on the chain: it is refused once).
 fn refused_before(c: &Connection, id: &str, row: i64) -> Result<bool, StoreError> {
-    Ok(c
-        .prepare_cached(
-            "SELECT 1 FROM audit WHERE action = 'command_refused' \
+    Ok(c.prepare_cached(
+        "SELECT 1 FROM audit WHERE action = 'command_refused' \
              AND json_extract(details, '$.ask') = ?1 AND json_extract(details, '$.audit_row') = ?2",
-        )?
-        .query_row(params![id, row], |_| Ok(()))
-        .optional()?
-        .is_some())
+    )?
+    .query_row(params![id, row], |_| Ok(()))
+    .optional()?
+    .is_some())
 }
 
 impl Settled {
@@ -293,7 +292,12 @@ impl super::Store {
     /// its question (`baton ask`): whatever else the store's rows say is put back and
     /// refused on record, as `me`'s, in one transaction (only when there is something
     /// to write: a look that finds all proven writes nothing).
-    pub fn settle_ask(&mut self, id: &str, rules: &Ask, me: &str) -> Result<Option<Ask>, StoreError> {
+    pub fn settle_ask(
+        &mut self,
+        id: &str,
+        rules: &Ask,
+        me: &str,
+    ) -> Result<Option<Ask>, StoreError> {
         let looked = (|| {
             let Some(s) = settle(&self.conn, &self.path, id, Some(rules))? else {
                 return Ok(None);
@@ -328,7 +332,10 @@ impl super::Store {
     /// `baton audit verify`'s check of asks (of run `run`, or every one): each vote on
     /// the audit chain is proven by its account's proof, and each ask's rows are what
     /// its proven votes make them. The first ask that does not verify, and why.
-    pub fn verify_ask_votes(&self, run: Option<&str>) -> Result<Option<(String, String)>, StoreError> {
+    pub fn verify_ask_votes(
+        &self,
+        run: Option<&str>,
+    ) -> Result<Option<(String, String)>, StoreError> {
         let r = (|| {
             let ids: Vec<String> = self
                 .conn
@@ -410,6 +417,10 @@ mod tests {
         }
         let lost = looked(&s);
         assert!(lost.ask.votes.is_empty());
-        assert!(lost.unproven[0].why.contains("its proof"), "{:?}", lost.unproven);
+        assert!(
+            lost.unproven[0].why.contains("its proof"),
+            "{:?}",
+            lost.unproven
+        );
     }
 }

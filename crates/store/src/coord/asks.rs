@@ -304,17 +304,20 @@ impl Store {
             // Decided on the proven votes alone; a rewritten row is put back, refused
             // on record, in this transaction.
             let Some(settled) = super::ask_proofs::settle(tx, &db, id, None)? else {
-                return Ok(Err(Refusal::NoAsk {
-                    ask: id.to_string(),
-                }));
+                return Ok(Err((
+                    Refusal::NoAsk {
+                        ask: id.to_string(),
+                    },
+                    None,
+                )));
             };
-            settled.write(tx, keys, by)?;
+            let refused = settled.write(tx, keys, by)?;
             let mut a = settled.ask;
             let now = Timestamp::now();
             let alive = holder_alive(&a.asker.holder);
             let outcome = match ask::decide(&a, me, answer, now, alive) {
                 Ok(o) => o,
-                Err(refusal) => return Ok(Err(refusal)),
+                Err(refusal) => return Ok(Err((refusal, refused))),
             };
             // One key, one vote.
             if let (Some(s), Answer::Approve { .. }) = (sig, answer) {
@@ -323,10 +326,13 @@ impl Store {
                     .query_row(params![id, s.key], |r| r.get(0))
                     .optional()?;
                 if let Some(actor) = by {
-                    return Ok(Err(Refusal::KeyAlreadyVoted {
-                        key: s.key.clone(),
-                        actor,
-                    }));
+                    return Ok(Err((
+                        Refusal::KeyAlreadyVoted {
+                            key: s.key.clone(),
+                            actor,
+                        },
+                        refused,
+                    )));
                 }
             }
             let (action, reason, values) = match answer {
@@ -387,8 +393,12 @@ impl Store {
         });
         let (answered, head) = match self.ctx(r)? {
             Ok(v) => v,
-            Err(refusal) => {
+            Err((refusal, refused)) => {
                 let _ = std::fs::remove_file(&proof_path);
+                // The rewritten rows it put back and refused are on record: witnessed.
+                if let Some(h) = refused {
+                    self.witness(&Vec::from_iter(crate::ledger::witness::Entry::of_head(&h)))?;
+                }
                 return Ok(Err(refusal));
             }
         };

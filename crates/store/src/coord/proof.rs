@@ -221,7 +221,13 @@ enum Use {
     Kept,
 }
 
-fn examine(db: &Path, run_id: &str, json: &str, operator: &str, using: Use) -> Result<(), Unproven> {
+fn examine(
+    db: &Path,
+    run_id: &str,
+    json: &str,
+    operator: &str,
+    using: Use,
+) -> Result<(), Unproven> {
     let refused = |why: ProofGap| {
         Err(Unproven {
             operator: operator.to_string(),
