@@ -44,13 +44,7 @@ fn wake(t: &Team, id: &str) {
 
 /// `baton audit --json` as carol: every row.
 fn audit(t: &Team) -> Vec<Value> {
-    let out = t.baton(CY, &["audit", "--json"]);
-    assert!(out.status.success(), "audit: {}", all(&out));
-    serde_json::from_slice::<Value>(&out.stdout)
-        .unwrap()
-        .as_array()
-        .unwrap()
-        .clone()
+    json_rows(&t.baton(CY, &["audit", "--json"]))
 }
 
 /// The refusals of votes on ask `id` on record, once there are `n`.

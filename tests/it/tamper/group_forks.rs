@@ -52,13 +52,7 @@ fn runs(m: &Members) -> Vec<String> {
 
 /// `baton audit RUN --json` as alice.
 fn audit(m: &Members, run: &str) -> Vec<Value> {
-    let out = m.baton(ALICE, &["audit", run, "--json"]);
-    assert!(out.status.success(), "audit: {}", all(&out));
-    serde_json::from_slice::<Value>(&out.stdout)
-        .unwrap()
-        .as_array()
-        .unwrap()
-        .clone()
+    json_rows(&m.baton(ALICE, &["audit", run, "--json"]))
 }
 
 /// Alice forks `run` from `b`; it is refused (exit 3) naming `what`, no run is made,
@@ -147,6 +141,12 @@ fn a_fork_of_a_run_another_member_rewrote_is_refused_on_record_naming_what() {
     assert_eq!(runs(&m), [id]);
 }
 
+/// Alice forks `run` from `b`, naming `starter` as whose run it is.
+fn fork_of(m: &Members, run: &str, starter: &str) -> std::process::Output {
+    let args = ["fork", run, "--from", "b", "--from-run-of", starter, "--headless"];
+    m.baton(ALICE, &args)
+}
+
 #[test]
 fn honest_forks_of_ones_own_run_and_of_anothers_work_and_the_fork_is_the_forkers() {
     let m = Members::new();
@@ -169,32 +169,10 @@ fn honest_forks_of_ones_own_run_and_of_anothers_work_and_the_fork_is_the_forkers
         "{}",
         all(&out)
     );
-    let out = m.baton(
-        ALICE,
-        &[
-            "fork",
-            &bobs,
-            "--from",
-            "b",
-            "--from-run-of",
-            ALICE,
-            "--headless",
-        ],
-    );
+    let out = fork_of(&m, &bobs, ALICE);
     assert_eq!(out.status.code(), Some(2), "{}", all(&out));
     assert_eq!(runs(&m).len(), 3, "refused forks made no run");
-    let out = m.baton(
-        ALICE,
-        &[
-            "fork",
-            &bobs,
-            "--from",
-            "b",
-            "--from-run-of",
-            BOB,
-            "--headless",
-        ],
-    );
+    let out = fork_of(&m, &bobs, BOB);
     assert_eq!(out.status.code(), Some(0), "{}", all(&out));
     assert!(
         all(&out).contains(&format!("`{BOB}`'s run, as the store holds them")),
