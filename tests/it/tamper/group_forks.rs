@@ -143,7 +143,15 @@ fn a_fork_of_a_run_another_member_rewrote_is_refused_on_record_naming_what() {
 
 /// Alice forks `run` from `b`, naming `starter` as whose run it is.
 fn fork_of(m: &Members, run: &str, starter: &str) -> std::process::Output {
-    let args = ["fork", run, "--from", "b", "--from-run-of", starter, "--headless"];
+    let args = [
+        "fork",
+        run,
+        "--from",
+        "b",
+        "--from-run-of",
+        starter,
+        "--headless",
+    ];
     m.baton(ALICE, &args)
 }
 
