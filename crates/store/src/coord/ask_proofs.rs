@@ -83,8 +83,11 @@ fn vote_rows(c: &Connection, a: &Ask) -> Result<Vec<VoteRow>, StoreError> {
 }
 
 /// The vote a row records, if its proof holds: the account that made the proof is
-/// the one the row names (`by`; an unsigned vote's actor too), for this exact vote.
-fn prove(db: &Path, ask_id: &str, r: &VoteRow) -> Result<ProvenVote, String> {
+/// the one the row names (`by`; an unsigned vote's actor too), for this exact vote;
+/// and, for an ask `rules` says is signed, its signature holds under `rules`' own
+/// allowed signers ([`signed_by`]).
+fn prove(db: &Path, rules: &Ask, r: &VoteRow) -> Result<ProvenVote, String> {
+    let ask_id = rules.id.as_str();
     let d = &r.details;
     let Some(nonce) = d.get("proof").and_then(Value::as_str) else {
         return Err("it names no proof (written into the database by hand, or by a baton older than proven votes)".into());
@@ -109,12 +112,50 @@ fn prove(db: &Path, ask_id: &str, r: &VoteRow) -> Result<ProvenVote, String> {
             reason: r.reason.clone(),
         },
     };
+    match (&rules.signers, d.get("signature").filter(|s| !s.is_null())) {
+        (Some(signers), Some(sig)) => signed_by(rules, signers, &answer, sig, &r.actor)?,
+        (Some(_), None) => return Err("the ask takes only signed answers; it is not signed".into()),
+        (None, Some(_)) => return Err("a signed answer to an ask that is not signed".into()),
+        (None, None) => {}
+    }
     let mut v = vote_value(ask_id, by, &r.actor, &answer, &inputs);
     if let Some(map) = v.as_object_mut() {
         map.insert("proof".into(), nonce.into());
     }
     proof::holds(db, ask_id, &v.to_string(), by).map_err(|e| e.to_string())?;
     Ok((r.actor.clone(), answer, Timestamp(r.at)))
+}
+
+/// A signed vote's signature, checked against the ask's own allowed signers and
+/// question (never the ones its audit row carries, which a member could write): over
+/// the answer's message, by a key listed under `actor`, the vote's principal.
+fn signed_by(
+    rules: &Ask,
+    signers: &str,
+    answer: &Answer,
+    sig: &Value,
+    actor: &str,
+) -> Result<(), String> {
+    use baton_signing::{AllowedSigners, Verdict};
+    let sig: baton_model::DecisionSignature =
+        serde_json::from_value(sig.clone()).map_err(|e| format!("its signature: {e}"))?;
+    let none = BTreeMap::new();
+    let (verdict, reason, inputs) = match answer {
+        Answer::Approve { inputs, reason } => {
+            (Verdict::Approve, reason.as_deref().unwrap_or(""), inputs)
+        }
+        Answer::Reject { reason } => (Verdict::Reject, reason.as_str(), &none),
+    };
+    let message = baton_signing::ask_message(&rules.id, &rules.prompt, verdict, reason, inputs);
+    let signers = AllowedSigners::parse(signers).map_err(|e| e.to_string())?;
+    let checked = baton_signing::check(&signers, &message, &sig.signature)
+        .map_err(|e| format!("its signature: {e}"))?;
+    if !checked.principals.iter().any(|p| same_actor(p, actor)) {
+        return Err(format!(
+            "its signature is by a key the ask's allowed signers do not list under `{actor}`"
+        ));
+    }
+    Ok(())
 }
 
 /// What does not verify about an ask: each a refusal to record.
@@ -152,7 +193,7 @@ pub(crate) fn settle(
     let mut unproven = Vec::new();
     let mut proven = Vec::new();
     for r in vote_rows(c, &row)? {
-        match prove(db, id, &r) {
+        match prove(db, rules, &r) {
             Ok(v) => proven.push(v),
             Err(why) => unproven.push(Unproven {
                 audit_row: Some(r.id),
