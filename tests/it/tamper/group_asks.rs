@@ -1,12 +1,13 @@
 //! Issue 56 point 2, through the real binary with three OS accounts of one group store
 //! (`askann` asks, `askbo` is a member but not an approver, `askcy` approves): a vote
-//! `askbo` writes with plain SQL in `askcy`'s name, an approval or a rejection, changes
-//! nothing: the asker puts
+//! `askbo` writes with plain SQL in `askcy`'s name, an approval or a rejection, in the
+//! ask's rows or as an audit row with a proof file of his own, changes nothing: the asker puts
 //! the row back, refuses it on record and keeps waiting; `audit verify` names it; only
 //! `askcy`'s real answer ends the wait, and the documented agent hook allows only then.
 use crate::approvals::ask_accounts::{ANN, BO, CY, Team, all};
 use crate::helpers::*;
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Child, Stdio};
 
@@ -155,6 +156,31 @@ fn a_forged_rejection_changes_nothing_and_the_asker_times_out() {
     assert!(text(&out.stdout).contains("expired"), "{}", all(&out));
 }
 
+/// Bob's vote on the audit chain in carol's name, with a proof file that is his (the
+/// chain's hashes are not what makes a vote count: its proof's owner is).
+fn forge_audit_row(t: &Team, id: &str) {
+    let nonce = "0123456789abcdef0123456789abcdef";
+    let value = serde_json::json!({
+        "ask": id, "by": CY, "actor": CY, "verdict": "approve",
+        "reason": "forged", "inputs": {}, "proof": nonce,
+    });
+    let digest = hex::encode(Sha256::digest(format!("{id}\n{value}").as_bytes()));
+    let details = serde_json::json!({ "ask": id, "by": CY, "inputs": {}, "proof": nonce });
+    t.sql(
+        BO,
+        &format!(
+            "INSERT INTO audit (run_id, at, actor, action, step, reason, details, prev_hash, hash) \
+             VALUES ('asks', 1, '{CY}', 'approved', '{id}', 'forged', '{details}', 'x', 'y');"
+        ),
+    );
+    let proof = format!("{}.proofs/{nonce}", t.db().display());
+    let out = t
+        .program(BO, "sh", &["-c", &format!("printf %s {digest} > {proof}")])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", all(&out));
+}
+
 #[test]
 fn the_agent_hook_allows_only_on_carols_real_answer() {
     let t = Team::new();
@@ -185,6 +211,16 @@ fn the_agent_hook_allows_only_on_carols_real_answer() {
     forge(&t, &id, "approved");
     wake(&t, &id);
     refusals(&t, &id, 1);
+    still_waiting(&mut hook);
+    forge_audit_row(&t, &id);
+    wake(&t, &id);
+    let refused = refusals(&t, &id, 2);
+    assert!(
+        refused.iter().any(|r| r
+            .to_string()
+            .contains(&format!("its proof was made by `{BO}`"))),
+        "{refused:#?}"
+    );
     still_waiting(&mut hook);
     let real = t.baton(CY, &["approve", &id, "--reason", "it is the test db"]);
     assert!(real.status.success(), "{}", all(&real));
