@@ -116,7 +116,7 @@ pub fn run(a: AskArgs) -> i32 {
         opened.id,
         opened.id
     );
-    let done = match asking::wait(&mut store, &path, &opened.id) {
+    let done = match asking::wait(&mut store, &path, &opened) {
         Ok(x) => x,
         Err(e) => return exit::ask_failed(session::report(&e)),
     };

@@ -317,9 +317,10 @@ fn verify(store: Result<Store, StoreError>, run: Option<&str>) -> i32 {
             s.verify_audit(id.as_deref())?,
             s.verify_signatures(id.as_deref())?,
             s.audit_keys().configured().then_some(witness),
+            s.verify_ask_votes(id.as_deref())?,
         ))
     });
-    let (chain, signatures, keyed) = match verdicts {
+    let (chain, signatures, keyed, asks) = match verdicts {
         Ok(v) => v,
         Err(e) => return fail(&e),
     };
@@ -357,7 +358,16 @@ fn verify(store: Result<Store, StoreError>, run: Option<&str>) -> i32 {
             exit::FAILED
         }
     };
-    chain.max(signatures)
+    // Every vote on an ask proven by its account's proof, every ask's rows as its
+    // proven votes make them (issue 56).
+    let asks = match asks {
+        None => exit::OK,
+        Some((ask, why)) => {
+            crate::stdio::outln!("ask vote UNPROVEN on ask {ask}: {why}");
+            exit::FAILED
+        }
+    };
+    chain.max(signatures).max(asks)
 }
 
 /// What `verify` says when no key is configured.

@@ -9,7 +9,7 @@ use clap::Args;
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  baton fork 01jd4 --from deploy --dry-run          # what would run again, what is reused\n  baton fork 01jd4 --from test --param version=1.4.3 --headless\n\nOnly a finished run is forked. STEP and every step downstream of it run again (a\nsucceeded one too; its gates ask again); every other step keeps the old run's\nrecorded outcome and outputs without running. Services run again."
+    after_help = "Examples:\n  baton fork 01jd4 --from deploy --dry-run          # what would run again, what is reused\n  baton fork 01jd4 --from test --param version=1.4.3 --headless\n\nOnly a finished run is forked. STEP and every step downstream of it run again (a\nsucceeded one too; its gates ask again); every other step keeps the old run's\nrecorded outcome and outputs without running. Services run again.\n\nIn a group store your own run is first checked against its seal, as a takeover\nchecks it (exit 3 when another member rewrote it); another account's run, which\nonly its starter's engine can check, needs --from-run-of ACCOUNT."
 )]
 pub struct ForkArgs {
     /// The finished run to fork (a unique prefix is enough).
@@ -25,6 +25,11 @@ pub struct ForkArgs {
     /// With `--dry-run`: one JSON object (`from_run`, `from_step`, `rerun`, `reused`).
     #[arg(long, requires = "dry_run")]
     pub json: bool,
+    /// Fork another account's run (group store): name its starter, acknowledging that
+    /// the fork runs that account's recorded text and params and reuses its outputs as
+    /// yours, which only that account's engine can check.
+    #[arg(long, value_name = "ACCOUNT")]
+    pub from_run_of: Option<String>,
 }
 
 pub fn exec(args: ForkArgs) -> i32 {
@@ -33,13 +38,19 @@ pub fn exec(args: ForkArgs) -> i32 {
         Err(e) => return session::report(&e),
     };
     let db = drive::db_path(args.engine.db.as_deref());
-    let store = match Store::open_existing(&db) {
+    let mut store = match Store::open_existing(&db) {
         Ok(s) => s,
         Err(e) => return session::report(&e.into()),
     };
     let run_id = match store.resolve_run(&args.run) {
         Ok(id) => id,
         Err(e) => return session::report(&e.into()),
+    };
+    // What the fork reuses is checked first, as a takeover checks it (exit 3, on record).
+    let of = args.from_run_of.as_deref();
+    let whose = match fork::checked_source(&mut store, &run_id, &args.from, &operator, of) {
+        Ok(w) => w,
+        Err(e) => return session::report(&e),
     };
     // Every refusal of a fork is about the command as given: exit 2.
     let plan = match fork::plan(&store, &run_id, &args.from) {
@@ -78,6 +89,9 @@ pub fn exec(args: ForkArgs) -> i32 {
         list(plan.rerun.iter()),
         list(plan.reused.iter().map(|r| &r.step))
     );
+    if let Some(note) = fork::whose_note(&whose) {
+        crate::stdio::errln!("run {}: runs {note}", ready.run_id);
+    }
     drive::drive(store, ready, display)
 }
 

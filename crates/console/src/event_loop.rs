@@ -475,10 +475,15 @@ where
                         }
                     }));
                 }
-                Request::Fork { run_id, step } => {
+                Request::Fork {
+                    run_id,
+                    step,
+                    from_run_of,
+                } => {
                     let asked = ask(&link.requests, "fork", |reply| ConsoleRequest::Fork {
                         run_id: run_id.clone(),
                         step: step.clone(),
+                        from_run_of,
                         reply,
                     });
                     replies.push(Box::pin(async move {

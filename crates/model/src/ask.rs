@@ -215,6 +215,51 @@ pub fn decide(
     }
 }
 
+/// A vote on an ask as proven on record (issue 56): who, the answer, and when.
+pub type ProvenVote = (String, Answer, Timestamp);
+
+/// What the ask `rules` (its question, approvers, quorum, as opened) is after the
+/// proven `votes`, each decided by [`decide`] at its own time as the answerer decided it
+/// (a vote `decide` refuses under `rules` does not count): its state, votes, values and
+/// decision. Nothing but proven votes decides an ask.
+pub fn replay(rules: &Ask, votes: impl IntoIterator<Item = ProvenVote>) -> Ask {
+    let mut a = Ask {
+        state: AskState::Open,
+        votes: Vec::new(),
+        values: None,
+        decided_by: None,
+        decided_at: None,
+        reason: None,
+        ..rules.clone()
+    };
+    for (who, answer, at) in votes {
+        if a.state != AskState::Open {
+            break;
+        }
+        let Ok(outcome) = decide(&a, &who, &answer, at, None) else {
+            continue;
+        };
+        let reason = match answer {
+            Answer::Approve { inputs, reason } => {
+                a.values.get_or_insert(inputs);
+                a.votes.push((who.clone(), reason.clone()));
+                reason
+            }
+            Answer::Reject { reason } => Some(reason),
+        };
+        let state = match outcome {
+            Outcome::Approved => AskState::Approved,
+            Outcome::Rejected => AskState::Rejected,
+            Outcome::Counted { .. } => continue,
+        };
+        a.state = state;
+        a.decided_by = Some(who);
+        a.decided_at = Some(at);
+        a.reason = reason;
+    }
+    a
+}
+
 /// An open ask as the inbox lists it, as `me` sees it.
 pub fn waiting(ask: &Ask, me: &str, run_state: Option<RunState>) -> Waiting {
     let mut w = Waiting {

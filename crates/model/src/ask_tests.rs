@@ -159,3 +159,54 @@ fn an_asks_printed_approve_names_its_required_inputs() {
         ]
     );
 }
+
+/// Issue 56: only proven votes decide, each as `decide` would have taken it under the
+/// asker's own rules: a vote by a non-approver (the row's approvers rewritten), the
+/// asker's own, a second vote by one account, or one past the deadline does not count.
+#[test]
+fn replay_decides_by_the_askers_rules_on_proven_votes_alone() {
+    let rules = ask(&["carol", "dave"], 2);
+    let at = |s: u64| T0.add(std::time::Duration::from_secs(s));
+    let counted = replay(
+        &rules,
+        [
+            ("bob".to_string(), approve(), at(1)),
+            ("agent".to_string(), approve(), at(2)),
+            ("carol".to_string(), approve(), at(3)),
+            ("carol".to_string(), approve(), at(4)),
+        ],
+    );
+    assert_eq!(counted.state, AskState::Open);
+    assert_eq!(counted.votes, [("carol".to_string(), None)]);
+    let late = replay(&rules, [("dave".to_string(), approve(), at(61))]);
+    assert_eq!(late.state, AskState::Open, "past the deadline");
+    let decided = replay(
+        &rules,
+        [
+            ("carol".to_string(), approve(), at(3)),
+            ("dave".to_string(), approve(), at(5)),
+            (
+                "carol".to_string(),
+                Answer::Reject {
+                    reason: "late".into(),
+                },
+                at(6),
+            ),
+        ],
+    );
+    assert_eq!(decided.state, AskState::Approved);
+    assert_eq!(decided.decided_by.as_deref(), Some("dave"));
+    assert_eq!(decided.decided_at, Some(at(5)));
+    let rejected = replay(
+        &rules,
+        [(
+            "dave".to_string(),
+            Answer::Reject {
+                reason: "no".into(),
+            },
+            at(1),
+        )],
+    );
+    assert_eq!(rejected.state, AskState::Rejected);
+    assert_eq!(rejected.reason.as_deref(), Some("no"));
+}

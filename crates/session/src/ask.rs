@@ -161,14 +161,19 @@ fn step_attempt(a: &Ask, attempt: Option<u32>) -> Option<u32> {
     a.run_id.as_ref().and(attempt)
 }
 
-/// Wait on ask `id` until it is decided or its deadline passes (then recorded
-/// `expired`, unless an answer came first); the ask as it ends.
-pub fn wait(store: &mut Store, db: &Path, id: &str) -> Result<Ask, SessionError> {
+/// Wait on the ask `opened` until it is decided or its deadline passes (then recorded
+/// `expired`, unless an answer came first); the ask as it ends. Decided only by votes
+/// whose audit rows and proofs verify, under the question as this asker opened it
+/// (`Store::settle_ask`): a row another member rewrote is put back and refused on
+/// record, and the wait goes on.
+pub fn wait(store: &mut Store, db: &Path, opened: &Ask) -> Result<Ask, SessionError> {
+    let id = opened.id.as_str();
+    let me = super::identity::os_account()?;
     let listener = wake::BlockingListener::bind(db, id);
     let poll = poll_every();
     loop {
         let a = store
-            .ask(id)?
+            .settle_ask(id, opened, &me)?
             .ok_or_else(|| SessionError::System(format!("the ask {id} is gone from the store")))?;
         if a.state != AskState::Open {
             return Ok(a);

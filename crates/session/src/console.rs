@@ -82,6 +82,9 @@ pub enum ConsoleRequest {
     Fork {
         run_id: String,
         step: String,
+        /// Another account's run: its starter, as the confirmed dialog named it
+        /// (`baton fork --from-run-of`).
+        from_run_of: Option<String>,
         reply: oneshot::Sender<Result<String, Refusal>>,
     },
     /// Delete a finished or interrupted run (as `baton runs rm`): what was deleted, or
@@ -461,6 +464,7 @@ impl Service {
             } => {
                 // A read, the same as `baton fork --dry-run`'s, off the service's thread.
                 let (db, read_only) = (self.db.clone(), self.read_only);
+                let operator = self.operator.clone();
                 tokio::task::spawn_blocking(move || {
                     let opened = if read_only {
                         Store::open_read_only(&db)
@@ -469,15 +473,16 @@ impl Service {
                     };
                     let planned = opened
                         .map_err(SessionError::from)
-                        .and_then(|store| super::fork::preview(&store, &run_id, &step));
+                        .and_then(|store| super::fork::preview(&store, &run_id, &step, &operator));
                     let _ = reply.send(planned.map_err(|e| refusal(&e)));
                 });
             }
             ConsoleRequest::Fork {
                 run_id,
                 step,
+                from_run_of,
                 reply,
-            } => self.fork(run_id, step, reply),
+            } => self.fork(run_id, step, from_run_of, reply),
             ConsoleRequest::Resume { run_id, reply } => {
                 if self.driven.contains_key(&run_id) {
                     let _ = reply.send(Err(Refusal::DrivenHere));
@@ -490,7 +495,13 @@ impl Service {
     }
 
     /// Make the fork off the service's thread; it comes back to be driven here.
-    fn fork(&self, run_id: String, step: String, reply: oneshot::Sender<Result<String, Refusal>>) {
+    fn fork(
+        &self,
+        run_id: String,
+        step: String,
+        from_run_of: Option<String>,
+        reply: oneshot::Sender<Result<String, Refusal>>,
+    ) {
         let db = self.db.clone();
         let params = self.params.clone();
         let operator = self.operator.clone();
@@ -499,6 +510,8 @@ impl Service {
             let made = Store::open(&db)
                 .map_err(SessionError::from)
                 .and_then(|mut store| {
+                    let of = from_run_of.as_deref();
+                    super::fork::checked_source(&mut store, &run_id, &step, &operator, of)?;
                     let plan = super::fork::plan(&store, &run_id, &step)?;
                     let loaded = super::fork::load(&store, &run_id, &params, &operator)?;
                     let made = super::concurrency::create(

@@ -6,11 +6,125 @@
 //! then the group's opening). The fork is made as any new run is
 //! (`concurrency::create`): in its workflow's concurrency group, if it has one, it
 //! starts, queues, is skipped or supersedes the holder exactly as `baton run` would.
+//!
+//! In a group store a fork reuses what any member can rewrite (the old run's text,
+//! params and outputs), so before anything is planned the old run is checked as a
+//! takeover checks it ([`check_source`]); another account's run, which only its
+//! starter's engine can check, is forked only when the command names that account
+//! ([`acknowledged`]). The fork itself is a new run of the forking account, sealed by
+//! its engine.
 use super::SessionError;
 use super::prepare::{self, Loaded, NewRunSpec, PlanSource};
 use baton_core::ForkPlan;
-use baton_store::Store;
+use baton_model::history::{AuditAction, Decision};
+use baton_model::same_actor;
+use baton_store::{Store, StoreError};
 use std::sync::Arc;
+
+/// Whose record a fork runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Whose {
+    /// This account's own run, its seal checked (or any run of a private store).
+    Mine,
+    /// Another account's run in a group store: its record and outputs as the store
+    /// holds them, which only that account's engine can check against its seal.
+    Starter(String),
+}
+
+/// Before a fork of `run_id` is planned: whose run it is, and for this account's own
+/// run in a group store, its record and events are what its engine sealed
+/// (`Store::check_sealed`, the takeover's check), else `Unproven` (exit 3) naming what
+/// did not verify. [`refuse`] puts that on record.
+pub fn check_source(store: &Store, run_id: &str, me: &str) -> Result<Whose, SessionError> {
+    let record = store.run(run_id)?;
+    if !store.is_shared() {
+        return Ok(Whose::Mine);
+    }
+    if !same_actor(&record.operator, me) {
+        return Ok(Whose::Starter(record.operator));
+    }
+    store.check_sealed(&record)?;
+    Ok(Whose::Mine)
+}
+
+/// Before a fork from `from` is made, as `me`: [`check_source`], its refusal on
+/// record ([`refuse`]), and [`acknowledged`]. Whose record the fork runs.
+pub fn checked_source(
+    store: &mut Store,
+    run_id: &str,
+    from: &str,
+    me: &str,
+    from_run_of: Option<&str>,
+) -> Result<Whose, SessionError> {
+    let whose = match check_source(store, run_id, me) {
+        Ok(w) => w,
+        Err(e) => {
+            // The refusal stands whether or not the store could take its record.
+            let _ = refuse(store, run_id, from, me, &e);
+            return Err(e);
+        }
+    };
+    acknowledged(run_id, &whose, me, from_run_of)?;
+    Ok(whose)
+}
+
+/// A fork [`check_source`] refused because the run's record did not verify, on the
+/// audit chain under the old run (as `me`'s). Any other error records nothing.
+fn refuse(
+    store: &mut Store,
+    run_id: &str,
+    from: &str,
+    me: &str,
+    e: &SessionError,
+) -> Result<(), SessionError> {
+    let SessionError::Store(StoreError::Unproven { what, .. }) = e else {
+        return Ok(());
+    };
+    let d = Decision {
+        actor: me.to_string(),
+        action: AuditAction::CommandRefused,
+        step: Some(from.to_string()),
+        reason: Some(e.to_string()),
+        summary: format!("refused to fork run {run_id} from {from}: its {what}"),
+        details: serde_json::json!({ "fork": run_id, "from": from, "unproven": what }),
+    };
+    store.record_refusal(run_id, &d)?;
+    Ok(())
+}
+
+/// Whether the fork may run what [`check_source`] found: another account's run only
+/// when the command names that account (`--from-run-of`, or the console's confirm,
+/// which shows it); a named account that is not the run's starter is refused.
+fn acknowledged(
+    run_id: &str,
+    whose: &Whose,
+    me: &str,
+    from_run_of: Option<&str>,
+) -> Result<(), SessionError> {
+    let starter = match whose {
+        Whose::Starter(s) => s.as_str(),
+        Whose::Mine => me,
+    };
+    match from_run_of {
+        Some(named) if !same_actor(named, starter) => Err(SessionError::Usage(format!(
+            "--from-run-of {named}: run {run_id} was started by `{starter}`"
+        ))),
+        None if matches!(whose, Whose::Starter(_)) => Err(SessionError::Usage(format!(
+            "run {run_id} was started by `{starter}`: a fork runs its recorded workflow text and params and reuses its outputs as `{me}`, and only `{starter}`'s engine can check that they are what it recorded; to fork it as yours, give --from-run-of {starter}"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// What a fork says of whose record it runs, when it is another account's.
+pub fn whose_note(whose: &Whose) -> Option<String> {
+    match whose {
+        Whose::Mine => None,
+        Whose::Starter(s) => Some(format!(
+            "the record and reused outputs of `{s}`'s run, as the store holds them (only `{s}`'s engine can check them)"
+        )),
+    }
+}
 
 /// What a fork of `run_id` from `from` would do (`--dry-run`), or is about to.
 pub fn plan(store: &Store, run_id: &str, from: &str) -> Result<ForkPlan, SessionError> {
@@ -35,6 +149,9 @@ pub struct Preview {
     /// The steps kept as recorded, in the order the fork records them (a fanned-out
     /// step's instances before it).
     pub reused: Vec<String>,
+    /// Another account's run (group store): its starter, whom the dialog names and the
+    /// confirmed fork passes on as `--from-run-of`.
+    pub starter: Option<String>,
 }
 
 impl From<&ForkPlan> for Preview {
@@ -44,13 +161,20 @@ impl From<&ForkPlan> for Preview {
             step: plan.from_step.clone(),
             rerun: plan.rerun.clone(),
             reused: plan.reused.iter().map(|r| r.step.clone()).collect(),
+            starter: None,
         }
     }
 }
 
-/// [`plan`] by step id, for the console (`ConsoleRequest::ForkPlan`): nothing written.
-pub fn preview(store: &Store, run_id: &str, from: &str) -> Result<Preview, SessionError> {
-    plan(store, run_id, from).map(|p| Preview::from(&p))
+/// [`plan`] by step id, for the console (`ConsoleRequest::ForkPlan`), after
+/// [`check_source`] as `me`: nothing written.
+pub fn preview(store: &Store, run_id: &str, from: &str, me: &str) -> Result<Preview, SessionError> {
+    let whose = check_source(store, run_id, me)?;
+    let mut p = Preview::from(&plan(store, run_id, from)?);
+    if let Whose::Starter(s) = whose {
+        p.starter = Some(s);
+    }
+    Ok(p)
 }
 
 /// The fork's workflow (the text the old run recorded) and params (the old run's,

@@ -8,12 +8,14 @@
 //! It appends decisions to the ledger (the audit chain) and reads a run's events there;
 //! it takes nothing from the read side.
 pub mod admission;
+pub mod ask_proofs;
 pub mod asks;
 pub(crate) mod cache;
 pub(crate) mod commands;
 pub(crate) mod left_running;
 pub mod pool_slots;
 pub mod proof;
+mod refusals;
 pub mod schedules;
 pub mod slots;
 pub mod wake;

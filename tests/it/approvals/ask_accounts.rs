@@ -11,11 +11,11 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 
 const GROUP: &str = "askteam";
-const ANN: &str = "askann";
-const BO: &str = "askbo";
-const CY: &str = "askcy";
+pub(crate) const ANN: &str = "askann";
+pub(crate) const BO: &str = "askbo";
+pub(crate) const CY: &str = "askcy";
 
-fn all(out: &Output) -> String {
+pub(crate) fn all(out: &Output) -> String {
     format!("{}{}", text(&out.stdout), text(&out.stderr))
 }
 
@@ -49,12 +49,12 @@ fn gid() -> nix::unistd::Gid {
 }
 
 /// A group store made by ann, a home for each account.
-struct Team {
+pub(crate) struct Team {
     env: Env,
 }
 
 impl Team {
-    fn new() -> Team {
+    pub(crate) fn new() -> Team {
         accounts();
         let env = Env::new();
         std::fs::set_permissions(env.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -73,21 +73,27 @@ impl Team {
         t
     }
 
-    fn home(&self, user: &str) -> PathBuf {
+    pub(crate) fn home(&self, user: &str) -> PathBuf {
         self.env.path().join(user)
     }
 
-    fn db(&self) -> PathBuf {
+    pub(crate) fn db(&self) -> PathBuf {
         self.env.path().join("srv").join("store").join("baton.db")
     }
 
-    fn cmd(&self, user: &str, args: &[&str]) -> Command {
+    pub(crate) fn cmd(&self, user: &str, args: &[&str]) -> Command {
+        self.program(user, env!("CARGO_BIN_EXE_baton"), args)
+    }
+
+    /// `program ARGS` as `user`, with its own home and state directory, the store's
+    /// path in `BATON_DB`.
+    pub(crate) fn program(&self, user: &str, program: &str, args: &[&str]) -> Command {
         let home = self.home(user);
         let mut c = Command::new("setpriv");
         c.arg(format!("--reuid={user}"))
             .arg(format!("--regid={GROUP}"))
             .arg("--init-groups")
-            .arg(env!("CARGO_BIN_EXE_baton"))
+            .arg(program)
             .args(args)
             .env("BATON_DB", self.db())
             .env("HOME", &home)
@@ -105,11 +111,11 @@ impl Team {
         c
     }
 
-    fn baton(&self, user: &str, args: &[&str]) -> Output {
+    pub(crate) fn baton(&self, user: &str, args: &[&str]) -> Output {
         self.cmd(user, args).output().expect("run baton")
     }
 
-    fn spawn(&self, user: &str, args: &[&str]) -> Child {
+    pub(crate) fn spawn(&self, user: &str, args: &[&str]) -> Child {
         self.cmd(user, args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -119,7 +125,7 @@ impl Team {
 
     /// The open ask `user`'s inbox lists, once it does, and its votes; an asker that
     /// ended before is a failure that says what the asker said.
-    fn listed_while(&self, user: &str, votes: usize, asker: &mut Child) -> Value {
+    pub(crate) fn listed_while(&self, user: &str, votes: usize, asker: &mut Child) -> Value {
         wait_until("the ask in the inbox", secs(30), || {
             if let Ok(Some(status)) = asker.try_wait() {
                 let mut said = String::new();
@@ -133,8 +139,13 @@ impl Team {
     }
 
     /// The open ask `user`'s inbox lists, once it does, and its votes.
-    fn listed(&self, user: &str, votes: usize) -> Value {
+    pub(crate) fn listed(&self, user: &str, votes: usize) -> Value {
         wait_until("the ask in the inbox", secs(30), || self.find(user, votes))
+    }
+
+    /// `sqlite3` on the store as `user`: what any member can do to the database.
+    pub(crate) fn sql(&self, user: &str, script: &str) {
+        sql_as(GROUP, user, &self.db(), script);
     }
 
     /// The open ask with `votes` votes in `user`'s inbox, or what the inbox said.

@@ -1,6 +1,6 @@
 //! Gates and approvals: what an approval is bound to, gates across processes.
 mod ask;
-mod ask_accounts;
+pub(crate) mod ask_accounts;
 mod ask_exit;
 mod ask_notify;
 mod ask_signed;

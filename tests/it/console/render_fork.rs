@@ -14,6 +14,7 @@ fn fork_plan(v: &RunView, rerun: &[&str], reused: &[&str]) -> ForkPreview {
         step: rerun[0].to_string(),
         rerun: ids(rerun),
         reused: ids(reused),
+        starter: None,
     }
 }
 
@@ -58,6 +59,16 @@ pub(super) fn scenarios() -> Vec<(&'static str, Setup)> {
                 ],
             );
             fork_answer(&v, &mut u, "unit-tests", Ok(plan));
+            (v, u)
+        }),
+        // Issue 56: another account's run in a group store: the dialog says whose
+        // record the fork runs; confirming it is `baton fork --from-run-of`.
+        ("fork_dialog_of_anothers_run", || {
+            let v = fixtures::finished_failed();
+            let mut u = ui();
+            let mut plan = fork_plan(&v, &["deploy-prod", "smoke-prod"], &["checkout", "build"]);
+            plan.starter = Some("bob".into());
+            fork_answer(&v, &mut u, "deploy-prod", Ok(plan));
             (v, u)
         }),
         // …or the core's refusal of it, in its words: deploy-prod's upstream docs

@@ -210,6 +210,21 @@ pub fn step_field(show: &Value, id: &str, field: &str) -> Value {
     step(show, id)[field].clone()
 }
 
+/// The JSON array a `--json` listing printed (`baton audit --json`), after checking
+/// that it succeeded.
+pub fn json_rows(out: &Output) -> Vec<Value> {
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    match serde_json::from_slice::<Value>(&out.stdout) {
+        Ok(Value::Array(rows)) => rows,
+        other => panic!("not a JSON array: {other:?}"),
+    }
+}
+
 /// The run id from the first line of headless output (`run <ID> <name>`).
 pub fn run_id_of(stdout: &str) -> String {
     let first = stdout.lines().next().unwrap_or_default();

@@ -187,3 +187,34 @@ pub fn store_with_run(db: &Db, run: &str) -> Store {
 pub fn raw(db: &Db) -> rusqlite::Connection {
     rusqlite::Connection::open(&db.path).unwrap()
 }
+
+/// `sqlite3` on the database `db` as OS account `user` of `group`: what any member of
+/// a group store can do to it with plain SQL (waiting, as baton does, for a writer).
+pub fn sql_as(group: &str, user: &str, db: &std::path::Path, script: &str) {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new("setpriv")
+        .arg(format!("--reuid={user}"))
+        .arg(format!("--regid={group}"))
+        .arg("--init-groups")
+        .args(["sqlite3", "-bail"])
+        .arg(db)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("sqlite3 is installed");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!(".timeout 10000\n{script}").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "sqlite3 as {user}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

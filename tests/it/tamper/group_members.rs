@@ -125,30 +125,10 @@ impl Members {
 
     /// `sqlite3` on the store as `user`: what any member can do to the database.
     pub(super) fn sql(&self, user: &str, script: &str) {
-        use std::io::Write;
-        let mut child = Command::new("setpriv")
-            .arg(format!("--reuid={user}"))
-            .arg(format!("--regid={GROUP}"))
-            .arg("--init-groups")
-            .args(["sqlite3", "-bail"])
-            .arg(self.db())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("sqlite3 is installed");
-        child
-            .stdin
-            .take()
-            .unwrap()
-            // A live engine or serve writes meanwhile: wait for it, as baton does.
-            .write_all(format!(".timeout 10000\n{script}").as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "sqlite3 as {user}: {}", all(&out));
+        sql_as(GROUP, user, &self.db(), script);
     }
 
-    fn show(&self, run: &str) -> serde_json::Value {
+    pub(super) fn show(&self, run: &str) -> serde_json::Value {
         let out = self.baton(ALICE, &["show", run, "--json"]);
         assert!(out.status.success(), "show: {}", all(&out));
         serde_json::from_slice(&out.stdout).unwrap()

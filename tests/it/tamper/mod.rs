@@ -1,6 +1,8 @@
 //! Attacks (issue 11): the audit chain, identities, secrets, signatures, injection.
 mod audit_keys;
 mod chain;
+mod group_asks;
+mod group_forks;
 mod group_members;
 mod group_oracle;
 mod group_schedules;

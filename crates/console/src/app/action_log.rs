@@ -104,7 +104,7 @@ impl UiState {
                 (run_id.clone(), command_text(command), Kind::Command)
             }
             Request::Resume(id) => (id.clone(), "resume".into(), Kind::Resume),
-            Request::Fork { run_id, step } => {
+            Request::Fork { run_id, step, .. } => {
                 (run_id.clone(), format!("fork from {step}"), Kind::Resume)
             }
             Request::DeleteRun(id) => (id.clone(), "delete".into(), Kind::Delete),

@@ -215,6 +215,8 @@ pub enum Request {
     Fork {
         run_id: String,
         step: String,
+        /// Another account's run: its starter, named in the confirmed dialog.
+        from_run_of: Option<String>,
     },
     Exit(ConsoleExit),
 }

@@ -455,6 +455,7 @@ pub(super) fn confirm_dialog(ui: &mut UiState, action: Action) -> Vec<Request> {
             vec![Request::Fork {
                 run_id: f.run,
                 step: f.step,
+                from_run_of: f.starter,
             }]
         }
         ConfirmWhat::CancelRun => {

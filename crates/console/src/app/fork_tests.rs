@@ -20,6 +20,7 @@ fn plan(v: &RunView, step: &str, rerun: &[&str], reused: &[&str]) -> ForkPreview
         step: step.into(),
         rerun: ids(rerun),
         reused: ids(reused),
+        starter: None,
     }
 }
 
@@ -68,11 +69,38 @@ fn the_cores_plan_is_the_dialog_and_yes_forks_from_its_step() {
         r,
         vec![Request::Fork {
             run_id: v.run_id.clone(),
-            step: "unit-tests".into()
+            step: "unit-tests".into(),
+            from_run_of: None,
         }]
     );
     assert!(ui.dialog.is_none());
     assert_eq!(ui.pending, 1, "the fork's answer is awaited");
+}
+
+/// Issue 56: another account's run (group store): the plan names its starter, and
+/// confirming the dialog is the acknowledgement `baton fork --from-run-of` gives.
+#[test]
+fn confirming_a_fork_of_anothers_run_passes_on_whose_record_it_runs() {
+    let v = fixtures::finished_failed();
+    let mut ui = UiState::new("alice");
+    press_f(&mut ui, &v, "unit-tests");
+    let mut p = plan(&v, "unit-tests", &["unit-tests"], &["checkout"]);
+    p.starter = Some("bob".into());
+    let answer = Action::ForkPlanned {
+        run_id: v.run_id.clone(),
+        step: "unit-tests".into(),
+        result: Ok(p),
+    };
+    assert!(update(&mut ui, &v, answer).is_empty());
+    let r = update(&mut ui, &v, Action::Confirm);
+    assert_eq!(
+        r,
+        vec![Request::Fork {
+            run_id: v.run_id.clone(),
+            step: "unit-tests".into(),
+            from_run_of: Some("bob".into()),
+        }]
+    );
 }
 
 #[test]

@@ -421,10 +421,15 @@ pub fn confirm(
             } else {
                 f.reused.join(", ")
             };
+            // Another account's run: whose record the fork runs, which only that
+            // account's engine can check; confirming is `baton fork --from-run-of`.
+            let whose = f.starter.as_ref().map_or(String::new(), |s| {
+                format!(" It is {s}'s run: the fork runs {s}'s recorded text and params and reuses {s}'s outputs as yours, and only {s}'s engine can check them.")
+            });
             (
                 " Fork the run? ",
                 format!(
-                    "A new run of run {}'s workflow, from {}. Runs again: {} (gates ask again). Reused as recorded, not run: {reused}. This console drives the fork.",
+                    "A new run of run {}'s workflow, from {}. Runs again: {} (gates ask again). Reused as recorded, not run: {reused}.{whose} This console drives the fork.",
                     named(&f.run),
                     f.step,
                     f.rerun.join(", "),

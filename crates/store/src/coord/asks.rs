@@ -74,7 +74,7 @@ fn read_where(
     Ok(out)
 }
 
-fn read(c: &Connection, id: &str) -> Result<Option<Ask>, StoreError> {
+pub(super) fn read(c: &Connection, id: &str) -> Result<Option<Ask>, StoreError> {
     let Some(mut a) = c
         .prepare_cached(&format!("{SELECT} WHERE a.id = ?1"))?
         .query_row([id], ask_row)
@@ -288,19 +288,36 @@ impl Store {
         let r = self.set_sync_full(true);
         self.ctx(r)?;
         self.witness_ready()?;
-        let keys = &self.keys;
+        // The vote's proof, made by this process before its row: the kernel records
+        // whose it is (`ask_proofs`). Removed again unless the vote is recorded.
+        let by = sig.map_or(me, |s| s.account.as_str());
+        let inputs = match answer {
+            Answer::Approve { inputs, .. } => inputs.clone(),
+            Answer::Reject { .. } => BTreeMap::new(),
+        };
+        let value = super::ask_proofs::vote_value(id, by, me, answer, &inputs);
+        let (proved, proof_path) = super::proof::seal_value(&self.path, self.shared, id, value)?;
+        let nonce = serde_json::from_str::<serde_json::Value>(&proved)?["proof"].clone();
+        let (keys, db) = (&self.keys, self.path.clone());
         let r = in_transaction(&self.conn, |tx| {
             crate::ledger::key_check::check_signing(tx, keys)?;
-            let Some(mut a) = read(tx, id)? else {
-                return Ok(Err(Refusal::NoAsk {
-                    ask: id.to_string(),
-                }));
+            // Decided on the proven votes alone; a rewritten row is put back, refused
+            // on record, in this transaction.
+            let Some(settled) = super::ask_proofs::settle(tx, &db, id, None)? else {
+                return Ok(Err((
+                    Refusal::NoAsk {
+                        ask: id.to_string(),
+                    },
+                    None,
+                )));
             };
+            let refused = settled.write(tx, keys, by)?;
+            let mut a = settled.ask;
             let now = Timestamp::now();
             let alive = holder_alive(&a.asker.holder);
             let outcome = match ask::decide(&a, me, answer, now, alive) {
                 Ok(o) => o,
-                Err(refusal) => return Ok(Err(refusal)),
+                Err(refusal) => return Ok(Err((refusal, refused))),
             };
             // One key, one vote.
             if let (Some(s), Answer::Approve { .. }) = (sig, answer) {
@@ -309,10 +326,13 @@ impl Store {
                     .query_row(params![id, s.key], |r| r.get(0))
                     .optional()?;
                 if let Some(actor) = by {
-                    return Ok(Err(Refusal::KeyAlreadyVoted {
-                        key: s.key.clone(),
-                        actor,
-                    }));
+                    return Ok(Err((
+                        Refusal::KeyAlreadyVoted {
+                            key: s.key.clone(),
+                            actor,
+                        },
+                        refused,
+                    )));
                 }
             }
             let (action, reason, values) = match answer {
@@ -359,14 +379,28 @@ impl Store {
                 a.decided_at = Some(now);
                 a.reason = reason.clone();
             }
-            let d = decision(&a, me, action, reason, &values, &outcome, sig);
+            let mut d = decision(&a, me, action, reason, &values, &outcome, sig);
+            if let Some(map) = d.details.as_object_mut() {
+                map.insert("by".into(), by.into());
+                map.insert("proof".into(), nonce.clone());
+            }
             let subject = a.run_id.as_deref().unwrap_or(ask::AUDIT_SUBJECT);
             let head = crate::ledger::decisions::append(tx, keys, subject, &d)?;
             Ok(Ok((Answered { ask: a, outcome }, head)))
+        })
+        .inspect_err(|_| {
+            let _ = std::fs::remove_file(&proof_path);
         });
         let (answered, head) = match self.ctx(r)? {
             Ok(v) => v,
-            Err(refusal) => return Ok(Err(refusal)),
+            Err((refusal, refused)) => {
+                let _ = std::fs::remove_file(&proof_path);
+                // The rewritten rows it put back and refused are on record: witnessed.
+                if let Some(h) = refused {
+                    self.witness(&Vec::from_iter(crate::ledger::witness::Entry::of_head(&h)))?;
+                }
+                return Ok(Err(refusal));
+            }
         };
         self.witness(&Vec::from_iter(crate::ledger::witness::Entry::of_head(
             &head,
@@ -432,10 +466,10 @@ fn decision(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn ask(id: &str) -> Ask {
+    pub(in crate::coord) fn ask(id: &str) -> Ask {
         Ask {
             id: id.into(),
             run_id: Some("run1".into()),

@@ -203,6 +203,31 @@ fn account_of(uid: u32) -> Option<String> {
 /// the account it names. The proof is removed first, whatever the verdict: it proves
 /// one row, once, and a row refused now cannot be handed in again with it.
 pub fn check(db: &Path, run_id: &str, json: &str, operator: &str) -> Result<(), Unproven> {
+    examine(db, run_id, json, operator, Use::Once)
+}
+
+/// Whether the row `json` about `subject` was made by `operator`, its proof kept: a
+/// vote on an ask, which its asker, `approve` and `audit verify` each check. The proof
+/// must be the file's only name (a member cannot link another's proof elsewhere, and
+/// one moved away no longer proves anything).
+pub fn holds(db: &Path, subject: &str, json: &str, operator: &str) -> Result<(), Unproven> {
+    examine(db, subject, json, operator, Use::Kept)
+}
+
+/// A proof used up as it is checked ([`check`]), or kept ([`holds`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Use {
+    Once,
+    Kept,
+}
+
+fn examine(
+    db: &Path,
+    run_id: &str,
+    json: &str,
+    operator: &str,
+    using: Use,
+) -> Result<(), Unproven> {
     let refused = |why: ProofGap| {
         Err(Unproven {
             operator: operator.to_string(),
@@ -225,14 +250,21 @@ pub fn check(db: &Path, run_id: &str, json: &str, operator: &str) -> Result<(), 
         Ok(f) => f,
         Err(error) => return refused(ProofGap::Unreadable { path, error }),
     };
-    // Unlinked, then examined through the descriptor: no other name can be left for
-    // it (a second link shows as a link count above zero) and nothing can swap it now.
-    let _ = std::fs::remove_file(&path);
+    // Used once: unlinked, then examined through the descriptor: no other name can be
+    // left for it (a second link shows as a link count above zero) and nothing can
+    // swap it now. Kept: its one name is this one.
+    let links = match using {
+        Use::Once => {
+            let _ = std::fs::remove_file(&path);
+            0
+        }
+        Use::Kept => 1,
+    };
     let meta = match f.metadata() {
         Ok(m) => m,
         Err(error) => return refused(ProofGap::Unreadable { path, error }),
     };
-    if !meta.is_file() || meta.nlink() != 0 || meta.len() != PROOF_LEN as u64 {
+    if !meta.is_file() || meta.nlink() != links || meta.len() != PROOF_LEN as u64 {
         return refused(ProofGap::NotPlain { path });
     }
     let mut text = String::new();
