@@ -1,6 +1,6 @@
 //! `baton approve … --input-file NAME=PATH`: an input's value read from a file (a SQL
-//! script, a patch, a prompt edited elsewhere), bounded as every operator's text.
-use crate::model::bounds::MAX_OPERATOR_TEXT;
+//! script, a patch, a prompt edited elsewhere), bounded as an output is (1 MiB).
+use crate::model::bounds::MAX_INPUT_VALUE;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -16,7 +16,7 @@ pub enum InputFileError {
     #[error("--input-file {name}={}: not UTF-8 text; an input is text", path.display())]
     NotText { name: String, path: PathBuf },
     #[error(
-        "--input-file {name}={}: more than {MAX_OPERATOR_TEXT} characters, the most an input holds; shorten it, or keep the text elsewhere and give where it is",
+        "--input-file {name}={}: more than {MAX_INPUT_VALUE} bytes (1 MiB, what a step's output holds), the most an input holds; shorten it, or keep the text elsewhere and give where it is",
         path.display()
     )]
     TooLong { name: String, path: PathBuf },
@@ -24,7 +24,7 @@ pub enum InputFileError {
     Twice { name: String },
 }
 
-/// The values of `files` (read whole, at most the operator bound) after `given`.
+/// The values of `files` (read whole, at most [`MAX_INPUT_VALUE`]) after `given`.
 pub fn merged(
     given: &[(String, String)],
     files: &[(String, String)],
@@ -46,24 +46,23 @@ fn read(name: &str, path: &Path) -> Result<String, InputFileError> {
         path: what().1,
         source,
     })?;
-    // A character is at most 4 bytes: one more byte than that is over for sure.
+    // One byte more than the bound is enough to know it is over.
     let mut bytes = Vec::new();
-    file.take((MAX_OPERATOR_TEXT * 4 + 1) as u64)
+    file.take((MAX_INPUT_VALUE + 1) as u64)
         .read_to_end(&mut bytes)
         .map_err(|source| InputFileError::Read {
             name: what().0,
             path: what().1,
             source,
         })?;
-    let text = String::from_utf8(bytes).map_err(|_| InputFileError::NotText {
-        name: what().0,
-        path: what().1,
-    })?;
-    if text.chars().count() > MAX_OPERATOR_TEXT {
+    if bytes.len() > MAX_INPUT_VALUE {
         return Err(InputFileError::TooLong {
             name: what().0,
             path: what().1,
         });
     }
-    Ok(text)
+    String::from_utf8(bytes).map_err(|_| InputFileError::NotText {
+        name: what().0,
+        path: what().1,
+    })
 }

@@ -5,6 +5,7 @@ mod ask_exit;
 mod ask_notify;
 mod ask_signed;
 mod binding;
+mod big_inputs;
 mod bounds;
 mod edit;
 mod from_run;
