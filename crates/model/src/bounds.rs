@@ -37,9 +37,15 @@ pub fn text_too_long(what: &str, s: &str) -> Option<String> {
 
 /// Why the value of approval input `name` is refused, if it is over [`MAX_INPUT_VALUE`].
 pub fn input_too_long(name: &str, s: &str) -> Option<String> {
+    value_too_long(&format!("input `{name}`"), "an approval's input", s)
+}
+
+/// Why `what` (e.g. "output `url`"), a value a `holder` holds, is refused, if it is
+/// over [`MAX_INPUT_VALUE`].
+fn value_too_long(what: &str, holder: &str, s: &str) -> Option<String> {
     (s.len() > MAX_INPUT_VALUE).then(|| {
         format!(
-            "input `{name}` is {} bytes long; an approval's input holds at most {MAX_INPUT_VALUE} bytes (1 MiB, what a step's output holds): shorten it, or keep the text elsewhere and give where it is",
+            "{what} is {} bytes long; {holder} holds at most {MAX_INPUT_VALUE} bytes (1 MiB, what a step's output holds): shorten it, or keep the text elsewhere and give where it is",
             s.len()
         )
     })
@@ -96,8 +102,8 @@ impl Command {
                 operator,
                 reason,
                 ..
-            }
-            | Command::PushBack {
+            } => (Some(step), operator, Some(reason), None, None),
+            Command::PushBack {
                 step,
                 operator,
                 reason,
@@ -153,10 +159,18 @@ impl Command {
         out
     }
 
-    /// The values of an approval's inputs, by name (bounded by [`MAX_INPUT_VALUE`]).
-    fn input_values_mut(&mut self) -> Vec<(&String, &mut String)> {
+    /// The values of an approval's inputs and of a mark's outputs, by name (bounded by
+    /// [`MAX_INPUT_VALUE`], what an output holds).
+    fn input_values_mut(&mut self) -> Vec<(String, &'static str, &mut String)> {
         match self {
-            Command::Approve { inputs, .. } => inputs.iter_mut().collect(),
+            Command::Approve { inputs, .. } => inputs
+                .iter_mut()
+                .map(|(k, v)| (format!("input `{k}`"), "an approval's input", v))
+                .collect(),
+            Command::Mark { outputs, .. } => outputs
+                .iter_mut()
+                .map(|(k, v)| (format!("output `{k}`"), "a step's output", v))
+                .collect(),
             _ => Vec::new(),
         }
     }
@@ -180,7 +194,7 @@ impl Command {
         why.extend(
             c.input_values_mut()
                 .into_iter()
-                .filter_map(|(k, v)| input_too_long(k, v)),
+                .filter_map(|(what, holder, v)| value_too_long(&what, holder, v)),
         );
         (!why.is_empty()).then(|| why.join("; "))
     }
@@ -191,7 +205,7 @@ impl Command {
         for (_, s) in c.texts_mut() {
             cut(s);
         }
-        for (_, v) in c.input_values_mut() {
+        for (_, _, v) in c.input_values_mut() {
             cut_input(v);
         }
         c

@@ -11,6 +11,7 @@ mod fork;
 mod hold;
 mod hold_untraced;
 mod lease;
+mod mark_outputs;
 mod live_usage;
 mod signals;
 mod store_path;

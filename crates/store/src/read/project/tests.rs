@@ -109,7 +109,7 @@ pub(crate) fn event_kind() -> impl Strategy<Value = EventKind> {
                 reason
             }),
         3 => (step(), attempt(), 100..200i32)
-            .prop_map(|(step, attempt, pgid)| EventKind::StepProcess { step, attempt, pgid }),
+            .prop_map(|(step, attempt, pgid)| EventKind::StepProcess { step, attempt, pgid, output: None }),
         4 => (
             step(),
             attempt(),
