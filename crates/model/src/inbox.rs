@@ -224,7 +224,7 @@ pub fn waiting(view: &RunView, me: &str) -> Vec<Waiting> {
         out.push(w);
     }
     for s in &view.steps {
-        let marks = s.actions.mark_succeeded || s.actions.mark_failed;
+        let marks = s.actions.mark_succeeded || s.actions.mark_failed || s.actions.resume;
         if !(marks
             && matches!(
                 s.state,
@@ -248,6 +248,9 @@ pub fn waiting(view: &RunView, me: &str) -> Vec<Waiting> {
             .or(s.error.as_ref().map(|e| e.at))
             .unwrap_or(view.now);
         let mut w = item(WaitKind::Mark, &s.id, prompt, since);
+        if s.actions.resume {
+            w.commands.push(format!("baton resume {run}"));
+        }
         if s.actions.retry {
             w.commands.push(format!("baton retry {run} {}", s.id));
         }

@@ -121,3 +121,56 @@ fn a_mark_after_a_crash_keeps_the_outputs_and_a_missing_one_waits_for_a_person()
     let verify = env.run(&["audit", "verify", &id]);
     assert_eq!(verify.status.code(), Some(0), "{}", text(&verify.stdout));
 }
+
+/// An interrupted step that is idempotent waits for `baton resume` (which runs it
+/// again), and the inbox says so; a step that is not waits for a mark or a retry.
+#[test]
+fn the_inbox_offers_resume_for_an_interrupted_idempotent_step() {
+    let env = Env::new();
+    let wf = env.workflow(
+        "two.toml",
+        r#"name = "two"
+[[step]]
+id = "build"
+run = "touch build.started; sleep 1000"
+[[step]]
+id = "ship"
+idempotent = false
+run = "touch ship.started; sleep 1000"
+"#,
+    );
+    let engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
+    let id = env.wait_run_id();
+    wait_until("both steps started", secs(20), || {
+        env.path().join("build.started").exists() && env.path().join("ship.started").exists()
+    });
+    // SAFETY: a plain kill(2) of the engine this test started.
+    unsafe { libc::kill(engine.id() as i32, libc::SIGTERM) };
+    let out = wait_child(engine, 30);
+    assert_ne!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    env.wait_step(&id, "build", "interrupted", 10);
+    let inbox: serde_json::Value =
+        serde_json::from_slice(&env.run(&["inbox", "--json"]).stdout).unwrap();
+    let commands = |step: &str| -> Vec<String> {
+        inbox
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| w["step"] == step)
+            .unwrap_or_else(|| panic!("{step} is not in the inbox: {inbox:#}"))["commands"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    let resume = format!("baton resume {id}");
+    assert_eq!(commands("build").first(), Some(&resume), "{inbox:#}");
+    assert!(!commands("ship").contains(&resume), "{inbox:#}");
+    assert!(
+        commands("ship").contains(&format!(
+            "baton mark {id} ship --state succeeded --reason …"
+        )),
+        "{inbox:#}"
+    );
+}
