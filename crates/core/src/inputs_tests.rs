@@ -243,7 +243,9 @@ fn a_text_over_the_bound_is_refused_on_record_and_never_kept_whole() {
     let big = "v".repeat(20 << 20);
     let why = refused(&approve(&mut sim, "alice", &[("tag", &big)]));
     assert!(
-        why.starts_with("input `tag` is 20971520 bytes long; an approval's input holds at most 1048576 bytes"),
+        why.starts_with(
+            "input `tag` is 20971520 bytes long; an approval's input holds at most 1048576 bytes"
+        ),
         "{why}"
     );
     assert_eq!(sim.state("ship"), StepState::WaitingApproval);
@@ -257,11 +259,7 @@ fn a_text_over_the_bound_is_refused_on_record_and_never_kept_whole() {
     assert!(kept < 10_000, "{kept} bytes of events");
     let refusal = sim.events_named("command_refused");
     let text = serde_json::to_string(&refusal[0].kind).expect("json");
-    assert!(
-        text.contains("[cut: 20971520 bytes"),
-        "{}",
-        &text[..200]
-    );
+    assert!(text.contains("[cut: 20971520 bytes"), "{}", &text[..200]);
     // What the driver writes back to the `commands` row: cut too.
     let cmd = Command::Reject {
         step: "ship".into(),

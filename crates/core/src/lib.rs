@@ -47,6 +47,8 @@ mod inputs_tests;
 #[cfg(test)]
 mod local_env_tests;
 #[cfg(test)]
+mod marked_outputs_tests;
+#[cfg(test)]
 mod matrix_rules_tests;
 #[cfg(test)]
 mod policy_tests;

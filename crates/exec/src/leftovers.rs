@@ -37,8 +37,7 @@ pub fn read_outputs(run_id: &str, path: &str) -> Vec<(String, String)> {
         return Vec::new();
     }
     let mut errors = Vec::new();
-    let Some((text, more)) = super::shell::read_bounded(path, "$BATON_OUTPUT", &mut errors)
-    else {
+    let Some((text, more)) = super::shell::read_bounded(path, "$BATON_OUTPUT", &mut errors) else {
         return Vec::new();
     };
     let masker = baton_model::mask::Masker::default();
@@ -112,7 +111,11 @@ mod tests {
         let usage = dir.join("usage");
         std::fs::write(&usage, "version=v2\n").unwrap();
         assert!(read_outputs(&run, &usage.display().to_string()).is_empty());
-        let twisted = format!("{}/../{}/output", dir.display(), dir.file_name().unwrap().to_string_lossy());
+        let twisted = format!(
+            "{}/../{}/output",
+            dir.display(),
+            dir.file_name().unwrap().to_string_lossy()
+        );
         assert!(read_outputs(&run, &twisted).is_empty());
         std::fs::remove_dir_all(&dir).unwrap();
         assert!(read_outputs(&run, &path).is_empty(), "gone: nothing");

@@ -109,7 +109,9 @@ pub fn resolve_values(
         // Typed by an operator: bounded as every such text, an approval input's value as
         // an output is (`model::bounds`).
         let long = match what {
-            Values::Params => baton_model::bounds::text_too_long(&format!("{noun} `{name}`"), value),
+            Values::Params => {
+                baton_model::bounds::text_too_long(&format!("{noun} `{name}`"), value)
+            }
             Values::Inputs => baton_model::bounds::input_too_long(name, value),
         };
         if let Some(e) = long {

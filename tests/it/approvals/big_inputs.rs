@@ -85,10 +85,19 @@ fn a_proposal_an_input_and_an_input_file_as_big_as_an_output_are_approved_whole(
     assert_eq!(done.status.code(), Some(0), "{}", text(&done.stdout));
     let got = |name: &str| std::fs::read_to_string(env.path().join(format!("got.{name}"))).unwrap();
     let how = |name: &str| std::fs::read_to_string(env.path().join(format!("how.{name}"))).unwrap();
-    assert!(got("sql") == proposal, "the proposal reached the step whole");
+    assert!(
+        got("sql") == proposal,
+        "the proposal reached the step whole"
+    );
     assert!(got("note") == note, "the --input reached the step whole");
-    assert!(got("patch") == patch, "the --input-file reached the step whole");
-    assert!(!env.path().join("pwned").exists(), "a value is never shell code");
+    assert!(
+        got("patch") == patch,
+        "the --input-file reached the step whole"
+    );
+    assert!(
+        !env.path().join("pwned").exists(),
+        "a value is never shell code"
+    );
     // Under the environment's limit in the environment, above it by file.
     assert_eq!(how("note").trim(), "env");
     assert_eq!(how("sql").trim(), "file");

@@ -53,12 +53,22 @@ fn a_text_over_the_bound_is_refused_by_the_cli_and_by_the_engine() {
     let out = env.run(&["approve", &run, "ship", "--input-file", "tag=long"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
     assert!(
-        text(&out.stderr).contains("--input-file tag=long: more than 1048576 bytes (1 MiB, what a step's output holds)"),
+        text(&out.stderr).contains(
+            "--input-file tag=long: more than 1048576 bytes (1 MiB, what a step's output holds)"
+        ),
         "{}",
         text(&out.stderr)
     );
     let long = format!("tag={}", "x".repeat(70_000));
-    let out = env.run(&["approve", &run, "ship", "--input", &long, "--reason", &"r".repeat(65_536)]);
+    let out = env.run(&[
+        "approve",
+        &run,
+        "ship",
+        "--input",
+        &long,
+        "--reason",
+        &"r".repeat(65_536),
+    ]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
     assert!(
         text(&out.stderr).contains("error: the reason is 65536 characters long; an operator's text is at most 65535 characters"),

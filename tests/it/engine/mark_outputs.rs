@@ -38,9 +38,11 @@ fn a_mark_after_a_crash_keeps_the_outputs_and_a_missing_one_waits_for_a_person()
     let wf = env.workflow("marked.toml", WF);
     let mut engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
     let id = env.wait_run_id();
-    wait_until("the step's output written and its process on record", secs(20), || {
-        env.path().join("wrote").exists() && process_recorded(&env)
-    });
+    wait_until(
+        "the step's output written and its process on record",
+        secs(20),
+        || env.path().join("wrote").exists() && process_recorded(&env),
+    );
     let _ = engine.kill(); // SIGKILL: nothing of the engine's clean-up runs
     let _ = engine.wait();
 
@@ -48,7 +50,8 @@ fn a_mark_after_a_crash_keeps_the_outputs_and_a_missing_one_waits_for_a_person()
     env.wait_step(&id, "deploy", "interrupted", 30);
     let show = env.show(&id);
     assert_eq!(
-        step_field(&show, "deploy", "outputs")["version"], "v1",
+        step_field(&show, "deploy", "outputs")["version"],
+        "v1",
         "the output written before the crash is kept: {show:#}"
     );
     let out = env.run(&[
@@ -73,12 +76,23 @@ fn a_mark_after_a_crash_keeps_the_outputs_and_a_missing_one_waits_for_a_person()
     );
     let supply = format!("baton mark {id} deploy --state succeeded --output url=… --reason …");
     let inbox = text(&env.run(&["inbox"]).stdout);
-    assert!(inbox.contains("`steps.deploy.outputs.url` is missing"), "{inbox}");
+    assert!(
+        inbox.contains("`steps.deploy.outputs.url` is missing"),
+        "{inbox}"
+    );
     assert!(inbox.contains(&supply), "{inbox}");
 
     // A name `$BATON_OUTPUT` would not take is refused at the command.
     let out = env.run(&[
-        "mark", &id, "deploy", "--state", "succeeded", "--output", "no good=x", "--reason", "r",
+        "mark",
+        &id,
+        "deploy",
+        "--state",
+        "succeeded",
+        "--output",
+        "no good=x",
+        "--reason",
+        "r",
     ]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
     assert!(

@@ -29,9 +29,8 @@ impl Core {
         (0..self.steps.len())
             .filter_map(|i| {
                 let s = &self.steps[i];
-                let left = s.state == StepState::Running
-                    && s.job.is_none()
-                    && !self.adopted.contains(&i);
+                let left =
+                    s.state == StepState::Running && s.job.is_none() && !self.adopted.contains(&i);
                 let path = s.output_file.clone().filter(|_| left)?;
                 Some((i, s.attempts, path))
             })

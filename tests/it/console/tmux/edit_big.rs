@@ -78,7 +78,11 @@ fn a_drafted_proposal_edited_into_200_kb_is_approved_whole() {
     let out = wait_child(engine, 60);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     let applied = std::fs::read_to_string(dir.join("applied")).unwrap();
-    assert!(applied == edited, "the edit reached the step whole ({} bytes)", applied.len());
+    assert!(
+        applied == edited,
+        "the edit reached the step whole ({} bytes)",
+        applied.len()
+    );
     assert!(!dir.join("pwned").exists(), "a value is never shell code");
 
     let audit: serde_json::Value =
