@@ -175,9 +175,11 @@ impl Core {
     /// and the command that supplies it; else it fails as a template error would.
     pub(super) fn hold_for_marked_output(&mut self, i: usize, now: Timestamp, fx: &mut Fx) -> bool {
         let missing = self.output_refs(i).find(|&(x, key)| {
-            self.steps[x].state == StepState::Succeeded
-                && self.steps[x].marked.is_some()
-                && self.output_of(x, key).is_none()
+            self.steps.get(x).is_some_and(|s| {
+                s.state == StepState::Succeeded
+                    && s.marked.is_some()
+                    && self.output_of(x, key).is_none()
+            })
         });
         let Some((x, key)) = missing else {
             return false;
