@@ -77,7 +77,10 @@ fn a_crashed_attempts_outputs_are_kept_and_a_missing_one_holds_its_reader() {
         panic!()
     };
     assert_eq!(actor, "engine");
-    assert!(reason.contains("`steps.deploy.outputs.url` is missing"), "{reason}");
+    assert!(
+        reason.contains("`steps.deploy.outputs.url` is missing"),
+        "{reason}"
+    );
     assert!(
         reason.contains("--state succeeded --output url=… --reason …"),
         "{reason}"
@@ -87,7 +90,12 @@ fn a_crashed_attempts_outputs_are_kept_and_a_missing_one_holds_its_reader() {
     let out = sim.cmd(mark(&[("url", "https://app")], StepState::Succeeded));
     assert!(out.is_accepted(), "{out:?}");
     let spec = spawn_of(&sim.last, "use").expect("use starts");
-    let env = |k: &str| spec.env.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    let env = |k: &str| {
+        spec.env
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
+    };
     assert_eq!(env("V"), Some("v1"), "kept from the crashed attempt");
     assert_eq!(env("U"), Some("https://app"), "given with the mark");
 

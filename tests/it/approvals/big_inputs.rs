@@ -30,28 +30,13 @@ note = { default = "none" }
 patch = { default = "none" }
 "#;
 
-/// `n` bytes of text with quotes, `$`, backquotes and a shell-looking `$(…)`, made of
-/// `line` repeated (a newline after each when `lines`).
-fn value(n: usize, lines: bool) -> String {
-    let line = "UPDATE t SET a = \"$HOME\", b = '`id`', c = $(touch pwned) WHERE x = 'it''s';";
-    let mut v = String::with_capacity(n + line.len() + 1);
-    while v.len() < n {
-        v.push_str(line);
-        if lines {
-            v.push('\n');
-        }
-    }
-    v.truncate(n);
-    v
-}
-
 #[test]
 fn a_proposal_an_input_and_an_input_file_as_big_as_an_output_are_approved_whole() {
     let env = Env::new();
-    let proposal = value(200_000, false);
+    let proposal = hostile_text("", 200_000, false);
     std::fs::write(env.path().join("proposal.sql"), &proposal).unwrap();
-    let note = value(120_000, true);
-    let patch = value(200_000, true);
+    let note = hostile_text("", 120_000, true);
+    let patch = hostile_text("", 200_000, true);
     std::fs::write(env.path().join("patch.diff"), &patch).unwrap();
     let wf = env.workflow("big.toml", WF);
     let engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);

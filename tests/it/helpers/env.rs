@@ -432,3 +432,20 @@ pub fn ok(out: &std::process::Output) {
         text(&out.stderr)
     );
 }
+
+/// At least `n` bytes of text that a shell would act on if it ever took it for code
+/// (quotes, `$HOME`, backquotes, `$(touch pwned)`): `first`, then a line of SQL
+/// repeated, a newline after each when `lines`, cut to `n` bytes (ASCII).
+pub fn hostile_text(first: &str, n: usize, lines: bool) -> String {
+    let line = "UPDATE t SET a = \"$HOME\", b = '`id`', c = $(touch pwned) WHERE x = 'it''s';";
+    let mut v = String::with_capacity(n + line.len() + 1);
+    v.push_str(first);
+    while v.len() < n {
+        v.push_str(line);
+        if lines {
+            v.push('\n');
+        }
+    }
+    v.truncate(n);
+    v
+}

@@ -12,14 +12,7 @@ use baton_model::Refusal;
 use baton_model::history::ENGINE;
 use baton_workflow::TemplateRef;
 
-/// `[A-Za-z_][A-Za-z0-9_.-]*`: what `$BATON_OUTPUT` takes as a key.
-fn output_name(key: &str) -> bool {
-    let mut chars = key.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
-}
+use baton_model::output_name::is_output_name;
 
 impl Core {
     /// On a takeover, before [`Core::resume_before`]: the running local attempts the
@@ -81,7 +74,7 @@ impl Core {
             problems.push("outputs are given with `--state succeeded` only".to_string());
         }
         for (k, v) in outputs {
-            if !output_name(k) {
+            if !is_output_name(k) {
                 problems.push(format!(
                     "output `{}` is not a name $BATON_OUTPUT takes: [A-Za-z_][A-Za-z0-9_.-]*",
                     self.mask(k)

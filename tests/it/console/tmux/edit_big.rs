@@ -20,27 +20,13 @@ prompt = "Run the drafted migration?"
 sql = { default = "${{ steps.draft.outputs.sql }}", description = "the migration" }
 "#;
 
-/// `n` bytes of `line` repeated, a newline after each when `lines`.
-fn value(first: &str, n: usize, lines: bool) -> String {
-    let line = "UPDATE t SET a = \"$HOME\", b = '`id`', c = $(touch pwned);";
-    let mut v = String::from(first);
-    while v.len() < n {
-        v.push_str(line);
-        if lines {
-            v.push('\n');
-        }
-    }
-    v.truncate(n);
-    v
-}
-
 #[test]
 fn a_drafted_proposal_edited_into_200_kb_is_approved_whole() {
     let env = Env::new();
     let dir = env.path().to_path_buf();
-    let proposal = value("", 120_000, false);
+    let proposal = hostile_text("", 120_000, false);
     std::fs::write(dir.join("proposal.sql"), &proposal).unwrap();
-    let edited = value("-- edited by hand\n", 200_000, true);
+    let edited = hostile_text("-- edited by hand\n", 200_000, true);
     std::fs::write(dir.join("new.sql"), &edited).unwrap();
     let wf = env.workflow("big.toml", WF);
     let engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);

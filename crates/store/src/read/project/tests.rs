@@ -148,7 +148,8 @@ pub(crate) fn event_kind() -> impl Strategy<Value = EventKind> {
             step,
             state,
             actor: "bob".into(),
-            reason: "by hand".into()
+            reason: "by hand".into(),
+            outputs: Default::default()
         }),
         1 => step().prop_map(|step| EventKind::GateOpened {
             step,
