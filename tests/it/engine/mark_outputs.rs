@@ -47,8 +47,22 @@ fn a_mark_after_a_crash_keeps_the_outputs_and_a_missing_one_waits_for_a_person()
     let _ = engine.wait();
 
     let resumed = env.spawn(&["resume", &id, "--headless"]);
-    env.wait_step(&id, "deploy", "interrupted", 30);
-    let show = env.show(&id);
+    // Interrupted by the engine that took the run over (not only read so of a run
+    // whose engine is gone).
+    let show = wait_until(
+        "the takeover to record deploy interrupted",
+        secs(30),
+        || {
+            let show = env.show(&id);
+            let taken = show["driven_by"].is_string()
+                && step_state(&show, "deploy").as_deref() == Some("interrupted");
+            if taken {
+                Ok(show)
+            } else {
+                Err(format!("{show:#}"))
+            }
+        },
+    );
     assert_eq!(
         step_field(&show, "deploy", "outputs")["version"],
         "v1",
