@@ -89,14 +89,7 @@ fn a_proposal_an_input_and_an_input_file_as_big_as_an_output_are_approved_whole(
     assert_eq!(how("patch").trim(), "file");
 
     // Kept whole on record: the vote in the audit, the step's inputs in `show`.
-    let audit: serde_json::Value =
-        serde_json::from_slice(&env.run(&["audit", &id, "--json"]).stdout).unwrap();
-    let vote = audit
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["action"] == "approval_vote")
-        .expect("the vote");
+    let vote = env.audit_rows(&id, "approval_vote").remove(0);
     let inputs = &vote["details"]["inputs"];
     assert!(inputs["sql"] == proposal.as_str());
     assert!(inputs["note"] == note.as_str());

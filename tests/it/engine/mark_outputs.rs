@@ -136,15 +136,8 @@ fn a_mark_after_a_crash_keeps_the_outputs_and_a_missing_one_waits_for_a_person()
     );
     let runs = std::fs::read_to_string(env.path().join("deploy.runs")).unwrap();
     assert_eq!(runs.lines().count(), 1, "deploy ran once");
-    let audit: serde_json::Value =
-        serde_json::from_slice(&env.run(&["audit", &id, "--json"]).stdout).unwrap();
-    let marks: Vec<&serde_json::Value> = audit
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["action"] == "mark")
-        .collect();
-    assert_eq!(marks.len(), 2, "{audit:#}");
+    let marks = env.audit_rows(&id, "mark");
+    assert_eq!(marks.len(), 2, "{marks:#?}");
     assert_eq!(marks[1]["details"]["outputs"]["url"], url, "on record");
     let verify = env.run(&["audit", "verify", &id]);
     assert_eq!(verify.status.code(), Some(0), "{}", text(&verify.stdout));

@@ -175,6 +175,24 @@ gate = { prompt = "go?" }
 }
 
 impl Env {
+    /// The rows of `baton audit RUN --json` whose action is `action`, oldest first
+    /// (none is a failure: the caller expects at least one).
+    pub fn audit_rows(&self, run: &str, action: &str) -> Vec<Value> {
+        let out = self.run(&["audit", run, "--json"]);
+        let audit: Value = serde_json::from_slice(&out.stdout).expect("audit --json is JSON");
+        let rows: Vec<Value> = audit
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter(|r| r["action"] == action)
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert!(!rows.is_empty(), "no `{action}` row in {audit:#}");
+        rows
+    }
+
     /// Start `baton run WF --headless` in the background and wait until `step` is in
     /// `state`: the engine and the run's id.
     pub fn spawn_until(&self, wf: &Path, step: &str, state: &str) -> (Child, String) {

@@ -71,14 +71,7 @@ fn a_drafted_proposal_edited_into_200_kb_is_approved_whole() {
     );
     assert!(!dir.join("pwned").exists(), "a value is never shell code");
 
-    let audit: serde_json::Value =
-        serde_json::from_slice(&env.run(&["audit", &id, "--json"]).stdout).unwrap();
-    let vote = audit
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["action"] == "approval_vote")
-        .expect("the vote");
+    let vote = env.audit_rows(&id, "approval_vote").remove(0);
     assert!(vote["details"]["inputs"]["sql"] == edited.as_str());
     assert!(vote["details"]["proposed"]["sql"] == proposal.as_str());
     tmux.keys(&["q"]);
