@@ -28,7 +28,9 @@ pub enum WaitKind {
     /// The budget stopped the run: raise it (or cancel the run).
     Budget,
     /// A step the engine cannot decide by itself (interrupted and not idempotent, or
-    /// its compensation failed): a person retries it or marks what it did.
+    /// its compensation failed): a person retries it or marks what it did. An
+    /// interrupted idempotent step of a run no engine drives is here too, its first
+    /// command `baton resume`, which runs it again.
     Mark,
     /// A held step (`baton hold`, or its retries ran out under `exhausted = "hold"`):
     /// a person releases it (or retries or marks it). `deadline` is its `--until`.
