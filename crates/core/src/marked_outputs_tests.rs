@@ -106,3 +106,37 @@ fn a_crashed_attempts_outputs_are_kept_and_a_missing_one_holds_its_reader() {
     assert_eq!(core.steps[0].outputs["version"], "v1");
     assert_eq!(core.steps[0].outputs["url"], "https://app");
 }
+
+/// A gate whose proposal a marked step lacks waits for a person too, not failed.
+#[test]
+fn a_gate_proposing_an_output_a_marked_step_lacks_is_held() {
+    let wf = r#"
+name = "marked-gate"
+[[step]]
+id = "deploy"
+idempotent = false
+run = "deploy"
+[[step]]
+id = "apply"
+needs = ["deploy"]
+run = "apply"
+[step.gate.inputs]
+sql = { default = "${{ steps.deploy.outputs.sql }}" }
+"#;
+    let p = Arc::new(baton_workflow::load_str(wf, std::path::Path::new("g.toml")).unwrap());
+    let mut sim = Sim::new(p, cfg());
+    sim.input(Input::ProcessStarted {
+        step: 0,
+        attempt: 1,
+        pgid: 77,
+        output: None,
+    });
+    sim.core.resume_before("olivia", None, Timestamp(T0 + 10));
+    assert!(sim.cmd(mark(&[], StepState::Succeeded)).is_accepted());
+    assert_eq!(sim.state("apply"), StepState::Held, "held, not failed");
+    assert!(
+        sim.cmd(mark(&[("sql", "SELECT 1")], StepState::Succeeded))
+            .is_accepted()
+    );
+    assert_eq!(sim.state("apply"), StepState::WaitingApproval);
+}

@@ -150,12 +150,20 @@ impl Core {
         held && self.output_refs(c).any(|(step, _)| step == x)
     }
 
-    /// The outputs step `c`'s next attempt reads: `(step, key)` each.
+    /// The outputs step `c`'s next attempt reads, its gate's prompt and inputs
+    /// included: `(step, key)` each.
     fn output_refs(&self, c: usize) -> impl Iterator<Item = (usize, &str)> {
-        let runs = self.plan.steps[c].alternative(self.steps[c].alternative);
+        let step = &self.plan.steps[c];
+        let runs = step.alternative(self.steps[c].alternative);
+        let gate = step.gate.iter().flat_map(|g| {
+            let inputs = g.inputs.iter().filter_map(|s| s.from_run.as_deref());
+            std::iter::once(&g.prompt)
+                .chain(inputs.flat_map(|t| t.default.iter().chain(t.values.iter())))
+        });
         runs.env
             .values()
             .chain(runs.with.values())
+            .chain(gate)
             .flat_map(|t| t.refs())
             .filter_map(|r| match r {
                 TemplateRef::StepOutput { step, key, .. } => Some((*step, key.as_str())),
