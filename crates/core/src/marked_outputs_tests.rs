@@ -140,3 +140,34 @@ sql = { default = "${{ steps.deploy.outputs.sql }}" }
     );
     assert_eq!(sim.state("apply"), StepState::WaitingApproval);
 }
+
+/// A `for_each` over an output a marked step lacks waits for a person, not failed.
+#[test]
+fn a_for_each_over_an_output_a_marked_step_lacks_is_held() {
+    let wf = r#"
+name = "marked-each"
+[[step]]
+id = "deploy"
+idempotent = false
+run = "deploy"
+[[step]]
+id = "each"
+needs = ["deploy"]
+for_each = "${{ steps.deploy.outputs.hosts }}"
+run = "each"
+"#;
+    let p = Arc::new(baton_workflow::load_str(wf, std::path::Path::new("e.toml")).unwrap());
+    let mut sim = Sim::new(p, cfg());
+    sim.input(Input::ProcessStarted {
+        step: 0,
+        attempt: 1,
+        pgid: 77,
+        output: None,
+    });
+    sim.core.resume_before("olivia", None, Timestamp(T0 + 10));
+    assert!(sim.cmd(mark(&[], StepState::Succeeded)).is_accepted());
+    assert_eq!(sim.state("each"), StepState::Held, "held, not failed");
+    let out = sim.cmd(mark(&[("hosts", r#"["a","b"]"#)], StepState::Succeeded));
+    assert!(out.is_accepted(), "{out:?}");
+    assert_eq!(spawned(&sim.last).len(), 2, "{:?}", spawned(&sim.last));
+}

@@ -11,6 +11,7 @@ use super::*;
 use baton_model::Refusal;
 use baton_model::history::ENGINE;
 use baton_workflow::TemplateRef;
+use baton_workflow::fanout::FanSource;
 
 use baton_model::output_name::is_output_name;
 
@@ -150,10 +151,14 @@ impl Core {
         held && self.output_refs(c).any(|(step, _)| step == x)
     }
 
-    /// The outputs step `c`'s next attempt reads, its gate's prompt and inputs
-    /// included: `(step, key)` each.
+    /// The outputs step `c`'s next attempt reads, its gate's prompt and inputs and
+    /// its `for_each` included: `(step, key)` each.
     fn output_refs(&self, c: usize) -> impl Iterator<Item = (usize, &str)> {
         let step = &self.plan.steps[c];
+        let each = step.fanout.iter().filter_map(|f| match &f.source {
+            FanSource::ForEach { step, key, .. } => Some((*step, key.as_str())),
+            FanSource::Matrix(_) => None,
+        });
         let runs = step.alternative(self.steps[c].alternative);
         let gate = step.gate.iter().flat_map(|g| {
             let inputs = g.inputs.iter().filter_map(|s| s.from_run.as_deref());
@@ -169,6 +174,7 @@ impl Core {
                 TemplateRef::StepOutput { step, key, .. } => Some((*step, key.as_str())),
                 _ => None,
             })
+            .chain(each)
     }
 
     /// Step `i` could not be resolved: when what it misses is an output of a step
