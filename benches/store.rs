@@ -67,6 +67,7 @@ fn events() -> (Event, Vec<Event>) {
             step: step.clone(),
             attempt: 1,
             pgid: 10_000 + i as i32,
+            output: None,
         });
         push(EventKind::StepFinished {
             step: step.clone(),

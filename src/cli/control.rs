@@ -112,7 +112,7 @@ pub struct ApproveArgs {
     #[arg(long = "input", value_name = "NAME=VALUE", value_parser = parse_kv, conflicts_with = "raise")]
     pub inputs: Vec<(String, String)>,
     /// An input's value read from a file, whole (a SQL script, a patch, a prompt):
-    /// `--input-file sql=fix.sql` (repeatable; at most 65,535 characters).
+    /// `--input-file sql=fix.sql` (repeatable; at most 1 MiB, what an output holds).
     #[arg(long = "input-file", value_name = "NAME=PATH", value_parser = parse_kv, conflicts_with = "raise")]
     pub input_files: Vec<(String, String)>,
 }
@@ -182,7 +182,7 @@ pub enum MarkState {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Example:\n  baton mark 01jd4 migrate --state succeeded --reason \"ran it by hand, see ticket OPS-12\""
+    after_help = "Examples:\n  baton mark 01jd4 migrate --state succeeded --reason \"ran it by hand, see ticket OPS-12\"\n  baton mark 01jd4 deploy --state succeeded --output url=https://app.example --reason \"it deployed before the crash\""
 )]
 pub struct MarkArgs {
     #[command(flatten)]
@@ -195,6 +195,15 @@ pub struct MarkArgs {
     /// Why (required: an override is audited).
     #[arg(long)]
     pub reason: String,
+    /// An output of the step its dependants read, over those it recorded before it
+    /// was interrupted: `--output url=https://…` (repeatable; with `succeeded`). A step
+    /// marked succeeded is marked again with the outputs it lacks.
+    #[arg(long = "output", value_name = "NAME=VALUE", value_parser = parse_kv)]
+    pub outputs: Vec<(String, String)>,
+    /// An output's value read from a file, whole: `--output-file notes=notes.md`
+    /// (repeatable; at most 1 MiB).
+    #[arg(long = "output-file", value_name = "NAME=PATH", value_parser = parse_kv)]
+    pub output_files: Vec<(String, String)>,
 }
 
 pub fn approve(a: ApproveArgs) -> i32 {
@@ -234,7 +243,7 @@ pub fn approve(a: ApproveArgs) -> i32 {
             );
             return exit::USAGE;
         };
-        let inputs = match super::input_file::merged(&a.inputs, &a.input_files) {
+        let inputs = match super::input_file::merged("--input", &a.inputs, &a.input_files) {
             Ok(i) => i,
             Err(e) => {
                 crate::stdio::errln!("error: {e}");
@@ -450,6 +459,13 @@ pub fn mark(a: MarkArgs) -> i32 {
         MarkState::Succeeded => StepState::Succeeded,
         MarkState::Failed => StepState::Failed,
     };
+    let outputs = match super::input_file::merged("--output", &a.outputs, &a.output_files) {
+        Ok(o) => o,
+        Err(e) => {
+            crate::stdio::errln!("error: {e}");
+            return exit::USAGE;
+        }
+    };
     send(
         &a.target,
         Command::Mark {
@@ -457,6 +473,7 @@ pub fn mark(a: MarkArgs) -> i32 {
             state,
             operator,
             reason: a.reason,
+            outputs: outputs.into_iter().collect(),
         },
     )
 }

@@ -62,6 +62,7 @@ fn assert_view_matches_core(core: &Core, now: Timestamp) -> usize {
                     state: StepState::Succeeded,
                     operator: op(),
                     reason: "done by hand".into(),
+                    outputs: Default::default(),
                 },
             ),
             (
@@ -72,6 +73,7 @@ fn assert_view_matches_core(core: &Core, now: Timestamp) -> usize {
                     state: StepState::Failed,
                     operator: op(),
                     reason: "broken".into(),
+                    outputs: Default::default(),
                 },
             ),
         ];
@@ -290,6 +292,7 @@ fn assert_new_suggestions_accepted(core: &Core, from: usize, now: Timestamp) -> 
                     state: StepState::parse(w[5]).expect("a state"),
                     operator: op(),
                     reason: "checked".into(),
+                    outputs: Default::default(),
                 },
                 "cancel" => Command::Cancel {
                     operator: op(),

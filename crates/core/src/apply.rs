@@ -131,9 +131,12 @@ impl Core {
                     self.set_state(i, *state, *attempt, at);
                 }
             }
-            EventKind::StepProcess { step, pgid, .. } => {
+            EventKind::StepProcess {
+                step, pgid, output, ..
+            } => {
                 if let Some(i) = idx(self, step) {
                     self.steps[i].pgid = Some(*pgid);
+                    self.steps[i].output_file = output.clone();
                     // A service is checked from the moment its process exists.
                     if self.steps[i].state == StepState::Running
                         && self.plan.steps[i].service.is_some()
@@ -222,6 +225,11 @@ impl Core {
                     step: from_step.clone(),
                 });
             }
+            EventKind::StepOutputsKept { step, outputs, .. } => {
+                if let Some(i) = idx(self, step) {
+                    self.steps[i].outputs = outputs.clone();
+                }
+            }
             EventKind::StepReused {
                 step,
                 from_run,
@@ -260,6 +268,7 @@ impl Core {
                     s.duration_ms = Some(*duration_ms);
                     s.outputs = outputs.clone();
                     s.pgid = None;
+                    s.output_file = None;
                     s.job = None;
                     self.durations.push(*duration_ms);
                     // What was read while it ran gives way to the whole file's sum.
@@ -459,8 +468,13 @@ impl Core {
                 state,
                 actor,
                 reason,
+                outputs,
             } => {
                 if let Some(i) = idx(self, step) {
+                    // Given outputs go over those the step recorded (kept from a crash).
+                    for (k, v) in outputs {
+                        self.steps[i].outputs.insert(k.clone(), v.clone());
+                    }
                     self.steps[i].marked = Some(Box::new(baton_model::view::MarkView {
                         state: *state,
                         by: actor.clone(),

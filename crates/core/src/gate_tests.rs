@@ -225,6 +225,7 @@ fn mark_sets_outcome_with_reason() {
         state,
         operator: "bob".into(),
         reason: reason.into(),
+        outputs: Default::default(),
     };
     assert!(refused(&sim.cmd(mark(StepState::Succeeded, "done by hand"))).contains("running"));
     sim.exit("a", 3);

@@ -336,6 +336,7 @@ fn a_resume_adopts_a_frozen_local_step_whose_group_outlived_the_engine() {
             step: 0,
             attempt: 1,
             pgid: 1000,
+            output: None,
         },
         Timestamp(T0 + 5_100),
     );

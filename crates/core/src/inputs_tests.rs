@@ -243,7 +243,9 @@ fn a_text_over_the_bound_is_refused_on_record_and_never_kept_whole() {
     let big = "v".repeat(20 << 20);
     let why = refused(&approve(&mut sim, "alice", &[("tag", &big)]));
     assert!(
-        why.starts_with("input `tag` is 20971520 characters long; an operator's text is at most 65535 characters"),
+        why.starts_with(
+            "input `tag` is 20971520 bytes long; an approval's input holds at most 1048576 bytes"
+        ),
         "{why}"
     );
     assert_eq!(sim.state("ship"), StepState::WaitingApproval);
@@ -257,11 +259,7 @@ fn a_text_over_the_bound_is_refused_on_record_and_never_kept_whole() {
     assert!(kept < 10_000, "{kept} bytes of events");
     let refusal = sim.events_named("command_refused");
     let text = serde_json::to_string(&refusal[0].kind).expect("json");
-    assert!(
-        text.contains("[cut: 20971520 characters"),
-        "{}",
-        &text[..200]
-    );
+    assert!(text.contains("[cut: 20971520 bytes"), "{}", &text[..200]);
     // What the driver writes back to the `commands` row: cut too.
     let cmd = Command::Reject {
         step: "ship".into(),
@@ -286,4 +284,25 @@ fn a_text_over_the_bound_is_refused_on_record_and_never_kept_whole() {
         signature: None,
     });
     assert!(out.is_accepted(), "{out:?}");
+}
+
+/// Issue 55 point 6: an input's value holds what an output holds (1 MiB): one of
+/// 200 KB is taken, reaches the step whole and is kept whole on record.
+#[test]
+fn an_input_as_big_as_an_output_is_taken_and_kept_whole() {
+    use baton_model::bounds::MAX_INPUT_VALUE;
+    let mut sim = Sim::new(router(), cfg());
+    let big = format!("v{}", "7".repeat(200_000));
+    for who in ["alice", "bob"] {
+        assert!(approve(&mut sim, who, &[("tag", &big)]).is_accepted());
+    }
+    let ship = spawn_of(&sim.last, "ship").expect("approved");
+    assert_eq!(env_of(ship, "TAG"), Some(big.as_str()));
+    let given = sim.events_named("approval_given");
+    let text = serde_json::to_string(&given[0].kind).expect("json");
+    assert!(text.contains(&big), "kept whole on record");
+    let mut sim = Sim::new(router(), cfg());
+    let over = format!("v{}", "7".repeat(MAX_INPUT_VALUE));
+    let why = refused(&approve(&mut sim, "alice", &[("tag", &over)]));
+    assert!(why.contains("at most 1048576 bytes (1 MiB"), "{why}");
 }

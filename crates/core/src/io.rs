@@ -27,6 +27,8 @@ pub enum Input {
         step: usize,
         attempt: u32,
         pgid: i32,
+        /// Where its `$BATON_OUTPUT` is (recorded: `EventKind::StepProcess`).
+        output: Option<String>,
     },
     /// A batch job was submitted for the attempt (its job id, on `executor`).
     JobStarted {

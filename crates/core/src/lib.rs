@@ -49,6 +49,8 @@ mod local_env_tests;
 #[cfg(test)]
 mod lost_tests;
 #[cfg(test)]
+mod marked_outputs_tests;
+#[cfg(test)]
 mod matrix_rules_tests;
 #[cfg(test)]
 mod policy_tests;
@@ -255,6 +257,9 @@ struct StepRt {
     duration_ms: Option<u64>,
     outputs: BTreeMap<String, String>,
     pgid: Option<i32>,
+    /// Where its running local attempt's `$BATON_OUTPUT` is (`StepProcess`): read on a
+    /// takeover after a crash (`Core::left_outputs`).
+    output_file: Option<String>,
     /// The attempt's batch job (executor, job id), if it runs on one.
     job: Option<(String, String)>,
     /// Every attempt's batch job as the console and `show` tell it; kept after it ends.
@@ -465,6 +470,7 @@ impl StepRt {
             duration_ms: None,
             outputs: BTreeMap::new(),
             pgid: None,
+            output_file: None,
             job: None,
             jobs: Vec::new(),
             cached_from: None,

@@ -21,6 +21,7 @@ fn shutdown_interrupts_and_resume_reruns_idempotent_only() {
         step: 1,
         attempt: 1,
         pgid: 4242,
+        output: None,
     });
     let fx = sim.input(Input::Shutdown {
         reason: "SIGTERM".into(),
@@ -83,6 +84,7 @@ fn crash_without_shutdown_marks_running_interrupted_on_resume() {
         step: 0,
         attempt: 1,
         pgid: 99,
+        output: None,
     });
     let mut core = Core::replay(p, cfg(), sim.core.events()).expect("replay");
     let fx = core.resume("olivia", Timestamp(T0 + 5));
@@ -293,6 +295,7 @@ fn budget_is_not_a_step_and_a_waiting_gate_cannot_be_marked() {
             state,
             operator: "bob".into(),
             reason: "shipped by hand".into(),
+            outputs: Default::default(),
         });
         assert!(refused(&o).contains("waiting for approval"));
     }
@@ -384,6 +387,7 @@ fn a_resumed_then_cancelled_run_is_as_healthy_as_a_cancelled_one() {
         step: 0,
         attempt: 1,
         pgid: 99,
+        output: None,
     });
     let o = plain.cmd(Command::Cancel {
         operator: "olivia".into(),
@@ -395,6 +399,7 @@ fn a_resumed_then_cancelled_run_is_as_healthy_as_a_cancelled_one() {
         step: 0,
         attempt: 1,
         pgid: 99,
+        output: None,
     });
     let mut resumed = Core::replay(p, cfg(), sim.core.events()).expect("replay");
     let _ = resumed.resume("olivia", Timestamp(T0 + 5));

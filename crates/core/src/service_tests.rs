@@ -355,6 +355,7 @@ fn resume_restarts_the_services_that_were_up_and_their_dependants_wait() {
             step: 0,
             attempt: 2,
             pgid: 2000,
+            output: None,
         },
         now,
     );

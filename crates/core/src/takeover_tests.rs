@@ -20,6 +20,7 @@ fn crashed() -> (Arc<Plan>, RunConfig, Vec<Event>) {
         step: 0,
         attempt: 1,
         pgid: 77,
+        output: None,
     });
     assert_eq!(sim.state("deploy"), StepState::Running);
     assert_eq!(sim.state("next"), StepState::Queued);
@@ -110,6 +111,7 @@ fn a_failed_compensation_is_marked_failed_without_reopening_the_run() {
         state,
         operator: "olivia".into(),
         reason: "rolled back by hand".into(),
+        outputs: Default::default(),
     };
     let o = sim.cmd(mark(StepState::Succeeded));
     assert!(refused(&o).contains("--state failed"), "{o:?}");

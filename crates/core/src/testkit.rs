@@ -349,6 +349,7 @@ impl Sim {
             step,
             attempt,
             pgid: 1000 + step as i32,
+            output: None,
         })
     }
 

@@ -205,7 +205,24 @@ pub fn describe(event: &Event) -> Option<String> {
             state,
             actor,
             reason,
-        } => format!("{t} {step} marked {state} by {actor}: {reason}"),
+            outputs,
+        } => {
+            let given = match outputs.len() {
+                0 => String::new(),
+                _ => {
+                    let names: Vec<&str> = outputs.keys().map(String::as_str).collect();
+                    format!(" with outputs {}", names.join(", "))
+                }
+            };
+            format!("{t} {step} marked {state}{given} by {actor}: {reason}")
+        }
+        EventKind::StepOutputsKept { step, outputs, .. } => {
+            let names: Vec<&str> = outputs.keys().map(String::as_str).collect();
+            format!(
+                "{t} {step} kept the outputs its lost attempt wrote: {}",
+                names.join(", ")
+            )
+        }
         EventKind::StepHeld {
             step,
             actor,

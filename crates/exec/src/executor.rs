@@ -29,8 +29,8 @@ pub enum Executor {
 /// Where a started attempt lives, for the core to record (and resume to find again).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Placement {
-    /// A local process group.
-    Process { pgid: i32 },
+    /// A local process group, and where its `$BATON_OUTPUT` is.
+    Process { pgid: i32, output: Option<String> },
     /// A job of a batch scheduler, by executor name and job id.
     Job { executor: String, job_id: String },
 }
@@ -184,7 +184,10 @@ impl Executor {
 impl Attempt {
     pub fn placement(&self) -> Placement {
         match self {
-            Attempt::Local(r) => Placement::Process { pgid: r.pgid() },
+            Attempt::Local(r) => Placement::Process {
+                pgid: r.pgid(),
+                output: r.output_path().map(|p| p.display().to_string()),
+            },
             Attempt::Slurm(j) => Placement::Job {
                 executor: j.executor_name().to_string(),
                 job_id: j.job_id().to_string(),

@@ -1,8 +1,48 @@
 //! Temporary directories a dead engine left behind (`$BATON_OUTPUT`/`$BATON_USAGE`
-//! files of its attempts, possibly holding unmasked outputs): resume removes them
+//! files of its attempts, possibly holding unmasked outputs): resume reads what a
+//! lost attempt wrote to its `$BATON_OUTPUT` (`read_outputs`), then removes them
 //! before the run continues.
 use std::os::unix::fs::MetadataExt;
-use std::path::PathBuf;
+use std::path::{Component, Path, PathBuf};
+
+/// The roots a run's directories are made in: the files root, and the temp dir (an
+/// engine with another `TMPDIR` made them there).
+fn roots() -> Vec<PathBuf> {
+    let mut roots = vec![super::files_dir::files_root(), std::env::temp_dir()];
+    roots.dedup();
+    roots
+}
+
+/// What a dead engine's attempt of run `run_id` wrote to its `$BATON_OUTPUT` at
+/// `path` (as recorded: `StepProcess::output`), parsed: read before
+/// [`remove_run_temp_dirs`] removes it. Nothing when the file is absent, or when
+/// `path` is not where baton puts a `$BATON_OUTPUT` of this run (an `output` file in a
+/// `baton-<run>-…` directory under a root).
+pub fn read_outputs(run_id: &str, path: &str) -> Vec<(String, String)> {
+    let path = Path::new(path);
+    let prefix = format!("baton-{}-", super::shell::clean(run_id));
+    let plain = path.is_absolute()
+        && path
+            .components()
+            .all(|c| matches!(c, Component::RootDir | Component::Normal(_)))
+        && path.file_name().is_some_and(|n| n == "output");
+    let ours = plain
+        && roots().iter().any(|root| {
+            path.strip_prefix(root)
+                .ok()
+                .and_then(|rest| rest.components().next())
+                .is_some_and(|c| c.as_os_str().to_string_lossy().starts_with(&prefix))
+        });
+    if !ours {
+        return Vec::new();
+    }
+    let mut errors = Vec::new();
+    let Some((text, more)) = super::shell::read_bounded(path, "$BATON_OUTPUT", &mut errors) else {
+        return Vec::new();
+    };
+    let masker = baton_model::mask::Masker::default();
+    super::outputs::parse_read_outputs(&text, more, &masker).0
+}
 
 /// Remove this user's `baton-<run>-…` directories under the files root (and the temp
 /// dir, where an engine with another `TMPDIR` made them) (the run's files
@@ -12,9 +52,7 @@ use std::path::PathBuf;
 pub fn remove_run_temp_dirs(run_id: &str, keep: &[PathBuf]) -> Vec<PathBuf> {
     let prefix = format!("baton-{}-", super::shell::clean(run_id));
     let me = nix::unistd::geteuid().as_raw();
-    let mut roots = vec![super::files_dir::files_root(), std::env::temp_dir()];
-    roots.dedup();
-    roots
+    roots()
         .iter()
         .filter_map(|root| std::fs::read_dir(root).ok())
         .flatten()
@@ -55,5 +93,31 @@ mod tests {
         assert!(!ours.exists() && !attempt.exists());
         assert!(other.exists(), "another run's directory stays");
         std::fs::remove_dir_all(other).unwrap();
+    }
+
+    #[test]
+    fn reads_a_lost_attempts_outputs_only_where_baton_puts_them() {
+        let run = format!("01leftoverout{}", std::process::id());
+        let dir = crate::files_root().join(format!("baton-{run}-cafe0002"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let output = dir.join("output");
+        std::fs::write(&output, "version=v1\nnot a line\nurl=x\n").unwrap();
+        let path = output.display().to_string();
+        assert_eq!(
+            read_outputs(&run, &path),
+            vec![("version".into(), "v1".into()), ("url".into(), "x".into())]
+        );
+        assert!(read_outputs("01another", &path).is_empty(), "another run's");
+        let usage = dir.join("usage");
+        std::fs::write(&usage, "version=v2\n").unwrap();
+        assert!(read_outputs(&run, &usage.display().to_string()).is_empty());
+        let twisted = format!(
+            "{}/../{}/output",
+            dir.display(),
+            dir.file_name().unwrap().to_string_lossy()
+        );
+        assert!(read_outputs(&run, &twisted).is_empty());
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(read_outputs(&run, &path).is_empty(), "gone: nothing");
     }
 }

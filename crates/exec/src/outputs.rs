@@ -7,11 +7,7 @@ use baton_model::{Usage, mask::Masker};
 pub const MAX_FILE_BYTES: u64 = 1 << 20;
 
 fn valid_key(key: &str) -> bool {
-    let mut chars = key.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+    baton_model::output_name::is_output_name(key)
 }
 
 fn lines(text: &str) -> impl Iterator<Item = (usize, &str)> {

@@ -187,7 +187,11 @@ struct Taken {
 
 /// The file's text (bounded) and whether it went on past the bound, or `None` when
 /// there is no such file.
-fn read_bounded(path: &Path, name: &str, errors: &mut Vec<String>) -> Option<(String, bool)> {
+pub(crate) fn read_bounded(
+    path: &Path,
+    name: &str,
+    errors: &mut Vec<String>,
+) -> Option<(String, bool)> {
     let mut bytes = Vec::new();
     // Non-blocking: a FIFO a step put there must not hang the engine.
     match OpenOptions::new()
@@ -683,6 +687,12 @@ impl Running {
 
     pub fn log_path(&self) -> &Path {
         &self.log.path
+    }
+
+    /// Where the step writes `$BATON_OUTPUT` (recorded: a takeover after a crash reads
+    /// it, `leftovers::read_outputs`).
+    pub fn output_path(&self) -> Option<&Path> {
+        self.files.as_ref().map(|f| f.output.as_path())
     }
 
     /// Where the step writes `$BATON_USAGE` (followed while it runs: `usage_follow`).

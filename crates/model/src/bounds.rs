@@ -1,13 +1,18 @@
-//! The bound on every text an operator types into a command (a reason, an approval's
-//! input, a step name, a signature): 65,535 characters, GitHub's bound on a
-//! `workflow_dispatch` input. The engine refuses a command over it, whichever way it
-//! came (the command line refuses it first, in the same words), and keeps only a cut
-//! copy of it: a 20 MB value never reaches the `commands` row, an event, `approvals`
-//! or the audit chain.
+//! The bounds on the texts of a command. Every text an operator types (a reason, a
+//! step name, a signature, an input's name): 65,535 characters, GitHub's bound on a
+//! `workflow_dispatch` input. An approval input's value holds what a step's output
+//! holds (issue 55 point 6): 1 MiB, so that a proposal drafted by the run (an output,
+//! rendered as the input's default) or its edit can be approved. The engine refuses a
+//! command over either, whichever way it came (the command line refuses it first, in
+//! the same words), and keeps only a cut copy of it: a 20 MB value never reaches the
+//! `commands` row, an event, `approvals` or the audit chain.
 use super::event::Command;
 
 /// The most characters (Unicode scalar values) of one text of a command.
 pub const MAX_OPERATOR_TEXT: usize = 65_535;
+
+/// The most bytes of an approval input's value: what `$BATON_OUTPUT` holds (1 MiB).
+pub const MAX_INPUT_VALUE: usize = 1 << 20;
 
 /// How much of an over-long text the record keeps, in characters.
 const KEPT: usize = 64;
@@ -30,12 +35,39 @@ pub fn text_too_long(what: &str, s: &str) -> Option<String> {
     })
 }
 
+/// Why the value of approval input `name` is refused, if it is over [`MAX_INPUT_VALUE`].
+pub fn input_too_long(name: &str, s: &str) -> Option<String> {
+    value_too_long(&format!("input `{name}`"), "an approval's input", s)
+}
+
+/// Why `what` (e.g. "output `url`"), a value a `holder` holds, is refused, if it is
+/// over [`MAX_INPUT_VALUE`].
+fn value_too_long(what: &str, holder: &str, s: &str) -> Option<String> {
+    (s.len() > MAX_INPUT_VALUE).then(|| {
+        format!(
+            "{what} is {} bytes long; {holder} holds at most {MAX_INPUT_VALUE} bytes (1 MiB, what a step's output holds): shorten it, or keep the text elsewhere and give where it is",
+            s.len()
+        )
+    })
+}
+
 /// `s` as the record keeps it: whole when within the bound, else its first characters
 /// and how long it was.
 fn cut(s: &mut String) {
     if let Some(n) = over(s) {
         let head: String = s.chars().take(KEPT).collect();
         *s = format!("{head}… [cut: {n} characters, over the bound of {MAX_OPERATOR_TEXT}]");
+    }
+}
+
+/// An input's value as the record keeps it: whole within [`MAX_INPUT_VALUE`].
+fn cut_input(s: &mut String) {
+    if s.len() > MAX_INPUT_VALUE {
+        let head: String = s.chars().take(KEPT).collect();
+        *s = format!(
+            "{head}… [cut: {} bytes, over the bound of {MAX_INPUT_VALUE}]",
+            s.len()
+        );
     }
 }
 
@@ -70,8 +102,8 @@ impl Command {
                 operator,
                 reason,
                 ..
-            }
-            | Command::PushBack {
+            } => (Some(step), operator, Some(reason), None, None),
+            Command::PushBack {
                 step,
                 operator,
                 reason,
@@ -123,11 +155,24 @@ impl Command {
                     inputs.insert(key, v);
                 }
             }
-            for (k, v) in inputs.iter_mut() {
-                out.push((format!("input `{k}`"), v));
-            }
         }
         out
+    }
+
+    /// The values of an approval's inputs and of a mark's outputs, by name (bounded by
+    /// [`MAX_INPUT_VALUE`], what an output holds).
+    fn input_values_mut(&mut self) -> Vec<(String, &'static str, &mut String)> {
+        match self {
+            Command::Approve { inputs, .. } => inputs
+                .iter_mut()
+                .map(|(k, v)| (format!("input `{k}`"), "an approval's input", v))
+                .collect(),
+            Command::Mark { outputs, .. } => outputs
+                .iter_mut()
+                .map(|(k, v)| (format!("output `{k}`"), "a step's output", v))
+                .collect(),
+            _ => Vec::new(),
+        }
     }
 
     /// Why the command is refused for a text over the bound (every such text named).
@@ -146,6 +191,11 @@ impl Command {
                 .into_iter()
                 .filter_map(|(what, s)| text_too_long(&what, s)),
         );
+        why.extend(
+            c.input_values_mut()
+                .into_iter()
+                .filter_map(|(what, holder, v)| value_too_long(&what, holder, v)),
+        );
         (!why.is_empty()).then(|| why.join("; "))
     }
 
@@ -154,6 +204,9 @@ impl Command {
         let mut c = self.clone();
         for (_, s) in c.texts_mut() {
             cut(s);
+        }
+        for (_, _, v) in c.input_values_mut() {
+            cut_input(v);
         }
         c
     }
@@ -177,11 +230,19 @@ mod tests {
     fn a_text_at_the_bound_passes_one_over_is_refused_by_name() {
         let at = "é".repeat(MAX_OPERATOR_TEXT);
         assert_eq!(approve(&at, &at).too_long(), None, "characters, not bytes");
-        let why = approve("ok", &"x".repeat(MAX_OPERATOR_TEXT + 1))
+        let why = approve(&format!("{at}x"), "v1").too_long().expect("over");
+        assert!(
+            why.starts_with("the reason is 65536 characters long; an operator's text is at most 65535 characters"),
+            "{why}"
+        );
+        // An input's value holds what an output holds.
+        let input = "x".repeat(MAX_INPUT_VALUE);
+        assert_eq!(approve("ok", &input).too_long(), None);
+        let why = approve("ok", &format!("{input}x"))
             .too_long()
             .expect("over");
         assert!(
-            why.starts_with("input `tag` is 65536 characters long; an operator's text is at most 65535 characters"),
+            why.starts_with("input `tag` is 1048577 bytes long; an approval's input holds at most 1048576 bytes (1 MiB"),
             "{why}"
         );
         let why = Command::Cancel {
@@ -206,7 +267,13 @@ mod tests {
             text.contains("[cut: 20971520 characters, over the bound of 65535]"),
             "{text}"
         );
+        assert!(
+            text.contains("[cut: 20971520 bytes, over the bound of 1048576]"),
+            "{text}"
+        );
         assert_eq!(c.too_long(), None);
+        let kept = approve("fine", &"w".repeat(200_000));
+        assert_eq!(kept.bounded(), kept, "kept whole within the bound");
         let small = approve("fine", "v1");
         assert_eq!(small.bounded(), small);
     }

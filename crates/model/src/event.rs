@@ -171,6 +171,19 @@ pub enum EventKind {
         step: String,
         attempt: u32,
         pgid: i32,
+        /// Where its `$BATON_OUTPUT` is: a takeover after a crash reads what the
+        /// attempt wrote there (`StepOutputsKept`) before the file goes.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        output: Option<String>,
+    },
+    /// What an attempt the engine lost in a crash had written to its `$BATON_OUTPUT`,
+    /// read by the engine that took the run over (issue 55 point 5): its outputs, so
+    /// that a `mark … --state succeeded` keeps what the step made. Secrets withheld,
+    /// as from a finished attempt.
+    StepOutputsKept {
+        step: String,
+        attempt: u32,
+        outputs: BTreeMap<String, String>,
     },
     /// The batch job of a running attempt (re-attached on resume, not killed).
     StepJob {
@@ -359,6 +372,10 @@ pub enum EventKind {
         state: StepState,
         actor: Actor,
         reason: String,
+        /// Outputs the operator gave (`--output`, `--output-file`), over those the
+        /// step recorded.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        outputs: BTreeMap<String, String>,
     },
     /// The step is held (`baton hold`, or its retries ran out under `retry = {
     /// exhausted = "hold" }`, `actor` then `engine`). A step that had not started goes
@@ -452,6 +469,7 @@ impl EventKind {
         match self {
             StepStateChanged { step, .. }
             | StepProcess { step, .. }
+            | StepOutputsKept { step, .. }
             | StepJob { step, .. }
             | StepJobState { step, .. }
             | StepCached { step, .. }
@@ -499,6 +517,7 @@ impl EventKind {
             RunStateChanged { .. } => "run_state_changed",
             StepStateChanged { .. } => "step_state_changed",
             StepProcess { .. } => "step_process",
+            StepOutputsKept { .. } => "step_outputs_kept",
             StepJob { .. } => "step_job",
             StepJobState { .. } => "step_job_state",
             StepCached { .. } => "step_cached",
@@ -608,6 +627,11 @@ pub enum Command {
         state: StepState,
         operator: Actor,
         reason: String,
+        /// The step's outputs the operator gives (`--output K=V`, `--output-file
+        /// K=PATH`), over those it recorded: a step marked succeeded again with them
+        /// supplies what its dependants miss.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        outputs: BTreeMap<String, String>,
     },
     /// Hold `steps` (none: the run, every step that has not started; `freeze` also the
     /// running ones) until released, or until `until` (`baton hold`).

@@ -142,6 +142,7 @@ pub fn audit_action(kind: &EventKind) -> Option<AuditAction> {
         K::RunStateChanged { .. }
         | K::StepStateChanged { .. }
         | K::StepProcess { .. }
+        | K::StepOutputsKept { .. }
         | K::StepJob { .. }
         | K::StepJobState { .. }
         | K::StepCached { .. }
@@ -466,12 +467,22 @@ pub fn decision(kind: &EventKind) -> Option<Decision> {
             state,
             actor,
             reason,
+            outputs,
         } => d(
             actor,
             Some(step),
             Some(reason),
-            json!({ "state": state }),
-            format!("marked {state}"),
+            if outputs.is_empty() {
+                json!({ "state": state })
+            } else {
+                json!({ "state": state, "outputs": outputs })
+            },
+            if outputs.is_empty() {
+                format!("marked {state}")
+            } else {
+                let names: Vec<&str> = outputs.keys().map(String::as_str).collect();
+                format!("marked {state} with outputs {}", names.join(", "))
+            },
         ),
         K::BudgetExceeded {
             dimension,
@@ -582,6 +593,7 @@ pub fn decision(kind: &EventKind) -> Option<Decision> {
         K::RunStateChanged { .. }
         | K::StepStateChanged { .. }
         | K::StepProcess { .. }
+        | K::StepOutputsKept { .. }
         | K::StepJob { .. }
         | K::StepJobState { .. }
         | K::StepCached { .. }
@@ -665,6 +677,7 @@ pub fn errors_closed(kind: &EventKind) -> Option<Closes<'_>> {
         | K::RunResumed { .. }
         | K::RunStateChanged { .. }
         | K::StepProcess { .. }
+        | K::StepOutputsKept { .. }
         | K::StepJob { .. }
         | K::StepJobState { .. }
         | K::StepCached { .. }

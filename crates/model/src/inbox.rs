@@ -28,7 +28,9 @@ pub enum WaitKind {
     /// The budget stopped the run: raise it (or cancel the run).
     Budget,
     /// A step the engine cannot decide by itself (interrupted and not idempotent, or
-    /// its compensation failed): a person retries it or marks what it did.
+    /// its compensation failed): a person retries it or marks what it did. An
+    /// interrupted idempotent step of a run no engine drives is here too, its first
+    /// command `baton resume`, which runs it again.
     Mark,
     /// A held step (`baton hold`, or its retries ran out under `exhausted = "hold"`):
     /// a person releases it (or retries or marks it). `deadline` is its `--until`.
@@ -224,7 +226,7 @@ pub fn waiting(view: &RunView, me: &str) -> Vec<Waiting> {
         out.push(w);
     }
     for s in &view.steps {
-        let marks = s.actions.mark_succeeded || s.actions.mark_failed;
+        let marks = s.actions.mark_succeeded || s.actions.mark_failed || s.actions.resume;
         if !(marks
             && matches!(
                 s.state,
@@ -248,6 +250,9 @@ pub fn waiting(view: &RunView, me: &str) -> Vec<Waiting> {
             .or(s.error.as_ref().map(|e| e.at))
             .unwrap_or(view.now);
         let mut w = item(WaitKind::Mark, &s.id, prompt, since);
+        if s.actions.resume {
+            w.commands.push(format!("baton resume {run}"));
+        }
         if s.actions.retry {
             w.commands.push(format!("baton retry {run} {}", s.id));
         }

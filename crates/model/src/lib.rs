@@ -17,6 +17,7 @@ pub mod logtimes;
 pub mod mask;
 pub mod metric_tallies;
 pub mod metrics;
+pub mod output_name;
 pub mod procs;
 pub mod raise;
 pub mod ranked;

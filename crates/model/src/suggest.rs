@@ -103,7 +103,7 @@ pub fn suggest(kind: ErrorKind, s: &Situation<'_>) -> String {
             format!("`baton resume {r}` runs the step again")
         }
         (ErrorKind::Interrupted, Cause::EngineStopped) if s.closed.is_none() => format!(
-            "the step is not idempotent: check what it did, then `baton retry {r} {st}` (run it again) or `baton mark {r} {st} --state succeeded --reason …` (it did its work)"
+            "the step is not idempotent: check what it did, then `baton retry {r} {st}` (run it again) or `baton mark {r} {st} --state succeeded --reason …` (it did its work; the outputs it wrote are kept, `--output NAME=VALUE` gives the rest)"
         ),
         (ErrorKind::Interrupted, _) => format!(
             "the attempt was lost (baton could no longer follow its process or job): check what it did, {}",

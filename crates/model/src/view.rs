@@ -388,6 +388,10 @@ pub struct Actions {
     /// `baton push-back` (a gate with `revise`, open, with rounds left).
     #[serde(default)]
     pub push_back: bool,
+    /// `baton resume` runs it again: an interrupted step that is idempotent, in a run
+    /// no engine drives (issue 55 point 5).
+    #[serde(default)]
+    pub resume: bool,
 }
 
 /// A step's hold (`baton hold`, `retry = { exhausted = "hold" }`): who, why, until when.

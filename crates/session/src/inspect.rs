@@ -64,6 +64,8 @@ fn takeover_actions(core: &Core, view: &mut RunView, now: Timestamp) {
     view.actions = after.actions;
     for (s, a) in view.steps.iter_mut().zip(&after.steps) {
         s.actions = a.actions;
+        // Interrupted, and a takeover runs it again rather than wait for a person.
+        s.actions.resume = s.state == StepState::Interrupted && a.state != StepState::Interrupted;
     }
     for g in &mut view.gates {
         if let Some(a) = after.gates.iter().find(|a| a.step_id == g.step_id) {

@@ -32,12 +32,27 @@ fn adopt_frozen(core: &mut Core, run_id: &str) {
     }
 }
 
+/// What each local attempt the dead engine lost (not adopted) wrote to its
+/// `$BATON_OUTPUT`, where the record says it is, kept as its outputs
+/// (`Core::keep_outputs`, issue 55 point 5): a mark of it keeps them. Read before the
+/// takeover removes the dead engine's files.
+fn keep_outputs(core: &mut Core, run_id: &str, now: Timestamp) -> Vec<Effect> {
+    let mut fx = Vec::new();
+    for (step, attempt, path) in core.left_outputs() {
+        let outputs = baton_exec::leftovers::read_outputs(run_id, &path);
+        if !outputs.is_empty() {
+            fx.extend(core.keep_outputs(step, attempt, outputs, now));
+        }
+    }
+    fx
+}
+
 /// Adopt the run's unrecorded live jobs into `core` (`Core::adopt_job`), before resume;
 /// their effects (events, cancellations) go first among the driver's initial effects.
 pub fn adopt(core: &mut Core, run_id: &str, now: Timestamp) -> Vec<Effect> {
     adopt_frozen(core, run_id);
     let plan = std::sync::Arc::clone(core.plan());
-    let mut fx = Vec::new();
+    let mut fx = keep_outputs(core, run_id, now);
     for e in &plan.executors {
         if let ExecutorKind::Ssh(opts) = &e.kind {
             let host = SshExecutor::new(&e.name, (**opts).clone(), run_id);

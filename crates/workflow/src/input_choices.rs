@@ -5,7 +5,7 @@
 use super::plan::{ParamSpec, ParamType};
 use super::template::{Template, TemplateRef};
 use baton_model::RenderedInput;
-use baton_model::bounds::MAX_OPERATOR_TEXT;
+use baton_model::bounds::{MAX_INPUT_VALUE, MAX_OPERATOR_TEXT};
 use std::collections::BTreeMap;
 
 /// At most this many choices from a JSON list: a dialog offers them one by one.
@@ -132,10 +132,10 @@ fn check_default(spec: &ParamSpec, value: &str) -> Result<(), ChoiceError> {
         value: shown(value),
         why,
     };
-    if too_long(value) {
+    if value.len() > MAX_INPUT_VALUE {
         return Err(bad(format!(
-            "it is {} characters long, more than the {MAX_OPERATOR_TEXT} an input holds",
-            value.chars().count()
+            "it is {} bytes long, more than the {MAX_INPUT_VALUE} (1 MiB) an input holds",
+            value.len()
         )));
     }
     spec.ty.check(value).map_err(|e| bad(e.to_string()))?;
@@ -191,7 +191,8 @@ pub fn choices(input: &str, text: &str) -> Result<Vec<String>, ChoiceError> {
     Ok(out)
 }
 
-/// Over the bound of an operator's text: an approval could not carry it.
+/// A choice over the bound of an operator's text (a choice is a name to pick, not a
+/// proposal).
 fn too_long(s: &str) -> bool {
     s.len() > MAX_OPERATOR_TEXT && s.chars().count() > MAX_OPERATOR_TEXT
 }

@@ -106,8 +106,15 @@ pub fn resolve_values(
     let mut values = BTreeMap::new();
     let declared: Vec<&str> = specs.iter().map(|p| p.name.as_str()).collect();
     for (name, value) in given {
-        // Typed by an operator: bounded as every such text (`model::bounds`).
-        if let Some(e) = baton_model::bounds::text_too_long(&format!("{noun} `{name}`"), value) {
+        // Typed by an operator: bounded as every such text, an approval input's value as
+        // an output is (`model::bounds`).
+        let long = match what {
+            Values::Params => {
+                baton_model::bounds::text_too_long(&format!("{noun} `{name}`"), value)
+            }
+            Values::Inputs => baton_model::bounds::input_too_long(name, value),
+        };
+        if let Some(e) = long {
             errors.push(e);
             continue;
         }

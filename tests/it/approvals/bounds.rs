@@ -1,6 +1,7 @@
-//! Issue 42 point 7: every text an operator types is bounded (65,535 characters): the
-//! command line refuses one over it before anything is recorded, and the engine
-//! refuses on record one that came another way, keeping only a cut copy of it.
+//! Issue 42 point 7: every text an operator types is bounded (65,535 characters; an
+//! approval input's value 1 MiB, what an output holds, issue 55 point 6): the command
+//! line refuses one over it before anything is recorded, and the engine refuses on
+//! record one that came another way, keeping only a cut copy of it.
 use crate::helpers::*;
 use baton::model::Command;
 use baton::store::Store;
@@ -48,11 +49,29 @@ fn a_text_over_the_bound_is_refused_by_the_cli_and_by_the_engine() {
     env.wait_step(&run, "ship", "waiting_approval", 30);
 
     // The command line: exit 2, nothing sent.
-    let long = format!("tag={}", "x".repeat(70_000));
-    let out = env.run(&["approve", &run, "ship", "--input", &long]);
+    std::fs::write(env.path().join("long"), "x".repeat((1 << 20) + 1)).unwrap();
+    let out = env.run(&["approve", &run, "ship", "--input-file", "tag=long"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
     assert!(
-        text(&out.stderr).contains("error: input `tag` is 70000 characters long; an operator's text is at most 65535 characters"),
+        text(&out.stderr).contains(
+            "--input-file tag=long: more than 1048576 bytes (1 MiB, what a step's output holds)"
+        ),
+        "{}",
+        text(&out.stderr)
+    );
+    let long = format!("tag={}", "x".repeat(70_000));
+    let out = env.run(&[
+        "approve",
+        &run,
+        "ship",
+        "--input",
+        &long,
+        "--reason",
+        &"r".repeat(65_536),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stderr).contains("error: the reason is 65536 characters long; an operator's text is at most 65535 characters"),
         "{}",
         text(&out.stderr)
     );
@@ -88,7 +107,7 @@ fn a_text_over_the_bound_is_refused_by_the_cli_and_by_the_engine() {
     assert_eq!(refusal.code(), "too_long");
     let reason = refusal.to_string();
     assert!(
-        reason.starts_with("input `tag` is 20971520 characters long; an operator's text is at most 65535 characters"),
+        reason.starts_with("input `tag` is 20971520 bytes long; an approval's input holds at most 1048576 bytes (1 MiB"),
         "{reason}"
     );
     for (table, n) in longest(&env) {

@@ -4,6 +4,7 @@ pub(crate) mod ask_accounts;
 mod ask_exit;
 mod ask_notify;
 mod ask_signed;
+mod big_inputs;
 mod binding;
 mod bounds;
 mod edit;

@@ -12,6 +12,7 @@ mod hold;
 mod hold_untraced;
 mod lease;
 mod live_usage;
+mod mark_outputs;
 mod signals;
 mod store_path;
 mod write_ahead;

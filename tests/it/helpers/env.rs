@@ -175,6 +175,24 @@ gate = { prompt = "go?" }
 }
 
 impl Env {
+    /// The rows of `baton audit RUN --json` whose action is `action`, oldest first
+    /// (none is a failure: the caller expects at least one).
+    pub fn audit_rows(&self, run: &str, action: &str) -> Vec<Value> {
+        let out = self.run(&["audit", run, "--json"]);
+        let audit: Value = serde_json::from_slice(&out.stdout).expect("audit --json is JSON");
+        let rows: Vec<Value> = audit
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter(|r| r["action"] == action)
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert!(!rows.is_empty(), "no `{action}` row in {audit:#}");
+        rows
+    }
+
     /// Start `baton run WF --headless` in the background and wait until `step` is in
     /// `state`: the engine and the run's id.
     pub fn spawn_until(&self, wf: &Path, step: &str, state: &str) -> (Child, String) {
@@ -454,4 +472,21 @@ pub fn ok(out: &std::process::Output) {
         text(&out.stdout),
         text(&out.stderr)
     );
+}
+
+/// At least `n` bytes of text that a shell would act on if it ever took it for code
+/// (quotes, `$HOME`, backquotes, `$(touch pwned)`): `first`, then a line of SQL
+/// repeated, a newline after each when `lines`, cut to `n` bytes (ASCII).
+pub fn hostile_text(first: &str, n: usize, lines: bool) -> String {
+    let line = "UPDATE t SET a = \"$HOME\", b = '`id`', c = $(touch pwned) WHERE x = 'it''s';";
+    let mut v = String::with_capacity(n + line.len() + 1);
+    v.push_str(first);
+    while v.len() < n {
+        v.push_str(line);
+        if lines {
+            v.push('\n');
+        }
+    }
+    v.truncate(n);
+    v
 }

@@ -114,6 +114,7 @@ fn projections_follow_steps_attempts_outputs_errors_and_approvals() {
             step: "build".into(),
             attempt: 1,
             pgid: 4242,
+            output: None,
         })
         .finished("build", 1, 0, &[("version", "1.2.3")])
         .state("build", StepState::Succeeded, 1)

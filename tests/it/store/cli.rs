@@ -59,6 +59,7 @@ fn populate(db: &Db) -> Store {
             state: StepState::Succeeded,
             actor: "carol".into(),
             reason: "checked by hand".into(),
+            outputs: Default::default(),
         })
         .run_finished(RunState::Failed);
     s.commit("01JNEWRUN0", &sc.take()).unwrap();

@@ -44,6 +44,7 @@ fn process(sc: &mut Script, step: &str, attempt: u32) {
             step: step.into(),
             attempt,
             pgid: 4000 + attempt as i32,
+            output: None,
         });
 }
 
@@ -111,6 +112,7 @@ fn script(pieces: &[Piece]) -> Script {
                         state: StepState::Succeeded,
                         actor: "bob".into(),
                         reason: "fixed by hand".into(),
+                        outputs: Default::default(),
                     });
             }
             Piece::Gate { approved } => {

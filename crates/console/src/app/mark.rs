@@ -94,6 +94,7 @@ pub(super) fn mark_dialog(ui: &mut UiState, action: Action) -> Vec<Request> {
                 state: d.state(),
                 operator: ui.operator.clone(),
                 reason: d.reason.trim().to_string(),
+                outputs: Default::default(),
             };
             let (run_id, what) = (
                 d.run_id.clone(),

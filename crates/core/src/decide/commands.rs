@@ -235,6 +235,7 @@ impl Core {
                 state,
                 operator,
                 reason,
+                outputs,
             } => {
                 let i = self.lookup(step)?;
                 if !matches!(state, StepState::Succeeded | StepState::Failed) {
@@ -244,6 +245,10 @@ impl Core {
                     return Err(Refusal::ReasonRequired {
                         to: ReasonFor::Mark,
                     });
+                }
+                self.check_mark_outputs(*state, outputs)?;
+                if self.supplies_outputs(i, *state, outputs) {
+                    return Ok(self.supply_outputs(i, operator, reason, outputs, now, fx));
                 }
                 self.can_mark(i, *state, now)?;
                 // Undone by hand after its compensation failed: recorded, the run not reopened.
@@ -262,6 +267,7 @@ impl Core {
                     state: *state,
                     actor: operator.clone(),
                     reason: reason.clone(),
+                    outputs: outputs.clone(),
                 };
                 self.emit(kind, now, fx);
                 let why = Some(format!("marked by {operator}: {reason}"));

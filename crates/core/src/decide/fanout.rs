@@ -38,7 +38,10 @@ impl Core {
         let instances = match made {
             Ok(v) => v,
             Err(m) => {
-                self.fail_template(i, m.into(), now, fx);
+                // What a marked step still lacks holds it for a person, never fails it.
+                if !self.hold_for_marked_output(i, now, fx) {
+                    self.fail_template(i, m.into(), now, fx);
+                }
                 return true;
             }
         };

@@ -17,21 +17,25 @@ impl Core {
             let v = self.template_value(i, r)?;
             Some(baton_model::sanitize::for_terminal(&self.mask(&v)))
         });
+        // What a marked step still lacks holds the step for a person, never fails it.
+        let unresolved = |core: &mut Core, why: TemplateFailure, fx: &mut Fx| {
+            if !core.hold_for_marked_output(i, now, fx) {
+                core.fail_template(i, why, now, fx);
+            }
+        };
         let prompt = match prompt {
             Ok(p) => p,
-            Err(r) => {
-                return self.fail_template(i, TemplateFailure::Prompt(r), now, fx);
-            }
+            Err(r) => return unresolved(self, TemplateFailure::Prompt(r), fx),
         };
         let digest = match self.gate_digest(i) {
             Ok(d) => d,
-            Err(m) => return self.fail_template(i, m, now, fx),
+            Err(m) => return unresolved(self, m, fx),
         };
         // Inputs whose default or choices the run makes: rendered now, once, and
         // recorded with the opening (issue 44 point 1).
         let rendered = match input_choices::render(&g.inputs, |r| self.template_value(i, r)) {
             Ok(r) => r,
-            Err(e) => return self.fail_template(i, TemplateFailure::GateInput(e), now, fx),
+            Err(e) => return unresolved(self, TemplateFailure::GateInput(e), fx),
         };
         if let Some(k) = rendered
             .iter()

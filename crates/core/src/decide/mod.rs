@@ -21,6 +21,7 @@ mod fork;
 mod gates;
 mod hold;
 mod jobs;
+mod marked_outputs;
 mod policy;
 mod push_back;
 mod resolve;
@@ -115,6 +116,7 @@ impl Core {
                 step,
                 attempt,
                 pgid,
+                output,
             } => {
                 if let Some(s) = self.steps.get(step)
                     && s.attempts == attempt
@@ -128,6 +130,7 @@ impl Core {
                                 step: id,
                                 attempt,
                                 pgid,
+                                output,
                             },
                             now,
                             &mut fx,

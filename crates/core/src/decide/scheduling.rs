@@ -280,7 +280,9 @@ impl Core {
             let resolved = match self.resolve(i) {
                 Ok(r) => r,
                 Err(m) => {
-                    self.fail_template(i, m, now, fx);
+                    if !self.hold_for_marked_output(i, now, fx) {
+                        self.fail_template(i, m, now, fx);
+                    }
                     continue;
                 }
             };
@@ -288,7 +290,9 @@ impl Core {
                 let d = match self.gate_digest(i) {
                     Ok(d) => d,
                     Err(m) => {
-                        self.fail_template(i, m, now, fx);
+                        if !self.hold_for_marked_output(i, now, fx) {
+                            self.fail_template(i, m, now, fx);
+                        }
                         continue;
                     }
                 };

@@ -274,7 +274,8 @@ gate = { prompt = "ship it?" }
             ev(EventKind::StepProcess {
                 step: "a".into(),
                 attempt: 1,
-                pgid: 42
+                pgid: 42,
+                output: None,
             }),
             finished("a", 0),
             state("a", StepState::Succeeded),

@@ -343,10 +343,11 @@ pub(super) struct Reattached {
 /// What the core hears of a started attempt: its process group, or its job.
 pub(super) fn started_input((step, attempt): (usize, u32), placement: exec::Placement) -> Input {
     match placement {
-        exec::Placement::Process { pgid } => Input::ProcessStarted {
+        exec::Placement::Process { pgid, output } => Input::ProcessStarted {
             step,
             attempt,
             pgid,
+            output,
         },
         exec::Placement::Job { executor, job_id } => Input::JobStarted {
             step,

@@ -556,6 +556,7 @@ mod tests {
                 step: step.clone(),
                 attempt: 1,
                 pgid: 42,
+                output: None,
             },
             EventKind::StepFinished {
                 step: step.clone(),

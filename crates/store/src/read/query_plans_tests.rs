@@ -180,6 +180,7 @@ fn a_steps_commit_never_writes_the_row_that_holds_the_workflow_text() {
                 step: step.into(),
                 attempt: 1,
                 pgid: 4242,
+                output: None,
             },
             EventKind::StepFinished {
                 step: step.into(),

@@ -20,18 +20,11 @@ prompt = "Run this statement?"
 sql = { default = "${{ steps.draft.outputs.sql }}", description = "the statement to run", pattern = '^SELECT' }
 "#;
 
-/// Quotes, `$`, a backquote and several lines, no final newline: byte for byte.
-const EDITED: &str = "SELECT id, \"name\"\nFROM users\nWHERE note = '$HOME' -- `id`\nLIMIT 1";
-
-#[test]
-fn a_value_edited_in_the_editor_is_shown_against_the_proposal_and_approved_as_edited() {
-    let env = Env::new();
-    let wf = env.workflow("fix.toml", WF);
-    let dir = env.path().to_path_buf();
-    // The first edit is one the gate's pattern refuses.
-    std::fs::write(dir.join("new.sql"), "DROP TABLE users").unwrap();
-    // The fake editor: what it was given (its arguments, the file's mode and text),
-    // then the file rewritten.
+/// The console in tmux with a fake `$EDITOR` (given an argument, as `code --wait`:
+/// split into words, no shell) that records what it was given (its arguments, the
+/// file's mode and text) and then writes `new.sql` over the file.
+pub(super) fn console_with_editor(env: &Env) -> Tmux {
+    let dir = env.path();
     let editor = dir.join("fake-editor");
     std::fs::write(
         &editor,
@@ -43,11 +36,6 @@ fn a_value_edited_in_the_editor_is_shown_against_the_proposal_and_approved_as_ed
     .unwrap();
     use std::os::unix::fs::PermissionsExt as _;
     std::fs::set_permissions(&editor, std::fs::Permissions::from_mode(0o755)).unwrap();
-
-    let engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
-    let id = env.wait_run_id();
-    env.wait_step(&id, "apply", "waiting_approval", 20);
-    // `$EDITOR` with an argument (as `code --wait`): split into words, no shell.
     let command = format!(
         "cd {} && BATON_DB={} XDG_CONFIG_HOME={} EDITOR={} {} tui ; echo TUI-EXIT=$? ; sleep 30",
         shell_quote(&dir.to_string_lossy()),
@@ -56,7 +44,23 @@ fn a_value_edited_in_the_editor_is_shown_against_the_proposal_and_approved_as_ed
         shell_quote(&format!("{} --wait", editor.display())),
         shell_quote(env!("CARGO_BIN_EXE_baton")),
     );
-    let tmux = Tmux::new(&env, 120, 40, &command);
+    Tmux::new(env, 120, 40, &command)
+}
+
+/// Quotes, `$`, a backquote and several lines, no final newline: byte for byte.
+const EDITED: &str = "SELECT id, \"name\"\nFROM users\nWHERE note = '$HOME' -- `id`\nLIMIT 1";
+
+#[test]
+fn a_value_edited_in_the_editor_is_shown_against_the_proposal_and_approved_as_edited() {
+    let env = Env::new();
+    let wf = env.workflow("fix.toml", WF);
+    let dir = env.path().to_path_buf();
+    // The first edit is one the gate's pattern refuses.
+    std::fs::write(dir.join("new.sql"), "DROP TABLE users").unwrap();
+    let engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
+    let id = env.wait_run_id();
+    env.wait_step(&id, "apply", "waiting_approval", 20);
+    let tmux = console_with_editor(&env);
     // The console opens on what waits: the gate is approved from the Waiting tab.
     tmux.wait_for(
         "the Waiting tab",

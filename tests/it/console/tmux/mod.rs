@@ -11,6 +11,7 @@ mod completion;
 mod decide;
 mod desk;
 mod edit;
+mod edit_big;
 mod fanned;
 mod filters;
 mod fork;

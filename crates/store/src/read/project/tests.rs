@@ -109,7 +109,7 @@ pub(crate) fn event_kind() -> impl Strategy<Value = EventKind> {
                 reason
             }),
         3 => (step(), attempt(), 100..200i32)
-            .prop_map(|(step, attempt, pgid)| EventKind::StepProcess { step, attempt, pgid }),
+            .prop_map(|(step, attempt, pgid)| EventKind::StepProcess { step, attempt, pgid, output: None }),
         4 => (
             step(),
             attempt(),
@@ -148,7 +148,8 @@ pub(crate) fn event_kind() -> impl Strategy<Value = EventKind> {
             step,
             state,
             actor: "bob".into(),
-            reason: "by hand".into()
+            reason: "by hand".into(),
+            outputs: Default::default()
         }),
         1 => step().prop_map(|step| EventKind::GateOpened {
             step,
