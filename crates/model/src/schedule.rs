@@ -221,25 +221,20 @@ impl Cadence {
     pub fn next_after(&self, t: Timestamp) -> Option<Timestamp> {
         let start = self.at(t)?;
         let names_hours = gaps::names_hours(&self.expr);
-        let mut from = start;
-        let mut next = None;
-        // A second pass of a repeated hour is skipped whole (`repeats`); the next
-        // repeat is months away, so a few rounds always suffice.
-        for _ in 0..4 {
-            next = self
-                .cron
-                .find_next_occurrence(&from, false)
-                .ok()
-                .map(|n| n.timestamp());
-            match next
-                .filter(|_| names_hours)
-                .and_then(|n| repeats::second_pass_of(self.zone, n))
-            {
-                Some(pass) => from = self.zone.timestamp_opt(pass.ends - 1, 0).single()?,
-                None => break,
-            }
-        }
-        let gap = gaps::names_hours(&self.expr)
+        let next = self.skipping_second_passes(
+            start,
+            names_hours,
+            |from| {
+                Some(
+                    self.cron
+                        .find_next_occurrence(from, false)
+                        .ok()?
+                        .timestamp(),
+                )
+            },
+            |pass| pass.ends - 1,
+        );
+        let gap = names_hours
             .then(|| gaps::next_gap_slot(&self.cron, self.zone, start.timestamp(), next))
             .flatten();
         gap.or(next).map(|s| Timestamp(s * 1000))
@@ -255,26 +250,48 @@ impl Cadence {
     pub fn last_at_or_before(&self, t: Timestamp) -> Option<Timestamp> {
         let start = self.at(t)?;
         let names_hours = gaps::names_hours(&self.expr);
-        let mut from = start;
-        let mut prev = None;
-        for _ in 0..4 {
-            prev = self
-                .cron
-                .find_previous_occurrence(&from, true)
-                .ok()
-                .map(|p| p.timestamp());
-            match prev
-                .filter(|_| names_hours)
-                .and_then(|p| repeats::second_pass_of(self.zone, p))
-            {
-                Some(pass) => from = self.zone.timestamp_opt(pass.starts - 1, 0).single()?,
-                None => break,
-            }
-        }
+        let prev = self.skipping_second_passes(
+            start,
+            names_hours,
+            |from| {
+                Some(
+                    self.cron
+                        .find_previous_occurrence(from, true)
+                        .ok()?
+                        .timestamp(),
+                )
+            },
+            |pass| pass.starts - 1,
+        );
         let gap = names_hours
             .then(|| gaps::last_gap_slot(&self.cron, self.zone, start.timestamp(), prev))
             .flatten();
         gap.or(prev).map(|s| Timestamp(s * 1000))
+    }
+
+    /// croner's slot from `start` (`find`); when the hour field names hours, one in
+    /// the second pass of a repeated hour is passed over (`repeats`) and `find` looks
+    /// again from `again(pass)`. The next repeat is months away: a few rounds always
+    /// suffice.
+    fn skipping_second_passes(
+        &self,
+        start: chrono::DateTime<chrono_tz::Tz>,
+        names_hours: bool,
+        find: impl Fn(&chrono::DateTime<chrono_tz::Tz>) -> Option<i64>,
+        again: fn(repeats::SecondPass) -> i64,
+    ) -> Option<i64> {
+        let mut from = start;
+        for _ in 0..4 {
+            let slot = find(&from)?;
+            let pass = names_hours
+                .then(|| repeats::second_pass_of(self.zone, slot))
+                .flatten();
+            match pass {
+                Some(pass) => from = self.zone.timestamp_opt(again(pass), 0).single()?,
+                None => return Some(slot),
+            }
+        }
+        None
     }
 
     /// The slots in `(after, until]`, newest first, at most `limit`.
