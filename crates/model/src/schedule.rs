@@ -482,3 +482,5 @@ pub fn schedule_name(workflow: &str, index: u32) -> String {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod vectors;
