@@ -504,12 +504,12 @@ const CRON_EXPRESSION_DIFFERS: &[((&str, &str, &str), Option<&str>, &str)] = &[
     (
         ("0 0 * * 7-4", "2011-06-15 23:09:00", "2011-06-16 00:00:00"),
         None,
-        "a range whose start is past its end is refused, as Vixie cron refuses it (cron-expression wraps it round the week)",
+        "a range whose start is past its end is refused, as croner refuses it (cron-expression wraps it round the week)",
     ),
     (
         ("0 0 * * 7-3", "2011-06-15 23:09:00", "2011-06-19 00:00:00"),
         None,
-        "a range whose start is past its end is refused, as Vixie cron refuses it (cron-expression wraps it round the week)",
+        "a range whose start is past its end is refused, as croner refuses it (cron-expression wraps it round the week)",
     ),
     (
         (
