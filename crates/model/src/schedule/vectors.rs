@@ -361,7 +361,7 @@ const ROBFIG_NEXT_DIFFERS: &[(Next, Option<&str>, &str)] = &[
 
 /// cron-expression's `scheduleProvider` (UTC): the next run at or after the minute of
 /// the time given.
-const CRON_EXPRESSION: &[(&str, &str, &str)] = &[
+const CRON_EXPRESSION: &[Due] = &[
     (
         "*/2 */2 * * *",
         "2015-08-10 21:47:27",
@@ -491,7 +491,9 @@ const CRON_EXPRESSION: &[(&str, &str, &str)] = &[
 
 /// Where baton differs from cron-expression: the vector, baton's answer (`None`: the
 /// expression is refused), why.
-const CRON_EXPRESSION_DIFFERS: &[((&str, &str, &str), Option<&str>, &str)] = &[
+/// cron-expression's expression, from, and next run.
+type Due = (&'static str, &'static str, &'static str);
+const CRON_EXPRESSION_DIFFERS: &[(Due, Option<&str>, &str)] = &[
     (
         (
             "0-59/65 10 * * *",
