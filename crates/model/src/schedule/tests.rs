@@ -272,6 +272,19 @@ fn run_of(c: &Cadence, from: &str, n: usize) -> Vec<String> {
     out
 }
 
+/// The slots after `from` are `want`, and backward, from the last of them, the same.
+fn both_ways(c: &Cadence, from: &str, want: &[&str], expr: &str) {
+    assert_eq!(run_of(c, from, want.len()), want.to_vec(), "{expr}");
+    let last = utc(&want[want.len() - 1].replace(".000Z", "Z"));
+    let mut back: Vec<String> = c
+        .slots_back(utc(from), last, want.len())
+        .into_iter()
+        .map(|t| t.to_rfc3339())
+        .collect();
+    back.reverse();
+    assert_eq!(back, want.to_vec(), "{expr} backward");
+}
+
 #[test]
 fn spring_forward_a_fixed_time_runs_right_after_the_gap_and_intervals_skip_it() {
     // 02:30 Paris does not exist on 2026-03-29: it runs at 03:00 CEST (01:00Z) that day.
@@ -396,17 +409,7 @@ fn spring_forward_moves_a_gap_slot_for_every_hour_field_form() {
         ),
     ];
     for (expr, from, want) in vectors {
-        let c = paris(expr);
-        assert_eq!(run_of(&c, from, 3), want.to_vec(), "{expr}");
-        // Backward: the slots up to the last one, newest first, are the same.
-        let last = utc(&want[2].replace(".000Z", "Z"));
-        let mut back: Vec<String> = c
-            .slots_back(utc(from), last, 3)
-            .into_iter()
-            .map(|t| t.to_rfc3339())
-            .collect();
-        back.reverse();
-        assert_eq!(back, want.to_vec(), "{expr} backward");
+        both_ways(&paris(expr), from, &want, expr);
     }
     // A `*` hour keeps skipping the gap (interval jobs, unchanged).
     assert_eq!(
@@ -510,19 +513,15 @@ fn a_starred_day_field_with_a_step_ands_with_the_other_day_field() {
         ]
     );
     // Backward agrees.
-    let c = Cadence::new("0 9 */2 * 1-5", "UTC").unwrap();
-    let back: Vec<String> = c
-        .slots_back(utc("2026-03-01T00:00:00Z"), utc("2026-03-10T00:00:00Z"), 5)
-        .into_iter()
-        .map(|t| t.to_rfc3339())
-        .collect();
-    assert_eq!(
-        back,
-        vec![
-            "2026-03-09T09:00:00.000Z",
+    both_ways(
+        &Cadence::new("0 9 */2 * 1-5", "UTC").unwrap(),
+        "2026-03-01T00:00:00Z",
+        &[
+            "2026-03-03T09:00:00.000Z",
             "2026-03-05T09:00:00.000Z",
-            "2026-03-03T09:00:00.000Z"
-        ]
+            "2026-03-09T09:00:00.000Z",
+        ],
+        "0 9 */2 * 1-5",
     );
 }
 
@@ -618,16 +617,7 @@ fn fall_back_a_fixed_hour_list_runs_each_time_once() {
     ];
     let from = "2026-11-01T03:00:00Z";
     for (expr, want) in vectors {
-        let c = new_york(expr);
-        assert_eq!(run_of(&c, from, 4), want.to_vec(), "{expr}");
-        let last = utc(&want[3].replace(".000Z", "Z"));
-        let mut back: Vec<String> = c
-            .slots_back(utc(from), last, 4)
-            .into_iter()
-            .map(|t| t.to_rfc3339())
-            .collect();
-        back.reverse();
-        assert_eq!(back, want.to_vec(), "{expr} backward");
+        both_ways(&new_york(expr), from, &want, expr);
     }
     // A `*` hour runs 01:30 in both passes.
     assert_eq!(
