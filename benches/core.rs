@@ -22,6 +22,7 @@ fn noop_plan(n: usize) -> Arc<Plan> {
             when: Trigger::AllSuccess,
             allow_failure: false,
             allow_failure_when: None,
+            allow_failure_if: None,
             condition: None,
             fallback: Vec::new(),
             timeout: None,

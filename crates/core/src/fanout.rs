@@ -218,7 +218,7 @@ pub(super) fn decide_allow_failure(
     let decided: Vec<(usize, bool)> = range
         .filter_map(|i| {
             let s = &plan.steps[i];
-            (s.allow_failure_when.is_some() && s.fanout.is_none())
+            (s.allow_failure_decided() && s.fanout.is_none())
                 .then(|| (i, s.allows_failure(|r| lookup(s, r))))
         })
         .collect();

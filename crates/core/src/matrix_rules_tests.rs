@@ -60,7 +60,13 @@ fn an_experimental_cell_may_fail_without_failing_the_run_or_stopping_the_others(
     // fail_fast does not stop the other cells for an allowed failure.
     assert_eq!(sim.state("test[3.11]"), StepState::Running);
     sim.exit("test[3.11]", 0);
-    let fx = sim.exit("test[3.12]", 0);
+    last_cell_passes_and_the_run_succeeds(&mut sim, "test[3.12]");
+}
+
+/// The last cell ends well: `report` starts (an allowed failure counts as a success)
+/// and the run succeeds.
+fn last_cell_passes_and_the_run_succeeds(sim: &mut Sim, cell: &str) {
+    let fx = sim.exit(cell, 0);
     assert_eq!(
         spawned(&fx),
         ["report"],
@@ -138,7 +144,10 @@ allow_failure = "${{ steps.a.outputs.ok }}"
         "{e}"
     );
     let e = load(&src.replace("\"${{ steps.a.outputs.ok }}\"", "3")).unwrap_err();
-    assert!(e.contains("must be a boolean or a template"), "{e}");
+    assert!(
+        e.contains("must be a boolean, a template or a condition"),
+        "{e}"
+    );
     // A matrix key the matrix does not have is a typo, as elsewhere.
     let e = load(&EXPERIMENTAL.replace(
         "matrix.experimental }}\"\nfail",
@@ -146,4 +155,76 @@ allow_failure = "${{ steps.a.outputs.ok }}"
     ))
     .unwrap_err();
     assert!(e.contains("has no key `experimantal`"), "{e}");
+}
+
+/// Issue 57 point 2: GitHub's `continue-on-error: ${{ matrix.python == '3.14' }}`, a
+/// condition of the `if` language over matrix values and params, decided per cell.
+const BY_CONDITION: &str = r#"
+name = "c"
+[params.strict]
+type = "bool"
+default = "false"
+
+[[step]]
+id = "test"
+run = "t"
+matrix = { python = ["3.12", "3.14"] }
+allow_failure = "${{ matrix.python == '3.14' && !params.strict }}"
+
+[[step]]
+id = "report"
+run = "r"
+needs = ["test"]
+"#;
+
+#[test]
+fn allow_failure_takes_a_condition_over_matrix_values_and_params() {
+    // The 3.14 cell may fail: the run goes on and succeeds.
+    let mut sim = Sim::new(load(BY_CONDITION).unwrap(), cfg());
+    sim.exit("test[3.14]", 1);
+    assert_eq!(sim.state("test[3.14]"), StepState::Failed);
+    last_cell_passes_and_the_run_succeeds(&mut sim, "test[3.12]");
+    // The 3.12 cell may not.
+    let mut sim = Sim::new(load(BY_CONDITION).unwrap(), cfg());
+    sim.exit("test[3.12]", 1);
+    sim.exit("test[3.14]", 0);
+    assert_eq!(sim.state("report"), StepState::UpstreamFailed);
+    assert_eq!(sim.core.run_state(), RunState::Failed);
+    // With params.strict, neither may.
+    let mut c = cfg();
+    c.params.insert("strict".into(), "true".into());
+    let mut sim = Sim::new(load(BY_CONDITION).unwrap(), c);
+    sim.exit("test[3.14]", 1);
+    sim.exit("test[3.12]", 0);
+    assert_eq!(sim.state("report"), StepState::UpstreamFailed);
+}
+
+#[test]
+fn an_allow_failure_condition_is_checked_at_load() {
+    let with = |expr: &str| BY_CONDITION.replace("matrix.python == '3.14' && !params.strict", expr);
+    for (expr, says) in [
+        (
+            "matrix.pyton == '3.14'",
+            "the matrix of step `test` has no key `pyton`",
+        ),
+        ("params.strikt", "parameter"),
+        (
+            "run.id == 'x'",
+            "`allow_failure` of step `test` reads `run.id`",
+        ),
+        ("matrix.python ==", "`allow_failure` of step `test`:"),
+    ] {
+        let e = load(&with(expr)).unwrap_err();
+        assert!(e.contains(says), "{expr}: {e}");
+    }
+    // `if` does not read matrix values (they are the instance's, and `if` is the step's).
+    let e = load(&BY_CONDITION.replace(
+        "allow_failure = \"${{ matrix.python == '3.14' && !params.strict }}\"",
+        "if = \"matrix.python == '3.14'\"",
+    ))
+    .unwrap_err();
+    assert!(
+        e.contains("`if` of step `test` reads `matrix.python`"),
+        "{e}"
+    );
 }

@@ -80,6 +80,7 @@ impl PlanBuilder {
             when: Trigger::AllSuccess,
             allow_failure: false,
             allow_failure_when: None,
+            allow_failure_if: None,
             condition: None,
             fallback: Vec::new(),
             timeout: None,

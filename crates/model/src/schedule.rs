@@ -7,8 +7,10 @@
 //! changes: in a gap (spring forward) a fixed-time job (`30 2 * * *`) runs at the first
 //! valid time after the gap, the same day, and so does any job whose hour field names
 //! hours (a list, a range, a step: `gaps`), while interval jobs (`*/15 * * * *`) skip the
-//! times that do not exist; in a repeat (fall back) a fixed-time job runs once, at its
-//! first occurrence, and interval jobs run at each wall-clock match in both passes.
+//! times that do not exist; in a repeat (fall back) a job whose hour field names hours
+//! runs each local time once, at its first occurrence (croner does so for a single
+//! hour; `repeats` for a list, a range or a step), and interval jobs run at each
+//! wall-clock match in both passes. The day fields and `N/S` steps: `fields`.
 use super::time::Timestamp;
 use chrono::TimeZone;
 use croner::Cron;
@@ -16,8 +18,10 @@ use croner::parser::{CronParser, Seconds, Year};
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;
 
+mod fields;
 mod gaps;
 mod pause;
+mod repeats;
 mod rows;
 pub use pause::{PauseSaid, SeedWhy, Seeded, pause_on_chain, seed_pause};
 pub use rows::{LastRun, Paused, ScheduleRow, SlotRow};
@@ -137,7 +141,8 @@ pub enum CadenceError {
 }
 
 /// Parse a cron expression: five fields, six with seconds first, or `@hourly`,
-/// `@daily`, `@weekly`, `@monthly` (and `@yearly`). A year field is refused.
+/// `@daily`, `@weekly`, `@monthly` (and `@yearly`). A year field is refused. The day
+/// fields and `N/S` are read as `fields` says (Vixie's AND, robfig's steps).
 pub fn parse_cron(expr: &str) -> Result<Cron, CadenceError> {
     let trimmed = expr.trim();
     if trimmed.is_empty() {
@@ -152,8 +157,9 @@ pub fn parse_cron(expr: &str) -> Result<Cron, CadenceError> {
     CronParser::builder()
         .seconds(Seconds::Optional)
         .year(Year::Disallowed)
+        .dom_and_dow(fields::days_and(trimmed))
         .build()
-        .parse(trimmed)
+        .parse(&fields::spell_steps(trimmed))
         .map_err(|e| out_of_range(trimmed).unwrap_or(CadenceError::Cron(e)))
 }
 
@@ -210,15 +216,25 @@ impl Cadence {
     }
 
     /// The first slot strictly after `t` (a local time a spring-forward gap skips runs
-    /// right after the gap, whatever form the hour field has: `gaps`).
+    /// right after the gap, and one a fall-back repeats runs in its first pass only,
+    /// whatever form the hour field has: `gaps`, `repeats`).
     pub fn next_after(&self, t: Timestamp) -> Option<Timestamp> {
         let start = self.at(t)?;
-        let next = self
-            .cron
-            .find_next_occurrence(&start, false)
-            .ok()
-            .map(|n| n.timestamp());
-        let gap = gaps::names_hours(&self.expr)
+        let names_hours = gaps::names_hours(&self.expr);
+        let next = self.skipping_second_passes(
+            start,
+            names_hours,
+            |from| {
+                Some(
+                    self.cron
+                        .find_next_occurrence(from, false)
+                        .ok()?
+                        .timestamp(),
+                )
+            },
+            |pass| pass.ends - 1,
+        );
+        let gap = names_hours
             .then(|| gaps::next_gap_slot(&self.cron, self.zone, start.timestamp(), next))
             .flatten();
         gap.or(next).map(|s| Timestamp(s * 1000))
@@ -233,15 +249,49 @@ impl Cadence {
     /// The last slot at or before `t`.
     pub fn last_at_or_before(&self, t: Timestamp) -> Option<Timestamp> {
         let start = self.at(t)?;
-        let prev = self
-            .cron
-            .find_previous_occurrence(&start, true)
-            .ok()
-            .map(|p| p.timestamp());
-        let gap = gaps::names_hours(&self.expr)
+        let names_hours = gaps::names_hours(&self.expr);
+        let prev = self.skipping_second_passes(
+            start,
+            names_hours,
+            |from| {
+                Some(
+                    self.cron
+                        .find_previous_occurrence(from, true)
+                        .ok()?
+                        .timestamp(),
+                )
+            },
+            |pass| pass.starts - 1,
+        );
+        let gap = names_hours
             .then(|| gaps::last_gap_slot(&self.cron, self.zone, start.timestamp(), prev))
             .flatten();
         gap.or(prev).map(|s| Timestamp(s * 1000))
+    }
+
+    /// croner's slot from `start` (`find`); when the hour field names hours, one in
+    /// the second pass of a repeated hour is passed over (`repeats`) and `find` looks
+    /// again from `again(pass)`. The next repeat is months away: a few rounds always
+    /// suffice.
+    fn skipping_second_passes(
+        &self,
+        start: chrono::DateTime<chrono_tz::Tz>,
+        names_hours: bool,
+        find: impl Fn(&chrono::DateTime<chrono_tz::Tz>) -> Option<i64>,
+        again: fn(repeats::SecondPass) -> i64,
+    ) -> Option<i64> {
+        let mut from = start;
+        for _ in 0..4 {
+            let slot = find(&from)?;
+            let pass = names_hours
+                .then(|| repeats::second_pass_of(self.zone, slot))
+                .flatten();
+            match pass {
+                Some(pass) => from = self.zone.timestamp_opt(again(pass), 0).single()?,
+                None => return Some(slot),
+            }
+        }
+        None
     }
 
     /// The slots in `(after, until]`, newest first, at most `limit`.
@@ -432,3 +482,5 @@ pub fn schedule_name(workflow: &str, index: u32) -> String {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod vectors;

@@ -15,6 +15,7 @@
 //! primary := STRING | NUMBER | "true" | "false" | NAME | FUNC "(" args ")" | "(" expr ")"
 //! NAME    := params.N | env.N | run.id | steps.ID.outputs.N | steps.ID.inputs.N | steps.ID.state
 //!          | with.N (in a gate's `auto` rules only: the step's tool parameters)
+//!          | matrix.K (in `allow_failure` only: the instance's matrix value)
 //! ```
 //! Values are text, numbers or booleans. A comparison is numeric when both sides read
 //! as numbers, else it compares text (`true`/`false` compare as those words). Truth:
@@ -57,6 +58,9 @@ pub enum Name {
     /// `with.NAME`: the step's own tool parameter, as it would run (a gate's `auto`
     /// rules only, decided when the gate opens).
     With(String),
+    /// `matrix.KEY`: the instance's matrix value (`allow_failure` only, decided when
+    /// the instance is made).
+    Matrix(String),
 }
 
 impl Name {
@@ -82,6 +86,7 @@ impl fmt::Display for Name {
             Name::StepState { step_id, .. } => write!(f, "steps.{step_id}.state"),
             Name::StepInput { step_id, key, .. } => write!(f, "steps.{step_id}.inputs.{key}"),
             Name::With(k) => write!(f, "with.{k}"),
+            Name::Matrix(k) => write!(f, "matrix.{k}"),
         }
     }
 }

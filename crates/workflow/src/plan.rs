@@ -464,6 +464,9 @@ pub struct Step {
     /// GitHub's `continue-on-error: ${{ matrix.experimental }}`): decided when the run
     /// starts, and for a matrix step per instance.
     pub allow_failure_when: Option<Template>,
+    /// `allow_failure = "${{ matrix.python == '3.14' }}"`: a condition of the `if`
+    /// language over the same names, decided at the same moments.
+    pub allow_failure_if: Option<Box<super::condition::Condition>>,
     /// `if`: decided once the trigger rule holds; false skips the step.
     /// Boxed: few steps have one, and inline it was a fifth of every step.
     pub condition: Option<Box<super::condition::Condition>>,
@@ -525,14 +528,30 @@ pub struct Runs<'a> {
 }
 
 impl Step {
-    /// Whether `allow_failure` lets this step (or instance) fail, its template's refs
-    /// read by `lookup`: read as `if` reads a value (`''`, `false` and `0` do not).
-    pub fn allows_failure(&self, lookup: impl FnMut(&TemplateRef) -> Option<String>) -> bool {
+    /// Whether `allow_failure` lets this step (or instance) fail, its template's or
+    /// condition's names read by `lookup`: read as `if` reads a value (`''`, `false`
+    /// and `0` do not).
+    pub fn allows_failure(&self, lookup: impl Fn(&TemplateRef) -> Option<String>) -> bool {
+        use super::condition::Name;
         self.allow_failure
             || self.allow_failure_when.as_ref().is_some_and(|t| {
-                t.render(lookup)
+                t.render(&lookup)
                     .is_ok_and(|v| super::condition::text_is_true(&v))
             })
+            || self.allow_failure_if.as_ref().is_some_and(|c| {
+                c.eval(|n| match n {
+                    Name::Param(p) => lookup(&TemplateRef::Param(p.clone())),
+                    Name::Matrix(k) => lookup(&TemplateRef::Matrix(k.clone())),
+                    _ => None,
+                })
+                .result
+            })
+    }
+
+    /// Whether `allow_failure` is decided per run or per instance (a template or a
+    /// condition), not written as true or false.
+    pub fn allow_failure_decided(&self) -> bool {
+        self.allow_failure_when.is_some() || self.allow_failure_if.is_some()
     }
 
     /// Alternative `k` (0: the step itself; past the last one: the step itself).

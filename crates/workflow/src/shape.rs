@@ -95,12 +95,13 @@ fn step_shape(plan: &Plan, step: &Step) -> String {
         .collect();
     needs.sort_unstable();
     format!(
-        "needs [{}], when {:?}, if {:?}, allow_failure {} {:?}, alternatives {}, cost {}, compensate {:?}, service {}, idempotent {}; gate: {}",
+        "needs [{}], when {:?}, if {:?}, allow_failure {} {:?} {:?}, alternatives {}, cost {}, compensate {:?}, service {}, idempotent {}; gate: {}",
         needs.join(", "),
         step.when,
         step.condition.as_ref().map(|c| &c.text),
         step.allow_failure,
         step.allow_failure_when.as_ref().map(ToString::to_string),
+        step.allow_failure_if.as_ref().map(|c| &c.text),
         step.alternatives(),
         step.cost,
         step.compensate,

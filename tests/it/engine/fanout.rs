@@ -65,6 +65,56 @@ run = 'echo "python $PY"; test "$PY" != 3.12 || test -e fixed'
     assert_eq!(step_state(&show, "test").as_deref(), Some("succeeded"));
 }
 
+/// Issue 57 point 2: GitHub's `continue-on-error: ${{ matrix.python == '3.14' }}` as
+/// `allow_failure`, through the real binary: the 3.14 cell fails and the run succeeds,
+/// its dependant runs; `--param strict=true` makes the same failure fail the run.
+#[test]
+fn an_allow_failure_condition_lets_one_matrix_cell_fail() {
+    let env = Env::new();
+    let wf = env.workflow(
+        "c.toml",
+        r#"
+name = "c"
+[params.strict]
+type = "bool"
+default = "false"
+[[step]]
+id = "test"
+matrix = { python = ["3.12", "3.14"] }
+env = { PY = "${{ matrix.python }}" }
+run = 'test "$PY" != 3.14'
+allow_failure = "${{ matrix.python == '3.14' && !params.strict }}"
+[[step]]
+id = "report"
+needs = ["test"]
+run = "true"
+"#,
+    );
+    let out = env.run(&["run", wf.to_str().unwrap(), "--headless"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let show = env.show(&run_id_of(&text(&out.stdout)));
+    assert_eq!(step_state(&show, "test[3.14]").as_deref(), Some("failed"));
+    assert_eq!(
+        step_state(&show, "test[3.12]").as_deref(),
+        Some("succeeded")
+    );
+    assert_eq!(step_state(&show, "report").as_deref(), Some("succeeded"));
+    assert_eq!(show["state"], "succeeded", "{show:#}");
+    let out = env.run(&[
+        "run",
+        wf.to_str().unwrap(),
+        "--headless",
+        "--param",
+        "strict=true",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    let show = env.show(&run_id_of(&text(&out.stdout)));
+    assert_eq!(
+        step_state(&show, "report").as_deref(),
+        Some("upstream_failed")
+    );
+}
+
 #[test]
 fn a_for_each_killed_and_resumed_runs_no_succeeded_instance_again() {
     let env = Env::new();

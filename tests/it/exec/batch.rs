@@ -9,8 +9,8 @@ use crate::helpers::*;
 
 /// One scheduler: its executor definition and what its commands need in their
 /// environment.
-struct Scheduler {
-    name: &'static str,
+pub(super) struct Scheduler {
+    pub name: &'static str,
     vars: Vec<(String, String)>,
     definition: String,
 }
@@ -85,8 +85,43 @@ labels = ["hpc"]
 }
 
 impl Scheduler {
+    /// The same executor with another `status` (a TOML array).
+    pub(super) fn with_status(&self, status: &str) -> Scheduler {
+        let definition: String = self
+            .definition
+            .lines()
+            .map(|l| match l.starts_with("status = ") {
+                true => format!("status = {status}\n"),
+                false => format!("{l}\n"),
+            })
+            .collect();
+        Scheduler {
+            name: self.name,
+            vars: self.vars.clone(),
+            definition,
+        }
+    }
+
+    /// Kill a job's script through the scheduler, as someone other than baton would,
+    /// so that it never writes the exit code: `qdel` (SIGKILL to the whole job), or
+    /// `scancel --batch --signal=KILL` (to the script alone: a plain `scancel` sends
+    /// SIGTERM to the step and the script in turn, and one that reached the step first
+    /// would let the script write the exit code).
+    pub(super) fn kill_job(&self, job_id: &str) {
+        let args: &[&str] = match self.name {
+            "sge" => &["qdel", job_id],
+            _ => &["scancel", "--batch", "--signal=KILL", job_id],
+        };
+        let out = std::process::Command::new(args[0])
+            .envs(self.vars.iter().map(|(k, v)| (k, v)))
+            .args(&args[1..])
+            .output()
+            .expect("the scheduler's cancel");
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+    }
+
     /// Whether `status` (as the executor runs it) still lists the job.
-    fn lists(&self, job_id: &str) -> bool {
+    pub(super) fn lists(&self, job_id: &str) -> bool {
         let out = match self.name {
             "sge" => std::process::Command::new("qstat")
                 .envs(self.vars.iter().map(|(k, v)| (k, v)))
@@ -105,7 +140,7 @@ impl Scheduler {
 
     /// The executor as the shared scenarios take it, its job files under the test's
     /// directory (and nothing of an attempt left there once it ended).
-    fn remote<'a>(&'a self, env: &Env, lists: &'a dyn Fn(&str) -> bool) -> Remote<'a> {
+    pub(super) fn remote<'a>(&'a self, env: &Env, lists: &'a dyn Fn(&str) -> bool) -> Remote<'a> {
         let jobs = env.path().join("jobs");
         Remote {
             what: self.name,
@@ -119,10 +154,15 @@ impl Scheduler {
     }
 }
 
+/// Each scheduler that can run here.
+pub(super) fn schedulers() -> Vec<Scheduler> {
+    sge().into_iter().chain(slurm()).collect()
+}
+
 /// Each scheduler that can run here, as the shared scenarios take it, in a test
 /// directory of its own.
 fn each_scheduler(scenario: impl Fn(&Remote, &Env)) {
-    for s in sge().into_iter().chain(slurm()) {
+    for s in schedulers() {
         let env = Env::new();
         let lists = |job: &str| s.lists(job);
         scenario(&s.remote(&env, &lists), &env);

@@ -1,5 +1,6 @@
 //! Executors against real processes: shell, kill, services, Slurm, SSH, batch schedulers.
 mod batch;
+mod batch_status;
 mod kill;
 mod lost;
 mod scenarios;

@@ -55,7 +55,7 @@ impl Remote<'_> {
     }
 
     /// The pid a step wrote to `file` in the test's directory, once it has.
-    fn pid_in(&self, env: &Env, file: &str, why: &str) -> i32 {
+    pub(super) fn pid_in(&self, env: &Env, file: &str, why: &str) -> i32 {
         wait_until(why, secs(60), || {
             std::fs::read_to_string(env.path().join(file))
                 .ok()?

@@ -35,8 +35,9 @@ impl Core {
             Name::StepState { step, .. } => {
                 self.steps.get(*step).map(|s| s.state.as_str().to_string())
             }
-            // Read only by a gate's `auto` rules, which look it up themselves.
-            Name::With(_) => None,
+            // Read only by a gate's `auto` rules and `allow_failure`, which look them
+            // up themselves.
+            Name::With(_) | Name::Matrix(_) => None,
         }
     }
 }

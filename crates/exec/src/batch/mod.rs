@@ -16,7 +16,8 @@
 //! The end of a job is its exit-code file (checked every `EXIT_EVERY`); `status` runs at
 //! an interval that starts at 0.5 s and backs off to `poll`, for the state shown and for
 //! a job that left the scheduler without an exit code (cancelled by someone, killed at a
-//! limit, its node lost).
+//! limit, its node lost): `status` prints nothing, fails, or prints a word that says the
+//! job ended (`success`, `failed`: Snakemake's cluster-generic status scripts; `Said`).
 pub mod values;
 
 use super::remote_cancel::CancelHandle;
@@ -332,8 +333,34 @@ enum Said {
     Listed(String),
     /// Exit non-zero or nothing printed.
     Gone,
+    /// Exit 0 with a first line that says the job ended (`success`, `failed`, …: a
+    /// cluster-generic status script's words): gone, and the word is shown.
+    Left(String),
     /// Could not be run, or did not answer in time.
     NoAnswer,
+}
+
+/// The first lines that mean the job left the scheduler: Snakemake's cluster-generic
+/// `success` and `failed`, and `completed`, `done` (any case). Its `running` (like
+/// `pending`, a state word, anything else) means the scheduler still has the job.
+const LEFT_WORDS: [&str; 4] = ["success", "failed", "completed", "done"];
+
+/// What a command that exited (`ok`: with 0) and printed `stdout` said.
+fn said(ok: bool, stdout: &str) -> Said {
+    match stdout.lines().map(str::trim).find(|l| !l.is_empty()) {
+        Some(line) if ok => {
+            let line: String = baton_model::sanitize::strip_to_plain(line.as_bytes())
+                .chars()
+                .take(80)
+                .collect();
+            if LEFT_WORDS.iter().any(|w| line.eq_ignore_ascii_case(w)) {
+                Said::Left(line)
+            } else {
+                Said::Listed(line)
+            }
+        }
+        _ => Said::Gone,
+    }
 }
 
 async fn run(args: &[String]) -> Said {
@@ -350,14 +377,7 @@ async fn run(args: &[String]) -> Said {
     let Ok(Ok(out)) = tokio::time::timeout(CLI_DEADLINE, cmd.output()).await else {
         return Said::NoAnswer;
     };
-    let text = String::from_utf8_lossy(&out.stdout);
-    match text.lines().map(str::trim).find(|l| !l.is_empty()) {
-        Some(line) if out.status.success() => {
-            let line = baton_model::sanitize::strip_to_plain(line.as_bytes());
-            Said::Listed(line.chars().take(80).collect())
-        }
-        _ => Said::Gone,
-    }
+    said(out.status.success(), &String::from_utf8_lossy(&out.stdout))
 }
 
 /// A submitted job. Call [`BatchAttempt::wait`].
@@ -438,7 +458,10 @@ impl BatchAttempt {
                         gone_since = None;
                         self.show(line)
                     }
-                    Said::Gone => {
+                    Said::Gone | Said::Left(_) => {
+                        if let Said::Left(word) = &said {
+                            self.show(word);
+                        }
                         let since = *gone_since.get_or_insert(now);
                         if asked || since.elapsed() >= GONE_FOR {
                             // A last look (the file may trail the job on a shared disk).
@@ -473,7 +496,7 @@ impl BatchAttempt {
             (None, Some(c)) => StepOutcome::Exited { exit_code: c },
             (None, None) => StepOutcome::Lost {
                 reason: format!(
-                    "job {} left the scheduler without an exit code (`status` no longer lists it): cancelled outside baton, killed at a limit, or its node was lost",
+                    "job {} left the scheduler without an exit code (`status` no longer lists it, or says it ended): cancelled outside baton, killed at a limit, or its node was lost",
                     self.job_id
                 ),
             },
@@ -526,4 +549,46 @@ impl BatchAttempt {
 /// The exit code, once the job script has renamed its file into place.
 fn exit_code(path: &Path) -> Option<i32> {
     std::fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_status_word_says_listed_or_left() {
+        for listed in [
+            "running",
+            "pending",
+            "RUNNING",
+            "r",
+            "qw",
+            "PENDING (Priority)",
+        ] {
+            assert_eq!(said(true, listed), Said::Listed(listed.into()), "{listed}");
+        }
+        for left in [
+            "success",
+            "failed",
+            "completed",
+            "done",
+            "COMPLETED",
+            " Failed \n",
+        ] {
+            assert_eq!(said(true, left), Said::Left(left.trim().into()), "{left:?}");
+        }
+        // The first line that is not blank decides; nothing printed, or a failure, is
+        // gone as before.
+        assert_eq!(
+            said(true, "\n\nfailed\nrunning\n"),
+            Said::Left("failed".into())
+        );
+        assert_eq!(said(true, "  \n"), Said::Gone);
+        assert_eq!(said(false, "running"), Said::Gone);
+        // A word is a whole line, not part of one.
+        assert_eq!(
+            said(true, "failed_over_node"),
+            Said::Listed("failed_over_node".into())
+        );
+    }
 }

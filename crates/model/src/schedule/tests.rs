@@ -272,6 +272,19 @@ fn run_of(c: &Cadence, from: &str, n: usize) -> Vec<String> {
     out
 }
 
+/// The slots after `from` are `want`, and backward, from the last of them, the same.
+fn both_ways(c: &Cadence, from: &str, want: &[&str], expr: &str) {
+    assert_eq!(run_of(c, from, want.len()), want.to_vec(), "{expr}");
+    let last = utc(&want[want.len() - 1].replace(".000Z", "Z"));
+    let mut back: Vec<String> = c
+        .slots_back(utc(from), last, want.len())
+        .into_iter()
+        .map(|t| t.to_rfc3339())
+        .collect();
+    back.reverse();
+    assert_eq!(back, want.to_vec(), "{expr} backward");
+}
+
 #[test]
 fn spring_forward_a_fixed_time_runs_right_after_the_gap_and_intervals_skip_it() {
     // 02:30 Paris does not exist on 2026-03-29: it runs at 03:00 CEST (01:00Z) that day.
@@ -396,17 +409,7 @@ fn spring_forward_moves_a_gap_slot_for_every_hour_field_form() {
         ),
     ];
     for (expr, from, want) in vectors {
-        let c = paris(expr);
-        assert_eq!(run_of(&c, from, 3), want.to_vec(), "{expr}");
-        // Backward: the slots up to the last one, newest first, are the same.
-        let last = utc(&want[2].replace(".000Z", "Z"));
-        let mut back: Vec<String> = c
-            .slots_back(utc(from), last, 3)
-            .into_iter()
-            .map(|t| t.to_rfc3339())
-            .collect();
-        back.reverse();
-        assert_eq!(back, want.to_vec(), "{expr} backward");
+        both_ways(&paris(expr), from, &want, expr);
     }
     // A `*` hour keeps skipping the gap (interval jobs, unchanged).
     assert_eq!(
@@ -466,4 +469,174 @@ fn a_backfill_range_is_inclusive_and_its_ends_read_in_the_schedules_zone() {
         per_minute.slots_between(utc("2026-01-01T00:00:00Z"), utc("2026-01-02T00:00:00Z"), 3);
     assert_eq!(first.len(), 3);
     assert_eq!(first[0], utc("2026-01-01T00:00:00Z"));
+}
+
+fn utc_run(expr: &str, from: &str, n: usize) -> Vec<String> {
+    run_of(&Cadence::new(expr, "UTC").unwrap(), from, n)
+}
+
+/// Issue 57 point 3, Vixie cron's day rule: a day field that starts with `*` leaves
+/// the day to the other field, so `*/2` next to `1-5` means odd dates that are
+/// weekdays (a crontab's `0 9 */2 * 1-5`); two restricted fields still mean either.
+#[test]
+fn a_starred_day_field_with_a_step_ands_with_the_other_day_field() {
+    // March 2026 starts on a Sunday: odd weekdays are the 3rd, 5th, 9th, 11th, 13th.
+    assert_eq!(
+        utc_run("0 9 */2 * 1-5", "2026-03-01T00:00:00Z", 5),
+        vec![
+            "2026-03-03T09:00:00.000Z",
+            "2026-03-05T09:00:00.000Z",
+            "2026-03-09T09:00:00.000Z",
+            "2026-03-11T09:00:00.000Z",
+            "2026-03-13T09:00:00.000Z",
+        ]
+    );
+    // The same with the step on the weekday (Sunday, Tuesday, Thursday, Saturday).
+    assert_eq!(
+        utc_run("0 9 1-7 * */2", "2026-03-01T00:00:00Z", 4),
+        vec![
+            "2026-03-01T09:00:00.000Z",
+            "2026-03-03T09:00:00.000Z",
+            "2026-03-05T09:00:00.000Z",
+            "2026-03-07T09:00:00.000Z",
+        ]
+    );
+    // Both restricted: the 1st, the 15th and every Monday.
+    assert_eq!(
+        utc_run("0 9 1,15 * 1", "2026-03-01T00:00:00Z", 5),
+        vec![
+            "2026-03-01T09:00:00.000Z",
+            "2026-03-02T09:00:00.000Z",
+            "2026-03-09T09:00:00.000Z",
+            "2026-03-15T09:00:00.000Z",
+            "2026-03-16T09:00:00.000Z",
+        ]
+    );
+    // Backward agrees.
+    both_ways(
+        &Cadence::new("0 9 */2 * 1-5", "UTC").unwrap(),
+        "2026-03-01T00:00:00Z",
+        &[
+            "2026-03-03T09:00:00.000Z",
+            "2026-03-05T09:00:00.000Z",
+            "2026-03-09T09:00:00.000Z",
+        ],
+        "0 9 */2 * 1-5",
+    );
+}
+
+/// robfig's and Quartz's `N/S`: from N to the field's end, every S; a bare `/S` is
+/// still refused, saying what to write.
+#[test]
+fn a_step_from_a_value_runs_from_it_to_the_fields_end() {
+    let every_15 = utc_run("*/15 * * * *", "2026-03-01T10:07:00Z", 4);
+    assert_eq!(utc_run("0/15 * * * *", "2026-03-01T10:07:00Z", 4), every_15);
+    assert_eq!(
+        every_15,
+        vec![
+            "2026-03-01T10:15:00.000Z",
+            "2026-03-01T10:30:00.000Z",
+            "2026-03-01T10:45:00.000Z",
+            "2026-03-01T11:00:00.000Z",
+        ]
+    );
+    assert_eq!(
+        utc_run("5/15 * * * *", "2026-03-01T10:07:00Z", 4),
+        vec![
+            "2026-03-01T10:20:00.000Z",
+            "2026-03-01T10:35:00.000Z",
+            "2026-03-01T10:50:00.000Z",
+            "2026-03-01T11:05:00.000Z",
+        ]
+    );
+    // On the weekday the step ends at Saturday (6): Monday, Wednesday, Friday.
+    assert_eq!(
+        utc_run("0 9 * * 1/2", "2026-03-01T00:00:00Z", 4),
+        vec![
+            "2026-03-02T09:00:00.000Z",
+            "2026-03-04T09:00:00.000Z",
+            "2026-03-06T09:00:00.000Z",
+            "2026-03-09T09:00:00.000Z",
+        ]
+    );
+    let bare = parse_cron("/15 * * * *").unwrap_err().to_string();
+    assert!(bare.contains("*/15"), "{bare}");
+    assert_eq!(
+        parse_cron("61/5 * * * *").unwrap_err().to_string(),
+        "the minute field `61/5` holds 61, outside 0-59"
+    );
+}
+
+/// America/New_York, 2026-11-01: 02:00 EDT becomes 01:00 EST, so 01:xx happens twice
+/// (05:xx Z, then 06:xx Z).
+fn new_york(expr: &str) -> Cadence {
+    Cadence::new(expr, "America/New_York").unwrap()
+}
+
+/// Issue 57 point 3: a fixed-hour list, range or step runs each time the repeated hour
+/// holds once, at its first pass, as a single hour does; a `*` hour runs in both.
+#[test]
+fn fall_back_a_fixed_hour_list_runs_each_time_once() {
+    let vectors: [(&str, [&str; 4]); 4] = [
+        (
+            "30 0,1,2 * * *",
+            [
+                "2026-11-01T04:30:00.000Z", // 00:30 EDT
+                "2026-11-01T05:30:00.000Z", // 01:30 EDT (not again at 01:30 EST)
+                "2026-11-01T07:30:00.000Z", // 02:30 EST
+                "2026-11-02T05:30:00.000Z", // 00:30 EST
+            ],
+        ),
+        (
+            "30 1-2 * * *",
+            [
+                "2026-11-01T05:30:00.000Z",
+                "2026-11-01T07:30:00.000Z",
+                "2026-11-02T06:30:00.000Z",
+                "2026-11-02T07:30:00.000Z",
+            ],
+        ),
+        (
+            "0,30 1 * * *",
+            [
+                "2026-11-01T05:00:00.000Z",
+                "2026-11-01T05:30:00.000Z",
+                "2026-11-02T06:00:00.000Z",
+                "2026-11-02T06:30:00.000Z",
+            ],
+        ),
+        (
+            "0 30 */1 * * *",
+            [
+                "2026-11-01T03:30:00.000Z", // 23:30 EDT
+                "2026-11-01T04:30:00.000Z",
+                "2026-11-01T05:30:00.000Z",
+                "2026-11-01T07:30:00.000Z",
+            ],
+        ),
+    ];
+    let from = "2026-11-01T03:00:00Z";
+    for (expr, want) in vectors {
+        both_ways(&new_york(expr), from, &want, expr);
+    }
+    // A `*` hour runs 01:30 in both passes.
+    assert_eq!(
+        run_of(&new_york("30 * * * *"), "2026-11-01T05:00:00Z", 3),
+        vec![
+            "2026-11-01T05:30:00.000Z",
+            "2026-11-01T06:30:00.000Z",
+            "2026-11-01T07:30:00.000Z"
+        ]
+    );
+    // A serve deciding during the second pass fires nothing; after it, 02:30 EST.
+    let mut f = facts(
+        "2026-11-01T06:45:00Z",
+        "2026-11-01T05:30:00Z",
+        "2026-11-01T00:00:00Z",
+    );
+    f.catch_up = CatchUp::All;
+    let list = new_york("30 0,1,2 * * *");
+    let d = decide(&list, &f);
+    assert!(d.slots.is_empty(), "{d:?}");
+    assert_eq!(d.next, Some(utc("2026-11-01T07:30:00Z")));
 }

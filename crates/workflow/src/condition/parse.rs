@@ -17,7 +17,7 @@ pub struct ParseError {
 /// level, so a hostile file cannot take the thread's stack (issue 41 point 3).
 pub const MAX_DEPTH: usize = 100;
 
-const NAMES: &str = "params.<name>, env.<NAME>, run.id, run.slot, steps.<id>.outputs.<key>, steps.<id>.inputs.<name>, steps.<id>.state or (in a gate's `auto`) with.<NAME>";
+const NAMES: &str = "params.<name>, env.<NAME>, run.id, run.slot, steps.<id>.outputs.<key>, steps.<id>.inputs.<name>, steps.<id>.state, (in a gate's `auto`) with.<NAME> or (in `allow_failure`) matrix.<key>";
 
 #[derive(Debug, Clone, PartialEq)]
 enum Tok {
@@ -410,6 +410,7 @@ fn name(w: &str, at: Range<usize>) -> Result<Name, ParseError> {
         ["params", p] if is_name(p, true) => Name::Param(p.to_string()),
         ["env", e] if is_name(e, false) => Name::Env(e.to_string()),
         ["with", k] if is_name(k, false) => Name::With(k.to_string()),
+        ["matrix", k] if is_name(k, true) => Name::Matrix(k.to_string()),
         ["steps", id, "outputs", k] if is_step_id(id) && is_name(k, true) => Name::StepOutput {
             step: usize::MAX,
             step_id: id.to_string(),

@@ -281,6 +281,7 @@ impl Loader<'_, '_> {
                 }
             });
             let condition = self.condition(&site, &label, &mut refs);
+            let (allow_failure_when, allow_failure_if) = self.allow_failure_when(&site, &mut refs);
             if !s.has_action_key {
                 self.err(
                     &s.span,
@@ -301,7 +302,8 @@ impl Loader<'_, '_> {
                 env,
                 when: s.rules.when,
                 allow_failure: s.rules.allow_failure,
-                allow_failure_when: self.allow_failure_when(&site, &mut refs),
+                allow_failure_when,
+                allow_failure_if,
                 condition: condition.map(Box::new),
                 fallback: Vec::new(),
                 timeout: s.timeout,

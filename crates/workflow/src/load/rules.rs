@@ -62,8 +62,8 @@ impl Loader<'_, '_> {
             Some((n, _)) => self.type_error(
                 n,
                 &format!("`allow_failure` of {label}"),
-                "a boolean or a template",
-                "true, false, or \"${{ matrix.KEY }}\" / \"${{ params.NAME }}\"",
+                "a boolean, a template or a condition",
+                "true, false, \"${{ matrix.KEY }}\" / \"${{ params.NAME }}\", or a condition over them: \"${{ matrix.python == '3.14' }}\"",
             ),
             None => {}
         }
@@ -264,6 +264,14 @@ impl Loader<'_, '_> {
                     }
                     Some(_) => {}
                 },
+                Name::Matrix(_) => {
+                    self.err(
+                        &place,
+                        format!("{what} reads `{name}`"),
+                        "`matrix.KEY` is read by `allow_failure` (decided per instance) and by templates (`${{ matrix.KEY }}` in `run`, `env`, `with`)",
+                    );
+                    ok = false;
+                }
                 _ => {}
             }
         }
@@ -273,14 +281,99 @@ impl Loader<'_, '_> {
 }
 
 impl Loader<'_, '_> {
-    /// Step `i`'s `allow_failure = "${{ … }}"`: over params and matrix values only
-    /// (what is known when the run starts and when an instance is made).
+    /// Step `i`'s `allow_failure = "${{ … }}"`: a template of one name, or a condition
+    /// of the `if` language (`${{ matrix.python == '3.14' }}`, GitHub's
+    /// `continue-on-error` expression), over params and matrix values only (what is
+    /// known when the run starts and when an instance is made).
     pub(super) fn allow_failure_when(
         &mut self,
         site: &Site<'_, '_, '_>,
         refs: &mut Vec<StepRef>,
+    ) -> (Option<Template>, Option<Box<Condition>>) {
+        let Some((text, span)) = site.raw[site.i].rules.allow_failure_when.clone() else {
+            return (None, None);
+        };
+        let label = format!(
+            "step `{}`",
+            site.raw[site.i].id.as_ref().map_or("?", |(id, _)| *id)
+        );
+        let whole = text
+            .trim()
+            .strip_prefix("${{")
+            .and_then(|t| t.strip_suffix("}}"))
+            .filter(|inner| !inner.contains("${{") && !inner.contains("}}"));
+        match whole {
+            Some(inner) if holds_an_expression(text) => (
+                None,
+                self.allow_failure_condition(site, inner, &span, &label, refs)
+                    .map(Box::new),
+            ),
+            _ => (
+                self.allow_failure_template(site, text, span, &label, refs),
+                None,
+            ),
+        }
+    }
+
+    /// `allow_failure = "${{ EXPR }}"`: the expression parsed, each name a param or a
+    /// matrix key the step has (checked as the template of those names would be).
+    fn allow_failure_condition(
+        &mut self,
+        site: &Site<'_, '_, '_>,
+        expr: &str,
+        span: &Span,
+        label: &str,
+        refs: &mut Vec<StepRef>,
+    ) -> Option<Condition> {
+        let c = match condition::parse(expr.trim()) {
+            Ok(c) => c,
+            Err(e) => {
+                self.err(
+                    span,
+                    format!("`allow_failure` of {label}: {}", e.message),
+                    e.hint,
+                );
+                return None;
+            }
+        };
+        let mut names = String::new();
+        let mut ok = true;
+        for (name, _) in c.names() {
+            match name {
+                Name::Param(_) | Name::Matrix(_) => names.push_str(&format!("${{{{ {name} }}}}")),
+                _ => {
+                    self.err(
+                        span,
+                        format!("`allow_failure` of {label} reads `{name}`"),
+                        ALLOW_FAILURE_READS,
+                    );
+                    ok = false;
+                }
+            }
+        }
+        if !names.is_empty() {
+            let e = TextEntry {
+                key: "allow_failure",
+                key_span: span.clone(),
+                value: names,
+                span: span.clone(),
+            };
+            ok &= self
+                .step_template(&e, TemplateSite::AllowFailure, site, refs)
+                .is_some();
+        }
+        ok.then_some(c)
+    }
+
+    /// `allow_failure = "${{ NAME }}"`, a template of params and matrix values.
+    fn allow_failure_template(
+        &mut self,
+        site: &Site<'_, '_, '_>,
+        text: &str,
+        span: Span,
+        label: &str,
+        refs: &mut Vec<StepRef>,
     ) -> Option<Template> {
-        let (text, span) = site.raw[site.i].rules.allow_failure_when.clone()?;
         let e = TextEntry {
             key: "allow_failure",
             key_span: span.clone(),
@@ -288,15 +381,11 @@ impl Loader<'_, '_> {
             span,
         };
         let t = self.step_template(&e, TemplateSite::AllowFailure, site, refs)?;
-        let label = format!(
-            "step `{}`",
-            site.raw[site.i].id.as_ref().map_or("?", |(id, _)| *id)
-        );
         if t.refs().next().is_none() {
             self.err(
                 &e.span,
                 format!("`allow_failure` of {label} must be a boolean, found a string without a template"),
-                "write it as true or false (without quotes), or as \"${{ matrix.KEY }}\" or \"${{ params.NAME }}\"",
+                "write it as true or false (without quotes), or as \"${{ matrix.KEY }}\", \"${{ params.NAME }}\" or a condition over them (\"${{ matrix.python == '3.14' }}\")",
             );
             return None;
         }
@@ -306,11 +395,19 @@ impl Loader<'_, '_> {
                 self.err(
                     &e.span,
                     format!("`allow_failure` of {label} reads `{r}`"),
-                    "allow_failure is decided when the run starts and when a matrix instance is made: it reads ${{ params.NAME }} and ${{ matrix.KEY }} only",
+                    ALLOW_FAILURE_READS,
                 );
                 ok = false;
             }
         }
         ok.then_some(t)
     }
+}
+
+/// What `allow_failure` may read, and why.
+const ALLOW_FAILURE_READS: &str = "allow_failure is decided when the run starts and when a matrix instance is made: it reads ${{ params.NAME }} and ${{ matrix.KEY }} only";
+
+/// Whether `text` is not a template of names alone (so `${{ … }}` holds an expression).
+fn holds_an_expression(text: &str) -> bool {
+    crate::template::parse_template(text).is_err()
 }

@@ -48,7 +48,7 @@ impl Loader<'_, '_> {
                 self.err(
                     &e.span,
                     msg.to_string(),
-                    "a template is ${{ steps.<id>.outputs.<key> }}, ${{ params.<name> }}, ${{ env.<NAME> }} or ${{ run.id }}",
+                    "a template is ${{ NAME }} with one name: steps.<id>.outputs.<key>, steps.<id>.inputs.<name>, params.<name>, env.<NAME>, run.id, run.slot, matrix.<key>, item or item.<key>",
                 );
                 return None;
             }
