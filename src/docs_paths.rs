@@ -40,9 +40,10 @@ fn code_spans(text: &str) -> Vec<&str> {
 }
 
 /// A span as the path it names: an item (`::name`) or a line number (`:12`, `#L12`)
-/// after it cut off; `None` when the span is no path of the repository.
+/// after it cut off; `None` when the span is no path of the repository (a glob such as
+/// `*.rs` is none).
 fn as_path(span: &str) -> Option<&str> {
-    if span.is_empty() || span.contains(char::is_whitespace) {
+    if span.is_empty() || span.contains(char::is_whitespace) || span.contains('*') {
         return None;
     }
     let mut path = span.split("::").next().unwrap_or(span);
@@ -75,7 +76,7 @@ fn missing_paths(text: &str, root: &Path) -> Vec<String> {
 fn spans_are_read_as_paths() {
     let text = "`crates/a/src/b.rs::Item` and `src/c.rs:12`, `tests/d.rs#L3`\n\
                 ```\n`crates/in/a/fence.rs`\n```\n\
-                `store/busy.rs`, `busy.rs`, `Store::open`, `logs/RUN/`, `a b/c.rs`";
+                `store/busy.rs`, `busy.rs`, `Store::open`, `logs/RUN/`, `a b/c.rs`, `src/*.rs`";
     let paths: Vec<_> = code_spans(text).into_iter().filter_map(as_path).collect();
     assert_eq!(
         paths,
