@@ -105,8 +105,7 @@ fn a_missing_path_is_named() {
 fn every_path_the_docs_name_exists() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     for doc in ["docs/architecture.md", "CONTRIBUTING.md"] {
-        let text = std::fs::read_to_string(root.join(doc))
-            .unwrap_or_else(|e| panic!("{doc}: {e}"));
+        let text = std::fs::read_to_string(root.join(doc)).unwrap_or_else(|e| panic!("{doc}: {e}"));
         let missing = missing_paths(&text, root);
         assert!(
             missing.is_empty(),
