@@ -9,6 +9,8 @@
 //! Prometheus export (`metrics`), and re-exports the layers under the paths they always
 //! had (`baton::engine::core`, `baton::tui`, …) for the binary, the tests and the benches.
 pub mod cli;
+#[cfg(test)]
+mod docs_paths;
 pub mod files;
 pub mod metrics;
 
