@@ -56,6 +56,11 @@ fn refusals(t: &Team, id: &str, n: usize) -> Vec<Value> {
             .filter(|r| r["action"] == "command_refused" && r.to_string().contains(id))
             .collect();
         if found.len() >= n {
+            // Each reads with what it refused and its subject (issue 56 point 4).
+            for r in &found {
+                assert_eq!(r["refused"]["decision"], "ask vote", "{r:#}");
+                assert_eq!(r["refused"]["subject"], format!("ask {id}"), "{r:#}");
+            }
             Ok(found)
         } else {
             Err(format!("{found:#?}"))

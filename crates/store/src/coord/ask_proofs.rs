@@ -317,6 +317,10 @@ impl Settled {
                 details: json!({
                     "ask": a.id,
                     "refused": "ask vote",
+                    // What `baton audit` reads a refusal by: the decision refused and
+                    // why (issue 56 point 4).
+                    "decision": "ask vote",
+                    "code": "unproven",
                     "by": u.by,
                     "audit_row": u.audit_row,
                     "why": u.why,
