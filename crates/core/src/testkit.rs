@@ -33,6 +33,7 @@ pub fn plan() -> PlanBuilder {
             schedules: Vec::new(),
             approvals: None,
             concurrency: None,
+            warnings: Vec::new(),
         },
     }
 }
