@@ -366,6 +366,9 @@ pub struct Core {
     /// On a takeover: frozen local steps whose process group outlived the dead engine,
     /// still stopped (`adopt_frozen`); resume follows them instead of stopping them.
     adopted: Vec<usize>,
+    /// Attempts this engine re-attached to (a job, an adopted group): their exit's
+    /// duration counts from their recorded start, not from the re-attach.
+    reattached: Vec<(usize, u32)>,
     /// Adopted attempts (step, attempt) whose tracing the system refused when the
     /// driver tried it ahead of a release (`Core::trace_refused`), and why: they stay
     /// frozen on a release, while that attempt runs frozen (`Core::untraced_why`).
@@ -556,6 +559,7 @@ impl Core {
             counts,
             frozen: 0,
             adopted: Vec::new(),
+            reattached: Vec::new(),
             untraced: Vec::new(),
             unsettled: n,
             lanes,

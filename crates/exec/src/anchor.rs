@@ -47,11 +47,11 @@ pub fn main_hook(args: &[OsString]) -> Option<i32> {
 }
 
 /// Start the anchor of group `pgid` (see the module's comment); reaped by a thread of
-/// its own when it ends. Does nothing without a program to run as one.
-pub fn start(pgid: i32) -> std::io::Result<()> {
+/// its own when it ends. Returns its pid; does nothing without a program to run as one.
+pub fn start(pgid: i32) -> std::io::Result<Option<u32>> {
     use std::os::unix::process::CommandExt;
     let Some(program) = PROGRAM.get() else {
-        return Ok(());
+        return Ok(None);
     };
     let mut anchor = std::process::Command::new(program)
         .arg(ANCHOR_ARG)
@@ -66,12 +66,13 @@ pub fn start(pgid: i32) -> std::io::Result<()> {
         .env_remove("BATON_RUN_ID")
         .env_remove("BATON_STEP_ID")
         .spawn()?;
+    let pid = anchor.id();
     std::thread::Builder::new()
         .name("baton-anchor".into())
         .spawn(move || {
             let _ = anchor.wait();
         })?;
-    Ok(())
+    Ok(Some(pid))
 }
 
 /// The anchor's body: a member in group `pgid`, waited for.

@@ -25,6 +25,14 @@ impl Core {
         if !s.state.has_process() || s.attempts != attempt {
             return;
         }
+        // Re-attached here (after a crash, a detach): the attempt's life is from its
+        // recorded start, which the process that saw it end did not see.
+        let duration_ms = match s.started_at {
+            Some(at) if self.reattached.contains(&(i, attempt)) => {
+                duration_ms.max(now.since(at).as_millis() as u64)
+            }
+            _ => duration_ms,
+        };
         let outcome = match outcome {
             StepOutcome::Killed | StepOutcome::Signalled { .. } if s.timeout_kill => {
                 StepOutcome::TimedOut

@@ -166,6 +166,7 @@ impl Core {
         // known yet, so a release in the same wake-up would leave it a bare
         // "continue" that a handle never asked to freeze takes for nothing to do).
         let frozen = s.hold.as_ref().is_some_and(|h| h.frozen);
+        self.reattached.push((i, attempt));
         fx.push(Effect::Reattach {
             spec,
             executor,

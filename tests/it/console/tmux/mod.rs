@@ -9,6 +9,7 @@ mod approve;
 mod ask;
 mod completion;
 mod decide;
+mod detach_alive;
 mod desk;
 mod edit;
 mod fanned;

@@ -1,0 +1,189 @@
+//! Issue 55 point 3: detach leaves the work running. `q` → Detach and a lost terminal
+//! (SIGHUP) hand each running step to the background engine alive: the same process
+//! counts on, its log holds every number once, a non-idempotent step ends succeeded on
+//! its own exit (no mark, no second attempt), and no baton process (a frozen group's
+//! anchor included) is left once the work is done.
+use super::*;
+
+/// A non-idempotent step that writes its pid once, then counts to 80 (one number each
+/// tenth of a second), each number to its log and to `progress`.
+const COUNTER: &str = r#"
+name = "alive"
+[[step]]
+id = "count"
+idempotent = false
+run = '''
+echo $$ > pid
+i=0
+while [ $i -lt 80 ]; do
+  i=$((i+1)); echo "n $i"; echo $i > progress
+  sleep 0.1
+done
+'''
+"#;
+
+fn progress(dir: &std::path::Path) -> u64 {
+    std::fs::read_to_string(dir.join("progress"))
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// The step's pid, once it has written it.
+fn step_pid(env: &Env) -> i32 {
+    wait_until("the step's pid", secs(30), || {
+        std::fs::read_to_string(env.path().join("pid"))
+            .ok()
+            .and_then(|s| s.trim().parse::<i32>().ok())
+    })
+}
+
+/// `baton run` of `wf` with its console, in the test's directory.
+fn console_run(env: &Env, wf: &std::path::Path) -> String {
+    format!(
+        "cd {} && BATON_DB={} XDG_CONFIG_HOME={} USER=carol {} run {} ; echo BATON-EXIT=$? ; sleep 30",
+        shell_quote(&env.path().to_string_lossy()),
+        shell_quote(&env.db().to_string_lossy()),
+        shell_quote(&env.config_home().to_string_lossy()),
+        shell_quote(env!("CARGO_BIN_EXE_baton")),
+        shell_quote(&wf.to_string_lossy())
+    )
+}
+
+/// The `baton __anchor PGID` processes of group `pgid` (`exec::anchor`).
+fn anchors_of(pgid: i32) -> Vec<i32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_string_lossy().parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|cmd| {
+                let args: Vec<&[u8]> = cmd.split(|b| *b == 0).collect();
+                args.get(1) == Some(&b"__anchor".as_slice())
+                    && args.get(2) == Some(&pgid.to_string().as_bytes())
+            })
+        })
+        .collect()
+}
+
+/// Once the console has gone: the step's process `pid` still runs and counts on, and
+/// the run ends succeeded on the step's own exit, its first attempt, every number in
+/// its log once and in order, its duration its whole life; then nothing baton started
+/// for it is left.
+fn runs_on_alive(env: &Env, run: &str, pid: i32, counted: u64) {
+    assert!(process_alive(pid), "the step's process outlives the console");
+    wait_until("the same process to count on", secs(30), || {
+        progress(env.path()) > counted + 3 && process_alive(pid)
+    });
+    wait_until("the run to succeed in the background", secs(60), || {
+        (env.show(run)["state"] == "succeeded").then_some(())
+    });
+    let show = env.show(run);
+    assert_eq!(step_state(&show, "count").as_deref(), Some("succeeded"));
+    assert_eq!(step_field(&show, "count", "attempts"), 1, "not run again: {show:#}");
+    assert_eq!(
+        step_field(&show, "count", "exit_code"),
+        0,
+        "its own exit on record, not a mark: {show:#}"
+    );
+    let pid_now = std::fs::read_to_string(env.path().join("pid")).unwrap();
+    assert_eq!(pid_now.trim(), pid.to_string(), "never started again");
+    let log = step_field(&show, "count", "log_path");
+    let log = std::fs::read_to_string(log.as_str().unwrap()).unwrap();
+    let want: Vec<String> = (1..=80).map(|i| format!("n {i}")).collect();
+    assert_eq!(
+        log.lines().collect::<Vec<_>>(),
+        want,
+        "every number once, in order"
+    );
+    // 80 tenths of a second of counting: the duration is the step's life, not the
+    // part after the hand-over.
+    let ms = step_field(&show, "count", "duration_ms").as_u64().unwrap_or(0);
+    assert!(ms >= 8_000, "duration {ms} ms: {show:#}");
+    wait_until("no anchor left for the step's group", secs(10), || {
+        anchors_of(pid).is_empty()
+    });
+}
+
+/// `q` → Detach of a console that started the run: its running step goes on alive.
+#[test]
+fn q_detach_leaves_a_running_local_step_running() {
+    let env = Env::new();
+    let wf = env.workflow("alive.toml", COUNTER);
+    let tmux = Tmux::new(&env, 160, 40, &console_run(&env, &wf));
+    tmux.wait_for("the console driving its run", |s| s.contains("drives 1 run"), 30);
+    let run = env.wait_run_id();
+    let pid = step_pid(&env);
+    wait_until("the step to count", secs(30), || progress(env.path()) >= 5);
+    tmux.keys(&["q"]);
+    tmux.wait_for("the quit dialog", |s| s.contains("[ Detach ]"), 10);
+    tmux.keys(&["d"]);
+    let screen = tmux.wait_for("baton to exit", |s| s.contains("BATON-EXIT="), 30);
+    assert!(screen.contains("handed to a background engine (pid"), "{screen}");
+    runs_on_alive(&env, &run, pid, progress(env.path()));
+}
+
+/// SIGHUP (the terminal closed) of a console that started the run: the same.
+#[test]
+fn sighup_leaves_a_running_local_step_running() {
+    let env = Env::new();
+    let wf = env.workflow("alive.toml", COUNTER);
+    let tmux = Tmux::new(&env, 160, 40, &console_run(&env, &wf));
+    tmux.wait_for("the console driving its run", |s| s.contains("drives 1 run"), 30);
+    let run = env.wait_run_id();
+    let pid = step_pid(&env);
+    wait_until("the step to count", secs(30), || progress(env.path()) >= 5);
+    let baton = pid_of("alive.toml").expect("baton's pid");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(baton),
+        nix::sys::signal::Signal::SIGHUP,
+    )
+    .unwrap();
+    let screen = tmux.wait_for("baton to exit", |s| s.contains("BATON-EXIT="), 30);
+    assert!(screen.contains("handed to a background engine (pid"), "{screen}");
+    runs_on_alive(&env, &run, pid, progress(env.path()));
+}
+
+/// A run the console took over (`R`) and then lost its terminal: handed on (today it
+/// is left interrupted with nothing said), its running step alive.
+#[test]
+fn sighup_after_a_takeover_leaves_the_taken_over_step_running() {
+    let env = Env::new();
+    // Not yet started when the first engine goes: the takeover starts it (attempt 1).
+    let wf = env.workflow(
+        "alive.toml",
+        &COUNTER.replace(
+            "[[step]]\nid = \"count\"",
+            "[[step]]\nid = \"first\"\nrun = \"while [ ! -e go ]; do sleep 0.1; done\"\n[[step]]\nid = \"count\"\nneeds = [\"first\"]",
+        ),
+    );
+    let (mut engine, run) = env.spawn_until(&wf, "first", "running");
+    engine.kill().expect("kill -9 the engine");
+    let _ = engine.wait();
+    std::fs::write(env.path().join("go"), "").unwrap();
+    let command = format!(
+        "cd {} && BATON_DB={} XDG_CONFIG_HOME={} USER=carol {} tui ; echo BATON-EXIT=$? ; sleep 30",
+        shell_quote(&env.path().to_string_lossy()),
+        shell_quote(&env.db().to_string_lossy()),
+        shell_quote(&env.config_home().to_string_lossy()),
+        shell_quote(env!("CARGO_BIN_EXE_baton")),
+    );
+    let tmux = Tmux::new(&env, 160, 40, &command);
+    tmux.wait_for("the runs", |s| s.contains("interrupted"), 20);
+    tmux.keys(&["5"]);
+    tmux.wait_for("the Runs tab", |s| s.contains("Runs ·"), 10);
+    tmux.keys(&["R"]);
+    tmux.wait_for("the takeover", |s| s.contains("drives 1 run"), 30);
+    let pid = step_pid(&env);
+    wait_until("the step to count", secs(30), || progress(env.path()) >= 5);
+    let baton = pid_of("tui").expect("baton's pid");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(baton),
+        nix::sys::signal::Signal::SIGHUP,
+    )
+    .unwrap();
+    let screen = tmux.wait_for("baton to exit", |s| s.contains("BATON-EXIT="), 30);
+    assert!(screen.contains("handed to a background engine (pid"), "{screen}");
+    runs_on_alive(&env, &run, pid, progress(env.path()));
+}
