@@ -74,7 +74,11 @@ fn anchors_of(pgid: i32) -> Vec<i32> {
 fn runs_on_alive(env: &Env, run: &str, pid: i32, counted: u64) {
     assert!(process_alive(pid), "the step's process outlives the console");
     wait_until("the same process to count on", secs(30), || {
-        progress(env.path()) > counted + 3 && process_alive(pid)
+        if progress(env.path()) > counted + 3 && process_alive(pid) {
+            Ok(())
+        } else {
+            Err(format!("counted {}: {:#}", progress(env.path()), env.show(run)))
+        }
     });
     wait_until("the run to succeed in the background", secs(60), || {
         (env.show(run)["state"] == "succeeded").then_some(())
@@ -145,11 +149,9 @@ fn sighup_leaves_a_running_local_step_running() {
     runs_on_alive(&env, &run, pid, progress(env.path()));
 }
 
-/// A run the console took over (`R`) and then lost its terminal: handed on (today it
-/// is left interrupted with nothing said), its running step alive.
-#[test]
-fn sighup_after_a_takeover_leaves_the_taken_over_step_running() {
-    let env = Env::new();
+/// A run whose first engine was killed (-9) before its counting step started, taken
+/// over (`R`) by `baton tui` in tmux, which now drives it.
+fn taken_over_in_a_console(env: &Env) -> (String, Tmux) {
     // Not yet started when the first engine goes: the takeover starts it (attempt 1).
     let wf = env.workflow(
         "alive.toml",
@@ -169,12 +171,21 @@ fn sighup_after_a_takeover_leaves_the_taken_over_step_running() {
         shell_quote(&env.config_home().to_string_lossy()),
         shell_quote(env!("CARGO_BIN_EXE_baton")),
     );
-    let tmux = Tmux::new(&env, 160, 40, &command);
+    let tmux = Tmux::new(env, 160, 40, &command);
     tmux.wait_for("the runs", |s| s.contains("interrupted"), 20);
     tmux.keys(&["5"]);
     tmux.wait_for("the Runs tab", |s| s.contains("Runs ·"), 10);
     tmux.keys(&["R"]);
     tmux.wait_for("the takeover", |s| s.contains("drives 1 run"), 30);
+    (run, tmux)
+}
+
+/// A run the console took over (`R`) and then lost its terminal: handed on, its
+/// running step alive.
+#[test]
+fn sighup_after_a_takeover_leaves_the_taken_over_step_running() {
+    let env = Env::new();
+    let (run, tmux) = taken_over_in_a_console(&env);
     let pid = step_pid(&env);
     wait_until("the step to count", secs(30), || progress(env.path()) >= 5);
     let baton = pid_of("tui").expect("baton's pid");
@@ -185,5 +196,17 @@ fn sighup_after_a_takeover_leaves_the_taken_over_step_running() {
     .unwrap();
     let screen = tmux.wait_for("baton to exit", |s| s.contains("BATON-EXIT="), 30);
     assert!(screen.contains("handed to a background engine (pid"), "{screen}");
+    runs_on_alive(&env, &run, pid, progress(env.path()));
+}
+
+/// The same run, taken over and then its terminal closed for real (the tmux server
+/// killed: the console's input ends and the hang-up reaches every process in it).
+#[test]
+fn closing_the_terminal_after_a_takeover_leaves_the_taken_over_step_running() {
+    let env = Env::new();
+    let (run, tmux) = taken_over_in_a_console(&env);
+    let pid = step_pid(&env);
+    wait_until("the step to count", secs(30), || progress(env.path()) >= 5);
+    drop(tmux);
     runs_on_alive(&env, &run, pid, progress(env.path()));
 }
