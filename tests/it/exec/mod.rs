@@ -5,6 +5,6 @@ mod scenarios;
 mod services;
 mod shell;
 mod slurm;
-mod ssh;
+pub(crate) mod ssh;
 mod ssh_freeze;
 mod ssh_leftovers;

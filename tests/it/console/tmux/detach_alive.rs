@@ -22,6 +22,17 @@ done
 '''
 "#;
 
+/// [`COUNTER`] on executor `box` (`head` defines it), its files in the test's
+/// directory (a host is this machine).
+fn remote_counter(env: &Env, head: &str) -> String {
+    let dir = shell_quote(&env.path().to_string_lossy());
+    let counter = COUNTER
+        .replace("echo $$ > pid", &format!("echo $$ > {dir}/pid"))
+        .replace("> progress", &format!("> {dir}/progress"))
+        .replace("idempotent = false", "idempotent = false\nexecutor = \"box\"");
+    counter.replacen("name = \"alive\"\n", &format!("name = \"alive\"\n{head}\n"), 1)
+}
+
 fn progress(dir: &std::path::Path) -> u64 {
     std::fs::read_to_string(dir.join("progress"))
         .ok()
@@ -208,5 +219,28 @@ fn closing_the_terminal_after_a_takeover_leaves_the_taken_over_step_running() {
     let pid = step_pid(&env);
     wait_until("the step to count", secs(30), || progress(env.path()) >= 5);
     drop(tmux);
+    runs_on_alive(&env, &run, pid, progress(env.path()));
+}
+
+/// A step on an SSH host: left running there at `q` → Detach; the background engine
+/// re-attaches to it (the same process on the host, its log whole, no mark).
+#[test]
+fn q_detach_leaves_a_running_ssh_step_running() {
+    let Some(config) = crate::exec::ssh::hosts() else {
+        return;
+    };
+    let env = Env::new();
+    let head = crate::exec::ssh::executor("box", "baton-h2", &config, &env, "");
+    let wf = env.workflow("alive.toml", &remote_counter(&env, &head));
+    let tmux = Tmux::new(&env, 160, 40, &console_run(&env, &wf));
+    tmux.wait_for("the console driving its run", |s| s.contains("drives 1 run"), 30);
+    let run = env.wait_run_id();
+    let pid = step_pid(&env);
+    wait_until("the step to count", secs(30), || progress(env.path()) >= 5);
+    tmux.keys(&["q"]);
+    tmux.wait_for("the quit dialog", |s| s.contains("[ Detach ]"), 10);
+    tmux.keys(&["d"]);
+    let screen = tmux.wait_for("baton to exit", |s| s.contains("BATON-EXIT="), 30);
+    assert!(screen.contains("handed to a background engine (pid"), "{screen}");
     runs_on_alive(&env, &run, pid, progress(env.path()));
 }
