@@ -296,8 +296,7 @@ pub async fn console(
     let lost = || hangup_detaches && terminal_gone();
     let by_signal = |sig: crate::exec::signals::ShutdownSignal| Stop {
         signal: Some(sig.exit_code()),
-        detach: (hangup_detaches && sig == crate::exec::signals::ShutdownSignal::Hangup)
-            || lost(),
+        detach: (hangup_detaches && sig == crate::exec::signals::ShutdownSignal::Hangup) || lost(),
     };
     let console = tui::event_loop::run_console_with(link, config, ui);
     let ended: Result<Stop, ConsoleError> = tokio::select! {

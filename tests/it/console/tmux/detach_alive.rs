@@ -29,8 +29,15 @@ fn remote_counter(env: &Env, head: &str) -> String {
     let counter = COUNTER
         .replace("echo $$ > pid", &format!("echo $$ > {dir}/pid"))
         .replace("> progress", &format!("> {dir}/progress"))
-        .replace("idempotent = false", "idempotent = false\nexecutor = \"box\"");
-    counter.replacen("name = \"alive\"\n", &format!("name = \"alive\"\n{head}\n"), 1)
+        .replace(
+            "idempotent = false",
+            "idempotent = false\nexecutor = \"box\"",
+        );
+    counter.replacen(
+        "name = \"alive\"\n",
+        &format!("name = \"alive\"\n{head}\n"),
+        1,
+    )
 }
 
 fn progress(dir: &std::path::Path) -> u64 {
@@ -83,12 +90,19 @@ fn anchors_of(pgid: i32) -> Vec<i32> {
 /// its log once and in order, its duration its whole life; then nothing baton started
 /// for it is left.
 fn runs_on_alive(env: &Env, run: &str, pid: i32, counted: u64) {
-    assert!(process_alive(pid), "the step's process outlives the console");
+    assert!(
+        process_alive(pid),
+        "the step's process outlives the console"
+    );
     wait_until("the same process to count on", secs(30), || {
         if progress(env.path()) > counted + 3 && process_alive(pid) {
             Ok(())
         } else {
-            Err(format!("counted {}: {:#}", progress(env.path()), env.show(run)))
+            Err(format!(
+                "counted {}: {:#}",
+                progress(env.path()),
+                env.show(run)
+            ))
         }
     });
     wait_until("the run to succeed in the background", secs(60), || {
@@ -96,7 +110,11 @@ fn runs_on_alive(env: &Env, run: &str, pid: i32, counted: u64) {
     });
     let show = env.show(run);
     assert_eq!(step_state(&show, "count").as_deref(), Some("succeeded"));
-    assert_eq!(step_field(&show, "count", "attempts"), 1, "not run again: {show:#}");
+    assert_eq!(
+        step_field(&show, "count", "attempts"),
+        1,
+        "not run again: {show:#}"
+    );
     assert_eq!(
         step_field(&show, "count", "exit_code"),
         0,
@@ -114,7 +132,9 @@ fn runs_on_alive(env: &Env, run: &str, pid: i32, counted: u64) {
     );
     // 80 tenths of a second of counting: the duration is the step's life, not the
     // part after the hand-over.
-    let ms = step_field(&show, "count", "duration_ms").as_u64().unwrap_or(0);
+    let ms = step_field(&show, "count", "duration_ms")
+        .as_u64()
+        .unwrap_or(0);
     assert!(ms >= 8_000, "duration {ms} ms: {show:#}");
     wait_until("no anchor left for the step's group", secs(10), || {
         anchors_of(pid).is_empty()
@@ -127,7 +147,11 @@ fn q_detach_leaves_a_running_local_step_running() {
     let env = Env::new();
     let wf = env.workflow("alive.toml", COUNTER);
     let tmux = Tmux::new(&env, 160, 40, &console_run(&env, &wf));
-    tmux.wait_for("the console driving its run", |s| s.contains("drives 1 run"), 30);
+    tmux.wait_for(
+        "the console driving its run",
+        |s| s.contains("drives 1 run"),
+        30,
+    );
     let run = env.wait_run_id();
     let pid = step_pid(&env);
     wait_until("the step to count", secs(30), || progress(env.path()) >= 5);
@@ -135,7 +159,10 @@ fn q_detach_leaves_a_running_local_step_running() {
     tmux.wait_for("the quit dialog", |s| s.contains("[ Detach ]"), 10);
     tmux.keys(&["d"]);
     let screen = tmux.wait_for("baton to exit", |s| s.contains("BATON-EXIT="), 30);
-    assert!(screen.contains("handed to a background engine (pid"), "{screen}");
+    assert!(
+        screen.contains("handed to a background engine (pid"),
+        "{screen}"
+    );
     runs_on_alive(&env, &run, pid, progress(env.path()));
 }
 
@@ -145,7 +172,11 @@ fn sighup_leaves_a_running_local_step_running() {
     let env = Env::new();
     let wf = env.workflow("alive.toml", COUNTER);
     let tmux = Tmux::new(&env, 160, 40, &console_run(&env, &wf));
-    tmux.wait_for("the console driving its run", |s| s.contains("drives 1 run"), 30);
+    tmux.wait_for(
+        "the console driving its run",
+        |s| s.contains("drives 1 run"),
+        30,
+    );
     let run = env.wait_run_id();
     let pid = step_pid(&env);
     wait_until("the step to count", secs(30), || progress(env.path()) >= 5);
@@ -156,7 +187,10 @@ fn sighup_leaves_a_running_local_step_running() {
     )
     .unwrap();
     let screen = tmux.wait_for("baton to exit", |s| s.contains("BATON-EXIT="), 30);
-    assert!(screen.contains("handed to a background engine (pid"), "{screen}");
+    assert!(
+        screen.contains("handed to a background engine (pid"),
+        "{screen}"
+    );
     runs_on_alive(&env, &run, pid, progress(env.path()));
 }
 
@@ -206,7 +240,10 @@ fn sighup_after_a_takeover_leaves_the_taken_over_step_running() {
     )
     .unwrap();
     let screen = tmux.wait_for("baton to exit", |s| s.contains("BATON-EXIT="), 30);
-    assert!(screen.contains("handed to a background engine (pid"), "{screen}");
+    assert!(
+        screen.contains("handed to a background engine (pid"),
+        "{screen}"
+    );
     runs_on_alive(&env, &run, pid, progress(env.path()));
 }
 
@@ -233,7 +270,11 @@ fn q_detach_leaves_a_running_ssh_step_running() {
     let head = crate::exec::ssh::executor("box", "baton-h2", &config, &env, "");
     let wf = env.workflow("alive.toml", &remote_counter(&env, &head));
     let tmux = Tmux::new(&env, 160, 40, &console_run(&env, &wf));
-    tmux.wait_for("the console driving its run", |s| s.contains("drives 1 run"), 30);
+    tmux.wait_for(
+        "the console driving its run",
+        |s| s.contains("drives 1 run"),
+        30,
+    );
     let run = env.wait_run_id();
     let pid = step_pid(&env);
     wait_until("the step to count", secs(30), || progress(env.path()) >= 5);
@@ -241,6 +282,9 @@ fn q_detach_leaves_a_running_ssh_step_running() {
     tmux.wait_for("the quit dialog", |s| s.contains("[ Detach ]"), 10);
     tmux.keys(&["d"]);
     let screen = tmux.wait_for("baton to exit", |s| s.contains("BATON-EXIT="), 30);
-    assert!(screen.contains("handed to a background engine (pid"), "{screen}");
+    assert!(
+        screen.contains("handed to a background engine (pid"),
+        "{screen}"
+    );
     runs_on_alive(&env, &run, pid, progress(env.path()));
 }
