@@ -322,7 +322,16 @@ pub async fn console(
             Err(e) => Err(e.into()),
         },
     };
-    let _ = stop_tx.send(ended.as_ref().ok().copied().unwrap_or_default());
+    // A console that failed reading a terminal that has gone (EIO, before the hang-up
+    // is seen) lost it all the same.
+    let stop = match &ended {
+        Ok(stop) => *stop,
+        Err(_) => Stop {
+            signal: None,
+            detach: lost(),
+        },
+    };
+    let _ = stop_tx.send(stop);
     let outcomes = serving.await.map_err(ConsoleError::Service)?;
     ended.map(|stop| (stop.signal, outcomes))
 }

@@ -6,7 +6,8 @@
 use super::*;
 
 /// A non-idempotent step that writes its pid once, then counts to 80 (one number each
-/// tenth of a second), each number to its log and to `progress`.
+/// tenth of a second), each number to its log and to `progress`, and one token of
+/// usage for each.
 const COUNTER: &str = r#"
 name = "alive"
 [[step]]
@@ -16,7 +17,7 @@ run = '''
 echo $$ > pid
 i=0
 while [ $i -lt 80 ]; do
-  i=$((i+1)); echo "n $i"; echo $i > progress
+  i=$((i+1)); echo "n $i"; echo $i > progress; echo tokens=1 >> "$BATON_USAGE"
   sleep 0.1
 done
 '''
@@ -98,10 +99,13 @@ fn runs_on_alive(env: &Env, run: &str, pid: i32, counted: u64) {
         if progress(env.path()) > counted + 3 && process_alive(pid) {
             Ok(())
         } else {
+            let show = env.show(run);
             Err(format!(
-                "counted {}: {:#}",
+                "counted {}; run {} driven by {}; count: {}",
                 progress(env.path()),
-                env.show(run)
+                show["state"],
+                show["driven_by"],
+                step(&show, "count")
             ))
         }
     });
@@ -129,6 +133,11 @@ fn runs_on_alive(env: &Env, run: &str, pid: i32, counted: u64) {
         log.lines().collect::<Vec<_>>(),
         want,
         "every number once, in order"
+    );
+    assert_eq!(
+        step_field(&show, "count", "usage")["tokens"],
+        80,
+        "its usage whole, counted once: {show:#}"
     );
     // 80 tenths of a second of counting: the duration is the step's life, not the
     // part after the hand-over.
