@@ -23,22 +23,26 @@ done
 '''
 "#;
 
-/// [`COUNTER`] on executor `box` (`head` defines it), its files in the test's
-/// directory (a host is this machine).
-fn remote_counter(env: &Env, head: &str) -> String {
-    let dir = shell_quote(&env.path().to_string_lossy());
-    let counter = COUNTER
-        .replace("echo $$ > pid", &format!("echo $$ > {dir}/pid"))
-        .replace("> progress", &format!("> {dir}/progress"))
-        .replace(
+/// [`COUNTER`] counting to `n` as workflow `name`, its files in `dir`, on executor `box` (`head`
+/// defines it) when `head` is not empty (a host is this machine).
+fn counter_in(dir: &std::path::Path, name: &str, head: &str, n: u64) -> String {
+    let quoted = shell_quote(&dir.to_string_lossy());
+    let mut counter = COUNTER
+        .replace("-lt 80", &format!("-lt {n}"))
+        .replace("echo $$ > pid", &format!("echo $$ > {quoted}/pid"))
+        .replace("> progress", &format!("> {quoted}/progress"))
+        .replacen(
+            "name = \"alive\"\n",
+            &format!("name = \"{name}\"\n{head}\n"),
+            1,
+        );
+    if !head.is_empty() {
+        counter = counter.replace(
             "idempotent = false",
             "idempotent = false\nexecutor = \"box\"",
         );
-    counter.replacen(
-        "name = \"alive\"\n",
-        &format!("name = \"alive\"\n{head}\n"),
-        1,
-    )
+    }
+    counter
 }
 
 fn progress(dir: &std::path::Path) -> u64 {
@@ -49,9 +53,9 @@ fn progress(dir: &std::path::Path) -> u64 {
 }
 
 /// The step's pid, once it has written it.
-fn step_pid(env: &Env) -> i32 {
+fn step_pid(dir: &std::path::Path) -> i32 {
     wait_until("the step's pid", secs(30), || {
-        std::fs::read_to_string(env.path().join("pid"))
+        std::fs::read_to_string(dir.join("pid"))
             .ok()
             .and_then(|s| s.trim().parse::<i32>().ok())
     })
@@ -87,29 +91,40 @@ fn anchors_of(pgid: i32) -> Vec<i32> {
 }
 
 /// Once the console has gone: the step's process `pid` still runs and counts on, and
-/// the run ends succeeded on the step's own exit, its first attempt, every number in
-/// its log once and in order, its duration its whole life; then nothing baton started
-/// for it is left.
-fn runs_on_alive(env: &Env, run: &str, pid: i32, counted: u64) {
+/// the run ends as [`ends_alive`] says.
+fn runs_on_alive(env: &Env, dir: &std::path::Path, run: &str, pid: i32, n: u64) {
+    counts_on(env, dir, run, pid);
+    ends_alive(env, dir, run, pid, n);
+}
+
+/// The step's process `pid` outlived the console and counts on.
+fn counts_on(env: &Env, dir: &std::path::Path, run: &str, pid: i32) {
+    let counted = progress(dir);
     assert!(
         process_alive(pid),
         "the step's process outlives the console"
     );
     wait_until("the same process to count on", secs(30), || {
-        if progress(env.path()) > counted + 3 && process_alive(pid) {
+        if progress(dir) > counted + 3 && process_alive(pid) {
             Ok(())
         } else {
             let show = env.show(run);
             Err(format!(
                 "counted {}; run {} driven by {}; count: {}",
-                progress(env.path()),
+                progress(dir),
                 show["state"],
                 show["driven_by"],
                 step(&show, "count")
             ))
         }
     });
-    wait_until("the run to succeed in the background", secs(60), || {
+}
+
+/// The run ends succeeded on the step's own exit, its first attempt, every number in
+/// its log once and in order, its usage whole, its duration its whole life; then
+/// nothing baton started for it is left.
+fn ends_alive(env: &Env, dir: &std::path::Path, run: &str, pid: i32, n: u64) {
+    wait_until("the run to succeed in the background", secs(120), || {
         (env.show(run)["state"] == "succeeded").then_some(())
     });
     let show = env.show(run);
@@ -124,11 +139,11 @@ fn runs_on_alive(env: &Env, run: &str, pid: i32, counted: u64) {
         0,
         "its own exit on record, not a mark: {show:#}"
     );
-    let pid_now = std::fs::read_to_string(env.path().join("pid")).unwrap();
+    let pid_now = std::fs::read_to_string(dir.join("pid")).unwrap();
     assert_eq!(pid_now.trim(), pid.to_string(), "never started again");
     let log = step_field(&show, "count", "log_path");
     let log = std::fs::read_to_string(log.as_str().unwrap()).unwrap();
-    let want: Vec<String> = (1..=80).map(|i| format!("n {i}")).collect();
+    let want: Vec<String> = (1..=n).map(|i| format!("n {i}")).collect();
     assert_eq!(
         log.lines().collect::<Vec<_>>(),
         want,
@@ -136,15 +151,15 @@ fn runs_on_alive(env: &Env, run: &str, pid: i32, counted: u64) {
     );
     assert_eq!(
         step_field(&show, "count", "usage")["tokens"],
-        80,
+        n,
         "its usage whole, counted once: {show:#}"
     );
-    // 80 tenths of a second of counting: the duration is the step's life, not the
+    // `n` tenths of a second of counting: the duration is the step's life, not the
     // part after the hand-over.
     let ms = step_field(&show, "count", "duration_ms")
         .as_u64()
         .unwrap_or(0);
-    assert!(ms >= 8_000, "duration {ms} ms: {show:#}");
+    assert!(ms >= n * 100, "duration {ms} ms: {show:#}");
     wait_until("no anchor left for the step's group", secs(10), || {
         anchors_of(pid).is_empty()
     });
@@ -162,7 +177,7 @@ fn q_detach_leaves_a_running_local_step_running() {
         30,
     );
     let run = env.wait_run_id();
-    let pid = step_pid(&env);
+    let pid = step_pid(env.path());
     wait_until("the step to count", secs(30), || progress(env.path()) >= 5);
     tmux.keys(&["q"]);
     tmux.wait_for("the quit dialog", |s| s.contains("[ Detach ]"), 10);
@@ -172,7 +187,7 @@ fn q_detach_leaves_a_running_local_step_running() {
         screen.contains("handed to a background engine (pid"),
         "{screen}"
     );
-    runs_on_alive(&env, &run, pid, progress(env.path()));
+    runs_on_alive(&env, env.path(), &run, pid, 80);
 }
 
 /// SIGHUP (the terminal closed) of a console that started the run: the same.
@@ -187,7 +202,7 @@ fn sighup_leaves_a_running_local_step_running() {
         30,
     );
     let run = env.wait_run_id();
-    let pid = step_pid(&env);
+    let pid = step_pid(env.path());
     wait_until("the step to count", secs(30), || progress(env.path()) >= 5);
     let baton = pid_of("alive.toml").expect("baton's pid");
     nix::sys::signal::kill(
@@ -200,16 +215,15 @@ fn sighup_leaves_a_running_local_step_running() {
         screen.contains("handed to a background engine (pid"),
         "{screen}"
     );
-    runs_on_alive(&env, &run, pid, progress(env.path()));
+    runs_on_alive(&env, env.path(), &run, pid, 80);
 }
 
-/// A run whose first engine was killed (-9) before its counting step started, taken
-/// over (`R`) by `baton tui` in tmux, which now drives it.
-fn taken_over_in_a_console(env: &Env) -> (String, Tmux) {
-    // Not yet started when the first engine goes: the takeover starts it (attempt 1).
+/// A run of `counter` with a step `first` before its count: its engine killed (-9)
+/// while `first` runs, then `go` written so that `first` ends at once when run again.
+fn interrupted_before_counting(env: &Env, file: &str, counter: &str) -> String {
     let wf = env.workflow(
-        "alive.toml",
-        &COUNTER.replace(
+        file,
+        &counter.replace(
             "[[step]]\nid = \"count\"",
             "[[step]]\nid = \"first\"\nrun = \"while [ ! -e go ]; do sleep 0.1; done\"\n[[step]]\nid = \"count\"\nneeds = [\"first\"]",
         ),
@@ -218,6 +232,14 @@ fn taken_over_in_a_console(env: &Env) -> (String, Tmux) {
     engine.kill().expect("kill -9 the engine");
     let _ = engine.wait();
     std::fs::write(env.path().join("go"), "").unwrap();
+    run
+}
+
+/// A run whose first engine was killed (-9) before its counting step started, taken
+/// over (`R`) by `baton tui` in tmux, which now drives it.
+fn taken_over_in_a_console(env: &Env) -> (String, Tmux) {
+    // Not yet started when the first engine goes: the takeover starts it (attempt 1).
+    let run = interrupted_before_counting(env, "alive.toml", COUNTER);
     let command = format!(
         "cd {} && BATON_DB={} XDG_CONFIG_HOME={} USER=carol {} tui ; echo BATON-EXIT=$? ; sleep 30",
         shell_quote(&env.path().to_string_lossy()),
@@ -240,7 +262,7 @@ fn taken_over_in_a_console(env: &Env) -> (String, Tmux) {
 fn sighup_after_a_takeover_leaves_the_taken_over_step_running() {
     let env = Env::new();
     let (run, tmux) = taken_over_in_a_console(&env);
-    let pid = step_pid(&env);
+    let pid = step_pid(env.path());
     wait_until("the step to count", secs(30), || progress(env.path()) >= 5);
     let baton = pid_of("tui").expect("baton's pid");
     nix::sys::signal::kill(
@@ -253,7 +275,7 @@ fn sighup_after_a_takeover_leaves_the_taken_over_step_running() {
         screen.contains("handed to a background engine (pid"),
         "{screen}"
     );
-    runs_on_alive(&env, &run, pid, progress(env.path()));
+    runs_on_alive(&env, env.path(), &run, pid, 80);
 }
 
 /// The same run, taken over and then its terminal closed for real (the tmux server
@@ -262,10 +284,10 @@ fn sighup_after_a_takeover_leaves_the_taken_over_step_running() {
 fn closing_the_terminal_after_a_takeover_leaves_the_taken_over_step_running() {
     let env = Env::new();
     let (run, tmux) = taken_over_in_a_console(&env);
-    let pid = step_pid(&env);
+    let pid = step_pid(env.path());
     wait_until("the step to count", secs(30), || progress(env.path()) >= 5);
     drop(tmux);
-    runs_on_alive(&env, &run, pid, progress(env.path()));
+    runs_on_alive(&env, env.path(), &run, pid, 80);
 }
 
 /// A step on an SSH host: left running there at `q` → Detach; the background engine
@@ -277,7 +299,7 @@ fn q_detach_leaves_a_running_ssh_step_running() {
     };
     let env = Env::new();
     let head = crate::exec::ssh::executor("box", "baton-h2", &config, &env, "");
-    let wf = env.workflow("alive.toml", &remote_counter(&env, &head));
+    let wf = env.workflow("alive.toml", &counter_in(env.path(), "alive", &head, 80));
     let tmux = Tmux::new(&env, 160, 40, &console_run(&env, &wf));
     tmux.wait_for(
         "the console driving its run",
@@ -285,7 +307,7 @@ fn q_detach_leaves_a_running_ssh_step_running() {
         30,
     );
     let run = env.wait_run_id();
-    let pid = step_pid(&env);
+    let pid = step_pid(env.path());
     wait_until("the step to count", secs(30), || progress(env.path()) >= 5);
     tmux.keys(&["q"]);
     tmux.wait_for("the quit dialog", |s| s.contains("[ Detach ]"), 10);
@@ -295,5 +317,59 @@ fn q_detach_leaves_a_running_ssh_step_running() {
         screen.contains("handed to a background engine (pid"),
         "{screen}"
     );
-    runs_on_alive(&env, &run, pid, progress(env.path()));
+    runs_on_alive(&env, env.path(), &run, pid, 80);
+}
+
+/// One console drives two runs: one it started, one it took over (`R`); its terminal
+/// hangs up: both go to background engines, each running step alive.
+#[test]
+fn sighup_hands_every_run_a_console_drives_on_alive() {
+    let env = Env::new();
+    let (a, b) = (env.path().join("a"), env.path().join("b"));
+    for d in [&a, &b] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    let run_b = interrupted_before_counting(&env, "beta.toml", &counter_in(&b, "beta", "", 250));
+    let wf_a = env.workflow("alpha.toml", &counter_in(&a, "alpha", "", 250));
+    let tmux = Tmux::new(&env, 160, 40, &console_run(&env, &wf_a));
+    tmux.wait_for(
+        "the console driving its run",
+        |s| s.contains("drives 1 run"),
+        30,
+    );
+    let pid_a = step_pid(&a);
+    let run_a = wait_until("alpha's run", secs(30), || {
+        env.runs()
+            .as_array()?
+            .iter()
+            .filter_map(|r| r["id"].as_str())
+            .find(|id| *id != run_b)
+            .map(str::to_string)
+    });
+    tmux.keys(&["5"]);
+    tmux.wait_for("the Runs tab", |s| s.contains("Runs ·"), 10);
+    // The newest first: beta is the row below alpha.
+    tmux.keys(&["j"]);
+    tmux.keys(&["R"]);
+    tmux.wait_for("the takeover", |s| s.contains("drives 2 runs"), 30);
+    let pid_b = step_pid(&b);
+    wait_until("both steps to count", secs(30), || {
+        progress(&a) >= 5 && progress(&b) >= 5
+    });
+    let baton = pid_of("alpha.toml").expect("baton's pid");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(baton),
+        nix::sys::signal::Signal::SIGHUP,
+    )
+    .unwrap();
+    let screen = tmux.wait_for("baton to exit", |s| s.contains("BATON-EXIT="), 30);
+    assert_eq!(
+        screen.matches("handed to a background engine (pid").count(),
+        2,
+        "{screen}"
+    );
+    counts_on(&env, &a, &run_a, pid_a);
+    counts_on(&env, &b, &run_b, pid_b);
+    ends_alive(&env, &a, &run_a, pid_a, 250);
+    ends_alive(&env, &b, &run_b, pid_b, 250);
 }
