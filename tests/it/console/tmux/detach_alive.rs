@@ -373,3 +373,29 @@ fn sighup_hands_every_run_a_console_drives_on_alive() {
     ends_alive(&env, &a, &run_a, pid_a, 250);
     ends_alive(&env, &b, &run_b, pid_b, 250);
 }
+
+/// `baton resume RUN --detach` of a run whose engine died (kill -9) while its step
+/// ran on an SSH host: the background engine re-attaches to it there, alive.
+#[test]
+fn resume_detach_leaves_a_running_ssh_step_running() {
+    let Some(config) = crate::exec::ssh::hosts() else {
+        return;
+    };
+    let env = Env::new();
+    let head = crate::exec::ssh::executor("box", "baton-h3", &config, &env, "");
+    let wf = env.workflow("alive.toml", &counter_in(env.path(), "alive", &head, 80));
+    let mut engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
+    let run = env.wait_run_id();
+    let pid = step_pid(env.path());
+    wait_until("the step to count", secs(30), || progress(env.path()) >= 5);
+    engine.kill().expect("kill -9 the engine");
+    let _ = engine.wait();
+    let out = env.run(&["resume", &run, "--detach"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("driven in the background (pid"),
+        "{}",
+        text(&out.stdout)
+    );
+    runs_on_alive(&env, env.path(), &run, pid, 80);
+}
