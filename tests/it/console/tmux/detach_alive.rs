@@ -61,16 +61,37 @@ fn step_pid(dir: &std::path::Path) -> i32 {
     })
 }
 
-/// `baton run` of `wf` with its console, in the test's directory.
-fn console_run(env: &Env, wf: &std::path::Path) -> String {
-    format!(
-        "cd {} && BATON_DB={} XDG_CONFIG_HOME={} USER=carol {} run {} ; echo BATON-EXIT=$? ; sleep 30",
-        shell_quote(&env.path().to_string_lossy()),
-        shell_quote(&env.db().to_string_lossy()),
-        shell_quote(&env.config_home().to_string_lossy()),
-        shell_quote(env!("CARGO_BIN_EXE_baton")),
-        shell_quote(&wf.to_string_lossy())
-    )
+/// `baton run` of `wf` in a console in tmux, its step counting: the run, the step's
+/// pid and the console.
+fn counting_in_a_console(env: &Env, wf: &std::path::Path) -> (String, i32, Tmux) {
+    let tmux = Tmux::new(env, 160, 40, &console_run(env, wf));
+    tmux.wait_for(
+        "the console driving its run",
+        |s| s.contains("drives 1 run"),
+        30,
+    );
+    let run = env.wait_run_id();
+    let pid = step_pid(env.path());
+    wait_until("the step to count", secs(30), || progress(env.path()) >= 5);
+    (run, pid, tmux)
+}
+
+/// `q` → `d`: the console exits, handing its run on.
+fn quit_detaching(tmux: &Tmux) {
+    tmux.keys(&["q"]);
+    tmux.wait_for("the quit dialog", |s| s.contains("[ Detach ]"), 10);
+    tmux.keys(&["d"]);
+    handed_on(tmux, 1);
+}
+
+/// baton has exited, saying it handed `runs` runs to background engines.
+fn handed_on(tmux: &Tmux, runs: usize) {
+    let screen = tmux.wait_for("baton to exit", |s| s.contains("BATON-EXIT="), 30);
+    assert_eq!(
+        screen.matches("handed to a background engine (pid").count(),
+        runs,
+        "{screen}"
+    );
 }
 
 /// The `baton __anchor PGID` processes of group `pgid` (`exec::anchor`).
@@ -170,23 +191,8 @@ fn ends_alive(env: &Env, dir: &std::path::Path, run: &str, pid: i32, n: u64) {
 fn q_detach_leaves_a_running_local_step_running() {
     let env = Env::new();
     let wf = env.workflow("alive.toml", COUNTER);
-    let tmux = Tmux::new(&env, 160, 40, &console_run(&env, &wf));
-    tmux.wait_for(
-        "the console driving its run",
-        |s| s.contains("drives 1 run"),
-        30,
-    );
-    let run = env.wait_run_id();
-    let pid = step_pid(env.path());
-    wait_until("the step to count", secs(30), || progress(env.path()) >= 5);
-    tmux.keys(&["q"]);
-    tmux.wait_for("the quit dialog", |s| s.contains("[ Detach ]"), 10);
-    tmux.keys(&["d"]);
-    let screen = tmux.wait_for("baton to exit", |s| s.contains("BATON-EXIT="), 30);
-    assert!(
-        screen.contains("handed to a background engine (pid"),
-        "{screen}"
-    );
+    let (run, pid, tmux) = counting_in_a_console(&env, &wf);
+    quit_detaching(&tmux);
     runs_on_alive(&env, env.path(), &run, pid, 80);
 }
 
@@ -195,26 +201,9 @@ fn q_detach_leaves_a_running_local_step_running() {
 fn sighup_leaves_a_running_local_step_running() {
     let env = Env::new();
     let wf = env.workflow("alive.toml", COUNTER);
-    let tmux = Tmux::new(&env, 160, 40, &console_run(&env, &wf));
-    tmux.wait_for(
-        "the console driving its run",
-        |s| s.contains("drives 1 run"),
-        30,
-    );
-    let run = env.wait_run_id();
-    let pid = step_pid(env.path());
-    wait_until("the step to count", secs(30), || progress(env.path()) >= 5);
-    let baton = pid_of("alive.toml").expect("baton's pid");
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(baton),
-        nix::sys::signal::Signal::SIGHUP,
-    )
-    .unwrap();
-    let screen = tmux.wait_for("baton to exit", |s| s.contains("BATON-EXIT="), 30);
-    assert!(
-        screen.contains("handed to a background engine (pid"),
-        "{screen}"
-    );
+    let (run, pid, tmux) = counting_in_a_console(&env, &wf);
+    hang_up("alive.toml");
+    handed_on(&tmux, 1);
     runs_on_alive(&env, env.path(), &run, pid, 80);
 }
 
@@ -264,17 +253,8 @@ fn sighup_after_a_takeover_leaves_the_taken_over_step_running() {
     let (run, tmux) = taken_over_in_a_console(&env);
     let pid = step_pid(env.path());
     wait_until("the step to count", secs(30), || progress(env.path()) >= 5);
-    let baton = pid_of("tui").expect("baton's pid");
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(baton),
-        nix::sys::signal::Signal::SIGHUP,
-    )
-    .unwrap();
-    let screen = tmux.wait_for("baton to exit", |s| s.contains("BATON-EXIT="), 30);
-    assert!(
-        screen.contains("handed to a background engine (pid"),
-        "{screen}"
-    );
+    hang_up("tui");
+    handed_on(&tmux, 1);
     runs_on_alive(&env, env.path(), &run, pid, 80);
 }
 
@@ -300,23 +280,8 @@ fn q_detach_leaves_a_running_ssh_step_running() {
     let env = Env::new();
     let head = crate::exec::ssh::executor("box", "baton-h2", &config, &env, "");
     let wf = env.workflow("alive.toml", &counter_in(env.path(), "alive", &head, 80));
-    let tmux = Tmux::new(&env, 160, 40, &console_run(&env, &wf));
-    tmux.wait_for(
-        "the console driving its run",
-        |s| s.contains("drives 1 run"),
-        30,
-    );
-    let run = env.wait_run_id();
-    let pid = step_pid(env.path());
-    wait_until("the step to count", secs(30), || progress(env.path()) >= 5);
-    tmux.keys(&["q"]);
-    tmux.wait_for("the quit dialog", |s| s.contains("[ Detach ]"), 10);
-    tmux.keys(&["d"]);
-    let screen = tmux.wait_for("baton to exit", |s| s.contains("BATON-EXIT="), 30);
-    assert!(
-        screen.contains("handed to a background engine (pid"),
-        "{screen}"
-    );
+    let (run, pid, tmux) = counting_in_a_console(&env, &wf);
+    quit_detaching(&tmux);
     runs_on_alive(&env, env.path(), &run, pid, 80);
 }
 
@@ -356,18 +321,8 @@ fn sighup_hands_every_run_a_console_drives_on_alive() {
     wait_until("both steps to count", secs(30), || {
         progress(&a) >= 5 && progress(&b) >= 5
     });
-    let baton = pid_of("alpha.toml").expect("baton's pid");
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(baton),
-        nix::sys::signal::Signal::SIGHUP,
-    )
-    .unwrap();
-    let screen = tmux.wait_for("baton to exit", |s| s.contains("BATON-EXIT="), 30);
-    assert_eq!(
-        screen.matches("handed to a background engine (pid").count(),
-        2,
-        "{screen}"
-    );
+    hang_up("alpha.toml");
+    handed_on(&tmux, 2);
     counts_on(&env, &a, &run_a, pid_a);
     counts_on(&env, &b, &run_b, pid_b);
     ends_alive(&env, &a, &run_a, pid_a, 250);
