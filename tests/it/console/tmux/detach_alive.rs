@@ -94,23 +94,6 @@ fn handed_on(tmux: &Tmux, runs: usize) {
     );
 }
 
-/// The `baton __anchor PGID` processes of group `pgid` (`exec::anchor`).
-fn anchors_of(pgid: i32) -> Vec<i32> {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    dir.flatten()
-        .filter_map(|e| e.file_name().to_string_lossy().parse::<i32>().ok())
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|cmd| {
-                let args: Vec<&[u8]> = cmd.split(|b| *b == 0).collect();
-                args.get(1) == Some(&b"__anchor".as_slice())
-                    && args.get(2) == Some(&pgid.to_string().as_bytes())
-            })
-        })
-        .collect()
-}
-
 /// Once the console has gone: the step's process `pid` still runs and counts on, and
 /// the run ends as [`ends_alive`] says.
 fn runs_on_alive(env: &Env, dir: &std::path::Path, run: &str, pid: i32, n: u64) {
