@@ -290,9 +290,13 @@ pub async fn console(
     let serving = tokio::spawn(service.serve(stop_rx));
     // A lost terminal (SIGHUP: the window closed, SSH dropped) hands the runs on.
     let hangup_detaches = config.on_quit != crate::config::OnQuit::Interrupt;
+    // A closed terminal does not always reach this process as SIGHUP (its input just
+    // ends, or the shell going with it sends SIGTERM): a stop once the terminal is gone
+    // is its loss too.
+    let lost = || hangup_detaches && terminal_gone();
     let by_signal = |sig: crate::exec::signals::ShutdownSignal| Stop {
         signal: Some(sig.exit_code()),
-        detach: hangup_detaches && sig == crate::exec::signals::ShutdownSignal::Hangup,
+        detach: (hangup_detaches && sig == crate::exec::signals::ShutdownSignal::Hangup) || lost(),
     };
     let console = tui::event_loop::run_console_with(link, config, ui);
     let ended: Result<Stop, ConsoleError> = tokio::select! {
@@ -310,14 +314,34 @@ pub async fn console(
                     Some(sig) => by_signal(sig),
                     None => Stop {
                         signal: None,
-                        detach: exit == tui::ConsoleExit::Detach,
+                        // Its input ended with the terminal: a hang-up without the signal.
+                        detach: exit == tui::ConsoleExit::Detach || lost(),
                     },
                 })
             }
             Err(e) => Err(e.into()),
         },
     };
-    let _ = stop_tx.send(ended.as_ref().ok().copied().unwrap_or_default());
+    // A console that failed reading a terminal that has gone (EIO, before the hang-up
+    // is seen) lost it all the same.
+    let stop = match &ended {
+        Ok(stop) => *stop,
+        Err(_) => Stop {
+            signal: None,
+            detach: lost(),
+        },
+    };
+    let _ = stop_tx.send(stop);
     let outcomes = serving.await.map_err(ConsoleError::Service)?;
     ended.map(|stop| (stop.signal, outcomes))
+}
+
+/// Whether this process's controlling terminal is gone (hung up: `/dev/tty` cannot be
+/// opened any more).
+fn terminal_gone() -> bool {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+        .is_err()
 }

@@ -42,7 +42,26 @@ impl Drop for TerminalGuard {
         if self.mouse {
             let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
         }
-        ratatui::restore();
+        // Not `restore`: it prints its failure with `eprintln!`, which panics (and the
+        // process aborts, before the runs it drives are handed on) when the terminal
+        // has gone, as it has after a hang-up.
+        let _ = ratatui::try_restore();
+    }
+}
+
+/// The console's terminal, dropped only while it is there: ratatui's drop shows the
+/// cursor and, failing (the terminal hung up), says so with `eprintln!`, which panics on
+/// a stderr that is gone too and aborts the process before the runs it drives are handed
+/// to a background engine. Gone, it is left undropped (the process is ending).
+struct Screen<B: ratatui::backend::Backend>(Option<Terminal<B>>);
+
+impl<B: ratatui::backend::Backend> Drop for Screen<B> {
+    fn drop(&mut self) {
+        if let Some(mut terminal) = self.0.take()
+            && terminal.show_cursor().is_err()
+        {
+            std::mem::forget(terminal);
+        }
     }
 }
 
@@ -70,14 +89,18 @@ pub async fn run_console_with(
     // frames go through a writer that sends only the colours this terminal shows.
     drop(ratatui::try_init()?);
     let writer = super::term::palette::SgrWriter::new(std::io::stdout(), config.caps.color);
-    let mut terminal = Terminal::new(ratatui::backend::CrosstermBackend::new(writer))?;
+    let terminal = Terminal::new(ratatui::backend::CrosstermBackend::new(writer))?;
+    let mut screen = Screen(Some(terminal));
+    let Some(terminal) = screen.0.as_mut() else {
+        return Ok(ConsoleExit::Quit);
+    };
     if mouse {
         crossterm::execute!(std::io::stdout(), crossterm::event::EnableMouseCapture)?;
     }
     let signals = Signals::new()?;
     let mut out = std::io::stdout();
     drive(
-        &mut terminal,
+        terminal,
         TermKeys::new(mouse),
         link,
         config,

@@ -102,6 +102,11 @@ pub enum Input {
     Shutdown {
         reason: String,
     },
+    /// The console detached (or lost its terminal): the run goes to another engine
+    /// with its running steps alive (`decide/detach.rs`); the run becomes interrupted.
+    Detach {
+        reason: String,
+    },
 }
 
 /// An attempt's process ended ([`Input::StepExited`]).

@@ -29,6 +29,8 @@ mod budget_gate_tests;
 #[cfg(test)]
 mod cut_tests;
 #[cfg(test)]
+mod detach_tests;
+#[cfg(test)]
 mod fallback_tests;
 #[cfg(test)]
 mod fanout_proptests;

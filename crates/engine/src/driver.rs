@@ -23,7 +23,9 @@ mod asks;
 mod cached;
 mod commands;
 mod early;
+mod handover;
 mod pool_slots;
+pub use handover::Stop;
 mod spawn;
 
 /// How often the store is polled for commands from other processes (PRAGMA
@@ -270,15 +272,15 @@ impl Driver {
     }
 
     /// Drive the run until it finishes (or its in-process client hangs up), or until
-    /// `shutdown` resolves: then running groups are killed and the run is
-    /// recorded as interrupted.
+    /// `shutdown` resolves: then running groups are killed and the run is recorded as
+    /// interrupted, or (`Stop::detach`) they are handed to the next engine alive.
     pub async fn run<F>(
         mut self,
         initial: Vec<Effect>,
         shutdown: F,
     ) -> Result<DriveOutcome, DriverError>
     where
-        F: std::future::Future<Output = Option<i32>>,
+        F: std::future::Future<Output = Stop>,
     {
         match self.drive(initial, shutdown).await {
             Ok(outcome) => Ok(outcome),
@@ -330,7 +332,7 @@ impl Driver {
         shutdown: F,
     ) -> Result<DriveOutcome, DriverError>
     where
-        F: std::future::Future<Output = Option<i32>>,
+        F: std::future::Future<Output = Stop>,
     {
         self.data_version = self.store.data_version()?;
         self.execute(initial)?;
@@ -359,6 +361,7 @@ impl Driver {
         let mut last_heartbeat = Instant::now();
         let mut signal_exit: Option<i32> = None;
         let mut stopping = false;
+        let mut detaching = false;
         // Once stopping, wait for the killed groups to exit, but not forever.
         let mut stop_deadline: Option<Instant> = None;
         loop {
@@ -407,11 +410,16 @@ impl Driver {
                         }
                     }
                 },
-                sig = &mut shutdown, if !stopping => {
+                stop = &mut shutdown, if !stopping => {
                     stopping = true;
-                    signal_exit = sig;
-                    let reason = match sig { Some(code) => format!("signal (exit {code})"), None => "operator quit".into() };
-                    inputs.push(Input::Shutdown { reason });
+                    signal_exit = stop.signal;
+                    detaching = stop.detach;
+                    inputs.push(match (stop.signal, stop.detach) {
+                        (Some(code), true) => Input::Detach { reason: format!("signal (exit {code}): handed to a background engine") },
+                        (None, true) => Input::Detach { reason: "detached: handed to a background engine".into() },
+                        (Some(code), false) => Input::Shutdown { reason: format!("signal (exit {code})") },
+                        (None, false) => Input::Shutdown { reason: "operator quit".into() },
+                    });
                 }
             }
             // Group commit: everything that is already waiting goes into the same wake-up.
@@ -433,6 +441,11 @@ impl Driver {
                 self.commit(&mut Vec::new())?;
             }
             self.publish(false);
+            // Frozen for the hand-over: nothing of theirs is this engine's to wait for.
+            if detaching {
+                self.hand_over_live().await;
+                break;
+            }
         }
         // Nothing recorded stays behind when the driver goes.
         self.execute(Vec::new())?;

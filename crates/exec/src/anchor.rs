@@ -18,13 +18,18 @@
 //! next engine to adopt (`adopt.rs`). The member waits in `pause`: it uses no CPU and
 //! holds no descriptor of the step's; it goes with the step's group (the end of an
 //! attempt stops what is left of its group; a cancel, a timeout and a stale-group kill
-//! signal the whole group), and the anchor ends with it. A kill -9 of the engine in
+//! signal the whole group), and the anchor ends with it; should the step's processes be
+//! killed one by one instead, the anchor sees its member alone in the group (it looks
+//! every half second) and ends it and itself. A kill -9 of the engine in
 //! the few milliseconds between a freeze and its anchor's member joining the group
 //! finds the group unanchored: then it is continued, as before, and resume stops what
 //! is left of it and holds the step again.
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::OnceLock;
+
+/// How often an anchor looks whether its group still has a process of the step's.
+const ALONE_POLL: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// The argument that makes `baton` an anchor.
 pub const ANCHOR_ARG: &str = "__anchor";
@@ -47,11 +52,11 @@ pub fn main_hook(args: &[OsString]) -> Option<i32> {
 }
 
 /// Start the anchor of group `pgid` (see the module's comment); reaped by a thread of
-/// its own when it ends. Does nothing without a program to run as one.
-pub fn start(pgid: i32) -> std::io::Result<()> {
+/// its own when it ends. Returns its pid; does nothing without a program to run as one.
+pub fn start(pgid: i32) -> std::io::Result<Option<u32>> {
     use std::os::unix::process::CommandExt;
     let Some(program) = PROGRAM.get() else {
-        return Ok(());
+        return Ok(None);
     };
     let mut anchor = std::process::Command::new(program)
         .arg(ANCHOR_ARG)
@@ -66,12 +71,13 @@ pub fn start(pgid: i32) -> std::io::Result<()> {
         .env_remove("BATON_RUN_ID")
         .env_remove("BATON_STEP_ID")
         .spawn()?;
+    let pid = anchor.id();
     std::thread::Builder::new()
         .name("baton-anchor".into())
         .spawn(move || {
             let _ = anchor.wait();
         })?;
-    Ok(())
+    Ok(Some(pid))
 }
 
 /// The anchor's body: a member in group `pgid`, waited for.
@@ -94,8 +100,25 @@ fn be_anchor(pgid: i32) -> i32 {
             }
         }
         Ok(ForkResult::Parent { child }) => {
-            let _ = nix::sys::wait::waitpid(child, None);
-            0
+            use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+            // Polled, not only waited for: once no process of the step is left (they
+            // were killed one by one, not as a group), the member goes, and so does
+            // the anchor: neither outlives the work it is there for (issue 55).
+            loop {
+                match waitpid(child, Some(WaitPidFlag::WNOHANG)) {
+                    Ok(WaitStatus::StillAlive) => {}
+                    _ => return 0,
+                }
+                let alone = baton_procs::group_members(pgid)
+                    .into_iter()
+                    .all(|p| p == child.as_raw());
+                if alone {
+                    let _ = nix::sys::signal::kill(child, nix::sys::signal::Signal::SIGKILL);
+                    let _ = waitpid(child, None);
+                    return 0;
+                }
+                std::thread::sleep(ALONE_POLL);
+            }
         }
         Err(_) => 1,
     }

@@ -306,6 +306,23 @@ impl KillHandle {
         }
     }
 
+    /// Detach (issue 55 point 3): a frozen local attempt is let go to the next engine
+    /// alive (`shell::KillHandle::hand_over`); false for any other, which needs
+    /// nothing (a remote one runs on where it is, and the next engine re-attaches).
+    pub fn hand_over(&self) -> bool {
+        matches!(self, KillHandle::Local(k) if k.hand_over())
+    }
+
+    /// A hand-over asked by [`KillHandle::hand_over`] is complete.
+    pub fn handed_over(&self) -> bool {
+        matches!(self, KillHandle::Local(k) if k.handed_over())
+    }
+
+    /// The attempt was let go to the next engine: its end is not this engine's.
+    pub fn let_go(&self) -> bool {
+        matches!(self, KillHandle::Local(k) if k.let_go())
+    }
+
     /// Freeze (`stop`) or continue a held attempt (issue 43): its whole process group
     /// (SIGSTOP/SIGCONT, the group a timeout kills), or its Slurm job (`scontrol
     /// suspend`/`resume`), or its process group on an SSH host (`kill -STOP`/`-CONT`

@@ -223,6 +223,12 @@ struct KillState {
     tracer: Option<super::adopt::Tracer>,
     /// The group has its anchor (`anchor.rs`): frozen, it outlives the engine frozen.
     anchored: bool,
+    /// The anchor's pid, when this engine started one.
+    anchor: Option<u32>,
+    /// Asked to let the attempt go to the next engine alive (`KillHandle::hand_over`).
+    handover: bool,
+    /// Let go: what its pipes held is in its log; nothing here follows it any more.
+    handed: bool,
 }
 
 #[derive(Debug)]
@@ -304,9 +310,47 @@ impl KillHandle {
         let there = signal_group(self.shared.pgid, sig)?;
         if stop && there && !state.anchored {
             // After the stop, so the freeze does not wait for a process to start.
-            state.anchored = super::anchor::start(self.shared.pgid).is_ok();
+            if let Ok(anchor) = super::anchor::start(self.shared.pgid) {
+                state.anchored = true;
+                state.anchor = anchor;
+            }
         }
         Ok(there)
+    }
+
+    /// Detach (issue 55 point 3): let this frozen, anchored attempt go to the next
+    /// engine alive. Its waiter stops following it: what its pipes held goes into its
+    /// log, its `$BATON_OUTPUT` and `$BATON_USAGE` stay, nothing is signalled and no
+    /// exit is reported ([`KillHandle::let_go`]). False when it cannot be: it ended
+    /// already, or it was not frozen by this engine or an earlier one.
+    pub fn hand_over(&self) -> bool {
+        let mut state = self.shared.lock();
+        if state.reaped || !state.anchored {
+            return false;
+        }
+        state.handover = true;
+        drop(state);
+        self.shared.notify.notify_one();
+        true
+    }
+
+    /// The hand-over is complete: let go, its leader stopped, and its anchor's member
+    /// in its group (the engine's exit then leaves the group stopped: `anchor.rs`).
+    pub fn handed_over(&self) -> bool {
+        let state = self.shared.lock();
+        let pgid = self.shared.pgid;
+        let stopped = baton_procs::read_stat(pgid).is_some_and(|s| matches!(s.0, 'T' | 't' | 'D'));
+        let anchored = state.anchor.is_none_or(|anchor| {
+            baton_procs::group_members(pgid)
+                .into_iter()
+                .any(|m| baton_procs::read_stat(m).is_some_and(|s| s.1 == anchor as i32))
+        });
+        state.handed && stopped && anchored
+    }
+
+    /// Whether its waiter let it go to the next engine (its end is not this one's).
+    pub fn let_go(&self) -> bool {
+        self.shared.lock().handed
     }
 }
 
@@ -704,7 +748,9 @@ impl Running {
     /// is stopped, the output is drained, `$BATON_OUTPUT`/`$BATON_USAGE` are read and
     /// removed.
     pub async fn wait(mut self) -> Finished {
-        let (status, kill_at) = self.wait_leader().await;
+        let Some((status, kill_at)) = self.wait_leader().await else {
+            return self.hand_over().await;
+        };
         let duration_ms = crate::stream::duration_ms(self.started.elapsed());
         let requested = {
             let mut state = self.kill.shared.lock();
@@ -751,16 +797,34 @@ impl Running {
         }
     }
 
+    /// Detach: the attempt goes on under the next engine. What its pipes hold now is
+    /// read into its log (it is frozen: nothing more comes), its files are left to the
+    /// next engine, and nothing is sent to it.
+    async fn hand_over(mut self) -> Finished {
+        self.stop.send_replace(true);
+        let _ = futures::future::join_all(std::mem::take(&mut self.pumps)).await;
+        let _ = self.log.finish();
+        // The next engine reads them (`adopt.rs`): they stay where they are.
+        std::mem::forget(self.files.take());
+        self.kill.shared.lock().handed = true;
+        Finished::spawn_failed("handed to the next engine", Some(self.log.path.clone()))
+    }
+
     /// Waits for the main process, escalating a kill request to SIGKILL after its
-    /// grace. Returns the status and when SIGKILL is (or was) due, if a kill was asked.
-    async fn wait_leader(&mut self) -> (std::io::Result<ExitStatus>, Option<Instant>) {
+    /// grace. Returns the status and when SIGKILL is (or was) due, if a kill was asked;
+    /// none when the attempt is handed over instead (`KillHandle::hand_over`).
+    async fn wait_leader(&mut self) -> Option<(std::io::Result<ExitStatus>, Option<Instant>)> {
         let mut kill_at: Option<Instant> = None;
         let mut killed = false;
         loop {
             tokio::select! {
-                status = self.leader.wait() => return (status, kill_at),
+                status = self.leader.wait() => return Some((status, kill_at)),
                 _ = self.kill.shared.notify.notified(), if kill_at.is_none() => {
-                    if let Some((_, grace)) = self.kill.shared.lock().requested {
+                    let state = self.kill.shared.lock();
+                    if state.handover {
+                        return None;
+                    }
+                    if let Some((_, grace)) = state.requested {
                         kill_at = Some(Instant::now() + grace);
                     }
                 }
@@ -811,7 +875,7 @@ fn outcome_of(status: ExitStatus) -> StepOutcome {
 impl Drop for Running {
     fn drop(&mut self) {
         let state = self.kill.shared.lock();
-        if !state.reaped {
+        if !state.reaped && !state.handed {
             // Dropped unwaited (an aborted task): its processes must not outlive it.
             let _ = signal_group(self.pgid, Signal::SIGKILL);
         }

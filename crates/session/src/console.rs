@@ -123,15 +123,10 @@ enum Reply {
     Resume(oneshot::Sender<Result<String, Refusal>>),
 }
 
-/// How the console asks its service to stop (`Service::serve`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Stop {
-    /// The exit code of the signal that stopped the console, if one did.
-    pub signal: Option<i32>,
-    /// Hand each run this console drives to a background engine (as `--detach` does)
-    /// instead of leaving it interrupted.
-    pub detach: bool,
-}
+/// How the console asks its service to stop (`Service::serve`): with `detach`, each
+/// run this console drives goes to a background engine (as `--detach` does) with its
+/// running steps alive, instead of being left interrupted.
+pub use baton_engine::driver::Stop;
 
 /// How a run this console drove ended when it stopped.
 #[derive(Debug)]
@@ -277,9 +272,9 @@ impl Service {
     }
 
     /// Serve the console until `stop` resolves (or the console hangs up). Then every
-    /// run this console drives is stopped (interrupted, resumable) and, when `stop`
-    /// says detach, handed to a background engine; the result is how each run this
-    /// service drove ended.
+    /// run this console drives is stopped (interrupted, resumable) or, when `stop`
+    /// says detach, handed to a background engine with its running steps alive; the
+    /// result is how each run this service drove ended.
     pub async fn serve(mut self, stop: oneshot::Receiver<Stop>) -> BTreeMap<String, Ended> {
         let mut tick = tokio::time::interval(FOLLOW_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -309,7 +304,7 @@ impl Service {
             }
         };
         for hosted in self.driven.values_mut() {
-            hosted.stop(signal.signal);
+            hosted.stop(signal);
         }
         let driven = std::mem::take(&mut self.driven);
         let mut ended: BTreeMap<String, Ended> = std::mem::take(&mut self.outcomes)

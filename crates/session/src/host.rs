@@ -3,7 +3,7 @@
 //! lines until the run ends) or as a task a console talks to.
 use super::SessionError;
 use super::prepare::Ready;
-use baton_engine::driver::{CommandRequest, DriveOutcome, Driver, DriverError, Sinks};
+use baton_engine::driver::{CommandRequest, DriveOutcome, Driver, DriverError, Sinks, Stop};
 use baton_exec::signals::shutdown_signal;
 use baton_model::{Command, CommandOutcome, Refusal, RunView};
 use baton_store::Store;
@@ -98,7 +98,7 @@ pub async fn drive_headless(
     }
     let shutdown = async {
         match shutdown_signal().await {
-            Ok(sig) => Some(sig.exit_code()),
+            Ok(sig) => Stop::from(Some(sig.exit_code())),
             // Without signal handlers the run can still end normally.
             Err(_) => std::future::pending().await,
         }
@@ -117,7 +117,7 @@ pub struct Hosted {
     /// What taking the run over did, for the console to say (`driver`).
     pub note: Option<String>,
     commands: mpsc::Sender<CommandRequest>,
-    stop: Option<oneshot::Sender<Option<i32>>>,
+    stop: Option<oneshot::Sender<Stop>>,
     done: JoinHandle<Result<DriveOutcome, DriverError>>,
 }
 
@@ -141,7 +141,7 @@ impl Hosted {
         let (view_tx, view) = watch::channel(Arc::new(driver.view()));
         let (commands, commands_rx) = mpsc::channel(32);
         driver.attach_console(view_tx, commands_rx);
-        let (stop, stop_rx) = oneshot::channel::<Option<i32>>();
+        let (stop, stop_rx) = oneshot::channel::<Stop>();
         // The host going away without a word is a quit.
         let shutdown = async move { stop_rx.await.unwrap_or_default() };
         let done = tokio::spawn(driver.run(initial, shutdown));
@@ -188,10 +188,12 @@ impl Hosted {
     }
 
     /// Ask the engine to stop: running steps are killed and the run is interrupted
-    /// (resumable). `signal_exit` is the code of the signal that asked, if any.
-    pub fn stop(&mut self, signal_exit: Option<i32>) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(signal_exit);
+    /// (resumable), or with `stop.detach` the run is interrupted with its running steps
+    /// left alive for the next engine. `stop.signal` is the code of the signal that
+    /// asked, if any.
+    pub fn stop(&mut self, stop: Stop) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(stop);
         }
     }
 

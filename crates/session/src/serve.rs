@@ -195,7 +195,7 @@ pub async fn serve(opts: ServeOptions) -> Result<i32, SessionError> {
     );
     crate::stdio::errln!("serve: stopping {} run(s)", driving.len());
     for d in &mut driving {
-        d.hosted.stop(Some(code));
+        d.hosted.stop(Some(code).into());
     }
     for d in driving {
         let id = d.hosted.run_id.clone();

@@ -349,3 +349,31 @@ exit 7
     let log = std::fs::read_to_string(log.as_str().unwrap()).unwrap();
     assert_eq!(log, "late line\n");
 }
+
+/// Issue 55: a frozen group's anchor does not outlive the step's processes. Frozen, its
+/// engine killed (-9), the step's processes then killed one by one (not as a group):
+/// the anchor's member, alone in the group, goes, and the anchor with it.
+#[test]
+fn an_anchor_goes_once_its_step_s_processes_are_gone() {
+    let env = Env::new();
+    let wf = env.workflow("counter.toml", COUNTER);
+    let mut engine = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
+    let run = env.wait_run_id();
+    wait_until("the step to count", secs(30), || progress(env.path()) >= 5);
+    ok(&env.run(&["hold", &run, "count", "--reason", "then gone"]));
+    let pids = stopped_group(&run, 2);
+    wait_anchored(&pids);
+    let pgrp = procs::read_stat(pids[0]).map_or(0, |s| s.2);
+    engine.kill().expect("kill -9");
+    let _ = engine.wait();
+    for &pid in &pids {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+    wait_until("the anchor's member and the anchor to go", secs(10), || {
+        let left = procs::group_members(pgrp);
+        (left.is_empty() && anchors_of(pgrp).is_empty()).then_some(())
+    });
+}

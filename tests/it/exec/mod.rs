@@ -7,7 +7,7 @@ mod scenarios;
 mod services;
 mod shell;
 mod slurm;
-mod ssh;
+pub(crate) mod ssh;
 mod ssh_freeze;
 mod ssh_leftovers;
 mod ssh_stall;

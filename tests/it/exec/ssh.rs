@@ -8,7 +8,7 @@ use std::process::Command;
 
 /// The ssh config naming the hosts, once per test process; `None` (and why, printed)
 /// where they cannot run. They stop once this process has exited.
-pub(super) fn hosts() -> Option<PathBuf> {
+pub(crate) fn hosts() -> Option<PathBuf> {
     static UP: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
     UP.get_or_init(start_hosts).clone()
 }
@@ -19,7 +19,7 @@ fn start_hosts() -> Option<PathBuf> {
 
 /// An `[executors.NAME]` of `type = "ssh"` on one of the config's hosts, its attempts'
 /// files under the test's own directory.
-pub(super) fn executor(name: &str, host: &str, config: &Path, env: &Env, labels: &str) -> String {
+pub(crate) fn executor(name: &str, host: &str, config: &Path, env: &Env, labels: &str) -> String {
     format!(
         "[executors.{name}]\ntype = \"ssh\"\nhost = \"{host}\"\nssh_config = \"{}\"\nworkdir = \"{}\"\nlabels = [{labels}]\n",
         config.display(),

@@ -46,3 +46,20 @@ pub fn live_members(pgid: i32) -> Vec<i32> {
 pub fn log_text(path: &Path) -> String {
     String::from_utf8_lossy(&std::fs::read(path).unwrap()).into_owned()
 }
+
+/// The `baton __anchor PGID` processes of group `pgid` (`exec::anchor`).
+pub fn anchors_of(pgid: i32) -> Vec<i32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_string_lossy().parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|cmd| {
+                let args: Vec<&[u8]> = cmd.split(|b| *b == 0).collect();
+                args.get(1) == Some(&b"__anchor".as_slice())
+                    && args.get(2) == Some(&pgid.to_string().as_bytes())
+            })
+        })
+        .collect()
+}

@@ -396,7 +396,7 @@ pub fn confirm(
             (
                 title,
                 format!(
-                    "This console drives run {}. Detach (d) hands {them} to a background engine, as `--detach` does: steps running now stop and start again there. Interrupt (y) leaves {them} interrupted; {resume}. Runs driven elsewhere go on.",
+                    "This console drives run {}. Detach (d) hands {them} to a background engine, as `--detach` does: steps running now go on there, neither stopped nor started again. Interrupt (y) leaves {them} interrupted; {resume}. Runs driven elsewhere go on.",
                     ids.join(", ")
                 ),
             )

@@ -8,8 +8,9 @@ const CUT_AT: &str = "1 MiB (1048576 bytes)";
 
 impl Core {
     /// An attempt's run time: its executor's, unless this engine re-attached to it
-    /// (its executor then timed only the part since); then from its recorded start,
-    /// frozen time included as for any attempt (issue 55 point 7).
+    /// (after a crash, a detach: its executor then timed only the part since); then
+    /// from its recorded start, frozen time included as for any attempt (issue 55
+    /// point 7).
     fn attempt_life(&self, i: usize, measured: u64, now: Timestamp) -> u64 {
         let s = &self.steps[i];
         match s.started_at {

@@ -15,6 +15,7 @@ mod budget_gate;
 mod cached;
 mod commands;
 mod condition;
+mod detach;
 mod exits;
 mod fanout;
 mod fork;
@@ -214,6 +215,7 @@ impl Core {
                 self.thaw_refused(step, attempt, &why, now, &mut fx)
             }
             Input::Shutdown { reason } => self.shutdown(&reason, now, &mut fx),
+            Input::Detach { reason } => self.detach(&reason, now, &mut fx),
             Input::Admitted { reason } => self.admitted(reason, now, &mut fx),
             Input::SlotGranted { step, attempt } => self.slot_granted(step, attempt),
             Input::SlotBusy {
@@ -531,13 +533,22 @@ impl Core {
         }
         for i in 0..self.steps.len() {
             if self.steps[i].state.has_process() {
-                fx.push(Effect::Kill {
-                    step: i,
-                    attempt: self.steps[i].attempts,
-                });
-                self.interrupt(i, &format!("the engine stopped ({reason})"), now, fx);
+                self.stop_with_engine(i, reason, now, fx);
             }
         }
+        self.interrupt_run(reason, now, fx);
+    }
+
+    /// Step `i`'s process is killed with its engine: it is interrupted.
+    fn stop_with_engine(&mut self, i: usize, reason: &str, now: Timestamp, fx: &mut Fx) {
+        fx.push(Effect::Kill {
+            step: i,
+            attempt: self.steps[i].attempts,
+        });
+        self.interrupt(i, &format!("the engine stopped ({reason})"), now, fx);
+    }
+
+    fn interrupt_run(&mut self, reason: &str, now: Timestamp, fx: &mut Fx) {
         let kind = EventKind::RunStateChanged {
             state: RunState::Interrupted,
             reason: Some(reason.to_string()),

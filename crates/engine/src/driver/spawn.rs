@@ -259,6 +259,10 @@ impl Driver {
                             }
                         }
                     };
+                    // Handed to the next engine alive (detach): its end is that engine's.
+                    if kill.let_go() {
+                        return;
+                    }
                     let log = f
                         .log_path
                         .filter(|_| !compensation)

@@ -10,6 +10,7 @@ mod ask;
 mod completion;
 mod decide;
 mod desk;
+mod detach_alive;
 mod edit;
 mod edit_big;
 mod fanned;
@@ -120,6 +121,28 @@ impl Drop for Tmux {
 
 fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// `baton run` of `wf` with its console, in the test's directory.
+fn console_run(env: &Env, wf: &std::path::Path) -> String {
+    format!(
+        "cd {} && BATON_DB={} XDG_CONFIG_HOME={} USER=carol {} run {} ; echo BATON-EXIT=$? ; sleep 30",
+        shell_quote(&env.path().to_string_lossy()),
+        shell_quote(&env.db().to_string_lossy()),
+        shell_quote(&env.config_home().to_string_lossy()),
+        shell_quote(env!("CARGO_BIN_EXE_baton")),
+        shell_quote(&wf.to_string_lossy())
+    )
+}
+
+/// SIGHUP (a lost terminal) to the baton whose command line contains `needle`.
+fn hang_up(needle: &str) {
+    let pid = pid_of(needle).expect("baton's pid");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGHUP,
+    )
+    .expect("SIGHUP to baton");
 }
 
 /// The pid of the process whose command line contains `needle` (and is not tmux/sh).

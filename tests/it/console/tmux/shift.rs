@@ -87,14 +87,7 @@ fn a_takeover_shows_in_the_header_and_q_detaches_the_run_to_a_background_engine(
 fn sighup_to_a_console_hands_its_run_to_a_background_engine() {
     let env = Env::new();
     let wf = env.workflow("hangup.toml", WAITS_FOR_GO);
-    let command = format!(
-        "cd {} && BATON_DB={} XDG_CONFIG_HOME={} USER=carol {} run {} ; echo BATON-EXIT=$? ; sleep 30",
-        shell_quote(&env.path().to_string_lossy()),
-        shell_quote(&env.db().to_string_lossy()),
-        shell_quote(&env.config_home().to_string_lossy()),
-        shell_quote(env!("CARGO_BIN_EXE_baton")),
-        shell_quote(&wf.to_string_lossy())
-    );
+    let command = console_run(&env, &wf);
     let tmux = Tmux::new(&env, 120, 30, &command);
     tmux.wait_for(
         "the console driving its run",
@@ -103,12 +96,7 @@ fn sighup_to_a_console_hands_its_run_to_a_background_engine() {
     );
     let id = env.wait_run_id();
     env.wait_step(&id, "wait", "running", 20);
-    let pid = pid_of("hangup.toml").expect("baton's pid");
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(pid),
-        nix::sys::signal::Signal::SIGHUP,
-    )
-    .unwrap();
+    hang_up("hangup.toml");
     let screen = tmux.wait_for("baton to exit", |s| s.contains("BATON-EXIT="), 30);
     assert!(
         screen.contains("handed to a background engine (pid"),
@@ -123,14 +111,7 @@ fn on_quit_interrupt_makes_a_hangup_interrupt_the_run() {
     let env = Env::new();
     env.config("on_quit = \"interrupt\"\n");
     let wf = env.workflow("hangup.toml", WAITS_FOR_GO);
-    let command = format!(
-        "cd {} && BATON_DB={} XDG_CONFIG_HOME={} USER=carol {} run {} ; echo BATON-EXIT=$? ; sleep 30",
-        shell_quote(&env.path().to_string_lossy()),
-        shell_quote(&env.db().to_string_lossy()),
-        shell_quote(&env.config_home().to_string_lossy()),
-        shell_quote(env!("CARGO_BIN_EXE_baton")),
-        shell_quote(&wf.to_string_lossy())
-    );
+    let command = console_run(&env, &wf);
     let tmux = Tmux::new(&env, 120, 30, &command);
     tmux.wait_for(
         "the console driving its run",
@@ -139,12 +120,7 @@ fn on_quit_interrupt_makes_a_hangup_interrupt_the_run() {
     );
     let id = env.wait_run_id();
     env.wait_step(&id, "wait", "running", 20);
-    let pid = pid_of("hangup.toml").expect("baton's pid");
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(pid),
-        nix::sys::signal::Signal::SIGHUP,
-    )
-    .unwrap();
+    hang_up("hangup.toml");
     let screen = tmux.wait_for("baton to exit", |s| s.contains("BATON-EXIT="), 30);
     assert!(screen.contains("BATON-EXIT=129"), "{screen}");
     assert_eq!(env.show(&id)["state"], "interrupted");

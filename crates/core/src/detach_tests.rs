@@ -1,0 +1,109 @@
+//! Detach (issue 55 point 3) on a fake clock: the detaching engine freezes a running
+//! local step under its own hold that lapses at once instead of killing it, leaves a
+//! remote job running, and the next engine adopts the frozen group and lets it run on:
+//! the same attempt, nothing interrupted, nothing asked.
+use super::testkit::*;
+use super::*;
+
+fn detach(sim: &mut Sim, at: i64) -> Vec<Effect> {
+    sim.at(at);
+    sim.input(Input::Detach {
+        reason: "detached: handed to a background engine".into(),
+    })
+}
+
+/// A local step whose process is known is frozen, not killed; one whose process is not
+/// known yet is stopped and interrupted, as a quit does; the run is interrupted.
+#[test]
+fn detach_freezes_a_running_local_step_and_interrupts_one_not_started_yet() {
+    let p = plan().step("a").step("b").build();
+    let mut sim = Sim::new(p, cfg());
+    sim.started("a");
+    let fx = detach(&mut sim, 2_000);
+    assert_eq!(freezes(&fx), [(0, true)], "{fx:?}");
+    assert_eq!(kills(&fx), [1], "{fx:?}");
+    assert_eq!(sim.state("a"), StepState::Running);
+    assert_eq!(sim.state("b"), StepState::Interrupted);
+    assert_eq!(sim.core.run_state(), RunState::Interrupted);
+    let h = sim.core.steps[0]
+        .hold
+        .as_ref()
+        .expect("held for the hand-over");
+    assert!(h.frozen && h.by == baton_model::history::ENGINE, "{h:?}");
+    assert_eq!(h.until, Some(Timestamp(T0 + 2_000)));
+    assert!(sim.open_errors("a").is_empty(), "nothing to resolve for a");
+}
+
+/// The next engine adopts the frozen group and, the hand-over's hold having lapsed,
+/// releases it in the same resume: attempt 1 runs on, no interrupted record.
+#[test]
+fn the_next_engine_adopts_the_handed_over_step_and_lets_it_run_at_once() {
+    let p = plan().step("a").build();
+    let mut sim = Sim::new(p.clone(), cfg());
+    sim.started("a");
+    detach(&mut sim, 2_000);
+    let events = sim.core.events().to_vec();
+    let mut core = Core::replay(p, cfg(), &events).expect("replay");
+    assert!(core.adopt_frozen(0, 1, 1000));
+    let fx = core.resume("olivia", Timestamp(T0 + 2_050));
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::Reattach { frozen: true, .. })),
+        "{fx:?}"
+    );
+    assert_eq!(freezes(&fx), [(0, false)], "thawed at once: {fx:?}");
+    let a = &core.steps[0];
+    assert!(a.hold.is_none());
+    assert_eq!((a.state, a.attempts), (StepState::Running, 1));
+    assert!(spawned(&fx).is_empty(), "not started again");
+}
+
+/// A step already frozen by an operator's hold stays as it is: held by that operator,
+/// no second hold.
+#[test]
+fn detach_leaves_an_operator_s_frozen_step_as_it_is() {
+    let p = plan().step("a").build();
+    let mut sim = Sim::new(p, cfg());
+    sim.started("a");
+    let hold = Command::Hold {
+        steps: vec!["a".into()],
+        operator: "alice".into(),
+        reason: "look first".into(),
+        until: None,
+        freeze: true,
+    };
+    assert!(sim.cmd(hold).is_accepted());
+    let fx = detach(&mut sim, 2_000);
+    assert!(freezes(&fx).is_empty() && kills(&fx).is_empty(), "{fx:?}");
+    let h = sim.core.steps[0].hold.as_ref().expect("still held");
+    assert_eq!((h.by.as_str(), h.until), ("alice", None));
+}
+
+/// A remote step whose job is on record is left running where it is: nothing is
+/// frozen or killed, and the next engine re-attaches to the job.
+#[test]
+fn detach_leaves_a_remote_job_running_for_the_next_engine() {
+    let p = plan().step("a").build();
+    let mut sim = Sim::new(p.clone(), cfg());
+    sim.input(Input::JobStarted {
+        step: 0,
+        attempt: 1,
+        executor: "box".into(),
+        job_id: "4242".into(),
+    });
+    let fx = detach(&mut sim, 2_000);
+    assert!(freezes(&fx).is_empty() && kills(&fx).is_empty(), "{fx:?}");
+    assert_eq!(sim.state("a"), StepState::Running);
+    assert!(sim.core.steps[0].hold.is_none());
+    let events = sim.core.events().to_vec();
+    let mut core = Core::replay(p, cfg(), &events).expect("replay");
+    let fx = core.resume("olivia", Timestamp(T0 + 2_050));
+    assert!(
+        fx.iter().any(|e| matches!(
+            e,
+            Effect::Reattach { job_id, frozen: false, .. } if job_id == "4242"
+        )),
+        "{fx:?}"
+    );
+    assert_eq!(core.steps[0].attempts, 1);
+}
