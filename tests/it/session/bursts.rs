@@ -284,3 +284,67 @@ fn bursts_into_a_store_pool_of_one_never_overlap() {
 fn bursts_into_a_store_pool_of_two_never_hold_more_than_two() {
     pool_bursts(2);
 }
+
+/// A serve's per-second slots and bursts of `baton run` into the one group at once
+/// (issue 55 point 1: "a serve's slot and a CLI run together"): the workflow `race`
+/// with a schedule, in a served directory, and the same file run from the CLI. No two
+/// deploys overlap, the line never holds more than `max_pending`, and no run that
+/// started its step is cancelled, whichever starter made it.
+#[test]
+fn a_serves_slots_and_cli_bursts_into_one_group_run_one_at_a_time() {
+    let mut s = crate::serve::Served::new();
+    s.env.finished_run();
+    let stamps_at = s.env.path().join("stamps");
+    let step = STAMPED.replace(">> stamps", &format!(">> {}", stamps_at.display()));
+    let wf = s.write(
+        "race.toml",
+        &format!(
+            "name = \"race\"\nconcurrency = {{ group = \"race\", on_conflict = \"queue\" }}\n\
+             [[schedule]]\ncron = \"* * * * * *\"\n\n[[step]]\nid = \"deploy\"\n{step}\n"
+        ),
+    );
+    let (serve, _log) = s.start(&[]);
+    let env = &s.env;
+    wait_until("a first slot's run", secs(60), || {
+        outcomes(env).iter().any(|(_, state, _)| state != "queued")
+    });
+    let mut said = Vec::new();
+    for _ in 0..rounds() {
+        let watch = LineWatch::start(&env.db(), "race");
+        said.extend(burst(env, &wf, Submitters::One));
+        let waiting = watch.most();
+        assert!(
+            waiting <= 1,
+            "{waiting} runs waited in the group's line at once (max_pending 1)"
+        );
+    }
+    // No more slots: the file leaves the directory, and what it started ends.
+    std::fs::remove_file(&wf).unwrap();
+    wait_until("every run of the group to end", secs(120), || {
+        outcomes(env)
+            .iter()
+            .all(|(_, state, _)| !matches!(state.as_str(), "queued" | "running" | "pending"))
+    });
+    crate::serve::term(serve);
+    let lives = stamps(env);
+    assert_eq!(
+        most_at_once(&lives),
+        1,
+        "two deploys overlapped: {lives:#?}"
+    );
+    let cli = said.len();
+    let all = outcomes(env);
+    assert!(all.len() > cli, "the serve's slots made runs too: {all:?}");
+    for (run, state, attempts) in all {
+        let ran = lives.iter().any(|l| l.0 == run);
+        match state.as_str() {
+            "succeeded" => assert!(ran, "run {run} succeeded without its step"),
+            "cancelled" | "skipped" => assert!(
+                !ran && attempts.as_u64().unwrap_or(0) == 0,
+                "run {run} was {state} after its step started ({attempts})\n{}",
+                said.iter().map(|o| text(&o.stderr)).collect::<String>()
+            ),
+            other => panic!("run {run} ended {other}"),
+        }
+    }
+}
