@@ -9,10 +9,10 @@ use crate::helpers::*;
 
 /// One scheduler: its executor definition and what its commands need in their
 /// environment.
-pub(super) struct Scheduler {
+pub(crate) struct Scheduler {
     pub name: &'static str,
     vars: Vec<(String, String)>,
-    definition: String,
+    pub(crate) definition: String,
 }
 
 /// The SGE cell, once per test process (it stops once this process has exited).
@@ -57,7 +57,7 @@ labels = ["hpc"]
 }
 
 /// The Slurm cluster through the generic executor (not `type = "slurm"`).
-fn slurm() -> Option<Scheduler> {
+pub(crate) fn slurm() -> Option<Scheduler> {
     static UP: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     let up = *UP.get_or_init(|| {
         start_daemons(

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 /// Start the cluster once per test process; `false` (and why, printed) when Slurm is
 /// missing.
-fn cluster() -> bool {
+pub(crate) fn cluster() -> bool {
     static UP: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *UP.get_or_init(start_cluster)
 }
@@ -44,7 +44,7 @@ fn jobs_of(run: &str) -> Vec<(String, String, String)> {
         .collect()
 }
 
-const HEAD: &str = r#"
+pub(crate) const HEAD: &str = r#"
 [executors.cluster]
 type = "slurm"
 poll = "1s"

@@ -23,8 +23,9 @@ done
 '''
 "#;
 
-/// [`COUNTER`] counting to `n` as workflow `name`, its files in `dir`, on executor `box` (`head`
-/// defines it) when `head` is not empty (a host is this machine).
+/// [`COUNTER`] counting to `n` as workflow `name`, its files in `dir`, on the executor
+/// `head` defines (`[executors.NAME]`) when `head` is not empty (a host, a cluster's
+/// node: this machine).
 fn counter_in(dir: &std::path::Path, name: &str, head: &str, n: u64) -> String {
     let quoted = shell_quote(&dir.to_string_lossy());
     let mut counter = COUNTER
@@ -36,10 +37,14 @@ fn counter_in(dir: &std::path::Path, name: &str, head: &str, n: u64) -> String {
             &format!("name = \"{name}\"\n{head}\n"),
             1,
         );
-    if !head.is_empty() {
+    let executor = head
+        .split_once("[executors.")
+        .and_then(|(_, rest)| rest.split_once(']'))
+        .map(|(name, _)| name);
+    if let Some(executor) = executor {
         counter = counter.replace(
             "idempotent = false",
-            "idempotent = false\nexecutor = \"box\"",
+            &format!("idempotent = false\nexecutor = \"{executor}\""),
         );
     }
     counter
@@ -335,5 +340,39 @@ fn resume_detach_leaves_a_running_ssh_step_running() {
         "{}",
         text(&out.stdout)
     );
+    runs_on_alive(&env, env.path(), &run, pid, 80);
+}
+
+/// A job on a real Slurm cluster (`type = "slurm"`): left running at `q` → Detach; the
+/// background engine re-attaches to it (the same process, its log whole, no mark).
+#[test]
+fn q_detach_leaves_a_running_slurm_job_running() {
+    if !crate::exec::slurm::cluster() {
+        return;
+    }
+    let env = Env::new();
+    let head = crate::exec::slurm::HEAD;
+    let wf = env.workflow("alive.toml", &counter_in(env.path(), "alive", head, 80));
+    let (run, pid, tmux) = counting_in_a_console(&env, &wf);
+    quit_detaching(&tmux);
+    runs_on_alive(&env, env.path(), &run, pid, 80);
+}
+
+/// A job of the generic batch executor (`type = "batch"`, here on the Slurm cluster):
+/// the same at `q` → Detach.
+#[test]
+fn q_detach_leaves_a_running_batch_job_running() {
+    let Some(scheduler) = crate::exec::batch::slurm() else {
+        return;
+    };
+    let env = Env::new();
+    let head = format!(
+        "{}workdir = \"{}\"\n",
+        scheduler.definition,
+        env.path().join("jobs").display()
+    );
+    let wf = env.workflow("alive.toml", &counter_in(env.path(), "alive", &head, 80));
+    let (run, pid, tmux) = counting_in_a_console(&env, &wf);
+    quit_detaching(&tmux);
     runs_on_alive(&env, env.path(), &run, pid, 80);
 }
