@@ -205,7 +205,7 @@ fn a_timeout_reaches_a_step_whose_shared_connection_stalled() {
     let Some(hosts_config) = hosts() else { return };
     let env = Env::new();
     let mut host = PrivateHost::start(&hosts_config, &env);
-    let wf = workflow(&env, &host, "5s", "12.4711");
+    let wf = workflow(&env, &host, "5s", "30.4711");
     let child = env.spawn(&["run", wf.to_str().unwrap(), "--headless"]);
     let id = env.wait_run_id();
     wait_until("the step to start on the host", secs(30), || {
@@ -213,9 +213,9 @@ fn a_timeout_reaches_a_step_whose_shared_connection_stalled() {
     });
     assert!(host.stall(false) > 0, "no sshd process serves the step");
     // The timeout (5 s) cannot travel over the stalled connection: it must reach the
-    // step over one of its own, long before the step's 12 s are over.
-    wait_until("the timeout to end the step on the host", secs(30), || {
-        !running("sleep 12.4711")
+    // step over one of its own, long before the step's 30 s are over.
+    wait_until("the timeout to end the step on the host", secs(45), || {
+        !running("sleep 30.4711")
     });
     assert!(
         !env.path().join("done").exists(),
