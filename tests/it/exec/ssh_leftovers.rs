@@ -42,8 +42,8 @@ env = {{ UP = "{up}" }}
 [[step]]
 id = "graceful"
 executor = "box"
-run = '(trap "sleep 0.5; echo cleaned > $CLEANED; exit 0" TERM; sleep 4714 & wait) & echo "sigign=$(awk "/^SigIgn/ {{ print \$2 }}" /proc/self/status)" >> "$BATON_OUTPUT"'
-env = {{ CLEANED = "{cleaned}" }}
+run = '(trap "sleep 0.5; echo cleaned > $CLEANED; exit 0" TERM; echo up > $ARMED; sleep 4714 & wait) & until [ -s "$ARMED" ]; do sleep 0.05; done; echo "sigign=$(awk "/^SigIgn/ {{ print \$2 }}" /proc/self/status)" >> "$BATON_OUTPUT"'
+env = {{ CLEANED = "{cleaned}", ARMED = "{armed}" }}
 
 [[step]]
 id = "next"
@@ -53,7 +53,10 @@ run = 'echo next'
 "#,
             executor("box", "baton-h2", &config, &env, ""),
             up = env.path().join("up").display(),
-            cleaned = env.path().join("cleaned").display()
+            cleaned = env.path().join("cleaned").display(),
+            // The step ends only once its leftover has set its TERM handler: a TERM
+            // before that (a loaded machine) would end it unhandled.
+            armed = env.path().join("armed").display()
         ),
     );
     let out = env.run(&["run", wf.to_str().unwrap(), "--headless"]);
