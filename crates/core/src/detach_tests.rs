@@ -85,12 +85,7 @@ fn detach_leaves_an_operator_s_frozen_step_as_it_is() {
 fn detach_leaves_a_remote_job_running_for_the_next_engine() {
     let p = plan().step("a").build();
     let mut sim = Sim::new(p.clone(), cfg());
-    sim.input(Input::JobStarted {
-        step: 0,
-        attempt: 1,
-        executor: "box".into(),
-        job_id: "4242".into(),
-    });
+    sim.job_started("a", "4242");
     let fx = detach(&mut sim, 2_000);
     assert!(freezes(&fx).is_empty() && kills(&fx).is_empty(), "{fx:?}");
     assert_eq!(sim.state("a"), StepState::Running);

@@ -363,13 +363,7 @@ fn a_resume_reattaches_a_frozen_job_born_frozen_and_a_release_then_thaws_it() {
     let p = plan().step("a").step("b").build();
     let mut sim = Sim::new(p.clone(), cfg());
     for (id, job) in [("a", "4242"), ("b", "4343")] {
-        let step = sim.idx(id);
-        sim.input(Input::JobStarted {
-            step,
-            attempt: 1,
-            executor: "box".into(),
-            job_id: job.into(),
-        });
+        sim.job_started(id, job);
     }
     sim.cmd(hold(&["a"], None, true));
     let events = sim.core.events().to_vec();

@@ -75,13 +75,7 @@ fn a_reattached_attempts_duration_runs_from_its_recorded_start() {
     let p = plan().step("a").step("b").build();
     let mut sim = Sim::new(p.clone(), cfg());
     for (id, job) in [("a", "4242"), ("b", "4343")] {
-        let step = sim.idx(id);
-        sim.input(Input::JobStarted {
-            step,
-            attempt: 1,
-            executor: "box".into(),
-            job_id: job.into(),
-        });
+        sim.job_started(id, job);
     }
     let events = sim.core.events().to_vec();
     let mut again = Core::replay(p, cfg(), &events).expect("replay");

@@ -343,6 +343,18 @@ impl Sim {
         }))
     }
 
+    /// `id`'s first attempt runs as job `job_id` on executor `box` (an SSH host's group,
+    /// a cluster's job).
+    pub fn job_started(&mut self, id: &str, job_id: &str) -> Vec<Effect> {
+        let step = self.idx(id);
+        self.input(Input::JobStarted {
+            step,
+            attempt: 1,
+            executor: "box".into(),
+            job_id: job_id.into(),
+        })
+    }
+
     /// The process of `id`'s current attempt has started (group 1000 + index).
     pub fn started(&mut self, id: &str) -> Vec<Effect> {
         let step = self.idx(id);
