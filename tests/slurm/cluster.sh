@@ -51,12 +51,18 @@ NodeName=$host CPUs=$cpus RealMemory=$mem State=UNKNOWN
 PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:8
 CONF
     mv "$CONF.new" "$CONF"
-    # Debian's tools read /etc/slurm/slurm.conf unless SLURM_CONF says otherwise.
-    ln -sf "$CONF" /etc/slurm/slurm.conf
-    [ -s /etc/munge/munge.key ] || { mkdir -p /etc/munge; dd if=/dev/urandom of=/etc/munge/munge.key bs=1024 count=1 2>/dev/null; }
+    # Debian's tools read /etc/slurm/slurm.conf unless SLURM_CONF says otherwise; what
+    # this script puts under /etc (the link, a munge key) and the munged it starts are
+    # noted in $DIR and taken away again by `stop`, so the machine is left as found.
+    if [ ! -e /etc/slurm/slurm.conf ] || [ "$(readlink /etc/slurm/slurm.conf)" = "$CONF" ]; then
+        ln -sf "$CONF" /etc/slurm/slurm.conf && : > "$DIR/made-link"
+    fi
+    [ -s /etc/munge/munge.key ] || { mkdir -p /etc/munge; dd if=/dev/urandom of=/etc/munge/munge.key bs=1024 count=1 2>/dev/null && : > "$DIR/made-key"; }
     chown -R munge:munge /etc/munge /run/munge /var/log/munge /var/lib/munge 2>/dev/null || true
     chmod 0400 /etc/munge/munge.key
-    pgrep -x munged >/dev/null || su -s /bin/sh munge -c munged 2>/dev/null || munged --force
+    if ! pgrep -x munged >/dev/null; then
+        { su -s /bin/sh munge -c munged 2>/dev/null || munged --force; } && : > "$DIR/started-munged"
+    fi
     if ! pgrep -x slurmctld >/dev/null; then slurmctld -f "$CONF"; fi
     if ! pgrep -x slurmd >/dev/null; then slurmd -f "$CONF"; fi
     i=0
@@ -85,6 +91,15 @@ stop() {
         [ $i -gt 40 ] && { echo "cluster.sh: slurmctld or slurmd did not stop" >&2; exit 1; }
         sleep 0.25
     done
+    if [ -e "$DIR/started-munged" ]; then
+        pkill -x munged 2>/dev/null || true
+        rm -f "$DIR/started-munged"
+    fi
+    if [ -e "$DIR/made-link" ] && [ "$(readlink /etc/slurm/slurm.conf)" = "$CONF" ]; then
+        rm -f /etc/slurm/slurm.conf
+    fi
+    rm -f "$DIR/made-link"
+    if [ -e "$DIR/made-key" ]; then rm -f /etc/munge/munge.key "$DIR/made-key"; fi
     echo stopped
 }
 
