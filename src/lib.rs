@@ -4,10 +4,13 @@
 //! the workspace (`crates/`), each depending only on those below it: `baton-model` (the
 //! vocabulary), `baton-signing`, `baton-workflow` (a workflow file into a `Plan`),
 //! `baton-core` (the pure decisions), `baton-store` and `baton-exec` (SQLite and
-//! processes), `baton-engine` (the driver), `baton-session` (what front ends ask for) and
-//! `baton-console` (the ratatui console). This crate holds the front end (`cli`), the
-//! Prometheus export (`metrics`), and re-exports the layers under the paths they always
-//! had (`baton::engine::core`, `baton::tui`, …) for the binary, the tests and the benches.
+//! processes), `baton-engine` (the driver), `baton-session` (what front ends ask for),
+//! `baton-link` (what the console and the session say to each other: data) and
+//! `baton-console` (the ratatui console, built against the link, not the session).
+//! This crate holds the front end (`cli`), the Prometheus export (`metrics`), wires the
+//! session's service to the console, and re-exports the layers under the paths they
+//! always had (`baton::engine::core`, `baton::tui`, …) for the binary, the tests and
+//! the benches.
 pub mod cli;
 #[cfg(test)]
 mod docs_paths;
@@ -18,6 +21,7 @@ pub use baton_console as tui;
 pub use baton_engine as engine;
 pub use baton_exec as exec;
 pub use baton_exec::own_files;
+pub use baton_link as link;
 pub use baton_model as model;
 pub use baton_model::sanitize;
 pub use baton_procs as procs;

@@ -4,7 +4,7 @@
 use super::keymap::{self, Keymap};
 use super::term::Caps;
 use super::theme::Theme;
-use baton_session::config::{Config, Notifications, OnQuit, TimeDisplay};
+use baton_link::config::{Config, Notifications, OnQuit, TimeDisplay};
 use baton_workflow::Diagnostics;
 
 #[derive(Debug, Clone)]

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::oneshot;
 
-pub use baton_session::console::{ConsoleLink, ConsoleRequest};
+pub use baton_link::{ConsoleLink, ConsoleRequest};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TuiError {
@@ -65,18 +65,9 @@ impl<B: ratatui::backend::Backend> Drop for Screen<B> {
     }
 }
 
-/// Run the console on the real terminal until the operator quits, as the OS account
-/// running baton (without a name in the password database: none, and every decision is
-/// refused).
-pub async fn run_console(
-    link: ConsoleLink,
-    config: ConsoleConfig,
-) -> Result<ConsoleExit, TuiError> {
-    let user = baton_session::identity::os_account().unwrap_or_default();
-    run_console_with(link, config, UiState::new(user)).await
-}
-
-/// Like `run_console`, with the caller's UI state (operator name, first tab, …).
+/// Run the console on the real terminal until the operator quits, with the caller's UI
+/// state: its operator (the OS account the session found: the console never looks it
+/// up, it is built without the session), first tab, ….
 pub async fn run_console_with(
     link: ConsoleLink,
     config: ConsoleConfig,
@@ -236,7 +227,7 @@ where
     S: KeySource,
 {
     let mut view: Arc<RunView> = link.view.borrow_and_update().clone();
-    ui.wall_clock = config.time == baton_session::config::TimeDisplay::Clock;
+    ui.wall_clock = config.time == baton_link::config::TimeDisplay::Clock;
     ui.on_quit = config.on_quit;
     // The help lists the keys in force and runs them (`app::help`).
     ui.keys = Arc::new(config.keys.clone());
@@ -750,7 +741,7 @@ mod tests {
     #[tokio::test]
     async fn the_console_takes_its_keys_and_times_from_its_config() {
         let path = std::path::Path::new("config.toml");
-        let c = baton_session::config::parse(path, "time = \"clock\"\n[keys]\nquit = \"Q\"\n")
+        let c = baton_link::config::parse(path, "time = \"clock\"\n[keys]\nquit = \"Q\"\n")
             .unwrap_or_else(|d| panic!("{d}"));
         let config = ConsoleConfig::from_config(&c, crate::Theme::monochrome())
             .unwrap_or_else(|d| panic!("{d}"));

@@ -21,6 +21,6 @@ pub mod views;
 
 pub use app::{Action, ConsoleExit, Request, Tab, UiState, update};
 pub use console_config::ConsoleConfig;
-pub use event_loop::{ConsoleLink, ConsoleRequest, TuiError, run_console};
+pub use event_loop::{ConsoleLink, ConsoleRequest, TuiError, run_console_with};
 pub use theme::{Theme, ThemeError};
 pub use views::render;

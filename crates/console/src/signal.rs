@@ -4,9 +4,9 @@
 //! The decision is pure (`notices`, from two successive views); the bytes are built
 //! here and written by the event loop.
 use base64::Engine as _;
+use baton_link::config::Notifications;
 use baton_model::RunView;
 use baton_model::inbox::{WaitKind, Waiting};
-use baton_session::config::Notifications;
 
 /// Something worth interrupting the operator for.
 #[derive(Debug, Clone, PartialEq, Eq)]

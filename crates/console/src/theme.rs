@@ -230,7 +230,7 @@ impl Theme {
 
 /// `$XDG_CONFIG_HOME/baton/themes`, else `~/.config/baton/themes`.
 pub fn user_theme_dir() -> PathBuf {
-    baton_session::config::dir().join("themes")
+    baton_link::config::dir().join("themes")
 }
 
 /// `section.key` → colour, with every key and value checked.

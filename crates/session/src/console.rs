@@ -18,90 +18,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 
-/// What the console is connected to: the shown run's live view, the store's run list,
-/// the runs this console drives, and where its requests go.
-pub struct ConsoleLink {
-    pub view: watch::Receiver<Arc<RunView>>,
-    pub runs: watch::Receiver<SharedRuns>,
-    /// `false` while `runs` is the newest page only and the rest is being read (set
-    /// before the whole list is sent).
-    pub runs_complete: watch::Receiver<bool>,
-    /// Ids of the runs this console's process drives (quitting interrupts exactly these).
-    pub driven: watch::Receiver<Arc<Vec<String>>>,
-    /// What waits on this console's operator across every run (`session::inbox`).
-    pub waiting: watch::Receiver<Arc<Vec<baton_model::inbox::Waiting>>>,
-    /// The schedules `baton serve` serves (`session::schedules`).
-    pub schedules: watch::Receiver<Arc<super::schedules::Board>>,
-    /// The decisions recorded in the store since the console opened, every run's
-    /// (`session::news`), newest last.
-    pub news: watch::Receiver<Arc<Vec<super::news::News>>>,
-    /// How long the shown run's steps took before: its ETA goes by them.
-    pub expected: watch::Receiver<Arc<Expected>>,
-    pub requests: mpsc::Sender<ConsoleRequest>,
-    /// An ended run's log times, read from the store when a log is opened.
-    pub log_times: Option<baton_model::logtimes::StoredTimes>,
-}
-
-/// How long a run's steps took in its workflow's newest successful run (ms by step
-/// id; empty when it never succeeded): the console's estimate of the time the run has
-/// left goes by them (`model::eta`).
-#[derive(Debug, Default, Clone, PartialEq)]
-pub struct Expected {
-    pub run_id: String,
-    pub ms: BTreeMap<String, u64>,
-}
-
-#[derive(Debug)]
-pub enum ConsoleRequest {
-    /// A command on `run_id`, or on the run on screen when `None`.
-    Command {
-        run_id: Option<String>,
-        command: Command,
-        reply: oneshot::Sender<CommandOutcome>,
-    },
-    /// Show another run.
-    OpenRun(String),
-    /// Read every run of a large store now (the Runs tab or a jump needs them), not
-    /// only once the runs this console drives have ended.
-    ReadAllRuns,
-    /// Drive an interrupted run here, and show it: what the takeover did, or why not.
-    Resume {
-        run_id: String,
-        reply: oneshot::Sender<Result<String, Refusal>>,
-    },
-    /// What a fork of a run from a step would do, as `baton fork --dry-run` says it (the
-    /// core's plan: what runs again, what is reused), or the core's refusal. Nothing is
-    /// written: the console's fork dialog shows it before `Fork` is asked.
-    ForkPlan {
-        run_id: String,
-        step: String,
-        reply: oneshot::Sender<Result<super::fork::Preview, Refusal>>,
-    },
-    /// Fork a finished run from a step (as `baton fork RUN --from STEP`) and drive the
-    /// fork here, showing it: what it reruns and reuses, or why not.
-    Fork {
-        run_id: String,
-        step: String,
-        /// Another account's run: its starter, as the confirmed dialog named it
-        /// (`baton fork --from-run-of`).
-        from_run_of: Option<String>,
-        reply: oneshot::Sender<Result<String, Refusal>>,
-    },
-    /// Delete a finished or interrupted run (as `baton runs rm`): what was deleted, or
-    /// why not.
-    DeleteRun {
-        run_id: String,
-        reply: oneshot::Sender<Result<String, Refusal>>,
-    },
-    /// Pause, resume or trigger a schedule, as `baton schedule …` does, under this
-    /// console's operator.
-    Schedule {
-        act: super::schedules::Act,
-        target: String,
-        reason: String,
-        reply: oneshot::Sender<CommandOutcome>,
-    },
-}
+/// The link a console is connected to this service with, and the requests it sends
+/// (data of their own crate: the console is built against `baton-link`, not this one).
+pub use baton_link::{ConsoleLink, ConsoleRequest, Expected};
 
 /// How often the store is checked for new events and runs.
 const FOLLOW_EVERY: Duration = Duration::from_millis(150);

@@ -138,31 +138,19 @@ pub fn plan(store: &Store, run_id: &str, from: &str) -> Result<ForkPlan, Session
         })
 }
 
-/// What a fork would do, by step id, as the console's fork dialog lists it: the core's
-/// own plan ([`plan`], as `baton fork --dry-run` prints it), never a copy of its rules.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Preview {
-    pub run: String,
-    pub step: String,
-    /// The steps that run again, in plan order.
-    pub rerun: Vec<String>,
-    /// The steps kept as recorded, in the order the fork records them (a fanned-out
-    /// step's instances before it).
-    pub reused: Vec<String>,
-    /// Another account's run (group store): its starter, whom the dialog names and the
-    /// confirmed fork passes on as `--from-run-of`.
-    pub starter: Option<String>,
-}
+/// What a fork would do, by step id, as the console's fork dialog lists it (the link's
+/// type: the console is built against `baton-link`, not this crate).
+pub use baton_link::ForkPreview as Preview;
 
-impl From<&ForkPlan> for Preview {
-    fn from(plan: &ForkPlan) -> Preview {
-        Preview {
-            run: plan.from_run.clone(),
-            step: plan.from_step.clone(),
-            rerun: plan.rerun.clone(),
-            reused: plan.reused.iter().map(|r| r.step.clone()).collect(),
-            starter: None,
-        }
+/// The core's own plan ([`plan`], as `baton fork --dry-run` prints it) by step id,
+/// never a copy of its rules.
+fn preview_of(plan: &ForkPlan) -> Preview {
+    Preview {
+        run: plan.from_run.clone(),
+        step: plan.from_step.clone(),
+        rerun: plan.rerun.clone(),
+        reused: plan.reused.iter().map(|r| r.step.clone()).collect(),
+        starter: None,
     }
 }
 
@@ -170,7 +158,7 @@ impl From<&ForkPlan> for Preview {
 /// [`check_source`] as `me`: nothing written.
 pub fn preview(store: &Store, run_id: &str, from: &str, me: &str) -> Result<Preview, SessionError> {
     let whose = check_source(store, run_id, me)?;
-    let mut p = Preview::from(&plan(store, run_id, from)?);
+    let mut p = preview_of(&plan(store, run_id, from)?);
     if let Whose::Starter(s) = whose {
         p.starter = Some(s);
     }

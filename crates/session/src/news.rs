@@ -1,7 +1,7 @@
 //! Decisions recorded in the store while the console is open (issue 45 point 5): every
 //! run's and the schedules', read after the last audit row seen whenever the store
 //! changes. The console tells its own from others' (`console::app::notices`).
-use baton_model::{AuditAction, Timestamp};
+use baton_model::AuditAction;
 use baton_store::Store;
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -11,52 +11,9 @@ const KEEP: usize = 200;
 /// How many rows one look reads at most.
 const PAGE: usize = 500;
 
-/// One audit row, as the console reads it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct News {
-    /// The audit row's id: rows are news once, in this order.
-    pub id: i64,
-    /// The run, or `schedules` for a schedule's pause, resume or trigger.
-    pub run_id: String,
-    pub at: Timestamp,
-    pub actor: String,
-    pub action: AuditAction,
-    pub step: Option<String>,
-    pub reason: Option<String>,
-    /// The row's details (JSON text): a schedule's name, a raise's amounts.
-    pub details: String,
-}
-
-impl News {
-    /// What a row names beyond its step: a schedule's pause or resume its schedules,
-    /// a trigger its workflow, a raise its amounts (`cost +5`).
-    pub fn subject(&self) -> String {
-        let details: serde_json::Value = serde_json::from_str(&self.details).unwrap_or_default();
-        match self.action {
-            AuditAction::SchedulePaused | AuditAction::ScheduleResumed => details["schedules"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|s| s.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                })
-                .unwrap_or_default(),
-            AuditAction::ScheduleTriggered => {
-                details["workflow"].as_str().unwrap_or("").to_string()
-            }
-            AuditAction::BudgetRaised => ["cost", "calls", "tokens"]
-                .iter()
-                .filter_map(|d| {
-                    let v = &details[d];
-                    (!v.is_null()).then(|| format!("{d} +{v}"))
-                })
-                .collect::<Vec<_>>()
-                .join(", "),
-            _ => String::new(),
-        }
-    }
-}
+/// One audit row, as the console reads it (the link's type: the console is built
+/// against `baton-link`, not this crate).
+pub use baton_link::News;
 
 pub(super) struct Feed {
     after: i64,

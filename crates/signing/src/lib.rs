@@ -6,10 +6,12 @@
 //!   engine that checks and the command that signs build the same bytes);
 //! - [`check`]: verify a signature over a message against the allowed signers (pure);
 //! - [`allowed`]: the allowed-signers file;
-//! - [`keys`]: making a signature, with a key file or through ssh-agent (I/O).
+//! - `keys`: making a signature, with a key file or through ssh-agent (I/O; the `sign`
+//!   feature, which only the session turns on).
 //!
 //! The cryptography is RustCrypto's `ssh-key`; nothing here computes a signature itself.
 pub mod allowed;
+#[cfg(feature = "sign")]
 pub mod keys;
 
 pub use allowed::{AllowedSigners, LineError, SignersError, principal_account};

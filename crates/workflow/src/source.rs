@@ -125,7 +125,9 @@ fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
     }
     let file = std::fs::OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        // rustix's constants, not libc's: the pure core builds on this crate, and its
+        // build holds no libc (`.ci/closures`).
+        .custom_flags((rustix::fs::OFlags::NONBLOCK | rustix::fs::OFlags::NOCTTY).bits() as i32)
         .open(path)
         .map_err(ReadError::Io)?;
     let meta = file.metadata().map_err(ReadError::Io)?;

@@ -194,7 +194,7 @@ pub enum Request {
     DeleteRun(String),
     /// Pause, resume or trigger a schedule (the session's `baton schedule …`).
     Schedule {
-        act: baton_session::schedules::Act,
+        act: baton_link::Act,
         target: String,
         reason: String,
     },

@@ -11,7 +11,7 @@ use super::update::toast;
 use baton_model::{Refusal, RunView};
 
 /// What a fork from a step would do, as the dialog lists it: the core's plan.
-pub use baton_session::fork::Preview as ForkPreview;
+pub use baton_link::ForkPreview;
 
 /// `F` on step `i`: ask the session what a fork from it would do.
 pub(super) fn ask(ui: &mut UiState, view: &RunView, i: usize) -> Vec<Request> {

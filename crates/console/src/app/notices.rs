@@ -6,9 +6,9 @@
 //! run, step, account and reason, each matched once (the same account deciding from
 //! another shell is news).
 use super::state::UiState;
+use baton_link::Act;
+use baton_link::News;
 use baton_model::{AuditAction, Command, Timestamp, same_actor};
-use baton_session::news::News;
-use baton_session::schedules::Act;
 
 /// How many notices the list keeps, newest last.
 const KEEP: usize = 200;

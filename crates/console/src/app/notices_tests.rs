@@ -2,8 +2,8 @@
 //! action log (this console's own).
 use super::*;
 use crate::fixtures;
+use baton_link::News;
 use baton_model::{AuditAction, Command, CommandOutcome, Refusal, Timestamp};
-use baton_session::news::News;
 
 /// An audit row of the store's news feed.
 pub(super) fn news(id: i64, run: &str, actor: &str, action: AuditAction) -> News {

@@ -8,7 +8,7 @@ use super::actions::{Action, Request, Tab};
 use super::dialogs::Dialog;
 use super::state::UiState;
 use super::update::{edit_line, toast};
-use baton_session::schedules::{Act, Listed};
+use baton_link::{Act, Listed};
 
 /// What the Schedules tab's selection is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

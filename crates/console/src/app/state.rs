@@ -92,7 +92,7 @@ pub struct UiState {
     /// The selected line of the Waiting tab.
     pub wait_sel: usize,
     /// What `baton serve` serves (kept current by the event loop).
-    pub schedules: Arc<baton_session::schedules::Board>,
+    pub schedules: Arc<baton_link::Board>,
     /// The selected line of the Schedules tab.
     pub sched_sel: usize,
     /// Decisions others recorded in the store (`app::notices`), oldest first.
@@ -101,9 +101,9 @@ pub struct UiState {
     pub news_seen: i64,
     /// This console's own commands, so that their decisions are not news.
     pub(super) sent: Vec<super::notices::Sent>,
-    /// How long the shown run's steps took before (`session::console::Expected`): the
+    /// How long the shown run's steps took before (`baton_link::Expected`): the
     /// header's estimate goes by them.
-    pub expected: Arc<baton_session::console::Expected>,
+    pub expected: Arc<baton_link::Expected>,
     /// The tab `Enter` left for the DAG (a run opened from Runs or Waiting): `Esc` there
     /// goes back to it, as k9s does (issue 45 point 7).
     pub came_from: Option<Tab>,
@@ -135,7 +135,7 @@ pub struct UiState {
     /// The runs this console's process drives: quitting interrupts or detaches exactly these.
     pub driven: Arc<Vec<String>>,
     /// What `q` does while this console drives runs (the config's `on_quit`).
-    pub on_quit: baton_session::config::OnQuit,
+    pub on_quit: baton_link::config::OnQuit,
     /// The fanned-out steps opened to their instances (by id), `app::fan`.
     pub expanded: std::collections::BTreeSet<String>,
     /// The DAG layout of the run shown (its id, step count and the steps opened then),

@@ -433,7 +433,7 @@ fn quitting_while_driving_offers_detach_interrupt_or_stay() {
         vec![Request::Exit(ConsoleExit::Detach)]
     );
     // `on_quit = "detach"`: no question.
-    ui.on_quit = baton_session::config::OnQuit::Detach;
+    ui.on_quit = baton_link::config::OnQuit::Detach;
     assert_eq!(
         update(&mut ui, &v, Action::Quit),
         vec![Request::Exit(ConsoleExit::Detach)]

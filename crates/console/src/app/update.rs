@@ -462,7 +462,7 @@ pub(super) fn main_view(ui: &mut UiState, view: &RunView, action: Action) -> Vec
         Action::Quit => {
             // Only runs this console drives stop with it; a run followed from another
             // engine goes on. `on_quit = "detach"` hands them on without asking.
-            if !ui.driven.is_empty() && ui.on_quit == baton_session::config::OnQuit::Detach {
+            if !ui.driven.is_empty() && ui.on_quit == baton_link::config::OnQuit::Detach {
                 return vec![Request::Exit(ConsoleExit::Detach)];
             } else if !ui.driven.is_empty() {
                 ui.dialog = Some(Dialog::Confirm(ConfirmDialog {

@@ -1,7 +1,7 @@
 //! The configuration's `[keys]` (kept as written by `config`) applied to the default
 //! bindings, with its problems reported at their place in the file.
 use super::{Keymap, parse_key};
-use baton_session::config::{At, Config, Read};
+use baton_link::config::{At, Config, Read};
 use baton_workflow::{Diagnostic, Diagnostics};
 
 const KEY_HINT: &str = "write a character (`y`, `R`), a name (`enter`, `esc`, `tab`, `space`, `pgdn`, `f5`) or a modifier and a key (`ctrl-c`, `alt-enter`, `shift-tab`)";
@@ -66,10 +66,7 @@ mod tests {
     use std::path::Path;
 
     fn read(text: &str) -> Result<(Config, Keymap), Diagnostics> {
-        checked(baton_session::config::read_str(
-            Path::new("config.toml"),
-            text,
-        ))
+        checked(baton_link::config::read_str(Path::new("config.toml"), text))
     }
 
     /// The keymap a configuration gives.

@@ -6,7 +6,7 @@
 pub mod ascii;
 pub mod palette;
 
-use baton_session::config::{Colors, Config};
+use baton_link::config::{Colors, Config};
 
 /// How many colours the console uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -79,14 +79,14 @@ fn the_first_locale_variable_set_decides_utf8() {
     e.lc_ctype = None;
     e.lang = None;
     assert!(!e.utf8(), "no locale is the C locale");
-    let c = baton_session::config::Config {
+    let c = baton_link::config::Config {
         ascii: true,
-        ..baton_session::config::Config::default()
+        ..baton_link::config::Config::default()
     };
     assert!(env(Some("xterm"), Some(8)).caps(&c).ascii);
     assert!(
         !env(Some("xterm"), Some(8))
-            .caps(&baton_session::config::Config::default())
+            .caps(&baton_link::config::Config::default())
             .ascii
     );
 }

@@ -1,13 +1,13 @@
 //! The Schedules tab: what `baton serve` serves, in the columns `baton schedules`
-//! prints (`session::schedules::Listed::cells`, one function for both), a file that no
+//! prints (`baton_link::Listed::cells`, one function for both), a file that no
 //! longer loads marked on its schedules' rows with its error in the detail, and the
 //! pause / resume / trigger dialog.
 use super::common::{fit, kv, pad, panel, styled, text_width, window, wrap_text};
 use crate::app::{Hit, Hits, ScheduleDialog, SchedulePick, UiState};
 use crate::keymap::{Context, Keymap};
 use crate::theme::Theme;
+use baton_link::{Act, COLUMNS, Listed};
 use baton_model::{RunView, Timestamp};
-use baton_session::schedules::{Act, COLUMNS, Listed};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;

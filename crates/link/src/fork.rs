@@ -1,0 +1,18 @@
+//! What a fork would do, as the console's fork dialog shows it before it is asked.
+
+/// What a fork would do, by step id, as the console's fork dialog lists it: the core's
+/// own plan (`session::fork::plan`, as `baton fork --dry-run` prints it), never a copy
+/// of its rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Preview {
+    pub run: String,
+    pub step: String,
+    /// The steps that run again, in plan order.
+    pub rerun: Vec<String>,
+    /// The steps kept as recorded, in the order the fork records them (a fanned-out
+    /// step's instances before it).
+    pub reused: Vec<String>,
+    /// Another account's run (group store): its starter, whom the dialog names and the
+    /// confirmed fork passes on as `--from-run-of`.
+    pub starter: Option<String>,
+}
