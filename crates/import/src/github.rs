@@ -1,0 +1,567 @@
+//! A GitHub Actions workflow into a baton workflow (docs/import-github.md).
+use crate::expr::{self, E, Names, Status};
+use crate::out::{Axis, Gate, Matrix, Param, Scalar, Schedule, Step, Workflow, step_id};
+use crate::shim::{self, Action, Guard, ShimStep};
+use crate::yaml::{Node, Value};
+use crate::{Invalid, Report};
+
+/// Where a name is read, which decides the names baton allows there.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Place {
+    /// The run-wide `env`, a concurrency group: params and `env`.
+    Run,
+    /// A job's `if`: params, `env`, its needs' outputs and states.
+    Cond,
+    /// `continue-on-error`: params and the matrix.
+    Allow,
+    /// A step's `env`: all of the above but states.
+    StepEnv,
+}
+
+struct Ctx<'a> {
+    name: String,
+    params: Vec<Param>,
+    env: Vec<String>,
+    /// GitHub job id → baton step id.
+    jobs: Vec<(String, String)>,
+    secrets: Vec<String>,
+    report: &'a mut Report,
+}
+
+struct Reader<'c, 'a> {
+    c: &'c mut Ctx<'a>,
+    place: Place,
+    needs: Vec<String>,
+    line: usize,
+}
+
+impl Ctx<'_> {
+    fn job(&self, gh: &str) -> Option<String> {
+        self.jobs.iter().find(|(g, _)| g == gh).map(|(_, b)| b.clone())
+    }
+
+    /// The param standing for a GitHub context value, declared at its first use.
+    fn param(&mut self, name: String, what: &str, line: usize) -> String {
+        if !self.params.iter().any(|p| p.name == name) {
+            let default = (what == "github.workflow").then(|| self.name.clone()).or(Some(String::new()));
+            self.report.note(
+                line,
+                format!("`{what}`"),
+                format!("read from the param `{name}` (default {:?}): give it with --param {name}=…", default.clone().unwrap_or_default()),
+            );
+            self.params.push(Param {
+                name: name.clone(),
+                kind: "string",
+                default,
+                description: Some(format!("GitHub's `{what}`")),
+                ..Param::default()
+            });
+        }
+        format!("params.{name}")
+    }
+}
+
+impl Names for Reader<'_, '_> {
+    fn name(&mut self, p: &[String]) -> Result<String, String> {
+        let path = p.join(".");
+        let head = p[0].as_str();
+        match (head, p.len()) {
+            ("github", 2..) => {
+                let n = format!("github_{}", p[1..].join("_")).replace('-', "_");
+                Ok(self.c.param(n, &path, self.line))
+            }
+            ("inputs", 2) => {
+                if self.c.params.iter().any(|x| x.name == p[1]) {
+                    Ok(format!("params.{}", p[1]))
+                } else {
+                    Ok(self.c.param(p[1].clone(), &path, self.line))
+                }
+            }
+            ("vars", 2) => Ok(self.c.param(format!("vars_{}", p[1]), &path, self.line)),
+            ("env", 2) if self.c.env.contains(&p[1]) => Ok(path),
+            ("env", 2) => Err(format!("`{path}` (baton's `env.NAME` reads the run-wide `env` only)")),
+            ("matrix", 2) if matches!(self.place, Place::Allow | Place::StepEnv) => Ok(path),
+            ("needs", 4) if p[2] == "outputs" && matches!(self.place, Place::Cond | Place::StepEnv) => {
+                let j = self.c.job(&p[1]).ok_or(format!("`{path}`: no job `{}`", p[1]))?;
+                Ok(format!("steps.{j}.outputs.{}", p[3]))
+            }
+            _ => Err(format!("`{path}` (no baton counterpart here)")),
+        }
+    }
+
+    fn needs(&self) -> Vec<String> {
+        self.needs.clone()
+    }
+}
+
+fn bad(line: usize, m: impl Into<String>, hint: &'static str) -> Invalid {
+    (line, m.into(), hint)
+}
+
+pub fn import(doc: &Node, stem: &str, report: &mut Report) -> Result<Workflow, Invalid> {
+    let Some(jobs) = doc.get("jobs").and_then(Node::map) else {
+        return Err(bad(doc.key_line("jobs").unwrap_or(1), "no `jobs:` mapping", "a GitHub workflow has `jobs:` with one entry per job"));
+    };
+    let name = doc.get("name").and_then(Node::text).unwrap_or_else(|| stem.to_string());
+    let mut c = Ctx { name: name.clone(), params: vec![], env: vec![], jobs: vec![], secrets: vec![], report };
+    let mut wf = Workflow { name: step_id(&name, &[]), description: Some(format!("Imported from the GitHub workflow \"{name}\"")), ..Workflow::default() };
+    triggers(doc, &mut c, &mut wf);
+    let mut taken = vec![];
+    for (k, _, _) in jobs {
+        let id = step_id(k, &taken);
+        taken.push(id.clone());
+        c.jobs.push((k.clone(), id));
+    }
+    if let Some(env) = doc.get("env").and_then(Node::map) {
+        for (k, line, v) in env {
+            let val = template(&v.text().unwrap_or_default(), &mut c, Place::Run, &[], *line);
+            c.env.push(k.clone());
+            wf.env.push((k.clone(), val));
+        }
+    }
+    if let Some(cc) = doc.get("concurrency") {
+        wf.concurrency = Some(concurrency(cc, &mut c, doc.key_line("concurrency").unwrap_or(1)));
+    }
+    for key in ["permissions", "run-name"] {
+        if let Some(l) = doc.key_line(key) {
+            c.report.note(l, format!("`{key}`"), "left out: it has no meaning outside GitHub");
+        }
+    }
+    let defaults = doc.get("defaults").and_then(|d| d.get("run"));
+    let mut runs_on_noted = false;
+    for (k, line, job) in jobs {
+        if job.get("runs-on").is_some() && !runs_on_noted {
+            runs_on_noted = true;
+            c.report.note(job.key_line("runs-on").unwrap_or(*line), "`runs-on`", "each job runs where baton runs (add an `executor` to the step to send it elsewhere)");
+        }
+        let step = self::job(k, *line, job, defaults, &mut c)?;
+        wf.steps.push(step);
+    }
+    wf.params = c.params;
+    wf.secrets = c.secrets;
+    Ok(wf)
+}
+
+fn triggers(doc: &Node, c: &mut Ctx, wf: &mut Workflow) {
+    let Some(on) = doc.get("on") else { return };
+    let line = doc.key_line("on").unwrap_or(1);
+    let names: Vec<(String, usize, Option<&Node>)> = match &on.v {
+        Value::Map(m) => m.iter().map(|(k, l, v)| (k.clone(), *l, Some(v))).collect(),
+        _ => on.words().into_iter().map(|w| (w, line, None)).collect(),
+    };
+    let mut other = vec![];
+    for (ev, l, body) in names {
+        match ev.as_str() {
+            "workflow_dispatch" | "workflow_call" => {
+                for (name, pl, p) in body.and_then(|b| b.get("inputs")).and_then(Node::map).unwrap_or_default() {
+                    c.params.push(input(name, *pl, p, c.report));
+                }
+                if ev == "workflow_call" {
+                    c.report.note(l, "`on: workflow_call`", "its inputs are params; a calling workflow cannot call this one (run it with `baton run`)");
+                }
+            }
+            "schedule" => {
+                for s in body.and_then(Node::seq).unwrap_or_default() {
+                    if let Some(cron) = s.get("cron").and_then(Node::text) {
+                        let timezone = s.get("timezone").and_then(Node::text).or(Some("UTC".into()));
+                        wf.schedules.push(Schedule { cron, timezone });
+                    }
+                }
+            }
+            _ => other.push(ev),
+        }
+    }
+    if !other.is_empty() {
+        c.report.note(line, format!("`on: {}`", other.join(", ")), "baton starts a run by `baton run` or a `[[schedule]]` only: these events start nothing (what they would carry, `github.*`, is params)");
+    }
+}
+
+fn input(name: &str, line: usize, p: &Node, report: &mut Report) -> Param {
+    let t = p.get("type").and_then(Node::text).unwrap_or_else(|| "string".into());
+    let values = p.get("options").map(Node::words).unwrap_or_default();
+    let kind = match t.as_str() {
+        "boolean" => "bool",
+        "choice" if !values.is_empty() => "enum",
+        "number" => {
+            report.note(line, format!("input `{name}` of type number"), "a string param (baton's `int` takes whole numbers only)");
+            "string"
+        }
+        _ => "string",
+    };
+    let required = p.get("required").and_then(Node::text).as_deref() == Some("true");
+    let default = p.get("default").and_then(Node::text);
+    Param {
+        name: name.to_string(),
+        kind,
+        values: if kind == "enum" { values } else { vec![] },
+        required: required && default.is_none(),
+        default,
+        description: p.get("description").and_then(Node::text),
+    }
+}
+
+fn concurrency(cc: &Node, c: &mut Ctx, line: usize) -> (String, String) {
+    let (group, cancel) = match &cc.v {
+        Value::Map(_) => (
+            cc.get("group").and_then(Node::text).unwrap_or_default(),
+            cc.get("cancel-in-progress").and_then(Node::text).unwrap_or_default(),
+        ),
+        _ => (cc.text().unwrap_or_default(), String::new()),
+    };
+    let group = template(&group, c, Place::Run, &[], line);
+    let on_conflict = match cancel.as_str() {
+        "true" => "cancel_running",
+        "false" | "" => "queue",
+        e => {
+            c.report.note(line, format!("`cancel-in-progress: {e}`"), "read as false (`queue`): baton decides it when the file loads");
+            "queue"
+        }
+    };
+    (if group.trim().is_empty() { c.name.clone() } else { group }, on_conflict.into())
+}
+
+/// A text with `${{ }}` pieces as a baton template: a name becomes baton's name, an
+/// `A || B` its first name (noted), anything else the empty text (noted).
+fn template(s: &str, c: &mut Ctx, place: Place, needs: &[String], line: usize) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find("${{") {
+        out.push_str(&rest[..i]);
+        let Some(j) = rest[i..].find("}}") else { break };
+        let inner = &rest[i + 3..i + j];
+        rest = &rest[i + j + 2..];
+        let mut r = Reader { c, place, needs: needs.to_vec(), line };
+        let e = expr::parse(inner);
+        let first = match &e {
+            Ok(E::Bin("||", l, _)) => Some(l.as_ref().clone()),
+            _ => None,
+        };
+        match (&e, first) {
+            (Ok(E::Name(p)), _) if p[0] == "secrets" && p.len() == 2 => {
+                if !r.c.secrets.contains(&p[1]) {
+                    r.c.secrets.push(p[1].clone());
+                }
+                r.c.report.note(line, format!("`${{{{{inner}}}}}`"), format!("left empty: baton gives the secret to every step as ${} from its own environment (listed in `secrets`)", p[1]));
+            }
+            (Ok(E::Name(p)), _) => match r.name(p) {
+                Ok(n) => out.push_str(&format!("${{{{ {n} }}}}")),
+                Err(why) => r.c.report.note(line, format!("`${{{{{inner}}}}}`"), format!("left empty: {why}")),
+            },
+            (Ok(_), Some(E::Name(p))) if r.name(&p).is_ok() => {
+                let n = r.name(&p).unwrap_or_default();
+                out.push_str(&format!("${{{{ {n} }}}}"));
+                r.c.report.note(line, format!("`${{{{{inner}}}}}`"), format!("reads `{n}` alone: a baton template is a name, with no `||` default"));
+            }
+            _ => r.c.report.note(line, format!("`${{{{{inner}}}}}`"), "left empty: a baton template is a name, not an expression"),
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// An expression (`if`, `continue-on-error`) as a baton condition, or `None`, noted.
+fn condition(e: &E, c: &mut Ctx, place: Place, needs: &[String], line: usize, what: &str) -> Option<String> {
+    let mut r = Reader { c, place, needs: needs.to_vec(), line };
+    match expr::to_baton(e, &mut r) {
+        Ok(s) => Some(s),
+        Err(why) => {
+            c.report.note(line, what.to_string(), format!("not translated: {why}"));
+            None
+        }
+    }
+}
+
+fn job(gh_id: &str, line: usize, job: &Node, wf_defaults: Option<&Node>, c: &mut Ctx) -> Result<Step, Invalid> {
+    let id = c.job(gh_id).unwrap_or_default();
+    let mut step = Step { id: id.clone(), ..Step::default() };
+    let title = job.get("name").and_then(Node::text).map(|n| format!(" \"{n}\"")).unwrap_or_default();
+    step.comments.push(format!("job `{gh_id}`{title} (line {line})"));
+    for n in job.get("needs").map(Node::words).unwrap_or_default() {
+        match c.job(&n) {
+            Some(b) => step.needs.push(b),
+            None => return Err(bad(job.key_line("needs").unwrap_or(line), format!("job `{gh_id}` needs `{n}`, which is not a job of this workflow"), "name a job under `jobs:`")),
+        }
+    }
+    let needs = step.needs.clone();
+    if let Some(cond) = job.get("if") {
+        job_if(cond, &mut step, c, job.key_line("if").unwrap_or(line));
+    }
+    if let Some(uses) = job.get("uses").and_then(Node::text) {
+        c.report.note(job.key_line("uses").unwrap_or(line), format!("job `{gh_id}` calls the reusable workflow `{uses}`"), "the step fails saying so: import that workflow and run it on its own");
+        step.uses = Some(("builtin.fail".into(), vec![("MESSAGE".into(), format!("job `{gh_id}` calls the reusable workflow `{uses}`, which baton does not run: import it and run it on its own"))]));
+        return Ok(step);
+    }
+    for key in ["services", "container", "concurrency"] {
+        if let Some(l) = job.key_line(key) {
+            c.report.note(l, format!("job `{gh_id}`: `{key}`"), "left out: baton has no job-level counterpart");
+        }
+    }
+    strategy(job, &mut step, c);
+    if let Some(coe) = job.get("continue-on-error") {
+        let l = job.key_line("continue-on-error").unwrap_or(line);
+        step.allow_failure = match coe.text().as_deref() {
+            Some("true") => Some("true".into()),
+            Some("false") | None => None,
+            Some(t) => match expr::parse(t) {
+                Ok(e) => condition(&e, c, Place::Allow, &needs, l, "`continue-on-error`").map(|s| format!("${{{{ {s} }}}}")),
+                Err(why) => {
+                    c.report.note(l, "`continue-on-error`", format!("not translated ({why}): the job may not fail"));
+                    None
+                }
+            },
+        };
+    }
+    step.timeout = Some(match job.get("timeout-minutes").and_then(Node::text) {
+        Some(m) if m.parse::<u64>().is_ok() => format!("{m}m"),
+        Some(m) => {
+            c.report.note(job.key_line("timeout-minutes").unwrap_or(line), format!("`timeout-minutes: {m}`"), "GitHub's default, 360 minutes");
+            "6h".into()
+        }
+        None => "6h".into(),
+    });
+    if let Some(env) = job.get("environment") {
+        let name = env.get("name").and_then(Node::text).or_else(|| env.text()).unwrap_or_default();
+        let l = job.key_line("environment").unwrap_or(line);
+        c.report.note(l, format!("`environment: {name}`"), "a gate on the job: its required reviewers are repository settings, so fill in the gate's `approvers` (none: anyone may approve)");
+        step.gate = Some(Gate { prompt: format!("Run job `{gh_id}` in the `{name}` environment?"), inputs: vec![] });
+    }
+    if let Some(env) = job.get("env").and_then(Node::map) {
+        for (k, l, v) in env {
+            let val = template(&v.text().unwrap_or_default(), c, Place::StepEnv, &needs, *l);
+            step.env.push((k.clone(), val));
+        }
+    }
+    let defaults = job.get("defaults").and_then(|d| d.get("run")).or(wf_defaults);
+    if let Some(l) = alls_green(job) {
+        return Ok(required_checks(gh_id, l, step, c));
+    }
+    let outputs = job_outputs(job, &mut step, c);
+    let shims = steps(job, defaults, &mut step, c);
+    if shims.is_empty() {
+        step.run = Some("true".into());
+    } else {
+        let n = shims.len();
+        step.comments.push(format!("its {n} step(s) run as one script, in one shell after another, so the job keeps"));
+        step.comments.push("its matrix, timeout and failure as one step (docs/import-github.md)".into());
+        step.run = Some(shim::script(&shims, &outputs));
+    }
+    Ok(step)
+}
+
+fn job_if(cond: &Node, step: &mut Step, c: &mut Ctx, l: usize) {
+    let text = cond.text().unwrap_or_default();
+    let e = match expr::parse(&text) {
+        Ok(e) => e,
+        Err(why) => {
+            c.report.note(l, format!("`if: {text}`"), format!("not translated ({why}): the job runs as if it had no `if`"));
+            return;
+        }
+    };
+    let (status, rest) = match expr::split_status(&e) {
+        Ok(x) => x,
+        Err(why) => {
+            c.report.note(l, format!("`if: {text}`"), format!("not translated ({why}): the job runs as if it had no `if`"));
+            return;
+        }
+    };
+    step.when = match status {
+        Status::Success => None,
+        Status::Done => Some("all_done"),
+        Status::Failure => Some("one_failed"),
+        Status::Cancelled => {
+            c.report.note(l, format!("`if: {text}`"), "never runs: baton starts nothing once a run is cancelled (compensate runs for what finished)");
+            step.cond = Some("false".into());
+            return;
+        }
+    };
+    if step.needs.is_empty() && step.when.is_some() {
+        // GitHub's status functions without needs: the job runs as any other.
+        step.when = None;
+    }
+    if let Some(r) = rest {
+        let needs = step.needs.clone();
+        step.cond = condition(&r, c, Place::Cond, &needs, l, &format!("`if: {text}`"));
+    }
+}
+
+fn scalar(n: &Node) -> Scalar {
+    match &n.v {
+        Value::Int(i) => Scalar::Int(*i),
+        Value::Bool(b) => Scalar::Bool(*b),
+        _ => Scalar::Str(n.text().unwrap_or_default()),
+    }
+}
+
+fn combos(n: Option<&Node>) -> Vec<Vec<(String, Scalar)>> {
+    n.and_then(Node::seq)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(Node::map)
+        .map(|m| m.iter().map(|(k, _, v)| (k.clone(), scalar(v))).collect())
+        .collect()
+}
+
+fn strategy(job: &Node, step: &mut Step, c: &mut Ctx) {
+    let Some(st) = job.get("strategy") else { return };
+    let Some(m) = st.get("matrix") else { return };
+    let line = st.key_line("matrix").unwrap_or(1);
+    let mut matrix = Matrix::default();
+    match &m.v {
+        Value::Map(entries) => {
+            for (k, l, v) in entries {
+                match (k.as_str(), &v.v) {
+                    ("include", _) => matrix.include = combos(Some(v)),
+                    ("exclude", _) => matrix.exclude = combos(Some(v)),
+                    (_, Value::Seq(items)) => {
+                        if items.iter().any(|i| matches!(i.v, Value::Map(_) | Value::Seq(_))) {
+                            c.report.note(*l, format!("matrix axis `{k}` of objects"), "its values are left out (baton's matrix values are text, numbers and booleans)");
+                            continue;
+                        }
+                        matrix.axes.push((k.clone(), Axis::Values(items.iter().map(scalar).collect())));
+                    }
+                    _ => {
+                        let name = k.replace(|ch: char| !ch.is_ascii_alphanumeric() && ch != '_' && ch != '-', "_");
+                        c.report.note(*l, format!("matrix axis `{k}: {}`", v.text().unwrap_or_default()), format!("read from the `list` param `{name}`: give its values with --param {name}='[\"…\"]'"));
+                        if !c.params.iter().any(|p| p.name == name) {
+                            c.params.push(Param { name: name.clone(), kind: "list", required: true, description: Some(format!("the values of matrix axis `{k}`")), ..Param::default() });
+                        }
+                        matrix.axes.push((k.clone(), Axis::Param(name)));
+                    }
+                }
+            }
+        }
+        _ => {
+            c.report.note(line, "`matrix:` from an expression", "left out: the job runs once");
+            return;
+        }
+    }
+    step.matrix = Some(matrix);
+    step.fail_fast = Some(st.get("fail-fast").and_then(Node::text).as_deref() != Some("false"));
+    step.max_parallel = st.get("max-parallel").and_then(Node::text).and_then(|t| t.parse().ok());
+}
+
+fn job_outputs(job: &Node, step: &mut Step, c: &mut Ctx) -> Vec<(String, String, String)> {
+    let mut out = vec![];
+    for (name, l, v) in job.get("outputs").and_then(Node::map).unwrap_or_default() {
+        let text = v.text().unwrap_or_default();
+        match expr::parse(&text) {
+            Ok(E::Name(p)) if p.len() == 4 && p[0] == "steps" && p[2] == "outputs" => {
+                step.outputs.push(name.clone());
+                out.push((name.clone(), p[1].clone(), p[3].clone()));
+            }
+            _ => c.report.note(*l, format!("job output `{name}: {text}`"), "left out: a job output maps when it is one step's output (`${{ steps.ID.outputs.NAME }}`)"),
+        }
+    }
+    out
+}
+
+fn steps(job: &Node, defaults: Option<&Node>, step: &mut Step, c: &mut Ctx) -> Vec<ShimStep> {
+    let mut shims = vec![];
+    for (n, s) in job.get("steps").and_then(Node::seq).unwrap_or_default().iter().enumerate() {
+        let label = s.get("name").and_then(Node::text).or_else(|| s.get("uses").and_then(Node::text)).unwrap_or_else(|| "run".into());
+        let line = s.line;
+        let mut sh = ShimStep {
+            title: format!("{}: {label} (line {line})", n + 1),
+            id: s.get("id").and_then(Node::text),
+            guard: Guard::Success,
+            action: Action::Nothing(String::new()),
+            dir: s.get("working-directory").or_else(|| defaults.and_then(|d| d.get("working-directory"))).and_then(Node::text),
+            env: vec![],
+            continue_on_error: s.get("continue-on-error").and_then(Node::text).as_deref() == Some("true"),
+            timeout_min: s.get("timeout-minutes").and_then(Node::text).and_then(|t| t.parse().ok()),
+        };
+        if let Some(cond) = s.get("if").and_then(Node::text) {
+            sh.guard = match expr::parse(&cond).ok().and_then(|e| expr::split_status(&e).ok()) {
+                Some((Status::Success, None)) => Guard::Success,
+                Some((Status::Failure, None)) => Guard::Failure,
+                Some((Status::Done, None)) => Guard::Always,
+                _ => {
+                    c.report.note(s.key_line("if").unwrap_or(line), format!("step {} `if: {cond}`", n + 1), "the step never runs: a step's own `if` is decided only when it is a status function (a value never becomes shell code)");
+                    Guard::Never
+                }
+            };
+        }
+        for (k, l, v) in s.get("env").and_then(Node::map).unwrap_or_default() {
+            let var = format!("S{}_{k}", n + 1);
+            let val = template(&v.text().unwrap_or_default(), c, Place::StepEnv, &step.needs.clone(), *l);
+            step.env.push((var.clone(), val));
+            sh.env.push((k.clone(), var));
+        }
+        if let Some(mut run) = s.get("run").and_then(Node::text) {
+            if run.contains("${{") {
+                run = run_templates(&run, n + 1, step, c, s.key_line("run").unwrap_or(line));
+            }
+            let shell = s.get("shell").or_else(|| defaults.and_then(|d| d.get("shell"))).and_then(Node::text);
+            sh.action = Action::Run { body: run, shell: shim::shell_line(shell.as_deref()) };
+        } else if let Some(uses) = s.get("uses").and_then(Node::text) {
+            sh.action = action(&uses, s, n + 1, c);
+        }
+        shims.push(sh);
+    }
+    shims
+}
+
+fn action(uses: &str, s: &Node, n: usize, c: &mut Ctx) -> Action {
+    let name = uses.split('@').next().unwrap_or(uses);
+    let line = s.key_line("uses").unwrap_or(s.line);
+    let with: Vec<String> = s
+        .get("with")
+        .and_then(Node::map)
+        .unwrap_or_default()
+        .iter()
+        .map(|(k, _, v)| format!("{k}: {}", v.text().unwrap_or_default()))
+        .collect();
+    if name == "actions/checkout" {
+        return Action::Nothing(format!("{name}: nothing to do, the workflow runs in its checkout"));
+    }
+    if let Some(tool) = name.strip_prefix("actions/setup-") {
+        c.report.note(line, format!("step {n}: `{name}` ({})", with.join(", ")), format!("nothing done: the machine's own {tool} is used"));
+        return Action::Nothing(format!("{name} ({}): the machine's own {tool} is used", with.join(", ")));
+    }
+    c.report.note(line, format!("step {n}: the action `{uses}`"), "baton cannot run an action: the step fails saying so; replace it with commands");
+    Action::Fail(format!("step {n} uses the action {uses}, which baton cannot run: replace it with commands (baton import)"))
+}
+
+/// `${{ … }}` pieces of a `run:` body as environment variables the body reads
+/// (`${S2_E1}`), each set by a baton template in the step's `env`: GitHub pastes the
+/// text into the script, baton hands it over as data.
+fn run_templates(body: &str, n: usize, step: &mut Step, c: &mut Ctx, line: usize) -> String {
+    let mut out = String::new();
+    let mut rest = body;
+    let mut k = 0;
+    while let Some(i) = rest.find("${{") {
+        out.push_str(&rest[..i]);
+        let Some(j) = rest[i..].find("}}") else { break };
+        let piece = &rest[i..i + j + 2];
+        rest = &rest[i + j + 2..];
+        k += 1;
+        let var = format!("S{n}_E{k}");
+        let needs = step.needs.clone();
+        let val = template(piece, c, Place::StepEnv, &needs, line);
+        c.report.note(line, format!("step {n}: `{piece}` inside `run:`"), format!("passed as data in ${var} (set from `{val}`): GitHub pastes the text into the script"));
+        step.env.push((var.clone(), val));
+        out.push_str(&format!("${{{var}}}"));
+    }
+    out.push_str(&rest.replace("${{", "$ {{"));
+    out
+}
+
+/// The line of a `re-actors/alls-green` step, when the job is that check.
+fn alls_green(job: &Node) -> Option<usize> {
+    job.get("steps")?.seq()?.iter().find_map(|s| {
+        let uses = s.get("uses")?.text()?;
+        uses.starts_with("re-actors/alls-green@").then(|| s.key_line("uses").unwrap_or(s.line))
+    })
+}
+
+/// The "required checks" job (re-actors/alls-green over `needs`): fails when a need did
+/// not succeed. Baton's form: a step, after every need is done, that fails
+/// (`builtin.fail`) when one did not succeed, and is skipped when all did.
+fn required_checks(gh_id: &str, line: usize, mut step: Step, c: &mut Ctx) -> Step {
+    c.report.note(line, format!("job `{gh_id}`: `re-actors/alls-green`"), "a step that fails when a need did not succeed, and reads `skipped` (not `succeeded`) when every need did: the run's result is GitHub's");
+    step.when = Some("all_done");
+    let tests: Vec<String> = step.needs.iter().map(|n| format!("steps.{n}.state != 'succeeded'")).collect();
+    step.cond = Some(tests.join(" || "));
+    step.uses = Some(("builtin.fail".into(), vec![("MESSAGE".into(), format!("a job `{gh_id}` needs did not succeed"))]));
+    step
+}
