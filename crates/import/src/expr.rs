@@ -293,7 +293,7 @@ pub fn to_baton(e: &E, n: &mut dyn Names) -> Result<String, String> {
         E::Bool(b) => b.to_string(),
         E::Null => "''".into(),
         E::Name(p) => n.name(p)?,
-        E::Not(x) => format!("!{}", group(x, n)?),
+        E::Not(x) => format!("!{}", group(x, 4, n)?),
         E::Bin(op @ ("==" | "!="), l, r) if result_of(l).is_some() || result_of(r).is_some() => {
             let (job, other) = match result_of(l) {
                 Some(j) => (j, r),
@@ -304,15 +304,28 @@ pub fn to_baton(e: &E, n: &mut dyn Names) -> Result<String, String> {
             };
             state_test(job, word, *op == "==")?
         }
-        E::Bin(op, l, r) => format!("{} {op} {}", group(l, n)?, group(r, n)?),
+        E::Bin(op, l, r) => {
+            let p = prec(op);
+            format!("{} {op} {}", group(l, p, n)?, group(r, p, n)?)
+        }
         E::Call(f, args) => call(f, args, n)?,
     })
 }
 
-fn group(e: &E, n: &mut dyn Names) -> Result<String, String> {
+fn prec(op: &str) -> u8 {
+    match op {
+        "||" => 1,
+        "&&" => 2,
+        _ => 3,
+    }
+}
+
+/// `e` as an operand of an operator of precedence `parent`: in parentheses when it
+/// binds less tightly (or is a comparison under a comparison: they do not chain).
+fn group(e: &E, parent: u8, n: &mut dyn Names) -> Result<String, String> {
     let s = to_baton(e, n)?;
     Ok(match e {
-        E::Bin(..) => format!("({s})"),
+        E::Bin(op, ..) if prec(op) < parent || (prec(op) == 3 && parent >= 3) => format!("({s})"),
         _ => s,
     })
 }

@@ -133,3 +133,5 @@ pub fn import(kind: Kind, file: &str, text: &str) -> Result<Imported, ImportErro
 
 /// What a mapping function returns when the input is invalid: line, message, hint.
 pub(crate) type Invalid = (usize, String, &'static str);
+#[cfg(test)]
+mod tests;
