@@ -32,13 +32,44 @@ fn camel(k: &str) -> String {
 
 /// The keys of a DAG this import reads; any other is reported.
 const TOP: &[&str] = &[
-    "name", "description", "type", "params", "env", "schedule", "steps", "handler_on",
-    "timeout_sec", "max_active_steps", "preconditions", "precondition",
+    "name",
+    "description",
+    "type",
+    "params",
+    "env",
+    "schedule",
+    "steps",
+    "handler_on",
+    "timeout_sec",
+    "max_active_steps",
+    "preconditions",
+    "precondition",
 ];
 const STEP: &[&str] = &[
-    "name", "id", "description", "command", "script", "shell", "dir", "working_dir", "depends",
-    "continue_on", "retry_policy", "repeat_policy", "preconditions", "precondition", "env",
-    "timeout_sec", "approval", "call", "run", "type", "executor", "params", "parallel", "output",
+    "name",
+    "id",
+    "description",
+    "command",
+    "script",
+    "shell",
+    "dir",
+    "working_dir",
+    "depends",
+    "continue_on",
+    "retry_policy",
+    "repeat_policy",
+    "preconditions",
+    "precondition",
+    "env",
+    "timeout_sec",
+    "approval",
+    "call",
+    "run",
+    "type",
+    "executor",
+    "params",
+    "parallel",
+    "output",
 ];
 
 fn known(key: &str, list: &[&str]) -> bool {
@@ -60,18 +91,39 @@ pub fn import(docs: &[Node], stem: &str, report: &mut Report) -> Result<Workflow
     let doc = &docs[0];
     for d in &docs[1..] {
         let name = d.get("name").and_then(Node::text).unwrap_or_default();
-        report.note(d.line, format!("the child DAG `{name}` after `---`"), "not imported: baton has no child runs yet; import it as a workflow of its own");
+        report.note(
+            d.line,
+            format!("the child DAG `{name}` after `---`"),
+            "not imported: baton has no child runs yet; import it as a workflow of its own",
+        );
     }
     let Some(steps) = g(doc, "steps") else {
-        return Err((1, "no `steps:`".into(), "a Dagu DAG lists its steps under `steps:`"));
+        return Err((
+            1,
+            "no `steps:`".into(),
+            "a Dagu DAG lists its steps under `steps:`",
+        ));
     };
-    let name = doc.get("name").and_then(Node::text).unwrap_or_else(|| stem.to_string());
-    let mut d = Dag { wf: Workflow::default(), report, names: vec![], skip_ok: vec![], positional: vec![] };
+    let name = doc
+        .get("name")
+        .and_then(Node::text)
+        .unwrap_or_else(|| stem.to_string());
+    let mut d = Dag {
+        wf: Workflow::default(),
+        report,
+        names: vec![],
+        skip_ok: vec![],
+        positional: vec![],
+    };
     d.wf.name = step_id(&name, &[]);
-    d.wf.description = doc.get("description").and_then(Node::text).or(Some(format!("Imported from the Dagu DAG \"{name}\"")));
+    d.wf.description = doc
+        .get("description")
+        .and_then(Node::text)
+        .or(Some(format!("Imported from the Dagu DAG \"{name}\"")));
     for (k, l, _) in doc.map().unwrap_or_default() {
         if !known(k, TOP) {
-            d.report.note(*l, format!("`{k}`"), "left out: baton has no counterpart");
+            d.report
+                .note(*l, format!("`{k}`"), "left out: baton has no counterpart");
         }
     }
     if let Some(p) = g(doc, "params") {
@@ -87,11 +139,20 @@ pub fn import(docs: &[Node], stem: &str, report: &mut Report) -> Result<Workflow
     if let Some(t) = g(doc, "timeout_sec").and_then(Node::text) {
         d.wf.timeout = Some(format!("{t}s"));
     }
-    d.wf.max_parallel = g(doc, "max_active_steps").and_then(Node::text).and_then(|t| t.parse().ok()).filter(|n| *n > 0);
+    d.wf.max_parallel = g(doc, "max_active_steps")
+        .and_then(Node::text)
+        .and_then(|t| t.parse().ok())
+        .filter(|n| *n > 0);
     let list: Vec<(usize, &Node)> = match &steps.v {
         Value::Seq(s) => s.iter().map(|n| (n.line, n)).collect(),
         Value::Map(m) => m.iter().map(|(_, l, n)| (*l, n)).collect(),
-        _ => return Err((steps.line, "`steps:` is neither a list nor a mapping".into(), "a list of steps, each a command or a mapping with `command`")),
+        _ => {
+            return Err((
+                steps.line,
+                "`steps:` is neither a list nor a mapping".into(),
+                "a list of steps, each a command or a mapping with `command`",
+            ));
+        }
     };
     let keyed: Vec<String> = match &steps.v {
         Value::Map(m) => m.iter().map(|(k, _, _)| k.clone()).collect(),
@@ -101,8 +162,13 @@ pub fn import(docs: &[Node], stem: &str, report: &mut Report) -> Result<Workflow
     let mut taken = vec![];
     for (i, (_, s)) in list.iter().enumerate() {
         let id_src = g(s, "id").and_then(Node::text);
-        let name = g(s, "name").and_then(Node::text).or_else(|| keyed.get(i).cloned());
-        let base = id_src.clone().or(name.clone()).unwrap_or_else(|| format!("step-{}", i + 1));
+        let name = g(s, "name")
+            .and_then(Node::text)
+            .or_else(|| keyed.get(i).cloned());
+        let base = id_src
+            .clone()
+            .or(name.clone())
+            .unwrap_or_else(|| format!("step-{}", i + 1));
         let id = step_id(&base, &taken);
         taken.push(id.clone());
         for n in [id_src, name].into_iter().flatten() {
@@ -121,7 +187,11 @@ pub fn import(docs: &[Node], stem: &str, report: &mut Report) -> Result<Workflow
         }
         None => true,
         Some(o) => {
-            d.report.note(gl(doc, "type").unwrap_or(1), format!("`type: {o}`"), "read as `graph`");
+            d.report.note(
+                gl(doc, "type").unwrap_or(1),
+                format!("`type: {o}`"),
+                "read as `graph`",
+            );
             false
         }
     };
@@ -134,24 +204,42 @@ pub fn import(docs: &[Node], stem: &str, report: &mut Report) -> Result<Workflow
     }
     d.passed_skips();
     if let Some(p) = g(doc, "preconditions").or_else(|| g(doc, "precondition")) {
-        d.dag_preconditions(p, gl(doc, "preconditions").or(gl(doc, "precondition")).unwrap_or(1));
+        d.dag_preconditions(
+            p,
+            gl(doc, "preconditions")
+                .or(gl(doc, "precondition"))
+                .unwrap_or(1),
+        );
     }
     if let Some(h) = g(doc, "handler_on") {
         d.handlers(h)?;
     }
     let params = d.wf.params.clone();
-    d.wf.env.splice(0..0, params.iter().filter(|p| env_name(&p.name)).map(|p| (p.name.clone(), format!("${{{{ params.{} }}}}", p.name))));
+    d.wf.env.splice(
+        0..0,
+        params
+            .iter()
+            .filter(|p| env_name(&p.name))
+            .map(|p| (p.name.clone(), format!("${{{{ params.{} }}}}", p.name))),
+    );
     Ok(d.wf)
 }
 
 /// The step dependants of `id` wait for: its approval step when it has one.
 fn last_of(steps: &[Step], id: &str) -> String {
     let gate = format!("{id}-approval");
-    if steps.iter().any(|s| s.id == gate) { gate } else { id.to_string() }
+    if steps.iter().any(|s| s.id == gate) {
+        gate
+    } else {
+        id.to_string()
+    }
 }
 
 fn env_name(n: &str) -> bool {
-    n.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_') && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    n.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// Words of a Dagu params string, quotes removed (`A=1 B="two words"`).
@@ -184,16 +272,32 @@ fn words(s: &str) -> Vec<String> {
 
 impl Dag<'_> {
     fn id_of(&self, name: &str) -> Option<String> {
-        self.names.iter().find(|(n, _)| n == name).map(|(_, id)| id.clone())
+        self.names
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, id)| id.clone())
     }
 
     fn param(&mut self, name: &str, default: Option<String>, line: usize) {
-        let name = if let Ok(n) = name.parse::<usize>() { format!("arg{n}") } else { name.to_string() };
+        let name = if let Ok(n) = name.parse::<usize>() {
+            format!("arg{n}")
+        } else {
+            name.to_string()
+        };
         if !env_name(&name) {
-            self.report.note(line, format!("param `{name}`"), "left out: not a name baton can pass as an environment variable");
+            self.report.note(
+                line,
+                format!("param `{name}`"),
+                "left out: not a name baton can pass as an environment variable",
+            );
             return;
         }
-        self.wf.params.push(Param { name, kind: "string", default: default.or(Some(String::new())), ..Param::default() });
+        self.wf.params.push(Param {
+            name,
+            kind: "string",
+            default: default.or(Some(String::new())),
+            ..Param::default()
+        });
     }
 
     fn params(&mut self, p: &Node, line: usize) {
@@ -257,13 +361,21 @@ impl Dag<'_> {
     fn env(&mut self, e: &Node) -> Vec<(String, String)> {
         let mut pairs: Vec<(String, usize, String)> = vec![];
         match &e.v {
-            Value::Map(m) => pairs.extend(m.iter().map(|(k, l, v)| (k.clone(), *l, v.text().unwrap_or_default()))),
+            Value::Map(m) => pairs.extend(
+                m.iter()
+                    .map(|(k, l, v)| (k.clone(), *l, v.text().unwrap_or_default())),
+            ),
             Value::Seq(items) => {
                 for it in items {
                     match &it.v {
-                        Value::Map(m) => pairs.extend(m.iter().map(|(k, l, v)| (k.clone(), *l, v.text().unwrap_or_default()))),
+                        Value::Map(m) => pairs.extend(
+                            m.iter()
+                                .map(|(k, l, v)| (k.clone(), *l, v.text().unwrap_or_default())),
+                        ),
                         _ => {
-                            if let Some((k, v)) = it.text().as_deref().and_then(|t| t.split_once('=')) {
+                            if let Some((k, v)) =
+                                it.text().as_deref().and_then(|t| t.split_once('='))
+                            {
                                 pairs.push((k.into(), it.line, v.into()));
                             }
                         }
@@ -277,7 +389,11 @@ impl Dag<'_> {
                 self.report.note(*l, format!("env `{k}: {v}`"), "the text as written: Dagu expands `$VAR` and backquotes when it loads the DAG, baton hands the value over as data");
             }
         }
-        pairs.into_iter().filter(|(k, _, _)| env_name(k)).map(|(k, _, v)| (k, v)).collect()
+        pairs
+            .into_iter()
+            .filter(|(k, _, _)| env_name(k))
+            .map(|(k, _, v)| (k, v))
+            .collect()
     }
 
     fn schedule(&mut self, s: &Node, line: usize) {
@@ -285,7 +401,11 @@ impl Dag<'_> {
             Value::Map(_) => {
                 for k in ["stop", "restart"] {
                     if let Some(l) = s.key_line(k) {
-                        self.report.note(l, format!("schedule `{k}`"), "left out: baton schedules starts only");
+                        self.report.note(
+                            l,
+                            format!("schedule `{k}`"),
+                            "left out: baton schedules starts only",
+                        );
                     }
                 }
                 s.get("start").map(Node::words).unwrap_or_default()
@@ -293,14 +413,25 @@ impl Dag<'_> {
             _ => s.words(),
         };
         for c in crons {
-            let (tz, cron) = match c.strip_prefix("CRON_TZ=").or_else(|| c.strip_prefix("TZ=")).and_then(|r| r.split_once(' ')) {
+            let (tz, cron) = match c
+                .strip_prefix("CRON_TZ=")
+                .or_else(|| c.strip_prefix("TZ="))
+                .and_then(|r| r.split_once(' '))
+            {
                 Some((z, rest)) => (Some(z.to_string()), rest.trim().to_string()),
                 None => (None, c.clone()),
             };
             if tz.is_none() {
-                self.report.note(line, format!("schedule `{c}`"), "read in UTC: Dagu reads it in the server's time zone (set `timezone`)");
+                self.report.note(
+                    line,
+                    format!("schedule `{c}`"),
+                    "read in UTC: Dagu reads it in the server's time zone (set `timezone`)",
+                );
             }
-            self.wf.schedules.push(Schedule { cron, timezone: tz.or(Some("UTC".into())) });
+            self.wf.schedules.push(Schedule {
+                cron,
+                timezone: tz.or(Some("UTC".into())),
+            });
         }
     }
 }

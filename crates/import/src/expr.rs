@@ -71,7 +71,9 @@ fn lex(s: &str) -> Result<Vec<Tok>, String> {
             ']' => Tok::RBr,
             '=' | '!' | '<' | '>' | '&' | '|' => {
                 let two: String = b[i..(i + 2).min(b.len())].iter().collect();
-                let op = ["==", "!=", "<=", ">=", "&&", "||"].into_iter().find(|o| *o == two);
+                let op = ["==", "!=", "<=", ">=", "&&", "||"]
+                    .into_iter()
+                    .find(|o| *o == two);
                 match (op, c) {
                     (Some(o), _) => {
                         i += 2;
@@ -126,7 +128,11 @@ impl P {
             false
         }
     }
-    fn bin(&mut self, ops: &[&'static str], next: fn(&mut P) -> Result<E, String>) -> Result<E, String> {
+    fn bin(
+        &mut self,
+        ops: &[&'static str],
+        next: fn(&mut P) -> Result<E, String>,
+    ) -> Result<E, String> {
         let mut l = next(self)?;
         while let Some(Tok::Op(o)) = self.peek().cloned() {
             if !ops.contains(&o) {
@@ -268,14 +274,23 @@ fn lit(s: &str) -> Result<String, String> {
 /// `steps.J.state` is (or is not) one of the states `result` means.
 fn state_test(job: &str, result: &str, eq: bool) -> Result<String, String> {
     let s = states(result)?;
-    let parts: Vec<String> = s.iter().map(|st| format!("steps.{job}.state == '{st}'")).collect();
-    let any = if parts.len() == 1 { parts[0].clone() } else { format!("({})", parts.join(" || ")) };
+    let parts: Vec<String> = s
+        .iter()
+        .map(|st| format!("steps.{job}.state == '{st}'"))
+        .collect();
+    let any = if parts.len() == 1 {
+        parts[0].clone()
+    } else {
+        format!("({})", parts.join(" || "))
+    };
     Ok(if eq { any } else { format!("!{any}") })
 }
 
 fn result_of(e: &E) -> Option<&str> {
     match e {
-        E::Name(p) if p.len() == 3 && p[0] == "needs" && p[2] == "result" && p[1] != "*" => Some(&p[1]),
+        E::Name(p) if p.len() == 3 && p[0] == "needs" && p[2] == "result" && p[1] != "*" => {
+            Some(&p[1])
+        }
         _ => None,
     }
 }
@@ -286,7 +301,9 @@ pub fn to_baton(e: &E, n: &mut dyn Names) -> Result<String, String> {
         E::Str(s) => lit(s)?,
         E::Num(x) => {
             if x.starts_with("0x") || x.contains(['e', 'E']) {
-                return Err(format!("the number `{x}` (baton reads decimal numbers only)"));
+                return Err(format!(
+                    "the number `{x}` (baton reads decimal numbers only)"
+                ));
             }
             x.clone()
         }
@@ -337,7 +354,8 @@ fn call(f: &str, args: &[E], n: &mut dyn Names) -> Result<String, String> {
             if needs.is_empty() {
                 return Ok("false".into());
             }
-            let parts: Result<Vec<String>, String> = needs.iter().map(|j| state_test(j, word, true)).collect();
+            let parts: Result<Vec<String>, String> =
+                needs.iter().map(|j| state_test(j, word, true)).collect();
             Ok(format!("({})", parts?.join(" || ")))
         }
         ("contains" | "startswith" | "endswith", [a, b]) => {
@@ -351,7 +369,9 @@ fn call(f: &str, args: &[E], n: &mut dyn Names) -> Result<String, String> {
         ("success" | "failure" | "always" | "cancelled", _) => Err(format!(
             "`{f}()` inside a larger expression (baton decides a step's needs by its `when`)"
         )),
-        _ => Err(format!("the function `{f}` (baton's conditions have contains, startsWith, endsWith)")),
+        _ => Err(format!(
+            "the function `{f}` (baton's conditions have contains, startsWith, endsWith)"
+        )),
     }
 }
 
@@ -379,7 +399,9 @@ fn status_of(e: &E) -> Option<Status> {
         },
         E::Not(x) if status_of(x) == Some(Status::Cancelled) => Some(Status::Done),
         E::Bin("||", l, r) => match (status_of(l)?, status_of(r)?) {
-            (Status::Success, Status::Failure) | (Status::Failure, Status::Success) => Some(Status::Done),
+            (Status::Success, Status::Failure) | (Status::Failure, Status::Success) => {
+                Some(Status::Done)
+            }
             (Status::Done, _) | (_, Status::Done) => Some(Status::Done),
             _ => None,
         },
@@ -389,7 +411,10 @@ fn status_of(e: &E) -> Option<Status> {
 
 fn has_status(e: &E) -> bool {
     match e {
-        E::Call(f, a) => matches!(f.as_str(), "success" | "failure" | "always" | "cancelled") || a.iter().any(has_status),
+        E::Call(f, a) => {
+            matches!(f.as_str(), "success" | "failure" | "always" | "cancelled")
+                || a.iter().any(has_status)
+        }
         E::Not(x) => has_status(x),
         E::Bin(_, l, r) => has_status(l) || has_status(r),
         _ => false,
@@ -456,10 +481,14 @@ mod tests {
     #[test]
     fn names_functions_and_operators_translate() {
         assert_eq!(
-            tr("${{ github.event_name == 'push' && startsWith(github.ref, 'refs/tags/') }}").unwrap(),
+            tr("${{ github.event_name == 'push' && startsWith(github.ref, 'refs/tags/') }}")
+                .unwrap(),
             "params.github_event_name == 'push' && startsWith(params.github_ref, 'refs/tags/')"
         );
-        assert_eq!(tr("matrix.python == '3.14'").unwrap(), "matrix.python == '3.14'");
+        assert_eq!(
+            tr("matrix.python == '3.14'").unwrap(),
+            "matrix.python == '3.14'"
+        );
         assert_eq!(tr("'it''s'").unwrap(), "\"it's\"");
         assert!(tr("fromJSON(github.x)").unwrap_err().contains("fromjson"));
         assert!(tr("secrets.X").is_err());

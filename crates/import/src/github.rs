@@ -37,17 +37,25 @@ struct Reader<'c, 'a> {
 
 impl Ctx<'_> {
     fn job(&self, gh: &str) -> Option<String> {
-        self.jobs.iter().find(|(g, _)| g == gh).map(|(_, b)| b.clone())
+        self.jobs
+            .iter()
+            .find(|(g, _)| g == gh)
+            .map(|(_, b)| b.clone())
     }
 
     /// The param standing for a GitHub context value, declared at its first use.
     fn param(&mut self, name: String, what: &str, line: usize) -> String {
         if !self.params.iter().any(|p| p.name == name) {
-            let default = (what == "github.workflow").then(|| self.name.clone()).or(Some(String::new()));
+            let default = (what == "github.workflow")
+                .then(|| self.name.clone())
+                .or(Some(String::new()));
             self.report.note(
                 line,
                 format!("`{what}`"),
-                format!("read from the param `{name}` (default {:?}): give it with --param {name}=…", default.clone().unwrap_or_default()),
+                format!(
+                    "read from the param `{name}` (default {:?}): give it with --param {name}=…",
+                    default.clone().unwrap_or_default()
+                ),
             );
             self.params.push(Param {
                 name: name.clone(),
@@ -79,10 +87,17 @@ impl Names for Reader<'_, '_> {
             }
             ("vars", 2) => Ok(self.c.param(format!("vars_{}", p[1]), &path, self.line)),
             ("env", 2) if self.c.env.contains(&p[1]) => Ok(path),
-            ("env", 2) => Err(format!("`{path}` (baton's `env.NAME` reads the run-wide `env` only)")),
+            ("env", 2) => Err(format!(
+                "`{path}` (baton's `env.NAME` reads the run-wide `env` only)"
+            )),
             ("matrix", 2) if matches!(self.place, Place::Allow | Place::StepEnv) => Ok(path),
-            ("needs", 4) if p[2] == "outputs" && matches!(self.place, Place::Cond | Place::StepEnv) => {
-                let j = self.c.job(&p[1]).ok_or(format!("`{path}`: no job `{}`", p[1]))?;
+            ("needs", 4)
+                if p[2] == "outputs" && matches!(self.place, Place::Cond | Place::StepEnv) =>
+            {
+                let j = self
+                    .c
+                    .job(&p[1])
+                    .ok_or(format!("`{path}`: no job `{}`", p[1]))?;
                 Ok(format!("steps.{j}.outputs.{}", p[3]))
             }
             _ => Err(format!("`{path}` (no baton counterpart here)")),
@@ -100,11 +115,29 @@ fn bad(line: usize, m: impl Into<String>, hint: &'static str) -> Invalid {
 
 pub fn import(doc: &Node, stem: &str, report: &mut Report) -> Result<Workflow, Invalid> {
     let Some(jobs) = doc.get("jobs").and_then(Node::map) else {
-        return Err(bad(doc.key_line("jobs").unwrap_or(1), "no `jobs:` mapping", "a GitHub workflow has `jobs:` with one entry per job"));
+        return Err(bad(
+            doc.key_line("jobs").unwrap_or(1),
+            "no `jobs:` mapping",
+            "a GitHub workflow has `jobs:` with one entry per job",
+        ));
     };
-    let name = doc.get("name").and_then(Node::text).unwrap_or_else(|| stem.to_string());
-    let mut c = Ctx { name: name.clone(), params: vec![], env: vec![], jobs: vec![], secrets: vec![], report };
-    let mut wf = Workflow { name: step_id(&name, &[]), description: Some(format!("Imported from the GitHub workflow \"{name}\"")), ..Workflow::default() };
+    let name = doc
+        .get("name")
+        .and_then(Node::text)
+        .unwrap_or_else(|| stem.to_string());
+    let mut c = Ctx {
+        name: name.clone(),
+        params: vec![],
+        env: vec![],
+        jobs: vec![],
+        secrets: vec![],
+        report,
+    };
+    let mut wf = Workflow {
+        name: step_id(&name, &[]),
+        description: Some(format!("Imported from the GitHub workflow \"{name}\"")),
+        ..Workflow::default()
+    };
     triggers(doc, &mut c, &mut wf);
     let mut taken = vec![];
     for (k, _, _) in jobs {
@@ -114,17 +147,31 @@ pub fn import(doc: &Node, stem: &str, report: &mut Report) -> Result<Workflow, I
     }
     if let Some(env) = doc.get("env").and_then(Node::map) {
         for (k, line, v) in env {
-            let val = template(&v.text().unwrap_or_default(), &mut c, Place::Run, &[], *line);
+            let val = template(
+                &v.text().unwrap_or_default(),
+                &mut c,
+                Place::Run,
+                &[],
+                *line,
+            );
             c.env.push(k.clone());
             wf.env.push((k.clone(), val));
         }
     }
     if let Some(cc) = doc.get("concurrency") {
-        wf.concurrency = Some(concurrency(cc, &mut c, doc.key_line("concurrency").unwrap_or(1)));
+        wf.concurrency = Some(concurrency(
+            cc,
+            &mut c,
+            doc.key_line("concurrency").unwrap_or(1),
+        ));
     }
     for key in ["permissions", "run-name"] {
         if let Some(l) = doc.key_line(key) {
-            c.report.note(l, format!("`{key}`"), "left out: it has no meaning outside GitHub");
+            c.report.note(
+                l,
+                format!("`{key}`"),
+                "left out: it has no meaning outside GitHub",
+            );
         }
     }
     let defaults = doc.get("defaults").and_then(|d| d.get("run"));
@@ -153,7 +200,11 @@ fn triggers(doc: &Node, c: &mut Ctx, wf: &mut Workflow) {
     for (ev, l, body) in names {
         match ev.as_str() {
             "workflow_dispatch" | "workflow_call" => {
-                for (name, pl, p) in body.and_then(|b| b.get("inputs")).and_then(Node::map).unwrap_or_default() {
+                for (name, pl, p) in body
+                    .and_then(|b| b.get("inputs"))
+                    .and_then(Node::map)
+                    .unwrap_or_default()
+                {
                     c.params.push(input(name, *pl, p, c.report));
                 }
                 if ev == "workflow_call" {
@@ -163,7 +214,10 @@ fn triggers(doc: &Node, c: &mut Ctx, wf: &mut Workflow) {
             "schedule" => {
                 for s in body.and_then(Node::seq).unwrap_or_default() {
                     if let Some(cron) = s.get("cron").and_then(Node::text) {
-                        let timezone = s.get("timezone").and_then(Node::text).or(Some("UTC".into()));
+                        let timezone = s
+                            .get("timezone")
+                            .and_then(Node::text)
+                            .or(Some("UTC".into()));
                         wf.schedules.push(Schedule { cron, timezone });
                     }
                 }
@@ -177,13 +231,20 @@ fn triggers(doc: &Node, c: &mut Ctx, wf: &mut Workflow) {
 }
 
 fn input(name: &str, line: usize, p: &Node, report: &mut Report) -> Param {
-    let t = p.get("type").and_then(Node::text).unwrap_or_else(|| "string".into());
+    let t = p
+        .get("type")
+        .and_then(Node::text)
+        .unwrap_or_else(|| "string".into());
     let values = p.get("options").map(Node::words).unwrap_or_default();
     let kind = match t.as_str() {
         "boolean" => "bool",
         "choice" if !values.is_empty() => "enum",
         "number" => {
-            report.note(line, format!("input `{name}` of type number"), "a string param (baton's `int` takes whole numbers only)");
+            report.note(
+                line,
+                format!("input `{name}` of type number"),
+                "a string param (baton's `int` takes whole numbers only)",
+            );
             "string"
         }
         _ => "string",
@@ -204,7 +265,9 @@ fn concurrency(cc: &Node, c: &mut Ctx, line: usize) -> (String, String) {
     let (group, cancel) = match &cc.v {
         Value::Map(_) => (
             cc.get("group").and_then(Node::text).unwrap_or_default(),
-            cc.get("cancel-in-progress").and_then(Node::text).unwrap_or_default(),
+            cc.get("cancel-in-progress")
+                .and_then(Node::text)
+                .unwrap_or_default(),
         ),
         _ => (cc.text().unwrap_or_default(), String::new()),
     };
@@ -213,11 +276,22 @@ fn concurrency(cc: &Node, c: &mut Ctx, line: usize) -> (String, String) {
         "true" => "cancel_running",
         "false" | "" => "queue",
         e => {
-            c.report.note(line, format!("`cancel-in-progress: {e}`"), "read as false (`queue`): baton decides it when the file loads");
+            c.report.note(
+                line,
+                format!("`cancel-in-progress: {e}`"),
+                "read as false (`queue`): baton decides it when the file loads",
+            );
             "queue"
         }
     };
-    (if group.trim().is_empty() { c.name.clone() } else { group }, on_conflict.into())
+    (
+        if group.trim().is_empty() {
+            c.name.clone()
+        } else {
+            group
+        },
+        on_conflict.into(),
+    )
 }
 
 /// A text with `${{ }}` pieces as a baton template: a name becomes baton's name, an
@@ -230,7 +304,12 @@ fn template(s: &str, c: &mut Ctx, place: Place, needs: &[String], line: usize) -
         let Some(j) = rest[i..].find("}}") else { break };
         let inner = &rest[i + 3..i + j];
         rest = &rest[i + j + 2..];
-        let mut r = Reader { c, place, needs: needs.to_vec(), line };
+        let mut r = Reader {
+            c,
+            place,
+            needs: needs.to_vec(),
+            line,
+        };
         let e = expr::parse(inner);
         let first = match &e {
             Ok(E::Bin("||", l, _)) => Some(l.as_ref().clone()),
@@ -245,14 +324,26 @@ fn template(s: &str, c: &mut Ctx, place: Place, needs: &[String], line: usize) -
             }
             (Ok(E::Name(p)), _) => match r.name(p) {
                 Ok(n) => out.push_str(&format!("${{{{ {n} }}}}")),
-                Err(why) => r.c.report.note(line, format!("`${{{{{inner}}}}}`"), format!("left empty: {why}")),
+                Err(why) => r.c.report.note(
+                    line,
+                    format!("`${{{{{inner}}}}}`"),
+                    format!("left empty: {why}"),
+                ),
             },
             (Ok(_), Some(E::Name(p))) if r.name(&p).is_ok() => {
                 let n = r.name(&p).unwrap_or_default();
                 out.push_str(&format!("${{{{ {n} }}}}"));
-                r.c.report.note(line, format!("`${{{{{inner}}}}}`"), format!("reads `{n}` alone: a baton template is a name, with no `||` default"));
+                r.c.report.note(
+                    line,
+                    format!("`${{{{{inner}}}}}`"),
+                    format!("reads `{n}` alone: a baton template is a name, with no `||` default"),
+                );
             }
-            _ => r.c.report.note(line, format!("`${{{{{inner}}}}}`"), "left empty: a baton template is a name, not an expression"),
+            _ => r.c.report.note(
+                line,
+                format!("`${{{{{inner}}}}}`"),
+                "left empty: a baton template is a name, not an expression",
+            ),
         }
     }
     out.push_str(rest);
@@ -260,26 +351,59 @@ fn template(s: &str, c: &mut Ctx, place: Place, needs: &[String], line: usize) -
 }
 
 /// An expression (`if`, `continue-on-error`) as a baton condition, or `None`, noted.
-fn condition(e: &E, c: &mut Ctx, place: Place, needs: &[String], line: usize, what: &str) -> Option<String> {
-    let mut r = Reader { c, place, needs: needs.to_vec(), line };
+fn condition(
+    e: &E,
+    c: &mut Ctx,
+    place: Place,
+    needs: &[String],
+    line: usize,
+    what: &str,
+) -> Option<String> {
+    let mut r = Reader {
+        c,
+        place,
+        needs: needs.to_vec(),
+        line,
+    };
     match expr::to_baton(e, &mut r) {
         Ok(s) => Some(s),
         Err(why) => {
-            c.report.note(line, what.to_string(), format!("not translated: {why}"));
+            c.report
+                .note(line, what.to_string(), format!("not translated: {why}"));
             None
         }
     }
 }
 
-fn job(gh_id: &str, line: usize, job: &Node, wf_defaults: Option<&Node>, c: &mut Ctx) -> Result<Step, Invalid> {
+fn job(
+    gh_id: &str,
+    line: usize,
+    job: &Node,
+    wf_defaults: Option<&Node>,
+    c: &mut Ctx,
+) -> Result<Step, Invalid> {
     let id = c.job(gh_id).unwrap_or_default();
-    let mut step = Step { id: id.clone(), ..Step::default() };
-    let title = job.get("name").and_then(Node::text).map(|n| format!(" \"{n}\"")).unwrap_or_default();
-    step.comments.push(format!("job `{gh_id}`{title} (line {line})"));
+    let mut step = Step {
+        id: id.clone(),
+        ..Step::default()
+    };
+    let title = job
+        .get("name")
+        .and_then(Node::text)
+        .map(|n| format!(" \"{n}\""))
+        .unwrap_or_default();
+    step.comments
+        .push(format!("job `{gh_id}`{title} (line {line})"));
     for n in job.get("needs").map(Node::words).unwrap_or_default() {
         match c.job(&n) {
             Some(b) => step.needs.push(b),
-            None => return Err(bad(job.key_line("needs").unwrap_or(line), format!("job `{gh_id}` needs `{n}`, which is not a job of this workflow"), "name a job under `jobs:`")),
+            None => {
+                return Err(bad(
+                    job.key_line("needs").unwrap_or(line),
+                    format!("job `{gh_id}` needs `{n}`, which is not a job of this workflow"),
+                    "name a job under `jobs:`",
+                ));
+            }
         }
     }
     let needs = step.needs.clone();
@@ -287,13 +411,29 @@ fn job(gh_id: &str, line: usize, job: &Node, wf_defaults: Option<&Node>, c: &mut
         job_if(cond, &mut step, c, job.key_line("if").unwrap_or(line));
     }
     if let Some(uses) = job.get("uses").and_then(Node::text) {
-        c.report.note(job.key_line("uses").unwrap_or(line), format!("job `{gh_id}` calls the reusable workflow `{uses}`"), "the step fails saying so: import that workflow and run it on its own");
-        step.uses = Some(("builtin.fail".into(), vec![("MESSAGE".into(), format!("job `{gh_id}` calls the reusable workflow `{uses}`, which baton does not run: import it and run it on its own"))]));
+        c.report.note(
+            job.key_line("uses").unwrap_or(line),
+            format!("job `{gh_id}` calls the reusable workflow `{uses}`"),
+            "the step fails saying so: import that workflow and run it on its own",
+        );
+        step.uses = Some((
+            "builtin.fail".into(),
+            vec![(
+                "MESSAGE".into(),
+                format!(
+                    "job `{gh_id}` calls the reusable workflow `{uses}`, which baton does not run: import it and run it on its own"
+                ),
+            )],
+        ));
         return Ok(step);
     }
     for key in ["services", "container", "concurrency"] {
         if let Some(l) = job.key_line(key) {
-            c.report.note(l, format!("job `{gh_id}`: `{key}`"), "left out: baton has no job-level counterpart");
+            c.report.note(
+                l,
+                format!("job `{gh_id}`: `{key}`"),
+                "left out: baton has no job-level counterpart",
+            );
         }
     }
     strategy(job, &mut step, c);
@@ -303,9 +443,14 @@ fn job(gh_id: &str, line: usize, job: &Node, wf_defaults: Option<&Node>, c: &mut
             Some("true") => Some("true".into()),
             Some("false") | None => None,
             Some(t) => match expr::parse(t) {
-                Ok(e) => condition(&e, c, Place::Allow, &needs, l, "`continue-on-error`").map(|s| format!("${{{{ {s} }}}}")),
+                Ok(e) => condition(&e, c, Place::Allow, &needs, l, "`continue-on-error`")
+                    .map(|s| format!("${{{{ {s} }}}}")),
                 Err(why) => {
-                    c.report.note(l, "`continue-on-error`", format!("not translated ({why}): the job may not fail"));
+                    c.report.note(
+                        l,
+                        "`continue-on-error`",
+                        format!("not translated ({why}): the job may not fail"),
+                    );
                     None
                 }
             },
@@ -314,16 +459,27 @@ fn job(gh_id: &str, line: usize, job: &Node, wf_defaults: Option<&Node>, c: &mut
     step.timeout = Some(match job.get("timeout-minutes").and_then(Node::text) {
         Some(m) if m.parse::<u64>().is_ok() => format!("{m}m"),
         Some(m) => {
-            c.report.note(job.key_line("timeout-minutes").unwrap_or(line), format!("`timeout-minutes: {m}`"), "GitHub's default, 360 minutes");
+            c.report.note(
+                job.key_line("timeout-minutes").unwrap_or(line),
+                format!("`timeout-minutes: {m}`"),
+                "GitHub's default, 360 minutes",
+            );
             "6h".into()
         }
         None => "6h".into(),
     });
     if let Some(env) = job.get("environment") {
-        let name = env.get("name").and_then(Node::text).or_else(|| env.text()).unwrap_or_default();
+        let name = env
+            .get("name")
+            .and_then(Node::text)
+            .or_else(|| env.text())
+            .unwrap_or_default();
         let l = job.key_line("environment").unwrap_or(line);
         c.report.note(l, format!("`environment: {name}`"), "a gate on the job: its required reviewers are repository settings, so fill in the gate's `approvers` (none: anyone may approve)");
-        step.gate = Some(Gate { prompt: format!("Run job `{gh_id}` in the `{name}` environment?"), inputs: vec![] });
+        step.gate = Some(Gate {
+            prompt: format!("Run job `{gh_id}` in the `{name}` environment?"),
+            inputs: vec![],
+        });
     }
     if let Some(env) = job.get("env").and_then(Node::map) {
         for (k, l, v) in env {
@@ -331,9 +487,12 @@ fn job(gh_id: &str, line: usize, job: &Node, wf_defaults: Option<&Node>, c: &mut
             step.env.push((k.clone(), val));
         }
     }
-    let defaults = job.get("defaults").and_then(|d| d.get("run")).or(wf_defaults);
-    if let Some(l) = alls_green(job) {
-        return Ok(required_checks(gh_id, l, step, c));
+    let defaults = job
+        .get("defaults")
+        .and_then(|d| d.get("run"))
+        .or(wf_defaults);
+    if let Some(check) = alls_green(job) {
+        return Ok(required_checks(gh_id, check, step, c));
     }
     let outputs = job_outputs(job, &mut step, c);
     let shims = steps(job, defaults, &mut step, c);
@@ -341,8 +500,11 @@ fn job(gh_id: &str, line: usize, job: &Node, wf_defaults: Option<&Node>, c: &mut
         step.run = Some("true".into());
     } else {
         let n = shims.len();
-        step.comments.push(format!("its {n} step(s) run as one script, in one shell after another, so the job keeps"));
-        step.comments.push("its matrix, timeout and failure as one step (docs/import-github.md)".into());
+        step.comments.push(format!(
+            "its {n} step(s) run as one script, in one shell after another, so the job keeps"
+        ));
+        step.comments
+            .push("its matrix, timeout and failure as one step (docs/import-github.md)".into());
         step.run = Some(shim::script(&shims, &outputs));
     }
     Ok(step)
@@ -353,14 +515,22 @@ fn job_if(cond: &Node, step: &mut Step, c: &mut Ctx, l: usize) {
     let e = match expr::parse(&text) {
         Ok(e) => e,
         Err(why) => {
-            c.report.note(l, format!("`if: {text}`"), format!("not translated ({why}): the job runs as if it had no `if`"));
+            c.report.note(
+                l,
+                format!("`if: {text}`"),
+                format!("not translated ({why}): the job runs as if it had no `if`"),
+            );
             return;
         }
     };
     let (status, rest) = match expr::split_status(&e) {
         Ok(x) => x,
         Err(why) => {
-            c.report.note(l, format!("`if: {text}`"), format!("not translated ({why}): the job runs as if it had no `if`"));
+            c.report.note(
+                l,
+                format!("`if: {text}`"),
+                format!("not translated ({why}): the job runs as if it had no `if`"),
+            );
             return;
         }
     };
@@ -402,7 +572,9 @@ fn combos(n: Option<&Node>) -> Vec<Vec<(String, Scalar)>> {
 }
 
 fn strategy(job: &Node, step: &mut Step, c: &mut Ctx) {
-    let Some(st) = job.get("strategy") else { return };
+    let Some(st) = job.get("strategy") else {
+        return;
+    };
     let Some(m) = st.get("matrix") else { return };
     let line = st.key_line("matrix").unwrap_or(1);
     let mut matrix = Matrix::default();
@@ -413,17 +585,31 @@ fn strategy(job: &Node, step: &mut Step, c: &mut Ctx) {
                     ("include", _) => matrix.include = combos(Some(v)),
                     ("exclude", _) => matrix.exclude = combos(Some(v)),
                     (_, Value::Seq(items)) => {
-                        if items.iter().any(|i| matches!(i.v, Value::Map(_) | Value::Seq(_))) {
+                        if items
+                            .iter()
+                            .any(|i| matches!(i.v, Value::Map(_) | Value::Seq(_)))
+                        {
                             c.report.note(*l, format!("matrix axis `{k}` of objects"), "its values are left out (baton's matrix values are text, numbers and booleans)");
                             continue;
                         }
-                        matrix.axes.push((k.clone(), Axis::Values(items.iter().map(scalar).collect())));
+                        matrix
+                            .axes
+                            .push((k.clone(), Axis::Values(items.iter().map(scalar).collect())));
                     }
                     _ => {
-                        let name = k.replace(|ch: char| !ch.is_ascii_alphanumeric() && ch != '_' && ch != '-', "_");
+                        let name = k.replace(
+                            |ch: char| !ch.is_ascii_alphanumeric() && ch != '_' && ch != '-',
+                            "_",
+                        );
                         c.report.note(*l, format!("matrix axis `{k}: {}`", v.text().unwrap_or_default()), format!("read from the `list` param `{name}`: give its values with --param {name}='[\"…\"]'"));
                         if !c.params.iter().any(|p| p.name == name) {
-                            c.params.push(Param { name: name.clone(), kind: "list", required: true, description: Some(format!("the values of matrix axis `{k}`")), ..Param::default() });
+                            c.params.push(Param {
+                                name: name.clone(),
+                                kind: "list",
+                                required: true,
+                                description: Some(format!("the values of matrix axis `{k}`")),
+                                ..Param::default()
+                            });
                         }
                         matrix.axes.push((k.clone(), Axis::Param(name)));
                     }
@@ -431,13 +617,20 @@ fn strategy(job: &Node, step: &mut Step, c: &mut Ctx) {
             }
         }
         _ => {
-            c.report.note(line, "`matrix:` from an expression", "left out: the job runs once");
+            c.report.note(
+                line,
+                "`matrix:` from an expression",
+                "left out: the job runs once",
+            );
             return;
         }
     }
     step.matrix = Some(matrix);
     step.fail_fast = Some(st.get("fail-fast").and_then(Node::text).as_deref() != Some("false"));
-    step.max_parallel = st.get("max-parallel").and_then(Node::text).and_then(|t| t.parse().ok());
+    step.max_parallel = st
+        .get("max-parallel")
+        .and_then(Node::text)
+        .and_then(|t| t.parse().ok());
 }
 
 fn job_outputs(job: &Node, step: &mut Step, c: &mut Ctx) -> Vec<(String, String, String)> {
@@ -457,21 +650,41 @@ fn job_outputs(job: &Node, step: &mut Step, c: &mut Ctx) -> Vec<(String, String,
 
 fn steps(job: &Node, defaults: Option<&Node>, step: &mut Step, c: &mut Ctx) -> Vec<ShimStep> {
     let mut shims = vec![];
-    for (n, s) in job.get("steps").and_then(Node::seq).unwrap_or_default().iter().enumerate() {
-        let label = s.get("name").and_then(Node::text).or_else(|| s.get("uses").and_then(Node::text)).unwrap_or_else(|| "run".into());
+    for (n, s) in job
+        .get("steps")
+        .and_then(Node::seq)
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
+        let label = s
+            .get("name")
+            .and_then(Node::text)
+            .or_else(|| s.get("uses").and_then(Node::text))
+            .unwrap_or_else(|| "run".into());
         let line = s.line;
         let mut sh = ShimStep {
             title: format!("{}: {label} (line {line})", n + 1),
             id: s.get("id").and_then(Node::text),
             guard: Guard::Success,
             action: Action::Nothing(String::new()),
-            dir: s.get("working-directory").or_else(|| defaults.and_then(|d| d.get("working-directory"))).and_then(Node::text),
+            dir: s
+                .get("working-directory")
+                .or_else(|| defaults.and_then(|d| d.get("working-directory")))
+                .and_then(Node::text),
             env: vec![],
-            continue_on_error: s.get("continue-on-error").and_then(Node::text).as_deref() == Some("true"),
-            timeout_min: s.get("timeout-minutes").and_then(Node::text).and_then(|t| t.parse().ok()),
+            continue_on_error: s.get("continue-on-error").and_then(Node::text).as_deref()
+                == Some("true"),
+            timeout_min: s
+                .get("timeout-minutes")
+                .and_then(Node::text)
+                .and_then(|t| t.parse().ok()),
         };
         if let Some(cond) = s.get("if").and_then(Node::text) {
-            sh.guard = match expr::parse(&cond).ok().and_then(|e| expr::split_status(&e).ok()) {
+            sh.guard = match expr::parse(&cond)
+                .ok()
+                .and_then(|e| expr::split_status(&e).ok())
+            {
                 Some((Status::Success, None)) => Guard::Success,
                 Some((Status::Failure, None)) => Guard::Failure,
                 Some((Status::Done, None)) => Guard::Always,
@@ -483,7 +696,13 @@ fn steps(job: &Node, defaults: Option<&Node>, step: &mut Step, c: &mut Ctx) -> V
         }
         for (k, l, v) in s.get("env").and_then(Node::map).unwrap_or_default() {
             let var = format!("S{}_{k}", n + 1);
-            let val = template(&v.text().unwrap_or_default(), c, Place::StepEnv, &step.needs.clone(), *l);
+            let val = template(
+                &v.text().unwrap_or_default(),
+                c,
+                Place::StepEnv,
+                &step.needs.clone(),
+                *l,
+            );
             step.env.push((var.clone(), val));
             sh.env.push((k.clone(), var));
         }
@@ -491,8 +710,14 @@ fn steps(job: &Node, defaults: Option<&Node>, step: &mut Step, c: &mut Ctx) -> V
             if run.contains("${{") {
                 run = run_templates(&run, n + 1, step, c, s.key_line("run").unwrap_or(line));
             }
-            let shell = s.get("shell").or_else(|| defaults.and_then(|d| d.get("shell"))).and_then(Node::text);
-            sh.action = Action::Run { body: run, shell: shim::shell_line(shell.as_deref()) };
+            let shell = s
+                .get("shell")
+                .or_else(|| defaults.and_then(|d| d.get("shell")))
+                .and_then(Node::text);
+            sh.action = Action::Run {
+                body: run,
+                shell: shim::shell_line(shell.as_deref()),
+            };
         } else if let Some(uses) = s.get("uses").and_then(Node::text) {
             sh.action = action(&uses, s, n + 1, c);
         }
@@ -512,14 +737,29 @@ fn action(uses: &str, s: &Node, n: usize, c: &mut Ctx) -> Action {
         .map(|(k, _, v)| format!("{k}: {}", v.text().unwrap_or_default()))
         .collect();
     if name == "actions/checkout" {
-        return Action::Nothing(format!("{name}: nothing to do, the workflow runs in its checkout"));
+        return Action::Nothing(format!(
+            "{name}: nothing to do, the workflow runs in its checkout"
+        ));
     }
     if let Some(tool) = name.strip_prefix("actions/setup-") {
-        c.report.note(line, format!("step {n}: `{name}` ({})", with.join(", ")), format!("nothing done: the machine's own {tool} is used"));
-        return Action::Nothing(format!("{name} ({}): the machine's own {tool} is used", with.join(", ")));
+        c.report.note(
+            line,
+            format!("step {n}: `{name}` ({})", with.join(", ")),
+            format!("nothing done: the machine's own {tool} is used"),
+        );
+        return Action::Nothing(format!(
+            "{name} ({}): the machine's own {tool} is used",
+            with.join(", ")
+        ));
     }
-    c.report.note(line, format!("step {n}: the action `{uses}`"), "baton cannot run an action: the step fails saying so; replace it with commands");
-    Action::Fail(format!("step {n} uses the action {uses}, which baton cannot run: replace it with commands (baton import)"))
+    c.report.note(
+        line,
+        format!("step {n}: the action `{uses}`"),
+        "baton cannot run an action: the step fails saying so; replace it with commands",
+    );
+    Action::Fail(format!(
+        "step {n} uses the action {uses}, which baton cannot run: replace it with commands (baton import)"
+    ))
 }
 
 /// `${{ … }}` pieces of a `run:` body as environment variables the body reads
@@ -546,22 +786,74 @@ fn run_templates(body: &str, n: usize, step: &mut Step, c: &mut Ctx, line: usize
     out
 }
 
-/// The line of a `re-actors/alls-green` step, when the job is that check.
-fn alls_green(job: &Node) -> Option<usize> {
+/// A `re-actors/alls-green` step of the job: its line, `allowed-failures` and
+/// `allowed-skips` (job ids, separated by commas).
+fn alls_green(job: &Node) -> Option<(usize, Vec<String>, Vec<String>)> {
     job.get("steps")?.seq()?.iter().find_map(|s| {
         let uses = s.get("uses")?.text()?;
-        uses.starts_with("re-actors/alls-green@").then(|| s.key_line("uses").unwrap_or(s.line))
+        let list = |k: &str| -> Vec<String> {
+            s.get("with")
+                .and_then(|w| w.get(k))
+                .and_then(Node::text)
+                .map(|t| {
+                    t.split(',')
+                        .map(|x| x.trim().to_string())
+                        .filter(|x| !x.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        uses.starts_with("re-actors/alls-green@").then(|| {
+            (
+                s.key_line("uses").unwrap_or(s.line),
+                list("allowed-failures"),
+                list("allowed-skips"),
+            )
+        })
     })
 }
 
 /// The "required checks" job (re-actors/alls-green over `needs`): fails when a need did
 /// not succeed. Baton's form: a step, after every need is done, that fails
 /// (`builtin.fail`) when one did not succeed, and is skipped when all did.
-fn required_checks(gh_id: &str, line: usize, mut step: Step, c: &mut Ctx) -> Step {
+fn required_checks(
+    gh_id: &str,
+    check: (usize, Vec<String>, Vec<String>),
+    mut step: Step,
+    c: &mut Ctx,
+) -> Step {
+    let (line, failures, skips) = check;
+    let allowed = |list: &[String], c: &Ctx| -> Vec<String> {
+        list.iter().filter_map(|j| c.job(j)).collect()
+    };
+    let (failures, skips) = (allowed(&failures, c), allowed(&skips, c));
     c.report.note(line, format!("job `{gh_id}`: `re-actors/alls-green`"), "a step that fails when a need did not succeed, and reads `skipped` (not `succeeded`) when every need did: the run's result is GitHub's");
     step.when = Some("all_done");
-    let tests: Vec<String> = step.needs.iter().map(|n| format!("steps.{n}.state != 'succeeded'")).collect();
+    let tests: Vec<String> = step
+        .needs
+        .iter()
+        .map(|n| {
+            let mut t = vec![format!("steps.{n}.state != 'succeeded'")];
+            if failures.contains(n) {
+                t.push(format!("steps.{n}.state != 'failed'"));
+            }
+            if skips.contains(n) {
+                t.push(format!("steps.{n}.state != 'skipped'"));
+            }
+            if t.len() == 1 {
+                t.remove(0)
+            } else {
+                format!("({})", t.join(" && "))
+            }
+        })
+        .collect();
     step.cond = Some(tests.join(" || "));
-    step.uses = Some(("builtin.fail".into(), vec![("MESSAGE".into(), format!("a job `{gh_id}` needs did not succeed"))]));
+    step.uses = Some((
+        "builtin.fail".into(),
+        vec![(
+            "MESSAGE".into(),
+            format!("a job `{gh_id}` needs did not succeed"),
+        )],
+    ));
     step
 }

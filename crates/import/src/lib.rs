@@ -92,14 +92,24 @@ pub fn import(kind: Kind, file: &str, text: &str) -> Result<Imported, ImportErro
         hint: hint.to_string(),
     };
     let docs = yaml::parse(text).map_err(|e| {
-        bad(e.line, e.col, format!("not YAML: {}", e.message), "a workflow file as the tool reads it")
+        bad(
+            e.line,
+            e.col,
+            format!("not YAML: {}", e.message),
+            "a workflow file as the tool reads it",
+        )
     })?;
     let Some(doc) = docs.first().filter(|d| d.map().is_some()) else {
         let line = docs.first().map_or(1, |d| d.line);
-        return Err(bad(line, 1, "the file is not a YAML mapping".into(), match kind {
-            Kind::Github => "a GitHub workflow: `on:` and `jobs:` at the top level",
-            Kind::Dagu => "a Dagu DAG: `steps:` at the top level",
-        }));
+        return Err(bad(
+            line,
+            1,
+            "the file is not a YAML mapping".into(),
+            match kind {
+                Kind::Github => "a GitHub workflow: `on:` and `jobs:` at the top level",
+                Kind::Dagu => "a Dagu DAG: `steps:` at the top level",
+            },
+        ));
     };
     let stem = std::path::Path::new(file)
         .file_stem()
@@ -114,10 +124,17 @@ pub fn import(kind: Kind, file: &str, text: &str) -> Result<Imported, ImportErro
     let mut notes = report.notes;
     notes.sort_by_key(|n| n.line);
     let mut header = vec![
-        format!("Imported by `baton import` from {} workflow {file}.", kind.as_str()),
+        format!(
+            "Imported by `baton import` from {} workflow {file}.",
+            kind.as_str()
+        ),
         format!(
             "See docs/import-{}.md for what maps and what differs.",
-            if kind == Kind::Github { "github" } else { "dagu" }
+            if kind == Kind::Github {
+                "github"
+            } else {
+                "dagu"
+            }
         ),
     ];
     if notes.is_empty() {

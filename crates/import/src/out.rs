@@ -103,11 +103,17 @@ fn key(k: &str) -> String {
 }
 
 fn list(items: &[String]) -> String {
-    format!("[{}]", items.iter().map(|s| q(s)).collect::<Vec<_>>().join(", "))
+    format!(
+        "[{}]",
+        items.iter().map(|s| q(s)).collect::<Vec<_>>().join(", ")
+    )
 }
 
 fn table(kv: &[(String, String)]) -> String {
-    let parts: Vec<String> = kv.iter().map(|(k, v)| format!("{} = {}", key(k), q(v))).collect();
+    let parts: Vec<String> = kv
+        .iter()
+        .map(|(k, v)| format!("{} = {}", key(k), q(v)))
+        .collect();
     format!("{{ {} }}", parts.join(", "))
 }
 
@@ -120,7 +126,10 @@ fn scalar(s: &Scalar) -> String {
 }
 
 fn combo(c: &[(String, Scalar)]) -> String {
-    let parts: Vec<String> = c.iter().map(|(k, v)| format!("{} = {}", key(k), scalar(v))).collect();
+    let parts: Vec<String> = c
+        .iter()
+        .map(|(k, v)| format!("{} = {}", key(k), scalar(v)))
+        .collect();
     format!("{{ {} }}", parts.join(", "))
 }
 
@@ -154,7 +163,12 @@ impl Workflow {
             let _ = writeln!(o, "secrets = {}", list(&self.secrets));
         }
         if let Some((g, c)) = &self.concurrency {
-            let _ = writeln!(o, "concurrency = {{ group = {}, on_conflict = {} }}", q(g), q(c));
+            let _ = writeln!(
+                o,
+                "concurrency = {{ group = {}, on_conflict = {} }}",
+                q(g),
+                q(c)
+            );
         }
         for p in &self.params {
             let _ = writeln!(o, "\n[params.{}]", key(&p.name));
@@ -238,7 +252,9 @@ impl Step {
                         key(k),
                         v.iter().map(scalar).collect::<Vec<_>>().join(", ")
                     ),
-                    Axis::Param(p) => format!("{} = {}", key(k), q(&format!("${{{{ params.{p} }}}}"))),
+                    Axis::Param(p) => {
+                        format!("{} = {}", key(k), q(&format!("${{{{ params.{p} }}}}")))
+                    }
                 })
                 .collect();
             for (name, set) in [("include", &m.include), ("exclude", &m.exclude)] {
@@ -259,7 +275,11 @@ impl Step {
             let _ = writeln!(o, "env = {}", table(&self.env));
         }
         if !self.outputs.is_empty() {
-            let parts: Vec<String> = self.outputs.iter().map(|k| format!("{} = {{}}", key(k))).collect();
+            let parts: Vec<String> = self
+                .outputs
+                .iter()
+                .map(|k| format!("{} = {{}}", key(k)))
+                .collect();
             let _ = writeln!(o, "outputs = {{ {} }}", parts.join(", "));
         }
         if let Some((tool, with)) = &self.uses {
@@ -294,7 +314,11 @@ pub fn step_id(name: &str, taken: &[String]) -> String {
         .chars()
         .map(|c| {
             let c = c.to_ascii_lowercase();
-            if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '-' }
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '-'
+            }
         })
         .collect();
     while id.contains("--") {

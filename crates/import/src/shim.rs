@@ -85,7 +85,10 @@ pub fn script(steps: &[ShimStep], outputs: &[(String, String, String)]) -> Strin
                 continue;
             }
         };
-        let out = format!("\"$gh/out-{}\"", st.id.as_deref().map_or((n + 1).to_string(), file_part));
+        let out = format!(
+            "\"$gh/out-{}\"",
+            st.id.as_deref().map_or((n + 1).to_string(), file_part)
+        );
         let body = match &st.action {
             Action::Nothing(why) => {
                 s.push_str(&format!("# {}\n", defuse(why)));
@@ -99,13 +102,27 @@ pub fn script(steps: &[ShimStep], outputs: &[(String, String, String)]) -> Strin
                 if let Some(t) = st.timeout_min {
                     cmd = format!("timeout {}s {cmd}", t * 60);
                 }
-                let vars: String = st.env.iter().map(|(k, v)| format!("{k}=\"${v}\" ")).collect();
-                let cd = st.dir.as_deref().map(|d| format!("cd {} && ", sh_quote(d))).unwrap_or_default();
+                let vars: String = st
+                    .env
+                    .iter()
+                    .map(|(k, v)| format!("{k}=\"${v}\" "))
+                    .collect();
+                let cd = st
+                    .dir
+                    .as_deref()
+                    .map(|d| format!("cd {} && ", sh_quote(d)))
+                    .unwrap_or_default();
                 format!("( {cd}GITHUB_OUTPUT={out} {vars}{cmd} )")
             }
         };
-        let on_fail = if st.continue_on_error { "true" } else { "rc=$?" };
-        s.push_str(&format!("if {test}; then\n  : > {out}; {body} || {on_fail}\n  carry\nfi\n"));
+        let on_fail = if st.continue_on_error {
+            "true"
+        } else {
+            "rc=$?"
+        };
+        s.push_str(&format!(
+            "if {test}; then\n  : > {out}; {body} || {on_fail}\n  carry\nfi\n"
+        ));
     }
     for (name, step, key) in outputs {
         s.push_str(&format!(
@@ -129,7 +146,13 @@ pub fn defuse(s: &str) -> String {
 /// A step id as part of a file name.
 fn file_part(id: &str) -> String {
     id.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 

@@ -4,8 +4,14 @@ use super::*;
 use std::path::Path;
 
 fn fixture(kind: &str, name: &str) -> (String, String) {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/import").join(kind).join(name);
-    (p.display().to_string(), std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/import")
+        .join(kind)
+        .join(name);
+    (
+        p.display().to_string(),
+        std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())),
+    )
 }
 
 fn loads(i: &Imported) -> baton_workflow::Plan {
@@ -16,18 +22,30 @@ fn loads(i: &Imported) -> baton_workflow::Plan {
 }
 
 fn all(kind: &str) -> Vec<String> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/import").join(kind);
-    let mut v: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/import")
+        .join(kind);
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     v.sort();
     v
 }
 
 fn step<'a>(p: &'a baton_workflow::Plan, id: &str) -> &'a baton_workflow::Step {
-    p.steps.iter().find(|s| s.id == id).unwrap_or_else(|| panic!("no step {id}"))
+    p.steps
+        .iter()
+        .find(|s| s.id == id)
+        .unwrap_or_else(|| panic!("no step {id}"))
 }
 
 fn needs<'a>(p: &'a baton_workflow::Plan, id: &str) -> Vec<&'a str> {
-    step(p, id).needs.iter().map(|i| p.steps[*i].id.as_str()).collect()
+    step(p, id)
+        .needs
+        .iter()
+        .map(|i| p.steps[*i].id.as_str())
+        .collect()
 }
 
 #[test]
@@ -37,7 +55,14 @@ fn every_real_file_imports_to_a_workflow_that_loads() {
             let (name, text) = fixture(kind, &f);
             let i = import(k, &name, &text).unwrap_or_else(|e| panic!("{e}"));
             loads(&i);
-            assert!(i.toml.starts_with(&format!("# Imported by `baton import` from {} workflow {name}.", k.as_str())), "{}", i.toml);
+            assert!(
+                i.toml.starts_with(&format!(
+                    "# Imported by `baton import` from {} workflow {name}.",
+                    k.as_str()
+                )),
+                "{}",
+                i.toml
+            );
             for n in &i.notes {
                 assert!(i.toml.contains(&n.render(&name)), "{n:?} not in the header");
             }
@@ -52,12 +77,29 @@ fn attrs_required_checks_job_fails_when_a_need_did_not_succeed() {
     let p = loads(&i);
     let s = step(&p, "required-checks-pass");
     assert_eq!(s.when.as_str(), "all_done");
-    assert!(i.toml.contains("if = \"steps.coverage.state != 'succeeded' || steps.tests-pypy.state != 'succeeded'"), "{}", i.toml);
-    assert!(i.notes.iter().any(|n| n.line == 247 && n.what.contains("alls-green")), "{:?}", i.notes);
+    assert!(
+        i.toml.contains(
+            "if = \"steps.coverage.state != 'succeeded' || steps.tests-pypy.state != 'succeeded'"
+        ),
+        "{}",
+        i.toml
+    );
+    assert!(
+        i.notes
+            .iter()
+            .any(|n| n.line == 247 && n.what.contains("alls-green")),
+        "{:?}",
+        i.notes
+    );
     // `if: ${{ failure() }}` on a step of `coverage` runs after a failed step only.
     assert!(i.toml.contains("if [ \"$rc\" -ne 0 ]; then"), "{}", i.toml);
     // The matrix axis computed from another job's output becomes a list param.
-    assert!(i.toml.contains("matrix = { python-version = \"${{ params.python-version }}\" }"), "{}", i.toml);
+    assert!(
+        i.toml
+            .contains("matrix = { python-version = \"${{ params.python-version }}\" }"),
+        "{}",
+        i.toml
+    );
 }
 
 #[test]
@@ -65,11 +107,25 @@ fn requests_matrix_keeps_exclude_fail_fast_and_timeout() {
     let (name, text) = fixture("github", "requests-run-tests.yml");
     let i = import(Kind::Github, &name, &text).unwrap();
     let p = loads(&i);
-    assert!(i.toml.contains("exclude = [{ python-version = \"pypy-3.11\", os = \"windows-latest\" }]"), "{}", i.toml);
+    assert!(
+        i.toml
+            .contains("exclude = [{ python-version = \"pypy-3.11\", os = \"windows-latest\" }]"),
+        "{}",
+        i.toml
+    );
     assert!(i.toml.contains("fail_fast = false"));
-    assert_eq!(step(&p, "build").timeout, Some(std::time::Duration::from_secs(600)));
+    assert_eq!(
+        step(&p, "build").timeout,
+        Some(std::time::Duration::from_secs(600))
+    );
     // `${{ matrix.python-version == '3.15-dev' && '1' || '' }}` is an expression: noted, left empty.
-    assert!(i.notes.iter().any(|n| n.line == 35 && n.done.starts_with("left empty")), "{:?}", i.notes);
+    assert!(
+        i.notes
+            .iter()
+            .any(|n| n.line == 35 && n.done.starts_with("left empty")),
+        "{:?}",
+        i.notes
+    );
 }
 
 #[test]
@@ -78,29 +134,53 @@ fn flask_publish_environment_is_a_gate_and_outputs_pass_on() {
     let i = import(Kind::Github, &name, &text).unwrap();
     let p = loads(&i);
     assert!(step(&p, "publish-pypi").gate.is_some());
-    assert!(i.notes.iter().any(|n| n.what == "`environment: publish`" && n.done.contains("approvers")));
-    assert!(i.toml.contains("outputs = { artifact-id = {} }"), "{}", i.toml);
+    assert!(
+        i.notes
+            .iter()
+            .any(|n| n.what == "`environment: publish`" && n.done.contains("approvers"))
+    );
+    assert!(
+        i.toml.contains("outputs = { artifact-id = {} }"),
+        "{}",
+        i.toml
+    );
 }
 
 #[test]
 fn dagu_preconditions_retry_and_handlers_map() {
     let (name, text) = fixture("dagu", "define_condition.yaml");
     let i = import(Kind::Dagu, &name, &text).unwrap();
-    assert!(i.toml.contains("if = \"params.arg1 == 'foo'\""), "{}", i.toml);
+    assert!(
+        i.toml.contains("if = \"params.arg1 == 'foo'\""),
+        "{}",
+        i.toml
+    );
     let (name, text) = fixture("dagu", "retry-with-backoff.yaml");
     let i = import(Kind::Dagu, &name, &text).unwrap();
-    assert!(i.toml.contains("retry = { attempts = 4, backoff = \"exponential\", delay = \"1s\" }"), "{}", i.toml);
+    assert!(
+        i.toml
+            .contains("retry = { attempts = 4, backoff = \"exponential\", delay = \"1s\" }"),
+        "{}",
+        i.toml
+    );
     let (name, text) = fixture("dagu", "example_workflow.yaml");
     let i = import(Kind::Dagu, &name, &text).unwrap();
     let p = loads(&i);
     assert_eq!(step(&p, "on-exit").when.as_str(), "all_done");
-    assert_eq!(needs(&p, "merge"), ["update-tab_3", "validate-tab_2", "validate-file"]);
+    assert_eq!(
+        needs(&p, "merge"),
+        ["update-tab_3", "validate-tab_2", "validate-file"]
+    );
     let (name, text) = fixture("dagu", "chain_workflow.yaml");
     let p = loads(&import(Kind::Dagu, &name, &text).unwrap());
     assert_eq!(needs(&p, "cleanup"), ["upload-results"]);
     let (name, text) = fixture("dagu", "repeat-with-limit.yaml");
     let i = import(Kind::Dagu, &name, &text).unwrap();
-    assert!(i.notes.iter().any(|n| n.line == 6 && n.what.contains("repeat_policy") && n.done.contains("runs once")));
+    assert!(
+        i.notes.iter().any(|n| n.line == 6
+            && n.what.contains("repeat_policy")
+            && n.done.contains("runs once"))
+    );
 }
 
 #[test]
@@ -112,19 +192,40 @@ fn dagu_approval_child_dags_and_handlers_report_what_they_did() {
     assert_eq!(needs(&p, "deploy"), ["build-approval"]);
     assert_eq!(step(&p, "on-failure").when.as_str(), "one_failed");
     let lines: Vec<(usize, &str)> = i.notes.iter().map(|n| (n.line, n.done.as_str())).collect();
-    for (line, start) in [(7, "not yet supported"), (12, "the gate step"), (17, "the step fails"), (20, "the step fails"), (22, "the failed step reads `failed`"), (26, "not imported")] {
-        assert!(lines.iter().any(|(l, d)| *l == line && d.starts_with(start)), "{line} {start}: {lines:?}");
+    for (line, start) in [
+        (7, "not yet supported"),
+        (12, "the gate step"),
+        (17, "the step fails"),
+        (20, "the step fails"),
+        (22, "the failed step reads `failed`"),
+        (26, "not imported"),
+    ] {
+        assert!(
+            lines
+                .iter()
+                .any(|(l, d)| *l == line && d.starts_with(start)),
+            "{line} {start}: {lines:?}"
+        );
     }
     assert!(i.toml.contains("ENV = \"${{ params.ENV }}\""));
 }
 
 #[test]
 fn invalid_input_says_where_and_what() {
-    let e = import(Kind::Github, "w.yml", "on: push\njobs:\n  a:\n    needs: [b]\n    steps: []\n").unwrap_err();
+    let e = import(
+        Kind::Github,
+        "w.yml",
+        "on: push\njobs:\n  a:\n    needs: [b]\n    steps: []\n",
+    )
+    .unwrap_err();
     assert_eq!((e.line, e.file.as_str()), (4, "w.yml"));
     assert!(e.message.contains("needs `b`"), "{e}");
     let e = import(Kind::Dagu, "d.yaml", "steps: [\n").unwrap_err();
     assert!(e.message.starts_with("not YAML"), "{e}");
     let e = import(Kind::Github, "w.yml", "- a\n").unwrap_err();
-    assert!(e.to_string().starts_with("w.yml:1:1: error: the file is not a YAML mapping"), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("w.yml:1:1: error: the file is not a YAML mapping"),
+        "{e}"
+    );
 }

@@ -73,12 +73,18 @@ fn scalar(s: &Scalar) -> Value {
 impl Node {
     /// The value of `key` in a mapping.
     pub fn get(&self, key: &str) -> Option<&Node> {
-        self.map()?.iter().find(|(k, _, _)| k == key).map(|(_, _, v)| v)
+        self.map()?
+            .iter()
+            .find(|(k, _, _)| k == key)
+            .map(|(_, _, v)| v)
     }
 
     /// The line of `key` in a mapping (a value's own line may be the next one).
     pub fn key_line(&self, key: &str) -> Option<usize> {
-        self.map()?.iter().find(|(k, _, _)| k == key).map(|(_, l, _)| *l)
+        self.map()?
+            .iter()
+            .find(|(k, _, _)| k == key)
+            .map(|(_, l, _)| *l)
     }
 
     pub fn map(&self) -> Option<&[(String, usize, Node)]> {
@@ -129,7 +135,16 @@ mod tests {
         let d = &parse("name: x\non:\n  push:\njobs:\n  a: {needs: [b]}\n").unwrap()[0];
         assert_eq!(d.key_line("on"), Some(2));
         assert_eq!(d.get("jobs").unwrap().get("a").unwrap().line, 5);
-        assert_eq!(d.get("jobs").unwrap().get("a").unwrap().get("needs").unwrap().words(), ["b"]);
+        assert_eq!(
+            d.get("jobs")
+                .unwrap()
+                .get("a")
+                .unwrap()
+                .get("needs")
+                .unwrap()
+                .words(),
+            ["b"]
+        );
     }
 
     #[test]
@@ -141,6 +156,9 @@ mod tests {
     #[test]
     fn anchors_are_resolved() {
         let d = &parse("x: &e {A: '1'}\ny: *e\n").unwrap()[0];
-        assert_eq!(d.get("y").unwrap().get("A").unwrap().text().as_deref(), Some("1"));
+        assert_eq!(
+            d.get("y").unwrap().get("A").unwrap().text().as_deref(),
+            Some("1")
+        );
     }
 }

@@ -1,8 +1,8 @@
 //! A Dagu step, its preconditions and the DAG's handlers.
-use super::{Dag, g, gl, known, STEP};
+use super::{Dag, STEP, g, gl, known};
+use crate::Invalid;
 use crate::out::{Gate, Step, sh_quote, step_id};
 use crate::yaml::{Node, Value};
-use crate::Invalid;
 
 /// Executor types that run a command in a shell, as baton's `run` does.
 const SHELL_TYPES: &[&str] = &["", "command", "shell"];
@@ -10,9 +10,15 @@ const SHELL_TYPES: &[&str] = &["", "command", "shell"];
 impl Dag<'_> {
     /// The step (and its precondition check and approval step, if any), in order.
     pub(super) fn step(&mut self, s: &Node, line: usize, id: &str) -> Result<Vec<Step>, Invalid> {
-        let mut st = Step { id: id.to_string(), ..Step::default() };
-        let label = g(s, "name").and_then(Node::text).unwrap_or_else(|| id.to_string());
-        st.comments.push(format!("Dagu step \"{label}\" (line {line})"));
+        let mut st = Step {
+            id: id.to_string(),
+            ..Step::default()
+        };
+        let label = g(s, "name")
+            .and_then(Node::text)
+            .unwrap_or_else(|| id.to_string());
+        st.comments
+            .push(format!("Dagu step \"{label}\" (line {line})"));
         if let Some(d) = g(s, "description").and_then(Node::text) {
             st.comments.push(d);
         }
@@ -22,13 +28,23 @@ impl Dag<'_> {
         }
         for (k, l, _) in s.map().unwrap_or_default() {
             if !known(k, STEP) {
-                self.report.note(*l, format!("step `{label}`: `{k}`"), "left out: baton has no counterpart");
+                self.report.note(
+                    *l,
+                    format!("step `{label}`: `{k}`"),
+                    "left out: baton has no counterpart",
+                );
             }
         }
         for n in g(s, "depends").map(Node::words).unwrap_or_default() {
             match self.id_of(&n) {
                 Some(dep) => st.needs.push(super::last_of(&self.wf.steps, &dep)),
-                None => return Err((gl(s, "depends").unwrap_or(line), format!("step `{label}` depends on `{n}`, which is no step of this DAG"), "name a step by its `name` or `id`")),
+                None => {
+                    return Err((
+                        gl(s, "depends").unwrap_or(line),
+                        format!("step `{label}` depends on `{n}`, which is no step of this DAG"),
+                        "name a step by its `name` or `id`",
+                    ));
+                }
             }
         }
         if let Some(e) = g(s, "env") {
@@ -37,28 +53,47 @@ impl Dag<'_> {
         if let Some(t) = g(s, "timeout_sec").and_then(Node::text) {
             st.timeout = Some(format!("{t}s"));
         }
-        let ty = g(s, "type").or_else(|| g(s, "executor")).and_then(|t| t.text().or_else(|| t.get("type").and_then(Node::text))).unwrap_or_default();
+        let ty = g(s, "type")
+            .or_else(|| g(s, "executor"))
+            .and_then(|t| t.text().or_else(|| t.get("type").and_then(Node::text)))
+            .unwrap_or_default();
         let child = g(s, "call").or_else(|| g(s, "run")).and_then(Node::text);
         if let Some(child) = child {
             let l = gl(s, "call").or(gl(s, "run")).unwrap_or(line);
             self.report.note(l, format!("step `{label}` runs the child DAG `{child}`"), "the step fails saying so: baton has no child runs yet; import that DAG and run it on its own");
-            st.uses = Some(fail(&format!("step `{label}` runs the child DAG `{child}`, which baton cannot run as a child: import it and run it on its own")));
+            st.uses = Some(fail(&format!(
+                "step `{label}` runs the child DAG `{child}`, which baton cannot run as a child: import it and run it on its own"
+            )));
         } else if !SHELL_TYPES.contains(&ty.as_str()) {
             self.report.note(gl(s, "type").or(gl(s, "executor")).unwrap_or(line), format!("step `{label}`: executor `{ty}`"), "the step fails saying so: baton runs shell commands (or an SSH, Slurm or batch executor you declare)");
-            st.uses = Some(fail(&format!("step `{label}` uses Dagu's `{ty}` executor, which baton does not have: replace it with a command")));
+            st.uses = Some(fail(&format!(
+                "step `{label}` uses Dagu's `{ty}` executor, which baton does not have: replace it with a command"
+            )));
         } else {
             st.run = Some(self.command(s, &label, line));
         }
         self.continue_on(s, &mut st, &label);
         self.retry(s, &mut st, &label);
         if let Some(l) = gl(s, "repeat_policy") {
-            self.report.note(l, format!("step `{label}`: `repeat_policy`"), "not yet supported: the step runs once");
+            self.report.note(
+                l,
+                format!("step `{label}`: `repeat_policy`"),
+                "not yet supported: the step runs once",
+            );
         }
         if let Some(l) = gl(s, "output") {
-            self.report.note(l, format!("step `{label}`: `output`"), "left out: a baton step publishes outputs by writing `NAME=value` to $BATON_OUTPUT");
+            self.report.note(
+                l,
+                format!("step `{label}`: `output`"),
+                "left out: a baton step publishes outputs by writing `NAME=value` to $BATON_OUTPUT",
+            );
         }
         if let Some(l) = gl(s, "parallel") {
-            self.report.note(l, format!("step `{label}`: `parallel`"), "left out: the step runs once (baton's `for_each` fans a step out over an output)");
+            self.report.note(
+                l,
+                format!("step `{label}`: `parallel`"),
+                "left out: the step runs once (baton's `for_each` fans a step out over an output)",
+            );
         }
         let mut out = vec![];
         if let Some(p) = g(s, "preconditions").or_else(|| g(s, "precondition")) {
@@ -75,7 +110,12 @@ impl Dag<'_> {
 
     fn command(&mut self, s: &Node, label: &str, line: usize) -> String {
         let cmd = g(s, "command").map(|c| match &c.v {
-            Value::Seq(items) => items.iter().filter_map(Node::text).map(|w| sh_quote(&w)).collect::<Vec<_>>().join(" "),
+            Value::Seq(items) => items
+                .iter()
+                .filter_map(Node::text)
+                .map(|w| sh_quote(&w))
+                .collect::<Vec<_>>()
+                .join(" "),
             _ => c.text().unwrap_or_default(),
         });
         let script = g(s, "script").and_then(Node::text);
@@ -85,24 +125,44 @@ impl Dag<'_> {
                 // Dagu writes the script to a file and runs it (with the command or the
                 // shell as its interpreter, or by its `#!`): the same here, from a
                 // quoted here-document, so nothing in it is read on the way.
-                let runner = c.or(shell.clone()).unwrap_or_else(|| if body.starts_with("#!") { String::new() } else { "sh".into() });
-                let exec = if runner.is_empty() { "chmod +x \"$f\" && \"$f\"".to_string() } else { format!("{runner} \"$f\"") };
+                let runner = c.or(shell.clone()).unwrap_or_else(|| {
+                    if body.starts_with("#!") {
+                        String::new()
+                    } else {
+                        "sh".into()
+                    }
+                });
+                let exec = if runner.is_empty() {
+                    "chmod +x \"$f\" && \"$f\"".to_string()
+                } else {
+                    format!("{runner} \"$f\"")
+                };
                 let mut end = "BATON_SCRIPT".to_string();
                 while body.lines().any(|l| l == end) {
                     end.push('_');
                 }
-                format!("f=$(mktemp) || exit 1\ntrap 'rm -f \"$f\"' EXIT\ncat > \"$f\" <<'{end}'\n{}\n{end}\n{exec}\n", body.trim_end_matches('\n'))
+                format!(
+                    "f=$(mktemp) || exit 1\ntrap 'rm -f \"$f\"' EXIT\ncat > \"$f\" <<'{end}'\n{}\n{end}\n{exec}\n",
+                    body.trim_end_matches('\n')
+                )
             }
             (Some(c), None) => match shell {
                 Some(sh) if sh != "sh" => format!("{sh} -c {}", sh_quote(&c)),
                 _ => c,
             },
             (None, None) => {
-                self.report.note(line, format!("step `{label}` has no command"), "it runs `true`");
+                self.report.note(
+                    line,
+                    format!("step `{label}` has no command"),
+                    "it runs `true`",
+                );
                 "true".into()
             }
         };
-        if let Some(dir) = g(s, "working_dir").or_else(|| g(s, "dir")).and_then(Node::text) {
+        if let Some(dir) = g(s, "working_dir")
+            .or_else(|| g(s, "dir"))
+            .and_then(Node::text)
+        {
             run = format!("cd {} || exit 1\n{run}", sh_quote(&dir));
         }
         if run.contains("${{") {
@@ -134,27 +194,53 @@ impl Dag<'_> {
     }
 
     fn retry(&mut self, s: &Node, st: &mut Step, label: &str) {
-        let Some(r) = g(s, "retry_policy") else { return };
-        let l = gl(s, "retry_policy").unwrap_or(0);
-        let Some(limit) = g(r, "limit").and_then(Node::text).and_then(|t| t.parse::<u64>().ok()) else {
-            self.report.note(l, format!("step `{label}`: `retry_policy.limit`"), "not a number: the step is not retried");
+        let Some(r) = g(s, "retry_policy") else {
             return;
         };
-        let interval = g(r, "interval_sec").and_then(Node::text).and_then(|t| t.parse::<u64>().ok()).unwrap_or(0);
+        let l = gl(s, "retry_policy").unwrap_or(0);
+        let Some(limit) = g(r, "limit")
+            .and_then(Node::text)
+            .and_then(|t| t.parse::<u64>().ok())
+        else {
+            self.report.note(
+                l,
+                format!("step `{label}`: `retry_policy.limit`"),
+                "not a number: the step is not retried",
+            );
+            return;
+        };
+        let interval = g(r, "interval_sec")
+            .and_then(Node::text)
+            .and_then(|t| t.parse::<u64>().ok())
+            .unwrap_or(0);
         let backoff = g(r, "backoff").and_then(Node::text);
         let kind = match backoff.as_deref() {
             None | Some("false") => "fixed",
             Some("true" | "2" | "2.0") => "exponential",
             Some(f) => {
-                self.report.note(l, format!("step `{label}`: `backoff: {f}`"), "baton's exponential backoff doubles the wait");
+                self.report.note(
+                    l,
+                    format!("step `{label}`: `backoff: {f}`"),
+                    "baton's exponential backoff doubles the wait",
+                );
                 "exponential"
             }
         };
         if g(r, "exit_code").is_some() {
-            self.report.note(l, format!("step `{label}`: `retry_policy.exit_code`"), "baton retries any failure, whatever its exit code");
+            self.report.note(
+                l,
+                format!("step `{label}`: `retry_policy.exit_code`"),
+                "baton retries any failure, whatever its exit code",
+            );
         }
-        let delay = if interval == 0 { "1ms".to_string() } else { format!("{interval}s") };
-        let max = g(r, "max_interval_sec").and_then(Node::text).map(|m| format!("{m}s"));
+        let delay = if interval == 0 {
+            "1ms".to_string()
+        } else {
+            format!("{interval}s")
+        };
+        let max = g(r, "max_interval_sec")
+            .and_then(Node::text)
+            .map(|m| format!("{m}s"));
         st.retry = Some(((limit + 1).min(100), kind, delay, max));
     }
 
@@ -169,18 +255,36 @@ impl Dag<'_> {
         let mut checks = vec![];
         for it in items {
             let (cond, expected) = match &it.v {
-                Value::Map(_) => (it.get("condition").or_else(|| it.get("command")).and_then(Node::text), it.get("expected").and_then(Node::text)),
+                Value::Map(_) => (
+                    it.get("condition")
+                        .or_else(|| it.get("command"))
+                        .and_then(Node::text),
+                    it.get("expected").and_then(Node::text),
+                ),
                 _ => (it.text(), None),
             };
             let Some(cond) = cond else { continue };
-            let name = cond.trim().trim_start_matches('$').trim_start_matches('{').trim_end_matches('}').to_string();
-            let param = if let Ok(n) = name.parse::<usize>() { Some(format!("arg{n}")) } else { Some(name.clone()) }
-                .filter(|n| cond.trim().starts_with('$') && self.wf.params.iter().any(|x| &x.name == n));
+            let name = cond
+                .trim()
+                .trim_start_matches('$')
+                .trim_start_matches('{')
+                .trim_end_matches('}')
+                .to_string();
+            let param = if let Ok(n) = name.parse::<usize>() {
+                Some(format!("arg{n}"))
+            } else {
+                Some(name.clone())
+            }
+            .filter(|n| {
+                cond.trim().starts_with('$') && self.wf.params.iter().any(|x| &x.name == n)
+            });
             match (param, &expected) {
-                (Some(pn), Some(exp)) if !exp.contains(['\'', '"']) => conds.push(match exp.strip_prefix("re:") {
-                    Some(re) => format!("matches(params.{pn}, '^(?:{re})$')"),
-                    None => format!("params.{pn} == '{exp}'"),
-                }),
+                (Some(pn), Some(exp)) if !exp.contains(['\'', '"']) => {
+                    conds.push(match exp.strip_prefix("re:") {
+                        Some(re) => format!("matches(params.{pn}, '^(?:{re})$')"),
+                        None => format!("params.{pn} == '{exp}'"),
+                    })
+                }
                 _ => checks.push((cond, expected)),
             }
         }
@@ -194,15 +298,28 @@ impl Dag<'_> {
                     Some(e) => {
                         let v = format!("\"{}\"", cond.replace('"', "\\\""));
                         match e.strip_prefix("re:") {
-                            Some(re) => format!("printf '%s' {v} | grep -Eq {}", sh_quote(&format!("^({re})$"))),
+                            Some(re) => format!(
+                                "printf '%s' {v} | grep -Eq {}",
+                                sh_quote(&format!("^({re})$"))
+                            ),
                             None => format!("[ {v} = {} ]", sh_quote(e)),
                         }
                     }
                 });
             }
-            let run = format!("if {}; then echo ok=1; else echo ok=0; fi >> \"$BATON_OUTPUT\"", tests.join(" && "));
+            let run = format!(
+                "if {}; then echo ok=1; else echo ok=0; fi >> \"$BATON_OUTPUT\"",
+                tests.join(" && ")
+            );
             self.report.note(p.line, format!("step `{label}`: `preconditions`"), format!("checked by the step `{cid}` before it (baton's `if` reads values, it never runs a command)"));
-            check_step = Some(Step { id: cid.clone(), comments: vec![format!("the preconditions of `{}`", st.id)], needs: st.needs.clone(), run: Some(run), outputs: vec!["ok".into()], ..Step::default() });
+            check_step = Some(Step {
+                id: cid.clone(),
+                comments: vec![format!("the preconditions of `{}`", st.id)],
+                needs: st.needs.clone(),
+                run: Some(run),
+                outputs: vec!["ok".into()],
+                ..Step::default()
+            });
             st.needs.push(cid.clone());
             conds.push(format!("steps.{cid}.outputs.ok == '1'"));
         }
@@ -213,19 +330,34 @@ impl Dag<'_> {
     }
 
     fn approval(&mut self, a: &Node, id: &str, label: &str, line: usize) -> Step {
-        let prompt = a.get("prompt").and_then(Node::text).unwrap_or_else(|| format!("Approve step `{label}`?"));
+        let prompt = a
+            .get("prompt")
+            .and_then(Node::text)
+            .unwrap_or_else(|| format!("Approve step `{label}`?"));
         let required = a.get("required").map(Node::words).unwrap_or_default();
-        let inputs = a.get("input").map(Node::words).unwrap_or_default().into_iter().map(|n| {
-            let r = required.contains(&n);
-            (n, r)
-        }).collect();
+        let inputs = a
+            .get("input")
+            .map(Node::words)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|n| {
+                let r = required.contains(&n);
+                (n, r)
+            })
+            .collect();
         if let Some(l) = a.key_line("rewind_to").or(a.key_line("rewindTo")) {
-            self.report.note(l, format!("step `{label}`: `approval.rewind_to`"), "left out: add the steps to run again to the gate's `revise`");
+            self.report.note(
+                l,
+                format!("step `{label}`: `approval.rewind_to`"),
+                "left out: add the steps to run again to the gate's `revise`",
+            );
         }
         self.report.note(line, format!("step `{label}`: `approval`"), format!("the gate step `{id}-approval` after it (Dagu asks once the step ran); fill in its `approvers` (none: anyone may approve)"));
         Step {
             id: format!("{id}-approval"),
-            comments: vec![format!("the approval of `{id}`, after it ran, as Dagu asks")],
+            comments: vec![format!(
+                "the approval of `{id}`, after it ran, as Dagu asks"
+            )],
             needs: vec![id.to_string()],
             gate: Some(Gate { prompt, inputs }),
             ..Step::default()
@@ -243,10 +375,15 @@ impl Dag<'_> {
     }
 
     pub(super) fn dag_preconditions(&mut self, p: &Node, line: usize) {
-        let mut gate = Step { id: "dag".into(), ..Step::default() };
+        let mut gate = Step {
+            id: "dag".into(),
+            ..Step::default()
+        };
         let check = self.preconditions(p, &mut gate, "the DAG");
         let cond = gate.cond.clone();
-        let roots: Vec<usize> = (0..self.wf.steps.len()).filter(|i| self.wf.steps[*i].needs.is_empty()).collect();
+        let roots: Vec<usize> = (0..self.wf.steps.len())
+            .filter(|i| self.wf.steps[*i].needs.is_empty())
+            .collect();
         for i in roots {
             let s = &mut self.wf.steps[i];
             s.needs.extend(gate.needs.iter().cloned());
@@ -259,13 +396,22 @@ impl Dag<'_> {
         if let Some(c) = check {
             self.wf.steps.insert(0, c);
         }
-        self.report.note(line, "the DAG's `preconditions`", "an `if` on its first steps: unmet, they and every step after them are skipped");
+        self.report.note(
+            line,
+            "the DAG's `preconditions`",
+            "an `if` on its first steps: unmet, they and every step after them are skipped",
+        );
     }
 
     pub(super) fn handlers(&mut self, h: &Node) -> Result<(), Invalid> {
         let all: Vec<String> = self.wf.steps.iter().map(|s| s.id.clone()).collect();
         let mut made = vec![];
-        for (key, when) in [("init", None), ("success", Some("none_failed")), ("failure", Some("one_failed")), ("exit", Some("all_done"))] {
+        for (key, when) in [
+            ("init", None),
+            ("success", Some("none_failed")),
+            ("failure", Some("one_failed")),
+            ("exit", Some("all_done")),
+        ] {
             let Some(node) = h.get(key) else { continue };
             let line = h.key_line(key).unwrap_or(node.line);
             let id = step_id(&format!("on-{key}"), &all);
@@ -301,5 +447,8 @@ impl Dag<'_> {
 }
 
 fn fail(msg: &str) -> (String, Vec<(String, String)>) {
-    ("builtin.fail".into(), vec![("MESSAGE".into(), msg.to_string())])
+    (
+        "builtin.fail".into(),
+        vec![("MESSAGE".into(), msg.to_string())],
+    )
 }

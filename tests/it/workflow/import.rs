@@ -1,0 +1,274 @@
+//! Issue 57 point 1: `baton import github|dagu` on real files of well-known projects
+//! (tests/fixtures/import/, each citing its source and commit): each imports, its report
+//! names FILE:LINE, `baton validate` accepts the result; and imported workflows run as
+//! their originals do in named scenarios.
+use crate::helpers::*;
+use std::path::{Path, PathBuf};
+
+fn fixtures(kind: &str) -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/import")
+        .join(kind);
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    v.sort();
+    v
+}
+
+fn fixture(kind: &str, name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/import")
+        .join(kind)
+        .join(name)
+}
+
+/// `baton import KIND FILE -o OUT` in `env`: the output's path and the report (stderr).
+fn import(env: &Env, kind: &str, file: &Path) -> (PathBuf, String) {
+    let out = env.path().join(format!(
+        "{}.toml",
+        file.file_stem().unwrap().to_string_lossy()
+    ));
+    let o = env.run(&[
+        "import",
+        kind,
+        file.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    (out, text(&o.stderr))
+}
+
+#[test]
+fn every_real_workflow_imports_reports_each_construct_at_its_line_and_validates() {
+    let env = Env::new();
+    for kind in ["github", "dagu"] {
+        for f in fixtures(kind) {
+            let (out, report) = import(&env, kind, &f);
+            let file = f.to_str().unwrap();
+            let written = std::fs::read_to_string(&out).unwrap();
+            assert!(
+                written.starts_with(&format!("# Imported by `baton import` from")),
+                "{written}"
+            );
+            assert!(
+                written.contains(file),
+                "the header names the source: {written}"
+            );
+            // Each report line is FILE:LINE: …, and the same line heads the workflow.
+            for line in report.lines().filter(|l| !l.starts_with("wrote ")) {
+                let rest = line
+                    .strip_prefix(&format!("{file}:"))
+                    .unwrap_or_else(|| panic!("{line}"));
+                let n: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                assert!(n.parse::<usize>().is_ok_and(|n| n > 0), "{line}");
+                assert!(
+                    written.contains(&format!("#   {line}")),
+                    "{line} not in the header"
+                );
+            }
+            let v = env.run(&["validate", out.to_str().unwrap()]);
+            assert_eq!(
+                v.status.code(),
+                Some(0),
+                "{}: {}",
+                f.display(),
+                text(&v.stderr)
+            );
+        }
+    }
+    // Without -o the workflow goes to stdout, the report to stderr.
+    let f = fixture("github", "requests-run-tests.yml");
+    let o = env.run(&["import", "github", f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(
+        text(&o.stdout).contains("matrix = { python-version = ["),
+        "{}",
+        text(&o.stdout)
+    );
+    assert!(
+        text(&o.stderr)
+            .contains(":35: `${{ matrix.python-version == '3.15-dev' && '1' || '' }}`: left empty"),
+        "{}",
+        text(&o.stderr)
+    );
+}
+
+#[test]
+fn unreadable_or_invalid_input_exits_2_with_file_line_and_what_is_wrong() {
+    let env = Env::new();
+    let bad = env.workflow("bad.yml", "on: push\njobs:\n  test:\n    needs: [biuld]\n    steps: [{run: make}]\n  build:\n    steps: [{run: make}]\n");
+    let o = env.run(&["import", "github", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).starts_with(&format!(
+            "{}:4:1: error: job `test` needs `biuld`",
+            bad.display()
+        )),
+        "{}",
+        text(&o.stderr)
+    );
+    let yaml = env.workflow("bad.yaml", "steps:\n  - name: a\n    command: [echo\n");
+    let o = env.run(&["import", "dagu", yaml.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("bad.yaml:4:1: error: not YAML"),
+        "{}",
+        text(&o.stderr)
+    );
+    let o = env.run(&["import", "dagu", "missing.yaml"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).starts_with("missing.yaml: error: no such file"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert!(o.stdout.is_empty());
+}
+
+/// Import the scenario fixture and run it headless with `params`: state and show.
+fn scenario(env: &Env, params: &[&str]) -> (Option<i32>, serde_json::Value) {
+    let (wf, _) = import(env, "github", &fixture("github", "scenarios.yml"));
+    let mut args = vec!["run", wf.to_str().unwrap(), "--headless"];
+    for p in params {
+        args.extend(["--param", p]);
+    }
+    let out = env.run(&args);
+    let id = run_id_of(&text(&out.stdout));
+    (out.status.code(), env.show(&id))
+}
+
+fn states(show: &serde_json::Value, want: &[(&str, &str)]) {
+    for (s, st) in want {
+        assert_eq!(step_state(show, s).as_deref(), Some(*st), "{s}: {show:#}");
+    }
+}
+
+/// GitHub: "If a job fails or is skipped, all jobs that need it are skipped unless the
+/// jobs use a conditional expression that causes the job to continue" (Workflow syntax,
+/// `jobs.<job_id>.needs`); `always()` makes a job run "regardless of whether it was
+/// successful" (Expressions, status check functions). alls-green passes a need listed
+/// in `allowed-skips`.
+#[test]
+fn scenario_a_need_is_skipped_so_the_job_that_needs_it_is_skipped() {
+    let env = Env::new();
+    let (code, show) = scenario(&env, &[]);
+    assert_eq!(code, Some(0), "{show:#}");
+    assert_eq!(show["state"], "succeeded");
+    states(
+        &show,
+        &[
+            ("build", "succeeded"),
+            ("tests", "succeeded"),
+            ("release", "skipped"),
+            ("announce", "skipped"),
+            ("report", "succeeded"),
+            // every need passed: the check has nothing to fail on (GitHub: success).
+            ("required-checks", "skipped"),
+        ],
+    );
+    // The release runs when its `if` holds.
+    let (code, show) = scenario(&env, &["event=release"]);
+    assert_eq!(code, Some(0));
+    states(
+        &show,
+        &[("release", "succeeded"), ("announce", "succeeded")],
+    );
+}
+
+/// GitHub: `strategy.fail-fast: true` "cancels all in-progress and queued jobs in the
+/// matrix if any job in the matrix fails" (Workflow syntax, `jobs.<job_id>.strategy
+/// .fail-fast`); the jobs that need the matrix job do not run (GitHub: skipped; baton:
+/// `upstream_failed`, docs/import-github.md), `always()` jobs run, and the required
+/// check fails the run.
+#[test]
+fn scenario_a_matrix_cell_fails_and_fail_fast_cancels_the_others() {
+    let env = Env::new();
+    let (code, show) = scenario(&env, &["fail_cell=3.12"]);
+    assert_eq!(code, Some(1), "{show:#}");
+    assert_eq!(show["state"], "failed");
+    states(
+        &show,
+        &[
+            ("tests[3.12]", "failed"),
+            ("tests[3.13]", "cancelled"),
+            ("tests[3.14]", "cancelled"),
+            ("tests", "failed"),
+            ("release", "upstream_failed"),
+            ("announce", "upstream_failed"),
+            ("report", "succeeded"),
+            ("required-checks", "failed"),
+        ],
+    );
+}
+
+/// GitHub: cancelling a run cancels its running jobs and starts no job whose `if` is
+/// not `always()` (Cancelling a workflow run); baton starts nothing once a run is
+/// cancelled, `always()` jobs included (a declared difference, docs/import-github.md).
+#[test]
+fn scenario_the_run_is_cancelled_while_the_matrix_runs() {
+    let env = Env::new();
+    let (wf, _) = import(&env, "github", &fixture("github", "scenarios.yml"));
+    let child = env.spawn(&[
+        "run",
+        wf.to_str().unwrap(),
+        "--headless",
+        "--param",
+        "fail_cell=slow",
+    ]);
+    let run = env.wait_run_id();
+    env.wait_step(&run, "tests[3.12]", "running", 30);
+    let c = env.run(&["cancel", &run, "--reason", "superseded"]);
+    assert_eq!(c.status.code(), Some(0), "{}", text(&c.stderr));
+    let out = wait_child(child, 30);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    let show = env.show(&run);
+    assert_eq!(show["state"], "cancelled", "{show:#}");
+    states(
+        &show,
+        &[("build", "succeeded"), ("tests[3.12]", "cancelled")],
+    );
+    for s in ["release", "announce", "report", "required-checks"] {
+        let st = step_state(&show, s).unwrap_or_default();
+        assert!(
+            !["running", "succeeded", "failed"].contains(&st.as_str()),
+            "{s} is {st}: {show:#}"
+        );
+    }
+}
+
+/// Dagu's own test DAG for preconditions (internal/testdata/integration/
+/// skipped-preconditions.yaml): an unmet precondition skips its step, a met one runs
+/// it, as Dagu's integration test expects.
+#[test]
+fn dagu_preconditions_skip_a_step_as_dagu_does() {
+    let env = Env::new();
+    let (wf, _) = import(&env, "dagu", &fixture("dagu", "skipped-preconditions.yaml"));
+    let out = env.run(&["run", wf.to_str().unwrap(), "--headless"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let show = env.show(&run_id_of(&text(&out.stdout)));
+    states(
+        &show,
+        &[
+            ("run-step", "succeeded"),
+            ("skip-step", "skipped"),
+            ("skip-step2", "succeeded"),
+        ],
+    );
+    // Dagu's example of a precondition over a param: `foo` runs with the default.
+    let (wf, _) = import(&env, "dagu", &fixture("dagu", "define_condition.yaml"));
+    let out = env.run(&["run", wf.to_str().unwrap(), "--headless"]);
+    let show = env.show(&run_id_of(&text(&out.stdout)));
+    states(&show, &[("foo", "succeeded"), ("bar", "skipped")]);
+    let out = env.run(&[
+        "run",
+        wf.to_str().unwrap(),
+        "--headless",
+        "--param",
+        "arg1=bar",
+    ]);
+    let show = env.show(&run_id_of(&text(&out.stdout)));
+    states(&show, &[("foo", "skipped"), ("bar", "succeeded")]);
+}
