@@ -1,6 +1,6 @@
 //! A Dagu DAG into a baton workflow (docs/import-dagu.md). Dagu's keys are read in
 //! both spellings, today's snake_case (`retry_policy`) and the camelCase of Dagu
-//! before 1.30 (`retryPolicy`).
+//! before 2.0 (`retryPolicy`).
 use crate::out::{Param, Schedule, Step, Workflow, step_id};
 use crate::yaml::{Node, Value};
 use crate::{Invalid, Report};
@@ -182,7 +182,7 @@ pub fn import(docs: &[Node], stem: &str, report: &mut Report) -> Result<Workflow
         Some("chain") => true,
         None if any_depends => {
             let l = list.iter().find_map(|(_, s)| gl(s, "depends")).unwrap_or(1);
-            d.report.note(l, "no `type:` with `depends:`", "read as `type: graph` (Dagu before 1.17 did; today's Dagu refuses `depends` in its default `chain`)");
+            d.report.note(l, "no `type:` with `depends:`", "read as `type: graph`, as Dagu before 1.17 read it (today's Dagu refuses `depends` in its default `chain`)");
             false
         }
         None => true,

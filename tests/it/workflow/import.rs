@@ -272,3 +272,39 @@ fn dagu_preconditions_skip_a_step_as_dagu_does() {
     let show = env.show(&run_id_of(&text(&out.stdout)));
     states(&show, &[("foo", "skipped"), ("bar", "succeeded")]);
 }
+
+/// Point 5: the examples hold one imported workflow of each kind, naming its original
+/// in their first lines, and stay what `baton import` writes for it.
+#[test]
+fn the_imported_examples_are_what_baton_import_writes() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for (kind, source, example) in [
+        (
+            "github",
+            "tests/fixtures/import/github/requests-run-tests.yml",
+            "imported-gh-requests-tests.toml",
+        ),
+        (
+            "dagu",
+            "tests/fixtures/import/dagu/example_workflow.yaml",
+            "imported-dagu-example.toml",
+        ),
+    ] {
+        let env = Env::new();
+        let o = env
+            .cmd()
+            .current_dir(root)
+            .args(["import", kind, source])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        let written = std::fs::read_to_string(root.join("examples").join(example)).unwrap();
+        let (head, body) = written.split_at(written.match_indices('\n').nth(2).unwrap().0 + 1);
+        assert!(head.starts_with("# The original: "), "{head}");
+        assert_eq!(
+            body,
+            text(&o.stdout),
+            "examples/{example}: regenerate it with `baton import {kind} {source}`"
+        );
+    }
+}
