@@ -39,7 +39,9 @@ pub struct Args {
 pub fn run(args: &Args) -> i32 {
     let file = args.file.display().to_string();
     if !args.file.exists() {
-        crate::stdio::errln!("{file}: error: no such file\n  = hint: check the path to the workflow to import");
+        crate::stdio::errln!(
+            "{file}: error: no such file\n  = hint: check the path to the workflow to import"
+        );
         return exit::USAGE;
     }
     let text = match crate::workflow::read_source(&args.file) {
@@ -62,7 +64,10 @@ pub fn run(args: &Args) -> i32 {
     };
     // What the import wrote must load: a mapping that made an invalid workflow is a
     // defect of the import, said as such rather than left to `baton validate`.
-    let target = args.output.clone().unwrap_or_else(|| PathBuf::from("imported.toml"));
+    let target = args
+        .output
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("imported.toml"));
     if let Err(d) = crate::workflow::load_str(&imported.toml, &target) {
         crate::stdio::errln!("{d}");
         crate::stdio::errln!(

@@ -50,7 +50,7 @@ fn every_real_workflow_imports_reports_each_construct_at_its_line_and_validates(
             let file = f.to_str().unwrap();
             let written = std::fs::read_to_string(&out).unwrap();
             assert!(
-                written.starts_with(&format!("# Imported by `baton import` from")),
+                written.starts_with("# Imported by `baton import` from"),
                 "{written}"
             );
             assert!(

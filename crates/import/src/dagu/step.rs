@@ -96,10 +96,10 @@ impl Dag<'_> {
             );
         }
         let mut out = vec![];
-        if let Some(p) = g(s, "preconditions").or_else(|| g(s, "precondition")) {
-            if let Some(check) = self.preconditions(p, &mut st, &label) {
-                out.push(check);
-            }
+        if let Some(p) = g(s, "preconditions").or_else(|| g(s, "precondition"))
+            && let Some(check) = self.preconditions(p, &mut st, &label)
+        {
+            out.push(check);
         }
         out.push(st);
         if let Some(a) = g(s, "approval") {
