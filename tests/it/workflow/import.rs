@@ -308,3 +308,57 @@ fn the_imported_examples_are_what_baton_import_writes() {
         );
     }
 }
+
+/// Dagu: `handler_on.success` runs when the DAG succeeded, `failure` when it failed,
+/// `exit` in either case; `continue_on.failure` lets the DAG go on past a failed step;
+/// `retry_policy.limit` retries a step that many times (Dagu's docs, "Lifecycle
+/// handlers", "Continue on", "Retry policy").
+#[test]
+fn scenario_dagu_handlers_retry_and_continue_on_failure() {
+    let env = Env::new();
+    let (wf, _) = import(&env, "dagu", &fixture("dagu", "scenario-handlers.yaml"));
+    let out = env.run(&["run", wf.to_str().unwrap(), "--headless"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let show = env.show(&run_id_of(&text(&out.stdout)));
+    states(
+        &show,
+        &[
+            ("flaky", "succeeded"),
+            ("lint", "failed"),
+            ("load", "succeeded"),
+            ("on-success", "succeeded"),
+            ("on-failure", "skipped"),
+            ("on-exit", "succeeded"),
+        ],
+    );
+    // Two retries, three attempts in all.
+    assert_eq!(
+        std::fs::read_to_string(env.path().join("tries"))
+            .unwrap()
+            .trim(),
+        "3"
+    );
+    std::fs::remove_file(env.path().join("tries")).unwrap();
+    let out = env.run(&[
+        "run",
+        wf.to_str().unwrap(),
+        "--headless",
+        "--param",
+        "fail=yes",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    let show = env.show(&run_id_of(&text(&out.stdout)));
+    states(
+        &show,
+        &[
+            ("load", "failed"),
+            ("on-failure", "succeeded"),
+            ("on-exit", "succeeded"),
+        ],
+    );
+    let st = step_state(&show, "on-success").unwrap_or_default();
+    assert!(
+        st == "skipped" || st == "upstream_failed",
+        "on-success is {st}"
+    );
+}
