@@ -500,6 +500,11 @@ fn job(
         step.run = Some("true".into());
     } else {
         let n = shims.len();
+        c.report.note(
+            job.key_line("steps").unwrap_or(line),
+            format!("job `{gh_id}`: its {n} step(s)"),
+            "one baton step whose script runs them one after another, each in its own shell (a chain of steps would fan each out over the matrix on its own, and split the job's timeout and failure)",
+        );
         step.comments.push(format!(
             "its {n} step(s) run as one script, in one shell after another, so the job keeps"
         ));

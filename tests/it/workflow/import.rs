@@ -362,3 +362,56 @@ fn scenario_dagu_handlers_retry_and_continue_on_failure() {
         "on-success is {st}"
     );
 }
+
+/// A job's steps run as one script with GitHub's rules (tests/fixtures/import/github/
+/// steps.yml says which): a failed step skips the steps after it but `if: failure()`
+/// and `if: always()` ones ("Expressions", status check functions); `continue-on-error`
+/// lets the job go on; `$GITHUB_ENV` reaches later steps ("Workflow commands",
+/// setting an environment variable); a job output reaches the job that needs it.
+#[test]
+fn scenario_a_jobs_steps_run_as_github_runs_them() {
+    let env = Env::new();
+    let (wf, report) = import(&env, "github", &fixture("github", "steps.yml"));
+    assert!(
+        report.contains(
+            "steps.yml:22: job `produce`: its 7 step(s): one baton step whose script runs them"
+        ),
+        "{report}"
+    );
+    let read = |f: &str| std::fs::read_to_string(env.path().join(f)).ok();
+    let out = env.run(&["run", wf.to_str().unwrap(), "--headless"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert_eq!(
+        read("step2.txt").as_deref(),
+        Some("step 2 read: hello from step 1\n")
+    );
+    assert_eq!(read("after-success.txt").as_deref(), Some("ran\n"));
+    assert_eq!(read("after-failure.txt"), None);
+    assert_eq!(read("always.txt").as_deref(), Some("ran\n"));
+    assert_eq!(read("consumed.txt").as_deref(), Some("1.2.3\n"));
+    for f in [
+        "step2.txt",
+        "after-success.txt",
+        "always.txt",
+        "consumed.txt",
+    ] {
+        std::fs::remove_file(env.path().join(f)).unwrap();
+    }
+    let out = env.run(&[
+        "run",
+        wf.to_str().unwrap(),
+        "--headless",
+        "--param",
+        "break=true",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    let show = env.show(&run_id_of(&text(&out.stdout)));
+    states(
+        &show,
+        &[("produce", "failed"), ("consume", "upstream_failed")],
+    );
+    assert_eq!(read("after-success.txt"), None);
+    assert_eq!(read("after-failure.txt").as_deref(), Some("ran\n"));
+    assert_eq!(read("always.txt").as_deref(), Some("ran\n"));
+    assert_eq!(read("consumed.txt"), None);
+}
