@@ -520,3 +520,86 @@ mod tests {
         assert!(s("failure() || github.ref == 'x'").is_err());
     }
 }
+
+/// A step's `if` (without its status functions) as a shell test over variables: each
+/// name is `var(path)`, a variable the step's `env` sets from a baton template, read
+/// inside double quotes, so a value is only ever compared. Text compares ignoring
+/// case (`lc`, defined by the script), as GitHub's does; a value alone is true unless
+/// it is empty, `false` or `0`, as baton's conditions read it.
+pub fn to_shell(
+    e: &E,
+    var: &mut dyn FnMut(&[String]) -> Result<String, String>,
+) -> Result<String, String> {
+    let both = |a: &E,
+                b: &E,
+                var: &mut dyn FnMut(&[String]) -> Result<String, String>|
+     -> Result<(String, String), String> { Ok((word(a, var)?, word(b, var)?)) };
+    Ok(match e {
+        E::Bin("&&", l, r) => format!("{{ {} && {}; }}", to_shell(l, var)?, to_shell(r, var)?),
+        E::Bin("||", l, r) => format!("{{ {} || {}; }}", to_shell(l, var)?, to_shell(r, var)?),
+        E::Not(x) => format!("! {{ {}; }}", to_shell(x, var)?),
+        E::Bin(op @ ("==" | "!="), l, r) => {
+            let (a, b) = both(l, r, var)?;
+            format!(
+                "[ \"$(lc {a})\" {} \"$(lc {b})\" ]",
+                if *op == "==" { "=" } else { "!=" }
+            )
+        }
+        E::Call(f, args) if args.len() == 2 => {
+            let (a, b) = both(&args[0], &args[1], var)?;
+            let pat = match f.as_str() {
+                "startswith" => format!("\"$(lc {b})\"*"),
+                "endswith" => format!("*\"$(lc {b})\""),
+                "contains" => format!("*\"$(lc {b})\"*"),
+                _ => return Err(format!("the function `{f}` in a step's `if`")),
+            };
+            format!("case \"$(lc {a})\" in {pat}) true ;; *) false ;; esac")
+        }
+        E::Name(_) | E::Str(_) | E::Num(_) | E::Bool(_) | E::Null => {
+            format!(
+                "case {} in ''|false|0) false ;; *) true ;; esac",
+                word(e, var)?
+            )
+        }
+        _ => {
+            return Err("an operator or function a step's `if` cannot decide in the script".into());
+        }
+    })
+}
+
+/// A shell word holding an operand's value.
+fn word(e: &E, var: &mut dyn FnMut(&[String]) -> Result<String, String>) -> Result<String, String> {
+    let q = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
+    Ok(match e {
+        E::Str(s) | E::Num(s) => q(s),
+        E::Bool(b) => q(&b.to_string()),
+        E::Null => "''".into(),
+        E::Name(p) => format!("\"${}\"", var(p)?),
+        _ => return Err("an operand that is not a name or a literal".into()),
+    })
+}
+
+#[cfg(test)]
+mod shell_tests {
+    use super::*;
+
+    #[test]
+    fn a_steps_if_becomes_a_test_over_variables() {
+        let mut n = 0;
+        let mut var = |p: &[String]| -> Result<String, String> {
+            n += 1;
+            if p[0] == "secrets" {
+                Err("no".into())
+            } else {
+                Ok(format!("V{n}"))
+            }
+        };
+        let e = parse("matrix.os == 'Linux' && !startsWith(github.ref, 'refs/tags/')").unwrap();
+        assert_eq!(
+            to_shell(&e, &mut var).unwrap(),
+            "{ [ \"$(lc \"$V1\")\" = \"$(lc 'Linux')\" ] && ! { case \"$(lc \"$V2\")\" in \"$(lc 'refs/tags/')\"*) true ;; *) false ;; esac; }; }"
+        );
+        assert!(to_shell(&parse("secrets.X").unwrap(), &mut var).is_err());
+        assert!(to_shell(&parse("a.b < 3").unwrap(), &mut var).is_err());
+    }
+}

@@ -672,6 +672,7 @@ fn steps(job: &Node, defaults: Option<&Node>, step: &mut Step, c: &mut Ctx) -> V
             title: format!("{}: {label} (line {line})", n + 1),
             id: s.get("id").and_then(Node::text),
             guard: Guard::Success,
+            test: None,
             action: Action::Nothing(String::new()),
             dir: s
                 .get("working-directory")
@@ -686,18 +687,8 @@ fn steps(job: &Node, defaults: Option<&Node>, step: &mut Step, c: &mut Ctx) -> V
                 .and_then(|t| t.parse().ok()),
         };
         if let Some(cond) = s.get("if").and_then(Node::text) {
-            sh.guard = match expr::parse(&cond)
-                .ok()
-                .and_then(|e| expr::split_status(&e).ok())
-            {
-                Some((Status::Success, None)) => Guard::Success,
-                Some((Status::Failure, None)) => Guard::Failure,
-                Some((Status::Done, None)) => Guard::Always,
-                _ => {
-                    c.report.note(s.key_line("if").unwrap_or(line), format!("step {} `if: {cond}`", n + 1), "the step never runs: a step's own `if` is decided only when it is a status function (a value never becomes shell code)");
-                    Guard::Never
-                }
-            };
+            let l = s.key_line("if").unwrap_or(line);
+            step_if(&cond, n + 1, l, &mut sh, step, c);
         }
         for (k, l, v) in s.get("env").and_then(Node::map).unwrap_or_default() {
             let var = format!("S{}_{k}", n + 1);
@@ -861,4 +852,68 @@ fn required_checks(
         )],
     ));
     step
+}
+
+/// A step's own `if`: its status functions become the script's guard, the rest a shell
+/// test over variables the step's `env` sets from templates (`$S3_IF1`). What cannot be
+/// decided so makes the step never run, reported.
+fn step_if(cond: &str, n: usize, line: usize, sh: &mut ShimStep, step: &mut Step, c: &mut Ctx) {
+    let parsed = expr::parse(cond).and_then(|e| expr::split_status(&e));
+    let (status, rest) = match parsed {
+        Ok(x) => x,
+        Err(why) => {
+            c.report.note(
+                line,
+                format!("step {n} `if: {cond}`"),
+                format!("the step never runs: {why}"),
+            );
+            sh.guard = Guard::Never;
+            return;
+        }
+    };
+    sh.guard = match status {
+        Status::Success => Guard::Success,
+        Status::Failure => Guard::Failure,
+        Status::Done => Guard::Always,
+        Status::Cancelled => {
+            c.report.note(
+                line,
+                format!("step {n} `if: {cond}`"),
+                "the step never runs: nothing runs once a baton run is cancelled",
+            );
+            Guard::Never
+        }
+    };
+    let Some(rest) = rest else { return };
+    let needs = step.needs.clone();
+    let mut vars: Vec<(String, String)> = vec![];
+    let mut var = |p: &[String]| -> Result<String, String> {
+        let mut r = Reader {
+            c,
+            place: Place::StepEnv,
+            needs: needs.clone(),
+            line,
+        };
+        let name = r.name(p)?;
+        let v = format!("S{n}_IF{}", vars.len() + 1);
+        vars.push((v.clone(), format!("${{{{ {name} }}}}")));
+        Ok(v)
+    };
+    let shell = expr::to_shell(&rest, &mut var);
+    match shell {
+        Ok(t) => {
+            let names: Vec<String> = vars.iter().map(|(v, _)| format!("${v}")).collect();
+            c.report.note(line, format!("step {n} `if: {cond}`"), format!("decided by the script over {} (set from templates), text compared ignoring case as GitHub does", names.join(", ")));
+            step.env.extend(vars);
+            sh.test = Some(t);
+        }
+        Err(why) => {
+            c.report.note(
+                line,
+                format!("step {n} `if: {cond}`"),
+                format!("the step never runs: {why}"),
+            );
+            sh.guard = Guard::Never;
+        }
+    }
 }

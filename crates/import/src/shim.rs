@@ -36,6 +36,8 @@ pub struct ShimStep {
     pub title: String,
     pub id: Option<String>,
     pub guard: Guard,
+    /// A shell test the step's `if` adds to its guard.
+    pub test: Option<String>,
     pub action: Action,
     pub dir: Option<String>,
     /// `NAME` and the variable of the baton step's `env` holding its value.
@@ -68,6 +70,8 @@ carry() {
   while IFS= read -r p; do [ -n "$p" ] && PATH="$p:$PATH"; done < "$gh/path"
   : > "$gh/env"; : > "$gh/path"
 }
+# Text compared as GitHub compares it, ignoring case.
+lc() { printf '%s' "$1" | tr '[:upper:]' '[:lower:]'; }
 rc=0
 "#;
 
@@ -114,6 +118,10 @@ pub fn script(steps: &[ShimStep], outputs: &[(String, String, String)]) -> Strin
                     .unwrap_or_default();
                 format!("( {cd}GITHUB_OUTPUT={out} {vars}{cmd} )")
             }
+        };
+        let test = match &st.test {
+            Some(t) => format!("{test} && {t}"),
+            None => test.to_string(),
         };
         let on_fail = if st.continue_on_error {
             "true"

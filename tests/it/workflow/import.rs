@@ -374,7 +374,7 @@ fn scenario_a_jobs_steps_run_as_github_runs_them() {
     let (wf, report) = import(&env, "github", &fixture("github", "steps.yml"));
     assert!(
         report.contains(
-            "steps.yml:22: job `produce`: its 7 step(s): one baton step whose script runs them"
+            "steps.yml:23: job `produce`: its 8 step(s): one baton step whose script runs them"
         ),
         "{report}"
     );
@@ -389,6 +389,16 @@ fn scenario_a_jobs_steps_run_as_github_runs_them() {
     assert_eq!(read("after-failure.txt"), None);
     assert_eq!(read("always.txt").as_deref(), Some("ran\n"));
     assert_eq!(read("consumed.txt").as_deref(), Some("1.2.3\n"));
+    assert_eq!(read("on-tag.txt"), None);
+    let out = env.run(&[
+        "run",
+        wf.to_str().unwrap(),
+        "--headless",
+        "--param",
+        "github_ref=refs/tags/v1",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert_eq!(read("on-tag.txt").as_deref(), Some("ran\n"));
     for f in [
         "step2.txt",
         "after-success.txt",
