@@ -39,6 +39,24 @@ struct Reader<'c, 'a> {
 }
 
 impl Ctx<'_> {
+    /// Whether `k` is a name the environment takes (`[A-Za-z_][A-Za-z0-9_]*`); noted
+    /// and left out when not, so that a name never reaches the script as code.
+    fn env_name(&mut self, k: &str, line: usize) -> bool {
+        let ok = k
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !ok {
+            self.report.note(
+                line,
+                format!("env `{k}`"),
+                "left out: not an environment variable name",
+            );
+        }
+        ok
+    }
+
     fn job(&self, gh: &str) -> Option<String> {
         self.jobs
             .iter()
@@ -150,6 +168,9 @@ pub fn import(doc: &Node, stem: &str, report: &mut Report) -> Result<Workflow, I
     }
     if let Some(env) = doc.get("env").and_then(Node::map) {
         for (k, line, v) in env {
+            if !c.env_name(k, *line) {
+                continue;
+            }
             let val = template(
                 &v.text().unwrap_or_default(),
                 &mut c,
@@ -486,6 +507,9 @@ fn job(
     }
     if let Some(env) = job.get("env").and_then(Node::map) {
         for (k, l, v) in env {
+            if !c.env_name(k, *l) {
+                continue;
+            }
             let val = template(&v.text().unwrap_or_default(), c, Place::StepEnv, &needs, *l);
             step.env.push((k.clone(), val));
         }

@@ -61,10 +61,16 @@ pub(crate) struct Report {
 
 impl Report {
     pub(crate) fn note(&mut self, line: usize, what: impl Into<String>, done: impl Into<String>) {
+        // One line each, so that a note stays a comment at the top of the workflow.
+        let flat = |s: String| {
+            s.chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect()
+        };
         self.notes.push(Note {
             line,
-            what: what.into(),
-            done: done.into(),
+            what: flat(what.into()),
+            done: flat(done.into()),
         });
     }
 }
@@ -144,7 +150,7 @@ pub fn import(kind: Kind, file: &str, text: &str) -> Result<Imported, ImportErro
         header.extend(notes.iter().map(|n| format!("  {}", n.render(file))));
     }
     header.push(String::new());
-    let toml = wf.to_toml(&header).replace("\n# \n", "\n#\n");
+    let toml = wf.to_toml(&header);
     Ok(Imported { toml, notes })
 }
 

@@ -85,6 +85,13 @@ pub enum Scalar {
     Bool(bool),
 }
 
+/// A line of a TOML comment: no control character (TOML refuses them there).
+fn comment(l: &str) -> String {
+    l.chars()
+        .map(|c| if c.is_control() && c != '\t' { ' ' } else { c })
+        .collect()
+}
+
 /// `s` as a TOML string.
 pub fn q(s: &str) -> String {
     toml::Value::String(s.to_string()).to_string()
@@ -147,7 +154,12 @@ impl Workflow {
     pub fn to_toml(&self, header: &[String]) -> String {
         let mut o = String::new();
         for h in header {
-            let _ = writeln!(o, "# {h}");
+            if h.is_empty() {
+                let _ = writeln!(o, "#");
+            }
+            for l in h.lines() {
+                let _ = writeln!(o, "# {}", comment(l));
+            }
         }
         let _ = writeln!(o, "name = {}", q(&self.name));
         if let Some(d) = &self.description {
@@ -215,7 +227,7 @@ impl Step {
         let _ = writeln!(o);
         for c in &self.comments {
             for l in c.lines() {
-                let _ = writeln!(o, "# {l}");
+                let _ = writeln!(o, "# {}", comment(l));
             }
         }
         let _ = writeln!(o, "[[step]]\nid = {}", q(&self.id));

@@ -147,8 +147,12 @@ pub fn script(steps: &[ShimStep], outputs: &[(String, String, String)]) -> Strin
 
 /// A text shown in the script (a title, a message) with no `${{`, which baton's loader
 /// would take for a template in shell code.
+/// Control characters become spaces: a comment stays one line, never a command.
 pub fn defuse(s: &str) -> String {
     s.replace("${{", "$ {{")
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 /// A step id as part of a file name.

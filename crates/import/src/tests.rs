@@ -229,3 +229,43 @@ fn invalid_input_says_where_and_what() {
         "{e}"
     );
 }
+
+#[test]
+fn no_name_or_text_from_the_source_becomes_code_or_breaks_the_file() {
+    let text = "on: push\nenv:\n  \"A;touch pwned;B\": x\njobs:\n  a:\n    steps:\n      - name: \"x\\ntouch pwned\\r\"\n        env:\n          \"C=1 touch pwned #\": y\n        run: echo '${{ github.ref }}'\n        working-directory: \"d'; touch pwned; '\"\n      - uses: \"evil/act'; touch pwned; '@v1\"\n";
+    let i = import(Kind::Github, "w.yml", text).unwrap();
+    let p = loads(&i);
+    let baton_workflow::Action::Shell { run } = &step(&p, "a").action else {
+        panic!("not a shell step")
+    };
+    // The step's name is a comment, on one line; names that are not variables are left out.
+    assert!(
+        run.contains("# step 1: x touch pwned  (line 7)"),
+        "{}",
+        i.toml
+    );
+    assert_eq!(
+        i.notes
+            .iter()
+            .filter(|n| n.done.contains("not an environment variable name"))
+            .count(),
+        2
+    );
+    // The body (a value it pastes in reaches it as a variable), the directory and the
+    // action's name are each one quoted word.
+    assert!(
+        run.contains(r#"printf '%s\n' 'echo '\''${S1_E1}'\'''"#),
+        "{}",
+        i.toml
+    );
+    assert!(
+        run.contains(r#"cd 'd'\''; touch pwned; '\''' && "#),
+        "{}",
+        i.toml
+    );
+    assert!(
+        run.contains(r#"echo 'step 2 uses the action evil/act'\''; touch pwned; '\''@v1,"#),
+        "{}",
+        i.toml
+    );
+}

@@ -49,6 +49,9 @@ pub(super) fn steps(
             step_if(&cond, n + 1, l, &mut sh, step, c);
         }
         for (k, l, v) in s.get("env").and_then(Node::map).unwrap_or_default() {
+            if !c.env_name(k, *l) {
+                continue;
+            }
             let var = format!("S{}_{k}", n + 1);
             let val = template(
                 &v.text().unwrap_or_default(),
