@@ -214,14 +214,15 @@ pub fn import(docs: &[Node], stem: &str, report: &mut Report) -> Result<Workflow
     if let Some(h) = g(doc, "handler_on") {
         d.handlers(h)?;
     }
-    let params = d.wf.params.clone();
-    d.wf.env.splice(
-        0..0,
-        params
+    // Dagu hands params to commands as environment variables; an `env` entry of the
+    // same name is kept instead.
+    let from_params: Vec<(String, String)> =
+        d.wf.params
             .iter()
-            .filter(|p| env_name(&p.name))
-            .map(|p| (p.name.clone(), format!("${{{{ params.{} }}}}", p.name))),
-    );
+            .filter(|p| env_name(&p.name) && !d.wf.env.iter().any(|(k, _)| *k == p.name))
+            .map(|p| (p.name.clone(), format!("${{{{ params.{} }}}}", p.name)))
+            .collect();
+    d.wf.env.splice(0..0, from_params);
     Ok(d.wf)
 }
 
@@ -389,11 +390,22 @@ impl Dag<'_> {
                 self.report.note(*l, format!("env `{k}: {v}`"), "the text as written: Dagu expands `$VAR` and backquotes when it loads the DAG, baton hands the value over as data");
             }
         }
-        pairs
-            .into_iter()
-            .filter(|(k, _, _)| env_name(k))
-            .map(|(k, _, v)| (k, v))
-            .collect()
+        // A name given twice keeps its last value (a later entry of Dagu's list form
+        // overrides an earlier one); a name the environment does not take is noted.
+        let mut out: Vec<(String, String)> = vec![];
+        for (k, l, v) in pairs {
+            if !env_name(&k) {
+                self.report.note(
+                    l,
+                    format!("env `{k}`"),
+                    "left out: not an environment variable name",
+                );
+                continue;
+            }
+            out.retain(|(o, _)| *o != k);
+            out.push((k, v));
+        }
+        out
     }
 
     fn schedule(&mut self, s: &Node, line: usize) {

@@ -269,3 +269,23 @@ fn no_name_or_text_from_the_source_becomes_code_or_breaks_the_file() {
         i.toml
     );
 }
+
+#[test]
+fn dagu_names_collide_or_are_invalid_without_breaking_the_file() {
+    let text = "params: FOO=1\nenv:\n  - FOO: 2\n  - BAR: a\n  - BAR: b\n  - \"X Y\": c\nsteps:\n  - name: s\n    command: echo \"$FOO\"\n    approval:\n      input: [ok, \"bad name\"]\n";
+    let i = import(Kind::Dagu, "d.yaml", text).unwrap();
+    let p = loads(&i);
+    assert!(step(&p, "s-approval").gate.is_some());
+    assert!(
+        i.toml.contains("[env]\nFOO = \"2\"\nBAR = \"b\"\n"),
+        "{}",
+        i.toml
+    );
+    let left: Vec<usize> = i
+        .notes
+        .iter()
+        .filter(|n| n.done.starts_with("left out: not"))
+        .map(|n| n.line)
+        .collect();
+    assert_eq!(left, [6, 10], "{:?}", i.notes);
+}

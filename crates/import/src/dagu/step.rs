@@ -340,6 +340,19 @@ impl Dag<'_> {
             .map(Node::words)
             .unwrap_or_default()
             .into_iter()
+            .filter(|n| {
+                let ok = !n.is_empty()
+                    && n.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+                if !ok {
+                    self.report.note(
+                        line,
+                        format!("approval input `{n}`"),
+                        "left out: not a name baton's gate inputs take",
+                    );
+                }
+                ok
+            })
             .map(|n| {
                 let r = required.contains(&n);
                 (n, r)
