@@ -83,6 +83,8 @@ struct Dag<'a> {
     names: Vec<(String, String)>,
     /// Steps whose skip their dependants pass over (`continue_on: skipped`).
     skip_ok: Vec<String>,
+    /// `output: VAR` of a step: (step id, VAR).
+    outputs: Vec<(String, String)>,
     /// Positional params (`$1`) → param names.
     positional: Vec<String>,
 }
@@ -113,6 +115,7 @@ pub fn import(docs: &[Node], stem: &str, report: &mut Report) -> Result<Workflow
         report,
         names: vec![],
         skip_ok: vec![],
+        outputs: vec![],
         positional: vec![],
     };
     d.wf.name = step_id(&name, &[]);
@@ -203,6 +206,7 @@ pub fn import(docs: &[Node], stem: &str, report: &mut Report) -> Result<Workflow
         d.wf.steps.append(&mut steps);
     }
     d.passed_skips();
+    d.pass_outputs();
     if let Some(p) = g(doc, "preconditions").or_else(|| g(doc, "precondition")) {
         d.dag_preconditions(
             p,

@@ -241,7 +241,9 @@ fn scenario_the_run_is_cancelled_while_the_matrix_runs() {
 
 /// Dagu's own test DAG for preconditions (internal/testdata/integration/
 /// skipped-preconditions.yaml): an unmet precondition skips its step, a met one runs
-/// it, as Dagu's integration test expects.
+/// it, and their `output`s are what Dagu's integration test expects
+/// (internal/integration/definition_test.go at the same commit: `OUT_RUN` "executed",
+/// `OUT_SKIP` empty, `OUT_SKIP2` "should execute").
 #[test]
 fn dagu_preconditions_skip_a_step_as_dagu_does() {
     let env = Env::new();
@@ -256,6 +258,18 @@ fn dagu_preconditions_skip_a_step_as_dagu_does() {
             ("skip-step", "skipped"),
             ("skip-step2", "succeeded"),
         ],
+    );
+    assert_eq!(
+        step_field(&show, "run-step", "outputs"),
+        serde_json::json!({"OUT_RUN": "executed"})
+    );
+    assert_eq!(
+        step_field(&show, "skip-step", "outputs"),
+        serde_json::json!({})
+    );
+    assert_eq!(
+        step_field(&show, "skip-step2", "outputs"),
+        serde_json::json!({"OUT_SKIP2": "should execute"})
     );
     // Dagu's example of a precondition over a param: `foo` runs with the default.
     let (wf, _) = import(&env, "dagu", &fixture("dagu", "define_condition.yaml"));

@@ -82,11 +82,21 @@ impl Dag<'_> {
             );
         }
         if let Some(l) = gl(s, "output") {
-            self.report.note(
-                l,
-                format!("step `{label}`: `output`"),
-                "left out: a baton step publishes outputs by writing `NAME=value` to $BATON_OUTPUT",
-            );
+            let var = g(s, "output")
+                .and_then(Node::text)
+                .filter(|v| super::env_name(v));
+            match (var, st.run.take()) {
+                (Some(var), Some(run)) => {
+                    st.run = Some(capture(&run, &var));
+                    st.outputs.push(var.clone());
+                    self.outputs.push((st.id.clone(), var.clone()));
+                    self.report.note(l, format!("step `{label}`: `output: {var}`"), format!("the output `{var}` (its stdout on one line, lines joined by spaces), read by the steps after it as ${var}"));
+                }
+                (_, run) => {
+                    st.run = run;
+                    self.report.note(l, format!("step `{label}`: `output`"), "left out: only `output: NAME` of a command maps (a baton step publishes outputs by writing `NAME=value` to $BATON_OUTPUT)");
+                }
+            }
         }
         if let Some(l) = gl(s, "parallel") {
             self.report.note(
@@ -456,6 +466,52 @@ impl Dag<'_> {
             }
         }
         Ok(())
+    }
+}
+
+/// `run` with its stdout also kept as the output `var`: on one line (baton's outputs
+/// are), its lines joined by spaces, trailing space trimmed as Dagu trims.
+fn capture(run: &str, var: &str) -> String {
+    format!(
+        "o=$(mktemp) || exit 1\n(\n{run}\n) > \"$o\"\nrc=$?\ncat \"$o\"\nprintf '%s=%s\\n' {var} \"$(tr '\\n' ' ' < \"$o\" | sed 's/ *$//')\" >> \"$BATON_OUTPUT\"\nrm -f \"$o\"\nexit \"$rc\"\n"
+    )
+}
+
+/// The steps `id` reaches through `needs`, itself left out.
+fn ancestors(steps: &[Step], id: &str) -> Vec<String> {
+    let mut seen: Vec<String> = vec![];
+    let mut todo = vec![id.to_string()];
+    while let Some(x) = todo.pop() {
+        for n in steps
+            .iter()
+            .filter(|s| s.id == x)
+            .flat_map(|s| s.needs.iter())
+        {
+            if !seen.contains(n) {
+                seen.push(n.clone());
+                todo.push(n.clone());
+            }
+        }
+    }
+    seen
+}
+
+impl Dag<'_> {
+    /// Each step reads the outputs of the steps above it as Dagu's variables: `$VAR`
+    /// in its environment, from `${{ steps.ID.outputs.VAR }}`.
+    pub(super) fn pass_outputs(&mut self) {
+        for i in 0..self.wf.steps.len() {
+            let up = ancestors(&self.wf.steps, &self.wf.steps[i].id);
+            let add: Vec<(String, String)> = self
+                .outputs
+                .iter()
+                .filter(|(id, var)| {
+                    up.contains(id) && !self.wf.steps[i].env.iter().any(|(k, _)| k == var)
+                })
+                .map(|(id, var)| (var.clone(), format!("${{{{ steps.{id}.outputs.{var} }}}}")))
+                .collect();
+            self.wf.steps[i].env.extend(add);
+        }
     }
 }
 
