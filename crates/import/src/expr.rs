@@ -522,8 +522,9 @@ mod tests {
 }
 
 /// A step's `if` (without its status functions) as a shell test over variables: each
-/// name is `var(path)`, a variable the step's `env` sets from a baton template, read
-/// inside double quotes, so a value is only ever compared. Text compares ignoring
+/// name is the shell word `var(path)` gives (a variable the step's `env` sets from a
+/// baton template, or a read of a file, inside double quotes), so a value is only ever
+/// compared. Text compares ignoring
 /// case (`lc`, defined by the script), as GitHub's does; a value alone is true unless
 /// it is empty, `false` or `0`, as baton's conditions read it.
 pub fn to_shell(
@@ -574,7 +575,7 @@ fn word(e: &E, var: &mut dyn FnMut(&[String]) -> Result<String, String>) -> Resu
         E::Str(s) | E::Num(s) => q(s),
         E::Bool(b) => q(&b.to_string()),
         E::Null => "''".into(),
-        E::Name(p) => format!("\"${}\"", var(p)?),
+        E::Name(p) => var(p)?,
         _ => return Err("an operand that is not a name or a literal".into()),
     })
 }
@@ -591,7 +592,7 @@ mod shell_tests {
             if p[0] == "secrets" {
                 Err("no".into())
             } else {
-                Ok(format!("V{n}"))
+                Ok(format!("\"$V{n}\""))
             }
         };
         let e = parse("matrix.os == 'Linux' && !startsWith(github.ref, 'refs/tags/')").unwrap();

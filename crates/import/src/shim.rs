@@ -30,6 +30,25 @@ pub enum Action {
     Fail(String),
 }
 
+/// Where a step's variable comes from.
+#[derive(Debug, Clone)]
+pub enum EnvFrom {
+    /// A variable of the baton step's `env` (set from a template).
+    Var(String),
+    /// What an earlier step of the job (its `id`) wrote to `$GITHUB_OUTPUT` as `KEY`.
+    Output(String, String),
+}
+
+/// A shell word reading what step `id` wrote to `$GITHUB_OUTPUT` as `key` (the last
+/// such line), as data.
+pub fn output_word(id: &str, key: &str) -> String {
+    format!(
+        "\"$(sed -n {} \"$gh/out-{}\" 2>/dev/null | tail -n 1)\"",
+        sh_quote(&format!("s/^{}=//p", sed_word(key))),
+        file_part(id)
+    )
+}
+
 #[derive(Debug, Clone)]
 pub struct ShimStep {
     /// `N: name (LINE)`, a comment.
@@ -40,8 +59,8 @@ pub struct ShimStep {
     pub test: Option<String>,
     pub action: Action,
     pub dir: Option<String>,
-    /// `NAME` and the variable of the baton step's `env` holding its value.
-    pub env: Vec<(String, String)>,
+    /// `NAME` and where its value comes from.
+    pub env: Vec<(String, EnvFrom)>,
     pub continue_on_error: bool,
     pub timeout_min: Option<u64>,
 }
@@ -109,7 +128,10 @@ pub fn script(steps: &[ShimStep], outputs: &[(String, String, String)]) -> Strin
                 let vars: String = st
                     .env
                     .iter()
-                    .map(|(k, v)| format!("{k}=\"${v}\" "))
+                    .map(|(k, from)| match from {
+                        EnvFrom::Var(v) => format!("{k}=\"${v}\" "),
+                        EnvFrom::Output(id, key) => format!("{k}={} ", output_word(id, key)),
+                    })
                     .collect();
                 let cd = st
                     .dir

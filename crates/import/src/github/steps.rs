@@ -3,7 +3,7 @@
 use super::{Ctx, Place, Reader, template};
 use crate::expr::{self, Names, Status};
 use crate::out::Step;
-use crate::shim::{self, Action, Guard, ShimStep};
+use crate::shim::{self, Action, EnvFrom, Guard, ShimStep};
 use crate::yaml::Node;
 
 pub(super) fn steps(
@@ -52,6 +52,16 @@ pub(super) fn steps(
             if !c.env_name(k, *l) {
                 continue;
             }
+            let text = v.text().unwrap_or_default();
+            if let Some((id, key)) = step_output(&text) {
+                c.report.note(
+                    *l,
+                    format!("step {}: env `{k}: {text}`", n + 1),
+                    format!("read in the script from what step `{id}` wrote to $GITHUB_OUTPUT"),
+                );
+                sh.env.push((k.clone(), EnvFrom::Output(id, key)));
+                continue;
+            }
             let var = format!("S{}_{k}", n + 1);
             let val = template(
                 &v.text().unwrap_or_default(),
@@ -61,11 +71,12 @@ pub(super) fn steps(
                 *l,
             );
             step.env.push((var.clone(), val));
-            sh.env.push((k.clone(), var));
+            sh.env.push((k.clone(), EnvFrom::Var(var)));
         }
         if let Some(mut run) = s.get("run").and_then(Node::text) {
             if run.contains("${{") {
-                run = run_templates(&run, n + 1, step, c, s.key_line("run").unwrap_or(line));
+                let l = s.key_line("run").unwrap_or(line);
+                run = run_templates(&run, n + 1, (step, &mut sh), c, l);
             }
             let shell = s
                 .get("shell")
@@ -122,7 +133,13 @@ fn action(uses: &str, s: &Node, n: usize, c: &mut Ctx) -> Action {
 /// `${{ … }}` pieces of a `run:` body as environment variables the body reads
 /// (`${S2_E1}`), each set by a baton template in the step's `env`: GitHub pastes the
 /// text into the script, baton hands it over as data.
-fn run_templates(body: &str, n: usize, step: &mut Step, c: &mut Ctx, line: usize) -> String {
+fn run_templates(
+    body: &str,
+    n: usize,
+    (step, sh): (&mut Step, &mut ShimStep),
+    c: &mut Ctx,
+    line: usize,
+) -> String {
     let mut out = String::new();
     let mut rest = body;
     let mut k = 0;
@@ -133,6 +150,12 @@ fn run_templates(body: &str, n: usize, step: &mut Step, c: &mut Ctx, line: usize
         rest = &rest[i + j + 2..];
         k += 1;
         let var = format!("S{n}_E{k}");
+        if let Some((id, key)) = step_output(piece) {
+            c.report.note(line, format!("step {n}: `{piece}` inside `run:`"), format!("passed as data in ${var}, read in the script from what step `{id}` wrote to $GITHUB_OUTPUT"));
+            sh.env.push((var.clone(), EnvFrom::Output(id, key)));
+            out.push_str(&format!("${{{var}}}"));
+            continue;
+        }
         let needs = step.needs.clone();
         let val = template(piece, c, Place::StepEnv, &needs, line);
         c.report.note(line, format!("step {n}: `{piece}` inside `run:`"), format!("passed as data in ${var} (set from `{val}`): GitHub pastes the text into the script"));
@@ -141,6 +164,16 @@ fn run_templates(body: &str, n: usize, step: &mut Step, c: &mut Ctx, line: usize
     }
     out.push_str(&rest.replace("${{", "$ {{"));
     out
+}
+
+/// `${{ steps.ID.outputs.KEY }}`, alone: the step and the key.
+fn step_output(text: &str) -> Option<(String, String)> {
+    match expr::parse(text).ok()? {
+        expr::E::Name(p) if p.len() == 4 && p[0] == "steps" && p[2] == "outputs" => {
+            Some((p[1].clone(), p[3].clone()))
+        }
+        _ => None,
+    }
 }
 
 /// A step's own `if`: its status functions become the script's guard, the rest a shell
@@ -177,6 +210,9 @@ fn step_if(cond: &str, n: usize, line: usize, sh: &mut ShimStep, step: &mut Step
     let needs = step.needs.clone();
     let mut vars: Vec<(String, String)> = vec![];
     let mut var = |p: &[String]| -> Result<String, String> {
+        if p.len() == 4 && p[0] == "steps" && p[2] == "outputs" {
+            return Ok(shim::output_word(&p[1], &p[3]));
+        }
         let mut r = Reader {
             c,
             place: Place::StepEnv,
@@ -186,13 +222,13 @@ fn step_if(cond: &str, n: usize, line: usize, sh: &mut ShimStep, step: &mut Step
         let name = r.name(p)?;
         let v = format!("S{n}_IF{}", vars.len() + 1);
         vars.push((v.clone(), format!("${{{{ {name} }}}}")));
-        Ok(v)
+        Ok(format!("\"${v}\""))
     };
     let shell = expr::to_shell(&rest, &mut var);
     match shell {
         Ok(t) => {
             let names: Vec<String> = vars.iter().map(|(v, _)| format!("${v}")).collect();
-            c.report.note(line, format!("step {n} `if: {cond}`"), format!("decided by the script over {} (set from templates), text compared ignoring case as GitHub does", names.join(", ")));
+            c.report.note(line, format!("step {n} `if: {cond}`"), format!("decided by the script over {} (earlier steps' outputs read from their files), text compared ignoring case as GitHub does", if names.is_empty() { "no template".to_string() } else { format!("{} (set from templates)", names.join(", ")) }));
             step.env.extend(vars);
             sh.test = Some(t);
         }
