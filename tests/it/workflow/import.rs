@@ -440,3 +440,35 @@ fn scenario_a_jobs_steps_run_as_github_runs_them() {
     assert_eq!(read("always.txt").as_deref(), Some("ran\n"));
     assert_eq!(read("consumed.txt"), None);
 }
+
+/// Dagu's example of nested workflows (a step that `call`s a child DAG defined after
+/// `---`): baton has no child runs yet, so the step fails with a message naming the
+/// child, on record, and what needs it does not run; the report says both.
+#[test]
+fn dagu_child_dag_step_fails_naming_the_child() {
+    let env = Env::new();
+    let (wf, report) = import(&env, "dagu", &fixture("dagu", "nested-workflows.yaml"));
+    assert!(report.contains("nested-workflows.yaml:9: step `step-2` runs the child DAG `sub-workflow`: the step fails saying so"), "{report}");
+    assert!(
+        report.contains("the child DAG `sub-workflow` after `---`: not imported"),
+        "{report}"
+    );
+    let out = env.run(&["run", wf.to_str().unwrap(), "--headless"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    let show = env.show(&run_id_of(&text(&out.stdout)));
+    states(
+        &show,
+        &[
+            ("step-1", "succeeded"),
+            ("step-2", "failed"),
+            ("step-3", "upstream_failed"),
+        ],
+    );
+    let errors = show["errors"].to_string();
+    assert!(
+        errors.contains(
+            "step `step-2` runs the child DAG `sub-workflow`, which baton cannot run as a child"
+        ),
+        "{errors}"
+    );
+}
