@@ -6,7 +6,7 @@ use baton_import::{Kind, import};
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum From {
+pub enum Source {
     /// A GitHub Actions workflow (.github/workflows/FILE.yml)
     Github,
     /// A Dagu DAG (FILE.yaml)
@@ -27,7 +27,7 @@ Examples:
 pub struct Args {
     /// The tool that reads FILE.
     #[arg(value_enum, value_name = "FROM")]
-    pub from: From,
+    pub from: Source,
     /// The workflow to import (YAML).
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
@@ -52,8 +52,8 @@ pub fn run(args: &Args) -> i32 {
         }
     };
     let kind = match args.from {
-        From::Github => Kind::Github,
-        From::Dagu => Kind::Dagu,
+        Source::Github => Kind::Github,
+        Source::Dagu => Kind::Dagu,
     };
     let imported = match import(kind, &file, &text) {
         Ok(i) => i,
