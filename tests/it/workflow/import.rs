@@ -388,7 +388,7 @@ fn scenario_a_jobs_steps_run_as_github_runs_them() {
     let (wf, report) = import(&env, "github", &fixture("github", "steps.yml"));
     assert!(
         report.contains(
-            "steps.yml:23: job `produce`: its 9 step(s): one baton step whose script runs them"
+            "steps.yml:23: job `produce`: its 10 step(s): one baton step whose script runs them"
         ),
         "{report}"
     );
@@ -405,6 +405,7 @@ fn scenario_a_jobs_steps_run_as_github_runs_them() {
     assert_eq!(read("consumed.txt").as_deref(), Some("1.2.3\n"));
     assert_eq!(read("version.txt").as_deref(), Some("v=1.2.3 and 1.2.3\n"));
     assert_eq!(read("on-tag.txt"), None);
+    assert_eq!(read("not-windows.txt").as_deref(), Some("ran\n"));
     let out = env.run(&[
         "run",
         wf.to_str().unwrap(),
@@ -419,6 +420,9 @@ fn scenario_a_jobs_steps_run_as_github_runs_them() {
         "after-success.txt",
         "always.txt",
         "consumed.txt",
+        "on-tag.txt",
+        "version.txt",
+        "not-windows.txt",
     ] {
         std::fs::remove_file(env.path().join(f)).unwrap();
     }

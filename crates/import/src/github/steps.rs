@@ -213,6 +213,10 @@ fn step_if(cond: &str, n: usize, line: usize, sh: &mut ShimStep, step: &mut Step
         if p.len() == 4 && p[0] == "steps" && p[2] == "outputs" {
             return Ok(shim::output_word(&p[1], &p[3]));
         }
+        if p == ["runner", "os"] {
+            // The machine the step runs on, in GitHub's words (Linux, macOS).
+            return Ok("\"$(uname -s | sed 's/^Darwin$/macOS/')\"".into());
+        }
         let mut r = Reader {
             c,
             place: Place::StepEnv,
