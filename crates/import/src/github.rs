@@ -481,12 +481,14 @@ fn job(
         };
     }
     step.timeout = Some(match job.get("timeout-minutes").and_then(Node::text) {
-        Some(m) if m.parse::<u64>().is_ok() => format!("{m}m"),
+        Some(m) if expr::strip(&m).parse::<u64>().is_ok_and(|n| n > 0) => {
+            format!("{}m", expr::strip(&m))
+        }
         Some(m) => {
             c.report.note(
                 job.key_line("timeout-minutes").unwrap_or(line),
                 format!("`timeout-minutes: {m}`"),
-                "GitHub's default, 360 minutes",
+                "not a whole number of minutes baton can read when it loads: the job's timeout is GitHub's default, 360 minutes",
             );
             "6h".into()
         }
