@@ -249,6 +249,23 @@ fn triggers(doc: &Node, c: &mut Ctx, wf: &mut Workflow) {
             _ => other.push(ev),
         }
     }
+    if !wf.schedules.is_empty() {
+        // A scheduled run has no inputs (GitHub reads each as ''): a required input
+        // would refuse every slot, so it is optional, empty by default.
+        for p in c.params.iter_mut().filter(|p| p.required) {
+            c.report.note(
+                line,
+                format!("required input `{}` with `on: schedule`", p.name),
+                "an optional param, empty by default, as a scheduled run reads it on GitHub",
+            );
+            p.required = false;
+            if p.kind == "enum" {
+                p.kind = "string";
+                p.values.clear();
+            }
+            p.default = Some(String::new());
+        }
+    }
     if !other.is_empty() {
         c.report.note(line, format!("`on: {}`", other.join(", ")), "baton starts a run by `baton run` or a `[[schedule]]` only: these events start nothing (what they would carry, `github.*`, is params)");
     }

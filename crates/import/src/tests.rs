@@ -289,3 +289,30 @@ fn dagu_names_collide_or_are_invalid_without_breaking_the_file() {
         .collect();
     assert_eq!(left, [6, 10], "{:?}", i.notes);
 }
+
+#[test]
+fn github_triggers_inputs_strategy_and_jobs_map_as_the_docs_say() {
+    let text = "name: Nightly\non:\n  schedule:\n    - cron: '30 2 * * 1-5'\n  workflow_dispatch:\n    inputs:\n      target:\n        type: choice\n        options: [staging, prod]\n        required: true\n      dry:\n        type: boolean\n        default: true\n      count:\n        type: number\nconcurrency:\n  group: nightly-${{ inputs.target }}\n  cancel-in-progress: false\njobs:\n  test:\n    strategy:\n      max-parallel: 2\n      fail-fast: false\n      matrix:\n        py: ['3.12', '3.14']\n    continue-on-error: ${{ matrix.py == '3.14' }}\n    steps: [{run: make}]\n  deploy:\n    needs: test\n    if: needs.test.result == 'success' && inputs.dry == false\n    environment: production\n    steps: [{run: make deploy}]\n  shared:\n    uses: org/repo/.github/workflows/x.yml@v1\n";
+    let i = import(Kind::Github, "n.yml", text).unwrap();
+    let p = loads(&i);
+    for want in [
+        "[[schedule]]\ncron = \"30 2 * * 1-5\"\ntimezone = \"UTC\"",
+        "concurrency = { group = \"nightly-${{ params.target }}\", on_conflict = \"queue\" }",
+        "[params.target]\ntype = \"string\"\ndefault = \"\"",
+        "[params.dry]\ntype = \"bool\"\ndefault = true",
+        "allow_failure = \"${{ matrix.py == '3.14' }}\"",
+        "max_parallel = 2\nfail_fast = false",
+        "if = \"steps.test.state == 'succeeded' && params.dry == false\"",
+    ] {
+        assert!(i.toml.contains(want), "{want}\n{}", i.toml);
+    }
+    assert!(step(&p, "deploy").gate.is_some());
+    assert!(matches!(
+        step(&p, "shared").action,
+        baton_workflow::Action::Builtin(baton_workflow::Builtin::Fail)
+    ));
+    let lines: Vec<usize> = i.notes.iter().map(|n| n.line).collect();
+    for l in [2, 14, 31, 34] {
+        assert!(lines.contains(&l), "{l}: {:?}", i.notes);
+    }
+}
