@@ -218,6 +218,18 @@ pub fn import(docs: &[Node], stem: &str, report: &mut Report) -> Result<Workflow
     if let Some(h) = g(doc, "handler_on") {
         d.handlers(h)?;
     }
+    if !d.wf.schedules.is_empty() {
+        // A scheduled run takes the defaults: a required param would refuse every slot.
+        for p in d.wf.params.iter_mut().filter(|p| p.required) {
+            d.report.note(
+                gl(doc, "params").unwrap_or(1),
+                format!("required param `{}` with a `schedule`", p.name),
+                "optional, empty by default: a scheduled run has only the defaults",
+            );
+            p.required = false;
+            p.default = Some(String::new());
+        }
+    }
     // Dagu hands params to commands as environment variables; an `env` entry of the
     // same name is kept instead.
     let from_params: Vec<(String, String)> =

@@ -208,6 +208,9 @@ pub fn import(doc: &Node, stem: &str, report: &mut Report) -> Result<Workflow, I
         let step = self::job(k, *line, job, defaults, &mut c)?;
         wf.steps.push(step);
     }
+    if !wf.schedules.is_empty() {
+        optional_for_schedules(&mut c, doc.key_line("on").unwrap_or(1));
+    }
     wf.params = c.params;
     wf.secrets = c.secrets;
     Ok(wf)
@@ -249,25 +252,29 @@ fn triggers(doc: &Node, c: &mut Ctx, wf: &mut Workflow) {
             _ => other.push(ev),
         }
     }
-    if !wf.schedules.is_empty() {
-        // A scheduled run has no inputs (GitHub reads each as ''): a required input
-        // would refuse every slot, so it is optional, empty by default.
-        for p in c.params.iter_mut().filter(|p| p.required) {
-            c.report.note(
-                line,
-                format!("required input `{}` with `on: schedule`", p.name),
-                "an optional param, empty by default, as a scheduled run reads it on GitHub",
-            );
-            p.required = false;
-            if p.kind == "enum" {
-                p.kind = "string";
-                p.values.clear();
-            }
-            p.default = Some(String::new());
-        }
-    }
     if !other.is_empty() {
         c.report.note(line, format!("`on: {}`", other.join(", ")), "baton starts a run by `baton run` or a `[[schedule]]` only: these events start nothing (what they would carry, `github.*`, is params)");
+    }
+}
+
+/// A scheduled run has no inputs (GitHub reads each as `''`): a required param would
+/// refuse every slot, so each is optional, empty by default (a `list`, a matrix axis,
+/// has no value: its step is skipped).
+fn optional_for_schedules(c: &mut Ctx, line: usize) {
+    for p in c.params.iter_mut().filter(|p| p.required) {
+        c.report.note(
+            line,
+            format!("required param `{}` with `on: schedule`", p.name),
+            "optional, empty by default, as a scheduled run reads it on GitHub",
+        );
+        p.required = false;
+        if p.kind == "enum" {
+            p.kind = "string";
+            p.values.clear();
+        }
+        if p.kind != "list" {
+            p.default = Some(String::new());
+        }
     }
 }
 
