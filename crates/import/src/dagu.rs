@@ -205,6 +205,22 @@ pub fn import(docs: &[Node], stem: &str, report: &mut Report) -> Result<Workflow
         }
         d.wf.steps.append(&mut steps);
     }
+    if let Some(ids) = crate::out::cycle(&d.wf.steps) {
+        let line = list
+            .iter()
+            .zip(&taken)
+            .find(|(_, id)| **id == ids[0])
+            .and_then(|((l, s), _)| gl(s, "depends").or(Some(*l)))
+            .unwrap_or(1);
+        return Err((
+            line,
+            format!(
+                "the steps depend on each other in a cycle: {}",
+                ids.join(" -> ")
+            ),
+            "Dagu refuses it too: remove one of these `depends`",
+        ));
+    }
     d.passed_skips();
     d.pass_outputs();
     if let Some(p) = g(doc, "preconditions").or_else(|| g(doc, "precondition")) {

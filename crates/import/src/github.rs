@@ -28,6 +28,8 @@ struct Ctx<'a> {
     /// GitHub job id → baton step id.
     jobs: Vec<(String, String)>,
     secrets: Vec<String>,
+    /// The keys of the matrix of the job being read (none without one).
+    matrix_keys: Vec<String>,
     report: &'a mut Report,
 }
 
@@ -111,7 +113,13 @@ impl Names for Reader<'_, '_> {
             ("env", 2) => Err(format!(
                 "`{path}` (baton's `env.NAME` reads the run-wide `env` only)"
             )),
-            ("matrix", 2) if matches!(self.place, Place::Allow | Place::StepEnv) => Ok(path),
+            ("matrix", 2)
+                if matches!(self.place, Place::Allow | Place::StepEnv)
+                    && self.c.matrix_keys.contains(&p[1]) =>
+            {
+                Ok(path)
+            }
+            ("matrix", 2) => Err(format!("`{path}` (the job's matrix has no key `{}`)", p[1])),
             ("needs", 4)
                 if p[2] == "outputs" && matches!(self.place, Place::Cond | Place::StepEnv) =>
             {
@@ -119,6 +127,12 @@ impl Names for Reader<'_, '_> {
                     .c
                     .job(&p[1])
                     .ok_or(format!("`{path}`: no job `{}`", p[1]))?;
+                if !self.needs.contains(&j) {
+                    return Err(format!(
+                        "`{path}`: `{}` is not among the job's needs (GitHub reads '')",
+                        p[1]
+                    ));
+                }
                 Ok(format!("steps.{j}.outputs.{}", p[3]))
             }
             _ => Err(format!("`{path}` (no baton counterpart here)")),
@@ -152,6 +166,7 @@ pub fn import(doc: &Node, stem: &str, report: &mut Report) -> Result<Workflow, I
         env: vec![],
         jobs: vec![],
         secrets: vec![],
+        matrix_keys: vec![],
         report,
     };
     let mut wf = Workflow {
@@ -207,6 +222,18 @@ pub fn import(doc: &Node, stem: &str, report: &mut Report) -> Result<Workflow, I
         }
         let step = self::job(k, *line, job, defaults, &mut c)?;
         wf.steps.push(step);
+    }
+    if let Some(ids) = crate::out::cycle(&wf.steps) {
+        let line = jobs
+            .iter()
+            .find(|(k, _, _)| c.job(k).as_deref() == Some(ids[0].as_str()))
+            .and_then(|(_, l, j)| j.key_line("needs").or(Some(*l)))
+            .unwrap_or(1);
+        return Err(bad(
+            line,
+            format!("the jobs need each other in a cycle: {}", ids.join(" -> ")),
+            "GitHub refuses it too: remove one of these `needs`",
+        ));
     }
     if !wf.schedules.is_empty() {
         optional_for_schedules(&mut c, doc.key_line("on").unwrap_or(1));
@@ -284,7 +311,8 @@ fn input(name: &str, line: usize, p: &Node, report: &mut Report) -> Param {
         .and_then(Node::text)
         .unwrap_or_else(|| "string".into());
     let values = p.get("options").map(Node::words).unwrap_or_default();
-    let kind = match t.as_str() {
+    let default = p.get("default").and_then(Node::text);
+    let mut kind = match t.as_str() {
         "boolean" => "bool",
         "choice" if !values.is_empty() => "enum",
         "number" => {
@@ -297,8 +325,24 @@ fn input(name: &str, line: usize, p: &Node, report: &mut Report) -> Param {
         }
         _ => "string",
     };
+    let fits = match (kind, default.as_deref()) {
+        (_, None) => true,
+        ("bool", Some(d)) => d == "true" || d == "false",
+        ("enum", Some(d)) => values.iter().any(|v| v == d),
+        _ => true,
+    };
+    if !fits {
+        report.note(
+            line,
+            format!(
+                "input `{name}`: default {:?} is not a {t} value",
+                default.clone().unwrap_or_default()
+            ),
+            "a string param, so that the default stands",
+        );
+        kind = "string";
+    }
     let required = p.get("required").and_then(Node::text).as_deref() == Some("true");
-    let default = p.get("default").and_then(Node::text);
     Param {
         name: name.to_string(),
         kind,
@@ -485,6 +529,17 @@ fn job(
         }
     }
     strategy(job, &mut step, c);
+    c.matrix_keys = step
+        .matrix
+        .iter()
+        .flat_map(|m| {
+            m.axes.iter().map(|(k, _)| k.clone()).chain(
+                m.include
+                    .iter()
+                    .flat_map(|i| i.iter().map(|(k, _)| k.clone())),
+            )
+        })
+        .collect();
     if let Some(coe) = job.get("continue-on-error") {
         let l = job.key_line("continue-on-error").unwrap_or(line);
         step.allow_failure = match coe.text().as_deref() {
@@ -748,6 +803,13 @@ fn required_checks(
     };
     let (failures, skips) = (allowed(&failures, c), allowed(&skips, c));
     c.report.note(line, format!("job `{gh_id}`: `re-actors/alls-green`"), "a step that fails when a need did not succeed, and reads `skipped` (not `succeeded`) when every need did: the run's result is GitHub's");
+    if step.needs.is_empty() {
+        // Nothing to check: GitHub's alls-green passes.
+        step.when = None;
+        step.cond = None;
+        step.run = Some("true".into());
+        return step;
+    }
     step.when = Some("all_done");
     let tests: Vec<String> = step
         .needs

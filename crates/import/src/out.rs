@@ -354,6 +354,49 @@ pub fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
+/// A cycle of `needs` among `steps`, as the ids along it (the first again at the end),
+/// or `None`: the tools refuse such a file, and so does baton.
+pub fn cycle(steps: &[Step]) -> Option<Vec<String>> {
+    // 0: not seen, 1: on the current path, 2: done.
+    fn visit(
+        i: usize,
+        steps: &[Step],
+        mark: &mut [u8],
+        path: &mut Vec<usize>,
+    ) -> Option<Vec<String>> {
+        mark[i] = 1;
+        path.push(i);
+        for n in &steps[i].needs {
+            let Some(j) = steps.iter().position(|s| &s.id == n) else {
+                continue;
+            };
+            if mark[j] == 1 {
+                let from = path.iter().position(|&p| p == j).unwrap_or(0);
+                let mut ids: Vec<String> =
+                    path[from..].iter().map(|&p| steps[p].id.clone()).collect();
+                ids.push(steps[j].id.clone());
+                return Some(ids);
+            }
+            if mark[j] == 0
+                && let Some(c) = visit(j, steps, mark, path)
+            {
+                return Some(c);
+            }
+        }
+        path.pop();
+        mark[i] = 2;
+        None
+    }
+    let mut mark = vec![0u8; steps.len()];
+    (0..steps.len()).find_map(|i| {
+        if mark[i] == 0 {
+            visit(i, steps, &mut mark, &mut vec![])
+        } else {
+            None
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -316,3 +316,38 @@ fn github_triggers_inputs_strategy_and_jobs_map_as_the_docs_say() {
         assert!(lines.contains(&l), "{l}: {:?}", i.notes);
     }
 }
+
+/// Every real file with any one line left out (a broken indentation, a key without its
+/// value, a job without its steps) imports to a workflow that loads, or is refused at a
+/// line of the file: never a panic, never a workflow baton refuses.
+#[test]
+fn every_fixture_with_a_line_left_out_loads_or_is_refused_at_a_line() {
+    for (kind, k) in [("github", Kind::Github), ("dagu", Kind::Dagu)] {
+        for f in all(kind) {
+            let (name, text) = fixture(kind, &f);
+            let lines: Vec<&str> = text.lines().collect();
+            for skip in 0..lines.len() {
+                let cut: String = lines
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| *i != skip)
+                    .map(|(_, l)| format!("{l}\n"))
+                    .collect();
+                match import(k, &name, &cut) {
+                    Ok(i) => {
+                        if let Err(d) =
+                            baton_workflow::load_str(&i.toml, Path::new("imported.toml"))
+                        {
+                            panic!("{name} without line {}: {d}\n{}", skip + 1, i.toml);
+                        }
+                    }
+                    Err(e) => assert!(
+                        e.line >= 1 && e.line <= lines.len() + 1,
+                        "{name} without line {}: {e}",
+                        skip + 1
+                    ),
+                }
+            }
+        }
+    }
+}
