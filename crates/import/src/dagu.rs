@@ -325,6 +325,8 @@ impl Dag<'_> {
             );
             return;
         }
+        // A name given twice keeps its last default, as a later entry overrides.
+        self.wf.params.retain(|p| p.name != name);
         self.wf.params.push(Param {
             name,
             kind: "string",

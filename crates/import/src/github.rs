@@ -259,6 +259,8 @@ fn triggers(doc: &Node, c: &mut Ctx, wf: &mut Workflow) {
                     .and_then(Node::map)
                     .unwrap_or_default()
                 {
+                    // `workflow_dispatch` and `workflow_call` may both declare it.
+                    c.params.retain(|x| x.name != *name);
                     c.params.push(input(name, *pl, p, c.report));
                 }
                 if ev == "workflow_call" {

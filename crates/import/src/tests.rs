@@ -317,21 +317,27 @@ fn github_triggers_inputs_strategy_and_jobs_map_as_the_docs_say() {
     }
 }
 
-/// Every real file with any one line left out (a broken indentation, a key without its
-/// value, a job without its steps) imports to a workflow that loads, or is refused at a
-/// line of the file: never a panic, never a workflow baton refuses.
+/// Every real file with any one line left out, or doubled (a broken indentation, a key
+/// without its value or given twice, a job without its steps) imports to a workflow
+/// that loads, or is refused at a line of the file: never a panic, never a workflow
+/// baton refuses.
 #[test]
-fn every_fixture_with_a_line_left_out_loads_or_is_refused_at_a_line() {
+fn every_fixture_with_a_line_left_out_or_doubled_loads_or_is_refused_at_a_line() {
     for (kind, k) in [("github", Kind::Github), ("dagu", Kind::Dagu)] {
         for f in all(kind) {
             let (name, text) = fixture(kind, &f);
             let lines: Vec<&str> = text.lines().collect();
-            for skip in 0..lines.len() {
+            for (skip, times) in (0..lines.len()).flat_map(|i| [(i, 0), (i, 2)]) {
                 let cut: String = lines
                     .iter()
                     .enumerate()
-                    .filter(|(i, _)| *i != skip)
-                    .map(|(_, l)| format!("{l}\n"))
+                    .map(|(i, l)| {
+                        if i == skip {
+                            format!("{l}\n").repeat(times)
+                        } else {
+                            format!("{l}\n")
+                        }
+                    })
                     .collect();
                 match import(k, &name, &cut) {
                     Ok(i) => {
