@@ -220,6 +220,22 @@ fn invalid_input_says_where_and_what() {
     .unwrap_err();
     assert_eq!((e.line, e.file.as_str()), (4, "w.yml"));
     assert!(e.message.contains("needs `b`"), "{e}");
+    let e = import(
+        Kind::Github,
+        "w.yml",
+        "on: push\njobs:\n  a:\n    needs: b\n    steps: []\n  b:\n    needs: [a]\n    steps: []\n",
+    )
+    .unwrap_err();
+    assert_eq!(e.line, 4, "{e}");
+    assert!(e.message.contains("a cycle: a -> b -> a"), "{e}");
+    let e = import(
+        Kind::Dagu,
+        "d.yaml",
+        "type: graph\nsteps:\n  - name: a\n    command: x\n    depends: a\n",
+    )
+    .unwrap_err();
+    assert_eq!(e.line, 5, "{e}");
+    assert!(e.message.contains("a cycle: a -> a"), "{e}");
     let e = import(Kind::Dagu, "d.yaml", "steps: [\n").unwrap_err();
     assert!(e.message.starts_with("not YAML"), "{e}");
     let e = import(Kind::Github, "w.yml", "- a\n").unwrap_err();
