@@ -16,6 +16,7 @@ pub mod events;
 pub mod executors;
 pub mod fork;
 pub mod hold;
+pub mod import;
 pub mod inbox;
 pub mod input_file;
 pub mod logs;
@@ -58,6 +59,8 @@ pub enum Cmd {
     Validate(validate::Args),
     Plan(plan::Args),
     Tools(tools::Args),
+    /// Turn a GitHub Actions workflow or a Dagu DAG into a baton workflow, with a report of what did not map
+    Import(import::Args),
     /// List a workflow's executors, their labels and whether each cluster answers
     Executors(executors::Args),
     /// Everything that waits on a person across the store's runs: open gates, exhausted budgets, steps to mark
@@ -127,6 +130,7 @@ impl Cmd {
             Cmd::Validate(_)
                 | Cmd::Plan(_)
                 | Cmd::Tools(_)
+                | Cmd::Import(_)
                 | Cmd::Runs(_)
                 | Cmd::Inbox(_)
                 | Cmd::Show(_)
@@ -180,6 +184,7 @@ pub fn main() -> i32 {
         Cmd::Validate(a) => validate::run(&a),
         Cmd::Plan(a) => plan::run(&a),
         Cmd::Tools(a) => tools::run(&a),
+        Cmd::Import(a) => import::run(&a),
         Cmd::Executors(a) => executors::run(&a),
         Cmd::Inbox(a) => inbox::run(a),
         Cmd::Runs(a) => runs::run(a),

@@ -1,6 +1,7 @@
 //! Workflow loading: examples, the invalid corpus (snapshots), property tests.
 mod examples;
 mod github_matrices;
+mod import;
 mod invalid_corpus;
 mod loader_props;
 mod ports;

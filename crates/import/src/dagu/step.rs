@@ -1,0 +1,523 @@
+//! A Dagu step, its preconditions and the DAG's handlers.
+use super::{Dag, STEP, g, gl, known};
+use crate::Invalid;
+use crate::out::{Gate, Step, sh_quote, step_id};
+use crate::yaml::{Node, Value};
+
+/// Executor types that run a command in a shell, as baton's `run` does.
+const SHELL_TYPES: &[&str] = &["", "command", "shell"];
+
+impl Dag<'_> {
+    /// The step (and its precondition check and approval step, if any), in order.
+    pub(super) fn step(&mut self, s: &Node, line: usize, id: &str) -> Result<Vec<Step>, Invalid> {
+        let mut st = Step {
+            id: id.to_string(),
+            ..Step::default()
+        };
+        let label = g(s, "name")
+            .and_then(Node::text)
+            .unwrap_or_else(|| id.to_string());
+        st.comments
+            .push(format!("Dagu step \"{label}\" (line {line})"));
+        if let Some(d) = g(s, "description").and_then(Node::text) {
+            st.comments.push(d);
+        }
+        if let Some(cmd) = s.text() {
+            st.run = Some(cmd);
+            return Ok(vec![st]);
+        }
+        for (k, l, _) in s.map().unwrap_or_default() {
+            if !known(k, STEP) {
+                self.report.note(
+                    *l,
+                    format!("step `{label}`: `{k}`"),
+                    "left out: baton has no counterpart",
+                );
+            }
+        }
+        for n in g(s, "depends").map(Node::words).unwrap_or_default() {
+            match self.id_of(&n) {
+                Some(dep) => st.needs.push(super::last_of(&self.wf.steps, &dep)),
+                None => {
+                    return Err((
+                        gl(s, "depends").unwrap_or(line),
+                        format!("step `{label}` depends on `{n}`, which is no step of this DAG"),
+                        "name a step by its `name` or `id`",
+                    ));
+                }
+            }
+        }
+        if let Some(e) = g(s, "env") {
+            st.env = self.env(e);
+        }
+        if let Some(t) = g(s, "timeout_sec").and_then(Node::text) {
+            st.timeout = Some(format!("{t}s"));
+        }
+        let ty = g(s, "type")
+            .or_else(|| g(s, "executor"))
+            .and_then(|t| t.text().or_else(|| t.get("type").and_then(Node::text)))
+            .unwrap_or_default();
+        let child = g(s, "call").or_else(|| g(s, "run")).and_then(Node::text);
+        if let Some(child) = child {
+            let l = gl(s, "call").or(gl(s, "run")).unwrap_or(line);
+            self.report.note(l, format!("step `{label}` runs the child DAG `{child}`"), "the step fails saying so: baton has no child runs yet; import that DAG and run it on its own");
+            st.uses = Some(fail(&format!(
+                "step `{label}` runs the child DAG `{child}`, which baton cannot run as a child: import it and run it on its own"
+            )));
+        } else if !SHELL_TYPES.contains(&ty.as_str()) {
+            self.report.note(gl(s, "type").or(gl(s, "executor")).unwrap_or(line), format!("step `{label}`: executor `{ty}`"), "the step fails saying so: baton runs shell commands (or an SSH, Slurm or batch executor you declare)");
+            st.uses = Some(fail(&format!(
+                "step `{label}` uses Dagu's `{ty}` executor, which baton does not have: replace it with a command"
+            )));
+        } else {
+            st.run = Some(self.command(s, &label, line));
+        }
+        self.continue_on(s, &mut st, &label);
+        self.retry(s, &mut st, &label);
+        if let Some(l) = gl(s, "repeat_policy") {
+            self.report.note(
+                l,
+                format!("step `{label}`: `repeat_policy`"),
+                "not yet supported: the step runs once",
+            );
+        }
+        if let Some(l) = gl(s, "output") {
+            let var = g(s, "output")
+                .and_then(Node::text)
+                .filter(|v| super::env_name(v));
+            match (var, st.run.take()) {
+                (Some(var), Some(run)) => {
+                    st.run = Some(capture(&run, &var));
+                    st.outputs.push(var.clone());
+                    self.outputs.push((st.id.clone(), var.clone()));
+                    self.report.note(l, format!("step `{label}`: `output: {var}`"), format!("the output `{var}` (its stdout on one line, lines joined by spaces), read by the steps after it as ${var}"));
+                }
+                (_, run) => {
+                    st.run = run;
+                    self.report.note(l, format!("step `{label}`: `output`"), "left out: only `output: NAME` of a command maps (a baton step publishes outputs by writing `NAME=value` to $BATON_OUTPUT)");
+                }
+            }
+        }
+        if let Some(l) = gl(s, "parallel") {
+            self.report.note(
+                l,
+                format!("step `{label}`: `parallel`"),
+                "left out: the step runs once (baton's `for_each` fans a step out over an output)",
+            );
+        }
+        let mut out = vec![];
+        if let Some(p) = g(s, "preconditions").or_else(|| g(s, "precondition"))
+            && let Some(check) = self.preconditions(p, &mut st, &label)
+        {
+            out.push(check);
+        }
+        out.push(st);
+        if let Some(a) = g(s, "approval") {
+            out.push(self.approval(a, id, &label, gl(s, "approval").unwrap_or(line)));
+        }
+        Ok(out)
+    }
+
+    fn command(&mut self, s: &Node, label: &str, line: usize) -> String {
+        let cmd = g(s, "command").map(|c| match &c.v {
+            Value::Seq(items) => items
+                .iter()
+                .filter_map(Node::text)
+                .map(|w| sh_quote(&w))
+                .collect::<Vec<_>>()
+                .join(" "),
+            _ => c.text().unwrap_or_default(),
+        });
+        let script = g(s, "script").and_then(Node::text);
+        let shell = g(s, "shell").and_then(|n| n.text().or_else(|| Some(n.words().join(" "))));
+        let mut run = match (cmd, script) {
+            (c, Some(body)) => {
+                // Dagu writes the script to a file and runs it (with the command or the
+                // shell as its interpreter, or by its `#!`): the same here, from a
+                // quoted here-document, so nothing in it is read on the way.
+                let runner = c.or(shell.clone()).unwrap_or_else(|| {
+                    if body.starts_with("#!") {
+                        String::new()
+                    } else {
+                        "sh".into()
+                    }
+                });
+                let exec = if runner.is_empty() {
+                    "chmod +x \"$f\" && \"$f\"".to_string()
+                } else {
+                    format!("{runner} \"$f\"")
+                };
+                let mut end = "BATON_SCRIPT".to_string();
+                while body.lines().any(|l| l == end) {
+                    end.push('_');
+                }
+                format!(
+                    "f=$(mktemp) || exit 1\ntrap 'rm -f \"$f\"' EXIT\ncat > \"$f\" <<'{end}'\n{}\n{end}\n{exec}\n",
+                    body.trim_end_matches('\n')
+                )
+            }
+            (Some(c), None) => match shell {
+                Some(sh) if sh != "sh" => format!("{sh} -c {}", sh_quote(&c)),
+                _ => c,
+            },
+            (None, None) => {
+                self.report.note(
+                    line,
+                    format!("step `{label}` has no command"),
+                    "it runs `true`",
+                );
+                "true".into()
+            }
+        };
+        if let Some(dir) = g(s, "working_dir")
+            .or_else(|| g(s, "dir"))
+            .and_then(Node::text)
+        {
+            run = format!("cd {} || exit 1\n{run}", sh_quote(&dir));
+        }
+        if run.contains("${{") {
+            run = run.replace("${{", "$ {{");
+        }
+        run
+    }
+
+    fn continue_on(&mut self, s: &Node, st: &mut Step, label: &str) {
+        let Some(c) = g(s, "continue_on") else { return };
+        let l = gl(s, "continue_on").unwrap_or(st.needs.len());
+        let on = |k: &str| c.get(k).and_then(Node::text).as_deref() == Some("true");
+        let word = c.text().map(|t| t.to_ascii_lowercase());
+        if on("failure") || on("failed") || matches!(word.as_deref(), Some("failed" | "failure")) {
+            st.allow_failure = Some("true".into());
+        }
+        if on("skipped") || word.as_deref() == Some("skipped") {
+            self.skip_ok.push(st.id.clone());
+            self.report.note(l, format!("step `{label}`: `continue_on: skipped`"), "its dependants run with `when = \"none_failed\"`, which passes over every skipped need, not this one alone");
+        }
+        for k in ["exit_code", "exitCode", "output"] {
+            if c.get(k).is_some() {
+                self.report.note(l, format!("step `{label}`: `continue_on.{k}`"), "left out: baton's `allow_failure` does not look at the exit code or the output");
+            }
+        }
+        if on("mark_success") || on("markSuccess") {
+            self.report.note(l, format!("step `{label}`: `continue_on.mark_success`"), "the failed step reads `failed` (allowed to fail, the run goes on), not `succeeded`");
+        }
+    }
+
+    fn retry(&mut self, s: &Node, st: &mut Step, label: &str) {
+        let Some(r) = g(s, "retry_policy") else {
+            return;
+        };
+        let l = gl(s, "retry_policy").unwrap_or(0);
+        let Some(limit) = g(r, "limit")
+            .and_then(Node::text)
+            .and_then(|t| t.parse::<u64>().ok())
+        else {
+            self.report.note(
+                l,
+                format!("step `{label}`: `retry_policy.limit`"),
+                "not a number: the step is not retried",
+            );
+            return;
+        };
+        let interval = g(r, "interval_sec")
+            .and_then(Node::text)
+            .and_then(|t| t.parse::<u64>().ok())
+            .unwrap_or(0);
+        let backoff = g(r, "backoff").and_then(Node::text);
+        let kind = match backoff.as_deref() {
+            None | Some("false") => "fixed",
+            Some("true" | "2" | "2.0") => "exponential",
+            Some(f) => {
+                self.report.note(
+                    l,
+                    format!("step `{label}`: `backoff: {f}`"),
+                    "baton's exponential backoff doubles the wait",
+                );
+                "exponential"
+            }
+        };
+        if g(r, "exit_code").is_some() {
+            self.report.note(
+                l,
+                format!("step `{label}`: `retry_policy.exit_code`"),
+                "baton retries any failure, whatever its exit code",
+            );
+        }
+        let delay = if interval == 0 {
+            "1ms".to_string()
+        } else {
+            format!("{interval}s")
+        };
+        let max = g(r, "max_interval_sec")
+            .and_then(Node::text)
+            .map(|m| format!("{m}s"));
+        st.retry = Some(((limit + 1).min(100), kind, delay, max));
+    }
+
+    /// A precondition as an `if`: over a param when it reads one, else through a
+    /// check step that runs the condition as Dagu does and writes `ok=1` or `ok=0`.
+    fn preconditions(&mut self, p: &Node, st: &mut Step, label: &str) -> Option<Step> {
+        let items: Vec<&Node> = match &p.v {
+            Value::Seq(s) => s.iter().collect(),
+            _ => vec![p],
+        };
+        let mut conds = vec![];
+        let mut checks = vec![];
+        for it in items {
+            let (cond, expected) = match &it.v {
+                Value::Map(_) => (
+                    it.get("condition")
+                        .or_else(|| it.get("command"))
+                        .and_then(Node::text),
+                    it.get("expected").and_then(Node::text),
+                ),
+                _ => (it.text(), None),
+            };
+            let Some(cond) = cond else { continue };
+            let name = cond
+                .trim()
+                .trim_start_matches('$')
+                .trim_start_matches('{')
+                .trim_end_matches('}')
+                .to_string();
+            let param = if let Ok(n) = name.parse::<usize>() {
+                Some(format!("arg{n}"))
+            } else {
+                Some(name.clone())
+            }
+            .filter(|n| {
+                cond.trim().starts_with('$') && self.wf.params.iter().any(|x| &x.name == n)
+            });
+            match (param, &expected) {
+                (Some(pn), Some(exp)) if !exp.contains(['\'', '"']) => {
+                    conds.push(match exp.strip_prefix("re:") {
+                        Some(re) => format!("matches(params.{pn}, '^(?:{re})$')"),
+                        None => format!("params.{pn} == '{exp}'"),
+                    })
+                }
+                _ => checks.push((cond, expected)),
+            }
+        }
+        let mut check_step = None;
+        if !checks.is_empty() {
+            let cid = step_id(&format!("{}-precondition", st.id), &[]);
+            let mut tests = vec![];
+            for (cond, expected) in &checks {
+                tests.push(match expected {
+                    None => format!("( {cond} ) >/dev/null 2>&1"),
+                    Some(e) => {
+                        let v = format!("\"{}\"", cond.replace('"', "\\\""));
+                        match e.strip_prefix("re:") {
+                            Some(re) => format!(
+                                "printf '%s' {v} | grep -Eq {}",
+                                sh_quote(&format!("^({re})$"))
+                            ),
+                            None => format!("[ {v} = {} ]", sh_quote(e)),
+                        }
+                    }
+                });
+            }
+            let run = format!(
+                "if {}; then echo ok=1; else echo ok=0; fi >> \"$BATON_OUTPUT\"",
+                tests.join(" && ")
+            );
+            self.report.note(p.line, format!("step `{label}`: `preconditions`"), format!("checked by the step `{cid}` before it (baton's `if` reads values, it never runs a command)"));
+            check_step = Some(Step {
+                id: cid.clone(),
+                comments: vec![format!("the preconditions of `{}`", st.id)],
+                needs: st.needs.clone(),
+                run: Some(run),
+                outputs: vec!["ok".into()],
+                ..Step::default()
+            });
+            st.needs.push(cid.clone());
+            conds.push(format!("steps.{cid}.outputs.ok == '1'"));
+        }
+        if !conds.is_empty() {
+            st.cond = Some(conds.join(" && "));
+        }
+        check_step
+    }
+
+    fn approval(&mut self, a: &Node, id: &str, label: &str, line: usize) -> Step {
+        let prompt = a
+            .get("prompt")
+            .and_then(Node::text)
+            .unwrap_or_else(|| format!("Approve step `{label}`?"));
+        let required = a.get("required").map(Node::words).unwrap_or_default();
+        let inputs = a
+            .get("input")
+            .map(Node::words)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|n| {
+                let ok = !n.is_empty()
+                    && n.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+                if !ok {
+                    self.report.note(
+                        line,
+                        format!("approval input `{n}`"),
+                        "left out: not a name baton's gate inputs take",
+                    );
+                }
+                ok
+            })
+            .map(|n| {
+                let r = required.contains(&n);
+                (n, r)
+            })
+            .collect();
+        if let Some(l) = a.key_line("rewind_to").or(a.key_line("rewindTo")) {
+            self.report.note(
+                l,
+                format!("step `{label}`: `approval.rewind_to`"),
+                "left out: add the steps to run again to the gate's `revise`",
+            );
+        }
+        self.report.note(line, format!("step `{label}`: `approval`"), format!("the gate step `{id}-approval` after it (Dagu asks once the step ran); fill in its `approvers` (none: anyone may approve)"));
+        Step {
+            id: format!("{id}-approval"),
+            comments: vec![format!(
+                "the approval of `{id}`, after it ran, as Dagu asks"
+            )],
+            needs: vec![id.to_string()],
+            gate: Some(Gate { prompt, inputs }),
+            ..Step::default()
+        }
+    }
+
+    /// Dependants of a step whose skip they pass over.
+    pub(super) fn passed_skips(&mut self) {
+        let ok = self.skip_ok.clone();
+        for s in &mut self.wf.steps {
+            if s.when.is_none() && s.needs.iter().any(|n| ok.contains(n)) {
+                s.when = Some("none_failed");
+            }
+        }
+    }
+
+    pub(super) fn dag_preconditions(&mut self, p: &Node, line: usize) {
+        let mut gate = Step {
+            id: "dag".into(),
+            ..Step::default()
+        };
+        let check = self.preconditions(p, &mut gate, "the DAG");
+        let cond = gate.cond.clone();
+        let roots: Vec<usize> = (0..self.wf.steps.len())
+            .filter(|i| self.wf.steps[*i].needs.is_empty())
+            .collect();
+        for i in roots {
+            let s = &mut self.wf.steps[i];
+            s.needs.extend(gate.needs.iter().cloned());
+            s.cond = match (&s.cond, &cond) {
+                (Some(a), Some(b)) => Some(format!("({a}) && {b}")),
+                (None, c) => c.clone(),
+                (a, None) => a.clone(),
+            };
+        }
+        if let Some(c) = check {
+            self.wf.steps.insert(0, c);
+        }
+        self.report.note(
+            line,
+            "the DAG's `preconditions`",
+            "an `if` on its first steps: unmet, they and every step after them are skipped",
+        );
+    }
+
+    pub(super) fn handlers(&mut self, h: &Node) -> Result<(), Invalid> {
+        let all: Vec<String> = self.wf.steps.iter().map(|s| s.id.clone()).collect();
+        let mut made = vec![];
+        for (key, when) in [
+            ("init", None),
+            ("success", Some("none_failed")),
+            ("failure", Some("one_failed")),
+            ("exit", Some("all_done")),
+        ] {
+            let Some(node) = h.get(key) else { continue };
+            let line = h.key_line(key).unwrap_or(node.line);
+            let id = step_id(&format!("on-{key}"), &all);
+            let mut st = self.step(node, line, &id)?.pop().unwrap_or_default();
+            st.comments.insert(0, format!("Dagu's `handler_on.{key}`"));
+            if key == "init" {
+                for s in &mut self.wf.steps {
+                    if s.needs.is_empty() {
+                        s.needs.push(id.clone());
+                    }
+                }
+                self.wf.steps.insert(0, st);
+                continue;
+            }
+            st.needs = all.clone();
+            if key == "exit" {
+                st.needs.extend(made.iter().cloned());
+            }
+            st.when = when;
+            if key == "failure" {
+                self.report.note(line, "`handler_on.failure`", "runs at the first failure (`when = \"one_failed\"`), while Dagu runs it once every step ended");
+            }
+            made.push(id);
+            self.wf.steps.push(st);
+        }
+        for key in ["abort", "cancel", "wait"] {
+            if let Some(l) = h.key_line(key) {
+                self.report.note(l, format!("`handler_on.{key}`"), "not yet supported: nothing runs then (baton runs `compensate` for what finished on a cancel)");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `run` with its stdout also kept as the output `var`: on one line (baton's outputs
+/// are), its lines joined by spaces, trailing space trimmed as Dagu trims.
+fn capture(run: &str, var: &str) -> String {
+    format!(
+        "o=$(mktemp) || exit 1\n(\n{run}\n) > \"$o\"\nrc=$?\ncat \"$o\"\nprintf '%s=%s\\n' {var} \"$(tr '\\n' ' ' < \"$o\" | sed 's/ *$//')\" >> \"$BATON_OUTPUT\"\nrm -f \"$o\"\nexit \"$rc\"\n"
+    )
+}
+
+/// The steps `id` reaches through `needs`, itself left out.
+fn ancestors(steps: &[Step], id: &str) -> Vec<String> {
+    let mut seen: Vec<String> = vec![];
+    let mut todo = vec![id.to_string()];
+    while let Some(x) = todo.pop() {
+        for n in steps
+            .iter()
+            .filter(|s| s.id == x)
+            .flat_map(|s| s.needs.iter())
+        {
+            if !seen.contains(n) {
+                seen.push(n.clone());
+                todo.push(n.clone());
+            }
+        }
+    }
+    seen
+}
+
+impl Dag<'_> {
+    /// Each step reads the outputs of the steps above it as Dagu's variables: `$VAR`
+    /// in its environment, from `${{ steps.ID.outputs.VAR }}`.
+    pub(super) fn pass_outputs(&mut self) {
+        for i in 0..self.wf.steps.len() {
+            let up = ancestors(&self.wf.steps, &self.wf.steps[i].id);
+            let add: Vec<(String, String)> = self
+                .outputs
+                .iter()
+                .filter(|(id, var)| {
+                    up.contains(id) && !self.wf.steps[i].env.iter().any(|(k, _)| k == var)
+                })
+                .map(|(id, var)| (var.clone(), format!("${{{{ steps.{id}.outputs.{var} }}}}")))
+                .collect();
+            self.wf.steps[i].env.extend(add);
+        }
+    }
+}
+
+fn fail(msg: &str) -> (String, Vec<(String, String)>) {
+    (
+        "builtin.fail".into(),
+        vec![("MESSAGE".into(), msg.to_string())],
+    )
+}

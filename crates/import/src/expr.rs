@@ -1,0 +1,606 @@
+//! GitHub's `${{ }}` expressions into baton's condition language (docs/workflow/
+//! conditions.md): parsed, then printed over baton's names; what has no counterpart is
+//! an `Err` saying so, for the report.
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum E {
+    Str(String),
+    Num(String),
+    Bool(bool),
+    Null,
+    /// A dotted path: `github.event.pull_request.number`, `needs.*.result`.
+    Name(Vec<String>),
+    Call(String, Vec<E>),
+    Not(Box<E>),
+    Bin(&'static str, Box<E>, Box<E>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Tok {
+    Str(String),
+    Num(String),
+    Word(String),
+    Op(&'static str),
+    Open,
+    Close,
+    Comma,
+    Dot,
+    Star,
+    LBr,
+    RBr,
+}
+
+fn lex(s: &str) -> Result<Vec<Tok>, String> {
+    let b: Vec<char> = s.chars().collect();
+    let mut i = 0;
+    let mut out = vec![];
+    while i < b.len() {
+        let c = b[i];
+        if c.is_whitespace() {
+            i += 1;
+            continue;
+        }
+        let t = match c {
+            '\'' => {
+                let mut t = String::new();
+                i += 1;
+                loop {
+                    match b.get(i) {
+                        None => return Err("an unclosed text".into()),
+                        Some('\'') if b.get(i + 1) == Some(&'\'') => {
+                            t.push('\'');
+                            i += 2;
+                        }
+                        Some('\'') => break,
+                        Some(c) => {
+                            t.push(*c);
+                            i += 1;
+                        }
+                    }
+                }
+                i += 1;
+                out.push(Tok::Str(t));
+                continue;
+            }
+            '(' => Tok::Open,
+            ')' => Tok::Close,
+            ',' => Tok::Comma,
+            '.' => Tok::Dot,
+            '*' => Tok::Star,
+            '[' => Tok::LBr,
+            ']' => Tok::RBr,
+            '=' | '!' | '<' | '>' | '&' | '|' => {
+                let two: String = b[i..(i + 2).min(b.len())].iter().collect();
+                let op = ["==", "!=", "<=", ">=", "&&", "||"]
+                    .into_iter()
+                    .find(|o| *o == two);
+                match (op, c) {
+                    (Some(o), _) => {
+                        i += 2;
+                        out.push(Tok::Op(o));
+                        continue;
+                    }
+                    (None, '!') => Tok::Op("!"),
+                    (None, '<') => Tok::Op("<"),
+                    (None, '>') => Tok::Op(">"),
+                    _ => return Err(format!("`{c}` is not an operator")),
+                }
+            }
+            c if c.is_ascii_digit() || c == '-' => {
+                let st = i;
+                i += 1;
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == '.') {
+                    i += 1;
+                }
+                out.push(Tok::Num(b[st..i].iter().collect()));
+                continue;
+            }
+            c if c.is_alphabetic() || c == '_' => {
+                let st = i;
+                while i < b.len() && (b[i].is_alphanumeric() || b[i] == '_' || b[i] == '-') {
+                    i += 1;
+                }
+                out.push(Tok::Word(b[st..i].iter().collect()));
+                continue;
+            }
+            c => return Err(format!("`{c}` is not part of an expression")),
+        };
+        out.push(t);
+        i += 1;
+    }
+    Ok(out)
+}
+
+struct P {
+    t: Vec<Tok>,
+    i: usize,
+}
+
+impl P {
+    fn peek(&self) -> Option<&Tok> {
+        self.t.get(self.i)
+    }
+    fn eat(&mut self, t: &Tok) -> bool {
+        if self.peek() == Some(t) {
+            self.i += 1;
+            true
+        } else {
+            false
+        }
+    }
+    fn bin(
+        &mut self,
+        ops: &[&'static str],
+        next: fn(&mut P) -> Result<E, String>,
+    ) -> Result<E, String> {
+        let mut l = next(self)?;
+        while let Some(Tok::Op(o)) = self.peek().cloned() {
+            if !ops.contains(&o) {
+                break;
+            }
+            self.i += 1;
+            l = E::Bin(o, Box::new(l), Box::new(next(self)?));
+        }
+        Ok(l)
+    }
+    fn or(&mut self) -> Result<E, String> {
+        self.bin(&["||"], P::and)
+    }
+    fn and(&mut self) -> Result<E, String> {
+        self.bin(&["&&"], P::cmp)
+    }
+    fn cmp(&mut self) -> Result<E, String> {
+        self.bin(&["==", "!=", "<", "<=", ">", ">="], P::unary)
+    }
+    fn unary(&mut self) -> Result<E, String> {
+        if self.eat(&Tok::Op("!")) {
+            return Ok(E::Not(Box::new(self.unary()?)));
+        }
+        self.primary()
+    }
+    fn primary(&mut self) -> Result<E, String> {
+        let t = self.peek().cloned().ok_or("the expression ends early")?;
+        self.i += 1;
+        match t {
+            Tok::Str(s) => Ok(E::Str(s)),
+            Tok::Num(n) => Ok(E::Num(n)),
+            Tok::Open => {
+                let e = self.or()?;
+                if !self.eat(&Tok::Close) {
+                    return Err("a `(` is not closed".into());
+                }
+                Ok(e)
+            }
+            Tok::Word(w) => match w.as_str() {
+                "true" => Ok(E::Bool(true)),
+                "false" => Ok(E::Bool(false)),
+                "null" => Ok(E::Null),
+                _ if self.eat(&Tok::Open) => {
+                    let mut args = vec![];
+                    if !self.eat(&Tok::Close) {
+                        loop {
+                            args.push(self.or()?);
+                            if self.eat(&Tok::Close) {
+                                break;
+                            }
+                            if !self.eat(&Tok::Comma) {
+                                return Err(format!("`{w}(` lacks a `,` or `)`"));
+                            }
+                        }
+                    }
+                    Ok(E::Call(w.to_ascii_lowercase(), args))
+                }
+                _ => {
+                    let mut path = vec![w];
+                    loop {
+                        if self.eat(&Tok::Dot) {
+                            match self.peek().cloned() {
+                                Some(Tok::Word(p)) => path.push(p),
+                                Some(Tok::Star) => path.push("*".into()),
+                                _ => return Err("a `.` is not followed by a name".into()),
+                            }
+                            self.i += 1;
+                        } else if self.eat(&Tok::LBr) {
+                            match self.peek().cloned() {
+                                Some(Tok::Str(p) | Tok::Num(p)) => path.push(p),
+                                Some(Tok::Star) => path.push("*".into()),
+                                _ => return Err("an index that is not a literal".into()),
+                            }
+                            self.i += 1;
+                            if !self.eat(&Tok::RBr) {
+                                return Err("a `[` is not closed".into());
+                            }
+                        } else {
+                            break;
+                        }
+                    }
+                    Ok(E::Name(path))
+                }
+            },
+            t => Err(format!("unexpected {t:?}")),
+        }
+    }
+}
+
+/// Parse an expression (the `${{ }}` around it, if any, removed first).
+pub fn parse(src: &str) -> Result<E, String> {
+    let s = strip(src);
+    let mut p = P { t: lex(s)?, i: 0 };
+    let e = p.or()?;
+    if p.i != p.t.len() {
+        return Err("text after the expression".into());
+    }
+    Ok(e)
+}
+
+/// `${{ x }}` → `x`; anything else as it is.
+pub fn strip(s: &str) -> &str {
+    let t = s.trim();
+    match t.strip_prefix("${{").and_then(|r| r.strip_suffix("}}")) {
+        Some(inner) if !inner.contains("${{") => inner.trim(),
+        _ => t,
+    }
+}
+
+/// How names read in baton: `Ok(baton name)` or `Err(why not)`.
+pub trait Names {
+    fn name(&mut self, path: &[String]) -> Result<String, String>;
+    /// The job's needs, for `needs.*`.
+    fn needs(&self) -> Vec<String>;
+}
+
+/// GitHub's job result words as baton's step states (`skipped` is also baton's
+/// `upstream_failed`: a job GitHub skips because a need failed).
+fn states(result: &str) -> Result<Vec<&'static str>, String> {
+    Ok(match result.to_ascii_lowercase().as_str() {
+        "success" => vec!["succeeded"],
+        "failure" => vec!["failed"],
+        "cancelled" => vec!["cancelled"],
+        "skipped" => vec!["skipped", "upstream_failed"],
+        o => return Err(format!("`{o}` is not a job result")),
+    })
+}
+
+fn lit(s: &str) -> Result<String, String> {
+    if !s.contains('\'') {
+        Ok(format!("'{s}'"))
+    } else if !s.contains('"') {
+        Ok(format!("\"{s}\""))
+    } else {
+        Err("a text holding both quote characters".into())
+    }
+}
+
+/// `steps.J.state` is (or is not) one of the states `result` means.
+fn state_test(job: &str, result: &str, eq: bool) -> Result<String, String> {
+    let s = states(result)?;
+    let parts: Vec<String> = s
+        .iter()
+        .map(|st| format!("steps.{job}.state == '{st}'"))
+        .collect();
+    let any = if parts.len() == 1 {
+        parts[0].clone()
+    } else {
+        format!("({})", parts.join(" || "))
+    };
+    Ok(if eq { any } else { format!("!{any}") })
+}
+
+fn result_of(e: &E) -> Option<&str> {
+    match e {
+        E::Name(p) if p.len() == 3 && p[0] == "needs" && p[2] == "result" && p[1] != "*" => {
+            Some(&p[1])
+        }
+        _ => None,
+    }
+}
+
+/// Print `e` as a baton condition.
+pub fn to_baton(e: &E, n: &mut dyn Names) -> Result<String, String> {
+    Ok(match e {
+        E::Str(s) => lit(s)?,
+        E::Num(x) => {
+            if x.starts_with("0x") || x.contains(['e', 'E']) {
+                return Err(format!(
+                    "the number `{x}` (baton reads decimal numbers only)"
+                ));
+            }
+            x.clone()
+        }
+        E::Bool(b) => b.to_string(),
+        E::Null => "''".into(),
+        E::Name(p) => n.name(p)?,
+        E::Not(x) => format!("!{}", group(x, 4, n)?),
+        E::Bin(op @ ("==" | "!="), l, r) if result_of(l).is_some() || result_of(r).is_some() => {
+            let (job, other) = match result_of(l) {
+                Some(j) => (j, r),
+                None => (result_of(r).unwrap_or_default(), l),
+            };
+            let E::Str(word) = other.as_ref() else {
+                return Err("a job's result compared with something other than a text".into());
+            };
+            state_test(job, word, *op == "==")?
+        }
+        E::Bin(op, l, r) => {
+            let p = prec(op);
+            format!("{} {op} {}", group(l, p, n)?, group(r, p, n)?)
+        }
+        E::Call(f, args) => call(f, args, n)?,
+    })
+}
+
+fn prec(op: &str) -> u8 {
+    match op {
+        "||" => 1,
+        "&&" => 2,
+        _ => 3,
+    }
+}
+
+/// `e` as an operand of an operator of precedence `parent`: in parentheses when it
+/// binds less tightly (or is a comparison under a comparison: they do not chain).
+fn group(e: &E, parent: u8, n: &mut dyn Names) -> Result<String, String> {
+    let s = to_baton(e, n)?;
+    Ok(match e {
+        E::Bin(op, ..) if prec(op) < parent || (prec(op) == 3 && parent >= 3) => format!("({s})"),
+        _ => s,
+    })
+}
+
+fn call(f: &str, args: &[E], n: &mut dyn Names) -> Result<String, String> {
+    match (f, args) {
+        ("contains", [E::Name(p), E::Str(word)]) if p == &["needs", "*", "result"] => {
+            let needs = n.needs();
+            if needs.is_empty() {
+                return Ok("false".into());
+            }
+            let parts: Result<Vec<String>, String> =
+                needs.iter().map(|j| state_test(j, word, true)).collect();
+            Ok(format!("({})", parts?.join(" || ")))
+        }
+        ("contains" | "startswith" | "endswith", [a, b]) => {
+            let name = match f {
+                "startswith" => "startsWith",
+                "endswith" => "endsWith",
+                _ => "contains",
+            };
+            Ok(format!("{name}({}, {})", to_baton(a, n)?, to_baton(b, n)?))
+        }
+        ("success" | "failure" | "always" | "cancelled", _) => Err(format!(
+            "`{f}()` inside a larger expression (baton decides a step's needs by its `when`)"
+        )),
+        _ => Err(format!(
+            "the function `{f}` (baton's conditions have contains, startsWith, endsWith)"
+        )),
+    }
+}
+
+/// What a job's status functions say, as baton's trigger rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// `success()`, or no status function (GitHub's implied default).
+    Success,
+    /// `always()`, `!cancelled()`, `success() || failure()`: whatever the needs did.
+    Done,
+    /// `failure()`: a need (or an ancestor) failed.
+    Failure,
+    /// `cancelled()`: only when the run is cancelled.
+    Cancelled,
+}
+
+fn status_of(e: &E) -> Option<Status> {
+    match e {
+        E::Call(f, a) if a.is_empty() => match f.as_str() {
+            "success" => Some(Status::Success),
+            "failure" => Some(Status::Failure),
+            "always" => Some(Status::Done),
+            "cancelled" => Some(Status::Cancelled),
+            _ => None,
+        },
+        E::Not(x) if status_of(x) == Some(Status::Cancelled) => Some(Status::Done),
+        E::Bin("||", l, r) => match (status_of(l)?, status_of(r)?) {
+            (Status::Success, Status::Failure) | (Status::Failure, Status::Success) => {
+                Some(Status::Done)
+            }
+            (Status::Done, _) | (_, Status::Done) => Some(Status::Done),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn has_status(e: &E) -> bool {
+    match e {
+        E::Call(f, a) => {
+            matches!(f.as_str(), "success" | "failure" | "always" | "cancelled")
+                || a.iter().any(has_status)
+        }
+        E::Not(x) => has_status(x),
+        E::Bin(_, l, r) => has_status(l) || has_status(r),
+        _ => false,
+    }
+}
+
+/// Split a job's `if` into its status part and the rest (the operands of a top-level
+/// `&&` that hold no status function). `Err` when a status function sits elsewhere.
+pub fn split_status(e: &E) -> Result<(Status, Option<E>), String> {
+    let mut parts = vec![];
+    flatten_and(e, &mut parts);
+    let mut status = None;
+    let mut rest: Option<E> = None;
+    for p in parts {
+        if let Some(s) = status_of(p) {
+            if status.is_some_and(|o| o != s) {
+                return Err("two different status functions joined by `&&`".into());
+            }
+            status = Some(s);
+        } else if has_status(p) {
+            return Err("a status function under `||`, `!` or a comparison".into());
+        } else {
+            rest = Some(match rest {
+                None => p.clone(),
+                Some(r) => E::Bin("&&", Box::new(r), Box::new(p.clone())),
+            });
+        }
+    }
+    Ok((status.unwrap_or(Status::Success), rest))
+}
+
+fn flatten_and<'a>(e: &'a E, out: &mut Vec<&'a E>) {
+    match e {
+        E::Bin("&&", l, r) => {
+            flatten_and(l, out);
+            flatten_and(r, out);
+        }
+        _ => out.push(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct N;
+    impl Names for N {
+        fn name(&mut self, p: &[String]) -> Result<String, String> {
+            match p[0].as_str() {
+                "github" => Ok(format!("params.github_{}", p[1..].join("_"))),
+                "matrix" => Ok(p.join(".")),
+                _ => Err(format!("`{}`", p.join("."))),
+            }
+        }
+        fn needs(&self) -> Vec<String> {
+            vec!["a".into(), "b".into()]
+        }
+    }
+
+    fn tr(s: &str) -> Result<String, String> {
+        to_baton(&parse(s)?, &mut N)
+    }
+
+    #[test]
+    fn names_functions_and_operators_translate() {
+        assert_eq!(
+            tr("${{ github.event_name == 'push' && startsWith(github.ref, 'refs/tags/') }}")
+                .unwrap(),
+            "params.github_event_name == 'push' && startsWith(params.github_ref, 'refs/tags/')"
+        );
+        assert_eq!(
+            tr("matrix.python == '3.14'").unwrap(),
+            "matrix.python == '3.14'"
+        );
+        assert_eq!(tr("'it''s'").unwrap(), "\"it's\"");
+        assert!(tr("fromJSON(github.x)").unwrap_err().contains("fromjson"));
+        assert!(tr("secrets.X").is_err());
+    }
+
+    #[test]
+    fn needs_results_read_step_states() {
+        assert_eq!(
+            tr("contains(needs.*.result, 'failure')").unwrap(),
+            "(steps.a.state == 'failed' || steps.b.state == 'failed')"
+        );
+        assert_eq!(
+            tr("needs.a.result != 'skipped'").unwrap(),
+            "!(steps.a.state == 'skipped' || steps.a.state == 'upstream_failed')"
+        );
+    }
+
+    #[test]
+    fn status_functions_become_the_trigger_rule() {
+        let s = |x: &str| split_status(&parse(x).unwrap());
+        assert_eq!(s("always()").unwrap(), (Status::Done, None));
+        assert_eq!(s("${{ failure() }}").unwrap(), (Status::Failure, None));
+        assert_eq!(s("!cancelled()").unwrap().0, Status::Done);
+        assert_eq!(s("success() || failure()").unwrap().0, Status::Done);
+        let (st, rest) = s("always() && github.ref == 'x'").unwrap();
+        assert_eq!(st, Status::Done);
+        assert_eq!(rest, Some(parse("github.ref == 'x'").unwrap()));
+        assert_eq!(s("github.ref == 'x'").unwrap().0, Status::Success);
+        assert!(s("failure() || github.ref == 'x'").is_err());
+    }
+}
+
+/// A step's `if` (without its status functions) as a shell test over variables: each
+/// name is the shell word `var(path)` gives (a variable the step's `env` sets from a
+/// baton template, or a read of a file, inside double quotes), so a value is only ever
+/// compared. Text compares ignoring
+/// case (`lc`, defined by the script), as GitHub's does; a value alone is true unless
+/// it is empty, `false` or `0`, as baton's conditions read it.
+pub fn to_shell(
+    e: &E,
+    var: &mut dyn FnMut(&[String]) -> Result<String, String>,
+) -> Result<String, String> {
+    let both = |a: &E,
+                b: &E,
+                var: &mut dyn FnMut(&[String]) -> Result<String, String>|
+     -> Result<(String, String), String> { Ok((word(a, var)?, word(b, var)?)) };
+    Ok(match e {
+        E::Bin("&&", l, r) => format!("{{ {} && {}; }}", to_shell(l, var)?, to_shell(r, var)?),
+        E::Bin("||", l, r) => format!("{{ {} || {}; }}", to_shell(l, var)?, to_shell(r, var)?),
+        E::Not(x) => format!("! {{ {}; }}", to_shell(x, var)?),
+        E::Bin(op @ ("==" | "!="), l, r) => {
+            let (a, b) = both(l, r, var)?;
+            format!(
+                "[ \"$(lc {a})\" {} \"$(lc {b})\" ]",
+                if *op == "==" { "=" } else { "!=" }
+            )
+        }
+        E::Call(f, args) if args.len() == 2 => {
+            let (a, b) = both(&args[0], &args[1], var)?;
+            let pat = match f.as_str() {
+                "startswith" => format!("\"$(lc {b})\"*"),
+                "endswith" => format!("*\"$(lc {b})\""),
+                "contains" => format!("*\"$(lc {b})\"*"),
+                _ => return Err(format!("the function `{f}` in a step's `if`")),
+            };
+            format!("case \"$(lc {a})\" in {pat}) true ;; *) false ;; esac")
+        }
+        E::Name(_) | E::Str(_) | E::Num(_) | E::Bool(_) | E::Null => {
+            format!(
+                "case {} in ''|false|0) false ;; *) true ;; esac",
+                word(e, var)?
+            )
+        }
+        _ => {
+            return Err("an operator or function a step's `if` cannot decide in the script".into());
+        }
+    })
+}
+
+/// A shell word holding an operand's value.
+fn word(e: &E, var: &mut dyn FnMut(&[String]) -> Result<String, String>) -> Result<String, String> {
+    let q = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
+    Ok(match e {
+        E::Str(s) | E::Num(s) => q(s),
+        E::Bool(b) => q(&b.to_string()),
+        E::Null => "''".into(),
+        E::Name(p) => var(p)?,
+        _ => return Err("an operand that is not a name or a literal".into()),
+    })
+}
+
+#[cfg(test)]
+mod shell_tests {
+    use super::*;
+
+    #[test]
+    fn a_steps_if_becomes_a_test_over_variables() {
+        let mut n = 0;
+        let mut var = |p: &[String]| -> Result<String, String> {
+            n += 1;
+            if p[0] == "secrets" {
+                Err("no".into())
+            } else {
+                Ok(format!("\"$V{n}\""))
+            }
+        };
+        let e = parse("matrix.os == 'Linux' && !startsWith(github.ref, 'refs/tags/')").unwrap();
+        assert_eq!(
+            to_shell(&e, &mut var).unwrap(),
+            "{ [ \"$(lc \"$V1\")\" = \"$(lc 'Linux')\" ] && ! { case \"$(lc \"$V2\")\" in \"$(lc 'refs/tags/')\"*) true ;; *) false ;; esac; }; }"
+        );
+        assert!(to_shell(&parse("secrets.X").unwrap(), &mut var).is_err());
+        assert!(to_shell(&parse("a.b < 3").unwrap(), &mut var).is_err());
+    }
+}

@@ -1,0 +1,843 @@
+//! A GitHub Actions workflow into a baton workflow (docs/import-github.md).
+use crate::expr::{self, E, Names, Status};
+use crate::out::{Axis, Gate, Matrix, Param, Scalar, Schedule, Step, Workflow, step_id};
+use crate::shim;
+use crate::yaml::{Node, Value};
+use crate::{Invalid, Report};
+
+mod steps;
+use steps::steps;
+
+/// Where a name is read, which decides the names baton allows there.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Place {
+    /// The run-wide `env`, a concurrency group: params and `env`.
+    Run,
+    /// A job's `if`: params, `env`, its needs' outputs and states.
+    Cond,
+    /// `continue-on-error`: params and the matrix.
+    Allow,
+    /// A step's `env`: all of the above but states.
+    StepEnv,
+}
+
+struct Ctx<'a> {
+    name: String,
+    params: Vec<Param>,
+    env: Vec<String>,
+    /// GitHub job id → baton step id.
+    jobs: Vec<(String, String)>,
+    secrets: Vec<String>,
+    /// The keys of the matrix of the job being read (none without one).
+    matrix_keys: Vec<String>,
+    report: &'a mut Report,
+}
+
+struct Reader<'c, 'a> {
+    c: &'c mut Ctx<'a>,
+    place: Place,
+    needs: Vec<String>,
+    line: usize,
+}
+
+impl Ctx<'_> {
+    /// Whether `k` is a name the environment takes (`[A-Za-z_][A-Za-z0-9_]*`); noted
+    /// and left out when not, so that a name never reaches the script as code.
+    fn env_name(&mut self, k: &str, line: usize) -> bool {
+        let ok = k
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !ok {
+            self.report.note(
+                line,
+                format!("env `{k}`"),
+                "left out: not an environment variable name",
+            );
+        }
+        ok
+    }
+
+    fn job(&self, gh: &str) -> Option<String> {
+        self.jobs
+            .iter()
+            .find(|(g, _)| g == gh)
+            .map(|(_, b)| b.clone())
+    }
+
+    /// The param standing for a GitHub context value, declared at its first use.
+    fn param(&mut self, name: String, what: &str, line: usize) -> String {
+        if !self.params.iter().any(|p| p.name == name) {
+            let default = (what == "github.workflow")
+                .then(|| self.name.clone())
+                .or(Some(String::new()));
+            self.report.note(
+                line,
+                format!("`{what}`"),
+                format!(
+                    "read from the param `{name}` (default {:?}): give it with --param {name}=…",
+                    default.clone().unwrap_or_default()
+                ),
+            );
+            self.params.push(Param {
+                name: name.clone(),
+                kind: "string",
+                default,
+                description: Some(format!("GitHub's `{what}`")),
+                ..Param::default()
+            });
+        }
+        format!("params.{name}")
+    }
+}
+
+impl Names for Reader<'_, '_> {
+    fn name(&mut self, p: &[String]) -> Result<String, String> {
+        let path = p.join(".");
+        let head = p[0].as_str();
+        match (head, p.len()) {
+            ("github", 2..) => {
+                let n = format!("github_{}", p[1..].join("_")).replace('-', "_");
+                Ok(self.c.param(n, &path, self.line))
+            }
+            ("inputs", 2) => {
+                if self.c.params.iter().any(|x| x.name == p[1]) {
+                    Ok(format!("params.{}", p[1]))
+                } else {
+                    Ok(self.c.param(p[1].clone(), &path, self.line))
+                }
+            }
+            ("vars", 2) => Ok(self.c.param(format!("vars_{}", p[1]), &path, self.line)),
+            ("env", 2) if self.c.env.contains(&p[1]) => Ok(path),
+            ("env", 2) => Err(format!(
+                "`{path}` (baton's `env.NAME` reads the run-wide `env` only)"
+            )),
+            ("matrix", 2)
+                if matches!(self.place, Place::Allow | Place::StepEnv)
+                    && self.c.matrix_keys.contains(&p[1]) =>
+            {
+                Ok(path)
+            }
+            ("matrix", 2) => Err(format!("`{path}` (the job's matrix has no key `{}`)", p[1])),
+            ("needs", 4)
+                if p[2] == "outputs" && matches!(self.place, Place::Cond | Place::StepEnv) =>
+            {
+                let j = self
+                    .c
+                    .job(&p[1])
+                    .ok_or(format!("`{path}`: no job `{}`", p[1]))?;
+                if !self.needs.contains(&j) {
+                    return Err(format!(
+                        "`{path}`: `{}` is not among the job's needs (GitHub reads '')",
+                        p[1]
+                    ));
+                }
+                Ok(format!("steps.{j}.outputs.{}", p[3]))
+            }
+            _ => Err(format!("`{path}` (no baton counterpart here)")),
+        }
+    }
+
+    fn needs(&self) -> Vec<String> {
+        self.needs.clone()
+    }
+}
+
+fn bad(line: usize, m: impl Into<String>, hint: &'static str) -> Invalid {
+    (line, m.into(), hint)
+}
+
+pub fn import(doc: &Node, stem: &str, report: &mut Report) -> Result<Workflow, Invalid> {
+    let Some(jobs) = doc.get("jobs").and_then(Node::map) else {
+        return Err(bad(
+            doc.key_line("jobs").unwrap_or(1),
+            "no `jobs:` mapping",
+            "a GitHub workflow has `jobs:` with one entry per job",
+        ));
+    };
+    let name = doc
+        .get("name")
+        .and_then(Node::text)
+        .unwrap_or_else(|| stem.to_string());
+    let mut c = Ctx {
+        name: name.clone(),
+        params: vec![],
+        env: vec![],
+        jobs: vec![],
+        secrets: vec![],
+        matrix_keys: vec![],
+        report,
+    };
+    let mut wf = Workflow {
+        name: step_id(&name, &[]),
+        description: Some(format!("Imported from the GitHub workflow \"{name}\"")),
+        ..Workflow::default()
+    };
+    triggers(doc, &mut c, &mut wf);
+    let mut taken = vec![];
+    for (k, _, _) in jobs {
+        let id = step_id(k, &taken);
+        taken.push(id.clone());
+        c.jobs.push((k.clone(), id));
+    }
+    if let Some(env) = doc.get("env").and_then(Node::map) {
+        for (k, line, v) in env {
+            if !c.env_name(k, *line) {
+                continue;
+            }
+            let val = template(
+                &v.text().unwrap_or_default(),
+                &mut c,
+                Place::Run,
+                &[],
+                *line,
+            );
+            c.env.push(k.clone());
+            wf.env.push((k.clone(), val));
+        }
+    }
+    if let Some(cc) = doc.get("concurrency") {
+        wf.concurrency = Some(concurrency(
+            cc,
+            &mut c,
+            doc.key_line("concurrency").unwrap_or(1),
+        ));
+    }
+    for key in ["permissions", "run-name"] {
+        if let Some(l) = doc.key_line(key) {
+            c.report.note(
+                l,
+                format!("`{key}`"),
+                "left out: it has no meaning outside GitHub",
+            );
+        }
+    }
+    let defaults = doc.get("defaults").and_then(|d| d.get("run"));
+    let mut runs_on_noted = false;
+    for (k, line, job) in jobs {
+        if job.get("runs-on").is_some() && !runs_on_noted {
+            runs_on_noted = true;
+            c.report.note(job.key_line("runs-on").unwrap_or(*line), "`runs-on`", "each job runs where baton runs (add an `executor` to the step to send it elsewhere)");
+        }
+        let step = self::job(k, *line, job, defaults, &mut c)?;
+        wf.steps.push(step);
+    }
+    if let Some(ids) = crate::out::cycle(&wf.steps) {
+        let line = jobs
+            .iter()
+            .find(|(k, _, _)| c.job(k).as_deref() == Some(ids[0].as_str()))
+            .and_then(|(_, l, j)| j.key_line("needs").or(Some(*l)))
+            .unwrap_or(1);
+        return Err(bad(
+            line,
+            format!("the jobs need each other in a cycle: {}", ids.join(" -> ")),
+            "GitHub refuses it too: remove one of these `needs`",
+        ));
+    }
+    if !wf.schedules.is_empty() {
+        optional_for_schedules(&mut c, doc.key_line("on").unwrap_or(1));
+    }
+    wf.params = c.params;
+    wf.secrets = c.secrets;
+    Ok(wf)
+}
+
+fn triggers(doc: &Node, c: &mut Ctx, wf: &mut Workflow) {
+    let Some(on) = doc.get("on") else { return };
+    let line = doc.key_line("on").unwrap_or(1);
+    let names: Vec<(String, usize, Option<&Node>)> = match &on.v {
+        Value::Map(m) => m.iter().map(|(k, l, v)| (k.clone(), *l, Some(v))).collect(),
+        _ => on.words().into_iter().map(|w| (w, line, None)).collect(),
+    };
+    let mut other = vec![];
+    for (ev, l, body) in names {
+        match ev.as_str() {
+            "workflow_dispatch" | "workflow_call" => {
+                for (name, pl, p) in body
+                    .and_then(|b| b.get("inputs"))
+                    .and_then(Node::map)
+                    .unwrap_or_default()
+                {
+                    // `workflow_dispatch` and `workflow_call` may both declare it.
+                    c.params.retain(|x| x.name != *name);
+                    c.params.push(input(name, *pl, p, c.report));
+                }
+                if ev == "workflow_call" {
+                    c.report.note(l, "`on: workflow_call`", "its inputs are params; a calling workflow cannot call this one (run it with `baton run`)");
+                }
+            }
+            "schedule" => {
+                for s in body.and_then(Node::seq).unwrap_or_default() {
+                    if let Some(cron) = s.get("cron").and_then(Node::text) {
+                        let timezone = s
+                            .get("timezone")
+                            .and_then(Node::text)
+                            .or(Some("UTC".into()));
+                        wf.schedules.push(Schedule { cron, timezone });
+                    }
+                }
+            }
+            _ => other.push(ev),
+        }
+    }
+    if !other.is_empty() {
+        c.report.note(line, format!("`on: {}`", other.join(", ")), "baton starts a run by `baton run` or a `[[schedule]]` only: these events start nothing (what they would carry, `github.*`, is params)");
+    }
+}
+
+/// A scheduled run has no inputs (GitHub reads each as `''`): a required param would
+/// refuse every slot, so each is optional, empty by default (a `list`, a matrix axis,
+/// has no value: its step is skipped).
+fn optional_for_schedules(c: &mut Ctx, line: usize) {
+    for p in c.params.iter_mut().filter(|p| p.required) {
+        c.report.note(
+            line,
+            format!("required param `{}` with `on: schedule`", p.name),
+            "optional, empty by default, as a scheduled run reads it on GitHub",
+        );
+        p.required = false;
+        if p.kind == "enum" {
+            p.kind = "string";
+            p.values.clear();
+        }
+        if p.kind != "list" {
+            p.default = Some(String::new());
+        }
+    }
+}
+
+fn input(name: &str, line: usize, p: &Node, report: &mut Report) -> Param {
+    let t = p
+        .get("type")
+        .and_then(Node::text)
+        .unwrap_or_else(|| "string".into());
+    let values = p.get("options").map(Node::words).unwrap_or_default();
+    let default = p.get("default").and_then(Node::text);
+    let mut kind = match t.as_str() {
+        "boolean" => "bool",
+        "choice" if !values.is_empty() => "enum",
+        "number" => {
+            report.note(
+                line,
+                format!("input `{name}` of type number"),
+                "a string param (baton's `int` takes whole numbers only)",
+            );
+            "string"
+        }
+        _ => "string",
+    };
+    let fits = match (kind, default.as_deref()) {
+        (_, None) => true,
+        ("bool", Some(d)) => d == "true" || d == "false",
+        ("enum", Some(d)) => values.iter().any(|v| v == d),
+        _ => true,
+    };
+    if !fits {
+        report.note(
+            line,
+            format!(
+                "input `{name}`: default {:?} is not a {t} value",
+                default.clone().unwrap_or_default()
+            ),
+            "a string param, so that the default stands",
+        );
+        kind = "string";
+    }
+    let required = p.get("required").and_then(Node::text).as_deref() == Some("true");
+    Param {
+        name: name.to_string(),
+        kind,
+        values: if kind == "enum" { values } else { vec![] },
+        required: required && default.is_none(),
+        default,
+        description: p.get("description").and_then(Node::text),
+    }
+}
+
+fn concurrency(cc: &Node, c: &mut Ctx, line: usize) -> (String, String) {
+    let (group, cancel) = match &cc.v {
+        Value::Map(_) => (
+            cc.get("group").and_then(Node::text).unwrap_or_default(),
+            cc.get("cancel-in-progress")
+                .and_then(Node::text)
+                .unwrap_or_default(),
+        ),
+        _ => (cc.text().unwrap_or_default(), String::new()),
+    };
+    let group = template(&group, c, Place::Run, &[], line);
+    let on_conflict = match cancel.as_str() {
+        "true" => "cancel_running",
+        "false" | "" => "queue",
+        e => {
+            c.report.note(
+                line,
+                format!("`cancel-in-progress: {e}`"),
+                "read as false (`queue`): baton decides it when the file loads",
+            );
+            "queue"
+        }
+    };
+    (
+        if group.trim().is_empty() {
+            c.name.clone()
+        } else {
+            group
+        },
+        on_conflict.into(),
+    )
+}
+
+/// A text with `${{ }}` pieces as a baton template: a name becomes baton's name, an
+/// `A || B` its first name (noted), anything else the empty text (noted).
+fn template(s: &str, c: &mut Ctx, place: Place, needs: &[String], line: usize) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find("${{") {
+        out.push_str(&rest[..i]);
+        let Some(j) = rest[i..].find("}}") else { break };
+        let inner = &rest[i + 3..i + j];
+        rest = &rest[i + j + 2..];
+        let mut r = Reader {
+            c,
+            place,
+            needs: needs.to_vec(),
+            line,
+        };
+        let e = expr::parse(inner);
+        let first = match &e {
+            Ok(E::Bin("||", l, _)) => Some(l.as_ref().clone()),
+            _ => None,
+        };
+        match (&e, first) {
+            (Ok(E::Name(p)), _) if p[0] == "secrets" && p.len() == 2 => {
+                if !r.c.secrets.contains(&p[1]) {
+                    r.c.secrets.push(p[1].clone());
+                }
+                r.c.report.note(line, format!("`${{{{{inner}}}}}`"), format!("left empty: baton gives the secret to every step as ${} from its own environment (listed in `secrets`)", p[1]));
+            }
+            (Ok(E::Name(p)), _) => match r.name(p) {
+                Ok(n) => out.push_str(&format!("${{{{ {n} }}}}")),
+                Err(why) => r.c.report.note(
+                    line,
+                    format!("`${{{{{inner}}}}}`"),
+                    format!("left empty: {why}"),
+                ),
+            },
+            (Ok(_), Some(E::Name(p))) if r.name(&p).is_ok() => {
+                let n = r.name(&p).unwrap_or_default();
+                out.push_str(&format!("${{{{ {n} }}}}"));
+                r.c.report.note(
+                    line,
+                    format!("`${{{{{inner}}}}}`"),
+                    format!("reads `{n}` alone: a baton template is a name, with no `||` default"),
+                );
+            }
+            _ => r.c.report.note(
+                line,
+                format!("`${{{{{inner}}}}}`"),
+                "left empty: a baton template is a name, not an expression",
+            ),
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// An expression (`if`, `continue-on-error`) as a baton condition, or `None`, noted.
+fn condition(
+    e: &E,
+    c: &mut Ctx,
+    place: Place,
+    needs: &[String],
+    line: usize,
+    what: &str,
+) -> Option<String> {
+    let mut r = Reader {
+        c,
+        place,
+        needs: needs.to_vec(),
+        line,
+    };
+    match expr::to_baton(e, &mut r) {
+        Ok(s) => Some(s),
+        Err(why) => {
+            c.report
+                .note(line, what.to_string(), format!("not translated: {why}"));
+            None
+        }
+    }
+}
+
+fn job(
+    gh_id: &str,
+    line: usize,
+    job: &Node,
+    wf_defaults: Option<&Node>,
+    c: &mut Ctx,
+) -> Result<Step, Invalid> {
+    let id = c.job(gh_id).unwrap_or_default();
+    let mut step = Step {
+        id: id.clone(),
+        ..Step::default()
+    };
+    let title = job
+        .get("name")
+        .and_then(Node::text)
+        .map(|n| format!(" \"{n}\""))
+        .unwrap_or_default();
+    step.comments
+        .push(format!("job `{gh_id}`{title} (line {line})"));
+    for n in job.get("needs").map(Node::words).unwrap_or_default() {
+        match c.job(&n) {
+            Some(b) => step.needs.push(b),
+            None => {
+                return Err(bad(
+                    job.key_line("needs").unwrap_or(line),
+                    format!("job `{gh_id}` needs `{n}`, which is not a job of this workflow"),
+                    "name a job under `jobs:`",
+                ));
+            }
+        }
+    }
+    let needs = step.needs.clone();
+    if let Some(cond) = job.get("if") {
+        job_if(cond, &mut step, c, job.key_line("if").unwrap_or(line));
+    }
+    if let Some(uses) = job.get("uses").and_then(Node::text) {
+        c.report.note(
+            job.key_line("uses").unwrap_or(line),
+            format!("job `{gh_id}` calls the reusable workflow `{uses}`"),
+            "the step fails saying so: import that workflow and run it on its own",
+        );
+        step.uses = Some((
+            "builtin.fail".into(),
+            vec![(
+                "MESSAGE".into(),
+                format!(
+                    "job `{gh_id}` calls the reusable workflow `{uses}`, which baton does not run: import it and run it on its own"
+                ),
+            )],
+        ));
+        return Ok(step);
+    }
+    for key in ["services", "container", "concurrency"] {
+        if let Some(l) = job.key_line(key) {
+            c.report.note(
+                l,
+                format!("job `{gh_id}`: `{key}`"),
+                "left out: baton has no job-level counterpart",
+            );
+        }
+    }
+    strategy(job, &mut step, c);
+    c.matrix_keys = step
+        .matrix
+        .iter()
+        .flat_map(|m| {
+            m.axes.iter().map(|(k, _)| k.clone()).chain(
+                m.include
+                    .iter()
+                    .flat_map(|i| i.iter().map(|(k, _)| k.clone())),
+            )
+        })
+        .collect();
+    if let Some(coe) = job.get("continue-on-error") {
+        let l = job.key_line("continue-on-error").unwrap_or(line);
+        step.allow_failure = match coe.text().as_deref() {
+            Some("true") => Some("true".into()),
+            Some("false") | None => None,
+            Some(t) => match expr::parse(t) {
+                Ok(e) => condition(&e, c, Place::Allow, &needs, l, "`continue-on-error`")
+                    .map(|s| format!("${{{{ {s} }}}}")),
+                Err(why) => {
+                    c.report.note(
+                        l,
+                        "`continue-on-error`",
+                        format!("not translated ({why}): the job may not fail"),
+                    );
+                    None
+                }
+            },
+        };
+    }
+    step.timeout = Some(match job.get("timeout-minutes").and_then(Node::text) {
+        Some(m) if expr::strip(&m).parse::<u64>().is_ok_and(|n| n > 0) => {
+            format!("{}m", expr::strip(&m))
+        }
+        Some(m) => {
+            c.report.note(
+                job.key_line("timeout-minutes").unwrap_or(line),
+                format!("`timeout-minutes: {m}`"),
+                "not a whole number of minutes baton can read when it loads: the job's timeout is GitHub's default, 360 minutes",
+            );
+            "6h".into()
+        }
+        None => "6h".into(),
+    });
+    if let Some(env) = job.get("environment") {
+        let name = env
+            .get("name")
+            .and_then(Node::text)
+            .or_else(|| env.text())
+            .unwrap_or_default();
+        let l = job.key_line("environment").unwrap_or(line);
+        c.report.note(l, format!("`environment: {name}`"), "a gate on the job: its required reviewers are repository settings, so fill in the gate's `approvers` (none: anyone may approve)");
+        step.gate = Some(Gate {
+            prompt: format!("Run job `{gh_id}` in the `{name}` environment?"),
+            inputs: vec![],
+        });
+    }
+    if let Some(env) = job.get("env").and_then(Node::map) {
+        for (k, l, v) in env {
+            if !c.env_name(k, *l) {
+                continue;
+            }
+            let val = template(&v.text().unwrap_or_default(), c, Place::StepEnv, &needs, *l);
+            step.env.push((k.clone(), val));
+        }
+    }
+    let defaults = job
+        .get("defaults")
+        .and_then(|d| d.get("run"))
+        .or(wf_defaults);
+    if let Some(check) = alls_green(job) {
+        return Ok(required_checks(gh_id, check, step, c));
+    }
+    let outputs = job_outputs(job, &mut step, c);
+    let shims = steps(job, defaults, &mut step, c);
+    if shims.is_empty() {
+        step.run = Some("true".into());
+    } else {
+        let n = shims.len();
+        c.report.note(
+            job.key_line("steps").unwrap_or(line),
+            format!("job `{gh_id}`: its {n} step(s)"),
+            "one baton step whose script runs them one after another, each in its own shell (a chain of steps would fan each out over the matrix on its own, and split the job's timeout and failure)",
+        );
+        step.comments.push(format!(
+            "its {n} step(s) run as one script, in one shell after another, so the job keeps"
+        ));
+        step.comments
+            .push("its matrix, timeout and failure as one step (docs/import-github.md)".into());
+        step.run = Some(shim::script(&shims, &outputs));
+    }
+    Ok(step)
+}
+
+fn job_if(cond: &Node, step: &mut Step, c: &mut Ctx, l: usize) {
+    let text = cond.text().unwrap_or_default();
+    let e = match expr::parse(&text) {
+        Ok(e) => e,
+        Err(why) => {
+            c.report.note(
+                l,
+                format!("`if: {text}`"),
+                format!("not translated ({why}): the job runs as if it had no `if`"),
+            );
+            return;
+        }
+    };
+    let (status, rest) = match expr::split_status(&e) {
+        Ok(x) => x,
+        Err(why) => {
+            c.report.note(
+                l,
+                format!("`if: {text}`"),
+                format!("not translated ({why}): the job runs as if it had no `if`"),
+            );
+            return;
+        }
+    };
+    step.when = match status {
+        Status::Success => None,
+        Status::Done => Some("all_done"),
+        Status::Failure => Some("one_failed"),
+        Status::Cancelled => {
+            c.report.note(l, format!("`if: {text}`"), "never runs: baton starts nothing once a run is cancelled (compensate runs for what finished)");
+            step.cond = Some("false".into());
+            return;
+        }
+    };
+    if step.needs.is_empty() && step.when.is_some() {
+        // GitHub's status functions without needs: the job runs as any other.
+        step.when = None;
+    }
+    if let Some(r) = rest {
+        let needs = step.needs.clone();
+        step.cond = condition(&r, c, Place::Cond, &needs, l, &format!("`if: {text}`"));
+    }
+}
+
+fn scalar(n: &Node) -> Scalar {
+    match &n.v {
+        Value::Int(i) => Scalar::Int(*i),
+        Value::Bool(b) => Scalar::Bool(*b),
+        _ => Scalar::Str(n.text().unwrap_or_default()),
+    }
+}
+
+fn combos(n: Option<&Node>) -> Vec<Vec<(String, Scalar)>> {
+    n.and_then(Node::seq)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(Node::map)
+        .map(|m| m.iter().map(|(k, _, v)| (k.clone(), scalar(v))).collect())
+        .collect()
+}
+
+fn strategy(job: &Node, step: &mut Step, c: &mut Ctx) {
+    let Some(st) = job.get("strategy") else {
+        return;
+    };
+    let Some(m) = st.get("matrix") else { return };
+    let line = st.key_line("matrix").unwrap_or(1);
+    let mut matrix = Matrix::default();
+    match &m.v {
+        Value::Map(entries) => {
+            for (k, l, v) in entries {
+                match (k.as_str(), &v.v) {
+                    ("include", _) => matrix.include = combos(Some(v)),
+                    ("exclude", _) => matrix.exclude = combos(Some(v)),
+                    (_, Value::Seq(items)) => {
+                        if items
+                            .iter()
+                            .any(|i| matches!(i.v, Value::Map(_) | Value::Seq(_)))
+                        {
+                            c.report.note(*l, format!("matrix axis `{k}` of objects"), "its values are left out (baton's matrix values are text, numbers and booleans)");
+                            continue;
+                        }
+                        matrix
+                            .axes
+                            .push((k.clone(), Axis::Values(items.iter().map(scalar).collect())));
+                    }
+                    _ => {
+                        let name = k.replace(
+                            |ch: char| !ch.is_ascii_alphanumeric() && ch != '_' && ch != '-',
+                            "_",
+                        );
+                        c.report.note(*l, format!("matrix axis `{k}: {}`", v.text().unwrap_or_default()), format!("read from the `list` param `{name}`: give its values with --param {name}='[\"…\"]'"));
+                        if !c.params.iter().any(|p| p.name == name) {
+                            c.params.push(Param {
+                                name: name.clone(),
+                                kind: "list",
+                                required: true,
+                                description: Some(format!("the values of matrix axis `{k}`")),
+                                ..Param::default()
+                            });
+                        }
+                        matrix.axes.push((k.clone(), Axis::Param(name)));
+                    }
+                }
+            }
+        }
+        _ => {
+            c.report.note(
+                line,
+                "`matrix:` from an expression",
+                "left out: the job runs once",
+            );
+            return;
+        }
+    }
+    step.matrix = Some(matrix);
+    step.fail_fast = Some(st.get("fail-fast").and_then(Node::text).as_deref() != Some("false"));
+    step.max_parallel = st
+        .get("max-parallel")
+        .and_then(Node::text)
+        .and_then(|t| t.parse().ok());
+}
+
+fn job_outputs(job: &Node, step: &mut Step, c: &mut Ctx) -> Vec<(String, String, String)> {
+    let mut out = vec![];
+    for (name, l, v) in job.get("outputs").and_then(Node::map).unwrap_or_default() {
+        let text = v.text().unwrap_or_default();
+        match expr::parse(&text) {
+            Ok(E::Name(p)) if p.len() == 4 && p[0] == "steps" && p[2] == "outputs" => {
+                step.outputs.push(name.clone());
+                out.push((name.clone(), p[1].clone(), p[3].clone()));
+            }
+            _ => c.report.note(*l, format!("job output `{name}: {text}`"), "left out: a job output maps when it is one step's output (`${{ steps.ID.outputs.NAME }}`)"),
+        }
+    }
+    out
+}
+
+/// A `re-actors/alls-green` step of the job: its line, `allowed-failures` and
+/// `allowed-skips` (job ids, separated by commas).
+fn alls_green(job: &Node) -> Option<(usize, Vec<String>, Vec<String>)> {
+    job.get("steps")?.seq()?.iter().find_map(|s| {
+        let uses = s.get("uses")?.text()?;
+        let list = |k: &str| -> Vec<String> {
+            s.get("with")
+                .and_then(|w| w.get(k))
+                .and_then(Node::text)
+                .map(|t| {
+                    t.split(',')
+                        .map(|x| x.trim().to_string())
+                        .filter(|x| !x.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        uses.starts_with("re-actors/alls-green@").then(|| {
+            (
+                s.key_line("uses").unwrap_or(s.line),
+                list("allowed-failures"),
+                list("allowed-skips"),
+            )
+        })
+    })
+}
+
+/// The "required checks" job (re-actors/alls-green over `needs`): fails when a need did
+/// not succeed. Baton's form: a step, after every need is done, that fails
+/// (`builtin.fail`) when one did not succeed, and is skipped when all did.
+fn required_checks(
+    gh_id: &str,
+    check: (usize, Vec<String>, Vec<String>),
+    mut step: Step,
+    c: &mut Ctx,
+) -> Step {
+    let (line, failures, skips) = check;
+    let allowed = |list: &[String], c: &Ctx| -> Vec<String> {
+        list.iter().filter_map(|j| c.job(j)).collect()
+    };
+    let (failures, skips) = (allowed(&failures, c), allowed(&skips, c));
+    c.report.note(line, format!("job `{gh_id}`: `re-actors/alls-green`"), "a step that fails when a need did not succeed, and reads `skipped` (not `succeeded`) when every need did: the run's result is GitHub's");
+    if step.needs.is_empty() {
+        // Nothing to check: GitHub's alls-green passes.
+        step.when = None;
+        step.cond = None;
+        step.run = Some("true".into());
+        return step;
+    }
+    step.when = Some("all_done");
+    let tests: Vec<String> = step
+        .needs
+        .iter()
+        .map(|n| {
+            let mut t = vec![format!("steps.{n}.state != 'succeeded'")];
+            if failures.contains(n) {
+                t.push(format!("steps.{n}.state != 'failed'"));
+            }
+            if skips.contains(n) {
+                t.push(format!("steps.{n}.state != 'skipped'"));
+            }
+            if t.len() == 1 {
+                t.remove(0)
+            } else {
+                format!("({})", t.join(" && "))
+            }
+        })
+        .collect();
+    step.cond = Some(tests.join(" || "));
+    step.uses = Some((
+        "builtin.fail".into(),
+        vec![(
+            "MESSAGE".into(),
+            format!("a job `{gh_id}` needs did not succeed"),
+        )],
+    ));
+    step
+}
