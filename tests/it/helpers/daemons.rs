@@ -1,10 +1,13 @@
-//! The real daemons some tests need (tests/slurm/cluster.sh, tests/ssh/hosts.sh,
-//! tests/sge/cell.sh), started by their script: `None`, with the reason printed, only
-//! where they cannot run here (not installed, not root); a script that fails where
-//! they are installed fails the test.
+//! What the machine must hold for some tests: the real daemons (tests/slurm/cluster.sh,
+//! tests/ssh/hosts.sh, tests/sge/cell.sh), started by their script for this test process
+//! and stopped by the script's watcher once it has exited, however it ends; and the OS
+//! accounts of tests/accounts.sh. `None`/`false`, with the reason printed (`SKIPPED:
+//! …`), only where they cannot be had here (not installed, not root, accounts not made);
+//! a script that fails where the daemons are installed fails the test.
 use super::env::text;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 
 /// Whether this process runs as root (the daemons' scripts need it).
 pub fn is_root() -> bool {
@@ -15,10 +18,10 @@ pub fn is_root() -> bool {
     })
 }
 
-/// `tests/SCRIPT start [this process's pid]` once `needs` (files) exist: its output's
-/// last line, or `None` (and why, printed). With `owned`, the daemons stop once this
-/// test process has exited.
-pub fn start_daemons(script: &str, needs: &[&str], install: &str, owned: bool) -> Option<String> {
+/// `tests/SCRIPT start PID` (this process's) once `needs` (files) exist: its output's
+/// last line, or `None` (and why, printed). The daemons stop once this test process has
+/// exited (a start without PID, CI's or a developer's, keeps them until `stop`).
+pub fn start_daemons(script: &str, needs: &[&str], install: &str) -> Option<String> {
     if let Some(missing) = needs.iter().find(|p| !Path::new(p).exists()) {
         eprintln!("SKIPPED: {missing} is not installed (apt-get install {install})");
         return None;
@@ -27,16 +30,17 @@ pub fn start_daemons(script: &str, needs: &[&str], install: &str, owned: bool) -
         eprintln!("SKIPPED: tests/{script} needs root");
         return None;
     }
-    let mut cmd = Command::new(
+    let out = Command::new(
         Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests")
             .join(script),
-    );
-    cmd.arg("start");
-    if owned {
-        cmd.arg(std::process::id().to_string());
-    }
-    let out = cmd.output().expect("run the daemons' script");
+    )
+    .arg("start")
+    .arg(std::process::id().to_string())
+    // The scripts' own lock marker, should it be in the environment running the tests.
+    .env_remove("BATON_DAEMONS_LOCKED")
+    .output()
+    .expect("run the daemons' script");
     assert!(
         out.status.success(),
         "{install} is installed but tests/{script} did not start:\n{}",
@@ -50,6 +54,63 @@ pub fn start_daemons(script: &str, needs: &[&str], install: &str, owned: bool) -
             .unwrap_or("")
             .to_string(),
     )
+}
+
+static SLURM: OnceLock<Option<PathBuf>> = OnceLock::new();
+
+/// The test Slurm cluster's configuration (its `SLURM_CONF`), the cluster started once
+/// per test process; `None` (and why, printed) where Slurm cannot run here.
+pub fn slurm_conf() -> Option<&'static Path> {
+    SLURM
+        .get_or_init(|| {
+            start_daemons(
+                "slurm/cluster.sh",
+                &["/usr/bin/sbatch", "/usr/sbin/slurmctld"],
+                "slurmctld slurmd slurm-client munge",
+            )
+            .map(PathBuf::from)
+        })
+        .as_deref()
+}
+
+/// The cluster's configuration once a test has started it (nothing is started here).
+pub(super) fn slurm_conf_if_up() -> Option<&'static Path> {
+    SLURM.get().and_then(Option::as_deref)
+}
+
+/// A Slurm command (`squeue`, `scancel`, …) of the test cluster: `SLURM_CONF` names its
+/// configuration (the machine's `/etc/slurm` is never read).
+pub fn slurm_command(program: &str) -> Command {
+    let mut c = Command::new(program);
+    if let Some(conf) = slurm_conf_if_up() {
+        c.env("SLURM_CONF", conf);
+    }
+    c
+}
+
+/// Whether `group` and its `users` exist (tests/accounts.sh makes them) and this process
+/// runs as root, which acts as them; `false`, with the reason printed, otherwise.
+pub fn accounts(group: &str, users: &[&str]) -> bool {
+    if !is_root() {
+        eprintln!("SKIPPED: acting as the accounts {users:?} needs root");
+        return false;
+    }
+    let mut missing: Vec<String> = users
+        .iter()
+        .filter(|u| nix::unistd::User::from_name(u).ok().flatten().is_none())
+        .map(|u| format!("account {u}"))
+        .collect();
+    if nix::unistd::Group::from_name(group).ok().flatten().is_none() {
+        missing.push(format!("group {group}"));
+    }
+    if !missing.is_empty() {
+        eprintln!(
+            "SKIPPED: no {} here: run `tests/accounts.sh add` as root (`tests/accounts.sh remove` takes them away)",
+            missing.join(", ")
+        );
+        return false;
+    }
+    true
 }
 
 /// `baton run WF --headless` (with `vars` in its environment) and the `started`

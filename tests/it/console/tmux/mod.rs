@@ -45,7 +45,8 @@ impl Tmux {
             N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         );
         let t = Tmux { socket };
-        let status = Command::new("tmux")
+        // The server's environment is this command's: what every window starts with.
+        let status = test_env(&mut Command::new("tmux"))
             .args([
                 "-L",
                 &t.socket,
