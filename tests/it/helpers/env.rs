@@ -236,12 +236,17 @@ fn passable(dir: &Path) -> bool {
 
 /// `cmd` as the tests run baton (or a terminal that runs it): none of the `BATON_*`
 /// variables of whoever runs the tests (their own store, keys, knobs: a test sets what
-/// it means to), and the test Slurm cluster's `SLURM_CONF` once a test started it.
+/// it means to), the test Slurm cluster's `SLURM_CONF` once a test started it, and
+/// [`tests_tmp`] as its `TMPDIR` where that is not the tests' own (a baton run as
+/// another account makes its steps' files there).
 pub fn test_env(cmd: &mut Command) -> &mut Command {
     for (k, _) in std::env::vars_os() {
         if k.to_string_lossy().starts_with("BATON_") {
             cmd.env_remove(k);
         }
+    }
+    if tests_tmp() != std::env::temp_dir() {
+        cmd.env("TMPDIR", tests_tmp());
     }
     if let Some(conf) = super::daemons::slurm_conf_if_up() {
         cmd.env("SLURM_CONF", conf);
