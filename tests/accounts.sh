@@ -7,7 +7,9 @@
 # made; the tests give each account one under their own directory.
 #   tests/accounts.sh add       make the groups and accounts not there yet; prints each
 #                               one it made (`group NAME`, `user NAME`)
-#   tests/accounts.sh remove    remove them all
+#   tests/accounts.sh remove [FILE]
+#                               remove them all, or only those FILE names (what an
+#                               `add` printed: the ones it made)
 #   tests/accounts.sh list      print `GROUP USER…` per group
 set -eu
 
@@ -38,6 +40,16 @@ add() {
 
 remove() {
     need_root
+    if [ -n "${1:-}" ]; then
+        # Users before groups: a group is removed once no account has it as primary.
+        awk '$1 == "user" { print $2 }' "$1" | while read -r u; do
+            if getent passwd "$u" >/dev/null; then userdel "$u"; fi
+        done
+        awk '$1 == "group" { print $2 }' "$1" | while read -r g; do
+            if getent group "$g" >/dev/null; then groupdel "$g"; fi
+        done
+        return
+    fi
     list | while read -r group users; do
         for u in $users; do
             if getent passwd "$u" >/dev/null; then userdel "$u"; fi
@@ -48,7 +60,7 @@ remove() {
 
 case "${1:-}" in
     add) add ;;
-    remove) remove ;;
+    remove) remove "${2:-}" ;;
     list) list ;;
     *) echo "usage: $0 add|remove|list" >&2; exit 2 ;;
 esac

@@ -20,14 +20,7 @@ fn sge() -> Option<Scheduler> {
     static UP: std::sync::OnceLock<Option<Vec<(String, String)>>> = std::sync::OnceLock::new();
     let vars = UP
         .get_or_init(|| {
-            let file = start_daemons(
-                "sge/cell.sh",
-                &[
-                    "/usr/lib/gridengine/sge_qmaster",
-                    "/usr/lib/gridengine/qsub",
-                ],
-                "gridengine-master gridengine-exec gridengine-client",
-            )?;
+            let file = start_daemons(&SGE)?;
             let text = std::fs::read_to_string(&file).expect("the cell's environment file");
             Some(
                 text.lines()
