@@ -233,6 +233,45 @@ fn passable(dir: &Path) -> bool {
         .all(|d| std::fs::metadata(d).is_ok_and(|m| m.permissions().mode() & 0o001 != 0))
 }
 
+/// The suite's own knobs (how long a campaign runs, where a daemon script puts its
+/// daemons): kept in the test process. Every other `BATON_*` variable is baton's.
+const SUITE_KNOBS: &[&str] = &[
+    "BATON_CRASH_ITERATIONS",
+    "BATON_CRASH_SEED",
+    "BATON_GROUP_CYCLES",
+    "BATON_GROUP_SEED",
+    "BATON_BURST_ROUNDS",
+    "BATON_SLURM_DIR",
+    "BATON_SLURM_PORT",
+    "BATON_SSH_DIR",
+    "BATON_SSH_PORT",
+    "BATON_SGE_DIR",
+    "BATON_SGE_PORT",
+];
+
+/// Run before `main` (an ELF initializer), while the process has one thread: the `BATON_*`
+/// variables of whoever runs the tests leave this process, so neither the batons it runs
+/// nor what it opens in-process (a store reads `BATON_AUDIT_KEY`) see their own store,
+/// keys or knobs. A test sets what it means to.
+#[used]
+#[unsafe(link_section = ".init_array")]
+static CLEAR_CALLERS_BATON_VARS: extern "C" fn() = clear_callers_baton_vars;
+
+extern "C" fn clear_callers_baton_vars() {
+    let theirs: Vec<std::ffi::OsString> = std::env::vars_os()
+        .map(|(k, _)| k)
+        .filter(|k| {
+            let k = k.to_string_lossy();
+            k.starts_with("BATON_") && !SUITE_KNOBS.contains(&k.as_ref())
+        })
+        .collect();
+    for k in theirs {
+        // SAFETY: an initializer runs before `main`, before any other thread exists: no
+        // one reads the environment at the same time.
+        unsafe { std::env::remove_var(k) };
+    }
+}
+
 /// `cmd` as the tests run baton (or a terminal that runs it): none of the `BATON_*`
 /// variables of whoever runs the tests (their own store, keys, knobs: a test sets what
 /// it means to), the test Slurm cluster's `SLURM_CONF` once a test started it, and
