@@ -73,7 +73,7 @@ impl Team {
     pub(crate) fn program(&self, user: &str, program: &str, args: &[&str]) -> Command {
         let home = self.home(user);
         let mut c = Command::new("setpriv");
-        test_env(&mut c)
+        as_other_account(&mut c)
             .arg(format!("--reuid={user}"))
             .arg(format!("--regid={GROUP}"))
             .arg("--init-groups")

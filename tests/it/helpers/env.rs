@@ -273,21 +273,27 @@ extern "C" fn clear_callers_baton_vars() {
 }
 
 /// `cmd` as the tests run baton (or a terminal that runs it): none of the `BATON_*`
-/// variables of whoever runs the tests (their own store, keys, knobs: a test sets what
-/// it means to), the test Slurm cluster's `SLURM_CONF` once a test started it, and
-/// [`tests_tmp`] as its `TMPDIR` where that is not the tests' own (a baton run as
-/// another account makes its steps' files there).
+/// variables (the suite's knobs: [`SUITE_KNOBS`]; a test sets what it means to), and
+/// the test Slurm cluster's `SLURM_CONF` once a test started it.
 pub fn test_env(cmd: &mut Command) -> &mut Command {
     for (k, _) in std::env::vars_os() {
         if k.to_string_lossy().starts_with("BATON_") {
             cmd.env_remove(k);
         }
     }
-    if tests_tmp() != std::env::temp_dir() {
-        cmd.env("TMPDIR", tests_tmp());
-    }
     if let Some(conf) = super::daemons::slurm_conf_if_up() {
         cmd.env("SLURM_CONF", conf);
+    }
+    cmd
+}
+
+/// `cmd` (`setpriv …`) as the tests run something as another account: [`test_env`], and
+/// [`tests_tmp`] as its `TMPDIR` where that is not the tests' own (a private one the
+/// account cannot use: a baton makes its steps' files there).
+pub fn as_other_account(cmd: &mut Command) -> &mut Command {
+    test_env(cmd);
+    if tests_tmp() != std::env::temp_dir() {
+        cmd.env("TMPDIR", tests_tmp());
     }
     cmd
 }
@@ -387,7 +393,7 @@ pub fn baton_as_user(paths: &[&Path]) -> Command {
             nix::unistd::chown(*p, Some(nobody), Some(nogroup)).expect("chown to nobody");
         }
         let mut c = Command::new("setpriv");
-        test_env(&mut c)
+        as_other_account(&mut c)
             .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
             .arg(env!("CARGO_BIN_EXE_baton"));
         c
@@ -421,7 +427,7 @@ impl Env {
         let nobody = nix::unistd::Uid::from_raw(65534);
         let _ = nix::unistd::chown(&state, Some(nobody), None);
         let mut c = Command::new("setpriv");
-        test_env(&mut c)
+        as_other_account(&mut c)
             .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
             .arg(env!("CARGO_BIN_EXE_baton"))
             .args(args)

@@ -67,7 +67,7 @@ impl Members {
     fn cmd(&self, user: &str, args: &[&str]) -> Command {
         let home = self.home(user);
         let mut c = Command::new("setpriv");
-        test_env(&mut c)
+        as_other_account(&mut c)
             .arg(format!("--reuid={user}"))
             .arg(format!("--regid={GROUP}"))
             .arg("--init-groups")
@@ -350,7 +350,7 @@ fn a_member_cannot_plant_a_log_where_anothers_engine_writes() {
         dir = run_dir.display(),
         p = profile.display()
     );
-    let out = Command::new("setpriv")
+    let out = as_other_account(&mut Command::new("setpriv"))
         .arg(format!("--reuid={BOB}"))
         .arg(format!("--regid={GROUP}"))
         .arg("--init-groups")
@@ -417,7 +417,7 @@ env = { VERSION = "${{ steps.deploy.outputs.version }}" }
     let (engine, id) = m.start(&wf);
     m.wait_step(&id, "sibling", "succeeded");
     // Bob, while deploy still runs, at every attempt directory of alice's run.
-    let out = Command::new("setpriv")
+    let out = as_other_account(&mut Command::new("setpriv"))
         .arg(format!("--reuid={BOB}"))
         .arg(format!("--regid={GROUP}"))
         .arg("--init-groups")
