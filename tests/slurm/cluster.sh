@@ -134,7 +134,13 @@ stop() {
         [ $i -gt 40 ] && { echo "cluster.sh: a daemon of $DIR did not stop" >&2; exit 1; }
         sleep 0.25
     done
-    rm -f "$DIR/slurmd.pid" "$DIR/slurmctld.pid" "$MUNGE/munged.pid" "$DIR/pinned"
+    # What an earlier version of this script put under /etc (and noted here) goes too.
+    if [ -e "$DIR/made-link" ] && [ "$(readlink /etc/slurm/slurm.conf)" = "$CONF" ]; then
+        rm -f /etc/slurm/slurm.conf
+    fi
+    if [ -e "$DIR/made-key" ]; then rm -f /etc/munge/munge.key; fi
+    rm -f "$DIR/slurmd.pid" "$DIR/slurmctld.pid" "$MUNGE/munged.pid" "$DIR/pinned" \
+        "$DIR/made-link" "$DIR/made-key"
     echo stopped
 }
 
