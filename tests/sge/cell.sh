@@ -151,5 +151,6 @@ stop() {
 case "${1:-}" in
     start) start "${2:-}" ;;
     stop) stop ;;
+    unowned) unowned ;;
     *) echo "usage: $0 start|stop" >&2; exit 2 ;;
 esac
