@@ -343,9 +343,11 @@ fn sge_part(dir: &Path, pairs: usize) {
 }
 
 fn slurm_part(dir: &Path, pairs: usize) {
-    if let Err(why) = start("slurm/cluster.sh") {
-        return println!("slurm SKIPPED: {why}");
-    }
+    // Slurm's commands find the cluster through SLURM_CONF, never /etc/slurm.
+    let vars = match start("slurm/cluster.sh") {
+        Ok(conf) => vec![("SLURM_CONF".to_string(), conf)],
+        Err(why) => return println!("slurm SKIPPED: {why}"),
+    };
     let head = format!(
         "[executors.x]\ntype = \"batch\"\nsubmit = [\"sbatch\", \"--parsable\", \"--job-name={{name}}\", \"--output={{log}}\", \"{{script}}\"]\nstatus = [\"squeue\", \"--noheader\", \"--jobs={{job_id}}\", \"--states=PENDING,RUNNING,CONFIGURING,COMPLETING,SUSPENDED,REQUEUED\", \"--format=%T\"]\ncancel = [\"scancel\", \"{{job_id}}\"]\npoll = \"1s\"\nworkdir = \"{}\"\n",
         dir.join("slurm-jobs").display()
@@ -362,8 +364,8 @@ fn slurm_part(dir: &Path, pairs: usize) {
         &format!("slurm: {CHAIN} chained `true` steps vs `sbatch --wait`"),
         CHAIN,
         pairs,
-        || baton(dir, &wf, &[]),
-        || bare("sbatch", &args, &[], CHAIN),
+        || baton(dir, &wf, &vars),
+        || bare("sbatch", &args, &vars, CHAIN),
     );
 }
 

@@ -9,8 +9,10 @@
 //! to the executor's `poll`), so the difference is what baton adds: its process, store,
 //! per-attempt files and bookkeeping. Alternating pairs; medians and their ratio.
 //!
-//!   tests/slurm/cluster.sh start   # as root, once
-//!   cargo bench --bench slurm
+//!   cargo bench --bench slurm      # as root: it starts tests/slurm/cluster.sh
+//!
+//! Slurm's commands, baton's and the bare loop's, find the cluster through `SLURM_CONF`
+//! (the path the script prints), never /etc/slurm.
 //!
 //! Not a criterion bench: one sample takes seconds and depends on the cluster's
 //! scheduler, so the figure is a median over alternating pairs.
@@ -22,6 +24,17 @@ const BATON: &str = env!("CARGO_BIN_EXE_baton");
 const POLL_MIN: Duration = Duration::from_millis(500);
 const POLL_MAX: Duration = Duration::from_secs(1);
 const DEADLINE: Duration = Duration::from_secs(300);
+/// The cluster's configuration, once started: every Slurm command's `SLURM_CONF`.
+static CONF: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// `program` with the cluster's `SLURM_CONF` in its environment.
+fn slurm(program: &str) -> Command {
+    let mut c = Command::new(program);
+    if let Some(conf) = CONF.get() {
+        c.env("SLURM_CONF", conf);
+    }
+    c
+}
 
 fn have(program: &str) -> bool {
     Command::new("sh")
@@ -30,7 +43,8 @@ fn have(program: &str) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-/// The cluster answers (started by `tests/slurm/cluster.sh start`, as root).
+/// The cluster answers (started by `tests/slurm/cluster.sh start`, as root); its
+/// configuration noted in [`CONF`].
 fn cluster_up() -> Result<(), String> {
     if !have("sbatch") {
         return Err(
@@ -43,6 +57,9 @@ fn cluster_up() -> Result<(), String> {
         .output()
         .map_err(|e| format!("cannot run cluster.sh: {e}"))?;
     if out.status.success() {
+        let conf = String::from_utf8_lossy(&out.stdout);
+        let conf = conf.trim().lines().last().unwrap_or("");
+        let _ = CONF.set(PathBuf::from(conf));
         Ok(())
     } else {
         Err(format!(
@@ -70,7 +87,7 @@ fn workflow(steps: usize, workdir: &Path) -> String {
 fn baton(dir: &Path, file: &str, sample: usize) -> Duration {
     let db = dir.join(format!("db-{sample}")).join("baton.db");
     let start = Instant::now();
-    let status = Command::new(BATON)
+    let status = slurm(BATON)
         .args(["run", file, "--headless", "--db"])
         .arg(&db)
         .current_dir(dir)
@@ -83,7 +100,7 @@ fn baton(dir: &Path, file: &str, sample: usize) -> Duration {
 }
 
 fn run_ok(program: &str, args: &[String]) -> String {
-    let out = Command::new(program)
+    let out = slurm(program)
         .args(args)
         .stdin(Stdio::null())
         .output()

@@ -20,15 +20,23 @@ watch_owners() {
     if [ -s "$DIR/watcher.pid" ] && kill -0 "$(cat "$DIR/watcher.pid")" 2>/dev/null; then return; fi
     (
         trap '' HUP
-        while :; do
-            alive=
-            for p in $(cat "$DIR/owners" 2>/dev/null); do kill -0 "$p" 2>/dev/null && alive=1; done
-            [ -n "$alive" ] || break
-            [ -e "$DIR/pinned" ] && break
-            sleep 1
+        # Each look is `$0 unowned`, under the lock: a start meanwhile either comes
+        # first (its owner counted) or after the stop (and starts the daemons anew).
+        while sleep 1; do
+            env -u BATON_DAEMONS_LOCKED "$0" unowned && break
         done
-        rm -f "$DIR/owners" "$DIR/watcher.pid"
-        [ -e "$DIR/pinned" ] || env -u BATON_DAEMONS_LOCKED "$0" stop >/dev/null
     ) </dev/null >/dev/null 2>&1 &
     echo $! > "$DIR/watcher.pid"
+}
+
+# `$0 unowned` (the watcher's look, under the lock): exit 1 while one of the owners
+# runs; otherwise the watcher is done, and the daemons stop unless they are pinned.
+unowned() {
+    if [ ! -e "$DIR/pinned" ]; then
+        for p in $(cat "$DIR/owners" 2>/dev/null); do
+            if kill -0 "$p" 2>/dev/null; then return 1; fi
+        done
+    fi
+    rm -f "$DIR/owners" "$DIR/watcher.pid"
+    if [ ! -e "$DIR/pinned" ]; then stop >/dev/null; fi
 }

@@ -133,7 +133,8 @@ stop() {
     done
     # A daemon no pid file names (left by an earlier start that lost a race), found
     # by its SGE_ROOT: it would answer on the cell's port in place of the new one.
-    for p in $(pgrep -x 'sge_qmaster|sge_execd' 2>/dev/null); do
+    # (One pgrep per name: procps takes `a|b` as one name, too long to match any.)
+    for p in $(pgrep -x sge_qmaster 2>/dev/null) $(pgrep -x sge_execd 2>/dev/null); do
         { tr '\0' '\n' < "/proc/$p/environ"; } 2>/dev/null | grep -qx "SGE_ROOT=$SGE_ROOT" &&
             kill -9 "$p" 2>/dev/null || true
     done
@@ -150,5 +151,6 @@ stop() {
 case "${1:-}" in
     start) start "${2:-}" ;;
     stop) stop ;;
+    unowned) unowned ;;
     *) echo "usage: $0 start|stop" >&2; exit 2 ;;
 esac

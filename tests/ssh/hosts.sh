@@ -30,8 +30,11 @@ start() {
     [ -x /usr/sbin/sshd ] || { echo "hosts.sh: sshd is not installed (apt-get install openssh-server)" >&2; exit 2; }
     [ "$(id -u)" = 0 ] || { echo "hosts.sh: must run as root" >&2; exit 2; }
     stop >/dev/null
-    mkdir -p "$DIR" /run/sshd
+    mkdir -p "$DIR"
     chmod 0700 "$DIR"
+    # sshd's privilege-separation directory is compiled in: made if missing (noted, and
+    # taken away by `stop` once no sshd runs).
+    if [ ! -d /run/sshd ]; then mkdir -p /run/sshd && : > "$DIR/made-run-sshd"; fi
     rm -f "$DIR/id_ed25519" "$DIR/id_ed25519.pub" "$DIR/wrong" "$DIR/wrong.pub"
     ssh-keygen -q -t ed25519 -N '' -C baton-test -f "$DIR/id_ed25519"
     ssh-keygen -q -t ed25519 -N '' -C baton-wrong -f "$DIR/wrong"
@@ -116,6 +119,11 @@ stop() {
         rm -f "$pid"
     done
     mountpoint -q "$DIR/full" 2>/dev/null && umount "$DIR/full" || true
+    if [ -e "$DIR/made-run-sshd" ]; then
+        i=0
+        while pgrep -x sshd >/dev/null && [ $i -lt 20 ]; do i=$((i + 1)); sleep 0.05; done
+        if ! pgrep -x sshd >/dev/null; then rmdir /run/sshd 2>/dev/null || true; rm -f "$DIR/made-run-sshd"; fi
+    fi
     rm -f "$DIR/pinned"
     echo stopped
 }
@@ -123,5 +131,6 @@ stop() {
 case "${1:-}" in
     start) start "${2:-}" ;;
     stop) stop ;;
+    unowned) unowned ;;
     *) echo "usage: $0 start|stop" >&2; exit 2 ;;
 esac

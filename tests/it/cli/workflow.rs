@@ -1,8 +1,7 @@
 //! `baton validate|plan|tools` through the real binary.
-use std::process::Command;
 
 fn baton(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_baton"))
+    let out = crate::helpers::baton()
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()

@@ -20,15 +20,7 @@ fn sge() -> Option<Scheduler> {
     static UP: std::sync::OnceLock<Option<Vec<(String, String)>>> = std::sync::OnceLock::new();
     let vars = UP
         .get_or_init(|| {
-            let file = start_daemons(
-                "sge/cell.sh",
-                &[
-                    "/usr/lib/gridengine/sge_qmaster",
-                    "/usr/lib/gridengine/qsub",
-                ],
-                "gridengine-master gridengine-exec gridengine-client",
-                true,
-            )?;
+            let file = start_daemons(&SGE)?;
             let text = std::fs::read_to_string(&file).expect("the cell's environment file");
             Some(
                 text.lines()
@@ -58,19 +50,10 @@ labels = ["hpc"]
 
 /// The Slurm cluster through the generic executor (not `type = "slurm"`).
 pub(crate) fn slurm() -> Option<Scheduler> {
-    static UP: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    let up = *UP.get_or_init(|| {
-        start_daemons(
-            "slurm/cluster.sh",
-            &["/usr/bin/sbatch", "/usr/sbin/slurmctld"],
-            "slurmctld slurmd slurm-client munge",
-            false,
-        )
-        .is_some()
-    });
-    up.then(|| Scheduler {
+    let conf = slurm_conf()?;
+    Some(Scheduler {
         name: "slurm",
-        vars: Vec::new(),
+        vars: vec![("SLURM_CONF".into(), conf.display().to_string())],
         definition: r#"
 [executors.grid]
 type = "batch"
@@ -126,7 +109,7 @@ impl Scheduler {
             "sge" => std::process::Command::new("qstat")
                 .envs(self.vars.iter().map(|(k, v)| (k, v)))
                 .output(),
-            _ => std::process::Command::new("squeue")
+            _ => slurm_command("squeue")
                 .args(["--noheader", "--format=%i %T"])
                 .output(),
         }

@@ -2,29 +2,17 @@
 //! with the reason printed, only where Slurm is not installed or cannot be started.
 use super::scenarios::{Remote, cancel, flow, reattach};
 use crate::helpers::*;
-use std::process::Command;
 use std::time::Duration;
 
 /// Start the cluster once per test process; `false` (and why, printed) when Slurm is
-/// missing.
+/// missing. The tests' baton commands find it through `SLURM_CONF` ([`Env::cmd`]).
 pub(crate) fn cluster() -> bool {
-    static UP: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *UP.get_or_init(start_cluster)
-}
-
-fn start_cluster() -> bool {
-    start_daemons(
-        "slurm/cluster.sh",
-        &["/usr/bin/sbatch", "/usr/sbin/slurmctld"],
-        "slurmctld slurmd slurm-client munge",
-        false,
-    )
-    .is_some()
+    slurm_conf().is_some()
 }
 
 /// `squeue`'s jobs named after the run, in every state: `(id, state, comment)`.
 fn jobs_of(run: &str) -> Vec<(String, String, String)> {
-    let out = Command::new("squeue")
+    let out = slurm_command("squeue")
         .args([
             "-h",
             &format!("--name=baton-{run}"),
@@ -53,7 +41,7 @@ labels = ["hpc"]
 
 /// Whether the cluster still runs job `job` (any state before its end).
 fn job_runs(job: &str) -> bool {
-    let out = Command::new("squeue")
+    let out = slurm_command("squeue")
         .args(["-h", &format!("--jobs={job}"), "-t", "all", "-o", "%T"])
         .output()
         .expect("squeue");

@@ -14,7 +14,7 @@ pub(crate) fn hosts() -> Option<PathBuf> {
 }
 
 fn start_hosts() -> Option<PathBuf> {
-    start_daemons("ssh/hosts.sh", &["/usr/sbin/sshd"], "openssh-server", true).map(PathBuf::from)
+    start_daemons(&SSH_HOSTS).map(PathBuf::from)
 }
 
 /// An `[executors.NAME]` of `type = "ssh"` on one of the config's hosts, its attempts'

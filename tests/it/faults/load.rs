@@ -44,7 +44,7 @@ fn twenty_concurrent_large_runs_and_readers_share_one_store() {
             std::thread::spawn(move || {
                 let mut failures = Vec::new();
                 for _ in 0..20 {
-                    let o = std::process::Command::new(env!("CARGO_BIN_EXE_baton"))
+                    let o = crate::helpers::baton()
                         .args(["runs", "--json"])
                         .env("BATON_DB", &db)
                         .current_dir(&dir)

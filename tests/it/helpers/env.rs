@@ -13,7 +13,7 @@ pub struct Env {
 impl Env {
     pub fn new() -> Env {
         Env {
-            dir: tempfile::tempdir().expect("tempdir"),
+            dir: tempfile::tempdir_in(tests_tmp()).expect("tempdir"),
         }
     }
     pub fn path(&self) -> &Path {
@@ -44,7 +44,7 @@ impl Env {
     /// A `baton` command with this env's database and configuration, operator
     /// `tester`, no colour.
     pub fn cmd(&self) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_baton"));
+        let mut c = baton();
         c.env("BATON_DB", self.db())
             .env("XDG_CONFIG_HOME", self.config_home())
             // The account's own state (its secret for group stores) stays in the env too.
@@ -203,6 +203,108 @@ impl Env {
     }
 }
 
+/// Where the tests' directories go: the temporary directory (`TMPDIR`), unless the tests
+/// run as root and other accounts cannot pass through it (a private `TMPDIR`, mode 700):
+/// as root the tests also act as other accounts (`nobody`, tests/accounts.sh's), which
+/// must reach their files, so then under `/tmp`. Each test still has a directory of its
+/// own there, removed when it ends.
+pub fn tests_tmp() -> &'static Path {
+    static BASE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BASE.get_or_init(|| {
+        let tmp = std::env::temp_dir();
+        if !super::is_root() || passable(&tmp) {
+            return tmp;
+        }
+        eprintln!(
+            "note: others cannot pass through {} (TMPDIR): the tests' directories go under /tmp",
+            tmp.display()
+        );
+        PathBuf::from("/tmp")
+    })
+}
+
+/// Whether every directory from `/` down to `dir` lets other accounts pass (`o+x`).
+fn passable(dir: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(dir) = dir.canonicalize() else {
+        return false;
+    };
+    dir.ancestors()
+        .all(|d| std::fs::metadata(d).is_ok_and(|m| m.permissions().mode() & 0o001 != 0))
+}
+
+/// The suite's own knobs (how long a campaign runs, where a daemon script puts its
+/// daemons): kept in the test process. Every other `BATON_*` variable is baton's.
+const SUITE_KNOBS: &[&str] = &[
+    "BATON_CRASH_ITERATIONS",
+    "BATON_CRASH_SEED",
+    "BATON_GROUP_CYCLES",
+    "BATON_GROUP_SEED",
+    "BATON_BURST_ROUNDS",
+    "BATON_SLURM_DIR",
+    "BATON_SLURM_PORT",
+    "BATON_SSH_DIR",
+    "BATON_SSH_PORT",
+    "BATON_SGE_DIR",
+    "BATON_SGE_PORT",
+];
+
+/// Run before `main` (an ELF initializer), while the process has one thread: the `BATON_*`
+/// variables of whoever runs the tests leave this process, so neither the batons it runs
+/// nor what it opens in-process (a store reads `BATON_AUDIT_KEY`) see their own store,
+/// keys or knobs. A test sets what it means to.
+#[used]
+#[unsafe(link_section = ".init_array")]
+static CLEAR_CALLERS_BATON_VARS: extern "C" fn() = clear_callers_baton_vars;
+
+extern "C" fn clear_callers_baton_vars() {
+    let theirs: Vec<std::ffi::OsString> = std::env::vars_os()
+        .map(|(k, _)| k)
+        .filter(|k| {
+            let k = k.to_string_lossy();
+            k.starts_with("BATON_") && !SUITE_KNOBS.contains(&k.as_ref())
+        })
+        .collect();
+    for k in theirs {
+        // SAFETY: an initializer runs before `main`, before any other thread exists: no
+        // one reads the environment at the same time.
+        unsafe { std::env::remove_var(k) };
+    }
+}
+
+/// `cmd` as the tests run baton (or a terminal that runs it): none of the `BATON_*`
+/// variables (the suite's knobs: [`SUITE_KNOBS`]; a test sets what it means to), and
+/// the test Slurm cluster's `SLURM_CONF` once a test started it.
+pub fn test_env(cmd: &mut Command) -> &mut Command {
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("BATON_") {
+            cmd.env_remove(k);
+        }
+    }
+    if let Some(conf) = super::daemons::slurm_conf_if_up() {
+        cmd.env("SLURM_CONF", conf);
+    }
+    cmd
+}
+
+/// `cmd` (`setpriv …`) as the tests run something as another account: [`test_env`], and
+/// [`tests_tmp`] as its `TMPDIR` where that is not the tests' own (a private one the
+/// account cannot use: a baton makes its steps' files there).
+pub fn as_other_account(cmd: &mut Command) -> &mut Command {
+    test_env(cmd);
+    if tests_tmp() != std::env::temp_dir() {
+        cmd.env("TMPDIR", tests_tmp());
+    }
+    cmd
+}
+
+/// The `baton` binary under test, in [`test_env`].
+pub fn baton() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_baton"));
+    test_env(&mut c);
+    c
+}
+
 pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
@@ -291,11 +393,12 @@ pub fn baton_as_user(paths: &[&Path]) -> Command {
             nix::unistd::chown(*p, Some(nobody), Some(nogroup)).expect("chown to nobody");
         }
         let mut c = Command::new("setpriv");
-        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        as_other_account(&mut c)
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
             .arg(env!("CARGO_BIN_EXE_baton"));
         c
     } else {
-        Command::new(env!("CARGO_BIN_EXE_baton"))
+        baton()
     }
 }
 
@@ -324,7 +427,8 @@ impl Env {
         let nobody = nix::unistd::Uid::from_raw(65534);
         let _ = nix::unistd::chown(&state, Some(nobody), None);
         let mut c = Command::new("setpriv");
-        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        as_other_account(&mut c)
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
             .arg(env!("CARGO_BIN_EXE_baton"))
             .args(args)
             .env("BATON_DB", self.db())

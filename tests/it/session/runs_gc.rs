@@ -327,7 +327,7 @@ fn a_deletion_by_a_uid_without_a_name_is_refused_not_recorded_under_user() {
         vec!["runs", "rm", id.as_str(), "--yes"],
         vec!["gc", "--older-than", "0s", "--yes"],
     ] {
-        let out = std::process::Command::new("setpriv")
+        let out = as_other_account(&mut std::process::Command::new("setpriv"))
             .args([
                 &format!("--reuid={nameless}"),
                 &format!("--regid={nameless}"),

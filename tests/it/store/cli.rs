@@ -4,10 +4,9 @@
 use crate::helpers::*;
 use baton::model::{ErrorKind, EventKind, RunState, StepState};
 use baton::store::{AuditKeys, Store};
-use std::process::Command;
 
 fn baton(db: &Db, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_baton"))
+    let out = crate::helpers::baton()
         .args(args)
         .env("BATON_DB", &db.path)
         .env_remove("BATON_AUDIT_KEY")
@@ -223,7 +222,7 @@ fn logs_prints_the_bytes_of_each_attempt_or_one() {
     s.set_attempt_log("01JNEWRUN0", "test", 2, &p2, "second try")
         .unwrap();
 
-    let out = Command::new(env!("CARGO_BIN_EXE_baton"))
+    let out = crate::helpers::baton()
         .args(["logs", "01JNEW", "test"])
         .env("BATON_DB", &db.path)
         .output()
@@ -264,7 +263,7 @@ fn logs_follow_prints_new_output_until_the_step_is_final() {
     s.set_attempt_log("01JLIVE", "deploy", 1, &path, "line 1")
         .unwrap();
 
-    let child = Command::new(env!("CARGO_BIN_EXE_baton"))
+    let child = crate::helpers::baton()
         .args(["logs", "01JLIVE", "deploy", "-f"])
         .env("BATON_DB", &db.path)
         .stdout(std::process::Stdio::piped())

@@ -115,7 +115,7 @@ printf '\033[31mred\033[0m \033]0;title\007 end\n' >&2
     let out = env.run(&["logs", &run, "mix"]);
     assert_eq!(out.stdout, want);
     // To a terminal: colours pass, the title sequence does not.
-    let shown = Command::new("script")
+    let shown = test_env(&mut Command::new("script"))
         .args(["-qec"])
         .arg(format!("{} logs {run} mix", env!("CARGO_BIN_EXE_baton")))
         .arg("/dev/null")

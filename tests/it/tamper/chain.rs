@@ -28,7 +28,7 @@ fn all(o: &Output) -> String {
 
 /// `baton ARGS` against `db`, with the audit key or without any.
 fn baton(db: &std::path::Path, keyed: bool, args: &[&str]) -> Output {
-    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_baton"));
+    let mut c = crate::helpers::baton();
     c.args(args)
         .env("BATON_DB", db)
         .env("NO_COLOR", "1")

@@ -77,7 +77,9 @@ fn still_waiting(asker: &mut Child) {
 
 #[test]
 fn a_forged_approval_changes_nothing_audit_verify_names_it_and_carols_answer_works() {
-    let t = Team::new();
+    let Some(t) = Team::new() else {
+        return;
+    };
     let mut asker = t.spawn(
         ANN,
         &[
@@ -127,7 +129,9 @@ fn a_forged_approval_changes_nothing_audit_verify_names_it_and_carols_answer_wor
 
 #[test]
 fn a_forged_rejection_changes_nothing_and_the_asker_times_out() {
-    let t = Team::new();
+    let Some(t) = Team::new() else {
+        return;
+    };
     let mut c = t.cmd(
         ANN,
         &[
@@ -188,7 +192,9 @@ fn forge_audit_row(t: &Team, id: &str) {
 
 #[test]
 fn the_agent_hook_allows_only_on_carols_real_answer() {
-    let t = Team::new();
+    let Some(t) = Team::new() else {
+        return;
+    };
     let script = t.home(ANN).join("pretool-ask.sh");
     std::fs::copy(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/hooks/pretool-ask.sh"),

@@ -1,7 +1,8 @@
 //! Issue 24, findings 10–13: members of one group store acting against each other, as
 //! two real OS accounts of one group (`gmalice` starts the runs, `gmbob` attacks them),
-//! made with `groupadd`/`useradd` and run through `setpriv --init-groups`. The tests
-//! run as root, which only sets the scene and looks.
+//! made beforehand by tests/accounts.sh (skipped, saying so, where they are not) and run
+//! through `setpriv --init-groups`. The tests run as root, which only sets the scene and
+//! looks.
 use crate::helpers::*;
 use sha2::{Digest, Sha256};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -15,27 +16,6 @@ pub(super) const BOB: &str = "gmbob";
 
 pub(super) fn all(out: &Output) -> String {
     format!("{}{}", text(&out.stdout), text(&out.stderr))
-}
-
-/// The group and its two members, made once per test binary.
-fn accounts() {
-    static MADE: std::sync::Once = std::sync::Once::new();
-    MADE.call_once(|| {
-        assert!(
-            nix::unistd::geteuid().is_root(),
-            "these tests make two OS accounts: run them as root"
-        );
-        let ok = |c: &mut Command| {
-            let out = c.output().expect("groupadd/useradd are installed");
-            assert!(out.status.success(), "{c:?}: {}", all(&out));
-        };
-        ok(Command::new("groupadd").args(["-f", GROUP]));
-        for user in [ALICE, BOB] {
-            if nix::unistd::User::from_name(user).ok().flatten().is_none() {
-                ok(Command::new("useradd").args(["-M", "-N", "-g", GROUP, "-s", "/bin/sh", user]));
-            }
-        }
-    });
 }
 
 pub(super) fn uid(user: &str) -> nix::unistd::Uid {
@@ -52,8 +32,11 @@ pub(super) struct Members {
 }
 
 impl Members {
-    pub(super) fn new() -> Members {
-        accounts();
+    /// `None` (and why, printed) where the accounts are not made or this is not root.
+    pub(super) fn new() -> Option<Members> {
+        if !accounts(GROUP, &[ALICE, BOB]) {
+            return None;
+        }
         let env = Env::new();
         std::fs::set_permissions(env.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
         let m = Members { env };
@@ -69,7 +52,7 @@ impl Members {
         nix::unistd::chown(&srv, Some(uid(ALICE)), Some(gid())).unwrap();
         let out = m.baton(ALICE, &["store", "init", "--group", GROUP]);
         assert!(out.status.success(), "store init: {}", all(&out));
-        m
+        Some(m)
     }
 
     pub(super) fn home(&self, user: &str) -> PathBuf {
@@ -84,7 +67,8 @@ impl Members {
     fn cmd(&self, user: &str, args: &[&str]) -> Command {
         let home = self.home(user);
         let mut c = Command::new("setpriv");
-        c.arg(format!("--reuid={user}"))
+        as_other_account(&mut c)
+            .arg(format!("--reuid={user}"))
             .arg(format!("--regid={GROUP}"))
             .arg("--init-groups")
             .arg(env!("CARGO_BIN_EXE_baton"))
@@ -195,7 +179,9 @@ fn interrupted_at_gate(m: &Members) -> (String, PathBuf) {
 
 #[test]
 fn a_member_who_rewrites_anothers_run_text_or_path_does_not_get_it_run() {
-    let m = Members::new();
+    let Some(m) = Members::new() else {
+        return;
+    };
     let (id, wf) = interrupted_at_gate(&m);
     // Bob: the same shape, his own command, put in the run's record.
     let evil_text = GATED.replace("touch deployed", "touch pwned");
@@ -286,7 +272,9 @@ fn sha(parts: &[&[u8]]) -> Vec<u8> {
 
 #[test]
 fn a_member_who_rewrites_anothers_events_with_a_whole_new_chain_is_refused() {
-    let m = Members::new();
+    let Some(m) = Members::new() else {
+        return;
+    };
     let (id, _) = interrupted_at_gate(&m);
     // Bob edits the last event and recomputes its hash and head mark (no audit key:
     // anyone can), so that the chain and `audit verify` hold.
@@ -343,7 +331,9 @@ fn a_member_who_rewrites_anothers_events_with_a_whole_new_chain_is_refused() {
 
 #[test]
 fn a_member_cannot_plant_a_log_where_anothers_engine_writes() {
-    let m = Members::new();
+    let Some(m) = Members::new() else {
+        return;
+    };
     let logs = m.db().parent().unwrap().join("logs");
     let made = std::fs::metadata(&logs).unwrap().mode() & 0o7777;
     // A store made before `logs` was made sticky: 2770.
@@ -360,7 +350,7 @@ fn a_member_cannot_plant_a_log_where_anothers_engine_writes() {
         dir = run_dir.display(),
         p = profile.display()
     );
-    let out = Command::new("setpriv")
+    let out = as_other_account(&mut Command::new("setpriv"))
         .arg(format!("--reuid={BOB}"))
         .arg(format!("--regid={GROUP}"))
         .arg("--init-groups")
@@ -391,7 +381,9 @@ fn a_member_cannot_plant_a_log_where_anothers_engine_writes() {
 
 #[test]
 fn a_step_cannot_write_a_siblings_outputs_and_a_member_cannot_either() {
-    let m = Members::new();
+    let Some(m) = Members::new() else {
+        return;
+    };
     let flags = m.home(ALICE).join("flags");
     std::fs::create_dir(&flags).unwrap();
     nix::unistd::chown(&flags, Some(uid(ALICE)), Some(gid())).unwrap();
@@ -425,7 +417,7 @@ env = { VERSION = "${{ steps.deploy.outputs.version }}" }
     let (engine, id) = m.start(&wf);
     m.wait_step(&id, "sibling", "succeeded");
     // Bob, while deploy still runs, at every attempt directory of alice's run.
-    let out = Command::new("setpriv")
+    let out = as_other_account(&mut Command::new("setpriv"))
         .arg(format!("--reuid={BOB}"))
         .arg(format!("--regid={GROUP}"))
         .arg("--init-groups")
@@ -451,7 +443,9 @@ env = { VERSION = "${{ steps.deploy.outputs.version }}" }
 
 #[test]
 fn the_starter_cannot_self_approve_with_a_key_listed_under_another_principal() {
-    let m = Members::new();
+    let Some(m) = Members::new() else {
+        return;
+    };
     let keys = m.home(ALICE).join("keys");
     std::fs::create_dir(&keys).unwrap();
     let alice_key = ssh_keygen(&keys, "alice", "ed25519");
@@ -533,7 +527,9 @@ gate = {{ prompt = "Ship?", signed = true, approvers = ["{ALICE}@example.com", "
 /// the chain too.
 #[test]
 fn a_member_cannot_trigger_a_schedule_in_anothers_name_and_the_store_init_is_on_record() {
-    let m = Members::new();
+    let Some(m) = Members::new() else {
+        return;
+    };
     let listed = m.baton(ALICE, &["audit", "--json"]);
     assert!(listed.status.success(), "audit: {}", all(&listed));
     let rows: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();

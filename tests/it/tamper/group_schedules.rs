@@ -97,7 +97,9 @@ pub(super) fn stop(serve: Child) {
 
 #[test]
 fn a_members_forged_pause_or_resume_is_refused_on_record_and_changes_nothing() {
-    let m = Members::new();
+    let Some(m) = Members::new() else {
+        return;
+    };
     let (flows, file) = flows(&m);
     let serve = serve(&m, &flows);
     let secs = Duration::from_secs;
@@ -197,7 +199,9 @@ fn a_members_forged_pause_or_resume_is_refused_on_record_and_changes_nothing() {
 
 #[test]
 fn deleted_slot_rows_are_not_fired_again_and_a_forged_backfill_starts_nothing() {
-    let m = Members::new();
+    let Some(m) = Members::new() else {
+        return;
+    };
     let (flows, file) = flows(&m);
     let mut serve = serve(&m, &flows);
     let secs = Duration::from_secs;
@@ -314,7 +318,9 @@ fn deleted_slot_rows_are_not_fired_again_and_a_forged_backfill_starts_nothing() 
 /// and `baton schedules` says paused; her proved resume lifts it.
 #[test]
 fn a_members_cleared_row_does_not_lift_a_pause_for_a_serve_that_lost_its_record() {
-    let m = Members::new();
+    let Some(m) = Members::new() else {
+        return;
+    };
     let (flows, file) = flows(&m);
     let mut serve = serve(&m, &flows);
     let secs = Duration::from_secs;

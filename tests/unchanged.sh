@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Whether a test run left this machine as it found it (.ci/run checks the suite with
+# it): /etc (each entry's type, mode, owner and link target, each file's checksum) and
+# the daemons the tests start (Slurm's, munged, an sshd run with a config of its own,
+# Grid Engine's; zombies left out).
+#   tests/unchanged.sh save FILE    note both now, in FILE.etc and FILE.daemons
+#   tests/unchanged.sh check FILE   wait until the daemons are as noted (the tests'
+#                                   daemons stop once the test process that started
+#                                   them has exited: their script's watcher looks every
+#                                   second), up to 60 s; then compare /etc. Prints what
+#                                   differs and exits 1 if anything does.
+set -euo pipefail
+
+etc_state() {
+  find /etc -xdev -printf '%y %m %u:%g %p -> %l\n' 2>/dev/null | sort
+  find /etc -xdev -type f -print0 2>/dev/null | sort -z | xargs -0 -r sha256sum 2>/dev/null || true
+}
+
+daemons_state() {
+  ps -eo pid=,stat=,comm=,args= | awk '$2 ~ /^Z/ { next }
+    $3 ~ /^(slurmctld|slurmscriptd|slurmd|slurmstepd|munged|sge_qmaster|sge_execd|sge_shepherd)$/ ||
+      ($3 == "sshd" && / -f /) { print $1, $3 }' | sort
+}
+
+save() {
+  etc_state > "$1.etc"
+  daemons_state > "$1.daemons"
+}
+
+check() {
+  local i=0
+  until daemons_state | cmp -s - "$1.daemons"; do
+    i=$((i + 1))
+    if [ $i -gt 120 ]; then
+      echo "unchanged.sh: the daemons are not as they were (< before, > after):" >&2
+      daemons_state | diff "$1.daemons" - >&2 || true
+      exit 1
+    fi
+    sleep 0.5
+  done
+  if ! etc_state | cmp -s - "$1.etc"; then
+    echo "unchanged.sh: /etc changed (< before, > after):" >&2
+    etc_state | diff "$1.etc" - >&2 || true
+    exit 1
+  fi
+  echo "unchanged: /etc and the daemons are as they were"
+}
+
+case "${1:-}" in
+  save) save "${2:?FILE}" ;;
+  check) check "${2:?FILE}" ;;
+  *) echo "usage: $0 save|check FILE" >&2; exit 2 ;;
+esac
