@@ -90,8 +90,19 @@ impl World {
             return Ok(());
         };
         let mut fx = Vec::new();
+        let mut reopened = false;
         for input in inputs {
+            let was_finished = driven.core.is_finished();
             fx.extend(driven.core.handle(input, now));
+            reopened |= was_finished && !driven.core.is_finished();
+        }
+        if reopened {
+            // As `engine::driver` does: a wake-up's inputs all go to the core, so a
+            // cancel and a retry claimed together reopen the run in this engine, with
+            // no takeover to hold its group again (docs/simulator.md, open findings).
+            self.reopened_in_engine.insert(run.clone());
+            self.history
+                .push(format!("  {run}: finished and reopened in one wake-up"));
         }
         let (events, rest) = split(fx);
         if crash == Some(Crash::BeforeCommit) {
