@@ -202,15 +202,13 @@ impl World {
                     let in_pool = plan.steps[spec.step]
                         .pool
                         .is_some_and(|p| plan.pools[p].scope == PoolScope::Store);
-                    let said =
-                        self.executors
-                            .spawn(&mut self.rng, (run, e, in_pool), &spec, now);
+                    let said = self
+                        .executors
+                        .spawn(&mut self.rng, (run, e, in_pool), &spec, now);
                     self.history.push(format!("  {run}: {said}"));
                 }
                 Effect::Kill { step, attempt } => self.executors.kill(run, step, attempt, now),
-                Effect::Freeze { step, attempt } => {
-                    self.executors.freeze(run, step, attempt, true)
-                }
+                Effect::Freeze { step, attempt } => self.executors.freeze(run, step, attempt, true),
                 Effect::Thaw { step, attempt } => self.executors.freeze(run, step, attempt, false),
                 Effect::AskSlot(r) => {
                     if let Some(d) = self.engines[e].runs.get_mut(run)
@@ -238,7 +236,8 @@ impl World {
         if engine.runs.get(run).is_some_and(|d| d.core.is_finished()) {
             engine.runs.remove(run);
             engine.store.release_lease(run, &engine.holder())?;
-            self.history.push(format!("  {run}: finished, lease released"));
+            self.history
+                .push(format!("  {run}: finished, lease released"));
         }
         Ok(())
     }
@@ -290,7 +289,11 @@ impl World {
     /// Engine `e` drives `ready` (a run `take_over` made ready under this process's
     /// own holder name): the lease goes to the engine's holder, the takeover's events
     /// are committed, then acted on.
-    pub fn adopt(&mut self, e: usize, ready: baton_session::prepare::Ready) -> Result<(), SimError> {
+    pub fn adopt(
+        &mut self,
+        e: usize,
+        ready: baton_session::prepare::Ready,
+    ) -> Result<(), SimError> {
         let run = ready.run_id.clone();
         let engine = &mut self.engines[e];
         engine
@@ -313,7 +316,9 @@ impl World {
         }
         let (events, rest) = split(ready.initial);
         let summary = ready.core.state_summary();
-        engine.store.commit_with_logs(&run, &events, &[], &summary)?;
+        engine
+            .store
+            .commit_with_logs(&run, &events, &[], &summary)?;
         engine.runs.insert(
             run.clone(),
             Driven {
@@ -350,8 +355,10 @@ impl World {
             None,
         );
         let mut core = Core::new(plan.clone(), cfg);
-        let source_text =
-            std::fs::read_to_string(&wf.path).map_err(|err| SimError::Io { path: wf.path.clone(), error: err })?;
+        let source_text = std::fs::read_to_string(&wf.path).map_err(|err| SimError::Io {
+            path: wf.path.clone(),
+            error: err,
+        })?;
         let new_run = NewRun {
             id: run_id.clone(),
             workflow: plan.name.clone(),
@@ -392,9 +399,12 @@ impl World {
             // Not in a group, or (the bug) the group read free before the burst.
             (None, _) | (Some(_), Some(None)) => {
                 let (events, rest) = split(core.start(now));
-                engine
-                    .store
-                    .create_started_run(&new_run, &holder, &events, &core.state_summary())?;
+                engine.store.create_started_run(
+                    &new_run,
+                    &holder,
+                    &events,
+                    &core.state_summary(),
+                )?;
                 ("started".into(), rest, Vec::new())
             }
         };

@@ -49,8 +49,14 @@ impl Executors {
         let timeout = spec.timeout.map(|t| t.as_millis() as i64);
         let roll = rng.random_range(0..100);
         let (ends, fate) = match roll {
-            0..60 => (Some((now + lasts, StepOutcome::Exited { exit_code: 0 })), "exits 0"),
-            60..80 => (Some((now + lasts, StepOutcome::Exited { exit_code: 1 })), "exits 1"),
+            0..60 => (
+                Some((now + lasts, StepOutcome::Exited { exit_code: 0 })),
+                "exits 0",
+            ),
+            60..80 => (
+                Some((now + lasts, StepOutcome::Exited { exit_code: 1 })),
+                "exits 1",
+            ),
             80..90 => (timeout.map(|t| (now + t, StepOutcome::TimedOut)), "hangs"),
             _ => (
                 Some((

@@ -91,7 +91,10 @@ pub fn at_most_one_active_run_per_group(
             active.push(format!("{run} ({state:?})"));
         }
     }
-    Ok((active.len() > 1).then(|| format!("{} runs of the group active: {active:?}", active.len())))
+    Ok(
+        (active.len() > 1)
+            .then(|| format!("{} runs of the group active: {active:?}", active.len())),
+    )
 }
 
 /// docs/workflow/concurrency-and-schedules.md: "and at most `max_pending` wait for it".
@@ -115,8 +118,12 @@ pub fn at_most_max_pending_wait(
             line.push(run);
         }
     }
-    Ok((line.len() > max_pending)
-        .then(|| format!("{} runs wait (max_pending {max_pending}): {line:?}", line.len())))
+    Ok((line.len() > max_pending).then(|| {
+        format!(
+            "{} runs wait (max_pending {max_pending}): {line:?}",
+            line.len()
+        )
+    }))
 }
 
 /// docs/workflow-format.md, `[pools.NAME]`: `capacity` is the "steps of the pool
@@ -204,18 +211,35 @@ impl World {
                 let t = self.checker.runs.entry(run.clone()).or_default();
                 t.seen = ev.seq;
                 if let Some(d) = nothing_finished_runs_twice(t, ev) {
-                    return Ok(Some(broken("nothing_finished_runs_twice", format!("run {run}: {d}"))));
+                    return Ok(Some(broken(
+                        "nothing_finished_runs_twice",
+                        format!("run {run}: {d}"),
+                    )));
                 }
                 if let Some(d) = nothing_runs_unapproved(t, &gated, ev) {
-                    return Ok(Some(broken("nothing_runs_unapproved", format!("run {run}: {d}"))));
+                    return Ok(Some(broken(
+                        "nothing_runs_unapproved",
+                        format!("run {run}: {d}"),
+                    )));
                 }
                 if let Some(d) = no_row_obeyed_without_proof(ev, &json) {
-                    return Ok(Some(broken("no_row_obeyed_without_proof", format!("run {run}: {d}"))));
+                    return Ok(Some(broken(
+                        "no_row_obeyed_without_proof",
+                        format!("run {run}: {d}"),
+                    )));
                 }
                 t.learn(ev);
             }
             let all = self.ops.events(&run)?;
-            let cfg = baton_session::prepare::run_config(&run, &self.user, BTreeMap::new(), Vec::new(), 0, false, None);
+            let cfg = baton_session::prepare::run_config(
+                &run,
+                &self.user,
+                BTreeMap::new(),
+                Vec::new(),
+                0,
+                false,
+                None,
+            );
             if let Some(d) = summary_is_the_events_replayed(&self.raw, &run, (plan, cfg), &all)? {
                 return Ok(Some(broken("summary_is_the_events_replayed", d)));
             }
@@ -238,8 +262,12 @@ impl World {
             }));
         }
         if let Some(max_pending) = self.workflows.iter().find_map(|w| w.max_pending)
-            && let Some(d) =
-                at_most_max_pending_wait(&self.ops, &self.raw, (crate::workflows::GROUP, max_pending), &self.requeued)?
+            && let Some(d) = at_most_max_pending_wait(
+                &self.ops,
+                &self.raw,
+                (crate::workflows::GROUP, max_pending),
+                &self.requeued,
+            )?
         {
             return Ok(Some(broken("at_most_max_pending_wait", d)));
         }
@@ -256,12 +284,14 @@ impl World {
 
     /// The checks that read the whole store, once at the end.
     pub fn check_at_end(&mut self, action: usize) -> Result<Option<Violation>, SimError> {
-        Ok(every_decision_on_the_chain(&self.ops)?.map(|detail| Violation {
-            invariant: "every_decision_on_the_chain",
-            action,
-            detail,
-            known: None,
-        }))
+        Ok(
+            every_decision_on_the_chain(&self.ops)?.map(|detail| Violation {
+                invariant: "every_decision_on_the_chain",
+                action,
+                detail,
+                known: None,
+            }),
+        )
     }
 }
 

@@ -142,7 +142,10 @@ impl Outcome {
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
     #[error("{}: {error}", .path.display())]
-    Io { path: PathBuf, error: std::io::Error },
+    Io {
+        path: PathBuf,
+        error: std::io::Error,
+    },
     #[error("a scenario's workflow does not load: {0}")]
     Workflow(String),
     #[error("the store failed: {0}")]

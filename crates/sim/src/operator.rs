@@ -98,8 +98,10 @@ impl World {
             rusqlite::params![run, json, self.now],
         )?;
         let id = self.raw.last_insert_rowid();
-        self.history
-            .push(format!("  forged row #{id} on {run}: {}", command_name(command)));
+        self.history.push(format!(
+            "  forged row #{id} on {run}: {}",
+            command_name(command)
+        ));
         Ok(())
     }
 
@@ -169,8 +171,10 @@ impl World {
                 self.adopt(e, ready)
             }
             Err(err) => {
-                self.history
-                    .push(format!("  engine {e} resume {run}: {}", session_refusal(&err)));
+                self.history.push(format!(
+                    "  engine {e} resume {run}: {}",
+                    session_refusal(&err)
+                ));
                 match err {
                     SessionError::Refused { .. } | SessionError::Driven { .. } => Ok(()),
                     other => Err(other.into()),
@@ -184,7 +188,9 @@ impl World {
         let mut still = Vec::new();
         for (id, what) in std::mem::take(&mut self.pending) {
             match self.ops.command_outcome(id)? {
-                Some(o) => self.history.push(format!("  #{id} {what}: {}", outcome(&o))),
+                Some(o) => self
+                    .history
+                    .push(format!("  #{id} {what}: {}", outcome(&o))),
                 None => still.push((id, what)),
             }
         }

@@ -85,7 +85,10 @@ pub fn write_all(dir: &Path, max_pending: usize) -> Result<Vec<Workflow>, SimErr
         ("batch", batch(), None),
     ] {
         let path = dir.join(format!("{name}.toml"));
-        std::fs::write(&path, &text).map_err(|e| SimError::Io { path: path.clone(), error: e })?;
+        std::fs::write(&path, &text).map_err(|e| SimError::Io {
+            path: path.clone(),
+            error: e,
+        })?;
         let plan = baton_workflow::load_str(&text, &path)
             .map_err(|d| SimError::Workflow(d.to_string()))?;
         out.push(Workflow {

@@ -67,7 +67,10 @@ impl World {
         let dir = tempfile::Builder::new()
             .prefix("baton-sim-")
             .tempdir_in(&base)
-            .map_err(|e| SimError::Io { path: base, error: e })?;
+            .map_err(|e| SimError::Io {
+                path: base,
+                error: e,
+            })?;
         let db = dir.path().join("store").join("baton.db");
         let max_pending = rng.random_range(1..=2);
         let workflows = workflows::write_all(dir.path(), max_pending)?;
@@ -119,8 +122,10 @@ impl World {
             self.collect_verdicts()?;
             self.actions_run = action;
             if let Some(v) = self.check(action)? {
-                self.history
-                    .push(format!("BROKEN {} after action {action}: {}", v.invariant, v.detail));
+                self.history.push(format!(
+                    "BROKEN {} after action {action}: {}",
+                    v.invariant, v.detail
+                ));
                 self.violation = Some(v);
                 return Ok(());
             }
@@ -134,8 +139,10 @@ impl World {
     fn act(&mut self, action: usize) -> Result<(), SimError> {
         let roll = self.rng.random_range(0..100);
         let e = self.rng.random_range(0..self.engines.len());
-        self.history
-            .push(format!("#{action} t+{} roll {roll} engine {e}", self.now - T0));
+        self.history.push(format!(
+            "#{action} t+{} roll {roll} engine {e}",
+            self.now - T0
+        ));
         match roll {
             0..12 => self.burst(),
             12..62 => {

@@ -54,9 +54,20 @@ fn open_finding_a_run_reopened_in_its_engine_runs_beside_the_groups_holder() {
             .violation
             .as_ref()
             .unwrap_or_else(|| panic!("seed {seed} keeps every promise now: fixed?"));
-        assert_eq!(v.invariant, "at_most_one_active_run_per_group", "seed {seed}");
-        assert_eq!(v.known, Some(REOPENED_IN_ENGINE), "seed {seed}: {}", v.detail);
-        assert_eq!(v.action, actions, "seed {seed}: shrunk to its failing prefix");
+        assert_eq!(
+            v.invariant, "at_most_one_active_run_per_group",
+            "seed {seed}"
+        );
+        assert_eq!(
+            v.known,
+            Some(REOPENED_IN_ENGINE),
+            "seed {seed}: {}",
+            v.detail
+        );
+        assert_eq!(
+            v.action, actions,
+            "seed {seed}: shrunk to its failing prefix"
+        );
         let report = o.report().unwrap_or_default();
         assert!(
             report.contains(&format!("--seed {seed} --actions {actions}")),
@@ -72,7 +83,10 @@ fn a_racy_admission_is_reported_as_two_active_runs_of_the_group() {
     for seed in [0, 1, 2] {
         let o = run(seed, baton_sim::DEFAULT_ACTIONS, Some(Bug::RacyAdmission));
         let v = o.violation.as_ref().expect("the racy admission is found");
-        assert_eq!(v.invariant, "at_most_one_active_run_per_group", "seed {seed}");
+        assert_eq!(
+            v.invariant, "at_most_one_active_run_per_group",
+            "seed {seed}"
+        );
         assert_eq!(v.known, None);
         let report = o.report().unwrap_or_default();
         assert!(report.contains(&format!("seed {seed} broke")), "{report}");
@@ -89,14 +103,18 @@ fn a_racy_admission_is_reported_as_two_active_runs_of_the_group() {
 fn obeying_a_row_without_proof_is_reported() {
     for seed in [3, 4] {
         let o = run(seed, baton_sim::DEFAULT_ACTIONS, Some(Bug::ObeyUnproven));
-        let v = o.violation.as_ref().expect("the forged row obeyed is found");
+        let v = o
+            .violation
+            .as_ref()
+            .expect("the forged row obeyed is found");
         assert_eq!(v.invariant, "no_row_obeyed_without_proof", "seed {seed}");
         assert!(v.detail.contains("forged-"), "{}", v.detail);
         let real = run(seed, v.action, None);
         assert_eq!(real.violation, None, "seed {seed}: {:?}", real.report());
         assert!(
-            real.history.iter().any(|l| l.contains("\"type\":\"command_refused\"")
-                && l.contains("forged-")),
+            real.history
+                .iter()
+                .any(|l| l.contains("\"type\":\"command_refused\"") && l.contains("forged-")),
             "seed {seed}: the real engine refuses the forged rows on record"
         );
     }

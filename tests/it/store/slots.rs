@@ -230,5 +230,8 @@ fn a_replaced_run_leaves_the_line_at_once_and_never_takes_the_group() {
     );
     finish(&mut s, "R3");
     assert_eq!(s.reclaim_group("R2").unwrap(), Ok(()));
-    assert_eq!(s.group_holder("deploy-prod").unwrap().as_deref(), Some("R2"));
+    assert_eq!(
+        s.group_holder("deploy-prod").unwrap().as_deref(),
+        Some("R2")
+    );
 }
