@@ -7,8 +7,8 @@
 use crate::world::World;
 use crate::{Bug, SimError};
 use baton_core::{Core, Effect, Input, Opening, SlotRequest};
+use baton_engine::driver::pool_slots::{slot_answer, slot_ask};
 use baton_model::{Event, LEASE_STALE, Timestamp};
-use baton_store::pool_slots::{SlotAsk, SlotVerdict};
 use baton_store::slots::{Joining, Verdict, WhenBusy};
 use baton_store::{LeaseOutcome, NewRun, Store};
 use baton_workflow::PoolScope;
@@ -151,36 +151,11 @@ impl World {
             if !driven.core.wants_slot(r.step, r.attempt) {
                 continue;
             }
-            let plan = driven.core.plan();
-            let pool = &plan.pools[r.pool];
-            let ask = SlotAsk {
-                pool: pool.name.clone(),
-                capacity: pool.capacity,
-                rate: pool.rate,
-                burst: pool.burst,
-                run_id: run.to_string(),
-                step: plan.steps[r.step].id.clone(),
-                attempt: r.attempt,
-            };
-            let (step, attempt) = (r.step, r.attempt);
-            match engine.store.take_pool_slot(&ask)? {
-                SlotVerdict::Granted => inputs.push(Input::SlotGranted { step, attempt }),
-                SlotVerdict::Full { holders } => {
-                    inputs.push(Input::SlotBusy {
-                        step,
-                        attempt,
-                        holders,
-                    });
-                    driven.slot_asks.push(r);
-                }
-                SlotVerdict::RateLimited => {
-                    inputs.push(Input::SlotBusy {
-                        step,
-                        attempt,
-                        holders: Vec::new(),
-                    });
-                    driven.slot_asks.push(r);
-                }
+            let ask = slot_ask(driven.core.plan(), run, &r);
+            let (input, again) = slot_answer(&r, engine.store.take_pool_slot(&ask)?);
+            inputs.push(input);
+            if again {
+                driven.slot_asks.push(r);
             }
         }
         inputs.extend(self.executors.due(run, now));
