@@ -24,7 +24,7 @@ mod cached;
 mod commands;
 mod early;
 mod handover;
-mod pool_slots;
+pub mod pool_slots;
 pub use handover::Stop;
 mod spawn;
 

@@ -221,4 +221,17 @@ fn a_replaced_run_leaves_the_line_at_once_and_never_takes_the_group() {
         s.admit_queued("R3").unwrap().as_deref(),
         Some("deploy-prod")
     );
+    // Still a member, out of the line: reopened later (`retry`, `mark` take it over),
+    // R2 must hold the group again, refused while R3 holds it (issue 61: found by
+    // `baton-sim`, seed 1, where R2 ran beside the holder).
+    assert_eq!(
+        s.reclaim_group("R2").unwrap(),
+        Err(("deploy-prod".to_string(), "R3".to_string()))
+    );
+    finish(&mut s, "R3");
+    assert_eq!(s.reclaim_group("R2").unwrap(), Ok(()));
+    assert_eq!(
+        s.group_holder("deploy-prod").unwrap().as_deref(),
+        Some("R2")
+    );
 }

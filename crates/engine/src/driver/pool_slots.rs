@@ -14,35 +14,11 @@ impl Driver {
             if !self.core.wants_slot(r.step, r.attempt) {
                 continue;
             }
-            let pool = &self.core.plan().pools[r.pool];
-            let ask = SlotAsk {
-                pool: pool.name.clone(),
-                capacity: pool.capacity,
-                rate: pool.rate,
-                burst: pool.burst,
-                run_id: self.run_id.clone(),
-                step: self.core.plan().steps[r.step].id.clone(),
-                attempt: r.attempt,
-            };
-            let (step, attempt) = (r.step, r.attempt);
-            match self.store.take_pool_slot(&ask)? {
-                SlotVerdict::Granted => inputs.push(Input::SlotGranted { step, attempt }),
-                SlotVerdict::Full { holders } => {
-                    inputs.push(Input::SlotBusy {
-                        step,
-                        attempt,
-                        holders,
-                    });
-                    self.slot_asks.push(r);
-                }
-                SlotVerdict::RateLimited => {
-                    inputs.push(Input::SlotBusy {
-                        step,
-                        attempt,
-                        holders: Vec::new(),
-                    });
-                    self.slot_asks.push(r);
-                }
+            let ask = slot_ask(self.core.plan(), &self.run_id, &r);
+            let (input, again) = slot_answer(&r, self.store.take_pool_slot(&ask)?);
+            inputs.push(input);
+            if again {
+                self.slot_asks.push(r);
             }
         }
         Ok(())
@@ -52,5 +28,35 @@ impl Driver {
         if !self.slot_asks.contains(&r) {
             self.slot_asks.push(r);
         }
+    }
+}
+
+/// What the store is asked for the slot `r` the core wants, of run `run_id`.
+pub fn slot_ask(plan: &baton_workflow::Plan, run_id: &str, r: &SlotRequest) -> SlotAsk {
+    let pool = &plan.pools[r.pool];
+    SlotAsk {
+        pool: pool.name.clone(),
+        capacity: pool.capacity,
+        rate: pool.rate,
+        burst: pool.burst,
+        run_id: run_id.to_string(),
+        step: plan.steps[r.step].id.clone(),
+        attempt: r.attempt,
+    }
+}
+
+/// The core's input for the store's answer to `r`, and whether to ask again at the
+/// next poll (the pool was full, or its rate had no token).
+pub fn slot_answer(r: &SlotRequest, verdict: SlotVerdict) -> (Input, bool) {
+    let (step, attempt) = (r.step, r.attempt);
+    let busy = |holders| Input::SlotBusy {
+        step,
+        attempt,
+        holders,
+    };
+    match verdict {
+        SlotVerdict::Granted => (Input::SlotGranted { step, attempt }, false),
+        SlotVerdict::Full { holders } => (busy(holders), true),
+        SlotVerdict::RateLimited => (busy(Vec::new()), true),
     }
 }

@@ -415,9 +415,13 @@ fn make_run<'a>(
     )?
     .execute(params![run.id, lease_holder, now.0, crate::ledger::key_check::signing_id(keys)])?;
     if let Some(j) = joining {
+        // Out of the line (`active` -1), still a member: reopened later (`retry`,
+        // `mark`), it must hold the group again like any member (`reclaim_group`).
+        // Deleted, it was in no group and ran beside the holder (found by
+        // `baton-sim`, seed 1: `at_most_one_active_run_per_group`).
         for old in &decision.replaced {
-            tx.prepare_cached("DELETE FROM group_members WHERE run_id = ?1")?
-                .execute([old])?;
+            tx.prepare_cached("UPDATE group_members SET active = ?2 WHERE run_id = ?1")?
+                .execute(params![old, REPLACED])?;
         }
         if decision.joins {
             let holds = decision.verdict == Verdict::Holds;
@@ -434,10 +438,15 @@ fn make_run<'a>(
     })
 }
 
+/// `group_members.active` of a waiting run a newer one replaced (`max_pending`): in
+/// no line, holding nothing.
+const REPLACED: i64 = -1;
+
+/// The run's group, and whether it holds it.
 fn membership(tx: &Connection, run_id: &str) -> Result<Option<(String, bool)>, StoreError> {
     Ok(tx
         .prepare_cached("SELECT grp, active FROM group_members WHERE run_id = ?1")?
-        .query_row([run_id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row([run_id], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? == 1)))
         .optional()?)
 }
 

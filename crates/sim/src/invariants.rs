@@ -1,0 +1,327 @@
+//! The promises the documents make, as code: each a function named after the
+//! sentence it checks (quoted in its doc comment), run after every simulated action on
+//! what the store recorded and what the simulated executors run.
+use crate::executor::Executors;
+use crate::world::World;
+use crate::{SimError, Violation};
+use baton_core::Core;
+use baton_model::state_summary::StateSummary;
+use baton_model::{Event, EventKind, RunState, StepState};
+use baton_store::Store;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What the checks remember of each run's history, read once, in order.
+#[derive(Default)]
+pub struct Checker {
+    runs: BTreeMap<String, Track>,
+    pub events: u64,
+}
+
+/// One run's history as the checks know it.
+#[derive(Default)]
+pub struct Track {
+    pub seen: u64,
+    /// Steps recorded succeeded (and not reopened by an operator since).
+    pub succeeded: BTreeSet<String>,
+    /// Gates approved since they last opened.
+    pub approved: BTreeSet<String>,
+}
+
+/// README: "nothing finished runs twice after a crash". A step recorded succeeded
+/// never starts again, unless an operator reopened it on record (`retry`, `mark`).
+pub fn nothing_finished_runs_twice(t: &Track, ev: &Event) -> Option<String> {
+    match &ev.kind {
+        EventKind::StepStateChanged {
+            step,
+            state: StepState::Running,
+            attempt,
+            ..
+        } if t.succeeded.contains(step) => Some(format!(
+            "step {step} starts attempt {attempt} (event {}) after it succeeded",
+            ev.seq
+        )),
+        _ => None,
+    }
+}
+
+/// README: "nothing runs unapproved". A gated step starts only with its gate
+/// approved on record since it last opened.
+pub fn nothing_runs_unapproved(t: &Track, gated: &BTreeSet<String>, ev: &Event) -> Option<String> {
+    match &ev.kind {
+        EventKind::StepStateChanged {
+            step,
+            state: StepState::Running,
+            ..
+        } if gated.contains(step) && !t.approved.contains(step) => Some(format!(
+            "gated step {step} starts (event {}) with no approval on record",
+            ev.seq
+        )),
+        _ => None,
+    }
+}
+
+/// docs/approvals.md: "baton's engines apply a row only when its proof's owner is the
+/// account the row names […]; any other row is refused on record". Nothing a forged row
+/// asked (its reason is tagged `forged-N`) is recorded but its refusal.
+pub fn no_row_obeyed_without_proof(ev: &Event, json: &str) -> Option<String> {
+    let refused = matches!(ev.kind, EventKind::CommandRefused { .. });
+    (!refused && json.contains("\"forged-")).then(|| {
+        format!(
+            "event {} `{}` obeys a forged row: {json}",
+            ev.seq,
+            ev.kind.name()
+        )
+    })
+}
+
+/// docs/workflow/concurrency-and-schedules.md: "at most one run of a group is active".
+/// Counted from the runs themselves (live, not queued, not finished), not from the
+/// group's rows, so a run that bypassed the group counts too.
+pub fn at_most_one_active_run_per_group(
+    store: &Store,
+    members: &[&str],
+) -> Result<Option<String>, SimError> {
+    let mut active = Vec::new();
+    for run in members {
+        let state = store.run_liveness(run)?.state;
+        if matches!(
+            state,
+            RunState::Pending | RunState::Running | RunState::Waiting
+        ) {
+            active.push(format!("{run} ({state:?})"));
+        }
+    }
+    Ok(
+        (active.len() > 1)
+            .then(|| format!("{} runs of the group active: {active:?}", active.len())),
+    )
+}
+
+/// docs/workflow/concurrency-and-schedules.md: "and at most `max_pending` wait for it".
+/// The line: the group's waiting rows whose run is live and queued, but for the
+/// documented exception ("Not guaranteed: […] a queued run whose engine died is passed
+/// over, not counted against `max_pending`, until `baton resume` queues it again"):
+/// `requeued`, the runs a resume queued again.
+pub fn at_most_max_pending_wait(
+    store: &Store,
+    raw: &rusqlite::Connection,
+    (group, max_pending): (&str, usize),
+    requeued: &BTreeSet<String>,
+) -> Result<Option<String>, SimError> {
+    let rows: Vec<String> = raw
+        .prepare_cached("SELECT run_id FROM group_members WHERE grp = ?1 AND active = 0")?
+        .query_map([group], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut line = Vec::new();
+    for run in rows {
+        if !requeued.contains(&run) && store.run_liveness(&run)?.state == RunState::Queued {
+            line.push(run);
+        }
+    }
+    Ok((line.len() > max_pending).then(|| {
+        format!(
+            "{} runs wait (max_pending {max_pending}): {line:?}",
+            line.len()
+        )
+    }))
+}
+
+/// docs/workflow-format.md, `[pools.NAME]`: `capacity` is the "steps of the pool
+/// running at once", and with `scope = "store"` they "count the steps of every run in
+/// the store". Counted twice: the attempts whose process runs now, and the slots the
+/// store says are held.
+pub fn pool_never_over_capacity(
+    executors: &Executors,
+    store: &Store,
+    pool: &str,
+    capacity: usize,
+) -> Result<Option<String>, SimError> {
+    let running = executors.pool_running();
+    if running.len() > capacity {
+        return Ok(Some(format!(
+            "{} attempts of pool {pool} run at once (capacity {capacity}): {running:?}",
+            running.len()
+        )));
+    }
+    let holders = store.pool_holders(pool)?;
+    Ok((holders.len() > capacity).then(|| {
+        format!(
+            "the store gives {} slots of pool {pool} (capacity {capacity}): {holders:?}",
+            holders.len()
+        )
+    }))
+}
+
+/// docs/architecture.md: "the store's saved summary equals one counted from the rows"
+/// and "after a crash, replay rebuilds exactly what was committed": the summary the
+/// store keeps for a run (handed by the engine's core) equals a replay of its events.
+pub fn summary_is_the_events_replayed(
+    raw: &rusqlite::Connection,
+    run: &str,
+    replay: (std::sync::Arc<baton_workflow::Plan>, baton_core::RunConfig),
+    events: &[Event],
+) -> Result<Option<String>, SimError> {
+    let saved: Option<String> = raw
+        .prepare_cached("SELECT json FROM run_summaries WHERE run_id = ?1")?
+        .query_row([run], |r| r.get(0))
+        .ok();
+    let Some(saved) = saved else {
+        return Ok(Some(format!("run {run} has no saved summary")));
+    };
+    let saved: StateSummary = serde_json::from_str(&saved)?;
+    let replayed = Core::replay(replay.0, replay.1, events)?.state_summary();
+    Ok((saved != replayed).then(|| {
+        format!("run {run}: the store keeps {saved:?}, its events replay to {replayed:?}")
+    }))
+}
+
+/// docs/approvals.md: "Every decision is a row of one hash chain (`audit`)": the audit
+/// chain of the whole store verifies (checked at the end of a scenario: it reads it all).
+pub fn every_decision_on_the_chain(store: &Store) -> Result<Option<String>, SimError> {
+    let verdict = store.verify_audit(None)?;
+    Ok((!verdict.is_intact()).then(|| format!("the audit chain does not verify: {verdict:?}")))
+}
+
+impl World {
+    /// Every check after action `action`; the first promise broken, if any.
+    pub fn check(&mut self, action: usize) -> Result<Option<Violation>, SimError> {
+        let broken = |invariant: &'static str, detail: String| Violation {
+            invariant,
+            action,
+            detail,
+            known: None,
+        };
+        for (run, w) in self.runs.clone() {
+            let plan = self.workflows[w].plan.clone();
+            let gated: BTreeSet<String> = plan
+                .steps
+                .iter()
+                .filter(|s| s.gate.is_some())
+                .map(|s| s.id.clone())
+                .collect();
+            let seen = self.checker.runs.get(&run).map_or(0, |t| t.seen);
+            let new = self.ops.events_after(&run, seen)?;
+            if new.is_empty() {
+                continue;
+            }
+            for ev in &new {
+                let json = serde_json::to_string(ev)?;
+                self.history.push(format!("  {run} {json}"));
+                self.checker.events += 1;
+                let t = self.checker.runs.entry(run.clone()).or_default();
+                t.seen = ev.seq;
+                if let Some(d) = nothing_finished_runs_twice(t, ev) {
+                    return Ok(Some(broken(
+                        "nothing_finished_runs_twice",
+                        format!("run {run}: {d}"),
+                    )));
+                }
+                if let Some(d) = nothing_runs_unapproved(t, &gated, ev) {
+                    return Ok(Some(broken(
+                        "nothing_runs_unapproved",
+                        format!("run {run}: {d}"),
+                    )));
+                }
+                if let Some(d) = no_row_obeyed_without_proof(ev, &json) {
+                    return Ok(Some(broken(
+                        "no_row_obeyed_without_proof",
+                        format!("run {run}: {d}"),
+                    )));
+                }
+                t.learn(ev);
+            }
+            let all = self.ops.events(&run)?;
+            let cfg = baton_session::prepare::run_config(
+                &run,
+                &self.user,
+                BTreeMap::new(),
+                Vec::new(),
+                0,
+                false,
+                None,
+            );
+            if let Some(d) = summary_is_the_events_replayed(&self.raw, &run, (plan, cfg), &all)? {
+                return Ok(Some(broken("summary_is_the_events_replayed", d)));
+            }
+        }
+        let group: Vec<&str> = self
+            .runs
+            .iter()
+            .filter(|(_, w)| self.workflows[*w].max_pending.is_some())
+            .map(|(r, _)| r.as_str())
+            .collect();
+        if let Some(d) = at_most_one_active_run_per_group(&self.ops, &group)? {
+            let known = self
+                .reopened_in_engine
+                .iter()
+                .any(|r| d.contains(&format!("\"{r} (")))
+                .then_some(crate::REOPENED_IN_ENGINE);
+            return Ok(Some(Violation {
+                known,
+                ..broken("at_most_one_active_run_per_group", d)
+            }));
+        }
+        if let Some(max_pending) = self.workflows.iter().find_map(|w| w.max_pending)
+            && let Some(d) = at_most_max_pending_wait(
+                &self.ops,
+                &self.raw,
+                (crate::workflows::GROUP, max_pending),
+                &self.requeued,
+            )?
+        {
+            return Ok(Some(broken("at_most_max_pending_wait", d)));
+        }
+        if let Some(d) = pool_never_over_capacity(
+            &self.executors,
+            &self.ops,
+            crate::workflows::POOL,
+            crate::workflows::POOL_CAPACITY,
+        )? {
+            return Ok(Some(broken("pool_never_over_capacity", d)));
+        }
+        Ok(None)
+    }
+
+    /// The checks that read the whole store, once at the end.
+    pub fn check_at_end(&mut self, action: usize) -> Result<Option<Violation>, SimError> {
+        Ok(
+            every_decision_on_the_chain(&self.ops)?.map(|detail| Violation {
+                invariant: "every_decision_on_the_chain",
+                action,
+                detail,
+                known: None,
+            }),
+        )
+    }
+}
+
+impl Track {
+    /// What an event changes for the checks.
+    fn learn(&mut self, ev: &Event) {
+        match &ev.kind {
+            EventKind::StepStateChanged { step, state, .. } if *state == StepState::Succeeded => {
+                self.succeeded.insert(step.clone());
+            }
+            EventKind::StepMarked { step, state, .. } => {
+                if *state == StepState::Succeeded {
+                    self.succeeded.insert(step.clone());
+                } else {
+                    self.succeeded.remove(step);
+                }
+            }
+            EventKind::StepRetried { step, rearmed, .. } => {
+                self.succeeded.remove(step);
+                for s in rearmed {
+                    self.succeeded.remove(s);
+                }
+            }
+            EventKind::GateApproved { step, .. } => {
+                self.approved.insert(step.clone());
+            }
+            EventKind::GateOpened { step, .. } | EventKind::GateVoided { step, .. } => {
+                self.approved.remove(step);
+            }
+            _ => {}
+        }
+    }
+}

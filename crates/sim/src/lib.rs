@@ -1,0 +1,170 @@
+//! A deterministic simulator of baton (issue 61): one seed drives a simulated clock,
+//! several engines over one real store (SQLite, a temporary file per scenario), the
+//! real core of every run, simulated executors, and operators who issue commands
+//! through the session's and the store's own functions, some of them forged. After
+//! every simulated step the promises the documents make are checked
+//! ([`invariants`]); the same seed gives the same history, byte for byte
+//! ([`Outcome::digest`]). What it runs and what it does not simulate yet:
+//! docs/simulator.md.
+pub mod engine;
+pub mod executor;
+pub mod history;
+pub mod invariants;
+pub mod operator;
+pub mod workflows;
+pub mod world;
+
+use std::path::PathBuf;
+
+/// A bug put back on purpose, to show the simulator finds it (issue 61 point 3). The
+/// real code is never changed: the simulator's own engine or operator takes the
+/// buggy path instead of the real one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bug {
+    /// A burst of runs into a concurrency group admitted from one read of the group's
+    /// holder made before the runs are created (check, then act), instead of the
+    /// store's one-transaction admission (`Store::create_run_in_group`).
+    RacyAdmission,
+    /// An engine that obeys a command row whatever its proof says (`Claimed::unproven`
+    /// ignored), as baton did before command proofs.
+    ObeyUnproven,
+}
+
+impl Bug {
+    pub fn name(self) -> &'static str {
+        match self {
+            Bug::RacyAdmission => "racy-admission",
+            Bug::ObeyUnproven => "obey-unproven",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Bug> {
+        [Bug::RacyAdmission, Bug::ObeyUnproven]
+            .into_iter()
+            .find(|b| b.name() == s)
+    }
+}
+
+/// One scenario to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Config {
+    pub seed: u64,
+    /// How many simulated actions (each followed by the checks).
+    pub actions: usize,
+    pub bug: Option<Bug>,
+}
+
+impl Config {
+    pub fn new(seed: u64) -> Config {
+        Config {
+            seed,
+            actions: DEFAULT_ACTIONS,
+            bug: None,
+        }
+    }
+
+    /// The one line that runs this scenario again.
+    pub fn replay_command(&self) -> String {
+        let bug = self
+            .bug
+            .map(|b| format!(" --bug {}", b.name()))
+            .unwrap_or_default();
+        format!(
+            "cargo run -p baton-sim --release -- --seed {} --actions {}{bug}",
+            self.seed, self.actions
+        )
+    }
+}
+
+/// Actions per scenario unless told otherwise.
+pub const DEFAULT_ACTIONS: usize = 150;
+
+/// A promise broken: which one, at which step, and what was seen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// The invariant's name (a function of [`invariants`]).
+    pub invariant: &'static str,
+    /// The action after which it was seen (1-based): replaying this many actions
+    /// reproduces it.
+    pub action: usize,
+    pub detail: String,
+    /// The open finding this is an instance of, when it is one the simulator found
+    /// before and that is not fixed yet (docs/simulator.md, "Open findings").
+    pub known: Option<&'static str>,
+}
+
+/// Open finding: a run whose engine claims a cancel and a `retry`/`mark` in one
+/// wake-up is finished, then reopened by that engine, which never holds its
+/// concurrency group again (a takeover would: `concurrency::hold_again`).
+pub const REOPENED_IN_ENGINE: &str = "reopened-in-engine";
+
+/// What a scenario came to.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub config: Config,
+    /// SHA-256 of the history's lines: equal for equal seeds.
+    pub digest: String,
+    /// Actions run (fewer than asked when a promise broke).
+    pub actions: usize,
+    /// Simulated steps: every engine wake-up, operator command, crash, resume,
+    /// executor exit and run started.
+    pub steps: u64,
+    /// Events the runs recorded.
+    pub events: u64,
+    pub history: Vec<String>,
+    pub violation: Option<Violation>,
+}
+
+impl Outcome {
+    /// The report of a broken promise, with the line that replays it (shrunk to the
+    /// actions up to the one after which it broke).
+    pub fn report(&self) -> Option<String> {
+        let v = self.violation.as_ref()?;
+        let shrunk = Config {
+            actions: v.action,
+            ..self.config
+        };
+        let known = v
+            .known
+            .map(|k| format!(" (open finding `{k}`)"))
+            .unwrap_or_default();
+        Some(format!(
+            "seed {} broke `{}`{known} after action {}: {}\n  replay: {}",
+            self.config.seed,
+            v.invariant,
+            v.action,
+            v.detail,
+            shrunk.replay_command()
+        ))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error("{}: {error}", .path.display())]
+    Io {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    #[error("a scenario's workflow does not load: {0}")]
+    Workflow(String),
+    #[error("the store failed: {0}")]
+    Store(#[from] baton_store::StoreError),
+    #[error("the session failed: {0}")]
+    Session(#[from] baton_session::SessionError),
+    #[error("reading the store to check it: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("a run's events do not replay: {0}")]
+    Replay(#[from] baton_core::ReplayError),
+    #[error("{0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// Run one scenario. The simulated clock is this thread's for its length.
+pub fn run(config: Config) -> Result<Outcome, SimError> {
+    let mut world = world::World::new(config)?;
+    let result = world.play();
+    baton_model::time::set_thread_clock(None);
+    result?;
+    Ok(world.outcome())
+}

@@ -1,0 +1,232 @@
+//! Operators: the commands the CLI has, through the functions the CLI's own path calls
+//! synchronously. A run a live engine drives gets the command as a row of the
+//! `commands` table with its proof (`Store::submit_command`, what
+//! `session::command::submit_and_wait` writes; the verdict is read later, not waited
+//! for); an undriven run is taken over (`session::command::take_over`) and handed to an
+//! engine. Some commands are forged: a row written into the `commands` table with SQL,
+//! with no proof, naming the run's starter.
+use crate::SimError;
+use crate::world::World;
+use baton_model::{Command, CommandOutcome, StepState, Timestamp};
+use baton_session::SessionError;
+use rand::Rng;
+
+/// How long a submitter would wait for a live engine's verdict (`command::WAIT`).
+const DEADLINE_MS: i64 = 10_000;
+
+impl World {
+    /// One operator's command on a run chosen by the seed; some forged.
+    pub fn operate(&mut self) -> Result<(), SimError> {
+        if self.runs.is_empty() {
+            return Ok(());
+        }
+        self.steps += 1;
+        let (run, w) = self.runs[self.rng.random_range(0..self.runs.len())].clone();
+        let plan = self.workflows[w].plan.clone();
+        let steps: Vec<&str> = plan.steps.iter().map(|s| s.id.as_str()).collect();
+        let gate = plan
+            .steps
+            .iter()
+            .find(|s| s.gate.is_some())
+            .map_or("", |s| s.id.as_str())
+            .to_string();
+        let any = steps[self.rng.random_range(0..steps.len())].to_string();
+        let forged = self.rng.random_range(0..100) < 15;
+        self.tags += 1;
+        let tag = match forged {
+            true => format!("forged-{}", self.tags),
+            false => format!("op-{}", self.tags),
+        };
+        let operator = self.user.clone();
+        let command = match self.rng.random_range(0..9) {
+            0..=2 => Command::Approve {
+                step: gate,
+                operator,
+                reason: Some(tag),
+                signature: None,
+                inputs: Default::default(),
+            },
+            3 => Command::Reject {
+                step: gate,
+                operator,
+                reason: tag,
+                signature: None,
+            },
+            4 => Command::Hold {
+                steps: vec![any],
+                operator,
+                reason: tag,
+                until: None,
+                freeze: self.rng.random_bool(0.5),
+            },
+            5 => Command::Release {
+                steps: Vec::new(),
+                operator,
+                reason: tag,
+            },
+            6 => Command::Retry {
+                step: any,
+                operator: operator.clone(),
+            },
+            7 => Command::Cancel {
+                operator,
+                reason: Some(tag),
+            },
+            _ => Command::Mark {
+                step: any,
+                state: match self.rng.random_bool(0.5) {
+                    true => StepState::Succeeded,
+                    false => StepState::Failed,
+                },
+                operator,
+                reason: tag,
+                outputs: Default::default(),
+            },
+        };
+        match forged {
+            true => self.forge(&run, &command),
+            false => self.submit(&run, command),
+        }
+    }
+
+    /// A command row written with SQL, as anyone who can write the database could:
+    /// no proof. The engine must refuse it on record.
+    fn forge(&mut self, run: &str, command: &Command) -> Result<(), SimError> {
+        let json = serde_json::to_string(command)?;
+        self.raw.execute(
+            "INSERT INTO commands (run_id, json, submitted_at, deadline) VALUES (?1, ?2, ?3, NULL)",
+            rusqlite::params![run, json, self.now],
+        )?;
+        let id = self.raw.last_insert_rowid();
+        self.history.push(format!(
+            "  forged row #{id} on {run}: {}",
+            command_name(command)
+        ));
+        Ok(())
+    }
+
+    /// `baton <command> RUN …` by the operator: to the live engine through the store, or
+    /// by taking the run over.
+    pub fn submit(&mut self, run: &str, command: Command) -> Result<(), SimError> {
+        let name = command_name(&command);
+        if self.ops.run_liveness(run)?.driven_by.is_some() {
+            let deadline = Timestamp(self.now + DEADLINE_MS);
+            let id = self.ops.submit_command(run, &command, Some(deadline))?;
+            self.pending.push((id, format!("{name} on {run}")));
+            self.history
+                .push(format!("  {name} on {run}: row #{id} for its engine"));
+            return Ok(());
+        }
+        let user = self.user.clone();
+        match baton_session::command::take_over(
+            &mut self.ops,
+            run,
+            &[],
+            &user,
+            Some(command),
+            false,
+        ) {
+            Ok((ready, _)) => {
+                self.history.push(format!("  {name} on {run}: taken over"));
+                let e = self.rng.random_range(0..self.engines.len());
+                self.adopt(e, ready)
+            }
+            Err(err) => {
+                self.history
+                    .push(format!("  {name} on {run}: {}", session_refusal(&err)));
+                match err {
+                    SessionError::Refused { .. } | SessionError::Driven { .. } => Ok(()),
+                    other => Err(other.into()),
+                }
+            }
+        }
+    }
+
+    /// Engine `e` resumes a run chosen by the seed among those interrupted
+    /// (`baton resume`: `take_over` with no command).
+    pub fn resume(&mut self, e: usize) -> Result<(), SimError> {
+        let mut interrupted = Vec::new();
+        for (run, _) in &self.runs {
+            if self.ops.run_liveness(run)?.state == baton_model::RunState::Interrupted {
+                interrupted.push(run.clone());
+            }
+        }
+        if interrupted.is_empty() {
+            return Ok(());
+        }
+        self.steps += 1;
+        let run = interrupted[self.rng.random_range(0..interrupted.len())].clone();
+        let user = self.user.clone();
+        let taken = baton_session::command::take_over(
+            &mut self.engines[e].store,
+            &run,
+            &[],
+            &user,
+            None,
+            false,
+        );
+        match taken {
+            Ok((ready, _)) => {
+                self.history.push(format!("  engine {e} resumes {run}"));
+                self.adopt(e, ready)
+            }
+            Err(err) => {
+                self.history.push(format!(
+                    "  engine {e} resume {run}: {}",
+                    session_refusal(&err)
+                ));
+                match err {
+                    SessionError::Refused { .. } | SessionError::Driven { .. } => Ok(()),
+                    other => Err(other.into()),
+                }
+            }
+        }
+    }
+
+    /// The verdicts engines gave on the rows operators handed them.
+    pub fn collect_verdicts(&mut self) -> Result<(), SimError> {
+        let mut still = Vec::new();
+        for (id, what) in std::mem::take(&mut self.pending) {
+            match self.ops.command_outcome(id)? {
+                Some(o) => self
+                    .history
+                    .push(format!("  #{id} {what}: {}", outcome(&o))),
+                None => still.push((id, what)),
+            }
+        }
+        self.pending = still;
+        Ok(())
+    }
+}
+
+fn command_name(c: &Command) -> &'static str {
+    match c {
+        Command::Approve { .. } => "approve",
+        Command::Reject { .. } => "reject",
+        Command::Retry { .. } => "retry",
+        Command::PushBack { .. } => "push-back",
+        Command::Cancel { .. } => "cancel",
+        Command::Mark { .. } => "mark",
+        Command::Hold { .. } => "hold",
+        Command::Release { .. } => "release",
+        Command::RaiseBudget { .. } => "raise-budget",
+        _ => "other",
+    }
+}
+
+fn outcome(o: &CommandOutcome) -> String {
+    match o {
+        CommandOutcome::Accepted { .. } => "accepted".into(),
+        CommandOutcome::Refused(r) => format!("refused ({})", r.code()),
+    }
+}
+
+/// What a refused takeover says, without anything that differs between two runs of
+/// one seed.
+fn session_refusal(e: &SessionError) -> String {
+    match e {
+        SessionError::Refused { refusal, .. } => format!("refused ({})", refusal.code()),
+        SessionError::Driven { .. } => "driven by another engine".into(),
+        other => format!("failed: {other}"),
+    }
+}

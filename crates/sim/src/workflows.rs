@@ -1,0 +1,102 @@
+//! The workflows every scenario runs: a deploy in a concurrency group whose last step
+//! takes a store-wide pool, behind a gate; and a batch outside any group sharing that
+//! pool. Written to the scenario's directory (a takeover re-reads the file).
+use crate::SimError;
+use baton_workflow::Plan;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The store-wide pool both workflows share, and its capacity.
+pub const POOL: &str = "deployers";
+pub const POOL_CAPACITY: usize = 1;
+/// The deploy's concurrency group (`concurrency.group`, as the store keys it).
+pub const GROUP: &str = "deploy";
+
+/// One workflow of the scenario, loaded by the real loader.
+pub struct Workflow {
+    pub name: String,
+    pub path: PathBuf,
+    pub plan: Arc<Plan>,
+    /// Its concurrency group's `max_pending`, when it is in [`GROUP`].
+    pub max_pending: Option<usize>,
+}
+
+fn deploy(max_pending: usize) -> String {
+    format!(
+        r#"name = "deploy"
+concurrency = {{ group = "{GROUP}", on_conflict = "queue", max_pending = {max_pending} }}
+
+[pools.{POOL}]
+capacity = {POOL_CAPACITY}
+scope = "store"
+
+[[step]]
+id = "build"
+run = "make"
+timeout = "30s"
+retry = {{ attempts = 2, delay = "1s" }}
+
+[[step]]
+id = "ship"
+needs = ["build"]
+run = "ship"
+timeout = "30s"
+pool = "{POOL}"
+gate = {{ prompt = "ship it?", allow_self_approval = true }}
+"#
+    )
+}
+
+fn batch() -> String {
+    format!(
+        r#"name = "batch"
+
+[pools.{POOL}]
+capacity = {POOL_CAPACITY}
+scope = "store"
+
+[[step]]
+id = "extract"
+run = "extract"
+timeout = "30s"
+
+[[step]]
+id = "load"
+needs = ["extract"]
+run = "load"
+timeout = "30s"
+pool = "{POOL}"
+retry = {{ attempts = 2, delay = "1s" }}
+
+[[step]]
+id = "publish"
+needs = ["load"]
+run = "publish"
+gate = {{ prompt = "publish?", allow_self_approval = true }}
+"#
+    )
+}
+
+/// Write and load the scenario's workflows in `dir`.
+pub fn write_all(dir: &Path, max_pending: usize) -> Result<Vec<Workflow>, SimError> {
+    let mut out = Vec::new();
+    for (name, text, pending) in [
+        ("deploy", deploy(max_pending), Some(max_pending)),
+        ("batch", batch(), None),
+    ] {
+        let path = dir.join(format!("{name}.toml"));
+        std::fs::write(&path, &text).map_err(|e| SimError::Io {
+            path: path.clone(),
+            error: e,
+        })?;
+        let plan = baton_workflow::load_str(&text, &path)
+            .map_err(|d| SimError::Workflow(d.to_string()))?;
+        out.push(Workflow {
+            name: name.into(),
+            path,
+            plan: Arc::new(plan),
+            max_pending: pending,
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,196 @@
+//! One scenario: the store in a temporary directory, the engines, the executors, the
+//! operators and the simulated clock, all driven by one seed.
+use crate::engine::{Crash, Engine};
+use crate::executor::Executors;
+use crate::history::History;
+use crate::invariants::Checker;
+use crate::workflows::{self, Workflow};
+use crate::{Config, Outcome, SimError, Violation};
+use baton_model::Timestamp;
+use baton_model::time::set_thread_clock;
+use baton_store::Store;
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use std::path::PathBuf;
+
+/// How many engine processes share the store.
+pub const ENGINES: usize = 3;
+/// The simulated clock starts here (2030-01-01), the same for every seed.
+pub const T0: i64 = 1_893_456_000_000;
+/// Where scenarios keep their store when it exists (a tmpfs).
+const SHM: &str = "/dev/shm";
+
+pub struct World {
+    pub config: Config,
+    pub rng: SmallRng,
+    pub now: i64,
+    pub db: PathBuf,
+    pub workflows: Vec<Workflow>,
+    /// The operators' CLI processes' connection.
+    pub ops: Store,
+    /// A plain SQLite connection: for forged rows and for the checks' reads.
+    pub raw: rusqlite::Connection,
+    pub engines: Vec<Engine>,
+    pub executors: Executors,
+    /// Every run made, with its workflow's index.
+    pub runs: Vec<(String, usize)>,
+    /// Rows handed to live engines whose verdict is not read yet.
+    pub pending: Vec<(i64, String)>,
+    /// Queued runs whose engine died and that a resume queued again: the documents
+    /// do not count them against `max_pending` ("Not guaranteed").
+    pub requeued: std::collections::BTreeSet<String>,
+    /// Runs a wake-up finished and reopened (a claimed cancel, then a retry or mark):
+    /// an open finding (`Violation::known`).
+    pub reopened_in_engine: std::collections::BTreeSet<String>,
+    /// This process's OS account: every proven command is made under it.
+    pub user: String,
+    pub history: History,
+    pub checker: Checker,
+    pub steps: u64,
+    pub next_run: u32,
+    pub tags: u32,
+    pub violation: Option<Violation>,
+    pub actions_run: usize,
+    // Last: the directory outlives every connection into it.
+    dir: tempfile::TempDir,
+}
+
+impl World {
+    pub fn new(config: Config) -> Result<World, SimError> {
+        let mut rng = SmallRng::seed_from_u64(config.seed);
+        set_thread_clock(Some(Timestamp(T0)));
+        // In memory when the machine has it: the store's syncs cost nothing there.
+        let base = match std::path::Path::new(SHM).is_dir() {
+            true => PathBuf::from(SHM),
+            false => std::env::temp_dir(),
+        };
+        let dir = tempfile::Builder::new()
+            .prefix("baton-sim-")
+            .tempdir_in(&base)
+            .map_err(|e| SimError::Io {
+                path: base,
+                error: e,
+            })?;
+        let db = dir.path().join("store").join("baton.db");
+        let max_pending = rng.random_range(1..=2);
+        let workflows = workflows::write_all(dir.path(), max_pending)?;
+        let ops = Store::open(&db)?;
+        let raw = rusqlite::Connection::open(&db)?;
+        raw.busy_timeout(std::time::Duration::from_secs(5))?;
+        let engines = (0..ENGINES)
+            .map(|i| Engine::open(i, &db))
+            .collect::<Result<_, _>>()?;
+        let user = baton_session::identity::os_account()?;
+        let mut history = History::new(dir.path());
+        history.push(format!(
+            "seed {} actions {} bug {:?} max_pending {max_pending}",
+            config.seed, config.actions, config.bug
+        ));
+        Ok(World {
+            config,
+            rng,
+            now: T0,
+            db,
+            workflows,
+            ops,
+            raw,
+            engines,
+            executors: Executors::default(),
+            runs: Vec::new(),
+            pending: Vec::new(),
+            requeued: Default::default(),
+            reopened_in_engine: Default::default(),
+            user,
+            history,
+            checker: Checker::default(),
+            steps: 0,
+            next_run: 0,
+            tags: 0,
+            violation: None,
+            actions_run: 0,
+            dir,
+        })
+    }
+
+    /// Run the scenario's actions, each followed by every check, until one breaks.
+    pub fn play(&mut self) -> Result<(), SimError> {
+        for action in 1..=self.config.actions {
+            self.now += self.rng.random_range(0..2_500);
+            set_thread_clock(Some(Timestamp(self.now)));
+            self.act(action)?;
+            self.beat()?;
+            self.collect_verdicts()?;
+            self.actions_run = action;
+            if let Some(v) = self.check(action)? {
+                self.history.push(format!(
+                    "BROKEN {} after action {action}: {}",
+                    v.invariant, v.detail
+                ));
+                self.violation = Some(v);
+                return Ok(());
+            }
+        }
+        if let Some(v) = self.check_at_end(self.config.actions)? {
+            self.violation = Some(v);
+        }
+        Ok(())
+    }
+
+    fn act(&mut self, action: usize) -> Result<(), SimError> {
+        let roll = self.rng.random_range(0..100);
+        let e = self.rng.random_range(0..self.engines.len());
+        self.history.push(format!(
+            "#{action} t+{} roll {roll} engine {e}",
+            self.now - T0
+        ));
+        match roll {
+            0..12 => self.burst(),
+            12..62 => {
+                let crash = match self.rng.random_range(0..100) {
+                    0..3 => Some(Crash::BeforeCommit),
+                    3..6 => Some(Crash::AfterCommit),
+                    _ => None,
+                };
+                self.wake(e, crash)
+            }
+            62..78 => self.operate(),
+            78..81 => self.crash(e, "while idle"),
+            81..90 => self.resume(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// One to three runs of one workflow at once, each made by an engine chosen by
+    /// the seed (a burst of `baton run`).
+    fn burst(&mut self) -> Result<(), SimError> {
+        let w = self.rng.random_range(0..self.workflows.len());
+        let n = self.rng.random_range(1..=3);
+        let racy = match (self.config.bug, self.workflows[w].max_pending) {
+            (Some(crate::Bug::RacyAdmission), Some(_)) => {
+                Some(self.ops.group_holder(workflows::GROUP)?)
+            }
+            _ => None,
+        };
+        for _ in 0..n {
+            let e = self.rng.random_range(0..self.engines.len());
+            self.start_run(e, w, racy.as_ref())?;
+        }
+        Ok(())
+    }
+
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    pub fn outcome(&self) -> Outcome {
+        Outcome {
+            config: self.config,
+            digest: self.history.digest(),
+            actions: self.actions_run,
+            steps: self.steps,
+            events: self.checker.events,
+            history: self.history.lines().to_vec(),
+            violation: self.violation.clone(),
+        }
+    }
+}
