@@ -1,6 +1,7 @@
 //! Executors against real processes: shell, kill, services, Slurm, SSH, batch schedulers.
 pub(crate) mod batch;
 mod batch_status;
+mod fake_backend;
 mod kill;
 mod lost;
 mod scenarios;

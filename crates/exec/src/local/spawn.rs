@@ -21,10 +21,10 @@ use tokio::io::unix::AsyncFd;
 use tokio::net::unix::pipe;
 
 /// Baton's environment as `KEY=value` C strings, with each key's length.
-/// Without baton's own variables (see [`super::scrub`]).
+/// Without baton's own variables (see [`crate::scrub`]).
 static BASE_ENV: LazyLock<Vec<(usize, CString)>> = LazyLock::new(|| {
     std::env::vars_os()
-        .filter(|(k, _)| !super::scrub::is_baton_own(k))
+        .filter(|(k, _)| !crate::scrub::is_baton_own(k))
         .filter_map(|(k, v)| {
             let mut kv = k.as_bytes().to_vec();
             kv.push(b'=');
