@@ -74,6 +74,16 @@ pub struct LeftBehind {
     pub job_id: String,
 }
 
+impl From<(String, u32, String)> for LeftBehind {
+    fn from((step, attempt, job_id): (String, u32, String)) -> Self {
+        LeftBehind {
+            step,
+            attempt,
+            job_id,
+        }
+    }
+}
+
 /// A started attempt.
 pub trait Attempt: Debug + Send {
     /// Where it lives, for the core to record (and resume to find again).

@@ -54,11 +54,7 @@ impl Backend for BatchExecutor {
     fn left_behind(&self) -> Vec<LeftBehind> {
         self.run_attempts_blocking()
             .into_iter()
-            .map(|(step, attempt, job_id)| LeftBehind {
-                step,
-                attempt,
-                job_id,
-            })
+            .map(LeftBehind::from)
             .collect()
     }
 

@@ -354,15 +354,9 @@ pub struct Running {
     log: Arc<LazyLog>,
 }
 
-/// Starts one attempt. Must be called within a tokio runtime; does not block beyond
-/// creating the log file and forking.
-pub fn spawn(mut job: ShellJob) -> Result<Running, ExecError> {
-    // Running here: what only a local attempt gets.
-    let here = std::mem::take(&mut job.local_env);
-    job.env.extend(here);
-    let setup = |what: String| move |source| ExecError::Setup { what, source };
-    // The step id names the log file: it must not reach outside the log directory
-    // (`log_file_name` encodes what an instance id adds).
+/// The attempt's log file. The step id names it: it must not reach outside the log
+/// directory (`log_file_name` encodes what an instance id adds).
+fn log_path_of(job: &ShellJob) -> Result<PathBuf, ExecError> {
     let name = baton_model::log_file_name(&job.step_id, job.attempt);
     let id_ok = !job.step_id.is_empty()
         && !name.starts_with('.')
@@ -370,29 +364,18 @@ pub fn spawn(mut job: ShellJob) -> Result<Running, ExecError> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "_.-%".contains(c));
     if !id_ok {
-        return Err(setup(format!("step id {:?}", job.step_id))(
-            std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a valid step id"),
-        ));
+        return Err(ExecError::Setup {
+            what: format!("step id {:?}", job.step_id),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a valid step id"),
+        });
     }
-    let log_path = job
-        .log_dir
-        .join(baton_model::log_file_name(&job.step_id, job.attempt));
-    let log = Arc::new(LazyLog::new(&job.log_dir, &log_path, job.masker.clone()));
-    let files =
-        AttemptFiles::create(&job).map_err(setup("$BATON_OUTPUT/$BATON_USAGE files".into()))?;
-    let fail = |message: String| {
-        let _ = log.write_all(format!("baton: {message}\n").as_bytes());
-        ExecError::Spawn {
-            message,
-            log_path: Some(log_path.clone()),
-        }
-    };
-    if !job.dir.is_dir() {
-        return Err(fail(format!(
-            "working directory {} does not exist or is not a directory",
-            job.dir.display()
-        )));
-    }
+    Ok(job.log_dir.join(name))
+}
+
+/// Start the step's program, found in the step's own `PATH` (looked up again when it
+/// went since; through `sh` when it is a script without a `#!` line). `Err`: why it
+/// could not be started, for its log.
+fn launch(job: &ShellJob, files: &AttemptFiles) -> Result<Spawned, String> {
     let mut invocation = Invocation::of(&job.command);
     let path_var = job
         .env
@@ -410,20 +393,20 @@ pub fn spawn(mut job: ShellJob) -> Result<Running, ExecError> {
     let step_sets_path = job.env.iter().any(|(k, _)| k == "PATH");
     if resolved.is_none() && step_sets_path && !invocation.program().contains('/') {
         // `posix_spawnp` would search baton's own PATH, not the step's.
-        return Err(fail(format!(
+        return Err(format!(
             "cannot start `{}`: not found in the step's PATH",
             invocation.program()
-        )));
+        ));
     }
-    let mut spawned = start(&invocation, resolved.as_deref(), &job, &files);
+    let mut spawned = start(&invocation, resolved.as_deref(), job, files);
     if resolved.is_some() && matches!(&spawned, Err(e) if e.kind() == std::io::ErrorKind::NotFound)
     {
         // Gone since it was looked up: search again.
         super::lookup::forget(invocation.program(), path_var.as_deref());
         spawned = match find(invocation.program()) {
-            Some(again) => start(&invocation, Some(&again), &job, &files),
+            Some(again) => start(&invocation, Some(&again), job, files),
             None if step_sets_path => Err(std::io::ErrorKind::NotFound.into()),
-            None => start(&invocation, None, &job, &files),
+            None => start(&invocation, None, job, files),
         };
     }
     if matches!(&spawned, Err(e) if e.raw_os_error() == Some(libc::ENOEXEC)) {
@@ -432,21 +415,40 @@ pub fn spawn(mut job: ShellJob) -> Result<Running, ExecError> {
             script: job.command.clone(),
         };
         let sh = find("sh");
-        spawned = start(&invocation, sh.as_deref(), &job, &files);
+        spawned = start(&invocation, sh.as_deref(), job, files);
+    }
+    spawned.map_err(|e| format!("cannot start `{}`: {e}", invocation.program()))
+}
+
+/// Starts one attempt. Must be called within a tokio runtime; does not block beyond
+/// creating the log file and forking.
+pub fn spawn(mut job: ShellJob) -> Result<Running, ExecError> {
+    // Running here: what only a local attempt gets.
+    let here = std::mem::take(&mut job.local_env);
+    job.env.extend(here);
+    let setup = |what: String| move |source| ExecError::Setup { what, source };
+    let log_path = log_path_of(&job)?;
+    let log = Arc::new(LazyLog::new(&job.log_dir, &log_path, job.masker.clone()));
+    let files =
+        AttemptFiles::create(&job).map_err(setup("$BATON_OUTPUT/$BATON_USAGE files".into()))?;
+    let fail = |message: String| {
+        let _ = log.write_all(format!("baton: {message}\n").as_bytes());
+        ExecError::Spawn {
+            message,
+            log_path: Some(log_path.clone()),
+        }
+    };
+    if !job.dir.is_dir() {
+        return Err(fail(format!(
+            "working directory {} does not exist or is not a directory",
+            job.dir.display()
+        )));
     }
     let Spawned {
         child,
         stdout,
         stderr,
-    } = match spawned {
-        Ok(spawned) => spawned,
-        Err(e) => {
-            return Err(fail(format!(
-                "cannot start `{}`: {e}",
-                invocation.program()
-            )));
-        }
-    };
+    } = launch(&job, &files).map_err(fail)?;
     let pgid = child.id();
     Ok(assemble(
         pgid,

@@ -56,14 +56,7 @@ impl Backend for SshExecutor {
         let Ok(found) = self.run_attempts_blocking() else {
             return Vec::new();
         };
-        found
-            .into_iter()
-            .map(|(step, attempt, job_id)| LeftBehind {
-                step,
-                attempt,
-                job_id,
-            })
-            .collect()
+        found.into_iter().map(LeftBehind::from).collect()
     }
 
     fn describe(&self) -> Vec<String> {
