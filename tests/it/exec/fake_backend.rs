@@ -6,7 +6,7 @@ use baton::engine::driver::{Driver, Sinks};
 use baton::engine::{Core, RunConfig};
 use baton::exec::backend::{Attempt, Backend, BoxFuture, Freezing, KillHandle, Placement, Stop};
 use baton::exec::{Backends, ExecError, Finished, KillReason, ShellJob, TailHandle};
-use baton::model::{RunState, StepOutcome, Timestamp, Usage};
+use baton::model::{EventKind, RunState, StepOutcome, Timestamp, Usage};
 use baton::store::{NewRun, Store};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -137,7 +137,7 @@ env = {{ GOT = "${{{{ steps.brew.outputs.ran }}}}", OUT = "{out}" }}
     });
 
     let mut store = Store::open(&dir.path().join("b.db")).unwrap();
-    let run_id = "fakekind1".to_string();
+    let run_id = ulid::Ulid::new().to_string().to_lowercase();
     store
         .create_run(&NewRun {
             id: run_id.clone(),
@@ -164,7 +164,8 @@ env = {{ GOT = "${{{{ steps.brew.outputs.ran }}}}", OUT = "{out}" }}
     };
     let mut core = Core::new(plan, cfg);
     let initial = core.start(Timestamp::now());
-    let mut driver = Driver::new(core, store, run_id, "test".into(), Sinks::default());
+    let db = store.path().to_path_buf();
+    let mut driver = Driver::new(core, store, run_id.clone(), "test".into(), Sinks::default());
     driver.use_backends(&backends);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -180,6 +181,21 @@ env = {{ GOT = "${{{{ steps.brew.outputs.ran }}}}", OUT = "{out}" }}
         [("brew".to_string(), 1, "make tea".to_string())],
         "the fake kind ran the step it was given, once"
     );
+    // Its placement is on record as the fake's job (what resume would re-attach).
+    let events = Store::open_existing(&db).unwrap().events(&run_id).unwrap();
+    let jobs: Vec<_> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::StepJob {
+                step,
+                executor,
+                job_id,
+                ..
+            } => Some((step.as_str(), executor.as_str(), job_id.as_str())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(jobs, [("brew", "fake", "fake-1")]);
     // The local step after it got the fake job's output from the core.
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "make tea");
 }
