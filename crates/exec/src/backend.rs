@@ -103,6 +103,11 @@ pub trait Attempt: Debug + Send {
     fn wait(self: Box<Self>) -> BoxFuture<Finished>;
 }
 
+/// A back end's attempt, as the driver holds it.
+pub fn boxed(attempt: impl Attempt + 'static) -> Box<dyn Attempt> {
+    Box::new(attempt)
+}
+
 /// Where a started attempt lives, for the core to record (and resume to find again).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Placement {

@@ -2,7 +2,9 @@
 //! (`mod.rs`), found again after its engine died by its attempt's directory. Its jobs
 //! are not frozen (a scheduler's suspend is not one baton knows).
 use super::{BatchAttempt, BatchExecutor};
-use crate::backend::{Attempt, Backend, BoxFuture, JobStates, KillHandle, LeftBehind, Placement};
+use crate::backend::{
+    Attempt, Backend, BoxFuture, JobStates, KillHandle, LeftBehind, Placement, boxed,
+};
 use crate::kinds::Setup;
 use crate::stream::TailHandle;
 use crate::{ExecError, Finished, ShellJob};
@@ -29,11 +31,7 @@ impl Backend for BatchExecutor {
         job: ShellJob,
         timeout: Option<Duration>,
     ) -> BoxFuture<Result<Box<dyn Attempt>, ExecError>> {
-        Box::pin(async move {
-            self.submit(job, timeout)
-                .await
-                .map(|a| Box::new(a) as Box<dyn Attempt>)
-        })
+        Box::pin(async move { self.submit(job, timeout).await.map(boxed) })
     }
 
     fn reattach(
@@ -42,7 +40,7 @@ impl Backend for BatchExecutor {
         job_id: &str,
         _frozen: bool,
     ) -> Result<Box<dyn Attempt>, ExecError> {
-        Ok(Box::new(BatchExecutor::reattach(&self, job, job_id)))
+        Ok(boxed(BatchExecutor::reattach(&self, job, job_id)))
     }
 
     fn cancel_job(self: Arc<Self>, job_id: &str) -> BoxFuture<()> {

@@ -8,7 +8,7 @@ pub mod lookup;
 pub mod shell;
 pub mod spawn;
 
-use super::backend::{Attempt, Backend, BoxFuture, Freezing, KillHandle, Placement, Stop};
+use super::backend::{Attempt, Backend, BoxFuture, Freezing, KillHandle, Placement, Stop, boxed};
 use super::stream::TailHandle;
 use super::usage_follow::UsageFollower;
 use super::{ExecError, Finished, KillReason, ShellJob};
@@ -50,7 +50,7 @@ impl Backend for LocalBackend {
         job: ShellJob,
         _timeout: Option<Duration>,
     ) -> BoxFuture<Result<Box<dyn Attempt>, ExecError>> {
-        let started = shell::spawn(job).map(|r| Box::new(r) as Box<dyn Attempt>);
+        let started = shell::spawn(job).map(boxed);
         Box::pin(std::future::ready(started))
     }
 
@@ -63,7 +63,7 @@ impl Backend for LocalBackend {
         _frozen: bool,
     ) -> Result<Box<dyn Attempt>, ExecError> {
         match job_id.parse::<i32>() {
-            Ok(pgid) => adopt::adopt(job, pgid).map(|r| Box::new(r) as Box<dyn Attempt>),
+            Ok(pgid) => adopt::adopt(job, pgid).map(boxed),
             Err(_) => Err(ExecError::Spawn {
                 message: format!("job {job_id} is not a local process; nothing to follow"),
                 log_path: None,

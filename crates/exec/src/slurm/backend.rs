@@ -4,6 +4,7 @@ use super::state::{self, Phase};
 use super::{CancelHandle, JobAttempt, SlurmExecutor};
 use crate::backend::{
     Attempt, Backend, BoxFuture, Freezing, JobStates, KillHandle, LeftBehind, Placement, Stop,
+    boxed,
 };
 use crate::kinds::Setup;
 use crate::stream::TailHandle;
@@ -30,11 +31,7 @@ impl Backend for SlurmExecutor {
         job: ShellJob,
         timeout: Option<Duration>,
     ) -> BoxFuture<Result<Box<dyn Attempt>, ExecError>> {
-        Box::pin(async move {
-            self.submit(job, timeout)
-                .await
-                .map(|a| Box::new(a) as Box<dyn Attempt>)
-        })
+        Box::pin(async move { self.submit(job, timeout).await.map(boxed) })
     }
 
     /// A job outlives its engine; one held frozen is suspended again by the driver.
@@ -44,7 +41,7 @@ impl Backend for SlurmExecutor {
         job_id: &str,
         _frozen: bool,
     ) -> Result<Box<dyn Attempt>, ExecError> {
-        Ok(Box::new(SlurmExecutor::reattach(&self, job, job_id)))
+        Ok(boxed(SlurmExecutor::reattach(&self, job, job_id)))
     }
 
     fn cancel_job(self: Arc<Self>, job_id: &str) -> BoxFuture<()> {

@@ -1,7 +1,7 @@
 //! The SSH kind as a [`Backend`]: a process group on a host (`mod.rs`), frozen with
 //! `kill -STOP` over ssh by its waiter, found again by its attempt's directory there.
 use super::{SshAttempt, SshExecutor};
-use crate::backend::{Attempt, Backend, BoxFuture, KillHandle, LeftBehind, Placement};
+use crate::backend::{Attempt, Backend, BoxFuture, KillHandle, LeftBehind, Placement, boxed};
 use crate::kinds::Setup;
 use crate::stream::TailHandle;
 use crate::{ExecError, Finished, ShellJob};
@@ -26,11 +26,7 @@ impl Backend for SshExecutor {
         job: ShellJob,
         _timeout: Option<Duration>,
     ) -> BoxFuture<Result<Box<dyn Attempt>, ExecError>> {
-        Box::pin(async move {
-            SshExecutor::start(&self, job)
-                .await
-                .map(|a| Box::new(a) as Box<dyn Attempt>)
-        })
+        Box::pin(async move { SshExecutor::start(&self, job).await.map(boxed) })
     }
 
     /// A step on a host outlives its engine; one held frozen on record is stopped or
@@ -42,7 +38,7 @@ impl Backend for SshExecutor {
         job_id: &str,
         frozen: bool,
     ) -> Result<Box<dyn Attempt>, ExecError> {
-        Ok(Box::new(SshExecutor::reattach(&self, job, job_id, frozen)))
+        Ok(boxed(SshExecutor::reattach(&self, job, job_id, frozen)))
     }
 
     fn cancel_job(self: Arc<Self>, job_id: &str) -> BoxFuture<()> {
