@@ -1,9 +1,9 @@
 //! Executors against real processes: shell, kill, services, Slurm, SSH, batch schedulers.
 pub(crate) mod batch;
 mod batch_status;
-mod fake_backend;
 mod kill;
 mod lost;
+mod new_kind;
 mod scenarios;
 mod services;
 mod shell;
