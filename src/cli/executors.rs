@@ -2,7 +2,7 @@
 //! each SSH host answers.
 use super::exit;
 use crate::exec::ssh::HostError;
-use crate::workflow::{ExecutorKind, Plan, SshOptions, format_duration, load_file};
+use crate::workflow::{ExecutorKind, Plan, SshOptions, load_file};
 use std::fmt::Write;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -74,6 +74,11 @@ pub fn render(
     host: &dyn Fn(&SshOptions) -> Result<(), HostError>,
 ) -> String {
     let mut out = String::new();
+    let kinds = crate::exec::Backends::builtin();
+    let setup = crate::exec::Setup {
+        run_id: "probe",
+        secrets: &[],
+    };
     let local = plan.steps.iter().filter(|s| s.executor.is_none()).count();
     if plan.executors.is_empty() || local > 0 {
         let _ = writeln!(out, "local (implicit): {local} step(s)");
@@ -98,59 +103,18 @@ pub fn render(
                 steps.join(", ")
             }
         );
+        // What the kind says of itself, then whether its host or cluster answers.
+        for line in kinds.of(e, &setup).describe() {
+            let _ = writeln!(out, "  {line}");
+        }
         if let ExecutorKind::Ssh(o) = &e.kind {
-            let _ = writeln!(out, "  workdir: {} (on the host)", o.workdir);
             let said = match host(o) {
                 Ok(()) => format!("  host: {} answers", o.host),
                 Err(why) => format!("  host: {} does not answer: {why}", o.host),
             };
             let _ = writeln!(out, "{said}");
         }
-        if let ExecutorKind::Batch(o) = &e.kind {
-            for (name, args) in [
-                ("submit", &o.submit),
-                ("status", &o.status),
-                ("cancel", &o.cancel),
-            ] {
-                let _ = writeln!(out, "  {name}: {}", batch_command(args));
-            }
-            let mut opts: Vec<String> = o
-                .resources
-                .iter()
-                .map(|(k, v)| format!("{k} {v}"))
-                .collect();
-            if let Some(t) = o.time_limit {
-                opts.push(format!("time_limit {}", format_duration(t)));
-            }
-            opts.push(format!("poll {}", format_duration(o.poll)));
-            let _ = writeln!(out, "  options: {}", opts.join(", "));
-            let _ = writeln!(out, "  workdir: {}", o.workdir.display());
-        }
         if let ExecutorKind::Slurm(o) = &e.kind {
-            let mut opts = Vec::new();
-            for (k, v) in [
-                ("partition", &o.partition),
-                ("account", &o.account),
-                ("qos", &o.qos),
-                ("mem", &o.mem),
-                ("gres", &o.gres),
-            ] {
-                if let Some(v) = v {
-                    opts.push(format!("{k} {v}"));
-                }
-            }
-            if let Some(c) = o.cpus {
-                opts.push(format!("cpus {c}"));
-            }
-            if let Some(t) = o.time_limit {
-                opts.push(format!("time_limit {}", format_duration(t)));
-            }
-            if !o.extra_args.is_empty() {
-                opts.push(format!("extra_args {}", o.extra_args.join(" ")));
-            }
-            opts.push(format!("poll {}", format_duration(o.poll)));
-            let _ = writeln!(out, "  options: {}", opts.join(", "));
-            let _ = writeln!(out, "  workdir: {}", o.workdir.display());
             match probe(o.partition.as_deref()) {
                 Ok((parts, queued)) => {
                     let _ = writeln!(out, "  cluster: answers ({parts}); {queued} job(s) queued");
@@ -162,30 +126,6 @@ pub fn render(
         }
     }
     out
-}
-
-/// A batch command as written: each argument quoted when it holds a space, a group in
-/// brackets (it is left out when one of its values is missing).
-fn batch_command(args: &[crate::workflow::BatchArg]) -> String {
-    let word = |a: &str| {
-        if a.is_empty() || a.contains(char::is_whitespace) {
-            format!("{a:?}")
-        } else {
-            a.to_string()
-        }
-    };
-    args.iter()
-        .map(|a| match a {
-            crate::workflow::BatchArg::One(a) => word(a),
-            crate::workflow::BatchArg::Group(g) => {
-                format!(
-                    "[{}]",
-                    g.iter().map(|a| word(a)).collect::<Vec<_>>().join(" ")
-                )
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// Ask the cluster with `sinfo` and `squeue` (bounded: a hung controller is an answer).

@@ -156,9 +156,9 @@ pub struct Driver {
     /// Processes reported started since the last wake-up, for the core.
     started: Vec<Input>,
     /// The plan's executors, by index (`Plan::executors`); empty: all local.
-    executors: Vec<exec::Executor>,
+    executors: Vec<Arc<dyn exec::Backend>>,
     /// The rotations of steps spread over several executors, by their executors.
-    spreads: HashMap<Vec<usize>, exec::Executor>,
+    spreads: HashMap<Vec<usize>, Arc<dyn exec::Backend>>,
     /// Shared private directory for the attempts' output/usage files; made on the
     /// first shell attempt, removed when the driver goes.
     files_dir: Option<exec::FilesDir>,
@@ -207,7 +207,7 @@ impl Driver {
         core.locate_store(store.path().to_path_buf());
         let (inbox_tx, inbox_rx) = mpsc::unbounded_channel();
         let log_dir = store.log_dir(&run_id);
-        let executors = exec::executor::for_plan(core.plan(), &run_id);
+        let executors = exec::Backends::builtin().for_plan(core.plan(), &run_id);
         let durable = early::Durable::new(core.plan());
         Driver {
             durable,
@@ -244,6 +244,13 @@ impl Driver {
             cache: cached::CacheState::default(),
             slot_asks: Vec::new(),
         }
+    }
+
+    /// Make the plan's executors with `backends` instead of the built-in kinds (an
+    /// embedder's own kind, a test's fake): before the run starts.
+    pub fn use_backends(&mut self, backends: &exec::Backends) {
+        self.executors = backends.for_plan(self.core.plan(), &self.run_id);
+        self.spreads.clear();
     }
 
     /// Attach an in-process client (the session serving a console): views go out on
@@ -579,7 +586,7 @@ impl Driver {
         for action in actions {
             let early = match &action {
                 Effect::Spawn(spec) => {
-                    let local = matches!(self.executor(spec.step), exec::Executor::Local);
+                    let local = self.executor(spec.step).is_local();
                     self.durable.may_start_early(
                         self.core.plan(),
                         spec,

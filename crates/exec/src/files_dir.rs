@@ -294,7 +294,7 @@ impl FilesDir {
     /// directories of random names; any process of the account can enter those, so
     /// only separate accounts truly separate steps. (Root reads any directory.)
     pub fn create(run_id: &str) -> std::io::Result<FilesDir> {
-        let path = private_dir(&super::shell::clean(run_id))?;
+        let path = private_dir(&crate::job::clean(run_id))?;
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o300))?;
         let shared = Arc::new(Shared {
             path,

@@ -20,7 +20,7 @@ fn roots() -> Vec<PathBuf> {
 /// `baton-<run>-…` directory under a root).
 pub fn read_outputs(run_id: &str, path: &str) -> Vec<(String, String)> {
     let path = Path::new(path);
-    let prefix = format!("baton-{}-", super::shell::clean(run_id));
+    let prefix = format!("baton-{}-", crate::job::clean(run_id));
     let plain = path.is_absolute()
         && path
             .components()
@@ -37,7 +37,8 @@ pub fn read_outputs(run_id: &str, path: &str) -> Vec<(String, String)> {
         return Vec::new();
     }
     let mut errors = Vec::new();
-    let Some((text, more)) = super::shell::read_bounded(path, "$BATON_OUTPUT", &mut errors) else {
+    let Some((text, more)) = crate::local::shell::read_bounded(path, "$BATON_OUTPUT", &mut errors)
+    else {
         return Vec::new();
     };
     let masker = baton_model::mask::Masker::default();
@@ -50,7 +51,7 @@ pub fn read_outputs(run_id: &str, path: &str) -> Vec<(String, String)> {
 /// touched, never a symlink; nor one that is or holds a directory in `keep` (an
 /// adopted attempt's, `adopt.rs`). Returns what was removed.
 pub fn remove_run_temp_dirs(run_id: &str, keep: &[PathBuf]) -> Vec<PathBuf> {
-    let prefix = format!("baton-{}-", super::shell::clean(run_id));
+    let prefix = format!("baton-{}-", crate::job::clean(run_id));
     let me = nix::unistd::geteuid().as_raw();
     roots()
         .iter()

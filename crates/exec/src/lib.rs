@@ -1,29 +1,27 @@
-//! Step executors (docs/architecture.md, "The layers"): a shell step runs as a real process in its own process
-//! group; a builtin runs inside the engine. Both end in a [`Finished`], which the
-//! driver turns into `Input::StepExited`.
-pub mod adopt;
-pub mod anchor;
+//! Step executors (docs/architecture.md, "The layers"): a shell step runs where its
+//! executor's back end puts it (a [`Backend`]: a process group here, a job on a host or
+//! a cluster; each kind a folder, registered in `kinds.rs`); a builtin runs inside the
+//! engine. Both end in a [`Finished`], which the driver turns into `Input::StepExited`.
+pub mod backend;
 pub mod batch;
 pub mod builtin;
 pub mod command;
 pub mod env_files;
-pub mod executor;
 pub mod failpoint;
 pub mod files_dir;
-pub mod group;
+mod job;
+pub mod kinds;
 pub mod leftovers;
+pub mod local;
 pub mod log_copy;
 pub mod log_index;
-pub mod lookup;
 pub mod outputs;
 pub mod own_files;
 pub mod probe;
 mod remote_cancel;
 pub mod scrub;
-pub mod shell;
 pub mod signals;
 pub mod slurm;
-pub mod spawn;
 pub mod spread;
 pub mod ssh;
 pub mod stream;
@@ -32,12 +30,16 @@ pub mod usage_follow;
 use baton_model::{StepOutcome, Usage};
 use std::path::PathBuf;
 
+pub use backend::{Attempt, Backend, BoxFuture, KillHandle, Placement};
 pub use builtin::{parse_duration, run_builtin};
 pub use command::Invocation;
-pub use executor::{Attempt, Executor, KillHandle, Placement};
 pub use files_dir::{FilesDir, files_root};
-pub use group::{group_belongs_to, kill_stale_group, run_process_groups};
-pub use shell::{Running, ShellJob, spawn};
+pub use job::ShellJob;
+pub use kinds::{Backends, Setup};
+// The local back end's modules, under the paths they always had.
+pub use local::group::{group_belongs_to, kill_stale_group, run_process_groups};
+pub use local::shell::{Running, spawn};
+pub use local::{LocalBackend, adopt, anchor, group, shell, spawn};
 pub use signals::{ShutdownSignal, ShutdownSignals, shutdown_signal};
 pub use stream::TailHandle;
 

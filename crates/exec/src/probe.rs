@@ -197,7 +197,7 @@ async fn run(
     .await;
     // A check leaves nothing behind: its group goes, whatever it started.
     if let Some(pgid) = pgid {
-        let _ = super::group::signal_group(pgid, nix::sys::signal::Signal::SIGKILL);
+        let _ = crate::local::group::signal_group(pgid, nix::sys::signal::Signal::SIGKILL);
     }
     let Ok((out, err, status)) = finished else {
         let _ = tokio::time::timeout(Duration::from_secs(2), child.wait()).await;

@@ -1,7 +1,8 @@
 //! A stop asked of an attempt that runs elsewhere (a Slurm job, a step on an SSH host):
 //! the first request is kept with its grace and wakes the attempt's waiter, which does
 //! the stopping its back end knows (`scancel`, a signal to the remote process group).
-use super::KillReason;
+use super::backend::{Freezing, Stop};
+use super::{ExecError, KillReason};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -79,5 +80,26 @@ impl CancelHandle {
     /// Wakes when a stop is asked (create it before checking `requested`).
     pub(crate) fn notified(&self) -> tokio::sync::futures::Notified<'_> {
         self.shared.1.notified()
+    }
+}
+
+/// A job or a remote process group: its waiter does the stopping, and the freezing
+/// where its back end can (a step on an SSH host: `kill -STOP` to its group).
+impl Stop for CancelHandle {
+    fn terminate(&self, grace: Duration, reason: KillReason) {
+        CancelHandle::terminate(self, grace, reason)
+    }
+
+    fn freeze(&self, stop: bool) -> Freezing {
+        let handle = self.clone();
+        Freezing::Later(Box::pin(async move {
+            if handle.set_frozen(stop) {
+                Ok(())
+            } else {
+                Err(ExecError::Freeze {
+                    why: "a step on another batch system cannot be frozen (its scheduler has no suspend baton knows)".into(),
+                })
+            }
+        }))
     }
 }

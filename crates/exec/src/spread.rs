@@ -3,9 +3,9 @@
 //! trying the next at once when the one in turn does not answer now). Which executor
 //! ran an attempt is in its placement (the job record `show` prints).
 use super::ExecError;
-use super::executor::{Attempt, Executor};
-use super::shell::ShellJob;
-use std::sync::Mutex;
+use super::ShellJob;
+use super::backend::{Attempt, Backend, BoxFuture};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How long an executor that did not answer is passed over (unless all are).
@@ -13,7 +13,7 @@ pub const DOWN_FOR: Duration = Duration::from_secs(30);
 
 #[derive(Debug)]
 pub struct Spread {
-    members: Vec<Executor>,
+    members: Vec<Arc<dyn Backend>>,
     /// Whose turn it is: the one after the last that took a step (so a member passed
     /// over does not hand its turns to one neighbour alone).
     next: Mutex<usize>,
@@ -31,7 +31,7 @@ pub fn order(first: usize, down: &[bool]) -> Vec<usize> {
 }
 
 impl Spread {
-    pub fn new(members: Vec<Executor>) -> Spread {
+    pub fn new(members: Vec<Arc<dyn Backend>>) -> Spread {
         let n = members.len();
         Spread {
             members,
@@ -40,15 +40,16 @@ impl Spread {
         }
     }
 
-    pub fn members(&self) -> &[Executor] {
+    pub fn members(&self) -> &[Arc<dyn Backend>] {
         &self.members
     }
 
-    pub async fn start(
+    /// Start the attempt on the member in turn, or on the next when that one is down.
+    pub async fn take_turn(
         &self,
         job: ShellJob,
         timeout: Option<Duration>,
-    ) -> Result<Attempt, ExecError> {
+    ) -> Result<Box<dyn Attempt>, ExecError> {
         let n = self.members.len().max(1);
         let down: Vec<bool> = {
             let d = self.down.lock().unwrap_or_else(|e| e.into_inner());
@@ -65,7 +66,10 @@ impl Spread {
         };
         let mut last = None;
         for i in turns {
-            match self.members[i].begin(job.clone(), timeout).await {
+            match Arc::clone(&self.members[i])
+                .start(job.clone(), timeout)
+                .await
+            {
                 Ok(a) => {
                     self.down.lock().unwrap_or_else(|e| e.into_inner())[i] = None;
                     return Ok(a);
@@ -83,6 +87,33 @@ impl Spread {
             message: "no executor offers the step's labels".into(),
             log_path: None,
         }))
+    }
+}
+
+impl Backend for Spread {
+    fn name(&self) -> &str {
+        "spread"
+    }
+
+    fn start(
+        self: Arc<Self>,
+        job: ShellJob,
+        timeout: Option<Duration>,
+    ) -> BoxFuture<Result<Box<dyn Attempt>, ExecError>> {
+        Box::pin(async move { self.take_turn(job, timeout).await })
+    }
+
+    /// The driver re-attaches on the member named in the record.
+    fn reattach(
+        self: Arc<Self>,
+        _job: ShellJob,
+        job_id: &str,
+        _frozen: bool,
+    ) -> Result<Box<dyn Attempt>, ExecError> {
+        Err(ExecError::Spawn {
+            message: format!("job {job_id} names no executor to follow it on"),
+            log_path: None,
+        })
     }
 }
 

@@ -5,11 +5,8 @@
 //! found by its attempt's directory on the host, the same way; a job of a generic batch
 //! executor by its attempt's directory (`attempt` and the id `submit` printed).
 use baton_core::{Core, Effect};
-use baton_exec::batch::BatchExecutor;
-use baton_exec::slurm::{SlurmExecutor, state};
-use baton_exec::ssh::SshExecutor;
+use baton_exec::Backends;
 use baton_model::Timestamp;
-use baton_workflow::ExecutorKind;
 
 /// Frozen local attempts whose process group outlived the dead engine, still stopped
 /// and still theirs, are adopted (`Core::adopt_frozen`, issue 43 point 1): resume
@@ -49,66 +46,18 @@ fn keep_outputs(core: &mut Core, run_id: &str, now: Timestamp) -> Vec<Effect> {
 
 /// Adopt the run's unrecorded live jobs into `core` (`Core::adopt_job`), before resume;
 /// their effects (events, cancellations) go first among the driver's initial effects.
+/// Each executor's back end says what it left running (`Backend::left_behind`).
 pub fn adopt(core: &mut Core, run_id: &str, now: Timestamp) -> Vec<Effect> {
     adopt_frozen(core, run_id);
     let plan = std::sync::Arc::clone(core.plan());
     let mut fx = keep_outputs(core, run_id, now);
-    for e in &plan.executors {
-        if let ExecutorKind::Ssh(opts) = &e.kind {
-            let host = SshExecutor::new(&e.name, (**opts).clone(), run_id);
-            fx.extend(adopt_ssh(core, &plan, &host, now));
-            continue;
-        }
-        if let ExecutorKind::Batch(opts) = &e.kind {
-            let batch = BatchExecutor::new(&e.name, (**opts).clone(), run_id);
-            for (step, attempt, job_id) in batch.run_attempts_blocking() {
-                if let Some(step) = plan.step_index(&step) {
-                    fx.extend(core.adopt_job(step, attempt, e.name.clone(), job_id, now));
-                }
+    for backend in Backends::builtin().for_plan(&plan, run_id) {
+        for left in backend.left_behind() {
+            if let Some(step) = plan.step_index(&left.step) {
+                let name = backend.name().to_string();
+                fx.extend(core.adopt_job(step, left.attempt, name, left.job_id, now));
             }
-            continue;
         }
-        let ExecutorKind::Slurm(opts) = &e.kind else {
-            continue;
-        };
-        let Ok(jobs) = SlurmExecutor::new(&e.name, (**opts).clone(), run_id).run_jobs_blocking()
-        else {
-            continue;
-        };
-        for job in jobs {
-            if matches!(state::phase(&job.state), state::Phase::Ended(_)) {
-                continue;
-            }
-            let Some((step, attempt)) = state::parse_comment(&job.comment) else {
-                continue;
-            };
-            let Some(step) = plan.step_index(step) else {
-                continue;
-            };
-            fx.extend(core.adopt_job(step, attempt, e.name.clone(), job.job_id, now));
-        }
-    }
-    fx
-}
-
-/// The SSH attempts of the run on one host whose attempt is the step's running one and
-/// not recorded: adopted by their process group, read from the host.
-fn adopt_ssh(
-    core: &mut Core,
-    plan: &baton_workflow::Plan,
-    host: &SshExecutor,
-    now: Timestamp,
-) -> Vec<Effect> {
-    let mut fx = Vec::new();
-    // An unreachable host adopts nothing: resume then treats its steps as locally.
-    let Ok(found) = host.run_attempts_blocking() else {
-        return fx;
-    };
-    for (step, attempt, pgid) in found {
-        let Some(step) = plan.step_index(&step) else {
-            continue;
-        };
-        fx.extend(core.adopt_job(step, attempt, host.name().to_string(), pgid, now));
     }
     fx
 }

@@ -66,9 +66,18 @@ fn tracer_of(pid: i32) -> i32 {
         .unwrap_or(0)
 }
 
-/// Stopped, traced or not (`T`, or `t` under a tracer).
+/// Stopped, traced or not (`T`, or `t` under a tracer); or `D` in a `vfork` whose
+/// child is stopped before its exec (`hold::all_frozen`: the hold's stop caught the
+/// shell starting a command, and it stays so until that child runs again).
 fn stopped(pid: i32) -> bool {
-    stat(pid).is_some_and(|s| matches!(s.0, 'T' | 't'))
+    match stat(pid).map(|s| s.0) {
+        Some('T' | 't') => true,
+        Some('D') => procs::group_members(pid).into_iter().any(|c| {
+            procs::read_stat(c)
+                .is_some_and(|(s, parent, _)| matches!(s, 'T' | 't') && parent == pid)
+        }),
+        _ => false,
+    }
 }
 
 /// `strace -p pid`: another tracer on the step's main process, attached once its

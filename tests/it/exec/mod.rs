@@ -4,6 +4,7 @@ mod batch_status;
 mod daemons_stop;
 mod kill;
 mod lost;
+mod new_kind;
 mod scenarios;
 mod services;
 mod shell;

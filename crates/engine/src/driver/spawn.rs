@@ -1,6 +1,7 @@
 //! Acting on the core's effects: starting attempts (local processes, builtins, jobs,
 //! compensations, probes), killing them, and turning their ends into the core's inputs.
 use super::*;
+use exec::backend::Freezing;
 
 impl Driver {
     pub(super) fn act(&mut self, effect: Effect) -> Result<(), DriverError> {
@@ -40,8 +41,7 @@ impl Driver {
             ),
             Effect::CancelJob { executor, job_id } => {
                 if let Some(e) = self.executors.iter().find(|e| e.name() == executor) {
-                    let e = e.clone();
-                    tokio::spawn(async move { e.cancel_job(&job_id).await });
+                    tokio::spawn(Arc::clone(e).cancel_job(&job_id));
                 }
             }
             Effect::Kill { step, attempt } => {
@@ -143,7 +143,7 @@ impl Driver {
                     masker: Masker::new(spec.secret_values),
                     files_dir: self.files_dir(),
                 };
-                // A local process starts right here (`Executor::begin`); write-ahead
+                // A local process starts right here (`Backend::start`); write-ahead
                 // holds: the events deciding this spawn are committed, or `early`
                 // lets it go first.
                 let (cancel_tx, cancel_rx) = oneshot::channel::<KillReason>();
@@ -169,7 +169,7 @@ impl Driver {
                 let timeout = spec.timeout;
                 // Started now, not when this task first runs (after the driver's next
                 // await).
-                let starting = match reattach {
+                let starting: exec::BoxFuture<Result<Box<dyn exec::Attempt>, _>> = match reattach {
                     Some(r) => {
                         let attempt = executor.reattach(job, &r.job_id, r.frozen);
                         // Its handle known at once: a release claimed in this same
@@ -180,7 +180,7 @@ impl Driver {
                         }
                         Box::pin(std::future::ready(attempt))
                     }
-                    None => executor.begin(job, timeout),
+                    None => executor.start(job, timeout),
                 };
                 tokio::spawn(async move {
                     let started = starting.await;
@@ -299,9 +299,9 @@ impl Driver {
     /// The executor of a step's attempts (local unless the plan says otherwise); a
     /// step whose labels several executors offer takes turns on them (one rotation per
     /// set of executors, shared by its steps).
-    pub(super) fn executor(&mut self, step: usize) -> exec::Executor {
+    pub(super) fn executor(&mut self, step: usize) -> Arc<dyn exec::Backend> {
         if self.executors.is_empty() {
-            return exec::Executor::Local;
+            return exec::LocalBackend::shared();
         }
         let spread = self.core.plan().spread_of(step);
         if !spread.is_empty() {
@@ -312,7 +312,7 @@ impl Driver {
                 .iter()
                 .filter_map(|&i| self.executors.get(i).cloned())
                 .collect();
-            let e = exec::Executor::Spread(std::sync::Arc::new(exec::spread::Spread::new(members)));
+            let e: Arc<dyn exec::Backend> = Arc::new(exec::spread::Spread::new(members));
             self.spreads.insert(spread, e.clone());
             return e;
         }
@@ -321,8 +321,8 @@ impl Driver {
                 .executors
                 .get(i)
                 .cloned()
-                .unwrap_or(exec::Executor::Local),
-            None => exec::Executor::Local,
+                .unwrap_or_else(exec::LocalBackend::shared),
+            None => exec::LocalBackend::shared(),
         }
     }
 
@@ -412,15 +412,14 @@ fn bare_exit(
 /// An adopted local attempt's thaw that tracing its process refused (`exec::adopt`:
 /// nothing sent, it stays frozen) returns why, for the core (`Input::ThawRefused`).
 pub(super) fn freeze(kill: &exec::KillHandle, stop: bool) -> Option<String> {
-    if let exec::KillHandle::Local(k) = kill {
-        return match k.pause(stop) {
-            Err(e @ exec::ExecError::TraceRefused { .. }) => Some(e.to_string()),
-            Ok(_) | Err(_) => None,
-        };
+    match kill.start_freeze(stop) {
+        Freezing::Done(Err(e @ exec::ExecError::TraceRefused { .. })) => Some(e.to_string()),
+        Freezing::Done(_) => None,
+        Freezing::Later(freezing) => {
+            tokio::spawn(async move {
+                let _ = freezing.await;
+            });
+            None
+        }
     }
-    let kill = kill.clone();
-    tokio::spawn(async move {
-        let _ = kill.freeze(stop).await;
-    });
-    None
 }

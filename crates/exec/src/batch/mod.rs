@@ -18,10 +18,11 @@
 //! a job that left the scheduler without an exit code (cancelled by someone, killed at a
 //! limit, its node lost): `status` prints nothing, fails, or prints a word that says the
 //! job ended (`success`, `failed`: Snakemake's cluster-generic status scripts; `Said`).
+mod backend;
 pub mod values;
 
+use super::ShellJob;
 use super::remote_cancel::CancelHandle;
-use super::shell::ShellJob;
 use super::slurm::script::{self as files_of, JobFiles};
 use super::slurm::state::JobStatus;
 use super::slurm::{self, POLL_MIN, Seen};

@@ -4,11 +4,12 @@
 //! the nodes share); the job writes `$BATON_OUTPUT`, `$BATON_USAGE` and its exit code
 //! there (Nextflow's `.exitcode`). One batched `squeue` per executor and run per
 //! interval tells every waiting attempt its job's state.
+mod backend;
 pub mod script;
 pub mod state;
 
+use super::ShellJob;
 use super::outputs::{MAX_FILE_BYTES, parse_read_outputs, parse_usage};
-use super::shell::ShellJob;
 use super::stream::{MaskingSplitter, TailHandle};
 use super::{ExecError, Finished};
 use baton_model::StepOutcome;

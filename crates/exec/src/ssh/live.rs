@@ -78,8 +78,8 @@ impl SshExecutor {
         let boundary = frame::new_boundary();
         // The local step's grace for its group's leftovers, and its drain, as RUN's
         // tenths of a second and seconds.
-        let grace = (crate::shell::ORPHAN_GRACE.as_millis() / 100).to_string();
-        let drain = format!("{:.3}", crate::shell::DRAIN.as_secs_f64());
+        let grace = (crate::local::shell::ORPHAN_GRACE.as_millis() / 100).to_string();
+        let drain = format!("{:.3}", crate::local::shell::DRAIN.as_secs_f64());
         let max = script::OUTPUT_MAX.to_string();
         let mut cmd = self.command(script::RUN, &[dir, &max, &grace, &drain]);
         // `Live` kills it when dropped, except after `release`.

@@ -7,13 +7,14 @@
 //! output, `$BATON_OUTPUT`, `$BATON_USAGE`, its process group id and its exit code,
 //! so that an engine killed meanwhile re-attaches to it or collects it (`FOLLOW`,
 //! `COLLECT`): never starts it twice.
+mod backend;
 pub mod frame;
 mod live;
 pub mod script;
 
+use super::ShellJob;
 use super::log_copy::LogCopy;
 use super::outputs::{parse_read_outputs, parse_usage};
-use super::shell::ShellJob;
 use super::stream::{MaskingSplitter, TailHandle};
 use super::{ExecError, Finished};
 use baton_model::StepOutcome;

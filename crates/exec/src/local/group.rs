@@ -1,6 +1,6 @@
 //! Process groups: every attempt runs in its own group, so a timeout, a cancel or a
 //! resume can stop the step together with everything it started.
-use super::ExecError;
+use crate::ExecError;
 use baton_procs as procs;
 use nix::errno::Errno;
 use nix::sys::signal::{Signal, killpg};

@@ -21,10 +21,10 @@ use tokio::io::unix::AsyncFd;
 use tokio::net::unix::pipe;
 
 /// Baton's environment as `KEY=value` C strings, with each key's length.
-/// Without baton's own variables (see [`super::scrub`]).
+/// Without baton's own variables (see [`crate::scrub`]).
 static BASE_ENV: LazyLock<Vec<(usize, CString)>> = LazyLock::new(|| {
     std::env::vars_os()
-        .filter(|(k, _)| !super::scrub::is_baton_own(k))
+        .filter(|(k, _)| !crate::scrub::is_baton_own(k))
         .filter_map(|(k, v)| {
             let mut kv = k.as_bytes().to_vec();
             kv.push(b'=');
@@ -115,6 +115,52 @@ impl Drop for Attrs {
 
 const DEV_NULL: &CStr = c"/dev/null";
 
+/// The child's file actions (stdin from /dev/null, stdout and stderr into the pipes'
+/// write ends, the step's directory) and attributes (its own group, signals as a fresh
+/// process has them).
+fn prepare(a: &mut Attrs, stdout: RawFd, stderr: RawFd, dir: &CStr) -> io::Result<()> {
+    // SAFETY: the attribute objects are initialised (`Attrs::new`); `dir` and the
+    // fds outlive the `posix_spawn` call they are used by (the caller's).
+    unsafe {
+        let actions = &mut a.actions;
+        check(libc::posix_spawn_file_actions_addopen(
+            actions,
+            0,
+            DEV_NULL.as_ptr(),
+            libc::O_RDONLY,
+            0,
+        ))?;
+        check(libc::posix_spawn_file_actions_adddup2(actions, stdout, 1))?;
+        check(libc::posix_spawn_file_actions_adddup2(actions, stderr, 2))?;
+        check(libc::posix_spawn_file_actions_addchdir_np(
+            actions,
+            dir.as_ptr(),
+        ))?;
+        let attr = &mut a.attr;
+        // As `std::process::Command` does: no blocked signals, and SIGPIPE (which the
+        // Rust runtime ignores in baton) back to its default. Other ignored signals
+        // stay ignored (`nohup baton run …` protects the steps too).
+        let mut empty: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut empty);
+        let mut default: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut default);
+        libc::sigaddset(&mut default, libc::SIGPIPE);
+        check(libc::posix_spawnattr_setsigmask(attr, &empty))?;
+        check(libc::posix_spawnattr_setsigdefault(attr, &default))?;
+        // Its own group (not its own session: `setsid` per step made a scheduler
+        // autogroup per step, a run of short steps 1.45x as long; `anchor.rs` keeps a
+        // frozen step frozen past its engine instead).
+        check(libc::posix_spawnattr_setpgroup(attr, 0))?;
+        check(libc::posix_spawnattr_setflags(
+            attr,
+            (libc::POSIX_SPAWN_SETPGROUP
+                | libc::POSIX_SPAWN_SETSIGMASK
+                | libc::POSIX_SPAWN_SETSIGDEF) as libc::c_short,
+        ))?;
+    }
+    Ok(())
+}
+
 /// Start `req` in its own process group, stdin from /dev/null, stdout and stderr into
 /// pipes, signals as a fresh process has them. Must be called within a tokio runtime
 /// (the pipes and the pidfd register with it).
@@ -161,53 +207,11 @@ pub fn spawn(req: &SpawnRequest<'_>) -> io::Result<Spawned> {
     // Unsafe because nix's `posix_spawn` has no `addchdir_np` file action (the child
     // must start in the step's directory without a shell in between) and takes the
     // environment as owned strings (the prepared `BASE_ENV` saves a copy per spawn).
+    prepare(&mut a, out_w.as_raw_fd(), err_w.as_raw_fd(), &dir)?;
     // SAFETY: every pointer handed to posix_spawn* points into values (CStrings, the
     // pointer arrays, the fds) that outlive the call; the attribute objects are
-    // initialised.
+    // initialised and prepared.
     let pid = unsafe {
-        let actions = &mut a.actions;
-        check(libc::posix_spawn_file_actions_addopen(
-            actions,
-            0,
-            DEV_NULL.as_ptr(),
-            libc::O_RDONLY,
-            0,
-        ))?;
-        check(libc::posix_spawn_file_actions_adddup2(
-            actions,
-            out_w.as_raw_fd(),
-            1,
-        ))?;
-        check(libc::posix_spawn_file_actions_adddup2(
-            actions,
-            err_w.as_raw_fd(),
-            2,
-        ))?;
-        check(libc::posix_spawn_file_actions_addchdir_np(
-            actions,
-            dir.as_ptr(),
-        ))?;
-        let attr = &mut a.attr;
-        // As `std::process::Command` does: no blocked signals, and SIGPIPE (which the
-        // Rust runtime ignores in baton) back to its default. Other ignored signals
-        // stay ignored (`nohup baton run …` protects the steps too).
-        let mut empty: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut empty);
-        let mut default: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut default);
-        libc::sigaddset(&mut default, libc::SIGPIPE);
-        check(libc::posix_spawnattr_setsigmask(attr, &empty))?;
-        check(libc::posix_spawnattr_setsigdefault(attr, &default))?;
-        // Its own group (not its own session: `setsid` per step made a scheduler
-        // autogroup per step, a run of short steps 1.45x as long; `anchor.rs` keeps a
-        // frozen step frozen past its engine instead).
-        check(libc::posix_spawnattr_setpgroup(attr, 0))?;
-        check(libc::posix_spawnattr_setflags(
-            attr,
-            (libc::POSIX_SPAWN_SETPGROUP
-                | libc::POSIX_SPAWN_SETSIGMASK
-                | libc::POSIX_SPAWN_SETSIGDEF) as libc::c_short,
-        ))?;
         let mut pid: libc::pid_t = 0;
         let spawn = if req.program.as_bytes().contains(&b'/') {
             libc::posix_spawn

@@ -36,10 +36,11 @@
 //! (`Refusal::TraceRefused`); a release the engine decides itself fails its thaw
 //! (`ExecError::TraceRefused`) and the step is held again. A kill is sent untraced (a
 //! signal needs no trace), and its end watched in `/proc`.
-use super::ExecError;
 use super::group::signal_group;
-use super::shell::{AttemptFiles, LazyLog, Running, ShellJob};
+use super::shell::{AttemptFiles, LazyLog, Running};
 use super::spawn::ChildProcess;
+use crate::ExecError;
+use crate::ShellJob;
 use nix::sys::signal::Signal;
 use std::ffi::OsStr;
 use std::io;
@@ -115,7 +116,7 @@ pub fn attempt_dir(pid: i32) -> Option<PathBuf> {
     let dir = PathBuf::from(OsStr::from_bytes(output))
         .parent()?
         .to_path_buf();
-    super::files_dir::is_ours(&dir).then_some(dir)
+    crate::files_dir::is_ours(&dir).then_some(dir)
 }
 
 /// The process that traces `pid` already (`TracerPid` in its status), if any: a

@@ -2,13 +2,14 @@
 //! output masked into a per-attempt log file and a bounded tail, its `$BATON_OUTPUT`
 //! and `$BATON_USAGE` files read and removed at the end.
 use super::adopt::{Heard, Leader};
-use super::command::Invocation;
-use super::files_dir::{AttemptDir, FilesDir, Spent, private_attempt_dir};
 use super::group::{KILL_SETTLE, POLL, group_alive, signal_group};
-use super::outputs::{MAX_FILE_BYTES, parse_read_outputs, parse_usage};
 use super::spawn::{SpawnRequest, Spawned};
-use super::stream::{MaskingSplitter, Stream, TailHandle};
-use super::{ExecError, Finished, KillReason};
+use crate::command::Invocation;
+use crate::files_dir::{AttemptDir, FilesDir, Spent, private_attempt_dir};
+use crate::job::clean;
+use crate::outputs::{MAX_FILE_BYTES, parse_read_outputs, parse_usage};
+use crate::stream::{MaskingSplitter, Stream, TailHandle};
+use crate::{ExecError, Finished, KillReason, ShellJob};
 use baton_model::mask::Masker;
 use baton_model::{StepOutcome, Usage};
 use nix::sys::signal::Signal;
@@ -40,38 +41,6 @@ const READ_CHUNK: usize = 64 * 1024;
 const STDERR_TAIL_LINES: usize = 20;
 const STDERR_TAIL_LINE_BYTES: usize = 512;
 
-/// One attempt of a shell step, fully resolved by the driver.
-#[derive(Debug, Clone)]
-pub struct ShellJob {
-    pub run_id: String,
-    pub step_id: String,
-    pub attempt: u32,
-    /// The workflow's `run` string: fixed by the workflow, never built from values.
-    pub command: String,
-    pub dir: PathBuf,
-    /// Added to baton's own environment (the caller includes `BATON_RUN_ID`,
-    /// `BATON_STEP_ID`, `BATON_ATTEMPT`); `BATON_OUTPUT` and `BATON_USAGE` are set here.
-    /// Sent wherever the attempt runs.
-    pub env: Vec<(String, String)>,
-    /// Added to `env` by a local attempt only (the core's `SpawnSpec::local_env`: the
-    /// run's store as `BATON_DB`); an SSH, Slurm or batch job never reads it.
-    pub local_env: Vec<(String, String)>,
-    /// `<log_dir>/<step_id>.<attempt>.log` receives stdout and stderr.
-    pub log_dir: PathBuf,
-    pub masker: Masker,
-    /// The run's private directory (see [`FilesDir`]), in which this attempt gets a
-    /// directory of its own for its `$BATON_OUTPUT` and `$BATON_USAGE`; `None`: a fresh
-    /// private directory under the temp dir for this attempt alone.
-    pub files_dir: Option<FilesDir>,
-}
-
-pub(crate) fn clean(s: &str) -> String {
-    s.chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-        .take(40)
-        .collect()
-}
-
 /// Where `$BATON_OUTPUT` and `$BATON_USAGE` go: a private (0700) directory of this
 /// attempt's own, at a random name inside the run's unlistable directory (or, without
 /// one, under the temp dir). Never files in a directory its siblings share: a sibling
@@ -94,7 +63,7 @@ impl AttemptFiles {
     /// removed with their directory once read.
     pub(super) fn adopted(output: PathBuf, usage: PathBuf) -> Option<AttemptFiles> {
         let dir = output.parent()?.to_path_buf();
-        let ours = usage.parent() == Some(dir.as_path()) && super::files_dir::is_ours(&dir);
+        let ours = usage.parent() == Some(dir.as_path()) && crate::files_dir::is_ours(&dir);
         ours.then(|| AttemptFiles {
             dir: AttemptDir::at(dir),
             output,
@@ -385,15 +354,9 @@ pub struct Running {
     log: Arc<LazyLog>,
 }
 
-/// Starts one attempt. Must be called within a tokio runtime; does not block beyond
-/// creating the log file and forking.
-pub fn spawn(mut job: ShellJob) -> Result<Running, ExecError> {
-    // Running here: what only a local attempt gets.
-    let here = std::mem::take(&mut job.local_env);
-    job.env.extend(here);
-    let setup = |what: String| move |source| ExecError::Setup { what, source };
-    // The step id names the log file: it must not reach outside the log directory
-    // (`log_file_name` encodes what an instance id adds).
+/// The attempt's log file. The step id names it: it must not reach outside the log
+/// directory (`log_file_name` encodes what an instance id adds).
+fn log_path_of(job: &ShellJob) -> Result<PathBuf, ExecError> {
     let name = baton_model::log_file_name(&job.step_id, job.attempt);
     let id_ok = !job.step_id.is_empty()
         && !name.starts_with('.')
@@ -401,29 +364,18 @@ pub fn spawn(mut job: ShellJob) -> Result<Running, ExecError> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "_.-%".contains(c));
     if !id_ok {
-        return Err(setup(format!("step id {:?}", job.step_id))(
-            std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a valid step id"),
-        ));
+        return Err(ExecError::Setup {
+            what: format!("step id {:?}", job.step_id),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a valid step id"),
+        });
     }
-    let log_path = job
-        .log_dir
-        .join(baton_model::log_file_name(&job.step_id, job.attempt));
-    let log = Arc::new(LazyLog::new(&job.log_dir, &log_path, job.masker.clone()));
-    let files =
-        AttemptFiles::create(&job).map_err(setup("$BATON_OUTPUT/$BATON_USAGE files".into()))?;
-    let fail = |message: String| {
-        let _ = log.write_all(format!("baton: {message}\n").as_bytes());
-        ExecError::Spawn {
-            message,
-            log_path: Some(log_path.clone()),
-        }
-    };
-    if !job.dir.is_dir() {
-        return Err(fail(format!(
-            "working directory {} does not exist or is not a directory",
-            job.dir.display()
-        )));
-    }
+    Ok(job.log_dir.join(name))
+}
+
+/// Start the step's program, found in the step's own `PATH` (looked up again when it
+/// went since; through `sh` when it is a script without a `#!` line). `Err`: why it
+/// could not be started, for its log.
+fn launch(job: &ShellJob, files: &AttemptFiles) -> Result<Spawned, String> {
     let mut invocation = Invocation::of(&job.command);
     let path_var = job
         .env
@@ -441,20 +393,20 @@ pub fn spawn(mut job: ShellJob) -> Result<Running, ExecError> {
     let step_sets_path = job.env.iter().any(|(k, _)| k == "PATH");
     if resolved.is_none() && step_sets_path && !invocation.program().contains('/') {
         // `posix_spawnp` would search baton's own PATH, not the step's.
-        return Err(fail(format!(
+        return Err(format!(
             "cannot start `{}`: not found in the step's PATH",
             invocation.program()
-        )));
+        ));
     }
-    let mut spawned = start(&invocation, resolved.as_deref(), &job, &files);
+    let mut spawned = start(&invocation, resolved.as_deref(), job, files);
     if resolved.is_some() && matches!(&spawned, Err(e) if e.kind() == std::io::ErrorKind::NotFound)
     {
         // Gone since it was looked up: search again.
         super::lookup::forget(invocation.program(), path_var.as_deref());
         spawned = match find(invocation.program()) {
-            Some(again) => start(&invocation, Some(&again), &job, &files),
+            Some(again) => start(&invocation, Some(&again), job, files),
             None if step_sets_path => Err(std::io::ErrorKind::NotFound.into()),
-            None => start(&invocation, None, &job, &files),
+            None => start(&invocation, None, job, files),
         };
     }
     if matches!(&spawned, Err(e) if e.raw_os_error() == Some(libc::ENOEXEC)) {
@@ -463,21 +415,40 @@ pub fn spawn(mut job: ShellJob) -> Result<Running, ExecError> {
             script: job.command.clone(),
         };
         let sh = find("sh");
-        spawned = start(&invocation, sh.as_deref(), &job, &files);
+        spawned = start(&invocation, sh.as_deref(), job, files);
+    }
+    spawned.map_err(|e| format!("cannot start `{}`: {e}", invocation.program()))
+}
+
+/// Starts one attempt. Must be called within a tokio runtime; does not block beyond
+/// creating the log file and forking.
+pub fn spawn(mut job: ShellJob) -> Result<Running, ExecError> {
+    // Running here: what only a local attempt gets.
+    let here = std::mem::take(&mut job.local_env);
+    job.env.extend(here);
+    let setup = |what: String| move |source| ExecError::Setup { what, source };
+    let log_path = log_path_of(&job)?;
+    let log = Arc::new(LazyLog::new(&job.log_dir, &log_path, job.masker.clone()));
+    let files =
+        AttemptFiles::create(&job).map_err(setup("$BATON_OUTPUT/$BATON_USAGE files".into()))?;
+    let fail = |message: String| {
+        let _ = log.write_all(format!("baton: {message}\n").as_bytes());
+        ExecError::Spawn {
+            message,
+            log_path: Some(log_path.clone()),
+        }
+    };
+    if !job.dir.is_dir() {
+        return Err(fail(format!(
+            "working directory {} does not exist or is not a directory",
+            job.dir.display()
+        )));
     }
     let Spawned {
         child,
         stdout,
         stderr,
-    } = match spawned {
-        Ok(spawned) => spawned,
-        Err(e) => {
-            return Err(fail(format!(
-                "cannot start `{}`: {e}",
-                invocation.program()
-            )));
-        }
-    };
+    } = launch(&job, &files).map_err(fail)?;
     let pgid = child.id();
     Ok(assemble(
         pgid,
@@ -565,7 +536,7 @@ fn start(
         }
     }
     // A value too big for the environment goes through a file (`env_files`).
-    let placed = super::env_files::place(&job.env, &files.dir.path)?;
+    let placed = crate::env_files::place(&job.env, &files.dir.path)?;
     let mut env: Vec<(OsString, OsString)> = placed
         .into_iter()
         .map(|(k, v)| (k.into(), v.into()))
@@ -601,7 +572,7 @@ pub(super) struct LazyLog {
     /// Bytes in the file so far (None before the first write) and this attempt's
     /// records in the run's time index; one lock, so stdout's and stderr's writes are
     /// recorded in order.
-    times: Mutex<(Option<u64>, super::log_index::TimeIndex)>,
+    times: Mutex<(Option<u64>, crate::log_index::TimeIndex)>,
 }
 
 impl LazyLog {
@@ -615,7 +586,7 @@ impl LazyLog {
                 .unwrap_or_default(),
             masking: Mutex::new(MaskingSplitter::new(masker)),
             file: std::sync::OnceLock::new(),
-            times: Mutex::new((None, super::log_index::TimeIndex::default())),
+            times: Mutex::new((None, crate::log_index::TimeIndex::default())),
         }
     }
 
@@ -771,7 +742,7 @@ impl Running {
             .into_iter()
             .filter_map(|r| r.ok().flatten())
             .chain(unfinished)
-            .map(|e| super::log_write_failed(&self.log.path, e))
+            .map(|e| crate::log_write_failed(&self.log.path, e))
             .collect();
         let outcome = match (requested, status) {
             (Some((reason, _)), _) => reason.outcome(),
