@@ -74,6 +74,12 @@ impl Store {
     /// a non-SQLite file and a database from a newer baton. Audit keys come from the
     /// environment (see [`audit`]).
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        Self::open_keyed(path, AuditKeys::from_env())
+    }
+
+    /// `open` with the audit keys given rather than read from the environment: tests
+    /// that must not see the caller's own `BATON_AUDIT_KEY`.
+    pub(crate) fn open_keyed(path: &Path, keys: AuditKeys) -> Result<Store, StoreError> {
         let dir = parent_dir(path);
         if !dir.exists() {
             std::fs::DirBuilder::new()
@@ -85,7 +91,7 @@ impl Store {
         access::check(&[&dir], path)?;
         if !path.exists() {
             create_whole(&dir, path, |conn, tmp| {
-                Store::setup(conn, tmp, true).map(drop)
+                Store::setup(conn, tmp, true, keys.clone()).map(drop)
             })?;
         }
         // A database reached through a symlink lives in its target's directory: that
@@ -99,7 +105,7 @@ impl Store {
         }
         access::check(&[path], path)?;
         let conn = Connection::open(path).map_err(|e| StoreError::from(e).classify(path))?;
-        Self::setup(conn, path, true)
+        Self::setup(conn, path, true, keys)
     }
 
     /// Make a new store shared by the members of `group` (`baton store init --group`):
@@ -108,7 +114,7 @@ impl Store {
     pub fn init_group(path: &Path, group: &str) -> Result<Store, StoreError> {
         let name = access::make_group_store(&parent_dir(path), path, group)?;
         let conn = Connection::open(path).map_err(|e| StoreError::from(e).classify(path))?;
-        let store = Self::setup(conn, path, true)?;
+        let store = Self::setup(conn, path, true, AuditKeys::from_env())?;
         store.conn.execute(
             "INSERT INTO meta (key, value) VALUES (?1, ?2)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -159,11 +165,15 @@ impl Store {
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags)
             .map_err(|e| StoreError::from(e).classify(path))?;
-        Self::setup(conn, path, false)
+        Self::setup(conn, path, false, AuditKeys::from_env())
     }
 
-    fn setup(mut conn: Connection, path: &Path, write: bool) -> Result<Store, StoreError> {
-        let keys = AuditKeys::from_env();
+    fn setup(
+        mut conn: Connection,
+        path: &Path,
+        write: bool,
+        keys: AuditKeys,
+    ) -> Result<Store, StoreError> {
         let r = (|| {
             busy::wait_for_writers(&conn)?;
             // The commit path alone uses ~25 distinct statements; the default cache is 16.

@@ -300,8 +300,7 @@ fn migration_5_links_the_stored_events_keyed_if_there_is_a_key() {
         migrate(&mut c, &keys).unwrap();
         assert_eq!(version(&c).unwrap(), SCHEMA_VERSION);
         drop(c);
-        let mut s = Store::open(&path).unwrap();
-        s.set_audit_keys(keys.clone());
+        let mut s = Store::open_keyed(&path, keys.clone()).unwrap();
         assert!(s.verify_audit(None).unwrap().is_intact());
         assert_eq!(s.events("R2").unwrap().len(), 4);
         // Stored without a key: a key configured later finds it not keyed, until sealed.
