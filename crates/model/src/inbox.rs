@@ -4,7 +4,7 @@
 //! store says which runs to read (`Store::runs_waiting_on_someone`), the session
 //! reads them (`session::inbox`).
 use super::actor::{self, GateRules};
-use super::state::{RunState, StepState};
+use super::state::RunState;
 use super::time::Timestamp;
 use super::view::RunView;
 use serde::Serialize;
@@ -227,12 +227,7 @@ pub fn waiting(view: &RunView, me: &str) -> Vec<Waiting> {
     }
     for s in &view.steps {
         let marks = s.actions.mark_succeeded || s.actions.mark_failed || s.actions.resume;
-        if !(marks
-            && matches!(
-                s.state,
-                StepState::Interrupted | StepState::CompensationFailed
-            ))
-        {
+        if !(marks && s.state.awaits_mark()) {
             continue;
         }
         let prompt = s.error.as_ref().map_or_else(

@@ -29,10 +29,7 @@ impl Core {
         }
         while let Some(d) = queue.pop_front() {
             // Skipped because of `i`, or cancelled with the run it reopens.
-            let stopped = matches!(
-                self.steps[d].state,
-                StepState::Skipped | StepState::UpstreamFailed | StepState::Cancelled
-            );
+            let stopped = self.steps[d].state.is_stopped();
             if stopped && seen.insert(d) {
                 out.push(d);
                 queue.extend(self.dependants[d].iter().copied());
@@ -238,7 +235,7 @@ impl Core {
                 outputs,
             } => {
                 let i = self.lookup(step)?;
-                if !matches!(state, StepState::Succeeded | StepState::Failed) {
+                if !state.is_mark_target() {
                     return Err(Refusal::MarkState { state: *state });
                 }
                 if reason.trim().is_empty() {

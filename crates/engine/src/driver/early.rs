@@ -68,10 +68,7 @@ impl Durable {
         };
         batch.iter().all(|e| match &e.kind {
             EventKind::StepStateChanged { step, state, .. } => {
-                matches!(
-                    state,
-                    StepState::Queued | StepState::Running | StepState::Succeeded
-                ) && plain(step)
+                state.on_the_way() && plain(step)
             }
             EventKind::StepProcess { step, .. } => plain(step),
             // A reading of a running step's usage: a crash loses the last few ms of

@@ -173,10 +173,7 @@ fn attempt_ops(ev: &Event) -> Option<((&str, u32), AttemptOps<'_>)> {
             attempt,
             ..
         } if *attempt > 0
-            && !matches!(
-                state,
-                StepState::Pending | StepState::Queued | StepState::WaitingApproval
-            ) =>
+            && !state.precedes_attempt() =>
         {
             Some((
                 (step, *attempt),
