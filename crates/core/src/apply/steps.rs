@@ -1,0 +1,170 @@
+//! Folds of what a step did besides moving between states (`transition.rs` moves it):
+//! its ending, outputs, reuse, fallbacks, retries, marks and errors.
+use super::*;
+use std::collections::BTreeMap;
+
+impl Core {
+    pub(super) fn fold_step_state(
+        &mut self,
+        seq: u64,
+        at: Timestamp,
+        step: &str,
+        state: StepState,
+        attempt: u32,
+        reason: Option<&String>,
+    ) {
+        let Some(i) = self.step_index(step) else {
+            return;
+        };
+        self.steps[i].why = reason.cloned().filter(|_| state.is_not_run());
+        // A mark describes the state it set, and no later one.
+        if self.steps[i]
+            .marked
+            .as_ref()
+            .is_some_and(|m| m.state != state)
+        {
+            self.steps[i].marked = None;
+        }
+        if self.passes_signed_gate_unapproved(i, state) {
+            self.passage_unsigned = Some((seq, step.to_string()));
+        }
+        self.set_state(i, state, attempt, at);
+    }
+
+    pub(super) fn fold_fanned_out(
+        &mut self,
+        step: &str,
+        instances: &[(String, serde_json::Value)],
+    ) {
+        if let Some(i) = self.step_index(step) {
+            self.grow(i, instances);
+        }
+    }
+
+    pub(super) fn fold_cached(&mut self, step: &str, from_run: &str) {
+        if let Some(i) = self.step_index(step) {
+            self.steps[i].cached_from = Some(from_run.to_string());
+            // Nothing ran: the call and declared cost counted at its start are given back.
+            self.used_calls = self.used_calls.saturating_sub(1);
+            self.used_cost = (self.used_cost - self.plan.steps[i].cost).max(0.0);
+        }
+    }
+
+    pub(super) fn fold_outputs_kept(&mut self, step: &str, outputs: &BTreeMap<String, String>) {
+        if let Some(i) = self.step_index(step) {
+            self.steps[i].outputs = outputs.clone();
+        }
+    }
+
+    /// `from`: the run and attempt whose outcome the step keeps.
+    pub(super) fn fold_reused(
+        &mut self,
+        step: &str,
+        (from_run, from_attempt): (&String, u32),
+        state: StepState,
+        outputs: &BTreeMap<String, String>,
+    ) {
+        if let Some(i) = self.step_index(step) {
+            let s = &mut self.steps[i];
+            s.reused = Some(Box::new((from_run.clone(), from_attempt)));
+            s.outputs = outputs.clone();
+            s.exit_code = (state == StepState::Succeeded).then_some(0);
+        }
+    }
+
+    pub(super) fn fold_finished(
+        &mut self,
+        step: &str,
+        outcome: &StepOutcome,
+        duration_ms: u64,
+        outputs: &BTreeMap<String, String>,
+        usage: Usage,
+    ) {
+        let Some(i) = self.step_index(step) else {
+            return;
+        };
+        let s = &mut self.steps[i];
+        s.exit_code = None;
+        s.signal = None;
+        s.timed_out = false;
+        match outcome {
+            StepOutcome::Exited { exit_code } => s.exit_code = Some(*exit_code),
+            StepOutcome::Signalled { signal } => s.signal = Some(*signal),
+            StepOutcome::TimedOut => s.timed_out = true,
+            StepOutcome::Killed | StepOutcome::SpawnFailed { .. } | StepOutcome::Lost { .. } => {}
+        }
+        s.duration_ms = Some(duration_ms);
+        s.outputs = outputs.clone();
+        s.pgid = None;
+        s.output_file = None;
+        s.job = None;
+        self.durations.push(duration_ms);
+        // What was read while it ran gives way to the whole file's sum.
+        self.fold_usage(i, usage, false);
+        self.budget_gate_passes_on(i, step);
+    }
+
+    pub(super) fn fold_fell_back(&mut self, step: &str, attempt: u32, alternative: u32) {
+        if let Some(i) = self.step_index(step) {
+            let s = &mut self.steps[i];
+            s.alternative = alternative;
+            s.attempt_base = attempt;
+        }
+    }
+
+    pub(super) fn fold_retry_scheduled(&mut self, step: &str, due: Timestamp) {
+        if let Some(i) = self.step_index(step) {
+            if let Some(old) = self.steps[i].retry_at.take() {
+                self.timers.remove(&(old, Timer::Retry(i)));
+            }
+            self.steps[i].retry_at = Some(due);
+            self.timers.insert((due, Timer::Retry(i)));
+        }
+    }
+
+    pub(super) fn fold_error(&mut self, error: &ErrorRecord) {
+        let n = self.errors.len();
+        self.error_ids.insert(error.id.clone(), n);
+        if let Some(i) = error.step.as_deref().and_then(|s| self.step_index(s)) {
+            if error.open {
+                self.steps[i].open_errors.push(n);
+            }
+            self.steps[i].last_error = Some(n);
+        }
+        self.errors.push(error.clone());
+    }
+
+    pub(super) fn fold_retried(&mut self, step: &str) {
+        if let Some(i) = self.step_index(step) {
+            let s = &mut self.steps[i];
+            s.attempt_base = s.attempts;
+            s.alternative = 0;
+            if s.gate.decided == Some(Decision::Rejected) {
+                s.gate.decided = None;
+            }
+        }
+    }
+
+    pub(super) fn fold_marked(
+        &mut self,
+        at: Timestamp,
+        step: &str,
+        state: StepState,
+        actor: &str,
+        reason: &str,
+        outputs: &BTreeMap<String, String>,
+    ) {
+        if let Some(i) = self.step_index(step) {
+            // Given outputs go over those the step recorded (kept from a crash).
+            for (k, v) in outputs {
+                self.steps[i].outputs.insert(k.clone(), v.clone());
+            }
+            self.steps[i].marked = Some(Box::new(baton_model::view::MarkView {
+                state,
+                by: actor.to_string(),
+                reason: reason.to_string(),
+                at,
+            }));
+        }
+    }
+}
