@@ -283,15 +283,7 @@ fn failed_text(view: &RunView, share: f64, narrow: bool) -> String {
     let n = view
         .steps
         .iter()
-        .filter(|s| {
-            matches!(
-                s.state,
-                StepState::Failed
-                    | StepState::Rejected
-                    | StepState::CompensationFailed
-                    | StepState::Interrupted
-            )
-        })
+        .filter(|s| s.state.ended_badly())
         .count();
     match n {
         0 => "run".into(),
