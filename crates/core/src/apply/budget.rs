@@ -1,6 +1,7 @@
 //! Folds of the budget: usage read from running steps, the budget gate's opening,
 //! raise and rejection.
 use super::*;
+use baton_model::EventKind;
 
 impl Core {
     pub(super) fn fold_step_usage(&mut self, step: &str, attempt: u32, usage: Usage) {
@@ -39,10 +40,10 @@ impl Core {
     /// another step is still frozen at the ceiling: the gate is then that step's, open
     /// until a raise, a rejection or its timeout.
     pub(super) fn budget_gate_passes_on(&mut self, i: usize, step: &str) {
-        if !self
+        if self
             .budget_gate
             .as_ref()
-            .is_some_and(|g| g.step.as_deref() == Some(step))
+            .is_none_or(|g| g.step.as_deref() != Some(step))
         {
             return;
         }
@@ -54,14 +55,18 @@ impl Core {
         }
     }
 
-    /// `(used, limit)`: of the ceiling `dimension` that was crossed.
-    pub(super) fn fold_budget_exceeded(
-        &mut self,
-        at: Timestamp,
-        dimension: &str,
-        (used, limit): (f64, f64),
-        step: Option<&String>,
-    ) {
+    /// Fold `BudgetExceeded`: the budget gate open (or still open) on this ceiling.
+    pub(super) fn fold_budget_exceeded(&mut self, ev: &Event) {
+        let EventKind::BudgetExceeded {
+            dimension,
+            used,
+            limit,
+            step,
+        } = &ev.kind
+        else {
+            return;
+        };
+        let at = ev.at;
         // Open already (another ceiling, or another step): its opening and
         // deadline stand. Newly open: its timeout's clock starts.
         let (opened_at, deadline) = match &self.budget_gate {
@@ -77,10 +82,10 @@ impl Core {
         self.budget_gate = Some(BudgetGate {
             opened_at,
             deadline,
-            dimension: dimension.to_string(),
-            used,
-            limit,
-            step: step.cloned(),
+            dimension: dimension.clone(),
+            used: *used,
+            limit: *limit,
+            step: step.clone(),
         });
     }
 

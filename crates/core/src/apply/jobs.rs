@@ -1,33 +1,47 @@
 //! Folds of a step's jobs with a scheduler (Slurm, a batch system): submitted, observed.
 use super::*;
+use baton_model::EventKind;
 
 impl Core {
-    pub(super) fn fold_job(&mut self, step: &str, attempt: u32, executor: &str, job_id: &str) {
+    /// Fold `StepJob`: the attempt's job, submitted.
+    pub(super) fn fold_job(&mut self, ev: &Event) {
+        let EventKind::StepJob {
+            step,
+            attempt,
+            executor,
+            job_id,
+        } = &ev.kind
+        else {
+            return;
+        };
         if let Some(i) = self.step_index(step) {
-            self.steps[i].job = Some((executor.to_string(), job_id.to_string()));
+            self.steps[i].job = Some((executor.clone(), job_id.clone()));
             self.steps[i].jobs.push(AttemptJob {
-                attempt,
+                attempt: *attempt,
                 job: JobView::submitted(executor, job_id),
             });
         }
     }
 
-    pub(super) fn fold_job_state(
-        &mut self,
-        at: Timestamp,
-        step: &str,
-        attempt: u32,
-        state: &str,
-        reason: Option<&str>,
-    ) {
+    /// Fold `StepJobState`: what the scheduler said of the attempt's job.
+    pub(super) fn fold_job_state(&mut self, ev: &Event) {
+        let EventKind::StepJobState {
+            step,
+            attempt,
+            state,
+            reason,
+        } = &ev.kind
+        else {
+            return;
+        };
         if let Some(i) = self.step_index(step)
             && let Some(j) = self.steps[i]
                 .jobs
                 .iter_mut()
                 .rev()
-                .find(|j| j.attempt == attempt)
+                .find(|j| j.attempt == *attempt)
         {
-            j.job.observe(state, reason, at);
+            j.job.observe(state, reason.as_deref(), ev.at);
         }
     }
 }

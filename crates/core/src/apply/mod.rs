@@ -4,8 +4,8 @@
 //! `apply` is one arm per event kind, each a call into the file of its concern (the
 //! run, a step's transition and its other facts, gates, services, jobs, the budget;
 //! holds and push-backs next to their decisions). A step's fold looks its step up
-//! itself and does nothing for a step the plan does not have. An event with more
-//! fields than a call should carry is passed whole.
+//! itself and does nothing for a step the plan does not have. An event whose fold
+//! reads more than three of its fields is passed whole.
 use super::*;
 use baton_model::EventKind;
 use baton_model::history::{self, Closes};
@@ -24,24 +24,13 @@ impl Core {
         self.run_summary.apply(ev);
         self.fold_records(ev);
         match &ev.kind {
-            EventKind::RunStarted {
-                operator,
-                seed,
-                auto_approve,
-                slot,
-                ..
-            } => self.fold_run_started(at, operator, *seed, *auto_approve, *slot),
+            EventKind::RunStarted { .. } => self.fold_run_started(ev),
             EventKind::RunResumed {
                 auto_approve,
                 operator,
             } => self.fold_run_resumed(*auto_approve, operator),
             EventKind::RunStateChanged { state, .. } => self.fold_run_state(*state),
-            EventKind::StepStateChanged {
-                step,
-                state,
-                attempt,
-                reason,
-            } => self.fold_step_state(ev.seq, at, step, *state, *attempt, reason.as_ref()),
+            EventKind::StepStateChanged { .. } => self.fold_step_state(ev),
             EventKind::StepProcess {
                 step, pgid, output, ..
             } => self.fold_process(at, step, *pgid, output.as_ref()),
@@ -49,18 +38,8 @@ impl Core {
             EventKind::ServiceStopping { step, reason, .. } => {
                 self.fold_service_stopping(step, reason)
             }
-            EventKind::StepJob {
-                step,
-                attempt,
-                executor,
-                job_id,
-            } => self.fold_job(step, *attempt, executor, job_id),
-            EventKind::StepJobState {
-                step,
-                attempt,
-                state,
-                reason,
-            } => self.fold_job_state(at, step, *attempt, state, reason.as_deref()),
+            EventKind::StepJob { .. } => self.fold_job(ev),
+            EventKind::StepJobState { .. } => self.fold_job_state(ev),
             EventKind::StepFannedOut { step, instances } => self.fold_fanned_out(step, instances),
             EventKind::StepCached { step, from_run, .. } => self.fold_cached(step, from_run),
             EventKind::RunForked {
@@ -70,21 +49,8 @@ impl Core {
             EventKind::StepOutputsKept { step, outputs, .. } => {
                 self.fold_outputs_kept(step, outputs)
             }
-            EventKind::StepReused {
-                step,
-                from_run,
-                from_attempt,
-                state,
-                outputs,
-            } => self.fold_reused(step, (from_run, *from_attempt), *state, outputs),
-            EventKind::StepFinished {
-                step,
-                outcome,
-                duration_ms,
-                outputs,
-                usage,
-                ..
-            } => self.fold_finished(step, outcome, *duration_ms, outputs, *usage),
+            EventKind::StepReused { .. } => self.fold_reused(ev),
+            EventKind::StepFinished { .. } => self.fold_finished(ev),
             EventKind::StepFellBack {
                 step,
                 attempt,
@@ -110,13 +76,7 @@ impl Core {
             } => self.fold_pushed_back(step, round.n, reason, rerun),
             EventKind::CommandRefused { .. } => {}
             EventKind::StepRetried { step, .. } => self.fold_retried(step),
-            EventKind::StepMarked {
-                step,
-                state,
-                actor,
-                reason,
-                outputs,
-            } => self.fold_marked(at, step, *state, actor, reason, outputs),
+            EventKind::StepMarked { .. } => self.fold_marked(ev),
             EventKind::StepHeld { .. } => self.fold_held(ev),
             EventKind::StepUsage {
                 step,
@@ -124,12 +84,7 @@ impl Core {
                 usage,
             } => self.fold_step_usage(step, *attempt, *usage),
             EventKind::StepReleased { step, .. } => self.fold_step_released(step, at),
-            EventKind::BudgetExceeded {
-                dimension,
-                used,
-                limit,
-                step,
-            } => self.fold_budget_exceeded(at, dimension, (*used, *limit), step.as_ref()),
+            EventKind::BudgetExceeded { .. } => self.fold_budget_exceeded(ev),
             EventKind::BudgetRaised {
                 cost,
                 calls,

@@ -1,22 +1,28 @@
 //! Folds of the run's own events: its start, resumes, states, fork link, cancel, end.
 use super::*;
+use baton_model::EventKind;
 
 impl Core {
-    pub(super) fn fold_run_started(
-        &mut self,
-        at: Timestamp,
-        operator: &str,
-        seed: u64,
-        auto_approve: bool,
-        slot: Option<Timestamp>,
-    ) {
+    /// Fold `RunStarted`: who started it and how, its deadline, its first steps.
+    pub(super) fn fold_run_started(&mut self, ev: &Event) {
+        let EventKind::RunStarted {
+            operator,
+            seed,
+            auto_approve,
+            slot,
+            ..
+        } = &ev.kind
+        else {
+            return;
+        };
+        let (at, seed, auto_approve, slot) = (ev.at, *seed, *auto_approve, *slot);
         if self.cfg.slot != slot {
             // A replay learns the slot here: the run `env` may read it.
             self.cfg.slot = slot;
             self.run_env = resolve_run_env(&self.plan, &self.cfg);
         }
-        self.operator = operator.to_string();
-        self.auto_actor = operator.to_string();
+        self.operator = operator.clone();
+        self.auto_actor = operator.clone();
         self.auto_recorded = auto_approve;
         self.seed = seed;
         self.cfg.auto_approve = auto_approve;

@@ -1,22 +1,26 @@
 //! Folds of what a step did besides moving between states (`transition.rs` moves it):
 //! its ending, outputs, reuse, fallbacks, retries, marks and errors.
 use super::*;
+use baton_model::EventKind;
 use std::collections::BTreeMap;
 
 impl Core {
-    pub(super) fn fold_step_state(
-        &mut self,
-        seq: u64,
-        at: Timestamp,
-        step: &str,
-        state: StepState,
-        attempt: u32,
-        reason: Option<&String>,
-    ) {
+    /// Fold `StepStateChanged`: the transition, and what it says of the step.
+    pub(super) fn fold_step_state(&mut self, ev: &Event) {
+        let EventKind::StepStateChanged {
+            step,
+            state,
+            attempt,
+            reason,
+        } = &ev.kind
+        else {
+            return;
+        };
         let Some(i) = self.step_index(step) else {
             return;
         };
-        self.steps[i].why = reason.cloned().filter(|_| state.is_not_run());
+        let state = *state;
+        self.steps[i].why = reason.clone().filter(|_| state.is_not_run());
         // A mark describes the state it set, and no later one.
         if self.steps[i]
             .marked
@@ -26,9 +30,9 @@ impl Core {
             self.steps[i].marked = None;
         }
         if self.passes_signed_gate_unapproved(i, state) {
-            self.passage_unsigned = Some((seq, step.to_string()));
+            self.passage_unsigned = Some((ev.seq, step.clone()));
         }
-        self.set_state(i, state, attempt, at);
+        self.set_state(i, state, *attempt, ev.at);
     }
 
     pub(super) fn fold_fanned_out(
@@ -56,33 +60,43 @@ impl Core {
         }
     }
 
-    /// `from`: the run and attempt whose outcome the step keeps.
-    pub(super) fn fold_reused(
-        &mut self,
-        step: &str,
-        (from_run, from_attempt): (&String, u32),
-        state: StepState,
-        outputs: &BTreeMap<String, String>,
-    ) {
+    /// Fold `StepReused`: the outcome a fork's step keeps from the run it came from.
+    pub(super) fn fold_reused(&mut self, ev: &Event) {
+        let EventKind::StepReused {
+            step,
+            from_run,
+            from_attempt,
+            state,
+            outputs,
+        } = &ev.kind
+        else {
+            return;
+        };
         if let Some(i) = self.step_index(step) {
             let s = &mut self.steps[i];
-            s.reused = Some(Box::new((from_run.clone(), from_attempt)));
+            s.reused = Some(Box::new((from_run.clone(), *from_attempt)));
             s.outputs = outputs.clone();
-            s.exit_code = (state == StepState::Succeeded).then_some(0);
+            s.exit_code = (*state == StepState::Succeeded).then_some(0);
         }
     }
 
-    pub(super) fn fold_finished(
-        &mut self,
-        step: &str,
-        outcome: &StepOutcome,
-        duration_ms: u64,
-        outputs: &BTreeMap<String, String>,
-        usage: Usage,
-    ) {
+    /// Fold `StepFinished`: how the attempt ended, what it output and used.
+    pub(super) fn fold_finished(&mut self, ev: &Event) {
+        let EventKind::StepFinished {
+            step,
+            outcome,
+            duration_ms,
+            outputs,
+            usage,
+            ..
+        } = &ev.kind
+        else {
+            return;
+        };
         let Some(i) = self.step_index(step) else {
             return;
         };
+        let (duration_ms, usage) = (*duration_ms, *usage);
         let s = &mut self.steps[i];
         s.exit_code = None;
         s.signal = None;
@@ -145,25 +159,28 @@ impl Core {
         }
     }
 
-    pub(super) fn fold_marked(
-        &mut self,
-        at: Timestamp,
-        step: &str,
-        state: StepState,
-        actor: &str,
-        reason: &str,
-        outputs: &BTreeMap<String, String>,
-    ) {
+    /// Fold `StepMarked`: the mark, and the outputs it gave.
+    pub(super) fn fold_marked(&mut self, ev: &Event) {
+        let EventKind::StepMarked {
+            step,
+            state,
+            actor,
+            reason,
+            outputs,
+        } = &ev.kind
+        else {
+            return;
+        };
         if let Some(i) = self.step_index(step) {
             // Given outputs go over those the step recorded (kept from a crash).
             for (k, v) in outputs {
                 self.steps[i].outputs.insert(k.clone(), v.clone());
             }
             self.steps[i].marked = Some(Box::new(baton_model::view::MarkView {
-                state,
-                by: actor.to_string(),
-                reason: reason.to_string(),
-                at,
+                state: *state,
+                by: actor.clone(),
+                reason: reason.clone(),
+                at: ev.at,
             }));
         }
     }
