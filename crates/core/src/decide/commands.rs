@@ -83,6 +83,29 @@ impl Core {
         rearmed.len()
     }
 
+    /// An operator's command: refused (a text over its bound, a run that takes
+    /// none) or done, and its outcome handed back.
+    pub(super) fn on_command_input(
+        &mut self,
+        id: Option<i64>,
+        command: &Command,
+        now: Timestamp,
+        fx: &mut Fx,
+    ) {
+        // A text over the bound is refused before anything reads it.
+        let result = match command.too_long() {
+            Some(why) => Err(Refusal::TooLong { why }),
+            None => self
+                .can_command()
+                .and_then(|()| self.on_command(command, now, fx)),
+        };
+        let outcome = match result {
+            Ok(message) => CommandOutcome::Accepted { message },
+            Err(refusal) => self.refuse(command, &refusal, now, fx),
+        };
+        fx.push(Effect::CommandDone { id, outcome });
+    }
+
     pub(super) fn on_command(
         &mut self,
         cmd: &Command,
