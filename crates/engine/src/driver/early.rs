@@ -19,7 +19,7 @@
 //! start or success of idempotent steps, which resume runs again. Fewer commits is
 //! less of the driver's time on a machine whose cores run the steps.
 use baton_core::{SpawnAction, SpawnSpec};
-use baton_model::{Event, EventKind, StepOutcome, StepState};
+use baton_model::{Event, EventKind, StepOutcome};
 use baton_workflow::Plan;
 use std::collections::HashMap;
 
