@@ -67,9 +67,7 @@ impl Durable {
                 .is_some_and(|s| s.idempotent && s.gate.is_none() && s.service.is_none())
         };
         batch.iter().all(|e| match &e.kind {
-            EventKind::StepStateChanged { step, state, .. } => {
-                state.on_the_way() && plain(step)
-            }
+            EventKind::StepStateChanged { step, state, .. } => state.on_the_way() && plain(step),
             EventKind::StepProcess { step, .. } => plain(step),
             // A reading of a running step's usage: a crash loses the last few ms of
             // them, and the step's own end (or the lost attempt) settles its usage.
