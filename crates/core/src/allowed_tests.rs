@@ -16,6 +16,65 @@ fn accepts(core: &Core, command: Command, now: Timestamp) -> bool {
         .any(|e| matches!(e, Effect::CommandDone { outcome, .. } if outcome.is_accepted()))
 }
 
+/// A step's commands, each with whether its actions `a` offer it.
+fn step_cases(a: baton_model::view::Actions, id: &str) -> [(&'static str, bool, Command); 5] {
+    let op = || "vera".to_string();
+    let step = || id.to_string();
+    [
+        (
+            "approve",
+            a.approve,
+            Command::Approve {
+                step: step(),
+                operator: op(),
+                reason: None,
+                signature: None,
+                inputs: Default::default(),
+            },
+        ),
+        (
+            "reject",
+            a.reject,
+            Command::Reject {
+                step: step(),
+                operator: op(),
+                reason: "no".into(),
+                signature: None,
+            },
+        ),
+        (
+            "retry",
+            a.retry,
+            Command::Retry {
+                step: step(),
+                operator: op(),
+            },
+        ),
+        (
+            "mark succeeded",
+            a.mark_succeeded,
+            Command::Mark {
+                step: step(),
+                state: StepState::Succeeded,
+                operator: op(),
+                reason: "done by hand".into(),
+                outputs: Default::default(),
+            },
+        ),
+        (
+            "mark failed",
+            a.mark_failed,
+            Command::Mark {
+                step: step(),
+                state: StepState::Failed,
+                operator: op(),
+                reason: "broken".into(),
+                outputs: Default::default(),
+            },
+        ),
+    ]
+}
+
 /// Assert the view offers exactly the commands the core accepts; returns how many it offers.
 fn assert_view_matches_core(core: &Core, now: Timestamp) -> usize {
     let view = core.view(now);
@@ -23,61 +82,7 @@ fn assert_view_matches_core(core: &Core, now: Timestamp) -> usize {
     let mut offered = 0;
     for s in &view.steps {
         let a = s.actions;
-        let step = || s.id.clone();
-        let cases = [
-            (
-                "approve",
-                a.approve,
-                Command::Approve {
-                    step: step(),
-                    operator: op(),
-                    reason: None,
-                    signature: None,
-                    inputs: Default::default(),
-                },
-            ),
-            (
-                "reject",
-                a.reject,
-                Command::Reject {
-                    step: step(),
-                    operator: op(),
-                    reason: "no".into(),
-                    signature: None,
-                },
-            ),
-            (
-                "retry",
-                a.retry,
-                Command::Retry {
-                    step: step(),
-                    operator: op(),
-                },
-            ),
-            (
-                "mark succeeded",
-                a.mark_succeeded,
-                Command::Mark {
-                    step: step(),
-                    state: StepState::Succeeded,
-                    operator: op(),
-                    reason: "done by hand".into(),
-                    outputs: Default::default(),
-                },
-            ),
-            (
-                "mark failed",
-                a.mark_failed,
-                Command::Mark {
-                    step: step(),
-                    state: StepState::Failed,
-                    operator: op(),
-                    reason: "broken".into(),
-                    outputs: Default::default(),
-                },
-            ),
-        ];
-        for (name, says, command) in cases {
+        for (name, says, command) in step_cases(a, &s.id) {
             offered += usize::from(says);
             assert_eq!(
                 says,

@@ -82,17 +82,33 @@ impl World {
 /// A step an operator may retry now (what `can_retry` takes).
 fn retryable(core: &Core) -> Vec<String> {
     (0..core.steps.len())
-        .filter(|&i| {
-            matches!(
-                core.steps[i].state,
-                StepState::Failed
-                    | StepState::Rejected
-                    | StepState::Cancelled
-                    | StepState::Interrupted
-            )
-        })
+        .filter(|&i| core.steps[i].state.is_retryable())
         .map(|i| core.plan.steps[i].id.clone())
         .collect()
+}
+
+/// An operator's retry of `step`.
+fn retry(step: String) -> Input {
+    let command = Command::Retry {
+        step,
+        operator: "olivia".into(),
+    };
+    Input::Command { id: None, command }
+}
+
+/// What a run stuck with nothing to wait for looks like: its events, state and steps.
+fn stuck(core: &Core) -> String {
+    format!(
+        "stuck in {:?} with nothing to wait for\n{:#?}\n{:#?}",
+        core.events()
+            .iter()
+            .map(|e| format!("{:?}", e.kind))
+            .collect::<Vec<_>>(),
+        core.run_state(),
+        (0..core.steps.len())
+            .map(|i| (core.plan.steps[i].id.clone(), core.steps[i].state))
+            .collect::<Vec<_>>()
+    )
 }
 
 fn drive(src: &str, seed: u64) -> Result<(), TestCaseError> {
@@ -110,34 +126,14 @@ fn drive(src: &str, seed: u64) -> Result<(), TestCaseError> {
         now = Timestamp(now.0 + rng.random_range(0..50));
         let idle = world.running.is_empty() && world.compensating.is_empty();
         let fx = if core.is_finished() || (idle && core.next_wakeup().is_none()) {
-            prop_assert!(
-                core.is_finished(),
-                "stuck in {:?} with nothing to wait for\n{src}\n{:#?}\n{:#?}",
-                core.events()
-                    .iter()
-                    .map(|e| format!("{:?}", e.kind))
-                    .collect::<Vec<_>>(),
-                core.run_state(),
-                (0..core.steps.len())
-                    .map(|i| (core.plan.steps[i].id.clone(), core.steps[i].state))
-                    .collect::<Vec<_>>()
-            );
+            prop_assert!(core.is_finished(), "{}\n{src}", stuck(&core));
             let can = retryable(&core);
             if retries >= 6 || can.is_empty() {
                 return Ok(());
             }
             retries += 1;
             let step = can.choose(&mut rng).expect("one").clone();
-            core.handle(
-                Input::Command {
-                    id: None,
-                    command: Command::Retry {
-                        step,
-                        operator: "olivia".into(),
-                    },
-                },
-                now,
-            )
+            core.handle(retry(step), now)
         } else if crashes < 2 && rng.random_bool(0.02) {
             // The engine dies: its processes with it; a new one replays and resumes.
             crashes += 1;
@@ -167,16 +163,7 @@ fn drive(src: &str, seed: u64) -> Result<(), TestCaseError> {
             // A retry while the run still goes (an instance that failed early).
             retries += 1;
             let step = retryable(&core).choose(&mut rng).expect("one").clone();
-            core.handle(
-                Input::Command {
-                    id: None,
-                    command: Command::Retry {
-                        step,
-                        operator: "olivia".into(),
-                    },
-                },
-                now,
-            )
+            core.handle(retry(step), now)
         } else if !world.compensating.is_empty() {
             let step = world.compensating.remove(0);
             core.handle(

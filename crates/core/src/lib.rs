@@ -511,6 +511,39 @@ fn available(s: StepState) -> bool {
     settled(s) || s == StepState::Ready
 }
 
+/// Each step's dependants: the steps that need it.
+fn dependants(plan: &Plan) -> Vec<Vec<usize>> {
+    let n = plan.steps.len();
+    let mut dependants = vec![Vec::new(); n];
+    for (i, s) in plan.steps.iter().enumerate() {
+        for &d in &s.needs {
+            if d < n {
+                dependants[d].push(i);
+            }
+        }
+    }
+    dependants
+}
+
+/// The ready lanes: lane 0 for steps in no pool, then one per pool.
+fn lanes(plan: &Plan) -> Vec<Lane> {
+    let mut lanes = vec![Lane {
+        queue: VecDeque::new(),
+        running: 0,
+        capacity: usize::MAX,
+        bucket: None,
+    }];
+    for p in &plan.pools {
+        lanes.push(Lane {
+            queue: VecDeque::new(),
+            running: 0,
+            capacity: p.capacity.max(1),
+            bucket: p.rate.map(|r| Bucket::new(r, p.burst)),
+        });
+    }
+    lanes
+}
+
 impl Core {
     pub fn new(mut plan: Arc<Plan>, cfg: RunConfig) -> Core {
         let all = 0..plan.steps.len();
@@ -519,33 +552,13 @@ impl Core {
             _ => None,
         });
         let n = plan.steps.len();
-        let mut dependants = vec![Vec::new(); n];
-        for (i, s) in plan.steps.iter().enumerate() {
-            for &d in &s.needs {
-                if d < n {
-                    dependants[d].push(i);
-                }
-            }
-        }
+        let dependants = dependants(&plan);
         let steps = plan
             .steps
             .iter()
             .map(|s| StepRt::fresh(s.needs.iter().filter(|&&d| d < n).count()))
             .collect();
-        let mut lanes = vec![Lane {
-            queue: VecDeque::new(),
-            running: 0,
-            capacity: usize::MAX,
-            bucket: None,
-        }];
-        for p in &plan.pools {
-            lanes.push(Lane {
-                queue: VecDeque::new(),
-                running: 0,
-                capacity: p.capacity.max(1),
-                bucket: p.rate.map(|r| Bucket::new(r, p.burst)),
-            });
-        }
+        let lanes = lanes(&plan);
         let mut counts = [0; StepState::ALL.len()];
         counts[si(StepState::Pending)] = n;
         let masker = Masker::new(cfg.secret_values.iter().cloned());

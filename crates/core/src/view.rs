@@ -222,112 +222,115 @@ impl Core {
             if s.state != StepState::WaitingApproval {
                 continue;
             }
-            let step = &self.plan.steps[i];
-            let Some(g) = step.gate.as_ref() else {
-                continue;
-            };
-            let (env, needs_outputs) = self.gate_facts(i);
-            let command = match &step.action {
-                Action::None => "gate".to_string(),
-                Action::Builtin(b) => match self.resolve_display(i) {
-                    Some(d) => d,
-                    None => b.name().to_string(),
-                },
-                _ => self.action_text(i),
-            };
-            // The approval covers every alternative: the approver sees them too.
-            let fallback = self.fallback_texts(i);
-            let command = if fallback.is_empty() {
-                command
-            } else {
-                format!("{command} (if it fails: {})", fallback.join("; then "))
-            };
-            open.push((
-                s.gate.opened_at,
-                s.gate.opened_seq,
-                GateView {
-                    step: Some(i),
-                    step_id: step.id.clone(),
-                    prompt: s.gate.prompt.clone(),
-                    opened_at: s.gate.opened_at,
-                    deadline: s.gate.deadline,
-                    warned: s.gate.warned,
-                    on_timeout: g.on_timeout.as_str().to_string(),
-                    approvers: g.approvers.clone(),
-                    quorum: g.quorum.max(1),
-                    approvals: s.gate.votes.clone(),
-                    allow_self_approval: g.allow_self_approval,
-                    command,
-                    needs_outputs,
-                    env,
-                    actions: self.gate_actions(Some(i), now),
-                    inputs: self.input_specs(i).iter().map(input_view).collect(),
-                    auto: g
-                        .auto
-                        .iter()
-                        .enumerate()
-                        .map(|(k, r)| self.mask(&r.describe(k + 1)))
-                        .collect(),
-                    signed: s.gate.signed,
-                    round: self.round_of(i),
-                    revise: self
-                        .rerun_order(i)
-                        .iter()
-                        .map(|&r| self.plan.steps[r].id.clone())
-                        .collect(),
-                    revision_diff: self.revision_diff(i),
-                },
-            ));
+            if let Some(view) = self.step_gate_view(i, now) {
+                open.push((s.gate.opened_at, s.gate.opened_seq, view));
+            }
         }
         if let Some(bg) = &self.budget_gate {
-            let prompt = format!(
-                "Budget exceeded: {} {} used of {}{}. Raise the budget, reject it or cancel the run.",
-                bg.dimension,
-                bg.used,
-                bg.limit,
-                bg.step
-                    .as_ref()
-                    .map(|s| format!(" (next step: {s})"))
-                    .unwrap_or_default()
-            );
-            // The earlier of its own timeout and the run's: what happens then.
-            let (deadline, on_timeout) = match (bg.deadline, self.deadline) {
-                (Some(d), run) if run.is_none_or(|r| d <= r) => (
-                    Some(d),
-                    self.plan.budget.unwrap_or_default().on_timeout.as_str(),
-                ),
-                (_, run) => (run, "fail"),
-            };
-            open.push((
-                bg.opened_at,
-                u64::MAX,
-                GateView {
-                    step: None,
-                    step_id: "budget".into(),
-                    prompt,
-                    opened_at: bg.opened_at,
-                    deadline,
-                    warned: false,
-                    on_timeout: on_timeout.into(),
-                    approvers: Vec::new(),
-                    quorum: 1,
-                    approvals: Vec::new(),
-                    allow_self_approval: true,
-                    command: String::new(),
-                    needs_outputs: Vec::new(),
-                    env: Vec::new(),
-                    actions: self.gate_actions(None, now),
-                    inputs: Vec::new(),
-                    auto: Vec::new(),
-                    signed: false,
-                    round: None,
-                    revise: Vec::new(),
-                    revision_diff: String::new(),
-                },
-            ));
+            open.push((bg.opened_at, u64::MAX, self.budget_gate_view(bg, now)));
         }
         open.sort_by_key(|(at, seq, _)| (*at, *seq));
         open.into_iter().map(|(_, _, g)| g).collect()
+    }
+
+    /// Step `i`'s open gate as readers see it (`None`: the step has no gate).
+    fn step_gate_view(&self, i: usize, now: Timestamp) -> Option<GateView> {
+        let s = &self.steps[i];
+        let step = &self.plan.steps[i];
+        let g = step.gate.as_ref()?;
+        let (env, needs_outputs) = self.gate_facts(i);
+        let command = match &step.action {
+            Action::None => "gate".to_string(),
+            Action::Builtin(b) => match self.resolve_display(i) {
+                Some(d) => d,
+                None => b.name().to_string(),
+            },
+            _ => self.action_text(i),
+        };
+        // The approval covers every alternative: the approver sees them too.
+        let fallback = self.fallback_texts(i);
+        let command = if fallback.is_empty() {
+            command
+        } else {
+            format!("{command} (if it fails: {})", fallback.join("; then "))
+        };
+        Some(GateView {
+            step: Some(i),
+            step_id: step.id.clone(),
+            prompt: s.gate.prompt.clone(),
+            opened_at: s.gate.opened_at,
+            deadline: s.gate.deadline,
+            warned: s.gate.warned,
+            on_timeout: g.on_timeout.as_str().to_string(),
+            approvers: g.approvers.clone(),
+            quorum: g.quorum.max(1),
+            approvals: s.gate.votes.clone(),
+            allow_self_approval: g.allow_self_approval,
+            command,
+            needs_outputs,
+            env,
+            actions: self.gate_actions(Some(i), now),
+            inputs: self.input_specs(i).iter().map(input_view).collect(),
+            auto: g
+                .auto
+                .iter()
+                .enumerate()
+                .map(|(k, r)| self.mask(&r.describe(k + 1)))
+                .collect(),
+            signed: s.gate.signed,
+            round: self.round_of(i),
+            revise: self
+                .rerun_order(i)
+                .iter()
+                .map(|&r| self.plan.steps[r].id.clone())
+                .collect(),
+            revision_diff: self.revision_diff(i),
+        })
+    }
+
+    /// The open budget gate as readers see it.
+    fn budget_gate_view(&self, bg: &BudgetGate, now: Timestamp) -> GateView {
+        let prompt = format!(
+            "Budget exceeded: {} {} used of {}{}. Raise the budget, reject it or cancel the run.",
+            bg.dimension,
+            bg.used,
+            bg.limit,
+            bg.step
+                .as_ref()
+                .map(|s| format!(" (next step: {s})"))
+                .unwrap_or_default()
+        );
+        // The earlier of its own timeout and the run's: what happens then.
+        let (deadline, on_timeout) = match (bg.deadline, self.deadline) {
+            (Some(d), run) if run.is_none_or(|r| d <= r) => (
+                Some(d),
+                self.plan.budget.unwrap_or_default().on_timeout.as_str(),
+            ),
+            (_, run) => (run, "fail"),
+        };
+        GateView {
+            step: None,
+            step_id: "budget".into(),
+            prompt,
+            opened_at: bg.opened_at,
+            deadline,
+            warned: false,
+            on_timeout: on_timeout.into(),
+            approvers: Vec::new(),
+            quorum: 1,
+            approvals: Vec::new(),
+            allow_self_approval: true,
+            command: String::new(),
+            needs_outputs: Vec::new(),
+            env: Vec::new(),
+            actions: self.gate_actions(None, now),
+            inputs: Vec::new(),
+            auto: Vec::new(),
+            signed: false,
+            round: None,
+            revise: Vec::new(),
+            revision_diff: String::new(),
+        }
     }
 
     /// What the approver decides on besides the command: the step's environment (and a

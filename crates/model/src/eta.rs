@@ -80,6 +80,18 @@ fn own_left(
         // A person decides: no one knows when.
         StepState::Pending if s.has_gate => None,
         StepState::Pending | StepState::Queued => Some(took),
-        _ => None,
+        StepState::WaitingApproval
+        | StepState::Ready
+        | StepState::Succeeded
+        | StepState::Failed
+        | StepState::Skipped
+        | StepState::UpstreamFailed
+        | StepState::Rejected
+        | StepState::Cancelled
+        | StepState::Interrupted
+        | StepState::Compensating
+        | StepState::Compensated
+        | StepState::CompensationFailed
+        | StepState::Held => None,
     }
 }

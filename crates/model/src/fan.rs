@@ -25,9 +25,9 @@ pub struct FanCounts {
 
 /// What an instance's state counts as: (done, succeeded, failed, active).
 fn classify(s: StepState) -> [usize; 4] {
-    let failed = s.is_failure() || matches!(s, StepState::Cancelled | StepState::UpstreamFailed);
+    let failed = s.counts_as_failed();
     let done = s.is_final();
-    let active = !done && !matches!(s, StepState::Pending | StepState::Interrupted);
+    let active = s.is_active();
     [
         usize::from(done),
         usize::from(s == StepState::Succeeded),

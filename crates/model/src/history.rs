@@ -13,6 +13,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
+mod decisions;
+
 /// The name of a decision in the audit trail (`baton audit`, the console's Audit tab).
 #[derive(
     Debug,
@@ -234,362 +236,33 @@ pub fn changed_line(proposed: &BTreeMap<String, String>) -> String {
 }
 
 /// The decision an event records, `None` for plain transitions (exactly when
-/// [`audit_action`] is `None`).
+/// [`audit_action`] is `None`). One arm per concern, each kind named once: a new kind
+/// does not compile until it is placed.
 pub fn decision(kind: &EventKind) -> Option<Decision> {
     let action = audit_action(kind)?;
-    let d = |actor: &str,
-             step: Option<&String>,
-             reason: Option<&String>,
-             details: serde_json::Value,
-             summary: String| Decision {
-        actor: actor.to_string(),
-        action,
-        step: step.cloned(),
-        reason: reason.cloned(),
-        details,
-        summary,
-    };
     use EventKind as K;
-    Some(match kind {
-        K::RunStarted {
-            workflow,
-            operator,
-            params,
-            auto_approve,
-            allowed_signers,
-            slot,
-            ..
-        } => {
-            let list: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            let (mut details, auto) = if *auto_approve {
-                (
-                    json!({ "workflow": workflow, "params": params, "auto_approve": true }),
-                    "; gates auto-approved",
-                )
-            } else {
-                (json!({ "workflow": workflow, "params": params }), "")
-            };
-            // The signers every signed decision of the run is verified against.
-            if let Some(text) = allowed_signers {
-                details["allowed_signers"] = json!(text);
-            }
-            // The schedule's slot (or trigger's time) the run was started for.
-            if let Some(at) = slot {
-                details["slot"] = json!(at.slot_text());
-            }
-            d(
-                operator,
-                None,
-                None,
-                details,
-                format!("workflow {workflow}; params: {}{auto}", list.join(", ")),
-            )
+    let said = match kind {
+        K::RunStarted { .. }
+        | K::RunResumed { .. }
+        | K::RunFinished { .. }
+        | K::CancelRequested { .. }
+        | K::CommandRefused { .. } => decisions::run(kind),
+        K::GateOpened { .. } => decisions::gate_opened(kind),
+        K::ApprovalGiven { .. }
+        | K::GateApproved { .. }
+        | K::GateRejected { .. }
+        | K::GateVoided { .. }
+        | K::GatePushedBack { .. } => decisions::gate(kind),
+        K::StepRetried { .. }
+        | K::StepMarked { .. }
+        | K::StepFellBack { .. }
+        | K::CompensationStarted { .. }
+        | K::CompensationFinished { .. }
+        | K::StepHeld { .. }
+        | K::StepReleased { .. } => decisions::step(kind),
+        K::BudgetExceeded { .. } | K::BudgetRejected { .. } | K::BudgetRaised { .. } => {
+            decisions::budget(kind)
         }
-        K::RunResumed {
-            operator,
-            auto_approve,
-        } => {
-            if *auto_approve {
-                d(
-                    operator,
-                    None,
-                    None,
-                    json!({ "auto_approve": true }),
-                    "gates auto-approved".into(),
-                )
-            } else {
-                d(operator, None, None, json!({}), String::new())
-            }
-        }
-        K::RunFinished { state, summary, .. } => d(
-            ENGINE,
-            None,
-            Some(summary),
-            json!({ "state": state }),
-            state.to_string(),
-        ),
-        K::GateOpened {
-            step,
-            prompt,
-            deadline,
-            digest,
-            approvers,
-            quorum,
-            signed,
-            inputs,
-            round,
-        } => {
-            let who = if approvers.is_empty() {
-                "anyone".to_string()
-            } else {
-                approvers.join(", ")
-            };
-            let mut details = json!({ "prompt": prompt, "deadline": deadline, "digest": digest,
-                        "approvers": approvers, "quorum": quorum });
-            if *signed {
-                details["signed"] = json!(true);
-            }
-            // What the inputs' templates rendered to: the choices this opening offered.
-            if !inputs.is_empty() {
-                details["inputs"] = json!(inputs);
-            }
-            // Only on a gate that can be pushed back: an older row keeps its hash.
-            if let Some(r) = round {
-                details["round"] = json!(r);
-            }
-            let mut how = if *signed {
-                "; signed approvals only".to_string()
-            } else {
-                String::new()
-            };
-            if let Some(r) = round {
-                how.push_str(&format!("; {r}"));
-            }
-            d(
-                ENGINE,
-                Some(step),
-                None,
-                details,
-                format!(
-                    "prompt: {prompt}; approvers: {who}; quorum {quorum}; digest {digest}{how}"
-                ),
-            )
-        }
-        K::ApprovalGiven {
-            step,
-            actor,
-            reason,
-            digest,
-            signature,
-            inputs,
-            proposed,
-        } => {
-            let mut details = json!({ "digest": digest });
-            if !inputs.is_empty() {
-                details["inputs"] = json!(inputs);
-            }
-            // Edited before approving: what was proposed for each changed input.
-            if !proposed.is_empty() {
-                details["proposed"] = json!(proposed);
-            }
-            let mut summary = approval_summary(signature.as_ref(), inputs);
-            if !proposed.is_empty() {
-                summary.push_str(&format!("; {}", changed_line(proposed)));
-            }
-            d(
-                actor,
-                Some(step),
-                reason.as_ref(),
-                with_signature(details, signature.as_ref()),
-                summary,
-            )
-        }
-        K::GateApproved {
-            step,
-            actor,
-            approvers,
-        } => d(
-            actor,
-            Some(step),
-            None,
-            json!({ "approvers": approvers }),
-            format!("approved by {}", approvers.join(", ")),
-        ),
-        K::GateRejected {
-            step,
-            actor,
-            reason,
-            signature,
-            ..
-        } => d(
-            actor,
-            Some(step),
-            Some(reason),
-            with_signature(json!({}), signature.as_ref()),
-            signed_summary(signature.as_ref()),
-        ),
-        K::GateVoided { step, reason } => {
-            d(ENGINE, Some(step), Some(reason), json!({}), String::new())
-        }
-        K::GatePushedBack {
-            step,
-            actor,
-            reason,
-            round,
-            rerun,
-        } => d(
-            actor,
-            Some(step),
-            Some(reason),
-            json!({ "round": round, "rerun": rerun }),
-            format!("pushed back: {round} runs {}", rerun.join(", ")),
-        ),
-        K::CommandRefused {
-            command,
-            reason,
-            code,
-        } => {
-            // The code only where the event has one: an older row keeps its hash.
-            let details = match code {
-                Some(code) => json!({ "command": command, "code": code }),
-                None => json!({ "command": command }),
-            };
-            let summary = serde_json::to_string(command).unwrap_or_default();
-            let summary = match code {
-                Some(code) => format!("[{code}] {summary}"),
-                None => summary,
-            };
-            d(
-                command.operator(),
-                command_step(command).as_ref(),
-                Some(reason),
-                details,
-                summary,
-            )
-        }
-        K::StepRetried {
-            step,
-            actor,
-            rearmed,
-        } => d(
-            actor,
-            Some(step),
-            None,
-            json!({ "rearmed": rearmed }),
-            if rearmed.is_empty() {
-                String::new()
-            } else {
-                format!("re-armed: {}", rearmed.join(", "))
-            },
-        ),
-        K::StepMarked {
-            step,
-            state,
-            actor,
-            reason,
-            outputs,
-        } => d(
-            actor,
-            Some(step),
-            Some(reason),
-            if outputs.is_empty() {
-                json!({ "state": state })
-            } else {
-                json!({ "state": state, "outputs": outputs })
-            },
-            if outputs.is_empty() {
-                format!("marked {state}")
-            } else {
-                let names: Vec<&str> = outputs.keys().map(String::as_str).collect();
-                format!("marked {state} with outputs {}", names.join(", "))
-            },
-        ),
-        K::BudgetExceeded {
-            dimension,
-            used,
-            limit,
-            step,
-        } => d(
-            ENGINE,
-            step.as_ref(),
-            None,
-            json!({ "dimension": dimension, "used": used, "limit": limit }),
-            format!("{dimension}: {used} used of {limit}"),
-        ),
-        K::BudgetRejected {
-            actor,
-            reason,
-            timed_out,
-            step,
-        } => d(
-            actor,
-            None,
-            Some(reason),
-            json!({ "timed_out": timed_out, "step": step }),
-            if *timed_out {
-                "budget gate timed out: the run fails".to_string()
-            } else {
-                "budget gate rejected: the run fails".to_string()
-            },
-        ),
-        K::BudgetRaised {
-            actor,
-            reason,
-            cost,
-            calls,
-            tokens,
-        } => {
-            let mut parts = Vec::new();
-            if let Some(c) = cost {
-                parts.push(format!("cost +{c}"));
-            }
-            if let Some(c) = calls {
-                parts.push(format!("calls +{c}"));
-            }
-            if let Some(c) = tokens {
-                parts.push(format!("tokens +{c}"));
-            }
-            d(
-                actor,
-                None,
-                Some(reason),
-                json!({ "cost": cost, "calls": calls, "tokens": tokens }),
-                parts.join(", "),
-            )
-        }
-        K::CancelRequested { actor, reason } => {
-            d(actor, None, reason.as_ref(), json!({}), String::new())
-        }
-        K::CompensationStarted { step } => d(ENGINE, Some(step), None, json!({}), String::new()),
-        K::StepFellBack {
-            step,
-            attempt,
-            alternative,
-            reason,
-        } => d(
-            ENGINE,
-            Some(step),
-            Some(reason),
-            json!({ "attempt": attempt, "alternative": alternative }),
-            fallback_summary(*attempt, *alternative),
-        ),
-        K::CompensationFinished {
-            step,
-            ok,
-            exit_code,
-        } => d(
-            ENGINE,
-            Some(step),
-            None,
-            json!({ "ok": ok, "exit_code": exit_code }),
-            format!(
-                "{}{}",
-                if *ok { "undone" } else { "failed" },
-                exit_code
-                    .map(|c| format!(", exit code {c}"))
-                    .unwrap_or_default()
-            ),
-        ),
-        K::StepHeld {
-            step,
-            actor,
-            reason,
-            until,
-            frozen,
-            exhausted,
-            budget,
-        } => d(
-            actor,
-            Some(step),
-            Some(reason),
-            json!({ "until": until, "frozen": frozen, "exhausted": exhausted, "budget": budget }),
-            hold_summary(*until, *frozen, *exhausted),
-        ),
-        K::StepReleased {
-            step,
-            actor,
-            reason,
-        } => d(actor, Some(step), Some(reason), json!({}), String::new()),
         K::RunStateChanged { .. }
         | K::StepStateChanged { .. }
         | K::StepProcess { .. }
@@ -608,6 +281,14 @@ pub fn decision(kind: &EventKind) -> Option<Decision> {
         | K::ErrorsClosed { .. }
         | K::StepUsage { .. }
         | K::GateWarning { .. } => return None,
+    }?;
+    Some(Decision {
+        actor: said.actor,
+        action,
+        step: said.step,
+        reason: said.reason,
+        details: said.details,
+        summary: said.summary,
     })
 }
 

@@ -4,9 +4,9 @@
 //! store says which runs to read (`Store::runs_waiting_on_someone`), the session
 //! reads them (`session::inbox`).
 use super::actor::{self, GateRules};
-use super::state::{RunState, StepState};
+use super::state::RunState;
 use super::time::Timestamp;
-use super::view::RunView;
+use super::view::{GateView, RunView, StepView};
 use serde::Serialize;
 
 #[derive(
@@ -121,9 +121,23 @@ impl Waiting {
 
 /// Everything in `view` waiting on someone, as `me` sees it.
 pub fn waiting(view: &RunView, me: &str) -> Vec<Waiting> {
-    let run = &view.run_id;
-    let item = |kind, step: &str, prompt: String, since| Waiting {
-        run_id: run.clone(),
+    let mut out = Vec::new();
+    for g in &view.gates {
+        let w = match g.step {
+            None => budget_waiting(view, g),
+            Some(_) => gate_waiting(view, g, me),
+        };
+        out.extend(w);
+    }
+    out.extend(view.steps.iter().filter_map(|s| held_waiting(view, s)));
+    out.extend(view.steps.iter().filter_map(|s| mark_waiting(view, s)));
+    out
+}
+
+/// An item of `view` with nothing but its kind, step, prompt and time.
+fn item(view: &RunView, kind: WaitKind, step: &str, prompt: String, since: Timestamp) -> Waiting {
+    Waiting {
+        run_id: view.run_id.clone(),
         workflow: view.workflow.clone(),
         run_state: view.state,
         kind,
@@ -141,135 +155,139 @@ pub fn waiting(view: &RunView, me: &str) -> Vec<Waiting> {
         signed: false,
         ask: None,
         engine_gone_at: view.engine_gone_at,
+    }
+}
+
+/// The open budget gate, if a ceiling can be raised.
+fn budget_waiting(view: &RunView, g: &GateView) -> Option<Waiting> {
+    if !g.actions.raise_budget {
+        return None;
+    }
+    let run = &view.run_id;
+    let mut w = item(
+        view,
+        WaitKind::Budget,
+        &g.step_id,
+        g.prompt.clone(),
+        g.opened_at,
+    );
+    let raises: Vec<(&str, f64)> = view.budget.as_ref().map_or_else(Vec::new, |b| {
+        b.dimensions()
+            .into_iter()
+            .filter(|(d, ..)| b.exhausted.iter().any(|e| e == d))
+            .filter_map(|(d, _, limit)| limit.map(|l| (d, l)))
+            .collect()
+    });
+    w.commands = vec![
+        raise_command(run, &raises),
+        format!("baton reject {run} --budget --reason …"),
+        format!("baton cancel {run} --reason …"),
+    ];
+    Some(w)
+}
+
+/// An open gate of a step, if it can be decided, and whether `me` may.
+fn gate_waiting(view: &RunView, g: &GateView, me: &str) -> Option<Waiting> {
+    if !(g.actions.approve || g.actions.reject) {
+        return None;
+    }
+    let run = &view.run_id;
+    // A gate that can be pushed back says which round it is in.
+    let prompt = match g.round {
+        Some(r) => format!("{} ({r})", g.prompt),
+        None => g.prompt.clone(),
     };
-    let mut out = Vec::new();
-    for g in &view.gates {
-        let opened = g.opened_at;
-        match g.step {
-            None => {
-                if !g.actions.raise_budget {
-                    continue;
-                }
-                let mut w = item(WaitKind::Budget, &g.step_id, g.prompt.clone(), opened);
-                let raises: Vec<(&str, f64)> = view.budget.as_ref().map_or_else(Vec::new, |b| {
-                    b.dimensions()
-                        .into_iter()
-                        .filter(|(d, ..)| b.exhausted.iter().any(|e| e == d))
-                        .filter_map(|(d, _, limit)| limit.map(|l| (d, l)))
-                        .collect()
-                });
-                w.commands = vec![
-                    raise_command(run, &raises),
-                    format!("baton reject {run} --budget --reason …"),
-                    format!("baton cancel {run} --reason …"),
-                ];
-                out.push(w);
-            }
-            Some(_) => {
-                if !(g.actions.approve || g.actions.reject) {
-                    continue;
-                }
-                // A gate that can be pushed back says which round it is in.
-                let prompt = match g.round {
-                    Some(r) => format!("{} ({r})", g.prompt),
-                    None => g.prompt.clone(),
-                };
-                let mut w = item(WaitKind::Gate, &g.step_id, prompt, opened);
-                w.approvers = g.approvers.clone();
-                w.quorum = g.quorum.max(1);
-                w.votes = g.approvals.iter().map(|(a, _)| a.clone()).collect();
-                w.deadline = g.deadline;
-                w.inputs = g.inputs.clone();
-                w.signed = g.signed;
-                let rules = GateRules {
-                    approvers: &g.approvers,
-                    starter: &view.operator,
-                    allow_self_approval: g.allow_self_approval,
-                    votes: &g.approvals,
-                };
-                if let Err(e) = actor::may_approve(&rules, me) {
-                    w.mine = false;
-                    w.why_not = Some(e);
-                }
-                let inputs = approve_inputs(
-                    g.inputs
-                        .iter()
-                        .map(|i| (i.name.as_str(), i.required, i.default.as_deref())),
-                );
-                w.commands = vec![
-                    format!("baton approve {run} {}{inputs} --reason …", g.step_id),
-                    format!("baton reject {run} {} --reason …", g.step_id),
-                ];
-                if g.actions.push_back {
-                    w.commands
-                        .push(format!("baton push-back {run} {} --reason …", g.step_id));
-                }
-                out.push(w);
-            }
-        }
+    let mut w = item(view, WaitKind::Gate, &g.step_id, prompt, g.opened_at);
+    w.approvers = g.approvers.clone();
+    w.quorum = g.quorum.max(1);
+    w.votes = g.approvals.iter().map(|(a, _)| a.clone()).collect();
+    w.deadline = g.deadline;
+    w.inputs = g.inputs.clone();
+    w.signed = g.signed;
+    let rules = GateRules {
+        approvers: &g.approvers,
+        starter: &view.operator,
+        allow_self_approval: g.allow_self_approval,
+        votes: &g.approvals,
+    };
+    if let Err(e) = actor::may_approve(&rules, me) {
+        w.mine = false;
+        w.why_not = Some(e);
     }
-    for s in &view.steps {
-        let Some(h) = s.hold.as_ref().filter(|_| s.actions.release) else {
-            continue;
-        };
-        let mut prompt = format!("held by {}: {}", h.by, h.reason);
-        if h.frozen {
-            prompt.push_str(" (frozen: its process group is stopped)");
-        }
-        let mut w = item(WaitKind::Held, &s.id, prompt, h.at);
-        w.deadline = h.until;
+    let inputs = approve_inputs(
+        g.inputs
+            .iter()
+            .map(|i| (i.name.as_str(), i.required, i.default.as_deref())),
+    );
+    w.commands = vec![
+        format!("baton approve {run} {}{inputs} --reason …", g.step_id),
+        format!("baton reject {run} {} --reason …", g.step_id),
+    ];
+    if g.actions.push_back {
         w.commands
-            .push(format!("baton release {run} {} --reason …", s.id));
-        if s.actions.retry {
-            w.commands.push(format!("baton retry {run} {}", s.id));
-        }
-        out.push(w);
+            .push(format!("baton push-back {run} {} --reason …", g.step_id));
     }
-    for s in &view.steps {
-        let marks = s.actions.mark_succeeded || s.actions.mark_failed || s.actions.resume;
-        if !(marks
-            && matches!(
-                s.state,
-                StepState::Interrupted | StepState::CompensationFailed
-            ))
-        {
-            continue;
-        }
-        let prompt = s.error.as_ref().map_or_else(
-            || format!("`{}` is {}", s.id, s.state),
-            |e| {
-                if e.suggestion.is_empty() {
-                    e.message.clone()
-                } else {
-                    e.suggestion.clone()
-                }
-            },
-        );
-        let since = s
-            .finished_at
-            .or(s.error.as_ref().map(|e| e.at))
-            .unwrap_or(view.now);
-        let mut w = item(WaitKind::Mark, &s.id, prompt, since);
-        if s.actions.resume {
-            w.commands.push(format!("baton resume {run}"));
-        }
-        if s.actions.retry {
-            w.commands.push(format!("baton retry {run} {}", s.id));
-        }
-        for (ok, state) in [
-            (s.actions.mark_succeeded, "succeeded"),
-            (s.actions.mark_failed, "failed"),
-        ] {
-            if ok {
-                w.commands.push(format!(
-                    "baton mark {run} {} --state {state} --reason …",
-                    s.id
-                ));
+    Some(w)
+}
+
+/// A held step, if it can be released.
+fn held_waiting(view: &RunView, s: &StepView) -> Option<Waiting> {
+    let h = s.hold.as_ref().filter(|_| s.actions.release)?;
+    let run = &view.run_id;
+    let mut prompt = format!("held by {}: {}", h.by, h.reason);
+    if h.frozen {
+        prompt.push_str(" (frozen: its process group is stopped)");
+    }
+    let mut w = item(view, WaitKind::Held, &s.id, prompt, h.at);
+    w.deadline = h.until;
+    w.commands
+        .push(format!("baton release {run} {} --reason …", s.id));
+    if s.actions.retry {
+        w.commands.push(format!("baton retry {run} {}", s.id));
+    }
+    Some(w)
+}
+
+/// A stopped step only a mark (or a resume) moves on, if one is allowed.
+fn mark_waiting(view: &RunView, s: &StepView) -> Option<Waiting> {
+    let marks = s.actions.mark_succeeded || s.actions.mark_failed || s.actions.resume;
+    if !(marks && s.state.awaits_mark()) {
+        return None;
+    }
+    let run = &view.run_id;
+    let prompt = s.error.as_ref().map_or_else(
+        || format!("`{}` is {}", s.id, s.state),
+        |e| {
+            if e.suggestion.is_empty() {
+                e.message.clone()
+            } else {
+                e.suggestion.clone()
             }
-        }
-        out.push(w);
+        },
+    );
+    let since = s
+        .finished_at
+        .or(s.error.as_ref().map(|e| e.at))
+        .unwrap_or(view.now);
+    let mut w = item(view, WaitKind::Mark, &s.id, prompt, since);
+    if s.actions.resume {
+        w.commands.push(format!("baton resume {run}"));
     }
-    out
+    if s.actions.retry {
+        w.commands.push(format!("baton retry {run} {}", s.id));
+    }
+    for (ok, state) in [
+        (s.actions.mark_succeeded, "succeeded"),
+        (s.actions.mark_failed, "failed"),
+    ] {
+        if ok {
+            w.commands.push(format!(
+                "baton mark {run} {} --state {state} --reason …",
+                s.id
+            ));
+        }
+    }
+    Some(w)
 }
 
 /// The `--input NAME=…` arguments an approval must give, in order: each of a gate's

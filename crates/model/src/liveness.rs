@@ -140,7 +140,7 @@ pub fn stop_clocks(view: &mut RunView, last_sign: Timestamp) {
     let at = last_sign.min(view.now);
     view.engine_gone_at = Some(at);
     for s in &mut view.steps {
-        if matches!(s.state, StepState::Running | StepState::Ready) {
+        if s.state.has_process() {
             s.duration_ms = s.started_at.map(|st| at.since(st).as_millis() as u64);
             s.state = StepState::Interrupted;
         }

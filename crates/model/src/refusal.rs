@@ -406,174 +406,7 @@ mod tests {
     /// not compile until it is added here, and `every_variant_has_its_own_code` then
     /// checks it.
     fn every_variant() -> Vec<Refusal> {
-        let s = |x: &str| x.to_string();
-        let all = vec![
-            Refusal::NotStarted,
-            Refusal::Interrupted { run: s("r") },
-            Refusal::AlreadyFinished {
-                state: RunState::Succeeded,
-            },
-            Refusal::NothingToResume { run: s("r") },
-            Refusal::AlreadyCancelling,
-            Refusal::Cancelling,
-            Refusal::Compensated,
-            Refusal::RunTimedOut,
-            Refusal::NoOperator,
-            Refusal::NoSuchStep { step: s("a") },
-            Refusal::ForkUnfinished {
-                run: s("r"),
-                state: RunState::Running,
-            },
-            Refusal::ForkFromInstance {
-                step: s("a[x]"),
-                parent: s("a"),
-            },
-            Refusal::ForkUpstreamNotSucceeded {
-                run: s("r"),
-                step: s("b"),
-                upstream: s("a"),
-                state: StepState::Failed,
-            },
-            Refusal::BudgetIsRaised { run: s("r") },
-            Refusal::ReasonRequired {
-                to: ReasonFor::Mark,
-            },
-            Refusal::InputInvalid {
-                problems: vec![s("p")],
-            },
-            Refusal::MarkState {
-                state: StepState::Running,
-            },
-            Refusal::NothingToRaise,
-            Refusal::BadRaise,
-            Refusal::TooLong { why: s("w") },
-            Refusal::NoGate { step: s("a") },
-            Refusal::NoRevise { step: s("a") },
-            Refusal::RoundsUsed {
-                step: s("a"),
-                rounds: 3,
-            },
-            Refusal::AlreadyDecided {
-                step: s("a"),
-                decision: s("approved"),
-            },
-            Refusal::NotWaiting {
-                step: s("a"),
-                state: StepState::Pending,
-            },
-            Refusal::NoAsk { ask: s("a") },
-            Refusal::AskClosed {
-                ask: s("a"),
-                state: s("expired"),
-            },
-            Refusal::NotAnApprover {
-                actor: s("m"),
-                approvers: vec![s("a")],
-            },
-            Refusal::SelfApproval { actor: s("a") },
-            Refusal::AlreadyApproved { actor: s("a") },
-            Refusal::InputsDiffer {
-                step: s("a"),
-                differ: vec![s("d")],
-                first: vec![s("k=v")],
-            },
-            Refusal::NotSigned { step: s("a") },
-            Refusal::SignatureRequired {
-                run: s("r"),
-                step: s("a"),
-                verb: s("approve"),
-            },
-            Refusal::NoAllowedSigners,
-            Refusal::SecretInSignedReason,
-            Refusal::BadSignature { why: s("w") },
-            Refusal::KeyNotAnApprover {
-                key: s("k"),
-                principals: vec![s("p")],
-                step: s("a"),
-                approvers: vec![s("a")],
-            },
-            Refusal::KeyAlreadyVoted {
-                key: s("k"),
-                actor: s("a"),
-            },
-            Refusal::SelfApprovalByKey {
-                key: s("k"),
-                principal: s("p"),
-                account: s("a"),
-            },
-            Refusal::SigningFailed { why: s("w") },
-            Refusal::NotRetryable {
-                step: s("a"),
-                state: StepState::Succeeded,
-            },
-            Refusal::NoInstanceToRetry { step: s("a") },
-            Refusal::NotUndone {
-                run: s("r"),
-                step: s("a"),
-            },
-            Refusal::Busy {
-                step: s("a"),
-                state: StepState::Running,
-            },
-            Refusal::AlreadyInState {
-                step: s("a"),
-                state: StepState::Failed,
-            },
-            Refusal::GateWaiting {
-                run: s("r"),
-                step: s("a"),
-            },
-            Refusal::GateNotApproved { step: s("a") },
-            Refusal::NotHoldable {
-                step: s("a"),
-                state: StepState::Succeeded,
-            },
-            Refusal::AlreadyHeld { step: s("a") },
-            Refusal::NotHeld { step: s("a") },
-            Refusal::NothingToHold { what: s("held") },
-            Refusal::CannotFreeze {
-                step: s("a"),
-                why: s("w"),
-            },
-            Refusal::TraceRefused {
-                run: s("r"),
-                step: s("a"),
-                why: s("w"),
-            },
-            Refusal::UntilPassed { until: s("t") },
-            Refusal::NoBudget,
-            Refusal::NoBudgetGate { run: s("r") },
-            Refusal::NotScheduling {
-                state: RunState::Failed,
-            },
-            Refusal::NotTaken {
-                holder: s("h"),
-                wait: s("10s"),
-            },
-            Refusal::NotTakenInBackground {
-                pid: 1,
-                wait: s("10s"),
-                log: s("l"),
-            },
-            Refusal::NoAnswer { run: s("r") },
-            Refusal::Expired,
-            Refusal::Unproven { why: s("w") },
-            Refusal::Unreadable { why: s("w") },
-            Refusal::StarterOnly {
-                starter_only: s("w"),
-            },
-            Refusal::GroupHeld {
-                group: s("g"),
-                holder: s("r"),
-            },
-            Refusal::EngineStopped,
-            Refusal::ReadOnly,
-            Refusal::DrivenHere,
-            Refusal::DrivenElsewhere,
-            Refusal::NoRunOpen,
-            Refusal::CannotApply { why: s("w") },
-            Refusal::Recorded { reason: s("w") },
-        ];
+        let all = [run_refusals(), gate_refusals(), step_refusals()].concat();
         for r in &all {
             match r {
                 Refusal::NotStarted
@@ -651,6 +484,192 @@ mod tests {
             }
         }
         all
+    }
+
+    /// Refusals of the run's commands and their arguments.
+    fn run_refusals() -> Vec<Refusal> {
+        let s = |x: &str| x.to_string();
+        vec![
+            Refusal::NotStarted,
+            Refusal::Interrupted { run: s("r") },
+            Refusal::AlreadyFinished {
+                state: RunState::Succeeded,
+            },
+            Refusal::NothingToResume { run: s("r") },
+            Refusal::AlreadyCancelling,
+            Refusal::Cancelling,
+            Refusal::Compensated,
+            Refusal::RunTimedOut,
+            Refusal::NoOperator,
+            Refusal::NoSuchStep { step: s("a") },
+            Refusal::ForkUnfinished {
+                run: s("r"),
+                state: RunState::Running,
+            },
+            Refusal::ForkFromInstance {
+                step: s("a[x]"),
+                parent: s("a"),
+            },
+            Refusal::ForkUpstreamNotSucceeded {
+                run: s("r"),
+                step: s("b"),
+                upstream: s("a"),
+                state: StepState::Failed,
+            },
+            Refusal::BudgetIsRaised { run: s("r") },
+            Refusal::ReasonRequired {
+                to: ReasonFor::Mark,
+            },
+            Refusal::InputInvalid {
+                problems: vec![s("p")],
+            },
+            Refusal::MarkState {
+                state: StepState::Running,
+            },
+            Refusal::NothingToRaise,
+            Refusal::BadRaise,
+            Refusal::TooLong { why: s("w") },
+        ]
+    }
+
+    /// Refusals at gates: deciding, voting, signing.
+    fn gate_refusals() -> Vec<Refusal> {
+        let s = |x: &str| x.to_string();
+        vec![
+            Refusal::NoGate { step: s("a") },
+            Refusal::NoRevise { step: s("a") },
+            Refusal::RoundsUsed {
+                step: s("a"),
+                rounds: 3,
+            },
+            Refusal::AlreadyDecided {
+                step: s("a"),
+                decision: s("approved"),
+            },
+            Refusal::NotWaiting {
+                step: s("a"),
+                state: StepState::Pending,
+            },
+            Refusal::NoAsk { ask: s("a") },
+            Refusal::AskClosed {
+                ask: s("a"),
+                state: s("expired"),
+            },
+            Refusal::NotAnApprover {
+                actor: s("m"),
+                approvers: vec![s("a")],
+            },
+            Refusal::SelfApproval { actor: s("a") },
+            Refusal::AlreadyApproved { actor: s("a") },
+            Refusal::InputsDiffer {
+                step: s("a"),
+                differ: vec![s("d")],
+                first: vec![s("k=v")],
+            },
+            Refusal::NotSigned { step: s("a") },
+            Refusal::SignatureRequired {
+                run: s("r"),
+                step: s("a"),
+                verb: s("approve"),
+            },
+            Refusal::NoAllowedSigners,
+            Refusal::SecretInSignedReason,
+            Refusal::BadSignature { why: s("w") },
+            Refusal::KeyNotAnApprover {
+                key: s("k"),
+                principals: vec![s("p")],
+                step: s("a"),
+                approvers: vec![s("a")],
+            },
+            Refusal::KeyAlreadyVoted {
+                key: s("k"),
+                actor: s("a"),
+            },
+            Refusal::SelfApprovalByKey {
+                key: s("k"),
+                principal: s("p"),
+                account: s("a"),
+            },
+            Refusal::SigningFailed { why: s("w") },
+        ]
+    }
+
+    /// Refusals of a step's commands (retry, mark, hold), schedules, asks and the store.
+    fn step_refusals() -> Vec<Refusal> {
+        let s = |x: &str| x.to_string();
+        vec![
+            Refusal::NotRetryable {
+                step: s("a"),
+                state: StepState::Succeeded,
+            },
+            Refusal::NoInstanceToRetry { step: s("a") },
+            Refusal::NotUndone {
+                run: s("r"),
+                step: s("a"),
+            },
+            Refusal::Busy {
+                step: s("a"),
+                state: StepState::Running,
+            },
+            Refusal::AlreadyInState {
+                step: s("a"),
+                state: StepState::Failed,
+            },
+            Refusal::GateWaiting {
+                run: s("r"),
+                step: s("a"),
+            },
+            Refusal::GateNotApproved { step: s("a") },
+            Refusal::NotHoldable {
+                step: s("a"),
+                state: StepState::Succeeded,
+            },
+            Refusal::AlreadyHeld { step: s("a") },
+            Refusal::NotHeld { step: s("a") },
+            Refusal::NothingToHold { what: s("held") },
+            Refusal::CannotFreeze {
+                step: s("a"),
+                why: s("w"),
+            },
+            Refusal::TraceRefused {
+                run: s("r"),
+                step: s("a"),
+                why: s("w"),
+            },
+            Refusal::UntilPassed { until: s("t") },
+            Refusal::NoBudget,
+            Refusal::NoBudgetGate { run: s("r") },
+            Refusal::NotScheduling {
+                state: RunState::Failed,
+            },
+            Refusal::NotTaken {
+                holder: s("h"),
+                wait: s("10s"),
+            },
+            Refusal::NotTakenInBackground {
+                pid: 1,
+                wait: s("10s"),
+                log: s("l"),
+            },
+            Refusal::NoAnswer { run: s("r") },
+            Refusal::Expired,
+            Refusal::Unproven { why: s("w") },
+            Refusal::Unreadable { why: s("w") },
+            Refusal::StarterOnly {
+                starter_only: s("w"),
+            },
+            Refusal::GroupHeld {
+                group: s("g"),
+                holder: s("r"),
+            },
+            Refusal::EngineStopped,
+            Refusal::ReadOnly,
+            Refusal::DrivenHere,
+            Refusal::DrivenElsewhere,
+            Refusal::NoRunOpen,
+            Refusal::CannotApply { why: s("w") },
+            Refusal::Recorded { reason: s("w") },
+        ]
     }
 
     /// Every variant has a code of its own, which its JSON (`--json`'s `refused`, the

@@ -34,7 +34,19 @@ pub fn attempt_end(old: StepState, new: StepState) -> Option<bool> {
         StepState::Succeeded => Some(false),
         // Held because its retries ran out (`exhausted = "hold"`): it failed.
         StepState::Failed | StepState::RetryWait | StepState::Held => Some(true),
-        _ => None,
+        StepState::Pending
+        | StepState::WaitingApproval
+        | StepState::Queued
+        | StepState::Running
+        | StepState::Ready
+        | StepState::Skipped
+        | StepState::UpstreamFailed
+        | StepState::Rejected
+        | StepState::Cancelled
+        | StepState::Interrupted
+        | StepState::Compensating
+        | StepState::Compensated
+        | StepState::CompensationFailed => None,
     }
 }
 

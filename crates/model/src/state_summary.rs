@@ -22,19 +22,6 @@ use crate::{Health, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-/// The states in which a step waits on a person (an open gate, a step to retry or
-/// mark, a held step to release; a running step too: its engine may be gone).
-pub fn waits_on_someone(s: StepState) -> bool {
-    matches!(
-        s,
-        StepState::WaitingApproval
-            | StepState::Held
-            | StepState::Interrupted
-            | StepState::CompensationFailed
-            | StepState::Running
-    )
-}
-
 /// A fan-out instance's parent step (`PARENT[KEY]` → `PARENT`); a workflow step's id
 /// never holds `[`.
 pub fn fan_parent(step: &str) -> Option<&str> {
@@ -170,10 +157,10 @@ impl StateSummary {
         self.count(StepState::has_process)
     }
 
-    /// Something in the run waits on a person: a step (see [`waits_on_someone`]) or
+    /// Something in the run waits on a person: a step (see [`StepState::waits_on_someone`]) or
     /// an exhausted budget.
     pub fn waiting(&self) -> bool {
-        self.budget_open > 0 || self.count(waits_on_someone) > 0
+        self.budget_open > 0 || self.count(StepState::waits_on_someone) > 0
     }
 
     /// Each fanned-out step's instance counts, by step id.
@@ -467,12 +454,7 @@ impl SummaryFold {
                     }
                 });
                 // An attempt exists once it runs (queued and gate states precede it).
-                if attempt > 0
-                    && !matches!(
-                        state,
-                        StepState::Pending | StepState::Queued | StepState::WaitingApproval
-                    )
-                {
+                if attempt > 0 && !state.precedes_attempt() {
                     self.change_attempt(step, attempt, |a| a.state = Some(state));
                 }
             }

@@ -69,36 +69,54 @@ pub struct Situation<'a> {
 
 /// The suggestion of a record of `kind` made in `s`.
 pub fn suggest(kind: ErrorKind, s: &Situation<'_>) -> String {
+    let fix = cause_fix(s).unwrap_or_else(|| kind_fix(kind, s));
+    if s.will_retry {
+        format!("baton retries it automatically; if it keeps failing: {fix}")
+    } else {
+        fix
+    }
+}
+
+/// What to do when the cause alone decides it, whatever the kind of record.
+fn cause_fix(s: &Situation<'_>) -> Option<String> {
     let r = s.run;
-    let st = s.step.unwrap_or("STEP");
-    let again = || then_again(s);
-    let fix = match (kind, &s.cause) {
-        (_, Cause::Notifier) => "fix the [[notify]] command; a notifier never stops the run".into(),
-        (_, Cause::LogLost) => "make the log directory writable (and check the disk); the step's output after this point was not kept".into(),
-        (_, Cause::BadLine) => "write `key=value` lines to $BATON_OUTPUT and `cost=`/`tokens=`/`calls=` lines to $BATON_USAGE; the line was ignored".into(),
-        (_, Cause::CutOutput) => "write a large value to a file and output its path: $BATON_OUTPUT is read to its first MiB, and a value cut there is never handed on".into(),
-        (_, Cause::SecretOutput) => "do not write secrets to $BATON_OUTPUT; let the consuming step read the secret itself".into(),
-        (_, Cause::RunTimeout) => format!(
+    Some(match &s.cause {
+        Cause::Notifier => "fix the [[notify]] command; a notifier never stops the run".into(),
+        Cause::LogLost => "make the log directory writable (and check the disk); the step's output after this point was not kept".into(),
+        Cause::BadLine => "write `key=value` lines to $BATON_OUTPUT and `cost=`/`tokens=`/`calls=` lines to $BATON_USAGE; the line was ignored".into(),
+        Cause::CutOutput => "write a large value to a file and output its path: $BATON_OUTPUT is read to its first MiB, and a value cut there is never handed on".into(),
+        Cause::SecretOutput => "do not write secrets to $BATON_OUTPUT; let the consuming step read the secret itself".into(),
+        Cause::RunTimeout => format!(
             "the run's `timeout` ({}) passed: raise it in the workflow or make the slow steps faster, then start a new run: `{}`",
             s.run_timeout.as_deref().unwrap_or("none"),
             rerun(s, None)
         ),
-        (_, Cause::Param(name)) => format!(
+        Cause::Param(name) => format!(
             "the value of `--param {name}` does not fit where the workflow uses it (a retry fails the same way): start a new run with another value: `{}`",
             rerun(s, Some(name))
         ),
-        (_, Cause::Rate { pool, rate }) => format!(
+        Cause::Rate { pool, rate } => format!(
             "nothing to do: the step starts when pool `{pool}` has a token again ({rate}); raise the pool's `rate` or `burst` in the workflow for faster runs"
         ),
-        (_, Cause::Budget { dimension, by }) => format!(
+        Cause::Budget { dimension, by } => format!(
             "`baton approve {r} --raise {dimension}={by} --reason …` adds {by} to the ceiling (as much again; change the number) and the run goes on, or `baton cancel {r}` stops it"
         ),
-        (_, Cause::Need(need)) => match s.closed {
+        Cause::Need(need) => match s.closed {
             None => format!(
                 "fix `{need}`, then `baton retry {r} {need}`: this step re-arms with it"
             ),
             Some(_) => format!("fix `{need}`, then {}", new_run(s)),
         },
+        _ => return None,
+    })
+}
+
+/// What to do about a record of `kind` whose cause does not decide it alone.
+fn kind_fix(kind: ErrorKind, s: &Situation<'_>) -> String {
+    let r = s.run;
+    let st = s.step.unwrap_or("STEP");
+    let again = || then_again(s);
+    match (kind, &s.cause) {
         (ErrorKind::Interrupted, Cause::EngineStopped) if s.idempotent => {
             format!("`baton resume {r}` runs the step again")
         }
@@ -121,7 +139,11 @@ pub fn suggest(kind: ErrorKind, s: &Situation<'_>) -> String {
         },
         (ErrorKind::KilledBySignal, _) => format!(
             "find what killed the process (the OOM killer, an operator){}, {}",
-            if s.log { format!("; its output: `baton logs {r} {st}`") } else { String::new() },
+            if s.log {
+                format!("; its output: `baton logs {r} {st}`")
+            } else {
+                String::new()
+            },
             again()
         ),
         (ErrorKind::Timeout, _) => format!(
@@ -151,10 +173,9 @@ pub fn suggest(kind: ErrorKind, s: &Situation<'_>) -> String {
             None => format!("address the rejection, then `baton retry {r} {st}` to ask again"),
             Some(_) => format!("address the rejection, then {}", new_run(s)),
         },
-        (ErrorKind::GateTimeout, _) => format!(
-            "approve sooner or raise the gate's `timeout`, {}",
-            again()
-        ),
+        (ErrorKind::GateTimeout, _) => {
+            format!("approve sooner or raise the gate's `timeout`, {}", again())
+        }
         (ErrorKind::Cancelled, _) => match s.closed {
             None => format!(
                 "the run was cancelled: once it has stopped, `baton retry {r} {st}` runs the step again"
@@ -183,11 +204,6 @@ pub fn suggest(kind: ErrorKind, s: &Situation<'_>) -> String {
         (ErrorKind::Storage, _) => {
             format!("check disk space and permissions of the database, then `baton resume {r}`")
         }
-    };
-    if s.will_retry {
-        format!("baton retries it automatically; if it keeps failing: {fix}")
-    } else {
-        fix
     }
 }
 

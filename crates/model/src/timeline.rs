@@ -77,7 +77,18 @@ pub fn segments(history: &[Transition], end: Timestamp) -> Vec<Segment> {
                 (SegmentKind::Attempt { attempt, end }, until(true))
             }
             // `ready` is part of its attempt; a final state is no span.
-            _ => continue,
+            StepState::Pending
+            | StepState::Ready
+            | StepState::Succeeded
+            | StepState::Failed
+            | StepState::Skipped
+            | StepState::UpstreamFailed
+            | StepState::Rejected
+            | StepState::Cancelled
+            | StepState::Interrupted
+            | StepState::Compensating
+            | StepState::Compensated
+            | StepState::CompensationFailed => continue,
         };
         if t.at <= to {
             out.push(Segment {

@@ -153,24 +153,9 @@ pub async fn serve(opts: ServeOptions) -> Result<i32, SessionError> {
         };
         let changed = known.changed(&store);
         if changed {
-            // A refusal names the schedule as the serve loaded it, not as a row says.
-            let name = |file: &str, index: u32| match catalog.entries.get(file) {
-                Some(e) => sched::schedule_name(&e.plan.name, index),
-                None => sched::schedule_name(file, index),
-            };
-            if !proofs::pauses(&mut store, &mut state, &opts.operator, &name) {
-                // Read again at the next tick: a schedule not yet seeded decides nothing.
-                known.version = None;
-            }
-            triggers(&mut store, &catalog, &opts, &mut starting).await;
-            backfills(&mut store, &catalog, &opts, &mut starting).await;
-            match store.schedules() {
-                Ok(r) => known.rows = r,
-                Err(e) => {
-                    crate::stdio::errln!("serve: cannot read the schedules: {e}");
-                    known.version = None;
-                    continue;
-                }
+            let store = (&mut store, &mut state);
+            if !look_at_changes(store, (&catalog, &opts), &mut known, &mut starting).await {
+                continue;
             }
         } else if !known.due(now) {
             continue;
@@ -184,8 +169,45 @@ pub async fn serve(opts: ServeOptions) -> Result<i32, SessionError> {
         )
         .await;
     };
-    // Stop firing; the runs' steps get their grace; each run is left interrupted (a
-    // parked one lets its lease go).
+    stop_runs(parking, driving, code).await;
+    let _ = store.release_lease(SERVE_LEASE, &host::lease_holder());
+    Ok(code)
+}
+
+/// The store changed (or the catalog did): pauses proven, triggers and backfills
+/// taken, the schedules read again. `false`: they could not be read (nothing fires
+/// this tick).
+async fn look_at_changes(
+    (store, state): (&mut Store, &mut ServeState),
+    (catalog, opts): (&Catalog, &ServeOptions),
+    known: &mut Known,
+    starting: &mut Starting<'_>,
+) -> bool {
+    // A refusal names the schedule as the serve loaded it, not as a row says.
+    let name = |file: &str, index: u32| match catalog.entries.get(file) {
+        Some(e) => sched::schedule_name(&e.plan.name, index),
+        None => sched::schedule_name(file, index),
+    };
+    if !proofs::pauses(store, state, &opts.operator, &name) {
+        // Read again at the next tick: a schedule not yet seeded decides nothing.
+        known.version = None;
+    }
+    triggers(store, catalog, opts, starting).await;
+    backfills(store, catalog, opts, starting).await;
+    match store.schedules() {
+        Ok(r) => known.rows = r,
+        Err(e) => {
+            crate::stdio::errln!("serve: cannot read the schedules: {e}");
+            known.version = None;
+            return false;
+        }
+    }
+    true
+}
+
+/// Stop firing; the runs' steps get their grace; each run is left interrupted (a
+/// parked one lets its lease go), stopped with the serve's exit `code`.
+async fn stop_runs(parking: parked::Parking, mut driving: Vec<Driving>, code: i32) {
     driving.extend(
         parking
             .stop()
@@ -204,8 +226,6 @@ pub async fn serve(opts: ServeOptions) -> Result<i32, SessionError> {
             Err(e) => crate::stdio::errln!("serve: run {id}: {e}"),
         }
     }
-    let _ = store.release_lease(SERVE_LEASE, &host::lease_holder());
-    Ok(code)
 }
 
 fn set_ready(ready: &Readiness, why: Option<String>) {

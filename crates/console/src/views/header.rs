@@ -280,19 +280,7 @@ fn failed_text(view: &RunView, share: f64, narrow: bool) -> String {
     if share > 0.0 || view.state != RunState::Failed {
         return format!("{:.0}%", share * 100.0);
     }
-    let n = view
-        .steps
-        .iter()
-        .filter(|s| {
-            matches!(
-                s.state,
-                StepState::Failed
-                    | StepState::Rejected
-                    | StepState::CompensationFailed
-                    | StepState::Interrupted
-            )
-        })
-        .count();
+    let n = view.steps.iter().filter(|s| s.state.ended_badly()).count();
     match n {
         0 => "run".into(),
         // Narrow: as wide as `17%`, so the line's last figures keep their room.

@@ -41,15 +41,7 @@ impl Core {
         // Held because its retries ran out: it waits for this (or a mark, a release).
         let exhausted =
             st == StepState::Held && self.steps[i].hold.as_ref().is_some_and(|h| h.exhausted);
-        if !exhausted
-            && !matches!(
-                st,
-                StepState::Failed
-                    | StepState::Rejected
-                    | StepState::Interrupted
-                    | StepState::Cancelled
-            )
-        {
+        if !exhausted && !st.is_retryable() {
             return Err(Refusal::NotRetryable {
                 step: self.id(i),
                 state: st,
@@ -77,13 +69,7 @@ impl Core {
                 }),
             };
         }
-        if matches!(
-            st,
-            StepState::Running
-                | StepState::Ready
-                | StepState::Compensating
-                | StepState::Compensated
-        ) {
+        if st.is_busy() {
             return Err(Refusal::Busy {
                 step: self.id(i),
                 state: st,

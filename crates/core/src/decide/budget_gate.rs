@@ -145,4 +145,38 @@ impl Core {
             format!("the budget gate was rejected by {}", r.actor)
         })
     }
+
+    /// `baton approve RUN --raise`: the ceilings raised, the budget gate closed.
+    pub(super) fn on_raise_budget(
+        &mut self,
+        operator: &str,
+        reason: &str,
+        raise: baton_model::raise::Raise,
+        now: Timestamp,
+        fx: &mut Fx,
+    ) -> Result<String, Refusal> {
+        self.can_raise_budget()?;
+        if raise.cost.is_none() && raise.calls.is_none() && raise.tokens.is_none() {
+            return Err(Refusal::NothingToRaise);
+        }
+        if raise.is_bad() {
+            return Err(Refusal::BadRaise);
+        }
+        if reason.trim().is_empty() {
+            return Err(Refusal::ReasonRequired {
+                to: ReasonFor::RaiseBudget,
+            });
+        }
+        self.close_budget_records(now, fx);
+        let kind = EventKind::BudgetRaised {
+            actor: operator.to_string(),
+            reason: self.mask(reason),
+            cost: raise.cost,
+            calls: raise.calls,
+            tokens: raise.tokens,
+        };
+        self.emit(kind, now, fx);
+        self.after_raise(operator, &self.mask(reason), now, fx);
+        Ok("budget raised".into())
+    }
 }

@@ -1,7 +1,6 @@
 //! Operator commands: lookup, the checks that refuse them, and what each one does.
 use super::*;
 use baton_model::{ReasonFor, Refusal};
-use baton_signing::{self as signing, Verdict};
 
 impl Core {
     pub(super) fn lookup(&self, step: &str) -> Result<usize, Refusal> {
@@ -29,10 +28,7 @@ impl Core {
         }
         while let Some(d) = queue.pop_front() {
             // Skipped because of `i`, or cancelled with the run it reopens.
-            let stopped = matches!(
-                self.steps[d].state,
-                StepState::Skipped | StepState::UpstreamFailed | StepState::Cancelled
-            );
+            let stopped = self.steps[d].state.is_stopped();
             if stopped && seen.insert(d) {
                 out.push(d);
                 queue.extend(self.dependants[d].iter().copied());
@@ -87,6 +83,29 @@ impl Core {
         rearmed.len()
     }
 
+    /// An operator's command: refused (a text over its bound, a run that takes
+    /// none) or done, and its outcome handed back.
+    pub(super) fn on_command_input(
+        &mut self,
+        id: Option<i64>,
+        command: &Command,
+        now: Timestamp,
+        fx: &mut Fx,
+    ) {
+        // A text over the bound is refused before anything reads it.
+        let result = match command.too_long() {
+            Some(why) => Err(Refusal::TooLong { why }),
+            None => self
+                .can_command()
+                .and_then(|()| self.on_command(command, now, fx)),
+        };
+        let outcome = match result {
+            Ok(message) => CommandOutcome::Accepted { message },
+            Err(refusal) => self.refuse(command, &refusal, now, fx),
+        };
+        fx.push(Effect::CommandDone { id, outcome });
+    }
+
     pub(super) fn on_command(
         &mut self,
         cmd: &Command,
@@ -104,132 +123,27 @@ impl Core {
                 signature,
                 inputs,
             } => {
-                let i = self.lookup(step)?;
-                self.check_gate(i)?;
-                let plan = Arc::clone(&self.plan);
-                let g = plan.steps[i]
-                    .gate
-                    .as_ref()
-                    .ok_or_else(|| Refusal::NoGate { step: step.clone() })?;
-                let given: Vec<(String, String)> =
-                    inputs.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-                let inputs = self.inputs_of(i, &given)?;
-                self.check_same_inputs(i, &inputs)?;
-                // A signed gate's vote is its signer's (a principal), whoever hands it in.
-                let (actor, signature) = if self.steps[i].gate.signed {
-                    let text = reason.as_deref().unwrap_or("");
-                    let s = self.check_signed(
-                        i,
-                        Verdict::Approve,
-                        text,
-                        &inputs,
-                        signature.as_deref(),
-                        operator,
-                    )?;
-                    (s.principal.clone(), Some(s))
-                } else {
-                    self.check_unsigned(i, signature.is_some())?;
-                    let rules = baton_model::actor::GateRules {
-                        approvers: &g.approvers,
-                        starter: &self.operator,
-                        allow_self_approval: g.allow_self_approval,
-                        votes: &self.steps[i].gate.votes,
-                    };
-                    baton_model::actor::may_approve(&rules, operator)?;
-                    (operator.clone(), None)
-                };
-                let operator = &actor;
-                let proposed = self.changed_from_proposal(i, &inputs);
-                let kind = EventKind::ApprovalGiven {
-                    step: step.clone(),
-                    actor: actor.clone(),
-                    reason: reason.as_ref().map(|r| self.mask(r)),
-                    digest: signing::approval_digest(&self.steps[i].gate.digest, &inputs),
+                let ask = ApproveAsk {
+                    step,
+                    operator,
+                    reason,
                     signature,
                     inputs,
-                    proposed,
                 };
-                self.emit(kind, now, fx);
-                let votes = self.steps[i].gate.votes.len() as u32;
-                let quorum = g.quorum.max(1);
-                if votes >= quorum {
-                    let approvers = self.steps[i]
-                        .gate
-                        .votes
-                        .iter()
-                        .map(|v| v.0.clone())
-                        .collect();
-                    let kind = EventKind::GateApproved {
-                        step: step.clone(),
-                        actor: operator.clone(),
-                        approvers,
-                    };
-                    self.emit(kind, now, fx);
-                    self.after_approval(i, now, fx);
-                    Ok(format!("approved `{step}` ({votes}/{quorum})"))
-                } else {
-                    Ok(format!(
-                        "vote recorded for `{step}` ({votes}/{quorum}); waiting for more approvers"
-                    ))
-                }
+                self.on_approve(ask, now, fx)
             }
             Command::Reject {
                 step,
                 operator,
                 reason,
                 signature,
-            } => {
-                let i = self.lookup(step)?;
-                self.check_gate(i)?;
-                if reason.trim().is_empty() {
-                    return Err(Refusal::ReasonRequired {
-                        to: ReasonFor::Reject,
-                    });
-                }
-                let signature = if self.steps[i].gate.signed {
-                    Some(self.check_signed(
-                        i,
-                        Verdict::Reject,
-                        reason,
-                        &BTreeMap::new(),
-                        signature.as_deref(),
-                        operator,
-                    )?)
-                } else {
-                    self.check_unsigned(i, signature.is_some())?;
-                    self.check_approver(i, operator)?;
-                    None
-                };
-                let actor = signature
-                    .as_ref()
-                    .map_or_else(|| operator.clone(), |s| s.principal.clone());
-                let reason = self.mask(reason);
-                self.reject_gate(i, &actor, reason, signature, now, fx);
-                Ok(format!("rejected `{step}`"))
-            }
+            } => self.on_reject(step, operator, reason, signature.as_deref(), now, fx),
             Command::PushBack {
                 step,
                 operator,
                 reason,
             } => self.push_back(step, operator, reason, now, fx),
-            Command::Retry { step, operator } => {
-                let i = self.lookup(step)?;
-                // A fanned-out step: each of its instances that can be retried.
-                let targets = self.retry_targets(i, now)?;
-                let mut rearmed = 0;
-                for &k in &targets {
-                    rearmed += self.retry_one(k, operator, now, fx);
-                }
-                Ok(match targets.as_slice() {
-                    [k] if *k == i => {
-                        format!("retrying `{step}`; {rearmed} downstream step(s) re-armed")
-                    }
-                    _ => format!(
-                        "retrying {} instance(s) of `{step}`; {rearmed} downstream step(s) re-armed",
-                        targets.len()
-                    ),
-                })
-            }
+            Command::Retry { step, operator } => self.on_retry(step, operator, now, fx),
             Command::Mark {
                 step,
                 state,
@@ -237,59 +151,14 @@ impl Core {
                 reason,
                 outputs,
             } => {
-                let i = self.lookup(step)?;
-                if !matches!(state, StepState::Succeeded | StepState::Failed) {
-                    return Err(Refusal::MarkState { state: *state });
-                }
-                if reason.trim().is_empty() {
-                    return Err(Refusal::ReasonRequired {
-                        to: ReasonFor::Mark,
-                    });
-                }
-                self.check_mark_outputs(*state, outputs)?;
-                if self.supplies_outputs(i, *state, outputs) {
-                    return Ok(self.supply_outputs(i, operator, reason, outputs, now, fx));
-                }
-                self.can_mark(i, *state, now)?;
-                // Undone by hand after its compensation failed: recorded, the run not reopened.
-                let undone = self.steps[i].state == StepState::CompensationFailed;
-                let rearmed = if *state == StepState::Succeeded {
-                    self.downstream_skipped(i)
-                } else {
-                    Vec::new()
+                let ask = MarkAsk {
+                    step,
+                    state,
+                    operator,
+                    reason,
+                    outputs,
                 };
-                if !undone {
-                    self.reopen(format!("{operator} marked `{step}` {state}"), now, fx);
-                }
-                let reason = self.mask(reason);
-                let kind = EventKind::StepMarked {
-                    step: step.clone(),
-                    state: *state,
-                    actor: operator.clone(),
-                    reason: reason.clone(),
-                    outputs: outputs.clone(),
-                };
-                self.emit(kind, now, fx);
-                let why = Some(format!("marked by {operator}: {reason}"));
-                if *state == StepState::Succeeded {
-                    self.succeed(i, why, now, fx);
-                    for &d in &rearmed {
-                        self.close_of_kind(d, ErrorKind::DependencyFailed, now, fx);
-                        self.set(
-                            d,
-                            StepState::Pending,
-                            Some(format!("re-armed: `{step}` marked succeeded")),
-                            now,
-                            fx,
-                        );
-                    }
-                } else {
-                    if undone {
-                        self.close_of_kind(i, ErrorKind::CompensationFailed, now, fx);
-                    }
-                    self.set(i, StepState::Failed, why, now, fx);
-                }
-                Ok(format!("marked `{step}` {state}"))
+                self.on_mark(ask, now, fx)
             }
             Command::Hold {
                 steps,
@@ -313,20 +182,7 @@ impl Core {
                 reason,
             } => self.on_release(steps, operator, reason, now, fx),
             Command::Cancel { operator, reason } => {
-                self.can_cancel()?;
-                let kind = EventKind::CancelRequested {
-                    actor: operator.clone(),
-                    reason: reason.as_ref().map(|r| self.mask(r)),
-                };
-                self.emit(kind, now, fx);
-                let running = self.processes();
-                self.stop_all(
-                    StepState::Cancelled,
-                    &format!("run cancelled by {operator}"),
-                    now,
-                    fx,
-                );
-                Ok(format!("cancelling: {running} running attempt(s) killed"))
+                self.on_cancel(operator, reason.as_ref(), now, fx)
             }
             Command::RejectBudget { operator, reason } => {
                 self.on_reject_budget(operator, reason, now, fx)
@@ -338,35 +194,150 @@ impl Core {
                 calls,
                 tokens,
             } => {
-                self.can_raise_budget()?;
-                if cost.is_none() && calls.is_none() && tokens.is_none() {
-                    return Err(Refusal::NothingToRaise);
-                }
                 let raise = baton_model::raise::Raise {
                     cost: *cost,
                     calls: *calls,
                     tokens: *tokens,
                 };
-                if raise.is_bad() {
-                    return Err(Refusal::BadRaise);
-                }
-                if reason.trim().is_empty() {
-                    return Err(Refusal::ReasonRequired {
-                        to: ReasonFor::RaiseBudget,
-                    });
-                }
-                self.close_budget_records(now, fx);
-                let kind = EventKind::BudgetRaised {
-                    actor: operator.clone(),
-                    reason: self.mask(reason),
-                    cost: *cost,
-                    calls: *calls,
-                    tokens: *tokens,
-                };
-                self.emit(kind, now, fx);
-                self.after_raise(operator, &self.mask(reason), now, fx);
-                Ok("budget raised".into())
+                self.on_raise_budget(operator, reason, raise, now, fx)
             }
         }
     }
+
+    /// `baton retry`: the step, or each of a fanned-out step's instances that can be.
+    fn on_retry(
+        &mut self,
+        step: &str,
+        operator: &str,
+        now: Timestamp,
+        fx: &mut Fx,
+    ) -> Result<String, Refusal> {
+        let i = self.lookup(step)?;
+        // A fanned-out step: each of its instances that can be retried.
+        let targets = self.retry_targets(i, now)?;
+        let mut rearmed = 0;
+        for &k in &targets {
+            rearmed += self.retry_one(k, operator, now, fx);
+        }
+        Ok(match targets.as_slice() {
+            [k] if *k == i => {
+                format!("retrying `{step}`; {rearmed} downstream step(s) re-armed")
+            }
+            _ => format!(
+                "retrying {} instance(s) of `{step}`; {rearmed} downstream step(s) re-armed",
+                targets.len()
+            ),
+        })
+    }
+
+    /// `baton mark`: a step recorded succeeded or failed by an operator.
+    fn on_mark(
+        &mut self,
+        ask: MarkAsk<'_>,
+        now: Timestamp,
+        fx: &mut Fx,
+    ) -> Result<String, Refusal> {
+        let MarkAsk {
+            step,
+            state,
+            operator,
+            reason,
+            outputs,
+        } = ask;
+        let i = self.lookup(step)?;
+        if !state.is_mark_target() {
+            return Err(Refusal::MarkState { state: *state });
+        }
+        if reason.trim().is_empty() {
+            return Err(Refusal::ReasonRequired {
+                to: ReasonFor::Mark,
+            });
+        }
+        self.check_mark_outputs(*state, outputs)?;
+        if self.supplies_outputs(i, *state, outputs) {
+            return Ok(self.supply_outputs(i, operator, reason, outputs, now, fx));
+        }
+        self.can_mark(i, *state, now)?;
+        // Undone by hand after its compensation failed: recorded, the run not reopened.
+        let undone = self.steps[i].state == StepState::CompensationFailed;
+        let rearmed = if *state == StepState::Succeeded {
+            self.downstream_skipped(i)
+        } else {
+            Vec::new()
+        };
+        if !undone {
+            self.reopen(format!("{operator} marked `{step}` {state}"), now, fx);
+        }
+        let reason = self.mask(reason);
+        let kind = EventKind::StepMarked {
+            step: step.clone(),
+            state: *state,
+            actor: operator.clone(),
+            reason: reason.clone(),
+            outputs: outputs.clone(),
+        };
+        self.emit(kind, now, fx);
+        let why = Some(format!("marked by {operator}: {reason}"));
+        if *state == StepState::Succeeded {
+            self.succeed(i, why, now, fx);
+            for &d in &rearmed {
+                self.close_of_kind(d, ErrorKind::DependencyFailed, now, fx);
+                self.set(
+                    d,
+                    StepState::Pending,
+                    Some(format!("re-armed: `{step}` marked succeeded")),
+                    now,
+                    fx,
+                );
+            }
+        } else {
+            if undone {
+                self.close_of_kind(i, ErrorKind::CompensationFailed, now, fx);
+            }
+            self.set(i, StepState::Failed, why, now, fx);
+        }
+        Ok(format!("marked `{step}` {state}"))
+    }
+
+    /// `baton cancel`: the run's attempts stopped, its steps cancelled.
+    fn on_cancel(
+        &mut self,
+        operator: &str,
+        reason: Option<&String>,
+        now: Timestamp,
+        fx: &mut Fx,
+    ) -> Result<String, Refusal> {
+        self.can_cancel()?;
+        let kind = EventKind::CancelRequested {
+            actor: operator.to_string(),
+            reason: reason.map(|r| self.mask(r)),
+        };
+        self.emit(kind, now, fx);
+        let running = self.processes();
+        self.stop_all(
+            StepState::Cancelled,
+            &format!("run cancelled by {operator}"),
+            now,
+            fx,
+        );
+        Ok(format!("cancelling: {running} running attempt(s) killed"))
+    }
+}
+
+/// `baton approve`'s arguments.
+pub(super) struct ApproveAsk<'a> {
+    pub step: &'a String,
+    pub operator: &'a String,
+    pub reason: &'a Option<String>,
+    pub signature: &'a Option<String>,
+    pub inputs: &'a BTreeMap<String, String>,
+}
+
+/// `baton mark`'s arguments.
+struct MarkAsk<'a> {
+    step: &'a String,
+    state: &'a StepState,
+    operator: &'a String,
+    reason: &'a String,
+    outputs: &'a BTreeMap<String, String>,
 }

@@ -6,6 +6,39 @@ const CUT_OUTPUT: &str = "cut_output";
 /// `$BATON_OUTPUT`'s bound as the records say it (`exec::outputs::MAX_FILE_BYTES`).
 const CUT_AT: &str = "1 MiB (1048576 bytes)";
 
+/// How an attempt ended, as its error records tell it.
+struct Ended {
+    attempt: u32,
+    /// The alternative it ran, when the step has fallbacks.
+    alternative: Option<u32>,
+    duration_ms: u64,
+    /// Its stderr's last lines, masked.
+    tail: String,
+    outcome: StepOutcome,
+}
+
+impl Ended {
+    /// `b` with the attempt's context: which attempt (and alternative), how long it
+    /// ran, its stderr's tail, its exit code or signal.
+    fn context(&self, b: ErrorRecordBuilder) -> ErrorRecordBuilder {
+        let mut b = b.context("attempt", self.attempt);
+        if let Some(a) = self.alternative {
+            b = b.context("alternative", a);
+        }
+        let b = b
+            .context("duration_ms", self.duration_ms)
+            .context("stderr_tail", &self.tail);
+        match &self.outcome {
+            StepOutcome::Exited { exit_code } => b.context("exit_code", exit_code),
+            StepOutcome::Signalled { signal } => b.context("signal", signal),
+            StepOutcome::Killed
+            | StepOutcome::TimedOut
+            | StepOutcome::SpawnFailed { .. }
+            | StepOutcome::Lost { .. } => b,
+        }
+    }
+}
+
 impl Core {
     /// An attempt's run time: its executor's, unless this engine re-attached to it
     /// (after a crash, a detach: its executor then timed only the part since); then
@@ -32,7 +65,6 @@ impl Core {
             usage,
             stderr_tail,
         } = exit;
-        let stderr_tail = stderr_tail.as_str();
         let Some(s) = self.steps.get(i) else {
             return;
         };
@@ -50,14 +82,49 @@ impl Core {
             o => o,
         };
         let duration_ms = self.attempt_life(i, duration_ms, now);
-        let plan = Arc::clone(&self.plan);
-        let step = &plan.steps[i];
         let raw: BTreeMap<&str, &str> = outputs
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
+        let invalid = self.invalid_output(i, &raw);
+        let (masked, withheld) = self.withhold_secrets(&raw);
+        let kind = EventKind::StepFinished {
+            step: self.id(i),
+            attempt,
+            outcome: outcome.clone(),
+            duration_ms,
+            outputs: masked,
+            usage,
+        };
+        self.emit(kind, now, fx);
+        let alternative = self.steps[i].alternative;
+        let ended = Ended {
+            attempt,
+            alternative: (!self.plan.steps[i].fallback.is_empty()).then_some(alternative),
+            duration_ms,
+            tail: self.mask(stderr_tail.as_str()),
+            outcome,
+        };
+        if self.ended_by_stop(i, &ended, now, fx) {
+            return;
+        }
+        let probe_failure = self.steps[i]
+            .service
+            .written()
+            .and_then(|s| s.failure.take());
+        let failed = self.failure_of(i, &ended.outcome, invalid, probe_failure.as_ref());
+        let Some(failed) = failed else {
+            self.succeed(i, None, now, fx);
+            return self.withhold_outputs(i, &withheld, now, fx);
+        };
+        self.attempt_failed(i, &ended, failed, probe_failure, now, fx);
+    }
+
+    /// The first problem with step `i`'s outputs `raw` against those it declares: one
+    /// missing, or one that does not match its pattern.
+    fn invalid_output(&self, i: usize, raw: &BTreeMap<&str, &str>) -> Option<String> {
         let mut invalid = None;
-        for (k, spec) in &step.outputs {
+        for (k, spec) in &self.plan.steps[i].outputs {
             match raw.get(k.as_str()) {
                 None => {
                     invalid.get_or_insert_with(|| format!("declared output `{k}` is missing"));
@@ -77,9 +144,17 @@ impl Core {
                 }
             }
         }
-        // An output holding a secret, in its value or its name, is withheld, not passed
-        // on as `***` (consumers see it missing); the step gets a low-severity record
-        // naming it (masked).
+        invalid
+    }
+
+    /// The outputs `raw` split into those passed on and the names (masked) of those
+    /// withheld. An output holding a secret, in its value or its name, is withheld,
+    /// not passed on as `***` (consumers see it missing); the step gets a low-severity
+    /// record naming it.
+    fn withhold_secrets(
+        &self,
+        raw: &BTreeMap<&str, &str>,
+    ) -> (BTreeMap<String, String>, Vec<String>) {
         let (kept, withheld): (Vec<_>, Vec<_>) = raw
             .iter()
             .partition(|(k, v)| !self.holds_secret(k) && !self.holds_secret(v));
@@ -87,41 +162,19 @@ impl Core {
             .into_iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        let withheld: Vec<String> = withheld.into_iter().map(|(k, _)| self.mask(k)).collect();
-        let kind = EventKind::StepFinished {
-            step: step.id.clone(),
-            attempt,
-            outcome: outcome.clone(),
-            duration_ms,
-            outputs: masked,
-            usage,
-        };
-        self.emit(kind, now, fx);
+        let withheld = withheld.into_iter().map(|(k, _)| self.mask(k)).collect();
+        (masked, withheld)
+    }
 
-        let tail = self.mask(stderr_tail);
-        let alternative = self.steps[i].alternative;
-        let runs = step.alternative(alternative);
-        let fallbacks = !step.fallback.is_empty();
-        let with_context = |b: ErrorRecordBuilder| {
-            let mut b = b.context("attempt", attempt);
-            if fallbacks {
-                b = b.context("alternative", alternative);
-            }
-            let mut b = b
-                .context("duration_ms", duration_ms)
-                .context("stderr_tail", &tail);
-            match &outcome {
-                StepOutcome::Exited { exit_code } => b = b.context("exit_code", exit_code),
-                StepOutcome::Signalled { signal } => b = b.context("signal", signal),
-                _ => {}
-            }
-            b
-        };
+    /// An attempt that ended while the run stopped it (a cancel, fail_fast, the
+    /// budget, the run's timeout) or baton stopped its service: recorded so, whatever
+    /// its exit said. `false`: it ended on its own.
+    fn ended_by_stop(&mut self, i: usize, ended: &Ended, now: Timestamp, fx: &mut Fx) -> bool {
         let budget = self.killed_by_budget();
         // A step that exited 0 did its work, whatever stop was asked meanwhile: one that
         // never reached it (a stalled connection to its host) must not record it as
         // stopped (issue 55 point 2).
-        let did_its_work = matches!(outcome, StepOutcome::Exited { exit_code: 0 });
+        let did_its_work = matches!(ended.outcome, StepOutcome::Exited { exit_code: 0 });
         let stopping = self.cancel_requested || self.stopped_by_fail_fast(i) || budget.is_some();
         if stopping && !did_its_work {
             let why = if self.cancel_requested {
@@ -132,20 +185,20 @@ impl Core {
                     .unwrap_or("fail_fast: another instance failed")
             };
             let b =
-                with_context(self.step_error(i, ErrorKind::Cancelled, format!("killed: {why}")));
+                ended.context(self.step_error(i, ErrorKind::Cancelled, format!("killed: {why}")));
             self.record(b, Cause::Attempt, false, now, fx);
             self.set(i, StepState::Cancelled, Some(why.into()), now, fx);
-            return;
+            return true;
         }
         if let Some(why) = self.steps[i].service.stopping.clone() {
             // baton stopped it: however its process took the TERM, it did its work.
             self.succeed(i, Some(format!("stopped by baton: {why}")), now, fx);
-            return;
+            return true;
         }
         if self.decided.is_some() && !did_its_work {
-            let b =
-                with_context(self.step_error(i, ErrorKind::Timeout, "killed: the run timed out"))
-                    .retryable(false);
+            let b = ended
+                .context(self.step_error(i, ErrorKind::Timeout, "killed: the run timed out"))
+                .retryable(false);
             self.record(b, Cause::RunTimeout, false, now, fx);
             self.set(
                 i,
@@ -154,22 +207,27 @@ impl Core {
                 now,
                 fx,
             );
-            return;
+            return true;
         }
-        let service = step.service.is_some();
-        let probe_failure = self.steps[i]
-            .service
-            .written()
-            .and_then(|s| s.failure.take());
-        let (kind, msg) = match &outcome {
+        false
+    }
+
+    /// What kind of failure step `i`'s attempt that ended `outcome` was, and its
+    /// message; `None`: it succeeded.
+    fn failure_of(
+        &self,
+        i: usize,
+        outcome: &StepOutcome,
+        invalid: Option<String>,
+        probe_failure: Option<&ProbeFailure>,
+    ) -> Option<(ErrorKind, String)> {
+        let step = &self.plan.steps[i];
+        Some(match outcome {
             _ if probe_failure.is_some() => (
                 ErrorKind::ProbeFailed,
-                probe_failure
-                    .as_ref()
-                    .map(|f| f.message.clone())
-                    .unwrap_or_default(),
+                probe_failure.map(|f| f.message.clone()).unwrap_or_default(),
             ),
-            StepOutcome::Exited { exit_code: 0 } if service => {
+            StepOutcome::Exited { exit_code: 0 } if step.service.is_some() => {
                 let waiting = self.dependants[i]
                     .iter()
                     .filter(|&&d| !settled(self.steps[d].state))
@@ -179,13 +237,7 @@ impl Core {
                     format!("the service exited (code 0) while {waiting} step(s) still need it"),
                 )
             }
-            StepOutcome::Exited { exit_code: 0 } => match invalid {
-                None => {
-                    self.succeed(i, None, now, fx);
-                    return self.withhold_outputs(i, &withheld, now, fx);
-                }
-                Some(m) => (ErrorKind::OutputInvalid, m),
-            },
+            StepOutcome::Exited { exit_code: 0 } => (ErrorKind::OutputInvalid, invalid?),
             StepOutcome::Exited { exit_code } => (
                 ErrorKind::ExitNonzero,
                 format!("exited with code {exit_code}"),
@@ -195,26 +247,49 @@ impl Core {
                 format!("killed by signal {signal}"),
             ),
             StepOutcome::Killed => (ErrorKind::KilledBySignal, "killed".to_string()),
-            StepOutcome::TimedOut => (
-                ErrorKind::Timeout,
-                format!(
-                    "timed out after {}",
-                    runs.timeout.map(human_duration).unwrap_or_default()
-                ),
-            ),
+            StepOutcome::TimedOut => {
+                let runs = step.alternative(self.steps[i].alternative);
+                (
+                    ErrorKind::Timeout,
+                    format!(
+                        "timed out after {}",
+                        runs.timeout.map(human_duration).unwrap_or_default()
+                    ),
+                )
+            }
             StepOutcome::SpawnFailed { message } => (
                 ErrorKind::SpawnFailed,
                 format!("could not start: {message}"),
             ),
             StepOutcome::Lost { reason } => (ErrorKind::Interrupted, reason.clone()),
-        };
+        })
+    }
+
+    /// Step `i`'s attempt failed as `kind` said `msg`: recorded, and the step retried,
+    /// fallen back, held (its retries ran out under `exhausted = "hold"`), left for a
+    /// person (lost and not idempotent) or failed.
+    fn attempt_failed(
+        &mut self,
+        i: usize,
+        ended: &Ended,
+        (kind, msg): (ErrorKind, String),
+        probe_failure: Option<ProbeFailure>,
+        now: Timestamp,
+        fx: &mut Fx,
+    ) {
+        let plan = Arc::clone(&self.plan);
+        let step = &plan.steps[i];
+        let attempt = ended.attempt;
+        let lost = matches!(ended.outcome, StepOutcome::Lost { .. });
         // Its fate unknown (host gone, job lost), a step that must not run twice is not
         // run again by its retry: it waits for a person, as one interrupted by a crash.
-        if matches!(outcome, StepOutcome::Lost { .. }) && !step.idempotent {
+        if lost && !step.idempotent {
             let why = format!(
                 "{msg}; not run again by its retry (idempotent = false): `baton mark` it once you know what happened, or `baton retry` it"
             );
-            let b = with_context(self.step_error(i, kind, why.clone())).retryable(false);
+            let b = ended
+                .context(self.step_error(i, kind, why.clone()))
+                .retryable(false);
             self.record(b, Cause::Attempt, false, now, fx);
             self.set(i, StepState::Interrupted, Some(why), now, fx);
             return;
@@ -226,12 +301,16 @@ impl Core {
                 | ErrorKind::Timeout
                 | ErrorKind::ProbeFailed
                 | ErrorKind::ServiceExited
-        ) || matches!(outcome, StepOutcome::Lost { .. });
+        ) || lost;
+        let alternative = self.steps[i].alternative;
+        let runs = step.alternative(alternative);
         let used = attempt.saturating_sub(self.steps[i].attempt_base);
         let will_retry = retryable && used < runs.retry.attempts;
         // Its retries used, the step falls back to its next alternative, whatever failed.
         let fall_back = !will_retry && alternative + 1 < step.alternatives();
-        let mut b = with_context(self.step_error(i, kind, msg.clone())).retryable(retryable);
+        let mut b = ended
+            .context(self.step_error(i, kind, msg.clone()))
+            .retryable(retryable);
         if let Some(f) = &probe_failure {
             b = b
                 .context("probe", f.probe)
@@ -273,7 +352,7 @@ impl Core {
         } else {
             self.set(i, StepState::Failed, Some(msg), now, fx);
         }
-        if service {
+        if step.service.is_some() {
             self.hold_dependants(i, now, fx);
         }
     }

@@ -1,7 +1,7 @@
 //! Approval gates: opening one (digest, timeout), approval, gate timeouts, and the checks on deciding one.
 use super::*;
-use baton_model::Refusal;
-use baton_signing as signing;
+use baton_model::{ReasonFor, Refusal};
+use baton_signing::{self as signing, Verdict};
 use baton_workflow::{Values, input_choices, resolve_values};
 
 impl Core {
@@ -347,5 +347,129 @@ impl Core {
             return Ok(());
         };
         baton_model::actor::check_same_inputs(&self.id(i), first, &g.votes[0].0, inputs)
+    }
+
+    /// `baton approve`: a vote (signed on a signed gate), and the approval once the
+    /// votes reach the quorum.
+    pub(super) fn on_approve(
+        &mut self,
+        ask: super::commands::ApproveAsk<'_>,
+        now: Timestamp,
+        fx: &mut Fx,
+    ) -> Result<String, Refusal> {
+        let super::commands::ApproveAsk {
+            step,
+            operator,
+            reason,
+            signature,
+            inputs,
+        } = ask;
+        let i = self.lookup(step)?;
+        self.check_gate(i)?;
+        let plan = Arc::clone(&self.plan);
+        let g = plan.steps[i]
+            .gate
+            .as_ref()
+            .ok_or_else(|| Refusal::NoGate { step: step.clone() })?;
+        let given: Vec<(String, String)> =
+            inputs.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let inputs = self.inputs_of(i, &given)?;
+        self.check_same_inputs(i, &inputs)?;
+        // A signed gate's vote is its signer's (a principal), whoever hands it in.
+        let (actor, signature) = if self.steps[i].gate.signed {
+            let text = reason.as_deref().unwrap_or("");
+            let s = self.check_signed(
+                i,
+                Verdict::Approve,
+                text,
+                &inputs,
+                signature.as_deref(),
+                operator,
+            )?;
+            (s.principal.clone(), Some(s))
+        } else {
+            self.check_unsigned(i, signature.is_some())?;
+            let rules = baton_model::actor::GateRules {
+                approvers: &g.approvers,
+                starter: &self.operator,
+                allow_self_approval: g.allow_self_approval,
+                votes: &self.steps[i].gate.votes,
+            };
+            baton_model::actor::may_approve(&rules, operator)?;
+            (operator.clone(), None)
+        };
+        let operator = &actor;
+        let proposed = self.changed_from_proposal(i, &inputs);
+        let kind = EventKind::ApprovalGiven {
+            step: step.clone(),
+            actor: actor.clone(),
+            reason: reason.as_ref().map(|r| self.mask(r)),
+            digest: signing::approval_digest(&self.steps[i].gate.digest, &inputs),
+            signature,
+            inputs,
+            proposed,
+        };
+        self.emit(kind, now, fx);
+        let votes = self.steps[i].gate.votes.len() as u32;
+        let quorum = g.quorum.max(1);
+        if votes >= quorum {
+            let approvers = self.steps[i]
+                .gate
+                .votes
+                .iter()
+                .map(|v| v.0.clone())
+                .collect();
+            let kind = EventKind::GateApproved {
+                step: step.clone(),
+                actor: operator.clone(),
+                approvers,
+            };
+            self.emit(kind, now, fx);
+            self.after_approval(i, now, fx);
+            Ok(format!("approved `{step}` ({votes}/{quorum})"))
+        } else {
+            Ok(format!(
+                "vote recorded for `{step}` ({votes}/{quorum}); waiting for more approvers"
+            ))
+        }
+    }
+
+    /// `baton reject`: the gate rejected (signed on a signed gate), the step with it.
+    pub(super) fn on_reject(
+        &mut self,
+        step: &str,
+        operator: &str,
+        reason: &str,
+        signature: Option<&str>,
+        now: Timestamp,
+        fx: &mut Fx,
+    ) -> Result<String, Refusal> {
+        let i = self.lookup(step)?;
+        self.check_gate(i)?;
+        if reason.trim().is_empty() {
+            return Err(Refusal::ReasonRequired {
+                to: ReasonFor::Reject,
+            });
+        }
+        let signature = if self.steps[i].gate.signed {
+            Some(self.check_signed(
+                i,
+                Verdict::Reject,
+                reason,
+                &BTreeMap::new(),
+                signature,
+                operator,
+            )?)
+        } else {
+            self.check_unsigned(i, signature.is_some())?;
+            self.check_approver(i, operator)?;
+            None
+        };
+        let actor = signature
+            .as_ref()
+            .map_or_else(|| operator.to_string(), |s| s.principal.clone());
+        let reason = self.mask(reason);
+        self.reject_gate(i, &actor, reason, signature, now, fx);
+        Ok(format!("rejected `{step}`"))
     }
 }

@@ -48,24 +48,13 @@ pub(super) struct HoldAsk<'a> {
 }
 
 impl Core {
-    /// A step that has not started and may be held (`held` state).
-    fn unstarted(st: StepState) -> bool {
-        matches!(
-            st,
-            StepState::Pending
-                | StepState::Queued
-                | StepState::RetryWait
-                | StepState::WaitingApproval
-        )
-    }
-
     /// Whether step `i` may be held now: `Ok(true)` it would be frozen (it runs).
     pub(super) fn can_hold(&self, i: usize) -> Result<bool, Refusal> {
         let s = &self.steps[i];
         if s.hold.is_some() {
             return Err(Refusal::AlreadyHeld { step: self.id(i) });
         }
-        if Self::unstarted(s.state) {
+        if s.state.is_unstarted() {
             return Ok(false);
         }
         if s.state != StepState::Running {
@@ -419,7 +408,32 @@ impl Core {
     }
 
     /// Fold `StepHeld`: the hold on record, a frozen step's timeout clock stopped.
-    pub(crate) fn fold_held(&mut self, i: usize, mut hold: HoldRt) {
+    pub(crate) fn fold_held(&mut self, ev: &Event) {
+        let EventKind::StepHeld {
+            step,
+            actor,
+            reason,
+            until,
+            frozen,
+            exhausted,
+            budget,
+        } = &ev.kind
+        else {
+            return;
+        };
+        let Some(i) = self.step_index(step) else {
+            return;
+        };
+        let mut hold = HoldRt {
+            by: actor.clone(),
+            reason: reason.clone(),
+            at: ev.at,
+            until: *until,
+            frozen: *frozen,
+            exhausted: *exhausted,
+            budget: *budget,
+            timeout_left: None,
+        };
         if hold.frozen {
             self.frozen += 1;
             if let Some(t) = self.steps[i].timeout_at.take() {
@@ -433,7 +447,14 @@ impl Core {
         self.steps[i].hold = Some(Box::new(hold));
     }
 
-    /// Fold `StepReleased` (or the end of what the hold was on): a frozen step's
+    /// Fold `StepReleased`.
+    pub(crate) fn fold_step_released(&mut self, step: &str, at: Timestamp) {
+        if let Some(i) = self.step_index(step) {
+            self.fold_released(i, at);
+        }
+    }
+
+    /// Step `i`'s hold is over (released, or what it was on ended): a frozen step's
     /// timeout runs again with what was left of it.
     pub(crate) fn fold_released(&mut self, i: usize, at: Timestamp) {
         let Some(hold) = self.steps[i].hold.take() else {

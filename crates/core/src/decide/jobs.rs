@@ -1,10 +1,45 @@
-//! Decisions about attempts that run as batch jobs (a Slurm executor): recording the
-//! job id, cancelling a job whose attempt no longer runs, and re-attaching to jobs on
-//! resume instead of interrupting their steps (a job outlives its engine).
+//! Decisions about an attempt's process group and the attempts that run as batch jobs
+//! (a Slurm executor): recording the process group and the job id, cancelling a job
+//! whose attempt no longer runs, and re-attaching to jobs on resume instead of
+//! interrupting their steps (a job outlives its engine).
 use super::super::{Core, Effect, Timer};
 use baton_model::{EventKind, StepState, Timestamp};
 
 impl Core {
+    /// An attempt's process group exists: on record while it runs; one the step is
+    /// no longer running (it ended, was cancelled meanwhile) is killed.
+    pub(super) fn on_process_started(
+        &mut self,
+        step: usize,
+        attempt: u32,
+        pgid: i32,
+        output: Option<String>,
+        now: Timestamp,
+        fx: &mut Vec<Effect>,
+    ) {
+        if let Some(s) = self.steps.get(step)
+            && s.attempts == attempt
+            // An adopted attempt's group is on record already.
+            && s.pgid != Some(pgid)
+        {
+            if s.state == StepState::Running {
+                let id = self.plan.steps[step].id.clone();
+                self.emit(
+                    EventKind::StepProcess {
+                        step: id,
+                        attempt,
+                        pgid,
+                        output,
+                    },
+                    now,
+                    fx,
+                );
+            } else {
+                fx.push(Effect::KillStale { pgid });
+            }
+        }
+    }
+
     /// On a takeover, before [`Core::resume_before`]: a live job the dead engine
     /// submitted but did not record (found by its name), recorded if its attempt still
     /// runs, else cancelled. Nothing is scheduled here: what starts is resume's decision

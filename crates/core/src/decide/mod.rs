@@ -118,29 +118,7 @@ impl Core {
                 attempt,
                 pgid,
                 output,
-            } => {
-                if let Some(s) = self.steps.get(step)
-                    && s.attempts == attempt
-                    // An adopted attempt's group is on record already.
-                    && s.pgid != Some(pgid)
-                {
-                    if s.state == StepState::Running {
-                        let id = self.plan.steps[step].id.clone();
-                        self.emit(
-                            EventKind::StepProcess {
-                                step: id,
-                                attempt,
-                                pgid,
-                                output,
-                            },
-                            now,
-                            &mut fx,
-                        );
-                    } else {
-                        fx.push(Effect::KillStale { pgid });
-                    }
-                }
-            }
+            } => self.on_process_started(step, attempt, pgid, output, now, &mut fx),
             Input::JobStarted {
                 step,
                 attempt,
@@ -166,15 +144,7 @@ impl Core {
                 kind,
                 event,
                 message,
-            } => {
-                let message = format!("[[notify]] on {event}: {message}");
-                let b = match step.filter(|&i| i < self.steps.len()) {
-                    Some(i) => self.step_error(i, kind, message),
-                    None => ErrorRecord::builder(kind, message),
-                };
-                let b = b.severity(Severity::Low).context("notifier", event);
-                self.record(b, Cause::Notifier, false, now, &mut fx);
-            }
+            } => self.on_notifier_failed(step, kind, &event, &message, now, &mut fx),
             Input::OutputProblems {
                 step,
                 attempt,
@@ -186,20 +156,7 @@ impl Core {
                 duration_ms,
                 stderr_tail,
             } => self.on_compensation_exit(step, outcome, duration_ms, &stderr_tail, now, &mut fx),
-            Input::Command { id, command } => {
-                // A text over the bound is refused before anything reads it.
-                let result = match command.too_long() {
-                    Some(why) => Err(Refusal::TooLong { why }),
-                    None => self
-                        .can_command()
-                        .and_then(|()| self.on_command(&command, now, &mut fx)),
-                };
-                let outcome = match result {
-                    Ok(message) => CommandOutcome::Accepted { message },
-                    Err(refusal) => self.refuse(&command, &refusal, now, &mut fx),
-                };
-                fx.push(Effect::CommandDone { id, outcome });
-            }
+            Input::Command { id, command } => self.on_command_input(id, &command, now, &mut fx),
             Input::UnprovenCommand {
                 id,
                 command,
@@ -226,6 +183,26 @@ impl Core {
         }
         self.settle(now, &mut fx);
         fx
+    }
+
+    /// A notifier's command failed: a low record on the run (or on the step it was
+    /// about); a notifier never stops anything.
+    fn on_notifier_failed(
+        &mut self,
+        step: Option<usize>,
+        kind: ErrorKind,
+        event: &str,
+        message: &str,
+        now: Timestamp,
+        fx: &mut Fx,
+    ) {
+        let message = format!("[[notify]] on {event}: {message}");
+        let b = match step.filter(|&i| i < self.steps.len()) {
+            Some(i) => self.step_error(i, kind, message),
+            None => ErrorRecord::builder(kind, message),
+        };
+        let b = b.severity(Severity::Low).context("notifier", event);
+        self.record(b, Cause::Notifier, false, now, fx);
     }
 
     /// Approve every gate a resumed run reaches (`resume --auto-approve`; recorded with
@@ -271,38 +248,7 @@ impl Core {
                 Some((i, h.clone()))
             })
             .collect();
-        for i in 0..self.steps.len() {
-            if self.reattach(i, now, &mut fx) {
-                continue;
-            }
-            let st = self.steps[i].state;
-            if let Some(pgid) = self.steps[i].pgid
-                && (st.has_process() || st == StepState::Interrupted)
-            {
-                fx.push(Effect::KillStale { pgid });
-            }
-            if st.has_process() {
-                // A service baton was stopping, or that no step needs any more, is done.
-                let done = self.plan.steps[i].service.is_some()
-                    && (self.steps[i].service.stopping.is_some() || !self.needed(i));
-                if done {
-                    let why = self.steps[i]
-                        .service
-                        .stopping
-                        .clone()
-                        .unwrap_or_else(|| "no step needs it any more".into());
-                    let reason = format!("stopped by baton ({why}; the engine stopped first)");
-                    self.succeed(i, Some(reason), now, &mut fx);
-                } else {
-                    self.interrupt(
-                        i,
-                        "the engine stopped while this step was running",
-                        now,
-                        &mut fx,
-                    );
-                }
-            }
-        }
+        self.stop_left_running(now, &mut fx);
         // A run still waiting for its concurrency group waits again.
         let restore = match self.decided {
             Some(d) => d,
@@ -325,52 +271,7 @@ impl Core {
             };
             self.stop_all(target, "the run is stopping", now, &mut fx);
         } else if start {
-            for (i, h) in frozen {
-                if self.steps[i].state == StepState::Interrupted && self.plan.steps[i].idempotent {
-                    let why = format!(
-                        "{} (it was frozen when the engine stopped; released, it runs again)",
-                        h.reason
-                    );
-                    let what = if h.budget {
-                        hold::HoldFor::Budget
-                    } else {
-                        hold::HoldFor::Operator
-                    };
-                    let hold = hold::Hold {
-                        actor: &h.by,
-                        reason: &why,
-                        until: h.until,
-                        what,
-                    };
-                    self.hold_one(i, hold, now, &mut fx);
-                }
-            }
-            for i in 0..self.steps.len() {
-                let st = self.steps[i].state;
-                let again = st == StepState::Interrupted && self.plan.steps[i].idempotent;
-                // Services were stopped with the engine: what needs one waits for it.
-                if (again || st == StepState::Queued)
-                    && let Some(d) = self.waits_on_service(i)
-                {
-                    let why = format!("resumed: waits for `{}` to be ready", self.id(d));
-                    self.set(i, StepState::Pending, Some(why), now, &mut fx);
-                    continue;
-                }
-                if again {
-                    self.set(
-                        i,
-                        StepState::Queued,
-                        Some("resumed: runs again (idempotent)".into()),
-                        now,
-                        &mut fx,
-                    );
-                }
-                // An engine killed between a gate's opening and its rule's decision:
-                // the rules read recorded values, so they decide as they would have.
-                if st == StepState::WaitingApproval && self.steps[i].gate.votes.is_empty() {
-                    self.apply_policy(i, now, &mut fx);
-                }
-            }
+            self.restart_on_resume(frozen, now, &mut fx);
         }
         for i in 0..self.steps.len() {
             if self.steps[i].state == StepState::Compensating {
@@ -382,6 +283,91 @@ impl Core {
             self.settle(now, &mut fx);
         }
         fx
+    }
+
+    /// On resume: each step the dead engine left with a process is re-attached to
+    /// (a job that outlived it), else its stale group killed and the step
+    /// interrupted (or, a service baton was stopping or no step needs, succeeded).
+    fn stop_left_running(&mut self, now: Timestamp, fx: &mut Fx) {
+        for i in 0..self.steps.len() {
+            if self.reattach(i, now, fx) {
+                continue;
+            }
+            let st = self.steps[i].state;
+            if let Some(pgid) = self.steps[i].pgid
+                && (st.has_process() || st == StepState::Interrupted)
+            {
+                fx.push(Effect::KillStale { pgid });
+            }
+            if st.has_process() {
+                // A service baton was stopping, or that no step needs any more, is done.
+                let done = self.plan.steps[i].service.is_some()
+                    && (self.steps[i].service.stopping.is_some() || !self.needed(i));
+                if done {
+                    let why = self.steps[i]
+                        .service
+                        .stopping
+                        .clone()
+                        .unwrap_or_else(|| "no step needs it any more".into());
+                    let reason = format!("stopped by baton ({why}; the engine stopped first)");
+                    self.succeed(i, Some(reason), now, fx);
+                } else {
+                    self.interrupt(i, "the engine stopped while this step was running", now, fx);
+                }
+            }
+        }
+    }
+
+    /// On resume, a run not stopping: steps frozen when the engine stopped are held
+    /// again, idempotent interrupted ones run again (or wait for a service they need),
+    /// and a gate the engine left undecided gets its rule.
+    fn restart_on_resume(&mut self, frozen: Vec<(usize, HoldRt)>, now: Timestamp, fx: &mut Fx) {
+        for (i, h) in frozen {
+            if self.steps[i].state == StepState::Interrupted && self.plan.steps[i].idempotent {
+                let why = format!(
+                    "{} (it was frozen when the engine stopped; released, it runs again)",
+                    h.reason
+                );
+                let what = if h.budget {
+                    hold::HoldFor::Budget
+                } else {
+                    hold::HoldFor::Operator
+                };
+                let hold = hold::Hold {
+                    actor: &h.by,
+                    reason: &why,
+                    until: h.until,
+                    what,
+                };
+                self.hold_one(i, hold, now, fx);
+            }
+        }
+        for i in 0..self.steps.len() {
+            let st = self.steps[i].state;
+            let again = st == StepState::Interrupted && self.plan.steps[i].idempotent;
+            // Services were stopped with the engine: what needs one waits for it.
+            if (again || st == StepState::Queued)
+                && let Some(d) = self.waits_on_service(i)
+            {
+                let why = format!("resumed: waits for `{}` to be ready", self.id(d));
+                self.set(i, StepState::Pending, Some(why), now, fx);
+                continue;
+            }
+            if again {
+                self.set(
+                    i,
+                    StepState::Queued,
+                    Some("resumed: runs again (idempotent)".into()),
+                    now,
+                    fx,
+                );
+            }
+            // An engine killed between a gate's opening and its rule's decision:
+            // the rules read recorded values, so they decide as they would have.
+            if st == StepState::WaitingApproval && self.steps[i].gate.votes.is_empty() {
+                self.apply_policy(i, now, fx);
+            }
+        }
     }
 
     // ---- plumbing -------------------------------------------------------------------

@@ -137,12 +137,22 @@ impl Core {
 
     /// Folding `gate_pushed_back`: the gate's round, and on each re-run step the round,
     /// the feedback, and the outputs the next round is compared with.
-    pub(crate) fn fold_pushed_back(&mut self, i: usize, round: u32, reason: &str, rerun: &[usize]) {
+    pub(crate) fn fold_pushed_back(
+        &mut self,
+        step: &str,
+        round: u32,
+        reason: &str,
+        rerun: &[String],
+    ) {
+        let Some(i) = self.step_index(step) else {
+            return;
+        };
+        let rerun: Vec<usize> = rerun.iter().filter_map(|s| self.step_index(s)).collect();
         self.steps[i]
             .revision
             .get_or_insert_with(Box::default)
             .round = round;
-        for &s in rerun {
+        for s in rerun {
             let prior = self.steps[s].outputs.clone();
             let st = &mut self.steps[s];
             st.attempt_base = st.attempts;

@@ -181,8 +181,7 @@ impl Core {
     /// rejected, cancelled, or upstream_failed.
     fn need_failed(&self, d: usize) -> bool {
         let st = self.steps[d].state;
-        (st.is_failure() && !(st == StepState::Failed && self.failure_allowed(d)))
-            || matches!(st, StepState::UpstreamFailed | StepState::Cancelled)
+        st.counts_as_failed() && !(st == StepState::Failed && self.failure_allowed(d))
     }
 
     /// Step `i`'s needs counted as its trigger rule reads them. A failed need with

@@ -290,7 +290,21 @@ impl Core {
                     now,
                     fx,
                 ),
-                _ => {}
+                // Running or ready: already stopping; the rest: nothing to stop or skip.
+                StepState::Running
+                | StepState::Ready
+                | StepState::WaitingApproval
+                | StepState::Succeeded
+                | StepState::Failed
+                | StepState::Skipped
+                | StepState::UpstreamFailed
+                | StepState::Rejected
+                | StepState::Cancelled
+                | StepState::Interrupted
+                | StepState::Compensating
+                | StepState::Compensated
+                | StepState::CompensationFailed
+                | StepState::Held => {}
             }
         }
     }

@@ -199,11 +199,7 @@ impl Core {
         } else {
             gate.signed
         };
-        signed
-            && matches!(
-                to,
-                StepState::Queued | StepState::Running | StepState::Succeeded
-            )
+        signed && to.on_the_way()
             && self.steps[i].state != to
             && rt.approved.is_none()
             // A fork's reused step: its gate was passed in the run it comes from.

@@ -19,7 +19,7 @@
 //! start or success of idempotent steps, which resume runs again. Fewer commits is
 //! less of the driver's time on a machine whose cores run the steps.
 use baton_core::{SpawnAction, SpawnSpec};
-use baton_model::{Event, EventKind, StepOutcome, StepState};
+use baton_model::{Event, EventKind, StepOutcome};
 use baton_workflow::Plan;
 use std::collections::HashMap;
 
@@ -67,12 +67,7 @@ impl Durable {
                 .is_some_and(|s| s.idempotent && s.gate.is_none() && s.service.is_none())
         };
         batch.iter().all(|e| match &e.kind {
-            EventKind::StepStateChanged { step, state, .. } => {
-                matches!(
-                    state,
-                    StepState::Queued | StepState::Running | StepState::Succeeded
-                ) && plain(step)
-            }
+            EventKind::StepStateChanged { step, state, .. } => state.on_the_way() && plain(step),
             EventKind::StepProcess { step, .. } => plain(step),
             // A reading of a running step's usage: a crash loses the last few ms of
             // them, and the step's own end (or the lost attempt) settles its usage.

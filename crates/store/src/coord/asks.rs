@@ -319,21 +319,8 @@ impl Store {
                 Ok(o) => o,
                 Err(refusal) => return Ok(Err((refusal, refused))),
             };
-            // One key, one vote.
-            if let (Some(s), Answer::Approve { .. }) = (sig, answer) {
-                let by: Option<String> = tx
-                    .prepare_cached("SELECT actor FROM ask_votes WHERE ask_id = ?1 AND key = ?2")?
-                    .query_row(params![id, s.key], |r| r.get(0))
-                    .optional()?;
-                if let Some(actor) = by {
-                    return Ok(Err((
-                        Refusal::KeyAlreadyVoted {
-                            key: s.key.clone(),
-                            actor,
-                        },
-                        refused,
-                    )));
-                }
+            if let Some(refusal) = key_voted(tx, id, sig, answer)? {
+                return Ok(Err((refusal, refused)));
             }
             let (action, reason, values) = match answer {
                 Answer::Approve { inputs, reason } => {
@@ -370,14 +357,7 @@ impl Store {
                 .execute(params![id, serde_json::to_string(&values)?])?;
             a.values = Some(values.clone());
             if let Some(s) = state {
-                tx.prepare_cached(
-                    "UPDATE asks SET state = ?2, decided_by = ?3, decided_at = ?4, reason = ?5 WHERE id = ?1",
-                )?
-                .execute(params![id, s.as_str(), me, now.0, reason])?;
-                a.state = s;
-                a.decided_by = Some(me.to_string());
-                a.decided_at = Some(now);
-                a.reason = reason.clone();
+                decide_ask(tx, &mut a, s, (me, now), reason.as_deref())?;
             }
             let mut d = decision(&a, me, action, reason, &values, &outcome, sig);
             if let Some(map) = d.details.as_object_mut() {
@@ -463,6 +443,46 @@ fn decision(
         },
         summary,
     }
+}
+
+/// One key, one vote: the refusal of an approval signed by a key that voted on ask
+/// `id` already.
+fn key_voted(
+    tx: &Connection,
+    id: &str,
+    sig: Option<&DecisionSignature>,
+    answer: &Answer,
+) -> Result<Option<Refusal>, StoreError> {
+    let (Some(s), Answer::Approve { .. }) = (sig, answer) else {
+        return Ok(None);
+    };
+    let by: Option<String> = tx
+        .prepare_cached("SELECT actor FROM ask_votes WHERE ask_id = ?1 AND key = ?2")?
+        .query_row(params![id, s.key], |r| r.get(0))
+        .optional()?;
+    Ok(by.map(|actor| Refusal::KeyAlreadyVoted {
+        key: s.key.clone(),
+        actor,
+    }))
+}
+
+/// Ask `a` decided `state` by `me` at `now`, with `reason`: on its row and on `a`.
+fn decide_ask(
+    tx: &Connection,
+    a: &mut Ask,
+    state: AskState,
+    (me, now): (&str, Timestamp),
+    reason: Option<&str>,
+) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "UPDATE asks SET state = ?2, decided_by = ?3, decided_at = ?4, reason = ?5 WHERE id = ?1",
+    )?
+    .execute(params![a.id, state.as_str(), me, now.0, reason])?;
+    a.state = state;
+    a.decided_by = Some(me.to_string());
+    a.decided_at = Some(now);
+    a.reason = reason.map(str::to_string);
+    Ok(())
 }
 
 #[cfg(test)]

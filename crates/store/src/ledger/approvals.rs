@@ -27,25 +27,19 @@ pub fn approvals_of(ev: &Event) -> Vec<Approval<'_>> {
 
 /// The approvals rows one event writes, in order, added to `approvals`.
 pub(crate) fn push<'a>(ev: &'a Event, approvals: &mut Vec<Approval<'a>>) {
-    let seq = ev.seq as i64;
-    let at = ev.at.0;
-    let mut approval = |step: Cow<'a, str>,
-                        kind: &'static str,
-                        actor: &'a str,
-                        reason: Option<&'a str>,
-                        digest: Option<&'a str>,
-                        details: serde_json::Value| {
-        approvals.push(Approval {
-            seq,
-            at,
-            step,
-            kind,
-            actor,
-            reason,
-            digest,
-            details,
-        })
-    };
+    approvals.extend(row(ev));
+}
+
+/// The approvals row an event writes, if any (an event writes one at most).
+fn row(ev: &Event) -> Option<Approval<'_>> {
+    match &ev.kind {
+        EventKind::GateOpened { .. } | EventKind::ApprovalGiven { .. } => opened_or_vote(ev),
+        _ => decided(ev),
+    }
+}
+
+/// The row of a gate's opening or of a vote.
+fn opened_or_vote(ev: &Event) -> Option<Approval<'_>> {
     match &ev.kind {
         EventKind::GateOpened {
             step,
@@ -66,6 +60,7 @@ pub(crate) fn push<'a>(ev: &'a Event, approvals: &mut Vec<Approval<'a>>) {
                 details["round"] = serde_json::json!(r);
             }
             approval(
+                ev,
                 Cow::Borrowed(step),
                 "opened",
                 "engine",
@@ -88,6 +83,7 @@ pub(crate) fn push<'a>(ev: &'a Event, approvals: &mut Vec<Approval<'a>>) {
                 details["inputs"] = serde_json::json!(inputs);
             }
             approval(
+                ev,
                 Cow::Borrowed(step),
                 "vote",
                 actor,
@@ -96,11 +92,20 @@ pub(crate) fn push<'a>(ev: &'a Event, approvals: &mut Vec<Approval<'a>>) {
                 history::with_signature(details, signature.as_ref()),
             )
         }
+        _ => None,
+    }
+}
+
+/// The row of a decision at a gate: approved, rejected, voided, pushed back, or an
+/// attempt to decide one refused.
+fn decided(ev: &Event) -> Option<Approval<'_>> {
+    match &ev.kind {
         EventKind::GateApproved {
             step,
             actor,
             approvers,
         } => approval(
+            ev,
             Cow::Borrowed(step),
             "approved",
             actor,
@@ -115,6 +120,7 @@ pub(crate) fn push<'a>(ev: &'a Event, approvals: &mut Vec<Approval<'a>>) {
             timed_out,
             signature,
         } => approval(
+            ev,
             Cow::Borrowed(step),
             if *timed_out { "timed_out" } else { "rejected" },
             actor,
@@ -123,6 +129,7 @@ pub(crate) fn push<'a>(ev: &'a Event, approvals: &mut Vec<Approval<'a>>) {
             history::with_signature(serde_json::json!({}), signature.as_ref()),
         ),
         EventKind::GateVoided { step, reason } => approval(
+            ev,
             Cow::Borrowed(step),
             "voided",
             "engine",
@@ -137,6 +144,7 @@ pub(crate) fn push<'a>(ev: &'a Event, approvals: &mut Vec<Approval<'a>>) {
             round,
             rerun,
         } => approval(
+            ev,
             Cow::Borrowed(step),
             "pushed_back",
             actor,
@@ -148,24 +156,52 @@ pub(crate) fn push<'a>(ev: &'a Event, approvals: &mut Vec<Approval<'a>>) {
             command, reason, ..
         } => {
             // Refused attempts to decide a gate (or raise the budget) are approval records.
-            if matches!(
-                command,
-                Command::Approve { .. }
-                    | Command::Reject { .. }
-                    | Command::PushBack { .. }
-                    | Command::RaiseBudget { .. }
-            ) && let Some(step) = baton_model::history::command_step(command)
-            {
-                approval(
-                    Cow::Owned(step),
-                    "refused",
-                    command.operator(),
-                    Some(reason),
-                    None,
-                    serde_json::json!({"command": command}),
-                )
-            }
+            let step = refused_decision(command)?;
+            approval(
+                ev,
+                Cow::Owned(step),
+                "refused",
+                command.operator(),
+                Some(reason),
+                None,
+                serde_json::json!({"command": command}),
+            )
         }
-        _ => {}
+        _ => None,
     }
+}
+
+/// An approvals row of event `ev`.
+fn approval<'a>(
+    ev: &Event,
+    step: Cow<'a, str>,
+    kind: &'static str,
+    actor: &'a str,
+    reason: Option<&'a str>,
+    digest: Option<&'a str>,
+    details: serde_json::Value,
+) -> Option<Approval<'a>> {
+    Some(Approval {
+        seq: ev.seq as i64,
+        at: ev.at.0,
+        step,
+        kind,
+        actor,
+        reason,
+        digest,
+        details,
+    })
+}
+
+/// The step a refused command would have decided the gate of (or `budget`), for a
+/// refused approval, rejection, push-back or raise.
+fn refused_decision(command: &Command) -> Option<String> {
+    let decides = matches!(
+        command,
+        Command::Approve { .. }
+            | Command::Reject { .. }
+            | Command::PushBack { .. }
+            | Command::RaiseBudget { .. }
+    );
+    decides.then(|| history::command_step(command)).flatten()
 }

@@ -184,111 +184,133 @@ pub fn verify_signatures(
                 continue;
             }
             Some(AuditAction::GateOpened) => {
-                if let (Some(step), Some(seq)) = (&row.step, row.seq) {
-                    let approvers = details["approvers"]
-                        .as_array()
-                        .map(|a| {
-                            a.iter()
-                                .filter_map(|v| v.as_str().map(str::to_string))
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    let digest = details["digest"].as_str().unwrap_or_default().to_string();
-                    let signed = details["signed"].as_bool().unwrap_or(false);
-                    run.gates
-                        .insert(step.clone(), (seq, digest, approvers, signed));
-                }
+                note_gate(run, &row, &details);
                 continue;
             }
             Some(AuditAction::ApprovalVote) => Verdict::Approve,
             Some(AuditAction::Rejected) => Verdict::Reject,
             _ => continue,
         };
-        let step = row.step.clone().unwrap_or_default();
-        let Some((opening, digest, approvers, signed)) = run.gates.get(&step) else {
-            if details.get("signature").is_some() {
-                return broken(format!(
-                    "a signed decision on `{step}`, whose gate never opened"
-                ));
-            }
-            continue;
-        };
-        let sig = match details.get("signature") {
-            None if *signed => {
-                return broken(format!(
-                    "a {} on the signed gate of `{step}` without a signature",
-                    row.action
-                ));
-            }
-            None => continue,
-            Some(v) => match serde_json::from_value::<DecisionSignature>(v.clone()) {
-                Ok(s) => s,
-                Err(e) => return broken(format!("its signature record is malformed: {e}")),
-            },
-        };
-        let signers = match &run.signers {
-            Some(Ok(s)) => s,
-            Some(Err(e)) => {
-                return broken(format!(
-                    "the run's recorded allowed signers do not parse: {e}"
-                ));
-            }
-            None => {
-                return broken("a signed decision, but its run recorded no allowed signers".into());
-            }
-        };
-        let inputs: std::collections::BTreeMap<String, String> = match details
-            .get("inputs")
-            .filter(|_| verdict == Verdict::Approve)
-        {
-            None => Default::default(),
-            Some(v) => match serde_json::from_value(v.clone()) {
-                Ok(m) => m,
-                Err(e) => return broken(format!("its inputs are malformed: {e}")),
-            },
-        };
-        let digest = signing::approval_digest(digest, &inputs);
-        if verdict == Verdict::Approve && details["digest"].as_str() != Some(digest.as_str()) {
-            return broken(format!(
-                "the vote's digest is not that of the gate opening it answers with its inputs (event {opening})"
-            ));
+        match check_decision(&row, &details, run, verdict) {
+            Ok(true) => count += 1,
+            Ok(false) => {}
+            Err(reason) => return broken(reason),
         }
-        let expected = signing::message(
-            &row.run_id,
-            &step,
-            *opening,
-            &digest,
-            verdict,
-            row.reason.as_deref().unwrap_or(""),
-            &inputs,
-        );
-        if sig.message != expected {
-            return broken(
-                "the signed message is not this decision's (its run, step, gate, digest, inputs, decision or reason differ)".into(),
-            );
-        }
-        let checked = match signing::check(signers, &expected, &sig.signature) {
-            Ok(c) => c,
-            Err(e) => return broken(e.to_string()),
-        };
-        let principal = &sig.principal;
-        let same = baton_model::same_actor;
-        if checked.key != sig.key
-            || !same(&row.actor, principal)
-            || !checked.principals.iter().any(|p| same(p, principal))
-        {
-            return broken(format!(
-                "the decision is recorded as `{}` by {}, but key {} signed it as {}",
-                row.actor,
-                sig.key,
-                checked.key,
-                checked.principals.join(", ")
-            ));
-        }
-        if !approvers.iter().any(|a| same(a, principal)) {
-            return broken(format!("`{principal}` is not an approver of `{step}`"));
-        }
-        count += 1;
     }
     SignaturesVerdict::Verified { signatures: count }
+}
+
+/// A gate's opening (`row`), the latest of its step's: what its decisions are checked
+/// against.
+fn note_gate(run: &mut RunSigning, row: &AuditRow, details: &serde_json::Value) {
+    if let (Some(step), Some(seq)) = (&row.step, row.seq) {
+        let approvers = details["approvers"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let digest = details["digest"].as_str().unwrap_or_default().to_string();
+        let signed = details["signed"].as_bool().unwrap_or(false);
+        run.gates
+            .insert(step.clone(), (seq, digest, approvers, signed));
+    }
+}
+
+/// A vote or rejection `row` checked against its run's gates and signers: `Ok(true)`
+/// a signature that holds, `Ok(false)` an unsigned decision where none is required,
+/// `Err` why it does not hold.
+fn check_decision(
+    row: &AuditRow,
+    details: &serde_json::Value,
+    run: &RunSigning,
+    verdict: Verdict,
+) -> Result<bool, String> {
+    let step = row.step.clone().unwrap_or_default();
+    let Some((opening, digest, approvers, signed)) = run.gates.get(&step) else {
+        if details.get("signature").is_some() {
+            return Err(format!(
+                "a signed decision on `{step}`, whose gate never opened"
+            ));
+        }
+        return Ok(false);
+    };
+    let sig = match details.get("signature") {
+        None if *signed => {
+            return Err(format!(
+                "a {} on the signed gate of `{step}` without a signature",
+                row.action
+            ));
+        }
+        None => return Ok(false),
+        Some(v) => match serde_json::from_value::<DecisionSignature>(v.clone()) {
+            Ok(s) => s,
+            Err(e) => return Err(format!("its signature record is malformed: {e}")),
+        },
+    };
+    let signers = match &run.signers {
+        Some(Ok(s)) => s,
+        Some(Err(e)) => {
+            return Err(format!(
+                "the run's recorded allowed signers do not parse: {e}"
+            ));
+        }
+        None => {
+            return Err("a signed decision, but its run recorded no allowed signers".into());
+        }
+    };
+    let inputs: std::collections::BTreeMap<String, String> = match details
+        .get("inputs")
+        .filter(|_| verdict == Verdict::Approve)
+    {
+        None => Default::default(),
+        Some(v) => match serde_json::from_value(v.clone()) {
+            Ok(m) => m,
+            Err(e) => return Err(format!("its inputs are malformed: {e}")),
+        },
+    };
+    let digest = signing::approval_digest(digest, &inputs);
+    if verdict == Verdict::Approve && details["digest"].as_str() != Some(digest.as_str()) {
+        return Err(format!(
+            "the vote's digest is not that of the gate opening it answers with its inputs (event {opening})"
+        ));
+    }
+    let expected = signing::message(
+        &row.run_id,
+        &step,
+        *opening,
+        &digest,
+        verdict,
+        row.reason.as_deref().unwrap_or(""),
+        &inputs,
+    );
+    if sig.message != expected {
+        return Err(
+            "the signed message is not this decision's (its run, step, gate, digest, inputs, decision or reason differ)".into(),
+        );
+    }
+    let checked = match signing::check(signers, &expected, &sig.signature) {
+        Ok(c) => c,
+        Err(e) => return Err(e.to_string()),
+    };
+    let principal = &sig.principal;
+    let same = baton_model::same_actor;
+    if checked.key != sig.key
+        || !same(&row.actor, principal)
+        || !checked.principals.iter().any(|p| same(p, principal))
+    {
+        return Err(format!(
+            "the decision is recorded as `{}` by {}, but key {} signed it as {}",
+            row.actor,
+            sig.key,
+            checked.key,
+            checked.principals.join(", ")
+        ));
+    }
+    if !approvers.iter().any(|a| same(a, principal)) {
+        return Err(format!("`{principal}` is not an approver of `{step}`"));
+    }
+    Ok(true)
 }

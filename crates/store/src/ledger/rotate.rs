@@ -178,52 +178,8 @@ impl Store {
                     tx, head.id, &last, &new_only,
                 )?));
             }
-            let runs: Vec<String> = tx
-                .prepare("SELECT id FROM runs ORDER BY key")?
-                .query_map([], |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
-            let mut marks = 0;
-            for run_id in &runs {
-                let Some(t) = run_tail(tx, run_key(tx, run_id)?)? else {
-                    continue;
-                };
-                let Some(old) = t.head_key_id.filter(|k| *k != key_id) else {
-                    continue;
-                };
-                let m = Mark::seal(run_id, t.seq, &t.hash, &new_only);
-                tx.prepare_cached(
-                    "UPDATE events SET head_key_id = ?2, head_mac = ?3 WHERE id = ?1",
-                )?
-                .execute(rusqlite::params![t.id, m.key_id, m.mac])?;
-                heads.extend(Entry::of_mark(run_id, t.seq, &t.hash, &m));
-                retired.insert(old);
-                marks += 1;
-            }
-            let decision = Decision {
-                actor: actor.to_string(),
-                action: AuditAction::KeyRotated,
-                step: None,
-                reason: None,
-                summary: format!(
-                    "re-keyed {} audit row(s) and {marks} run mark(s) with `{key_id}`; retired {}",
-                    rows.len(),
-                    if retired.is_empty() {
-                        "none".to_string()
-                    } else {
-                        retired
-                            .iter()
-                            .map(|k| format!("`{k}`"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    }
-                ),
-                details: serde_json::json!({
-                    "key_id": key_id,
-                    "retired": retired,
-                    "rows": rows.len(),
-                    "runs": marks,
-                }),
-            };
+            let marks = remark_runs(tx, &key_id, &new_only, &mut heads, &mut retired)?;
+            let decision = rotation(actor, &key_id, rows.len(), marks, &retired);
             let head = super::decisions::append(tx, &new_only, STORE_SUBJECT, &decision)?;
             heads.extend(Entry::of_head(&head));
             // The old keys can go only if the new one alone verifies everything.
@@ -245,6 +201,72 @@ impl Store {
         let rotated = self.ctx(r)?;
         self.witness(&heads)?;
         Ok(rotated)
+    }
+}
+
+/// Each run's head mark made under another key than `key_id` sealed again with
+/// `new_only`: the new marks added to `heads`, the old keys to `retired`. How many.
+fn remark_runs(
+    tx: &rusqlite::Connection,
+    key_id: &str,
+    new_only: &AuditKeys,
+    heads: &mut Vec<Entry>,
+    retired: &mut BTreeSet<String>,
+) -> Result<usize, StoreError> {
+    let runs: Vec<String> = tx
+        .prepare("SELECT id FROM runs ORDER BY key")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut marks = 0;
+    for run_id in &runs {
+        let Some(t) = run_tail(tx, run_key(tx, run_id)?)? else {
+            continue;
+        };
+        let Some(old) = t.head_key_id.filter(|k| *k != key_id) else {
+            continue;
+        };
+        let m = Mark::seal(run_id, t.seq, &t.hash, new_only);
+        tx.prepare_cached("UPDATE events SET head_key_id = ?2, head_mac = ?3 WHERE id = ?1")?
+            .execute(rusqlite::params![t.id, m.key_id, m.mac])?;
+        heads.extend(Entry::of_mark(run_id, t.seq, &t.hash, &m));
+        retired.insert(old);
+        marks += 1;
+    }
+    Ok(marks)
+}
+
+/// The rotation's decision on the chain: `rows` audit rows and `marks` run marks
+/// re-keyed with `key_id`, the `retired` keys.
+fn rotation(
+    actor: &str,
+    key_id: &str,
+    rows: usize,
+    marks: usize,
+    retired: &BTreeSet<String>,
+) -> Decision {
+    let named = if retired.is_empty() {
+        "none".to_string()
+    } else {
+        retired
+            .iter()
+            .map(|k| format!("`{k}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    Decision {
+        actor: actor.to_string(),
+        action: AuditAction::KeyRotated,
+        step: None,
+        reason: None,
+        summary: format!(
+            "re-keyed {rows} audit row(s) and {marks} run mark(s) with `{key_id}`; retired {named}"
+        ),
+        details: serde_json::json!({
+            "key_id": key_id,
+            "retired": retired,
+            "rows": rows,
+            "runs": marks,
+        }),
     }
 }
 

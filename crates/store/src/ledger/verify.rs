@@ -319,6 +319,23 @@ enum Rows {
     OfDecisions,
 }
 
+/// Whether event `seq`'s columns (seq, at, type, step: `r`'s 5th to 7th) are what
+/// its stored text says (`head`, and the `step` read from it).
+fn columns_agree(
+    r: &rusqlite::Row<'_>,
+    seq: u64,
+    head: &EventHead<'_>,
+    step: Option<&str>,
+) -> Result<bool, StoreError> {
+    let columns = (
+        r.get::<_, i64>(5)?,
+        r.get::<_, String>(6)?,
+        r.get::<_, Option<String>>(7)?,
+    );
+    Ok(head.seq == seq
+        && (columns.0, columns.1.as_str(), columns.2.as_deref()) == (head.at.0, &*head.kind, step))
+}
+
 /// One run: its events, head and approvals, and the audit rows (`named`: seq, row id)
 /// that name its events.
 fn verify_run(
@@ -376,15 +393,7 @@ fn verify_run(
             Some(ev) => ev.kind.step(),
             None => head.step.as_deref(),
         };
-        let columns = (
-            r.get::<_, i64>(5)?,
-            r.get::<_, String>(6)?,
-            r.get::<_, Option<String>>(7)?,
-        );
-        if head.seq != seq
-            || (columns.0, columns.1.as_str(), columns.2.as_deref())
-                != (head.at.0, &*head.kind, step)
-        {
+        if !columns_agree(r, seq, &head, step)? {
             return Ok(broken(Break {
                 seq,
                 reason: format!(

@@ -172,20 +172,13 @@ fn attempt_ops(ev: &Event) -> Option<((&str, u32), AttemptOps<'_>)> {
             state,
             attempt,
             ..
-        } if *attempt > 0
-            && !matches!(
-                state,
-                StepState::Pending | StepState::Queued | StepState::WaitingApproval
-            ) =>
-        {
-            Some((
-                (step, *attempt),
-                AttemptOps {
-                    state: Some(state.as_str()),
-                    ..AttemptOps::default()
-                },
-            ))
-        }
+        } if *attempt > 0 && !state.precedes_attempt() => Some((
+            (step, *attempt),
+            AttemptOps {
+                state: Some(state.as_str()),
+                ..AttemptOps::default()
+            },
+        )),
         EventKind::StepFinished {
             step,
             attempt,
@@ -357,6 +350,33 @@ pub fn write(
     p: &Projection<'_>,
     summary: &StateSummary,
 ) -> Result<(), StoreError> {
+    write_run(conn, run_id, p)?;
+    write_steps(conn, run_id, p)?;
+    write_errors(conn, run_id, p)?;
+    write_approvals(conn, run_id, p)?;
+    // The run's row changed, or what it keeps of an ended run may have: its counts,
+    // its share of the metric totals (attempts, gate waits too) and its place in the
+    // change cursor follow.
+    let (state, finished_at) = (&p.run.state, &p.run.finished_at);
+    if state.is_some()
+        || finished_at.is_some()
+        || p.recount
+        || !p.steps.is_empty()
+        || !p.attempts.is_empty()
+        || !p.approvals.is_empty()
+    {
+        super::run_counts::write(
+            conn,
+            run_id,
+            state.is_some() || finished_at.is_some(),
+            summary,
+        )?;
+    }
+    Ok(())
+}
+
+/// The run's row: its state, times, dealt-with steps and attempt counts.
+fn write_run(conn: &Connection, run_id: &str, p: &Projection<'_>) -> Result<(), StoreError> {
     let RunPatch {
         state,
         finished_at,
@@ -402,6 +422,11 @@ pub fn write(
             dealt_with
         ])?;
     }
+    Ok(())
+}
+
+/// The steps' and their attempts' rows.
+fn write_steps(conn: &Connection, run_id: &str, p: &Projection<'_>) -> Result<(), StoreError> {
     if !p.steps.is_empty() {
         let mut upsert = conn.prepare_cached(STEP_UPSERT)?;
         for (step, ops) in &p.steps {
@@ -433,6 +458,11 @@ pub fn write(
             ])?;
         }
     }
+    Ok(())
+}
+
+/// The errors' rows: recorded, or closed by id or by step.
+fn write_errors(conn: &Connection, run_id: &str, p: &Projection<'_>) -> Result<(), StoreError> {
     for op in &p.errors {
         match op {
             ErrorOp::Record { seq, error } => {
@@ -469,6 +499,11 @@ pub fn write(
             }
         }
     }
+    Ok(())
+}
+
+/// The approvals' rows (every decision at a gate).
+fn write_approvals(conn: &Connection, run_id: &str, p: &Projection<'_>) -> Result<(), StoreError> {
     if !p.approvals.is_empty() {
         let mut insert = conn.prepare_cached(
             "INSERT INTO approvals (run_id, seq, step, kind, actor, reason, digest, at, details)
@@ -487,23 +522,6 @@ pub fn write(
                 a.details.to_string()
             ])?;
         }
-    }
-    // The run's row changed, or what it keeps of an ended run may have: its counts,
-    // its share of the metric totals (attempts, gate waits too) and its place in the
-    // change cursor follow.
-    if state.is_some()
-        || finished_at.is_some()
-        || p.recount
-        || !p.steps.is_empty()
-        || !p.attempts.is_empty()
-        || !p.approvals.is_empty()
-    {
-        super::run_counts::write(
-            conn,
-            run_id,
-            state.is_some() || finished_at.is_some(),
-            summary,
-        )?;
     }
     Ok(())
 }

@@ -89,33 +89,8 @@ fn a_steps_writes_build_no_temporary_table() {
     }
 }
 
-/// Issue 47: SQLite rewrites a whole row, overflow pages and all, on any UPDATE of it, so
-/// the row that holds a run's workflow text (megabytes for a big run) must be one that a
-/// step's commit never writes, or every step pays for the file's size. The tables that
-/// hold the text are found by their content; temporary triggers record every write of
-/// them while a run's steps are committed one by one, as the engine does.
-#[test]
-fn a_steps_commit_never_writes_the_row_that_holds_the_workflow_text() {
-    use baton_model::{Event, EventKind, RunState, StepOutcome, StepState, Timestamp};
-    let dir = tempfile::tempdir().unwrap();
-    let mut s = Store::open(&dir.path().join("t.db")).unwrap();
-    // Several pages of text: it spills to overflow pages, as a big run's does.
-    let text = format!(
-        "name = \"w\"\n{}",
-        "# a comment line of the workflow\n".repeat(2_000)
-    );
-    let params = format!(r#"{{"p":"{}"}}"#, "v".repeat(20_000));
-    s.create_run(&crate::NewRun {
-        id: "R".into(),
-        workflow: "w".into(),
-        source_path: "w.toml".into(),
-        source_text: text.clone(),
-        params_json: params.clone(),
-        operator: "alice".into(),
-        started_at: Timestamp(1),
-        steps: vec!["a".into(), "b".into()],
-    })
-    .unwrap();
+/// The tables of `s` with a column holding one of `values`.
+fn tables_holding(s: &Store, values: [&str; 2]) -> Vec<String> {
     let tables: Vec<String> = s
         .conn
         .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
@@ -139,7 +114,7 @@ fn a_steps_commit_never_writes_the_row_that_holds_the_workflow_text() {
                 .conn
                 .query_row(
                     &format!("SELECT count(*) FROM {t} WHERE {c} = ?1 OR {c} = ?2"),
-                    [&text, &params],
+                    values,
                     |r| r.get(0),
                 )
                 .unwrap();
@@ -148,6 +123,76 @@ fn a_steps_commit_never_writes_the_row_that_holds_the_workflow_text() {
             }
         }
     }
+    holders
+}
+
+/// A step's events from queued to succeeded, as the engine commits them.
+fn step_events(step: &str) -> Vec<baton_model::EventKind> {
+    use baton_model::{EventKind, StepOutcome, StepState};
+    vec![
+        EventKind::StepStateChanged {
+            step: step.into(),
+            state: StepState::Queued,
+            attempt: 1,
+            reason: None,
+        },
+        EventKind::StepStateChanged {
+            step: step.into(),
+            state: StepState::Running,
+            attempt: 1,
+            reason: None,
+        },
+        EventKind::StepProcess {
+            step: step.into(),
+            attempt: 1,
+            pgid: 4242,
+            output: None,
+        },
+        EventKind::StepFinished {
+            step: step.into(),
+            attempt: 1,
+            outcome: StepOutcome::Exited { exit_code: 0 },
+            duration_ms: 3,
+            outputs: Default::default(),
+            usage: Default::default(),
+        },
+        EventKind::StepStateChanged {
+            step: step.into(),
+            state: StepState::Succeeded,
+            attempt: 1,
+            reason: None,
+        },
+    ]
+}
+
+/// Issue 47: SQLite rewrites a whole row, overflow pages and all, on any UPDATE of it, so
+/// the row that holds a run's workflow text (megabytes for a big run) must be one that a
+/// step's commit never writes, or every step pays for the file's size. The tables that
+/// hold the text are found by their content; temporary triggers record every write of
+/// them while a run's steps are committed one by one, as the engine does.
+#[test]
+fn a_steps_commit_never_writes_the_row_that_holds_the_workflow_text() {
+    use baton_model::{Event, EventKind, RunState, Timestamp};
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Store::open(&dir.path().join("t.db")).unwrap();
+    // Several pages of text: it spills to overflow pages, as a big run's does.
+    let text = format!(
+        "name = \"w\"\n{}",
+        "# a comment line of the workflow\n".repeat(2_000)
+    );
+    let params = format!(r#"{{"p":"{}"}}"#, "v".repeat(20_000));
+    s.create_run(&crate::NewRun {
+        id: "R".into(),
+        workflow: "w".into(),
+        source_path: "w.toml".into(),
+        source_text: text.clone(),
+        params_json: params.clone(),
+        operator: "alice".into(),
+        started_at: Timestamp(1),
+        steps: vec!["a".into(), "b".into()],
+    })
+    .unwrap();
+    let holders = tables_holding(&s, [&text, &params]);
     assert!(!holders.is_empty(), "the workflow text is in no table");
     s.conn
         .execute_batch("CREATE TEMP TABLE written (tbl TEXT NOT NULL, how TEXT NOT NULL)")
@@ -162,42 +207,6 @@ fn a_steps_commit_never_writes_the_row_that_holds_the_workflow_text() {
                 .unwrap();
         }
     }
-    let kinds = |step: &str| {
-        vec![
-            EventKind::StepStateChanged {
-                step: step.into(),
-                state: StepState::Queued,
-                attempt: 1,
-                reason: None,
-            },
-            EventKind::StepStateChanged {
-                step: step.into(),
-                state: StepState::Running,
-                attempt: 1,
-                reason: None,
-            },
-            EventKind::StepProcess {
-                step: step.into(),
-                attempt: 1,
-                pgid: 4242,
-                output: None,
-            },
-            EventKind::StepFinished {
-                step: step.into(),
-                attempt: 1,
-                outcome: StepOutcome::Exited { exit_code: 0 },
-                duration_ms: 3,
-                outputs: Default::default(),
-                usage: Default::default(),
-            },
-            EventKind::StepStateChanged {
-                step: step.into(),
-                state: StepState::Succeeded,
-                attempt: 1,
-                reason: None,
-            },
-        ]
-    };
     let mut seq = 0;
     let mut commit = |s: &mut Store, kinds: Vec<EventKind>| {
         let evs: Vec<Event> = kinds
@@ -222,8 +231,8 @@ fn a_steps_commit_never_writes_the_row_that_holds_the_workflow_text() {
             reason: None,
         }],
     );
-    commit(&mut s, kinds("a"));
-    for k in kinds("b") {
+    commit(&mut s, step_events("a"));
+    for k in step_events("b") {
         commit(&mut s, vec![k]);
     }
     commit(

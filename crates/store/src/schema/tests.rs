@@ -24,6 +24,43 @@ fn state(seq: u64, state: StepState) -> Event {
     )
 }
 
+/// A database as baton with schema v1 left it: runs R1 (with events `old`) and R2.
+fn v1_store(path: &std::path::Path, old: &[Event]) {
+    let c = Connection::open(path).unwrap();
+    c.execute_batch(V1).unwrap();
+    c.execute(
+        "INSERT INTO migrations (version, description, applied_at) VALUES (1, 'initial schema', 0)",
+        [],
+    )
+    .unwrap();
+    c.pragma_update(None, "user_version", 1).unwrap();
+    c.execute(
+        "INSERT INTO runs (id, workflow, source_path, source_text, params_json, operator, state, started_at, last_seq)
+         VALUES ('R1', 'w', 'w.toml', 'name = \"w\"', '{\"v\":\"1\"}', 'alice', 'running', 5, 3)",
+        [],
+    )
+    .unwrap();
+    c.execute(
+        "INSERT INTO runs (id, workflow, source_path, source_text, params_json, operator, state, started_at)
+         VALUES ('R2', 'w', 'w.toml', '', '{}', 'alice', 'pending', 6)",
+        [],
+    )
+    .unwrap();
+    for ev in old {
+        c.execute(
+            "INSERT INTO events (run_id, seq, at, type, step, json) VALUES ('R1', ?1, ?2, ?3, ?4, ?5)",
+            rusqlite::params![
+                ev.seq as i64,
+                ev.at.0,
+                ev.kind.name(),
+                ev.kind.step(),
+                serde_json::to_string(ev).unwrap()
+            ],
+        )
+        .unwrap();
+    }
+}
+
 #[test]
 fn a_v1_database_migrates_and_keeps_its_runs_and_events() {
     let dir = tempfile::tempdir().unwrap();
@@ -44,42 +81,7 @@ fn a_v1_database_migrates_and_keeps_its_runs_and_events() {
         state(2, StepState::Queued),
         state(3, StepState::Running),
     ];
-    {
-        // A database as baton with schema v1 left it.
-        let c = Connection::open(&path).unwrap();
-        c.execute_batch(V1).unwrap();
-        c.execute(
-            "INSERT INTO migrations (version, description, applied_at) VALUES (1, 'initial schema', 0)",
-            [],
-        )
-        .unwrap();
-        c.pragma_update(None, "user_version", 1).unwrap();
-        c.execute(
-            "INSERT INTO runs (id, workflow, source_path, source_text, params_json, operator, state, started_at, last_seq)
-             VALUES ('R1', 'w', 'w.toml', 'name = \"w\"', '{\"v\":\"1\"}', 'alice', 'running', 5, 3)",
-            [],
-        )
-        .unwrap();
-        c.execute(
-            "INSERT INTO runs (id, workflow, source_path, source_text, params_json, operator, state, started_at)
-             VALUES ('R2', 'w', 'w.toml', '', '{}', 'alice', 'pending', 6)",
-            [],
-        )
-        .unwrap();
-        for ev in &old {
-            c.execute(
-                "INSERT INTO events (run_id, seq, at, type, step, json) VALUES ('R1', ?1, ?2, ?3, ?4, ?5)",
-                rusqlite::params![
-                    ev.seq as i64,
-                    ev.at.0,
-                    ev.kind.name(),
-                    ev.kind.step(),
-                    serde_json::to_string(ev).unwrap()
-                ],
-            )
-            .unwrap();
-        }
-    }
+    v1_store(&path, &old);
     let mut s = Store::open(&path).unwrap();
     assert_eq!(version(&s.conn).unwrap(), SCHEMA_VERSION);
     let applied: i64 = s

@@ -58,57 +58,14 @@ impl Loader<'_, '_> {
             self.string(p, &format!("`prompt` of {what}"))
                 .map(|s| (s, p.span.clone()))
         });
-        let listed = get(entries, "approvers")
-            .map(|a| {
-                self.string_list(
-                    a,
-                    &format!("`approvers` of {what}"),
-                    "approvers = [\"alice\", \"bob\"]",
-                )
-            })
-            .unwrap_or_default();
-        // Account names: kept trimmed; an empty one is nobody, a repeated one (in any
-        // case) one person, and either would make the quorum mean less than it says.
-        let mut approvers: Vec<(String, Span)> = Vec::new();
-        for (name, span) in listed {
-            match baton_model::clean_name(name) {
-                None => self.err(
-                    &span,
-                    format!("an empty name in the `approvers` of {label}"),
-                    "list OS account names, e.g. approvers = [\"alice\", \"bob\"]".to_string(),
-                ),
-                Some(n) if approvers.iter().any(|(a, _)| baton_model::same_actor(a, n)) => self.err(
-                    &span,
-                    format!("`{n}` is listed twice in the `approvers` of {label} (names are compared case-insensitively)"),
-                    "list each account once".to_string(),
-                ),
-                Some(n) => approvers.push((n.to_string(), span)),
-            }
-        }
+        let approvers = self.approvers(entries, &what, label);
         let quorum = get(entries, "quorum").and_then(|q| {
             self.int_at_least(q, &format!("`quorum` of {what}"), 1)
                 .map(|v| (v.min(u32::MAX as i64) as u32, q.span.clone()))
         });
         let timeout =
             get(entries, "timeout").and_then(|t| self.duration(t, &format!("`timeout` of {what}")));
-        let on_timeout = match get(entries, "on_timeout") {
-            Some(o) => match self.string(o, &format!("`on_timeout` of {what}")) {
-                Some("approve") => OnTimeout::Approve,
-                Some("reject") => OnTimeout::Reject,
-                Some("fail") => OnTimeout::Fail,
-                Some(other) => {
-                    let hint = did_you_mean(other, &["approve", "reject", "fail"], "choices");
-                    self.err(
-                        &o.span,
-                        format!("unknown `on_timeout` \"{other}\" in {what}"),
-                        format!("{hint} (`on_timeout` is \"reject\" (the default), \"approve\" or \"fail\")"),
-                    );
-                    OnTimeout::Reject
-                }
-                None => OnTimeout::Reject,
-            },
-            None => OnTimeout::Reject,
-        };
+        let on_timeout = self.on_timeout(entries, &what);
         let allow_self_approval = get(entries, "allow_self_approval")
             .and_then(|b| self.boolean(b, &format!("`allow_self_approval` of {what}")))
             .unwrap_or(true);
@@ -171,6 +128,60 @@ impl Loader<'_, '_> {
             revise,
             rounds,
         })
+    }
+
+    /// A gate's `approvers`: account names, each once.
+    fn approvers(&mut self, entries: &[Entry], what: &str, label: &str) -> Vec<(String, Span)> {
+        let listed = get(entries, "approvers")
+            .map(|a| {
+                self.string_list(
+                    a,
+                    &format!("`approvers` of {what}"),
+                    "approvers = [\"alice\", \"bob\"]",
+                )
+            })
+            .unwrap_or_default();
+        // Account names: kept trimmed; an empty one is nobody, a repeated one (in any
+        // case) one person, and either would make the quorum mean less than it says.
+        let mut approvers: Vec<(String, Span)> = Vec::new();
+        for (name, span) in listed {
+            match baton_model::clean_name(name) {
+                None => self.err(
+                    &span,
+                    format!("an empty name in the `approvers` of {label}"),
+                    "list OS account names, e.g. approvers = [\"alice\", \"bob\"]".to_string(),
+                ),
+                Some(n) if approvers.iter().any(|(a, _)| baton_model::same_actor(a, n)) => self.err(
+                    &span,
+                    format!("`{n}` is listed twice in the `approvers` of {label} (names are compared case-insensitively)"),
+                    "list each account once".to_string(),
+                ),
+                Some(n) => approvers.push((n.to_string(), span)),
+            }
+        }
+        approvers
+    }
+
+    /// A gate's `on_timeout` ("reject" unless it says otherwise).
+    fn on_timeout(&mut self, entries: &[Entry], what: &str) -> OnTimeout {
+        match get(entries, "on_timeout") {
+            Some(o) => match self.string(o, &format!("`on_timeout` of {what}")) {
+                Some("approve") => OnTimeout::Approve,
+                Some("reject") => OnTimeout::Reject,
+                Some("fail") => OnTimeout::Fail,
+                Some(other) => {
+                    let hint = did_you_mean(other, &["approve", "reject", "fail"], "choices");
+                    self.err(
+                        &o.span,
+                        format!("unknown `on_timeout` \"{other}\" in {what}"),
+                        format!("{hint} (`on_timeout` is \"reject\" (the default), \"approve\" or \"fail\")"),
+                    );
+                    OnTimeout::Reject
+                }
+                None => OnTimeout::Reject,
+            },
+            None => OnTimeout::Reject,
+        }
     }
 
     /// `revise = ["draft"]` and `rounds = M`: the steps a push-back runs again (checked

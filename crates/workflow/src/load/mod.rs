@@ -26,6 +26,7 @@ mod schedule;
 mod steps;
 mod templates;
 mod values;
+mod whole;
 
 use values::{d_too_long, regex_error, short, sub};
 
@@ -206,32 +207,11 @@ impl<'r, 's> Loader<'r, 's> {
         let top = root.entries().unwrap_or(&[]);
         self.unknown_fields(top, TOP_FIELDS, "at the top level of the workflow");
 
-        let name = match get(top, "name") {
-            Some(n) => self.string(n, "`name`").unwrap_or_default().to_string(),
-            None => {
-                self.err(
-                    &(0..0),
-                    "the workflow has no `name`",
-                    "add a line such as name = \"release\" at the top of the file",
-                );
-                String::new()
-            }
-        };
-        if get(top, "name").is_some() && name.trim().is_empty() && self.r.diags.is_empty() {
-            let span = get(top, "name").map(|n| n.span.clone()).unwrap_or(0..0);
-            self.err(
-                &span,
-                "`name` is empty",
-                "give the workflow a name such as \"release\"",
-            );
-        }
+        let name = self.workflow_name(top);
         let description = get(top, "description")
             .and_then(|n| self.string(n, "`description`"))
             .map(str::to_string);
-        let max_parallel = match get(top, "max_parallel") {
-            Some(n) => self.int_at_least(n, "`max_parallel`", 1).unwrap_or(1) as usize,
-            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        };
+        let max_parallel = self.max_parallel(top);
         let timeout = get(top, "timeout").and_then(|n| self.duration(n, "`timeout`"));
         let budget = get(top, "budget").and_then(|n| self.budget(n));
         let params = get(top, "params")
@@ -258,48 +238,13 @@ impl<'r, 's> Loader<'r, 's> {
             .unwrap_or_default();
         let concurrency = get(top, "concurrency").and_then(|n| self.concurrency(n, &params));
 
-        let raw_steps = match get_entry(top, "step") {
-            None => {
-                let hint = if get(top, "steps").is_some() {
-                    "steps are written [[step]] (singular), one block per step"
-                } else {
-                    "add at least one step:\n    [[step]]\n    id = \"hello\"\n    run = \"echo hello\""
-                };
-                self.err(&(0..0), "the workflow has no steps", hint);
-                Vec::new()
-            }
-            Some(e) => self.steps(e, default_timeout, &default_retry),
-        };
+        let mut raw_steps = self.raw_steps(top, default_timeout, &default_retry);
 
         self.check_signed_gates(&raw_steps, approvals.as_ref(), get(top, "approvals"));
         let param_names: Vec<&str> = params.iter().map(|p: &ParamSpec| p.name.as_str()).collect();
-        for s in &raw_steps {
-            if let (Some(f), Some((id, _))) = (&s.fanout, &s.id) {
-                self.refuse_secret_axes(f, &format!("step `{id}`"), &params);
-            }
-        }
-        let mut plan_env = BTreeMap::new();
-        for e in &env {
-            if let Some(t) = self.template(e, TemplateSite::RunEnv, &param_names) {
-                plan_env.insert(e.key.to_string(), t);
-            }
-        }
-        for cycle in super::envrefs::env_cycles(&plan_env) {
-            let span = env
-                .iter()
-                .find(|e| e.key == cycle[0])
-                .map_or(0..0, |e| e.span.clone());
-            self.err(
-                &span,
-                format!("the run-wide `env` entries read each other in a cycle: {}", cycle.join(" -> ")),
-                format!(
-                    "`{0} -> {1}` means the value of {0} reads ${{{{ env.{1} }}}}; give one of these entries a value that does not read the others",
-                    cycle[0], cycle[1]
-                ),
-            );
-        }
+        self.refuse_secret_fanouts(&raw_steps, &params);
+        let plan_env = self.run_env(&env, &param_names);
 
-        let mut raw_steps = raw_steps;
         let raw_needs = raw_steps
             .iter_mut()
             .map(|s| std::mem::take(&mut s.needs))
@@ -312,60 +257,8 @@ impl<'r, 's> Loader<'r, 's> {
             &param_names,
             base_dir.as_path(),
         );
-        let graph = steps.map(|(steps, needs_spans, refs)| {
-            let g = graph::analyse(&steps.iter().map(|s| s.needs.as_slice()).collect::<Vec<_>>());
-            for cycle in &g.cycles {
-                let first = cycle[0];
-                let next = cycle[1 % cycle.len()];
-                let span = needs_spans[first]
-                    .iter()
-                    .find(|(n, _)| *n == next)
-                    .map(|(_, s)| s.clone())
-                    .unwrap_or_else(|| raw_steps[first].span.clone());
-                let mut names: Vec<&str> = cycle.iter().map(|&i| steps[i].id.as_str()).collect();
-                names.push(&steps[first].id);
-                self.err(
-                    &span,
-                    format!("dependency cycle: {}", names.join(" -> ")),
-                    "each arrow reads \"needs\"; remove one of these `needs` entries so the steps can be ordered",
-                );
-            }
-            if g.cycles.is_empty() {
-                let pairs: Vec<(usize, usize)> = refs.iter().map(|r| (r.from, r.target)).collect();
-                let ok = graph::ancestors_hold(&steps, &g.layers, &pairs);
-                for (r, ok) in refs.iter().zip(ok) {
-                    if !ok && r.read == Read::Revise {
-                        self.err(
-                            &r.span,
-                            format!(
-                                "the gate of step `{}` revises `{}`, which is not among its ancestors",
-                                steps[r.from].id, steps[r.target].id
-                            ),
-                            format!(
-                                "a push-back runs again steps that finish before the gate opens: add \"{}\" to the `needs` of `{}` (directly or through a step it needs), or revise one of its ancestors",
-                                steps[r.target].id, steps[r.from].id
-                            ),
-                        );
-                    } else if !ok {
-                        self.err(
-                            &r.span,
-                            format!(
-                                "step `{}` reads `steps.{}.{}`, but `{}` is not among its ancestors",
-                                steps[r.from].id,
-                                steps[r.target].id,
-                                r.path(),
-                                steps[r.target].id
-                            ),
-                            format!(
-                                "a step can only read {} of steps that finish before it starts; add \"{}\" to the `needs` of `{}` (directly or through a step it needs)",
-                                r.read.noun(),
-                                steps[r.target].id,
-                                steps[r.from].id
-                            ),
-                        );
-                    }
-                }
-            }
+        let graph = steps.map(|(steps, spans, refs)| {
+            let g = self.check_graph(&steps, &spans, &refs, &raw_steps);
             (steps, g)
         });
 

@@ -67,25 +67,17 @@ impl Loader<'_, '_> {
         out
     }
 
-    /// A typed parameter (run param or tool param: `fields` says which keys apply;
-    /// `templated`: a gate input, whose `default` and `values` may be templates).
-    pub(super) fn param_spec(
+    /// A parameter's `type` (a string unless it says otherwise); an enum whose
+    /// `values` the run makes keeps their template in `templates`.
+    fn param_type(
         &mut self,
-        n: &Node,
+        entries: &[Entry],
         what: &str,
-        fields: &[&str],
-        templated: bool,
-    ) -> Option<RawParam> {
-        let entries = self.table(n, what, "{ type = \"string\", required = true }")?;
-        self.unknown_fields(entries, fields, &format!("in {what}"));
+        values: Option<&Node>,
+        values_template: Option<&(String, Span)>,
+        templates: &mut RawInputTemplates,
+    ) -> ParamType {
         let mut ty = ParamType::String;
-        let mut templates = RawInputTemplates::default();
-        let values = get(entries, "values");
-        // `values = "${{ … }}"`: a JSON list the run makes, rendered when the gate opens.
-        let values_template = values.and_then(|v| match &v.val {
-            Val::Str(s) if templated && s.contains("${{") => Some((s.to_string(), v.span.clone())),
-            _ => None,
-        });
         if let Some(t) = get(entries, "type") {
             match self.string(t, &format!("`type` of {what}")) {
                 Some("string") => {}
@@ -94,7 +86,7 @@ impl Loader<'_, '_> {
                 Some("list") => ty = ParamType::List,
                 Some("enum") if values_template.is_some() => {
                     ty = ParamType::Enum(Vec::new());
-                    templates.values = values_template.clone();
+                    templates.values = values_template.cloned();
                 }
                 Some("enum") => {
                     let list = match values {
@@ -131,6 +123,51 @@ impl Loader<'_, '_> {
                 None => {}
             }
         }
+        ty
+    }
+
+    /// A parameter's `pattern`, a regular expression its values must match.
+    fn param_pattern(&mut self, entries: &[Entry], what: &str) -> Option<regex::Regex> {
+        get(entries, "pattern").and_then(|p| {
+            let s = self.string(p, &format!("`pattern` of {what}"))?;
+            regex::Regex::new(s)
+                .map_err(|e| {
+                    let first = regex_error(&e);
+                    self.err(
+                    &p.span,
+                    format!("`pattern` of {what} is not a valid regular expression: {first}"),
+                    "write a Rust regex in a literal string, e.g. pattern = '^\\d+\\.\\d+\\.\\d+$'",
+                )
+                })
+                .ok()
+        })
+    }
+
+    /// A typed parameter (run param or tool param: `fields` says which keys apply;
+    /// `templated`: a gate input, whose `default` and `values` may be templates).
+    pub(super) fn param_spec(
+        &mut self,
+        n: &Node,
+        what: &str,
+        fields: &[&str],
+        templated: bool,
+    ) -> Option<RawParam> {
+        let entries = self.table(n, what, "{ type = \"string\", required = true }")?;
+        self.unknown_fields(entries, fields, &format!("in {what}"));
+        let mut templates = RawInputTemplates::default();
+        let values = get(entries, "values");
+        // `values = "${{ … }}"`: a JSON list the run makes, rendered when the gate opens.
+        let values_template = values.and_then(|v| match &v.val {
+            Val::Str(s) if templated && s.contains("${{") => Some((s.to_string(), v.span.clone())),
+            _ => None,
+        });
+        let ty = self.param_type(
+            entries,
+            what,
+            values,
+            values_template.as_ref(),
+            &mut templates,
+        );
         if let Some(v) = values
             && !matches!(ty, ParamType::Enum(_))
         {
@@ -149,19 +186,7 @@ impl Loader<'_, '_> {
         let description = get(entries, "description")
             .and_then(|d| self.string(d, &format!("`description` of {what}")))
             .map(str::to_string);
-        let pattern = get(entries, "pattern").and_then(|p| {
-            let s = self.string(p, &format!("`pattern` of {what}"))?;
-            regex::Regex::new(s)
-                .map_err(|e| {
-                    let first = regex_error(&e);
-                    self.err(
-                        &p.span,
-                        format!("`pattern` of {what} is not a valid regular expression: {first}"),
-                        "write a Rust regex in a literal string, e.g. pattern = '^\\d+\\.\\d+\\.\\d+$'",
-                    )
-                })
-                .ok()
-        });
+        let pattern = self.param_pattern(entries, what);
         let default = get(entries, "default").and_then(|d| {
             if let Val::Str(s) = &d.val
                 && templated

@@ -108,6 +108,87 @@ impl Loader<'_, '_> {
         }
     }
 
+    /// A condition's read of another step (`name`: its state, an output, a gate's
+    /// input) at `place`: a step among the others, an output it declares, an input
+    /// its gate declares; recorded in `refs` for the graph check. `false`: refused.
+    fn check_step_read(
+        &mut self,
+        site: &Site<'_, '_, '_>,
+        what: &str,
+        name: &Name,
+        place: Span,
+        refs: &mut Vec<StepRef>,
+    ) -> bool {
+        let &Site { i, index, raw, .. } = site;
+        let (Name::StepOutput { step_id, .. }
+        | Name::StepState { step_id, .. }
+        | Name::StepInput { step_id, .. }) = name
+        else {
+            return true;
+        };
+        let Some(&target) = index.get(step_id.as_str()) else {
+            let ids: Vec<&str> = index.keys().copied().collect();
+            let hint = did_you_mean(step_id, &ids, "step ids");
+            self.err(
+                &place,
+                format!("{what} reads step \"{step_id}\", which is not a step"),
+                hint,
+            );
+            return false;
+        };
+        if target == i {
+            self.err(
+                &place,
+                format!("{what} reads the step itself ({name})"),
+                "a condition is decided before the step runs: read a step it needs",
+            );
+            return false;
+        }
+        if let Name::StepOutput { key, .. } = name {
+            let declared = &raw[target].outputs;
+            if !declared.is_empty() && !declared.contains_key(key.as_str()) {
+                let names: Vec<&str> = declared.keys().map(String::as_str).collect();
+                let hint = did_you_mean(key, &names, &format!("outputs declared by `{step_id}`"));
+                self.err(
+                    &place,
+                    format!("step `{step_id}` declares no output `{key}`"),
+                    hint,
+                );
+                return false;
+            }
+        }
+        if let Name::StepInput { key, .. } = name {
+            let declared = raw[target].gate.as_ref().map(|g| &g.inputs);
+            if !declared.is_some_and(|d| d.iter().any(|p| p.name == *key)) {
+                let names: Vec<&str> = declared
+                    .map(|d| d.iter().map(|p| p.name.as_str()).collect())
+                    .unwrap_or_default();
+                let hint = did_you_mean(key, &names, &format!("inputs of `{step_id}`'s gate"));
+                self.err(
+                    &place,
+                    format!(
+                        "{what} reads `{name}`, but `{step_id}`'s gate declares no input `{key}`"
+                    ),
+                    hint,
+                );
+                return false;
+            }
+        }
+        let (read, key) = match name {
+            Name::StepOutput { key, .. } => (Read::Output, key.clone()),
+            Name::StepInput { key, .. } => (Read::Input, key.clone()),
+            _ => (Read::State, String::new()),
+        };
+        refs.push(StepRef {
+            from: i,
+            target,
+            key,
+            read,
+            span: place,
+        });
+        true
+    }
+
     /// A condition of step `i` (its `if`, or a rule of its gate's `auto`: `what` names
     /// it), parsed and its names checked: params and env that exist, steps among its
     /// transitive needs (recorded in `refs` for the graph check), and `with.NAME` only
@@ -165,76 +246,8 @@ impl Loader<'_, '_> {
                     );
                     ok = false;
                 }
-                Name::StepOutput { step_id, .. }
-                | Name::StepState { step_id, .. }
-                | Name::StepInput { step_id, .. } => {
-                    let Some(&target) = index.get(step_id.as_str()) else {
-                        let ids: Vec<&str> = index.keys().copied().collect();
-                        let hint = did_you_mean(step_id, &ids, "step ids");
-                        self.err(
-                            &place,
-                            format!("{what} reads step \"{step_id}\", which is not a step"),
-                            hint,
-                        );
-                        ok = false;
-                        continue;
-                    };
-                    if target == i {
-                        self.err(
-                            &place,
-                            format!("{what} reads the step itself ({name})"),
-                            "a condition is decided before the step runs: read a step it needs",
-                        );
-                        ok = false;
-                        continue;
-                    }
-                    if let Name::StepOutput { key, .. } = name {
-                        let declared = &raw[target].outputs;
-                        if !declared.is_empty() && !declared.contains_key(key.as_str()) {
-                            let names: Vec<&str> = declared.keys().map(String::as_str).collect();
-                            let hint = did_you_mean(
-                                key,
-                                &names,
-                                &format!("outputs declared by `{step_id}`"),
-                            );
-                            self.err(
-                                &place,
-                                format!("step `{step_id}` declares no output `{key}`"),
-                                hint,
-                            );
-                            ok = false;
-                            continue;
-                        }
-                    }
-                    if let Name::StepInput { key, .. } = name {
-                        let declared = raw[target].gate.as_ref().map(|g| &g.inputs);
-                        if !declared.is_some_and(|d| d.iter().any(|p| p.name == *key)) {
-                            let names: Vec<&str> = declared
-                                .map(|d| d.iter().map(|p| p.name.as_str()).collect())
-                                .unwrap_or_default();
-                            let hint =
-                                did_you_mean(key, &names, &format!("inputs of `{step_id}`'s gate"));
-                            self.err(
-                                &place,
-                                format!("{what} reads `{name}`, but `{step_id}`'s gate declares no input `{key}`"),
-                                hint,
-                            );
-                            ok = false;
-                            continue;
-                        }
-                    }
-                    let (read, key) = match name {
-                        Name::StepOutput { key, .. } => (Read::Output, key.clone()),
-                        Name::StepInput { key, .. } => (Read::Input, key.clone()),
-                        _ => (Read::State, String::new()),
-                    };
-                    refs.push(StepRef {
-                        from: i,
-                        target,
-                        key,
-                        read,
-                        span: place,
-                    });
+                Name::StepOutput { .. } | Name::StepState { .. } | Name::StepInput { .. } => {
+                    ok &= self.check_step_read(site, what, name, place, refs);
                 }
                 Name::With(k) => match with {
                     None => {

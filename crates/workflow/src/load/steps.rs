@@ -84,17 +84,7 @@ impl Loader<'_, '_> {
         default_timeout: Option<Duration>,
         default_retry: &RetryPolicy,
     ) -> RawStep<'n> {
-        let id = match get(f, "id") {
-            Some(n) => self.string(n, "step `id`").map(|s| (s, n.span.clone())),
-            None => {
-                self.err(
-                    &span,
-                    "step has no `id`",
-                    "add id = \"…\" (1 to 64 lowercase letters, digits, '_' or '-')",
-                );
-                None
-            }
-        };
+        let id = self.step_id(f, &span);
         let label = match &id {
             Some((s, _)) => format!("step `{s}`"),
             None => "this step".to_string(),
@@ -114,26 +104,7 @@ impl Loader<'_, '_> {
             .map(|n| self.string_list(n, &format!("`requires` of {label}"), "requires = [\"gpu\"]"))
             .unwrap_or_default();
         let dir = text(self, "dir");
-        if let Some((s, sp)) = &run {
-            self.no_template_in_shell(s, sp, &format!("`run` of {label}"), true);
-            self.no_nul(s, sp, &format!("`run` of {label}"));
-        }
-        if let Some((s, sp)) = &compensate {
-            self.no_template_in_shell(s, sp, &format!("`compensate` of {label}"), false);
-            self.no_nul(s, sp, &format!("`compensate` of {label}"));
-        }
-        if let Some((s, sp)) = &dir {
-            self.no_nul(s, sp, &format!("`dir` of {label}"));
-        }
-        if let Some((s, sp)) = &dir
-            && s.contains("${{")
-        {
-            self.err(
-                sp,
-                format!("`dir` of {label} contains a template"),
-                "write a fixed directory, relative to the workflow file",
-            );
-        }
+        self.check_texts(&label, run.as_ref(), compensate.as_ref(), dir.as_ref());
         let needs = get(f, "needs")
             .map(|n| {
                 self.string_list(
@@ -198,6 +169,52 @@ impl Loader<'_, '_> {
             has_action_key: ["run", "uses", "gate"].iter().any(|k| get(f, k).is_some()),
             fanout,
             fallback,
+        }
+    }
+
+    /// A step's `id`, and where it is written.
+    fn step_id<'n>(&mut self, f: &'n [Entry], span: &Span) -> Option<(&'n str, Span)> {
+        match get(f, "id") {
+            Some(n) => self.string(n, "step `id`").map(|s| (s, n.span.clone())),
+            None => {
+                self.err(
+                    span,
+                    "step has no `id`",
+                    "add id = \"…\" (1 to 64 lowercase letters, digits, '_' or '-')",
+                );
+                None
+            }
+        }
+    }
+
+    /// A step's shell texts and directory: no template in a shell text, no NUL, a
+    /// fixed directory.
+    fn check_texts(
+        &mut self,
+        label: &str,
+        run: Option<&(&str, Span)>,
+        compensate: Option<&(&str, Span)>,
+        dir: Option<&(&str, Span)>,
+    ) {
+        if let Some((s, sp)) = run {
+            self.no_template_in_shell(s, sp, &format!("`run` of {label}"), true);
+            self.no_nul(s, sp, &format!("`run` of {label}"));
+        }
+        if let Some((s, sp)) = compensate {
+            self.no_template_in_shell(s, sp, &format!("`compensate` of {label}"), false);
+            self.no_nul(s, sp, &format!("`compensate` of {label}"));
+        }
+        if let Some((s, sp)) = dir {
+            self.no_nul(s, sp, &format!("`dir` of {label}"));
+        }
+        if let Some((s, sp)) = dir
+            && s.contains("${{")
+        {
+            self.err(
+                sp,
+                format!("`dir` of {label} contains a template"),
+                "write a fixed directory, relative to the workflow file",
+            );
         }
     }
 

@@ -99,7 +99,13 @@ fn command() -> impl Strategy<Value = Command> {
     ]
 }
 
+/// Any event the projection folds, weighted as a run writes them.
 pub(crate) fn event_kind() -> impl Strategy<Value = EventKind> {
+    prop_oneof![20 => step_event(), 11 => gate_or_run_event()]
+}
+
+/// A step's own events (transitions, processes, ends, errors, retries, marks).
+fn step_event() -> impl Strategy<Value = EventKind> {
     prop_oneof![
         8 => (step(), step_state(), attempt(), prop::option::of(Just("why".to_string())))
             .prop_map(|(step, state, attempt, reason)| EventKind::StepStateChanged {
@@ -151,6 +157,12 @@ pub(crate) fn event_kind() -> impl Strategy<Value = EventKind> {
             reason: "by hand".into(),
             outputs: Default::default()
         }),
+    ]
+}
+
+/// A gate's, a retry's, a compensation's or the run's events.
+fn gate_or_run_event() -> impl Strategy<Value = EventKind> {
+    prop_oneof![
         1 => step().prop_map(|step| EventKind::GateOpened {
             step,
             prompt: "ship?".into(),
