@@ -4,7 +4,7 @@
 use super::exit;
 use crate::console::{self, ConsoleConfig, Theme, UiState};
 use crate::console::{ColorDepth, TermEnv};
-use crate::engine::driver::Sinks;
+use crate::engine::Sinks;
 use crate::exec::signals::ShutdownSignals;
 use crate::metrics::export::Exports;
 use crate::session::console::{ConsoleLink, Ended, Service, Stop};
