@@ -2,7 +2,7 @@
 //! the gated step's process start, through the real driver, core, store and executor.
 //! The step's command creates a file as the first thing it does; the time until that
 //! file exists is the latency.
-use baton::engine::driver::{CommandRequest, Driver, Sinks};
+use baton::engine::{CommandRequest, Driver, Sinks};
 use baton::engine::{Core, RunConfig};
 use baton::model::{Command, Timestamp};
 use baton::session::host::lease_holder;

@@ -7,10 +7,10 @@
 //! read back unchanged, rendered without a diff (the plain render of the unchanged
 //! value). Cases: three lines changed, every 50th line changed, and the whole value
 //! replaced (every line changed).
+use baton::console::read_back;
+use baton::console::{Action, Dialog, Tab, UiState, update};
+use baton::console::{ConsoleConfig, Theme, fixtures, render};
 use baton::model::{InputView, RunView};
-use baton::tui::app::{Action, Dialog, Tab, UiState, update};
-use baton::tui::editor::read_back;
-use baton::tui::{ConsoleConfig, Theme, fixtures, render};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;

@@ -5,9 +5,9 @@
 //! (`base_*`): reading the file and counting its newlines (the floor of indexing), the
 //! same redraw without reading, reading the whole file again as a log view without an
 //! offset would, and a byte search of the file (the floor of a search).
-use baton::tui::app::{Action, UiState, update};
-use baton::tui::logfile::{LogFile, LogReaders};
-use baton::tui::{ConsoleConfig, Theme, fixtures, render};
+use baton::console::{Action, UiState, update};
+use baton::console::{ConsoleConfig, Theme, fixtures, render};
+use baton::console::{LogFile, LogReaders};
 use criterion::{Criterion, criterion_group, criterion_main};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -91,7 +91,7 @@ fn logview(c: &mut Criterion) {
     update(&mut ui, &view, Action::Log);
     let mut readers = LogReaders::default();
     let mut term = Terminal::new(TestBackend::new(200, 60)).expect("test backend");
-    let rows = baton::tui::views::log::text_rows(60);
+    let rows = baton::console::text_rows(60);
     readers.sync(&mut ui, &view, rows);
     assert_eq!(ui.log.as_ref().map(|l| l.total), Some(lines));
     update(&mut ui, &view, Action::Top);

@@ -1,8 +1,8 @@
 //! Issue 3 point 7(b): 10,000 `builtin.noop` steps through the engine and the store, in
 //! process: the plan is loaded outside the timing; core, driver and every SQLite commit
 //! are inside it. (`benches/engine.rs` times the whole binary, parsing included.)
-use baton::engine::driver::{Driver, Sinks};
 use baton::engine::{Core, RunConfig};
+use baton::engine::{Driver, Sinks};
 use baton::model::{RunState, Timestamp};
 use baton::store::{NewRun, Store};
 use criterion::{Criterion, criterion_group, criterion_main};

@@ -4,8 +4,8 @@
 //! through the real `render` into a `TestBackend`, against a blank frame in the same run.
 //! `BATON_BENCH_BASE=<another build's render bench executable>` runs the two builds in
 //! alternating rounds and prints the ratios (`support/paired.rs`).
-use baton::tui::app::UiState;
-use baton::tui::{ConsoleConfig, Theme, fixtures, render};
+use baton::console::UiState;
+use baton::console::{ConsoleConfig, Theme, fixtures, render};
 use criterion::{Criterion, criterion_group};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -46,7 +46,7 @@ fn frames(c: &mut Criterion) {
     });
     g.bench_function("graph_layout_uncached", |b| {
         let needs: Vec<Vec<usize>> = view.steps.iter().map(|s| s.needs.clone()).collect();
-        b.iter(|| baton::tui::layout::layout(black_box(&needs)))
+        b.iter(|| baton::console::layout(black_box(&needs)))
     });
     g.finish();
 }

@@ -3,12 +3,12 @@
 //!     cargo run --example screenshots
 //!
 //! Each SVG is the rendered buffer: monospace text with per-cell colours.
+use baton::console::LogReaders;
+use baton::console::text_rows;
+use baton::console::{Action, Tab, UiState, update};
+use baton::console::{ConsoleConfig, Theme, fixtures, render};
 use baton::model::logtimes::{record, sidecar_path};
 use baton::model::{RunView, Timestamp};
-use baton::tui::app::{Action, Tab, UiState, update};
-use baton::tui::logfile::LogReaders;
-use baton::tui::views::log::text_rows;
-use baton::tui::{ConsoleConfig, Theme, fixtures, render};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;

@@ -9,7 +9,7 @@
 //! `baton-console` (the ratatui console, built against the link, not the session).
 //! This crate holds the front end (`cli`), the Prometheus export (`metrics`), wires the
 //! session's service to the console, and re-exports the layers under the paths they
-//! always had (`baton::engine::core`, `baton::tui`, …) for the binary, the tests and
+//! always had (`baton::engine::core`, `baton::console`, …) for the binary, the tests and
 //! the benches.
 pub mod cli;
 #[cfg(test)]
@@ -17,7 +17,7 @@ mod docs_paths;
 pub mod files;
 pub mod metrics;
 
-pub use baton_console as tui;
+pub use baton_console as console;
 pub use baton_engine as engine;
 pub use baton_exec as exec;
 pub use baton_exec::own_files;

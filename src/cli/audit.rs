@@ -379,7 +379,7 @@ fn seal(store: Result<Store, StoreError>) -> i32 {
         Ok(Sealed::Done { runs, audit }) => {
             crate::stdio::outln!(
                 "sealed: {}{} keyed with BATON_AUDIT_KEY; what they held before was checked against accidents only",
-                crate::tui::views::common::count(runs, "run history", "run histories"),
+                crate::console::count(runs, "run history", "run histories"),
                 if audit {
                     " and the audit chain's head"
                 } else {
@@ -410,8 +410,8 @@ fn rotate(store: Result<Store, StoreError>) -> i32 {
         }) => {
             crate::stdio::outln!(
                 "rotated: {} and {} re-keyed with `{key_id}` (with the audit chain's head), checked with it alone",
-                crate::tui::views::common::count(rows, "audit row", "audit rows"),
-                crate::tui::views::common::count(runs, "run mark", "run marks"),
+                crate::console::count(rows, "audit row", "audit rows"),
+                crate::console::count(runs, "run mark", "run marks"),
             );
             if !retired.is_empty() {
                 let ids: Vec<String> = retired.iter().map(|k| format!("`{k}`")).collect();

@@ -2,7 +2,7 @@
 //! left (`store::cache`) and the product contents kept for them beside the database.
 use super::db::{DbOpt, fail};
 use super::exit;
-use crate::engine::cache_files;
+use crate::engine::collect_cache_garbage;
 use crate::model::Timestamp;
 use clap::{Args, Subcommand};
 use std::collections::HashSet;
@@ -114,7 +114,7 @@ fn clear(db: &DbOpt, older_than: Option<std::time::Duration>) -> i32 {
             .collect(),
         Err(e) => return fail(&e),
     };
-    let files = cache_files::collect_garbage(&store.cache_dir(), &keep);
+    let files = collect_cache_garbage(&store.cache_dir(), &keep);
     crate::stdio::outln!(
         "removed {removed} cache entr{} and {files} stored file{}",
         if removed == 1 { "y" } else { "ies" },

@@ -5,11 +5,11 @@ use super::db::DbOpt;
 use super::drive::{self, load_console};
 use super::exit;
 use super::run::operator_name;
+use crate::console::{Tab, UiState};
+use crate::console::{TermEnv, Unusable};
 use crate::session::console::Service;
 use crate::session::host;
 use crate::session::{self};
-use crate::tui::term::{TermEnv, Unusable};
-use crate::tui::{Tab, UiState};
 use clap::Args;
 use std::io::IsTerminal;
 

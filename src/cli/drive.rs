@@ -2,7 +2,9 @@
 //! service) on a terminal, else headless lines. Shared by `run`, `resume`, the operator
 //! commands that take a run over, and the background engine.
 use super::exit;
-use crate::engine::driver::Sinks;
+use crate::console::{self, ConsoleConfig, Theme, UiState};
+use crate::console::{ColorDepth, TermEnv};
+use crate::engine::Sinks;
 use crate::exec::signals::ShutdownSignals;
 use crate::metrics::export::Exports;
 use crate::session::console::{ConsoleLink, Ended, Service, Stop};
@@ -10,8 +12,6 @@ use crate::session::host::{self, drive_headless};
 use crate::session::prepare::Ready;
 use crate::session::{self, SessionError, run_exit_code};
 use crate::store::Store;
-use crate::tui::term::{ColorDepth, TermEnv};
-use crate::tui::{self, ConsoleConfig, Theme, UiState};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -107,13 +107,13 @@ fn open_events(spec: &str) -> std::io::Result<Box<dyn Write + Send>> {
 #[derive(Debug, thiserror::Error)]
 pub enum ConsoleError {
     #[error(transparent)]
-    Theme(#[from] crate::tui::ThemeError),
+    Theme(#[from] crate::console::ThemeError),
     #[error(transparent)]
     Config(#[from] crate::workflow::Diagnostics),
     #[error("cannot install signal handlers: {0}")]
     Signals(std::io::Error),
     #[error(transparent)]
-    Tui(#[from] tui::TuiError),
+    Tui(#[from] console::TuiError),
     #[error("the console service failed: {0}")]
     Service(tokio::task::JoinError),
 }
@@ -134,7 +134,7 @@ pub fn load_console(theme: Option<&str>) -> Result<ConsoleConfig, ConsoleError> 
 
 /// The named theme (`--theme`, else the config's `theme`, else `default`; an unknown
 /// name is an error even under `NO_COLOR`), or the monochrome one when `NO_COLOR` is set.
-pub fn load_theme(name: Option<&str>) -> Result<Theme, crate::tui::ThemeError> {
+pub fn load_theme(name: Option<&str>) -> Result<Theme, crate::console::ThemeError> {
     let name = name
         .or(crate::config::get().theme.as_deref())
         .unwrap_or("default");
@@ -298,7 +298,7 @@ pub async fn console(
         signal: Some(sig.exit_code()),
         detach: (hangup_detaches && sig == crate::exec::signals::ShutdownSignal::Hangup) || lost(),
     };
-    let console = tui::event_loop::run_console_with(link, config, ui);
+    let console = console::run_console_with(link, config, ui);
     let ended: Result<Stop, ConsoleError> = tokio::select! {
         biased;
         // The console future is dropped here, which restores the terminal.
@@ -315,7 +315,7 @@ pub async fn console(
                     None => Stop {
                         signal: None,
                         // Its input ended with the terminal: a hang-up without the signal.
-                        detach: exit == tui::ConsoleExit::Detach || lost(),
+                        detach: exit == console::ConsoleExit::Detach || lost(),
                     },
                 })
             }

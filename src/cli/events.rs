@@ -4,7 +4,7 @@
 //! ends (or its engine is gone), looking at the store only when it changed.
 use super::db::{DbOpt, fail};
 use super::exit;
-use crate::engine::printer;
+use crate::engine::{event_json_line, event_lines};
 use crate::model::{Event, RunState};
 use crate::store::{Store, StoreError};
 use clap::Args;
@@ -82,10 +82,10 @@ fn ended(state: RunState) -> bool {
 fn print(run_id: &str, events: &[Event], json: bool, plan: Option<&crate::workflow::Plan>) {
     if json {
         for e in events {
-            crate::stdio::outln!("{}", printer::json_line(run_id, e));
+            crate::stdio::outln!("{}", event_json_line(run_id, e));
         }
     } else {
-        for line in printer::lines(run_id, events, plan) {
+        for line in event_lines(run_id, events, plan) {
             crate::stdio::outln!("{line}");
         }
     }

@@ -172,7 +172,7 @@ pub fn main() -> i32 {
     }
     // Every command reads the user's configuration; a wrong one is a usage error.
     // The console's `[keys]` are checked here too, so a wrong binding stops every command.
-    match crate::tui::keymap::checked(crate::config::read()) {
+    match crate::console::checked_config(crate::config::read()) {
         Ok((c, _)) => crate::config::install(c),
         Err(d) => {
             crate::stdio::errln!("{d}");

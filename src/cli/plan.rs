@@ -302,5 +302,5 @@ pub fn executors(out: &mut String, plan: &Plan) {
 
 /// `1 step`, `2 steps`.
 fn count(n: usize, word: &str) -> String {
-    crate::tui::views::common::count(n, word, &format!("{word}s"))
+    crate::console::count(n, word, &format!("{word}s"))
 }

@@ -1,6 +1,6 @@
 //! `baton validate FILE… [--json]`
 use super::exit;
-use crate::tui::views::common::count;
+use crate::console::count;
 use crate::workflow::{Diagnostic, load_file};
 use serde::Serialize;
 use std::path::PathBuf;

@@ -27,7 +27,9 @@ pub enum EditorError {
 /// The editor's words: the first of `$EDITOR` and `$VISUAL` that is set and not blank,
 /// else `vi`. Split as a POSIX shell splits words (`code --wait`, a quoted path with a
 /// space), and never given to a shell: the file's path is one more argument.
-pub fn editor_argv(var: impl Fn(&str) -> Option<String>) -> Result<Vec<String>, EditorError> {
+pub(crate) fn editor_argv(
+    var: impl Fn(&str) -> Option<String>,
+) -> Result<Vec<String>, EditorError> {
     for name in ["EDITOR", "VISUAL"] {
         let Some(value) = var(name).filter(|v| !v.trim().is_empty()) else {
             continue;
@@ -54,7 +56,7 @@ pub fn read_back(original: &str, bytes: Vec<u8>) -> Result<String, EditorError> 
 /// Edit `text` with the editor `argv` in the foreground: a private file written, the
 /// editor run on it with the terminal, the file read back and removed (also when the
 /// editor fails).
-pub async fn edit(text: &str, argv: &[String]) -> Result<String, EditorError> {
+pub(crate) async fn edit(text: &str, argv: &[String]) -> Result<String, EditorError> {
     use std::os::unix::fs::PermissionsExt as _;
     let Some((program, args)) = argv.split_first() else {
         return Err(EditorError::Spawn {

@@ -104,7 +104,7 @@ pub async fn run_console_with(
 
 /// Where the loop's keys come from, and how the terminal is handed to another program
 /// (the operator's editor) and taken back.
-pub trait KeySource: Stream<Item = std::io::Result<Event>> + Unpin {
+pub(crate) trait KeySource: Stream<Item = std::io::Result<Event>> + Unpin {
     /// Before another program takes the terminal: stop reading keys (a reader left
     /// running would take the editor's), leave the alternate screen and raw mode.
     fn suspend(&mut self) -> std::io::Result<()> {
@@ -122,13 +122,13 @@ impl KeySource for futures::channel::mpsc::UnboundedReceiver<std::io::Result<Eve
 /// The terminal's keys: crossterm's `EventStream`, dropped while another program has
 /// the terminal and made again after (a stream kept would read the editor's keys, and
 /// the console would lose the keys typed after).
-pub struct TermKeys {
+pub(crate) struct TermKeys {
     stream: Option<EventStream>,
     mouse: bool,
 }
 
 impl TermKeys {
-    pub fn new(mouse: bool) -> TermKeys {
+    pub(crate) fn new(mouse: bool) -> TermKeys {
         TermKeys {
             stream: Some(EventStream::new()),
             mouse,
@@ -179,14 +179,14 @@ impl KeySource for TermKeys {
 }
 
 /// SIGTERM, SIGHUP and SIGINT (from `kill`; Ctrl-C in raw mode is a key) end the console.
-pub struct Signals {
+pub(crate) struct Signals {
     term: tokio::signal::unix::Signal,
     hup: tokio::signal::unix::Signal,
     int: tokio::signal::unix::Signal,
 }
 
 impl Signals {
-    pub fn new() -> std::io::Result<Signals> {
+    pub(crate) fn new() -> std::io::Result<Signals> {
         use tokio::signal::unix::{SignalKind, signal};
         Ok(Signals {
             term: signal(SignalKind::terminate())?,
@@ -213,7 +213,7 @@ impl Signals {
 
 /// The loop itself, over any backend and event stream (tests drive it with
 /// `TestBackend` and a channel of key events).
-pub async fn drive<B, S>(
+pub(crate) async fn drive<B, S>(
     terminal: &mut Terminal<B>,
     mut events: S,
     mut link: ConsoleLink,

@@ -65,7 +65,7 @@ const DISORDER_COST: f64 = 0.5;
 
 /// Longest-path layer of each step: 0 for steps without needs, else 1 + the deepest need.
 /// Needs out of range, and steps on a cycle (a validated plan has none), are ignored.
-pub fn longest_path_layers(needs: &[Vec<usize>]) -> Vec<usize> {
+pub(crate) fn longest_path_layers(needs: &[Vec<usize>]) -> Vec<usize> {
     let n = needs.len();
     let mut indeg = vec![0usize; n];
     let mut children: Vec<Vec<usize>> = vec![Vec::new(); n];
@@ -95,7 +95,8 @@ pub fn longest_path_layers(needs: &[Vec<usize>]) -> Vec<usize> {
 }
 
 /// Layers in plan order, without crossing reduction (the baseline the sweeps improve on).
-pub fn naive(needs: &[Vec<usize>]) -> DagLayout {
+#[cfg(test)]
+pub(crate) fn naive(needs: &[Vec<usize>]) -> DagLayout {
     build(needs, 0)
 }
 

@@ -15,7 +15,7 @@ use baton_model::{RunView, StepState, StepView, Timestamp};
 
 /// A line longer than this is shown cut (with `…`): a step that printed a gigabyte
 /// without a newline costs no more than this per line on screen.
-pub const LINE_CAP: u64 = 16 * 1024;
+pub(crate) const LINE_CAP: u64 = 16 * 1024;
 
 /// Bytes read at once when indexing or searching.
 const CHUNK: usize = 1 << 20;
@@ -364,11 +364,11 @@ impl Needle {
 }
 
 /// Case folding for search: the same on both sides, char by char (lengths in chars kept).
-pub fn fold(s: &str) -> String {
+pub(crate) fn fold(s: &str) -> String {
     s.chars().map(fold_char).collect()
 }
 
-pub fn fold_char(c: char) -> char {
+pub(crate) fn fold_char(c: char) -> char {
     c.to_lowercase().next().unwrap_or(c)
 }
 
@@ -382,12 +382,12 @@ fn decode(bytes: &[u8], full: usize) -> String {
 
 /// How much of a log the detail pane's tail starts from, and how many lines it keeps.
 const TAIL_START_BYTES: u64 = 64 * 1024;
-pub const TAIL_LINES: usize = 200;
+pub(crate) const TAIL_LINES: usize = 200;
 
 /// The last lines of a growing log: the end of the file once, then only what was
 /// appended since the last offset.
 #[derive(Debug)]
-pub struct TailFollower {
+pub(crate) struct TailFollower {
     path: PathBuf,
     offset: u64,
     partial: Vec<u8>,
@@ -395,7 +395,7 @@ pub struct TailFollower {
 }
 
 impl TailFollower {
-    pub fn new(path: &Path) -> TailFollower {
+    pub(crate) fn new(path: &Path) -> TailFollower {
         TailFollower {
             path: path.to_path_buf(),
             offset: 0,
@@ -404,12 +404,12 @@ impl TailFollower {
         }
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
     /// Read what was appended; true when the lines changed.
-    pub fn poll(&mut self) -> std::io::Result<bool> {
+    pub(crate) fn poll(&mut self) -> std::io::Result<bool> {
         let mut f = File::open(&self.path)?;
         let len = f.metadata()?.len();
         if len == self.offset {
@@ -449,7 +449,7 @@ impl TailFollower {
     }
 
     /// The lines, a last one without its newline included.
-    pub fn lines(&self) -> Vec<String> {
+    pub(crate) fn lines(&self) -> Vec<String> {
         let mut v: Vec<String> = self.lines.iter().cloned().collect();
         if !self.partial.is_empty() {
             v.push(String::from_utf8_lossy(&self.partial).into_owned());
@@ -460,7 +460,7 @@ impl TailFollower {
 
 /// The log file of `s`'s attempt `n` (the engine names them `<step>.<attempt>.log`,
 /// next to the latest one's).
-pub fn attempt_path(s: &StepView, n: u32) -> Option<PathBuf> {
+pub(crate) fn attempt_path(s: &StepView, n: u32) -> Option<PathBuf> {
     let latest = s.log_path.as_deref()?;
     Some(latest.with_file_name(baton_model::log_file_name(&s.id, n)))
 }

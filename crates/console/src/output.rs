@@ -12,7 +12,7 @@ fn colour(c: SgrColor) -> Color {
 }
 
 /// The ratatui style for a step's SGR style.
-pub fn style_of(s: SgrStyle) -> Style {
+pub(crate) fn style_of(s: SgrStyle) -> Style {
     let mut st = Style::new();
     st.fg = s.fg.map(colour);
     st.bg = s.bg.map(colour);
@@ -32,7 +32,7 @@ pub fn style_of(s: SgrStyle) -> Style {
 
 /// One raw log line as a ratatui line: the step's own SGR styles over the theme's base
 /// (colours dropped in monochrome, so `NO_COLOR` holds for step output too).
-pub fn log_line(raw: &str, theme: &crate::theme::Theme) -> Line<'static> {
+pub(crate) fn log_line(raw: &str, theme: &crate::theme::Theme) -> Line<'static> {
     Line::from(
         sanitize_line(raw.as_bytes())
             .into_iter()
@@ -49,7 +49,7 @@ pub fn log_line(raw: &str, theme: &crate::theme::Theme) -> Line<'static> {
 }
 
 /// Plain text of a raw log line (for search and width).
-pub fn plain(raw: &str) -> String {
+pub(crate) fn plain(raw: &str) -> String {
     strip_to_plain(raw.as_bytes())
 }
 

@@ -10,7 +10,7 @@ use baton_model::inbox::{WaitKind, Waiting};
 
 /// Something worth interrupting the operator for.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Notice {
+pub(crate) enum Notice {
     GateOpened {
         step: String,
         prompt: String,
@@ -36,7 +36,7 @@ pub enum Notice {
 
 impl Notice {
     /// The notification's title and body.
-    pub fn text(&self, workflow: &str) -> (String, String) {
+    pub(crate) fn text(&self, workflow: &str) -> (String, String) {
         match self {
             Notice::GateOpened { step, prompt } => {
                 (format!("baton: {workflow}: gate {step}"), prompt.clone())
@@ -57,7 +57,7 @@ impl Notice {
 
 /// The notices between two views of the same run that the config lets through. A view
 /// of another run (the operator opened one) is no news.
-pub fn notices(prev: &RunView, next: &RunView, on: &Notifications) -> Vec<Notice> {
+pub(crate) fn notices(prev: &RunView, next: &RunView, on: &Notifications) -> Vec<Notice> {
     let mut out = Vec::new();
     if prev.run_id != next.run_id {
         return out;
@@ -87,7 +87,7 @@ pub fn notices(prev: &RunView, next: &RunView, on: &Notifications) -> Vec<Notice
 
 /// The store-level asks new in `next` (the Waiting list) that this account may
 /// answer, when the config lets gate openings through: an ask's opening is a gate's.
-pub fn ask_notices(prev: &[Waiting], next: &[Waiting], on: &Notifications) -> Vec<Notice> {
+pub(crate) fn ask_notices(prev: &[Waiting], next: &[Waiting], on: &Notifications) -> Vec<Notice> {
     if !on.gate_opened {
         return Vec::new();
     }
@@ -113,7 +113,7 @@ fn osc_text(s: &str, max: usize) -> String {
 
 /// The bytes for one notice: BEL, then OSC 9 (iTerm2, WezTerm, Windows Terminal, kitty)
 /// and OSC 777 (foot, rxvt, kitty); a terminal ignores the one it does not know.
-pub fn notice_bytes(n: &Notice, workflow: &str, on: &Notifications) -> Vec<u8> {
+pub(crate) fn notice_bytes(n: &Notice, workflow: &str, on: &Notifications) -> Vec<u8> {
     let mut b = Vec::new();
     if on.bell {
         b.push(0x07);
@@ -129,7 +129,7 @@ pub fn notice_bytes(n: &Notice, workflow: &str, on: &Notifications) -> Vec<u8> {
 
 /// OSC 52: put `text` on the system clipboard through the terminal (tmux with
 /// `set-clipboard on` keeps it in its buffer).
-pub fn clipboard_bytes(text: &str) -> Vec<u8> {
+pub(crate) fn clipboard_bytes(text: &str) -> Vec<u8> {
     let data = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
     format!("\x1b]52;c;{data}\x07").into_bytes()
 }

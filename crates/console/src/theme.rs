@@ -229,7 +229,7 @@ impl Theme {
 }
 
 /// `$XDG_CONFIG_HOME/baton/themes`, else `~/.config/baton/themes`.
-pub fn user_theme_dir() -> PathBuf {
+pub(crate) fn user_theme_dir() -> PathBuf {
     baton_link::config::dir().join("themes")
 }
 

@@ -12,7 +12,7 @@ use std::time::Duration;
 /// What one cell of a step's bar shows. An attempt (`Failed` and after) wins a cell it
 /// shares with a wait; otherwise the later span does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Cell {
+pub(crate) enum Cell {
     Empty,
     Queue,
     Backoff,
@@ -26,7 +26,7 @@ pub enum Cell {
 
 impl Cell {
     /// The bar's symbol for the cell: each has its own in ASCII too (`term::ascii`).
-    pub fn symbol(self) -> &'static str {
+    pub(crate) fn symbol(self) -> &'static str {
         match self {
             Cell::Empty => " ",
             Cell::Queue => "░",
@@ -39,7 +39,7 @@ impl Cell {
     }
 
     /// The legend, in the order it is drawn: (cell, what it means).
-    pub const LEGEND: [(Cell, &'static str); 6] = [
+    pub(crate) const LEGEND: [(Cell, &'static str); 6] = [
         (Cell::Queue, "queued"),
         (Cell::Gate, "gate"),
         (Cell::Running, "running"),
@@ -51,21 +51,21 @@ impl Cell {
 
 /// One step's row: the step (an index into `view.steps`) and its bar.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Row {
+pub(crate) struct Row {
     pub step: usize,
     pub cells: Vec<Cell>,
 }
 
 /// A tick of the axis: its column and the time since the start it marks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Tick {
+pub(crate) struct Tick {
     pub col: usize,
     pub at: Timestamp,
     pub since_start: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Layout {
+pub(crate) struct Layout {
     pub start: Timestamp,
     pub end: Timestamp,
     pub width: usize,
@@ -75,7 +75,7 @@ pub struct Layout {
 
 /// The axis' span: from the run's start (or its first step's first transition) to its
 /// end, or to `clock` while it has not ended. Never empty (a second at least).
-pub fn span(view: &RunView, clock: Timestamp) -> (Timestamp, Timestamp) {
+pub(crate) fn span(view: &RunView, clock: Timestamp) -> (Timestamp, Timestamp) {
     let first = view
         .steps
         .iter()
@@ -95,7 +95,7 @@ pub fn span(view: &RunView, clock: Timestamp) -> (Timestamp, Timestamp) {
 }
 
 /// The column of time `t` on a bar of `width` columns over `start..end` (clamped).
-pub fn column(t: Timestamp, start: Timestamp, end: Timestamp, width: usize) -> usize {
+pub(crate) fn column(t: Timestamp, start: Timestamp, end: Timestamp, width: usize) -> usize {
     if width == 0 {
         return 0;
     }
@@ -117,7 +117,7 @@ fn last_column(t: Timestamp, start: Timestamp, end: Timestamp, width: usize) -> 
 /// Step `i`'s bar over the axis `start..end`: its spans up to `until` (the clock, or
 /// the run's end) painted on `width` cells. A span shorter than a cell still takes one
 /// (an attempt of 20 ms in an hour's run is seen).
-pub fn bar(
+pub(crate) fn bar(
     view: &RunView,
     i: usize,
     (start, end): (Timestamp, Timestamp),
@@ -163,7 +163,7 @@ const STEPS: [u64; 16] = [
 
 /// Ticks on round times from the start, at least `min_gap` columns apart (a label's
 /// width and a space).
-pub fn ticks(start: Timestamp, end: Timestamp, width: usize, min_gap: usize) -> Vec<Tick> {
+pub(crate) fn ticks(start: Timestamp, end: Timestamp, width: usize, min_gap: usize) -> Vec<Tick> {
     if width == 0 {
         return Vec::new();
     }
@@ -200,7 +200,7 @@ pub fn ticks(start: Timestamp, end: Timestamp, width: usize, min_gap: usize) -> 
 }
 
 /// The whole layout: a row for each of `steps` (in the order given) over the run's span.
-pub fn layout(
+pub(crate) fn layout(
     view: &RunView,
     steps: &[usize],
     clock: Timestamp,

@@ -10,10 +10,10 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
 
 /// Entered into the key for a named input that does not exist (creating it changes the key).
-pub const MISSING: &str = "missing";
+pub(crate) const MISSING: &str = "missing";
 
 #[derive(Debug, thiserror::Error)]
-pub enum CacheFileError {
+pub(crate) enum CacheFileError {
     #[error("cannot read {}: {source}", path.display())]
     Read { path: PathBuf, source: io::Error },
     #[error("cannot write {}: {source}", path.display())]
@@ -35,7 +35,7 @@ fn write_err(path: &Path) -> impl FnOnce(io::Error) -> CacheFileError + '_ {
 }
 
 /// The SHA-256 of a file's content; `None` if there is no such file.
-pub fn hash_file(path: &Path) -> Result<Option<String>, CacheFileError> {
+pub(crate) fn hash_file(path: &Path) -> Result<Option<String>, CacheFileError> {
     let mut f = match fs::File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -54,7 +54,10 @@ fn has_meta(s: &str) -> bool {
 /// sorted. A glob without wildcards names one file (it may lie outside `dir`); if it is
 /// missing it enters as [`MISSING`]. A wildcard glob is matched by walking only the
 /// directory before its first wildcard.
-pub fn input_hashes(dir: &Path, globs: &[String]) -> Result<Vec<(String, String)>, CacheFileError> {
+pub(crate) fn input_hashes(
+    dir: &Path,
+    globs: &[String],
+) -> Result<Vec<(String, String)>, CacheFileError> {
     let mut out: Vec<(String, String)> = Vec::new();
     for g in globs {
         if !has_meta(g) {
@@ -98,7 +101,7 @@ pub fn input_hashes(dir: &Path, globs: &[String]) -> Result<Vec<(String, String)
 }
 
 /// A product's path under the step's directory (validated: relative, never above it).
-pub fn product_path(dir: &Path, rel: &Path) -> PathBuf {
+pub(crate) fn product_path(dir: &Path, rel: &Path) -> PathBuf {
     let clean: PathBuf = rel
         .components()
         .filter(|c| matches!(c, Component::Normal(_) | Component::ParentDir))
@@ -112,13 +115,16 @@ fn object_path(cache_dir: &Path, sha: &str) -> PathBuf {
 }
 
 /// Whether the content with this SHA-256 is kept.
-pub fn object_exists(cache_dir: &Path, sha: &str) -> bool {
+pub(crate) fn object_exists(cache_dir: &Path, sha: &str) -> bool {
     object_path(cache_dir, sha).is_file()
 }
 
 /// Keep a file's content (once per content); returns its SHA-256, `None` if the file
 /// does not exist. The copy keeps the file's permission bits (an executable stays one).
-pub fn store_object(cache_dir: &Path, file: &Path) -> Result<Option<String>, CacheFileError> {
+pub(crate) fn store_object(
+    cache_dir: &Path,
+    file: &Path,
+) -> Result<Option<String>, CacheFileError> {
     let Some(sha) = hash_file(file)? else {
         return Ok(None);
     };
@@ -140,7 +146,11 @@ pub fn store_object(cache_dir: &Path, file: &Path) -> Result<Option<String>, Cac
 
 /// Write a kept content back to `dest` (through a file beside it and a rename, so a
 /// reader never sees half of it), making its directory if needed.
-pub fn restore_object(cache_dir: &Path, sha: &str, dest: &Path) -> Result<(), CacheFileError> {
+pub(crate) fn restore_object(
+    cache_dir: &Path,
+    sha: &str,
+    dest: &Path,
+) -> Result<(), CacheFileError> {
     let src = object_path(cache_dir, sha);
     if let Some(parent) = dest.parent() {
         fs::create_dir_all(parent).map_err(write_err(parent))?;

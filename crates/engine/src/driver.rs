@@ -40,7 +40,7 @@ const VIEW_EVERY: Duration = Duration::from_millis(40);
 /// Most events in one store transaction (a wave of no-op steps decides many at once).
 const COMMIT_MAX_EVENTS: usize = 4096;
 /// SIGTERM → SIGKILL grace for killed process groups.
-pub const KILL_GRACE: Duration = Duration::from_secs(3);
+pub(crate) const KILL_GRACE: Duration = Duration::from_secs(3);
 /// Longest a fact waits for a commit: a process id, or a wake-up's events that nothing
 /// waits for (`early::Durable::may_wait`: idempotent steps starting and succeeding).
 /// They usually ride along with the next wake-up's commit; this bounds the window in

@@ -1,10 +1,16 @@
 //! The engine: the driver (tokio) does the I/O around one `baton_core::Core`, which
 //! decides (pure, deterministic, replayable). The core and its small pure helpers are
 //! re-exported here under the paths the driver and the front ends use.
-pub mod cache_files;
-pub mod driver;
-pub mod notify;
-pub mod printer;
+mod cache_files;
+mod driver;
+mod notify;
+mod printer;
+
+pub use cache_files::collect_garbage as collect_cache_garbage;
+pub use driver::{
+    CommandRequest, DriveOutcome, Driver, DriverError, Sinks, Stop, kill_stale, set_log_paths,
+};
+pub use printer::{json_line as event_json_line, lines as event_lines};
 
 pub use baton_core as core;
 pub use baton_core::{

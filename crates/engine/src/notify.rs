@@ -11,7 +11,7 @@ use std::process::Stdio;
 
 /// The facts of one notification, as the command's environment gets them.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Notice {
+pub(crate) struct Notice {
     pub event: NotifyEvent,
     /// Empty for run events.
     pub step: Option<String>,
@@ -24,7 +24,7 @@ pub struct Notice {
 
 /// What `ev` means to notifiers, if anything. `prompts` remembers each gate's prompt
 /// from its opening (a warning and a decision do not repeat it).
-pub fn notice(ev: &Event, prompts: &mut HashMap<String, String>) -> Option<Notice> {
+pub(crate) fn notice(ev: &Event, prompts: &mut HashMap<String, String>) -> Option<Notice> {
     let gate = |event, step: &str, prompts: &HashMap<String, String>, deadline: String| Notice {
         event,
         step: Some(step.to_string()),
@@ -105,7 +105,7 @@ pub fn notice(ev: &Event, prompts: &mut HashMap<String, String>) -> Option<Notic
 /// opening and decision do: `before` is its state when last seen (`None`: never seen).
 /// Seen open: `gate_opened`; seen decided or expired after it was seen open:
 /// `gate_decided`; both when it opened and was decided between two looks.
-pub fn ask_notices(a: &Ask, before: Option<AskState>) -> Vec<Notice> {
+pub(crate) fn ask_notices(a: &Ask, before: Option<AskState>) -> Vec<Notice> {
     let (Some(step), false) = (&a.step_id, before.is_some_and(|b| b != AskState::Open)) else {
         return Vec::new();
     };
@@ -129,7 +129,7 @@ pub fn ask_notices(a: &Ask, before: Option<AskState>) -> Vec<Notice> {
 
 /// Run one notifier; `Err` says how and why it failed (exit status, timeout, could
 /// not start).
-pub async fn run(
+pub(crate) async fn run(
     n: &Notifier,
     notice: &Notice,
     run_id: &str,

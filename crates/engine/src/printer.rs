@@ -5,7 +5,7 @@ use baton_workflow::Plan;
 
 /// The human line for an event, or `None` for events that are not worth a line
 /// (process ids, output records).
-pub fn describe(event: &Event) -> Option<String> {
+pub(crate) fn describe(event: &Event) -> Option<String> {
     let t = event.at.clock_text();
     let line = match &event.kind {
         EventKind::RunStarted {
@@ -321,7 +321,7 @@ pub fn lines(run_id: &str, events: &[Event], plan: Option<&Plan>) -> Vec<String>
 
 /// What to type, after the line of an event that waits for a person: headless, the run
 /// just stops, and whoever reads its output may not know the commands.
-pub fn hint(run_id: &str, event: &Event, plan: Option<&Plan>) -> Option<String> {
+pub(crate) fn hint(run_id: &str, event: &Event, plan: Option<&Plan>) -> Option<String> {
     let t = event.at.clock_text();
     // The inputs an approval of `step`'s gate must give, as `baton inbox` writes them.
     let inputs = |step: &str| {

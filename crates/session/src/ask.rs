@@ -315,12 +315,13 @@ pub fn sign(
         SignWith::SignatureFile(path) => {
             super::signing::read_signature(&path).map_err(|e| failed(e.to_string()))?
         }
-        SignWith::KeyFile(path) => baton_signing::keys::sign_with_key_file(&path, &message)
-            .map_err(|e| failed(e.to_string()))?,
+        SignWith::KeyFile(path) => {
+            baton_signing::sign_with_key_file(&path, &message).map_err(|e| failed(e.to_string()))?
+        }
         SignWith::Agent => {
             let text = a.signers.as_deref().unwrap_or_default();
             let signers = AllowedSigners::parse(text).map_err(|e| failed(e.to_string()))?;
-            baton_signing::keys::sign_with_agent(&signers, &a.approvers, &message)
+            baton_signing::sign_with_agent(&signers, &a.approvers, &message)
                 .map_err(|e| failed(e.to_string()))?
                 .0
         }

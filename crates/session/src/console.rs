@@ -9,7 +9,7 @@ use super::follow::{Follow, empty_view};
 use super::host::Hosted;
 use super::prepare::Ready;
 use super::run_list::RunList;
-use baton_engine::driver::{CommandRequest, DriveOutcome};
+use baton_engine::{CommandRequest, DriveOutcome};
 use baton_model::{Command, CommandOutcome, Refusal, RunView, SharedRuns};
 use baton_store::Store;
 use std::collections::BTreeMap;
@@ -45,7 +45,7 @@ enum Reply {
 /// How the console asks its service to stop (`Service::serve`): with `detach`, each
 /// run this console drives goes to a background engine (as `--detach` does) with its
 /// running steps alive, instead of being left interrupted.
-pub use baton_engine::driver::Stop;
+pub use baton_engine::Stop;
 
 /// How a run this console drove ended when it stopped.
 #[derive(Debug)]

@@ -3,7 +3,7 @@
 //! lines until the run ends) or as a task a console talks to.
 use super::SessionError;
 use super::prepare::Ready;
-use baton_engine::driver::{CommandRequest, DriveOutcome, Driver, DriverError, Sinks, Stop};
+use baton_engine::{CommandRequest, DriveOutcome, Driver, DriverError, Sinks, Stop};
 use baton_exec::signals::shutdown_signal;
 use baton_model::{Command, CommandOutcome, Refusal, RunView};
 use baton_store::Store;
@@ -48,7 +48,7 @@ pub fn stop_leftovers(run_id: &str, keep: &[i32]) -> usize {
     let mut leftovers = baton_exec::run_process_groups(run_id);
     leftovers.retain(|g| !keep.contains(g));
     if !leftovers.is_empty() {
-        baton_engine::driver::kill_stale(run_id, &leftovers);
+        baton_engine::kill_stale(run_id, &leftovers);
     }
     leftovers.len()
 }

@@ -7,7 +7,7 @@
 use super::SessionError;
 use super::prepare::{PlanSource, rebuild};
 use baton_core::Core;
-use baton_engine::driver::set_log_paths;
+use baton_engine::set_log_paths;
 use baton_model::liveness;
 use baton_model::{RunState, RunView, StepState, Timestamp};
 use baton_store::Store;

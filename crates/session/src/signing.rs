@@ -4,7 +4,9 @@
 //! a signature file, a key file or ssh-agent. The engine checks it whatever this says.
 use super::SessionError;
 use baton_model::{Command, EventKind};
-use baton_signing::{self as signing, AllowedSigners, Verdict, keys};
+use baton_signing::{
+    self as signing, AllowedSigners, Verdict, sign_with_agent, sign_with_key_file,
+};
 use baton_store::Store;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -226,15 +228,16 @@ pub fn sign_command(
     let message = gate.message(verdict, reason, inputs);
     let pem = match with.unwrap_or(SignWith::Agent) {
         SignWith::SignatureFile(path) => read_signature(&path)?,
-        SignWith::KeyFile(path) => keys::sign_with_key_file(&path, &message)
-            .map_err(|e| SessionError::Usage(e.to_string()))?,
+        SignWith::KeyFile(path) => {
+            sign_with_key_file(&path, &message).map_err(|e| SessionError::Usage(e.to_string()))?
+        }
         SignWith::Agent => {
             let signers = gate.signers.as_ref().ok_or_else(|| {
                 SessionError::Usage(format!(
                     "run {run_id} recorded no allowed signers, so its signed gate cannot be signed"
                 ))
             })?;
-            keys::sign_with_agent(signers, &gate.approvers, &message)
+            sign_with_agent(signers, &gate.approvers, &message)
                 .map_err(|e| SessionError::Usage(e.to_string()))?
                 .0
         }

@@ -137,7 +137,7 @@ pub fn principal_account(principal: &str) -> &str {
 }
 
 /// Principals compare as account names do (see `model::same_actor`).
-pub fn same_principal(a: &str, b: &str) -> bool {
+pub(crate) fn same_principal(a: &str, b: &str) -> bool {
     baton_model::same_actor(a, b)
 }
 

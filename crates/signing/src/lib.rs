@@ -5,16 +5,18 @@
 //! - [`message`]: the canonical bytes a decision is signed over (one function: the
 //!   engine that checks and the command that signs build the same bytes);
 //! - [`check`]: verify a signature over a message against the allowed signers (pure);
-//! - [`allowed`]: the allowed-signers file;
+//! - `allowed`: the allowed-signers file ([`AllowedSigners`]);
 //! - `keys`: making a signature, with a key file or through ssh-agent (I/O; the `sign`
 //!   feature, which only the session turns on).
 //!
 //! The cryptography is RustCrypto's `ssh-key`; nothing here computes a signature itself.
-pub mod allowed;
+mod allowed;
 #[cfg(feature = "sign")]
-pub mod keys;
+mod keys;
 
 pub use allowed::{AllowedSigners, LineError, SignersError, principal_account};
+#[cfg(feature = "sign")]
+pub use keys::{SigningError, sign_with_agent, sign_with_key_file};
 
 use sha2::{Digest, Sha256};
 use ssh_key::{HashAlg, PublicKey, SshSig};

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 /// A view with every optional field of the document filled (maps left empty: their
 /// keys are data, not fields).
 fn full() -> RunView {
-    let mut v = crate::tui::fixtures::cluster_jobs();
+    let mut v = crate::console::fixtures::cluster_jobs();
     v.driven_by = Some("pid 4242 on build-1".into());
     v.finished_at = Some(Timestamp(v.now.0 + 1_000));
     v.summary = Some("3 of 9 steps succeeded".into());

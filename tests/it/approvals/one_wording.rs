@@ -3,10 +3,10 @@
 //! send the values as typed, and both show the core's refusal (`input_invalid`) in its
 //! one wording: neither front end checks the inputs itself.
 use crate::helpers::*;
+use baton::console::{Action, Dialog, Request, Tab, UiState, update};
 use baton::model::{Command, Timestamp};
 use baton::session::command::{self, Applied, Delivery};
 use baton::store::Store;
-use baton::tui::app::{Action, Dialog, Request, Tab, UiState, update};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 const WF: &str = r#"name = "tagged"

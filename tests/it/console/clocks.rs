@@ -3,10 +3,10 @@
 //! timeout and when it fires, a failed run never reads `failed 0%`, and the Audit tab
 //! never cuts an action's name.
 use super::render::{act, draw, text, typed, ui};
+use baton::console::{Action, Tab, UiState};
+use baton::console::{Theme, fixtures};
 use baton::model::view::AuditView;
 use baton::model::{AuditAction, RunState, RunView, StepState};
-use baton::tui::app::{Action, Tab, UiState};
-use baton::tui::{Theme, fixtures};
 
 type Setup = fn() -> (RunView, UiState);
 

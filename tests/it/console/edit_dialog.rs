@@ -3,9 +3,9 @@
 //! the proposal before the last Enter (the unified diff, its hunks, where the window
 //! is in it, scrolled by PgDn); the styles of the diff (removed, added, hunk headers).
 use super::render::{act, draw, text, ui};
+use baton::console::{Action, Tab, UiState};
+use baton::console::{Theme, fixtures};
 use baton::model::RunView;
-use baton::tui::app::{Action, Tab, UiState};
-use baton::tui::{Theme, fixtures};
 
 /// The release's gate with a 40-line prompt as its input, three of its lines changed
 /// in the editor (the shell's answer to Ctrl-e).

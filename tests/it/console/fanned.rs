@@ -2,9 +2,9 @@
 //! to its instances and closed again, its detail pane listing the instances, the filter
 //! matching instance ids; snapshots at 80×24 and 120×40.
 use super::render::{act, typed, ui};
+use baton::console::{Action, Hit, UiState, shown_steps};
+use baton::console::{Theme, fixtures};
 use baton::model::{RunView, StepState};
-use baton::tui::app::{Action, Hit, UiState, shown_steps};
-use baton::tui::{Theme, fixtures};
 
 fn draw(v: &RunView, u: &mut UiState, w: u16, h: u16) -> String {
     let theme = Theme::load("default").unwrap();

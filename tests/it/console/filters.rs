@@ -3,9 +3,9 @@
 //! syntax, the help searched, and the Waiting tab's clock of a run no engine drives
 //! standing still.
 use super::render::{act, draw, text, typed, ui};
+use baton::console::{Action, Tab, UiState};
+use baton::console::{Theme, fixtures};
 use baton::model::{RunView, Timestamp};
-use baton::tui::app::{Action, Tab, UiState};
-use baton::tui::{Theme, fixtures};
 use std::sync::Arc;
 
 type Setup = fn() -> (RunView, UiState);

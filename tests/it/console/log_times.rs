@@ -2,17 +2,17 @@
 //! ended run's records in the store, a running run's in its time index, an old run's
 //! in a sidecar beside the log. Every layout draws the same screen.
 use super::render::{act, draw_reading, text, ui};
+use baton::console::Action;
+use baton::console::LogReaders;
+use baton::console::{Theme, fixtures};
 use baton::model::Timestamp;
 use baton::model::logtimes::{INDEX, StoredTimes, index_record, record, sidecar_path};
-use baton::tui::app::Action;
-use baton::tui::logfile::LogReaders;
-use baton::tui::{Theme, fixtures};
 use std::path::Path;
 
 #[test]
 fn the_log_view_shows_the_same_times_from_the_store_the_runs_index_and_a_sidecar() {
     let theme = Theme::load("default").unwrap();
-    let config = baton::tui::ConsoleConfig::with_theme(theme.clone());
+    let config = baton::console::ConsoleConfig::with_theme(theme.clone());
     let v0 = fixtures::release();
     let pkg = v0.step_index("package").unwrap();
     let attempt = v0.steps[pkg].attempts;

@@ -1,7 +1,7 @@
 //! Issue 42 point 11: a step set by `baton mark` says so in the console's detail pane.
 use super::render::{draw, text, ui};
+use baton::console::{Theme, fixtures};
 use baton::model::view::MarkView;
-use baton::tui::{Theme, fixtures};
 
 #[test]
 fn the_detail_of_a_marked_step_says_who_marked_it_and_why() {

@@ -1,10 +1,10 @@
 //! Snapshot tests of every console view and dialog at 80×24 and 120×40 from fixed views
 //! with a fixed clock, a style-aware snapshot, and a property test that rendering never
 //! panics at any size from 1×1 to 300×100.
+use baton::console::LogReaders;
+use baton::console::{Action, Tab, UiState, update};
+use baton::console::{Theme, fixtures, render};
 use baton::model::{CommandOutcome, RunView};
-use baton::tui::app::{Action, Tab, UiState, update};
-use baton::tui::logfile::LogReaders;
-use baton::tui::{Theme, fixtures, render};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use proptest::prelude::*;
 use ratatui::Terminal;
@@ -547,7 +547,7 @@ fn more_scenarios() -> Vec<(&'static str, Setup)> {
 
 /// Draw as the console does: the shell first reads the log lines the screen needs.
 pub(super) fn draw(v: &RunView, u: &mut UiState, theme: &Theme, w: u16, h: u16) -> Buffer {
-    let config = baton::tui::ConsoleConfig::with_theme(theme.clone());
+    let config = baton::console::ConsoleConfig::with_theme(theme.clone());
     draw_with(v, u, &config, w, h)
 }
 
@@ -881,9 +881,9 @@ proptest! {
 /// `y` copies it as shown (no escapes); with nothing marked `y` copies the lines on screen.
 #[test]
 fn the_log_shows_when_lines_were_written_and_copies_a_line_or_the_screen() {
+    use baton::console::Request;
     use baton::model::Timestamp;
     use baton::model::logtimes::{record, sidecar_path};
-    use baton::tui::app::Request;
     let theme = Theme::load("default").unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut v = fixtures::release();
@@ -966,7 +966,7 @@ fn the_header_shows_a_queued_and_a_skipped_run() {
 pub(super) fn draw_with(
     v: &RunView,
     u: &mut UiState,
-    config: &baton::tui::ConsoleConfig,
+    config: &baton::console::ConsoleConfig,
     w: u16,
     h: u16,
 ) -> Buffer {
@@ -978,11 +978,11 @@ pub(super) fn draw_reading(
     readers: &mut LogReaders,
     v: &RunView,
     u: &mut UiState,
-    config: &baton::tui::ConsoleConfig,
+    config: &baton::console::ConsoleConfig,
     w: u16,
     h: u16,
 ) -> Buffer {
-    readers.sync(u, v, baton::tui::views::log::text_rows(h));
+    readers.sync(u, v, baton::console::text_rows(h));
     let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
     t.draw(|f| u.hits = render(f, v, u, config)).unwrap();
     t.backend().buffer().clone()

@@ -2,9 +2,9 @@
 //! scenarios: `F` on a finished run's step, then the session's answer, the core's plan
 //! of the fork (as `baton fork --dry-run` gives it) or its refusal.
 use super::render::{Setup, act, ui};
+use baton::console::fixtures;
+use baton::console::{Action, ForkPreview, UiState};
 use baton::model::{Refusal, RunView, StepState};
-use baton::tui::app::{Action, ForkPreview, UiState};
-use baton::tui::fixtures;
 
 /// What the session answers to `F` (the core's plan of a fork of `v` from `rerun[0]`).
 fn fork_plan(v: &RunView, rerun: &[&str], reused: &[&str]) -> ForkPreview {

@@ -1,8 +1,8 @@
 //! The console on terminals nobody here chose (issue 28 points 5 and 6): footers at
 //! 80×24 and ASCII-only drawing.
 use super::render::{act, draw, draw_with, scenarios, text, ui};
-use baton::tui::app::{Action, Tab};
-use baton::tui::{Theme, fixtures};
+use baton::console::{Action, Tab};
+use baton::console::{Theme, fixtures};
 
 /// Issue 28 point 6: at 80×24 (and at the smallest size drawn) every tab keeps `? help`
 /// and `q quit` in its footer, and every entry there is whole: its keys and words as the
@@ -10,7 +10,7 @@ use baton::tui::{Theme, fixtures};
 #[test]
 fn every_tab_keeps_help_and_quit_in_a_footer_of_whole_entries() {
     let theme = Theme::monochrome();
-    let config = baton::tui::ConsoleConfig::with_theme(theme.clone());
+    let config = baton::console::ConsoleConfig::with_theme(theme.clone());
     for (w, h) in [(80u16, 24u16), (60, 15)] {
         for &tab in Tab::ALL {
             for v in [fixtures::release(), fixtures::release_two_gates()] {
@@ -23,7 +23,7 @@ fn every_tab_keeps_help_and_quit_in_a_footer_of_whole_entries() {
                     footer.contains("? help") && footer.contains("q quit"),
                     "{tab:?} at {w}x{h}: {footer:?}\n{t}"
                 );
-                let offered = |c, a: &_| baton::tui::app::offered(&u, &v, c, a);
+                let offered = |c, a: &_| baton::console::offered(&u, &v, c, a);
                 let hints = config.keys.hints(u.context(), offered);
                 for entry in footer.trim().split("  ") {
                     let (keys, what) = entry.split_once(' ').unwrap_or((entry, ""));
@@ -44,11 +44,11 @@ fn every_tab_keeps_help_and_quit_in_a_footer_of_whole_entries() {
 #[test]
 fn ascii_only_draws_every_view_in_ascii() {
     let theme = Theme::load("default").unwrap();
-    let caps = baton::tui::term::Caps {
+    let caps = baton::console::Caps {
         ascii: true,
         ..Default::default()
     };
-    let config = baton::tui::ConsoleConfig::with_theme(theme.clone()).on(caps);
+    let config = baton::console::ConsoleConfig::with_theme(theme.clone()).on(caps);
     for (name, setup) in scenarios() {
         let (v, mut u) = setup();
         let b = draw_with(&v, &mut u, &config, 80, 24);

@@ -3,9 +3,9 @@
 //! retry, an open gate, running steps), an interrupted run whose clocks stopped, and the
 //! selection kept on its step.
 use super::render::{act, draw, draw_with, text, typed, ui};
+use baton::console::{Action, Tab, UiState};
+use baton::console::{Theme, fixtures};
 use baton::model::{RunState, RunView, Timestamp};
-use baton::tui::app::{Action, Tab, UiState};
-use baton::tui::{Theme, fixtures};
 
 type Setup = fn() -> (RunView, UiState);
 
@@ -88,11 +88,11 @@ fn the_timeline_at_two_sizes() {
 #[test]
 fn the_timeline_in_ascii() {
     let theme = Theme::load("default").unwrap();
-    let caps = baton::tui::term::Caps {
+    let caps = baton::console::Caps {
         ascii: true,
         ..Default::default()
     };
-    let config = baton::tui::ConsoleConfig::with_theme(theme).on(caps);
+    let config = baton::console::ConsoleConfig::with_theme(theme).on(caps);
     let v = fixtures::release();
     let mut u = on_timeline(&v);
     act(

@@ -66,7 +66,7 @@ run = "true"
     assert_eq!(store.log_times(&run, "quiet", 1).unwrap(), []);
     assert_eq!(logs_raw(&env, &run, "a"), b"out-a\nerr-a\n");
     // The console's reader finds them there once the index is gone.
-    let f = baton::tui::logfile::LogFile::open(&dir.join("a.1.log"))
+    let f = baton::console::LogFile::open(&dir.join("a.1.log"))
         .unwrap()
         .or_stored(|| store.log_times(&run, "a", 1).unwrap());
     assert!(
@@ -271,7 +271,7 @@ fn an_old_runs_log_and_sidecar_still_read() {
     )
     .unwrap();
     assert_eq!(logs_raw(&env, &run, "a"), b"one\ntwo\n");
-    let f = baton::tui::logfile::LogFile::open(&log).unwrap();
+    let f = baton::console::LogFile::open(&log).unwrap();
     assert_eq!(f.times(0..2), [Some(t1), Some(t2)]);
     let out = env.run(&["show", &run]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));

@@ -7,13 +7,14 @@ use crate::layout::DagLayout;
 use baton_model::{Command, RunView};
 
 /// Whether a step passes the DAG's filter (`app::filter`, the one syntax of every list).
-pub fn matches_filter(step: &baton_model::StepView, filter: &str) -> bool {
+pub(crate) fn matches_filter(step: &baton_model::StepView, filter: &str) -> bool {
     super::filter::Filter::parse(filter).matches(step)
 }
 
 /// Indices of the steps the filter lets through, in the list's order, with every
 /// fanned-out step closed (`app::fan::rows`).
-pub fn visible_steps(view: &RunView, filter: &str) -> Vec<usize> {
+#[cfg(test)]
+pub(crate) fn visible_steps(view: &RunView, filter: &str) -> Vec<usize> {
     super::fan::rows(view, filter, |_| false)
 }
 

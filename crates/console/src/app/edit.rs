@@ -7,10 +7,10 @@ use super::dialogs::{GateDialog, InputField, new_reason_box};
 use crate::editor::EditorError;
 
 /// How long working out one value's diff may take before it settles for a coarser one.
-pub const DIFF_DEADLINE: std::time::Duration = std::time::Duration::from_millis(40);
+pub(super) const DIFF_DEADLINE: std::time::Duration = std::time::Duration::from_millis(40);
 
 /// How many lines PgUp/PgDn move the diff.
-pub const DIFF_PAGE: usize = 10;
+pub(crate) const DIFF_PAGE: usize = 10;
 
 /// One line of the diff of an edited value against its proposal.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,7 +27,7 @@ pub enum DiffLine {
 /// The edits against the proposal as a unified diff, line by line (a long SQL script
 /// or prompt shows what changed, not all of it twice): unchanged lines more than two
 /// from a change are left out, each hunk under its `@@` header.
-pub fn proposal_diff(changes: &[(&str, &str, &str)]) -> Vec<DiffLine> {
+pub(crate) fn proposal_diff(changes: &[(&str, &str, &str)]) -> Vec<DiffLine> {
     use similar::{ChangeTag, TextDiff};
     let mut out = Vec::new();
     for (name, proposed, value) in changes {
@@ -54,7 +54,7 @@ pub fn proposal_diff(changes: &[(&str, &str, &str)]) -> Vec<DiffLine> {
 
 /// A field's value (or a proposal) on one line, cheaply for a value of any length: its
 /// first line cut to `max` characters (`…` where cut), and how many lines it has.
-pub fn preview(value: &str, max: usize) -> (String, usize) {
+pub(crate) fn preview(value: &str, max: usize) -> (String, usize) {
     let first = value.split('\n').next().unwrap_or_default();
     let mut shown: String = first.chars().take(max).collect();
     if shown.len() < first.len() {

@@ -8,7 +8,7 @@ use super::state::UiState;
 use baton_model::{RunView, StepView, fan};
 
 /// The widest step id a node shows (longer ones end in `…`).
-pub const MAX_LABEL: usize = 24;
+pub(crate) const MAX_LABEL: usize = 24;
 
 impl UiState {
     /// Whether the fanned-out step `i` is opened to its instances.
@@ -34,7 +34,7 @@ impl UiState {
 /// The rows of the DAG tab in order: each workflow step and, under an opened fanned-out
 /// step, its instances. With a filter, the steps that match it, an instance under its
 /// step (which is listed for it even if it does not match itself).
-pub fn rows(view: &RunView, filter: &str, open: impl Fn(usize) -> bool) -> Vec<usize> {
+pub(crate) fn rows(view: &RunView, filter: &str, open: impl Fn(usize) -> bool) -> Vec<usize> {
     let filter = filter.trim();
     if filter.is_empty() {
         return fan::grouped(view, |i, _| open(i));
@@ -63,12 +63,12 @@ pub fn shown_steps(view: &RunView, ui: &UiState) -> Vec<usize> {
 
 /// What the graph lays out: the workflow's steps and the instances of opened steps
 /// (a filter dims nodes, it does not move them).
-pub fn graph_steps(view: &RunView, ui: &UiState) -> Vec<usize> {
+pub(crate) fn graph_steps(view: &RunView, ui: &UiState) -> Vec<usize> {
     fan::grouped(view, |i, _| ui.is_expanded(view, i))
 }
 
 /// A graph node's text: `glyph id`, and a fanned-out step's counts after it.
-pub fn node_label(s: &StepView) -> String {
+pub(crate) fn node_label(s: &StepView) -> String {
     let mut out = format!(
         "{} {}",
         crate::views::common::step_glyph(s),
@@ -82,7 +82,7 @@ pub fn node_label(s: &StepView) -> String {
 }
 
 /// The widest a node's id and counts can be (the column does not move as they run).
-pub fn node_width(s: &StepView) -> usize {
+pub(crate) fn node_width(s: &StepView) -> usize {
     let id = crate::views::common::text_width(&s.id).min(MAX_LABEL);
     id + s.fan.as_ref().map_or(0, |f| 1 + f.counts.widest())
 }
@@ -116,7 +116,7 @@ pub(super) fn offered(view: &RunView, focus: Option<usize>) -> bool {
 
 /// Whether the filter lets step `i` be a row: it matches, or (a fanned-out step) one of
 /// its instances does.
-pub fn rows_match(view: &RunView, i: usize, filter: &str) -> bool {
+pub(crate) fn rows_match(view: &RunView, i: usize, filter: &str) -> bool {
     let Some(s) = view.steps.get(i) else {
         return false;
     };

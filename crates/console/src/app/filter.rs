@@ -23,10 +23,10 @@ enum Term {
 
 /// A filter as typed, parsed once.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Filter(Vec<Term>);
+pub(crate) struct Filter(Vec<Term>);
 
 /// A kind of row `/` filters: what `state:`, `wf:` and free words look at.
-pub trait Row {
+pub(crate) trait Row {
     /// What one row is called, for a refusal (`step`, `run`, `gate`).
     const NOUN: &'static str;
     /// Whether the rows belong to several workflows (`wf:` applies).
@@ -41,12 +41,12 @@ pub trait Row {
 }
 
 /// `word` (lower case) is part of `text`, whatever its case.
-pub fn has(text: &str, word: &str) -> bool {
+pub(super) fn has(text: &str, word: &str) -> bool {
     text.to_lowercase().contains(word)
 }
 
 impl Filter {
-    pub fn parse(text: &str) -> Filter {
+    pub(crate) fn parse(text: &str) -> Filter {
         Filter(
             text.split_whitespace()
                 .map(|t| {
@@ -63,11 +63,11 @@ impl Filter {
         )
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
-    pub fn matches<R: Row + ?Sized>(&self, row: &R) -> bool {
+    pub(crate) fn matches<R: Row + ?Sized>(&self, row: &R) -> bool {
         self.0.iter().all(|t| match t {
             Term::State(s) => row.states().iter().any(|st| st.starts_with(s.as_str())),
             Term::Wf(w) => row.workflow().is_some_and(|wf| has(wf, w)),
@@ -78,7 +78,7 @@ impl Filter {
     /// What is wrong with the filter for rows of kind `R`, if anything: a term that
     /// would hide every row whatever the data (a state no row can be in, `wf:` where
     /// every row is the shown run's).
-    pub fn problem<R: Row>(&self) -> Option<String> {
+    pub(crate) fn problem<R: Row>(&self) -> Option<String> {
         let noun = R::NOUN;
         self.0.iter().find_map(|t| match t {
             Term::State(st) => {
@@ -102,7 +102,7 @@ impl Filter {
     }
 
     /// The indices of `rows` the filter lets through, in order.
-    pub fn shown<R: Row>(&self, rows: &[R]) -> Vec<usize> {
+    pub(crate) fn shown<R: Row>(&self, rows: &[R]) -> Vec<usize> {
         (0..rows.len())
             .filter(|&i| self.is_empty() || self.matches(&rows[i]))
             .collect()
@@ -112,7 +112,7 @@ impl Filter {
 /// Where a list's selection is drawn and acted on: `sel` (an index into the whole
 /// list, so that it stays on its item whatever the filter) when the filter shows it,
 /// else the nearest shown row before it, else the first shown.
-pub fn shown_sel(sel: usize, shown: &[usize]) -> Option<usize> {
+pub(crate) fn shown_sel(sel: usize, shown: &[usize]) -> Option<usize> {
     let p = shown.partition_point(|&i| i <= sel);
     p.checked_sub(1)
         .map(|p| shown[p])
@@ -120,7 +120,7 @@ pub fn shown_sel(sel: usize, shown: &[usize]) -> Option<usize> {
 }
 
 /// Move a list's selection (an index into the whole list) among the rows shown.
-pub fn move_shown(sel: &mut usize, shown: &[usize], action: &Action) {
+pub(crate) fn move_shown(sel: &mut usize, shown: &[usize], action: &Action) {
     let Some(cur) = shown_sel(*sel, shown) else {
         return;
     };

@@ -11,7 +11,7 @@ use baton_model::RunView;
 
 /// One line of the help: a binding in force, its section, whether it may be done now.
 #[derive(Debug, Clone)]
-pub struct HelpEntry<'a> {
+pub(crate) struct HelpEntry<'a> {
     pub section: Context,
     pub bound: &'a Bound,
     /// Its keys as the help writes them (`(unbound)` when it has none).
@@ -57,7 +57,11 @@ fn tab_of(c: Context) -> Option<Tab> {
 
 /// The help's lines the search lets through, in the table's order by section; a
 /// read-only console lists nothing that acts.
-pub fn help_entries<'a>(keys: &'a Keymap, ui: &UiState, view: &RunView) -> Vec<HelpEntry<'a>> {
+pub(crate) fn help_entries<'a>(
+    keys: &'a Keymap,
+    ui: &UiState,
+    view: &RunView,
+) -> Vec<HelpEntry<'a>> {
     let f = Filter::parse(&ui.help_filter);
     HELP_ORDER
         .iter()
@@ -78,7 +82,7 @@ pub fn help_entries<'a>(keys: &'a Keymap, ui: &UiState, view: &RunView) -> Vec<H
 }
 
 /// The selected help line (an index into [`help_entries`]).
-pub fn help_at(ui: &UiState, shown: usize) -> Option<usize> {
+pub(crate) fn help_at(ui: &UiState, shown: usize) -> Option<usize> {
     (shown > 0).then(|| ui.help_sel.min(shown - 1))
 }
 

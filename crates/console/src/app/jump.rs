@@ -11,7 +11,7 @@ use baton_model::RunView;
 
 /// Where a jump's text leads.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
+pub(super) enum Target {
     /// A step of the run on screen (its index).
     Step(usize),
     /// A run of the store (its whole id).
@@ -65,7 +65,7 @@ fn names<'a>(
 
 /// `text` completed to the longest start every name that starts with it shares (as a
 /// shell's Tab); unchanged when none or nothing more is shared.
-pub fn complete(
+pub(super) fn complete(
     text: &str,
     view: &RunView,
     runs: &[std::sync::Arc<baton_model::RunSummary>],
@@ -97,7 +97,7 @@ pub fn complete(
 
 /// Why a jump's text leads nowhere, said where it was typed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum JumpError {
+pub(super) enum JumpError {
     #[error("type a run id (its start is enough), a step id, a workflow, a tab or q")]
     Empty,
     #[error("no run id starts with `{0}` and no step is `{0}`")]
@@ -112,7 +112,7 @@ const LISTED: usize = 4;
 
 /// Resolve `text`: a step id of the run on screen (exact), else a run whose id starts
 /// with it (case-insensitive: ids are ULIDs), else a step id that starts with it.
-pub fn resolve(
+pub(super) fn resolve(
     text: &str,
     view: &RunView,
     runs: &[std::sync::Arc<baton_model::RunSummary>],

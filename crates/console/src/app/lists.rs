@@ -157,7 +157,7 @@ impl UiState {
 }
 
 /// ` · /TEXT (N match)` after a filtered list's title; nothing without a filter.
-pub fn filter_note(filter: &str, shown: usize) -> String {
+pub(crate) fn filter_note(filter: &str, shown: usize) -> String {
     if filter.trim().is_empty() {
         String::new()
     } else {

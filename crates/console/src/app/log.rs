@@ -124,7 +124,7 @@ pub(super) fn search_input(ui: &mut UiState, action: Action) -> Vec<Request> {
 
 /// Where a search starts: the current match, else the line at the top of the screen
 /// (forward; so the first match shown is at or after it) or at the bottom (backward).
-pub fn search_from(log: &LogState, forward: bool) -> usize {
+pub(crate) fn search_from(log: &LogState, forward: bool) -> usize {
     match log.matched {
         Some(m) => m,
         None if forward => log.first_shown().checked_sub(1).unwrap_or(log.total),
@@ -133,7 +133,7 @@ pub fn search_from(log: &LogState, forward: bool) -> usize {
 }
 
 /// Show the match at `line`, a third down the screen (or nothing matched).
-pub fn show_match(log: &mut LogState, line: Option<usize>) {
+pub(crate) fn show_match(log: &mut LogState, line: Option<usize>) {
     log.matched = line;
     if let Some(i) = line {
         log.follow = false;

@@ -14,7 +14,7 @@
 //!   selections; `help`: the help's search and Enter that runs a key.
 //! - `targets`: what an action is about (the gate, the step, what `y` copies) and
 //!   whether it is offered now.
-pub mod action_log;
+pub(crate) mod action_log;
 mod actions;
 mod dag;
 mod dialogs;
@@ -37,30 +37,34 @@ mod timeline;
 mod update;
 mod waiting;
 
-pub use action_log::{Kind as LoggedKind, Logged};
-pub use actions::{Action, ConsoleExit, Hit, Hits, Request, Tab};
-pub use dag::{matches_filter, visible_steps};
-pub use dialogs::{
-    BudgetDialog, BudgetField, ConfirmDialog, ConfirmWhat, Decision, Dialog, GateDialog,
-    InputField, QuitButton,
+pub(crate) use actions::Hits;
+pub use actions::{Action, ConsoleExit, Hit, Request, Tab};
+pub use dialogs::Dialog;
+pub(crate) use dialogs::{
+    BudgetDialog, BudgetField, ConfirmDialog, ConfirmWhat, Decision, GateDialog, InputField,
+    QuitButton,
 };
-pub use edit::{DIFF_PAGE, DiffLine, preview, proposal_diff};
-pub use fan::{MAX_LABEL, graph_steps, node_label, node_width, rows, rows_match, shown_steps};
-pub use filter::{Filter, Row, move_shown, shown_sel};
+pub(crate) use edit::{DiffLine, preview};
+pub use fan::shown_steps;
+pub(crate) use fan::{MAX_LABEL, node_label, rows_match};
 pub use fork::ForkPreview;
-pub use help::{HelpEntry, help_at, help_entries};
-pub use keep::Picked;
-pub use lists::filter_note;
-pub use log::{LogState, search_from, show_match};
-pub use mark::MarkDialog;
-pub use notices::DecisionNotice;
-pub use runs::{RunIds, RunsSort, short_id};
-pub use schedules::{ScheduleDialog, SchedulePick};
-pub use state::{
-    LIST_MODE_ABOVE, Overlay, TOAST_ERROR_FOR, TOAST_OK_FOR, Toast, UiState, run_is_live,
-};
-pub use targets::{acts, copy_target, offered};
+pub(crate) use help::{help_at, help_entries};
+pub(crate) use lists::filter_note;
+pub(crate) use log::{search_from, show_match};
+pub(crate) use mark::MarkDialog;
+pub(crate) use runs::{RunIds, short_id};
+pub(crate) use schedules::{ScheduleDialog, SchedulePick};
+pub use state::UiState;
+pub(crate) use state::{Overlay, run_is_live};
+pub use targets::offered;
 pub use update::update;
+#[cfg(test)]
+use {
+    dag::visible_steps,
+    edit::{DIFF_PAGE, proposal_diff},
+    runs::RunsSort,
+    state::{TOAST_ERROR_FOR, TOAST_OK_FOR},
+};
 
 #[cfg(test)]
 mod decide_tests;

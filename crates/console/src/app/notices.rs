@@ -68,7 +68,7 @@ impl DecisionNotice {
 }
 
 /// The audit actions that are someone's decision (what `!` lists).
-pub fn is_decision(a: AuditAction) -> bool {
+pub(super) fn is_decision(a: AuditAction) -> bool {
     matches!(
         a,
         AuditAction::ApprovalVote
@@ -91,7 +91,7 @@ pub fn is_decision(a: AuditAction) -> bool {
 
 /// A command this console sent, as its audit rows will read.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Sent {
+pub(super) struct Sent {
     run_id: String,
     /// The row that answers it (and is matched once).
     action: AuditAction,

@@ -53,7 +53,7 @@ impl RunIds {
 /// store starts with, at least 8 characters (`model::run_prefix`, as `baton inbox`
 /// prints it), so that what the console shows is a prefix `baton` accepts. The run
 /// list is the store's (once its older runs are read).
-pub fn short_id<'a>(id: &'a str, listed: &RunIds) -> &'a str {
+pub(crate) fn short_id<'a>(id: &'a str, listed: &RunIds) -> &'a str {
     let ids = &listed.0;
     let (before, after) = match ids.binary_search_by(|x| x.as_str().cmp(id)) {
         Ok(i) => (i.checked_sub(1), i + 1),

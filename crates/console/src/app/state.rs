@@ -10,7 +10,7 @@ use baton_model::{RunState, RunView, StepState, Timestamp};
 use std::sync::Arc;
 
 /// Above this many steps the DAG tab starts in list mode.
-pub const LIST_MODE_ABOVE: usize = 200;
+pub(crate) const LIST_MODE_ABOVE: usize = 200;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Overlay {
@@ -34,8 +34,8 @@ pub struct Toast {
 }
 
 /// How long a success stays on the status line; a refusal stays longer.
-pub const TOAST_OK_FOR: std::time::Duration = std::time::Duration::from_secs(5);
-pub const TOAST_ERROR_FOR: std::time::Duration = std::time::Duration::from_secs(30);
+pub(crate) const TOAST_OK_FOR: std::time::Duration = std::time::Duration::from_secs(5);
+pub(crate) const TOAST_ERROR_FOR: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Everything the console shows besides the `RunView`.
 #[derive(Debug, Default)]
@@ -354,7 +354,7 @@ impl UiState {
 }
 
 /// A run is live while it can still start or finish steps: quitting then interrupts it.
-pub fn run_is_live(view: &RunView) -> bool {
+pub(crate) fn run_is_live(view: &RunView) -> bool {
     matches!(
         view.state,
         RunState::Pending | RunState::Running | RunState::Waiting

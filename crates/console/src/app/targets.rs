@@ -41,7 +41,7 @@ pub(super) fn target_gate<'a>(
 }
 
 /// Actions that change a run: none of them in a read-only console.
-pub fn acts(action: &Action) -> bool {
+pub(crate) fn acts(action: &Action) -> bool {
     matches!(
         action,
         Action::Approve
@@ -61,7 +61,7 @@ pub fn acts(action: &Action) -> bool {
 
 /// What `y` copies in `ctx`: a name for the toast and the text. The full run id (the
 /// screen shows 8 characters), the step id, an error with its suggestion, an audit row.
-pub fn copy_target(ui: &UiState, view: &RunView, ctx: Context) -> Option<(String, String)> {
+pub(crate) fn copy_target(ui: &UiState, view: &RunView, ctx: Context) -> Option<(String, String)> {
     match ctx {
         Context::Dag | Context::Timeline => ui
             .focus(view)

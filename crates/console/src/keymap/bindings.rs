@@ -5,7 +5,7 @@ use super::keys::{Key, code, k};
 use crate::app::{Action, Tab};
 use crossterm::event::KeyCode;
 
-pub struct Binding {
+pub(crate) struct Binding {
     pub context: Context,
     pub keys: &'static [Key],
     /// How the keys are written in the footer and the help.
@@ -638,7 +638,7 @@ static BINDINGS: &[Binding] = &[
 ];
 
 /// Every default binding, in table order: the views', the Timeline's, then the modal contexts'.
-pub fn bindings() -> impl Iterator<Item = &'static Binding> + Clone {
+pub(crate) fn bindings() -> impl Iterator<Item = &'static Binding> + Clone {
     BINDINGS
         .iter()
         .chain(super::timeline_keys::TIMELINE)

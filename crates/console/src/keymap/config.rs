@@ -8,7 +8,7 @@ const KEY_HINT: &str = "write a character (`y`, `R`), a name (`enter`, `esc`, `t
 
 /// The console's bindings: the defaults with `[keys]` applied; or every key that is not
 /// one and the first rebinding that cannot be applied, each at its place.
-pub fn from_config(c: &Config) -> Result<Keymap, Diagnostics> {
+pub(crate) fn from_config(c: &Config) -> Result<Keymap, Diagnostics> {
     let file = c.file.clone().unwrap_or_default();
     let problem = |at: At, message: String, hint: Option<String>| Diagnostic {
         file: file.clone(),

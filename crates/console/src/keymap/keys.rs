@@ -129,11 +129,11 @@ impl Named {
 /// A key the config names that is none (the config's reader says what would be right).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("`{0}` is not a key")]
-pub struct NotAKey(pub String);
+pub(crate) struct NotAKey(pub String);
 
 /// A key as the config writes it: `y`, `R`, `ctrl-c`, `alt-enter`, `shift-tab`, `f5`,
 /// `pgdn`, `space`.
-pub fn parse_key(spec: &str) -> Result<Key, NotAKey> {
+pub(crate) fn parse_key(spec: &str) -> Result<Key, NotAKey> {
     let mut mods = KeyModifiers::NONE;
     let mut rest = spec;
     loop {
@@ -178,7 +178,7 @@ fn function_key(s: &str) -> Option<u8> {
 }
 
 /// A key as the config would write it (`ctrl-c`, `R`, `pgdn`).
-pub fn key_spec(k: Key) -> String {
+pub(crate) fn key_spec(k: Key) -> String {
     let base = match (Named::of(k.code), k.code) {
         (Some(named), _) => <&str>::from(named).to_string(),
         (None, KeyCode::Char(c)) => c.to_string(),
@@ -189,7 +189,7 @@ pub fn key_spec(k: Key) -> String {
 }
 
 /// A key as the footer and the help show it (`Ctrl-c`, `PgDn`, `↑`).
-pub fn key_name(k: Key) -> String {
+pub(crate) fn key_name(k: Key) -> String {
     let base = match (Named::of(k.code), k.code) {
         (Some(named), _) => named.get_message().unwrap_or_default().to_string(),
         (None, KeyCode::Char(c)) => c.to_string(),
@@ -210,7 +210,7 @@ fn with_mods(mods: KeyModifiers, ctrl: &str, alt: &str) -> String {
 }
 
 /// Every key of a binding spelled out (`↑ k`), for the help.
-pub fn keys_text(keys: &[Key]) -> String {
+pub(crate) fn keys_text(keys: &[Key]) -> String {
     keys.iter()
         .map(|k| key_name(*k))
         .collect::<Vec<_>>()

@@ -14,9 +14,10 @@ mod keys;
 mod modal_bindings;
 mod timeline_keys;
 
-pub use bindings::{Binding, bindings};
-pub use config::{checked, from_config};
-pub use keys::{Key, key_name, key_spec, keys_text, parse_key};
+pub(crate) use bindings::bindings;
+pub use config::checked;
+pub(crate) use config::from_config;
+pub(crate) use keys::{Key, key_name, key_spec, keys_text, parse_key};
 
 use super::app::Action;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
@@ -406,7 +407,7 @@ impl Keymap {
 }
 
 /// The help's sections, in order.
-pub const HELP_ORDER: [Context; 21] = [
+pub(crate) const HELP_ORDER: [Context; 21] = [
     Context::Global,
     Context::Dag,
     Context::Approvals,
@@ -432,12 +433,12 @@ pub const HELP_ORDER: [Context; 21] = [
 
 /// The name an action has in the config's `[keys]` table (derived from the variant's
 /// name, see [`Action`]).
-pub fn action_name(a: &Action) -> &'static str {
+pub(crate) fn action_name(a: &Action) -> &'static str {
     a.into()
 }
 
 /// Every action name `[keys]` accepts, in table order.
-pub fn action_names() -> Vec<&'static str> {
+pub(crate) fn action_names() -> Vec<&'static str> {
     let mut names: Vec<&'static str> = Vec::new();
     for n in bindings().map(|b| action_name(&b.action)) {
         if !names.contains(&n) {
@@ -484,7 +485,7 @@ fn both(a: &str, b: &str) -> String {
 }
 
 /// One row of the help: keys, description, and whether the action may be done now.
-pub type HelpRow = (String, &'static str, bool);
+pub(crate) type HelpRow = (String, &'static str, bool);
 
 #[cfg(test)]
 mod tests;

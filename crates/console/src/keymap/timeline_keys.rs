@@ -13,7 +13,7 @@ macro_rules! t {
     };
 }
 
-pub static TIMELINE: &[Binding] = &[
+pub(super) static TIMELINE: &[Binding] = &[
     t!(
         [code(Up), k('k')],
         "↑↓/jk",

@@ -7,7 +7,7 @@ use unicode_width::UnicodeWidthStr;
 
 /// The ASCII stand-in for one drawn symbol (a grapheme cluster). Each state glyph has
 /// its own, so a state still reads without colour; what has none is `?`.
-pub fn symbol(s: &str) -> &'static str {
+pub(crate) fn symbol(s: &str) -> &'static str {
     let Some(c) = s.chars().next() else {
         return " ";
     };
@@ -76,7 +76,7 @@ fn box_drawing(c: char) -> &'static str {
 
 /// Replace every symbol of the frame that is not ASCII. A wide symbol's stand-in is one
 /// column; the column after it, which the terminal left to the wide one, is a space.
-pub fn finish(buf: &mut Buffer) {
+pub(crate) fn finish(buf: &mut Buffer) {
     let area = buf.area;
     for y in area.top()..area.bottom() {
         let mut x = area.left();

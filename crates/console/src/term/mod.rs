@@ -3,8 +3,8 @@
 //! shows (`palette`: every colour maps down through one function) and whether its
 //! locale takes UTF-8 (`ascii`: ASCII glyphs and borders otherwise). The decisions are
 //! pure functions of what the environment says; `Caps::detect` reads it.
-pub mod ascii;
-pub mod palette;
+pub(crate) mod ascii;
+pub(crate) mod palette;
 
 use baton_link::config::{Colors, Config};
 

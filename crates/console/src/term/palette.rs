@@ -49,7 +49,7 @@ const NAMED: [Color; 16] = [
 
 /// The one palette function: `c` as a terminal of `depth` colours shows it. `Reset`
 /// stays; with no colours every colour is `Reset`.
-pub fn down(c: Color, depth: ColorDepth) -> Color {
+pub(crate) fn down(c: Color, depth: ColorDepth) -> Color {
     if c == Color::Reset {
         return c;
     }
@@ -150,7 +150,7 @@ fn index_256(r: u8, g: u8, b: u8) -> u8 {
 /// The parameters of an SGR sequence (`ESC [ params m`) rewritten for `depth`: every
 /// colour (`38;5;N`, `38;2;R;G;B`, and likewise 48 and 58) through `down`, written as
 /// a terminal of that depth reads it; the other parameters as they were.
-pub fn rewrite_sgr(params: &str, depth: ColorDepth) -> String {
+pub(crate) fn rewrite_sgr(params: &str, depth: ColorDepth) -> String {
     let p: Vec<&str> = params.split(';').collect();
     let mut out: Vec<String> = Vec::new();
     let mut i = 0;
@@ -215,7 +215,7 @@ fn sgr_colour(layer: &str, c: Color, depth: ColorDepth) -> Option<String> {
 
 /// A writer that passes everything through but SGR sequences, which it rewrites for
 /// its depth (`rewrite_sgr`); a sequence split across writes is held until whole.
-pub struct SgrWriter<W: Write> {
+pub(crate) struct SgrWriter<W: Write> {
     inner: W,
     depth: ColorDepth,
     /// An escape sequence begun and not yet ended.
@@ -227,7 +227,7 @@ pub struct SgrWriter<W: Write> {
 const MAX_SEQUENCE: usize = 64;
 
 impl<W: Write> SgrWriter<W> {
-    pub fn new(inner: W, depth: ColorDepth) -> SgrWriter<W> {
+    pub(crate) fn new(inner: W, depth: ColorDepth) -> SgrWriter<W> {
         SgrWriter {
             inner,
             depth,

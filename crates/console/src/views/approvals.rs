@@ -10,7 +10,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 /// The countdown and, always, the deadline as a clock time: `29m47s left · 14:32:10`.
-pub fn time_left(g: &GateView, now: Timestamp, ui: &UiState) -> String {
+pub(crate) fn time_left(g: &GateView, now: Timestamp, ui: &UiState) -> String {
     match g.deadline {
         Some(d) if d > now => format!("{} left · {}", dur(now, d), ui.wall(d, now)),
         Some(d) => format!("deadline passed · {}", ui.wall(d, now)),
@@ -18,11 +18,11 @@ pub fn time_left(g: &GateView, now: Timestamp, ui: &UiState) -> String {
     }
 }
 
-pub fn votes(g: &GateView) -> String {
+pub(crate) fn votes(g: &GateView) -> String {
     format!("{}/{} votes", g.approvals.len(), g.quorum)
 }
 
-pub fn render(
+pub(crate) fn render(
     frame: &mut Frame,
     area: Rect,
     view: &RunView,
@@ -163,7 +163,7 @@ fn round_lines<'a>(g: &GateView, body: usize, theme: &Theme, lines: &mut Vec<Lin
 
 /// Prompt, command, environment, the outputs it consumes, approvers and votes, timing
 /// of one gate.
-pub fn gate_lines<'a>(
+pub(crate) fn gate_lines<'a>(
     g: &GateView,
     view: &RunView,
     ui: &UiState,

@@ -21,13 +21,8 @@ fn width(s: &str) -> usize {
     }
 }
 
-/// The state's glyph (every one is a single column wide).
-pub fn glyph(s: baton_model::StepState) -> &'static str {
-    s.glyph()
-}
-
 /// A step's glyph: its state's, but `≡` for a success the cache answered (no process ran).
-pub fn step_glyph(s: &baton_model::StepView) -> &'static str {
+pub(crate) fn step_glyph(s: &baton_model::StepView) -> &'static str {
     if s.state == baton_model::StepState::Succeeded && s.cached_from.is_some() {
         CACHED_GLYPH
     } else {
@@ -36,7 +31,7 @@ pub fn step_glyph(s: &baton_model::StepView) -> &'static str {
 }
 
 /// The glyph of a cached success (single column wide, like every state glyph).
-pub const CACHED_GLYPH: &str = "≡";
+pub(crate) const CACHED_GLYPH: &str = "≡";
 
 /// `1 line`, `2 lines`: a count with its noun in the right number.
 pub fn count(n: usize, one: &str, many: &str) -> String {
@@ -47,13 +42,13 @@ pub fn count(n: usize, one: &str, many: &str) -> String {
     }
 }
 
-pub fn text_width(s: &str) -> usize {
+pub(crate) fn text_width(s: &str) -> usize {
     width(s)
 }
 
 /// At most `max` columns of `s`, with `…` when cut (between grapheme clusters, never
 /// inside one).
-pub fn fit(s: &str, max: usize) -> String {
+pub(crate) fn fit(s: &str, max: usize) -> String {
     if width(s) <= max {
         return s.to_string();
     }
@@ -67,7 +62,7 @@ pub fn fit(s: &str, max: usize) -> String {
 
 /// `s` on one line in at most `max` columns, cut after a whole word with `…` (never
 /// inside a word); empty when not even its first word fits.
-pub fn fit_words(s: &str, max: usize) -> String {
+pub(crate) fn fit_words(s: &str, max: usize) -> String {
     let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
     if width(&s) <= max {
         return s;
@@ -91,7 +86,7 @@ pub fn fit_words(s: &str, max: usize) -> String {
 }
 
 /// The longest head of `s` that is at most `max` columns, cut between grapheme clusters.
-pub fn take_columns(s: &str, max: usize) -> &str {
+pub(crate) fn take_columns(s: &str, max: usize) -> &str {
     let mut w = 0;
     for (i, g) in s.grapheme_indices(true) {
         w += width(g);
@@ -103,14 +98,14 @@ pub fn take_columns(s: &str, max: usize) -> &str {
 }
 
 /// `s` cut or padded to exactly `w` columns.
-pub fn pad(s: &str, w: usize) -> String {
+pub(crate) fn pad(s: &str, w: usize) -> String {
     let f = fit(s, w);
     let n = width(&f);
     format!("{f}{}", " ".repeat(w.saturating_sub(n)))
 }
 
 /// Greedy word wrap to `w` columns (long words are cut).
-pub fn wrap_text(s: &str, w: usize) -> Vec<String> {
+pub(crate) fn wrap_text(s: &str, w: usize) -> Vec<String> {
     let w = w.max(1);
     let mut out = Vec::new();
     for para in s.split('\n') {
@@ -143,12 +138,12 @@ pub fn wrap_text(s: &str, w: usize) -> Vec<String> {
     out
 }
 
-pub fn dur(from: Timestamp, to: Timestamp) -> String {
+pub(crate) fn dur(from: Timestamp, to: Timestamp) -> String {
     human_duration(to.since(from))
 }
 
 /// `+4m12s` from the run's start (deterministic; no time zone).
-pub fn rel(start: Option<Timestamp>, t: Timestamp) -> String {
+pub(crate) fn rel(start: Option<Timestamp>, t: Timestamp) -> String {
     match start {
         Some(s) if t >= s => format!("+{}", human_duration(t.since(s))),
         Some(s) => format!("-{}", human_duration(s.since(t))),
@@ -158,7 +153,7 @@ pub fn rel(start: Option<Timestamp>, t: Timestamp) -> String {
 
 /// Make the rows of a list clickable: row `k` of the window (after `skip` header lines)
 /// shows item `items[k]` (the whole list's index, whatever the filter shows).
-pub fn record_rows(
+pub(crate) fn record_rows(
     hits: &mut crate::app::Hits,
     inner: Rect,
     skip: u16,
@@ -182,12 +177,12 @@ pub fn record_rows(
 }
 
 /// `3m ago` style age of `t` at `now`.
-pub fn ago(t: Timestamp, now: Timestamp) -> String {
+pub(crate) fn ago(t: Timestamp, now: Timestamp) -> String {
     format!("{} ago", human_duration(now.since(t)))
 }
 
 /// When something happened, as the operator chose with `t`: `3m ago` or the wall clock.
-pub fn when(ui: &UiState, t: Timestamp, now: Timestamp) -> String {
+pub(crate) fn when(ui: &UiState, t: Timestamp, now: Timestamp) -> String {
     if ui.wall_clock {
         ui.wall(t, now)
     } else {
@@ -197,7 +192,12 @@ pub fn when(ui: &UiState, t: Timestamp, now: Timestamp) -> String {
 
 /// A moment in a run's history, as chosen with `t`: `+4m12s` from the run's start or
 /// the wall clock (with the date when not today).
-pub fn in_run(ui: &UiState, start: Option<Timestamp>, t: Timestamp, now: Timestamp) -> String {
+pub(crate) fn in_run(
+    ui: &UiState,
+    start: Option<Timestamp>,
+    t: Timestamp,
+    now: Timestamp,
+) -> String {
     if ui.wall_clock {
         ui.wall(t, now)
     } else {
@@ -205,7 +205,7 @@ pub fn in_run(ui: &UiState, start: Option<Timestamp>, t: Timestamp, now: Timesta
     }
 }
 
-pub fn panel<'a>(title: impl Into<Line<'a>>, theme: &Theme, focused: bool) -> Block<'a> {
+pub(crate) fn panel<'a>(title: impl Into<Line<'a>>, theme: &Theme, focused: bool) -> Block<'a> {
     Block::default()
         .borders(Borders::ALL)
         .border_type(BorderType::Rounded)
@@ -215,7 +215,7 @@ pub fn panel<'a>(title: impl Into<Line<'a>>, theme: &Theme, focused: bool) -> Bl
 }
 
 /// A rectangle of at most `w`×`h` centred in `area`.
-pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
+pub(crate) fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width);
     let h = h.min(area.height);
     Rect {
@@ -227,16 +227,21 @@ pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
 }
 
 /// `label value` with the label dimmed and padded to `lw`.
-pub fn kv<'a>(label: &str, lw: usize, value: impl Into<Span<'a>>, theme: &Theme) -> Line<'a> {
+pub(crate) fn kv<'a>(
+    label: &str,
+    lw: usize,
+    value: impl Into<Span<'a>>,
+    theme: &Theme,
+) -> Line<'a> {
     Line::from(vec![Span::styled(pad(label, lw), theme.dim), value.into()])
 }
 
-pub fn styled<'a>(s: impl Into<String>, st: Style) -> Span<'a> {
+pub(crate) fn styled<'a>(s: impl Into<String>, st: Style) -> Span<'a> {
     Span::styled(s.into(), st)
 }
 
 /// First row to show so that `sel` stays visible in `rows` rows.
-pub fn window(sel: usize, len: usize, rows: usize) -> usize {
+pub(crate) fn window(sel: usize, len: usize, rows: usize) -> usize {
     if len <= rows || rows == 0 {
         0
     } else {

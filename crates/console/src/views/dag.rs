@@ -16,7 +16,7 @@ use ratatui::widgets::Paragraph;
 
 const GAP: u16 = 3;
 
-pub fn render(
+pub(crate) fn render(
     frame: &mut Frame,
     area: Rect,
     view: &RunView,

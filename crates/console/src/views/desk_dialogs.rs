@@ -40,7 +40,7 @@ pub(super) fn hints<'a>(keys: &'a Keymap, ctx: Context, theme: &Theme) -> Line<'
     Line::from(spans)
 }
 
-pub fn mark(frame: &mut Frame, area: Rect, d: &MarkDialog, theme: &Theme, keys: &Keymap) {
+pub(crate) fn mark(frame: &mut Frame, area: Rect, d: &MarkDialog, theme: &Theme, keys: &Keymap) {
     let width = area.width.saturating_sub(8).min(66) as usize;
     let choice = |on: bool, label: &str, can: bool| {
         let st = if !can {
@@ -89,7 +89,7 @@ pub fn mark(frame: &mut Frame, area: Rect, d: &MarkDialog, theme: &Theme, keys: 
     boxed(frame, area, Line::from(title), lines, theme);
 }
 
-pub fn refused(frame: &mut Frame, area: Rect, text: &str, theme: &Theme) {
+pub(crate) fn refused(frame: &mut Frame, area: Rect, text: &str, theme: &Theme) {
     let width = area.width.saturating_sub(8).min(66) as usize;
     let mut lines: Vec<Line> = wrap_text(text, width)
         .into_iter()

@@ -14,7 +14,7 @@ use ratatui::widgets::Paragraph;
 
 const LW: usize = 9;
 
-pub fn render(
+pub(crate) fn render(
     frame: &mut Frame,
     area: Rect,
     view: &RunView,
@@ -71,7 +71,7 @@ pub fn render(
 }
 
 /// The facts about one step, wrapped to `w` columns.
-pub fn step_lines<'a>(
+pub(crate) fn step_lines<'a>(
     view: &RunView,
     ui: &UiState,
     s: &StepView,
@@ -410,7 +410,7 @@ fn probe_lines<'a>(s: &StepView, now: Timestamp, w: usize, theme: &Theme) -> Vec
 }
 
 /// Kind, severity, message and suggestion of an error, wrapped.
-pub fn error_lines<'a>(e: &ErrorRecord, w: usize, theme: &Theme) -> Vec<Line<'a>> {
+pub(crate) fn error_lines<'a>(e: &ErrorRecord, w: usize, theme: &Theme) -> Vec<Line<'a>> {
     let mut lines = vec![Line::from(vec![
         styled(format!("{:LW$}", "error"), theme.dim),
         styled(format!("{} ", e.kind), theme.severity(e.severity)),

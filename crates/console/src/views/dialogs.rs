@@ -15,7 +15,7 @@ use ratatui::widgets::{Clear, Paragraph};
 
 const LW: usize = 10;
 
-pub fn gate(
+pub(crate) fn gate(
     frame: &mut Frame,
     area: Rect,
     view: &RunView,
@@ -359,7 +359,7 @@ fn field_lines<'a>(f: &InputField, focused: bool, w: usize, theme: &Theme) -> Ve
     out
 }
 
-pub fn confirm(
+pub(crate) fn confirm(
     frame: &mut Frame,
     area: Rect,
     d: &ConfirmDialog,
@@ -507,7 +507,7 @@ fn amount(f: &BudgetField, v: f64) -> String {
 }
 
 /// Every exhausted limit with used/limit and an amount to raise it by, then one reason.
-pub fn budget(frame: &mut Frame, area: Rect, ui: &UiState, d: &BudgetDialog, theme: &Theme) {
+pub(crate) fn budget(frame: &mut Frame, area: Rect, ui: &UiState, d: &BudgetDialog, theme: &Theme) {
     let w = area.width.saturating_sub(4).min(72);
     let body_w = w.saturating_sub(4) as usize;
     let mut lines: Vec<Line> = wrap_text(

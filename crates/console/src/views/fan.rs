@@ -11,7 +11,7 @@ use ratatui::text::Line;
 const UNDER: &str = "└ ";
 
 /// A list row's step column: an instance indented under its step.
-pub fn list_id(view: &RunView, i: usize) -> String {
+pub(crate) fn list_id(view: &RunView, i: usize) -> String {
     let s = &view.steps[i];
     match s.parent {
         Some(_) => format!("{UNDER}{}", s.id),
@@ -20,14 +20,14 @@ pub fn list_id(view: &RunView, i: usize) -> String {
 }
 
 /// The width of [`list_id`], without making it.
-pub fn list_id_width(view: &RunView, i: usize) -> usize {
+pub(crate) fn list_id_width(view: &RunView, i: usize) -> usize {
     let s = &view.steps[i];
     s.id.chars().count() + s.parent.map_or(0, |_| UNDER.chars().count())
 }
 
 /// A list row's last column: a fanned-out step's counts, open (`▾`) or closed (`▸`),
 /// before its action.
-pub fn list_action(s: &StepView, open: bool) -> String {
+pub(crate) fn list_action(s: &StepView, open: bool) -> String {
     match &s.fan {
         Some(f) => format!(
             "{} {} · {}",
@@ -41,7 +41,7 @@ pub fn list_action(s: &StepView, open: bool) -> String {
 
 /// The graph node that stands for step `i`: itself, or the closed fanned-out step of
 /// an instance (the graph draws only opened steps' instances).
-pub fn graph_node(view: &RunView, ui: &UiState, i: usize) -> usize {
+pub(crate) fn graph_node(view: &RunView, ui: &UiState, i: usize) -> usize {
     match view.steps.get(i).and_then(|s| s.parent) {
         Some(p) if !ui.is_expanded(view, p) => p,
         _ => i,
@@ -49,7 +49,7 @@ pub fn graph_node(view: &RunView, ui: &UiState, i: usize) -> usize {
 }
 
 /// The columns a node's label takes now (`glyph id counts`), where its edges start.
-pub fn label_width(s: &StepView) -> usize {
+pub(crate) fn label_width(s: &StepView) -> usize {
     super::common::text_width(&s.id).min(MAX_LABEL)
         + 2
         + s.fan
@@ -60,7 +60,7 @@ pub fn label_width(s: &StepView) -> usize {
 /// The detail pane of a fanned-out step: its counts, then as many instances as `room`
 /// lines hold (failed ones first, then those at work, then the rest, each in instance
 /// order), each with its state, duration and executor. One pass over the instances.
-pub fn instance_lines<'a>(
+pub(crate) fn instance_lines<'a>(
     view: &RunView,
     ui: &UiState,
     s: &StepView,

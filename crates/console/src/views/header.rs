@@ -15,7 +15,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use std::time::Duration;
 
-pub fn run_state_glyph(s: RunState) -> &'static str {
+pub(crate) fn run_state_glyph(s: RunState) -> &'static str {
     match s {
         RunState::Pending => "·",
         RunState::Queued => "○",
@@ -29,7 +29,7 @@ pub fn run_state_glyph(s: RunState) -> &'static str {
     }
 }
 
-pub fn run_state_style(s: RunState, theme: &Theme) -> ratatui::style::Style {
+pub(crate) fn run_state_style(s: RunState, theme: &Theme) -> ratatui::style::Style {
     use baton_model::StepState as S;
     theme.state(match s {
         RunState::Pending => S::Pending,
@@ -45,7 +45,7 @@ pub fn run_state_style(s: RunState, theme: &Theme) -> ratatui::style::Style {
 }
 
 /// Three lines: identity and counts; health and signals; tabs.
-pub fn render(
+pub(crate) fn render(
     frame: &mut Frame,
     area: Rect,
     view: &RunView,
@@ -351,7 +351,7 @@ fn progress(
 }
 
 /// Status line (toast, input being typed, pending commands) and the key hints.
-pub fn footer(
+pub(crate) fn footer(
     frame: &mut Frame,
     area: Rect,
     view: &RunView,

@@ -6,7 +6,7 @@ use super::common::text_width;
 
 /// One footer entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Hint {
+pub(crate) struct Hint {
     pub keys: String,
     pub what: String,
     /// Never dropped (help and quit).
@@ -14,7 +14,7 @@ pub struct Hint {
 }
 
 /// Columns the entries take: a leading space, `keys what` each, two spaces between.
-pub fn width_of(hints: &[Hint]) -> usize {
+pub(crate) fn width_of(hints: &[Hint]) -> usize {
     let entries: usize = hints
         .iter()
         .map(|h| text_width(&h.keys) + 1 + text_width(&h.what))
@@ -23,7 +23,7 @@ pub fn width_of(hints: &[Hint]) -> usize {
 }
 
 /// The entries that fit in `width` columns, in their order (their priority).
-pub fn layout(mut hints: Vec<Hint>, width: usize) -> Vec<Hint> {
+pub(crate) fn layout(mut hints: Vec<Hint>, width: usize) -> Vec<Hint> {
     let mut i = hints.len();
     while width_of(&hints) > width && i > 0 {
         i -= 1;

@@ -20,7 +20,7 @@ pub fn text_rows(height: u16) -> usize {
     height.saturating_sub(4) as usize
 }
 
-pub fn render(
+pub(crate) fn render(
     frame: &mut Frame,
     area: Rect,
     view: &RunView,
@@ -184,7 +184,7 @@ pub fn render(
 
 /// `line` with every (case-insensitive) occurrence of `needle` drawn in `mark` over
 /// the line's own styles.
-pub fn mark_matches(line: Line<'static>, needle: &[char], mark: Style) -> Line<'static> {
+pub(crate) fn mark_matches(line: Line<'static>, needle: &[char], mark: Style) -> Line<'static> {
     if needle.is_empty() {
         return line;
     }

@@ -2,25 +2,25 @@
 //! `RunView` snapshot, the UI state and the console's settings (theme, keys), and
 //! returns where it drew clickable things. No I/O, no clock (`view.now` / `ui.now`), no
 //! global.
-pub mod approvals;
-pub mod audit;
-pub mod common;
-pub mod dag;
-pub mod desk_dialogs;
-pub mod detail;
-pub mod dialogs;
-pub mod errors;
-pub mod fan;
-pub mod header;
-pub mod hints;
-pub mod log;
-pub mod notices;
-pub mod overlays;
-pub mod runs;
-pub mod schedules;
-pub mod strip;
-pub mod timeline;
-pub mod waiting;
+pub(crate) mod approvals;
+pub(crate) mod audit;
+pub(crate) mod common;
+pub(crate) mod dag;
+pub(crate) mod desk_dialogs;
+pub(crate) mod detail;
+pub(crate) mod dialogs;
+pub(crate) mod errors;
+pub(crate) mod fan;
+pub(crate) mod header;
+pub(crate) mod hints;
+pub(crate) mod log;
+pub(crate) mod notices;
+pub(crate) mod overlays;
+pub(crate) mod runs;
+pub(crate) mod schedules;
+pub(crate) mod strip;
+pub(crate) mod timeline;
+pub(crate) mod waiting;
 
 use super::app::{Dialog, Hits, Overlay, Tab, UiState};
 use super::console_config::ConsoleConfig;
@@ -33,8 +33,8 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Paragraph};
 
 /// Below this the console shows only a message saying how much room it needs.
-pub const MIN_WIDTH: u16 = 60;
-pub const MIN_HEIGHT: u16 = 15;
+pub(crate) const MIN_WIDTH: u16 = 60;
+pub(crate) const MIN_HEIGHT: u16 = 15;
 
 /// Draw the console; returns what the frame drew where, for clicks. On a terminal that
 /// takes only ASCII the finished frame's other symbols are replaced (`term::ascii`).

@@ -38,7 +38,7 @@ fn list_overlay(
     frame.render_widget(Paragraph::new(shown).style(theme.base), inner);
 }
 
-pub fn render(frame: &mut Frame, area: Rect, ui: &UiState, theme: &Theme) {
+pub(crate) fn render(frame: &mut Frame, area: Rect, ui: &UiState, theme: &Theme) {
     let title = format!(" Notices · {} · Esc closes ", ui.notices.len());
     let empty = "no decisions by others yet: a gate decided from another shell, by another operator or by its timeout shows here";
     list_overlay(frame, area, ui, theme, title, empty, |width| {
@@ -61,7 +61,7 @@ pub fn render(frame: &mut Frame, area: Rect, ui: &UiState, theme: &Theme) {
 }
 
 /// The action log (`@`): what this console did, newest first, with what became of it.
-pub fn render_actions(frame: &mut Frame, area: Rect, ui: &UiState, theme: &Theme) {
+pub(crate) fn render_actions(frame: &mut Frame, area: Rect, ui: &UiState, theme: &Theme) {
     let title = format!(" Action log · {} · Esc closes ", ui.action_log.len());
     let empty = "nothing done from this console yet: its approvals, rejections, retries, marks, cancels, resumes, deletes and schedule changes show here (others' are notices, !)";
     list_overlay(frame, area, ui, theme, title, empty, |width| {

@@ -32,7 +32,7 @@ fn popup<'a>(
 
 /// The help: every key in force by section, the selected one marked (Enter runs it),
 /// narrowed by the search (`/`); it turns a page at a time as the selection moves.
-pub fn help(
+pub(crate) fn help(
     frame: &mut Frame,
     area: Rect,
     view: &RunView,
@@ -99,7 +99,7 @@ pub fn help(
     popup(frame, r, &search, lines, scroll, theme);
 }
 
-pub fn health(frame: &mut Frame, area: Rect, view: &RunView, theme: &Theme) {
+pub(crate) fn health(frame: &mut Frame, area: Rect, view: &RunView, theme: &Theme) {
     let h = &view.health;
     let mut lines = vec![Line::from(vec![
         styled(format!("score {:.0}", h.score), theme.gauge(h.label)),
@@ -179,7 +179,7 @@ pub fn health(frame: &mut Frame, area: Rect, view: &RunView, theme: &Theme) {
     );
 }
 
-pub fn error_detail(
+pub(crate) fn error_detail(
     frame: &mut Frame,
     area: Rect,
     view: &RunView,

@@ -21,7 +21,7 @@ const LW: usize = 10;
 /// The marker before a row: `✘` its file does not load, `●` its last run is on screen.
 const MARK: usize = 2;
 
-pub fn render(
+pub(crate) fn render(
     frame: &mut Frame,
     area: Rect,
     view: &RunView,
@@ -272,7 +272,7 @@ fn detail_lines(
 }
 
 /// The pause / resume / trigger dialog: what it does, the reason, and the confirm.
-pub fn dialog(
+pub(crate) fn dialog(
     frame: &mut Frame,
     area: Rect,
     d: &ScheduleDialog,

@@ -13,7 +13,7 @@ const RUNS: usize = 20;
 
 /// Each workflow's last runs (newest first), the workflows in the order their newest
 /// runs came: `ui.runs` is the store's list, newest first.
-pub fn recent(ui: &UiState, workflows: usize) -> Vec<(&str, Vec<RunState>)> {
+pub(crate) fn recent(ui: &UiState, workflows: usize) -> Vec<(&str, Vec<RunState>)> {
     let mut out: Vec<(&str, Vec<RunState>)> = Vec::new();
     for r in ui.runs.iter() {
         match out.iter().position(|(w, _)| *w == r.workflow) {
@@ -27,7 +27,7 @@ pub fn recent(ui: &UiState, workflows: usize) -> Vec<(&str, Vec<RunState>)> {
 }
 
 /// The strip's lines for `width` columns, at most `rows` workflows.
-pub fn lines(ui: &UiState, width: usize, rows: usize, theme: &Theme) -> Vec<Line<'static>> {
+pub(crate) fn lines(ui: &UiState, width: usize, rows: usize, theme: &Theme) -> Vec<Line<'static>> {
     let recent = recent(ui, rows);
     let nw = recent
         .iter()

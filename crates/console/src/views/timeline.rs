@@ -19,7 +19,7 @@ use std::time::Duration;
 /// Lines besides the steps' rows: the tick labels, the axis, the legend, the detail.
 const CHROME: usize = 4;
 
-pub fn render(
+pub(crate) fn render(
     frame: &mut Frame,
     area: Rect,
     view: &RunView,

@@ -20,7 +20,7 @@ fn left(w: &Waiting, now: Timestamp) -> String {
     }
 }
 
-pub fn render(
+pub(crate) fn render(
     frame: &mut Frame,
     area: Rect,
     view: &RunView,
