@@ -24,8 +24,9 @@ mod cached;
 mod commands;
 mod early;
 mod handover;
-pub mod pool_slots;
+mod pool_slots;
 pub use handover::Stop;
+pub use pool_slots::{slot_answer, slot_ask};
 mod spawn;
 
 /// How often the store is polled for commands from other processes (PRAGMA

@@ -7,7 +7,7 @@
 use crate::world::World;
 use crate::{Bug, SimError};
 use baton_core::{Core, Effect, Input, Opening, SlotRequest};
-use baton_engine::driver::pool_slots::{slot_answer, slot_ask};
+use baton_engine::{slot_answer, slot_ask};
 use baton_model::{Event, LEASE_STALE, Timestamp};
 use baton_store::slots::{Joining, Verdict, WhenBusy};
 use baton_store::{LeaseOutcome, NewRun, Store};

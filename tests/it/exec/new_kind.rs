@@ -2,8 +2,8 @@
 //! kind, a fake back end that runs nothing, is registered here alone and runs a step
 //! end to end through the engine: started by the driver, placed as a job, waited on,
 //! its outputs handed by the core to the next step (a local one).
-use baton::engine::driver::{Driver, Sinks};
 use baton::engine::{Core, RunConfig};
+use baton::engine::{Driver, Sinks};
 use baton::exec::backend::{Attempt, Backend, BoxFuture, Freezing, KillHandle, Placement, Stop};
 use baton::exec::{Backends, ExecError, Finished, KillReason, ShellJob, TailHandle};
 use baton::model::{EventKind, RunState, StepOutcome, Timestamp, Usage};
