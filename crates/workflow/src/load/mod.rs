@@ -334,7 +334,14 @@ impl<'r, 's> Loader<'r, 's> {
                 let pairs: Vec<(usize, usize)> = refs.iter().map(|r| (r.from, r.target)).collect();
                 let ok = graph::ancestors_hold(&steps, &g.layers, &pairs);
                 for (r, ok) in refs.iter().zip(ok) {
-                    if !ok && r.read == Read::Revise {
+                    if r.read == Read::Result && !steps[r.from].needs.contains(&r.target) {
+                        let (from, target) = (&steps[r.from].id, &steps[r.target].id);
+                        self.err(
+                            &r.span,
+                            format!("step `{from}` reads `needs.{target}.result`, but `{target}` is not one of its needs"),
+                            format!("`needs.ID.result` reads a step's own needs (GitHub's `needs` context): add \"{target}\" to the `needs` of `{from}`, or read `steps.{target}.state` of an ancestor"),
+                        );
+                    } else if !ok && r.read == Read::Revise {
                         self.err(
                             &r.span,
                             format!(
@@ -443,6 +450,8 @@ enum Read {
     Input,
     /// `steps.ID.state` (in an `if`; `key` is empty)
     State,
+    /// `needs.ID.result` (`key` is empty): `ID` must be a direct need.
+    Result,
     /// A gate's `revise = ["ID"]` (`key` is empty): a push-back runs it again.
     Revise,
 }
@@ -453,6 +462,7 @@ impl Read {
             Read::Output => "outputs",
             Read::Input => "the approval inputs",
             Read::State => "the state",
+            Read::Result => "the result",
             Read::Revise => "a push-back's revision",
         }
     }
@@ -464,7 +474,7 @@ impl StepRef {
         match self.read {
             Read::Output => format!("outputs.{}", self.key),
             Read::Input => format!("inputs.{}", self.key),
-            Read::State => "state".to_string(),
+            Read::State | Read::Result => "state".to_string(),
             Read::Revise => "revise".to_string(),
         }
     }

@@ -167,6 +167,7 @@ impl Loader<'_, '_> {
                 }
                 Name::StepOutput { step_id, .. }
                 | Name::StepState { step_id, .. }
+                | Name::NeedResult { step_id, .. }
                 | Name::StepInput { step_id, .. } => {
                     let Some(&target) = index.get(step_id.as_str()) else {
                         let ids: Vec<&str> = index.keys().copied().collect();
@@ -226,6 +227,7 @@ impl Loader<'_, '_> {
                     let (read, key) = match name {
                         Name::StepOutput { key, .. } => (Read::Output, key.clone()),
                         Name::StepInput { key, .. } => (Read::Input, key.clone()),
+                        Name::NeedResult { .. } => (Read::Result, String::new()),
                         _ => (Read::State, String::new()),
                     };
                     refs.push(StepRef {
