@@ -46,14 +46,14 @@ impl Core {
     }
 
     /// GitHub's `needs.<id>.result` of step `step` (`StepState::github_result`).
-    fn github_result(&self, step: usize) -> Option<&'static str> {
+    pub(crate) fn github_result(&self, step: usize) -> Option<&'static str> {
         let s = self.steps.get(step)?;
         s.state.github_result(self.failure_allowed(step))
     }
 
     /// `needs.*.result` of step `i`: its needs' results as a JSON list, in `needs`
     /// order (an unsettled need reads as "").
-    fn needs_results(&self, i: usize) -> String {
+    pub(crate) fn needs_results(&self, i: usize) -> String {
         let all: Vec<&str> = self.plan.steps[i]
             .needs
             .iter()
