@@ -1,0 +1,95 @@
+//! Issue 57 point 2: a step reads its needs' results as GitHub's `needs` context
+//! does (`success`, `failure`, `cancelled`, `skipped`), so GitHub's "required checks"
+//! job (re-actors/alls-green: `if: always()`, failing when a need failed) is a plain
+//! step, run here by the real binary.
+use crate::helpers::*;
+
+/// `lint` exits with `params.lint`; `docs` is skipped by its `if`; `flaky` fails but
+/// may (GitHub's `continue-on-error` job reads `success`). `check` runs whatever its
+/// needs ended (`all_done`, GitHub's `always()`) and fails when one failed, from its
+/// env; `alarm` runs only when a need failed, from its `if`.
+const CHECKS: &str = r#"
+name = "required-checks"
+[params.lint]
+default = "0"
+[[step]]
+id = "lint"
+run = "exit ${LINT_EXIT}"
+env = { LINT_EXIT = "${{ params.lint }}" }
+[[step]]
+id = "docs"
+run = "true"
+if = "params.lint == 'never'"
+[[step]]
+id = "flaky"
+run = "exit 1"
+allow_failure = true
+[[step]]
+id = "check"
+needs = ["lint", "docs", "flaky"]
+when = "all_done"
+run = '''
+printf 'results=%s\ndocs=%s\n' "$RESULTS" "$DOCS" >> "$BATON_OUTPUT"
+case "$RESULTS" in *'"failure"'*|*'"cancelled"'*) exit 1 ;; esac
+'''
+env = { RESULTS = "${{ needs.*.result }}", DOCS = "${{ needs.docs.result }}" }
+[[step]]
+id = "alarm"
+needs = ["lint", "docs", "flaky"]
+when = "all_done"
+if = "contains(needs.*.result, 'failure') && needs.docs.result == 'skipped'"
+run = "true"
+"#;
+
+#[test]
+fn a_required_checks_step_fails_when_a_need_failed_and_reads_skipped_for_a_skipped_one() {
+    let env = Env::new();
+    let wf = env.workflow("checks.toml", CHECKS);
+    let wf = wf.to_str().unwrap();
+
+    // All passed (docs skipped, flaky allowed to fail): check succeeds, alarm skipped.
+    let out = env.run(&["run", wf, "--headless"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let show = env.show(&run_id_of(&text(&out.stdout)));
+    assert_eq!(step_state(&show, "check").as_deref(), Some("succeeded"), "{show:#}");
+    assert_eq!(
+        step_field(&show, "check", "outputs")["results"],
+        r#"["success","skipped","success"]"#,
+        "{show:#}"
+    );
+    assert_eq!(step_field(&show, "check", "outputs")["docs"], "skipped");
+    assert_eq!(step_state(&show, "alarm").as_deref(), Some("skipped"));
+    assert_eq!(show["state"], "succeeded", "{show:#}");
+
+    // A need failed: check fails (and the run with it), as GitHub's job does.
+    let out = env.run(&["run", wf, "--headless", "--param", "lint=3"]);
+    assert!(!out.status.success(), "{}", text(&out.stderr));
+    let show = env.show(&run_id_of(&text(&out.stdout)));
+    assert_eq!(step_state(&show, "lint").as_deref(), Some("failed"));
+    assert_eq!(step_state(&show, "check").as_deref(), Some("failed"), "{show:#}");
+    assert_eq!(
+        step_field(&show, "check", "outputs")["results"],
+        r#"["failure","skipped","success"]"#,
+        "{show:#}"
+    );
+    assert_eq!(step_state(&show, "alarm").as_deref(), Some("succeeded"), "{show:#}");
+    assert_eq!(show["state"], "failed");
+}
+
+#[test]
+fn reading_the_result_of_a_step_that_is_not_a_need_is_refused_at_its_line() {
+    let env = Env::new();
+    let bad = CHECKS.replace(
+        r#"if = "contains(needs.*.result, 'failure') && needs.docs.result == 'skipped'""#,
+        r#"if = "needs.check.result == 'failure'""#,
+    );
+    let wf = env.workflow("bad.toml", &bad);
+    let out = env.run(&["validate", wf.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("bad.toml:30:7: error: step `alarm` reads `needs.check.result`, but `check` is not one of its needs"),
+        "{err}"
+    );
+    assert!(err.contains("add \"check\" to the `needs` of `alarm`"), "{err}");
+}
