@@ -120,6 +120,23 @@ impl Names for Reader<'_, '_> {
                 Ok(path)
             }
             ("matrix", 2) => Err(format!("`{path}` (the job's matrix has no key `{}`)", p[1])),
+            // GitHub's job results: baton reads the same four words (`needs.J.result`).
+            ("needs", 3) if p[1] == "*" && p[2] == "result" && self.place == Place::Cond => {
+                Ok(path)
+            }
+            ("needs", 3) if p[2] == "result" && self.place == Place::Cond => {
+                let j = self
+                    .c
+                    .job(&p[1])
+                    .ok_or(format!("`{path}`: no job `{}`", p[1]))?;
+                if !self.needs.contains(&j) {
+                    return Err(format!(
+                        "`{path}`: `{}` is not among the job's needs (GitHub reads '')",
+                        p[1]
+                    ));
+                }
+                Ok(format!("needs.{j}.result"))
+            }
             ("needs", 4)
                 if p[2] == "outputs" && matches!(self.place, Place::Cond | Place::StepEnv) =>
             {
@@ -137,10 +154,6 @@ impl Names for Reader<'_, '_> {
             }
             _ => Err(format!("`{path}` (no baton counterpart here)")),
         }
-    }
-
-    fn needs(&self) -> Vec<String> {
-        self.needs.clone()
     }
 }
 
