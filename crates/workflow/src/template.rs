@@ -19,7 +19,10 @@ pub enum TemplateRef {
     },
     /// `needs.<id>.result`: GitHub's result of the need `<id>` (`success`, `failure`,
     /// `cancelled`, `skipped`); `step` is the index in `Plan::steps`.
-    NeedResult { step: usize, step_id: String },
+    NeedResult {
+        step: usize,
+        step_id: String,
+    },
     /// `needs.*.result`: the results of all the step's needs, a JSON list.
     NeedsResults,
     Param(String),
@@ -267,6 +270,28 @@ mod tests {
             t.to_string(),
             "v${{ steps.build.outputs.version }}-${{ params.env }} ${{ env.HOME }}${{ run.id }}"
         );
+    }
+
+    #[test]
+    fn needs_results_are_references() {
+        let t = parse_template("${{ needs.*.result }}/${{needs.lint.result}}").unwrap();
+        assert_eq!(
+            t.segments,
+            vec![
+                TemplateSegment::Ref(TemplateRef::NeedsResults),
+                TemplateSegment::Literal("/".into()),
+                TemplateSegment::Ref(TemplateRef::NeedResult {
+                    step: UNRESOLVED_STEP,
+                    step_id: "lint".into(),
+                }),
+            ]
+        );
+        assert_eq!(
+            t.to_string(),
+            "${{ needs.*.result }}/${{ needs.lint.result }}"
+        );
+        assert!(parse_template("${{ needs.lint.outputs }}").is_err());
+        assert!(parse_template("${{ needs.*.state }}").is_err());
     }
 
     #[test]

@@ -51,7 +51,11 @@ fn a_required_checks_step_fails_when_a_need_failed_and_reads_skipped_for_a_skipp
     let out = env.run(&["run", wf, "--headless"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let show = env.show(&run_id_of(&text(&out.stdout)));
-    assert_eq!(step_state(&show, "check").as_deref(), Some("succeeded"), "{show:#}");
+    assert_eq!(
+        step_state(&show, "check").as_deref(),
+        Some("succeeded"),
+        "{show:#}"
+    );
     assert_eq!(
         step_field(&show, "check", "outputs")["results"],
         r#"["success","skipped","success"]"#,
@@ -66,13 +70,21 @@ fn a_required_checks_step_fails_when_a_need_failed_and_reads_skipped_for_a_skipp
     assert!(!out.status.success(), "{}", text(&out.stderr));
     let show = env.show(&run_id_of(&text(&out.stdout)));
     assert_eq!(step_state(&show, "lint").as_deref(), Some("failed"));
-    assert_eq!(step_state(&show, "check").as_deref(), Some("failed"), "{show:#}");
+    assert_eq!(
+        step_state(&show, "check").as_deref(),
+        Some("failed"),
+        "{show:#}"
+    );
     assert_eq!(
         step_field(&show, "check", "outputs")["results"],
         r#"["failure","skipped","success"]"#,
         "{show:#}"
     );
-    assert_eq!(step_state(&show, "alarm").as_deref(), Some("succeeded"), "{show:#}");
+    assert_eq!(
+        step_state(&show, "alarm").as_deref(),
+        Some("succeeded"),
+        "{show:#}"
+    );
     assert_eq!(show["state"], "failed");
 }
 
@@ -91,5 +103,8 @@ fn reading_the_result_of_a_step_that_is_not_a_need_is_refused_at_its_line() {
         err.contains("bad.toml:30:7: error: step `alarm` reads `needs.check.result`, but `check` is not one of its needs"),
         "{err}"
     );
-    assert!(err.contains("add \"check\" to the `needs` of `alarm`"), "{err}");
+    assert!(
+        err.contains("add \"check\" to the `needs` of `alarm`"),
+        "{err}"
+    );
 }

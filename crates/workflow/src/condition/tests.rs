@@ -256,9 +256,15 @@ fn needs_results_read_as_githubs_needs_context() {
     ];
     let t = |s: &str| eval(s, &vals).result;
     assert!(t("contains(needs.*.result, 'failure')"));
-    assert!(t("contains(needs.*.result, 'SKIPPED')"), "ignoring case, as GitHub");
+    assert!(
+        t("contains(needs.*.result, 'SKIPPED')"),
+        "ignoring case, as GitHub"
+    );
     assert!(!t("contains(needs.*.result, 'cancelled')"));
-    assert!(!t("contains(needs.*.result, 'fail')"), "membership, not text");
+    assert!(
+        !t("contains(needs.*.result, 'fail')"),
+        "membership, not text"
+    );
     assert!(t("needs.lint.result == 'success'"));
     let c = parse("${{ contains(needs.*.result, 'failure') || needs.lint.result != 'success' }}")
         .unwrap();
@@ -267,5 +273,8 @@ fn needs_results_read_as_githubs_needs_context() {
     // `*` is a name's part only after a dot; elsewhere it is no operator.
     assert!(parse("needs.*.result * 2").is_err());
     let x = parse("needs.lint.state").unwrap_err();
-    assert!(x.hint.contains("needs.<id>.result, needs.*.result"), "{x:?}");
+    assert!(
+        x.hint.contains("needs.<id>.result, needs.*.result"),
+        "{x:?}"
+    );
 }

@@ -100,7 +100,9 @@ fn needs_result_of_a_step_that_is_not_a_need_is_an_error_at_its_place() {
     let text = format!(
         "{HEAD}[[step]]\nid = \"b\"\nrun = \"true\"\nneeds = [\"think\"]\n[[step]]\nid = \"c\"\nrun = \"true\"\nneeds = [\"b\"]\nwhen = \"all_done\"\nif = \"needs.think.result == 'success' && needs.b.result != 'failure'\"\n"
     );
-    let d = load_str(&text, Path::new("w.toml")).unwrap_err().to_string();
+    let d = load_str(&text, Path::new("w.toml"))
+        .unwrap_err()
+        .to_string();
     assert!(
         d.contains("w.toml:17:7: error: step `c` reads `needs.think.result`, but `think` is not one of its needs"),
         "{d}"
