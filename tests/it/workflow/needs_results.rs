@@ -41,51 +41,54 @@ if = "contains(needs.*.result, 'failure') && needs.docs.result == 'skipped'"
 run = "true"
 "#;
 
+/// Run the workflow at `wf` with `args`; whether it succeeded, and each of `ids`'
+/// state, and `check`'s outputs `results` and `docs`.
+fn run_checks(
+    env: &Env,
+    wf: &str,
+    args: &[&str],
+    ids: &[&str],
+) -> (bool, Vec<String>, [String; 2]) {
+    let out = env.run(&[&["run", wf, "--headless"], args].concat());
+    let show = env.show(&run_id_of(&text(&out.stdout)));
+    let states = ids
+        .iter()
+        .map(|id| step_state(&show, id).unwrap_or_else(|| panic!("{id}: {show:#}")))
+        .collect();
+    let outputs = step_field(&show, "check", "outputs");
+    let read = |k: &str| outputs[k].as_str().unwrap_or_default().to_string();
+    (
+        out.status.success(),
+        states,
+        [read("results"), read("docs")],
+    )
+}
+
 #[test]
 fn a_required_checks_step_fails_when_a_need_failed_and_reads_skipped_for_a_skipped_one() {
     let env = Env::new();
     let wf = env.workflow("checks.toml", CHECKS);
     let wf = wf.to_str().unwrap();
+    let ids = ["lint", "docs", "flaky", "check", "alarm"];
 
     // All passed (docs skipped, flaky allowed to fail): check succeeds, alarm skipped.
-    let out = env.run(&["run", wf, "--headless"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let show = env.show(&run_id_of(&text(&out.stdout)));
+    let (ok, states, read) = run_checks(&env, wf, &[], &ids);
+    assert!(ok);
     assert_eq!(
-        step_state(&show, "check").as_deref(),
-        Some("succeeded"),
-        "{show:#}"
+        states,
+        ["succeeded", "skipped", "failed", "succeeded", "skipped"]
     );
-    assert_eq!(
-        step_field(&show, "check", "outputs")["results"],
-        r#"["success","skipped","success"]"#,
-        "{show:#}"
-    );
-    assert_eq!(step_field(&show, "check", "outputs")["docs"], "skipped");
-    assert_eq!(step_state(&show, "alarm").as_deref(), Some("skipped"));
-    assert_eq!(show["state"], "succeeded", "{show:#}");
+    assert_eq!(read, [r#"["success","skipped","success"]"#, "skipped"]);
 
-    // A need failed: check fails (and the run with it), as GitHub's job does.
-    let out = env.run(&["run", wf, "--headless", "--param", "lint=3"]);
-    assert!(!out.status.success(), "{}", text(&out.stderr));
-    let show = env.show(&run_id_of(&text(&out.stdout)));
-    assert_eq!(step_state(&show, "lint").as_deref(), Some("failed"));
+    // A need failed: check fails (and the run with it), as GitHub's job does; alarm
+    // runs.
+    let (ok, states, read) = run_checks(&env, wf, &["--param", "lint=3"], &ids);
+    assert!(!ok);
     assert_eq!(
-        step_state(&show, "check").as_deref(),
-        Some("failed"),
-        "{show:#}"
+        states,
+        ["failed", "skipped", "failed", "failed", "succeeded"]
     );
-    assert_eq!(
-        step_field(&show, "check", "outputs")["results"],
-        r#"["failure","skipped","success"]"#,
-        "{show:#}"
-    );
-    assert_eq!(
-        step_state(&show, "alarm").as_deref(),
-        Some("succeeded"),
-        "{show:#}"
-    );
-    assert_eq!(show["state"], "failed");
+    assert_eq!(read, [r#"["failure","skipped","success"]"#, "skipped"]);
 }
 
 #[test]
