@@ -188,6 +188,8 @@ impl Core {
         match r {
             TemplateRef::StepOutput { step, key, .. } => self.output_of(*step, key),
             TemplateRef::StepInput { step, key, .. } => self.approval_input(*step, key),
+            TemplateRef::NeedResult { step, .. } => self.github_result(*step).map(str::to_string),
+            TemplateRef::NeedsResults => Some(self.needs_results(i)),
             TemplateRef::Param(p) => self.cfg.params.get(p).cloned(),
             TemplateRef::Env(e) => self.run_env.get(e)?.as_ref().ok().cloned(),
             TemplateRef::RunId => Some(self.cfg.run_id.clone()),

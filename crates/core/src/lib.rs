@@ -821,6 +821,8 @@ fn resolve_run_env(
             TemplateRef::Env(e) => out.get(e).and_then(|v| v.as_ref().ok().cloned()),
             TemplateRef::StepOutput { .. }
             | TemplateRef::StepInput { .. }
+            | TemplateRef::NeedResult { .. }
+            | TemplateRef::NeedsResults
             | TemplateRef::Matrix(_)
             | TemplateRef::Item(_) => None,
         });

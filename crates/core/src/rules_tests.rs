@@ -241,3 +241,62 @@ fn a_condition_reads_a_needs_state_after_a_rule_that_lets_failures_through() {
     sim.exit("build", 0);
     assert_eq!(sim.state("report"), StepState::Skipped);
 }
+
+/// GitHub's "required checks" job (re-actors/alls-green): `when = "all_done"` (GitHub's `always()`) and an
+/// `if` over `needs.*.result`, which reads GitHub's values (`StepState::github_result`).
+const ALLS_GREEN: &str = r#"
+name = "checks"
+[[step]]
+id = "lint"
+run = "l"
+[[step]]
+id = "test"
+run = "t"
+[[step]]
+id = "docs"
+run = "d"
+needs = ["lint"]
+if = "params.docs == 'yes'"
+[[step]]
+id = "flaky"
+run = "f"
+allow_failure = true
+[[step]]
+id = "check"
+run = "c"
+needs = ["lint", "test", "docs", "flaky"]
+when = "all_done"
+if = "!contains(needs.*.result, 'failure') && needs.docs.result != 'cancelled'"
+[params.docs]
+default = "no"
+"#;
+
+#[test]
+fn a_required_checks_step_reads_its_needs_results_as_github_does() {
+    let p = Arc::new(
+        baton_workflow::load_str(ALLS_GREEN, std::path::Path::new("/w/wf.toml"))
+            .unwrap_or_else(|d| panic!("{d}")),
+    );
+    let run = |test_exit: i32| {
+        let mut sim = Sim::new(p.clone(), cfg());
+        sim.exit("lint", 0);
+        sim.exit("flaky", 1);
+        sim.exit("test", test_exit);
+        assert_eq!(sim.state("docs"), StepState::Skipped);
+        sim
+    };
+    // All green but a skipped need and an allowed failure (GitHub: `success`).
+    let sim = run(0);
+    assert_eq!(sim.state("check"), StepState::Running);
+    // A failed need: the condition reads `failure` and the step is skipped, the
+    // record naming each result.
+    let sim = run(1);
+    let v = sim.core.view(Timestamp(sim.now));
+    let why = v.steps[sim.idx("check")].why.clone().unwrap_or_default();
+    assert_eq!(sim.state("check"), StepState::Skipped, "{why}");
+    assert!(
+        why.contains(r#"needs.*.result = "[\"success\",\"failure\",\"skipped\",\"success\"]""#),
+        "{why}"
+    );
+    assert!(why.contains(r#"needs.docs.result = "skipped""#), "{why}");
+}

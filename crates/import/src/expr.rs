@@ -245,20 +245,6 @@ pub fn strip(s: &str) -> &str {
 /// How names read in baton: `Ok(baton name)` or `Err(why not)`.
 pub trait Names {
     fn name(&mut self, path: &[String]) -> Result<String, String>;
-    /// The job's needs, for `needs.*`.
-    fn needs(&self) -> Vec<String>;
-}
-
-/// GitHub's job result words as baton's step states (`skipped` is also baton's
-/// `upstream_failed`: a job GitHub skips because a need failed).
-fn states(result: &str) -> Result<Vec<&'static str>, String> {
-    Ok(match result.to_ascii_lowercase().as_str() {
-        "success" => vec!["succeeded"],
-        "failure" => vec!["failed"],
-        "cancelled" => vec!["cancelled"],
-        "skipped" => vec!["skipped", "upstream_failed"],
-        o => return Err(format!("`{o}` is not a job result")),
-    })
 }
 
 fn lit(s: &str) -> Result<String, String> {
@@ -268,30 +254,6 @@ fn lit(s: &str) -> Result<String, String> {
         Ok(format!("\"{s}\""))
     } else {
         Err("a text holding both quote characters".into())
-    }
-}
-
-/// `steps.J.state` is (or is not) one of the states `result` means.
-fn state_test(job: &str, result: &str, eq: bool) -> Result<String, String> {
-    let s = states(result)?;
-    let parts: Vec<String> = s
-        .iter()
-        .map(|st| format!("steps.{job}.state == '{st}'"))
-        .collect();
-    let any = if parts.len() == 1 {
-        parts[0].clone()
-    } else {
-        format!("({})", parts.join(" || "))
-    };
-    Ok(if eq { any } else { format!("!{any}") })
-}
-
-fn result_of(e: &E) -> Option<&str> {
-    match e {
-        E::Name(p) if p.len() == 3 && p[0] == "needs" && p[2] == "result" && p[1] != "*" => {
-            Some(&p[1])
-        }
-        _ => None,
     }
 }
 
@@ -311,16 +273,6 @@ pub fn to_baton(e: &E, n: &mut dyn Names) -> Result<String, String> {
         E::Null => "''".into(),
         E::Name(p) => n.name(p)?,
         E::Not(x) => format!("!{}", group(x, 4, n)?),
-        E::Bin(op @ ("==" | "!="), l, r) if result_of(l).is_some() || result_of(r).is_some() => {
-            let (job, other) = match result_of(l) {
-                Some(j) => (j, r),
-                None => (result_of(r).unwrap_or_default(), l),
-            };
-            let E::Str(word) = other.as_ref() else {
-                return Err("a job's result compared with something other than a text".into());
-            };
-            state_test(job, word, *op == "==")?
-        }
         E::Bin(op, l, r) => {
             let p = prec(op);
             format!("{} {op} {}", group(l, p, n)?, group(r, p, n)?)
@@ -349,15 +301,6 @@ fn group(e: &E, parent: u8, n: &mut dyn Names) -> Result<String, String> {
 
 fn call(f: &str, args: &[E], n: &mut dyn Names) -> Result<String, String> {
     match (f, args) {
-        ("contains", [E::Name(p), E::Str(word)]) if p == &["needs", "*", "result"] => {
-            let needs = n.needs();
-            if needs.is_empty() {
-                return Ok("false".into());
-            }
-            let parts: Result<Vec<String>, String> =
-                needs.iter().map(|j| state_test(j, word, true)).collect();
-            Ok(format!("({})", parts?.join(" || ")))
-        }
         ("contains" | "startswith" | "endswith", [a, b]) => {
             let name = match f {
                 "startswith" => "startsWith",
@@ -465,12 +408,9 @@ mod tests {
         fn name(&mut self, p: &[String]) -> Result<String, String> {
             match p[0].as_str() {
                 "github" => Ok(format!("params.github_{}", p[1..].join("_"))),
-                "matrix" => Ok(p.join(".")),
+                "matrix" | "needs" => Ok(p.join(".")),
                 _ => Err(format!("`{}`", p.join("."))),
             }
-        }
-        fn needs(&self) -> Vec<String> {
-            vec!["a".into(), "b".into()]
         }
     }
 
@@ -495,14 +435,15 @@ mod tests {
     }
 
     #[test]
-    fn needs_results_read_step_states() {
+    fn needs_results_read_as_github_writes_them() {
+        // baton reads GitHub's job results itself (`StepState::github_result`).
         assert_eq!(
             tr("contains(needs.*.result, 'failure')").unwrap(),
-            "(steps.a.state == 'failed' || steps.b.state == 'failed')"
+            "contains(needs.*.result, 'failure')"
         );
         assert_eq!(
             tr("needs.a.result != 'skipped'").unwrap(),
-            "!(steps.a.state == 'skipped' || steps.a.state == 'upstream_failed')"
+            "needs.a.result != 'skipped'"
         );
     }
 

@@ -92,6 +92,20 @@ impl Ctx<'_> {
     }
 }
 
+impl Reader<'_, '_> {
+    /// The baton step of job `job`, read at `path`: one of this job's needs (GitHub's
+    /// `needs` context holds those only).
+    fn need(&self, path: &str, job: &str) -> Result<String, String> {
+        let j = self.c.job(job).ok_or(format!("`{path}`: no job `{job}`"))?;
+        if !self.needs.contains(&j) {
+            return Err(format!(
+                "`{path}`: `{job}` is not among the job's needs (GitHub reads '')"
+            ));
+        }
+        Ok(j)
+    }
+}
+
 impl Names for Reader<'_, '_> {
     fn name(&mut self, p: &[String]) -> Result<String, String> {
         let path = p.join(".");
@@ -120,27 +134,24 @@ impl Names for Reader<'_, '_> {
                 Ok(path)
             }
             ("matrix", 2) => Err(format!("`{path}` (the job's matrix has no key `{}`)", p[1])),
+            // GitHub's job results: baton reads the same four words (`needs.J.result`).
+            ("needs", 3) if p[1] == "*" && p[2] == "result" && self.place == Place::Cond => {
+                Ok(path)
+            }
+            ("needs", 3) if p[2] == "result" && self.place == Place::Cond => {
+                Ok(format!("needs.{}.result", self.need(&path, &p[1])?))
+            }
             ("needs", 4)
                 if p[2] == "outputs" && matches!(self.place, Place::Cond | Place::StepEnv) =>
             {
-                let j = self
-                    .c
-                    .job(&p[1])
-                    .ok_or(format!("`{path}`: no job `{}`", p[1]))?;
-                if !self.needs.contains(&j) {
-                    return Err(format!(
-                        "`{path}`: `{}` is not among the job's needs (GitHub reads '')",
-                        p[1]
-                    ));
-                }
-                Ok(format!("steps.{j}.outputs.{}", p[3]))
+                Ok(format!(
+                    "steps.{}.outputs.{}",
+                    self.need(&path, &p[1])?,
+                    p[3]
+                ))
             }
             _ => Err(format!("`{path}` (no baton counterpart here)")),
         }
-    }
-
-    fn needs(&self) -> Vec<String> {
-        self.needs.clone()
     }
 }
 

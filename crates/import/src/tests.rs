@@ -318,7 +318,7 @@ fn github_triggers_inputs_strategy_and_jobs_map_as_the_docs_say() {
         "[params.dry]\ntype = \"bool\"\ndefault = true",
         "allow_failure = \"${{ matrix.py == '3.14' }}\"",
         "max_parallel = 2\nfail_fast = false",
-        "if = \"steps.test.state == 'succeeded' && params.dry == false\"",
+        "if = \"needs.test.result == 'success' && params.dry == false\"",
     ] {
         assert!(i.toml.contains(want), "{want}\n{}", i.toml);
     }

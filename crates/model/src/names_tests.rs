@@ -46,3 +46,40 @@ fn serde_and_strum_name_each_variant_alike_and_parse_back() {
         "names are case-sensitive"
     );
 }
+
+/// `needs.X.result` reads GitHub's four values: every state that has settled maps to
+/// one, an allowed failure to `success` (a `continue-on-error` job), the rest to none.
+#[test]
+fn github_results_cover_every_settled_state() {
+    for &s in StepState::ALL {
+        let r = s.github_result(false);
+        assert!(
+            matches!(
+                r,
+                None | Some("success" | "failure" | "cancelled" | "skipped")
+            ),
+            "{s}"
+        );
+        assert_eq!(
+            r.is_some(),
+            s.is_final()
+                || matches!(
+                    s,
+                    StepState::Ready | StepState::Interrupted | StepState::Compensating
+                ),
+            "{s}"
+        );
+    }
+    assert_eq!(StepState::Failed.github_result(false), Some("failure"));
+    assert_eq!(StepState::Failed.github_result(true), Some("success"));
+    assert_eq!(StepState::Rejected.github_result(true), Some("failure"));
+    assert_eq!(
+        StepState::UpstreamFailed.github_result(false),
+        Some("skipped")
+    );
+    assert_eq!(
+        StepState::Interrupted.github_result(false),
+        Some("cancelled")
+    );
+    assert_eq!(StepState::Running.github_result(false), None);
+}

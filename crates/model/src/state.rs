@@ -201,6 +201,33 @@ impl StepState {
     pub fn ended_badly(self) -> bool {
         self.is(BAD_END)
     }
+
+    /// GitHub's `needs.<job_id>.result` for a need in this state (`needs.X.result`,
+    /// `needs.*.result`); `failure_allowed`: its `allow_failure` holds. `None` while
+    /// it has not settled. The one table (docs/workflow-format.md):
+    ///
+    /// | baton | GitHub |
+    /// |---|---|
+    /// | succeeded, ready (a service up), compensating/compensated/compensation_failed (it did succeed) | `success` |
+    /// | failed with `allow_failure` (GitHub's `continue-on-error` job reports success) | `success` |
+    /// | failed (a timeout too), rejected (a refused gate: GitHub's refused environment fails the job) | `failure` |
+    /// | skipped, upstream_failed (GitHub skips a job whose need failed) | `skipped` |
+    /// | cancelled, interrupted | `cancelled` |
+    pub fn github_result(self, failure_allowed: bool) -> Option<&'static str> {
+        use StepState as S;
+        Some(match self {
+            S::Succeeded | S::Ready | S::Compensating | S::Compensated | S::CompensationFailed => {
+                "success"
+            }
+            S::Failed if failure_allowed => "success",
+            S::Failed | S::Rejected => "failure",
+            S::Skipped | S::UpstreamFailed => "skipped",
+            S::Cancelled | S::Interrupted => "cancelled",
+            S::Pending | S::WaitingApproval | S::Queued | S::Running | S::RetryWait | S::Held => {
+                return None;
+            }
+        })
+    }
 }
 
 /// What a state counts as: one bit per question `StepState` answers.

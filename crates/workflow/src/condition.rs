@@ -49,6 +49,16 @@ pub enum Name {
         step: usize,
         step_id: String,
     },
+    /// `needs.ID.result`: GitHub's result of the need `ID` (`success`, `failure`,
+    /// `cancelled` or `skipped`: `StepState::github_result`); `ID` is one of the
+    /// step's own needs (checked at load).
+    NeedResult {
+        step: usize,
+        step_id: String,
+    },
+    /// `needs.*.result`: the results of all the step's needs, a JSON list
+    /// (`contains(needs.*.result, 'failure')` is membership).
+    NeedsResults,
     /// `steps.ID.inputs.NAME`: what the approver of `ID`'s gate gave.
     StepInput {
         step: usize,
@@ -69,6 +79,7 @@ impl Name {
         match self {
             Name::StepOutput { step, step_id, .. }
             | Name::StepState { step, step_id }
+            | Name::NeedResult { step, step_id }
             | Name::StepInput { step, step_id, .. } => Some((step, step_id)),
             _ => None,
         }
@@ -84,6 +95,8 @@ impl fmt::Display for Name {
             Name::RunSlot => f.write_str("run.slot"),
             Name::StepOutput { step_id, key, .. } => write!(f, "steps.{step_id}.outputs.{key}"),
             Name::StepState { step_id, .. } => write!(f, "steps.{step_id}.state"),
+            Name::NeedResult { step_id, .. } => write!(f, "needs.{step_id}.result"),
+            Name::NeedsResults => f.write_str("needs.*.result"),
             Name::StepInput { step_id, key, .. } => write!(f, "steps.{step_id}.inputs.{key}"),
             Name::With(k) => write!(f, "with.{k}"),
             Name::Matrix(k) => write!(f, "matrix.{k}"),

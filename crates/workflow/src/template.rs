@@ -17,6 +17,14 @@ pub enum TemplateRef {
         step_id: String,
         key: String,
     },
+    /// `needs.<id>.result`: GitHub's result of the need `<id>` (`success`, `failure`,
+    /// `cancelled`, `skipped`); `step` is the index in `Plan::steps`.
+    NeedResult {
+        step: usize,
+        step_id: String,
+    },
+    /// `needs.*.result`: the results of all the step's needs, a JSON list.
+    NeedsResults,
     Param(String),
     Env(String),
     RunId,
@@ -101,6 +109,8 @@ impl std::fmt::Display for TemplateRef {
             TemplateRef::StepInput { step_id, key, .. } => {
                 write!(f, "steps.{step_id}.inputs.{key}")
             }
+            TemplateRef::NeedResult { step_id, .. } => write!(f, "needs.{step_id}.result"),
+            TemplateRef::NeedsResults => f.write_str("needs.*.result"),
             TemplateRef::Param(p) => write!(f, "params.{p}"),
             TemplateRef::Env(e) => write!(f, "env.{e}"),
             TemplateRef::RunId => f.write_str("run.id"),
@@ -128,7 +138,7 @@ impl std::fmt::Display for Template {
 /// loader replaces it with the step's index during validation.
 pub const UNRESOLVED_STEP: usize = usize::MAX;
 
-const REF_FORMS: &str = "steps.<id>.outputs.<key>, steps.<id>.inputs.<name>, params.<name>, env.<NAME>, run.id, run.slot, matrix.<key> or item[.<key>]";
+const REF_FORMS: &str = "steps.<id>.outputs.<key>, steps.<id>.inputs.<name>, needs.<id>.result, needs.*.result, params.<name>, env.<NAME>, run.id, run.slot, matrix.<key> or item[.<key>]";
 
 /// Parse `text` into literal and reference segments. Step references are left with
 /// `step = UNRESOLVED_STEP`; the loader resolves them.
@@ -181,6 +191,11 @@ fn parse_ref(expr: &str) -> Result<TemplateRef, TemplateError> {
         ["item", key] if is_name(key, true) => Ok(TemplateRef::Item(Some(key.to_string()))),
         ["params", name] if is_name(name, true) => Ok(TemplateRef::Param(name.to_string())),
         ["env", name] if is_name(name, false) => Ok(TemplateRef::Env(name.to_string())),
+        ["needs", id, "result"] if is_step_id(id) => Ok(TemplateRef::NeedResult {
+            step: UNRESOLVED_STEP,
+            step_id: id.to_string(),
+        }),
+        ["needs", "*", "result"] => Ok(TemplateRef::NeedsResults),
         ["steps", id, "outputs", key] if is_step_id(id) && is_name(key, true) => {
             Ok(TemplateRef::StepOutput {
                 step: UNRESOLVED_STEP,
@@ -255,6 +270,28 @@ mod tests {
             t.to_string(),
             "v${{ steps.build.outputs.version }}-${{ params.env }} ${{ env.HOME }}${{ run.id }}"
         );
+    }
+
+    #[test]
+    fn needs_results_are_references() {
+        let t = parse_template("${{ needs.*.result }}/${{needs.lint.result}}").unwrap();
+        assert_eq!(
+            t.segments,
+            vec![
+                TemplateSegment::Ref(TemplateRef::NeedsResults),
+                TemplateSegment::Literal("/".into()),
+                TemplateSegment::Ref(TemplateRef::NeedResult {
+                    step: UNRESOLVED_STEP,
+                    step_id: "lint".into(),
+                }),
+            ]
+        );
+        assert_eq!(
+            t.to_string(),
+            "${{ needs.*.result }}/${{ needs.lint.result }}"
+        );
+        assert!(parse_template("${{ needs.lint.outputs }}").is_err());
+        assert!(parse_template("${{ needs.*.state }}").is_err());
     }
 
     #[test]

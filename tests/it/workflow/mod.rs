@@ -4,4 +4,5 @@ mod github_matrices;
 mod import;
 mod invalid_corpus;
 mod loader_props;
+mod needs_results;
 mod ports;

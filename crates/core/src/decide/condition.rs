@@ -12,7 +12,10 @@ impl Core {
         let Some(c) = &plan.steps[i].condition else {
             return true;
         };
-        let e = c.eval(|n| self.read_name(n));
+        let e = c.eval(|n| match n {
+            Name::NeedsResults => Some(self.needs_results(i)),
+            n => self.read_name(n),
+        });
         if !e.result {
             let why = e.record(&c.text, |v| self.mask(v));
             self.set(i, StepState::Skipped, Some(why), now, fx);
@@ -35,9 +38,27 @@ impl Core {
             Name::StepState { step, .. } => {
                 self.steps.get(*step).map(|s| s.state.as_str().to_string())
             }
+            Name::NeedResult { step, .. } => self.github_result(*step).map(str::to_string),
             // Read only by a gate's `auto` rules and `allow_failure`, which look them
-            // up themselves.
-            Name::With(_) | Name::Matrix(_) => None,
+            // up themselves; `needs.*.result` by the step's `if` (above) and its gate's `auto`.
+            Name::With(_) | Name::Matrix(_) | Name::NeedsResults => None,
         }
+    }
+
+    /// GitHub's `needs.<id>.result` of step `step` (`StepState::github_result`).
+    pub(crate) fn github_result(&self, step: usize) -> Option<&'static str> {
+        let s = self.steps.get(step)?;
+        s.state.github_result(self.failure_allowed(step))
+    }
+
+    /// `needs.*.result` of step `i`: its needs' results as a JSON list, in `needs`
+    /// order (an unsettled need reads as "").
+    pub(crate) fn needs_results(&self, i: usize) -> String {
+        let all: Vec<&str> = self.plan.steps[i]
+            .needs
+            .iter()
+            .map(|&n| self.github_result(n).unwrap_or(""))
+            .collect();
+        serde_json::to_string(&all).unwrap_or_default()
     }
 }

@@ -35,6 +35,7 @@ impl Core {
             }
             let e = rule.condition.eval(|n| match n {
                 Name::With(key) => self.with_value(i, key),
+                Name::NeedsResults => Some(self.needs_results(i)),
                 _ => self.read_name(n),
             });
             if !e.result {

@@ -17,7 +17,7 @@ pub struct ParseError {
 /// level, so a hostile file cannot take the thread's stack (issue 41 point 3).
 pub const MAX_DEPTH: usize = 100;
 
-const NAMES: &str = "params.<name>, env.<NAME>, run.id, run.slot, steps.<id>.outputs.<key>, steps.<id>.inputs.<name>, steps.<id>.state, (in a gate's `auto`) with.<NAME> or (in `allow_failure`) matrix.<key>";
+const NAMES: &str = "params.<name>, env.<NAME>, run.id, run.slot, steps.<id>.outputs.<key>, steps.<id>.inputs.<name>, steps.<id>.state, needs.<id>.result, needs.*.result, (in a gate's `auto`) with.<NAME> or (in `allow_failure`) matrix.<key>";
 
 #[derive(Debug, Clone, PartialEq)]
 enum Tok {
@@ -167,7 +167,12 @@ fn lex(s: &str, base: usize) -> Result<Vec<(Tok, Range<usize>)>, ParseError> {
                 }
             }
             c if c.is_ascii_alphabetic() || c == b'_' => {
-                while i < b.len() && (b[i].is_ascii_alphanumeric() || b"_-.".contains(&b[i])) {
+                // `*` only right after a dot: `needs.*.result`.
+                while i < b.len()
+                    && (b[i].is_ascii_alphanumeric()
+                        || b"_-.".contains(&b[i])
+                        || (b[i] == b'*' && b[i - 1] == b'.'))
+                {
                     i += 1;
                 }
                 Tok::Word(s[start..i].to_string())
@@ -425,6 +430,11 @@ fn name(w: &str, at: Range<usize>) -> Result<Name, ParseError> {
             step: usize::MAX,
             step_id: id.to_string(),
         },
+        ["needs", id, "result"] if is_step_id(id) => Name::NeedResult {
+            step: usize::MAX,
+            step_id: id.to_string(),
+        },
+        ["needs", "*", "result"] => Name::NeedsResults,
         _ => {
             return Err(err(
                 format!("unknown name `{w}`"),

@@ -247,3 +247,34 @@ fn argv_and_is_simple_read_a_command_as_its_words_or_not_at_all() {
     );
     assert!(parse("isSimple(with.CMD)").is_ok(), "GitHub's spelling too");
 }
+
+#[test]
+fn needs_results_read_as_githubs_needs_context() {
+    let vals = [
+        ("needs.*.result", r#"["success","failure","skipped"]"#),
+        ("needs.lint.result", "success"),
+    ];
+    let t = |s: &str| eval(s, &vals).result;
+    assert!(t("contains(needs.*.result, 'failure')"));
+    assert!(
+        t("contains(needs.*.result, 'SKIPPED')"),
+        "ignoring case, as GitHub"
+    );
+    assert!(!t("contains(needs.*.result, 'cancelled')"));
+    assert!(
+        !t("contains(needs.*.result, 'fail')"),
+        "membership, not text"
+    );
+    assert!(t("needs.lint.result == 'success'"));
+    let c = parse("${{ contains(needs.*.result, 'failure') || needs.lint.result != 'success' }}")
+        .unwrap();
+    let names: Vec<String> = c.names().iter().map(|(n, _)| n.to_string()).collect();
+    assert_eq!(names, ["needs.*.result", "needs.lint.result"]);
+    // `*` is a name's part only after a dot; elsewhere it is no operator.
+    assert!(parse("needs.*.result * 2").is_err());
+    let x = parse("needs.lint.state").unwrap_err();
+    assert!(
+        x.hint.contains("needs.<id>.result, needs.*.result"),
+        "{x:?}"
+    );
+}

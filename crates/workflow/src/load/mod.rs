@@ -336,6 +336,8 @@ enum Read {
     Input,
     /// `steps.ID.state` (in an `if`; `key` is empty)
     State,
+    /// `needs.ID.result` (`key` is empty): `ID` must be a direct need.
+    Result,
     /// A gate's `revise = ["ID"]` (`key` is empty): a push-back runs it again.
     Revise,
 }
@@ -346,6 +348,7 @@ impl Read {
             Read::Output => "outputs",
             Read::Input => "the approval inputs",
             Read::State => "the state",
+            Read::Result => "the result",
             Read::Revise => "a push-back's revision",
         }
     }
@@ -357,7 +360,7 @@ impl StepRef {
         match self.read {
             Read::Output => format!("outputs.{}", self.key),
             Read::Input => format!("inputs.{}", self.key),
-            Read::State => "state".to_string(),
+            Read::State | Read::Result => "state".to_string(),
             Read::Revise => "revise".to_string(),
         }
     }

@@ -1,6 +1,6 @@
 //! Issue 56 point 3: `validate` warns, at the name's place, of an approving rule that
 //! tests with `starts_with`, `contains` or `ends_with` a value the step's command gets;
-//! a tool left undeclared is one error.
+//! a tool left undeclared is one error. Also: `needs.ID.result` reads a direct need only.
 use super::*;
 
 const HEAD: &str = r#"name = "agent"
@@ -92,4 +92,23 @@ fn an_undeclared_tool_is_one_error_and_its_rules_read_the_with_as_written() {
         "{d}"
     );
     assert!(!d.to_string().contains("does not `uses` a tool"), "{d}");
+}
+
+/// `needs.ID.result` reads one of the step's own needs, as GitHub's `needs` context.
+#[test]
+fn needs_result_of_a_step_that_is_not_a_need_is_an_error_at_its_place() {
+    let text = format!(
+        "{HEAD}[[step]]\nid = \"b\"\nrun = \"true\"\nneeds = [\"think\"]\n[[step]]\nid = \"c\"\nrun = \"true\"\nneeds = [\"b\"]\nwhen = \"all_done\"\nif = \"needs.think.result == 'success' && needs.b.result != 'failure'\"\n"
+    );
+    let d = load_str(&text, Path::new("w.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        d.contains("w.toml:17:7: error: step `c` reads `needs.think.result`, but `think` is not one of its needs"),
+        "{d}"
+    );
+    assert!(d.contains("add \"think\" to the `needs` of `c`"), "{d}");
+    assert!(!d.contains("needs.b.result"), "{d}");
+    let ok = text.replace("needs = [\"b\"]", "needs = [\"b\", \"think\"]");
+    load_str(&ok, Path::new("w.toml")).unwrap_or_else(|d| panic!("{d}"));
 }

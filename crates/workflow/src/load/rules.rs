@@ -122,6 +122,7 @@ impl Loader<'_, '_> {
         let &Site { i, index, raw, .. } = site;
         let (Name::StepOutput { step_id, .. }
         | Name::StepState { step_id, .. }
+        | Name::NeedResult { step_id, .. }
         | Name::StepInput { step_id, .. }) = name
         else {
             return true;
@@ -177,6 +178,7 @@ impl Loader<'_, '_> {
         let (read, key) = match name {
             Name::StepOutput { key, .. } => (Read::Output, key.clone()),
             Name::StepInput { key, .. } => (Read::Input, key.clone()),
+            Name::NeedResult { .. } => (Read::Result, String::new()),
             _ => (Read::State, String::new()),
         };
         refs.push(StepRef {
@@ -246,7 +248,10 @@ impl Loader<'_, '_> {
                     );
                     ok = false;
                 }
-                Name::StepOutput { .. } | Name::StepState { .. } | Name::StepInput { .. } => {
+                Name::StepOutput { .. }
+                | Name::StepState { .. }
+                | Name::NeedResult { .. }
+                | Name::StepInput { .. } => {
                     ok &= self.check_step_read(site, what, name, place, refs);
                 }
                 Name::With(k) => match with {

@@ -25,6 +25,10 @@ impl Loader<'_, '_> {
                     "a gate's approval input",
                     "approval inputs exist only once the gate is approved",
                 ),
+                TemplateRef::NeedResult { .. } | TemplateRef::NeedsResults => (
+                    "a need's result",
+                    "a step's needs' results exist only once they settled",
+                ),
                 _ => continue,
             };
             debug_assert!(site == TemplateSite::RunEnv);
@@ -48,7 +52,7 @@ impl Loader<'_, '_> {
                 self.err(
                     &e.span,
                     msg.to_string(),
-                    "a template is ${{ NAME }} with one name: steps.<id>.outputs.<key>, steps.<id>.inputs.<name>, params.<name>, env.<NAME>, run.id, run.slot, matrix.<key>, item or item.<key>",
+                    "a template is ${{ NAME }} with one name: steps.<id>.outputs.<key>, steps.<id>.inputs.<name>, needs.<id>.result, needs.*.result, params.<name>, env.<NAME>, run.id, run.slot, matrix.<key>, item or item.<key>",
                 );
                 return None;
             }
@@ -111,6 +115,30 @@ impl Loader<'_, '_> {
         let label = format!("step `{}`", raw[i].id.as_ref().map_or("?", |(id, _)| *id));
         let mut ok = self.instance_refs_ok(e, &t, site, raw[i].fanout.as_deref(), &label);
         for seg in &mut t.segments {
+            if let TemplateSegment::Ref(TemplateRef::NeedResult { step, step_id }) = seg {
+                // Resolved here; that it is a direct need is checked with the graph.
+                match index.get(step_id.as_str()) {
+                    Some(&target) if target != i => {
+                        *step = target;
+                        refs.push(StepRef {
+                            from: i,
+                            target,
+                            key: String::new(),
+                            read: Read::Result,
+                            span: e.span.clone(),
+                        });
+                    }
+                    _ => {
+                        self.err(
+                            &e.span,
+                            format!("template reads `needs.{step_id}.result`, but `{step_id}` is not one of {label}'s needs"),
+                            format!("`needs.ID.result` reads a step's own needs: add \"{step_id}\" to its `needs`"),
+                        );
+                        ok = false;
+                    }
+                }
+                continue;
+            }
             let (step, step_id, key, input) = match seg {
                 TemplateSegment::Ref(TemplateRef::StepOutput { step, step_id, key }) => {
                     (step, step_id, key, false)

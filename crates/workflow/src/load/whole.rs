@@ -129,7 +129,14 @@ impl Loader<'_, '_> {
             let pairs: Vec<(usize, usize)> = refs.iter().map(|r| (r.from, r.target)).collect();
             let ok = graph::ancestors_hold(steps, &g.layers, &pairs);
             for (r, ok) in refs.iter().zip(ok) {
-                if !ok && r.read == Read::Revise {
+                if r.read == Read::Result && !steps[r.from].needs.contains(&r.target) {
+                    let (from, target) = (&steps[r.from].id, &steps[r.target].id);
+                    self.err(
+                        &r.span,
+                        format!("step `{from}` reads `needs.{target}.result`, but `{target}` is not one of its needs"),
+                        format!("`needs.ID.result` reads a step's own needs (GitHub's `needs` context): add \"{target}\" to the `needs` of `{from}`, or read `steps.{target}.state` of an ancestor"),
+                    );
+                } else if !ok && r.read == Read::Revise {
                     self.err(
                         &r.span,
                         format!(
