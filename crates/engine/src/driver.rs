@@ -25,6 +25,7 @@ mod commands;
 mod early;
 mod handover;
 pub mod pool_slots;
+pub mod reopen;
 pub use handover::Stop;
 mod spawn;
 
@@ -350,10 +351,7 @@ impl Driver {
         self.claim_commands(&mut waiting)?;
         if !waiting.is_empty() {
             let now = Timestamp::now();
-            let effects = waiting
-                .into_iter()
-                .flat_map(|i| self.core.handle(i, now))
-                .collect();
+            let effects = self.feed(waiting, now)?;
             self.execute(effects)?;
         }
         self.publish(true);
@@ -438,10 +436,7 @@ impl Driver {
             self.absorb_started()?;
             if !inputs.is_empty() || flush {
                 let now = Timestamp::now();
-                let effects = inputs
-                    .into_iter()
-                    .flat_map(|i| self.core.handle(i, now))
-                    .collect();
+                let effects = self.feed(inputs, now)?;
                 self.execute(effects)?;
             }
             if flush {
