@@ -84,7 +84,9 @@ pub enum Input {
         command: Command,
     },
     /// A command from the store whose row is not proved to come from the account it
-    /// names (`store::proof`): refused, on record, whatever it asks.
+    /// names (`store::proof`), or that the store refused (a finished run's reopening
+    /// while another run holds its group: `engine::driver::reopen`): refused, on
+    /// record, whatever it asks.
     UnprovenCommand {
         id: i64,
         command: Command,

@@ -25,8 +25,10 @@ mod commands;
 mod early;
 mod handover;
 mod pool_slots;
+mod reopen;
 pub use handover::Stop;
 pub use pool_slots::{slot_answer, slot_ask};
+pub use reopen::hold_group_to_reopen;
 mod spawn;
 
 /// How often the store is polled for commands from other processes (PRAGMA
@@ -351,10 +353,7 @@ impl Driver {
         self.claim_commands(&mut waiting)?;
         if !waiting.is_empty() {
             let now = Timestamp::now();
-            let effects = waiting
-                .into_iter()
-                .flat_map(|i| self.core.handle(i, now))
-                .collect();
+            let effects = self.feed(waiting, now)?;
             self.execute(effects)?;
         }
         self.publish(true);
@@ -439,10 +438,7 @@ impl Driver {
             self.absorb_started()?;
             if !inputs.is_empty() || flush {
                 let now = Timestamp::now();
-                let effects = inputs
-                    .into_iter()
-                    .flat_map(|i| self.core.handle(i, now))
-                    .collect();
+                let effects = self.feed(inputs, now)?;
                 self.execute(effects)?;
             }
             if flush {

@@ -7,7 +7,7 @@
 use crate::world::World;
 use crate::{Bug, SimError};
 use baton_core::{Core, Effect, Input, Opening, SlotRequest};
-use baton_engine::{slot_answer, slot_ask};
+use baton_engine::{hold_group_to_reopen, slot_answer, slot_ask};
 use baton_model::{Event, LEASE_STALE, Timestamp};
 use baton_store::slots::{Joining, Verdict, WhenBusy};
 use baton_store::{LeaseOutcome, NewRun, Store};
@@ -89,20 +89,12 @@ impl World {
         let Some(driven) = engine.runs.get_mut(&run) else {
             return Ok(());
         };
+        // As `engine::driver` does: one input at a time, a command that would reopen
+        // the finished run holding its group first (`driver::reopen`).
         let mut fx = Vec::new();
-        let mut reopened = false;
         for input in inputs {
-            let was_finished = driven.core.is_finished();
+            let input = hold_group_to_reopen(&mut engine.store, &run, &driven.core, input, now)?;
             fx.extend(driven.core.handle(input, now));
-            reopened |= was_finished && !driven.core.is_finished();
-        }
-        if reopened {
-            // As `engine::driver` does: a wake-up's inputs all go to the core, so a
-            // cancel and a retry claimed together reopen the run in this engine, with
-            // no takeover to hold its group again (docs/simulator.md, open findings).
-            self.reopened_in_engine.insert(run.clone());
-            self.history
-                .push(format!("  {run}: finished and reopened in one wake-up"));
         }
         let (events, rest) = split(fx);
         if crash == Some(Crash::BeforeCommit) {

@@ -189,7 +189,6 @@ impl World {
             invariant,
             action,
             detail,
-            known: None,
         };
         for (run, w) in self.runs.clone() {
             let plan = self.workflows[w].plan.clone();
@@ -251,15 +250,7 @@ impl World {
             .map(|(r, _)| r.as_str())
             .collect();
         if let Some(d) = at_most_one_active_run_per_group(&self.ops, &group)? {
-            let known = self
-                .reopened_in_engine
-                .iter()
-                .any(|r| d.contains(&format!("\"{r} (")))
-                .then_some(crate::REOPENED_IN_ENGINE);
-            return Ok(Some(Violation {
-                known,
-                ..broken("at_most_one_active_run_per_group", d)
-            }));
+            return Ok(Some(broken("at_most_one_active_run_per_group", d)));
         }
         if let Some(max_pending) = self.workflows.iter().find_map(|w| w.max_pending)
             && let Some(d) = at_most_max_pending_wait(
@@ -289,7 +280,6 @@ impl World {
                 invariant: "every_decision_on_the_chain",
                 action,
                 detail,
-                known: None,
             }),
         )
     }

@@ -88,15 +88,7 @@ pub struct Violation {
     /// reproduces it.
     pub action: usize,
     pub detail: String,
-    /// The open finding this is an instance of, when it is one the simulator found
-    /// before and that is not fixed yet (docs/simulator.md, "Open findings").
-    pub known: Option<&'static str>,
 }
-
-/// Open finding: a run whose engine claims a cancel and a `retry`/`mark` in one
-/// wake-up is finished, then reopened by that engine, which never holds its
-/// concurrency group again (a takeover would: `concurrency::hold_again`).
-pub const REOPENED_IN_ENGINE: &str = "reopened-in-engine";
 
 /// What a scenario came to.
 #[derive(Debug, Clone)]
@@ -124,12 +116,8 @@ impl Outcome {
             actions: v.action,
             ..self.config
         };
-        let known = v
-            .known
-            .map(|k| format!(" (open finding `{k}`)"))
-            .unwrap_or_default();
         Some(format!(
-            "seed {} broke `{}`{known} after action {}: {}\n  replay: {}",
+            "seed {} broke `{}` after action {}: {}\n  replay: {}",
             self.config.seed,
             v.invariant,
             v.action,

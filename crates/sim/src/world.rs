@@ -39,9 +39,6 @@ pub struct World {
     /// Queued runs whose engine died and that a resume queued again: the documents
     /// do not count them against `max_pending` ("Not guaranteed").
     pub requeued: std::collections::BTreeSet<String>,
-    /// Runs a wake-up finished and reopened (a claimed cancel, then a retry or mark):
-    /// an open finding (`Violation::known`).
-    pub reopened_in_engine: std::collections::BTreeSet<String>,
     /// This process's OS account: every proven command is made under it.
     pub user: String,
     pub history: History,
@@ -99,7 +96,6 @@ impl World {
             runs: Vec::new(),
             pending: Vec::new(),
             requeued: Default::default(),
-            reopened_in_engine: Default::default(),
             user,
             history,
             checker: Checker::default(),

@@ -1,7 +1,7 @@
-//! The simulator on fixed seeds: determinism, the bug it found kept as a regression
-//! case, the open finding it reports, the known bugs it finds when they are put back,
+//! The simulator on fixed seeds: determinism, the bugs it found kept as regression
+//! cases, the known bugs it finds when they are put back,
 //! and a fixed budget of seeds run in CI (docs/simulator.md).
-use baton_sim::{Bug, Config, Outcome, REOPENED_IN_ENGINE};
+use baton_sim::{Bug, Config, Outcome};
 
 fn run(seed: u64, actions: usize, bug: Option<Bug>) -> Outcome {
     let outcome = baton_sim::run(Config { seed, actions, bug })
@@ -42,36 +42,33 @@ fn regression_seed_1_a_replaced_run_reopened_by_retry_holds_its_group_again() {
     );
 }
 
-/// Found by the simulator, not fixed yet (docs/simulator.md, "Open findings"): an
-/// engine that claims a cancel and a `retry`/`mark` of its run in one wake-up reopens
-/// it without holding its concurrency group. When this test fails because the promise
-/// holds, the bug is fixed: turn these seeds into regression cases.
+/// Found by the simulator (seeds 19, 21 and 99, `at_most_one_active_run_per_group`):
+/// an engine that claimed a run's cancel (a `max_pending` replacement's) and a
+/// `retry` or `mark` of it in one wake-up finished the run and reopened it there,
+/// never holding its concurrency group again, so it ran beside the group's holder.
+/// Fixed in the engine (`engine::driver::reopen`, shared with the simulator): a
+/// command that would reopen a finished run holds its group first, and is refused on
+/// record while another run holds it.
 #[test]
-fn open_finding_a_run_reopened_in_its_engine_runs_beside_the_groups_holder() {
-    for (seed, actions) in [(19, 44), (21, 104)] {
-        let o = run(seed, actions, None);
-        let v = o
-            .violation
-            .as_ref()
-            .unwrap_or_else(|| panic!("seed {seed} keeps every promise now: fixed?"));
-        assert_eq!(
-            v.invariant, "at_most_one_active_run_per_group",
-            "seed {seed}"
-        );
-        assert_eq!(
-            v.known,
-            Some(REOPENED_IN_ENGINE),
-            "seed {seed}: {}",
-            v.detail
-        );
-        assert_eq!(
-            v.action, actions,
-            "seed {seed}: shrunk to its failing prefix"
-        );
-        let report = o.report().unwrap_or_default();
+fn regression_seeds_19_21_99_a_run_reopened_in_its_engine_holds_its_group_again() {
+    for (seed, refused) in [
+        (19, "  #7 mark on r005: refused (group_held)"),
+        (21, "  #24 retry on r027: refused (group_held)"),
+        (99, "  #4 mark on r003: refused (group_held)"),
+    ] {
+        let o = run(seed, baton_sim::DEFAULT_ACTIONS, None);
+        assert_eq!(o.violation, None, "seed {seed}: {:?}", o.report());
+        // Before the fix this command reopened the run beside the group's holder.
         assert!(
-            report.contains(&format!("--seed {seed} --actions {actions}")),
-            "{report}"
+            o.history.iter().any(|l| l == refused),
+            "seed {seed} no longer reopens the cancelled run in its engine: pick the seed again"
+        );
+        assert!(
+            o.history
+                .iter()
+                .any(|l| l.contains("\"type\":\"command_refused\"")
+                    && l.contains("concurrency group `deploy` is held by run")),
+            "seed {seed}: the refusal is on the run's record"
         );
     }
 }
@@ -87,7 +84,6 @@ fn a_racy_admission_is_reported_as_two_active_runs_of_the_group() {
             v.invariant, "at_most_one_active_run_per_group",
             "seed {seed}"
         );
-        assert_eq!(v.known, None);
         let report = o.report().unwrap_or_default();
         assert!(report.contains(&format!("seed {seed} broke")), "{report}");
         assert!(report.contains("--bug racy-admission"), "{report}");
@@ -120,8 +116,7 @@ fn obeying_a_row_without_proof_is_reported() {
     }
 }
 
-/// The CI budget (issue 61 point 4): `BUDGET` seeds keep every promise, but for the
-/// open findings, which must be reported as such.
+/// The CI budget (issue 61 point 4): `BUDGET` seeds keep every promise.
 #[test]
 fn a_fixed_budget_of_seeds_keeps_every_promise() {
     let half = BUDGET / 2;
@@ -133,9 +128,7 @@ fn a_fixed_budget_of_seeds_keeps_every_promise() {
                     let mut broken = Vec::new();
                     for seed in from..from + half {
                         let o = run(seed, baton_sim::DEFAULT_ACTIONS, None);
-                        if let Some(v) = &o.violation
-                            && v.known.is_none()
-                        {
+                        if o.violation.is_some() {
                             broken.push(o.report().unwrap_or_default());
                         }
                     }

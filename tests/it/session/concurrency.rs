@@ -503,3 +503,68 @@ fn a_newer_pending_run_replaces_the_older_one_on_record() {
         "{lines:#?} {holder}"
     );
 }
+
+fn signal(pid: u32, sig: nix::sys::signal::Signal) {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), sig).expect("signal");
+}
+
+/// The commands the store holds still pending (no engine claimed them).
+fn pending_commands(env: &Env) -> usize {
+    rusqlite::Connection::open(env.db())
+        .and_then(|c| {
+            c.query_row(
+                "SELECT COUNT(*) FROM commands WHERE status = 'pending'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+        })
+        .map_or(0, |n| n as usize)
+}
+
+/// Found by the simulator (issue 61, seeds 19, 21, 99): a queued run's engine that
+/// takes its cancel and a `retry` of it in one wake-up must not reopen it beside the
+/// group's holder. The engine is stopped while both rows are written, so that it
+/// claims them together; the retry is refused (`group_held`) and the run never starts.
+#[test]
+fn a_cancel_and_a_retry_taken_together_never_reopen_a_run_beside_the_holder() {
+    use nix::sys::signal::Signal;
+    let env = Env::new();
+    let wf = workflow(&env, "queue", "8");
+    let a = spawn_run(&env, &wf);
+    let holder = wait_run_in(&env, "running");
+    let b = spawn_run(&env, &wf);
+    let queued = wait_run_in(&env, "queued");
+    signal(b.id(), Signal::SIGSTOP);
+    let cancel = env.spawn(&["cancel", &queued, "--reason", "replaced"]);
+    wait_until("the cancel to be written", secs(10), || {
+        pending_commands(&env) == 1
+    });
+    let retry = env.spawn(&["retry", &queued, "prep"]);
+    wait_until("the retry to be written", secs(10), || {
+        pending_commands(&env) == 2
+    });
+    signal(b.id(), Signal::SIGCONT);
+    let cancel = wait_child(cancel, 30);
+    assert_eq!(cancel.status.code(), Some(0), "{}", text(&cancel.stderr));
+    let retry = wait_child(retry, 30);
+    let said = format!("{}{}", text(&retry.stdout), text(&retry.stderr));
+    assert_eq!(retry.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains(&format!(
+            "concurrency group `deploy-prod` is held by run {holder}"
+        )),
+        "{said}"
+    );
+    // Its engine ends with the cancelled run.
+    wait_child(b, 30);
+    let a = wait_child(a, 60);
+    assert_eq!(a.status.code(), Some(0), "{}", text(&a.stderr));
+    let lines = ledger(&env);
+    assert!(
+        !lines.iter().any(|l| l.starts_with(&queued)),
+        "the cancelled run ran: {lines:#?}"
+    );
+    assert_one_at_a_time(&lines);
+    let shown = env.show(&queued);
+    assert_eq!(shown["state"], "cancelled", "{shown:#}");
+}

@@ -1,0 +1,67 @@
+//! A finished run reopened by a command its engine claimed (`retry`, `mark`): it holds
+//! its concurrency group again before anything of it runs, as a takeover does
+//! (`session::concurrency::hold_again`); while another run holds the group, the
+//! command is refused on record (`Refusal::GroupHeld`). Without this, a cancel and a
+//! `retry` claimed in one wake-up finished the run and reopened it beside the group's
+//! holder (found by the simulator: docs/simulator.md, seeds 19, 21 and 99).
+use super::{Core, Input};
+use baton_model::{Refusal, Timestamp};
+use baton_store::{Store, StoreError};
+
+/// `input` as the core should get it: a command that would reopen the finished run
+/// `core`, once the store gave the run its group again (or it is in none); refused
+/// when another run holds the group. Anything else is unchanged.
+pub fn hold_group_to_reopen(
+    store: &mut Store,
+    run_id: &str,
+    core: &Core,
+    input: Input,
+    now: Timestamp,
+) -> Result<Input, StoreError> {
+    let Input::Command {
+        id: Some(id),
+        command,
+    } = input
+    else {
+        return Ok(input);
+    };
+    let command_input = |command| Input::Command {
+        id: Some(id),
+        command,
+    };
+    if !core.is_finished() {
+        return Ok(command_input(command));
+    }
+    // Whether it reopens is the core's to say: asked of a copy, nothing recorded.
+    let mut copy = core.clone();
+    let _ = copy.handle(command_input(command.clone()), now);
+    if copy.is_finished() {
+        return Ok(command_input(command));
+    }
+    Ok(match store.reclaim_group(run_id)? {
+        Ok(()) => command_input(command),
+        Err((group, holder)) => Input::UnprovenCommand {
+            id,
+            command,
+            reason: Box::new(Refusal::GroupHeld { group, holder }),
+        },
+    })
+}
+
+impl super::Driver {
+    /// Hand a wake-up's inputs to the core one by one, each command that would reopen
+    /// the run holding its group first.
+    pub(super) fn feed(
+        &mut self,
+        inputs: Vec<Input>,
+        now: Timestamp,
+    ) -> Result<Vec<super::Effect>, super::DriverError> {
+        let mut effects = Vec::new();
+        for input in inputs {
+            let input =
+                hold_group_to_reopen(&mut self.store, &self.run_id, &self.core, input, now)?;
+            effects.extend(self.core.handle(input, now));
+        }
+        Ok(effects)
+    }
+}
