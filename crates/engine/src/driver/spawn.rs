@@ -125,6 +125,24 @@ impl Driver {
         }
     }
 
+    /// An attempt live before its handle is known: a kill decided meanwhile reaches
+    /// its task through the receiver returned.
+    fn await_start(
+        &mut self,
+        key: (usize, u32),
+        frozen: Option<bool>,
+    ) -> oneshot::Receiver<KillReason> {
+        let (cancel_tx, cancel_rx) = oneshot::channel::<KillReason>();
+        let live = Live {
+            kill: None,
+            tail: None,
+            cancel: Some(cancel_tx),
+            frozen,
+        };
+        self.live.insert(key, live);
+        cancel_rx
+    }
+
     /// Run a builtin step in a task of its own; its end comes back as `Msg::Exited`.
     fn spawn_builtin(
         &mut self,
@@ -134,16 +152,7 @@ impl Driver {
         compensation: bool,
     ) {
         let tx = self.inbox_tx.clone();
-        let (cancel_tx, cancel_rx) = oneshot::channel::<KillReason>();
-        self.live.insert(
-            key,
-            Live {
-                kill: None,
-                tail: None,
-                cancel: Some(cancel_tx),
-                frozen: None,
-            },
-        );
+        let cancel_rx = self.await_start(key, None);
         tokio::spawn(async move {
             let cancel = async move {
                 match cancel_rx.await {
@@ -175,18 +184,10 @@ impl Driver {
         // A local process starts right here (`Backend::start`); write-ahead
         // holds: the events deciding this spawn are committed, or `early`
         // lets it go first.
-        let (cancel_tx, cancel_rx) = oneshot::channel::<KillReason>();
-        self.live.insert(
-            key,
-            Live {
-                kill: None,
-                tail: None,
-                cancel: Some(cancel_tx),
-                // Held frozen on record: frozen again through its new handle
-                // (a suspended Slurm job, an adopted local group: idempotent).
-                frozen: reattach.as_ref().and_then(|r| r.frozen.then_some(true)),
-            },
-        );
+        // Held frozen on record: frozen again through its new handle
+        // (a suspended Slurm job, an adopted local group: idempotent).
+        let frozen = reattach.as_ref().and_then(|r| r.frozen.then_some(true));
+        let cancel_rx = self.await_start(key, frozen);
         // A re-attached attempt is followed where it was started (a step whose
         // label spreads over several executors may have run on any of them).
         let executor = reattach
