@@ -140,36 +140,7 @@ pub fn render_with(plan: &Plan, params: &std::collections::BTreeMap<String, Stri
         const SHOWN: usize = 20;
         for &i in layer.iter().take(SHOWN) {
             let s = &plan.steps[i];
-            let mut notes = vec![action(plan, i)];
-            if s.when != Default::default() {
-                notes.push(format!("when {}", s.when.as_str()));
-            }
-            if let Some(c) = &s.condition {
-                notes.push(format!("if {}", c.text));
-            }
-            if s.allow_failure {
-                notes.push("allow_failure".into());
-            } else if let Some(t) = &s.allow_failure_when {
-                notes.push(format!("allow_failure {t}"));
-            }
-            if s.gate.is_some() {
-                notes.push("gate".into());
-            }
-            if let Some(p) = s.pool {
-                notes.push(format!("pool {}", plan.pools[p].name));
-            }
-            if let Some(e) = plan.executor_of(i) {
-                notes.push(format!("on {}", e.name));
-            }
-            if s.retry.attempts > 1 {
-                notes.push(format!("{} attempts", s.retry.attempts));
-            }
-            if s.compensate.is_some() {
-                notes.push("compensate".into());
-            }
-            if !s.fallback.is_empty() {
-                notes.push(count(s.fallback.len(), "fallback"));
-            }
+            let notes = step_notes(plan, i);
             let _ = writeln!(out, "     {}  [{}]", s.id, notes.join(", "));
             for k in 1..s.alternatives() {
                 let _ = writeln!(
@@ -194,6 +165,50 @@ pub fn render_with(plan: &Plan, params: &std::collections::BTreeMap<String, Stri
         count(path.len(), "step"),
         names.join(" -> ")
     );
+    gates(&mut out, plan);
+    pools(&mut out, plan);
+    executors(&mut out, plan);
+    out
+}
+
+/// A step's notes in its layer: its action, then what is not the default about it.
+fn step_notes(plan: &Plan, i: usize) -> Vec<String> {
+    let s = &plan.steps[i];
+    let mut notes = vec![action(plan, i)];
+    if s.when != Default::default() {
+        notes.push(format!("when {}", s.when.as_str()));
+    }
+    if let Some(c) = &s.condition {
+        notes.push(format!("if {}", c.text));
+    }
+    if s.allow_failure {
+        notes.push("allow_failure".into());
+    } else if let Some(t) = &s.allow_failure_when {
+        notes.push(format!("allow_failure {t}"));
+    }
+    if s.gate.is_some() {
+        notes.push("gate".into());
+    }
+    if let Some(p) = s.pool {
+        notes.push(format!("pool {}", plan.pools[p].name));
+    }
+    if let Some(e) = plan.executor_of(i) {
+        notes.push(format!("on {}", e.name));
+    }
+    if s.retry.attempts > 1 {
+        notes.push(format!("{} attempts", s.retry.attempts));
+    }
+    if s.compensate.is_some() {
+        notes.push("compensate".into());
+    }
+    if !s.fallback.is_empty() {
+        notes.push(count(s.fallback.len(), "fallback"));
+    }
+    notes
+}
+
+/// The `gates:` section: each gate's prompt, approvers, timeout, inputs and rules.
+fn gates(out: &mut String, plan: &Plan) {
     out.push_str("\ngates:\n");
     let gated: Vec<_> = plan.steps.iter().filter(|s| s.gate.is_some()).collect();
     if gated.is_empty() {
@@ -254,6 +269,10 @@ pub fn render_with(plan: &Plan, params: &std::collections::BTreeMap<String, Stri
             }
         }
     }
+}
+
+/// The `pools:` section: each pool's capacity, rate and users.
+fn pools(out: &mut String, plan: &Plan) {
     out.push_str("\npools:\n");
     if plan.pools.is_empty() {
         out.push_str("  none\n");
@@ -272,8 +291,6 @@ pub fn render_with(plan: &Plan, params: &std::collections::BTreeMap<String, Stri
             count(users, "step")
         );
     }
-    executors(&mut out, plan);
-    out
 }
 
 /// The `executors:` section, shared by `plan` and `tools`: each executor, its kind and

@@ -91,6 +91,16 @@ pub fn waiting_text(v: &RunView, me: &str) -> String {
 /// The human report (pure): the run, its steps as the history mentions them, errors,
 /// golden signals, cached steps and each service's latest probe check.
 pub fn text(v: &RunView) -> String {
+    let mut out = text_header(v);
+    text_steps(&mut out, v);
+    text_step_notes(&mut out, &v.steps);
+    text_errors_and_signals(&mut out, v);
+    text_step_lines(&mut out, v);
+    out
+}
+
+/// The run's lines above its steps: who, when, where from, its health and summary.
+fn text_header(v: &RunView) -> String {
     let mut out = format!(
         "run {}  {}  {}\noperator {}  started {}",
         v.run_id,
@@ -132,6 +142,11 @@ pub fn text(v: &RunView) -> String {
         out.push_str(&format!("summary {s}\n"));
     }
     out.push('\n');
+    out
+}
+
+/// The steps' table, each instance under its step.
+fn text_steps(out: &mut String, v: &RunView) {
     let steps = &v.steps;
     // Each instance under its step, the step with its instances' counts.
     let rows: Vec<[String; 5]> = crate::model::fan::grouped(v, |_, _| true)
@@ -165,6 +180,10 @@ pub fn text(v: &RunView) -> String {
         &["STEP", "STATE", "ATTEMPTS", "DURATION", "EXIT"],
         &rows,
     ));
+}
+
+/// The steps' notes: reused, not run, held, marked by hand, where attempts ran, fallbacks.
+fn text_step_notes(out: &mut String, steps: &[crate::model::StepView]) {
     let reused: Vec<&crate::model::StepView> =
         steps.iter().filter(|s| s.reused_from.is_some()).collect();
     if !reused.is_empty() {
@@ -240,6 +259,11 @@ pub fn text(v: &RunView) -> String {
             out.push_str(&format!("  {id}: {text}\n"));
         }
     }
+}
+
+/// Errors, the budget, golden signals and cached steps.
+fn text_errors_and_signals(out: &mut String, v: &RunView) {
+    let steps = &v.steps;
     if !v.errors.is_empty() {
         out.push_str("\nerrors:\n");
         for e in &v.errors {
@@ -286,6 +310,12 @@ pub fn text(v: &RunView) -> String {
     if !cached.is_empty() {
         out.push_str(&format!("cached, not run: {}\n", cached.join(", ")));
     }
+}
+
+/// A line per step for what an operator may want to know now: approvals' inputs, work
+/// left running, usage so far, what it waits for, its latest probe check.
+fn text_step_lines(out: &mut String, v: &RunView) {
+    let steps = &v.steps;
     for s in steps.iter().filter(|s| !s.inputs.is_empty()) {
         let mut line = crate::model::history::inputs_line(&s.inputs);
         if !s.changed_inputs.is_empty() {
@@ -342,7 +372,6 @@ pub fn text(v: &RunView) -> String {
             out.push('\n');
         }
     }
-    out
 }
 
 /// `budget: cost 2.5 of 3, calls 4 of 10, tokens 2800 (no ceiling)`.

@@ -178,6 +178,21 @@ pub fn render(m: &Metrics, format: Format) -> String {
         format,
     };
 
+    store_families(&mut o, m);
+    run_families(&mut o, m);
+    budget_families(&mut o, m);
+
+    schedules(&mut o, m);
+
+    if format == Format::OpenMetrics {
+        o.text.push_str("# EOF\n");
+    }
+    o.text
+}
+
+/// The families of what the store holds: runs, steps, attempts, errors, durations and
+/// gate waits.
+fn store_families(o: &mut Out, m: &Metrics) {
     o.family(
         "baton_runs",
         Kind::Gauge,
@@ -265,7 +280,10 @@ pub fn render(m: &Metrics, format: Format) -> String {
             h,
         );
     }
+}
 
+/// Each run's gauges: health, quality, queue depth, running steps.
+fn run_families(o: &mut Out, m: &Metrics) {
     o.family(
         "baton_run_health",
         Kind::Gauge,
@@ -323,7 +341,10 @@ pub fn render(m: &Metrics, format: Format) -> String {
             );
         }
     }
+}
 
+/// Each budgeted run's use, ceiling, burn rate and time left, by dimension.
+fn budget_families(o: &mut Out, m: &Metrics) {
     o.family(
         "baton_run_budget_used",
         Kind::Gauge,
@@ -403,13 +424,6 @@ pub fn render(m: &Metrics, format: Format) -> String {
             }
         }
     }
-
-    schedules(&mut o, m);
-
-    if format == Format::OpenMetrics {
-        o.text.push_str("# EOF\n");
-    }
-    o.text
 }
 
 /// What `baton serve` adds: each schedule's next and last fire, its latest slot's fate,

@@ -336,19 +336,13 @@ impl Driver {
         }
     }
 
-    async fn drive<F>(
-        &mut self,
-        initial: Vec<Effect>,
-        shutdown: F,
-    ) -> Result<DriveOutcome, DriverError>
-    where
-        F: std::future::Future<Output = Stop>,
-    {
+    /// Before the loop: the initial effects, and the commands already waiting
+    /// (submitted before this engine started, or for it: a background engine started
+    /// to serve them), taken at once, not on the next write.
+    fn start_driving(&mut self, initial: Vec<Effect>) -> Result<(), DriverError> {
         self.data_version = self.store.data_version()?;
         self.execute(initial)?;
         self.notice_asks()?;
-        // Commands submitted before this engine started (or for it: a background
-        // engine started to serve them) are taken at once, not on the next write.
         let mut waiting = Vec::new();
         self.claim_commands(&mut waiting)?;
         if !waiting.is_empty() {
@@ -357,6 +351,38 @@ impl Driver {
             self.execute(effects)?;
         }
         self.publish(true);
+        Ok(())
+    }
+
+    /// The poll's tick: commands, admission, slots, the WAL, and the lease's heartbeat.
+    fn on_poll(
+        &mut self,
+        inputs: &mut Vec<Input>,
+        last_heartbeat: &mut Instant,
+    ) -> Result<(), DriverError> {
+        self.poll_commands(inputs)?;
+        self.admit_if_free(inputs)?;
+        self.ask_for_slots(inputs)?;
+        self.scrub_wal();
+        if last_heartbeat.elapsed() >= HEARTBEAT {
+            // An idle engine (a gate open for hours) notices a vanished store too.
+            self.store.check_identity()?;
+            self.store
+                .heartbeat(&self.run_id, &self.lease_holder, Timestamp::now())?;
+            *last_heartbeat = Instant::now();
+        }
+        Ok(())
+    }
+
+    async fn drive<F>(
+        &mut self,
+        initial: Vec<Effect>,
+        shutdown: F,
+    ) -> Result<DriveOutcome, DriverError>
+    where
+        F: std::future::Future<Output = Stop>,
+    {
+        self.start_driving(initial)?;
         tokio::pin!(shutdown);
         let every = std::env::var(COMMAND_POLL_ENV)
             .ok()
@@ -394,18 +420,7 @@ impl Driver {
                 _ = sleep_until(flush_due), if flush_due.is_some() => flush = true,
                 _ = sleep_until(stop_deadline), if stop_deadline.is_some() => {}
                 _ = woken(&waker) => self.poll_commands(&mut inputs)?,
-                _ = poll.tick() => {
-                    self.poll_commands(&mut inputs)?;
-                    self.admit_if_free(&mut inputs)?;
-                    self.ask_for_slots(&mut inputs)?;
-                    self.scrub_wal();
-                    if last_heartbeat.elapsed() >= HEARTBEAT {
-                        // An idle engine (a gate open for hours) notices a vanished store too.
-                        self.store.check_identity()?;
-                        self.store.heartbeat(&self.run_id, &self.lease_holder, Timestamp::now())?;
-                        last_heartbeat = Instant::now();
-                    }
-                }
+                _ = poll.tick() => self.on_poll(&mut inputs, &mut last_heartbeat)?,
                 req = recv_command(&mut self.commands_rx) => match req {
                     Some(req) => self.command_request(req, &mut inputs),
                     // The client hung up: stop serving; an unfinished run is interrupted.
@@ -421,12 +436,7 @@ impl Driver {
                     stopping = true;
                     signal_exit = stop.signal;
                     detaching = stop.detach;
-                    inputs.push(match (stop.signal, stop.detach) {
-                        (Some(code), true) => Input::Detach { reason: format!("signal (exit {code}): handed to a background engine") },
-                        (None, true) => Input::Detach { reason: "detached: handed to a background engine".into() },
-                        (Some(code), false) => Input::Shutdown { reason: format!("signal (exit {code})") },
-                        (None, false) => Input::Shutdown { reason: "operator quit".into() },
-                    });
+                    inputs.push(stop_input(&stop));
                 }
             }
             // Group commit: everything that is already waiting goes into the same wake-up.
@@ -932,6 +942,24 @@ async fn sleep_until(at: Option<Instant>) {
 fn instant_at(t: Timestamp) -> Instant {
     let wait = t.since(Timestamp::now());
     Instant::now() + wait
+}
+
+/// The core's input for a stop: detach (hand over to a background engine) or shut down.
+fn stop_input(stop: &Stop) -> Input {
+    match (stop.signal, stop.detach) {
+        (Some(code), true) => Input::Detach {
+            reason: format!("signal (exit {code}): handed to a background engine"),
+        },
+        (None, true) => Input::Detach {
+            reason: "detached: handed to a background engine".into(),
+        },
+        (Some(code), false) => Input::Shutdown {
+            reason: format!("signal (exit {code})"),
+        },
+        (None, false) => Input::Shutdown {
+            reason: "operator quit".into(),
+        },
+    }
 }
 
 #[cfg(test)]

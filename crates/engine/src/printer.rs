@@ -1,13 +1,63 @@
 //! Headless output: one human line per transition, and JSON lines for `--events`.
 use baton_model::inbox::approve_inputs;
+use baton_model::time::Clock;
 use baton_model::{Event, EventKind};
 use baton_workflow::Plan;
 
 /// The human line for an event, or `None` for events that are not worth a line
-/// (process ids, output records).
+/// (process ids, output records). One arm per concern, each a call.
 pub(crate) fn describe(event: &Event) -> Option<String> {
     let t = event.at.clock_text();
-    let line = match &event.kind {
+    let kind = &event.kind;
+    match kind {
+        EventKind::RunStarted { .. }
+        | EventKind::RunResumed { .. }
+        | EventKind::RunForked { .. }
+        | EventKind::RunStateChanged { .. }
+        | EventKind::CommandRefused { .. }
+        | EventKind::ErrorRecorded { .. }
+        | EventKind::CancelRequested { .. }
+        | EventKind::RunFinished { .. } => run_line(&t, kind),
+        EventKind::StepFannedOut { .. }
+        | EventKind::StepJob { .. }
+        | EventKind::StepJobState { .. }
+        | EventKind::StepCached { .. }
+        | EventKind::StepReused { .. }
+        | EventKind::StepProbed { .. }
+        | EventKind::ServiceStopping { .. }
+        | EventKind::StepStateChanged { .. }
+        | EventKind::StepFellBack { .. } => step_line(&t, kind),
+        EventKind::StepRetried { .. }
+        | EventKind::StepMarked { .. }
+        | EventKind::StepOutputsKept { .. }
+        | EventKind::StepHeld { .. }
+        | EventKind::StepReleased { .. } => operator_step_line(&t, kind),
+        EventKind::GateOpened { .. }
+        | EventKind::GatePushedBack { .. }
+        | EventKind::GateWarning { .. }
+        | EventKind::ApprovalGiven { .. }
+        | EventKind::GateRejected { .. }
+        | EventKind::GateVoided { .. } => gate_line(&t, kind),
+        EventKind::BudgetExceeded { .. }
+        | EventKind::BudgetRaised { .. }
+        | EventKind::BudgetRejected { .. } => budget_line(&t, kind),
+        // Many a second while a step spends: `show` and the console give the sums.
+        // Not worth a line: process ids, measurements, timers, bookkeeping; a gate's
+        // approval is told by its votes' lines, and a saga by its steps' transitions.
+        EventKind::StepUsage { .. }
+        | EventKind::StepProcess { .. }
+        | EventKind::StepFinished { .. }
+        | EventKind::RetryScheduled { .. }
+        | EventKind::ErrorsClosed { .. }
+        | EventKind::GateApproved { .. }
+        | EventKind::CompensationStarted { .. }
+        | EventKind::CompensationFinished { .. } => None,
+    }
+}
+
+/// A run's own line: its start, state, refusals, errors and end.
+fn run_line(t: &Clock, kind: &EventKind) -> Option<String> {
+    let line = match kind {
         EventKind::RunStarted {
             workflow, operator, ..
         } => format!("{t} run started: {workflow} by {operator}"),
@@ -22,6 +72,44 @@ pub(crate) fn describe(event: &Event) -> Option<String> {
                 ""
             }
         ),
+        EventKind::RunForked {
+            from_run,
+            from_step,
+        } => format!("{t} run forked from run {from_run} at {from_step}"),
+        EventKind::RunStateChanged { state, reason } => {
+            format!("{t} run {state}{}", suffix(reason.as_deref()))
+        }
+        EventKind::CommandRefused {
+            command, reason, ..
+        } => {
+            format!(
+                "{t} refused {} from {}: {reason}",
+                command_name(command),
+                command.operator()
+            )
+        }
+        EventKind::ErrorRecorded { error } => format!(
+            "{t} {} error {} [{}]: {}",
+            error.step.as_deref().unwrap_or("run"),
+            error.kind,
+            error.severity,
+            error.message
+        ),
+        EventKind::CancelRequested { actor, reason } => format!(
+            "{t} cancel requested by {actor}{}",
+            suffix(reason.as_deref())
+        ),
+        EventKind::RunFinished { state, summary, .. } => {
+            format!("{t} run finished: {state} — {summary}")
+        }
+        _ => return None,
+    };
+    Some(line)
+}
+
+/// A step's line as it runs: jobs, caches, probes, states, fallbacks.
+fn step_line(t: &Clock, kind: &EventKind) -> Option<String> {
+    let line = match kind {
         EventKind::StepFannedOut { step, instances } => {
             format!("{t} {step} fanned out into {} instances", instances.len())
         }
@@ -54,10 +142,6 @@ pub(crate) fn describe(event: &Event) -> Option<String> {
                 format!(", restored {}", restored.join(", "))
             }
         ),
-        EventKind::RunForked {
-            from_run,
-            from_step,
-        } => format!("{t} run forked from run {from_run} at {from_step}"),
         EventKind::StepReused {
             step,
             from_run,
@@ -91,9 +175,6 @@ pub(crate) fn describe(event: &Event) -> Option<String> {
         EventKind::ServiceStopping { step, reason, .. } => {
             format!("{t} {step} stopping{}", suffix(Some(reason)))
         }
-        EventKind::RunStateChanged { state, reason } => {
-            format!("{t} run {state}{}", suffix(reason.as_deref()))
-        }
         EventKind::StepStateChanged {
             step,
             state,
@@ -107,59 +188,6 @@ pub(crate) fn describe(event: &Event) -> Option<String> {
             };
             format!("{t} {step} {state}{att}{}", suffix(reason.as_deref()))
         }
-        EventKind::GateOpened {
-            step,
-            prompt,
-            approvers,
-            quorum,
-            round,
-            ..
-        } => {
-            let who = if approvers.is_empty() {
-                "anyone".to_string()
-            } else {
-                approvers.join(", ")
-            };
-            let round = round.map(|r| format!("; {r}")).unwrap_or_default();
-            format!("{t} {step} gate: {prompt} (approvers: {who}; quorum {quorum}{round})")
-        }
-        EventKind::GatePushedBack {
-            step,
-            actor,
-            reason,
-            round,
-            rerun,
-        } => format!(
-            "{t} {step} pushed back by {actor}{}; {round} runs {} again",
-            suffix(Some(reason)),
-            rerun.join(", ")
-        ),
-        EventKind::GateWarning { step, .. } => {
-            format!("{t} {step} gate: 80% of the approval time has passed")
-        }
-        EventKind::ApprovalGiven {
-            step,
-            actor,
-            reason,
-            ..
-        } => {
-            format!(
-                "{t} {step} approved by {actor}{}",
-                suffix(reason.as_deref())
-            )
-        }
-        EventKind::GateRejected {
-            step,
-            actor,
-            reason,
-            timed_out,
-            ..
-        } => {
-            let how = if *timed_out { "timed out" } else { "rejected" };
-            let reason = baton_model::sanitize::one_line(reason);
-            format!("{t} {step} {how} by {actor}: {reason}")
-        }
-        EventKind::GateVoided { step, reason } => format!("{t} {step} approval void: {reason}"),
         EventKind::StepFellBack {
             step,
             attempt,
@@ -169,22 +197,14 @@ pub(crate) fn describe(event: &Event) -> Option<String> {
             "{t} {step} fallback: {} ({reason})",
             baton_model::history::fallback_summary(*attempt, *alternative)
         ),
-        EventKind::CommandRefused {
-            command, reason, ..
-        } => {
-            format!(
-                "{t} refused {} from {}: {reason}",
-                command_name(command),
-                command.operator()
-            )
-        }
-        EventKind::ErrorRecorded { error } => format!(
-            "{t} {} error {} [{}]: {}",
-            error.step.as_deref().unwrap_or("run"),
-            error.kind,
-            error.severity,
-            error.message
-        ),
+        _ => return None,
+    };
+    Some(line)
+}
+
+/// A step's line for what an operator did to it: retry, mark, hold, release.
+fn operator_step_line(t: &Clock, kind: &EventKind) -> Option<String> {
+    let line = match kind {
         EventKind::StepRetried {
             step,
             actor,
@@ -245,8 +265,75 @@ pub(crate) fn describe(event: &Event) -> Option<String> {
             actor,
             reason,
         } => format!("{t} {step} released by {actor}: {reason}"),
-        // Many a second while a step spends: `show` and the console give the sums.
-        EventKind::StepUsage { .. } => return None,
+        _ => return None,
+    };
+    Some(line)
+}
+
+/// A gate's line: opened, pushed back, warned, voted, voided.
+fn gate_line(t: &Clock, kind: &EventKind) -> Option<String> {
+    let line = match kind {
+        EventKind::GateOpened {
+            step,
+            prompt,
+            approvers,
+            quorum,
+            round,
+            ..
+        } => {
+            let who = if approvers.is_empty() {
+                "anyone".to_string()
+            } else {
+                approvers.join(", ")
+            };
+            let round = round.map(|r| format!("; {r}")).unwrap_or_default();
+            format!("{t} {step} gate: {prompt} (approvers: {who}; quorum {quorum}{round})")
+        }
+        EventKind::GatePushedBack {
+            step,
+            actor,
+            reason,
+            round,
+            rerun,
+        } => format!(
+            "{t} {step} pushed back by {actor}{}; {round} runs {} again",
+            suffix(Some(reason)),
+            rerun.join(", ")
+        ),
+        EventKind::GateWarning { step, .. } => {
+            format!("{t} {step} gate: 80% of the approval time has passed")
+        }
+        EventKind::ApprovalGiven {
+            step,
+            actor,
+            reason,
+            ..
+        } => {
+            format!(
+                "{t} {step} approved by {actor}{}",
+                suffix(reason.as_deref())
+            )
+        }
+        EventKind::GateRejected {
+            step,
+            actor,
+            reason,
+            timed_out,
+            ..
+        } => {
+            let how = if *timed_out { "timed out" } else { "rejected" };
+            let reason = baton_model::sanitize::one_line(reason);
+            format!("{t} {step} {how} by {actor}: {reason}")
+        }
+        EventKind::GateVoided { step, reason } => format!("{t} {step} approval void: {reason}"),
+        _ => return None,
+    };
+    Some(line)
+}
+
+/// A budget gate's line.
+fn budget_line(t: &Clock, kind: &EventKind) -> Option<String> {
+    let line = match kind {
         EventKind::BudgetExceeded {
             dimension,
             used,
@@ -270,22 +357,7 @@ pub(crate) fn describe(event: &Event) -> Option<String> {
         EventKind::BudgetRejected { reason, .. } => {
             format!("{t} budget gate timed out: {reason}; the run fails")
         }
-        EventKind::CancelRequested { actor, reason } => format!(
-            "{t} cancel requested by {actor}{}",
-            suffix(reason.as_deref())
-        ),
-        EventKind::RunFinished { state, summary, .. } => {
-            format!("{t} run finished: {state} — {summary}")
-        }
-        // Not worth a line: process ids, measurements, timers, bookkeeping; a gate's
-        // approval is told by its votes' lines, and a saga by its steps' transitions.
-        EventKind::StepProcess { .. }
-        | EventKind::StepFinished { .. }
-        | EventKind::RetryScheduled { .. }
-        | EventKind::ErrorsClosed { .. }
-        | EventKind::GateApproved { .. }
-        | EventKind::CompensationStarted { .. }
-        | EventKind::CompensationFinished { .. } => return None,
+        _ => return None,
     };
     Some(line)
 }

@@ -123,29 +123,7 @@ pub fn import(docs: &[Node], stem: &str, report: &mut Report) -> Result<Workflow
         .get("description")
         .and_then(Node::text)
         .or(Some(format!("Imported from the Dagu DAG \"{name}\"")));
-    for (k, l, _) in doc.map().unwrap_or_default() {
-        if !known(k, TOP) {
-            d.report
-                .note(*l, format!("`{k}`"), "left out: baton has no counterpart");
-        }
-    }
-    if let Some(p) = g(doc, "params") {
-        d.params(p, gl(doc, "params").unwrap_or(1));
-    }
-    if let Some(e) = g(doc, "env") {
-        let env = d.env(e);
-        d.wf.env.extend(env);
-    }
-    if let Some(s) = g(doc, "schedule") {
-        d.schedule(s, gl(doc, "schedule").unwrap_or(1));
-    }
-    if let Some(t) = g(doc, "timeout_sec").and_then(Node::text) {
-        d.wf.timeout = Some(format!("{t}s"));
-    }
-    d.wf.max_parallel = g(doc, "max_active_steps")
-        .and_then(Node::text)
-        .and_then(|t| t.parse().ok())
-        .filter(|n| *n > 0);
+    d.top_level(doc);
     let list: Vec<(usize, &Node)> = match &steps.v {
         Value::Seq(s) => s.iter().map(|n| (n.line, n)).collect(),
         Value::Map(m) => m.iter().map(|(_, l, n)| (*l, n)).collect(),
@@ -162,42 +140,8 @@ pub fn import(docs: &[Node], stem: &str, report: &mut Report) -> Result<Workflow
         _ => vec![],
     };
     // Ids first: `depends` may name a step below it.
-    let mut taken = vec![];
-    for (i, (_, s)) in list.iter().enumerate() {
-        let id_src = g(s, "id").and_then(Node::text);
-        let name = g(s, "name")
-            .and_then(Node::text)
-            .or_else(|| keyed.get(i).cloned());
-        let base = id_src
-            .clone()
-            .or(name.clone())
-            .unwrap_or_else(|| format!("step-{}", i + 1));
-        let id = step_id(&base, &taken);
-        taken.push(id.clone());
-        for n in [id_src, name].into_iter().flatten() {
-            d.names.push((n, id.clone()));
-        }
-    }
-    let ty = g(doc, "type").and_then(Node::text);
-    let any_depends = list.iter().any(|(_, s)| g(s, "depends").is_some());
-    let chain = match ty.as_deref() {
-        Some("graph") => false,
-        Some("chain") => true,
-        None if any_depends => {
-            let l = list.iter().find_map(|(_, s)| gl(s, "depends")).unwrap_or(1);
-            d.report.note(l, "no `type:` with `depends:`", "read as `type: graph`, as Dagu before 1.17 read it (today's Dagu refuses `depends` in its default `chain`)");
-            false
-        }
-        None => true,
-        Some(o) => {
-            d.report.note(
-                gl(doc, "type").unwrap_or(1),
-                format!("`type: {o}`"),
-                "read as `graph`",
-            );
-            false
-        }
-    };
+    let taken = d.step_ids(&list, &keyed);
+    let chain = d.chained(doc, &list);
     for (i, (line, s)) in list.iter().enumerate() {
         let mut steps = d.step(s, *line, &taken[i])?;
         if chain && i > 0 && steps[0].needs.is_empty() {
@@ -234,27 +178,7 @@ pub fn import(docs: &[Node], stem: &str, report: &mut Report) -> Result<Workflow
     if let Some(h) = g(doc, "handler_on") {
         d.handlers(h)?;
     }
-    if !d.wf.schedules.is_empty() {
-        // A scheduled run takes the defaults: a required param would refuse every slot.
-        for p in d.wf.params.iter_mut().filter(|p| p.required) {
-            d.report.note(
-                gl(doc, "params").unwrap_or(1),
-                format!("required param `{}` with a `schedule`", p.name),
-                "optional, empty by default: a scheduled run has only the defaults",
-            );
-            p.required = false;
-            p.default = Some(String::new());
-        }
-    }
-    // Dagu hands params to commands as environment variables; an `env` entry of the
-    // same name is kept instead.
-    let from_params: Vec<(String, String)> =
-        d.wf.params
-            .iter()
-            .filter(|p| env_name(&p.name) && !d.wf.env.iter().any(|(k, _)| *k == p.name))
-            .map(|p| (p.name.clone(), format!("${{{{ params.{} }}}}", p.name)))
-            .collect();
-    d.wf.env.splice(0..0, from_params);
+    d.params_as_env(doc);
     Ok(d.wf)
 }
 
@@ -304,6 +228,107 @@ fn words(s: &str) -> Vec<String> {
 }
 
 impl Dag<'_> {
+    /// The DAG's own keys: those baton has no counterpart of (noted), params, env,
+    /// schedule, timeout and `max_active_steps`.
+    fn top_level(&mut self, doc: &Node) {
+        for (k, l, _) in doc.map().unwrap_or_default() {
+            if !known(k, TOP) {
+                self.report
+                    .note(*l, format!("`{k}`"), "left out: baton has no counterpart");
+            }
+        }
+        if let Some(p) = g(doc, "params") {
+            self.params(p, gl(doc, "params").unwrap_or(1));
+        }
+        if let Some(e) = g(doc, "env") {
+            let env = self.env(e);
+            self.wf.env.extend(env);
+        }
+        if let Some(s) = g(doc, "schedule") {
+            self.schedule(s, gl(doc, "schedule").unwrap_or(1));
+        }
+        if let Some(t) = g(doc, "timeout_sec").and_then(Node::text) {
+            self.wf.timeout = Some(format!("{t}s"));
+        }
+        self.wf.max_parallel = g(doc, "max_active_steps")
+            .and_then(Node::text)
+            .and_then(|t| t.parse().ok())
+            .filter(|n| *n > 0);
+    }
+
+    /// Each step's id, in order (`depends` may name a step below it), and the names
+    /// that lead to it.
+    fn step_ids(&mut self, list: &[(usize, &Node)], keyed: &[String]) -> Vec<String> {
+        let mut taken = vec![];
+        for (i, (_, s)) in list.iter().enumerate() {
+            let id_src = g(s, "id").and_then(Node::text);
+            let name = g(s, "name")
+                .and_then(Node::text)
+                .or_else(|| keyed.get(i).cloned());
+            let base = id_src
+                .clone()
+                .or(name.clone())
+                .unwrap_or_else(|| format!("step-{}", i + 1));
+            let id = step_id(&base, &taken);
+            taken.push(id.clone());
+            for n in [id_src, name].into_iter().flatten() {
+                self.names.push((n, id.clone()));
+            }
+        }
+        taken
+    }
+
+    /// Whether the steps run as a chain (each after the one above it), from `type:`.
+    fn chained(&mut self, doc: &Node, list: &[(usize, &Node)]) -> bool {
+        let ty = g(doc, "type").and_then(Node::text);
+        let any_depends = list.iter().any(|(_, s)| g(s, "depends").is_some());
+        match ty.as_deref() {
+            Some("graph") => false,
+            Some("chain") => true,
+            None if any_depends => {
+                let l = list.iter().find_map(|(_, s)| gl(s, "depends")).unwrap_or(1);
+                self.report.note(l, "no `type:` with `depends:`", "read as `type: graph`, as Dagu before 1.17 read it (today's Dagu refuses `depends` in its default `chain`)");
+                false
+            }
+            None => true,
+            Some(o) => {
+                self.report.note(
+                    gl(doc, "type").unwrap_or(1),
+                    format!("`type: {o}`"),
+                    "read as `graph`",
+                );
+                false
+            }
+        }
+    }
+
+    /// Params made optional under a schedule (noted), and handed to commands as
+    /// environment variables as Dagu does (an `env` entry of the same name wins).
+    fn params_as_env(&mut self, doc: &Node) {
+        if !self.wf.schedules.is_empty() {
+            // A scheduled run takes the defaults: a required param would refuse every slot.
+            for p in self.wf.params.iter_mut().filter(|p| p.required) {
+                self.report.note(
+                    gl(doc, "params").unwrap_or(1),
+                    format!("required param `{}` with a `schedule`", p.name),
+                    "optional, empty by default: a scheduled run has only the defaults",
+                );
+                p.required = false;
+                p.default = Some(String::new());
+            }
+        }
+        // Dagu hands params to commands as environment variables; an `env` entry of the
+        // same name is kept instead.
+        let from_params: Vec<(String, String)> = self
+            .wf
+            .params
+            .iter()
+            .filter(|p| env_name(&p.name) && !self.wf.env.iter().any(|(k, _)| *k == p.name))
+            .map(|p| (p.name.clone(), format!("${{{{ params.{} }}}}", p.name)))
+            .collect();
+        self.wf.env.splice(0..0, from_params);
+    }
+
     fn id_of(&self, name: &str) -> Option<String> {
         self.names
             .iter()

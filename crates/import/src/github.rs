@@ -532,15 +532,7 @@ fn job(
         ));
         return Ok(step);
     }
-    for key in ["services", "container", "concurrency"] {
-        if let Some(l) = job.key_line(key) {
-            c.report.note(
-                l,
-                format!("job `{gh_id}`: `{key}`"),
-                "left out: baton has no job-level counterpart",
-            );
-        }
-    }
+    job_left_out(gh_id, job, c);
     strategy(job, &mut step, c);
     c.matrix_keys = step
         .matrix
@@ -553,52 +545,9 @@ fn job(
             )
         })
         .collect();
-    if let Some(coe) = job.get("continue-on-error") {
-        let l = job.key_line("continue-on-error").unwrap_or(line);
-        step.allow_failure = match coe.text().as_deref() {
-            Some("true") => Some("true".into()),
-            Some("false") | None => None,
-            Some(t) => match expr::parse(t) {
-                Ok(e) => condition(&e, c, Place::Allow, &needs, l, "`continue-on-error`")
-                    .map(|s| format!("${{{{ {s} }}}}")),
-                Err(why) => {
-                    c.report.note(
-                        l,
-                        "`continue-on-error`",
-                        format!("not translated ({why}): the job may not fail"),
-                    );
-                    None
-                }
-            },
-        };
-    }
-    step.timeout = Some(match job.get("timeout-minutes").and_then(Node::text) {
-        Some(m) if expr::strip(&m).parse::<u64>().is_ok_and(|n| n > 0) => {
-            format!("{}m", expr::strip(&m))
-        }
-        Some(m) => {
-            c.report.note(
-                job.key_line("timeout-minutes").unwrap_or(line),
-                format!("`timeout-minutes: {m}`"),
-                "not a whole number of minutes baton can read when it loads: the job's timeout is GitHub's default, 360 minutes",
-            );
-            "6h".into()
-        }
-        None => "6h".into(),
-    });
-    if let Some(env) = job.get("environment") {
-        let name = env
-            .get("name")
-            .and_then(Node::text)
-            .or_else(|| env.text())
-            .unwrap_or_default();
-        let l = job.key_line("environment").unwrap_or(line);
-        c.report.note(l, format!("`environment: {name}`"), "a gate on the job: its required reviewers are repository settings, so fill in the gate's `approvers` (none: anyone may approve)");
-        step.gate = Some(Gate {
-            prompt: format!("Run job `{gh_id}` in the `{name}` environment?"),
-            inputs: vec![],
-        });
-    }
+    job_continue_on_error(job, &mut step, c, &needs, line);
+    step.timeout = Some(job_timeout(job, c, line));
+    job_environment(gh_id, job, &mut step, c, line);
     if let Some(env) = job.get("env").and_then(Node::map) {
         for (k, l, v) in env {
             if !c.env_name(k, *l) {
@@ -634,6 +583,80 @@ fn job(
         step.run = Some(shim::script(&shims, &outputs));
     }
     Ok(step)
+}
+
+/// A job's keys baton has no job-level counterpart of: noted and left out.
+fn job_left_out(gh_id: &str, job: &Node, c: &mut Ctx) {
+    for key in ["services", "container", "concurrency"] {
+        if let Some(l) = job.key_line(key) {
+            c.report.note(
+                l,
+                format!("job `{gh_id}`: `{key}`"),
+                "left out: baton has no job-level counterpart",
+            );
+        }
+    }
+}
+
+/// A job's `continue-on-error` as the step's `allow_failure` (an expression as its
+/// condition; one not translated is noted, and the job may not fail).
+fn job_continue_on_error(job: &Node, step: &mut Step, c: &mut Ctx, needs: &[String], line: usize) {
+    if let Some(coe) = job.get("continue-on-error") {
+        let l = job.key_line("continue-on-error").unwrap_or(line);
+        step.allow_failure = match coe.text().as_deref() {
+            Some("true") => Some("true".into()),
+            Some("false") | None => None,
+            Some(t) => match expr::parse(t) {
+                Ok(e) => condition(&e, c, Place::Allow, needs, l, "`continue-on-error`")
+                    .map(|s| format!("${{{{ {s} }}}}")),
+                Err(why) => {
+                    c.report.note(
+                        l,
+                        "`continue-on-error`",
+                        format!("not translated ({why}): the job may not fail"),
+                    );
+                    None
+                }
+            },
+        };
+    }
+}
+
+/// A job's `timeout-minutes` as the step's timeout; GitHub's default (6h) when absent
+/// or not a whole number (noted).
+fn job_timeout(job: &Node, c: &mut Ctx, line: usize) -> String {
+    match job.get("timeout-minutes").and_then(Node::text) {
+        Some(m) if expr::strip(&m).parse::<u64>().is_ok_and(|n| n > 0) => {
+            format!("{}m", expr::strip(&m))
+        }
+        Some(m) => {
+            c.report.note(
+                job.key_line("timeout-minutes").unwrap_or(line),
+                format!("`timeout-minutes: {m}`"),
+                "not a whole number of minutes baton can read when it loads: the job's timeout is GitHub's default, 360 minutes",
+            );
+            "6h".into()
+        }
+        None => "6h".into(),
+    }
+}
+
+/// A job's `environment` as a gate on its step (its reviewers are repository settings:
+/// noted).
+fn job_environment(gh_id: &str, job: &Node, step: &mut Step, c: &mut Ctx, line: usize) {
+    if let Some(env) = job.get("environment") {
+        let name = env
+            .get("name")
+            .and_then(Node::text)
+            .or_else(|| env.text())
+            .unwrap_or_default();
+        let l = job.key_line("environment").unwrap_or(line);
+        c.report.note(l, format!("`environment: {name}`"), "a gate on the job: its required reviewers are repository settings, so fill in the gate's `approvers` (none: anyone may approve)");
+        step.gate = Some(Gate {
+            prompt: format!("Run job `{gh_id}` in the `{name}` environment?"),
+            inputs: vec![],
+        });
+    }
 }
 
 fn job_if(cond: &Node, step: &mut Step, c: &mut Ctx, l: usize) {

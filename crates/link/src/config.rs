@@ -258,60 +258,13 @@ pub fn read_str(path: &Path, text: &str) -> Read {
                 None => {}
             },
             "notifications" => {
-                let Some(entries) = table(&mut r, e) else {
-                    continue;
-                };
-                for n in entries {
-                    let slot = match n.key.as_str() {
-                        "bell" => &mut c.notifications.bell,
-                        "desktop" => &mut c.notifications.desktop,
-                        "gate_opened" => &mut c.notifications.gate_opened,
-                        "gate_warning" => &mut c.notifications.gate_warning,
-                        "run_finished" => &mut c.notifications.run_finished,
-                        "decision" => &mut c.notifications.decision,
-                        _ => {
-                            unknown(&mut r, n, &NOTIFY, "[notifications]");
-                            continue;
-                        }
-                    };
-                    if let Some(b) = boolean(&mut r, n) {
-                        *slot = b;
-                    }
+                if let Some(entries) = table(&mut r, e) {
+                    notifications(&mut r, entries, &mut c.notifications);
                 }
             }
             "keys" => {
-                let Some(entries) = table(&mut r, e) else {
-                    continue;
-                };
-                for k in entries {
-                    let specs: Vec<&Node> = match &k.node.val {
-                        Val::Str(_) => vec![&k.node],
-                        Val::Array(items) => items.iter().collect(),
-                        _ => {
-                            r.error(
-                                &k.node.span,
-                                format!("`{}` must be a key or a list of keys", k.key),
-                                format!("write {0} = \"x\" or {0} = [\"x\", \"ctrl-x\"]", k.key),
-                            );
-                            continue;
-                        }
-                    };
-                    let mut keys = Vec::new();
-                    for s in specs {
-                        match &s.val {
-                            Val::Str(text) => keys.push((text.to_string(), at(&r, &s.span))),
-                            _ => r.error(
-                                &s.span,
-                                format!("a key is a string, not {}", s.kind()),
-                                "write the key in quotes, e.g. \"y\"",
-                            ),
-                        }
-                    }
-                    c.keys.push(KeyEntry {
-                        action: k.key.to_string(),
-                        at: at(&r, &k.key_span),
-                        keys,
-                    });
+                if let Some(entries) = table(&mut r, e) {
+                    key_entries(&mut r, entries, &mut c.keys);
                 }
             }
             _ => unknown(&mut r, e, &TOP, "the configuration"),
@@ -320,6 +273,61 @@ pub fn read_str(path: &Path, text: &str) -> Read {
     Read {
         config: c,
         problems: r.finish(),
+    }
+}
+
+/// `[notifications]`: each switch a boolean; an unknown one is reported.
+fn notifications(r: &mut Reporter, entries: &[Entry], into: &mut Notifications) {
+    for n in entries {
+        let slot = match n.key.as_str() {
+            "bell" => &mut into.bell,
+            "desktop" => &mut into.desktop,
+            "gate_opened" => &mut into.gate_opened,
+            "gate_warning" => &mut into.gate_warning,
+            "run_finished" => &mut into.run_finished,
+            "decision" => &mut into.decision,
+            _ => {
+                unknown(r, n, &NOTIFY, "[notifications]");
+                continue;
+            }
+        };
+        if let Some(b) = boolean(r, n) {
+            *slot = b;
+        }
+    }
+}
+
+/// `[keys]`: each action's key or keys, with where each is written.
+fn key_entries(r: &mut Reporter, entries: &[Entry], into: &mut Vec<KeyEntry>) {
+    for k in entries {
+        let specs: Vec<&Node> = match &k.node.val {
+            Val::Str(_) => vec![&k.node],
+            Val::Array(items) => items.iter().collect(),
+            _ => {
+                r.error(
+                    &k.node.span,
+                    format!("`{}` must be a key or a list of keys", k.key),
+                    format!("write {0} = \"x\" or {0} = [\"x\", \"ctrl-x\"]", k.key),
+                );
+                continue;
+            }
+        };
+        let mut keys = Vec::new();
+        for s in specs {
+            match &s.val {
+                Val::Str(text) => keys.push((text.to_string(), at(r, &s.span))),
+                _ => r.error(
+                    &s.span,
+                    format!("a key is a string, not {}", s.kind()),
+                    "write the key in quotes, e.g. \"y\"",
+                ),
+            }
+        }
+        into.push(KeyEntry {
+            action: k.key.to_string(),
+            at: at(r, &k.key_span),
+            keys,
+        });
     }
 }
 

@@ -193,41 +193,7 @@ impl ExecutorReader<'_, '_> {
                 .into_iter()
                 .map(|(s, _)| s.to_string())
                 .collect();
-            let takes: &[&str] = match ty {
-                "slurm" => SLURM_FIELDS,
-                "ssh" => SSH_FIELDS,
-                "batch" => BATCH_FIELDS,
-                _ => &[],
-            };
-            if TYPES.contains(&ty) {
-                for f in fields.iter().filter(|f| {
-                    !["type", "labels"].contains(&f.key.as_str())
-                        && EXECUTOR_FIELDS.contains(&f.key.as_str())
-                        && !takes.contains(&f.key.as_str())
-                }) {
-                    let owners: Vec<&str> = [
-                        ("slurm", SLURM_FIELDS),
-                        ("ssh", SSH_FIELDS),
-                        ("batch", BATCH_FIELDS),
-                    ]
-                    .iter()
-                    .filter(|(_, keys)| keys.contains(&f.key.as_str()))
-                    .map(|(t, _)| *t)
-                    .collect();
-                    self.err(
-                        &f.key_span,
-                        format!(
-                            "`{}` of {what} applies to {} executors only",
-                            f.key,
-                            owners.join(" and ")
-                        ),
-                        format!(
-                            "remove it, or set type = \"{}\" (this executor is \"{ty}\")",
-                            owners.first().unwrap_or(&"slurm")
-                        ),
-                    );
-                }
-            }
+            self.other_types_fields(fields, &what, ty);
             let kind = match ty {
                 "local" => ExecutorKind::Local,
                 "slurm" => ExecutorKind::Slurm(Box::new(self.slurm(fields, &what, base_dir))),
@@ -259,6 +225,46 @@ impl ExecutorReader<'_, '_> {
             });
         }
         out
+    }
+
+    /// A field of another executor type than `ty` (a known one) is an error naming
+    /// the types it applies to.
+    fn other_types_fields(&mut self, fields: &[Entry], what: &str, ty: &str) {
+        let takes: &[&str] = match ty {
+            "slurm" => SLURM_FIELDS,
+            "ssh" => SSH_FIELDS,
+            "batch" => BATCH_FIELDS,
+            _ => &[],
+        };
+        if TYPES.contains(&ty) {
+            for f in fields.iter().filter(|f| {
+                !["type", "labels"].contains(&f.key.as_str())
+                    && EXECUTOR_FIELDS.contains(&f.key.as_str())
+                    && !takes.contains(&f.key.as_str())
+            }) {
+                let owners: Vec<&str> = [
+                    ("slurm", SLURM_FIELDS),
+                    ("ssh", SSH_FIELDS),
+                    ("batch", BATCH_FIELDS),
+                ]
+                .iter()
+                .filter(|(_, keys)| keys.contains(&f.key.as_str()))
+                .map(|(t, _)| *t)
+                .collect();
+                self.err(
+                    &f.key_span,
+                    format!(
+                        "`{}` of {what} applies to {} executors only",
+                        f.key,
+                        owners.join(" and ")
+                    ),
+                    format!(
+                        "remove it, or set type = \"{}\" (this executor is \"{ty}\")",
+                        owners.first().unwrap_or(&"slurm")
+                    ),
+                );
+            }
+        }
     }
 
     fn slurm(&mut self, f: &[Entry], what: &str, base_dir: &Path) -> SlurmOptions {

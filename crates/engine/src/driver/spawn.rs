@@ -91,49 +91,21 @@ impl Driver {
 
     /// Start an attempt (or follow the job of one a previous engine started: `job`).
     pub(super) fn spawn(&mut self, spec: SpawnSpec, compensation: bool, job: Option<Reattached>) {
-        let tx = self.inbox_tx.clone();
         let key = (spec.step, spec.attempt);
-        let (step, attempt) = key;
         match spec.action {
             SpawnAction::Builtin { builtin, with } => {
-                let (cancel_tx, cancel_rx) = oneshot::channel::<KillReason>();
-                self.live.insert(
-                    key,
-                    Live {
-                        kill: None,
-                        tail: None,
-                        cancel: Some(cancel_tx),
-                        frozen: None,
-                    },
-                );
                 let masker = Masker::new(spec.secret_values);
-                tokio::spawn(async move {
-                    let cancel = async move {
-                        match cancel_rx.await {
-                            Ok(reason) => reason,
-                            Err(_) => std::future::pending().await,
-                        }
-                    };
-                    let f = exec::run_builtin(builtin, &with, &masker, cancel).await;
-                    let _ = tx.send(bare_exit(
-                        key,
-                        compensation,
-                        f.outcome,
-                        f.duration_ms,
-                        f.stderr_tail,
-                    ));
-                });
+                self.spawn_builtin(key, (builtin, with), masker, compensation);
             }
             SpawnAction::Shell { command } => {
-                let reattach = job;
-                let job = ShellJob {
+                let shell = ShellJob {
                     run_id: self.run_id.clone(),
                     step_id: if compensation {
                         format!("{}.compensate", spec.step_id)
                     } else {
                         spec.step_id.clone()
                     },
-                    attempt,
+                    attempt: spec.attempt,
                     command,
                     dir: spec.dir,
                     env: spec.env,
@@ -143,157 +115,103 @@ impl Driver {
                     masker: Masker::new(spec.secret_values),
                     files_dir: self.files_dir(),
                 };
-                // A local process starts right here (`Backend::start`); write-ahead
-                // holds: the events deciding this spawn are committed, or `early`
-                // lets it go first.
-                let (cancel_tx, cancel_rx) = oneshot::channel::<KillReason>();
-                self.live.insert(
+                let started = Started {
                     key,
-                    Live {
-                        kill: None,
-                        tail: None,
-                        cancel: Some(cancel_tx),
-                        // Held frozen on record: frozen again through its new handle
-                        // (a suspended Slurm job, an adopted local group: idempotent).
-                        frozen: reattach.as_ref().and_then(|r| r.frozen.then_some(true)),
-                    },
-                );
-                let step_id = spec.step_id;
-                // A re-attached attempt is followed where it was started (a step whose
-                // label spreads over several executors may have run on any of them).
-                let executor = reattach
-                    .as_ref()
-                    .and_then(|r| self.executors.iter().find(|e| e.name() == r.executor))
-                    .cloned()
-                    .unwrap_or_else(|| self.executor(step));
-                let timeout = spec.timeout;
-                // Started now, not when this task first runs (after the driver's next
-                // await).
-                let starting: exec::BoxFuture<Result<Box<dyn exec::Attempt>, _>> = match reattach {
-                    Some(r) => {
-                        let attempt = executor.reattach(job, &r.job_id, r.frozen);
-                        // Its handle known at once: a release claimed in this same
-                        // wake-up (`baton release` taking the run over) traces an
-                        // adopted attempt ahead through it (`commands::trace_ahead`).
-                        if let (Ok(a), Some(live)) = (&attempt, self.live.get_mut(&key)) {
-                            live.kill = Some(a.kill_handle());
-                        }
-                        Box::pin(std::future::ready(attempt))
-                    }
-                    None => executor.start(job, timeout),
+                    compensation,
+                    step_id: spec.step_id,
                 };
-                tokio::spawn(async move {
-                    let started = starting.await;
-                    let running = match started {
-                        Ok(running) => running,
-                        Err(e) => {
-                            let f = e.into_finished();
-                            let _ =
-                                tx.send(bare_exit(key, compensation, f.outcome, 0, f.stderr_tail));
-                            return;
-                        }
-                    };
-                    exec::failpoint::die_at("started", &step_id);
-                    let kill = running.kill_handle();
-                    let tail = running.tail();
-                    let _ = tx.send(Msg::Started {
-                        key,
-                        compensation,
-                        placement: running.placement(),
-                        kill: kill.clone(),
-                        tail: tail.clone(),
-                    });
-                    let mut states = running.job_states();
-                    let mut follower = (!compensation)
-                        .then(|| running.usage_follower())
-                        .flatten()
-                        .map(|f| {
-                            // First read one period in: a step that ends sooner (most of
-                            // a big DAG's) costs a timer, not a read of a missing file.
-                            let poll = exec::usage_follow::POLL;
-                            let mut every =
-                                tokio::time::interval_at(tokio::time::Instant::now() + poll, poll);
-                            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-                            (f, every)
-                        });
-                    let wait = running.wait();
-                    tokio::pin!(wait);
-                    let mut cancel_rx = Some(cancel_rx);
-                    let f = loop {
-                        tokio::select! {
-                            f = &mut wait => break f,
-                            // A kill decided before the driver saw the handle arrives here.
-                            r = async {
-                                match cancel_rx.as_mut() {
-                                    Some(c) => c.await.ok(),
-                                    None => std::future::pending().await,
-                                }
-                            }, if cancel_rx.is_some() => {
-                                cancel_rx = None;
-                                if let Some(reason) = r {
-                                    kill.terminate(KILL_GRACE, reason);
-                                    break wait.await;
-                                }
-                            }
-                            (state, reason) = async {
-                                match states.as_mut() {
-                                    Some(s) => s.next().await,
-                                    None => std::future::pending().await,
-                                }
-                            }, if states.is_some() => {
-                                let _ = tx.send(Msg::JobState { key, state, reason });
-                            }
-                            // `$BATON_USAGE` as it grows (issue 43 point 2).
-                            usage = async {
-                                match follower.as_mut() {
-                                    Some((f, every)) => {
-                                        every.tick().await;
-                                        f.poll()
-                                    }
-                                    None => std::future::pending().await,
-                                }
-                            }, if follower.is_some() => {
-                                if let Some(usage) = usage {
-                                    let _ = tx.send(Msg::Usage { key, usage });
-                                }
-                            }
-                        }
-                    };
-                    // Handed to the next engine alive (detach): its end is that engine's.
-                    if kill.let_go() {
-                        return;
-                    }
-                    let log = f
-                        .log_path
-                        .filter(|_| !compensation)
-                        .map(|p| (step_id, p, tail.lines()));
-                    let problems = if compensation {
-                        Vec::new()
-                    } else {
-                        let lost = f.log_errors.into_iter().map(OutputProblem::LogLost);
-                        let ignored = f.output_errors.into_iter().map(OutputProblem::Ignored);
-                        let cut = f.cut_output.into_iter().map(OutputProblem::Cut);
-                        lost.chain(ignored).chain(cut).collect()
-                    };
-                    let exit = StepExit {
-                        step,
-                        attempt,
-                        outcome: f.outcome,
-                        duration_ms: f.duration_ms,
-                        outputs: f.outputs,
-                        usage: f.usage,
-                        stderr_tail: f.stderr_tail,
-                    };
-                    let input = exit_input(exit, compensation);
-                    let _ = tx.send(Msg::Exited {
-                        key,
-                        log,
-                        input,
-                        problems,
-                    });
-                });
+                self.spawn_shell(shell, spec.timeout, started, job);
             }
         }
+    }
+
+    /// An attempt live before its handle is known: a kill decided meanwhile reaches
+    /// its task through the receiver returned.
+    fn await_start(
+        &mut self,
+        key: (usize, u32),
+        frozen: Option<bool>,
+    ) -> oneshot::Receiver<KillReason> {
+        let (cancel_tx, cancel_rx) = oneshot::channel::<KillReason>();
+        let live = Live {
+            kill: None,
+            tail: None,
+            cancel: Some(cancel_tx),
+            frozen,
+        };
+        self.live.insert(key, live);
+        cancel_rx
+    }
+
+    /// Run a builtin step in a task of its own; its end comes back as `Msg::Exited`.
+    fn spawn_builtin(
+        &mut self,
+        key: (usize, u32),
+        (builtin, with): (Builtin, std::collections::BTreeMap<String, String>),
+        masker: Masker,
+        compensation: bool,
+    ) {
+        let tx = self.inbox_tx.clone();
+        let cancel_rx = self.await_start(key, None);
+        tokio::spawn(async move {
+            let cancel = async move {
+                match cancel_rx.await {
+                    Ok(reason) => reason,
+                    Err(_) => std::future::pending().await,
+                }
+            };
+            let f = exec::run_builtin(builtin, &with, &masker, cancel).await;
+            let _ = tx.send(bare_exit(
+                key,
+                compensation,
+                f.outcome,
+                f.duration_ms,
+                f.stderr_tail,
+            ));
+        });
+    }
+
+    /// Start (or re-attach to) a shell attempt on its executor, and follow it in a task
+    /// of its own ([`follow`]).
+    fn spawn_shell(
+        &mut self,
+        job: ShellJob,
+        timeout: Option<Duration>,
+        started: Started,
+        reattach: Option<Reattached>,
+    ) {
+        let key = started.key;
+        // A local process starts right here (`Backend::start`); write-ahead
+        // holds: the events deciding this spawn are committed, or `early`
+        // lets it go first.
+        // Held frozen on record: frozen again through its new handle
+        // (a suspended Slurm job, an adopted local group: idempotent).
+        let frozen = reattach.as_ref().and_then(|r| r.frozen.then_some(true));
+        let cancel_rx = self.await_start(key, frozen);
+        // A re-attached attempt is followed where it was started (a step whose
+        // label spreads over several executors may have run on any of them).
+        let executor = reattach
+            .as_ref()
+            .and_then(|r| self.executors.iter().find(|e| e.name() == r.executor))
+            .cloned()
+            .unwrap_or_else(|| self.executor(key.0));
+        // Started now, not when this task first runs (after the driver's next
+        // await).
+        let starting: exec::BoxFuture<Result<Box<dyn exec::Attempt>, _>> = match reattach {
+            Some(r) => {
+                let attempt = executor.reattach(job, &r.job_id, r.frozen);
+                // Its handle known at once: a release claimed in this same
+                // wake-up (`baton release` taking the run over) traces an
+                // adopted attempt ahead through it (`commands::trace_ahead`).
+                if let (Ok(a), Some(live)) = (&attempt, self.live.get_mut(&key)) {
+                    live.kill = Some(a.kill_handle());
+                }
+                Box::pin(std::future::ready(attempt))
+            }
+            None => executor.start(job, timeout),
+        };
+        let tx = self.inbox_tx.clone();
+        tokio::spawn(follow(starting, cancel_rx, tx, started));
     }
 
     /// The executor of a step's attempts (local unless the plan says otherwise); a
@@ -333,6 +251,147 @@ impl Driver {
             self.files_dir = exec::FilesDir::create(&self.run_id).ok();
         }
         self.files_dir.clone()
+    }
+}
+
+/// Who a shell attempt is, as its task reports it: its key, whether it compensates,
+/// and its step's id (its log's name).
+pub(super) struct Started {
+    key: (usize, u32),
+    compensation: bool,
+    step_id: String,
+}
+
+/// Follow a shell attempt from its start to its end, sending the driver its handle
+/// (`Msg::Started`), its job's states, its usage, and its end (`Msg::Exited`).
+async fn follow(
+    starting: exec::BoxFuture<Result<Box<dyn exec::Attempt>, exec::ExecError>>,
+    cancel_rx: oneshot::Receiver<KillReason>,
+    tx: mpsc::UnboundedSender<Msg>,
+    started: Started,
+) {
+    let Started {
+        key,
+        compensation,
+        step_id,
+    } = started;
+    let running = match starting.await {
+        Ok(running) => running,
+        Err(e) => {
+            let f = e.into_finished();
+            let _ = tx.send(bare_exit(key, compensation, f.outcome, 0, f.stderr_tail));
+            return;
+        }
+    };
+    exec::failpoint::die_at("started", &step_id);
+    let kill = running.kill_handle();
+    let tail = running.tail();
+    let _ = tx.send(Msg::Started {
+        key,
+        compensation,
+        placement: running.placement(),
+        kill: kill.clone(),
+        tail: tail.clone(),
+    });
+    let f = wait_attempt(running, &kill, cancel_rx, &tx, (key, compensation)).await;
+    // Handed to the next engine alive (detach): its end is that engine's.
+    if kill.let_go() {
+        return;
+    }
+    let (step, attempt) = key;
+    let log = f
+        .log_path
+        .filter(|_| !compensation)
+        .map(|p| (step_id, p, tail.lines()));
+    let problems = if compensation {
+        Vec::new()
+    } else {
+        let lost = f.log_errors.into_iter().map(OutputProblem::LogLost);
+        let ignored = f.output_errors.into_iter().map(OutputProblem::Ignored);
+        let cut = f.cut_output.into_iter().map(OutputProblem::Cut);
+        lost.chain(ignored).chain(cut).collect()
+    };
+    let exit = StepExit {
+        step,
+        attempt,
+        outcome: f.outcome,
+        duration_ms: f.duration_ms,
+        outputs: f.outputs,
+        usage: f.usage,
+        stderr_tail: f.stderr_tail,
+    };
+    let input = exit_input(exit, compensation);
+    let _ = tx.send(Msg::Exited {
+        key,
+        log,
+        input,
+        problems,
+    });
+}
+
+/// Wait for a running attempt's end, meanwhile killing it when the driver asks
+/// (`cancel_rx`) and sending its job's states and its usage as they come.
+async fn wait_attempt(
+    running: Box<dyn exec::Attempt>,
+    kill: &exec::KillHandle,
+    cancel_rx: oneshot::Receiver<KillReason>,
+    tx: &mpsc::UnboundedSender<Msg>,
+    (key, compensation): ((usize, u32), bool),
+) -> exec::Finished {
+    let mut states = running.job_states();
+    let mut follower = (!compensation)
+        .then(|| running.usage_follower())
+        .flatten()
+        .map(|f| {
+            // First read one period in: a step that ends sooner (most of
+            // a big DAG's) costs a timer, not a read of a missing file.
+            let poll = exec::usage_follow::POLL;
+            let mut every = tokio::time::interval_at(tokio::time::Instant::now() + poll, poll);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+            (f, every)
+        });
+    let wait = running.wait();
+    tokio::pin!(wait);
+    let mut cancel_rx = Some(cancel_rx);
+    loop {
+        tokio::select! {
+            f = &mut wait => break f,
+            // A kill decided before the driver saw the handle arrives here.
+            r = async {
+                match cancel_rx.as_mut() {
+                    Some(c) => c.await.ok(),
+                    None => std::future::pending().await,
+                }
+            }, if cancel_rx.is_some() => {
+                cancel_rx = None;
+                if let Some(reason) = r {
+                    kill.terminate(KILL_GRACE, reason);
+                    break wait.await;
+                }
+            }
+            (state, reason) = async {
+                match states.as_mut() {
+                    Some(s) => s.next().await,
+                    None => std::future::pending().await,
+                }
+            }, if states.is_some() => {
+                let _ = tx.send(Msg::JobState { key, state, reason });
+            }
+            // `$BATON_USAGE` as it grows (issue 43 point 2).
+            usage = async {
+                match follower.as_mut() {
+                    Some((f, every)) => {
+                        every.tick().await;
+                        f.poll()
+                    }
+                    None => std::future::pending().await,
+                }
+            }, if follower.is_some() => {
+                if let Some(usage) = usage {
+                    let _ = tx.send(Msg::Usage { key, usage });
+                }
+            }
+        }
     }
 }
 

@@ -81,23 +81,7 @@ impl Dag<'_> {
                 "not yet supported: the step runs once",
             );
         }
-        if let Some(l) = gl(s, "output") {
-            let var = g(s, "output")
-                .and_then(Node::text)
-                .filter(|v| super::env_name(v));
-            match (var, st.run.take()) {
-                (Some(var), Some(run)) => {
-                    st.run = Some(capture(&run, &var));
-                    st.outputs.push(var.clone());
-                    self.outputs.push((st.id.clone(), var.clone()));
-                    self.report.note(l, format!("step `{label}`: `output: {var}`"), format!("the output `{var}` (its stdout on one line, lines joined by spaces), read by the steps after it as ${var}"));
-                }
-                (_, run) => {
-                    st.run = run;
-                    self.report.note(l, format!("step `{label}`: `output`"), "left out: only `output: NAME` of a command maps (a baton step publishes outputs by writing `NAME=value` to $BATON_OUTPUT)");
-                }
-            }
-        }
+        self.output(s, &mut st, &label);
         if let Some(l) = gl(s, "parallel") {
             self.report.note(
                 l,
@@ -116,6 +100,28 @@ impl Dag<'_> {
             out.push(self.approval(a, id, &label, gl(s, "approval").unwrap_or(line)));
         }
         Ok(out)
+    }
+
+    /// A step's `output: VAR`: its command's stdout captured as the output VAR (read by
+    /// the steps after it as $VAR); any other `output` is noted and left out.
+    fn output(&mut self, s: &Node, st: &mut Step, label: &str) {
+        if let Some(l) = gl(s, "output") {
+            let var = g(s, "output")
+                .and_then(Node::text)
+                .filter(|v| super::env_name(v));
+            match (var, st.run.take()) {
+                (Some(var), Some(run)) => {
+                    st.run = Some(capture(&run, &var));
+                    st.outputs.push(var.clone());
+                    self.outputs.push((st.id.clone(), var.clone()));
+                    self.report.note(l, format!("step `{label}`: `output: {var}`"), format!("the output `{var}` (its stdout on one line, lines joined by spaces), read by the steps after it as ${var}"));
+                }
+                (_, run) => {
+                    st.run = run;
+                    self.report.note(l, format!("step `{label}`: `output`"), "left out: only `output: NAME` of a command maps (a baton step publishes outputs by writing `NAME=value` to $BATON_OUTPUT)");
+                }
+            }
+        }
     }
 
     fn command(&mut self, s: &Node, label: &str, line: usize) -> String {

@@ -103,6 +103,54 @@ impl ExecutorReader<'_, '_> {
         out
     }
 
+    /// One argument of a command (`grouped`: inside a group, which may leave out a
+    /// resource): its values parsed and each checked; `uses_job_id` notes `{job_id}`.
+    fn check_arg(
+        &mut self,
+        arg: &str,
+        span: &Span,
+        grouped: bool,
+        of: &ArgOf<'_>,
+        uses_job_id: &mut bool,
+    ) -> bool {
+        let ArgOf {
+            label,
+            key,
+            resources,
+        } = *of;
+        if let Err(e) = batch::parse_arg(arg) {
+            self.err(
+                span,
+                format!("{label}: {e}"),
+                "write values as {script}, {job_id}, …",
+            );
+            return false;
+        }
+        let mut fine = true;
+        for v in batch::values_of(arg) {
+            *uses_job_id |= v == batch::JOB_ID;
+            if let Some(why) = batch::check_value(key, &v) {
+                self.err(
+                    span,
+                    format!("{label}: {why}"),
+                    "see docs/workflow-format.md, Executors",
+                );
+                fine = false;
+            } else if let Some(r) = v.strip_prefix(batch::RESOURCES)
+                && !grouped
+                && !resources.iter().any(|(k, _)| k == r)
+            {
+                self.err(
+                    span,
+                    format!("{label} uses `{{{v}}}`, which `resources` does not give"),
+                    format!("add resources = {{ {r} = \"…\" }}, or put the argument in a group ([\"…\"]) to leave it out without one"),
+                );
+                fine = false;
+            }
+        }
+        fine
+    }
+
     /// One command: an array of arguments (strings, or groups of them), the first a
     /// program without values.
     fn command(
@@ -125,38 +173,13 @@ impl ExecutorReader<'_, '_> {
         let mut args = Vec::new();
         let mut ok = true;
         let mut uses_job_id = false;
+        let of = ArgOf {
+            label: &label,
+            key,
+            resources,
+        };
         let mut check = |me: &mut Self, arg: &str, span: &Span, grouped: bool| {
-            if let Err(e) = batch::parse_arg(arg) {
-                me.err(
-                    span,
-                    format!("{label}: {e}"),
-                    "write values as {script}, {job_id}, …",
-                );
-                return false;
-            }
-            let mut fine = true;
-            for v in batch::values_of(arg) {
-                uses_job_id |= v == batch::JOB_ID;
-                if let Some(why) = batch::check_value(key, &v) {
-                    me.err(
-                        span,
-                        format!("{label}: {why}"),
-                        "see docs/workflow-format.md, Executors",
-                    );
-                    fine = false;
-                } else if let Some(r) = v.strip_prefix(batch::RESOURCES)
-                    && !grouped
-                    && !resources.iter().any(|(k, _)| k == r)
-                {
-                    me.err(
-                        span,
-                        format!("{label} uses `{{{v}}}`, which `resources` does not give"),
-                        format!("add resources = {{ {r} = \"…\" }}, or put the argument in a group ([\"…\"]) to leave it out without one"),
-                    );
-                    fine = false;
-                }
-            }
-            fine
+            me.check_arg(arg, span, grouped, &of, &mut uses_job_id)
         };
         for (i, item) in items.iter().enumerate() {
             match &item.val {
@@ -221,4 +244,12 @@ impl ExecutorReader<'_, '_> {
         }
         ok.then_some(args)
     }
+}
+
+/// What an argument of a command is checked against: the command's label, its key
+/// (`submit`, `status`, …) and the executor's `resources`.
+struct ArgOf<'a> {
+    label: &'a str,
+    key: &'a str,
+    resources: &'a [(String, String)],
 }

@@ -1,6 +1,8 @@
 //! A step's `gate`, `[approvals]` (the allowed-signers file) and the rules of signed
 //! gates.
+use super::resolve::Site;
 use super::*;
+use crate::condition::Name;
 
 pub(super) const GATE_FIELDS: &[&str] = &[
     "prompt",
@@ -563,4 +565,152 @@ pub(super) fn read_signers(path: &Path) -> Result<String, SignersFileError> {
     }
     let bytes = std::fs::read(path)?;
     String::from_utf8(bytes).map_err(|_| SignersFileError::NotUtf8)
+}
+
+/// What a gate's rules read of their step: its label and id, and what its command gets.
+pub(super) struct GateOf<'s> {
+    pub label: &'s str,
+    pub id: &'s str,
+    pub action: &'s Action,
+    pub env: &'s BTreeMap<String, Template>,
+    pub with: &'s BTreeMap<String, Template>,
+    /// Its tool is declared (else its rules read its `with` as written).
+    pub tool_declared: bool,
+}
+
+impl Loader<'_, '_> {
+    /// A step's gate resolved: its prompt, inputs, `auto` rules and `revise` steps.
+    pub(super) fn step_gate(
+        &mut self,
+        g: &RawGate<'_>,
+        of: &GateOf<'_>,
+        site: &Site<'_, '_, '_>,
+        id_list: &[&str],
+        refs: &mut Vec<StepRef>,
+    ) -> Gate {
+        let prompt = match &g.prompt {
+            Some((p, span)) => {
+                let te = TextEntry {
+                    key: "prompt",
+                    key_span: span.clone(),
+                    value: p.to_string(),
+                    span: span.clone(),
+                };
+                self.step_template(&te, TemplateSite::Prompt, site, refs)
+                    .unwrap_or_default()
+            }
+            None => Template::literal(format!("Approve step {}?", of.id)),
+        };
+        let inputs = self.input_templates(g, site, refs);
+        let auto = self.resolve_auto_rules(g, of, site, refs);
+        let revise = self.revise_steps(g, of.label, site, id_list, refs);
+        let rounds = if revise.is_empty() {
+            1
+        } else {
+            g.rounds.as_ref().map_or(DEFAULT_ROUNDS, |(r, _)| *r)
+        };
+        Gate {
+            prompt,
+            revise,
+            rounds,
+            approvers: g.approvers.iter().map(|(a, _)| a.clone()).collect(),
+            quorum: g.quorum.as_ref().map_or(1, |(q, _)| *q),
+            timeout: g.timeout,
+            on_timeout: g.on_timeout,
+            allow_self_approval: g.allow_self_approval,
+            signed: g.signed.is_some(),
+            inputs,
+            auto,
+        }
+    }
+
+    /// A gate's `auto` rules, their conditions checked against the step's names.
+    fn resolve_auto_rules(
+        &mut self,
+        g: &RawGate<'_>,
+        of: &GateOf<'_>,
+        site: &Site<'_, '_, '_>,
+        refs: &mut Vec<StepRef>,
+    ) -> Vec<AutoRule> {
+        let (s, label) = (&site.raw[site.i], of.label);
+        // What the step's command gets: a tool's parameters, and what its `env`
+        // and `with` read (a builtin runs no shell).
+        let shell = matches!(of.action, Action::Shell { .. } | Action::Tool { .. });
+        let read: Vec<String> = of
+            .env
+            .values()
+            .chain(of.with.values())
+            .flat_map(|t| t.refs().map(|r| r.to_string()))
+            .collect();
+        let bound =
+            |n: &Name| shell && (matches!(n, Name::With(_)) || read.contains(&n.to_string()));
+        // A step whose tool is not declared (said once, at its `uses`): its
+        // rules read the `with` as written, not a second error per name.
+        let with_keys: Vec<&str> = match (of.tool_declared, &s.with) {
+            (false, Some((given, _))) if s.uses.is_some() => given.iter().map(|e| e.key).collect(),
+            _ => of.with.keys().map(String::as_str).collect(),
+        };
+        g.auto
+            .iter()
+            .enumerate()
+            .filter_map(|(k, r)| {
+                let what = format!(
+                    "`if` of rule {} of the `auto` of the gate of {label}",
+                    k + 1
+                );
+                let (text, span) = &r.cond;
+                let condition =
+                    self.check_condition(site, &what, (*text, span), Some(&with_keys), refs)?;
+                if r.decide == AutoDecide::Approve {
+                    self.warn_text_tests(&condition, (*text, span), &what, &bound);
+                }
+                Some(AutoRule {
+                    condition,
+                    decide: r.decide,
+                    reason: r.reason.clone(),
+                })
+            })
+            .collect()
+    }
+
+    /// The steps a gate's push-back runs again (`revise`), as indices; a name that is
+    /// not a step, or a fanned-out step, is an error.
+    fn revise_steps(
+        &mut self,
+        g: &RawGate<'_>,
+        label: &str,
+        site: &Site<'_, '_, '_>,
+        id_list: &[&str],
+        refs: &mut Vec<StepRef>,
+    ) -> Vec<usize> {
+        let mut revise = Vec::new();
+        for (name, span) in &g.revise {
+            match site.index.get(name) {
+                Some(&j) if site.raw[j].fanout.is_some() => self.err(
+                    span,
+                    format!("the gate of {label} revises `{name}`, a `matrix` or `for_each` step"),
+                    "a push-back runs single steps again: revise a step that makes the list, or a step after the instances",
+                ),
+                Some(&j) => {
+                    revise.push(j);
+                    refs.push(StepRef {
+                        from: site.i,
+                        target: j,
+                        key: String::new(),
+                        read: Read::Revise,
+                        span: span.clone(),
+                    });
+                }
+                None => {
+                    let hint = did_you_mean(name, id_list, "step ids");
+                    self.err(
+                        span,
+                        format!("the gate of {label} revises \"{name}\", which is not a step"),
+                        hint,
+                    );
+                }
+            }
+        }
+        revise
+    }
 }

@@ -1,7 +1,7 @@
 //! From steps as written to `Step`s: ids, `needs`, actions and `with` values resolved
 //! to indices and checked, and each step routed to its executor.
+use super::gates::GateOf;
 use super::*;
-use crate::condition::Name;
 
 impl Loader<'_, '_> {
     /// Each step's executor (`Step::executor`): capability routing, then its own
@@ -64,6 +64,46 @@ impl Loader<'_, '_> {
         param_names: &[&str],
         base_dir: &Path,
     ) -> Option<(Vec<Step>, Vec<Vec<(usize, Span)>>, Vec<StepRef>)> {
+        let (index, ids) = self.step_ids(raw);
+        let id_list: Vec<&str> = raw
+            .iter()
+            .filter_map(|s| s.id.as_ref().map(|(id, _)| *id))
+            .collect();
+        let pool_names: Vec<&str> = pools.iter().map(|p| p.name.as_str()).collect();
+        let mut tool_names: Vec<&str> = Builtin::ALL.iter().map(|b| b.name()).collect();
+        tool_names.extend(tools.keys().map(String::as_str));
+        let names = StepNames {
+            ids: &ids,
+            id_list: &id_list,
+            tools,
+            tool_names: &tool_names,
+            pools,
+            pool_names: &pool_names,
+            base_dir,
+        };
+
+        let mut steps = Vec::with_capacity(raw.len());
+        let mut needs_spans = Vec::with_capacity(raw.len());
+        let mut refs = Vec::new();
+        // Each step's `needs` as written is dropped once resolved (100,000 of them were
+        // ~13 MB at the load's peak).
+        for (i, written) in raw_needs.into_iter().enumerate().take(raw.len()) {
+            let site = Site {
+                i,
+                index: &index,
+                raw,
+                param_names,
+            };
+            let (step, spans) = self.resolve_step(&written, &site, &names, &mut refs);
+            steps.push(step);
+            needs_spans.push(spans);
+        }
+        Some((steps, needs_spans, refs))
+    }
+
+    /// Each step's id (`#N` for one without), and the index of the valid ones; an
+    /// invalid or duplicate id is an error.
+    fn step_ids<'n>(&mut self, raw: &[RawStep<'n>]) -> (HashMap<&'n str, usize>, Vec<String>) {
         let mut index: HashMap<&str, usize> = HashMap::with_capacity(raw.len());
         let mut ids = Vec::with_capacity(raw.len());
         for (i, s) in raw.iter().enumerate() {
@@ -95,244 +135,166 @@ impl Loader<'_, '_> {
             }
             ids.push(id.to_string());
         }
-        let id_list: Vec<&str> = raw
-            .iter()
-            .filter_map(|s| s.id.as_ref().map(|(id, _)| *id))
-            .collect();
-        let pool_names: Vec<&str> = pools.iter().map(|p| p.name.as_str()).collect();
-        let mut tool_names: Vec<&str> = Builtin::ALL.iter().map(|b| b.name()).collect();
-        tool_names.extend(tools.keys().map(String::as_str));
+        (index, ids)
+    }
 
-        let mut steps = Vec::with_capacity(raw.len());
-        let mut needs_spans = Vec::with_capacity(raw.len());
-        let mut refs = Vec::new();
-        // Each step's `needs` as written is dropped once resolved (100,000 of them were
-        // ~13 MB at the load's peak).
-        for ((i, s), written) in raw.iter().enumerate().zip(raw_needs) {
-            let label = format!("step `{}`", ids[i]);
-            let mut needs = Vec::new();
-            let mut spans = Vec::new();
-            for (n, span) in &written {
-                match index.get(n) {
-                    Some(&j) => {
-                        if !needs.contains(&j) {
-                            needs.push(j);
-                            spans.push((j, span.clone()));
-                        }
-                    }
-                    None => {
-                        let hint = did_you_mean(n, &id_list, "step ids");
-                        self.err(
-                            span,
-                            format!("{label} needs \"{n}\", which is not a step"),
-                            hint,
-                        );
+    /// One step resolved (step `site.i`), with the spans of its needs.
+    fn resolve_step(
+        &mut self,
+        written: &[(&str, Span)],
+        site: &Site<'_, '_, '_>,
+        names: &StepNames<'_>,
+        refs: &mut Vec<StepRef>,
+    ) -> (Step, Vec<(usize, Span)>) {
+        let (i, s) = (site.i, &site.raw[site.i]);
+        let label = format!("step `{}`", names.ids[i]);
+        let (needs, spans) = self.step_needs(written, site.index, names.id_list, &label);
+        let pool = self.step_pool(s, names, &label);
+        let (action, tool) = self.action(&s.run, &s.uses, &label, names.tools, names.tool_names);
+        let (with, env) = self.step_values(tool.as_ref(), &label, site, refs);
+        let gate = s.gate.as_ref().map(|g| {
+            let of = GateOf {
+                label: &label,
+                id: &names.ids[i],
+                action: &action,
+                env: &env,
+                with: &with,
+                tool_declared: tool.is_some(),
+            };
+            self.step_gate(g, &of, site, names.id_list, refs)
+        });
+        let condition = self.condition(site, &label, refs);
+        let (allow_failure_when, allow_failure_if) = self.allow_failure_when(site, refs);
+        if !s.has_action_key {
+            self.err(
+                &s.span,
+                format!("{label} has nothing to do"),
+                "give it `run = \"…\"`, `uses = \"<tool>\"`, or a `gate` (a pure approval step)",
+            );
+        }
+        let fanout = s
+            .fanout
+            .as_ref()
+            .and_then(|f| self.resolve_fanout(f, &label, site, refs));
+        let mut step = Step {
+            id: names.ids[i].clone(),
+            index: i,
+            needs,
+            action,
+            with,
+            env,
+            when: s.rules.when,
+            allow_failure: s.rules.allow_failure,
+            allow_failure_when,
+            allow_failure_if,
+            condition: condition.map(Box::new),
+            fallback: Vec::new(),
+            timeout: s.timeout,
+            retry: s.retry,
+            pool,
+            executor: None,
+            requires: Vec::new(),
+            dir: s.dir.map(|d| names.base_dir.join(d)),
+            cost: s.cost,
+            outputs: s.outputs.clone(),
+            compensate: s.compensate.as_ref().map(|(c, _)| c.to_string()),
+            gate: gate.map(Box::new),
+            idempotent: s.idempotent,
+            cache: None,
+            service: None,
+            fanout,
+            instance: None,
+            line: self.r.map.line_col(s.span.start).0,
+        };
+        step.fallback = self.alternatives(&step, &label, names.tools, names.tool_names, site, refs);
+        (step, spans)
+    }
+
+    /// A step's `needs` as indices (each once), with where each is written; a name
+    /// that is not a step is an error.
+    fn step_needs(
+        &mut self,
+        written: &[(&str, Span)],
+        index: &HashMap<&str, usize>,
+        id_list: &[&str],
+        label: &str,
+    ) -> (Vec<usize>, Vec<(usize, Span)>) {
+        let mut needs = Vec::new();
+        let mut spans = Vec::new();
+        for (n, span) in written {
+            match index.get(n) {
+                Some(&j) => {
+                    if !needs.contains(&j) {
+                        needs.push(j);
+                        spans.push((j, span.clone()));
                     }
                 }
-            }
-            let pool = s.pool.as_ref().and_then(|(p, span)| {
-                let found = pools.iter().position(|x| x.name == *p);
-                if found.is_none() {
-                    let hint = match did_you_mean(p, &pool_names, "pools") {
-                        h if pool_names.is_empty() => {
-                            format!("{h}; declare it with [pools.{p}] and capacity = 1")
-                        }
-                        h => h,
-                    };
+                None => {
+                    let hint = did_you_mean(n, id_list, "step ids");
                     self.err(
                         span,
-                        format!("{label} uses pool \"{p}\", which is not declared"),
+                        format!("{label} needs \"{n}\", which is not a step"),
                         hint,
                     );
                 }
-                found
-            });
-            let site = Site {
-                i,
-                index: &index,
-                raw,
-                param_names,
-            };
-            let (action, tool) = self.action(&s.run, &s.uses, &label, tools, &tool_names);
-            let mut with = BTreeMap::new();
-            if let Some(tool) = &tool {
-                let given = s.with.as_ref().map_or(&[][..], |(w, _)| w.as_slice());
-                let at = s.uses.as_ref().map_or(s.span.clone(), |(_, sp)| sp.clone());
-                with = self.with_values(given, (tool, &at), &label, None, &site, &mut refs);
-            } else if let Some((_, span)) = &s.with
-                && s.uses.is_none()
-            {
-                self.err(span, format!("{label} has `with` but does not `uses` a tool"), "`with` sets a tool's parameters: add uses = \"<tool>\", or use `env` for a `run` step");
             }
-            let mut env = BTreeMap::new();
-            for e in &s.env {
-                if let Some(t) = self.step_template(e, TemplateSite::StepEnv, &site, &mut refs) {
-                    env.insert(e.key.to_string(), t);
-                }
-            }
-            let gate = s.gate.as_ref().map(|g| {
-                let prompt = match &g.prompt {
-                    Some((p, span)) => {
-                        let te = TextEntry {
-                            key: "prompt",
-                            key_span: span.clone(),
-                            value: p.to_string(),
-                            span: span.clone(),
-                        };
-                        self.step_template(&te, TemplateSite::Prompt, &site, &mut refs)
-                            .unwrap_or_default()
+        }
+        (needs, spans)
+    }
+
+    /// A step's `pool` as an index; one not declared is an error.
+    fn step_pool(&mut self, s: &RawStep<'_>, names: &StepNames<'_>, label: &str) -> Option<usize> {
+        let (pools, pool_names) = (names.pools, names.pool_names);
+        s.pool.as_ref().and_then(|(p, span)| {
+            let found = pools.iter().position(|x| x.name == *p);
+            if found.is_none() {
+                let hint = match did_you_mean(p, pool_names, "pools") {
+                    h if pool_names.is_empty() => {
+                        format!("{h}; declare it with [pools.{p}] and capacity = 1")
                     }
-                    None => Template::literal(format!("Approve step {}?", ids[i])),
+                    h => h,
                 };
-                let inputs = self.input_templates(g, &site, &mut refs);
-                // What the step's command gets: a tool's parameters, and what its `env`
-                // and `with` read (a builtin runs no shell).
-                let shell = matches!(action, Action::Shell { .. } | Action::Tool { .. });
-                let read: Vec<String> = env
-                    .values()
-                    .chain(with.values())
-                    .flat_map(|t| t.refs().map(|r| r.to_string()))
-                    .collect();
-                let bound = |n: &Name| {
-                    shell && (matches!(n, Name::With(_)) || read.contains(&n.to_string()))
-                };
-                // A step whose tool is not declared (said once, at its `uses`): its
-                // rules read the `with` as written, not a second error per name.
-                let with_keys: Vec<&str> = match (&tool, &s.with) {
-                    (None, Some((given, _))) if s.uses.is_some() => {
-                        given.iter().map(|e| e.key).collect()
-                    }
-                    _ => with.keys().map(String::as_str).collect(),
-                };
-                let auto = g
-                    .auto
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(k, r)| {
-                        let what = format!(
-                            "`if` of rule {} of the `auto` of the gate of {label}",
-                            k + 1
-                        );
-                        let (text, span) = &r.cond;
-                        let condition = self.check_condition(
-                            &site,
-                            &what,
-                            (*text, span),
-                            Some(&with_keys),
-                            &mut refs,
-                        )?;
-                        if r.decide == AutoDecide::Approve {
-                            self.warn_text_tests(&condition, (*text, span), &what, &bound);
-                        }
-                        Some(AutoRule {
-                            condition,
-                            decide: r.decide,
-                            reason: r.reason.clone(),
-                        })
-                    })
-                    .collect();
-                let mut revise = Vec::new();
-                for (name, span) in &g.revise {
-                    match index.get(name) {
-                        Some(&j) if raw[j].fanout.is_some() => self.err(
-                            span,
-                            format!("the gate of {label} revises `{name}`, a `matrix` or `for_each` step"),
-                            "a push-back runs single steps again: revise a step that makes the list, or a step after the instances",
-                        ),
-                        Some(&j) => {
-                            revise.push(j);
-                            refs.push(StepRef {
-                                from: i,
-                                target: j,
-                                key: String::new(),
-                                read: Read::Revise,
-                                span: span.clone(),
-                            });
-                        }
-                        None => {
-                            let hint = did_you_mean(name, &id_list, "step ids");
-                            self.err(
-                                span,
-                                format!(
-                                    "the gate of {label} revises \"{name}\", which is not a step"
-                                ),
-                                hint,
-                            );
-                        }
-                    }
-                }
-                let rounds = if revise.is_empty() {
-                    1
-                } else {
-                    g.rounds.as_ref().map_or(gates::DEFAULT_ROUNDS, |(r, _)| *r)
-                };
-                Gate {
-                    prompt,
-                    revise,
-                    rounds,
-                    approvers: g.approvers.iter().map(|(a, _)| a.clone()).collect(),
-                    quorum: g.quorum.as_ref().map_or(1, |(q, _)| *q),
-                    timeout: g.timeout,
-                    on_timeout: g.on_timeout,
-                    allow_self_approval: g.allow_self_approval,
-                    signed: g.signed.is_some(),
-                    inputs,
-                    auto,
-                }
-            });
-            let condition = self.condition(&site, &label, &mut refs);
-            let (allow_failure_when, allow_failure_if) = self.allow_failure_when(&site, &mut refs);
-            if !s.has_action_key {
                 self.err(
-                    &s.span,
-                    format!("{label} has nothing to do"),
-                    "give it `run = \"…\"`, `uses = \"<tool>\"`, or a `gate` (a pure approval step)",
+                    span,
+                    format!("{label} uses pool \"{p}\", which is not declared"),
+                    hint,
                 );
             }
-            let fanout = s
-                .fanout
-                .as_ref()
-                .and_then(|f| self.resolve_fanout(f, &label, &site, &mut refs));
-            let mut step = Step {
-                id: ids[i].clone(),
-                index: i,
-                needs,
-                action,
-                with,
-                env,
-                when: s.rules.when,
-                allow_failure: s.rules.allow_failure,
-                allow_failure_when,
-                allow_failure_if,
-                condition: condition.map(Box::new),
-                fallback: Vec::new(),
-                timeout: s.timeout,
-                retry: s.retry,
-                pool,
-                executor: None,
-                requires: Vec::new(),
-                dir: s.dir.map(|d| base_dir.join(d)),
-                cost: s.cost,
-                outputs: s.outputs.clone(),
-                compensate: s.compensate.as_ref().map(|(c, _)| c.to_string()),
-                gate: gate.map(Box::new),
-                idempotent: s.idempotent,
-                cache: None,
-                service: None,
-                fanout,
-                instance: None,
-                line: self.r.map.line_col(s.span.start).0,
-            };
-            step.fallback = self.alternatives(&step, &label, tools, &tool_names, &site, &mut refs);
-            steps.push(step);
-            needs_spans.push(spans);
+            found
+        })
+    }
+
+    /// A step's `with` (its tool's parameters) and `env`, their templates checked.
+    fn step_values(
+        &mut self,
+        tool: Option<&Tool>,
+        label: &str,
+        site: &Site<'_, '_, '_>,
+        refs: &mut Vec<StepRef>,
+    ) -> (BTreeMap<String, Template>, BTreeMap<String, Template>) {
+        let s = &site.raw[site.i];
+        let mut with = BTreeMap::new();
+        if let Some(tool) = tool {
+            let given = s.with.as_ref().map_or(&[][..], |(w, _)| w.as_slice());
+            let at = s.uses.as_ref().map_or(s.span.clone(), |(_, sp)| sp.clone());
+            with = self.with_values(given, (tool, &at), label, None, site, refs);
+        } else if let Some((_, span)) = &s.with
+            && s.uses.is_none()
+        {
+            self.err(span, format!("{label} has `with` but does not `uses` a tool"), "`with` sets a tool's parameters: add uses = \"<tool>\", or use `env` for a `run` step");
         }
-        Some((steps, needs_spans, refs))
+        let mut env = BTreeMap::new();
+        for e in &s.env {
+            if let Some(t) = self.step_template(e, TemplateSite::StepEnv, site, refs) {
+                env.insert(e.key.to_string(), t);
+            }
+        }
+        (with, env)
     }
 
     /// A gate's inputs with their `default`/`values` templates parsed and checked as the
     /// prompt's are (params, ancestors' outputs; FILE:LINE:COL of the value).
-    fn input_templates(
+    pub(super) fn input_templates(
         &mut self,
         g: &RawGate<'_>,
         site: &Site<'_, '_, '_>,
@@ -527,4 +489,15 @@ pub(super) fn suggest_id(id: &str) -> Option<String> {
         .take(64)
         .collect();
     is_step_id(&s).then_some(s).filter(|s| s != id)
+}
+
+/// The names a step's fields are resolved against, and where its `dir` is relative to.
+struct StepNames<'a> {
+    ids: &'a [String],
+    id_list: &'a [&'a str],
+    tools: &'a BTreeMap<String, Tool>,
+    tool_names: &'a [&'a str],
+    pools: &'a [Pool],
+    pool_names: &'a [&'a str],
+    base_dir: &'a Path,
 }

@@ -96,6 +96,40 @@ impl Loader<'_, '_> {
         ok.then_some(t)
     }
 
+    /// A `needs.ID.result` read by step `at.i`, resolved to ID's index; `false` (and
+    /// said) when ID is not another step. That it is a direct need is checked with the
+    /// graph.
+    fn need_result_ref(
+        &mut self,
+        e: &TextEntry<'_>,
+        at: &Site<'_, '_, '_>,
+        (step, step_id): (&mut usize, &str),
+        label: &str,
+        refs: &mut Vec<StepRef>,
+    ) -> bool {
+        match at.index.get(step_id) {
+            Some(&target) if target != at.i => {
+                *step = target;
+                refs.push(StepRef {
+                    from: at.i,
+                    target,
+                    key: String::new(),
+                    read: Read::Result,
+                    span: e.span.clone(),
+                });
+                true
+            }
+            _ => {
+                self.err(
+                    &e.span,
+                    format!("template reads `needs.{step_id}.result`, but `{step_id}` is not one of {label}'s needs"),
+                    format!("`needs.ID.result` reads a step's own needs: add \"{step_id}\" to its `needs`"),
+                );
+                false
+            }
+        }
+    }
+
     /// Parse a template used by step `i`, resolving step references to indices and
     /// recording them for the ancestor check.
     pub(super) fn step_template(
@@ -116,27 +150,7 @@ impl Loader<'_, '_> {
         let mut ok = self.instance_refs_ok(e, &t, site, raw[i].fanout.as_deref(), &label);
         for seg in &mut t.segments {
             if let TemplateSegment::Ref(TemplateRef::NeedResult { step, step_id }) = seg {
-                // Resolved here; that it is a direct need is checked with the graph.
-                match index.get(step_id.as_str()) {
-                    Some(&target) if target != i => {
-                        *step = target;
-                        refs.push(StepRef {
-                            from: i,
-                            target,
-                            key: String::new(),
-                            read: Read::Result,
-                            span: e.span.clone(),
-                        });
-                    }
-                    _ => {
-                        self.err(
-                            &e.span,
-                            format!("template reads `needs.{step_id}.result`, but `{step_id}` is not one of {label}'s needs"),
-                            format!("`needs.ID.result` reads a step's own needs: add \"{step_id}\" to its `needs`"),
-                        );
-                        ok = false;
-                    }
-                }
+                ok &= self.need_result_ref(e, at, (step, step_id), &label, refs);
                 continue;
             }
             let (step, step_id, key, input) = match seg {
