@@ -112,7 +112,6 @@ pub async fn drive_headless(
 /// An engine running as a task of this process, driven on behalf of a console.
 pub struct Hosted {
     pub run_id: String,
-    pub workflow: String,
     pub view: watch::Receiver<Arc<RunView>>,
     /// What taking the run over did, for the console to say (`driver`).
     pub note: Option<String>,
@@ -136,7 +135,6 @@ impl Hosted {
     /// to show: a line on stderr would be written over its screen.
     pub fn spawn_quietly(store: Store, ready: Ready) -> Hosted {
         let run_id = ready.run_id.clone();
-        let workflow = ready.workflow.clone();
         let (mut driver, initial, note) = driver(store, ready, Sinks::default());
         let (view_tx, view) = watch::channel(Arc::new(driver.view()));
         let (commands, commands_rx) = mpsc::channel(32);
@@ -147,29 +145,12 @@ impl Hosted {
         let done = tokio::spawn(driver.run(initial, shutdown));
         Hosted {
             run_id,
-            workflow,
             view,
             note,
             commands,
             stop: Some(stop),
             done,
         }
-    }
-
-    /// Hand a command to this engine and wait for the core's verdict.
-    pub async fn command(&self, command: Command) -> CommandOutcome {
-        let (reply, answer) = oneshot::channel();
-        if self
-            .commands
-            .send(CommandRequest { command, reply })
-            .await
-            .is_err()
-        {
-            return CommandOutcome::Refused(Refusal::EngineStopped);
-        }
-        answer
-            .await
-            .unwrap_or(CommandOutcome::Refused(Refusal::EngineStopped))
     }
 
     /// A sender for commands, for a caller that answers asynchronously.

@@ -15,7 +15,7 @@ mod parked;
 mod proofs;
 
 pub use catalog::{Catalog, Changes};
-pub use loader::{LOAD_BUDGET, LOAD_BUDGET_ENV, QUIET};
+pub use loader::QUIET;
 
 use super::SessionError;
 use super::host::{self, Hosted};

@@ -259,7 +259,7 @@ impl World {
     pub fn adopt(
         &mut self,
         e: usize,
-        ready: baton_session::prepare::Ready,
+        ready: baton_session::Ready,
     ) -> Result<(), SimError> {
         let run = ready.run_id.clone();
         let engine = &mut self.engines[e];
@@ -312,7 +312,7 @@ impl World {
         let now = Timestamp(self.now);
         let wf = &self.workflows[w];
         let plan = wf.plan.clone();
-        let cfg = baton_session::prepare::run_config(
+        let cfg = baton_session::run_config(
             &run_id,
             &self.user,
             BTreeMap::new(),

@@ -107,7 +107,6 @@ pub struct Done {
     pub key: String,
     pub sig: Sig,
     pub outcome: Outcome,
-    pub took: Duration,
 }
 
 /// The loader's thread: jobs in; results out to the serve's loop (the receiver
@@ -173,7 +172,6 @@ fn load_within(job: Job, budget: Duration) -> Done {
         key: job.key,
         sig: job.sig,
         outcome,
-        took: started.elapsed(),
     }
 }
 
