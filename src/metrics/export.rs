@@ -443,11 +443,7 @@ async fn answer(mut sock: tokio::net::TcpStream, asked: Asked<'_>) -> std::io::R
             let text = tokio::task::spawn_blocking(move || {
                 let store = Store::open(&db).map_err(|e| e.to_string())?;
                 let mut m = store.metrics(None).map_err(|e| e.to_string())?;
-                crate::session::add_budgets(
-                    &store,
-                    &mut m,
-                    crate::model::Timestamp::now(),
-                );
+                crate::session::add_budgets(&store, &mut m, crate::model::Timestamp::now());
                 Ok::<_, String>(render(&m, format))
             })
             .await

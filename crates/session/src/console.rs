@@ -20,7 +20,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 /// The link a console is connected to this service with, and the requests it sends
 /// (data of their own crate: the console is built against `baton-link`, not this one).
-pub use baton_link::{ConsoleLink, ConsoleRequest, Expected};
+pub(crate) use baton_link::{ConsoleLink, ConsoleRequest, Expected};
 
 /// How often the store is checked for new events and runs.
 const FOLLOW_EVERY: Duration = Duration::from_millis(150);

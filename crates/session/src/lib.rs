@@ -45,7 +45,7 @@ mod signing;
 
 pub use ask_book::AskBook;
 pub use concurrency::create as create_run;
-pub use console::{ConsoleLink, Ended, Service, Stop};
+pub use console::{Ended, Service, Stop};
 pub use follow::Follow;
 pub use fork::{
     checked_source as fork_source, load as load_fork, plan as fork_plan,
