@@ -16,11 +16,14 @@
 //! - `console`: the service behind the console, the same for `run` and `tui`.
 //! - `concurrency`: a new run of a concurrency group, admitted, queued or skipped
 //!   as the store decides.
-// `pub` means API: the modules are private and what the front ends use is re-exported
-// below. Kept public as deliberate namespaces, because their items are verbs or
-// settings that read well only behind their module's name (`command::apply`,
-// `ask::open`, `schedules::pause`, `config::read`, `stdio::outln!`, `exit::USAGE`)
-// and would clash at the root (`read`, `open`, `apply`, `list`):
+// `pub` means API: the modules are private and what other crates use is re-exported
+// below, a name that would say too little at the root under a clearer one
+// (`create_run`, `read_inbox`, `fork_plan`). Kept public as deliberate namespaces
+// (with `exit` below), because their items are verbs or settings that read well only
+// behind their module's name (`command::apply`, `ask::open`, `ask::answer`,
+// `schedules::pause`, `config::read`, `stdio::outln!`, `exit::USAGE`) and would clash
+// or mislead at the root (`read`, `open`, `apply`, `answer`, `json`); their items no
+// other crate uses are `pub(crate)`.
 pub mod ask;
 pub mod command;
 pub mod config;
