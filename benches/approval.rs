@@ -5,7 +5,7 @@
 use baton::engine::{CommandRequest, Driver, Sinks};
 use baton::engine::{Core, RunConfig};
 use baton::model::{Command, Timestamp};
-use baton::session::host::lease_holder;
+use baton::session::lease_holder;
 use baton::store::{NewRun, Store};
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::sync::Arc;

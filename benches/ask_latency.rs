@@ -76,7 +76,7 @@ fn once(db: &Path, session: &str, n: usize, wake: bool) -> Result<(f64, f64), St
     };
     let mut store = baton::store::Store::open(db).map_err(|e| e.to_string())?;
     let id = ask_id(&store, deadline)?;
-    let me = baton::session::identity::os_account().map_err(|e| e.to_string())?;
+    let me = baton::session::os_account().map_err(|e| e.to_string())?;
     let approve = baton::model::Command::Approve {
         step: id.clone(),
         operator: me,

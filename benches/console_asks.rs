@@ -4,14 +4,14 @@
 //!
 //! - from the store, as the console did before (every open ask read with its votes,
 //!   then those of the shown run kept: the baseline, in the same run), and
-//! - from `session::ask_book::AskBook`, as it does now: the store's asks counter read
+//! - from `session::AskBook`, as it does now: the store's asks counter read
 //!   (one row), nothing else when it did not move, the shown run's asks picked from
 //!   what was last read.
 //!
 //!   cargo bench --bench console_asks
 use baton::model::Timestamp;
 use baton::model::ask::{Ask, AskState, Asker};
-use baton::session::ask_book::AskBook;
+use baton::session::AskBook;
 use baton::store::Store;
 use criterion::{Criterion, criterion_group};
 use std::hint::black_box;

@@ -272,7 +272,7 @@ fn main() -> std::io::Result<()> {
     // Decisions others recorded on any run (`!`): who, what and the reason typed.
     let mut u = ui();
     let news = |id: i64, run: &str, actor: &str, action, step: Option<&str>, reason: &str| {
-        baton::session::news::News {
+        baton::session::News {
             id,
             run_id: run.into(),
             at: Timestamp(v.now.0 - (40 - id) * 20_000),

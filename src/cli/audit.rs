@@ -396,7 +396,7 @@ fn seal(store: Result<Store, StoreError>) -> i32 {
 }
 
 fn rotate(store: Result<Store, StoreError>) -> i32 {
-    let actor = match crate::session::identity::os_account() {
+    let actor = match crate::session::os_account() {
         Ok(a) => a,
         Err(e) => return crate::session::report(&e),
     };

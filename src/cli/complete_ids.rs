@@ -131,8 +131,7 @@ pub fn complete(a: &CompleteArgs) -> i32 {
     let current = a.words.last().map_or("", String::as_str);
     // No store, or a run that is not there: nothing to offer, and no error on the
     // user's command line.
-    let Ok(store) =
-        crate::store::Store::open_read_only(&crate::session::prepare::db_path(db.as_deref()))
+    let Ok(store) = crate::store::Store::open_read_only(&crate::session::db_path(db.as_deref()))
     else {
         return exit::FAILED;
     };

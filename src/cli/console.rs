@@ -7,8 +7,7 @@ use super::exit;
 use super::run::operator_name;
 use crate::console::{Tab, UiState};
 use crate::console::{TermEnv, Unusable};
-use crate::session::console::Service;
-use crate::session::host;
+use crate::session::Service;
 use crate::session::{self};
 use clap::Args;
 use std::io::IsTerminal;
@@ -51,7 +50,7 @@ pub fn exec(a: TuiArgs) -> i32 {
             return exit::USAGE;
         }
     };
-    let rt = match host::runtime() {
+    let rt = match session::runtime() {
         Ok(rt) => rt,
         Err(e) => return session::report(&e),
     };

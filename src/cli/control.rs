@@ -7,8 +7,7 @@ use super::run::{operator_name, parse_kv};
 use super::verdict::Verdict;
 use crate::model::{Command, CommandOutcome, StepState};
 use crate::session::command::{self, Applied, Delivery};
-use crate::session::signing::{self as sign, SignWith};
-use crate::session::{self};
+use crate::session::{self, SignWith};
 use crate::store::Store;
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
@@ -336,9 +335,9 @@ fn decide(target: &Target, opts: &SignOpts, command: Command) -> i32 {
         .and_then(|store| {
             let run_id = store.resolve_run(&target.run)?;
             if opts.print_message {
-                return sign::message_for(&store, &run_id, &command).map(Err);
+                return session::message_for(&store, &run_id, &command).map(Err);
             }
-            sign::sign_command(&store, &run_id, command, opts.with()).map(Ok)
+            session::sign_command(&store, &run_id, command, opts.with()).map(Ok)
         });
     match signed {
         Ok(Ok(command)) => send(target, command),

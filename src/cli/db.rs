@@ -14,7 +14,7 @@ pub struct DbOpt {
 
 impl DbOpt {
     pub fn path(&self) -> PathBuf {
-        crate::session::prepare::db_path(self.db.as_deref())
+        crate::session::db_path(self.db.as_deref())
     }
 
     /// The store, which must exist: reading commands never create one.

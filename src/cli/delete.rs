@@ -149,7 +149,7 @@ fn delete(store: &mut Store, targets: &[Target], reason: &str, opts: &DeleteOpts
     }
     // The deletion is recorded under the OS account, as every decision is: a uid with
     // no name is refused, never recorded under `$USER`.
-    let actor = match crate::session::identity::os_account() {
+    let actor = match crate::session::os_account() {
         Ok(a) => a,
         Err(e) => return crate::session::report(&e),
     };

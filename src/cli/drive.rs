@@ -6,18 +6,18 @@ use crate::console::{self, ConsoleConfig, Theme, UiState};
 use crate::console::{ColorDepth, TermEnv};
 use crate::engine::Sinks;
 use crate::exec::signals::ShutdownSignals;
+use crate::link::ConsoleLink;
 use crate::metrics::export::Exports;
-use crate::session::console::{ConsoleLink, Ended, Service, Stop};
-use crate::session::host::{self, drive_headless};
-use crate::session::prepare::Ready;
-use crate::session::{self, SessionError, run_exit_code};
+use crate::session::Ready;
+use crate::session::{self, SessionError, drive_headless, run_exit_code};
+use crate::session::{Ended, Service, Stop};
 use crate::store::Store;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 use tokio::sync::oneshot;
 
-pub use crate::session::prepare::db_path;
+pub use crate::session::db_path;
 
 /// How to show a run, checked before the run is created (a bad `--theme` or `--events`
 /// leaves nothing behind).
@@ -148,7 +148,7 @@ pub fn load_theme(name: Option<&str>) -> Result<Theme, crate::console::ThemeErro
 /// Drive `ready` (its lease held by this process) to the end, in the console or
 /// headless. Returns the process exit code.
 pub fn drive(store: Store, ready: Ready, mut display: Display) -> i32 {
-    let rt = match host::runtime() {
+    let rt = match session::runtime() {
         Ok(rt) => rt,
         Err(e) => return session::report(&e),
     };

@@ -53,7 +53,7 @@ fn stream(store: &Store, args: &EventsArgs) -> Result<(), StoreError> {
     let plan = if args.json {
         None
     } else {
-        crate::session::inspect::plan_of(store, &run_id)
+        crate::session::plan_of(store, &run_id)
     };
     loop {
         // The state first: events committed before it said "ended" are read below.

@@ -3,7 +3,7 @@
 //! recorded outcomes and outputs (issue 43 point 4; `session::fork`).
 use super::drive;
 use super::run::EngineArgs;
-use crate::session::{self, exit, fork};
+use crate::session::{self, exit};
 use crate::store::Store;
 use clap::Args;
 
@@ -48,16 +48,16 @@ pub fn exec(args: ForkArgs) -> i32 {
     };
     // What the fork reuses is checked first, as a takeover checks it (exit 3, on record).
     let of = args.from_run_of.as_deref();
-    let whose = match fork::checked_source(&mut store, &run_id, &args.from, &operator, of) {
+    let whose = match session::fork_source(&mut store, &run_id, &args.from, &operator, of) {
         Ok(w) => w,
         Err(e) => return session::report(&e),
     };
     // Every refusal of a fork is about the command as given: exit 2.
-    let plan = match fork::plan(&store, &run_id, &args.from) {
+    let plan = match session::fork_plan(&store, &run_id, &args.from) {
         Ok(p) => p,
         Err(e) => return refused(&e),
     };
-    let loaded = match fork::load(&store, &run_id, &args.engine.params, &operator) {
+    let loaded = match session::load_fork(&store, &run_id, &args.engine.params, &operator) {
         Ok(l) => l,
         Err(e) => return session::report(&e),
     };
@@ -89,7 +89,7 @@ pub fn exec(args: ForkArgs) -> i32 {
         list(plan.rerun.iter()),
         list(plan.reused.iter().map(|r| &r.step))
     );
-    if let Some(note) = fork::whose_note(&whose) {
+    if let Some(note) = session::fork_whose_note(&whose) {
         crate::stdio::errln!("run {}: runs {note}", ready.run_id);
     }
     drive::drive(store, ready, display)

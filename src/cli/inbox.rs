@@ -29,12 +29,12 @@ pub fn run(args: InboxArgs) -> i32 {
         Ok(s) => s,
         Err(e) => return fail(&e),
     };
-    let me = match session::identity::os_account() {
+    let me = match session::os_account() {
         Ok(me) => me,
         Err(e) => return session::report(&e),
     };
     let now = Timestamp::now();
-    let mut items = match session::inbox::read(&store, &me, now) {
+    let mut items = match session::read_inbox(&store, &me, now) {
         Ok(items) => items,
         Err(e) => return fail(&e),
     };

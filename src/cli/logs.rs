@@ -73,7 +73,7 @@ impl From<std::io::Error> for LogError {
 
 fn print_logs(store: &Store, args: &LogsArgs) -> Result<i32, LogError> {
     let run_id = store.resolve_run(&args.run)?;
-    let view = crate::session::inspect::inspect(store, &run_id, crate::model::Timestamp::now())?;
+    let view = crate::session::inspect(store, &run_id, crate::model::Timestamp::now())?;
     let Some(step) = view.steps.iter().find(|s| s.id == args.step) else {
         // Name the steps there are, not the runs: the run was right.
         let ids: Vec<&str> = view.steps.iter().map(|s| s.id.as_str()).collect();

@@ -23,7 +23,7 @@ pub fn run(args: MetricsArgs) -> i32 {
     let metrics = args.db.open().and_then(|s| {
         let run = args.run.as_deref().map(|r| s.resolve_run(r)).transpose()?;
         let mut m = s.metrics(run.as_deref())?;
-        crate::session::inspect::add_budgets(&s, &mut m, crate::model::Timestamp::now());
+        crate::session::add_budgets(&s, &mut m, crate::model::Timestamp::now());
         Ok(m)
     });
     let metrics = match metrics {

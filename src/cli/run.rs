@@ -1,7 +1,7 @@
 //! `baton run WORKFLOW`: start a new run, headless or in the console.
 use super::drive::{self, Display};
 use crate::metrics::export::Exports;
-use crate::session::{self, host, prepare};
+use crate::session::{self};
 use crate::store::Store;
 use clap::Args;
 use std::path::PathBuf;
@@ -93,7 +93,7 @@ pub fn parse_kv(s: &str) -> Result<(String, String), NotKeyValue> {
 
 /// Who acts: the OS account; a typed `--operator` is refused (exit 2).
 pub fn operator_name(given: Option<&str>) -> Result<String, session::SessionError> {
-    session::identity::operator(given)
+    session::operator(given)
 }
 
 pub fn exec(args: RunArgs) -> i32 {
@@ -103,7 +103,7 @@ pub fn exec(args: RunArgs) -> i32 {
         Ok(o) => o,
         Err(e) => return session::report(&e),
     };
-    let loaded = match prepare::load_new(prepare::NewRunSpec {
+    let loaded = match session::load_new(session::NewRunSpec {
         workflow: args.workflow.clone(),
         params: args.engine.params.clone(),
         max_parallel: args.max_parallel,
@@ -137,14 +137,14 @@ pub fn exec(args: RunArgs) -> i32 {
 }
 
 /// Make the new run (`fork`: a fork of its run) as every front end does
-/// (`session::concurrency::create`: in the workflow's concurrency group, if it has
+/// (`session::create_run`: in the workflow's concurrency group, if it has
 /// one), and say on stderr, before the run's own lines, what the group decided.
 pub fn make(
     store: &mut Store,
-    loaded: prepare::Loaded,
+    loaded: session::Loaded,
     fork: Option<&baton_core::ForkPlan>,
-) -> Result<prepare::Ready, session::SessionError> {
-    let made = session::concurrency::create(store, loaded, &host::lease_holder(), fork)?;
+) -> Result<session::Ready, session::SessionError> {
+    let made = session::create_run(store, loaded, &session::lease_holder(), fork)?;
     if let Some(said) = made.said() {
         crate::stdio::errln!("{said}");
     }

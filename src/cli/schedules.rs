@@ -3,7 +3,7 @@
 use super::db::{DbOpt, fail};
 use super::exit;
 use crate::model::Timestamp;
-use crate::session::{self, SessionError, identity, schedules};
+use crate::session::{self, SessionError, schedules};
 use clap::{Args, Subcommand};
 
 #[derive(Debug, Args)]
@@ -150,7 +150,7 @@ pub fn exec(args: ScheduleArgs) -> i32 {
 }
 
 fn pause(d: &Decide, paused: bool) -> Result<i32, SessionError> {
-    let actor = identity::os_account()?;
+    let actor = session::os_account()?;
     let mut store = d.db.open()?;
     let names = schedules::pause(&mut store, &d.target, paused, &actor, &d.reason)?;
     for name in names {
@@ -164,7 +164,7 @@ fn pause(d: &Decide, paused: bool) -> Result<i32, SessionError> {
 }
 
 fn trigger(t: &TriggerArgs) -> Result<i32, SessionError> {
-    let actor = identity::os_account()?;
+    let actor = session::os_account()?;
     let mut store = t.db.open()?;
     let said = schedules::trigger(&mut store, &t.workflow, &t.params, &actor, &t.reason)?;
     crate::stdio::outln!("{}", crate::sanitize::for_terminal(&said));
@@ -172,7 +172,7 @@ fn trigger(t: &TriggerArgs) -> Result<i32, SessionError> {
 }
 
 fn backfill(b: &BackfillArgs) -> Result<i32, SessionError> {
-    let actor = identity::os_account()?;
+    let actor = session::os_account()?;
     let mut store = b.db.open()?;
     let lines = schedules::backfill(
         &mut store,
@@ -200,7 +200,7 @@ fn backfill(b: &BackfillArgs) -> Result<i32, SessionError> {
             lines.len()
         )
     } else {
-        match store.serve_holder(session::serve::SERVE_LEASE) {
+        match store.serve_holder(session::SERVE_LEASE) {
             Some(holder) => format!(
                 "{starts} of {} slot(s) asked for: the serve ({holder}) starts them one after the other",
                 lines.len()

@@ -2,8 +2,7 @@
 //! drive the runs here, until SIGTERM or SIGINT.
 use super::db::DbOpt;
 use crate::metrics::export::Exports;
-use crate::session::serve::{self, Readiness, ServeOptions};
-use crate::session::{self, SessionError, host, identity};
+use crate::session::{self, Readiness, ServeOptions, SessionError};
 use crate::store::Store;
 use clap::Args;
 use std::path::PathBuf;
@@ -32,7 +31,7 @@ pub fn exec(args: ServeArgs) -> i32 {
 }
 
 fn run(args: ServeArgs) -> Result<i32, SessionError> {
-    let operator = identity::os_account()?;
+    let operator = session::os_account()?;
     if !args.workflows.is_dir() {
         return Err(SessionError::Usage(format!(
             "--workflows {}: not a directory; give the directory that holds the workflow files",
@@ -42,14 +41,14 @@ fn run(args: ServeArgs) -> Result<i32, SessionError> {
     let db = args.db.path();
     // One serve per store: refused before anything is bound or loaded.
     let mut store = Store::open(&db)?;
-    serve::take_serve_lease(&mut store)?;
+    session::take_serve_lease(&mut store)?;
     drop(store);
     let exports = Exports::open(None, args.listen.as_deref())
         .map_err(|e| SessionError::Usage(e.to_string()))?;
-    let rt = host::serve_runtime()?;
+    let rt = session::serve_runtime()?;
     let ready: Readiness = Arc::new(Mutex::new(Some("loading the workflows".into())));
     let running = exports.start_with(&rt, &db, ready.clone());
-    let code = rt.block_on(serve::serve(ServeOptions {
+    let code = rt.block_on(session::serve(ServeOptions {
         dir: args.workflows,
         db,
         operator,

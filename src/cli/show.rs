@@ -30,7 +30,7 @@ pub fn run(args: ShowArgs) -> i32 {
         Ok(id) => id,
         Err(e) => return fail(&e),
     };
-    let view = match session::inspect::inspect(&store, &run_id, Timestamp::now()) {
+    let view = match session::inspect(&store, &run_id, Timestamp::now()) {
         Ok(v) => v,
         Err(e) => return session::report(&e),
     };
@@ -42,7 +42,7 @@ pub fn run(args: ShowArgs) -> i32 {
     } else {
         crate::stdio::out!("{}", text(&view));
         // Who asks: whether they may decide (the OS account; none known, none claimed).
-        let me = session::identity::os_account().unwrap_or_default();
+        let me = session::os_account().unwrap_or_default();
         crate::stdio::out!("{}", waiting_text(&view, &me));
     }
     exit::OK

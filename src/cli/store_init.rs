@@ -65,8 +65,8 @@ fn record_made(store: &mut Store) -> Result<(), crate::store::StoreError> {
     use crate::model::history::{AuditAction, Decision};
     let group = store.group();
     // An account without a name is still recorded, by its uid.
-    let actor = crate::session::identity::os_account()
-        .unwrap_or_else(|_| format!("uid {}", nix::unistd::getuid()));
+    let actor =
+        crate::session::os_account().unwrap_or_else(|_| format!("uid {}", nix::unistd::getuid()));
     store.record_store_decision(&Decision {
         actor,
         action: AuditAction::StoreInitialized,

@@ -11,7 +11,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-pub use crate::session::serve::Readiness;
+pub use crate::session::Readiness;
 
 /// How often the file is looked at; it is rewritten only when the store changed.
 const FILE_REFRESH: Duration = Duration::from_secs(1);
@@ -238,7 +238,7 @@ fn refresh(
         return Ok(());
     }
     let mut m = s.metrics(None)?;
-    crate::session::inspect::add_budgets(s, &mut m, crate::model::Timestamp::now());
+    crate::session::add_budgets(s, &mut m, crate::model::Timestamp::now());
     let text = render(&m, Format::Prometheus);
     write_atomic(path, text.as_bytes())?;
     *seen = Some(version);
@@ -443,11 +443,7 @@ async fn answer(mut sock: tokio::net::TcpStream, asked: Asked<'_>) -> std::io::R
             let text = tokio::task::spawn_blocking(move || {
                 let store = Store::open(&db).map_err(|e| e.to_string())?;
                 let mut m = store.metrics(None).map_err(|e| e.to_string())?;
-                crate::session::inspect::add_budgets(
-                    &store,
-                    &mut m,
-                    crate::model::Timestamp::now(),
-                );
+                crate::session::add_budgets(&store, &mut m, crate::model::Timestamp::now());
                 Ok::<_, String>(render(&m, format))
             })
             .await

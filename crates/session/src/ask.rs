@@ -20,7 +20,7 @@ use std::time::Duration;
 const POLL: Duration = Duration::from_millis(250);
 /// Tests set a longer poll (milliseconds) to show that the wake-up alone reaches the
 /// asker (across OS accounts on a group store).
-pub const POLL_ENV: &str = "BATON_ASK_POLL_MS";
+pub(crate) const POLL_ENV: &str = "BATON_ASK_POLL_MS";
 
 fn poll_every() -> Duration {
     std::env::var(POLL_ENV)
@@ -57,7 +57,7 @@ fn env_secrets() -> Masker {
 
 /// This process as an asker: the OS account, `pid N on HOST`, and its command line
 /// (one bounded printable line, secrets masked).
-pub fn this_asker() -> Result<Asker, SessionError> {
+pub(crate) fn this_asker() -> Result<Asker, SessionError> {
     let account = super::identity::os_account()?;
     let masker = env_secrets();
     let args: Vec<String> = std::env::args().collect();
@@ -279,7 +279,7 @@ fn resolved(a: &Ask, given: &[(String, String)]) -> Result<BTreeMap<String, Stri
 }
 
 /// The exact bytes an answer to the signed ask `a` is signed over.
-pub fn message(a: &Ask, answer: &Answer) -> String {
+pub(crate) fn message(a: &Ask, answer: &Answer) -> String {
     let none = BTreeMap::new();
     let (verdict, reason, inputs) = match answer {
         Answer::Approve { inputs, reason } => {
@@ -336,7 +336,7 @@ pub fn sign(
 /// decision is checked: an SSHSIG over [`message`] by a key the ask's allowed signers
 /// (`signers`) list under one of its approvers, never under the asking account. The
 /// signature to record; the vote's actor is its principal.
-pub fn check_signed(
+pub(crate) fn check_signed(
     a: &Ask,
     signers: &str,
     answer: &Answer,

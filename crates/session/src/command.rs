@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 pub const WAIT: Duration = Duration::from_secs(10);
 
 /// The live engine that drives `run_id`, if any (see [`baton_model::liveness`]).
-pub fn live_holder(store: &Store, run_id: &str) -> Result<Option<String>, SessionError> {
+pub(crate) fn live_holder(store: &Store, run_id: &str) -> Result<Option<String>, SessionError> {
     Ok(store.run_liveness(run_id)?.driven_by)
 }
 
@@ -442,7 +442,7 @@ pub fn detached_params() -> Vec<(String, String)> {
 
 /// What a submitter's wait came to.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Waited {
+pub(crate) enum Waited {
     Verdict(CommandOutcome),
     /// No engine took it in time; it was withdrawn and will never apply.
     NotTaken,
@@ -451,7 +451,7 @@ pub enum Waited {
 /// Put the command in the store's `commands` table and wait for the engine driving the
 /// run to take it. A command no engine takes within `wait` is withdrawn, so it cannot
 /// apply by surprise when an engine comes back later.
-pub fn submit_and_wait(
+pub(crate) fn submit_and_wait(
     store: &mut Store,
     run_id: &str,
     command: &Command,

@@ -68,7 +68,7 @@ pub enum Admission {
 }
 
 /// The workflow's own group for a run with these params (`None`: it has none).
-pub fn group_of(
+pub(crate) fn group_of(
     plan: &Plan,
     params: &BTreeMap<String, String>,
 ) -> Result<Option<Group>, SessionError> {
@@ -103,7 +103,7 @@ pub struct Made {
 /// What a new run of a group was admitted as, and the waiting runs it replaced
 /// (`max_pending`), whose cancel its [`follow_up`] records.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Admitted {
+pub(crate) struct Admitted {
     pub admission: Admission,
     pub replaced: Vec<String>,
 }
@@ -203,7 +203,7 @@ fn admit(
 /// supersedes cancelled, and the waiting runs it replaced. [`create`] makes it; a
 /// caller of [`admit_batch`] makes it once the batch's runs are driven (a cancel of a
 /// run of the batch is taken by its engine).
-pub fn follow_up(
+pub(crate) fn follow_up(
     store: &mut Store,
     group: &Group,
     admitted: &Admitted,
@@ -245,7 +245,7 @@ fn admission_of(verdict: Verdict, group: &Group) -> Admission {
 /// none), recorded in ONE transaction (`Store::create_runs_batch`): each comes back
 /// as [`create`] would give it, except that
 /// its [`follow_up`] is left to the caller, to be made once the runs are driven.
-pub fn admit_batch(
+pub(crate) fn admit_batch(
     store: &mut Store,
     runs: Vec<(Loaded, Option<Group>)>,
     lease_holder: &str,

@@ -20,7 +20,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 /// The link a console is connected to this service with, and the requests it sends
 /// (data of their own crate: the console is built against `baton-link`, not this one).
-pub use baton_link::{ConsoleLink, ConsoleRequest, Expected};
+pub(crate) use baton_link::{ConsoleLink, ConsoleRequest, Expected};
 
 /// How often the store is checked for new events and runs.
 const FOLLOW_EVERY: Duration = Duration::from_millis(150);
@@ -259,6 +259,8 @@ impl Service {
         ended
     }
 
+    /// One arm per request kind, each a call; a read-only console refuses what
+    /// would write.
     fn request(&mut self, req: ConsoleRequest) {
         match req {
             ConsoleRequest::OpenRun(id) => self.open(&id),
@@ -282,130 +284,157 @@ impl Service {
                 target,
                 reason,
                 reply,
-            } => {
-                // The CLI's way (`session::schedules`), off the service's thread.
-                let (db, actor) = (self.db.clone(), self.operator.clone());
-                tokio::task::spawn_blocking(move || {
-                    let done = Store::open(&db)
-                        .map_err(SessionError::from)
-                        .and_then(|mut s| {
-                            super::schedules::decide(&mut s, act, &target, &actor, &reason)
-                        });
-                    let _ = reply.send(match done {
-                        Ok(message) => CommandOutcome::Accepted { message },
-                        Err(e) => CommandOutcome::Refused(refusal(&e)),
-                    });
-                });
-            }
-            ConsoleRequest::DeleteRun { run_id, reply } => {
-                if self.driven.contains_key(&run_id) {
-                    let _ = reply.send(Err(Refusal::DrivenHere));
-                    return;
-                }
-                // The store refuses a run a live engine drives, inside its transaction.
-                let (db, actor) = (self.db.clone(), self.operator.clone());
-                tokio::task::spawn_blocking(move || {
-                    let result = Store::open(&db)
-                        .and_then(|mut s| s.delete_run(&run_id, &actor, "deleted from the console"))
-                        .map(|d| {
-                            format!(
-                                "{}, {}, {} events; audit row {}",
-                                d.workflow, d.state, d.events, d.audit_row
-                            )
-                        })
-                        .map_err(|e| refusal(&e.into()));
-                    let _ = reply.send(result);
-                });
-            }
+            } => self.schedule(act, target, reason, reply),
+            ConsoleRequest::DeleteRun { run_id, reply } => self.delete_run(run_id, reply),
             ConsoleRequest::Command {
                 run_id: Some(id),
                 command,
                 reply,
-            } if baton_model::ask::is_ask_id(&id) => {
-                // An ask's answer (`baton ask`): recorded in the store as `baton
-                // approve ask-…` records it, off the service's thread.
-                let db = self.db.clone();
-                tokio::task::spawn_blocking(move || {
-                    let done = Store::open(&db)
-                        .map_err(|e| Refusal::CannotApply { why: e.to_string() })
-                        .and_then(|mut s| super::ask::answer(&mut s, &id, &command));
-                    let _ = reply.send(match done {
-                        Ok(message) => CommandOutcome::Accepted { message },
-                        Err(r) => CommandOutcome::Refused(r),
-                    });
-                });
-            }
+            } if baton_model::ask::is_ask_id(&id) => self.answer_ask(id, command, reply),
             ConsoleRequest::Command {
                 run_id,
                 command,
                 reply,
-            } => {
-                let Some(run_id) = run_id.or_else(|| self.current.clone()) else {
-                    let _ = reply.send(CommandOutcome::Refused(Refusal::NoRunOpen));
-                    return;
-                };
-                if let Some(hosted) = self.driven.get(&run_id) {
-                    let tx = hosted.commands();
-                    let db = self.db.clone();
-                    tokio::spawn(async move {
-                        // A decision on a signed gate is signed through ssh-agent first.
-                        let signed = tokio::task::spawn_blocking(move || {
-                            sign_for_console(&db, &run_id, command)
-                        })
-                        .await
-                        .unwrap_or_else(|e| Err(Refusal::SigningFailed { why: e.to_string() }));
-                        let command = match signed {
-                            Ok(c) => c,
-                            Err(reason) => {
-                                let _ = reply.send(CommandOutcome::Refused(reason));
-                                return;
-                            }
-                        };
-                        if let Err(e) = tx.send(CommandRequest { command, reply }).await {
-                            let _ =
-                                e.0.reply
-                                    .send(CommandOutcome::Refused(Refusal::EngineStopped));
-                        }
-                    });
-                    return;
-                }
-                self.off_thread(run_id, Some(command), Reply::Command(reply));
-            }
+            } => self.command(run_id, command, reply),
             ConsoleRequest::ForkPlan {
                 run_id,
                 step,
                 reply,
-            } => {
-                // A read, the same as `baton fork --dry-run`'s, off the service's thread.
-                let (db, read_only) = (self.db.clone(), self.read_only);
-                let operator = self.operator.clone();
-                tokio::task::spawn_blocking(move || {
-                    let opened = if read_only {
-                        Store::open_read_only(&db)
-                    } else {
-                        Store::open_existing(&db)
-                    };
-                    let planned = opened
-                        .map_err(SessionError::from)
-                        .and_then(|store| super::fork::preview(&store, &run_id, &step, &operator));
-                    let _ = reply.send(planned.map_err(|e| refusal(&e)));
-                });
-            }
+            } => self.fork_plan(run_id, step, reply),
             ConsoleRequest::Fork {
                 run_id,
                 step,
                 from_run_of,
                 reply,
             } => self.fork(run_id, step, from_run_of, reply),
-            ConsoleRequest::Resume { run_id, reply } => {
-                if self.driven.contains_key(&run_id) {
-                    let _ = reply.send(Err(Refusal::DrivenHere));
-                    self.open(&run_id);
-                    return;
-                }
-                self.off_thread(run_id, None, Reply::Resume(reply));
-            }
+            ConsoleRequest::Resume { run_id, reply } => self.resume(run_id, reply),
         }
+    }
+
+    /// A schedule's act, the CLI's way (`session::schedules`), off the service's thread.
+    fn schedule(
+        &self,
+        act: baton_link::Act,
+        target: String,
+        reason: String,
+        reply: oneshot::Sender<CommandOutcome>,
+    ) {
+        let (db, actor) = (self.db.clone(), self.operator.clone());
+        tokio::task::spawn_blocking(move || {
+            let done = Store::open(&db)
+                .map_err(SessionError::from)
+                .and_then(|mut s| super::schedules::decide(&mut s, act, &target, &actor, &reason));
+            let _ = reply.send(match done {
+                Ok(message) => CommandOutcome::Accepted { message },
+                Err(e) => CommandOutcome::Refused(refusal(&e)),
+            });
+        });
+    }
+
+    fn delete_run(&self, run_id: String, reply: oneshot::Sender<Result<String, Refusal>>) {
+        if self.driven.contains_key(&run_id) {
+            let _ = reply.send(Err(Refusal::DrivenHere));
+            return;
+        }
+        // The store refuses a run a live engine drives, inside its transaction.
+        let (db, actor) = (self.db.clone(), self.operator.clone());
+        tokio::task::spawn_blocking(move || {
+            let result = Store::open(&db)
+                .and_then(|mut s| s.delete_run(&run_id, &actor, "deleted from the console"))
+                .map(|d| {
+                    format!(
+                        "{}, {}, {} events; audit row {}",
+                        d.workflow, d.state, d.events, d.audit_row
+                    )
+                })
+                .map_err(|e| refusal(&e.into()));
+            let _ = reply.send(result);
+        });
+    }
+
+    /// An ask's answer (`baton ask`): recorded in the store as `baton approve ask-…`
+    /// records it, off the service's thread.
+    fn answer_ask(&self, id: String, command: Command, reply: oneshot::Sender<CommandOutcome>) {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || {
+            let done = Store::open(&db)
+                .map_err(|e| Refusal::CannotApply { why: e.to_string() })
+                .and_then(|mut s| super::ask::answer(&mut s, &id, &command));
+            let _ = reply.send(match done {
+                Ok(message) => CommandOutcome::Accepted { message },
+                Err(r) => CommandOutcome::Refused(r),
+            });
+        });
+    }
+
+    /// A command on a run: to its engine when it is driven here, else off the
+    /// service's thread (`off_thread`).
+    fn command(
+        &self,
+        run_id: Option<String>,
+        command: Command,
+        reply: oneshot::Sender<CommandOutcome>,
+    ) {
+        let Some(run_id) = run_id.or_else(|| self.current.clone()) else {
+            let _ = reply.send(CommandOutcome::Refused(Refusal::NoRunOpen));
+            return;
+        };
+        if let Some(hosted) = self.driven.get(&run_id) {
+            let tx = hosted.commands();
+            let db = self.db.clone();
+            tokio::spawn(async move {
+                // A decision on a signed gate is signed through ssh-agent first.
+                let signed =
+                    tokio::task::spawn_blocking(move || sign_for_console(&db, &run_id, command))
+                        .await
+                        .unwrap_or_else(|e| Err(Refusal::SigningFailed { why: e.to_string() }));
+                let command = match signed {
+                    Ok(c) => c,
+                    Err(reason) => {
+                        let _ = reply.send(CommandOutcome::Refused(reason));
+                        return;
+                    }
+                };
+                if let Err(e) = tx.send(CommandRequest { command, reply }).await {
+                    let _ =
+                        e.0.reply
+                            .send(CommandOutcome::Refused(Refusal::EngineStopped));
+                }
+            });
+            return;
+        }
+        self.off_thread(run_id, Some(command), Reply::Command(reply));
+    }
+
+    /// A read, the same as `baton fork --dry-run`'s, off the service's thread.
+    fn fork_plan(
+        &self,
+        run_id: String,
+        step: String,
+        reply: oneshot::Sender<Result<baton_link::ForkPreview, Refusal>>,
+    ) {
+        let (db, read_only) = (self.db.clone(), self.read_only);
+        let operator = self.operator.clone();
+        tokio::task::spawn_blocking(move || {
+            let opened = if read_only {
+                Store::open_read_only(&db)
+            } else {
+                Store::open_existing(&db)
+            };
+            let planned = opened
+                .map_err(SessionError::from)
+                .and_then(|store| super::fork::preview(&store, &run_id, &step, &operator));
+            let _ = reply.send(planned.map_err(|e| refusal(&e)));
+        });
+    }
+
+    fn resume(&mut self, run_id: String, reply: oneshot::Sender<Result<String, Refusal>>) {
+        if self.driven.contains_key(&run_id) {
+            let _ = reply.send(Err(Refusal::DrivenHere));
+            self.open(&run_id);
+            return;
+        }
+        self.off_thread(run_id, None, Reply::Resume(reply));
     }
 
     /// Make the fork off the service's thread; it comes back to be driven here.

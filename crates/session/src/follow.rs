@@ -91,7 +91,7 @@ impl Follow {
 }
 
 /// What the console shows before any run exists, or when a run cannot be rebuilt.
-pub fn empty_view(title: &str) -> RunView {
+pub(crate) fn empty_view(title: &str) -> RunView {
     RunView {
         run_id: String::new(),
         workflow: title.to_string(),

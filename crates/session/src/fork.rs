@@ -35,7 +35,7 @@ pub enum Whose {
 /// run in a group store, its record and events are what its engine sealed
 /// (`Store::check_sealed`, the takeover's check), else `Unproven` (exit 3) naming what
 /// did not verify. [`refuse`] puts that on record.
-pub fn check_source(store: &Store, run_id: &str, me: &str) -> Result<Whose, SessionError> {
+pub(crate) fn check_source(store: &Store, run_id: &str, me: &str) -> Result<Whose, SessionError> {
     let record = store.run(run_id)?;
     if !store.is_shared() {
         return Ok(Whose::Mine);
@@ -140,7 +140,7 @@ pub fn plan(store: &Store, run_id: &str, from: &str) -> Result<ForkPlan, Session
 
 /// What a fork would do, by step id, as the console's fork dialog lists it (the link's
 /// type: the console is built against `baton-link`, not this crate).
-pub use baton_link::ForkPreview as Preview;
+pub(crate) use baton_link::ForkPreview as Preview;
 
 /// The core's own plan ([`plan`], as `baton fork --dry-run` prints it) by step id,
 /// never a copy of its rules.
@@ -156,7 +156,12 @@ fn preview_of(plan: &ForkPlan) -> Preview {
 
 /// [`plan`] by step id, for the console (`ConsoleRequest::ForkPlan`), after
 /// [`check_source`] as `me`: nothing written.
-pub fn preview(store: &Store, run_id: &str, from: &str, me: &str) -> Result<Preview, SessionError> {
+pub(crate) fn preview(
+    store: &Store,
+    run_id: &str,
+    from: &str,
+    me: &str,
+) -> Result<Preview, SessionError> {
     let whose = check_source(store, run_id, me)?;
     let mut p = preview_of(&plan(store, run_id, from)?);
     if let Whose::Starter(s) = whose {

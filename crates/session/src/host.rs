@@ -5,13 +5,13 @@ use super::SessionError;
 use super::prepare::Ready;
 use baton_engine::{CommandRequest, DriveOutcome, Driver, DriverError, Sinks, Stop};
 use baton_exec::signals::shutdown_signal;
-use baton_model::{Command, CommandOutcome, Refusal, RunView};
+use baton_model::RunView;
 use baton_store::Store;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
-pub use baton_model::LEASE_STALE;
+pub(crate) use baton_model::LEASE_STALE;
 
 /// Who holds a run's lease: this process (`pid N on HOST`, so that another process on
 /// the same host can tell when it died).
@@ -44,7 +44,7 @@ pub fn serve_runtime() -> Result<tokio::runtime::Runtime, SessionError> {
 /// environment: this also catches a process that left its step's group, and a group
 /// whose id the engine died before recording. Returns how many groups were stopped.
 /// The groups in `keep` (frozen attempts the new engine adopts) stay.
-pub fn stop_leftovers(run_id: &str, keep: &[i32]) -> usize {
+pub(crate) fn stop_leftovers(run_id: &str, keep: &[i32]) -> usize {
     let mut leftovers = baton_exec::run_process_groups(run_id);
     leftovers.retain(|g| !keep.contains(g));
     if !leftovers.is_empty() {
@@ -110,9 +110,8 @@ pub async fn drive_headless(
 }
 
 /// An engine running as a task of this process, driven on behalf of a console.
-pub struct Hosted {
+pub(crate) struct Hosted {
     pub run_id: String,
-    pub workflow: String,
     pub view: watch::Receiver<Arc<RunView>>,
     /// What taking the run over did, for the console to say (`driver`).
     pub note: Option<String>,
@@ -124,7 +123,7 @@ pub struct Hosted {
 impl Hosted {
     /// Start driving `ready` on the current runtime (it must be inside one); what the
     /// takeover did is said on stderr (`baton serve`).
-    pub fn spawn(store: Store, ready: Ready) -> Hosted {
+    pub(crate) fn spawn(store: Store, ready: Ready) -> Hosted {
         let hosted = Hosted::spawn_quietly(store, ready);
         if let Some(note) = &hosted.note {
             crate::stdio::errln!("{note}");
@@ -134,9 +133,8 @@ impl Hosted {
 
     /// Like [`Hosted::spawn`], keeping what the takeover did in `note` for a console
     /// to show: a line on stderr would be written over its screen.
-    pub fn spawn_quietly(store: Store, ready: Ready) -> Hosted {
+    pub(crate) fn spawn_quietly(store: Store, ready: Ready) -> Hosted {
         let run_id = ready.run_id.clone();
-        let workflow = ready.workflow.clone();
         let (mut driver, initial, note) = driver(store, ready, Sinks::default());
         let (view_tx, view) = watch::channel(Arc::new(driver.view()));
         let (commands, commands_rx) = mpsc::channel(32);
@@ -147,7 +145,6 @@ impl Hosted {
         let done = tokio::spawn(driver.run(initial, shutdown));
         Hosted {
             run_id,
-            workflow,
             view,
             note,
             commands,
@@ -156,34 +153,18 @@ impl Hosted {
         }
     }
 
-    /// Hand a command to this engine and wait for the core's verdict.
-    pub async fn command(&self, command: Command) -> CommandOutcome {
-        let (reply, answer) = oneshot::channel();
-        if self
-            .commands
-            .send(CommandRequest { command, reply })
-            .await
-            .is_err()
-        {
-            return CommandOutcome::Refused(Refusal::EngineStopped);
-        }
-        answer
-            .await
-            .unwrap_or(CommandOutcome::Refused(Refusal::EngineStopped))
-    }
-
     /// A sender for commands, for a caller that answers asynchronously.
-    pub fn commands(&self) -> mpsc::Sender<CommandRequest> {
+    pub(crate) fn commands(&self) -> mpsc::Sender<CommandRequest> {
         self.commands.clone()
     }
 
     /// The engine let go of its view: it is ending (`finish` returns soon).
-    pub fn view_closed(&self) -> bool {
+    pub(crate) fn view_closed(&self) -> bool {
         self.view.has_changed().is_err()
     }
 
     /// The run ended (or the engine failed): `finish` returns at once.
-    pub fn is_done(&self) -> bool {
+    pub(crate) fn is_done(&self) -> bool {
         self.done.is_finished()
     }
 
@@ -191,14 +172,14 @@ impl Hosted {
     /// (resumable), or with `stop.detach` the run is interrupted with its running steps
     /// left alive for the next engine. `stop.signal` is the code of the signal that
     /// asked, if any.
-    pub fn stop(&mut self, stop: Stop) {
+    pub(crate) fn stop(&mut self, stop: Stop) {
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(stop);
         }
     }
 
     /// Wait for the engine to end.
-    pub async fn finish(self) -> Result<DriveOutcome, SessionError> {
+    pub(crate) async fn finish(self) -> Result<DriveOutcome, SessionError> {
         match self.done.await {
             Ok(Ok(outcome)) => Ok(outcome),
             Ok(Err(DriverError::Store(e))) => Err(SessionError::Store(e)),

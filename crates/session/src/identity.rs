@@ -4,7 +4,7 @@
 use super::SessionError;
 
 /// What a `--operator` flag is told: identity is not a flag any more.
-pub const OPERATOR_FLAG_REFUSED: &str = "--operator is not accepted: who decides is the operating-system account running baton (the user name of its uid); run baton as that user (e.g. `sudo -u alice baton …`), or share a store between accounts with `baton store init --group NAME`";
+pub(crate) const OPERATOR_FLAG_REFUSED: &str = "--operator is not accepted: who decides is the operating-system account running baton (the user name of its uid); run baton as that user (e.g. `sudo -u alice baton …`), or share a store between accounts with `baton store init --group NAME`";
 
 /// The user name of this process's real uid.
 pub fn os_account() -> Result<String, SessionError> {

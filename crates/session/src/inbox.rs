@@ -14,13 +14,13 @@ use std::sync::Arc;
 /// The runs with something waiting, each followed (replayed once, then only its new
 /// events applied): what the console re-reads every second stays cheap.
 #[derive(Default)]
-pub struct Inbox {
+pub(crate) struct Inbox {
     runs: BTreeMap<String, Follow>,
 }
 
 impl Inbox {
     /// Everything waiting on someone now, as `me` sees it, soonest deadline first.
-    pub fn read(
+    pub(crate) fn read(
         &mut self,
         store: &Store,
         me: &str,

@@ -47,7 +47,7 @@ fn keep_outputs(core: &mut Core, run_id: &str, now: Timestamp) -> Vec<Effect> {
 /// Adopt the run's unrecorded live jobs into `core` (`Core::adopt_job`), before resume;
 /// their effects (events, cancellations) go first among the driver's initial effects.
 /// Each executor's back end says what it left running (`Backend::left_behind`).
-pub fn adopt(core: &mut Core, run_id: &str, now: Timestamp) -> Vec<Effect> {
+pub(crate) fn adopt(core: &mut Core, run_id: &str, now: Timestamp) -> Vec<Effect> {
     adopt_frozen(core, run_id);
     let plan = std::sync::Arc::clone(core.plan());
     let mut fx = keep_outputs(core, run_id, now);

@@ -4,38 +4,65 @@
 //! and serving the console's requests, so that `baton run`, `baton tui` and the
 //! operator commands all behave the same way.
 //!
-//! - [`prepare`]: a new run from a workflow file, or a recorded run rebuilt from its
+//! - `prepare`: a new run from a workflow file, or a recorded run rebuilt from its
 //!   events; the one place a `RunConfig` is built.
-//! - [`host`]: an engine hosted in this process (lease, leftovers, driver).
+//! - `host`: an engine hosted in this process (lease, leftovers, driver).
 //! - [`command`]: a command on any run, routed to its live engine or applied by taking
 //!   the run over.
-//! - [`inspect`]: the one reading of a run (its events replayed through the core): the
+//! - `inspect`: the one reading of a run (its events replayed through the core): the
 //!   console, `show`, `logs` and `runs --json` read a run through it.
-//! - [`follow`]: a run another engine drives, rebuilt from its events as they arrive.
-//! - [`inbox`]: what waits on a person across every run (gates, budgets, marks).
-//! - [`console`]: the service behind the console, the same for `run` and `tui`.
-//! - [`concurrency`]: a new run of a concurrency group, admitted, queued or skipped
+//! - `follow`: a run another engine drives, rebuilt from its events as they arrive.
+//! - `inbox`: what waits on a person across every run (gates, budgets, marks).
+//! - `console`: the service behind the console, the same for `run` and `tui`.
+//! - `concurrency`: a new run of a concurrency group, admitted, queued or skipped
 //!   as the store decides.
+// `pub` means API: the modules are private and what other crates use is re-exported
+// below, a name that would say too little at the root under a clearer one
+// (`create_run`, `read_inbox`, `fork_plan`). Kept public as deliberate namespaces
+// (with `exit` below), because their items are verbs or settings that read well only
+// behind their module's name (`command::apply`, `ask::open`, `ask::answer`,
+// `schedules::pause`, `config::read`, `stdio::outln!`, `exit::USAGE`) and would clash
+// or mislead at the root (`read`, `open`, `apply`, `answer`, `json`); their items no
+// other crate uses are `pub(crate)`.
 pub mod ask;
-pub mod ask_book;
 pub mod command;
-pub mod concurrency;
 pub mod config;
-pub mod console;
-pub mod follow;
-pub mod fork;
-pub mod host;
-pub mod identity;
-pub mod inbox;
-pub mod inspect;
-mod jobs;
-pub mod news;
-pub mod prepare;
-pub mod run_list;
 pub mod schedules;
-pub mod serve;
-pub mod signing;
 pub mod stdio;
+
+mod ask_book;
+mod concurrency;
+mod console;
+mod follow;
+mod fork;
+mod host;
+mod identity;
+mod inbox;
+mod inspect;
+mod jobs;
+mod news;
+mod prepare;
+mod run_list;
+mod serve;
+mod signing;
+
+pub use ask_book::AskBook;
+pub use concurrency::create as create_run;
+pub use console::{Ended, Service, Stop};
+pub use follow::Follow;
+pub use fork::{
+    checked_source as fork_source, load as load_fork, plan as fork_plan,
+    whose_note as fork_whose_note,
+};
+pub use host::{drive_headless, lease_holder, runtime, serve_runtime};
+pub use identity::{operator, os_account};
+pub use inbox::read as read_inbox;
+pub use inspect::{add_budgets, inspect, plan_of};
+pub use news::News;
+pub use prepare::{Loaded, NewRunSpec, Ready, db_path, load_new, run_config};
+pub use run_list::FIRST_PAGE as RUN_LIST_FIRST_PAGE;
+pub use serve::{Readiness, SERVE_LEASE, ServeOptions, serve, take_serve_lease};
+pub use signing::{SignWith, message_for, sign_command};
 
 use baton_model::{Refusal, RunState};
 use baton_store::StoreError;

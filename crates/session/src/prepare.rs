@@ -57,7 +57,7 @@ pub fn load_new(spec: NewRunSpec) -> Result<Loaded, SessionError> {
 
 /// [`load_new`] from a text already read (`baton serve` starts a run with the text it
 /// serves, which a file that no longer loads has not replaced).
-pub fn load_text(spec: NewRunSpec, source_text: String) -> Result<Loaded, SessionError> {
+pub(crate) fn load_text(spec: NewRunSpec, source_text: String) -> Result<Loaded, SessionError> {
     let plan = workflow::load_str(&source_text, &spec.workflow)
         .map(Arc::new)
         .map_err(|d| SessionError::Diagnostics(d.to_string()))?;
@@ -67,7 +67,7 @@ pub fn load_text(spec: NewRunSpec, source_text: String) -> Result<Loaded, Sessio
 
 /// [`load_text`] of a text already loaded into `plan` (`baton serve` keeps each served
 /// file's plan: a slot's run is not parsed again).
-pub fn load_plan(
+pub(crate) fn load_plan(
     spec: NewRunSpec,
     plan: Arc<Plan>,
     source_text: String,
@@ -192,7 +192,11 @@ pub(super) fn unwritten(loaded: Loaded, db: &Path) -> Unwritten {
 }
 
 /// Take the run's lease for `holder`, or say who drives it.
-pub fn take_lease(store: &mut Store, run_id: &str, holder: &str) -> Result<(), SessionError> {
+pub(crate) fn take_lease(
+    store: &mut Store,
+    run_id: &str,
+    holder: &str,
+) -> Result<(), SessionError> {
     match store.acquire_lease(run_id, holder, Timestamp::now(), super::host::LEASE_STALE)? {
         LeaseOutcome::Acquired => Ok(()),
         LeaseOutcome::HeldBy { holder, .. } => Err(SessionError::Driven {
@@ -228,7 +232,7 @@ pub fn run_config(
 
 /// Which workflow a recorded run is rebuilt with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PlanSource {
+pub(crate) enum PlanSource {
     /// The file as it is now (driving: approvals bound to a changed step are void);
     /// the recorded text if the file is gone.
     Current,
@@ -238,7 +242,7 @@ pub enum PlanSource {
 
 /// Rebuild a recorded run's core from its events. To drive it (`for_driving`), secret
 /// params, which are never stored, must be given again in `given`.
-pub fn rebuild(
+pub(crate) fn rebuild(
     store: &Store,
     run_id: &str,
     source: PlanSource,
@@ -430,7 +434,7 @@ fn check_secrets_set(
 /// typed never reaches the store's files; a secret it cannot know is masked by the
 /// engine that takes the command (and the write-ahead log emptied of the original).
 /// A run whose record cannot be read gives none.
-pub fn submitter_masker(store: &Store, run_id: &str, given: &[(String, String)]) -> Masker {
+pub(crate) fn submitter_masker(store: &Store, run_id: &str, given: &[(String, String)]) -> Masker {
     let known = || -> Result<Vec<String>, SessionError> {
         let record = store.run(run_id)?;
         let first: Vec<Event> = store.first_event(run_id)?.into_iter().collect();
@@ -451,7 +455,7 @@ pub fn submitter_masker(store: &Store, run_id: &str, given: &[(String, String)])
 }
 
 /// The values to mask: secret params and the `secrets = [...]` read from the environment.
-pub fn secret_values(plan: &Plan, params: &BTreeMap<String, String>) -> Vec<String> {
+pub(crate) fn secret_values(plan: &Plan, params: &BTreeMap<String, String>) -> Vec<String> {
     let mut out: Vec<String> = plan
         .params
         .iter()
@@ -467,7 +471,7 @@ pub fn secret_values(plan: &Plan, params: &BTreeMap<String, String>) -> Vec<Stri
     out
 }
 
-pub fn new_run_id() -> String {
+pub(crate) fn new_run_id() -> String {
     ulid::Ulid::new().to_string().to_lowercase()
 }
 

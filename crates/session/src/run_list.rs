@@ -14,7 +14,7 @@ use std::sync::{Arc, mpsc};
 pub const FIRST_PAGE: usize = 500;
 
 #[derive(Debug, Default)]
-pub struct RunList {
+pub(crate) struct RunList {
     /// Newest first (`started_at`, then id, descending), as `Store::list_runs`. Each
     /// run shared: the list the console is sent on every change is a copy of pointers
     /// (a year of runs is 50,000 of them), not of every run's strings.
@@ -36,13 +36,13 @@ enum Rest {
 }
 
 impl RunList {
-    pub fn runs(&self) -> &[Arc<RunSummary>] {
+    pub(crate) fn runs(&self) -> &[Arc<RunSummary>] {
         &self.runs
     }
 
     /// Whether `runs` is every run of the store, not yet only the newest page (and what
     /// changed since it was read).
-    pub fn complete(&self) -> bool {
+    pub(crate) fn complete(&self) -> bool {
         matches!(self.rest, Rest::Read)
     }
 
@@ -51,7 +51,7 @@ impl RunList {
     /// is called. A year of history (50,000 runs) took most of the console's first
     /// frame to read, and reading it beside a run this console drives took a tenth of
     /// that run's time on two cores.
-    pub fn first_page(store: &Store, db: &Path) -> Result<RunList, StoreError> {
+    pub(crate) fn first_page(store: &Store, db: &Path) -> Result<RunList, StoreError> {
         // The cursor before the page: what changes in between is read again, the same.
         let cursor = store.runs_cursor()?;
         let runs = store.newest_runs(FIRST_PAGE + 1)?;
@@ -68,7 +68,7 @@ impl RunList {
 
     /// Start reading every run, on a thread of its own at a lower priority, if that is
     /// still to do; [`RunList::read_changes`] takes the whole list when it has come.
-    pub fn read_rest(&mut self) {
+    pub(crate) fn read_rest(&mut self) {
         let Rest::Wanted(db) = &self.rest else {
             return;
         };
@@ -86,7 +86,7 @@ impl RunList {
     }
 
     /// Read what changed since the last read; `true` if the list changed.
-    pub fn read_changes(&mut self, store: &Store) -> Result<bool, StoreError> {
+    pub(crate) fn read_changes(&mut self, store: &Store) -> Result<bool, StoreError> {
         if let Rest::Reading(rx) = &self.rest {
             match rx.try_recv() {
                 // Still reading: the page is kept current meanwhile.
@@ -120,7 +120,7 @@ impl RunList {
     }
 
     /// Read the runs still going again; `true` if the list changed.
-    pub fn read_live(&mut self, store: &Store) -> Result<bool, StoreError> {
+    pub(crate) fn read_live(&mut self, store: &Store) -> Result<bool, StoreError> {
         let ids: Vec<&str> = self
             .runs
             .iter()
@@ -136,7 +136,7 @@ impl RunList {
 
     /// Put each of `changed` in its place: replacing the listed run with its id, or
     /// inserted where its start puts it. `true` if anything differs.
-    pub fn merge(&mut self, changed: Vec<RunSummary>) -> bool {
+    pub(crate) fn merge(&mut self, changed: Vec<RunSummary>) -> bool {
         let mut moved = false;
         for r in changed {
             let key = order(&r);

@@ -90,7 +90,10 @@ pub fn board(store: &Store, now: Timestamp) -> Result<Board, StoreError> {
 }
 
 /// The schedules `target` (`WORKFLOW` or `WORKFLOW#N`) names.
-pub fn resolve(rows: &[ScheduleRow], target: &str) -> Result<Vec<ScheduleRow>, SessionError> {
+pub(crate) fn resolve(
+    rows: &[ScheduleRow],
+    target: &str,
+) -> Result<Vec<ScheduleRow>, SessionError> {
     let (name, index) = match target.rsplit_once('#') {
         Some((n, i)) => {
             let i: u32 = i.parse().map_err(|_| {
@@ -302,7 +305,7 @@ pub fn backfill(
 /// The console's decision (`target`: `WORKFLOW#N` for a pause or resume, the workflow
 /// for a trigger, which takes the workflow's default params as `baton schedule trigger
 /// WORKFLOW` does): what was done, in words.
-pub fn decide(
+pub(crate) fn decide(
     store: &mut Store,
     act: Act,
     target: &str,

@@ -14,8 +14,8 @@ mod loader;
 mod parked;
 mod proofs;
 
-pub use catalog::{Catalog, Changes};
-pub use loader::{LOAD_BUDGET, LOAD_BUDGET_ENV, QUIET};
+pub(crate) use catalog::{Catalog, Changes};
+pub(crate) use loader::QUIET;
 
 use super::SessionError;
 use super::host::{self, Hosted};

@@ -24,7 +24,7 @@ pub enum SignWith {
 
 /// The latest opening of a step's gate, as recorded.
 #[derive(Debug, Clone)]
-pub struct RecordedGate {
+pub(crate) struct RecordedGate {
     pub run_id: String,
     pub step: String,
     /// The seq of its `gate_opened` event.
@@ -41,7 +41,7 @@ pub struct RecordedGate {
 impl RecordedGate {
     /// The exact bytes a decision on this opening is signed over, with the approval's
     /// `inputs` (checked, defaults filled in; none for a rejection).
-    pub fn message(
+    pub(crate) fn message(
         &self,
         verdict: Verdict,
         reason: &str,
@@ -63,7 +63,7 @@ impl RecordedGate {
 const MAX_SIGNATURE_BYTES: u64 = 64 * 1024;
 
 /// The latest opening of `step`'s gate in run `run_id` (a full id); `None` if it never opened.
-pub fn recorded_gate(
+pub(crate) fn recorded_gate(
     store: &Store,
     run_id: &str,
     step: &str,

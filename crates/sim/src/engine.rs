@@ -256,11 +256,7 @@ impl World {
     /// Engine `e` drives `ready` (a run `take_over` made ready under this process's
     /// own holder name): the lease goes to the engine's holder, the takeover's events
     /// are committed, then acted on.
-    pub fn adopt(
-        &mut self,
-        e: usize,
-        ready: baton_session::prepare::Ready,
-    ) -> Result<(), SimError> {
+    pub fn adopt(&mut self, e: usize, ready: baton_session::Ready) -> Result<(), SimError> {
         let run = ready.run_id.clone();
         let engine = &mut self.engines[e];
         engine
@@ -312,7 +308,7 @@ impl World {
         let now = Timestamp(self.now);
         let wf = &self.workflows[w];
         let plan = wf.plan.clone();
-        let cfg = baton_session::prepare::run_config(
+        let cfg = baton_session::run_config(
             &run_id,
             &self.user,
             BTreeMap::new(),

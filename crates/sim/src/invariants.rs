@@ -230,7 +230,7 @@ impl World {
                 t.learn(ev);
             }
             let all = self.ops.events(&run)?;
-            let cfg = baton_session::prepare::run_config(
+            let cfg = baton_session::run_config(
                 &run,
                 &self.user,
                 BTreeMap::new(),

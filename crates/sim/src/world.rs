@@ -77,7 +77,7 @@ impl World {
         let engines = (0..ENGINES)
             .map(|i| Engine::open(i, &db))
             .collect::<Result<_, _>>()?;
-        let user = baton_session::identity::os_account()?;
+        let user = baton_session::os_account()?;
         let mut history = History::new(dir.path());
         history.push(format!(
             "seed {} actions {} bug {:?} max_pending {max_pending}",

@@ -89,7 +89,7 @@ fn a_text_over_the_bound_is_refused_by_the_cli_and_by_the_engine() {
     let mut store = Store::open_existing(&env.db()).unwrap();
     let big = Command::Approve {
         step: "ship".into(),
-        operator: baton::session::identity::os_account().unwrap(),
+        operator: baton::session::os_account().unwrap(),
         reason: None,
         signature: None,
         inputs: [("tag".to_string(), "y".repeat(20 << 20))].into(),

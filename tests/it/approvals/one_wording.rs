@@ -53,8 +53,8 @@ fn the_cli_and_the_console_show_the_cores_one_wording_for_a_bad_input() {
 
     // The console: its approve dialog sends the value as typed, unchecked...
     let mut store = Store::open(&env.db()).expect("store");
-    let view = baton::session::inspect::inspect(&store, &id, Timestamp::now()).expect("view");
-    let operator = baton::session::identity::os_account().expect("account");
+    let view = baton::session::inspect(&store, &id, Timestamp::now()).expect("view");
+    let operator = baton::session::os_account().expect("account");
     let mut ui = UiState::new(operator.clone());
     update(&mut ui, &view, Action::GoTab(Tab::Approvals));
     assert!(update(&mut ui, &view, Action::Approve).is_empty());

@@ -140,7 +140,7 @@ fn runs_json_reports_the_signals_the_replayed_runs_give() {
         .run_signals(&runs, now)
         .expect("signals from the rows");
     for (r, got) in runs.iter().zip(kept) {
-        let replayed = baton::session::inspect::inspect(&store, &r.id, now)
+        let replayed = baton::session::inspect(&store, &r.id, now)
             .expect("replay")
             .signals;
         assert_eq!(

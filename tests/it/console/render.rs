@@ -512,7 +512,7 @@ fn more_scenarios() -> Vec<(&'static str, Setup)> {
         ("notices", || {
             let next = fixtures::release();
             let last = &next.audit[next.audit.len() - 1];
-            let row = baton::session::news::News {
+            let row = baton::session::News {
                 id: 1,
                 run_id: next.run_id.clone(),
                 at: last.at,

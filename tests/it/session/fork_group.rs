@@ -1,5 +1,5 @@
 //! `baton fork` of a run whose workflow has a concurrency group: the fork joins the
-//! group exactly as a new `baton run` does (one path: `session::concurrency::create`).
+//! group exactly as a new `baton run` does (one path: `session::create_run`).
 //! While another run holds the group the fork queues (and says so), is skipped, or
 //! supersedes the holder, per the group's `on_conflict`; no two runs of the group ever
 //! run at once (checked from the record: each run's `work` step times, and from the

@@ -44,7 +44,7 @@ fn wait_show(env: &Env, id: &str, what: &str, cond: impl Fn(&Value) -> bool) {
 /// The console's view of a run it follows: what `baton tui` shows (the session's
 /// `Follow`: the events replayed into a core, the state as every reader says it).
 fn console_view(store: &Store, id: &str, now: Timestamp) -> RunView {
-    let mut follow = baton::session::follow::Follow::default();
+    let mut follow = baton::session::Follow::default();
     follow.open(store, id);
     follow.view_at(store, now).expect("the run replays")
 }

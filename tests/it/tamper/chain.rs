@@ -518,7 +518,7 @@ fn a_gate_passed_by_an_inserted_event_is_refused_on_resume_show_follow_and_takeo
     // The console follows the run (key configured) before the attack.
     let mut store = Store::open_read_only(&env.db()).unwrap();
     store.set_audit_keys(keys());
-    let mut follow = baton::session::follow::Follow::default();
+    let mut follow = baton::session::Follow::default();
     follow.open(&store, &run);
     assert!(follow.view(&store).is_some(), "{:?}", follow.error());
 

@@ -81,8 +81,7 @@ fn a_group_store_keys_secrets_outside_it_and_keeps_no_log_text() {
     // The starter's console still shows its step's last lines, read from its own
     // log file (0600: another member's console shows none).
     let store = baton::store::Store::open_existing(&env.db()).unwrap();
-    let view =
-        baton::session::inspect::inspect(&store, &first, baton::model::Timestamp::now()).unwrap();
+    let view = baton::session::inspect(&store, &first, baton::model::Timestamp::now()).unwrap();
     let step = view.steps.iter().find(|s| s.id == "use").unwrap();
     assert_eq!(step.log_tail, ["private-log-text"]);
 }

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 /// The last thing the watcher saw happen to a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Arrival {
+pub(crate) enum Arrival {
     /// Renamed (or moved) into the directory, nothing written since.
     Renamed,
     /// Created or written here, or gone: whole only once quiet.
@@ -20,7 +20,7 @@ pub enum Arrival {
 /// What one watcher event says of the files it names (pure): each file's name and how
 /// it arrived. Reads and renames out of the directory say nothing of a file's content
 /// there.
-pub fn arrivals_of(kind: &EventKind, paths: &[PathBuf]) -> Vec<(OsString, Arrival)> {
+pub(super) fn arrivals_of(kind: &EventKind, paths: &[PathBuf]) -> Vec<(OsString, Arrival)> {
     let name = |p: &PathBuf| p.file_name().map(OsString::from);
     let of = |p: Option<&PathBuf>, a: Arrival| p.and_then(name).map(|n| (n, a));
     match kind {
@@ -50,11 +50,11 @@ pub fn arrivals_of(kind: &EventKind, paths: &[PathBuf]) -> Vec<(OsString, Arriva
 /// What the watcher saw since the catalog last looked, shared with the watcher's
 /// thread.
 #[derive(Debug, Clone, Default)]
-pub struct Arrivals(Arc<Mutex<BTreeMap<OsString, Arrival>>>);
+pub(crate) struct Arrivals(Arc<Mutex<BTreeMap<OsString, Arrival>>>);
 
 impl Arrivals {
     /// The watcher saw `event`: the last arrival of each file it names wins.
-    pub fn note(&self, event: &notify::Event) {
+    pub(crate) fn note(&self, event: &notify::Event) {
         let seen = arrivals_of(&event.kind, &event.paths);
         if seen.is_empty() {
             return;
@@ -65,7 +65,7 @@ impl Arrivals {
     }
 
     /// Everything noted since the last call.
-    pub fn take(&self) -> BTreeMap<OsString, Arrival> {
+    pub(crate) fn take(&self) -> BTreeMap<OsString, Arrival> {
         self.0
             .lock()
             .map(|mut m| std::mem::take(&mut *m))

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 /// A workflow file as served.
-pub struct Entry {
+pub(crate) struct Entry {
     pub plan: Arc<Plan>,
     /// The text `plan` was loaded from: a run it starts records this text.
     pub text: String,
@@ -28,7 +28,7 @@ pub struct Entry {
 
 /// What one scan changed, for the serve's lines.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct Changes {
+pub(crate) struct Changes {
     /// Changed files waiting to be whole before they load.
     pub settling: Vec<String>,
     /// New files waiting to be whole before they load.
@@ -39,7 +39,7 @@ pub struct Changes {
 }
 
 #[derive(Default)]
-pub struct Catalog {
+pub(crate) struct Catalog {
     pub dir: PathBuf,
     /// By canonical file path (the key of its schedules in the store).
     pub entries: BTreeMap<String, Entry>,
@@ -58,7 +58,7 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    pub fn new(dir: &Path) -> Catalog {
+    pub(crate) fn new(dir: &Path) -> Catalog {
         Catalog {
             dir: dir.to_path_buf(),
             ..Catalog::default()
@@ -67,11 +67,11 @@ impl Catalog {
 
     /// Whether every file in the directory is loaded as it is now.
     /// Whether a file is settling or loading: the directory is read again soon.
-    pub fn busy(&self) -> bool {
+    pub(crate) fn busy(&self) -> bool {
         !self.settling.is_empty() || !self.loading.is_empty()
     }
 
-    pub fn not_ready(&self) -> Option<String> {
+    pub(crate) fn not_ready(&self) -> Option<String> {
         let failing: Vec<&str> = self
             .entries
             .iter()
@@ -97,7 +97,7 @@ impl Catalog {
 
     /// Look at the directory again (`stat` only): hand each new or changed file that
     /// is whole to `loader`, forget the files that are gone.
-    pub fn scan(&mut self, store: &mut Store, loader: &Loader) -> Changes {
+    pub(crate) fn scan(&mut self, store: &mut Store, loader: &Loader) -> Changes {
         let mut changes = Changes::default();
         let files = workflow_files(&self.dir);
         let present: std::collections::HashSet<String> =
@@ -169,7 +169,7 @@ impl Catalog {
     }
 
     /// A load the loader finished: serve it (and record it), or its error.
-    pub fn apply(&mut self, store: &mut Store, done: Done, now: Timestamp) -> Changes {
+    pub(crate) fn apply(&mut self, store: &mut Store, done: Done, now: Timestamp) -> Changes {
         let mut changes = Changes::default();
         let Done {
             key, sig, outcome, ..
@@ -242,7 +242,7 @@ fn record(store: &mut Store, key: &str, plan: &Plan, now: Timestamp) {
 }
 
 /// The `*.toml` files directly in `dir`, by canonical path, in name order.
-pub fn workflow_files(dir: &Path) -> Vec<(String, PathBuf)> {
+pub(super) fn workflow_files(dir: &Path) -> Vec<(String, PathBuf)> {
     let Ok(read) = std::fs::read_dir(dir) else {
         return Vec::new();
     };

@@ -17,17 +17,17 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime};
 
 /// How long one file may take to load before it is reported and given up on.
-pub const LOAD_BUDGET: Duration = Duration::from_secs(5);
+pub(super) const LOAD_BUDGET: Duration = Duration::from_secs(5);
 /// `BATON_SERVE_LOAD_BUDGET_MS`: another budget, in milliseconds.
-pub const LOAD_BUDGET_ENV: &str = "BATON_SERVE_LOAD_BUDGET_MS";
+pub(super) const LOAD_BUDGET_ENV: &str = "BATON_SERVE_LOAD_BUDGET_MS";
 /// A file changed in place is loaded once it has not changed for this long.
-pub const QUIET: Duration = Duration::from_secs(5);
+pub(crate) const QUIET: Duration = Duration::from_secs(5);
 /// A file renamed into place is loaded once its `stat` held this long (one scan).
-pub const STABLE: Duration = Duration::from_millis(900);
+pub(super) const STABLE: Duration = Duration::from_millis(900);
 
 /// A file's identity and version as `stat` says (no byte of it read).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Sig {
+pub(crate) struct Sig {
     pub dev: u64,
     pub ino: u64,
     pub len: u64,
@@ -36,7 +36,7 @@ pub struct Sig {
 
 /// The `stat` of a regular file; `None` for anything else (a FIFO, a device, a socket,
 /// a directory: never opened) or a file gone.
-pub fn sig_of(path: &Path) -> Option<Sig> {
+pub(super) fn sig_of(path: &Path) -> Option<Sig> {
     use std::os::unix::fs::MetadataExt;
     let m = std::fs::metadata(path).ok()?;
     m.is_file().then(|| Sig {
@@ -49,7 +49,7 @@ pub fn sig_of(path: &Path) -> Option<Sig> {
 
 /// What to do with a file at a scan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Settle {
+pub(super) enum Settle {
     /// The version last loaded (or refused): nothing to do.
     Unchanged,
     /// Changed, maybe still being written: look again at the next scan.
@@ -62,7 +62,7 @@ pub enum Settle {
 /// refused; `first_seen`: this version and when a scan first saw it; `renamed_in`: the
 /// watcher saw it renamed into place and nothing written to it since (`arrivals`);
 /// `now` and `wall_now` the clocks.
-pub fn settle(
+pub(super) fn settle(
     done: Option<Sig>,
     first_seen: Option<(Sig, Instant)>,
     sig: Sig,
@@ -87,14 +87,14 @@ pub fn settle(
 }
 
 /// A file to load.
-pub struct Job {
+pub(crate) struct Job {
     pub key: String,
     pub path: PathBuf,
     pub sig: Sig,
 }
 
 /// What loading a file gave.
-pub enum Outcome {
+pub(crate) enum Outcome {
     Loaded {
         text: String,
         plan: Arc<Plan>,
@@ -103,21 +103,20 @@ pub enum Outcome {
     Failed(String),
 }
 
-pub struct Done {
+pub(crate) struct Done {
     pub key: String,
     pub sig: Sig,
     pub outcome: Outcome,
-    pub took: Duration,
 }
 
 /// The loader's thread: jobs in; results out to the serve's loop (the receiver
 /// [`Loader::spawn`] gives).
-pub struct Loader {
+pub(crate) struct Loader {
     jobs: mpsc::Sender<Job>,
 }
 
 /// The budget in force: [`LOAD_BUDGET`] unless `BATON_SERVE_LOAD_BUDGET_MS` says.
-pub fn budget() -> Duration {
+pub(super) fn budget() -> Duration {
     std::env::var(LOAD_BUDGET_ENV)
         .ok()
         .and_then(|v| v.trim().parse::<u64>().ok())
@@ -125,7 +124,7 @@ pub fn budget() -> Duration {
 }
 
 impl Loader {
-    pub fn spawn() -> std::io::Result<(Loader, tokio::sync::mpsc::UnboundedReceiver<Done>)> {
+    pub(crate) fn spawn() -> std::io::Result<(Loader, tokio::sync::mpsc::UnboundedReceiver<Done>)> {
         let (jobs, rx) = mpsc::channel::<Job>();
         let (tx, done) = tokio::sync::mpsc::unbounded_channel();
         let budget = budget();
@@ -142,14 +141,14 @@ impl Loader {
     }
 
     /// Queue a file; `false` once the loader's thread is gone.
-    pub fn load(&self, job: Job) -> bool {
+    pub(crate) fn load(&self, job: Job) -> bool {
         self.jobs.send(job).is_ok()
     }
 }
 
 /// Read and load one file on a thread of its own, waiting for it at most `budget`.
 fn load_within(job: Job, budget: Duration) -> Done {
-    let started = Instant::now();
+    let _started = Instant::now();
     let (tx, rx) = mpsc::channel();
     let path = job.path.clone();
     let key = job.key.clone();
@@ -173,7 +172,6 @@ fn load_within(job: Job, budget: Duration) -> Done {
         key: job.key,
         sig: job.sig,
         outcome,
-        took: started.elapsed(),
     }
 }
 

@@ -20,7 +20,7 @@ const POLL: Duration = Duration::from_millis(200);
 /// How often their leases are renewed (well within `LEASE_STALE`).
 const HEARTBEAT: Duration = Duration::from_secs(2);
 
-pub struct Parking {
+pub(super) struct Parking {
     park: Option<mpsc::UnboundedSender<Ready>>,
     woken: mpsc::UnboundedReceiver<Hosted>,
     task: Option<JoinHandle<()>>,
@@ -28,7 +28,7 @@ pub struct Parking {
 
 impl Parking {
     /// The watcher of the store at `db`, on the current runtime.
-    pub fn spawn(db: PathBuf) -> Parking {
+    pub(super) fn spawn(db: PathBuf) -> Parking {
         let (park, parked) = mpsc::unbounded_channel();
         let (woke, woken) = mpsc::unbounded_channel();
         let task = tokio::spawn(watch(db, parked, woke));
@@ -40,20 +40,20 @@ impl Parking {
     }
 
     /// Keep `ready` (a queued run, its lease held by this process) until its turn.
-    pub fn park(&self, ready: Ready) {
+    pub(super) fn park(&self, ready: Ready) {
         if let Some(p) = &self.park {
             let _ = p.send(ready);
         }
     }
 
     /// The next run given its engine (driven already: the serve keeps it with its own).
-    pub async fn woken(&mut self) -> Option<Hosted> {
+    pub(super) async fn woken(&mut self) -> Option<Hosted> {
         self.woken.recv().await
     }
 
     /// Stop watching: each run still parked lets its lease go (the next serve resumes
     /// it, queued again); the runs given an engine meanwhile are returned.
-    pub async fn stop(mut self) -> Vec<Hosted> {
+    pub(super) async fn stop(mut self) -> Vec<Hosted> {
         self.park = None;
         if let Some(t) = self.task.take() {
             let _ = t.await;

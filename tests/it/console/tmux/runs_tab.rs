@@ -170,7 +170,7 @@ fn r_in_the_runs_tab_resumes_an_interrupted_run_and_opens_it() {
 #[test]
 fn a_console_driving_a_run_reads_the_whole_history_when_the_runs_tab_asks() {
     use baton::model::Timestamp;
-    use baton::session::run_list::FIRST_PAGE;
+    use baton::session::RUN_LIST_FIRST_PAGE as FIRST_PAGE;
     use baton::store::{NewRun, Store};
     let env = Env::new();
     let wf = env.workflow(
