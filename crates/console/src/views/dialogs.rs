@@ -34,46 +34,8 @@ pub(crate) fn gate(
             .iter()
             .find(|w| !here && w.run_id == r && w.step == d.step_id)
     });
-    let mut info: Vec<Line> = match (g, elsewhere) {
-        (Some(g), _) => gate_lines(g, view, ui, body_w, theme),
-        (None, Some(w)) => {
-            let mut l: Vec<Line> = wrap_text(&w.prompt, body_w)
-                .into_iter()
-                .map(|t| Line::from(styled(t, theme.title)))
-                .collect();
-            l.push(Line::from(styled(
-                format!(
-                    "run {} ({}, {}) · who: {}",
-                    crate::app::short_id(&w.run_id, &ui.run_ids),
-                    w.workflow,
-                    w.run_state,
-                    w.who()
-                ),
-                theme.base,
-            )));
-            l
-        }
-        (None, None) => vec![Line::from(styled(
-            "this gate is no longer open",
-            theme.warning,
-        ))],
-    };
-    let who = if d.decision == Decision::Approve {
-        Line::from(styled(format!("you approve as {}", ui.operator), theme.dim))
-    } else if d.decision == Decision::PushBack {
-        Line::from(styled(
-            format!(
-                "you push back as {}; the revised steps run again with your feedback",
-                ui.operator
-            ),
-            theme.dim,
-        ))
-    } else {
-        Line::from(styled(
-            format!("you reject as {}; the step will not run", ui.operator),
-            theme.dim,
-        ))
-    };
+    let mut info = gate_info(g, elsewhere, view, ui, body_w, theme);
+    let who = who_line(d, ui, theme);
     if d.review {
         // The diff takes the gate's context and the fields' place, as tall as the
         // screen allows; it is laid out once the dialog's room is known.
@@ -147,17 +109,7 @@ pub(crate) fn gate(
         ..inner
     };
     frame.render_widget(Paragraph::new(field_text).style(theme.base), fields_r);
-    let mut ta = d.reason.clone();
-    let label = match d.decision {
-        Decision::Approve => " Reason (optional) ",
-        Decision::Reject => " Reason (required) ",
-        Decision::PushBack => " Feedback (required) ",
-    };
-    ta.set_block(panel(label, theme, true));
-    ta.set_style(theme.base);
-    ta.set_cursor_line_style(theme.base);
-    ta.set_placeholder_style(theme.dim);
-    frame.render_widget(&ta, box_r);
+    reason_box(frame, d, box_r, theme);
     if err_h > 0 && !err_lines.is_empty() {
         let lines: Vec<Line> = err_lines
             .into_iter()
@@ -172,7 +124,89 @@ pub(crate) fn gate(
             },
         );
     }
-    // The keys in force (a `[keys]` rebinding shows here too), the decision named.
+    let hints = gate_hints(d, keys, theme);
+    frame.render_widget(
+        Paragraph::new(hints),
+        Rect {
+            y: hint_y,
+            height: 1,
+            ..inner
+        },
+    );
+}
+
+/// The gate's context: the gate itself, or what the inbox knows of another run's.
+fn gate_info<'a>(
+    g: Option<&baton_model::GateView>,
+    elsewhere: Option<&baton_model::inbox::Waiting>,
+    view: &RunView,
+    ui: &UiState,
+    body_w: usize,
+    theme: &Theme,
+) -> Vec<Line<'a>> {
+    match (g, elsewhere) {
+        (Some(g), _) => gate_lines(g, view, ui, body_w, theme),
+        (None, Some(w)) => {
+            let mut l: Vec<Line> = wrap_text(&w.prompt, body_w)
+                .into_iter()
+                .map(|t| Line::from(styled(t, theme.title)))
+                .collect();
+            l.push(Line::from(styled(
+                format!(
+                    "run {} ({}, {}) · who: {}",
+                    crate::app::short_id(&w.run_id, &ui.run_ids),
+                    w.workflow,
+                    w.run_state,
+                    w.who()
+                ),
+                theme.base,
+            )));
+            l
+        }
+        (None, None) => vec![Line::from(styled(
+            "this gate is no longer open",
+            theme.warning,
+        ))],
+    }
+}
+
+/// Who decides, and what the decision does.
+fn who_line<'a>(d: &GateDialog, ui: &UiState, theme: &Theme) -> Line<'a> {
+    if d.decision == Decision::Approve {
+        Line::from(styled(format!("you approve as {}", ui.operator), theme.dim))
+    } else if d.decision == Decision::PushBack {
+        Line::from(styled(
+            format!(
+                "you push back as {}; the revised steps run again with your feedback",
+                ui.operator
+            ),
+            theme.dim,
+        ))
+    } else {
+        Line::from(styled(
+            format!("you reject as {}; the step will not run", ui.operator),
+            theme.dim,
+        ))
+    }
+}
+
+/// The reason (or feedback) box, titled with whether it is required.
+fn reason_box(frame: &mut Frame, d: &GateDialog, box_r: Rect, theme: &Theme) {
+    let mut ta = d.reason.clone();
+    let label = match d.decision {
+        Decision::Approve => " Reason (optional) ",
+        Decision::Reject => " Reason (required) ",
+        Decision::PushBack => " Feedback (required) ",
+    };
+    ta.set_block(panel(label, theme, true));
+    ta.set_style(theme.base);
+    ta.set_cursor_line_style(theme.base);
+    ta.set_placeholder_style(theme.dim);
+    frame.render_widget(&ta, box_r);
+}
+
+/// The keys in force (a `[keys]` rebinding shows here too), the decision named.
+fn gate_hints<'a>(d: &GateDialog, keys: &crate::keymap::Keymap, theme: &Theme) -> Line<'a> {
     let mut spans = Vec::new();
     let offered = |_: crate::keymap::Context, a: &crate::app::Action| d.offers(a);
     for (label, what) in keys.hints(crate::keymap::Context::GateDialog, offered) {
@@ -188,15 +222,7 @@ pub(crate) fn gate(
         spans.push(styled(label.to_string(), theme.key));
         spans.push(styled(format!(" {what}"), theme.dim));
     }
-    let hints = Line::from(spans);
-    frame.render_widget(
-        Paragraph::new(hints),
-        Rect {
-            y: hint_y,
-            height: 1,
-            ..inner
-        },
-    );
+    Line::from(spans)
 }
 
 /// The values the approver changed, against what the gate proposed, before the final
