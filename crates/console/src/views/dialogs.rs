@@ -393,13 +393,39 @@ pub(crate) fn confirm(
     ids: &crate::app::RunIds,
     theme: &Theme,
 ) {
+    let (title, text) = confirm_text(d, runs, ids);
+    // The quit's three buttons and their keys need a little more room.
+    let widest = if d.what == ConfirmWhat::Quit { 64 } else { 60 };
+    let w = area.width.saturating_sub(4).min(widest);
+    let lines_txt = super::common::wrap_text(&text, w.saturating_sub(4) as usize);
+    let h = lines_txt.len() as u16 + 5;
+    let r = centered(area, w, h);
+    frame.render_widget(Clear, r);
+    let block = panel(styled(title, theme.warning), theme, true).style(theme.base);
+    let inner = block.inner(r);
+    frame.render_widget(block, r);
+    let mut lines: Vec<Line> = lines_txt
+        .into_iter()
+        .map(|l| Line::from(styled(format!(" {l}"), theme.base)))
+        .collect();
+    lines.push(Line::from(""));
+    lines.push(confirm_buttons(d, theme));
+    frame.render_widget(Paragraph::new(lines).style(theme.base), inner);
+}
+
+/// A confirmation's title and text: what is about to happen, in words.
+fn confirm_text(
+    d: &ConfirmDialog,
+    runs: &[std::sync::Arc<baton_model::RunSummary>],
+    ids: &crate::app::RunIds,
+) -> (&'static str, String) {
     let short = |id: &str| crate::app::short_id(id, ids).to_string();
     // A run named with its workflow: a short id alone is hard to tell from its neighbours.
     let named = |id: &str| match runs.iter().find(|r| r.id == id) {
         Some(r) => format!("{} ({})", short(id), r.workflow),
         None => short(id),
     };
-    let (title, text) = match &d.what {
+    match &d.what {
         ConfirmWhat::Quit => {
             let ids: Vec<String> = d.runs.iter().map(|r| named(r)).collect();
             let (title, them, resume) = match d.runs.as_slice() {
@@ -474,22 +500,11 @@ pub(crate) fn confirm(
                 ),
             )
         }
-    };
-    // The quit's three buttons and their keys need a little more room.
-    let widest = if d.what == ConfirmWhat::Quit { 64 } else { 60 };
-    let w = area.width.saturating_sub(4).min(widest);
-    let lines_txt = super::common::wrap_text(&text, w.saturating_sub(4) as usize);
-    let h = lines_txt.len() as u16 + 5;
-    let r = centered(area, w, h);
-    frame.render_widget(Clear, r);
-    let block = panel(styled(title, theme.warning), theme, true).style(theme.base);
-    let inner = block.inner(r);
-    frame.render_widget(block, r);
-    let mut lines: Vec<Line> = lines_txt
-        .into_iter()
-        .map(|l| Line::from(styled(format!(" {l}"), theme.base)))
-        .collect();
-    lines.push(Line::from(""));
+    }
+}
+
+/// The buttons, the focused one lit, and their keys.
+fn confirm_buttons<'a>(d: &ConfirmDialog, theme: &Theme) -> Line<'a> {
     let btn = |label: &str, on: bool| {
         styled(
             format!("[ {label} ]"),
@@ -500,7 +515,7 @@ pub(crate) fn confirm(
             },
         )
     };
-    lines.push(Line::from(if d.what == ConfirmWhat::Quit {
+    Line::from(if d.what == ConfirmWhat::Quit {
         use crate::app::QuitButton;
         vec![
             styled(" ", theme.base),
@@ -519,8 +534,7 @@ pub(crate) fn confirm(
             btn("Yes", d.yes),
             styled("   y/n · ←→ · Enter", theme.dim),
         ]
-    }));
-    frame.render_widget(Paragraph::new(lines).style(theme.base), inner);
+    })
 }
 
 /// `24.60` for cost, `500` for calls and tokens.
