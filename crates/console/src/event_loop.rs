@@ -227,15 +227,7 @@ where
     S: KeySource,
 {
     let mut view: Arc<RunView> = link.view.borrow_and_update().clone();
-    ui.wall_clock = config.time == baton_link::config::TimeDisplay::Clock;
-    ui.on_quit = config.on_quit;
-    // The help lists the keys in force and runs them (`app::help`).
-    ui.keys = Arc::new(config.keys.clone());
-    ui.set_runs(link.runs.borrow_and_update().clone());
-    ui.runs_partial = !*link.runs_complete.borrow();
-    ui.driven = link.driven.borrow_and_update().clone();
-    ui.waiting = link.waiting.borrow_and_update().clone();
-    ui.schedules = link.schedules.borrow_and_update().clone();
+    adopt(&mut ui, &mut link, &config);
     let (mut waiting_open, mut schedules_open, mut news_open) = (true, true, true);
     let mut expected_open = true;
     let mut replies: FuturesUnordered<BoxFuture<'static, Action>> = FuturesUnordered::new();
@@ -270,18 +262,7 @@ where
             dirty = true;
         }
         if dirty || drawn != Some(view.version) {
-            let now_showing = Some((ui.tab, ui.log.is_some()));
-            if screen != now_showing {
-                clear(terminal)?;
-                screen = now_showing;
-            }
-            ui.now = Some(Timestamp::now());
-            ui.keep_layout(&view);
-            let mut hits = Default::default();
-            terminal
-                .draw(|f| hits = render(f, &view, &ui, &config))
-                .map_err(|e| TuiError::Draw(e.to_string()))?;
-            ui.hits = hits;
+            draw(terminal, &mut ui, &view, &config, &mut screen)?;
             dirty = false;
             drawn = Some(view.version);
         }
@@ -320,16 +301,7 @@ where
                 }
                 // `mouse = false`: capture is off, and a stray report is ignored too.
                 Some(Ok(Event::Mouse(m))) if config.mouse => {
-                    use crossterm::event::{MouseButton, MouseEventKind};
-                    let a = match m.kind {
-                        MouseEventKind::Down(MouseButton::Left) => {
-                            Some(Action::Click { col: m.column, row: m.row })
-                        }
-                        MouseEventKind::ScrollUp => Some(Action::Up),
-                        MouseEventKind::ScrollDown => Some(Action::Down),
-                        _ => None,
-                    };
-                    if let Some(a) = a {
+                    if let Some(a) = mouse_action(m) {
                         ui.now = Some(Timestamp::now());
                         requests = update(&mut ui, &view, a);
                         picked = ui.picked(&view);
@@ -344,13 +316,7 @@ where
             r = link.view.changed(), if view_open => match r {
                 Ok(()) => {
                     let next = link.view.borrow_and_update().clone();
-                    if next.run_id == view.run_id {
-                        ui.keep_focus(&view);
-                    }
-                    let on = &config.notifications;
-                    for n in signal::notices(&view, &next, on) {
-                        emit(out, &signal::notice_bytes(&n, &next.workflow, on));
-                    }
+                    next_view(&mut ui, &view, &next, &config, out);
                     dirty = true;
                     view = next;
                 }
@@ -387,13 +353,7 @@ where
             r = link.news.changed(), if news_open => match r {
                 Ok(()) => {
                     let rows = link.news.borrow_and_update().clone();
-                    let on = &config.notifications;
-                    for d in ui.note_news(&rows) {
-                        if on.decision {
-                            let n = signal::Notice::Decision { text: d.text() };
-                            emit(out, &signal::notice_bytes(&n, &d.workflow, on));
-                        }
-                    }
+                    news(&mut ui, &rows, &config, out);
                     dirty = true;
                 }
                 Err(_) => news_open = false,
@@ -418,101 +378,192 @@ where
                     requests.extend(update(&mut ui, &view, Action::Edited(edited)));
                 }
                 Request::Copy(text) => emit(out, &signal::clipboard_bytes(&text)),
-                Request::DeleteRun(run_id) => {
-                    let asked = ask(&link.requests, "delete", |reply| {
-                        ConsoleRequest::DeleteRun {
-                            run_id: run_id.clone(),
-                            reply,
-                        }
-                    });
-                    replies.push(Box::pin(async move {
-                        Action::Deleted {
-                            run_id,
-                            result: asked.await,
-                        }
-                    }));
+                other => replies.extend(send(&link.requests, other)),
+            }
+        }
+    }
+}
+
+/// The link's first values and the config's choices, on the console's state.
+fn adopt(ui: &mut UiState, link: &mut ConsoleLink, config: &ConsoleConfig) {
+    ui.wall_clock = config.time == baton_link::config::TimeDisplay::Clock;
+    ui.on_quit = config.on_quit;
+    // The help lists the keys in force and runs them (`app::help`).
+    ui.keys = Arc::new(config.keys.clone());
+    ui.set_runs(link.runs.borrow_and_update().clone());
+    ui.runs_partial = !*link.runs_complete.borrow();
+    ui.driven = link.driven.borrow_and_update().clone();
+    ui.waiting = link.waiting.borrow_and_update().clone();
+    ui.schedules = link.schedules.borrow_and_update().clone();
+}
+
+/// One frame drawn, on a cleared terminal when the screen (the tab, or the full-screen
+/// log) is another than the last one drawn.
+fn draw<B: Backend>(
+    terminal: &mut Terminal<B>,
+    ui: &mut UiState,
+    view: &RunView,
+    config: &ConsoleConfig,
+    screen: &mut Option<(Tab, bool)>,
+) -> Result<(), TuiError> {
+    let now_showing = Some((ui.tab, ui.log.is_some()));
+    if *screen != now_showing {
+        clear(terminal)?;
+        *screen = now_showing;
+    }
+    ui.now = Some(Timestamp::now());
+    ui.keep_layout(view);
+    let mut hits = Default::default();
+    terminal
+        .draw(|f| hits = render(f, view, ui, config))
+        .map_err(|e| TuiError::Draw(e.to_string()))?;
+    ui.hits = hits;
+    Ok(())
+}
+
+/// A left click selects; the wheel moves the selection.
+fn mouse_action(m: crossterm::event::MouseEvent) -> Option<Action> {
+    use crossterm::event::{MouseButton, MouseEventKind};
+    match m.kind {
+        MouseEventKind::Down(MouseButton::Left) => Some(Action::Click {
+            col: m.column,
+            row: m.row,
+        }),
+        MouseEventKind::ScrollUp => Some(Action::Up),
+        MouseEventKind::ScrollDown => Some(Action::Down),
+        _ => None,
+    }
+}
+
+/// A new view of the run: the focus kept on its step, and what changed rung.
+fn next_view(
+    ui: &mut UiState,
+    view: &RunView,
+    next: &RunView,
+    config: &ConsoleConfig,
+    out: &mut (dyn std::io::Write + Send),
+) {
+    if next.run_id == view.run_id {
+        ui.keep_focus(view);
+    }
+    let on = &config.notifications;
+    for n in signal::notices(view, next, on) {
+        emit(out, &signal::notice_bytes(&n, &next.workflow, on));
+    }
+}
+
+/// Decisions recorded anywhere in the store: others' are notices (and rung).
+fn news(
+    ui: &mut UiState,
+    rows: &[baton_link::News],
+    config: &ConsoleConfig,
+    out: &mut (dyn std::io::Write + Send),
+) {
+    let on = &config.notifications;
+    for d in ui.note_news(rows) {
+        if on.decision {
+            let n = signal::Notice::Decision { text: d.text() };
+            emit(out, &signal::notice_bytes(&n, &d.workflow, on));
+        }
+    }
+}
+
+/// A request to the console's service sent; the future is its answer as an action.
+/// Exit, edit and copy are the loop's own: they send nothing.
+fn send(
+    requests: &tokio::sync::mpsc::Sender<ConsoleRequest>,
+    req: Request,
+) -> Option<BoxFuture<'static, Action>> {
+    match req {
+        Request::Exit(_) | Request::Edit(_) | Request::Copy(_) => None,
+        Request::DeleteRun(run_id) => {
+            let asked = ask(requests, "delete", |reply| ConsoleRequest::DeleteRun {
+                run_id: run_id.clone(),
+                reply,
+            });
+            Some(Box::pin(async move {
+                Action::Deleted {
+                    run_id,
+                    result: asked.await,
                 }
-                Request::Command(command) => {
-                    replies.push(send_command(&link.requests, None, command));
+            }))
+        }
+        Request::Command(command) => Some(send_command(requests, None, command)),
+        Request::Schedule {
+            act,
+            target,
+            reason,
+        } => {
+            let (tx, rx) = oneshot::channel();
+            let sent = requests.try_send(ConsoleRequest::Schedule {
+                act,
+                target,
+                reason,
+                reply: tx,
+            });
+            Some(Box::pin(async move {
+                Action::Outcome(match sent {
+                    Ok(()) => rx
+                        .await
+                        .unwrap_or(CommandOutcome::Refused(Refusal::EngineStopped)),
+                    Err(e) => CommandOutcome::Refused(Refusal::CannotApply {
+                        why: format!("cannot ask ({e})"),
+                    }),
+                })
+            }))
+        }
+        Request::CommandOn { run_id, command } => {
+            Some(send_command(requests, Some(run_id), command))
+        }
+        Request::Resume(run_id) => {
+            let asked = ask(requests, "resume", |reply| ConsoleRequest::Resume {
+                run_id: run_id.clone(),
+                reply,
+            });
+            Some(Box::pin(async move {
+                Action::Resumed {
+                    run_id,
+                    result: asked.await,
                 }
-                Request::Schedule {
-                    act,
-                    target,
-                    reason,
-                } => {
-                    let (tx, rx) = oneshot::channel();
-                    let sent = link.requests.try_send(ConsoleRequest::Schedule {
-                        act,
-                        target,
-                        reason,
-                        reply: tx,
-                    });
-                    replies.push(Box::pin(async move {
-                        Action::Outcome(match sent {
-                            Ok(()) => rx
-                                .await
-                                .unwrap_or(CommandOutcome::Refused(Refusal::EngineStopped)),
-                            Err(e) => CommandOutcome::Refused(Refusal::CannotApply {
-                                why: format!("cannot ask ({e})"),
-                            }),
-                        })
-                    }));
-                }
-                Request::CommandOn { run_id, command } => {
-                    replies.push(send_command(&link.requests, Some(run_id), command));
-                }
-                Request::Resume(run_id) => {
-                    let asked = ask(&link.requests, "resume", |reply| ConsoleRequest::Resume {
-                        run_id: run_id.clone(),
-                        reply,
-                    });
-                    replies.push(Box::pin(async move {
-                        Action::Resumed {
-                            run_id,
-                            result: asked.await,
-                        }
-                    }));
-                }
-                Request::ForkPlan { run_id, step } => {
-                    let asked = ask(&link.requests, "plan a fork", |reply| {
-                        ConsoleRequest::ForkPlan {
-                            run_id: run_id.clone(),
-                            step: step.clone(),
-                            reply,
-                        }
-                    });
-                    replies.push(Box::pin(async move {
-                        Action::ForkPlanned {
-                            run_id,
-                            step,
-                            result: asked.await,
-                        }
-                    }));
-                }
-                Request::Fork {
+            }))
+        }
+        Request::ForkPlan { run_id, step } => {
+            let asked = ask(requests, "plan a fork", |reply| ConsoleRequest::ForkPlan {
+                run_id: run_id.clone(),
+                step: step.clone(),
+                reply,
+            });
+            Some(Box::pin(async move {
+                Action::ForkPlanned {
                     run_id,
                     step,
-                    from_run_of,
-                } => {
-                    let asked = ask(&link.requests, "fork", |reply| ConsoleRequest::Fork {
-                        run_id: run_id.clone(),
-                        step: step.clone(),
-                        from_run_of,
-                        reply,
-                    });
-                    replies.push(Box::pin(async move {
-                        Action::Forked {
-                            run_id,
-                            step,
-                            result: asked.await,
-                        }
-                    }));
+                    result: asked.await,
                 }
-                Request::OpenRun(id) => {
-                    // Fire and forget: the new run arrives through `link.view`.
-                    let _ = link.requests.try_send(ConsoleRequest::OpenRun(id));
+            }))
+        }
+        Request::Fork {
+            run_id,
+            step,
+            from_run_of,
+        } => {
+            let asked = ask(requests, "fork", |reply| ConsoleRequest::Fork {
+                run_id: run_id.clone(),
+                step: step.clone(),
+                from_run_of,
+                reply,
+            });
+            Some(Box::pin(async move {
+                Action::Forked {
+                    run_id,
+                    step,
+                    result: asked.await,
                 }
-            }
+            }))
+        }
+        Request::OpenRun(id) => {
+            // Fire and forget: the new run arrives through `link.view`.
+            let _ = requests.try_send(ConsoleRequest::OpenRun(id));
+            None
         }
     }
 }
