@@ -111,18 +111,12 @@ pub(crate) fn gate(
     frame.render_widget(Paragraph::new(field_text).style(theme.base), fields_r);
     reason_box(frame, d, box_r, theme);
     if err_h > 0 && !err_lines.is_empty() {
-        let lines: Vec<Line> = err_lines
-            .into_iter()
-            .map(|l| Line::from(styled(l, theme.error)))
-            .collect();
-        frame.render_widget(
-            Paragraph::new(lines),
-            Rect {
-                y: hint_y - err_h,
-                height: err_h,
-                ..inner
-            },
-        );
+        let err_r = Rect {
+            y: hint_y - err_h,
+            height: err_h,
+            ..inner
+        };
+        render_error(frame, err_r, err_lines, theme);
     }
     let hints = gate_hints(d, keys, theme);
     frame.render_widget(
@@ -133,6 +127,15 @@ pub(crate) fn gate(
             ..inner
         },
     );
+}
+
+/// The refusal under the reason box, in the error colour.
+fn render_error(frame: &mut Frame, r: Rect, err_lines: Vec<String>, theme: &Theme) {
+    let lines: Vec<Line> = err_lines
+        .into_iter()
+        .map(|l| Line::from(styled(l, theme.error)))
+        .collect();
+    frame.render_widget(Paragraph::new(lines), r);
 }
 
 /// The gate's context: the gate itself, or what the inbox knows of another run's.

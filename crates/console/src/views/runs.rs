@@ -76,19 +76,7 @@ pub(crate) fn render(
     if top > 0 {
         lines.push(Line::from(""));
     }
-    lines.push(Line::from(styled(
-        format!(
-            "  {}  {:16} {:13} {:>tw$} {:>9} {:>9} {:>6}",
-            pad("run", iw),
-            "workflow",
-            "state",
-            "started",
-            "took",
-            "steps",
-            "health"
-        ) + if forks { "  fork of" } else { "" },
-        theme.dim,
-    )));
+    lines.push(header_line(tw, iw, forks, theme));
     for (k, r) in shown.iter().enumerate() {
         let i = first + k;
         let cur = if r.id == view.run_id { "●" } else { " " };
@@ -134,6 +122,23 @@ pub(crate) fn render(
         lines.push(Line::from(styled(hint(ui, r), theme.dim)));
     }
     frame.render_widget(Paragraph::new(lines).style(theme.base), inner);
+}
+
+/// The table's column names (`fork of` when a fork shows).
+fn header_line<'a>(tw: usize, iw: usize, forks: bool, theme: &Theme) -> Line<'a> {
+    Line::from(styled(
+        format!(
+            "  {}  {:16} {:13} {:>tw$} {:>9} {:>9} {:>6}",
+            pad("run", iw),
+            "workflow",
+            "state",
+            "started",
+            "took",
+            "steps",
+            "health"
+        ) + if forks { "  fork of" } else { "" },
+        theme.dim,
+    ))
 }
 
 /// The selected run's keys, and its fork links both ways.
