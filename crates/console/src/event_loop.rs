@@ -6,6 +6,7 @@ use super::app::{Action, ConsoleExit, Request, Tab, UiState, run_is_live, update
 use super::console_config::ConsoleConfig;
 use super::logfile::LogReaders;
 use super::signal;
+use super::views::log::text_rows;
 use super::views::render;
 use baton_model::Refusal;
 use baton_model::{CommandOutcome, RunView, Timestamp};
@@ -228,17 +229,13 @@ where
 {
     let mut view: Arc<RunView> = link.view.borrow_and_update().clone();
     adopt(&mut ui, &mut link, &config);
-    let (mut waiting_open, mut schedules_open, mut news_open) = (true, true, true);
-    let mut expected_open = true;
     let mut replies: FuturesUnordered<BoxFuture<'static, Action>> = FuturesUnordered::new();
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let (mut view_open, mut runs_open, mut driven_open) = (true, true, true);
+    let mut tick = skipping_interval(Duration::from_secs(1));
+    let mut open = Open::default();
     let mut dirty = true;
     let mut drawn: Option<u64> = None;
     // Logs on screen are read from the last offset this often while they may grow.
-    let mut log_poll = tokio::time::interval(LOG_POLL);
-    log_poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut log_poll = skipping_interval(LOG_POLL);
     let mut logs = LogReaders::new(link.log_times.clone());
     // The screen last drawn (the tab, or the full-screen log): another one is drawn on
     // a cleared terminal, so nothing of the last one is left.
@@ -250,27 +247,15 @@ where
         ui.now = Some(Timestamp::now());
         ui.keep_picked(&view, &picked);
         picked = ui.picked(&view);
-        if !asked_all_runs && ui.wants_all_runs() {
-            // Asked once: the session reads them on a thread and sends the whole list.
-            asked_all_runs = link.requests.try_send(ConsoleRequest::ReadAllRuns).is_ok();
-        }
-        let rows = super::views::log::text_rows(terminal.size().map_or(0, |s| s.height));
-        if logs.sync(&mut ui, &view, rows) {
-            dirty = true;
-        }
-        if ui.expire_toast(Timestamp::now()) {
-            dirty = true;
-        }
+        asked_all_runs = asked_all_runs || ask_all_runs(&ui, &link);
+        let rows = text_rows(terminal.size().map_or(0, |s| s.height));
+        dirty |= logs.sync(&mut ui, &view, rows);
+        dirty |= ui.expire_toast(Timestamp::now());
         if dirty || drawn != Some(view.version) {
             draw(terminal, &mut ui, &view, &config, &mut screen)?;
             dirty = false;
             drawn = Some(view.version);
         }
-        // A toast on screen needs the tick that takes it away.
-        let ticking = run_is_live(&view)
-            || view.gates.iter().any(|g| g.deadline.is_some())
-            || ui.toast.is_some();
-        let watching = LogReaders::watching(&ui, &view);
         let mut requests = Vec::new();
         // Biased: signals, then answers to commands, then keys, then view updates, so a
         // busy engine cannot starve the operator's keys.
@@ -278,42 +263,27 @@ where
             biased;
             _ = signals.any() => return Ok(ConsoleExit::Interrupt),
             Some(a) = replies.next(), if !replies.is_empty() => {
-                // The clock of the moment it arrived: a flash it raises lasts its time
-                // from now, not from before the wait (an answer slower than a flash's
-                // time took its flash away at once).
-                ui.now = Some(Timestamp::now());
-                requests = update(&mut ui, &view, a);
+                // At the clock of its arrival (an answer slower than a flash's time
+                // would otherwise take its flash away at once).
+                requests = act(&mut ui, &view, a);
                 picked = ui.picked(&view);
                 dirty = true;
             }
-            ev = events.next() => match ev {
-                Some(Ok(Event::Key(k))) if is_redraw(&k) => {
+            ev = events.next() => match input(ev, &config, &ui)? {
+                Input::Act(a) => {
+                    requests = act(&mut ui, &view, a);
+                    picked = ui.picked(&view);
+                    dirty = true;
+                }
+                Input::Clear => {
                     clear(terminal)?;
                     dirty = true;
                 }
-                Some(Ok(Event::Key(k))) => {
-                    if let Some(a) = config.keys.action_for(ui.context(), &k) {
-                        ui.now = Some(Timestamp::now());
-                        requests = update(&mut ui, &view, a);
-                        picked = ui.picked(&view);
-                    }
-                    dirty = true;
-                }
-                // `mouse = false`: capture is off, and a stray report is ignored too.
-                Some(Ok(Event::Mouse(m))) if config.mouse => {
-                    if let Some(a) = mouse_action(m) {
-                        ui.now = Some(Timestamp::now());
-                        requests = update(&mut ui, &view, a);
-                        picked = ui.picked(&view);
-                        dirty = true;
-                    }
-                }
-                Some(Ok(Event::Resize(..))) => dirty = true,
-                Some(Ok(_)) => {}
-                Some(Err(e)) => return Err(e.into()),
-                None => return Ok(ConsoleExit::Quit),
+                Input::Redraw => dirty = true,
+                Input::Nothing => {}
+                Input::Ended => return Ok(ConsoleExit::Quit),
             },
-            r = link.view.changed(), if view_open => match r {
+            r = link.view.changed(), if open.view => match r {
                 Ok(()) => {
                     let next = link.view.borrow_and_update().clone();
                     next_view(&mut ui, &view, &next, &config, out);
@@ -321,47 +291,33 @@ where
                     view = next;
                 }
                 // The engine is gone: keep showing its last view.
-                Err(_) => view_open = false,
+                Err(_) => open.view = false,
             },
-            r = link.runs.changed(), if runs_open => match r {
+            r = link.runs.changed(), if open.runs => match r {
                 Ok(()) => {
-                    ui.set_runs(link.runs.borrow_and_update().clone());
-                    ui.runs_partial = !*link.runs_complete.borrow();
-                    ui.driven = link.driven.borrow_and_update().clone();
+                    runs_changed(&mut ui, &mut link);
                     dirty = true;
                 }
-                Err(_) => runs_open = false,
+                Err(_) => open.runs = false,
             },
-            r = link.driven.changed(), if driven_open => {
-                dirty |= take(r.is_ok(), &mut link.driven, &mut ui.driven, &mut driven_open);
+            r = link.driven.changed(), if open.driven => dirty |= take(r.is_ok(), &mut link.driven, &mut ui.driven, &mut open.driven),
+            r = link.waiting.changed(), if open.waiting => {
+                dirty |= waiting_changed(r.is_ok(), &mut ui, &mut link, &mut open.waiting, &config, out);
             }
-            r = link.waiting.changed(), if waiting_open => {
-                let before = Arc::clone(&ui.waiting);
-                dirty |= take(r.is_ok(), &mut link.waiting, &mut ui.waiting, &mut waiting_open);
-                let on = &config.notifications;
-                for n in signal::ask_notices(&before, &ui.waiting, on) {
-                    emit(out, &signal::notice_bytes(&n, "", on));
-                }
-            }
-            r = link.schedules.changed(), if schedules_open => {
-                dirty |= take(r.is_ok(), &mut link.schedules, &mut ui.schedules, &mut schedules_open);
-            }
-            r = link.expected.changed(), if expected_open => {
-                dirty |= take(r.is_ok(), &mut link.expected, &mut ui.expected, &mut expected_open);
-            }
+            r = link.schedules.changed(), if open.schedules => dirty |= take(r.is_ok(), &mut link.schedules, &mut ui.schedules, &mut open.schedules),
+            r = link.expected.changed(), if open.expected => dirty |= take(r.is_ok(), &mut link.expected, &mut ui.expected, &mut open.expected),
             // Decisions recorded anywhere in the store: others' are notices (and rung).
-            r = link.news.changed(), if news_open => match r {
+            r = link.news.changed(), if open.news => match r {
                 Ok(()) => {
                     let rows = link.news.borrow_and_update().clone();
                     news(&mut ui, &rows, &config, out);
                     dirty = true;
                 }
-                Err(_) => news_open = false,
+                Err(_) => open.news = false,
             },
-            // The Schedules tab's `in 3m` moves with the clock.
-            _ = tick.tick(), if ticking || !ui.waiting.is_empty() || ui.tab == Tab::Schedules => dirty = true,
+            _ = tick.tick(), if needs_tick(&ui, &view) => dirty = true,
             // The next turn's `sync` reads what was appended.
-            _ = log_poll.tick(), if watching => {}
+            _ = log_poll.tick(), if LogReaders::watching(&ui, &view) => {}
         }
         let mut requests = std::collections::VecDeque::from(requests);
         while let Some(req) = requests.pop_front() {
@@ -374,14 +330,140 @@ where
                     signals.forget_interrupts();
                     clear(terminal)?;
                     dirty = true;
-                    ui.now = Some(Timestamp::now());
-                    requests.extend(update(&mut ui, &view, Action::Edited(edited)));
+                    requests.extend(edited_back(&mut ui, &view, edited));
                 }
                 Request::Copy(text) => emit(out, &signal::clipboard_bytes(&text)),
                 other => replies.extend(send(&link.requests, other)),
             }
         }
     }
+}
+
+/// Every run of the store, asked for when the screen wants them (the Runs tab, a jump):
+/// the session reads them on a thread and sends the whole list. Whether it was asked.
+fn ask_all_runs(ui: &UiState, link: &ConsoleLink) -> bool {
+    ui.wants_all_runs() && link.requests.try_send(ConsoleRequest::ReadAllRuns).is_ok()
+}
+
+/// Which of the link's channels still have a sender: a closed one keeps its last value.
+struct Open {
+    view: bool,
+    runs: bool,
+    driven: bool,
+    waiting: bool,
+    schedules: bool,
+    expected: bool,
+    news: bool,
+}
+
+impl Default for Open {
+    fn default() -> Self {
+        Open {
+            view: true,
+            runs: true,
+            driven: true,
+            waiting: true,
+            schedules: true,
+            expected: true,
+            news: true,
+        }
+    }
+}
+
+/// Whether the screen moves with the clock: a live run, a gate's deadline, a toast
+/// (the tick takes it away), the Waiting inbox, the Schedules tab's `in 3m`.
+fn needs_tick(ui: &UiState, view: &RunView) -> bool {
+    run_is_live(view)
+        || view.gates.iter().any(|g| g.deadline.is_some())
+        || ui.toast.is_some()
+        || !ui.waiting.is_empty()
+        || ui.tab == Tab::Schedules
+}
+
+/// An action taken at the clock of the moment it arrived: a flash it raises lasts its
+/// time from now, not from before the wait.
+fn act(ui: &mut UiState, view: &RunView, a: Action) -> Vec<Request> {
+    ui.now = Some(Timestamp::now());
+    update(ui, view, a)
+}
+
+/// The Waiting inbox changed: taken (see `take`), and a question newly asked of this
+/// operator rung.
+fn waiting_changed(
+    changed: bool,
+    ui: &mut UiState,
+    link: &mut ConsoleLink,
+    open: &mut bool,
+    config: &ConsoleConfig,
+    out: &mut (dyn std::io::Write + Send),
+) -> bool {
+    let before = Arc::clone(&ui.waiting);
+    let dirty = take(changed, &mut link.waiting, &mut ui.waiting, open);
+    let on = &config.notifications;
+    for n in signal::ask_notices(&before, &ui.waiting, on) {
+        emit(out, &signal::notice_bytes(&n, "", on));
+    }
+    dirty
+}
+
+/// An interval that skips the ticks it missed rather than bursting them.
+fn skipping_interval(period: Duration) -> tokio::time::Interval {
+    let mut i = tokio::time::interval(period);
+    i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    i
+}
+
+/// What a terminal event asks of the loop.
+enum Input {
+    /// An action for `update`, then a redraw.
+    Act(Action),
+    /// A cleared terminal and a frame drawn whole (the redraw key).
+    Clear,
+    /// A redraw (a key bound to nothing here, a resize).
+    Redraw,
+    Nothing,
+    /// The event stream ended: the console quits.
+    Ended,
+}
+
+fn input(
+    ev: Option<std::io::Result<Event>>,
+    config: &ConsoleConfig,
+    ui: &UiState,
+) -> Result<Input, TuiError> {
+    Ok(match ev {
+        Some(Ok(Event::Key(k))) if is_redraw(&k) => Input::Clear,
+        Some(Ok(Event::Key(k))) => match config.keys.action_for(ui.context(), &k) {
+            Some(a) => Input::Act(a),
+            None => Input::Redraw,
+        },
+        // `mouse = false`: capture is off, and a stray report is ignored too.
+        Some(Ok(Event::Mouse(m))) if config.mouse => match mouse_action(m) {
+            Some(a) => Input::Act(a),
+            None => Input::Nothing,
+        },
+        Some(Ok(Event::Resize(..))) => Input::Redraw,
+        Some(Ok(_)) => Input::Nothing,
+        Some(Err(e)) => return Err(e.into()),
+        None => Input::Ended,
+    })
+}
+
+/// The runs list changed: it, whether it is whole yet, and the runs this console drives.
+fn runs_changed(ui: &mut UiState, link: &mut ConsoleLink) {
+    ui.set_runs(link.runs.borrow_and_update().clone());
+    ui.runs_partial = !*link.runs_complete.borrow();
+    ui.driven = link.driven.borrow_and_update().clone();
+}
+
+/// The editor's text (or why there is none) back to the dialog that asked for it.
+fn edited_back(
+    ui: &mut UiState,
+    view: &RunView,
+    edited: Result<String, crate::editor::EditorError>,
+) -> Vec<Request> {
+    ui.now = Some(Timestamp::now());
+    update(ui, view, Action::Edited(edited))
 }
 
 /// The link's first values and the config's choices, on the console's state.
