@@ -734,8 +734,6 @@ fn send_command(
     })
 }
 
-/// Write escape sequences beside the frame. A terminal that cannot take them (gone,
-/// full) costs the operator a bell, never the console.
 /// Ask the console's service something whose answer is a `Result`: the request is
 /// built around its reply channel; a full or closed queue, or a dropped reply, reads as
 /// an error naming what was asked (`cannot ask to delete (…)`).
@@ -760,6 +758,8 @@ fn ask<T: Send + 'static>(
     }
 }
 
+/// Write escape sequences beside the frame. A terminal that cannot take them (gone,
+/// full) costs the operator a bell, never the console.
 fn emit(out: &mut (dyn std::io::Write + Send), bytes: &[u8]) {
     let _ = out.write_all(bytes).and_then(|()| out.flush());
 }
